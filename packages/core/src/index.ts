@@ -1,0 +1,74 @@
+/**
+ * `@epara/core`: the pure logic of EPARA — task categories, the five allocation strategies, the allocator,
+ * state-aware submodular placement, the request-routing decision and the cluster view. No I/O, no timers, no
+ * runtime dependencies: time and randomness come in through the {@link Clock} and {@link Random} ports.
+ *
+ * @example
+ * ```ts
+ * import { affineProfile, classify } from '@epara/core';
+ * const service = {
+ *   id: 'seg', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 100 },
+ *   memory: { weightsBytes: 5e6, perItemBytes: 2e6 },
+ *   profiles: { 'cpu-1t': affineProfile('cpu-1t', { fixedMs: 4, perItemMs: 6 }) },
+ * } as const;
+ * classify({ service, demandPerSec: 40, deviceKinds: [{ kind: 'cpu-1t', memoryBytes: 1e9 }] });
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+// errors
+export {
+  EparaError,
+  EPARA_ERROR_CODES,
+  isEparaError,
+  isEparaErrorCode,
+  eparaErrorFromJSON,
+  toEparaError,
+  invalidOption,
+} from './errors/epara-error.js';
+export type { EparaErrorCode, EparaErrorDetails } from './errors/epara-error.js';
+
+// ports
+export { systemClock, createManualClock } from './ports/clock.js';
+export type { Clock, ManualClock } from './ports/clock.js';
+export { createSeededRandom } from './ports/random.js';
+export type { Random } from './ports/random.js';
+export type { AbortSignalLike } from './ports/abort-signal.js';
+export type {
+  LocalExecutor,
+  LocalSubmitOptions,
+  LocalEstimate,
+  LocalStream,
+  LocalStreamOptions,
+  StreamResult,
+  StreamSummary,
+} from './ports/local-executor.js';
+
+// model
+export type { ServerId, DeviceId, ServiceId, DeviceKind, DeviceSpec, ServerSpec } from './model/device.js';
+export type { Sensitivity, LatencySlo, FrequencySlo, Slo, ServiceMemory, ServiceSpec } from './model/service.js';
+export type { ServiceDemand, StreamDemand } from './model/demand.js';
+export { totalDemandRate } from './model/demand.js';
+export type { TensorType, TensorDataArray, TensorLike, NamedTensors } from './model/tensor.js';
+export { TENSOR_ELEMENT_BYTES, tensorsByteLength } from './model/tensor.js';
+
+// profiles
+export { createProfile, fitProfile, latencyAt, throughputAt, scaleProfile, affineProfile } from './profiles/latency-profile.js';
+export type { LatencyProfile, ProfilePoint, ProfileSample } from './profiles/latency-profile.js';
+
+// allocation
+export type {
+  RequestStrategy,
+  ServiceStrategy,
+  MultiDeviceReason,
+  Category,
+  ParallelPlan,
+} from './allocation/plan.js';
+
+// view
+export type { InstanceStatus, InstanceInfo, ServerEntry, ClusterView } from './view/server-entry.js';
+
+// --- categories / strategies / allocate / routing / view functions (issue 2) are exported below ---
+
+// --- placement (issue 3) is exported below ---

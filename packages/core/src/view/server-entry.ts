@@ -1,0 +1,53 @@
+import type { ServerId, ServiceId } from '../model/device.js';
+import type { RequestStrategy, ServiceStrategy } from '../allocation/plan.js';
+
+/** Lifecycle of a placed instance (make-before-break: `loading` → `ready` → `draining` → gone). */
+export type InstanceStatus = 'loading' | 'ready' | 'draining';
+
+/** What a server reports about one instance it hosts. */
+export interface InstanceInfo {
+  /** Unique within the server. */
+  readonly instanceId: string;
+  readonly serviceId: ServiceId;
+  readonly status: InstanceStatus;
+  readonly requestStrategy: RequestStrategy;
+  readonly serviceStrategy: ServiceStrategy;
+  /** Batch or pack size in use. */
+  readonly batchSize: number;
+  /** Items/s the instance serves within SLO. */
+  readonly capacityPerSec: number;
+  /** Items/s currently directed at it (requests plus pinned streams). */
+  readonly loadPerSec: number;
+  /** Estimated queueing delay a new request would see now, ms. */
+  readonly waitMs: number;
+  /** Run time of one batch at the plan's batch size, ms. */
+  readonly runMs: number;
+}
+
+/**
+ * One server's entry in the cluster view, written only by that server. Merge rule: the entry with the
+ * higher `(epoch, version)` wins.
+ */
+export interface ServerEntry {
+  readonly serverId: ServerId;
+  /** Incremented each time the server (re)starts; a returning server rejoins with a new epoch. */
+  readonly epoch: number;
+  /** Incremented on every update within an epoch. */
+  readonly version: number;
+  /** When the server wrote this entry, in its own clock's ms. */
+  readonly updatedAt: number;
+  readonly alive: boolean;
+  readonly instances: readonly InstanceInfo[];
+  /** Fraction of device time busy, 0..1. */
+  readonly load: number;
+  readonly freeMemoryBytes: number;
+  /** Recent arrivals per service at this server (requests/s, stream items/s). */
+  readonly arrivalRates: Readonly<Record<ServiceId, number>>;
+  /** How to reach the server (transport address), if the transport needs one. */
+  readonly address?: string;
+}
+
+/** The synchronized view of the cluster: one entry per known server. */
+export interface ClusterView {
+  readonly entries: Readonly<Record<ServerId, ServerEntry>>;
+}

@@ -1,0 +1,6 @@
+/**
+ * `@epara/mesh` — being built; see its issue.
+ *
+ * @packageDocumentation
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * `@epara/runtime` — being built; see its issue.
+ *
+ * @packageDocumentation
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * `@epara/sim` — being built; see its issue.
+ *
+ * @packageDocumentation
+ */
+export {};
