@@ -1,9 +1,10 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // The device worker is its own entry: worker threads load it by file URL (see src/devices/worker-url.ts).
+  entry: { index: 'src/index.ts', 'device-worker': 'src/devices/device-worker.ts' },
   format: ['esm'],
-  dts: true,
+  dts: { entry: { index: 'src/index.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',

@@ -1,0 +1,41 @@
+import type { NamedTensors } from '@epara/core';
+import type { ModelIoInfo } from './device-handle.js';
+
+/** A model as the worker receives it. */
+export type BackendModelSource = { readonly path: string } | { readonly bytes: Uint8Array };
+
+/** A session created by a backend inside a device worker. */
+export interface BackendSession {
+  readonly inputs: ModelIoInfo[];
+  readonly outputs: ModelIoInfo[];
+  /** Memory the session holds when the backend knows it; otherwise the worker measures it. */
+  readonly memoryBytes?: number;
+  /** Runs synchronously from the worker's point of view (it may block the worker thread). */
+  run(feeds: NamedTensors, outputNames?: readonly string[]): Promise<NamedTensors>;
+  release(): Promise<void>;
+}
+
+/** Options for creating a session. */
+export interface BackendSessionOptions {
+  readonly threads: number;
+  readonly executionProvider: 'cpu' | 'cuda';
+  readonly deviceId: number;
+}
+
+/**
+ * The inference engine a device worker drives. `createSession` must throw when the requested execution
+ * provider cannot be used; the worker then retries on the CPU. onnxruntime-node is adapted in
+ * `ort-backend.ts`; `fake-backend.ts` is a pure-JS stand-in for fast tests.
+ */
+export interface InferenceBackend {
+  createSession(source: BackendModelSource, options: BackendSessionOptions): Promise<BackendSession>;
+}
+
+/** Which backend a device worker uses (serializable: it crosses into the worker). */
+export type BackendSpec =
+  | { readonly kind: 'ort' }
+  | {
+      readonly kind: 'fake';
+      /** Whether the fake accepts the `cuda` provider. @default false */
+      readonly cudaAvailable?: boolean;
+    };

@@ -1,0 +1,61 @@
+import { invalidOption } from '@epara/core';
+import { silentLogger, type Logger } from '../util/logger.js';
+import type { BackendSpec } from './backend.js';
+import type { DeviceOptions } from './device-handle.js';
+
+/** Defaults of {@link DeviceOptions}. */
+export const DEFAULT_DEVICE_OPTIONS = {
+  kind: 'cpu',
+  deviceId: 0,
+  threads: 1,
+  memoryBytes: Number.POSITIVE_INFINITY,
+  maxRestarts: 5,
+} as const;
+
+/** {@link DeviceOptions} with every default filled in. */
+export interface ResolvedDeviceOptions {
+  readonly id: string;
+  readonly kind: 'cpu' | 'cuda';
+  readonly deviceId: number;
+  readonly threads: number;
+  readonly memoryBytes: number;
+  readonly logger: Logger;
+  readonly backend: BackendSpec;
+  readonly maxRestarts: number;
+  /** Undefined: the package's built worker, located when the worker first starts. */
+  readonly workerUrl: URL | undefined;
+}
+
+/**
+ * Fills defaults and validates device options.
+ * @throws EparaError `INVALID_OPTIONS` naming the field and value.
+ */
+export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): ResolvedDeviceOptions {
+  if (typeof options !== 'object' || options === null) invalidOption(field, options, 'an object');
+  const o = options;
+  if (typeof o.id !== 'string' || o.id === '') invalidOption(`${field}.id`, o.id, 'a non-empty string');
+  const kind = o.kind ?? DEFAULT_DEVICE_OPTIONS.kind;
+  if (kind !== 'cpu' && kind !== 'cuda') invalidOption(`${field}.kind`, kind, "'cpu' or 'cuda'");
+  const deviceId = o.deviceId ?? DEFAULT_DEVICE_OPTIONS.deviceId;
+  if (!Number.isInteger(deviceId) || deviceId < 0) invalidOption(`${field}.deviceId`, deviceId, 'a non-negative integer');
+  const threads = o.threads ?? DEFAULT_DEVICE_OPTIONS.threads;
+  if (!Number.isInteger(threads) || threads < 1) invalidOption(`${field}.threads`, threads, 'a positive integer');
+  const memoryBytes = o.memoryBytes ?? DEFAULT_DEVICE_OPTIONS.memoryBytes;
+  if (!(memoryBytes > 0)) invalidOption(`${field}.memoryBytes`, memoryBytes, 'a positive number');
+  const maxRestarts = o.maxRestarts ?? DEFAULT_DEVICE_OPTIONS.maxRestarts;
+  if (!Number.isInteger(maxRestarts) || maxRestarts < 0) invalidOption(`${field}.maxRestarts`, maxRestarts, 'a non-negative integer');
+  const backend = o.backend ?? { kind: 'ort' };
+  if (backend.kind !== 'ort' && backend.kind !== 'fake') invalidOption(`${field}.backend.kind`, (backend as { kind: unknown }).kind, "'ort' or 'fake'");
+  if (o.workerUrl !== undefined && !(o.workerUrl instanceof URL)) invalidOption(`${field}.workerUrl`, o.workerUrl, 'a URL');
+  return {
+    id: o.id,
+    kind,
+    deviceId,
+    threads,
+    memoryBytes,
+    logger: o.logger ?? silentLogger,
+    backend,
+    maxRestarts,
+    workerUrl: o.workerUrl,
+  };
+}

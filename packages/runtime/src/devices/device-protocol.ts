@@ -1,0 +1,41 @@
+import type { NamedTensors } from '@epara/core';
+import type { BackendModelSource, BackendSpec } from './backend.js';
+import type { LoadedModelInfo } from './device-handle.js';
+
+/** Data a device worker starts with. */
+export interface DeviceWorkerData {
+  readonly deviceId: string;
+  readonly backend: BackendSpec;
+}
+
+/** Messages from the host to a device worker. */
+export type DeviceRequest =
+  | {
+      readonly op: 'load';
+      readonly id: number;
+      readonly key: string;
+      readonly source: BackendModelSource;
+      readonly threads: number;
+      readonly kind: 'cpu' | 'cuda';
+      readonly cudaDeviceId: number;
+    }
+  | { readonly op: 'run'; readonly id: number; readonly key: string; readonly feeds: NamedTensors; readonly outputNames?: readonly string[] }
+  | { readonly op: 'unload'; readonly id: number; readonly key: string };
+
+/** Result of a load inside the worker. */
+export interface LoadResult {
+  readonly info: LoadedModelInfo;
+  /** Set when the CUDA provider failed and the session was created on the CPU instead. */
+  readonly fallbackReason?: string;
+}
+
+/** Result of a run inside the worker. */
+export interface RunResult {
+  readonly outputs: NamedTensors;
+  readonly runMs: number;
+}
+
+/** Messages from a device worker to the host. */
+export type DeviceResponse =
+  | { readonly id: number; readonly ok: true; readonly result: LoadResult | RunResult | null }
+  | { readonly id: number; readonly ok: false; readonly error: { code: string; message: string; details?: Record<string, unknown> } };

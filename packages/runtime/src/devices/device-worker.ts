@@ -1,0 +1,101 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { EparaError, toEparaError } from '@epara/core';
+import type { BackendSession, InferenceBackend } from './backend.js';
+import type { DeviceRequest, DeviceResponse, DeviceWorkerData, LoadResult, RunResult } from './device-protocol.js';
+import { prepareTransfer } from '../tensors/transfer.js';
+
+/*
+ * Entry point of a device worker thread (built to `dist/device-worker.js`). It owns the device's sessions and
+ * serves one request at a time, in arrival order: inference blocks this thread, never the host's.
+ */
+
+const data = workerData as DeviceWorkerData;
+const sessions = new Map<string, BackendSession>();
+let backendPromise: Promise<InferenceBackend> | undefined;
+let chain: Promise<void> = Promise.resolve();
+
+function backend(): Promise<InferenceBackend> {
+  backendPromise ??=
+    data.backend.kind === 'fake'
+      ? import('./fake-backend.js').then((m) => m.createFakeBackend({ cudaAvailable: data.backend.kind === 'fake' && data.backend.cudaAvailable === true }))
+      : import('./ort-backend.js').then((m) => m.createOrtBackend());
+  return backendPromise;
+}
+
+async function load(req: Extract<DeviceRequest, { op: 'load' }>): Promise<LoadResult> {
+  const b = await backend();
+  const rssBefore = process.memoryUsage().rss;
+  let session: BackendSession;
+  let fallbackReason: string | undefined;
+  const base = { threads: req.threads, deviceId: req.cudaDeviceId };
+  try {
+    session = await b.createSession(req.source, { ...base, executionProvider: req.kind });
+  } catch (err) {
+    if (req.kind !== 'cuda') throw new EparaError('LOAD_FAILED', `could not load model ${req.key}: ${message(err)}`, { key: req.key }, { cause: err });
+    fallbackReason = message(err);
+    try {
+      session = await b.createSession(req.source, { ...base, executionProvider: 'cpu' });
+    } catch (err2) {
+      throw new EparaError('LOAD_FAILED', `could not load model ${req.key}: ${message(err2)}`, { key: req.key });
+    }
+  }
+  const measured = Math.max(0, process.memoryUsage().rss - rssBefore);
+  const sourceBytes = 'bytes' in req.source ? req.source.bytes.byteLength : await fileSize(req.source.path);
+  await sessions.get(req.key)?.release();
+  sessions.set(req.key, session);
+  const info = {
+    inputs: session.inputs,
+    outputs: session.outputs,
+    memoryBytes: session.memoryBytes ?? Math.max(measured, sourceBytes),
+    executionProvider: fallbackReason === undefined ? req.kind : ('cpu' as const),
+  };
+  return fallbackReason === undefined ? { info } : { info, fallbackReason };
+}
+
+async function run(req: Extract<DeviceRequest, { op: 'run' }>): Promise<RunResult> {
+  const session = sessions.get(req.key);
+  if (!session) throw new EparaError('UNKNOWN_SERVICE', `no model loaded under ${req.key}`, { key: req.key });
+  const start = performance.now();
+  try {
+    const outputs = await session.run(req.feeds, req.outputNames);
+    return { outputs, runMs: performance.now() - start };
+  } catch (err) {
+    throw new EparaError('MODEL_ERROR', `model ${req.key} failed: ${message(err)}`, { key: req.key }, { cause: err });
+  }
+}
+
+async function handle(req: DeviceRequest): Promise<void> {
+  try {
+    if (req.op === 'load') reply({ id: req.id, ok: true, result: await load(req) });
+    else if (req.op === 'run') {
+      const result = await run(req);
+      const { tensors, transfer } = prepareTransfer(result.outputs);
+      reply({ id: req.id, ok: true, result: { outputs: tensors, runMs: result.runMs } }, transfer);
+    } else {
+      await sessions.get(req.key)?.release();
+      sessions.delete(req.key);
+      reply({ id: req.id, ok: true, result: null });
+    }
+  } catch (err) {
+    const e = toEparaError(err, 'MODEL_ERROR');
+    reply({ id: req.id, ok: false, error: { code: e.code, message: e.message, details: { ...e.details } } });
+  }
+}
+
+function reply(msg: DeviceResponse, transfer: ArrayBuffer[] = []): void {
+  parentPort!.postMessage(msg, transfer);
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function fileSize(path: string): Promise<number> {
+  const { stat } = await import('node:fs/promises');
+  return (await stat(path)).size;
+}
+
+parentPort!.on('message', (req: DeviceRequest) => {
+  chain = chain.then(() => handle(req));
+});

@@ -1,0 +1,58 @@
+import * as ort from 'onnxruntime-node';
+import type { NamedTensors, TensorLike, TensorType } from '@epara/core';
+import type { ModelIoInfo } from './device-handle.js';
+import type { BackendModelSource, BackendSession, BackendSessionOptions, InferenceBackend } from './backend.js';
+
+/**
+ * The only file that touches onnxruntime-node: sessions with a fixed thread budget
+ * (`intraOpNumThreads` = the device's threads, `interOpNumThreads` = 1, sequential execution).
+ */
+export function createOrtBackend(): InferenceBackend {
+  return {
+    async createSession(source: BackendModelSource, o: BackendSessionOptions): Promise<BackendSession> {
+      const options: ort.InferenceSession.SessionOptions = {
+        intraOpNumThreads: o.threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+        executionProviders: o.executionProvider === 'cuda' ? [{ name: 'cuda', deviceId: o.deviceId }] : ['cpu'],
+      };
+      const session =
+        'path' in source ? await ort.InferenceSession.create(source.path, options) : await ort.InferenceSession.create(source.bytes, options);
+      return new OrtSession(session);
+    },
+  };
+}
+
+class OrtSession implements BackendSession {
+  readonly inputs: ModelIoInfo[];
+  readonly outputs: ModelIoInfo[];
+  readonly #session: ort.InferenceSession;
+
+  constructor(session: ort.InferenceSession) {
+    this.#session = session;
+    this.inputs = session.inputMetadata.map(toIoInfo);
+    this.outputs = session.outputMetadata.map(toIoInfo);
+  }
+
+  async run(feeds: NamedTensors, outputNames?: readonly string[]): Promise<NamedTensors> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+    const result = outputNames ? await this.#session.run(ortFeeds, [...outputNames]) : await this.#session.run(ortFeeds);
+    const out: Record<string, TensorLike> = {};
+    for (const [name, t] of Object.entries(result)) {
+      out[name] = { type: t.type as TensorType, dims: [...t.dims], data: t.data as TensorLike['data'] };
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.#session.release();
+  }
+}
+
+function toIoInfo(m: ort.InferenceSession.ValueMetadata): ModelIoInfo {
+  if (!m.isTensor) return { name: m.name, type: 'float32', dims: [] };
+  return { name: m.name, type: m.type as TensorType, dims: [...m.shape] };
+}

@@ -1,0 +1,176 @@
+import { Worker } from 'node:worker_threads';
+import { EventEmitter } from 'eventemitter3';
+import { EparaError, eparaErrorFromJSON, type NamedTensors } from '@epara/core';
+import type { DeviceEvents, DeviceHandle, LoadedModelInfo, ModelSource, TimedRun } from './device-handle.js';
+import type { ResolvedDeviceOptions } from './device-options.js';
+import type { DeviceRequest, DeviceResponse, DeviceWorkerData, LoadResult, RunResult } from './device-protocol.js';
+import { defaultWorkerUrl } from './worker-url.js';
+import { prepareTransfer } from '../tensors/transfer.js';
+
+interface Pending {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: EparaError) => void;
+}
+
+type RequestBody = DeviceRequest extends infer R ? (R extends DeviceRequest ? Omit<R, 'id'> : never) : never;
+
+/** A {@link DeviceHandle} backed by one worker thread, restarted when it crashes. */
+export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHandle {
+  readonly id: string;
+  readonly kind: 'cpu' | 'cuda';
+  readonly threads: number;
+  readonly memoryBytes: number;
+  readonly #o: ResolvedDeviceOptions;
+  readonly #pending = new Map<number, Pending>();
+  readonly #models = new Map<string, { source: ModelSource; threads: number }>();
+  #worker: Worker | undefined;
+  #ready: Promise<void> = Promise.resolve();
+  #nextId = 1;
+  #closed = false;
+  #failed: EparaError | undefined;
+  #restarts = 0;
+  #consecutiveCrashes = 0;
+
+  constructor(options: ResolvedDeviceOptions) {
+    super();
+    this.#o = options;
+    this.id = options.id;
+    this.kind = options.kind;
+    this.threads = options.threads;
+    this.memoryBytes = options.memoryBytes;
+  }
+
+  async loadModel(key: string, source: ModelSource, options: { threads?: number; signal?: AbortSignal } = {}): Promise<LoadedModelInfo> {
+    const threads = options.threads ?? this.threads;
+    const result = (await this.#call({ op: 'load', key, source, threads, kind: this.kind, cudaDeviceId: this.#o.deviceId }, [], options.signal)) as LoadResult;
+    this.#models.set(key, { source, threads });
+    if (result.fallbackReason !== undefined) this.#fellBack(key, result.fallbackReason);
+    return result.info;
+  }
+
+  async run(key: string, feeds: NamedTensors, options: { outputNames?: readonly string[]; signal?: AbortSignal } = {}): Promise<NamedTensors> {
+    return (await this.runTimed(key, feeds, options)).outputs;
+  }
+
+  async runTimed(key: string, feeds: NamedTensors, options: { outputNames?: readonly string[]; signal?: AbortSignal } = {}): Promise<TimedRun> {
+    const { tensors, transfer } = prepareTransfer(feeds);
+    const body = options.outputNames ? { op: 'run' as const, key, feeds: tensors, outputNames: [...options.outputNames] } : { op: 'run' as const, key, feeds: tensors };
+    const result = (await this.#call(body, transfer, options.signal)) as RunResult;
+    this.#consecutiveCrashes = 0;
+    return result;
+  }
+
+  async unloadModel(key: string): Promise<void> {
+    this.#models.delete(key);
+    if (this.#closed || this.#failed) return;
+    await this.#call({ op: 'unload', key }, []);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#rejectAll(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }));
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (worker) await worker.terminate();
+  }
+
+  async #call(body: RequestBody, transfer: ArrayBuffer[], signal?: AbortSignal): Promise<unknown> {
+    if (signal?.aborted) throw aborted(signal);
+    await this.#ready;
+    if (this.#closed) throw new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id });
+    if (this.#failed) throw this.#failed;
+    if (signal?.aborted) throw aborted(signal);
+    const worker = this.#ensureWorker();
+    const id = this.#nextId++;
+    return new Promise<unknown>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#pending.delete(id);
+        reject(aborted(signal!));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => signal?.removeEventListener('abort', onAbort);
+      this.#pending.set(id, {
+        resolve: (v) => (done(), resolve(v)),
+        reject: (e) => (done(), reject(e)),
+      });
+      worker.postMessage({ ...body, id } as DeviceRequest, transfer);
+    });
+  }
+
+  #ensureWorker(): Worker {
+    if (this.#worker) return this.#worker;
+    const data: DeviceWorkerData = { deviceId: this.id, backend: this.#o.backend };
+    const worker = new Worker(this.#o.workerUrl ?? defaultWorkerUrl(), { workerData: data, stdout: false, stderr: false });
+    worker.on('message', (msg: DeviceResponse) => this.#onMessage(msg));
+    worker.on('error', (err) => this.#onCrash(worker, `uncaught error in worker: ${err.message}`));
+    worker.on('exit', (code) => this.#onCrash(worker, `worker exited with code ${code}`));
+    this.#worker = worker;
+    return worker;
+  }
+
+  #onMessage(msg: DeviceResponse): void {
+    const p = this.#pending.get(msg.id);
+    if (!p) return; // the caller aborted; the result is discarded
+    this.#pending.delete(msg.id);
+    if (msg.ok) p.resolve(msg.result);
+    else p.reject(eparaErrorFromJSON(msg.error));
+  }
+
+  #onCrash(worker: Worker, reason: string): void {
+    if (worker !== this.#worker || this.#closed) return;
+    this.#worker = undefined;
+    void worker.terminate();
+    const failedCalls = this.#pending.size;
+    this.#rejectAll(new EparaError('WORKER_CRASHED', `device ${this.id}: ${reason}`, { deviceId: this.id, reason }));
+    this.#o.logger.error({ deviceId: this.id, reason, failedCalls }, 'device worker crashed');
+    this.emit('workerCrashed', { deviceId: this.id, reason, failedCalls });
+    this.#consecutiveCrashes++;
+    if (this.#consecutiveCrashes > this.#o.maxRestarts) {
+      this.#failed = new EparaError('WORKER_CRASHED', `device ${this.id} failed: its worker crashed ${this.#consecutiveCrashes} times in a row`, {
+        deviceId: this.id,
+      });
+      return;
+    }
+    this.#ready = this.#restart();
+  }
+
+  async #restart(): Promise<void> {
+    this.#restarts++;
+    const worker = this.#ensureWorker();
+    const models = [...this.#models];
+    const loads = models.map(([key, m]) => this.#post(worker, { op: 'load', key, source: m.source, threads: m.threads, kind: this.kind, cudaDeviceId: this.#o.deviceId }));
+    const results = await Promise.allSettled(loads);
+    if (worker !== this.#worker) return; // crashed again while reloading; that crash restarts
+    let reloaded = 0;
+    for (const [i, r] of results.entries()) {
+      if (r.status === 'fulfilled') reloaded++;
+      else this.#models.delete(models[i]![0]);
+    }
+    this.#o.logger.warn({ deviceId: this.id, restarts: this.#restarts, reloaded }, 'device worker restarted');
+    this.emit('workerRestarted', { deviceId: this.id, restarts: this.#restarts, reloadedModels: reloaded });
+  }
+
+  #post(worker: Worker, body: RequestBody): Promise<unknown> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      worker.postMessage({ ...body, id } as DeviceRequest);
+    });
+  }
+
+  #fellBack(modelKey: string, reason: string): void {
+    this.#o.logger.warn({ deviceId: this.id, modelKey, reason }, 'CUDA execution provider unavailable; running on CPU');
+    this.emit('deviceFellBack', { deviceId: this.id, modelKey, requested: 'cuda', used: 'cpu', reason });
+  }
+
+  #rejectAll(err: EparaError): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.reject(err);
+  }
+}
+
+function aborted(signal: AbortSignal): EparaError {
+  return new EparaError('ABORTED', 'the call was aborted', { reason: String(signal.reason) });
+}

@@ -1,0 +1,29 @@
+import type { NamedTensors, TensorLike } from '@epara/core';
+
+/**
+ * Prepares tensors to cross a thread boundary with `postMessage`: a typed array that owns its whole
+ * (non-shared) buffer is transferred as is; a view of a larger or shared buffer is copied first so that
+ * transferring never detaches memory that other tensors still use.
+ *
+ * Transferring detaches the buffers in the sending thread: callers hand ownership over.
+ */
+export function prepareTransfer(tensors: NamedTensors): { tensors: Record<string, TensorLike>; transfer: ArrayBuffer[] } {
+  const out: Record<string, TensorLike> = {};
+  const transfer: ArrayBuffer[] = [];
+  const seen = new Set<ArrayBufferLike>();
+  for (const [name, t] of Object.entries(tensors)) {
+    let data = t.data;
+    if (!ownsWholeBuffer(data) || seen.has(data.buffer)) data = data.slice() as typeof data;
+    seen.add(data.buffer);
+    transfer.push(data.buffer as ArrayBuffer);
+    out[name] = { type: t.type, dims: [...t.dims], data };
+  }
+  return { tensors: out, transfer };
+}
+
+/** True when the array spans its entire, transferable `ArrayBuffer`. */
+export function ownsWholeBuffer(data: TensorLike['data']): boolean {
+  const buffer = data.buffer;
+  if (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) return false;
+  return data.byteOffset === 0 && data.byteLength === buffer.byteLength;
+}
