@@ -1,0 +1,158 @@
+import { EventEmitter } from 'eventemitter3';
+import { EparaError } from '@epara/core';
+import type { Connection, ConnectionClosedEvent, ConnectionEvents } from './transport.js';
+
+/** What a transport implementation provides for one link: how to write, close and measure its medium. */
+export interface ConnectionSink {
+  /** Hands one frame to the medium; called only while the connection is open and within `maxFrameBytes`. */
+  write(frame: Uint8Array): void;
+  /** Tells the medium to close the link; called at most once, after which `write` is never called. */
+  close(reason: string): void;
+  /** Bytes queued locally, for {@link Connection.bufferedBytes}. @default () => 0 */
+  bufferedBytes?(): number;
+}
+
+/** Options of {@link createConnection}. */
+export interface CreateConnectionOptions {
+  readonly remoteAddress: string;
+  readonly direction: 'inbound' | 'outbound';
+  /** Frames larger than this are refused by `send` with `PROTOCOL_ERROR`. */
+  readonly maxFrameBytes: number;
+  readonly sink: ConnectionSink;
+  /** Prefix of the generated id. @default direction */
+  readonly idPrefix?: string;
+}
+
+/** The transport's side of a {@link Connection}: push what the medium delivers. */
+export interface ConnectionController {
+  /** The connection to hand to users. */
+  readonly connection: Connection;
+  /** The medium delivered a frame (ignored once closed). */
+  receive(frame: Uint8Array): void;
+  /** The medium closed the link (peer, network, keepalive…); fires `closed` once with `initiatedLocally: false`. */
+  closedByMedium(event: { reason: string; error?: EparaError }): void;
+}
+
+let nextId = 0;
+
+type Name = EventEmitter.EventNames<ConnectionEvents>;
+type Listener<T extends Name> = EventEmitter.EventListener<ConnectionEvents, T>;
+
+class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connection {
+  readonly id: string;
+  readonly remoteAddress: string;
+  readonly direction: 'inbound' | 'outbound';
+  readonly #sink: ConnectionSink;
+  readonly #maxFrameBytes: number;
+  #closed = false;
+  #pending: Uint8Array[] = [];
+  #flushScheduled = false;
+
+  constructor(options: CreateConnectionOptions) {
+    super();
+    this.id = `${options.idPrefix ?? options.direction}-${(nextId++).toString(36)}`;
+    this.remoteAddress = options.remoteAddress;
+    this.direction = options.direction;
+    this.#sink = options.sink;
+    this.#maxFrameBytes = options.maxFrameBytes;
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  get bufferedBytes(): number {
+    return this.#closed ? 0 : (this.#sink.bufferedBytes?.() ?? 0);
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.#closed) throw new EparaError('CLOSED', `connection ${this.id} is closed`, { connectionId: this.id });
+    if (!(frame instanceof Uint8Array)) {
+      throw new EparaError('INVALID_INPUT', 'a frame must be a Uint8Array', { connectionId: this.id });
+    }
+    if (frame.byteLength > this.#maxFrameBytes) {
+      throw new EparaError('PROTOCOL_ERROR', `frame of ${frame.byteLength} bytes exceeds maxFrameBytes ${this.#maxFrameBytes}`, {
+        connectionId: this.id,
+        frameBytes: frame.byteLength,
+        maxFrameBytes: this.#maxFrameBytes,
+      });
+    }
+    this.#sink.write(frame);
+  }
+
+  close(reason = 'closed'): void {
+    if (this.#closed) return;
+    this.#finish({ reason, initiatedLocally: true });
+    this.#sink.close(reason);
+  }
+
+  override on<T extends Name>(event: T, fn: Listener<T>, context?: unknown): this {
+    super.on(event, fn, context);
+    if (event === 'frameReceived') this.#scheduleFlush();
+    return this;
+  }
+
+  override addListener<T extends Name>(event: T, fn: Listener<T>, context?: unknown): this {
+    return this.on(event, fn, context);
+  }
+
+  override once<T extends Name>(event: T, fn: Listener<T>, context?: unknown): this {
+    super.once(event, fn, context);
+    if (event === 'frameReceived') this.#scheduleFlush();
+    return this;
+  }
+
+  receive(frame: Uint8Array): void {
+    if (this.#closed) return;
+    if (this.#pending.length > 0 || this.listenerCount('frameReceived') === 0) {
+      this.#pending.push(frame);
+      return;
+    }
+    this.emit('frameReceived', { frame });
+  }
+
+  closedByMedium(event: { reason: string; error?: EparaError }): void {
+    if (this.#closed) return;
+    this.#finish({ ...event, initiatedLocally: false });
+  }
+
+  #finish(event: ConnectionClosedEvent): void {
+    this.#closed = true;
+    this.#pending = [];
+    this.emit('closed', event);
+  }
+
+  // Delivered on a microtask, never inside `on()`, so a listener is never re-entered from its own registration.
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#pending.length === 0) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      while (this.#pending.length > 0 && !this.#closed && this.listenerCount('frameReceived') > 0) {
+        this.emit('frameReceived', { frame: this.#pending.shift() as Uint8Array });
+      }
+    });
+  }
+}
+
+/**
+ * Builds a {@link Connection} for a transport implementation: it handles ids, the closed state, exactly-once
+ * `closed`, `CLOSED`/size errors on `send` and buffering of frames that arrive before a listener is attached.
+ * The transport supplies a {@link ConnectionSink} and pushes incoming frames into the returned controller.
+ *
+ * @example
+ * ```ts
+ * const ctl = createConnection({ remoteAddress: 'peer', direction: 'outbound', maxFrameBytes: 1 << 20,
+ *   sink: { write: (f) => socket.write(f), close: () => socket.end() } });
+ * socket.on('data', (f) => ctl.receive(f));
+ * return ctl.connection;
+ * ```
+ */
+export function createConnection(options: CreateConnectionOptions): ConnectionController {
+  const c = new ManagedConnection(options);
+  return {
+    connection: c,
+    receive: (frame) => c.receive(frame),
+    closedByMedium: (event) => c.closedByMedium(event),
+  };
+}
