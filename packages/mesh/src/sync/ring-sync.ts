@@ -1,0 +1,270 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Clock, ServerId } from '@epara/core';
+import type { MeshLogger } from '../util/logger.js';
+import type { Scheduler, TimerHandle } from '../util/scheduler.js';
+import type { FaultInjector } from './sync-faults.js';
+import type { EntryStub, SyncMessage, SyncToken, WireEntry } from './sync-types.js';
+import { ViewStore } from './view-store.js';
+import type { SelfState } from './view-store.js';
+
+/** Where a sync message goes: a known server, or (to join) just an address. */
+export interface SyncTarget {
+  readonly id?: ServerId;
+  readonly address?: string;
+}
+
+/** Resolved settings and ports of a {@link RingSync}. */
+export interface RingSyncConfig {
+  readonly selfId: ServerId;
+  readonly epoch: number;
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  readonly periodMs: number;
+  readonly ackTimeoutMs: number;
+  /** Sends to the same successor before it is declared dead. */
+  readonly attempts: number;
+  /** Every this many rounds a token carries every entry in full (anti-entropy). */
+  readonly fullEvery: number;
+  readonly seeds: readonly string[];
+  readonly faults: FaultInjector;
+  readonly logger: MeshLogger;
+  readonly readSelf: () => SelfState;
+  /** Fire-and-forget delivery; failures show up as missing acks. */
+  readonly send: (to: SyncTarget, message: SyncMessage) => void;
+}
+
+/** Events of a {@link RingSync}. */
+export interface RingSyncEvents {
+  /** A token this server started came back: every alive server has merged and updated it. */
+  roundCompleted: [{ origin: ServerId; round: number; hops: number; durationMs: number }];
+  peerJoined: [{ serverId: ServerId; epoch: number }];
+  peerLeft: [{ serverId: ServerId; reason: 'ack-timeout' | 'reported' | 'link-closed' }];
+  /** The view changed (any entry updated). */
+  viewUpdated: [];
+}
+
+interface PendingForward {
+  token: SyncToken;
+  target: SyncTarget;
+  tried: number;
+  timer: TimerHandle;
+}
+
+/**
+ * Ring synchronization (DESIGN.md §2): servers sorted by id form a ring; each period the lowest alive server
+ * starts a token that every alive server merges, stamps with its own entry and forwards to its successor.
+ * A successor that does not acknowledge within `ackTimeoutMs` (after `attempts` sends) is marked dead and
+ * skipped (ring bypass). A server that hears no token for a while starts one itself, which also takes
+ * over when the initiator dies. Transport-agnostic: the node supplies `send` and calls {@link receive}.
+ */
+export class RingSync extends EventEmitter<RingSyncEvents> {
+  readonly store: ViewStore;
+  readonly #c: RingSyncConfig;
+  readonly #pending = new Map<string, PendingForward>();
+  readonly #seen = new Map<string, number>();
+  readonly #startedAt = new Map<string, number>();
+  #round = 0;
+  #nextFull = true;
+  #lastTokenAt: number;
+  #tick: TimerHandle | undefined;
+  #running = false;
+
+  constructor(config: RingSyncConfig) {
+    super();
+    this.#c = config;
+    this.store = new ViewStore(config.selfId, config.epoch, config.clock.now(), config.readSelf());
+    this.#lastTokenAt = config.clock.now();
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#schedule(0);
+  }
+
+  stop(): void {
+    this.#running = false;
+    if (this.#tick) this.#c.scheduler.clearTimeout(this.#tick);
+    for (const p of this.#pending.values()) this.#c.scheduler.clearTimeout(p.timer);
+    this.#pending.clear();
+  }
+
+  /** Starts a round now (the periodic timer does this on its own). */
+  startRound(): void {
+    const token: SyncToken = { origin: this.#c.selfId, epoch: this.store.self.epoch, round: ++this.#round, full: this.#nextFull, wantFull: false, entries: [], stubs: [] };
+    this.#nextFull = this.#round % this.#c.fullEvery === 0;
+    this.#startedAt.set(key(token), this.#c.clock.now());
+    this.#process(token, this.#c.selfId);
+  }
+
+  /** Delivers a message from a peer; `reply` answers on the link it came from. */
+  receive(message: SyncMessage, reply: (m: SyncMessage) => void): void {
+    if (!this.#running) return;
+    if (message.kind === 'ack') return this.#acked(message.from, key(message));
+    this.#emitSend(reply, { kind: 'ack', from: this.#c.selfId, origin: message.token.origin, epoch: message.token.epoch, round: message.token.round });
+    this.#process(message.token, message.from);
+  }
+
+  /** Reports a peer as gone (e.g. its link closed): marked dead now rather than at the next missed ack. */
+  reportDead(id: ServerId, reason: 'reported' | 'link-closed' = 'reported'): void {
+    if (this.store.markDead(id, this.#c.clock.now())) this.emit('peerLeft', { serverId: id, reason });
+  }
+
+  #schedule(delayMs: number): void {
+    this.#tick = this.#c.scheduler.setTimeout(() => this.#onTick(), delayMs);
+  }
+
+  #onTick(): void {
+    if (!this.#running) return;
+    this.#schedule(this.#c.periodMs);
+    const now = this.#c.clock.now();
+    const alive = this.store.aliveIds();
+    if (alive.length <= 1 && this.#c.seeds.length > 0) return this.#join();
+    const rank = Math.max(0, alive.indexOf(this.#c.selfId));
+    // The initiator is the lowest alive id; the others take over in rank order when tokens stop coming.
+    if (rank === 0 || now - this.#lastTokenAt > (3 + rank) * this.#c.periodMs) this.startRound();
+  }
+
+  #join(): void {
+    const seed = this.#c.seeds[this.#round % this.#c.seeds.length]!;
+    const now = this.#c.clock.now();
+    this.store.writeSelf(this.#c.readSelf(), now);
+    const token: SyncToken = { origin: this.#c.selfId, epoch: this.store.self.epoch, round: ++this.#round, full: true, wantFull: false, entries: [this.store.toWire(this.#c.selfId, now)!], stubs: [] };
+    this.#startedAt.set(key(token), now);
+    this.#seen.set(key(token), now);
+    this.#forwardTo(token, { address: seed });
+  }
+
+  #process(token: SyncToken, from: ServerId): void {
+    const now = this.#c.clock.now();
+    this.#lastTokenAt = now;
+    const before = new Set(this.store.aliveIds());
+    const wantFull = this.#merge(token, from, now);
+    const k = key(token);
+    const back = token.origin === this.#c.selfId && from !== this.#c.selfId;
+    if (back || (this.#seen.has(k) && from !== this.#c.selfId)) {
+      if (back) this.#complete(token, now, wantFull);
+      return this.#emitMembership(before);
+    }
+    this.#seen.set(k, now);
+    this.#prune(now);
+    this.store.writeSelf(this.#c.readSelf(), now);
+    this.#emitMembership(before);
+    this.#forward(this.#stamp(token, now, wantFull));
+  }
+
+  #merge(token: SyncToken, from: ServerId, now: number): boolean {
+    let missing = token.wantFull;
+    let changed = false;
+    for (const e of token.entries) {
+      const out = this.store.applyEntry(e.serverId === this.#c.selfId ? e : this.#c.faults.perturb(e), now);
+      changed ||= out === 'updated';
+    }
+    for (const s of token.stubs) {
+      const out = this.store.applyStub(s, now);
+      missing ||= out === 'missing';
+    }
+    if (from !== this.#c.selfId && !this.store.get(from)) missing = true;
+    if (changed) this.emit('viewUpdated');
+    return missing;
+  }
+
+  /** The token as this server forwards it: deltas in full, the rest as stubs. */
+  #stamp(token: SyncToken, now: number, wantFull: boolean): SyncToken {
+    const entries: WireEntry[] = [];
+    const stubs: EntryStub[] = [];
+    const since = now - 2 * this.#c.periodMs;
+    for (const id of this.store.ids()) {
+      if (token.full || this.store.changedSince(id, since)) entries.push(this.store.toWire(id, now)!);
+      else stubs.push(this.store.toStub(id, now)!);
+    }
+    return { ...token, wantFull, entries, stubs };
+  }
+
+  #forward(token: SyncToken): void {
+    const next = this.#successor();
+    if (next === undefined) {
+      if (token.origin === this.#c.selfId) this.#complete(token, this.#c.clock.now(), token.wantFull);
+      return;
+    }
+    this.#forwardTo(token, { id: next, address: this.store.get(next)?.address });
+  }
+
+  #forwardTo(token: SyncToken, target: SyncTarget): void {
+    const k = key(token);
+    const prev = this.#pending.get(k);
+    if (prev) this.#c.scheduler.clearTimeout(prev.timer);
+    const pending: PendingForward = { token, target, tried: 0, timer: undefined as unknown as TimerHandle };
+    this.#pending.set(k, pending);
+    this.#attempt(k, pending);
+  }
+
+  #attempt(k: string, p: PendingForward): void {
+    p.tried++;
+    this.#emitSend((m) => this.#c.send(p.target, m), { kind: 'token', from: this.#c.selfId, token: p.token });
+    p.timer = this.#c.scheduler.setTimeout(() => this.#ackMissed(k, p), this.#c.ackTimeoutMs + this.#c.faults.delayMs * 2);
+  }
+
+  #ackMissed(k: string, p: PendingForward): void {
+    if (this.#pending.get(k) !== p || !this.#running) return;
+    if (p.tried < this.#c.attempts) return this.#attempt(k, p);
+    this.#pending.delete(k);
+    if (p.target.id === undefined) return; // a seed that did not answer: the next tick tries again
+    this.#c.logger.warn({ peer: p.target.id }, 'ring successor did not acknowledge; bypassing it');
+    if (this.store.markDead(p.target.id, this.#c.clock.now())) this.emit('peerLeft', { serverId: p.target.id, reason: 'ack-timeout' });
+    this.#forward(this.#stamp(p.token, this.#c.clock.now(), p.token.wantFull));
+  }
+
+  #acked(from: ServerId, k: string): void {
+    const p = this.#pending.get(k);
+    if (!p || (p.target.id !== undefined && p.target.id !== from)) return;
+    this.#c.scheduler.clearTimeout(p.timer);
+    this.#pending.delete(k);
+  }
+
+  #complete(token: SyncToken, now: number, wantFull: boolean): void {
+    const k = key(token);
+    const started = this.#startedAt.get(k);
+    this.#startedAt.delete(k);
+    if (wantFull) this.#nextFull = true;
+    if (started === undefined) return;
+    this.emit('roundCompleted', { origin: token.origin, round: token.round, hops: token.entries.length + token.stubs.length, durationMs: now - started });
+  }
+
+  #successor(): ServerId | undefined {
+    const alive = this.store.aliveIds();
+    if (alive.length <= 1) return undefined;
+    const i = alive.indexOf(this.#c.selfId);
+    return alive[(i + 1) % alive.length];
+  }
+
+  #emitSend(send: (m: SyncMessage) => void, message: SyncMessage): void {
+    const f = this.#c.faults;
+    if (f.drop()) return;
+    const go = (): void => {
+      if (!this.#running) return;
+      try {
+        send(message);
+      } catch (err) {
+        this.#c.logger.debug({ err }, 'sync send failed');
+      }
+    };
+    if (f.delayMs > 0) this.#c.scheduler.setTimeout(go, f.delayMs);
+    else go();
+  }
+
+  #emitMembership(before: ReadonlySet<ServerId>): void {
+    const after = this.store.aliveIds();
+    for (const id of after) if (!before.has(id)) this.emit('peerJoined', { serverId: id, epoch: this.store.get(id)!.epoch });
+    const now = new Set(after);
+    for (const id of before) if (!now.has(id)) this.emit('peerLeft', { serverId: id, reason: 'reported' });
+  }
+
+  #prune(now: number): void {
+    const horizon = now - 20 * this.#c.periodMs;
+    for (const [k, t] of this.#seen) if (t < horizon) this.#seen.delete(k);
+    for (const [k, t] of this.#startedAt) if (t < horizon) this.#startedAt.delete(k);
+  }
+}
+
+const key = (t: { origin: ServerId; epoch: number; round: number }): string => `${t.origin}/${t.epoch}/${t.round}`;

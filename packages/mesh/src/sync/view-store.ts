@@ -1,0 +1,150 @@
+import type { ClusterView, ServerEntry, ServerId } from '@epara/core';
+import type { EntryStub, WireEntry } from './sync-types.js';
+
+/** The part of its own entry a server writes each round (identity and version are managed by the store). */
+export type SelfState = Pick<ServerEntry, 'instances' | 'load' | 'freeMemoryBytes' | 'arrivalRates' | 'address'>;
+
+/** What applying one incoming entry did. */
+export type ApplyOutcome = 'updated' | 'refreshed' | 'ignored' | 'missing';
+
+interface Stored {
+  entry: ServerEntry;
+  /** Local time this store last saw the version change (drives which entries travel in full). */
+  changedAt: number;
+}
+
+const newer = (a: { epoch: number; version: number }, b: { epoch: number; version: number }): boolean =>
+  a.epoch > b.epoch || (a.epoch === b.epoch && a.version > b.version);
+
+/**
+ * One server's copy of the cluster view. Entries keep `updatedAt` in THIS server's clock (converted from
+ * ages on receipt), so staleness is measured without trusting anyone else's clock. Merge rule: the higher
+ * `(epoch, version)` wins; an equal version only refreshes the age.
+ */
+export class ViewStore {
+  readonly selfId: ServerId;
+  readonly #entries = new Map<ServerId, Stored>();
+
+  constructor(selfId: ServerId, epoch: number, now: number, state: SelfState) {
+    this.selfId = selfId;
+    this.#entries.set(selfId, { entry: { serverId: selfId, epoch, version: 1, updatedAt: now, alive: true, ...state }, changedAt: now });
+  }
+
+  get self(): ServerEntry {
+    return this.#entries.get(this.selfId)!.entry;
+  }
+
+  get(id: ServerId): ServerEntry | undefined {
+    return this.#entries.get(id)?.entry;
+  }
+
+  /** Entries whose version changed here at or after `since` (local ms). */
+  changedSince(id: ServerId, since: number): boolean {
+    const s = this.#entries.get(id);
+    return s !== undefined && s.changedAt >= since;
+  }
+
+  ids(): ServerId[] {
+    return [...this.#entries.keys()];
+  }
+
+  /** Alive server ids (self included), sorted: the ring order. */
+  aliveIds(): ServerId[] {
+    return [...this.#entries.values()].filter((s) => s.entry.alive).map((s) => s.entry.serverId).sort();
+  }
+
+  /** Overwrites this server's own entry; the version moves only when the content changed. */
+  writeSelf(state: SelfState, now: number): boolean {
+    const cur = this.#entries.get(this.selfId)!;
+    const changed = !sameContent(cur.entry, state) || !cur.entry.alive;
+    const entry: ServerEntry = { ...cur.entry, ...state, alive: true, updatedAt: now, version: cur.entry.version + (changed ? 1 : 0) };
+    this.#entries.set(this.selfId, { entry, changedAt: changed ? now : cur.changedAt });
+    return changed;
+  }
+
+  /** Merges one full entry from the ring. */
+  applyEntry(w: WireEntry, now: number): ApplyOutcome {
+    if (w.serverId === this.selfId) return this.#applySelfEcho(w, now);
+    const cur = this.#entries.get(w.serverId);
+    const updatedAt = now - Math.max(0, w.ageMs);
+    if (!cur || newer(w, cur.entry)) {
+      const { ageMs: _age, ...rest } = w;
+      this.#entries.set(w.serverId, { entry: { ...rest, updatedAt }, changedAt: now });
+      return 'updated';
+    }
+    return this.#refresh(cur, w, updatedAt);
+  }
+
+  /** Merges a heartbeat stub; `missing` means the stub is newer than the content held here. */
+  applyStub(s: EntryStub, now: number): ApplyOutcome {
+    if (s.serverId === this.selfId) return this.#applySelfEcho(s, now);
+    const cur = this.#entries.get(s.serverId);
+    if (!cur) return 'missing';
+    if (newer(s, cur.entry)) {
+      // A newer "dead" verdict is safe to apply without the content: it only removes a routing target.
+      if (!s.alive) this.#entries.set(s.serverId, { entry: { ...cur.entry, alive: false, epoch: s.epoch, version: s.version }, changedAt: now });
+      return 'missing';
+    }
+    return this.#refresh(cur, s, now - Math.max(0, s.ageMs));
+  }
+
+  /** Marks a server dead (ring bypass, failed link): a new version so the verdict propagates. */
+  markDead(id: ServerId, now: number): boolean {
+    const cur = this.#entries.get(id);
+    if (!cur || !cur.entry.alive || id === this.selfId) return false;
+    this.#entries.set(id, { entry: { ...cur.entry, alive: false, version: cur.entry.version + 1 }, changedAt: now });
+    return true;
+  }
+
+  /** Wire form of an entry, with its age as of `now`. */
+  toWire(id: ServerId, now: number): WireEntry | undefined {
+    const e = this.#entries.get(id)?.entry;
+    if (!e) return undefined;
+    const { updatedAt, ...rest } = e;
+    return { ...rest, ageMs: Math.max(0, now - updatedAt) };
+  }
+
+  toStub(id: ServerId, now: number): EntryStub | undefined {
+    const e = this.#entries.get(id)?.entry;
+    return e && { serverId: e.serverId, epoch: e.epoch, version: e.version, alive: e.alive, ageMs: Math.max(0, now - e.updatedAt) };
+  }
+
+  view(): ClusterView {
+    const entries: Record<ServerId, ServerEntry> = {};
+    for (const [id, s] of this.#entries) entries[id] = s.entry;
+    return { entries };
+  }
+
+  #refresh(cur: Stored, w: { epoch: number; version: number }, updatedAt: number): ApplyOutcome {
+    if (newer(cur.entry, w) || updatedAt <= cur.entry.updatedAt) return 'ignored';
+    cur.entry = { ...cur.entry, updatedAt };
+    return 'refreshed';
+  }
+
+  /**
+   * Our own entry came back from someone else. If it is at least as new as ours it was written by a previous
+   * life of this server or by a peer that declared us dead: jump past it so our live entry wins.
+   */
+  #applySelfEcho(w: { epoch: number; version: number; alive: boolean }, now: number): ApplyOutcome {
+    const cur = this.#entries.get(this.selfId)!;
+    if (w.epoch > cur.entry.epoch) {
+      this.#entries.set(this.selfId, { entry: { ...cur.entry, epoch: w.epoch + 1, version: 1, alive: true, updatedAt: now }, changedAt: now });
+      return 'updated';
+    }
+    if (w.epoch === cur.entry.epoch && (w.version > cur.entry.version || (!w.alive && w.version === cur.entry.version))) {
+      this.#entries.set(this.selfId, { entry: { ...cur.entry, version: w.version + 1, alive: true, updatedAt: now }, changedAt: now });
+      return 'updated';
+    }
+    return 'ignored';
+  }
+}
+
+function sameContent(e: ServerEntry, s: SelfState): boolean {
+  return (
+    e.load === s.load &&
+    e.freeMemoryBytes === s.freeMemoryBytes &&
+    e.address === s.address &&
+    JSON.stringify(e.instances) === JSON.stringify(s.instances) &&
+    JSON.stringify(e.arrivalRates) === JSON.stringify(s.arrivalRates)
+  );
+}

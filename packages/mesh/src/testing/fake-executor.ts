@@ -1,0 +1,190 @@
+import { EparaError, invalidOption, systemClock } from '@epara/core';
+import type {
+  Clock,
+  InstanceInfo,
+  LocalEstimate,
+  LocalExecutor,
+  LocalStream,
+  LocalStreamOptions,
+  LocalSubmitOptions,
+  NamedTensors,
+  ParallelPlan,
+  ServiceId,
+  TensorLike,
+} from '@epara/core';
+import { systemScheduler } from '../util/scheduler.js';
+import type { Scheduler } from '../util/scheduler.js';
+import { FakeInstance } from './fake-instance.js';
+import { openFakeStream } from './fake-stream.js';
+
+/** How the fake runs one service. */
+export interface FakeServiceConfig {
+  /** Time one batch takes, ms. */
+  readonly serviceTimeMs: number;
+  /** Items per batch. @default 1 */
+  readonly batchSize?: number;
+  /** Queue length at which new submissions get `OVERLOADED`. @default 64 */
+  readonly maxQueue?: number;
+  /** Default deadline budget when a submission has none, ms. @default 1000 */
+  readonly deadlineMs?: number;
+}
+
+/** Options of {@link createFakeExecutor}. */
+export interface FakeExecutorOptions {
+  /** Every service the fake can run (load) and how. */
+  readonly services: Readonly<Record<ServiceId, FakeServiceConfig>>;
+  /** Services with a ready instance from the start. @default [] */
+  readonly hosted?: readonly ServiceId[];
+  /** Time a `load` takes, ms. @default 0 */
+  readonly loadTimeMs?: number;
+  /** Written into every output as tensor `server` (int32 `[tag]`), so tests see where a request ran. @default 0 */
+  readonly tag?: number;
+  /** Float inputs are multiplied by this in the outputs. @default 2 */
+  readonly outputScale?: number;
+  /** @default systemClock */
+  readonly clock?: Clock;
+  /** @default systemScheduler */
+  readonly scheduler?: Scheduler;
+}
+
+/** A {@link LocalExecutor} for tests and benchmarks, with knobs to saturate or crash it. */
+export interface FakeExecutor extends LocalExecutor {
+  /** Simulates a crashed machine: nothing queued or running ever completes afterwards. */
+  freeze(): void;
+  /** Changes a service's batch time for its current and future instances. */
+  setServiceTime(serviceId: ServiceId, serviceTimeMs: number): void;
+  /** Counters: items executed, loads and unloads performed. */
+  stats(): { readonly executed: number; readonly loads: number; readonly unloads: number };
+}
+
+/**
+ * Creates a deterministic fake executor: outputs are a pure function of the inputs (floats scaled by
+ * `outputScale`, other types echoed) plus a `server` tag; timing comes from the injected scheduler.
+ *
+ * @throws EparaError `INVALID_OPTIONS` for a missing or malformed service config.
+ * @example
+ * ```ts
+ * const executor = createFakeExecutor({ services: { echo: { serviceTimeMs: 2 } }, hosted: ['echo'], tag: 1 });
+ * ```
+ */
+export function createFakeExecutor(options: FakeExecutorOptions): FakeExecutor {
+  const clock = options.clock ?? systemClock;
+  const scheduler = options.scheduler ?? systemScheduler;
+  const scale = options.outputScale ?? 2;
+  const tag = options.tag ?? 0;
+  const services = new Map<ServiceId, { -readonly [K in keyof FakeServiceConfig]: FakeServiceConfig[K] }>();
+  for (const [id, s] of Object.entries(options.services ?? invalidOption('services', options.services, 'an object'))) {
+    if (!(s.serviceTimeMs > 0)) invalidOption(`services.${id}.serviceTimeMs`, s.serviceTimeMs, 'a positive number');
+    services.set(id, { ...s });
+  }
+  const instances = new Map<string, FakeInstance>();
+  const counters = { executed: 0, loads: 0, unloads: 0 };
+  let frozen = false;
+  let nextId = 0;
+  const ctx = {
+    clock,
+    scheduler,
+    compute: (inputs: NamedTensors) => fakeCompute(inputs, scale, tag),
+    isFrozen: () => frozen,
+    onExecuted: (n: number) => {
+      counters.executed += n;
+    },
+  };
+  const config = (serviceId: ServiceId): { serviceTimeMs: number } & FakeServiceConfig => {
+    const c = services.get(serviceId);
+    if (!c) throw new EparaError('UNKNOWN_SERVICE', `fake executor has no service ${serviceId}`, { serviceId });
+    return c;
+  };
+  const create = (serviceId: ServiceId, instanceId: string, status: 'loading' | 'ready'): FakeInstance => {
+    const c = config(serviceId);
+    const inst = new FakeInstance(
+      { instanceId, serviceId, status, serviceTimeMs: c.serviceTimeMs, batchSize: c.batchSize ?? 1, maxQueue: c.maxQueue ?? 64 },
+      ctx,
+    );
+    instances.set(instanceId, inst);
+    return inst;
+  };
+  const best = (serviceId: ServiceId): FakeInstance | undefined => {
+    let pick: FakeInstance | undefined;
+    for (const inst of instances.values()) {
+      if (inst.serviceId !== serviceId || inst.status !== 'ready') continue;
+      if (!pick || inst.completionAt() < pick.completionAt()) pick = inst;
+    }
+    return pick;
+  };
+  for (const s of options.hosted ?? []) create(s, `${s}#${nextId++}`, 'ready');
+
+  return {
+    submit(serviceId: ServiceId, inputs: NamedTensors, opts: LocalSubmitOptions = {}): Promise<NamedTensors> {
+      if (frozen) return new Promise<NamedTensors>(() => undefined);
+      const inst = best(serviceId);
+      if (!inst) return Promise.reject(new EparaError('NO_INSTANCE', `no ready instance of ${serviceId}`, { serviceId }));
+      const deadline = opts.deadline ?? clock.now() + (config(serviceId).deadlineMs ?? 1000);
+      return new Promise<NamedTensors>((resolve, reject) => {
+        const signal = opts.signal;
+        if (signal?.aborted) return reject(new EparaError('ABORTED', 'aborted before queueing'));
+        const onAbort = (): void => {
+          if (inst.remove(item)) reject(new EparaError('ABORTED', 'aborted while queued'));
+        };
+        const done = (): void => signal?.removeEventListener('abort', onAbort);
+        const item = {
+          inputs,
+          deadline,
+          resolve: (out: NamedTensors) => (done(), resolve(out)),
+          reject: (err: EparaError) => (done(), reject(err)),
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        inst.enqueue(item);
+      });
+    },
+    estimate(serviceId: ServiceId): LocalEstimate | undefined {
+      const inst = best(serviceId);
+      if (inst) return { completionAt: inst.completionAt(), ready: true };
+      for (const i of instances.values()) if (i.serviceId === serviceId) return { completionAt: Infinity, ready: false };
+      return undefined;
+    },
+    openStream(serviceId: ServiceId, opts: LocalStreamOptions): LocalStream {
+      const candidates = [...instances.values()].filter((i) => i.serviceId === serviceId && i.status === 'ready');
+      if (candidates.length === 0) throw new EparaError('NO_INSTANCE', `no ready instance of ${serviceId}`, { serviceId });
+      const inst = candidates.find((i) => i.capacityPerSec - i.streamRateHz >= opts.rateHz);
+      if (!inst) throw new EparaError('OVERLOADED', `no spare rate for ${opts.rateHz} Hz on ${serviceId}`, { serviceId });
+      const stalenessMs = opts.stalenessMs ?? config(serviceId).deadlineMs ?? 1000;
+      return openFakeStream({ instance: inst, rateHz: opts.rateHz, stalenessMs, clock, isFrozen: () => frozen, id: `stream-${nextId++}` });
+    },
+    async load(plan: ParallelPlan, opts: { instanceId?: string } = {}): Promise<InstanceInfo> {
+      const inst = create(plan.serviceId, opts.instanceId ?? `${plan.serviceId}#${nextId++}`, 'loading');
+      counters.loads++;
+      await new Promise<void>((r) => scheduler.setTimeout(r, options.loadTimeMs ?? 0));
+      if (inst.status === 'loading') inst.status = 'ready';
+      return inst.info();
+    },
+    async unload(instanceId: string): Promise<void> {
+      const inst = instances.get(instanceId);
+      if (!inst) throw new EparaError('INVALID_OPTIONS', `no instance ${instanceId}`, { field: 'instanceId', value: instanceId });
+      inst.status = 'draining';
+      await inst.drain();
+      instances.delete(instanceId);
+      counters.unloads++;
+    },
+    instances: () => [...instances.values()].map((i) => i.info()),
+    freeze() {
+      frozen = true;
+    },
+    setServiceTime(serviceId, ms) {
+      config(serviceId).serviceTimeMs = ms;
+      for (const i of instances.values()) if (i.serviceId === serviceId) i.serviceTimeMs = ms;
+    },
+    stats: () => ({ ...counters }),
+  };
+}
+
+function fakeCompute(inputs: NamedTensors, scale: number, tag: number): NamedTensors {
+  const out: Record<string, TensorLike> = {};
+  for (const [name, t] of Object.entries(inputs)) {
+    if (t.data instanceof Float32Array) out[name] = { type: t.type, dims: t.dims, data: t.data.map((v) => v * scale) };
+    else if (t.data instanceof Float64Array) out[name] = { type: t.type, dims: t.dims, data: t.data.map((v) => v * scale) };
+    else out[name] = t;
+  }
+  out['server'] = { type: 'int32', dims: [1], data: Int32Array.of(tag) };
+  return out;
+}
