@@ -1,0 +1,120 @@
+/**
+ * Plain-object model of an ONNX file (the subset EPARA reads and writes), as produced by
+ * {@link decodeModel} and consumed by {@link encodeModel}. Names follow `onnx.proto` in camelCase; int64
+ * fields are plain numbers (every value EPARA meets fits in 2^53).
+ */
+
+/** ONNX `TensorProto.DataType` codes used here. */
+export const ONNX_DATA_TYPE = {
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+  float64: 11,
+} as const;
+
+/** ONNX `AttributeProto.AttributeType` codes. */
+export const ONNX_ATTRIBUTE_TYPE = {
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
+  TENSORS: 9,
+  GRAPHS: 10,
+} as const;
+
+/** A constant tensor (initializer or attribute value). EPARA writes data as `rawData` (little-endian). */
+export interface OnnxTensor {
+  name?: string;
+  dims?: number[];
+  dataType?: number;
+  rawData?: Uint8Array;
+  floatData?: number[];
+  int32Data?: number[];
+  int64Data?: number[];
+  doubleData?: number[];
+  uint64Data?: number[];
+  stringData?: Uint8Array[];
+  docString?: string;
+  externalData?: { key?: string; value?: string }[];
+  dataLocation?: number;
+}
+
+/** One dimension: a fixed size or a symbolic name (such as `"batch"`). */
+export interface OnnxDimension {
+  dimValue?: number;
+  dimParam?: string;
+}
+
+/** The type of a graph input, output or intermediate value (tensors only). */
+export interface OnnxType {
+  tensorType?: { elemType?: number; shape?: { dim?: OnnxDimension[] } };
+  denotation?: string;
+}
+
+/** A named, typed value of the graph. */
+export interface OnnxValueInfo {
+  name?: string;
+  type?: OnnxType;
+  docString?: string;
+}
+
+/** One node attribute; exactly one value field is set, matching `type`. */
+export interface OnnxAttribute {
+  name?: string;
+  type?: number;
+  f?: number;
+  i?: number;
+  s?: Uint8Array;
+  t?: OnnxTensor;
+  g?: OnnxGraph;
+  floats?: number[];
+  ints?: number[];
+  strings?: Uint8Array[];
+  tensors?: OnnxTensor[];
+  graphs?: OnnxGraph[];
+  docString?: string;
+  refAttrName?: string;
+}
+
+/** One operator application. */
+export interface OnnxNode {
+  input?: string[];
+  output?: string[];
+  name?: string;
+  opType?: string;
+  domain?: string;
+  attribute?: OnnxAttribute[];
+  docString?: string;
+}
+
+/** A computation graph: nodes in topological order plus constants and typed boundary values. */
+export interface OnnxGraph {
+  name?: string;
+  node?: OnnxNode[];
+  initializer?: OnnxTensor[];
+  input?: OnnxValueInfo[];
+  output?: OnnxValueInfo[];
+  valueInfo?: OnnxValueInfo[];
+  docString?: string;
+}
+
+/** A whole model file. */
+export interface OnnxModel {
+  irVersion?: number;
+  producerName?: string;
+  producerVersion?: string;
+  domain?: string;
+  modelVersion?: number;
+  docString?: string;
+  graph?: OnnxGraph;
+  opsetImport?: { domain?: string; version?: number }[];
+  metadataProps?: { key?: string; value?: string }[];
+}

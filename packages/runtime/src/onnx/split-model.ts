@@ -1,0 +1,156 @@
+import { EparaError, invalidOption } from '@epara/core';
+import { decodeModel, encodeModel } from './onnx-codec.js';
+import type { OnnxGraph, OnnxModel, OnnxNode, OnnxValueInfo } from './onnx-types.js';
+import { inferElemTypes } from './value-types.js';
+
+/** Options of {@link splitModel}. */
+export interface SplitModelOptions {
+  /**
+   * Names of intermediate tensors to cut at, in pipeline order. Stage `i` computes everything cut `i`
+   * depends on that earlier stages did not; the last stage computes the rest (the graph outputs).
+   */
+  readonly cutTensors: readonly string[];
+}
+
+/** One stage of a split model. */
+export interface ModelStage {
+  /** Position in the pipeline, from 0. */
+  readonly index: number;
+  /** The stage as a standalone ONNX model. */
+  readonly bytes: Uint8Array;
+  /** Values the stage reads: graph inputs or values earlier stages produced. */
+  readonly inputs: readonly string[];
+  /** Values the stage produces for later stages or as graph outputs. */
+  readonly outputs: readonly string[];
+  /** Operator nodes in the stage. */
+  readonly nodeCount: number;
+}
+
+/**
+ * Cuts an ONNX model into ordered stage models at the given tensors. Each stage holds its nodes, the
+ * initializers they use (copied into every stage that needs them), inputs for what it consumes from earlier
+ * stages or the graph inputs, and outputs for what later stages or the graph outputs need. Running the
+ * stages in order, passing each stage the values it names as inputs, gives the whole model's outputs.
+ *
+ * @throws EparaError `INVALID_INPUT` for bytes that are not a model; `INVALID_OPTIONS` for a cut that is not
+ * produced by a node, repeated, or that would leave a stage empty.
+ * @example
+ * ```ts
+ * const stages = splitModel(buildMlp({ inputSize: 8, hidden: [16, 16], outputs: 2 }), { cutTensors: ['h0'] });
+ * // stages[0]: x → h0; stages[1]: h0 → y
+ * ```
+ */
+export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): ModelStage[] {
+  const model = decodeModel(modelBytes);
+  const graph = model.graph!;
+  const cuts = validateCuts(graph, options?.cutTensors);
+  const stageOf = assignStages(graph, cuts);
+  const types = inferElemTypes(graph);
+  const graphInputs = new Set((graph.input ?? []).map((v) => v.name!));
+  const initializerNames = new Set((graph.initializer ?? []).map((t) => t.name!));
+  const graphOutputs = new Set((graph.output ?? []).map((v) => v.name!));
+  const nodes = graph.node ?? [];
+  const stageCount = cuts.length + 1;
+  // Constant nodes are copied into every stage that reads them, like initializers, instead of being passed on.
+  const constants = new Map<string, OnnxNode>();
+  for (const n of nodes) if (isConstantNode(n)) constants.set(n.output![0]!, n);
+  // Stage that produces each value (-1: graph input); the last stage that reads it.
+  const producer = new Map<string, number>();
+  const lastReader = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    if (isConstantNode(n)) return;
+    for (const o of n.output ?? []) if (o) producer.set(o, stageOf[i]!);
+    for (const v of nodeReads(n)) lastReader.set(v, Math.max(lastReader.get(v) ?? -1, stageOf[i]!));
+  });
+  const stages: ModelStage[] = [];
+  for (let s = 0; s < stageCount; s++) {
+    const ownNodes = nodes.filter((n, i) => stageOf[i] === s && !isConstantNode(n));
+    const reads = [...new Set(ownNodes.flatMap(nodeReads))];
+    const stageNodes = [...reads.flatMap((v) => constants.get(v) ?? []), ...ownNodes];
+    const produced = new Set(stageNodes.flatMap((n) => n.output ?? []).filter((o) => o));
+    const inputs = reads.filter((v) => !produced.has(v) && !initializerNames.has(v) && (graphInputs.has(v) || producer.has(v)));
+    const outputs = [...produced].filter((v) => !constants.has(v) && (graphOutputs.has(v) || (lastReader.get(v) ?? -1) > s));
+    const usedInits = new Set(reads.filter((v) => initializerNames.has(v) && !produced.has(v)));
+    const stageGraph: OnnxGraph = {
+      name: `${graph.name ?? 'graph'}_stage${s}`,
+      node: stageNodes,
+      initializer: (graph.initializer ?? []).filter((t) => usedInits.has(t.name!)),
+      input: inputs.map((v) => declared(graph, v) ?? typed(v, types)),
+      output: outputs.map((v) => declared(graph, v) ?? typed(v, types)),
+    };
+    const stageModel: OnnxModel = { ...model, graph: stageGraph };
+    stages.push({ index: s, bytes: encodeModel(stageModel), inputs, outputs, nodeCount: ownNodes.length });
+  }
+  return stages;
+}
+
+function validateCuts(graph: OnnxGraph, cutTensors: unknown): string[] {
+  if (!Array.isArray(cutTensors) || cutTensors.length === 0) invalidOption('cutTensors', cutTensors, 'a non-empty array of tensor names');
+  const produced = new Set((graph.node ?? []).filter((n) => !isConstantNode(n)).flatMap((n) => n.output ?? []));
+  const seen = new Set<string>();
+  for (const [i, c] of (cutTensors as unknown[]).entries()) {
+    if (typeof c !== 'string' || !produced.has(c)) invalidOption(`cutTensors[${i}]`, c, 'the name of a value produced by a (non-Constant) node');
+    if (seen.has(c)) invalidOption(`cutTensors[${i}]`, c, 'a name not repeated');
+    seen.add(c);
+  }
+  return cutTensors as string[];
+}
+
+/** Stage index of every node: the first cut whose ancestors include it, or the last stage. */
+function assignStages(graph: OnnxGraph, cuts: readonly string[]): number[] {
+  const nodes = graph.node ?? [];
+  const producerIndex = new Map<string, number>();
+  nodes.forEach((n, i) => (n.output ?? []).forEach((o) => o && producerIndex.set(o, i)));
+  const stageOf = new Array<number>(nodes.length).fill(cuts.length);
+  const assigned = new Array<boolean>(nodes.length).fill(false);
+  cuts.forEach((cut, s) => {
+    const stack = [producerIndex.get(cut)!];
+    let count = 0;
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      if (assigned[i] || isConstantNode(nodes[i]!)) continue;
+      assigned[i] = true;
+      stageOf[i] = s;
+      count++;
+      for (const v of nodeReads(nodes[i]!)) {
+        const p = producerIndex.get(v);
+        if (p !== undefined && !assigned[p]) stack.push(p);
+      }
+    }
+    if (count === 0) invalidOption(`cutTensors[${s}]`, cut, 'a value not already computed by an earlier stage (stage would be empty)');
+  });
+  if (nodes.every((n, i) => assigned[i] || isConstantNode(n))) {
+    throw new EparaError('INVALID_OPTIONS', 'the last cut leaves nothing for the final stage', { field: 'cutTensors' });
+  }
+  return stageOf;
+}
+
+function isConstantNode(node: OnnxNode): boolean {
+  return node.opType === 'Constant' && (node.input ?? []).length === 0 && (node.domain ?? '') === '';
+}
+
+/** Values a node reads, including outer-scope values referenced inside its subgraphs (If, Loop, Scan). */
+function nodeReads(node: OnnxNode): string[] {
+  const reads = (node.input ?? []).filter((v) => v);
+  for (const a of node.attribute ?? []) for (const g of [...(a.g ? [a.g] : []), ...(a.graphs ?? [])]) reads.push(...outerReads(g));
+  return reads;
+}
+
+function outerReads(graph: OnnxGraph): string[] {
+  const local = new Set<string>([
+    ...(graph.input ?? []).map((v) => v.name!),
+    ...(graph.initializer ?? []).map((t) => t.name!),
+    ...(graph.node ?? []).flatMap((n) => n.output ?? []),
+  ]);
+  return (graph.node ?? []).flatMap(nodeReads).filter((v) => !local.has(v));
+}
+
+function declared(graph: OnnxGraph, name: string): OnnxValueInfo | undefined {
+  return [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])].find((v) => v.name === name);
+}
+
+function typed(name: string, types: Map<string, number>): OnnxValueInfo {
+  const elemType = types.get(name);
+  if (elemType === undefined) throw new EparaError('INVALID_INPUT', `cannot infer the element type of boundary value ${name}`, { name });
+  return { name, type: { tensorType: { elemType } } };
+}
