@@ -1,0 +1,238 @@
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Server as TlsServer } from 'node:tls';
+import { EventEmitter } from 'eventemitter3';
+import { WebSocket, WebSocketServer } from 'ws';
+import { EparaError } from '@epara/core';
+import { createConnection } from './create-connection.js';
+import type { ConnectionController } from './create-connection.js';
+import { abortError, withAbort } from './transport-util.js';
+import type { Connection, ConnectOptions, ListenOptions, Transport, TransportEvents } from './transport.js';
+import { resolveWebSocketTransportOptions } from './websocket-options.js';
+import type { ResolvedWebSocketTransportOptions, WebSocketTransportOptions } from './websocket-options.js';
+
+interface Link {
+  readonly ws: WebSocket;
+  readonly ctl: ConnectionController;
+  lastSeenAt: number;
+  error: EparaError | undefined;
+}
+
+/** Maps how a socket ended to the error its connection reports (none for a clean close). */
+function closeError(code: number, reason: string): EparaError | undefined {
+  if (code === 1000 || code === 1001 || code === 1005) return undefined;
+  if (code === 1003 || code === 1007 || code === 1009 || code === 1002) {
+    return new EparaError('PROTOCOL_ERROR', `peer closed the link: ${reason || `code ${code}`}`, { closeCode: code });
+  }
+  return new EparaError('PEER_UNAVAILABLE', `link lost: ${reason || `code ${code}`}`, { closeCode: code });
+}
+
+function wsError(err: Error & { code?: string }): EparaError {
+  if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_')) {
+    return new EparaError('PROTOCOL_ERROR', err.message, { wsCode: err.code });
+  }
+  return new EparaError('PEER_UNAVAILABLE', err.message, { errno: err.code });
+}
+
+// A close reason must fit a control frame (123 bytes of UTF-8).
+const shortReason = (reason: string): string => Buffer.from(reason).subarray(0, 120).toString().replace(/\uFFFD+$/, '');
+
+class WebSocketTransport extends EventEmitter<TransportEvents> implements Transport {
+  readonly kind = 'websocket';
+  readonly maxFrameBytes: number;
+  readonly #o: ResolvedWebSocketTransportOptions;
+  readonly #wss: WebSocketServer;
+  readonly #links = new Set<Link>();
+  readonly #dials = new Set<WebSocket>();
+  #server: HttpServer | HttpsServer | undefined;
+  #listening: Promise<{ address: string }> | undefined;
+  #address: string | undefined;
+  #keepalive: ReturnType<typeof setInterval> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(o: ResolvedWebSocketTransportOptions) {
+    super();
+    this.#o = o;
+    this.maxFrameBytes = o.maxFrameBytes;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  }
+
+  get address(): string | undefined {
+    return this.#address;
+  }
+
+  listen(options: ListenOptions = {}): Promise<{ address: string }> {
+    if (this.#closing !== undefined) return Promise.reject(new EparaError('CLOSED', 'transport is closed'));
+    if (options.signal?.aborted === true) return Promise.reject(abortError(options.signal));
+    this.#listening ??= this.#startListening();
+    return this.#listening;
+  }
+
+  async #startListening(): Promise<{ address: string }> {
+    const own = this.#o.server === undefined;
+    const tls = this.#o.tls;
+    const server =
+      this.#o.server ??
+      (tls?.key !== undefined ? createHttpsServer({ key: tls.key, cert: tls.cert, ca: tls.ca as string[] | undefined }) : createHttpServer());
+    this.#server = server;
+    server.on('upgrade', this.#onUpgrade);
+    if (own) {
+      server.on('request', (_req, res) => res.writeHead(426, { connection: 'close' }).end('EPARA mesh: WebSocket only'));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err: Error & { code?: string }) =>
+          reject(new EparaError('INVALID_OPTIONS', `cannot listen on ${this.#o.host}:${this.#o.port}: ${err.message}`, { field: 'port', value: this.#o.port, errno: err.code })),
+        );
+        server.listen(this.#o.port, this.#o.host, resolve);
+      });
+    } else if (!server.listening) {
+      await new Promise<void>((resolve) => server.once('listening', resolve));
+    }
+    const info = server.address() as AddressInfo;
+    const bound = own || info.address === '::' || info.address === '0.0.0.0' ? this.#o.host : info.address;
+    const host = bound.includes(':') ? `[${bound}]` : bound;
+    this.#address = `${server instanceof TlsServer ? 'wss' : 'ws'}://${host}:${info.port}${this.#o.path}`;
+    return { address: this.#address };
+  }
+
+  readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== this.#o.path) {
+      // On the host's server other paths belong to the host; on our own server nobody else will answer.
+      if (this.#o.server === undefined) socket.destroy();
+      return;
+    }
+    if (this.#closing !== undefined) return void socket.destroy();
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+      const connection = this.#adopt(ws, 'inbound', remote);
+      if (this.#closing !== undefined) return void connection.close('transport closed');
+      this.emit('connectionAccepted', { connection });
+    });
+  };
+
+  connect(address: string, options: ConnectOptions = {}): Promise<Connection> {
+    if (this.#closing !== undefined) return Promise.reject(new EparaError('CLOSED', 'transport is closed'));
+    let url: URL;
+    try {
+      url = new URL(address);
+    } catch {
+      return Promise.reject(new EparaError('INVALID_OPTIONS', `Expected a ws:// or wss:// address, got \`${address}\``, { field: 'address', value: address }));
+    }
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+      return Promise.reject(new EparaError('INVALID_OPTIONS', `Expected a ws:// or wss:// address, got \`${address}\``, { field: 'address', value: address }));
+    }
+    if (options.signal?.aborted === true) return Promise.reject(abortError(options.signal));
+    const tls = url.protocol === 'wss:' ? this.#o.tls : undefined;
+    const ws = new WebSocket(address, {
+      perMessageDeflate: false,
+      maxPayload: this.#o.maxFrameBytes,
+      handshakeTimeout: this.#o.connectTimeoutMs,
+      ...(tls === undefined ? {} : { ca: tls.ca as string[] | undefined, key: tls.key, cert: tls.cert, rejectUnauthorized: tls.rejectUnauthorized ?? true }),
+    });
+    this.#dials.add(ws);
+    const dial = new Promise<Connection>((resolve, reject) => {
+      ws.on('error', (err) => reject(new EparaError('PEER_UNAVAILABLE', `cannot connect to ${address}: ${err.message}`, { address })));
+      ws.once('close', () => reject(new EparaError(this.#closing ? 'CLOSED' : 'PEER_UNAVAILABLE', `connection to ${address} closed during the handshake`, { address })));
+      ws.once('open', () => {
+        ws.removeAllListeners();
+        resolve(this.#adopt(ws, 'outbound', address));
+      });
+    }).finally(() => this.#dials.delete(ws));
+    return withAbort(options.signal, () => dial, () => ws.terminate());
+  }
+
+  #adopt(ws: WebSocket, direction: 'inbound' | 'outbound', remoteAddress: string): Connection {
+    const ctl = createConnection({
+      remoteAddress,
+      direction,
+      maxFrameBytes: this.#o.maxFrameBytes,
+      idPrefix: `ws-${direction}`,
+      sink: {
+        write: (frame) => ws.send(frame, { binary: true }),
+        close: (reason) => ws.close(1000, shortReason(reason)),
+        bufferedBytes: () => ws.bufferedAmount,
+      },
+    });
+    const link: Link = { ws, ctl, lastSeenAt: Date.now(), error: undefined };
+    this.#links.add(link);
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      link.lastSeenAt = Date.now();
+      if (isBinary) return ctl.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      link.error = new EparaError('PROTOCOL_ERROR', 'received a text frame; the mesh speaks binary only');
+      ws.close(1003, 'binary frames only');
+    });
+    ws.on('ping', () => (link.lastSeenAt = Date.now()));
+    ws.on('pong', () => (link.lastSeenAt = Date.now()));
+    ws.on('error', (err) => {
+      link.error ??= wsError(err);
+      this.#o.logger.debug({ err, connectionId: ctl.connection.id }, 'websocket link error');
+    });
+    ws.once('close', (code: number, reason: Buffer) => {
+      this.#links.delete(link);
+      const text = reason.toString();
+      ctl.closedByMedium({ reason: text || link.error?.message || `code ${code}`, error: link.error ?? closeError(code, text) });
+    });
+    this.#startKeepalive();
+    return ctl.connection;
+  }
+
+  // One timer for all links: ping each, and cut those silent for longer than the dead-peer timeout.
+  #startKeepalive(): void {
+    if (this.#keepalive !== undefined) return;
+    this.#keepalive = setInterval(() => {
+      const now = Date.now();
+      for (const link of this.#links) {
+        if (now - link.lastSeenAt > this.#o.deadPeerTimeoutMs) {
+          link.error = new EparaError('PEER_UNAVAILABLE', `no sign of life for ${now - link.lastSeenAt} ms`, { remoteAddress: link.ctl.connection.remoteAddress });
+          link.ws.terminate();
+        } else if (link.ws.readyState === WebSocket.OPEN) link.ws.ping();
+      }
+    }, this.#o.keepaliveIntervalMs);
+    this.#keepalive.unref();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    clearInterval(this.#keepalive);
+    for (const ws of this.#dials) ws.terminate();
+    const links = [...this.#links];
+    const gone = Promise.all(links.map((l) => (l.ws.readyState === WebSocket.CLOSED ? undefined : new Promise((r) => l.ws.once('close', r)))));
+    for (const l of links) l.ctl.connection.close('transport closed');
+    const grace = setTimeout(() => links.forEach((l) => l.ws.terminate()), this.#o.closeGraceMs);
+    await gone;
+    clearTimeout(grace);
+    const server = this.#server;
+    if (server === undefined) return;
+    server.off('upgrade', this.#onUpgrade);
+    if (this.#o.server !== undefined) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+}
+
+/**
+ * Creates the default {@link Transport}: binary WebSocket frames over `ws`, on its own HTTP(S) server or
+ * attached to the host's server via `upgrade` handling on `path`. Compression off, `maxPayload` enforced,
+ * ping/pong keepalive with a dead-peer timeout, `wss://` with the `tls` options.
+ *
+ * @example
+ * ```ts
+ * const transport = createWebSocketTransport({ port: 0 });
+ * const { address } = await transport.listen(); // 'ws://127.0.0.1:41234/epara'
+ * const conn = await createWebSocketTransport().connect(address);
+ * ```
+ * @throws EparaError `INVALID_OPTIONS` for bad options.
+ */
+export function createWebSocketTransport(options: WebSocketTransportOptions = {}): Transport {
+  return new WebSocketTransport(resolveWebSocketTransportOptions(options));
+}
