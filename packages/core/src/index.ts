@@ -70,5 +70,42 @@ export type {
 export type { InstanceStatus, InstanceInfo, ServerEntry, ClusterView } from './view/server-entry.js';
 
 // --- categories / strategies / allocate / routing / view functions (issue 2) are exported below ---
+export { classify, singleCapacity } from './categories/classify.js';
+export type { ClassifyInput, Classification, KindCapacity } from './categories/classify.js';
+export { deviceKindsOf } from './categories/device-kinds.js';
+export { DEFAULT_STRATEGY_OPTIONS, resolveStrategyOptions, usableMemoryBytes } from './allocation/strategy-options.js';
+export type { StrategyOptions } from './allocation/strategy-options.js';
+export { budgetMs } from './allocation/validate-input.js';
+export type { DeviceKindSpec } from './allocation/validate-input.js';
+export type { PlanOutcome, PlanConstraint } from './allocation/plan-outcome.js';
+export { planBatching } from './allocation/batching.js';
+export type { BatchingInput } from './allocation/batching.js';
+export { planMultiFrame } from './allocation/multi-frame.js';
+export type { MultiFrameInput } from './allocation/multi-frame.js';
+export { checkMultiTask } from './allocation/multi-task.js';
+export type {
+  MultiTaskInput,
+  MultiTaskMember,
+  MultiTaskVerdict,
+  MultiTaskMemberVerdict,
+  MultiTaskConstraint,
+} from './allocation/multi-task.js';
+export { planDataParallel } from './allocation/data-parallel.js';
+export type { DataParallelInput } from './allocation/data-parallel.js';
+export { planModelParallel } from './allocation/model-parallel.js';
+export type { ModelParallelInput, StageProfiles } from './allocation/model-parallel.js';
+export { allocate, comparePlans } from './allocation/allocate.js';
+export type { AllocateInput, Allocation, AllocationStrategy, InfeasibleCandidate } from './allocation/allocate.js';
+export { DEFAULT_ROUTE_OPTIONS, resolveRouteOptions } from './routing/route-options.js';
+export type { RouteOptions, NetworkModel } from './routing/route-options.js';
+export { routeRequest, inflateWait } from './routing/route-request.js';
+export type { RoutedRequest, RouteRequestInput, RouteCandidate, RouteDecision } from './routing/route-request.js';
+export { admitStream } from './routing/admit-stream.js';
+export type { StreamRequest, AdmitStreamInput, StreamCandidate, StreamDecision } from './routing/admit-stream.js';
+export type { NextHop } from './routing/routing-common.js';
+export { compareEntries, mergeEntry, mergeView, createView, upsertEntry, entryAge, markDead } from './view/merge-view.js';
+export { stampOf, versionVector, viewDelta, applyDelta } from './view/view-delta.js';
+export type { EntryStamp, VersionVector } from './view/view-delta.js';
+
 
 // --- placement (issue 3) is exported below ---

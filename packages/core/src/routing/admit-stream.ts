@@ -1,0 +1,121 @@
+import { invalidOption } from '../errors/epara-error.js';
+import type { ServerId, ServiceId } from '../model/device.js';
+import type { ClusterView, InstanceInfo } from '../view/server-entry.js';
+import { resolveRouteOptions, sendMs, type NetworkModel, type RouteOptions } from './route-options.js';
+import { assertRoutingContext, nextHop, type NextHop } from './routing-common.js';
+
+/** A stream asking to be admitted. */
+export interface StreamRequest {
+  readonly serviceId: ServiceId;
+  /** Items/s the stream will push. */
+  readonly rateHz: number;
+  /** Staleness limit of its items, ms; when given, a peer's round trip plus run time must fit it. */
+  readonly stalenessMs?: number;
+  /** Bytes of one frame (for the transfer time to a peer). @default 0 */
+  readonly frameBytes?: number;
+  /** @default 0 */
+  readonly hops?: number;
+  /** @default [] */
+  readonly visited?: readonly ServerId[];
+}
+
+/** Input of {@link admitStream}. */
+export interface AdmitStreamInput {
+  readonly stream: StreamRequest;
+  /** This server's instances, exact (`LocalExecutor.instances()`); empty when none. */
+  readonly localInstances: readonly InstanceInfo[];
+  readonly view: ClusterView;
+  readonly self: ServerId;
+  readonly now: number;
+  readonly network?: NetworkModel;
+  readonly options?: Partial<RouteOptions>;
+}
+
+/** A peer instance with room for the stream. */
+export interface StreamCandidate {
+  readonly serverId: ServerId;
+  readonly instanceId: string;
+  /** Spare rate reported by the peer, items/s. */
+  readonly spareRatePerSec: number;
+  /** Round trip of one frame and its result, ms. */
+  readonly roundTripMs: number;
+}
+
+/** Where to pin a stream. */
+export type StreamDecision =
+  | { readonly action: 'local'; readonly instanceId: string; readonly spareRatePerSec: number }
+  | { readonly action: 'forward'; readonly serverId: ServerId; readonly instanceId: string; readonly candidates: readonly StreamCandidate[]; readonly next: NextHop }
+  | { readonly action: 'reject'; readonly code: 'DEADLINE_INFEASIBLE' | 'NO_INSTANCE' | 'OVERLOADED' | 'HOP_LIMIT'; readonly reason: string };
+
+/**
+ * Stream admission (DESIGN.md §2): a stream is admitted once, against spare rate capacity, and pinned to one
+ * instance. An instance has room when `capacityPerSec − loadPerSec ≥ rateHz + spareMarginFraction ×
+ * capacityPerSec`. Local ready instances are checked first with exact state (the one with the most spare rate
+ * wins); then, unless the hop limit is reached, peers under the same rules as {@link routeRequest} (alive,
+ * fresh, not self, not visited, `ready`), whose frame round trip plus run time fits `stalenessMs` when given;
+ * the lowest round trip wins, ties to more spare rate, then server id. Reject codes as for requests, with
+ * `OVERLOADED` meaning instances exist but none has spare rate.
+ *
+ * @throws EparaError `INVALID_OPTIONS` for a malformed stream, instance list, view, time or option.
+ */
+export function admitStream(input: AdmitStreamInput): StreamDecision {
+  const { stream, view, self, now, network } = input;
+  const o = resolveRouteOptions(input.options);
+  assertRoutingContext(view, self, now);
+  assertStream(stream);
+  if (!Array.isArray(input.localInstances)) invalidOption('localInstances', input.localInstances, 'an array of InstanceInfo');
+  let local: InstanceInfo | undefined;
+  let anyInstance = false;
+  for (const inst of input.localInstances) {
+    if (inst.serviceId !== stream.serviceId || inst.status !== 'ready') continue;
+    anyInstance = true;
+    if (hasRoom(inst, stream.rateHz, o) && (local === undefined || spare(inst) > spare(local))) local = inst;
+  }
+  if (local !== undefined) return { action: 'local', instanceId: local.instanceId, spareRatePerSec: spare(local) };
+  const hops = stream.hops ?? 0;
+  const visited = stream.visited ?? [];
+  const candidates: StreamCandidate[] = [];
+  let roomButFar = false;
+  for (const id in view.entries) {
+    const entry = view.entries[id]!;
+    if (!entry.alive || now - entry.updatedAt > o.maxEntryAgeMs || entry.serverId === self) continue;
+    for (const inst of entry.instances) {
+      if (inst.serviceId !== stream.serviceId || inst.status !== 'ready') continue;
+      anyInstance = true;
+      if (visited.includes(entry.serverId) || !hasRoom(inst, stream.rateHz, o)) continue;
+      const roundTripMs = sendMs(network, entry.serverId, stream.frameBytes ?? 0, o) + sendMs(network, entry.serverId, 0, o);
+      if (stream.stalenessMs !== undefined && roundTripMs + inst.runMs > stream.stalenessMs - o.guardMs) {
+        roomButFar = true;
+        continue;
+      }
+      candidates.push({ serverId: entry.serverId, instanceId: inst.instanceId, spareRatePerSec: spare(inst), roundTripMs });
+    }
+  }
+  candidates.sort((a, b) => a.roundTripMs - b.roundTripMs || b.spareRatePerSec - a.spareRatePerSec || (a.serverId < b.serverId ? -1 : 1));
+  const best = candidates[0];
+  if (best !== undefined && hops < o.hopLimit) {
+    return { action: 'forward', serverId: best.serverId, instanceId: best.instanceId, candidates: candidates.slice(0, o.maxCandidates), next: nextHop(hops, visited, self) };
+  }
+  if (best !== undefined) return { action: 'reject', code: 'HOP_LIMIT', reason: `no local room; ${hops} hops taken, limit ${o.hopLimit}` };
+  if (!anyInstance) return { action: 'reject', code: 'NO_INSTANCE', reason: `no ready instance of ${stream.serviceId} here or in the view` };
+  if (roomButFar) return { action: 'reject', code: 'DEADLINE_INFEASIBLE', reason: `instances with room are too far for staleness ${stream.stalenessMs} ms` };
+  return { action: 'reject', code: 'OVERLOADED', reason: `no instance of ${stream.serviceId} has ${stream.rateHz}/s spare` };
+}
+
+function spare(inst: InstanceInfo): number {
+  return inst.capacityPerSec - inst.loadPerSec;
+}
+
+function hasRoom(inst: InstanceInfo, rateHz: number, o: RouteOptions): boolean {
+  return spare(inst) >= rateHz + o.spareMarginFraction * inst.capacityPerSec;
+}
+
+function assertStream(s: StreamRequest): void {
+  if (typeof s !== 'object' || s === null) invalidOption('stream', s, 'an object');
+  if (typeof s.serviceId !== 'string' || s.serviceId === '') invalidOption('stream.serviceId', s.serviceId, 'a non-empty string');
+  if (!(typeof s.rateHz === 'number' && s.rateHz > 0 && Number.isFinite(s.rateHz))) invalidOption('stream.rateHz', s.rateHz, 'a positive finite number');
+  if (s.stalenessMs !== undefined && !(typeof s.stalenessMs === 'number' && s.stalenessMs > 0)) invalidOption('stream.stalenessMs', s.stalenessMs, 'a positive number');
+  if (s.frameBytes !== undefined && !(typeof s.frameBytes === 'number' && s.frameBytes >= 0)) invalidOption('stream.frameBytes', s.frameBytes, 'a number >= 0');
+  if (s.hops !== undefined && !(Number.isInteger(s.hops) && s.hops >= 0)) invalidOption('stream.hops', s.hops, 'an integer >= 0');
+  if (s.visited !== undefined && !Array.isArray(s.visited)) invalidOption('stream.visited', s.visited, 'an array of server ids');
+}

@@ -1,0 +1,171 @@
+import { invalidOption } from '../errors/epara-error.js';
+import type { ServerId, ServiceId } from '../model/device.js';
+import type { LocalEstimate } from '../ports/local-executor.js';
+import type { ClusterView, InstanceInfo, ServerEntry } from '../view/server-entry.js';
+import { resolveRouteOptions, sendMs, type NetworkModel, type RouteOptions } from './route-options.js';
+import { assertRoutingContext, nextHop, type NextHop } from './routing-common.js';
+
+/** A request as the handler sees it at this server. */
+export interface RoutedRequest {
+  readonly serviceId: ServiceId;
+  /** Absolute deadline, ms on the shared clock. */
+  readonly deadline: number;
+  /** Forwards taken so far. @default 0 */
+  readonly hops?: number;
+  /** Servers that already handled it (never revisited). @default [] */
+  readonly visited?: readonly ServerId[];
+  /** Input bytes to send on a forward. @default 0 */
+  readonly payloadBytes?: number;
+  /** Result bytes to send back. @default 0 */
+  readonly responseBytes?: number;
+}
+
+/** Input of {@link routeRequest}. */
+export interface RouteRequestInput {
+  readonly request: RoutedRequest;
+  /** The local executor's exact estimate (`LocalExecutor.estimate`), `undefined` when not hosted here. */
+  readonly local: LocalEstimate | undefined;
+  readonly view: ClusterView;
+  /** This server's id. */
+  readonly self: ServerId;
+  /** Current time, ms, same clock as the deadline and the view's `updatedAt`. */
+  readonly now: number;
+  readonly network?: NetworkModel;
+  readonly options?: Partial<RouteOptions>;
+}
+
+/** A peer that could take the request, with its estimate. */
+export interface RouteCandidate {
+  readonly serverId: ServerId;
+  readonly instanceId: string;
+  /** Estimated completion (result back here when `includeReturnHop`), ms. */
+  readonly estimateAt: number;
+  /** The peer's reported wait after staleness inflation, ms. */
+  readonly inflatedWaitMs: number;
+  /** The peer's reported device load, 0..1 (tie-breaker). */
+  readonly load: number;
+}
+
+/** What to do with a request. */
+export type RouteDecision =
+  | { readonly action: 'local'; readonly estimateAt: number }
+  | { readonly action: 'forward'; readonly serverId: ServerId; readonly estimateAt: number; readonly candidates: readonly RouteCandidate[]; readonly next: NextHop }
+  | { readonly action: 'reject'; readonly code: 'DEADLINE_INFEASIBLE' | 'NO_INSTANCE' | 'OVERLOADED' | 'HOP_LIMIT'; readonly reason: string };
+
+/**
+ * The distributed request handler's decision (DESIGN.md §2). 1) Queue locally when the exact local estimate
+ * lands by `deadline − guardMs`. 2) Otherwise, unless the hop limit is reached, estimate every peer that is
+ * alive, fresh enough, not this server, not visited and hosts a `ready` instance of the service:
+ * `now + one-way delay + payload transfer + inflated wait + runMs (+ return delay + response transfer)`, where
+ * the reported wait is inflated by the entry's age (see {@link RouteOptions.stalenessFactor}). 3) Forward to
+ * the earliest estimate that meets the deadline (ties: lower load, then server id). 4) Otherwise reject:
+ * `HOP_LIMIT` when hops are exhausted, `NO_INSTANCE` when no ready instance exists here or in the view,
+ * `DEADLINE_INFEASIBLE` when even an idle instance could not finish in time, else `OVERLOADED`.
+ *
+ * @throws EparaError `INVALID_OPTIONS` for a malformed request, view, time or option.
+ * @example
+ * ```ts
+ * const d = routeRequest({ request: { serviceId: 'seg', deadline: now + 80 }, local: executor.estimate('seg'),
+ *   view, self: 'edge-1', now });
+ * if (d.action === 'forward') send(d.serverId, { ...request, ...d.next });
+ * ```
+ */
+export function routeRequest(input: RouteRequestInput): RouteDecision {
+  const { request, local, view, self, now } = input;
+  const o = resolveRouteOptions(input.options);
+  assertRoutingContext(view, self, now);
+  assertRequest(request);
+  const latest = request.deadline - o.guardMs;
+  if (local !== undefined && local.ready && local.completionAt <= latest) return { action: 'local', estimateAt: local.completionAt };
+  const hops = request.hops ?? 0;
+  const visited = request.visited ?? [];
+  const scan = scanPeers(input, o, visited, latest);
+  if (scan.candidates.length > 0 && hops < o.hopLimit) {
+    const best = scan.candidates[0]!;
+    return { action: 'forward', serverId: best.serverId, estimateAt: best.estimateAt, candidates: scan.candidates, next: nextHop(hops, visited, self) };
+  }
+  const localReady = local !== undefined && local.ready;
+  const why = localReady ? `local estimate ${local.completionAt} misses ${latest}` : 'no ready local instance';
+  if (scan.candidates.length > 0) return { action: 'reject', code: 'HOP_LIMIT', reason: `${why}; ${hops} hops taken, limit ${o.hopLimit}` };
+  if (!localReady && !scan.anyInstance) return { action: 'reject', code: 'NO_INSTANCE', reason: `no ready instance of ${request.serviceId} here or in the view` };
+  const selfRun = minRunMs(view.entries[self], request.serviceId);
+  const idleLocalFits = localReady && (selfRun === undefined || now + selfRun <= latest);
+  if (scan.idleFits || idleLocalFits) return { action: 'reject', code: 'OVERLOADED', reason: `${why}; no unvisited peer meets the deadline at its current wait` };
+  return { action: 'reject', code: 'DEADLINE_INFEASIBLE', reason: `${why}; even an idle instance would finish after ${latest}` };
+}
+
+interface PeerScan {
+  /** Feasible peers, best first, at most `maxCandidates`. */
+  readonly candidates: RouteCandidate[];
+  /** Some alive peer (visited or not) hosts a ready instance. */
+  anyInstance: boolean;
+  /** Some unvisited peer would meet the deadline if it were idle. */
+  idleFits: boolean;
+}
+
+function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly ServerId[], latest: number): PeerScan {
+  const { request, view, self, now, network } = input;
+  const scan: PeerScan = { candidates: [], anyInstance: false, idleFits: false };
+  const back = o.includeReturnHop ? (peer: ServerId): number => sendMs(network, peer, request.responseBytes ?? 0, o) : (): number => 0;
+  for (const id in view.entries) {
+    const entry = view.entries[id]!;
+    if (!entry.alive || now - entry.updatedAt > o.maxEntryAgeMs) continue;
+    const age = Math.max(0, now - entry.updatedAt);
+    for (const inst of entry.instances) {
+      if (inst.serviceId !== request.serviceId || inst.status !== 'ready') continue;
+      scan.anyInstance = true;
+      if (entry.serverId === self || visited.includes(entry.serverId)) continue;
+      const travel = sendMs(network, entry.serverId, request.payloadBytes ?? 0, o) + back(entry.serverId);
+      if (now + travel + inst.runMs <= latest) scan.idleFits = true;
+      const inflatedWaitMs = inflateWait(inst, age, o);
+      const estimateAt = now + travel + inflatedWaitMs + inst.runMs;
+      if (estimateAt <= latest) insertCandidate(scan.candidates, { serverId: entry.serverId, instanceId: inst.instanceId, estimateAt, inflatedWaitMs, load: entry.load }, o.maxCandidates);
+    }
+  }
+  return scan;
+}
+
+/** A reported wait inflated by the entry's age: `waitMs + age × utilization × stalenessFactor`. */
+export function inflateWait(inst: InstanceInfo, ageMs: number, o: RouteOptions): number {
+  const utilization = inst.capacityPerSec > 0 ? inst.loadPerSec / inst.capacityPerSec : 1;
+  return Math.max(0, inst.waitMs) + ageMs * utilization * o.stalenessFactor;
+}
+
+function insertCandidate(list: RouteCandidate[], c: RouteCandidate, max: number): void {
+  const existing = list.findIndex((x) => x.serverId === c.serverId);
+  if (existing >= 0) {
+    if (better(list[existing]!, c)) return;
+    list.splice(existing, 1);
+  }
+  let i = list.length;
+  while (i > 0 && better(c, list[i - 1]!)) i--;
+  if (i >= max) return;
+  list.splice(i, 0, c);
+  if (list.length > max) list.pop();
+}
+
+function better(a: RouteCandidate, b: RouteCandidate): boolean {
+  if (a.estimateAt !== b.estimateAt) return a.estimateAt < b.estimateAt;
+  if (a.load !== b.load) return a.load < b.load;
+  return a.serverId < b.serverId;
+}
+
+function minRunMs(entry: ServerEntry | undefined, serviceId: ServiceId): number | undefined {
+  let best: number | undefined;
+  for (const inst of entry?.instances ?? []) {
+    if (inst.serviceId === serviceId && inst.status === 'ready') best = Math.min(best ?? Infinity, inst.runMs);
+  }
+  return best;
+}
+
+function assertRequest(r: RoutedRequest): void {
+  if (typeof r !== 'object' || r === null) invalidOption('request', r, 'an object');
+  if (typeof r.serviceId !== 'string' || r.serviceId === '') invalidOption('request.serviceId', r.serviceId, 'a non-empty string');
+  if (typeof r.deadline !== 'number' || Number.isNaN(r.deadline)) invalidOption('request.deadline', r.deadline, 'a number (absolute ms)');
+  if (r.hops !== undefined && !(Number.isInteger(r.hops) && r.hops >= 0)) invalidOption('request.hops', r.hops, 'an integer >= 0');
+  if (r.visited !== undefined && !Array.isArray(r.visited)) invalidOption('request.visited', r.visited, 'an array of server ids');
+  for (const f of ['payloadBytes', 'responseBytes'] as const) {
+    const v = r[f];
+    if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) invalidOption(`request.${f}`, v, 'a finite number >= 0');
+  }
+}

@@ -1,0 +1,23 @@
+import { invalidOption } from '../errors/epara-error.js';
+import type { ServerId } from '../model/device.js';
+import type { ClusterView } from '../view/server-entry.js';
+
+/** The hop count and visited list to send with a forwarded request or stream. */
+export interface NextHop {
+  readonly hops: number;
+  readonly visited: readonly ServerId[];
+}
+
+/** `hops + 1` and `visited ∪ {self}`. */
+export function nextHop(hops: number, visited: readonly ServerId[], self: ServerId): NextHop {
+  return { hops: hops + 1, visited: visited.includes(self) ? visited : [...visited, self] };
+}
+
+/** Validates the view, this server's id and the time. @throws EparaError `INVALID_OPTIONS`. */
+export function assertRoutingContext(view: ClusterView, self: ServerId, now: number): void {
+  if (typeof view !== 'object' || view === null || typeof view.entries !== 'object' || view.entries === null) {
+    invalidOption('view', view, 'a ClusterView { entries }');
+  }
+  if (typeof self !== 'string' || self === '') invalidOption('self', self, 'a non-empty server id');
+  if (typeof now !== 'number' || !Number.isFinite(now)) invalidOption('now', now, 'a finite number (ms)');
+}
