@@ -1,3 +1,5 @@
+import { invalidOption } from '../errors/epara-error.js';
+
 /**
  * Time source. Core never reads the wall clock itself: hosts pass {@link systemClock}, tests and the
  * simulator pass a {@link ManualClock} (TanStack Query's `timeoutManager` is the model).
@@ -14,7 +16,7 @@ export const systemClock: Clock = { now: () => Date.now() };
 export interface ManualClock extends Clock {
   /** Sets the time; throws `INVALID_OPTIONS` if it would move backwards. */
   set(ms: number): void;
-  /** Moves time forward by `ms` (≥ 0). */
+  /** Moves time forward by `ms` (≥ 0); throws `INVALID_OPTIONS` otherwise. */
   advance(ms: number): void;
 }
 
@@ -24,11 +26,11 @@ export function createManualClock(startMs = 0): ManualClock {
   return {
     now: () => t,
     set(ms: number) {
-      if (!(ms >= t)) throw new RangeError(`clock cannot move backwards: ${ms} < ${t}`);
+      if (!(ms >= t)) invalidOption('ms', ms, `a time >= the current ${t} (the clock cannot move backwards)`);
       t = ms;
     },
     advance(ms: number) {
-      if (!(ms >= 0)) throw new RangeError(`clock advance must be >= 0, got ${ms}`);
+      if (!(ms >= 0)) invalidOption('ms', ms, 'a number >= 0');
       t += ms;
     },
   };
