@@ -1,3 +1,4 @@
+import { compareEntries } from '@epara/core';
 import type { ClusterView, ServerEntry, ServerId } from '@epara/core';
 import type { EntryStub, WireEntry } from './sync-types.js';
 
@@ -12,9 +13,6 @@ interface Stored {
   /** Local time this store last saw the version change (drives which entries travel in full). */
   changedAt: number;
 }
-
-const newer = (a: { epoch: number; version: number }, b: { epoch: number; version: number }): boolean =>
-  a.epoch > b.epoch || (a.epoch === b.epoch && a.version > b.version);
 
 /**
  * One server's copy of the cluster view. Entries keep `updatedAt` in THIS server's clock (converted from
@@ -62,37 +60,43 @@ export class ViewStore {
     return changed;
   }
 
-  /** Merges one full entry from the ring. */
+  /** Merges one full entry from the ring (core's `compareEntries` decides which copy wins). */
   applyEntry(w: WireEntry, now: number): ApplyOutcome {
     if (w.serverId === this.selfId) return this.#applySelfEcho(w, now);
     const cur = this.#entries.get(w.serverId);
-    const updatedAt = now - Math.max(0, w.ageMs);
-    if (!cur || newer(w, cur.entry)) {
-      const { ageMs: _age, ...rest } = w;
-      this.#entries.set(w.serverId, { entry: { ...rest, updatedAt }, changedAt: now });
-      return 'updated';
-    }
-    return this.#refresh(cur, w, updatedAt);
+    const { ageMs, ...rest } = w;
+    const incoming: ServerEntry = { ...rest, updatedAt: now - Math.max(0, ageMs) };
+    if (cur && compareEntries(incoming, cur.entry) <= 0) return 'ignored';
+    const stampChanged = !cur || sameStamp(incoming, cur.entry) === false;
+    this.#entries.set(w.serverId, { entry: incoming, changedAt: stampChanged || !cur ? now : cur.changedAt });
+    return stampChanged ? 'updated' : 'refreshed';
   }
 
   /** Merges a heartbeat stub; `missing` means the stub is newer than the content held here. */
   applyStub(s: EntryStub, now: number): ApplyOutcome {
     if (s.serverId === this.selfId) return this.#applySelfEcho(s, now);
     const cur = this.#entries.get(s.serverId);
-    if (!cur) return 'missing';
-    if (newer(s, cur.entry)) {
-      // A newer "dead" verdict is safe to apply without the content: it only removes a routing target.
-      if (!s.alive) this.#entries.set(s.serverId, { entry: { ...cur.entry, alive: false, epoch: s.epoch, version: s.version }, changedAt: now });
-      return 'missing';
+    if (!cur || s.epoch > cur.entry.epoch || (s.epoch === cur.entry.epoch && s.version > cur.entry.version)) return 'missing';
+    if (s.epoch < cur.entry.epoch || s.version < cur.entry.version) return 'ignored';
+    if (!s.alive && cur.entry.alive) {
+      this.#entries.set(s.serverId, { entry: { ...cur.entry, alive: false }, changedAt: now });
+      return 'updated';
     }
-    return this.#refresh(cur, s, now - Math.max(0, s.ageMs));
+    if (s.alive !== cur.entry.alive) return 'ignored';
+    const updatedAt = now - Math.max(0, s.ageMs);
+    if (updatedAt <= cur.entry.updatedAt) return 'ignored';
+    cur.entry = { ...cur.entry, updatedAt };
+    return 'refreshed';
   }
 
-  /** Marks a server dead (ring bypass, failed link): a new version so the verdict propagates. */
+  /**
+   * Marks a server dead (ring bypass, failed link). As in core's `markDead`, the version is kept: a dead mark
+   * wins over the same version alive, and loses to the server's own next write or a new epoch.
+   */
   markDead(id: ServerId, now: number): boolean {
     const cur = this.#entries.get(id);
     if (!cur || !cur.entry.alive || id === this.selfId) return false;
-    this.#entries.set(id, { entry: { ...cur.entry, alive: false, version: cur.entry.version + 1 }, changedAt: now });
+    this.#entries.set(id, { entry: { ...cur.entry, alive: false }, changedAt: now });
     return true;
   }
 
@@ -115,12 +119,6 @@ export class ViewStore {
     return { entries };
   }
 
-  #refresh(cur: Stored, w: { epoch: number; version: number }, updatedAt: number): ApplyOutcome {
-    if (newer(cur.entry, w) || updatedAt <= cur.entry.updatedAt) return 'ignored';
-    cur.entry = { ...cur.entry, updatedAt };
-    return 'refreshed';
-  }
-
   /**
    * Our own entry came back from someone else. If it is at least as new as ours it was written by a previous
    * life of this server or by a peer that declared us dead: jump past it so our live entry wins.
@@ -137,6 +135,10 @@ export class ViewStore {
     }
     return 'ignored';
   }
+}
+
+function sameStamp(a: ServerEntry, b: ServerEntry): boolean {
+  return a.epoch === b.epoch && a.version === b.version && a.alive === b.alive;
 }
 
 function sameContent(e: ServerEntry, s: SelfState): boolean {

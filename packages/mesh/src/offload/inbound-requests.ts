@@ -1,0 +1,73 @@
+import { EparaError, toEparaError } from '@epara/core';
+import type { Clock, NamedTensors, ServerId } from '@epara/core';
+import type { HandledRequest } from './request-handler.js';
+import type { OffloadMessage } from './offload-messages.js';
+
+/** What {@link InboundRequests} needs from the node. */
+export interface InboundConfig {
+  readonly clock: Clock;
+  /** Runs a request through the node's handler (local or a further hop). */
+  readonly handle: (request: HandledRequest) => Promise<NamedTensors>;
+  /** Answers on the link the request came from. */
+  readonly reply: (linkId: string, message: OffloadMessage) => void;
+  /** Largest deadline budget a peer may ask for, ms (a lying peer cannot pin work forever). */
+  readonly maxBudgetMs: number;
+  /** This node's hop limit. */
+  readonly hopLimit: number;
+}
+
+/**
+ * Requests that peers forwarded to this node: each runs through the same handler as a local submit, with a
+ * deadline rebuilt from the carried budget (clock skew between servers never matters), and its outcome goes
+ * back on the link it came from. A `cancel` or the link closing aborts it.
+ */
+export class InboundRequests {
+  readonly #c: InboundConfig;
+  readonly #running = new Map<string, AbortController>();
+
+  constructor(config: InboundConfig) {
+    this.#c = config;
+  }
+
+  get size(): number {
+    return this.#running.size;
+  }
+
+  onSubmit(linkId: string, from: ServerId, m: Extract<OffloadMessage, { type: 'submit' }>): void {
+    const requestId = m.requestId ?? 0;
+    const key = `${linkId}#${requestId}`;
+    if (this.#running.has(key)) return;
+    const controller = new AbortController();
+    this.#running.set(key, controller);
+    const visited = m.visited.includes(from) ? m.visited : [...m.visited, from];
+    const budget = Math.min(Math.max(0, m.budgetMs), this.#c.maxBudgetMs);
+    // The sender's hop limit binds the whole path, even if this node would allow more.
+    const hops = Math.max(m.hops, m.hops + this.#c.hopLimit - Math.min(m.maxHops, this.#c.hopLimit));
+    this.#c
+      .handle({ serviceId: m.serviceId, inputs: m.inputs, deadline: this.#c.clock.now() + budget, hops, visited, signal: controller.signal })
+      .then(
+        (outputs) => this.#answer(key, linkId, { type: 'result', requestId, outputs }),
+        (err: unknown) => this.#answer(key, linkId, { type: 'error', requestId, error: toEparaError(err) }),
+      );
+  }
+
+  onCancel(linkId: string, requestId: number): void {
+    this.#running.get(`${linkId}#${requestId}`)?.abort(new EparaError('ABORTED', 'cancelled by the sender'));
+  }
+
+  /** The link closed: nobody is waiting for these answers any more. */
+  onLinkClosed(linkId: string): void {
+    for (const [key, c] of this.#running) if (key.startsWith(`${linkId}#`)) c.abort(new EparaError('PEER_UNAVAILABLE', 'sender link closed'));
+  }
+
+  #answer(key: string, linkId: string, message: OffloadMessage): void {
+    const controller = this.#running.get(key);
+    this.#running.delete(key);
+    if (!controller || controller.signal.aborted) return;
+    try {
+      this.#c.reply(linkId, message);
+    } catch {
+      // The link closed meanwhile; the sender retries or times out on its own.
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import { EparaError } from '@epara/core';
+import type { LocalStream, NamedTensors, ServerId, StreamResult, StreamSummary } from '@epara/core';
+import { createAsyncQueue } from '../util/async-queue.js';
+import type { OffloadMessage } from './offload-messages.js';
+
+/** A stream pinned to an instance on a peer: frames go over the transport in order, results come back in order. */
+export interface MeshStream extends LocalStream {
+  /** The server whose instance serves the stream (this node's id when local). */
+  readonly pinnedTo: ServerId;
+}
+
+/**
+ * The client end of a stream served by a peer. Results arrive in push order (the link is ordered and the
+ * peer's stream releases results in order); if the peer fails, every unanswered frame settles with
+ * `PEER_UNAVAILABLE` and iteration ends.
+ */
+export class RemoteStream implements MeshStream {
+  readonly id: string;
+  readonly pinnedTo: ServerId;
+  readonly #streamId: number;
+  readonly #send: (m: OffloadMessage) => void;
+  readonly #results = createAsyncQueue<StreamResult>();
+  readonly #counts = { pushed: 0, completed: 0, dropped: 0 };
+  #answered = 0;
+  #closed = false;
+  #summary: StreamSummary | undefined;
+  #onSummary: ((s: StreamSummary) => void) | undefined;
+
+  constructor(init: { streamId: number; peer: ServerId; send: (m: OffloadMessage) => void }) {
+    this.#streamId = init.streamId;
+    this.pinnedTo = init.peer;
+    this.id = `${init.peer}/${init.streamId}`;
+    this.#send = init.send;
+  }
+
+  push(frame: NamedTensors): number {
+    if (this.#closed || this.#summary) throw new EparaError('CLOSED', `stream ${this.id} is closed`);
+    const seq = this.#counts.pushed++;
+    try {
+      this.#send({ type: 'stream-frame', requestId: this.#streamId, seq, inputs: frame });
+    } catch (err) {
+      this.#fail(err instanceof EparaError ? err : new EparaError('PEER_UNAVAILABLE', 'stream link is gone'));
+    }
+    return seq;
+  }
+
+  async close(): Promise<StreamSummary> {
+    if (!this.#closed && !this.#summary) {
+      this.#closed = true;
+      try {
+        this.#send({ type: 'stream-close', requestId: this.#streamId, reason: 'closed by the client' });
+      } catch {
+        this.#fail(new EparaError('PEER_UNAVAILABLE', 'stream link is gone'));
+      }
+    }
+    return this.#summary ?? new Promise<StreamSummary>((resolve) => (this.#onSummary = resolve));
+  }
+
+  /** A `stream-result` or the peer's `stream-close` for this stream. */
+  onMessage(m: Extract<OffloadMessage, { type: 'stream-result' | 'stream-close' | 'error' }>): void {
+    if (m.type === 'stream-result') {
+      if (m.seq !== this.#answered || this.#summary) return; // out of order or late: the link guarantees order, so ignore
+      this.#answered++;
+      if (m.ok) this.#counts.completed++;
+      else this.#counts.dropped++;
+      this.#results.push(m.ok ? { seq: m.seq, ok: true, outputs: m.outputs, latencyMs: m.latencyMs } : { seq: m.seq, ok: false, error: m.error });
+      return;
+    }
+    if (m.type === 'error') return this.#fail(m.error);
+    this.#finish();
+  }
+
+  /** The peer failed: settle every unanswered frame. */
+  onPeerDown(): void {
+    this.#fail(new EparaError('PEER_UNAVAILABLE', `peer ${this.pinnedTo} serving the stream failed`, { peer: this.pinnedTo }));
+  }
+
+  get settled(): boolean {
+    return this.#summary !== undefined;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<StreamResult> {
+    return this.#results[Symbol.asyncIterator]();
+  }
+
+  #fail(error: EparaError): void {
+    if (this.#summary) return;
+    while (this.#answered < this.#counts.pushed) {
+      this.#results.push({ seq: this.#answered++, ok: false, error });
+      this.#counts.dropped++;
+    }
+    this.#closed = true;
+    this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#summary) return;
+    this.#summary = { ...this.#counts };
+    this.#results.end();
+    this.#onSummary?.(this.#summary);
+  }
+}

@@ -1,0 +1,205 @@
+import { EparaError, routeRequest, toEparaError, tensorsByteLength } from '@epara/core';
+import type { AbortSignalLike, ClusterView, Clock, LocalExecutor, NamedTensors, ServerId, ServiceId } from '@epara/core';
+import type { MeshLogger } from '../util/logger.js';
+import type { Scheduler, TimerHandle } from '../util/scheduler.js';
+import type { OffloadMessage } from './offload-messages.js';
+
+/** A request as it travels: where it has been and how many forwards it took. */
+export interface HandledRequest {
+  readonly serviceId: ServiceId;
+  readonly inputs: NamedTensors;
+  /** Absolute deadline, local clock. */
+  readonly deadline: number;
+  readonly hops: number;
+  readonly visited: readonly ServerId[];
+  readonly signal?: AbortSignalLike;
+}
+
+/** Events the handler reports to the node. */
+export interface RequestHandlerHooks {
+  offloaded(e: { serviceId: ServiceId; to: ServerId; hops: number; retry: boolean }): void;
+  rejected(e: { serviceId: ServiceId; code: string; reason: string }): void;
+  ranLocally(serviceId: ServiceId): void;
+}
+
+/** Ports and settings of a {@link RequestHandler}. */
+export interface RequestHandlerConfig {
+  readonly selfId: ServerId;
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  readonly executor: LocalExecutor;
+  readonly view: () => ClusterView;
+  readonly hopLimit: number;
+  readonly guardMs: number;
+  readonly hopDelayMs: number;
+  /** Extra time after the deadline before a silent peer's request is given up, ms. */
+  readonly responseGraceMs: number;
+  /** Sends to a peer; throws `PEER_UNAVAILABLE` when no link can be had. */
+  readonly send: (peer: ServerId, message: OffloadMessage) => void;
+  readonly hooks: RequestHandlerHooks;
+  readonly logger: MeshLogger;
+}
+
+interface Outstanding {
+  readonly request: HandledRequest;
+  readonly peer: ServerId;
+  readonly resolve: (out: NamedTensors) => void;
+  readonly reject: (err: EparaError) => void;
+  readonly timer: TimerHandle;
+  readonly cleanup: () => void;
+}
+
+/** Peer failures that make a forwarded request worth retrying elsewhere. */
+const RETRYABLE = new Set(['PEER_UNAVAILABLE', 'CLOSED', 'UNAUTHENTICATED', 'RATE_LIMITED', 'PROTOCOL_ERROR']);
+
+/**
+ * The distributed request handler (DESIGN.md §2) on one node: decides with `routeRequest`, runs locally
+ * through the executor or forwards to a peer, and tracks forwarded requests until each settles: a result, a
+ * typed error, a retry elsewhere when the peer fails, or a rejection at deadline + grace. Nothing hangs.
+ */
+export class RequestHandler {
+  readonly #c: RequestHandlerConfig;
+  readonly #outstanding = new Map<number, Outstanding>();
+  #nextId = 1;
+  #closed = false;
+
+  constructor(config: RequestHandlerConfig) {
+    this.#c = config;
+  }
+
+  get outstanding(): number {
+    return this.#outstanding.size;
+  }
+
+  /** Decides and executes; the promise settles with outputs or an `EparaError`. */
+  handle(request: HandledRequest): Promise<NamedTensors> {
+    if (this.#closed) return Promise.reject(new EparaError('CLOSED', 'node is closed'));
+    if (request.signal?.aborted) return Promise.reject(new EparaError('ABORTED', 'aborted before routing'));
+    return this.#route(request, false);
+  }
+
+  /** A response from `peer` to a request this node forwarded. */
+  onResponse(peer: ServerId, message: Extract<OffloadMessage, { type: 'result' | 'error' }>): void {
+    const o = this.#outstanding.get(message.requestId ?? 0);
+    if (!o || o.peer !== peer) return;
+    this.#settle(message.requestId ?? 0, o);
+    if (message.type === 'result') return o.resolve(message.outputs);
+    if (RETRYABLE.has(message.error.code)) return this.#retry(o);
+    o.reject(message.error);
+  }
+
+  /** `peer` failed or its link closed: retry each of its requests elsewhere, or reject it. */
+  onPeerDown(peer: ServerId): void {
+    for (const [id, o] of [...this.#outstanding]) {
+      if (o.peer !== peer) continue;
+      this.#settle(id, o);
+      this.#retry(o);
+    }
+  }
+
+  /** Rejects everything outstanding with `CLOSED` and refuses new work. */
+  close(): void {
+    this.#closed = true;
+    for (const [id, o] of [...this.#outstanding]) {
+      this.#settle(id, o);
+      this.#trySend(o.peer, { type: 'cancel', requestId: id, reason: 'node closed' });
+      o.reject(new EparaError('CLOSED', 'node closed with the request in flight', { peer: o.peer }));
+    }
+  }
+
+  #route(request: HandledRequest, retry: boolean): Promise<NamedTensors> {
+    const c = this.#c;
+    const now = c.clock.now();
+    const decision = routeRequest({
+      request: { serviceId: request.serviceId, deadline: request.deadline, hops: request.hops, visited: request.visited, payloadBytes: tensorsByteLength(request.inputs) },
+      local: c.executor.estimate(request.serviceId),
+      view: c.view(),
+      self: c.selfId,
+      now,
+      options: { hopLimit: c.hopLimit, guardMs: c.guardMs, defaultDelayMs: c.hopDelayMs },
+    });
+    if (decision.action === 'local') {
+      c.hooks.ranLocally(request.serviceId);
+      return c.executor.submit(request.serviceId, request.inputs, { deadline: request.deadline, signal: request.signal });
+    }
+    if (decision.action === 'forward') {
+      const targets = [decision.serverId, ...decision.candidates.map((x) => x.serverId).filter((id) => id !== decision.serverId)];
+      return this.#forward(request, targets, decision.next, retry);
+    }
+    c.hooks.rejected({ serviceId: request.serviceId, code: decision.code, reason: decision.reason });
+    return Promise.reject(new EparaError(decision.code, decision.reason, { serviceId: request.serviceId, server: c.selfId }));
+  }
+
+  #forward(request: HandledRequest, targets: readonly ServerId[], next: { hops: number; visited: readonly ServerId[] }, retry: boolean): Promise<NamedTensors> {
+    const c = this.#c;
+    return new Promise<NamedTensors>((resolve, reject) => {
+      for (const peer of targets) {
+        const requestId = this.#nextId++;
+        const budgetMs = request.deadline - c.clock.now();
+        try {
+          c.send(peer, { type: 'submit', requestId, serviceId: request.serviceId, inputs: request.inputs, budgetMs, hops: next.hops, maxHops: c.hopLimit, visited: next.visited, priority: 0 });
+        } catch (err) {
+          c.logger.debug({ peer, err }, 'forward failed; trying the next candidate');
+          continue;
+        }
+        this.#track(requestId, { ...request, hops: request.hops, visited: next.visited }, peer, resolve, reject);
+        c.hooks.offloaded({ serviceId: request.serviceId, to: peer, hops: next.hops, retry });
+        return;
+      }
+      reject(new EparaError('PEER_UNAVAILABLE', 'no link to any candidate peer', { serviceId: request.serviceId, candidates: [...targets] }));
+    });
+  }
+
+  #track(requestId: number, request: HandledRequest, peer: ServerId, resolve: (o: NamedTensors) => void, reject: (e: EparaError) => void): void {
+    const c = this.#c;
+    const signal = request.signal;
+    const onAbort = (): void => {
+      const o = this.#outstanding.get(requestId);
+      if (!o) return;
+      this.#settle(requestId, o);
+      this.#trySend(peer, { type: 'cancel', requestId, reason: 'aborted by the caller' });
+      reject(new EparaError('ABORTED', 'aborted while offloaded', { peer }));
+    };
+    // Bounded by the deadline: a peer that goes silent cannot hold the request forever.
+    const wait = Math.max(0, request.deadline - c.clock.now()) + c.responseGraceMs;
+    const timer = c.scheduler.setTimeout(() => {
+      const o = this.#outstanding.get(requestId);
+      if (!o) return;
+      this.#settle(requestId, o);
+      this.#trySend(peer, { type: 'cancel', requestId, reason: 'deadline passed' });
+      reject(new EparaError('DEADLINE_EXCEEDED', `peer ${peer} did not answer before the deadline`, { peer }));
+    }, wait);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#outstanding.set(requestId, { request, peer, resolve, reject, timer, cleanup: () => signal?.removeEventListener('abort', onAbort) });
+  }
+
+  #settle(id: number, o: Outstanding): void {
+    this.#outstanding.delete(id);
+    this.#c.scheduler.clearTimeout(o.timer);
+    o.cleanup();
+  }
+
+  #retry(o: Outstanding): void {
+    const visited = o.request.visited.includes(o.peer) ? o.request.visited : [...o.request.visited, o.peer];
+    const request = { ...o.request, visited };
+    if (this.#closed) return o.reject(new EparaError('CLOSED', 'node closed'));
+    if (request.deadline - this.#c.clock.now() <= this.#c.guardMs) {
+      return o.reject(new EparaError('DEADLINE_INFEASIBLE', `peer ${o.peer} failed and no time is left to retry`, { peer: o.peer }));
+    }
+    this.#route(request, true).then(o.resolve, (err: unknown) => {
+      const e = toEparaError(err);
+      // Say why the request failed in the first place when the retry found nowhere to go.
+      if (e.code === 'NO_INSTANCE' || e.code === 'HOP_LIMIT' || e.code === 'OVERLOADED') {
+        o.reject(new EparaError('PEER_UNAVAILABLE', `peer ${o.peer} failed and no other server can take the request`, { peer: o.peer, retry: e.code }));
+      } else o.reject(e);
+    });
+  }
+
+  #trySend(peer: ServerId, message: OffloadMessage): void {
+    try {
+      this.#c.send(peer, message);
+    } catch {
+      // The peer is gone; nothing to cancel there.
+    }
+  }
+}
