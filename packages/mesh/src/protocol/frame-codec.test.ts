@@ -1,0 +1,116 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { EparaError, isEparaError } from '@epara/core';
+import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, readFrameHeader } from './frame-codec.js';
+import { decodeViewEntries, encodeViewEntries } from './view-codec.js';
+import { entryArb, messageArb, plain } from './wire-arbitraries.js';
+
+function protocolCode(fn: () => unknown): string {
+  try {
+    fn();
+    return 'ok';
+  } catch (err) {
+    return isEparaError(err) ? err.code : `non-EparaError: ${String(err)}`;
+  }
+}
+
+describe('frame codec', () => {
+  it('round-trips every message type exactly (property)', () => {
+    fc.assert(
+      fc.property(messageArb, (m) => {
+        const decoded = decodeFrame(encodeFrame(m));
+        expect(plain(decoded)).toEqual(plain({ flags: 0, ...m }));
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it('round-trips view entries (property)', () => {
+    fc.assert(
+      fc.property(fc.array(entryArb, { maxLength: 6 }), (entries) => {
+        expect(plain(decodeViewEntries(encodeViewEntries(entries)))).toEqual(plain(entries));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('decodes tensors without copying when the frame is aligned, and correctly when it is not', () => {
+    const x = { type: 'float64' as const, dims: [2, 3], data: new Float64Array([1, 2, 3, 4, 5, 6]) };
+    const frame = encodeFrame({ type: 'result', requestId: 9, outputs: { a: { type: 'uint8', dims: [3], data: new Uint8Array(3) }, x } });
+    const aligned = decodeFrame(frame);
+    if (aligned.type !== 'result') throw new Error('wrong type');
+    expect(aligned.outputs['x']?.data.buffer).toBe(frame.buffer);
+    const shifted = new Uint8Array(frame.byteLength + 1).subarray(1);
+    shifted.set(frame);
+    const copy = decodeFrame(shifted);
+    if (copy.type !== 'result') throw new Error('wrong type');
+    expect(Array.from(copy.outputs['x']?.data as Float64Array)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(copy.outputs['x']?.dims).toEqual([2, 3]);
+  });
+
+  it('keeps the error code across the wire, and maps a code from the future to INTERNAL', () => {
+    const frame = encodeFrame({ type: 'error', requestId: 3, error: new EparaError('OVERLOADED', 'full', { queue: 12 }) });
+    const m = decodeFrame(frame);
+    expect(m.type === 'error' && [m.error.code, m.error.message, m.error.details]).toEqual(['OVERLOADED', 'full', { queue: 12 }]);
+    const future = encodeFrame({ type: 'error', error: new EparaError('INTERNAL', 'x') });
+    const text = new TextEncoder().encode('INTERNAL');
+    const at = Buffer.from(future).indexOf(Buffer.from(text));
+    future.set(new TextEncoder().encode('FUTURE__'), at);
+    const f = decodeFrame(future);
+    expect(f.type === 'error' && [f.error.code, f.error.details['remoteCode']]).toEqual(['INTERNAL', 'FUTURE__']);
+  });
+
+  it('refuses an unknown version, bad magic, bad lengths and inconsistent tensors with PROTOCOL_ERROR', () => {
+    const ok = encodeFrame({ type: 'ping', requestId: 1 });
+    const v2 = ok.slice();
+    v2[2] = 2;
+    expect(() => decodeFrame(v2)).toThrow(/unsupported protocol version 2/);
+    expect(protocolCode(() => readFrameHeader(v2))).toBe('PROTOCOL_ERROR');
+    const magic = ok.slice();
+    magic[0] = 0;
+    expect(protocolCode(() => decodeFrame(magic))).toBe('PROTOCOL_ERROR');
+    expect(protocolCode(() => decodeFrame(ok.subarray(0, FRAME_HEADER_BYTES - 1)))).toBe('PROTOCOL_ERROR');
+    const t = encodeFrame({ type: 'result', outputs: { x: { type: 'float32', dims: [2], data: new Float32Array(2) } } });
+    const dims = t.slice();
+    // dims[0] sits after count(2) + name(2 + 1) + dtype(1) + rank(1): claim 3 elements for 8 bytes of data.
+    new DataView(dims.buffer).setUint32(FRAME_HEADER_BYTES + 7, 3, true);
+    expect(() => decodeFrame(dims)).toThrow(/dims × 4 = 12 ≠ 8/);
+    expect(protocolCode(() => decodeFrame(new Uint8Array(20 * 1024 * 1024)))).toBe('PROTOCOL_ERROR');
+    expect(protocolCode(() => decodeFrame(ok, { maxFrameBytes: 8 }))).toBe('PROTOCOL_ERROR');
+  });
+
+  it('refuses to encode values the format cannot carry with INVALID_INPUT', () => {
+    const bad = { type: 'float32' as const, dims: [3], data: new Float32Array(2) };
+    expect(protocolCode(() => encodeFrame({ type: 'result', outputs: { bad } }))).toBe('INVALID_INPUT');
+    const submit = { type: 'submit' as const, serviceId: 's', budgetMs: 5, hops: 300, maxHops: 2, visited: [], priority: 0, inputs: {} };
+    expect(protocolCode(() => encodeFrame(submit))).toBe('INVALID_INPUT');
+    expect(protocolCode(() => encodeFrame({ ...submit, hops: 0, budgetMs: Number.NaN }))).toBe('INVALID_INPUT');
+    const big = { type: 'uint8' as const, dims: [1000], data: new Uint8Array(1000) };
+    expect(protocolCode(() => encodeFrame({ type: 'result', outputs: { big } }, { maxFrameBytes: 512 }))).toBe('PROTOCOL_ERROR');
+  });
+
+  it('never lets a mutated, truncated or extended frame throw anything but PROTOCOL_ERROR (fuzz)', () => {
+    const mutation = fc.oneof(
+      fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }), times: fc.integer({ min: 1, max: 4 }) }),
+      fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+      fc.record({ kind: fc.constant('extend' as const), extra: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
+      fc.record({ kind: fc.constant('length' as const), field: fc.constantFrom(12, 16), value: fc.nat({ max: 0xffffffff }) }),
+    );
+    let decodedAnyway = 0;
+    fc.assert(
+      fc.property(messageArb, mutation, (m, mu) => {
+        let frame = encodeFrame(m);
+        if (mu.kind === 'flip') for (let i = 0; i < mu.times; i++) frame[(mu.at + i * 7) % frame.byteLength] = mu.value;
+        if (mu.kind === 'truncate') frame = frame.subarray(0, mu.at % frame.byteLength);
+        if (mu.kind === 'extend') frame = Uint8Array.from([...frame, ...mu.extra]);
+        if (mu.kind === 'length') new DataView(frame.buffer).setUint32(mu.field, mu.value, true);
+        const code = protocolCode(() => decodeFrame(frame));
+        if (code === 'ok') decodedAnyway++;
+        expect(['ok', 'PROTOCOL_ERROR']).toContain(code);
+      }),
+      { numRuns: 3000 },
+    );
+    // Mutations of payload bytes often still decode (to different values): that is fine, they are valid frames.
+    expect(decodedAnyway).toBeLessThan(3000);
+  });
+});

@@ -1,0 +1,140 @@
+import { EparaError, isEparaError } from '@epara/core';
+import type { NamedTensors } from '@epara/core';
+import { ByteReader, protocolError } from './byte-reader.js';
+import { ByteWriter } from './byte-writer.js';
+import { MESSAGE_LAYOUTS } from './message-codec.js';
+import type { MessageLayout } from './message-codec.js';
+import { MESSAGE_TYPE_CODES } from './messages.js';
+import type { DecodedMessage, WireMessage, WireMessageType } from './messages.js';
+import { resolveProtocolLimits } from './protocol-limits.js';
+import type { ProtocolLimits } from './protocol-limits.js';
+import { align8, readTensorTable, writeTensorTable } from './tensor-codec.js';
+
+/** The protocol version this build speaks. */
+export const PROTOCOL_VERSION = 1;
+/** Bytes of the fixed frame header. */
+export const FRAME_HEADER_BYTES = 24;
+/** First two bytes of every frame: ASCII "EP". */
+export const FRAME_MAGIC = 0x5045;
+
+const TYPES_BY_CODE: readonly (WireMessageType | undefined)[] = (() => {
+  const out: (WireMessageType | undefined)[] = [];
+  for (const [type, code] of Object.entries(MESSAGE_TYPE_CODES)) out[code] = type as WireMessageType;
+  return out;
+})();
+
+/** The fixed header of a frame, readable without decoding the rest. */
+export interface FrameHeader {
+  readonly version: number;
+  readonly type: WireMessageType;
+  readonly flags: number;
+  readonly requestId: number;
+  readonly metaLength: number;
+  readonly bodyLength: number;
+}
+
+/**
+ * Reads and checks the fixed 24-byte header (magic, version, type, lengths against the frame's size). Use it
+ * to answer a malformed frame with an `error` carrying its request id.
+ *
+ * @throws EparaError `PROTOCOL_ERROR` for a short frame, bad magic, unknown version or type, or lengths
+ * that do not add up.
+ */
+export function readFrameHeader(frame: Uint8Array, limits?: ProtocolLimits): FrameHeader {
+  const l = resolveProtocolLimits(limits);
+  if (!(frame instanceof Uint8Array)) throw protocolError('a frame must be a Uint8Array');
+  if (frame.byteLength > l.maxFrameBytes) throw protocolError(`frame of ${frame.byteLength} bytes exceeds ${l.maxFrameBytes}`);
+  if (frame.byteLength < FRAME_HEADER_BYTES) throw protocolError(`frame of ${frame.byteLength} bytes is shorter than the header`);
+  const v = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES);
+  if (v.getUint16(0, true) !== FRAME_MAGIC) throw protocolError('not an EPARA frame (bad magic)');
+  const version = v.getUint8(2);
+  if (version !== PROTOCOL_VERSION) {
+    throw protocolError(`unsupported protocol version ${version} (this node speaks ${PROTOCOL_VERSION})`, { version, supported: [PROTOCOL_VERSION] });
+  }
+  const code = v.getUint8(3);
+  const type = TYPES_BY_CODE[code];
+  if (type === undefined) throw protocolError(`unknown message type ${code}`, { type: code });
+  const metaLength = v.getUint32(12, true);
+  const bodyLength = v.getUint32(16, true);
+  const expected = FRAME_HEADER_BYTES + align8(metaLength) + bodyLength;
+  if (expected !== frame.byteLength) throw protocolError(`frame is ${frame.byteLength} bytes, its header says ${expected}`);
+  if (bodyLength > 0 && !MESSAGE_LAYOUTS[type].hasTensors) throw protocolError(`a ${type} message has no body`);
+  return { version, type, flags: v.getUint16(4, true), requestId: v.getUint32(8, true), metaLength, bodyLength };
+}
+
+/**
+ * Encodes a message into one frame: header, metadata, padding to 8 bytes, raw tensor bytes (each tensor
+ * 8-byte aligned). Tensor data is copied once, into the frame.
+ *
+ * @example
+ * ```ts
+ * const frame = encodeFrame({ type: 'result', requestId: 7, outputs: { y: { type: 'float32', dims: [2], data: new Float32Array([1, 2]) } } });
+ * decodeFrame(frame); // { type: 'result', requestId: 7, flags: 0, outputs: { y: … } }
+ * ```
+ * @throws EparaError `INVALID_INPUT` for a value the format cannot carry (bad tensor, oversized id,
+ * non-integer count); `PROTOCOL_ERROR` when the frame would exceed `maxFrameBytes`.
+ */
+export function encodeFrame(message: WireMessage, limits?: ProtocolLimits): Uint8Array {
+  const l = resolveProtocolLimits(limits);
+  const code = MESSAGE_TYPE_CODES[message.type];
+  if (code === undefined) throw new EparaError('INVALID_INPUT', `unknown message type \`${String(message.type)}\``);
+  const meta = new ByteWriter(128);
+  const layout = MESSAGE_LAYOUTS[message.type] as MessageLayout<WireMessageType>;
+  const tensors = layout.write(meta, message as never, l);
+  const table = tensors === undefined ? undefined : tableOf(tensors, l);
+  const metaLength = meta.length + (table?.meta.length ?? 0);
+  const bodyStart = FRAME_HEADER_BYTES + align8(metaLength);
+  const total = bodyStart + (table?.bodyLength ?? 0);
+  if (total > l.maxFrameBytes) {
+    throw new EparaError('PROTOCOL_ERROR', `a ${message.type} frame of ${total} bytes exceeds maxFrameBytes ${l.maxFrameBytes}`, { frameBytes: total });
+  }
+  const frame = new Uint8Array(total);
+  const v = new DataView(frame.buffer);
+  v.setUint16(0, FRAME_MAGIC, true);
+  v.setUint8(2, PROTOCOL_VERSION);
+  v.setUint8(3, code);
+  v.setUint16(4, message.flags ?? 0, true);
+  v.setUint32(8, message.requestId ?? 0, true);
+  v.setUint32(12, metaLength, true);
+  v.setUint32(16, table?.bodyLength ?? 0, true);
+  frame.set(meta.bytes(), FRAME_HEADER_BYTES);
+  if (table !== undefined) {
+    frame.set(table.meta.bytes(), FRAME_HEADER_BYTES + meta.length);
+    for (const p of table.placements) frame.set(p.bytes, bodyStart + p.offset);
+  }
+  return frame;
+}
+
+function tableOf(tensors: NamedTensors, l: ReturnType<typeof resolveProtocolLimits>) {
+  const meta = new ByteWriter(64);
+  const { placements, bodyLength } = writeTensorTable(meta, tensors, l);
+  return { meta, placements, bodyLength };
+}
+
+/**
+ * Decodes and validates one frame. Tensors are views into `frame` where alignment allows (keep the frame
+ * unmodified while you use them). Nothing but `PROTOCOL_ERROR` ever escapes: a malformed frame cannot
+ * crash the caller.
+ *
+ * @throws EparaError `PROTOCOL_ERROR` for an unknown version or type, a size over the limits, or any
+ * inconsistency (lengths, counts, dtypes, dims × element size ≠ byte length, invalid UTF-8, trailing bytes).
+ */
+export function decodeFrame(frame: Uint8Array, limits?: ProtocolLimits): DecodedMessage {
+  try {
+    const l = resolveProtocolLimits(limits);
+    const h = readFrameHeader(frame, l);
+    const r = new ByteReader(frame.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + h.metaLength));
+    const bodyStart = FRAME_HEADER_BYTES + align8(h.metaLength);
+    const body = frame.subarray(bodyStart, bodyStart + h.bodyLength);
+    const layout = MESSAGE_LAYOUTS[h.type] as MessageLayout<WireMessageType>;
+    let tensorsRead = false;
+    const fields = layout.read(r, l, () => ((tensorsRead = true), readTensorTable(r, body, l)));
+    r.end(`${h.type} metadata`);
+    if (!tensorsRead && h.bodyLength > 0) throw protocolError(`a ${h.type} message without tensors has a body`);
+    return { type: h.type, requestId: h.requestId, flags: h.flags, ...fields } as DecodedMessage;
+  } catch (err) {
+    if (isEparaError(err) && err.code === 'PROTOCOL_ERROR') throw err;
+    // Anything else (a RangeError from a hostile length, a bug) is still only a bad frame to the caller.
+    throw new EparaError('PROTOCOL_ERROR', `malformed frame: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
+  }
+}

@@ -1,0 +1,145 @@
+import { EparaError, TENSOR_ELEMENT_BYTES } from '@epara/core';
+import type { NamedTensors, TensorDataArray, TensorLike, TensorType } from '@epara/core';
+import type { ByteReader } from './byte-reader.js';
+import { protocolError } from './byte-reader.js';
+import type { ByteWriter } from './byte-writer.js';
+import type { ResolvedProtocolLimits } from './protocol-limits.js';
+
+/** Wire codes of tensor element types (stable across versions: append only). */
+export const DTYPE_CODES: Readonly<Record<TensorType, number>> = {
+  float32: 1,
+  float64: 2,
+  int32: 3,
+  int64: 4,
+  uint8: 5,
+  int8: 6,
+  bool: 7,
+  float16: 8,
+};
+
+const TYPES_BY_CODE: readonly (TensorType | undefined)[] = (() => {
+  const out: (TensorType | undefined)[] = [];
+  for (const [type, code] of Object.entries(DTYPE_CODES)) out[code] = type as TensorType;
+  return out;
+})();
+
+type ArrayCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => TensorDataArray;
+const CTORS: Readonly<Record<TensorType, ArrayCtor>> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  int8: Int8Array,
+  bool: Uint8Array,
+  float16: Uint16Array,
+};
+
+/** Tensor data sits at 8-byte boundaries of the body so that views need no copy when the frame is aligned. */
+export const align8 = (n: number): number => (n + 7) & ~7;
+
+/** A tensor's raw bytes and where they go in the body. */
+export interface TensorPlacement {
+  readonly bytes: Uint8Array;
+  readonly offset: number;
+}
+
+/**
+ * Writes the tensor table (count; per tensor name, dtype, rank, dims, byte length) into the metadata and
+ * returns where each tensor's raw bytes go in the body, plus the body length.
+ *
+ * @throws EparaError `INVALID_INPUT` for an unknown dtype, bad dims or a data length that does not match.
+ */
+export function writeTensorTable(
+  w: ByteWriter,
+  tensors: NamedTensors,
+  limits: ResolvedProtocolLimits,
+): { placements: TensorPlacement[]; bodyLength: number } {
+  const entries = Object.entries(tensors);
+  if (entries.length > limits.maxTensors) {
+    throw new EparaError('INVALID_INPUT', `${entries.length} tensors exceed the limit of ${limits.maxTensors}`, { count: entries.length });
+  }
+  w.u16(entries.length);
+  const placements: TensorPlacement[] = [];
+  let cursor = 0;
+  for (const [name, t] of entries) {
+    const bytes = checkTensor(name, t, limits);
+    w.str(name, limits.maxIdBytes, 'tensor name');
+    w.u8(DTYPE_CODES[t.type]);
+    w.u8(t.dims.length);
+    for (const d of t.dims) w.u32(d);
+    w.u32(bytes.byteLength);
+    const offset = align8(cursor);
+    placements.push({ bytes, offset });
+    cursor = offset + bytes.byteLength;
+  }
+  return { placements, bodyLength: cursor };
+}
+
+function checkTensor(name: string, t: TensorLike, limits: ResolvedProtocolLimits): Uint8Array {
+  const fail = (why: string): never => {
+    throw new EparaError('INVALID_INPUT', `tensor \`${name}\` ${why}`, { tensor: name });
+  };
+  if (typeof t !== 'object' || t === null) return fail('is not a tensor');
+  const size = TENSOR_ELEMENT_BYTES[t.type];
+  if (size === undefined || !Object.hasOwn(DTYPE_CODES, t.type)) return fail(`has unknown type \`${String(t.type)}\``);
+  if (!Array.isArray(t.dims) || t.dims.length > limits.maxRank) return fail(`needs at most ${limits.maxRank} dims`);
+  let n = 1;
+  for (const d of t.dims) {
+    if (!Number.isInteger(d) || d < 0 || d > 0xffffffff) fail(`has a bad dimension \`${String(d)}\``);
+    n *= d;
+  }
+  if (!ArrayBuffer.isView(t.data) || n * size !== t.data.byteLength) {
+    fail(`has ${ArrayBuffer.isView(t.data) ? t.data.byteLength : 'no'} data bytes, dims × ${size} needs ${n * size}`);
+  }
+  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
+/**
+ * Reads the tensor table and builds tensors over `body`. A tensor's data is a view into the frame (no
+ * copy) when its absolute offset is a multiple of its element size, and a copy otherwise.
+ *
+ * @throws EparaError `PROTOCOL_ERROR` for any inconsistency (dtype, rank, dims × size ≠ length, overlap,
+ * lengths that do not add up to the body, duplicate names).
+ */
+export function readTensorTable(r: ByteReader, body: Uint8Array, limits: ResolvedProtocolLimits): NamedTensors {
+  const count = r.count('tensors', limits.maxTensors);
+  const out: [string, TensorLike][] = [];
+  const names = new Set<string>();
+  let cursor = 0;
+  for (let i = 0; i < count; i++) {
+    const name = r.str('tensor name', limits.maxIdBytes);
+    if (names.has(name)) throw protocolError(`duplicate tensor \`${name}\``);
+    names.add(name);
+    const code = r.u8('dtype');
+    const type = TYPES_BY_CODE[code];
+    if (type === undefined) throw protocolError(`unknown dtype code ${code}`, { dtype: code });
+    const rank = r.u8('rank');
+    if (rank > limits.maxRank) throw protocolError(`rank ${rank} exceeds the limit of ${limits.maxRank}`);
+    const dims: number[] = [];
+    let n = 1;
+    for (let k = 0; k < rank; k++) {
+      const d = r.u32('dim');
+      dims.push(d);
+      n *= d;
+    }
+    const byteLength = r.u32('tensor byte length');
+    const size = TENSOR_ELEMENT_BYTES[type];
+    if (n * size !== byteLength) throw protocolError(`tensor \`${name}\`: dims × ${size} = ${n * size} ≠ ${byteLength} bytes`);
+    const offset = align8(cursor);
+    if (offset + byteLength > body.byteLength) throw protocolError(`tensor \`${name}\` runs past the body`);
+    cursor = offset + byteLength;
+    out.push([name, { type, dims, data: view(type, body, offset, n) }]);
+  }
+  if (cursor !== body.byteLength) throw protocolError(`body is ${body.byteLength} bytes, tensors use ${cursor}`);
+  return Object.fromEntries(out);
+}
+
+function view(type: TensorType, body: Uint8Array, offset: number, length: number): TensorDataArray {
+  const Ctor = CTORS[type];
+  const size = TENSOR_ELEMENT_BYTES[type];
+  const absolute = body.byteOffset + offset;
+  if (absolute % size === 0) return new Ctor(body.buffer, absolute, length);
+  const copy = body.slice(offset, offset + length * size);
+  return new Ctor(copy.buffer, 0, length);
+}

@@ -1,0 +1,184 @@
+import type { InstanceInfo, InstanceStatus, RequestStrategy, ServiceStrategy } from '@epara/core';
+import { ByteReader, protocolError } from './byte-reader.js';
+import { ByteWriter } from './byte-writer.js';
+import { resolveProtocolLimits } from './protocol-limits.js';
+import type { ProtocolLimits, ResolvedProtocolLimits } from './protocol-limits.js';
+
+/**
+ * A server entry as it travels on the ring: an age instead of an absolute time, so clocks never need to
+ * agree (the receiver sets `updatedAt = its now − ageMs`).
+ */
+export interface WireViewEntry {
+  readonly serverId: string;
+  readonly epoch: number;
+  readonly version: number;
+  readonly ageMs: number;
+  readonly alive: boolean;
+  readonly address?: string;
+  readonly load: number;
+  readonly freeMemoryBytes: number;
+  readonly instances: readonly InstanceInfo[];
+  readonly arrivalRates: Readonly<Record<string, number>>;
+}
+
+/** A heartbeat for an unchanged entry: identity, version and age only. */
+export interface WireEntryStub {
+  readonly serverId: string;
+  readonly epoch: number;
+  readonly version: number;
+  readonly ageMs: number;
+  readonly alive: boolean;
+}
+
+/** The ring-sync token: full entries for recent changes (deltas), stubs for the rest. */
+export interface WireSyncToken {
+  readonly origin: string;
+  readonly epoch: number;
+  readonly round: number;
+  readonly full: boolean;
+  readonly wantFull: boolean;
+  readonly entries: readonly WireViewEntry[];
+  readonly stubs: readonly WireEntryStub[];
+}
+
+const STATUS: readonly InstanceStatus[] = ['loading', 'ready', 'draining'];
+const REQUEST: readonly RequestStrategy[] = ['batching', 'multi-frame'];
+const SERVICE: readonly ServiceStrategy[] = ['single', 'data-parallel', 'model-parallel'];
+
+function code<T>(table: readonly T[], value: T, field: string): number {
+  const i = table.indexOf(value);
+  if (i < 0) throw protocolError(`cannot encode ${field} \`${String(value)}\``, { field });
+  return i;
+}
+
+function pick<T>(table: readonly T[], i: number, field: string): T {
+  const v = table[i];
+  if (v === undefined) throw protocolError(`unknown ${field} code ${i}`, { field });
+  return v;
+}
+
+function writeInstance(w: ByteWriter, x: InstanceInfo, l: ResolvedProtocolLimits): void {
+  w.str(x.instanceId, l.maxIdBytes, 'instanceId');
+  w.str(x.serviceId, l.maxIdBytes, 'serviceId');
+  w.u8(code(STATUS, x.status, 'status'));
+  w.u8(code(REQUEST, x.requestStrategy, 'requestStrategy'));
+  w.u8(code(SERVICE, x.serviceStrategy, 'serviceStrategy'));
+  w.u32(x.batchSize);
+  for (const v of [x.capacityPerSec, x.loadPerSec, x.waitMs, x.runMs]) w.f64(v);
+}
+
+function readInstance(r: ByteReader, l: ResolvedProtocolLimits): InstanceInfo {
+  return {
+    instanceId: r.str('instanceId', l.maxIdBytes),
+    serviceId: r.str('serviceId', l.maxIdBytes),
+    status: pick(STATUS, r.u8('status'), 'status'),
+    requestStrategy: pick(REQUEST, r.u8('requestStrategy'), 'requestStrategy'),
+    serviceStrategy: pick(SERVICE, r.u8('serviceStrategy'), 'serviceStrategy'),
+    batchSize: r.u32('batchSize'),
+    capacityPerSec: r.f64('capacityPerSec'),
+    loadPerSec: r.f64('loadPerSec'),
+    waitMs: r.f64('waitMs'),
+    runMs: r.f64('runMs'),
+  };
+}
+
+function writeStub(w: ByteWriter, s: WireEntryStub, l: ResolvedProtocolLimits): void {
+  w.str(s.serverId, l.maxIdBytes, 'serverId');
+  w.f64(s.epoch);
+  w.f64(s.version);
+  w.f64(s.ageMs);
+  w.bool(s.alive);
+}
+
+function readStub(r: ByteReader, l: ResolvedProtocolLimits): WireEntryStub {
+  return { serverId: r.str('serverId', l.maxIdBytes), epoch: r.f64('epoch'), version: r.f64('version'), ageMs: r.f64('ageMs'), alive: r.bool('alive') };
+}
+
+function writeEntry(w: ByteWriter, e: WireViewEntry, l: ResolvedProtocolLimits): void {
+  writeStub(w, e, l);
+  w.bool(e.address !== undefined);
+  if (e.address !== undefined) w.str(e.address, l.maxIdBytes, 'address');
+  w.f64(e.load);
+  w.f64(e.freeMemoryBytes);
+  if (e.instances.length > l.maxPerEntry) throw protocolError(`too many instances in entry ${e.serverId}`);
+  w.u16(e.instances.length);
+  for (const x of e.instances) writeInstance(w, x, l);
+  const rates = Object.entries(e.arrivalRates);
+  if (rates.length > l.maxPerEntry) throw protocolError(`too many arrival rates in entry ${e.serverId}`);
+  w.u16(rates.length);
+  for (const [service, rate] of rates) {
+    w.str(service, l.maxIdBytes, 'serviceId');
+    w.f64(rate);
+  }
+}
+
+function readEntry(r: ByteReader, l: ResolvedProtocolLimits): WireViewEntry {
+  const stub = readStub(r, l);
+  const address = r.bool('has address') ? r.str('address', l.maxIdBytes) : undefined;
+  const load = r.f64('load');
+  const freeMemoryBytes = r.f64('freeMemoryBytes');
+  const instances = Array.from({ length: r.count('instances', l.maxPerEntry) }, () => readInstance(r, l));
+  const rates: [string, number][] = [];
+  const n = r.count('arrival rates', l.maxPerEntry);
+  for (let i = 0; i < n; i++) rates.push([r.str('serviceId', l.maxIdBytes), r.f64('arrival rate')]);
+  return { ...stub, ...(address === undefined ? {} : { address }), load, freeMemoryBytes, instances, arrivalRates: Object.fromEntries(rates) };
+}
+
+/** Writes a sync token into `w` (used by the `sync-token` message). */
+export function writeSyncToken(w: ByteWriter, t: WireSyncToken, l: ResolvedProtocolLimits): void {
+  w.str(t.origin, l.maxIdBytes, 'origin');
+  w.f64(t.epoch);
+  w.f64(t.round);
+  w.u8((t.full ? 1 : 0) | (t.wantFull ? 2 : 0));
+  writeEntries(w, t.entries, l);
+  if (t.stubs.length > l.maxEntries) throw protocolError(`${t.stubs.length} stubs exceed the limit of ${l.maxEntries}`);
+  w.u16(t.stubs.length);
+  for (const s of t.stubs) writeStub(w, s, l);
+}
+
+/** Reads a sync token written by {@link writeSyncToken}. */
+export function readSyncToken(r: ByteReader, l: ResolvedProtocolLimits): WireSyncToken {
+  const origin = r.str('origin', l.maxIdBytes);
+  const epoch = r.f64('epoch');
+  const round = r.f64('round');
+  const bits = r.u8('token flags');
+  if (bits > 3) throw protocolError(`unknown token flags ${bits}`);
+  const entries = readEntries(r, l);
+  const stubs = Array.from({ length: r.count('stubs', l.maxEntries) }, () => readStub(r, l));
+  return { origin, epoch, round, full: (bits & 1) === 1, wantFull: (bits & 2) === 2, entries, stubs };
+}
+
+function writeEntries(w: ByteWriter, entries: readonly WireViewEntry[], l: ResolvedProtocolLimits): void {
+  if (entries.length > l.maxEntries) throw protocolError(`${entries.length} entries exceed the limit of ${l.maxEntries}`);
+  w.u16(entries.length);
+  for (const e of entries) writeEntry(w, e, l);
+}
+
+function readEntries(r: ByteReader, l: ResolvedProtocolLimits): WireViewEntry[] {
+  return Array.from({ length: r.count('entries', l.maxEntries) }, () => readEntry(r, l));
+}
+
+/**
+ * Encodes a list of view entries compactly (about 60 bytes + 60 per instance per server), for hosts that
+ * carry view deltas in their own messages.
+ *
+ * @throws EparaError `PROTOCOL_ERROR` for a value the format cannot carry (unknown status, too many items),
+ * `INVALID_INPUT` for an oversized string.
+ */
+export function encodeViewEntries(entries: readonly WireViewEntry[], limits?: ProtocolLimits): Uint8Array {
+  const w = new ByteWriter(64 + entries.length * 128);
+  writeEntries(w, entries, resolveProtocolLimits(limits));
+  return w.bytes().slice();
+}
+
+/**
+ * Decodes what {@link encodeViewEntries} produced.
+ *
+ * @throws EparaError `PROTOCOL_ERROR` for malformed input.
+ */
+export function decodeViewEntries(bytes: Uint8Array, limits?: ProtocolLimits): WireViewEntry[] {
+  const r = new ByteReader(bytes);
+  const entries = readEntries(r, resolveProtocolLimits(limits));
+  r.end('view entries');
+  return entries;
+}
