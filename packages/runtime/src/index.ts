@@ -36,3 +36,33 @@ export type { FakeModelSpec, FakeOutputSpec } from './devices/fake-backend.js';
 // util
 export { silentLogger } from './util/logger.js';
 export type { Logger } from './util/logger.js';
+
+// onnx: model generation, codec and splitter (models helper)
+export { createGraphBuilder } from './onnx/graph-builder.js';
+export type { GraphBuilder, AttributeValue, DimSpec } from './onnx/graph-builder.js';
+export { decodeModel, encodeModel } from './onnx/onnx-codec.js';
+export type { OnnxModel, OnnxGraph, OnnxNode, OnnxTensor, OnnxValueInfo, OnnxAttribute } from './onnx/onnx-types.js';
+export { splitModel } from './onnx/split-model.js';
+export type { SplitModelOptions, ModelStage } from './onnx/split-model.js';
+export { buildMlp } from './onnx/models/mlp.js';
+export type { MlpOptions } from './onnx/models/mlp.js';
+export { buildConv3dVideoModel } from './onnx/models/conv3d-video-model.js';
+export type { Conv3dVideoModelOptions } from './onnx/models/conv3d-video-model.js';
+export { buildTinyCausalLm } from './onnx/models/tiny-causal-lm.js';
+export type { TinyCausalLmOptions } from './onnx/models/tiny-causal-lm.js';
+
+// model parallelism: pipeline engine (models helper)
+export { createPipelineEngine } from './parallel/model-parallel-engine.js';
+export type { PipelineEngine } from './parallel/model-parallel-engine.js';
+export { DEFAULT_PIPELINE_OPTIONS, resolvePipelineOptions } from './parallel/model-parallel-options.js';
+export type { PipelineEngineOptions, PipelineStage, ResolvedPipelineOptions } from './parallel/model-parallel-options.js';
+export type { PipelineDataflow } from './parallel/model-parallel-plan.js';
+export type {
+  PipelineEvents,
+  PipelineStats,
+  PipelineBatchDispatchedEvent,
+  PipelineStageStartedEvent,
+  PipelineStageCompletedEvent,
+  PipelineBatchCompletedEvent,
+  PipelineRequestDroppedEvent,
+} from './parallel/model-parallel-events.js';

@@ -1,0 +1,296 @@
+import { EventEmitter } from 'eventemitter3';
+import { EparaError, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import type { EngineSubmitOptions, ServiceEngine } from '../executor/service-engine.js';
+import { createLatencyTracker, type LatencyTracker } from './model-parallel-latency.js';
+import { resolvePipelineOptions, type PipelineEngineOptions, type ResolvedPipelineOptions } from './model-parallel-options.js';
+import { planDataflow, type PipelineDataflow } from './model-parallel-plan.js';
+import { rowsOf, splitRows, stackItems, stackSignature } from './model-parallel-tensors.js';
+import type { PipelineEvents, PipelineStats } from './model-parallel-events.js';
+import { createEntryQueue, type EntryQueue, type QueuedItem } from './model-parallel-queue.js';
+
+/** A model-parallel pipeline serving one model as ordered stages on several devices. */
+export interface PipelineEngine extends ServiceEngine, EventEmitter<PipelineEvents> {
+  /** Loads every stage on its device (idempotent; `submit` calls it). @throws EparaError `LOAD_FAILED`, `ABORTED` */
+  start(options?: { signal?: AbortSignal }): Promise<void>;
+  /** Counters for polling. */
+  stats(): PipelineStats;
+  /** The dataflow once started: what requests provide and what they get back. */
+  dataflow(): PipelineDataflow | undefined;
+}
+
+interface Batch {
+  readonly id: number;
+  readonly items: readonly QueuedItem[];
+  readonly rows: number;
+  readonly values: Record<string, TensorLike>;
+  readonly dispatchedAt: number;
+}
+
+let engines = 0;
+
+/**
+ * Creates a model-parallel pipeline engine: requests are batched at the entry (earliest deadline first;
+ * a batch launches when full, or when waiting longer would make its earliest deadline miss; requests that
+ * can no longer make it are dropped with `DEADLINE_EXCEEDED`), then each batch flows stage 1 → stage 2 → …,
+ * each stage on its own device, so stage 2 of batch k runs while stage 1 of batch k + 1 runs. Intermediate
+ * values are handed to the next device by transfer. A stage that fails fails only its batch.
+ *
+ * Items carry a leading batch dimension (usually 1); items with equal names, types and non-batch
+ * dimensions are stacked, others wait for a batch of their own.
+ *
+ * @throws EparaError `INVALID_OPTIONS` naming the bad field.
+ * @example
+ * ```ts
+ * const [s0, s1] = splitModel(modelBytes, { cutTensors: ['h2'] });
+ * const engine = createPipelineEngine({
+ *   stages: [{ device: dev0, model: { bytes: s0.bytes } }, { device: dev1, model: { bytes: s1.bytes } }],
+ *   batchSize: 16,
+ * });
+ * const out = await engine.submit({ x }, { deadline: Date.now() + 200, priority: 0 });
+ * ```
+ */
+export function createPipelineEngine(options: PipelineEngineOptions): PipelineEngine {
+  return new Pipeline(resolvePipelineOptions(options));
+}
+
+class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
+  readonly #o: ResolvedPipelineOptions;
+  readonly #keys: string[];
+  readonly #queue: EntryQueue;
+  readonly #stageQueues: Batch[][];
+  readonly #busySince: (number | undefined)[];
+  readonly #busyMs: number[];
+  readonly #trackers: LatencyTracker[];
+  #flow: PipelineDataflow | undefined;
+  #started: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #inFlight = 0;
+  #pumpScheduled = false;
+  #nextBatch = 1;
+  #idle: (() => void) | undefined;
+  #counts = { completedBatches: 0, completedItems: 0, failedBatches: 0, dropped: 0 };
+
+  constructor(o: ResolvedPipelineOptions) {
+    super();
+    this.#o = o;
+    const key = o.key === 'pipeline' ? `pipeline-${++engines}` : o.key;
+    this.#keys = o.stages.map((_, i) => `${key}/stage${i}`);
+    this.#queue = createEntryQueue();
+    this.#stageQueues = o.stages.map(() => []);
+    this.#busySince = o.stages.map(() => undefined);
+    this.#busyMs = o.stages.map(() => 0);
+    this.#trackers = o.stages.map((s) => createLatencyTracker(s.profile ? { fixed: s.profile } : {}));
+  }
+
+  start(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#closing) return Promise.reject(new EparaError('CLOSED', 'pipeline engine is closed'));
+    this.#started ??= this.#load(options.signal);
+    return this.#started;
+  }
+
+  async #load(signal: AbortSignal | undefined): Promise<void> {
+    const { stages, threads } = this.#o;
+    const loadOptions = { ...(threads === undefined ? {} : { threads }), ...(signal ? { signal } : {}) };
+    try {
+      const infos = await Promise.all(stages.map((s, i) => s.device.loadModel(this.#keys[i]!, s.model, loadOptions)));
+      this.#flow = planDataflow(infos, this.#o.outputNames);
+    } catch (err) {
+      throw toEparaError(err, 'LOAD_FAILED');
+    }
+  }
+
+  dataflow(): PipelineDataflow | undefined {
+    return this.#flow;
+  }
+
+  async submit(inputs: NamedTensors, options: EngineSubmitOptions): Promise<NamedTensors> {
+    if (this.#closing) throw new EparaError('CLOSED', 'pipeline engine is closed');
+    if (Number.isNaN(options?.deadline)) throw new EparaError('INVALID_OPTIONS', 'deadline is NaN', { field: 'deadline' });
+    if (options.signal?.aborted) throw new EparaError('ABORTED', 'aborted before submission');
+    if (this.#flow === undefined) await this.start();
+    if (this.#closing) throw new EparaError('CLOSED', 'pipeline engine is closed');
+    if (options.signal?.aborted) throw new EparaError('ABORTED', 'aborted before submission');
+    this.#validate(inputs);
+    const rows = rowsOf(inputs);
+    const now = this.#o.clock.now();
+    const pass = this.#passMs(rows);
+    if (now > options.deadline || (pass !== undefined && now + pass > options.deadline)) {
+      throw new EparaError('DEADLINE_INFEASIBLE', 'the pipeline cannot finish this request before its deadline', { deadline: options.deadline, passMs: pass });
+    }
+    if (this.#queue.size() >= this.#o.maxQueue) throw new EparaError('OVERLOADED', 'pipeline queue is full', { maxQueue: this.#o.maxQueue });
+    const promise = this.#queue.add({ inputs, rows, signature: stackSignature(inputs), ...options });
+    this.#schedulePump();
+    return promise;
+  }
+
+  #validate(inputs: NamedTensors): void {
+    if (typeof inputs !== 'object' || inputs === null) throw new EparaError('INVALID_INPUT', 'inputs must be an object of tensors');
+    for (const [name, type] of this.#flow!.requestInputs) {
+      const t = inputs[name];
+      if (t === undefined) throw new EparaError('INVALID_INPUT', `missing input ${name}`, { name });
+      if (t.type !== type) throw new EparaError('INVALID_INPUT', `input ${name} must be ${type}, got ${t.type}`, { name, type: t.type });
+    }
+    for (const name of Object.keys(inputs)) {
+      if (!this.#flow!.requestInputs.has(name)) throw new EparaError('INVALID_INPUT', `unknown input ${name}`, { name });
+    }
+  }
+
+  estimate(now: number): number {
+    const b = this.#o.batchSize;
+    const pass = this.#passMs(b) ?? 0;
+    const bottleneck = Math.max(0, ...this.#trackers.map((t) => t.estimate(b) ?? 0));
+    const since = this.#busySince[0];
+    const stage0Free = since === undefined ? 0 : Math.max(0, since + (this.#trackers[0]!.estimate(b) ?? 0) - now);
+    const batchesAhead = Math.ceil((this.#queue.rows() + 1) / b) - 1 + this.#stageQueues[0]!.length;
+    return now + stage0Free + batchesAhead * bottleneck + pass;
+  }
+
+  stats(): PipelineStats {
+    return { queued: this.#queue.size(), inFlightBatches: this.#inFlight, ...this.#counts, stageBusyMs: [...this.#busyMs] };
+  }
+
+  #passMs(rows: number): number | undefined {
+    let sum = 0;
+    for (const t of this.#trackers) {
+      const ms = t.estimate(rows);
+      if (ms === undefined) return undefined;
+      sum += ms;
+    }
+    return sum;
+  }
+
+  /** Admission runs once per microtask turn, so requests submitted together are considered together. */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#flow === undefined) return;
+    this.#admit();
+    this.#stageQueues.forEach((_, i) => this.#runStage(i));
+    if (this.#inFlight === 0 && this.#idle) this.#idle();
+  }
+
+  /** Entry batching: launch when stage 0 is free and the batch is full or cannot wait any longer. */
+  #admit(): void {
+    while (!this.#closing && this.#busySince[0] === undefined && this.#stageQueues[0]!.length === 0 && this.#inFlight < this.#o.maxInFlightBatches) {
+      const now = this.#o.clock.now();
+      for (const item of this.#queue.dropExpired(now, (rows) => this.#passMs(rows) ?? 0)) {
+        this.#counts.dropped++;
+        this.emit('requestDropped', { reason: 'DEADLINE_EXCEEDED', deadline: item.deadline, at: now });
+      }
+      const candidate = this.#queue.peekBatch(this.#o.batchSize);
+      if (candidate === undefined) return;
+      const pass = this.#passMs(candidate.rows);
+      const latestStart = candidate.earliestDeadline - this.#o.guardMs - (pass ?? 0);
+      if (candidate.rows < this.#o.batchSize && pass !== undefined && now < latestStart) {
+        this.#arm(latestStart - now);
+        return;
+      }
+      this.#launch(this.#queue.take(candidate.items), now);
+    }
+  }
+
+  #arm(delayMs: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#pump();
+    }, Math.max(0, Math.ceil(delayMs)));
+  }
+
+  #launch(items: QueuedItem[], now: number): void {
+    const rows = items.reduce((n, it) => n + it.rows, 0);
+    const batch: Batch = { id: this.#nextBatch++, items, rows, values: stackItems(items.map((it) => it.inputs)), dispatchedAt: now };
+    this.#inFlight++;
+    this.emit('batchDispatched', { batchId: batch.id, rows, items: items.length, at: now });
+    this.#stageQueues[0]!.push(batch);
+  }
+
+  #runStage(i: number): void {
+    if (this.#busySince[i] !== undefined) return;
+    const batch = this.#stageQueues[i]!.shift();
+    if (batch === undefined) return;
+    const flow = this.#flow!;
+    const feeds: Record<string, TensorLike> = {};
+    for (const name of flow.stages[i]!.inputs) {
+      const t = batch.values[name]!;
+      // A value a later stage (or the caller) still needs is copied; otherwise its buffer is handed over.
+      if ((flow.lastUse.get(name) ?? -1) > i) feeds[name] = { type: t.type, dims: t.dims, data: t.data.slice() as TensorLike['data'] };
+      else {
+        feeds[name] = t;
+        delete batch.values[name];
+      }
+    }
+    const startedAt = this.#o.clock.now();
+    this.#busySince[i] = startedAt;
+    this.emit('stageStarted', { batchId: batch.id, stage: i, at: startedAt });
+    const device = this.#o.stages[i]!.device;
+    device
+      .run(this.#keys[i]!, feeds, { outputNames: flow.stages[i]!.outputs })
+      .then(
+        (out) => this.#stageDone(i, batch, startedAt, out),
+        (err: unknown) => this.#stageFailed(i, batch, startedAt, err),
+      )
+      .finally(() => {
+        this.#busySince[i] = undefined;
+        this.#pump();
+      });
+  }
+
+  #stageDone(i: number, batch: Batch, startedAt: number, out: NamedTensors): void {
+    const endedAt = this.#o.clock.now();
+    this.#busyMs[i]! += endedAt - startedAt;
+    this.#trackers[i]!.observe(batch.rows, endedAt - startedAt);
+    Object.assign(batch.values, out);
+    this.emit('stageCompleted', { batchId: batch.id, stage: i, startedAt, endedAt, ok: true });
+    if (i + 1 < this.#stageQueues.length) {
+      this.#stageQueues[i + 1]!.push(batch);
+      return;
+    }
+    const outputs: Record<string, TensorLike> = {};
+    for (const name of this.#flow!.outputNames) outputs[name] = batch.values[name]!;
+    const perItem = splitRows(outputs, batch.items.map((it) => it.rows));
+    batch.items.forEach((it, k) => it.settle(undefined, perItem[k]!));
+    this.#finish(batch, endedAt, undefined);
+  }
+
+  #stageFailed(i: number, batch: Batch, startedAt: number, err: unknown): void {
+    const endedAt = this.#o.clock.now();
+    this.#busyMs[i]! += endedAt - startedAt;
+    const error = toEparaError(err, 'MODEL_ERROR');
+    this.emit('stageCompleted', { batchId: batch.id, stage: i, startedAt, endedAt, ok: false });
+    for (const it of batch.items) it.settle(error);
+    this.#finish(batch, endedAt, error);
+  }
+
+  #finish(batch: Batch, at: number, error: EparaError | undefined): void {
+    this.#inFlight--;
+    if (error) this.#counts.failedBatches++;
+    else {
+      this.#counts.completedBatches++;
+      this.#counts.completedItems += batch.items.length;
+    }
+    const base = { batchId: batch.id, rows: batch.rows, dispatchedAt: batch.dispatchedAt, completedAt: at };
+    this.emit('batchCompleted', error ? { ...base, ok: false, errorCode: error.code } : { ...base, ok: true });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#queue.rejectAll(new EparaError('CLOSED', 'pipeline engine closed before the request ran'));
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    await this.#started?.catch(() => undefined);
+    await Promise.all(this.#o.stages.map((s, i) => s.device.unloadModel(this.#keys[i]!).catch(() => undefined)));
+  }
+}

@@ -1,0 +1,90 @@
+import { invalidOption, systemClock, type Clock, type LatencyProfile } from '@epara/core';
+import type { DeviceHandle, ModelSource } from '../devices/device-handle.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+
+/** One stage of a pipeline: the device it runs on and its stage model (see `splitModel`). */
+export interface PipelineStage {
+  readonly device: DeviceHandle;
+  readonly model: ModelSource;
+  /** Measured latency of this stage against batch size. Omitted: learned from the runs. */
+  readonly profile?: LatencyProfile;
+}
+
+/** Options of {@link createPipelineEngine}. Defaults in {@link DEFAULT_PIPELINE_OPTIONS}. */
+export interface PipelineEngineOptions {
+  /** Stages in order; stage `i + 1` reads what stage `i` (or an earlier one, or the request) provides. */
+  readonly stages: readonly PipelineStage[];
+  /** Largest batch (in rows) launched into the pipeline. */
+  readonly batchSize: number;
+  /** Model key prefix on the devices. @default 'pipeline' */
+  readonly key?: string;
+  /** Time source for deadlines and events. @default systemClock */
+  readonly clock?: Clock;
+  /** Safety margin before a deadline when deciding to launch a partial batch, ms. @default 1 */
+  readonly guardMs?: number;
+  /** Queued requests beyond which `submit` rejects with `OVERLOADED`. @default 1024 */
+  readonly maxQueue?: number;
+  /** Batches inside the pipeline at once (bounds memory). @default stages + 1 */
+  readonly maxInFlightBatches?: number;
+  /** Names of the outputs returned per item. @default the stages' outputs that no later stage reads */
+  readonly outputNames?: readonly string[];
+  /** Intra-op threads of each stage session. @default the device's */
+  readonly threads?: number;
+  /** pino-compatible logger. @default silent */
+  readonly logger?: Logger;
+}
+
+/** Defaults of {@link PipelineEngineOptions}. */
+export const DEFAULT_PIPELINE_OPTIONS = { key: 'pipeline', guardMs: 1, maxQueue: 1024 } as const;
+
+/** {@link PipelineEngineOptions} with defaults filled in. */
+export interface ResolvedPipelineOptions {
+  readonly stages: readonly PipelineStage[];
+  readonly batchSize: number;
+  readonly key: string;
+  readonly clock: Clock;
+  readonly guardMs: number;
+  readonly maxQueue: number;
+  readonly maxInFlightBatches: number;
+  readonly outputNames: readonly string[] | undefined;
+  readonly threads: number | undefined;
+  readonly logger: Logger;
+}
+
+/**
+ * Validates and fills {@link PipelineEngineOptions}.
+ * @throws EparaError `INVALID_OPTIONS` naming the field and value.
+ */
+export function resolvePipelineOptions(options: PipelineEngineOptions): ResolvedPipelineOptions {
+  if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+  const o = options;
+  if (!Array.isArray(o.stages) || o.stages.length === 0) invalidOption('stages', o.stages, 'a non-empty array');
+  o.stages.forEach((s, i) => {
+    if (typeof s?.device?.run !== 'function') invalidOption(`stages[${i}].device`, s?.device, 'a DeviceHandle');
+    const m = s.model as { path?: unknown; bytes?: unknown } | undefined;
+    if (typeof m?.path !== 'string' && !(m?.bytes instanceof Uint8Array)) invalidOption(`stages[${i}].model`, m, '{ path } or { bytes }');
+  });
+  const positiveInt = (field: string, v: unknown): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) invalidOption(field, v, 'a positive integer');
+    return v;
+  };
+  const guardMs = o.guardMs ?? DEFAULT_PIPELINE_OPTIONS.guardMs;
+  if (!(guardMs >= 0) || !Number.isFinite(guardMs)) invalidOption('guardMs', guardMs, 'a finite number ≥ 0');
+  if (o.outputNames !== undefined && (!Array.isArray(o.outputNames) || o.outputNames.some((n) => typeof n !== 'string'))) {
+    invalidOption('outputNames', o.outputNames, 'an array of strings');
+  }
+  const key = o.key ?? DEFAULT_PIPELINE_OPTIONS.key;
+  if (typeof key !== 'string' || key === '') invalidOption('key', key, 'a non-empty string');
+  return {
+    stages: o.stages,
+    batchSize: positiveInt('batchSize', o.batchSize),
+    key,
+    clock: o.clock ?? systemClock,
+    guardMs,
+    maxQueue: positiveInt('maxQueue', o.maxQueue ?? DEFAULT_PIPELINE_OPTIONS.maxQueue),
+    maxInFlightBatches: positiveInt('maxInFlightBatches', o.maxInFlightBatches ?? o.stages.length + 1),
+    outputNames: o.outputNames,
+    threads: o.threads === undefined ? undefined : positiveInt('threads', o.threads),
+    logger: o.logger ?? silentLogger,
+  };
+}
