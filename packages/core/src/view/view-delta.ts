@@ -27,7 +27,8 @@ export function versionVector(view: ClusterView): VersionVector {
 /**
  * The entries of `view` that are news to a peer that knows `known`: unknown servers, and entries with a
  * higher `(epoch, version)` or a dead mark on the same version. Merging the result into the peer's view
- * (with {@link mergeView} or {@link applyDelta}) makes its entries at least as new as ours.
+ * (with {@link mergeView} or {@link applyDelta}) makes its entries at least as new as ours. Relies on the
+ * view's invariant that only a server writes its own entry, so one stamp means one content.
  */
 export function viewDelta(view: ClusterView, known: VersionVector): ServerEntry[] {
   const out: ServerEntry[] = [];

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type { InstanceInfo, ServerEntry } from '../view/server-entry.js';
+import { createView } from '../view/merge-view.js';
+import { admitStream } from './admit-stream.js';
+
+function inst(instanceId: string, capacityPerSec: number, loadPerSec: number, extra: Partial<InstanceInfo> = {}): InstanceInfo {
+  return { instanceId, serviceId: 'video', status: 'ready', requestStrategy: 'multi-frame', serviceStrategy: 'single', batchSize: 4, capacityPerSec, loadPerSec, waitMs: 0, runMs: 40, ...extra };
+}
+function server(serverId: string, instances: InstanceInfo[], extra: Partial<ServerEntry> = {}): ServerEntry {
+  return { serverId, epoch: 1, version: 1, updatedAt: 0, alive: true, instances, load: 0.5, freeMemoryBytes: 0, arrivalRates: {}, ...extra };
+}
+
+const view = createView([
+  server('near', [inst('n1', 100, 50)]),
+  server('far', [inst('f1', 300, 0)]),
+  server('full', [inst('x1', 100, 95)]),
+]);
+const network = { delayMs: { near: 2, far: 20, full: 1 } };
+
+describe('admitStream', () => {
+  it('admits locally on the instance with the most spare rate', () => {
+    const d = admitStream({ stream: { serviceId: 'video', rateHz: 30 }, localInstances: [inst('a', 100, 60), inst('b', 100, 20)], view, self: 'me', now: 0 });
+    expect(d).toEqual({ action: 'local', instanceId: 'b', spareRatePerSec: 80 });
+  });
+
+  it('keeps a margin of spare capacity: a stream that would fill the instance goes elsewhere', () => {
+    const d = admitStream({ stream: { serviceId: 'video', rateHz: 30 }, localInstances: [inst('a', 100, 68)], view, self: 'me', now: 0, network });
+    expect(d).toMatchObject({ action: 'forward', serverId: 'near', instanceId: 'n1', next: { hops: 1, visited: ['me'] } });
+  });
+
+  it('prefers the lowest round trip, and skips peers too far for the staleness limit', () => {
+    const d = admitStream({ stream: { serviceId: 'video', rateHz: 30, stalenessMs: 60 }, localInstances: [], view, self: 'me', now: 0, network });
+    expect(d).toMatchObject({ action: 'forward', serverId: 'near' });
+    if (d.action === 'forward') expect(d.candidates.map((c) => c.serverId)).toEqual(['near']);
+    const big = admitStream({ stream: { serviceId: 'video', rateHz: 100, stalenessMs: 60 }, localInstances: [], view, self: 'me', now: 0, network });
+    expect(big).toMatchObject({ action: 'reject', code: 'DEADLINE_INFEASIBLE' });
+  });
+
+  it('rejects with OVERLOADED, NO_INSTANCE or HOP_LIMIT', () => {
+    expect(admitStream({ stream: { serviceId: 'video', rateHz: 500 }, localInstances: [], view, self: 'me', now: 0 })).toMatchObject({ action: 'reject', code: 'OVERLOADED' });
+    expect(admitStream({ stream: { serviceId: 'audio', rateHz: 5 }, localInstances: [], view, self: 'me', now: 0 })).toMatchObject({ action: 'reject', code: 'NO_INSTANCE' });
+    expect(admitStream({ stream: { serviceId: 'video', rateHz: 5, hops: 2 }, localInstances: [], view, self: 'me', now: 0 })).toMatchObject({ action: 'reject', code: 'HOP_LIMIT' });
+  });
+
+  it('validates the stream', () => {
+    expect(() => admitStream({ stream: { serviceId: 'video', rateHz: 0 }, localInstances: [], view, self: 'me', now: 0 })).toThrow(
+      expect.objectContaining({ details: expect.objectContaining({ field: 'stream.rateHz' }) }),
+    );
+  });
+});
