@@ -17,7 +17,7 @@ const entryArb: fc.Arbitrary<ServerEntry> = fc.record({
   instances: fc.constant([]),
   load: fc.constantFrom(0, 0.5),
   freeMemoryBytes: fc.constantFrom(0, 1),
-  arrivalRates: fc.constantFrom({}, { s: 1 }),
+  arrivalRates: fc.constantFrom<Record<string, number>>({}, { s: 1 }),
 });
 const viewArb: fc.Arbitrary<ClusterView> = fc.array(entryArb, { maxLength: 5 }).map((es) => createView(es));
 
