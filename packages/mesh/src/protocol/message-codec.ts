@@ -80,8 +80,8 @@ export const MESSAGE_LAYOUTS: { readonly [T in WireMessageType]: MessageLayout<T
     hasTensors: false,
   },
   'auth-challenge': {
-    write: (w, m, l) => void (w.str(m.peerId, l.maxIdBytes, 'peerId'), w.shortBytes(m.nonce, 'nonce'), w.shortBytes(m.proof, 'proof')),
-    read: (r, l) => ({ peerId: r.str('peerId', l.maxIdBytes), nonce: r.shortBytes('nonce', 256), proof: r.shortBytes('proof', 256) }),
+    write: (w, m, l) => void (w.str(m.peerId, l.maxIdBytes, 'peerId'), w.shortBytes(m.nonce, 'nonce')),
+    read: (r, l) => ({ peerId: r.str('peerId', l.maxIdBytes), nonce: r.shortBytes('nonce', 256) }),
     hasTensors: false,
   },
   'auth-response': {
@@ -89,7 +89,11 @@ export const MESSAGE_LAYOUTS: { readonly [T in WireMessageType]: MessageLayout<T
     read: (r) => ({ proof: r.shortBytes('proof', 256) }),
     hasTensors: false,
   },
-  'auth-ok': nothing,
+  'auth-ok': {
+    write: (w, m) => void w.shortBytes(m.proof, 'proof'),
+    read: (r) => ({ proof: r.shortBytes('proof', 256) }),
+    hasTensors: false,
+  },
   submit: {
     write: (w, m, l) => {
       w.str(m.serviceId, l.maxIdBytes, 'serviceId');

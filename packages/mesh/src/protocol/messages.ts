@@ -41,21 +41,21 @@ export interface HelloMessage extends Base {
   readonly peerId: string;
   readonly nonce: Uint8Array;
 }
-/** The acceptor's identity, its nonce and its proof of the key over both nonces. */
+/** The acceptor's identity and its challenge nonce (no proof yet: the dialer proves the key first). */
 export interface AuthChallengeMessage extends Base {
   readonly type: 'auth-challenge';
   readonly peerId: string;
   readonly nonce: Uint8Array;
-  readonly proof: Uint8Array;
 }
-/** The dialer's proof of the key. */
+/** The dialer's proof of the key over both nonces and both ids. */
 export interface AuthResponseMessage extends Base {
   readonly type: 'auth-response';
   readonly proof: Uint8Array;
 }
-/** The acceptor accepted the dialer's proof; the link is authenticated both ways. */
+/** The acceptor accepted the dialer's proof and proves the key in turn; authenticated both ways. */
 export interface AuthOkMessage extends Base {
   readonly type: 'auth-ok';
+  readonly proof: Uint8Array;
 }
 /**
  * A request forwarded to a peer. The deadline travels as the remaining budget (clock-skew safe): the

@@ -82,9 +82,9 @@ const base = { requestId: fc.nat({ max: 0xffffffff }) };
 /** Arbitrary valid messages of every type. */
 export const messageArb: fc.Arbitrary<WireMessage> = fc.oneof(
   fc.record({ type: fc.constant('hello' as const), ...base, peerId: id, nonce }),
-  fc.record({ type: fc.constant('auth-challenge' as const), ...base, peerId: id, nonce, proof: nonce }),
+  fc.record({ type: fc.constant('auth-challenge' as const), ...base, peerId: id, nonce }),
   fc.record({ type: fc.constant('auth-response' as const), ...base, proof: nonce }),
-  fc.record({ type: fc.constant('auth-ok' as const), ...base }),
+  fc.record({ type: fc.constant('auth-ok' as const), ...base, proof: nonce }),
   fc.record({
     type: fc.constant('submit' as const),
     ...base,
