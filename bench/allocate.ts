@@ -6,7 +6,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import {
-  affineProfile,
   allocate,
   createProfile,
   createSeededRandom,
