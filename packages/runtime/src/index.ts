@@ -5,13 +5,50 @@
  *
  * @example
  * ```ts
- * import { createDevice } from '@epara/runtime';
- * const device = createDevice({ id: 'cpu0', threads: 1 });
- * const info = await device.loadModel('cls', { path: 'cls.onnx' });
+ * import { createExecutor } from '@epara/runtime';
+ * const executor = createExecutor({
+ *   devices: [{ id: 'cpu0', threads: 1 }, { id: 'cpu1', threads: 1 }],
+ *   services: [{ id: 'cls', model: 'cls.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 100 },
+ *                devices: ['cpu0'], sampleInputs: { x: { type: 'float32', dims: [1, 3, 48, 192], data } } }],
+ * });
+ * await executor.start();
+ * const outputs = await executor.submit('cls', { x: { type: 'float32', dims: [1, 3, 48, 192], data } });
  * ```
  *
  * @packageDocumentation
  */
+
+// executor
+export { createExecutor } from './executor/create-executor.js';
+export { Executor } from './executor/executor.js';
+export type { LoadOptions } from './executor/executor.js';
+export { DEFAULT_EXECUTOR_OPTIONS } from './executor/executor-options.js';
+export type {
+  ExecutorOptions,
+  ExecutorDeviceOptions,
+  ExecutorServiceOptions,
+  TensorExpectation,
+  StatefulOptions,
+  EngineContext,
+} from './executor/executor-options.js';
+export { resolveExecutorOptions } from './executor/resolve-executor-options.js';
+export type { ResolvedExecutorOptions } from './executor/resolve-executor-options.js';
+export type {
+  ExecutorEvents,
+  BatchDispatchedEvent,
+  BatchCompletedEvent,
+  RequestDroppedEvent,
+  InstanceChangedEvent,
+} from './executor/executor-events.js';
+export type { ExecutorStats, ServiceStats, DeviceStats, StreamCounters } from './executor/executor-stats.js';
+export type { ServiceEngine, EngineSubmitOptions } from './executor/service-engine.js';
+
+// batching
+export { planLaunch } from './batching/plan-launch.js';
+export type { LaunchContext, LaunchDecision } from './batching/plan-launch.js';
+export { batchSizeForDeadline, packSizeForRate } from './batching/batch-size.js';
+export { stackTensors, splitTensors, concatAlong, sliceAlong } from './tensors/stack.js';
+export type { BatchAxes } from './tensors/stack.js';
 
 // devices
 export { createDevice } from './devices/device-handle.js';
@@ -35,6 +72,8 @@ export type { FakeModelSpec, FakeOutputSpec } from './devices/fake-backend.js';
 
 // util
 export { silentLogger } from './util/logger.js';
+export { hrClock, createSystemTimers, createManualTimers } from './util/timers.js';
+export type { Timers, TimerHandle, ManualTimers } from './util/timers.js';
 export type { Logger } from './util/logger.js';
 
 // onnx: model generation, codec and splitter (models helper)
@@ -66,3 +105,22 @@ export type {
   PipelineBatchCompletedEvent,
   PipelineRequestDroppedEvent,
 } from './parallel/model-parallel-events.js';
+
+// language-model generation with iteration-level batching (models helper)
+export { createGenerationEngine } from './generation/generation-engine.js';
+export type { GenerationEngine, GenerationStream } from './generation/generation-engine.js';
+export type { GenerationRequest } from './generation/generation-request.js';
+export { DEFAULT_GENERATION_OPTIONS, resolveGenerationOptions } from './generation/generation-options.js';
+export type { GenerationEngineOptions, ResolvedGenerationOptions } from './generation/generation-options.js';
+export type { GenerationEstimate } from './generation/generation-estimate.js';
+export type {
+  GenerationEvents,
+  GenerationStats,
+  LeaveReason,
+  SequenceJoinedEvent,
+  SequenceLeftEvent,
+  StepCompletedEvent,
+  RequestRejectedEvent,
+} from './generation/generation-events.js';
+export { createGenerationService } from './generation/generation-service.js';
+export type { GenerationServiceOptions } from './generation/generation-service.js';

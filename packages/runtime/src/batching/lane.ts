@@ -1,0 +1,28 @@
+import type { DeviceHandle } from '../devices/device-handle.js';
+import type { EdfQueue } from './edf-queue.js';
+import type { WorkItem } from './work-item.js';
+
+/**
+ * One service instance's queue as the device schedulers see it. An instance on several devices
+ * (data parallelism) shares one lane between their schedulers: an idle device takes the next batch (late
+ * binding, which sends work to the replica that completes it first).
+ */
+export interface Lane {
+  readonly id: string;
+  readonly serviceId: string;
+  readonly queue: EdfQueue;
+  /** Items per batch on one device. */
+  readonly batchSize: number;
+  readonly guardMs: number;
+  readonly launchWhenIdle: boolean;
+  /** Expected run time of a batch of `n` on `deviceId` (profile × measured correction), ms. */
+  latencyMs(deviceId: string, n: number): number;
+  /** Earliest time any of the lane's devices can start a batch. */
+  earliestStart(now: number): number;
+  /** Rejects an item that can no longer meet its deadline (already removed from the queue). */
+  drop(item: WorkItem, now: number): void;
+  /** Runs a batch on a device and settles its items; never rejects. */
+  run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<void>;
+  /** Called after a batch of this lane finished on some device: wake the lane's other devices. */
+  readonly onBatchDone: () => void;
+}

@@ -1,0 +1,46 @@
+import type { EparaError, NamedTensors } from '@epara/core';
+
+/** Per-stream state shared by the frames of one stateful stream. */
+export interface StreamSlot {
+  readonly streamId: string;
+  /** True while one of the stream's frames runs: a stateful stream's next frame needs this one's state. */
+  inFlight: boolean;
+  /** Current recurrent state tensors (model input names), fed to the next frame. */
+  state: NamedTensors;
+}
+
+/** How a work item ended, for completion callbacks. */
+export interface ItemDone {
+  readonly outputs: NamedTensors;
+  /** When the batch holding the item was dispatched, clock ms. */
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly batchSize: number;
+  readonly deviceId: string;
+}
+
+/** One queued item: a request or a stream frame. */
+export interface WorkItem {
+  /** Unique, increasing: the FIFO tie-breaker. */
+  readonly seq: number;
+  readonly serviceId: string;
+  /** Validated inputs with size 1 on each batch axis (state inputs of stateful frames are added at dispatch). */
+  readonly inputs: NamedTensors;
+  /** Items with equal keys have equal non-batch shapes and equal shared tensors: only they share a batch. */
+  readonly key: string;
+  /** Absolute deadline, clock ms. */
+  readonly deadline: number;
+  readonly priority: number;
+  readonly enqueuedAt: number;
+  /** Set for frames of a stateful stream. */
+  readonly slot?: StreamSlot;
+  /** True for stream frames (a drop is `STALE_FRAME`, not `DEADLINE_EXCEEDED`). */
+  readonly frame: boolean;
+  /** Called once with the outcome; the queue guarantees exactly one call. */
+  readonly settle: (result: { ok: true; done: ItemDone } | { ok: false; error: EparaError }) => void;
+}
+
+/** EDF order: earlier deadline, then higher priority, then earlier submission. */
+export function edfCompare(a: WorkItem, b: WorkItem): number {
+  return a.deadline - b.deadline || b.priority - a.priority || a.seq - b.seq;
+}

@@ -1,0 +1,114 @@
+import type { Clock, LatencyProfile, NamedTensors, ParallelPlan, Sensitivity, Slo, TensorType } from '@epara/core';
+import type { BackendSpec } from '../devices/backend.js';
+import type { DeviceHandle } from '../devices/device-handle.js';
+import type { Logger } from '../util/logger.js';
+import type { Timers } from '../util/timers.js';
+import type { ServiceEngine } from './service-engine.js';
+
+/** A device of the executor. */
+export interface ExecutorDeviceOptions {
+  readonly id: string;
+  /** @default 'cpu' */
+  readonly kind?: 'cpu' | 'cuda';
+  /** CUDA ordinal. @default 0 */
+  readonly deviceId?: number;
+  /** Intra-op threads of the device's sessions. @default 1 */
+  readonly threads?: number;
+  /** Memory budget, bytes. @default Infinity */
+  readonly memoryBytes?: number;
+  /** The profile key (core `DeviceKind`) plans name. @default `${kind}-${threads}t`, e.g. `cpu-1t` */
+  readonly profileKind?: string;
+  /** Backend inside the worker. @default the executor's `backend` */
+  readonly backend?: BackendSpec;
+}
+
+/** What a service expects of one input tensor. Omitted fields are read from the model. */
+export interface TensorExpectation {
+  readonly type?: TensorType;
+  /** Per-item dims (batch axis included, size 1); `null` = any size. */
+  readonly dims?: readonly (number | null)[];
+  /** Axis along which items stack; `null` for a tensor shared by the batch (e.g. a sample rate). */
+  readonly batchAxis?: number | null;
+}
+
+/** Recurrent state carried per stream (Silero VAD's `state` → `stateN`). */
+export interface StatefulOptions {
+  /** State input name → the output name holding the next state. */
+  readonly state: Readonly<Record<string, string>>;
+  /** Initial per-stream state (size 1 on the batch axis). @default zeros of the model's shape */
+  readonly initial?: NamedTensors;
+}
+
+/** What an engine factory gets to work with. */
+export interface EngineContext {
+  readonly serviceId: string;
+  readonly devices: readonly DeviceHandle[];
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly signal?: AbortSignal;
+}
+
+/** A service the executor can host. */
+export interface ExecutorServiceOptions {
+  readonly id: string;
+  /** ONNX file path or bytes. Omit only with `engine`. */
+  readonly model?: string | Uint8Array;
+  /** Builds a custom engine (model-parallel pipeline, generation) over the instance's devices instead of a batcher. */
+  readonly engine?: (ctx: EngineContext) => ServiceEngine | Promise<ServiceEngine>;
+  readonly sensitivity: Sensitivity;
+  readonly slo: Slo;
+  /** Measured latency against batch size on this executor's devices. @default measured at first load with `sampleInputs` */
+  readonly profile?: LatencyProfile;
+  /** The plan to run (batch size, devices). @default derived from the profile and the SLO (DESIGN.md §1) */
+  readonly plan?: Partial<ParallelPlan>;
+  /** Devices to load an instance on at `start()`. @default none (load later with `load(plan)`) */
+  readonly devices?: readonly string[];
+  /** Declared memory per device, bytes (checked before loading; the measured size counts when larger). @default 0 */
+  readonly memoryBytes?: number;
+  /** Input expectations by name (override what the model declares). */
+  readonly inputs?: Readonly<Record<string, TensorExpectation>>;
+  /** Batch axis of each output (`null`: shared). @default read from the model, else 0 */
+  readonly outputs?: Readonly<Record<string, { readonly batchAxis?: number | null }>>;
+  /** Outputs to return. @default all */
+  readonly outputNames?: readonly string[];
+  readonly stateful?: StatefulOptions;
+  /** One item's inputs, used to profile the model when no profile is given. */
+  readonly sampleInputs?: NamedTensors;
+  /** Largest batch the profiler measures. @default 32 */
+  readonly maxBatch?: number;
+  /** Network time budgeted out of the deadline, ms. @default 0 */
+  readonly networkBudgetMs?: number;
+}
+
+/** Options of {@link createExecutor}. Defaults in {@link DEFAULT_EXECUTOR_OPTIONS}. */
+export interface ExecutorOptions {
+  readonly devices: readonly ExecutorDeviceOptions[];
+  readonly services?: readonly ExecutorServiceOptions[];
+  /** @default the high-resolution wall clock (`performance.timeOrigin + performance.now()`) */
+  readonly clock?: Clock;
+  /** @default platform timers */
+  readonly timers?: Timers;
+  /** @default silent */
+  readonly logger?: Logger;
+  /** Margin kept before a deadline when deciding to launch, ms. @default 1 */
+  readonly guardMs?: number;
+  /** Launch a partial batch as soon as a device idles instead of waiting for it to fill. @default false */
+  readonly launchWhenIdle?: boolean;
+  /** Queued items per instance beyond which submissions are refused with `OVERLOADED`. @default 10000 */
+  readonly maxQueue?: number;
+  /** Profiling done at load when a service has no profile. @default { warmup: 2, repetitions: 5 } */
+  readonly profiling?: { readonly warmup?: number; readonly repetitions?: number };
+  /** Backend of every device that names none (tests use `{ kind: 'fake' }`). @default { kind: 'ort' } */
+  readonly backend?: BackendSpec;
+  /** Consecutive worker crashes before a device gives up. @default 5 */
+  readonly maxRestarts?: number;
+}
+
+/** Defaults of {@link ExecutorOptions}. */
+export const DEFAULT_EXECUTOR_OPTIONS = {
+  guardMs: 1,
+  launchWhenIdle: false,
+  maxQueue: 10_000,
+  profiling: { warmup: 2, repetitions: 5 },
+  maxBatch: 32,
+} as const;

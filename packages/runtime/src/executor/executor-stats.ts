@@ -1,0 +1,91 @@
+import type { DeviceSlot } from './executor.js';
+import type { ModelInstance } from './model-instance.js';
+
+/** Stream counters of an executor (closed streams plus frames pushed to open ones). */
+export interface StreamCounters {
+  opened: number;
+  pushed: number;
+  completed: number;
+  dropped: number;
+  stale: number;
+}
+
+/** Counters of one service (summed over its instances). */
+export interface ServiceStats {
+  readonly submitted: number;
+  readonly completed: number;
+  /** Dropped before running (deadline or staleness). */
+  readonly dropped: number;
+  /** Failed while running (model error, worker crash). */
+  readonly failed: number;
+  readonly batches: number;
+  readonly meanBatchSize: number;
+  readonly queued: number;
+}
+
+/** Counters of one device. */
+export interface DeviceStats {
+  readonly kind: 'cpu' | 'cuda';
+  /** True when a `cuda` device runs on the CPU after a provider failure. */
+  readonly fellBack: boolean;
+  readonly restarts: number;
+  readonly batches: number;
+  readonly busyMs: number;
+  /** Busy fraction since the executor started. */
+  readonly utilization: number;
+  readonly memoryBytes: number;
+  readonly memoryUsedBytes: number;
+  readonly instances: readonly string[];
+}
+
+/** A snapshot from {@link Executor.stats}. */
+export interface ExecutorStats {
+  readonly at: number;
+  readonly services: Readonly<Record<string, ServiceStats>>;
+  readonly devices: Readonly<Record<string, DeviceStats>>;
+  readonly streams: Readonly<StreamCounters> & { readonly open: number };
+}
+
+/** Builds a stats snapshot. */
+export function buildStats(o: {
+  now: number;
+  startedAt: number;
+  devices: ReadonlyMap<string, DeviceSlot>;
+  instances: readonly ModelInstance[];
+  streams: StreamCounters;
+  openStreams: number;
+}): ExecutorStats {
+  const services: Record<string, ServiceStats> = {};
+  for (const inst of o.instances) {
+    const c = inst.counters;
+    const prev = services[inst.serviceId];
+    const batches = (prev?.batches ?? 0) + c.batches;
+    const items = (prev ? prev.meanBatchSize * prev.batches : 0) + c.batchedItems;
+    services[inst.serviceId] = {
+      submitted: (prev?.submitted ?? 0) + c.submitted,
+      completed: (prev?.completed ?? 0) + c.completed,
+      dropped: (prev?.dropped ?? 0) + c.dropped,
+      failed: (prev?.failed ?? 0) + c.failed,
+      batches,
+      meanBatchSize: batches > 0 ? items / batches : 0,
+      queued: (prev?.queued ?? 0) + inst.queue.size,
+    };
+  }
+  const devices: Record<string, DeviceStats> = {};
+  const elapsed = Math.max(1e-9, o.now - o.startedAt);
+  for (const [id, d] of o.devices) {
+    const counters = d.scheduler.counters();
+    devices[id] = {
+      kind: d.handle.kind,
+      fellBack: d.fellBack,
+      restarts: d.restarts,
+      batches: counters.batches,
+      busyMs: counters.busyMs,
+      utilization: Math.min(1, counters.busyMs / elapsed),
+      memoryBytes: d.ledger.capacityBytes,
+      memoryUsedBytes: d.ledger.usedBytes,
+      instances: [...d.scheduler.lanes].map((l) => l.id),
+    };
+  }
+  return { at: o.now, services, devices, streams: { ...o.streams, open: o.openStreams } };
+}

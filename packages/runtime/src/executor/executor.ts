@@ -1,0 +1,437 @@
+import { EventEmitter } from 'eventemitter3';
+import {
+  EparaError,
+  invalidOption,
+  type AbortSignalLike,
+  type InstanceInfo,
+  type LocalEstimate,
+  type LocalExecutor,
+  type LocalStream,
+  type LocalStreamOptions,
+  type LocalSubmitOptions,
+  type NamedTensors,
+  type ParallelPlan,
+} from '@epara/core';
+import { createDevice, type DeviceHandle } from '../devices/device-handle.js';
+import type { StreamSlot, WorkItem, ItemDone } from '../batching/work-item.js';
+import { ExecutorStream } from '../streams/executor-stream.js';
+import { DeviceScheduler } from './device-scheduler.js';
+import { EngineInstance } from './engine-instance.js';
+import type { ExecutorEvents } from './executor-events.js';
+import type { ExecutorServiceOptions } from './executor-options.js';
+import type { ResolvedExecutorOptions } from './resolve-executor-options.js';
+import { validateService } from './resolve-executor-options.js';
+import { MemoryLedger } from './memory-ledger.js';
+import { ModelInstance } from './model-instance.js';
+import { validateItem } from './io-spec.js';
+import { buildStats, type ExecutorStats, type StreamCounters } from './executor-stats.js';
+
+/** Options of {@link Executor.load}: the port's, plus an explicit device choice. */
+export interface LoadOptions {
+  readonly instanceId?: string;
+  /** Devices to use. @default the least-loaded devices of the plan's `deviceKind` */
+  readonly deviceIds?: readonly string[];
+  readonly signal?: AbortSignalLike;
+}
+
+/** A device as the executor tracks it. */
+export interface DeviceSlot {
+  readonly handle: DeviceHandle;
+  readonly scheduler: DeviceScheduler;
+  readonly ledger: MemoryLedger;
+  readonly profileKind: string;
+  fellBack: boolean;
+  restarts: number;
+}
+
+type Instance = ModelInstance | EngineInstance;
+
+/**
+ * The executor: hosts services on worker-thread devices and implements core's {@link LocalExecutor} port.
+ * Create it with {@link createExecutor}.
+ */
+export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecutor {
+  readonly #o: ResolvedExecutorOptions;
+  readonly #devices = new Map<string, DeviceSlot>();
+  readonly #services = new Map<string, ExecutorServiceOptions>();
+  readonly #instances = new Map<string, Instance>();
+  readonly #streams = new Set<ExecutorStream>();
+  readonly #streamCounters: StreamCounters = { opened: 0, pushed: 0, completed: 0, dropped: 0, stale: 0 };
+  readonly #startedAt: number;
+  #seq = 0;
+  #nextInstance = 1;
+  #nextStream = 1;
+  #started: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(o: ResolvedExecutorOptions) {
+    super();
+    this.#o = o;
+    this.#startedAt = o.clock.now();
+    for (const d of o.devices) this.#addDevice(d);
+    for (const s of o.services) this.#services.set(s.id, s);
+  }
+
+  #addDevice(d: ResolvedExecutorOptions['devices'][number]): void {
+    const handle = createDevice({
+      id: d.id,
+      kind: d.kind ?? 'cpu',
+      deviceId: d.deviceId ?? 0,
+      threads: d.threads ?? 1,
+      memoryBytes: d.memoryBytes ?? Number.POSITIVE_INFINITY,
+      logger: this.#o.logger,
+      backend: d.backend ?? this.#o.backend,
+      maxRestarts: this.#o.maxRestarts,
+    });
+    const scheduler = new DeviceScheduler({
+      device: handle,
+      clock: this.#o.clock,
+      timers: this.#o.timers,
+      onDispatch: (i) =>
+        this.emit('batchDispatched', { instanceId: i.lane.id, serviceId: i.lane.serviceId, deviceId: i.deviceId, size: i.items.length, expectedMs: i.expectedMs, at: i.at }),
+    });
+    const slot: DeviceSlot = { handle, scheduler, ledger: new MemoryLedger(d.id, handle.memoryBytes), profileKind: d.profileKind, fellBack: false, restarts: 0 };
+    handle.on('deviceFellBack', (e) => ((slot.fellBack = true), this.emit('deviceFellBack', e)));
+    handle.on('workerCrashed', (e) => this.emit('workerCrashed', e));
+    handle.on('workerRestarted', (e) => ((slot.restarts = e.restarts), this.emit('workerRestarted', e), scheduler.pump()));
+    this.#devices.set(d.id, slot);
+  }
+
+  /** Loads every service that names `devices`. Idempotent. */
+  start(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#started ??= (async () => {
+      for (const s of this.#services.values()) {
+        if (!s.devices || s.devices.length === 0) continue;
+        await this.load({ ...s.plan, serviceId: s.id } as ParallelPlan, { deviceIds: s.devices, ...(options.signal ? { signal: options.signal } : {}) });
+      }
+    })();
+    return this.#started;
+  }
+
+  /**
+   * Adds a service definition at run time (then `load` it).
+   * @throws EparaError `INVALID_OPTIONS` for a bad or duplicate definition; `CLOSED`.
+   */
+  register(service: ExecutorServiceOptions): void {
+    this.#assertOpen();
+    validateService(service, 'service', new Set(this.#devices.keys()));
+    if (this.#services.has(service.id)) invalidOption('service.id', service.id, 'not already registered');
+    this.#services.set(service.id, service);
+  }
+
+  submit(serviceId: string, inputs: NamedTensors, options: LocalSubmitOptions = {}): Promise<NamedTensors> {
+    try {
+      this.#assertOpen();
+      const service = this.#service(serviceId);
+      const { deadline, priority } = this.#resolveSubmit(service, options);
+      const inst = this.#pick(serviceId);
+      const signal = options.signal as AbortSignal | undefined;
+      if (inst instanceof EngineInstance) return inst.engine.submit(inputs, { deadline, priority, ...(signal ? { signal } : {}) });
+      return this.#enqueue(inst, inputs, { deadline, priority, signal, frame: false, withState: true }).then((d) => d.outputs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #resolveSubmit(service: ExecutorServiceOptions, options: LocalSubmitOptions): { deadline: number; priority: number } {
+    if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+    const budget = service.slo.kind === 'latency' ? service.slo.deadlineMs : service.slo.stalenessMs;
+    const deadline = options.deadline ?? this.#o.clock.now() + budget;
+    if (typeof deadline !== 'number' || !Number.isFinite(deadline)) invalidOption('deadline', deadline, 'a finite number (absolute clock ms)');
+    const priority = options.priority ?? 0;
+    if (typeof priority !== 'number' || !Number.isFinite(priority)) invalidOption('priority', priority, 'a finite number');
+    if (options.signal?.aborted) throw new EparaError('ABORTED', 'the request was aborted before it was queued', { serviceId: service.id });
+    return { deadline, priority };
+  }
+
+  #enqueue(
+    inst: ModelInstance,
+    inputs: NamedTensors,
+    o: { deadline: number; priority: number; signal: AbortSignal | undefined; frame: boolean; withState: boolean; slot?: StreamSlot },
+  ): Promise<ItemDone> {
+    const key = validateItem(inst.io, inputs, { serviceId: inst.serviceId, withState: o.withState });
+    if (inst.queue.size >= this.#o.maxQueue) {
+      throw new EparaError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#o.maxQueue})`, { serviceId: inst.serviceId });
+    }
+    return new Promise<ItemDone>((resolve, reject) => {
+      let settled = false;
+      const onAbort = (): void => {
+        if (settled) return;
+        settled = true;
+        inst.withdraw(item);
+        reject(new EparaError('ABORTED', 'the request was aborted', { serviceId: inst.serviceId }));
+      };
+      const item: WorkItem = {
+        seq: this.#seq++,
+        serviceId: inst.serviceId,
+        inputs,
+        key,
+        deadline: o.deadline,
+        priority: o.priority,
+        enqueuedAt: this.#o.clock.now(),
+        frame: o.frame,
+        ...(o.slot ? { slot: o.slot } : {}),
+        settle: (r) => {
+          o.signal?.removeEventListener('abort', onAbort);
+          if (settled) return;
+          settled = true;
+          if (r.ok) resolve(r.done);
+          else reject(r.error);
+        },
+      };
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      inst.enqueue(item);
+    });
+  }
+
+  estimate(serviceId: string): LocalEstimate | undefined {
+    if (!this.#services.has(serviceId)) return undefined;
+    const now = this.#o.clock.now();
+    let best = Number.POSITIVE_INFINITY;
+    let hosted = false;
+    for (const inst of this.#instances.values()) {
+      if (inst.serviceId !== serviceId) continue;
+      hosted = true;
+      if (inst.status === 'ready') best = Math.min(best, inst.estimate(now));
+    }
+    if (!hosted) return undefined;
+    return { completionAt: best, ready: Number.isFinite(best) };
+  }
+
+  openStream(serviceId: string, options: LocalStreamOptions): LocalStream {
+    this.#assertOpen();
+    const service = this.#service(serviceId);
+    if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+    if (!(options.rateHz > 0) || !Number.isFinite(options.rateHz)) invalidOption('rateHz', options.rateHz, 'a positive finite number');
+    const stalenessMs = options.stalenessMs ?? (service.slo.kind === 'frequency' ? service.slo.stalenessMs : service.slo.deadlineMs);
+    if (!(stalenessMs > 0) || !Number.isFinite(stalenessMs)) invalidOption('stalenessMs', stalenessMs, 'a positive finite number');
+    const ready = this.#readyModelInstances(serviceId);
+    if (ready.length === 0) throw new EparaError('NO_INSTANCE', `no ready instance of ${serviceId}`, { serviceId });
+    const capacity = ready.reduce((n, i) => n + i.capacityPerSec, 0);
+    const load = ready.reduce((n, i) => n + i.streamRateHz, 0);
+    if (load + options.rateHz > capacity) {
+      throw new EparaError('OVERLOADED', `${serviceId}: ${options.rateHz} Hz does not fit (${load.toFixed(1)} of ${capacity.toFixed(1)} items/s in use)`, {
+        serviceId,
+        capacityPerSec: capacity,
+        loadPerSec: load,
+      });
+    }
+    return this.#createStream(serviceId, service, options, stalenessMs, ready);
+  }
+
+  #createStream(serviceId: string, service: ExecutorServiceOptions, options: LocalStreamOptions, stalenessMs: number, ready: ModelInstance[]): ExecutorStream {
+    const id = `${serviceId}#s${this.#nextStream++}`;
+    const share = options.rateHz / ready.length;
+    for (const i of ready) i.streamRateHz += share;
+    const slot: StreamSlot | undefined = service.stateful ? { streamId: id, inFlight: false, state: ready[0]!.initialState } : undefined;
+    this.#streamCounters.opened++;
+    const stream = new ExecutorStream({
+      id,
+      clock: this.#o.clock,
+      stalenessMs,
+      runner: {
+        runFrame: (frame, deadline, signal) => {
+          this.#assertOpen();
+          const inst = this.#pick(serviceId);
+          if (!(inst instanceof ModelInstance)) throw new EparaError('INVALID_OPTIONS', `${serviceId} does not take streams`, { serviceId });
+          this.#streamCounters.pushed++;
+          const o = { deadline, priority: 0, signal, frame: true, withState: false, ...(slot ? { slot } : {}) };
+          return this.#enqueue(inst, frame, o).then((d) => d.outputs);
+        },
+        released: (summary) => {
+          for (const i of ready) i.streamRateHz = Math.max(0, i.streamRateHz - share);
+          this.#streamCounters.completed += summary.completed;
+          this.#streamCounters.dropped += summary.dropped;
+          this.#streamCounters.stale += summary.stale;
+          this.#streams.delete(stream);
+        },
+      },
+    });
+    this.#streams.add(stream);
+    const signal = options.signal;
+    if (signal) {
+      if (signal.aborted) void stream.close();
+      else signal.addEventListener('abort', () => void stream.close(), { once: true });
+    }
+    return stream;
+  }
+
+  /**
+   * Brings up an instance of a plan: reserves memory, loads the model on the chosen devices, profiles it if
+   * needed, then marks it ready (make-before-break: existing instances keep serving meanwhile).
+   *
+   * @throws EparaError `UNKNOWN_SERVICE`, `OUT_OF_MEMORY`, `LOAD_FAILED`, `INFEASIBLE` (not enough devices),
+   * `INVALID_OPTIONS`, `CLOSED`.
+   */
+  async load(plan: ParallelPlan | (Partial<ParallelPlan> & { serviceId: string }), options: LoadOptions = {}): Promise<InstanceInfo> {
+    this.#assertOpen();
+    if (typeof plan !== 'object' || plan === null) invalidOption('plan', plan, 'a ParallelPlan');
+    const service = this.#service(plan.serviceId);
+    const merged = { ...service.plan, ...plan };
+    const slots = this.#chooseDevices(merged, options.deviceIds);
+    const instanceId = options.instanceId ?? `${service.id}@${this.#nextInstance++}`;
+    if (this.#instances.has(instanceId)) invalidOption('instanceId', instanceId, 'unused');
+    const declared = service.memoryBytes ?? merged.memoryPerDeviceBytes ?? 0;
+    const held: DeviceSlot[] = [];
+    try {
+      for (const s of slots) {
+        s.ledger.hold(instanceId, declared);
+        held.push(s);
+      }
+      const inst = service.engine ? await this.#loadEngine(service, instanceId, slots, merged, options) : await this.#loadModel(service, instanceId, slots, merged, declared, options);
+      this.emit('instanceChanged', { instance: inst.info(this.#o.clock.now()), status: 'ready' });
+      return inst.info(this.#o.clock.now());
+    } catch (err) {
+      for (const s of held) s.ledger.release(instanceId);
+      this.#instances.delete(instanceId);
+      throw err;
+    }
+  }
+
+  async #loadModel(
+    service: ExecutorServiceOptions,
+    instanceId: string,
+    slots: DeviceSlot[],
+    plan: Partial<ParallelPlan>,
+    declared: number,
+    options: LoadOptions,
+  ): Promise<ModelInstance> {
+    const inst = new ModelInstance({
+      instanceId,
+      service,
+      plan,
+      schedulers: slots.map((s) => s.scheduler),
+      clock: this.#o.clock,
+      logger: this.#o.logger,
+      guardMs: this.#o.guardMs,
+      launchWhenIdle: this.#o.launchWhenIdle,
+      profiling: this.#o.profiling,
+      emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+    });
+    this.#instances.set(instanceId, inst);
+    try {
+      await inst.load(options.signal as AbortSignal | undefined);
+      for (const s of slots) s.ledger.hold(instanceId, Math.max(declared, inst.memoryByDevice.get(s.handle.id) ?? 0));
+    } catch (err) {
+      await inst.unloadModels();
+      throw err;
+    }
+    if (this.#closing) {
+      await inst.unloadModels();
+      throw new EparaError('CLOSED', 'the executor closed while the instance loaded');
+    }
+    inst.activate();
+    return inst;
+  }
+
+  async #loadEngine(service: ExecutorServiceOptions, instanceId: string, slots: DeviceSlot[], plan: Partial<ParallelPlan>, options: LoadOptions): Promise<EngineInstance> {
+    const devices = slots.map((s) => s.handle);
+    const signal = options.signal as AbortSignal | undefined;
+    const engine = await service.engine!({ serviceId: service.id, devices, clock: this.#o.clock, logger: this.#o.logger, ...(signal ? { signal } : {}) });
+    const inst = new EngineInstance({ id: instanceId, serviceId: service.id, engine, devices, plan });
+    this.#instances.set(instanceId, inst);
+    return inst;
+  }
+
+  #chooseDevices(plan: Partial<ParallelPlan>, deviceIds: readonly string[] | undefined): DeviceSlot[] {
+    if (deviceIds) {
+      if (!Array.isArray(deviceIds) || deviceIds.length === 0) invalidOption('deviceIds', deviceIds, 'a non-empty array of device ids');
+      return deviceIds.map((id, i) => this.#devices.get(id) ?? invalidOption(`deviceIds[${i}]`, id, `a device of this executor (${[...this.#devices.keys()].join(', ')})`));
+    }
+    const count = plan.devices ?? 1;
+    if (!Number.isInteger(count) || count < 1) invalidOption('plan.devices', count, 'a positive integer');
+    const all = [...this.#devices.values()];
+    const ofKind = plan.deviceKind ? all.filter((d) => d.profileKind === plan.deviceKind) : all;
+    const pool = ofKind.length >= count ? ofKind : all;
+    if (pool.length < count) throw new EparaError('INFEASIBLE', `the plan needs ${count} devices, the executor has ${pool.length}`, { needed: count });
+    return [...pool].sort((a, b) => a.scheduler.lanes.size - b.scheduler.lanes.size || b.ledger.freeBytes - a.ledger.freeBytes).slice(0, count);
+  }
+
+  /**
+   * Drains an instance (no new work; queued and running items finish) and frees it.
+   * @throws EparaError `NO_INSTANCE` for an unknown id.
+   */
+  async unload(instanceId: string, _options: { signal?: AbortSignalLike } = {}): Promise<void> {
+    const inst = this.#instances.get(instanceId);
+    if (!inst) throw new EparaError('NO_INSTANCE', `no instance ${instanceId}`, { instanceId });
+    if (inst.status === 'draining') return;
+    inst.status = 'draining';
+    this.emit('instanceChanged', { instance: inst.info(this.#o.clock.now()), status: 'draining' });
+    if (inst instanceof ModelInstance) {
+      await inst.drain();
+      await inst.unloadModels();
+    } else await inst.engine.close();
+    for (const d of this.#devices.values()) d.ledger.release(instanceId);
+    this.#instances.delete(instanceId);
+    this.emit('instanceChanged', { instance: inst.info(this.#o.clock.now()), status: 'unloaded' });
+  }
+
+  instances(): readonly InstanceInfo[] {
+    const now = this.#o.clock.now();
+    return [...this.#instances.values()].map((i) => i.info(now));
+  }
+
+  /** A snapshot of counters per service, device and stream. */
+  stats(): ExecutorStats {
+    const models = [...this.#instances.values()].filter((i): i is ModelInstance => i instanceof ModelInstance);
+    return buildStats({ now: this.#o.clock.now(), startedAt: this.#startedAt, devices: this.#devices, instances: models, streams: this.#streamCounters, openStreams: this.#streams.size });
+  }
+
+  /** Devices by id (for engines and tools). */
+  device(id: string): DeviceHandle | undefined {
+    return this.#devices.get(id)?.handle;
+  }
+
+  /**
+   * Stops accepting work, rejects queued items with `CLOSED`, lets running batches finish, closes streams,
+   * engines and devices. Idempotent; every pending promise settles.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const s of this.#streams) s.abort();
+      const closed = new EparaError('CLOSED', 'the executor is closing');
+      for (const inst of this.#instances.values()) {
+        if (inst instanceof ModelInstance) for (const item of inst.queue.drain()) item.settle({ ok: false, error: closed });
+      }
+      await Promise.all(
+        [...this.#instances.values()].map((inst) => (inst instanceof ModelInstance ? inst.drain() : inst.engine.close().catch(() => undefined))),
+      );
+      for (const d of this.#devices.values()) d.scheduler.close();
+      await Promise.all([...this.#devices.values()].map((d) => d.handle.close()));
+      this.#instances.clear();
+    })();
+    return this.#closing;
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) throw new EparaError('CLOSED', 'the executor is closed');
+  }
+
+  #service(serviceId: string): ExecutorServiceOptions {
+    const s = this.#services.get(serviceId);
+    if (!s) throw new EparaError('UNKNOWN_SERVICE', `unknown service ${String(serviceId)}`, { serviceId });
+    return s;
+  }
+
+  #readyModelInstances(serviceId: string): ModelInstance[] {
+    const out: ModelInstance[] = [];
+    for (const i of this.#instances.values()) if (i instanceof ModelInstance && i.serviceId === serviceId && i.status === 'ready') out.push(i);
+    return out;
+  }
+
+  #pick(serviceId: string): Instance {
+    const now = this.#o.clock.now();
+    let best: Instance | undefined;
+    let bestAt = Number.POSITIVE_INFINITY;
+    for (const i of this.#instances.values()) {
+      if (i.serviceId !== serviceId || i.status !== 'ready') continue;
+      const at = i.estimate(now);
+      if (!best || at < bestAt) {
+        best = i;
+        bestAt = at;
+      }
+    }
+    if (!best) throw new EparaError('NO_INSTANCE', `no ready instance of ${serviceId} on this executor`, { serviceId });
+    return best;
+  }
+}

@@ -1,0 +1,112 @@
+import { EparaError, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
+import type { LoadedModelInfo, ModelIoInfo } from '../devices/device-handle.js';
+import type { BatchAxes } from '../tensors/stack.js';
+import { product } from '../tensors/stack.js';
+import type { ExecutorServiceOptions } from './executor-options.js';
+
+/** One input as the executor checks it: per-item dims (size 1 on the batch axis, `null` = free). */
+export interface InputSpec {
+  readonly name: string;
+  readonly type: TensorType;
+  readonly dims: readonly (number | null)[];
+  readonly batchAxis: number | null;
+}
+
+/** A service's resolved tensor interface. */
+export interface IoSpec {
+  /** Inputs the caller provides (state inputs excluded). */
+  readonly inputs: readonly InputSpec[];
+  /** Recurrent state inputs of a stateful service (provided by a stream, or by the caller of `submit`). */
+  readonly stateInputs: readonly InputSpec[];
+  readonly inputAxes: BatchAxes;
+  readonly outputAxes: BatchAxes;
+  readonly outputNames: readonly string[] | undefined;
+  /** State input → output carrying its next value. */
+  readonly stateMap: Readonly<Record<string, string>>;
+}
+
+const ARRAY_OF: Record<TensorType, string> = {
+  float32: 'Float32Array',
+  float64: 'Float64Array',
+  int32: 'Int32Array',
+  int64: 'BigInt64Array',
+  uint8: 'Uint8Array',
+  bool: 'Uint8Array',
+  int8: 'Int8Array',
+  float16: 'Uint16Array',
+};
+
+/** Combines what the model declares with what the service options say. */
+export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOptions): IoSpec {
+  const first = info.inputs[0]?.dims[0];
+  const batchSymbol = typeof first === 'string' ? first : undefined;
+  const axisOf = (io: ModelIoInfo, explicit: number | null | undefined): number | null => {
+    if (explicit !== undefined) return explicit;
+    if (io.dims.length === 0) return null;
+    const i = batchSymbol === undefined ? -1 : io.dims.indexOf(batchSymbol);
+    return i >= 0 ? i : 0;
+  };
+  const stateMap = service.stateful?.state ?? {};
+  const all: InputSpec[] = info.inputs.map((io) => {
+    const exp = service.inputs?.[io.name];
+    const batchAxis = axisOf(io, exp?.batchAxis);
+    const modelDims = io.dims.map((d, i) => (i === batchAxis ? 1 : typeof d === 'number' && d >= 0 ? d : null));
+    return { name: io.name, type: exp?.type ?? io.type, dims: exp?.dims ?? modelDims, batchAxis };
+  });
+  const inputAxes: Record<string, number | null> = {};
+  for (const s of all) inputAxes[s.name] = s.batchAxis;
+  const outputAxes: Record<string, number | null> = {};
+  for (const io of info.outputs) outputAxes[io.name] = axisOf(io, service.outputs?.[io.name]?.batchAxis);
+  return {
+    inputs: all.filter((s) => !(s.name in stateMap)),
+    stateInputs: all.filter((s) => s.name in stateMap),
+    inputAxes,
+    outputAxes,
+    outputNames: service.outputNames,
+    stateMap,
+  };
+}
+
+/**
+ * Checks one item's inputs (names, dtypes, shapes, data length) and returns its batch key: items with equal
+ * keys have equal non-batch dims and equal shared tensors, so they may be stacked.
+ *
+ * @throws EparaError `INVALID_INPUT` naming the tensor and what is wrong.
+ */
+export function validateItem(spec: IoSpec, inputs: NamedTensors, options: { serviceId: string; withState: boolean }): string {
+  if (typeof inputs !== 'object' || inputs === null) bad(options.serviceId, 'inputs', 'inputs must be an object of tensors');
+  const expected = options.withState ? [...spec.inputs, ...spec.stateInputs] : spec.inputs;
+  const names = new Set(expected.map((s) => s.name));
+  for (const name of Object.keys(inputs)) {
+    if (!names.has(name)) bad(options.serviceId, name, `unexpected input '${name}'; expected ${[...names].join(', ')}`);
+  }
+  const parts: string[] = [];
+  for (const s of expected) {
+    const t = inputs[s.name];
+    if (!t) bad(options.serviceId, s.name, `missing input '${s.name}'`);
+    checkTensor(options.serviceId, s, t);
+    if (s.batchAxis === null) parts.push(`${s.name}=${t.dims.join('x')}:${Array.from(t.data as ArrayLike<unknown>, String).join(',')}`);
+    else parts.push(`${s.name}=${t.dims.filter((_, i) => i !== s.batchAxis).join('x')}`);
+  }
+  return parts.join('|');
+}
+
+function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): void {
+  if (typeof t !== 'object' || t === null || !Array.isArray(t.dims)) bad(serviceId, s.name, `input '${s.name}' is not a tensor`);
+  if (t.type !== s.type) bad(serviceId, s.name, `input '${s.name}' has dtype ${t.type}, expected ${s.type}`);
+  if (t.data?.constructor?.name !== ARRAY_OF[s.type]) bad(serviceId, s.name, `input '${s.name}' data must be a ${ARRAY_OF[s.type]}`);
+  if (t.dims.length !== s.dims.length) bad(serviceId, s.name, `input '${s.name}' has rank ${t.dims.length}, expected ${s.dims.length}`);
+  for (const [i, d] of t.dims.entries()) {
+    if (!Number.isInteger(d) || d < 1) bad(serviceId, s.name, `input '${s.name}' dim ${i} is ${d}`);
+    const want = s.dims[i];
+    if (want !== null && want !== undefined && want !== d) {
+      const what = i === s.batchAxis ? ' (one item per request: size 1 on the batch axis)' : '';
+      bad(serviceId, s.name, `input '${s.name}' dim ${i} is ${d}, expected ${want}${what}`);
+    }
+  }
+  if (t.data.length !== product(t.dims)) bad(serviceId, s.name, `input '${s.name}' holds ${t.data.length} values for dims [${t.dims.join(', ')}]`);
+}
+
+function bad(serviceId: string, input: string, message: string): never {
+  throw new EparaError('INVALID_INPUT', `${serviceId}: ${message}`, { serviceId, input });
+}

@@ -1,0 +1,51 @@
+import { invalidOption, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
+import { product, stackTensors } from '../tensors/stack.js';
+import type { InputSpec, IoSpec } from './io-spec.js';
+
+/** A deep copy of tensors (fresh, transferable buffers). */
+export function cloneTensors(tensors: NamedTensors): Record<string, TensorLike> {
+  const out: Record<string, TensorLike> = {};
+  for (const [name, t] of Object.entries(tensors)) out[name] = { type: t.type, dims: [...t.dims], data: t.data.slice() as TensorLike['data'] };
+  return out;
+}
+
+/** A tensor of zeros of the given type and dims. */
+export function zeros(type: TensorType, dims: readonly number[]): TensorLike {
+  const n = product(dims);
+  const data =
+    type === 'float32' ? new Float32Array(n)
+    : type === 'float64' ? new Float64Array(n)
+    : type === 'int32' ? new Int32Array(n)
+    : type === 'int64' ? new BigInt64Array(n)
+    : type === 'int8' ? new Int8Array(n)
+    : type === 'float16' ? new Uint16Array(n)
+    : new Uint8Array(n);
+  return { type, dims: [...dims], data };
+}
+
+function fixedDims(spec: InputSpec, what: string): number[] {
+  return spec.dims.map((d, i) => {
+    if (d === null) invalidOption(`${what}.${spec.name}.dims[${i}]`, d, 'a fixed size (give the service `sampleInputs` or an explicit state)');
+    return d;
+  });
+}
+
+/** The initial per-stream state of a stateful service: the given tensors, or zeros of the model's state shape. */
+export function initialState(io: IoSpec, given: NamedTensors | undefined): NamedTensors {
+  const out: Record<string, TensorLike> = {};
+  for (const s of io.stateInputs) out[s.name] = given?.[s.name] ?? zeros(s.type, fixedDims(s, 'stateful.initial'));
+  return out;
+}
+
+/**
+ * Inputs of a batch of `batch` copies of one sample item (for profiling): `sample` when given, else zeros of
+ * the model's fixed input shapes; state inputs from `state`. Every call returns fresh buffers.
+ *
+ * @throws EparaError `INVALID_OPTIONS` when the model has free dims and no sample is given.
+ */
+export function sampleFeeds(io: IoSpec, batch: number, sample: NamedTensors | undefined, state: NamedTensors): NamedTensors {
+  const item: Record<string, TensorLike> = { ...state };
+  for (const s of io.inputs) item[s.name] = sample?.[s.name] ?? zeros(s.type, fixedDims(s, 'sampleInputs'));
+  const items = Array.from({ length: batch }, () => cloneTensors(item));
+  return stackTensors(items, io.inputAxes);
+}

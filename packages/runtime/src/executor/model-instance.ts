@@ -1,0 +1,298 @@
+import {
+  EparaError,
+  fitProfile,
+  latencyAt,
+  toEparaError,
+  type Clock,
+  type InstanceInfo,
+  type InstanceStatus,
+  type LatencyProfile,
+  type NamedTensors,
+  type ParallelPlan,
+  type TensorLike,
+} from '@epara/core';
+import type { DeviceHandle } from '../devices/device-handle.js';
+import type { Lane } from '../batching/lane.js';
+import { EdfQueue } from '../batching/edf-queue.js';
+import type { WorkItem } from '../batching/work-item.js';
+import { batchSizeForDeadline, packSizeForRate } from '../batching/batch-size.js';
+import { splitTensors, stackTensors } from '../tensors/stack.js';
+import { defaultBatchSizes, measureLatencies } from '../profiling/measure-latencies.js';
+import type { Logger } from '../util/logger.js';
+import type { DeviceScheduler } from './device-scheduler.js';
+import type { ExecutorEvents } from './executor-events.js';
+import type { ExecutorServiceOptions } from './executor-options.js';
+import { resolveIoSpec, type IoSpec } from './io-spec.js';
+import { estimateCompletion } from './estimate-completion.js';
+import { cloneTensors, initialState, sampleFeeds } from './model-inputs.js';
+
+type Emit = <K extends keyof ExecutorEvents>(event: K, ...args: ExecutorEvents[K]) => void;
+
+/** Counters of one instance. */
+export interface InstanceCounters {
+  submitted: number;
+  completed: number;
+  dropped: number;
+  failed: number;
+  batches: number;
+  batchedItems: number;
+}
+
+/** What an instance needs from the executor. */
+export interface ModelInstanceContext {
+  readonly instanceId: string;
+  readonly service: ExecutorServiceOptions;
+  readonly plan: Partial<ParallelPlan>;
+  readonly schedulers: readonly DeviceScheduler[];
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly guardMs: number;
+  readonly launchWhenIdle: boolean;
+  readonly profiling: { readonly warmup: number; readonly repetitions: number };
+  readonly emit: Emit;
+}
+
+/**
+ * A service's model loaded on one or more devices (one device: `single`, shared with other services by the
+ * device scheduler; several: `data-parallel` replicas sharing one EDF lane). It validates items, forms
+ * batches through its lane, runs them and splits the outputs back.
+ */
+export class ModelInstance implements Lane {
+  readonly id: string;
+  readonly serviceId: string;
+  readonly queue = new EdfQueue();
+  readonly guardMs: number;
+  readonly launchWhenIdle: boolean;
+  readonly counters: InstanceCounters = { submitted: 0, completed: 0, dropped: 0, failed: 0, batches: 0, batchedItems: 0 };
+  readonly onBatchDone = (): void => this.#afterBatch();
+  status: InstanceStatus = 'loading';
+  /** Sum of the rates of streams currently sending here, items/s. */
+  streamRateHz = 0;
+  readonly #c: ModelInstanceContext;
+  readonly #correction = new Map<string, number>();
+  readonly #memory = new Map<string, number>();
+  #profile: LatencyProfile | undefined;
+  #io: IoSpec | undefined;
+  #state: NamedTensors = {};
+  #inFlight = 0;
+  #arrivalRate = 0;
+  #lastArrival = 0;
+  #idle: (() => void) | undefined;
+
+  constructor(c: ModelInstanceContext) {
+    this.#c = c;
+    this.id = c.instanceId;
+    this.serviceId = c.service.id;
+    this.guardMs = c.guardMs;
+    this.launchWhenIdle = c.launchWhenIdle;
+  }
+
+  get io(): IoSpec {
+    if (!this.#io) throw new EparaError('NO_INSTANCE', `instance ${this.id} is not loaded`, { instanceId: this.id });
+    return this.#io;
+  }
+
+  get devices(): DeviceHandle[] {
+    return this.#c.schedulers.map((s) => s.device);
+  }
+
+  /** Measured memory per device after load, bytes. */
+  get memoryByDevice(): ReadonlyMap<string, number> {
+    return this.#memory;
+  }
+
+  /** The initial recurrent state of a new stream (stateful services). */
+  get initialState(): NamedTensors {
+    return cloneTensors(this.#state);
+  }
+
+  /** Loads the model on every device, then profiles it if no profile was given. */
+  async load(signal?: AbortSignal): Promise<void> {
+    const s = this.#c.service;
+    const source = typeof s.model === 'string' ? { path: s.model } : { bytes: s.model! };
+    const infos = await Promise.all(this.devices.map((d) => d.loadModel(this.id, source, signal ? { signal } : {})));
+    infos.forEach((info, i) => this.#memory.set(this.devices[i]!.id, info.memoryBytes));
+    this.#io = resolveIoSpec(infos[0]!, s);
+    this.#state = s.stateful ? initialState(this.#io, s.stateful.initial) : {};
+    this.#profile = s.profile ?? (await this.#measure(signal));
+  }
+
+  /** Starts taking work. */
+  activate(): void {
+    this.status = 'ready';
+    for (const sch of this.#c.schedulers) sch.attach(this);
+  }
+
+  get batchSize(): number {
+    const s = this.#c.service;
+    if (this.#c.plan.batchSize !== undefined) return this.#c.plan.batchSize;
+    const maxBatch = s.maxBatch ?? 32;
+    const profile = this.profile;
+    if (s.slo.kind === 'latency') return batchSizeForDeadline(profile, s.slo.deadlineMs - (s.networkBudgetMs ?? 0), maxBatch);
+    const rate = Math.max(this.streamRateHz, s.slo.rateHz) / this.#c.schedulers.length;
+    return packSizeForRate(profile, { rateHz: rate, stalenessMs: s.slo.stalenessMs - (s.networkBudgetMs ?? 0), maxBatch }).n;
+  }
+
+  get profile(): LatencyProfile {
+    if (!this.#profile) throw new EparaError('NO_INSTANCE', `instance ${this.id} has no profile yet`, { instanceId: this.id });
+    return this.#profile;
+  }
+
+  latencyMs(deviceId: string, n: number): number {
+    return latencyAt(this.profile, n) * (this.#correction.get(deviceId) ?? 1);
+  }
+
+  earliestStart(now: number): number {
+    let t = Number.POSITIVE_INFINITY;
+    for (const s of this.#c.schedulers) t = Math.min(t, s.freeAt(now));
+    return t;
+  }
+
+  /** Items/s the instance serves within its SLO. */
+  get capacityPerSec(): number {
+    if (this.#c.plan.capacityPerSec !== undefined) return this.#c.plan.capacityPerSec;
+    const s = this.#c.service;
+    const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - (s.networkBudgetMs ?? 0);
+    const b = batchSizeForDeadline(this.profile, budget, s.maxBatch ?? 32);
+    return ((b * 1000) / latencyAt(this.profile, b)) * this.#c.schedulers.length;
+  }
+
+  /** Queues an item and wakes the devices. */
+  enqueue(item: WorkItem): void {
+    this.counters.submitted++;
+    const now = this.#c.clock.now();
+    const dt = Math.max(0, now - this.#lastArrival) / 1000;
+    this.#arrivalRate = this.#arrivalRate * Math.exp(-dt) + 1;
+    this.#lastArrival = now;
+    this.queue.push(item);
+    for (const s of this.#c.schedulers) s.pump();
+  }
+
+  /** Removes a queued item (abort); false when it already left the queue. */
+  withdraw(item: WorkItem): boolean {
+    const removed = this.queue.remove(item);
+    if (removed) this.#afterBatch();
+    return removed;
+  }
+
+  estimate(now: number): number {
+    return estimateCompletion(this, this.#c.schedulers, now);
+  }
+
+  drop(item: WorkItem, now: number): void {
+    this.counters.dropped++;
+    const code = item.frame ? 'STALE_FRAME' : 'DEADLINE_EXCEEDED';
+    const streamId = item.slot?.streamId;
+    this.#c.emit('requestDropped', { serviceId: this.serviceId, instanceId: this.id, code, deadline: item.deadline, at: now, ...(streamId ? { streamId } : {}) });
+    item.settle({ ok: false, error: new EparaError(code, `${this.serviceId}: cannot finish before its deadline; dropped before running`, { serviceId: this.serviceId, deadline: item.deadline, now }) });
+  }
+
+  async run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<void> {
+    this.#inFlight += items.length;
+    this.counters.batches++;
+    this.counters.batchedItems += items.length;
+    for (const it of items) if (it.slot) it.slot.inFlight = true;
+    const io = this.io;
+    try {
+      const feeds = stackTensors(items.map((it) => (it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs)), io.inputAxes);
+      const outputNames = io.outputNames ? [...new Set([...io.outputNames, ...Object.values(io.stateMap)])] : undefined;
+      const { outputs, runMs } = await device.runTimed(this.id, feeds, outputNames ? { outputNames } : {});
+      const finishedAt = this.#c.clock.now();
+      this.#observe(device.id, items.length, finishedAt - startedAt);
+      const parts = splitTensors(outputs, items.length, io.outputAxes);
+      items.forEach((it, i) => this.#complete(it, parts[i]!, { startedAt, finishedAt, batchSize: items.length, deviceId: device.id }));
+      this.#c.emit('batchCompleted', { instanceId: this.id, serviceId: this.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
+    } catch (err) {
+      const e = toEparaError(err, 'MODEL_ERROR');
+      this.counters.failed += items.length;
+      for (const it of items) it.settle({ ok: false, error: e });
+      const durationMs = this.#c.clock.now() - startedAt;
+      this.#c.emit('batchCompleted', { instanceId: this.id, serviceId: this.serviceId, deviceId: device.id, size: items.length, durationMs, runMs: 0, ok: false, error: e.code });
+    } finally {
+      for (const it of items) if (it.slot) it.slot.inFlight = false;
+      this.#inFlight -= items.length;
+    }
+  }
+
+  #complete(it: WorkItem, outputs: Record<string, TensorLike>, done: { startedAt: number; finishedAt: number; batchSize: number; deviceId: string }): void {
+    const io = this.io;
+    if (it.slot) {
+      const next: Record<string, TensorLike> = {};
+      for (const [input, output] of Object.entries(io.stateMap)) next[input] = outputs[output]!;
+      it.slot.state = next;
+    }
+    let visible: NamedTensors = outputs;
+    if (io.outputNames) {
+      const filtered: Record<string, TensorLike> = {};
+      for (const name of io.outputNames) if (outputs[name]) filtered[name] = outputs[name];
+      visible = filtered;
+    }
+    this.counters.completed++;
+    it.settle({ ok: true, done: { ...done, outputs: visible } });
+  }
+
+  #observe(deviceId: string, n: number, durationMs: number): void {
+    if (!(durationMs > 0)) return;
+    const ratio = durationMs / latencyAt(this.profile, n);
+    const old = this.#correction.get(deviceId) ?? 1;
+    this.#correction.set(deviceId, Math.min(4, Math.max(0.5, 0.8 * old + 0.2 * ratio)));
+  }
+
+  #afterBatch(): void {
+    for (const s of this.#c.schedulers) s.pump();
+    if (this.#idle && this.#inFlight === 0 && this.queue.size === 0) this.#idle();
+  }
+
+  /** Stops taking new work and resolves when queued and running items are done. */
+  async drain(): Promise<void> {
+    if (this.status === 'ready') this.status = 'draining';
+    if (this.#inFlight === 0 && this.queue.size === 0) return;
+    await new Promise<void>((resolve) => (this.#idle = resolve));
+  }
+
+  /** Detaches from the devices and frees the model on each. */
+  async unloadModels(): Promise<void> {
+    for (const s of this.#c.schedulers) s.detach(this);
+    await Promise.all(this.devices.map((d) => d.unloadModel(this.id).catch(() => undefined)));
+  }
+
+  /** Items/s currently directed here (recent requests plus streams). */
+  loadPerSec(now: number): number {
+    const dt = Math.max(0, now - this.#lastArrival) / 1000;
+    return this.#arrivalRate * Math.exp(-dt) + this.streamRateHz;
+  }
+
+  info(now: number): InstanceInfo {
+    const ready = this.#profile !== undefined;
+    const runMs = ready ? latencyAt(this.profile, this.batchSize) : 0;
+    return {
+      instanceId: this.id,
+      serviceId: this.serviceId,
+      status: this.status,
+      requestStrategy: this.#c.service.sensitivity === 'frequency' ? 'multi-frame' : 'batching',
+      serviceStrategy: this.#c.schedulers.length > 1 ? 'data-parallel' : 'single',
+      batchSize: ready ? this.batchSize : 0,
+      capacityPerSec: ready ? this.capacityPerSec : 0,
+      loadPerSec: this.loadPerSec(now),
+      waitMs: ready ? Math.max(0, this.estimate(now) - now - latencyAt(this.profile, 1)) : 0,
+      runMs,
+    };
+  }
+
+  async #measure(signal?: AbortSignal): Promise<LatencyProfile> {
+    const s = this.#c.service;
+    const device = this.devices[0]!;
+    const maxBatch = this.#c.plan.batchSize ?? s.maxBatch ?? 32;
+    const samples = await measureLatencies({
+      device,
+      modelKey: this.id,
+      batchSizes: defaultBatchSizes(maxBatch),
+      inputs: (b) => sampleFeeds(this.io, b, s.sampleInputs, this.#state),
+      warmup: this.#c.profiling.warmup,
+      repetitions: this.#c.profiling.repetitions,
+      ...(signal ? { signal } : {}),
+    });
+    this.#c.logger.info({ instanceId: this.id, samples: samples.length }, 'profiled model at load');
+    return fitProfile(this.#c.plan.deviceKind ?? `${device.kind}-${device.threads}t`, samples);
+  }
+}

@@ -1,0 +1,101 @@
+import { invalidOption, type Clock } from '@epara/core';
+import { silentLogger, type Logger } from '../util/logger.js';
+import { createSystemTimers, hrClock, type Timers } from '../util/timers.js';
+import type { BackendSpec } from '../devices/backend.js';
+import {
+  DEFAULT_EXECUTOR_OPTIONS,
+  type ExecutorDeviceOptions,
+  type ExecutorOptions,
+  type ExecutorServiceOptions,
+} from './executor-options.js';
+
+/** {@link ExecutorOptions} with defaults filled in. */
+export interface ResolvedExecutorOptions {
+  readonly devices: readonly (ExecutorDeviceOptions & { readonly profileKind: string })[];
+  readonly services: readonly ExecutorServiceOptions[];
+  readonly clock: Clock;
+  readonly timers: Timers;
+  readonly logger: Logger;
+  readonly guardMs: number;
+  readonly launchWhenIdle: boolean;
+  readonly maxQueue: number;
+  readonly profiling: { readonly warmup: number; readonly repetitions: number };
+  readonly backend: BackendSpec;
+  readonly maxRestarts: number;
+}
+
+/**
+ * Fills defaults and validates executor options once.
+ * @throws EparaError `INVALID_OPTIONS` quoting the field and the value.
+ */
+export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecutorOptions {
+  if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+  if (!Array.isArray(options.devices) || options.devices.length === 0) invalidOption('devices', options.devices, 'a non-empty array');
+  const ids = new Set<string>();
+  const devices = options.devices.map((d, i) => {
+    if (typeof d?.id !== 'string' || d.id === '') invalidOption(`devices[${i}].id`, d?.id, 'a non-empty string');
+    if (ids.has(d.id)) invalidOption(`devices[${i}].id`, d.id, 'unique');
+    ids.add(d.id);
+    const kind = d.kind ?? 'cpu';
+    const threads = d.threads ?? 1;
+    return { ...d, profileKind: d.profileKind ?? `${kind}-${threads}t` };
+  });
+  const services = options.services ?? [];
+  if (!Array.isArray(services)) invalidOption('services', services, 'an array');
+  const serviceIds = new Set<string>();
+  services.forEach((s, i) => {
+    validateService(s, `services[${i}]`, ids);
+    if (serviceIds.has(s.id)) invalidOption(`services[${i}].id`, s.id, 'unique');
+    serviceIds.add(s.id);
+  });
+  const clock = options.clock ?? hrClock;
+  if (typeof clock?.now !== 'function') invalidOption('clock', clock, 'a Clock');
+  const guardMs = options.guardMs ?? DEFAULT_EXECUTOR_OPTIONS.guardMs;
+  if (!(guardMs >= 0) || !Number.isFinite(guardMs)) invalidOption('guardMs', guardMs, 'a finite number >= 0');
+  const maxQueue = options.maxQueue ?? DEFAULT_EXECUTOR_OPTIONS.maxQueue;
+  if (!Number.isInteger(maxQueue) || maxQueue < 1) invalidOption('maxQueue', maxQueue, 'a positive integer');
+  const warmup = options.profiling?.warmup ?? DEFAULT_EXECUTOR_OPTIONS.profiling.warmup;
+  const repetitions = options.profiling?.repetitions ?? DEFAULT_EXECUTOR_OPTIONS.profiling.repetitions;
+  if (!Number.isInteger(warmup) || warmup < 0) invalidOption('profiling.warmup', warmup, 'an integer >= 0');
+  if (!Number.isInteger(repetitions) || repetitions < 1) invalidOption('profiling.repetitions', repetitions, 'a positive integer');
+  return {
+    devices,
+    services,
+    clock,
+    timers: options.timers ?? createSystemTimers(clock),
+    logger: options.logger ?? silentLogger,
+    guardMs,
+    launchWhenIdle: options.launchWhenIdle ?? DEFAULT_EXECUTOR_OPTIONS.launchWhenIdle,
+    maxQueue,
+    profiling: { warmup, repetitions },
+    backend: options.backend ?? { kind: 'ort' },
+    maxRestarts: options.maxRestarts ?? 5,
+  };
+}
+
+/**
+ * Validates one service definition.
+ * @throws EparaError `INVALID_OPTIONS`.
+ */
+export function validateService(s: ExecutorServiceOptions, field: string, deviceIds: ReadonlySet<string>): void {
+  if (typeof s !== 'object' || s === null) invalidOption(field, s, 'an object');
+  if (typeof s.id !== 'string' || s.id === '') invalidOption(`${field}.id`, s.id, 'a non-empty string');
+  const hasModel = typeof s.model === 'string' || s.model instanceof Uint8Array;
+  if (!hasModel && typeof s.engine !== 'function') invalidOption(`${field}.model`, s.model, 'a file path or ONNX bytes (or an engine factory)');
+  if (s.sensitivity !== 'latency' && s.sensitivity !== 'frequency') invalidOption(`${field}.sensitivity`, s.sensitivity, "'latency' or 'frequency'");
+  const slo = s.slo;
+  if (slo?.kind === 'latency') {
+    if (!(slo.deadlineMs > 0)) invalidOption(`${field}.slo.deadlineMs`, slo.deadlineMs, 'a positive number');
+  } else if (slo?.kind === 'frequency') {
+    if (!(slo.rateHz > 0)) invalidOption(`${field}.slo.rateHz`, slo.rateHz, 'a positive number');
+    if (!(slo.stalenessMs > 0)) invalidOption(`${field}.slo.stalenessMs`, slo.stalenessMs, 'a positive number');
+  } else invalidOption(`${field}.slo`, slo, "an SLO of kind 'latency' or 'frequency'");
+  for (const [i, d] of (s.devices ?? []).entries()) {
+    if (!deviceIds.has(d)) invalidOption(`${field}.devices[${i}]`, d, `one of the executor's device ids (${[...deviceIds].join(', ')})`);
+  }
+  if (s.memoryBytes !== undefined && !(s.memoryBytes >= 0)) invalidOption(`${field}.memoryBytes`, s.memoryBytes, 'a number >= 0');
+  if (s.maxBatch !== undefined && !(Number.isInteger(s.maxBatch) && s.maxBatch >= 1)) invalidOption(`${field}.maxBatch`, s.maxBatch, 'a positive integer');
+  if (s.plan?.batchSize !== undefined && !(Number.isInteger(s.plan.batchSize) && s.plan.batchSize >= 1)) {
+    invalidOption(`${field}.plan.batchSize`, s.plan.batchSize, 'a positive integer');
+  }
+}

@@ -1,0 +1,102 @@
+import { EparaError, type NamedTensors, type TensorLike } from '@epara/core';
+
+/** Where each tensor's batch dimension sits: an axis, or `null` for a tensor shared by the whole batch. */
+export type BatchAxes = Readonly<Record<string, number | null>>;
+
+/**
+ * Stacks per-item tensors (each with size 1 on its batch axis) into one batch. Tensors whose axis is `null`
+ * are shared: the first item's is used (callers only group items whose shared tensors are equal).
+ *
+ * @throws EparaError `INTERNAL` if items disagree on names (callers validate first).
+ */
+export function stackTensors(items: readonly NamedTensors[], axes: BatchAxes): Record<string, TensorLike> {
+  const first = items[0];
+  if (!first) throw new EparaError('INTERNAL', 'stackTensors: no items');
+  const out: Record<string, TensorLike> = {};
+  for (const [name, t0] of Object.entries(first)) {
+    const axis = axes[name] ?? 0;
+    if (axes[name] === null || items.length === 1) {
+      out[name] = t0;
+      continue;
+    }
+    const parts = items.map((it) => {
+      const t = it[name];
+      if (!t) throw new EparaError('INTERNAL', `stackTensors: item lacks ${name}`);
+      return t;
+    });
+    out[name] = concatAlong(parts, axis);
+  }
+  return out;
+}
+
+/** Concatenates tensors along `axis` (all other dims equal). */
+export function concatAlong(parts: readonly TensorLike[], axis: number): TensorLike {
+  const t0 = parts[0]!;
+  const dims = [...t0.dims];
+  const outer = product(dims.slice(0, axis));
+  let total = 0;
+  for (const p of parts) total += p.dims[axis] ?? 1;
+  dims[axis] = total;
+  const Ctor = t0.data.constructor as new (n: number) => TensorLike['data'];
+  const data = new Ctor(product(dims));
+  const rowOut = product(dims.slice(axis));
+  let offset = 0;
+  for (const p of parts) {
+    const row = (p.dims[axis] ?? 1) * product(p.dims.slice(axis + 1));
+    for (let o = 0; o < outer; o++) {
+      (data as Float32Array).set(p.data.subarray(o * row, (o + 1) * row) as Float32Array, o * rowOut + offset);
+    }
+    offset += row;
+  }
+  return { type: t0.type, dims, data };
+}
+
+/**
+ * Splits batch outputs back into `count` items along each output's batch axis. Axis-0 slices are views of
+ * the batch buffer (no copy); other axes are gathered into new arrays. `null` axes are given whole to every
+ * item.
+ *
+ * @throws EparaError `MODEL_ERROR` when an output's batch dimension is not `count`.
+ */
+export function splitTensors(outputs: NamedTensors, count: number, axes: BatchAxes): Record<string, TensorLike>[] {
+  const items: Record<string, TensorLike>[] = Array.from({ length: count }, () => ({}));
+  for (const [name, t] of Object.entries(outputs)) {
+    const axis = name in axes ? axes[name]! : 0;
+    if (axis === null || t.dims.length === 0) {
+      for (const it of items) it[name] = t;
+      continue;
+    }
+    if (t.dims[axis] !== count) {
+      throw new EparaError('MODEL_ERROR', `output ${name} has ${t.dims[axis]} on its batch axis ${axis}, expected ${count}`, {
+        output: name,
+        dims: [...t.dims],
+      });
+    }
+    for (let i = 0; i < count; i++) items[i]![name] = sliceAlong(t, axis, i);
+  }
+  return items;
+}
+
+/** Item `index` of a tensor along `axis`, with size 1 on that axis. */
+export function sliceAlong(t: TensorLike, axis: number, index: number): TensorLike {
+  const dims = [...t.dims];
+  const n = dims[axis]!;
+  dims[axis] = 1;
+  const inner = product(t.dims.slice(axis + 1));
+  const outer = product(t.dims.slice(0, axis));
+  if (outer === 1) return { type: t.type, dims, data: t.data.subarray(index * inner, (index + 1) * inner) as TensorLike['data'] };
+  const Ctor = t.data.constructor as new (n: number) => TensorLike['data'];
+  const data = new Ctor(outer * inner);
+  for (let o = 0; o < outer; o++) {
+    const from = (o * n + index) * inner;
+    (data as Float32Array).set(t.data.subarray(from, from + inner) as Float32Array, o * inner);
+  }
+  return { type: t.type, dims, data };
+}
+
+/** Product of dimensions (1 for a scalar). */
+export function product(dims: readonly number[]): number {
+  let p = 1;
+  for (const d of dims) p *= d;
+  return p;
+}

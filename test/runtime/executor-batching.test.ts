@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createManualClock } from '@epara/core';
+import { createExecutor, createManualTimers, type BatchDispatchedEvent, type Executor, type RequestDroppedEvent } from '@epara/runtime';
+import { codeOf, doubler, flat, item, values } from './helpers.js';
+
+const latency = (deadlineMs: number) => ({ sensitivity: 'latency' as const, slo: { kind: 'latency' as const, deadlineMs } });
+
+describe('executor: deadline-aware batching (fake backend)', () => {
+  let ex: Executor | undefined;
+  afterEach(async () => {
+    await ex?.close();
+    ex = undefined;
+  });
+
+  it('stacks concurrent items into batches whose outputs equal single runs', async () => {
+    ex = createExecutor({
+      backend: { kind: 'fake' },
+      devices: [{ id: 'd0' }],
+      services: [{ id: 's', model: doubler({ fixedMs: 5, failIfAnyEquals: 1000 }), ...latency(10_000), profile: flat(5), plan: { batchSize: 4 }, devices: ['d0'] }],
+      launchWhenIdle: true,
+    });
+    await ex.start();
+    const sizes: number[] = [];
+    ex.on('batchDispatched', (e) => sizes.push(e.size));
+    const outs = await Promise.all(Array.from({ length: 9 }, (_, i) => ex!.submit('s', item(i, -i))));
+    outs.forEach((o, i) => expect(values(o)).toEqual([2 * i + 1, -2 * i + 1]));
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(9);
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4);
+  });
+
+  it('never stacks items whose non-batch shapes differ', async () => {
+    const clock = createManualClock(0);
+    const timers = createManualTimers();
+    const model = doubler({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 'n'] }] });
+    ex = createExecutor({
+      backend: { kind: 'fake' },
+      clock,
+      timers,
+      devices: [{ id: 'd0' }],
+      services: [{ id: 's', model, ...latency(10_000), profile: flat(10), plan: { batchSize: 8 }, devices: ['d0'] }],
+    });
+    await ex.start();
+    const batches: BatchDispatchedEvent[] = [];
+    ex.on('batchDispatched', (e) => batches.push(e));
+    const wide = (v: number) => ({ x: { type: 'float32' as const, dims: [1, 3], data: new Float32Array([v, v, v]) } });
+    const done = Promise.all([
+      ex.submit('s', item(1), { deadline: 100 }),
+      ex.submit('s', wide(2), { deadline: 100 }),
+      ex.submit('s', item(3), { deadline: 100 }),
+      ex.submit('s', wide(4), { deadline: 100 }),
+    ]);
+    clock.set(89);
+    timers.fire(89);
+    const outs = await done;
+    expect(batches.map((b) => b.size)).toEqual([2, 2]);
+    expect(outs.map((o) => values(o))).toEqual([[3, 1], [5, 5, 5], [7, 1], [9, 9, 9]]);
+  });
+
+  it('follows EDF, waits to fill, launches when the earliest deadline requires it, drops the hopeless (manual clock)', async () => {
+    const clock = createManualClock(0);
+    const timers = createManualTimers();
+    ex = createExecutor({
+      backend: { kind: 'fake' },
+      clock,
+      timers,
+      devices: [{ id: 'd0' }],
+      services: [{ id: 's', model: doubler(), ...latency(1000), profile: flat(10), plan: { batchSize: 4 }, devices: ['d0'] }],
+    });
+    await ex.start();
+    const dispatched: BatchDispatchedEvent[] = [];
+    const dropped: RequestDroppedEvent[] = [];
+    ex.on('batchDispatched', (e) => dispatched.push(e));
+    ex.on('requestDropped', (e) => dropped.push(e));
+    const a = ex.submit('s', item(1), { deadline: 100 });
+    const b = ex.submit('s', item(2), { deadline: 50 });
+    const c = ex.submit('s', item(3), { deadline: 5 }); // 0 + L(1)=10 > 5: can never make it
+    expect(await codeOf(c)).toBe('DEADLINE_EXCEEDED');
+    expect(dropped).toEqual([expect.objectContaining({ code: 'DEADLINE_EXCEEDED', deadline: 5 })]);
+    expect(dispatched).toHaveLength(0);
+    // Not full: it sleeps until 50 - guard(1) - L(2)(10) = 39.
+    clock.set(38);
+    timers.fire(38);
+    expect(dispatched).toHaveLength(0);
+    clock.set(39);
+    timers.fire(39);
+    expect(dispatched).toEqual([expect.objectContaining({ size: 2, at: 39 })]);
+    expect(values(await b)).toEqual([5, 1]);
+    expect(values(await a)).toEqual([3, 1]);
+  });
+
+  it('launches a full batch at once, in EDF order with priority breaking ties', async () => {
+    const clock = createManualClock(0);
+    ex = createExecutor({
+      backend: { kind: 'fake' },
+      clock,
+      timers: createManualTimers(),
+      devices: [{ id: 'd0' }],
+      services: [{ id: 's', model: doubler(), ...latency(1000), profile: flat(10), plan: { batchSize: 2 }, devices: ['d0'] }],
+    });
+    await ex.start();
+    const sizes: number[] = [];
+    ex.on('batchDispatched', (e) => sizes.push(e.size));
+    const order: number[] = [];
+    const track = (p: Promise<unknown>, id: number) => p.then(() => order.push(id));
+    // The device is idle: the first full pair goes now; the rest queue behind it in EDF order.
+    const ps = [
+      track(ex.submit('s', item(0), { deadline: 500 }), 0),
+      track(ex.submit('s', item(1), { deadline: 400 }), 1),
+      track(ex.submit('s', item(2), { deadline: 300 }), 2),
+      track(ex.submit('s', item(3), { deadline: 300, priority: 5 }), 3),
+      track(ex.submit('s', item(4), { deadline: 200 }), 4),
+      track(ex.submit('s', item(5), { deadline: 900 }), 5),
+    ];
+    await Promise.all(ps.slice(0, 5));
+    expect(sizes.slice(0, 3)).toEqual([2, 2, 2]);
+    expect(order.slice(0, 2).sort()).toEqual([0, 1]);
+    expect(order.slice(2, 4).sort()).toEqual([3, 4]);
+    await Promise.all(ps);
+  });
+
+  it('removes an aborted request from a forming batch', async () => {
+    const clock = createManualClock(0);
+    const timers = createManualTimers();
+    ex = createExecutor({
+      backend: { kind: 'fake' },
+      clock,
+      timers,
+      devices: [{ id: 'd0' }],
+      services: [{ id: 's', model: doubler(), ...latency(1000), profile: flat(10), plan: { batchSize: 4 }, devices: ['d0'] }],
+    });
+    await ex.start();
+    const sizes: number[] = [];
+    ex.on('batchDispatched', (e) => sizes.push(e.size));
+    const ac = new AbortController();
+    const a = ex.submit('s', item(1), { deadline: 100, signal: ac.signal });
+    const b = ex.submit('s', item(2), { deadline: 100 });
+    ac.abort();
+    expect(await codeOf(a)).toBe('ABORTED');
+    clock.set(89);
+    timers.fire(89);
+    expect(values(await b)).toEqual([5, 1]);
+    expect(sizes).toEqual([1]);
+    expect(ex.stats().services['s']).toMatchObject({ submitted: 2, completed: 1, dropped: 0 });
+  });
+});
