@@ -109,3 +109,19 @@ export type { EntryStamp, VersionVector } from './view/view-delta.js';
 
 
 // --- placement (issue 3) is exported below ---
+export { placeServices } from './placement/place-services.js';
+export { resolvePlacementOptions, DEFAULT_PLACEMENT_OPTIONS } from './placement/options.js';
+export type { PlacementOptions, ResolvedPlacementOptions } from './placement/options.js';
+export { findPlacementViolations } from './placement/find-violations.js';
+export { dutyCycleFits, cycleLimitMs, timeShare } from './placement/duty-cycle.js';
+export type { CycleItem } from './placement/duty-cycle.js';
+export type {
+  PlacedInstance,
+  NetworkDelays,
+  PlacementInput,
+  PlacementStep,
+  ServicePlacement,
+  PlacementGuarantee,
+  PlacementStats,
+  PlacementResult,
+} from './placement/types.js';

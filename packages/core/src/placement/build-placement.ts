@@ -1,0 +1,105 @@
+import { footprintOf } from './candidates.js';
+import {
+  commitItem,
+  commitTemplate,
+  createBuildState,
+  evaluate,
+  runGreedy,
+  type BuildState,
+  type GreedyContext,
+} from './greedy.js';
+import type { PlacedInstance } from './types.js';
+import { upgradeShares } from './upgrade-shares.js';
+
+/** Greedy → grow shares → prune rounds; a prune can free resources that make new items feasible. */
+const MAX_ROUNDS = 3;
+
+/** A current instance that cannot stay, and why. */
+export interface Dropped {
+  readonly instance: PlacedInstance;
+  /** Device indices it occupied (empty when its server is unknown). */
+  readonly devices: readonly number[];
+  readonly reason: 'failed' | 'no longer fits';
+}
+
+/** The outcome of one greedy pipeline. */
+export interface BuildOutcome {
+  readonly state: BuildState;
+  readonly dropped: readonly Dropped[];
+  /** Template with the best net gain after the warm start (the safeguard's single item), or -1. */
+  readonly bestSingle: number;
+  readonly pruned: number;
+}
+
+/**
+ * Warm start from the current placement, optionally force one seed template first (the safeguard branch),
+ * then greedy and prune until stable.
+ */
+export function buildPlacement(ctx: GreedyContext, current: readonly PlacedInstance[], seed = -1): BuildOutcome {
+  const state = createBuildState(ctx);
+  const dropped = warmStart(ctx, state, current);
+  if (seed >= 0) {
+    const t = ctx.templates[seed]!;
+    const r = evaluate(ctx, state, t);
+    if (r) commitTemplate(ctx, state, t, r.devices);
+  }
+  let bestSingle = -1;
+  let pruned = 0;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const best = runGreedy(ctx, state);
+    if (round === 0) bestSingle = best;
+    upgradeShares(ctx, state);
+    const p = prune(ctx, state);
+    pruned += p;
+    if (p === 0) break;
+  }
+  return { state, dropped, bestSingle, pruned };
+}
+
+function warmStart(ctx: GreedyContext, state: BuildState, current: readonly PlacedInstance[]): Dropped[] {
+  const { model, options } = ctx;
+  const dropped: Dropped[] = [];
+  for (const inst of current) {
+    const server = model.serverIndex.get(inst.serverId);
+    const devices = server === undefined ? [] : inst.deviceIds.map((id) => model.deviceIndex.get(`${server}:${id}`) ?? -1);
+    if (server === undefined || devices.some((d) => d < 0 || !model.devices[d]!.healthy)) {
+      dropped.push({ instance: inst, devices: devices.filter((d) => d >= 0), reason: 'failed' });
+      continue;
+    }
+    const svc = model.services[model.serviceIndex.get(inst.serviceId)!]!;
+    const assigned = inst.capacityPerSec ?? inst.plan.capacityPerSec;
+    const foot = footprintOf(svc, inst.plan, assigned, options.multiTask);
+    const kind = inst.plan.deviceKind;
+    if (!devices.every((d) => model.devices[d]!.kind === kind && state.resources.fits(d, foot))) {
+      dropped.push({ instance: inst, devices, reason: 'no longer fits' });
+      continue;
+    }
+    const value = inst.measuredCapacityPerSec ?? assigned;
+    commitItem(state, { template: null, current: inst, service: svc.index, plan: inst.plan, devices, foot, penalty: 0 }, value, ctx);
+  }
+  return dropped;
+}
+
+/**
+ * Removes items that no longer pay for themselves: a kept instance whose removal loses no goodput, a new one
+ * whose goodput no longer covers its switching cost. New items go first (latest first), so kept ones stay.
+ */
+function prune(ctx: GreedyContext, state: BuildState): number {
+  const eps = ctx.options.epsilon;
+  let removed = 0;
+  for (;;) {
+    const live = state.chosen.filter((c) => !c.removed);
+    const order = [...live.filter((c) => c.template !== null).reverse(), ...live.filter((c) => c.template === null).reverse()];
+    let any = false;
+    for (const c of order) {
+      const w = ctx.model.services[c.service]!.weight;
+      if (w * state.objective.removalLoss(c.handle) - c.penalty > eps) continue;
+      state.objective.remove(c.handle);
+      state.resources.remove(c.devices, c.foot);
+      c.removed = true;
+      removed++;
+      any = true;
+    }
+    if (!any) return removed;
+  }
+}

@@ -1,0 +1,45 @@
+/** What the time-share check needs to know about one item on a device. */
+export interface CycleItem {
+  /** Run time of one batch at the item's batch size, ms (`L_k(b_k)`). */
+  readonly runMs: number;
+  /** Items per batch (`b_k`). */
+  readonly batchSize: number;
+  /** Items/s the item is assigned on this device. */
+  readonly capacityPerSec: number;
+  /** `D_k` (deadline minus network budget) for latency services; `Infinity` for frequency services. */
+  readonly cycleBudgetMs: number;
+}
+
+/** Relative slack for floating-point comparisons of times and memory. */
+export const PLACEMENT_TOLERANCE = 1e-9;
+
+/**
+ * The longest round-robin cycle `C` an item tolerates: its assigned rate needs `b / C ≥ rate`, and a latency
+ * item needs `C + L(b) ≤ D` (a request may wait one full cycle, then run).
+ */
+export function cycleLimitMs(item: CycleItem): number {
+  const rateLimit = (1000 * item.batchSize) / item.capacityPerSec;
+  return Math.min(rateLimit, item.cycleBudgetMs - item.runMs);
+}
+
+/**
+ * Multi-task duty-cycle check of DESIGN.md §1 for the single-device items sharing one device: with the cycle
+ * `C = Σ L_k(b_k)`, every latency item meets `C + L_k(b_k) ≤ D_k` and every item's rate is within `b_k / C`.
+ * A lone item is accepted as its plan was computed for a whole device (its capacity is what the allocator
+ * derived for that device).
+ */
+export function dutyCycleFits(items: readonly CycleItem[]): boolean {
+  if (items.length <= 1) return true;
+  let cycle = 0;
+  let limit = Number.POSITIVE_INFINITY;
+  for (const it of items) {
+    cycle += it.runMs;
+    limit = Math.min(limit, cycleLimitMs(it));
+  }
+  return cycle <= limit * (1 + PLACEMENT_TOLERANCE);
+}
+
+/** Fraction of a device's time an item keeps busy at its assigned rate: `rate × L(b) / b`. */
+export function timeShare(item: CycleItem): number {
+  return (item.capacityPerSec * item.runMs) / (1000 * item.batchSize);
+}

@@ -1,0 +1,142 @@
+import type { ParallelPlan } from '../allocation/plan.js';
+import { chooseDevices, type Template } from './candidates.js';
+import { createMaxHeap } from './max-heap.js';
+import type { PlacementModel } from './model.js';
+import { createObjective, type Objective } from './objective.js';
+import type { ResolvedPlacementOptions } from './options.js';
+import { createResources, type ItemFootprint, type Resources } from './resources.js';
+import type { PlacedInstance } from './types.js';
+
+/** An item in the placement being built: a kept current instance or a new one from a template. */
+export interface Chosen {
+  readonly template: Template | null;
+  readonly current: PlacedInstance | null;
+  readonly service: number;
+  readonly plan: ParallelPlan;
+  readonly devices: readonly number[];
+  readonly foot: ItemFootprint;
+  /** Penalty paid for loading it (0 for kept instances). */
+  readonly penalty: number;
+  readonly handle: number;
+  removed: boolean;
+}
+
+/** Mutable state of one greedy run. */
+export interface BuildState {
+  readonly resources: Resources;
+  readonly objective: Objective;
+  readonly chosen: Chosen[];
+  evaluations: number;
+}
+
+/** What every greedy run shares. */
+export interface GreedyContext {
+  readonly model: PlacementModel;
+  readonly options: ResolvedPlacementOptions;
+  readonly templates: readonly Template[];
+}
+
+/** A fresh, empty build state. */
+export function createBuildState(ctx: GreedyContext): BuildState {
+  return {
+    resources: createResources(ctx.model.devices),
+    objective: createObjective(ctx.model, ctx.options.locality),
+    chosen: [],
+    evaluations: 0,
+  };
+}
+
+/** Places an item on `devices` and records it. */
+export function commitItem(state: BuildState, item: Omit<Chosen, 'handle' | 'removed'>, capacityPerSec: number, ctx: GreedyContext): void {
+  state.resources.add(item.devices, item.foot);
+  const handle = state.objective.add({
+    service: item.service,
+    server: ctx.model.devices[item.devices[0]!]!.server,
+    latencyMs: item.plan.expectedLatencyMs,
+    capacityPerSec,
+  });
+  state.chosen.push({ ...item, handle, removed: false });
+}
+
+/** Weighted marginal gain minus switching cost of a template now, with its devices; null when it cannot fit. */
+export function evaluate(ctx: GreedyContext, state: BuildState, t: Template): { net: number; devices: number[] } | null {
+  state.evaluations++;
+  const devices = chooseDevices(t, state.resources);
+  if (!devices) return null;
+  const svc = ctx.model.services[t.service]!;
+  const gain = state.objective.gain({ service: t.service, server: t.server, latencyMs: t.plan.expectedLatencyMs, capacityPerSec: t.foot.capacityPerSec });
+  return { net: svc.weight * gain - t.penalty, devices };
+}
+
+/** Adds a template's item on the chosen devices. */
+export function commitTemplate(ctx: GreedyContext, state: BuildState, t: Template, devices: readonly number[]): void {
+  commitItem(state, { template: t, current: null, service: t.service, plan: t.plan, devices, foot: t.foot, penalty: t.penalty }, t.foot.capacityPerSec, ctx);
+}
+
+/**
+ * Cost-benefit greedy from the current state until no item adds more than `epsilon`. Lazy mode keeps stale
+ * ratios in a max-heap: by submodularity a recomputed gain never exceeds its stale bound, so an item whose fresh
+ * ratio still tops the heap is the true argmax. Returns the template with the largest net gain at the start
+ * (the knapsack safeguard's best single item), or -1.
+ */
+export function runGreedy(ctx: GreedyContext, state: BuildState): number {
+  return ctx.options.lazy ? lazyGreedy(ctx, state) : eagerGreedy(ctx, state);
+}
+
+function lazyGreedy(ctx: GreedyContext, state: BuildState): number {
+  const eps = ctx.options.epsilon;
+  const heap = createMaxHeap(ctx.templates.length);
+  let best = -1;
+  let bestNet = eps;
+  for (const t of ctx.templates) {
+    const r = evaluate(ctx, state, t);
+    if (!r || r.net <= eps) continue;
+    if (r.net > bestNet) (best = t.index), (bestNet = r.net);
+    heap.push(t.index, r.net / t.cost);
+  }
+  while (heap.size > 0) {
+    const ti = heap.top();
+    const t = ctx.templates[ti]!;
+    const r = evaluate(ctx, state, t);
+    if (!r || r.net <= eps) {
+      heap.pop();
+      continue;
+    }
+    heap.updateTop(r.net / t.cost);
+    if (heap.top() === ti) commitTemplate(ctx, state, t, r.devices);
+  }
+  return best;
+}
+
+function eagerGreedy(ctx: GreedyContext, state: BuildState): number {
+  const eps = ctx.options.epsilon;
+  const alive = new Set(ctx.templates.map((t) => t.index));
+  let first = -1;
+  for (let round = 0; ; round++) {
+    let pick = -1;
+    let pickRatio = Number.NEGATIVE_INFINITY;
+    let pickDevices: number[] = [];
+    let bestNet = eps;
+    for (const ti of alive) {
+      const t = ctx.templates[ti]!;
+      const r = evaluate(ctx, state, t);
+      if (!r || r.net <= eps) {
+        alive.delete(ti);
+        continue;
+      }
+      if (round === 0 && r.net > bestNet) (first = ti), (bestNet = r.net);
+      const ratio = r.net / t.cost;
+      if (ratio > pickRatio || (ratio === pickRatio && ti < pick)) (pick = ti), (pickRatio = ratio), (pickDevices = r.devices);
+    }
+    if (pick < 0) return first;
+    commitTemplate(ctx, state, ctx.templates[pick]!, pickDevices);
+  }
+}
+
+/** Weighted goodput minus the switching cost of the new items: the value greedy maximizes. */
+export function objectiveValue(ctx: GreedyContext, state: BuildState): number {
+  let v = 0;
+  for (const svc of ctx.model.services) v += svc.weight * state.objective.served(svc.index);
+  for (const c of state.chosen) if (!c.removed) v -= c.penalty;
+  return v;
+}

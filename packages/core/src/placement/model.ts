@@ -1,0 +1,175 @@
+import { invalidOption } from '../errors/epara-error.js';
+import type { ParallelPlan } from '../allocation/plan.js';
+import type { ServerSpec } from '../model/device.js';
+import type { ServiceSpec } from '../model/service.js';
+import type { ResolvedPlacementOptions } from './options.js';
+import type { PlacementInput } from './types.js';
+
+/** A device as placement sees it (indexes, usable memory after the reserve). */
+export interface DeviceNode {
+  readonly server: number;
+  readonly id: string;
+  readonly kind: string;
+  readonly usableBytes: number;
+  readonly healthy: boolean;
+}
+
+/** Healthy devices of one server that are interchangeable (same kind, memory and speed). */
+export interface DeviceClass {
+  readonly server: number;
+  readonly kind: string;
+  readonly usableBytes: number;
+  readonly devices: readonly number[];
+}
+
+/** A service with its demand flattened per access server. */
+export interface ServiceNode {
+  readonly index: number;
+  readonly id: string;
+  readonly spec: ServiceSpec;
+  readonly weight: number;
+  readonly latencySensitive: boolean;
+  /** `D = deadline − networkBudget` for the duty-cycle check (latency services); Infinity otherwise. */
+  readonly cycleBudgetMs: number;
+  /** Deadline (latency) or staleness limit (frequency): the locality reach budget. */
+  readonly sloMs: number;
+  readonly loadTimeMs: number;
+  readonly access: readonly string[];
+  readonly accessRate: readonly number[];
+  readonly totalDemand: number;
+  readonly plans: readonly ParallelPlan[];
+}
+
+/** The validated, indexed input the placement algorithm works on. */
+export interface PlacementModel {
+  readonly servers: readonly ServerSpec[];
+  readonly serverIndex: ReadonlyMap<string, number>;
+  readonly serverHealthy: readonly boolean[];
+  readonly devices: readonly DeviceNode[];
+  /** Key `serverIndex:deviceId`. */
+  readonly deviceIndex: ReadonlyMap<string, number>;
+  readonly classes: readonly DeviceClass[];
+  readonly services: readonly ServiceNode[];
+  readonly serviceIndex: ReadonlyMap<string, number>;
+  /** `delay(access→server) + delay(server→access)`, ms (Infinity = unreachable). */
+  roundTripMs(access: string, server: number): number;
+}
+
+/** Builds the {@link PlacementModel} from validated input. */
+export function buildPlacementModel(input: PlacementInput, options: ResolvedPlacementOptions): PlacementModel {
+  const serverIndex = new Map<string, number>();
+  const serverHealthy: boolean[] = [];
+  const devices: DeviceNode[] = [];
+  const deviceIndex = new Map<string, number>();
+  const classes: DeviceClass[] = [];
+  input.servers.forEach((s, si) => {
+    serverIndex.set(s.id, si);
+    const up = s.healthy !== false;
+    serverHealthy.push(up);
+    const byKey = new Map<string, number[]>();
+    for (const d of s.devices) {
+      const healthy = up && d.healthy !== false;
+      const node: DeviceNode = { server: si, id: d.id, kind: d.kind, usableBytes: d.memoryBytes * (1 - options.reserveFraction), healthy };
+      deviceIndex.set(`${si}:${d.id}`, devices.length);
+      if (healthy) {
+        const key = `${d.kind}\u0000${d.memoryBytes}\u0000${d.speedClass ?? 1}`;
+        const list = byKey.get(key) ?? [];
+        list.push(devices.length);
+        byKey.set(key, list);
+      }
+      devices.push(node);
+    }
+    // Smallest devices first: on equal gain per cost the greedy then fills the device that fits most tightly and
+    // keeps large devices for the models only they can hold.
+    const mine = [...byKey.values()].map((list) => {
+      const first = devices[list[0]!]!;
+      return { server: si, kind: first.kind, usableBytes: first.usableBytes, devices: list };
+    });
+    classes.push(...mine.sort((a, b) => a.usableBytes - b.usableBytes));
+  });
+  const services = buildServices(input, options.periodMs);
+  const serviceIndex = new Map(services.map((s) => [s.id, s.index]));
+  return {
+    servers: input.servers,
+    serverIndex,
+    serverHealthy,
+    devices,
+    deviceIndex,
+    classes,
+    services,
+    serviceIndex,
+    roundTripMs: createRoundTrip(input),
+  };
+}
+
+function buildServices(input: PlacementInput, periodMs: number): ServiceNode[] {
+  const periodBacklog = new Map<string, Map<string, number>>();
+  for (const c of input.current ?? []) {
+    if (!c.backlogItems) continue;
+    const m = periodBacklog.get(c.serviceId) ?? new Map<string, number>();
+    m.set(c.serverId, (m.get(c.serverId) ?? 0) + c.backlogItems);
+    periodBacklog.set(c.serviceId, m);
+  }
+  const demandById = new Map(input.demand.map((d) => [d.serviceId, d]));
+  return input.services.map((spec, index) => {
+    const rates = new Map<string, number>();
+    const add = (a: string, r: number): void => {
+      if (r > 0) rates.set(a, (rates.get(a) ?? 0) + r);
+    };
+    const d = demandById.get(spec.id);
+    if (d) {
+      for (const [a, r] of Object.entries(d.ratePerServer)) add(a, r);
+      for (const s of d.streams ?? []) add(s.accessServer, s.rateHz);
+    }
+    // A queue backlog must drain within the next period on top of new arrivals: items / period.
+    for (const [a, items] of periodBacklog.get(spec.id) ?? []) add(a, (items * 1000) / periodMs);
+    const access = [...rates.keys()].sort();
+    const accessRate = access.map((a) => rates.get(a)!);
+    const latency = spec.slo.kind === 'latency';
+    const sloMs = spec.slo.kind === 'latency' ? spec.slo.deadlineMs : spec.slo.stalenessMs;
+    return {
+      index,
+      id: spec.id,
+      spec,
+      weight: spec.weight ?? 1,
+      latencySensitive: latency,
+      cycleBudgetMs: latency ? sloMs - (spec.networkBudgetMs ?? 0) : Number.POSITIVE_INFINITY,
+      sloMs,
+      loadTimeMs: spec.loadTimeMs ?? 0,
+      access,
+      accessRate,
+      totalDemand: accessRate.reduce((x, y) => x + y, 0),
+      plans: input.plans[spec.id] ?? [],
+    };
+  });
+}
+
+function createRoundTrip(input: PlacementInput): (access: string, server: number) => number {
+  const delays = input.delaysMs;
+  const ids = input.servers.map((s) => s.id);
+  if (delays === undefined) return () => 0;
+  const one = (from: string, to: string): number => {
+    if (typeof delays === 'function') {
+      const v = delays(from, to);
+      if (!(typeof v === 'number' && v >= 0)) invalidOption(`delaysMs(${from}, ${to})`, v, 'a number ≥ 0');
+      return v;
+    }
+    if (from === to) return delays[from]?.[to] ?? 0;
+    return delays[from]?.[to] ?? Number.POSITIVE_INFINITY;
+  };
+  const cache = new Map<string, Float64Array>();
+  return (access, server) => {
+    let row = cache.get(access);
+    if (!row) {
+      row = new Float64Array(ids.length).fill(Number.NaN);
+      cache.set(access, row);
+    }
+    let v = row[server]!;
+    if (Number.isNaN(v)) {
+      const to = ids[server]!;
+      v = one(access, to) + one(to, access);
+      row[server] = v;
+    }
+    return v;
+  };
+}

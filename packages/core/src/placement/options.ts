@@ -1,0 +1,117 @@
+import { invalidOption } from '../errors/epara-error.js';
+
+/** Options of {@link placeServices}. Every field is optional; defaults are in {@link DEFAULT_PLACEMENT_OPTIONS}. */
+export interface PlacementOptions {
+  /**
+   * μ: weight of the switching cost. A new instance costs `μ × weight × min(demand, capacity) × loadTimeMs /
+   * periodMs` (goodput, in items/s averaged over the period, forgone while it loads). 0 = stateless.
+   * @default 1
+   */
+  readonly switchWeight?: number;
+  /** Placement period, ms: the horizon over which load time and backlog are averaged. @default 30000 */
+  readonly periodMs?: number;
+  /**
+   * Locality: an instance serves an access server's demand only if `delay(a→s) + delay(s→a) + plan latency`
+   * fits the SLO; goodput becomes a bipartite max-flow. Off: any instance serves any demand of its service.
+   * @default false
+   */
+  readonly locality?: boolean;
+  /** Fraction of each device's memory kept free (fragmentation, runtime overhead). @default 0.05 */
+  readonly reserveFraction?: number;
+  /** Greedy stops adding items whose net marginal gain is at most this (items/s). @default 1e-9 */
+  readonly epsilon?: number;
+  /** Lazy greedy (priority queue of stale upper bounds). `false` re-evaluates everything each step. @default true */
+  readonly lazy?: boolean;
+  /**
+   * Multi-task: single-device instances of different services may share a device (memory and duty cycle
+   * permitting). `false` gives every instance whole devices. @default true
+   */
+  readonly multiTask?: boolean;
+  /**
+   * Time shares a single-device instance may claim when multi-task is on: capacity `share × plan capacity`.
+   * @default [1, 0.5, 0.25]
+   */
+  readonly shareLevels?: readonly number[];
+  /**
+   * Greedy ratio: `'resource'` divides the gain by the fraction of device memory/time used (cost-benefit);
+   * `'unit'` counts one per item (plain greedy on gain). @default 'resource'
+   */
+  readonly costModel?: 'resource' | 'unit';
+  /** Also try the best single item first and keep the better result (knapsack safeguard). @default true */
+  readonly safeguard?: boolean;
+}
+
+/** {@link PlacementOptions} with every field filled. */
+export interface ResolvedPlacementOptions {
+  readonly switchWeight: number;
+  readonly periodMs: number;
+  readonly locality: boolean;
+  readonly reserveFraction: number;
+  readonly epsilon: number;
+  readonly lazy: boolean;
+  readonly multiTask: boolean;
+  readonly shareLevels: readonly number[];
+  readonly costModel: 'resource' | 'unit';
+  readonly safeguard: boolean;
+}
+
+/** The defaults of {@link PlacementOptions}. */
+export const DEFAULT_PLACEMENT_OPTIONS: ResolvedPlacementOptions = {
+  switchWeight: 1,
+  periodMs: 30_000,
+  locality: false,
+  reserveFraction: 0.05,
+  epsilon: 1e-9,
+  lazy: true,
+  multiTask: true,
+  shareLevels: [1, 0.5, 0.25],
+  costModel: 'resource',
+  safeguard: true,
+};
+
+/**
+ * Fills defaults and validates once.
+ *
+ * @throws EparaError `INVALID_OPTIONS` naming the field, its value and what was expected.
+ */
+export function resolvePlacementOptions(options: PlacementOptions = {}): ResolvedPlacementOptions {
+  if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+  const d = DEFAULT_PLACEMENT_OPTIONS;
+  const switchWeight = options.switchWeight ?? d.switchWeight;
+  if (!Number.isFinite(switchWeight) || switchWeight < 0) invalidOption('switchWeight', switchWeight, 'a finite number ≥ 0');
+  const periodMs = options.periodMs ?? d.periodMs;
+  if (!Number.isFinite(periodMs) || periodMs <= 0) invalidOption('periodMs', periodMs, 'a finite number > 0');
+  const reserveFraction = options.reserveFraction ?? d.reserveFraction;
+  if (!(reserveFraction >= 0 && reserveFraction < 1)) invalidOption('reserveFraction', reserveFraction, 'a number in [0, 1)');
+  const epsilon = options.epsilon ?? d.epsilon;
+  if (!Number.isFinite(epsilon) || epsilon < 0) invalidOption('epsilon', epsilon, 'a finite number ≥ 0');
+  const costModel = options.costModel ?? d.costModel;
+  if (costModel !== 'resource' && costModel !== 'unit') invalidOption('costModel', costModel, "'resource' or 'unit'");
+  return {
+    switchWeight,
+    periodMs,
+    locality: bool('locality', options.locality, d.locality),
+    reserveFraction,
+    epsilon,
+    lazy: bool('lazy', options.lazy, d.lazy),
+    multiTask: bool('multiTask', options.multiTask, d.multiTask),
+    shareLevels: resolveShares(options.shareLevels ?? d.shareLevels),
+    costModel,
+    safeguard: bool('safeguard', options.safeguard, d.safeguard),
+  };
+}
+
+function bool(field: string, value: boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') invalidOption(field, value, 'a boolean');
+  return value;
+}
+
+function resolveShares(levels: readonly number[]): readonly number[] {
+  if (!Array.isArray(levels) || levels.length === 0) invalidOption('shareLevels', levels, 'a non-empty array');
+  for (const [i, s] of levels.entries()) {
+    if (!(typeof s === 'number' && s > 0 && s <= 1)) invalidOption(`shareLevels[${i}]`, s, 'a number in (0, 1]');
+  }
+  // Largest first: on equal gain per cost the greedy prefers fewer, larger instances.
+  return [...new Set(levels)].sort((a, b) => b - a);
+}

@@ -1,0 +1,110 @@
+import { buildPlacement, type BuildOutcome } from './build-placement.js';
+import { buildTemplates, footprintOf, itemMemoryBytes } from './candidates.js';
+import { planChanges, type ChangeItem } from './change-plan.js';
+import { objectiveValue, type Chosen, type GreedyContext } from './greedy.js';
+import { placementGuarantee } from './guarantee.js';
+import { buildPlacementModel, type PlacementModel } from './model.js';
+import { resolvePlacementOptions, type PlacementOptions } from './options.js';
+import { validatePlacementInput } from './validate-input.js';
+import type { PlacedInstance, PlacementInput, PlacementResult, ServicePlacement } from './types.js';
+
+/**
+ * Chooses the next service placement: which plan of which service runs on which devices of which server.
+ * Maximizes predicted goodput (weighted `Σ min(demand, capacity)`, or a locality max-flow) minus the goodput lost
+ * while new instances load, under device memory, duty-cycle time share, exclusive groups and health, by lazy
+ * cost-benefit greedy with a best-single-item safeguard, starting from the current placement. Pure and
+ * deterministic: the same input gives the same output, and feeding the output back as `current` with unchanged
+ * demand changes nothing.
+ *
+ * @example
+ * ```ts
+ * const next = placeServices({ servers, services, plans, demand, current: previous.instances });
+ * for (const step of next.changes) await apply(step); // load → ready → drain → free
+ * ```
+ *
+ * @throws EparaError `INVALID_OPTIONS` for a bad option or input field (named in `details.field`);
+ * `UNKNOWN_SERVICE` when plans, demand or the current placement name a service not in `services`.
+ */
+export function placeServices(input: PlacementInput, options: PlacementOptions = {}): PlacementResult {
+  const resolved = resolvePlacementOptions(options);
+  validatePlacementInput(input);
+  const model = buildPlacementModel(input, resolved);
+  const templates = buildTemplates(model, resolved);
+  const ctx: GreedyContext = { model, options: resolved, templates };
+  const current = input.current ?? [];
+  let outcome = buildPlacement(ctx, current);
+  let usedSafeguard = false;
+  const best = outcome.bestSingle;
+  if (resolved.safeguard && best >= 0 && !outcome.state.chosen.some((c) => !c.removed && c.template?.index === best)) {
+    const alt = buildPlacement(ctx, current, best);
+    if (objectiveValue(ctx, alt.state) > objectiveValue(ctx, outcome.state) + resolved.epsilon) {
+      outcome = { ...alt, bestSingle: best };
+      usedSafeguard = true;
+    }
+  }
+  return assemble(ctx, current, outcome, usedSafeguard);
+}
+
+function assemble(ctx: GreedyContext, current: readonly PlacedInstance[], outcome: BuildOutcome, usedSafeguard: boolean): PlacementResult {
+  const { model, options } = ctx;
+  const { state } = outcome;
+  const live = state.chosen.filter((c) => !c.removed);
+  const taken = new Set(current.map((c) => c.instanceId));
+  const instances = live.map((c) => (c.current ? keptInstance(c.current, c) : newInstance(model, c, taken)));
+  const services: ServicePlacement[] = model.services.map((svc) => ({
+    serviceId: svc.id,
+    demandPerSec: svc.totalDemand,
+    capacityPerSec: state.objective.capacity(svc.index),
+    servedPerSec: state.objective.served(svc.index),
+    instances: live.filter((c) => c.service === svc.index).length,
+  }));
+  const keptIds = new Set(live.filter((c) => c.current).map((c) => c.current!.instanceId));
+  const failedIds = new Set(outcome.dropped.filter((d) => d.reason === 'failed').map((d) => d.instance.instanceId));
+  const toItem = (inst: PlacedInstance, devices: readonly number[]): ChangeItem => {
+    const svc = model.services[model.serviceIndex.get(inst.serviceId)!]!;
+    const foot = footprintOf(svc, inst.plan, inst.capacityPerSec ?? inst.plan.capacityPerSec, options.multiTask);
+    return { ...pick(inst), devices, memBytes: itemMemoryBytes(svc, inst.plan), exclusive: foot.exclusive };
+  };
+  const devicesOf = (inst: PlacedInstance): number[] => {
+    const s = model.serverIndex.get(inst.serverId);
+    return s === undefined ? [] : inst.deviceIds.map((id) => model.deviceIndex.get(`${s}:${id}`) ?? -1).filter((d) => d >= 0);
+  };
+  const changes = planChanges(model, {
+    kept: current.filter((c) => keptIds.has(c.instanceId)).map((c) => toItem(c, devicesOf(c))),
+    added: live.flatMap((c, i) => (c.current ? [] : [toItem(instances[i]!, c.devices)])),
+    removed: current.filter((c) => !keptIds.has(c.instanceId) && !failedIds.has(c.instanceId)).map((c) => toItem(c, devicesOf(c))),
+    lost: current.filter((c) => failedIds.has(c.instanceId)).map((c) => toItem(c, devicesOf(c))),
+  });
+  const switchCost = live.reduce((s, c) => s + c.penalty, 0);
+  return {
+    instances,
+    goodputPerSec: services.reduce((s, x) => s + x.servedPerSec, 0),
+    objective: objectiveValue(ctx, state),
+    switchCost,
+    services,
+    changes,
+    guarantee: placementGuarantee(options, { templates: ctx.templates, stateful: keptIds.size > 0 || switchCost > 0 }),
+    stats: { candidates: ctx.templates.length, evaluations: state.evaluations, usedSafeguard, pruned: outcome.pruned },
+  };
+}
+
+/** A kept instance, with its grown share when {@link upgradeShares} changed it (its old measurement is stale). */
+function keptInstance(inst: PlacedInstance, c: Chosen): PlacedInstance {
+  if (c.foot.capacityPerSec === (inst.capacityPerSec ?? inst.plan.capacityPerSec)) return inst;
+  const { measuredCapacityPerSec: _stale, ...rest } = inst;
+  return { ...rest, capacityPerSec: c.foot.capacityPerSec };
+}
+
+function pick(inst: PlacedInstance): Pick<ChangeItem, 'instanceId' | 'serviceId' | 'serverId' | 'deviceIds'> {
+  return { instanceId: inst.instanceId, serviceId: inst.serviceId, serverId: inst.serverId, deviceIds: inst.deviceIds };
+}
+
+function newInstance(model: PlacementModel, c: Chosen, taken: Set<string>): PlacedInstance {
+  const server = model.servers[model.devices[c.devices[0]!]!.server]!;
+  const deviceIds = c.devices.map((d) => model.devices[d]!.id);
+  const base = `${model.services[c.service]!.id}@${server.id}:${deviceIds.join('+')}`;
+  let id = base;
+  for (let n = 2; taken.has(id); n++) id = `${base}#${n}`;
+  taken.add(id);
+  return { instanceId: id, serviceId: model.services[c.service]!.id, plan: c.plan, serverId: server.id, deviceIds, capacityPerSec: c.foot.capacityPerSec };
+}
