@@ -28,3 +28,47 @@ export { createWebSocketTransport } from './transport/websocket-transport.js';
 export { resolveWebSocketTransportOptions, WEBSOCKET_TRANSPORT_DEFAULTS } from './transport/websocket-options.js';
 export type { WebSocketTransportOptions, WebSocketTlsOptions, WireLogger } from './transport/websocket-options.js';
 export { DEFAULT_MAX_FRAME_BYTES } from './transport/transport-util.js';
+
+// protocol (wire layer)
+export { encodeFrame, decodeFrame, readFrameHeader, PROTOCOL_VERSION, FRAME_HEADER_BYTES, FRAME_MAGIC } from './protocol/frame-codec.js';
+export type { FrameHeader } from './protocol/frame-codec.js';
+export { MESSAGE_TYPE_CODES } from './protocol/messages.js';
+export type {
+  WireMessage,
+  WireMessageType,
+  DecodedMessage,
+  HelloMessage,
+  AuthChallengeMessage,
+  AuthResponseMessage,
+  AuthOkMessage,
+  SubmitMessage,
+  ResultMessage,
+  ErrorMessage,
+  CancelMessage,
+  StreamOpenMessage,
+  StreamAcceptedMessage,
+  StreamFrameMessage,
+  StreamResultMessage,
+  StreamCloseMessage,
+  SyncTokenMessage,
+  SyncAckMessage,
+  PlacementMessage,
+  PingMessage,
+  PongMessage,
+} from './protocol/messages.js';
+export { DTYPE_CODES } from './protocol/tensor-codec.js';
+export { encodeViewEntries, decodeViewEntries } from './protocol/view-codec.js';
+export type { WireViewEntry, WireEntryStub, WireSyncToken } from './protocol/view-codec.js';
+export { resolveProtocolLimits, PROTOCOL_LIMIT_DEFAULTS } from './protocol/protocol-limits.js';
+export type { ProtocolLimits, ResolvedProtocolLimits } from './protocol/protocol-limits.js';
+export { createPeerChannel } from './protocol/peer-channel.js';
+export type { PeerChannel, PeerChannelEvents, PeerChannelOptions, MalformedFrameEvent } from './protocol/peer-channel.js';
+
+// security (wire layer)
+export { secureConnection } from './security/secure-connection.js';
+export type { SecureLink } from './security/secure-connection.js';
+export { resolveSecureConnectionOptions, SECURE_CONNECTION_DEFAULTS, PRE_AUTH_MAX_FRAME_BYTES } from './security/secure-connection-options.js';
+export type { SecureConnectionOptions, ResolvedSecureConnectionOptions } from './security/secure-connection-options.js';
+export { createRateLimiter, resolveRateLimiterOptions, RATE_LIMITER_DEFAULTS } from './security/rate-limiter.js';
+export type { RateLimiter, RateLimiterOptions, ResolvedRateLimiterOptions } from './security/rate-limiter.js';
+export { MIN_PSK_BYTES } from './security/psk-proof.js';

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryHub } from '../transport/memory-hub.js';
+import { createMemoryTransport } from '../transport/memory-transport.js';
+import { closedOf, collectFrames, nextAccepted } from '../transport/transport-contract-helpers.js';
+import { decodeFrame, encodeFrame } from './frame-codec.js';
+import type { DecodedMessage } from './messages.js';
+import { createPeerChannel } from './peer-channel.js';
+import type { MalformedFrameEvent } from './peer-channel.js';
+
+async function pair() {
+  const hub = createMemoryHub();
+  const server = createMemoryTransport({ hub, address: 's' });
+  await server.listen();
+  const accepted = nextAccepted(server);
+  const client = await createMemoryTransport({ hub }).connect('s');
+  return { client, inbound: await accepted };
+}
+
+describe('createPeerChannel', () => {
+  it('sends and receives typed messages in order', async () => {
+    const { client, inbound } = await pair();
+    const a = createPeerChannel(client, { peerId: 's' });
+    const b = createPeerChannel(inbound, { peerId: 'c' });
+    const got: DecodedMessage[] = [];
+    const done = new Promise<void>((resolve) => b.on('messageReceived', (m) => (got.push(m), got.length === 2 && resolve())));
+    a.send({ type: 'ping', requestId: 1 });
+    a.send({ type: 'cancel', requestId: 2, reason: 'caller aborted' });
+    await done;
+    expect(got.map((m) => [m.type, m.requestId])).toEqual([['ping', 1], ['cancel', 2]]);
+  });
+
+  it('answers a malformed frame with PROTOCOL_ERROR for its request id and closes the link', async () => {
+    const { client, inbound } = await pair();
+    const b = createPeerChannel(inbound, { peerId: 'c' });
+    const bad: MalformedFrameEvent[] = [];
+    b.on('malformedFrameReceived', (e) => bad.push(e));
+    const frame = encodeFrame({ type: 'result', requestId: 42, outputs: { x: { type: 'float32', dims: [1], data: new Float32Array(1) } } });
+    frame[frame.byteLength - 10] = 0xff; // inside the tensor table or data: either decodes or fails cleanly
+    const broken = frame.subarray(0, frame.byteLength - 4);
+    const reply = collectFrames(client, 1);
+    client.send(broken);
+    const m = decodeFrame((await reply)[0] as Uint8Array);
+    expect(m.type === 'error' && [m.requestId, m.error.code]).toEqual([42, 'PROTOCOL_ERROR']);
+    await closedOf(client);
+    expect(bad).toHaveLength(1);
+    expect(bad[0]?.requestId).toBe(42);
+    expect(() => b.send({ type: 'ping' })).toThrow(/closed/);
+  });
+});
