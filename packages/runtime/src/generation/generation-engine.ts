@@ -1,0 +1,290 @@
+import { EventEmitter } from 'eventemitter3';
+import { EparaError, toEparaError } from '@epara/core';
+import { createLatencyTracker, type LatencyTracker } from '../parallel/model-parallel-latency.js';
+import { resolveGenerationOptions, type GenerationEngineOptions, type ResolvedGenerationOptions } from './generation-options.js';
+import type { GenerationEvents, GenerationStats, LeaveReason } from './generation-events.js';
+import { estimateGeneration, type GenerationEstimate } from './generation-estimate.js';
+import { argmaxLastPosition, buildStepInputs } from './generation-step.js';
+import { createTokenChannel } from './token-channel.js';
+import { validateRequest, type GenerationRequest, type Sequence } from './generation-request.js';
+
+/** The streamed tokens of one request. Iterating ends after the last token or throws an `EparaError`. */
+export interface GenerationStream extends AsyncIterable<number> {
+  readonly id: number;
+  /** Iterates to the end and returns every generated token. */
+  collect(): Promise<number[]>;
+}
+
+/** A language-model generation engine with iteration-level batching. */
+export interface GenerationEngine extends EventEmitter<GenerationEvents> {
+  /** Starts generating; tokens stream as they are decoded. Never throws: errors surface through the stream. */
+  generate(request: GenerationRequest): GenerationStream;
+  /** Loads the model (and calibrates the step estimate). Idempotent. @throws EparaError `LOAD_FAILED` */
+  start(options?: { signal?: AbortSignal }): Promise<void>;
+  /** When a request of this size, submitted at `now`, would get its first token and finish. */
+  estimate(request: { promptTokens: number; maxNewTokens: number }, now?: number): GenerationEstimate;
+  stats(): GenerationStats;
+  /** Rejects waiting requests, ends active ones after the running step (`CLOSED`), frees the model. Idempotent. */
+  close(): Promise<void>;
+}
+
+let engines = 0;
+
+/**
+ * Creates a generation engine: greedy (arg-max, deterministic) decoding of a causal LM on one device with
+ * iteration-level batching. Sequences of different lengths share each decode step (left padding plus an
+ * attention mask); a finished sequence leaves and a waiting one joins between steps. Admission checks the
+ * request's time-to-first-token and time-per-token SLOs against a step-latency estimate and refuses what
+ * cannot fit (`DEADLINE_INFEASIBLE`, `OVERLOADED`); a waiting request whose first token can no longer come in
+ * time is dropped with `DEADLINE_EXCEEDED`. Every stream ends or errors.
+ *
+ * @throws EparaError `INVALID_OPTIONS` naming the bad field.
+ * @example
+ * ```ts
+ * const engine = createGenerationEngine({ device, model: { bytes: buildTinyCausalLm(opts) }, maxBatch: 8, maxSeq: 64 });
+ * for await (const token of engine.generate({ tokens: [1, 2, 3], maxNewTokens: 10 })) console.log(token);
+ * ```
+ */
+export function createGenerationEngine(options: GenerationEngineOptions): GenerationEngine {
+  return new Engine(resolveGenerationOptions(options));
+}
+
+class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine {
+  readonly #o: ResolvedGenerationOptions;
+  readonly #key: string;
+  readonly #tracker: LatencyTracker;
+  readonly #waiting: Sequence[] = [];
+  readonly #active: Sequence[] = [];
+  #started: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #loop: Promise<void> | undefined;
+  #running: { startedAt: number; tokens: number } | undefined;
+  #vocab: number | undefined;
+  #nextId = 1;
+  #c = { steps: 0, tokensGenerated: 0, completed: 0, rejected: 0, aborted: 0, failed: 0, maxBatchSeen: 0 };
+
+  constructor(o: ResolvedGenerationOptions) {
+    super();
+    this.#o = o;
+    this.#key = o.key ?? `generation-${++engines}`;
+    this.#tracker = createLatencyTracker(o.stepProfile ? { fixed: o.stepProfile } : { kind: 'decode-step' });
+  }
+
+  start(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#closing) return Promise.reject(new EparaError('CLOSED', 'generation engine is closed'));
+    this.#started ??= this.#load(options.signal);
+    return this.#started;
+  }
+
+  async #load(signal: AbortSignal | undefined): Promise<void> {
+    const o = this.#o;
+    try {
+      const info = await o.device.loadModel(this.#key, o.model, { ...(o.threads ? { threads: o.threads } : {}), ...(signal ? { signal } : {}) });
+      const vocab = info.outputs.find((v) => v.name === 'logits')?.dims.at(-1);
+      this.#vocab = typeof vocab === 'number' ? vocab : undefined;
+      if (o.calibrate && !o.stepProfile) {
+        for (const [batch, len] of [[1, Math.min(8, o.maxSeq)], [o.maxBatch, o.maxSeq]] as const) {
+          const rows = Array.from({ length: batch }, () => new Array<number>(len).fill(o.padToken));
+          const t0 = o.clock.now();
+          await o.device.run(this.#key, buildStepInputs(rows, o.padToken).feeds, { outputNames: ['logits'] });
+          this.#tracker.observe(batch * len, o.clock.now() - t0);
+        }
+      }
+    } catch (err) {
+      throw toEparaError(err, 'LOAD_FAILED');
+    }
+  }
+
+  generate(request: GenerationRequest): GenerationStream {
+    const id = this.#nextId++;
+    const channel = createTokenChannel();
+    const stream: GenerationStream = {
+      id,
+      [Symbol.asyncIterator]: () => channel[Symbol.asyncIterator](),
+      async collect() {
+        const out: number[] = [];
+        for await (const t of channel) out.push(t);
+        return out;
+      },
+    };
+    const now = this.#o.clock.now();
+    const checked = validateRequest(request, { id, now, channel, maxSeq: this.#o.maxSeq, ttftMs: this.#o.ttftMs, tpotMs: this.#o.tpotMs });
+    if (checked instanceof EparaError) return this.#refuse(id, channel, checked, stream);
+    if (this.#closing) return this.#refuse(id, channel, new EparaError('CLOSED', 'generation engine is closed'), stream);
+    const seq = checked;
+    const onAbort = (): void => this.#abort(seq);
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    seq.cleanup = () => request.signal?.removeEventListener('abort', onAbort);
+    channel.onCancel(onAbort);
+    if (request.signal?.aborted) onAbort();
+    else this.start().then(
+      () => this.#enqueue(seq),
+      (err: unknown) => this.#reject(seq, toEparaError(err, 'LOAD_FAILED')),
+    );
+    return stream;
+  }
+
+  #refuse(id: number, channel: ReturnType<typeof createTokenChannel>, error: EparaError, stream: GenerationStream): GenerationStream {
+    this.#c.rejected++;
+    this.emit('requestRejected', { id, code: error.code, at: this.#o.clock.now() });
+    channel.fail(error);
+    return stream;
+  }
+
+  #enqueue(seq: Sequence): void {
+    if (seq.state !== 'pending') return;
+    if (this.#closing) return this.#reject(seq, new EparaError('CLOSED', 'generation engine is closed'));
+    if (this.#vocab !== undefined && seq.tokens.some((t) => t >= this.#vocab!)) {
+      return this.#reject(seq, new EparaError('INVALID_INPUT', `token ids must be < vocab (${this.#vocab})`, { vocab: this.#vocab }));
+    }
+    const refusal = this.#admission(seq);
+    if (refusal) return this.#reject(seq, refusal);
+    seq.state = 'waiting';
+    const at = this.#waiting.findIndex((w) => w.ttftDeadline > seq.ttftDeadline);
+    if (at < 0) this.#waiting.push(seq);
+    else this.#waiting.splice(at, 0, seq);
+    this.#loop ??= this.#runLoop().finally(() => (this.#loop = undefined));
+  }
+
+  #stepMs(tokens: number): number | undefined {
+    return this.#tracker.estimate(tokens);
+  }
+
+  #admission(seq: Sequence): EparaError | undefined {
+    if (this.#waiting.length >= this.#o.maxWaiting) {
+      return new EparaError('OVERLOADED', 'too many generation requests are waiting', { maxWaiting: this.#o.maxWaiting });
+    }
+    if (this.#stepMs(1) === undefined) return undefined; // nothing measured yet: admit optimistically
+    const alone = this.#stepMs(seq.tokens.length + seq.maxNewTokens)!;
+    if (alone > seq.tpotMs) return new EparaError('DEADLINE_INFEASIBLE', 'a decode step takes longer than the time-per-token SLO even alone', { stepMs: alone, tpotMs: seq.tpotMs });
+    const est = this.estimate({ promptTokens: seq.tokens.length, maxNewTokens: seq.maxNewTokens });
+    if (est.firstTokenAt > seq.ttftDeadline) return new EparaError('DEADLINE_INFEASIBLE', 'the first token cannot come before the TTFT deadline', { estimate: est.firstTokenAt, ttftDeadline: seq.ttftDeadline });
+    if (est.completionAt > seq.deadline) return new EparaError('DEADLINE_INFEASIBLE', 'the generation cannot finish before its deadline', { estimate: est.completionAt, deadline: seq.deadline });
+    return undefined;
+  }
+
+  estimate(request: { promptTokens: number; maxNewTokens: number }, now = this.#o.clock.now()): GenerationEstimate {
+    return estimateGeneration(
+      {
+        now,
+        maxBatch: this.#o.maxBatch,
+        active: this.#active.map((s) => ({ length: s.tokens.length, remainingSteps: s.maxNewTokens - s.generated })),
+        waitingAhead: this.#waiting.length,
+        ...(this.#running ? { running: this.#running } : {}),
+        stepMs: (tokens) => this.#stepMs(tokens) ?? 0,
+      },
+      request.promptTokens,
+      request.maxNewTokens,
+    );
+  }
+
+  async #runLoop(): Promise<void> {
+    for (;;) {
+      if (this.#closing) for (const s of [...this.#active]) this.#leave(s, 'closed', new EparaError('CLOSED', 'generation engine closed'));
+      this.#join();
+      if (this.#active.length === 0) return;
+      await this.#step();
+    }
+  }
+
+  /** Between steps: waiting sequences join while slots are free and the step stays within every member's TPOT. */
+  #join(): void {
+    const now = this.#o.clock.now();
+    for (const seq of [...this.#waiting]) {
+      const batch = this.#active.length + 1;
+      const len = Math.max(seq.tokens.length, ...this.#active.map((s) => s.tokens.length + 1));
+      const stepMs = this.#stepMs(batch * len) ?? 0;
+      if (now + stepMs > seq.ttftDeadline) {
+        this.#waiting.splice(this.#waiting.indexOf(seq), 1);
+        this.#reject(seq, new EparaError('DEADLINE_EXCEEDED', 'dropped: the first token can no longer come before the TTFT deadline', { ttftDeadline: seq.ttftDeadline, at: now }));
+        continue;
+      }
+      if (batch > this.#o.maxBatch) continue;
+      const tightest = Math.min(seq.tpotMs, ...this.#active.map((s) => s.tpotMs));
+      if (this.#active.length > 0 && stepMs > tightest) continue;
+      this.#waiting.splice(this.#waiting.indexOf(seq), 1);
+      seq.state = 'active';
+      this.#active.push(seq);
+      this.emit('sequenceJoined', { id: seq.id, step: this.#c.steps + 1, promptTokens: seq.promptTokens, at: now });
+    }
+  }
+
+  async #step(): Promise<void> {
+    const o = this.#o;
+    const members = [...this.#active];
+    const { feeds, seqLen } = buildStepInputs(members.map((s) => s.tokens), o.padToken);
+    const startedAt = o.clock.now();
+    const step = ++this.#c.steps;
+    this.#c.maxBatchSeen = Math.max(this.#c.maxBatchSeen, members.length);
+    this.#running = { startedAt, tokens: members.length * seqLen };
+    let next: number[];
+    try {
+      const out = await o.device.run(this.#key, feeds, { outputNames: ['logits'] });
+      next = argmaxLastPosition(out['logits']!);
+    } catch (err) {
+      const error = toEparaError(err, 'MODEL_ERROR');
+      for (const s of members) if (s.state === 'active') this.#leave(s, 'error', error);
+      return;
+    } finally {
+      this.#running = undefined;
+    }
+    const endedAt = o.clock.now();
+    this.#tracker.observe(members.length * seqLen, endedAt - startedAt);
+    members.forEach((s, i) => {
+      if (s.state !== 'active') return; // aborted while the step ran: its token is discarded
+      const token = next[i]!;
+      s.tokens.push(token);
+      s.generated++;
+      this.#c.tokensGenerated++;
+      s.channel.push(token);
+      if (token === o.eosToken) this.#leave(s, 'eos');
+      else if (s.generated >= s.maxNewTokens) this.#leave(s, 'length');
+    });
+    this.emit('stepCompleted', { step, batch: members.length, seqLen, ids: members.map((s) => s.id), startedAt, endedAt });
+  }
+
+  #leave(seq: Sequence, reason: LeaveReason, error?: EparaError): void {
+    const i = this.#active.indexOf(seq);
+    if (i >= 0) this.#active.splice(i, 1);
+    seq.state = 'done';
+    seq.cleanup();
+    if (error) seq.channel.fail(error);
+    else seq.channel.end();
+    if (reason === 'eos' || reason === 'length') this.#c.completed++;
+    else if (reason === 'aborted') this.#c.aborted++;
+    else this.#c.failed++;
+    this.emit('sequenceLeft', { id: seq.id, step: this.#c.steps, reason, generated: seq.generated, at: this.#o.clock.now() });
+  }
+
+  #reject(seq: Sequence, error: EparaError): void {
+    seq.state = 'done';
+    seq.cleanup();
+    if (error.code === 'ABORTED') this.#c.aborted++;
+    else this.#c.rejected++;
+    this.emit('requestRejected', { id: seq.id, code: error.code, at: this.#o.clock.now() });
+    seq.channel.fail(error);
+  }
+
+  #abort(seq: Sequence): void {
+    const error = new EparaError('ABORTED', 'the caller aborted the generation', { id: seq.id });
+    if (seq.state === 'active') return this.#leave(seq, 'aborted', error);
+    if (seq.state === 'waiting') this.#waiting.splice(this.#waiting.indexOf(seq), 1);
+    if (seq.state !== 'done') this.#reject(seq, error);
+  }
+
+  stats(): GenerationStats {
+    return { active: this.#active.length, waiting: this.#waiting.length, ...this.#c };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    for (const seq of this.#waiting.splice(0)) this.#reject(seq, new EparaError('CLOSED', 'generation engine closed before the request joined'));
+    await this.#loop;
+    await this.#started?.catch(() => undefined);
+    await this.#o.device.unloadModel(this.#key).catch(() => undefined);
+  }
+}

@@ -1,0 +1,63 @@
+import type { EparaErrorCode } from '@epara/core';
+
+/** Why a sequence left the running batch. */
+export type LeaveReason = 'eos' | 'length' | 'aborted' | 'error' | 'closed';
+
+/** Payload of `sequenceJoined`: a waiting sequence joined the batch before step `step`. */
+export interface SequenceJoinedEvent {
+  readonly id: number;
+  readonly step: number;
+  readonly promptTokens: number;
+  readonly at: number;
+}
+
+/** Payload of `sequenceLeft`: a sequence left the batch (finished, aborted or failed). */
+export interface SequenceLeftEvent {
+  readonly id: number;
+  readonly step: number;
+  readonly reason: LeaveReason;
+  readonly generated: number;
+  readonly at: number;
+}
+
+/** Payload of `stepCompleted`: one decode step over the batch. */
+export interface StepCompletedEvent {
+  readonly step: number;
+  /** Sequences in the step. */
+  readonly batch: number;
+  /** Padded length of the step's input. */
+  readonly seqLen: number;
+  /** Ids of the sequences in the step. */
+  readonly ids: readonly number[];
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
+/** Payload of `requestRejected`: a request was refused or dropped before producing a token. */
+export interface RequestRejectedEvent {
+  readonly id: number;
+  readonly code: EparaErrorCode;
+  readonly at: number;
+}
+
+/** Events of a generation engine (eventemitter3 map). */
+export interface GenerationEvents {
+  sequenceJoined: [SequenceJoinedEvent];
+  sequenceLeft: [SequenceLeftEvent];
+  stepCompleted: [StepCompletedEvent];
+  requestRejected: [RequestRejectedEvent];
+}
+
+/** Counters of a generation engine. */
+export interface GenerationStats {
+  readonly active: number;
+  readonly waiting: number;
+  readonly steps: number;
+  readonly tokensGenerated: number;
+  readonly completed: number;
+  readonly rejected: number;
+  readonly aborted: number;
+  readonly failed: number;
+  /** Largest number of sequences that shared one step. */
+  readonly maxBatchSeen: number;
+}

@@ -1,0 +1,53 @@
+import { EparaError, invalidOption, type NamedTensors } from '@epara/core';
+import type { EngineSubmitOptions, ServiceEngine } from '../executor/service-engine.js';
+import type { GenerationEngine } from './generation-engine.js';
+
+/** Options of {@link createGenerationService}. */
+export interface GenerationServiceOptions {
+  /** Tokens generated per request (the request's token limit). */
+  readonly maxNewTokens: number;
+  /** Input tensor holding the prompt: int64 or int32, `[1, T]` or `[T]`. @default 'input_ids' */
+  readonly inputName?: string;
+  /** Output tensor with the generated tokens, int64 `[1, n]`. @default 'tokens' */
+  readonly outputName?: string;
+  /** Prompt length assumed by `estimate` before any request was seen. @default 16 */
+  readonly typicalPromptTokens?: number;
+}
+
+/**
+ * Hosts a {@link GenerationEngine} as an executor service: `submit` runs one whole generation (the
+ * executor's deadline becomes the completion deadline) and returns the generated tokens as an int64 tensor.
+ *
+ * @throws EparaError `INVALID_OPTIONS` naming the bad field.
+ * @example
+ * ```ts
+ * const service = createGenerationService(engine, { maxNewTokens: 16 });
+ * const out = await service.submit({ input_ids: prompt }, { deadline: Date.now() + 2000, priority: 0 });
+ * ```
+ */
+export function createGenerationService(engine: GenerationEngine, options: GenerationServiceOptions): ServiceEngine {
+  if (typeof engine?.generate !== 'function') invalidOption('engine', engine, 'a GenerationEngine');
+  const maxNewTokens = options?.maxNewTokens;
+  if (typeof maxNewTokens !== 'number' || !Number.isInteger(maxNewTokens) || maxNewTokens < 1) invalidOption('maxNewTokens', maxNewTokens, 'a positive integer');
+  const inputName = options.inputName ?? 'input_ids';
+  const outputName = options.outputName ?? 'tokens';
+  let promptTokens = options.typicalPromptTokens ?? 16;
+  return {
+    async submit(inputs: NamedTensors, o: EngineSubmitOptions): Promise<NamedTensors> {
+      const t = inputs?.[inputName];
+      if (t === undefined || (t.type !== 'int64' && t.type !== 'int32') || t.dims.length > 2 || (t.dims.length === 2 && t.dims[0] !== 1)) {
+        throw new EparaError('INVALID_INPUT', `${inputName} must be an int64/int32 tensor of shape [1, T] or [T]`, { name: inputName });
+      }
+      const tokens = Array.from(t.data as ArrayLike<number | bigint>, Number);
+      promptTokens = tokens.length;
+      const generated = await engine
+        .generate({ tokens, maxNewTokens, deadline: o.deadline, ...(o.signal ? { signal: o.signal } : {}) })
+        .collect();
+      return { [outputName]: { type: 'int64', dims: [1, generated.length], data: BigInt64Array.from(generated, BigInt) } };
+    },
+    estimate(now: number): number {
+      return engine.estimate({ promptTokens, maxNewTokens }, now).completionAt;
+    },
+    close: () => engine.close(),
+  };
+}
