@@ -34,8 +34,12 @@ describe('allocate', () => {
     const video: ServiceSpec = { ...seg, id: 'video', sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 30, stalenessMs: 200 }, profiles: { cpu: seg.profiles['cpu']! } };
     const a = allocate({ service: video, demand: 300, deviceKinds: kinds });
     expect(a.category).toEqual({ sensitivity: 'frequency', devices: 'multi', reason: 'compute' });
-    expect(a.plans[0]).toMatchObject({ requestStrategy: 'multi-frame', serviceStrategy: 'data-parallel', deviceKind: 'cpu' });
-    expect(a.plans[0]!.capacityPerSec).toBeGreaterThanOrEqual(300);
+    // first: one device serving as many whole 30/s streams as it keeps up with (placement adds instances)
+    expect(a.plans[0]).toMatchObject({ requestStrategy: 'multi-frame', serviceStrategy: 'single', deviceKind: 'cpu', goodputPerDevice: 150 }); // best 160/s → 5 streams
+    expect(a.plans[0]!.notes[0]).toContain('serves 5 whole stream(s)');
+    // then: frames striped over replicas that together keep up with all 300/s
+    expect(a.plans[1]).toMatchObject({ requestStrategy: 'multi-frame', serviceStrategy: 'data-parallel', deviceKind: 'cpu' });
+    expect(a.plans[1]!.capacityPerSec).toBeGreaterThanOrEqual(300);
     expect(a.infeasible.map((i) => `${i.deviceKind}/${i.strategy}`)).toEqual(['cpu/multi-frame', 'gpu/multi-frame']);
   });
 

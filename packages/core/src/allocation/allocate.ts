@@ -5,7 +5,7 @@ import type { Category, ParallelPlan, RequestStrategy } from './plan.js';
 import { invalidOption } from '../errors/epara-error.js';
 import { assertRate, type DeviceKindSpec } from './validate-input.js';
 import { resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
-import { classify, type Classification } from '../categories/classify.js';
+import { classify, singleCapacity, type Classification } from '../categories/classify.js';
 import type { PlanOutcome } from './plan-outcome.js';
 import { planBatching } from './batching.js';
 import { defaultRate, planMultiFrame } from './multi-frame.js';
@@ -85,6 +85,10 @@ export function allocate(input: AllocateInput): Allocation {
         : planMultiFrame({ service, device, rateHz: defaultRate(service, demand), demandPerSec: demand, options: o });
       const plan = record(device, strategy, single);
       const overloaded = plan !== undefined ? demand > plan.capacityPerSec : !single.feasible && single.constraint === 'rate';
+      if (overloaded && strategy === 'multi-frame') {
+        const part = wholeStreamsPlan(service, device, o);
+        if (part !== undefined) plans.push(part);
+      }
       if (overloaded) record(device, 'data-parallel', planDataParallel({ service, device, demandPerSec: demand, requestStrategy: strategy, options: o }));
       if (o.modelParallelCandidates === 'always') {
         record(device, 'model-parallel', planModelParallel({ service, device, demandPerSec: demand, stageProfiles, minStages: 2, options: o }));
@@ -96,6 +100,22 @@ export function allocate(input: AllocateInput): Allocation {
   }
   plans.sort(comparePlans);
   return { category: classification.category, classification, plans, infeasible };
+}
+
+/**
+ * Frequency services whose streams together overload one device: the single-device plan for as many whole
+ * streams (at the SLO rate) as one device keeps up with, so placement can spread the streams over several
+ * single-device instances instead of striping them (striping is only needed when one stream exceeds a device).
+ */
+function wholeStreamsPlan(service: ServiceSpec, device: DeviceKindSpec, o: StrategyOptions): ParallelPlan | undefined {
+  if (service.slo.kind !== 'frequency') return undefined;
+  const perStream = service.slo.rateHz;
+  const best = singleCapacity(service, device, o);
+  for (let k = Math.floor(best / perStream); k >= 1; k--) {
+    const out = planMultiFrame({ service, device, rateHz: k * perStream, demandPerSec: k * perStream, options: o });
+    if (out.feasible) return { ...out.plan, notes: [`serves ${k} whole stream(s) of ${perStream}/s; place several instances for the rest`, ...out.plan.notes] };
+  }
+  return undefined;
 }
 
 /** Ranking order: goodput per device desc, then less total memory, then more capacity per device, then kind. */

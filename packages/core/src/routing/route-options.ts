@@ -8,11 +8,13 @@ export interface RouteOptions {
   /** Safety margin: an estimate must land at or before `deadline − guardMs`. @default 1 */
   readonly guardMs: number;
   /**
-   * Staleness inflation: a peer's reported wait is taken as `waitMs + age × utilization × stalenessFactor`,
-   * where `age = now − updatedAt` and `utilization = loadPerSec / capacityPerSec` of the instance: the work
-   * that likely arrived since the entry was written (1 = every arrival since then is still queued, which
-   * ignores what the peer served meanwhile — pessimistic on purpose; 0 trusts the view as is).
-   * @default 1
+   * Staleness inflation. A peer's reported wait is taken as
+   * `waitMs + age × (max(0, ρ − 1) + stalenessFactor × ρ)`, where `age = now − updatedAt` and
+   * `ρ = loadPerSec / capacityPerSec` of the instance. The first term is the backlog an overloaded instance
+   * has piled up since it wrote the entry (arrivals beyond capacity); the second hedges against bursts in
+   * proportion to how busy it is (0 trusts the view as is; 1 assumes every arrival since the report is still
+   * queued, which ignores what the peer served meanwhile).
+   * @default 0.1
    */
   readonly stalenessFactor: number;
   /** Peers whose entry is older than this are not considered (their state is unknown), ms. @default 10000 */
@@ -33,7 +35,7 @@ export interface RouteOptions {
 export const DEFAULT_ROUTE_OPTIONS: RouteOptions = Object.freeze({
   hopLimit: 2,
   guardMs: 1,
-  stalenessFactor: 1,
+  stalenessFactor: 0.1,
   maxEntryAgeMs: 10_000,
   maxCandidates: 3,
   includeReturnHop: true,

@@ -125,10 +125,13 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
   return scan;
 }
 
-/** A reported wait inflated by the entry's age: `waitMs + age × utilization × stalenessFactor`. */
+/**
+ * A reported wait inflated by the entry's age: `waitMs + age × (max(0, ρ − 1) + stalenessFactor × ρ)` with
+ * `ρ = loadPerSec / capacityPerSec` (see {@link RouteOptions.stalenessFactor}).
+ */
 export function inflateWait(inst: InstanceInfo, ageMs: number, o: RouteOptions): number {
-  const utilization = inst.capacityPerSec > 0 ? inst.loadPerSec / inst.capacityPerSec : 1;
-  return Math.max(0, inst.waitMs) + ageMs * utilization * o.stalenessFactor;
+  const rho = inst.capacityPerSec > 0 ? inst.loadPerSec / inst.capacityPerSec : 2;
+  return Math.max(0, inst.waitMs) + ageMs * (Math.max(0, rho - 1) + o.stalenessFactor * rho);
 }
 
 function insertCandidate(list: RouteCandidate[], c: RouteCandidate, max: number): void {
