@@ -16,14 +16,14 @@ describe('executor: deadline-aware batching (fake backend)', () => {
     ex = createExecutor({
       backend: { kind: 'fake' },
       devices: [{ id: 'd0' }],
-      services: [{ id: 's', model: doubler({ fixedMs: 5, failIfAnyEquals: 1000 }), ...latency(10_000), profile: flat(5), plan: { batchSize: 4 }, devices: ['d0'] }],
+      services: [{ id: 's', model: doubler({ fixedMs: 5 }), ...latency(10_000), profile: flat(5), plan: { batchSize: 4 }, devices: ['d0'] }],
       launchWhenIdle: true,
     });
     await ex.start();
     const sizes: number[] = [];
     ex.on('batchDispatched', (e) => sizes.push(e.size));
-    const outs = await Promise.all(Array.from({ length: 9 }, (_, i) => ex!.submit('s', item(i, -i))));
-    outs.forEach((o, i) => expect(values(o)).toEqual([2 * i + 1, -2 * i + 1]));
+    const outs = await Promise.all(Array.from({ length: 9 }, (_, i) => ex!.submit('s', item(i, i + 0.5))));
+    outs.forEach((o, i) => expect(values(o)).toEqual([2 * i + 1, 2 * i + 2]));
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(9);
     expect(Math.max(...sizes)).toBeGreaterThan(1);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(4);
@@ -37,6 +37,8 @@ describe('executor: deadline-aware batching (fake backend)', () => {
       backend: { kind: 'fake' },
       clock,
       timers,
+      adaptLatency: false,
+      guardMs: 1,
       devices: [{ id: 'd0' }],
       services: [{ id: 's', model, ...latency(10_000), profile: flat(10), plan: { batchSize: 8 }, devices: ['d0'] }],
     });
@@ -64,6 +66,8 @@ describe('executor: deadline-aware batching (fake backend)', () => {
       backend: { kind: 'fake' },
       clock,
       timers,
+      adaptLatency: false,
+      guardMs: 1,
       devices: [{ id: 'd0' }],
       services: [{ id: 's', model: doubler(), ...latency(1000), profile: flat(10), plan: { batchSize: 4 }, devices: ['d0'] }],
     });
@@ -126,6 +130,8 @@ describe('executor: deadline-aware batching (fake backend)', () => {
       backend: { kind: 'fake' },
       clock,
       timers,
+      adaptLatency: false,
+      guardMs: 1,
       devices: [{ id: 'd0' }],
       services: [{ id: 's', model: doubler(), ...latency(1000), profile: flat(10), plan: { batchSize: 4 }, devices: ['d0'] }],
     });

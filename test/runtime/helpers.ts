@@ -1,13 +1,16 @@
 import { affineProfile, isEparaError, type NamedTensors } from '@epara/core';
 import { fakeModelBytes, type FakeModelSpec } from '@epara/runtime';
 
-/** A fake model `y = 2x + 1` over `x f32[batch, 2]`, blocking `fixedMs + perItemMs · batch`. */
+/**
+ * A fake model `y = 2x + 1` over `x f32[batch, 2]`, blocking `fixedMs + perItemMs · batch`; an input of -7
+ * makes it throw, -99 kills its worker.
+ */
 export function doubler(o: Partial<Omit<FakeModelSpec, 'format'>> = {}): Uint8Array {
   return fakeModelBytes({
     inputs: [{ name: 'x', type: 'float32', dims: ['batch', 2] }],
     outputs: [{ name: 'y', from: 'x', scale: 2, offset: 1 }],
-    failIfAnyEquals: 7,
-    crashIfAnyEquals: 99,
+    failIfAnyEquals: -7,
+    crashIfAnyEquals: -99,
     ...o,
   });
 }

@@ -26,6 +26,10 @@ export interface LaunchDecision {
   readonly wakeAt?: number;
   /** Deadline of the batch's earliest item (for choosing between services on a device). */
   readonly headDeadline?: number;
+  /** The batch that would run (also when it is not due yet). */
+  readonly group?: WorkItem[];
+  /** Expected run time of `group`, ms. */
+  readonly runMs?: number;
 }
 
 /**
@@ -58,10 +62,10 @@ export function planLaunch(items: readonly WorkItem[], ctx: LaunchContext): Laun
   let n = group.length;
   while (n > 1 && ctx.startAt + ctx.latencyMs(n) > head.deadline) n--;
   group.length = n;
-  const latestStart = head.deadline - ctx.guardMs - ctx.latencyMs(n);
+  const runMs = ctx.latencyMs(n);
+  const latestStart = head.deadline - ctx.guardMs - runMs;
   const idle = ctx.startAt <= ctx.now;
-  if (idle && (n >= ctx.batchSize || ctx.launchWhenIdle || ctx.now >= latestStart)) {
-    return { drop, launch: group, headDeadline: head.deadline };
-  }
-  return { drop, wakeAt: Math.max(latestStart, ctx.startAt), headDeadline: head.deadline };
+  const base = { drop, group, runMs, headDeadline: head.deadline };
+  if (idle && (n >= ctx.batchSize || ctx.launchWhenIdle || ctx.now >= latestStart)) return { ...base, launch: group };
+  return { ...base, wakeAt: Math.max(latestStart, ctx.startAt) };
 }

@@ -77,8 +77,7 @@ export class DeviceScheduler {
   pump(): void {
     if (this.#closed) return;
     const now = this.#clock.now();
-    let best: { lane: Lane; decision: LaunchDecision } | undefined;
-    let wakeAt = Number.POSITIVE_INFINITY;
+    const candidates: { lane: Lane; decision: LaunchDecision }[] = [];
     for (const lane of this.#lanes) {
       if (lane.queue.size === 0) continue;
       const decision = planLaunch(lane.queue.items, {
@@ -93,13 +92,25 @@ export class DeviceScheduler {
         lane.queue.removeAll(new Set(decision.drop));
         for (const item of decision.drop) lane.drop(item, now);
       }
-      if (this.#busy) continue;
-      if (decision.launch && (!best || decision.headDeadline! < best.decision.headDeadline!)) best = { lane, decision };
-      else if (decision.wakeAt !== undefined) wakeAt = Math.min(wakeAt, decision.wakeAt);
+      if (decision.group) candidates.push({ lane, decision });
     }
-    if (this.#busy) return;
-    if (best) this.#dispatch(best.lane, best.decision.launch!, now);
-    else this.#sleepUntil(wakeAt);
+    if (this.#busy || candidates.length === 0) {
+      if (!this.#busy) this.#sleepUntil(Number.POSITIVE_INFINITY);
+      return;
+    }
+    candidates.sort((a, b) => a.decision.headDeadline! - b.decision.headDeadline!);
+    const due = candidates.find((c) => c.decision.launch);
+    // Several services share the device: the first (EDF) batch must also start early enough that the batches
+    // queued behind it still meet their deadlines (EDF slack over the cumulative run times).
+    let slackStart = Number.POSITIVE_INFINITY;
+    let cumulative = 0;
+    for (const c of candidates) {
+      cumulative += c.decision.runMs!;
+      slackStart = Math.min(slackStart, c.decision.headDeadline! - c.lane.guardMs - cumulative);
+    }
+    if (now >= slackStart) this.#dispatch(candidates[0]!.lane, candidates[0]!.decision.group!, now);
+    else if (due) this.#dispatch(due.lane, due.decision.launch!, now);
+    else this.#sleepUntil(Math.min(slackStart, ...candidates.map((c) => c.decision.wakeAt ?? Number.POSITIVE_INFINITY)));
   }
 
   #sleepUntil(at: number): void {

@@ -90,10 +90,15 @@ export interface ExecutorOptions {
   readonly timers?: Timers;
   /** @default silent */
   readonly logger?: Logger;
-  /** Margin kept before a deadline when deciding to launch, ms. @default 1 */
+  /** Margin kept before a deadline when deciding to launch (timer and messaging jitter), ms. @default 2 */
   readonly guardMs?: number;
   /** Launch a partial batch as soon as a device idles instead of waiting for it to fill. @default false */
   readonly launchWhenIdle?: boolean;
+  /**
+   * Scale each service's profile by the measured run times on each device (EWMA of measured/predicted, wall
+   * time), so that interference and messaging costs are planned for. Turn off with a manual clock. @default true
+   */
+  readonly adaptLatency?: boolean;
   /** Queued items per instance beyond which submissions are refused with `OVERLOADED`. @default 10000 */
   readonly maxQueue?: number;
   /** Profiling done at load when a service has no profile. @default { warmup: 2, repetitions: 5 } */
@@ -106,7 +111,7 @@ export interface ExecutorOptions {
 
 /** Defaults of {@link ExecutorOptions}. */
 export const DEFAULT_EXECUTOR_OPTIONS = {
-  guardMs: 1,
+  guardMs: 2,
   launchWhenIdle: false,
   maxQueue: 10_000,
   profiling: { warmup: 2, repetitions: 5 },

@@ -305,6 +305,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       logger: this.#o.logger,
       guardMs: this.#o.guardMs,
       launchWhenIdle: this.#o.launchWhenIdle,
+      adaptLatency: this.#o.adaptLatency,
       profiling: this.#o.profiling,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
     });

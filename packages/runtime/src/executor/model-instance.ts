@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import {
   EparaError,
   fitProfile,
@@ -48,6 +49,8 @@ export interface ModelInstanceContext {
   readonly logger: Logger;
   readonly guardMs: number;
   readonly launchWhenIdle: boolean;
+  /** Scale the profile by the measured/predicted run time ratio (EWMA). */
+  readonly adaptLatency: boolean;
   readonly profiling: { readonly warmup: number; readonly repetitions: number };
   readonly emit: Emit;
 }
@@ -196,9 +199,10 @@ export class ModelInstance implements Lane {
     try {
       const feeds = stackTensors(items.map((it) => (it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs)), io.inputAxes);
       const outputNames = io.outputNames ? [...new Set([...io.outputNames, ...Object.values(io.stateMap)])] : undefined;
+      const t0 = performance.now();
       const { outputs, runMs } = await device.runTimed(this.id, feeds, outputNames ? { outputNames } : {});
       const finishedAt = this.#c.clock.now();
-      this.#observe(device.id, items.length, finishedAt - startedAt);
+      if (this.#c.adaptLatency) this.#observe(device.id, items.length, performance.now() - t0);
       const parts = splitTensors(outputs, items.length, io.outputAxes);
       items.forEach((it, i) => this.#complete(it, parts[i]!, { startedAt, finishedAt, batchSize: items.length, deviceId: device.id }));
       this.#c.emit('batchCompleted', { instanceId: this.id, serviceId: this.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });

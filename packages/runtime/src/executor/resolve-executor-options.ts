@@ -18,6 +18,7 @@ export interface ResolvedExecutorOptions {
   readonly logger: Logger;
   readonly guardMs: number;
   readonly launchWhenIdle: boolean;
+  readonly adaptLatency: boolean;
   readonly maxQueue: number;
   readonly profiling: { readonly warmup: number; readonly repetitions: number };
   readonly backend: BackendSpec;
@@ -66,6 +67,7 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
     logger: options.logger ?? silentLogger,
     guardMs,
     launchWhenIdle: options.launchWhenIdle ?? DEFAULT_EXECUTOR_OPTIONS.launchWhenIdle,
+    adaptLatency: options.adaptLatency ?? true,
     maxQueue,
     profiling: { warmup, repetitions },
     backend: options.backend ?? { kind: 'ort' },
