@@ -191,8 +191,11 @@ export function runTransportContract(name: string, factory: TransportContractFac
     it('close() is idempotent, closes every connection and refuses later use with CLOSED', async () => {
       const { server, client, address } = await pair();
       const inbound: Connection[] = [];
-      server.on('connectionAccepted', ({ connection }) => inbound.push(connection));
+      const bothAccepted = new Promise<void>((resolve) =>
+        server.on('connectionAccepted', ({ connection }) => inbound.push(connection) === 2 && resolve()),
+      );
       const conns = await Promise.all([client.connect(address), client.connect(address)]);
+      await bothAccepted; // a dial may resolve before the acceptor has seen it
       const remoteClosed = Promise.all(conns.map(closedOf));
       await Promise.all([server.close(), server.close()]);
       await server.close();
