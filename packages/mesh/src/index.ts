@@ -1,9 +1,42 @@
 /**
- * `@epara/mesh` — being built; see its issue.
+ * `@epara/mesh`: EPARA edge nodes. A node runs requests on its local executor or offloads them to a peer
+ * (remaining deadline budget, visited list, hop limit), keeps a synchronized cluster view with a token ring
+ * (deltas, failure detection, ring bypass, rejoin with a new epoch), places services from an elected leader
+ * (make-before-break), and authenticates peers with a pre-shared key. Transports: WebSocket (default),
+ * in-memory, or any {@link Transport} a host implements.
+ *
+ * @example
+ * ```ts
+ * import { createNode, createWebSocketTransport } from '@epara/mesh';
+ * const node = createNode({ id: 'edge-1', transport: createWebSocketTransport({ port: 0 }), executor, security: { psk } });
+ * await node.start();
+ * const out = await node.submit('seg', { x }, { deadline: Date.now() + 100 });
+ * ```
  *
  * @packageDocumentation
  */
-export {};
+
+// node
+export { createNode } from './node/create-node.js';
+export { MeshNode } from './node/mesh-node.js';
+export type { NodeSubmitOptions, NodeStreamOptions } from './node/mesh-node.js';
+export { resolveNodeOptions, NODE_DEFAULTS } from './node/node-options.js';
+export type { NodeOptions, NodeSecurity, ResolvedNodeOptions } from './node/node-options.js';
+export type { NodeEvents, NodeStats } from './node/node-events.js';
+export type { MeshStream } from './offload/remote-stream.js';
+export type { PlacementAppliedEvent } from './placement/placement-applier.js';
+export type { PlacementPayload, PlacementDecision, DeviceReport } from './placement/placement-payload.js';
+export type { SyncFaults } from './sync/sync-faults.js';
+export type { SyncToken, WireEntry, EntryStub } from './sync/sync-types.js';
+
+// testing and ports
+export { createFakeExecutor } from './testing/fake-executor.js';
+export type { FakeExecutor, FakeExecutorOptions, FakeServiceConfig } from './testing/fake-executor.js';
+export { systemScheduler, createManualScheduler } from './util/scheduler.js';
+export type { Scheduler, ManualScheduler, TimerHandle } from './util/scheduler.js';
+export { silentLogger } from './util/logger.js';
+export type { MeshLogger } from './util/logger.js';
+
 
 // transport (wire layer)
 export type {
@@ -19,8 +52,6 @@ export type {
   ConnectOptions,
 } from './transport/transport.js';
 export { createConnection } from './transport/create-connection.js';
-/** The typed event emitter (eventemitter3) mesh objects extend; custom transports can extend it too. */
-export { EventEmitter } from 'eventemitter3';
 export type { ConnectionSink, ConnectionController, CreateConnectionOptions } from './transport/create-connection.js';
 export { createMemoryHub } from './transport/memory-hub.js';
 export type { MemoryHub, MemoryFaults, MemoryLinkInfo } from './transport/memory-hub.js';

@@ -34,6 +34,8 @@ export interface RequestHandlerConfig {
   readonly hopDelayMs: number;
   /** Extra time after the deadline before a silent peer's request is given up, ms. */
   readonly responseGraceMs: number;
+  /** Allocates request ids (shared with streams, so responses on a link never collide). */
+  readonly nextId: () => number;
   /** Sends to a peer; throws `PEER_UNAVAILABLE` when no link can be had. */
   readonly send: (peer: ServerId, message: OffloadMessage) => void;
   readonly hooks: RequestHandlerHooks;
@@ -60,7 +62,6 @@ const RETRYABLE = new Set(['PEER_UNAVAILABLE', 'CLOSED', 'UNAUTHENTICATED', 'RAT
 export class RequestHandler {
   readonly #c: RequestHandlerConfig;
   readonly #outstanding = new Map<number, Outstanding>();
-  #nextId = 1;
   #closed = false;
 
   constructor(config: RequestHandlerConfig) {
@@ -134,7 +135,7 @@ export class RequestHandler {
     const c = this.#c;
     return new Promise<NamedTensors>((resolve, reject) => {
       for (const peer of targets) {
-        const requestId = this.#nextId++;
+        const requestId = c.nextId();
         const budgetMs = request.deadline - c.clock.now();
         try {
           c.send(peer, { type: 'submit', requestId, serviceId: request.serviceId, inputs: request.inputs, budgetMs, hops: next.hops, maxHops: c.hopLimit, visited: next.visited, priority: 0 });

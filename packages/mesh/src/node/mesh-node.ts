@@ -1,0 +1,366 @@
+import { EventEmitter } from 'eventemitter3';
+import { EparaError, toEparaError } from '@epara/core';
+import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId } from '@epara/core';
+import { InboundRequests } from '../offload/inbound-requests.js';
+import type { MeshStream } from '../offload/remote-stream.js';
+import { RequestHandler } from '../offload/request-handler.js';
+import { StreamHost } from '../offload/stream-host.js';
+import { PlacementApplier } from '../placement/placement-applier.js';
+import { PlacementCoordinator } from '../placement/placement-coordinator.js';
+import { RingSync } from '../sync/ring-sync.js';
+import { createFaultInjector } from '../sync/sync-faults.js';
+import { ArrivalMeter } from './arrival-meter.js';
+import { dispatchMessage } from './dispatch-message.js';
+import { createHandshake } from './handshake.js';
+import type { NodeEvents, NodeStats } from './node-events.js';
+import type { ResolvedNodeOptions } from './node-options.js';
+import { PeerLinks } from './peer-links.js';
+import { readSelfState } from './self-state.js';
+import { StreamOpener } from './stream-opener.js';
+import { wireSync } from './wire-sync.js';
+
+/** Options of {@link MeshNode.submit}. */
+export interface NodeSubmitOptions {
+  /** Absolute deadline, node clock ms. @default now + the service's latency SLO (or `defaultDeadlineMs`) */
+  readonly deadline?: number;
+  readonly signal?: AbortSignalLike;
+}
+
+/** Options of {@link MeshNode.openStream}. */
+export interface NodeStreamOptions {
+  readonly rateHz: number;
+  /** @default the service's staleness SLO */
+  readonly stalenessMs?: number;
+}
+
+type Counter = 'submitted' | 'ranLocally' | 'offloaded' | 'retried' | 'received' | 'rejected' | 'syncRounds' | 'syncBytesSent' | 'syncFramesSent' | 'bytesSent' | 'framesRejected' | 'placementsApplied';
+
+/** Internals shared with the message dispatcher. */
+export interface NodeParts {
+  readonly links: PeerLinks;
+  readonly sync: RingSync;
+  readonly handler: RequestHandler;
+  readonly inbound: InboundRequests;
+  readonly streamHost: StreamHost;
+  readonly streams: StreamOpener;
+  readonly coordinator: PlacementCoordinator | undefined;
+  readonly count: (c: Counter, n?: number) => void;
+}
+
+/**
+ * An EPARA edge node; create it with {@link createNode}. See `docs/mesh.md`.
+ */
+export class MeshNode extends EventEmitter<NodeEvents> {
+  readonly id: ServerId;
+  readonly #o: ResolvedNodeOptions;
+  readonly #p: NodeParts;
+  readonly #meter: ArrivalMeter;
+  readonly #applier: PlacementApplier;
+  readonly #counters = new Map<Counter, number>();
+  readonly #pending = new Set<(e: EparaError) => void>();
+  #state: 'new' | 'starting' | 'started' | 'closing' | 'closed' = 'new';
+  #startP: Promise<void> | undefined;
+  #closeP: Promise<void> | undefined;
+  #nextId = 1;
+
+  constructor(o: ResolvedNodeOptions) {
+    super();
+    this.#o = o;
+    this.id = o.id;
+    this.#meter = new ArrivalMeter(o.clock.now(), o.syncPeriodMs * 2);
+    const count = (c: Counter, n = 1): void => void this.#counters.set(c, (this.#counters.get(c) ?? 0) + n);
+    const view = (): ClusterView => sync.store.view();
+    const links = new PeerLinks({
+      selfId: o.id,
+      transport: o.transport,
+      handshake: createHandshake(o),
+      limits: o.limits,
+      addressOf: (id) => sync.store.get(id)?.address,
+      maxQueuedFrames: 1024,
+      logger: o.logger,
+    });
+    const sync: RingSync = new RingSync({
+      selfId: o.id,
+      epoch: o.epoch,
+      clock: o.clock,
+      scheduler: o.scheduler,
+      periodMs: o.syncPeriodMs,
+      ackTimeoutMs: o.syncAckTimeoutMs,
+      attempts: o.syncAttempts,
+      fullEvery: o.fullSyncEvery,
+      seeds: o.seeds,
+      faults: createFaultInjector(o.syncFaults, o.random),
+      logger: o.logger,
+      readSelf: () => readSelfState({ executor: o.executor, meter: this.#meter, now: o.clock.now(), devices: o.devices, services: o.services, address: o.transport.address }),
+      send: (to, m) => wireSync(links, to, m),
+    });
+    const handler = new RequestHandler({
+      selfId: o.id,
+      clock: o.clock,
+      scheduler: o.scheduler,
+      executor: o.executor,
+      view,
+      hopLimit: o.hopLimit,
+      guardMs: o.guardMs,
+      hopDelayMs: o.hopDelayMs,
+      responseGraceMs: o.responseGraceMs,
+      nextId: () => this.#nextId++,
+      send: (peer, m) => links.send(peer, m),
+      logger: o.logger,
+      hooks: {
+        offloaded: (e) => (count('offloaded'), e.retry && count('retried'), this.emit('requestOffloaded', e)),
+        rejected: (e) => (count('rejected'), this.emit('requestRejected', e)),
+        ranLocally: () => count('ranLocally'),
+      },
+    });
+    const streams = new StreamOpener({
+      selfId: o.id,
+      clock: o.clock,
+      scheduler: o.scheduler,
+      executor: o.executor,
+      view,
+      hopLimit: o.hopLimit,
+      hopDelayMs: o.hopDelayMs,
+      openTimeoutMs: 5000,
+      nextId: () => this.#nextId++,
+      send: (peer, m) => links.send(peer, m),
+    });
+    const inbound = new InboundRequests({
+      clock: o.clock,
+      handle: (r) => handler.handle(r),
+      reply: (linkId, m) => links.reply(linkId, m),
+      maxBudgetMs: 10 * 60_000,
+      hopLimit: o.hopLimit,
+    });
+    const streamHost = new StreamHost({ open: (r) => streams.open(r), reply: (linkId, m) => links.reply(linkId, m) });
+    this.#applier = new PlacementApplier({
+      selfId: o.id,
+      executor: o.executor,
+      view,
+      scheduler: o.scheduler,
+      readyTimeoutMs: Math.max(o.syncPeriodMs * 20, 10_000),
+      pollMs: Math.max(10, o.syncPeriodMs / 5),
+      logger: o.logger,
+      applied: (e) => (count('placementsApplied'), this.emit('placementApplied', e)),
+    });
+    const coordinator =
+      o.placement === false
+        ? undefined
+        : new PlacementCoordinator({
+            selfId: o.id,
+            scheduler: o.scheduler,
+            periodMs: o.placementPeriodMs,
+            services: o.services,
+            devices: o.devices,
+            minDemandPerSec: o.placement.minDemandPerSec,
+            placementOptions: o.placement,
+            view,
+            epoch: () => sync.store.self.epoch,
+            send: (peer, payload) => {
+              try {
+                links.send(peer, { type: 'placement', payload });
+              } catch (err) {
+                o.logger.debug({ peer, err }, 'placement send failed');
+              }
+            },
+            apply: (d) => void this.#applier.apply(d),
+            logger: o.logger,
+            ran: (e) => this.emit('placementComputed', e),
+          });
+    this.#p = { links, sync, handler, inbound, streamHost, streams, coordinator, count };
+    this.#wireEvents();
+  }
+
+  /** The address peers dial (after {@link start}). */
+  get address(): string | undefined {
+    return this.#o.transport.address;
+  }
+
+  /** Listens, joins through the seeds and starts ring sync and placement. Idempotent. */
+  start(): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new EparaError('CLOSED', 'node is closed'));
+    this.#startP ??= (async () => {
+      this.#state = 'starting';
+      await this.#o.transport.listen();
+      if (this.#state !== 'starting') return;
+      this.#state = 'started';
+      this.#p.sync.start();
+      this.#p.coordinator?.start();
+      this.#o.logger.info({ id: this.id, address: this.address }, 'node started');
+    })();
+    return this.#startP;
+  }
+
+  /**
+   * Submits a request: runs it locally when the exact local estimate meets the deadline, otherwise offloads
+   * it to the peer with the earliest estimated completion, otherwise rejects at once.
+   *
+   * @throws EparaError (rejects) `NO_INSTANCE`, `DEADLINE_INFEASIBLE`, `OVERLOADED`, `HOP_LIMIT`,
+   * `PEER_UNAVAILABLE` (a peer failed and no other could take it), `DEADLINE_EXCEEDED`, `ABORTED`, `CLOSED`,
+   * or whatever the executor rejects with (`MODEL_ERROR`…).
+   */
+  submit(serviceId: ServiceId, inputs: NamedTensors, options: NodeSubmitOptions = {}): Promise<NamedTensors> {
+    if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new EparaError('CLOSED', 'node is closed'));
+    if (typeof serviceId !== 'string' || serviceId === '') return Promise.reject(new EparaError('INVALID_OPTIONS', 'serviceId must be a non-empty string', { field: 'serviceId' }));
+    this.#p.count('submitted');
+    this.#meter.record(serviceId);
+    const deadline = options.deadline ?? this.#o.clock.now() + this.#defaultBudget(serviceId);
+    return this.#track(this.#p.handler.handle({ serviceId, inputs, deadline, hops: 0, visited: [], signal: options.signal }));
+  }
+
+  /**
+   * Opens a stream (frequency task): admitted once against spare rate and pinned to a local instance, or to
+   * a peer's when the local one is full.
+   *
+   * @throws EparaError (rejects) `NO_INSTANCE`, `OVERLOADED`, `DEADLINE_INFEASIBLE`, `HOP_LIMIT`, `PEER_UNAVAILABLE`, `CLOSED`.
+   */
+  async openStream(serviceId: ServiceId, options: NodeStreamOptions): Promise<MeshStream> {
+    if (this.#state === 'closing' || this.#state === 'closed') throw new EparaError('CLOSED', 'node is closed');
+    if (!(options?.rateHz > 0)) throw new EparaError('INVALID_OPTIONS', 'rateHz must be > 0', { field: 'rateHz', value: options?.rateHz });
+    const service = this.#o.services.find((s) => s.id === serviceId);
+    const stalenessMs = options.stalenessMs ?? (service?.slo.kind === 'frequency' ? service.slo.stalenessMs : undefined);
+    const stream = await this.#p.streams.open({ serviceId, rateHz: options.rateHz, stalenessMs, hops: 0, visited: [] });
+    this.#meter.streamRate(serviceId, options.rateHz);
+    const close = stream.close.bind(stream);
+    let closed = false;
+    return Object.assign(Object.create(null) as object, stream, {
+      push: stream.push.bind(stream),
+      [Symbol.asyncIterator]: stream[Symbol.asyncIterator].bind(stream),
+      close: () => {
+        if (!closed) this.#meter.streamRate(serviceId, -options.rateHz);
+        closed = true;
+        return close();
+      },
+    }) as MeshStream;
+  }
+
+  /** A snapshot of this node's cluster view (entries' `updatedAt` are in this node's clock). */
+  view(): ClusterView {
+    return this.#p.sync.store.view();
+  }
+
+  /** A snapshot of this node's counters. */
+  stats(): NodeStats {
+    const g = (c: Counter): number => this.#counters.get(c) ?? 0;
+    const v = this.view();
+    return {
+      id: this.id,
+      epoch: this.#p.sync.store.self.epoch,
+      submitted: g('submitted'),
+      ranLocally: g('ranLocally'),
+      offloaded: g('offloaded'),
+      retried: g('retried'),
+      received: g('received'),
+      rejected: g('rejected'),
+      inFlightForwards: this.#p.handler.outstanding,
+      syncRounds: g('syncRounds'),
+      syncBytesSent: g('syncBytesSent'),
+      syncFramesSent: g('syncFramesSent'),
+      bytesSent: g('bytesSent'),
+      framesRejected: g('framesRejected'),
+      connectedPeers: this.#p.links.connectedPeers().length,
+      alivePeers: Object.values(v.entries).filter((e) => e.alive && e.serverId !== this.id).length,
+      leader: this.#p.coordinator?.leader() ?? Object.values(v.entries).filter((e) => e.alive).map((e) => e.serverId).sort()[0] ?? this.id,
+      placementsApplied: g('placementsApplied'),
+    };
+  }
+
+  /** Runs placement now if this node is the leader (normally periodic); returns whether it ran. */
+  placeNow(): boolean {
+    return this.#p.coordinator?.run('period') !== undefined;
+  }
+
+  /**
+   * Stops everything and settles every pending call: forwarded requests and remote streams reject with
+   * `CLOSED`; local work may finish until `closeTimeoutMs`, then rejects with `CLOSED`. Closes the transport.
+   * Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closeP ??= this.#close();
+    return this.#closeP;
+  }
+
+  async #close(): Promise<void> {
+    this.#state = 'closing';
+    const p = this.#p;
+    p.coordinator?.stop();
+    p.sync.stop();
+    p.handler.close();
+    p.streams.close();
+    await Promise.race([p.streamHost.closeAll(), this.#sleep(this.#o.closeTimeoutMs)]);
+    if (this.#pending.size > 0) await Promise.race([this.#drained(), this.#sleep(this.#o.closeTimeoutMs)]);
+    for (const reject of [...this.#pending]) reject(new EparaError('CLOSED', 'node closed before the request finished'));
+    await Promise.race([this.#applier.close(), this.#sleep(this.#o.closeTimeoutMs)]);
+    p.links.close();
+    await this.#o.transport.close();
+    this.#state = 'closed';
+  }
+
+  #track(work: Promise<NamedTensors>): Promise<NamedTensors> {
+    return new Promise<NamedTensors>((resolve, reject) => {
+      const fail = (e: EparaError): void => {
+        this.#pending.delete(fail);
+        reject(e);
+      };
+      this.#pending.add(fail);
+      work.then(
+        (v) => {
+          this.#pending.delete(fail);
+          resolve(v);
+        },
+        (err: unknown) => fail(toEparaError(err)),
+      );
+    });
+  }
+
+  #drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => (this.#pending.size === 0 ? resolve() : void this.#o.scheduler.setTimeout(check, 5));
+      check();
+    });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((r) => this.#o.scheduler.setTimeout(r, ms));
+  }
+
+  #defaultBudget(serviceId: ServiceId): number {
+    const s = this.#o.services.find((x) => x.id === serviceId);
+    return s?.slo.kind === 'latency' ? s.slo.deadlineMs : s?.slo.kind === 'frequency' ? s.slo.stalenessMs : this.#o.defaultDeadlineMs;
+  }
+
+  #wireEvents(): void {
+    const { links, sync, handler, inbound, streamHost, streams, coordinator, count } = this.#p;
+    links.on('messageReceived', ({ link, message }) => dispatchMessage(this.#p, link, message));
+    links.on('frameSent', ({ type, bytes }) => {
+      count('bytesSent', bytes);
+      if (type === 'sync-token' || type === 'sync-ack') (count('syncBytesSent', bytes), count('syncFramesSent'));
+    });
+    links.on('frameRejected', ({ peerId, error }) => (count('framesRejected'), this.emit('frameRejected', { peerId, code: error.code })));
+    links.on('linkClosed', ({ link, lastLink }) => {
+      inbound.onLinkClosed(link.linkId);
+      streamHost.onLinkClosed(link.linkId);
+      if (!lastLink || this.#state !== 'started') return;
+      handler.onPeerDown(link.peerId);
+      streams.onPeerDown(link.peerId);
+      sync.reportDead(link.peerId, 'link-closed');
+    });
+    links.on('peerUnreachable', ({ peerId }) => {
+      if (peerId === undefined || this.#state !== 'started') return;
+      handler.onPeerDown(peerId);
+      streams.onPeerDown(peerId);
+    });
+    sync.on('peerJoined', (e) => this.emit('peerJoined', e));
+    sync.on('peerLeft', (e) => {
+      handler.onPeerDown(e.serverId);
+      streams.onPeerDown(e.serverId);
+      this.emit('peerLeft', e);
+      coordinator?.onPeerLeft();
+    });
+    sync.on('viewUpdated', () => coordinator?.onViewChanged());
+    sync.on('roundCompleted', (e) => {
+      count('syncRounds');
+      this.emit('syncCompleted', { round: e.round, durationMs: e.durationMs, servers: e.hops });
+    });
+  }
+}

@@ -1,0 +1,51 @@
+import type { EparaErrorCode, ServerId, ServiceId } from '@epara/core';
+import type { PlacementAppliedEvent } from '../placement/placement-applier.js';
+
+/** Payloads of a node's events (eventemitter3 object map; past-tense names). */
+export interface NodeEvents {
+  /** A server became alive in this node's view (first seen, or back with a new epoch). */
+  peerJoined: [{ readonly serverId: ServerId; readonly epoch: number }];
+  /** A server left this node's view: its link closed, its ring successor stopped acknowledging, or a peer said so. */
+  peerLeft: [{ readonly serverId: ServerId; readonly reason: 'ack-timeout' | 'reported' | 'link-closed' | 'unreachable' }];
+  /** A request was sent to a peer (`retry` when it is a second try after a peer failed). */
+  requestOffloaded: [{ readonly serviceId: ServiceId; readonly to: ServerId; readonly hops: number; readonly retry: boolean }];
+  /** This node rejected a request (no instance, deadline, hop limit…). */
+  requestRejected: [{ readonly serviceId: ServiceId; readonly code: EparaErrorCode | string; readonly reason: string }];
+  /** This node applied its part of a placement. */
+  placementApplied: [PlacementAppliedEvent];
+  /** This node, as leader, computed and distributed a placement. */
+  placementComputed: [{ readonly trigger: 'period' | 'failure' | 'start'; readonly seq: number; readonly goodputPerSec: number; readonly changes: number }];
+  /** A ring round this node started came back around. */
+  syncCompleted: [{ readonly round: number; readonly durationMs: number; readonly servers: number }];
+  /** A peer sent a frame that failed validation (it was ignored). */
+  frameRejected: [{ readonly peerId: ServerId; readonly code: EparaErrorCode }];
+}
+
+/** Counters of a node (a snapshot from `node.stats()`). */
+export interface NodeStats {
+  readonly id: ServerId;
+  readonly epoch: number;
+  /** Submits made on this node by its host. */
+  readonly submitted: number;
+  /** Requests run by the local executor (host submits and peers' requests). */
+  readonly ranLocally: number;
+  /** Requests this node forwarded (including retries). */
+  readonly offloaded: number;
+  /** Forwards that were retries after a peer failed. */
+  readonly retried: number;
+  /** Requests peers forwarded to this node. */
+  readonly received: number;
+  readonly rejected: number;
+  /** Forwarded requests still waiting for their peer. */
+  readonly inFlightForwards: number;
+  readonly syncRounds: number;
+  /** Bytes of ring-sync frames (tokens and acks) this node sent. */
+  readonly syncBytesSent: number;
+  readonly syncFramesSent: number;
+  readonly bytesSent: number;
+  readonly framesRejected: number;
+  readonly connectedPeers: number;
+  readonly alivePeers: number;
+  readonly leader: ServerId;
+  readonly placementsApplied: number;
+}

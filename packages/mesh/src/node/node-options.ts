@@ -1,0 +1,180 @@
+import { createSeededRandom, invalidOption, systemClock } from '@epara/core';
+import type { Clock, DeviceSpec, LocalExecutor, PlacementOptions, Random, ServerId, ServiceSpec } from '@epara/core';
+import type { ProtocolLimits } from '../protocol/protocol-limits.js';
+import type { RateLimiterOptions } from '../security/rate-limiter.js';
+import type { SyncFaults } from '../sync/sync-faults.js';
+import type { Transport } from '../transport/transport.js';
+import { isMeshLogger, silentLogger } from '../util/logger.js';
+import type { MeshLogger } from '../util/logger.js';
+import { systemScheduler } from '../util/scheduler.js';
+import type { Scheduler } from '../util/scheduler.js';
+
+/** How peers prove they belong to the mesh. */
+export type NodeSecurity =
+  | {
+      /** Pre-shared key (≥ 16 bytes) every node holds; peers run a challenge-response before any other message. */
+      readonly psk: string | Uint8Array;
+      /** Per-peer frame and byte rate limits; `false` disables them. @default the wire layer's defaults */
+      readonly rateLimit?: RateLimiterOptions | false;
+      /** Handshake deadline, ms. @default 5000 */
+      readonly handshakeTimeoutMs?: number;
+    }
+  | {
+      /** No authentication at all: tests and trusted single-host setups only. Must be spelled out. */
+      readonly insecure: true;
+    };
+
+/** Options of {@link createNode}. */
+export interface NodeOptions {
+  /** This server's id; ids order the ring and elect the placement leader (lowest alive id). */
+  readonly id: ServerId;
+  readonly transport: Transport;
+  /** The local executor port (e.g. `@epara/runtime`'s `createExecutor`); the host wires it in. */
+  readonly executor: LocalExecutor;
+  /** Required: `{ psk }`, or `{ insecure: true }` spelled out. */
+  readonly security: NodeSecurity;
+  /** Addresses of peers to join through. @default [] */
+  readonly seeds?: readonly string[];
+  /** The service catalog (the same on every node): SLOs for default deadlines, specs for placement. @default [] */
+  readonly services?: readonly ServiceSpec[];
+  /** This server's devices, reported to the placement leader. Empty: this server is never given instances. @default [] */
+  readonly devices?: readonly DeviceSpec[];
+  /** Ring sync period, ms. @default 500 */
+  readonly syncPeriodMs?: number;
+  /** A successor that does not acknowledge a token within this is retried, then bypassed, ms. @default 250 */
+  readonly syncAckTimeoutMs?: number;
+  /** Sends to a ring successor before declaring it dead. @default 2 */
+  readonly syncAttempts?: number;
+  /** Every this many rounds the token carries every entry in full. @default 20 */
+  readonly fullSyncEvery?: number;
+  /** Injected sync errors (loss, delay, noise) for experiments. @default none */
+  readonly syncFaults?: SyncFaults;
+  /** Placement coordinator: `false` turns it off; otherwise core `placeServices` options. @default {} */
+  readonly placement?: false | (PlacementOptions & { readonly minDemandPerSec?: number });
+  /** Placement period, ms. @default 30000 */
+  readonly placementPeriodMs?: number;
+  /** Most forwards per request. @default 2 */
+  readonly hopLimit?: number;
+  /** Margin before a deadline that routing keeps, ms. @default 1 */
+  readonly guardMs?: number;
+  /** One-way network time assumed to a peer when routing, ms. @default 1 */
+  readonly hopDelayMs?: number;
+  /** How long after its deadline a silent peer's request is given up, ms. @default 1000 */
+  readonly responseGraceMs?: number;
+  /** `close()` waits at most this for local work before rejecting it with `CLOSED`, ms. @default 5000 */
+  readonly closeTimeoutMs?: number;
+  /** Deadline budget for a submit without one when the service has no latency SLO, ms. @default 1000 */
+  readonly defaultDeadlineMs?: number;
+  /** The epoch this run announces; a restarted server must use a larger one. @default the clock's now */
+  readonly epoch?: number;
+  readonly limits?: ProtocolLimits;
+  /** @default systemClock */
+  readonly clock?: Clock;
+  /** @default systemScheduler */
+  readonly scheduler?: Scheduler;
+  /** Random source for injected faults. @default seeded from the id */
+  readonly random?: Random;
+  /** pino-compatible logger. @default silent */
+  readonly logger?: MeshLogger;
+}
+
+/** Defaults of {@link NodeOptions}. */
+export const NODE_DEFAULTS = {
+  syncPeriodMs: 500,
+  syncAckTimeoutMs: 250,
+  syncAttempts: 2,
+  fullSyncEvery: 20,
+  placementPeriodMs: 30_000,
+  hopLimit: 2,
+  guardMs: 1,
+  hopDelayMs: 1,
+  responseGraceMs: 1000,
+  closeTimeoutMs: 5000,
+  defaultDeadlineMs: 1000,
+  minDemandPerSec: 1,
+} as const;
+
+/** {@link NodeOptions} after defaults and validation. */
+export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'placement' | 'syncFaults' | 'limits'>> & {
+  readonly placement: false | (PlacementOptions & { readonly minDemandPerSec: number });
+  readonly syncFaults: SyncFaults;
+  readonly limits: ProtocolLimits;
+};
+
+/**
+ * Fills and validates {@link NodeOptions}.
+ *
+ * @throws EparaError `INVALID_OPTIONS` naming the field, its value and what was expected.
+ */
+export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
+  if (typeof o !== 'object' || o === null) invalidOption('options', o, 'an object');
+  if (typeof o.id !== 'string' || o.id === '') invalidOption('id', o.id, 'a non-empty string');
+  if (!o.transport || typeof o.transport.connect !== 'function') invalidOption('transport', o.transport, 'a Transport');
+  const ex = o.executor as Partial<LocalExecutor> | undefined;
+  if (!ex || typeof ex.submit !== 'function' || typeof ex.estimate !== 'function' || typeof ex.instances !== 'function') {
+    invalidOption('executor', o.executor, 'a LocalExecutor');
+  }
+  resolveSecurity(o.security);
+  const d = NODE_DEFAULTS;
+  const clock = o.clock ?? systemClock;
+  const r: ResolvedNodeOptions = {
+    ...o,
+    seeds: o.seeds ?? [],
+    services: o.services ?? [],
+    devices: o.devices ?? [],
+    syncPeriodMs: positive('syncPeriodMs', o.syncPeriodMs ?? d.syncPeriodMs),
+    syncAckTimeoutMs: positive('syncAckTimeoutMs', o.syncAckTimeoutMs ?? d.syncAckTimeoutMs),
+    syncAttempts: integer('syncAttempts', o.syncAttempts ?? d.syncAttempts, 1),
+    fullSyncEvery: integer('fullSyncEvery', o.fullSyncEvery ?? d.fullSyncEvery, 1),
+    syncFaults: o.syncFaults ?? {},
+    placement: o.placement === false ? false : { minDemandPerSec: d.minDemandPerSec, ...(o.placement ?? {}) },
+    placementPeriodMs: positive('placementPeriodMs', o.placementPeriodMs ?? d.placementPeriodMs),
+    hopLimit: integer('hopLimit', o.hopLimit ?? d.hopLimit, 0),
+    guardMs: nonNegative('guardMs', o.guardMs ?? d.guardMs),
+    hopDelayMs: nonNegative('hopDelayMs', o.hopDelayMs ?? d.hopDelayMs),
+    responseGraceMs: nonNegative('responseGraceMs', o.responseGraceMs ?? d.responseGraceMs),
+    closeTimeoutMs: nonNegative('closeTimeoutMs', o.closeTimeoutMs ?? d.closeTimeoutMs),
+    defaultDeadlineMs: positive('defaultDeadlineMs', o.defaultDeadlineMs ?? d.defaultDeadlineMs),
+    epoch: integer('epoch', o.epoch ?? Math.max(1, Math.floor(clock.now())), 0),
+    limits: o.limits ?? {},
+    clock,
+    scheduler: o.scheduler ?? systemScheduler,
+    random: o.random ?? createSeededRandom(hash(o.id)),
+    logger: o.logger ?? silentLogger,
+  };
+  if (!Array.isArray(r.seeds) || r.seeds.some((s) => typeof s !== 'string')) invalidOption('seeds', o.seeds, 'an array of addresses');
+  if (!isMeshLogger(r.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');
+  return r;
+}
+
+function resolveSecurity(s: NodeSecurity | undefined): void {
+  if (typeof s !== 'object' || s === null) invalidOption('security', s, '{ psk } or { insecure: true }');
+  if ('insecure' in s) {
+    if (s.insecure !== true) invalidOption('security.insecure', s.insecure, 'true');
+    return;
+  }
+  const psk = (s as { psk?: unknown }).psk;
+  const len = typeof psk === 'string' ? Buffer.byteLength(psk) : psk instanceof Uint8Array ? psk.byteLength : -1;
+  if (len < 16) invalidOption('security.psk', typeof psk === 'string' || psk instanceof Uint8Array ? '<redacted>' : psk, 'a key of at least 16 bytes');
+}
+
+function positive(field: string, v: number): number {
+  if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) invalidOption(field, v, 'a positive finite number');
+  return v;
+}
+
+function nonNegative(field: string, v: number): number {
+  if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) invalidOption(field, v, 'a finite number >= 0');
+  return v;
+}
+
+function integer(field: string, v: number, min: number): number {
+  if (!(Number.isInteger(v) && v >= min)) invalidOption(field, v, `an integer >= ${min}`);
+  return v;
+}
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}

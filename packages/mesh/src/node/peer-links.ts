@@ -1,0 +1,194 @@
+import { EventEmitter } from 'eventemitter3';
+import { EparaError, toEparaError } from '@epara/core';
+import type { ServerId } from '@epara/core';
+import type { Connection, Transport } from '../transport/transport.js';
+import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
+import type { DecodedMessage, WireMessage } from '../protocol/messages.js';
+import type { ProtocolLimits } from '../protocol/protocol-limits.js';
+import type { MeshLogger } from '../util/logger.js';
+
+/** Turns a raw connection into one whose peer is known (and, when secured, authenticated). */
+export type Handshake = (
+  connection: Connection,
+  direction: 'inbound' | 'outbound',
+) => Promise<{ peerId: ServerId; connection: Connection; early?: readonly Uint8Array[] }>;
+
+/** An established link to a peer. */
+export interface PeerLink {
+  readonly linkId: string;
+  readonly peerId: ServerId;
+  readonly connection: Connection;
+}
+
+/** Events of {@link PeerLinks}. */
+export interface PeerLinksEvents {
+  messageReceived: [{ link: PeerLink; message: DecodedMessage; bytes: number }];
+  linkOpened: [{ link: PeerLink }];
+  /** `lastLink` is true when no other link to that peer remains. */
+  linkClosed: [{ link: PeerLink; lastLink: boolean }];
+  /** A dial failed; frames queued for that peer are lost (their senders time out or retry). */
+  peerUnreachable: [{ peerId: ServerId | undefined; address: string; error: EparaError }];
+  /** A frame could not be decoded (the link stays up; the frame is ignored). */
+  frameRejected: [{ peerId: ServerId; error: EparaError }];
+  frameSent: [{ type: WireMessage['type']; bytes: number }];
+}
+
+/** Settings of {@link PeerLinks}. */
+export interface PeerLinksConfig {
+  readonly selfId: ServerId;
+  readonly transport: Transport;
+  readonly handshake: Handshake;
+  readonly limits: ProtocolLimits;
+  /** Where a peer listens (from the view). */
+  readonly addressOf: (peerId: ServerId) => string | undefined;
+  /** Frames queued per peer while dialing. */
+  readonly maxQueuedFrames: number;
+  readonly logger: MeshLogger;
+}
+
+interface Dial {
+  readonly peerId: ServerId | undefined;
+  readonly queue: Uint8Array[];
+  readonly types: WireMessage['type'][];
+}
+
+/**
+ * The node's links to its peers over any {@link Transport}: dials on demand (queueing frames while the
+ * handshake runs), accepts inbound links, encodes and decodes frames, and never lets a bad frame or a failed
+ * dial escape as an exception.
+ */
+export class PeerLinks extends EventEmitter<PeerLinksEvents> {
+  readonly #c: PeerLinksConfig;
+  readonly #byPeer = new Map<ServerId, Set<PeerLink>>();
+  readonly #byId = new Map<string, PeerLink>();
+  readonly #dials = new Map<string, Dial>();
+  #closed = false;
+
+  constructor(config: PeerLinksConfig) {
+    super();
+    this.#c = config;
+    config.transport.on('connectionAccepted', ({ connection }) => void this.#establish(connection, 'inbound'));
+  }
+
+  /** Peers with at least one open link. */
+  connectedPeers(): ServerId[] {
+    return [...this.#byPeer.keys()];
+  }
+
+  /** Sends to a peer, dialing it first when needed. @throws EparaError `PEER_UNAVAILABLE` when no address is known, `CLOSED` after close. */
+  send(peerId: ServerId, message: WireMessage): void {
+    if (this.#closed) throw new EparaError('CLOSED', 'node is closed');
+    const link = this.#pick(peerId);
+    if (link) return this.#write(link, message);
+    const address = this.#c.addressOf(peerId);
+    if (address === undefined) throw new EparaError('PEER_UNAVAILABLE', `no address known for ${peerId}`, { peer: peerId });
+    this.sendToAddress(address, message, peerId);
+  }
+
+  /** Sends on one particular link (replies go back where the request came from). @throws EparaError `PEER_UNAVAILABLE` */
+  reply(linkId: string, message: WireMessage): void {
+    const link = this.#byId.get(linkId);
+    if (!link || link.connection.isClosed) throw new EparaError('PEER_UNAVAILABLE', 'reply link closed', { linkId });
+    this.#write(link, message);
+  }
+
+  /** Dials an address (joining through a seed), queueing the frame until the link is up. */
+  sendToAddress(address: string, message: WireMessage, peerId?: ServerId): void {
+    if (this.#closed) throw new EparaError('CLOSED', 'node is closed');
+    const frame = encodeFrame(message, this.#c.limits);
+    let dial = this.#dials.get(address);
+    if (!dial) {
+      dial = { peerId, queue: [], types: [] };
+      this.#dials.set(address, dial);
+      void this.#dial(address, dial);
+    }
+    if (dial.queue.length >= this.#c.maxQueuedFrames) throw new EparaError('PEER_UNAVAILABLE', `too many frames queued for ${address}`, { address });
+    dial.queue.push(frame);
+    dial.types.push(message.type);
+  }
+
+  /** Closes every link; later sends throw `CLOSED`. */
+  close(): void {
+    this.#closed = true;
+    for (const link of this.#byId.values()) link.connection.close('node closing');
+  }
+
+  async #dial(address: string, dial: Dial): Promise<void> {
+    try {
+      const raw = await this.#c.transport.connect(address);
+      const link = await this.#establish(raw, 'outbound');
+      this.#dials.delete(address);
+      if (!link) throw new EparaError('PEER_UNAVAILABLE', `handshake with ${address} failed`, { address });
+      dial.queue.forEach((frame, i) => this.#writeFrame(link, frame, dial.types[i]!));
+    } catch (err) {
+      this.#dials.delete(address);
+      const error = toEparaError(err, 'PEER_UNAVAILABLE');
+      this.#c.logger.debug({ address, code: error.code }, 'dial failed');
+      this.emit('peerUnreachable', { peerId: dial.peerId, address, error });
+    }
+  }
+
+  async #establish(raw: Connection, direction: 'inbound' | 'outbound'): Promise<PeerLink | undefined> {
+    let result: Awaited<ReturnType<Handshake>>;
+    try {
+      result = await this.#c.handshake(raw, direction);
+    } catch (err) {
+      this.#c.logger.warn({ remote: raw.remoteAddress, code: toEparaError(err).code }, 'peer handshake failed');
+      raw.close('handshake failed');
+      return undefined;
+    }
+    if (this.#closed || result.peerId === this.#c.selfId) {
+      result.connection.close(this.#closed ? 'node closing' : 'connected to self');
+      return undefined;
+    }
+    const link: PeerLink = { linkId: result.connection.id, peerId: result.peerId, connection: result.connection };
+    this.#byId.set(link.linkId, link);
+    const set = this.#byPeer.get(link.peerId) ?? new Set();
+    set.add(link);
+    this.#byPeer.set(link.peerId, set);
+    for (const frame of result.early ?? []) this.#onFrame(link, frame);
+    result.connection.on('frameReceived', ({ frame }) => this.#onFrame(link, frame));
+    result.connection.once('closed', () => this.#onClosed(link));
+    this.emit('linkOpened', { link });
+    return link;
+  }
+
+  #onFrame(link: PeerLink, frame: Uint8Array): void {
+    let message: DecodedMessage;
+    try {
+      message = decodeFrame(frame, this.#c.limits);
+    } catch (err) {
+      this.emit('frameRejected', { peerId: link.peerId, error: toEparaError(err, 'PROTOCOL_ERROR') });
+      return;
+    }
+    try {
+      this.emit('messageReceived', { link, message, bytes: frame.byteLength });
+    } catch (err) {
+      // A handler bug must not take the link (or the process) down.
+      this.#c.logger.error({ err, type: message.type }, 'message handler threw');
+    }
+  }
+
+  #onClosed(link: PeerLink): void {
+    this.#byId.delete(link.linkId);
+    const set = this.#byPeer.get(link.peerId);
+    set?.delete(link);
+    const lastLink = !set || set.size === 0;
+    if (lastLink) this.#byPeer.delete(link.peerId);
+    this.emit('linkClosed', { link, lastLink });
+  }
+
+  #pick(peerId: ServerId): PeerLink | undefined {
+    for (const link of this.#byPeer.get(peerId) ?? []) if (!link.connection.isClosed) return link;
+    return undefined;
+  }
+
+  #write(link: PeerLink, message: WireMessage): void {
+    this.#writeFrame(link, encodeFrame(message, this.#c.limits), message.type);
+  }
+
+  #writeFrame(link: PeerLink, frame: Uint8Array, type: WireMessage['type']): void {
+    link.connection.send(frame);
+    this.emit('frameSent', { type, bytes: frame.byteLength });
+  }
+}

@@ -1,0 +1,30 @@
+import type { InstanceInfo, LocalExecutor, ServiceSpec, DeviceSpec } from '@epara/core';
+import type { SelfState } from '../sync/view-store.js';
+import type { ArrivalMeter } from './arrival-meter.js';
+
+/**
+ * This server's own view entry, read fresh each ring round: instances from the executor (numbers rounded so
+ * an unchanged state keeps its version), device load as mean utilization, free memory from the devices
+ * minus the weights of what is hosted, and the measured arrival rates.
+ */
+export function readSelfState(input: {
+  executor: LocalExecutor;
+  meter: ArrivalMeter;
+  now: number;
+  devices: readonly DeviceSpec[];
+  services: readonly ServiceSpec[];
+  address: string | undefined;
+}): SelfState {
+  const instances = input.executor.instances().map(round);
+  let utilization = 0;
+  for (const i of instances) utilization += i.capacityPerSec > 0 ? Math.min(1, i.loadPerSec / i.capacityPerSec) : 0;
+  const load = instances.length > 0 ? Math.round((utilization / instances.length) * 100) / 100 : 0;
+  let memory = 0;
+  for (const d of input.devices) memory += d.memoryBytes;
+  for (const i of instances) memory -= input.services.find((s) => s.id === i.serviceId)?.memory.weightsBytes ?? 0;
+  return { instances, load, freeMemoryBytes: Math.max(0, memory), arrivalRates: input.meter.rates(input.now), address: input.address };
+}
+
+function round(i: InstanceInfo): InstanceInfo {
+  return { ...i, waitMs: Math.round(i.waitMs), loadPerSec: Math.round(i.loadPerSec * 10) / 10, capacityPerSec: Math.round(i.capacityPerSec * 10) / 10 };
+}

@@ -1,0 +1,141 @@
+import { EparaError, admitStream } from '@epara/core';
+import type { ClusterView, Clock, LocalExecutor, LocalStream, ServerId } from '@epara/core';
+import type { OffloadMessage } from '../offload/offload-messages.js';
+import { RemoteStream } from '../offload/remote-stream.js';
+import type { MeshStream } from '../offload/remote-stream.js';
+import type { StreamRoute } from '../offload/stream-host.js';
+import type { Scheduler } from '../util/scheduler.js';
+
+/** Ports of a {@link StreamOpener}. */
+export interface StreamOpenerConfig {
+  readonly selfId: ServerId;
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  readonly executor: LocalExecutor;
+  readonly view: () => ClusterView;
+  readonly hopLimit: number;
+  readonly hopDelayMs: number;
+  /** How long a peer may take to accept a stream, ms. */
+  readonly openTimeoutMs: number;
+  readonly nextId: () => number;
+  readonly send: (peer: ServerId, m: OffloadMessage) => void;
+}
+
+interface PendingOpen {
+  readonly stream: RemoteStream;
+  readonly resolve: (s: MeshStream) => void;
+  readonly reject: (e: EparaError) => void;
+}
+
+/**
+ * Opens streams: admitted once with core's `admitStream` against spare rate, pinned to a local instance when
+ * one has room, else to a peer's instance (frames then travel over the transport in order).
+ */
+export class StreamOpener {
+  readonly #c: StreamOpenerConfig;
+  readonly #opening = new Map<number, PendingOpen>();
+  readonly #remote = new Map<number, RemoteStream>();
+
+  constructor(config: StreamOpenerConfig) {
+    this.#c = config;
+  }
+
+  async open(route: StreamRoute): Promise<MeshStream> {
+    const c = this.#c;
+    const decision = admitStream({
+      stream: { serviceId: route.serviceId, rateHz: route.rateHz, stalenessMs: route.stalenessMs, hops: route.hops, visited: route.visited },
+      localInstances: c.executor.instances(),
+      view: c.view(),
+      self: c.selfId,
+      now: c.clock.now(),
+      options: { hopLimit: c.hopLimit, defaultDelayMs: c.hopDelayMs },
+    });
+    if (decision.action === 'local') {
+      return pinned(c.executor.openStream(route.serviceId, { rateHz: route.rateHz, stalenessMs: route.stalenessMs }), c.selfId);
+    }
+    if (decision.action === 'reject') throw new EparaError(decision.code, decision.reason, { serviceId: route.serviceId });
+    let last: EparaError | undefined;
+    const peers = [decision.serverId, ...decision.candidates.map((x) => x.serverId).filter((p) => p !== decision.serverId)];
+    for (const peer of peers) {
+      try {
+        return await this.#openAt(peer, route, decision.next);
+      } catch (err) {
+        last = err instanceof EparaError ? err : new EparaError('PEER_UNAVAILABLE', String(err));
+        if (last.code !== 'PEER_UNAVAILABLE' && last.code !== 'OVERLOADED') throw last;
+      }
+    }
+    throw last ?? new EparaError('PEER_UNAVAILABLE', 'no peer accepted the stream');
+  }
+
+  /** A stream response from a peer; returns false when it is not about a stream this node opened. */
+  onResponse(peer: ServerId, m: Extract<OffloadMessage, { type: 'stream-accepted' | 'stream-result' | 'stream-close' | 'error' }>): boolean {
+    const id = m.requestId ?? 0;
+    const pending = this.#opening.get(id);
+    if (pending && pending.stream.pinnedTo === peer) {
+      this.#opening.delete(id);
+      if (m.type === 'stream-accepted') {
+        this.#remote.set(id, pending.stream);
+        pending.resolve(pending.stream);
+      } else pending.reject(m.type === 'error' ? m.error : new EparaError('PEER_UNAVAILABLE', 'stream refused'));
+      return true;
+    }
+    const stream = this.#remote.get(id);
+    if (!stream || stream.pinnedTo !== peer || m.type === 'stream-accepted') return false;
+    stream.onMessage(m);
+    if (stream.settled) this.#remote.delete(id);
+    return true;
+  }
+
+  onPeerDown(peer: ServerId): void {
+    for (const [id, p] of [...this.#opening]) {
+      if (p.stream.pinnedTo !== peer) continue;
+      this.#opening.delete(id);
+      p.reject(new EparaError('PEER_UNAVAILABLE', `peer ${peer} failed while opening the stream`, { peer }));
+    }
+    for (const [id, s] of [...this.#remote]) {
+      if (s.pinnedTo !== peer) continue;
+      this.#remote.delete(id);
+      s.onPeerDown();
+    }
+  }
+
+  close(): void {
+    for (const p of this.#opening.values()) p.reject(new EparaError('CLOSED', 'node closed'));
+    this.#opening.clear();
+    for (const s of this.#remote.values()) s.onMessage({ type: 'error', error: new EparaError('CLOSED', 'node closed') });
+    this.#remote.clear();
+  }
+
+  #openAt(peer: ServerId, route: StreamRoute, next: { hops: number; visited: readonly ServerId[] }): Promise<MeshStream> {
+    const c = this.#c;
+    const id = c.nextId();
+    const stream = new RemoteStream({ streamId: id, peer, send: (m) => c.send(peer, m) });
+    return new Promise<MeshStream>((resolve, reject) => {
+      const timer = c.scheduler.setTimeout(() => {
+        if (this.#opening.delete(id)) reject(new EparaError('PEER_UNAVAILABLE', `peer ${peer} did not accept the stream in time`, { peer }));
+      }, c.openTimeoutMs);
+      const settle = <T>(f: (v: T) => void) => (v: T): void => {
+        c.scheduler.clearTimeout(timer);
+        f(v);
+      };
+      this.#opening.set(id, { stream, resolve: settle(resolve), reject: settle(reject) });
+      try {
+        c.send(peer, { type: 'stream-open', requestId: id, serviceId: route.serviceId, rateHz: route.rateHz, stalenessMs: route.stalenessMs, hops: next.hops, visited: next.visited });
+      } catch (err) {
+        this.#opening.delete(id);
+        settle(reject)(err instanceof EparaError ? err : new EparaError('PEER_UNAVAILABLE', String(err)));
+      }
+    });
+  }
+}
+
+/** A local stream as a {@link MeshStream}. */
+export function pinned(stream: LocalStream, serverId: ServerId): MeshStream {
+  return {
+    id: stream.id,
+    pinnedTo: serverId,
+    push: (frame) => stream.push(frame),
+    close: () => stream.close(),
+    [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator](),
+  };
+}

@@ -1,0 +1,105 @@
+import { toEparaError } from '@epara/core';
+import type { ClusterView, LocalExecutor, ServerId } from '@epara/core';
+import type { MeshLogger } from '../util/logger.js';
+import type { Scheduler } from '../util/scheduler.js';
+import type { PlacementDecision } from './placement-payload.js';
+
+/** What one application of a placement did on this server. */
+export interface PlacementAppliedEvent {
+  readonly leader: ServerId;
+  readonly seq: number;
+  readonly loaded: readonly string[];
+  readonly unloaded: readonly string[];
+  readonly failed: readonly { readonly instanceId: string; readonly code: string }[];
+}
+
+/** Ports of a {@link PlacementApplier}. */
+export interface PlacementApplierConfig {
+  readonly selfId: ServerId;
+  readonly executor: LocalExecutor;
+  readonly view: () => ClusterView;
+  readonly scheduler: Scheduler;
+  /** Longest wait for replacements elsewhere to become ready before draining anyway, ms. */
+  readonly readyTimeoutMs: number;
+  /** How often to look at the view while waiting, ms. */
+  readonly pollMs: number;
+  readonly logger: MeshLogger;
+  readonly applied: (e: PlacementAppliedEvent) => void;
+}
+
+/**
+ * Applies this server's part of a placement, make-before-break: first every `load` (instances come up as
+ * `loading`, then `ready`), then each `drain` — but only once the view shows the service's new instances
+ * (on any server) `ready`, or after `readyTimeoutMs` — through `executor.unload` (draining finishes in-flight
+ * work, then frees). Decisions are applied one at a time, in arrival order.
+ */
+export class PlacementApplier {
+  readonly #c: PlacementApplierConfig;
+  #chain: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(config: PlacementApplierConfig) {
+    this.#c = config;
+  }
+
+  apply(decision: PlacementDecision): Promise<void> {
+    this.#chain = this.#chain.then(() => this.#apply(decision)).catch((err: unknown) => this.#c.logger.error({ err }, 'placement apply failed'));
+    return this.#chain;
+  }
+
+  /** Stops waiting; pending applications finish their current step and stop. */
+  close(): Promise<void> {
+    this.#closed = true;
+    return this.#chain;
+  }
+
+  async #apply(d: PlacementDecision): Promise<void> {
+    if (this.#closed) return;
+    const mine = d.changes.filter((s) => s.serverId === this.#c.selfId);
+    const present = new Set(this.#c.executor.instances().map((i) => i.instanceId));
+    const event = { leader: d.leader, seq: d.seq, loaded: [] as string[], unloaded: [] as string[], failed: [] as { instanceId: string; code: string }[] };
+    const loads = mine.filter((s) => s.action === 'load' && !present.has(s.instanceId));
+    await Promise.all(
+      loads.map(async (s) => {
+        const placed = d.instances.find((i) => i.instanceId === s.instanceId);
+        if (!placed) return;
+        try {
+          await this.#c.executor.load(placed.plan, { instanceId: s.instanceId });
+          event.loaded.push(s.instanceId);
+        } catch (err) {
+          event.failed.push({ instanceId: s.instanceId, code: toEparaError(err).code });
+        }
+      }),
+    );
+    for (const s of mine.filter((x) => x.action === 'drain' && present.has(x.instanceId))) {
+      if (this.#closed) break;
+      await this.#replacementsReady(d, s.serviceId);
+      try {
+        await this.#c.executor.unload(s.instanceId);
+        event.unloaded.push(s.instanceId);
+      } catch (err) {
+        event.failed.push({ instanceId: s.instanceId, code: toEparaError(err).code });
+      }
+    }
+    if (loads.length + event.unloaded.length + event.failed.length > 0) this.#c.applied(event);
+  }
+
+  /** Resolves when every instance this decision loads for `serviceId` is ready in the view (or timed out). */
+  #replacementsReady(d: PlacementDecision, serviceId: string): Promise<void> {
+    const news = d.changes.filter((s) => s.action === 'load' && s.serviceId === serviceId);
+    const ready = (): boolean =>
+      news.every((s) => {
+        const entry = this.#c.view().entries[s.serverId];
+        return !entry || !entry.alive || entry.instances.some((i) => i.instanceId === s.instanceId && i.status === 'ready');
+      });
+    return new Promise((resolve) => {
+      let waited = 0;
+      const check = (): void => {
+        if (this.#closed || ready() || waited >= this.#c.readyTimeoutMs) return resolve();
+        waited += this.#c.pollMs;
+        this.#c.scheduler.setTimeout(check, this.#c.pollMs);
+      };
+      check();
+    });
+  }
+}

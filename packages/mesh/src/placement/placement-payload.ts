@@ -1,0 +1,51 @@
+import type { DeviceSpec, PlacedInstance, PlacementStep, ServerId } from '@epara/core';
+
+/** A server tells the placement leader which devices it has (the view carries load, not hardware). */
+export interface DeviceReport {
+  readonly kind: 'devices';
+  readonly serverId: ServerId;
+  readonly devices: readonly DeviceSpec[];
+}
+
+/** The leader's decision: the whole next placement and the ordered make-before-break steps. */
+export interface PlacementDecision {
+  readonly kind: 'placement';
+  readonly leader: ServerId;
+  /** The leader's epoch and a counter: a newer decision replaces an older one. */
+  readonly leaderEpoch: number;
+  readonly seq: number;
+  readonly trigger: 'period' | 'failure' | 'start';
+  readonly instances: readonly PlacedInstance[];
+  readonly changes: readonly PlacementStep[];
+  readonly goodputPerSec: number;
+}
+
+/** The JSON payload of a `placement` protocol message. */
+export type PlacementPayload = DeviceReport | PlacementDecision;
+
+/** Parses an untrusted payload; `undefined` when it is not a well-formed {@link PlacementPayload}. */
+export function parsePlacementPayload(value: unknown): PlacementPayload | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (v['kind'] === 'devices' && typeof v['serverId'] === 'string' && Array.isArray(v['devices'])) {
+    const ok = v['devices'].every((d) => isObj(d) && typeof d['id'] === 'string' && typeof d['kind'] === 'string' && typeof d['memoryBytes'] === 'number');
+    return ok ? (value as DeviceReport) : undefined;
+  }
+  if (
+    v['kind'] === 'placement' &&
+    typeof v['leader'] === 'string' &&
+    typeof v['leaderEpoch'] === 'number' &&
+    typeof v['seq'] === 'number' &&
+    Array.isArray(v['instances']) &&
+    Array.isArray(v['changes']) &&
+    v['instances'].every((i) => isObj(i) && typeof i['instanceId'] === 'string' && typeof i['serverId'] === 'string' && isObj(i['plan'])) &&
+    v['changes'].every((c) => isObj(c) && typeof c['action'] === 'string' && typeof c['instanceId'] === 'string' && typeof c['serverId'] === 'string')
+  ) {
+    return value as PlacementDecision;
+  }
+  return undefined;
+}
+
+function isObj(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null;
+}

@@ -1,0 +1,87 @@
+import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode, createWebSocketTransport } from '@epara/mesh';
+import type { FakeExecutor, MeshNode, NodeOptions, Transport } from '@epara/mesh';
+import type { NamedTensors, ServiceSpec } from '@epara/core';
+import { affineProfile } from '@epara/core';
+
+export const PSK = 'test-psk-0123456789abcdef';
+
+/** The service catalog of the tests: `echo` (latency, 200 ms SLO). */
+export const ECHO: ServiceSpec = {
+  id: 'echo',
+  sensitivity: 'latency',
+  slo: { kind: 'latency', deadlineMs: 200 },
+  memory: { weightsBytes: 10e6, perItemBytes: 1e6 },
+  profiles: { cpu: affineProfile('cpu', { fixedMs: 5, perItemMs: 1, maxBatch: 8 }) },
+};
+
+export interface ClusterNode {
+  readonly id: string;
+  readonly node: MeshNode;
+  readonly executor: FakeExecutor;
+  readonly transport: Transport;
+}
+
+export interface ClusterSpec {
+  readonly size: number;
+  readonly kind: 'memory' | 'ws';
+  /** Which node indexes host `echo` from the start. */
+  readonly hosted: readonly number[];
+  readonly serviceTimeMs?: number;
+  readonly maxQueue?: number;
+  readonly node?: Partial<NodeOptions>;
+}
+
+/** Starts `size` nodes `n0…`, each seeded with n0's address, and waits until every view has them all. */
+export async function startCluster(spec: ClusterSpec): Promise<ClusterNode[]> {
+  const hub = createMemoryHub();
+  const out: ClusterNode[] = [];
+  for (let i = 0; i < spec.size; i++) {
+    const id = `n${i}`;
+    const transport = spec.kind === 'memory' ? createMemoryTransport({ hub, address: id }) : createWebSocketTransport({ host: '127.0.0.1', port: 0 });
+    const executor = createFakeExecutor({
+      services: { echo: { serviceTimeMs: spec.serviceTimeMs ?? 5, maxQueue: spec.maxQueue ?? 64 } },
+      hosted: spec.hosted.includes(i) ? ['echo'] : [],
+      tag: i,
+    });
+    const node = createNode({
+      id,
+      transport,
+      executor,
+      security: { psk: PSK },
+      seeds: i === 0 ? [] : [out[0]!.node.address!],
+      services: [ECHO],
+      devices: [{ id: 'cpu0', kind: 'cpu', memoryBytes: 1e9 }],
+      syncPeriodMs: 50,
+      syncAckTimeoutMs: 100,
+      placement: false,
+      ...spec.node,
+    });
+    await node.start();
+    out.push({ id, node, executor, transport });
+  }
+  await until(() => out.every((c) => aliveIds(c.node).length === spec.size), 'every node sees the whole cluster');
+  return out;
+}
+
+export const aliveIds = (node: MeshNode): string[] =>
+  Object.values(node.view().entries)
+    .filter((e) => e.alive)
+    .map((e) => e.serverId)
+    .sort();
+
+/** Waits for a condition that background activity (sync rounds, requests) makes true; fails after `ms`. */
+export async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > ms) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export const input = (values: number[]): NamedTensors => ({ x: { type: 'float32', dims: [values.length], data: Float32Array.from(values) } });
+
+export const serverOf = (out: NamedTensors): number => (out['server']!.data as Int32Array)[0]!;
+
+export async function closeAll(nodes: readonly ClusterNode[]): Promise<void> {
+  await Promise.all(nodes.map((c) => c.node.close()));
+}
