@@ -65,7 +65,6 @@ export class ModelInstance implements Lane {
   readonly serviceId: string;
   readonly queue = new EdfQueue();
   readonly guardMs: number;
-  readonly launchWhenIdle: boolean;
   readonly counters: InstanceCounters = { submitted: 0, completed: 0, dropped: 0, failed: 0, batches: 0, batchedItems: 0 };
   readonly onBatchDone = (): void => this.#afterBatch();
   status: InstanceStatus = 'loading';
@@ -87,7 +86,11 @@ export class ModelInstance implements Lane {
     this.id = c.instanceId;
     this.serviceId = c.service.id;
     this.guardMs = c.guardMs;
-    this.launchWhenIdle = c.launchWhenIdle;
+  }
+
+  /** A draining instance stops waiting for batches to fill. */
+  get launchWhenIdle(): boolean {
+    return this.#c.launchWhenIdle || this.status === 'draining';
   }
 
   get io(): IoSpec {
@@ -249,7 +252,8 @@ export class ModelInstance implements Lane {
 
   /** Stops taking new work and resolves when queued and running items are done. */
   async drain(): Promise<void> {
-    if (this.status === 'ready') this.status = 'draining';
+    this.status = 'draining';
+    for (const s of this.#c.schedulers) s.pump();
     if (this.#inFlight === 0 && this.queue.size === 0) return;
     await new Promise<void>((resolve) => (this.#idle = resolve));
   }

@@ -1,0 +1,111 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createExecutor, type DeviceFellBackEvent, type Executor, type WorkerRestartedEvent } from '@epara/runtime';
+import { codeOf, doubler, flat, item, nextEvent, values } from './helpers.js';
+
+const latency = (deadlineMs: number) => ({ sensitivity: 'latency' as const, slo: { kind: 'latency' as const, deadlineMs } });
+
+describe('executor: failures, fallback, lifecycle (fake backend)', () => {
+  let ex: Executor | undefined;
+  afterEach(async () => {
+    await ex?.close();
+    ex = undefined;
+  });
+
+  it('a model that throws fails only its batch', async () => {
+    ex = createExecutor({
+      backend: { kind: 'fake' },
+      devices: [{ id: 'd0' }],
+      services: [{ id: 's', model: doubler({ fixedMs: 2 }), ...latency(200), profile: flat(2), plan: { batchSize: 2 }, devices: ['d0'] }],
+    });
+    await ex.start();
+    // Pairs fill batches of 2 at once: [-7, 1] fails together, [2, 3] succeeds.
+    const results = await Promise.all([item(-7), item(1), item(2), item(3)].map((i) => codeOf(ex!.submit('s', i))));
+    expect(results).toEqual(['MODEL_ERROR', 'MODEL_ERROR', 'resolved', 'resolved']);
+    expect(ex.stats().services['s']).toMatchObject({ failed: 2, completed: 2 });
+    expect(values(await ex.submit('s', item(4)))).toEqual([9, 1]);
+  });
+
+  it('restarts a crashed worker: in-flight requests fail with WORKER_CRASHED, later ones succeed', async () => {
+    ex = createExecutor({
+      backend: { kind: 'fake' },
+      launchWhenIdle: true,
+      devices: [{ id: 'd0' }],
+      services: [{ id: 's', model: doubler({ fixedMs: 1 }), ...latency(5000), profile: flat(1), plan: { batchSize: 1 }, devices: ['d0'] }],
+    });
+    await ex.start();
+    const restarted = nextEvent<WorkerRestartedEvent>(ex, 'workerRestarted');
+    expect(await codeOf(ex.submit('s', item(-99)))).toBe('WORKER_CRASHED');
+    expect(await restarted).toMatchObject({ deviceId: 'd0', reloadedModels: 1 });
+    expect(values(await ex.submit('s', item(2)))).toEqual([5, 1]);
+    expect(ex.stats().devices['d0']!.restarts).toBe(1);
+  });
+
+  it('runs a cuda device on the CPU after the provider fails, with a deviceFellBack event', async () => {
+    ex = createExecutor({
+      backend: { kind: 'fake' },
+      launchWhenIdle: true,
+      devices: [{ id: 'gpu0', kind: 'cuda' }],
+      services: [{ id: 's', model: doubler(), ...latency(5000), profile: flat(1), plan: { batchSize: 1 } }],
+    });
+    const fell = nextEvent<DeviceFellBackEvent>(ex, 'deviceFellBack');
+    await ex.load({ serviceId: 's' });
+    expect(await fell).toMatchObject({ deviceId: 'gpu0', requested: 'cuda', used: 'cpu' });
+    expect(ex.stats().devices['gpu0']).toMatchObject({ kind: 'cuda', fellBack: true });
+    expect(values(await ex.submit('s', item(1)))).toEqual([3, 1]);
+  });
+
+  it('close settles everything: queued requests get CLOSED, running batches finish, streams end', async () => {
+    ex = createExecutor({
+      backend: { kind: 'fake' },
+      devices: [{ id: 'd0' }],
+      services: [
+        { id: 's', model: doubler({ fixedMs: 30 }), ...latency(60_000), profile: flat(30), plan: { batchSize: 2 }, devices: ['d0'] },
+        { id: 'v', model: doubler(), sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 1, stalenessMs: 60_000 }, profile: flat(1), plan: { batchSize: 4, capacityPerSec: 100 }, devices: ['d0'] },
+      ],
+    });
+    await ex.start();
+    const running = [ex.submit('s', item(1)), ex.submit('s', item(2))]; // full: dispatched at once
+    const queued = codeOf(ex.submit('s', item(3))); // waits to fill (deadline a minute away)
+    const stream = ex.openStream('v', { rateHz: 1 });
+    stream.push(item(4));
+    const iterated = (async () => {
+      const seen: boolean[] = [];
+      for await (const r of stream) seen.push(r.ok);
+      return seen;
+    })();
+    await ex.close();
+    expect(await Promise.all(running.map(codeOf))).toEqual(['resolved', 'resolved']);
+    expect(await queued).toBe('CLOSED');
+    expect(await iterated).toEqual([false]);
+    expect(await stream.close()).toEqual({ pushed: 1, completed: 0, dropped: 1 });
+    ex = undefined;
+  });
+
+  it('loads a second instance before the first drains (make-before-break); queued work finishes', async () => {
+    ex = createExecutor({
+      backend: { kind: 'fake' },
+      devices: [{ id: 'd0' }, { id: 'd1' }],
+      services: [{ id: 's', model: doubler({ fixedMs: 5 }), ...latency(60_000), profile: flat(5), plan: { batchSize: 4 } }],
+    });
+    const states: string[] = [];
+    ex.on('instanceChanged', (e) => states.push(`${e.instance.instanceId}:${e.status}`));
+    const first = await ex.load({ serviceId: 's' }, { deviceIds: ['d0'], instanceId: 'old' });
+    expect(first).toMatchObject({ status: 'ready', serviceStrategy: 'single', batchSize: 4 });
+    const pending = [ex.submit('s', item(1)), ex.submit('s', item(2))]; // waiting to fill on 'old'
+    await ex.load({ serviceId: 's' }, { deviceIds: ['d1'], instanceId: 'new' });
+    expect(ex.instances().map((i) => `${i.instanceId}:${i.status}`)).toEqual(['old:ready', 'new:ready']);
+    const unloading = ex.unload('old');
+    expect(ex.instances().find((i) => i.instanceId === 'old')?.status).toBe('draining');
+    const later = ex.submit('s', item(3), { deadline: Date.now() + 60_000 }); // only 'new' takes work now
+    // Draining, 'old' stops waiting for its batch to fill: the queued items run now.
+    expect((await Promise.all(pending)).map((o) => values(o))).toEqual([[3, 1], [5, 1]]);
+    await unloading;
+    expect(ex.instances().map((i) => i.instanceId)).toEqual(['new']);
+    expect(states).toEqual(['old:ready', 'new:ready', 'old:draining', 'old:unloaded']);
+    expect(ex.stats().devices['d0']!.instances).toEqual([]);
+    const laterCode = codeOf(later);
+    await ex.close();
+    expect(await laterCode).toBe('CLOSED'); // it was waiting to fill on 'new'
+    ex = undefined;
+  });
+});
