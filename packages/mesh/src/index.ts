@@ -52,6 +52,8 @@ export type {
   ConnectOptions,
 } from './transport/transport.js';
 export { createConnection } from './transport/create-connection.js';
+/** The typed event emitter (eventemitter3) mesh objects extend; custom transports can extend it too. */
+export { EventEmitter } from 'eventemitter3';
 export type { ConnectionSink, ConnectionController, CreateConnectionOptions } from './transport/create-connection.js';
 export { createMemoryHub } from './transport/memory-hub.js';
 export type { MemoryHub, MemoryFaults, MemoryLinkInfo } from './transport/memory-hub.js';
@@ -105,3 +107,10 @@ export type { SecureConnectionOptions, ResolvedSecureConnectionOptions } from '.
 export { createRateLimiter, resolveRateLimiterOptions, RATE_LIMITER_DEFAULTS } from './security/rate-limiter.js';
 export type { RateLimiter, RateLimiterOptions, ResolvedRateLimiterOptions } from './security/rate-limiter.js';
 export { MIN_PSK_BYTES } from './security/psk-proof.js';
+
+// NATS (transport, KV view sync, queue-group offloading)
+export { createNatsTransport } from './nats/nats-transport.js';
+export { resolveNatsTransportOptions, NATS_TRANSPORT_DEFAULTS } from './nats/nats-transport-options.js';
+export type { NatsTransportOptions } from './nats/nats-transport-options.js';
+export { connectNats } from './nats/nats-connect.js';
+export type { NatsAuth, NatsTlsOptions, NatsConnectOptions } from './nats/nats-connect.js';

@@ -43,6 +43,7 @@ export function footprintOf(svc: ServiceNode, plan: ParallelPlan, capacityPerSec
     batchSize: plan.batchSize,
     capacityPerSec,
     cycleBudgetMs: svc.cycleBudgetMs,
+    fillsPacks: !svc.latencySensitive,
   };
 }
 
@@ -86,7 +87,8 @@ export function buildTemplates(model: PlacementModel, options: ResolvedPlacement
 function resourceCost(foot: ItemFootprint, usableBytes: number, multiTask: boolean): number {
   if (!multiTask) return 1;
   const mem = usableBytes > 0 ? foot.memBytes / usableBytes : 1;
-  return Math.min(1, Math.max(1e-6, mem, timeShare(foot)));
+  // Rounded to 1e-9 so that float noise (0.4999999… vs 0.5) does not break ties between equivalent items.
+  return Math.round(Math.min(1, Math.max(1e-6, mem, timeShare(foot))) * 1e9) / 1e9;
 }
 
 /** Healthy devices of a kind on each server with room for `memBytes`, smallest first (best fit). */

@@ -6,25 +6,32 @@ export interface CycleItem {
   readonly batchSize: number;
   /** Items/s the item is assigned on this device. */
   readonly capacityPerSec: number;
-  /** `D_k` (deadline minus network budget) for latency services; `Infinity` for frequency services. */
+  /** `D_k`: deadline (latency) or staleness limit (frequency) minus the network budget, ms. */
   readonly cycleBudgetMs: number;
+  /** Frequency items: a pack of `b_k` fills at the assigned rate before it can run. @default false */
+  readonly fillsPacks?: boolean;
 }
 
 /** Relative slack for floating-point comparisons of times and memory. */
 export const PLACEMENT_TOLERANCE = 1e-9;
 
 /**
- * The longest round-robin cycle `C` an item tolerates: its assigned rate needs `b / C ≥ rate`, and a latency
- * item needs `C + L(b) ≤ D` (a request may wait one full cycle, then run).
+ * The longest round-robin cycle `C` an item tolerates: its assigned rate needs `b / C ≥ rate`; a latency item
+ * needs `C + L(b) ≤ D` (a request may just miss its turn, wait one full cycle, then run); a frequency item needs
+ * `(b − 1) / rate + C + L(b) ≤ S` (its pack fills, waits a cycle, runs) — the same rule as the allocator's
+ * `checkMultiTask`.
  */
 export function cycleLimitMs(item: CycleItem): number {
   const rateLimit = (1000 * item.batchSize) / item.capacityPerSec;
-  return Math.min(rateLimit, item.cycleBudgetMs - item.runMs);
+  const fillMs = item.fillsPacks ? ((item.batchSize - 1) * 1000) / item.capacityPerSec : 0;
+  return Math.min(rateLimit, item.cycleBudgetMs - item.runMs - fillMs);
 }
 
 /**
  * Multi-task duty-cycle check of DESIGN.md §1 for the single-device items sharing one device: with the cycle
- * `C = Σ L_k(b_k)`, every latency item meets `C + L_k(b_k) ≤ D_k` and every item's rate is within `b_k / C`.
+ * `C = Σ L_k(b_k)`, every latency item meets `C + L_k(b_k) ≤ D_k`, every frequency item its staleness (see
+ * {@link cycleLimitMs}) and every item's rate is within `b_k / C`. Placement carries plans' `runMs`, so it
+ * checks here rather than through the allocator's profile-based `checkMultiTask` (same rule).
  * A lone item is accepted as its plan was computed for a whole device (its capacity is what the allocator
  * derived for that device).
  */

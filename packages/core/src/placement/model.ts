@@ -29,7 +29,7 @@ export interface ServiceNode {
   readonly spec: ServiceSpec;
   readonly weight: number;
   readonly latencySensitive: boolean;
-  /** `D = deadline − networkBudget` for the duty-cycle check (latency services); Infinity otherwise. */
+  /** `D = deadline (or staleness) − networkBudget` for the duty-cycle check. */
   readonly cycleBudgetMs: number;
   /** Deadline (latency) or staleness limit (frequency): the locality reach budget. */
   readonly sloMs: number;
@@ -133,7 +133,7 @@ function buildServices(input: PlacementInput, periodMs: number): ServiceNode[] {
       spec,
       weight: spec.weight ?? 1,
       latencySensitive: latency,
-      cycleBudgetMs: latency ? sloMs - (spec.networkBudgetMs ?? 0) : Number.POSITIVE_INFINITY,
+      cycleBudgetMs: sloMs - (spec.networkBudgetMs ?? 0),
       sloMs,
       loadTimeMs: spec.loadTimeMs ?? 0,
       access,

@@ -41,7 +41,8 @@ export function createSimpleObjective(model: PlacementModel): Objective {
   const handles: Supply[] = [];
   const served = (k: number): number => Math.min(demand[k]!, cap[k]!);
   return {
-    gain: (s) => Math.min(demand[s.service]!, cap[s.service]! + s.capacityPerSec) - served(s.service),
+    // min(capacity, unserved) rather than a difference of sums: exact, so equal items tie exactly.
+    gain: (s) => Math.min(s.capacityPerSec, Math.max(0, demand[s.service]! - cap[s.service]!)),
     add(s) {
       cap[s.service] = cap[s.service]! + s.capacityPerSec;
       handles.push(s);

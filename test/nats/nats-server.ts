@@ -1,0 +1,96 @@
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A nats-server the tests can use: its client URL and how to stop it (a no-op for a shared one). */
+export interface TestNatsServer {
+  readonly url: string;
+  /** True when this process started the server (so tests may kill or restart it). */
+  readonly owned: boolean;
+  stop(): Promise<void>;
+}
+
+const BINARY = process.env['EPARA_NATS_SERVER_BIN'] ?? 'nats-server';
+
+/** Why NATS tests cannot run here, or `undefined` when they can (a URL is given or the binary exists). */
+export function natsUnavailableReason(): string | undefined {
+  if (process.env['EPARA_NATS_URL']) return undefined;
+  const probe = spawnSync(BINARY, ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    return `\`${BINARY}\` is not installed and EPARA_NATS_URL is not set (install the Debian package nats-server; .ci/run does) — NATS tests SKIPPED`;
+  }
+  return undefined;
+}
+
+/** Logs the skip reason loudly once per file; returns true when the suite must be skipped. */
+export function skipNats(): boolean {
+  const reason = natsUnavailableReason();
+  if (reason !== undefined) console.warn(`\n*** ${reason} ***\n`);
+  return reason !== undefined;
+}
+
+/**
+ * Starts a private nats-server on 127.0.0.1 on a random port (JetStream on, store in a temp dir), with any
+ * extra arguments (e.g. `['--user', 'u', '--pass', 'p']`). Resolves once it accepts clients.
+ */
+export async function startNatsServer(extraArgs: readonly string[] = []): Promise<TestNatsServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'epara-nats-'));
+  const child = spawn(BINARY, ['-js', '-a', '127.0.0.1', '-p', '-1', '-sd', dir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await readyUrl(child);
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    owned: true,
+    stop: () => {
+      stopped ??= new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }).then(() => rmSync(dir, { recursive: true, force: true }));
+      return stopped;
+    },
+  };
+}
+
+/** The shared server from EPARA_NATS_URL (CI), else a private one this file starts and stops. */
+export async function useNatsServer(): Promise<TestNatsServer> {
+  const shared = process.env['EPARA_NATS_URL'];
+  if (shared) return { url: shared, owned: false, stop: async () => undefined };
+  return startNatsServer();
+}
+
+function readyUrl(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let log = '';
+    let port: string | undefined;
+    const timer = setTimeout(() => fail(new Error(`nats-server did not start within 10 s:\n${log}`)), 10_000);
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(err);
+    };
+    const onData = (chunk: Buffer): void => {
+      log += chunk.toString();
+      port ??= /Listening for client connections on [^\s]*:(\d+)/.exec(log)?.[1];
+      if (port !== undefined && log.includes('Server is ready')) {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        child.stderr?.off('data', onData);
+        child.stdout?.resume();
+        child.stderr?.resume();
+        resolve(`nats://127.0.0.1:${port}`);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`nats-server exited with ${code}:\n${log}`)));
+  });
+}
+
+/** A short random token for unique subjects and bucket names, so tests sharing one server never collide. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}${Math.random().toString(36).slice(2, 10)}`;
+}

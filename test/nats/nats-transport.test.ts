@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectNats, createNatsTransport } from '@epara/mesh';
+import type { Transport } from '@epara/mesh';
+import { closedOf, codeOf, collectFrames, nextAccepted } from '../../packages/mesh/src/transport/transport-contract-helpers.js';
+import { skipNats, startNatsServer, useNatsServer } from './nats-server.js';
+import type { TestNatsServer } from './nats-server.js';
+
+const skip = skipNats();
+
+describe.skipIf(skip)('NATS transport: failures and credentials', () => {
+  let shared: TestNatsServer;
+  let withUser: TestNatsServer;
+  let withToken: TestNatsServer;
+  const open: Transport[] = [];
+  const track = (t: Transport): Transport => (open.push(t), t);
+  beforeAll(async () => {
+    [shared, withUser, withToken] = await Promise.all([
+      useNatsServer(),
+      startNatsServer(['--user', 'edge', '--pass', 'right-pass']),
+      startNatsServer(['--auth', 'tok3n']),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all(open.map((t) => t.close()));
+    await Promise.all([shared?.stop(), withUser?.stop(), withToken?.stop()]);
+  });
+
+  it('closes a link with PEER_UNAVAILABLE when the peer process vanishes without a goodbye', async () => {
+    const ncA = await connectNats({ servers: shared.url });
+    const a = track(createNatsTransport({ connection: ncA, keepaliveIntervalMs: 50, deadPeerTimeoutMs: 400 }));
+    const b = track(createNatsTransport({ servers: shared.url, keepaliveIntervalMs: 50, deadPeerTimeoutMs: 400 }));
+    const { address } = await a.listen();
+    const accepted = nextAccepted(a);
+    const conn = await b.connect(address);
+    const inbound = await accepted;
+    const echoed = collectFrames(conn, 1);
+    inbound.send(new Uint8Array([7]));
+    expect([...(await echoed)[0]!]).toEqual([7]);
+    const closed = closedOf(conn);
+    await ncA.close(); // the acceptor's broker link dies: its subscriptions vanish, no CLOSE is ever sent
+    const event = await closed;
+    expect(event?.initiatedLocally).toBe(false);
+    expect(event?.error?.code).toBe('PEER_UNAVAILABLE');
+    expect(inbound.isClosed).toBe(true); // the side that lost NATS fails its links too
+  });
+
+  it('connects with user/password and with a token; frames flow', async () => {
+    for (const [url, auth] of [
+      [withUser.url, { user: 'edge', pass: 'right-pass' }],
+      [withToken.url, { token: 'tok3n' }],
+    ] as const) {
+      const a = track(createNatsTransport({ servers: url, auth }));
+      const b = track(createNatsTransport({ servers: url, auth }));
+      const { address } = await a.listen();
+      const accepted = nextAccepted(a);
+      const conn = await b.connect(address);
+      const inbound = await accepted;
+      const got = collectFrames(inbound, 1);
+      conn.send(new Uint8Array([1, 2]));
+      expect([...(await got)[0]!]).toEqual([1, 2]);
+    }
+  });
+
+  it('rejects wrong or missing credentials with UNAUTHENTICATED', async () => {
+    expect(await codeOf(() => track(createNatsTransport({ servers: withUser.url, auth: { user: 'edge', pass: 'wrong' } })).listen())).toBe('UNAUTHENTICATED');
+    expect(await codeOf(() => track(createNatsTransport({ servers: withToken.url, auth: { token: 'nope' } })).connect('epara.peer.x'))).toBe('UNAUTHENTICATED');
+    expect(await codeOf(() => connectNats({ servers: withToken.url }))).toBe('UNAUTHENTICATED');
+  });
+
+  it('validates options with INVALID_OPTIONS naming the field', async () => {
+    expect(() => createNatsTransport({})).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'servers' }) }));
+    expect(() => createNatsTransport({ servers: shared.url, name: 'a.b' })).toThrow(expect.objectContaining({ details: expect.objectContaining({ field: 'name' }) }));
+    expect(() => createNatsTransport({ servers: shared.url, keepaliveIntervalMs: 10, deadPeerTimeoutMs: 5 })).toThrow(
+      expect.objectContaining({ details: expect.objectContaining({ field: 'deadPeerTimeoutMs' }) }),
+    );
+    expect(await codeOf(() => connectNats({ servers: 'nats://127.0.0.1:1', timeoutMs: 500 }))).toBe('PEER_UNAVAILABLE');
+  });
+
+  it('carries a 5 MB frame in chunks under the broker max_payload', async () => {
+    const a = track(createNatsTransport({ servers: shared.url }));
+    const b = track(createNatsTransport({ servers: shared.url }));
+    const { address } = await a.listen();
+    const accepted = nextAccepted(a);
+    const conn = await b.connect(address);
+    const inbound = await accepted;
+    const big = new Uint8Array(5 * 1024 * 1024).map((_, i) => (i * 31) & 0xff);
+    const got = collectFrames(inbound, 1);
+    conn.send(big);
+    const [frame] = await got;
+    expect(frame!.byteLength).toBe(big.byteLength);
+    expect(Buffer.from(frame!).equals(Buffer.from(big))).toBe(true);
+  });
+});
