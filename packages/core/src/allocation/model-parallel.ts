@@ -33,7 +33,9 @@ export interface ModelParallelInput {
  * split `L(b)/(d·e) + commPerStageMs`. Throughput is limited by the slowest stage: capacity `b / max stage`.
  * An item waits for the first stage to free (`(waitFactor − 1)·max stage`) then crosses every stage
  * (`Σ stages`): for batching that worst case must fit `D`; for multi-frame, `(n−1)/F + Σ stages ≤ S` and
- * `n / max stage ≥ F`. Each stage holds `1/d` of the weights and of the batch's working memory.
+ * `n / max stage ≥ F`. Each stage holds `1/d` of the weights plus the working memory of a whole batch
+ * (`weights/d + b·perItem`): with a batch in flight at every stage, a stage keeps boundary activations and its
+ * layers' KV cache for pipelined batches, so splitting the working memory by `d` would under-count it.
  *
  * @throws EparaError `INVALID_OPTIONS` for an invalid service, device, demand, stage profiles or option.
  */
@@ -56,7 +58,11 @@ export function planModelParallel(input: ModelParallelInput): PlanOutcome {
   let last: PlanOutcome = infeasible('stages', 'no stage count tried');
   for (let d = start; d <= o.maxStages; d++) {
     const model = stageModel(profile, d, input.stageProfiles?.[d], o);
-    const limit = Math.min(o.maxBatch, perItemBytes > 0 ? Math.floor((d * usable - weightsBytes) / perItemBytes) : o.maxBatch);
+    const limit = Math.min(o.maxBatch, perItemBytes > 0 ? Math.floor((usable - weightsBytes / d) / perItemBytes) : o.maxBatch);
+    if (limit < 1) {
+      last = infeasible('memory', `${d} stages: ${fmtBytes(weightsBytes / d + perItemBytes)} per stage at batch 1 exceeds usable ${fmtBytes(usable)}`);
+      continue;
+    }
     last = strategy === 'batching' ? batchedPipeline(service, device.kind, model, limit, o) : framedPipeline(service, device.kind, model, limit, demand, o);
     if (last.feasible) return { feasible: true, plan: asPipeline(last.plan, d, service, demand, dMin) };
   }
@@ -114,7 +120,7 @@ function asPipeline(per: ParallelPlan, d: number, service: ServiceSpec, demand: 
       serviceStrategy: 'model-parallel',
       devices: d,
       stages: d,
-      memoryPerDeviceBytes: (weightsBytes + per.batchSize * perItemBytes) / d,
+      memoryPerDeviceBytes: weightsBytes / d + per.batchSize * perItemBytes,
       notes: [`${d} pipeline stages (memory needs ≥ ${dMin}); slowest stage ${fmt((per.batchSize * 1000) / per.capacityPerSec)} ms`, ...per.notes],
     },
     demand,
