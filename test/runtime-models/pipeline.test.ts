@@ -92,20 +92,25 @@ describe('model-parallel pipeline scheduling (fake devices)', () => {
   });
 
   it('drops a request that can no longer meet its deadline (DEADLINE_EXCEEDED) and refuses infeasible ones', async () => {
-    const profile = affineProfile('fake', { fixedMs: 10, perItemMs: 0 });
-    const [a, b] = stages({ fixedMs: 150 });
-    const engine = track(createPipelineEngine({ stages: [{ ...a!, profile }, { ...b!, profile }], batchSize: 1 }));
+    const [a, b] = stages({ fixedMs: 200 });
+    const engine = track(createPipelineEngine({
+      stages: [{ ...a!, profile: affineProfile('fake', { fixedMs: 200, perItemMs: 0 }) }, { ...b!, profile: affineProfile('fake', { fixedMs: 1, perItemMs: 0 }) }],
+      batchSize: 1,
+    }));
     const dropped: string[] = [];
     engine.on('requestDropped', (e) => dropped.push(e.reason));
-    const blocker = engine.submit(item(1), { deadline: far(), priority: 0 });
+    await engine.start();
+    const t0 = Date.now();
+    const first = engine.submit(item(1), { deadline: t0 + 60_000, priority: 0 });
     await new Promise((r) => engine.once('batchDispatched', r));
-    // Feasible when submitted (2 × 10 ms < 60 ms) but stage 0 stays busy ≥ 150 ms: dropped before it runs.
-    const late = engine.submit(item(2), { deadline: Date.now() + 60, priority: 0 });
-    expect((await rejection(engine.submit(item(3), { deadline: Date.now() + 5, priority: 0 }))).code).toBe('DEADLINE_INFEASIBLE');
+    // Feasible when submitted (201 ms < 300 ms) but it must wait ~200 ms for stage 0: dropped before it runs.
+    const late = engine.submit(item(3), { deadline: t0 + 300, priority: 0 });
+    const second = engine.submit(item(2), { deadline: t0 + 60_000, priority: 0 });
+    expect((await rejection(engine.submit(item(4), { deadline: Date.now() + 5, priority: 0 }))).code).toBe('DEADLINE_INFEASIBLE');
     expect((await rejection(late)).code).toBe('DEADLINE_EXCEEDED');
-    await blocker;
+    await Promise.all([first, second]);
     expect(dropped).toEqual(['DEADLINE_EXCEEDED']);
-    expect(engine.estimate(1000)).toBeGreaterThanOrEqual(1000 + 20);
+    expect(engine.estimate(1000)).toBeGreaterThanOrEqual(1000 + 201);
   });
 
   it('close() rejects queued requests with CLOSED and settles the batch in flight', async () => {

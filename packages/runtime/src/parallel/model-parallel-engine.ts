@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
 import type { EngineSubmitOptions, ServiceEngine } from '../executor/service-engine.js';
+import type { TimedRun } from '../devices/device-handle.js';
 import { createLatencyTracker, type LatencyTracker } from './model-parallel-latency.js';
 import { resolvePipelineOptions, type PipelineEngineOptions, type ResolvedPipelineOptions } from './model-parallel-options.js';
 import { planDataflow, type PipelineDataflow } from './model-parallel-plan.js';
@@ -27,6 +28,9 @@ interface Batch {
 }
 
 let engines = 0;
+
+/** Runs a stage keeps handed to its device at once: one computing, one queued behind it. */
+const DEVICE_DEPTH = 2;
 
 /**
  * Creates a model-parallel pipeline engine: requests are batched at the entry (earliest deadline first;
@@ -58,7 +62,8 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
   readonly #keys: string[];
   readonly #queue: EntryQueue;
   readonly #stageQueues: Batch[][];
-  readonly #busySince: (number | undefined)[];
+  /** Start times of the runs each stage has handed to its device (at most {@link DEVICE_DEPTH}). */
+  readonly #running: number[][];
   readonly #busyMs: number[];
   readonly #trackers: LatencyTracker[];
   #flow: PipelineDataflow | undefined;
@@ -78,7 +83,7 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
     this.#keys = o.stages.map((_, i) => `${key}/stage${i}`);
     this.#queue = createEntryQueue();
     this.#stageQueues = o.stages.map(() => []);
-    this.#busySince = o.stages.map(() => undefined);
+    this.#running = o.stages.map(() => []);
     this.#busyMs = o.stages.map(() => 0);
     this.#trackers = o.stages.map((s) => createLatencyTracker(s.profile ? { fixed: s.profile } : {}));
   }
@@ -140,14 +145,20 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
     const b = this.#o.batchSize;
     const pass = this.#passMs(b) ?? 0;
     const bottleneck = Math.max(0, ...this.#trackers.map((t) => t.estimate(b) ?? 0));
-    const since = this.#busySince[0];
-    const stage0Free = since === undefined ? 0 : Math.max(0, since + (this.#trackers[0]!.estimate(b) ?? 0) - now);
+    const stage0Free = this.#stage0BacklogMs(now, b);
     const batchesAhead = Math.ceil((this.#queue.rows() + 1) / b) - 1 + this.#stageQueues[0]!.length;
     return now + stage0Free + batchesAhead * bottleneck + pass;
   }
 
   stats(): PipelineStats {
     return { queued: this.#queue.size(), inFlightBatches: this.#inFlight, ...this.#counts, stageBusyMs: [...this.#busyMs] };
+  }
+
+  /** Time until stage 0 has finished the runs handed to its device (estimated with batches of `rows`). */
+  #stage0BacklogMs(now: number, rows: number): number {
+    const since = this.#running[0]![0];
+    if (since === undefined) return 0;
+    return Math.max(0, since + this.#running[0]!.length * (this.#trackers[0]!.estimate(rows) ?? 0) - now);
   }
 
   #passMs(rows: number): number | undefined {
@@ -177,9 +188,15 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
     if (this.#inFlight === 0 && this.#idle) this.#idle();
   }
 
-  /** Entry batching: launch when stage 0 is free and the batch is full or cannot wait any longer. */
+  /**
+   * Entry batching: launch when stage 0 is free and the batch is full or cannot wait any longer. A full batch
+   * may also be queued behind the one stage 0 is running, so that its device never idles between batches
+   * (a full batch cannot grow by waiting).
+   */
   #admit(): void {
-    while (!this.#closing && this.#busySince[0] === undefined && this.#stageQueues[0]!.length === 0 && this.#inFlight < this.#o.maxInFlightBatches) {
+    for (;;) {
+      const busy = this.#running[0]!.length + this.#stageQueues[0]!.length;
+      if (this.#closing || busy >= DEVICE_DEPTH || this.#inFlight >= this.#o.maxInFlightBatches) return;
       const now = this.#o.clock.now();
       for (const item of this.#queue.dropExpired(now, (rows) => this.#passMs(rows) ?? 0)) {
         this.#counts.dropped++;
@@ -188,6 +205,11 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
       const candidate = this.#queue.peekBatch(this.#o.batchSize);
       if (candidate === undefined) return;
       const pass = this.#passMs(candidate.rows);
+      if (busy > 0) {
+        // Queue behind the running batch only a full batch whose every item still makes its deadline after it.
+        const startAt = now + this.#stage0BacklogMs(now, candidate.rows);
+        if (candidate.rows < this.#o.batchSize || candidate.items.some((it) => startAt + (pass ?? 0) > it.deadline)) return;
+      }
       const latestStart = candidate.earliestDeadline - this.#o.guardMs - (pass ?? 0);
       if (candidate.rows < this.#o.batchSize && pass !== undefined && now < latestStart) {
         this.#arm(latestStart - now);
@@ -214,9 +236,10 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
   }
 
   #runStage(i: number): void {
-    if (this.#busySince[i] !== undefined) return;
-    const batch = this.#stageQueues[i]!.shift();
-    if (batch === undefined) return;
+    while (this.#running[i]!.length < DEVICE_DEPTH && this.#stageQueues[i]!.length > 0) this.#dispatch(i, this.#stageQueues[i]!.shift()!);
+  }
+
+  #dispatch(i: number, batch: Batch): void {
     const flow = this.#flow!;
     const feeds: Record<string, TensorLike> = {};
     for (const name of flow.stages[i]!.inputs) {
@@ -229,25 +252,26 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
       }
     }
     const startedAt = this.#o.clock.now();
-    this.#busySince[i] = startedAt;
+    this.#running[i]!.push(startedAt);
     this.emit('stageStarted', { batchId: batch.id, stage: i, at: startedAt });
     const device = this.#o.stages[i]!.device;
     device
-      .run(this.#keys[i]!, feeds, { outputNames: flow.stages[i]!.outputs })
+      .runTimed(this.#keys[i]!, feeds, { outputNames: flow.stages[i]!.outputs })
       .then(
         (out) => this.#stageDone(i, batch, startedAt, out),
         (err: unknown) => this.#stageFailed(i, batch, startedAt, err),
       )
       .finally(() => {
-        this.#busySince[i] = undefined;
+        this.#running[i]!.splice(this.#running[i]!.indexOf(startedAt), 1);
         this.#pump();
       });
   }
 
-  #stageDone(i: number, batch: Batch, startedAt: number, out: NamedTensors): void {
+  #stageDone(i: number, batch: Batch, startedAt: number, { outputs: out, runMs }: TimedRun): void {
     const endedAt = this.#o.clock.now();
-    this.#busyMs[i]! += endedAt - startedAt;
-    this.#trackers[i]!.observe(batch.rows, endedAt - startedAt);
+    this.#busyMs[i]! += runMs;
+    // The device's compute time, not the wall time: a run may have queued behind another on the device.
+    this.#trackers[i]!.observe(batch.rows, runMs);
     Object.assign(batch.values, out);
     this.emit('stageCompleted', { batchId: batch.id, stage: i, startedAt, endedAt, ok: true });
     if (i + 1 < this.#stageQueues.length) {
@@ -263,7 +287,6 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
 
   #stageFailed(i: number, batch: Batch, startedAt: number, err: unknown): void {
     const endedAt = this.#o.clock.now();
-    this.#busyMs[i]! += endedAt - startedAt;
     const error = toEparaError(err, 'MODEL_ERROR');
     this.emit('stageCompleted', { batchId: batch.id, stage: i, startedAt, endedAt, ok: false });
     for (const it of batch.items) it.settle(error);

@@ -58,6 +58,6 @@ export interface PipelineStats {
   readonly completedItems: number;
   readonly failedBatches: number;
   readonly dropped: number;
-  /** Busy time per stage, ms (clock time between start and end of its runs). */
+  /** Compute time per stage, ms (as the devices measured their runs). */
   readonly stageBusyMs: readonly number[];
 }

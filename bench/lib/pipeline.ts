@@ -1,0 +1,89 @@
+/**
+ * Measurement for `pipelineSpeedup2`: throughput of a model split into two pipeline stages on two one-thread
+ * devices, against the whole model on one one-thread device with the same batch size, in the same run.
+ *
+ * The model is a generated MLP whose two halves cost the same (three 512×512 layers each), so the ideal
+ * speedup is 2. The baseline is faithful: the whole model's batches are queued to its device back to back
+ * (no idle gaps between runs), which is what a single-device server at full load does.
+ */
+import { performance } from 'node:perf_hooks';
+import type { NamedTensors } from '@epara/core';
+import { buildMlp, createDevice, createPipelineEngine, splitModel, type DeviceHandle } from '@epara/runtime';
+
+/** Options of {@link measurePipelineSpeedup}. */
+export interface PipelineSpeedupOptions {
+  /** Rows per batch (both systems). @default 16 */
+  readonly batchSize?: number;
+  /** Batches timed per round. @default 40 */
+  readonly batches?: number;
+  /** Alternating rounds (baseline, pipeline, baseline, …); the median ratio is reported. @default 3 */
+  readonly rounds?: number;
+  /** Width of every layer. @default 512 */
+  readonly width?: number;
+}
+
+/** Result of {@link measurePipelineSpeedup}. */
+export interface PipelineSpeedupResult {
+  /** Pipeline items/s ÷ whole-model items/s (median over rounds). */
+  readonly speedup: number;
+  readonly pipelineItemsPerSec: number;
+  readonly wholeItemsPerSec: number;
+  readonly batchSize: number;
+  readonly batchesPerRound: number;
+  readonly rounds: number;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+function item(width: number, seed: number): NamedTensors {
+  return { x: { type: 'float32', dims: [1, width], data: Float32Array.from({ length: width }, (_, i) => Math.sin(seed + i)) } };
+}
+
+function batch(width: number, rows: number): NamedTensors {
+  return { x: { type: 'float32', dims: [rows, width], data: Float32Array.from({ length: rows * width }, (_, i) => Math.cos(i)) } };
+}
+
+async function timeWhole(device: DeviceHandle, width: number, rows: number, batches: number): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: batches }, () => device.run('whole', batch(width, rows))));
+  return (rows * batches * 1000) / (performance.now() - t0);
+}
+
+/**
+ * Measures the two-stage pipeline speedup on this machine. Starts three one-thread devices (two stages and
+ * the baseline) and closes them before returning.
+ */
+export async function measurePipelineSpeedup(options: PipelineSpeedupOptions = {}): Promise<PipelineSpeedupResult> {
+  const { batchSize = 16, batches = 40, rounds = 3, width = 512 } = options;
+  const model = buildMlp({ inputSize: width, hidden: Array(5).fill(width), outputs: width, seed: 7 });
+  const [s0, s1] = splitModel(model, { cutTensors: ['h2'] });
+  const devices = ['pipe-a', 'pipe-b', 'whole'].map((id) => createDevice({ id, threads: 1 }));
+  const [a, b, whole] = devices as [DeviceHandle, DeviceHandle, DeviceHandle];
+  const engine = createPipelineEngine({
+    stages: [{ device: a, model: { bytes: s0!.bytes } }, { device: b, model: { bytes: s1!.bytes } }],
+    batchSize,
+  });
+  try {
+    await Promise.all([engine.start(), whole.loadModel('whole', { bytes: model })]);
+    const runPipeline = async (n: number): Promise<number> => {
+      const t0 = performance.now();
+      const deadline = Date.now() + 600_000;
+      await Promise.all(Array.from({ length: n * batchSize }, (_, i) => engine.submit(item(width, i), { deadline, priority: 0 })));
+      return (n * batchSize * 1000) / (performance.now() - t0);
+    };
+    await runPipeline(4); // warm-up
+    await timeWhole(whole, width, batchSize, 4);
+    const ratios: number[] = [];
+    const pipe: number[] = [];
+    const base: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      base.push(await timeWhole(whole, width, batchSize, batches));
+      pipe.push(await runPipeline(batches));
+      ratios.push(pipe[pipe.length - 1]! / base[base.length - 1]!);
+    }
+    return { speedup: median(ratios), pipelineItemsPerSec: median(pipe), wholeItemsPerSec: median(base), batchSize, batchesPerRound: batches, rounds };
+  } finally {
+    await engine.close();
+    await Promise.all(devices.map((d) => d.close()));
+  }
+}
