@@ -189,10 +189,10 @@ export class RequestHandler {
     }
     this.#route(request, true).then(o.resolve, (err: unknown) => {
       const e = toEparaError(err);
-      // Say why the request failed in the first place when the retry found nowhere to go.
-      if (e.code === 'NO_INSTANCE' || e.code === 'HOP_LIMIT' || e.code === 'OVERLOADED') {
-        o.reject(new EparaError('PEER_UNAVAILABLE', `peer ${o.peer} failed and no other server can take the request`, { peer: o.peer, retry: e.code }));
-      } else o.reject(e);
+      // A routing rejection on retry means the failed peer left nowhere to go: say so, keep the cause.
+      const routing = ['NO_INSTANCE', 'HOP_LIMIT', 'OVERLOADED', 'DEADLINE_INFEASIBLE'].includes(e.code);
+      if (routing) o.reject(new EparaError('PEER_UNAVAILABLE', `peer ${o.peer} failed and no other server can take the request`, { peer: o.peer, retry: e.code }));
+      else o.reject(e);
     });
   }
 
