@@ -93,7 +93,8 @@ export class PlacementCoordinator {
       if (payload.serverId === from) this.#devices.set(from, payload.devices);
       return;
     }
-    if (payload.leader !== from || !this.#newer(payload)) return;
+    // Only the leader this server sees may place it (a stale or rogue leader is ignored).
+    if (payload.leader !== from || from !== this.leader() || !this.#newer(payload)) return;
     this.#last = payload;
     this.#c.apply(payload);
   }
