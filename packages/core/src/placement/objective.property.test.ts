@@ -1,0 +1,74 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createSeededRandom } from '../ports/random.js';
+import { createObjective, type Supply } from './objective.js';
+import { referenceGoodput, concreteItems } from './testing/brute-force.js';
+import { randomPlacementInstance } from './testing/random-instance.js';
+import type { PlacementModel } from './model.js';
+
+/** Random supplies of a random instance (resources ignored: G is a set function of supplies). */
+function randomSupplies(s: number, count: number): { model: PlacementModel; supplies: Supply[] } {
+  const rng = createSeededRandom(s);
+  const input = randomPlacementInstance(rng, { servers: 4, devicesPerServer: 2, services: 3 });
+  const { model, items } = concreteItems(input, { shareLevels: [1, 0.5, 0.25] });
+  const supplies = Array.from({ length: count }, () => {
+    const it = items[Math.floor(rng.next() * items.length)]!;
+    const t = it.template;
+    return { service: t.service, server: t.server, latencyMs: t.plan.expectedLatencyMs, capacityPerSec: t.foot.capacityPerSec * (0.5 + rng.next()) };
+  });
+  return { model, supplies };
+}
+
+/** Weighted goodput of a set of supplies through the incremental objective. */
+function value(model: PlacementModel, locality: boolean, set: readonly Supply[]): number {
+  const obj = createObjective(model, locality);
+  for (const s of set) obj.add(s);
+  return model.services.reduce((v, svc) => v + svc.weight * obj.served(svc.index), 0);
+}
+
+describe('goodput objective', () => {
+  it.each([false, true])('is monotone with diminishing returns (locality %s)', (locality) => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 2, max: 12 }), fc.integer({ min: 0, max: 2 ** 20 }), (s, n, mask) => {
+        const { model, supplies } = randomSupplies(s, n + 1);
+        const x = supplies[n]!;
+        const big = supplies.slice(0, n);
+        const small = big.filter((_, i) => (mask >> i) & 1);
+        const gSmall = value(model, locality, [...small, x]) - value(model, locality, small);
+        const gBig = value(model, locality, [...big, x]) - value(model, locality, big);
+        expect(gSmall).toBeGreaterThanOrEqual(gBig - 1e-6);
+        expect(gBig).toBeGreaterThanOrEqual(-1e-9);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it.each([false, true])('incremental gains, additions and removals match a from-scratch max-flow (locality %s)', (locality) => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 12 }), fc.array(fc.nat(), { maxLength: 4 }), (s, n, drops) => {
+        const { model, supplies } = randomSupplies(s, n);
+        const obj = createObjective(model, locality);
+        const live = new Map<number, Supply>();
+        for (const sup of supplies) {
+          const before = referenceGoodput(model, [...live.values()], locality);
+          const predicted = obj.gain(sup) * model.services[sup.service]!.weight;
+          live.set(obj.add(sup), sup);
+          expect(referenceGoodput(model, [...live.values()], locality) - before).toBeCloseTo(predicted, 6);
+        }
+        for (const d of drops) {
+          const handles = [...live.keys()];
+          if (handles.length === 0) break;
+          const h = handles[d % handles.length]!;
+          const loss = obj.removalLoss(h) * model.services[live.get(h)!.service]!.weight;
+          const before = referenceGoodput(model, [...live.values()], locality);
+          obj.remove(h);
+          live.delete(h);
+          expect(before - referenceGoodput(model, [...live.values()], locality)).toBeCloseTo(loss, 6);
+        }
+        const total = model.services.reduce((v, svc) => v + svc.weight * obj.served(svc.index), 0);
+        expect(total).toBeCloseTo(referenceGoodput(model, [...live.values()], locality), 6);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
