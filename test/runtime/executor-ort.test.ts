@@ -52,7 +52,7 @@ describe('executor on onnxruntime-node with real models', () => {
     ex.on('batchDispatched', onBatch);
     const batched = await Promise.all([1, 2, 3, 4, 5, 6].map((s) => ex.submit('cls', clsItem(s))));
     ex.off('batchDispatched', onBatch);
-    const single = [];
+    const single: NamedTensors[] = [];
     for (const s of [1, 2, 3, 4, 5, 6]) single.push(await ex.submit('cls1', clsItem(s)));
     expect(Math.max(...sizes)).toBeGreaterThan(1);
     batched.forEach((b, i) => {

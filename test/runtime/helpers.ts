@@ -37,6 +37,6 @@ export async function codeOf(p: Promise<unknown>): Promise<string> {
 export const flat = (ms: number) => affineProfile('cpu-1t', { fixedMs: ms, perItemMs: 0, maxBatch: 64 });
 
 /** Resolves on the next occurrence of an event. */
-export function nextEvent<T>(emitter: { once(event: string, fn: (e: T) => void): unknown }, event: string): Promise<T> {
-  return new Promise((resolve) => emitter.once(event, resolve));
+export function nextEvent<T>(emitter: { once(event: never, fn: (e: T) => void): unknown }, event: string): Promise<T> {
+  return new Promise((resolve) => emitter.once(event as never, resolve));
 }

@@ -50,6 +50,10 @@ export { batchSizeForDeadline, packSizeForRate } from './batching/batch-size.js'
 export { stackTensors, splitTensors, concatAlong, sliceAlong } from './tensors/stack.js';
 export type { BatchAxes } from './tensors/stack.js';
 
+// profiling
+export { profileModel, DEFAULT_PROFILE_OPTIONS } from './profiling/profile-model.js';
+export type { ProfileModelOptions } from './profiling/profile-model.js';
+
 // devices
 export { createDevice } from './devices/device-handle.js';
 export type {

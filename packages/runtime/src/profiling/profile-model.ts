@@ -1,0 +1,87 @@
+import { fitProfile, invalidOption, type LatencyProfile, type NamedTensors, type ProfileSample } from '@epara/core';
+import { createDevice, type DeviceHandle, type DeviceOptions } from '../devices/device-handle.js';
+import { measureLatencies } from './measure-latencies.js';
+
+/** Options of {@link profileModel}. Defaults in {@link DEFAULT_PROFILE_OPTIONS}. */
+export interface ProfileModelOptions {
+  /** ONNX file path or bytes. */
+  readonly model: string | Uint8Array;
+  /** A device to measure on (left open), or options for a temporary one. @default { id: 'profiler', threads: 1 } */
+  readonly device?: DeviceHandle | DeviceOptions;
+  /** Batch sizes to measure. @default [1, 2, 4, 8, 16, 32] */
+  readonly batchSizes?: readonly number[];
+  /** Untimed runs per batch size. @default 3 */
+  readonly warmup?: number;
+  /** Timed runs per batch size (the median is kept). @default 10 */
+  readonly repetitions?: number;
+  /** Inputs of a batch of `batch` items; called for every run (buffers are transferred to the worker). */
+  readonly inputs: (batch: number) => NamedTensors;
+  /** Profile key. @default `${kind}-${threads}t` of the device */
+  readonly deviceKind?: string;
+  readonly signal?: AbortSignal;
+  /** Progress callback: runs done, runs in total, the last sample. */
+  readonly onProgress?: (done: number, total: number, sample: ProfileSample) => void;
+}
+
+/** Defaults of {@link ProfileModelOptions}. */
+export const DEFAULT_PROFILE_OPTIONS = { batchSizes: [1, 2, 4, 8, 16, 32], warmup: 3, repetitions: 10 } as const;
+
+/**
+ * Measures a model's latency against batch size on one device (warm-up, repetitions, median per batch) and
+ * returns core's {@link LatencyProfile}, ready for `allocate` or an executor service's `profile`.
+ *
+ * @throws EparaError `INVALID_OPTIONS`, `LOAD_FAILED`, `MODEL_ERROR`, `ABORTED`.
+ * @example
+ * ```ts
+ * const profile = await profileModel({
+ *   model: 'cls.onnx',
+ *   batchSizes: [1, 2, 4, 8],
+ *   inputs: (b) => ({ x: { type: 'float32', dims: [b, 3, 48, 192], data: new Float32Array(b * 3 * 48 * 192) } }),
+ * });
+ * ```
+ */
+export async function profileModel(options: ProfileModelOptions): Promise<LatencyProfile> {
+  const o = resolveProfileOptions(options);
+  const owned = !isHandle(options.device);
+  const device = isHandle(options.device) ? options.device : createDevice(options.device ?? { id: 'profiler', threads: 1 });
+  const key = `profile-${Math.random().toString(36).slice(2)}`;
+  try {
+    const source = typeof options.model === 'string' ? { path: options.model } : { bytes: options.model };
+    await device.loadModel(key, source, options.signal ? { signal: options.signal } : {});
+    const total = o.batchSizes.length * o.repetitions;
+    let done = 0;
+    const samples = await measureLatencies({
+      device,
+      modelKey: key,
+      batchSizes: o.batchSizes,
+      inputs: options.inputs,
+      warmup: o.warmup,
+      repetitions: o.repetitions,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onSample: (s) => options.onProgress?.(++done, total, s),
+    });
+    return fitProfile(options.deviceKind ?? `${device.kind}-${device.threads}t`, samples);
+  } finally {
+    if (owned) await device.close();
+    else await device.unloadModel(key).catch(() => undefined);
+  }
+}
+
+function isHandle(d: ProfileModelOptions['device']): d is DeviceHandle {
+  return typeof d === 'object' && d !== null && typeof (d as DeviceHandle).run === 'function';
+}
+
+function resolveProfileOptions(o: ProfileModelOptions): { batchSizes: readonly number[]; warmup: number; repetitions: number } {
+  if (typeof o !== 'object' || o === null) invalidOption('options', o, 'an object');
+  if (typeof o.model !== 'string' && !(o.model instanceof Uint8Array)) invalidOption('model', o.model, 'a file path or ONNX bytes');
+  if (typeof o.inputs !== 'function') invalidOption('inputs', o.inputs, 'a function (batch) => NamedTensors');
+  const batchSizes = o.batchSizes ?? DEFAULT_PROFILE_OPTIONS.batchSizes;
+  if (!Array.isArray(batchSizes) || batchSizes.length === 0 || !batchSizes.every((b) => Number.isInteger(b) && b >= 1)) {
+    invalidOption('batchSizes', batchSizes, 'a non-empty array of positive integers');
+  }
+  const warmup = o.warmup ?? DEFAULT_PROFILE_OPTIONS.warmup;
+  if (!Number.isInteger(warmup) || warmup < 0) invalidOption('warmup', warmup, 'an integer >= 0');
+  const repetitions = o.repetitions ?? DEFAULT_PROFILE_OPTIONS.repetitions;
+  if (!Number.isInteger(repetitions) || repetitions < 1) invalidOption('repetitions', repetitions, 'a positive integer');
+  return { batchSizes: [...new Set(batchSizes)].sort((a, b) => a - b), warmup, repetitions };
+}

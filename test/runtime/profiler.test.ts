@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { isEparaError, latencyAt, type LatencyProfile } from '@epara/core';
+import { createDevice, profileModel } from '@epara/runtime';
+import { models } from '../fixtures/models.js';
+import { doubler } from './helpers.js';
+
+const cli = fileURLToPath(new URL('../../packages/runtime/dist/profile-cli.js', import.meta.url));
+
+describe('profiler', () => {
+  it('measures latency against batch size on a device (median, monotone) and reports progress', async () => {
+    const device = createDevice({ id: 'p', backend: { kind: 'fake' } });
+    const progress: number[] = [];
+    const profile = await profileModel({
+      model: doubler({ fixedMs: 2, perItemMs: 1 }),
+      device,
+      batchSizes: [4, 1, 2],
+      warmup: 1,
+      repetitions: 3,
+      inputs: (b) => ({ x: { type: 'float32', dims: [b, 2], data: new Float32Array(2 * b) } }),
+      onProgress: (done) => progress.push(done),
+    });
+    await device.close();
+    expect(profile.deviceKind).toBe('cpu-1t');
+    expect(profile.points.map((p) => p.batch)).toEqual([1, 2, 4]);
+    // The fake blocks 2 + 1·b ms: the medians are at least that.
+    for (const p of profile.points) expect(p.ms).toBeGreaterThanOrEqual(2 + p.batch - 0.2);
+    expect(latencyAt(profile, 4)).toBeGreaterThan(latencyAt(profile, 1));
+    expect(progress).toEqual(Array.from({ length: 9 }, (_, i) => i + 1));
+  });
+
+  it('rejects bad options with INVALID_OPTIONS naming the field', async () => {
+    const err = await profileModel({ model: 'x.onnx', batchSizes: [0], inputs: () => ({}) }).catch((e: unknown) => e);
+    expect(isEparaError(err) && err.details['field']).toBe('batchSizes');
+  });
+
+  it('the epara-profile CLI writes a profile JSON for a real model', async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'epara-profile-')), 'cls.json');
+    const args = [cli, '--model', models.ocrCls, '--input', 'x=1x3x48x192', '--batch', '1,2', '--warmup', '1', '--repetitions', '2', '--out', out];
+    await promisify(execFile)(process.execPath, args);
+    const profile = JSON.parse(await readFile(out, 'utf8')) as LatencyProfile;
+    expect(profile.deviceKind).toBe('cpu-1t');
+    expect(profile.points.map((p) => p.batch)).toEqual([1, 2]);
+    expect(profile.points[1]!.ms).toBeGreaterThanOrEqual(profile.points[0]!.ms);
+  });
+});
