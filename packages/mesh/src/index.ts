@@ -114,3 +114,7 @@ export { resolveNatsTransportOptions, NATS_TRANSPORT_DEFAULTS } from './nats/nat
 export type { NatsTransportOptions } from './nats/nats-transport-options.js';
 export { connectNats } from './nats/nats-connect.js';
 export type { NatsAuth, NatsTlsOptions, NatsConnectOptions } from './nats/nats-connect.js';
+export { createNatsViewSync, NatsViewSync, viewKeyOf } from './nats/nats-view-sync.js';
+export type { NatsViewSyncEvents } from './nats/nats-view-sync.js';
+export { resolveNatsViewSyncOptions, NATS_VIEW_SYNC_DEFAULTS } from './nats/nats-view-sync-options.js';
+export type { NatsViewSyncOptions } from './nats/nats-view-sync-options.js';

@@ -1,0 +1,245 @@
+import type { KV, KvWatchEntry } from '@nats-io/kv';
+import { Kvm } from '@nats-io/kv';
+import type { QueuedIterator } from '@nats-io/transport-node';
+import { EventEmitter } from 'eventemitter3';
+import { createView, EparaError, isEparaError, markDead, toEparaError, upsertEntry } from '@epara/core';
+import type { AbortSignalLike, ClusterView, ServerEntry, ServerId } from '@epara/core';
+import { decodeViewEntries, encodeViewEntries } from '../protocol/view-codec.js';
+import type { TimerHandle } from '../util/scheduler.js';
+import { resolveNatsViewSyncOptions } from './nats-view-sync-options.js';
+import type { NatsViewSyncOptions, ResolvedNatsViewSyncOptions } from './nats-view-sync-options.js';
+
+/** Events of a {@link NatsViewSync} (the names and payloads the node uses from `RingSync`). */
+export interface NatsViewSyncEvents {
+  /** Any entry of the view changed. */
+  viewUpdated: [];
+  peerJoined: [{ serverId: ServerId; epoch: number }];
+  /** `expired`: no rewrite for `deadAfterMs`; `deleted`: the server removed its entry (clean stop); `reported`: {@link NatsViewSync.reportDead}. */
+  peerLeft: [{ serverId: ServerId; reason: 'expired' | 'deleted' | 'reported' | 'link-closed' }];
+  /** This server's entry was written (one "round": `round` is its version, `hops` the alive servers known). */
+  roundCompleted: [{ origin: ServerId; round: number; hops: number; durationMs: number }];
+  /** A background failure (a write or the watch failed, a malformed entry); sync keeps running. */
+  errored: [{ error: EparaError }];
+}
+
+/** The KV key of a server: `srv.<id>` when the id is subject-safe, else a hex encoding of it. */
+export function viewKeyOf(serverId: ServerId): string {
+  return /^[A-Za-z0-9_-]+$/.test(serverId) ? `srv.${serverId}` : `srv.x${Buffer.from(serverId).toString('hex')}`;
+}
+
+/**
+ * Cluster-view synchronization over NATS JetStream KV, an alternative to the ring: each server writes its
+ * own entry under `srv.<id>` every period (the write is its heartbeat; the version grows with each write and
+ * the KV revision guards it: a compare-and-set on the last revision, so only a higher `(epoch, version)`
+ * lands) and watches the bucket, merging what it sees with core `mergeView` rules. A peer whose entry was
+ * not rewritten for `deadAfterMs` (measured on this server's clock, no clock agreement needed) is marked
+ * dead; a clean stop deletes the entry so peers learn at once; the bucket's max age drops long-dead servers.
+ */
+export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> {
+  readonly #o: ResolvedNatsViewSyncOptions;
+  readonly #key: string;
+  readonly #heard = new Map<ServerId, number>();
+  readonly #ids = new Map<string, ServerId>();
+  #view: ClusterView;
+  #self: ServerEntry;
+  #kv: KV | undefined;
+  #watch: QueuedIterator<KvWatchEntry> | undefined;
+  #revision = 0;
+  #tick: TimerHandle | undefined;
+  #running = false;
+  #writing: Promise<void> | undefined;
+
+  constructor(options: ResolvedNatsViewSyncOptions) {
+    super();
+    this.#o = options;
+    this.#key = viewKeyOf(options.selfId);
+    this.#self = { serverId: options.selfId, epoch: options.epoch, version: 0, updatedAt: options.clock.now(), alive: true, ...options.readSelf() };
+    this.#view = createView([this.#self]);
+  }
+
+  /** The shape the node reads from `RingSync.store`. */
+  get store(): { view(): ClusterView; get(id: ServerId): ServerEntry | undefined; readonly self: ServerEntry } {
+    return { view: () => this.#view, get: (id) => this.#view.entries[id], self: this.#self };
+  }
+
+  /** The current view snapshot. */
+  view(): ClusterView {
+    return this.#view;
+  }
+
+  /**
+   * Opens (or creates) the bucket, starts watching it and writes this server's entry. Idempotent.
+   *
+   * @throws EparaError `PEER_UNAVAILABLE` when JetStream is not available; `ABORTED` when `signal` fires.
+   */
+  async start({ signal }: { signal?: AbortSignalLike } = {}): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      this.#kv = await this.#openBucket();
+      if (signal?.aborted) throw new EparaError('ABORTED', 'aborted while starting NATS view sync');
+      this.#watch = await this.#kv.watch({ key: 'srv.>' });
+      void this.#consume(this.#watch);
+      await this.writeNow();
+    } catch (err) {
+      await this.stop({ leave: false });
+      throw isAbort(err) ? err : new EparaError('PEER_UNAVAILABLE', `NATS view sync cannot start: ${(err as Error).message}`, { bucket: this.#o.bucket }, { cause: err });
+    }
+    this.#schedule();
+  }
+
+  /** Stops writing and watching; with `leave` (default) deletes this server's entry so peers see it gone now. */
+  async stop({ leave = true }: { leave?: boolean } = {}): Promise<void> {
+    const wasRunning = this.#running;
+    this.#running = false;
+    if (this.#tick) this.#o.scheduler.clearTimeout(this.#tick);
+    this.#watch?.stop();
+    await this.#writing?.catch(() => undefined);
+    if (wasRunning && leave && this.#kv && !this.#o.connection.isClosed()) await this.#kv.delete(this.#key).catch(() => undefined);
+  }
+
+  /** Writes this server's entry now (also done every period). Resolves once the write landed. */
+  writeNow(): Promise<void> {
+    this.#writing ??= this.#write().finally(() => (this.#writing = undefined));
+    return this.#writing;
+  }
+
+  /** Marks a peer dead now (e.g. its link closed); its next write revives it. */
+  reportDead(id: ServerId, reason: 'reported' | 'link-closed' = 'reported'): void {
+    this.#markDead(id, reason);
+  }
+
+  async #openBucket(): Promise<KV> {
+    const kvm = new Kvm(this.#o.connection);
+    const config = { history: 1, ttl: this.#o.ttlMs, replicas: this.#o.replicas };
+    try {
+      return await kvm.create(this.#o.bucket, config);
+    } catch (err) {
+      this.#o.logger.debug({ err }, 'bucket exists with another configuration; opening it as is');
+      return kvm.open(this.#o.bucket);
+    }
+  }
+
+  #schedule(): void {
+    if (!this.#running) return;
+    this.#tick = this.#o.scheduler.setTimeout(() => {
+      this.#expire();
+      this.writeNow().then(
+        () => this.#schedule(),
+        (err: unknown) => (this.#emitError(err), this.#schedule()),
+      );
+    }, this.#o.periodMs);
+  }
+
+  async #write(): Promise<void> {
+    const kv = this.#kv;
+    if (!kv) return;
+    const started = this.#o.clock.now();
+    for (let attempt = 0; ; attempt++) {
+      const next: ServerEntry = { ...this.#self, ...this.#o.readSelf(), version: this.#self.version + 1, alive: true, updatedAt: this.#o.clock.now() };
+      const { updatedAt: _t, ...wire } = next;
+      const bytes = encodeViewEntries([{ ...wire, ageMs: 0 }]);
+      try {
+        this.#revision = this.#revision > 0 ? await kv.update(this.#key, bytes, this.#revision) : await kv.create(this.#key, bytes);
+      } catch (err) {
+        if (attempt >= 2) throw err;
+        await this.#catchUp(kv); // someone else (a previous life of this server) wrote our key: move past it
+        continue;
+      }
+      this.#self = next;
+      this.#apply(next);
+      const hops = Object.values(this.#view.entries).filter((e) => e.alive).length;
+      this.emit('roundCompleted', { origin: this.#o.selfId, round: next.version, hops, durationMs: this.#o.clock.now() - started });
+      return;
+    }
+  }
+
+  async #catchUp(kv: KV): Promise<void> {
+    const cur = await kv.get(this.#key);
+    this.#revision = cur?.revision ?? 0;
+    if (!cur || cur.operation !== 'PUT') return;
+    const [theirs] = decodeViewEntries(cur.value);
+    if (!theirs || theirs.epoch < this.#self.epoch) return;
+    this.#self = theirs.epoch > this.#self.epoch ? { ...this.#self, epoch: theirs.epoch + 1, version: 0 } : { ...this.#self, version: Math.max(this.#self.version, theirs.version) };
+  }
+
+  async #consume(watch: QueuedIterator<KvWatchEntry>): Promise<void> {
+    try {
+      for await (const e of watch) this.#onEntry(e);
+    } catch (err) {
+      if (this.#running) this.#emitError(err);
+    }
+  }
+
+  #onEntry(e: KvWatchEntry): void {
+    if (!this.#running || e.key === this.#key) return;
+    if (e.operation !== 'PUT') {
+      const id = this.#ids.get(e.key);
+      if (id !== undefined) this.#markDead(id, 'deleted');
+      return;
+    }
+    let entry: ServerEntry;
+    try {
+      const [w, ...rest] = decodeViewEntries(e.value);
+      if (!w || rest.length > 0 || viewKeyOf(w.serverId) !== e.key) throw new EparaError('PROTOCOL_ERROR', `KV entry ${e.key} does not hold exactly its own server's entry`);
+      const { ageMs, ...fields } = w;
+      entry = { ...fields, updatedAt: this.#o.clock.now() - Math.max(0, ageMs) };
+    } catch (err) {
+      return this.#emitError(err);
+    }
+    this.#ids.set(e.key, entry.serverId);
+    this.#apply(entry);
+  }
+
+  #apply(entry: ServerEntry): void {
+    const before = this.#view.entries[entry.serverId];
+    const next = upsertEntry(this.#view, entry);
+    if (next === this.#view) return;
+    this.#view = next;
+    this.#heard.set(entry.serverId, this.#o.clock.now());
+    this.emit('viewUpdated');
+    if (entry.serverId !== this.#o.selfId && entry.alive && !before?.alive) this.emit('peerJoined', { serverId: entry.serverId, epoch: entry.epoch });
+  }
+
+  #expire(): void {
+    const now = this.#o.clock.now();
+    for (const e of Object.values(this.#view.entries)) {
+      if (e.serverId === this.#o.selfId || !e.alive) continue;
+      if (now - (this.#heard.get(e.serverId) ?? now) > this.#o.deadAfterMs) this.#markDead(e.serverId, 'expired');
+    }
+  }
+
+  #markDead(id: ServerId, reason: 'expired' | 'deleted' | 'reported' | 'link-closed'): void {
+    if (id === this.#o.selfId) return;
+    const next = markDead(this.#view, id);
+    if (next === this.#view) return;
+    this.#view = next;
+    this.emit('viewUpdated');
+    this.emit('peerLeft', { serverId: id, reason });
+  }
+
+  #emitError(err: unknown): void {
+    const error = toEparaError(err, 'PEER_UNAVAILABLE');
+    this.#o.logger.warn({ err: error }, 'NATS view sync error');
+    this.emit('errored', { error });
+  }
+}
+
+const isAbort = (err: unknown): boolean => isEparaError(err) && err.code === 'ABORTED';
+
+/**
+ * Creates a {@link NatsViewSync}. Constructing does no I/O; call `start()`.
+ *
+ * @throws EparaError `INVALID_OPTIONS` naming the field and value.
+ * @example
+ * ```ts
+ * const nc = await connectNats({ servers: 'nats://127.0.0.1:4222' });
+ * const sync = createNatsViewSync({ connection: nc, selfId: 'edge-1', readSelf: () => ({ instances: [], load: 0, freeMemoryBytes: 0, arrivalRates: {} }) });
+ * sync.on('peerLeft', ({ serverId }) => console.log('lost', serverId));
+ * await sync.start();
+ * sync.view(); // every server's entry
+ * ```
+ */
+export function createNatsViewSync(options: NatsViewSyncOptions): NatsViewSync {
+  return new NatsViewSync(resolveNatsViewSyncOptions(options));
+}

@@ -1,0 +1,122 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connectNats, createNatsViewSync, encodeViewEntries, viewKeyOf } from '@epara/mesh';
+import type { NatsViewSync } from '@epara/mesh';
+import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
+import type { TestNatsServer } from './nats-server.js';
+
+const skip = skipNats();
+type NatsConnection = Awaited<ReturnType<typeof connectNats>>;
+
+/** Resolves once `check()` holds, re-checking on every view update of `sync`. */
+function until(sync: NatsViewSync, check: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    if (check()) return resolve();
+    const on = (): void => {
+      if (!check()) return;
+      sync.off('viewUpdated', on);
+      resolve();
+    };
+    sync.on('viewUpdated', on);
+  });
+}
+
+const aliveIds = (s: NatsViewSync): string[] => Object.values(s.view().entries).filter((e) => e.alive).map((e) => e.serverId).sort();
+
+describe.skipIf(skip)('NATS KV view sync', () => {
+  let server: TestNatsServer;
+  const conns: NatsConnection[] = [];
+  const syncs: NatsViewSync[] = [];
+  beforeAll(async () => {
+    server = await useNatsServer();
+  });
+  afterEach(async () => {
+    await Promise.all(syncs.splice(0).map((s) => s.stop({ leave: false })));
+    await Promise.all(conns.splice(0).map((c) => (c.isClosed() ? undefined : c.close())));
+  });
+  afterAll(() => server?.stop());
+
+  const make = async (bucket: string, selfId: string, extra: { epoch?: number; load?: () => number } = {}): Promise<{ sync: NatsViewSync; nc: NatsConnection }> => {
+    const nc = await connectNats({ servers: server.url });
+    conns.push(nc);
+    const sync = createNatsViewSync({
+      connection: nc,
+      selfId,
+      bucket,
+      periodMs: 100,
+      deadAfterMs: 400,
+      ttlMs: 5000,
+      ...(extra.epoch !== undefined ? { epoch: extra.epoch } : {}),
+      readSelf: () => ({ instances: [], load: extra.load?.() ?? 0, freeMemoryBytes: 1, arrivalRates: { svc: 1 }, address: `epara.peer.${selfId}` }),
+    });
+    syncs.push(sync);
+    return { sync, nc };
+  };
+
+  it('converges on 4 servers, carries content and detects a crash by entry age', async () => {
+    const bucket = uniqueName('view');
+    let loadOfD = 0.25;
+    const nodes = await Promise.all(['a', 'b', 'c', 'd'].map((id) => make(bucket, id, id === 'd' ? { load: () => loadOfD } : {})));
+    await Promise.all(nodes.map(({ sync }) => sync.start()));
+    await Promise.all(nodes.map(({ sync }) => until(sync, () => aliveIds(sync).length === 4)));
+    for (const { sync } of nodes) expect(aliveIds(sync)).toEqual(['a', 'b', 'c', 'd']);
+    const a = nodes[0]!.sync;
+    expect(a.view().entries['b']!.address).toBe('epara.peer.b');
+    loadOfD = 0.75;
+    await until(a, () => a.view().entries['d']?.load === 0.75);
+    const left = new Promise<{ serverId: string; reason: string }>((resolve) => a.once('peerLeft', resolve));
+    await nodes[3]!.nc.close(); // d crashes: it stops rewriting its entry, nobody deletes it
+    expect(await left).toEqual({ serverId: 'd', reason: 'expired' });
+    expect(a.view().entries['d']!.alive).toBe(false);
+  });
+
+  it('a clean stop deletes the entry (peers learn at once); a restart with a new epoch rejoins', async () => {
+    const bucket = uniqueName('view');
+    const [x, y] = await Promise.all([make(bucket, 'x', { epoch: 1 }), make(bucket, 'y', { epoch: 1 })]);
+    await Promise.all([x.sync.start(), y.sync.start()]);
+    await until(x.sync, () => aliveIds(x.sync).length === 2);
+    const left = new Promise<{ reason: string }>((resolve) => x.sync.once('peerLeft', resolve));
+    await y.sync.stop();
+    expect((await left).reason).toBe('deleted');
+    const back = await make(bucket, 'y', { epoch: 2 });
+    const joined = new Promise<{ serverId: string; epoch: number }>((resolve) => x.sync.once('peerJoined', resolve));
+    await back.sync.start();
+    expect(await joined).toEqual({ serverId: 'y', epoch: 2 });
+  });
+
+  it('a server restarted with a lower epoch moves past its previous life (revision check) instead of losing writes', async () => {
+    const bucket = uniqueName('view');
+    const old = await make(bucket, 'z', { epoch: 50 });
+    await old.sync.start();
+    await old.sync.stop({ leave: false });
+    const reborn = await make(bucket, 'z', { epoch: 3 }); // e.g. a clock that went backwards
+    await reborn.sync.start();
+    expect(reborn.sync.store.self.epoch).toBe(51);
+    const watcher = await make(bucket, 'w');
+    await watcher.sync.start();
+    await until(watcher.sync, () => watcher.sync.view().entries['z']?.epoch === 51);
+    expect(watcher.sync.view().entries['z']!.alive).toBe(true);
+  });
+
+  it('ignores a malformed or impostor entry with an errored event and keeps syncing', async () => {
+    const bucket = uniqueName('view');
+    const p = await make(bucket, 'p');
+    await p.sync.start();
+    const errors: string[] = [];
+    p.sync.on('errored', ({ error }) => errors.push(error.code));
+    // Raw writes into the bucket's stream subject, acknowledged by JetStream (what a buggy or hostile client could do).
+    await p.nc.request(`$KV.${bucket}.srv.junk`, new Uint8Array([1, 2, 3]));
+    const impostor = encodeViewEntries([{ serverId: 'q', epoch: 1, version: 1, ageMs: 0, alive: true, load: 0, freeMemoryBytes: 0, instances: [], arrivalRates: {} }]);
+    await p.nc.request(`$KV.${bucket}.${viewKeyOf('not-q')}`, impostor);
+    const q = await make(bucket, 'q');
+    await q.sync.start();
+    await until(p.sync, () => aliveIds(p.sync).includes('q'));
+    expect(errors).toEqual(['PROTOCOL_ERROR', 'PROTOCOL_ERROR']);
+    expect(Object.keys(p.sync.view().entries).sort()).toEqual(['p', 'q']);
+  });
+
+  it('validates options', () => {
+    expect(() => createNatsViewSync({ connection: undefined as never, selfId: 'a', readSelf: () => ({ instances: [], load: 0, freeMemoryBytes: 0, arrivalRates: {} }) })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'connection' }) }),
+    );
+  });
+});
