@@ -2,7 +2,7 @@
  * Measurement for `pipelineSpeedup2`: throughput of a model split into two pipeline stages on two one-thread
  * devices, against the whole model on one one-thread device with the same batch size, in the same run.
  *
- * The model is a generated MLP whose two halves cost the same (three 512×512 layers each), so the ideal
+ * The model is a generated MLP whose two halves cost the same (three 1024×1024 layers each, ~10 ms per batch of 32 on one thread), so the ideal
  * speedup is 2. The baseline is faithful: the whole model's batches are queued to its device back to back
  * (no idle gaps between runs), which is what a single-device server at full load does.
  */
@@ -12,13 +12,13 @@ import { buildMlp, createDevice, createPipelineEngine, splitModel, type DeviceHa
 
 /** Options of {@link measurePipelineSpeedup}. */
 export interface PipelineSpeedupOptions {
-  /** Rows per batch (both systems). @default 16 */
+  /** Rows per batch (both systems). @default 32 */
   readonly batchSize?: number;
-  /** Batches timed per round. @default 40 */
+  /** Batches timed per round. @default 20 */
   readonly batches?: number;
   /** Alternating rounds (baseline, pipeline, baseline, …); the median ratio is reported. @default 3 */
   readonly rounds?: number;
-  /** Width of every layer. @default 512 */
+  /** Width of every layer. @default 1024 */
   readonly width?: number;
 }
 
@@ -54,7 +54,7 @@ async function timeWhole(device: DeviceHandle, width: number, rows: number, batc
  * the baseline) and closes them before returning.
  */
 export async function measurePipelineSpeedup(options: PipelineSpeedupOptions = {}): Promise<PipelineSpeedupResult> {
-  const { batchSize = 16, batches = 40, rounds = 3, width = 512 } = options;
+  const { batchSize = 32, batches = 20, rounds = 3, width = 1024 } = options;
   const model = buildMlp({ inputSize: width, hidden: Array(5).fill(width), outputs: width, seed: 7 });
   const [s0, s1] = splitModel(model, { cutTensors: ['h2'] });
   const devices = ['pipe-a', 'pipe-b', 'whole'].map((id) => createDevice({ id, threads: 1 }));

@@ -24,7 +24,7 @@ export interface PipelineEngineOptions {
   readonly guardMs?: number;
   /** Queued requests beyond which `submit` rejects with `OVERLOADED`. @default 1024 */
   readonly maxQueue?: number;
-  /** Batches inside the pipeline at once (bounds memory). @default stages + 1 */
+  /** Batches inside the pipeline at once (bounds memory). @default 2 · stages + 1 (two per stage device, one forming) */
   readonly maxInFlightBatches?: number;
   /** Names of the outputs returned per item. @default the stages' outputs that no later stage reads */
   readonly outputNames?: readonly string[];
@@ -82,7 +82,7 @@ export function resolvePipelineOptions(options: PipelineEngineOptions): Resolved
     clock: o.clock ?? systemClock,
     guardMs,
     maxQueue: positiveInt('maxQueue', o.maxQueue ?? DEFAULT_PIPELINE_OPTIONS.maxQueue),
-    maxInFlightBatches: positiveInt('maxInFlightBatches', o.maxInFlightBatches ?? o.stages.length + 1),
+    maxInFlightBatches: positiveInt('maxInFlightBatches', o.maxInFlightBatches ?? 2 * o.stages.length + 1),
     outputNames: o.outputNames,
     threads: o.threads === undefined ? undefined : positiveInt('threads', o.threads),
     logger: o.logger ?? silentLogger,
