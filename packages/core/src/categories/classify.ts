@@ -2,7 +2,7 @@ import type { DeviceKind } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
 import type { Category } from '../allocation/plan.js';
 import { invalidOption } from '../errors/epara-error.js';
-import { assertDeviceKinds, assertRate, assertService, budgetMs, type DeviceKindSpec } from '../allocation/validate-input.js';
+import { assertDeviceKind, assertDeviceKinds, assertRate, assertService, budgetMs, type DeviceKindSpec } from '../allocation/validate-input.js';
 import { resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from '../allocation/strategy-options.js';
 import { bestPackRate, singleDeviceModel } from '../allocation/plan-search.js';
 import { planBatching } from '../allocation/batching.js';
@@ -86,8 +86,16 @@ function kindCapacity(service: ServiceSpec, device: DeviceKindSpec, need: number
   return { kind: device.kind, memoryBytes: device.memoryBytes, canHost, capacityPerSec: singleCapacity(service, device, o) };
 }
 
-/** Exposed for the allocator: the best items/s one device of this kind serves within the SLO. */
-export function singleCapacity(service: ServiceSpec, device: DeviceKindSpec, o: StrategyOptions): number {
+/**
+ * The best items/s one device of this kind serves within the service's SLO: the batching capacity for latency
+ * services, the highest pack rate within the staleness limit for frequency services (0 when infeasible).
+ *
+ * @throws EparaError `INVALID_OPTIONS` for an invalid service, device or option.
+ */
+export function singleCapacity(service: ServiceSpec, device: DeviceKindSpec, options: Partial<StrategyOptions> = {}): number {
+  assertService(service);
+  assertDeviceKind(device);
+  const o = resolveStrategyOptions(options);
   if (service.sensitivity === 'latency') {
     const out = planBatching({ service, device, options: o });
     return out.feasible ? out.plan.capacityPerSec : 0;
