@@ -46,6 +46,7 @@ class TcpTransport extends EventEmitter<TransportEvents> implements Transport {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       socket.once('error', (err) => reject(new EparaError('PEER_UNAVAILABLE', err.message, { address })));
+      socket.once('close', () => reject(new EparaError('CLOSED', 'closed while connecting', { address })));
       socket.once('connect', () => {
         signal?.removeEventListener('abort', onAbort);
         resolve(this.#adopt(socket, 'outbound', address));

@@ -188,6 +188,17 @@ export function runTransportContract(name: string, factory: TransportContractFac
       expect(inbound.isClosed && conn.isClosed).toBe(true);
     });
 
+    it('close() settles a connect that is still in flight', async () => {
+      const { client, address } = await pair();
+      const attempt = client.connect(address);
+      const closing = client.close();
+      const code = await codeOf(() => attempt);
+      await closing;
+      // Either the dial lost the race (CLOSED / PEER_UNAVAILABLE) or it won and was closed with the transport.
+      if (code === 'not thrown') expect((await attempt).isClosed).toBe(true);
+      else expect(['CLOSED', 'PEER_UNAVAILABLE']).toContain(code);
+    });
+
     it('close() is idempotent, closes every connection and refuses later use with CLOSED', async () => {
       const { server, client, address } = await pair();
       const inbound: Connection[] = [];
