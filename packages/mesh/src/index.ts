@@ -118,3 +118,7 @@ export { createNatsViewSync, NatsViewSync, viewKeyOf } from './nats/nats-view-sy
 export type { NatsViewSyncEvents } from './nats/nats-view-sync.js';
 export { resolveNatsViewSyncOptions, NATS_VIEW_SYNC_DEFAULTS } from './nats/nats-view-sync-options.js';
 export type { NatsViewSyncOptions } from './nats/nats-view-sync-options.js';
+export { createNatsOffloader, NatsOffloader } from './nats/nats-offloader.js';
+export type { NatsForwardOptions, NatsOffloaderStats } from './nats/nats-offloader.js';
+export { resolveNatsOffloaderOptions, NATS_OFFLOADER_DEFAULTS } from './nats/nats-offload-options.js';
+export type { NatsOffloaderOptions } from './nats/nats-offload-options.js';

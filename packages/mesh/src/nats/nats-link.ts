@@ -103,7 +103,7 @@ export class NatsLink {
       return this.#fail('PROTOCOL_ERROR', `incoming frame of ${total} bytes exceeds maxFrameBytes ${this.#c.maxFrameBytes}`);
     }
     const part = d.subarray(HEADER);
-    if (this.#assembly === undefined && part.byteLength === total) return this.#ctl.receive(part.slice());
+    if (this.#assembly === undefined && part.byteLength === total) return this.#ctl.receive(new Uint8Array(part)); // a copy: the client may reuse its read buffer (and Buffer#slice would not copy)
     const a = (this.#assembly ??= { buf: new Uint8Array(total), filled: 0 });
     if (a.buf.byteLength !== total || a.filled + part.byteLength > total) return this.#fail('PROTOCOL_ERROR', 'inconsistent frame chunks');
     a.buf.set(part, a.filled);

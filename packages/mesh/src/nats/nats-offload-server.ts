@@ -1,0 +1,145 @@
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { headers } from '@nats-io/transport-node';
+import { EparaError, toEparaError } from '@epara/core';
+import type { ServiceId } from '@epara/core';
+import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
+import type { WireMessage } from '../protocol/messages.js';
+import type { ResolvedNatsOffloaderOptions } from './nats-offload-options.js';
+
+/** Header names of the offload control replies (the payload of `done` is a protocol frame). */
+export const OFFLOAD_HEADERS = { kind: 'Epara-Kind', server: 'Epara-Server', code: 'Epara-Code', reason: 'Epara-Reason' } as const;
+
+/** The subject a service is served on (hex-encoded when the id is not subject-safe). */
+export function serviceSubject(prefix: string, serviceId: ServiceId): string {
+  return `${prefix}.svc.${/^[A-Za-z0-9_-]+$/.test(serviceId) ? serviceId : `x${Buffer.from(serviceId).toString('hex')}`}`;
+}
+
+/**
+ * The serving half of NATS offloading: one queue-group subscription per served service, so the broker hands
+ * each request to exactly one server hosting it. A request is taken (`accepted`, then `progress` while it
+ * runs, then `done` with a result or typed error frame) only if the local executor can meet its deadline;
+ * otherwise it is `declined` at once with the reason, and the sender tries another server. A request that
+ * names this server in `visited` is always declined (never served twice).
+ */
+export class NatsOffloadServer {
+  readonly #o: ResolvedNatsOffloaderOptions;
+  readonly #nc: NatsConnection;
+  readonly #subs = new Map<ServiceId, Subscription>();
+  readonly #running = new Map<string, AbortController>();
+  readonly #cancelSubject: string;
+  #cancelSub: Subscription | undefined;
+  served = 0;
+  declined = 0;
+
+  constructor(o: ResolvedNatsOffloaderOptions) {
+    this.#o = o;
+    this.#nc = o.connection;
+    // Cancels are broadcast (rare): the sender may abort before it learns which member took the request.
+    this.#cancelSubject = `${o.subjectPrefix}.cancel`;
+  }
+
+  /** Starts serving these services (idempotent per service). */
+  serve(serviceIds: readonly ServiceId[]): void {
+    this.#cancelSub ??= this.#nc.subscribe(this.#cancelSubject, { callback: (_e, msg) => this.#running.get(new TextDecoder().decode(msg.data))?.abort() });
+    for (const id of serviceIds) {
+      if (this.#subs.has(id)) continue;
+      const subject = serviceSubject(this.#o.subjectPrefix, id);
+      this.#subs.set(id, this.#nc.subscribe(subject, { queue: subject, callback: (err, msg) => (err ? undefined : this.#onRequest(id, msg)) }));
+    }
+  }
+
+  /** Stops serving these services (requests already taken finish). */
+  unserve(serviceIds: readonly ServiceId[]): void {
+    for (const id of serviceIds) {
+      this.#subs.get(id)?.unsubscribe();
+      this.#subs.delete(id);
+    }
+  }
+
+  /** Services served now. */
+  services(): ServiceId[] {
+    return [...this.#subs.keys()];
+  }
+
+  close(): void {
+    this.unserve([...this.#subs.keys()]);
+    this.#cancelSub?.unsubscribe();
+    for (const c of this.#running.values()) c.abort(new EparaError('CLOSED', 'server stopped serving'));
+  }
+
+  #onRequest(serviceId: ServiceId, msg: Msg): void {
+    const reply = msg.reply;
+    if (!reply) return;
+    let m: ReturnType<typeof decodeFrame>;
+    try {
+      m = decodeFrame(new Uint8Array(msg.data), this.#o.limits); // own the bytes: decoded tensors are views into them
+      if (m.type !== 'submit' || m.serviceId !== serviceId) throw new EparaError('PROTOCOL_ERROR', `expected a submit for ${serviceId}`);
+    } catch (err) {
+      return this.#done(reply, { type: 'error', error: toEparaError(err, 'PROTOCOL_ERROR') });
+    }
+    const o = this.#o;
+    const now = o.clock.now();
+    const deadline = now + Math.min(Math.max(0, m.budgetMs), o.maxBudgetMs);
+    const estimate = o.executor.estimate(serviceId);
+    if (m.visited.includes(o.selfId)) return this.#decline(reply, 'OVERLOADED', 'this server already saw the request');
+    if (m.hops > m.maxHops) return this.#decline(reply, 'HOP_LIMIT', `hop ${m.hops} exceeds the limit ${m.maxHops}`);
+    if (estimate === undefined || !estimate.ready) return this.#decline(reply, 'NO_INSTANCE', `no ready instance of ${serviceId} here`);
+    if (estimate.completionAt > deadline - o.guardMs) return this.#decline(reply, 'OVERLOADED', `would finish ${Math.round(estimate.completionAt - deadline)} ms late here`);
+    this.#accept(reply, serviceId, m.inputs, deadline);
+  }
+
+  #accept(reply: string, serviceId: ServiceId, inputs: Extract<WireMessage, { type: 'submit' }>['inputs'], deadline: number): void {
+    const controller = new AbortController();
+    this.#running.set(reply, controller);
+    this.#control(reply, 'accepted');
+    const progress = setInterval(() => this.#control(reply, 'progress'), this.#o.progressIntervalMs);
+    this.served++;
+    this.#o.executor
+      .submit(serviceId, inputs, { deadline, signal: controller.signal })
+      .then(
+        (outputs) => ({ type: 'result', outputs }) as const,
+        (err: unknown) => ({ type: 'error', error: toEparaError(err) }) as const,
+      )
+      .then((message) => {
+        clearInterval(progress);
+        this.#running.delete(reply);
+        if (!controller.signal.aborted) this.#done(reply, message);
+      });
+  }
+
+  #decline(reply: string, code: EparaError['code'], reason: string): void {
+    this.declined++;
+    this.#control(reply, 'declined', { [OFFLOAD_HEADERS.code]: code, [OFFLOAD_HEADERS.reason]: reason });
+  }
+
+  #control(reply: string, kind: string, extra: Record<string, string> = {}): void {
+    const h = headers();
+    h.set(OFFLOAD_HEADERS.kind, kind);
+    h.set(OFFLOAD_HEADERS.server, this.#o.selfId);
+    for (const [k, v] of Object.entries(extra)) h.set(k, v);
+    this.#publish(reply, new Uint8Array(0), h);
+  }
+
+  #done(reply: string, message: Extract<WireMessage, { type: 'result' | 'error' }>): void {
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(message, this.#o.limits);
+      const max = this.#nc.info?.max_payload ?? Infinity;
+      if (frame.byteLength > max) throw new EparaError('PROTOCOL_ERROR', `a ${frame.byteLength}-byte answer exceeds the broker's max_payload ${max}`);
+    } catch (err) {
+      frame = encodeFrame({ type: 'error', error: toEparaError(err) }, this.#o.limits);
+    }
+    const h = headers();
+    h.set(OFFLOAD_HEADERS.kind, 'done');
+    h.set(OFFLOAD_HEADERS.server, this.#o.selfId);
+    this.#publish(reply, frame, h);
+  }
+
+  #publish(subject: string, data: Uint8Array, h: ReturnType<typeof headers>): void {
+    try {
+      this.#nc.publish(subject, data, { headers: h });
+    } catch (err) {
+      this.#o.logger.debug({ err }, 'offload reply failed; the sender will time out and retry');
+    }
+  }
+}

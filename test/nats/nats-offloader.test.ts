@@ -1,0 +1,124 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connectNats, createFakeExecutor, createNatsOffloader } from '@epara/mesh';
+import type { FakeExecutor, NatsOffloader } from '@epara/mesh';
+import type { LocalExecutor, NamedTensors } from '@epara/core';
+import { codeOf } from '../../packages/mesh/src/transport/transport-contract-helpers.js';
+import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
+import type { TestNatsServer } from './nats-server.js';
+
+const skip = skipNats();
+type NatsConnection = Awaited<ReturnType<typeof connectNats>>;
+
+const inputs: NamedTensors = { x: { type: 'float32', dims: [3], data: new Float32Array([1, 2, 3]) } };
+const tagOf = (out: NamedTensors): number => (out['server']!.data as Int32Array)[0]!;
+
+describe.skipIf(skip)('NATS queue-group offloading', () => {
+  let server: TestNatsServer;
+  const conns: NatsConnection[] = [];
+  const offloaders: NatsOffloader[] = [];
+  beforeAll(async () => {
+    server = await useNatsServer();
+  });
+  afterEach(async () => {
+    offloaders.splice(0).forEach((o) => o.close());
+    await Promise.all(conns.splice(0).map((c) => (c.isClosed() ? undefined : c.close())));
+  });
+  afterAll(() => server?.stop());
+
+  /** One server: its own NATS connection, a fake executor (tag = its number) and an offloader. */
+  const node = async (prefix: string, selfId: string, tag: number, serviceTimeMs = 2, wrap?: (e: FakeExecutor) => LocalExecutor) => {
+    const nc = await connectNats({ servers: server.url });
+    conns.push(nc);
+    const fake = createFakeExecutor({ services: { svc: { serviceTimeMs } }, hosted: ['svc'], tag });
+    const executor = wrap ? wrap(fake) : fake;
+    const offloader = createNatsOffloader({ connection: nc, selfId, executor, subjectPrefix: prefix, progressIntervalMs: 50, deadAfterMs: 250, acceptTimeoutMs: 250 });
+    offloaders.push(offloader);
+    return { nc, fake, offloader };
+  };
+
+  it('forwards to a queue-group member and returns its typed result', async () => {
+    const prefix = uniqueName('t');
+    const [a, b, c] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2), node(prefix, 'c', 3)]);
+    b.offloader.serve(['svc']);
+    c.offloader.serve(['svc']);
+    await Promise.all([b.nc.flush(), c.nc.flush()]);
+    const seen = new Set<number>();
+    for (let i = 0; i < 12; i++) {
+      const out = await a.offloader.forward('svc', inputs, { deadline: Date.now() + 2000 });
+      expect([...(out['x']!.data as Float32Array)]).toEqual([2, 4, 6]);
+      seen.add(tagOf(out));
+    }
+    expect([...seen].every((t) => t === 2 || t === 3)).toBe(true);
+    expect(b.fake.stats().executed + c.fake.stats().executed).toBe(12);
+    expect(a.fake.stats().executed).toBe(0);
+  });
+
+  it('rejects with NO_INSTANCE when no server serves the service, and HOP_LIMIT when out of hops', async () => {
+    const a = await node(uniqueName('t'), 'a', 1);
+    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 1000 }))).toBe('NO_INSTANCE');
+    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 1000, hops: 2 }))).toBe('HOP_LIMIT');
+  });
+
+  it('a member never serves a request that visited it, nor one it cannot finish in time: it declines', async () => {
+    const prefix = uniqueName('t');
+    const [a, b] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2, 500)]);
+    b.offloader.serve(['svc']);
+    await b.nc.flush();
+    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 2000, visited: ['b'] }))).toBe('OVERLOADED');
+    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 100 }))).toBe('OVERLOADED');
+    expect(b.fake.stats().executed).toBe(0);
+    expect(b.offloader.stats().declined).toBe(4); // each forward spends both hops on b: visited twice, then too slow twice
+  });
+
+  it('a member that dies mid-request loses nothing: the request is retried on another member', async () => {
+    const prefix = uniqueName('t');
+    let taken!: () => void;
+    const takenP = new Promise<void>((r) => (taken = r));
+    const wrap = (e: FakeExecutor): LocalExecutor => ({ ...e, submit: (...args) => (taken(), e.submit(...args)) });
+    const [a, b, c] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2, 5000, wrap), node(prefix, 'c', 3)]);
+    b.offloader.serve(['svc']);
+    await b.nc.flush();
+    const result = a.offloader.forward('svc', inputs, { deadline: Date.now() + 10_000 });
+    await takenP;
+    c.offloader.serve(['svc']);
+    await c.nc.flush();
+    await b.nc.close(); // b dies with the request: no progress, no answer
+    expect(tagOf(await result)).toBe(3);
+    expect(a.offloader.stats().retried).toBe(1);
+  });
+
+  it('when the only member dies and nobody else serves, the request is rejected with a code (never hangs)', async () => {
+    const prefix = uniqueName('t');
+    let taken!: () => void;
+    const takenP = new Promise<void>((r) => (taken = r));
+    const wrap = (e: FakeExecutor): LocalExecutor => ({ ...e, submit: (...args) => (taken(), e.submit(...args)) });
+    const [a, b] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2, 5000, wrap)]);
+    b.offloader.serve(['svc']);
+    await b.nc.flush();
+    const result = codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 10_000 }));
+    await takenP;
+    await b.nc.close();
+    expect(await result).toBe('NO_INSTANCE');
+  });
+
+  it('propagates an abort to the serving member', async () => {
+    const prefix = uniqueName('t');
+    let taken!: () => void;
+    const takenP = new Promise<void>((r) => (taken = r));
+    let aborted!: () => void;
+    const abortedP = new Promise<void>((r) => (aborted = r));
+    const wrap = (e: FakeExecutor): LocalExecutor => ({
+      ...e,
+      submit: (id, x, opts) => (taken(), opts?.signal?.addEventListener('abort', () => aborted(), { once: true }), e.submit(id, x, opts)),
+    });
+    const [a, b] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2, 5000, wrap)]);
+    b.offloader.serve(['svc']);
+    await b.nc.flush();
+    const ac = new AbortController();
+    const result = codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 10_000, signal: ac.signal }));
+    await takenP;
+    ac.abort();
+    expect(await result).toBe('ABORTED');
+    await abortedP; // the serving side saw the cancel
+  });
+});
