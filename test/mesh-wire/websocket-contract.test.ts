@@ -79,3 +79,22 @@ describe('websocket transport TLS and options', () => {
     await server.close();
   });
 });
+
+describe('websocket transport background errors', () => {
+  it('reports a bad upgrade request as errored and keeps serving', async () => {
+    const server = createWebSocketTransport();
+    const { address } = await server.listen();
+    const errored = new Promise<{ error: { code: string } }>((resolve) => server.once('errored', resolve));
+    const url = new URL(address);
+    const raw = connect(Number(url.port), '127.0.0.1');
+    raw.on('error', () => undefined);
+    // An upgrade without a Sec-WebSocket-Key is not a valid handshake.
+    raw.write(`GET ${url.pathname} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    expect((await errored).error.code).toBe('PROTOCOL_ERROR');
+    raw.destroy();
+    const client = createWebSocketTransport();
+    const conn = await client.connect(address);
+    expect(conn.isClosed).toBe(false);
+    await Promise.all([client.close(), server.close()]);
+  });
+});

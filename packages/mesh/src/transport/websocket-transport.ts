@@ -59,6 +59,11 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
     this.#o = o;
     this.maxFrameBytes = o.maxFrameBytes;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+    // A bad upgrade request is answered (400) by ws; report it without letting it affect anything else.
+    this.#wss.on('wsClientError', (err, socket) => {
+      socket.destroy();
+      this.#background(new EparaError('PROTOCOL_ERROR', `rejected a WebSocket upgrade: ${err.message}`));
+    });
   }
 
   get address(): string | undefined {
@@ -87,6 +92,11 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
           reject(new EparaError('INVALID_OPTIONS', `cannot listen on ${this.#o.host}:${this.#o.port}: ${err.message}`, { field: 'port', value: this.#o.port, errno: err.code })),
         );
         server.listen(this.#o.port, this.#o.host, resolve);
+      });
+      server.on('error', (err) => this.#background(new EparaError('INTERNAL', `mesh server error: ${err.message}`)));
+      server.on('clientError', (err, socket) => {
+        socket.destroy();
+        this.#background(new EparaError('PROTOCOL_ERROR', `bad HTTP request on the mesh port: ${err.message}`));
       });
     } else if (!server.listening) {
       await new Promise<void>((resolve) => server.once('listening', resolve));
@@ -178,6 +188,11 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
     });
     this.#startKeepalive();
     return ctl.connection;
+  }
+
+  #background(error: EparaError): void {
+    this.#o.logger.warn({ err: error }, error.message);
+    this.emit('errored', { error });
   }
 
   // One timer for all links: ping each, and cut those silent for longer than the dead-peer timeout.
