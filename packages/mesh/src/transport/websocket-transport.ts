@@ -101,7 +101,10 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
     } else if (!server.listening) {
       await new Promise<void>((resolve) => server.once('listening', resolve));
     }
-    const info = server.address() as AddressInfo;
+    const info = server.address() as AddressInfo | string | null;
+    if (info === null || typeof info === 'string') {
+      throw new EparaError('INVALID_OPTIONS', 'the host server must listen on a TCP port, not a pipe or socket path', { field: 'server', value: info });
+    }
     const bound = own || info.address === '::' || info.address === '0.0.0.0' ? this.#o.host : info.address;
     const host = bound.includes(':') ? `[${bound}]` : bound;
     this.#address = `${server instanceof TlsServer ? 'wss' : 'ws'}://${host}:${info.port}${this.#o.path}`;
