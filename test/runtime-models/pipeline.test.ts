@@ -113,6 +113,30 @@ describe('model-parallel pipeline scheduling (fake devices)', () => {
     expect(engine.estimate(1000)).toBeGreaterThanOrEqual(1000 + 201);
   });
 
+  it('holds a partial batch until its earliest deadline forces a launch, or launches at once with launchWhenIdle', async () => {
+    const profile = affineProfile('fake', { fixedMs: 10, perItemMs: 0 });
+    const withProfile = () => stages().map((s) => ({ ...s, profile }));
+    const waiting = track(createPipelineEngine({ stages: withProfile(), batchSize: 4, guardMs: 60 }));
+    const eager = track(createPipelineEngine({ stages: withProfile(), batchSize: 4, launchWhenIdle: true }));
+    await Promise.all([waiting.start(), eager.start()]);
+    const rows = (e: PipelineEngine) => {
+      const seen: { rows: number; at: number }[] = [];
+      e.on('batchDispatched', (b) => seen.push(b));
+      return seen;
+    };
+    const [held, immediate] = [rows(waiting), rows(eager)];
+    const t0 = Date.now();
+    const submitTwo = (e: PipelineEngine) => [
+      e.submit(item(1), { deadline: t0 + 300, priority: 0 }),
+      new Promise<void>((r) => setImmediate(r)).then(() => e.submit(item(2), { deadline: t0 + 300, priority: 0 })),
+    ];
+    await Promise.all([...submitTwo(waiting), ...submitTwo(eager)]);
+    // Latest start = deadline − guard (60) − two stages (2 × 10 ms) = t0 + 220: the second item joined the wait.
+    expect(held.map((b) => b.rows)).toEqual([2]);
+    expect(held[0]!.at).toBeGreaterThanOrEqual(t0 + 200);
+    expect(immediate[0]!.rows).toBe(1);
+  });
+
   it('close() rejects queued requests with CLOSED and settles the batch in flight', async () => {
     const engine = createPipelineEngine({ stages: stages({ fixedMs: 30 }), batchSize: 1 });
     const running = engine.submit(item(1), { deadline: far(), priority: 0 });

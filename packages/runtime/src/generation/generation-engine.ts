@@ -223,6 +223,7 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
       next = argmaxLastPosition(out['logits']!);
     } catch (err) {
       const error = toEparaError(err, 'MODEL_ERROR');
+      o.logger.warn({ step, batch: members.length, code: error.code, err: error.message }, 'generation step failed');
       for (const s of members) if (s.state === 'active') this.#leave(s, 'error', error);
       return;
     } finally {

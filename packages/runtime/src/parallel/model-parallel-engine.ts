@@ -211,7 +211,7 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
         if (candidate.rows < this.#o.batchSize || candidate.items.some((it) => startAt + (pass ?? 0) > it.deadline)) return;
       }
       const latestStart = candidate.earliestDeadline - this.#o.guardMs - (pass ?? 0);
-      if (candidate.rows < this.#o.batchSize && pass !== undefined && now < latestStart) {
+      if (candidate.rows < this.#o.batchSize && pass !== undefined && now < latestStart && !this.#o.launchWhenIdle) {
         this.#arm(latestStart - now);
         return;
       }
@@ -288,6 +288,7 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
   #stageFailed(i: number, batch: Batch, startedAt: number, err: unknown): void {
     const endedAt = this.#o.clock.now();
     const error = toEparaError(err, 'MODEL_ERROR');
+    this.#o.logger.warn({ batchId: batch.id, stage: i, code: error.code, err: error.message }, 'pipeline batch failed');
     this.emit('stageCompleted', { batchId: batch.id, stage: i, startedAt, endedAt, ok: false });
     for (const it of batch.items) it.settle(error);
     this.#finish(batch, endedAt, error);

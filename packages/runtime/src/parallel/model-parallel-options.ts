@@ -26,6 +26,8 @@ export interface PipelineEngineOptions {
   readonly maxQueue?: number;
   /** Batches inside the pipeline at once (bounds memory). @default 2 · stages + 1 (two per stage device, one forming) */
   readonly maxInFlightBatches?: number;
+  /** Launch a partial batch as soon as stage 0 idles instead of waiting until the earliest deadline forces it. @default false */
+  readonly launchWhenIdle?: boolean;
   /** Names of the outputs returned per item. @default the stages' outputs that no later stage reads */
   readonly outputNames?: readonly string[];
   /** Intra-op threads of each stage session. @default the device's */
@@ -35,7 +37,7 @@ export interface PipelineEngineOptions {
 }
 
 /** Defaults of {@link PipelineEngineOptions}. */
-export const DEFAULT_PIPELINE_OPTIONS = { key: 'pipeline', guardMs: 1, maxQueue: 1024 } as const;
+export const DEFAULT_PIPELINE_OPTIONS = { key: 'pipeline', guardMs: 1, maxQueue: 1024, launchWhenIdle: false } as const;
 
 /** {@link PipelineEngineOptions} with defaults filled in. */
 export interface ResolvedPipelineOptions {
@@ -46,6 +48,7 @@ export interface ResolvedPipelineOptions {
   readonly guardMs: number;
   readonly maxQueue: number;
   readonly maxInFlightBatches: number;
+  readonly launchWhenIdle: boolean;
   readonly outputNames: readonly string[] | undefined;
   readonly threads: number | undefined;
   readonly logger: Logger;
@@ -68,6 +71,7 @@ export function resolvePipelineOptions(options: PipelineEngineOptions): Resolved
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) invalidOption(field, v, 'a positive integer');
     return v;
   };
+  if (o.launchWhenIdle !== undefined && typeof o.launchWhenIdle !== 'boolean') invalidOption('launchWhenIdle', o.launchWhenIdle, 'a boolean');
   const guardMs = o.guardMs ?? DEFAULT_PIPELINE_OPTIONS.guardMs;
   if (!(guardMs >= 0) || !Number.isFinite(guardMs)) invalidOption('guardMs', guardMs, 'a finite number ≥ 0');
   if (o.outputNames !== undefined && (!Array.isArray(o.outputNames) || o.outputNames.some((n) => typeof n !== 'string'))) {
@@ -83,6 +87,7 @@ export function resolvePipelineOptions(options: PipelineEngineOptions): Resolved
     guardMs,
     maxQueue: positiveInt('maxQueue', o.maxQueue ?? DEFAULT_PIPELINE_OPTIONS.maxQueue),
     maxInFlightBatches: positiveInt('maxInFlightBatches', o.maxInFlightBatches ?? 2 * o.stages.length + 1),
+    launchWhenIdle: o.launchWhenIdle ?? DEFAULT_PIPELINE_OPTIONS.launchWhenIdle,
     outputNames: o.outputNames,
     threads: o.threads === undefined ? undefined : positiveInt('threads', o.threads),
     logger: o.logger ?? silentLogger,
