@@ -53,6 +53,17 @@ describe('websocket transport TLS and options', () => {
     await Promise.all([server.close(), client.close()]);
   });
 
+  it('enforces mutual TLS when the server requests client certificates', async () => {
+    const server = createWebSocketTransport({ tls: { ...testTls, requestCert: true } });
+    const { address } = await server.listen();
+    const anonymous = createWebSocketTransport({ tls: { ca: testTls.ca } });
+    expect(await codeOf(() => anonymous.connect(address))).toBe('PEER_UNAVAILABLE');
+    const withCert = createWebSocketTransport({ tls: testTls });
+    const conn = await withCert.connect(address);
+    expect(conn.isClosed).toBe(false);
+    await Promise.all([server.close(), anonymous.close(), withCert.close()]);
+  });
+
   it('rejects bad options and addresses with INVALID_OPTIONS', async () => {
     expect(await codeOf(() => createWebSocketTransport({ port: 70_000 }))).toBe('INVALID_OPTIONS');
     expect(await codeOf(() => createWebSocketTransport({ keepaliveIntervalMs: 10, deadPeerTimeoutMs: 5 }))).toBe('INVALID_OPTIONS');

@@ -13,6 +13,11 @@ export interface WebSocketTlsOptions {
   readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
   /** Reject peers whose certificate does not verify. Keep true in production. @default true */
   readonly rejectUnauthorized?: boolean;
+  /**
+   * Mutual TLS: the listening side asks every dialer for a certificate signed by `ca` (and, with
+   * `rejectUnauthorized`, refuses dialers without one). Dialers then need `key` and `cert`. @default false
+   */
+  readonly requestCert?: boolean;
 }
 
 /** The pino-compatible logging shape this transport writes to (default silent). */

@@ -82,7 +82,15 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
     const tls = this.#o.tls;
     const server =
       this.#o.server ??
-      (tls?.key !== undefined ? createHttpsServer({ key: tls.key, cert: tls.cert, ca: tls.ca as string[] | undefined }) : createHttpServer());
+      (tls?.key !== undefined
+        ? createHttpsServer({
+            key: tls.key,
+            cert: tls.cert,
+            ca: tls.ca as string[] | undefined,
+            requestCert: tls.requestCert ?? false,
+            rejectUnauthorized: tls.rejectUnauthorized ?? true,
+          })
+        : createHttpServer());
     this.#server = server;
     server.on('upgrade', this.#onUpgrade);
     if (own) {
