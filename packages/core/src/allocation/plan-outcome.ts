@@ -17,11 +17,24 @@ export type PlanCore = Omit<ParallelPlan, 'goodputPerDevice' | 'utilization'>;
  */
 export function finishPlan(core: PlanCore, demandPerSec: number): ParallelPlan {
   const served = Math.min(demandPerSec, core.capacityPerSec);
-  return {
-    ...core,
+  // Built field by field (not spread) so every plan has one shape: allocate builds many per call.
+  const plan: { -readonly [K in keyof ParallelPlan]: ParallelPlan[K] } = {
+    serviceId: core.serviceId,
+    deviceKind: core.deviceKind,
+    requestStrategy: core.requestStrategy,
+    serviceStrategy: core.serviceStrategy,
+    devices: core.devices,
+    batchSize: core.batchSize,
+    capacityPerSec: core.capacityPerSec,
+    memoryPerDeviceBytes: core.memoryPerDeviceBytes,
+    expectedLatencyMs: core.expectedLatencyMs,
+    runMs: core.runMs,
     goodputPerDevice: served / core.devices,
     utilization: core.capacityPerSec > 0 ? Math.min(1, demandPerSec / core.capacityPerSec) : 1,
+    notes: core.notes,
   };
+  if (core.stages !== undefined) plan.stages = core.stages;
+  return plan;
 }
 
 /** An infeasible outcome. */

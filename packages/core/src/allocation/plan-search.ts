@@ -15,31 +15,22 @@ export interface RunModel {
   readonly breakpoints?: readonly number[];
 }
 
-/** A {@link RunModel} for one device with a measured profile. */
+const singleModels = new WeakMap<LatencyProfile, RunModel>();
+
+/** A {@link RunModel} for one device with a measured profile (cached per profile object: profiles are immutable). */
 export function singleDeviceModel(profile: LatencyProfile): RunModel {
-  const at = (b: number): number => latencyAt(profile, b);
-  return { latencyMs: at, intervalMs: at, breakpoints: profile.points.map((p) => p.batch) };
+  let model = singleModels.get(profile);
+  if (model === undefined) {
+    const at = (b: number): number => latencyAt(profile, b);
+    model = { latencyMs: at, intervalMs: at, breakpoints: profile.points.map((p) => p.batch) };
+    singleModels.set(profile, model);
+  }
+  return model;
 }
 
 /** Items per second sustained at batch `b`. */
 export function rateAt(model: RunModel, b: number): number {
   return (b * 1000) / model.intervalMs(b);
-}
-
-/**
- * Largest `b` in `[1, limit]` with `pred(b)`, for a predicate that holds on a prefix `[1, k]` (monotone);
- * 0 when it fails at 1.
- */
-export function largestTrue(limit: number, pred: (b: number) => boolean): number {
-  if (limit < 1 || !pred(1)) return 0;
-  let lo = 1;
-  let hi = limit;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (pred(mid)) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 /**
@@ -49,25 +40,32 @@ export function largestTrue(limit: number, pred: (b: number) => boolean): number
 export function bestRateBatch(model: RunModel, hi: number): number {
   let best = 1;
   let bestRate = rateAt(model, 1);
-  const consider = (b: number): void => {
+  const points = model.breakpoints;
+  const last = points === undefined ? hi : points.length;
+  // Candidates: every size 2..hi without breakpoints; else the breakpoints inside (1, hi), then hi itself.
+  for (let i = 0; i <= last; i++) {
+    const b = i === last ? hi : points === undefined ? i + 1 : points[i]!;
+    if (b <= 1 || b > hi || (i < last && points !== undefined && b === hi)) continue;
     const r = rateAt(model, b);
-    if (r >= bestRate * (1 - 1e-12)) {
-      if (r > bestRate || b > best) best = b;
+    if (r > bestRate || (r >= bestRate * (1 - 1e-12) && b > best)) {
+      best = b;
       bestRate = Math.max(bestRate, r);
     }
-  };
-  if (model.breakpoints === undefined) {
-    for (let b = 2; b <= hi; b++) consider(b);
-  } else {
-    for (const b of model.breakpoints) if (b > 1 && b < hi) consider(b);
-    if (hi > 1) consider(hi);
   }
   return best;
 }
 
 /** Largest batch whose worst case `(waitFactor − 1)·interval(b) + latency(b)` fits `budgetMs`. */
 export function largestBatchWithin(model: RunModel, budgetMs: number, waitFactor: number, limit: number): number {
-  return largestTrue(limit, (b) => worstCaseMs(model, b, waitFactor) <= budgetMs);
+  if (limit < 1 || worstCaseMs(model, 1, waitFactor) > budgetMs) return 0;
+  let lo = 1;
+  let hi = limit;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (worstCaseMs(model, mid, waitFactor) <= budgetMs) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** Worst-case latency of an item at batch `b`: it waits `(waitFactor − 1)` running batches, then runs. */
@@ -90,7 +88,7 @@ export type PackSearch =
  * highest-rate (`'max'`) `n ≤ nMax` with `n / L(n) ≥ F`.
  */
 export function searchPack(model: RunModel, rateHz: number, stalenessMs: number, limit: number, choice: 'min' | 'max'): PackSearch {
-  const nMax = largestTrue(limit, (n) => packStalenessMs(model, n, rateHz) <= stalenessMs);
+  const nMax = largestFreshPack(model, rateHz, stalenessMs, limit);
   if (nMax === 0) return { ok: false, constraint: 'staleness', nMax, bestRate: 0 };
   if (choice === 'max') {
     const n = bestRateBatch(model, nMax);
@@ -101,14 +99,34 @@ export function searchPack(model: RunModel, rateHz: number, stalenessMs: number,
   return { ok: false, constraint: 'rate', nMax, bestRate: rateAt(model, bestRateBatch(model, nMax)) };
 }
 
+/** Largest `n ≤ limit` with `(n−1)/F + L(n) ≤ S` (monotone in `n`, so a binary search); 0 when none. */
+function largestFreshPack(model: RunModel, rateHz: number, stalenessMs: number, limit: number): number {
+  if (limit < 1 || packStalenessMs(model, 1, rateHz) > stalenessMs) return 0;
+  let lo = 1;
+  let hi = limit;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (packStalenessMs(model, mid, rateHz) <= stalenessMs) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /**
  * The highest rate one instance sustains within staleness `S` at any pack size (running full packs
  * back-to-back: a pack of `n` fills in `(n−1)·interval(n)/n`), and the pack size that achieves it.
  */
 export function bestPackRate(model: RunModel, stalenessMs: number, limit: number): { readonly rate: number; readonly n: number } {
-  const fits = (n: number): boolean => ((n - 1) * model.intervalMs(n)) / n + model.latencyMs(n) <= stalenessMs;
-  const hi = largestTrue(limit, fits);
-  if (hi === 0) return { rate: 0, n: 0 };
+  // Usable packs form a prefix [1, hi]: both terms grow with n.
+  if (limit < 1 || model.latencyMs(1) > stalenessMs) return { rate: 0, n: 0 };
+  let lo = 1;
+  let top = limit;
+  while (lo < top) {
+    const mid = (lo + top + 1) >> 1;
+    if (((mid - 1) * model.intervalMs(mid)) / mid + model.latencyMs(mid) <= stalenessMs) lo = mid;
+    else top = mid - 1;
+  }
+  const hi = lo;
   const n = bestRateBatch(model, hi);
   return { rate: rateAt(model, n), n };
 }

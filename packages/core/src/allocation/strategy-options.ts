@@ -75,6 +75,7 @@ export const DEFAULT_STRATEGY_OPTIONS: StrategyOptions = Object.freeze({
 });
 
 const RESOLVED = Symbol('epara.resolvedStrategyOptions');
+let resolvedDefaults: StrategyOptions | undefined;
 
 /**
  * Fills and validates {@link StrategyOptions} once. Already-resolved options pass through untouched, so the
@@ -82,7 +83,8 @@ const RESOLVED = Symbol('epara.resolvedStrategyOptions');
  *
  * @throws EparaError `INVALID_OPTIONS` naming the field and value of the first invalid option.
  */
-export function resolveStrategyOptions(options: Partial<StrategyOptions> = {}): StrategyOptions {
+export function resolveStrategyOptions(options?: Partial<StrategyOptions>): StrategyOptions {
+  if (options === undefined) return resolvedDefaults ??= resolveStrategyOptions({});
   if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
   if ((options as Record<symbol, unknown>)[RESOLVED] === true) return options as StrategyOptions;
   const o = { ...DEFAULT_STRATEGY_OPTIONS, ...stripUndefined(options) };

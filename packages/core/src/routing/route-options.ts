@@ -53,13 +53,15 @@ export interface NetworkModel {
 }
 
 const RESOLVED = Symbol('epara.resolvedRouteOptions');
+let resolvedDefaults: RouteOptions | undefined;
 
 /**
  * Fills and validates {@link RouteOptions}; resolved options pass through untouched (cheap on hot paths).
  *
  * @throws EparaError `INVALID_OPTIONS` naming the field and value.
  */
-export function resolveRouteOptions(options: Partial<RouteOptions> = {}): RouteOptions {
+export function resolveRouteOptions(options?: Partial<RouteOptions>): RouteOptions {
+  if (options === undefined) return resolvedDefaults ??= resolveRouteOptions({});
   if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
   if ((options as Record<symbol, unknown>)[RESOLVED] === true) return options as RouteOptions;
   const o: RouteOptions = { ...DEFAULT_ROUTE_OPTIONS };

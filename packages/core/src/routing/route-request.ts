@@ -106,7 +106,8 @@ interface PeerScan {
 function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly ServerId[], latest: number): PeerScan {
   const { request, view, self, now, network } = input;
   const scan: PeerScan = { candidates: [], anyInstance: false, idleFits: false };
-  const back = o.includeReturnHop ? (peer: ServerId): number => sendMs(network, peer, request.responseBytes ?? 0, o) : (): number => 0;
+  const payload = request.payloadBytes ?? 0;
+  const response = request.responseBytes ?? 0;
   for (const id in view.entries) {
     const entry = view.entries[id]!;
     if (!entry.alive || now - entry.updatedAt > o.maxEntryAgeMs) continue;
@@ -115,7 +116,7 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
       if (inst.serviceId !== request.serviceId || inst.status !== 'ready') continue;
       scan.anyInstance = true;
       if (entry.serverId === self || visited.includes(entry.serverId)) continue;
-      const travel = sendMs(network, entry.serverId, request.payloadBytes ?? 0, o) + back(entry.serverId);
+      const travel = sendMs(network, entry.serverId, payload, o) + (o.includeReturnHop ? sendMs(network, entry.serverId, response, o) : 0);
       if (now + travel + inst.runMs <= latest) scan.idleFits = true;
       const inflatedWaitMs = inflateWait(inst, age, o);
       const estimateAt = now + travel + inflatedWaitMs + inst.runMs;
@@ -135,7 +136,8 @@ export function inflateWait(inst: InstanceInfo, ageMs: number, o: RouteOptions):
 }
 
 function insertCandidate(list: RouteCandidate[], c: RouteCandidate, max: number): void {
-  const existing = list.findIndex((x) => x.serverId === c.serverId);
+  let existing = -1;
+  for (let i = 0; i < list.length; i++) if (list[i]!.serverId === c.serverId) existing = i;
   if (existing >= 0) {
     if (better(list[existing]!, c)) return;
     list.splice(existing, 1);
