@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSeededRandom, isEparaError } from '@epara/core';
+import { createManualClock, createSeededRandom, isEparaError } from '@epara/core';
 import { createPeerChannel, createWebSocketTransport, encodeFrame, secureConnection } from '@epara/mesh';
 import type { Connection, DecodedMessage, PeerChannel, Transport } from '@epara/mesh';
 import { messageArb } from '../../packages/mesh/src/protocol/wire-arbitraries.js';
@@ -118,6 +118,32 @@ describe.each([
     connection.send(new Uint8Array(4096));
     expect((await closed)?.error?.code).toBe('PROTOCOL_ERROR');
     await Promise.all([small.close(), g.client.close()]);
+  });
+});
+
+describe('per-peer rate limit over a real socket', () => {
+  it('disconnects a flooding peer with RATE_LIMITED and tells it why', async () => {
+    const clock = createManualClock(0); // frozen: the bucket never refills, so the test does not depend on speed
+    const server = createWebSocketTransport();
+    const { address } = await server.listen();
+    const serverSide = new Promise<{ error?: { code: string } } | undefined>((resolve) =>
+      server.on('connectionAccepted', ({ connection }) => {
+        void secureConnection(connection, { psk: PSK, selfId: 's', role: 'server', rateLimit: { framesPerSec: 20, clock } }).then(
+          ({ connection: c }) => c.once('closed', resolve),
+        );
+      }),
+    );
+    const g = await dial(address);
+    const { connection } = await g.link;
+    const told = new Promise<DecodedMessage>((resolve) =>
+      createPeerChannel(connection, { peerId: 's' }).once('messageReceived', resolve),
+    );
+    for (let i = 0; i < 30; i++) connection.send(encodeFrame({ type: 'ping', requestId: i }));
+    expect((await serverSide)?.error?.code).toBe('RATE_LIMITED');
+    const m = await told;
+    expect(m.type === 'error' && m.error.code).toBe('RATE_LIMITED');
+    await closedOf(connection);
+    await Promise.all([server.close(), g.client.close()]);
   });
 });
 
