@@ -1,0 +1,89 @@
+import { EparaError } from '@epara/core';
+import type { DropReason, SimRequest } from '../world/types.js';
+import { LatencyHistogram } from './histogram.js';
+
+/** Counters of one service (or of the whole run). */
+export interface ServiceCounters {
+  offered: number;
+  good: number;
+  late: number;
+  dropped: number;
+  drops: Partial<Record<DropReason, number>>;
+  /** Items by the number of offload hops they took (index = hops). */
+  hops: number[];
+  latency: LatencyHistogram;
+}
+
+function counters(): ServiceCounters {
+  return { offered: 0, good: 0, late: 0, dropped: 0, drops: {}, hops: [], latency: new LatencyHistogram() };
+}
+
+/**
+ * Collects outcomes: every item counted as offered must settle exactly once as good, late or dropped with
+ * a reason (a second settle throws `INTERNAL`). Items emitted before `warmupMs` are simulated but not
+ * counted. A per-second timeline of offered and good items feeds the recovery charts.
+ */
+export class MetricsCollector {
+  readonly perService: ServiceCounters[];
+  readonly total = counters();
+  readonly timelineBucketMs: number;
+  readonly timelineOffered: number[] = [];
+  readonly timelineGood: number[] = [];
+  readonly #warmupMs: number;
+  /** Counted items that were stream frames. */
+  framesOffered = 0;
+
+  constructor(serviceCount: number, warmupMs: number, timelineBucketMs = 1000) {
+    this.perService = Array.from({ length: serviceCount }, counters);
+    this.#warmupMs = warmupMs;
+    this.timelineBucketMs = timelineBucketMs;
+  }
+
+  /** True when an item emitted at `emitAt` counts. */
+  counts(emitAt: number): boolean {
+    return emitAt >= this.#warmupMs;
+  }
+
+  offer(req: SimRequest): void {
+    if (!this.counts(req.emitAt)) return;
+    this.perService[req.service]!.offered++;
+    this.total.offered++;
+    if (req.stream !== null) this.framesOffered++;
+    const b = Math.floor(req.emitAt / this.timelineBucketMs);
+    while (this.timelineOffered.length <= b) {
+      this.timelineOffered.push(0);
+      this.timelineGood.push(0);
+    }
+    this.timelineOffered[b]!++;
+  }
+
+  /** Settles a completed item: good if its result reached the client by the deadline. */
+  complete(req: SimRequest, responseAt: number): void {
+    this.#settle(req);
+    if (!this.counts(req.emitAt)) return;
+    const good = responseAt <= req.deadline;
+    const latency = responseAt - req.emitAt;
+    for (const c of [this.perService[req.service]!, this.total]) {
+      if (good) c.good++;
+      else c.late++;
+      c.latency.add(latency);
+      c.hops[req.hops] = (c.hops[req.hops] ?? 0) + 1;
+    }
+    if (good) this.timelineGood[Math.floor(req.emitAt / this.timelineBucketMs)]!++;
+  }
+
+  /** Settles an item that ended without a result. */
+  drop(req: SimRequest, reason: DropReason): void {
+    this.#settle(req);
+    if (!this.counts(req.emitAt)) return;
+    for (const c of [this.perService[req.service]!, this.total]) {
+      c.dropped++;
+      c.drops[reason] = (c.drops[reason] ?? 0) + 1;
+    }
+  }
+
+  #settle(req: SimRequest): void {
+    if (req.settled) throw new EparaError('INTERNAL', `request ${req.id} settled twice`, { id: req.id });
+    req.settled = true;
+  }
+}

@@ -1,0 +1,73 @@
+import { EparaError } from '@epara/core';
+import { SERVER_PRESETS } from '../model/hardware.js';
+import { SERVICE_CATALOG } from '../model/services.js';
+import type { Scenario } from './scenario.js';
+
+function fail(field: string, value: unknown, expected: string): never {
+  throw new EparaError('INVALID_OPTIONS', `scenario.${field} must be ${expected}, got ${JSON.stringify(value)}`, { field: `scenario.${field}`, value: value as never, expected });
+}
+
+function positive(field: string, v: unknown, allowZero = false): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) fail(field, v, allowZero ? 'a finite number >= 0' : 'a finite number > 0');
+}
+
+/**
+ * Validates a scenario (for instance one parsed from a JSON file) and throws on the first problem.
+ *
+ * @throws EparaError `INVALID_OPTIONS` with `details.field` naming the offending field, e.g.
+ * `scenario.workload.requests[1].ratePerSec`.
+ */
+export function validateScenario(input: unknown): Scenario {
+  if (typeof input !== 'object' || input === null) fail('', input, 'an object');
+  const s = input as Scenario;
+  positive('durationMs', s.durationMs);
+  if (s.seed !== undefined && !Number.isInteger(s.seed)) fail('seed', s.seed, 'an integer');
+  if (s.warmupMs !== undefined) positive('warmupMs', s.warmupMs, true);
+  if (s.drainMs !== undefined) positive('drainMs', s.drainMs, true);
+  if (typeof s.cluster !== 'object' || s.cluster === null || !Array.isArray(s.cluster.groups) || s.cluster.groups.length === 0) fail('cluster.groups', s.cluster?.groups, 'a non-empty array');
+  s.cluster.groups.forEach((g, i) => {
+    if (SERVER_PRESETS[g?.preset] === undefined) fail(`cluster.groups[${i}].preset`, g?.preset, `one of ${Object.keys(SERVER_PRESETS).join(', ')}`);
+    if (!Number.isInteger(g.count) || g.count < 1) fail(`cluster.groups[${i}].count`, g.count, 'an integer >= 1');
+    if (g.devicesPerServer !== undefined && (!Number.isInteger(g.devicesPerServer) || g.devicesPerServer < 1)) fail(`cluster.groups[${i}].devicesPerServer`, g.devicesPerServer, 'an integer >= 1');
+  });
+  if (s.cluster.zoneSize !== undefined && (!Number.isInteger(s.cluster.zoneSize) || s.cluster.zoneSize < 1)) fail('cluster.zoneSize', s.cluster.zoneSize, 'an integer >= 1');
+  validateWorkload(s);
+  const kinds = ['epara', 'triton', 'centralized'];
+  if (typeof s.system !== 'object' || s.system === null || !kinds.includes(s.system.kind)) fail('system.kind', s.system?.kind, `one of ${kinds.join(', ')}`);
+  for (const [i, f] of (s.failures ?? []).entries()) {
+    positive(`failures[${i}].atMs`, f.atMs, true);
+    if (typeof f.server !== 'number' && typeof f.server !== 'string') fail(`failures[${i}].server`, f.server, 'a server index or id');
+  }
+  return s;
+}
+
+function validateWorkload(s: Scenario): void {
+  const w = s.workload;
+  if (typeof w !== 'object' || w === null) fail('workload', w, 'an object');
+  const known = (field: string, id: unknown): void => {
+    if (typeof id !== 'string' || SERVICE_CATALOG[id] === undefined) fail(field, id, `one of ${Object.keys(SERVICE_CATALOG).join(', ')}`);
+  };
+  (w.requests ?? []).forEach((r, i) => {
+    known(`workload.requests[${i}].service`, r?.service);
+    positive(`workload.requests[${i}].ratePerSec`, r.ratePerSec, true);
+    const p = r.process;
+    if (p === undefined || p.kind === 'poisson') return;
+    if (p.kind === 'gamma') return positive(`workload.requests[${i}].process.cv`, p.cv);
+    if (p.kind === 'diurnal') {
+      positive(`workload.requests[${i}].process.periodMs`, p.periodMs);
+      if (!(p.amplitude >= 0 && p.amplitude < 1)) fail(`workload.requests[${i}].process.amplitude`, p.amplitude, 'a number in [0, 1)');
+      return;
+    }
+    fail(`workload.requests[${i}].process.kind`, (p as { kind: unknown }).kind, "'poisson', 'gamma' or 'diurnal'");
+  });
+  (w.streams ?? []).forEach((r, i) => {
+    known(`workload.streams[${i}].service`, r?.service);
+    if (SERVICE_CATALOG[r.service]!.spec.slo.kind !== 'frequency') fail(`workload.streams[${i}].service`, r.service, 'a frequency service');
+    positive(`workload.streams[${i}].concurrentStreams`, r.concurrentStreams, true);
+  });
+  (w.trace ?? []).forEach((r, i) => {
+    known(`workload.trace[${i}].service`, r?.service);
+    positive(`workload.trace[${i}].timeMs`, r.timeMs, true);
+  });
+  if (w.origins !== undefined && w.origins !== 'uniform' && w.origins !== 'clients') fail('workload.origins', w.origins, "'uniform' or 'clients'");
+}

@@ -1,0 +1,60 @@
+import type { PlacementOptions, RouteOptions, StrategyOptions } from '@epara/core';
+
+/** Ring synchronization parameters and the errors injected into it (experiment E4). */
+export interface SyncOptions {
+  /** A token starts around each zone's ring every period, ms. @default 500 */
+  readonly periodMs: number;
+  /** Probability that one ring message is lost (the token dies for the rest of that round). @default 0 */
+  readonly lossProbability: number;
+  /** Extra one-way delay added to every ring message, ms (staleness). @default 0 */
+  readonly extraDelayMs: number;
+  /** Multiplicative noise on reported waits, loads and rates: each ×(1+U[−noise, noise]). @default 0 */
+  readonly noise: number;
+  /** Bytes of one server entry on the wire (the token's size is entries × this). @default 200 */
+  readonly entryBytes: number;
+  /** Time a server waits for its successor's acknowledgement before bypassing it, ms. @default 50 */
+  readonly ackTimeoutMs: number;
+}
+
+/** Options of the EPARA system and its ablations. */
+export interface EparaSystemOptions {
+  /** Categorize services (false = ablation "no categorization": every service batched, frames are requests). @default true */
+  readonly categorize: boolean;
+  /** Offload between servers (false = ablation "no offloading": hop limit 0). @default true */
+  readonly offload: boolean;
+  /** Re-place every period and after failures (false = ablation "static placement": placed once). @default true */
+  readonly periodicPlacement: boolean;
+  /** Ring sync (false = ablation "no sync": the view is the placement's, without live waits or loads). @default true */
+  readonly sync: boolean;
+  /** Placement period, ms. @default 30000 */
+  readonly placementPeriodMs: number;
+  /** Time to detect a failed server (a missed ring acknowledgement) before re-placing, ms. @default 1000 */
+  readonly failureDetectionMs: number;
+  /** Weight of the newest period's measured rates in the demand forecast (EWMA). @default 0.5 */
+  readonly demandSmoothing: number;
+  /** Launch guard of the batch rule `now + L(queue) ≥ earliestDeadline − guard`, ms. @default 2 */
+  readonly batchGuardMs: number;
+  readonly syncOptions: Partial<SyncOptions>;
+  readonly routeOptions: Partial<RouteOptions>;
+  readonly strategyOptions: Partial<StrategyOptions>;
+  readonly placementOptions: PlacementOptions;
+}
+
+/** Defaults of {@link SyncOptions}. */
+export const DEFAULT_SYNC_OPTIONS: SyncOptions = { periodMs: 500, lossProbability: 0, extraDelayMs: 0, noise: 0, entryBytes: 200, ackTimeoutMs: 50 };
+
+/** Defaults of {@link EparaSystemOptions}. */
+export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
+  categorize: true,
+  offload: true,
+  periodicPlacement: true,
+  sync: true,
+  placementPeriodMs: 30_000,
+  failureDetectionMs: 1000,
+  demandSmoothing: 0.5,
+  batchGuardMs: 2,
+  syncOptions: {},
+  routeOptions: {},
+  strategyOptions: {},
+  placementOptions: {},
+};

@@ -1,0 +1,138 @@
+import type { InstanceInfo, NetworkModel, ServerEntry } from '@epara/core';
+import { estimateCompletion, profileMs } from '../world/execution.js';
+import type { SimInstance } from '../world/types.js';
+import type { World } from '../world/world.js';
+import type { PlacementDriver } from './placement-driver.js';
+
+/**
+ * What each EPARA server knows exactly about itself: its instances (queue waits, measured load), its
+ * arrival rates, its device load, and the entry it writes into the ring. Rates are smoothed over ~10 s.
+ */
+export class ServerStateBook {
+  readonly #counts: Float64Array[];
+  readonly #rates: Float64Array[];
+  readonly #last: Float64Array;
+  readonly #busy: Float64Array;
+  readonly #load: Float64Array;
+  readonly #instRate = new Map<SimInstance, number>();
+  readonly #versions: Int32Array;
+  readonly #epochs: Int32Array;
+  readonly #net = new Map<number, NetworkModel>();
+
+  constructor(
+    private readonly world: World,
+    private readonly driverOf: (server: number) => PlacementDriver,
+    private readonly zoneOf: (server: number) => readonly number[],
+  ) {
+    const n = world.servers.length;
+    const k = world.services.length;
+    this.#counts = Array.from({ length: n }, () => new Float64Array(k));
+    this.#rates = Array.from({ length: n }, (_, s) => Float64Array.from(world.services.map((_, j) => world.expectedDemand[j]![s]!)));
+    this.#last = new Float64Array(n);
+    this.#busy = new Float64Array(n);
+    this.#load = new Float64Array(n);
+    this.#versions = new Int32Array(n);
+    this.#epochs = new Int32Array(n);
+  }
+
+  /** Counts a request or frame entering the cluster at its access server. */
+  countArrival(server: number, service: number): void {
+    this.#counts[server]![service]!++;
+  }
+
+  /** Smoothed arrival rate per service at a server, items/s. */
+  rates(server: number): Float64Array {
+    return this.#rates[server]!;
+  }
+
+  /** A server restarted: it rejoins the ring with a new epoch. */
+  bumpEpoch(server: number): void {
+    this.#epochs[server]!++;
+    this.#versions[server] = 0;
+  }
+
+  /** Exact info of one local instance (what `LocalExecutor.instances()` would report). */
+  info(inst: SimInstance, now: number): InstanceInfo {
+    const runMs = profileMs(inst, inst.plan.batchSize);
+    const wait = Math.max(0, estimateCompletion(inst, now) - now - runMs);
+    const measured = this.#instRate.get(inst) ?? 0;
+    return {
+      instanceId: String(inst.id),
+      serviceId: inst.svc.spec.id,
+      status: inst.status === 'gone' ? 'draining' : inst.status,
+      requestStrategy: inst.plan.requestStrategy,
+      serviceStrategy: inst.plan.serviceStrategy,
+      batchSize: inst.plan.batchSize,
+      capacityPerSec: this.driverOf(inst.server).capacityOf(inst),
+      loadPerSec: Math.max(measured, inst.pinnedHz),
+      waitMs: wait,
+      runMs,
+    };
+  }
+
+  /** The entry `server` writes into the ring now (measurements since its last entry, optionally noisy). */
+  entry(server: number, noise: number): ServerEntry {
+    const world = this.world;
+    const now = world.clock.now();
+    const dt = Math.max(1, now - this.#last[server]!);
+    const alpha = Math.min(1, dt / 10_000);
+    const rates: Record<string, number> = {};
+    const noisy = (x: number): number => (noise > 0 ? x * (1 + noise * (2 * world.systemRandom.next() - 1)) : x);
+    world.services.forEach((svc, k) => {
+      const r = this.#rates[server]!;
+      r[k] = alpha * ((this.#counts[server]![k]! * 1000) / dt) + (1 - alpha) * r[k]!;
+      this.#counts[server]![k] = 0;
+      if (r[k]! > 0) rates[svc.spec.id] = noisy(r[k]!);
+    });
+    let busy = 0;
+    let free = 0;
+    for (const d of world.devicesByServer[server]!) {
+      busy += d.busyMs;
+      if (!d.healthy) continue;
+      free += d.memoryBytes;
+      for (const inst of d.instances) free -= inst.plan.memoryPerDeviceBytes;
+    }
+    const devices = world.devicesByServer[server]!.length;
+    this.#load[server] = Math.min(1, (busy - this.#busy[server]!) / (dt * devices));
+    this.#busy[server] = busy;
+    this.#last[server] = now;
+    const instances: InstanceInfo[] = [];
+    for (const inst of world.instancesByServer[server]!) {
+      const measured = (inst.arrivals * 1000) / dt;
+      inst.arrivals = 0;
+      this.#instRate.set(inst, alpha * measured + (1 - alpha) * (this.#instRate.get(inst) ?? measured));
+      const info = this.info(inst, now);
+      instances.push(noise > 0 ? { ...info, waitMs: Math.max(0, noisy(info.waitMs)), loadPerSec: Math.max(0, noisy(info.loadPerSec)) } : info);
+    }
+    return {
+      serverId: world.servers[server]!.spec.id,
+      epoch: this.#epochs[server]!,
+      version: ++this.#versions[server]!,
+      updatedAt: now,
+      alive: world.serverAlive[server]!,
+      instances,
+      load: Math.max(0, noisy(this.#load[server]!)),
+      freeMemoryBytes: Math.max(0, free),
+      arrivalRates: rates,
+    };
+  }
+
+  /** The network model one server routes with (its zone's peers). */
+  network(server: number): NetworkModel {
+    let m = this.#net.get(server);
+    if (m === undefined) {
+      const delayMs: Record<string, number> = {};
+      const bandwidthBytesPerMs: Record<string, number> = {};
+      for (const peer of this.zoneOf(server)) {
+        if (peer === server) continue;
+        const id = this.world.servers[peer]!.spec.id;
+        delayMs[id] = this.world.network.delayMs(server, peer);
+        // transferMs = delay + bytes/bw: recover bw from a 1 MB probe.
+        bandwidthBytesPerMs[id] = 1e6 / (this.world.network.transferMs(server, peer, 1e6) - delayMs[id]!);
+      }
+      m = { delayMs, bandwidthBytesPerMs };
+      this.#net.set(server, m);
+    }
+    return m;
+  }
+}

@@ -1,0 +1,193 @@
+import { admitStream, createView, resolveRouteOptions, routeRequest, type ClusterView, type RouteOptions, type ServerEntry } from '@epara/core';
+import type { SimSystem } from '../world/system.js';
+import type { SimInstance, SimRequest, SimStream } from '../world/types.js';
+import type { World } from '../world/world.js';
+import { estimateCompletion } from '../world/execution.js';
+import { createRingSync, type RingSync } from '../sync/ring-sync.js';
+import { DEFAULT_EPARA_OPTIONS, DEFAULT_SYNC_OPTIONS, type EparaSystemOptions, type SyncOptions } from './epara-options.js';
+import { ServerStateBook } from './epara-state.js';
+import { createPlacementDriver, indexOf, type PlacementDriver } from './placement-driver.js';
+import { zonesOf } from './zones.js';
+
+const EV_PLACE = 60;
+
+/**
+ * EPARA in the simulator, running the core's own logic: `allocate` → `placeServices` per zone at start, every
+ * period and after a detected failure; `routeRequest` for every request with the server's ring-synchronized
+ * view (core `mergeView`); `admitStream` once per stream, pinning it to a multi-frame instance; batches and
+ * packs launch by the deadline-aware rule. The ablation flags switch off one mechanism each.
+ */
+export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): SimSystem {
+  const o: EparaSystemOptions = { ...DEFAULT_EPARA_OPTIONS, ...strip(options) };
+  const syncO: SyncOptions = { ...DEFAULT_SYNC_OPTIONS, ...o.syncOptions };
+  const route: RouteOptions = resolveRouteOptions({
+    ...o.routeOptions,
+    ...(o.offload ? {} : { hopLimit: 0 }),
+    // Without sync the placement's view never refreshes: trust it as is and never age it out.
+    ...(o.sync ? {} : { maxEntryAgeMs: Infinity, stalenessFactor: 0 }),
+  });
+  let zones: number[][] = [];
+  let zoneIndex: number[] = [];
+  let drivers: PlacementDriver[] = [];
+  let book: ServerStateBook;
+  let ring: RingSync | null = null;
+  let staticViews: ClusterView[] = [];
+  let forecast: number[][] = [];
+  const retryAt = new Map<SimStream, number>();
+  let replacements = 0;
+
+  const viewOf = (server: number): ClusterView => (ring !== null ? ring.view(server) : staticViews[zoneIndex[server]!]!);
+
+  function place(world: World, zone: number, warm: boolean): void {
+    drivers[zone]!.run(world, forecast, warm);
+    if (ring === null) {
+      const now = world.clock.now();
+      const entries: ServerEntry[] = zones[zone]!.map((s) => ({ ...book.entry(s, 0), updatedAt: now, instances: book.entry(s, 0).instances.map((i) => ({ ...i, status: 'ready' as const, waitMs: 0, loadPerSec: 0 })) }));
+      staticViews[zone] = createView(entries);
+    }
+  }
+
+  function measureDemand(world: World, zone: number): void {
+    if (ring === null) return;
+    const leader = zones[zone]!.find((s) => world.serverAlive[s]);
+    if (leader === undefined) return;
+    const view = ring.view(leader);
+    const a = o.demandSmoothing;
+    for (const s of zones[zone]!) {
+      const entry = view.entries[world.servers[s]!.spec.id];
+      world.services.forEach((svc, k) => {
+        const measured = entry === undefined || !entry.alive ? 0 : entry.arrivalRates[svc.spec.id] ?? 0;
+        forecast[k]![s] = a * measured + (1 - a) * forecast[k]![s]!;
+      });
+    }
+  }
+
+  function pin(stream: SimStream, inst: SimInstance): void {
+    stream.pinned = inst;
+    inst.pinnedHz += stream.rateHz;
+  }
+
+  function unpin(stream: SimStream): void {
+    if (stream.pinned !== null) stream.pinned.pinnedHz -= stream.rateHz;
+    stream.pinned = null;
+  }
+
+  function admit(world: World, stream: SimStream): void {
+    const svc = world.services[stream.service]!;
+    const now = world.clock.now();
+    const staleness = svc.spec.slo.kind === 'frequency' ? svc.spec.slo.stalenessMs : undefined;
+    let server = stream.origin;
+    const visited: string[] = [];
+    for (let hops = 0; hops <= route.hopLimit; hops++) {
+      const local = world.instancesByServer[server]!.filter((i) => i.service === stream.service && i.status === 'ready').map((i) => book.info(i, now));
+      const self = world.servers[server]!.spec.id;
+      const d = admitStream({ stream: { serviceId: svc.spec.id, rateHz: stream.rateHz, stalenessMs: staleness, frameBytes: svc.payloadBytes, hops, visited }, localInstances: local, view: viewOf(server), self, now, network: book.network(server), options: route });
+      if (d.action === 'local') {
+        const inst = world.instancesByServer[server]!.find((i) => String(i.id) === d.instanceId);
+        if (inst !== undefined) pin(stream, inst);
+        return;
+      }
+      if (d.action === 'reject') break;
+      visited.push(self);
+      server = indexOf(world, d.serverId);
+    }
+    retryAt.set(stream, now + 1000);
+  }
+
+  function routeAsRequest(world: World, req: SimRequest, server: number): void {
+    const svc = world.services[req.service]!;
+    const now = world.clock.now();
+    let best: SimInstance | undefined;
+    let bestAt = Infinity;
+    for (const inst of world.instancesByServer[server]!) {
+      if (inst.service !== req.service || inst.status !== 'ready') continue;
+      const at = estimateCompletion(inst, now);
+      if (at < bestAt) {
+        bestAt = at;
+        best = inst;
+      }
+    }
+    const back = world.network.downlinkMs(req.origin, svc.responseBytes) + (server === req.origin ? 0 : world.network.transferMs(server, req.origin, svc.responseBytes));
+    const d = routeRequest({
+      request: { serviceId: svc.spec.id, deadline: req.deadline - back, hops: req.hops, visited: req.visited.map((v) => world.servers[v]!.spec.id), payloadBytes: svc.payloadBytes, responseBytes: svc.responseBytes },
+      local: best === undefined ? undefined : { completionAt: bestAt, ready: true },
+      view: viewOf(server), self: world.servers[server]!.spec.id, now, network: book.network(server), options: route,
+    });
+    if (d.action === 'local') return world.enqueue(best!, req);
+    if (d.action === 'forward') return world.forward(req, server, indexOf(world, d.serverId));
+    world.dropItem(req, d.code);
+  }
+
+  function scheduleReplacement(world: World, zone: number): void {
+    if (!o.periodicPlacement) return;
+    world.schedule(world.clock.now() + o.failureDetectionMs, EV_PLACE, zone, 'now');
+  }
+
+  return {
+    name: o.categorize && o.offload && o.periodicPlacement && o.sync ? 'epara' : ablationName(o),
+    start(world) {
+      ({ zones, zoneIndex } = zonesOf(world));
+      forecast = world.expectedDemand.map((row) => [...row]);
+      drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs } }));
+      book = new ServerStateBook(world, (s) => drivers[zoneIndex[s]!]!, (s) => zones[zoneIndex[s]!]!);
+      if (o.sync) {
+        ring = createRingSync({ zones, options: syncO, entryOf: (s) => book.entry(s, syncO.noise), onDeadDetected: () => {} });
+      }
+      zones.forEach((_, z) => place(world, z, true));
+      ring?.start(world);
+      if (o.periodicPlacement) zones.forEach((_, z) => world.schedule(o.placementPeriodMs, EV_PLACE, z, 'tick'));
+    },
+    onRequest(world, req, server) {
+      if (req.hops === 0) book.countArrival(server, req.service);
+      const stream = req.stream;
+      if (stream !== null && o.categorize) {
+        if (stream.pinned !== null && stream.pinned.status !== 'ready') unpin(stream);
+        if (stream.pinned === null && world.clock.now() >= (retryAt.get(stream) ?? 0)) admit(world, stream);
+        const inst = stream.pinned;
+        if (inst !== null) {
+          if (inst.server === server) return world.enqueue(inst, req);
+          if (req.hops === 0) return world.forward(req, server, inst.server);
+        }
+      }
+      routeAsRequest(world, req, server);
+    },
+    onStreamStart(world, stream) {
+      if (o.categorize) admit(world, stream);
+    },
+    onStreamEnd(_world, stream) {
+      unpin(stream);
+      retryAt.delete(stream);
+    },
+    onEvent(world, kind, a, ref) {
+      if (ring?.onEvent(world, kind, a, ref) === true) return;
+      if (kind !== EV_PLACE) return;
+      measureDemand(world, a);
+      place(world, a, false);
+      replacements++;
+      if (ref === 'tick') world.schedule(world.clock.now() + o.placementPeriodMs, EV_PLACE, a, 'tick');
+    },
+    onFailure(world, server, _device, recovered) {
+      if (recovered && _device === null) book.bumpEpoch(server);
+      scheduleReplacement(world, zoneIndex[server]!);
+    },
+    onInstanceChange() {},
+    describe: () => ({
+      options: { categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, hopLimit: route.hopLimit },
+      sync: o.sync ? { ...syncO, ...ring!.stats() } : 'off',
+      placements: replacements + zones.length,
+      placement: drivers.map((d) => d.stats())[0],
+      zones: zones.length,
+    }),
+  };
+}
+
+function ablationName(o: EparaSystemOptions): string {
+  const off = [!o.categorize && 'no-categorization', !o.offload && 'no-offloading', !o.periodicPlacement && 'static-placement', !o.sync && 'no-sync'].filter(Boolean);
+  return `epara-${off.join('+')}`;
+}
+
+function strip<T extends object>(v: T): Partial<T> {
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== undefined && k !== 'kind') out[k] = x;
+  return out as Partial<T>;
+}

@@ -1,0 +1,148 @@
+import {
+  allocate,
+  deviceKindsOf,
+  placeServices,
+  type ParallelPlan,
+  type PlacedInstance,
+  type PlacementOptions,
+  type PlacementResult,
+  type ServerSpec,
+  type ServiceDemand,
+  type ServiceSpec,
+  type StrategyOptions,
+} from '@epara/core';
+import { asLatencyService } from '../model/services.js';
+import type { BatchPolicy, SimInstance } from '../world/types.js';
+import type { World } from '../world/world.js';
+
+/** Options of {@link createPlacementDriver}. */
+export interface PlacementDriverOptions {
+  /** Server indices this scheduler places on (one zone). */
+  readonly servers: readonly number[];
+  /** Use the declared categories (false: every service as a latency service, i.e. batching only). */
+  readonly categorize: boolean;
+  readonly strategyOptions: Partial<StrategyOptions>;
+  readonly placementOptions: PlacementOptions;
+  readonly policy: BatchPolicy;
+}
+
+/** Runs core `allocate` + `placeServices` for one zone and applies the result to the world. */
+export interface PlacementDriver {
+  /** Places for `demand[service][server]` (items/s); `warm` instances start ready (the initial deployment). */
+  run(world: World, demand: readonly (readonly number[])[], warm: boolean): PlacementResult;
+  /** Instances this driver placed that are not gone. */
+  instances(): SimInstance[];
+  /** Placed (possibly fractional, multi-task) capacity of an instance, items/s. */
+  capacityOf(inst: SimInstance): number;
+  /** How many placements ran and what the last predicted. */
+  stats(): { runs: number; lastPredictedGoodput: number; lastGuarantee: string; changes: number; lastMs: number };
+}
+
+/**
+ * The bridge from the simulator to the core's placement: the same `allocate` and `placeServices` the mesh
+ * runs, fed with simulated servers (live health), the services (as categorized, or all batched) and a
+ * demand forecast; the result's new instances load (model load time) and removed ones drain.
+ */
+export function createPlacementDriver(o: PlacementDriverOptions): PlacementDriver {
+  const byId = new Map<string, SimInstance>();
+  const placed = new Map<SimInstance, PlacedInstance>();
+  let runs = 0;
+  let changes = 0;
+  let lastPredicted = 0;
+  let lastGuarantee = '';
+  let lastMs = 0;
+
+  const specOf = (world: World, k: number): ServiceSpec => (o.categorize ? world.services[k]!.spec : asLatencyService(world.services[k]!).spec);
+
+  function serverSpecs(world: World): ServerSpec[] {
+    return o.servers.map((s) => {
+      const spec = world.servers[s]!.spec;
+      return { ...spec, healthy: world.serverAlive[s]!, devices: spec.devices.map((d, i) => ({ ...d, healthy: world.devicesByServer[s]![i]!.healthy })) };
+    });
+  }
+
+  function run(world: World, demand: readonly (readonly number[])[], warm: boolean): PlacementResult {
+    const started = performance.now();
+    const servers = serverSpecs(world);
+    const kinds = deviceKindsOf(servers);
+    const services = world.services.map((_, k) => specOf(world, k));
+    const plans: Record<string, readonly ParallelPlan[]> = {};
+    const demands: ServiceDemand[] = [];
+    services.forEach((spec, k) => {
+      const ratePerServer: Record<string, number> = {};
+      let total = 0;
+      for (const s of o.servers) {
+        const r = demand[k]![s]!;
+        if (r > 0) ratePerServer[world.servers[s]!.spec.id] = r;
+        total += r;
+      }
+      demands.push({ serviceId: spec.id, ratePerServer });
+      plans[spec.id] = kinds.length === 0 ? [] : allocate({ service: spec, demand: total, deviceKinds: kinds, options: o.strategyOptions }).plans;
+    });
+    const current = [...placed.entries()].filter(([inst]) => inst.status !== 'gone' && inst.status !== 'draining').map(([inst, p]) => ({ ...p, backlogItems: inst.queue.size }));
+    const result = placeServices({ servers, services, plans, demand: demands, current, delaysMs: (a, b) => world.network.delayMs(indexOf(world, a), indexOf(world, b)) }, o.placementOptions);
+    apply(world, result, warm);
+    runs++;
+    lastPredicted = result.goodputPerSec;
+    lastGuarantee = result.guarantee.statement;
+    lastMs = performance.now() - started;
+    return result;
+  }
+
+  function apply(world: World, result: PlacementResult, warm: boolean): void {
+    const next = new Set(result.instances.map((p) => p.instanceId));
+    for (const [id, inst] of byId) {
+      if (next.has(id)) continue;
+      byId.delete(id);
+      placed.delete(inst);
+      world.drainInstance(inst);
+      changes++;
+    }
+    for (const p of result.instances) {
+      if (byId.has(p.instanceId)) continue;
+      const server = indexOf(world, p.serverId);
+      const spec = world.servers[server]!.spec;
+      const devices = p.deviceIds.map((id) => world.devicesByServer[server]![spec.devices.findIndex((d) => d.id === id)]!);
+      const service = world.services.findIndex((s) => s.spec.id === p.serviceId);
+      const inst = world.createInstance({ service, server, devices, policy: o.policy, plan: toInstancePlan(p) }, warm);
+      byId.set(p.instanceId, inst);
+      placed.set(inst, p);
+      changes++;
+    }
+  }
+
+  return {
+    run,
+    instances: () => [...placed.keys()].filter((i) => i.status !== 'gone'),
+    capacityOf: (inst) => {
+      const p = placed.get(inst);
+      return p?.capacityPerSec ?? inst.plan.capacityPerSec;
+    },
+    stats: () => ({ runs, lastPredictedGoodput: lastPredicted, lastGuarantee, changes, lastMs }),
+  };
+}
+
+function toInstancePlan(p: PlacedInstance): SimInstance['plan'] {
+  const plan = p.plan;
+  return {
+    requestStrategy: plan.requestStrategy,
+    serviceStrategy: plan.serviceStrategy,
+    batchSize: plan.batchSize,
+    capacityPerSec: p.capacityPerSec ?? plan.capacityPerSec,
+    memoryPerDeviceBytes: plan.memoryPerDeviceBytes,
+    runMs: plan.runMs,
+    stages: plan.stages ?? plan.devices,
+  };
+}
+
+const indexCache = new WeakMap<World, Map<string, number>>();
+
+/** Server index of a server id. */
+export function indexOf(world: World, id: string): number {
+  let m = indexCache.get(world);
+  if (m === undefined) {
+    m = new Map(world.servers.map((s) => [s.spec.id, s.index]));
+    indexCache.set(world, m);
+  }
+  return m.get(id)!;
+}

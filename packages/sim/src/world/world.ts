@@ -1,0 +1,296 @@
+import { createManualClock, createSeededRandom, type ManualClock, type Random } from '@epara/core';
+import { createEventQueue, type EventQueue } from '../engine/event-queue.js';
+import type { EventHandler } from '../engine/run-events.js';
+import type { SimServer } from '../model/hardware.js';
+import type { Network } from '../model/network.js';
+import { serviceDeadlineMs, type SimService } from '../model/services.js';
+import { MetricsCollector } from '../metrics/collector.js';
+import type { RequestSource, StreamSession } from '../workload/workload.js';
+import { nextArrivalMs } from '../workload/workload.js';
+import { pickWeighted } from '../workload/samplers.js';
+import { EV } from './events.js';
+import { enqueue, finishBatch, kickDevice, kickInstance, onDeviceEvent } from './execution.js';
+import type { SimSystem } from './system.js';
+import { RequestHeap, type DropReason, type RunningBatch, type SimDevice, type SimInstance, type SimRequest, type SimStream } from './types.js';
+import { applyFailure, type FailureEvent } from './failures.js';
+
+/** Compiled trace rows (columnar). */
+export interface CompiledTrace {
+  readonly times: Float64Array;
+  readonly services: Int32Array;
+  readonly origins: Int32Array;
+}
+
+/** Everything a world is built from (already validated and compiled). */
+export interface WorldInit {
+  readonly seed: number;
+  readonly servers: readonly SimServer[];
+  readonly services: readonly SimService[];
+  readonly network: Network;
+  readonly sources: readonly RequestSource[];
+  readonly trace: CompiledTrace | null;
+  readonly sessions: readonly StreamSession[];
+  readonly originWeights: Float64Array;
+  /** Average demand per service and access server, items/s: the forecast every system starts from. */
+  readonly expectedDemand: readonly (readonly number[])[];
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly failures: readonly FailureEvent[];
+  readonly system: SimSystem;
+}
+
+/**
+ * The simulated edge cloud: hardware, network, workload, execution and metrics, under the core virtual
+ * clock. Workload randomness has its own seeded stream so every system sees exactly the same requests.
+ */
+export class World implements EventHandler {
+  readonly queue: EventQueue = createEventQueue(4096);
+  readonly clock: ManualClock = createManualClock(0);
+  /** Randomness the system may use (sync noise and loss, tie breaks): separate from the workload's. */
+  readonly systemRandom: Random;
+  readonly #workRandom: Random;
+  readonly servers: readonly SimServer[];
+  readonly services: readonly SimService[];
+  readonly network: Network;
+  readonly devices: SimDevice[] = [];
+  readonly devicesByServer: SimDevice[][];
+  readonly serverAlive: boolean[];
+  readonly instancesByServer: SimInstance[][];
+  readonly metrics: MetricsCollector;
+  readonly system: SimSystem;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly expectedDemand: readonly (readonly number[])[];
+  #init: WorldInit;
+  #cumulativeOrigins: Float64Array;
+  #nextRequestId = 0;
+  #nextInstanceId = 0;
+  #traceCursor = 0;
+  memorySamples = 0;
+  memoryUsedSum = 0;
+
+  constructor(init: WorldInit) {
+    this.#init = init;
+    this.servers = init.servers;
+    this.services = init.services;
+    this.network = init.network;
+    this.system = init.system;
+    this.durationMs = init.durationMs;
+    this.warmupMs = init.warmupMs;
+    this.expectedDemand = init.expectedDemand;
+    this.systemRandom = createSeededRandom(init.seed ^ 0x5bd1e995);
+    this.#workRandom = createSeededRandom(init.seed);
+    this.metrics = new MetricsCollector(init.services.length, init.warmupMs);
+    this.serverAlive = init.servers.map(() => true);
+    this.instancesByServer = init.servers.map(() => []);
+    this.devicesByServer = init.servers.map((s) =>
+      s.spec.devices.map((d, local) => {
+        const dev: SimDevice = { index: this.devices.length, server: s.index, local, kind: d.kind, memoryBytes: d.memoryBytes, healthy: true, instances: [], running: [], lastUpdate: 0, version: 0, busyMs: 0 };
+        this.devices.push(dev);
+        return dev;
+      }),
+    );
+    this.#cumulativeOrigins = new Float64Array(init.originWeights.length);
+    let acc = 0;
+    init.originWeights.forEach((w, i) => (this.#cumulativeOrigins[i] = acc += w));
+  }
+
+  /** Schedules the workload, failures and sampling, then lets the system start. */
+  start(): void {
+    const { sources, trace, sessions, failures } = this.#init;
+    sources.forEach((s, i) => this.queue.push(nextArrivalMs(s, 0, this.#workRandom), EV.SOURCE, i));
+    if (trace !== null && trace.times.length > 0) this.queue.push(trace.times[0]!, EV.TRACE, 0);
+    for (const s of sessions) if (s.startMs < this.durationMs) this.queue.push(s.startMs, EV.STREAM_START, 0, s);
+    for (const f of failures) this.queue.push(f.atMs, EV.FAILURE, 0, f);
+    this.queue.push(this.warmupMs, EV.SAMPLE, 0);
+    this.system.start(this);
+  }
+
+  handle(kind: number, a: number, ref: unknown): void {
+    switch (kind) {
+      case EV.SOURCE: return this.#onSource(a);
+      case EV.TRACE: return this.#onTrace();
+      case EV.STREAM_START: return this.#onStreamStart(ref as StreamSession);
+      case EV.FRAME: return this.#onFrame(ref as SimStream);
+      case EV.AT_SERVER: return this.#onAtServer(a, ref as SimRequest);
+      case EV.DEVICE: return onDeviceEvent(this, this.devices[a]!, ref as number);
+      case EV.TIMER: {
+        const inst = ref as SimInstance;
+        if (inst.timerVersion === a) {
+          inst.timerAt = -1;
+          kickInstance(this, inst);
+        }
+        return;
+      }
+      case EV.READY: return this.#onReady(ref as SimInstance);
+      case EV.PIPELINE_DONE: return finishBatch(this, ref as RunningBatch);
+      case EV.FAILURE: return applyFailure(this, ref as FailureEvent);
+      case EV.SAMPLE: return this.#onSample();
+      default: return this.system.onEvent(this, kind, a, ref);
+    }
+  }
+
+  /** Schedules an event (systems use kinds ≥ `EV.SYSTEM`). */
+  schedule(atMs: number, kind: number, a: number, ref?: unknown): void {
+    this.queue.push(atMs, kind, a, ref);
+  }
+
+  /** Sends a request from `from` to `to` over the network (one offload hop). */
+  forward(req: SimRequest, from: number, to: number): void {
+    req.hops++;
+    req.visited.push(from);
+    this.queue.push(this.clock.now() + this.network.transferMs(from, to, this.services[req.service]!.payloadBytes), EV.AT_SERVER, to, req);
+  }
+
+  /** Queues a request at an instance. */
+  enqueue(inst: SimInstance, req: SimRequest): void {
+    enqueue(this, inst, req);
+  }
+
+  /** Settles an item without a result. */
+  dropItem(req: SimRequest, reason: DropReason): void {
+    this.metrics.drop(req, req.stream !== null && reason === 'DEADLINE_EXCEEDED' ? 'STALE_FRAME' : reason);
+  }
+
+  /** Creates an instance on devices of a server; `warm` instances are ready at once, others load first. */
+  createInstance(init: Pick<SimInstance, 'service' | 'server' | 'devices' | 'plan' | 'policy'>, warm: boolean): SimInstance {
+    const svc = this.services[init.service]!;
+    const inst: SimInstance = { ...init, id: this.#nextInstanceId++, svc, status: warm ? 'ready' : 'loading', queue: new RequestHeap(), running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0 };
+    for (const d of inst.devices) d.instances.push(inst);
+    this.instancesByServer[inst.server]!.push(inst);
+    if (!warm) this.queue.push(this.clock.now() + (svc.spec.loadTimeMs ?? 0), EV.READY, 0, inst);
+    return inst;
+  }
+
+  /** Stops routing to an instance; it finishes its queue, then frees its devices. */
+  drainInstance(inst: SimInstance): void {
+    if (inst.status === 'gone' || inst.status === 'draining') return;
+    if (inst.status === 'loading') return this.#remove(inst);
+    inst.status = 'draining';
+    this.system.onInstanceChange(this, inst);
+    kickInstance(this, inst);
+    this.maybeFree(inst);
+  }
+
+  /** Frees a draining instance once it has no queued or running work. */
+  maybeFree(inst: SimInstance): void {
+    if (inst.status === 'draining' && inst.queue.size === 0 && inst.running === 0) this.#remove(inst);
+  }
+
+  /** Removes an instance at once, dropping what it still holds with `reason`. */
+  killInstance(inst: SimInstance, reason: DropReason): void {
+    for (const r of inst.queue.drain()) this.dropItem(r, reason);
+    this.#remove(inst);
+  }
+
+  #remove(inst: SimInstance): void {
+    if (inst.status === 'gone') return;
+    inst.status = 'gone';
+    for (const d of inst.devices) d.instances = d.instances.filter((x) => x !== inst);
+    const list = this.instancesByServer[inst.server]!;
+    list.splice(list.indexOf(inst), 1);
+    this.system.onInstanceChange(this, inst);
+  }
+
+  #onReady(inst: SimInstance): void {
+    if (inst.status !== 'loading') return;
+    inst.status = 'ready';
+    this.system.onInstanceChange(this, inst);
+    kickInstance(this, inst);
+  }
+
+  /** The access server a client of `origin` reaches: itself, or the next alive server if it is down. */
+  accessServer(origin: number): number {
+    const n = this.servers.length;
+    for (let i = 0; i < n; i++) {
+      const s = (origin + i) % n;
+      if (this.serverAlive[s]) return s;
+    }
+    return origin;
+  }
+
+  #newRequest(service: number, origin: number, stream: SimStream | null): SimRequest {
+    const svc = this.services[service]!;
+    const now = this.clock.now();
+    const llm = svc.llm;
+    const rnd = this.#workRandom;
+    const prompt = llm ? Math.round(llm.promptTokensMean * (1 - llm.spread + 2 * llm.spread * rnd.next())) : 0;
+    const out = llm ? Math.max(1, Math.round(llm.outputTokensMean * (1 - llm.spread + 2 * llm.spread * rnd.next()))) : 0;
+    const req: SimRequest = {
+      id: this.#nextRequestId++, service, origin: this.accessServer(origin), emitAt: now, deadline: now + serviceDeadlineMs(svc.spec),
+      promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: [], qkey: 0, enqueuedAt: 0, devDeadline: 0, returnMs: 0, settled: false,
+    };
+    this.metrics.offer(req);
+    return req;
+  }
+
+  #send(req: SimRequest): void {
+    const bytes = this.services[req.service]!.payloadBytes;
+    this.queue.push(this.clock.now() + this.network.uplinkMs(req.origin, bytes), EV.AT_SERVER, req.origin, req);
+  }
+
+  #pickOrigin(): number {
+    return pickWeighted(this.#workRandom, this.#cumulativeOrigins);
+  }
+
+  #onSource(i: number): void {
+    const src = this.#init.sources[i]!;
+    this.#send(this.#newRequest(src.service, this.#pickOrigin(), null));
+    const next = nextArrivalMs(src, this.clock.now(), this.#workRandom);
+    if (next < this.durationMs) this.queue.push(next, EV.SOURCE, i);
+  }
+
+  #onTrace(): void {
+    const t = this.#init.trace!;
+    const now = this.clock.now();
+    while (this.#traceCursor < t.times.length && t.times[this.#traceCursor]! <= now) {
+      const c = this.#traceCursor++;
+      this.#send(this.#newRequest(t.services[c]!, t.origins[c]!, null));
+    }
+    if (this.#traceCursor < t.times.length && t.times[this.#traceCursor]! < this.durationMs) this.queue.push(t.times[this.#traceCursor]!, EV.TRACE, 0);
+  }
+
+  #onStreamStart(s: StreamSession): void {
+    const stream: SimStream = { id: s.id, service: s.service, origin: this.accessServer(s.origin), startMs: s.startMs, endMs: Math.min(s.endMs, this.durationMs), rateHz: s.rateHz, seq: 0, pinned: null, ended: false };
+    this.system.onStreamStart(this, stream);
+    this.queue.push(this.clock.now(), EV.FRAME, 0, stream);
+  }
+
+  #onFrame(stream: SimStream): void {
+    const now = this.clock.now();
+    if (now >= stream.endMs) {
+      stream.ended = true;
+      this.system.onStreamEnd(this, stream);
+      return;
+    }
+    if (!this.serverAlive[stream.origin]) stream.origin = this.accessServer(stream.origin);
+    stream.seq++;
+    this.#send(this.#newRequest(stream.service, stream.origin, stream));
+    this.queue.push(now + 1000 / stream.rateHz, EV.FRAME, 0, stream);
+  }
+
+  #onAtServer(server: number, req: SimRequest): void {
+    if (!this.serverAlive[server]) return this.dropItem(req, 'PEER_UNAVAILABLE');
+    this.system.onRequest(this, req, server);
+  }
+
+  #onSample(): void {
+    let used = 0;
+    let total = 0;
+    for (const d of this.devices) {
+      if (!d.healthy) continue;
+      total += d.memoryBytes;
+      for (const inst of d.instances) used += inst.plan.memoryPerDeviceBytes;
+    }
+    if (total > 0) {
+      this.memoryUsedSum += Math.min(1, used / total);
+      this.memorySamples++;
+    }
+    if (this.clock.now() + 1000 < this.durationMs) this.queue.push(this.clock.now() + 1000, EV.SAMPLE, 0);
+  }
+
+  /** Lets every device of a server try to start work (after a recovery or a placement). */
+  kickServer(server: number): void {
+    for (const d of this.devicesByServer[server]!) kickDevice(this, d);
+  }
+}
