@@ -159,7 +159,7 @@ function readEntries(r: ByteReader, l: ResolvedProtocolLimits): WireViewEntry[] 
 }
 
 /**
- * Encodes a list of view entries compactly (about 60 bytes + 60 per instance per server), for hosts that
+ * Encodes a list of view entries compactly (about 54 bytes + address + 50 per instance per server), for hosts that
  * carry view deltas in their own messages.
  *
  * @throws EparaError `PROTOCOL_ERROR` for a value the format cannot carry (unknown status, too many items),
