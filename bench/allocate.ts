@@ -93,10 +93,13 @@ function allocationBench(): { usPerService: number; plans: number; infeasible: n
     const summary = best === undefined ? 'no plan' : `${best.deviceKind} ${best.requestStrategy}×${best.serviceStrategy} d=${best.devices} b=${best.batchSize} cap=${best.capacityPerSec.toFixed(0)}/s`;
     console.log(`  ${service.id.padEnd(20)} ${cat.padEnd(26)} ${String(a.plans.length).padStart(2)} plans  best: ${summary}`);
   }
-  const rounds = 300;
-  const t0 = performance.now();
-  for (let r = 0; r < rounds; r++) for (const [service, demand] of SERVICES) allocate({ service, demand: demand * (1 + (r % 7) / 10), deviceKinds });
-  const usPerService = ((performance.now() - t0) * 1000) / (rounds * SERVICES.length);
+  // Median of several rounds: the machine is shared, a single timing mostly measures the neighbours.
+  const usPerService = medianOf(ROUNDS, () => {
+    const reps = 60;
+    const t0 = performance.now();
+    for (let r = 0; r < reps; r++) for (const [service, demand] of SERVICES) allocate({ service, demand: demand * (1 + (r % 7) / 10), deviceKinds });
+    return ((performance.now() - t0) * 1000) / (reps * SERVICES.length);
+  });
   return { usPerService, plans, infeasible };
 }
 
@@ -132,21 +135,34 @@ function routingBench(): { usPerDecision: number; counts: Record<string, number>
   });
   const counts: Record<string, number> = {};
   for (const r of reqs.slice(0, 2000)) routeRequest({ ...r, view, now, network: { delayMs } }); // warm-up
-  const t0 = performance.now();
-  for (const r of reqs) {
-    const d = routeRequest({ ...r, view, now, network: { delayMs } });
-    const key = d.action === 'reject' ? `reject:${d.code}` : d.action;
-    counts[key] = (counts[key] ?? 0) + 1;
-  }
-  return { usPerDecision: ((performance.now() - t0) * 1000) / N, counts };
+  const usPerDecision = medianOf(ROUNDS, () => {
+    const t0 = performance.now();
+    for (const r of reqs) {
+      const d = routeRequest({ ...r, view, now, network: { delayMs } });
+      const key = d.action === 'reject' ? `reject:${d.code}` : d.action;
+      counts[key] = (counts[key] ?? 0) + 1 / ROUNDS;
+    }
+    return ((performance.now() - t0) * 1000) / N;
+  });
+  return { usPerDecision, counts };
+}
+
+const ROUNDS = 5;
+
+/** Runs `measure` `rounds` times and returns the median, printing every round. */
+function medianOf(rounds: number, measure: () => number): number {
+  const values = Array.from({ length: rounds }, measure);
+  console.log(`  rounds (µs): ${values.map((v) => v.toFixed(2)).join(', ')} (min ${Math.min(...values).toFixed(2)})`);
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[rounds >> 1]!;
 }
 
 console.log('allocate: 20 services on a 100-server cluster (a100 ×4, rtx3090 ×4, t4 ×2, jetson-orin, cpu-2t)');
 const alloc = allocationBench();
 console.log(`  ${alloc.plans} candidate plans, ${alloc.infeasible} ruled-out candidates with reasons`);
-console.log(`  allocate: ${alloc.usPerService.toFixed(1)} µs per service — aim 200 µs: ${(alloc.usPerService / 200).toFixed(2)}× the aim (${alloc.usPerService <= 200 ? 'met' : 'missed'})`);
+console.log(`  allocate: ${alloc.usPerService.toFixed(1)} µs per service (median of ${ROUNDS} rounds) — aim 200 µs: ${(alloc.usPerService / 200).toFixed(2)}× the aim (${alloc.usPerService <= 200 ? 'met' : 'missed'})`);
 console.log('routeRequest: 10 000 decisions on a 100-entry view (4 instances per server, ages up to 600 ms)');
 const route = routingBench();
-console.log(`  outcomes: ${Object.entries(route.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-console.log(`  routeRequest: ${route.usPerDecision.toFixed(2)} µs per decision — aim 20 µs: ${(route.usPerDecision / 20).toFixed(2)}× the aim (${route.usPerDecision <= 20 ? 'met' : 'missed'})`);
+console.log(`  outcomes per 10 000: ${Object.entries(route.counts).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}`);
+console.log(`  routeRequest: ${route.usPerDecision.toFixed(2)} µs per decision (median of ${ROUNDS} rounds) — aim 20 µs: ${(route.usPerDecision / 20).toFixed(2)}× the aim (${route.usPerDecision <= 20 ? 'met' : 'missed'})`);
 console.log(JSON.stringify({ allocateUsPerService: Number(alloc.usPerService.toFixed(2)), routeUsPerDecision: Number(route.usPerDecision.toFixed(3)) }));
