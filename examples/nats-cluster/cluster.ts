@@ -1,0 +1,87 @@
+import { connectNats, createFakeExecutor, createNatsOffloader, createNatsTransport, createNatsViewSync, createNode } from '@epara/mesh';
+import type { FakeExecutor, MeshNode, NatsAuth, NatsOffloader, NatsViewSync } from '@epara/mesh';
+import type { ServiceSpec } from '@epara/core';
+import { affineProfile } from '@epara/core';
+
+/** The one service of the demo: an image model with a 200 ms SLO (a fake executor stands in for the runtime). */
+export const DETECT: ServiceSpec = {
+  id: 'detect',
+  sensitivity: 'latency',
+  slo: { kind: 'latency', deadlineMs: 200 },
+  memory: { weightsBytes: 50e6, perItemBytes: 2e6 },
+  profiles: { cpu: affineProfile('cpu', { fixedMs: 8, perItemMs: 2, maxBatch: 8 }) },
+};
+
+/** One edge server: its NATS connection, mesh node, KV view sync and queue-group offloader. */
+export interface EdgeServer {
+  readonly id: string;
+  readonly nc: Awaited<ReturnType<typeof connectNats>>;
+  readonly node: MeshNode;
+  readonly kv: NatsViewSync;
+  readonly offloader: NatsOffloader;
+  readonly executor: FakeExecutor;
+}
+
+/** Where the cluster runs. */
+export interface ClusterConfig {
+  readonly servers: string;
+  readonly auth?: NatsAuth;
+  /** Shared by every server (≥ 16 bytes): peers prove it before any mesh message. */
+  readonly psk: string;
+  /** Subject prefix and KV bucket, so several demos can share one NATS. */
+  readonly namespace: string;
+  /** Which servers host `detect`. */
+  readonly hosts: readonly number[];
+}
+
+/**
+ * Starts one edge server. Its single NATS connection carries everything: the mesh links of the node (ring
+ * sync, offloads chosen by `routeRequest`), the KV view, and the `detect` queue group when it hosts it.
+ */
+export async function startEdgeServer(index: number, config: ClusterConfig, seed: string | undefined): Promise<EdgeServer> {
+  const id = `edge-${index}`;
+  const nc = await connectNats({ servers: config.servers, name: id, ...(config.auth ? { auth: config.auth } : {}) });
+  const hosts = config.hosts.includes(index);
+  // In production: `createExecutor(...)` from @epara/runtime. The fake keeps the demo model-free.
+  const executor = createFakeExecutor({ services: { detect: { serviceTimeMs: 10, maxQueue: 64 } }, hosted: hosts ? ['detect'] : [], tag: index });
+  const transport = createNatsTransport({ connection: nc, name: id, subjectPrefix: config.namespace, keepaliveIntervalMs: 200, deadPeerTimeoutMs: 1000 });
+  const node = createNode({
+    id,
+    transport,
+    executor,
+    security: { psk: config.psk },
+    seeds: seed === undefined ? [] : [seed],
+    services: [DETECT],
+    devices: [{ id: 'cpu0', kind: 'cpu', memoryBytes: 4e9 }],
+    syncPeriodMs: 200,
+    placement: false,
+  });
+  await node.start();
+  const kv = createNatsViewSync({
+    connection: nc,
+    selfId: id,
+    bucket: config.namespace,
+    periodMs: 200,
+    readSelf: () => ({ instances: executor.instances(), load: 0, freeMemoryBytes: 4e9, arrivalRates: {}, address: node.address }),
+  });
+  await kv.start();
+  const offloader = createNatsOffloader({ connection: nc, selfId: id, executor, subjectPrefix: config.namespace });
+  if (hosts) offloader.serve(['detect']);
+  return { id, nc, node, kv, offloader, executor };
+}
+
+/** Stops a server cleanly (its KV entry is deleted, its links close with a goodbye). */
+export async function stopEdgeServer(s: EdgeServer): Promise<void> {
+  s.offloader.close();
+  await s.kv.stop();
+  await s.node.close();
+  if (!s.nc.isClosed()) await s.nc.close();
+}
+
+/** Alive servers in a view, sorted. */
+export function aliveIn(view: { entries: Readonly<Record<string, { alive: boolean }>> }): string[] {
+  return Object.entries(view.entries)
+    .filter(([, e]) => e.alive)
+    .map(([id]) => id)
+    .sort();
+}
