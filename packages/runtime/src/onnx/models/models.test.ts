@@ -3,7 +3,7 @@ import { isEparaError, type TensorLike } from '@epara/core';
 import { buildMlp } from './mlp.js';
 import { buildConv3dVideoModel } from './conv3d-video-model.js';
 import { buildTinyCausalLm } from './tiny-causal-lm.js';
-import { ioNames, runWithOrt, values } from '../testing/run-with-ort.js';
+import { ioNames, maxAbsDiff, runWithOrt, values } from '../testing/run-with-ort.js';
 
 const i64 = (dims: number[], values: number[]): TensorLike => ({ type: 'int64', dims, data: BigInt64Array.from(values.map(BigInt)) });
 
@@ -28,6 +28,27 @@ describe('generated fixture models', () => {
     expect(a['logits']!.dims).toEqual([1, 3, 20]);
     expect(values(a['logits']!).slice(0, 40)).toEqual(values(b['logits']!).slice(0, 40));
     expect(values(a['logits']!).slice(40)).not.toEqual(values(b['logits']!).slice(40));
+  });
+
+  it('tiny causal LM with a KV cache: prefill then decode matches full recomputation (same weights for the seed)', async () => {
+    const o = { vocab: 40, dModel: 16, layers: 2, heads: 2, maxSeq: 16, seed: 3 };
+    const plain = buildTinyCausalLm(o);
+    const kv = buildTinyCausalLm({ ...o, kvCache: true });
+    expect((await ioNames(kv)).outputs).toEqual(['logits', 'present_key_0', 'present_value_0', 'present_key_1', 'present_value_1']);
+    const empty: TensorLike = { type: 'float32', dims: [1, 2, 0, 8], data: new Float32Array(0) };
+    const seq = [4, 9, 1, 7, 7];
+    let out = await runWithOrt(kv, {
+      input_ids: i64([1, 3], seq.slice(0, 3)),
+      attention_mask: i64([1, 3], [1, 1, 1]),
+      ...Object.fromEntries(['past_key_0', 'past_value_0', 'past_key_1', 'past_value_1'].map((n) => [n, empty])),
+    });
+    for (let t = 3; t < 5; t++) {
+      const past = Object.fromEntries([0, 1].flatMap((l) => ['key', 'value'].map((k) => [`past_${k}_${l}`, out[`present_${k}_${l}`]!])));
+      out = await runWithOrt(kv, { input_ids: i64([1, 1], [seq[t]!]), attention_mask: i64([1, t + 1], Array(t + 1).fill(1)), ...past });
+      const ref = await runWithOrt(plain, { input_ids: i64([1, t + 1], seq.slice(0, t + 1)), attention_mask: i64([1, t + 1], Array(t + 1).fill(1)) });
+      expect(out['present_key_0']!.dims).toEqual([1, 2, t + 1, 8]);
+      expect(maxAbsDiff(out['logits']!, ref['logits']!)).toBeLessThan(1e-5);
+    }
   });
 
   it('3-D conv video model classifies clips f32[N,C,T,H,W]', async () => {
