@@ -107,20 +107,25 @@ describe('executor: deadline-aware batching (fake backend)', () => {
     ex.on('batchDispatched', (e) => sizes.push(e.size));
     const order: number[] = [];
     const track = (p: Promise<unknown>, id: number) => p.then(() => order.push(id));
-    // The device is idle: the first full pair goes now; the rest queue behind it in EDF order.
+    // The device takes two full pairs at once (one running, one sent ahead to its worker); the rest queue
+    // and leave in EDF order, priority breaking the tie at 300.
     const ps = [
+      track(ex.submit('s', item(10), { deadline: 900 }), 10),
+      track(ex.submit('s', item(11), { deadline: 900 }), 11),
+      track(ex.submit('s', item(12), { deadline: 900 }), 12),
+      track(ex.submit('s', item(13), { deadline: 900 }), 13),
       track(ex.submit('s', item(0), { deadline: 500 }), 0),
-      track(ex.submit('s', item(1), { deadline: 400 }), 1),
       track(ex.submit('s', item(2), { deadline: 300 }), 2),
+      track(ex.submit('s', item(1), { deadline: 400 }), 1),
       track(ex.submit('s', item(3), { deadline: 300, priority: 5 }), 3),
       track(ex.submit('s', item(4), { deadline: 200 }), 4),
-      track(ex.submit('s', item(5), { deadline: 900 }), 5),
+      track(ex.submit('s', item(5), { deadline: 950 }), 5),
     ];
-    await Promise.all(ps.slice(0, 5));
-    expect(sizes.slice(0, 3)).toEqual([2, 2, 2]);
-    expect(order.slice(0, 2).sort()).toEqual([0, 1]);
-    expect(order.slice(2, 4).sort()).toEqual([3, 4]);
     await Promise.all(ps);
+    expect(sizes).toEqual([2, 2, 2, 2, 2]);
+    expect(order.slice(4, 6).sort()).toEqual([3, 4]);
+    expect(order.slice(6, 8).sort()).toEqual([1, 2]);
+    expect(order.slice(8).sort()).toEqual([0, 5]);
   });
 
   it('removes an aborted request from a forming batch', async () => {

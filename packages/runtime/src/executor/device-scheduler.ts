@@ -5,6 +5,9 @@ import { planLaunch, type LaunchDecision } from '../batching/plan-launch.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { TimerHandle, Timers } from '../util/timers.js';
 
+/** Batches a device holds at once: one running and one waiting in the worker. */
+const MAX_AHEAD = 2;
+
 /** Payload of the scheduler's dispatch hook. */
 export interface DispatchInfo {
   readonly lane: Lane;
@@ -26,7 +29,8 @@ export class DeviceScheduler {
   readonly #clock: Clock;
   readonly #timers: Timers;
   readonly #onDispatch: (info: DispatchInfo) => void;
-  #busy = false;
+  #running = 0;
+  #busySince = 0;
   #busyUntil = 0;
   #timer: TimerHandle | undefined;
   #busyMs = 0;
@@ -42,11 +46,11 @@ export class DeviceScheduler {
 
   /** When the device is expected to be free (now when idle). */
   freeAt(now: number): number {
-    return this.#busy ? Math.max(now, this.#busyUntil) : now;
+    return this.#running > 0 ? Math.max(now, this.#busyUntil) : now;
   }
 
   get busy(): boolean {
-    return this.#busy;
+    return this.#running > 0;
   }
 
   get lanes(): ReadonlySet<Lane> {
@@ -73,16 +77,21 @@ export class DeviceScheduler {
     this.#timer = undefined;
   }
 
-  /** Re-evaluates every lane: drops hopeless items, launches a batch if one is due, or sets a wake-up. */
+  /**
+   * Re-evaluates every lane: drops hopeless items, launches a batch if one is due, or sets a wake-up. While
+   * one batch runs, a second *full* batch may be sent ahead (it waits inside the worker), so that the device
+   * does not idle for a message round trip between batches under load.
+   */
   pump(): void {
     if (this.#closed) return;
     const now = this.#clock.now();
+    const busy = this.#running > 0;
     const candidates: { lane: Lane; decision: LaunchDecision }[] = [];
     for (const lane of this.#lanes) {
       if (lane.queue.size === 0) continue;
       const decision = planLaunch(lane.queue.items, {
         now,
-        startAt: this.#busy ? lane.earliestStart(now) : now,
+        startAt: busy ? lane.earliestStart(now) : now,
         batchSize: lane.batchSize,
         latencyMs: (n) => lane.latencyMs(this.device.id, n),
         guardMs: lane.guardMs,
@@ -94,11 +103,17 @@ export class DeviceScheduler {
       }
       if (decision.group) candidates.push({ lane, decision });
     }
-    if (this.#busy || candidates.length === 0) {
-      if (!this.#busy) this.#sleepUntil(Number.POSITIVE_INFINITY);
+    if (candidates.length === 0) {
+      if (!busy) this.#sleepUntil(Number.POSITIVE_INFINITY);
       return;
     }
     candidates.sort((a, b) => a.decision.headDeadline! - b.decision.headDeadline!);
+    if (busy) {
+      const first = candidates[0]!;
+      const full = first.decision.group!.length >= first.lane.batchSize;
+      if (this.#running < MAX_AHEAD && full && first.lane.earliestStart(now) >= this.freeAt(now)) this.#dispatch(first.lane, first.decision.group!, now);
+      return;
+    }
     const due = candidates.find((c) => c.decision.launch);
     // Several services share the device: the first (EDF) batch must also start early enough that the batches
     // queued behind it still meet their deadlines (EDF slack over the cumulative run times).
@@ -123,13 +138,19 @@ export class DeviceScheduler {
     this.#timer = undefined;
     lane.queue.removeAll(new Set(items));
     const expectedMs = lane.latencyMs(this.device.id, items.length);
-    this.#busy = true;
-    this.#busyUntil = now + expectedMs;
+    const startAt = this.freeAt(now);
+    if (this.#running === 0) this.#busySince = now;
+    this.#running++;
+    this.#busyUntil = startAt + expectedMs;
     this.#batches++;
     this.#onDispatch({ lane, deviceId: this.device.id, items, expectedMs, at: now });
-    void lane.run(items, this.device, now).finally(() => {
-      this.#busy = false;
-      this.#busyMs += Math.max(0, this.#clock.now() - now);
+    void lane.run(items, this.device, startAt).finally(() => {
+      this.#running--;
+      const end = this.#clock.now();
+      if (this.#running === 0) {
+        this.#busyMs += Math.max(0, end - this.#busySince);
+        this.#busyUntil = end;
+      }
       lane.onBatchDone();
       this.pump();
     });

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import {
   EparaError,
   fitProfile,
@@ -64,7 +63,6 @@ export class ModelInstance implements Lane {
   readonly id: string;
   readonly serviceId: string;
   readonly queue = new EdfQueue();
-  readonly guardMs: number;
   readonly counters: InstanceCounters = { submitted: 0, completed: 0, dropped: 0, failed: 0, batches: 0, batchedItems: 0 };
   readonly onBatchDone = (): void => this.#afterBatch();
   status: InstanceStatus = 'loading';
@@ -77,6 +75,7 @@ export class ModelInstance implements Lane {
   #io: IoSpec | undefined;
   #state: NamedTensors = {};
   #inFlight = 0;
+  #lateMs = 0;
   #arrivalRate = 0;
   #lastArrival = 0;
   #idle: (() => void) | undefined;
@@ -85,7 +84,14 @@ export class ModelInstance implements Lane {
     this.#c = c;
     this.id = c.instanceId;
     this.serviceId = c.service.id;
-    this.guardMs = c.guardMs;
+  }
+
+  /**
+   * Safety margin before deadlines: the configured guard plus twice the recent average lateness of batches
+   * (finish time beyond the predicted one: event-loop lag, messaging, interference), when adapting.
+   */
+  get guardMs(): number {
+    return this.#c.guardMs + 2 * this.#lateMs;
   }
 
   /** A draining instance stops waiting for batches to fill. */
@@ -202,10 +208,14 @@ export class ModelInstance implements Lane {
     try {
       const feeds = stackTensors(items.map((it) => (it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs)), io.inputAxes);
       const outputNames = io.outputNames ? [...new Set([...io.outputNames, ...Object.values(io.stateMap)])] : undefined;
-      const t0 = performance.now();
       const { outputs, runMs } = await device.runTimed(this.id, feeds, outputNames ? { outputNames } : {});
       const finishedAt = this.#c.clock.now();
-      if (this.#c.adaptLatency) this.#observe(device.id, items.length, performance.now() - t0);
+      if (this.#c.adaptLatency) {
+        const late = Math.max(0, finishedAt - (startedAt + this.latencyMs(device.id, items.length)));
+        this.#lateMs = 0.9 * this.#lateMs + 0.1 * Math.min(late, 1000);
+      }
+      // Compute time inside the worker: wall time would also count the wait behind a batch sent ahead.
+      if (this.#c.adaptLatency) this.#observe(device.id, items.length, runMs);
       const parts = splitTensors(outputs, items.length, io.outputAxes);
       items.forEach((it, i) => this.#complete(it, parts[i]!, { startedAt, finishedAt, batchSize: items.length, deviceId: device.id }));
       this.#c.emit('batchCompleted', { instanceId: this.id, serviceId: this.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
