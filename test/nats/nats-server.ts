@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,7 +12,8 @@ export interface TestNatsServer {
   stop(): Promise<void>;
 }
 
-const BINARY = process.env['EPARA_NATS_SERVER_BIN'] ?? 'nats-server';
+// Debian installs it in /usr/sbin, which is not on every user's PATH.
+const BINARY = process.env['EPARA_NATS_SERVER_BIN'] ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
 
 /** Why NATS tests cannot run here, or `undefined` when they can (a URL is given or the binary exists). */
 export function natsUnavailableReason(): string | undefined {

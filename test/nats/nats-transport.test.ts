@@ -44,6 +44,54 @@ describe.skipIf(skip)('NATS transport: failures and credentials', () => {
     expect(inbound.isClosed).toBe(true); // the side that lost NATS fails its links too
   });
 
+  it('closes a link with PEER_UNAVAILABLE on a sequence gap (a lost message), telling the peer why', async () => {
+    const a = track(createNatsTransport({ servers: shared.url }));
+    const { address } = await a.listen();
+    const raw = await connectNats({ servers: shared.url });
+    try {
+      const closeSeen = new Promise<Uint8Array>((resolve) => raw.subscribe('raw.dialer', { callback: (_e, m) => resolve(new Uint8Array(m.data)) }));
+      const accepted = nextAccepted(a);
+      const hello = await raw.request(address, new TextEncoder().encode(JSON.stringify({ v: 1, subject: 'raw.dialer' })), { timeout: 2000 });
+      const { subject } = JSON.parse(new TextDecoder().decode(hello.data)) as { subject: string };
+      const inbound = await accepted;
+      const got = collectFrames(inbound, 1);
+      const data = (seq: number, byte: number): Uint8Array => {
+        const m = new Uint8Array(13);
+        m[0] = 1; // DATA
+        new DataView(m.buffer).setUint32(4, seq, true);
+        new DataView(m.buffer).setUint32(8, 1, true);
+        m[12] = byte;
+        return m;
+      };
+      raw.publish(subject, data(1, 42));
+      expect([...(await got)[0]!]).toEqual([42]);
+      const closed = closedOf(inbound);
+      raw.publish(subject, data(3, 43)); // #2 never arrived
+      expect((await closed)?.error?.code).toBe('PEER_UNAVAILABLE');
+      const notice = await closeSeen;
+      expect([notice[0], notice[1]]).toEqual([2, 2]); // CLOSE with the PEER_UNAVAILABLE code
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('answers a malformed hello with a refusal and an errored event, and keeps listening', async () => {
+    const a = track(createNatsTransport({ servers: shared.url }));
+    const b = track(createNatsTransport({ servers: shared.url }));
+    const { address } = await a.listen();
+    const errored = new Promise<string>((resolve) => a.once('errored', ({ error }) => resolve(error.code)));
+    const raw = await connectNats({ servers: shared.url });
+    try {
+      const answer = await raw.request(address, new Uint8Array([0xff, 0x00]), { timeout: 2000 });
+      expect(JSON.parse(new TextDecoder().decode(answer.data))).toEqual({ ok: false, reason: 'bad hello' });
+      expect(await errored).toBe('PROTOCOL_ERROR');
+      const conn = await b.connect(address);
+      expect(conn.isClosed).toBe(false);
+    } finally {
+      await raw.close();
+    }
+  });
+
   it('connects with user/password and with a token; frames flow', async () => {
     for (const [url, auth] of [
       [withUser.url, { user: 'edge', pass: 'right-pass' }],
