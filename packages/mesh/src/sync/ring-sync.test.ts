@@ -62,6 +62,16 @@ describe('RingSync', () => {
     }
   });
 
+  it('a flush lap brings a change to servers before it on the ring within one period plus a rotation', () => {
+    const ring = createRing(['a', 'b', 'c', 'd']);
+    ring.scheduler.advance(3000);
+    ring.load.set('c', 0.25);
+    // At most one period until the next token passes c, then the rest of the lap and the flush lap (ms each hop).
+    ring.scheduler.advance(500 + 40);
+    expect(ring.nodes.get('b')!.store.get('c')!.load).toBe(0.25);
+    expect(ring.nodes.get('a')!.store.get('c')!.load).toBe(0.25);
+  });
+
   it('bypasses a dead successor, marks it dead everywhere, and lets it rejoin with a new epoch', () => {
     const ring = createRing(['a', 'b', 'c', 'd']);
     ring.scheduler.advance(3000);

@@ -61,7 +61,8 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   readonly store: ViewStore;
   readonly #c: RingSyncConfig;
   readonly #pending = new Map<string, PendingForward>();
-  readonly #seen = new Map<string, number>();
+  /** Tokens seen, with how many times (a token makes at most two laps: the round and its flush lap). */
+  readonly #seen = new Map<string, { at: number; visits: number }>();
   readonly #startedAt = new Map<string, number>();
   #round = 0;
   #nextFull = true;
@@ -131,7 +132,7 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
     this.store.writeSelf(this.#c.readSelf(), now);
     const token: SyncToken = { origin: this.#c.selfId, epoch: this.store.self.epoch, round: ++this.#round, full: true, wantFull: false, entries: [this.store.toWire(this.#c.selfId, now)!], stubs: [] };
     this.#startedAt.set(key(token), now);
-    this.#seen.set(key(token), now);
+    this.#seen.set(key(token), { at: now, visits: 2 });
     this.#forwardTo(token, { address: seed });
   }
 
@@ -141,12 +142,27 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
     const before = new Set(this.store.aliveIds());
     const wantFull = this.#merge(token, from, now);
     const k = key(token);
+    const seen = this.#seen.get(k);
     const back = token.origin === this.#c.selfId && from !== this.#c.selfId;
-    if (back || (this.#seen.has(k) && from !== this.#c.selfId)) {
-      if (back) this.#complete(token, now, wantFull);
-      return this.#emitMembership(before);
+    if (back) {
+      this.#emitMembership(before);
+      if (seen && seen.visits === 1) {
+        this.#complete(token, now, wantFull);
+        // Servers before a change on the ring only learn it next round; a flush lap (merge and forward, no
+        // stamping) carries this round's deltas to them now, so staleness stays within one period plus a
+        // rotation. Idle rounds carry no deltas and need no flush lap.
+        seen.visits = 2;
+        if (token.entries.length > 0) this.#forward(this.#stamp(token, now, wantFull));
+      }
+      return;
     }
-    this.#seen.set(k, now);
+    if (seen && from !== this.#c.selfId) {
+      seen.visits++;
+      this.#emitMembership(before);
+      if (seen.visits === 2) this.#forward(this.#stamp(token, now, wantFull));
+      return;
+    }
+    this.#seen.set(k, { at: now, visits: 1 });
     this.#prune(now);
     this.store.writeSelf(this.#c.readSelf(), now);
     this.#emitMembership(before);
@@ -262,7 +278,7 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
 
   #prune(now: number): void {
     const horizon = now - 20 * this.#c.periodMs;
-    for (const [k, t] of this.#seen) if (t < horizon) this.#seen.delete(k);
+    for (const [k, t] of this.#seen) if (t.at < horizon) this.#seen.delete(k);
     for (const [k, t] of this.#startedAt) if (t < horizon) this.#startedAt.delete(k);
   }
 }
