@@ -23,8 +23,11 @@ export interface DataParallelInput {
  * Data parallelism (DESIGN.md §1): `d = ceil(demand / capacityOfOneDevice)` replicas, each running the
  * per-replica plan recomputed for `demand / d`. For batching the per-replica plan does not depend on demand;
  * for multi-frame `capacityOfOneDevice` is the best rate one device sustains within the staleness limit at any
- * pack size, and if the pack search at `F / d` is infeasible `d` grows (up to
- * {@link StrategyOptions.maxReplicas}). Frames are striped over the replicas and re-ordered by sequence.
+ * pack size, and if the pack search at `F / d` is infeasible `d` grows. `d` never exceeds
+ * {@link StrategyOptions.maxReplicas} nor the devices of this kind one server holds (`device.maxPerServer`):
+ * when more would be needed, the plan is a group of that many replicas serving part of the demand (placement
+ * places several groups), each multi-frame replica at the best rate it sustains. Frames are striped over the
+ * replicas and re-ordered by sequence.
  *
  * @throws EparaError `INVALID_OPTIONS` for an invalid service, device, demand or option.
  */
@@ -42,9 +45,12 @@ export function planDataParallel(input: DataParallelInput): PlanOutcome {
 function batchedReplicas(service: ServiceSpec, device: DeviceKindSpec, demand: number, o: StrategyOptions): PlanOutcome {
   const one = planBatching({ service, device, options: o });
   if (!one.feasible) return one;
-  const d = Math.max(1, Math.ceil(demand / one.plan.capacityPerSec));
-  if (d > o.maxReplicas) return tooMany(d, o);
-  return replicate(one.plan, d, demand, `${d} replicas × ${fmt(one.plan.capacityPerSec)}/s for ${fmt(demand)}/s`);
+  const cap = one.plan.capacityPerSec;
+  const needed = Math.max(1, Math.ceil(demand / cap));
+  const maxD = replicaLimit(device, o);
+  if (needed <= maxD) return replicate(one.plan, needed, demand, `${needed} replicas × ${fmt(cap)}/s for ${fmt(demand)}/s`);
+  if (maxD < 2) return tooMany(needed, maxD);
+  return replicate(one.plan, maxD, demand, partialNote(needed, maxD, cap * maxD, demand));
 }
 
 function framedReplicas(service: ServiceSpec, device: DeviceKindSpec, demand: number, o: StrategyOptions): PlanOutcome {
@@ -58,12 +64,26 @@ function framedReplicas(service: ServiceSpec, device: DeviceKindSpec, demand: nu
   const best = bestPackRate(model, budgetMs(service), limit);
   if (best.rate === 0) return infeasible('staleness', `L(1) exceeds S = ${fmt(budgetMs(service))} ms`);
   const F = defaultRate(service, demand);
-  let last: PlanOutcome = infeasible('replicas', 'no replica count tried');
-  for (let d = Math.max(1, Math.ceil(F / best.rate)); d <= o.maxReplicas; d++) {
-    last = packPlan(service, device.kind, model, { rateHz: F / d, demand: F / d, limit, options: o });
-    if (last.feasible) return replicate(last.plan, d, demand, `${d} replicas, frames striped: F/d = ${fmt(F / d)}/s each`);
+  const needed = Math.max(1, Math.ceil(F / best.rate));
+  const maxD = replicaLimit(device, o);
+  for (let d = needed; d <= maxD; d++) {
+    const per = packPlan(service, device.kind, model, { rateHz: F / d, demand: F / d, limit, options: o });
+    if (per.feasible) return replicate(per.plan, d, demand, `${d} replicas, frames striped: F/d = ${fmt(F / d)}/s each`);
   }
-  return last.feasible ? last : tooMany(Math.ceil(F / best.rate), o, last.reason);
+  if (maxD < 2) return tooMany(needed, maxD);
+  // Too few devices for all of F: each replica runs at the best rate it sustains (feasible by construction).
+  const per = packPlan(service, device.kind, model, { rateHz: best.rate, demand: best.rate, limit, options: o });
+  if (!per.feasible) return per;
+  return replicate(per.plan, maxD, demand, partialNote(needed, maxD, per.plan.capacityPerSec * maxD, demand));
+}
+
+/** Most replicas one instance may use: the option, and the devices of this kind one server holds. */
+function replicaLimit(device: DeviceKindSpec, o: StrategyOptions): number {
+  return Math.min(o.maxReplicas, device.maxPerServer ?? Number.POSITIVE_INFINITY);
+}
+
+function partialNote(needed: number, d: number, capacity: number, demand: number): string {
+  return `${d} replicas (limit) serve ${fmt(capacity)} of ${fmt(demand)}/s; all of it needs ${needed}: place several groups`;
 }
 
 function replicate(per: ParallelPlan, d: number, demand: number, note: string): PlanOutcome {
@@ -86,6 +106,6 @@ function replicate(per: ParallelPlan, d: number, demand: number, note: string): 
   return { feasible: true, plan };
 }
 
-function tooMany(d: number, o: StrategyOptions, why?: string): PlanOutcome {
-  return infeasible('replicas', `needs ${d} replicas or more, maxReplicas is ${o.maxReplicas}${why === undefined ? '' : ` (${why})`}`);
+function tooMany(needed: number, maxD: number): PlanOutcome {
+  return infeasible('replicas', `needs ${needed} replicas, at most ${maxD} allowed (maxReplicas, devices of this kind per server)`);
 }

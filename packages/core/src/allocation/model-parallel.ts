@@ -28,7 +28,8 @@ export interface ModelParallelInput {
 
 /**
  * Model parallelism (DESIGN.md §1): `d_min = ceil((weights + perItem) / usable)` stages; the smallest
- * `d ≥ d_min` (up to {@link StrategyOptions.maxStages}) whose pipeline meets the SLO. Stage latency comes from
+ * `d ≥ d_min` (up to {@link StrategyOptions.maxStages} and the devices of this kind one server holds,
+ * `device.maxPerServer`) whose pipeline meets the SLO. Stage latency comes from
  * measured `stageProfiles[d]` when given (plus `commPerStageMs` per stage for the hand-off), else from the even
  * split `L(b)/(d·e) + commPerStageMs`. Throughput is limited by the slowest stage: capacity `b / max stage`.
  * An item waits for the first stage to free (`(waitFactor − 1)·max stage`) then crosses every stage
@@ -54,9 +55,12 @@ export function planModelParallel(input: ModelParallelInput): PlanOutcome {
   const { weightsBytes, perItemBytes } = service.memory;
   const dMin = Math.max(1, Math.ceil((weightsBytes + perItemBytes) / usable));
   const start = Math.max(dMin, input.minStages ?? dMin);
-  if (start > o.maxStages) return infeasible('stages', `needs ${dMin} stages for ${fmtBytes(weightsBytes + perItemBytes)}, maxStages is ${o.maxStages}`);
+  const maxD = Math.min(o.maxStages, device.maxPerServer ?? Number.POSITIVE_INFINITY);
+  if (start > maxD) {
+    return infeasible('stages', `needs ${start} stages for ${fmtBytes(weightsBytes + perItemBytes)}, at most ${maxD} allowed (maxStages, devices of this kind per server)`);
+  }
   let last: PlanOutcome = infeasible('stages', 'no stage count tried');
-  for (let d = start; d <= o.maxStages; d++) {
+  for (let d = start; d <= maxD; d++) {
     const model = stageModel(profile, d, input.stageProfiles?.[d], o);
     const limit = Math.min(o.maxBatch, perItemBytes > 0 ? Math.floor((usable - weightsBytes / d) / perItemBytes) : o.maxBatch);
     if (limit < 1) {
@@ -66,7 +70,7 @@ export function planModelParallel(input: ModelParallelInput): PlanOutcome {
     last = strategy === 'batching' ? batchedPipeline(service, device.kind, model, limit, o) : framedPipeline(service, device.kind, model, limit, demand, o);
     if (last.feasible) return { feasible: true, plan: asPipeline(last.plan, d, service, demand, dMin) };
   }
-  return infeasible(last.feasible ? 'stages' : last.constraint, `no stage count in [${start}, ${o.maxStages}] meets the SLO${last.feasible ? '' : `: ${last.reason}`}`);
+  return infeasible(last.feasible ? 'stages' : last.constraint, `no stage count in [${start}, ${maxD}] meets the SLO${last.feasible ? '' : `: ${last.reason}`}`);
 }
 
 function stageModel(profile: LatencyProfile, d: number, stages: readonly LatencyProfile[] | undefined, o: StrategyOptions): RunModel {

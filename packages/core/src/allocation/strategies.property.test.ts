@@ -91,7 +91,8 @@ describe('strategy plans satisfy their inequalities (property)', () => {
         const out = planDataParallel({ service, device, demandPerSec: demand });
         if (!out.feasible) return true;
         const p = out.plan;
-        expect(p.capacityPerSec).toBeGreaterThanOrEqual(demand - EPS);
+        // the replicas cover the demand, or the group is as large as allowed and serves part of it
+        if (p.devices < DEFAULT_STRATEGY_OPTIONS.maxReplicas) expect(p.capacityPerSec).toBeGreaterThanOrEqual(demand - EPS);
         expect(p.devices).toBeLessThanOrEqual(DEFAULT_STRATEGY_OPTIONS.maxReplicas);
         expect(p.memoryPerDeviceBytes).toBeLessThanOrEqual(usable(device.memoryBytes) + 1);
         expect(p.expectedLatencyMs).toBeLessThanOrEqual(D(service) + EPS);
@@ -176,13 +177,16 @@ describe('capacity is monotone in the SLO (property)', () => {
 });
 
 describe('allocate (property)', () => {
-  it('no plan exceeds device memory, plans are ranked, each plan meets its SLO bound', () => {
-    const kindsArb = fc.uniqueArray(fc.record({ kind: fc.constantFrom('k', 'other'), memoryBytes: fc.double({ min: 1e8, max: 2.4e10, noNaN: true }) }), { minLength: 1, maxLength: 3, selector: (d) => `${d.kind}/${d.memoryBytes}` });
+  it('no plan exceeds device memory or the devices per server, plans are ranked, each plan meets its SLO bound', () => {
+    const kindsArb = fc.uniqueArray(
+      fc.record({ kind: fc.constantFrom('k', 'other'), memoryBytes: fc.double({ min: 1e8, max: 2.4e10, noNaN: true }), maxPerServer: fc.integer({ min: 1, max: 8 }) }),
+      { minLength: 1, maxLength: 3, selector: (d) => `${d.kind}/${d.memoryBytes}` },
+    );
     fc.assert(
       fc.property(fc.oneof(latencyServiceArb, frequencyServiceArb), kindsArb, fc.double({ min: 0, max: 3000, noNaN: true }), fc.boolean(), (service, kinds, demand, always) => {
         const result = allocate({ service, demand, deviceKinds: kinds, options: { modelParallelCandidates: always ? 'always' : 'memory-bound' } });
         for (const p of result.plans) {
-          const device = kinds.find((k) => k.kind === p.deviceKind && p.memoryPerDeviceBytes <= usable(k.memoryBytes) + 1);
+          const device = kinds.find((k) => k.kind === p.deviceKind && p.memoryPerDeviceBytes <= usable(k.memoryBytes) + 1 && p.devices <= k.maxPerServer);
           expect(device).toBeDefined();
           expect(p.expectedLatencyMs).toBeLessThanOrEqual(D(service) + EPS);
           expect(p.capacityPerSec).toBeGreaterThan(0);

@@ -176,8 +176,15 @@ describe('planDataParallel', () => {
     expect(two.capacityPerSec).toBeGreaterThanOrEqual(200);
   });
 
-  it('reports when more than maxReplicas are needed', () => {
-    expect(planDataParallel({ service: seg, device: cpu, demandPerSec: 10_000, options: { maxReplicas: 4 } })).toMatchObject({ feasible: false, constraint: 'replicas' });
+  it('caps replicas at maxReplicas and at the devices one server holds, serving part of the demand', () => {
+    const capped = plan(planDataParallel({ service: seg, device: { ...cpu, maxPerServer: 4 }, demandPerSec: 10_000 })).plan;
+    expect(capped.devices).toBe(4);
+    expect(capped.capacityPerSec).toBeCloseTo(4 * (7000 / 46));
+    expect(capped.notes[0]).toContain('place several groups');
+    const framed = plan(planDataParallel({ service: video, device: cpu, demandPerSec: 1000, options: { maxReplicas: 3 } })).plan;
+    expect(framed.devices).toBe(3);
+    expect(framed.capacityPerSec).toBeLessThan(1000);
+    expect(planDataParallel({ service: seg, device: { ...cpu, maxPerServer: 1 }, demandPerSec: 10_000 })).toMatchObject({ feasible: false, constraint: 'replicas' });
   });
 });
 
@@ -205,6 +212,11 @@ describe('planModelParallel', () => {
     const p = plan(planModelParallel({ service: llm, device: gpu, stageProfiles: { 3: stages } })).plan;
     expect(p.capacityPerSec).toBeCloseTo((p.batchSize * 1000) / (60 + 10 * p.batchSize + 1));
     expect(() => planModelParallel({ service: llm, device: gpu, stageProfiles: { 3: stages.slice(0, 2) } })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+  });
+
+  it('never uses more stages than one server has devices of the kind', () => {
+    expect(planModelParallel({ service: llm, device: { ...gpu, maxPerServer: 2 } })).toMatchObject({ feasible: false, constraint: 'stages' });
+    expect(plan(planModelParallel({ service: llm, device: { ...gpu, maxPerServer: 3 } })).plan.stages).toBe(3);
   });
 
   it('grows the stage count until the SLO is met, and reports stages when it cannot', () => {

@@ -7,6 +7,12 @@ export interface DeviceKindSpec {
   readonly kind: DeviceKind;
   /** Memory of one device of this kind, bytes. */
   readonly memoryBytes: number;
+  /**
+   * Most devices of this kind (with at least this memory) that one healthy server has. The replicas of a
+   * data-parallel instance and the stages of a model-parallel one share a server, so plans never use more.
+   * {@link deviceKindsOf} fills it in. @default unlimited
+   */
+  readonly maxPerServer?: number;
 }
 
 const checkedServices = new WeakSet<object>();
@@ -69,6 +75,8 @@ export function assertDeviceKind(device: DeviceKindSpec, field = 'device'): void
   if (typeof device !== 'object' || device === null) invalidOption(field, device, 'an object { kind, memoryBytes }');
   if (typeof device.kind !== 'string' || device.kind === '') invalidOption(`${field}.kind`, device.kind, 'a non-empty string');
   positive(`${field}.memoryBytes`, device.memoryBytes);
+  const m = device.maxPerServer;
+  if (m !== undefined && !(Number.isInteger(m) && m >= 1)) invalidOption(`${field}.maxPerServer`, m, 'an integer >= 1');
 }
 
 /** Validates a demand rate in items/s. @throws EparaError `INVALID_OPTIONS`. */

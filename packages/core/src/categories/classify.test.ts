@@ -62,10 +62,15 @@ describe('deviceKindsOf', () => {
       { id: 'd', devices: [{ id: 'g0', kind: 'gpu', memoryBytes: 12 * GB }] },
     ]);
     expect(kindsOut).toEqual([
-      { kind: 'cpu', memoryBytes: 8 * GB },
-      { kind: 'gpu', memoryBytes: 12 * GB },
-      { kind: 'gpu', memoryBytes: 16 * GB },
+      { kind: 'cpu', memoryBytes: 8 * GB, maxPerServer: 1 },
+      { kind: 'gpu', memoryBytes: 12 * GB, maxPerServer: 1 },
+      { kind: 'gpu', memoryBytes: 16 * GB, maxPerServer: 1 },
     ]);
+    const pairs = deviceKindsOf([
+      { id: 'a', devices: [{ id: 'g0', kind: 'gpu', memoryBytes: 16 * GB }, { id: 'g1', kind: 'gpu', memoryBytes: 24 * GB }, { id: 'g2', kind: 'gpu', memoryBytes: 24 * GB }] },
+    ]);
+    // a 16 GB plan fits all three devices of server a; a 24 GB plan only two
+    expect(pairs).toEqual([{ kind: 'gpu', memoryBytes: 16 * GB, maxPerServer: 3 }, { kind: 'gpu', memoryBytes: 24 * GB, maxPerServer: 2 }]);
   });
 
   it('rejects a server without a device array', () => {
