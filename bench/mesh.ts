@@ -1,0 +1,243 @@
+/**
+ * `pnpm bench:mesh` — figures of the mesh over loopback WebSocket with PSK authentication:
+ *  1. offload overhead: p50 latency of a 100 KB request offloaded one hop minus the p50 of the same request
+ *     run locally on the same executor (fake executor, fixed 1 ms service time) — aim ≤ 1 ms. The serving
+ *     node runs in a child process (two servers, two event loops), and a raw round trip of the same frames
+ *     over the same transport is measured beside it (the floor no node can beat);
+ *  2. sustained forwards/s: one node forwarding small requests to the peer process with 64 in flight;
+ *  3. ring-sync bytes per server per period (5 nodes, idle steady state and under changing load);
+ *  4. convergence: time for a change on one node to reach all 5 views at the default 500 ms period.
+ * Last line: one JSON object with the four figures.
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createFakeExecutor, createNode, createWebSocketTransport } from '@epara/mesh';
+import type { FakeExecutor, MeshNode, NodeOptions } from '@epara/mesh';
+import type { NamedTensors } from '@epara/core';
+
+const PSK = 'bench-psk-0123456789abcdef';
+
+interface Member {
+  readonly node: MeshNode;
+  readonly executor: FakeExecutor;
+}
+
+async function cluster(size: number, opts: { hosted: number[]; serviceTimeMs: number; batchSize?: number; node?: Partial<NodeOptions> }): Promise<Member[]> {
+  const out: Member[] = [];
+  for (let i = 0; i < size; i++) {
+    const executor = createFakeExecutor({
+      services: { echo: { serviceTimeMs: opts.serviceTimeMs, batchSize: opts.batchSize ?? 1, maxQueue: 100_000, deadlineMs: 10_000 } },
+      hosted: opts.hosted.includes(i) ? ['echo'] : [],
+      tag: i,
+    });
+    const node = createNode({
+      id: `n${i}`,
+      transport: createWebSocketTransport({ host: '127.0.0.1', port: 0 }),
+      executor,
+      security: { psk: PSK },
+      seeds: i === 0 ? [] : [out[0]!.node.address!],
+      placement: false,
+      ...opts.node,
+    });
+    await node.start();
+    out.push({ node, executor });
+  }
+  await waitFor(() => out.every((m) => Object.values(m.node.view().entries).filter((e) => e.alive).length === size), 20_000);
+  await waitFor(() => out.every((m) => opts.hosted.every((h) => m.node.view().entries[`n${h}`]!.instances.length > 0)), 20_000);
+  return out;
+}
+
+async function waitFor(check: () => boolean, ms: number): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > ms) throw new Error('bench setup timed out');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+const floats = (n: number): NamedTensors => ({ x: { type: 'float32', dims: [n], data: new Float32Array(n).fill(1.5) } });
+const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
+
+async function timeSerial(node: MeshNode, input: NamedTensors, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    await node.submit('echo', input, { deadline: Date.now() + 10_000 });
+    out.push(ms(t0));
+  }
+  return out;
+}
+
+/** The serving peer: a node hosting `echo` (fake executor, 1 ms per batch) in its own process. */
+async function peerMain(): Promise<void> {
+  const node = createNode({
+    id: 'n0',
+    transport: createWebSocketTransport({ host: '127.0.0.1', port: 0 }),
+    executor: createFakeExecutor({ services: { echo: { serviceTimeMs: 1, batchSize: 256, maxQueue: 100_000, deadlineMs: 10_000 } }, hosted: ['echo'] }),
+    security: { psk: PSK },
+    placement: false,
+  });
+  await node.start();
+  // A bare echo endpoint on the same transport kind: the raw round-trip floor.
+  const raw = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
+  raw.on('connectionAccepted', ({ connection }) => connection.on('frameReceived', ({ frame }) => connection.send(frame.slice())));
+  const { address: rawAddress } = await raw.listen();
+  process.send!({ address: node.address, rawAddress });
+  process.on('message', (m: { cmd: string }) => {
+    if (m.cmd === 'local') void timeSerial(node, floats(25_600), 300).then((xs) => process.send!({ local: xs }));
+    if (m.cmd === 'exit') void node.close().then(() => process.exit(0));
+  });
+}
+
+interface Peer {
+  readonly child: ChildProcess;
+  readonly address: string;
+  readonly rawAddress: string;
+  ask<T>(cmd: string): Promise<T>;
+}
+
+async function startPeer(): Promise<Peer> {
+  const child = fork(fileURLToPath(import.meta.url), ['--peer'], { execArgv: ['--import', 'tsx'] });
+  const first = await new Promise<{ address: string; rawAddress: string }>((r) => child.once('message', r as never));
+  return { child, ...first, ask: <T>(cmd: string) => new Promise<T>((r) => (child.once('message', r as never), child.send({ cmd }))) };
+}
+
+async function client(peer: Peer): Promise<MeshNode> {
+  const node = createNode({
+    id: 'n1',
+    transport: createWebSocketTransport({ host: '127.0.0.1', port: 0 }),
+    executor: createFakeExecutor({ services: {} }),
+    security: { psk: PSK },
+    seeds: [peer.address],
+    placement: false,
+  });
+  await node.start();
+  await waitFor(() => node.view().entries['n0']?.instances.some((i) => i.status === 'ready') === true, 20_000);
+  return node;
+}
+
+async function rawRoundTrip(peer: Peer, bytes: number, n: number): Promise<number[]> {
+  const conn = await createWebSocketTransport().connect(peer.rawAddress);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    await new Promise<void>((r) => (conn.once('frameReceived', () => r()), conn.send(new Uint8Array(bytes))));
+    out.push(ms(t0));
+  }
+  conn.close();
+  return out;
+}
+
+async function offloadOverhead(peer: Peer, node: MeshNode): Promise<{ local: number; offload: number; overhead: number; raw: number }> {
+  const input = floats(25_600); // 100 KB
+  await timeSerial(node, input, 100);
+  const remote = await timeSerial(node, input, 300);
+  const { local } = await peer.ask<{ local: number[] }>('local');
+  await rawRoundTrip(peer, 102_400 + 64, 50);
+  const raw = percentile(await rawRoundTrip(peer, 102_400 + 64, 300), 0.5);
+  const l = percentile(local, 0.5);
+  const o = percentile(remote, 0.5);
+  console.log(`offload, 100 KB input: local p50 ${l.toFixed(3)} ms, offloaded p50 ${o.toFixed(3)} ms (p99 ${percentile(remote, 0.99).toFixed(3)} ms)`);
+  console.log(`  raw WebSocket round trip of the same bytes (no node, no executor): p50 ${raw.toFixed(3)} ms`);
+  return { local: l, offload: o, overhead: o - l, raw };
+}
+
+async function forwardsPerSec(node: MeshNode): Promise<number> {
+  const input = floats(16);
+  const run = async (durationMs: number): Promise<number> => {
+    let done = 0;
+    const end = Date.now() + durationMs;
+    const worker = async (): Promise<void> => {
+      while (Date.now() < end) {
+        await node.submit('echo', input, { deadline: Date.now() + 10_000 });
+        done++;
+      }
+    };
+    const t0 = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: 64 }, worker));
+    return done / (ms(t0) / 1000);
+  };
+  await run(300);
+  const rate = await run(2000);
+  console.log(`sustained forwards: ${rate.toFixed(0)}/s over loopback WebSocket (64 in flight, ${node.stats().offloaded} forwarded in total)`);
+  return rate;
+}
+
+async function syncBytes(): Promise<{ idle: number; busy: number }> {
+  const periodMs = 100;
+  const c = await cluster(5, { hosted: [0, 1, 2, 3, 4], serviceTimeMs: 1, node: { syncPeriodMs: periodMs } });
+  const measure = async (windowMs: number, load: boolean): Promise<number> => {
+    const before = c.map((m) => m.node.stats().syncBytesSent);
+    const end = Date.now() + windowMs;
+    // Under load every server's waits and arrival rates change, so entries travel in full more often.
+    while (Date.now() < end) {
+      if (load) await Promise.all(c.map((m) => m.node.submit('echo', floats(4), { deadline: Date.now() + 10_000 })));
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+    const bytes = c.map((m, i) => m.node.stats().syncBytesSent - before[i]!);
+    return bytes.reduce((a, b) => a + b, 0) / c.length / (windowMs / periodMs);
+  };
+  await measure(500, false);
+  const idle = await measure(2000, false);
+  const busy = await measure(2000, true);
+  await Promise.all(c.map((m) => m.node.close()));
+  console.log(`ring sync, 5 servers: ${idle.toFixed(0)} B per server per period idle, ${busy.toFixed(0)} B under changing load`);
+  return { idle, busy };
+}
+
+async function convergence(): Promise<number> {
+  const c = await cluster(5, { hosted: [], serviceTimeMs: 1, node: { syncPeriodMs: 500 } });
+  const times: number[] = [];
+  for (let trial = 0; trial < 5; trial++) {
+    const id = `probe-${trial}`;
+    // Wait a random part of a period so the change lands anywhere in the ring's cycle.
+    await new Promise((r) => setTimeout(r, 100 + ((trial * 137) % 400)));
+    const t0 = process.hrtime.bigint();
+    await c[4]!.executor.load({ serviceId: 'echo' } as never, { instanceId: id });
+    await waitFor(() => c.every((m) => m.node.view().entries['n4']!.instances.some((i) => i.instanceId === id)), 10_000);
+    times.push(ms(t0));
+  }
+  await Promise.all(c.map((m) => m.node.close()));
+  const p50 = percentile(times, 0.5);
+  console.log(`convergence, 5 servers, 500 ms period: p50 ${p50.toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms (${times.map((t) => t.toFixed(0)).join(', ')})`);
+  return p50;
+}
+
+async function main(): Promise<void> {
+  const peer = await startPeer();
+  const node = await client(peer);
+  const o = await offloadOverhead(peer, node);
+  const f = await forwardsPerSec(node);
+  await node.close();
+  peer.child.send({ cmd: 'exit' });
+  const s = await syncBytes();
+  const conv = await convergence();
+  console.log('');
+  console.log(`offload overhead p50 ${o.overhead.toFixed(3)} ms vs aim 1 ms: ${(o.overhead / 1).toFixed(2)}× the aim; offloaded/local p50 ratio ${(o.offload / o.local).toFixed(2)}`);
+  console.log(`  of which the raw transport round trip is ${o.raw.toFixed(3)} ms (${((100 * o.raw) / Math.max(1e-9, o.overhead)).toFixed(0)}%); node + protocol add ${(o.overhead - o.raw).toFixed(3)} ms`);
+  console.log(`sync: ${s.idle.toFixed(0)} B/server/period idle (design aim: hundreds of bytes per server), ${(s.busy / Math.max(1, s.idle)).toFixed(2)}× that under load`);
+  console.log(`convergence ${conv.toFixed(0)} ms = ${(conv / 500).toFixed(2)} sync periods (bound: one period + one rotation)`);
+  console.log(
+    JSON.stringify({
+      offloadOverheadMsP50: round(o.overhead),
+      rawRoundTripMsP50: round(o.raw),
+      forwardsPerSec: Math.round(f),
+      syncBytesPerServer: Math.round(s.idle),
+      syncBytesPerServerUnderLoad: Math.round(s.busy),
+      convergenceMs5Nodes: round(conv),
+    }),
+  );
+}
+
+const round = (x: number): number => Math.round(x * 1000) / 1000;
+
+const run = process.argv.includes('--peer') ? peerMain : main;
+run().then(
+  () => process.argv.includes('--peer') || process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
