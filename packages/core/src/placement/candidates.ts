@@ -1,4 +1,5 @@
 import type { ParallelPlan } from '../allocation/plan.js';
+import { withBatchVariants } from './batch-variants.js';
 import { timeShare } from './duty-cycle.js';
 import type { PlacementModel, ServiceNode } from './model.js';
 import type { ResolvedPlacementOptions } from './options.js';
@@ -58,7 +59,8 @@ export function buildTemplates(model: PlacementModel, options: ResolvedPlacement
   const groupPools = buildGroupPools(model);
   for (const svc of model.services) {
     if (svc.totalDemand <= 0 || svc.weight <= 0) continue;
-    for (const plan of svc.plans) {
+    const plans = options.multiTask ? withBatchVariants(svc, options.batchVariants) : svc.plans;
+    for (const plan of plans) {
       const exclusiveGroup = plan.serviceStrategy !== 'single' || plan.devices > 1;
       const shares = exclusiveGroup || !options.multiTask ? [1] : options.shareLevels;
       for (const share of shares) {

@@ -16,7 +16,7 @@ export interface PlacementOptions {
    * @default false
    */
   readonly locality?: boolean;
-  /** Fraction of each device's memory kept free (fragmentation, runtime overhead). @default 0.05 */
+  /** Fraction of each device's memory kept free (fragmentation, runtime overhead); as the allocator's. @default 0.1 */
   readonly reserveFraction?: number;
   /** Greedy stops adding items whose net marginal gain is at most this (items/s). @default 1e-9 */
   readonly epsilon?: number;
@@ -39,6 +39,13 @@ export interface PlacementOptions {
   readonly costModel?: 'resource' | 'unit';
   /** Also try the best single item first and keep the better result (knapsack safeguard). @default true */
   readonly safeguard?: boolean;
+  /**
+   * Multi-task batch variants: for each single-device batching plan whose service has a profile for the device
+   * kind, also offer this many halvings of its batch size (`b/2`, `b/4`, …). The allocator's batch fills the
+   * deadline alone (`2·L(b) ≤ D`); a smaller batch leaves room in the round-robin cycle for co-located services.
+   * 0 places the allocator's plans only. @default 2
+   */
+  readonly batchVariants?: number;
 }
 
 /** {@link PlacementOptions} with every field filled. */
@@ -53,6 +60,7 @@ export interface ResolvedPlacementOptions {
   readonly shareLevels: readonly number[];
   readonly costModel: 'resource' | 'unit';
   readonly safeguard: boolean;
+  readonly batchVariants: number;
 }
 
 /** The defaults of {@link PlacementOptions}. */
@@ -60,13 +68,14 @@ export const DEFAULT_PLACEMENT_OPTIONS: ResolvedPlacementOptions = {
   switchWeight: 1,
   periodMs: 30_000,
   locality: false,
-  reserveFraction: 0.05,
+  reserveFraction: 0.1,
   epsilon: 1e-9,
   lazy: true,
   multiTask: true,
   shareLevels: [1, 0.5, 0.25],
   costModel: 'resource',
   safeguard: true,
+  batchVariants: 2,
 };
 
 /**
@@ -85,6 +94,8 @@ export function resolvePlacementOptions(options: PlacementOptions = {}): Resolve
   if (!(reserveFraction >= 0 && reserveFraction < 1)) invalidOption('reserveFraction', reserveFraction, 'a number in [0, 1)');
   const epsilon = options.epsilon ?? d.epsilon;
   if (!Number.isFinite(epsilon) || epsilon < 0) invalidOption('epsilon', epsilon, 'a finite number ≥ 0');
+  const batchVariants = options.batchVariants ?? d.batchVariants;
+  if (!Number.isInteger(batchVariants) || batchVariants < 0) invalidOption('batchVariants', batchVariants, 'an integer ≥ 0');
   const costModel = options.costModel ?? d.costModel;
   if (costModel !== 'resource' && costModel !== 'unit') invalidOption('costModel', costModel, "'resource' or 'unit'");
   return {
@@ -98,6 +109,7 @@ export function resolvePlacementOptions(options: PlacementOptions = {}): Resolve
     shareLevels: resolveShares(options.shareLevels ?? d.shareLevels),
     costModel,
     safeguard: bool('safeguard', options.safeguard, d.safeguard),
+    batchVariants,
   };
 }
 

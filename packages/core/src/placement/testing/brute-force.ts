@@ -3,9 +3,25 @@ import { buildPlacementModel, type PlacementModel } from '../model.js';
 import { resolvePlacementOptions, type PlacementOptions } from '../options.js';
 import { createResources } from '../resources.js';
 import type { PlacementInput } from '../types.js';
+import { createSeededRandom } from '../../ports/random.js';
+import { randomPlacementInstance, type RandomInstanceShape } from './random-instance.js';
 import type { Template } from '../candidates.js';
 import { commitTemplate, createBuildState, type GreedyContext } from '../greedy.js';
 import { upgradeShares } from '../upgrade-shares.js';
+
+/** Largest ground set {@link bruteForceOptimum} accepts (2^n subsets before pruning). */
+export const MAX_BRUTE_FORCE_ITEMS = 20;
+
+/**
+ * A random small instance with at most `maxItems` concrete candidate items: tries seeds `seed, seed + 1, …` and
+ * returns the first that is small enough (the issue's "instances of at most ~10 candidate items").
+ */
+export function smallRandomInstance(seed: number, shape: RandomInstanceShape, options: PlacementOptions, maxItems: number): PlacementInput {
+  for (let s = seed; ; s++) {
+    const input = randomPlacementInstance(createSeededRandom(s), shape);
+    if (concreteItems(input, options).items.length <= maxItems) return input;
+  }
+}
 
 /** A concrete candidate item: a template on specific devices. */
 export interface ConcreteItem {
@@ -108,6 +124,7 @@ export function maxFlow(supply: readonly number[], caps: readonly number[], edge
 export function bruteForceOptimum(input: PlacementInput, options: PlacementOptions = {}): { value: number; items: number } {
   const resolved = resolvePlacementOptions(options);
   const { model, items } = concreteItems(input, options);
+  if (items.length > MAX_BRUTE_FORCE_ITEMS) throw new Error(`brute force over ${items.length} items is intractable`);
   const ctx: GreedyContext = { model, options: resolved, templates: [] };
   const resources = createResources(model.devices);
   const chosen: ConcreteItem[] = [];

@@ -75,7 +75,7 @@ export function randomPlacementInstance(rng: Random, shape: RandomInstanceShape)
       slo: latency ? { kind: 'latency', deadlineMs: Math.round(between(40, 400)) } : { kind: 'frequency', rateHz: 30, stalenessMs: Math.round(between(100, 500)) },
       memory: { weightsBytes: Math.round(between(0.3, 7) * 1024) * MB, perItemBytes: Math.round(between(5, 60)) * MB },
       loadTimeMs: Math.round(between(200, 5000)),
-      profiles: {},
+      profiles: Object.fromEntries(kinds.map((kind) => [kind, affineProfile(kind, { fixedMs, perItemMs, maxBatch: 64 })])),
       weight: pick([1, 1, 2]),
     };
     services.push(svc);
