@@ -53,6 +53,22 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     expect(a.fake.stats().executed).toBe(0);
   });
 
+  it('serves a service whose id is not subject-safe', async () => {
+    const prefix = uniqueName('t');
+    const mk = async (selfId: string, tag: number) => {
+      const nc = await connectNats({ servers: server.url });
+      conns.push(nc);
+      const executor = createFakeExecutor({ services: { 'ocr/det v2': { serviceTimeMs: 1 } }, hosted: ['ocr/det v2'], tag });
+      const offloader = createNatsOffloader({ connection: nc, selfId, executor, subjectPrefix: prefix });
+      offloaders.push(offloader);
+      return { nc, offloader };
+    };
+    const [a, b] = await Promise.all([mk('a', 1), mk('b', 2)]);
+    b.offloader.serve(['ocr/det v2']);
+    await b.nc.flush();
+    expect(tagOf(await a.offloader.forward('ocr/det v2', inputs, { deadline: Date.now() + 2000 }))).toBe(2);
+  });
+
   it('rejects with NO_INSTANCE when no server serves the service, and HOP_LIMIT when out of hops', async () => {
     const a = await node(uniqueName('t'), 'a', 1);
     expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 1000 }))).toBe('NO_INSTANCE');

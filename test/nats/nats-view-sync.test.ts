@@ -114,6 +114,14 @@ describe.skipIf(skip)('NATS KV view sync', () => {
     expect(Object.keys(p.sync.view().entries).sort()).toEqual(['p', 'q']);
   });
 
+  it('carries server ids that are not subject-safe (hex-encoded keys)', async () => {
+    const bucket = uniqueName('view');
+    const [odd, plain] = await Promise.all([make(bucket, 'edge.7 x'), make(bucket, 'plain')]);
+    await Promise.all([odd.sync.start(), plain.sync.start()]);
+    await until(plain.sync, () => aliveIds(plain.sync).includes('edge.7 x'));
+    expect(aliveIds(plain.sync)).toEqual(['edge.7 x', 'plain']);
+  });
+
   it('validates options', () => {
     expect(() => createNatsViewSync({ connection: undefined as never, selfId: 'a', readSelf: () => ({ instances: [], load: 0, freeMemoryBytes: 0, arrivalRates: {} }) })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'connection' }) }),

@@ -11,7 +11,7 @@ export const OFFLOAD_HEADERS = { kind: 'Epara-Kind', server: 'Epara-Server', cod
 
 /** The subject a service is served on (hex-encoded when the id is not subject-safe). */
 export function serviceSubject(prefix: string, serviceId: ServiceId): string {
-  return `${prefix}.svc.${/^[A-Za-z0-9_-]+$/.test(serviceId) ? serviceId : `x${Buffer.from(serviceId).toString('hex')}`}`;
+  return `${prefix}.svc.${/^[A-Za-z0-9_-]+$/.test(serviceId) ? serviceId : `=${Buffer.from(serviceId).toString('hex')}`}`;
 }
 
 /**

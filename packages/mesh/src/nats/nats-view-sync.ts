@@ -22,9 +22,9 @@ export interface NatsViewSyncEvents {
   errored: [{ error: EparaError }];
 }
 
-/** The KV key of a server: `srv.<id>` when the id is subject-safe, else a hex encoding of it. */
+/** The KV key of a server: `srv.<id>` when the id is subject-safe, else `srv.=<hex of the id>` (`=` never occurs in a plain id, so the two forms cannot collide). */
 export function viewKeyOf(serverId: ServerId): string {
-  return /^[A-Za-z0-9_-]+$/.test(serverId) ? `srv.${serverId}` : `srv.x${Buffer.from(serverId).toString('hex')}`;
+  return /^[A-Za-z0-9_-]+$/.test(serverId) ? `srv.${serverId}` : `srv.=${Buffer.from(serverId).toString('hex')}`;
 }
 
 /**
