@@ -118,6 +118,7 @@ describe('generation with iteration-level batching', () => {
     const e = engine({ maxBatch: 1, clock, stepProfile: affineProfile('cpu', { fixedMs: 10, perItemMs: 0 }) });
     e.on('stepCompleted', () => clock.advance(100)); // each step "takes" 100 ms of engine time
     const long = e.generate({ tokens: [1], maxNewTokens: 8 });
+    await new Promise((r) => e.once('sequenceJoined', r));
     const waiting = e.generate({ tokens: [2], maxNewTokens: 2, ttftDeadline: 300 });
     expect((await rejection(waiting.collect())).code).toBe('DEADLINE_EXCEEDED');
     expect((await long.collect()).length).toBe(8);

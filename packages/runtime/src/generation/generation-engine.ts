@@ -4,7 +4,7 @@ import { createLatencyTracker, type LatencyTracker } from '../parallel/model-par
 import { resolveGenerationOptions, type GenerationEngineOptions, type ResolvedGenerationOptions } from './generation-options.js';
 import type { GenerationEvents, GenerationStats, LeaveReason } from './generation-events.js';
 import { estimateGeneration, type GenerationEstimate } from './generation-estimate.js';
-import { argmaxLastPosition, buildStepInputs } from './generation-step.js';
+import { createStepRunner, type StepRunner } from './step-runner.js';
 import { createTokenChannel } from './token-channel.js';
 import { validateRequest, type GenerationRequest, type Sequence } from './generation-request.js';
 
@@ -58,7 +58,10 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
   #started: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #loop: Promise<void> | undefined;
-  #running: { startedAt: number; tokens: number } | undefined;
+  #running: { startedAt: number; work: number } | undefined;
+  #runner: StepRunner | undefined;
+  /** Sequences that joined since the last iteration (a KV-cache runner prefills them). */
+  #fresh: Sequence[] = [];
   #vocab: number | undefined;
   #nextId = 1;
   #c = { steps: 0, tokensGenerated: 0, completed: 0, rejected: 0, aborted: 0, failed: 0, maxBatchSeen: 0 };
@@ -82,12 +85,12 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
       const info = await o.device.loadModel(this.#key, o.model, { ...(o.threads ? { threads: o.threads } : {}), ...(signal ? { signal } : {}) });
       const vocab = info.outputs.find((v) => v.name === 'logits')?.dims.at(-1);
       this.#vocab = typeof vocab === 'number' ? vocab : undefined;
+      this.#runner = createStepRunner({ device: o.device, key: this.#key, padToken: o.padToken, info });
       if (o.calibrate && !o.stepProfile) {
-        for (const [batch, len] of [[1, Math.min(8, o.maxSeq)], [o.maxBatch, o.maxSeq]] as const) {
-          const rows = Array.from({ length: batch }, () => new Array<number>(len).fill(o.padToken));
+        for (const { work, feeds } of this.#runner.calibrationCalls(o.maxBatch, o.maxSeq)) {
           const t0 = o.clock.now();
-          await o.device.run(this.#key, buildStepInputs(rows, o.padToken).feeds, { outputNames: ['logits'] });
-          this.#tracker.observe(batch * len, o.clock.now() - t0);
+          await o.device.run(this.#key, feeds, { outputNames: ['logits'] });
+          this.#tracker.observe(work, o.clock.now() - t0);
         }
       }
     } catch (err) {
@@ -143,7 +146,10 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
     const at = this.#waiting.findIndex((w) => w.ttftDeadline > seq.ttftDeadline);
     if (at < 0) this.#waiting.push(seq);
     else this.#waiting.splice(at, 0, seq);
-    this.#loop ??= this.#runLoop().finally(() => (this.#loop = undefined));
+    // Started on the next microtask so that requests submitted together join the same first step.
+    this.#loop ??= Promise.resolve()
+      .then(() => this.#runLoop())
+      .finally(() => (this.#loop = undefined));
   }
 
   #stepMs(tokens: number): number | undefined {
@@ -151,11 +157,12 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
   }
 
   #admission(seq: Sequence): EparaError | undefined {
-    if (this.#waiting.length >= this.#o.maxWaiting) {
+    const freeSlots = Math.max(0, this.#o.maxBatch - this.#active.length);
+    if (this.#waiting.length - freeSlots >= this.#o.maxWaiting) {
       return new EparaError('OVERLOADED', 'too many generation requests are waiting', { maxWaiting: this.#o.maxWaiting });
     }
     if (this.#stepMs(1) === undefined) return undefined; // nothing measured yet: admit optimistically
-    const alone = this.#stepMs(seq.tokens.length + seq.maxNewTokens)!;
+    const alone = this.#stepMs(this.#runner!.stepWork(1, seq.tokens.length + seq.maxNewTokens))!;
     if (alone > seq.tpotMs) return new EparaError('DEADLINE_INFEASIBLE', 'a decode step takes longer than the time-per-token SLO even alone', { stepMs: alone, tpotMs: seq.tpotMs });
     const est = this.estimate({ promptTokens: seq.tokens.length, maxNewTokens: seq.maxNewTokens });
     if (est.firstTokenAt > seq.ttftDeadline) return new EparaError('DEADLINE_INFEASIBLE', 'the first token cannot come before the TTFT deadline', { estimate: est.firstTokenAt, ttftDeadline: seq.ttftDeadline });
@@ -171,7 +178,9 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
         active: this.#active.map((s) => ({ length: s.tokens.length, remainingSteps: s.maxNewTokens - s.generated })),
         waitingAhead: this.#waiting.length,
         ...(this.#running ? { running: this.#running } : {}),
-        stepMs: (tokens) => this.#stepMs(tokens) ?? 0,
+        stepMs: (work) => this.#stepMs(work) ?? 0,
+        ...(this.#runner ? { stepWork: this.#runner.stepWork } : {}),
+        ...(this.#runner?.kind === 'kv' ? { prefillWork: this.#runner.prefillWork } : {}),
       },
       request.promptTokens,
       request.maxNewTokens,
@@ -193,7 +202,7 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
     for (const seq of [...this.#waiting]) {
       const batch = this.#active.length + 1;
       const len = Math.max(seq.tokens.length, ...this.#active.map((s) => s.tokens.length + 1));
-      const stepMs = this.#stepMs(batch * len) ?? 0;
+      const stepMs = this.#stepMs(this.#runner!.stepWork(batch, len)) ?? 0;
       if (now + stepMs > seq.ttftDeadline) {
         this.#waiting.splice(this.#waiting.indexOf(seq), 1);
         this.#reject(seq, new EparaError('DEADLINE_EXCEEDED', 'dropped: the first token can no longer come before the TTFT deadline', { ttftDeadline: seq.ttftDeadline, at: now }));
@@ -205,6 +214,7 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
       this.#waiting.splice(this.#waiting.indexOf(seq), 1);
       seq.state = 'active';
       this.#active.push(seq);
+      this.#fresh.push(seq);
       this.emit('sequenceJoined', { id: seq.id, step: this.#c.steps + 1, promptTokens: seq.promptTokens, at: now });
     }
   }
@@ -212,15 +222,15 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
   async #step(): Promise<void> {
     const o = this.#o;
     const members = [...this.#active];
-    const { feeds, seqLen } = buildStepInputs(members.map((s) => s.tokens), o.padToken);
+    const joined = this.#fresh.filter((s) => s.state === 'active');
+    this.#fresh = [];
     const startedAt = o.clock.now();
     const step = ++this.#c.steps;
     this.#c.maxBatchSeen = Math.max(this.#c.maxBatchSeen, members.length);
-    this.#running = { startedAt, tokens: members.length * seqLen };
-    let next: number[];
+    this.#running = { startedAt, work: this.#runner!.stepWork(members.length, Math.max(...members.map((s) => s.tokens.length))) };
+    let result;
     try {
-      const out = await o.device.run(this.#key, feeds, { outputNames: ['logits'] });
-      next = argmaxLastPosition(out['logits']!);
+      result = await this.#runner!.run(members, joined);
     } catch (err) {
       const error = toEparaError(err, 'MODEL_ERROR');
       o.logger.warn({ step, batch: members.length, code: error.code, err: error.message }, 'generation step failed');
@@ -230,23 +240,25 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
       this.#running = undefined;
     }
     const endedAt = o.clock.now();
-    this.#tracker.observe(members.length * seqLen, endedAt - startedAt);
-    members.forEach((s, i) => {
-      if (s.state !== 'active') return; // aborted while the step ran: its token is discarded
-      const token = next[i]!;
+    this.#tracker.observe(result.work, endedAt - startedAt);
+    const advanced = members.filter((s) => result.tokens.has(s));
+    for (const s of advanced) {
+      if (s.state !== 'active') continue; // aborted while the step ran: its token is discarded
+      const token = result.tokens.get(s)!;
       s.tokens.push(token);
       s.generated++;
       this.#c.tokensGenerated++;
       s.channel.push(token);
       if (token === o.eosToken) this.#leave(s, 'eos');
       else if (s.generated >= s.maxNewTokens) this.#leave(s, 'length');
-    });
-    this.emit('stepCompleted', { step, batch: members.length, seqLen, ids: members.map((s) => s.id), startedAt, endedAt });
+    }
+    this.emit('stepCompleted', { step, batch: advanced.length, seqLen: result.seqLen, ids: advanced.map((s) => s.id), startedAt, endedAt });
   }
 
   #leave(seq: Sequence, reason: LeaveReason, error?: EparaError): void {
     const i = this.#active.indexOf(seq);
     if (i >= 0) this.#active.splice(i, 1);
+    this.#runner?.release(seq);
     seq.state = 'done';
     seq.cleanup();
     if (error) seq.channel.fail(error);

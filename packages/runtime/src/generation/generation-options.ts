@@ -22,7 +22,7 @@ export interface GenerationEngineOptions {
   readonly stepProfile?: LatencyProfile;
   /** Run two calibration steps at start (1 × 8 and maxBatch × maxSeq tokens) to seed the latency estimate. @default true */
   readonly calibrate?: boolean;
-  /** Requests allowed to wait for a slot; beyond, `generate` fails with `OVERLOADED`. @default 64 */
+  /** Requests allowed to wait beyond the free slots; beyond, `generate` fails with `OVERLOADED`. @default 64 */
   readonly maxWaiting?: number;
   /** Token id used for left padding. @default 0 */
   readonly padToken?: number;
