@@ -25,16 +25,17 @@ const EV_HEALTH = 40;
  * Triton-like serving: on every server, one dynamic-batching queue per model shared by its instances (one per
  * device, Triton's `instance_group`); `max_batch_size` is the largest batch whose latency fits the SLO (the
  * model analyzer's pick), `max_queue_delay` as configured, queue timeout = SLO with REJECT, FIFO. Placement
- * is static (replicas proportional to average demand, bin-packed by memory). No offloading between servers: a
- * client whose server lacks the model is sent by a static round-robin load balancer to a server that has it
- * (one network hop), as a Kubernetes service in front of Triton pods would. Stream frames are plain requests.
+ * is static (replicas proportional to average demand, bin-packed by memory). No offloading between servers:
+ * a static load balancer in front of the Triton servers (as a Kubernetes service or Envoy would) spreads each
+ * model's requests over its replicas by smooth weighted round-robin, weights = replica capacity; a request
+ * lands on one server and is never forwarded again. Stream frames are plain requests.
  */
 export function createTritonSystem(options: Partial<TritonOptions> = {}): SimSystem {
   const o: TritonOptions = { ...DEFAULT_TRITON_OPTIONS, ...options };
   let replicas: TritonReplica[] = [];
   let local: Array<Map<number, SimInstance>> = [];
   let hostsOf: number[][] = [];
-  let rr: number[] = [];
+  let credit: number[][] = [];
   let healthy: boolean[] = [];
 
   return {
@@ -66,16 +67,28 @@ export function createTritonSystem(options: Partial<TritonOptions> = {}): SimSys
         local[server]!.set(service, inst);
       }
       hostsOf = world.services.map((_, k) => world.servers.map((s) => s.index).filter((s) => local[s]!.has(k)));
-      rr = world.services.map(() => 0);
+      credit = world.services.map(() => world.servers.map(() => 0));
     },
     onRequest(world, req, server) {
-      const mine = local[server]!.get(req.service);
-      if (mine !== undefined && mine.status !== 'gone') return world.enqueue(mine, req);
-      if (req.hops > 0) return world.dropItem(req, 'NO_INSTANCE');
+      if (req.hops > 0) {
+        const mine = local[server]!.get(req.service);
+        if (mine !== undefined && mine.status !== 'gone') return world.enqueue(mine, req);
+        return world.dropItem(req, 'NO_INSTANCE');
+      }
+      // Static smooth weighted round-robin over the healthy replicas, weighted by their capacity.
       const hosts = hostsOf[req.service]!.filter((s) => healthy[s] && local[s]!.get(req.service)?.status !== 'gone');
       if (hosts.length === 0) return world.dropItem(req, 'NO_INSTANCE');
-      const target = hosts[rr[req.service]!++ % hosts.length]!;
-      world.forward(req, server, target);
+      let total = 0;
+      let pick = hosts[0]!;
+      for (const s of hosts) {
+        const w = local[s]!.get(req.service)!.plan.capacityPerSec;
+        credit[req.service]![s]! += w;
+        total += w;
+        if (credit[req.service]![s]! > credit[req.service]![pick]!) pick = s;
+      }
+      credit[req.service]![pick]! -= total;
+      if (pick === server) return world.enqueue(local[server]!.get(req.service)!, req);
+      world.forward(req, server, pick);
     },
     onStreamStart() {},
     onStreamEnd() {},

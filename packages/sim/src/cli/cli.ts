@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { SingleBar, Presets } from 'cli-progress';
+import { EparaError, isEparaError } from '@epara/core';
+import { EXPERIMENTS, runExperiment, type ExperimentId } from '../experiments/registry.js';
+import { writeReport } from '../report/write-report.js';
+import { simulate } from '../simulate.js';
+
+const USAGE = `usage:
+  epara-sim run <e1..e8> [--seed N] [--out DIR] [--quick]
+  epara-sim scenario <file.json> [--out FILE]
+  epara-sim list`;
+
+/** Parses the command line and runs it; returns the exit code. */
+export function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { seed: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean' }, 'no-progress': { type: 'boolean' } } });
+    const [cmd, arg] = positionals;
+    if (cmd === 'list') {
+      for (const [id, e] of Object.entries(EXPERIMENTS)) out(`${id}  ${e.title}\n`);
+      return 0;
+    }
+    if (cmd === 'run') {
+      if (arg === undefined || !(arg in EXPERIMENTS)) throw new EparaError('INVALID_OPTIONS', `unknown experiment ${JSON.stringify(arg)}; one of ${Object.keys(EXPERIMENTS).join(', ')}`, { field: 'experiment', value: arg });
+      const seed = values.seed === undefined ? 1 : Number(values.seed);
+      if (!Number.isInteger(seed)) throw new EparaError('INVALID_OPTIONS', `--seed must be an integer, got ${values.seed}`, { field: 'seed', value: values.seed });
+      const bar = values['no-progress'] === true ? null : new SingleBar({ format: `${arg} [{bar}] {value}/{total} runs`, stream: process.stderr }, Presets.shades_classic);
+      let started = false;
+      const report = runExperiment(arg as ExperimentId, {
+        seed, quick: values.quick === true,
+        onRun: (done, planned) => {
+          if (bar === null) return;
+          if (!started) bar.start(planned, 0);
+          started = true;
+          bar.setTotal(Math.max(planned, done));
+          bar.update(done);
+        },
+      });
+      bar?.stop();
+      const dir = values.out ?? `sim-reports/${arg}`;
+      for (const p of writeReport(report, dir)) out(`wrote ${p}\n`);
+      return 0;
+    }
+    if (cmd === 'scenario') {
+      if (arg === undefined) throw new EparaError('INVALID_OPTIONS', 'scenario needs a file', { field: 'file' });
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(readFileSync(arg, 'utf8'));
+      } catch (err) {
+        throw new EparaError('INVALID_OPTIONS', `cannot read scenario file ${arg}: ${(err as Error).message}`, { field: 'file', value: arg });
+      }
+      out(`${JSON.stringify(simulate(parsed as never), null, 2)}\n`);
+      return 0;
+    }
+    out(`${USAGE}\n`);
+    return cmd === undefined ? 0 : 2;
+  } catch (err) {
+    if (isEparaError(err)) {
+      process.stderr.write(`epara-sim: ${err.code}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
