@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createManualClock } from '@epara/core';
+import { affineProfile, createManualClock } from '@epara/core';
 import { createExecutor, createManualTimers, type BatchDispatchedEvent, type Executor, type RequestDroppedEvent } from '@epara/runtime';
 import { codeOf, doubler, flat, item, values } from './helpers.js';
 
@@ -100,7 +100,7 @@ describe('executor: deadline-aware batching (fake backend)', () => {
       clock,
       timers: createManualTimers(),
       devices: [{ id: 'd0' }],
-      services: [{ id: 's', model: doubler(), ...latency(1000), profile: flat(10), plan: { batchSize: 2 }, devices: ['d0'] }],
+      services: [{ id: 's', model: doubler(), ...latency(1000), profile: flat(10), plan: { batchSize: 2 }, maxBatch: 2, devices: ['d0'] }],
     });
     await ex.start();
     const sizes: number[] = [];
@@ -126,6 +126,27 @@ describe('executor: deadline-aware batching (fake backend)', () => {
     expect(order.slice(4, 6).sort()).toEqual([3, 4]);
     expect(order.slice(6, 8).sort()).toEqual([1, 2]);
     expect(order.slice(8).sort()).toEqual([0, 5]);
+  });
+
+  it('grows batches beyond the plan under a backlog, as far as the deadlines allow', async () => {
+    const clock = createManualClock(0);
+    ex = createExecutor({
+      backend: { kind: 'fake' },
+      clock,
+      timers: createManualTimers(),
+      adaptLatency: false,
+      devices: [{ id: 'd0' }],
+      // L(b) = 10 + 10·b: the plan batches 2; a backlog may grow to L(b) ≤ 100, i.e. 9.
+      services: [{ id: 's', model: doubler(), ...latency(100), profile: affineProfile('cpu-1t', { fixedMs: 10, perItemMs: 10, maxBatch: 16 }), plan: { batchSize: 2 }, devices: ['d0'] }],
+    });
+    await ex.start();
+    const sizes: number[] = [];
+    ex.on('batchDispatched', (e) => sizes.push(e.size));
+    const first = Array.from({ length: 4 }, (_, i) => ex!.submit('s', item(i), { deadline: 1000 }));
+    // Two pairs went (one running, one ahead); now a backlog: six tight ones and two that fit only smaller batches.
+    const backlog = Array.from({ length: 6 }, (_, i) => ex!.submit('s', item(10 + i), { deadline: 1000 }));
+    await Promise.all([...first, ...backlog]);
+    expect(sizes).toEqual([2, 2, 6]);
   });
 
   it('removes an aborted request from a forming batch', async () => {

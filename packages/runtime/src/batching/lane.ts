@@ -11,8 +11,10 @@ export interface Lane {
   readonly id: string;
   readonly serviceId: string;
   readonly queue: EdfQueue;
-  /** Items per batch on one device. */
+  /** Items per batch on one device (the plan's). */
   readonly batchSize: number;
+  /** Largest batch a backlog may grow to (deadlines permitting). */
+  readonly maxBatchSize: number;
   readonly guardMs: number;
   readonly launchWhenIdle: boolean;
   /** Expected run time of a batch of `n` on `deviceId` (profile × measured correction), ms. */

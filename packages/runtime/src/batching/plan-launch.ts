@@ -6,8 +6,13 @@ export interface LaunchContext {
   readonly now: number;
   /** Earliest time a device could start this batch (≥ now). */
   readonly startAt: number;
-  /** Items per batch (batching) or per pack (multi-frame). */
+  /** Items per batch (batching) or per pack (multi-frame): a batch this full launches at once. */
   readonly batchSize: number;
+  /**
+   * Largest batch when a backlog allows more than `batchSize` (every item still meeting its deadline): under
+   * overload bigger batches raise throughput exactly when it is needed. @default batchSize
+   */
+  readonly maxBatchSize?: number;
   /** Expected run time of a batch of `n` on the device, ms. */
   readonly latencyMs: (n: number) => number;
   /** Safety margin before a deadline, ms. */
@@ -35,13 +40,14 @@ export interface LaunchDecision {
 /**
  * The deadline-aware dynamic batching rule (DESIGN.md §1): EDF order; an item that cannot finish by its
  * deadline even alone is dropped; a batch takes the head item and the next items with the same key (at most
- * one frame per stateful stream, none whose stream has a frame in flight), shrunk until the head still meets
- * its deadline; it launches when full, or when waiting longer would miss the head's deadline
+ * one frame per stateful stream, none whose stream has a frame in flight; up to `maxBatchSize` when a backlog
+ * allows), shrunk until the head still meets its deadline; it launches when full, or when waiting longer would miss the head's deadline
  * (`now + L(n) ≥ headDeadline − guard`), else the batcher wakes up at that moment.
  */
 export function planLaunch(items: readonly WorkItem[], ctx: LaunchContext): LaunchDecision {
   const drop: WorkItem[] = [];
   const alone = ctx.latencyMs(1);
+  const limit = Math.max(ctx.batchSize, ctx.maxBatchSize ?? ctx.batchSize);
   let head: WorkItem | undefined;
   const group: WorkItem[] = [];
   const streams = new Set<string>();
@@ -51,7 +57,7 @@ export function planLaunch(items: readonly WorkItem[], ctx: LaunchContext): Laun
       continue;
     }
     // Deadlines only grow along the queue: past the droppable prefix, a full group ends the scan.
-    if (group.length >= ctx.batchSize) break;
+    if (group.length >= limit) break;
     if (item.slot && (item.slot.inFlight || streams.has(item.slot.streamId))) continue;
     if (head && item.key !== head.key) continue;
     head ??= item;

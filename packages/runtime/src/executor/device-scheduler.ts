@@ -93,6 +93,7 @@ export class DeviceScheduler {
         now,
         startAt: busy ? lane.earliestStart(now) : now,
         batchSize: lane.batchSize,
+        maxBatchSize: lane.maxBatchSize,
         latencyMs: (n) => lane.latencyMs(this.device.id, n),
         guardMs: lane.guardMs,
         launchWhenIdle: lane.launchWhenIdle,

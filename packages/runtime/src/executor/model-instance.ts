@@ -145,6 +145,20 @@ export class ModelInstance implements Lane {
     return packSizeForRate(profile, { rateHz: rate, stalenessMs: s.slo.stalenessMs - (s.networkBudgetMs ?? 0), maxBatch }).n;
   }
 
+  /**
+   * Largest batch a backlog may grow to: the largest `b ≤ maxBatch` whose run fits the SLO budget
+   * (`L(b) ≤ D`), at least the plan's batch size. The launch rule still shrinks every batch to its earliest
+   * deadline.
+   */
+  get maxBatchSize(): number {
+    const s = this.#c.service;
+    const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - (s.networkBudgetMs ?? 0);
+    let b = this.batchSize;
+    const cap = s.maxBatch ?? 32;
+    while (b < cap && latencyAt(this.profile, b + 1) <= budget) b++;
+    return b;
+  }
+
   get profile(): LatencyProfile {
     if (!this.#profile) throw new EparaError('NO_INSTANCE', `instance ${this.id} has no profile yet`, { instanceId: this.id });
     return this.#profile;
