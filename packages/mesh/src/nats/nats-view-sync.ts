@@ -48,6 +48,7 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> {
   #tick: TimerHandle | undefined;
   #running = false;
   #writing: Promise<void> | undefined;
+  #lastTickAt = 0;
 
   constructor(options: ResolvedNatsViewSyncOptions) {
     super();
@@ -203,6 +204,11 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> {
 
   #expire(): void {
     const now = this.#o.clock.now();
+    const late = this.#lastTickAt > 0 && now - this.#lastTickAt > 2 * this.#o.periodMs;
+    this.#lastTickAt = now;
+    // This server's own event loop stalled: peers' writes may be waiting unread in the socket, so their
+    // silence proves nothing yet. Decide at the next tick, once they are processed.
+    if (late) return;
     for (const e of Object.values(this.#view.entries)) {
       if (e.serverId === this.#o.selfId || !e.alive) continue;
       if (now - (this.#heard.get(e.serverId) ?? now) > this.#o.deadAfterMs) this.#markDead(e.serverId, 'expired');
