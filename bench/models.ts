@@ -4,7 +4,7 @@
  * - pipeline: a generated MLP split in two equal halves on two one-thread devices vs the whole model on one
  *   one-thread device, same batch (ideal 2×);
  * - generation: iteration-level batching (8 sequences per step) vs one-by-one generation on the same model,
- *   device kind and requests.
+ *   device kind and requests, for the recompute LM and for the KV-cache LM.
  * Last line: one JSON object with the figures.
  */
 import { measurePipelineSpeedup } from './lib/pipeline.js';
@@ -13,14 +13,20 @@ import { measureGenerationBatching } from './lib/generation.js';
 const pipeline = await measurePipelineSpeedup();
 console.log(`pipeline (2 stages, 2 × 1 thread) ${pipeline.pipelineItemsPerSec.toFixed(0)} items/s vs whole model (1 × 1 thread) ${pipeline.wholeItemsPerSec.toFixed(0)} items/s, batch ${pipeline.batchSize}: ${pipeline.speedup.toFixed(2)}×`);
 const gen = await measureGenerationBatching();
-console.log(`generation batched (maxBatch ${gen.maxBatch}) ${gen.batchedTokensPerSec.toFixed(0)} tok/s vs one-by-one ${gen.oneByOneTokensPerSec.toFixed(0)} tok/s: ${gen.speedup.toFixed(2)}× (TTFT p50 ${gen.batchedTtftP50Ms.toFixed(0)} vs ${gen.oneByOneTtftP50Ms.toFixed(0)} ms), identical tokens: ${gen.identical}`);
+const genKv = await measureGenerationBatching({ kvCache: true });
+for (const [label, g] of [['recompute', gen], ['KV cache', genKv]] as const) {
+  console.log(`generation (${label}) batched (maxBatch ${g.maxBatch}) ${g.batchedTokensPerSec.toFixed(0)} tok/s vs one-by-one ${g.oneByOneTokensPerSec.toFixed(0)} tok/s: ${g.speedup.toFixed(2)}× (TTFT p50 ${g.batchedTtftP50Ms.toFixed(0)} vs ${g.oneByOneTtftP50Ms.toFixed(0)} ms), identical tokens: ${g.identical}`);
+}
 console.log(
   JSON.stringify({
     pipelineSpeedup2: round(pipeline.speedup),
     generationBatchedSpeedup: round(gen.speedup),
     generationTokensPerSecBatched: round(gen.batchedTokensPerSec),
     generationTokensPerSecOneByOne: round(gen.oneByOneTokensPerSec),
-    generationIdenticalTokens: gen.identical,
+    generationIdenticalTokens: gen.identical && genKv.identical,
+    generationKvBatchedSpeedup: round(genKv.speedup),
+    generationKvTokensPerSecBatched: round(genKv.batchedTokensPerSec),
+    generationKvTokensPerSecOneByOne: round(genKv.oneByOneTokensPerSec),
   }),
 );
 

@@ -14,6 +14,8 @@ export interface GenerationBatchingOptions {
   readonly requests?: number;
   /** Sequences per decode step in the batched run. @default 8 */
   readonly maxBatch?: number;
+  /** Use the LM variant with a KV cache (prefill + one-token decode steps) instead of full recomputation. @default false */
+  readonly kvCache?: boolean;
 }
 
 /** Result of {@link measureGenerationBatching}. */
@@ -27,6 +29,7 @@ export interface GenerationBatchingResult {
   readonly identical: boolean;
   readonly requests: number;
   readonly maxBatch: number;
+  readonly kvCache: boolean;
 }
 
 async function run(maxBatch: number, model: Uint8Array, work: { tokens: number[]; maxNewTokens: number }[]) {
@@ -58,8 +61,8 @@ async function run(maxBatch: number, model: Uint8Array, work: { tokens: number[]
 
 /** Runs the workload one-by-one, then batched, and compares. */
 export async function measureGenerationBatching(options: GenerationBatchingOptions = {}): Promise<GenerationBatchingResult> {
-  const { requests = 24, maxBatch = 8 } = options;
-  const model = buildTinyCausalLm({ vocab: 256, dModel: 64, layers: 2, heads: 4, maxSeq: 64, seed: 5 });
+  const { requests = 24, maxBatch = 8, kvCache = false } = options;
+  const model = buildTinyCausalLm({ vocab: 256, dModel: 64, layers: 2, heads: 4, maxSeq: 64, seed: 5, kvCache });
   const random = createSeededRandom(42);
   const work = Array.from({ length: requests }, () => ({
     tokens: Array.from({ length: 4 + Math.floor(random.next() * 17) }, () => Math.floor(random.next() * 256)),
@@ -76,5 +79,6 @@ export async function measureGenerationBatching(options: GenerationBatchingOptio
     identical: JSON.stringify(batched.outputs) === JSON.stringify(single.outputs),
     requests,
     maxBatch,
+    kvCache,
   };
 }
