@@ -84,3 +84,16 @@ describe('peer failure with requests in flight (memory transport)', () => {
     expect(settled.filter((s) => s.status === 'fulfilled').length).toBeGreaterThanOrEqual(20);
   });
 });
+
+describe('bad input', () => {
+  it('rejects (never throws) malformed submits with a code', async () => {
+    cluster = await startCluster({ size: 1, kind: 'memory', hosted: [0] });
+    const n0 = cluster[0]!.node;
+    await expect(n0.submit('echo', input([1]), { deadline: Number.NaN })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    await expect(n0.submit('echo', null as never)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(n0.submit('', input([1]))).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    await expect(n0.openStream('echo', { rateHz: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    await n0.close();
+    await expect(n0.submit('echo', input([1]))).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});

@@ -202,6 +202,10 @@ export class MeshNode extends EventEmitter<NodeEvents> {
   submit(serviceId: ServiceId, inputs: NamedTensors, options: NodeSubmitOptions = {}): Promise<NamedTensors> {
     if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new EparaError('CLOSED', 'node is closed'));
     if (typeof serviceId !== 'string' || serviceId === '') return Promise.reject(new EparaError('INVALID_OPTIONS', 'serviceId must be a non-empty string', { field: 'serviceId' }));
+    if (options.deadline !== undefined && !Number.isFinite(options.deadline)) {
+      return Promise.reject(new EparaError('INVALID_OPTIONS', `Expected \`deadline\` to be a finite number (absolute ms), got \`${String(options.deadline)}\``, { field: 'deadline' }));
+    }
+    if (typeof inputs !== 'object' || inputs === null) return Promise.reject(new EparaError('INVALID_INPUT', 'inputs must be an object of named tensors', { field: 'inputs' }));
     this.#p.count('submitted');
     this.#meter.record(serviceId);
     const deadline = options.deadline ?? this.#o.clock.now() + this.#defaultBudget(serviceId);

@@ -1,4 +1,5 @@
-import { EparaError, routeRequest, toEparaError, tensorsByteLength } from '@epara/core';
+import { EparaError, resolveRouteOptions, routeRequest, toEparaError, tensorsByteLength } from '@epara/core';
+import type { RouteOptions } from '@epara/core';
 import type { AbortSignalLike, ClusterView, Clock, LocalExecutor, NamedTensors, ServerId, ServiceId } from '@epara/core';
 import type { MeshLogger } from '../util/logger.js';
 import type { Scheduler, TimerHandle } from '../util/scheduler.js';
@@ -61,11 +62,14 @@ const RETRYABLE = new Set(['PEER_UNAVAILABLE', 'CLOSED', 'UNAUTHENTICATED', 'RAT
  */
 export class RequestHandler {
   readonly #c: RequestHandlerConfig;
+  /** Resolved once: routing runs on every request. */
+  readonly #routeOptions: RouteOptions;
   readonly #outstanding = new Map<number, Outstanding>();
   #closed = false;
 
   constructor(config: RequestHandlerConfig) {
     this.#c = config;
+    this.#routeOptions = resolveRouteOptions({ hopLimit: config.hopLimit, guardMs: config.guardMs, defaultDelayMs: config.hopDelayMs });
   }
 
   get outstanding(): number {
@@ -76,7 +80,7 @@ export class RequestHandler {
   handle(request: HandledRequest): Promise<NamedTensors> {
     if (this.#closed) return Promise.reject(new EparaError('CLOSED', 'node is closed'));
     if (request.signal?.aborted) return Promise.reject(new EparaError('ABORTED', 'aborted before routing'));
-    return this.#route(request, false);
+    return this.#safeRoute(request, false);
   }
 
   /** A response from `peer` to a request this node forwarded. */
@@ -108,6 +112,15 @@ export class RequestHandler {
     }
   }
 
+  #safeRoute(request: HandledRequest, retry: boolean): Promise<NamedTensors> {
+    try {
+      return this.#route(request, retry);
+    } catch (err) {
+      // Malformed input (tensors, deadline) is a rejection of this call, never a throw.
+      return Promise.reject(toEparaError(err, 'INVALID_INPUT'));
+    }
+  }
+
   #route(request: HandledRequest, retry: boolean): Promise<NamedTensors> {
     const c = this.#c;
     const now = c.clock.now();
@@ -117,7 +130,7 @@ export class RequestHandler {
       view: c.view(),
       self: c.selfId,
       now,
-      options: { hopLimit: c.hopLimit, guardMs: c.guardMs, defaultDelayMs: c.hopDelayMs },
+      options: this.#routeOptions,
     });
     if (decision.action === 'local') {
       c.hooks.ranLocally(request.serviceId);
@@ -187,7 +200,7 @@ export class RequestHandler {
     if (request.deadline - this.#c.clock.now() <= this.#c.guardMs) {
       return o.reject(new EparaError('DEADLINE_INFEASIBLE', `peer ${o.peer} failed and no time is left to retry`, { peer: o.peer }));
     }
-    this.#route(request, true).then(o.resolve, (err: unknown) => {
+    this.#safeRoute(request, true).then(o.resolve, (err: unknown) => {
       const e = toEparaError(err);
       // A routing rejection on retry means the failed peer left nowhere to go: say so, keep the cause.
       const routing = ['NO_INSTANCE', 'HOP_LIMIT', 'OVERLOADED', 'DEADLINE_INFEASIBLE'].includes(e.code);
