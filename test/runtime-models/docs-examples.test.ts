@@ -12,6 +12,7 @@ import {
   buildMlp,
   buildTinyCausalLm,
   createDevice,
+  createExecutor,
   createGenerationEngine,
   createGenerationService,
   createGraphBuilder,
@@ -122,11 +123,48 @@ describe('docs/models-and-generation.md examples', () => {
     expect(tokens!.dims).toEqual([1, 4]);
   });
 
+  it('hosts both engines in the executor', async () => {
+    // #region executor
+    const mlpModel = buildMlp({ inputSize: 8, hidden: [16, 16], outputs: 2, seed: 1 });
+    const parts = splitModel(mlpModel, { cutTensors: ['h0'] });
+    const executor = createExecutor({
+      devices: [{ id: 'a' }, { id: 'b' }, { id: 'c' }],
+      services: [
+        {
+          id: 'mlp',
+          sensitivity: 'latency',
+          slo: { kind: 'latency', deadlineMs: 500 },
+          devices: ['a', 'b'],
+          engine: ({ devices, clock, logger }) =>
+            createPipelineEngine({ stages: devices.map((device, i) => ({ device, model: { bytes: parts[i]!.bytes } })), batchSize: 4, clock, logger }),
+        },
+        {
+          id: 'chat',
+          sensitivity: 'latency',
+          slo: { kind: 'latency', deadlineMs: 5000 },
+          devices: ['c'],
+          engine: ({ devices, clock }) =>
+            createGenerationService(
+              createGenerationEngine({ device: devices[0]!, model: { bytes: buildTinyCausalLm({ vocab: 32, dModel: 16, layers: 1, heads: 2, maxSeq: 16 }) }, maxBatch: 4, maxSeq: 16, clock }),
+              { maxNewTokens: 4 },
+            ),
+        },
+      ],
+    });
+    await executor.start();
+    const y = await executor.submit('mlp', { x: { type: 'float32', dims: [1, 8], data: new Float32Array(8).fill(1) } });
+    const reply = await executor.submit('chat', { input_ids: { type: 'int64', dims: [1, 2], data: BigInt64Array.from([3n, 4n]) } });
+    console.log(y['y']!.dims, reply['tokens']!.dims); // [1, 2] [1, 4]
+    await executor.close();
+    // #endregion executor
+    expect([y['y']!.dims, reply['tokens']!.dims]).toEqual([[1, 2], [1, 4]]);
+  });
+
   it('the guide’s code blocks are copies of the regions of this file', () => {
     const source = readFileSync(new URL(import.meta.url), 'utf8');
     const guide = readFileSync(new URL('../../docs/models-and-generation.md', import.meta.url), 'utf8');
     const blocks = [...guide.matchAll(/<!-- snippet: ([\w-]+) -->\n```ts\n([\s\S]*?)```/g)];
-    expect(blocks.length).toBeGreaterThanOrEqual(7);
+    expect(blocks.length).toBeGreaterThanOrEqual(8);
     for (const [, name, code] of blocks) {
       const region = new RegExp(`// #region ${name}\\n([\\s\\S]*?)\\n\\s*// #endregion ${name}`).exec(source);
       expect(region, `region ${name}`).not.toBeNull();
