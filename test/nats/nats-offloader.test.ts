@@ -117,6 +117,15 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     expect(await result).toBe('NO_INSTANCE');
   });
 
+  it('a member that is alive but never finishes cannot hold a request past its deadline', async () => {
+    const prefix = uniqueName('t');
+    const [a, b] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2)]);
+    b.fake.freeze(); // still answers estimates and reports progress, never completes
+    b.offloader.serve(['svc']);
+    await b.nc.flush();
+    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 150 }))).toBe('DEADLINE_EXCEEDED');
+  });
+
   it('propagates an abort to the serving member', async () => {
     const prefix = uniqueName('t');
     let taken!: () => void;

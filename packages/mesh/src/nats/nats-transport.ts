@@ -67,7 +67,8 @@ class NatsTransport extends EventEmitter<TransportEvents> implements Transport {
   #onHello(nc: NatsConnection, msg: Msg): void {
     const hello = parse(msg.data) as Partial<Hello> | undefined;
     if (!msg.reply) return;
-    if (hello?.v !== 1 || typeof hello.subject !== 'string' || this.#closing !== undefined) {
+    // The reply subject must be a plain subject (no wildcards): frames are published there.
+    if (hello?.v !== 1 || typeof hello.subject !== 'string' || !/^[^\s*>]+$/.test(hello.subject) || this.#closing !== undefined) {
       msg.respond(json({ ok: false, reason: this.#closing ? 'closed' : 'bad hello' }));
       if (hello?.v !== 1) this.#bgError(new EparaError('PROTOCOL_ERROR', 'a dialer sent a malformed NATS hello'));
       return;
