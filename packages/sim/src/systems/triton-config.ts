@@ -32,56 +32,58 @@ export interface TritonPlacementInput {
 }
 
 /**
- * The static placement a careful Triton operator would deploy: every service gets replicas (one model
- * instance per device) in proportion to its average demand in device-equivalents (demand ÷ the capacity of
- * one device at the model-analyzer batch size), at least one, scaled so the replicas fill the devices; then
- * replicas are bin-packed by memory (first-fit decreasing), spreading a service over the servers with the
- * most demand for it first. Frames of streams are ordinary requests (each frame judged by its staleness).
+ * The static placement a careful Triton operator would deploy, from the average demand (the same forecast
+ * every system starts from), bin-packed by memory with one instance of a model per device:
+ * 1. cover demand: services in order of weight size, add replicas until their capacity (at the model-analyzer
+ *    batch size, on the device kind they land on) covers the service's average demand — each replica on the
+ *    fastest device kind with room, empty devices first, then servers with the most demand for the service;
+ * 2. use the rest: while a device holds nothing, add a replica of the service whose placed capacity is
+ *    lowest relative to its demand (replicas end up proportional to demand), if it fits.
+ * Frames of streams are ordinary requests judged by their staleness limit.
  */
 export function tritonStaticPlacement(input: TritonPlacementInput): TritonReplica[] {
   const reserve = input.reserveFraction ?? 0.1;
   const services = input.services.map(asLatencyService);
   const devices = input.servers.flatMap((s) => s.spec.devices.map((d, i) => ({ server: s.index, device: i, kind: d.kind, free: d.memoryBytes * (1 - reserve), hosts: new Set<number>() })));
-  const required = services.map((svc, k) => {
-    const total = input.demand[k]!.reduce((a, b) => a + b, 0);
-    let bestCap = 0;
-    for (const kind of new Set(devices.map((d) => d.kind))) {
-      const b = tritonMaxBatch(svc.spec, kind);
-      if (b > 0) bestCap = Math.max(bestCap, (b * 1000) / latencyAt(svc.spec.profiles[kind]!, b));
-    }
-    return bestCap > 0 && total > 0 ? total / bestCap : 0;
-  });
-  const sum = required.reduce((a, b) => a + b, 0);
-  const replicas = required.map((r) => (r <= 0 ? 0 : Math.max(1, Math.round((r * devices.length) / sum))));
+  const demandOf = services.map((_, k) => input.demand[k]!.reduce((a, b) => a + b, 0));
+  const capOf = (k: number, kind: string): number => {
+    const b = tritonMaxBatch(services[k]!.spec, kind);
+    return b === 0 ? 0 : (b * 1000) / latencyAt(services[k]!.spec.profiles[kind]!, b);
+  };
   const memoryOf = (k: number, kind: string): number => services[k]!.spec.memory.weightsBytes + services[k]!.spec.memory.perItemBytes * tritonMaxBatch(services[k]!.spec, kind);
-  const order = services.map((_, k) => k).filter((k) => replicas[k]! > 0).sort((a, b) => services[b]!.spec.memory.weightsBytes - services[a]!.spec.memory.weightsBytes || a - b);
+  const placedCap = services.map(() => 0);
   const out: TritonReplica[] = [];
-  for (const k of order) {
-    const serversByDemand = input.servers.map((s) => s.index).sort((a, b) => input.demand[k]![b]! - input.demand[k]![a]! || a - b);
-    const rank = new Map(serversByDemand.map((s, i) => [s, i]));
-    const hostsOnServer = new Map<number, number>();
-    for (let r = 0; r < replicas[k]!; r++) {
-      let best: (typeof devices)[number] | undefined;
-      let bestKey: number[] = [];
-      for (const d of devices) {
-        const mb = tritonMaxBatch(services[k]!.spec, d.kind);
-        if (mb === 0 || d.hosts.has(k) || memoryOf(k, d.kind) > d.free) continue;
-        const key = [hostsOnServer.get(d.server) ?? 0, rank.get(d.server)!, -d.free];
-        if (best === undefined || lexLess(key, bestKey)) {
-          best = d;
-          bestKey = key;
-        }
+  const rankOf = services.map((_, k) => {
+    const order = input.servers.map((s) => s.index).sort((a, b) => input.demand[k]![b]! - input.demand[k]![a]! || a - b);
+    return new Map(order.map((s, i) => [s, i]));
+  });
+  const addReplica = (k: number, emptyOnly: boolean): boolean => {
+    let best: (typeof devices)[number] | undefined;
+    let bestKey: number[] = [];
+    for (const d of devices) {
+      const cap = capOf(k, d.kind);
+      if (cap === 0 || d.hosts.has(k) || memoryOf(k, d.kind) > d.free || (emptyOnly && d.hosts.size > 0)) continue;
+      const key = [-cap, d.hosts.size, rankOf[k]!.get(d.server)!, -d.free];
+      if (best === undefined || lexLess(key, bestKey)) {
+        best = d;
+        bestKey = key;
       }
-      if (best === undefined) break;
-      best.free -= memoryOf(k, best.kind);
-      best.hosts.add(k);
-      hostsOnServer.set(best.server, (hostsOnServer.get(best.server) ?? 0) + 1);
-      out.push({ service: k, server: best.server, device: best.device, maxBatch: tritonMaxBatch(services[k]!.spec, best.kind) });
     }
+    if (best === undefined) return false;
+    best.free -= memoryOf(k, best.kind);
+    best.hosts.add(k);
+    placedCap[k]! += capOf(k, best.kind);
+    out.push({ service: k, server: best.server, device: best.device, maxBatch: tritonMaxBatch(services[k]!.spec, best.kind) });
+    return true;
+  };
+  const bySize = services.map((_, k) => k).filter((k) => demandOf[k]! > 0).sort((a, b) => services[b]!.spec.memory.weightsBytes - services[a]!.spec.memory.weightsBytes || a - b);
+  for (const k of bySize) while (placedCap[k]! < demandOf[k]! && addReplica(k, false));
+  for (;;) {
+    const order = [...bySize].sort((a, b) => placedCap[a]! / demandOf[a]! - placedCap[b]! / demandOf[b]! || a - b);
+    if (!order.some((k) => addReplica(k, true))) break;
   }
   return out;
 }
-
 function lexLess(a: readonly number[], b: readonly number[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
   return false;
