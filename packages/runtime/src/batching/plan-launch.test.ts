@@ -65,3 +65,15 @@ describe('planLaunch', () => {
     expect(busy.group).toHaveLength(6);
   });
 });
+
+describe('planLaunch under overload', () => {
+  it('skips items that only a smaller batch could save when a backlog fills a plan-sized batch', () => {
+    // From 0 with plan batch 4: L(4) = 30. The urgent head (deadline 20) would shrink the batch to 1.
+    const urgent = mk(20);
+    const rest = [mk(40), mk(41), mk(42), mk(43), mk(44)];
+    const d = planLaunch([urgent, ...rest], ctx());
+    expect(d.launch).toEqual(rest.slice(0, 4));
+    // Without a backlog EDF holds: the urgent item leads a batch that it still fits (L(2) = 20).
+    expect(planLaunch([urgent, rest[0]!], ctx()).launch).toEqual([urgent, rest[0]]);
+  });
+});

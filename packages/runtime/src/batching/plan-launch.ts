@@ -41,37 +41,66 @@ export interface LaunchDecision {
  * The deadline-aware dynamic batching rule (DESIGN.md §1): EDF order; an item that cannot finish by its
  * deadline even alone is dropped; a batch takes the head item and the next items with the same key (at most
  * one frame per stateful stream, none whose stream has a frame in flight; up to `maxBatchSize` when a backlog
- * allows), shrunk until the head still meets its deadline; it launches when full, or when waiting longer would miss the head's deadline
- * (`now + L(n) ≥ headDeadline − guard`), else the batcher wakes up at that moment.
+ * allows), shrunk until the head still meets its deadline; it launches when full, or when waiting longer
+ * would miss the head's deadline (`now + L(n) ≥ headDeadline − guard`), else the batcher wakes up then.
+ *
+ * Overload guard: when a backlog could fill a plan-sized batch but the most urgent item would shrink it
+ * below the plan's size, the batch skips the items that only a smaller batch could save and runs a full
+ * batch of the others. EDF alone degrades under overload (it keeps serving the items closest to expiry in
+ * ever smaller batches); this keeps the device at its planned efficiency while every item it runs is on time.
  */
 export function planLaunch(items: readonly WorkItem[], ctx: LaunchContext): LaunchDecision {
   const drop: WorkItem[] = [];
   const alone = ctx.latencyMs(1);
   const limit = Math.max(ctx.batchSize, ctx.maxBatchSize ?? ctx.batchSize);
-  let head: WorkItem | undefined;
-  const group: WorkItem[] = [];
-  const streams = new Set<string>();
-  for (const item of items) {
-    if (item.deadline < ctx.startAt + alone) {
-      drop.push(item);
-      continue;
+  let group = collect(items, limit, Number.NEGATIVE_INFINITY, (item) => {
+    if (item.deadline >= ctx.startAt + alone) return false;
+    drop.push(item);
+    return true;
+  });
+  if (group.length === 0) return { drop };
+  let n = shrink(group, ctx);
+  if (n < ctx.batchSize && group.length >= ctx.batchSize) {
+    const alt = collect(items, limit, ctx.startAt + ctx.latencyMs(ctx.batchSize), () => false);
+    if (alt.length >= ctx.batchSize) {
+      group = alt;
+      n = shrink(group, ctx);
     }
-    // Deadlines only grow along the queue: past the droppable prefix, a full group ends the scan.
-    if (group.length >= limit) break;
-    if (item.slot && (item.slot.inFlight || streams.has(item.slot.streamId))) continue;
-    if (head && item.key !== head.key) continue;
-    head ??= item;
-    group.push(item);
-    if (item.slot) streams.add(item.slot.streamId);
   }
-  if (!head) return { drop };
-  let n = group.length;
-  while (n > 1 && ctx.startAt + ctx.latencyMs(n) > head.deadline) n--;
   group.length = n;
+  const head = group[0]!;
   const runMs = ctx.latencyMs(n);
   const latestStart = head.deadline - ctx.guardMs - runMs;
   const idle = ctx.startAt <= ctx.now;
   const base = { drop, group, runMs, headDeadline: head.deadline };
   if (idle && (n >= ctx.batchSize || ctx.launchWhenIdle || ctx.now >= latestStart)) return { ...base, launch: group };
   return { ...base, wakeAt: Math.max(latestStart, ctx.startAt) };
+}
+
+/** EDF scan: up to `limit` items with the first eligible item's key and a deadline ≥ `minDeadline`. */
+function collect(
+  items: readonly WorkItem[],
+  limit: number,
+  minDeadline: number,
+  dropped: (item: WorkItem) => boolean,
+): WorkItem[] {
+  const group: WorkItem[] = [];
+  const streams = new Set<string>();
+  for (const item of items) {
+    if (dropped(item) || item.deadline < minDeadline) continue;
+    // Deadlines only grow along the queue: past the droppable prefix, a full group ends the scan.
+    if (group.length >= limit) break;
+    if (item.slot && (item.slot.inFlight || streams.has(item.slot.streamId))) continue;
+    if (group.length > 0 && item.key !== group[0]!.key) continue;
+    group.push(item);
+    if (item.slot) streams.add(item.slot.streamId);
+  }
+  return group;
+}
+
+/** Largest prefix size whose run still meets the head's deadline (at least 1). */
+function shrink(group: readonly WorkItem[], ctx: LaunchContext): number {
+  let n = group.length;
+  while (n > 1 && ctx.startAt + ctx.latencyMs(n) > group[0]!.deadline) n--;
+  return n;
 }
