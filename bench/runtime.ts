@@ -1,0 +1,293 @@
+/**
+ * `pnpm bench:runtime`: the executor's figures, each against a baseline measured in the same run.
+ *
+ * 1. Peak throughput on the PP-OCR classifier, executor (one 1-thread device, worker thread, batch from the
+ *    raw sweep) vs raw onnxruntime-node (one 1-thread session in the main thread) at its best batch size.
+ * 2. Goodput within SLO under a saturating Poisson load with mixed deadlines, vs a naive server (one session,
+ *    p-queue concurrency 1, `session.run` per request) and a Triton-like dynamic batcher (see
+ *    bench/lib/runtime-triton.ts; best max queue delay of 0/1/5/10 ms reported). Same model, same one thread.
+ * 3. Per-request overhead on a trivial model (end-to-end latency minus the time inside onnxruntime).
+ * 4. Host event-loop lag p99 while the executor serves the saturating load (perf_hooks monitorEventLoopDelay).
+ * 5. Data parallelism: stream frame rate of the classifier on two 1-thread devices vs one.
+ * 6. Model parallelism: the models helper's two-stage pipeline speedup (bench/lib/pipeline.ts).
+ *
+ * The last line is one JSON object with the figures.
+ */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { fitProfile, latencyAt, type LatencyProfile, type ProfileSample, type TensorLike } from '@epara/core';
+import { createDevice, createExecutor, createGraphBuilder, type Executor, type ServiceStats } from '@epara/runtime';
+
+type ExecutorStatsLike = ServiceStats;
+import { models, seededFloats } from '../test/fixtures/models.js';
+import { loadOrt, loadPQueue, type Ort } from './lib/runtime-deps.js';
+import { poissonLoad, replay, type LoadResult } from './lib/runtime-load.js';
+import { createTritonLikeServer } from './lib/runtime-triton.js';
+
+const ITEM = [1, 3, 48, 192] as const;
+const ITEM_LEN = 3 * 48 * 192;
+const POOL = Array.from({ length: 32 }, (_, i) => seededFloats(ITEM_LEN, i + 1));
+const fresh = (i: number): TensorLike => ({ type: 'float32', dims: [...ITEM], data: POOL[i % POOL.length]!.slice() });
+const batchOf = (b: number): Float32Array => {
+  const out = new Float32Array(b * ITEM_LEN);
+  for (let i = 0; i < b; i++) out.set(POOL[i % POOL.length]!, i * ITEM_LEN);
+  return out;
+};
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
+const SLOS = [15, 50];
+const LOAD_MS = 2500;
+
+// ---------------------------------------------------------------- 1. peak throughput vs raw ORT
+async function rawPeak(ort: Ort): Promise<{ best: number; bestBatch: number; profile: LatencyProfile }> {
+  const session = await ort.InferenceSession.create(models.ocrCls, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+  const samples: ProfileSample[] = [];
+  let best = 0;
+  let bestBatch = 1;
+  for (const b of [1, 2, 4, 8, 16, 32]) {
+    const feeds = { x: new ort.Tensor('float32', batchOf(b), [b, 3, 48, 192]) };
+    for (let i = 0; i < 3; i++) await session.run(feeds);
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < 600) {
+      const s = performance.now();
+      await session.run(feeds);
+      samples.push({ batch: b, ms: performance.now() - s });
+      n += b;
+    }
+    const rate = (n * 1000) / (performance.now() - t0);
+    console.log(`  raw ort  batch ${String(b).padStart(2)}: ${rate.toFixed(0)} items/s`);
+    if (rate > best) [best, bestBatch] = [rate, b];
+  }
+  await session.release();
+  return { best, bestBatch, profile: fitProfile('cpu-1t', samples) };
+}
+
+/** A saturated executor serving the classifier at a fixed batch size; `measure(ms)` returns items/s. */
+async function executorPeak(batch: number, profile: LatencyProfile): Promise<{ measure(ms: number): Promise<number>; close(): Promise<void> }> {
+  const ex = createExecutor({
+    devices: [{ id: 'cpu0', threads: 1 }],
+    services: [{ id: 'cls', model: models.ocrCls, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 60_000 }, profile, plan: { batchSize: batch }, maxBatch: batch, devices: ['cpu0'] }],
+  });
+  await ex.start();
+  return {
+    async measure(ms) {
+      const window = 3 * batch;
+      let done = 0;
+      let stop = false;
+      const worker = async (k: number): Promise<void> => {
+        for (let i = k; !stop; i += window) {
+          await ex.submit('cls', { x: fresh(i) });
+          done++;
+        }
+      };
+      const loops = Array.from({ length: window }, (_, k) => worker(k));
+      await new Promise((r) => setTimeout(r, 200)); // fill the pipeline
+      const d0 = done;
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, ms));
+      const rate = ((done - d0) * 1000) / (performance.now() - t0);
+      stop = true;
+      await Promise.all(loops);
+      return rate;
+    },
+    close: () => ex.close(),
+  };
+}
+
+async function rawAt(ort: Ort, batch: number, ms: number): Promise<number> {
+  const session = await ort.InferenceSession.create(models.ocrCls, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+  const feeds = { x: new ort.Tensor('float32', batchOf(batch), [batch, 3, 48, 192]) };
+  for (let i = 0; i < 3; i++) await session.run(feeds);
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < ms) {
+    await session.run(feeds);
+    n += batch;
+  }
+  const rate = (n * 1000) / (performance.now() - t0);
+  await session.release();
+  return rate;
+}
+
+// ---------------------------------------------------------------- 2. goodput under mixed deadlines
+async function naiveServer(ort: Ort, arrivals: Parameters<typeof replay>[0]): Promise<LoadResult> {
+  const PQueue = await loadPQueue();
+  const session = await ort.InferenceSession.create(models.ocrCls, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+  await session.run({ x: new ort.Tensor('float32', batchOf(1), [...ITEM]) });
+  const queue = new PQueue({ concurrency: 1 });
+  const result = await replay(arrivals, (a) => queue.add(() => session.run({ x: new ort.Tensor('float32', fresh(a.input).data as Float32Array, [...ITEM]) })));
+  await session.release();
+  return result;
+}
+
+async function tritonLike(arrivals: Parameters<typeof replay>[0], maxBatch: number, delayMs: number): Promise<LoadResult> {
+  const device = createDevice({ id: 'triton', threads: 1 });
+  await device.loadModel('cls', { path: models.ocrCls });
+  await device.run('cls', { x: fresh(0) });
+  const server = createTritonLikeServer({ device, modelKey: 'cls', inputName: 'x', maxBatch, maxQueueDelayMs: delayMs });
+  const result = await replay(arrivals, (a) => server.submit(fresh(a.input), a.sloMs));
+  await device.close();
+  return result;
+}
+
+async function eparaServer(arrivals: Parameters<typeof replay>[0], profile: LatencyProfile): Promise<{ result: LoadResult; lagP99Ms: number; ex: Executor }> {
+  const ex = createExecutor({
+    devices: [{ id: 'cpu0', threads: 1 }],
+    services: [{ id: 'cls', model: models.ocrCls, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: Math.min(...SLOS) }, profile, devices: ['cpu0'] }],
+  });
+  await ex.start();
+  await ex.submit('cls', { x: fresh(0) }, { deadline: Date.now() + 1000 });
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
+  const result = await replay(arrivals, (a, deadline) => ex.submit('cls', { x: fresh(a.input) }, { deadline }));
+  lag.disable();
+  return { result, lagP99Ms: lag.percentile(99) / 1e6, ex };
+}
+
+// ---------------------------------------------------------------- 3. overhead on a trivial model
+function addOneModel(): Uint8Array {
+  const g = createGraphBuilder({ name: 'add-one', seed: 1 });
+  g.input('x', 'float32', ['batch', 4]);
+  g.node('Add', ['x', g.constant('one', 'float32', [1], [1])], ['y']);
+  g.output('y', 'float32', ['batch', 4]);
+  return g.toBytes();
+}
+
+async function overhead(): Promise<{ p50Us: number; p99Us: number; e2eP50Us: number }> {
+  const ex = createExecutor({
+    devices: [{ id: 'cpu0', threads: 1 }],
+    services: [{ id: 'add', model: addOneModel(), sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, plan: { batchSize: 1 }, sampleInputs: { x: { type: 'float32', dims: [1, 4], data: new Float32Array(4) } }, maxBatch: 1, devices: ['cpu0'] }],
+  });
+  await ex.start();
+  let runMs = 0;
+  ex.on('batchCompleted', (e) => (runMs = e.runMs));
+  const over: number[] = [];
+  const e2e: number[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const t0 = performance.now();
+    await ex.submit('add', { x: { type: 'float32', dims: [1, 4], data: new Float32Array([i, 1, 2, 3]) } });
+    const ms = performance.now() - t0;
+    if (i < 300) continue;
+    e2e.push(ms * 1000);
+    over.push((ms - runMs) * 1000);
+  }
+  await ex.close();
+  return { p50Us: median(over), p99Us: quantile(over, 0.99), e2eP50Us: median(e2e) };
+}
+
+// ---------------------------------------------------------------- 5. data parallelism
+async function streamRate(devices: number, pack: number, profile: LatencyProfile): Promise<number> {
+  const ids = Array.from({ length: devices }, (_, i) => `dp${i}`);
+  const ex = createExecutor({
+    devices: ids.map((id) => ({ id, threads: 1 })),
+    services: [{ id: 'v', model: models.ocrCls, sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 1, stalenessMs: 10_000 }, profile, plan: { batchSize: pack, capacityPerSec: 1e6 }, maxBatch: pack, devices: ids }],
+  });
+  await ex.start();
+  const stream = ex.openStream('v', { rateHz: 1 });
+  // Closed loop: a fixed window of frames in flight, one new frame pushed per result.
+  let pushed = 0;
+  let done = 0;
+  let pushing = true;
+  const consume = (async () => {
+    for await (const r of stream) {
+      if (!r.ok) throw r.error;
+      done++;
+      if (pushing) stream.push({ x: fresh(pushed++) });
+    }
+  })();
+  for (let i = 0; i < 3 * pack * devices; i++) stream.push({ x: fresh(pushed++) });
+  await new Promise((r) => setTimeout(r, 500));
+  const d0 = done;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 2000));
+  const rate = ((done - d0) * 1000) / (performance.now() - t0);
+  pushing = false;
+  await stream.close();
+  await consume;
+  await ex.close();
+  return rate;
+}
+
+// ---------------------------------------------------------------- main
+const ort = await loadOrt();
+console.log('1. peak throughput, PP-OCR classifier, 1 thread (raw session in the main thread vs executor device worker)');
+const raw = await rawPeak(ort);
+const peak = await executorPeak(raw.bestBatch, raw.profile);
+const peakRatios: number[] = [];
+for (let r = 0; r < 3; r++) {
+  const rawRate = await rawAt(ort, raw.bestBatch, 1000);
+  const exRate = await peak.measure(1000);
+  peakRatios.push(exRate / rawRate);
+  console.log(`  round ${r + 1}: raw ${rawRate.toFixed(0)} items/s, executor ${exRate.toFixed(0)} items/s at batch ${raw.bestBatch}: ${(exRate / rawRate).toFixed(2)}×`);
+}
+await peak.close();
+const peakRatio = median(peakRatios);
+console.log(`  median ratio ${peakRatio.toFixed(2)}×`);
+
+console.log('\n2. goodput within SLO, saturating Poisson load, deadlines 15/50 ms, 1 thread each, 2 alternating rounds');
+const rate = 1.5 * raw.best;
+const describe = (name: string, r: LoadResult): void =>
+  console.log(`  ${name.padEnd(34)} goodput ${r.goodputPerSec.toFixed(0).padStart(5)}/s  (good ${r.good}, late ${r.late}, rejected ${r.rejected} of ${r.offered})`);
+const tritonMaxBatch = Math.max(1, [1, 2, 4, 8, 16, 32].filter((b) => latencyAt(raw.profile, b) <= Math.min(...SLOS)).pop() ?? 1);
+const sum = { naive: 0, epara: 0, triton: new Map<number, number>() };
+const lags: number[] = [];
+let eparaLast: ExecutorStatsLike | undefined;
+for (let round = 0; round < 2; round++) {
+  const arrivals = poissonLoad({ ratePerSec: rate, durationMs: LOAD_MS, slosMs: SLOS, inputs: POOL.length, seed: 7 + round });
+  console.log(`  round ${round + 1}: offered ${rate.toFixed(0)} req/s for ${LOAD_MS} ms (${arrivals.length} requests)`);
+  const naive = await naiveServer(ort, arrivals);
+  describe('naive (p-queue + session.run)', naive);
+  sum.naive += naive.goodputPerSec;
+  for (const delay of [0, 1, 5, 10]) {
+    const r = await tritonLike(arrivals, tritonMaxBatch, delay);
+    describe(`triton-like (max ${tritonMaxBatch}, delay ${delay} ms)`, r);
+    sum.triton.set(delay, (sum.triton.get(delay) ?? 0) + r.goodputPerSec);
+  }
+  const epara = await eparaServer(arrivals, raw.profile);
+  describe(`epara executor (plan batch ${epara.ex.instances()[0]?.batchSize})`, epara.result);
+  sum.epara += epara.result.goodputPerSec;
+  lags.push(epara.lagP99Ms);
+  eparaLast = epara.ex.stats().services['cls'];
+  console.log(`  epara: mean batch ${eparaLast?.meanBatchSize.toFixed(1)}, dropped before running ${eparaLast?.dropped}; event-loop lag p99 ${epara.lagP99Ms.toFixed(2)} ms`);
+  await epara.ex.close();
+}
+const [bestDelay, bestTriton] = [...sum.triton].sort((a, b) => b[1] - a[1])[0]!;
+const goodputVsNaive = sum.epara / Math.max(1e-9, sum.naive);
+const goodputVsTriton = sum.epara / Math.max(1e-9, bestTriton);
+const lagP99 = Math.max(...lags);
+console.log(`  total goodput: epara ${(sum.epara / 2).toFixed(0)}/s, naive ${(sum.naive / 2).toFixed(0)}/s, best triton-like (delay ${bestDelay} ms) ${(bestTriton / 2).toFixed(0)}/s`);
+console.log(`  epara / naive ${goodputVsNaive.toFixed(2)}×, epara / best triton-like ${goodputVsTriton.toFixed(2)}×`);
+
+console.log('\n3. per-request overhead, trivial add-one model, sequential requests');
+const oh = await overhead();
+console.log(`  end-to-end p50 ${oh.e2eP50Us.toFixed(0)} µs; overhead (end-to-end minus time in onnxruntime) p50 ${oh.p50Us.toFixed(0)} µs, p99 ${oh.p99Us.toFixed(0)} µs`);
+
+console.log('\n5. data parallelism: stream frame rate on the classifier, 1-thread devices');
+const pack = Math.min(8, raw.bestBatch);
+const one = await streamRate(1, pack, raw.profile);
+const two = await streamRate(2, pack, raw.profile);
+console.log(`  1 device ${one.toFixed(0)} frames/s, 2 devices ${two.toFixed(0)} frames/s (pack ${pack}): ${(two / one).toFixed(2)}×`);
+
+console.log('\n6. model parallelism: two-stage pipeline (models helper)');
+let pipelineSpeedup2: number | null = null;
+try {
+  const { measurePipelineSpeedup } = await import('./lib/pipeline.js');
+  const p = await measurePipelineSpeedup({ rounds: 3 });
+  pipelineSpeedup2 = round(p.speedup);
+  console.log(`  pipeline ${p.pipelineItemsPerSec.toFixed(0)} items/s vs whole ${p.wholeItemsPerSec.toFixed(0)} items/s: ${p.speedup.toFixed(2)}×`);
+} catch (err) {
+  console.log(`  unavailable: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+console.log(
+  JSON.stringify({
+    peakRatioToRawOrt: round(peakRatio),
+    goodputVsNaive: round(goodputVsNaive),
+    goodputVsFixedBatching: round(goodputVsTriton),
+    overheadUsP50: round(oh.p50Us, 0),
+    eventLoopLagP99Ms: round(lagP99),
+    dataParallelSpeedup2: round(two / one),
+    pipelineSpeedup2,
+  }),
+);
