@@ -92,6 +92,25 @@ describe.skipIf(skip)('NATS transport: failures and credentials', () => {
     }
   });
 
+  it('fails every link with PEER_UNAVAILABLE when the broker goes away (messages could be lost meanwhile)', async () => {
+    const own = await startNatsServer();
+    try {
+      const a = track(createNatsTransport({ servers: own.url }));
+      const b = track(createNatsTransport({ servers: own.url }));
+      const { address } = await a.listen();
+      const accepted = nextAccepted(a);
+      const conn = await b.connect(address);
+      const inbound = await accepted;
+      const closed = Promise.all([closedOf(conn), closedOf(inbound)]);
+      await own.stop();
+      const events = await closed;
+      expect(events.map((e) => e?.error?.code)).toEqual(['PEER_UNAVAILABLE', 'PEER_UNAVAILABLE']);
+      expect(() => conn.send(new Uint8Array(1))).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('connects with user/password and with a token; frames flow', async () => {
     for (const [url, auth] of [
       [withUser.url, { user: 'edge', pass: 'right-pass' }],
