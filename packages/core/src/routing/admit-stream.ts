@@ -2,7 +2,7 @@ import { invalidOption } from '../errors/epara-error.js';
 import type { ServerId, ServiceId } from '../model/device.js';
 import type { ClusterView, InstanceInfo } from '../view/server-entry.js';
 import { resolveRouteOptions, sendMs, type NetworkModel, type RouteOptions } from './route-options.js';
-import { assertRoutingContext, nextHop, type NextHop } from './routing-common.js';
+import { assertRoutingContext, entriesOf, nextHop, type NextHop } from './routing-common.js';
 
 /** A stream asking to be admitted. */
 export interface StreamRequest {
@@ -76,8 +76,7 @@ export function admitStream(input: AdmitStreamInput): StreamDecision {
   const visited = stream.visited ?? [];
   const candidates: StreamCandidate[] = [];
   let roomButFar = false;
-  for (const id in view.entries) {
-    const entry = view.entries[id]!;
+  for (const entry of entriesOf(view)) {
     if (!entry.alive || now - entry.updatedAt > o.maxEntryAgeMs || entry.serverId === self) continue;
     for (const inst of entry.instances) {
       if (inst.serviceId !== stream.serviceId || inst.status !== 'ready') continue;

@@ -3,7 +3,7 @@ import type { ServerId, ServiceId } from '../model/device.js';
 import type { LocalEstimate } from '../ports/local-executor.js';
 import type { ClusterView, InstanceInfo, ServerEntry } from '../view/server-entry.js';
 import { resolveRouteOptions, sendMs, type NetworkModel, type RouteOptions } from './route-options.js';
-import { assertRoutingContext, nextHop, type NextHop } from './routing-common.js';
+import { assertRoutingContext, entriesOf, nextHop, type NextHop } from './routing-common.js';
 
 /** A request as the handler sees it at this server. */
 export interface RoutedRequest {
@@ -62,6 +62,9 @@ export type RouteDecision =
  * `HOP_LIMIT` when hops are exhausted, `NO_INSTANCE` when no ready instance exists here or in the view,
  * `DEADLINE_INFEASIBLE` when even an idle instance could not finish in time, else `OVERLOADED`.
  *
+ * Treat the view as an immutable value: the entry list is cached per `view.entries` object, so a changed view
+ * must be a new object (as `mergeView`, `upsertEntry`, `markDead` and `applyDelta` return).
+ *
  * @throws EparaError `INVALID_OPTIONS` for a malformed request, view, time or option.
  * @example
  * ```ts
@@ -106,24 +109,32 @@ interface PeerScan {
 function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly ServerId[], latest: number): PeerScan {
   const { request, view, self, now, network } = input;
   const scan: PeerScan = { candidates: [], anyInstance: false, idleFits: false };
-  const payload = request.payloadBytes ?? 0;
-  const response = request.responseBytes ?? 0;
-  for (const id in view.entries) {
-    const entry = view.entries[id]!;
-    if (!entry.alive || now - entry.updatedAt > o.maxEntryAgeMs) continue;
-    const age = Math.max(0, now - entry.updatedAt);
-    for (const inst of entry.instances) {
-      if (inst.serviceId !== request.serviceId || inst.status !== 'ready') continue;
+  const serviceId = request.serviceId;
+  const entries = entriesOf(view);
+  for (let e = 0; e < entries.length; e++) {
+    const entry = entries[e]!;
+    const age = now - entry.updatedAt;
+    if (!entry.alive || age > o.maxEntryAgeMs) continue;
+    const instances = entry.instances;
+    for (let k = 0; k < instances.length; k++) {
+      const inst = instances[k]!;
+      if (inst.serviceId !== serviceId || inst.status !== 'ready') continue;
       scan.anyInstance = true;
       if (entry.serverId === self || visited.includes(entry.serverId)) continue;
-      const travel = sendMs(network, entry.serverId, payload, o) + (o.includeReturnHop ? sendMs(network, entry.serverId, response, o) : 0);
+      const travel = travelMs(network, entry.serverId, request, o);
       if (now + travel + inst.runMs <= latest) scan.idleFits = true;
-      const inflatedWaitMs = inflateWait(inst, age, o);
+      const inflatedWaitMs = inflateWait(inst, Math.max(0, age), o);
       const estimateAt = now + travel + inflatedWaitMs + inst.runMs;
       if (estimateAt <= latest) insertCandidate(scan.candidates, { serverId: entry.serverId, instanceId: inst.instanceId, estimateAt, inflatedWaitMs, load: entry.load }, o.maxCandidates);
     }
   }
   return scan;
+}
+
+/** Payload there, plus the response back when `includeReturnHop`. */
+function travelMs(network: NetworkModel | undefined, peer: ServerId, request: RoutedRequest, o: RouteOptions): number {
+  const there = sendMs(network, peer, request.payloadBytes ?? 0, o);
+  return o.includeReturnHop ? there + sendMs(network, peer, request.responseBytes ?? 0, o) : there;
 }
 
 /**
