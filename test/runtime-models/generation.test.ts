@@ -124,6 +124,12 @@ describe('generation with iteration-level batching', () => {
     expect((await long.collect()).length).toBe(8);
   });
 
+  it('a model that does not load fails every request with LOAD_FAILED', async () => {
+    const bad = engine({ model: { bytes: new Uint8Array([1, 2, 3]) } });
+    expect((await rejection(bad.generate({ tokens: [1], maxNewTokens: 2 }).collect())).code).toBe('LOAD_FAILED');
+    expect((await rejection(bad.start())).code).toBe('LOAD_FAILED');
+  });
+
   it('runs as a ServiceEngine: submit returns the generated tokens as int64 [1, n]', async () => {
     const service = createGenerationService(engine(), { maxNewTokens: limits[1]! });
     const out = await service.submit(

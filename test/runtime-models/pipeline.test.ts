@@ -148,6 +148,12 @@ describe('model-parallel pipeline scheduling (fake devices)', () => {
     expect((await rejection(engine.submit(item(3), { deadline: far(), priority: 0 }))).code).toBe('CLOSED');
   });
 
+  it('a stage model that does not load fails requests with LOAD_FAILED', async () => {
+    const [a] = stages();
+    const engine = track(createPipelineEngine({ stages: [a!, { device: device('bad', true), model: { bytes: new Uint8Array([1]) } }], batchSize: 1 }));
+    expect((await rejection(engine.submit(item(1), { deadline: far(), priority: 0 }))).code).toBe('LOAD_FAILED');
+  });
+
   it('validates options with INVALID_OPTIONS naming the field', () => {
     expect(() => createPipelineEngine({ stages: [], batchSize: 1 })).toThrow(/stages/);
     expect(() => createPipelineEngine({ stages: stages(), batchSize: 0 })).toThrow(/batchSize/);
