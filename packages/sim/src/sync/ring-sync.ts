@@ -1,4 +1,4 @@
-import { createView, markDead, mergeView, type ClusterView, type ServerEntry } from '@epara/core';
+import { createView, markDead, mergeEntry, mergeView, type ClusterView, type ServerEntry } from '@epara/core';
 import type { SyncOptions } from '../systems/epara-options.js';
 import type { World } from '../world/world.js';
 
@@ -52,9 +52,17 @@ export function createRingSync(o: RingSyncOptions): RingSync {
 
   const viewOf = (s: number): ClusterView => views.get(s) ?? createView();
 
-  function visit(world: World, server: number, token: Token): void {
+  /** The server overwrites its own entry in the token (core `mergeEntry`: the token is the ring's own copy). */
+  function writeOwn(server: number, token: Token): void {
     const entry = o.entryOf(server);
-    token.view = mergeView(token.view, { entries: { [entry.serverId]: entry } });
+    const entries = token.view.entries as Record<string, ServerEntry>;
+    const prev = entries[entry.serverId];
+    entries[entry.serverId] = prev === undefined ? entry : mergeEntry(prev, entry);
+  }
+
+  function visit(world: World, server: number, token: Token): void {
+    writeOwn(server, token);
+    // The server's view is an immutable snapshot: merged (and copied) by core mergeView.
     views.set(server, mergeView(viewOf(server), token.view));
     send(world, server, token);
   }
@@ -73,7 +81,7 @@ export function createRingSync(o: RingSyncOptions): RingSync {
       if (!world.serverAlive[next]) {
         // No acknowledgement: bypass the successor and mark it dead in the table.
         delay += o.options.ackTimeoutMs;
-        token.view = markDead(token.view, world.servers[next]!.spec.id);
+        token.view = { entries: { ...markDead(token.view, world.servers[next]!.spec.id).entries } };
         o.onDeadDetected(next);
         if (next === token.starter) return;
         continue;
@@ -101,7 +109,7 @@ export function createRingSync(o: RingSyncOptions): RingSync {
         const starter = ring.find((s) => world.serverAlive[s]);
         if (starter !== undefined) {
           rounds++;
-          const token: Token = { view: viewOf(starter), starter, zone: a, done: false };
+          const token: Token = { view: { entries: { ...viewOf(starter).entries } }, starter, zone: a, done: false };
           visit(world, starter, token);
         }
         world.schedule(world.clock.now() + o.options.periodMs, EV_SYNC_TICK, a);
@@ -111,8 +119,7 @@ export function createRingSync(o: RingSyncOptions): RingSync {
         const token = ref as Token;
         if (!world.serverAlive[a]) return true;
         if (a === token.starter && token.done === true) {
-          const entry = o.entryOf(a);
-          token.view = mergeView(token.view, { entries: { [entry.serverId]: entry } });
+          writeOwn(a, token);
           views.set(a, mergeView(viewOf(a), token.view));
           return true;
         }

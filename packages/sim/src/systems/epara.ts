@@ -10,6 +10,7 @@ import { createPlacementDriver, indexOf, type PlacementDriver } from './placemen
 import { zonesOf } from './zones.js';
 
 const EV_PLACE = 60;
+const NO_VISITS: readonly string[] = [];
 
 /**
  * EPARA in the simulator, running the core's own logic: `allocate` → `placeServices` per zone at start, every
@@ -109,7 +110,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     }
     const back = world.network.downlinkMs(req.origin, svc.responseBytes) + (server === req.origin ? 0 : world.network.transferMs(server, req.origin, svc.responseBytes));
     const d = routeRequest({
-      request: { serviceId: svc.spec.id, deadline: req.deadline - back, hops: req.hops, visited: req.visited.map((v) => world.servers[v]!.spec.id), payloadBytes: svc.payloadBytes, responseBytes: svc.responseBytes },
+      request: { serviceId: svc.spec.id, deadline: req.deadline - back, hops: req.hops, visited: req.visited.length === 0 ? NO_VISITS : req.visited.map((v) => world.servers[v]!.spec.id), payloadBytes: svc.payloadBytes, responseBytes: svc.responseBytes },
       local: best === undefined ? undefined : { completionAt: bestAt, ready: true },
       view: viewOf(server), self: world.servers[server]!.spec.id, now, network: book.network(server), options: route,
     });
