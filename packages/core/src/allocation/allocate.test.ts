@@ -53,6 +53,16 @@ describe('allocate', () => {
     expect(a.infeasible).toContainEqual(expect.objectContaining({ deviceKind: 'cpu', reason: expect.stringContaining('no latency profile') }));
   });
 
+  it('uses measured stage profiles for a device kind when given', () => {
+    const llm: ServiceSpec = { ...seg, id: 'llm', slo: { kind: 'latency', deadlineMs: 3000 }, memory: { weightsBytes: 14 * GB, perItemBytes: 0.2 * GB }, profiles: { gpu: affineProfile('gpu', { fixedMs: 120, perItemMs: 15 }) } };
+    const stages = [affineProfile('gpu', { fixedMs: 50, perItemMs: 5 }), affineProfile('gpu', { fixedMs: 90, perItemMs: 12 })];
+    const a = allocate({ service: llm, demand: 4, deviceKinds: kinds, stageProfiles: { gpu: { 2: stages } } });
+    const p = a.plans[0]!;
+    expect(p.stages).toBe(2);
+    // the slowest measured stage (90 + 12b ms, plus 1 ms hand-off) bounds the pipeline's throughput
+    expect(p.capacityPerSec).toBeCloseTo((p.batchSize * 1000) / (91 + 12 * p.batchSize));
+  });
+
   it("adds model-parallel alternatives with modelParallelCandidates: 'always'", () => {
     const a = allocate({ service: seg, demand: 10, deviceKinds: kinds, options: { modelParallelCandidates: 'always' } });
     expect(a.plans.some((p) => p.serviceStrategy === 'model-parallel' && p.devices >= 2)).toBe(true);
