@@ -19,7 +19,10 @@ export interface NatsOffloaderOptions {
   readonly hopLimit?: number;
   /** Margin kept before a deadline, ms. @default 1 */
   readonly guardMs?: number;
-  /** A server must take (or decline) a request within this, else the attempt failed and is retried, ms. @default 250 */
+  /**
+   * A server must answer (progress, decline or result) within this, else the attempt failed and is retried,
+   * ms; greater than `progressIntervalMs`. @default 250
+   */
   readonly acceptTimeoutMs?: number;
   /** A serving server reports progress this often while it runs a request, ms. @default 100 */
   readonly progressIntervalMs?: number;
@@ -75,6 +78,7 @@ export function resolveNatsOffloaderOptions(options: NatsOffloaderOptions): Reso
   positive('progressIntervalMs', o.progressIntervalMs);
   positive('deadAfterMs', o.deadAfterMs);
   if (o.deadAfterMs <= o.progressIntervalMs) invalidOption('deadAfterMs', o.deadAfterMs, `greater than progressIntervalMs (${o.progressIntervalMs})`);
+  if (o.acceptTimeoutMs <= o.progressIntervalMs) invalidOption('acceptTimeoutMs', o.acceptTimeoutMs, `greater than progressIntervalMs (${o.progressIntervalMs})`);
   positive('maxBudgetMs', o.maxBudgetMs);
   if (o.logger !== undefined && !isMeshLogger(o.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');
   return { ...o, clock: o.clock ?? systemClock, logger: o.logger ?? silentLogger, limits: options.limits };

@@ -16,8 +16,9 @@ export function serviceSubject(prefix: string, serviceId: ServiceId): string {
 
 /**
  * The serving half of NATS offloading: one queue-group subscription per served service, so the broker hands
- * each request to exactly one server hosting it. A request is taken (`accepted`, then `progress` while it
- * runs, then `done` with a result or typed error frame) only if the local executor can meet its deadline;
+ * each request to exactly one server hosting it. A request is taken (`progress` every interval while it
+ * runs — none for a quick one —, then `done` with a result or typed error frame) only if the local executor
+ * can meet its deadline;
  * otherwise it is `declined` at once with the reason, and the sender tries another server. A request that
  * names this server in `visited` is always declined (never served twice).
  */
@@ -91,7 +92,7 @@ export class NatsOffloadServer {
   #accept(reply: string, serviceId: ServiceId, inputs: Extract<WireMessage, { type: 'submit' }>['inputs'], deadline: number): void {
     const controller = new AbortController();
     this.#running.set(reply, controller);
-    this.#control(reply, 'accepted');
+    // No separate "accepted" message: a quick request costs one reply; a long one reports progress.
     const progress = setInterval(() => this.#control(reply, 'progress'), this.#o.progressIntervalMs);
     this.served++;
     this.#o.executor

@@ -38,9 +38,9 @@ const RETRYABLE = new Set(['PEER_UNAVAILABLE', 'CLOSED', 'OVERLOADED', 'NO_INSTA
  * Offloading over NATS queue groups. `serve(ids)` makes this server one of the queue-group members of each
  * service; `forward(...)` sends a request to whichever member the broker picks, and keeps it safe: every
  * attempt is one hop (hop limit and visited list as in ring mode, the deadline travelling as a budget); a
- * member that declines is added to `visited` and another is tried; a member that takes the request but goes
- * silent (its progress stops: it died) is presumed dead after `deadAfterMs` and the request is retried
- * elsewhere while its deadline allows, else rejected with a code. Every forward settles.
+ * member that declines is added to `visited` and another is tried; a member that goes silent (no answer
+ * within `acceptTimeoutMs`, or its progress reports stop for `deadAfterMs`: it died) is presumed dead and the
+ * request is retried elsewhere while its deadline allows, else rejected with a code. Every forward settles.
  */
 export class NatsOffloader {
   readonly #o: ResolvedNatsOffloaderOptions;
@@ -148,7 +148,7 @@ export class NatsOffloader {
         const h = msg.headers;
         if (h?.code === 503) return finish({ kind: 'error', error: new EparaError('NO_INSTANCE', `no server serves ${serviceId}`, { serviceId }) });
         const kind = h?.get(OFFLOAD_HEADERS.kind);
-        if (kind === 'accepted' || kind === 'progress') {
+        if (kind === 'progress') {
           server = h?.get(OFFLOAD_HEADERS.server) || server;
           return arm(Math.min(o.deadAfterMs, remaining() + o.deadAfterMs), onSilent);
         }

@@ -46,6 +46,7 @@ describe('NATS option resolvers', () => {
     expect(field(() => resolveNatsOffloaderOptions({ connection: nc, selfId: 'a', executor: {} as never }))).toBe('executor');
     expect(field(() => resolveNatsOffloaderOptions({ connection: nc, selfId: 'a', executor, hopLimit: 0 }))).toBe('hopLimit');
     expect(field(() => resolveNatsOffloaderOptions({ connection: nc, selfId: 'a', executor, progressIntervalMs: 500, deadAfterMs: 500 }))).toBe('deadAfterMs');
+    expect(field(() => resolveNatsOffloaderOptions({ connection: nc, selfId: 'a', executor, acceptTimeoutMs: 100 }))).toBe('acceptTimeoutMs');
   });
 });
 
