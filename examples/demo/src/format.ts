@@ -1,0 +1,60 @@
+import type { PlacedInstance } from '@epara/core';
+import type { DemoService } from './catalog.js';
+import { ratio, type SystemReport } from './report.js';
+import type { TritonConfig } from './baseline/triton-config.js';
+
+const ms = (v: number | null): string => (v === null ? '-' : v < 10 ? v.toFixed(1) : v.toFixed(0));
+const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
+const x = (v: number | null): string => (v === null ? 'inf' : `${v.toFixed(2)}x`);
+const drops = (d: Readonly<Record<string, number>>): string =>
+  Object.entries(d)
+    .sort((a, b) => b[1] - a[1])
+    .map(([code, n]) => `${code}:${n}`)
+    .join(' ') || '-';
+
+/** Lays rows out in aligned columns. */
+export function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
+}
+
+/** The per-service table of one system. */
+export function serviceTable(r: SystemReport, catalog: readonly DemoService[]): string[] {
+  const head = ['service', 'category', 'offered', 'good', 'late', 'goodput/s', 'SLO att.', 'p50 ms', 'p99 ms', 'offloads', 'dropped by code'];
+  const rows = r.services.map((s) => {
+    const title = catalog.find((c) => c.id === s.serviceId)!.title;
+    return [`${s.serviceId} (${title})`, s.category, String(s.offered), String(s.good), String(s.late), s.goodputPerSec.toFixed(1), pct(s.attainment), ms(s.p50Ms), ms(s.p99Ms), String(s.offloads), drops(s.dropped)];
+  });
+  return table([head, ...rows]);
+}
+
+/** Per-category and overall comparison with ratios. */
+export function comparisonTable(epara: SystemReport, triton: SystemReport): string[] {
+  const head = ['category', 'EPARA goodput/s', 'Triton-like goodput/s', 'ratio', 'EPARA att.', 'Triton-like att.', 'ratio'];
+  const keys = [...new Set([...Object.keys(epara.categories), ...Object.keys(triton.categories)])].sort();
+  const row = (name: string, a: SystemReport['overall'], b: SystemReport['overall']): string[] => [
+    name,
+    a.goodputPerSec.toFixed(1),
+    b.goodputPerSec.toFixed(1),
+    x(ratio(a.goodputPerSec, b.goodputPerSec)),
+    pct(a.attainment),
+    pct(b.attainment),
+    x(ratio(a.attainment, b.attainment)),
+  ];
+  const rows = keys.map((k) => row(k, epara.categories[k]!, triton.categories[k]!));
+  return table([head, ...rows, row('overall', epara.overall, triton.overall)]);
+}
+
+/** The EPARA placement: one line per instance. */
+export function placementLines(instances: readonly PlacedInstance[]): string[] {
+  const rows = [...instances]
+    .sort((a, b) => a.serverId.localeCompare(b.serverId) || a.serviceId.localeCompare(b.serviceId))
+    .map((p) => [p.serverId, p.serviceId, `${p.plan.requestStrategy}/${p.plan.serviceStrategy}`, `batch ${p.plan.batchSize}`, `${p.plan.capacityPerSec.toFixed(0)} items/s`, p.deviceIds.join(',')]);
+  return table([['server', 'service', 'strategy', 'batch', 'capacity', 'devices'], ...rows]);
+}
+
+/** The Triton-like configuration: one line per model. */
+export function tritonLines(config: TritonConfig, nodeIds: readonly string[]): string[] {
+  const rows = config.models.map((m) => [m.serviceId, `max_batch_size ${m.maxBatch}`, `max_queue_delay ${config.maxQueueDelayMs} ms`, m.nodes.map((n) => nodeIds[n]).join(', ') || '(none)']);
+  return table([['model', 'batching', 'queue delay', 'instances on'], ...rows]);
+}

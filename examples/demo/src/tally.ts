@@ -1,0 +1,68 @@
+import type { DemoService, DemoServiceId } from './catalog.js';
+
+/** Counters of one service in one run. */
+export interface ServiceTally {
+  offered: number;
+  /** Completed within the SLO (deadline, or staleness for frames). */
+  good: number;
+  /** Completed, but after the SLO. */
+  late: number;
+  /** Refused or dropped, by error code. */
+  dropped: Record<string, number>;
+  /** End-to-end latencies of completed items, ms (client side: from the scheduled arrival to the answer). */
+  latencies: number[];
+  /** Items this system sent to another server than the one they entered at. */
+  offloads: number;
+}
+
+/** Per-service counters of a run, with the live totals the progress view shows. */
+export class Tally {
+  readonly services: Record<DemoServiceId, ServiceTally>;
+  readonly #budget: Record<string, number>;
+
+  constructor(catalog: readonly DemoService[]) {
+    this.services = {} as Record<DemoServiceId, ServiceTally>;
+    this.#budget = {};
+    for (const s of catalog) {
+      this.services[s.id] = { offered: 0, good: 0, late: 0, dropped: {}, latencies: [], offloads: 0 };
+      this.#budget[s.id] = s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs;
+    }
+  }
+
+  offered(id: DemoServiceId, n = 1): void {
+    this.services[id].offered += n;
+  }
+
+  completed(id: DemoServiceId, latencyMs: number): void {
+    const t = this.services[id];
+    t.latencies.push(latencyMs);
+    if (latencyMs <= this.#budget[id]!) t.good++;
+    else t.late++;
+  }
+
+  dropped(id: DemoServiceId, code: string, n = 1): void {
+    const t = this.services[id];
+    t.dropped[code] = (t.dropped[code] ?? 0) + n;
+  }
+
+  offloaded(id: DemoServiceId): void {
+    this.services[id].offloads++;
+  }
+
+  /** Sums over all services (for the live view). */
+  totals(): { offered: number; settled: number; good: number; dropped: number; offloads: number } {
+    let offered = 0;
+    let good = 0;
+    let late = 0;
+    let dropped = 0;
+    let offloads = 0;
+    for (const t of Object.values(this.services)) {
+      offered += t.offered;
+      good += t.good;
+      late += t.late;
+      offloads += t.offloads;
+      for (const n of Object.values(t.dropped)) dropped += n;
+    }
+    return { offered, settled: good + late + dropped, good, dropped, offloads };
+  }
+}
