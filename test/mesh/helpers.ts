@@ -52,7 +52,7 @@ export async function startCluster(spec: ClusterSpec): Promise<ClusterNode[]> {
       services: [ECHO],
       devices: [{ id: 'cpu0', kind: 'cpu', memoryBytes: 1e9 }],
       syncPeriodMs: 50,
-      syncAckTimeoutMs: 100,
+      syncAckTimeoutMs: 400,
       placement: false,
       ...spec.node,
     });

@@ -52,7 +52,7 @@ describe('mesh offloading under load (memory transport)', () => {
   });
 
   it('propagates an AbortSignal to the peer as a cancel', async () => {
-    cluster = await startCluster({ size: 2, kind: 'memory', hosted: [1], serviceTimeMs: 50 });
+    cluster = await startCluster({ size: 2, kind: 'memory', hosted: [1], serviceTimeMs: 100 });
     await until(() => cluster[0]!.node.view().entries['n1']!.instances.length > 0, 'n0 sees n1 instance');
     const busy = Array.from({ length: 3 }, () => cluster[0]!.node.submit('echo', input([0]), { deadline: Date.now() + 1000 }));
     const controller = new AbortController();

@@ -1,6 +1,6 @@
 import type { DecodedMessage } from '../protocol/messages.js';
 import { parsePlacementPayload } from '../placement/placement-payload.js';
-import type { NodeParts } from './mesh-node.js';
+import type { NodeParts } from './node-parts.js';
 import type { PeerLink } from './peer-links.js';
 
 /**

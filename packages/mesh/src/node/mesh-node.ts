@@ -1,23 +1,13 @@
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, toEparaError } from '@epara/core';
 import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId } from '@epara/core';
-import { InboundRequests } from '../offload/inbound-requests.js';
 import type { MeshStream } from '../offload/remote-stream.js';
-import { RequestHandler } from '../offload/request-handler.js';
-import { StreamHost } from '../offload/stream-host.js';
-import { PlacementApplier } from '../placement/placement-applier.js';
-import { PlacementCoordinator } from '../placement/placement-coordinator.js';
-import { RingSync } from '../sync/ring-sync.js';
-import { createFaultInjector } from '../sync/sync-faults.js';
 import { ArrivalMeter } from './arrival-meter.js';
 import { dispatchMessage } from './dispatch-message.js';
-import { createHandshake } from './handshake.js';
 import type { NodeEvents, NodeStats } from './node-events.js';
 import type { ResolvedNodeOptions } from './node-options.js';
-import { PeerLinks } from './peer-links.js';
-import { readSelfState } from './self-state.js';
-import { StreamOpener } from './stream-opener.js';
-import { wireSync } from './wire-sync.js';
+import { buildNodeParts } from './node-parts.js';
+import type { Counter, NodeParts } from './node-parts.js';
 
 /** Options of {@link MeshNode.submit}. */
 export interface NodeSubmitOptions {
@@ -33,20 +23,6 @@ export interface NodeStreamOptions {
   readonly stalenessMs?: number;
 }
 
-type Counter = 'submitted' | 'ranLocally' | 'offloaded' | 'retried' | 'received' | 'rejected' | 'syncRounds' | 'syncBytesSent' | 'syncFramesSent' | 'bytesSent' | 'framesRejected' | 'placementsApplied';
-
-/** Internals shared with the message dispatcher. */
-export interface NodeParts {
-  readonly links: PeerLinks;
-  readonly sync: RingSync;
-  readonly handler: RequestHandler;
-  readonly inbound: InboundRequests;
-  readonly streamHost: StreamHost;
-  readonly streams: StreamOpener;
-  readonly coordinator: PlacementCoordinator | undefined;
-  readonly count: (c: Counter, n?: number) => void;
-}
-
 /**
  * An EPARA edge node; create it with {@link createNode}. See `docs/mesh.md`.
  */
@@ -55,7 +31,6 @@ export class MeshNode extends EventEmitter<NodeEvents> {
   readonly #o: ResolvedNodeOptions;
   readonly #p: NodeParts;
   readonly #meter: ArrivalMeter;
-  readonly #applier: PlacementApplier;
   readonly #counters = new Map<Counter, number>();
   readonly #pending = new Set<(e: EparaError) => void>();
   #state: 'new' | 'starting' | 'started' | 'closing' | 'closed' = 'new';
@@ -69,105 +44,13 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     this.id = o.id;
     this.#meter = new ArrivalMeter(o.clock.now(), o.syncPeriodMs * 2);
     const count = (c: Counter, n = 1): void => void this.#counters.set(c, (this.#counters.get(c) ?? 0) + n);
-    const view = (): ClusterView => sync.store.view();
-    const links = new PeerLinks({
-      selfId: o.id,
-      transport: o.transport,
-      handshake: createHandshake(o),
-      limits: o.limits,
-      addressOf: (id) => sync.store.get(id)?.address,
-      maxQueuedFrames: 1024,
-      logger: o.logger,
-    });
-    const sync: RingSync = new RingSync({
-      selfId: o.id,
-      epoch: o.epoch,
-      clock: o.clock,
-      scheduler: o.scheduler,
-      periodMs: o.syncPeriodMs,
-      ackTimeoutMs: o.syncAckTimeoutMs,
-      attempts: o.syncAttempts,
-      fullEvery: o.fullSyncEvery,
-      seeds: o.seeds,
-      faults: createFaultInjector(o.syncFaults, o.random),
-      logger: o.logger,
-      readSelf: () => readSelfState({ executor: o.executor, meter: this.#meter, now: o.clock.now(), devices: o.devices, services: o.services, address: o.transport.address }),
-      send: (to, m) => wireSync(links, to, m),
-    });
-    const handler = new RequestHandler({
-      selfId: o.id,
-      clock: o.clock,
-      scheduler: o.scheduler,
-      executor: o.executor,
-      view,
-      hopLimit: o.hopLimit,
-      guardMs: o.guardMs,
-      hopDelayMs: o.hopDelayMs,
-      responseGraceMs: o.responseGraceMs,
+    this.#p = buildNodeParts(o, {
+      meter: this.#meter,
       nextId: () => this.#nextId++,
-      send: (peer, m) => links.send(peer, m),
-      logger: o.logger,
-      hooks: {
-        offloaded: (e) => (count('offloaded'), e.retry && count('retried'), this.emit('requestOffloaded', e)),
-        rejected: (e) => (count('rejected'), this.emit('requestRejected', e)),
-        ranLocally: () => count('ranLocally'),
-      },
+      count,
+      emit: (event, payload) => void (this.emit as (e: string, p: unknown) => boolean)(event, payload),
     });
-    const streams = new StreamOpener({
-      selfId: o.id,
-      clock: o.clock,
-      scheduler: o.scheduler,
-      executor: o.executor,
-      view,
-      hopLimit: o.hopLimit,
-      hopDelayMs: o.hopDelayMs,
-      openTimeoutMs: 5000,
-      nextId: () => this.#nextId++,
-      send: (peer, m) => links.send(peer, m),
-    });
-    const inbound = new InboundRequests({
-      clock: o.clock,
-      handle: (r) => handler.handle(r),
-      reply: (linkId, m) => links.reply(linkId, m),
-      maxBudgetMs: 10 * 60_000,
-      hopLimit: o.hopLimit,
-    });
-    const streamHost = new StreamHost({ open: (r) => streams.open(r), reply: (linkId, m) => links.reply(linkId, m) });
-    this.#applier = new PlacementApplier({
-      selfId: o.id,
-      executor: o.executor,
-      view,
-      scheduler: o.scheduler,
-      readyTimeoutMs: Math.max(o.syncPeriodMs * 20, 10_000),
-      pollMs: Math.max(10, o.syncPeriodMs / 5),
-      logger: o.logger,
-      applied: (e) => (count('placementsApplied'), this.emit('placementApplied', e)),
-    });
-    const coordinator =
-      o.placement === false
-        ? undefined
-        : new PlacementCoordinator({
-            selfId: o.id,
-            scheduler: o.scheduler,
-            periodMs: o.placementPeriodMs,
-            services: o.services,
-            devices: o.devices,
-            minDemandPerSec: o.placement.minDemandPerSec,
-            placementOptions: o.placement,
-            view,
-            epoch: () => sync.store.self.epoch,
-            send: (peer, payload) => {
-              try {
-                links.send(peer, { type: 'placement', payload });
-              } catch (err) {
-                o.logger.debug({ peer, err }, 'placement send failed');
-              }
-            },
-            apply: (d) => void this.#applier.apply(d),
-            logger: o.logger,
-            ran: (e) => this.emit('placementComputed', e),
-          });
-    this.#p = { links, sync, handler, inbound, streamHost, streams, coordinator, count };
+
     this.#wireEvents();
   }
 
@@ -294,7 +177,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     await Promise.race([p.streamHost.closeAll(), this.#sleep(this.#o.closeTimeoutMs)]);
     if (this.#pending.size > 0) await Promise.race([this.#drained(), this.#sleep(this.#o.closeTimeoutMs)]);
     for (const reject of [...this.#pending]) reject(new EparaError('CLOSED', 'node closed before the request finished'));
-    await Promise.race([this.#applier.close(), this.#sleep(this.#o.closeTimeoutMs)]);
+    await Promise.race([this.#p.applier.close(), this.#sleep(this.#o.closeTimeoutMs)]);
     p.links.close();
     await this.#o.transport.close();
     this.#state = 'closed';

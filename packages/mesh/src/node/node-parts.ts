@@ -1,0 +1,160 @@
+import type { ClusterView } from '@epara/core';
+import { InboundRequests } from '../offload/inbound-requests.js';
+import { RequestHandler } from '../offload/request-handler.js';
+import { StreamHost } from '../offload/stream-host.js';
+import { PlacementApplier } from '../placement/placement-applier.js';
+import { PlacementCoordinator } from '../placement/placement-coordinator.js';
+import { RingSync } from '../sync/ring-sync.js';
+import { createFaultInjector } from '../sync/sync-faults.js';
+import type { ArrivalMeter } from './arrival-meter.js';
+import { createHandshake } from './handshake.js';
+import type { NodeEvents } from './node-events.js';
+import type { ResolvedNodeOptions } from './node-options.js';
+import { PeerLinks } from './peer-links.js';
+import { readSelfState } from './self-state.js';
+import { StreamOpener } from './stream-opener.js';
+import { wireSync } from './wire-sync.js';
+
+/** Counters a node keeps. */
+export type Counter =
+  | 'submitted'
+  | 'ranLocally'
+  | 'offloaded'
+  | 'retried'
+  | 'received'
+  | 'rejected'
+  | 'syncRounds'
+  | 'syncBytesSent'
+  | 'syncFramesSent'
+  | 'bytesSent'
+  | 'framesRejected'
+  | 'placementsApplied';
+
+/** The components of a node, wired to each other. */
+export interface NodeParts {
+  readonly links: PeerLinks;
+  readonly sync: RingSync;
+  readonly handler: RequestHandler;
+  readonly inbound: InboundRequests;
+  readonly streamHost: StreamHost;
+  readonly streams: StreamOpener;
+  readonly coordinator: PlacementCoordinator | undefined;
+  readonly applier: PlacementApplier;
+  readonly count: (c: Counter, n?: number) => void;
+}
+
+/** What the parts need from the node object itself. */
+export interface NodeContext {
+  readonly meter: ArrivalMeter;
+  readonly nextId: () => number;
+  readonly count: (c: Counter, n?: number) => void;
+  readonly emit: <K extends keyof NodeEvents>(event: K, payload: NodeEvents[K][0]) => void;
+}
+
+/** Builds and wires every component of a node (no I/O happens here). */
+export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodeParts {
+  const { links, sync } = buildLinksAndSync(o, ctx);
+  const view = (): ClusterView => sync.store.view();
+  const send = (peer: string, m: Parameters<PeerLinks['send']>[1]): void => links.send(peer, m);
+  const handler = new RequestHandler({
+    selfId: o.id,
+    clock: o.clock,
+    scheduler: o.scheduler,
+    executor: o.executor,
+    view,
+    hopLimit: o.hopLimit,
+    guardMs: o.guardMs,
+    hopDelayMs: o.hopDelayMs,
+    responseGraceMs: o.responseGraceMs,
+    nextId: ctx.nextId,
+    send,
+    logger: o.logger,
+    hooks: {
+      offloaded: (e) => (ctx.count('offloaded'), e.retry && ctx.count('retried'), ctx.emit('requestOffloaded', e)),
+      rejected: (e) => (ctx.count('rejected'), ctx.emit('requestRejected', e)),
+      ranLocally: () => ctx.count('ranLocally'),
+    },
+  });
+  const streams = new StreamOpener({
+    selfId: o.id,
+    clock: o.clock,
+    scheduler: o.scheduler,
+    executor: o.executor,
+    view,
+    hopLimit: o.hopLimit,
+    hopDelayMs: o.hopDelayMs,
+    openTimeoutMs: 5000,
+    nextId: ctx.nextId,
+    send,
+  });
+  const reply = (linkId: string, m: Parameters<PeerLinks['reply']>[1]): void => links.reply(linkId, m);
+  const inbound = new InboundRequests({ clock: o.clock, handle: (r) => handler.handle(r), reply, maxBudgetMs: 10 * 60_000, hopLimit: o.hopLimit });
+  const streamHost = new StreamHost({ open: (r) => streams.open(r), reply });
+  const { applier, coordinator } = buildPlacement(o, ctx, links, sync);
+  return { links, sync, handler, inbound, streamHost, streams, coordinator, applier, count: ctx.count };
+}
+
+function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: PeerLinks; sync: RingSync } {
+  const links: PeerLinks = new PeerLinks({
+    selfId: o.id,
+    transport: o.transport,
+    handshake: createHandshake(o),
+    limits: o.limits,
+    addressOf: (id) => sync.store.get(id)?.address,
+    maxQueuedFrames: 1024,
+    logger: o.logger,
+  });
+  const sync: RingSync = new RingSync({
+    selfId: o.id,
+    epoch: o.epoch,
+    clock: o.clock,
+    scheduler: o.scheduler,
+    periodMs: o.syncPeriodMs,
+    ackTimeoutMs: o.syncAckTimeoutMs,
+    attempts: o.syncAttempts,
+    fullEvery: o.fullSyncEvery,
+    seeds: o.seeds,
+    faults: createFaultInjector(o.syncFaults, o.random),
+    logger: o.logger,
+    readSelf: () => readSelfState({ executor: o.executor, meter: ctx.meter, now: o.clock.now(), devices: o.devices, services: o.services, address: o.transport.address }),
+    send: (to, m) => wireSync(links, to, m),
+  });
+  return { links, sync };
+}
+
+function buildPlacement(o: ResolvedNodeOptions, ctx: NodeContext, links: PeerLinks, sync: RingSync): { applier: PlacementApplier; coordinator: PlacementCoordinator | undefined } {
+  const view = (): ClusterView => sync.store.view();
+  const applier = new PlacementApplier({
+    selfId: o.id,
+    executor: o.executor,
+    view,
+    scheduler: o.scheduler,
+    readyTimeoutMs: Math.max(o.syncPeriodMs * 20, 10_000),
+    pollMs: Math.max(10, o.syncPeriodMs / 5),
+    logger: o.logger,
+    applied: (e) => (ctx.count('placementsApplied'), ctx.emit('placementApplied', e)),
+  });
+  if (o.placement === false) return { applier, coordinator: undefined };
+  const coordinator = new PlacementCoordinator({
+    selfId: o.id,
+    scheduler: o.scheduler,
+    periodMs: o.placementPeriodMs,
+    services: o.services,
+    devices: o.devices,
+    minDemandPerSec: o.placement.minDemandPerSec,
+    placementOptions: o.placement,
+    view,
+    epoch: () => sync.store.self.epoch,
+    send: (peer, payload) => {
+      try {
+        links.send(peer, { type: 'placement', payload });
+      } catch (err) {
+        o.logger.debug({ peer, err }, 'placement send failed');
+      }
+    },
+    apply: (d) => void applier.apply(d),
+    logger: o.logger,
+    ran: (e) => ctx.emit('placementComputed', e),
+  });
+  return { applier, coordinator };
+}
