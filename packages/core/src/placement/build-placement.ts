@@ -35,17 +35,17 @@ export interface BuildOutcome {
  * Warm start from the current placement, optionally force one seed template first (the safeguard branch),
  * then greedy and prune until stable.
  */
-export function buildPlacement(ctx: GreedyContext, current: readonly PlacedInstance[], seed = -1): BuildOutcome {
+export function buildPlacement(ctx: GreedyContext, current: readonly PlacedInstance[], seed = -1, how = { greedy: true }): BuildOutcome {
   const state = createBuildState(ctx);
   const dropped = warmStart(ctx, state, current);
   if (seed >= 0) {
     const t = ctx.templates[seed]!;
     const r = evaluate(ctx, state, t);
-    if (r) commitTemplate(ctx, state, t, r.devices);
+    if (r && r.devices.length > 0) commitTemplate(ctx, state, t, r.devices);
   }
   let bestSingle = -1;
   let pruned = 0;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
+  for (let round = 0; how.greedy && round < MAX_ROUNDS; round++) {
     const best = runGreedy(ctx, state);
     if (round === 0) bestSingle = best;
     upgradeShares(ctx, state);

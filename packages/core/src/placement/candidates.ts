@@ -1,23 +1,25 @@
 import type { ParallelPlan } from '../allocation/plan.js';
 import { withBatchVariants } from './batch-variants.js';
-import { timeShare } from './duty-cycle.js';
+import { cycleLimitMs, PLACEMENT_TOLERANCE, timeShare } from './duty-cycle.js';
 import type { PlacementModel, ServiceNode } from './model.js';
 import type { ResolvedPlacementOptions } from './options.js';
 import type { ItemFootprint, Resources } from './resources.js';
 
 /**
  * A candidate item up to the choice of interchangeable devices: a plan of a service at a time share on a class
- * of identical devices of one server (single-device plans), or on free devices of one server (exclusive
- * multi-device groups). Symmetric devices make one template stand for many concrete items, so candidates grow
- * with servers × services × plans, not with device subsets.
+ * of identical devices (single-device plans), or on free devices of one server (exclusive multi-device groups).
+ * Symmetric devices make one template stand for many concrete items. Without locality the server does not
+ * change an item's value either, so one template covers every server with the same device class (`pools` lists
+ * them in server order) and candidates grow with services × plans × device classes, not with servers.
  */
 export interface Template {
   readonly index: number;
   readonly service: number;
   readonly plan: ParallelPlan;
+  /** The server when the template has one pool (locality on); -1 when it spans servers. */
   readonly server: number;
-  /** Device indices to choose from (a class for single-device plans; all fitting devices for groups). */
-  readonly pool: readonly number[];
+  /** Device pools to choose from, each on one server (a device class, or all fitting devices for groups). */
+  readonly pools: readonly (readonly number[])[];
   readonly foot: ItemFootprint;
   /** Fraction of the plan's capacity claimed (1 for whole devices). */
   readonly share: number;
@@ -57,33 +59,71 @@ export function switchPenalty(svc: ServiceNode, capacityPerSec: number, options:
 export function buildTemplates(model: PlacementModel, options: ResolvedPlacementOptions): Template[] {
   const out: Template[] = [];
   const groupPools = buildGroupPools(model);
+  const classGroups = buildClassGroups(model);
+  const planSets = model.services.map((svc) => (options.multiTask ? withBatchVariants(svc, options.batchVariants) : svc.plans));
+  const minRunMs = Math.min(...planSets.flat().map((p) => p.runMs));
+  const unit = options.costModel === 'unit';
   for (const svc of model.services) {
     if (svc.totalDemand <= 0 || svc.weight <= 0) continue;
-    const plans = options.multiTask ? withBatchVariants(svc, options.batchVariants) : svc.plans;
-    for (const plan of plans) {
+    for (const plan of planSets[svc.index]!) {
       const exclusiveGroup = plan.serviceStrategy !== 'single' || plan.devices > 1;
       const shares = exclusiveGroup || !options.multiTask ? [1] : options.shareLevels;
+      const variant = !svc.plans.includes(plan);
       for (const share of shares) {
         const foot = footprintOf(svc, plan, share * plan.capacityPerSec, options.multiTask);
+        if (!exclusiveGroup && options.multiTask && !canShare(foot, share, variant, minRunMs)) continue;
         const penalty = switchPenalty(svc, foot.capacityPerSec, options);
-        const push = (server: number, pool: readonly number[], cost: number): void => {
-          out.push({ index: out.length, service: svc.index, plan, server, pool, foot, share, cost, penalty });
+        const push = (server: number, pools: readonly (readonly number[])[], cost: number): void => {
+          out.push({ index: out.length, service: svc.index, plan, server, pools, foot, share, cost, penalty });
         };
-        if (exclusiveGroup) {
-          for (const [server, pool] of groupPools(plan.deviceKind, foot.memBytes)) {
-            if (pool.length >= plan.devices) push(server, pool, options.costModel === 'unit' ? 1 : plan.devices);
-          }
-          continue;
-        }
-        for (const cls of model.classes) {
-          if (cls.kind !== plan.deviceKind || cls.usableBytes < foot.memBytes) continue;
-          const cost = options.costModel === 'unit' ? 1 : resourceCost(foot, cls.usableBytes, options.multiTask);
-          push(cls.server, cls.devices, cost);
+        const groups = exclusiveGroup
+          ? [{ ...groupPools(plan.deviceKind, foot.memBytes, plan.devices), cost: unit ? 1 : plan.devices }]
+          : (classGroups.get(plan.deviceKind) ?? [])
+              .filter((g) => g.usableBytes >= foot.memBytes)
+              .map((g) => ({ ...g, cost: unit ? 1 : resourceCost(foot, g.usableBytes, options.multiTask) }));
+        for (const g of groups) {
+          if (g.pools.length === 0) continue;
+          if (options.locality) g.pools.forEach((pool, i) => push(g.servers[i]!, [pool], g.cost));
+          else push(-1, g.pools, g.cost);
         }
       }
     }
   }
   return out;
+}
+
+interface PoolGroup {
+  readonly usableBytes: number;
+  readonly pools: readonly (readonly number[])[];
+  readonly servers: readonly number[];
+}
+
+/** Device classes of each kind grouped by usable memory, each group's pools in server order. */
+function buildClassGroups(model: PlacementModel): Map<string, PoolGroup[]> {
+  const byKind = new Map<string, Map<number, { pools: number[][]; servers: number[] }>>();
+  for (const cls of model.classes) {
+    const byMem = byKind.get(cls.kind) ?? new Map<number, { pools: number[][]; servers: number[] }>();
+    const g = byMem.get(cls.usableBytes) ?? { pools: [], servers: [] };
+    g.pools.push([...cls.devices]);
+    g.servers.push(cls.server);
+    byMem.set(cls.usableBytes, g);
+    byKind.set(cls.kind, byMem);
+  }
+  const out = new Map<string, PoolGroup[]>();
+  for (const [kind, byMem] of byKind) {
+    out.set(kind, [...byMem].sort((a, b) => a[0] - b[0]).map(([usableBytes, g]) => ({ usableBytes, ...g })));
+  }
+  return out;
+}
+
+/**
+ * Drops templates that can never be better than another: a batch variant claiming a whole device (it cannot
+ * share at full rate, and alone the original plan serves more), and a partial share whose cycle limit leaves no
+ * room for even the shortest other item (it could only run alone, where the full share dominates it).
+ */
+function canShare(foot: ItemFootprint, share: number, variant: boolean, minRunMs: number): boolean {
+  if (share >= 1) return !variant;
+  return cycleLimitMs(foot) >= (foot.runMs + minRunMs) * (1 - PLACEMENT_TOLERANCE);
 }
 
 function resourceCost(foot: ItemFootprint, usableBytes: number, multiTask: boolean): number {
@@ -93,8 +133,11 @@ function resourceCost(foot: ItemFootprint, usableBytes: number, multiTask: boole
   return Math.round(Math.min(1, Math.max(1e-6, mem, timeShare(foot))) * 1e9) / 1e9;
 }
 
-/** Healthy devices of a kind on each server with room for `memBytes`, smallest first (best fit). */
-function buildGroupPools(model: PlacementModel): (kind: string, memBytes: number) => [number, number[]][] {
+/**
+ * Per server, the healthy devices of a kind with room for `memBytes`, smallest first (best fit), keeping servers
+ * with at least `count` of them. Cached per (kind, memory, count).
+ */
+function buildGroupPools(model: PlacementModel): (kind: string, memBytes: number, count: number) => PoolGroup {
   const byKind = new Map<string, Map<number, number[]>>();
   model.devices.forEach((d, i) => {
     if (!d.healthy) return;
@@ -104,26 +147,45 @@ function buildGroupPools(model: PlacementModel): (kind: string, memBytes: number
     servers.set(d.server, list);
     byKind.set(d.kind, servers);
   });
-  return (kind, memBytes) => {
-    const out: [number, number[]][] = [];
+  const cache = new Map<string, PoolGroup>();
+  return (kind, memBytes, count) => {
+    const key = `${kind}\u0000${memBytes}\u0000${count}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const pools: number[][] = [];
+    const servers: number[] = [];
     for (const [server, list] of byKind.get(kind) ?? []) {
       const pool = list.filter((i) => model.devices[i]!.usableBytes >= memBytes);
+      if (pool.length < count) continue;
       pool.sort((a, b) => model.devices[a]!.usableBytes - model.devices[b]!.usableBytes || a - b);
-      out.push([server, pool]);
+      pools.push(pool);
+      servers.push(server);
     }
-    return out;
+    const group = { usableBytes: Number.NaN, pools, servers };
+    cache.set(key, group);
+    return group;
   };
 }
 
 /**
- * Concrete devices for a template given the residual resources, or null. Single-device items go to the
- * feasible device that is fullest already (best fit keeps empty devices free for exclusive groups).
+ * Concrete devices for a template given the residual resources, or null, scanning its pools from `cursor.at`
+ * and advancing the cursor past pools where it no longer fits (resources only shrink while greedy adds, so they
+ * never fit again in that run). Single-device items go to the feasible device of the pool that is fullest
+ * already (best fit keeps empty devices free for exclusive groups).
  */
-export function chooseDevices(t: Template, resources: Resources): number[] | null {
+export function chooseDevices(t: Template, resources: Resources, cursor: { at: number }): number[] | null {
+  for (; cursor.at < t.pools.length; cursor.at++) {
+    const found = devicesIn(t, t.pools[cursor.at]!, resources);
+    if (found) return found;
+  }
+  return null;
+}
+
+function devicesIn(t: Template, pool: readonly number[], resources: Resources): number[] | null {
   if (!t.foot.exclusive || t.plan.devices === 1) {
     let best = -1;
     let bestUsed = -1;
-    for (const d of t.pool) {
+    for (const d of pool) {
       if (!resources.fits(d, t.foot)) continue;
       const used = resources.usedBytes(d);
       if (used > bestUsed) (best = d), (bestUsed = used);
@@ -131,7 +193,7 @@ export function chooseDevices(t: Template, resources: Resources): number[] | nul
     return best < 0 ? null : [best];
   }
   const picked: number[] = [];
-  for (const d of t.pool) {
+  for (const d of pool) {
     if (resources.fits(d, t.foot)) picked.push(d);
     if (picked.length === t.plan.devices) return picked;
   }

@@ -26,6 +26,8 @@ export interface BuildState {
   readonly resources: Resources;
   readonly objective: Objective;
   readonly chosen: Chosen[];
+  /** Per template: the first of its pools that may still fit (see {@link chooseDevices}). */
+  readonly cursors: Int32Array;
   evaluations: number;
 }
 
@@ -42,6 +44,7 @@ export function createBuildState(ctx: GreedyContext): BuildState {
     resources: createResources(ctx.model.devices),
     objective: createObjective(ctx.model, ctx.options.locality),
     chosen: [],
+    cursors: new Int32Array(ctx.templates.length),
     evaluations: 0,
   };
 }
@@ -58,14 +61,21 @@ export function commitItem(state: BuildState, item: Omit<Chosen, 'handle' | 'rem
   state.chosen.push({ ...item, handle, removed: false });
 }
 
-/** Weighted marginal gain minus switching cost of a template now, with its devices; null when it cannot fit. */
+/**
+ * Weighted marginal gain minus switching cost of a template now, with its devices; null when it cannot fit.
+ * When the net gain is at most `epsilon` the devices are not searched (and returned empty).
+ */
 export function evaluate(ctx: GreedyContext, state: BuildState, t: Template): { net: number; devices: number[] } | null {
   state.evaluations++;
-  const devices = chooseDevices(t, state.resources);
-  if (!devices) return null;
   const svc = ctx.model.services[t.service]!;
   const gain = state.objective.gain({ service: t.service, server: t.server, latencyMs: t.plan.expectedLatencyMs, capacityPerSec: t.foot.capacityPerSec });
-  return { net: svc.weight * gain - t.penalty, devices };
+  const net = svc.weight * gain - t.penalty;
+  // Gains only shrink: an item not worth adding now never will be, so skip the device search.
+  if (net <= ctx.options.epsilon) return { net, devices: [] };
+  const cursor = { at: state.cursors[t.index]! };
+  const devices = chooseDevices(t, state.resources, cursor);
+  state.cursors[t.index] = cursor.at;
+  return devices ? { net, devices } : null;
 }
 
 /** Adds a template's item on the chosen devices. */
@@ -80,6 +90,8 @@ export function commitTemplate(ctx: GreedyContext, state: BuildState, t: Templat
  * (the knapsack safeguard's best single item), or -1.
  */
 export function runGreedy(ctx: GreedyContext, state: BuildState): number {
+  // A prune between rounds may have freed pools that were full.
+  state.cursors.fill(0);
   return ctx.options.lazy ? lazyGreedy(ctx, state) : eagerGreedy(ctx, state);
 }
 

@@ -14,7 +14,7 @@ function randomSupplies(s: number, count: number): { model: PlacementModel; supp
   const supplies = Array.from({ length: count }, () => {
     const it = items[Math.floor(rng.next() * items.length)]!;
     const t = it.template;
-    return { service: t.service, server: t.server, latencyMs: t.plan.expectedLatencyMs, capacityPerSec: t.foot.capacityPerSec * (0.5 + rng.next()) };
+    return { service: t.service, server: model.devices[it.devices[0]!]!.server, latencyMs: t.plan.expectedLatencyMs, capacityPerSec: t.foot.capacityPerSec * (0.5 + rng.next()) };
   });
   return { model, supplies };
 }

@@ -35,7 +35,7 @@ export function placeServices(input: PlacementInput, options: PlacementOptions =
   let outcome = buildPlacement(ctx, current);
   let usedSafeguard = false;
   const best = outcome.bestSingle;
-  if (resolved.safeguard && best >= 0 && !outcome.state.chosen.some((c) => !c.removed && c.template?.index === best)) {
+  if (resolved.safeguard && best >= 0 && !outcome.state.chosen.some((c) => !c.removed && c.template?.index === best) && singleWins(ctx, current, best, outcome)) {
     const alt = buildPlacement(ctx, current, best);
     if (objectiveValue(ctx, alt.state) > objectiveValue(ctx, outcome.state) + resolved.epsilon) {
       outcome = { ...alt, bestSingle: best };
@@ -43,6 +43,15 @@ export function placeServices(input: PlacementInput, options: PlacementOptions =
     }
   }
   return assemble(ctx, current, outcome, usedSafeguard);
+}
+
+/**
+ * The knapsack safeguard compares greedy with the best single item (on top of the kept instances); only when
+ * that item alone beats greedy is the greedy completion after it worth computing.
+ */
+function singleWins(ctx: GreedyContext, current: readonly PlacedInstance[], best: number, outcome: BuildOutcome): boolean {
+  const alone = buildPlacement(ctx, current, best, { greedy: false });
+  return objectiveValue(ctx, alone.state) > objectiveValue(ctx, outcome.state) + ctx.options.epsilon;
 }
 
 function assemble(ctx: GreedyContext, current: readonly PlacedInstance[], outcome: BuildOutcome, usedSafeguard: boolean): PlacementResult {

@@ -35,8 +35,10 @@ export function concreteItems(input: PlacementInput, options: PlacementOptions =
   const model = buildPlacementModel(input, resolved);
   const items: ConcreteItem[] = [];
   for (const t of buildTemplates(model, resolved)) {
-    if (t.plan.devices === 1) for (const d of t.pool) items.push({ template: t, devices: [d] });
-    else for (const subset of combinations(t.pool, t.plan.devices)) items.push({ template: t, devices: subset });
+    for (const pool of t.pools) {
+      if (t.plan.devices === 1) for (const d of pool) items.push({ template: t, devices: [d] });
+      else for (const subset of combinations(pool, t.plan.devices)) items.push({ template: t, devices: subset });
+    }
   }
   return { model, items };
 }
