@@ -1,7 +1,7 @@
 /**
  * Plans a realistic 5-server edge cloud with @epara/core: each service's category and ranked plans, the
  * placement with its predicted goodput, and a few request-routing and stream-admission decisions.
- * Run with `pnpm demo` from the repository root.
+ * Run with `pnpm tsx examples/core-plan/main.ts` from the repository root.
  */
 import { pathToFileURL } from 'node:url';
 import {
