@@ -135,19 +135,23 @@ describe('docs/models-and-generation.md examples', () => {
           sensitivity: 'latency',
           slo: { kind: 'latency', deadlineMs: 500 },
           devices: ['a', 'b'],
-          engine: ({ devices, clock, logger }) =>
-            createPipelineEngine({ stages: devices.map((device, i) => ({ device, model: { bytes: parts[i]!.bytes } })), batchSize: 4, clock, logger }),
+          engine: async ({ devices, clock, logger }) => {
+            const pipeline = createPipelineEngine({ stages: devices.map((device, i) => ({ device, model: { bytes: parts[i]!.bytes } })), batchSize: 4, clock, logger });
+            await pipeline.start(); // load the stages with the instance, so it is ready when the executor says so
+            return pipeline;
+          },
         },
         {
           id: 'chat',
           sensitivity: 'latency',
           slo: { kind: 'latency', deadlineMs: 5000 },
           devices: ['c'],
-          engine: ({ devices, clock }) =>
-            createGenerationService(
-              createGenerationEngine({ device: devices[0]!, model: { bytes: buildTinyCausalLm({ vocab: 32, dModel: 16, layers: 1, heads: 2, maxSeq: 16 }) }, maxBatch: 4, maxSeq: 16, clock }),
-              { maxNewTokens: 4 },
-            ),
+          engine: async ({ devices, clock }) => {
+            const lm = buildTinyCausalLm({ vocab: 32, dModel: 16, layers: 1, heads: 2, maxSeq: 16 });
+            const generation = createGenerationEngine({ device: devices[0]!, model: { bytes: lm }, maxBatch: 4, maxSeq: 16, clock });
+            await generation.start();
+            return createGenerationService(generation, { maxNewTokens: 4 });
+          },
         },
       ],
     });

@@ -23,16 +23,22 @@ const executor = createExecutor({
       slo: { kind: 'latency', deadlineMs: 5_000 },
       devices: ['d0', 'd1'],
       plan: { serviceStrategy: 'model-parallel', devices: 2, batchSize: 4 },
-      engine: ({ devices, clock, logger }) =>
-        createPipelineEngine({ stages: devices.map((device, i) => ({ device, model: { bytes: stages[i]!.bytes } })), batchSize: 4, clock, logger }),
+      engine: async ({ devices, clock, logger }) => {
+        const engine = createPipelineEngine({ stages: devices.map((device, i) => ({ device, model: { bytes: stages[i]!.bytes } })), batchSize: 4, clock, logger });
+        await engine.start();
+        return engine;
+      },
     },
     {
       id: 'chat',
       sensitivity: 'latency',
       slo: { kind: 'latency', deadlineMs: 10_000 },
       devices: ['lm'],
-      engine: ({ devices, clock }) =>
-        createGenerationService(createGenerationEngine({ device: devices[0]!, model: { bytes: lm }, maxBatch: 4, maxSeq: 24, clock }), { maxNewTokens: 6 }),
+      engine: async ({ devices, clock }) => {
+        const engine = createGenerationEngine({ device: devices[0]!, model: { bytes: lm }, maxBatch: 4, maxSeq: 24, clock });
+        await engine.start();
+        return createGenerationService(engine, { maxNewTokens: 6 });
+      },
     },
   ],
 });

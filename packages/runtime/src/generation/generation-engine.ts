@@ -58,6 +58,8 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
   #started: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #loop: Promise<void> | undefined;
+  /** True from the moment a loop is scheduled until it finds nothing to run (cleared in the same tick). */
+  #looping = false;
   #running: { startedAt: number; work: number } | undefined;
   #runner: StepRunner | undefined;
   /** Sequences that joined since the last iteration (a KV-cache runner prefills them). */
@@ -146,10 +148,10 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
     const at = this.#waiting.findIndex((w) => w.ttftDeadline > seq.ttftDeadline);
     if (at < 0) this.#waiting.push(seq);
     else this.#waiting.splice(at, 0, seq);
+    if (this.#looping) return;
     // Started on the next microtask so that requests submitted together join the same first step.
-    this.#loop ??= Promise.resolve()
-      .then(() => this.#runLoop())
-      .finally(() => (this.#loop = undefined));
+    this.#looping = true;
+    this.#loop = Promise.resolve().then(() => this.#runLoop());
   }
 
   #stepMs(tokens: number): number | undefined {
@@ -188,11 +190,23 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
   }
 
   async #runLoop(): Promise<void> {
-    for (;;) {
-      if (this.#closing) for (const s of [...this.#active]) this.#leave(s, 'closed', new EparaError('CLOSED', 'generation engine closed'));
-      this.#join();
-      if (this.#active.length === 0) return;
-      await this.#step();
+    try {
+      for (;;) {
+        if (this.#closing) for (const s of [...this.#active]) this.#leave(s, 'closed', new EparaError('CLOSED', 'generation engine closed'));
+        this.#join();
+        if (this.#active.length === 0) {
+          this.#looping = false;
+          return;
+        }
+        await this.#step();
+      }
+    } catch (err) {
+      // A bug, not a model error (those fail their step): settle everything rather than hang.
+      this.#looping = false;
+      const error = toEparaError(err, 'INTERNAL');
+      this.#o.logger.error({ err: error.message }, 'generation loop failed');
+      for (const s of [...this.#active]) this.#leave(s, 'error', error);
+      for (const s of this.#waiting.splice(0)) this.#reject(s, error);
     }
   }
 
