@@ -14,6 +14,7 @@ describe('executor: failures, fallback, lifecycle (fake backend)', () => {
   it('a model that throws fails only its batch', async () => {
     ex = createExecutor({
       backend: { kind: 'fake' },
+      batchWait: 'until-deadline',
       devices: [{ id: 'd0' }],
       services: [{ id: 's', model: doubler({ fixedMs: 2 }), ...latency(200), profile: flat(2), plan: { batchSize: 2 }, devices: ['d0'] }],
     });

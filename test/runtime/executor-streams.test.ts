@@ -38,6 +38,7 @@ describe('executor: streams (fake backend)', () => {
       clock,
       timers,
       adaptLatency: false,
+      batchWait: 'until-deadline',
       guardMs: 1,
       devices: [{ id: 'd0' }],
       services: [{ id: 'v', model: doubler(), ...frequency(10, 30), profile: flat(10), plan: { batchSize: 2, capacityPerSec: 100 }, devices: ['d0'] }],

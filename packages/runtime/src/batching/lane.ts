@@ -17,6 +17,8 @@ export interface Lane {
   readonly maxBatchSize: number;
   readonly guardMs: number;
   readonly launchWhenIdle: boolean;
+  /** Recent arrival rate (items/ms) for fill-aware waiting; undefined waits until the deadline requires. */
+  readonly arrivalsPerMs: number | undefined;
   /** Expected run time of a batch of `n` on `deviceId` (profile × measured correction), ms. */
   latencyMs(deviceId: string, n: number): number;
   /** Earliest time any of the lane's devices can start a batch. */

@@ -19,6 +19,11 @@ export interface LaunchContext {
   readonly guardMs: number;
   /** Launch a partial batch as soon as a device is idle, instead of waiting to fill it. */
   readonly launchWhenIdle: boolean;
+  /**
+   * Recent arrivals of the lane, items per ms. When given, an idle device waits for a partial batch only if
+   * it is expected to fill before the head's latest start (otherwise waiting just idles the device).
+   */
+  readonly arrivalsPerMs?: number;
 }
 
 /** What the batcher should do now. */
@@ -42,7 +47,9 @@ export interface LaunchDecision {
  * deadline even alone is dropped; a batch takes the head item and the next items with the same key (at most
  * one frame per stateful stream, none whose stream has a frame in flight; up to `maxBatchSize` when a backlog
  * allows), shrunk until the head still meets its deadline; it launches when full, or when waiting longer
- * would miss the head's deadline (`now + L(n) ≥ headDeadline − guard`), else the batcher wakes up then.
+ * would miss the head's deadline (`now + L(n) ≥ headDeadline − guard`), else the batcher wakes up then. With
+ * an arrival rate it also launches at once when the batch is not expected to fill before that moment
+ * (waiting would only idle the device).
  *
  * Overload guard: when a backlog could fill a plan-sized batch but the most urgent item would shrink it
  * below the plan's size, the batch skips the items that only a smaller batch could save and runs a full
@@ -73,8 +80,10 @@ export function planLaunch(items: readonly WorkItem[], ctx: LaunchContext): Laun
   const latestStart = head.deadline - ctx.guardMs - runMs;
   const idle = ctx.startAt <= ctx.now;
   const base = { drop, group, runMs, headDeadline: head.deadline };
-  if (idle && (n >= ctx.batchSize || ctx.launchWhenIdle || ctx.now >= latestStart)) return { ...base, launch: group };
-  return { ...base, wakeAt: Math.max(latestStart, ctx.startAt) };
+  const fillAt = ctx.arrivalsPerMs === undefined ? undefined : ctx.now + (ctx.batchSize - n) / Math.max(ctx.arrivalsPerMs, 1e-12);
+  const hopeless = fillAt !== undefined && fillAt > latestStart;
+  if (idle && (n >= ctx.batchSize || ctx.launchWhenIdle || ctx.now >= latestStart || hopeless)) return { ...base, launch: group };
+  return { ...base, wakeAt: Math.max(Math.min(latestStart, fillAt ?? latestStart), ctx.startAt) };
 }
 
 /** EDF scan: up to `limit` items with the first eligible item's key and a deadline ≥ `minDeadline`. */

@@ -34,6 +34,7 @@ export class DeviceScheduler {
   #busyUntil = 0;
   #timer: TimerHandle | undefined;
   #busyMs = 0;
+  #timerLagMs = 0;
   #batches = 0;
   #closed = false;
 
@@ -95,8 +96,9 @@ export class DeviceScheduler {
         batchSize: lane.batchSize,
         maxBatchSize: lane.maxBatchSize,
         latencyMs: (n) => lane.latencyMs(this.device.id, n),
-        guardMs: lane.guardMs,
+        guardMs: lane.guardMs + 2 * this.#timerLagMs,
         launchWhenIdle: lane.launchWhenIdle,
+        ...(lane.arrivalsPerMs === undefined ? {} : { arrivalsPerMs: lane.arrivalsPerMs }),
       });
       if (decision.drop.length > 0) {
         lane.queue.removeAll(new Set(decision.drop));
@@ -122,7 +124,7 @@ export class DeviceScheduler {
     let cumulative = 0;
     for (const c of candidates) {
       cumulative += c.decision.runMs!;
-      slackStart = Math.min(slackStart, c.decision.headDeadline! - c.lane.guardMs - cumulative);
+      slackStart = Math.min(slackStart, c.decision.headDeadline! - c.lane.guardMs - 2 * this.#timerLagMs - cumulative);
     }
     if (now >= slackStart) this.#dispatch(candidates[0]!.lane, candidates[0]!.decision.group!, now);
     else if (due) this.#dispatch(due.lane, due.decision.launch!, now);
@@ -131,7 +133,14 @@ export class DeviceScheduler {
 
   #sleepUntil(at: number): void {
     this.#timer?.cancel();
-    this.#timer = Number.isFinite(at) ? this.#timers.at(at, () => this.pump()) : undefined;
+    this.#timer = Number.isFinite(at)
+      ? this.#timers.at(at, () => {
+          // Timers fire late on a busy host: plan that lateness into the guard.
+          const lag = Math.max(0, this.#clock.now() - at);
+          this.#timerLagMs = 0.9 * this.#timerLagMs + 0.1 * Math.min(lag, 1000);
+          this.pump();
+        })
+      : undefined;
   }
 
   #dispatch(lane: Lane, items: WorkItem[], now: number): void {

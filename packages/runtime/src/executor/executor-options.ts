@@ -92,6 +92,13 @@ export interface ExecutorOptions {
   readonly logger?: Logger;
   /** Margin kept before a deadline when deciding to launch (timer and messaging jitter), ms. @default 2 */
   readonly guardMs?: number;
+  /**
+   * How long a partial batch may wait for more items on an idle device: `'expected-fill'` waits only when the
+   * recent arrival rate says the batch fills before the earliest deadline forces a launch (otherwise it
+   * launches now instead of idling the device); `'until-deadline'` is the plain rule of DESIGN.md §1 (launch
+   * when full or when waiting longer would miss the earliest deadline). @default 'expected-fill'
+   */
+  readonly batchWait?: 'expected-fill' | 'until-deadline';
   /** Launch a partial batch as soon as a device idles instead of waiting for it to fill. @default false */
   readonly launchWhenIdle?: boolean;
   /**

@@ -306,6 +306,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       guardMs: this.#o.guardMs,
       launchWhenIdle: this.#o.launchWhenIdle,
       adaptLatency: this.#o.adaptLatency,
+      batchWait: this.#o.batchWait,
       profiling: this.#o.profiling,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
     });

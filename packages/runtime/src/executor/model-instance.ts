@@ -48,6 +48,8 @@ export interface ModelInstanceContext {
   readonly logger: Logger;
   readonly guardMs: number;
   readonly launchWhenIdle: boolean;
+  /** How long a partial batch may wait on an idle device. */
+  readonly batchWait: 'expected-fill' | 'until-deadline';
   /** Scale the profile by the measured/predicted run time ratio (EWMA). */
   readonly adaptLatency: boolean;
   readonly profiling: { readonly warmup: number; readonly repetitions: number };
@@ -92,6 +94,11 @@ export class ModelInstance implements Lane {
    */
   get guardMs(): number {
     return this.#c.guardMs + 2 * this.#lateMs;
+  }
+
+  /** Recent arrivals in items/ms when fill-aware waiting is on (the default). */
+  get arrivalsPerMs(): number | undefined {
+    return this.#c.batchWait === 'expected-fill' ? this.loadPerSec(this.#c.clock.now()) / 1000 : undefined;
   }
 
   /** A draining instance stops waiting for batches to fill. */

@@ -19,6 +19,7 @@ export interface ResolvedExecutorOptions {
   readonly guardMs: number;
   readonly launchWhenIdle: boolean;
   readonly adaptLatency: boolean;
+  readonly batchWait: 'expected-fill' | 'until-deadline';
   readonly maxQueue: number;
   readonly profiling: { readonly warmup: number; readonly repetitions: number };
   readonly backend: BackendSpec;
@@ -68,6 +69,7 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
     guardMs,
     launchWhenIdle: options.launchWhenIdle ?? DEFAULT_EXECUTOR_OPTIONS.launchWhenIdle,
     adaptLatency: options.adaptLatency ?? true,
+    batchWait: resolveBatchWait(options.batchWait),
     maxQueue,
     profiling: { warmup, repetitions },
     backend: options.backend ?? { kind: 'ort' },
@@ -100,4 +102,10 @@ export function validateService(s: ExecutorServiceOptions, field: string, device
   if (s.plan?.batchSize !== undefined && !(Number.isInteger(s.plan.batchSize) && s.plan.batchSize >= 1)) {
     invalidOption(`${field}.plan.batchSize`, s.plan.batchSize, 'a positive integer');
   }
+}
+
+function resolveBatchWait(v: unknown): 'expected-fill' | 'until-deadline' {
+  if (v === undefined) return 'expected-fill';
+  if (v !== 'expected-fill' && v !== 'until-deadline') invalidOption('batchWait', v, "'expected-fill' or 'until-deadline'");
+  return v;
 }
