@@ -97,3 +97,21 @@ describe('bad input', () => {
     await expect(n0.submit('echo', input([1]))).rejects.toMatchObject({ code: 'CLOSED' });
   });
 });
+
+describe('graceful shutdown and rejoin (memory transport)', () => {
+  it('a peer that closes answers its forwarded requests with CLOSED and the sender retries them elsewhere', async () => {
+    cluster = await startCluster({ size: 3, kind: 'memory', hosted: [1, 2], serviceTimeMs: 30 });
+    const [n0, n1] = [cluster[0]!, cluster[1]!];
+    await until(() => ['n1', 'n2'].every((id) => n0.node.view().entries[id]!.instances.length > 0), 'n0 sees both instances');
+    const all = Promise.allSettled(Array.from({ length: 12 }, (_, i) => n0.node.submit('echo', input([i]), { deadline: Date.now() + 5000 })));
+    await until(() => n1.node.stats().received >= 2, 'n1 holds forwarded requests');
+    n1.executor.freeze(); // its queue never drains: only the CLOSED answer can free those requests
+    await n1.node.close();
+    const settled = await all;
+    settled.forEach((s, i) => {
+      expect(s.status).toBe('fulfilled');
+      if (s.status === 'fulfilled') expect((s.value['x']!.data as Float32Array)[0]).toBe(2 * i);
+    });
+    expect(n0.node.stats().retried).toBeGreaterThan(0);
+  });
+});

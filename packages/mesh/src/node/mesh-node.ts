@@ -173,6 +173,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     p.coordinator?.stop();
     p.sync.stop();
     p.handler.close();
+    p.inbound.close();
     p.streams.close();
     await Promise.race([p.streamHost.closeAll(), this.#sleep(this.#o.closeTimeoutMs)]);
     if (this.#pending.size > 0) await Promise.race([this.#drained(), this.#sleep(this.#o.closeTimeoutMs)]);

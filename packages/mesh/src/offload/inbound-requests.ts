@@ -60,6 +60,23 @@ export class InboundRequests {
     for (const [key, c] of this.#running) if (key.startsWith(`${linkId}#`)) c.abort(new EparaError('PEER_UNAVAILABLE', 'sender link closed'));
   }
 
+  /**
+   * Node shutdown: answers every running request with `CLOSED` (its sender retries it elsewhere) and aborts
+   * it here.
+   */
+  close(): void {
+    for (const [key, controller] of [...this.#running]) {
+      this.#running.delete(key);
+      const [linkId, id] = splitKey(key);
+      try {
+        this.#c.reply(linkId, { type: 'error', requestId: id, error: new EparaError('CLOSED', 'peer is shutting down') });
+      } catch {
+        // link already gone: the sender sees the close instead
+      }
+      controller.abort(new EparaError('CLOSED', 'node closing'));
+    }
+  }
+
   #answer(key: string, linkId: string, message: OffloadMessage): void {
     const controller = this.#running.get(key);
     this.#running.delete(key);
@@ -70,4 +87,9 @@ export class InboundRequests {
       // The link closed meanwhile; the sender retries or times out on its own.
     }
   }
+}
+
+function splitKey(key: string): [string, number] {
+  const i = key.lastIndexOf('#');
+  return [key.slice(0, i), Number(key.slice(i + 1))];
 }
