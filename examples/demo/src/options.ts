@@ -66,7 +66,7 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
 /** Reads `--duration 30 --load 1 --nodes 3 --seed 42 --quick` from the command line. */
 export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; help: boolean } {
   const { values } = parseArgs({
-    args: [...argv],
+    args: argv.filter((a) => a !== '--'),
     options: {
       duration: { type: 'string' },
       load: { type: 'string' },
