@@ -12,6 +12,8 @@ export interface CentralizedOptions {
   readonly placementPeriodMs: number;
   /** Weight of the newest period's measured rates in the demand forecast. @default 0.5 */
   readonly demandSmoothing: number;
+  /** Capacity planned for `forecast × demandHeadroom` (same as EPARA). @default 1.25 */
+  readonly demandHeadroom: number;
   /** Launch guard of the batch rule, ms. @default 2 */
   readonly batchGuardMs: number;
   /** Safety margin on the dispatcher's completion estimate, ms. @default 1 */
@@ -19,7 +21,7 @@ export interface CentralizedOptions {
 }
 
 /** Defaults of {@link CentralizedOptions}. */
-export const DEFAULT_CENTRALIZED_OPTIONS: CentralizedOptions = { placementPeriodMs: 30_000, demandSmoothing: 0.5, batchGuardMs: 2, guardMs: 1 };
+export const DEFAULT_CENTRALIZED_OPTIONS: CentralizedOptions = { placementPeriodMs: 30_000, demandSmoothing: 0.5, demandHeadroom: 1.25, batchGuardMs: 2, guardMs: 1 };
 
 const EV_DECIDE = 70;
 const EV_PLACE = 71;
@@ -96,7 +98,7 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
       ({ zones, zoneIndex } = zonesOf(world));
       forecast = world.expectedDemand.map((row) => [...row]);
       counts = world.servers.map(() => new Float64Array(world.services.length));
-      drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: false, strategyOptions: {}, placementOptions: { periodMs: o.placementPeriodMs }, policy: { kind: 'deadline', guardMs: o.batchGuardMs } }));
+      drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: false, strategyOptions: {}, placementOptions: { periodMs: o.placementPeriodMs }, policy: { kind: 'deadline', guardMs: o.batchGuardMs }, demandHeadroom: o.demandHeadroom }));
       zones.forEach((_, z) => place(world, z, true));
       world.schedule(o.placementPeriodMs, EV_PLACE, -1, 'tick');
     },
@@ -125,7 +127,9 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
     onFailure(world, server) {
       world.schedule(world.clock.now(), EV_PLACE, zoneIndex[server]!, 'now');
     },
-    onInstanceChange() {},
+    onInstanceChange(world, inst) {
+      drivers[zoneIndex[inst.server]!]?.resume(world);
+    },
     describe: () => ({ options: o, decisions, placement: drivers.map((d) => d.stats())[0], controlRoundTrip: 'access server ↔ zone controller, one per request' }),
   };
 }

@@ -32,6 +32,11 @@ export interface EparaSystemOptions {
   readonly failureDetectionMs: number;
   /** Weight of the newest period's measured rates in the demand forecast (EWMA). @default 0.5 */
   readonly demandSmoothing: number;
+  /**
+   * Placement plans capacity for `forecast × demandHeadroom`: a margin for bursts and for the time a pack
+   * takes to fill (the same factor the centralized baseline uses). @default 1.25
+   */
+  readonly demandHeadroom: number;
   /** Launch guard of the batch rule `now + L(queue) ≥ earliestDeadline − guard`, ms. @default 2 */
   readonly batchGuardMs: number;
   readonly syncOptions: Partial<SyncOptions>;
@@ -52,6 +57,7 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   placementPeriodMs: 30_000,
   failureDetectionMs: 1000,
   demandSmoothing: 0.5,
+  demandHeadroom: 1.25,
   batchGuardMs: 2,
   syncOptions: {},
   routeOptions: {},

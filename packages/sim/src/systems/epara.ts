@@ -129,7 +129,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     start(world) {
       ({ zones, zoneIndex } = zonesOf(world));
       forecast = world.expectedDemand.map((row) => [...row]);
-      drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs } }));
+      drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs }, demandHeadroom: o.demandHeadroom }));
       book = new ServerStateBook(world, (s) => drivers[zoneIndex[s]!]!, (s) => zones[zoneIndex[s]!]!);
       if (o.sync) {
         ring = createRingSync({ zones, options: syncO, entryOf: (s) => book.entry(s, syncO.noise), onDeadDetected: () => {} });
@@ -171,7 +171,9 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       if (recovered && _device === null) book.bumpEpoch(server);
       scheduleReplacement(world, zoneIndex[server]!);
     },
-    onInstanceChange() {},
+    onInstanceChange(world, inst) {
+      drivers[zoneIndex[inst.server]!]?.resume(world);
+    },
     describe: () => ({
       options: { categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, hopLimit: route.hopLimit },
       sync: o.sync ? { ...syncO, ...ring!.stats() } : 'off',

@@ -24,12 +24,16 @@ export interface PlacementDriverOptions {
   readonly strategyOptions: Partial<StrategyOptions>;
   readonly placementOptions: PlacementOptions;
   readonly policy: BatchPolicy;
+  /** Capacity is planned for `forecast × demandHeadroom` (bursts, pack fill time). */
+  readonly demandHeadroom: number;
 }
 
 /** Runs core `allocate` + `placeServices` for one zone and applies the result to the world. */
 export interface PlacementDriver {
   /** Places for `demand[service][server]` (items/s); `warm` instances start ready (the initial deployment). */
   run(world: World, demand: readonly (readonly number[])[], warm: boolean): PlacementResult;
+  /** Continues a paused change plan (call when an instance became ready or was freed). */
+  resume(world: World): void;
   /** Instances this driver placed that are not gone. */
   instances(): SimInstance[];
   /** Placed (possibly fractional, multi-task) capacity of an instance, items/s. */
@@ -46,6 +50,7 @@ export interface PlacementDriver {
 export function createPlacementDriver(o: PlacementDriverOptions): PlacementDriver {
   const byId = new Map<string, SimInstance>();
   const placed = new Map<SimInstance, PlacedInstance>();
+  const gone = new Map<string, SimInstance>();
   let runs = 0;
   let changes = 0;
   let lastPredicted = 0;
@@ -72,7 +77,7 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
       const ratePerServer: Record<string, number> = {};
       let total = 0;
       for (const s of o.servers) {
-        const r = demand[k]![s]!;
+        const r = demand[k]![s]! * o.demandHeadroom;
         if (r > 0) ratePerServer[world.servers[s]!.spec.id] = r;
         total += r;
       }
@@ -89,30 +94,73 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
     return result;
   }
 
+  let pending: { steps: PlacementResult['changes']; at: number; next: Set<string>; warm: boolean } | null = null;
+
+  /** Applies the core's make-before-break steps in order, pausing at `ready` and `free` until they happen. */
   function apply(world: World, result: PlacementResult, warm: boolean): void {
-    const next = new Set(result.instances.map((p) => p.instanceId));
+    if (pending !== null) advance(world, true);
+    const byPlaced = new Map(result.instances.map((p) => [p.instanceId, p]));
+    for (const step of result.changes) {
+      if (step.action === 'load' && !byId.has(step.instanceId)) create(world, byPlaced.get(step.instanceId)!, warm);
+    }
+    pending = { steps: result.changes, at: 0, next: new Set(result.instances.map((p) => p.instanceId)), warm };
+    // Loads were issued up front (they only need free memory, which the plan guarantees); walk the rest.
+    advance(world, false);
+  }
+
+  function create(world: World, p: PlacedInstance, warm: boolean): void {
+    const server = indexOf(world, p.serverId);
+    const spec = world.servers[server]!.spec;
+    const devices = p.deviceIds.map((id) => world.devicesByServer[server]![spec.devices.findIndex((d) => d.id === id)]!);
+    const service = world.services.findIndex((s) => s.spec.id === p.serviceId);
+    const inst = world.createInstance({ service, server, devices, policy: o.policy, plan: toInstancePlan(p) }, warm);
+    byId.set(p.instanceId, inst);
+    placed.set(inst, p);
+    changes++;
+  }
+
+  let advancing = false;
+
+  function advance(world: World, force: boolean): void {
+    const plan = pending;
+    // Draining an idle instance frees it at once, which calls back here: the running walk continues instead.
+    if (plan === null || advancing) return;
+    advancing = true;
+    try {
+      walk(world, plan, force);
+    } finally {
+      advancing = false;
+    }
+  }
+
+  function walk(world: World, plan: NonNullable<typeof pending>, force: boolean): void {
+    while (plan.at < plan.steps.length) {
+      const step = plan.steps[plan.at]!;
+      const inst = byId.get(step.instanceId) ?? gone.get(step.instanceId);
+      if (!force && step.action === 'ready' && inst?.status === 'loading') return;
+      if (!force && step.action === 'free' && inst !== undefined && inst.status !== 'gone') return;
+      if (step.action === 'drain' && inst !== undefined) {
+        byId.delete(step.instanceId);
+        gone.set(step.instanceId, inst);
+        placed.delete(inst);
+        world.drainInstance(inst);
+        changes++;
+      }
+      plan.at++;
+    }
     for (const [id, inst] of byId) {
-      if (next.has(id)) continue;
+      if (plan.next.has(id)) continue;
       byId.delete(id);
       placed.delete(inst);
       world.drainInstance(inst);
-      changes++;
     }
-    for (const p of result.instances) {
-      if (byId.has(p.instanceId)) continue;
-      const server = indexOf(world, p.serverId);
-      const spec = world.servers[server]!.spec;
-      const devices = p.deviceIds.map((id) => world.devicesByServer[server]![spec.devices.findIndex((d) => d.id === id)]!);
-      const service = world.services.findIndex((s) => s.spec.id === p.serviceId);
-      const inst = world.createInstance({ service, server, devices, policy: o.policy, plan: toInstancePlan(p) }, warm);
-      byId.set(p.instanceId, inst);
-      placed.set(inst, p);
-      changes++;
-    }
+    gone.clear();
+    pending = null;
   }
 
   return {
     run,
+    resume: (world) => advance(world, false),
     instances: () => [...placed.keys()].filter((i) => i.status !== 'gone'),
     capacityOf: (inst) => {
       const p = placed.get(inst);
