@@ -3,6 +3,9 @@ import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-n
 import { EparaError, invalidOption } from '@epara/core';
 import type { AbortSignalLike } from '@epara/core';
 
+/** An open connection of the NATS client (`@nats-io/transport-node`), as `connectNats` returns it. */
+export type { NatsConnection };
+
 /** NATS credentials: user/password or a token (as the server was started with `--user/--pass` or `--auth`). */
 export type NatsAuth = { readonly user: string; readonly pass: string } | { readonly token: string };
 
