@@ -92,18 +92,17 @@ class HeapEventQueue implements EventQueue {
     return true;
   }
 
-  #less(x: number, y: number): boolean {
-    const tx = this.#times[x]!;
-    const ty = this.#times[y]!;
-    return tx < ty || (tx === ty && this.#seqs[x]! < this.#seqs[y]!);
-  }
-
   #siftUp(pos: number, slot: number): void {
     const heap = this.#heap;
+    const times = this.#times;
+    const seqs = this.#seqs;
+    const t = times[slot]!;
+    const q = seqs[slot]!;
     while (pos > 0) {
       const parent = (pos - 1) >> 1;
       const p = heap[parent]!;
-      if (!this.#less(slot, p)) break;
+      const tp = times[p]!;
+      if (tp < t || (tp === t && seqs[p]! < q)) break;
       heap[pos] = p;
       pos = parent;
     }
@@ -112,14 +111,27 @@ class HeapEventQueue implements EventQueue {
 
   #siftDown(pos: number, slot: number): void {
     const heap = this.#heap;
+    const times = this.#times;
+    const seqs = this.#seqs;
     const n = this.#size;
+    const t = times[slot]!;
+    const q = seqs[slot]!;
     for (;;) {
       let child = 2 * pos + 1;
       if (child >= n) break;
+      let c = heap[child]!;
+      let tc = times[c]!;
       const right = child + 1;
-      if (right < n && this.#less(heap[right]!, heap[child]!)) child = right;
-      const c = heap[child]!;
-      if (!this.#less(c, slot)) break;
+      if (right < n) {
+        const r = heap[right]!;
+        const tr = times[r]!;
+        if (tr < tc || (tr === tc && seqs[r]! < seqs[c]!)) {
+          child = right;
+          c = r;
+          tc = tr;
+        }
+      }
+      if (t < tc || (t === tc && q < seqs[c]!)) break;
       heap[pos] = c;
       pos = child;
     }
