@@ -100,8 +100,7 @@ async function queueGroupOverhead(url: string): Promise<{ local: number; remote:
   const hostExec = executorFor(1, true);
   const a = createNatsOffloader({ connection: ncA, selfId: 'a', executor: executorFor(0, false), subjectPrefix: 'bench' });
   const b = createNatsOffloader({ connection: ncB, selfId: 'b', executor: hostExec, subjectPrefix: 'bench' });
-  b.serve(['echo']);
-  await ncB.flush();
+  await b.serve(['echo']);
   const r = await compare(
     () => hostExec.submit('echo', INPUT, { deadline: Date.now() + 10_000 }),
     () => a.forward('echo', INPUT, { deadline: Date.now() + 10_000 }),

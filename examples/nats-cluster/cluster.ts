@@ -66,7 +66,7 @@ export async function startEdgeServer(index: number, config: ClusterConfig, seed
   });
   await kv.start();
   const offloader = createNatsOffloader({ connection: nc, selfId: id, executor, subjectPrefix: config.namespace });
-  if (hosts) offloader.serve(['detect']);
+  if (hosts) await offloader.serve(['detect']);
   return { id, nc, node, kv, offloader, executor };
 }
 

@@ -39,9 +39,8 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
   it('forwards to a queue-group member and returns its typed result', async () => {
     const prefix = uniqueName('t');
     const [a, b, c] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2), node(prefix, 'c', 3)]);
-    b.offloader.serve(['svc']);
-    c.offloader.serve(['svc']);
-    await Promise.all([b.nc.flush(), c.nc.flush()]);
+    await b.offloader.serve(['svc']);
+    await c.offloader.serve(['svc']);
     const seen = new Set<number>();
     for (let i = 0; i < 12; i++) {
       const out = await a.offloader.forward('svc', inputs, { deadline: Date.now() + 2000 });
@@ -64,8 +63,7 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
       return { nc, offloader };
     };
     const [a, b] = await Promise.all([mk('a', 1), mk('b', 2)]);
-    b.offloader.serve(['ocr/det v2']);
-    await b.nc.flush();
+    await b.offloader.serve(['ocr/det v2']);
     expect(tagOf(await a.offloader.forward('ocr/det v2', inputs, { deadline: Date.now() + 2000 }))).toBe(2);
   });
 
@@ -78,8 +76,7 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
   it('a member never serves a request that visited it, nor one it cannot finish in time: it declines', async () => {
     const prefix = uniqueName('t');
     const [a, b] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2, 500)]);
-    b.offloader.serve(['svc']);
-    await b.nc.flush();
+    await b.offloader.serve(['svc']);
     expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 2000, visited: ['b'] }))).toBe('OVERLOADED');
     expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 100 }))).toBe('OVERLOADED');
     expect(b.fake.stats().executed).toBe(0);
@@ -92,12 +89,10 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     const takenP = new Promise<void>((r) => (taken = r));
     const wrap = (e: FakeExecutor): LocalExecutor => ({ ...e, submit: (...args) => (taken(), e.submit(...args)) });
     const [a, b, c] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2, 5000, wrap), node(prefix, 'c', 3)]);
-    b.offloader.serve(['svc']);
-    await b.nc.flush();
+    await b.offloader.serve(['svc']);
     const result = a.offloader.forward('svc', inputs, { deadline: Date.now() + 10_000 });
     await takenP;
-    c.offloader.serve(['svc']);
-    await c.nc.flush();
+    await c.offloader.serve(['svc']);
     await b.nc.close(); // b dies with the request: no progress, no answer
     expect(tagOf(await result)).toBe(3);
     expect(a.offloader.stats().retried).toBe(1);
@@ -109,8 +104,7 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     const takenP = new Promise<void>((r) => (taken = r));
     const wrap = (e: FakeExecutor): LocalExecutor => ({ ...e, submit: (...args) => (taken(), e.submit(...args)) });
     const [a, b] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2, 5000, wrap)]);
-    b.offloader.serve(['svc']);
-    await b.nc.flush();
+    await b.offloader.serve(['svc']);
     const result = codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 10_000 }));
     await takenP;
     await b.nc.close();
@@ -121,8 +115,7 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     const prefix = uniqueName('t');
     const [a, b] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2)]);
     b.fake.freeze(); // still answers estimates and reports progress, never completes
-    b.offloader.serve(['svc']);
-    await b.nc.flush();
+    await b.offloader.serve(['svc']);
     expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 150 }))).toBe('DEADLINE_EXCEEDED');
   });
 
@@ -137,8 +130,7 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
       submit: (id, x, opts) => (taken(), opts?.signal?.addEventListener('abort', () => aborted(), { once: true }), e.submit(id, x, opts)),
     });
     const [a, b] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2, 5000, wrap)]);
-    b.offloader.serve(['svc']);
-    await b.nc.flush();
+    await b.offloader.serve(['svc']);
     const ac = new AbortController();
     const result = codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 10_000, signal: ac.signal }));
     await takenP;

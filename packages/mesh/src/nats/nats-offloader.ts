@@ -52,10 +52,16 @@ export class NatsOffloader {
     this.#server = new NatsOffloadServer(o);
   }
 
-  /** Serves these services from the local executor (joins their queue groups). */
-  serve(serviceIds: readonly ServiceId[]): void {
+  /**
+   * Serves these services from the local executor (joins their queue groups). Resolves once the broker has
+   * the subscriptions, so a request sent after it can reach this server.
+   *
+   * @throws EparaError `CLOSED` after `close()`.
+   */
+  async serve(serviceIds: readonly ServiceId[], { signal }: { signal?: AbortSignalLike } = {}): Promise<void> {
     if (this.#closed) throw new EparaError('CLOSED', 'offloader is closed');
     this.#server.serve(serviceIds);
+    if (!signal?.aborted) await this.#o.connection.flush();
   }
 
   /** Leaves these services' queue groups (e.g. after placement unloaded them). */
