@@ -425,8 +425,11 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     const now = this.#o.clock.now();
     let best: Instance | undefined;
     let bestAt = Number.POSITIVE_INFINITY;
+    let count = 0;
+    for (const i of this.#instances.values()) if (i.serviceId === serviceId && i.status === 'ready') count++;
     for (const i of this.#instances.values()) {
       if (i.serviceId !== serviceId || i.status !== 'ready') continue;
+      if (count === 1) return i; // the common case: no estimate needed
       const at = i.estimate(now);
       if (!best || at < bestAt) {
         best = i;
