@@ -8,6 +8,7 @@ import { DEFAULT_EPARA_OPTIONS, DEFAULT_SYNC_OPTIONS, type EparaSystemOptions, t
 import { ServerStateBook } from './epara-state.js';
 import { createPlacementDriver, indexOf, type PlacementDriver } from './placement-driver.js';
 import { zonesOf } from './zones.js';
+import { serviceView } from './service-view.js';
 
 const EV_PLACE = 60;
 const NO_VISITS: readonly string[] = [];
@@ -82,7 +83,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     for (let hops = 0; hops <= route.hopLimit; hops++) {
       const local = world.instancesByServer[server]!.filter((i) => i.service === stream.service && i.status === 'ready').map((i) => book.info(i, now));
       const self = world.servers[server]!.spec.id;
-      const d = admitStream({ stream: { serviceId: svc.spec.id, rateHz: stream.rateHz, stalenessMs: staleness, frameBytes: svc.payloadBytes, hops, visited }, localInstances: local, view: viewOf(server), self, now, network: book.network(server), options: route });
+      const d = admitStream({ stream: { serviceId: svc.spec.id, rateHz: stream.rateHz, stalenessMs: staleness, frameBytes: svc.payloadBytes, hops, visited }, localInstances: local, view: serviceView(viewOf(server), svc.spec.id), self, now, network: book.network(server), options: route });
       if (d.action === 'local') {
         const inst = world.instancesByServer[server]!.find((i) => String(i.id) === d.instanceId);
         if (inst !== undefined) pin(stream, inst);
@@ -112,7 +113,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     const d = routeRequest({
       request: { serviceId: svc.spec.id, deadline: req.deadline - back, hops: req.hops, visited: req.visited.length === 0 ? NO_VISITS : req.visited.map((v) => world.servers[v]!.spec.id), payloadBytes: svc.payloadBytes, responseBytes: svc.responseBytes },
       local: best === undefined ? undefined : { completionAt: bestAt, ready: true },
-      view: viewOf(server), self: world.servers[server]!.spec.id, now, network: book.network(server), options: route,
+      view: serviceView(viewOf(server), svc.spec.id), self: world.servers[server]!.spec.id, now, network: book.network(server), options: route,
     });
     if (d.action === 'local') return world.enqueue(best!, req);
     if (d.action === 'forward') return world.forward(req, server, indexOf(world, d.serverId));
