@@ -27,7 +27,11 @@ export type { MeshStream } from './offload/remote-stream.js';
 export type { PlacementAppliedEvent } from './placement/placement-applier.js';
 export type { PlacementPayload, PlacementDecision, DeviceReport } from './placement/placement-payload.js';
 export type { SyncFaults } from './sync/sync-faults.js';
-export type { SyncToken, WireEntry, EntryStub } from './sync/sync-types.js';
+export type { SyncToken, WireEntry, EntryStub, SyncMessage } from './sync/sync-types.js';
+export { RingSync } from './sync/ring-sync.js';
+export type { RingSyncConfig, RingSyncEvents, SyncTarget } from './sync/ring-sync.js';
+export type { ViewSync, ViewSyncEvents, ViewSyncContext, ViewSyncFactory } from './sync/view-sync.js';
+export type { SelfState } from './sync/view-store.js';
 
 // testing and ports
 export { createFakeExecutor } from './testing/fake-executor.js';

@@ -12,12 +12,12 @@ export function dispatchMessage(p: NodeParts, link: PeerLink, m: DecodedMessage)
   switch (m.type) {
     case 'sync-token':
       if (m.from !== peer) return;
-      return p.sync.receive({ kind: 'token', from: peer, token: m.token }, (reply) => {
+      return p.sync.receive?.({ kind: 'token', from: peer, token: m.token }, (reply) => {
         if (reply.kind === 'ack') p.links.reply(link.linkId, { type: 'sync-ack', from: reply.from, origin: reply.origin, epoch: reply.epoch, round: reply.round });
       });
     case 'sync-ack':
       if (m.from !== peer) return;
-      return p.sync.receive({ kind: 'ack', from: peer, origin: m.origin, epoch: m.epoch, round: m.round }, () => undefined);
+      return p.sync.receive?.({ kind: 'ack', from: peer, origin: m.origin, epoch: m.epoch, round: m.round }, () => undefined);
     case 'submit':
       p.count('received');
       return p.inbound.onSubmit(link.linkId, peer, m);

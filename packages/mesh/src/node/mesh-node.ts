@@ -67,7 +67,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       await this.#o.transport.listen();
       if (this.#state !== 'starting') return;
       this.#state = 'started';
-      this.#p.sync.start();
+      await this.#p.sync.start();
       this.#p.coordinator?.start();
       this.#o.logger.info({ id: this.id, address: this.address }, 'node started');
     })();
@@ -171,7 +171,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     this.#state = 'closing';
     const p = this.#p;
     p.coordinator?.stop();
-    p.sync.stop();
+    await p.sync.stop();
     p.handler.close();
     p.inbound.close();
     p.streams.close();

@@ -6,7 +6,7 @@ export interface NodeEvents {
   /** A server became alive in this node's view (first seen, or back with a new epoch). */
   peerJoined: [{ readonly serverId: ServerId; readonly epoch: number }];
   /** A server left this node's view: its link closed, its ring successor stopped acknowledging, or a peer said so. */
-  peerLeft: [{ readonly serverId: ServerId; readonly reason: 'ack-timeout' | 'reported' | 'link-closed' | 'unreachable' }];
+  peerLeft: [{ readonly serverId: ServerId; readonly reason: 'ack-timeout' | 'reported' | 'link-closed' | 'expired' | 'deleted' | string }];
   /** A request was sent to a peer (`retry` when it is a second try after a peer failed). */
   requestOffloaded: [{ readonly serviceId: ServiceId; readonly to: ServerId; readonly hops: number; readonly retry: boolean }];
   /** This node rejected a request (no instance, deadline, hop limit…). */

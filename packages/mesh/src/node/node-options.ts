@@ -3,6 +3,7 @@ import type { Clock, DeviceSpec, LocalExecutor, PlacementOptions, Random, Server
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
 import type { RateLimiterOptions } from '../security/rate-limiter.js';
 import type { SyncFaults } from '../sync/sync-faults.js';
+import type { ViewSyncFactory } from '../sync/view-sync.js';
 import type { Transport } from '../transport/transport.js';
 import { isMeshLogger, silentLogger } from '../util/logger.js';
 import type { MeshLogger } from '../util/logger.js';
@@ -49,6 +50,11 @@ export interface NodeOptions {
   readonly fullSyncEvery?: number;
   /** Injected sync errors (loss, delay, noise) for experiments. @default none */
   readonly syncFaults?: SyncFaults;
+  /**
+   * Replaces the ring with another view synchronization (e.g. NATS KV); ring messages from peers are then
+   * ignored. @default the token ring
+   */
+  readonly viewSync?: ViewSyncFactory;
   /** Placement coordinator: `false` turns it off; otherwise core `placeServices` options. @default {} */
   readonly placement?: false | (PlacementOptions & { readonly minDemandPerSec?: number });
   /** Placement period, ms. @default 30000 */
@@ -95,7 +101,8 @@ export const NODE_DEFAULTS = {
 } as const;
 
 /** {@link NodeOptions} after defaults and validation. */
-export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'placement' | 'syncFaults' | 'limits'>> & {
+export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'placement' | 'syncFaults' | 'limits' | 'viewSync'>> & {
+  readonly viewSync: ViewSyncFactory | undefined;
   readonly placement: false | (PlacementOptions & { readonly minDemandPerSec: number });
   readonly syncFaults: SyncFaults;
   readonly limits: ProtocolLimits;
@@ -127,6 +134,7 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     syncAttempts: integer('syncAttempts', o.syncAttempts ?? d.syncAttempts, 1),
     fullSyncEvery: integer('fullSyncEvery', o.fullSyncEvery ?? d.fullSyncEvery, 1),
     syncFaults: o.syncFaults ?? {},
+    viewSync: o.viewSync,
     placement: o.placement === false ? false : { minDemandPerSec: d.minDemandPerSec, ...(o.placement ?? {}) },
     placementPeriodMs: positive('placementPeriodMs', o.placementPeriodMs ?? d.placementPeriodMs),
     hopLimit: integer('hopLimit', o.hopLimit ?? d.hopLimit, 0),
@@ -143,6 +151,7 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     logger: o.logger ?? silentLogger,
   };
   if (!Array.isArray(r.seeds) || r.seeds.some((s) => typeof s !== 'string')) invalidOption('seeds', o.seeds, 'an array of addresses');
+  if (r.viewSync !== undefined && typeof r.viewSync !== 'function') invalidOption('viewSync', o.viewSync, 'a function (context) => ViewSync');
   if (!isMeshLogger(r.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');
   return r;
 }

@@ -5,6 +5,7 @@ import { StreamHost } from '../offload/stream-host.js';
 import { PlacementApplier } from '../placement/placement-applier.js';
 import { PlacementCoordinator } from '../placement/placement-coordinator.js';
 import { RingSync } from '../sync/ring-sync.js';
+import type { ViewSync } from '../sync/view-sync.js';
 import { createFaultInjector } from '../sync/sync-faults.js';
 import type { ArrivalMeter } from './arrival-meter.js';
 import { createHandshake } from './handshake.js';
@@ -33,7 +34,7 @@ export type Counter =
 /** The components of a node, wired to each other. */
 export interface NodeParts {
   readonly links: PeerLinks;
-  readonly sync: RingSync;
+  readonly sync: ViewSync;
   readonly handler: RequestHandler;
   readonly inbound: InboundRequests;
   readonly streamHost: StreamHost;
@@ -94,7 +95,8 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   return { links, sync, handler, inbound, streamHost, streams, coordinator, applier, count: ctx.count };
 }
 
-function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: PeerLinks; sync: RingSync } {
+function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: PeerLinks; sync: ViewSync } {
+  let sync: ViewSync;
   const links: PeerLinks = new PeerLinks({
     selfId: o.id,
     transport: o.transport,
@@ -104,7 +106,13 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: P
     maxQueuedFrames: 1024,
     logger: o.logger,
   });
-  const sync: RingSync = new RingSync({
+  const readSelf = (): ReturnType<typeof readSelfState> =>
+    readSelfState({ executor: o.executor, meter: ctx.meter, now: o.clock.now(), devices: o.devices, services: o.services, address: o.transport.address });
+  if (o.viewSync) {
+    const custom = o.viewSync({ selfId: o.id, epoch: o.epoch, clock: o.clock, scheduler: o.scheduler, logger: o.logger, readSelf });
+    return { links, sync: (sync = custom) };
+  }
+  sync = new RingSync({
     selfId: o.id,
     epoch: o.epoch,
     clock: o.clock,
@@ -116,13 +124,13 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: P
     seeds: o.seeds,
     faults: createFaultInjector(o.syncFaults, o.random),
     logger: o.logger,
-    readSelf: () => readSelfState({ executor: o.executor, meter: ctx.meter, now: o.clock.now(), devices: o.devices, services: o.services, address: o.transport.address }),
+    readSelf,
     send: (to, m) => wireSync(links, to, m),
   });
   return { links, sync };
 }
 
-function buildPlacement(o: ResolvedNodeOptions, ctx: NodeContext, links: PeerLinks, sync: RingSync): { applier: PlacementApplier; coordinator: PlacementCoordinator | undefined } {
+function buildPlacement(o: ResolvedNodeOptions, ctx: NodeContext, links: PeerLinks, sync: ViewSync): { applier: PlacementApplier; coordinator: PlacementCoordinator | undefined } {
   const view = (): ClusterView => sync.store.view();
   const applier = new PlacementApplier({
     selfId: o.id,

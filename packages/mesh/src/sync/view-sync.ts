@@ -1,0 +1,45 @@
+import type { EventEmitter } from 'eventemitter3';
+import type { Clock, ClusterView, ServerEntry, ServerId } from '@epara/core';
+import type { MeshLogger } from '../util/logger.js';
+import type { Scheduler } from '../util/scheduler.js';
+import type { SyncMessage } from './sync-types.js';
+import type { SelfState } from './view-store.js';
+
+/** Events a view synchronization reports to its node. */
+export interface ViewSyncEvents {
+  /** Some entry of the view changed. */
+  viewUpdated: [];
+  peerJoined: [{ serverId: ServerId; epoch: number }];
+  peerLeft: [{ serverId: ServerId; reason: string }];
+  /** One synchronization round of this server finished (a ring rotation, a KV write…). */
+  roundCompleted: [{ origin: ServerId; round: number; hops: number; durationMs: number }];
+}
+
+/**
+ * How a node keeps its cluster view: the token ring ({@link RingSync}, the default) or another mechanism a
+ * host plugs in with `createNode({ viewSync })` (e.g. a key-value store with watches). Entries in the view
+ * keep `updatedAt` in this node's clock.
+ */
+export interface ViewSync extends EventEmitter<ViewSyncEvents> {
+  readonly store: { view(): ClusterView; get(id: ServerId): ServerEntry | undefined; readonly self: ServerEntry };
+  start(): void | Promise<void>;
+  stop(): void | Promise<void>;
+  /** The node saw a peer fail (its link closed…): mark it dead now. */
+  reportDead(id: ServerId, reason?: 'reported' | 'link-closed'): void;
+  /** Ring-sync messages from authenticated peers; a sync that does not use the transport leaves this out. */
+  receive?(message: SyncMessage, reply: (m: SyncMessage) => void): void;
+}
+
+/** What the node hands a {@link ViewSyncFactory}. */
+export interface ViewSyncContext {
+  readonly selfId: ServerId;
+  readonly epoch: number;
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  readonly logger: MeshLogger;
+  /** This server's own entry content, read fresh (instances, load, free memory, arrival rates, address). */
+  readonly readSelf: () => SelfState;
+}
+
+/** Builds the view synchronization of a node. */
+export type ViewSyncFactory = (context: ViewSyncContext) => ViewSync;
