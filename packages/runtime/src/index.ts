@@ -21,7 +21,7 @@
 // executor
 export { createExecutor } from './executor/create-executor.js';
 export { Executor } from './executor/executor.js';
-export type { LoadOptions } from './executor/executor.js';
+export type { LoadOptions, GenerateOptions } from './executor/executor.js';
 export { DEFAULT_EXECUTOR_OPTIONS } from './executor/executor-options.js';
 export type {
   ExecutorOptions,
@@ -30,6 +30,8 @@ export type {
   TensorExpectation,
   StatefulOptions,
   EngineContext,
+  StagedModel,
+  GenerationServiceConfig,
 } from './executor/executor-options.js';
 export { resolveExecutorOptions } from './executor/resolve-executor-options.js';
 export type { ResolvedExecutorOptions } from './executor/resolve-executor-options.js';

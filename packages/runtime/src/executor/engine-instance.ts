@@ -1,6 +1,7 @@
 import type { InstanceInfo, InstanceStatus, ParallelPlan } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-handle.js';
 import type { ServiceEngine } from './service-engine.js';
+import type { GenerationEngine } from '../generation/generation-engine.js';
 
 /** A service instance run by a {@link ServiceEngine} (model-parallel pipeline, generation). */
 export class EngineInstance {
@@ -8,11 +9,21 @@ export class EngineInstance {
   readonly serviceId: string;
   readonly engine: ServiceEngine;
   readonly devices: readonly DeviceHandle[];
+  /** The token-streaming engine of a generation service. */
+  readonly generation: GenerationEngine | undefined;
   status: InstanceStatus = 'ready';
   readonly #plan: Partial<ParallelPlan>;
   readonly #strategy: 'single' | 'model-parallel';
 
-  constructor(o: { id: string; serviceId: string; engine: ServiceEngine; devices: readonly DeviceHandle[]; plan: Partial<ParallelPlan> }) {
+  constructor(o: {
+    id: string;
+    serviceId: string;
+    engine: ServiceEngine;
+    devices: readonly DeviceHandle[];
+    plan: Partial<ParallelPlan>;
+    generation?: GenerationEngine;
+  }) {
+    this.generation = o.generation;
     this.id = o.id;
     this.serviceId = o.serviceId;
     this.engine = o.engine;

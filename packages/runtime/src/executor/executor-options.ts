@@ -4,6 +4,18 @@ import type { DeviceHandle } from '../devices/device-handle.js';
 import type { Logger } from '../util/logger.js';
 import type { Timers } from '../util/timers.js';
 import type { ServiceEngine } from './service-engine.js';
+import type { PipelineEngineOptions } from '../parallel/model-parallel-options.js';
+import type { GenerationEngineOptions } from '../generation/generation-options.js';
+import type { GenerationServiceOptions } from '../generation/generation-service.js';
+
+/** A model run as ordered stages, one per device (model parallelism, pipelined). */
+export interface StagedModel {
+  /** Stage models in order (file paths or bytes), e.g. from `splitModel`. */
+  readonly stages: readonly (string | Uint8Array)[];
+}
+
+/** A causal language model served as generation (iteration-level batching). */
+export type GenerationServiceConfig = Omit<GenerationEngineOptions, 'device' | 'model' | 'clock' | 'logger'> & GenerationServiceOptions;
 
 /** A device of the executor. */
 export interface ExecutorDeviceOptions {
@@ -51,8 +63,12 @@ export interface EngineContext {
 /** A service the executor can host. */
 export interface ExecutorServiceOptions {
   readonly id: string;
-  /** ONNX file path or bytes. Omit only with `engine`. */
-  readonly model?: string | Uint8Array;
+  /** ONNX file path or bytes, or ordered stage models (model parallelism). Omit only with `engine`. */
+  readonly model?: string | Uint8Array | StagedModel;
+  /** Pipeline options of a staged model (the batch size defaults to the plan's). */
+  readonly pipeline?: Partial<Omit<PipelineEngineOptions, 'stages' | 'clock' | 'logger'>>;
+  /** Serve `model` as a generation service (a causal LM; see `executor.generate`). */
+  readonly generation?: GenerationServiceConfig;
   /** Builds a custom engine (model-parallel pipeline, generation) over the instance's devices instead of a batcher. */
   readonly engine?: (ctx: EngineContext) => ServiceEngine | Promise<ServiceEngine>;
   readonly sensitivity: Sensitivity;

@@ -25,6 +25,23 @@ import { MemoryLedger } from './memory-ledger.js';
 import { ModelInstance } from './model-instance.js';
 import { validateItem } from './io-spec.js';
 import { buildStats, type ExecutorStats, type StreamCounters } from './executor-stats.js';
+import { buildBuiltinEngine, builtinDeviceCount, usesBuiltinEngine } from './builtin-engines.js';
+import type { GenerationStream } from '../generation/generation-engine.js';
+
+/** Options of {@link Executor.generate}. */
+export interface GenerateOptions {
+  /** Prompt token ids. */
+  readonly tokens: readonly number[] | Int32Array;
+  /** Most new tokens. @default the service's `generation.maxNewTokens` */
+  readonly maxNewTokens?: number;
+  /** Absolute time by which the first token must come. @default now + the service's `ttftMs` */
+  readonly ttftDeadline?: number;
+  /** Time-per-output-token SLO, ms. @default the service's `tpotMs` */
+  readonly tpotMs?: number;
+  /** Absolute time by which the whole generation must finish. @default none */
+  readonly deadline?: number;
+  readonly signal?: AbortSignal;
+}
 
 /** Options of {@link Executor.load}: the port's, plus an explicit device choice. */
 export interface LoadOptions {
@@ -184,6 +201,24 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     });
   }
 
+  /**
+   * Streams the tokens a generation service produces for one prompt (iteration-level batching with the
+   * other sequences of the service).
+   *
+   * @throws EparaError `UNKNOWN_SERVICE`, `INVALID_OPTIONS` (not a generation service, bad options),
+   * `NO_INSTANCE`, `CLOSED`; the stream fails with `DEADLINE_INFEASIBLE`, `OVERLOADED`, `ABORTED`, …
+   */
+  generate(serviceId: string, options: GenerateOptions): GenerationStream {
+    this.#assertOpen();
+    const service = this.#service(serviceId);
+    if (!service.generation) invalidOption('serviceId', serviceId, 'a generation service');
+    if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+    const inst = this.#pick(serviceId);
+    if (!(inst instanceof EngineInstance) || !inst.generation) throw new EparaError('NO_INSTANCE', `no generation instance of ${serviceId}`, { serviceId });
+    const { maxNewTokens = service.generation.maxNewTokens, ...rest } = options;
+    return inst.generation.generate({ ...rest, maxNewTokens });
+  }
+
   estimate(serviceId: string): LocalEstimate | undefined {
     if (!this.#services.has(serviceId)) return undefined;
     const now = this.#o.clock.now();
@@ -268,6 +303,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     if (typeof plan !== 'object' || plan === null) invalidOption('plan', plan, 'a ParallelPlan');
     const service = this.#service(plan.serviceId);
     const merged = { ...service.plan, ...plan };
+    if (usesBuiltinEngine(service) && merged.devices === undefined) merged.devices = builtinDeviceCount(service);
     const slots = this.#chooseDevices(merged, options.deviceIds);
     const instanceId = options.instanceId ?? `${service.id}@${this.#nextInstance++}`;
     if (this.#instances.has(instanceId)) invalidOption('instanceId', instanceId, 'unused');
@@ -278,7 +314,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
         s.ledger.hold(instanceId, declared);
         held.push(s);
       }
-      const inst = service.engine ? await this.#loadEngine(service, instanceId, slots, merged, options) : await this.#loadModel(service, instanceId, slots, merged, declared, options);
+      const inst = service.engine || usesBuiltinEngine(service) ? await this.#loadEngine(service, instanceId, slots, merged, options) : await this.#loadModel(service, instanceId, slots, merged, declared, options);
       this.emit('instanceChanged', { instance: inst.info(this.#o.clock.now()), status: 'ready' });
       return inst.info(this.#o.clock.now());
     } catch (err) {
@@ -329,8 +365,15 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   async #loadEngine(service: ExecutorServiceOptions, instanceId: string, slots: DeviceSlot[], plan: Partial<ParallelPlan>, options: LoadOptions): Promise<EngineInstance> {
     const devices = slots.map((s) => s.handle);
     const signal = options.signal as AbortSignal | undefined;
-    const engine = await service.engine!({ serviceId: service.id, devices, clock: this.#o.clock, logger: this.#o.logger, ...(signal ? { signal } : {}) });
-    const inst = new EngineInstance({ id: instanceId, serviceId: service.id, engine, devices, plan });
+    const ctx = { serviceId: service.id, devices, clock: this.#o.clock, logger: this.#o.logger, ...(signal ? { signal } : {}) };
+    const built = service.engine
+      ? { engine: await service.engine(ctx), generation: undefined }
+      : await buildBuiltinEngine({ service, devices, plan, clock: this.#o.clock, logger: this.#o.logger, ...(signal ? { signal } : {}) });
+    if (this.#closing) {
+      await built.engine.close();
+      throw new EparaError('CLOSED', 'the executor closed while the instance loaded');
+    }
+    const inst = new EngineInstance({ id: instanceId, serviceId: service.id, engine: built.engine, devices, plan, ...(built.generation ? { generation: built.generation } : {}) });
     this.#instances.set(instanceId, inst);
     return inst;
   }

@@ -128,7 +128,7 @@ export class ModelInstance implements Lane {
   /** Loads the model on every device, then profiles it if no profile was given. */
   async load(signal?: AbortSignal): Promise<void> {
     const s = this.#c.service;
-    const source = typeof s.model === 'string' ? { path: s.model } : { bytes: s.model! };
+    const source = typeof s.model === 'string' ? { path: s.model } : { bytes: s.model as Uint8Array };
     const infos = await Promise.all(this.devices.map((d) => d.loadModel(this.id, source, signal ? { signal } : {})));
     infos.forEach((info, i) => this.#memory.set(this.devices[i]!.id, info.memoryBytes));
     this.#io = resolveIoSpec(infos[0]!, s);

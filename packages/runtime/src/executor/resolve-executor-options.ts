@@ -2,6 +2,7 @@ import { invalidOption, type Clock } from '@epara/core';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { createSystemTimers, hrClock, type Timers } from '../util/timers.js';
 import type { BackendSpec } from '../devices/backend.js';
+import { isStaged } from './builtin-engines.js';
 import {
   DEFAULT_EXECUTOR_OPTIONS,
   type ExecutorDeviceOptions,
@@ -84,8 +85,18 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
 export function validateService(s: ExecutorServiceOptions, field: string, deviceIds: ReadonlySet<string>): void {
   if (typeof s !== 'object' || s === null) invalidOption(field, s, 'an object');
   if (typeof s.id !== 'string' || s.id === '') invalidOption(`${field}.id`, s.id, 'a non-empty string');
-  const hasModel = typeof s.model === 'string' || s.model instanceof Uint8Array;
-  if (!hasModel && typeof s.engine !== 'function') invalidOption(`${field}.model`, s.model, 'a file path or ONNX bytes (or an engine factory)');
+  const single = typeof s.model === 'string' || s.model instanceof Uint8Array;
+  const staged = isStaged(s.model);
+  if (!single && !staged && typeof s.engine !== 'function') {
+    invalidOption(`${field}.model`, s.model, 'a file path, ONNX bytes or { stages } (or an engine factory)');
+  }
+  if (staged) {
+    if (s.model.stages.length === 0) invalidOption(`${field}.model.stages`, s.model.stages, 'a non-empty array');
+    s.model.stages.forEach((m, i) => {
+      if (typeof m !== 'string' && !(m instanceof Uint8Array)) invalidOption(`${field}.model.stages[${i}]`, m, 'a file path or ONNX bytes');
+    });
+  }
+  if (s.generation !== undefined && !single) invalidOption(`${field}.model`, s.model, 'a single causal LM (path or bytes) for a generation service');
   if (s.sensitivity !== 'latency' && s.sensitivity !== 'frequency') invalidOption(`${field}.sensitivity`, s.sensitivity, "'latency' or 'frequency'");
   const slo = s.slo;
   if (slo?.kind === 'latency') {
