@@ -9,7 +9,7 @@ export function runE5(ctx: ExperimentContext): ExperimentReport {
   const durationMs = 3 * t;
   const failures = [
     { atMs: t, server: 0 },
-    { atMs: t + 5000, server: 4, device: 1 },
+    { atMs: t + 5000, server: 3, device: 1 },
     { atMs: 2 * t, server: 0, recover: true },
   ];
   const counter = new RunCounter(ctx, MAIN_SYSTEMS.reduce((n, c) => n + runsOf(c), 0));
@@ -22,7 +22,7 @@ export function runE5(ctx: ExperimentContext): ExperimentReport {
   return {
     id: 'e5', title: 'Recovery after failures', question: 'How much goodput is lost when a server and a device fail, and how fast does it come back?',
     seed: ctx.seed, quick: ctx.quick,
-    setup: [`Testbed cluster, productionMix({ scale: 6 }), ${durationMs / 1000} s.`, `Server s00 (a gpu-server) fails at ${t / 1000} s; device g1 of server s04 fails at ${(t + 5000) / 1000} s; s00 returns (empty) at ${(2 * t) / 1000} s.`, 'EPARA detects through the ring (bypass) and re-places after failureDetectionMs; the centralized controller re-places at once; Triton-like keeps its static placement (its load balancer drops the dead server after a health check).'],
+    setup: [`Testbed cluster, productionMix({ scale: 6 }), ${durationMs / 1000} s.`, `Server s00 (a gpu-server) fails at ${t / 1000} s; device g1 of server s03 (a gpu-server) fails at ${(t + 5000) / 1000} s; s00 returns (empty) at ${(2 * t) / 1000} s.`, 'EPARA detects through the ring (bypass) and re-places after failureDetectionMs; the centralized controller re-places at once; Triton-like keeps its static placement (its load balancer drops the dead server after a health check).'],
     tables: [{ title: 'Mean goodput per second', columns: ['system', 'before', 'during failure', 'after return'], rows: results.map((r) => [r.label, r3(window(r, 5000, t)), r3(window(r, t, 2 * t)), r3(window(r, 2 * t + 5000, durationMs))]) }],
     charts: [{ id: 'e5-timeline', title: 'Goodput per second through failures', xLabel: 'time (s)', yLabel: 'good items per second', series: results.map((r) => ({ name: r.label, points: r.result.timeline.good.map((g, i) => [i, g] as [number, number]) })) }],
     notes: ['Items emitted in each second and completed within SLO, by emission time; the dips show what each system lost and how quickly placement restored capacity (new instances pay their model load time).'],

@@ -86,12 +86,24 @@ export function createRingSync(o: RingSyncOptions): RingSync {
         if (next === token.starter) return;
         continue;
       }
-      messages++;
       const size = Object.keys(token.view.entries).length * o.options.entryBytes;
-      bytes += size;
-      if (world.systemRandom.next() < o.options.lossProbability) {
+      // Each attempt may be lost; a missing acknowledgement makes the sender resend after the ack timeout,
+      // up to `maxRetries` times, before it bypasses the successor as dead.
+      let delivered = false;
+      for (let attempt = 0; attempt <= o.options.maxRetries; attempt++) {
+        messages++;
+        bytes += size;
+        if (world.systemRandom.next() >= o.options.lossProbability) {
+          delivered = true;
+          break;
+        }
         lost++;
-        return;
+        delay += o.options.ackTimeoutMs;
+      }
+      if (!delivered) {
+        token.view = { entries: { ...markDead(token.view, world.servers[next]!.spec.id).entries } };
+        if (next === token.starter) return;
+        continue;
       }
       world.schedule(world.clock.now() + delay + world.network.transferMs(from, next, size), EV_SYNC_HOP, next, token);
       return;

@@ -4,7 +4,7 @@ import type { PlacementOptions, RouteOptions, StrategyOptions } from '@epara/cor
 export interface SyncOptions {
   /** A token starts around each zone's ring every period, ms. @default 500 */
   readonly periodMs: number;
-  /** Probability that one ring message is lost (the token dies for the rest of that round). @default 0 */
+  /** Probability that one ring message (one attempt) is lost. @default 0 */
   readonly lossProbability: number;
   /** Extra one-way delay added to every ring message, ms (staleness). @default 0 */
   readonly extraDelayMs: number;
@@ -12,8 +12,10 @@ export interface SyncOptions {
   readonly noise: number;
   /** Bytes of one server entry on the wire (the token's size is entries × this). @default 200 */
   readonly entryBytes: number;
-  /** Time a server waits for its successor's acknowledgement before bypassing it, ms. @default 50 */
+  /** Time a server waits for its successor's acknowledgement before resending (or bypassing), ms. @default 50 */
   readonly ackTimeoutMs: number;
+  /** Resends of an unacknowledged ring message before the successor is bypassed as dead. @default 2 */
+  readonly maxRetries: number;
 }
 
 /** Options of the EPARA system and its ablations. */
@@ -46,7 +48,7 @@ export interface EparaSystemOptions {
 }
 
 /** Defaults of {@link SyncOptions}. */
-export const DEFAULT_SYNC_OPTIONS: SyncOptions = { periodMs: 500, lossProbability: 0, extraDelayMs: 0, noise: 0, entryBytes: 200, ackTimeoutMs: 50 };
+export const DEFAULT_SYNC_OPTIONS: SyncOptions = { periodMs: 500, lossProbability: 0, extraDelayMs: 0, noise: 0, entryBytes: 200, ackTimeoutMs: 50, maxRetries: 2 };
 
 /** Defaults of {@link EparaSystemOptions}. */
 export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
