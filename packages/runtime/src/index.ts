@@ -130,3 +130,5 @@ export type {
 } from './generation/generation-events.js';
 export { createGenerationService } from './generation/generation-service.js';
 export type { GenerationServiceOptions } from './generation/generation-service.js';
+export { balancedCuts } from './onnx/balanced-cuts.js';
+export type { BalancedCuts, BalancedCutsOptions } from './onnx/balanced-cuts.js';
