@@ -99,6 +99,12 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
   /** Applies the core's make-before-break steps in order, pausing at `ready` and `free` until they happen. */
   function apply(world: World, result: PlacementResult, warm: boolean): void {
     if (pending !== null) advance(world, true);
+    // Instances lost to failures are gone: forget them so a new instance may reuse their id.
+    for (const [id, inst] of byId) {
+      if (inst.status !== 'gone') continue;
+      byId.delete(id);
+      placed.delete(inst);
+    }
     const byPlaced = new Map(result.instances.map((p) => [p.instanceId, p]));
     for (const step of result.changes) {
       if (step.action === 'load' && !byId.has(step.instanceId)) create(world, byPlaced.get(step.instanceId)!, warm);
