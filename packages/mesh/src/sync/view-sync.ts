@@ -1,4 +1,3 @@
-import type { EventEmitter } from 'eventemitter3';
 import type { Clock, ClusterView, ServerEntry, ServerId } from '@epara/core';
 import type { MeshLogger } from '../util/logger.js';
 import type { Scheduler } from '../util/scheduler.js';
@@ -20,7 +19,9 @@ export interface ViewSyncEvents {
  * host plugs in with `createNode({ viewSync })` (e.g. a key-value store with watches). Entries in the view
  * keep `updatedAt` in this node's clock.
  */
-export interface ViewSync extends EventEmitter<ViewSyncEvents> {
+export interface ViewSync {
+  /** Subscribes to {@link ViewSyncEvents} (an eventemitter3 emitter with these events, and possibly more, fits). */
+  on<K extends keyof ViewSyncEvents>(event: K, listener: (...args: ViewSyncEvents[K]) => void): unknown;
   readonly store: { view(): ClusterView; get(id: ServerId): ServerEntry | undefined; readonly self: ServerEntry };
   start(): void | Promise<void>;
   stop(): void | Promise<void>;
