@@ -134,3 +134,22 @@ describe('executor: streams (fake backend)', () => {
     expect(devices['d1']!.batches).toBeGreaterThan(0);
   });
 });
+
+describe('executor: stream input validation', () => {
+  it('push throws INVALID_INPUT for a bad frame without consuming a sequence number', async () => {
+    const ex = createExecutor({
+      backend: { kind: 'fake' },
+      launchWhenIdle: true,
+      devices: [{ id: 'd0' }],
+      services: [{ id: 'v', model: doubler(), ...frequency(10, 5000), profile: flat(1), plan: { batchSize: 1, capacityPerSec: 100 }, devices: ['d0'] }],
+    });
+    await ex.start();
+    const stream = ex.openStream('v', { rateHz: 10 });
+    expect(() => stream.push({ y: { type: 'float32', dims: [1, 2], data: new Float32Array(2) } })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    expect(stream.push(item(1))).toBe(0);
+    expect(await stream.close()).toEqual({ pushed: 1, completed: 1, dropped: 0 });
+    expect(() => stream.push(item(2))).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    expect(ex.stats().streams).toMatchObject({ pushed: 1, completed: 1 });
+    await ex.close();
+  });
+});

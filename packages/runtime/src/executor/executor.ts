@@ -269,9 +269,10 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
           this.#assertOpen();
           const inst = this.#pick(serviceId);
           if (!(inst instanceof ModelInstance)) throw new EparaError('INVALID_OPTIONS', `${serviceId} does not take streams`, { serviceId });
-          this.#streamCounters.pushed++;
           const o = { deadline, priority: 0, signal, frame: true, withState: false, ...(slot ? { slot } : {}) };
-          return this.#enqueue(inst, frame, o).then((d) => d.outputs);
+          const done = this.#enqueue(inst, frame, o);
+          this.#streamCounters.pushed++;
+          return done.then((d) => d.outputs);
         },
         released: (summary) => {
           for (const i of ready) i.streamRateHz = Math.max(0, i.streamRateHz - share);

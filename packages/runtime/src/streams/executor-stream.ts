@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { EparaError, toEparaError, type Clock, type LocalStream, type NamedTensors, type StreamResult, type StreamSummary } from '@epara/core';
 
 /** What a stream needs from the executor to run one frame. */
@@ -39,6 +40,8 @@ export class ExecutorStream implements LocalStream {
     this.#runner = o.runner;
     this.#clock = o.clock;
     this.#stalenessMs = o.stalenessMs;
+    // Every queued frame listens to the stream's signal until it settles.
+    setMaxListeners(0, this.#abort.signal);
   }
 
   push(frame: NamedTensors): number {
