@@ -56,12 +56,16 @@ export function onDeviceEvent(world: World, dev: SimDevice, version: number): vo
   if (version !== dev.version || !dev.healthy) return;
   const now = world.clock.now();
   advance(dev, now);
-  const done: RunningBatch[] = [];
-  dev.running = dev.running.filter((b) => {
-    if (b.remaining > 1e-6) return true;
-    done.push(b);
-    return false;
-  });
+  let done: RunningBatch[] | null = null;
+  const running = dev.running;
+  let keep = 0;
+  for (let i = 0; i < running.length; i++) {
+    const b = running[i]!;
+    if (b.remaining > 1e-6) running[keep++] = b;
+    else (done ??= []).push(b);
+  }
+  running.length = keep;
+  if (done === null) return reschedule(world, dev);
   reschedule(world, dev);
   for (const b of done) {
     b.instance.running--;

@@ -14,6 +14,9 @@ import type { SimSystem } from './system.js';
 import { RequestHeap, type DropReason, type RunningBatch, type SimDevice, type SimInstance, type SimRequest, type SimStream } from './types.js';
 import { applyFailure, type FailureEvent } from './failures.js';
 
+/** Shared empty visited list (a request gets its own array on its first forward). */
+const NO_VISITS: number[] = [];
+
 /** Compiled trace rows (columnar). */
 export interface CompiledTrace {
   readonly times: Float64Array;
@@ -138,7 +141,7 @@ export class World implements EventHandler {
   /** Sends a request from `from` to `to` over the network (one offload hop). */
   forward(req: SimRequest, from: number, to: number): void {
     req.hops++;
-    req.visited.push(from);
+    req.visited = req.visited.length === 0 ? [from] : [...req.visited, from];
     this.queue.push(this.clock.now() + this.network.transferMs(from, to, this.services[req.service]!.payloadBytes), EV.AT_SERVER, to, req);
   }
 
@@ -218,7 +221,7 @@ export class World implements EventHandler {
     const out = llm ? Math.max(1, Math.round(llm.outputTokensMean * (1 - llm.spread + 2 * llm.spread * rnd.next()))) : 0;
     const req: SimRequest = {
       id: this.#nextRequestId++, service, origin: this.accessServer(origin), emitAt: now, deadline: now + serviceDeadlineMs(svc.spec),
-      promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: [], qkey: 0, enqueuedAt: 0, devDeadline: 0, returnMs: 0, settled: false,
+      promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: NO_VISITS, qkey: 0, enqueuedAt: 0, devDeadline: 0, returnMs: 0, settled: false,
     };
     this.metrics.offer(req);
     return req;
