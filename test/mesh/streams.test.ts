@@ -30,3 +30,20 @@ describe('mesh streams', () => {
     await stream.close();
   });
 });
+
+describe('mesh streams when the serving peer dies', () => {
+  it('settles every unanswered frame with PEER_UNAVAILABLE and ends the iteration', async () => {
+    cluster = await startCluster({ size: 2, kind: 'memory', hosted: [1], serviceTimeMs: 5 });
+    await until(() => cluster[0]!.node.view().entries['n1']!.instances.length > 0, 'n0 sees n1 instance');
+    const stream = await cluster[0]!.node.openStream('echo', { rateHz: 10, stalenessMs: 5000 });
+    cluster[1]!.executor.freeze();
+    for (let i = 0; i < 5; i++) stream.push(input([i]));
+    await until(() => cluster[1]!.node.stats().connectedPeers === 1, 'link up');
+    await cluster[1]!.transport.close();
+    const results = [];
+    for await (const r of stream) results.push(r);
+    expect(results.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4]);
+    for (const r of results) expect(!r.ok && r.error.code).toBe('PEER_UNAVAILABLE');
+    expect(await stream.close()).toEqual({ pushed: 5, completed: 0, dropped: 5 });
+  });
+});
