@@ -1,5 +1,5 @@
 import { connectNats, createFakeExecutor, createNatsOffloader, createNatsTransport, createNatsViewSync, createNode } from '@epara/mesh';
-import type { FakeExecutor, MeshNode, NatsAuth, NatsOffloader, NatsViewSync } from '@epara/mesh';
+import type { FakeExecutor, MeshNode, NatsAuth, NatsOffloader } from '@epara/mesh';
 import type { ServiceSpec } from '@epara/core';
 import { affineProfile } from '@epara/core';
 
@@ -12,12 +12,11 @@ export const DETECT: ServiceSpec = {
   profiles: { cpu: affineProfile('cpu', { fixedMs: 8, perItemMs: 2, maxBatch: 8 }) },
 };
 
-/** One edge server: its NATS connection, mesh node, KV view sync and queue-group offloader. */
+/** One edge server: its NATS connection, mesh node (view kept in NATS KV) and queue-group offloader. */
 export interface EdgeServer {
   readonly id: string;
   readonly nc: Awaited<ReturnType<typeof connectNats>>;
   readonly node: MeshNode;
-  readonly kv: NatsViewSync;
   readonly offloader: NatsOffloader;
   readonly executor: FakeExecutor;
 }
@@ -35,10 +34,11 @@ export interface ClusterConfig {
 }
 
 /**
- * Starts one edge server. Its single NATS connection carries everything: the mesh links of the node (ring
- * sync, offloads chosen by `routeRequest`), the KV view, and the `detect` queue group when it hosts it.
+ * Starts one edge server. Its single NATS connection carries everything: the node's view (JetStream KV
+ * instead of the ring: no seeds needed), its mesh links (PSK handshake, offloads chosen by `routeRequest`),
+ * and the `detect` queue group when it hosts it.
  */
-export async function startEdgeServer(index: number, config: ClusterConfig, seed: string | undefined): Promise<EdgeServer> {
+export async function startEdgeServer(index: number, config: ClusterConfig): Promise<EdgeServer> {
   const id = `edge-${index}`;
   const nc = await connectNats({ servers: config.servers, name: id, ...(config.auth ? { auth: config.auth } : {}) });
   const hosts = config.hosts.includes(index);
@@ -50,30 +50,20 @@ export async function startEdgeServer(index: number, config: ClusterConfig, seed
     transport,
     executor,
     security: { psk: config.psk },
-    seeds: seed === undefined ? [] : [seed],
+    viewSync: (ctx) => createNatsViewSync({ ...ctx, connection: nc, bucket: config.namespace, periodMs: 200 }),
     services: [DETECT],
     devices: [{ id: 'cpu0', kind: 'cpu', memoryBytes: 4e9 }],
-    syncPeriodMs: 200,
     placement: false,
   });
   await node.start();
-  const kv = createNatsViewSync({
-    connection: nc,
-    selfId: id,
-    bucket: config.namespace,
-    periodMs: 200,
-    readSelf: () => ({ instances: executor.instances(), load: 0, freeMemoryBytes: 4e9, arrivalRates: {}, address: node.address }),
-  });
-  await kv.start();
   const offloader = createNatsOffloader({ connection: nc, selfId: id, executor, subjectPrefix: config.namespace });
   if (hosts) await offloader.serve(['detect']);
-  return { id, nc, node, kv, offloader, executor };
+  return { id, nc, node, offloader, executor };
 }
 
 /** Stops a server cleanly (its KV entry is deleted, its links close with a goodbye). */
 export async function stopEdgeServer(s: EdgeServer): Promise<void> {
   s.offloader.close();
-  await s.kv.stop();
   await s.node.close();
   if (!s.nc.isClosed()) await s.nc.close();
 }

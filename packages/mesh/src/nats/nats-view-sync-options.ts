@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { invalidOption, systemClock } from '@epara/core';
-import type { Clock, ServerId } from '@epara/core';
+import type { Clock, EparaError, ServerId } from '@epara/core';
 import type { SelfState } from '../sync/view-store.js';
 import { isMeshLogger, silentLogger } from '../util/logger.js';
 import type { MeshLogger } from '../util/logger.js';
@@ -33,6 +33,8 @@ export interface NatsViewSyncOptions {
   readonly scheduler?: Scheduler;
   /** @default silent */
   readonly logger?: MeshLogger;
+  /** Background failures (a write or the watch failed, a malformed entry); sync keeps running. @default ignore (they are logged) */
+  readonly onError?: (error: EparaError) => void;
 }
 
 /** Defaults of {@link NatsViewSyncOptions}. */
@@ -52,6 +54,7 @@ export interface ResolvedNatsViewSyncOptions {
   readonly clock: Clock;
   readonly scheduler: Scheduler;
   readonly logger: MeshLogger;
+  readonly onError: (error: EparaError) => void;
 }
 
 function positiveInt(field: string, value: unknown): number {
@@ -84,6 +87,7 @@ export function resolveNatsViewSyncOptions(options: NatsViewSyncOptions): Resolv
   const replicas = o.replicas ?? d.replicas;
   if (![1, 3, 5].includes(replicas)) invalidOption('replicas', replicas, '1, 3 or 5');
   if (o.logger !== undefined && !isMeshLogger(o.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');
+  if (o.onError !== undefined && typeof o.onError !== 'function') invalidOption('onError', o.onError, 'a function');
   return {
     connection: o.connection,
     selfId: o.selfId,
@@ -97,5 +101,6 @@ export function resolveNatsViewSyncOptions(options: NatsViewSyncOptions): Resolv
     clock,
     scheduler: o.scheduler ?? systemScheduler,
     logger: o.logger ?? silentLogger,
+    onError: o.onError ?? (() => undefined),
   };
 }

@@ -6,21 +6,17 @@ import { createView, EparaError, isEparaError, markDead, toEparaError, upsertEnt
 import type { AbortSignalLike, ClusterView, ServerEntry, ServerId } from '@epara/core';
 import { decodeViewEntries, encodeViewEntries } from '../protocol/view-codec.js';
 import type { TimerHandle } from '../util/scheduler.js';
+import type { ViewSync, ViewSyncEvents } from '../sync/view-sync.js';
 import { resolveNatsViewSyncOptions } from './nats-view-sync-options.js';
 import type { NatsViewSyncOptions, ResolvedNatsViewSyncOptions } from './nats-view-sync-options.js';
 
-/** Events of a {@link NatsViewSync} (the names and payloads the node uses from `RingSync`). */
-export interface NatsViewSyncEvents {
-  /** Any entry of the view changed. */
-  viewUpdated: [];
-  peerJoined: [{ serverId: ServerId; epoch: number }];
-  /** `expired`: no rewrite for `deadAfterMs`; `deleted`: the server removed its entry (clean stop); `reported`: {@link NatsViewSync.reportDead}. */
-  peerLeft: [{ serverId: ServerId; reason: 'expired' | 'deleted' | 'reported' | 'link-closed' }];
-  /** This server's entry was written (one "round": `round` is its version, `hops` the alive servers known). */
-  roundCompleted: [{ origin: ServerId; round: number; hops: number; durationMs: number }];
-  /** A background failure (a write or the watch failed, a malformed entry); sync keeps running. */
-  errored: [{ error: EparaError }];
-}
+/**
+ * Events of a {@link NatsViewSync}: the node's `ViewSyncEvents`. `peerLeft` reasons: `expired` (no rewrite for
+ * `deadAfterMs`), `deleted` (the server removed its entry: a clean stop), `reported`/`link-closed`
+ * ({@link NatsViewSync.reportDead}). Background failures (a write or the watch failed, a malformed entry) go
+ * to the `onError` option, since the node's sync interface has no error event.
+ */
+export type NatsViewSyncEvents = ViewSyncEvents;
 
 /** The KV key of a server: `srv.<id>` when the id is subject-safe, else `srv.=<hex of the id>` (`=` never occurs in a plain id, so the two forms cannot collide). */
 export function viewKeyOf(serverId: ServerId): string {
@@ -35,7 +31,7 @@ export function viewKeyOf(serverId: ServerId): string {
  * not rewritten for `deadAfterMs` (measured on this server's clock, no clock agreement needed) is marked
  * dead; a clean stop deletes the entry so peers learn at once; the bucket's max age drops long-dead servers.
  */
-export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> {
+export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements ViewSync {
   readonly #o: ResolvedNatsViewSyncOptions;
   readonly #key: string;
   readonly #heard = new Map<ServerId, number>();
@@ -227,7 +223,7 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> {
   #emitError(err: unknown): void {
     const error = toEparaError(err, 'PEER_UNAVAILABLE');
     this.#o.logger.warn({ err: error }, 'NATS view sync error');
-    this.emit('errored', { error });
+    this.#o.onError(error);
   }
 }
 
