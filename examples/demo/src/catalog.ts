@@ -17,7 +17,7 @@ export interface DemoService {
 }
 
 /** Side of an image request (PP-OCR detector input, pixels). */
-export const IMAGE_SIDE = 192;
+export const IMAGE_SIDE = 160;
 /** Side of a video frame: small so that a 2-core box keeps up with several streams. */
 export const FRAME_SIDE = 96;
 /** Tokens generated per chat turn. */

@@ -107,7 +107,8 @@ export async function drive(o: DriveOptions): Promise<void> {
   let i = 0;
   while (i < events.length && !o.signal?.aborted) {
     const wait = t0 + events[i]!.at - performance.now();
-    if (wait > 1) await sleep(Math.min(wait, 50));
+    // Always yield while nothing is due (never spin): timers fire at ms granularity, a few ms late at worst.
+    if (wait > 0) await sleep(Math.min(wait, 50));
     const now = performance.now() - t0;
     while (i < events.length && events[i]!.at <= now) handle(events[i++]!);
   }

@@ -48,7 +48,9 @@ export async function startEpara(o: EparaClusterOptions): Promise<EparaCluster> 
   };
   try {
     for (const [i, id] of ids.entries()) {
-      const executor = createExecutor({ devices: [{ id: 'cpu0', threads: 1, memoryBytes: deviceOf().memoryBytes }], services: o.services });
+      // Work-conserving batching: on a 1-thread CPU device a fuller batch gains little per item (the detector
+      // gains ~1.0–1.5×), so a partial batch runs as soon as the device idles rather than waiting for slack.
+      const executor = createExecutor({ launchWhenIdle: true, devices: [{ id: 'cpu0', threads: 1, memoryBytes: deviceOf().memoryBytes }], services: o.services });
       executors.push(executor);
       const node = createNode({
         id,
