@@ -5,12 +5,13 @@
  *  2. offload overhead (p50 of a 100 KB request sent one hop minus p50 of the same request run locally on the
  *     same fake executor, 1 ms service time): NATS queue-group offloader, createNode over the NATS transport,
  *     createNode over WebSocket (the ring-mode baseline);
- *  3. view convergence: time for a change on one server to reach all 5 views, KV sync vs ring sync, both at
- *     the default 500 ms period (change made at a random point of the period).
+ *  3. view convergence: time for a change on one server to reach all 5 node views, nodes whose view comes
+ *     from NATS KV (`viewSync`) vs ring nodes over WebSocket, both at the default 500 ms period (change made
+ *     at a varying point of the period).
  * Last line: one JSON object.
  */
 import { connectNats, createFakeExecutor, createNatsOffloader, createNatsTransport, createNatsViewSync, createNode, createWebSocketTransport } from '@epara/mesh';
-import type { Connection, FakeExecutor, MeshNode, NatsViewSync, Transport } from '@epara/mesh';
+import type { Connection, FakeExecutor, MeshNode, Transport } from '@epara/mesh';
 import type { NamedTensors } from '@epara/core';
 import { natsUnavailableReason, useNatsServer } from '../test/nats/nats-server.js';
 
@@ -127,22 +128,30 @@ async function convergenceTrials(executor: FakeExecutor, views: (() => { entries
 }
 
 async function kvConvergence(url: string): Promise<number> {
+  // Five nodes whose view comes from NATS KV (createNode({ viewSync })), over the NATS transport.
   const conns: Nc[] = [];
-  const syncs: NatsViewSync[] = [];
+  const nodes: MeshNode[] = [];
   const execs: FakeExecutor[] = [];
   const bucket = `bench${Date.now().toString(36)}`;
   for (let i = 0; i < 5; i++) {
     const nc = await connectNats({ servers: url });
     const executor = executorFor(i, false);
-    const sync = createNatsViewSync({ connection: nc, selfId: `n${i}`, bucket, periodMs: 500, readSelf: () => ({ instances: executor.instances(), load: 0, freeMemoryBytes: 0, arrivalRates: {} }) });
-    await sync.start();
+    const node = createNode({
+      id: `n${i}`,
+      transport: createNatsTransport({ connection: nc, name: `kv${i}` }),
+      executor,
+      security: { psk: PSK },
+      placement: false,
+      viewSync: (ctx) => createNatsViewSync({ ...ctx, connection: nc, bucket, periodMs: 500 }),
+    });
+    await node.start();
     conns.push(nc);
-    syncs.push(sync);
+    nodes.push(node);
     execs.push(executor);
   }
-  await waitFor(() => syncs.every((s) => Object.keys(s.view().entries).length === 5), 20_000);
-  const times = await convergenceTrials(execs[4]!, syncs.map((s) => () => s.view()));
-  for (const s of syncs) await s.stop();
+  await waitFor(() => nodes.every((n) => Object.values(n.view().entries).filter((e) => e.alive).length === 5), 20_000);
+  const times = await convergenceTrials(execs[4]!, nodes.map((n) => () => n.view()));
+  await Promise.all(nodes.map((n) => n.close()));
   await Promise.all(conns.map((c) => c.close()));
   const p50 = percentile(times, 0.5);
   console.log(`  KV view sync:  p50 ${p50.toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms (${times.map((t) => t.toFixed(0)).join(', ')})`);
