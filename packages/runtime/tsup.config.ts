@@ -6,6 +6,7 @@ export default defineConfig({
   format: ['esm'],
   dts: { entry: { index: 'src/index.ts' } },
   sourcemap: true,
-  clean: true,
+  // No clean: tests and benches in other processes load dist/device-worker.js while a rebuild runs.
+  clean: false,
   target: 'node20',
 });

@@ -110,3 +110,28 @@ describe('executor: failures, fallback, lifecycle (fake backend)', () => {
     ex = undefined;
   });
 });
+
+describe('executor: several instances of one service', () => {
+  it('sends a request to the instance with the earliest expected completion; estimate reflects the queue', async () => {
+    const ex = createExecutor({
+      backend: { kind: 'fake' },
+      launchWhenIdle: true,
+      devices: [{ id: 'd0' }, { id: 'd1' }],
+      services: [{ id: 's', model: doubler({ fixedMs: 40 }), ...latency(60_000), profile: flat(40), plan: { batchSize: 1 }, maxBatch: 1 }],
+    });
+    await ex.load({ serviceId: 's' }, { deviceIds: ['d0'] });
+    await ex.load({ serviceId: 's' }, { deviceIds: ['d1'] });
+    const devices: string[] = [];
+    ex.on('batchDispatched', (e) => devices.push(e.deviceId));
+    const idle = ex.estimate('s')!;
+    const first = ex.submit('s', item(1));
+    const second = ex.submit('s', item(2)); // d0 is busy for ~40 ms: d1 finishes it first
+    expect(devices.sort()).toEqual(['d0', 'd1']);
+    const third = ex.submit('s', item(3)); // both busy: queued, so the estimate grows
+    expect(ex.estimate('s')!.completionAt).toBeGreaterThan(idle.completionAt);
+    expect(ex.estimate('nope')).toBeUndefined();
+    await Promise.all([first, second, third]);
+    expect(await codeOf(ex.load({ serviceId: 's', serviceStrategy: 'model-parallel', devices: 2 }))).toBe('INFEASIBLE');
+    await ex.close();
+  });
+});

@@ -304,6 +304,11 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     if (typeof plan !== 'object' || plan === null) invalidOption('plan', plan, 'a ParallelPlan');
     const service = this.#service(plan.serviceId);
     const merged = { ...service.plan, ...plan };
+    if (merged.serviceStrategy === 'model-parallel' && !usesBuiltinEngine(service) && !service.engine) {
+      throw new EparaError('INFEASIBLE', `${service.id}: a model-parallel plan needs the service's model as { stages } (see splitModel)`, {
+        serviceId: service.id,
+      });
+    }
     if (usesBuiltinEngine(service) && merged.devices === undefined) merged.devices = builtinDeviceCount(service);
     const slots = this.#chooseDevices(merged, options.deviceIds);
     const instanceId = options.instanceId ?? `${service.id}@${this.#nextInstance++}`;
