@@ -12,6 +12,12 @@ runTransportContract('websocket', {
   deadAddress: async () => `ws://127.0.0.1:${await deadPort()}/epara`,
 });
 
+runTransportContract('websocket with masked frames (maskFrames: true)', {
+  createServer: (o) => createWebSocketTransport({ ...o }),
+  createClient: (o) => createWebSocketTransport({ ...o, maskFrames: true }),
+  deadAddress: async () => `ws://127.0.0.1:${await deadPort()}/epara`,
+});
+
 runTransportContract('websocket over TLS (wss)', {
   createServer: (o) => createWebSocketTransport({ ...o, tls: testTls }),
   createClient: (o) => createWebSocketTransport({ ...o, tls: { ca: testTls.ca } }),
@@ -68,6 +74,7 @@ describe('websocket transport TLS and options', () => {
     expect(await codeOf(() => createWebSocketTransport({ port: 70_000 }))).toBe('INVALID_OPTIONS');
     expect(await codeOf(() => createWebSocketTransport({ keepaliveIntervalMs: 10, deadPeerTimeoutMs: 5 }))).toBe('INVALID_OPTIONS');
     expect(await codeOf(() => createWebSocketTransport({ tls: { key: testTls.key } }))).toBe('INVALID_OPTIONS');
+    expect(await codeOf(() => createWebSocketTransport({ maskFrames: 'yes' as unknown as boolean }))).toBe('INVALID_OPTIONS');
     expect(await codeOf(() => createWebSocketTransport().connect('http://127.0.0.1:1/'))).toBe('INVALID_OPTIONS');
   });
 

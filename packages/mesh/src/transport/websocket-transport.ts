@@ -152,6 +152,7 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
       perMessageDeflate: false,
       maxPayload: this.#o.maxFrameBytes,
       handshakeTimeout: this.#o.connectTimeoutMs,
+      ...(this.#o.maskFrames ? {} : { generateMask: zeroMask }),
       ...(tls === undefined ? {} : { ca: tls.ca as string[] | undefined, key: tls.key, cert: tls.cert, rejectUnauthorized: tls.rejectUnauthorized ?? true }),
     });
     this.#dials.add(ws);
@@ -261,4 +262,9 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
  */
 export function createWebSocketTransport(options: WebSocketTransportOptions = {}): Transport {
   return new WebSocketTransport(resolveWebSocketTransportOptions(options));
+}
+
+/** The all-zero masking key: `ws` skips the XOR pass on both ends (see `maskFrames`). */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
 }
