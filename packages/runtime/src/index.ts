@@ -21,7 +21,6 @@
 // executor
 export { createExecutor } from './executor/create-executor.js';
 export { Executor } from './executor/executor.js';
-export type { LoadOptions, GenerateOptions } from './executor/executor.js';
 export { DEFAULT_EXECUTOR_OPTIONS } from './executor/executor-options.js';
 export type {
   ExecutorOptions,
@@ -32,6 +31,8 @@ export type {
   EngineContext,
   StagedModel,
   GenerationServiceConfig,
+  LoadOptions,
+  GenerateOptions,
 } from './executor/executor-options.js';
 export { resolveExecutorOptions } from './executor/resolve-executor-options.js';
 export type { ResolvedExecutorOptions } from './executor/resolve-executor-options.js';

@@ -1,4 +1,4 @@
-import type { Clock, LatencyProfile, NamedTensors, ParallelPlan, Sensitivity, Slo, TensorType } from '@epara/core';
+import type { AbortSignalLike, Clock, LatencyProfile, NamedTensors, ParallelPlan, Sensitivity, Slo, TensorType } from '@epara/core';
 import type { BackendSpec } from '../devices/backend.js';
 import type { DeviceHandle } from '../devices/device-handle.js';
 import type { Logger } from '../util/logger.js';
@@ -140,3 +140,26 @@ export const DEFAULT_EXECUTOR_OPTIONS = {
   profiling: { warmup: 2, repetitions: 5 },
   maxBatch: 32,
 } as const;
+
+/** Options of `Executor.load`: the port's, plus an explicit device choice. */
+export interface LoadOptions {
+  readonly instanceId?: string;
+  /** Devices to use. @default the least-loaded devices of the plan's `deviceKind` */
+  readonly deviceIds?: readonly string[];
+  readonly signal?: AbortSignalLike;
+}
+
+/** Options of `Executor.generate`. */
+export interface GenerateOptions {
+  /** Prompt token ids. */
+  readonly tokens: readonly number[] | Int32Array;
+  /** Most new tokens. @default the service's `generation.maxNewTokens` */
+  readonly maxNewTokens?: number;
+  /** Absolute time by which the first token must come. @default now + the service's `ttftMs` */
+  readonly ttftDeadline?: number;
+  /** Time-per-output-token SLO, ms. @default the service's `tpotMs` */
+  readonly tpotMs?: number;
+  /** Absolute time by which the whole generation must finish. @default none */
+  readonly deadline?: number;
+  readonly signal?: AbortSignal;
+}

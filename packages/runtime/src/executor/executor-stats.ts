@@ -1,4 +1,4 @@
-import type { DeviceSlot } from './executor.js';
+import type { DeviceSlot } from './device-slot.js';
 import type { ModelInstance } from './model-instance.js';
 
 /** Stream counters of an executor (closed streams plus frames pushed to open ones). */

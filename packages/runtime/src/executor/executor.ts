@@ -12,54 +12,24 @@ import {
   type NamedTensors,
   type ParallelPlan,
 } from '@epara/core';
-import { createDevice, type DeviceHandle } from '../devices/device-handle.js';
+import type { DeviceHandle } from '../devices/device-handle.js';
 import type { StreamSlot, WorkItem, ItemDone } from '../batching/work-item.js';
-import { ExecutorStream } from '../streams/executor-stream.js';
-import { DeviceScheduler } from './device-scheduler.js';
+import type { ExecutorStream } from '../streams/executor-stream.js';
+import { openServiceStream } from '../streams/open-service-stream.js';
 import { EngineInstance } from './engine-instance.js';
 import type { ExecutorEvents } from './executor-events.js';
-import type { ExecutorServiceOptions } from './executor-options.js';
+import type { ExecutorServiceOptions, GenerateOptions, LoadOptions } from './executor-options.js';
 import type { ResolvedExecutorOptions } from './resolve-executor-options.js';
 import { validateService } from './resolve-executor-options.js';
-import { MemoryLedger } from './memory-ledger.js';
 import { ModelInstance } from './model-instance.js';
 import { validateItem } from './io-spec.js';
 import { buildStats, type ExecutorStats, type StreamCounters } from './executor-stats.js';
 import { buildBuiltinEngine, builtinDeviceCount, usesBuiltinEngine } from './builtin-engines.js';
+import { chooseDevices, createDeviceSlot, type DeviceSlot } from './device-slot.js';
 import type { GenerationStream } from '../generation/generation-engine.js';
 
-/** Options of {@link Executor.generate}. */
-export interface GenerateOptions {
-  /** Prompt token ids. */
-  readonly tokens: readonly number[] | Int32Array;
-  /** Most new tokens. @default the service's `generation.maxNewTokens` */
-  readonly maxNewTokens?: number;
-  /** Absolute time by which the first token must come. @default now + the service's `ttftMs` */
-  readonly ttftDeadline?: number;
-  /** Time-per-output-token SLO, ms. @default the service's `tpotMs` */
-  readonly tpotMs?: number;
-  /** Absolute time by which the whole generation must finish. @default none */
-  readonly deadline?: number;
-  readonly signal?: AbortSignal;
-}
 
-/** Options of {@link Executor.load}: the port's, plus an explicit device choice. */
-export interface LoadOptions {
-  readonly instanceId?: string;
-  /** Devices to use. @default the least-loaded devices of the plan's `deviceKind` */
-  readonly deviceIds?: readonly string[];
-  readonly signal?: AbortSignalLike;
-}
 
-/** A device as the executor tracks it. */
-export interface DeviceSlot {
-  readonly handle: DeviceHandle;
-  readonly scheduler: DeviceScheduler;
-  readonly ledger: MemoryLedger;
-  readonly profileKind: string;
-  fellBack: boolean;
-  restarts: number;
-}
 
 type Instance = ModelInstance | EngineInstance;
 
@@ -90,29 +60,9 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   }
 
   #addDevice(d: ResolvedExecutorOptions['devices'][number]): void {
-    const handle = createDevice({
-      id: d.id,
-      kind: d.kind ?? 'cpu',
-      deviceId: d.deviceId ?? 0,
-      threads: d.threads ?? 1,
-      memoryBytes: d.memoryBytes ?? Number.POSITIVE_INFINITY,
-      logger: this.#o.logger,
-      backend: d.backend ?? this.#o.backend,
-      maxRestarts: this.#o.maxRestarts,
-    });
-    const scheduler = new DeviceScheduler({
-      device: handle,
-      clock: this.#o.clock,
-      timers: this.#o.timers,
-      onDispatch: (i) =>
-        this.emit('batchDispatched', { instanceId: i.lane.id, serviceId: i.lane.serviceId, deviceId: i.deviceId, size: i.items.length, expectedMs: i.expectedMs, at: i.at }),
-    });
-    const slot: DeviceSlot = { handle, scheduler, ledger: new MemoryLedger(d.id, handle.memoryBytes), profileKind: d.profileKind, fellBack: false, restarts: 0 };
-    handle.on('deviceFellBack', (e) => ((slot.fellBack = true), this.emit('deviceFellBack', e)));
-    handle.on('workerCrashed', (e) => this.emit('workerCrashed', e));
-    handle.on('workerRestarted', (e) => ((slot.restarts = e.restarts), this.emit('workerRestarted', e), scheduler.pump()));
-    this.#devices.set(d.id, slot);
+    this.#devices.set(d.id, createDeviceSlot(d, this.#o, (event, payload) => (this.emit as (e: string, p: unknown) => boolean)(event, payload)));
   }
+
 
   /** Loads every service that names `devices`. Idempotent. */
   start(options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -255,42 +205,27 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   }
 
   #createStream(serviceId: string, service: ExecutorServiceOptions, options: LocalStreamOptions, stalenessMs: number, ready: ModelInstance[]): ExecutorStream {
-    const id = `${serviceId}#s${this.#nextStream++}`;
-    const share = options.rateHz / ready.length;
-    for (const i of ready) i.streamRateHz += share;
-    const slot: StreamSlot | undefined = service.stateful ? { streamId: id, inFlight: false, state: ready[0]!.initialState } : undefined;
-    this.#streamCounters.opened++;
-    const stream = new ExecutorStream({
-      id,
-      clock: this.#o.clock,
+    const stream = openServiceStream({
+      id: `${serviceId}#s${this.#nextStream++}`,
+      stateful: service.stateful !== undefined,
+      options,
       stalenessMs,
-      runner: {
-        runFrame: (frame, deadline, signal) => {
-          this.#assertOpen();
-          const inst = this.#pick(serviceId);
-          if (!(inst instanceof ModelInstance)) throw new EparaError('INVALID_OPTIONS', `${serviceId} does not take streams`, { serviceId });
-          const o = { deadline, priority: 0, signal, frame: true, withState: false, ...(slot ? { slot } : {}) };
-          const done = this.#enqueue(inst, frame, o);
-          this.#streamCounters.pushed++;
-          return done.then((d) => d.outputs);
-        },
-        released: (summary) => {
-          for (const i of ready) i.streamRateHz = Math.max(0, i.streamRateHz - share);
-          this.#streamCounters.completed += summary.completed;
-          this.#streamCounters.dropped += summary.dropped;
-          this.#streamCounters.stale += summary.stale;
-          this.#streams.delete(stream);
-        },
+      instances: ready,
+      clock: this.#o.clock,
+      counters: this.#streamCounters,
+      enqueueFrame: (frame, deadline, signal, slot) => {
+        this.#assertOpen();
+        const inst = this.#pick(serviceId);
+        if (!(inst instanceof ModelInstance)) throw new EparaError('INVALID_OPTIONS', `${serviceId} does not take streams`, { serviceId });
+        const o = { deadline, priority: 0, signal, frame: true, withState: false, ...(slot ? { slot } : {}) };
+        return this.#enqueue(inst, frame, o).then((d) => d.outputs);
       },
+      released: (s) => this.#streams.delete(s),
     });
     this.#streams.add(stream);
-    const signal = options.signal;
-    if (signal) {
-      if (signal.aborted) void stream.close();
-      else signal.addEventListener('abort', () => void stream.close(), { once: true });
-    }
     return stream;
   }
+
 
   /**
    * Brings up an instance of a plan: reserves memory, loads the model on the chosen devices, profiles it if
@@ -310,7 +245,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       });
     }
     if (usesBuiltinEngine(service) && merged.devices === undefined) merged.devices = builtinDeviceCount(service);
-    const slots = this.#chooseDevices(merged, options.deviceIds);
+    const slots = chooseDevices(this.#devices, merged, options.deviceIds);
     const instanceId = options.instanceId ?? `${service.id}@${this.#nextInstance++}`;
     if (this.#instances.has(instanceId)) invalidOption('instanceId', instanceId, 'unused');
     const declared = service.memoryBytes ?? merged.memoryPerDeviceBytes ?? 0;
@@ -384,19 +319,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     return inst;
   }
 
-  #chooseDevices(plan: Partial<ParallelPlan>, deviceIds: readonly string[] | undefined): DeviceSlot[] {
-    if (deviceIds) {
-      if (!Array.isArray(deviceIds) || deviceIds.length === 0) invalidOption('deviceIds', deviceIds, 'a non-empty array of device ids');
-      return deviceIds.map((id, i) => this.#devices.get(id) ?? invalidOption(`deviceIds[${i}]`, id, `a device of this executor (${[...this.#devices.keys()].join(', ')})`));
-    }
-    const count = plan.devices ?? 1;
-    if (!Number.isInteger(count) || count < 1) invalidOption('plan.devices', count, 'a positive integer');
-    const all = [...this.#devices.values()];
-    const ofKind = plan.deviceKind ? all.filter((d) => d.profileKind === plan.deviceKind) : all;
-    const pool = ofKind.length >= count ? ofKind : all;
-    if (pool.length < count) throw new EparaError('INFEASIBLE', `the plan needs ${count} devices, the executor has ${pool.length}`, { needed: count });
-    return [...pool].sort((a, b) => a.scheduler.lanes.size - b.scheduler.lanes.size || b.ledger.freeBytes - a.ledger.freeBytes).slice(0, count);
-  }
+
 
   /**
    * Drains an instance (no new work; queued and running items finish) and frees it.
