@@ -10,9 +10,14 @@ import {
 } from './greedy.js';
 import type { PlacedInstance } from './types.js';
 import { upgradeShares } from './upgrade-shares.js';
+import { consolidateShares } from './consolidate.js';
+import { trimShares } from './trim-shares.js';
 
-/** Greedy → grow shares → prune rounds; a prune can free resources that make new items feasible. */
-const MAX_ROUNDS = 3;
+/**
+ * Greedy → grow shares → merge partial shares → trim unused claims → prune, repeated (at most `MAX_ROUNDS`)
+ * while a merge, trim or prune freed resources that new items may use.
+ */
+const MAX_ROUNDS = 6;
 
 /** A current instance that cannot stay, and why. */
 export interface Dropped {
@@ -26,8 +31,8 @@ export interface Dropped {
 export interface BuildOutcome {
   readonly state: BuildState;
   readonly dropped: readonly Dropped[];
-  /** Template with the best net gain after the warm start (the safeguard's single item), or -1. */
-  readonly bestSingle: number;
+  /** Templates with the best net gain after the warm start, best first (safeguard item, restart seeds). */
+  readonly singles: readonly number[];
   readonly pruned: number;
 }
 
@@ -43,17 +48,19 @@ export function buildPlacement(ctx: GreedyContext, current: readonly PlacedInsta
     const r = evaluate(ctx, state, t);
     if (r && r.devices.length > 0) commitTemplate(ctx, state, t, r.devices);
   }
-  let bestSingle = -1;
+  let singles: number[] = [];
   let pruned = 0;
   for (let round = 0; how.greedy && round < MAX_ROUNDS; round++) {
     const best = runGreedy(ctx, state);
-    if (round === 0) bestSingle = best;
+    if (round === 0) singles = best;
     upgradeShares(ctx, state);
+    const merged = consolidateShares(ctx, state);
+    const trimmed = trimShares(ctx, state);
     const p = prune(ctx, state);
     pruned += p;
-    if (p === 0) break;
+    if (p + merged + trimmed === 0) break;
   }
-  return { state, dropped, bestSingle, pruned };
+  return { state, dropped, singles, pruned };
 }
 
 function warmStart(ctx: GreedyContext, state: BuildState, current: readonly PlacedInstance[]): Dropped[] {

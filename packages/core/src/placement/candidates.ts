@@ -1,6 +1,6 @@
 import type { ParallelPlan } from '../allocation/plan.js';
 import { withBatchVariants } from './batch-variants.js';
-import { cycleLimitMs, PLACEMENT_TOLERANCE, timeShare } from './duty-cycle.js';
+import { dutyCycleFits, PLACEMENT_TOLERANCE, timeShare } from './duty-cycle.js';
 import type { PlacementModel, ServiceNode } from './model.js';
 import type { ResolvedPlacementOptions } from './options.js';
 import type { ItemFootprint, Resources } from './resources.js';
@@ -55,41 +55,73 @@ export function switchPenalty(svc: ServiceNode, capacityPerSec: number, options:
   return (options.switchWeight * svc.weight * Math.min(svc.totalDemand, capacityPerSec) * svc.loadTimeMs) / options.periodMs;
 }
 
+/** A plan at a share, before it is tied to devices. */
+interface Spec {
+  readonly svc: ServiceNode;
+  readonly plan: ParallelPlan;
+  readonly share: number;
+  readonly foot: ItemFootprint;
+  readonly exclusiveGroup: boolean;
+}
+
 /** Generates every template; services without demand or plans get none. */
 export function buildTemplates(model: PlacementModel, options: ResolvedPlacementOptions): Template[] {
   const out: Template[] = [];
   const groupPools = buildGroupPools(model);
   const classGroups = buildClassGroups(model);
-  const planSets = model.services.map((svc) => (options.multiTask ? withBatchVariants(svc, options.batchVariants) : svc.plans));
-  const minRunMs = Math.min(...planSets.flat().map((p) => p.runMs));
+  const specs = buildSpecs(model, options);
   const unit = options.costModel === 'unit';
-  for (const svc of model.services) {
-    if (svc.totalDemand <= 0 || svc.weight <= 0) continue;
-    for (const plan of planSets[svc.index]!) {
-      const exclusiveGroup = plan.serviceStrategy !== 'single' || plan.devices > 1;
-      const shares = exclusiveGroup || !options.multiTask ? [1] : options.shareLevels;
-      const variant = !svc.plans.includes(plan);
-      for (const share of shares) {
-        const foot = footprintOf(svc, plan, share * plan.capacityPerSec, options.multiTask);
-        if (!exclusiveGroup && options.multiTask && !canShare(foot, share, variant, minRunMs)) continue;
-        const penalty = switchPenalty(svc, foot.capacityPerSec, options);
-        const push = (server: number, pools: readonly (readonly number[])[], cost: number): void => {
-          out.push({ index: out.length, service: svc.index, plan, server, pools, foot, share, cost, penalty });
-        };
-        const groups = exclusiveGroup
-          ? [{ ...groupPools(plan.deviceKind, foot.memBytes, plan.devices), cost: unit ? 1 : plan.devices }]
-          : (classGroups.get(plan.deviceKind) ?? [])
-              .filter((g) => g.usableBytes >= foot.memBytes)
-              .map((g) => ({ ...g, cost: unit ? 1 : resourceCost(foot, g.usableBytes, options.multiTask) }));
-        for (const g of groups) {
-          if (g.pools.length === 0) continue;
-          if (options.locality) g.pools.forEach((pool, i) => push(g.servers[i]!, [pool], g.cost));
-          else push(-1, g.pools, g.cost);
-        }
-      }
+  for (const spec of specs) {
+    const { svc, plan, share, foot } = spec;
+    const penalty = switchPenalty(svc, foot.capacityPerSec, options);
+    const push = (server: number, pools: readonly (readonly number[])[], cost: number): void => {
+      out.push({ index: out.length, service: svc.index, plan, server, pools, foot, share, cost, penalty });
+    };
+    const groups = spec.exclusiveGroup
+      ? [{ ...groupPools(plan.deviceKind, foot.memBytes, plan.devices), cost: unit ? 1 : plan.devices }]
+      : (classGroups.get(plan.deviceKind) ?? [])
+          .filter((g) => g.usableBytes >= foot.memBytes && (share >= 1 || canPair(spec, specs, g.usableBytes)))
+          .map((g) => ({ ...g, cost: unit ? 1 : resourceCost(foot, g.usableBytes, options.multiTask) }));
+    for (const g of groups) {
+      if (g.pools.length === 0) continue;
+      if (options.locality) g.pools.forEach((pool, i) => push(g.servers[i]!, [pool], g.cost));
+      else push(-1, g.pools, g.cost);
     }
   }
   return out;
+}
+
+/** Every (service, plan, share) worth a template: batch variants only at partial shares. */
+function buildSpecs(model: PlacementModel, options: ResolvedPlacementOptions): Spec[] {
+  const specs: Spec[] = [];
+  for (const svc of model.services) {
+    if (svc.totalDemand <= 0 || svc.weight <= 0) continue;
+    for (const plan of options.multiTask ? withBatchVariants(svc, options.batchVariants) : svc.plans) {
+      const exclusiveGroup = plan.serviceStrategy !== 'single' || plan.devices > 1;
+      const shares = exclusiveGroup || !options.multiTask ? [1] : options.shareLevels;
+      // A variant claiming a whole device cannot share it, and alone the original plan serves more.
+      const variant = !svc.plans.includes(plan);
+      for (const share of shares) {
+        if (share >= 1 && variant) continue;
+        specs.push({ svc, plan, share, foot: footprintOf(svc, plan, share * plan.capacityPerSec, options.multiTask), exclusiveGroup });
+      }
+    }
+  }
+  return specs;
+}
+
+/**
+ * A partial share is only worth offering on devices of `usableBytes` where some item of another service could
+ * join it (memory and duty cycle of the pair); otherwise it can only run alone, where the full share of the same
+ * plan dominates it — and greedy, seeing only its smaller cost, could waste a device on it.
+ */
+function canPair(spec: Spec, specs: readonly Spec[], usableBytes: number): boolean {
+  for (const other of specs) {
+    if (other.svc === spec.svc || other.exclusiveGroup || other.plan.deviceKind !== spec.plan.deviceKind) continue;
+    if (spec.foot.memBytes + other.foot.memBytes > usableBytes * (1 + PLACEMENT_TOLERANCE)) continue;
+    if (dutyCycleFits([spec.foot, other.foot])) return true;
+  }
+  return false;
 }
 
 interface PoolGroup {
@@ -114,16 +146,6 @@ function buildClassGroups(model: PlacementModel): Map<string, PoolGroup[]> {
     out.set(kind, [...byMem].sort((a, b) => a[0] - b[0]).map(([usableBytes, g]) => ({ usableBytes, ...g })));
   }
   return out;
-}
-
-/**
- * Drops templates that can never be better than another: a batch variant claiming a whole device (it cannot
- * share at full rate, and alone the original plan serves more), and a partial share whose cycle limit leaves no
- * room for even the shortest other item (it could only run alone, where the full share dominates it).
- */
-function canShare(foot: ItemFootprint, share: number, variant: boolean, minRunMs: number): boolean {
-  if (share >= 1) return !variant;
-  return cycleLimitMs(foot) >= (foot.runMs + minRunMs) * (1 - PLACEMENT_TOLERANCE);
 }
 
 function resourceCost(foot: ItemFootprint, usableBytes: number, multiTask: boolean): number {

@@ -83,27 +83,36 @@ export function commitTemplate(ctx: GreedyContext, state: BuildState, t: Templat
   commitItem(state, { template: t, current: null, service: t.service, plan: t.plan, devices, foot: t.foot, penalty: t.penalty }, t.foot.capacityPerSec, ctx);
 }
 
+/** How many of the best single items a greedy run reports (safeguard and restart seeds). */
+const TOP_SINGLES = 8;
+
 /**
  * Cost-benefit greedy from the current state until no item adds more than `epsilon`. Lazy mode keeps stale
  * ratios in a max-heap: by submodularity a recomputed gain never exceeds its stale bound, so an item whose fresh
- * ratio still tops the heap is the true argmax. Returns the template with the largest net gain at the start
- * (the knapsack safeguard's best single item), or -1.
+ * ratio still tops the heap is the true argmax. Returns the templates with the largest net gain at the start,
+ * best first (the knapsack safeguard's best single item and the restart seeds).
  */
-export function runGreedy(ctx: GreedyContext, state: BuildState): number {
+export function runGreedy(ctx: GreedyContext, state: BuildState): number[] {
   // A prune between rounds may have freed pools that were full.
   state.cursors.fill(0);
   return ctx.options.lazy ? lazyGreedy(ctx, state) : eagerGreedy(ctx, state);
 }
 
-function lazyGreedy(ctx: GreedyContext, state: BuildState): number {
+function topSingles(singles: [number, number][]): number[] {
+  return singles
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, TOP_SINGLES)
+    .map(([i]) => i);
+}
+
+function lazyGreedy(ctx: GreedyContext, state: BuildState): number[] {
   const eps = ctx.options.epsilon;
   const heap = createMaxHeap(ctx.templates.length);
-  let best = -1;
-  let bestNet = eps;
+  const singles: [number, number][] = [];
   for (const t of ctx.templates) {
     const r = evaluate(ctx, state, t);
     if (!r || r.net <= eps) continue;
-    if (r.net > bestNet) (best = t.index), (bestNet = r.net);
+    singles.push([t.index, r.net]);
     heap.push(t.index, r.net / t.cost);
   }
   while (heap.size > 0) {
@@ -117,18 +126,17 @@ function lazyGreedy(ctx: GreedyContext, state: BuildState): number {
     heap.updateTop(r.net / t.cost);
     if (heap.top() === ti) commitTemplate(ctx, state, t, r.devices);
   }
-  return best;
+  return topSingles(singles);
 }
 
-function eagerGreedy(ctx: GreedyContext, state: BuildState): number {
+function eagerGreedy(ctx: GreedyContext, state: BuildState): number[] {
   const eps = ctx.options.epsilon;
   const alive = new Set(ctx.templates.map((t) => t.index));
-  let first = -1;
+  const singles: [number, number][] = [];
   for (let round = 0; ; round++) {
     let pick = -1;
     let pickRatio = Number.NEGATIVE_INFINITY;
     let pickDevices: number[] = [];
-    let bestNet = eps;
     for (const ti of alive) {
       const t = ctx.templates[ti]!;
       const r = evaluate(ctx, state, t);
@@ -136,11 +144,11 @@ function eagerGreedy(ctx: GreedyContext, state: BuildState): number {
         alive.delete(ti);
         continue;
       }
-      if (round === 0 && r.net > bestNet) (first = ti), (bestNet = r.net);
+      if (round === 0) singles.push([ti, r.net]);
       const ratio = r.net / t.cost;
       if (ratio > pickRatio || (ratio === pickRatio && ti < pick)) (pick = ti), (pickRatio = ratio), (pickDevices = r.devices);
     }
-    if (pick < 0) return first;
+    if (pick < 0) return topSingles(singles);
     commitTemplate(ctx, state, ctx.templates[pick]!, pickDevices);
   }
 }

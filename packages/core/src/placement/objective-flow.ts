@@ -95,6 +95,11 @@ export function createFlowObjective(model: PlacementModel): Objective {
       removeSink(st, sink, null);
       augmentAll(st, null);
     },
+    slack(h) {
+      const { service, sink } = handles[h]!;
+      const s = states[service]!.sinks[sink]!;
+      return Math.max(0, s.cap - s.load);
+    },
     served: (k) => states[k]!.served,
     capacity: (k) => states[k]!.capacity,
   };

@@ -24,6 +24,8 @@ export interface Objective {
   /** Decrease of `served(k)` if the supply behind `handle` were removed (nothing changes). */
   removalLoss(handle: number): number;
   remove(handle: number): void;
+  /** Capacity of the supply behind `handle` that the current assignment leaves unused (it could be trimmed). */
+  slack(handle: number): number;
   served(service: number): number;
   capacity(service: number): number;
 }
@@ -55,6 +57,10 @@ export function createSimpleObjective(model: PlacementModel): Objective {
     remove(h) {
       const s = handles[h]!;
       cap[s.service] = Math.max(0, cap[s.service]! - s.capacityPerSec);
+    },
+    slack(h) {
+      const s = handles[h]!;
+      return Math.min(s.capacityPerSec, Math.max(0, cap[s.service]! - demand[s.service]!));
     },
     served,
     capacity: (k) => cap[k]!,

@@ -46,6 +46,12 @@ export interface PlacementOptions {
    * 0 places the allocator's plans only. @default 2
    */
   readonly batchVariants?: number;
+  /**
+   * Extra greedy runs, each started from one of the next-best single items (partial enumeration of size one);
+   * the best result is kept. `'auto'`: 3 when there are at most 20 000 concrete candidate items (small and
+   * medium clusters), else 0 (the lazy greedy alone keeps large clusters fast). @default 'auto'
+   */
+  readonly restarts?: number | 'auto';
 }
 
 /** {@link PlacementOptions} with every field filled. */
@@ -61,6 +67,7 @@ export interface ResolvedPlacementOptions {
   readonly costModel: 'resource' | 'unit';
   readonly safeguard: boolean;
   readonly batchVariants: number;
+  readonly restarts: number | 'auto';
 }
 
 /** The defaults of {@link PlacementOptions}. */
@@ -76,6 +83,7 @@ export const DEFAULT_PLACEMENT_OPTIONS: ResolvedPlacementOptions = {
   costModel: 'resource',
   safeguard: true,
   batchVariants: 2,
+  restarts: 'auto',
 };
 
 /**
@@ -96,6 +104,8 @@ export function resolvePlacementOptions(options: PlacementOptions = {}): Resolve
   if (!Number.isFinite(epsilon) || epsilon < 0) invalidOption('epsilon', epsilon, 'a finite number ≥ 0');
   const batchVariants = options.batchVariants ?? d.batchVariants;
   if (!Number.isInteger(batchVariants) || batchVariants < 0) invalidOption('batchVariants', batchVariants, 'an integer ≥ 0');
+  const restarts = options.restarts ?? d.restarts;
+  if (restarts !== 'auto' && !(Number.isInteger(restarts) && restarts >= 0)) invalidOption('restarts', restarts, "an integer ≥ 0 or 'auto'");
   const costModel = options.costModel ?? d.costModel;
   if (costModel !== 'resource' && costModel !== 'unit') invalidOption('costModel', costModel, "'resource' or 'unit'");
   return {
@@ -110,6 +120,7 @@ export function resolvePlacementOptions(options: PlacementOptions = {}): Resolve
     costModel,
     safeguard: bool('safeguard', options.safeguard, d.safeguard),
     batchVariants,
+    restarts,
   };
 }
 

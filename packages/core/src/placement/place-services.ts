@@ -32,18 +32,35 @@ export function placeServices(input: PlacementInput, options: PlacementOptions =
   const templates = buildTemplates(model, resolved);
   const ctx: GreedyContext = { model, options: resolved, templates };
   const current = input.current ?? [];
-  let outcome = buildPlacement(ctx, current);
+  const first = buildPlacement(ctx, current);
+  let outcome = first;
   let usedSafeguard = false;
-  const best = outcome.bestSingle;
-  if (resolved.safeguard && best >= 0 && !outcome.state.chosen.some((c) => !c.removed && c.template?.index === best) && singleWins(ctx, current, best, outcome)) {
+  const better = (alt: BuildOutcome): boolean => objectiveValue(ctx, alt.state) > objectiveValue(ctx, outcome.state) + resolved.epsilon;
+  const inFirst = (t: number): boolean => first.state.chosen.some((c) => !c.removed && c.template?.index === t);
+  const best = first.singles[0] ?? -1;
+  if (resolved.safeguard && best >= 0 && !inFirst(best) && singleWins(ctx, current, best, first)) {
     const alt = buildPlacement(ctx, current, best);
-    if (objectiveValue(ctx, alt.state) > objectiveValue(ctx, outcome.state) + resolved.epsilon) {
-      outcome = { ...alt, bestSingle: best };
-      usedSafeguard = true;
-    }
+    if (better(alt)) (outcome = alt), (usedSafeguard = true);
+  }
+  // Partial enumeration of size one: greedy again after each of the next-best single items.
+  for (const seed of first.singles.filter((t) => t !== best && !inFirst(t)).slice(0, restartCount(ctx))) {
+    const alt = buildPlacement(ctx, current, seed);
+    if (better(alt)) (outcome = alt), (usedSafeguard = false);
   }
   return assemble(ctx, current, outcome, usedSafeguard);
 }
+
+/** Restarts to run: the option, or with `'auto'` 3 when the candidate items are few (≤ 20 000), else 0. */
+function restartCount(ctx: GreedyContext): number {
+  const r = ctx.options.restarts;
+  if (r !== 'auto') return r;
+  let items = 0;
+  for (const t of ctx.templates) for (const p of t.pools) items += p.length;
+  return items <= AUTO_RESTART_ITEMS ? 3 : 0;
+}
+
+/** Concrete candidate items up to which `restarts: 'auto'` runs restarts. */
+const AUTO_RESTART_ITEMS = 20_000;
 
 /**
  * The knapsack safeguard compares greedy with the best single item (on top of the kept instances); only when

@@ -6,68 +6,104 @@ import type { PlacementInput } from '../types.js';
 export interface StaticBaselineResult {
   readonly goodputPerSec: number;
   readonly replicas: number;
-  /** Replicas that found no device with room. */
-  readonly unplaced: number;
+  /** Services whose demand found too little room (not enough replicas placed). */
+  readonly shortServices: number;
+}
+
+interface BaselineDevice {
+  readonly server: string;
+  readonly kind: string;
+  free: number;
+  /** Expected utilization from the replicas placed so far. */
+  util: number;
+  readonly models: Set<string>;
 }
 
 interface Replica {
   readonly service: string;
   readonly plan: ParallelPlan;
-  readonly mem: number;
-  devices: number[];
+  readonly devices: readonly number[];
 }
 
 /**
- * The Triton-like static placement of DESIGN.md §4, as a careful operator would set it up: each model runs
- * the allocator's best plan (its `max_batch_size` is the largest batch that fits the SLO); replicas in
- * proportion to average demand (`ceil(demand / capacity)`, scaled down when the cluster is too small, at least
- * one each); replicas bin-packed by memory, first fit decreasing, at most one instance of a model per device
- * (several models may share a device, as Triton allows). Goodput: each replica takes an equal share of its
- * model's demand up to its capacity; models sharing a device time-slice it, so when their summed utilization
- * `U > 1` each gets `1/U` of its rate. Co-location's latency effect is ignored (generous to the baseline); no
- * locality (any replica serves any demand, as EPARA's placement without locality).
+ * The Triton-like static placement of DESIGN.md §4, as a careful operator would set it up. Each model runs, on
+ * each device kind, the allocator's plan with the most items/s per device (`max_batch_size` = the largest batch
+ * that fits the SLO, as Triton's model analyzer would pick). Models are taken in decreasing memory order and
+ * get replicas until their capacity covers their average demand (replicas proportional to demand); each replica
+ * goes to the least-loaded device with room for it (memory bin-packing that spreads load), at most one instance
+ * of a model per device; several models may share a device, as Triton allows. Goodput: a model's demand is split
+ * over its replicas in proportion to capacity; models sharing a device time-slice it, so when their summed
+ * utilization `U > 1` each gets `1/U` of its rate. Co-location's latency effect is ignored (generous to the
+ * baseline); no locality (as EPARA's placement without locality).
  */
 export function tritonLikeGoodput(input: PlacementInput, reserveFraction = 0.1): StaticBaselineResult {
-  const devices = input.servers.flatMap((s) =>
-    s.healthy === false ? [] : s.devices.filter((d) => d.healthy !== false).map((d) => ({ server: s.id, kind: d.kind, free: d.memoryBytes * (1 - reserveFraction), models: new Set<string>() })),
+  const devices: BaselineDevice[] = input.servers.flatMap((s) =>
+    s.healthy === false
+      ? []
+      : s.devices.filter((d) => d.healthy !== false).map((d) => ({ server: s.id, kind: d.kind, free: d.memoryBytes * (1 - reserveFraction), util: 0, models: new Set<string>() })),
   );
   const demand = new Map(input.demand.map((d) => [d.serviceId, totalDemandRate(d)]));
-  const best = input.services.flatMap((s) => {
-    const plan = input.plans[s.id]?.[0];
-    return plan && (demand.get(s.id) ?? 0) > 0 ? [{ id: s.id, plan, want: Math.ceil(demand.get(s.id)! / plan.capacityPerSec) }] : [];
-  });
-  const need = best.reduce((s, b) => s + b.want * b.plan.devices, 0);
-  const shrink = Math.min(1, devices.length / Math.max(1, need));
-  const replicas: Replica[] = best.flatMap((b) =>
-    Array.from({ length: Math.max(1, Math.floor(b.want * shrink)) }, () => ({ service: b.id, plan: b.plan, mem: b.plan.memoryPerDeviceBytes, devices: [] })),
-  );
-  replicas.sort((a, b) => b.mem * b.plan.devices - a.mem * a.plan.devices);
-  let unplaced = 0;
-  for (const r of replicas) {
-    const fit = (i: number): boolean => devices[i]!.kind === r.plan.deviceKind && devices[i]!.free >= r.mem && !devices[i]!.models.has(r.service);
-    const chosen: number[] = [];
-    for (let i = 0; i < devices.length && chosen.length < r.plan.devices; i++) {
-      if (chosen.length > 0 && devices[i]!.server !== devices[chosen[0]!]!.server) chosen.length = 0;
-      if (fit(i)) chosen.push(i);
+  const models = input.services
+    .filter((s) => (demand.get(s.id) ?? 0) > 0 && (input.plans[s.id] ?? []).length > 0)
+    .map((s) => ({ id: s.id, plans: bestPerKind(input.plans[s.id]!) }))
+    .sort((a, b) => Math.max(...b.plans.map((p) => p.memoryPerDeviceBytes)) - Math.max(...a.plans.map((p) => p.memoryPerDeviceBytes)));
+  const replicas: Replica[] = [];
+  let shortServices = 0;
+  for (const m of models) {
+    let left = demand.get(m.id)!;
+    while (left > 1e-9) {
+      const placed = placeReplica(devices, m.id, m.plans, left);
+      if (!placed) {
+        shortServices++;
+        break;
+      }
+      replicas.push(placed);
+      left -= placed.plan.capacityPerSec;
     }
-    if (chosen.length < r.plan.devices) {
-      unplaced++;
-      continue;
-    }
-    for (const i of chosen) {
-      devices[i]!.free -= r.mem;
-      devices[i]!.models.add(r.service);
-    }
-    r.devices = chosen;
   }
-  return { goodputPerSec: served(replicas.filter((r) => r.devices.length > 0), demand, devices.length), replicas: replicas.length, unplaced };
+  return { goodputPerSec: served(replicas, demand, devices), replicas: replicas.length, shortServices };
 }
 
-function served(placed: readonly Replica[], demand: ReadonlyMap<string, number>, deviceCount: number): number {
-  const count = new Map<string, number>();
-  for (const r of placed) count.set(r.service, (count.get(r.service) ?? 0) + 1);
-  const load = placed.map((r) => Math.min(r.plan.capacityPerSec, demand.get(r.service)! / count.get(r.service)!));
-  const util = new Float64Array(deviceCount);
+function bestPerKind(plans: readonly ParallelPlan[]): ParallelPlan[] {
+  const best = new Map<string, ParallelPlan>();
+  for (const p of plans) {
+    const cur = best.get(p.deviceKind);
+    if (!cur || p.capacityPerSec / p.devices > cur.capacityPerSec / cur.devices) best.set(p.deviceKind, p);
+  }
+  return [...best.values()];
+}
+
+/** The least-loaded devices (one server for multi-device plans) with room for one more replica. */
+function placeReplica(devices: BaselineDevice[], service: string, plans: readonly ParallelPlan[], left: number): Replica | null {
+  let best: { plan: ParallelPlan; devices: number[]; load: number } | null = null;
+  for (const plan of plans) {
+    const fit = (d: BaselineDevice): boolean => d.kind === plan.deviceKind && d.free >= plan.memoryPerDeviceBytes && !d.models.has(service);
+    for (let i = 0; i < devices.length; ) {
+      const server = devices[i]!.server;
+      const here: number[] = [];
+      for (; i < devices.length && devices[i]!.server === server; i++) if (fit(devices[i]!)) here.push(i);
+      if (here.length < plan.devices) continue;
+      const set = here.sort((a, b) => devices[a]!.util - devices[b]!.util).slice(0, plan.devices);
+      const load = set.reduce((s, d) => s + devices[d]!.util, 0) / plan.devices;
+      if (!best || load < best.load) best = { plan, devices: set, load };
+    }
+  }
+  if (!best) return null;
+  const util = Math.min(1, left / best.plan.capacityPerSec);
+  for (const i of best.devices) {
+    const d = devices[i]!;
+    d.free -= best.plan.memoryPerDeviceBytes;
+    d.util += util;
+    d.models.add(service);
+  }
+  return { service, plan: best.plan, devices: best.devices };
+}
+
+function served(placed: readonly Replica[], demand: ReadonlyMap<string, number>, devices: readonly BaselineDevice[]): number {
+  const capacity = new Map<string, number>();
+  for (const r of placed) capacity.set(r.service, (capacity.get(r.service) ?? 0) + r.plan.capacityPerSec);
+  const load = placed.map((r) => r.plan.capacityPerSec * Math.min(1, demand.get(r.service)! / capacity.get(r.service)!));
+  const util = new Float64Array(devices.length);
   placed.forEach((r, i) => {
     const u = (load[i]! * r.plan.runMs) / (1000 * r.plan.batchSize * (r.plan.serviceStrategy === 'data-parallel' ? r.plan.devices : 1));
     for (const d of r.devices) util[d] = util[d]! + u;
