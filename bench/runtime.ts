@@ -4,7 +4,7 @@
  * 1. Peak throughput on the PP-OCR classifier, executor (one 1-thread device, worker thread, batch from the
  *    raw sweep) vs raw onnxruntime-node (one 1-thread session in the main thread) at its best batch size.
  * 2. Goodput within SLO under a saturating Poisson load with mixed deadlines, vs a naive server (one session,
- *    p-queue concurrency 1, `session.run` per request) and a Triton-like dynamic batcher (see
+ *    p-queue concurrency 1, `session.run` per request; offered load twice the best raw rate) and a Triton-like dynamic batcher (see
  *    bench/lib/runtime-triton.ts; best max queue delay of 0/1/5/10 ms reported). Same model, same one thread.
  * 3. Per-request overhead on a trivial model (end-to-end latency minus the time inside onnxruntime).
  * 4. Host event-loop lag p99 while the executor serves the saturating load (perf_hooks monitorEventLoopDelay).
@@ -215,8 +215,10 @@ console.log('1. peak throughput, PP-OCR classifier, 1 thread (raw session in the
 const raw = await rawPeak(ort);
 const peak = await executorPeak(raw.bestBatch, raw.profile);
 const peakRatios: number[] = [];
+let rawMax = raw.best;
 for (let r = 0; r < 3; r++) {
   const rawRate = await rawAt(ort, raw.bestBatch, 1000);
+  rawMax = Math.max(rawMax, rawRate);
   const exRate = await peak.measure(1000);
   peakRatios.push(exRate / rawRate);
   console.log(`  round ${r + 1}: raw ${rawRate.toFixed(0)} items/s, executor ${exRate.toFixed(0)} items/s at batch ${raw.bestBatch}: ${(exRate / rawRate).toFixed(2)}×`);
@@ -226,7 +228,8 @@ const peakRatio = median(peakRatios);
 console.log(`  median ratio ${peakRatio.toFixed(2)}×`);
 
 console.log('\n2. goodput within SLO, saturating Poisson load, deadlines 15/50 ms, 1 thread each, 2 alternating rounds');
-const rate = 1.5 * raw.best;
+// Saturating: twice the best raw rate seen in this run (the machine's noise makes single readings low).
+const rate = 2 * rawMax;
 const describe = (name: string, r: LoadResult): void =>
   console.log(`  ${name.padEnd(34)} goodput ${r.goodputPerSec.toFixed(0).padStart(5)}/s  (good ${r.good}, late ${r.late}, rejected ${r.rejected} of ${r.offered})`);
 const tritonMaxBatch = Math.max(1, [1, 2, 4, 8, 16, 32].filter((b) => latencyAt(raw.profile, b) <= Math.min(...SLOS)).pop() ?? 1);
