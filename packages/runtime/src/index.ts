@@ -133,3 +133,10 @@ export { createGenerationService } from './generation/generation-service.js';
 export type { GenerationServiceOptions } from './generation/generation-service.js';
 export { balancedCuts } from './onnx/balanced-cuts.js';
 export type { BalancedCuts, BalancedCutsOptions } from './onnx/balanced-cuts.js';
+
+// observability: Prometheus metrics (prom-client is an optional peer dependency)
+export { createRuntimeMetrics } from './observability/runtime-metrics.js';
+export type { RuntimeMetrics, ObservedRequest } from './observability/runtime-metrics.js';
+export { resolveRuntimeMetricsOptions, DEFAULT_RUNTIME_METRICS_OPTIONS } from './observability/runtime-metrics-options.js';
+export type { RuntimeMetricsOptions, ResolvedRuntimeMetricsOptions, MetricsExecutor } from './observability/runtime-metrics-options.js';
+export type { PromClient } from './observability/load-prom-client.js';

@@ -1,0 +1,69 @@
+import { invalidOption } from '@epara/core';
+import type { Registry } from 'prom-client';
+import type { Executor } from '../executor/executor.js';
+import type { PromClient } from './load-prom-client.js';
+
+/** What the runtime metrics read from an executor: its typed events and its `stats()` snapshot. */
+export type MetricsExecutor = Pick<Executor, 'on' | 'off' | 'stats' | 'instances'>;
+
+/** Options of {@link createRuntimeMetrics}. */
+export interface RuntimeMetricsOptions {
+  /** The executor to observe (`createExecutor(...)`). */
+  readonly executor: MetricsExecutor;
+  /** Registry to register the metrics in. @default a new prom-client `Registry` */
+  readonly registry?: Registry;
+  /** Prefix of every metric name (Triton's is `nv_`). @default 'epara_' */
+  readonly prefix?: string;
+  /** The prom-client module, when it cannot be imported by name (bundled hosts). @default `import('prom-client')` */
+  readonly client?: PromClient;
+  /** Buckets of the batch-size histogram. @default [1, 2, 4, 8, 16, 32, 64] */
+  readonly batchSizeBuckets?: readonly number[];
+  /** Buckets of the request-latency histogram (ms) fed by `observeRequest`. @default [5, 10, 25, 50, 100, 250, 500, 1000, 2500] */
+  readonly latencyBucketsMs?: readonly number[];
+}
+
+/** Defaults of {@link RuntimeMetricsOptions}. */
+export const DEFAULT_RUNTIME_METRICS_OPTIONS = {
+  prefix: 'epara_',
+  batchSizeBuckets: [1, 2, 4, 8, 16, 32, 64],
+  latencyBucketsMs: [5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+} as const;
+
+/** {@link RuntimeMetricsOptions} after defaults and validation (the registry is created later). */
+export interface ResolvedRuntimeMetricsOptions {
+  readonly executor: MetricsExecutor;
+  readonly registry: Registry | undefined;
+  readonly prefix: string;
+  readonly client: PromClient | undefined;
+  readonly batchSizeBuckets: readonly number[];
+  readonly latencyBucketsMs: readonly number[];
+}
+
+/**
+ * Fills and validates {@link RuntimeMetricsOptions}.
+ *
+ * @throws EparaError `INVALID_OPTIONS` naming the field, its value and what was expected.
+ */
+export function resolveRuntimeMetricsOptions(o: RuntimeMetricsOptions): ResolvedRuntimeMetricsOptions {
+  if (typeof o !== 'object' || o === null) invalidOption('options', o, 'an object');
+  const ex = o.executor as Partial<MetricsExecutor> | undefined;
+  if (!ex || typeof ex.on !== 'function' || typeof ex.stats !== 'function') invalidOption('executor', o.executor, 'an Executor');
+  const d = DEFAULT_RUNTIME_METRICS_OPTIONS;
+  const prefix = o.prefix ?? d.prefix;
+  if (typeof prefix !== 'string' || !/^[a-zA-Z_:]?[a-zA-Z0-9_:]*$/.test(prefix)) invalidOption('prefix', prefix, 'a Prometheus name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)');
+  return {
+    executor: o.executor,
+    registry: o.registry,
+    prefix,
+    client: o.client,
+    batchSizeBuckets: buckets('batchSizeBuckets', o.batchSizeBuckets ?? d.batchSizeBuckets),
+    latencyBucketsMs: buckets('latencyBucketsMs', o.latencyBucketsMs ?? d.latencyBucketsMs),
+  };
+}
+
+/** Validates histogram buckets: a non-empty increasing list of finite numbers. */
+export function buckets(field: string, v: readonly number[]): readonly number[] {
+  const ok = Array.isArray(v) && v.length > 0 && v.every((x, i) => Number.isFinite(x) && (i === 0 || x > v[i - 1]!));
+  if (!ok) invalidOption(field, v, 'a non-empty increasing array of finite numbers');
+  return v;
+}
