@@ -2,7 +2,7 @@ import type { ServiceSpec } from '@epara/core';
 import { createGenerationEngine, createGenerationService, type ExecutorServiceOptions } from '@epara/runtime';
 import { CHAT_NEW_TOKENS, DEMO_SERVICES, NETWORK_BUDGET_MS } from './catalog.js';
 import { LM_SHAPE, detectorPath, vadPath } from './models.js';
-import type { DemoProfiles } from './profiles.js';
+import { chatStepProfile, type DemoProfiles } from './profiles.js';
 
 /** Sequences a chat instance decodes together (iteration-level batching). */
 export const CHAT_MAX_BATCH = 8;
@@ -13,6 +13,7 @@ export const CHAT_MAX_BATCH = 8;
  * Profiles are the ones measured at start-up, so loading does not profile again.
  */
 export function executorServices(specs: readonly ServiceSpec[], profiles: DemoProfiles, lm: Uint8Array): ExecutorServiceOptions[] {
+  const stepProfile = chatStepProfile(profiles.chat);
   return DEMO_SERVICES.map((d) => {
     const spec = specs.find((s) => s.id === d.id)!;
     const base = { id: d.id, sensitivity: d.sensitivity, slo: d.slo, profile: profiles[d.id], networkBudgetMs: spec.networkBudgetMs ?? NETWORK_BUDGET_MS };
@@ -27,11 +28,11 @@ export function executorServices(specs: readonly ServiceSpec[], profiles: DemoPr
       case 'chat':
         return {
           ...base,
-          engine: ({ devices, clock, logger }) =>
-            createGenerationService(
-              createGenerationEngine({ device: devices[0]!, model: { bytes: lm }, maxBatch: CHAT_MAX_BATCH, maxSeq: LM_SHAPE.maxSeq, clock, logger }),
-              { maxNewTokens: CHAT_NEW_TOKENS },
-            ),
+          engine: async ({ devices, clock, logger }) => {
+            const engine = createGenerationEngine({ device: devices[0]!, model: { bytes: lm }, maxBatch: CHAT_MAX_BATCH, maxSeq: LM_SHAPE.maxSeq, stepProfile, clock, logger });
+            await engine.start(); // load now, not on the first turn
+            return createGenerationService(engine, { maxNewTokens: CHAT_NEW_TOKENS });
+          },
         };
     }
   });

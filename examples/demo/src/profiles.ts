@@ -1,4 +1,4 @@
-import { createSeededRandom, scaleProfile, type LatencyProfile } from '@epara/core';
+import { createProfile, createSeededRandom, scaleProfile, type LatencyProfile } from '@epara/core';
 import { createDevice, profileModel } from '@epara/runtime';
 import { CHAT_NEW_TOKENS, CHAT_PROMPT, FRAME_SIDE, IMAGE_SIDE, LOOP_WINDOW, type DemoServiceId } from './catalog.js';
 import { detectorPath, imageInput, loopWindow, vadBatch, vadPath } from './models.js';
@@ -22,13 +22,26 @@ export async function measureProfiles(o: { lm: Uint8Array; repetitions: number; 
     const image = await profileModel({ ...common, model: detectorPath(), batchSizes: [1, 2, 4], inputs: (b) => imageInput(IMAGE_SIDE, random, b) });
     const video = await profileModel({ ...common, model: detectorPath(), batchSizes: [1, 2, 4, 8], inputs: (b) => imageInput(FRAME_SIDE, random, b) });
     const loop = await profileModel({ ...common, model: o.lm, batchSizes: [1, 2, 4, 8, 16], inputs: (b) => loopWindow(random, LOOP_WINDOW, b) });
-    const turnLength = CHAT_PROMPT.max + CHAT_NEW_TOKENS / 2;
+    const turnLength = CHAT_TURN_LENGTH;
     const step = await profileModel({ ...common, model: o.lm, batchSizes: [1, 2, 4, 8], inputs: (b) => loopWindow(random, turnLength, b) });
     const vad = await profileModel({ ...common, model: vadPath(), batchSizes: [1, 2, 4, 8, 16], inputs: (b) => vadBatch(random, b) });
     return { image, video, loop, chat: scaleProfile(step, CHAT_NEW_TOKENS), vad };
   } finally {
     await device.close();
   }
+}
+
+/** Padded sequence length of a chat step the profile is measured at: the longest prompt plus half the turn. */
+export const CHAT_TURN_LENGTH = CHAT_PROMPT.max + CHAT_NEW_TOKENS / 2;
+
+/**
+ * The generation engine's step profile (latency against tokens per step, `batch × length`), derived from the
+ * measured chat profile. Given to the engine as a fixed `stepProfile`: its own estimate learns from step wall
+ * times, which on a device shared with other services include waiting behind their batches, and would then
+ * refuse turns that have hundreds of milliseconds of slack.
+ */
+export function chatStepProfile(chat: LatencyProfile): LatencyProfile {
+  return createProfile('decode-step', chat.points.map((p) => ({ batch: p.batch * CHAT_TURN_LENGTH, ms: p.ms / CHAT_NEW_TOKENS })));
 }
 
 /** `1:4.2 2:7.9 4:15.0` — a profile in one short line (batch:ms). */

@@ -3,10 +3,12 @@ import { createDevice, createGenerationEngine, type DeviceHandle, type Generatio
 import { CHAT_NEW_TOKENS, budgetOf, type DemoService, type DemoServiceId } from '../catalog.js';
 import { CHAT_MAX_BATCH } from '../executor-services.js';
 import { LM_SHAPE, detectorPath, vadPath } from '../models.js';
+import { chatStepProfile } from '../profiles.js';
 import type { ServingSystem } from '../system.js';
 import { maxBatchWithin, type TritonConfig } from './triton-config.js';
 import { createTritonBatcher, type TritonBatcher } from './triton-batcher.js';
 import { requestStream, statefulStream } from './triton-streams.js';
+import { startRemoteLinks, type RemoteLinks } from './remote-link.js';
 
 interface NodeSide {
   readonly device: DeviceHandle;
@@ -19,7 +21,8 @@ const AXES: Partial<Record<DemoServiceId, Record<string, number | null>>> = { va
 /**
  * The Triton-like baseline: per node one 1-thread worker device holding one instance of each model placed
  * there, each behind its own dynamic batcher; no offloading. A request is served at its entry node when that
- * node has the model, otherwise by a replica chosen round-robin (a static load balancer). Chat runs on the
+ * node has the model, otherwise by a replica chosen round-robin (a static load balancer), reached over a real
+ * loopback WebSocket as EPARA's offloads are. Chat runs on the
  * same generation engine with in-flight batching (as Triton serves LLMs), with the SLO as its queue timeout.
  */
 export async function startTriton(o: {
@@ -41,7 +44,8 @@ export async function startTriton(o: {
         const side = sides[n]!;
         if (m.serviceId === 'chat') {
           const maxBatch = Math.min(CHAT_MAX_BATCH, maxBatchWithin(o.profiles.chat, budgetOf(o.catalog.find((s) => s.id === 'chat')!)));
-          side.chat = createGenerationEngine({ device: side.device, model: { bytes: o.lm }, maxBatch, maxSeq: LM_SHAPE.maxSeq, key: 'chat', maxWaiting: 1_000_000 });
+          side.chat = createGenerationEngine({ device: side.device, model: { bytes: o.lm }, maxBatch, maxSeq: LM_SHAPE.maxSeq, key: 'chat', maxWaiting: 1_000_000, stepProfile: chatStepProfile(o.profiles.chat) });
+          await side.chat.start();
           continue;
         }
         const source = m.serviceId === 'loop' ? { bytes: o.lm } : { path: m.serviceId === 'vad' ? vadPath() : detectorPath() };
@@ -63,24 +67,32 @@ export async function startTriton(o: {
     rr.set(id, k + 1);
     return hosts[k % hosts.length]!;
   };
-  const send = (node: number, id: DemoServiceId, inputs: NamedTensors, timeoutMs: number): Promise<NamedTensors> => {
-    const b = sides[node]!.batchers.get(id);
+  const serve = (node: number, id: string, inputs: NamedTensors, timeoutMs: number): Promise<NamedTensors> => {
+    const side = sides[node]!;
+    if (id === 'chat' && side.chat) return generateWithQueueTimeout(side.chat, inputs, timeoutMs);
+    const b = side.batchers.get(id as DemoServiceId);
     return b ? b.submit(inputs, timeoutMs) : Promise.reject(new EparaError('NO_INSTANCE', `no ${id} on node ${node}`));
   };
-  const chatTurn = (engine: GenerationEngine, inputs: NamedTensors, timeoutMs: number): Promise<NamedTensors> => generateWithQueueTimeout(engine, inputs, timeoutMs);
+  let links: RemoteLinks;
+  try {
+    links = await startRemoteLinks({ nodes: o.nodes, serve });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const send = (from: number, to: number, id: DemoServiceId, inputs: NamedTensors, timeoutMs: number): Promise<NamedTensors> =>
+    from === to ? serve(to, id, inputs, timeoutMs) : links.call(from, to, id, inputs, timeoutMs);
   return {
     name: 'Triton-like',
     async submit(node, id, inputs, deadline) {
       const target = route(node, id);
       if (target !== node) remote[id] = (remote[id] ?? 0) + 1;
-      const timeoutMs = deadline - Date.now();
-      if (id === 'chat') return chatTurn(sides[target]!.chat!, inputs, timeoutMs);
-      return send(target, id, inputs, timeoutMs);
+      return send(node, target, id, inputs, deadline - Date.now());
     },
     async openStream(node, id) {
       const target = route(node, id);
       const stalenessMs = budgetOf(o.catalog.find((s) => s.id === id)!);
-      const sender = (frame: NamedTensors, timeoutMs: number): Promise<NamedTensors> => send(target, id, frame, timeoutMs);
+      const sender = (frame: NamedTensors, timeoutMs: number): Promise<NamedTensors> => send(node, target, id, frame, timeoutMs);
       if (id === 'vad') {
         const initialState = { type: 'float32' as const, dims: [2, 1, 128], data: new Float32Array(256) };
         return statefulStream({ servedAt: target, stalenessMs, initialState, send: sender });
@@ -88,7 +100,10 @@ export async function startTriton(o: {
       return requestStream({ servedAt: target, stalenessMs, send: sender });
     },
     offloads: () => ({ ...remote }),
-    close,
+    close: async () => {
+      await links.close();
+      await close();
+    },
   };
 }
 
