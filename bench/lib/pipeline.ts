@@ -16,7 +16,7 @@ export interface PipelineSpeedupOptions {
   readonly batchSize?: number;
   /** Batches timed per round. @default 20 */
   readonly batches?: number;
-  /** Alternating rounds (baseline, pipeline, baseline, …); the median ratio is reported. @default 3 */
+  /** Alternating rounds (baseline, pipeline, baseline, …); the median ratio is reported. @default 5 */
   readonly rounds?: number;
   /** Width of every layer. @default 1024 */
   readonly width?: number;
@@ -54,7 +54,7 @@ async function timeWhole(device: DeviceHandle, width: number, rows: number, batc
  * the baseline) and closes them before returning.
  */
 export async function measurePipelineSpeedup(options: PipelineSpeedupOptions = {}): Promise<PipelineSpeedupResult> {
-  const { batchSize = 32, batches = 20, rounds = 3, width = 1024 } = options;
+  const { batchSize = 32, batches = 20, rounds = 5, width = 1024 } = options;
   const model = buildMlp({ inputSize: width, hidden: Array(5).fill(width), outputs: width, seed: 7 });
   const [s0, s1] = splitModel(model, { cutTensors: ['h2'] });
   const devices = ['pipe-a', 'pipe-b', 'whole'].map((id) => createDevice({ id, threads: 1 }));
