@@ -43,6 +43,8 @@ export interface BuildOutcome {
 export function buildPlacement(ctx: GreedyContext, current: readonly PlacedInstance[], seed = -1, how = { greedy: true }): BuildOutcome {
   const state = createBuildState(ctx);
   const dropped = warmStart(ctx, state, current);
+  // Growing a running instance's share needs no load: do it before paying for new instances.
+  upgradeShares(ctx, state);
   if (seed >= 0) {
     const t = ctx.templates[seed]!;
     const r = evaluate(ctx, state, t);
