@@ -126,3 +126,7 @@ export { createNatsOffloader } from './nats/nats-offloader.js';
 export type { NatsOffloader, NatsForwardOptions, NatsOffloaderStats } from './nats/nats-offloader.js';
 export { resolveNatsOffloaderOptions, NATS_OFFLOADER_DEFAULTS } from './nats/nats-offload-options.js';
 export type { NatsOffloaderOptions } from './nats/nats-offload-options.js';
+
+// observability: Prometheus metrics (prom-client is an optional peer dependency)
+export { createMeshMetrics } from './observability/mesh-metrics.js';
+export type { MeshMetrics, MeshMetricsOptions, MetricsNode } from './observability/mesh-metrics.js';

@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { isEparaError } from '@epara/core';
+import { createNode } from '../node/create-node.js';
+import type { MeshNode } from '../node/mesh-node.js';
+import { createFakeExecutor } from '../testing/fake-executor.js';
+import { createMemoryHub } from '../transport/memory-hub.js';
+import { createMemoryTransport } from '../transport/memory-transport.js';
+import { createMeshMetrics } from './mesh-metrics.js';
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > 10_000) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function sample(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const data = await registry.getSingleMetric(name)?.get();
+  return data?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
+}
+
+describe('createMeshMetrics (two nodes on the memory transport)', () => {
+  let nodes: MeshNode[] = [];
+  afterEach(async () => {
+    await Promise.all(nodes.map((n) => n.close()));
+    nodes = [];
+  });
+
+  it('counts offloads, rejections and sync rounds; reports sync lag per peer', async () => {
+    const hub = createMemoryHub();
+    const common = { security: { insecure: true }, syncPeriodMs: 20, placement: false } as const;
+    const server = createNode({
+      id: 'gpu',
+      transport: createMemoryTransport({ hub, address: 'gpu' }),
+      executor: createFakeExecutor({ services: { echo: { serviceTimeMs: 1 } }, hosted: ['echo'] }),
+      ...common,
+    });
+    await server.start();
+    const edge = createNode({
+      id: 'edge',
+      transport: createMemoryTransport({ hub, address: 'edge' }),
+      executor: createFakeExecutor({ services: {} }),
+      seeds: ['gpu'],
+      ...common,
+    });
+    nodes = [edge, server];
+    const registry = new Registry();
+    const metrics = await createMeshMetrics({ node: edge, registry });
+    await edge.start();
+    await until(() => edge.view().entries['gpu']?.instances.some((i) => i.serviceId === 'echo' && i.status === 'ready') === true, 'edge sees echo');
+    const x = { x: { type: 'float32' as const, dims: [1], data: Float32Array.of(3) } };
+    await edge.submit('echo', x, { deadline: Date.now() + 2000 });
+    await edge.submit('echo', x, { deadline: Date.now() + 2000 });
+    const code = await edge.submit('nope', x, { deadline: Date.now() + 2000 }).then(() => 'resolved', (e: unknown) => (isEparaError(e) ? e.code : 'untyped'));
+    await until(() => edge.stats().syncRounds > 0, 'a ring round');
+
+    expect(await sample(registry, 'epara_offloads', { model: 'echo', peer: 'gpu', retry: 'false' })).toBe(2);
+    expect(await sample(registry, 'epara_requests_rejected', { model: 'nope', code })).toBe(1);
+    expect(await sample(registry, 'epara_node_requests', { kind: 'offloaded' })).toBe(edge.stats().offloaded);
+    expect(await sample(registry, 'epara_peers', { state: 'alive' })).toBeGreaterThanOrEqual(1);
+    const lag = await sample(registry, 'epara_sync_lag_ms', { peer: 'gpu' });
+    expect(lag).toBeGreaterThanOrEqual(0);
+    expect(lag).toBeLessThan(10_000);
+    const text = await metrics.metrics();
+    expect(text).toContain('# TYPE epara_sync_round_duration_ms histogram');
+    expect(text).toMatch(/epara_sync_round_duration_ms_count [1-9]/);
+    metrics.close();
+    metrics.close();
+    expect(registry.getMetricsAsArray()).toHaveLength(0);
+  });
+
+  it('rejects bad options with INVALID_OPTIONS naming the field', async () => {
+    await expect(createMeshMetrics({ node: {} as never })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'node' } });
+    const node = { on: () => undefined, off: () => undefined, stats: () => undefined, view: () => undefined } as never;
+    await expect(createMeshMetrics({ node, prefix: 'bad prefix' })).rejects.toMatchObject({ details: { field: 'prefix' } });
+  });
+});
