@@ -75,6 +75,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
   for (const line of serviceTable(tritonLike, DEMO_SERVICES)) log(`  ${line}`);
   log('\nEPARA vs Triton-like (same seed, same arrivals, same duration):');
   for (const line of comparisonTable(epara, tritonLike)) log(`  ${line}`);
+  if (o.signal?.aborted) log('\n(stopped early: items never offered count as ABORTED, so the two runs are not comparable)');
   log(`\nmesh: ${mesh.offloaded} forwards, ${mesh.received} received from peers, ${mesh.rejected} rejected at entry, ${mesh.syncRounds} ring rounds (${(mesh.syncBytesSent / 1024).toFixed(0)} KiB)`);
 
   const ratios: Record<string, { goodput: number | null; attainment: number | null }> = {};
@@ -120,8 +121,17 @@ async function cli(): Promise<void> {
   setMaxListeners(0);
   const { options, help } = parseDemoArgs(process.argv.slice(2));
   if (help) return void console.log(USAGE);
-  const result = await main(options);
+  // Ctrl-C once: stop feeding work, let everything in flight settle, close cleanly and report what ran
+  // (items not yet offered count as ABORTED). Twice: leave at once.
+  const stop = new AbortController();
+  process.once('SIGINT', () => {
+    console.log('\nstopping: settling what is in flight (Ctrl-C again to quit at once)…');
+    stop.abort();
+    process.once('SIGINT', () => process.exit(130));
+  });
+  const result = await main({ ...options, signal: stop.signal });
   console.log(resultLine(result));
+  process.removeAllListeners('SIGINT');
 }
 
 if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
