@@ -38,7 +38,9 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   const retryAt = new Map<SimStream, number>();
   let replacements = 0;
 
-  const viewOf = (server: number): ClusterView => (ring !== null ? ring.view(server) : staticViews[zoneIndex[server]!]!);
+  /** What routing at `server` reads: the entries of its view that host service `k`. */
+  const sliceOf = (world: World, server: number, k: number): ClusterView =>
+    ring !== null ? ring.slice(server, k) : serviceView(staticViews[zoneIndex[server]!]!, world.services[k]!.spec.id);
 
   function place(world: World, zone: number, warm: boolean): void {
     drivers[zone]!.run(world, forecast, warm);
@@ -83,7 +85,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     for (let hops = 0; hops <= route.hopLimit; hops++) {
       const local = world.instancesByServer[server]!.filter((i) => i.service === stream.service && i.status === 'ready').map((i) => book.info(i, now));
       const self = world.servers[server]!.spec.id;
-      const d = admitStream({ stream: { serviceId: svc.spec.id, rateHz: stream.rateHz, stalenessMs: staleness, frameBytes: svc.payloadBytes, hops, visited }, localInstances: local, view: serviceView(viewOf(server), svc.spec.id), self, now, network: book.network(server), options: route });
+      const d = admitStream({ stream: { serviceId: svc.spec.id, rateHz: stream.rateHz, stalenessMs: staleness, frameBytes: svc.payloadBytes, hops, visited }, localInstances: local, view: sliceOf(world, server, stream.service), self, now, network: book.network(server), options: route });
       if (d.action === 'local') {
         const inst = world.instancesByServer[server]!.find((i) => String(i.id) === d.instanceId);
         if (inst !== undefined) pin(stream, inst);
@@ -113,7 +115,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     const d = routeRequest({
       request: { serviceId: svc.spec.id, deadline: req.deadline - back, hops: req.hops, visited: req.visited.length === 0 ? NO_VISITS : req.visited.map((v) => world.servers[v]!.spec.id), payloadBytes: svc.payloadBytes, responseBytes: svc.responseBytes },
       local: best === undefined ? undefined : { completionAt: bestAt, ready: true },
-      view: serviceView(viewOf(server), svc.spec.id), self: world.servers[server]!.spec.id, now, network: book.network(server), options: route,
+      view: sliceOf(world, server, req.service), self: world.servers[server]!.spec.id, now, network: book.network(server), options: route,
     });
     if (d.action === 'local') return world.enqueue(best!, req);
     if (d.action === 'forward') return world.forward(req, server, indexOf(world, d.serverId));
@@ -133,7 +135,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs }, demandHeadroom: o.demandHeadroom }));
       book = new ServerStateBook(world, (s) => drivers[zoneIndex[s]!]!, (s) => zones[zoneIndex[s]!]!);
       if (o.sync) {
-        ring = createRingSync({ zones, options: syncO, entryOf: (s) => book.entry(s, syncO.noise), onDeadDetected: () => {} });
+        ring = createRingSync({ zones, options: syncO, serviceIds: world.services.map((s) => s.spec.id), entryOf: (s) => book.entry(s, syncO.noise), onDeadDetected: () => {} });
       }
       zones.forEach((_, z) => place(world, z, true));
       ring?.start(world);

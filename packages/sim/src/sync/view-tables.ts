@@ -1,0 +1,90 @@
+import type { ClusterView, ServerEntry } from '@epara/core';
+
+/** Each server's synchronized view as a table (one slot per zone member), with cached snapshots. */
+export interface ViewTables {
+  /** Position of `server` in its zone's ring. */
+  position(server: number): number;
+  /** The mutable table of `server` (call {@link changed} after writing it). */
+  table(server: number): (ServerEntry | undefined)[];
+  /** Per slot of {@link table}, the services its entry hosts as a bit mask (see {@link hostMask}). */
+  masks(server: number): number[];
+  /** The services an entry hosts (any status) as a bit mask: bit `k` for service `k < 31`, all bits above. */
+  hostMask(entry: ServerEntry): number;
+  /** Invalidates the snapshots of `server` after its table changed. */
+  changed(server: number): void;
+  /** An immutable `ClusterView` of the whole table, rebuilt only after a change. */
+  view(server: number): ClusterView;
+  /** An immutable `ClusterView` of the entries hosting an instance of service `k` (any status). */
+  slice(server: number, k: number): ClusterView;
+}
+
+const EMPTY: ClusterView = { entries: {} };
+
+/**
+ * Creates the per-server tables of a set of zones. Core routing only reads the entries of a view that host the
+ * routed service, so a per-service slice decides exactly as the full view does; slices are new objects after
+ * every change (core caches per `view.entries` object), built on first use and reused until the next change.
+ */
+export function createViewTables(zones: readonly (readonly number[])[], serviceIds: readonly string[]): ViewTables {
+  const positions: number[] = [];
+  const tables: (ServerEntry | undefined)[][] = [];
+  const masks: number[][] = [];
+  for (const zone of zones) {
+    zone.forEach((s, i) => {
+      positions[s] = i;
+      tables[s] = new Array<ServerEntry | undefined>(zone.length).fill(undefined);
+      masks[s] = new Array<number>(zone.length).fill(0);
+    });
+  }
+  const index = new Map(serviceIds.map((id, k) => [id, k]));
+  const versions: number[] = tables.map(() => 0);
+  const views = new Map<number, { version: number; view: ClusterView }>();
+  const slices: ({ version: number; view: ClusterView } | undefined)[][] = tables.map(() => []);
+
+  function hostMask(e: ServerEntry): number {
+    let mask = 0;
+    for (const inst of e.instances) {
+      const k = index.get(inst.serviceId);
+      if (k !== undefined) mask |= k < 31 ? 1 << k : ~0x7fffffff;
+    }
+    return mask;
+  }
+
+  return {
+    position: (s) => positions[s]!,
+    table: (s) => tables[s]!,
+    masks: (s) => masks[s]!,
+    hostMask,
+    changed(s) {
+      versions[s]!++;
+    },
+    view(s) {
+      const cached = views.get(s);
+      if (cached !== undefined && cached.version === versions[s]) return cached.view;
+      const entries: Record<string, ServerEntry> = {};
+      for (const e of tables[s] ?? []) if (e !== undefined) entries[e.serverId] = e;
+      const view = { entries };
+      views.set(s, { version: versions[s]!, view });
+      return view;
+    },
+    slice(s, k) {
+      const row = slices[s];
+      if (row === undefined) return EMPTY;
+      const cached = row[k];
+      if (cached !== undefined && cached.version === versions[s]) return cached.view;
+      const entries: Record<string, ServerEntry> = {};
+      const table = tables[s]!;
+      const m = masks[s]!;
+      const bit = k < 31 ? 1 << k : ~0x7fffffff;
+      for (let i = 0; i < table.length; i++) {
+        const e = table[i];
+        if (e === undefined || (m[i]! & bit) === 0) continue;
+        if (k >= 31 && !e.instances.some((x) => x.serviceId === serviceIds[k])) continue;
+        entries[e.serverId] = e;
+      }
+      const view = { entries };
+      row[k] = { version: versions[s]!, view };
+      return view;
+    },
+  };
+}
