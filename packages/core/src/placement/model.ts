@@ -53,6 +53,8 @@ export interface PlacementModel {
   readonly serviceIndex: ReadonlyMap<string, number>;
   /** `delay(access→server) + delay(server→access)`, ms (Infinity = unreachable). */
   roundTripMs(access: string, server: number): number;
+  /** Round trips from `access` to every server, by server index (computed once per access server). */
+  roundTripRow(access: string): Float64Array;
 }
 
 /** Builds the {@link PlacementModel} from validated input. */
@@ -88,6 +90,7 @@ export function buildPlacementModel(input: PlacementInput, options: ResolvedPlac
     classes.push(...mine.sort((a, b) => a.usableBytes - b.usableBytes));
   });
   const services = buildServices(input, options.periodMs);
+  const roundTripRow = createRoundTrip(input);
   const serviceIndex = new Map(services.map((s) => [s.id, s.index]));
   return {
     servers: input.servers,
@@ -98,7 +101,8 @@ export function buildPlacementModel(input: PlacementInput, options: ResolvedPlac
     classes,
     services,
     serviceIndex,
-    roundTripMs: createRoundTrip(input),
+    roundTripRow,
+    roundTripMs: (access, server) => roundTripRow(access)[server]!,
   };
 }
 
@@ -144,11 +148,11 @@ function buildServices(input: PlacementInput, periodMs: number): ServiceNode[] {
   });
 }
 
-function createRoundTrip(input: PlacementInput): (access: string, server: number) => number {
+function createRoundTrip(input: PlacementInput): (access: string) => Float64Array {
   const delays = input.delaysMs;
   const ids = input.servers.map((s) => s.id);
-  if (delays === undefined) return () => 0;
   const one = (from: string, to: string): number => {
+    if (delays === undefined) return 0;
     if (typeof delays === 'function') {
       const v = delays(from, to);
       if (!(typeof v === 'number' && v >= 0)) invalidOption(`delaysMs(${from}, ${to})`, v, 'a number ≥ 0');
@@ -158,18 +162,12 @@ function createRoundTrip(input: PlacementInput): (access: string, server: number
     return delays[from]?.[to] ?? Number.POSITIVE_INFINITY;
   };
   const cache = new Map<string, Float64Array>();
-  return (access, server) => {
+  return (access) => {
     let row = cache.get(access);
     if (!row) {
-      row = new Float64Array(ids.length).fill(Number.NaN);
+      row = Float64Array.from(ids, (to) => one(access, to) + one(to, access));
       cache.set(access, row);
     }
-    let v = row[server]!;
-    if (Number.isNaN(v)) {
-      const to = ids[server]!;
-      v = one(access, to) + one(to, access);
-      row[server] = v;
-    }
-    return v;
+    return row;
   };
 }

@@ -16,6 +16,8 @@ interface Sink {
 
 interface ServiceFlow {
   readonly svc: ServiceNode;
+  /** Round trips from each demand node's access server to every server. */
+  readonly rows: readonly Float64Array[];
   readonly residual: Float64Array;
   /** per demand node: sink → flow */
   readonly byDemand: Map<number, number>[];
@@ -35,6 +37,7 @@ type UndoLog = (() => void)[] | null;
 export function createFlowObjective(model: PlacementModel): Objective {
   const states: ServiceFlow[] = model.services.map((svc) => ({
     svc,
+    rows: svc.access.map((a) => model.roundTripRow(a)),
     residual: Float64Array.from(svc.accessRate),
     byDemand: svc.access.map(() => new Map<number, number>()),
     sinks: [],
@@ -46,8 +49,8 @@ export function createFlowObjective(model: PlacementModel): Objective {
 
   const reachOf = (svc: ServiceNode, server: number, latencyMs: number): number[] => {
     const out: number[] = [];
-    const budget = svc.sloMs * (1 + PLACEMENT_TOLERANCE);
-    for (let i = 0; i < svc.access.length; i++) if (model.roundTripMs(svc.access[i]!, server) + latencyMs <= budget) out.push(i);
+    const budget = svc.sloMs * (1 + PLACEMENT_TOLERANCE) - latencyMs;
+    for (let i = 0; i < svc.access.length; i++) if (model.roundTripRow(svc.access[i]!)[server]! <= budget) out.push(i);
     return out;
   };
 
@@ -55,10 +58,15 @@ export function createFlowObjective(model: PlacementModel): Objective {
     gain(s) {
       const st = states[s.service]!;
       if (st.remaining <= EPS) return 0;
-      const reach = reachOf(st.svc, s.server, s.latencyMs);
+      // Fast path without allocating: unserved demand that reaches this server directly may cover it.
+      const budget = st.svc.sloMs * (1 + PLACEMENT_TOLERANCE) - s.latencyMs;
+      const rows = st.rows;
       let direct = 0;
-      for (const i of reach) direct += st.residual[i]!;
+      for (let i = 0; i < st.residual.length && direct < s.capacityPerSec; i++) {
+        if (st.residual[i]! > EPS && rows[i]![s.server]! <= budget) direct += st.residual[i]!;
+      }
       if (direct >= s.capacityPerSec) return s.capacityPerSec;
+      const reach = reachOf(st.svc, s.server, s.latencyMs);
       const log: (() => void)[] = [];
       const before = st.served;
       st.sinks.push({ server: s.server, cap: s.capacityPerSec, reach, load: 0, alive: true, flows: new Map() });
@@ -158,24 +166,52 @@ function augmentToSink(st: ServiceFlow, c: number, log: UndoLog): void {
 }
 
 /** One augmenting path that ends at sink `c`, found by a backward BFS over alternating edges. */
-function augmentOnce(st: ServiceFlow, c: number, log: UndoLog): boolean {
+/** Reused BFS buffers of one service (epoch stamps instead of clearing). */
+interface Scratch {
+  viaSink: Int32Array;
+  seenDemand: Uint32Array;
+  viaDemand: Int32Array;
+  seenSink: Uint32Array;
+  queue: Int32Array;
+  epoch: number;
+}
+
+const scratches = new WeakMap<ServiceFlow, Scratch>();
+
+function scratchOf(st: ServiceFlow): Scratch {
   const nA = st.residual.length;
-  const viaSink = new Int32Array(nA).fill(-1);
-  const viaDemand = new Int32Array(st.sinks.length).fill(-1);
-  const seenSink = new Uint8Array(st.sinks.length);
-  seenSink[c] = 1;
-  const queue: number[] = [];
-  for (const i of st.sinks[c]!.reach) if (viaSink[i]! < 0) (viaSink[i] = c), queue.push(i);
+  let sc = scratches.get(st);
+  if (!sc) {
+    sc = { viaSink: new Int32Array(nA), seenDemand: new Uint32Array(nA), viaDemand: new Int32Array(16), seenSink: new Uint32Array(16), queue: new Int32Array(nA), epoch: 0 };
+    scratches.set(st, sc);
+  }
+  if (sc.viaDemand.length < st.sinks.length) {
+    const n = Math.max(st.sinks.length, 2 * sc.viaDemand.length);
+    sc.viaDemand = new Int32Array(n);
+    sc.seenSink = new Uint32Array(n);
+    sc.epoch = 0;
+    sc.seenDemand.fill(0);
+  }
+  sc.epoch++;
+  return sc;
+}
+
+function augmentOnce(st: ServiceFlow, c: number, log: UndoLog): boolean {
+  const sc = scratchOf(st);
+  const { viaSink, seenDemand, viaDemand, seenSink, queue, epoch } = sc;
+  seenSink[c] = epoch;
+  let tail = 0;
+  for (const i of st.sinks[c]!.reach) if (seenDemand[i] !== epoch) (seenDemand[i] = epoch), (viaSink[i] = c), (queue[tail++] = i);
   let found = -1;
-  for (let h = 0; h < queue.length && found < 0; h++) {
+  for (let h = 0; h < tail && found < 0; h++) {
     const i = queue[h]!;
     if (st.residual[i]! > EPS) found = i;
     else {
       for (const [j, f] of st.byDemand[i]!) {
-        if (f <= EPS || seenSink[j] || !st.sinks[j]!.alive) continue;
-        seenSink[j] = 1;
+        if (f <= EPS || seenSink[j] === epoch || !st.sinks[j]!.alive) continue;
+        seenSink[j] = epoch;
         viaDemand[j] = i;
-        for (const i2 of st.sinks[j]!.reach) if (viaSink[i2]! < 0) (viaSink[i2] = j), queue.push(i2);
+        for (const i2 of st.sinks[j]!.reach) if (seenDemand[i2] !== epoch) (seenDemand[i2] = epoch), (viaSink[i2] = j), (queue[tail++] = i2);
       }
     }
   }

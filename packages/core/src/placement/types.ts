@@ -90,7 +90,10 @@ export interface PlacementGuarantee {
 
 /** Counters about one run. */
 export interface PlacementStats {
-  /** Candidate templates generated (service × plan × server × device class × share). */
+  /**
+   * Candidate templates generated: service × plan × share × device class (× server with locality on; without
+   * locality one template spans all servers with that class).
+   */
   readonly candidates: number;
   /** Marginal-gain evaluations made by the greedy (lazy greedy makes far fewer than eager). */
   readonly evaluations: number;
