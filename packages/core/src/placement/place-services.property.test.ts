@@ -86,7 +86,7 @@ describe('placeServices properties', () => {
     );
   });
 
-  it('greedy reaches ≥ (1 − 1/e) of the brute-force optimum on small instances; reports the mean ratio', () => {
+  it('meets its proven bound and, with default restarts, ≥ (1 − 1/e) of the brute-force optimum on small instances', () => {
     const ratios: number[] = [];
     fc.assert(
       fc.property(
@@ -105,17 +105,26 @@ describe('placeServices properties', () => {
           const opts: PlacementOptions = { ...o, switchWeight: 0 };
           const input = smallRandomInstance(s, sh, opts, 12);
           const opt = bruteForceOptimum(input, opts);
-          const greedy = placeServices(input, opts).objective;
+          const result = placeServices(input, opts);
+          const greedy = result.objective;
           expect(greedy).toBeLessThanOrEqual(opt.value * (1 + 1e-9) + 1e-9);
           const ratio = opt.value > 0 ? greedy / opt.value : 1;
-          ratios.push(ratio);
-          expect(ratio).toBeGreaterThanOrEqual(1 - 1 / Math.E);
+          // The proven bound, where one applies (partition matroid 1/2, p-system 1/(p+1)).
+          if (result.guarantee.ratio !== null) expect(ratio).toBeGreaterThanOrEqual(result.guarantee.ratio - 1e-9);
+          if (o.restarts === 'auto') {
+            ratios.push(ratio);
+            // Observed, not proven: with seeded restarts greedy reaches 1 − 1/e on every small instance we have
+            // generated (1500 offline: all optimal). Plain greedy (restarts 0) does not always: about 0.2 % of
+            // such instances fall below 1 − 1/e (min 0.53 seen), see docs/placement.md.
+            expect(ratio).toBeGreaterThanOrEqual(1 - 1 / Math.E);
+          }
         },
       ),
       { numRuns: 150 },
     );
     const mean = ratios.reduce((a, b) => a + b, 0) / ratios.length;
-    // The measured mean (also printed by `pnpm bench:placement`); the assertion above is the bound.
+    // The measured mean with default options (also printed by `pnpm bench:placement`).
+    expect(ratios.length).toBeGreaterThan(0);
     expect(mean).toBeGreaterThan(0.9);
   });
 });
