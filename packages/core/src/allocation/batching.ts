@@ -1,6 +1,6 @@
 import type { ServiceSpec } from '../model/service.js';
 import { assertDeviceKind, assertRate, assertService, budgetMs, type DeviceKindSpec } from './validate-input.js';
-import { resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
+import { itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
 import { bestRateBatch, largestBatchWithin, rateAt, singleDeviceModel, worstCaseMs } from './plan-search.js';
 import { finishPlan, fmt, fmtBytes, infeasible, type PlanOutcome } from './plan-outcome.js';
 
@@ -20,7 +20,7 @@ export interface BatchingInput {
  * Among the batch sizes that satisfy both, the one with the highest throughput `b / L(b)` is chosen (ties to
  * the larger): for profiles whose per-item cost does not grow with the batch — the usual case — that is the
  * largest `b`; for profiles that slow down per item past some size it avoids a batch that would serve fewer
- * items per second. Capacity is `b / L(b)`.
+ * items per second (`batchChoice: 'largest'` keeps the design's literal rule). Capacity is `b / L(b)`.
  *
  * @throws EparaError `INVALID_OPTIONS` for an invalid service, device, demand or option.
  * @example
@@ -40,7 +40,7 @@ export function planBatching(input: BatchingInput): PlanOutcome {
   if (profile === undefined) return infeasible('profile', `no latency profile for device kind ${device.kind}`);
   const usable = usableMemoryBytes(device.memoryBytes, o);
   const { weightsBytes, perItemBytes } = service.memory;
-  const memLimit = perItemBytes > 0 ? Math.floor((usable - weightsBytes) / perItemBytes) : o.maxBatch;
+  const memLimit = itemsThatFit(usable, weightsBytes, perItemBytes, Number.MAX_SAFE_INTEGER);
   if (weightsBytes + perItemBytes > usable) {
     return infeasible('memory', `needs ${fmtBytes(weightsBytes + perItemBytes)} at batch 1, usable ${fmtBytes(usable)}`);
   }
@@ -51,7 +51,7 @@ export function planBatching(input: BatchingInput): PlanOutcome {
   if (bMax === 0) {
     return infeasible('deadline', `${fmt(o.batchingWaitFactor)}·L(1) = ${fmt(o.batchingWaitFactor * model.latencyMs(1))} ms exceeds D = ${fmt(D)} ms`);
   }
-  const b = bestRateBatch(model, bMax);
+  const b = o.batchChoice === 'largest' ? bMax : bestRateBatch(model, bMax);
   const runMs = model.latencyMs(b);
   const boundBy = bMax === memLimit && memLimit < o.maxBatch ? 'memory' : bMax === o.maxBatch ? 'maxBatch' : 'deadline';
   const notes = [`batch ≤ ${bMax} bound by ${boundBy} (D = ${fmt(D)} ms, ${fmt(o.batchingWaitFactor)}·L(b) ≤ D)`];

@@ -3,7 +3,7 @@ import type { ParallelPlan, RequestStrategy } from './plan.js';
 import { invalidOption } from '../errors/epara-error.js';
 import { latencyAt, type LatencyProfile } from '../profiles/latency-profile.js';
 import { assertDeviceKind, assertRate, assertService, budgetMs, type DeviceKindSpec } from './validate-input.js';
-import { resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
+import { itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
 import { bestRateBatch, largestBatchWithin, rateAt, worstCaseMs, type RunModel } from './plan-search.js';
 import { finishPlan, fmt, fmtBytes, infeasible, type PlanOutcome } from './plan-outcome.js';
 import { defaultRate, packPlan } from './multi-frame.js';
@@ -62,7 +62,7 @@ export function planModelParallel(input: ModelParallelInput): PlanOutcome {
   let last: PlanOutcome = infeasible('stages', 'no stage count tried');
   for (let d = start; d <= maxD; d++) {
     const model = stageModel(profile, d, input.stageProfiles?.[d], o);
-    const limit = Math.min(o.maxBatch, perItemBytes > 0 ? Math.floor((usable - weightsBytes / d) / perItemBytes) : o.maxBatch);
+    const limit = itemsThatFit(usable, weightsBytes / d, perItemBytes, o.maxBatch);
     if (limit < 1) {
       last = infeasible('memory', `${d} stages: ${fmtBytes(weightsBytes / d + perItemBytes)} per stage at batch 1 exceeds usable ${fmtBytes(usable)}`);
       continue;
@@ -90,7 +90,7 @@ function batchedPipeline(service: ServiceSpec, kind: string, model: RunModel, li
   const D = budgetMs(service);
   const bMax = largestBatchWithin(model, D, o.batchingWaitFactor, limit);
   if (bMax === 0) return infeasible('deadline', `worst case at batch 1 is ${fmt(worstCaseMs(model, 1, o.batchingWaitFactor))} ms > D = ${fmt(D)} ms`);
-  const b = bestRateBatch(model, bMax);
+  const b = o.batchChoice === 'largest' ? bMax : bestRateBatch(model, bMax);
   const plan = finishPlan(
     {
       serviceId: service.id,

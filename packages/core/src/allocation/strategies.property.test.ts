@@ -11,7 +11,8 @@ import { allocate, comparePlans } from './allocate.js';
 import { classify } from '../categories/classify.js';
 import { DEFAULT_STRATEGY_OPTIONS } from './strategy-options.js';
 
-const RUNS = { numRuns: 200 };
+// Fixed seed: the suite is deterministic; explore with FC_SEED / FC_RUNS.
+const RUNS = { numRuns: Number(process.env.FC_RUNS ?? 200), seed: Number(process.env.FC_SEED ?? 20251126) };
 const EPS = 1e-6;
 const usable = (memoryBytes: number): number => memoryBytes * (1 - DEFAULT_STRATEGY_OPTIONS.reserveFraction);
 

@@ -6,7 +6,7 @@ import { planMultiFrame } from './multi-frame.js';
 import { planDataParallel } from './data-parallel.js';
 import { planModelParallel } from './model-parallel.js';
 import { checkMultiTask } from './multi-task.js';
-import { DEFAULT_STRATEGY_OPTIONS, resolveStrategyOptions } from './strategy-options.js';
+import { DEFAULT_STRATEGY_OPTIONS, itemsThatFit, resolveStrategyOptions } from './strategy-options.js';
 
 const MB = 1e6;
 const cpu = { kind: 'cpu', memoryBytes: 1000 * MB };
@@ -44,6 +44,7 @@ describe('resolveStrategyOptions', () => {
     ['maxBatch', 2.5],
     ['batchingWaitFactor', 0.5],
     ['packChoice', 'middle'],
+    ['batchChoice', 'biggest'],
     ['modelParallelEfficiency', 0],
     ['modelParallelEfficiency', 1.5],
     ['commPerStageMs', -1],
@@ -55,6 +56,16 @@ describe('resolveStrategyOptions', () => {
     expect(() => resolveStrategyOptions({ [field]: value })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field }) }),
     );
+  });
+});
+
+describe('itemsThatFit', () => {
+  it('is exact at the float boundary and never loops on extreme sizes', () => {
+    expect(itemsThatFit(21_599_999_999.99997, 0, 199_999_999.99999973, 256)).toBe(108); // 108 items fit exactly
+    expect(itemsThatFit(100, 0, 5e-324, 256)).toBe(256);
+    expect(itemsThatFit(100, 200, 1, 256)).toBe(0);
+    expect(itemsThatFit(100, 10, 0, 7)).toBe(7);
+    expect(itemsThatFit(1e300, 0, 1, Number.MAX_SAFE_INTEGER)).toBe(Number.MAX_SAFE_INTEGER);
   });
 });
 
@@ -85,6 +96,10 @@ describe('planBatching', () => {
     const p = plan(planBatching({ service, device: cpu })).plan;
     expect(p.batchSize).toBe(8);
     expect(p.capacityPerSec).toBe(400);
+    // the design's literal rule: the largest b with 2·L(b) ≤ 200, i.e. L(b) ≤ 100 → b = 18 (80 + 7.5·2 = 95)
+    const literal = plan(planBatching({ service, device: cpu, options: { batchChoice: 'largest' } })).plan;
+    expect(literal.batchSize).toBe(18);
+    expect(literal.capacityPerSec).toBeCloseTo(18_000 / 95);
   });
 
   it('reports the constraint when infeasible', () => {

@@ -26,6 +26,13 @@ export interface StrategyOptions {
    */
   readonly batchingWaitFactor: number;
   /**
+   * Which feasible batch size batching uses (among those with `k·L(b) ≤ D` that fit memory): `'throughput'`
+   * (the highest `b / L(b)`, ties to the larger — the same as the largest for profiles whose per-item cost does
+   * not grow with the batch) or `'largest'` (the design's literal rule).
+   * @default 'throughput'
+   */
+  readonly batchChoice: 'throughput' | 'largest';
+  /**
    * Which feasible pack size multi-frame uses: `'min'` (smallest `n` that keeps up: least staleness) or
    * `'max'` (largest `n` within the staleness limit: most spare rate).
    * @default 'min'
@@ -65,6 +72,7 @@ export const DEFAULT_STRATEGY_OPTIONS: StrategyOptions = Object.freeze({
   reserveFraction: 0.1,
   maxBatch: 256,
   batchingWaitFactor: 2,
+  batchChoice: 'throughput',
   packChoice: 'min',
   modelParallelEfficiency: 0.9,
   commPerStageMs: 1,
@@ -93,6 +101,7 @@ export function resolveStrategyOptions(options?: Partial<StrategyOptions>): Stra
   if (!(typeof o.batchingWaitFactor === 'number' && o.batchingWaitFactor >= 1 && Number.isFinite(o.batchingWaitFactor))) {
     invalidOption('batchingWaitFactor', o.batchingWaitFactor, 'a finite number >= 1');
   }
+  if (o.batchChoice !== 'throughput' && o.batchChoice !== 'largest') invalidOption('batchChoice', o.batchChoice, "'throughput' or 'largest'");
   if (o.packChoice !== 'min' && o.packChoice !== 'max') invalidOption('packChoice', o.packChoice, "'min' or 'max'");
   if (!(typeof o.modelParallelEfficiency === 'number' && o.modelParallelEfficiency > 0 && o.modelParallelEfficiency <= 1)) {
     invalidOption('modelParallelEfficiency', o.modelParallelEfficiency, 'a number in (0, 1]');
@@ -115,6 +124,23 @@ export function resolveStrategyOptions(options?: Partial<StrategyOptions>): Stra
 /** Device memory a plan may use: `memoryBytes × (1 − reserveFraction)`. */
 export function usableMemoryBytes(memoryBytes: number, options: StrategyOptions): number {
   return memoryBytes * (1 - options.reserveFraction);
+}
+
+/**
+ * Most items whose working memory fits next to the weights: the largest `b ≤ cap` with
+ * `weightsBytes + b·perItemBytes ≤ usableBytes` (exact under floating point: the division only seeds the
+ * answer, the inequality itself decides). `cap` when items need no memory; 0 when not even one fits.
+ */
+export function itemsThatFit(usableBytes: number, weightsBytes: number, perItemBytes: number, cap: number): number {
+  if (weightsBytes > usableBytes) return 0;
+  if (perItemBytes <= 0) return cap;
+  const estimate = Math.floor((usableBytes - weightsBytes) / perItemBytes);
+  // Beyond the cap (or beyond float precision) the exact boundary does not matter.
+  if (!(estimate < cap)) return cap;
+  let b = Math.max(0, estimate);
+  if (b + 1 <= cap && weightsBytes + (b + 1) * perItemBytes <= usableBytes) b++;
+  if (b > 0 && weightsBytes + b * perItemBytes > usableBytes) b--;
+  return b;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -3,7 +3,7 @@ import type { ServiceSpec } from '../model/service.js';
 import type { Category } from '../allocation/plan.js';
 import { invalidOption } from '../errors/epara-error.js';
 import { assertDeviceKind, assertDeviceKinds, assertRate, assertService, budgetMs, type DeviceKindSpec } from '../allocation/validate-input.js';
-import { resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from '../allocation/strategy-options.js';
+import { itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from '../allocation/strategy-options.js';
 import { bestPackRate, singleDeviceModel } from '../allocation/plan-search.js';
 import { planBatching } from '../allocation/batching.js';
 
@@ -104,6 +104,6 @@ export function singleCapacity(service: ServiceSpec, device: DeviceKindSpec, opt
   if (profile === undefined) return 0;
   const { weightsBytes, perItemBytes } = service.memory;
   const usable = usableMemoryBytes(device.memoryBytes, o);
-  const limit = Math.min(o.maxBatch, perItemBytes > 0 ? Math.floor((usable - weightsBytes) / perItemBytes) : o.maxBatch);
+  const limit = itemsThatFit(usable, weightsBytes, perItemBytes, o.maxBatch);
   return bestPackRate(singleDeviceModel(profile), budgetMs(service), limit).rate;
 }
