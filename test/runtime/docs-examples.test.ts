@@ -25,18 +25,18 @@ describe('docs/runtime.md examples', () => {
           sensitivity: 'latency',
           slo: { kind: 'latency', deadlineMs: 100 },
           sampleInputs: image(0), // no profile given: measured at load with this item
-          maxBatch: 8,
+          maxBatch: 2, // batches of at most 2 (the profile may allow fewer)
           devices: ['cpu0'],
         },
       ],
     });
     await executor.start();
-    const outputs = await Promise.all([1, 2, 3].map((seed) => executor.submit('cls', image(seed))));
+    const outputs = await Promise.all([1, 2, 3, 4].map((seed) => executor.submit('cls', image(seed))));
     console.log(outputs[0]!['softmax_0.tmp_0']!.dims); // [1, 2]
     console.log(executor.instances()[0]); // batch size, capacity, wait…
     await executor.close();
     // end-snippet
-    expect(outputs.map((o) => o['softmax_0.tmp_0']!.dims)).toEqual([[1, 2], [1, 2], [1, 2]]);
+    expect(outputs.map((o) => o['softmax_0.tmp_0']!.dims)).toEqual([[1, 2], [1, 2], [1, 2], [1, 2]]);
   });
 
   it('streams with per-stream state', async () => {

@@ -67,7 +67,7 @@ describe('planLaunch', () => {
 });
 
 describe('planLaunch under overload', () => {
-  it('skips items that only a smaller batch could save when a backlog fills a plan-sized batch', () => {
+  it('under a backlog, runs the batch with the most on-time items per ms, skipping what only a smaller batch could save', () => {
     // From 0 with plan batch 4: L(4) = 30. The urgent head (deadline 20) would shrink the batch to 1.
     const urgent = mk(20);
     const rest = [mk(40), mk(41), mk(42), mk(43), mk(44)];

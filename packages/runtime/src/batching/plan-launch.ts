@@ -51,10 +51,11 @@ export interface LaunchDecision {
  * an arrival rate it also launches at once when the batch is not expected to fill before that moment
  * (waiting would only idle the device).
  *
- * Overload guard: when a backlog could fill a plan-sized batch but the most urgent item would shrink it
- * below the plan's size, the batch skips the items that only a smaller batch could save and runs a full
- * batch of the others. EDF alone degrades under overload (it keeps serving the items closest to expiry in
- * ever smaller batches); this keeps the device at its planned efficiency while every item it runs is on time.
+ * Overload guard: with a backlog (a plan-sized batch could be filled), the batch is the one that completes
+ * the most on-time items per ms of device time: the `m` earliest items that all meet their deadlines in a
+ * batch of `m`, for the best `m` between the plan's size and `maxBatchSize` — skipping the items that only a
+ * smaller batch could save. EDF alone degrades under overload (it keeps serving the items closest to expiry
+ * in ever smaller batches); this maximizes goodput while every item the device runs is on time.
  */
 export function planLaunch(items: readonly WorkItem[], ctx: LaunchContext): LaunchDecision {
   const drop: WorkItem[] = [];
@@ -67,11 +68,12 @@ export function planLaunch(items: readonly WorkItem[], ctx: LaunchContext): Laun
   });
   if (group.length === 0) return { drop };
   let n = shrink(group, ctx);
-  if (n < ctx.batchSize && group.length >= ctx.batchSize) {
-    const alt = collect(items, limit, ctx.startAt + ctx.latencyMs(ctx.batchSize), () => false);
-    if (alt.length >= ctx.batchSize) {
-      group = alt;
-      n = shrink(group, ctx);
+  if (group.length >= ctx.batchSize && n < limit) {
+    // A backlog: pick the batch that completes the most on-time items per ms of device time.
+    const best = bestThroughputBatch(items, ctx, limit, n / ctx.latencyMs(n));
+    if (best) {
+      group = best;
+      n = best.length;
     }
   }
   group.length = n;
@@ -105,6 +107,25 @@ function collect(
     if (item.slot) streams.add(item.slot.streamId);
   }
   return group;
+}
+
+/**
+ * Under a backlog, the batch size `m` (plan size … limit) whose on-time items per ms, `m / L(m)`, is best:
+ * the `m` earliest items that all finish by their deadlines in a batch of `m`. Returns it when it beats
+ * `baseline` (the EDF batch's rate).
+ */
+function bestThroughputBatch(items: readonly WorkItem[], ctx: LaunchContext, limit: number, baseline: number): WorkItem[] | undefined {
+  let best: WorkItem[] | undefined;
+  let bestRate = baseline;
+  for (let m = ctx.batchSize; m <= limit; m++) {
+    const l = ctx.latencyMs(m);
+    if (m / l <= bestRate) continue;
+    const cand = collect(items, m, ctx.startAt + l, () => false);
+    if (cand.length < m) break; // fewer items can make a bigger batch: larger m only gets worse
+    best = cand;
+    bestRate = m / l;
+  }
+  return best;
 }
 
 /** Largest prefix size whose run still meets the head's deadline (at least 1). */
