@@ -28,10 +28,13 @@ export function serviceTable(r: SystemReport, catalog: readonly DemoService[]): 
   return table([head, ...rows]);
 }
 
-/** Per-category and overall comparison with ratios. */
+/** The four categories of DESIGN.md §1 (sensitivity × device demand), in the order the tables list them. */
+const ALL_CATEGORIES = ['latency/single', 'latency/multi', 'frequency/single', 'frequency/multi'] as const;
+
+/** Per-category and overall comparison with ratios; a category no service falls in is listed as such. */
 export function comparisonTable(epara: SystemReport, triton: SystemReport): string[] {
   const head = ['category', 'EPARA goodput/s', 'Triton-like goodput/s', 'ratio', 'EPARA att.', 'Triton-like att.', 'ratio'];
-  const keys = [...new Set([...Object.keys(epara.categories), ...Object.keys(triton.categories)])].sort();
+  const keys = [...new Set([...ALL_CATEGORIES, ...Object.keys(epara.categories), ...Object.keys(triton.categories)])];
   const row = (name: string, a: SystemReport['overall'], b: SystemReport['overall']): string[] => [
     name,
     a.goodputPerSec.toFixed(1),
@@ -41,7 +44,11 @@ export function comparisonTable(epara: SystemReport, triton: SystemReport): stri
     pct(b.attainment),
     x(ratio(a.attainment, b.attainment)),
   ];
-  const rows = keys.map((k) => row(k, epara.categories[k]!, triton.categories[k]!));
+  const rows = keys.map((k) => {
+    const a = epara.categories[k];
+    const b = triton.categories[k];
+    return a && b ? row(k, a, b) : [k, '-', '-', '-', '-', '-', 'no service in this category at this load'];
+  });
   return table([head, ...rows, row('overall', epara.overall, triton.overall)]);
 }
 

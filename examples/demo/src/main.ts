@@ -48,7 +48,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
   log(`EPARA demo: ${o.nodes} edge servers on loopback WebSockets, one 1-thread worker device each; ${o.durationMs / 1000} s of mixed load ×${o.load}, seed ${o.seed}`);
   const lm = buildLanguageModel(o.seed);
   const t0 = performance.now();
-  const profiles = await measureProfiles({ lm, repetitions: o.quick ? 2 : 4, ...(o.signal ? { signal: o.signal } : {}) });
+  const profiles = await measureProfiles({ lm, repetitions: o.quick ? 3 : 5, ...(o.signal ? { signal: o.signal } : {}) });
   log(`\nprofiles (batch:ms on one 1-thread device, measured in ${((performance.now() - t0) / 1000).toFixed(1)} s):`);
   for (const s of DEMO_SERVICES) log(`  ${s.id.padEnd(6)} ${formatProfile(profiles[s.id])}`);
 

@@ -94,4 +94,4 @@ export const USAGE = `pnpm demo [-- --duration <s>] [--load <x>] [--nodes <n>] [
   --load      multiplier of request rates and stream counts (default 1)
   --nodes     edge servers, one 1-thread device each (default 3)
   --seed      workload and input seed (default 42)
-  --quick     short run: quick profiling and 3 s of workload`;
+  --quick     short run: 3 timed profiling runs instead of 5, 3 s of workload`;
