@@ -17,7 +17,7 @@ export class ServerStateBook {
   readonly #instRate = new Map<SimInstance, number>();
   readonly #versions: Int32Array;
   readonly #epochs: Int32Array;
-  readonly #net = new Map<number, NetworkModel>();
+  readonly #net: (NetworkModel | undefined)[] = [];
 
   constructor(
     private readonly world: World,
@@ -77,13 +77,13 @@ export class ServerStateBook {
     const dt = Math.max(1, now - this.#last[server]!);
     const alpha = Math.min(1, dt / 10_000);
     const rates: Record<string, number> = {};
-    const noisy = (x: number): number => (noise > 0 ? x * (1 + noise * (2 * world.systemRandom.next() - 1)) : x);
-    world.services.forEach((svc, k) => {
-      const r = this.#rates[server]!;
-      r[k] = alpha * ((this.#counts[server]![k]! * 1000) / dt) + (1 - alpha) * r[k]!;
-      this.#counts[server]![k] = 0;
-      if (r[k]! > 0) rates[svc.spec.id] = noisy(r[k]!);
-    });
+    const r = this.#rates[server]!;
+    const counts = this.#counts[server]!;
+    for (let k = 0; k < r.length; k++) {
+      r[k] = alpha * ((counts[k]! * 1000) / dt) + (1 - alpha) * r[k]!;
+      counts[k] = 0;
+      if (r[k]! > 0) rates[world.services[k]!.spec.id] = this.#noisy(r[k]!, noise);
+    }
     let busy = 0;
     let free = 0;
     for (const d of world.devicesByServer[server]!) {
@@ -102,7 +102,7 @@ export class ServerStateBook {
       inst.arrivals = 0;
       this.#instRate.set(inst, alpha * measured + (1 - alpha) * (this.#instRate.get(inst) ?? measured));
       const info = this.info(inst, now);
-      instances.push(noise > 0 ? { ...info, waitMs: Math.max(0, noisy(info.waitMs)), loadPerSec: Math.max(0, noisy(info.loadPerSec)) } : info);
+      instances.push(noise > 0 ? { ...info, waitMs: Math.max(0, this.#noisy(info.waitMs, noise)), loadPerSec: Math.max(0, this.#noisy(info.loadPerSec, noise)) } : info);
     }
     return {
       serverId: world.servers[server]!.spec.id,
@@ -111,15 +111,20 @@ export class ServerStateBook {
       updatedAt: now,
       alive: world.serverAlive[server]!,
       instances,
-      load: Math.max(0, noisy(this.#load[server]!)),
+      load: Math.max(0, this.#noisy(this.#load[server]!, noise)),
       freeMemoryBytes: Math.max(0, free),
       arrivalRates: rates,
     };
   }
 
+  /** `x × (1 + U[−noise, noise])` from the system's random stream (x itself without noise). */
+  #noisy(x: number, noise: number): number {
+    return noise > 0 ? x * (1 + noise * (2 * this.world.systemRandom.next() - 1)) : x;
+  }
+
   /** The network model one server routes with (its zone's peers). */
   network(server: number): NetworkModel {
-    let m = this.#net.get(server);
+    let m = this.#net[server];
     if (m === undefined) {
       const delayMs: Record<string, number> = {};
       const bandwidthBytesPerMs: Record<string, number> = {};
@@ -131,7 +136,7 @@ export class ServerStateBook {
         bandwidthBytesPerMs[id] = 1e6 / (this.world.network.transferMs(server, peer, 1e6) - delayMs[id]!);
       }
       m = { delayMs, bandwidthBytesPerMs };
-      this.#net.set(server, m);
+      this.#net[server] = m;
     }
     return m;
   }

@@ -98,6 +98,12 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     retryAt.set(stream, now + 1000);
   }
 
+  // Scratch inputs of core routeRequest, refilled per request (it reads them synchronously, keeps none).
+  const scratch = {
+    request: { serviceId: '', deadline: 0, hops: 0, visited: NO_VISITS as readonly string[], payloadBytes: 0, responseBytes: 0 },
+    local: { completionAt: 0, ready: true },
+  };
+
   function routeAsRequest(world: World, req: SimRequest, server: number): void {
     const svc = world.services[req.service]!;
     const now = world.clock.now();
@@ -112,9 +118,16 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       }
     }
     const back = world.network.downlinkMs(req.origin, svc.responseBytes) + (server === req.origin ? 0 : world.network.transferMs(server, req.origin, svc.responseBytes));
+    const r = scratch.request;
+    r.serviceId = svc.spec.id;
+    r.deadline = req.deadline - back;
+    r.hops = req.hops;
+    r.visited = req.visited.length === 0 ? NO_VISITS : req.visited.map((v) => world.servers[v]!.spec.id);
+    r.payloadBytes = svc.payloadBytes;
+    r.responseBytes = svc.responseBytes;
+    scratch.local.completionAt = bestAt;
     const d = routeRequest({
-      request: { serviceId: svc.spec.id, deadline: req.deadline - back, hops: req.hops, visited: req.visited.length === 0 ? NO_VISITS : req.visited.map((v) => world.servers[v]!.spec.id), payloadBytes: svc.payloadBytes, responseBytes: svc.responseBytes },
-      local: best === undefined ? undefined : { completionAt: bestAt, ready: true },
+      request: r, local: best === undefined ? undefined : scratch.local,
       view: sliceOf(world, server, req.service), self: world.servers[server]!.spec.id, now, network: book.network(server), options: route,
     });
     if (d.action === 'local') return world.enqueue(best!, req);
