@@ -12,10 +12,11 @@ import type { PlacedInstance } from './types.js';
 import { upgradeShares } from './upgrade-shares.js';
 import { consolidateShares } from './consolidate.js';
 import { trimShares } from './trim-shares.js';
+import { evictForStarved } from './evict-swap.js';
 
 /**
- * Greedy → grow shares → merge partial shares → trim unused claims → prune, repeated (at most `MAX_ROUNDS`)
- * while a merge, trim or prune freed resources that new items may use.
+ * Greedy → grow shares → merge partial shares → trim unused claims → prune → evict for starving services,
+ * repeated (at most `MAX_ROUNDS`) while a merge, trim, prune or swap freed resources that new items may use.
  */
 const MAX_ROUNDS = 6;
 
@@ -60,7 +61,8 @@ export function buildPlacement(ctx: GreedyContext, current: readonly PlacedInsta
     const trimmed = trimShares(ctx, state);
     const p = prune(ctx, state);
     pruned += p;
-    if (p + merged + trimmed === 0) break;
+    const swapped = evictForStarved(ctx, state);
+    if (p + merged + trimmed + swapped === 0) break;
   }
   return { state, dropped, singles, pruned };
 }

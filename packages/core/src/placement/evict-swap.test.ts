@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { ServerSpec } from '../model/device.js';
+import type { ServiceSpec } from '../model/service.js';
+import { findPlacementViolations } from './find-violations.js';
+import { placeServices } from './place-services.js';
+import { affinePlan } from './testing/random-instance.js';
+import type { PlacementInput } from './types.js';
+
+const GB = 1024 ** 3;
+
+/** A service whose weights take most of a 16 GB device, so two never share one. */
+const big = (id: string): ServiceSpec => ({
+  id,
+  sensitivity: 'latency',
+  slo: { kind: 'latency', deadlineMs: 200 },
+  memory: { weightsBytes: 10 * GB, perItemBytes: 0.05 * GB },
+  loadTimeMs: 3000,
+  profiles: {},
+});
+
+const oneDevice: ServerSpec[] = [{ id: 's0', devices: [{ id: 'g0', kind: 'gpu', memoryBytes: 16 * GB }] }];
+
+function busyDevice(hotRate: number, lowRate: number): PlacementInput {
+  const hot = big('hot');
+  const low = big('low');
+  const plans = {
+    hot: [affinePlan(hot, 'gpu', { fixedMs: 10, perItemMs: 2, batch: 8 })],
+    low: [affinePlan(low, 'gpu', { fixedMs: 10, perItemMs: 2, batch: 8 })],
+  };
+  return {
+    servers: oneDevice,
+    services: [hot, low],
+    plans,
+    demand: [
+      { serviceId: 'hot', ratePerServer: { s0: hotRate } },
+      { serviceId: 'low', ratePerServer: { s0: lowRate } },
+    ],
+    current: [{ instanceId: 'low-1', serviceId: 'low', plan: plans.low[0]!, serverId: 's0', deviceIds: ['g0'] }],
+  };
+}
+
+describe('eviction for starving services', () => {
+  it('gives a busy device to a service that needs it far more, make-before-break', () => {
+    const input = busyDevice(250, 5);
+    const r = placeServices(input);
+    expect(findPlacementViolations(input, r.instances)).toEqual([]);
+    expect(r.instances.map((i) => i.serviceId)).toEqual(['hot']);
+    expect(r.services.find((s) => s.serviceId === 'hot')!.servedPerSec).toBeCloseTo(250, 6);
+    // The evicted instance shares the device's memory with its replacement: it is drained and freed first.
+    const actions = r.changes.map((c) => `${c.action}:${c.instanceId === 'low-1' ? 'low' : 'hot'}`);
+    expect(actions.indexOf('free:low')).toBeGreaterThanOrEqual(0);
+    expect(actions.indexOf('free:low')).toBeLessThan(actions.indexOf('load:hot'));
+  });
+
+  it('keeps the running instance when the newcomer gains less than the eviction loses', () => {
+    const input = busyDevice(20, 200);
+    const r = placeServices(input);
+    expect(r.instances.map((i) => i.instanceId)).toEqual(['low-1']);
+    expect(r.changes).toEqual([]);
+  });
+
+  it('makes no further change when its own result is fed back', () => {
+    const input = busyDevice(250, 5);
+    const first = placeServices(input);
+    const second = placeServices({ ...input, current: first.instances });
+    expect(second.changes).toEqual([]);
+    expect(second.instances).toEqual(first.instances);
+  });
+});

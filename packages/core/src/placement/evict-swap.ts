@@ -1,0 +1,72 @@
+import { chooseDevices } from './candidates.js';
+import { commitItem, commitTemplate, type BuildState, type Chosen, type GreedyContext } from './greedy.js';
+
+/** Swaps tried per placement at most: each is one eviction plus one new item. */
+const MAX_SWAPS = 32;
+/** Victims tried per swap at most (cheapest first). */
+const MAX_VICTIMS = 64;
+
+/**
+ * Single-item eviction local search. Greedy only adds, and a warm start keeps every current instance that still
+ * fits, so a service whose demand went up (or whose devices failed) can starve behind instances that serve
+ * little — a busy cluster would never give their devices back. For each starving service this tries evicting
+ * one placed item, cheapest first (`weight × removal loss − the penalty its removal refunds`), and commits the
+ * swap when the best item that then fits gains more than the eviction loses, by more than `epsilon`. Every swap
+ * strictly raises the net objective, so the search terminates; an unchanged input that already converged makes
+ * no swap (kept items refund no penalty), so there is no churn.
+ *
+ * @returns the number of swaps made.
+ */
+export function evictForStarved(ctx: GreedyContext, state: BuildState): number {
+  let swaps = 0;
+  while (swaps < MAX_SWAPS && trySwap(ctx, state)) swaps++;
+  return swaps;
+}
+
+function trySwap(ctx: GreedyContext, state: BuildState): boolean {
+  const { model, options } = ctx;
+  const eps = options.epsilon;
+  const starving = new Set<number>();
+  let widestGap = 0;
+  for (const svc of model.services) {
+    const gap = svc.weight * (svc.totalDemand - state.objective.served(svc.index));
+    if (gap > eps) starving.add(svc.index), (widestGap = Math.max(widestGap, gap));
+  }
+  if (starving.size === 0) return false;
+  const templates = ctx.templates.filter((t) => starving.has(t.service));
+  const victims = state.chosen
+    .filter((c) => !c.removed && !starving.has(c.service))
+    .map((c) => ({ c, cost: model.services[c.service]!.weight * state.objective.removalLoss(c.handle) - c.penalty }))
+    .filter((v) => v.cost < widestGap - eps)
+    .sort((a, b) => a.cost - b.cost || a.c.handle - b.c.handle)
+    .slice(0, MAX_VICTIMS);
+  for (const { c, cost } of victims) {
+    state.objective.remove(c.handle);
+    state.resources.remove(c.devices, c.foot);
+    let best: { t: (typeof templates)[number]; devices: number[]; net: number } | undefined;
+    for (const t of templates) {
+      const svc = model.services[t.service]!;
+      const net = svc.weight * state.objective.gain({ service: t.service, server: t.server, latencyMs: t.plan.expectedLatencyMs, capacityPerSec: t.foot.capacityPerSec }) - t.penalty;
+      if (net <= cost + eps || (best && net <= best.net)) continue;
+      // Only the victim's devices changed: a fit must use them, so search from the first pool each time.
+      const devices = chooseDevices(t, state.resources, { at: 0 });
+      state.evaluations++;
+      if (devices && devices.some((d) => c.devices.includes(d))) best = { t, devices, net };
+    }
+    if (best) {
+      c.removed = true;
+      commitTemplate(ctx, state, best.t, best.devices);
+      return true;
+    }
+    restore(ctx, state, c);
+  }
+  return false;
+}
+
+/** Puts a tentatively evicted item back (under a new objective handle). */
+function restore(ctx: GreedyContext, state: BuildState, c: Chosen): void {
+  c.removed = true;
+  const { handle: _h, removed: _r, ...item } = c;
+  // The same supply the item had: a kept instance's measured capacity when known (as in the warm start).
+  commitItem(state, item, c.current?.measuredCapacityPerSec ?? c.foot.capacityPerSec, ctx);
+}
