@@ -21,6 +21,8 @@ export interface Lane {
   readonly arrivalsPerMs: number | undefined;
   /** Expected run time of a batch of `n` on `deviceId` (profile × measured correction), ms. */
   latencyMs(deviceId: string, n: number): number;
+  /** One item's run time for drop decisions: the smaller of the profile's and the adapted one, ms. */
+  dropLatencyMs(deviceId: string): number;
   /** Earliest time any of the lane's devices can start a batch. */
   earliestStart(now: number): number;
   /** Rejects an item that can no longer meet its deadline (already removed from the queue). */

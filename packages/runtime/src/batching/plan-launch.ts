@@ -15,6 +15,11 @@ export interface LaunchContext {
   readonly maxBatchSize?: number;
   /** Expected run time of a batch of `n` on the device, ms. */
   readonly latencyMs: (n: number) => number;
+  /**
+   * Run time of one item used for dropping, ms: an item is dropped only when even this cannot meet its
+   * deadline (drops stay optimistic when measured latencies are noisy). @default latencyMs(1)
+   */
+  readonly dropLatencyMs?: number;
   /** Safety margin before a deadline, ms. */
   readonly guardMs: number;
   /** Launch a partial batch as soon as a device is idle, instead of waiting to fill it. */
@@ -59,7 +64,7 @@ export interface LaunchDecision {
  */
 export function planLaunch(items: readonly WorkItem[], ctx: LaunchContext): LaunchDecision {
   const drop: WorkItem[] = [];
-  const alone = ctx.latencyMs(1);
+  const alone = ctx.dropLatencyMs ?? ctx.latencyMs(1);
   const limit = Math.max(ctx.batchSize, ctx.maxBatchSize ?? ctx.batchSize);
   let group = collect(items, limit, Number.NEGATIVE_INFINITY, (item) => {
     if (item.deadline >= ctx.startAt + alone) return false;

@@ -96,6 +96,7 @@ export class DeviceScheduler {
         batchSize: lane.batchSize,
         maxBatchSize: lane.maxBatchSize,
         latencyMs: (n) => lane.latencyMs(this.device.id, n),
+        dropLatencyMs: lane.dropLatencyMs(this.device.id),
         guardMs: lane.guardMs + 2 * this.#timerLagMs,
         launchWhenIdle: lane.launchWhenIdle,
         ...(lane.arrivalsPerMs === undefined ? {} : { arrivalsPerMs: lane.arrivalsPerMs }),

@@ -175,6 +175,10 @@ export class ModelInstance implements Lane {
     return latencyAt(this.profile, n) * (this.#correction.get(deviceId) ?? 1);
   }
 
+  dropLatencyMs(deviceId: string): number {
+    return Math.min(latencyAt(this.profile, 1), this.latencyMs(deviceId, 1));
+  }
+
   earliestStart(now: number): number {
     let t = Number.POSITIVE_INFINITY;
     for (const s of this.#c.schedulers) t = Math.min(t, s.freeAt(now));
