@@ -48,3 +48,13 @@ describe('docs: every TypeScript block of every guide compiles against the works
     expect(fixed, 'known issues that no longer occur: delete them from test/docs/known-issues.ts').toEqual([]);
   });
 });
+
+describe('docs/index.md', () => {
+  it('links every guide in docs/ and the API reference', async () => {
+    const { readFileSync } = await import('node:fs');
+    const index = readFileSync(new URL('../../docs/index.md', import.meta.url), 'utf8');
+    const missing = guides.filter((g) => g !== 'docs/index.md' && !index.includes(`](${g.slice('docs/'.length)})`));
+    expect(missing, 'guides missing from docs/index.md').toEqual([]);
+    expect(index).toContain('](api/index.html)');
+  });
+});
