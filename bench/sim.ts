@@ -2,7 +2,7 @@
  * `pnpm bench:sim`: simulator speed and EPARA's goodput against the best baseline on the same workload and
  * seed. Last line: one JSON object with the figures issue 6 names.
  */
-import { createEventQueue, runLoadSweep, runExperiment, runScalePoint } from '../packages/sim/dist/index.js';
+import { createEventQueue, runLoadSweep, runExperiment, runScalePoint, type ExperimentContext } from '../packages/sim/dist/index.js';
 
 function rawEngineEventsPerSec(): number {
   // A steady heap of 65 536 pending events; each step pops the earliest and schedules a successor.
@@ -22,31 +22,45 @@ function rawEngineEventsPerSec(): number {
 const raw = rawEngineEventsPerSec();
 console.log(`raw engine (heap push+pop, no model): ${Math.round(raw).toLocaleString()} events/s`);
 
-// 1000 servers: 60 simulated seconds measured, the 10-minute figure extrapolated linearly (time is linear in
-// simulated time at a steady load; the run itself would exceed this bench's budget on a shared 2-core machine).
-const simSec = 60;
+// E6's largest point, measured in full: 1000 servers × 10 simulated minutes (wall and CPU time of this process).
+const simSec = 600;
+const cpu0 = process.cpuUsage();
 const scale = runScalePoint(1000, simSec * 1000, 1);
-const sec1000Servers10Min = (scale.wallMs / 1000) * (600 / simSec);
+const cpu = process.cpuUsage(cpu0);
+const sec1000Servers10Min = scale.wallMs / 1000;
+const cpuSec1000Servers10Min = (cpu.user + cpu.system) / 1e6;
 const eventsPerSec = scale.events / (scale.wallMs / 1000);
-console.log(`1000 servers × ${simSec} s simulated: ${(scale.wallMs / 1000).toFixed(1)} s wall, ${scale.events} events (${Math.round(eventsPerSec)} events/s in the full model), offered ${scale.requestsPerSec.toFixed(0)} requests/s + ${scale.framesPerSec.toFixed(0)} frames/s, attainment ${scale.attainment.toFixed(3)}`);
-console.log(`→ 1000 servers × 10 simulated minutes ≈ ${sec1000Servers10Min.toFixed(1)} s (extrapolated ×${600 / simSec})`);
+console.log(`1000 servers × ${simSec} s simulated: ${sec1000Servers10Min.toFixed(1)} s wall (${cpuSec1000Servers10Min.toFixed(1)} s CPU), ${scale.events} events (${Math.round(eventsPerSec).toLocaleString()} events/s in the full model, ${Math.round(scale.events / cpuSec1000Servers10Min).toLocaleString()} per CPU second), offered ${scale.requestsPerSec.toFixed(0)} requests/s + ${scale.framesPerSec.toFixed(0)} frames/s, attainment ${scale.attainment.toFixed(3)}`);
+console.log(`full model ÷ raw engine: ${(eventsPerSec / raw).toFixed(2)}`);
 
-const ctx = { seed: 1, quick: true };
-const ratios: Record<string, number | null> = {};
-for (const kind of ['mixed', 'frequency', 'latency'] as const) {
-  const r = runLoadSweep(ctx, kind, `bench-${kind}`);
-  ratios[kind] = r.figures['maxRatio'] as number | null;
-  console.log(`${kind}: EPARA ÷ best baseline per load point = ${r.figures['ratios']} (max ${ratios[kind]})`);
+/** EPARA ÷ best baseline for the three mixes (quick sweeps) and E2's device saving, under one context. */
+function compare(ctx: ExperimentContext, tag: string): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const kind of ['mixed', 'frequency', 'latency'] as const) {
+    const r = runLoadSweep(ctx, kind, `bench-${kind}`);
+    out[kind] = r.figures['maxRatio'] as number | null;
+    console.log(`${tag} ${kind}: EPARA ÷ best baseline per load point = ${r.figures['ratios']} (max ${out[kind]})`);
+  }
+  const e2 = runExperiment('e2', ctx);
+  console.log(`${tag} devices for ≥ 99 % attainment: EPARA ${e2.figures['eparaGpus']}, best baseline ${e2.figures['bestBaselineGpus']}`);
+  out['devices'] = e2.figures['deviceSavingRatio'] as number | null;
+  return out;
 }
-const e2 = runExperiment('e2', ctx);
-console.log(`devices for ≥ 99 % attainment: EPARA ${e2.figures['eparaGpus']}, best baseline ${e2.figures['bestBaselineGpus']}`);
+
+const ratios = compare({ seed: 1, quick: true }, '[core defaults]');
+// The same comparison with core routeRequest's stalenessFactor 0 (the default this run's sensitivity proposes).
+const trusting = compare({ seed: 1, quick: true, eparaRouteOptions: { stalenessFactor: 0 } }, '[stalenessFactor 0]');
 
 console.log(JSON.stringify({
   eventsPerSec: Math.round(eventsPerSec),
   rawEngineEventsPerSec: Math.round(raw),
   sec1000Servers10Min: Math.round(sec1000Servers10Min * 10) / 10,
+  cpuSec1000Servers10Min: Math.round(cpuSec1000Servers10Min * 10) / 10,
+  offeredRequestsPerSec: Math.round(scale.requestsPerSec),
+  offeredFramesPerSec: Math.round(scale.framesPerSec),
   mixedGoodputRatio: ratios['mixed'],
   frequencyGoodputRatio: ratios['frequency'],
   latencyGoodputRatio: ratios['latency'],
-  deviceSavingRatio: e2.figures['deviceSavingRatio'],
+  deviceSavingRatio: ratios['devices'],
+  stalenessFactor0: { mixedGoodputRatio: trusting['mixed'], frequencyGoodputRatio: trusting['frequency'], latencyGoodputRatio: trusting['latency'], deviceSavingRatio: trusting['devices'] },
 }));

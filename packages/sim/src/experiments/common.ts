@@ -1,3 +1,4 @@
+import type { RouteOptions } from '@epara/core';
 import type { ServerGroup } from '../model/hardware.js';
 import type { RunResult } from '../metrics/summary.js';
 import type { Scenario, SystemSpec } from '../scenario/scenario.js';
@@ -10,6 +11,11 @@ export interface ExperimentContext {
   readonly quick: boolean;
   /** Called after each simulation run with (runs done, runs planned). */
   readonly onRun?: (done: number, planned: number) => void;
+  /**
+   * Core `routeRequest` options for EPARA in the main comparisons (E1–E3, E5), for sensitivity runs such as a
+   * proposed core default. @default {} (the core's defaults)
+   */
+  readonly eparaRouteOptions?: Partial<RouteOptions>;
 }
 
 /** The testbed-scale cluster (paper's edge servers, embedded boards, microcomputers). */
@@ -34,6 +40,13 @@ export const MAIN_SYSTEMS: readonly Contender[] = [
   { label: 'Triton-like', spec: { kind: 'triton' } },
   { label: 'Centralized', spec: { kind: 'centralized' } },
 ];
+
+/** {@link MAIN_SYSTEMS}, with EPARA's routing options from the context when it sets them. */
+export function mainSystems(ctx: ExperimentContext): readonly Contender[] {
+  const route = ctx.eparaRouteOptions;
+  if (route === undefined) return MAIN_SYSTEMS;
+  return MAIN_SYSTEMS.map((c) => (c.spec.kind === 'epara' ? { label: c.label, spec: { ...c.spec, routeOptions: route } } : c));
+}
 
 /** Runs counter to report progress. */
 export class RunCounter {

@@ -1,6 +1,6 @@
 import { productionMix } from '../workload/production-mix.js';
 import type { ExperimentReport } from '../report/types.js';
-import { MAIN_SYSTEMS, RunCounter, r3, runContender, type ExperimentContext } from './common.js';
+import { mainSystems, RunCounter, r3, runContender, type ExperimentContext } from './common.js';
 
 /** E2: the fewest edge GPUs at which each system keeps SLO attainment ≥ target at a fixed load (search). */
 export function runE2(ctx: ExperimentContext): ExperimentReport {
@@ -9,10 +9,10 @@ export function runE2(ctx: ExperimentContext): ExperimentReport {
   const target = 0.99;
   const maxServers = ctx.quick ? 8 : 16;
   const durationMs = ctx.quick ? 20_000 : 60_000;
-  const counter = new RunCounter(ctx, MAIN_SYSTEMS.length * 5 * 4);
+  const counter = new RunCounter(ctx, mainSystems(ctx).length * 5 * 4);
   const rows: (string | number)[][] = [];
   const needed: Record<string, number | null> = {};
-  for (const c of MAIN_SYSTEMS) {
+  for (const c of mainSystems(ctx)) {
     const att = new Map<number, number>();
     const attain = (n: number): number => {
       if (!att.has(n)) {
@@ -36,7 +36,7 @@ export function runE2(ctx: ExperimentContext): ExperimentReport {
     for (const [n, a] of [...att].sort((x, y) => x[0] - y[0])) rows.push([c.label, 2 * n, r3(a)]);
   }
   const e = needed['EPARA'];
-  const bases = MAIN_SYSTEMS.filter((c) => c.label !== 'EPARA').map((c) => needed[c.label]);
+  const bases = mainSystems(ctx).filter((c) => c.label !== 'EPARA').map((c) => needed[c.label]);
   const finite = bases.filter((x): x is number => x !== null && x !== undefined);
   const bestBaseline = finite.length ? Math.min(...finite) : null;
   const saving = e !== null && e !== undefined && bestBaseline !== null ? bestBaseline / e : null;

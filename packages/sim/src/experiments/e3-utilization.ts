@@ -1,15 +1,15 @@
 import { productionMix } from '../workload/production-mix.js';
 import type { ExperimentReport } from '../report/types.js';
-import { MAIN_SYSTEMS, RunCounter, TESTBED, r3, runContender, runsOf, type ExperimentContext } from './common.js';
+import { mainSystems, RunCounter, TESTBED, r3, runContender, runsOf, type ExperimentContext } from './common.js';
 
 /** E3: compute (busy time) and memory utilization of the devices at a fixed load. */
 export function runE3(ctx: ExperimentContext): ExperimentReport {
   const started = performance.now();
   const scale = ctx.quick ? 6 : 10;
   const durationMs = ctx.quick ? 20_000 : 90_000;
-  const counter = new RunCounter(ctx, MAIN_SYSTEMS.reduce((n, c) => n + runsOf(c), 0));
+  const counter = new RunCounter(ctx, mainSystems(ctx).reduce((n, c) => n + runsOf(c), 0));
   const base = { name: 'e3', seed: ctx.seed, durationMs, warmupMs: 5000, cluster: { groups: TESTBED }, workload: productionMix({ scale }) };
-  const results = MAIN_SYSTEMS.map((c) => runContender(base, c, counter));
+  const results = mainSystems(ctx).map((c) => runContender(base, c, counter));
   return {
     id: 'e3', title: 'Compute and memory utilization', question: 'How busy are the devices, and how much of their memory holds models, at a high load?',
     seed: ctx.seed, quick: ctx.quick,

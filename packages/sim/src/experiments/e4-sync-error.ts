@@ -31,7 +31,7 @@ export function runE4(ctx: ExperimentContext): ExperimentReport {
   return {
     id: 'e4', title: 'Goodput vs synchronization error', question: 'Does EPARA keep serving when the ring loses, delays or corrupts state?',
     seed: ctx.seed, quick: ctx.quick,
-    setup: ['Testbed cluster, productionMix({ scale: 8 }).', 'One error kind at a time: message loss (the token dies for the rest of its round), extra delay per ring message (older views), multiplicative noise ×(1+U[−e,e]) on reported waits, loads and rates.'],
+    setup: ['Testbed cluster, productionMix({ scale: 8 }).', 'One error kind at a time: message loss per attempt (resent after the 50 ms acknowledgement timeout, up to 2 times, then the successor is bypassed and marked dead), extra delay per ring message (older views), multiplicative noise ×(1+U[−e,e]) on reported waits, loads and rates.'],
     tables: [{ title: 'Sweeps', columns: ['error', 'level', 'goodput/s', 'SLO attainment', 'mean hops', 'drops'], rows }],
     charts,
     notes: ['A wrong view costs a hop or a rejection, never a wrong answer: the receiving server re-checks with its exact local state, and peers older than maxEntryAgeMs are ignored. The figure `worstOverBest` is the goodput at the worst level over the best.'],

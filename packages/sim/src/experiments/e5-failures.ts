@@ -1,6 +1,6 @@
 import { productionMix } from '../workload/production-mix.js';
 import type { ExperimentReport } from '../report/types.js';
-import { MAIN_SYSTEMS, RunCounter, TESTBED, r3, runContender, runsOf, type ExperimentContext } from './common.js';
+import { mainSystems, RunCounter, TESTBED, r3, runContender, runsOf, type ExperimentContext } from './common.js';
 
 /** E5: goodput timeline through a server failure, a device failure and the server's return. */
 export function runE5(ctx: ExperimentContext): ExperimentReport {
@@ -12,9 +12,9 @@ export function runE5(ctx: ExperimentContext): ExperimentReport {
     { atMs: t + 5000, server: 3, device: 1 },
     { atMs: 2 * t, server: 0, recover: true },
   ];
-  const counter = new RunCounter(ctx, MAIN_SYSTEMS.reduce((n, c) => n + runsOf(c), 0));
+  const counter = new RunCounter(ctx, mainSystems(ctx).reduce((n, c) => n + runsOf(c), 0));
   const base = { name: 'e5', seed: ctx.seed, durationMs, cluster: { groups: TESTBED }, workload: productionMix({ scale: 6 }), failures };
-  const results = MAIN_SYSTEMS.map((c) => runContender(base, c, counter));
+  const results = mainSystems(ctx).map((c) => runContender(base, c, counter));
   const window = (r: (typeof results)[number], from: number, to: number): number => {
     const g = r.result.timeline.good.slice(from / 1000, to / 1000);
     return g.reduce((a, b) => a + b, 0) / Math.max(1, g.length);

@@ -1,20 +1,20 @@
 import { productionMix, type MixKind } from '../workload/production-mix.js';
 import type { ExperimentReport } from '../report/types.js';
-import { MAIN_SYSTEMS, RunCounter, TESTBED, r3, ratioOverBest, runContender, runsOf, type ContenderResult, type ExperimentContext } from './common.js';
+import { mainSystems, RunCounter, TESTBED, r3, ratioOverBest, runContender, runsOf, type ContenderResult, type ExperimentContext } from './common.js';
 
 /** Goodput against offered load for one workload mix (E1 uses `mixed`; the bench also runs the others). */
 export function runLoadSweep(ctx: ExperimentContext, kind: MixKind, id = 'e1'): ExperimentReport {
   const started = performance.now();
   const scales = ctx.quick ? [3, 6, 9] : [2, 4, 6, 8, 10, 12];
   const durationMs = ctx.quick ? 20_000 : 90_000;
-  const counter = new RunCounter(ctx, scales.length * MAIN_SYSTEMS.reduce((n, c) => n + runsOf(c), 0));
+  const counter = new RunCounter(ctx, scales.length * mainSystems(ctx).reduce((n, c) => n + runsOf(c), 0));
   const rows: (string | number)[][] = [];
   const points = new Map<string, [number, number][]>();
   const ratios: number[] = [];
   let offeredAtMax = { requests: 0, frames: 0 };
   for (const scale of scales) {
     const base = { name: `${id}-${kind}-x${scale}`, seed: ctx.seed, durationMs, warmupMs: 5000, cluster: { groups: TESTBED }, workload: productionMix({ scale, kind }) };
-    const results: ContenderResult[] = MAIN_SYSTEMS.map((c) => runContender(base, c, counter));
+    const results: ContenderResult[] = mainSystems(ctx).map((c) => runContender(base, c, counter));
     const offered = results[0]!.result.offeredPerSec;
     offeredAtMax = offered;
     const ratio = ratioOverBest(results);
