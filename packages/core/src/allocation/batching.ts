@@ -1,6 +1,6 @@
 import type { ServiceSpec } from '../model/service.js';
 import { assertDeviceKind, assertRate, assertService, budgetMs, type DeviceKindSpec } from './validate-input.js';
-import { itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
+import { batchCap, itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
 import { bestRateBatch, largestBatchWithin, rateAt, singleDeviceModel, worstCaseMs } from './plan-search.js';
 import { finishPlan, fmt, fmtBytes, infeasible, type PlanOutcome } from './plan-outcome.js';
 
@@ -44,7 +44,8 @@ export function planBatching(input: BatchingInput): PlanOutcome {
   if (weightsBytes + perItemBytes > usable) {
     return infeasible('memory', `needs ${fmtBytes(weightsBytes + perItemBytes)} at batch 1, usable ${fmtBytes(usable)}`);
   }
-  const limit = Math.min(o.maxBatch, memLimit);
+  const cap = batchCap(profile, o);
+  const limit = Math.min(cap, memLimit);
   const model = singleDeviceModel(profile);
   const D = budgetMs(service);
   const bMax = largestBatchWithin(model, D, o.batchingWaitFactor, limit);
@@ -53,7 +54,7 @@ export function planBatching(input: BatchingInput): PlanOutcome {
   }
   const b = o.batchChoice === 'largest' ? bMax : bestRateBatch(model, bMax);
   const runMs = model.latencyMs(b);
-  const boundBy = bMax === memLimit && memLimit < o.maxBatch ? 'memory' : bMax === o.maxBatch ? 'maxBatch' : 'deadline';
+  const boundBy = bMax === memLimit && memLimit < cap ? 'memory' : bMax === cap ? (cap === o.maxBatch ? 'maxBatch' : 'the largest measured batch') : 'deadline';
   const notes = [`batch ≤ ${bMax} bound by ${boundBy} (D = ${fmt(D)} ms, ${fmt(o.batchingWaitFactor)}·L(b) ≤ D)`];
   if (b < bMax) notes.push(`batch ${b} chosen: it sustains more items/s than ${bMax}`);
   const plan = finishPlan(

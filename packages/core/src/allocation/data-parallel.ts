@@ -2,7 +2,7 @@ import type { ServiceSpec } from '../model/service.js';
 import type { ParallelPlan, RequestStrategy } from './plan.js';
 import { invalidOption } from '../errors/epara-error.js';
 import { assertDeviceKind, assertRate, assertService, budgetMs, type DeviceKindSpec } from './validate-input.js';
-import { itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
+import { batchCap, itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
 import { bestPackRate, singleDeviceModel } from './plan-search.js';
 import { finishPlan, fmt, infeasible, type PlanOutcome } from './plan-outcome.js';
 import { planBatching } from './batching.js';
@@ -59,7 +59,7 @@ function framedReplicas(service: ServiceSpec, device: DeviceKindSpec, demand: nu
   const usable = usableMemoryBytes(device.memoryBytes, o);
   const { weightsBytes, perItemBytes } = service.memory;
   if (weightsBytes + perItemBytes > usable) return infeasible('memory', 'one replica does not fit the device');
-  const limit = itemsThatFit(usable, weightsBytes, perItemBytes, o.maxBatch);
+  const limit = itemsThatFit(usable, weightsBytes, perItemBytes, batchCap(profile, o));
   const model = singleDeviceModel(profile);
   const best = bestPackRate(model, budgetMs(service), limit);
   if (best.rate === 0) return infeasible('staleness', `L(1) exceeds S = ${fmt(budgetMs(service))} ms`);

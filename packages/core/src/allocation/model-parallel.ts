@@ -3,7 +3,7 @@ import type { ParallelPlan, RequestStrategy } from './plan.js';
 import { invalidOption } from '../errors/epara-error.js';
 import { latencyAt, type LatencyProfile } from '../profiles/latency-profile.js';
 import { assertDeviceKind, assertRate, assertService, budgetMs, type DeviceKindSpec } from './validate-input.js';
-import { itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
+import { batchCap, itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
 import { bestRateBatch, largestBatchWithin, rateAt, worstCaseMs, type RunModel } from './plan-search.js';
 import { finishPlan, fmt, fmtBytes, infeasible, type PlanOutcome } from './plan-outcome.js';
 import { defaultRate, packPlan } from './multi-frame.js';
@@ -62,7 +62,7 @@ export function planModelParallel(input: ModelParallelInput): PlanOutcome {
   let last: PlanOutcome = infeasible('stages', 'no stage count tried');
   for (let d = start; d <= maxD; d++) {
     const model = stageModel(profile, d, input.stageProfiles?.[d], o);
-    const limit = itemsThatFit(usable, weightsBytes / d, perItemBytes, o.maxBatch);
+    const limit = itemsThatFit(usable, weightsBytes / d, perItemBytes, batchCap(profile, o));
     if (limit < 1) {
       last = infeasible('memory', `${d} stages: ${fmtBytes(weightsBytes / d + perItemBytes)} per stage at batch 1 exceeds usable ${fmtBytes(usable)}`);
       continue;

@@ -1,7 +1,7 @@
 import type { ServiceSpec } from '../model/service.js';
 import { invalidOption } from '../errors/epara-error.js';
 import { assertDeviceKind, assertRate, assertService, budgetMs, type DeviceKindSpec } from './validate-input.js';
-import { itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
+import { batchCap, itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
 import { packStalenessMs, rateAt, searchPack, singleDeviceModel, type RunModel } from './plan-search.js';
 import { finishPlan, fmt, fmtBytes, infeasible, type PlanOutcome } from './plan-outcome.js';
 
@@ -47,7 +47,7 @@ export function planMultiFrame(input: MultiFrameInput): PlanOutcome {
   if (weightsBytes + perItemBytes > usable) {
     return infeasible('memory', `needs ${fmtBytes(weightsBytes + perItemBytes)} at pack 1, usable ${fmtBytes(usable)}`);
   }
-  const limit = itemsThatFit(usable, weightsBytes, perItemBytes, o.maxBatch);
+  const limit = itemsThatFit(usable, weightsBytes, perItemBytes, batchCap(profile, o));
   return packPlan(service, device.kind, singleDeviceModel(profile), { rateHz, demand, limit, options: o });
 }
 

@@ -9,7 +9,7 @@ import { planModelParallel } from './model-parallel.js';
 import { checkMultiTask } from './multi-task.js';
 import { allocate, comparePlans } from './allocate.js';
 import { classify } from '../categories/classify.js';
-import { DEFAULT_STRATEGY_OPTIONS } from './strategy-options.js';
+import { batchCap, DEFAULT_STRATEGY_OPTIONS } from './strategy-options.js';
 
 // Fixed seed: the suite is deterministic; explore with FC_SEED / FC_RUNS.
 const RUNS = { numRuns: Number(process.env.FC_RUNS ?? 200), seed: Number(process.env.FC_SEED ?? 20251126) };
@@ -60,7 +60,7 @@ describe('strategy plans satisfy their inequalities (property)', () => {
         expect(memoryPerDeviceBytes).toBeLessThanOrEqual(usable(device.memoryBytes) + 1);
         expect(capacityPerSec).toBeCloseTo((b * 1000) / L(service, b), 6);
         for (const other of [1, b + 1, b * 2, Math.max(1, b - 1)]) {
-          const ok = other <= 256 && 2 * L(service, other) <= D(service) && service.memory.weightsBytes + other * service.memory.perItemBytes <= usable(device.memoryBytes);
+          const ok = other <= batchCap(service.profiles['k']!, DEFAULT_STRATEGY_OPTIONS) && 2 * L(service, other) <= D(service) && service.memory.weightsBytes + other * service.memory.perItemBytes <= usable(device.memoryBytes);
           if (ok) expect((other * 1000) / L(service, other)).toBeLessThanOrEqual(capacityPerSec * (1 + 1e-9));
         }
         return true;

@@ -96,8 +96,12 @@ describe('planBatching', () => {
     const p = plan(planBatching({ service, device: cpu })).plan;
     expect(p.batchSize).toBe(8);
     expect(p.capacityPerSec).toBe(400);
-    // the design's literal rule: the largest b with 2·L(b) ≤ 200, i.e. L(b) ≤ 100 → b = 18 (80 + 7.5·2 = 95)
-    const literal = plan(planBatching({ service, device: cpu, options: { batchChoice: 'largest' } })).plan;
+    // the design's literal rule stays within the measured range by default: b = 16, the largest profiled batch
+    const capped = plan(planBatching({ service, device: cpu, options: { batchChoice: 'largest' } })).plan;
+    expect(capped.batchSize).toBe(16);
+    expect(capped.notes.join(' ')).toContain('the largest measured batch');
+    // trusting the extrapolation: the largest b with 2·L(b) ≤ 200, i.e. L(b) ≤ 100 → b = 18 (80 + 7.5·2 = 95)
+    const literal = plan(planBatching({ service, device: cpu, options: { batchChoice: 'largest', profileExtrapolation: Infinity } })).plan;
     expect(literal.batchSize).toBe(18);
     expect(literal.capacityPerSec).toBeCloseTo(18_000 / 95);
   });

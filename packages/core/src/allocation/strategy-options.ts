@@ -1,3 +1,4 @@
+import type { LatencyProfile } from '../profiles/latency-profile.js';
 import { invalidOption } from '../errors/epara-error.js';
 
 /**
@@ -19,6 +20,14 @@ export interface StrategyOptions {
    * @default 256
    */
   readonly maxBatch: number;
+  /**
+   * How far past the largest measured batch a plan may go, as a multiple of it: a profile extrapolates
+   * linearly beyond its last point, which is a guess, and a plan's batch should be one the machine was seen
+   * to run (TOOLCHAIN: large-activation models get slower per item past batch ~8). 1 keeps plans within the
+   * measured range; `Infinity` trusts the extrapolation up to {@link StrategyOptions.maxBatch}.
+   * @default 1
+   */
+  readonly profileExtrapolation: number;
   /**
    * The factor `k` in the batching rule `k·L(b) ≤ D`: a request may wait for one running batch and then run
    * in the next, so 2 is the safe value; 1 assumes requests never wait (only for idle devices).
@@ -71,6 +80,7 @@ export interface StrategyOptions {
 export const DEFAULT_STRATEGY_OPTIONS: StrategyOptions = Object.freeze({
   reserveFraction: 0.1,
   maxBatch: 256,
+  profileExtrapolation: 1,
   batchingWaitFactor: 2,
   batchChoice: 'throughput',
   packChoice: 'min',
@@ -98,6 +108,9 @@ export function resolveStrategyOptions(options?: Partial<StrategyOptions>): Stra
   const o = { ...DEFAULT_STRATEGY_OPTIONS, ...stripUndefined(options) };
   fraction('reserveFraction', o.reserveFraction, true);
   integerAtLeast('maxBatch', o.maxBatch, 1);
+  if (!(typeof o.profileExtrapolation === 'number' && o.profileExtrapolation >= 1)) {
+    invalidOption('profileExtrapolation', o.profileExtrapolation, 'a number >= 1 (Infinity allowed)');
+  }
   if (!(typeof o.batchingWaitFactor === 'number' && o.batchingWaitFactor >= 1 && Number.isFinite(o.batchingWaitFactor))) {
     invalidOption('batchingWaitFactor', o.batchingWaitFactor, 'a finite number >= 1');
   }
@@ -119,6 +132,15 @@ export function resolveStrategyOptions(options?: Partial<StrategyOptions>): Stra
   }
   Object.defineProperty(o, RESOLVED, { value: true });
   return Object.freeze(o);
+}
+
+/**
+ * Largest batch a plan may use on a profile: `maxBatch`, and at most `profileExtrapolation ×` the largest
+ * measured batch.
+ */
+export function batchCap(profile: LatencyProfile, options: StrategyOptions): number {
+  const measured = profile.points[profile.points.length - 1]!.batch;
+  return Math.max(1, Math.min(options.maxBatch, Math.floor(measured * options.profileExtrapolation)));
 }
 
 /** Device memory a plan may use: `memoryBytes × (1 − reserveFraction)`. */

@@ -16,7 +16,8 @@ const kinds = [{ kind: 'cpu', memoryBytes: 4 * GB }, { kind: 'gpu', memoryBytes:
 
 describe('classify', () => {
   it('is single when one device keeps up, and names the best kind and its capacity', () => {
-    const c = classify({ service: seg, demandPerSec: 100, deviceKinds: kinds });
+    // The profile is affine; let plans extrapolate it past its last measured batch (default: stay within it).
+    const c = classify({ service: seg, demandPerSec: 100, deviceKinds: kinds, options: { profileExtrapolation: Infinity } });
     expect(c.category).toEqual({ sensitivity: 'latency', devices: 'single' });
     expect(c.bestKind).toBe('gpu');
     expect(c.bestCapacityPerSec).toBeCloseTo(96_000 / 50); // b = 96: 2·(2 + 0.5b) ≤ 100

@@ -1,5 +1,5 @@
 import { chooseDevices } from './candidates.js';
-import { commitItem, commitTemplate, type BuildState, type Chosen, type GreedyContext } from './greedy.js';
+import { commitTemplate, type BuildState, type Chosen, type GreedyContext } from './greedy.js';
 
 /** Swaps tried per placement at most: each is one eviction plus one new item. */
 const MAX_SWAPS = 32;
@@ -63,10 +63,15 @@ function trySwap(ctx: GreedyContext, state: BuildState): boolean {
   return false;
 }
 
-/** Puts a tentatively evicted item back (under a new objective handle). */
+/** Puts a tentatively evicted item back, in its place in `chosen` (output order stays stable: no churn). */
 function restore(ctx: GreedyContext, state: BuildState, c: Chosen): void {
-  c.removed = true;
-  const { handle: _h, removed: _r, ...item } = c;
-  // The same supply the item had: a kept instance's measured capacity when known (as in the warm start).
-  commitItem(state, item, c.current?.measuredCapacityPerSec ?? c.foot.capacityPerSec, ctx);
+  state.resources.add(c.devices, c.foot);
+  const handle = state.objective.add({
+    service: c.service,
+    server: ctx.model.devices[c.devices[0]!]!.server,
+    latencyMs: c.plan.expectedLatencyMs,
+    // The same supply the item had: a kept instance's measured capacity when known (as in the warm start).
+    capacityPerSec: c.current?.measuredCapacityPerSec ?? c.foot.capacityPerSec,
+  });
+  state.chosen[state.chosen.indexOf(c)] = { ...c, handle, removed: false };
 }
