@@ -18,6 +18,11 @@ describe('docs snippet extraction', () => {
     ]);
   });
 
+  it('finds a doc-prelude above other stacked comments', () => {
+    const md = ['<!-- doc-prelude: declare const a: number; -->', '<!-- snippet: x -->', '```ts', 'a;', '```'].join('\n');
+    expect(extractSnippets('docs/t.md', md)[0]?.prelude).toBe('declare const a: number;');
+  });
+
   it('reads a doc-prelude comment above a fence as hidden lines', () => {
     const md = ['<!-- doc-prelude:', 'declare const n: number;', '-->', '', '```ts continued', 'n + 1;', '```'].join('\n');
     expect(extractSnippets('docs/t.md', md)).toEqual([{ guide: 'docs/t.md', line: 6, flags: ['continued'], code: 'n + 1;', prelude: 'declare const n: number;' }]);

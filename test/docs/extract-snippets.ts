@@ -37,13 +37,22 @@ export function extractSnippets(guide: string, markdown: string): Snippet[] {
   return out;
 }
 
-/** The text of a `<!-- doc-prelude: … -->` comment ending on the line just above `fenceLine` (blank lines allowed). */
+/**
+ * The text of the `<!-- doc-prelude: … -->` comments among the HTML comments stacked right above `fenceLine`
+ * (blank lines allowed), so a prelude can sit above other markers such as `<!-- snippet: name -->`.
+ */
 function preludeAbove(lines: readonly string[], fenceLine: number): string {
+  const found: string[] = [];
   let end = fenceLine - 1;
-  while (end >= 0 && lines[end]!.trim() === '') end--;
-  if (end < 0 || !lines[end]!.trimEnd().endsWith('-->')) return '';
-  let start = end;
-  while (start >= 0 && !lines[start]!.includes('<!--')) start--;
-  const m = /<!--\s*doc-prelude:([\s\S]*?)-->/.exec(lines.slice(Math.max(0, start), end + 1).join('\n'));
-  return m ? m[1]!.trim() : '';
+  for (;;) {
+    while (end >= 0 && lines[end]!.trim() === '') end--;
+    if (end < 0 || !lines[end]!.trimEnd().endsWith('-->')) break;
+    let start = end;
+    while (start > 0 && !lines[start]!.includes('<!--')) start--;
+    const comment = lines.slice(start, end + 1).join('\n');
+    const m = /<!--\s*doc-prelude:([\s\S]*?)-->/.exec(comment);
+    if (m) found.unshift(m[1]!.trim());
+    end = start - 1;
+  }
+  return found.join('\n');
 }
