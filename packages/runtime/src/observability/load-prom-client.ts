@@ -8,8 +8,9 @@ export type PromClient = typeof import('prom-client');
  *
  * @throws EparaError `INVALID_OPTIONS` when prom-client is not installed (install `prom-client@^15`, or pass
  * the module as `client`).
+ * @param importModule how to import a module by name (tests pass one that fails). @default dynamic `import()`
  */
-export async function loadPromClient(client?: PromClient): Promise<PromClient> {
+export async function loadPromClient(client?: PromClient, importModule: (name: string) => Promise<unknown> = (name) => import(name)): Promise<PromClient> {
   if (client !== undefined) {
     if (typeof client.Registry !== 'function') {
       invalidOption('client', client, 'the prom-client module');
@@ -19,8 +20,10 @@ export async function loadPromClient(client?: PromClient): Promise<PromClient> {
   // A variable specifier keeps bundlers from inlining the optional peer.
   const name = 'prom-client';
   try {
-    const mod = (await import(name)) as PromClient & { default?: PromClient };
-    return typeof mod.Registry === 'function' ? mod : (mod.default as PromClient);
+    const mod = (await importModule(name)) as PromClient & { default?: PromClient };
+    const resolved = typeof mod.Registry === 'function' ? mod : mod.default;
+    if (typeof resolved?.Registry !== 'function') throw new Error('the module named prom-client has no Registry');
+    return resolved;
   } catch (cause) {
     throw new EparaError(
       'INVALID_OPTIONS',
