@@ -32,6 +32,12 @@ describe('examples/video-client (real PP-OCR detector as a frequency stream over
     expect(ok.length).toBeGreaterThan(report.pushed / 2);
     expect(correlation(ok.map((o) => o.drawnX!), ok.map((o) => o.seenX!))).toBeGreaterThan(0.9);
     expect(report.fps).toBeGreaterThan(0);
+    // The metrics saw every frame: goodput (within staleness) plus the rest equals what was pushed.
+    const value = (prefix: string) => Number(report.metrics.find((l) => l.startsWith(prefix))?.split(' ').pop() ?? 0);
+    const good = value('epara_goodput_requests{model="video-seg",category="frequency"}');
+    const observed = report.metrics.filter((l) => l.startsWith('epara_requests_observed{')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    expect(observed).toBe(report.pushed);
+    expect(good).toBe(report.outcomes.filter((o) => o.ok && o.latencyMs! <= 1000).length);
     expect(report.latencyMs.max).toBeGreaterThanOrEqual(report.latencyMs.p50);
   }, 60_000);
 });

@@ -4,7 +4,8 @@ import { pathToFileURL } from 'node:url';
 import type { ServiceSpec, StreamResult } from '@epara/core';
 import { createNode, createWebSocketTransport } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
-import { createExecutor } from '@epara/runtime';
+import { createExecutor, createRuntimeMetrics } from '@epara/runtime';
+import type { RuntimeMetrics } from '@epara/runtime';
 import { FRAME, blockX, frame, maskCentroidX } from './frames.js';
 
 /** Options of {@link main}. */
@@ -47,6 +48,8 @@ export interface VideoReport {
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly max: number };
   readonly summary: { readonly pushed: number; readonly completed: number; readonly dropped: number };
   readonly outcomes: readonly FrameOutcome[];
+  /** Prometheus lines of the serving executor's metrics: goodput per category and stream frame counters. */
+  readonly metrics: readonly string[];
 }
 
 const PSK = 'video-client-demo-key-0123456789';
@@ -79,22 +82,40 @@ export async function main(options: VideoClientOptions = {}): Promise<VideoRepor
   await gpu.start();
   const edge = createNode({ id: 'camera-edge', transport: createWebSocketTransport({ host: '127.0.0.1', port: 0 }), executor: idle, seeds: [gpu.address!], ...common });
   await edge.start();
+  const metrics = await createRuntimeMetrics({ executor });
   try {
     await waitForInstance(edge, spec.id);
-    return await stream(edge, spec.id, { rateHz, stalenessMs, durationMs, log: options.log });
+    const report = await stream(edge, spec.id, { rateHz, stalenessMs, durationMs, log: options.log, metrics });
+    const text = await metrics.metrics();
+    return { ...report, metrics: text.split('\n').filter((l) => /^epara_(goodput_requests|requests_observed|stream_frames)\{/.test(l)) };
   } finally {
+    metrics.close();
     await edge.close();
     await gpu.close();
     await Promise.all([executor.close(), idle.close()]);
   }
 }
 
-async function stream(node: MeshNode, serviceId: string, o: { rateHz: number; stalenessMs: number; durationMs: number; log: ((l: string) => void) | undefined }): Promise<VideoReport> {
+interface StreamRun {
+  readonly rateHz: number;
+  readonly stalenessMs: number;
+  readonly durationMs: number;
+  readonly log: ((l: string) => void) | undefined;
+  readonly metrics: RuntimeMetrics;
+}
+
+async function stream(node: MeshNode, serviceId: string, o: StreamRun): Promise<Omit<VideoReport, 'metrics'>> {
   const s = await node.openStream(serviceId, { rateHz: o.rateHz, stalenessMs: o.stalenessMs });
   const started = Date.now();
   const outcomes: FrameOutcome[] = [];
   const consumed = (async () => {
-    for await (const r of s) outcomes.push(outcome(r));
+    for await (const r of s) {
+      const x = outcome(r);
+      outcomes.push(x);
+      // Goodput per category: a frame counts when it came back within its staleness limit.
+      const good = x.ok && x.latencyMs! <= o.stalenessMs;
+      o.metrics.observeRequest({ serviceId, category: 'frequency', latencyMs: x.latencyMs ?? 0, outcome: good ? 'ok' : (x.code ?? 'late') });
+    }
   })();
   const frames = Math.max(1, Math.round((o.durationMs / 1000) * o.rateHz));
   let lastLog = started;
