@@ -1,6 +1,6 @@
 /**
  * `@epara/sim`: a deterministic discrete-event simulator of an edge cloud that runs EPARA's own core logic
- * (`allocate`, `placeServices`, `routeRequest`, `admitStream`, `mergeView`) under the core's virtual clock,
+ * (`allocate`, `placeServices`, `routeRequest`, `admitStream`, the view merge `compareEntries`/`mergeEntry`) under the core's virtual clock,
  * next to faithful baselines (Triton-like, centralized) and EPARA's ablations, with the experiments E1–E8.
  *
  * @example

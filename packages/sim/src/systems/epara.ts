@@ -16,7 +16,7 @@ const NO_VISITS: readonly string[] = [];
 /**
  * EPARA in the simulator, running the core's own logic: `allocate` → `placeServices` per zone at start, every
  * period and after a detected failure; `routeRequest` for every request with the server's ring-synchronized
- * view (core `mergeView`); `admitStream` once per stream, pinning it to a multi-frame instance; batches and
+ * view (merged entry by entry with core `compareEntries`); `admitStream` once per stream, pinning it to a multi-frame instance; batches and
  * packs launch by the deadline-aware rule. The ablation flags switch off one mechanism each.
  */
 export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): SimSystem {
