@@ -45,6 +45,12 @@ describe('examples/http-service (real PP-OCR detector, two nodes on loopback Web
     expect((await fetch(`${service.url}/nope`)).status).toBe(404);
   });
 
+  it('answers 504 with the deadline code when the budget cannot be met (1 ms for a ~10+ ms model)', async () => {
+    const res = await fetch(`${service.url}/v1/segment?deadlineMs=1`, { method: 'POST', body: testCard() });
+    expect(res.status).toBe(504);
+    expect(['DEADLINE_INFEASIBLE', 'DEADLINE_EXCEEDED']).toContain(((await res.json()) as { error: { code: string } }).error.code);
+  });
+
   it('GET /metrics serves Prometheus text with the runtime and mesh metrics', async () => {
     const res = await fetch(`${service.url}/metrics`);
     const text = await res.text();
