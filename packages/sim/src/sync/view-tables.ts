@@ -37,9 +37,12 @@ export function createViewTables(zones: readonly (readonly number[])[], serviceI
     });
   }
   const index = new Map(serviceIds.map((id, k) => [id, k]));
-  const versions: number[] = tables.map(() => 0);
+  const versions = new Int32Array(tables.length);
   const views = new Map<number, { version: number; view: ClusterView }>();
-  const slices: ({ version: number; view: ClusterView } | undefined)[][] = tables.map(() => []);
+  // Slice cache, flat per (server, service): the view and the table version it was built at (−1: none).
+  const k = serviceIds.length;
+  const sliceViews: (ClusterView | undefined)[] = new Array<ClusterView | undefined>(tables.length * k).fill(undefined);
+  const sliceVersions = new Int32Array(tables.length * k).fill(-1);
 
   function hostMask(e: ServerEntry): number {
     let mask = 0;
@@ -67,23 +70,23 @@ export function createViewTables(zones: readonly (readonly number[])[], serviceI
       views.set(s, { version: versions[s]!, view });
       return view;
     },
-    slice(s, k) {
-      const row = slices[s];
-      if (row === undefined) return EMPTY;
-      const cached = row[k];
-      if (cached !== undefined && cached.version === versions[s]) return cached.view;
+    slice(s, service) {
+      const table = tables[s];
+      if (table === undefined) return EMPTY;
+      const at = s * k + service;
+      if (sliceVersions[at] === versions[s]) return sliceViews[at]!;
       const entries: Record<string, ServerEntry> = {};
-      const table = tables[s]!;
       const m = masks[s]!;
-      const bit = k < 31 ? 1 << k : ~0x7fffffff;
+      const bit = service < 31 ? 1 << service : ~0x7fffffff;
       for (let i = 0; i < table.length; i++) {
         const e = table[i];
         if (e === undefined || (m[i]! & bit) === 0) continue;
-        if (k >= 31 && !e.instances.some((x) => x.serviceId === serviceIds[k])) continue;
+        if (service >= 31 && !e.instances.some((x) => x.serviceId === serviceIds[service])) continue;
         entries[e.serverId] = e;
       }
       const view = { entries };
-      row[k] = { version: versions[s]!, view };
+      sliceViews[at] = view;
+      sliceVersions[at] = versions[s]!;
       return view;
     },
   };

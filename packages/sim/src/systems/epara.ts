@@ -122,13 +122,13 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     r.serviceId = svc.spec.id;
     r.deadline = req.deadline - back;
     r.hops = req.hops;
-    r.visited = req.visited.length === 0 ? NO_VISITS : req.visited.map((v) => world.servers[v]!.spec.id);
+    r.visited = req.visited.length === 0 ? NO_VISITS : req.visited.map((v) => world.serverIds[v]!);
     r.payloadBytes = svc.payloadBytes;
     r.responseBytes = svc.responseBytes;
     scratch.local.completionAt = bestAt;
     const d = routeRequest({
       request: r, local: best === undefined ? undefined : scratch.local,
-      view: sliceOf(world, server, req.service), self: world.servers[server]!.spec.id, now, network: book.network(server), options: route,
+      view: sliceOf(world, server, req.service), self: world.serverIds[server]!, now, network: book.network(server), options: route,
     });
     if (d.action === 'local') return world.enqueue(best!, req);
     if (d.action === 'forward') return world.forward(req, server, indexOf(world, d.serverId));

@@ -55,6 +55,8 @@ export class World implements EventHandler {
   readonly servers: readonly SimServer[];
   readonly services: readonly SimService[];
   readonly network: Network;
+  /** Server ids by index (`servers[i].spec.id`), flat for hot paths. */
+  readonly serverIds: readonly string[];
   readonly devices: SimDevice[] = [];
   readonly devicesByServer: SimDevice[][];
   readonly serverAlive: boolean[];
@@ -75,6 +77,7 @@ export class World implements EventHandler {
   constructor(init: WorldInit) {
     this.#init = init;
     this.servers = init.servers;
+    this.serverIds = init.servers.map((s) => s.spec.id);
     this.services = init.services;
     this.network = init.network;
     this.system = init.system;
