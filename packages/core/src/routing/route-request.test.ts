@@ -56,15 +56,23 @@ describe('routeRequest', () => {
     // p1: 5 + 40·0.5 = 25 ms wait → 47; p2: 20 → 42
     const d = routeRequest({ request: { serviceId: 'seg', deadline: now + 100 }, local: undefined, view: stale, self: 'self', now, options: { stalenessFactor: 1 } });
     expect(d).toMatchObject({ action: 'forward', serverId: 'p2' });
-    // default factor 0.1: p1 waits 5 + 40·0.05 = 7 ms and wins
-    const hedged = routeRequest({ request: { serviceId: 'seg', deadline: now + 100 }, local: undefined, view: stale, self: 'self', now });
+    // factor 0.1: p1 waits 5 + 40·0.05 = 7 ms and wins
+    const hedged = routeRequest({ request: { serviceId: 'seg', deadline: now + 100 }, local: undefined, view: stale, self: 'self', now, options: { stalenessFactor: 0.1 } });
     expect(hedged).toMatchObject({ action: 'forward', serverId: 'p1' });
     if (hedged.action === 'forward') expect(hedged.candidates[0]!.inflatedWaitMs).toBeCloseTo(7);
+    // the default (0) trusts an instance that keeps up: the reported 5 ms stands
+    const byDefault = routeRequest({ request: { serviceId: 'seg', deadline: now + 100 }, local: undefined, view: stale, self: 'self', now });
+    if (byDefault.action === 'forward') expect(byDefault.candidates[0]).toMatchObject({ serverId: 'p1', inflatedWaitMs: 5 });
+    else throw new Error(`expected a forward, got ${byDefault.action}`);
     // an overloaded peer (ρ = 2) piles up age × (ρ − 1) of backlog on top
     const overloaded = createView([server('p1', [inst('seg', { waitMs: 5, loadPerSec: 200 })], { updatedAt: now - 40 })]);
-    const o = routeRequest({ request: { serviceId: 'seg', deadline: now + 200 }, local: undefined, view: overloaded, self: 'self', now });
+    const o = routeRequest({ request: { serviceId: 'seg', deadline: now + 200 }, local: undefined, view: overloaded, self: 'self', now, options: { stalenessFactor: 0.1 } });
     if (o.action !== 'forward') throw new Error(`expected a forward, got ${o.action}`);
     expect(o.candidates[0]!.inflatedWaitMs).toBeCloseTo(5 + 40 * (1 + 0.2));
+    // with the default factor 0 the overload backlog alone remains
+    const o0 = routeRequest({ request: { serviceId: 'seg', deadline: now + 200 }, local: undefined, view: overloaded, self: 'self', now });
+    if (o0.action !== 'forward') throw new Error(`expected a forward, got ${o0.action}`);
+    expect(o0.candidates[0]!.inflatedWaitMs).toBeCloseTo(5 + 40 * 1);
     if (d.action === 'forward') expect(d.candidates[1]).toMatchObject({ serverId: 'p1', inflatedWaitMs: 25 });
     const trusting = routeRequest({ request: { serviceId: 'seg', deadline: now + 100 }, local: undefined, view: stale, self: 'self', now, options: { stalenessFactor: 0 } });
     expect(trusting).toMatchObject({ action: 'forward', serverId: 'p1' });
