@@ -7,7 +7,7 @@ import { extractSnippets } from './extract-snippets.js';
 import { KNOWN_ISSUES } from './known-issues.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const guides = readdirSync(new URL('../../docs', import.meta.url)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+const guides = [...readdirSync(new URL('../../docs', import.meta.url)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), 'README.md'];
 
 describe('docs snippet extraction', () => {
   it('extracts ts blocks with their guide line and flags, ignoring other languages', () => {
@@ -58,7 +58,7 @@ describe('docs/index.md', () => {
   it('links every guide in docs/ and the API reference', async () => {
     const { readFileSync } = await import('node:fs');
     const index = readFileSync(new URL('../../docs/index.md', import.meta.url), 'utf8');
-    const missing = guides.filter((g) => g !== 'docs/index.md' && !index.includes(`](${g.slice('docs/'.length)})`));
+    const missing = guides.filter((g) => g.startsWith('docs/') && g !== 'docs/index.md' && !index.includes(`](${g.slice('docs/'.length)})`));
     expect(missing, 'guides missing from docs/index.md').toEqual([]);
     expect(index).toContain('](api/index.html)');
   });
