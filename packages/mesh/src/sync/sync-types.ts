@@ -1,32 +1,15 @@
-import type { InstanceInfo, ServerId, ServiceId } from '@epara/core';
+import type { ServerId } from '@epara/core';
+import type { WireEntryStub, WireViewEntry } from '../protocol/view-codec.js';
 
 /**
  * A server entry as it travels on the ring. It carries an age instead of an absolute time, so clocks of
  * different servers never need to agree: each holder adds the time it kept the token, and the receiver
- * turns the age into its own clock (`updatedAt = now − ageMs`).
+ * turns the age into its own clock (`updatedAt = now − ageMs`). The protocol's codec defines the shape.
  */
-export interface WireEntry {
-  readonly serverId: ServerId;
-  readonly epoch: number;
-  readonly version: number;
-  /** Milliseconds since the owner last confirmed this content. */
-  readonly ageMs: number;
-  readonly alive: boolean;
-  readonly address?: string;
-  readonly load: number;
-  readonly freeMemoryBytes: number;
-  readonly instances: readonly InstanceInfo[];
-  readonly arrivalRates: Readonly<Record<ServiceId, number>>;
-}
+export type WireEntry = WireViewEntry;
 
 /** A heartbeat for an entry whose content did not change: identity, version and age only. */
-export interface EntryStub {
-  readonly serverId: ServerId;
-  readonly epoch: number;
-  readonly version: number;
-  readonly ageMs: number;
-  readonly alive: boolean;
-}
+export type EntryStub = WireEntryStub;
 
 /**
  * The token that circulates the ring each sync period. It starts at `origin` and ends when it returns there
