@@ -21,6 +21,28 @@ describe('createEventQueue', () => {
     expect(q.peekTime()).toBe(Infinity);
   });
 
+  it('keeps (time, insertion) order when pushes and pops interleave (the steady state of a run)', () => {
+    const q = createEventQueue(4);
+    const rnd = createSeededRandom(11);
+    const pending: Array<[number, number]> = [];
+    let seq = 0;
+    let now = 0;
+    for (let step = 0; step < 20_000; step++) {
+      if (pending.length === 0 || rnd.next() < 0.5) {
+        const t = now + Math.floor(rnd.next() * 20);
+        q.push(t, 1, seq);
+        pending.push([t, seq++]);
+      } else {
+        pending.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+        const [t, id] = pending.shift()!;
+        expect(q.pop()).toBe(true);
+        expect([q.time, q.a]).toEqual([t, id]);
+        now = t;
+      }
+    }
+    expect(q.size).toBe(pending.length);
+  });
+
   it('keeps the ref object of each event and reuses slots after pops', () => {
     const q = createEventQueue(16);
     const refs = Array.from({ length: 100 }, (_, i) => ({ i }));

@@ -109,33 +109,34 @@ class HeapEventQueue implements EventQueue {
     heap[pos] = slot;
   }
 
+  /**
+   * Removes the root: the hole walks down to a leaf along the smaller children (one comparison per level),
+   * then `slot` (the former last element, usually a large key) sifts up from there. Same order as the textbook
+   * sift-down — (time, seq) is a strict total order — with about half the comparisons.
+   */
   #siftDown(pos: number, slot: number): void {
     const heap = this.#heap;
     const times = this.#times;
     const seqs = this.#seqs;
     const n = this.#size;
-    const t = times[slot]!;
-    const q = seqs[slot]!;
     for (;;) {
       let child = 2 * pos + 1;
       if (child >= n) break;
       let c = heap[child]!;
-      let tc = times[c]!;
       const right = child + 1;
       if (right < n) {
         const r = heap[right]!;
         const tr = times[r]!;
+        const tc = times[c]!;
         if (tr < tc || (tr === tc && seqs[r]! < seqs[c]!)) {
           child = right;
           c = r;
-          tc = tr;
         }
       }
-      if (t < tc || (t === tc && q < seqs[c]!)) break;
       heap[pos] = c;
       pos = child;
     }
-    heap[pos] = slot;
+    this.#siftUp(pos, slot);
   }
 
   #grow(): void {

@@ -63,23 +63,33 @@ export class MetricsCollector {
     if (!this.counts(req.emitAt)) return;
     const good = responseAt <= req.deadline;
     const latency = responseAt - req.emitAt;
-    for (const c of [this.perService[req.service]!, this.total]) {
-      if (good) c.good++;
-      else c.late++;
-      c.latency.add(latency);
-      c.hops[req.hops] = (c.hops[req.hops] ?? 0) + 1;
+    const bucket = LatencyHistogram.bucketOf(latency);
+    const svc = this.perService[req.service]!;
+    const total = this.total;
+    if (good) {
+      svc.good++;
+      total.good++;
+      this.timelineGood[Math.floor(req.emitAt / this.timelineBucketMs)]!++;
+    } else {
+      svc.late++;
+      total.late++;
     }
-    if (good) this.timelineGood[Math.floor(req.emitAt / this.timelineBucketMs)]!++;
+    svc.latency.addAt(bucket, latency);
+    total.latency.addAt(bucket, latency);
+    svc.hops[req.hops] = (svc.hops[req.hops] ?? 0) + 1;
+    total.hops[req.hops] = (total.hops[req.hops] ?? 0) + 1;
   }
 
   /** Settles an item that ended without a result. */
   drop(req: SimRequest, reason: DropReason): void {
     this.#settle(req);
     if (!this.counts(req.emitAt)) return;
-    for (const c of [this.perService[req.service]!, this.total]) {
-      c.dropped++;
-      c.drops[reason] = (c.drops[reason] ?? 0) + 1;
-    }
+    const svc = this.perService[req.service]!;
+    const total = this.total;
+    svc.dropped++;
+    svc.drops[reason] = (svc.drops[reason] ?? 0) + 1;
+    total.dropped++;
+    total.drops[reason] = (total.drops[reason] ?? 0) + 1;
   }
 
   #settle(req: SimRequest): void {

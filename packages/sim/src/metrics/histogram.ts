@@ -5,15 +5,25 @@
 export class LatencyHistogram {
   static readonly #BASE = Math.log(1.01);
   static readonly #MIN = 0.01;
-  readonly #counts = new Float64Array(2000);
+  static readonly #SIZE = 2000;
+  readonly #counts = new Float64Array(LatencyHistogram.#SIZE);
   #n = 0;
   #sum = 0;
 
   add(ms: number): void {
+    this.addAt(LatencyHistogram.bucketOf(ms), ms);
+  }
+
+  /** The bucket a latency of `ms` falls in (to add one sample to several histograms with one logarithm). */
+  static bucketOf(ms: number): number {
     const v = ms < LatencyHistogram.#MIN ? LatencyHistogram.#MIN : ms;
-    let i = Math.floor(Math.log(v / LatencyHistogram.#MIN) / LatencyHistogram.#BASE);
-    if (i >= this.#counts.length) i = this.#counts.length - 1;
-    this.#counts[i]!++;
+    const i = Math.floor(Math.log(v / LatencyHistogram.#MIN) / LatencyHistogram.#BASE);
+    return i >= LatencyHistogram.#SIZE ? LatencyHistogram.#SIZE - 1 : i;
+  }
+
+  /** Adds a sample of `ms` whose bucket {@link LatencyHistogram.bucketOf} computed. */
+  addAt(bucket: number, ms: number): void {
+    this.#counts[bucket]!++;
     this.#n++;
     this.#sum += ms;
   }

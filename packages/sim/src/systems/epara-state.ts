@@ -9,7 +9,10 @@ import type { PlacementDriver } from './placement-driver.js';
  * arrival rates, its device load, and the entry it writes into the ring. Rates are smoothed over ~10 s.
  */
 export class ServerStateBook {
-  readonly #counts: Float64Array[];
+  /** Arrivals since the last entry, flat per (server, service): `server × services + service`. */
+  readonly #counts: Float64Array;
+  readonly #k: number;
+  readonly #serviceIds: readonly string[];
   readonly #rates: Float64Array[];
   readonly #last: Float64Array;
   readonly #busy: Float64Array;
@@ -26,7 +29,9 @@ export class ServerStateBook {
   ) {
     const n = world.servers.length;
     const k = world.services.length;
-    this.#counts = Array.from({ length: n }, () => new Float64Array(k));
+    this.#counts = new Float64Array(n * k);
+    this.#k = k;
+    this.#serviceIds = world.services.map((svc) => svc.spec.id);
     this.#rates = Array.from({ length: n }, (_, s) => Float64Array.from(world.services.map((_, j) => world.expectedDemand[j]![s]!)));
     this.#last = new Float64Array(n);
     this.#busy = new Float64Array(n);
@@ -37,7 +42,7 @@ export class ServerStateBook {
 
   /** Counts a request or frame entering the cluster at its access server. */
   countArrival(server: number, service: number): void {
-    this.#counts[server]![service]!++;
+    this.#counts[server * this.#k + service]!++;
   }
 
   /** Smoothed arrival rate per service at a server, items/s. */
@@ -78,11 +83,13 @@ export class ServerStateBook {
     const alpha = Math.min(1, dt / 10_000);
     const rates: Record<string, number> = {};
     const r = this.#rates[server]!;
-    const counts = this.#counts[server]!;
+    const counts = this.#counts;
+    const ids = this.#serviceIds;
+    const base = server * this.#k;
     for (let k = 0; k < r.length; k++) {
-      r[k] = alpha * ((counts[k]! * 1000) / dt) + (1 - alpha) * r[k]!;
-      counts[k] = 0;
-      if (r[k]! > 0) rates[world.services[k]!.spec.id] = this.#noisy(r[k]!, noise);
+      r[k] = alpha * ((counts[base + k]! * 1000) / dt) + (1 - alpha) * r[k]!;
+      counts[base + k] = 0;
+      if (r[k]! > 0) rates[ids[k]!] = this.#noisy(r[k]!, noise);
     }
     let busy = 0;
     let free = 0;
@@ -105,7 +112,7 @@ export class ServerStateBook {
       instances.push(noise > 0 ? { ...info, waitMs: Math.max(0, this.#noisy(info.waitMs, noise)), loadPerSec: Math.max(0, this.#noisy(info.loadPerSec, noise)) } : info);
     }
     return {
-      serverId: world.servers[server]!.spec.id,
+      serverId: world.serverIds[server]!,
       epoch: this.#epochs[server]!,
       version: ++this.#versions[server]!,
       updatedAt: now,
