@@ -1,5 +1,5 @@
 import type { EparaError } from '../errors/epara-error.js';
-import type { ServiceId } from '../model/device.js';
+import type { DeviceId, ServiceId } from '../model/device.js';
 import type { NamedTensors } from '../model/tensor.js';
 import type { ParallelPlan } from '../allocation/plan.js';
 import type { AbortSignalLike } from './abort-signal.js';
@@ -66,8 +66,11 @@ export interface LocalExecutor {
   estimate(serviceId: ServiceId): LocalEstimate | undefined;
   /** Opens a stream; throws `OVERLOADED` when the instance has no spare rate for it. */
   openStream(serviceId: ServiceId, options: LocalStreamOptions): LocalStream;
-  /** Brings an instance of a plan up (make-before-break: resolves once it is ready). */
-  load(plan: ParallelPlan, options?: { instanceId?: string; signal?: AbortSignalLike }): Promise<InstanceInfo>;
+  /**
+   * Brings an instance of a plan up (make-before-break: resolves once it is ready). `deviceIds` are the devices
+   * placement chose (`PlacedInstance.deviceIds`); an executor that cannot pin devices may ignore them.
+   */
+  load(plan: ParallelPlan, options?: { instanceId?: string; deviceIds?: readonly DeviceId[]; signal?: AbortSignalLike }): Promise<InstanceInfo>;
   /** Drains an instance (no new work, in-flight finishes) and frees it. */
   unload(instanceId: string, options?: { signal?: AbortSignalLike }): Promise<void>;
   /** What this executor hosts now, for the cluster view. */

@@ -1,4 +1,4 @@
-import type { ServerId, ServiceId } from '../model/device.js';
+import type { DeviceId, ServerId, ServiceId } from '../model/device.js';
 import type { RequestStrategy, ServiceStrategy } from '../allocation/plan.js';
 
 /** Lifecycle of a placed instance (make-before-break: `loading` → `ready` → `draining` → gone). */
@@ -22,6 +22,12 @@ export interface InstanceInfo {
   readonly waitMs: number;
   /** Run time of one batch at the plan's batch size, ms. */
   readonly runMs: number;
+  /**
+   * The devices the instance occupies on its server, when the executor knows them. Placement adopts an
+   * instance the host loaded on its own on exactly these devices (co-located instances included). Optional:
+   * without it, placement infers devices of the plan's kind.
+   */
+  readonly deviceIds?: readonly DeviceId[];
 }
 
 /**

@@ -27,7 +27,24 @@ describe('resolveNodeOptions', () => {
     expect(o.syncPeriodMs).toBe(NODE_DEFAULTS.syncPeriodMs);
     expect(o.placementPeriodMs).toBe(30_000);
     expect(o.hopLimit).toBe(2);
-    expect(o.placement).toEqual({ minDemandPerSec: 1 });
+    expect(o.placement).toEqual({ minDemandPerSec: 1, initialDelayMs: 4 * NODE_DEFAULTS.syncPeriodMs, demand: undefined, core: {} });
+  });
+
+  it('validates the placement options: delay, floor and the demand forecast against the catalog', () => {
+    const services = [{ id: 'echo', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 100 }, memory: { weightsBytes: 1, perItemBytes: 1 }, profiles: {} }] as const;
+    const ok = resolveNodeOptions({ ...base(), services, syncPeriodMs: 50, placement: { demand: [{ serviceId: 'echo', ratePerServer: { a: 5 } }], lazy: false } });
+    expect(ok.placement && ok.placement.initialDelayMs).toBe(200);
+    expect(ok.placement && ok.placement.core).toEqual({ lazy: false });
+    expect(ok.placement && ok.placement.demand?.()).toEqual([{ serviceId: 'echo', ratePerServer: { a: 5 } }]);
+    const p = (placement: object): NodeOptions => ({ ...base(), services, placement });
+    expect(fieldOf(() => resolveNodeOptions(p({ initialDelayMs: -1 })))).toBe('placement.initialDelayMs');
+    expect(fieldOf(() => resolveNodeOptions(p({ minDemandPerSec: Number.NaN })))).toBe('placement.minDemandPerSec');
+    expect(fieldOf(() => resolveNodeOptions(p({ demand: [{ serviceId: 'nope', ratePerServer: {} }] })))).toBe('placement.demand[0].serviceId');
+    expect(fieldOf(() => resolveNodeOptions(p({ demand: [{ serviceId: 'echo', ratePerServer: { a: -1 } }] })))).toBe('placement.demand[0].ratePerServer.a');
+    expect(fieldOf(() => resolveNodeOptions(p({ demand: [{ serviceId: 'echo', ratePerServer: {}, streams: [{ accessServer: 'a', rateHz: Infinity }] }] })))).toBe('placement.demand[0].streams[0].rateHz');
+    // A function is validated when the leader calls it.
+    const fn = resolveNodeOptions(p({ demand: () => [{ serviceId: 'echo', ratePerServer: 'x' }] }));
+    expect(fieldOf(() => fn.placement && fn.placement.demand?.())).toBe('placement.demand()[0].ratePerServer');
   });
 
   it('requires security: a key of 16+ bytes, or insecure spelled out', () => {

@@ -64,7 +64,7 @@ export class PlacementApplier {
         const placed = d.instances.find((i) => i.instanceId === s.instanceId);
         if (!placed) return;
         try {
-          await this.#c.executor.load(placed.plan, { instanceId: s.instanceId });
+          await this.#c.executor.load(placed.plan, { instanceId: s.instanceId, deviceIds: placed.deviceIds });
           event.loaded.push(s.instanceId);
         } catch (err) {
           event.failed.push({ instanceId: s.instanceId, code: toEparaError(err).code });

@@ -1,9 +1,10 @@
 import { placeServices, toEparaError } from '@epara/core';
-import type { ClusterView, DeviceSpec, PlacementOptions, ServerId, ServiceSpec } from '@epara/core';
+import type { ClusterView, DeviceSpec, ServerId, ServiceDemand, ServiceSpec } from '@epara/core';
 import type { MeshLogger } from '../util/logger.js';
 import type { Scheduler, TimerHandle } from '../util/scheduler.js';
 import { buildPlacementInput } from './placement-input.js';
-import type { PlacementDecision, PlacementPayload } from './placement-payload.js';
+import type { ResolvedCoordinatorOptions } from './coordinator-options.js';
+import type { DeviceReport, HostedDevices, PlacementDecision, PlacementPayload } from './placement-payload.js';
 
 /** Ports and settings of a {@link PlacementCoordinator}. */
 export interface CoordinatorConfig {
@@ -12,9 +13,12 @@ export interface CoordinatorConfig {
   readonly periodMs: number;
   readonly services: readonly ServiceSpec[];
   readonly devices: readonly DeviceSpec[];
-  readonly minDemandPerSec: number;
-  readonly placementOptions: PlacementOptions;
+  readonly options: ResolvedCoordinatorOptions;
+  /** Whether this node joins through seeds (then its first placement waits for at least one peer). */
+  readonly hasSeeds: boolean;
   readonly view: () => ClusterView;
+  /** The devices this server's executor reports for its instances (read fresh). */
+  readonly hosted: () => readonly HostedDevices[];
   readonly epoch: () => number;
   /** Sends a payload to a peer (fire-and-forget). */
   readonly send: (peer: ServerId, payload: PlacementPayload) => void;
@@ -27,18 +31,23 @@ export interface CoordinatorConfig {
 /**
  * The placement coordinator (DESIGN.md §2): the lowest alive server id is the leader. The leader runs core's
  * `placeServices` every period and at once after a failure, and sends the decision to every alive server;
- * each applies its own part. When the leader dies, the next lowest id takes over on the next view change,
- * starting from the last decision it received (nothing is lost). Servers report their devices to whoever
- * is leader.
+ * each applies its own part. The first placement comes early: `initialDelayMs` after start, as soon as every
+ * alive server in the view has reported its devices. When the leader dies, the next lowest id takes over on
+ * the next view change, starting from the last decision it received (nothing is lost). Servers report their
+ * devices (and the devices of their instances) to whoever is leader.
  */
 export class PlacementCoordinator {
   readonly #c: CoordinatorConfig;
   readonly #devices = new Map<ServerId, readonly DeviceSpec[]>();
+  readonly #hosted = new Map<ServerId, readonly HostedDevices[]>();
   #last: PlacementDecision | undefined;
   #seq = 0;
   #timer: TimerHandle | undefined;
   #soon: TimerHandle | undefined;
+  #initial: TimerHandle | undefined;
+  #initialDue = false;
   #reportedTo: ServerId | undefined;
+  #reportedKey = '';
   #running = false;
 
   constructor(config: CoordinatorConfig) {
@@ -63,20 +72,26 @@ export class PlacementCoordinator {
       if (!this.#running) return;
       this.#timer = this.#c.scheduler.setTimeout(tick, this.#c.periodMs);
       this.#reportDevices(true);
-      if (this.leader() === this.#c.selfId) this.run(this.#seq === 0 ? 'start' : 'period');
+      this.run(this.#last === undefined ? 'start' : 'period');
     };
     this.#timer = this.#c.scheduler.setTimeout(tick, this.#c.periodMs);
+    this.#initial = this.#c.scheduler.setTimeout(() => {
+      this.#initial = undefined;
+      this.#initialDue = true;
+      this.#tryFirst();
+    }, this.#c.options.initialDelayMs);
   }
 
   stop(): void {
     this.#running = false;
-    if (this.#timer) this.#c.scheduler.clearTimeout(this.#timer);
-    if (this.#soon) this.#c.scheduler.clearTimeout(this.#soon);
+    for (const t of [this.#timer, this.#soon, this.#initial]) if (t) this.#c.scheduler.clearTimeout(t);
   }
 
-  /** The view changed: report devices to a new leader. */
+  /** The view changed: report devices to a new leader (or changed instances), maybe place for the first time. */
   onViewChanged(): void {
-    if (this.#running) this.#reportDevices(false);
+    if (!this.#running) return;
+    this.#reportDevices(false);
+    this.#tryFirst();
   }
 
   /** A server failed: the leader (possibly this server, newly) re-places at once. */
@@ -90,7 +105,10 @@ export class PlacementCoordinator {
 
   onPayload(from: ServerId, payload: PlacementPayload): void {
     if (payload.kind === 'devices') {
-      if (payload.serverId === from) this.#devices.set(from, payload.devices);
+      if (payload.serverId !== from) return;
+      this.#devices.set(from, payload.devices);
+      this.#hosted.set(from, payload.instances ?? []);
+      this.#tryFirst();
       return;
     }
     // Only the leader this server sees may place it (a stale or rogue leader is ignored).
@@ -99,21 +117,28 @@ export class PlacementCoordinator {
     this.#c.apply(payload);
   }
 
-  /** Runs placement now and distributes the decision (the leader only; a no-op elsewhere). */
+  /**
+   * Runs placement now and distributes the decision. Only the leader places: elsewhere this is a no-op that
+   * returns `undefined` (as it is when no server has reported devices, or the run failed — logged).
+   */
   run(trigger: PlacementDecision['trigger']): PlacementDecision | undefined {
     const self = this.#c.selfId;
+    if (this.leader() !== self) return undefined;
     const view = this.#c.view();
     try {
+      const forecast = this.#forecast();
       const input = buildPlacementInput({
         view,
         services: this.#c.services,
         devices: this.#devices,
         previous: this.#last?.instances ?? [],
-        minDemandPerSec: this.#c.minDemandPerSec,
+        minDemandPerSec: this.#c.options.minDemandPerSec,
         leader: self,
+        hosted: new Map([...this.#hosted, [self, this.#c.hosted()]]),
+        ...(forecast ? { forecast } : {}),
       });
       if (input.servers.length === 0) return undefined;
-      const result = placeServices(input, { periodMs: this.#c.periodMs, ...this.#c.placementOptions });
+      const result = placeServices(input, { periodMs: this.#c.periodMs, ...this.#c.options.core });
       const decision: PlacementDecision = {
         kind: 'placement',
         leader: self,
@@ -141,10 +166,35 @@ export class PlacementCoordinator {
     return d.leaderEpoch > l.leaderEpoch || (d.leaderEpoch === l.leaderEpoch && d.seq > l.seq);
   }
 
+  /** The host's forecast; a forecast function that throws or returns bad data is logged and skipped. */
+  #forecast(): readonly ServiceDemand[] | undefined {
+    try {
+      return this.#c.options.demand?.();
+    } catch (err) {
+      this.#c.logger.warn({ err: toEparaError(err) }, 'placement demand forecast ignored');
+      return undefined;
+    }
+  }
+
+  /** The first placement: once the initial delay passed and every alive server in the view reported devices. */
+  #tryFirst(): void {
+    if (!this.#running || !this.#initialDue || this.#last !== undefined || this.leader() !== this.#c.selfId) return;
+    const alive = Object.values(this.#c.view().entries).filter((e) => e.alive);
+    if (this.#c.hasSeeds && alive.length < 2) return;
+    if (!alive.every((e) => this.#devices.has(e.serverId))) return;
+    this.#initialDue = false; // one early attempt; if it fails, the period retries
+    this.run('start');
+  }
+
   #reportDevices(force: boolean): void {
     const leader = this.leader();
-    if (leader === this.#c.selfId || (!force && leader === this.#reportedTo)) return;
+    if (leader === this.#c.selfId) return;
+    const report: DeviceReport = { kind: 'devices', serverId: this.#c.selfId, devices: this.#c.devices, instances: this.#c.hosted() };
+    // Instances the host loads change the report: resend then too, not only to a new leader.
+    const key = JSON.stringify(report.instances);
+    if (!force && leader === this.#reportedTo && key === this.#reportedKey) return;
     this.#reportedTo = leader;
-    this.#c.send(leader, { kind: 'devices', serverId: this.#c.selfId, devices: this.#c.devices });
+    this.#reportedKey = key;
+    this.#c.send(leader, report);
   }
 }

@@ -1,5 +1,8 @@
 import { allocate, deviceKindsOf } from '@epara/core';
-import type { ClusterView, DeviceSpec, ParallelPlan, PlacedInstance, PlacementInput, ServerId, ServerSpec, ServiceDemand, ServiceSpec } from '@epara/core';
+import type { ClusterView, DeviceSpec, InstanceInfo, ParallelPlan, PlacedInstance, PlacementInput, ServerId, ServerSpec, ServiceDemand, ServiceSpec } from '@epara/core';
+import { adoptInstance, claimDevices, createDeviceClaims } from './adopt-instances.js';
+import { forecastRates } from './demand-forecast.js';
+import type { HostedDevices } from './placement-payload.js';
 
 /** What the leader knows when it builds a placement input. */
 export interface PlacementKnowledge {
@@ -11,13 +14,18 @@ export interface PlacementKnowledge {
   /** Demand floor per service so an idle service keeps an instance, items/s. */
   readonly minDemandPerSec: number;
   readonly leader: ServerId;
+  /** The host's forecast for the next period (validated). @default none */
+  readonly forecast?: readonly ServiceDemand[];
+  /** Per server, the devices its executor reports for its instances. @default none */
+  readonly hosted?: ReadonlyMap<ServerId, readonly HostedDevices[]>;
 }
 
 /**
- * Builds `placeServices` input from the synchronized view: alive servers that reported devices, demand from
- * the arrival rates every server reports (plus a floor), plans from `allocate`, and the current placement —
- * the last decision's instances still alive, plus instances a host loaded on its own (adopted so the leader
- * neither double-places nor ignores them), each with its backlog.
+ * Builds `placeServices` input from the synchronized view: alive servers that reported devices, demand per
+ * service and access server as the larger of the reported arrival rate and the host's forecast (plus a
+ * floor), plans from `allocate`, and the current placement — the last decision's instances still alive, plus
+ * every instance a host loaded on its own (adopted on its real devices where its executor reports them, so
+ * the leader neither double-places nor ignores it), each with its backlog.
  */
 export function buildPlacementInput(k: PlacementKnowledge): PlacementInput {
   const alive = Object.values(k.view.entries).filter((e) => e.alive && k.devices.has(e.serverId));
@@ -32,49 +40,59 @@ export function buildPlacementInput(k: PlacementKnowledge): PlacementInput {
 }
 
 function serviceDemand(s: ServiceSpec, k: PlacementKnowledge): ServiceDemand {
-  const ratePerServer: Record<ServerId, number> = {};
-  let total = 0;
+  const ratePerServer: Record<ServerId, number> = forecastRates(k.forecast ?? [], s.id);
   for (const e of Object.values(k.view.entries)) {
     const r = e.alive ? e.arrivalRates[s.id] ?? 0 : 0;
-    if (r > 0) {
-      ratePerServer[e.serverId] = r;
-      total += r;
-    }
+    // The forecast and the measured rate describe the same arrivals: take the larger, never the sum.
+    if (r > (ratePerServer[e.serverId] ?? 0)) ratePerServer[e.serverId] = r;
   }
+  for (const [a, r] of Object.entries(ratePerServer)) if (!(r > 0)) delete ratePerServer[a];
+  const total = Object.values(ratePerServer).reduce((x, y) => x + y, 0);
   if (total < k.minDemandPerSec) ratePerServer[k.leader] = (ratePerServer[k.leader] ?? 0) + k.minDemandPerSec - total;
   return { serviceId: s.id, ratePerServer };
 }
 
 function currentPlacement(k: PlacementKnowledge, servers: readonly ServerSpec[], plans: Readonly<Record<string, readonly ParallelPlan[]>>): PlacedInstance[] {
   const out: PlacedInstance[] = [];
-  const used = new Map<ServerId, Set<string>>();
   const known = new Set(k.services.map((s) => s.id));
   for (const server of servers) {
-    const entry = k.view.entries[server.id]!;
-    const taken = used.get(server.id) ?? new Set<string>();
-    used.set(server.id, taken);
-    for (const inst of entry.instances) {
-      if (inst.status === 'draining' || !known.has(inst.serviceId)) continue;
-      const backlogItems = inst.runMs > 0 ? Math.round((inst.waitMs / inst.runMs) * inst.batchSize) : 0;
+    const claims = createDeviceClaims();
+    const reported = new Map((k.hosted?.get(server.id) ?? []).map((h) => [h.instanceId, h.deviceIds]));
+    const live = k.view.entries[server.id]!.instances.filter((i) => i.status !== 'draining' && known.has(i.serviceId));
+    const backlog = (i: InstanceInfo): number => (i.runMs > 0 ? Math.round((i.waitMs / i.runMs) * i.batchSize) : 0);
+    const unplaced: InstanceInfo[] = [];
+    for (const inst of live) {
       const prev = k.previous.find((p) => p.instanceId === inst.instanceId && p.serverId === server.id);
       if (prev) {
-        prev.deviceIds.forEach((d) => taken.add(d));
-        out.push({ ...prev, backlogItems });
-        continue;
-      }
-      const adopted = adopt(inst.serviceId, inst.instanceId, inst.batchSize, server, taken, plans);
-      if (adopted) out.push({ ...adopted, backlogItems });
+        claimDevices(claims, prev);
+        out.push({ ...prev, backlogItems: backlog(inst) });
+      } else unplaced.push(inst);
     }
+    // Instances with reported devices first, so inference never lands on a device a known instance holds.
+    const order = [...unplaced.filter((i) => reported.has(i.instanceId)), ...unplaced.filter((i) => !reported.has(i.instanceId))];
+    const adopted: PlacedInstance[] = [];
+    for (const inst of order) {
+      const a = adoptInstance(inst, server, reported.get(inst.instanceId), { plans: plans[inst.serviceId] ?? [], claims });
+      if (!a) continue;
+      claimDevices(claims, a);
+      adopted.push({ ...a, backlogItems: backlog(inst) });
+    }
+    out.push(...fitSharedDevices(adopted, out));
   }
   return out;
 }
 
-function adopt(serviceId: string, instanceId: string, batchSize: number, server: ServerSpec, taken: Set<string>, plans: Readonly<Record<string, readonly ParallelPlan[]>>): PlacedInstance | undefined {
-  const candidates = (plans[serviceId] ?? []).filter((p) => server.devices.some((d) => d.kind === p.deviceKind));
-  const plan = candidates.find((p) => p.batchSize === batchSize && p.devices === 1) ?? candidates.find((p) => p.devices === 1);
-  if (!plan) return undefined;
-  const device = server.devices.find((d) => d.kind === plan.deviceKind && !taken.has(d.id) && d.healthy !== false);
-  if (!device) return undefined;
-  taken.add(device.id);
-  return { instanceId, serviceId, plan, serverId: server.id, deviceIds: [device.id] };
+/**
+ * Adopted instances sharing a device run in one round-robin cycle `C = Σ runMs`, so each serves at most
+ * `batch / C`: their claims are capped there (what the duty-cycle constraint of placement allows).
+ */
+function fitSharedDevices(adopted: readonly PlacedInstance[], others: readonly PlacedInstance[]): PlacedInstance[] {
+  const cycle = new Map<string, number>();
+  for (const p of [...others, ...adopted]) if (p.deviceIds.length === 1) cycle.set(p.deviceIds[0]!, (cycle.get(p.deviceIds[0]!) ?? 0) + p.plan.runMs);
+  return adopted.map((p) => {
+    const c = p.deviceIds.length === 1 ? cycle.get(p.deviceIds[0]!) ?? 0 : 0;
+    if (c <= p.plan.runMs || c <= 0) return p;
+    const cap = (1000 * p.plan.batchSize) / c;
+    return cap < (p.capacityPerSec ?? p.plan.capacityPerSec) ? { ...p, capacityPerSec: cap } : p;
+  });
 }

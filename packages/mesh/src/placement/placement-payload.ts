@@ -1,10 +1,22 @@
-import type { DeviceSpec, PlacedInstance, PlacementStep, ServerId } from '@epara/core';
+import type { DeviceId, DeviceSpec, PlacedInstance, PlacementStep, ServerId } from '@epara/core';
 
-/** A server tells the placement leader which devices it has (the view carries load, not hardware). */
+/** Which devices one hosted instance occupies (the view's instance entries do not carry devices). */
+export interface HostedDevices {
+  readonly instanceId: string;
+  readonly deviceIds: readonly DeviceId[];
+}
+
+/**
+ * A server tells the placement leader which devices it has (the view carries load, not hardware), and on
+ * which devices its instances run where its executor reports them (so host-loaded instances are adopted
+ * on their real devices).
+ */
 export interface DeviceReport {
   readonly kind: 'devices';
   readonly serverId: ServerId;
   readonly devices: readonly DeviceSpec[];
+  /** @default [] */
+  readonly instances?: readonly HostedDevices[];
 }
 
 /** The leader's decision: the whole next placement and the ordered make-before-break steps. */
@@ -14,7 +26,8 @@ export interface PlacementDecision {
   /** The leader's epoch and a counter: a newer decision replaces an older one. */
   readonly leaderEpoch: number;
   readonly seq: number;
-  readonly trigger: 'period' | 'failure' | 'start';
+  /** `start`: the first placement; `failure`: a server left; `manual`: the host's `placeNow()`. */
+  readonly trigger: 'period' | 'failure' | 'start' | 'manual';
   readonly instances: readonly PlacedInstance[];
   readonly changes: readonly PlacementStep[];
   readonly goodputPerSec: number;
@@ -29,7 +42,8 @@ export function parsePlacementPayload(value: unknown): PlacementPayload | undefi
   const v = value as Record<string, unknown>;
   if (v['kind'] === 'devices' && typeof v['serverId'] === 'string' && Array.isArray(v['devices'])) {
     const ok = v['devices'].every((d) => isObj(d) && typeof d['id'] === 'string' && typeof d['kind'] === 'string' && typeof d['memoryBytes'] === 'number');
-    return ok ? (value as DeviceReport) : undefined;
+    const hosted = v['instances'] === undefined || (Array.isArray(v['instances']) && v['instances'].every(isHostedDevices));
+    return ok && hosted ? (value as DeviceReport) : undefined;
   }
   if (
     v['kind'] === 'placement' &&
@@ -44,6 +58,10 @@ export function parsePlacementPayload(value: unknown): PlacementPayload | undefi
     return value as PlacementDecision;
   }
   return undefined;
+}
+
+function isHostedDevices(h: unknown): boolean {
+  return isObj(h) && typeof h['instanceId'] === 'string' && Array.isArray(h['deviceIds']) && h['deviceIds'].every((d) => typeof d === 'string');
 }
 
 function isObj(x: unknown): x is Record<string, unknown> {
