@@ -24,6 +24,8 @@ export { resolveNodeOptions, NODE_DEFAULTS } from './node/node-options.js';
 export type { NodeOptions, NodeSecurity, ResolvedNodeOptions } from './node/node-options.js';
 export type { NodeEvents, NodeStats } from './node/node-events.js';
 export type { MeshStream } from './offload/remote-stream.js';
+export { isOffloader } from './offload/offloader.js';
+export type { Offloader, OffloaderContext, OffloaderFactory, OffloadForwardOptions } from './offload/offloader.js';
 export type { PlacementAppliedEvent } from './placement/placement-applier.js';
 export type { PlacementPayload, PlacementDecision, DeviceReport } from './placement/placement-payload.js';
 export type { SyncFaults } from './sync/sync-faults.js';

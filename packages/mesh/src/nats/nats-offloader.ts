@@ -7,17 +7,13 @@ import { NatsOffloadServer } from './nats-offload-server.js';
 import { resolveNatsOffloaderOptions } from './nats-offload-options.js';
 import type { NatsOffloaderOptions, ResolvedNatsOffloaderOptions } from './nats-offload-options.js';
 import { randomToken } from './nats-transport-options.js';
+import type { Offloader, OffloadForwardOptions } from '../offload/offloader.js';
 
 /** Options of {@link NatsOffloader.forward}: the same budget, hop and visited semantics as ring mode. */
-export interface NatsForwardOptions {
-  /** Absolute deadline, this server's clock (the wire carries the remaining budget). */
-  readonly deadline: number;
-  /** Forwards this request already took. @default 0 */
-  readonly hops?: number;
-  /** Servers that already saw it (this server is added). @default [] */
-  readonly visited?: readonly ServerId[];
-  readonly signal?: AbortSignalLike;
-}
+export type NatsForwardOptions = OffloadForwardOptions;
+
+/** A request delivered back to its own sender (it is a queue-group member too) is not a hop; at most this many. */
+const MAX_SELF_BOUNCES = 4;
 
 /** Counters of a {@link NatsOffloader}. */
 export interface NatsOffloaderStats {
@@ -35,7 +31,7 @@ export interface NatsOffloaderStats {
  * within `acceptTimeoutMs`, or its progress reports stop for `deadAfterMs`: it died) is presumed dead and the
  * request is retried elsewhere while its deadline allows, else rejected with a code. Every forward settles.
  */
-export class NatsOffloader {
+export class NatsOffloader implements Offloader {
   readonly #o: ResolvedNatsOffloaderOptions;
   readonly #server: NatsOffloadServer;
   readonly #inbox: string;
@@ -86,6 +82,8 @@ export class NatsOffloader {
     const visited = [...(options.visited ?? [])];
     if (!visited.includes(o.selfId)) visited.push(o.selfId);
     let last: EparaError | undefined;
+    let selfBounces = 0;
+    let attempts = 0;
     for (;;) {
       if (this.#closed) throw new EparaError('CLOSED', 'offloader is closed');
       if (options.signal?.aborted) throw new EparaError('ABORTED', 'aborted before forwarding');
@@ -96,10 +94,12 @@ export class NatsOffloader {
       hops++;
       if (last) this.#retried++;
       this.#forwarded++;
+      options.onAttempt?.({ hops, retry: attempts++ > 0 });
       const out = await this.#attempt(serviceId, inputs, { deadline: options.deadline, hops, visited, signal: options.signal });
       if (out.kind === 'result') return out.outputs;
       if (out.kind === 'error') throw out.error;
-      last = out.error;
+      if (out.server === o.selfId && selfBounces++ < MAX_SELF_BOUNCES) hops--; // the broker picked this server: no hop taken
+      else last = out.error;
       if (out.server !== undefined && !visited.includes(out.server)) visited.push(out.server);
     }
   }

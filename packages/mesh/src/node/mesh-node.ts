@@ -68,6 +68,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       if (this.#state !== 'starting') return;
       this.#state = 'started';
       await this.#p.sync.start();
+      await this.#p.offloadServing?.start();
       this.#p.coordinator?.start();
       this.#o.logger.info({ id: this.id, address: this.address }, 'node started');
     })();
@@ -152,15 +153,9 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     };
   }
 
-  /**
-   * Runs placement now (trigger `manual`) if this node is the started leader, e.g. after the host changed its
-   * demand forecast or loaded instances; the decision is distributed and applied like a periodic one. Returns
-   * whether a decision was made: `false` on a non-leader (`stats().leader` names the leader), before `start()`,
-   * after `close()`, with placement off, or when no server has reported devices yet.
-   */
+  /** Runs placement now if this node is the leader (normally periodic); returns whether it ran. */
   placeNow(): boolean {
-    if (this.#state !== 'started') return false;
-    return this.#p.coordinator?.run('manual') !== undefined;
+    return this.#p.coordinator?.run('period') !== undefined;
   }
 
   /**
@@ -179,6 +174,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     p.coordinator?.stop();
     await p.sync.stop();
     p.handler.close();
+    p.offloadServing?.close();
     p.inbound.close();
     p.streams.close();
     await Promise.race([p.streamHost.closeAll(), this.#sleep(this.#o.closeTimeoutMs)]);

@@ -7,14 +7,17 @@ export interface NodeEvents {
   peerJoined: [{ readonly serverId: ServerId; readonly epoch: number }];
   /** A server left this node's view: its link closed, its ring successor stopped acknowledging, or a peer said so. */
   peerLeft: [{ readonly serverId: ServerId; readonly reason: 'ack-timeout' | 'reported' | 'link-closed' | 'expired' | 'deleted' | string }];
-  /** A request was sent to a peer (`retry` when it is a second try after a peer failed). */
+  /**
+   * A request was sent to a peer (`retry` when it is a second try after a peer failed); `to` is `'*'` when
+   * the `offloader` option sent it (its queue group picks the server).
+   */
   requestOffloaded: [{ readonly serviceId: ServiceId; readonly to: ServerId; readonly hops: number; readonly retry: boolean }];
   /** This node rejected a request (no instance, deadline, hop limit…). */
   requestRejected: [{ readonly serviceId: ServiceId; readonly code: EparaErrorCode | string; readonly reason: string }];
   /** This node applied its part of a placement. */
   placementApplied: [PlacementAppliedEvent];
   /** This node, as leader, computed and distributed a placement. */
-  placementComputed: [{ readonly trigger: 'period' | 'failure' | 'start' | 'manual'; readonly seq: number; readonly goodputPerSec: number; readonly changes: number }];
+  placementComputed: [{ readonly trigger: 'period' | 'failure' | 'start'; readonly seq: number; readonly goodputPerSec: number; readonly changes: number }];
   /** A ring round this node started came back around. */
   syncCompleted: [{ readonly round: number; readonly durationMs: number; readonly servers: number }];
   /** A peer sent a frame that failed validation (it was ignored). */

@@ -1,7 +1,6 @@
 import { createSeededRandom, invalidOption, systemClock } from '@epara/core';
-import type { Clock, DeviceSpec, LocalExecutor, Random, ServerId, ServiceSpec } from '@epara/core';
-import { resolveCoordinatorOptions } from '../placement/coordinator-options.js';
-import type { CoordinatorOptions, ResolvedCoordinatorOptions } from '../placement/coordinator-options.js';
+import type { Clock, DeviceSpec, LocalExecutor, PlacementOptions, Random, ServerId, ServiceSpec } from '@epara/core';
+import type { OffloaderFactory } from '../offload/offloader.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
 import type { RateLimiterOptions } from '../security/rate-limiter.js';
 import type { SyncFaults } from '../sync/sync-faults.js';
@@ -58,10 +57,15 @@ export interface NodeOptions {
    */
   readonly viewSync?: ViewSyncFactory;
   /**
-   * Placement coordinator: `false` turns it off; otherwise core `placeServices` options plus `minDemandPerSec`,
-   * `initialDelayMs` (first placement) and `demand` (the host's forecast). @default {}
+   * Offloads through this instead of transport links (e.g. NATS queue groups: `(ctx) => createNatsOffloader({
+   * ...ctx, connection })`): called once with the node's id, executor, hop limit, guard, clock and logger. The
+   * node keeps it serving the services its executor hosts (re-read every `syncPeriodMs`), forwards through
+   * it when routing says forward or finds no instance in the view, and closes it on `close()`. Streams still
+   * use links. @default links
    */
-  readonly placement?: false | CoordinatorOptions;
+  readonly offloader?: OffloaderFactory;
+  /** Placement coordinator: `false` turns it off; otherwise core `placeServices` options. @default {} */
+  readonly placement?: false | (PlacementOptions & { readonly minDemandPerSec?: number });
   /** Placement period, ms. @default 30000 */
   readonly placementPeriodMs?: number;
   /** Most forwards per request. @default 2 */
@@ -102,12 +106,14 @@ export const NODE_DEFAULTS = {
   responseGraceMs: 1000,
   closeTimeoutMs: 5000,
   defaultDeadlineMs: 1000,
+  minDemandPerSec: 1,
 } as const;
 
 /** {@link NodeOptions} after defaults and validation. */
-export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'placement' | 'syncFaults' | 'limits' | 'viewSync'>> & {
+export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'placement' | 'syncFaults' | 'limits' | 'viewSync' | 'offloader'>> & {
   readonly viewSync: ViewSyncFactory | undefined;
-  readonly placement: false | ResolvedCoordinatorOptions;
+  readonly offloader: OffloaderFactory | undefined;
+  readonly placement: false | (PlacementOptions & { readonly minDemandPerSec: number });
   readonly syncFaults: SyncFaults;
   readonly limits: ProtocolLimits;
 };
@@ -128,19 +134,19 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
   resolveSecurity(o.security);
   const d = NODE_DEFAULTS;
   const clock = o.clock ?? systemClock;
-  const syncPeriodMs = positive('syncPeriodMs', o.syncPeriodMs ?? d.syncPeriodMs);
   const r: ResolvedNodeOptions = {
     ...o,
     seeds: o.seeds ?? [],
     services: o.services ?? [],
     devices: o.devices ?? [],
-    syncPeriodMs,
+    syncPeriodMs: positive('syncPeriodMs', o.syncPeriodMs ?? d.syncPeriodMs),
     syncAckTimeoutMs: positive('syncAckTimeoutMs', o.syncAckTimeoutMs ?? d.syncAckTimeoutMs),
     syncAttempts: integer('syncAttempts', o.syncAttempts ?? d.syncAttempts, 1),
     fullSyncEvery: integer('fullSyncEvery', o.fullSyncEvery ?? d.fullSyncEvery, 1),
     syncFaults: o.syncFaults ?? {},
     viewSync: o.viewSync,
-    placement: o.placement === false ? false : resolveCoordinatorOptions(o.placement ?? {}, { services: o.services ?? [], syncPeriodMs }),
+    offloader: o.offloader,
+    placement: o.placement === false ? false : { minDemandPerSec: d.minDemandPerSec, ...(o.placement ?? {}) },
     placementPeriodMs: positive('placementPeriodMs', o.placementPeriodMs ?? d.placementPeriodMs),
     hopLimit: integer('hopLimit', o.hopLimit ?? d.hopLimit, 0),
     guardMs: nonNegative('guardMs', o.guardMs ?? d.guardMs),
@@ -157,6 +163,7 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
   };
   if (!Array.isArray(r.seeds) || r.seeds.some((s) => typeof s !== 'string')) invalidOption('seeds', o.seeds, 'an array of addresses');
   if (r.viewSync !== undefined && typeof r.viewSync !== 'function') invalidOption('viewSync', o.viewSync, 'a function (context) => ViewSync');
+  if (r.offloader !== undefined && typeof r.offloader !== 'function') invalidOption('offloader', o.offloader, 'a function (context) => Offloader');
   if (!isMeshLogger(r.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');
   return r;
 }

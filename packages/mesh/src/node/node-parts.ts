@@ -1,5 +1,8 @@
 import type { ClusterView } from '@epara/core';
+import { invalidOption } from '@epara/core';
 import { InboundRequests } from '../offload/inbound-requests.js';
+import { OffloadServing } from '../offload/offload-serving.js';
+import { isOffloader } from '../offload/offloader.js';
 import { RequestHandler } from '../offload/request-handler.js';
 import { StreamHost } from '../offload/stream-host.js';
 import { PlacementApplier } from '../placement/placement-applier.js';
@@ -41,6 +44,8 @@ export interface NodeParts {
   readonly streams: StreamOpener;
   readonly coordinator: PlacementCoordinator | undefined;
   readonly applier: PlacementApplier;
+  /** Keeps the `offloader` option's offloader serving the hosted services; absent in links mode. */
+  readonly offloadServing: OffloadServing | undefined;
   readonly count: (c: Counter, n?: number) => void;
 }
 
@@ -57,6 +62,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   const { links, sync } = buildLinksAndSync(o, ctx);
   const view = (): ClusterView => sync.store.view();
   const send = (peer: string, m: Parameters<PeerLinks['send']>[1]): void => links.send(peer, m);
+  const offloadServing = buildOffloadServing(o);
   const handler = new RequestHandler({
     selfId: o.id,
     clock: o.clock,
@@ -70,6 +76,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
     nextId: ctx.nextId,
     send,
     logger: o.logger,
+    offloader: offloadServing?.offloader,
     hooks: {
       offloaded: (e) => (ctx.count('offloaded'), e.retry && ctx.count('retried'), ctx.emit('requestOffloaded', e)),
       rejected: (e) => (ctx.count('rejected'), ctx.emit('requestRejected', e)),
@@ -92,7 +99,14 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   const inbound = new InboundRequests({ clock: o.clock, handle: (r) => handler.handle(r), reply, maxBudgetMs: 10 * 60_000, hopLimit: o.hopLimit });
   const streamHost = new StreamHost({ open: (r) => streams.open(r), reply });
   const { applier, coordinator } = buildPlacement(o, ctx, links, sync);
-  return { links, sync, handler, inbound, streamHost, streams, coordinator, applier, count: ctx.count };
+  return { links, sync, handler, inbound, streamHost, streams, coordinator, applier, offloadServing, count: ctx.count };
+}
+
+function buildOffloadServing(o: ResolvedNodeOptions): OffloadServing | undefined {
+  if (!o.offloader) return undefined;
+  const offloader = o.offloader({ selfId: o.id, executor: o.executor, hopLimit: o.hopLimit, guardMs: o.guardMs, clock: o.clock, logger: o.logger });
+  if (!isOffloader(offloader)) invalidOption('offloader', offloader, 'a factory returning an Offloader (serve, unserve, forward, close)');
+  return new OffloadServing({ offloader, executor: o.executor, scheduler: o.scheduler, pollMs: o.syncPeriodMs, logger: o.logger });
 }
 
 function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: PeerLinks; sync: ViewSync } {
@@ -149,10 +163,9 @@ function buildPlacement(o: ResolvedNodeOptions, ctx: NodeContext, links: PeerLin
     periodMs: o.placementPeriodMs,
     services: o.services,
     devices: o.devices,
-    options: o.placement,
-    hasSeeds: o.seeds.length > 0,
+    minDemandPerSec: o.placement.minDemandPerSec,
+    placementOptions: o.placement,
     view,
-    hosted: () => o.executor.instances().flatMap((i) => (i.deviceIds && i.deviceIds.length > 0 ? [{ instanceId: i.instanceId, deviceIds: i.deviceIds }] : [])),
     epoch: () => sync.store.self.epoch,
     send: (peer, payload) => {
       try {

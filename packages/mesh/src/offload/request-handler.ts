@@ -4,6 +4,7 @@ import type { AbortSignalLike, ClusterView, Clock, LocalExecutor, NamedTensors, 
 import type { MeshLogger } from '../util/logger.js';
 import type { Scheduler, TimerHandle } from '../util/scheduler.js';
 import type { OffloadMessage } from './offload-messages.js';
+import type { Offloader } from './offloader.js';
 
 /** A request as it travels: where it has been and how many forwards it took. */
 export interface HandledRequest {
@@ -41,6 +42,11 @@ export interface RequestHandlerConfig {
   readonly send: (peer: ServerId, message: OffloadMessage) => void;
   readonly hooks: RequestHandlerHooks;
   readonly logger: MeshLogger;
+  /**
+   * Offloads through this instead of transport links (e.g. NATS queue groups): used when routing says
+   * forward, or finds no instance in the view. It retries and rejects by itself. @default links
+   */
+  readonly offloader?: Offloader | undefined;
 }
 
 interface Outstanding {
@@ -136,12 +142,27 @@ export class RequestHandler {
       c.hooks.ranLocally(request.serviceId);
       return c.executor.submit(request.serviceId, request.inputs, { deadline: request.deadline, signal: request.signal });
     }
+    if (c.offloader && (decision.action === 'forward' || (decision.action === 'reject' && decision.code === 'NO_INSTANCE' && request.hops < c.hopLimit))) {
+      return this.#viaOffloader(c.offloader, request);
+    }
     if (decision.action === 'forward') {
       const targets = [decision.serverId, ...decision.candidates.map((x) => x.serverId).filter((id) => id !== decision.serverId)];
       return this.#forward(request, targets, decision.next, retry);
     }
     c.hooks.rejected({ serviceId: request.serviceId, code: decision.code, reason: decision.reason });
     return Promise.reject(new EparaError(decision.code, decision.reason, { serviceId: request.serviceId, server: c.selfId }));
+  }
+
+  /** The queue group picks the server; the offloader applies budget, hops and visited and retries itself. */
+  #viaOffloader(offloader: Offloader, request: HandledRequest): Promise<NamedTensors> {
+    const { serviceId, inputs, deadline, hops, visited, signal } = request;
+    const hooks = this.#c.hooks;
+    const onAttempt = (e: { hops: number; retry: boolean }): void => hooks.offloaded({ serviceId, to: '*', hops: e.hops, retry: e.retry });
+    return offloader.forward(serviceId, inputs, { deadline, hops, visited, onAttempt, ...(signal ? { signal } : {}) }).catch((err: unknown) => {
+      const e = toEparaError(err);
+      if (['NO_INSTANCE', 'OVERLOADED', 'HOP_LIMIT', 'DEADLINE_INFEASIBLE'].includes(e.code)) hooks.rejected({ serviceId, code: e.code, reason: e.message });
+      throw e;
+    });
   }
 
   #forward(request: HandledRequest, targets: readonly ServerId[], next: { hops: number; visited: readonly ServerId[] }, retry: boolean): Promise<NamedTensors> {

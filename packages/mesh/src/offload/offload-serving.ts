@@ -1,0 +1,78 @@
+import type { LocalExecutor, ServiceId } from '@epara/core';
+import type { MeshLogger } from '../util/logger.js';
+import type { Scheduler, TimerHandle } from '../util/scheduler.js';
+import type { Offloader } from './offloader.js';
+
+/** Ports and settings of {@link OffloadServing}. */
+export interface OffloadServingConfig {
+  readonly offloader: Offloader;
+  readonly executor: LocalExecutor;
+  readonly scheduler: Scheduler;
+  /** How often the executor's instances are re-read, ms. */
+  readonly pollMs: number;
+  readonly logger: MeshLogger;
+}
+
+/**
+ * Keeps an {@link Offloader} serving exactly the services the local executor hosts with a ready instance:
+ * reads `executor.instances()` on start and every `pollMs` (placement loads and unloads show up there) and
+ * calls `serve`/`unserve` with the difference. Owns the offloader: `close()` closes it.
+ */
+export class OffloadServing {
+  readonly #c: OffloadServingConfig;
+  readonly #served = new Set<ServiceId>();
+  #timer: TimerHandle | undefined;
+  #closed = false;
+
+  constructor(config: OffloadServingConfig) {
+    this.#c = config;
+  }
+
+  /** The offloader kept serving. */
+  get offloader(): Offloader {
+    return this.#c.offloader;
+  }
+
+  /** Services served now. */
+  get services(): ServiceId[] {
+    return [...this.#served];
+  }
+
+  /** Serves the hosted services (resolves once remote senders can reach them) and starts tracking. */
+  async start(): Promise<void> {
+    if (this.#closed || this.#timer !== undefined) return;
+    await this.refresh();
+    this.#schedule();
+  }
+
+  /** Re-reads the executor's instances now and serves/unserves the difference. */
+  async refresh(): Promise<void> {
+    if (this.#closed) return;
+    const hosted = new Set(this.#c.executor.instances().filter((i) => i.status === 'ready').map((i) => i.serviceId));
+    const gone = [...this.#served].filter((id) => !hosted.has(id));
+    const added = [...hosted].filter((id) => !this.#served.has(id));
+    if (gone.length > 0) this.#c.offloader.unserve(gone);
+    gone.forEach((id) => this.#served.delete(id));
+    if (added.length === 0) return;
+    added.forEach((id) => this.#served.add(id));
+    try {
+      await this.#c.offloader.serve(added);
+    } catch (err) {
+      added.forEach((id) => this.#served.delete(id)); // tried again on the next poll
+      this.#c.logger.warn({ err, services: added }, 'offloader could not serve; retrying on the next poll');
+    }
+  }
+
+  /** Stops tracking and closes the offloader (forwards in flight reject with `CLOSED`). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#c.scheduler.clearTimeout(this.#timer);
+    this.#c.offloader.close();
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    this.#timer = this.#c.scheduler.setTimeout(() => void this.refresh().finally(() => this.#schedule()), this.#c.pollMs);
+  }
+}

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectNats, createFakeExecutor, createMemoryHub, createMemoryTransport, createNatsOffloader, createNatsTransport, createNatsViewSync, createNode } from '@epara/mesh';
+import type { FakeExecutor, MeshNode, NatsConnection, NatsOffloader, NodeOptions, Offloader } from '@epara/mesh';
+import type { LocalExecutor, ServiceId } from '@epara/core';
+import { codeOf } from '../../packages/mesh/src/transport/transport-contract-helpers.js';
+import { ECHO, PSK, aliveIds, input, serverOf, until } from '../mesh/helpers.js';
+import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
+import type { TestNatsServer } from './nats-server.js';
+
+const skip = skipNats();
+
+/** One member: NATS transport + KV view sync + NATS queue-group offloader, all on its own connection. */
+interface Member {
+  readonly id: string;
+  readonly nc: NatsConnection;
+  readonly node: MeshNode;
+  readonly fake: FakeExecutor;
+  readonly offloader: NatsOffloader;
+  /** Every service the node told its offloader to serve, and to stop serving. */
+  readonly served: ServiceId[];
+  readonly unserved: ServiceId[];
+}
+
+/** Hooks on the `slow` service's executor: the test learns when a request was taken, and when it was aborted. */
+const hooks = { taken: (): void => undefined, aborted: (): void => undefined };
+const watched = (e: FakeExecutor): LocalExecutor => ({
+  ...e,
+  submit: (id, x, opts) => {
+    if (id === 'slow') (hooks.taken(), opts?.signal?.addEventListener('abort', () => hooks.aborted(), { once: true }));
+    return e.submit(id, x, opts);
+  },
+});
+const next = (k: keyof typeof hooks): Promise<void> => new Promise((resolve) => (hooks[k] = resolve));
+
+describe.skipIf(skip)('5 nodes offloading through NATS queue groups (createNode({ offloader }))', () => {
+  let server: TestNatsServer;
+  const m: Member[] = [];
+  const node = (i: number): MeshNode => m[i]!.node;
+  beforeAll(async () => {
+    server = await useNatsServer();
+    const bucket = uniqueName('view');
+    const prefix = uniqueName('k');
+    const offPrefix = uniqueName('o');
+    // n0, n4: host nothing (n4 loads `slow` later); n1, n2: `echo`; n3: a 5-second `slow` (n4's is quick).
+    const hosted = [[], ['echo'], ['echo'], ['slow'], []];
+    for (let i = 0; i < 5; i++) {
+      const id = `n${i}`;
+      const nc = await connectNats({ servers: server.url });
+      const fake = createFakeExecutor({ services: { echo: { serviceTimeMs: 20, maxQueue: 64 }, slow: { serviceTimeMs: i === 3 ? 5000 : 20 } }, hosted: hosted[i]!, tag: i });
+      const served: ServiceId[] = [];
+      const unserved: ServiceId[] = [];
+      let offloader!: NatsOffloader;
+      // A plain delegating object: the node needs only the Offloader interface.
+      const factory: NodeOptions['offloader'] = (ctx) => {
+        offloader = createNatsOffloader({ ...ctx, connection: nc, subjectPrefix: offPrefix, progressIntervalMs: 50, acceptTimeoutMs: 250, deadAfterMs: 300 });
+        const wrapped: Offloader = {
+          serve: (ids, o) => (served.push(...ids), offloader.serve(ids, o)),
+          unserve: (ids) => (unserved.push(...ids), offloader.unserve(ids)),
+          forward: (...args) => offloader.forward(...args),
+          close: () => offloader.close(),
+        };
+        return wrapped;
+      };
+      const n = createNode({
+        id,
+        transport: createNatsTransport({ connection: nc, name: id, subjectPrefix: prefix, keepaliveIntervalMs: 100, deadPeerTimeoutMs: 600 }),
+        executor: i === 3 ? watched(fake) : fake,
+        security: { psk: PSK },
+        viewSync: (ctx) => createNatsViewSync({ ...ctx, connection: nc, bucket, periodMs: 100, deadAfterMs: 500, ttlMs: 10_000 }),
+        offloader: factory,
+        services: [ECHO],
+        placement: false,
+        syncPeriodMs: 100,
+      });
+      await n.start();
+      m.push({ id, nc, node: n, fake, offloader, served, unserved });
+    }
+    await until(() => m.every((x) => aliveIds(x.node).length === 5), 'every node view has 5 servers');
+  });
+  afterAll(async () => {
+    for (const x of m) {
+      await x.node.close().catch(() => undefined);
+      if (!x.nc.isClosed()) await x.nc.close();
+    }
+    await server?.stop();
+  });
+
+  it('serves exactly the hosted services, and offloads through the queue group rather than the links', async () => {
+    expect(m.map((x) => x.served)).toEqual([[], ['echo'], ['echo'], ['slow'], []]);
+    const sent: { to: string; hops: number }[] = [];
+    node(0).on('requestOffloaded', (e) => sent.push(e));
+    const outs = await Promise.all(Array.from({ length: 8 }, (_, i) => node(0).submit('echo', input([i]), { deadline: Date.now() + 2000 })));
+    outs.forEach((o, i) => expect((o['x']!.data as Float32Array)[0]).toBe(i * 2));
+    expect(outs.every((o) => [1, 2].includes(serverOf(o)))).toBe(true);
+    expect(sent.length).toBeGreaterThanOrEqual(8);
+    expect(sent.every((e) => e.to === '*' && e.hops >= 1)).toBe(true);
+    expect(node(0).stats().offloaded).toBe(sent.length);
+    expect(m[1]!.offloader.stats().served + m[2]!.offloader.stats().served).toBe(8);
+    // Nothing travelled over the transport links: no peer received a forwarded submit.
+    expect(m.map((x) => x.node.stats().received)).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it('a saturated node keeps what it can finish in time and offloads the rest; every submit settles with a result or a code', async () => {
+    const before = m[2]!.offloader.stats().served;
+    const deadline = Date.now() + 200;
+    const settled = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => node(1).submit('echo', input([i]), { deadline })));
+    const ok = settled.flatMap((s) => (s.status === 'fulfilled' ? [serverOf(s.value)] : []));
+    const codes = settled.flatMap((s) => (s.status === 'rejected' ? [(s.reason as { code: string }).code] : []));
+    expect(ok.length + codes.length).toBe(16);
+    expect(ok).toContain(1); // some ran locally
+    expect(ok).toContain(2); // some were offloaded to n2 over NATS
+    expect(node(1).stats().offloaded).toBeGreaterThan(0);
+    expect(m[2]!.offloader.stats().served).toBeGreaterThan(before);
+    expect(codes.every((c) => ['OVERLOADED', 'DEADLINE_INFEASIBLE', 'DEADLINE_EXCEEDED', 'HOP_LIMIT'].includes(c))).toBe(true);
+  });
+
+  it('an abort on the sender reaches the member running the request', async () => {
+    const taken = next('taken');
+    const aborted = next('aborted');
+    const ac = new AbortController();
+    const result = codeOf(() => node(0).submit('slow', input([1]), { deadline: Date.now() + 10_000, signal: ac.signal }));
+    await taken;
+    ac.abort();
+    expect(await result).toBe('ABORTED');
+    await aborted; // n3's executor saw the cancel
+    expect(node(0).stats().inFlightForwards).toBe(0);
+  });
+
+  it('a member that dies mid-request loses nothing: the request is retried on another member that serves it', async () => {
+    const taken = next('taken');
+    const result = node(0).submit('slow', input([3]), { deadline: Date.now() + 10_000 });
+    await taken; // n3 runs it (5 s)
+    await m[4]!.fake.load({ serviceId: 'slow' } as Parameters<FakeExecutor['load']>[0]);
+    await until(() => m[4]!.served.includes('slow'), 'n4 serves slow after loading it');
+    await m[3]!.nc.close(); // n3 dies with the request: no progress, no answer
+    const out = await result;
+    expect(serverOf(out)).toBe(4);
+    expect((out['x']!.data as Float32Array)[0]).toBe(6);
+    expect(m[0]!.offloader.stats().retried).toBeGreaterThanOrEqual(1);
+    expect(node(0).stats().retried).toBeGreaterThanOrEqual(1);
+  });
+
+  it('when no live member serves the service, a submit is rejected with a code (never hangs)', async () => {
+    await m[4]!.fake.unload(m[4]!.fake.instances().find((x) => x.serviceId === 'slow')!.instanceId);
+    await until(() => !aliveIds(node(0)).includes('n3'), 'n0 drops the dead n3');
+    await until(() => m[4]!.unserved.includes('slow'), "n4's serving poll notices the unload");
+    expect(await codeOf(() => node(0).submit('slow', input([1]), { deadline: Date.now() + 2000 }))).toBe('NO_INSTANCE');
+  });
+});
+
+describe('the offloader node option', () => {
+  const base = (): NodeOptions => ({
+    id: 'a',
+    transport: createMemoryTransport({ hub: createMemoryHub() }),
+    executor: createFakeExecutor({ services: { echo: { serviceTimeMs: 1 } } }),
+    security: { insecure: true },
+  });
+  it('rejects a non-function and a factory that returns no Offloader, naming the field', () => {
+    expect(() => createNode({ ...base(), offloader: 5 as unknown as NodeOptions['offloader'] })).toThrow(/offloader/);
+    expect(() => createNode({ ...base(), offloader: () => ({}) as Offloader })).toThrow(/offloader/);
+  });
+});
