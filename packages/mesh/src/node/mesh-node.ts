@@ -153,9 +153,15 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     };
   }
 
-  /** Runs placement now if this node is the leader (normally periodic); returns whether it ran. */
+  /**
+   * Runs placement now (trigger `manual`) if this node is the started leader, e.g. after the host changed its
+   * demand forecast or loaded instances; the decision is distributed and applied like a periodic one. Returns
+   * whether a decision was made: `false` on a non-leader (`stats().leader` names the leader), before `start()`,
+   * after `close()`, with placement off, or when no server has reported devices yet.
+   */
   placeNow(): boolean {
-    return this.#p.coordinator?.run('period') !== undefined;
+    if (this.#state !== 'started') return false;
+    return this.#p.coordinator?.run('manual') !== undefined;
   }
 
   /**

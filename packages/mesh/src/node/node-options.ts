@@ -1,5 +1,7 @@
 import { createSeededRandom, invalidOption, systemClock } from '@epara/core';
-import type { Clock, DeviceSpec, LocalExecutor, PlacementOptions, Random, ServerId, ServiceSpec } from '@epara/core';
+import type { Clock, DeviceSpec, LocalExecutor, Random, ServerId, ServiceSpec } from '@epara/core';
+import { resolveCoordinatorOptions } from '../placement/coordinator-options.js';
+import type { CoordinatorOptions, ResolvedCoordinatorOptions } from '../placement/coordinator-options.js';
 import type { OffloaderFactory } from '../offload/offloader.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
 import type { RateLimiterOptions } from '../security/rate-limiter.js';
@@ -64,8 +66,11 @@ export interface NodeOptions {
    * use links. @default links
    */
   readonly offloader?: OffloaderFactory;
-  /** Placement coordinator: `false` turns it off; otherwise core `placeServices` options. @default {} */
-  readonly placement?: false | (PlacementOptions & { readonly minDemandPerSec?: number });
+  /**
+   * Placement coordinator: `false` turns it off; otherwise core `placeServices` options plus `minDemandPerSec`,
+   * `initialDelayMs` (first placement) and `demand` (the host's forecast). @default {}
+   */
+  readonly placement?: false | CoordinatorOptions;
   /** Placement period, ms. @default 30000 */
   readonly placementPeriodMs?: number;
   /** Most forwards per request. @default 2 */
@@ -106,14 +111,13 @@ export const NODE_DEFAULTS = {
   responseGraceMs: 1000,
   closeTimeoutMs: 5000,
   defaultDeadlineMs: 1000,
-  minDemandPerSec: 1,
 } as const;
 
 /** {@link NodeOptions} after defaults and validation. */
 export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'placement' | 'syncFaults' | 'limits' | 'viewSync' | 'offloader'>> & {
   readonly viewSync: ViewSyncFactory | undefined;
   readonly offloader: OffloaderFactory | undefined;
-  readonly placement: false | (PlacementOptions & { readonly minDemandPerSec: number });
+  readonly placement: false | ResolvedCoordinatorOptions;
   readonly syncFaults: SyncFaults;
   readonly limits: ProtocolLimits;
 };
@@ -134,19 +138,20 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
   resolveSecurity(o.security);
   const d = NODE_DEFAULTS;
   const clock = o.clock ?? systemClock;
+  const syncPeriodMs = positive('syncPeriodMs', o.syncPeriodMs ?? d.syncPeriodMs);
   const r: ResolvedNodeOptions = {
     ...o,
     seeds: o.seeds ?? [],
     services: o.services ?? [],
     devices: o.devices ?? [],
-    syncPeriodMs: positive('syncPeriodMs', o.syncPeriodMs ?? d.syncPeriodMs),
+    syncPeriodMs,
     syncAckTimeoutMs: positive('syncAckTimeoutMs', o.syncAckTimeoutMs ?? d.syncAckTimeoutMs),
     syncAttempts: integer('syncAttempts', o.syncAttempts ?? d.syncAttempts, 1),
     fullSyncEvery: integer('fullSyncEvery', o.fullSyncEvery ?? d.fullSyncEvery, 1),
     syncFaults: o.syncFaults ?? {},
     viewSync: o.viewSync,
     offloader: o.offloader,
-    placement: o.placement === false ? false : { minDemandPerSec: d.minDemandPerSec, ...(o.placement ?? {}) },
+    placement: o.placement === false ? false : resolveCoordinatorOptions(o.placement ?? {}, { services: o.services ?? [], syncPeriodMs }),
     placementPeriodMs: positive('placementPeriodMs', o.placementPeriodMs ?? d.placementPeriodMs),
     hopLimit: integer('hopLimit', o.hopLimit ?? d.hopLimit, 0),
     guardMs: nonNegative('guardMs', o.guardMs ?? d.guardMs),

@@ -163,9 +163,10 @@ function buildPlacement(o: ResolvedNodeOptions, ctx: NodeContext, links: PeerLin
     periodMs: o.placementPeriodMs,
     services: o.services,
     devices: o.devices,
-    minDemandPerSec: o.placement.minDemandPerSec,
-    placementOptions: o.placement,
+    options: o.placement,
+    hasSeeds: o.seeds.length > 0,
     view,
+    hosted: () => o.executor.instances().flatMap((i) => (i.deviceIds && i.deviceIds.length > 0 ? [{ instanceId: i.instanceId, deviceIds: i.deviceIds }] : [])),
     epoch: () => sync.store.self.epoch,
     send: (peer, payload) => {
       try {
