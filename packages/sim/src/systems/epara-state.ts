@@ -20,7 +20,8 @@ export class ServerStateBook {
   readonly #instRate = new Map<SimInstance, number>();
   readonly #versions: Int32Array;
   readonly #epochs: Int32Array;
-  readonly #net: (NetworkModel | undefined)[] = [];
+  /** Per server, built on first use (preallocated: filling a sparse array in random order would make it a dictionary). */
+  readonly #net: (NetworkModel | undefined)[];
 
   constructor(
     private readonly world: World,
@@ -38,6 +39,7 @@ export class ServerStateBook {
     this.#load = new Float64Array(n);
     this.#versions = new Int32Array(n);
     this.#epochs = new Int32Array(n);
+    this.#net = new Array<NetworkModel | undefined>(n).fill(undefined);
   }
 
   /** Counts a request or frame entering the cluster at its access server. */
