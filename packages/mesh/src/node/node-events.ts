@@ -17,7 +17,7 @@ export interface NodeEvents {
   /** This node applied its part of a placement. */
   placementApplied: [PlacementAppliedEvent];
   /** This node, as leader, computed and distributed a placement. */
-  placementComputed: [{ readonly trigger: PlacementDecision['trigger']; readonly seq: number; readonly goodputPerSec: number; readonly changes: number }];
+  placementComputed: [{ readonly trigger: 'period' | 'failure' | 'start' | 'manual'; readonly seq: number; readonly goodputPerSec: number; readonly changes: number }];
   /** A ring round this node started came back around. */
   syncCompleted: [{ readonly round: number; readonly durationMs: number; readonly servers: number }];
   /** A peer sent a frame that failed validation (it was ignored). */
