@@ -13,7 +13,6 @@ import { prepareTransfer } from '../tensors/transfer.js';
 const data = workerData as DeviceWorkerData;
 const sessions = new Map<string, BackendSession>();
 let backendPromise: Promise<InferenceBackend> | undefined;
-let chain: Promise<void> = Promise.resolve();
 
 function backend(): Promise<InferenceBackend> {
   backendPromise ??=
@@ -96,6 +95,17 @@ async function fileSize(path: string): Promise<number> {
   return (await stat(path)).size;
 }
 
+// One request at a time, in arrival order; an idle worker starts a request at once (no promise chain per message).
+const queue: DeviceRequest[] = [];
+let busy = false;
+
+async function serve(): Promise<void> {
+  busy = true;
+  for (let req = queue.shift(); req !== undefined; req = queue.shift()) await handle(req);
+  busy = false;
+}
+
 parentPort!.on('message', (req: DeviceRequest) => {
-  chain = chain.then(() => handle(req));
+  queue.push(req);
+  if (!busy) void serve();
 });

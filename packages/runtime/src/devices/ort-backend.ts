@@ -38,11 +38,16 @@ class OrtSession implements BackendSession {
 
   async run(feeds: NamedTensors, outputNames?: readonly string[]): Promise<NamedTensors> {
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-    const result = outputNames ? await this.#session.run(ortFeeds, [...outputNames]) : await this.#session.run(ortFeeds);
+    for (const name of Object.keys(feeds)) {
+      const t = feeds[name]!;
+      ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+    }
+    // `outputNames` arrived by postMessage (a fresh array): no defensive copy needed.
+    const result = outputNames ? await this.#session.run(ortFeeds, outputNames as string[]) : await this.#session.run(ortFeeds);
     const out: Record<string, TensorLike> = {};
-    for (const [name, t] of Object.entries(result)) {
-      out[name] = { type: t.type as TensorType, dims: [...t.dims], data: t.data as TensorLike['data'] };
+    for (const name of Object.keys(result)) {
+      const t = result[name]!;
+      out[name] = { type: t.type as TensorType, dims: t.dims, data: t.data as TensorLike['data'] };
     }
     return out;
   }

@@ -25,6 +25,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   readonly #models = new Map<string, { source: ModelSource; threads: number }>();
   #worker: Worker | undefined;
   #ready: Promise<void> = Promise.resolve();
+  #restarting = false;
   #nextId = 1;
   #closed = false;
   #failed: EparaError | undefined;
@@ -54,7 +55,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   async runTimed(key: string, feeds: NamedTensors, options: { outputNames?: readonly string[]; signal?: AbortSignal } = {}): Promise<TimedRun> {
     const { tensors, transfer } = prepareTransfer(feeds);
-    const body = options.outputNames ? { op: 'run' as const, key, feeds: tensors, outputNames: [...options.outputNames] } : { op: 'run' as const, key, feeds: tensors };
+    const body = options.outputNames ? { op: 'run' as const, key, feeds: tensors, outputNames: options.outputNames } : { op: 'run' as const, key, feeds: tensors };
     const result = (await this.#call(body, transfer, options.signal)) as RunResult;
     this.#consecutiveCrashes = 0;
     return result;
@@ -75,25 +76,32 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     if (worker) await worker.terminate();
   }
 
-  async #call(body: RequestBody, transfer: ArrayBuffer[], signal?: AbortSignal): Promise<unknown> {
-    if (signal?.aborted) throw aborted(signal);
-    await this.#ready;
-    if (this.#closed) throw new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id });
-    if (this.#failed) throw this.#failed;
-    if (signal?.aborted) throw aborted(signal);
+  #call(body: RequestBody, transfer: ArrayBuffer[], signal?: AbortSignal): Promise<unknown> {
+    if (signal?.aborted) return Promise.reject(aborted(signal));
+    // Wait for a restart's reloads only while one is under way: no extra await per call otherwise.
+    if (this.#restarting) return this.#ready.then(() => this.#send(body, transfer, signal));
+    return this.#send(body, transfer, signal);
+  }
+
+  #send(body: RequestBody, transfer: ArrayBuffer[], signal?: AbortSignal): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }));
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (signal?.aborted) return Promise.reject(aborted(signal));
     const worker = this.#ensureWorker();
     const id = this.#nextId++;
     return new Promise<unknown>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#pending.delete(id);
-        reject(aborted(signal!));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const done = (): void => signal?.removeEventListener('abort', onAbort);
-      this.#pending.set(id, {
-        resolve: (v) => (done(), resolve(v)),
-        reject: (e) => (done(), reject(e)),
-      });
+      if (signal) {
+        const onAbort = (): void => {
+          this.#pending.delete(id);
+          reject(aborted(signal));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        const done = (): void => signal.removeEventListener('abort', onAbort);
+        this.#pending.set(id, {
+          resolve: (v) => (done(), resolve(v)),
+          reject: (e) => (done(), reject(e)),
+        });
+      } else this.#pending.set(id, { resolve, reject });
       worker.postMessage({ ...body, id } as DeviceRequest, transfer);
     });
   }
@@ -132,7 +140,16 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       });
       return;
     }
-    this.#ready = this.#restart();
+    this.#restarting = true;
+    const ready = this.#restart();
+    this.#ready = ready;
+    // Cleared only on success: after a failed restart every call keeps waiting on (and failing with) it.
+    ready.then(
+      () => {
+        if (this.#ready === ready) this.#restarting = false;
+      },
+      () => undefined,
+    );
   }
 
   async #restart(): Promise<void> {

@@ -13,7 +13,7 @@ import {
   type ParallelPlan,
 } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-handle.js';
-import type { StreamSlot, WorkItem, ItemDone } from '../batching/work-item.js';
+import type { StreamSlot, WorkItem } from '../batching/work-item.js';
 import type { ExecutorStream } from '../streams/executor-stream.js';
 import { openServiceStream } from '../streams/open-service-stream.js';
 import { EngineInstance } from './engine-instance.js';
@@ -94,7 +94,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       const inst = this.#pick(serviceId);
       const signal = options.signal as AbortSignal | undefined;
       if (inst instanceof EngineInstance) return inst.engine.submit(inputs, { deadline, priority, ...(signal ? { signal } : {}) });
-      return this.#enqueue(inst, inputs, { deadline, priority, signal, frame: false, withState: true }).then((d) => d.outputs);
+      return this.#enqueue(inst, inputs, { deadline, priority, signal, frame: false, withState: true });
     } catch (err) {
       return Promise.reject(err);
     }
@@ -115,19 +115,24 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     inst: ModelInstance,
     inputs: NamedTensors,
     o: { deadline: number; priority: number; signal: AbortSignal | undefined; frame: boolean; withState: boolean; slot?: StreamSlot },
-  ): Promise<ItemDone> {
+  ): Promise<NamedTensors> {
     const key = validateItem(inst.io, inputs, { serviceId: inst.serviceId, withState: o.withState });
     if (inst.queue.size >= this.#o.maxQueue) {
       throw new EparaError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#o.maxQueue})`, { serviceId: inst.serviceId });
     }
-    return new Promise<ItemDone>((resolve, reject) => {
+    // Resolves with the outputs directly: no extra promise or microtask per request.
+    return new Promise<NamedTensors>((resolve, reject) => {
       let settled = false;
-      const onAbort = (): void => {
-        if (settled) return;
-        settled = true;
-        inst.withdraw(item);
-        reject(new EparaError('ABORTED', 'the request was aborted', { serviceId: inst.serviceId }));
-      };
+      const signal = o.signal;
+      // Only a request with a signal pays for the abort listener.
+      const onAbort = signal
+        ? (): void => {
+            if (settled) return;
+            settled = true;
+            inst.withdraw(item);
+            reject(new EparaError('ABORTED', 'the request was aborted', { serviceId: inst.serviceId }));
+          }
+        : undefined;
       const item: WorkItem = {
         seq: this.#seq++,
         serviceId: inst.serviceId,
@@ -139,14 +144,14 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
         frame: o.frame,
         ...(o.slot ? { slot: o.slot } : {}),
         settle: (r) => {
-          o.signal?.removeEventListener('abort', onAbort);
+          if (onAbort) signal!.removeEventListener('abort', onAbort);
           if (settled) return;
           settled = true;
-          if (r.ok) resolve(r.done);
+          if (r.ok) resolve(r.done.outputs);
           else reject(r.error);
         },
       };
-      o.signal?.addEventListener('abort', onAbort, { once: true });
+      if (onAbort) signal!.addEventListener('abort', onAbort, { once: true });
       inst.enqueue(item);
     });
   }
@@ -218,7 +223,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
         const inst = this.#pick(serviceId);
         if (!(inst instanceof ModelInstance)) throw new EparaError('INVALID_OPTIONS', `${serviceId} does not take streams`, { serviceId });
         const o = { deadline, priority: 0, signal, frame: true, withState: false, ...(slot ? { slot } : {}) };
-        return this.#enqueue(inst, frame, o).then((d) => d.outputs);
+        return this.#enqueue(inst, frame, o);
       },
       released: (s) => this.#streams.delete(s),
     });

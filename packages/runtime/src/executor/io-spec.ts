@@ -75,20 +75,38 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
  */
 export function validateItem(spec: IoSpec, inputs: NamedTensors, options: { serviceId: string; withState: boolean }): string {
   if (typeof inputs !== 'object' || inputs === null) bad(options.serviceId, 'inputs', 'inputs must be an object of tensors');
-  const expected = options.withState ? [...spec.inputs, ...spec.stateInputs] : spec.inputs;
-  const names = new Set(expected.map((s) => s.name));
+  const { expected, names } = expectedInputs(spec, options.withState);
   for (const name of Object.keys(inputs)) {
     if (!names.has(name)) bad(options.serviceId, name, `unexpected input '${name}'; expected ${[...names].join(', ')}`);
   }
-  const parts: string[] = [];
+  let key = '';
   for (const s of expected) {
     const t = inputs[s.name];
     if (!t) bad(options.serviceId, s.name, `missing input '${s.name}'`);
     checkTensor(options.serviceId, s, t);
-    if (s.batchAxis === null) parts.push(`${s.name}=${t.dims.join('x')}:${Array.from(t.data as ArrayLike<unknown>, String).join(',')}`);
-    else parts.push(`${s.name}=${t.dims.filter((_, i) => i !== s.batchAxis).join('x')}`);
+    if (key !== '') key += '|';
+    if (s.batchAxis === null) key += `${s.name}=${t.dims.join('x')}:${Array.from(t.data as ArrayLike<unknown>, String).join(',')}`;
+    else key += `${s.name}=${t.dims.filter((_, i) => i !== s.batchAxis).join('x')}`;
   }
-  return parts.join('|');
+  return key;
+}
+
+interface Expected {
+  readonly expected: readonly InputSpec[];
+  readonly names: ReadonlySet<string>;
+}
+
+/** The inputs an item must carry, computed once per spec (validation runs on every request). */
+const expectedCache = new WeakMap<IoSpec, { plain: Expected; withState: Expected }>();
+
+function expectedInputs(spec: IoSpec, withState: boolean): Expected {
+  let cached = expectedCache.get(spec);
+  if (!cached) {
+    const of = (expected: readonly InputSpec[]): Expected => ({ expected, names: new Set(expected.map((s) => s.name)) });
+    cached = { plain: of(spec.inputs), withState: of([...spec.inputs, ...spec.stateInputs]) };
+    expectedCache.set(spec, cached);
+  }
+  return withState ? cached.withState : cached.plain;
 }
 
 function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): void {
@@ -96,7 +114,8 @@ function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): void {
   if (t.type !== s.type) bad(serviceId, s.name, `input '${s.name}' has dtype ${t.type}, expected ${s.type}`);
   if (t.data?.constructor?.name !== ARRAY_OF[s.type]) bad(serviceId, s.name, `input '${s.name}' data must be a ${ARRAY_OF[s.type]}`);
   if (t.dims.length !== s.dims.length) bad(serviceId, s.name, `input '${s.name}' has rank ${t.dims.length}, expected ${s.dims.length}`);
-  for (const [i, d] of t.dims.entries()) {
+  for (let i = 0; i < t.dims.length; i++) {
+    const d = t.dims[i]!;
     if (!Number.isInteger(d) || d < 1) bad(serviceId, s.name, `input '${s.name}' dim ${i} is ${d}`);
     const want = s.dims[i];
     if (want !== null && want !== undefined && want !== d) {

@@ -75,6 +75,7 @@ export class ModelInstance implements Lane {
   readonly #memory = new Map<string, number>();
   #profile: LatencyProfile | undefined;
   #io: IoSpec | undefined;
+  #runOptions: { outputNames?: readonly string[] } = {};
   #state: NamedTensors = {};
   #inFlight = 0;
   #lateMs = 0;
@@ -131,7 +132,10 @@ export class ModelInstance implements Lane {
     const source = typeof s.model === 'string' ? { path: s.model } : { bytes: s.model as Uint8Array };
     const infos = await Promise.all(this.devices.map((d) => d.loadModel(this.id, source, signal ? { signal } : {})));
     infos.forEach((info, i) => this.#memory.set(this.devices[i]!.id, info.memoryBytes));
-    this.#io = resolveIoSpec(infos[0]!, s);
+    const io = resolveIoSpec(infos[0]!, s);
+    this.#io = io;
+    // Computed once: the outputs every run fetches (the requested ones plus the recurrent state).
+    this.#runOptions = io.outputNames ? { outputNames: [...new Set([...io.outputNames, ...Object.values(io.stateMap)])] } : {};
     this.#state = s.stateful ? initialState(this.#io, s.stateful.initial) : {};
     this.#profile = s.profile ?? (await this.#measure(signal));
   }
@@ -232,8 +236,7 @@ export class ModelInstance implements Lane {
     const io = this.io;
     try {
       const feeds = stackTensors(items.map((it) => (it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs)), io.inputAxes);
-      const outputNames = io.outputNames ? [...new Set([...io.outputNames, ...Object.values(io.stateMap)])] : undefined;
-      const { outputs, runMs } = await device.runTimed(this.id, feeds, outputNames ? { outputNames } : {});
+      const { outputs, runMs } = await device.runTimed(this.id, feeds, this.#runOptions);
       const finishedAt = this.#c.clock.now();
       if (this.#c.adaptLatency) {
         const late = Math.max(0, finishedAt - (startedAt + this.latencyMs(device.id, items.length)));
@@ -242,7 +245,7 @@ export class ModelInstance implements Lane {
       // Compute time inside the worker: wall time would also count the wait behind a batch sent ahead.
       if (this.#c.adaptLatency) this.#observe(device.id, items.length, runMs);
       const parts = splitTensors(outputs, items.length, io.outputAxes);
-      items.forEach((it, i) => this.#complete(it, parts[i]!, { startedAt, finishedAt, batchSize: items.length, deviceId: device.id }));
+      for (let i = 0; i < items.length; i++) this.#complete(items[i]!, parts[i]!, startedAt, finishedAt, items.length, device.id);
       this.#c.emit('batchCompleted', { instanceId: this.id, serviceId: this.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
     } catch (err) {
       const e = toEparaError(err, 'MODEL_ERROR');
@@ -256,8 +259,8 @@ export class ModelInstance implements Lane {
     }
   }
 
-  #complete(it: WorkItem, outputs: Record<string, TensorLike>, done: { startedAt: number; finishedAt: number; batchSize: number; deviceId: string }): void {
-    const io = this.io;
+  #complete(it: WorkItem, outputs: Record<string, TensorLike>, startedAt: number, finishedAt: number, batchSize: number, deviceId: string): void {
+    const io = this.#io!;
     if (it.slot) {
       const next: Record<string, TensorLike> = {};
       for (const [input, output] of Object.entries(io.stateMap)) next[input] = outputs[output]!;
@@ -270,7 +273,7 @@ export class ModelInstance implements Lane {
       visible = filtered;
     }
     this.counters.completed++;
-    it.settle({ ok: true, done: { ...done, outputs: visible } });
+    it.settle({ ok: true, done: { outputs: visible, startedAt, finishedAt, batchSize, deviceId } });
   }
 
   #observe(deviceId: string, n: number, durationMs: number): void {

@@ -72,7 +72,9 @@ export function splitTensors(outputs: NamedTensors, count: number, axes: BatchAx
         dims: [...t.dims],
       });
     }
-    for (let i = 0; i < count; i++) items[i]![name] = sliceAlong(t, axis, i);
+    // One item along a leading axis: the item is the whole tensor (what sliceAlong's view would span).
+    if (count === 1 && (axis === 0 || product(t.dims.slice(0, axis)) === 1)) items[0]![name] = { type: t.type, dims: [...t.dims], data: t.data };
+    else for (let i = 0; i < count; i++) items[i]![name] = sliceAlong(t, axis, i);
   }
   return items;
 }

@@ -10,13 +10,13 @@ import type { NamedTensors, TensorLike } from '@epara/core';
 export function prepareTransfer(tensors: NamedTensors): { tensors: Record<string, TensorLike>; transfer: ArrayBuffer[] } {
   const out: Record<string, TensorLike> = {};
   const transfer: ArrayBuffer[] = [];
-  const seen = new Set<ArrayBufferLike>();
-  for (const [name, t] of Object.entries(tensors)) {
+  // A handful of tensors per message: a linear scan beats a Set. `dims` is not copied: postMessage clones it.
+  for (const name of Object.keys(tensors)) {
+    const t = tensors[name]!;
     let data = t.data;
-    if (!ownsWholeBuffer(data) || seen.has(data.buffer)) data = data.slice() as typeof data;
-    seen.add(data.buffer);
+    if (!ownsWholeBuffer(data) || transfer.includes(data.buffer as ArrayBuffer)) data = data.slice() as typeof data;
     transfer.push(data.buffer as ArrayBuffer);
-    out[name] = { type: t.type, dims: [...t.dims], data };
+    out[name] = { type: t.type, dims: t.dims, data };
   }
   return { tensors: out, transfer };
 }
@@ -24,6 +24,6 @@ export function prepareTransfer(tensors: NamedTensors): { tensors: Record<string
 /** True when the array spans its entire, transferable `ArrayBuffer`. */
 export function ownsWholeBuffer(data: TensorLike['data']): boolean {
   const buffer = data.buffer;
-  if (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) return false;
-  return data.byteOffset === 0 && data.byteLength === buffer.byteLength;
+  if (data.byteOffset !== 0 || data.byteLength !== buffer.byteLength) return false;
+  return typeof SharedArrayBuffer === 'undefined' || !(buffer instanceof SharedArrayBuffer);
 }
