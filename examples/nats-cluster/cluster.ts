@@ -35,8 +35,8 @@ export interface ClusterConfig {
 
 /**
  * Starts one edge server. Its single NATS connection carries everything: the node's view (JetStream KV
- * instead of the ring: no seeds needed), its mesh links (PSK handshake, offloads chosen by `routeRequest`),
- * and the `detect` queue group when it hosts it.
+ * instead of the ring: no seeds needed), its mesh links (PSK handshake), and its offloads: `routeRequest`
+ * decides to offload, the `detect` queue group picks the server (the node joins it when it hosts `detect`).
  */
 export async function startEdgeServer(index: number, config: ClusterConfig): Promise<EdgeServer> {
   const id = `edge-${index}`;
@@ -44,6 +44,7 @@ export async function startEdgeServer(index: number, config: ClusterConfig): Pro
   const hosts = config.hosts.includes(index);
   // In production: `createExecutor(...)` from @epara/runtime. The fake keeps the demo model-free.
   const executor = createFakeExecutor({ services: { detect: { serviceTimeMs: 10, maxQueue: 64 } }, hosted: hosts ? ['detect'] : [], tag: index });
+  let offloader!: NatsOffloader;
   const transport = createNatsTransport({ connection: nc, name: id, subjectPrefix: config.namespace, keepaliveIntervalMs: 200, deadPeerTimeoutMs: 1000 });
   const node = createNode({
     id,
@@ -53,18 +54,17 @@ export async function startEdgeServer(index: number, config: ClusterConfig): Pro
     viewSync: (ctx) => createNatsViewSync({ ...ctx, connection: nc, bucket: config.namespace, periodMs: 200 }),
     services: [DETECT],
     devices: [{ id: 'cpu0', kind: 'cpu', memoryBytes: 4e9 }],
+    // The node serves what its executor hosts and offloads through the queue groups (not over links).
+    offloader: (ctx) => (offloader = createNatsOffloader({ ...ctx, connection: nc, subjectPrefix: config.namespace })),
     placement: false,
   });
   await node.start();
-  const offloader = createNatsOffloader({ connection: nc, selfId: id, executor, subjectPrefix: config.namespace });
-  if (hosts) await offloader.serve(['detect']);
   return { id, nc, node, offloader, executor };
 }
 
 /** Stops a server cleanly (its KV entry is deleted, its links close with a goodbye). */
 export async function stopEdgeServer(s: EdgeServer): Promise<void> {
-  s.offloader.close();
-  await s.node.close();
+  await s.node.close(); // closes its offloader too
   if (!s.nc.isClosed()) await s.nc.close();
 }
 

@@ -6,9 +6,9 @@ import type { EdgeServer } from './cluster.js';
 export interface DemoResult {
   /** Alive servers in edge-0's view (fed from the KV bucket). */
   readonly members: string[];
-  /** Which server answered each request submitted on edge-0 (`node.submit`: `routeRequest` picks a peer from the view). */
+  /** Which server answered each request submitted on edge-0 (`node.submit`: `routeRequest` decides to offload, the queue group picks). */
   readonly viaNode: Record<string, number>;
-  /** Which server answered each request sent through the `detect` queue group. */
+  /** Which server answered each request sent straight to the `detect` queue group (`offloader.forward`). */
   readonly viaQueueGroup: Record<string, number>;
   /** Alive servers in edge-0's view after edge-4 crashed. */
   readonly afterCrash: string[];
@@ -50,18 +50,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     const deadline = (): number => Date.now() + 2000;
     const viaNode = await Promise.all(Array.from({ length: requests }, (_, i) => edge0.node.submit('detect', image(i), { deadline: deadline() })));
-    log(`edge-0 hosts nothing: node.submit offloaded ${requests} requests over the NATS transport → ${JSON.stringify(tally(viaNode.map(serverOf)))}`);
+    log(`edge-0 hosts nothing: node.submit offloaded ${requests} requests through the 'detect' queue group → ${JSON.stringify(tally(viaNode.map(serverOf)))}`);
     const viaQueue = await Promise.all(Array.from({ length: requests }, (_, i) => edge0.offloader.forward('detect', image(i), { deadline: deadline() })));
-    log(`through the 'detect' queue group → ${JSON.stringify(tally(viaQueue.map(serverOf)))}`);
+    log(`straight to the queue group (offloader.forward) → ${JSON.stringify(tally(viaQueue.map(serverOf)))}`);
 
     const victim = cluster[4]!;
     await victim.nc.close(); // a crash: no goodbye on any channel
     await until(() => !aliveIn(edge0.node.view()).includes('edge-4'));
     const afterCrash = aliveIn(edge0.node.view());
     log(`edge-4 crashed; edge-0's view now: ${afterCrash.join(' ')}`);
-    const after = await Promise.allSettled(Array.from({ length: requests }, (_, i) => edge0.offloader.forward('detect', image(i), { deadline: deadline() })));
+    const after = await Promise.allSettled(Array.from({ length: requests }, (_, i) => edge0.node.submit('detect', image(i), { deadline: deadline() })));
     const okAfterCrash = after.filter((r) => r.status === 'fulfilled').length;
-    log(`after the crash: ${okAfterCrash}/${requests} queue-group requests succeeded (served by edge-2 and edge-3)`);
+    log(`after the crash: ${okAfterCrash}/${requests} submits succeeded (served by edge-2 and edge-3)`);
     return { members, viaNode: tally(viaNode.map(serverOf)), viaQueueGroup: tally(viaQueue.map(serverOf)), afterCrash, okAfterCrash };
   } finally {
     await Promise.all(cluster.map((s) => stopEdgeServer(s).catch(() => undefined)));
