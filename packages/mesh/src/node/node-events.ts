@@ -1,5 +1,6 @@
 import type { EparaErrorCode, ServerId, ServiceId } from '@epara/core';
 import type { PlacementAppliedEvent } from '../placement/placement-applier.js';
+import type { PlacementDecision } from '../placement/placement-payload.js';
 
 /** Payloads of a node's events (eventemitter3 object map; past-tense names). */
 export interface NodeEvents {
@@ -7,17 +8,19 @@ export interface NodeEvents {
   peerJoined: [{ readonly serverId: ServerId; readonly epoch: number }];
   /** A server left this node's view: its link closed, its ring successor stopped acknowledging, or a peer said so. */
   peerLeft: [{ readonly serverId: ServerId; readonly reason: 'ack-timeout' | 'reported' | 'link-closed' | 'expired' | 'deleted' | string }];
-  /**
-   * A request was sent to a peer (`retry` when it is a second try after a peer failed); `to` is `'*'` when
-   * the `offloader` option sent it (its queue group picks the server).
-   */
+  /** A request was sent to a peer (`retry` when it is a second try after a peer failed). */
   requestOffloaded: [{ readonly serviceId: ServiceId; readonly to: ServerId; readonly hops: number; readonly retry: boolean }];
   /** This node rejected a request (no instance, deadline, hop limit…). */
   requestRejected: [{ readonly serviceId: ServiceId; readonly code: EparaErrorCode | string; readonly reason: string }];
   /** This node applied its part of a placement. */
   placementApplied: [PlacementAppliedEvent];
-  /** This node, as leader, computed and distributed a placement. */
-  placementComputed: [{ readonly trigger: 'period' | 'failure' | 'start' | 'manual'; readonly seq: number; readonly goodputPerSec: number; readonly changes: number }];
+  /**
+   * This node, as leader, computed and distributed a placement: why, its number, predicted goodput, how many
+   * steps it changes, and the whole placement (`instances`, with their devices).
+   */
+  placementComputed: [
+    { readonly trigger: PlacementDecision['trigger']; readonly seq: number; readonly goodputPerSec: number; readonly changes: number; readonly instances: PlacementDecision['instances'] },
+  ];
   /** A ring round this node started came back around. */
   syncCompleted: [{ readonly round: number; readonly durationMs: number; readonly servers: number }];
   /** A peer sent a frame that failed validation (it was ignored). */

@@ -25,7 +25,7 @@ export interface CoordinatorConfig {
   /** Applies a decision on this server. */
   readonly apply: (decision: PlacementDecision) => void;
   readonly logger: MeshLogger;
-  readonly ran: (e: { trigger: PlacementDecision['trigger']; seq: number; goodputPerSec: number; changes: number }) => void;
+  readonly ran: (e: { trigger: PlacementDecision['trigger']; seq: number; goodputPerSec: number; changes: number; instances: PlacementDecision['instances'] }) => void;
 }
 
 /**
@@ -45,6 +45,7 @@ export class PlacementCoordinator {
   #timer: TimerHandle | undefined;
   #soon: TimerHandle | undefined;
   #initial: TimerHandle | undefined;
+  #joined: TimerHandle | undefined;
   #initialDue = false;
   #reportedTo: ServerId | undefined;
   #reportedKey = '';
@@ -84,7 +85,7 @@ export class PlacementCoordinator {
 
   stop(): void {
     this.#running = false;
-    for (const t of [this.#timer, this.#soon, this.#initial]) if (t) this.#c.scheduler.clearTimeout(t);
+    for (const t of [this.#timer, this.#soon, this.#initial, this.#joined]) if (t) this.#c.scheduler.clearTimeout(t);
   }
 
   /** The view changed: report devices to a new leader (or changed instances), maybe place for the first time. */
@@ -106,8 +107,10 @@ export class PlacementCoordinator {
   onPayload(from: ServerId, payload: PlacementPayload): void {
     if (payload.kind === 'devices') {
       if (payload.serverId !== from) return;
+      const isNew = !this.#devices.has(from);
       this.#devices.set(from, payload.devices);
       this.#hosted.set(from, payload.instances ?? []);
+      if (isNew && this.#last !== undefined) this.#onServerJoined();
       this.#tryFirst();
       return;
     }
@@ -152,7 +155,7 @@ export class PlacementCoordinator {
       this.#last = decision;
       for (const e of Object.values(view.entries)) if (e.alive && e.serverId !== self) this.#c.send(e.serverId, decision);
       this.#c.apply(decision);
-      this.#c.ran({ trigger, seq: decision.seq, goodputPerSec: decision.goodputPerSec, changes: decision.changes.length });
+      this.#c.ran({ trigger, seq: decision.seq, goodputPerSec: decision.goodputPerSec, changes: decision.changes.length, instances: decision.instances });
       return decision;
     } catch (err) {
       this.#c.logger.error({ err: toEparaError(err) }, 'placement run failed');
@@ -174,6 +177,18 @@ export class PlacementCoordinator {
       this.#c.logger.warn({ err: toEparaError(err) }, 'placement demand forecast ignored');
       return undefined;
     }
+  }
+
+  /**
+   * A server's devices became known after placement started (a late joiner, or every server after a
+   * failover, since reports go to the leader only): re-place soon, once per `initialDelayMs` window.
+   */
+  #onServerJoined(): void {
+    if (!this.#running || this.#joined || this.leader() !== this.#c.selfId) return;
+    this.#joined = this.#c.scheduler.setTimeout(() => {
+      this.#joined = undefined;
+      if (this.#running) this.run('joined');
+    }, this.#c.options.initialDelayMs);
   }
 
   /** The first placement: once the initial delay passed and every alive server in the view reported devices. */

@@ -26,8 +26,11 @@ export interface PlacementDecision {
   /** The leader's epoch and a counter: a newer decision replaces an older one. */
   readonly leaderEpoch: number;
   readonly seq: number;
-  /** `start`: the first placement; `failure`: a server left; `manual`: the host's `placeNow()`. */
-  readonly trigger: 'period' | 'failure' | 'start' | 'manual';
+  /**
+   * `start`: the first placement; `failure`: a server left; `joined`: a server's devices became known after
+   * placement started; `manual`: the host's `placeNow()`.
+   */
+  readonly trigger: 'period' | 'failure' | 'start' | 'joined' | 'manual';
   readonly instances: readonly PlacedInstance[];
   readonly changes: readonly PlacementStep[];
   readonly goodputPerSec: number;
