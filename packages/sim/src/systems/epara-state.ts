@@ -131,21 +131,17 @@ export class ServerStateBook {
     return noise > 0 ? x * (1 + noise * (2 * this.world.systemRandom.next() - 1)) : x;
   }
 
-  /**
-   * The network model one server routes with: its zone's members in zone order, itself included (delay 0,
-   * unlimited bandwidth: what the simulated network charges a server for itself; core routing never asks for
-   * `self`). Listing every member makes the models of a zone one object shape, so the core's per-peer
-   * lookups stay fast at 1000 servers instead of meeting a different shape per server.
-   */
+  /** The network model one server routes with (its zone's peers). */
   network(server: number): NetworkModel {
     let m = this.#net[server];
     if (m === undefined) {
       const delayMs: Record<string, number> = {};
       const bandwidthBytesPerMs: Record<string, number> = {};
       for (const peer of this.zoneOf(server)) {
+        if (peer === server) continue;
         const id = this.world.servers[peer]!.spec.id;
         delayMs[id] = this.world.network.delayMs(server, peer);
-        // transferMs = delay + bytes/bw: recover bw from a 1 MB probe (Infinity for the server itself).
+        // transferMs = delay + bytes/bw: recover bw from a 1 MB probe.
         bandwidthBytesPerMs[id] = 1e6 / (this.world.network.transferMs(server, peer, 1e6) - delayMs[id]!);
       }
       m = { delayMs, bandwidthBytesPerMs };
