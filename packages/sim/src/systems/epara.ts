@@ -1,4 +1,4 @@
-import { admitStream, createView, resolveRouteOptions, routeRequest, type ClusterView, type RouteOptions, type ServerEntry } from '@epara/core';
+import { admitStream, createView, resolveRouteOptions, routeRequest, type ClusterView, type RouteOptions, type RouteRequestInput, type ServerEntry } from '@epara/core';
 import type { SimSystem } from '../world/system.js';
 import type { SimInstance, SimRequest, SimStream } from '../world/types.js';
 import type { World } from '../world/world.js';
@@ -99,9 +99,10 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   }
 
   // Scratch inputs of core routeRequest, refilled per request (it reads them synchronously, keeps none).
-  const scratch = {
-    request: { serviceId: '', deadline: 0, hops: 0, visited: NO_VISITS as readonly string[], payloadBytes: 0, responseBytes: 0 },
-    local: { completionAt: 0, ready: true },
+  const scratchRequest = { serviceId: '', deadline: 0, hops: 0, visited: NO_VISITS as readonly string[], payloadBytes: 0, responseBytes: 0 };
+  const scratchLocal = { completionAt: 0, ready: true };
+  const scratch: { -readonly [K in keyof RouteRequestInput]: RouteRequestInput[K] } = {
+    request: scratchRequest, local: undefined, view: { entries: {} }, self: '', now: 0, network: undefined, options: route,
   };
 
   function routeAsRequest(world: World, req: SimRequest, server: number): void {
@@ -118,18 +119,20 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       }
     }
     const back = world.network.downlinkMs(req.origin, svc.responseBytes) + (server === req.origin ? 0 : world.network.transferMs(server, req.origin, svc.responseBytes));
-    const r = scratch.request;
+    const r = scratchRequest;
     r.serviceId = svc.spec.id;
     r.deadline = req.deadline - back;
     r.hops = req.hops;
     r.visited = req.visited.length === 0 ? NO_VISITS : req.visited.map((v) => world.serverIds[v]!);
     r.payloadBytes = svc.payloadBytes;
     r.responseBytes = svc.responseBytes;
-    scratch.local.completionAt = bestAt;
-    const d = routeRequest({
-      request: r, local: best === undefined ? undefined : scratch.local,
-      view: sliceOf(world, server, req.service), self: world.serverIds[server]!, now, network: book.network(server), options: route,
-    });
+    scratchLocal.completionAt = bestAt;
+    scratch.local = best === undefined ? undefined : scratchLocal;
+    scratch.view = sliceOf(world, server, req.service);
+    scratch.self = world.serverIds[server]!;
+    scratch.now = now;
+    scratch.network = book.network(server);
+    const d = routeRequest(scratch);
     if (d.action === 'local') return world.enqueue(best!, req);
     if (d.action === 'forward') return world.forward(req, server, indexOf(world, d.serverId));
     world.dropItem(req, d.code);
