@@ -146,6 +146,17 @@ describe.skipIf(skip)('5 nodes offloading through NATS queue groups (createNode(
     await until(() => m[4]!.unserved.includes('slow'), "n4's serving poll notices the unload");
     expect(await codeOf(() => node(0).submit('slow', input([1]), { deadline: Date.now() + 2000 }))).toBe('NO_INSTANCE');
   });
+
+  it('closing the sender settles a queue-group forward in flight with CLOSED', async () => {
+    m[4]!.fake.setServiceTime('slow', 5000);
+    await m[4]!.fake.load({ serviceId: 'slow' } as Parameters<FakeExecutor['load']>[0]);
+    await until(() => m[4]!.served.filter((x) => x === 'slow').length === 2, 'n4 serves slow again');
+    const before = m[4]!.offloader.stats().served;
+    const result = codeOf(() => node(0).submit('slow', input([1]), { deadline: Date.now() + 10_000 }));
+    await until(() => m[4]!.offloader.stats().served > before, 'n4 took the request');
+    await node(0).close();
+    expect(await result).toBe('CLOSED');
+  });
 });
 
 describe('the offloader node option', () => {
