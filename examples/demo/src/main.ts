@@ -7,11 +7,12 @@ import { executorServices } from './executor-services.js';
 import { comparisonTable, placementLines, serviceTable, tritonLines } from './format.js';
 import { InputFactory } from './inputs.js';
 import { buildLanguageModel } from './models.js';
-import { USAGE, parseDemoArgs, resolveDemoOptions, type DemoOptions } from './options.js';
+import { USAGE, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
 import { runEpara, runTriton, type MeshFigures } from './phases.js';
 import { nodeIds, planPlacement } from './placement.js';
-import { formatProfile, measureProfiles } from './profiles.js';
+import { formatProfile, measureProfiles, type DemoProfiles } from './profiles.js';
 import { ratio, type SystemReport } from './report.js';
+import { SWEEP_DURATION_SEC, sweep, sweepLine, sweepTable } from './sweep.js';
 import { buildWorkload } from './workload.js';
 
 /** What a demo run measured (also printed as the last line, as JSON). */
@@ -43,15 +44,31 @@ export interface DemoResult {
  */
 export async function main(options: DemoOptions = {}): Promise<DemoResult> {
   const o = resolveDemoOptions(options);
-  const log = o.log;
-  const ids = nodeIds(o.nodes);
-  log(`EPARA demo: ${o.nodes} edge servers on loopback WebSockets, one 1-thread worker device each; ${o.durationMs / 1000} s of mixed load ×${o.load}, seed ${o.seed}`);
+  o.log(`EPARA demo: ${o.nodes} edge servers on loopback WebSockets, one 1-thread worker device each; ${o.durationMs / 1000} s of mixed load ×${o.load}, seed ${o.seed}`);
+  const measured = await profileDemo(o);
+  return compare(o, measured);
+}
+
+/** The language model of the run and the profiles measured at start-up (shared by every load of a sweep). */
+export interface MeasuredModels {
+  readonly lm: Uint8Array;
+  readonly profiles: DemoProfiles;
+}
+
+/** Builds the language model and measures every service's profile on a temporary 1-thread device. */
+export async function profileDemo(o: ResolvedDemoOptions): Promise<MeasuredModels> {
   const lm = buildLanguageModel(o.seed);
   const t0 = performance.now();
   const profiles = await measureProfiles({ lm, repetitions: o.quick ? 3 : 5, ...(o.signal ? { signal: o.signal } : {}) });
-  log(`\nprofiles (batch:ms on one 1-thread device, measured in ${((performance.now() - t0) / 1000).toFixed(1)} s):`);
-  for (const s of DEMO_SERVICES) log(`  ${s.id.padEnd(6)} ${formatProfile(profiles[s.id])}`);
+  o.log(`\nprofiles (batch:ms on one 1-thread device, measured in ${((performance.now() - t0) / 1000).toFixed(1)} s):`);
+  for (const s of DEMO_SERVICES) o.log(`  ${s.id.padEnd(6)} ${formatProfile(profiles[s.id])}`);
+  return { lm, profiles };
+}
 
+/** Places, runs EPARA then the Triton-like baseline on the same workload at `o.load`, and reports both. */
+export async function compare(o: ResolvedDemoOptions, { lm, profiles }: MeasuredModels): Promise<DemoResult> {
+  const log = o.log;
+  const ids = nodeIds(o.nodes);
   const specs = DEMO_SERVICES.map((s) => serviceSpec(s, profiles[s.id]));
   const workload = buildWorkload({ durationMs: o.durationMs, load: o.load, nodes: o.nodes, seed: o.seed });
   const placed = planPlacement(specs, workload, o.nodes);
@@ -119,7 +136,7 @@ function round(v: number | null): number | null {
 async function cli(): Promise<void> {
   // Each queued frame of a runtime stream listens on the stream's abort signal; dozens may queue under load.
   setMaxListeners(0);
-  const { options, help } = parseDemoArgs(process.argv.slice(2));
+  const { options, help, sweep: sweeping, loads } = parseDemoArgs(process.argv.slice(2));
   if (help) return void console.log(USAGE);
   // Ctrl-C once: stop feeding work, let everything in flight settle, close cleanly and report what ran
   // (items not yet offered count as ABORTED). Twice: leave at once.
@@ -129,8 +146,15 @@ async function cli(): Promise<void> {
     stop.abort();
     process.once('SIGINT', () => process.exit(130));
   });
-  const result = await main({ ...options, signal: stop.signal });
-  console.log(resultLine(result));
+  if (sweeping) {
+    const rows = await sweep({ ...options, ...(loads ? { loads } : {}), signal: stop.signal });
+    console.log('\nEPARA vs Triton-like per load (overall, same seed and arrivals per load):');
+    for (const line of sweepTable(rows)) console.log(`  ${line}`);
+    console.log(sweepLine(rows, options.duration ?? SWEEP_DURATION_SEC));
+  } else {
+    const result = await main({ ...options, signal: stop.signal });
+    console.log(resultLine(result));
+  }
   process.removeAllListeners('SIGINT');
 }
 

@@ -5,7 +5,11 @@ import { invalidOption } from '@epara/core';
 export interface DemoOptions {
   /** Seconds of workload per system. @default 30 (3 with `quick`) */
   readonly duration?: number;
-  /** Multiplier of every request rate and stream count. @default 1 */
+  /**
+   * Multiplier of every request rate and stream count of the base mix (`BASE_MIX` in workload.ts). The default puts the Triton-like
+   * baseline past its capacity on one server while EPARA can still spread the work (docs/demo.md §5).
+   * @default 6
+   */
   readonly load?: number;
   /** Edge servers (one 1-thread device each). @default 3 */
   readonly nodes?: number;
@@ -21,7 +25,7 @@ export interface DemoOptions {
 }
 
 /** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = { duration: 30, quickDuration: 3, load: 1, nodes: 3, seed: 42 } as const;
+export const DEMO_DEFAULTS = { duration: 30, quickDuration: 3, load: 6, nodes: 3, seed: 42 } as const;
 
 /** {@link DemoOptions} with defaults filled and checked. */
 export interface ResolvedDemoOptions {
@@ -63,8 +67,8 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
   };
 }
 
-/** Reads `--duration 30 --load 1 --nodes 3 --seed 42 --quick` from the command line. */
-export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; help: boolean } {
+/** Reads `--duration 30 --load 6 --nodes 3 --seed 42 --quick --sweep --loads 1,2,4` from the command line. */
+export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; help: boolean; sweep: boolean; loads: number[] | undefined } {
   const { values } = parseArgs({
     args: argv.filter((a) => a !== '--'),
     options: {
@@ -73,6 +77,8 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
       nodes: { type: 'string' },
       seed: { type: 'string' },
       quick: { type: 'boolean' },
+      sweep: { type: 'boolean' },
+      loads: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -85,13 +91,16 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
     ...(values.seed !== undefined ? { seed: num(values.seed)! } : {}),
     ...(values.quick ? { quick: true } : {}),
   };
-  return { options, help: values.help === true };
+  const loads = values.loads === undefined ? undefined : values.loads.split(',').map(Number);
+  return { options, help: values.help === true, sweep: values.sweep === true || loads !== undefined, loads };
 }
 
 /** The `--help` text. */
 export const USAGE = `pnpm demo [-- --duration <s>] [--load <x>] [--nodes <n>] [--seed <n>] [--quick]
   --duration  seconds of workload per system (default 30; 3 with --quick)
-  --load      multiplier of request rates and stream counts (default 1)
+  --load      multiplier of request rates and stream counts (default 6)
   --nodes     edge servers, one 1-thread device each (default 3)
   --seed      workload and input seed (default 42)
-  --quick     short run: 3 timed profiling runs instead of 5, 3 s of workload`;
+  --quick     short run: 3 timed profiling runs instead of 5, 3 s of workload
+  --sweep     instead: short runs at several loads (default 1,2,3,4,5,6; 10 s each), a table of ratios per load
+  --loads     the loads of --sweep, e.g. 2,4,6 (implies --sweep)`;
