@@ -86,11 +86,10 @@ export function planLaunch(items: readonly WorkItem[], ctx: LaunchContext): Laun
   const runMs = ctx.latencyMs(n);
   const latestStart = head.deadline - ctx.guardMs - runMs;
   const idle = ctx.startAt <= ctx.now;
-  const base = { drop, group, runMs, headDeadline: head.deadline };
   const fillAt = ctx.arrivalsPerMs === undefined ? undefined : ctx.now + (ctx.batchSize - n) / Math.max(ctx.arrivalsPerMs, 1e-12);
   const hopeless = fillAt !== undefined && fillAt > latestStart;
-  if (idle && (n >= ctx.batchSize || ctx.launchWhenIdle || ctx.now >= latestStart || hopeless)) return { ...base, launch: group };
-  return { ...base, wakeAt: Math.max(Math.min(latestStart, fillAt ?? latestStart), ctx.startAt) };
+  if (idle && (n >= ctx.batchSize || ctx.launchWhenIdle || ctx.now >= latestStart || hopeless)) return { drop, group, runMs, headDeadline: head.deadline, launch: group };
+  return { drop, group, runMs, headDeadline: head.deadline, wakeAt: Math.max(Math.min(latestStart, fillAt ?? latestStart), ctx.startAt) };
 }
 
 /** EDF scan: up to `limit` items with the first eligible item's key and a deadline ≥ `minDeadline`. */
@@ -101,15 +100,15 @@ function collect(
   dropped: (item: WorkItem) => boolean,
 ): WorkItem[] {
   const group: WorkItem[] = [];
-  const streams = new Set<string>();
+  let streams: Set<string> | undefined; // only stream frames need it
   for (const item of items) {
     if (dropped(item) || item.deadline < minDeadline) continue;
     // Deadlines only grow along the queue: past the droppable prefix, a full group ends the scan.
     if (group.length >= limit) break;
-    if (item.slot && (item.slot.inFlight || streams.has(item.slot.streamId))) continue;
+    if (item.slot && (item.slot.inFlight || streams?.has(item.slot.streamId))) continue;
     if (group.length > 0 && item.key !== group[0]!.key) continue;
     group.push(item);
-    if (item.slot) streams.add(item.slot.streamId);
+    if (item.slot) (streams ??= new Set()).add(item.slot.streamId);
   }
   return group;
 }

@@ -1,7 +1,7 @@
 import type { Clock } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-handle.js';
 import type { Lane } from '../batching/lane.js';
-import { planLaunch, type LaunchDecision } from '../batching/plan-launch.js';
+import { planLaunch, type LaunchContext, type LaunchDecision } from '../batching/plan-launch.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { TimerHandle, Timers } from '../util/timers.js';
 
@@ -90,17 +90,21 @@ export class DeviceScheduler {
     const candidates: { lane: Lane; decision: LaunchDecision }[] = [];
     for (const lane of this.#lanes) {
       if (lane.queue.size === 0) continue;
-      const decision = planLaunch(lane.queue.items, {
+      const deviceId = this.device.id;
+      const ctx: { -readonly [K in keyof LaunchContext]: LaunchContext[K] } = {
         now,
         startAt: busy ? lane.earliestStart(now) : now,
         batchSize: lane.batchSize,
         maxBatchSize: lane.maxBatchSize,
-        latencyMs: (n) => lane.latencyMs(this.device.id, n),
-        dropLatencyMs: lane.dropLatencyMs(this.device.id),
+        latencyMs: (n: number) => lane.latencyMs(deviceId, n),
+        dropLatencyMs: lane.dropLatencyMs(deviceId),
         guardMs: lane.guardMs + 2 * this.#timerLagMs,
         launchWhenIdle: lane.launchWhenIdle,
-        ...(lane.arrivalsPerMs === undefined ? {} : { arrivalsPerMs: lane.arrivalsPerMs }),
-      });
+      };
+      // Read once (it decays with the clock); no object spread on this per-arrival path.
+      const arrivalsPerMs = lane.arrivalsPerMs;
+      if (arrivalsPerMs !== undefined) ctx.arrivalsPerMs = arrivalsPerMs;
+      const decision = planLaunch(lane.queue.items, ctx);
       if (decision.drop.length > 0) {
         lane.queue.removeAll(new Set(decision.drop));
         for (const item of decision.drop) lane.drop(item, now);
