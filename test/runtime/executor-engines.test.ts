@@ -25,7 +25,7 @@ describe('executor: model-parallel and generation services (models helper engine
   });
 
   it('runs a model split into two stages on two devices, equal to the whole model', async () => {
-    expect(ex.instances().find((i) => i.serviceId === 'mlp')).toMatchObject({ serviceStrategy: 'model-parallel', status: 'ready' });
+    expect(ex.instances().find((i) => i.serviceId === 'mlp')).toMatchObject({ serviceStrategy: 'model-parallel', status: 'ready', deviceIds: ['a', 'b'] });
     const outs = await Promise.all([1, 2, 3, 4, 5].map((s) => ex.submit('mlp', row(s))));
     const whole = createDevice({ id: 'whole' });
     await whole.loadModel('m', { bytes: mlp });

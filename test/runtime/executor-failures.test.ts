@@ -96,6 +96,7 @@ describe('executor: failures, fallback, lifecycle (fake backend)', () => {
     const pending = [ex.submit('s', item(1)), ex.submit('s', item(2))]; // waiting to fill on 'old'
     await ex.load({ serviceId: 's' }, { deviceIds: ['d1'], instanceId: 'new' });
     expect(ex.instances().map((i) => `${i.instanceId}:${i.status}`)).toEqual(['old:ready', 'new:ready']);
+    expect(ex.instances().map((i) => i.deviceIds)).toEqual([['d0'], ['d1']]);
     const unloading = ex.unload('old');
     expect(ex.instances().find((i) => i.instanceId === 'old')?.status).toBe('draining');
     const later = ex.submit('s', item(3), { deadline: Date.now() + 60_000 }); // only 'new' takes work now

@@ -48,6 +48,7 @@ export class EngineInstance {
       loadPerSec: 0,
       waitMs: Math.max(0, this.engine.estimate(now) - now - (this.#plan.runMs ?? 0)),
       runMs: this.#plan.runMs ?? 0,
+      deviceIds: this.devices.map((d) => d.id),
     };
   }
 }

@@ -322,6 +322,7 @@ export class ModelInstance implements Lane {
       loadPerSec: this.loadPerSec(now),
       waitMs: ready ? Math.max(0, this.estimate(now) - now - latencyAt(this.profile, 1)) : 0,
       runMs,
+      deviceIds: this.devices.map((d) => d.id),
     };
   }
 
