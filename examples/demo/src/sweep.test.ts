@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO_DEFAULTS, parseDemoArgs, resolveDemoOptions } from './options.js';
-import { sweepLine, sweepTable, type SweepRow } from './sweep.js';
+import { sweepLine, sweepRow, sweepTable, type SweepRow } from './sweep.js';
 
 const row = (load: number, epara: number, triton: number): SweepRow => ({
   load,
@@ -34,5 +34,11 @@ describe('demo sweep', () => {
     const json = JSON.parse(sweepLine([row(6, 900, 90)], 10)) as { demo: string; rows: { load: number; ratio: number }[] };
     expect(json.demo).toBe('epara-sweep');
     expect(json.rows[0]).toMatchObject({ load: 6, ratio: 10 });
+  });
+
+  it('reads a run\'s overall figures from its JSON line, and fails with INTERNAL on anything else', () => {
+    const line = JSON.stringify({ load: 4, ratios: { overall: { goodput: 0.9 } }, epara: { goodputPerSec: 864.4, attainment: 0.895 }, tritonLike: { goodputPerSec: 958.7, attainment: 0.993 } });
+    expect(sweepRow(line)).toMatchObject({ load: 4, eparaGoodputPerSec: 864.4, tritonGoodputPerSec: 958.7, ratio: 0.9, eparaAttainment: 0.895, tritonAttainment: 0.993 });
+    expect(() => sweepRow('Error: worker crashed')).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
   });
 });

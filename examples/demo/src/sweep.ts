@@ -1,6 +1,10 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { EparaError } from '@epara/core';
 import { table } from './format.js';
-import { compare, profileDemo, type DemoResult } from './main.js';
 import { resolveDemoOptions, type DemoOptions } from './options.js';
 
 /** Loads of `--sweep` when `--loads` is not given: below, around and past the baseline's capacity (docs/demo.md §5). */
@@ -28,10 +32,12 @@ export interface SweepOptions extends DemoOptions {
 }
 
 /**
- * Runs the demo's comparison at several loads (the profiles are measured once), each for `duration` seconds
- * per system (default {@link SWEEP_DURATION_SEC}), and returns one row per load.
+ * Runs the demo's comparison at several loads, each for `duration` seconds per system (default
+ * {@link SWEEP_DURATION_SEC}) in a fresh process of its own (`tsx main.ts --load <x>`), and returns one row
+ * per load. A fresh process per load matters: successive runs in one process measured the baseline several
+ * times worse than the same load run alone (docs/demo.md §5).
  *
- * @throws EparaError `INVALID_OPTIONS` for a bad option or load.
+ * @throws EparaError `INVALID_OPTIONS` for a bad option or load; `INTERNAL` when a run fails.
  * @example
  * ```ts
  * const rows = await sweep({ loads: [1, 4], duration: 5 });
@@ -42,29 +48,47 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepRow[]> {
   const loads = options.loads ?? SWEEP_LOADS;
   const first = resolveDemoOptions({ ...options, duration: options.duration ?? SWEEP_DURATION_SEC, load: loads[0] ?? 1 });
   for (const load of loads) resolveDemoOptions({ ...options, load });
-  first.log(`EPARA demo sweep: loads ${loads.join(', ')}, ${first.durationMs / 1000} s per load and system, seed ${first.seed}`);
-  const measured = await profileDemo(first);
+  first.log(`EPARA demo sweep: loads ${loads.join(', ')}, ${first.durationMs / 1000} s per load and system, seed ${first.seed}, one process per load`);
+  const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+  const main = fileURLToPath(new URL('./main.ts', import.meta.url));
   const rows: SweepRow[] = [];
   for (const load of loads) {
     if (first.signal?.aborted) break;
     first.log(`\nload ×${load}…`);
-    const o = { ...first, load, log: () => {} };
-    rows.push(sweepRow(await compare(o, measured)));
-    const r = rows[rows.length - 1]!;
+    const args = [tsx, main, '--load', String(load), '--duration', String(first.durationMs / 1000), '--nodes', String(first.nodes), '--seed', String(first.seed), ...(first.quick ? ['--quick'] : [])];
+    const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 64 * 1024 * 1024, ...(first.signal ? { signal: first.signal } : {}) });
+    const r = sweepRow(stdout.trimEnd().split('\n').pop() ?? '');
+    rows.push(r);
     first.log(`  EPARA ${r.eparaGoodputPerSec.toFixed(1)}/s (${pct(r.eparaAttainment)}), Triton-like ${r.tritonGoodputPerSec.toFixed(1)}/s (${pct(r.tritonAttainment)}); machine load average ${r.machineLoad.toFixed(1)}`);
   }
   return rows;
 }
 
-/** The overall figures of one comparison as a sweep row. */
-export function sweepRow(r: DemoResult): SweepRow {
+interface ResultLineFigures {
+  load: number;
+  ratios: { overall: { goodput: number | null } };
+  epara: { goodputPerSec: number; attainment: number };
+  tritonLike: { goodputPerSec: number; attainment: number };
+}
+
+/**
+ * The overall figures of one run's last line (`resultLine`) as a sweep row.
+ * @throws EparaError `INTERNAL` when the line is not a demo result.
+ */
+export function sweepRow(line: string): SweepRow {
+  let r: ResultLineFigures;
+  try {
+    r = JSON.parse(line) as ResultLineFigures;
+  } catch {
+    throw new EparaError('INTERNAL', `a sweep run ended without its JSON line: ${line.slice(0, 200)}`);
+  }
   return {
     load: r.load,
-    eparaGoodputPerSec: r.epara.overall.goodputPerSec,
-    tritonGoodputPerSec: r.tritonLike.overall.goodputPerSec,
-    ratio: r.ratios['overall']?.goodput ?? null,
-    eparaAttainment: r.epara.overall.attainment,
-    tritonAttainment: r.tritonLike.overall.attainment,
+    eparaGoodputPerSec: r.epara.goodputPerSec,
+    tritonGoodputPerSec: r.tritonLike.goodputPerSec,
+    ratio: r.ratios.overall.goodput,
+    eparaAttainment: r.epara.attainment,
+    tritonAttainment: r.tritonLike.attainment,
     machineLoad: loadavg()[0]!,
   };
 }
