@@ -8,7 +8,10 @@ export interface NodeEvents {
   peerJoined: [{ readonly serverId: ServerId; readonly epoch: number }];
   /** A server left this node's view: its link closed, its ring successor stopped acknowledging, or a peer said so. */
   peerLeft: [{ readonly serverId: ServerId; readonly reason: 'ack-timeout' | 'reported' | 'link-closed' | 'expired' | 'deleted' | string }];
-  /** A request was sent to a peer (`retry` when it is a second try after a peer failed). */
+  /**
+   * A request was sent to a peer (`retry` when it is a second try after a peer failed); `to` is `'*'` when
+   * the `offloader` option sent it (its queue group picks the server).
+   */
   requestOffloaded: [{ readonly serviceId: ServiceId; readonly to: ServerId; readonly hops: number; readonly retry: boolean }];
   /** This node rejected a request (no instance, deadline, hop limit…). */
   requestRejected: [{ readonly serviceId: ServiceId; readonly code: EparaErrorCode | string; readonly reason: string }];
