@@ -1,5 +1,5 @@
 import { chooseDevices } from './candidates.js';
-import { commitTemplate, type BuildState, type Chosen, type GreedyContext } from './greedy.js';
+import { addSupply, commitTemplate, netGain, type BuildState, type Chosen, type GreedyContext } from './greedy.js';
 
 /** Swaps tried per placement at most: each is one eviction plus one new item. */
 const MAX_SWAPS = 32;
@@ -45,8 +45,7 @@ function trySwap(ctx: GreedyContext, state: BuildState): boolean {
     state.resources.remove(c.devices, c.foot);
     let best: { t: (typeof templates)[number]; devices: number[]; net: number } | undefined;
     for (const t of templates) {
-      const svc = model.services[t.service]!;
-      const net = svc.weight * state.objective.gain({ service: t.service, server: t.server, latencyMs: t.plan.expectedLatencyMs, capacityPerSec: t.foot.capacityPerSec }) - t.penalty;
+      const net = netGain(ctx, state, t);
       if (net <= cost + eps || (best && net <= best.net)) continue;
       // Only the victim's devices changed: a fit must use them, so search from the first pool each time.
       const devices = chooseDevices(t, state.resources, { at: 0 });
@@ -65,13 +64,7 @@ function trySwap(ctx: GreedyContext, state: BuildState): boolean {
 
 /** Puts a tentatively evicted item back, in its place in `chosen` (output order stays stable: no churn). */
 function restore(ctx: GreedyContext, state: BuildState, c: Chosen): void {
-  state.resources.add(c.devices, c.foot);
-  const handle = state.objective.add({
-    service: c.service,
-    server: ctx.model.devices[c.devices[0]!]!.server,
-    latencyMs: c.plan.expectedLatencyMs,
-    // The same supply the item had: a kept instance's measured capacity when known (as in the warm start).
-    capacityPerSec: c.current?.measuredCapacityPerSec ?? c.foot.capacityPerSec,
-  });
+  // The same supply the item had: a kept instance's measured capacity when known (as in the warm start).
+  const handle = addSupply(ctx, state, c, c.current?.measuredCapacityPerSec ?? c.foot.capacityPerSec);
   state.chosen[state.chosen.indexOf(c)] = { ...c, handle, removed: false };
 }

@@ -51,14 +51,24 @@ export function createBuildState(ctx: GreedyContext): BuildState {
 
 /** Places an item on `devices` and records it. */
 export function commitItem(state: BuildState, item: Omit<Chosen, 'handle' | 'removed'>, capacityPerSec: number, ctx: GreedyContext): void {
+  state.chosen.push({ ...item, handle: addSupply(ctx, state, item, capacityPerSec), removed: false });
+}
+
+/** Claims an item's devices and adds its capacity to the objective; returns the objective handle. */
+export function addSupply(ctx: GreedyContext, state: BuildState, item: Pick<Chosen, 'service' | 'plan' | 'devices' | 'foot'>, capacityPerSec: number): number {
   state.resources.add(item.devices, item.foot);
-  const handle = state.objective.add({
+  return state.objective.add({
     service: item.service,
     server: ctx.model.devices[item.devices[0]!]!.server,
     latencyMs: item.plan.expectedLatencyMs,
     capacityPerSec,
   });
-  state.chosen.push({ ...item, handle, removed: false });
+}
+
+/** Weighted marginal gain of a template's item now, minus its switching cost. */
+export function netGain(ctx: GreedyContext, state: BuildState, t: Template): number {
+  const gain = state.objective.gain({ service: t.service, server: t.server, latencyMs: t.plan.expectedLatencyMs, capacityPerSec: t.foot.capacityPerSec });
+  return ctx.model.services[t.service]!.weight * gain - t.penalty;
 }
 
 /**
@@ -67,9 +77,7 @@ export function commitItem(state: BuildState, item: Omit<Chosen, 'handle' | 'rem
  */
 export function evaluate(ctx: GreedyContext, state: BuildState, t: Template): { net: number; devices: number[] } | null {
   state.evaluations++;
-  const svc = ctx.model.services[t.service]!;
-  const gain = state.objective.gain({ service: t.service, server: t.server, latencyMs: t.plan.expectedLatencyMs, capacityPerSec: t.foot.capacityPerSec });
-  const net = svc.weight * gain - t.penalty;
+  const net = netGain(ctx, state, t);
   // Gains only shrink: an item not worth adding now never will be, so skip the device search.
   if (net <= ctx.options.epsilon) return { net, devices: [] };
   const cursor = { at: state.cursors[t.index]! };
