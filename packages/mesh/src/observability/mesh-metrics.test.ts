@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
+import type { PromRegistry } from './load-prom-client.js';
 import { isEparaError } from '@epara/core';
 import { createNode } from '../node/create-node.js';
 import type { MeshNode } from '../node/mesh-node.js';
@@ -16,7 +17,9 @@ async function until(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-async function sample(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+async function sample(metricsRegistry: PromRegistry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  // The metrics' registry is the prom-client Registry it was created with; its published type is structural.
+  const registry = metricsRegistry as Registry;
   const data = await registry.getSingleMetric(name)?.get();
   return data?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
 }

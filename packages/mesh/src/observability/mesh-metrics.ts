@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { MeshNode } from '../node/mesh-node.js';
 import type { NodeEvents } from '../node/node-events.js';
 import { loadPromClient } from './load-prom-client.js';
-import type { PromClient } from './load-prom-client.js';
+import type { PromClient, PromClientModule, PromRegistry } from './load-prom-client.js';
 
 /** What the mesh metrics read from a node: its typed events, `stats()` and `view()`. */
 export type MetricsNode = Pick<MeshNode, 'on' | 'off' | 'stats' | 'view'>;
@@ -13,7 +13,7 @@ export interface MeshMetricsOptions {
   /** The node to observe (`createNode(...)`). */
   readonly node: MetricsNode;
   /** Registry to register the metrics in (share one with `createRuntimeMetrics`). @default a new prom-client `Registry` */
-  readonly registry?: Registry;
+  readonly registry?: PromRegistry;
   /** Prefix of every metric name. @default 'epara_' */
   readonly prefix?: string;
   /** The prom-client module, when it cannot be imported by name. @default `import('prom-client')` */
@@ -24,7 +24,7 @@ export interface MeshMetricsOptions {
 
 /** Prometheus metrics of one mesh node (see docs/observability.md). */
 export interface MeshMetrics {
-  readonly registry: Registry;
+  readonly registry: PromRegistry;
   metrics(): Promise<string>;
   readonly contentType: string;
   /** Stops listening to the node and removes the metrics from the registry. Idempotent. */
@@ -55,7 +55,8 @@ export async function createMeshMetrics(options: MeshMetricsOptions): Promise<Me
   const now = options.now ?? Date.now;
   if (typeof now !== 'function') invalidOption('now', now, 'a function returning ms');
   const client = await loadPromClient(options.client);
-  const registry = options.registry ?? new client.Registry();
+  // A host's registry is a prom-client Registry (the structural type only keeps our published types standalone).
+  const registry = (options.registry ?? new client.Registry()) as Registry;
   const before = new Set(registry.getMetricsAsArray().map((x) => x.name));
   const handlers = defineMetrics(client, registry, p, options.node, now);
   const names = registry.getMetricsAsArray().map((x) => x.name).filter((n) => !before.has(n));
@@ -74,7 +75,7 @@ export async function createMeshMetrics(options: MeshMetricsOptions): Promise<Me
   };
 }
 
-function defineMetrics(client: PromClient, registry: Registry, p: string, node: MetricsNode, now: () => number): Handlers {
+function defineMetrics(client: PromClientModule, registry: Registry, p: string, node: MetricsNode, now: () => number): Handlers {
   const registers = [registry];
   const counter = (name: string, help: string, labelNames: string[]) => new client.Counter({ name: p + name, help, labelNames, registers });
   const offloads = counter('offloads', 'Requests this node forwarded to a peer (retry="true" after a peer failed)', ['model', 'peer', 'retry']);
@@ -102,7 +103,7 @@ function defineMetrics(client: PromClient, registry: Registry, p: string, node: 
 
 type Setter = { set(labels: Record<string, string>, v: number): void };
 
-function defineGauges(client: PromClient, registers: Registry[], p: string, node: MetricsNode, now: () => number): void {
+function defineGauges(client: PromClientModule, registers: Registry[], p: string, node: MetricsNode, now: () => number): void {
   const gauge = (name: string, help: string, labelNames: string[], fill: (g: Setter) => void) =>
     new client.Gauge({
       name: p + name,

@@ -1,7 +1,24 @@
 import { EparaError, invalidOption } from '@epara/core';
 
-/** The prom-client module (an optional peer dependency), as `import('prom-client')` returns it. */
-export type PromClient = typeof import('prom-client');
+/**
+ * The part of a prom-client `Registry` that EPARA's metrics use. Structural, so that this package's published
+ * types stand alone: a host without the optional peer `prom-client` (or with `skipLibCheck: false`) still
+ * typechecks, and a prom-client `Registry` is accepted as it is.
+ */
+export interface PromRegistry {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+  getMetricsAsArray(): readonly { readonly name: string }[];
+  removeSingleMetric(name: string): void;
+}
+
+/** The prom-client module (an optional peer dependency) as EPARA needs it: `import('prom-client')` fits. */
+export interface PromClient {
+  readonly Registry: new () => PromRegistry;
+}
+
+/** The module's full type, for this package's own use; never part of a published signature. */
+export type PromClientModule = typeof import('prom-client');
 
 /**
  * Loads prom-client lazily, so hosts that never ask for metrics do not need it installed.
@@ -10,17 +27,17 @@ export type PromClient = typeof import('prom-client');
  * the module as `client`).
  * @param importModule how to import a module by name (tests pass one that fails). @default dynamic `import()`
  */
-export async function loadPromClient(client?: PromClient, importModule: (name: string) => Promise<unknown> = (name) => import(name)): Promise<PromClient> {
+export async function loadPromClient(client?: PromClient, importModule: (name: string) => Promise<unknown> = (name) => import(name)): Promise<PromClientModule> {
   if (client !== undefined) {
     if (typeof client.Registry !== 'function') {
       invalidOption('client', client, 'the prom-client module');
     }
-    return client;
+    return client as unknown as PromClientModule;
   }
   // A variable specifier keeps bundlers from inlining the optional peer.
   const name = 'prom-client';
   try {
-    const mod = (await importModule(name)) as PromClient & { default?: PromClient };
+    const mod = (await importModule(name)) as PromClientModule & { default?: PromClientModule };
     const resolved = typeof mod.Registry === 'function' ? mod : mod.default;
     if (typeof resolved?.Registry !== 'function') throw new Error('the module named prom-client has no Registry');
     return resolved;

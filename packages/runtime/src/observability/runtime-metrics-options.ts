@@ -1,7 +1,6 @@
 import { invalidOption } from '@epara/core';
-import type { Registry } from 'prom-client';
 import type { Executor } from '../executor/executor.js';
-import type { PromClient } from './load-prom-client.js';
+import type { PromClient, PromRegistry } from './load-prom-client.js';
 
 /** What the runtime metrics read from an executor: its typed events and its `stats()` snapshot. */
 export type MetricsExecutor = Pick<Executor, 'on' | 'off' | 'stats' | 'instances'>;
@@ -11,7 +10,7 @@ export interface RuntimeMetricsOptions {
   /** The executor to observe (`createExecutor(...)`). */
   readonly executor: MetricsExecutor;
   /** Registry to register the metrics in. @default a new prom-client `Registry` */
-  readonly registry?: Registry;
+  readonly registry?: PromRegistry;
   /** Prefix of every metric name (Triton's is `nv_`). @default 'epara_' */
   readonly prefix?: string;
   /** The prom-client module, when it cannot be imported by name (bundled hosts). @default `import('prom-client')` */
@@ -32,7 +31,7 @@ export const DEFAULT_RUNTIME_METRICS_OPTIONS = {
 /** {@link RuntimeMetricsOptions} after defaults and validation (the registry is created later). */
 export interface ResolvedRuntimeMetricsOptions {
   readonly executor: MetricsExecutor;
-  readonly registry: Registry | undefined;
+  readonly registry: PromRegistry | undefined;
   readonly prefix: string;
   readonly client: PromClient | undefined;
   readonly batchSizeBuckets: readonly number[];

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
+import type { PromRegistry } from './load-prom-client.js';
 import * as promClient from 'prom-client';
 import { affineProfile, createManualClock, isEparaError } from '@epara/core';
 import { createExecutor } from '../executor/create-executor.js';
@@ -19,7 +20,9 @@ const flat = (ms: number) => affineProfile('cpu-1t', { fixedMs: ms, perItemMs: 0
 const latency = { sensitivity: 'latency' as const, slo: { kind: 'latency' as const, deadlineMs: 10_000 } };
 
 /** Value of one sample in the registry, by metric name and labels. */
-async function sample(registry: Registry, name: string, labels: Record<string, string>): Promise<number | undefined> {
+async function sample(metricsRegistry: PromRegistry, name: string, labels: Record<string, string>): Promise<number | undefined> {
+  // The metrics' registry is the prom-client Registry it was created with; its published type is structural.
+  const registry = metricsRegistry as Registry;
   const base = name.replace(/_(count|sum)$/, '');
   const data = await (registry.getSingleMetric(name) ?? registry.getSingleMetric(base))?.get();
   const values = data?.values.filter((v) => (v as { metricName?: string }).metricName === undefined || (v as { metricName?: string }).metricName === name);

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { BatchCompletedEvent, RequestDroppedEvent } from '../executor/executor-events.js';
 import { loadPromClient } from './load-prom-client.js';
+import type { PromRegistry } from './load-prom-client.js';
 import { resolveRuntimeMetricsOptions } from './runtime-metrics-options.js';
 import type { ResolvedRuntimeMetricsOptions, RuntimeMetricsOptions } from './runtime-metrics-options.js';
 
@@ -18,7 +19,7 @@ export interface ObservedRequest {
 /** Prometheus metrics of one executor (see docs/observability.md for every name). */
 export interface RuntimeMetrics {
   /** The registry holding the metrics (the one passed in, or a new one). */
-  readonly registry: Registry;
+  readonly registry: PromRegistry;
   /** Prometheus text exposition of the registry. */
   metrics(): Promise<string>;
   /** The `Content-Type` header to serve {@link RuntimeMetrics.metrics} with. */
@@ -47,7 +48,8 @@ export interface RuntimeMetrics {
 export async function createRuntimeMetrics(options: RuntimeMetricsOptions): Promise<RuntimeMetrics> {
   const o = resolveRuntimeMetricsOptions(options);
   const client = await loadPromClient(o.client);
-  const registry = o.registry ?? new client.Registry();
+  // A host's registry is a prom-client Registry (the structural type only keeps our published types standalone).
+  const registry = (o.registry ?? new client.Registry()) as Registry;
   const before = new Set(registry.getMetricsAsArray().map((x) => x.name));
   const m = defineMetrics(client, registry, o);
   const names = registry.getMetricsAsArray().map((x) => x.name).filter((n) => !before.has(n));
