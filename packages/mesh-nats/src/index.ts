@@ -8,7 +8,7 @@
  * import { createNode } from '@epara/mesh';
  * import { connectNats, createNatsTransport } from '@epara/mesh-nats';
  * const nc = await connectNats({ servers: 'nats://127.0.0.1:4222' });
- * const transport = createNatsTransport({ connection: nc });
+ * const transport = createNatsTransport({ connection: nc, name: 'edge-a' });
  * ```
  *
  * @packageDocumentation
