@@ -2,7 +2,7 @@ import { argmaxLastPosition, buildStepInputs } from './generation-step.js';
 import { createKvCacheRunner } from './kv-cache-runner.js';
 import type { StepRunner, StepRunnerContext } from './step-runner-port.js';
 
-export type { StepResult, StepRunner, StepRunnerContext } from './step-runner-port.js';
+export type { StepRunner, StepRunnerContext } from './step-runner-port.js';
 
 /** Picks the runner from the model: a model with `past_*` inputs gets the KV-cache runner. */
 export function createStepRunner(ctx: StepRunnerContext): StepRunner {
