@@ -9,6 +9,7 @@ export default defineConfig({
     // Exact-match patterns, so `@epara/mesh` does not swallow its subpaths or `@epara/mesh-nats`.
     alias: [
       { find: /^@epara\/core$/, replacement: src('core/src/index.ts') },
+      { find: /^@epara\/core\/internal$/, replacement: src('core/src/internal.ts') },
       { find: /^@epara\/runtime$/, replacement: src('runtime/src/index.ts') },
       { find: /^@epara\/mesh$/, replacement: src('mesh/src/index.ts') },
       { find: /^@epara\/mesh\/wire$/, replacement: src('mesh/src/wire.ts') },

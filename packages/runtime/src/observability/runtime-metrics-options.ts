@@ -17,8 +17,17 @@ export interface RuntimeMetricsOptions {
   readonly client?: PromClient;
   /** Buckets of the batch-size histogram. @default [1, 2, 4, 8, 16, 32, 64] */
   readonly batchSizeBuckets?: readonly number[];
-  /** Buckets of the request-latency histogram (ms) fed by `observeRequest`. @default [5, 10, 25, 50, 100, 250, 500, 1000, 2500] */
+  /** Buckets of the request-duration histogram, ms (exported in seconds). @default [5, 10, 25, 50, 100, 250, 500, 1000, 2500] */
   readonly latencyBucketsMs?: readonly number[];
+  /**
+   * Value of the `node` label on every series, which tells executors sharing one registry apart (and matches
+   * the mesh metrics' `node` label). @default 'local'
+   */
+  readonly node?: string;
+  /** Window of `device_utilization`, ms: the busy fraction over about this much recent time. @default 10000 */
+  readonly utilizationWindowMs?: number;
+  /** Clock for the utilization window, ms. @default `performance.now` */
+  readonly now?: () => number;
 }
 
 /** Defaults of {@link RuntimeMetricsOptions}. */
@@ -26,6 +35,8 @@ export const DEFAULT_RUNTIME_METRICS_OPTIONS = {
   prefix: 'epara_',
   batchSizeBuckets: [1, 2, 4, 8, 16, 32, 64],
   latencyBucketsMs: [5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+  node: 'local',
+  utilizationWindowMs: 10_000,
 } as const;
 
 /** {@link RuntimeMetricsOptions} after defaults and validation (the registry is created later). */
@@ -36,6 +47,9 @@ export interface ResolvedRuntimeMetricsOptions {
   readonly client: PromClient | undefined;
   readonly batchSizeBuckets: readonly number[];
   readonly latencyBucketsMs: readonly number[];
+  readonly node: string;
+  readonly utilizationWindowMs: number;
+  readonly now: () => number;
 }
 
 /**
@@ -50,6 +64,12 @@ export function resolveRuntimeMetricsOptions(o: RuntimeMetricsOptions): Resolved
   const d = DEFAULT_RUNTIME_METRICS_OPTIONS;
   const prefix = o.prefix ?? d.prefix;
   if (typeof prefix !== 'string' || !/^[a-zA-Z_:]?[a-zA-Z0-9_:]*$/.test(prefix)) invalidOption('prefix', prefix, 'a Prometheus name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)');
+  const node = o.node ?? d.node;
+  if (typeof node !== 'string' || node === '') invalidOption('node', node, 'a non-empty string');
+  const utilizationWindowMs = o.utilizationWindowMs ?? d.utilizationWindowMs;
+  if (!(utilizationWindowMs > 0) || !Number.isFinite(utilizationWindowMs)) invalidOption('utilizationWindowMs', utilizationWindowMs, 'a finite number > 0');
+  const now = o.now ?? (() => performance.now());
+  if (typeof now !== 'function') invalidOption('now', now, 'a function returning ms');
   return {
     executor: o.executor,
     registry: o.registry,
@@ -57,6 +77,9 @@ export function resolveRuntimeMetricsOptions(o: RuntimeMetricsOptions): Resolved
     client: o.client,
     batchSizeBuckets: buckets('batchSizeBuckets', o.batchSizeBuckets ?? d.batchSizeBuckets),
     latencyBucketsMs: buckets('latencyBucketsMs', o.latencyBucketsMs ?? d.latencyBucketsMs),
+    node,
+    utilizationWindowMs,
+    now,
   };
 }
 
