@@ -1,17 +1,22 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (name: string): string => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+const src = (file: string): string => fileURLToPath(new URL(`./packages/${file}`, import.meta.url));
 
 export default defineConfig({
   resolve: {
     // Tests run against sources; the runtime's worker script is loaded from its built dist (see packages/runtime).
-    alias: {
-      '@epara/core': src('core'),
-      '@epara/runtime': src('runtime'),
-      '@epara/mesh': src('mesh'),
-      '@epara/sim': src('sim'),
-    },
+    // Exact-match patterns, so `@epara/mesh` does not swallow its subpaths or `@epara/mesh-nats`.
+    alias: [
+      { find: /^@epara\/core$/, replacement: src('core/src/index.ts') },
+      { find: /^@epara\/core\/internal$/, replacement: src('core/src/internal.ts') },
+      { find: /^@epara\/runtime$/, replacement: src('runtime/src/index.ts') },
+      { find: /^@epara\/mesh$/, replacement: src('mesh/src/index.ts') },
+      { find: /^@epara\/mesh\/wire$/, replacement: src('mesh/src/wire.ts') },
+      { find: /^@epara\/mesh\/testing$/, replacement: src('mesh/src/testing.ts') },
+      { find: /^@epara\/mesh-nats$/, replacement: src('mesh-nats/src/index.ts') },
+      { find: /^@epara\/sim$/, replacement: src('sim/src/index.ts') },
+    ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],

@@ -10,7 +10,8 @@
  *     at a varying point of the period).
  * Last line: one JSON object.
  */
-import { connectNats, createFakeExecutor, createNatsOffloader, createNatsTransport, createNatsViewSync, createNode, createWebSocketTransport } from '@epara/mesh';
+import { createFakeExecutor, createNode, createWebSocketTransport } from '@epara/mesh';
+import { connectNats, createNatsOffloader, createNatsTransport, createNatsViewSync } from '@epara/mesh-nats';
 import type { Connection, FakeExecutor, MeshNode, Transport } from '@epara/mesh';
 import type { NamedTensors } from '@epara/core';
 import { natsUnavailableReason, useNatsServer } from '../test/nats/nats-server.js';

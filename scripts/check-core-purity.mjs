@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Enforces DESIGN.md §3: @epara/core is pure. No node:* imports, no sockets or timers, no wall clock or
+// Enforces the layering rule: @epara/core is pure. No node:* imports, no sockets or timers, no wall clock or
 // Math.random outside the Clock/Random ports, and no runtime dependencies.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -1,11 +1,12 @@
 /**
- * Resolves the runtime package's own dependencies (onnxruntime-node, p-queue) for the benchmarks, which sit
+ * Resolves onnxruntime-node (the runtime package's dependency) and p-queue (a root dev dependency) for the benchmarks, which sit
  * at the repository root where pnpm does not link them.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const require = createRequire(new URL('../../packages/runtime/package.json', import.meta.url));
+const rootRequire = createRequire(new URL('../../package.json', import.meta.url));
 
 /** The part of onnxruntime-node the raw baselines use (its types are not linked at the root). */
 export interface Ort {
@@ -24,7 +25,7 @@ export async function loadOrt(): Promise<Ort> {
   return mod.InferenceSession ? mod : mod.default!;
 }
 
-/** Loads p-queue's class as the runtime package resolves it. */
+/** Loads p-queue's class (a root dev dependency: only the naive baseline uses it). */
 export async function loadPQueue(): Promise<PQueueCtor> {
-  return ((await import(pathToFileURL(require.resolve('p-queue')).href)) as { default: PQueueCtor }).default;
+  return ((await import(pathToFileURL(rootRequire.resolve('p-queue')).href)) as { default: PQueueCtor }).default;
 }

@@ -1,4 +1,4 @@
-import { runTransportContract } from '../../packages/mesh/src/transport/transport-contract.js';
+import { runTransportContract } from '@epara/mesh/testing';
 import { createBroadcastTransport } from './broadcast-transport.js';
 
 // The shared contract every EPARA transport passes (memory, WebSocket, NATS, the TCP docs example).

@@ -56,10 +56,10 @@ describe('examples/http-service (real PP-OCR detector, two nodes on loopback Web
     const text = await res.text();
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
-    expect(text).toMatch(/epara_inference_request_success\{model="segment"\} [1-9]/);
-    expect(text).toMatch(/epara_offloads\{model="segment",peer="worker",retry="false"\} [1-9]/);
-    expect(text).toMatch(/epara_goodput_requests\{model="segment",category="latency"\} [1-9]/);
-    for (const name of ['epara_inference_compute_infer_duration_us', 'epara_inference_batch_size_bucket', 'epara_sync_lag_ms', 'epara_device_utilization']) {
+    expect(text).toMatch(/epara_inference_request_success_total\{node="local",model="segment"\} [1-9]/);
+    expect(text).toMatch(/epara_offloads_total\{node="[^"]+",model="segment",peer="worker",retry="false"\} [1-9]/);
+    expect(text).toMatch(/epara_goodput_requests_total\{node="local",model="segment",category="latency"\} [1-9]/);
+    for (const name of ['epara_inference_compute_infer_duration_seconds_total', 'epara_inference_batch_size_bucket', 'epara_sync_lag_seconds', 'epara_device_utilization']) {
       expect(text).toContain(name);
     }
   });

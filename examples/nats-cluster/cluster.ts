@@ -1,5 +1,7 @@
-import { connectNats, createFakeExecutor, createNatsOffloader, createNatsTransport, createNatsViewSync, createNode } from '@epara/mesh';
-import type { FakeExecutor, MeshNode, NatsAuth, NatsOffloader } from '@epara/mesh';
+import { createFakeExecutor, createNode } from '@epara/mesh';
+import { connectNats, createNatsOffloader, createNatsTransport, createNatsViewSync } from '@epara/mesh-nats';
+import type { FakeExecutor, MeshNode } from '@epara/mesh';
+import type { NatsAuth, NatsOffloader } from '@epara/mesh-nats';
 import type { ServiceSpec } from '@epara/core';
 import { affineProfile } from '@epara/core';
 

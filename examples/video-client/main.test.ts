@@ -34,8 +34,8 @@ describe('examples/video-client (real PP-OCR detector as a frequency stream over
     expect(report.fps).toBeGreaterThan(0);
     // The metrics saw every frame: goodput (within staleness) plus the rest equals what was pushed.
     const value = (prefix: string) => Number(report.metrics.find((l) => l.startsWith(prefix))?.split(' ').pop() ?? 0);
-    const good = value('epara_goodput_requests{model="video-seg",category="frequency"}');
-    const observed = report.metrics.filter((l) => l.startsWith('epara_requests_observed{')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    const good = value('epara_goodput_requests_total{node="local",model="video-seg",category="frequency"}');
+    const observed = report.metrics.filter((l) => l.startsWith('epara_requests_observed_total{')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
     expect(observed).toBe(report.pushed);
     expect(good).toBe(report.outcomes.filter((o) => o.ok && o.latencyMs! <= 1000).length);
     expect(report.latencyMs.max).toBeGreaterThanOrEqual(report.latencyMs.p50);

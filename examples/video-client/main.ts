@@ -87,7 +87,7 @@ export async function main(options: VideoClientOptions = {}): Promise<VideoRepor
     await waitForInstance(edge, spec.id);
     const report = await stream(edge, spec.id, { rateHz, stalenessMs, durationMs, log: options.log, metrics });
     const text = await metrics.metrics();
-    return { ...report, metrics: text.split('\n').filter((l) => /^epara_(goodput_requests|requests_observed|stream_frames)\{/.test(l)) };
+    return { ...report, metrics: text.split('\n').filter((l) => /^epara_(goodput_requests_total|requests_observed_total|stream_frames_total)\{/.test(l)) };
   } finally {
     metrics.close();
     await edge.close();

@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // `internal`: helpers shared by EPARA's own packages only.
+  entry: { index: 'src/index.ts', internal: 'src/internal.ts' },
   format: ['esm'],
   dts: true,
   sourcemap: true,

@@ -1,10 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // Subpaths: `wire` for transport/sync authors (and @epara/mesh-nats), `testing` for the fake executor and the transport contract.
+  entry: { index: 'src/index.ts', wire: 'src/wire.ts', testing: 'src/testing.ts' },
   format: ['esm'],
   dts: true,
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // vitest is an optional peer of the testing subpath only.
+  external: ['vitest'],
 });

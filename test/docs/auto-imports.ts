@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 
@@ -19,16 +19,37 @@ const NODE_NAMES: Record<string, string> = {
   fileURLToPath: 'node:url',
 };
 
-/** Public names of the workspace packages, read from their curated `src/index.ts` export lists. */
+/**
+ * Every published entry point of the workspace packages (`@epara/mesh`, `@epara/mesh/wire`, …) and its source
+ * file, read from each package's `exports` map: `./dist/x.js` is built from `./src/x.ts`.
+ */
+export function workspaceEntryPoints(root: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  const packagesDir = join(root, 'packages');
+  for (const dir of readdirSync(packagesDir)) {
+    const manifestPath = join(packagesDir, dir, 'package.json');
+    if (!existsSync(manifestPath)) continue;
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { name: string; exports?: Record<string, { import?: string }> };
+    for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
+      const built = target.import?.match(/^\.\/dist\/(.+)\.js$/);
+      const source = built && join(packagesDir, dir, 'src', `${built[1]}.ts`);
+      if (source && existsSync(source)) entries.set(subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}`, source);
+    }
+  }
+  return entries;
+}
+
+/** Public names of the workspace packages, read from the curated export lists of their entry points (the root entry wins a clash). */
 export function publicNames(root: string): Map<string, Importable> {
   const names = new Map<string, Importable>();
-  for (const pkg of ['core', 'runtime', 'mesh', 'sim']) {
-    const text = readFileSync(join(root, 'packages', pkg, 'src', 'index.ts'), 'utf8');
+  const entries = [...workspaceEntryPoints(root)].sort(([a], [b]) => a.split('/').length - b.split('/').length);
+  for (const [specifier, file] of entries) {
+    const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/export\s+(type\s+)?\{([^}]*)\}/g)) {
       for (const part of m[2]!.split(',')) {
         const spec = part.trim().replace(/^type\s+/, '');
         const name = spec.split(/\s+as\s+/).pop()!.trim();
-        if (name && !names.has(name)) names.set(name, { from: `@epara/${pkg}`, typeOnly: m[1] !== undefined || /^\s*type\s/.test(part) });
+        if (name && !names.has(name)) names.set(name, { from: specifier, typeOnly: m[1] !== undefined || /^\s*type\s/.test(part) });
       }
     }
   }

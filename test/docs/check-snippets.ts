@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
-import { autoImports, publicNames } from './auto-imports.js';
+import { autoImports, publicNames, workspaceEntryPoints } from './auto-imports.js';
 import { extractSnippets } from './extract-snippets.js';
 import type { Snippet } from './extract-snippets.js';
 
@@ -93,7 +93,6 @@ function append(target: { lines: string[]; origin: string[] }, s: Snippet): void
 function compilerOptions(root: string): ts.CompilerOptions {
   const base = ts.readConfigFile(join(root, 'tsconfig.base.json'), (p) => readFileSync(p, 'utf8'));
   const { options } = ts.parseJsonConfigFileContent(base.config, ts.sys, root);
-  const src = (pkg: string) => [join(root, 'packages', pkg, 'src', 'index.ts')];
   return {
     ...options,
     noEmit: true,
@@ -101,6 +100,6 @@ function compilerOptions(root: string): ts.CompilerOptions {
     // A guide may name a value only to show it; unused names are not errors in prose.
     noUnusedLocals: false,
     noUnusedParameters: false,
-    paths: { '@epara/core': src('core'), '@epara/runtime': src('runtime'), '@epara/mesh': src('mesh'), '@epara/sim': src('sim') },
+    paths: Object.fromEntries([...workspaceEntryPoints(root)].map(([specifier, file]) => [specifier, [file]])),
   };
 }

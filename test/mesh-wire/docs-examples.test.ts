@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createMemoryHub, createMemoryTransport, createPeerChannel, createWebSocketTransport, secureConnection } from '@epara/mesh';
 import type { DecodedMessage } from '@epara/mesh';
-import { collectFrames } from '../../packages/mesh/src/transport/transport-contract-helpers.js';
+import { collectFrames } from '@epara/mesh/testing';
 import { testTls } from './helpers.js';
 
 describe('docs/mesh-transports.md snippets', () => {

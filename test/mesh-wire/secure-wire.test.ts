@@ -4,7 +4,7 @@ import { createManualClock, createSeededRandom, isEparaError } from '@epara/core
 import { createPeerChannel, createWebSocketTransport, encodeFrame, secureConnection } from '@epara/mesh';
 import type { Connection, DecodedMessage, PeerChannel, Transport } from '@epara/mesh';
 import { messageArb } from '../../packages/mesh/src/protocol/wire-arbitraries.js';
-import { closedOf, codeOf, collectFrames } from '../../packages/mesh/src/transport/transport-contract-helpers.js';
+import { closedOf, codeOf, collectFrames } from '@epara/mesh/testing';
 import { testTls } from './helpers.js';
 
 const PSK = 'mesh-test-key-0123456789abcdef';

@@ -1,4 +1,4 @@
-import { runTransportContract } from '../../packages/mesh/src/transport/transport-contract.js';
+import { runTransportContract } from '@epara/mesh/testing';
 import { deadPort } from './helpers.js';
 import { createTcpTransport } from './tcp-transport.example.js';
 

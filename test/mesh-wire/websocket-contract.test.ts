@@ -2,8 +2,8 @@ import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebSocketTransport } from '@epara/mesh';
-import { runTransportContract } from '../../packages/mesh/src/transport/transport-contract.js';
-import { codeOf, collectFrames, nextAccepted } from '../../packages/mesh/src/transport/transport-contract-helpers.js';
+import { runTransportContract } from '@epara/mesh/testing';
+import { codeOf, collectFrames, nextAccepted } from '@epara/mesh/testing';
 import { deadPort, testTls } from './helpers.js';
 
 runTransportContract('websocket', {

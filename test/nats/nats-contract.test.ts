@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe } from 'vitest';
-import { createNatsTransport } from '@epara/mesh';
-import { runTransportContract } from '../../packages/mesh/src/transport/transport-contract.js';
+import { createNatsTransport } from '@epara/mesh-nats';
+import { runTransportContract } from '@epara/mesh/testing';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';
 

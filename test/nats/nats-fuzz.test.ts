@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { connectNats, createFakeExecutor, createNatsOffloader, createNatsTransport } from '@epara/mesh';
+import { createFakeExecutor } from '@epara/mesh';
+import { connectNats, createNatsOffloader, createNatsTransport } from '@epara/mesh-nats';
 import type { NamedTensors } from '@epara/core';
-import { closedOf, collectFrames, nextAccepted } from '../../packages/mesh/src/transport/transport-contract-helpers.js';
+import { closedOf, collectFrames, nextAccepted } from '@epara/mesh/testing';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';
 

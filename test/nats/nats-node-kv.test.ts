@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectNats, createFakeExecutor, createNatsTransport, createNatsViewSync, createNode } from '@epara/mesh';
-import type { MeshNode, NatsConnection } from '@epara/mesh';
+import { createFakeExecutor, createNode } from '@epara/mesh';
+import { connectNats, createNatsTransport, createNatsViewSync } from '@epara/mesh-nats';
+import type { MeshNode } from '@epara/mesh';
+import type { NatsConnection } from '@epara/mesh-nats';
 import { ECHO, PSK, aliveIds, input, serverOf, until } from '../mesh/helpers.js';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';

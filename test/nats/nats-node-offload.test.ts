@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectNats, createFakeExecutor, createMemoryHub, createMemoryTransport, createNatsOffloader, createNatsTransport, createNatsViewSync, createNode } from '@epara/mesh';
-import type { FakeExecutor, MeshNode, NatsConnection, NatsOffloader, NodeOptions, Offloader } from '@epara/mesh';
+import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
+import { connectNats, createNatsOffloader, createNatsTransport, createNatsViewSync } from '@epara/mesh-nats';
+import type { FakeExecutor, MeshNode, NodeOptions, Offloader } from '@epara/mesh';
+import type { NatsConnection, NatsOffloader } from '@epara/mesh-nats';
 import type { LocalExecutor, ServiceId } from '@epara/core';
-import { codeOf } from '../../packages/mesh/src/transport/transport-contract-helpers.js';
+import { codeOf } from '@epara/mesh/testing';
 import { ECHO, PSK, aliveIds, input, serverOf, until } from '../mesh/helpers.js';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';

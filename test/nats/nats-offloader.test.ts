@@ -1,8 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connectNats, createFakeExecutor, createNatsOffloader } from '@epara/mesh';
-import type { FakeExecutor, NatsOffloader } from '@epara/mesh';
+import { createFakeExecutor } from '@epara/mesh';
+import { connectNats, createNatsOffloader } from '@epara/mesh-nats';
+import type { FakeExecutor } from '@epara/mesh';
+import type { NatsOffloader } from '@epara/mesh-nats';
 import type { LocalExecutor, NamedTensors } from '@epara/core';
-import { codeOf } from '../../packages/mesh/src/transport/transport-contract-helpers.js';
+import { codeOf } from '@epara/mesh/testing';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';
 

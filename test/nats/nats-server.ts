@@ -25,9 +25,14 @@ export function natsUnavailableReason(): string | undefined {
   return undefined;
 }
 
-/** Logs the skip reason loudly once per file; returns true when the suite must be skipped. */
+/**
+ * Logs the skip reason loudly once per file; returns true when the suite must be skipped. With
+ * `EPARA_REQUIRE_NATS=1` (set by .ci/run) a missing server is an error, never a skip: CI cannot go green
+ * without the NATS tests.
+ */
 export function skipNats(): boolean {
   const reason = natsUnavailableReason();
+  if (reason !== undefined && process.env['EPARA_REQUIRE_NATS'] === '1') throw new Error(`EPARA_REQUIRE_NATS=1 but ${reason}`);
   if (reason !== undefined) console.warn(`\n*** ${reason} ***\n`);
   return reason !== undefined;
 }

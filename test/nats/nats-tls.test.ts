@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectNats, createNatsTransport } from '@epara/mesh';
+import { connectNats, createNatsTransport } from '@epara/mesh-nats';
 import type { Transport } from '@epara/mesh';
-import { codeOf, collectFrames, nextAccepted } from '../../packages/mesh/src/transport/transport-contract-helpers.js';
+import { codeOf, collectFrames, nextAccepted } from '@epara/mesh/testing';
 import { skipNats, startNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';
 

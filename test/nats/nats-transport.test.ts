@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectNats, createNatsTransport } from '@epara/mesh';
+import { connectNats, createNatsTransport } from '@epara/mesh-nats';
 import type { Transport } from '@epara/mesh';
-import { closedOf, codeOf, collectFrames, nextAccepted } from '../../packages/mesh/src/transport/transport-contract-helpers.js';
+import { closedOf, codeOf, collectFrames, nextAccepted } from '@epara/mesh/testing';
 import { skipNats, startNatsServer, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';
 

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connectNats, createNatsViewSync, encodeViewEntries, viewKeyOf } from '@epara/mesh';
-import type { NatsViewSync } from '@epara/mesh';
+import { encodeViewEntries } from '@epara/mesh';
+import { connectNats, createNatsViewSync, viewKeyOf } from '@epara/mesh-nats';
+import type { NatsViewSync } from '@epara/mesh-nats';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';
 

@@ -117,21 +117,6 @@ export { createRateLimiter, resolveRateLimiterOptions, RATE_LIMITER_DEFAULTS } f
 export type { RateLimiter, RateLimiterOptions, ResolvedRateLimiterOptions } from './security/rate-limiter.js';
 export { MIN_PSK_BYTES } from './security/psk-proof.js';
 
-// NATS (transport, KV view sync, queue-group offloading)
-export { createNatsTransport } from './nats/nats-transport.js';
-export { resolveNatsTransportOptions, NATS_TRANSPORT_DEFAULTS } from './nats/nats-transport-options.js';
-export type { NatsTransportOptions } from './nats/nats-transport-options.js';
-export { connectNats } from './nats/nats-connect.js';
-export type { NatsAuth, NatsTlsOptions, NatsConnectOptions, NatsConnection } from './nats/nats-connect.js';
-export { createNatsViewSync, viewKeyOf } from './nats/nats-view-sync.js';
-export type { NatsViewSync, NatsViewSyncEvents } from './nats/nats-view-sync.js';
-export { resolveNatsViewSyncOptions, NATS_VIEW_SYNC_DEFAULTS } from './nats/nats-view-sync-options.js';
-export type { NatsViewSyncOptions } from './nats/nats-view-sync-options.js';
-export { createNatsOffloader } from './nats/nats-offloader.js';
-export type { NatsOffloader, NatsForwardOptions, NatsOffloaderStats } from './nats/nats-offloader.js';
-export { resolveNatsOffloaderOptions, NATS_OFFLOADER_DEFAULTS } from './nats/nats-offload-options.js';
-export type { NatsOffloaderOptions } from './nats/nats-offload-options.js';
-
 // observability: Prometheus metrics (prom-client is an optional peer dependency)
 export { createMeshMetrics } from './observability/mesh-metrics.js';
 export type { MeshMetrics, MeshMetricsOptions, MetricsNode } from './observability/mesh-metrics.js';

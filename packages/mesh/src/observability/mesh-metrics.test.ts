@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
+import type { PromRegistry } from './load-prom-client.js';
 import { isEparaError } from '@epara/core';
 import { createNode } from '../node/create-node.js';
 import type { MeshNode } from '../node/mesh-node.js';
@@ -16,7 +17,9 @@ async function until(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-async function sample(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+async function sample(metricsRegistry: PromRegistry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  // The metrics' registry is the prom-client Registry it was created with; its published type is structural.
+  const registry = metricsRegistry as Registry;
   const data = await registry.getSingleMetric(name)?.get();
   return data?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
 }
@@ -56,16 +59,16 @@ describe('createMeshMetrics (two nodes on the memory transport)', () => {
     const code = await edge.submit('nope', x, { deadline: Date.now() + 2000 }).then(() => 'resolved', (e: unknown) => (isEparaError(e) ? e.code : 'untyped'));
     await until(() => edge.stats().syncRounds > 0, 'a ring round');
 
-    expect(await sample(registry, 'epara_offloads', { model: 'echo', peer: 'gpu', retry: 'false' })).toBe(2);
-    expect(await sample(registry, 'epara_requests_rejected', { model: 'nope', code })).toBe(1);
-    expect(await sample(registry, 'epara_node_requests', { kind: 'offloaded' })).toBe(edge.stats().offloaded);
+    expect(await sample(registry, 'epara_offloads_total', { node: 'edge', model: 'echo', peer: 'gpu', retry: 'false' })).toBe(2);
+    expect(await sample(registry, 'epara_requests_rejected_total', { model: 'nope', reason: code })).toBe(1);
+    expect(await sample(registry, 'epara_node_requests_total', { kind: 'offloaded' })).toBe(edge.stats().offloaded);
     expect(await sample(registry, 'epara_peers', { state: 'alive' })).toBeGreaterThanOrEqual(1);
-    const lag = await sample(registry, 'epara_sync_lag_ms', { peer: 'gpu' });
+    const lag = await sample(registry, 'epara_sync_lag_seconds', { peer: 'gpu' });
     expect(lag).toBeGreaterThanOrEqual(0);
-    expect(lag).toBeLessThan(10_000);
+    expect(lag).toBeLessThan(10);
     const text = await metrics.metrics();
-    expect(text).toContain('# TYPE epara_sync_round_duration_ms histogram');
-    expect(text).toMatch(/epara_sync_round_duration_ms_count [1-9]/);
+    expect(text).toContain('# TYPE epara_sync_round_duration_seconds histogram');
+    expect(text).toMatch(/epara_sync_round_duration_seconds_count\{node="edge"\} [1-9]/);
     metrics.close();
     metrics.close();
     expect(registry.getMetricsAsArray()).toHaveLength(0);
@@ -73,7 +76,7 @@ describe('createMeshMetrics (two nodes on the memory transport)', () => {
 
   it('rejects bad options with INVALID_OPTIONS naming the field', async () => {
     await expect(createMeshMetrics({ node: {} as never })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'node' } });
-    const node = { on: () => undefined, off: () => undefined, stats: () => undefined, view: () => undefined } as never;
+    const node = { id: 'n', on: () => undefined, off: () => undefined, stats: () => undefined, view: () => undefined } as never;
     await expect(createMeshMetrics({ node, prefix: 'bad prefix' })).rejects.toMatchObject({ details: { field: 'prefix' } });
   });
 });

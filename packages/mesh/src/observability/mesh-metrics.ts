@@ -3,17 +3,18 @@ import type { Registry } from 'prom-client';
 import type { MeshNode } from '../node/mesh-node.js';
 import type { NodeEvents } from '../node/node-events.js';
 import { loadPromClient } from './load-prom-client.js';
-import type { PromClient } from './load-prom-client.js';
+import type { PromClient, PromClientModule, PromRegistry } from './load-prom-client.js';
+import { attachShared } from '@epara/core/internal';
 
 /** What the mesh metrics read from a node: its typed events, `stats()` and `view()`. */
-export type MetricsNode = Pick<MeshNode, 'on' | 'off' | 'stats' | 'view'>;
+export type MetricsNode = Pick<MeshNode, 'id' | 'on' | 'off' | 'stats' | 'view'>;
 
 /** Options of {@link createMeshMetrics}. */
 export interface MeshMetricsOptions {
   /** The node to observe (`createNode(...)`). */
   readonly node: MetricsNode;
   /** Registry to register the metrics in (share one with `createRuntimeMetrics`). @default a new prom-client `Registry` */
-  readonly registry?: Registry;
+  readonly registry?: PromRegistry;
   /** Prefix of every metric name. @default 'epara_' */
   readonly prefix?: string;
   /** The prom-client module, when it cannot be imported by name. @default `import('prom-client')` */
@@ -24,7 +25,7 @@ export interface MeshMetricsOptions {
 
 /** Prometheus metrics of one mesh node (see docs/observability.md). */
 export interface MeshMetrics {
-  readonly registry: Registry;
+  readonly registry: PromRegistry;
   metrics(): Promise<string>;
   readonly contentType: string;
   /** Stops listening to the node and removes the metrics from the registry. Idempotent. */
@@ -34,11 +35,13 @@ export interface MeshMetrics {
 type Handlers = { [K in keyof NodeEvents]?: (...args: NodeEvents[K]) => void };
 
 /**
- * Registers Prometheus metrics for a mesh node: offloads, rejections by code, sync rounds and lag (age of
+ * Registers Prometheus metrics for a mesh node: offloads, rejections by reason, sync rounds and lag (age of
  * each peer's entry in this node's view), peers, placement, fed by the node's typed events and read from
- * `node.stats()` / `node.view()` at each scrape.
+ * `node.stats()` / `node.view()` at each scrape. Counters end in `_total`, durations are in seconds, and every
+ * series carries a `node` label (the node's id), so several nodes can share one registry.
  *
- * @throws EparaError `INVALID_OPTIONS` for bad options, or when the optional peer `prom-client` is missing.
+ * @throws EparaError `INVALID_OPTIONS` for bad options, when the optional peer `prom-client` is missing, or
+ * when a node with the same id already uses the registry.
  * @example
  * ```ts
  * import { createMeshMetrics } from '@epara/mesh';
@@ -55,10 +58,11 @@ export async function createMeshMetrics(options: MeshMetricsOptions): Promise<Me
   const now = options.now ?? Date.now;
   if (typeof now !== 'function') invalidOption('now', now, 'a function returning ms');
   const client = await loadPromClient(options.client);
-  const registry = options.registry ?? new client.Registry();
-  const before = new Set(registry.getMetricsAsArray().map((x) => x.name));
-  const handlers = defineMetrics(client, registry, p, options.node, now);
-  const names = registry.getMetricsAsArray().map((x) => x.name).filter((n) => !before.has(n));
+  // A host's registry is a prom-client Registry (the structural type only keeps our published types standalone).
+  const registry = (options.registry ?? new client.Registry()) as Registry;
+  const id = String(options.node.id);
+  const shared = attachShared(registry, { kind: 'node', prefix: p }, id, { node: options.node, now }, (sources) => defineMetrics(client, registry, p, sources));
+  const handlers = eventHandlers(shared.metrics, id);
   for (const [event, fn] of Object.entries(handlers)) options.node.on(event as keyof NodeEvents, fn as never);
   let closed = false;
   return {
@@ -69,68 +73,100 @@ export async function createMeshMetrics(options: MeshMetricsOptions): Promise<Me
       if (closed) return;
       closed = true;
       for (const [event, fn] of Object.entries(handlers)) options.node.off(event as keyof NodeEvents, fn as never);
-      for (const name of names) registry.removeSingleMetric(name);
+      shared.detach(id);
     },
   };
 }
 
-function defineMetrics(client: PromClient, registry: Registry, p: string, node: MetricsNode, now: () => number): Handlers {
-  const registers = [registry];
-  const counter = (name: string, help: string, labelNames: string[]) => new client.Counter({ name: p + name, help, labelNames, registers });
-  const offloads = counter('offloads', 'Requests this node forwarded to a peer (retry="true" after a peer failed)', ['model', 'peer', 'retry']);
-  const rejected = counter('requests_rejected', 'Requests this node rejected, by code (NO_INSTANCE, OVERLOADED, DEADLINE_INFEASIBLE…)', ['model', 'code']);
-  const syncDuration = new client.Histogram({
-    name: p + 'sync_round_duration_ms',
-    help: 'Time for a ring round this node started to come back, ms',
-    buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000],
-    registers,
-  });
-  const peerEvents = counter('peer_events', 'Peers that joined or left this node\'s view', ['event', 'reason']);
-  const placements = counter('placements_computed', 'Placements this node computed as leader, by trigger', ['trigger']);
-  const framesRejected = counter('frames_rejected', 'Frames from peers that failed validation, by code', ['code']);
-  defineGauges(client, registers, p, node, now);
+/** One node as the shared gauges read it at scrape time. */
+interface Source {
+  readonly node: MetricsNode;
+  readonly now: () => number;
+}
+
+type Metrics = ReturnType<typeof defineMetrics>;
+
+function eventHandlers(m: Metrics, node: string): Handlers {
   return {
-    requestOffloaded: (e) => offloads.inc({ model: e.serviceId, peer: e.to, retry: String(e.retry) }),
-    requestRejected: (e) => rejected.inc({ model: e.serviceId, code: String(e.code) }),
-    syncCompleted: (e) => syncDuration.observe(e.durationMs),
-    peerJoined: () => peerEvents.inc({ event: 'joined', reason: '' }),
-    peerLeft: (e) => peerEvents.inc({ event: 'left', reason: String(e.reason) }),
-    placementComputed: (e) => placements.inc({ trigger: e.trigger }),
-    frameRejected: (e) => framesRejected.inc({ code: e.code }),
+    requestOffloaded: (e) => m.offloads.inc({ node, model: e.serviceId, peer: e.to, retry: String(e.retry) }),
+    // One counter for every request this node turned away, whatever the reason (OVERLOADED included).
+    requestRejected: (e) => m.rejected.inc({ node, model: e.serviceId, reason: String(e.code) }),
+    syncCompleted: (e) => m.syncDuration.observe({ node }, e.durationMs / 1000),
+    peerJoined: () => m.peerEvents.inc({ node, event: 'joined', reason: '' }),
+    peerLeft: (e) => m.peerEvents.inc({ node, event: 'left', reason: String(e.reason) }),
+    placementComputed: (e) => m.placements.inc({ node, trigger: e.trigger }),
+    frameRejected: (e) => m.framesRejected.inc({ node, reason: e.code }),
   };
 }
 
-type Setter = { set(labels: Record<string, string>, v: number): void };
+function defineMetrics(client: PromClientModule, registry: Registry, p: string, sources: ReadonlyMap<string, Source>) {
+  const registers = [registry];
+  const counter = (name: string, help: string, labelNames: string[]) => new client.Counter({ name: p + name, help, labelNames: ['node', ...labelNames], registers });
+  const metrics = {
+    offloads: counter('offloads_total', 'Requests this node forwarded to a peer (retry="true" after a peer failed)', ['model', 'peer', 'retry']),
+    rejected: counter('requests_rejected_total', 'Requests this node rejected, by reason (NO_INSTANCE, OVERLOADED, DEADLINE_INFEASIBLE…)', ['model', 'reason']),
+    syncDuration: new client.Histogram({
+      name: p + 'sync_round_duration_seconds',
+      help: 'Time for a ring round this node started to come back, s',
+      labelNames: ['node'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+    peerEvents: counter('peer_events_total', "Peers that joined or left this node's view", ['event', 'reason']),
+    placements: counter('placements_computed_total', 'Placements this node computed as leader, by trigger', ['trigger']),
+    framesRejected: counter('frames_rejected_total', 'Frames from peers that failed validation, by reason code', ['reason']),
+  };
+  defineGauges(client, registers, p, sources);
+  return metrics;
+}
 
-function defineGauges(client: PromClient, registers: Registry[], p: string, node: MetricsNode, now: () => number): void {
-  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Setter) => void) =>
+type Setter = { set(labels: Record<string, string>, v: number): void };
+type Fill = (g: Setter, source: Source, node: string) => void;
+
+function defineGauges(client: PromClientModule, registers: Registry[], p: string, sources: ReadonlyMap<string, Source>): void {
+  const each = (set: Setter, fill: Fill) => {
+    for (const [node, source] of sources) fill(set, source, node);
+  };
+  const gauge = (name: string, help: string, labelNames: string[], fill: Fill) =>
     new client.Gauge({
       name: p + name,
       help,
-      labelNames,
+      labelNames: ['node', ...labelNames],
       registers,
       collect() {
         this.reset();
-        fill(this);
+        each(this, fill);
       },
     });
-  gauge('node_requests', 'Counters from node.stats(): submitted, ran_locally, offloaded, retried, received, rejected', ['kind'], (g) => {
+  // A running total the node keeps (stats), exposed with counter semantics: equal to it at every scrape.
+  const mirror = (name: string, help: string, labelNames: string[], fill: Fill) =>
+    new client.Counter({
+      name: p + name,
+      help,
+      labelNames: ['node', ...labelNames],
+      registers,
+      collect() {
+        this.reset();
+        each({ set: (labels, v) => this.inc(labels, v) }, fill);
+      },
+    });
+  mirror('node_requests_total', 'Requests by what this node did with them: submitted, ran_locally, offloaded, retried, received, rejected', ['kind'], (g, { node }, id) => {
     const s = node.stats();
     const kinds = { submitted: s.submitted, ran_locally: s.ranLocally, offloaded: s.offloaded, retried: s.retried, received: s.received, rejected: s.rejected };
-    for (const [kind, v] of Object.entries(kinds)) g.set({ kind }, v);
+    for (const [kind, v] of Object.entries(kinds)) g.set({ node: id, kind }, v);
   });
-  gauge('forwards_in_flight', 'Forwarded requests waiting for their peer', [], (g) => g.set({}, node.stats().inFlightForwards));
-  gauge('peers', 'Peers connected and alive in the view', ['state'], (g) => {
+  gauge('forwards_in_flight', 'Forwarded requests waiting for their peer', [], (g, { node }, id) => g.set({ node: id }, node.stats().inFlightForwards));
+  gauge('peers', 'Peers connected and alive in the view', ['state'], (g, { node }, id) => {
     const s = node.stats();
-    g.set({ state: 'connected' }, s.connectedPeers);
-    g.set({ state: 'alive' }, s.alivePeers);
+    g.set({ node: id, state: 'connected' }, s.connectedPeers);
+    g.set({ node: id, state: 'alive' }, s.alivePeers);
   });
-  gauge('sync_rounds', 'Ring rounds this node completed', [], (g) => g.set({}, node.stats().syncRounds));
-  gauge('sync_bytes_sent', 'Bytes of ring-sync frames this node sent', [], (g) => g.set({}, node.stats().syncBytesSent));
-  gauge('bytes_sent', 'Bytes this node sent to peers', [], (g) => g.set({}, node.stats().bytesSent));
-  gauge('placements_applied', 'Placements this node applied', [], (g) => g.set({}, node.stats().placementsApplied));
-  gauge('sync_lag_ms', 'Age of each server\'s entry in this node\'s view (now − updatedAt), ms: the sync lag', ['peer'], (g) => {
+  mirror('sync_rounds_total', 'Ring rounds this node completed', [], (g, { node }, id) => g.set({ node: id }, node.stats().syncRounds));
+  mirror('sync_sent_bytes_total', 'Bytes of ring-sync frames this node sent', [], (g, { node }, id) => g.set({ node: id }, node.stats().syncBytesSent));
+  mirror('sent_bytes_total', 'Bytes this node sent to peers', [], (g, { node }, id) => g.set({ node: id }, node.stats().bytesSent));
+  mirror('placements_applied_total', 'Placements this node applied', [], (g, { node }, id) => g.set({ node: id }, node.stats().placementsApplied));
+  gauge('sync_lag_seconds', "Age of each server's entry in this node's view (now − updatedAt), s: the sync lag", ['peer'], (g, { node, now }, id) => {
     const t = now();
-    for (const [peer, e] of Object.entries(node.view().entries)) if (e.alive) g.set({ peer }, Math.max(0, t - e.updatedAt));
+    for (const [peer, e] of Object.entries(node.view().entries)) if (e.alive) g.set({ node: id, peer }, Math.max(0, t - e.updatedAt) / 1000);
   });
 }

@@ -140,13 +140,41 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
  * `closed`, `CLOSED`/size errors on `send` and buffering of frames that arrive before a listener is attached.
  * The transport supplies a {@link ConnectionSink} and pushes incoming frames into the returned controller.
  *
+ * `receive` takes whole frames. A byte stream (TCP, a serial line) has no frame boundaries: the transport
+ * frames each message itself, e.g. with a length prefix, and hands `receive` only complete frames.
+ *
  * @example
  * ```ts
- * const ctl = createConnection({ remoteAddress: 'peer', direction: 'outbound', maxFrameBytes: 1 << 20,
- *   sink: { write: (f) => socket.write(f), close: () => socket.end() } });
- * socket.on('data', (f) => ctl.receive(f));
+ * // A stream socket, framed with a 4-byte little-endian length before each frame.
+ * const maxFrameBytes = 1 << 20;
+ * const ctl = createConnection({
+ *   remoteAddress: 'peer', direction: 'outbound', maxFrameBytes,
+ *   sink: {
+ *     write: (frame) => {
+ *       const header = Buffer.alloc(4);
+ *       header.writeUInt32LE(frame.byteLength);
+ *       socket.write(header);
+ *       socket.write(frame);
+ *     },
+ *     close: () => socket.end(),
+ *     bufferedBytes: () => socket.writableLength,
+ *   },
+ * });
+ * let pending = Buffer.alloc(0);
+ * socket.on('data', (chunk: Buffer) => {
+ *   pending = Buffer.concat([pending, chunk]);
+ *   while (pending.byteLength >= 4) {
+ *     const length = pending.readUInt32LE(0);
+ *     if (length > maxFrameBytes) return ctl.closedByMedium({ reason: 'frame too large' });
+ *     if (pending.byteLength < 4 + length) break; // the rest of this frame is still on its way
+ *     ctl.receive(pending.subarray(4, 4 + length));
+ *     pending = pending.subarray(4 + length);
+ *   }
+ * });
+ * socket.on('close', () => ctl.closedByMedium({ reason: 'socket closed' }));
  * return ctl.connection;
  * ```
+ * A complete transport built this way, which passes the transport contract, is in the mesh transports guide.
  */
 export function createConnection(options: CreateConnectionOptions): ConnectionController {
   const c = new ManagedConnection(options);

@@ -1,5 +1,11 @@
-import type { NamedTensors } from '@epara/core';
-import type { ModelIoInfo } from './device-handle.js';
+import type { NamedTensors, TensorType } from '@epara/core';
+
+/** One input or output of a loaded model. Symbolic dimensions (such as `batch`) are strings. */
+export interface ModelIoInfo {
+  readonly name: string;
+  readonly type: TensorType;
+  readonly dims: readonly (number | string)[];
+}
 
 /** A model as the worker receives it. */
 export type BackendModelSource = { readonly path: string } | { readonly bytes: Uint8Array };

@@ -1,7 +1,7 @@
 import { invalidOption } from '@epara/core';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { BackendSpec } from './backend.js';
-import type { DeviceOptions } from './device-handle.js';
+import type { DeviceOptions } from './device-port.js';
 
 /** Defaults of {@link DeviceOptions}. */
 export const DEFAULT_DEVICE_OPTIONS = {

@@ -1,6 +1,6 @@
 import type { NamedTensors } from '@epara/core';
 import type { BackendModelSource, BackendSpec } from './backend.js';
-import type { LoadedModelInfo } from './device-handle.js';
+import type { LoadedModelInfo } from './device-port.js';
 
 /** Data a device worker starts with. */
 export interface DeviceWorkerData {

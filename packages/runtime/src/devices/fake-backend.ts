@@ -1,5 +1,5 @@
 import type { NamedTensors, TensorLike } from '@epara/core';
-import type { ModelIoInfo } from './device-handle.js';
+import type { ModelIoInfo } from './device-port.js';
 import type { BackendModelSource, BackendSession, BackendSessionOptions, InferenceBackend } from './backend.js';
 
 /** One output of a fake model: `from` input mapped element-wise to `x · scale + offset`, same dims and type. */

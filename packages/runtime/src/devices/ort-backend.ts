@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import type { NamedTensors, TensorLike, TensorType } from '@epara/core';
-import type { ModelIoInfo } from './device-handle.js';
+import type { ModelIoInfo } from './device-port.js';
 import type { BackendModelSource, BackendSession, BackendSessionOptions, InferenceBackend } from './backend.js';
 
 /**

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, eparaErrorFromJSON, type NamedTensors } from '@epara/core';
-import type { DeviceEvents, DeviceHandle, LoadedModelInfo, ModelSource, TimedRun } from './device-handle.js';
+import type { DeviceEvents, DeviceHandle, LoadedModelInfo, ModelSource, TimedRun } from './device-port.js';
 import type { ResolvedDeviceOptions } from './device-options.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, LoadResult, RunResult } from './device-protocol.js';
 import { defaultWorkerUrl } from './worker-url.js';

@@ -27,7 +27,10 @@ export function defaultWorkerUrl(): URL {
     }
     dir = new URL('../', dir);
   }
-  throw new EparaError('INTERNAL', 'cannot locate the @epara/runtime package root to find its device worker');
+  throw new EparaError(
+    'INTERNAL',
+    'cannot locate the @epara/runtime package root to find its device worker (a bundled host copies dist/device-worker.js of @epara/runtime next to its bundle and passes its URL as the device option workerUrl)',
+  );
 }
 
 function isRuntimePackage(url: URL): boolean {

@@ -28,6 +28,7 @@ export function createDeviceSlot(d: ResolvedExecutorOptions['devices'][number], 
     logger: o.logger,
     backend: d.backend ?? o.backend,
     maxRestarts: o.maxRestarts,
+    ...(d.workerUrl === undefined ? {} : { workerUrl: d.workerUrl }),
   });
   const scheduler = new DeviceScheduler({
     device: handle,

@@ -32,6 +32,11 @@ export interface ExecutorDeviceOptions {
   readonly profileKind?: string;
   /** Backend inside the worker. @default the executor's `backend` */
   readonly backend?: BackendSpec;
+  /**
+   * Where the device worker script is, for hosts that bundle the SDK (the bundle has no package root to find
+   * `dist/device-worker.js` in): copy that file next to the bundle and pass its URL. @default the package's own
+   */
+  readonly workerUrl?: URL;
 }
 
 /** What a service expects of one input tensor. Omitted fields are read from the model. */

@@ -1,7 +1,7 @@
 import { EparaError, type NamedTensors, type TensorLike } from '@epara/core';
 import { argmaxLastPosition, buildStepInputs } from './generation-step.js';
 import type { Sequence } from './generation-request.js';
-import type { StepRunner, StepRunnerContext } from './step-runner.js';
+import type { StepRunner, StepRunnerContext } from './step-runner-port.js';
 
 interface CacheLayout {
   /** `past_*` input → matching `present_*` output. */

@@ -1,7 +1,6 @@
 import { invalidOption } from '@epara/core';
-import type { Registry } from 'prom-client';
 import type { Executor } from '../executor/executor.js';
-import type { PromClient } from './load-prom-client.js';
+import type { PromClient, PromRegistry } from './load-prom-client.js';
 
 /** What the runtime metrics read from an executor: its typed events and its `stats()` snapshot. */
 export type MetricsExecutor = Pick<Executor, 'on' | 'off' | 'stats' | 'instances'>;
@@ -11,15 +10,24 @@ export interface RuntimeMetricsOptions {
   /** The executor to observe (`createExecutor(...)`). */
   readonly executor: MetricsExecutor;
   /** Registry to register the metrics in. @default a new prom-client `Registry` */
-  readonly registry?: Registry;
+  readonly registry?: PromRegistry;
   /** Prefix of every metric name (Triton's is `nv_`). @default 'epara_' */
   readonly prefix?: string;
   /** The prom-client module, when it cannot be imported by name (bundled hosts). @default `import('prom-client')` */
   readonly client?: PromClient;
   /** Buckets of the batch-size histogram. @default [1, 2, 4, 8, 16, 32, 64] */
   readonly batchSizeBuckets?: readonly number[];
-  /** Buckets of the request-latency histogram (ms) fed by `observeRequest`. @default [5, 10, 25, 50, 100, 250, 500, 1000, 2500] */
+  /** Buckets of the request-duration histogram, ms (exported in seconds). @default [5, 10, 25, 50, 100, 250, 500, 1000, 2500] */
   readonly latencyBucketsMs?: readonly number[];
+  /**
+   * Value of the `node` label on every series, which tells executors sharing one registry apart (and matches
+   * the mesh metrics' `node` label). @default 'local'
+   */
+  readonly node?: string;
+  /** Window of `device_utilization`, ms: the busy fraction over about this much recent time. @default 10000 */
+  readonly utilizationWindowMs?: number;
+  /** Clock for the utilization window, ms. @default `performance.now` */
+  readonly now?: () => number;
 }
 
 /** Defaults of {@link RuntimeMetricsOptions}. */
@@ -27,16 +35,21 @@ export const DEFAULT_RUNTIME_METRICS_OPTIONS = {
   prefix: 'epara_',
   batchSizeBuckets: [1, 2, 4, 8, 16, 32, 64],
   latencyBucketsMs: [5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+  node: 'local',
+  utilizationWindowMs: 10_000,
 } as const;
 
 /** {@link RuntimeMetricsOptions} after defaults and validation (the registry is created later). */
 export interface ResolvedRuntimeMetricsOptions {
   readonly executor: MetricsExecutor;
-  readonly registry: Registry | undefined;
+  readonly registry: PromRegistry | undefined;
   readonly prefix: string;
   readonly client: PromClient | undefined;
   readonly batchSizeBuckets: readonly number[];
   readonly latencyBucketsMs: readonly number[];
+  readonly node: string;
+  readonly utilizationWindowMs: number;
+  readonly now: () => number;
 }
 
 /**
@@ -51,6 +64,12 @@ export function resolveRuntimeMetricsOptions(o: RuntimeMetricsOptions): Resolved
   const d = DEFAULT_RUNTIME_METRICS_OPTIONS;
   const prefix = o.prefix ?? d.prefix;
   if (typeof prefix !== 'string' || !/^[a-zA-Z_:]?[a-zA-Z0-9_:]*$/.test(prefix)) invalidOption('prefix', prefix, 'a Prometheus name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)');
+  const node = o.node ?? d.node;
+  if (typeof node !== 'string' || node === '') invalidOption('node', node, 'a non-empty string');
+  const utilizationWindowMs = o.utilizationWindowMs ?? d.utilizationWindowMs;
+  if (!(utilizationWindowMs > 0) || !Number.isFinite(utilizationWindowMs)) invalidOption('utilizationWindowMs', utilizationWindowMs, 'a finite number > 0');
+  const now = o.now ?? (() => performance.now());
+  if (typeof now !== 'function') invalidOption('now', now, 'a function returning ms');
   return {
     executor: o.executor,
     registry: o.registry,
@@ -58,6 +77,9 @@ export function resolveRuntimeMetricsOptions(o: RuntimeMetricsOptions): Resolved
     client: o.client,
     batchSizeBuckets: buckets('batchSizeBuckets', o.batchSizeBuckets ?? d.batchSizeBuckets),
     latencyBucketsMs: buckets('latencyBucketsMs', o.latencyBucketsMs ?? d.latencyBucketsMs),
+    node,
+    utilizationWindowMs,
+    now,
   };
 }
 

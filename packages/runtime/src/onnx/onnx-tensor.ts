@@ -14,12 +14,6 @@ export function onnxElemType(type: TensorType): number {
   return code;
 }
 
-/** Tensor type of an ONNX element type code, or `undefined` for codes EPARA does not carry. */
-export function tensorTypeOf(code: number): TensorType | undefined {
-  for (const [name, c] of Object.entries(ONNX_DATA_TYPE)) if (c === code) return name as TensorType;
-  return undefined;
-}
-
 /**
  * A constant tensor with its data as little-endian `raw_data`.
  *

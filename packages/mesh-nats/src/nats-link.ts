@@ -1,8 +1,8 @@
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { EparaError } from '@epara/core';
-import { createConnection } from '../transport/create-connection.js';
-import type { ConnectionController } from '../transport/create-connection.js';
-import type { Connection } from '../transport/transport.js';
+import { createConnection } from '@epara/mesh/wire';
+import type { ConnectionController } from '@epara/mesh/wire';
+import type { Connection } from '@epara/mesh';
 
 /** Kinds of the messages one virtual link exchanges (first byte of every NATS payload). */
 const DATA = 1;

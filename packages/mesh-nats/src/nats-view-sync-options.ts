@@ -1,11 +1,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { invalidOption, systemClock } from '@epara/core';
 import type { Clock, EparaError, ServerId } from '@epara/core';
-import type { SelfState } from '../sync/view-store.js';
-import { isMeshLogger, silentLogger } from '../util/logger.js';
-import type { MeshLogger } from '../util/logger.js';
-import { systemScheduler } from '../util/scheduler.js';
-import type { Scheduler } from '../util/scheduler.js';
+import type { SelfState } from '@epara/mesh';
+import { isMeshLogger, silentLogger } from '@epara/mesh/wire';
+import type { MeshLogger } from '@epara/mesh/wire';
+import { systemScheduler } from '@epara/mesh';
+import type { Scheduler } from '@epara/mesh';
 
 /** Options of `createNatsViewSync`. */
 export interface NatsViewSyncOptions {

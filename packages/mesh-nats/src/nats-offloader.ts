@@ -7,7 +7,7 @@ import { NatsOffloadServer } from './nats-offload-server.js';
 import { resolveNatsOffloaderOptions } from './nats-offload-options.js';
 import type { NatsOffloaderOptions, ResolvedNatsOffloaderOptions } from './nats-offload-options.js';
 import { randomToken } from './nats-transport-options.js';
-import type { Offloader, OffloadForwardOptions } from '../offload/offloader.js';
+import type { Offloader, OffloadForwardOptions } from '@epara/mesh';
 
 /** Options of {@link NatsOffloader.forward}: the same budget, hop and visited semantics as ring mode. */
 export type NatsForwardOptions = OffloadForwardOptions;

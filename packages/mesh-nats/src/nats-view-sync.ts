@@ -4,9 +4,9 @@ import type { QueuedIterator } from '@nats-io/transport-node';
 import { EventEmitter } from 'eventemitter3';
 import { createView, EparaError, isEparaError, markDead, toEparaError, upsertEntry } from '@epara/core';
 import type { AbortSignalLike, ClusterView, ServerEntry, ServerId } from '@epara/core';
-import { decodeViewEntries, encodeViewEntries } from '../protocol/view-codec.js';
-import type { TimerHandle } from '../util/scheduler.js';
-import type { ViewSync, ViewSyncEvents } from '../sync/view-sync.js';
+import { decodeViewEntries, encodeViewEntries } from '@epara/mesh/wire';
+import type { TimerHandle } from '@epara/mesh';
+import type { ViewSync, ViewSyncEvents } from '@epara/mesh';
 import { resolveNatsViewSyncOptions } from './nats-view-sync-options.js';
 import type { NatsViewSyncOptions, ResolvedNatsViewSyncOptions } from './nats-view-sync-options.js';
 

@@ -1,7 +1,7 @@
 import type { Msg } from '@nats-io/transport-node';
 import { EparaError, toEparaError } from '@epara/core';
 import type { AbortSignalLike, NamedTensors, ServerId, ServiceId } from '@epara/core';
-import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
+import { decodeFrame, encodeFrame } from '@epara/mesh/wire';
 import { OFFLOAD_HEADERS, serviceSubject } from './nats-offload-server.js';
 import type { ResolvedNatsOffloaderOptions } from './nats-offload-options.js';
 

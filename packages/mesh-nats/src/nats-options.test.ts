@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createFakeExecutor } from '../testing/fake-executor.js';
+import { createFakeExecutor } from '@epara/mesh/testing';
 import { mapConnectError } from './nats-connect.js';
 import { serviceSubject } from './nats-offload-server.js';
 import { NATS_OFFLOADER_DEFAULTS, resolveNatsOffloaderOptions } from './nats-offload-options.js';

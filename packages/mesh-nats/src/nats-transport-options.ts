@@ -1,8 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { invalidOption } from '@epara/core';
-import { DEFAULT_MAX_FRAME_BYTES } from '../transport/transport-util.js';
-import type { MeshLogger } from '../util/logger.js';
-import { silentLogger } from '../util/logger.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '@epara/mesh/wire';
+import type { MeshLogger } from '@epara/mesh/wire';
+import { silentLogger } from '@epara/mesh/wire';
 import type { NatsAuth, NatsTlsOptions } from './nats-connect.js';
 
 /** Options of `createNatsTransport`. Give either `connection` or `servers`. */

@@ -1,8 +1,8 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, isEparaError } from '@epara/core';
-import { abortError, withAbort } from '../transport/transport-util.js';
-import type { Connection, ConnectOptions, ListenOptions, Transport, TransportEvents } from '../transport/transport.js';
+import { abortError, withAbort } from '@epara/mesh/wire';
+import type { Connection, ConnectOptions, ListenOptions, Transport, TransportEvents } from '@epara/mesh';
 import { connectNats } from './nats-connect.js';
 import { answerUnknownLink, NatsLink } from './nats-link.js';
 import { randomToken, resolveNatsTransportOptions } from './nats-transport-options.js';

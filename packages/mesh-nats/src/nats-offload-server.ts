@@ -2,8 +2,8 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import { headers } from '@nats-io/transport-node';
 import { EparaError, toEparaError } from '@epara/core';
 import type { ServiceId } from '@epara/core';
-import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
-import type { WireMessage } from '../protocol/messages.js';
+import { decodeFrame, encodeFrame } from '@epara/mesh/wire';
+import type { WireMessage } from '@epara/mesh/wire';
 import type { ResolvedNatsOffloaderOptions } from './nats-offload-options.js';
 
 /** Header names of the offload control replies (the payload of `done` is a protocol frame). */

@@ -1,9 +1,9 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { invalidOption, systemClock } from '@epara/core';
 import type { Clock, LocalExecutor, ServerId } from '@epara/core';
-import type { ProtocolLimits } from '../protocol/protocol-limits.js';
-import { isMeshLogger, silentLogger } from '../util/logger.js';
-import type { MeshLogger } from '../util/logger.js';
+import type { ProtocolLimits } from '@epara/mesh/wire';
+import { isMeshLogger, silentLogger } from '@epara/mesh/wire';
+import type { MeshLogger } from '@epara/mesh/wire';
 
 /** Options of `createNatsOffloader`. */
 export interface NatsOffloaderOptions {

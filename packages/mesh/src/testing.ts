@@ -1,0 +1,27 @@
+/**
+ * `@epara/mesh/testing`: what a host or a transport author needs to test against EPARA without real models or
+ * sockets — the fake executor (the `LocalExecutor` port with scripted latencies), a manual scheduler for
+ * virtual time, and the transport contract suite that every built-in transport passes (run it under vitest
+ * against your own `Transport`).
+ *
+ * @example
+ * ```ts
+ * import { runTransportContract } from '@epara/mesh/testing';
+ * import { createMemoryHub, createMemoryTransport } from '@epara/mesh';
+ * const hub = createMemoryHub();
+ * runTransportContract('memory', {
+ *   createServer: () => createMemoryTransport({ hub }),
+ *   createClient: () => createMemoryTransport({ hub }),
+ *   deadAddress: () => 'nobody-listens-here',
+ * });
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { createFakeExecutor } from './testing/fake-executor.js';
+export type { FakeExecutor, FakeExecutorOptions, FakeServiceConfig } from './testing/fake-executor.js';
+export { createManualScheduler } from './util/scheduler.js';
+export type { ManualScheduler } from './util/scheduler.js';
+export { runTransportContract } from './transport/transport-contract.js';
+export type { TransportContractFactory } from './transport/transport-contract.js';
+export { closedOf, codeOf, collectFrames, nextAccepted, echo, patternBytes, sameBytes } from './transport/transport-contract-helpers.js';

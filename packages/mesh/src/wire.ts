@@ -1,0 +1,31 @@
+/**
+ * `@epara/mesh/wire`: the wire layer for authors of transports, view syncs and offloaders outside this package
+ * (`@epara/mesh-nats` is built on it): the binary frame, message and view codecs, protocol limits, and the
+ * helpers a transport needs to turn a byte pipe into a {@link Connection}.
+ *
+ * @example
+ * ```ts
+ * import { decodeFrame, encodeFrame } from '@epara/mesh/wire';
+ * const bytes = encodeFrame({ type: 'ping', requestId: 1 });
+ * const message = decodeFrame(bytes);
+ * ```
+ *
+ * @packageDocumentation
+ */
+import type { Connection } from './transport/transport.js';
+
+export type { Connection };
+export { encodeFrame, decodeFrame, readFrameHeader, PROTOCOL_VERSION, FRAME_HEADER_BYTES, FRAME_MAGIC } from './protocol/frame-codec.js';
+export type { FrameHeader } from './protocol/frame-codec.js';
+export { MESSAGE_TYPE_CODES } from './protocol/messages.js';
+export type { WireMessage, WireMessageType, DecodedMessage } from './protocol/messages.js';
+export { DTYPE_CODES } from './protocol/tensor-codec.js';
+export { encodeViewEntries, decodeViewEntries } from './protocol/view-codec.js';
+export type { WireViewEntry, WireEntryStub, WireSyncToken } from './protocol/view-codec.js';
+export { resolveProtocolLimits, PROTOCOL_LIMIT_DEFAULTS } from './protocol/protocol-limits.js';
+export type { ProtocolLimits, ResolvedProtocolLimits } from './protocol/protocol-limits.js';
+export { createConnection } from './transport/create-connection.js';
+export type { ConnectionSink, ConnectionController, CreateConnectionOptions } from './transport/create-connection.js';
+export { DEFAULT_MAX_FRAME_BYTES, abortError, withAbort } from './transport/transport-util.js';
+export { silentLogger, isMeshLogger } from './util/logger.js';
+export type { MeshLogger } from './util/logger.js';

@@ -1,0 +1,116 @@
+/*
+ * The device port: what the executor, profiler and engines see of a device. Declared apart from
+ * `createDevice` (device-handle.ts), which picks the worker implementation, so that the implementation can
+ * import these types without an import circle.
+ */
+import type { EventEmitter } from 'eventemitter3';
+import type { NamedTensors } from '@epara/core';
+import type { Logger } from '../util/logger.js';
+import type { BackendSpec, ModelIoInfo } from './backend.js';
+
+export type { ModelIoInfo } from './backend.js';
+
+/** What a device reports after loading a model. */
+export interface LoadedModelInfo {
+  readonly inputs: ModelIoInfo[];
+  readonly outputs: ModelIoInfo[];
+  /** Measured memory the session holds (at least the model's size), bytes. */
+  readonly memoryBytes: number;
+  /** The execution provider the session really runs on (after any fallback). */
+  readonly executionProvider: 'cpu' | 'cuda';
+}
+
+/** Where a model comes from: a file path or the ONNX bytes. */
+export type ModelSource = { readonly path: string } | { readonly bytes: Uint8Array };
+
+/** Result of {@link DeviceHandle.runTimed}: the outputs and the time the backend spent computing. */
+export interface TimedRun {
+  readonly outputs: NamedTensors;
+  /** Milliseconds inside the backend's `run` (excludes messaging). */
+  readonly runMs: number;
+}
+
+/** Payload of `deviceFellBack`: a `cuda` device could not load the CUDA execution provider. */
+export interface DeviceFellBackEvent {
+  readonly deviceId: string;
+  readonly modelKey: string;
+  readonly requested: 'cuda';
+  readonly used: 'cpu';
+  readonly reason: string;
+}
+
+/** Payload of `workerCrashed`: the worker died; in-flight calls failed with `WORKER_CRASHED`. */
+export interface WorkerCrashedEvent {
+  readonly deviceId: string;
+  readonly reason: string;
+  readonly failedCalls: number;
+}
+
+/** Payload of `workerRestarted`: a new worker is up and every model is loaded again. */
+export interface WorkerRestartedEvent {
+  readonly deviceId: string;
+  readonly restarts: number;
+  readonly reloadedModels: number;
+}
+
+/** Events of a {@link DeviceHandle}. */
+export interface DeviceEvents {
+  deviceFellBack: [DeviceFellBackEvent];
+  workerCrashed: [WorkerCrashedEvent];
+  workerRestarted: [WorkerRestartedEvent];
+}
+
+/**
+ * A device: one worker thread that owns its onnxruntime sessions, so that inference never runs on the host's
+ * event loop. Calls are served one at a time in arrival order (a device is a serial resource, like a GPU
+ * stream). Tensors passed to {@link DeviceHandle.run} are transferred to the worker: the caller hands over
+ * their buffers (views of larger or shared buffers are copied instead).
+ */
+export interface DeviceHandle extends EventEmitter<DeviceEvents> {
+  readonly id: string;
+  /** The kind that was asked for. A `cuda` device whose provider failed runs on the CPU (see `deviceFellBack`). */
+  readonly kind: 'cpu' | 'cuda';
+  /** Intra-op threads of every session on this device. */
+  readonly threads: number;
+  /** Memory of the device, bytes (`Infinity` when not declared). */
+  readonly memoryBytes: number;
+  /**
+   * Loads (or replaces) a model under `key`.
+   * @throws EparaError `LOAD_FAILED` (bad file, bad bytes), `CLOSED`, `ABORTED`, `WORKER_CRASHED`.
+   */
+  loadModel(key: string, source: ModelSource, options?: { threads?: number; signal?: AbortSignal }): Promise<LoadedModelInfo>;
+  /**
+   * Runs a loaded model once on the given feeds.
+   * @throws EparaError `MODEL_ERROR` (the model threw), `UNKNOWN_SERVICE` (no model under `key`), `CLOSED`,
+   * `ABORTED` (the caller stops waiting; the device still finishes the run), `WORKER_CRASHED`.
+   */
+  run(key: string, feeds: NamedTensors, options?: { outputNames?: readonly string[]; signal?: AbortSignal }): Promise<NamedTensors>;
+  /** {@link DeviceHandle.run} that also reports the backend's compute time. */
+  runTimed(key: string, feeds: NamedTensors, options?: { outputNames?: readonly string[]; signal?: AbortSignal }): Promise<TimedRun>;
+  /** Frees a model. Unknown keys are ignored. */
+  unloadModel(key: string): Promise<void>;
+  /** Settles every pending call (`CLOSED`) and ends the worker. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link createDevice}. Defaults in {@link DEFAULT_DEVICE_OPTIONS}. */
+export interface DeviceOptions {
+  /** Unique id of the device within the executor. */
+  readonly id: string;
+  /** Execution provider to request. @default 'cpu' */
+  readonly kind?: 'cpu' | 'cuda';
+  /** CUDA device ordinal (cuda only). @default 0 */
+  readonly deviceId?: number;
+  /** Intra-op thread budget of the device. @default 1 */
+  readonly threads?: number;
+  /** Device memory, bytes. @default Infinity */
+  readonly memoryBytes?: number;
+  /** pino-compatible logger. @default silent */
+  readonly logger?: Logger;
+  /** The inference backend inside the worker. @default { kind: 'ort' } (onnxruntime-node) */
+  readonly backend?: BackendSpec;
+  /** Consecutive crashes after which the device stops restarting its worker. @default 5 */
+  readonly maxRestarts?: number;
+  /** URL of the worker script. @default the package's `dist/device-worker.js` */
+  readonly workerUrl?: URL;
+}

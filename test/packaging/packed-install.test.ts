@@ -1,0 +1,123 @@
+/*
+ * The packages as a user installs them: every workspace package is packed (`pnpm pack`, which rewrites
+ * `workspace:*` to versions), installed into a scratch project outside the workspace (from the local store,
+ * offline: the same files the registry serves), and used from there — imported from ESM, required from
+ * CommonJS, typechecked under strict options with `skipLibCheck: false`, bundled with esbuild and run with a
+ * real inference. Nothing here reads the workspace's sources.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { models } from '../fixtures/models.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const packageDirs = readdirSync(join(root, 'packages')).filter((d) => !readFileSync(join(root, 'packages', d, 'package.json'), 'utf8').includes('"private": true'));
+const names = packageDirs.map((d) => (JSON.parse(readFileSync(join(root, 'packages', d, 'package.json'), 'utf8')) as { name: string }).name);
+const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+const runtimeManifest = JSON.parse(readFileSync(join(root, 'packages', 'runtime', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+
+let scratch = '';
+
+function run(cmd: string, args: readonly string[], cwd = scratch): string {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+}
+
+/** The compiler's errors for a project in the scratch host, or '' when it compiles. */
+function tscErrors(project: string): string {
+  try {
+    run(join(scratch, 'node_modules', '.bin', 'tsc'), ['-p', project]);
+    return '';
+  } catch (err) {
+    return String((err as { stdout?: string }).stdout ?? err);
+  }
+}
+
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'epara-host-'));
+  const tarballs = new Map<string, string>();
+  for (const [i, dir] of packageDirs.entries()) {
+    const out = run('pnpm', ['pack', '--pack-destination', scratch], join(root, 'packages', dir)).trim().split('\n').pop()!;
+    tarballs.set(names[i]!, `file:${out.startsWith('/') ? out : join(scratch, out)}`);
+  }
+  const tools = ['typescript', '@types/node', 'esbuild'];
+  writeFileSync(
+    join(scratch, 'package.json'),
+    // A bundling host installs onnxruntime-node itself: a native module stays outside any bundle.
+    JSON.stringify({ name: 'scratch-host', private: true, type: 'module', dependencies: { ...Object.fromEntries(tarballs), 'onnxruntime-node': runtimeManifest.dependencies['onnxruntime-node'] }, devDependencies: Object.fromEntries(tools.map((t) => [t, rootManifest.devDependencies[t]!])) }),
+  );
+  // The packed packages name each other by version; point those names at the tarballs too.
+  const overrides = [...tarballs].map(([name, spec]) => `  '${name}': '${spec}'`).join('\n');
+  writeFileSync(join(scratch, 'pnpm-workspace.yaml'), `overrides:\n${overrides}\nallowBuilds:\n  onnxruntime-node: false\n  esbuild: false\n`);
+  // Prefer the local store (the workspace's install filled it); fetch from the registry only what it lacks.
+  run('pnpm', ['install', '--prefer-offline']);
+  for (const file of ['host.ts', 'nats-host.ts']) copyFileSync(join(import.meta.dirname, 'host', file), join(scratch, file));
+}, 240_000);
+
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('the packed packages, installed outside the workspace', () => {
+  it('each tarball ships a README, a LICENSE, its description, repository and engines', () => {
+    for (const name of names) {
+      const dir = join(scratch, 'node_modules', ...name.split('/'));
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+      expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain(name);
+      expect(readFileSync(join(dir, 'LICENSE'), 'utf8')).toContain('MIT License');
+      expect(manifest).toMatchObject({ description: expect.any(String), repository: expect.anything(), engines: { node: expect.any(String) } });
+      expect(JSON.stringify(manifest)).not.toContain('workspace:');
+    }
+  });
+
+  it('imports every entry point from ESM and requires it from CommonJS', () => {
+    const entries = names.flatMap((name) => {
+      const manifest = JSON.parse(readFileSync(join(scratch, 'node_modules', ...name.split('/'), 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+      return Object.keys(manifest.exports).map((sub) => (sub === '.' ? name : `${name}/${sub.slice(2)}`));
+    });
+    // The testing subpath needs the host's vitest (an optional peer); the scratch host has none.
+    const loadable = entries.filter((e) => !e.endsWith('/testing'));
+    writeFileSync(join(scratch, 'esm.mjs'), `for (const e of ${JSON.stringify(loadable)}) { const m = await import(e); if (Object.keys(m).length === 0) throw new Error(e + ' exports nothing'); }\nconsole.log('esm ok');\n`);
+    writeFileSync(join(scratch, 'cjs.cjs'), `for (const e of ${JSON.stringify(loadable)}) { const m = require(e); if (Object.keys(m).length === 0) throw new Error(e + ' exports nothing'); }\nconsole.log('cjs ok');\n`);
+    expect(run('node', ['esm.mjs']).trim()).toBe('esm ok');
+    expect(run('node', ['--no-warnings', 'cjs.cjs']).trim()).toBe('cjs ok');
+  });
+
+  it('typechecks a host under strict, exactOptionalPropertyTypes and skipLibCheck: false', () => {
+    writeFileSync(
+      join(scratch, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true, skipLibCheck: false, noEmit: true, types: ['node'],
+        },
+        files: ['host.ts'],
+      }),
+    );
+    expect(tscErrors('tsconfig.json')).toBe('');
+  }, 120_000);
+
+  it('typechecks a NATS host under strict and skipLibCheck: false', () => {
+    writeFileSync(
+      join(scratch, 'tsconfig.nats.json'),
+      JSON.stringify({
+        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true, types: ['node'] },
+        files: ['nats-host.ts'],
+      }),
+    );
+    expect(tscErrors('tsconfig.nats.json')).toBe('');
+  }, 120_000);
+
+  it('bundles the host with esbuild and runs a real inference from the bundle', () => {
+    run(join(scratch, 'node_modules', '.bin', 'esbuild'), [
+      'host.ts', '--bundle', '--platform=node', '--format=esm', '--outfile=out/host.mjs',
+      // Native and optional modules stay outside the bundle, as with any host that bundles onnxruntime.
+      '--external:onnxruntime-node', '--external:prom-client', '--external:@nats-io/*', '--external:vitest',
+      "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    ]);
+    copyFileSync(join(scratch, 'node_modules', '@epara', 'runtime', 'dist', 'device-worker.js'), join(scratch, 'out', 'device-worker.js'));
+    const result = JSON.parse(run('node', ['out/host.mjs', models.ocrCls]).trim().split('\n').pop()!) as Record<string, unknown>;
+    expect(result).toMatchObject({ category: { sensitivity: 'latency' }, dims: [1, 2], nodeDims: [1, 2], frame: 'ping', rejected: 'CLOSED', simulate: 'function' });
+  }, 120_000);
+});
