@@ -59,6 +59,15 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     return this.#o.transport.address;
   }
 
+  /**
+   * Whether peers must authenticate to join this node's mesh: a pre-shared key is configured, or the transport
+   * verifies client certificates (mutual TLS). Front ends (a dashboard, a gateway) use it to require their own
+   * credentials by default.
+   */
+  get authenticatesPeers(): boolean {
+    return 'psk' in this.#o.security || this.#o.transport.clientAuth === true;
+  }
+
   /** Listens, joins through the seeds and starts ring sync and placement. Idempotent. */
   start(): Promise<void> {
     if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new EparaError('CLOSED', 'node is closed'));
@@ -92,8 +101,14 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     if (typeof inputs !== 'object' || inputs === null) return Promise.reject(new EparaError('INVALID_INPUT', 'inputs must be an object of named tensors', { field: 'inputs' }));
     this.#p.count('submitted');
     this.#meter.record(serviceId);
-    const deadline = options.deadline ?? this.#o.clock.now() + this.#defaultBudget(serviceId);
-    return this.#track(this.#p.handler.handle({ serviceId, inputs, deadline, hops: 0, visited: [], signal: options.signal }));
+    const startedAt = this.#o.clock.now();
+    const deadline = options.deadline ?? startedAt + this.#defaultBudget(serviceId);
+    const done = this.#track(this.#p.handler.handle({ serviceId, inputs, deadline, hops: 0, visited: [], signal: options.signal }));
+    done.then(
+      () => this.#completed(serviceId, startedAt, deadline),
+      (err: unknown) => this.#completed(serviceId, startedAt, deadline, toEparaError(err).code),
+    );
+    return done;
   }
 
   /**
@@ -209,6 +224,12 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     });
   }
 
+  #completed(serviceId: ServiceId, startedAt: number, deadline: number, code?: string): void {
+    const now = this.#o.clock.now();
+    const ok = code === undefined;
+    this.emit('requestCompleted', { serviceId, ok, latencyMs: Math.max(0, now - startedAt), deadlineMet: ok && now <= deadline, ...(ok ? {} : { code }) });
+  }
+
   #drained(): Promise<void> {
     return new Promise((resolve) => {
       const check = (): void => (this.#pending.size === 0 ? resolve() : void this.#o.scheduler.setTimeout(check, 5));
@@ -227,7 +248,10 @@ export class MeshNode extends EventEmitter<NodeEvents> {
 
   #wireEvents(): void {
     const { links, sync, handler, inbound, streamHost, streams, coordinator, count } = this.#p;
-    links.on('messageReceived', ({ link, message }) => dispatchMessage(this.#p, link, message));
+    links.on('messageReceived', ({ link, message }) => {
+      if (message.type === 'submit') this.emit('requestReceived', { serviceId: message.serviceId, from: link.peerId, hops: message.hops });
+      dispatchMessage(this.#p, link, message);
+    });
     links.on('frameSent', ({ type, bytes }) => {
       count('bytesSent', bytes);
       if (type === 'sync-token' || type === 'sync-ack') (count('syncBytesSent', bytes), count('syncFramesSent'));
