@@ -25,6 +25,7 @@ export class ClusterCollector {
   readonly #points: SeriesPoint[] = [];
   readonly #seen = new Map<string, { epoch: number; lastSeenAt: number }>();
   readonly #leftReasons = new Map<string, string>();
+  readonly #placedDevices = new Map<string, Map<string, readonly string[]>>();
   readonly #handlers: Handlers;
   #lastTickAt: number;
   #categories = new Map<string, string>();
@@ -41,7 +42,14 @@ export class ClusterCollector {
       },
       requestOffloaded: (e) => this.#flows.record(self, e.to),
       requestReceived: (e) => this.#flows.record(e.from, self),
-      placementComputed: (e) => this.#placements.computed(o.now(), self, e),
+      placementComputed: (e) => {
+        this.#placements.computed(o.now(), self, e);
+        this.#placedDevices.clear();
+        for (const i of e.instances) {
+          const m = this.#placedDevices.get(i.serverId) ?? new Map<string, readonly string[]>();
+          this.#placedDevices.set(i.serverId, m.set(i.instanceId, i.deviceIds));
+        }
+      },
       placementApplied: (e) => this.#placements.applied(o.now(), self, e),
       peerLeft: (e) => void this.#leftReasons.set(e.serverId, String(e.reason)),
       peerJoined: (e) => void this.#leftReasons.delete(e.serverId),
@@ -79,7 +87,7 @@ export class ClusterCollector {
       at: now,
       self: o.node.id,
       address: o.node.address,
-      nodes: nodeRows({ view, self: o.node.id, leader: stats.leader, now, suspectAfterMs: o.suspectAfterMs, gone: this.#seen, leftReasons: this.#leftReasons, categoryOf: (s) => this.#category(s) }),
+      nodes: nodeRows({ view, self: o.node.id, leader: stats.leader, now, suspectAfterMs: o.suspectAfterMs, gone: this.#seen, leftReasons: this.#leftReasons, categoryOf: (s) => this.#category(s), placedDevices: this.#placedDevices }),
       series: this.#series(values),
       point,
       flows: this.#flows.take(seconds),
@@ -115,8 +123,11 @@ export class ClusterCollector {
   }
 
   #series(values: Map<string, MetricValues>): SeriesInfo[] {
-    const keys = new Set([...values.keys(), ...this.#categories.keys()]);
-    for (const c of this.#categories.values()) keys.add(`category:${c}`);
+    // A category with a single service would repeat that service's card: only categories of ≥ 2 are charted.
+    const members = new Map<string, number>();
+    for (const c of this.#categories.values()) members.set(c, (members.get(c) ?? 0) + 1);
+    const keys = new Set([...values.keys(), ...this.#categories.keys()].filter((k) => !k.startsWith('category:') || (members.get(k.slice(9)) ?? 0) >= 2));
+    for (const [c, n] of members) if (n >= 2) keys.add(`category:${c}`);
     return [...keys]
       .map((key): SeriesInfo => {
         const category = key.startsWith('category:') ? key.slice('category:'.length) : this.#category(key);

@@ -13,6 +13,11 @@ export interface NodeRowsInput {
   /** Why each server last left the view (from `peerLeft`). */
   readonly leftReasons: ReadonlyMap<string, string>;
   readonly categoryOf: (serviceId: string) => string;
+  /**
+   * Devices of instances whose view entry does not carry them (the synchronized view leaves devices out),
+   * as this node learned them from placement decisions; by `server`, then instance id.
+   */
+  readonly placedDevices: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
 }
 
 /** The servers of the view as the page lists them, sorted by id, devices and instances grouped. */
@@ -34,7 +39,7 @@ export function nodeRows(input: NodeRowsInput): NodeRow[] {
       leader: e.serverId === input.leader,
       ...(reason !== undefined ? { leftReason: reason } : {}),
       // A dead server's last entry may still list instances; they serve nothing, so none are shown.
-      devices: health === 'dead' ? [] : deviceRows(e.instances, input.categoryOf),
+      devices: health === 'dead' ? [] : deviceRows(e.instances, input.categoryOf, input.placedDevices.get(e.serverId)),
     });
   }
   for (const [id, g] of input.gone) {
@@ -45,10 +50,11 @@ export function nodeRows(input: NodeRowsInput): NodeRow[] {
   return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-function deviceRows(instances: readonly InstanceInfo[], categoryOf: (serviceId: string) => string): DeviceRow[] {
+function deviceRows(instances: readonly InstanceInfo[], categoryOf: (serviceId: string) => string, placed: ReadonlyMap<string, readonly string[]> | undefined): DeviceRow[] {
   const byDevice = new Map<string, InstanceRow[]>();
   for (const i of instances) {
-    const key = i.deviceIds && i.deviceIds.length > 0 ? i.deviceIds.join(' + ') : '(unpinned)';
+    const ids = i.deviceIds && i.deviceIds.length > 0 ? i.deviceIds : placed?.get(i.instanceId);
+    const key = ids && ids.length > 0 ? ids.join(' + ') : 'devices not reported';
     const list = byDevice.get(key) ?? [];
     list.push(instanceRow(i, categoryOf(i.serviceId)));
     byDevice.set(key, list);

@@ -22,7 +22,10 @@ export interface InstanceRow {
   readonly waitMs: number;
 }
 
-/** A device of a server and the instances on it (`(unpinned)` when the executor does not report devices). */
+/**
+ * A device of a server and the instances on it (`devices not reported` when neither the view nor a placement
+ * decision this node saw names the devices).
+ */
 export interface DeviceRow {
   readonly deviceId: string;
   readonly instances: readonly InstanceRow[];
