@@ -102,19 +102,21 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
     expect(page.url()).toBe(`${base}/dashboard`);
 
     // Live: the tick counter keeps rising without a reload.
-    await page.waitForFunction(() => Number(document.body.dataset['ticks'] ?? 0) >= 2, undefined, { timeout: 10_000 });
-    const t0 = Number(await page.evaluate(() => document.body.dataset['ticks']));
-    await page.waitForFunction((t) => Number(document.body.dataset['ticks'] ?? 0) >= t + 2, t0, { timeout: 5_000 });
+    await waitTicks(page, 2, 10_000);
+    const t0 = await ticks(page);
+    await waitTicks(page, t0 + 2, 5_000);
 
     for (const id of ['n0', 'n1', 'n2']) await expect(page.locator(`[data-node="${id}"][data-health="alive"]`).count()).resolves.toBe(1);
     const placed = nodes.flatMap((c) => c.executor.instances().filter((i) => i.status === 'ready').map((i) => ({ node: c.id, id: i.instanceId, serviceId: i.serviceId })));
     expect(placed.length).toBeGreaterThan(0);
-    await page.waitForFunction((ids) => ids.every((id) => document.querySelector(`[data-instance="${CSS.escape(id)}"]`) !== null), placed.map((p) => p.id), { timeout: 5_000 });
+    for (const p of placed) await page.waitForSelector(`[data-node="${p.node}"] [data-instance="${p.id}"]`, { timeout: 5_000 });
     for (const p of placed) await expect(page.locator(`[data-node="${p.node}"] [data-instance="${p.id}"]`).textContent()).resolves.toContain(p.serviceId);
     await expect(page.locator('[data-series="detect"] canvas').count()).resolves.toBeGreaterThan(0);
+    // n2 hosts nothing, so its requests are offloaded: the flow matrix shows a non-zero rate.
+    await page.waitForSelector('.matrix td.hot', { timeout: 10_000 });
 
     // Let the charts fill, then keep a picture of the live cluster.
-    await page.waitForFunction((t) => Number(document.body.dataset['ticks'] ?? 0) >= t + 12, t0, { timeout: 30_000 });
+    await waitTicks(page, t0 + 12, 30_000);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-live.png'), fullPage: true });
 
@@ -125,7 +127,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
     await page.waitForSelector('[data-node="n1"]:is([data-health="suspected"], [data-health="dead"])', { timeout: 5_000 });
     const seenAfterMs = Date.now() - killedAt;
     expect(seenAfterMs).toBeLessThan(5_000);
-    await page.waitForFunction((t) => Number(document.body.dataset['ticks'] ?? 0) >= t + 3, Number(await page.evaluate(() => document.body.dataset['ticks'])), { timeout: 10_000 });
+    await waitTicks(page, (await ticks(page)) + 3, 10_000);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-failure.png'), fullPage: true });
     if (process.env['EPARA_UPDATE_DOCS_SCREENSHOT'] === '1') {
       mkdirSync(join(DOCS_IMAGE, '..'), { recursive: true });
@@ -134,6 +136,15 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
     expect(external).toEqual([]);
   }, 90_000);
 });
+
+/** Updates the page received so far (the script counts them on `<body data-ticks>`); the test runs no DOM code of its own. */
+async function ticks(page: Page): Promise<number> {
+  return Number(await page.getAttribute('body', 'data-ticks'));
+}
+
+async function waitTicks(page: Page, atLeast: number, timeout: number): Promise<void> {
+  await page.waitForFunction(`Number(document.body.dataset.ticks ?? 0) >= ${atLeast}`, undefined, { timeout });
+}
 
 function placedEverywhere(nodes: readonly TestNode[]): boolean {
   const view = nodes[0]!.node.view();
