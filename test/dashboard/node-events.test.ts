@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode, createWebSocketTransport } from '@epara/mesh';
 import type { NodeEvents } from '@epara/mesh';
 import { closeAll, input, startCluster, until } from '../mesh/helpers.js';
 import type { ClusterNode } from '../mesh/helpers.js';
@@ -43,5 +45,17 @@ describe('node events for observers', () => {
     });
     expect(open.authenticatesPeers).toBe(false);
     await open.close();
+  });
+
+  it('authenticatesPeers is true for an insecure node whose WebSocket transport requires client certificates', async () => {
+    const pem = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url)), 'utf8');
+    const tls = { key: pem('key.pem'), cert: pem('cert.pem'), ca: pem('cert.pem') };
+    const make = (requestCert: boolean) =>
+      createNode({ id: 'm', transport: createWebSocketTransport({ tls: { ...tls, requestCert } }), executor: createFakeExecutor({ services: {} }), security: { insecure: true } });
+    const mtls = make(true);
+    const serverOnly = make(false);
+    expect(mtls.authenticatesPeers).toBe(true);
+    expect(serverOnly.authenticatesPeers).toBe(false);
+    await Promise.all([mtls.close(), serverOnly.close()]);
   });
 });
