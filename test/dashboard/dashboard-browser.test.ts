@@ -39,11 +39,19 @@ function startLoad(nodes: readonly TestNode[]): () => Promise<void> {
       }
     }
   }, 40);
+  // A 15 Hz video stream entering at n0, the node whose page is open (pinned wherever placement put video).
+  const video = nodes[0]!.node.openStream('video', { rateHz: 15 });
+  const frames = setInterval(() => void video.then((s) => s.push(tensor(1))).catch(() => undefined), 66);
+  const drained = video.then(async (s) => {
+    for await (const _ of s) if (stopped) break;
+  }).catch(() => undefined);
   // Stops submitting; the returned promise settles once every submit has (a frozen node's only when it closes).
   return () => {
     stopped = true;
     clearInterval(timer);
-    return Promise.allSettled([...inFlight]).then(() => undefined);
+    clearInterval(frames);
+    const closed = video.then((s) => s.close()).catch(() => undefined);
+    return Promise.allSettled([...inFlight, closed, drained]).then(() => undefined);
   };
 }
 

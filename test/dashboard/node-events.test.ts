@@ -34,6 +34,23 @@ describe('node events for observers', () => {
     expect(received).toEqual([{ serviceId: 'echo', from: 'n0', hops: 1 }]);
   });
 
+  it('frameCompleted reports each stream result as the host reads it', async () => {
+    cluster = await startCluster({ size: 2, kind: 'memory', hosted: [1], serviceTimeMs: 2 });
+    const a = cluster[0]!;
+    await until(() => Object.values(a.node.view().entries).some((e) => e.instances.length > 0), 'n0 sees the echo instance');
+    const frames: NodeEvents['frameCompleted'][0][] = [];
+    a.node.on('frameCompleted', (e) => frames.push(e));
+    const stream = await a.node.openStream('echo', { rateHz: 20, stalenessMs: 1000 });
+    for (let i = 0; i < 3; i++) stream.push(input([i]));
+    const closed = stream.close();
+    const results = [];
+    for await (const r of stream) results.push(r);
+    await closed;
+    expect(results).toHaveLength(3);
+    expect(frames).toHaveLength(3);
+    expect(frames.every((f) => f.serviceId === 'echo' && f.ok && f.latencyMs >= 0)).toBe(true);
+  });
+
   it('authenticatesPeers is true with a PSK and false for an insecure node', async () => {
     cluster = await startCluster({ size: 1, kind: 'memory', hosted: [] });
     expect(cluster[0]!.node.authenticatesPeers).toBe(true);

@@ -40,6 +40,12 @@ export class ClusterCollector {
         this.#requests.record(e.serviceId, e);
         this.#requests.record(`category:${this.#category(e.serviceId)}`, e);
       },
+      // A stream frame counts like a request: good when it arrived in time (stale ones settle as drops).
+      frameCompleted: (e) => {
+        const r = { ok: e.ok, latencyMs: e.latencyMs, deadlineMet: e.ok, ...(e.code !== undefined ? { code: e.code } : {}) };
+        this.#requests.record(e.serviceId, r);
+        this.#requests.record(`category:${this.#category(e.serviceId)}`, r);
+      },
       requestOffloaded: (e) => this.#flows.record(self, e.to),
       requestReceived: (e) => this.#flows.record(e.from, self),
       placementComputed: (e) => {

@@ -77,9 +77,9 @@ export interface SeriesPoint {
 export interface MetricValues {
   /** Requests/s arriving in the whole cluster (sum of every alive server's measured arrival rate). */
   readonly offeredCluster: number;
-  /** Requests/s submitted at this node (settled in the interval). */
+  /** Requests (and stream frames) per second submitted at this node, counted when they settle. */
   readonly offered: number;
-  /** Requests/s submitted at this node that completed within their deadline. */
+  /** Of those, per second, the ones that completed within their deadline (frames: not stale). */
   readonly goodput: number;
   /** Good / settled, 0..1. */
   readonly attainment: number | null;

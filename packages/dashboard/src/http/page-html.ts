@@ -19,7 +19,7 @@ export function pageHtml(prefix: string): string {
 <header><h1>EPARA <span>cluster</span></h1><div id="status" class="status connecting">connecting…</div></header>
 <main>
 <section id="nodes-section"><h2>Nodes</h2><div id="nodes" class="nodes"></div></section>
-<section id="services-section"><h2>Services and categories <small>requests submitted at this node; offered (cluster) from every server's measured arrivals</small></h2><div id="services" class="services"></div></section>
+<section id="services-section"><h2>Services and categories <small>requests and stream frames submitted at this node; offered (cluster) from every server's measured arrivals</small></h2><div id="services" class="services"></div></section>
 <div class="row">
 <section id="flows-section"><h2>Offload flows <small>req/s, last 5 s</small></h2><div id="flows"></div></section>
 <section id="placements-section"><h2>Placement changes</h2><ol id="placements" class="placements"></ol></section>

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, toEparaError } from '@epara/core';
-import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId } from '@epara/core';
+import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId, StreamResult } from '@epara/core';
 import type { MeshStream } from '../offload/remote-stream.js';
 import { ArrivalMeter } from './arrival-meter.js';
 import { dispatchMessage } from './dispatch-message.js';
@@ -128,7 +128,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     let closed = false;
     return Object.assign(Object.create(null) as object, stream, {
       push: stream.push.bind(stream),
-      [Symbol.asyncIterator]: stream[Symbol.asyncIterator].bind(stream),
+      [Symbol.asyncIterator]: () => this.#observeFrames(serviceId, stream[Symbol.asyncIterator]()),
       close: () => {
         if (!closed) this.#meter.streamRate(serviceId, -options.rateHz);
         closed = true;
@@ -222,6 +222,21 @@ export class MeshNode extends EventEmitter<NodeEvents> {
         (err: unknown) => fail(toEparaError(err)),
       );
     });
+  }
+
+  /** Passes a stream's results through unchanged, reporting each as `frameCompleted`. */
+  #observeFrames(serviceId: ServiceId, it: AsyncIterator<StreamResult>): AsyncIterator<StreamResult> {
+    return {
+      next: async () => {
+        const r = await it.next();
+        if (r.done !== true) {
+          const v = r.value;
+          this.emit('frameCompleted', v.ok ? { serviceId, ok: true, latencyMs: v.latencyMs } : { serviceId, ok: false, latencyMs: 0, code: v.error.code });
+        }
+        return r;
+      },
+      ...(it.return ? { return: (value?: unknown) => it.return!(value) } : {}),
+    };
   }
 
   #completed(serviceId: ServiceId, startedAt: number, deadline: number, code?: string): void {

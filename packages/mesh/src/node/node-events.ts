@@ -20,6 +20,12 @@ export interface NodeEvents {
   requestCompleted: [
     { readonly serviceId: ServiceId; readonly ok: boolean; readonly latencyMs: number; readonly deadlineMet: boolean; readonly code?: EparaErrorCode | string },
   ];
+  /**
+   * A frame of a stream opened on this node by its host settled, as the host reads it from the stream: `ok`
+   * with the frame's latency, or the code it was dropped with (`STALE_FRAME`…). Emitted while the host
+   * iterates the stream's results.
+   */
+  frameCompleted: [{ readonly serviceId: ServiceId; readonly ok: boolean; readonly latencyMs: number; readonly code?: EparaErrorCode | string }];
   /** A peer forwarded a request to this node (`hops` as it arrived). */
   requestReceived: [{ readonly serviceId: ServiceId; readonly from: ServerId; readonly hops: number }];
   /** This node rejected a request (no instance, deadline, hop limit…). */
