@@ -231,7 +231,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
         const r = await it.next();
         if (r.done !== true) {
           const v = r.value;
-          this.emit('frameCompleted', v.ok ? { serviceId, ok: true, latencyMs: v.latencyMs } : { serviceId, ok: false, latencyMs: 0, code: v.error.code });
+          this.#observe('frameCompleted', v.ok ? { serviceId, ok: true, latencyMs: v.latencyMs } : { serviceId, ok: false, latencyMs: 0, code: v.error.code });
         }
         return r;
       },
@@ -242,7 +242,16 @@ export class MeshNode extends EventEmitter<NodeEvents> {
   #completed(serviceId: ServiceId, startedAt: number, deadline: number, code?: string): void {
     const now = this.#o.clock.now();
     const ok = code === undefined;
-    this.emit('requestCompleted', { serviceId, ok, latencyMs: Math.max(0, now - startedAt), deadlineMet: ok && now <= deadline, ...(ok ? {} : { code }) });
+    this.#observe('requestCompleted', { serviceId, ok, latencyMs: Math.max(0, now - startedAt), deadlineMet: ok && now <= deadline, ...(ok ? {} : { code }) });
+  }
+
+  /** Emits an observation event; a listener that throws is logged, never allowed to fail the request or stream. */
+  #observe<K extends 'requestCompleted' | 'frameCompleted' | 'requestReceived'>(event: K, payload: NodeEvents[K][0]): void {
+    try {
+      (this.emit as (e: string, p: unknown) => boolean)(event, payload);
+    } catch (err) {
+      this.#o.logger.error({ err, event }, 'a node event listener threw');
+    }
   }
 
   #drained(): Promise<void> {
@@ -264,7 +273,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
   #wireEvents(): void {
     const { links, sync, handler, inbound, streamHost, streams, coordinator, count } = this.#p;
     links.on('messageReceived', ({ link, message }) => {
-      if (message.type === 'submit') this.emit('requestReceived', { serviceId: message.serviceId, from: link.peerId, hops: message.hops });
+      if (message.type === 'submit') this.#observe('requestReceived', { serviceId: message.serviceId, from: link.peerId, hops: message.hops });
       dispatchMessage(this.#p, link, message);
     });
     links.on('frameSent', ({ type, bytes }) => {
