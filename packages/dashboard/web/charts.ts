@@ -88,7 +88,7 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
     scales: { x: { time: true }, y: spec.range ? { range: spec.range } : { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
     axes: [
       { ...axis, space: 60, values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false, minute: '2-digit', second: '2-digit' })) },
-      { ...axis, size: 42, values: (_u, ticks) => ticks.map((t) => spec.fmt(t)) },
+      { ...axis, size: 42, space: 20, values: (_u, ticks) => ticks.map((t) => spec.fmt(t)) },
     ],
     series: [{}, ...spec.series.map((s, k) => ({ label: s.label, stroke: PALETTE[k % PALETTE.length]!, width: 1.5, spanGaps: false, points: { show: false } }))],
   };
