@@ -16,6 +16,7 @@ export default defineConfig({
       { find: /^@epara\/mesh\/testing$/, replacement: src('mesh/src/testing.ts') },
       { find: /^@epara\/mesh-nats$/, replacement: src('mesh-nats/src/index.ts') },
       { find: /^@epara\/sim$/, replacement: src('sim/src/index.ts') },
+      { find: /^@epara\/dashboard$/, replacement: src('dashboard/src/index.ts') },
     ],
   },
   test: {

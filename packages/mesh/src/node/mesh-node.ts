@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, toEparaError } from '@epara/core';
-import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId } from '@epara/core';
+import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId, StreamResult } from '@epara/core';
 import type { MeshStream } from '../offload/remote-stream.js';
 import { ArrivalMeter } from './arrival-meter.js';
 import { dispatchMessage } from './dispatch-message.js';
@@ -59,6 +59,15 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     return this.#o.transport.address;
   }
 
+  /**
+   * Whether peers must authenticate to join this node's mesh: a pre-shared key is configured, or the transport
+   * verifies client certificates (mutual TLS). Front ends (a dashboard, a gateway) use it to require their own
+   * credentials by default.
+   */
+  get authenticatesPeers(): boolean {
+    return 'psk' in this.#o.security || this.#o.transport.clientAuth === true;
+  }
+
   /** Listens, joins through the seeds and starts ring sync and placement. Idempotent. */
   start(): Promise<void> {
     if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new EparaError('CLOSED', 'node is closed'));
@@ -92,8 +101,14 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     if (typeof inputs !== 'object' || inputs === null) return Promise.reject(new EparaError('INVALID_INPUT', 'inputs must be an object of named tensors', { field: 'inputs' }));
     this.#p.count('submitted');
     this.#meter.record(serviceId);
-    const deadline = options.deadline ?? this.#o.clock.now() + this.#defaultBudget(serviceId);
-    return this.#track(this.#p.handler.handle({ serviceId, inputs, deadline, hops: 0, visited: [], signal: options.signal }));
+    const startedAt = this.#o.clock.now();
+    const deadline = options.deadline ?? startedAt + this.#defaultBudget(serviceId);
+    const done = this.#track(this.#p.handler.handle({ serviceId, inputs, deadline, hops: 0, visited: [], signal: options.signal }));
+    done.then(
+      () => this.#completed(serviceId, startedAt, deadline),
+      (err: unknown) => this.#completed(serviceId, startedAt, deadline, toEparaError(err).code),
+    );
+    return done;
   }
 
   /**
@@ -113,7 +128,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     let closed = false;
     return Object.assign(Object.create(null) as object, stream, {
       push: stream.push.bind(stream),
-      [Symbol.asyncIterator]: stream[Symbol.asyncIterator].bind(stream),
+      [Symbol.asyncIterator]: () => this.#observeFrames(serviceId, stream[Symbol.asyncIterator]()),
       close: () => {
         if (!closed) this.#meter.streamRate(serviceId, -options.rateHz);
         closed = true;
@@ -209,6 +224,36 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     });
   }
 
+  /** Passes a stream's results through unchanged, reporting each as `frameCompleted`. */
+  #observeFrames(serviceId: ServiceId, it: AsyncIterator<StreamResult>): AsyncIterator<StreamResult> {
+    return {
+      next: async () => {
+        const r = await it.next();
+        if (r.done !== true) {
+          const v = r.value;
+          this.#observe('frameCompleted', v.ok ? { serviceId, ok: true, latencyMs: v.latencyMs } : { serviceId, ok: false, latencyMs: 0, code: v.error.code });
+        }
+        return r;
+      },
+      ...(it.return ? { return: (value?: unknown) => it.return!(value) } : {}),
+    };
+  }
+
+  #completed(serviceId: ServiceId, startedAt: number, deadline: number, code?: string): void {
+    const now = this.#o.clock.now();
+    const ok = code === undefined;
+    this.#observe('requestCompleted', { serviceId, ok, latencyMs: Math.max(0, now - startedAt), deadlineMet: ok && now <= deadline, ...(ok ? {} : { code }) });
+  }
+
+  /** Emits an observation event; a listener that throws is logged, never allowed to fail the request or stream. */
+  #observe<K extends 'requestCompleted' | 'frameCompleted' | 'requestReceived'>(event: K, payload: NodeEvents[K][0]): void {
+    try {
+      (this.emit as (e: string, p: unknown) => boolean)(event, payload);
+    } catch (err) {
+      this.#o.logger.error({ err, event }, 'a node event listener threw');
+    }
+  }
+
   #drained(): Promise<void> {
     return new Promise((resolve) => {
       const check = (): void => (this.#pending.size === 0 ? resolve() : void this.#o.scheduler.setTimeout(check, 5));
@@ -227,7 +272,10 @@ export class MeshNode extends EventEmitter<NodeEvents> {
 
   #wireEvents(): void {
     const { links, sync, handler, inbound, streamHost, streams, coordinator, count } = this.#p;
-    links.on('messageReceived', ({ link, message }) => dispatchMessage(this.#p, link, message));
+    links.on('messageReceived', ({ link, message }) => {
+      if (message.type === 'submit') this.#observe('requestReceived', { serviceId: message.serviceId, from: link.peerId, hops: message.hops });
+      dispatchMessage(this.#p, link, message);
+    });
     links.on('frameSent', ({ type, bytes }) => {
       count('bytesSent', bytes);
       if (type === 'sync-token' || type === 'sync-ack') (count('syncBytesSent', bytes), count('syncFramesSent'));

@@ -13,6 +13,21 @@ export interface NodeEvents {
    * the `offloader` option sent it (its queue group picks the server).
    */
   requestOffloaded: [{ readonly serviceId: ServiceId; readonly to: ServerId; readonly hops: number; readonly retry: boolean }];
+  /**
+   * A request submitted on this node by its host settled (one event per `submit`): its latency from submit to
+   * settle, whether it succeeded within its deadline, and the error code when it failed.
+   */
+  requestCompleted: [
+    { readonly serviceId: ServiceId; readonly ok: boolean; readonly latencyMs: number; readonly deadlineMet: boolean; readonly code?: EparaErrorCode | string },
+  ];
+  /**
+   * A frame of a stream opened on this node by its host settled, as the host reads it from the stream: `ok`
+   * with the frame's latency, or the code it was dropped with (`STALE_FRAME`…). Emitted while the host
+   * iterates the stream's results.
+   */
+  frameCompleted: [{ readonly serviceId: ServiceId; readonly ok: boolean; readonly latencyMs: number; readonly code?: EparaErrorCode | string }];
+  /** A peer forwarded a request to this node (`hops` as it arrived). */
+  requestReceived: [{ readonly serviceId: ServiceId; readonly from: ServerId; readonly hops: number }];
   /** This node rejected a request (no instance, deadline, hop limit…). */
   requestRejected: [{ readonly serviceId: ServiceId; readonly code: EparaErrorCode | string; readonly reason: string }];
   /** This node applied its part of a placement. */

@@ -53,6 +53,6 @@ describe('PlacementApplier', () => {
     }
     await done;
     expect(executor.instances().map((i) => i.instanceId)).toEqual(['new-a']);
-    expect(events).toEqual([{ leader: 'a', seq: 1, loaded: ['new-a'], unloaded: ['s#0'], failed: [] }]);
+    expect(events).toEqual([{ leader: 'a', seq: 1, trigger: 'period', loaded: ['new-a'], unloaded: ['s#0'], failed: [] }]);
   });
 });

@@ -8,6 +8,8 @@ import type { PlacementDecision } from './placement-payload.js';
 export interface PlacementAppliedEvent {
   readonly leader: ServerId;
   readonly seq: number;
+  /** Why the leader computed the decision (`period`, `failure`, `start`, `joined`, `manual`). */
+  readonly trigger: PlacementDecision['trigger'];
   readonly loaded: readonly string[];
   readonly unloaded: readonly string[];
   readonly failed: readonly { readonly instanceId: string; readonly code: string }[];
@@ -57,7 +59,7 @@ export class PlacementApplier {
     if (this.#closed) return;
     const mine = d.changes.filter((s) => s.serverId === this.#c.selfId);
     const present = new Set(this.#c.executor.instances().map((i) => i.instanceId));
-    const event = { leader: d.leader, seq: d.seq, loaded: [] as string[], unloaded: [] as string[], failed: [] as { instanceId: string; code: string }[] };
+    const event = { leader: d.leader, seq: d.seq, trigger: d.trigger, loaded: [] as string[], unloaded: [] as string[], failed: [] as { instanceId: string; code: string }[] };
     const loads = mine.filter((s) => s.action === 'load' && !present.has(s.instanceId));
     await Promise.all(
       loads.map(async (s) => {

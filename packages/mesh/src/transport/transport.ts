@@ -116,6 +116,8 @@ export interface ConnectOptions {
 export interface Transport extends EventEmitter<TransportEvents> {
   /** A short name of the implementation (`'memory'`, `'websocket'`, `'nats'`…), for logs and metrics. */
   readonly kind: string;
+  /** True when the transport verifies peers' client certificates (mutual TLS). @default undefined (no) */
+  readonly clientAuth?: boolean;
   /** Largest frame this transport sends or accepts, bytes. */
   readonly maxFrameBytes: number;
   /** The address peers dial, once {@link listen} has resolved; `undefined` before. */

@@ -70,6 +70,12 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
     return this.#address;
   }
 
+  /** Mutual TLS on the transport's own server: dialers must present a certificate that verifies. */
+  get clientAuth(): boolean {
+    const tls = this.#o.tls;
+    return this.#o.server === undefined && tls?.key !== undefined && tls.requestCert === true && tls.rejectUnauthorized !== false;
+  }
+
   listen(options: ListenOptions = {}): Promise<{ address: string }> {
     if (this.#closing !== undefined) return Promise.reject(new EparaError('CLOSED', 'transport is closed'));
     if (options.signal?.aborted === true) return Promise.reject(abortError(options.signal));
