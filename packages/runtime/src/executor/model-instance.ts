@@ -25,6 +25,7 @@ import type { ExecutorServiceOptions } from './executor-options.js';
 import { resolveIoSpec, type IoSpec } from './io-spec.js';
 import { estimateCompletion } from './estimate-completion.js';
 import { cloneTensors, initialState, sampleFeeds } from './model-inputs.js';
+import { checkBatchSeparable, type BatchVerdict } from './batch-check.js';
 
 type Emit = <K extends keyof ExecutorEvents>(event: K, ...args: ExecutorEvents[K]) => void;
 
@@ -76,6 +77,7 @@ export class ModelInstance implements Lane {
   #profile: LatencyProfile | undefined;
   #io: IoSpec | undefined;
   #runOptions: { outputNames?: readonly string[] } = {};
+  #batching: BatchVerdict = { ok: false, reason: 'not loaded' };
   #state: NamedTensors = {};
   #inFlight = 0;
   #lateMs = 0;
@@ -137,7 +139,39 @@ export class ModelInstance implements Lane {
     // Computed once: the outputs every run fetches (the requested ones plus the recurrent state).
     this.#runOptions = io.outputNames ? { outputNames: [...new Set([...io.outputNames, ...Object.values(io.stateMap)])] } : {};
     this.#state = s.stateful ? initialState(this.#io, s.stateful.initial) : {};
+    this.#batching = await this.#decideBatching(signal);
+    if (!this.#batching.ok) {
+      const asked = s.batchable === false || (s.maxBatch ?? 32) <= 1;
+      this.#c.logger[asked ? 'info' : 'warn']({ instanceId: this.id, serviceId: this.serviceId, reason: this.#batching.reason }, 'service runs unbatched');
+    }
     this.#profile = s.profile ?? (await this.#measure(signal));
+  }
+
+  /**
+   * Whether requests of this instance may share a run, and why (or why not): decided at load from the
+   * service's `batchable` option, the model's dim names and a numeric check of a batch of two against two
+   * single runs. An unbatched instance runs every request and stream frame alone.
+   */
+  get batching(): BatchVerdict {
+    return this.#batching;
+  }
+
+  async #decideBatching(signal: AbortSignal | undefined): Promise<BatchVerdict> {
+    const s = this.#c.service;
+    const io = this.io;
+    if (s.batchable === false) return { ok: false, reason: 'the service sets batchable: false' };
+    if (s.batchable === true) return { ok: true, how: 'the service sets batchable: true' };
+    if (io.separability.kind === 'none') return { ok: false, reason: io.separability.reason };
+    if ((s.maxBatch ?? 32) <= 1 && (this.#c.plan.batchSize ?? 1) <= 1) return { ok: false, reason: 'maxBatch is 1' };
+    return checkBatchSeparable({
+      device: this.devices[0]!,
+      modelKey: this.id,
+      io,
+      sample: s.sampleInputs,
+      state: this.#state,
+      ...(this.#runOptions.outputNames ? { outputNames: this.#runOptions.outputNames } : {}),
+      ...(signal ? { signal } : {}),
+    });
   }
 
   /** Starts taking work. */
@@ -148,6 +182,7 @@ export class ModelInstance implements Lane {
 
   get batchSize(): number {
     const s = this.#c.service;
+    if (!this.#batching.ok) return 1;
     if (this.#c.plan.batchSize !== undefined) return this.#c.plan.batchSize;
     const maxBatch = s.maxBatch ?? 32;
     const profile = this.profile;
@@ -165,7 +200,7 @@ export class ModelInstance implements Lane {
     const s = this.#c.service;
     const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - (s.networkBudgetMs ?? 0);
     let b = this.batchSize;
-    const cap = s.maxBatch ?? 32;
+    const cap = this.#batching.ok ? (s.maxBatch ?? 32) : 1;
     while (b < cap && latencyAt(this.profile, b + 1) <= budget) b++;
     return b;
   }
@@ -191,10 +226,11 @@ export class ModelInstance implements Lane {
 
   /** Items/s the instance serves within its SLO. */
   get capacityPerSec(): number {
-    if (this.#c.plan.capacityPerSec !== undefined) return this.#c.plan.capacityPerSec;
+    // An unbatched instance cannot reach a plan's batched capacity: its own is one item per run.
+    if (this.#c.plan.capacityPerSec !== undefined && this.#batching.ok) return this.#c.plan.capacityPerSec;
     const s = this.#c.service;
     const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - (s.networkBudgetMs ?? 0);
-    const b = batchSizeForDeadline(this.profile, budget, s.maxBatch ?? 32);
+    const b = this.#batching.ok ? batchSizeForDeadline(this.profile, budget, s.maxBatch ?? 32) : 1;
     return ((b * 1000) / latencyAt(this.profile, b)) * this.#c.schedulers.length;
   }
 
@@ -229,6 +265,11 @@ export class ModelInstance implements Lane {
   }
 
   async run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<void> {
+    if (items.length > 1 && !this.#batching.ok) {
+      // The launch rule keeps batches of an unbatched instance at one; this holds whatever a scheduler sends.
+      for (const it of items) await this.run([it], device, startedAt);
+      return;
+    }
     this.#inFlight += items.length;
     this.counters.batches++;
     this.counters.batchedItems += items.length;
@@ -244,7 +285,8 @@ export class ModelInstance implements Lane {
       }
       // Compute time inside the worker: wall time would also count the wait behind a batch sent ahead.
       if (this.#c.adaptLatency) this.#observe(device.id, items.length, runMs);
-      const parts = splitTensors(outputs, items.length, io.outputAxes);
+      // A single item's outputs are its solo result as they are: no batch axis to look for.
+      const parts = items.length === 1 ? [outputs as Record<string, TensorLike>] : splitTensors(outputs, items.length, io.outputAxes);
       for (let i = 0; i < items.length; i++) this.#complete(items[i]!, parts[i]!, startedAt, finishedAt, items.length, device.id);
       this.#c.emit('batchCompleted', { instanceId: this.id, serviceId: this.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
     } catch (err) {
@@ -333,7 +375,7 @@ export class ModelInstance implements Lane {
     const samples = await measureLatencies({
       device,
       modelKey: this.id,
-      batchSizes: defaultBatchSizes(maxBatch),
+      batchSizes: this.#batching.ok ? defaultBatchSizes(maxBatch) : [1],
       inputs: (b) => sampleFeeds(this.io, b, s.sampleInputs, this.#state),
       warmup: this.#c.profiling.warmup,
       repetitions: this.#c.profiling.repetitions,
