@@ -71,11 +71,13 @@ function batchSymbolOf(info: LoadedModelInfo): number | string | undefined {
  */
 function axisOf(io: ModelIoInfo, symbol: number | string | undefined, explicit: number | null | undefined, output: boolean): { axis: number | null; how: AxisHow } {
   if (explicit !== undefined) return { axis: explicit, how: 'explicit' };
-  if (io.dims.length === 0) return output ? { axis: null, how: 'none' } : { axis: null, how: 'shared' };
+  // An output with no place for a batch keeps axis 0 (a scalar: whole) only for `batchable: true`, which vouches for it.
+  const none = { axis: io.dims.length === 0 ? null : 0, how: 'none' } as const;
+  if (io.dims.length === 0) return output ? none : { axis: null, how: 'shared' };
   const i = typeof symbol === 'string' ? io.dims.indexOf(symbol) : -1;
   if (i >= 0) return { axis: i, how: 'named' };
   if (isFree(io.dims[0])) return { axis: 0, how: 'guessed' };
-  return output ? { axis: null, how: 'none' } : { axis: null, how: 'shared' };
+  return output ? none : { axis: null, how: 'shared' };
 }
 
 /** Combines what the model declares with what the service options say. */
