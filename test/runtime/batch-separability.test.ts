@@ -36,12 +36,21 @@ function foldModel(): Uint8Array {
   return g.toBytes();
 }
 
-/** A separable control: `y = relu(x) · 2`. */
-function separableModel(): Uint8Array {
+/** A separable control: `y = relu(x) · 2` (with a free feature dim when `free`). */
+function separableModel(free = false): Uint8Array {
   const g = createGraphBuilder({ name: 'relu2' });
-  g.input('x', 'float32', ['batch', 16]);
+  g.input('x', 'float32', ['batch', free ? 'n' : 16]);
   g.node('Mul', [g.op('Relu', ['x']), g.constant('two', 'float32', [], [2])], ['y']);
-  g.output('y', 'float32', ['batch', 16]);
+  g.output('y', 'float32', ['batch', free ? 'n' : 16]);
+  return g.toBytes();
+}
+
+/** {@link maxNormModel} with a free feature dim: no sample to check with at load. */
+function freeMaxNormModel(): Uint8Array {
+  const g = createGraphBuilder({ name: 'maxnorm-free' });
+  g.input('x', 'float32', ['batch', 'n']);
+  g.node('Div', ['x', g.op('ReduceMax', ['x'], { keepdims: 0 })], ['y']);
+  g.output('y', 'float32', ['batch', 'n']);
   return g.toBytes();
 }
 
@@ -63,18 +72,33 @@ const latency = (id: string, model: Uint8Array, more: Partial<ExecutorServiceOpt
   ...more,
 });
 
-const SHAPES: Record<string, number[]> = { maxnorm: [1, 16], transpose: [1, 3], fold: [1, 4, 8], relu2: [1, 16], axis1: [1, 3], forced: [1, 16], off: [1, 16] };
-const MODEL_OF: Record<string, string> = { maxnorm: 'maxnorm', transpose: 'transpose', fold: 'fold', relu2: 'relu2', axis1: 'transpose', forced: 'maxnorm', off: 'relu2' };
+const SHAPES: Record<string, number[]> = { 'relu2-free': [1, 16], 'maxnorm-free': [1, 16], maxnorm: [1, 16], transpose: [1, 3], fold: [1, 4, 8], relu2: [1, 16], axis1: [1, 3], forced: [1, 16], off: [1, 16] };
+const MODEL_OF: Record<string, string> = { 'relu2-free': 'relu2', 'maxnorm-free': 'maxnorm', maxnorm: 'maxnorm', transpose: 'transpose', fold: 'fold', relu2: 'relu2', axis1: 'transpose', forced: 'maxnorm', off: 'relu2' };
 
 describe('batching only what is batch-separable (real onnxruntime-node)', () => {
   const bytes: Record<string, Uint8Array> = { maxnorm: maxNormModel(), transpose: transposeModel(), fold: foldModel(), relu2: separableModel() };
-  const warnings: { serviceId?: string; reason?: string }[] = [];
+  const warnings: { serviceId?: string; reason?: string; msg?: string }[] = [];
+  const waiters = new Set<() => void>();
+  /** Resolves when the executor has logged `msg` for the service (now or later). */
+  const logged = (serviceId: string, msg: string): Promise<void> =>
+    new Promise((resolve) => {
+      const check = (): void => {
+        if (!warnings.some((w) => w.serviceId === serviceId && w.msg === msg)) return;
+        waiters.delete(check);
+        resolve();
+      };
+      waiters.add(check);
+      check();
+    });
   let ex: Executor;
   let solo: DeviceHandle;
   const sizes = new Map<string, number[]>();
 
   beforeAll(async () => {
-    const log = (o: object): void => void warnings.push(o as { serviceId?: string; reason?: string });
+    const log = (o: object, msg?: string): void => {
+      warnings.push({ ...(o as { serviceId?: string; reason?: string }), ...(msg ? { msg } : {}) });
+      for (const w of [...waiters]) w();
+    };
     ex = createExecutor({
       devices: [{ id: 'cpu0' }],
       adaptLatency: false,
@@ -90,6 +114,8 @@ describe('batching only what is batch-separable (real onnxruntime-node)', () => 
         latency('axis1', bytes['transpose']!, { outputs: { y: { batchAxis: 1 } } }),
         latency('forced', bytes['maxnorm']!, { batchable: true }),
         latency('off', bytes['relu2']!, { batchable: false }),
+        latency('relu2-free', separableModel(true)),
+        latency('maxnorm-free', freeMaxNormModel()),
         {
           id: 'maxnorm-stream',
           model: bytes['maxnorm']!,
@@ -142,6 +168,18 @@ describe('batching only what is batch-separable (real onnxruntime-node)', () => 
     await expectSoloResults('off');
     expect(Math.max(...sizes.get('off')!)).toBe(1);
     expect(warnings.find((w) => w.serviceId === 'off')?.reason).toMatch(/batchable: false/);
+  });
+
+  it('checks a model with free dims and no sampleInputs with its first request, then batches only if it passes', async () => {
+    for (const id of ['relu2-free', 'maxnorm-free']) {
+      await ex.submit(id, item([1, 16], 99));
+      await logged(id, id === 'relu2-free' ? 'service batches after checking its first request' : 'service runs unbatched');
+    }
+    await expectSoloResults('relu2-free');
+    expect(Math.max(...sizes.get('relu2-free')!)).toBeGreaterThan(1);
+    await expectSoloResults('maxnorm-free');
+    expect(Math.max(...sizes.get('maxnorm-free')!)).toBe(1);
+    expect(warnings.filter((w) => w.serviceId === 'maxnorm-free').map((w) => w.reason).join(' ')).toMatch(/differs from single runs/);
   });
 
   it('does not pack stream frames of a non-separable model', async () => {

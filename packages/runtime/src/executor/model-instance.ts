@@ -25,7 +25,8 @@ import type { ExecutorServiceOptions } from './executor-options.js';
 import { resolveIoSpec, type IoSpec } from './io-spec.js';
 import { estimateCompletion } from './estimate-completion.js';
 import { cloneTensors, initialState, sampleFeeds } from './model-inputs.js';
-import { checkBatchSeparable, type BatchVerdict } from './batch-check.js';
+import type { BatchVerdict } from './batch-check.js';
+import { BatchingDecision } from './batching-decision.js';
 
 type Emit = <K extends keyof ExecutorEvents>(event: K, ...args: ExecutorEvents[K]) => void;
 
@@ -77,7 +78,7 @@ export class ModelInstance implements Lane {
   #profile: LatencyProfile | undefined;
   #io: IoSpec | undefined;
   #runOptions: { outputNames?: readonly string[] } = {};
-  #batching: BatchVerdict = { ok: false, reason: 'not loaded' };
+  #batching: BatchingDecision | undefined;
   #state: NamedTensors = {};
   #inFlight = 0;
   #lateMs = 0;
@@ -139,11 +140,20 @@ export class ModelInstance implements Lane {
     // Computed once: the outputs every run fetches (the requested ones plus the recurrent state).
     this.#runOptions = io.outputNames ? { outputNames: [...new Set([...io.outputNames, ...Object.values(io.stateMap)])] } : {};
     this.#state = s.stateful ? initialState(this.#io, s.stateful.initial) : {};
-    this.#batching = await this.#decideBatching(signal);
-    if (!this.#batching.ok) {
-      const asked = s.batchable === false || (s.maxBatch ?? 32) <= 1;
-      this.#c.logger[asked ? 'info' : 'warn']({ instanceId: this.id, serviceId: this.serviceId, reason: this.#batching.reason }, 'service runs unbatched');
-    }
+    this.#batching = new BatchingDecision({
+      instanceId: this.id,
+      service: s,
+      planBatchSize: this.#c.plan.batchSize,
+      device: this.devices[0]!,
+      io,
+      state: this.#state,
+      outputNames: this.#runOptions.outputNames,
+      logger: this.#c.logger,
+      onBatchable: () => {
+        for (const sch of this.#c.schedulers) sch.pump();
+      },
+    });
+    await this.#batching.decide(signal);
     this.#profile = s.profile ?? (await this.#measure(signal));
   }
 
@@ -153,25 +163,11 @@ export class ModelInstance implements Lane {
    * single runs. An unbatched instance runs every request and stream frame alone.
    */
   get batching(): BatchVerdict {
-    return this.#batching;
+    return this.#batching?.verdict ?? { ok: false, reason: 'not loaded' };
   }
 
-  async #decideBatching(signal: AbortSignal | undefined): Promise<BatchVerdict> {
-    const s = this.#c.service;
-    const io = this.io;
-    if (s.batchable === false) return { ok: false, reason: 'the service sets batchable: false' };
-    if (s.batchable === true) return { ok: true, how: 'the service sets batchable: true' };
-    if (io.separability.kind === 'none') return { ok: false, reason: io.separability.reason };
-    if ((s.maxBatch ?? 32) <= 1 && (this.#c.plan.batchSize ?? 1) <= 1) return { ok: false, reason: 'maxBatch is 1' };
-    return checkBatchSeparable({
-      device: this.devices[0]!,
-      modelKey: this.id,
-      io,
-      sample: s.sampleInputs,
-      state: this.#state,
-      ...(this.#runOptions.outputNames ? { outputNames: this.#runOptions.outputNames } : {}),
-      ...(signal ? { signal } : {}),
-    });
+  get #batchable(): boolean {
+    return this.#batching?.ok === true;
   }
 
   /** Starts taking work. */
@@ -182,7 +178,7 @@ export class ModelInstance implements Lane {
 
   get batchSize(): number {
     const s = this.#c.service;
-    if (!this.#batching.ok) return 1;
+    if (!this.#batchable) return 1;
     if (this.#c.plan.batchSize !== undefined) return this.#c.plan.batchSize;
     const maxBatch = s.maxBatch ?? 32;
     const profile = this.profile;
@@ -200,7 +196,7 @@ export class ModelInstance implements Lane {
     const s = this.#c.service;
     const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - (s.networkBudgetMs ?? 0);
     let b = this.batchSize;
-    const cap = this.#batching.ok ? (s.maxBatch ?? 32) : 1;
+    const cap = this.#batchable ? (s.maxBatch ?? 32) : 1;
     while (b < cap && latencyAt(this.profile, b + 1) <= budget) b++;
     return b;
   }
@@ -227,10 +223,10 @@ export class ModelInstance implements Lane {
   /** Items/s the instance serves within its SLO. */
   get capacityPerSec(): number {
     // An unbatched instance cannot reach a plan's batched capacity: its own is one item per run.
-    if (this.#c.plan.capacityPerSec !== undefined && this.#batching.ok) return this.#c.plan.capacityPerSec;
+    if (this.#c.plan.capacityPerSec !== undefined && this.#batchable) return this.#c.plan.capacityPerSec;
     const s = this.#c.service;
     const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - (s.networkBudgetMs ?? 0);
-    const b = this.#batching.ok ? batchSizeForDeadline(this.profile, budget, s.maxBatch ?? 32) : 1;
+    const b = this.#batchable ? batchSizeForDeadline(this.profile, budget, s.maxBatch ?? 32) : 1;
     return ((b * 1000) / latencyAt(this.profile, b)) * this.#c.schedulers.length;
   }
 
@@ -241,6 +237,7 @@ export class ModelInstance implements Lane {
     const dt = Math.max(0, now - this.#lastArrival) / 1000;
     this.#arrivalRate = this.#arrivalRate * Math.exp(-dt) + 1;
     this.#lastArrival = now;
+    this.#batching?.observe(item.inputs);
     this.queue.push(item);
     for (const s of this.#c.schedulers) s.pump();
   }
@@ -265,7 +262,7 @@ export class ModelInstance implements Lane {
   }
 
   async run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<void> {
-    if (items.length > 1 && !this.#batching.ok) {
+    if (items.length > 1 && !this.#batchable) {
       // The launch rule keeps batches of an unbatched instance at one; this holds whatever a scheduler sends.
       for (const it of items) await this.run([it], device, startedAt);
       return;
@@ -375,7 +372,7 @@ export class ModelInstance implements Lane {
     const samples = await measureLatencies({
       device,
       modelKey: this.id,
-      batchSizes: this.#batching.ok ? defaultBatchSizes(maxBatch) : [1],
+      batchSizes: this.#batchable ? defaultBatchSizes(maxBatch) : [1],
       inputs: (b) => sampleFeeds(this.io, b, s.sampleInputs, this.#state),
       warmup: this.#c.profiling.warmup,
       repetitions: this.#c.profiling.repetitions,
