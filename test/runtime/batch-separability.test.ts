@@ -45,6 +45,15 @@ function separableModel(free = false): Uint8Array {
   return g.toBytes();
 }
 
+/** A model with a fixed batch of one: `y = 2x` over `x f32[1, 300]`. */
+function fixedModel(): Uint8Array {
+  const g = createGraphBuilder({ name: 'fixed' });
+  g.input('x', 'float32', [1, 300]);
+  g.node('Mul', ['x', g.constant('two', 'float32', [], [2])], ['y']);
+  g.output('y', 'float32', [1, 300]);
+  return g.toBytes();
+}
+
 /** {@link maxNormModel} with a free feature dim: no sample to check with at load. */
 function freeMaxNormModel(): Uint8Array {
   const g = createGraphBuilder({ name: 'maxnorm-free' });
@@ -72,11 +81,11 @@ const latency = (id: string, model: Uint8Array, more: Partial<ExecutorServiceOpt
   ...more,
 });
 
-const SHAPES: Record<string, number[]> = { 'relu2-free': [1, 16], 'maxnorm-free': [1, 16], maxnorm: [1, 16], transpose: [1, 3], fold: [1, 4, 8], relu2: [1, 16], axis1: [1, 3], forced: [1, 16], off: [1, 16] };
-const MODEL_OF: Record<string, string> = { 'relu2-free': 'relu2', 'maxnorm-free': 'maxnorm', maxnorm: 'maxnorm', transpose: 'transpose', fold: 'fold', relu2: 'relu2', axis1: 'transpose', forced: 'maxnorm', off: 'relu2' };
+const SHAPES: Record<string, number[]> = { fixed: [1, 300], 'relu2-free': [1, 16], 'maxnorm-free': [1, 16], maxnorm: [1, 16], transpose: [1, 3], fold: [1, 4, 8], relu2: [1, 16], axis1: [1, 3], forced: [1, 16], off: [1, 16] };
+const MODEL_OF: Record<string, string> = { fixed: 'fixed', 'relu2-free': 'relu2', 'maxnorm-free': 'maxnorm', maxnorm: 'maxnorm', transpose: 'transpose', fold: 'fold', relu2: 'relu2', axis1: 'transpose', forced: 'maxnorm', off: 'relu2' };
 
 describe('batching only what is batch-separable (real onnxruntime-node)', () => {
-  const bytes: Record<string, Uint8Array> = { maxnorm: maxNormModel(), transpose: transposeModel(), fold: foldModel(), relu2: separableModel() };
+  const bytes: Record<string, Uint8Array> = { fixed: fixedModel(), maxnorm: maxNormModel(), transpose: transposeModel(), fold: foldModel(), relu2: separableModel() };
   const warnings: { serviceId?: string; reason?: string; msg?: string }[] = [];
   const waiters = new Set<() => void>();
   /** Resolves when the executor has logged `msg` for the service (now or later). */
@@ -109,6 +118,7 @@ describe('batching only what is batch-separable (real onnxruntime-node)', () => 
         latency('maxnorm', bytes['maxnorm']!),
         latency('transpose', bytes['transpose']!),
         latency('fold', bytes['fold']!),
+        latency('fixed', bytes['fixed']!),
         latency('relu2', bytes['relu2']!),
         // Explicit axis: the transpose is separable along axis 1, and the check confirms it.
         latency('axis1', bytes['transpose']!, { outputs: { y: { batchAxis: 1 } } }),
@@ -147,10 +157,10 @@ describe('batching only what is batch-separable (real onnxruntime-node)', () => 
     }
   }
 
-  it.each(['maxnorm', 'transpose', 'fold'])('%s: 32 concurrent requests each get exactly their solo result, run unbatched with a logged reason', async (id) => {
+  it.each(['maxnorm', 'transpose', 'fold', 'fixed'])('%s: 32 concurrent requests each get exactly their solo result, run unbatched with a logged reason', async (id) => {
     await expectSoloResults(id);
     expect(Math.max(...(sizes.get(id) ?? [1]))).toBe(1);
-    expect(warnings.find((w) => w.serviceId === id)?.reason).toMatch(/differs|no batch dim|failed/);
+    expect(warnings.find((w) => w.serviceId === id)?.reason).toMatch(/differs|no batch dim|failed|no input has a free batch dim/);
     expect(ex.instances().find((i) => i.serviceId === id)!.batchSize).toBe(1);
   });
 

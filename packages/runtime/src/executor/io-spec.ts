@@ -135,10 +135,27 @@ export function validateItem(spec: IoSpec, inputs: NamedTensors, options: { serv
     if (!t) bad(options.serviceId, s.name, `missing input '${s.name}'`);
     checkTensor(options.serviceId, s, t);
     if (key !== '') key += '|';
-    if (s.batchAxis === null) key += `${s.name}=${t.dims.join('x')}:${Array.from(t.data as ArrayLike<unknown>, String).join(',')}`;
+    if (s.batchAxis === null) key += `${s.name}=${t.dims.join('x')}:${sharedKey(t.data)}`;
     else key += `${s.name}=${t.dims.filter((_, i) => i !== s.batchAxis).join('x')}`;
   }
   return key;
+}
+
+/** Shared tensors up to this many values are keyed by value (a sample rate); larger ones by identity. */
+const SHARED_BY_VALUE = 64;
+const sharedIds = new WeakMap<object, number>();
+let nextSharedId = 0;
+
+/**
+ * The key part of a shared tensor: its values when small, else the identity of its data array — items that
+ * pass the same array batch together, equal copies do not (always safe; spelling out a large tensor for
+ * every request would cost more than the batching gains).
+ */
+function sharedKey(data: TensorLike['data']): string {
+  if (data.length <= SHARED_BY_VALUE) return Array.from(data as ArrayLike<unknown>, String).join(',');
+  let id = sharedIds.get(data);
+  if (id === undefined) sharedIds.set(data, (id = nextSharedId++));
+  return `#${id}`;
 }
 
 interface Expected {
