@@ -41,7 +41,8 @@ describe('executor: deadline-aware batching (fake backend)', () => {
       batchWait: 'until-deadline',
       guardMs: 1,
       devices: [{ id: 'd0' }],
-      services: [{ id: 's', model, ...latency(10_000), profile: flat(10), plan: { batchSize: 8 }, devices: ['d0'] }],
+      // A free non-batch dim: the batch check at load needs a sample item to run with.
+      services: [{ id: 's', model, ...latency(10_000), profile: flat(10), plan: { batchSize: 8 }, sampleInputs: item(0), devices: ['d0'] }],
     });
     await ex.start();
     const batches: BatchDispatchedEvent[] = [];

@@ -11,6 +11,8 @@ import { models } from '../fixtures/models.js';
 import { doubler } from './helpers.js';
 
 const cli = fileURLToPath(new URL('../../packages/runtime/dist/profile-cli.js', import.meta.url));
+/** The bin as the workspace root links it (`pnpm exec epara-profile`). */
+const rootBin = fileURLToPath(new URL('../../node_modules/.bin/epara-profile', import.meta.url));
 
 describe('profiler', () => {
   it('measures latency against batch size on a device (median, monotone) and reports progress', async () => {
@@ -47,5 +49,21 @@ describe('profiler', () => {
     expect(profile.deviceKind).toBe('cpu-1t');
     expect(profile.points.map((p) => p.batch)).toEqual([1, 2]);
     expect(profile.points[1]!.ms).toBeGreaterThanOrEqual(profile.points[0]!.ms);
+  });
+
+  it('profiles stateful Silero VAD from the root bin: state stacked on its batch axis, a rank-0 sample rate filled, a line per batch size off a TTY', async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'epara-profile-')), 'vad.json');
+    const args = ['--model', models.sileroVad, '--input', 'input=1x512', '--fill', 'sr=16000', '--batch', '1,2,4', '--warmup', '1', '--repetitions', '2', '--out', out];
+    const { stderr } = await promisify(execFile)(rootBin, args);
+    expect(stderr).toContain('input state float32[2x1x128] batched on axis 1');
+    expect(stderr).toContain('input sr int64[scalar] shared by the batch');
+    for (const b of [1, 2, 4]) expect(stderr).toMatch(new RegExp(`batch ${b}: median [0-9.]+ ms of 2 runs`));
+    const profile = JSON.parse(await readFile(out, 'utf8')) as LatencyProfile;
+    expect(profile.points.map((p) => p.batch)).toEqual([1, 2, 4]);
+  });
+
+  it('hints the per-item dims of an input with free dims, batch axis as 1', async () => {
+    const err = await promisify(execFile)(rootBin, ['--model', models.sileroVad, '--out', '/dev/null']).catch((e: { stderr: string }) => e);
+    expect((err as { stderr: string }).stderr).toContain('pass --input input=1xN');
   });
 });

@@ -28,6 +28,7 @@ export {
   invalidOption,
 } from './errors/epara-error.js';
 export type { EparaErrorCode, EparaErrorDetails } from './errors/epara-error.js';
+export { checkSignal, isAbortSignalLike, signalError } from './errors/check-signal.js';
 
 // ports
 export { systemClock, createManualClock } from './ports/clock.js';

@@ -45,6 +45,7 @@ export type {
 } from './executor/executor-events.js';
 export type { ExecutorStats, ServiceStats, DeviceStats, StreamCounters } from './executor/executor-stats.js';
 export type { ServiceEngine, EngineSubmitOptions } from './executor/service-engine.js';
+export { BATCH_CHECK_TOLERANCE } from './executor/batch-check.js';
 
 // batching
 export { planLaunch } from './batching/plan-launch.js';

@@ -99,12 +99,25 @@ export class EparaError extends Error {
     this.code = code;
     this.details = details;
     Object.defineProperty(this, BRAND, { value: true });
+    settleStack(this);
+    if (options?.cause instanceof Error) settleStack(options.cause);
   }
 
   /** A JSON-safe form that keeps the code across the wire; see {@link eparaErrorFromJSON}. */
   toJSON(): { name: 'EparaError'; code: EparaErrorCode; message: string; details: EparaErrorDetails } {
     return { name: 'EparaError', code: this.code, message: this.message, details: this.details };
   }
+}
+
+/**
+ * Formats an error's stack trace now instead of on first read. V8 captures the trace lazily, keeping every
+ * frame's function (and with it the closure that held the request's inputs) alive until `stack` is read:
+ * a host that stores or queues rejections without reading their stacks would otherwise keep every rejected
+ * request's input buffers. Formatting costs a few microseconds, paid only when an error is created.
+ */
+function settleStack(err: Error): void {
+  // Reading the accessor formats the trace and drops the captured frames; a non-standard `stack` is left alone.
+  void err.stack;
 }
 
 /**

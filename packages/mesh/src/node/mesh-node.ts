@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { EparaError, toEparaError } from '@epara/core';
+import { EparaError, signalError, toEparaError } from '@epara/core';
 import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId, StreamResult } from '@epara/core';
 import type { MeshStream } from '../offload/remote-stream.js';
 import { ArrivalMeter } from './arrival-meter.js';
@@ -99,6 +99,8 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       return Promise.reject(new EparaError('INVALID_OPTIONS', `Expected \`deadline\` to be a finite number (absolute ms), got \`${String(options.deadline)}\``, { field: 'deadline' }));
     }
     if (typeof inputs !== 'object' || inputs === null) return Promise.reject(new EparaError('INVALID_INPUT', 'inputs must be an object of named tensors', { field: 'inputs' }));
+    const badSignal = signalError(options?.signal);
+    if (badSignal) return Promise.reject(badSignal);
     this.#p.count('submitted');
     this.#meter.record(serviceId);
     const startedAt = this.#o.clock.now();

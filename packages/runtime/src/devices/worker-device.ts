@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { EventEmitter } from 'eventemitter3';
-import { EparaError, eparaErrorFromJSON, type NamedTensors } from '@epara/core';
+import { EparaError, eparaErrorFromJSON, signalError, type NamedTensors } from '@epara/core';
 import type { DeviceEvents, DeviceHandle, LoadedModelInfo, ModelSource, TimedRun } from './device-port.js';
 import type { ResolvedDeviceOptions } from './device-options.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, LoadResult, RunResult } from './device-protocol.js';
@@ -77,6 +77,8 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   #call(body: RequestBody, transfer: ArrayBuffer[], signal?: AbortSignal): Promise<unknown> {
+    const bad = signalError(signal);
+    if (bad) return Promise.reject(bad);
     if (signal?.aborted) return Promise.reject(aborted(signal));
     // Wait for a restart's reloads only while one is under way: no extra await per call otherwise.
     if (this.#restarting) return this.#ready.then(() => this.#send(body, transfer, signal));

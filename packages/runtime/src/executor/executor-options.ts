@@ -95,6 +95,14 @@ export interface ExecutorServiceOptions {
   readonly stateful?: StatefulOptions;
   /** One item's inputs, used to profile the model when no profile is given. */
   readonly sampleInputs?: NamedTensors;
+  /**
+   * Whether requests (and stream frames) of this service may be stacked into one run. By default the executor
+   * decides at load: it batches only when the model's dim names give every output a batch axis and a batch of
+   * two equals two single runs numerically; otherwise every request runs alone (logged with the reason).
+   * `false` never batches; `true` skips both checks (you vouch that items do not interact).
+   * @default decided at load
+   */
+  readonly batchable?: boolean;
   /** Largest batch the profiler measures. @default 32 */
   readonly maxBatch?: number;
   /** Network time budgeted out of the deadline, ms. @default 0 */

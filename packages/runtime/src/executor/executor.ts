@@ -1,7 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
 import {
   EparaError,
+  checkSignal,
   invalidOption,
+  signalError,
   type AbortSignalLike,
   type InstanceInfo,
   type LocalEstimate,
@@ -66,6 +68,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
 
   /** Loads every service that names `devices`. Idempotent. */
   start(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const bad = signalError(options?.signal, 'options.signal');
+    if (bad) return Promise.reject(bad);
     this.#started ??= (async () => {
       for (const s of this.#services.values()) {
         if (!s.devices || s.devices.length === 0) continue;
@@ -102,6 +106,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
 
   #resolveSubmit(service: ExecutorServiceOptions, options: LocalSubmitOptions): { deadline: number; priority: number } {
     if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+    checkSignal(options.signal);
     const budget = service.slo.kind === 'latency' ? service.slo.deadlineMs : service.slo.stalenessMs;
     const deadline = options.deadline ?? this.#o.clock.now() + budget;
     if (typeof deadline !== 'number' || !Number.isFinite(deadline)) invalidOption('deadline', deadline, 'a finite number (absolute clock ms)');
@@ -168,6 +173,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     const service = this.#service(serviceId);
     if (!service.generation) invalidOption('serviceId', serviceId, 'a generation service');
     if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+    checkSignal(options.signal);
     const inst = this.#pick(serviceId);
     if (!(inst instanceof EngineInstance) || !inst.generation) throw new EparaError('NO_INSTANCE', `no generation instance of ${serviceId}`, { serviceId });
     const { maxNewTokens = service.generation.maxNewTokens, ...rest } = options;
@@ -192,6 +198,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     this.#assertOpen();
     const service = this.#service(serviceId);
     if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+    checkSignal(options.signal);
     if (!(options.rateHz > 0) || !Number.isFinite(options.rateHz)) invalidOption('rateHz', options.rateHz, 'a positive finite number');
     const stalenessMs = options.stalenessMs ?? (service.slo.kind === 'frequency' ? service.slo.stalenessMs : service.slo.deadlineMs);
     if (!(stalenessMs > 0) || !Number.isFinite(stalenessMs)) invalidOption('stalenessMs', stalenessMs, 'a positive finite number');
@@ -242,6 +249,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   async load(plan: ParallelPlan | (Partial<ParallelPlan> & { serviceId: string }), options: LoadOptions = {}): Promise<InstanceInfo> {
     this.#assertOpen();
     if (typeof plan !== 'object' || plan === null) invalidOption('plan', plan, 'a ParallelPlan');
+    checkSignal(options?.signal, 'options.signal');
     const service = this.#service(plan.serviceId);
     const merged = { ...service.plan, ...plan };
     if (merged.serviceStrategy === 'model-parallel' && !usesBuiltinEngine(service) && !service.engine) {

@@ -12,6 +12,15 @@ export interface InputSpec {
   readonly batchAxis: number | null;
 }
 
+/**
+ * What the model's dim names say about stacking requests: `named` when every batched tensor's batch axis is
+ * named by the batch symbol (or given in the service options), `guessed` when some axis was only assumed (a
+ * free leading dim under another name: names often lie, so this needs the numeric check), `none` with the
+ * reason when some output has no place for a batch (a fixed or foreign leading dim, a scalar) or the model has
+ * no free batch dim at all.
+ */
+export type NameSeparability = { readonly kind: 'named' | 'guessed' } | { readonly kind: 'none'; readonly reason: string };
+
 /** A service's resolved tensor interface. */
 export interface IoSpec {
   /** Inputs the caller provides (state inputs excluded). */
@@ -23,6 +32,8 @@ export interface IoSpec {
   readonly outputNames: readonly string[] | undefined;
   /** State input → output carrying its next value. */
   readonly stateMap: Readonly<Record<string, string>>;
+  /** What the dim names say about batching this model. */
+  readonly separability: NameSeparability;
 }
 
 const ARRAY_OF: Record<TensorType, string> = {
@@ -36,27 +47,65 @@ const ARRAY_OF: Record<TensorType, string> = {
   float16: 'Uint16Array',
 };
 
+type AxisHow = 'explicit' | 'named' | 'guessed' | 'shared' | 'none';
+
+/** A dim whose size the model leaves open: a symbol, or a negative size (unnamed dynamic dim). */
+function isFree(d: number | string | undefined): boolean {
+  return typeof d === 'string' || (typeof d === 'number' && d < 0);
+}
+
+/**
+ * The batch symbol: the leading dim of the first input that leaves it free. `undefined` when no input has a
+ * free leading dim (a model with a fixed batch cannot stack requests).
+ */
+function batchSymbolOf(info: LoadedModelInfo): number | string | undefined {
+  for (const io of info.inputs) if (isFree(io.dims[0])) return io.dims[0];
+  return undefined;
+}
+
+/**
+ * Where a tensor's batch axis is, and how we know. An input without the batch symbol and with a fixed
+ * leading dim is shared (items batch together only when its values are equal); an output without one has no
+ * place for a batch, so the model is not batch-separable by its names. A leading dim left free under another
+ * name is only a guess: the numeric check at load decides.
+ */
+function axisOf(io: ModelIoInfo, symbol: number | string | undefined, explicit: number | null | undefined, output: boolean): { axis: number | null; how: AxisHow } {
+  if (explicit !== undefined) return { axis: explicit, how: 'explicit' };
+  // An output with no place for a batch keeps axis 0 (a scalar: whole) only for `batchable: true`, which vouches for it.
+  const none = { axis: io.dims.length === 0 ? null : 0, how: 'none' } as const;
+  if (io.dims.length === 0) return output ? none : { axis: null, how: 'shared' };
+  const i = typeof symbol === 'string' ? io.dims.indexOf(symbol) : -1;
+  if (i >= 0) return { axis: i, how: 'named' };
+  if (isFree(io.dims[0])) return { axis: 0, how: 'guessed' };
+  return output ? none : { axis: null, how: 'shared' };
+}
+
 /** Combines what the model declares with what the service options say. */
 export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOptions): IoSpec {
-  const first = info.inputs[0]?.dims[0];
-  const batchSymbol = typeof first === 'string' ? first : undefined;
-  const axisOf = (io: ModelIoInfo, explicit: number | null | undefined): number | null => {
-    if (explicit !== undefined) return explicit;
-    if (io.dims.length === 0) return null;
-    const i = batchSymbol === undefined ? -1 : io.dims.indexOf(batchSymbol);
-    return i >= 0 ? i : 0;
-  };
+  const symbol = batchSymbolOf(info);
   const stateMap = service.stateful?.state ?? {};
+  const hows: AxisHow[] = [];
   const all: InputSpec[] = info.inputs.map((io) => {
     const exp = service.inputs?.[io.name];
-    const batchAxis = axisOf(io, exp?.batchAxis);
+    const { axis: batchAxis, how } = axisOf(io, symbol, exp?.batchAxis, false);
+    hows.push(how);
     const modelDims = io.dims.map((d, i) => (i === batchAxis ? 1 : typeof d === 'number' && d >= 0 ? d : null));
     return { name: io.name, type: exp?.type ?? io.type, dims: exp?.dims ?? modelDims, batchAxis };
   });
   const inputAxes: Record<string, number | null> = {};
   for (const s of all) inputAxes[s.name] = s.batchAxis;
   const outputAxes: Record<string, number | null> = {};
-  for (const io of info.outputs) outputAxes[io.name] = axisOf(io, service.outputs?.[io.name]?.batchAxis);
+  let noBatch: string | undefined;
+  for (const io of info.outputs) {
+    const { axis, how } = axisOf(io, symbol, service.outputs?.[io.name]?.batchAxis, true);
+    hows.push(how);
+    outputAxes[io.name] = axis;
+    if (how === 'none') noBatch ??= `output '${io.name}' has no batch dim (dims [${io.dims.join(', ')}])`;
+  }
+  let separability: NameSeparability;
+  if (symbol === undefined && !all.some((s) => s.batchAxis !== null)) separability = { kind: 'none', reason: 'no input has a free batch dim' };
+  else if (noBatch !== undefined) separability = { kind: 'none', reason: noBatch };
+  else separability = { kind: hows.includes('guessed') ? 'guessed' : 'named' };
   return {
     inputs: all.filter((s) => !(s.name in stateMap)),
     stateInputs: all.filter((s) => s.name in stateMap),
@@ -64,6 +113,7 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
     outputAxes,
     outputNames: service.outputNames,
     stateMap,
+    separability,
   };
 }
 
@@ -85,10 +135,27 @@ export function validateItem(spec: IoSpec, inputs: NamedTensors, options: { serv
     if (!t) bad(options.serviceId, s.name, `missing input '${s.name}'`);
     checkTensor(options.serviceId, s, t);
     if (key !== '') key += '|';
-    if (s.batchAxis === null) key += `${s.name}=${t.dims.join('x')}:${Array.from(t.data as ArrayLike<unknown>, String).join(',')}`;
+    if (s.batchAxis === null) key += `${s.name}=${t.dims.join('x')}:${sharedKey(t.data)}`;
     else key += `${s.name}=${t.dims.filter((_, i) => i !== s.batchAxis).join('x')}`;
   }
   return key;
+}
+
+/** Shared tensors up to this many values are keyed by value (a sample rate); larger ones by identity. */
+const SHARED_BY_VALUE = 64;
+const sharedIds = new WeakMap<object, number>();
+let nextSharedId = 0;
+
+/**
+ * The key part of a shared tensor: its values when small, else the identity of its data array — items that
+ * pass the same array batch together, equal copies do not (always safe; spelling out a large tensor for
+ * every request would cost more than the batching gains).
+ */
+function sharedKey(data: TensorLike['data']): string {
+  if (data.length <= SHARED_BY_VALUE) return Array.from(data as ArrayLike<unknown>, String).join(',');
+  let id = sharedIds.get(data);
+  if (id === undefined) sharedIds.set(data, (id = nextSharedId++));
+  return `#${id}`;
 }
 
 interface Expected {

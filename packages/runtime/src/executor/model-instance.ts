@@ -25,6 +25,8 @@ import type { ExecutorServiceOptions } from './executor-options.js';
 import { resolveIoSpec, type IoSpec } from './io-spec.js';
 import { estimateCompletion } from './estimate-completion.js';
 import { cloneTensors, initialState, sampleFeeds } from './model-inputs.js';
+import type { BatchVerdict } from './batch-check.js';
+import { BatchingDecision } from './batching-decision.js';
 
 type Emit = <K extends keyof ExecutorEvents>(event: K, ...args: ExecutorEvents[K]) => void;
 
@@ -76,6 +78,7 @@ export class ModelInstance implements Lane {
   #profile: LatencyProfile | undefined;
   #io: IoSpec | undefined;
   #runOptions: { outputNames?: readonly string[] } = {};
+  #batching: BatchingDecision | undefined;
   #state: NamedTensors = {};
   #inFlight = 0;
   #lateMs = 0;
@@ -137,7 +140,34 @@ export class ModelInstance implements Lane {
     // Computed once: the outputs every run fetches (the requested ones plus the recurrent state).
     this.#runOptions = io.outputNames ? { outputNames: [...new Set([...io.outputNames, ...Object.values(io.stateMap)])] } : {};
     this.#state = s.stateful ? initialState(this.#io, s.stateful.initial) : {};
+    this.#batching = new BatchingDecision({
+      instanceId: this.id,
+      service: s,
+      planBatchSize: this.#c.plan.batchSize,
+      device: this.devices[0]!,
+      io,
+      state: this.#state,
+      outputNames: this.#runOptions.outputNames,
+      logger: this.#c.logger,
+      onBatchable: () => {
+        for (const sch of this.#c.schedulers) sch.pump();
+      },
+    });
+    await this.#batching.decide(signal);
     this.#profile = s.profile ?? (await this.#measure(signal));
+  }
+
+  /**
+   * Whether requests of this instance may share a run, and why (or why not): decided at load from the
+   * service's `batchable` option, the model's dim names and a numeric check of a batch of two against two
+   * single runs. An unbatched instance runs every request and stream frame alone.
+   */
+  get batching(): BatchVerdict {
+    return this.#batching?.verdict ?? { ok: false, reason: 'not loaded' };
+  }
+
+  get #batchable(): boolean {
+    return this.#batching?.ok === true;
   }
 
   /** Starts taking work. */
@@ -148,6 +178,7 @@ export class ModelInstance implements Lane {
 
   get batchSize(): number {
     const s = this.#c.service;
+    if (!this.#batchable) return 1;
     if (this.#c.plan.batchSize !== undefined) return this.#c.plan.batchSize;
     const maxBatch = s.maxBatch ?? 32;
     const profile = this.profile;
@@ -165,7 +196,7 @@ export class ModelInstance implements Lane {
     const s = this.#c.service;
     const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - (s.networkBudgetMs ?? 0);
     let b = this.batchSize;
-    const cap = s.maxBatch ?? 32;
+    const cap = this.#batchable ? (s.maxBatch ?? 32) : 1;
     while (b < cap && latencyAt(this.profile, b + 1) <= budget) b++;
     return b;
   }
@@ -191,10 +222,11 @@ export class ModelInstance implements Lane {
 
   /** Items/s the instance serves within its SLO. */
   get capacityPerSec(): number {
-    if (this.#c.plan.capacityPerSec !== undefined) return this.#c.plan.capacityPerSec;
+    // An unbatched instance cannot reach a plan's batched capacity: its own is one item per run.
+    if (this.#c.plan.capacityPerSec !== undefined && this.#batchable) return this.#c.plan.capacityPerSec;
     const s = this.#c.service;
     const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - (s.networkBudgetMs ?? 0);
-    const b = batchSizeForDeadline(this.profile, budget, s.maxBatch ?? 32);
+    const b = this.#batchable ? batchSizeForDeadline(this.profile, budget, s.maxBatch ?? 32) : 1;
     return ((b * 1000) / latencyAt(this.profile, b)) * this.#c.schedulers.length;
   }
 
@@ -205,6 +237,7 @@ export class ModelInstance implements Lane {
     const dt = Math.max(0, now - this.#lastArrival) / 1000;
     this.#arrivalRate = this.#arrivalRate * Math.exp(-dt) + 1;
     this.#lastArrival = now;
+    this.#batching?.observe(item.inputs);
     this.queue.push(item);
     for (const s of this.#c.schedulers) s.pump();
   }
@@ -229,6 +262,11 @@ export class ModelInstance implements Lane {
   }
 
   async run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<void> {
+    if (items.length > 1 && !this.#batchable) {
+      // The launch rule keeps batches of an unbatched instance at one; this holds whatever a scheduler sends.
+      for (const it of items) await this.run([it], device, startedAt);
+      return;
+    }
     this.#inFlight += items.length;
     this.counters.batches++;
     this.counters.batchedItems += items.length;
@@ -244,7 +282,8 @@ export class ModelInstance implements Lane {
       }
       // Compute time inside the worker: wall time would also count the wait behind a batch sent ahead.
       if (this.#c.adaptLatency) this.#observe(device.id, items.length, runMs);
-      const parts = splitTensors(outputs, items.length, io.outputAxes);
+      // A single item's outputs are its solo result as they are: no batch axis to look for.
+      const parts = items.length === 1 ? [outputs as Record<string, TensorLike>] : splitTensors(outputs, items.length, io.outputAxes);
       for (let i = 0; i < items.length; i++) this.#complete(items[i]!, parts[i]!, startedAt, finishedAt, items.length, device.id);
       this.#c.emit('batchCompleted', { instanceId: this.id, serviceId: this.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
     } catch (err) {
@@ -333,7 +372,7 @@ export class ModelInstance implements Lane {
     const samples = await measureLatencies({
       device,
       modelKey: this.id,
-      batchSizes: defaultBatchSizes(maxBatch),
+      batchSizes: this.#batchable ? defaultBatchSizes(maxBatch) : [1],
       inputs: (b) => sampleFeeds(this.io, b, s.sampleInputs, this.#state),
       warmup: this.#c.profiling.warmup,
       repetitions: this.#c.profiling.repetitions,

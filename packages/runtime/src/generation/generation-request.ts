@@ -1,4 +1,4 @@
-import { EparaError } from '@epara/core';
+import { EparaError, signalError } from '@epara/core';
 import type { TokenChannel } from './token-channel.js';
 
 /** One generation request. */
@@ -46,6 +46,8 @@ export function validateRequest(
   const n = request.maxNewTokens;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) return bad(`maxNewTokens must be a positive integer, got ${String(n)}`, 'maxNewTokens');
   if (list.length + n > ctx.maxSeq) return bad(`prompt (${list.length}) + maxNewTokens (${n}) exceeds maxSeq (${ctx.maxSeq})`, 'maxNewTokens');
+  const badSignal = signalError(request.signal);
+  if (badSignal) return badSignal;
   for (const field of ['ttftDeadline', 'tpotMs', 'deadline'] as const) {
     const v = request[field];
     if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v))) return bad(`${field} must be a number`, field);

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { EparaError, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import { EparaError, checkSignal, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
 import type { EngineSubmitOptions, ServiceEngine } from '../executor/service-engine.js';
 import type { TimedRun } from '../devices/device-handle.js';
 import { createLatencyTracker, type LatencyTracker } from './model-parallel-latency.js';
@@ -111,6 +111,7 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
 
   async submit(inputs: NamedTensors, options: EngineSubmitOptions): Promise<NamedTensors> {
     if (this.#closing) throw new EparaError('CLOSED', 'pipeline engine is closed');
+    checkSignal(options?.signal);
     if (Number.isNaN(options?.deadline)) throw new EparaError('INVALID_OPTIONS', 'deadline is NaN', { field: 'deadline' });
     if (options.signal?.aborted) throw new EparaError('ABORTED', 'aborted before submission');
     if (this.#flow === undefined) await this.start();

@@ -1,24 +1,32 @@
 #!/usr/bin/env node
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import cliProgress from 'cli-progress';
-import { isEparaError, type NamedTensors, type TensorType } from '@epara/core';
+import { isEparaError } from '@epara/core';
 import { createDevice } from '../devices/device-handle.js';
-import { zeros } from '../executor/model-inputs.js';
+import { checkBatchSeparable } from '../executor/batch-check.js';
+import { dimsHint, resolveProfileInputs } from './profile-inputs.js';
 import { profileModel } from './profile-model.js';
+import { createProgress } from './profile-progress.js';
 
 /*
  * `epara-profile`: measures a model's latency against batch size on this machine and writes the profile
- * JSON (core's LatencyProfile) to a file.
+ * JSON (core's LatencyProfile) to a file. It reads the model's inputs exactly as the executor does (batch
+ * axes from dim names, shared rank-0 inputs, state tensors batched on their own axis).
  */
 
 const USAGE = `Usage: epara-profile --model <file.onnx> --out <profile.json> [options]
 
   --model <path>        ONNX model to profile (required)
   --out <path>          where to write the profile JSON (required)
-  --input <name=dims>   per-item dims of an input, batch axis first as 1, e.g. x=1x3x48x192 (repeatable);
-                        needed for inputs with free dims other than the batch
+  --input <name=dims>   per-item dims of an input, size 1 on its batch axis, e.g. x=1x3x48x192 or
+                        state=2x1x128 (repeatable); needed for inputs with free dims other than the batch
+  --fill <name=value>   fill an input with a constant, e.g. sr=16000 for a rank-0 sample rate (repeatable;
+                        default: a sine pattern for float inputs, zeros otherwise)
+  --axis <name=k|none>  batch axis of an input, or none for a tensor shared by the batch (repeatable;
+                        default: the axis named like the first input's batch dim, as the executor reads it)
   --batch <list>        batch sizes, comma separated (default 1,2,4,8,16,32)
+  --batchable           measure every batch size even when a batch of two differs from two single runs
+                        (by default such a model, which the executor serves unbatched, is measured at 1)
   --warmup <n>          untimed runs per batch size (default 3)
   --repetitions <n>     timed runs per batch size (default 10)
   --threads <n>         intra-op threads of the device (default 1)
@@ -31,7 +39,10 @@ async function main(): Promise<number> {
       model: { type: 'string' },
       out: { type: 'string' },
       input: { type: 'string', multiple: true },
+      fill: { type: 'string', multiple: true },
+      axis: { type: 'string', multiple: true },
       batch: { type: 'string' },
+      batchable: { type: 'boolean' },
       warmup: { type: 'string' },
       repetitions: { type: 'string' },
       threads: { type: 'string' },
@@ -43,21 +54,26 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return values.help ? 0 : 2;
   }
-  const threads = Number(values.threads ?? 1);
-  const device = createDevice({ id: 'profiler', threads });
+  const device = createDevice({ id: 'profiler', threads: Number(values.threads ?? 1) });
   try {
     const info = await device.loadModel('probe', { path: values.model });
-    await device.unloadModel('probe');
-    const given = new Map((values.input ?? []).map((s) => parseInput(s)));
-    const items = info.inputs.map((io) => {
-      const dims = given.get(io.name) ?? io.dims.map((d, i) => (i === 0 ? 1 : typeof d === 'number' ? d : Number.NaN));
-      if (dims.some((d) => !Number.isInteger(d))) throw new Error(`input ${io.name} has free dims [${io.dims.join(', ')}]: pass --input ${io.name}=1x...`);
-      return { name: io.name, type: io.type, dims };
+    const inputs = resolveProfileInputs(info, {
+      dims: pairs('--input', values.input, (v) => (v === 'scalar' ? [] : v.split('x').map(Number))),
+      fill: pairs('--fill', values.fill, Number),
+      batchAxis: pairs('--axis', values.axis, (v) => (v === 'none' ? null : Number(v))),
     });
-    const bar = new cliProgress.SingleBar({ format: 'profiling {bar} {value}/{total} runs | batch {batch}: {ms} ms' }, cliProgress.Presets.shades_classic);
-    const batchSizes = (values.batch ?? '1,2,4,8,16,32').split(',').map(Number);
+    for (const s of inputs.io.inputs) process.stderr.write(`input ${s.name} ${s.type}[${dimsHint(s)}] ${s.batchAxis === null ? 'shared by the batch' : `batched on axis ${s.batchAxis}`}\n`);
+    let batchSizes = (values.batch ?? '1,2,4,8,16,32').split(',').map(Number);
+    if (!values.batchable && batchSizes.some((b) => b > 1)) {
+      const verdict = await checkBatchSeparable({ device, modelKey: 'probe', io: inputs.io, sample: inputs.item, state: {} });
+      if (!verdict.ok) {
+        process.stderr.write(`not batch-separable (${verdict.reason}): the executor serves it unbatched; measuring batch 1 only (--batchable to override)\n`);
+        batchSizes = [1];
+      }
+    }
+    await device.unloadModel('probe');
     const repetitions = Number(values.repetitions ?? 10);
-    bar.start(batchSizes.length * repetitions, 0, { batch: '-', ms: '-' });
+    const progress = createProgress({ batchSizes, repetitions, stream: process.stderr });
     const profile = await profileModel({
       model: values.model,
       device,
@@ -65,10 +81,10 @@ async function main(): Promise<number> {
       warmup: Number(values.warmup ?? 3),
       repetitions,
       ...(values.kind ? { deviceKind: values.kind } : {}),
-      inputs: (b) => batchOf(items, b),
-      onProgress: (done, _total, s) => bar.update(done, { batch: s.batch, ms: s.ms.toFixed(2) }),
+      inputs: inputs.batch,
+      onProgress: (done, _total, s) => progress.sample(done, s),
     });
-    bar.stop();
+    progress.stop();
     await writeFile(values.out, `${JSON.stringify(profile, null, 2)}\n`);
     process.stdout.write(`wrote ${values.out}: ${profile.points.map((p) => `b${p.batch}=${p.ms.toFixed(2)}ms`).join(' ')}\n`);
     return 0;
@@ -77,19 +93,13 @@ async function main(): Promise<number> {
   }
 }
 
-function parseInput(spec: string): [string, number[]] {
-  const [name, dims] = spec.split('=');
-  if (!name || !dims) throw new Error(`--input expects name=d1xd2x..., got ${spec}`);
-  return [name, dims.split('x').map(Number)];
-}
-
-function batchOf(items: readonly { name: string; type: TensorType; dims: number[] }[], batch: number): NamedTensors {
-  const out: Record<string, NamedTensors[string]> = {};
-  for (const it of items) {
-    const dims = [batch, ...it.dims.slice(1)];
-    const t = zeros(it.type, dims);
-    if (t.data instanceof Float32Array) for (let i = 0; i < t.data.length; i++) t.data[i] = Math.sin(i);
-    out[it.name] = t;
+/** `name=value` flags as a record; a flag without `=` fails with the flag's name. */
+function pairs<T>(flag: string, specs: readonly string[] | undefined, parse: (v: string) => T): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const spec of specs ?? []) {
+    const at = spec.indexOf('=');
+    if (at < 1) throw new Error(`${flag} expects name=value, got ${spec}`);
+    out[spec.slice(0, at)] = parse(spec.slice(at + 1));
   }
   return out;
 }

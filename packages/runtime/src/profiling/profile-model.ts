@@ -1,4 +1,4 @@
-import { fitProfile, invalidOption, type LatencyProfile, type NamedTensors, type ProfileSample } from '@epara/core';
+import { checkSignal, fitProfile, invalidOption, type LatencyProfile, type NamedTensors, type ProfileSample } from '@epara/core';
 import { createDevice, type DeviceHandle, type DeviceOptions } from '../devices/device-handle.js';
 import { measureLatencies } from './measure-latencies.js';
 
@@ -74,6 +74,7 @@ function isHandle(d: ProfileModelOptions['device']): d is DeviceHandle {
 function resolveProfileOptions(o: ProfileModelOptions): { batchSizes: readonly number[]; warmup: number; repetitions: number } {
   if (typeof o !== 'object' || o === null) invalidOption('options', o, 'an object');
   if (typeof o.model !== 'string' && !(o.model instanceof Uint8Array)) invalidOption('model', o.model, 'a file path or ONNX bytes');
+  checkSignal(o.signal);
   if (typeof o.inputs !== 'function') invalidOption('inputs', o.inputs, 'a function (batch) => NamedTensors');
   const batchSizes = o.batchSizes ?? DEFAULT_PROFILE_OPTIONS.batchSizes;
   if (!Array.isArray(batchSizes) || batchSizes.length === 0 || !batchSizes.every((b) => Number.isInteger(b) && b >= 1)) {

@@ -24,11 +24,14 @@ export function main(argv: readonly string[], out: (s: string) => void = (s) => 
       if (arg === undefined || !(arg in EXPERIMENTS)) throw new EparaError('INVALID_OPTIONS', `unknown experiment ${JSON.stringify(arg)}; one of ${Object.keys(EXPERIMENTS).join(', ')}`, { field: 'experiment', value: arg });
       const seed = values.seed === undefined ? 1 : Number(values.seed);
       if (!Number.isInteger(seed)) throw new EparaError('INVALID_OPTIONS', `--seed must be an integer, got ${values.seed}`, { field: 'seed', value: values.seed });
-      const bar = values['no-progress'] === true ? null : new SingleBar({ format: `${arg} [{bar}] {value}/{total} runs`, stream: process.stderr }, Presets.shades_classic);
+      const quiet = values['no-progress'] === true;
+      // A bar draws nothing off a terminal: pipes and CI logs get a line per finished run instead.
+      const bar = quiet || !process.stderr.isTTY ? null : new SingleBar({ format: `${arg} [{bar}] {value}/{total} runs`, stream: process.stderr }, Presets.shades_classic);
       let started = false;
       const report = runExperiment(arg as ExperimentId, {
         seed, quick: values.quick === true,
         onRun: (done, planned) => {
+          if (!quiet && bar === null) process.stderr.write(`${arg}: run ${done}/${Math.max(planned, done)}\n`);
           if (bar === null) return;
           if (!started) bar.start(planned, 0);
           started = true;

@@ -1,0 +1,129 @@
+import { createSeededRandom, isEparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import type { DeviceHandle } from '../devices/device-handle.js';
+import { splitTensors, stackTensors } from '../tensors/stack.js';
+import type { IoSpec } from './io-spec.js';
+import { cloneTensors, zeros } from './model-inputs.js';
+
+/** Whether a loaded model may stack requests, and why not. */
+export type BatchVerdict = { readonly ok: true; readonly how: string } | { readonly ok: false; readonly reason: string };
+
+/** Inputs of {@link checkBatchSeparable}. */
+export interface BatchCheckOptions {
+  readonly device: DeviceHandle;
+  /** Key of the model, already loaded on the device. */
+  readonly modelKey: string;
+  readonly io: IoSpec;
+  /** One item's inputs (the service's `sampleInputs`); generated from the model's fixed dims when absent. */
+  readonly sample: NamedTensors | undefined;
+  /** The initial recurrent state (stateful services). */
+  readonly state: NamedTensors;
+  readonly outputNames?: readonly string[];
+  readonly signal?: AbortSignal;
+}
+
+/** Relative and absolute (scaled by the output's magnitude) tolerance of the batch-of-two comparison. */
+export const BATCH_CHECK_TOLERANCE = { relative: 1e-3, absolute: 1e-4 } as const;
+
+/**
+ * The numeric check behind batching: runs two different items alone and then stacked as a batch of two,
+ * and says whether each item's slice of the batch equals its solo result within
+ * {@link BATCH_CHECK_TOLERANCE}. Dim names cannot see a graph that mixes items (a normalisation over the whole
+ * tensor, a reshape that folds the batch away); this can. A run that fails, or outputs that do not split,
+ * also count as not separable. Aborts and a closed device are rethrown.
+ */
+export async function checkBatchSeparable(o: BatchCheckOptions): Promise<BatchVerdict> {
+  const a = firstItem(o);
+  if (typeof a === 'string') return { ok: false, reason: a };
+  const b = secondItem(o.io, a);
+  const run = (feeds: NamedTensors): Promise<NamedTensors> =>
+    o.device.run(o.modelKey, feeds, { ...(o.outputNames ? { outputNames: o.outputNames } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  let soloA: NamedTensors;
+  let soloB: NamedTensors;
+  try {
+    soloA = await run(cloneTensors(a));
+    soloB = await run(cloneTensors(b));
+  } catch (err) {
+    rethrowFatal(err);
+    return { ok: false, reason: `the check could not run one item alone: ${message(err)}` };
+  }
+  let parts: NamedTensors[];
+  try {
+    const batch = await run(stackTensors([cloneTensors(a), cloneTensors(b)], o.io.inputAxes));
+    parts = splitTensors(batch, 2, o.io.outputAxes);
+  } catch (err) {
+    rethrowFatal(err);
+    return { ok: false, reason: `a batch of two failed: ${message(err)}` };
+  }
+  const diff = compare(soloA, parts[0]!) ?? compare(soloB, parts[1]!);
+  return diff === undefined ? { ok: true, how: 'a batch of two equals two single runs' } : { ok: false, reason: `a batch of two differs from single runs: ${diff}` };
+}
+
+/** Item A: the sample, else seeded values in the model's fixed shapes; or why it cannot be built. */
+function firstItem(o: BatchCheckOptions): NamedTensors | string {
+  const random = createSeededRandom(7);
+  const item: Record<string, TensorLike> = { ...o.state };
+  for (const s of o.io.inputs) {
+    const given = o.sample?.[s.name];
+    if (given) {
+      item[s.name] = given;
+      continue;
+    }
+    if (s.dims.some((d) => d === null)) return `input '${s.name}' has free dims [${s.dims.map((d) => d ?? '?').join(', ')}] and the service gives no sampleInputs to check with`;
+    const t = zeros(s.type, s.dims as number[]);
+    const data = t.data;
+    for (let i = 0; i < data.length; i++) {
+      if (data instanceof BigInt64Array) data[i] = BigInt(i % 2);
+      else if (data instanceof Float32Array || data instanceof Float64Array) data[i] = random.next();
+      else data[i] = i % 2;
+    }
+    item[s.name] = t;
+  }
+  return item;
+}
+
+/**
+ * Item B: A's batched tensors reversed (a valid set of values for index-like inputs), and for floats also
+ * scaled and shifted, so a graph that normalises across the batch sees a different range; shared tensors as A.
+ */
+function secondItem(io: IoSpec, a: NamedTensors): NamedTensors {
+  const out: Record<string, TensorLike> = {};
+  for (const [name, t] of Object.entries(a)) {
+    if (io.inputAxes[name] === null) {
+      out[name] = t;
+      continue;
+    }
+    const data = t.data.slice().reverse() as TensorLike['data'];
+    if (data instanceof Float32Array || data instanceof Float64Array) for (let i = 0; i < data.length; i++) data[i] = data[i]! * 3 + 0.5;
+    out[name] = { type: t.type, dims: [...t.dims], data };
+  }
+  return out;
+}
+
+/** The first difference between a solo result and the batch's slice, or `undefined` when they agree. */
+function compare(solo: NamedTensors, part: NamedTensors): string | undefined {
+  for (const [name, s] of Object.entries(solo)) {
+    const p = part[name];
+    if (!p) return `output '${name}' is missing from the batch`;
+    if (p.dims.length !== s.dims.length || p.dims.some((d, i) => d !== s.dims[i])) return `output '${name}' has dims [${p.dims.join(', ')}] in the batch, [${s.dims.join(', ')}] alone`;
+    const exact = !(s.data instanceof Float32Array || s.data instanceof Float64Array);
+    let scale = 0;
+    if (!exact) for (const v of s.data as Float32Array) scale = Math.max(scale, Math.abs(v));
+    const atol = BATCH_CHECK_TOLERANCE.absolute * Math.max(1, scale);
+    for (let i = 0; i < s.data.length; i++) {
+      const x = s.data[i]!;
+      const y = p.data[i]!;
+      if (exact ? x === y : Math.abs((x as number) - (y as number)) <= atol + BATCH_CHECK_TOLERANCE.relative * Math.abs(x as number)) continue;
+      if (!exact && Number.isNaN(x as number) && Number.isNaN(y as number)) continue;
+      return `output '${name}'[${i}] is ${String(y)} in the batch, ${String(x)} alone`;
+    }
+  }
+  return undefined;
+}
+
+function rethrowFatal(err: unknown): void {
+  if (isEparaError(err) && (err.code === 'ABORTED' || err.code === 'CLOSED')) throw err;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,99 @@
+import type { NamedTensors } from '@epara/core';
+import type { DeviceHandle } from '../devices/device-handle.js';
+import type { Logger } from '../util/logger.js';
+import { checkBatchSeparable, type BatchVerdict } from './batch-check.js';
+import type { ExecutorServiceOptions } from './executor-options.js';
+import type { IoSpec } from './io-spec.js';
+import { cloneTensors } from './model-inputs.js';
+
+/** What {@link BatchingDecision} needs of its instance. */
+export interface BatchingDecisionContext {
+  readonly instanceId: string;
+  readonly service: ExecutorServiceOptions;
+  /** The plan's batch size, when it fixes one. */
+  readonly planBatchSize: number | undefined;
+  readonly device: DeviceHandle;
+  readonly io: IoSpec;
+  readonly state: NamedTensors;
+  readonly outputNames: readonly string[] | undefined;
+  readonly logger: Logger;
+  /** Called when a deferred check allowed batching (wake the schedulers). */
+  readonly onBatchable: () => void;
+}
+
+/**
+ * Decides whether an instance may stack requests (see `docs/runtime.md`, Batchability): the service's
+ * `batchable` option, then the dim names, then a numeric batch-of-two check. A model with free non-batch dims
+ * and no `sampleInputs` cannot be checked at load: it runs unbatched and is checked once, in the background,
+ * with the first request's inputs.
+ */
+export class BatchingDecision {
+  #verdict: BatchVerdict = { ok: false, reason: 'not decided yet' };
+  #deferred = false;
+  readonly #c: BatchingDecisionContext;
+
+  constructor(c: BatchingDecisionContext) {
+    this.#c = c;
+  }
+
+  get verdict(): BatchVerdict {
+    return this.#verdict;
+  }
+
+  get ok(): boolean {
+    return this.#verdict.ok;
+  }
+
+  /** Decides at load; logs why an instance runs unbatched. */
+  async decide(signal: AbortSignal | undefined): Promise<void> {
+    const s = this.#c.service;
+    this.#verdict = await this.#decide(signal);
+    if (this.#verdict.ok) return;
+    const asked = s.batchable === false || this.#deferred || (s.maxBatch ?? 32) <= 1;
+    this.#c.logger[asked ? 'info' : 'warn']({ instanceId: this.#c.instanceId, serviceId: s.id, reason: this.#verdict.reason }, 'service runs unbatched');
+  }
+
+  /** Sees a validated item: the first one runs a deferred check (the item's inputs are copied, not held). */
+  observe(inputs: NamedTensors): void {
+    if (!this.#deferred) return;
+    this.#deferred = false;
+    void this.#check(cloneTensors(inputs), undefined).then(
+      (v) => {
+        this.#verdict = v;
+        const log = { instanceId: this.#c.instanceId, serviceId: this.#c.service.id };
+        if (v.ok) {
+          this.#c.logger.info({ ...log, how: v.how }, 'service batches after checking its first request');
+          this.#c.onBatchable();
+        } else this.#c.logger.warn({ ...log, reason: v.reason }, 'service runs unbatched');
+      },
+      // The device closed or the run aborted: the instance is going away, unbatched.
+      () => undefined,
+    );
+  }
+
+  async #decide(signal: AbortSignal | undefined): Promise<BatchVerdict> {
+    const { service: s, io } = this.#c;
+    if (s.batchable === false) return { ok: false, reason: 'the service sets batchable: false' };
+    if (s.batchable === true) return { ok: true, how: 'the service sets batchable: true' };
+    if (io.separability.kind === 'none') return { ok: false, reason: io.separability.reason };
+    if ((s.maxBatch ?? 32) <= 1 && (this.#c.planBatchSize ?? 1) <= 1) return { ok: false, reason: 'maxBatch is 1' };
+    const unsampled = io.inputs.filter((i) => !s.sampleInputs?.[i.name] && i.dims.includes(null)).map((i) => i.name);
+    if (unsampled.length > 0) {
+      this.#deferred = true;
+      return { ok: false, reason: `inputs ${unsampled.join(', ')} have free dims and no sampleInputs: checked with the first request` };
+    }
+    return this.#check(s.sampleInputs, signal);
+  }
+
+  #check(sample: NamedTensors | undefined, signal: AbortSignal | undefined): Promise<BatchVerdict> {
+    return checkBatchSeparable({
+      device: this.#c.device,
+      modelKey: this.#c.instanceId,
+      io: this.#c.io,
+      sample,
+      state: this.#c.state,
+      ...(this.#c.outputNames ? { outputNames: this.#c.outputNames } : {}),
+      ...(signal ? { signal } : {}),
+    });
+  }
+}
