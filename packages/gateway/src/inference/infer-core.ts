@@ -5,6 +5,7 @@ import type { ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-op
 import type { InferOutput, InferRequest, InferResponse } from '../protocol/infer-types.js';
 import { readControls } from '../protocol/request-controls.js';
 import { decodeInput, encodeOutput } from '../protocol/tensor-codec.js';
+import { splitTensors, stackTensors } from '@epara/runtime';
 
 /** Per-call context a transport adds to a request. */
 export interface InferContext {
@@ -72,14 +73,41 @@ export class InferCore {
     const deadline = controls.deadlineMs !== undefined ? this.#o.clock.now() + controls.deadlineMs : ctx.transportDeadline;
     this.#inFlight++;
     try {
-      const result = await this.#o.node.submit(m.serviceId, inputs, {
+      const options = {
         ...(deadline !== undefined ? { deadline } : {}),
         ...(controls.priority !== undefined ? { priority: controls.priority } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
+      };
+      const items = batchItems(m, inputs);
+      const result = items === 1 ? await this.#o.node.submit(m.serviceId, inputs, options) : await this.#submitItems(m, inputs, items, options);
       return { model: m.name, version: req.version || m.versions[m.versions.length - 1]!, ...(req.id !== undefined ? { id: req.id } : {}), parameters: req.parameters ?? {}, outputs: this.#outputs(result, wanted, req) };
     } finally {
       if (--this.#inFlight === 0) this.#idle?.();
+    }
+  }
+
+  /**
+   * A request carrying several items (first dimension N > 1 on a model whose first dimension is variable) is
+   * submitted as N requests, so the node batches and offloads each like any other; the outputs are stacked
+   * back in order. One failure fails the request and aborts the rest.
+   */
+  async #submitItems(m: ResolvedGatewayModel, inputs: NamedTensors, n: number, options: { deadline?: number; priority?: number; signal?: AbortSignalLike }): Promise<NamedTensors> {
+    const abort = new AbortController();
+    const onAbort = (): void => abort.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const parts = splitTensors(inputs, n, {});
+      const results = await Promise.all(
+        parts.map((p) =>
+          this.#o.node.submit(m.serviceId, p, { ...options, signal: abort.signal }).catch((err: unknown) => {
+            abort.abort();
+            throw err;
+          }),
+        ),
+      );
+      return stackTensors(results, {});
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -130,6 +158,14 @@ export class InferCore {
     }
     return out;
   }
+}
+
+/** How many items a request carries: N when every input's first dimension is N and the model's is variable. */
+function batchItems(m: ResolvedGatewayModel, inputs: NamedTensors): number {
+  if (m.inputs.length === 0 || m.inputs.some((x) => x.shape[0] !== -1)) return 1;
+  const firsts = new Set(Object.values(inputs).map((t) => t.dims[0]));
+  const [n] = firsts;
+  return firsts.size === 1 && n !== undefined && n > 1 ? n : 1;
 }
 
 function checkAgainstMetadata(m: ResolvedGatewayModel, name: string, datatype: string, dims: readonly number[]): void {
