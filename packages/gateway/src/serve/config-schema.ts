@@ -76,6 +76,14 @@ export const serveConfigSchema = z
       z.object({ insecure: z.literal(true) }).strict(),
     ]),
     devices: z.array(device).default([]),
+    executor: z
+      .object({
+        launchWhenIdle: z.boolean().default(true).describe('launch a partial batch as soon as a device idles (Triton max_queue_delay 0); false: wait for the batch to fill while deadlines allow'),
+        maxQueue: z.number().int().min(1).optional().describe('queued items per instance before OVERLOADED'),
+        profiling: z.object({ warmup: z.number().int().min(0).default(1), repetitions: z.number().int().min(1).default(3) }).strict().default({}),
+      })
+      .strict()
+      .default({}),
     services: z.array(service).min(1),
     gateway: z
       .object({

@@ -50,7 +50,9 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const executor = createExecutor({
     devices: config.devices.map((d) => ({ id: d.id, kind: d.kind, threads: d.threads, ...(d.deviceId !== undefined ? { deviceId: d.deviceId } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
     services: config.services.map((s) => executorService(s, at(s.model), io.get(s.id)!)),
-    profiling: { warmup: 1, repetitions: 3 },
+    profiling: config.executor.profiling,
+    launchWhenIdle: config.executor.launchWhenIdle,
+    ...(config.executor.maxQueue !== undefined ? { maxQueue: config.executor.maxQueue } : {}),
   });
   const node = createNode({
     id: config.node.id,
