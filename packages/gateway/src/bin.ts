@@ -43,7 +43,7 @@ async function main(argv: readonly string[]): Promise<number> {
       stopping = true;
       console.log(JSON.stringify({ event: 'draining', signal }));
       server.drain().then(
-        () => (console.log(JSON.stringify({ event: 'stopped' })), resolve(0)),
+        () => (console.log(JSON.stringify({ event: 'stopped', ...server.gateway.stats() })), resolve(0)),
         (err: unknown) => (console.error(err), resolve(1)),
       );
     };

@@ -48,6 +48,12 @@ export class Gateway {
     return this.#core.inFlight;
   }
 
+  /** HTTP inference requests accepted and answered so far (equal once drained: none was dropped). */
+  stats(): { readonly inFlight: number; readonly httpAccepted: number; readonly httpAnswered: number } {
+    const h = this.#http?.stats() ?? { accepted: 0, answered: 0 };
+    return { inFlight: this.#core.inFlight, httpAccepted: h.accepted, httpAnswered: h.answered };
+  }
+
   /** Listens on the configured ports. Idempotent. */
   start(): Promise<GatewayAddresses> {
     if (this.#closeP) return Promise.reject(new EparaError('CLOSED', 'gateway is closed'));

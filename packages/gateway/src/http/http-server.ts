@@ -30,6 +30,8 @@ export class HttpFront {
   readonly #core: InferCore;
   readonly #app: FastifyInstance;
   #server: Server | undefined;
+  #accepted = 0;
+  #answered = 0;
 
   constructor(o: ResolvedGatewayOptions, core: InferCore) {
     this.#o = o;
@@ -54,6 +56,11 @@ export class HttpFront {
     return (this.#server!.address() as AddressInfo).port;
   }
 
+  /** Inference requests (POST) routed so far, and those answered (response written). */
+  stats(): { readonly accepted: number; readonly answered: number } {
+    return { accepted: this.#accepted, answered: this.#answered };
+  }
+
   async close(): Promise<void> {
     this.#server?.closeIdleConnections();
     await this.#app.close();
@@ -62,6 +69,19 @@ export class HttpFront {
   #routes(): void {
     const app = this.#app;
     const core = this.#core;
+    app.addHook('onRequest', (req, _reply, done) => {
+      if (req.method === 'POST') this.#accepted++;
+      done();
+    });
+    app.addHook('onResponse', (req, _reply, done) => {
+      if (req.method === 'POST') this.#answered++;
+      done();
+    });
+    // While draining, every answer closes its connection, so clients do not keep sockets to a server about to go.
+    app.addHook('onSend', (_req, reply, payload, done) => {
+      if (core.draining) reply.header('connection', 'close');
+      done(null, payload);
+    });
     app.removeAllContentTypeParsers();
     // One parser for every content type: the body is read as bytes and parsed by the protocol code, which
     // knows whether it is JSON or JSON plus binary tensor data.
