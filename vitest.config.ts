@@ -11,6 +11,7 @@ export default defineConfig({
       '@epara/runtime': src('runtime'),
       '@epara/mesh': src('mesh'),
       '@epara/sim': src('sim'),
+      '@epara/gateway': src('gateway'),
     },
   },
   test: {
