@@ -57,6 +57,7 @@ export const serveConfigSchema = z
         listen: listen.default({ host: '127.0.0.1', port: 7400 }).describe('mesh transport (WebSocket) listener'),
         advertise: z.string().url().optional().describe('address peers dial, e.g. ws://10.0.0.1:7400 (needed when binding 0.0.0.0)'),
         seeds: z.array(z.string().url()).default([]),
+        joinTimeoutMs: z.number().min(0).default(5000).describe('with seeds: not ready until a peer is seen or this long after start (then it serves alone)'),
         syncPeriodMs: z.number().positive().optional(),
         hopLimit: z.number().int().min(0).optional(),
         placement: z.boolean().default(false).describe('run the placement coordinator (services then move between nodes)'),

@@ -68,6 +68,10 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     drainTimeoutMs: config.drainTimeoutMs,
   });
   let loaded = false;
+  let joined = config.node.seeds.length === 0;
+  let startedAt = Number.POSITIVE_INFINITY;
+  // Joined is latched: a node that saw a peer (or waited joinTimeoutMs for one) keeps serving when peers leave.
+  const isJoined = (): boolean => (joined ||= node.stats().alivePeers > 0 || Date.now() - startedAt >= config.node.joinTimeoutMs);
   const handlers = [...(options.handlers ?? [])];
   const metrics = config.metrics.enabled ? await startMetrics(executor, node, config.metrics.path) : undefined;
   if (metrics) handlers.push(metrics.handler);
@@ -79,12 +83,13 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     maxBodyBytes: config.gateway.maxBodyBytes,
     handlers,
     drainTimeoutMs: config.drainTimeoutMs,
-    isReady: () => loaded && (config.node.seeds.length === 0 || node.stats().alivePeers > 0),
+    isReady: () => loaded && isJoined(),
   });
   const addresses = await gateway.start();
   try {
     await executor.start();
     await node.start();
+    startedAt = Date.now();
   } catch (err) {
     await Promise.allSettled([gateway.close(), node.close(), executor.close()]);
     throw err;
