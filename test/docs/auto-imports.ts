@@ -22,7 +22,7 @@ const NODE_NAMES: Record<string, string> = {
 /** Public names of the workspace packages, read from their curated `src/index.ts` export lists. */
 export function publicNames(root: string): Map<string, Importable> {
   const names = new Map<string, Importable>();
-  for (const pkg of ['core', 'runtime', 'mesh', 'sim']) {
+  for (const pkg of ['core', 'runtime', 'mesh', 'sim', 'gateway']) {
     const text = readFileSync(join(root, 'packages', pkg, 'src', 'index.ts'), 'utf8');
     for (const m of text.matchAll(/export\s+(type\s+)?\{([^}]*)\}/g)) {
       for (const part of m[2]!.split(',')) {

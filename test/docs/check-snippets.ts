@@ -101,6 +101,6 @@ function compilerOptions(root: string): ts.CompilerOptions {
     // A guide may name a value only to show it; unused names are not errors in prose.
     noUnusedLocals: false,
     noUnusedParameters: false,
-    paths: { '@epara/core': src('core'), '@epara/runtime': src('runtime'), '@epara/mesh': src('mesh'), '@epara/sim': src('sim') },
+    paths: { '@epara/core': src('core'), '@epara/runtime': src('runtime'), '@epara/mesh': src('mesh'), '@epara/sim': src('sim'), '@epara/gateway': src('gateway') },
   };
 }
