@@ -8,7 +8,7 @@ import type { ServeProcess } from './serve-process.js';
  */
 
 let serve: ServeProcess;
-const post = (path: string, body: BodyInit, headers: Record<string, string> = {}): Promise<Response> => fetch(`${serve.http}${path}`, { method: 'POST', body, headers });
+const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Response> => fetch(`${serve.http}${path}`, { method: 'POST', body, headers });
 const infer = (body: object, headers: Record<string, string> = {}): Promise<Response> => post('/v2/models/cls/infer', JSON.stringify(body), { 'content-type': 'application/json', ...headers });
 const xJson = (n = 1, value = 0.5) => ({ name: 'x', datatype: 'FP32', shape: [n, 3, 48, 192], data: Array.from(clsInput(value, n)) });
 
