@@ -9,11 +9,15 @@
  * 1. Sequential latency p50/p90 of: `node.submit` (baseline), REST JSON, REST binary tensor extension, gRPC
  *    (`raw_input_contents`, a `@grpc/proto-loader` client on the shipped .proto). Overhead = p50 − baseline p50.
  *    Clients run in the same process (keep-alive node:http agent; one gRPC channel), so their own cost counts.
+ *    Floors, to show where the time goes: a bare node:http server that reads the body and answers a fixed JSON
+ *    (`httpFloor`: the loopback HTTP round trip itself, no Fastify, no inference), the gateway's
+ *    `GET /v2/health/live` (`restLive`: Fastify, no inference) and gRPC `ServerLive` (`grpcLive`).
  * 2. Throughput: REST binary with 16 requests in flight for a fixed time.
  *
  * The last line is one JSON object.
  */
-import { request, Agent } from 'node:http';
+import { createServer, request, Agent } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { cpus, loadavg } from 'node:os';
 import { credentials, loadPackageDefinition, Metadata } from '@grpc/grpc-js';
@@ -56,9 +60,9 @@ async function setup() {
 function httpPoster(base: string) {
   const url = new URL(base);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  return (path: string, body: Buffer, headers: Record<string, string>): Promise<{ status: number; body: Buffer }> =>
+  return (path: string, body: Buffer, headers: Record<string, string>, method = 'POST'): Promise<{ status: number; body: Buffer }> =>
     new Promise((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, path, method: 'POST', agent, headers: { 'content-length': String(body.length), ...headers } }, (res) => {
+      const req = request({ host: url.hostname, port: url.port, path, method, agent, headers: { 'content-length': String(body.length), ...headers } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
@@ -91,18 +95,28 @@ async function main(): Promise<void> {
   };
   const def = loadSync(oipProtoPath(), { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
   type Infer = (req: object, meta: Metadata, cb: (e: ServiceError | null, r: unknown) => void) => void;
-  const Ctor = (loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client & { ModelInfer: Infer } } }).inference.GRPCInferenceService;
+  const Ctor = (loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client & { ModelInfer: Infer; ServerLive: Infer } } }).inference.GRPCInferenceService;
+  const floor = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"model_name":"mlp","outputs":[]}'));
+  });
+  await new Promise<void>((r) => floor.listen(0, '127.0.0.1', r));
+  const floorPost = httpPoster(`http://127.0.0.1:${(floor.address() as AddressInfo).port}`);
+  const getLive = httpPoster(addr.http!);
   const grpc = new Ctor(addr.grpc!, credentials.createInsecure());
   const raw = Buffer.from(x.buffer);
   const grpcInfer = (): Promise<unknown> => new Promise((resolve, reject) => grpc.ModelInfer({ model_name: 'mlp', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16] }], raw_input_contents: [raw] }, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))));
 
   // Interleave the paths in rounds so that a burst of load from other processes hits each of them alike.
-  const samples: Record<'submit' | 'restJson' | 'restBinary' | 'grpc', number[]> = { submit: [], restJson: [], restBinary: [], grpc: [] };
+  const samples: Record<'submit' | 'restJson' | 'restBinary' | 'grpc' | 'httpFloor' | 'restLive' | 'grpcLive', number[]> = { submit: [], restJson: [], restBinary: [], grpc: [], httpFloor: [], restLive: [], grpcLive: [] };
   const paths: [keyof typeof samples, () => Promise<unknown>][] = [
     ['submit', () => node.submit('mlp', { x: tensor() })],
     ['restJson', async () => check(await post('/v2/models/mlp/infer', jsonBody, { 'content-type': 'application/json' }))],
     ['restBinary', async () => check(await post('/v2/models/mlp/infer', binBody, binHeaders))],
     ['grpc', grpcInfer],
+    ['httpFloor', async () => check(await floorPost('/', binBody, binHeaders))],
+    ['restLive', async () => check(await getLive('/v2/health/live', Buffer.alloc(0), {}, 'GET'))],
+    ['grpcLive', () => new Promise((resolve, reject) => grpc.ServerLive({}, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))))],
   ];
   const ROUNDS = 5;
   for (let r = 0; r < ROUNDS; r++) for (const [k, fn] of paths) samples[k].push(...(await timeIt(Math.ceil(N / ROUNDS), fn)));
@@ -117,33 +131,40 @@ async function main(): Promise<void> {
   }
 
   // Throughput: REST binary, 16 in flight.
+  // Only answers within the deadline count; refusals (a loaded machine can make the node shed load) are reported.
   let done = 0;
+  let refusedRest = 0;
   const until = performance.now() + THROUGHPUT_MS;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       while (performance.now() < until) {
-        check(await post('/v2/models/mlp/infer', binBody, binHeaders));
-        done++;
+        const r = await post('/v2/models/mlp/infer', binBody, binHeaders);
+        if (r.status === 200) done++;
+        else refusedRest++;
       }
     }),
   );
   const requestsPerSec = (done * 1000) / (performance.now() - t0);
   let submitted = 0;
+  let refusedSubmit = 0;
   const until2 = performance.now() + THROUGHPUT_MS;
   const t1 = performance.now();
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       while (performance.now() < until2) {
-        await node.submit('mlp', { x: tensor() });
-        submitted++;
+        await node.submit('mlp', { x: tensor() }).then(
+          () => submitted++,
+          () => refusedSubmit++,
+        );
       }
     }),
   );
   const submitPerSec = (submitted * 1000) / (performance.now() - t1);
-  console.log(`throughput, 16 in flight: REST binary ${requestsPerSec.toFixed(0)} req/s vs node.submit ${submitPerSec.toFixed(0)} req/s (×${(requestsPerSec / submitPerSec).toFixed(2)})`);
+  console.log(`throughput, 16 in flight: REST binary ${requestsPerSec.toFixed(0)} req/s vs node.submit ${submitPerSec.toFixed(0)} req/s (×${(requestsPerSec / submitPerSec).toFixed(2)}); refused: REST ${refusedRest}, node.submit ${refusedSubmit}`);
 
   grpc.close();
+  floor.close();
   await gateway.close();
   await node.close();
   await executor.close();
@@ -155,6 +176,8 @@ async function main(): Promise<void> {
       requestsPerSec: Math.round(requestsPerSec),
       submitP50Ms: round(base),
       submitRequestsPerSec: Math.round(submitPerSec),
+      httpFloorMsP50: round(p50('httpFloor')),
+      grpcLiveMsP50: round(p50('grpcLive')),
       loadAverage1m: round(loadavg()[0]!, 1),
     }),
   );

@@ -29,26 +29,35 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(`${file}: ok (node ${config.node.id}, ${config.services.length} service(s))`);
     return 0;
   }
+  // Signals are handled from the start: one that arrives while models load drains as soon as the server is up.
+  let stopping: string | undefined;
+  let onStop: ((signal: string) => void) | undefined;
+  const signal = (name: string): void => {
+    if (stopping !== undefined && onStop === undefined) return;
+    if (onStop) onStop(name);
+    else stopping = name;
+  };
+  process.on('SIGTERM', () => signal('SIGTERM'));
+  process.on('SIGINT', () => signal('SIGINT'));
   const server = await startServer(config, { baseDir: configDir(file) });
   // One JSON line that scripts and tests can read.
   console.log(JSON.stringify({ event: 'listening', node: config.node.id, ...server.addresses }));
   return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) {
-        console.error(`epara serve: ${signal} again, closing now`);
+    let draining = false;
+    onStop = (name: string): void => {
+      if (draining) {
+        console.error(`epara serve: ${name} again, closing now`);
         void server.close().finally(() => resolve(1));
         return;
       }
-      stopping = true;
-      console.log(JSON.stringify({ event: 'draining', signal }));
+      draining = true;
+      console.log(JSON.stringify({ event: 'draining', signal: name }));
       server.drain().then(
         () => (console.log(JSON.stringify({ event: 'stopped', ...server.gateway.stats() })), resolve(0)),
         (err: unknown) => (console.error(err), resolve(1)),
       );
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+    if (stopping !== undefined) onStop(stopping);
   });
 }
 

@@ -25,6 +25,7 @@ export class InferCore {
   #inFlight = 0;
   #draining = false;
   #idle: (() => void) | undefined;
+  #drainP: Promise<void> | undefined;
 
   constructor(o: ResolvedGatewayOptions) {
     this.#o = o;
@@ -111,14 +112,16 @@ export class InferCore {
     }
   }
 
-  /** Stops taking requests (`CLOSED`, retryable) and resolves once those in flight settled or `timeoutMs` passed. */
-  async drain(timeoutMs: number): Promise<void> {
+  /** Stops taking requests (`CLOSED`, retryable) and resolves once those in flight settled or `timeoutMs` passed. Idempotent. */
+  drain(timeoutMs: number): Promise<void> {
     this.#draining = true;
-    if (this.#inFlight === 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.#idle = () => (clearTimeout(timer), resolve());
-    });
+    this.#drainP ??= this.#inFlight === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          this.#idle = () => (clearTimeout(timer), resolve());
+        });
+    return this.#drainP;
   }
 
   #inputs(m: ResolvedGatewayModel, req: InferRequest): NamedTensors {
