@@ -17,6 +17,7 @@ export default defineConfig({
       { find: /^@epara\/mesh-nats$/, replacement: src('mesh-nats/src/index.ts') },
       { find: /^@epara\/sim$/, replacement: src('sim/src/index.ts') },
       { find: /^@epara\/dashboard$/, replacement: src('dashboard/src/index.ts') },
+      { find: /^@epara\/gateway$/, replacement: src('gateway/src/index.ts') },
     ],
   },
   test: {

@@ -49,7 +49,7 @@ beforeAll(() => {
   );
   // The packed packages name each other by version; point those names at the tarballs too.
   const overrides = [...tarballs].map(([name, spec]) => `  '${name}': '${spec}'`).join('\n');
-  writeFileSync(join(scratch, 'pnpm-workspace.yaml'), `overrides:\n${overrides}\nallowBuilds:\n  onnxruntime-node: false\n  esbuild: false\n`);
+  writeFileSync(join(scratch, 'pnpm-workspace.yaml'), `overrides:\n${overrides}\nallowBuilds:\n  onnxruntime-node: false\n  esbuild: false\n  protobufjs: false\n`);
   // Prefer the local store (the workspace's install filled it); fetch from the registry only what it lacks.
   run('pnpm', ['install', '--prefer-offline']);
   for (const file of ['host.ts', 'nats-host.ts']) copyFileSync(join(import.meta.dirname, 'host', file), join(scratch, file));

@@ -13,6 +13,8 @@ import type { Counter, NodeParts } from './node-parts.js';
 export interface NodeSubmitOptions {
   /** Absolute deadline, node clock ms. @default now + the service's latency SLO (or `defaultDeadlineMs`) */
   readonly deadline?: number;
+  /** Higher runs first among equal deadlines (an integer, kept when offloaded). @default 0 */
+  readonly priority?: number;
   readonly signal?: AbortSignalLike;
 }
 
@@ -34,6 +36,8 @@ export class MeshNode extends EventEmitter<NodeEvents> {
   readonly #counters = new Map<Counter, number>();
   readonly #pending = new Set<(e: EparaError) => void>();
   #state: 'new' | 'starting' | 'started' | 'closing' | 'closed' = 'new';
+  #draining = false;
+  #drainP: Promise<void> | undefined;
   #startP: Promise<void> | undefined;
   #closeP: Promise<void> | undefined;
   #nextId = 1;
@@ -54,9 +58,14 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     this.#wireEvents();
   }
 
-  /** The address peers dial (after {@link start}). */
+  /** The address peers dial (after {@link start}): the `advertise` option, else the transport's address. */
   get address(): string | undefined {
-    return this.#o.transport.address;
+    return this.#o.advertise ?? this.#o.transport.address;
+  }
+
+  /** True from {@link drain} on: new submits are refused with `CLOSED`. */
+  get draining(): boolean {
+    return this.#draining || this.#state === 'closing' || this.#state === 'closed';
   }
 
   /**
@@ -94,9 +103,13 @@ export class MeshNode extends EventEmitter<NodeEvents> {
    */
   submit(serviceId: ServiceId, inputs: NamedTensors, options: NodeSubmitOptions = {}): Promise<NamedTensors> {
     if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new EparaError('CLOSED', 'node is closed'));
+    if (this.#draining) return Promise.reject(new EparaError('CLOSED', 'node is draining: send the request to another server', { retryable: true }));
     if (typeof serviceId !== 'string' || serviceId === '') return Promise.reject(new EparaError('INVALID_OPTIONS', 'serviceId must be a non-empty string', { field: 'serviceId' }));
     if (options.deadline !== undefined && !Number.isFinite(options.deadline)) {
       return Promise.reject(new EparaError('INVALID_OPTIONS', `Expected \`deadline\` to be a finite number (absolute ms), got \`${String(options.deadline)}\``, { field: 'deadline' }));
+    }
+    if (options.priority !== undefined && !(Number.isInteger(options.priority) && Math.abs(options.priority) <= 2 ** 31 - 1)) {
+      return Promise.reject(new EparaError('INVALID_OPTIONS', `Expected \`priority\` to be a 32-bit integer, got \`${String(options.priority)}\``, { field: 'priority' }));
     }
     if (typeof inputs !== 'object' || inputs === null) return Promise.reject(new EparaError('INVALID_INPUT', 'inputs must be an object of named tensors', { field: 'inputs' }));
     const badSignal = signalError(options?.signal);
@@ -105,7 +118,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     this.#meter.record(serviceId);
     const startedAt = this.#o.clock.now();
     const deadline = options.deadline ?? startedAt + this.#defaultBudget(serviceId);
-    const done = this.#track(this.#p.handler.handle({ serviceId, inputs, deadline, hops: 0, visited: [], signal: options.signal }));
+    const done = this.#track(this.#p.handler.handle({ serviceId, inputs, deadline, hops: 0, visited: [], signal: options.signal, priority: options.priority ?? 0 }));
     done.then(
       () => this.#completed(serviceId, startedAt, deadline),
       (err: unknown) => this.#completed(serviceId, startedAt, deadline, toEparaError(err).code),
@@ -179,6 +192,23 @@ export class MeshNode extends EventEmitter<NodeEvents> {
   placeNow(): boolean {
     if (this.#state !== 'started') return false;
     return this.#p.coordinator?.run('manual') !== undefined;
+  }
+
+  /**
+   * Graceful shutdown for rolling restarts: refuses new submits at once (`CLOSED`, retryable elsewhere), waits
+   * up to `timeoutMs` for the requests it already accepted to settle (locally or offloaded), then {@link close}s
+   * — requests peers forwarded here and still running are then answered `CLOSED`, which their senders retry
+   * on another server. Idempotent; resolves when the node is closed.
+   */
+  drain(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    this.#drainP ??= (async () => {
+      this.#draining = true;
+      const timeoutMs = options.timeoutMs ?? this.#o.drainTimeoutMs;
+      this.#o.logger.info({ id: this.id, pending: this.#pending.size, timeoutMs }, 'node draining');
+      if (this.#pending.size > 0) await Promise.race([this.#drained(), this.#sleep(timeoutMs)]);
+      await this.close();
+    })();
+    return this.#drainP;
   }
 
   /**

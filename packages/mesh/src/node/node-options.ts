@@ -39,6 +39,13 @@ export interface NodeOptions {
   readonly security: NodeSecurity;
   /** Addresses of peers to join through. @default [] */
   readonly seeds?: readonly string[];
+  /**
+   * The address peers should dial to reach this node, announced in the cluster view (e.g. `ws://10.0.0.1:7400`
+   * when the transport binds `0.0.0.0`, or a container's service name). @default the transport's own address
+   */
+  readonly advertise?: string;
+  /** {@link MeshNode.drain} waits at most this for accepted work before closing, ms. @default 10000 */
+  readonly drainTimeoutMs?: number;
   /** The service catalog (the same on every node): SLOs for default deadlines, specs for placement. @default [] */
   readonly services?: readonly ServiceSpec[];
   /** This server's devices, reported to the placement leader. Empty: this server is never given instances. @default [] */
@@ -110,11 +117,13 @@ export const NODE_DEFAULTS = {
   hopDelayMs: 1,
   responseGraceMs: 1000,
   closeTimeoutMs: 5000,
+  drainTimeoutMs: 10_000,
   defaultDeadlineMs: 1000,
 } as const;
 
 /** {@link NodeOptions} after defaults and validation. */
-export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'placement' | 'syncFaults' | 'limits' | 'viewSync' | 'offloader'>> & {
+export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'placement' | 'syncFaults' | 'limits' | 'viewSync' | 'offloader' | 'advertise'>> & {
+  readonly advertise: string | undefined;
   readonly viewSync: ViewSyncFactory | undefined;
   readonly offloader: OffloaderFactory | undefined;
   readonly placement: false | ResolvedCoordinatorOptions;
@@ -158,6 +167,8 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     hopDelayMs: nonNegative('hopDelayMs', o.hopDelayMs ?? d.hopDelayMs),
     responseGraceMs: nonNegative('responseGraceMs', o.responseGraceMs ?? d.responseGraceMs),
     closeTimeoutMs: nonNegative('closeTimeoutMs', o.closeTimeoutMs ?? d.closeTimeoutMs),
+    drainTimeoutMs: nonNegative('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs),
+    advertise: o.advertise,
     defaultDeadlineMs: positive('defaultDeadlineMs', o.defaultDeadlineMs ?? d.defaultDeadlineMs),
     epoch: integer('epoch', o.epoch ?? Math.max(1, Math.floor(clock.now())), 0),
     limits: o.limits ?? {},
@@ -167,6 +178,7 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     logger: o.logger ?? silentLogger,
   };
   if (!Array.isArray(r.seeds) || r.seeds.some((s) => typeof s !== 'string')) invalidOption('seeds', o.seeds, 'an array of addresses');
+  if (r.advertise !== undefined && (typeof r.advertise !== 'string' || r.advertise === '')) invalidOption('advertise', o.advertise, 'a non-empty address string');
   if (r.viewSync !== undefined && typeof r.viewSync !== 'function') invalidOption('viewSync', o.viewSync, 'a function (context) => ViewSync');
   if (r.offloader !== undefined && typeof r.offloader !== 'function') invalidOption('offloader', o.offloader, 'a function (context) => Offloader');
   if (!isMeshLogger(r.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');

@@ -121,7 +121,7 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: P
     logger: o.logger,
   });
   const readSelf = (): ReturnType<typeof readSelfState> =>
-    readSelfState({ executor: o.executor, meter: ctx.meter, now: o.clock.now(), devices: o.devices, services: o.services, address: o.transport.address });
+    readSelfState({ executor: o.executor, meter: ctx.meter, now: o.clock.now(), devices: o.devices, services: o.services, address: o.advertise ?? o.transport.address });
   if (o.viewSync) {
     const custom = o.viewSync({ selfId: o.id, epoch: o.epoch, clock: o.clock, scheduler: o.scheduler, logger: o.logger, readSelf });
     return { links, sync: (sync = custom) };

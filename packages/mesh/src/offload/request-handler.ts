@@ -15,6 +15,8 @@ export interface HandledRequest {
   readonly hops: number;
   readonly visited: readonly ServerId[];
   readonly signal?: AbortSignalLike;
+  /** Higher runs first among equal deadlines; carried when forwarded. @default 0 */
+  readonly priority?: number;
 }
 
 /** Events the handler reports to the node. */
@@ -140,7 +142,7 @@ export class RequestHandler {
     });
     if (decision.action === 'local') {
       c.hooks.ranLocally(request.serviceId);
-      return c.executor.submit(request.serviceId, request.inputs, { deadline: request.deadline, signal: request.signal });
+      return c.executor.submit(request.serviceId, request.inputs, { deadline: request.deadline, signal: request.signal, priority: request.priority ?? 0 });
     }
     if (c.offloader && (decision.action === 'forward' || (decision.action === 'reject' && decision.code === 'NO_INSTANCE' && request.hops < c.hopLimit))) {
       return this.#viaOffloader(c.offloader, request);
@@ -172,7 +174,7 @@ export class RequestHandler {
         const requestId = c.nextId();
         const budgetMs = request.deadline - c.clock.now();
         try {
-          c.send(peer, { type: 'submit', requestId, serviceId: request.serviceId, inputs: request.inputs, budgetMs, hops: next.hops, maxHops: c.hopLimit, visited: next.visited, priority: 0 });
+          c.send(peer, { type: 'submit', requestId, serviceId: request.serviceId, inputs: request.inputs, budgetMs, hops: next.hops, maxHops: c.hopLimit, visited: next.visited, priority: request.priority ?? 0 });
         } catch (err) {
           c.logger.debug({ peer, err }, 'forward failed; trying the next candidate');
           continue;

@@ -1,0 +1,186 @@
+/**
+ * `pnpm bench:gateway`: what the Open Inference Protocol front door adds to a request, against calling
+ * `node.submit` directly, in the same process and run, on the same small real model.
+ *
+ * Model: a 16 → 32 → 4 MLP (runtime `buildMlp`, ONNX, onnxruntime-node in a worker thread), one item `f32[1,16]`,
+ * so the model itself costs microseconds and the path around it dominates. One mesh node (memory transport), one
+ * 1-thread device, the gateway on loopback HTTP and gRPC.
+ *
+ * 1. Sequential latency p50/p90 of: `node.submit` (baseline), REST JSON, REST binary tensor extension, gRPC
+ *    (`raw_input_contents`, a `@grpc/proto-loader` client on the shipped .proto). Overhead = p50 − baseline p50.
+ *    Clients run in the same process (keep-alive node:http agent; one gRPC channel), so their own cost counts.
+ *    Floors, to show where the time goes: a bare node:http server that reads the body and answers a fixed JSON
+ *    (`httpFloor`: the loopback HTTP round trip itself, no Fastify, no inference), the gateway's
+ *    `GET /v2/health/live` (`restLive`: Fastify, no inference) and gRPC `ServerLive` (`grpcLive`).
+ * 2. Throughput: REST binary with 16 requests in flight for a fixed time.
+ *
+ * The last line is one JSON object.
+ */
+import { createServer, request, Agent } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { cpus, loadavg } from 'node:os';
+import { credentials, loadPackageDefinition, Metadata } from '@grpc/grpc-js';
+import type { Client, ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import type { TensorLike } from '@epara/core';
+import { createGateway, oipProtoPath } from '@epara/gateway';
+import { createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
+import { buildMlp, createExecutor } from '@epara/runtime';
+
+const N = Number(process.env['BENCH_N'] ?? 1500);
+const WARMUP = 200;
+const THROUGHPUT_MS = 3000;
+const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d;
+const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+
+const x = new Float32Array(16).map((_, i) => (i % 7) / 7);
+const tensor = (): TensorLike => ({ type: 'float32', dims: [1, 16], data: x.slice() });
+
+async function setup() {
+  const executor = createExecutor({
+    devices: [{ id: 'cpu0', threads: 1 }],
+    launchWhenIdle: true,
+    services: [{ id: 'mlp', model: buildMlp({ inputSize: 16, hidden: [32], outputs: 4, seed: 1 }), sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, devices: ['cpu0'], sampleInputs: { x: tensor() }, maxBatch: 8 }],
+  });
+  await executor.start();
+  const hub = createMemoryHub();
+  const node = createNode({ id: 'bench', transport: createMemoryTransport({ hub }), executor, security: { insecure: true }, placement: false, services: [{ id: 'mlp', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, memory: { weightsBytes: 0, perItemBytes: 0 }, profiles: {} }] });
+  await node.start();
+  const gateway = createGateway({
+    node,
+    models: [{ name: 'mlp', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 16] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 4] }] }],
+    http: { host: '127.0.0.1', port: 0 },
+    grpc: { host: '127.0.0.1', port: 0 },
+  });
+  const addr = await gateway.start();
+  return { executor, node, gateway, addr };
+}
+
+function httpPoster(base: string) {
+  const url = new URL(base);
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  return (path: string, body: Buffer, headers: Record<string, string>, method = 'POST'): Promise<{ status: number; body: Buffer }> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path, method, agent, headers: { 'content-length': String(body.length), ...headers } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+}
+
+async function timeIt(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < WARMUP; i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const { executor, node, gateway, addr } = await setup();
+  const post = httpPoster(addr.http!);
+  const jsonBody = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16], data: Array.from(x) }] }));
+  const head = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16], parameters: { binary_data_size: 64 } }], outputs: [{ name: 'y', parameters: { binary_data: true } }] }));
+  const binBody = Buffer.concat([head, Buffer.from(x.buffer)]);
+  const binHeaders = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(head.length) };
+  const check = (r: { status: number; body: Buffer }): void => {
+    if (r.status !== 200) throw new Error(`status ${r.status}: ${r.body.toString()}`);
+  };
+  const def = loadSync(oipProtoPath(), { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+  type Infer = (req: object, meta: Metadata, cb: (e: ServiceError | null, r: unknown) => void) => void;
+  const Ctor = (loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client & { ModelInfer: Infer; ServerLive: Infer } } }).inference.GRPCInferenceService;
+  const floor = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"model_name":"mlp","outputs":[]}'));
+  });
+  await new Promise<void>((r) => floor.listen(0, '127.0.0.1', r));
+  const floorPost = httpPoster(`http://127.0.0.1:${(floor.address() as AddressInfo).port}`);
+  const getLive = httpPoster(addr.http!);
+  const grpc = new Ctor(addr.grpc!, credentials.createInsecure());
+  const raw = Buffer.from(x.buffer);
+  const grpcInfer = (): Promise<unknown> => new Promise((resolve, reject) => grpc.ModelInfer({ model_name: 'mlp', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16] }], raw_input_contents: [raw] }, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))));
+
+  // Interleave the paths in rounds so that a burst of load from other processes hits each of them alike.
+  const samples: Record<'submit' | 'restJson' | 'restBinary' | 'grpc' | 'httpFloor' | 'restLive' | 'grpcLive', number[]> = { submit: [], restJson: [], restBinary: [], grpc: [], httpFloor: [], restLive: [], grpcLive: [] };
+  const paths: [keyof typeof samples, () => Promise<unknown>][] = [
+    ['submit', () => node.submit('mlp', { x: tensor() })],
+    ['restJson', async () => check(await post('/v2/models/mlp/infer', jsonBody, { 'content-type': 'application/json' }))],
+    ['restBinary', async () => check(await post('/v2/models/mlp/infer', binBody, binHeaders))],
+    ['grpc', grpcInfer],
+    ['httpFloor', async () => check(await floorPost('/', binBody, binHeaders))],
+    ['restLive', async () => check(await getLive('/v2/health/live', Buffer.alloc(0), {}, 'GET'))],
+    ['grpcLive', () => new Promise((resolve, reject) => grpc.ServerLive({}, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))))],
+  ];
+  const ROUNDS = 5;
+  for (let r = 0; r < ROUNDS; r++) for (const [k, fn] of paths) samples[k].push(...(await timeIt(Math.ceil(N / ROUNDS), fn)));
+
+  const p50 = (k: keyof typeof samples): number => quantile(samples[k], 0.5);
+  const p90 = (k: keyof typeof samples): number => quantile(samples[k], 0.9);
+  const base = p50('submit');
+  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared; figures are noisy)`);
+  console.log('path                      p50 ms   p90 ms   overhead p50 ms   ratio to node.submit');
+  for (const k of Object.keys(samples) as (keyof typeof samples)[]) {
+    console.log(`${k.padEnd(24)} ${p50(k).toFixed(3).padStart(7)}  ${p90(k).toFixed(3).padStart(7)}  ${(p50(k) - base).toFixed(3).padStart(16)}   ×${(p50(k) / base).toFixed(2)}`);
+  }
+
+  // Throughput: REST binary, 16 in flight.
+  // Only answers within the deadline count; refusals (a loaded machine can make the node shed load) are reported.
+  let done = 0;
+  let refusedRest = 0;
+  const until = performance.now() + THROUGHPUT_MS;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (performance.now() < until) {
+        const r = await post('/v2/models/mlp/infer', binBody, binHeaders);
+        if (r.status === 200) done++;
+        else refusedRest++;
+      }
+    }),
+  );
+  const requestsPerSec = (done * 1000) / (performance.now() - t0);
+  let submitted = 0;
+  let refusedSubmit = 0;
+  const until2 = performance.now() + THROUGHPUT_MS;
+  const t1 = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (performance.now() < until2) {
+        await node.submit('mlp', { x: tensor() }).then(
+          () => submitted++,
+          () => refusedSubmit++,
+        );
+      }
+    }),
+  );
+  const submitPerSec = (submitted * 1000) / (performance.now() - t1);
+  console.log(`throughput, 16 in flight: REST binary ${requestsPerSec.toFixed(0)} req/s vs node.submit ${submitPerSec.toFixed(0)} req/s (×${(requestsPerSec / submitPerSec).toFixed(2)}); refused: REST ${refusedRest}, node.submit ${refusedSubmit}`);
+
+  grpc.close();
+  floor.close();
+  await gateway.close();
+  await node.close();
+  await executor.close();
+  console.log(
+    JSON.stringify({
+      restOverheadMsP50: round(p50('restJson') - base),
+      grpcOverheadMsP50: round(p50('grpc') - base),
+      restBinaryOverheadMsP50: round(p50('restBinary') - base),
+      requestsPerSec: Math.round(requestsPerSec),
+      submitP50Ms: round(base),
+      submitRequestsPerSec: Math.round(submitPerSec),
+      httpFloorMsP50: round(p50('httpFloor')),
+      grpcLiveMsP50: round(p50('grpcLive')),
+      loadAverage1m: round(loadavg()[0]!, 1),
+    }),
+  );
+}
+
+await main();

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { isEparaError } from '@epara/core';
+import { serveConfigJsonSchema } from './serve/config-schema.js';
+import { loadServeConfig } from './serve/load-config.js';
+import { configDir, startServer } from './serve/start-server.js';
+
+const USAGE = `usage: epara serve <config.yaml|json>      start executor, mesh node and gateway
+       epara serve --check <config>          validate the config and exit
+       epara serve --schema                  print the config's JSON Schema`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { check: { type: 'boolean' }, schema: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const [command, file] = positionals;
+  if (values.help || command !== 'serve') {
+    (values.help ? console.log : console.error)(USAGE);
+    return values.help ? 0 : 2;
+  }
+  if (values.schema) {
+    console.log(JSON.stringify(serveConfigJsonSchema(), null, 2));
+    return 0;
+  }
+  if (file === undefined) {
+    console.error(USAGE);
+    return 2;
+  }
+  const config = loadServeConfig(file);
+  if (values.check) {
+    console.log(`${file}: ok (node ${config.node.id}, ${config.services.length} service(s))`);
+    return 0;
+  }
+  // Signals are handled from the start: one that arrives while models load drains as soon as the server is up.
+  let stopping: string | undefined;
+  let onStop: ((signal: string) => void) | undefined;
+  const signal = (name: string): void => {
+    if (stopping !== undefined && onStop === undefined) return;
+    if (onStop) onStop(name);
+    else stopping = name;
+  };
+  process.on('SIGTERM', () => signal('SIGTERM'));
+  process.on('SIGINT', () => signal('SIGINT'));
+  const server = await startServer(config, { baseDir: configDir(file) });
+  // One JSON line that scripts and tests can read.
+  console.log(JSON.stringify({ event: 'listening', node: config.node.id, ...server.addresses }));
+  return new Promise<number>((resolve) => {
+    let draining = false;
+    onStop = (name: string): void => {
+      if (draining) {
+        console.error(`epara serve: ${name} again, closing now`);
+        void server.close().finally(() => resolve(1));
+        return;
+      }
+      draining = true;
+      console.log(JSON.stringify({ event: 'draining', signal: name }));
+      server.drain().then(
+        () => (console.log(JSON.stringify({ event: 'stopped', ...server.gateway.stats() })), resolve(0)),
+        (err: unknown) => (console.error(err), resolve(1)),
+      );
+    };
+    if (stopping !== undefined) onStop(stopping);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(isEparaError(err) ? `epara serve: ${err.message}` : err);
+    process.exit(1);
+  },
+);

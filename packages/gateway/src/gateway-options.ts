@@ -1,0 +1,142 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { invalidOption, systemClock } from '@epara/core';
+import type { AbortSignalLike, Clock, ClusterView, NamedTensors, ServiceId } from '@epara/core';
+import type { ModelMetadata } from './protocol/infer-types.js';
+
+/**
+ * A node:http-style handler mounted in front of the protocol routes (e.g. a dashboard). It returns `true` when it
+ * took the request (and answers it), `false` to let the gateway route it.
+ */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** What the gateway needs of a mesh node (`@epara/mesh`'s `MeshNode` fits). */
+export interface GatewayNode {
+  readonly id: string;
+  submit(serviceId: ServiceId, inputs: NamedTensors, options?: { deadline?: number; priority?: number; signal?: AbortSignalLike }): Promise<NamedTensors>;
+  view(): ClusterView;
+}
+
+/** One model the gateway serves: protocol metadata plus the EPARA service that runs it. */
+export interface GatewayModel extends Omit<ModelMetadata, 'versions' | 'platform'> {
+  /** The EPARA service id. @default `name` */
+  readonly serviceId?: string;
+  /** @default ['1'] */
+  readonly versions?: readonly string[];
+  /** @default 'onnxruntime_onnx' */
+  readonly platform?: string;
+}
+
+/** A listener of one protocol. */
+export interface ListenOptions {
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** `0` picks a free port. @default 8000 (HTTP), 8001 (gRPC) */
+  readonly port?: number;
+}
+
+/** Options of {@link createGateway}. */
+export interface GatewayOptions {
+  /** Every request is submitted through this node, so it can be offloaded like any other. */
+  readonly node: GatewayNode;
+  /** The models served, each once. */
+  readonly models: readonly GatewayModel[];
+  /** HTTP/REST listener; `false` turns it off. @default { host: '127.0.0.1', port: 8000 } */
+  readonly http?: ListenOptions | false;
+  /** gRPC listener; `false` turns it off. @default { host: '127.0.0.1', port: 8001 } */
+  readonly grpc?: ListenOptions | false;
+  /** Largest request body (HTTP) or message (gRPC), bytes; larger ones get 413 / RESOURCE_EXHAUSTED. @default 67108864 */
+  readonly maxBodyBytes?: number;
+  /** Handlers tried, in order, before the protocol routes (HTTP only). @default [] */
+  readonly handlers?: readonly HttpHandler[];
+  /** Extra readiness condition (joined the mesh, services loaded); the gateway is also not ready while draining. @default () => true */
+  readonly isReady?: () => boolean;
+  /** Whether one model can serve now. @default a ready instance of its service in the node's view */
+  readonly isModelReady?: (model: ResolvedGatewayModel) => boolean;
+  /** `drain()` waits at most this for requests in flight, ms. @default 10000 */
+  readonly drainTimeoutMs?: number;
+  /** Server name and version of `GET /v2`. @default { name: 'epara', version: '0.1.0' } */
+  readonly server?: { readonly name: string; readonly version: string };
+  /** The node's clock (relative deadlines become absolute on it). @default systemClock */
+  readonly clock?: Clock;
+}
+
+/** A {@link GatewayModel} with its defaults filled. */
+export interface ResolvedGatewayModel extends ModelMetadata {
+  readonly serviceId: string;
+}
+
+/** Defaults of {@link GatewayOptions}. */
+export const GATEWAY_DEFAULTS = {
+  http: { host: '127.0.0.1', port: 8000 },
+  grpc: { host: '127.0.0.1', port: 8001 },
+  maxBodyBytes: 64 * 1024 * 1024,
+  drainTimeoutMs: 10_000,
+  server: { name: 'epara', version: '0.1.0' },
+} as const;
+
+/** {@link GatewayOptions} after defaults and validation. */
+export interface ResolvedGatewayOptions {
+  readonly node: GatewayNode;
+  readonly models: ReadonlyMap<string, ResolvedGatewayModel>;
+  readonly http: Required<ListenOptions> | false;
+  readonly grpc: Required<ListenOptions> | false;
+  readonly maxBodyBytes: number;
+  readonly handlers: readonly HttpHandler[];
+  readonly isReady: () => boolean;
+  readonly isModelReady: ((model: ResolvedGatewayModel) => boolean) | undefined;
+  readonly drainTimeoutMs: number;
+  readonly server: { readonly name: string; readonly version: string };
+  readonly clock: Clock;
+}
+
+/**
+ * Fills and validates {@link GatewayOptions}.
+ *
+ * @throws EparaError `INVALID_OPTIONS` naming the field, its value and what was expected.
+ */
+export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions {
+  if (typeof o !== 'object' || o === null) invalidOption('options', o, 'an object');
+  if (!o.node || typeof o.node.submit !== 'function' || typeof o.node.view !== 'function') invalidOption('node', o.node, 'a mesh node');
+  if (!Array.isArray(o.models)) invalidOption('models', o.models, 'an array of models');
+  const models = new Map<string, ResolvedGatewayModel>();
+  o.models.forEach((m, i) => {
+    if (typeof m?.name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(m.name)) invalidOption(`models[${i}].name`, m?.name, 'a name of letters, digits, _ . -');
+    if (models.has(m.name)) invalidOption(`models[${i}].name`, m.name, 'a name not already used');
+    if (!Array.isArray(m.inputs) || !Array.isArray(m.outputs)) invalidOption(`models[${i}].inputs`, m.inputs, 'arrays of tensor metadata (inputs and outputs)');
+    const versions = m.versions ?? ['1'];
+    if (!Array.isArray(versions) || versions.length === 0 || versions.some((v) => typeof v !== 'string')) invalidOption(`models[${i}].versions`, versions, 'a non-empty array of strings');
+    models.set(m.name, { name: m.name, serviceId: m.serviceId ?? m.name, versions, platform: m.platform ?? 'onnxruntime_onnx', inputs: m.inputs, outputs: m.outputs });
+  });
+  const d = GATEWAY_DEFAULTS;
+  const maxBodyBytes = o.maxBodyBytes ?? d.maxBodyBytes;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024) invalidOption('maxBodyBytes', o.maxBodyBytes, 'an integer >= 1024');
+  const drainTimeoutMs = o.drainTimeoutMs ?? d.drainTimeoutMs;
+  if (!(drainTimeoutMs >= 0 && Number.isFinite(drainTimeoutMs))) invalidOption('drainTimeoutMs', o.drainTimeoutMs, 'a finite number >= 0');
+  const handlers = o.handlers ?? [];
+  if (!Array.isArray(handlers) || handlers.some((h) => typeof h !== 'function')) invalidOption('handlers', o.handlers, 'an array of (req, res) => boolean');
+  if (o.isReady !== undefined && typeof o.isReady !== 'function') invalidOption('isReady', o.isReady, 'a function');
+  if (o.isModelReady !== undefined && typeof o.isModelReady !== 'function') invalidOption('isModelReady', o.isModelReady, 'a function');
+  return {
+    node: o.node,
+    models,
+    http: listen('http', o.http, d.http),
+    grpc: listen('grpc', o.grpc, d.grpc),
+    maxBodyBytes,
+    handlers,
+    isReady: o.isReady ?? (() => true),
+    isModelReady: o.isModelReady,
+    drainTimeoutMs,
+    server: o.server ?? d.server,
+    clock: o.clock ?? systemClock,
+  };
+}
+
+function listen(field: string, v: ListenOptions | false | undefined, d: Required<ListenOptions>): Required<ListenOptions> | false {
+  if (v === false) return false;
+  if (v !== undefined && (typeof v !== 'object' || v === null)) invalidOption(field, v, '{ host, port } or false');
+  const host = v?.host ?? d.host;
+  const port = v?.port ?? d.port;
+  if (typeof host !== 'string' || host === '') invalidOption(`${field}.host`, host, 'a host name or address');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) invalidOption(`${field}.port`, port, 'a port number 0–65535');
+  return { host, port };
+}

@@ -1,0 +1,78 @@
+import { EPARA_ERROR_CODES, EparaError } from '@epara/core';
+import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
+import type { MeshNode } from '@epara/mesh';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ERROR_STATUS, errorStatusOf } from './errors/error-status.js';
+import { createGateway } from './gateway.js';
+import type { Gateway } from './gateway.js';
+import type { HttpHandler } from './gateway-options.js';
+
+const open: (Gateway | MeshNode)[] = [];
+afterEach(async () => {
+  for (const x of open.splice(0)) await x.close();
+});
+
+async function start(handlers: HttpHandler[] = []): Promise<{ gateway: Gateway; node: MeshNode; url: string }> {
+  const executor = createFakeExecutor({ services: { echo: { serviceTimeMs: 1 } }, hosted: ['echo'] });
+  const node = createNode({ id: 'n1', transport: createMemoryTransport({ hub: createMemoryHub() }), executor, security: { insecure: true }, placement: false, syncPeriodMs: 20 });
+  await node.start();
+  const gateway = createGateway({
+    node,
+    models: [{ name: 'echo', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [] }],
+    http: { port: 0 },
+    grpc: false,
+    handlers,
+  });
+  const { http } = await gateway.start();
+  open.push(gateway, node);
+  return { gateway, node, url: http! };
+}
+
+describe('error table', () => {
+  it('maps every EPARA code to an HTTP status and a gRPC code', () => {
+    for (const code of EPARA_ERROR_CODES) {
+      const row = ERROR_STATUS[code];
+      expect(row, code).toBeDefined();
+      expect(row.http).toBeGreaterThanOrEqual(400);
+    }
+    expect(ERROR_STATUS.DEADLINE_INFEASIBLE).toEqual({ http: 429, grpc: 8, retryable: true });
+    expect(ERROR_STATUS.INVALID_INPUT).toMatchObject({ http: 400, grpc: 3 });
+    expect(ERROR_STATUS.UNKNOWN_SERVICE).toMatchObject({ http: 404, grpc: 5 });
+  });
+
+  it('hides the text of untyped errors', () => {
+    expect(errorStatusOf(new Error('secret path /etc/x')).message).toBe('internal error');
+    expect(errorStatusOf(new EparaError('OVERLOADED', 'full')).status.http).toBe(503);
+  });
+});
+
+describe('gateway over a mesh node', () => {
+  it('mounts host handlers before the protocol routes, and falls through when they decline', async () => {
+    const dashboard: HttpHandler = (req, res) => {
+      if (!(req.url ?? '').startsWith('/dashboard')) return false;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('dashboard here');
+      return true;
+    };
+    const { url } = await start([dashboard]);
+    const page = await fetch(`${url}/dashboard/`);
+    expect(await page.text()).toBe('dashboard here');
+    expect((await fetch(`${url}/v2/health/live`)).status).toBe(200);
+    expect((await fetch(`${url}/elsewhere`)).status).toBe(404);
+  });
+
+  it('submits through the node, and drains: not ready, new requests 503 with Retry-After', async () => {
+    const { gateway, url } = await start();
+    const body = JSON.stringify({ id: 'a', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] });
+    const ok = await fetch(`${url}/v2/models/echo/infer`, { method: 'POST', body });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ id: 'a', model_name: 'echo' });
+    await gateway.drain({ timeoutMs: 100 });
+    expect(gateway.ready).toBe(false);
+    expect((await fetch(`${url}/v2/health/ready`)).status).toBe(503);
+    const refused = await fetch(`${url}/v2/models/echo/infer`, { method: 'POST', body });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.headers.get('connection')).toBe('close');
+    expect(gateway.stats().httpAccepted).toBe(gateway.stats().httpAnswered);
+  });
+});

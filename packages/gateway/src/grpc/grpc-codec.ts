@@ -1,0 +1,113 @@
+import { EparaError } from '@epara/core';
+import type { InferInput, InferParameters, InferRequest, InferResponse } from '../protocol/infer-types.js';
+
+/** An `InferParameter` message as proto-loader gives it (`oneofs: true`). */
+export interface ParamMessage {
+  readonly parameter_choice?: 'bool_param' | 'int64_param' | 'string_param' | 'double_param' | 'uint64_param';
+  readonly [k: string]: unknown;
+}
+
+type Contents = Readonly<Record<string, readonly unknown[] | undefined>>;
+
+interface GrpcInput {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: readonly (number | string)[];
+  readonly parameters?: Readonly<Record<string, ParamMessage>>;
+  readonly contents?: Contents | null;
+}
+
+/** A `ModelInferRequest` as proto-loader decodes it (`keepCase`, `longs: Number`, `defaults`, `oneofs`). */
+export interface GrpcInferRequest {
+  readonly model_name: string;
+  readonly model_version: string;
+  readonly id: string;
+  readonly parameters?: Readonly<Record<string, ParamMessage>>;
+  readonly inputs: readonly GrpcInput[];
+  readonly outputs: readonly { name: string; parameters?: Readonly<Record<string, ParamMessage>> }[];
+  readonly raw_input_contents: readonly Buffer[];
+}
+
+/** Which typed `contents` field carries each data type. */
+const CONTENTS_FIELD: Readonly<Record<string, string>> = {
+  BOOL: 'bool_contents',
+  INT8: 'int_contents',
+  INT16: 'int_contents',
+  INT32: 'int_contents',
+  INT64: 'int64_contents',
+  UINT8: 'uint_contents',
+  UINT16: 'uint_contents',
+  UINT32: 'uint_contents',
+  UINT64: 'uint64_contents',
+  FP32: 'fp32_contents',
+  FP64: 'fp64_contents',
+  BYTES: 'bytes_contents',
+};
+
+/** Plain parameters from protocol `InferParameter` messages. */
+export function fromParamMessages(m: Readonly<Record<string, ParamMessage>> | undefined): InferParameters | undefined {
+  if (!m || Object.keys(m).length === 0) return undefined;
+  const out: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(m)) {
+    const choice = v?.parameter_choice;
+    if (choice !== undefined) out[k] = v[choice] as string | number | boolean;
+  }
+  return out;
+}
+
+/** Protocol `InferParameter` messages from plain parameters. */
+export function toParamMessages(p: InferParameters): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [k, v] of Object.entries(p)) {
+    out[k] = typeof v === 'boolean' ? { bool_param: v } : typeof v === 'string' ? { string_param: v } : Number.isSafeInteger(v) ? { int64_param: v } : { double_param: v };
+  }
+  return out;
+}
+
+/**
+ * A transport-neutral request from a `ModelInferRequest`: each input's data from `raw_input_contents` (in input
+ * order) or from the typed `contents` field of its data type.
+ * @throws EparaError `INVALID_INPUT` when raw and typed contents are mixed or counts do not match.
+ */
+export function fromGrpcRequest(r: GrpcInferRequest): InferRequest {
+  const raw = r.raw_input_contents ?? [];
+  if (raw.length > 0 && raw.length !== r.inputs.length) {
+    throw new EparaError('INVALID_INPUT', `raw_input_contents has ${raw.length} entries but the request has ${r.inputs.length} inputs`, { field: 'raw_input_contents' });
+  }
+  const inputs = (r.inputs ?? []).map((x, i): InferInput => {
+    const parameters = fromParamMessages(x.parameters);
+    const base = { name: x.name, datatype: x.datatype, shape: (x.shape ?? []).map(Number), ...(parameters ? { parameters } : {}) };
+    const field = CONTENTS_FIELD[x.datatype];
+    const typed = field !== undefined ? x.contents?.[field] : undefined;
+    if (raw.length > 0) {
+      if (typed && typed.length > 0) throw new EparaError('INVALID_INPUT', `inputs[${i}] (${x.name}) has contents although raw_input_contents is used`, { field: `inputs[${i}].contents` });
+      return { ...base, raw: raw[i]! };
+    }
+    return { ...base, data: x.datatype === 'BOOL' || x.datatype === 'INT64' ? [...(typed ?? [])] : (typed ?? []) };
+  });
+  const parameters = fromParamMessages(r.parameters);
+  const outputs = (r.outputs ?? []).map((o) => {
+    const p = fromParamMessages(o.parameters);
+    return { name: o.name, ...(p ? { parameters: p } : {}) };
+  });
+  return {
+    model: r.model_name,
+    ...(r.model_version ? { version: r.model_version } : {}),
+    ...(r.id ? { id: r.id } : {}),
+    ...(parameters ? { parameters } : {}),
+    inputs,
+    ...(outputs.length > 0 ? { outputs } : {}),
+  };
+}
+
+/** A `ModelInferResponse` with every output in `raw_output_contents`. */
+export function toGrpcResponse(r: InferResponse): Record<string, unknown> {
+  return {
+    model_name: r.model,
+    model_version: r.version,
+    id: r.id ?? '',
+    parameters: toParamMessages(r.parameters),
+    outputs: r.outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape })),
+    raw_output_contents: r.outputs.map((o) => Buffer.from(o.bytes.buffer, o.bytes.byteOffset, o.bytes.byteLength)),
+  };
+}

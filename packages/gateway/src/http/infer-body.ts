@@ -1,0 +1,89 @@
+import { EparaError } from '@epara/core';
+import type { InferInput, InferParameters, InferRequest, InferRequestedOutput, InferResponse } from '../protocol/infer-types.js';
+import { outputJsonData } from '../protocol/tensor-codec.js';
+
+/** The binary tensor data extension's header: length of the JSON part at the start of the body. */
+export const HEADER_LENGTH = 'inference-header-content-length';
+
+const bad = (message: string, field?: string): EparaError => new EparaError('INVALID_INPUT', message, field ? { field } : {});
+
+/**
+ * Parses an infer request body: plain JSON, or (with `Inference-Header-Content-Length`) a JSON header followed
+ * by the inputs' binary data in input order, each as long as its `binary_data_size` parameter says.
+ *
+ * @throws EparaError `INVALID_INPUT` naming what is wrong (bad JSON, lengths that do not add up…).
+ */
+export function parseInferBody(body: Buffer, model: string, version: string | undefined, headerLength: string | undefined): InferRequest {
+  let jsonEnd = body.length;
+  if (headerLength !== undefined) {
+    const n = /^\d+$/.test(headerLength.trim()) ? Number(headerLength) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n > body.length) throw bad(`Inference-Header-Content-Length ${JSON.stringify(headerLength)} is not an integer between 0 and the body length ${body.length}`, 'Inference-Header-Content-Length');
+    jsonEnd = n;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8', 0, jsonEnd));
+  } catch (err) {
+    throw bad(`request body is not valid JSON: ${(err as Error).message}`, 'body');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('request body must be a JSON object', 'body');
+  const j = json as Record<string, unknown>;
+  if (!Array.isArray(j['inputs'])) throw bad('request body needs an "inputs" array', 'inputs');
+  const binary = body.subarray(jsonEnd);
+  let offset = 0;
+  const inputs = (j['inputs'] as unknown[]).map((raw, i): InferInput => {
+    if (typeof raw !== 'object' || raw === null) throw bad(`inputs[${i}] must be an object`, `inputs[${i}]`);
+    const x = raw as Record<string, unknown>;
+    const parameters = params(x['parameters'], `inputs[${i}].parameters`);
+    const size = parameters?.['binary_data_size'];
+    const base = { name: x['name'] as string, datatype: x['datatype'] as string, shape: x['shape'] as number[], ...(parameters ? { parameters } : {}) };
+    if (size === undefined) return { ...base, data: x['data'] };
+    if (headerLength === undefined) throw bad(`inputs[${i}] has binary_data_size but the request has no Inference-Header-Content-Length header`, `inputs[${i}].parameters.binary_data_size`);
+    if (x['data'] !== undefined) throw bad(`inputs[${i}] has both "data" and binary_data_size`, `inputs[${i}]`);
+    if (!Number.isSafeInteger(size) || (size as number) < 0) throw bad(`inputs[${i}].parameters.binary_data_size must be a non-negative integer`, `inputs[${i}].parameters.binary_data_size`);
+    if (offset + (size as number) > binary.length) {
+      throw bad(`inputs[${i}] claims ${size as number} binary bytes at offset ${offset}, but the body has only ${binary.length} bytes after the JSON header`, `inputs[${i}].parameters.binary_data_size`);
+    }
+    const slice = binary.subarray(offset, offset + (size as number));
+    offset += size as number;
+    return { ...base, raw: slice };
+  });
+  if (offset !== binary.length) throw bad(`the body has ${binary.length - offset} bytes of binary data no input claims (binary_data_size values add up to ${offset})`, 'body');
+  const outputs = j['outputs'] === undefined ? undefined : requested(j['outputs']);
+  const parameters = params(j['parameters'], 'parameters');
+  const id = j['id'];
+  if (id !== undefined && typeof id !== 'string') throw bad('"id" must be a string', 'id');
+  return { model, ...(version !== undefined ? { version } : {}), ...(id !== undefined ? { id } : {}), ...(parameters ? { parameters } : {}), inputs, ...(outputs ? { outputs } : {}) };
+}
+
+function requested(v: unknown): InferRequestedOutput[] {
+  if (!Array.isArray(v)) throw bad('"outputs" must be an array', 'outputs');
+  return v.map((o, i) => {
+    if (typeof o !== 'object' || o === null || typeof (o as { name?: unknown }).name !== 'string') throw bad(`outputs[${i}] must be an object with a "name"`, `outputs[${i}]`);
+    const p = params((o as { parameters?: unknown }).parameters, `outputs[${i}].parameters`);
+    return { name: (o as { name: string }).name, ...(p ? { parameters: p } : {}) };
+  });
+}
+
+function params(v: unknown, field: string): InferParameters | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`${field} must be an object`, field);
+  for (const [k, x] of Object.entries(v)) {
+    if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') throw bad(`${field}.${k} must be a string, number or boolean`, `${field}.${k}`);
+  }
+  return v as InferParameters;
+}
+
+/** Encodes a response: JSON, or the JSON header plus binary outputs when any output is binary. */
+export function encodeInferResponse(r: InferResponse): { body: string | Buffer; headerLength?: number } {
+  const binary: Uint8Array[] = [];
+  const outputs = r.outputs.map((o) => {
+    if (!o.binary) return { name: o.name, datatype: o.datatype, shape: o.shape, data: outputJsonData(o) };
+    binary.push(o.bytes);
+    return { name: o.name, datatype: o.datatype, shape: o.shape, parameters: { binary_data_size: o.bytes.byteLength } };
+  });
+  const json = JSON.stringify({ model_name: r.model, model_version: r.version, ...(r.id !== undefined ? { id: r.id } : {}), parameters: r.parameters, outputs });
+  if (binary.length === 0) return { body: json };
+  const head = Buffer.from(json);
+  return { body: Buffer.concat([head, ...binary]), headerLength: head.length };
+}

@@ -1,0 +1,181 @@
+import { EparaError } from '@epara/core';
+import type { AbortSignalLike, NamedTensors, TensorLike } from '@epara/core';
+import type { ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-options.js';
+
+import type { InferOutput, InferRequest, InferResponse } from '../protocol/infer-types.js';
+import { readControls } from '../protocol/request-controls.js';
+import { decodeInput, encodeOutput } from '../protocol/tensor-codec.js';
+import { splitTensors, stackTensors } from '@epara/runtime';
+
+/** Per-call context a transport adds to a request. */
+export interface InferContext {
+  readonly signal?: AbortSignalLike;
+  /** Header forms of the deadline and priority (HTTP). */
+  readonly headers?: { readonly deadline?: string | undefined; readonly priority?: string | undefined };
+  /** An absolute deadline the transport itself carries (a gRPC deadline), node clock ms. */
+  readonly transportDeadline?: number;
+}
+
+/**
+ * The protocol's logic, shared by HTTP and gRPC: model lookup, input checks against the model's metadata,
+ * deadline and priority, the `node.submit`, and the response. Counts requests in flight for draining.
+ */
+export class InferCore {
+  readonly #o: ResolvedGatewayOptions;
+  #inFlight = 0;
+  #draining = false;
+  #idle: (() => void) | undefined;
+  #drainP: Promise<void> | undefined;
+
+  constructor(o: ResolvedGatewayOptions) {
+    this.#o = o;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Live: the process answers. Ready: not draining, and the host's readiness condition holds. */
+  ready(): boolean {
+    return !this.#draining && this.#o.isReady();
+  }
+
+  /** The model, or `UNKNOWN_SERVICE` when it (or the version asked for) is not served. */
+  model(name: string, version?: string): ResolvedGatewayModel {
+    const m = this.#o.models.get(name);
+    if (!m) throw new EparaError('UNKNOWN_SERVICE', `unknown model ${JSON.stringify(name)}`, { model: name });
+    if (version !== undefined && version !== '' && !m.versions.includes(version)) {
+      throw new EparaError('UNKNOWN_SERVICE', `model ${name} has no version ${JSON.stringify(version)} (versions: ${m.versions.join(', ')})`, { model: name, version });
+    }
+    return m;
+  }
+
+  modelReady(m: ResolvedGatewayModel): boolean {
+    if (this.#draining) return false;
+    if (this.#o.isModelReady) return this.#o.isModelReady(m);
+    const entries = Object.values(this.#o.node.view().entries);
+    return entries.some((e) => e.alive && e.instances.some((i) => i.serviceId === m.serviceId && i.status === 'ready'));
+  }
+
+  /**
+   * Runs one request through the node.
+   * @throws EparaError `UNKNOWN_SERVICE`, `INVALID_INPUT`, `CLOSED` (draining), or whatever `node.submit` rejects with.
+   */
+  async infer(req: InferRequest, ctx: InferContext = {}): Promise<InferResponse> {
+    const m = this.model(req.model, req.version);
+    if (this.#draining) throw new EparaError('CLOSED', 'server is draining: send the request to another server', { retryable: true });
+    const inputs = this.#inputs(m, req);
+    const wanted = this.#wantedOutputs(m, req);
+    const controls = readControls(req.parameters, ctx.headers);
+    const deadline = controls.deadlineMs !== undefined ? this.#o.clock.now() + controls.deadlineMs : ctx.transportDeadline;
+    this.#inFlight++;
+    try {
+      const options = {
+        ...(deadline !== undefined ? { deadline } : {}),
+        ...(controls.priority !== undefined ? { priority: controls.priority } : {}),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      };
+      const items = batchItems(m, inputs);
+      const result = items === 1 ? await this.#o.node.submit(m.serviceId, inputs, options) : await this.#submitItems(m, inputs, items, options);
+      return { model: m.name, version: req.version || m.versions[m.versions.length - 1]!, ...(req.id !== undefined ? { id: req.id } : {}), parameters: req.parameters ?? {}, outputs: this.#outputs(result, wanted, req) };
+    } finally {
+      if (--this.#inFlight === 0) this.#idle?.();
+    }
+  }
+
+  /**
+   * A request carrying several items (first dimension N > 1 on a model whose first dimension is variable) is
+   * submitted as N requests, so the node batches and offloads each like any other; the outputs are stacked
+   * back in order. One failure fails the request and aborts the rest.
+   */
+  async #submitItems(m: ResolvedGatewayModel, inputs: NamedTensors, n: number, options: { deadline?: number; priority?: number; signal?: AbortSignalLike }): Promise<NamedTensors> {
+    const abort = new AbortController();
+    const onAbort = (): void => abort.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const parts = splitTensors(inputs, n, {});
+      const results = await Promise.all(
+        parts.map((p) =>
+          this.#o.node.submit(m.serviceId, p, { ...options, signal: abort.signal }).catch((err: unknown) => {
+            abort.abort();
+            throw err;
+          }),
+        ),
+      );
+      return stackTensors(results, {});
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Stops taking requests (`CLOSED`, retryable) and resolves once those in flight settled or `timeoutMs` passed. Idempotent. */
+  drain(timeoutMs: number): Promise<void> {
+    this.#draining = true;
+    this.#drainP ??= this.#inFlight === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          this.#idle = () => (clearTimeout(timer), resolve());
+        });
+    return this.#drainP;
+  }
+
+  #inputs(m: ResolvedGatewayModel, req: InferRequest): NamedTensors {
+    if (!Array.isArray(req.inputs) || req.inputs.length === 0) throw new EparaError('INVALID_INPUT', 'the request has no inputs', { field: 'inputs' });
+    const out: Record<string, TensorLike> = {};
+    req.inputs.forEach((input, i) => {
+      const t = decodeInput(input, i);
+      if (Object.hasOwn(out, input.name)) throw new EparaError('INVALID_INPUT', `input ${input.name} appears twice`, { field: `inputs[${i}].name` });
+      checkAgainstMetadata(m, input.name, input.datatype, t.dims);
+      out[input.name] = t;
+    });
+    for (const meta of m.inputs) {
+      if (!Object.hasOwn(out, meta.name)) throw new EparaError('INVALID_INPUT', `model ${m.name} needs input ${meta.name} (${meta.datatype} [${meta.shape.join(',')}])`, { field: 'inputs' });
+    }
+    return out;
+  }
+
+  #wantedOutputs(m: ResolvedGatewayModel, req: InferRequest): ReadonlyMap<string, boolean> | undefined {
+    const allBinary = req.parameters?.['binary_data_output'] === true;
+    if (req.outputs === undefined || req.outputs.length === 0) return allBinary ? new Map() : undefined;
+    const wanted = new Map<string, boolean>();
+    req.outputs.forEach((o, i) => {
+      if (typeof o?.name !== 'string') throw new EparaError('INVALID_INPUT', `outputs[${i}].name must be a string`, { field: `outputs[${i}].name` });
+      if (m.outputs.length > 0 && !m.outputs.some((x) => x.name === o.name)) throw new EparaError('INVALID_INPUT', `model ${m.name} has no output ${o.name}`, { field: `outputs[${i}].name` });
+      wanted.set(o.name, o.parameters?.['binary_data'] === true || (o.parameters?.['binary_data'] === undefined && allBinary));
+    });
+    return wanted;
+  }
+
+  #outputs(result: NamedTensors, wanted: ReadonlyMap<string, boolean> | undefined, req: InferRequest): InferOutput[] {
+    const allBinary = req.parameters?.['binary_data_output'] === true;
+    if (wanted === undefined || wanted.size === 0) return Object.entries(result).map(([name, t]) => encodeOutput(name, t, allBinary));
+    const out: InferOutput[] = [];
+    for (const [name, binary] of wanted) {
+      const t = result[name];
+      if (t) out.push(encodeOutput(name, t, binary));
+    }
+    return out;
+  }
+}
+
+/** How many items a request carries: N when every input's first dimension is N and the model's is variable. */
+function batchItems(m: ResolvedGatewayModel, inputs: NamedTensors): number {
+  if (m.inputs.length === 0 || m.inputs.some((x) => x.shape[0] !== -1)) return 1;
+  const firsts = new Set(Object.values(inputs).map((t) => t.dims[0]));
+  const [n] = firsts;
+  return firsts.size === 1 && n !== undefined && n > 1 ? n : 1;
+}
+
+function checkAgainstMetadata(m: ResolvedGatewayModel, name: string, datatype: string, dims: readonly number[]): void {
+  if (m.inputs.length === 0) return; // metadata unknown: the executor checks
+  const meta = m.inputs.find((x) => x.name === name);
+  if (!meta) throw new EparaError('INVALID_INPUT', `model ${m.name} has no input ${name} (inputs: ${m.inputs.map((x) => x.name).join(', ')})`, { field: 'inputs' });
+  if (meta.datatype !== datatype) throw new EparaError('INVALID_INPUT', `input ${name} must be ${meta.datatype}, got ${datatype}`, { field: `${name}.datatype` });
+  const fits = meta.shape.length === dims.length && meta.shape.every((d, i) => d < 0 || d === dims[i]);
+  if (!fits) throw new EparaError('INVALID_INPUT', `input ${name} has shape [${dims.join(',')}] but model ${m.name} expects [${meta.shape.join(',')}] (-1: any size)`, { field: `${name}.shape` });
+}

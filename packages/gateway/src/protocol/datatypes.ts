@@ -1,0 +1,96 @@
+import type { TensorDataArray, TensorType } from '@epara/core';
+
+/** Open Inference Protocol tensor data types (the strings on the wire). */
+export type OipDatatype =
+  | 'BOOL'
+  | 'UINT8'
+  | 'UINT16'
+  | 'UINT32'
+  | 'UINT64'
+  | 'INT8'
+  | 'INT16'
+  | 'INT32'
+  | 'INT64'
+  | 'FP16'
+  | 'FP32'
+  | 'FP64'
+  | 'BYTES';
+
+/** The protocol's data type for each EPARA tensor type (the types EPARA's executor carries). */
+export const DATATYPE_OF: Readonly<Record<TensorType, OipDatatype>> = {
+  bool: 'BOOL',
+  uint8: 'UINT8',
+  int8: 'INT8',
+  int32: 'INT32',
+  int64: 'INT64',
+  float16: 'FP16',
+  float32: 'FP32',
+  float64: 'FP64',
+};
+
+const TYPE_OF: Readonly<Record<string, TensorType>> = Object.fromEntries(
+  Object.entries(DATATYPE_OF).map(([type, datatype]) => [datatype, type as TensorType]),
+);
+
+const ALL: ReadonlySet<string> = new Set(['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES']);
+
+/** True for a data type string the protocol defines (supported by EPARA or not). */
+export function isOipDatatype(value: unknown): value is OipDatatype {
+  return typeof value === 'string' && ALL.has(value);
+}
+
+/** EPARA's tensor type for a protocol data type, or `undefined` when EPARA cannot carry it (UINT16/32/64, INT16, BYTES). */
+export function tensorTypeOf(datatype: string): TensorType | undefined {
+  return TYPE_OF[datatype];
+}
+
+/** Allocates the typed array backing `type` over a copy of `bytes` (little-endian, as the protocol's raw form). */
+export function typedArrayFromBytes(type: TensorType, bytes: Uint8Array): TensorDataArray {
+  // A fresh, aligned buffer: slices of a request body may start at any offset.
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  const b = copy.buffer;
+  switch (type) {
+    case 'float32':
+      return new Float32Array(b);
+    case 'float64':
+      return new Float64Array(b);
+    case 'int32':
+      return new Int32Array(b);
+    case 'int64':
+      return new BigInt64Array(b);
+    case 'float16':
+      return new Uint16Array(b);
+    case 'int8':
+      return new Int8Array(b);
+    case 'uint8':
+    case 'bool':
+      return copy;
+  }
+}
+
+/** Allocates an empty typed array of `type` with `length` elements. */
+export function allocTyped(type: TensorType, length: number): TensorDataArray {
+  switch (type) {
+    case 'float32':
+      return new Float32Array(length);
+    case 'float64':
+      return new Float64Array(length);
+    case 'int32':
+      return new Int32Array(length);
+    case 'int64':
+      return new BigInt64Array(length);
+    case 'float16':
+      return new Uint16Array(length);
+    case 'int8':
+      return new Int8Array(length);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(length);
+  }
+}
+
+/** The bytes of a typed array as a view (no copy). */
+export function bytesOf(data: TensorDataArray): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}

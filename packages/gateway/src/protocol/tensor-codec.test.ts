@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { parseInferBody, encodeInferResponse } from '../http/infer-body.js';
+import { floatToHalf, halfToFloat } from './half-float.js';
+import { decodeInput, encodeOutput, outputJsonData } from './tensor-codec.js';
+
+describe('tensor codec', () => {
+  it('decodes every carried data type from JSON', () => {
+    expect(decodeInput({ name: 'a', datatype: 'INT64', shape: [2], data: [1, '9007199254740993'] }, 0).data).toEqual(new BigInt64Array([1n, 9007199254740993n]));
+    expect(decodeInput({ name: 'b', datatype: 'BOOL', shape: [2], data: [true, false] }, 0)).toMatchObject({ type: 'bool', data: new Uint8Array([1, 0]) });
+    expect(decodeInput({ name: 'c', datatype: 'INT8', shape: [1, 2], data: [[-3, 4]] }, 0)).toMatchObject({ type: 'int8', dims: [1, 2] });
+    expect(decodeInput({ name: 'd', datatype: 'FP16', shape: [1], data: [1.5] }, 0).data).toEqual(new Uint16Array([floatToHalf(1.5)]));
+    expect(() => decodeInput({ name: 'e', datatype: 'UINT8', shape: [1], data: [300] }, 0)).toThrow(/does not fit UINT8/);
+    expect(() => decodeInput({ name: 'f', datatype: 'FP32', shape: [2], data: [1, 2, 3] }, 0)).toThrow(/more than 2/);
+  });
+
+  it('round-trips half floats', () => {
+    for (const v of [0, 1, -2.5, 65504, 0.000061035156, 1 / 3]) expect(halfToFloat(floatToHalf(v))).toBeCloseTo(v, 3);
+    expect(halfToFloat(floatToHalf(1e6))).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('takes raw little-endian bytes at any offset and checks their length', () => {
+    const body = Buffer.alloc(9);
+    new DataView(body.buffer, body.byteOffset).setFloat32(1, 2.5, true);
+    new DataView(body.buffer, body.byteOffset).setFloat32(5, -1, true);
+    expect(decodeInput({ name: 'x', datatype: 'FP32', shape: [2], raw: body.subarray(1) }, 0).data).toEqual(new Float32Array([2.5, -1]));
+    expect(() => decodeInput({ name: 'x', datatype: 'FP32', shape: [3], raw: body.subarray(1) }, 0)).toThrow(/8 bytes of data but shape \[3\] of FP32 needs 12/);
+  });
+
+  it('encodes outputs as JSON numbers, and binary when asked', () => {
+    const out = encodeOutput('y', { type: 'int64', dims: [2], data: new BigInt64Array([5n, -6n]) }, false);
+    expect(outputJsonData(out)).toEqual([5, -6]);
+    const bin = encodeInferResponse({ model: 'm', version: '1', parameters: {}, outputs: [encodeOutput('z', { type: 'float32', dims: [1], data: new Float32Array([3]) }, true)] });
+    expect(bin.headerLength).toBeGreaterThan(0);
+    const head = JSON.parse((bin.body as Buffer).subarray(0, bin.headerLength).toString()) as { outputs: { parameters: { binary_data_size: number } }[] };
+    expect(head.outputs[0]!.parameters.binary_data_size).toBe(4);
+  });
+
+  it('parses the binary extension with several inputs in order', () => {
+    const head = Buffer.from(JSON.stringify({ inputs: [
+      { name: 'a', datatype: 'INT32', shape: [1], parameters: { binary_data_size: 4 } },
+      { name: 'b', datatype: 'FP32', shape: [1], data: [1] },
+      { name: 'c', datatype: 'UINT8', shape: [3], parameters: { binary_data_size: 3 } },
+    ] }));
+    const req = parseInferBody(Buffer.concat([head, Buffer.from([7, 0, 0, 0, 1, 2, 3])]), 'm', undefined, String(head.length));
+    expect(req.inputs.map((i) => [i.name, i.raw?.length, i.data])).toEqual([['a', 4, undefined], ['b', undefined, [1]], ['c', 3, undefined]]);
+  });
+});

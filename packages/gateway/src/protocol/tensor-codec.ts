@@ -1,0 +1,115 @@
+import { EparaError, TENSOR_ELEMENT_BYTES } from '@epara/core';
+import type { TensorDataArray, TensorLike, TensorType } from '@epara/core';
+import { DATATYPE_OF, allocTyped, bytesOf, isOipDatatype, tensorTypeOf, typedArrayFromBytes } from './datatypes.js';
+import { halfToFloat, floatToHalf } from './half-float.js';
+import type { InferInput, InferOutput } from './infer-types.js';
+
+const bad = (message: string, details: Record<string, unknown> = {}): EparaError => new EparaError('INVALID_INPUT', message, details);
+
+/** Largest element count one tensor may declare (guards `shape` products against overflow and huge allocations). */
+const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/** Validates a shape and returns its element count. @throws EparaError `INVALID_INPUT` */
+export function elementCount(shape: unknown, field: string): number {
+  if (!Array.isArray(shape)) throw bad(`${field}.shape must be an array of non-negative integers`, { field: `${field}.shape` });
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || (d as number) < 0) throw bad(`${field}.shape must hold non-negative integers, got ${JSON.stringify(d)}`, { field: `${field}.shape` });
+    n *= d as number;
+    if (n > MAX_ELEMENTS) throw bad(`${field}.shape declares more than ${MAX_ELEMENTS} elements`, { field: `${field}.shape` });
+  }
+  return n;
+}
+
+/**
+ * Turns one protocol input into an EPARA tensor, checking the data type, the shape and that the data holds
+ * exactly as many elements (or bytes) as the shape says.
+ *
+ * @throws EparaError `INVALID_INPUT` with a message naming the input.
+ */
+export function decodeInput(input: InferInput, index: number): TensorLike {
+  const field = `inputs[${index}]${typeof input?.name === 'string' ? ` (${input.name})` : ''}`;
+  if (typeof input !== 'object' || input === null) throw bad(`inputs[${index}] must be an object`);
+  if (typeof input.name !== 'string' || input.name === '') throw bad(`${field}.name must be a non-empty string`, { field: `${field}.name` });
+  if (!isOipDatatype(input.datatype)) throw bad(`${field}.datatype ${JSON.stringify(input.datatype)} is not a protocol data type`, { field: `${field}.datatype` });
+  const type = tensorTypeOf(input.datatype);
+  if (type === undefined) throw bad(`${field}.datatype ${input.datatype} is not supported by EPARA (supported: ${Object.values(DATATYPE_OF).join(', ')})`, { field: `${field}.datatype` });
+  const count = elementCount(input.shape, field);
+  const dims = [...input.shape];
+  if (input.raw !== undefined) {
+    const expected = count * TENSOR_ELEMENT_BYTES[type];
+    if (input.raw.byteLength !== expected) {
+      throw bad(`${field} has ${input.raw.byteLength} bytes of data but shape [${dims.join(',')}] of ${input.datatype} needs ${expected}`, { field });
+    }
+    return { type, dims, data: typedArrayFromBytes(type, input.raw) };
+  }
+  if (input.data === undefined) throw bad(`${field} has no data (neither "data" nor binary_data_size)`, { field: `${field}.data` });
+  const flat = flatten(input.data, count, field);
+  return { type, dims, data: fromJsonValues(type, flat, field) };
+}
+
+function flatten(data: unknown, count: number, field: string): unknown[] {
+  if (!Array.isArray(data)) throw bad(`${field}.data must be an array`, { field: `${field}.data` });
+  const out: unknown[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) for (const x of v) walk(x);
+    else if (out.length < count + 1) out.push(v);
+    else out.length = count + 1; // enough to know it is too long
+  };
+  walk(data);
+  if (out.length !== count) throw bad(`${field}.data holds ${out.length > count ? 'more than ' + count : out.length} elements but its shape needs ${count}`, { field: `${field}.data` });
+  return out;
+}
+
+function fromJsonValues(type: TensorType, values: unknown[], field: string): TensorDataArray {
+  const arr = allocTyped(type, values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (type === 'bool') {
+      if (typeof v !== 'boolean') throw bad(`${field}.data[${i}] must be true or false for BOOL`, { field: `${field}.data` });
+      arr[i] = v ? 1 : 0;
+    } else if (type === 'int64') {
+      if (!(typeof v === 'number' && Number.isSafeInteger(v)) && !(typeof v === 'string' && /^-?\d+$/.test(v))) {
+        throw bad(`${field}.data[${i}] must be an integer for INT64, got ${JSON.stringify(v)}`, { field: `${field}.data` });
+      }
+      (arr as BigInt64Array)[i] = BigInt(v);
+    } else {
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        if (!(type.startsWith('float') && (v === 'NaN' || v === 'Infinity' || v === '-Infinity'))) {
+          throw bad(`${field}.data[${i}] must be a finite number, got ${JSON.stringify(v)}`, { field: `${field}.data` });
+        }
+      }
+      const n = Number(v);
+      if (!type.startsWith('float') && (!Number.isInteger(n) || !fitsInt(type, n))) throw bad(`${field}.data[${i}] = ${n} does not fit ${DATATYPE_OF[type]}`, { field: `${field}.data` });
+      arr[i] = type === 'float16' ? floatToHalf(n) : n;
+    }
+  }
+  return arr;
+}
+
+function fitsInt(type: TensorType, n: number): boolean {
+  switch (type) {
+    case 'uint8':
+      return n >= 0 && n <= 255;
+    case 'int8':
+      return n >= -128 && n <= 127;
+    default:
+      return n >= -(2 ** 31) && n <= 2 ** 31 - 1;
+  }
+}
+
+/** Builds a protocol output from a result tensor. */
+export function encodeOutput(name: string, t: TensorLike, binary: boolean): InferOutput {
+  return { name, datatype: DATATYPE_OF[t.type], shape: t.dims, type: t.type, bytes: bytesOf(t.data), binary, data: t.data };
+}
+
+/** JSON `data` of an output: numbers (INT64 as numbers, exact up to 2^53), booleans for BOOL. */
+export function outputJsonData(o: InferOutput): unknown[] {
+  const n = o.data.length;
+  const out = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const v = o.data[i]!;
+    out[i] = o.type === 'bool' ? v !== 0 : o.type === 'int64' ? Number(v) : o.type === 'float16' ? halfToFloat(v as number) : v;
+  }
+  return out;
+}

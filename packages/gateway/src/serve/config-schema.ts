@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { zodToJsonSchema } from 'zod-to-json-schema';
+
+const port = z.number().int().min(0).max(65535);
+const listen = z.object({ host: z.string().min(1).default('127.0.0.1'), port }).strict();
+const tensorType = z.enum(['float32', 'float64', 'int32', 'int64', 'uint8', 'int8', 'bool', 'float16']);
+
+/** A secret read from the environment or a file (never written in the config itself). */
+const secret = z.union([
+  z.object({ env: z.string().min(1).describe('name of an environment variable holding the key') }).strict(),
+  z.object({ file: z.string().min(1).describe('path of a file holding the key (trailing newline ignored)') }).strict(),
+]);
+
+const slo = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('latency'), deadlineMs: z.number().positive() }).strict(),
+  z.object({ kind: z.literal('frequency'), rateHz: z.number().positive(), stalenessMs: z.number().positive() }).strict(),
+]);
+
+/** One service of the model repository: the runtime's service options (model, SLO, inputs, devices, batching). */
+const service = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').describe('service id; also the model name on the protocol'),
+    model: z.string().min(1).describe('ONNX file, relative to the config file'),
+    versions: z.array(z.string().min(1)).min(1).default(['1']).describe('versions reported in the model metadata'),
+    sensitivity: z.enum(['latency', 'frequency']),
+    slo,
+    devices: z.array(z.string().min(1)).default([]).describe('devices of this node to load an instance on at start; none: served by peers'),
+    inputs: z
+      .record(z.object({ type: tensorType.optional(), dims: z.array(z.number().int().min(1).nullable()).optional(), batchAxis: z.number().int().min(0).nullable().optional() }).strict())
+      .optional()
+      .describe('input expectations overriding the model (null dims: any size)'),
+    outputNames: z.array(z.string()).optional(),
+    maxBatch: z.number().int().min(1).optional().describe('largest batch the profiler measures (bounds batching)'),
+    plan: z.object({ batchSize: z.number().int().min(1).optional() }).strict().optional().describe('batching override'),
+    memoryBytes: z.number().int().min(0).optional(),
+    networkBudgetMs: z.number().min(0).optional(),
+    weight: z.number().positive().optional().describe('relative importance in placement'),
+  })
+  .strict();
+
+const device = z
+  .object({
+    id: z.string().min(1),
+    kind: z.enum(['cpu', 'cuda']).default('cpu'),
+    deviceId: z.number().int().min(0).optional(),
+    threads: z.number().int().min(1).default(1),
+    memoryBytes: z.number().positive().optional(),
+  })
+  .strict();
+
+/** The schema of an `epara serve` config file (YAML or JSON). */
+export const serveConfigSchema = z
+  .object({
+    node: z
+      .object({
+        id: z.string().min(1).describe('server id; orders the ring and the leader election'),
+        listen: listen.default({ host: '127.0.0.1', port: 7400 }).describe('mesh transport (WebSocket) listener'),
+        advertise: z.string().url().optional().describe('address peers dial, e.g. ws://10.0.0.1:7400 (needed when binding 0.0.0.0)'),
+        seeds: z.array(z.string().url()).default([]),
+        joinTimeoutMs: z.number().min(0).default(5000).describe('with seeds: not ready until a peer is seen or this long after start (then it serves alone)'),
+        syncPeriodMs: z.number().positive().optional(),
+        hopLimit: z.number().int().min(0).optional(),
+        placement: z.boolean().default(false).describe('run the placement coordinator (services then move between nodes)'),
+      })
+      .strict(),
+    security: z.union([
+      z
+        .object({
+          psk: secret,
+          tls: z
+            .object({ key: z.string().optional(), cert: z.string().optional(), ca: z.string().optional(), requestCert: z.boolean().optional(), rejectUnauthorized: z.boolean().optional() })
+            .strict()
+            .optional()
+            .describe('PEM files for wss:// between nodes'),
+        })
+        .strict(),
+      z.object({ insecure: z.literal(true) }).strict(),
+    ]),
+    devices: z.array(device).default([]),
+    executor: z
+      .object({
+        launchWhenIdle: z.boolean().default(true).describe('launch a partial batch as soon as a device idles (Triton max_queue_delay 0); false: wait for the batch to fill while deadlines allow'),
+        maxQueue: z.number().int().min(1).optional().describe('queued items per instance before OVERLOADED'),
+        profiling: z.object({ warmup: z.number().int().min(0).default(1), repetitions: z.number().int().min(1).default(3) }).strict().default({}),
+      })
+      .strict()
+      .default({}),
+    services: z.array(service).min(1),
+    gateway: z
+      .object({
+        http: z.union([listen, z.literal(false)]).default({ host: '127.0.0.1', port: 8000 }),
+        grpc: z.union([listen, z.literal(false)]).default({ host: '127.0.0.1', port: 8001 }),
+        maxBodyBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+      })
+      .strict()
+      .default({}),
+    metrics: z.object({ enabled: z.boolean().default(true), path: z.string().startsWith('/').default('/metrics') }).strict().default({}),
+    drainTimeoutMs: z.number().min(0).default(10_000).describe('SIGTERM: longest wait for accepted work before exit'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const ids = new Set<string>();
+    c.services.forEach((s, i) => {
+      if (ids.has(s.id)) ctx.addIssue({ code: 'custom', path: ['services', i, 'id'], message: `service ${s.id} is declared twice` });
+      ids.add(s.id);
+      s.devices.forEach((d, j) => {
+        if (!c.devices.some((x) => x.id === d)) ctx.addIssue({ code: 'custom', path: ['services', i, 'devices', j], message: `no device ${d} in devices` });
+      });
+      if (s.slo.kind !== s.sensitivity) ctx.addIssue({ code: 'custom', path: ['services', i, 'slo', 'kind'], message: `slo.kind must match sensitivity (${s.sensitivity})` });
+    });
+  });
+
+/** A validated config (defaults filled). */
+export type ServeConfig = z.infer<typeof serveConfigSchema>;
+/** One service of a {@link ServeConfig}. */
+export type ServeServiceConfig = ServeConfig['services'][number];
+
+/** The config schema as JSON Schema (draft 7), for editors (`epara serve --schema`). */
+export function serveConfigJsonSchema(): object {
+  return zodToJsonSchema(serveConfigSchema, { name: 'EparaServeConfig', $refStrategy: 'none' });
+}

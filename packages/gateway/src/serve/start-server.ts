@@ -1,0 +1,204 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { EparaError } from '@epara/core';
+import type { ServiceSpec } from '@epara/core';
+import { createMeshMetrics, createNode, createWebSocketTransport } from '@epara/mesh';
+import type { MeshNode, NodeSecurity } from '@epara/mesh';
+import { createExecutor, createRuntimeMetrics } from '@epara/runtime';
+import type { Executor, ExecutorServiceOptions } from '@epara/runtime';
+import { createGateway } from '../gateway.js';
+import type { Gateway, GatewayAddresses } from '../gateway.js';
+import type { GatewayModel, HttpHandler } from '../gateway-options.js';
+import type { ServeConfig } from './config-schema.js';
+import { readModelIo, sampleInputs } from './model-metadata.js';
+import type { ModelIo } from './model-metadata.js';
+
+/** Options of {@link startServer}. */
+export interface StartServerOptions {
+  /** Relative model and key paths are resolved against it (the config file's folder). @default process.cwd() */
+  readonly baseDir?: string;
+  /** Environment for `psk: { env }`. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Extra HTTP handlers (e.g. a dashboard), tried before the protocol routes. @default [] */
+  readonly handlers?: readonly HttpHandler[];
+}
+
+/** A running `epara serve`: executor, mesh node and gateway of one server. */
+export interface RunningServer {
+  readonly node: MeshNode;
+  readonly executor: Executor;
+  readonly gateway: Gateway;
+  readonly addresses: GatewayAddresses & { readonly mesh: string | undefined };
+  /** Not ready at once, finish or hand off accepted work within `drainTimeoutMs`, then close everything. */
+  drain(): Promise<void>;
+  /** Closes everything now. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one server from a validated config: the gateway listens first (live, not ready), then the executor
+ * loads its services and the node joins the mesh; the gateway is ready once both are done (and, with seeds,
+ * once a peer is alive in the view).
+ *
+ * @throws EparaError `INVALID_OPTIONS` (a missing key file or variable…), `LOAD_FAILED`.
+ */
+export async function startServer(config: ServeConfig, options: StartServerOptions = {}): Promise<RunningServer> {
+  const baseDir = options.baseDir ?? process.cwd();
+  const at = (p: string): string => resolve(baseDir, p);
+  const io = new Map<string, ModelIo>(config.services.map((s) => [s.id, readModelIo(at(s.model), s)]));
+  const security = readSecurity(config, at, options.env ?? process.env);
+  const executor = createExecutor({
+    devices: config.devices.map((d) => ({ id: d.id, kind: d.kind, threads: d.threads, ...(d.deviceId !== undefined ? { deviceId: d.deviceId } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
+    services: config.services.map((s) => executorService(s, at(s.model), io.get(s.id)!)),
+    profiling: config.executor.profiling,
+    launchWhenIdle: config.executor.launchWhenIdle,
+    ...(config.executor.maxQueue !== undefined ? { maxQueue: config.executor.maxQueue } : {}),
+  });
+  const node = createNode({
+    id: config.node.id,
+    transport: createWebSocketTransport({ host: config.node.listen.host, port: config.node.listen.port, ...(security.tls ? { tls: security.tls } : {}) }),
+    executor,
+    security: security.node,
+    seeds: config.node.seeds,
+    services: config.services.map(serviceSpec),
+    ...(config.node.advertise !== undefined ? { advertise: config.node.advertise } : {}),
+    ...(config.node.syncPeriodMs !== undefined ? { syncPeriodMs: config.node.syncPeriodMs } : {}),
+    ...(config.node.hopLimit !== undefined ? { hopLimit: config.node.hopLimit } : {}),
+    placement: config.node.placement ? {} : false,
+    drainTimeoutMs: config.drainTimeoutMs,
+  });
+  let loaded = false;
+  let joined = config.node.seeds.length === 0;
+  let startedAt = Number.POSITIVE_INFINITY;
+  // Joined is latched: a node that saw a peer (or waited joinTimeoutMs for one) keeps serving when peers leave.
+  const isJoined = (): boolean => (joined ||= node.stats().alivePeers > 0 || Date.now() - startedAt >= config.node.joinTimeoutMs);
+  const handlers = [...(options.handlers ?? [])];
+  const metrics = config.metrics.enabled ? await startMetrics(executor, node, config.metrics.path) : undefined;
+  if (metrics) handlers.push(metrics.handler);
+  const gateway = createGateway({
+    node,
+    models: config.services.map((s): GatewayModel => ({ name: s.id, versions: s.versions, inputs: io.get(s.id)!.inputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })), outputs: io.get(s.id)!.outputs })),
+    http: config.gateway.http,
+    grpc: config.gateway.grpc,
+    maxBodyBytes: config.gateway.maxBodyBytes,
+    handlers,
+    drainTimeoutMs: config.drainTimeoutMs,
+    isReady: () => loaded && isJoined(),
+  });
+  const addresses = await gateway.start();
+  try {
+    await executor.start();
+    await node.start();
+    startedAt = Date.now();
+  } catch (err) {
+    await Promise.allSettled([gateway.close(), node.close(), executor.close()]);
+    throw err;
+  }
+  loaded = true;
+  let closeP: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closeP ??= (async () => {
+      await gateway.close();
+      await node.close();
+      await executor.close();
+      metrics?.close();
+    })());
+  return {
+    node,
+    executor,
+    gateway,
+    addresses: { ...addresses, mesh: node.address },
+    async drain() {
+      // Gateway first (not ready, no new requests, wait for those in flight), then the node (no new submits,
+      // its accepted work finishes; peers' requests still running are answered CLOSED and retried elsewhere).
+      await gateway.drain({ timeoutMs: config.drainTimeoutMs });
+      await node.drain({ timeoutMs: config.drainTimeoutMs });
+      await close();
+    },
+    close,
+  };
+}
+
+function executorService(s: ServeConfig['services'][number], model: string, io: ModelIo): ExecutorServiceOptions {
+  return {
+    id: s.id,
+    model,
+    sensitivity: s.sensitivity,
+    slo: s.slo,
+    devices: s.devices,
+    sampleInputs: sampleInputs(io),
+    ...(s.inputs !== undefined ? { inputs: s.inputs } : {}),
+    ...(s.outputNames !== undefined ? { outputNames: s.outputNames } : {}),
+    ...(s.maxBatch !== undefined ? { maxBatch: s.maxBatch } : {}),
+    ...(s.plan !== undefined ? { plan: s.plan } : {}),
+    ...(s.memoryBytes !== undefined ? { memoryBytes: s.memoryBytes } : {}),
+    ...(s.networkBudgetMs !== undefined ? { networkBudgetMs: s.networkBudgetMs } : {}),
+  };
+}
+
+function serviceSpec(s: ServeConfig['services'][number]): ServiceSpec {
+  return {
+    id: s.id,
+    sensitivity: s.sensitivity,
+    slo: s.slo,
+    memory: { weightsBytes: s.memoryBytes ?? 0, perItemBytes: 0 },
+    profiles: {},
+    ...(s.networkBudgetMs !== undefined ? { networkBudgetMs: s.networkBudgetMs } : {}),
+    ...(s.weight !== undefined ? { weight: s.weight } : {}),
+  };
+}
+
+function readSecurity(c: ServeConfig, at: (p: string) => string, env: Readonly<Record<string, string | undefined>>): { node: NodeSecurity; tls?: { key?: Buffer; cert?: Buffer; ca?: Buffer; requestCert?: boolean; rejectUnauthorized?: boolean } } {
+  const s = c.security;
+  if ('insecure' in s) return { node: { insecure: true } };
+  let psk: string | undefined;
+  if ('env' in s.psk) {
+    psk = env[s.psk.env];
+    if (!psk) throw new EparaError('INVALID_OPTIONS', `security.psk: environment variable ${s.psk.env} is not set`, { field: 'security.psk.env' });
+  } else {
+    psk = readText(at(s.psk.file), 'security.psk.file').replace(/\r?\n$/, '');
+  }
+  const t = s.tls;
+  const tls = t
+    ? {
+        ...(t.key ? { key: Buffer.from(readText(at(t.key), 'security.tls.key')) } : {}),
+        ...(t.cert ? { cert: Buffer.from(readText(at(t.cert), 'security.tls.cert')) } : {}),
+        ...(t.ca ? { ca: Buffer.from(readText(at(t.ca), 'security.tls.ca')) } : {}),
+        ...(t.requestCert !== undefined ? { requestCert: t.requestCert } : {}),
+        ...(t.rejectUnauthorized !== undefined ? { rejectUnauthorized: t.rejectUnauthorized } : {}),
+      }
+    : undefined;
+  return { node: { psk }, ...(tls ? { tls } : {}) };
+}
+
+function readText(path: string, field: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new EparaError('INVALID_OPTIONS', `${field}: cannot read ${path}: ${(err as Error).message}`, { field });
+  }
+}
+
+async function startMetrics(executor: Executor, node: MeshNode, path: string): Promise<{ handler: HttpHandler; close(): void } | undefined> {
+  let Registry: typeof import('prom-client').Registry;
+  try {
+    ({ Registry } = await import('prom-client'));
+  } catch {
+    return undefined; // prom-client is an optional peer: no metrics without it
+  }
+  const registry = new Registry();
+  const runtime = await createRuntimeMetrics({ executor, registry });
+  const mesh = await createMeshMetrics({ node, registry });
+  const handler: HttpHandler = (req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== path) return false;
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+    return true;
+  };
+  return { handler, close: () => (runtime.close(), mesh.close()) };
+}
+
+/** The config's folder, for {@link StartServerOptions.baseDir}. */
+export const configDir = (configPath: string): string => dirname(resolve(configPath));

@@ -1,0 +1,96 @@
+import { credentials, loadPackageDefinition, Metadata } from '@grpc/grpc-js';
+import type { Client, ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oipProtoPath } from '../../packages/gateway/src/grpc/proto-path.js';
+import { classifierConfig, clsInput, startServe } from './serve-process.js';
+import type { ServeProcess } from './serve-process.js';
+
+/*
+ * The protocol's GRPCInferenceService against a real `epara serve` process, through a client built by
+ * @grpc/proto-loader from the .proto the package ships (the protocol's own definition).
+ */
+
+type Call = (req: object, meta: Metadata, opts: object, cb: (err: ServiceError | null, res: Record<string, unknown>) => void) => void;
+let serve: ServeProcess;
+let client: Client & Record<string, Call>;
+
+const call = (method: string, req: object, deadlineMs = 10_000): Promise<Record<string, unknown>> =>
+  new Promise((resolve, reject) => client[method]!(req, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res))));
+
+const rawInput = (value = 0.5): Buffer => Buffer.from(clsInput(value).buffer);
+const xTensor = { name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192] };
+
+beforeAll(async () => {
+  serve = await startServe(classifierConfig({ id: 'edge-grpc' }));
+  const def = loadSync(oipProtoPath(), { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+  const pkg = loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: new (addr: string, creds: ReturnType<typeof credentials.createInsecure>) => Client & Record<string, Call> } };
+  client = new pkg.inference.GRPCInferenceService(serve.grpc, credentials.createInsecure());
+}, 90_000);
+afterAll(async () => {
+  client?.close();
+  serve?.child.kill('SIGTERM');
+  await serve?.exited;
+});
+
+describe('GRPCInferenceService', () => {
+  it('ServerLive, ServerReady, ServerMetadata', async () => {
+    expect(await call('ServerLive', {})).toEqual({ live: true });
+    expect(await call('ServerReady', {})).toEqual({ ready: true });
+    expect(await call('ServerMetadata', {})).toMatchObject({ name: 'epara', extensions: expect.arrayContaining(['binary_tensor_data']) });
+  });
+
+  it('ModelReady and ModelMetadata', async () => {
+    expect(await call('ModelReady', { name: 'cls', version: '' })).toEqual({ ready: true });
+    const meta = await call('ModelMetadata', { name: 'cls', version: '1' });
+    expect(meta).toMatchObject({
+      name: 'cls',
+      versions: ['1'],
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3, 48, 192] }],
+      outputs: [{ name: 'softmax_0.tmp_0', datatype: 'FP32', shape: [-1, 2] }],
+    });
+  });
+
+  it('ModelInfer with raw_input_contents answers raw_output_contents, id and parameters', async () => {
+    const res = await call('ModelInfer', {
+      model_name: 'cls',
+      id: 'g-1',
+      parameters: { epara_priority: { int64_param: 2 }, tag: { string_param: 'x' } },
+      inputs: [xTensor],
+      raw_input_contents: [rawInput()],
+    });
+    expect(res).toMatchObject({ model_name: 'cls', model_version: '1', id: 'g-1' });
+    expect((res['parameters'] as Record<string, { string_param?: string }>)['tag']).toMatchObject({ string_param: 'x' });
+    expect(res['outputs']).toMatchObject([{ name: 'softmax_0.tmp_0', datatype: 'FP32', shape: [1, 2] }]);
+    const raw = (res['raw_output_contents'] as Buffer[])[0]!;
+    const p = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    expect(p.length).toBe(2);
+    expect(p[0]! + p[1]!).toBeCloseTo(1, 4);
+  });
+
+  it('ModelInfer with typed contents gives the same answer as raw', async () => {
+    const raw = await call('ModelInfer', { model_name: 'cls', inputs: [xTensor], raw_input_contents: [rawInput(0.3)] });
+    const typed = await call('ModelInfer', { model_name: 'cls', inputs: [{ ...xTensor, contents: { fp32_contents: Array.from(clsInput(0.3)) } }] });
+    expect((typed['raw_output_contents'] as Buffer[])[0]).toEqual((raw['raw_output_contents'] as Buffer[])[0]);
+  });
+
+  it('maps errors to gRPC codes with EPARA\'s code in the metadata', async () => {
+    const unknown = await call('ModelInfer', { model_name: 'nope', inputs: [xTensor], raw_input_contents: [rawInput()] }).catch((e: ServiceError) => e);
+    expect((unknown as ServiceError).code).toBe(5); // NOT_FOUND
+    expect((unknown as ServiceError).metadata.get('epara-code')).toEqual(['UNKNOWN_SERVICE']);
+    const short = await call('ModelInfer', { model_name: 'cls', inputs: [xTensor], raw_input_contents: [Buffer.alloc(12)] }).catch((e: ServiceError) => e);
+    expect((short as ServiceError).code).toBe(3); // INVALID_ARGUMENT
+    expect((short as ServiceError).details).toMatch(/12 bytes of data but shape/);
+    const count = await call('ModelInfer', { model_name: 'cls', inputs: [xTensor, { ...xTensor, name: 'y' }], raw_input_contents: [rawInput()] }).catch((e: ServiceError) => e);
+    expect((count as ServiceError).code).toBe(3);
+    const notReady = await call('ModelReady', { name: 'nope' }).catch((e: ServiceError) => e);
+    expect((notReady as ServiceError).code).toBe(5);
+  });
+
+  it('uses the gRPC deadline as the EPARA deadline', async () => {
+    const err = await call('ModelInfer', { model_name: 'cls', inputs: [xTensor], raw_input_contents: [rawInput()] }, 1).catch((e: ServiceError) => e);
+    // Either EPARA refuses it as infeasible (RESOURCE_EXHAUSTED) or the client gives up first (DEADLINE_EXCEEDED).
+    expect([4, 8]).toContain((err as ServiceError).code);
+    expect(await call('ModelInfer', { model_name: 'cls', inputs: [xTensor], raw_input_contents: [rawInput()] })).toMatchObject({ model_name: 'cls' });
+  });
+});

@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isEparaError } from '@epara/core';
+import { parseServeConfig, serveConfigJsonSchema } from '@epara/gateway';
+import type { ConfigProblem } from '@epara/gateway';
+import { describe, expect, it } from 'vitest';
+import { BIN, classifierConfig } from './serve-process.js';
+
+const problems = (text: string): ConfigProblem[] => {
+  try {
+    parseServeConfig(text, 'x.yaml');
+  } catch (err) {
+    if (isEparaError(err) && err.code === 'INVALID_OPTIONS') return err.details['problems'] as ConfigProblem[];
+    throw err;
+  }
+  throw new Error('expected the config to be rejected');
+};
+
+describe('epara serve config', () => {
+  it('accepts a full config and fills defaults', () => {
+    const c = parseServeConfig(classifierConfig());
+    expect(c.node.id).toBe('edge-1');
+    expect(c.services[0]).toMatchObject({ id: 'cls', versions: ['1'], devices: ['cpu0'] });
+    expect(c.executor.launchWhenIdle).toBe(true);
+    expect(c.metrics).toEqual({ enabled: true, path: '/metrics' });
+  });
+
+  it('names the field and the line of each problem', () => {
+    const text = classifierConfig().replace('deadlineMs: 1000', 'deadlineMs: "soon"').replace('threads: 1', 'threads: 0');
+    const p = problems(text);
+    const lineOf = (needle: string): number => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+    expect(p).toContainEqual(expect.objectContaining({ field: 'services[0].slo.deadlineMs', line: lineOf('deadlineMs: "soon"') }));
+    expect(p).toContainEqual(expect.objectContaining({ field: 'devices[0].threads', line: lineOf('threads: 0') }));
+  });
+
+  it('rejects a service declared twice, a device that does not exist and unknown keys', () => {
+    const base = classifierConfig();
+    const twice = base.replace('services:\n', 'services:\n  - { id: cls, model: m.onnx, sensitivity: latency, slo: { kind: latency, deadlineMs: 5 } }\n');
+    expect(problems(twice).map((p) => p.message).join()).toMatch(/declared twice/);
+    expect(problems(base.replace('devices: [cpu0]', 'devices: [gpu9]')).map((p) => p.message).join()).toMatch(/no device gpu9/);
+    expect(problems(base.replace('maxBatch: 8', 'maxBatch: 8\n    batchSize: 3'))[0]!.message).toMatch(/batchSize/);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const p = problems('node:\n  id: [unclosed\n');
+    expect(p[0]!.field).toBe('(syntax)');
+    expect(p[0]!.line).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reads JSON configs too', () => {
+    const json = JSON.stringify({ node: { id: 'j' }, security: { insecure: true }, services: [{ id: 's', model: 'm.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 50 } }] }, null, 2);
+    expect(parseServeConfig(json).node.listen).toEqual({ host: '127.0.0.1', port: 7400 });
+  });
+
+  it('emits a JSON Schema editors can use', () => {
+    const schema = serveConfigJsonSchema() as { definitions: Record<string, { properties: Record<string, unknown>; required: string[] }> };
+    const root = schema.definitions['EparaServeConfig']!;
+    expect(Object.keys(root.properties)).toEqual(expect.arrayContaining(['node', 'security', 'devices', 'services', 'gateway', 'metrics']));
+    expect(root.required).toEqual(expect.arrayContaining(['node', 'security', 'services']));
+  });
+
+  it('`epara serve --check` validates without starting, and fails with field:line on a bad file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'epara-check-'));
+    writeFileSync(join(dir, 'good.yaml'), classifierConfig());
+    writeFileSync(join(dir, 'bad.yaml'), classifierConfig().replace('kind: latency, deadlineMs: 1000', 'kind: latency, deadlineMs: -3'));
+    const good = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'good.yaml')], { encoding: 'utf8' });
+    expect(good.status).toBe(0);
+    expect(good.stdout).toMatch(/ok \(node edge-1, 1 service/);
+    const bad = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'bad.yaml')], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/bad\.yaml:\d+:\d+ services\[0\]\.slo\.deadlineMs: Number must be greater than 0/);
+  });
+});

@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { models } from '../fixtures/models.js';
+
+/** The built `epara` command (tests need `pnpm build` first, like the runtime's worker). */
+export const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'gateway', 'dist', 'bin.js');
+
+/** A config serving the PP-OCR classifier on loopback, every port picked by the OS. */
+export function classifierConfig(o: { id?: string; maxBodyBytes?: number; deadlineMs?: number; drainTimeoutMs?: number; extra?: string } = {}): string {
+  return `# written by test/gateway
+node:
+  id: ${o.id ?? 'edge-1'}
+  listen: { host: 127.0.0.1, port: 0 }
+security:
+  psk: { env: EPARA_TEST_PSK }
+devices:
+  - { id: cpu0, threads: 1 }
+services:
+  - id: cls
+    model: ${JSON.stringify(models.ocrCls)}
+    sensitivity: latency
+    slo: { kind: latency, deadlineMs: ${o.deadlineMs ?? 1000} }
+    devices: [cpu0]
+    inputs:
+      x: { dims: [1, 3, 48, 192] }
+    maxBatch: 8
+gateway:
+  http: { host: 127.0.0.1, port: 0 }
+  grpc: { host: 127.0.0.1, port: 0 }
+  maxBodyBytes: ${o.maxBodyBytes ?? 1048576}
+metrics: { enabled: true }
+drainTimeoutMs: ${o.drainTimeoutMs ?? 5000}
+${o.extra ?? ''}`;
+}
+
+/** A running `epara serve` child process. */
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  readonly http: string;
+  readonly grpc: string;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** Resolves with the exit code. */
+  readonly exited: Promise<number | null>;
+  kill(): void;
+}
+
+/** Writes `config` to a temporary file and starts `epara serve` on it; resolves once it printed its addresses. */
+export async function startServe(config: string, timeoutMs = 60_000): Promise<ServeProcess> {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run pnpm build first`);
+  const dir = mkdtempSync(join(tmpdir(), 'epara-serve-'));
+  const file = join(dir, 'epara.yaml');
+  writeFileSync(file, config);
+  const child = spawn(process.execPath, [BIN, 'serve', file], { env: { ...process.env, EPARA_TEST_PSK: 'test-psk-0123456789abcdef' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const listening = await new Promise<{ http: string; grpc: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`epara serve did not start:\n${out}`)), timeoutMs);
+    const check = (): void => {
+      const line = out.split('\n').find((l) => l.includes('"event":"listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as { http: string; grpc: string });
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => (clearTimeout(timer), reject(new Error(`epara serve exited with ${code}:\n${out}`))));
+  });
+  return { child, http: listening.http, grpc: listening.grpc, output: () => out, exited, kill: () => void child.kill('SIGKILL') };
+}
+
+/** One classifier input: a 1×3×48×192 image of a constant grey `value`. */
+export function clsInput(value = 0.5, n = 1): Float32Array {
+  return new Float32Array(n * 3 * 48 * 192).fill(value);
+}
+
+/** Builds a binary-extension body: JSON header + raw tensors. */
+export function binaryBody(header: object, ...tensors: Uint8Array[]): { body: Buffer; headerLength: number } {
+  const head = Buffer.from(JSON.stringify(header));
+  return { body: Buffer.concat([head, ...tensors.map((t) => Buffer.from(t.buffer, t.byteOffset, t.byteLength))]), headerLength: head.length };
+}
