@@ -47,9 +47,6 @@ export type { ExecutorStats, ServiceStats, DeviceStats, StreamCounters } from '.
 export type { ServiceEngine, EngineSubmitOptions } from './executor/service-engine.js';
 
 // batching
-export { planLaunch } from './batching/plan-launch.js';
-export type { LaunchContext, LaunchDecision } from './batching/plan-launch.js';
-export { batchSizeForDeadline, packSizeForRate } from './batching/batch-size.js';
 export { stackTensors, splitTensors, concatAlong, sliceAlong } from './tensors/stack.js';
 export type { BatchAxes } from './tensors/stack.js';
 

@@ -1,7 +1,6 @@
-import type { Clock } from '@epara/core';
+import { DeviceTimeline, LatencyErrorTracker, planLaunch, type Clock, type LaunchContext, type LaunchDecision } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-handle.js';
 import type { Lane } from '../batching/lane.js';
-import { planLaunch, type LaunchContext, type LaunchDecision } from '../batching/plan-launch.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { TimerHandle, Timers } from '../util/timers.js';
 
@@ -18,10 +17,12 @@ export interface DispatchInfo {
 }
 
 /**
- * Runs one device: it serves, one batch at a time, the lanes (service instances) placed on it. When the
- * device is idle it asks every lane for a launch decision and runs the launchable batch whose earliest
- * deadline comes first (EDF across services: the time-sharing of multi-task), otherwise it sleeps until the
- * earliest moment some lane must launch.
+ * Runs one device: it serves, one batch at a time, the lanes (service instances) placed on it, with core's
+ * request scheduler ({@link planLaunch}, {@link DeviceTimeline}, {@link LatencyErrorTracker}). When the device
+ * is idle it asks every lane for a launch decision and runs the launchable batch whose earliest deadline
+ * comes first (EDF across services: the time-sharing of multi-task), otherwise it sleeps until the earliest
+ * moment some lane must launch. Every estimate it plans with is the lane's latency inflated by a high
+ * quantile of what batches of that lane really took on this device (from their planned start to their end).
  */
 export class DeviceScheduler {
   readonly device: DeviceHandle;
@@ -29,9 +30,10 @@ export class DeviceScheduler {
   readonly #clock: Clock;
   readonly #timers: Timers;
   readonly #onDispatch: (info: DispatchInfo) => void;
+  readonly #timeline = new DeviceTimeline();
+  readonly #errors = new Map<Lane, LatencyErrorTracker>();
   #running = 0;
   #busySince = 0;
-  #busyUntil = 0;
   #timer: TimerHandle | undefined;
   #busyMs = 0;
   #timerLagMs = 0;
@@ -47,7 +49,15 @@ export class DeviceScheduler {
 
   /** When the device is expected to be free (now when idle). */
   freeAt(now: number): number {
-    return this.#running > 0 ? Math.max(now, this.#busyUntil) : now;
+    return this.#timeline.freeAt(now);
+  }
+
+  /**
+   * What a batch of `n` profiled-size items of `lane` is expected to take on this device, ms: the lane's
+   * latency × the learned error factor of the lane here.
+   */
+  expectedMs(lane: Lane, n: number): number {
+    return lane.latencyMs(this.device.id, n) * (this.#errors.get(lane)?.factor ?? 1);
   }
 
   get busy(): boolean {
@@ -65,10 +75,12 @@ export class DeviceScheduler {
 
   attach(lane: Lane): void {
     this.#lanes.add(lane);
+    if (!this.#errors.has(lane)) this.#errors.set(lane, new LatencyErrorTracker());
   }
 
   detach(lane: Lane): void {
     this.#lanes.delete(lane);
+    this.#errors.delete(lane);
   }
 
   /** Stops scheduling; batches already running finish. */
@@ -87,7 +99,7 @@ export class DeviceScheduler {
     if (this.#closed) return;
     const now = this.#clock.now();
     const busy = this.#running > 0;
-    const candidates: { lane: Lane; decision: LaunchDecision }[] = [];
+    const candidates: { lane: Lane; decision: LaunchDecision<WorkItem> }[] = [];
     for (const lane of this.#lanes) {
       if (lane.queue.size === 0) continue;
       const deviceId = this.device.id;
@@ -96,7 +108,7 @@ export class DeviceScheduler {
         startAt: busy ? lane.earliestStart(now) : now,
         batchSize: lane.batchSize,
         maxBatchSize: lane.maxBatchSize,
-        latencyMs: (n: number) => lane.latencyMs(deviceId, n),
+        latencyMs: (n: number) => this.expectedMs(lane, n),
         dropLatencyMs: lane.dropLatencyMs(deviceId),
         guardMs: lane.guardMs + 2 * this.#timerLagMs,
         launchWhenIdle: lane.launchWhenIdle,
@@ -151,23 +163,28 @@ export class DeviceScheduler {
   #dispatch(lane: Lane, items: WorkItem[], now: number): void {
     this.#timer?.cancel();
     this.#timer = undefined;
-    lane.queue.removeAll(new Set(items));
-    const expectedMs = lane.latencyMs(this.device.id, items.length);
-    const startAt = this.freeAt(now);
+    lane.queue.removeAll(items);
+    let scale = 1;
+    for (const it of items) scale = Math.max(scale, it.costScale ?? 1);
+    const predictedMs = lane.latencyMs(this.device.id, items.length) * scale;
+    const expectedMs = this.expectedMs(lane, items.length) * scale;
+    const plannedStart = this.#timeline.dispatch(now, expectedMs);
     if (this.#running === 0) this.#busySince = now;
     this.#running++;
-    this.#busyUntil = startAt + expectedMs;
     this.#batches++;
     this.#onDispatch({ lane, deviceId: this.device.id, items, expectedMs, at: now });
-    void lane.run(items, this.device, startAt).finally(() => {
+    void lane.run(items, this.device, plannedStart).finally(() => {
       this.#running--;
       const end = this.#clock.now();
-      if (this.#running === 0) {
-        this.#busyMs += Math.max(0, end - this.#busySince);
-        this.#busyUntil = end;
-      }
+      // The next held batch starts now: re-anchor instead of trusting the prediction made at dispatch.
+      this.#timeline.complete(end);
+      this.#errors.get(lane)?.observe(predictedMs, end - plannedStart);
+      if (this.#running === 0) this.#busyMs += Math.max(0, end - this.#busySince);
       lane.onBatchDone();
       this.pump();
     });
+    // Look again at once: items only this batch's start could have saved are rejected now, not after it ran,
+    // and a full batch may be sent ahead.
+    this.pump();
   }
 }
