@@ -10,7 +10,8 @@
  *    without the CPU noise of a shared machine (printed, not in the JSON).
  *    2c. Late service under a saturating overload: ten times the device's peak rate, deadlines 10/25 ms, the
  *    real classifier; `lateServedFraction` is the share of *served* requests that finished more than 5 ms
- *    past their deadline (requests the executor rejects are not served and do not count).
+ *    past their deadline (requests the executor rejects are not served and do not count). The same on a
+ *    fake model that sleeps (`lateServedFractionSleepModel`): the policy without the CPU noise.
  * 3. Per-request overhead on a trivial model (end-to-end latency minus the time inside onnxruntime).
  * 4. Host event-loop lag p99 while the executor serves the saturating load (perf_hooks monitorEventLoopDelay).
  * 5. Data parallelism: stream frame rate of the classifier on two 1-thread devices vs one.
@@ -182,14 +183,23 @@ async function policyOnly(): Promise<{ epara: number; triton: number; delay: num
 const OVERLOAD_SLOS = [10, 25];
 const LATE_TOLERANCE_MS = 5;
 
+/** What the overload section serves: the real classifier, or a fake model that sleeps (no CPU noise). */
+interface OverloadSubject {
+  readonly model: string | Uint8Array;
+  readonly profile: LatencyProfile;
+  readonly input: (i: number) => TensorLike;
+  readonly fake?: boolean;
+}
+
 /** Served / late-served counts of the executor at `ratePerSec` with deadlines 10/25 ms. */
-async function lateUnderOverload(ratePerSec: number, profile: LatencyProfile, seed: number): Promise<{ served: number; late: number; rejected: number; worstLateMs: number }> {
+async function lateUnderOverload(ratePerSec: number, subject: OverloadSubject, seed: number): Promise<{ served: number; late: number; rejected: number; worstLateMs: number }> {
   const ex = createExecutor({
+    ...(subject.fake ? { backend: { kind: 'fake' as const } } : {}),
     devices: [{ id: 'cpu0', threads: 1 }],
-    services: [{ id: 'cls', model: models.ocrCls, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: Math.min(...OVERLOAD_SLOS) }, profile, devices: ['cpu0'] }],
+    services: [{ id: 'cls', model: subject.model, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: Math.min(...OVERLOAD_SLOS) }, profile: subject.profile, devices: ['cpu0'] }],
   });
   await ex.start();
-  await ex.submit('cls', { x: fresh(0) }, { deadline: Date.now() + 1000 }).catch(() => undefined);
+  await ex.submit('cls', { x: subject.input(0) }, { deadline: Date.now() + 1000 }).catch(() => undefined);
   const clockNow = (): number => performance.timeOrigin + performance.now();
   const arrivals = poissonLoad({ ratePerSec, durationMs: 1500, slosMs: OVERLOAD_SLOS, inputs: POOL.length, seed });
   let served = 0;
@@ -198,7 +208,7 @@ async function lateUnderOverload(ratePerSec: number, profile: LatencyProfile, se
   const result = await replay(
     arrivals,
     (a, deadline) =>
-      ex.submit('cls', { x: fresh(a.input) }, { deadline }).then(() => {
+      ex.submit('cls', { x: subject.input(a.input) }, { deadline }).then(() => {
         const past = clockNow() - deadline;
         served++;
         if (past > LATE_TOLERANCE_MS) late++;
@@ -208,6 +218,21 @@ async function lateUnderOverload(ratePerSec: number, profile: LatencyProfile, se
   );
   await ex.close();
   return { served, late, rejected: result.rejected, worstLateMs };
+}
+
+/** Two rounds at 10× `peakPerSec`; returns the late-served fraction. */
+async function overloadRounds(peakPerSec: number, subject: OverloadSubject): Promise<number> {
+  let served = 0;
+  let late = 0;
+  for (let round = 0; round < 2; round++) {
+    const o = await lateUnderOverload(10 * peakPerSec, subject, 21 + round);
+    served += o.served;
+    late += o.late;
+    console.log(`  round ${round + 1}: served ${o.served}, of which ${o.late} more than ${LATE_TOLERANCE_MS} ms late (worst ${o.worstLateMs.toFixed(1)} ms past); rejected ${o.rejected}`);
+  }
+  const fraction = late / Math.max(1, served);
+  console.log(`  late-served fraction ${(100 * fraction).toFixed(2)}%`);
+  return fraction;
 }
 
 // ---------------------------------------------------------------- 3. overhead on a trivial model
@@ -332,16 +357,18 @@ const policy = await policyOnly();
 console.log(`  epara ${policy.epara.toFixed(0)}/s vs best triton-like ${policy.triton.toFixed(0)}/s (delay ${policy.delay} ms): ${(policy.epara / policy.triton).toFixed(2)}×`);
 
 console.log(`\n2c. late service under overload: 10× the device's peak (${(10 * rawMax).toFixed(0)} req/s), deadlines 10/25 ms, 2 rounds`);
-let overloadServed = 0;
-let overloadLate = 0;
-for (let round = 0; round < 2; round++) {
-  const o = await lateUnderOverload(10 * rawMax, raw.profile, 21 + round);
-  overloadServed += o.served;
-  overloadLate += o.late;
-  console.log(`  round ${round + 1}: served ${o.served}, of which ${o.late} more than ${LATE_TOLERANCE_MS} ms late (worst ${o.worstLateMs.toFixed(1)} ms past); rejected ${o.rejected}`);
-}
-const lateServedFraction = overloadLate / Math.max(1, overloadServed);
-console.log(`  late-served fraction ${(100 * lateServedFraction).toFixed(2)}%`);
+const lateServedFraction = await overloadRounds(rawMax, { model: models.ocrCls, profile: raw.profile, input: fresh });
+// The same overload on a model that sleeps 4 + 1·b ms (peak 32 / 36 ms): the policy without CPU noise.
+const sleepModel = fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 4] }], outputs: [{ name: 'y', from: 'x' }], fixedMs: 4, perItemMs: 1 });
+const sleepProfile = affineProfile('cpu-1t', { fixedMs: 4, perItemMs: 1, maxBatch: 32 });
+const sleepPeak = (32 * 1000) / latencyAt(sleepProfile, 32);
+console.log(`  policy only (fake model sleeping 4 + 1·b ms): 10× its peak (${(10 * sleepPeak).toFixed(0)} req/s)`);
+const lateServedFractionSleepModel = await overloadRounds(sleepPeak, {
+  model: sleepModel,
+  profile: sleepProfile,
+  input: () => ({ type: 'float32', dims: [1, 4], data: new Float32Array(4) }),
+  fake: true,
+});
 
 console.log('\n3. per-request overhead, trivial add-one model, sequential requests');
 const oh = await overhead();
@@ -374,5 +401,6 @@ console.log(
     dataParallelSpeedup2: round(two / one),
     pipelineSpeedup2,
     lateServedFraction: round(lateServedFraction, 4),
+    lateServedFractionSleepModel: round(lateServedFractionSleepModel, 4),
   }),
 );
