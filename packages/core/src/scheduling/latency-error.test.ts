@@ -9,6 +9,7 @@ describe('LatencyErrorTracker', () => {
     expect(t.factor).toBe(1);
     for (let i = 1; i <= 10; i++) t.observe(10, 10 + i); // ratios 1.1 … 2.0
     expect(t.factor).toBeCloseTo(2.0);
+    expect(t.excessMs).toBeCloseTo(10);
     expect(t.samples).toBe(10);
   });
 
@@ -16,6 +17,7 @@ describe('LatencyErrorTracker', () => {
     const t = new LatencyErrorTracker({ minSamples: 1, maxFactor: 3 });
     t.observe(10, 5);
     expect(t.factor).toBe(1);
+    expect(t.excessMs).toBe(0);
     t.observe(1, 100);
     t.observe(Number.NaN, 1);
     t.observe(0, 1);

@@ -10,39 +10,48 @@ export interface LatencyErrorOptions {
   readonly minFactor: number;
   /** Largest factor ever returned (one pathological run must not stop the device). @default 4 */
   readonly maxFactor: number;
-  /** Observations needed before the learned factor is used (before: `minFactor`). @default 8 */
+  /** Observations needed before anything learned is used (before: `minFactor`, 0 ms). @default 8 */
   readonly minSamples: number;
+  /** Largest excess ever returned, ms. @default 1000 */
+  readonly maxExcessMs: number;
 }
 
 /** Defaults of {@link LatencyErrorOptions}. */
-export const DEFAULT_LATENCY_ERROR_OPTIONS: LatencyErrorOptions = Object.freeze({ window: 64, quantile: 0.9, minFactor: 1, maxFactor: 4, minSamples: 8 });
+export const DEFAULT_LATENCY_ERROR_OPTIONS: LatencyErrorOptions = Object.freeze({ window: 64, quantile: 0.9, minFactor: 1, maxFactor: 4, minSamples: 8, maxExcessMs: 1000 });
 
 /**
  * The launch rule's learned guard: how much longer batches of one instance really take than predicted (from
  * their expected start to their end: interference from a shared device, messaging, timers firing late). It
- * keeps the last `window` ratios actual/predicted and answers a high quantile of them, so estimates are
- * inflated by what this instance actually sees instead of a constant margin. O(1) per observation; the
- * quantile is recomputed (a sort of `window` numbers) at most once per observation, when read.
+ * keeps the last `window` observations and answers a high quantile of them in two forms: {@link factor}
+ * (actual / predicted, for errors that grow with the run: a device shared by several batches at once, long
+ * generations) and {@link excessMs} (actual − predicted, for errors that do not: messaging, a host thread that
+ * runs late). O(1) per observation; a quantile is recomputed (a sort of `window` numbers) at most once per
+ * observation, when read.
  *
  * @example
  * ```ts
  * const err = new LatencyErrorTracker();
  * err.observe(5, 6.1);          // predicted 5 ms, took 6.1 ms
  * const guarded = 5 * err.factor;
+ * const guardMs = 1 + err.excessMs;
  * ```
  */
 export class LatencyErrorTracker {
   readonly #o: LatencyErrorOptions;
-  readonly #ring: Float64Array;
+  readonly #ratios: Float64Array;
+  readonly #excess: Float64Array;
   readonly #scratch: Float64Array;
   #count = 0;
   #next = 0;
   #factor: number;
-  #dirty = false;
+  #excessMs = 0;
+  #dirtyFactor = false;
+  #dirtyExcess = false;
 
   constructor(options: Partial<LatencyErrorOptions> = {}) {
     this.#o = resolveLatencyErrorOptions(options);
-    this.#ring = new Float64Array(this.#o.window);
+    this.#ratios = new Float64Array(this.#o.window);
+    this.#excess = new Float64Array(this.#o.window);
     this.#scratch = new Float64Array(this.#o.window);
     this.#factor = this.#o.minFactor;
   }
@@ -50,10 +59,12 @@ export class LatencyErrorTracker {
   /** Records one batch: predicted and actual run time, ms. Ignores non-positive or non-finite values. */
   observe(predictedMs: number, actualMs: number): void {
     if (!(predictedMs > 0) || !(actualMs >= 0) || !Number.isFinite(actualMs) || !Number.isFinite(predictedMs)) return;
-    this.#ring[this.#next] = actualMs / predictedMs;
-    this.#next = (this.#next + 1) % this.#ring.length;
-    if (this.#count < this.#ring.length) this.#count++;
-    this.#dirty = true;
+    this.#ratios[this.#next] = actualMs / predictedMs;
+    this.#excess[this.#next] = actualMs - predictedMs;
+    this.#next = (this.#next + 1) % this.#ratios.length;
+    if (this.#count < this.#ratios.length) this.#count++;
+    this.#dirtyFactor = true;
+    this.#dirtyExcess = true;
   }
 
   /** Observations held (at most `window`). */
@@ -61,17 +72,29 @@ export class LatencyErrorTracker {
     return this.#count;
   }
 
-  /** The factor to multiply predictions by: the quantile of actual/predicted, clamped. */
+  /** The factor to multiply predictions by: the quantile of actual/predicted, clamped to `minFactor…maxFactor`. */
   get factor(): number {
-    if (!this.#dirty) return this.#factor;
-    this.#dirty = false;
+    if (!this.#dirtyFactor) return this.#factor;
+    this.#dirtyFactor = false;
+    const q = this.#quantile(this.#ratios);
+    return (this.#factor = q === undefined ? this.#o.minFactor : Math.min(this.#o.maxFactor, Math.max(this.#o.minFactor, q)));
+  }
+
+  /** The margin to add to predictions, ms: the quantile of actual − predicted, clamped to `0…maxExcessMs`. */
+  get excessMs(): number {
+    if (!this.#dirtyExcess) return this.#excessMs;
+    this.#dirtyExcess = false;
+    const q = this.#quantile(this.#excess);
+    return (this.#excessMs = q === undefined ? 0 : Math.min(this.#o.maxExcessMs, Math.max(0, q)));
+  }
+
+  #quantile(ring: Float64Array): number | undefined {
     const n = this.#count;
-    if (n < this.#o.minSamples) return (this.#factor = this.#o.minFactor);
+    if (n < this.#o.minSamples || n === 0) return undefined;
     const s = this.#scratch.subarray(0, n);
-    s.set(this.#ring.subarray(0, n));
+    s.set(ring.subarray(0, n));
     s.sort();
-    const q = s[Math.min(n - 1, Math.floor(this.#o.quantile * n))]!;
-    return (this.#factor = Math.min(this.#o.maxFactor, Math.max(this.#o.minFactor, q)));
+    return s[Math.min(n - 1, Math.floor(this.#o.quantile * n))]!;
   }
 }
 
@@ -86,5 +109,6 @@ export function resolveLatencyErrorOptions(options: Partial<LatencyErrorOptions>
   if (!(o.minFactor > 0 && Number.isFinite(o.minFactor))) invalidOption('minFactor', o.minFactor, 'a positive finite number');
   if (!(o.maxFactor >= o.minFactor)) invalidOption('maxFactor', o.maxFactor, `a number >= minFactor (${o.minFactor})`);
   if (!(Number.isInteger(o.minSamples) && o.minSamples >= 0)) invalidOption('minSamples', o.minSamples, 'an integer >= 0');
+  if (!(o.maxExcessMs >= 0)) invalidOption('maxExcessMs', o.maxExcessMs, 'a number >= 0');
   return Object.freeze(o);
 }

@@ -21,8 +21,9 @@ export interface DispatchInfo {
  * request scheduler ({@link planLaunch}, {@link DeviceTimeline}, {@link LatencyErrorTracker}). When the device
  * is idle it asks every lane for a launch decision and runs the launchable batch whose earliest deadline
  * comes first (EDF across services: the time-sharing of multi-task), otherwise it sleeps until the earliest
- * moment some lane must launch. Every estimate it plans with is the lane's latency inflated by a high
- * quantile of what batches of that lane really took on this device (from their planned start to their end).
+ * moment some lane must launch. Every launch keeps, besides the configured guard and the timers' lateness, a
+ * margin learned per lane: a high quantile of how much later than predicted that lane's batches really ended
+ * on this device (from their planned start).
  */
 export class DeviceScheduler {
   readonly device: DeviceHandle;
@@ -52,12 +53,18 @@ export class DeviceScheduler {
     return this.#timeline.freeAt(now);
   }
 
-  /**
-   * What a batch of `n` profiled-size items of `lane` is expected to take on this device, ms: the lane's
-   * latency × the learned error factor of the lane here.
-   */
+  /** What a batch of `n` profiled-size items of `lane` is expected to take on this device, ms. */
   expectedMs(lane: Lane, n: number): number {
-    return lane.latencyMs(this.device.id, n) * (this.#errors.get(lane)?.factor ?? 1);
+    return lane.latencyMs(this.device.id, n);
+  }
+
+  /**
+   * The margin learned for `lane` on this device, ms: a high quantile of how much later than predicted its
+   * batches ended (from their planned start). Proportional slowdowns are already in `lane.latencyMs` (the
+   * per-device correction of compute time); what remains is additive (messaging, a host thread running late).
+   */
+  learnedGuardMs(lane: Lane): number {
+    return this.#errors.get(lane)?.excessMs ?? 0;
   }
 
   get busy(): boolean {
@@ -110,7 +117,7 @@ export class DeviceScheduler {
         maxBatchSize: lane.maxBatchSize,
         latencyMs: (n: number) => this.expectedMs(lane, n),
         dropLatencyMs: lane.dropLatencyMs(deviceId),
-        guardMs: lane.guardMs + 2 * this.#timerLagMs,
+        guardMs: lane.guardMs + 2 * this.#timerLagMs + this.learnedGuardMs(lane),
         launchWhenIdle: lane.launchWhenIdle,
       };
       // Read once (it decays with the clock); no object spread on this per-arrival path.
@@ -141,7 +148,7 @@ export class DeviceScheduler {
     let cumulative = 0;
     for (const c of candidates) {
       cumulative += c.decision.runMs!;
-      slackStart = Math.min(slackStart, c.decision.headDeadline! - c.lane.guardMs - 2 * this.#timerLagMs - cumulative);
+      slackStart = Math.min(slackStart, c.decision.headDeadline! - c.lane.guardMs - 2 * this.#timerLagMs - this.learnedGuardMs(c.lane) - cumulative);
     }
     if (now >= slackStart) this.#dispatch(candidates[0]!.lane, candidates[0]!.decision.group!, now);
     else if (due) this.#dispatch(due.lane, due.decision.launch!, now);
@@ -166,7 +173,6 @@ export class DeviceScheduler {
     lane.queue.removeAll(items);
     let scale = 1;
     for (const it of items) scale = Math.max(scale, it.costScale ?? 1);
-    const predictedMs = lane.latencyMs(this.device.id, items.length) * scale;
     const expectedMs = this.expectedMs(lane, items.length) * scale;
     const plannedStart = this.#timeline.dispatch(now, expectedMs);
     if (this.#running === 0) this.#busySince = now;
@@ -178,7 +184,7 @@ export class DeviceScheduler {
       const end = this.#clock.now();
       // The next held batch starts now: re-anchor instead of trusting the prediction made at dispatch.
       this.#timeline.complete(end);
-      this.#errors.get(lane)?.observe(predictedMs, end - plannedStart);
+      this.#errors.get(lane)?.observe(expectedMs, end - plannedStart);
       if (this.#running === 0) this.#busyMs += Math.max(0, end - this.#busySince);
       lane.onBatchDone();
       this.pump();

@@ -6,8 +6,8 @@ import type { DeviceScheduler } from './device-scheduler.js';
  * Expected completion time of a new item of `lane` submitted at `now`, from the exact local state, with
  * core's {@link estimateQueueCompletion}: each device's held batches (its timeline), the work other services
  * have queued on the same devices (multi-task), the lane's full batches ahead (spread over its devices,
- * earliest free first), then its own batch. Latencies are the ones the device schedulers plan with (learned
- * error included); `costScale` is the new item's input size relative to the profiled one.
+ * earliest free first), then its own batch, plus the margin the device scheduler learned. `costScale` is
+ * the new item's input size relative to the profiled one.
  */
 export function estimateCompletion(lane: Lane, schedulers: readonly DeviceScheduler[], now: number, costScale = 1): number {
   const freeAt = schedulers.map((s) => {
@@ -18,13 +18,15 @@ export function estimateCompletion(lane: Lane, schedulers: readonly DeviceSchedu
     }
     return t;
   });
-  return estimateQueueCompletion({
+  const at = estimateQueueCompletion({
     freeAt,
     queued: lane.queue.size,
     batchSize: lane.batchSize,
     latencyMs: (n, i) => schedulers[i]!.expectedMs(lane, n),
     costScale,
   });
+  // Plus how late this lane's batches have been ending (learned per device; the first device stands for all).
+  return schedulers.length > 0 ? at + schedulers[0]!.learnedGuardMs(lane) : at;
 }
 
 function countDevices(lane: Lane, schedulers: readonly DeviceScheduler[]): number {
