@@ -8,6 +8,10 @@
  *    bench/lib/runtime-triton.ts; best max queue delay of 0/1/5/10 ms reported). Same model, same one thread.
  *    2b. The same comparison on a fake model that sleeps instead of computing: the scheduling policies
  *    without the CPU noise of a shared machine (printed, not in the JSON).
+ *    2c. Late service under a saturating overload: ten times the device's peak rate, deadlines 10/25 ms, the
+ *    real classifier; `lateServedFraction` is the share of *served* requests that finished more than 5 ms
+ *    past their deadline (requests the executor rejects are not served and do not count). The same on a
+ *    fake model that sleeps (`lateServedFractionSleepModel`): the policy without the CPU noise.
  * 3. Per-request overhead on a trivial model (end-to-end latency minus the time inside onnxruntime).
  * 4. Host event-loop lag p99 while the executor serves the saturating load (perf_hooks monitorEventLoopDelay).
  * 5. Data parallelism: stream frame rate of the classifier on two 1-thread devices vs one.
@@ -175,6 +179,62 @@ async function policyOnly(): Promise<{ epara: number; triton: number; delay: num
   return { epara: r.goodputPerSec, triton, delay };
 }
 
+// ---------------------------------------------------------------- 2c. late service under overload
+const OVERLOAD_SLOS = [10, 25];
+const LATE_TOLERANCE_MS = 5;
+
+/** What the overload section serves: the real classifier, or a fake model that sleeps (no CPU noise). */
+interface OverloadSubject {
+  readonly model: string | Uint8Array;
+  readonly profile: LatencyProfile;
+  readonly input: (i: number) => TensorLike;
+  readonly fake?: boolean;
+}
+
+/** Served / late-served counts of the executor at `ratePerSec` with deadlines 10/25 ms. */
+async function lateUnderOverload(ratePerSec: number, subject: OverloadSubject, seed: number): Promise<{ served: number; late: number; rejected: number; worstLateMs: number }> {
+  const ex = createExecutor({
+    ...(subject.fake ? { backend: { kind: 'fake' as const } } : {}),
+    devices: [{ id: 'cpu0', threads: 1 }],
+    services: [{ id: 'cls', model: subject.model, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: Math.min(...OVERLOAD_SLOS) }, profile: subject.profile, devices: ['cpu0'] }],
+  });
+  await ex.start();
+  await ex.submit('cls', { x: subject.input(0) }, { deadline: Date.now() + 1000 }).catch(() => undefined);
+  const clockNow = (): number => performance.timeOrigin + performance.now();
+  const arrivals = poissonLoad({ ratePerSec, durationMs: 1500, slosMs: OVERLOAD_SLOS, inputs: POOL.length, seed });
+  let served = 0;
+  let late = 0;
+  let worstLateMs = 0;
+  const result = await replay(
+    arrivals,
+    (a, deadline) =>
+      ex.submit('cls', { x: subject.input(a.input) }, { deadline }).then(() => {
+        const past = clockNow() - deadline;
+        served++;
+        if (past > LATE_TOLERANCE_MS) late++;
+        worstLateMs = Math.max(worstLateMs, past);
+      }),
+    clockNow,
+  );
+  await ex.close();
+  return { served, late, rejected: result.rejected, worstLateMs };
+}
+
+/** Two rounds at 10× `peakPerSec`; returns the late-served fraction. */
+async function overloadRounds(peakPerSec: number, subject: OverloadSubject): Promise<number> {
+  let served = 0;
+  let late = 0;
+  for (let round = 0; round < 2; round++) {
+    const o = await lateUnderOverload(10 * peakPerSec, subject, 21 + round);
+    served += o.served;
+    late += o.late;
+    console.log(`  round ${round + 1}: served ${o.served}, of which ${o.late} more than ${LATE_TOLERANCE_MS} ms late (worst ${o.worstLateMs.toFixed(1)} ms past); rejected ${o.rejected}`);
+  }
+  const fraction = late / Math.max(1, served);
+  console.log(`  late-served fraction ${(100 * fraction).toFixed(2)}%`);
+  return fraction;
+}
+
 // ---------------------------------------------------------------- 3. overhead on a trivial model
 function addOneModel(): Uint8Array {
   const g = createGraphBuilder({ name: 'add-one', seed: 1 });
@@ -296,6 +356,20 @@ console.log('\n2b. the same comparison with the scheduling policy isolated from 
 const policy = await policyOnly();
 console.log(`  epara ${policy.epara.toFixed(0)}/s vs best triton-like ${policy.triton.toFixed(0)}/s (delay ${policy.delay} ms): ${(policy.epara / policy.triton).toFixed(2)}×`);
 
+console.log(`\n2c. late service under overload: 10× the device's peak (${(10 * rawMax).toFixed(0)} req/s), deadlines 10/25 ms, 2 rounds`);
+const lateServedFraction = await overloadRounds(rawMax, { model: models.ocrCls, profile: raw.profile, input: fresh });
+// The same overload on a model that sleeps 4 + 1·b ms (peak 32 / 36 ms): the policy without CPU noise.
+const sleepModel = fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 4] }], outputs: [{ name: 'y', from: 'x' }], fixedMs: 4, perItemMs: 1 });
+const sleepProfile = affineProfile('cpu-1t', { fixedMs: 4, perItemMs: 1, maxBatch: 32 });
+const sleepPeak = (32 * 1000) / latencyAt(sleepProfile, 32);
+console.log(`  policy only (fake model sleeping 4 + 1·b ms): 10× its peak (${(10 * sleepPeak).toFixed(0)} req/s)`);
+const lateServedFractionSleepModel = await overloadRounds(sleepPeak, {
+  model: sleepModel,
+  profile: sleepProfile,
+  input: () => ({ type: 'float32', dims: [1, 4], data: new Float32Array(4) }),
+  fake: true,
+});
+
 console.log('\n3. per-request overhead, trivial add-one model, sequential requests');
 const oh = await overhead();
 console.log(`  end-to-end p50 ${oh.e2eP50Us.toFixed(0)} µs; overhead (end-to-end minus time in onnxruntime) p50 ${oh.p50Us.toFixed(0)} µs, p99 ${oh.p99Us.toFixed(0)} µs`);
@@ -326,5 +400,7 @@ console.log(
     eventLoopLagP99Ms: round(lagP99),
     dataParallelSpeedup2: round(two / one),
     pipelineSpeedup2,
+    lateServedFraction: round(lateServedFraction, 4),
+    lateServedFractionSleepModel: round(lateServedFractionSleepModel, 4),
   }),
 );

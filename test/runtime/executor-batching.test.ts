@@ -48,15 +48,20 @@ describe('executor: deadline-aware batching (fake backend)', () => {
     const batches: BatchDispatchedEvent[] = [];
     ex.on('batchDispatched', (e) => batches.push(e));
     const wide = (v: number) => ({ x: { type: 'float32' as const, dims: [1, 3], data: new Float32Array([v, v, v]) } });
-    const done = Promise.all([
+    // The wide pair's deadline leaves room for one batch of the narrow pair before it: the narrow batch takes
+    // L = 10; the wide items are 1.5× the sample item, so their batch is planned at 15.
+    const p = [
       ex.submit('s', item(1), { deadline: 100 }),
-      ex.submit('s', wide(2), { deadline: 100 }),
+      ex.submit('s', wide(2), { deadline: 125 }),
       ex.submit('s', item(3), { deadline: 100 }),
-      ex.submit('s', wide(4), { deadline: 100 }),
-    ]);
+      ex.submit('s', wide(4), { deadline: 125 }),
+    ];
     clock.set(89);
     timers.fire(89);
-    const outs = await done;
+    await Promise.all([p[0], p[2]]);
+    clock.set(109);
+    timers.fire(109);
+    const outs = await Promise.all(p);
     expect(batches.map((b) => b.size)).toEqual([2, 2]);
     expect(outs.map((o) => values(o))).toEqual([[3, 1], [5, 5, 5], [7, 1], [9, 9, 9]]);
   });

@@ -43,7 +43,10 @@ describe('executor on onnxruntime-node with real models', () => {
 
   it('measured a monotone profile for the classifier at load and runs batches equal to single runs', async () => {
     const info = ex.instances().find((i) => i.serviceId === 'cls')!;
-    expect(info.batchSize).toBe(4);
+    // The batch with the best measured items/s among those within 2·L(b) ≤ D (every b ≤ maxBatch here): the
+    // rule the allocator uses; on a measured profile that may be below maxBatch.
+    expect(info.batchSize).toBeGreaterThanOrEqual(1);
+    expect(info.batchSize).toBeLessThanOrEqual(4);
     expect(info.runMs).toBeGreaterThan(0);
     const sizes: number[] = [];
     const onBatch = (e: { serviceId: string; size: number }): void => {

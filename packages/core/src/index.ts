@@ -108,6 +108,19 @@ export { compareEntries, mergeEntry, mergeView, createView, upsertEntry, entryAg
 export { stampOf, versionVector, viewDelta, applyDelta } from './view/view-delta.js';
 export type { EntryStamp, VersionVector } from './view/view-delta.js';
 
+// scheduling: the request-level scheduler shared by the runtime and the simulator
+export { edfCompare } from './scheduling/work-item.js';
+export type { SchedulableItem, StreamSlotLike } from './scheduling/work-item.js';
+export { EdfQueue } from './scheduling/edf-queue.js';
+export { planLaunch } from './scheduling/launch-rule.js';
+export type { LaunchContext, LaunchDecision } from './scheduling/launch-rule.js';
+export { batchSizeForDeadline, packSizeForRate, chooseBatchSize } from './scheduling/batch-size.js';
+export type { BatchSizeOptions, BatchChoice } from './scheduling/batch-size.js';
+export { DeviceTimeline } from './scheduling/device-timeline.js';
+export { LatencyErrorTracker, DEFAULT_LATENCY_ERROR_OPTIONS, resolveLatencyErrorOptions } from './scheduling/latency-error.js';
+export type { LatencyErrorOptions } from './scheduling/latency-error.js';
+export { estimateCompletion, backlogMs } from './scheduling/completion-estimate.js';
+export type { CompletionInput } from './scheduling/completion-estimate.js';
 
 // --- placement (issue 3) is exported below ---
 export { placeServices } from './placement/place-services.js';

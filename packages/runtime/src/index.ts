@@ -48,9 +48,6 @@ export type { ServiceEngine, EngineSubmitOptions } from './executor/service-engi
 export { BATCH_CHECK_TOLERANCE } from './executor/batch-check.js';
 
 // batching
-export { planLaunch } from './batching/plan-launch.js';
-export type { LaunchContext, LaunchDecision } from './batching/plan-launch.js';
-export { batchSizeForDeadline, packSizeForRate } from './batching/batch-size.js';
 export { stackTensors, splitTensors, concatAlong, sliceAlong } from './tensors/stack.js';
 export type { BatchAxes } from './tensors/stack.js';
 

@@ -1,7 +1,8 @@
 import type { ServiceSpec } from '../model/service.js';
 import { assertDeviceKind, assertRate, assertService, budgetMs, type DeviceKindSpec } from './validate-input.js';
 import { batchCap, itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
-import { bestRateBatch, largestBatchWithin, rateAt, singleDeviceModel, worstCaseMs } from './plan-search.js';
+import { rateAt, singleDeviceModel, worstCaseMs } from './plan-search.js';
+import { chooseBatchSize } from '../scheduling/batch-size.js';
 import { finishPlan, fmt, fmtBytes, infeasible, type PlanOutcome } from './plan-outcome.js';
 
 /** Input of {@link planBatching}. */
@@ -15,7 +16,7 @@ export interface BatchingInput {
 }
 
 /**
- * Batching on one device (DESIGN.md §1): the largest `b` with `2·L(b) ≤ D` (`D = deadline − networkBudget`;
+ * Batching on one device (the same rule as {@link batchSizeForDeadline}): the largest `b` with `2·L(b) ≤ D` (`D = deadline − networkBudget`;
  * the factor is {@link StrategyOptions.batchingWaitFactor}) and `weights + b·perItem ≤ usable memory`.
  * Among the batch sizes that satisfy both, the one with the highest throughput `b / L(b)` is chosen (ties to
  * the larger): for profiles whose per-item cost does not grow with the batch — the usual case — that is the
@@ -48,11 +49,10 @@ export function planBatching(input: BatchingInput): PlanOutcome {
   const limit = Math.min(cap, memLimit);
   const model = singleDeviceModel(profile);
   const D = budgetMs(service);
-  const bMax = largestBatchWithin(model, D, o.batchingWaitFactor, limit);
+  const { batchSize: b, largest: bMax } = chooseBatchSize(model, D, { limit, waitFactor: o.batchingWaitFactor, choice: o.batchChoice });
   if (bMax === 0) {
     return infeasible('deadline', `${fmt(o.batchingWaitFactor)}·L(1) = ${fmt(o.batchingWaitFactor * model.latencyMs(1))} ms exceeds D = ${fmt(D)} ms`);
   }
-  const b = o.batchChoice === 'largest' ? bMax : bestRateBatch(model, bMax);
   const runMs = model.latencyMs(b);
   const boundBy = bMax === memLimit && memLimit < cap ? 'memory' : bMax === cap ? (cap === o.maxBatch ? 'maxBatch' : 'the largest measured batch') : 'deadline';
   const notes = [`batch ≤ ${bMax} bound by ${boundBy} (D = ${fmt(D)} ms, ${fmt(o.batchingWaitFactor)}·L(b) ≤ D)`];

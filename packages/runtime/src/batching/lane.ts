@@ -1,5 +1,5 @@
+import type { EdfQueue } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-handle.js';
-import type { EdfQueue } from './edf-queue.js';
 import type { WorkItem } from './work-item.js';
 
 /**
@@ -10,11 +10,12 @@ import type { WorkItem } from './work-item.js';
 export interface Lane {
   readonly id: string;
   readonly serviceId: string;
-  readonly queue: EdfQueue;
+  readonly queue: EdfQueue<WorkItem>;
   /** Items per batch on one device (the plan's). */
   readonly batchSize: number;
   /** Largest batch a backlog may grow to (deadlines permitting). */
   readonly maxBatchSize: number;
+  /** The configured safety margin, ms (the device scheduler adds what it learns from observed errors). */
   readonly guardMs: number;
   readonly launchWhenIdle: boolean;
   /** Recent arrival rate (items/ms) for fill-aware waiting; undefined waits until the deadline requires. */

@@ -1,4 +1,4 @@
-import type { EparaError, NamedTensors } from '@epara/core';
+import type { EparaError, NamedTensors, SchedulableItem } from '@epara/core';
 
 /** Per-stream state shared by the frames of one stateful stream. */
 export interface StreamSlot {
@@ -19,18 +19,13 @@ export interface ItemDone {
   readonly deviceId: string;
 }
 
-/** One queued item: a request or a stream frame. */
-export interface WorkItem {
-  /** Unique, increasing: the FIFO tie-breaker. */
-  readonly seq: number;
+/** One queued item: a request or a stream frame, scheduled by core's request scheduler. */
+export interface WorkItem extends SchedulableItem {
   readonly serviceId: string;
   /** Validated inputs with size 1 on each batch axis (state inputs of stateful frames are added at dispatch). */
   readonly inputs: NamedTensors;
   /** Items with equal keys have equal non-batch shapes and equal shared tensors: only they share a batch. */
   readonly key: string;
-  /** Absolute deadline, clock ms. */
-  readonly deadline: number;
-  readonly priority: number;
   readonly enqueuedAt: number;
   /** Set for frames of a stateful stream. */
   readonly slot?: StreamSlot;
@@ -38,9 +33,4 @@ export interface WorkItem {
   readonly frame: boolean;
   /** Called once with the outcome; the queue guarantees exactly one call. */
   readonly settle: (result: { ok: true; done: ItemDone } | { ok: false; error: EparaError }) => void;
-}
-
-/** EDF order: earlier deadline, then higher priority, then earlier submission. */
-export function edfCompare(a: WorkItem, b: WorkItem): number {
-  return a.deadline - b.deadline || b.priority - a.priority || a.seq - b.seq;
 }

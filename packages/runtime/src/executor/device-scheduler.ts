@@ -1,7 +1,6 @@
-import type { Clock } from '@epara/core';
+import { DeviceTimeline, LatencyErrorTracker, planLaunch, type Clock, type LaunchContext, type LaunchDecision } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-handle.js';
 import type { Lane } from '../batching/lane.js';
-import { planLaunch, type LaunchContext, type LaunchDecision } from '../batching/plan-launch.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { TimerHandle, Timers } from '../util/timers.js';
 
@@ -18,10 +17,13 @@ export interface DispatchInfo {
 }
 
 /**
- * Runs one device: it serves, one batch at a time, the lanes (service instances) placed on it. When the
- * device is idle it asks every lane for a launch decision and runs the launchable batch whose earliest
- * deadline comes first (EDF across services: the time-sharing of multi-task), otherwise it sleeps until the
- * earliest moment some lane must launch.
+ * Runs one device: it serves, one batch at a time, the lanes (service instances) placed on it, with core's
+ * request scheduler ({@link planLaunch}, {@link DeviceTimeline}, {@link LatencyErrorTracker}). When the device
+ * is idle it asks every lane for a launch decision and runs the launchable batch whose earliest deadline
+ * comes first (EDF across services: the time-sharing of multi-task), otherwise it sleeps until the earliest
+ * moment some lane must launch. Every launch keeps, besides the configured guard and the timers' lateness, a
+ * margin learned per lane: a high quantile of how much later than predicted that lane's batches really ended
+ * on this device (from their planned start).
  */
 export class DeviceScheduler {
   readonly device: DeviceHandle;
@@ -29,9 +31,10 @@ export class DeviceScheduler {
   readonly #clock: Clock;
   readonly #timers: Timers;
   readonly #onDispatch: (info: DispatchInfo) => void;
+  readonly #timeline = new DeviceTimeline();
+  readonly #errors = new Map<Lane, LatencyErrorTracker>();
   #running = 0;
   #busySince = 0;
-  #busyUntil = 0;
   #timer: TimerHandle | undefined;
   #busyMs = 0;
   #timerLagMs = 0;
@@ -47,7 +50,21 @@ export class DeviceScheduler {
 
   /** When the device is expected to be free (now when idle). */
   freeAt(now: number): number {
-    return this.#running > 0 ? Math.max(now, this.#busyUntil) : now;
+    return this.#timeline.freeAt(now);
+  }
+
+  /** What a batch of `n` profiled-size items of `lane` is expected to take on this device, ms. */
+  expectedMs(lane: Lane, n: number): number {
+    return lane.latencyMs(this.device.id, n);
+  }
+
+  /**
+   * The margin learned for `lane` on this device, ms: a high quantile of how much later than predicted its
+   * batches ended (from their planned start). Proportional slowdowns are already in `lane.latencyMs` (the
+   * per-device correction of compute time); what remains is additive (messaging, a host thread running late).
+   */
+  learnedGuardMs(lane: Lane): number {
+    return this.#errors.get(lane)?.excessMs ?? 0;
   }
 
   get busy(): boolean {
@@ -65,10 +82,12 @@ export class DeviceScheduler {
 
   attach(lane: Lane): void {
     this.#lanes.add(lane);
+    if (!this.#errors.has(lane)) this.#errors.set(lane, new LatencyErrorTracker());
   }
 
   detach(lane: Lane): void {
     this.#lanes.delete(lane);
+    this.#errors.delete(lane);
   }
 
   /** Stops scheduling; batches already running finish. */
@@ -87,7 +106,7 @@ export class DeviceScheduler {
     if (this.#closed) return;
     const now = this.#clock.now();
     const busy = this.#running > 0;
-    const candidates: { lane: Lane; decision: LaunchDecision }[] = [];
+    const candidates: { lane: Lane; decision: LaunchDecision<WorkItem> }[] = [];
     for (const lane of this.#lanes) {
       if (lane.queue.size === 0) continue;
       const deviceId = this.device.id;
@@ -96,9 +115,9 @@ export class DeviceScheduler {
         startAt: busy ? lane.earliestStart(now) : now,
         batchSize: lane.batchSize,
         maxBatchSize: lane.maxBatchSize,
-        latencyMs: (n: number) => lane.latencyMs(deviceId, n),
+        latencyMs: (n: number) => this.expectedMs(lane, n),
         dropLatencyMs: lane.dropLatencyMs(deviceId),
-        guardMs: lane.guardMs + 2 * this.#timerLagMs,
+        guardMs: lane.guardMs + 2 * this.#timerLagMs + this.learnedGuardMs(lane),
         launchWhenIdle: lane.launchWhenIdle,
       };
       // Read once (it decays with the clock); no object spread on this per-arrival path.
@@ -129,7 +148,7 @@ export class DeviceScheduler {
     let cumulative = 0;
     for (const c of candidates) {
       cumulative += c.decision.runMs!;
-      slackStart = Math.min(slackStart, c.decision.headDeadline! - c.lane.guardMs - 2 * this.#timerLagMs - cumulative);
+      slackStart = Math.min(slackStart, c.decision.headDeadline! - c.lane.guardMs - 2 * this.#timerLagMs - this.learnedGuardMs(c.lane) - cumulative);
     }
     if (now >= slackStart) this.#dispatch(candidates[0]!.lane, candidates[0]!.decision.group!, now);
     else if (due) this.#dispatch(due.lane, due.decision.launch!, now);
@@ -151,23 +170,27 @@ export class DeviceScheduler {
   #dispatch(lane: Lane, items: WorkItem[], now: number): void {
     this.#timer?.cancel();
     this.#timer = undefined;
-    lane.queue.removeAll(new Set(items));
-    const expectedMs = lane.latencyMs(this.device.id, items.length);
-    const startAt = this.freeAt(now);
+    lane.queue.removeAll(items);
+    let scale = 1;
+    for (const it of items) scale = Math.max(scale, it.costScale ?? 1);
+    const expectedMs = this.expectedMs(lane, items.length) * scale;
+    const plannedStart = this.#timeline.dispatch(now, expectedMs);
     if (this.#running === 0) this.#busySince = now;
     this.#running++;
-    this.#busyUntil = startAt + expectedMs;
     this.#batches++;
     this.#onDispatch({ lane, deviceId: this.device.id, items, expectedMs, at: now });
-    void lane.run(items, this.device, startAt).finally(() => {
+    void lane.run(items, this.device, plannedStart).finally(() => {
       this.#running--;
       const end = this.#clock.now();
-      if (this.#running === 0) {
-        this.#busyMs += Math.max(0, end - this.#busySince);
-        this.#busyUntil = end;
-      }
+      // The next held batch starts now: re-anchor instead of trusting the prediction made at dispatch.
+      this.#timeline.complete(end);
+      this.#errors.get(lane)?.observe(expectedMs, end - plannedStart);
+      if (this.#running === 0) this.#busyMs += Math.max(0, end - this.#busySince);
       lane.onBatchDone();
       this.pump();
     });
+    // Look again at once: items only this batch's start could have saved are rejected now, not after it ran,
+    // and a full batch may be sent ahead.
+    this.pump();
   }
 }

@@ -107,6 +107,14 @@ export interface ExecutorServiceOptions {
   readonly maxBatch?: number;
   /** Network time budgeted out of the deadline, ms. @default 0 */
   readonly networkBudgetMs?: number;
+  /**
+   * Largest input one request (or stream frame) may carry, bytes: beyond it `submit` rejects with
+   * `INVALID_INPUT`, so that one huge request cannot hold the device for everyone else. Below it, a request
+   * larger than the profiled input is expected to run proportionally longer, and is refused with
+   * `DEADLINE_INFEASIBLE` when even alone it cannot meet its deadline.
+   * @default 134217728 (128 MiB)
+   */
+  readonly maxRequestBytes?: number;
 }
 
 /** Options of {@link createExecutor}. Defaults in {@link DEFAULT_EXECUTOR_OPTIONS}. */

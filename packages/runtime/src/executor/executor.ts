@@ -16,6 +16,7 @@ import {
 } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-handle.js';
 import type { StreamSlot, WorkItem } from '../batching/work-item.js';
+import { DEFAULT_MAX_REQUEST_BYTES, inputCostScale } from '../batching/input-cost.js';
 import type { ExecutorStream } from '../streams/executor-stream.js';
 import { openServiceStream } from '../streams/open-service-stream.js';
 import { EngineInstance } from './engine-instance.js';
@@ -122,6 +123,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     o: { deadline: number; priority: number; signal: AbortSignal | undefined; frame: boolean; withState: boolean; slot?: StreamSlot },
   ): Promise<NamedTensors> {
     const key = validateItem(inst.io, inputs, { serviceId: inst.serviceId, withState: o.withState });
+    const costScale = this.#costScale(inst, inputs, o.deadline);
     if (inst.queue.size >= this.#o.maxQueue) {
       throw new EparaError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#o.maxQueue})`, { serviceId: inst.serviceId });
     }
@@ -143,6 +145,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
         serviceId: inst.serviceId,
         inputs,
         key,
+        costScale,
         deadline: o.deadline,
         priority: o.priority,
         enqueuedAt: this.#o.clock.now(),
@@ -159,6 +162,34 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       if (onAbort) signal!.addEventListener('abort', onAbort, { once: true });
       inst.enqueue(item);
     });
+  }
+
+  /**
+   * The item's cost relative to the profiled input; refuses an input above the service's byte cap, and one
+   * so much larger than the profiled input that even alone it would finish after its deadline.
+   */
+  #costScale(inst: ModelInstance, inputs: NamedTensors, deadline: number): number {
+    const service = this.#services.get(inst.serviceId);
+    const scale = inputCostScale({
+      serviceId: inst.serviceId,
+      io: inst.io,
+      inputs,
+      sampleInputs: service?.sampleInputs,
+      maxRequestBytes: service?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    });
+    if (scale > 1) {
+      const now = this.#o.clock.now();
+      const aloneMs = inst.dropLatencyMs(inst.devices[0]!.id) * scale;
+      if (now + aloneMs > deadline) {
+        throw new EparaError('DEADLINE_INFEASIBLE', `${inst.serviceId}: an input ${scale.toFixed(1)}× the profiled size needs about ${Math.round(aloneMs)} ms alone, past its deadline`, {
+          serviceId: inst.serviceId,
+          costScale: scale,
+          expectedMs: aloneMs,
+          deadline,
+        });
+      }
+    }
+    return scale;
   }
 
   /**

@@ -1,6 +1,9 @@
 import {
+  EdfQueue,
   EparaError,
+  batchSizeForDeadline,
   fitProfile,
+  packSizeForRate,
   latencyAt,
   toEparaError,
   type Clock,
@@ -13,9 +16,7 @@ import {
 } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-handle.js';
 import type { Lane } from '../batching/lane.js';
-import { EdfQueue } from '../batching/edf-queue.js';
 import type { WorkItem } from '../batching/work-item.js';
-import { batchSizeForDeadline, packSizeForRate } from '../batching/batch-size.js';
 import { splitTensors, stackTensors } from '../tensors/stack.js';
 import { defaultBatchSizes, measureLatencies } from '../profiling/measure-latencies.js';
 import type { Logger } from '../util/logger.js';
@@ -66,7 +67,7 @@ export interface ModelInstanceContext {
 export class ModelInstance implements Lane {
   readonly id: string;
   readonly serviceId: string;
-  readonly queue = new EdfQueue();
+  readonly queue = new EdfQueue<WorkItem>();
   readonly counters: InstanceCounters = { submitted: 0, completed: 0, dropped: 0, failed: 0, batches: 0, batchedItems: 0 };
   readonly onBatchDone = (): void => this.#afterBatch();
   status: InstanceStatus = 'loading';
@@ -81,7 +82,6 @@ export class ModelInstance implements Lane {
   #batching: BatchingDecision | undefined;
   #state: NamedTensors = {};
   #inFlight = 0;
-  #lateMs = 0;
   #arrivalRate = 0;
   #lastArrival = 0;
   #idle: (() => void) | undefined;
@@ -92,12 +92,9 @@ export class ModelInstance implements Lane {
     this.serviceId = c.service.id;
   }
 
-  /**
-   * Safety margin before deadlines: the configured guard plus twice the recent average lateness of batches
-   * (finish time beyond the predicted one: event-loop lag, messaging, interference), when adapting.
-   */
+  /** The configured safety margin before deadlines (the device schedulers add the error they learn). */
   get guardMs(): number {
-    return this.#c.guardMs + 2 * this.#lateMs;
+    return this.#c.guardMs;
   }
 
   /** Recent arrivals in items/ms when fill-aware waiting is on (the default). */
@@ -182,7 +179,7 @@ export class ModelInstance implements Lane {
     if (this.#c.plan.batchSize !== undefined) return this.#c.plan.batchSize;
     const maxBatch = s.maxBatch ?? 32;
     const profile = this.profile;
-    if (s.slo.kind === 'latency') return batchSizeForDeadline(profile, s.slo.deadlineMs - (s.networkBudgetMs ?? 0), maxBatch);
+    if (s.slo.kind === 'latency') return batchSizeForDeadline(profile, s.slo.deadlineMs - (s.networkBudgetMs ?? 0), { maxBatch });
     const rate = Math.max(this.streamRateHz, s.slo.rateHz) / this.#c.schedulers.length;
     return packSizeForRate(profile, { rateHz: rate, stalenessMs: s.slo.stalenessMs - (s.networkBudgetMs ?? 0), maxBatch }).n;
   }
@@ -195,10 +192,8 @@ export class ModelInstance implements Lane {
   get maxBatchSize(): number {
     const s = this.#c.service;
     const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - (s.networkBudgetMs ?? 0);
-    let b = this.batchSize;
-    const cap = this.#batchable ? (s.maxBatch ?? 32) : 1;
-    while (b < cap && latencyAt(this.profile, b + 1) <= budget) b++;
-    return b;
+    if (!this.#batchable) return 1;
+    return Math.max(this.batchSize, batchSizeForDeadline(this.profile, budget, { maxBatch: s.maxBatch ?? 32, waitFactor: 1, choice: 'largest' }));
   }
 
   get profile(): LatencyProfile {
@@ -226,7 +221,7 @@ export class ModelInstance implements Lane {
     if (this.#c.plan.capacityPerSec !== undefined && this.#batchable) return this.#c.plan.capacityPerSec;
     const s = this.#c.service;
     const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - (s.networkBudgetMs ?? 0);
-    const b = this.#batchable ? batchSizeForDeadline(this.profile, budget, s.maxBatch ?? 32) : 1;
+    const b = this.#batchable ? batchSizeForDeadline(this.profile, budget, { maxBatch: s.maxBatch ?? 32 }) : 1;
     return ((b * 1000) / latencyAt(this.profile, b)) * this.#c.schedulers.length;
   }
 
@@ -276,10 +271,6 @@ export class ModelInstance implements Lane {
       const feeds = stackTensors(items.map((it) => (it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs)), io.inputAxes);
       const { outputs, runMs } = await device.runTimed(this.id, feeds, this.#runOptions);
       const finishedAt = this.#c.clock.now();
-      if (this.#c.adaptLatency) {
-        const late = Math.max(0, finishedAt - (startedAt + this.latencyMs(device.id, items.length)));
-        this.#lateMs = 0.9 * this.#lateMs + 0.1 * Math.min(late, 1000);
-      }
       // Compute time inside the worker: wall time would also count the wait behind a batch sent ahead.
       if (this.#c.adaptLatency) this.#observe(device.id, items.length, runMs);
       // A single item's outputs are its solo result as they are: no batch axis to look for.

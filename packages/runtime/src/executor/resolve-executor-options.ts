@@ -111,6 +111,7 @@ export function validateService(s: ExecutorServiceOptions, field: string, device
   if (s.memoryBytes !== undefined && !(s.memoryBytes >= 0)) invalidOption(`${field}.memoryBytes`, s.memoryBytes, 'a number >= 0');
   if (s.batchable !== undefined && typeof s.batchable !== 'boolean') invalidOption(`${field}.batchable`, s.batchable, 'a boolean');
   if (s.maxBatch !== undefined && !(Number.isInteger(s.maxBatch) && s.maxBatch >= 1)) invalidOption(`${field}.maxBatch`, s.maxBatch, 'a positive integer');
+  if (s.maxRequestBytes !== undefined && !(s.maxRequestBytes > 0)) invalidOption(`${field}.maxRequestBytes`, s.maxRequestBytes, 'a positive number of bytes');
   if (s.plan?.batchSize !== undefined && !(Number.isInteger(s.plan.batchSize) && s.plan.batchSize >= 1)) {
     invalidOption(`${field}.plan.batchSize`, s.plan.batchSize, 'a positive integer');
   }

@@ -1,0 +1,66 @@
+import { edfCompare, type SchedulableItem } from './work-item.js';
+
+/**
+ * Items in earliest-deadline-first order ({@link edfCompare}). A sorted array with binary insertion: queues
+ * hold at most a few thousand items and the launch rule scans them in order, which a heap cannot do cheaply.
+ *
+ * @example
+ * ```ts
+ * const q = new EdfQueue<SchedulableItem>();
+ * q.push({ seq: 0, deadline: 20, priority: 0 });
+ * q.peek()?.deadline; // 20
+ * ```
+ */
+export class EdfQueue<T extends SchedulableItem = SchedulableItem> {
+  readonly #items: T[] = [];
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  /** Items in EDF order (do not mutate). */
+  get items(): readonly T[] {
+    return this.#items;
+  }
+
+  /** The earliest-deadline item, if any. */
+  peek(): T | undefined {
+    return this.#items[0];
+  }
+
+  push(item: T): void {
+    const a = this.#items;
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (edfCompare(a[mid]!, item) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === a.length) a.push(item);
+    else a.splice(lo, 0, item);
+  }
+
+  /** Removes one item; false when it is not queued (already dispatched or settled). */
+  remove(item: T): boolean {
+    const i = this.#items.indexOf(item);
+    if (i < 0) return false;
+    this.#items.splice(i, 1);
+    return true;
+  }
+
+  /** Removes several items at once, keeping the order of the rest (linear: one pass over the queue). */
+  removeAll(items: readonly T[] | ReadonlySet<T>): void {
+    const set = items instanceof Set ? items : new Set(items as readonly T[]);
+    if (set.size === 0) return;
+    let w = 0;
+    const a = this.#items;
+    for (let r = 0; r < a.length; r++) if (!set.has(a[r]!)) a[w++] = a[r]!;
+    a.length = w;
+  }
+
+  /** Empties the queue, returning what it held. */
+  drain(): T[] {
+    return this.#items.splice(0);
+  }
+}

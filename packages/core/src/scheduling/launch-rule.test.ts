@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { planLaunch, type LaunchContext } from './launch-rule.js';
+import type { SchedulableItem, StreamSlotLike } from './work-item.js';
+
+let seq = 0;
+const mk = (deadline: number, o: { key?: string; slot?: StreamSlotLike; costScale?: number } = {}): SchedulableItem => ({
+  seq: seq++,
+  key: o.key ?? 'k',
+  deadline,
+  priority: 0,
+  ...(o.slot ? { slot: o.slot } : {}),
+  ...(o.costScale !== undefined ? { costScale: o.costScale } : {}),
+});
+// L(n) = 10 + 5n
+const ctx = (o: Partial<LaunchContext> = {}): LaunchContext => ({
+  now: 0,
+  startAt: 0,
+  batchSize: 4,
+  latencyMs: (n) => 10 + 5 * n,
+  guardMs: 1,
+  launchWhenIdle: false,
+  ...o,
+});
+
+describe('planLaunch', () => {
+  it('drops what cannot finish even alone, and waits to fill until the head deadline requires a launch', () => {
+    const items = [mk(10), mk(100), mk(120)];
+    const d = planLaunch(items, ctx());
+    expect(d.drop).toEqual([items[0]]);
+    expect(d.launch).toBeUndefined();
+    expect(d.wakeAt).toBe(100 - 1 - 20); // L(2)
+    expect(planLaunch(items.slice(1), ctx({ now: 79, startAt: 79 })).launch).toEqual(items.slice(1));
+  });
+
+  it('launches a full batch at once and takes only items with the head key', () => {
+    const items = [mk(100), mk(101, { key: 'other' }), mk(102), mk(103), mk(104), mk(105)];
+    expect(planLaunch(items, ctx()).launch).toEqual([items[0], items[2], items[3], items[4]]);
+  });
+
+  it('shrinks a batch until its earliest deadline is met with the guard kept', () => {
+    const items = [mk(32), mk(500), mk(500), mk(500)];
+    // L(4) = 30, L(3) = 25, L(2) = 20: from 11 only 2 fit before 32 − 1, and the head cannot wait longer.
+    expect(planLaunch(items, ctx({ now: 11, startAt: 11 })).launch).toEqual(items.slice(0, 2));
+    // With a 2 ms guard L(2) would end at 31 > 32 − 2: the head runs alone, when it must (from 32 − 2 − 15).
+    expect(planLaunch(items, ctx({ now: 11, startAt: 11, guardMs: 2 })).wakeAt).toBe(15);
+    expect(planLaunch(items, ctx({ now: 15, startAt: 15, guardMs: 2 })).launch).toEqual(items.slice(0, 1));
+  });
+
+  it('takes at most one frame per stateful stream, none of a stream with a frame in flight', () => {
+    const a: StreamSlotLike = { streamId: 'a', inFlight: false };
+    const b: StreamSlotLike = { streamId: 'b', inFlight: true };
+    const items = [mk(100, { slot: a }), mk(101, { slot: a }), mk(102, { slot: b }), mk(103)];
+    expect(planLaunch(items, ctx({ launchWhenIdle: true })).launch).toEqual([items[0], items[3]]);
+  });
+
+  it('grows past the plan batch under a backlog up to maxBatchSize, and never launches while the device is busy', () => {
+    const items = Array.from({ length: 8 }, () => mk(1000));
+    expect(planLaunch(items, ctx({ maxBatchSize: 6 })).launch).toHaveLength(6);
+    const busy = planLaunch(items, ctx({ now: 0, startAt: 30, maxBatchSize: 6 }));
+    expect(busy.launch).toBeUndefined();
+    expect(busy.group).toHaveLength(6);
+  });
+
+  it('runs a batch at the cost of its largest input, and drops an input too large to make its deadline', () => {
+    const big = mk(100, { costScale: 10 }); // alone: 15 × 10 = 150 ms
+    const d = planLaunch([big, mk(200)], ctx({ launchWhenIdle: true }));
+    expect(d.drop).toEqual([big]);
+    const fits = mk(200, { costScale: 3 });
+    const e = planLaunch([fits], ctx({ launchWhenIdle: true }));
+    expect(e.runMs).toBe(45);
+    expect(e.launch).toEqual([fits]);
+  });
+});
+
+describe('planLaunch under overload', () => {
+  it('under a backlog, runs the batch with the most on-time items per ms, skipping what only a smaller batch could save', () => {
+    // From 0 with plan batch 4: L(4) = 30. The urgent head (deadline 20) would shrink the batch to 1.
+    const urgent = mk(20);
+    const rest = [mk(40), mk(41), mk(42), mk(43), mk(44)];
+    expect(planLaunch([urgent, ...rest], ctx()).launch).toEqual(rest.slice(0, 4));
+    // Without a backlog EDF holds: the urgent item leads a batch that it still fits (L(2) = 20 ≤ 20 − 0).
+    expect(planLaunch([urgent, rest[0]!], ctx({ guardMs: 0 })).launch).toEqual([urgent, rest[0]]);
+  });
+
+  it('keeps the guard in the backlog batch: an item finishing inside the margin is not admitted', () => {
+    // L(4) = 30 from 0. Deadlines 30.5 would end 0.5 ms before them: inside a 1 ms guard, so skipped.
+    const tight = [mk(30.5), mk(30.5), mk(30.5), mk(30.5)];
+    const ok = [mk(31), mk(31), mk(31), mk(31)];
+    const d = planLaunch([...tight, ...ok], ctx({ maxBatchSize: 4 }));
+    expect(d.launch).toEqual(ok);
+    for (const it of d.launch!) expect(it.deadline - d.runMs!).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -1,0 +1,158 @@
+import type { SchedulableItem } from './work-item.js';
+
+/** Inputs of {@link planLaunch}. */
+export interface LaunchContext {
+  /** Current time, clock ms. */
+  readonly now: number;
+  /** Earliest time the device could start this batch (≥ now): see {@link DeviceTimeline.freeAt}. */
+  readonly startAt: number;
+  /** Items per batch (batching) or per pack (multi-frame): a batch this full launches at once. */
+  readonly batchSize: number;
+  /**
+   * Largest batch when a backlog allows more than `batchSize` (every item still meeting its deadline): under
+   * overload bigger batches raise throughput exactly when it is needed. @default batchSize
+   */
+  readonly maxBatchSize?: number;
+  /**
+   * Expected run time of a batch of `n` profiled-size items on the device, ms, as the host best knows it now:
+   * the profile × the device's current share × the learned error factor ({@link LatencyErrorTracker}).
+   */
+  readonly latencyMs: (n: number) => number;
+  /**
+   * Run time of one item used for dropping, ms: an item is dropped only when even this cannot meet its
+   * deadline (drops stay optimistic when estimates are noisy). @default latencyMs(1)
+   */
+  readonly dropLatencyMs?: number;
+  /** Safety margin before a deadline every launched item must keep, ms. */
+  readonly guardMs: number;
+  /** Launch a partial batch as soon as the device is idle, instead of waiting to fill it. */
+  readonly launchWhenIdle: boolean;
+  /**
+   * Recent arrivals of the queue, items per ms. When given, an idle device waits for a partial batch only if
+   * it is expected to fill before the head's latest start (otherwise waiting just idles the device).
+   */
+  readonly arrivalsPerMs?: number;
+}
+
+/** What the host should do now. */
+export interface LaunchDecision<T extends SchedulableItem = SchedulableItem> {
+  /** Items that can no longer meet their deadline: reject them (and remove them from the queue). */
+  readonly drop: T[];
+  /** Items to run now as one batch (EDF order), if any. */
+  readonly launch?: T[];
+  /** When to look again if nothing launches now (clock ms). */
+  readonly wakeAt?: number;
+  /** Deadline of the batch's earliest item (for choosing between services on a device). */
+  readonly headDeadline?: number;
+  /** The batch that would run (also when it is not due yet). */
+  readonly group?: T[];
+  /** Expected run time of `group` (its cost scale included), ms. */
+  readonly runMs?: number;
+}
+
+/**
+ * The deadline-aware dynamic batching rule: EDF order; an item that cannot finish by its deadline even alone
+ * is dropped; a batch takes the head item and the next items with the same key (at most one frame per
+ * stateful stream, none whose stream has a frame in flight; up to `maxBatchSize` when a backlog allows),
+ * shrunk until the head finishes by `deadline − guard`; it launches when full, or when waiting longer would
+ * miss the head's deadline (`now + L(n) ≥ headDeadline − guard`), else the host wakes it up then. With an
+ * arrival rate it also launches at once when the batch is not expected to fill before that moment.
+ *
+ * Overload rule: with a backlog (a plan-sized batch could be filled), the batch is the one that completes the
+ * most on-time items per ms of device time: the `m` earliest items that all finish by `deadline − guard` in a
+ * batch of `m`, for the best `m` between the plan's size and `maxBatchSize` — skipping the items only a
+ * smaller batch could save (they are dropped when their deadline comes, never left queued). EDF alone
+ * degrades under overload (it serves the items closest to expiry in ever smaller batches).
+ *
+ * A batch's run time is `latencyMs(n) × costScale` of its largest item. Pure: no clock, no I/O.
+ *
+ * @example
+ * ```ts
+ * const d = planLaunch(queue.items, { now, startAt: now, batchSize: 8, latencyMs: (n) => 2 + 0.5 * n, guardMs: 1, launchWhenIdle: false });
+ * if (d.launch) run(d.launch); else if (d.wakeAt !== undefined) wakeAt(d.wakeAt);
+ * ```
+ */
+export function planLaunch<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext): LaunchDecision<T> {
+  const drop: T[] = [];
+  const alone = ctx.dropLatencyMs ?? ctx.latencyMs(1);
+  const limit = Math.max(ctx.batchSize, ctx.maxBatchSize ?? ctx.batchSize);
+  let group = collect(items, limit, (item) => {
+    if (item.deadline >= ctx.startAt + alone * (item.costScale ?? 1)) return false;
+    drop.push(item);
+    return true;
+  });
+  if (group.length === 0) return { drop };
+  let n = shrink(group, ctx);
+  if (group.length >= ctx.batchSize && n < limit) {
+    // A backlog: pick the batch that completes the most on-time items per ms of device time.
+    const best = bestThroughputBatch(items, ctx, limit, n / runMsOf(group, n, ctx));
+    if (best) {
+      group = best;
+      n = best.length;
+    }
+  }
+  group.length = n;
+  const head = group[0]!;
+  const runMs = runMsOf(group, n, ctx);
+  const latestStart = head.deadline - ctx.guardMs - runMs;
+  const idle = ctx.startAt <= ctx.now;
+  const fillAt = ctx.arrivalsPerMs === undefined ? undefined : ctx.now + (ctx.batchSize - n) / Math.max(ctx.arrivalsPerMs, 1e-12);
+  const hopeless = fillAt !== undefined && fillAt > latestStart;
+  if (idle && (n >= ctx.batchSize || ctx.launchWhenIdle || ctx.now >= latestStart || hopeless)) return { drop, group, runMs, headDeadline: head.deadline, launch: group };
+  return { drop, group, runMs, headDeadline: head.deadline, wakeAt: Math.max(Math.min(latestStart, fillAt ?? latestStart), ctx.startAt) };
+}
+
+/** Run time of the first `n` items of `group`: the batch runs at the cost of its largest input. */
+function runMsOf(group: readonly SchedulableItem[], n: number, ctx: LaunchContext): number {
+  let scale = 1;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, group[i]!.costScale ?? 1);
+  return ctx.latencyMs(n) * scale;
+}
+
+/** EDF scan: up to `limit` items with the first eligible item's key, passing over those `skip` rejects. */
+function collect<T extends SchedulableItem>(items: readonly T[], limit: number, skip: (item: T) => boolean): T[] {
+  const group: T[] = [];
+  let streams: Set<string> | undefined; // only stream frames need it
+  for (const item of items) {
+    if (skip(item)) continue;
+    // Deadlines only grow along the queue: past the skipped prefix, a full group ends the scan.
+    if (group.length >= limit) break;
+    if (item.slot && (item.slot.inFlight || streams?.has(item.slot.streamId))) continue;
+    if (group.length > 0 && item.key !== group[0]!.key) continue;
+    group.push(item);
+    if (item.slot) (streams ??= new Set()).add(item.slot.streamId);
+  }
+  return group;
+}
+
+/**
+ * Under a backlog, the batch size `m` (plan size … limit) whose on-time items per ms, `m / L(m)`, is best:
+ * the `m` earliest items that all finish by `deadline − guard` in a batch of `m`. Returns it when it beats
+ * `baseline` (the EDF batch's rate).
+ */
+function bestThroughputBatch<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext, limit: number, baseline: number): T[] | undefined {
+  let best: T[] | undefined;
+  let bestRate = baseline;
+  for (let m = ctx.batchSize; m <= limit; m++) {
+    const l = ctx.latencyMs(m);
+    if (m / l <= bestRate) continue;
+    // Items of profiled size: the scan keeps only those whose scaled run still ends in time.
+    const cand = collect(items, m, (item) => item.deadline < ctx.startAt + ctx.guardMs + l * (item.costScale ?? 1));
+    if (cand.length < m) break; // fewer items can make a bigger batch: larger m only gets worse
+    const runMs = runMsOf(cand, m, ctx);
+    // A larger input in the batch slows every item: its earliest deadline must still hold.
+    if (cand[0]!.deadline < ctx.startAt + ctx.guardMs + runMs) continue;
+    const rate = m / runMs;
+    if (rate <= bestRate) continue;
+    best = cand;
+    bestRate = rate;
+  }
+  return best;
+}
+
+/** Largest prefix size whose run still lets the head finish by `deadline − guard` (at least 1). */
+function shrink(group: readonly SchedulableItem[], ctx: LaunchContext): number {
+  let n = group.length;
+  while (n > 1 && ctx.startAt + runMsOf(group, n, ctx) + ctx.guardMs > group[0]!.deadline) n--;
+  return n;
+}
