@@ -59,6 +59,8 @@ export function switchPenalty(svc: ServiceNode, capacityPerSec: number, options:
 interface Spec {
   readonly svc: ServiceNode;
   readonly plan: ParallelPlan;
+  /** For a batch variant: the allocator's plan it derives from. */
+  readonly parent: ParallelPlan | null;
   readonly share: number;
   readonly foot: ItemFootprint;
   readonly exclusiveGroup: boolean;
@@ -80,7 +82,7 @@ export function buildTemplates(model: PlacementModel, options: ResolvedPlacement
     const groups = spec.exclusiveGroup
       ? [{ ...groupPools(plan.deviceKind, foot.memBytes, plan.devices), cost: unit ? 1 : plan.devices }]
       : (classGroups.get(plan.deviceKind) ?? [])
-          .filter((g) => g.usableBytes >= foot.memBytes && (share >= 1 || canPair(spec, specs, g.usableBytes)))
+          .filter((g) => g.usableBytes >= foot.memBytes && (share >= 1 ? aloneWorth(spec, g.usableBytes) : canPair(spec, specs, g.usableBytes)))
           .map((g) => ({ ...g, cost: unit ? 1 : resourceCost(foot, g.usableBytes, options.multiTask) }));
     for (const g of groups) {
       if (g.pools.length === 0) continue;
@@ -96,18 +98,25 @@ function buildSpecs(model: PlacementModel, options: ResolvedPlacementOptions): S
   const specs: Spec[] = [];
   for (const svc of model.services) {
     if (svc.totalDemand <= 0 || svc.weight <= 0) continue;
-    for (const plan of options.multiTask ? withBatchVariants(svc, options.batchVariants) : svc.plans) {
+    for (const { plan, parent } of options.multiTask ? withBatchVariants(svc, options.batchVariants) : svc.plans.map((p) => ({ plan: p, parent: null }))) {
       const exclusiveGroup = plan.serviceStrategy !== 'single' || plan.devices > 1;
       const shares = exclusiveGroup || !options.multiTask ? [1] : options.shareLevels;
-      // A variant claiming a whole device cannot share it, and alone the original plan serves more.
-      const variant = !svc.plans.includes(plan);
       for (const share of shares) {
-        if (share >= 1 && variant) continue;
-        specs.push({ svc, plan, share, foot: footprintOf(svc, plan, share * plan.capacityPerSec, options.multiTask), exclusiveGroup });
+        const foot = footprintOf(svc, plan, share * plan.capacityPerSec, options.multiTask);
+        specs.push({ svc, plan, parent, share, foot, exclusiveGroup });
       }
     }
   }
   return specs;
+}
+
+/**
+ * A batch variant claiming a whole device cannot share it, and alone its allocator plan serves more — where that
+ * plan fits. On devices too small for the allocator's batch the variant alone is the only way to serve there.
+ */
+function aloneWorth(spec: Spec, usableBytes: number): boolean {
+  if (!spec.parent) return true;
+  return itemMemoryBytes(spec.svc, spec.parent) > usableBytes * (1 + PLACEMENT_TOLERANCE);
 }
 
 /**

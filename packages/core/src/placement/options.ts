@@ -29,7 +29,7 @@ export interface PlacementOptions {
   readonly multiTask?: boolean;
   /**
    * Time shares a single-device instance may claim when multi-task is on: capacity `share × plan capacity`.
-   * @default [1, 0.5, 0.25]
+   * @default [1, 0.5, 0.25, 0.125]
    */
   readonly shareLevels?: readonly number[];
   /**
@@ -79,7 +79,7 @@ export const DEFAULT_PLACEMENT_OPTIONS: ResolvedPlacementOptions = {
   epsilon: 1e-9,
   lazy: true,
   multiTask: true,
-  shareLevels: [1, 0.5, 0.25],
+  shareLevels: [1, 0.5, 0.25, 0.125],
   costModel: 'resource',
   safeguard: true,
   batchVariants: 2,
