@@ -14,6 +14,7 @@ import { consolidateShares } from './consolidate.js';
 import { trimShares } from './trim-shares.js';
 import { evictForStarved } from './evict-swap.js';
 import { repairForGroups } from './group-repair.js';
+import { valueLoss } from './value.js';
 
 /**
  * Greedy → grow shares → merge partial shares → trim unused claims → prune → evict for starving services (single
@@ -113,8 +114,8 @@ function prune(ctx: GreedyContext, state: BuildState): number {
     const order = [...live.filter((c) => c.template !== null).reverse(), ...live.filter((c) => c.template === null).reverse()];
     let any = false;
     for (const c of order) {
-      const w = ctx.model.services[c.service]!.weight;
-      if (w * state.objective.removalLoss(c.handle) - c.penalty > eps) continue;
+      const svc = ctx.model.services[c.service]!;
+      if (valueLoss(svc, state.objective.served(c.service), state.objective.removalLoss(c.handle)) - c.penalty > eps) continue;
       state.objective.remove(c.handle);
       state.resources.remove(c.devices, c.foot);
       c.removed = true;

@@ -43,6 +43,7 @@ export function footprintOf(svc: ServiceNode, plan: ParallelPlan, capacityPerSec
     memBytes: itemMemoryBytes(svc, plan),
     exclusive: !multiTask || plan.serviceStrategy !== 'single' || plan.devices > 1,
     runMs: plan.runMs,
+    sharedRunMs: plan.runMs * (1 + svc.slowdown),
     batchSize: plan.batchSize,
     capacityPerSec,
     cycleBudgetMs: svc.cycleBudgetMs,

@@ -6,6 +6,7 @@ import { createObjective, type Objective } from './objective.js';
 import type { ResolvedPlacementOptions } from './options.js';
 import { createResources, type ItemFootprint, type Resources } from './resources.js';
 import type { PlacedInstance } from './types.js';
+import { serviceValue, valueGain } from './value.js';
 
 /** An item in the placement being built: a kept current instance or a new one from a template. */
 export interface Chosen {
@@ -68,7 +69,7 @@ export function addSupply(ctx: GreedyContext, state: BuildState, item: Pick<Chos
 /** Weighted marginal gain of a template's item now, minus its switching cost. */
 export function netGain(ctx: GreedyContext, state: BuildState, t: Template): number {
   const gain = state.objective.gain({ service: t.service, server: t.server, latencyMs: t.plan.expectedLatencyMs, capacityPerSec: t.foot.capacityPerSec });
-  return ctx.model.services[t.service]!.weight * gain - t.penalty;
+  return valueGain(ctx.model.services[t.service]!, state.objective.served(t.service), gain) - t.penalty;
 }
 
 /**
@@ -163,10 +164,10 @@ function eagerGreedy(ctx: GreedyContext, state: BuildState, only?: (t: Template)
   }
 }
 
-/** Weighted goodput minus the switching cost of the new items: the value greedy maximizes. */
+/** Value of the served goodput (weights and floors) minus the switching cost of the new items: what greedy maximizes. */
 export function objectiveValue(ctx: GreedyContext, state: BuildState): number {
   let v = 0;
-  for (const svc of ctx.model.services) v += svc.weight * state.objective.served(svc.index);
+  for (const svc of ctx.model.services) v += serviceValue(svc, state.objective.served(svc.index));
   for (const c of state.chosen) if (!c.removed) v -= c.penalty;
   return v;
 }

@@ -1,4 +1,5 @@
 import type { Template } from './candidates.js';
+import { valueGap, valueLoss } from './value.js';
 import { addSupply, commitTemplate, netGain, type BuildState, type Chosen, type GreedyContext } from './greedy.js';
 
 /** Group swaps per placement at most. */
@@ -10,7 +11,7 @@ const MAX_POOLS = 24;
  * Group-aware eviction. The single-item swap frees one device at a time, so a multi-device group (a
  * data-parallel stream, an LLM's model-parallel pair) of a starving service never finds room once cheap shared
  * instances fill every server: it needs `p` devices of one server at once. For each group template of a service
- * with unmet demand this estimates, per server, the cheapest `p` devices to clear (`Σ weight × removal loss −
+ * with unmet demand this estimates, per server, the cheapest `p` devices to clear (`Σ value of removal loss −
  * refunded penalty` of the items on them), tentatively evicts everything on them (the exact joint loss is the
  * telescoping sum of removal losses) and commits when the group then gains more than the evictions lose, by more
  * than `epsilon`. Evicted services get their demand back and the next greedy round re-places them where room is
@@ -28,7 +29,7 @@ function tryGroupSwap(ctx: GreedyContext, state: BuildState): boolean {
   const { model, options } = ctx;
   const eps = options.epsilon;
   const starving = new Set<number>();
-  for (const svc of model.services) if (svc.weight * (svc.totalDemand - state.objective.served(svc.index)) > eps) starving.add(svc.index);
+  for (const svc of model.services) if (valueGap(svc, state.objective.served(svc.index)) > eps) starving.add(svc.index);
   if (starving.size === 0) return false;
   const groups = ctx.templates
     .filter((t) => starving.has(t.service) && t.foot.exclusive && t.plan.devices > 1)
@@ -44,7 +45,7 @@ function tryGroupSwap(ctx: GreedyContext, state: BuildState): boolean {
   }
   const costOf = (c: Chosen): number => {
     let v = cost.get(c);
-    if (v === undefined) (v = model.services[c.service]!.weight * state.objective.removalLoss(c.handle) - c.penalty), cost.set(c, v);
+    if (v === undefined) (v = lossOf(ctx, state, c)), cost.set(c, v);
     return v;
   };
   for (const { t, net } of groups) {
@@ -68,12 +69,17 @@ function cheapestDevices(t: Template, pool: readonly number[], onDevice: Map<num
   return { devices: pick.map((x) => x.d).sort((a, b) => a - b), estimate: pick.reduce((s, x) => s + x.cost, 0) };
 }
 
+/** Value lost by removing `c` now, minus the penalty its removal refunds. */
+function lossOf(ctx: GreedyContext, state: BuildState, c: Chosen): number {
+  return valueLoss(ctx.model.services[c.service]!, state.objective.served(c.service), state.objective.removalLoss(c.handle)) - c.penalty;
+}
+
 function trySwapOn(ctx: GreedyContext, state: BuildState, t: Template, devices: readonly number[], onDevice: Map<number, Chosen[]>): boolean {
-  const { model, options } = ctx;
+  const { options } = ctx;
   const victims = [...new Set(devices.flatMap((d) => onDevice.get(d) ?? []))];
   let loss = 0;
   for (const c of victims) {
-    loss += model.services[c.service]!.weight * state.objective.removalLoss(c.handle) - c.penalty;
+    loss += lossOf(ctx, state, c);
     state.objective.remove(c.handle);
     state.resources.remove(c.devices, c.foot);
   }

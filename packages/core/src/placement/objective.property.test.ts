@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createSeededRandom } from '../ports/random.js';
 import { createObjective, type Supply } from './objective.js';
 import { referenceGoodput, concreteItems } from './testing/brute-force.js';
+import { serviceValue, valueGain, valueLoss } from './value.js';
 import { randomPlacementInstance } from './testing/random-instance.js';
 import type { PlacementModel } from './model.js';
 
@@ -23,7 +24,7 @@ function randomSupplies(s: number, count: number): { model: PlacementModel; supp
 function value(model: PlacementModel, locality: boolean, set: readonly Supply[]): number {
   const obj = createObjective(model, locality);
   for (const s of set) obj.add(s);
-  return model.services.reduce((v, svc) => v + svc.weight * obj.served(svc.index), 0);
+  return model.services.reduce((v, svc) => v + serviceValue(svc, obj.served(svc.index)), 0);
 }
 
 describe('goodput objective', () => {
@@ -51,7 +52,7 @@ describe('goodput objective', () => {
         const live = new Map<number, Supply>();
         for (const sup of supplies) {
           const before = referenceGoodput(model, [...live.values()], locality);
-          const predicted = obj.gain(sup) * model.services[sup.service]!.weight;
+          const predicted = valueGain(model.services[sup.service]!, obj.served(sup.service), obj.gain(sup));
           live.set(obj.add(sup), sup);
           expect(referenceGoodput(model, [...live.values()], locality) - before).toBeCloseTo(predicted, 6);
         }
@@ -59,13 +60,14 @@ describe('goodput objective', () => {
           const handles = [...live.keys()];
           if (handles.length === 0) break;
           const h = handles[d % handles.length]!;
-          const loss = obj.removalLoss(h) * model.services[live.get(h)!.service]!.weight;
+          const k = live.get(h)!.service;
+          const loss = valueLoss(model.services[k]!, obj.served(k), obj.removalLoss(h));
           const before = referenceGoodput(model, [...live.values()], locality);
           obj.remove(h);
           live.delete(h);
           expect(before - referenceGoodput(model, [...live.values()], locality)).toBeCloseTo(loss, 6);
         }
-        const total = model.services.reduce((v, svc) => v + svc.weight * obj.served(svc.index), 0);
+        const total = model.services.reduce((v, svc) => v + serviceValue(svc, obj.served(svc.index)), 0);
         expect(total).toBeCloseTo(referenceGoodput(model, [...live.values()], locality), 6);
       }),
       { numRuns: 150 },

@@ -4,8 +4,9 @@ import { planChanges, type ChangeItem } from './change-plan.js';
 import { createBuildState, netGain, objectiveValue, type Chosen, type GreedyContext } from './greedy.js';
 import { placementGuarantee } from './guarantee.js';
 import { buildPlacementModel, type PlacementModel } from './model.js';
-import { resolvePlacementOptions, type PlacementOptions } from './options.js';
+import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions } from './options.js';
 import { validatePlacementInput } from './validate-input.js';
+import { valueGap } from './value.js';
 import type { PlacedInstance, PlacementInput, PlacementResult, ServicePlacement } from './types.js';
 
 /**
@@ -26,8 +27,8 @@ import type { PlacedInstance, PlacementInput, PlacementResult, ServicePlacement 
  * `UNKNOWN_SERVICE` when plans, demand or the current placement name a service not in `services`.
  */
 export function placeServices(input: PlacementInput, options: PlacementOptions = {}): PlacementResult {
-  const resolved = resolvePlacementOptions(options);
   validatePlacementInput(input);
+  const resolved = effectivePlacementOptions(resolvePlacementOptions(options), input);
   const model = buildPlacementModel(input, resolved);
   const templates = buildTemplates(model, resolved);
   const ctx: GreedyContext = { model, options: resolved, templates };
@@ -75,7 +76,7 @@ const STARVED_SERVICES = 4;
 function starvedSeeds(ctx: GreedyContext, state: BuildOutcome['state']): number[] {
   const { model, options } = ctx;
   const short = model.services
-    .map((svc) => ({ k: svc.index, gap: svc.weight * (svc.totalDemand - state.objective.served(svc.index)) }))
+    .map((svc) => ({ k: svc.index, gap: valueGap(svc, state.objective.served(svc.index)) }))
     .filter((x) => x.gap > options.epsilon)
     .sort((a, b) => b.gap - a.gap || a.k - b.k)
     .slice(0, STARVED_SERVICES);

@@ -27,14 +27,16 @@ const GB = 1024 ** 3;
 /** Time shares the reference offers to single-device items. */
 export const MILP_SHARES: readonly number[] = [1, 1 / 2, 1 / 4, 1 / 8];
 
-/** How services are valued: per-item weight and the floor term (mirrors the objective under test). */
+/** The objective and interference to model (the placement options of the same names). */
 export interface MilpValue {
-  /** Value of one served item, per service id. */
-  readonly weight: (spec: ServiceSpec, demandPerSec: number) => number;
-  /** Fraction of each service's demand that earns the floor bonus. @default 0 */
-  readonly floorShare?: number;
-  /** Extra value of an item within the floor, as a multiple of the weight. @default 0 */
-  readonly floorBonus?: number;
+  /** `'per-item'`: an item is worth `spec.weight`; `'offered-load'`: `spec.weight × mean demand ÷ demand`. */
+  readonly valueWeighting: 'offered-load' | 'per-item';
+  /** Fraction of each service's demand that earns the floor bonus. */
+  readonly minServedShare: number;
+  /** Extra value of an item within the floor, as a multiple of the weight. */
+  readonly floorBonus: number;
+  /** Shared-device run-time slowdown (a service's own `colocationSlowdown` overrides it). */
+  readonly colocationSlowdown: number;
 }
 
 /** Result of {@link solvePlacementMilp}. */
@@ -58,6 +60,7 @@ interface Item {
   readonly plan: ParallelPlan;
   readonly rate: number;
   readonly mem: number;
+  /** Run time on a shared device (with interference), ms. */
   readonly run: number;
   /** The cycle limit minus its own run: the others' total run time it tolerates. */
   readonly room: number;
@@ -85,7 +88,14 @@ export function solvePlacementMilp(highs: HighsSolver, input: PlacementInput, va
     const d = input.demand.find((x) => x.serviceId === s.id);
     return d ? totalDemandRate(d) : 0;
   });
-  const weight = input.services.map((s, k) => (demandOf[k]! > 0 ? value.weight(s, demandOf[k]!) : 0));
+  const loaded = demandOf.filter((d) => d > 0);
+  const meanDemand = loaded.reduce((a, b) => a + b, 0) / Math.max(1, loaded.length);
+  const weight = input.services.map((s, k) => {
+    if (!(demandOf[k]! > 0)) return 0;
+    const w = s.weight ?? 1;
+    return value.valueWeighting === 'offered-load' ? (w * meanDemand) / demandOf[k]! : w;
+  });
+  const slow = input.services.map((s) => 1 + (s.colocationSlowdown ?? value.colocationSlowdown));
   const items: Item[] = [];
   const groups: Group[] = [];
   input.services.forEach((spec, k) => {
@@ -101,11 +111,12 @@ export function solvePlacementMilp(highs: HighsSolver, input: PlacementInput, va
           const rate = share * p.capacityPerSec;
           const fill = spec.slo.kind === 'frequency' ? ((p.batchSize - 1) * 1000) / rate : 0;
           const sloMs = spec.slo.kind === 'latency' ? spec.slo.deadlineMs : spec.slo.stalenessMs;
-          const lim = Math.min((1000 * p.batchSize) / rate, sloMs - (spec.networkBudgetMs ?? 0) - p.runMs - fill);
+          const shared = p.runMs * slow[k]!;
+          const lim = Math.min((1000 * p.batchSize) / rate, sloMs - (spec.networkBudgetMs ?? 0) - shared - fill);
           const mem = Math.max(p.memoryPerDeviceBytes, spec.memory.weightsBytes + spec.memory.perItemBytes * p.batchSize);
           // A partial share that can share with nothing only runs alone, where the full share serves more.
-          if (share < 1 && lim - p.runMs <= 0) continue;
-          items.push({ name: `i${items.length}`, service: k, plan: p, rate, mem, run: p.runMs, room: (lim - p.runMs) * (1 + 1e-9) });
+          if (share < 1 && lim - shared <= 0) continue;
+          items.push({ name: `i${items.length}`, service: k, plan: p, rate, mem, run: shared, room: (lim - shared) * (1 + 1e-9) });
         }
       }
     }
@@ -177,8 +188,8 @@ export function solvePlacementMilp(highs: HighsSolver, input: PlacementInput, va
       supply[g.service]!.push(`${num(g.plan.capacityPerSec)} ${n}`);
     }
   });
-  const floorShare = value.floorShare ?? 0;
-  const bonus = value.floorBonus ?? 0;
+  const floorShare = value.minServedShare;
+  const bonus = value.floorBonus;
   const obj: string[] = [];
   const bounds: string[] = [];
   input.services.forEach((_, k) => {
@@ -227,7 +238,7 @@ export function solvePlacementMilp(highs: HighsSolver, input: PlacementInput, va
       }
     });
   }
-  const grown = optimal ? growShares(instances) : [];
+  const grown = optimal ? growShares(instances, (id) => slow[input.services.findIndex((s) => s.id === id)]!) : [];
   const valueOf = (list: readonly PlacedInstance[]): number => {
     const cap = new Map<string, number>();
     for (const inst of list) cap.set(inst.serviceId, (cap.get(inst.serviceId) ?? 0) + (inst.capacityPerSec ?? inst.plan.capacityPerSec));
@@ -249,14 +260,22 @@ export function solvePlacementMilp(highs: HighsSolver, input: PlacementInput, va
 
 /**
  * Grows each single-device item's claimed rate to what its device's cycle allows, `min(plan rate, b / C)` with
- * `C = Σ L` of the device (the runs do not depend on the rates, and a larger rate only shortens a frequency
+ * `C = Σ L` of the device (with interference when shared; the runs do not depend on the rates, and a larger rate only shortens a frequency
  * item's pack fill), so the result stays feasible. Continuous shares the discrete MILP cannot express.
  */
-function growShares(instances: readonly PlacedInstance[]): PlacedInstance[] {
+function growShares(instances: readonly PlacedInstance[], slowdown: (serviceId: string) => number): PlacedInstance[] {
   const cycle = new Map<string, number>();
+  const solo = new Map<string, number>();
+  const count = new Map<string, number>();
   const key = (i: PlacedInstance): string => `${i.serverId}/${i.deviceIds[0]}`;
   const single = (i: PlacedInstance): boolean => i.plan.serviceStrategy === 'single' && i.plan.devices === 1;
-  for (const i of instances) if (single(i)) cycle.set(key(i), (cycle.get(key(i)) ?? 0) + i.plan.runMs);
+  for (const i of instances) {
+    if (!single(i)) continue;
+    cycle.set(key(i), (cycle.get(key(i)) ?? 0) + i.plan.runMs * slowdown(i.serviceId));
+    solo.set(key(i), i.plan.runMs);
+    count.set(key(i), (count.get(key(i)) ?? 0) + 1);
+  }
+  for (const [k, n] of count) if (n === 1) cycle.set(k, solo.get(k)!);
   return instances.map((i) => (single(i) ? { ...i, capacityPerSec: Math.min(i.plan.capacityPerSec, (1000 * i.plan.batchSize) / cycle.get(key(i))!) } : i));
 }
 
