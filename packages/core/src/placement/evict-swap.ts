@@ -1,4 +1,4 @@
-import { chooseDevices } from './candidates.js';
+import { devicesIn, type Template } from './candidates.js';
 import { valueGap, valueLoss } from './value.js';
 import { addSupply, commitTemplate, netGain, type BuildState, type Chosen, type GreedyContext } from './greedy.js';
 
@@ -48,8 +48,8 @@ function trySwap(ctx: GreedyContext, state: BuildState): boolean {
     for (const t of templates) {
       const net = netGain(ctx, state, t);
       if (net <= cost + eps || (best && net <= best.net)) continue;
-      // Only the victim's devices changed: a fit must use them, so search from the first pool each time.
-      const devices = chooseDevices(t, state.resources, { at: 0 });
+      // Only the victim's devices changed: a fit must use them, so only the pools that hold them are searched.
+      const devices = devicesNear(model, t, c.devices, state);
       state.evaluations++;
       if (devices && devices.some((d) => c.devices.includes(d))) best = { t, devices, net };
     }
@@ -61,6 +61,28 @@ function trySwap(ctx: GreedyContext, state: BuildState): boolean {
     restore(ctx, state, c);
   }
   return false;
+}
+
+/** Pools of a template by server (built once per template). */
+const poolsByServer = new WeakMap<Template, Map<number, (readonly number[])[]>>();
+
+/** Devices for `t` in the pools that contain one of `freed` (on the freed devices' servers), or null. */
+function devicesNear(model: GreedyContext['model'], t: Template, freed: readonly number[], state: BuildState): number[] | null {
+  let byServer = poolsByServer.get(t);
+  if (!byServer) {
+    byServer = new Map();
+    for (const pool of t.pools) {
+      const s = model.devices[pool[0]!]!.server;
+      byServer.set(s, [...(byServer.get(s) ?? []), pool]);
+    }
+    poolsByServer.set(t, byServer);
+  }
+  for (const pool of byServer.get(model.devices[freed[0]!]!.server) ?? []) {
+    if (!freed.some((d) => pool.includes(d))) continue;
+    const devices = devicesIn(t, pool, state.resources);
+    if (devices) return devices;
+  }
+  return null;
 }
 
 /** Puts a tentatively evicted item back, in its place in `chosen` (output order stays stable: no churn). */

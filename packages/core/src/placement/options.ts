@@ -30,7 +30,8 @@ export interface PlacementOptions {
   readonly multiTask?: boolean;
   /**
    * Time shares a single-device instance may claim when multi-task is on: capacity `share × plan capacity`.
-   * @default [1, 0.5, 0.25, 0.125]
+   * Levels below ¼ are used on clusters of at most 256 healthy devices (on larger ones they triple the gain
+   * evaluations for little goodput). @default [1, 0.5, 0.25, 0.125]
    */
   readonly shareLevels?: readonly number[];
   /**
@@ -56,17 +57,22 @@ export interface PlacementOptions {
   /**
    * How a served item is valued. `'offered-load'`: every service with demand is worth the same when fully served
    * (an item is worth `weight × mean demand ÷ the service's demand`), so an expensive service with little demand
-   * counts as much as a cheap popular one. `'per-item'`: an item is worth its service's `weight` (maximizes
-   * weighted items/s; expensive services lose to cheap ones). @default 'offered-load'
+   * counts as much as a cheap popular one, at a cost in total items/s. `'per-item'`: an item is worth its
+   * service's `weight` (weighted items/s; with the floor below, no service with demand is abandoned). @default 'per-item'
    */
   readonly valueWeighting?: 'offered-load' | 'per-item';
   /**
    * Floor: the first `minServedShare` of every service's demand is worth `1 + floorBonus` times more, so no service
-   * with demand is left unplaced while another is served beyond its floor (when placing it is possible at all).
+   * with demand is left unplaced while another is served beyond its floor (when placing it is possible at all;
+   * placement is still greedy, so this holds as far as the greedy finds room).
    * 0 disables the floor. @default 0.5
    */
   readonly minServedShare?: number;
-  /** Extra value of an item within the floor, as a multiple of its weight. @default 10 */
+  /**
+   * Extra value of an item within the floor, as a multiple of its weight. The default makes the floor come first
+   * in practice (a floor item beats any surplus item unless the surplus serves a million times more items per
+   * device); a small bonus (e.g. 10) only prefers floors. @default 1e6
+   */
   readonly floorBonus?: number;
   /**
    * Interference when single-device instances share a device: each batch runs `1 + colocationSlowdown` times
@@ -111,9 +117,9 @@ export const DEFAULT_PLACEMENT_OPTIONS: ResolvedPlacementOptions = {
   safeguard: true,
   batchVariants: 2,
   restarts: 'auto',
-  valueWeighting: 'offered-load',
+  valueWeighting: 'per-item',
   minServedShare: 0.5,
-  floorBonus: 10,
+  floorBonus: 1e6,
   colocationSlowdown: 0.1,
 };
 
