@@ -48,6 +48,14 @@ export interface ServiceSpec {
    * `D = deadline − networkBudgetMs`. @default 0
    */
   readonly networkBudgetMs?: number;
-  /** Relative importance in placement (goodput is weighted by it). @default 1 */
+  /**
+   * Relative importance in placement: the value of one item (placement option `valueWeighting: 'per-item'`), or of
+   * the service's whole offered load (`'offered-load'`, the default). @default 1
+   */
   readonly weight?: number;
+  /**
+   * Interference: fraction by which a batch of this service runs slower while its device is shared with other
+   * services (profiled, e.g. 0.15 = 15 % slower). Overrides placement's `colocationSlowdown`. @default undefined
+   */
+  readonly colocationSlowdown?: number;
 }

@@ -13,12 +13,21 @@ import { upgradeShares } from './upgrade-shares.js';
 import { consolidateShares } from './consolidate.js';
 import { trimShares } from './trim-shares.js';
 import { evictForStarved } from './evict-swap.js';
+import { repairForGroups } from './group-repair.js';
+import { valueLoss } from './value.js';
 
 /**
- * Greedy → grow shares → merge partial shares → trim unused claims → prune → evict for starving services,
+ * Greedy → grow shares → merge partial shares → trim unused claims → prune → evict for starving services (single
+ * items, then whole devices for multi-device groups),
  * repeated (at most `MAX_ROUNDS`) while a merge, trim, prune or swap freed resources that new items may use.
  */
 const MAX_ROUNDS = 6;
+
+/** How one pipeline runs: `greedy: false` only places the seed; `groupsFirst` places multi-device groups first. */
+export interface BuildHow {
+  readonly greedy: boolean;
+  readonly groupsFirst?: boolean;
+}
 
 /** A current instance that cannot stay, and why. */
 export interface Dropped {
@@ -41,7 +50,7 @@ export interface BuildOutcome {
  * Warm start from the current placement, optionally force one seed template first (the safeguard branch),
  * then greedy and prune until stable.
  */
-export function buildPlacement(ctx: GreedyContext, current: readonly PlacedInstance[], seed = -1, how = { greedy: true }): BuildOutcome {
+export function buildPlacement(ctx: GreedyContext, current: readonly PlacedInstance[], seed = -1, how: BuildHow = { greedy: true }): BuildOutcome {
   const state = createBuildState(ctx);
   const dropped = warmStart(ctx, state, current);
   // Growing a running instance's share needs no load: do it before paying for new instances.
@@ -51,6 +60,8 @@ export function buildPlacement(ctx: GreedyContext, current: readonly PlacedInsta
     const r = evaluate(ctx, state, t);
     if (r && r.devices.length > 0) commitTemplate(ctx, state, t, r.devices);
   }
+  // Groups-first restart: multi-device groups claim whole devices before cheap shared items fill every server.
+  if (how.groupsFirst) runGreedy(ctx, state, (t) => t.foot.exclusive && t.plan.devices > 1);
   let singles: number[] = [];
   let pruned = 0;
   for (let round = 0; how.greedy && round < MAX_ROUNDS; round++) {
@@ -61,7 +72,7 @@ export function buildPlacement(ctx: GreedyContext, current: readonly PlacedInsta
     const trimmed = trimShares(ctx, state);
     const p = prune(ctx, state);
     pruned += p;
-    const swapped = evictForStarved(ctx, state);
+    const swapped = evictForStarved(ctx, state) + repairForGroups(ctx, state);
     if (p + merged + trimmed + swapped === 0) break;
   }
   return { state, dropped, singles, pruned };
@@ -103,8 +114,8 @@ function prune(ctx: GreedyContext, state: BuildState): number {
     const order = [...live.filter((c) => c.template !== null).reverse(), ...live.filter((c) => c.template === null).reverse()];
     let any = false;
     for (const c of order) {
-      const w = ctx.model.services[c.service]!.weight;
-      if (w * state.objective.removalLoss(c.handle) - c.penalty > eps) continue;
+      const svc = ctx.model.services[c.service]!;
+      if (valueLoss(svc, state.objective.served(c.service), state.objective.removalLoss(c.handle)) - c.penalty > eps) continue;
       state.objective.remove(c.handle);
       state.resources.remove(c.devices, c.foot);
       c.removed = true;

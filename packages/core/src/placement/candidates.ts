@@ -43,6 +43,7 @@ export function footprintOf(svc: ServiceNode, plan: ParallelPlan, capacityPerSec
     memBytes: itemMemoryBytes(svc, plan),
     exclusive: !multiTask || plan.serviceStrategy !== 'single' || plan.devices > 1,
     runMs: plan.runMs,
+    sharedRunMs: plan.runMs * (1 + svc.slowdown),
     batchSize: plan.batchSize,
     capacityPerSec,
     cycleBudgetMs: svc.cycleBudgetMs,
@@ -59,6 +60,8 @@ export function switchPenalty(svc: ServiceNode, capacityPerSec: number, options:
 interface Spec {
   readonly svc: ServiceNode;
   readonly plan: ParallelPlan;
+  /** For a batch variant: the allocator's plan it derives from. */
+  readonly parent: ParallelPlan | null;
   readonly share: number;
   readonly foot: ItemFootprint;
   readonly exclusiveGroup: boolean;
@@ -80,7 +83,7 @@ export function buildTemplates(model: PlacementModel, options: ResolvedPlacement
     const groups = spec.exclusiveGroup
       ? [{ ...groupPools(plan.deviceKind, foot.memBytes, plan.devices), cost: unit ? 1 : plan.devices }]
       : (classGroups.get(plan.deviceKind) ?? [])
-          .filter((g) => g.usableBytes >= foot.memBytes && (share >= 1 || canPair(spec, specs, g.usableBytes)))
+          .filter((g) => g.usableBytes >= foot.memBytes && (share >= 1 ? aloneWorth(spec, g.usableBytes) : canPair(spec, specs, g.usableBytes)))
           .map((g) => ({ ...g, cost: unit ? 1 : resourceCost(foot, g.usableBytes, options.multiTask) }));
     for (const g of groups) {
       if (g.pools.length === 0) continue;
@@ -91,23 +94,36 @@ export function buildTemplates(model: PlacementModel, options: ResolvedPlacement
   return out;
 }
 
+/** Healthy devices up to which share levels below ¼ are offered. */
+export const SMALL_SHARE_DEVICES = 256;
+
 /** Every (service, plan, share) worth a template: batch variants only at partial shares. */
 function buildSpecs(model: PlacementModel, options: ResolvedPlacementOptions): Spec[] {
   const specs: Spec[] = [];
+  const healthy = model.devices.reduce((n, d) => n + (d.healthy ? 1 : 0), 0);
+  // Shares below ¼ only on mid-size clusters: on large ones they triple the gain evaluations for little goodput.
+  const levels = healthy <= SMALL_SHARE_DEVICES ? options.shareLevels : options.shareLevels.filter((s) => s >= 0.25);
   for (const svc of model.services) {
     if (svc.totalDemand <= 0 || svc.weight <= 0) continue;
-    for (const plan of options.multiTask ? withBatchVariants(svc, options.batchVariants) : svc.plans) {
+    for (const { plan, parent } of options.multiTask ? withBatchVariants(svc, options.batchVariants) : svc.plans.map((p) => ({ plan: p, parent: null }))) {
       const exclusiveGroup = plan.serviceStrategy !== 'single' || plan.devices > 1;
-      const shares = exclusiveGroup || !options.multiTask ? [1] : options.shareLevels;
-      // A variant claiming a whole device cannot share it, and alone the original plan serves more.
-      const variant = !svc.plans.includes(plan);
+      const shares = exclusiveGroup || !options.multiTask ? [1] : levels;
       for (const share of shares) {
-        if (share >= 1 && variant) continue;
-        specs.push({ svc, plan, share, foot: footprintOf(svc, plan, share * plan.capacityPerSec, options.multiTask), exclusiveGroup });
+        const foot = footprintOf(svc, plan, share * plan.capacityPerSec, options.multiTask);
+        specs.push({ svc, plan, parent, share, foot, exclusiveGroup });
       }
     }
   }
   return specs;
+}
+
+/**
+ * A batch variant claiming a whole device cannot share it, and alone its allocator plan serves more — where that
+ * plan fits. On devices too small for the allocator's batch the variant alone is the only way to serve there.
+ */
+function aloneWorth(spec: Spec, usableBytes: number): boolean {
+  if (!spec.parent) return true;
+  return itemMemoryBytes(spec.svc, spec.parent) > usableBytes * (1 + PLACEMENT_TOLERANCE);
 }
 
 /**
@@ -203,7 +219,8 @@ export function chooseDevices(t: Template, resources: Resources, cursor: { at: n
   return null;
 }
 
-function devicesIn(t: Template, pool: readonly number[], resources: Resources): number[] | null {
+/** Concrete devices for a template in one pool, or null (the same choice rule as {@link chooseDevices}). */
+export function devicesIn(t: Template, pool: readonly number[], resources: Resources): number[] | null {
   if (!t.foot.exclusive || t.plan.devices === 1) {
     let best = -1;
     let bestUsed = -1;

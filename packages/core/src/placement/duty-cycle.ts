@@ -2,6 +2,11 @@
 export interface CycleItem {
   /** Run time of one batch at the item's batch size, ms (`L_k(b_k)`). */
   readonly runMs: number;
+  /**
+   * Run time of one batch while the device is shared with other services (interference), ms. The duty cycle of
+   * a shared device uses it. @default runMs
+   */
+  readonly sharedRunMs?: number;
   /** Items per batch (`b_k`). */
   readonly batchSize: number;
   /** Items/s the item is assigned on this device. */
@@ -24,12 +29,17 @@ export const PLACEMENT_TOLERANCE = 1e-9;
 export function cycleLimitMs(item: CycleItem): number {
   const rateLimit = (1000 * item.batchSize) / item.capacityPerSec;
   const fillMs = item.fillsPacks ? ((item.batchSize - 1) * 1000) / item.capacityPerSec : 0;
-  return Math.min(rateLimit, item.cycleBudgetMs - item.runMs - fillMs);
+  return Math.min(rateLimit, item.cycleBudgetMs - sharedRun(item) - fillMs);
+}
+
+/** An item's run time on a shared device (with interference). */
+export function sharedRun(item: CycleItem): number {
+  return item.sharedRunMs ?? item.runMs;
 }
 
 /**
  * Multi-task duty-cycle check of DESIGN.md §1 for the single-device items sharing one device: with the cycle
- * `C = Σ L_k(b_k)`, every latency item meets `C + L_k(b_k) ≤ D_k`, every frequency item its staleness (see
+ * `C = Σ L_k(b_k)` (each run lengthened by interference, {@link CycleItem.sharedRunMs}), every latency item meets `C + L_k(b_k) ≤ D_k`, every frequency item its staleness (see
  * {@link cycleLimitMs}) and every item's rate is within `b_k / C`. Placement carries plans' `runMs`, so it
  * checks here rather than through the allocator's profile-based `checkMultiTask` (same rule).
  * A lone item is accepted as its plan was computed for a whole device (its capacity is what the allocator
@@ -40,7 +50,7 @@ export function dutyCycleFits(items: readonly CycleItem[]): boolean {
   let cycle = 0;
   let limit = Number.POSITIVE_INFINITY;
   for (const it of items) {
-    cycle += it.runMs;
+    cycle += sharedRun(it);
     limit = Math.min(limit, cycleLimitMs(it));
   }
   return cycle <= limit * (1 + PLACEMENT_TOLERANCE);

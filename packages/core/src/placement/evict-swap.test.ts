@@ -7,6 +7,8 @@ import { affinePlan } from './testing/random-instance.js';
 import type { PlacementInput } from './types.js';
 
 const GB = 1024 ** 3;
+/** Items valued by the service weight, no floor: these tests are about the eviction rule itself. */
+const PER_ITEM = { valueWeighting: 'per-item', minServedShare: 0 } as const;
 
 /** A service whose weights take most of a 16 GB device, so two never share one. */
 const big = (id: string): ServiceSpec => ({
@@ -42,7 +44,7 @@ function busyDevice(hotRate: number, lowRate: number): PlacementInput {
 describe('eviction for starving services', () => {
   it('gives a busy device to a service that needs it far more, make-before-break', () => {
     const input = busyDevice(250, 5);
-    const r = placeServices(input);
+    const r = placeServices(input, PER_ITEM);
     expect(findPlacementViolations(input, r.instances)).toEqual([]);
     expect(r.instances.map((i) => i.serviceId)).toEqual(['hot']);
     expect(r.services.find((s) => s.serviceId === 'hot')!.servedPerSec).toBeCloseTo(250, 6);
@@ -54,15 +56,15 @@ describe('eviction for starving services', () => {
 
   it('keeps the running instance when the newcomer gains less than the eviction loses', () => {
     const input = busyDevice(20, 200);
-    const r = placeServices(input);
+    const r = placeServices(input, PER_ITEM);
     expect(r.instances.map((i) => i.instanceId)).toEqual(['low-1']);
     expect(r.changes).toEqual([]);
   });
 
   it('makes no further change when its own result is fed back', () => {
     const input = busyDevice(250, 5);
-    const first = placeServices(input);
-    const second = placeServices({ ...input, current: first.instances });
+    const first = placeServices(input, PER_ITEM);
+    const second = placeServices({ ...input, current: first.instances }, PER_ITEM);
     expect(second.changes).toEqual([]);
     expect(second.instances).toEqual(first.instances);
   });

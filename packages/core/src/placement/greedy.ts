@@ -6,6 +6,7 @@ import { createObjective, type Objective } from './objective.js';
 import type { ResolvedPlacementOptions } from './options.js';
 import { createResources, type ItemFootprint, type Resources } from './resources.js';
 import type { PlacedInstance } from './types.js';
+import { serviceValue, valueGain } from './value.js';
 
 /** An item in the placement being built: a kept current instance or a new one from a template. */
 export interface Chosen {
@@ -68,7 +69,7 @@ export function addSupply(ctx: GreedyContext, state: BuildState, item: Pick<Chos
 /** Weighted marginal gain of a template's item now, minus its switching cost. */
 export function netGain(ctx: GreedyContext, state: BuildState, t: Template): number {
   const gain = state.objective.gain({ service: t.service, server: t.server, latencyMs: t.plan.expectedLatencyMs, capacityPerSec: t.foot.capacityPerSec });
-  return ctx.model.services[t.service]!.weight * gain - t.penalty;
+  return valueGain(ctx.model.services[t.service]!, state.objective.served(t.service), gain) - t.penalty;
 }
 
 /**
@@ -98,12 +99,13 @@ const TOP_SINGLES = 8;
  * Cost-benefit greedy from the current state until no item adds more than `epsilon`. Lazy mode keeps stale
  * ratios in a max-heap: by submodularity a recomputed gain never exceeds its stale bound, so an item whose fresh
  * ratio still tops the heap is the true argmax. Returns the templates with the largest net gain at the start,
- * best first (the knapsack safeguard's best single item and the restart seeds).
+ * best first (the knapsack safeguard's best single item and the restart seeds). `only` restricts the run to some
+ * templates (the groups-first restart).
  */
-export function runGreedy(ctx: GreedyContext, state: BuildState): number[] {
+export function runGreedy(ctx: GreedyContext, state: BuildState, only?: (t: Template) => boolean): number[] {
   // A prune between rounds may have freed pools that were full.
   state.cursors.fill(0);
-  return ctx.options.lazy ? lazyGreedy(ctx, state) : eagerGreedy(ctx, state);
+  return ctx.options.lazy ? lazyGreedy(ctx, state, only) : eagerGreedy(ctx, state, only);
 }
 
 function topSingles(singles: [number, number][]): number[] {
@@ -113,11 +115,12 @@ function topSingles(singles: [number, number][]): number[] {
     .map(([i]) => i);
 }
 
-function lazyGreedy(ctx: GreedyContext, state: BuildState): number[] {
+function lazyGreedy(ctx: GreedyContext, state: BuildState, only?: (t: Template) => boolean): number[] {
   const eps = ctx.options.epsilon;
   const heap = createMaxHeap(ctx.templates.length);
   const singles: [number, number][] = [];
   for (const t of ctx.templates) {
+    if (only && !only(t)) continue;
     const r = evaluate(ctx, state, t);
     if (!r || r.net <= eps) continue;
     singles.push([t.index, r.net]);
@@ -137,9 +140,9 @@ function lazyGreedy(ctx: GreedyContext, state: BuildState): number[] {
   return topSingles(singles);
 }
 
-function eagerGreedy(ctx: GreedyContext, state: BuildState): number[] {
+function eagerGreedy(ctx: GreedyContext, state: BuildState, only?: (t: Template) => boolean): number[] {
   const eps = ctx.options.epsilon;
-  const alive = new Set(ctx.templates.map((t) => t.index));
+  const alive = new Set(ctx.templates.filter((t) => !only || only(t)).map((t) => t.index));
   const singles: [number, number][] = [];
   for (let round = 0; ; round++) {
     let pick = -1;
@@ -161,10 +164,10 @@ function eagerGreedy(ctx: GreedyContext, state: BuildState): number[] {
   }
 }
 
-/** Weighted goodput minus the switching cost of the new items: the value greedy maximizes. */
+/** Value of the served goodput (weights and floors) minus the switching cost of the new items: what greedy maximizes. */
 export function objectiveValue(ctx: GreedyContext, state: BuildState): number {
   let v = 0;
-  for (const svc of ctx.model.services) v += svc.weight * state.objective.served(svc.index);
+  for (const svc of ctx.model.services) v += serviceValue(svc, state.objective.served(svc.index));
   for (const c of state.chosen) if (!c.removed) v -= c.penalty;
   return v;
 }

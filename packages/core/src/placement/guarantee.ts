@@ -9,6 +9,12 @@ export interface GuaranteeFacts {
   readonly stateful: boolean;
 }
 
+const VALUE =
+  'The goodput value Σ_k w_k (served_k + bonus × min(served_k, floor_k)) is monotone submodular (served_k is a ' +
+  'concave function of a modular one, or a max-flow value; truncating a monotone submodular function at a floor ' +
+  'keeps it so, and sums of such functions are such functions). Interference lengthens shared runs in the duty cycle ' +
+  'only: it changes the constraints, not the objective.';
+
 const NOT_MONOTONE =
   'With a warm start or a switching cost the greedy maximizes goodput minus a modular penalty over the items it may ' +
   'add to the kept ones; that function is not monotone, so the bound is stated for the stateless problem (no current ' +
@@ -25,7 +31,7 @@ const NOT_MONOTONE =
  */
 export function placementGuarantee(options: ResolvedPlacementOptions, facts: GuaranteeFacts): PlacementGuarantee {
   const p = facts.templates.reduce((m, t) => Math.max(m, t.plan.devices), 1);
-  const suffix = facts.stateful ? ` ${NOT_MONOTONE}` : '';
+  const suffix = ` ${VALUE}${facts.stateful ? ` ${NOT_MONOTONE}` : ''}`;
   if (!options.multiTask && p === 1) {
     return {
       structure: 'partition-matroid',

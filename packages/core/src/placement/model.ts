@@ -27,7 +27,17 @@ export interface ServiceNode {
   readonly index: number;
   readonly id: string;
   readonly spec: ServiceSpec;
+  /**
+   * Value of one served item: `spec.weight` × (with `valueWeighting: 'offered-load'`) the mean demand of the
+   * services with demand ÷ this service's demand, so every service's full demand is worth the same.
+   */
   readonly weight: number;
+  /** Items/s of demand that earn the floor bonus: `minServedShare × totalDemand`. */
+  readonly floorPerSec: number;
+  /** Extra value of an item within the floor, as a multiple of `weight`. */
+  readonly floorBonus: number;
+  /** Run-time slowdown when the device is shared: each batch takes `runMs × (1 + slowdown)`. */
+  readonly slowdown: number;
   readonly latencySensitive: boolean;
   /** `D = deadline (or staleness) − networkBudget` for the duty-cycle check. */
   readonly cycleBudgetMs: number;
@@ -89,7 +99,7 @@ export function buildPlacementModel(input: PlacementInput, options: ResolvedPlac
     });
     classes.push(...mine.sort((a, b) => a.usableBytes - b.usableBytes));
   });
-  const services = buildServices(input, options.periodMs);
+  const services = buildServices(input, options);
   const roundTripRow = createRoundTrip(input);
   const serviceIndex = new Map(services.map((s) => [s.id, s.index]));
   return {
@@ -106,7 +116,8 @@ export function buildPlacementModel(input: PlacementInput, options: ResolvedPlac
   };
 }
 
-function buildServices(input: PlacementInput, periodMs: number): ServiceNode[] {
+function buildServices(input: PlacementInput, options: ResolvedPlacementOptions): ServiceNode[] {
+  const periodMs = options.periodMs;
   const periodBacklog = new Map<string, Map<string, number>>();
   for (const c of input.current ?? []) {
     if (!c.backlogItems) continue;
@@ -115,7 +126,7 @@ function buildServices(input: PlacementInput, periodMs: number): ServiceNode[] {
     periodBacklog.set(c.serviceId, m);
   }
   const demandById = new Map(input.demand.map((d) => [d.serviceId, d]));
-  return input.services.map((spec, index) => {
+  const nodes = input.services.map((spec, index) => {
     const rates = new Map<string, number>();
     const add = (a: string, r: number): void => {
       if (r > 0) rates.set(a, (rates.get(a) ?? 0) + r);
@@ -136,6 +147,9 @@ function buildServices(input: PlacementInput, periodMs: number): ServiceNode[] {
       id: spec.id,
       spec,
       weight: spec.weight ?? 1,
+      floorPerSec: 0,
+      floorBonus: options.floorBonus,
+      slowdown: spec.colocationSlowdown ?? options.colocationSlowdown,
       latencySensitive: latency,
       cycleBudgetMs: sloMs - (spec.networkBudgetMs ?? 0),
       sloMs,
@@ -146,6 +160,13 @@ function buildServices(input: PlacementInput, periodMs: number): ServiceNode[] {
       plans: input.plans[spec.id] ?? [],
     };
   });
+  const loaded = nodes.filter((n) => n.totalDemand > 0);
+  const mean = loaded.reduce((s, n) => s + n.totalDemand, 0) / Math.max(1, loaded.length);
+  return nodes.map((n) => ({
+    ...n,
+    weight: options.valueWeighting === 'offered-load' && n.totalDemand > 0 ? (n.weight * mean) / n.totalDemand : n.weight,
+    floorPerSec: options.minServedShare * n.totalDemand,
+  }));
 }
 
 function createRoundTrip(input: PlacementInput): (access: string) => Float64Array {

@@ -12,8 +12,9 @@ export interface PlacementOptions {
   readonly periodMs?: number;
   /**
    * Locality: an instance serves an access server's demand only if `delay(a→s) + delay(s→a) + plan latency`
-   * fits the SLO; goodput becomes a bipartite max-flow. Off: any instance serves any demand of its service.
-   * @default false
+   * fits the SLO; goodput becomes a bipartite max-flow, so instances go where demand enters. Applies only when
+   * the input has `delaysMs` (measured delays); without them every instance serves any demand of its service, as
+   * with `false`. @default true
    */
   readonly locality?: boolean;
   /** Fraction of each device's memory kept free (fragmentation, runtime overhead); as the allocator's. @default 0.1 */
@@ -29,7 +30,8 @@ export interface PlacementOptions {
   readonly multiTask?: boolean;
   /**
    * Time shares a single-device instance may claim when multi-task is on: capacity `share × plan capacity`.
-   * @default [1, 0.5, 0.25]
+   * Levels below ¼ are used on clusters of at most 256 healthy devices (on larger ones they triple the gain
+   * evaluations for little goodput). @default [1, 0.5, 0.25, 0.125]
    */
   readonly shareLevels?: readonly number[];
   /**
@@ -52,6 +54,33 @@ export interface PlacementOptions {
    * medium clusters), else 0 (the lazy greedy alone keeps large clusters fast). @default 'auto'
    */
   readonly restarts?: number | 'auto';
+  /**
+   * How a served item is valued. `'offered-load'`: every service with demand is worth the same when fully served
+   * (an item is worth `weight × mean demand ÷ the service's demand`), so an expensive service with little demand
+   * counts as much as a cheap popular one, at a cost in total items/s. `'per-item'`: an item is worth its
+   * service's `weight` (weighted items/s; with the floor below, no service with demand is abandoned). @default 'per-item'
+   */
+  readonly valueWeighting?: 'offered-load' | 'per-item';
+  /**
+   * Floor: the first `minServedShare` of every service's demand is worth `1 + floorBonus` times more, so no service
+   * with demand is left unplaced while another is served beyond its floor (when placing it is possible at all;
+   * placement is still greedy, so this holds as far as the greedy finds room).
+   * 0 disables the floor. @default 0.5
+   */
+  readonly minServedShare?: number;
+  /**
+   * Extra value of an item within the floor, as a multiple of its weight. The default makes the floor come first
+   * in practice (a floor item beats any surplus item unless the surplus serves a million times more items per
+   * device); a small bonus (e.g. 10) only prefers floors. @default 1e6
+   */
+  readonly floorBonus?: number;
+  /**
+   * Interference when single-device instances share a device: each batch runs `1 + colocationSlowdown` times
+   * longer than profiled alone (the duty cycle and the shared rate use the slower run), so co-location is chosen
+   * only when it still pays. A service's `colocationSlowdown` (profiled) overrides it. 0 = no interference.
+   * @default 0.1
+   */
+  readonly colocationSlowdown?: number;
 }
 
 /** {@link PlacementOptions} with every field filled. */
@@ -68,23 +97,39 @@ export interface ResolvedPlacementOptions {
   readonly safeguard: boolean;
   readonly batchVariants: number;
   readonly restarts: number | 'auto';
+  readonly valueWeighting: 'offered-load' | 'per-item';
+  readonly minServedShare: number;
+  readonly floorBonus: number;
+  readonly colocationSlowdown: number;
 }
 
 /** The defaults of {@link PlacementOptions}. */
 export const DEFAULT_PLACEMENT_OPTIONS: ResolvedPlacementOptions = {
   switchWeight: 1,
   periodMs: 30_000,
-  locality: false,
+  locality: true,
   reserveFraction: 0.1,
   epsilon: 1e-9,
   lazy: true,
   multiTask: true,
-  shareLevels: [1, 0.5, 0.25],
+  shareLevels: [1, 0.5, 0.25, 0.125],
   costModel: 'resource',
   safeguard: true,
   batchVariants: 2,
   restarts: 'auto',
+  valueWeighting: 'per-item',
+  minServedShare: 0.5,
+  floorBonus: 1e6,
+  colocationSlowdown: 0.1,
 };
+
+/**
+ * The options a run uses for an input: locality is on only when the input carries a delay model (`delaysMs`).
+ * Without measured delays the max-flow would treat every server as next to every other, at a higher cost.
+ */
+export function effectivePlacementOptions(resolved: ResolvedPlacementOptions, input: { readonly delaysMs?: unknown }): ResolvedPlacementOptions {
+  return resolved.locality && input.delaysMs === undefined ? { ...resolved, locality: false } : resolved;
+}
 
 /**
  * Fills defaults and validates once.
@@ -108,7 +153,19 @@ export function resolvePlacementOptions(options: PlacementOptions = {}): Resolve
   if (restarts !== 'auto' && !(Number.isInteger(restarts) && restarts >= 0)) invalidOption('restarts', restarts, "an integer ≥ 0 or 'auto'");
   const costModel = options.costModel ?? d.costModel;
   if (costModel !== 'resource' && costModel !== 'unit') invalidOption('costModel', costModel, "'resource' or 'unit'");
+  const valueWeighting = options.valueWeighting ?? d.valueWeighting;
+  if (valueWeighting !== 'offered-load' && valueWeighting !== 'per-item') invalidOption('valueWeighting', valueWeighting, "'offered-load' or 'per-item'");
+  const minServedShare = options.minServedShare ?? d.minServedShare;
+  if (!(typeof minServedShare === 'number' && minServedShare >= 0 && minServedShare <= 1)) invalidOption('minServedShare', minServedShare, 'a number in [0, 1]');
+  const floorBonus = options.floorBonus ?? d.floorBonus;
+  if (!(Number.isFinite(floorBonus) && floorBonus >= 0)) invalidOption('floorBonus', floorBonus, 'a finite number ≥ 0');
+  const colocationSlowdown = options.colocationSlowdown ?? d.colocationSlowdown;
+  if (!(Number.isFinite(colocationSlowdown) && colocationSlowdown >= 0)) invalidOption('colocationSlowdown', colocationSlowdown, 'a finite number ≥ 0');
   return {
+    valueWeighting,
+    minServedShare,
+    floorBonus,
+    colocationSlowdown,
     switchWeight,
     periodMs,
     locality: bool('locality', options.locality, d.locality),

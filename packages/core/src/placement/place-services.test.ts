@@ -134,9 +134,10 @@ describe('placeServices', () => {
 
   it('charges the switching cost and skips an instance whose goodput does not pay for its load', () => {
     const input = twoServices(5, 0);
-    const r = placeServices(input, { switchWeight: 100, periodMs: 1000 });
+    // Per-item value without a floor, so the objective is plain goodput.
+    const r = placeServices(input, { switchWeight: 100, periodMs: 1000, minServedShare: 0 });
     expect(r.instances).toEqual([]);
-    const cheap = placeServices(input, { switchWeight: 1 });
+    const cheap = placeServices(input, { switchWeight: 1, valueWeighting: 'per-item', minServedShare: 0 });
     expect(cheap.instances).toHaveLength(1);
     expect(cheap.switchCost).toBeCloseTo((5 * 3000) / 30_000, 9);
     expect(cheap.objective).toBeCloseTo(5 - cheap.switchCost, 9);

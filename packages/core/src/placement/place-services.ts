@@ -1,11 +1,12 @@
 import { buildPlacement, type BuildOutcome } from './build-placement.js';
 import { buildTemplates, footprintOf, itemMemoryBytes } from './candidates.js';
 import { planChanges, type ChangeItem } from './change-plan.js';
-import { objectiveValue, type Chosen, type GreedyContext } from './greedy.js';
+import { createBuildState, netGain, objectiveValue, type Chosen, type GreedyContext } from './greedy.js';
 import { placementGuarantee } from './guarantee.js';
 import { buildPlacementModel, type PlacementModel } from './model.js';
-import { resolvePlacementOptions, type PlacementOptions } from './options.js';
+import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions } from './options.js';
 import { validatePlacementInput } from './validate-input.js';
+import { valueGap } from './value.js';
 import type { PlacedInstance, PlacementInput, PlacementResult, ServicePlacement } from './types.js';
 
 /**
@@ -26,8 +27,8 @@ import type { PlacedInstance, PlacementInput, PlacementResult, ServicePlacement 
  * `UNKNOWN_SERVICE` when plans, demand or the current placement name a service not in `services`.
  */
 export function placeServices(input: PlacementInput, options: PlacementOptions = {}): PlacementResult {
-  const resolved = resolvePlacementOptions(options);
   validatePlacementInput(input);
+  const resolved = effectivePlacementOptions(resolvePlacementOptions(options), input);
   const model = buildPlacementModel(input, resolved);
   const templates = buildTemplates(model, resolved);
   const ctx: GreedyContext = { model, options: resolved, templates };
@@ -43,11 +44,51 @@ export function placeServices(input: PlacementInput, options: PlacementOptions =
     if (better(alt)) (outcome = alt), (usedSafeguard = true);
   }
   // Partial enumeration of size one: greedy again after each of the next-best single items.
-  for (const seed of first.singles.filter((t) => t !== best && !inFirst(t)).slice(0, restartCount(ctx))) {
+  const restarts = restartCount(ctx);
+  for (const seed of first.singles.filter((t) => t !== best && !inFirst(t)).slice(0, restarts)) {
     const alt = buildPlacement(ctx, current, seed);
     if (better(alt)) (outcome = alt), (usedSafeguard = false);
   }
+  // Groups first: multi-device groups placed before the cheap shared items that would crowd them out.
+  if (restarts > 0 && ctx.templates.some((t) => t.foot.exclusive && t.plan.devices > 1)) {
+    const alt = buildPlacement(ctx, current, -1, { greedy: true, groupsFirst: true });
+    if (better(alt)) (outcome = alt), (usedSafeguard = false);
+  }
+  // Starved services: greedy again after one of their items, for the services the best result leaves short.
+  if (restarts > 0) {
+    for (const seed of starvedSeeds(ctx, outcome.state)) {
+      const alt = buildPlacement(ctx, current, seed);
+      if (better(alt)) (outcome = alt), (usedSafeguard = false);
+    }
+  }
   return assemble(ctx, current, outcome, usedSafeguard);
+}
+
+/** Services with unmet demand considered for starved-service restarts, largest weighted gap first. */
+const STARVED_SERVICES = 4;
+
+/**
+ * Seeds for restarts that start from a service the placement leaves short: per such service (largest weighted
+ * unmet demand first), its template with the best gain per cost and the one with the best gain, on an empty
+ * cluster. Greedy's order can crowd a service out (its devices go to cheaper items first); seeding it first lets
+ * the rest be packed around it.
+ */
+function starvedSeeds(ctx: GreedyContext, state: BuildOutcome['state']): number[] {
+  const { model, options } = ctx;
+  const short = model.services
+    .map((svc) => ({ k: svc.index, gap: valueGap(svc, state.objective.served(svc.index)) }))
+    .filter((x) => x.gap > options.epsilon)
+    .sort((a, b) => b.gap - a.gap || a.k - b.k)
+    .slice(0, STARVED_SERVICES);
+  const empty = createBuildState(ctx);
+  const seeds: number[] = [];
+  for (const { k } of short) {
+    const mine = ctx.templates.filter((t) => t.service === k).map((t) => ({ t: t.index, net: netGain(ctx, empty, t), cost: t.cost }));
+    const byRatio = [...mine].sort((a, b) => b.net / b.cost - a.net / a.cost || a.t - b.t)[0];
+    const byGain = [...mine].sort((a, b) => b.net - a.net || a.t - b.t)[0];
+    for (const x of [byRatio, byGain]) if (x && x.net > options.epsilon && !seeds.includes(x.t)) seeds.push(x.t);
+  }
+  return seeds;
 }
 
 /** Restarts to run: the option, or with `'auto'` 3 when the candidate items are few (≤ 20 000), else 0. */

@@ -1,4 +1,4 @@
-import { cycleLimitMs, PLACEMENT_TOLERANCE, type CycleItem } from './duty-cycle.js';
+import { cycleLimitMs, PLACEMENT_TOLERANCE, sharedRun, type CycleItem } from './duty-cycle.js';
 import type { DeviceNode } from './model.js';
 
 /** One item's per-device footprint: memory, time share and exclusivity. */
@@ -18,7 +18,7 @@ export interface Resources {
   remove(devices: readonly number[], item: ItemFootprint): void;
   isEmpty(device: number): boolean;
   usedBytes(device: number): number;
-  /** The device's round-robin cycle `Σ L_k(b_k)`, ms. */
+  /** The device's round-robin cycle `Σ L_k(b_k)`, ms (with interference when it holds two or more items). */
   cycleMs(device: number): number;
 }
 
@@ -27,22 +27,27 @@ export function createResources(devices: readonly DeviceNode[]): Resources {
   const n = devices.length;
   const used = new Float64Array(n);
   const sumRun = new Float64Array(n);
+  /** Σ of alone run times (a lone item's cycle). */
+  const soloRun = new Float64Array(n);
   const limit = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
   const exclusive = new Uint8Array(n);
   const items: ItemFootprint[][] = Array.from({ length: n }, () => []);
 
   const recompute = (d: number): void => {
     let run = 0;
+    let solo = 0;
     let lim = Number.POSITIVE_INFINITY;
     let mem = 0;
     let excl = 0;
     for (const it of items[d]!) {
-      run += it.runMs;
+      run += sharedRun(it);
+      solo += it.runMs;
       lim = Math.min(lim, cycleLimitMs(it));
       mem += it.memBytes;
       if (it.exclusive) excl = 1;
     }
     sumRun[d] = run;
+    soloRun[d] = solo;
     limit[d] = lim;
     used[d] = mem;
     exclusive[d] = excl;
@@ -57,14 +62,15 @@ export function createResources(devices: readonly DeviceNode[]): Resources {
       if (used[d]! + item.memBytes > dev.usableBytes * (1 + PLACEMENT_TOLERANCE)) return false;
       if (list.length === 0) return true;
       for (const it of list) if (it.service === item.service) return false;
-      const cycle = sumRun[d]! + item.runMs;
+      const cycle = sumRun[d]! + sharedRun(item);
       return cycle <= Math.min(limit[d]!, cycleLimitMs(item)) * (1 + PLACEMENT_TOLERANCE);
     },
     add(ds, item) {
       for (const d of ds) {
         items[d]!.push(item);
         used[d] = used[d]! + item.memBytes;
-        sumRun[d] = sumRun[d]! + item.runMs;
+        sumRun[d] = sumRun[d]! + sharedRun(item);
+        soloRun[d] = soloRun[d]! + item.runMs;
         limit[d] = Math.min(limit[d]!, cycleLimitMs(item));
         if (item.exclusive) exclusive[d] = 1;
       }
@@ -79,6 +85,6 @@ export function createResources(devices: readonly DeviceNode[]): Resources {
     },
     isEmpty: (d) => items[d]!.length === 0,
     usedBytes: (d) => used[d]!,
-    cycleMs: (d) => sumRun[d]!,
+    cycleMs: (d) => (items[d]!.length > 1 ? sumRun[d]! : soloRun[d]!),
   };
 }

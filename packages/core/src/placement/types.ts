@@ -109,7 +109,10 @@ export interface PlacementResult {
   readonly instances: readonly PlacedInstance[];
   /** Predicted goodput, items/s (unweighted sum of `servedPerSec`). */
   readonly goodputPerSec: number;
-  /** Objective: weighted goodput minus `switchWeight ×` goodput lost while new instances load. */
+  /**
+   * Objective: value of the served goodput (item weights, plus the floor bonus on each service's first
+   * `minServedShare` of demand) minus `switchWeight ×` goodput lost while new instances load.
+   */
   readonly objective: number;
   /** The switching-cost part of the objective (already subtracted). */
   readonly switchCost: number;

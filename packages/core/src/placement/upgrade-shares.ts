@@ -1,4 +1,5 @@
 import { switchPenalty } from './candidates.js';
+import { valueGain } from './value.js';
 import type { BuildState, GreedyContext } from './greedy.js';
 
 /**
@@ -21,7 +22,7 @@ export function upgradeShares(ctx: GreedyContext, state: BuildState): number {
     const svc = model.services[c.service]!;
     const next = cap + extra;
     const penalty = c.current ? 0 : switchPenalty(svc, next, options);
-    if (svc.weight * extra - (penalty - c.penalty) <= options.epsilon) return;
+    if (valueGain(svc, state.objective.served(c.service), extra) - (penalty - c.penalty) <= options.epsilon) return;
     // Measured capacity (kept items) scales with the claimed share.
     const value = c.current?.measuredCapacityPerSec !== undefined ? (c.current.measuredCapacityPerSec * next) / cap : next;
     const foot = { ...c.foot, capacityPerSec: next };

@@ -60,6 +60,7 @@ function validateServices(services: readonly ServiceSpec[]): Set<string> {
     if (s.loadTimeMs !== undefined) nonNegative(`services[${i}].loadTimeMs`, s.loadTimeMs);
     if (s.networkBudgetMs !== undefined) nonNegative(`services[${i}].networkBudgetMs`, s.networkBudgetMs);
     if (s.weight !== undefined) nonNegative(`services[${i}].weight`, s.weight);
+    if (s.colocationSlowdown !== undefined) nonNegative(`services[${i}].colocationSlowdown`, s.colocationSlowdown);
   });
   return ids;
 }

@@ -177,6 +177,7 @@ function buildPlacement(o: ResolvedNodeOptions, ctx: NodeContext, links: PeerLin
     },
     apply: (d) => void applier.apply(d),
     logger: o.logger,
+    now: () => o.clock.now(),
     ran: (e) => ctx.emit('placementComputed', e),
   });
   return { applier, coordinator };

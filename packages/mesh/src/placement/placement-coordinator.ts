@@ -3,6 +3,7 @@ import type { ClusterView, DeviceSpec, ServerId, ServiceDemand, ServiceSpec } fr
 import type { MeshLogger } from '../util/logger.js';
 import type { Scheduler, TimerHandle } from '../util/scheduler.js';
 import { buildPlacementInput } from './placement-input.js';
+import { PeerDelays } from './peer-delays.js';
 import type { ResolvedCoordinatorOptions } from './coordinator-options.js';
 import type { DeviceReport, HostedDevices, PlacementDecision, PlacementPayload } from './placement-payload.js';
 
@@ -25,6 +26,11 @@ export interface CoordinatorConfig {
   /** Applies a decision on this server. */
   readonly apply: (decision: PlacementDecision) => void;
   readonly logger: MeshLogger;
+  /**
+   * This server's clock, ms, for measuring round trips to peers (locality-aware placement). Without it no
+   * delays are measured and placement ignores locality. @default none
+   */
+  readonly now?: () => number;
   readonly ran: (e: { trigger: PlacementDecision['trigger']; seq: number; goodputPerSec: number; changes: number; instances: PlacementDecision['instances'] }) => void;
 }
 
@@ -50,10 +56,12 @@ export class PlacementCoordinator {
   #reportedTo: ServerId | undefined;
   #reportedKey = '';
   #running = false;
+  readonly #delays: PeerDelays;
 
   constructor(config: CoordinatorConfig) {
     this.#c = config;
     this.#devices.set(config.selfId, config.devices);
+    this.#delays = new PeerDelays(config.selfId);
   }
 
   /** The current leader according to this server's view. */
@@ -72,6 +80,7 @@ export class PlacementCoordinator {
     const tick = (): void => {
       if (!this.#running) return;
       this.#timer = this.#c.scheduler.setTimeout(tick, this.#c.periodMs);
+      this.#probePeers(true);
       this.#reportDevices(true);
       this.run(this.#last === undefined ? 'start' : 'period');
     };
@@ -91,6 +100,7 @@ export class PlacementCoordinator {
   /** The view changed: report devices to a new leader (or changed instances), maybe place for the first time. */
   onViewChanged(): void {
     if (!this.#running) return;
+    this.#probePeers(false);
     this.#reportDevices(false);
     this.#tryFirst();
   }
@@ -105,8 +115,14 @@ export class PlacementCoordinator {
   }
 
   onPayload(from: ServerId, payload: PlacementPayload): void {
+    if (payload.kind === 'probe') {
+      if (!payload.reply) this.#c.send(from, { kind: 'probe', sentAt: payload.sentAt, reply: true });
+      else if (this.#c.now) this.#delays.sample(from, payload.sentAt, this.#c.now());
+      return;
+    }
     if (payload.kind === 'devices') {
       if (payload.serverId !== from) return;
+      if (payload.delaysMs) this.#delays.report(from, payload.delaysMs);
       const isNew = !this.#devices.has(from);
       this.#devices.set(from, payload.devices);
       this.#hosted.set(from, payload.instances ?? []);
@@ -138,10 +154,13 @@ export class PlacementCoordinator {
         minDemandPerSec: this.#c.options.minDemandPerSec,
         leader: self,
         hosted: new Map([...this.#hosted, [self, this.#c.hosted()]]),
+        ...(this.#c.options.core.colocationSlowdown !== undefined ? { colocationSlowdown: this.#c.options.core.colocationSlowdown } : {}),
         ...(forecast ? { forecast } : {}),
       });
       if (input.servers.length === 0) return undefined;
-      const result = placeServices(input, { periodMs: this.#c.periodMs, ...this.#c.options.core });
+      // Measured delays make placement locality-aware (instances go where demand enters); none yet: no locality.
+      const delaysMs = this.#delays.model();
+      const result = placeServices(delaysMs ? { ...input, delaysMs } : input, { periodMs: this.#c.periodMs, ...this.#c.options.core });
       const decision: PlacementDecision = {
         kind: 'placement',
         leader: self,
@@ -201,10 +220,27 @@ export class PlacementCoordinator {
     this.run('start');
   }
 
+  /** Probes alive peers for their round trip: all of them each period, only unmeasured ones on a view change. */
+  #probePeers(all: boolean): void {
+    const now = this.#c.now;
+    if (!now) return;
+    for (const e of Object.values(this.#c.view().entries)) {
+      if (!e.alive || e.serverId === this.#c.selfId || (!all && this.#delays.measured(e.serverId))) continue;
+      this.#c.send(e.serverId, { kind: 'probe', sentAt: now(), reply: false });
+    }
+  }
+
   #reportDevices(force: boolean): void {
     const leader = this.leader();
     if (leader === this.#c.selfId) return;
-    const report: DeviceReport = { kind: 'devices', serverId: this.#c.selfId, devices: this.#c.devices, instances: this.#c.hosted() };
+    const delaysMs = this.#delays.own();
+    const report: DeviceReport = {
+      kind: 'devices',
+      serverId: this.#c.selfId,
+      devices: this.#c.devices,
+      instances: this.#c.hosted(),
+      ...(Object.keys(delaysMs).length > 0 ? { delaysMs } : {}),
+    };
     // Instances the host loads change the report: resend then too, not only to a new leader.
     const key = JSON.stringify(report.instances);
     if (!force && leader === this.#reportedTo && key === this.#reportedKey) return;

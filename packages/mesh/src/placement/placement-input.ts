@@ -1,4 +1,4 @@
-import { allocate, deviceKindsOf } from '@epara/core';
+import { allocate, DEFAULT_PLACEMENT_OPTIONS, deviceKindsOf } from '@epara/core';
 import type { ClusterView, DeviceSpec, InstanceInfo, ParallelPlan, PlacedInstance, PlacementInput, ServerId, ServerSpec, ServiceDemand, ServiceSpec } from '@epara/core';
 import { adoptInstance, claimDevices, createDeviceClaims } from './adopt-instances.js';
 import { forecastRates } from './demand-forecast.js';
@@ -18,6 +18,8 @@ export interface PlacementKnowledge {
   readonly forecast?: readonly ServiceDemand[];
   /** Per server, the devices its executor reports for its instances. @default none */
   readonly hosted?: ReadonlyMap<ServerId, readonly HostedDevices[]>;
+  /** Placement's shared-device slowdown (its `colocationSlowdown` option). @default core's default */
+  readonly colocationSlowdown?: number;
 }
 
 /**
@@ -77,21 +79,29 @@ function currentPlacement(k: PlacementKnowledge, servers: readonly ServerSpec[],
       claimDevices(claims, a);
       adopted.push({ ...a, backlogItems: backlog(inst) });
     }
-    out.push(...fitSharedDevices(adopted, out));
+    const slowdown = new Map(k.services.map((s) => [s.id, s.colocationSlowdown ?? k.colocationSlowdown ?? DEFAULT_PLACEMENT_OPTIONS.colocationSlowdown]));
+    out.push(...fitSharedDevices(adopted, out, (id) => slowdown.get(id) ?? 0));
   }
   return out;
 }
 
 /**
- * Adopted instances sharing a device run in one round-robin cycle `C = Σ runMs`, so each serves at most
- * `batch / C`: their claims are capped there (what the duty-cycle constraint of placement allows).
+ * Adopted instances sharing a device run in one round-robin cycle `C = Σ runMs × (1 + slowdown)` (runs are
+ * slower on a shared device), so each serves at most `batch / C`: their claims are capped there (what the
+ * duty-cycle constraint of placement allows).
  */
-function fitSharedDevices(adopted: readonly PlacedInstance[], others: readonly PlacedInstance[]): PlacedInstance[] {
+function fitSharedDevices(adopted: readonly PlacedInstance[], others: readonly PlacedInstance[], slowdown: (serviceId: string) => number): PlacedInstance[] {
   const cycle = new Map<string, number>();
-  for (const p of [...others, ...adopted]) if (p.deviceIds.length === 1) cycle.set(p.deviceIds[0]!, (cycle.get(p.deviceIds[0]!) ?? 0) + p.plan.runMs);
+  const count = new Map<string, number>();
+  for (const p of [...others, ...adopted]) {
+    if (p.deviceIds.length !== 1) continue;
+    const d = p.deviceIds[0]!;
+    cycle.set(d, (cycle.get(d) ?? 0) + p.plan.runMs * (1 + slowdown(p.serviceId)));
+    count.set(d, (count.get(d) ?? 0) + 1);
+  }
   return adopted.map((p) => {
     const c = p.deviceIds.length === 1 ? cycle.get(p.deviceIds[0]!) ?? 0 : 0;
-    if (c <= p.plan.runMs || c <= 0) return p;
+    if ((count.get(p.deviceIds[0]!) ?? 0) < 2 || c <= 0) return p;
     const cap = (1000 * p.plan.batchSize) / c;
     return cap < (p.capacityPerSec ?? p.plan.capacityPerSec) ? { ...p, capacityPerSec: cap } : p;
   });

@@ -17,6 +17,18 @@ export interface DeviceReport {
   readonly devices: readonly DeviceSpec[];
   /** @default [] */
   readonly instances?: readonly HostedDevices[];
+  /** The reporter's measured one-way delays to its peers, ms (locality-aware placement). @default none */
+  readonly delaysMs?: Readonly<Record<ServerId, number>>;
+}
+
+/**
+ * A delay probe: `sentAt` is the prober's clock; the peer echoes it with `reply: true`, and the prober takes
+ * the round trip on its own clock.
+ */
+export interface DelayProbe {
+  readonly kind: 'probe';
+  readonly sentAt: number;
+  readonly reply: boolean;
 }
 
 /** The leader's decision: the whole next placement and the ordered make-before-break steps. */
@@ -37,7 +49,7 @@ export interface PlacementDecision {
 }
 
 /** The JSON payload of a `placement` protocol message. */
-export type PlacementPayload = DeviceReport | PlacementDecision;
+export type PlacementPayload = DeviceReport | PlacementDecision | DelayProbe;
 
 /** Parses an untrusted payload; `undefined` when it is not a well-formed {@link PlacementPayload}. */
 export function parsePlacementPayload(value: unknown): PlacementPayload | undefined {
@@ -46,7 +58,11 @@ export function parsePlacementPayload(value: unknown): PlacementPayload | undefi
   if (v['kind'] === 'devices' && typeof v['serverId'] === 'string' && Array.isArray(v['devices'])) {
     const ok = v['devices'].every((d) => isObj(d) && typeof d['id'] === 'string' && typeof d['kind'] === 'string' && typeof d['memoryBytes'] === 'number');
     const hosted = v['instances'] === undefined || (Array.isArray(v['instances']) && v['instances'].every(isHostedDevices));
-    return ok && hosted ? (value as DeviceReport) : undefined;
+    const delays = v['delaysMs'] === undefined || (isObj(v['delaysMs']) && Object.values(v['delaysMs']).every((d) => typeof d === 'number'));
+    return ok && hosted && delays ? (value as DeviceReport) : undefined;
+  }
+  if (v['kind'] === 'probe' && typeof v['sentAt'] === 'number' && Number.isFinite(v['sentAt']) && typeof v['reply'] === 'boolean') {
+    return value as DelayProbe;
   }
   if (
     v['kind'] === 'placement' &&

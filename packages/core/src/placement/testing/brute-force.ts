@@ -1,6 +1,6 @@
 import { buildTemplates } from '../candidates.js';
 import { buildPlacementModel, type PlacementModel } from '../model.js';
-import { resolvePlacementOptions, type PlacementOptions } from '../options.js';
+import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions } from '../options.js';
 import { createResources } from '../resources.js';
 import type { PlacementInput } from '../types.js';
 import { createSeededRandom } from '../../ports/random.js';
@@ -31,7 +31,7 @@ export interface ConcreteItem {
 
 /** Every concrete item of an instance (each device of a class; each device subset of a group). */
 export function concreteItems(input: PlacementInput, options: PlacementOptions = {}): { model: PlacementModel; items: ConcreteItem[] } {
-  const resolved = resolvePlacementOptions(options);
+  const resolved = effectivePlacementOptions(resolvePlacementOptions(options), input);
   const model = buildPlacementModel(input, resolved);
   const items: ConcreteItem[] = [];
   for (const t of buildTemplates(model, resolved)) {
@@ -53,21 +53,26 @@ export interface ReferenceSupply {
 
 /**
  * Reference goodput of a set of supplies, computed independently of the greedy's incremental objective:
- * `Σ weight × min(demand, Σ capacity)`, or with locality a max-flow by plain augmenting paths.
+ * `Σ weight × (served + bonus × min(served, floor))` with `served = min(demand, Σ capacity)`, or with locality a max-flow by plain augmenting paths.
  */
 export function referenceGoodput(model: PlacementModel, supplies: readonly ReferenceSupply[], locality: boolean): number {
   let total = 0;
   for (const svc of model.services) {
     const mine = supplies.filter((it) => it.service === svc.index);
     if (!locality) {
-      total += svc.weight * Math.min(svc.totalDemand, mine.reduce((s, it) => s + it.capacityPerSec, 0));
+      total += floorValue(svc, Math.min(svc.totalDemand, mine.reduce((s, it) => s + it.capacityPerSec, 0)));
       continue;
     }
     const reach = (a: number, it: ReferenceSupply): boolean =>
       model.roundTripMs(svc.access[a]!, it.server) + it.latencyMs <= svc.sloMs * (1 + 1e-9);
-    total += svc.weight * maxFlow(svc.accessRate, mine.map((it) => it.capacityPerSec), (a, j) => reach(a, mine[j]!));
+    total += floorValue(svc, maxFlow(svc.accessRate, mine.map((it) => it.capacityPerSec), (a, j) => reach(a, mine[j]!)));
   }
   return total;
+}
+
+/** `w × (served + bonus × min(served, floor))`, restated here rather than imported. */
+function floorValue(svc: PlacementModel['services'][number], served: number): number {
+  return svc.weight * served + svc.weight * svc.floorBonus * Math.min(served, svc.floorPerSec);
 }
 
 /** Max-flow from supplies to capacities over allowed edges (dense Ford–Fulkerson with BFS; tiny inputs only). */
@@ -124,7 +129,7 @@ export function maxFlow(supply: readonly number[], caps: readonly number[], edge
  * as the greedy's post-processing (so both search the same space), then is valued by {@link referenceGoodput}.
  */
 export function bruteForceOptimum(input: PlacementInput, options: PlacementOptions = {}): { value: number; items: number } {
-  const resolved = resolvePlacementOptions(options);
+  const resolved = effectivePlacementOptions(resolvePlacementOptions(options), input);
   const { model, items } = concreteItems(input, options);
   if (items.length > MAX_BRUTE_FORCE_ITEMS) throw new Error(`brute force over ${items.length} items is intractable`);
   const ctx: GreedyContext = { model, options: resolved, templates: [] };
