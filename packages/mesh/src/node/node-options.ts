@@ -47,8 +47,15 @@ export interface NodeOptions {
   readonly syncPeriodMs?: number;
   /** A successor that does not acknowledge a token within this is retried, then bypassed, ms. @default 250 */
   readonly syncAckTimeoutMs?: number;
-  /** Sends to a ring successor before declaring it dead. @default 2 */
+  /** Sends to a ring successor before suspecting it (it is then bypassed for that token). @default 2 */
   readonly syncAttempts?: number;
+  /**
+   * A suspected successor is marked dead only when no sign of life from it (a message of its own, or a fresher
+   * stamp of its entry carried by anyone's token) is younger than this, ms. Longer: fewer false deaths under
+   * message loss, slower detection of a hung server (a crashed one is seen at once by its closed link).
+   * @default max(3 × syncPeriodMs, 2 × syncAttempts × syncAckTimeoutMs)
+   */
+  readonly syncSuspicionMs?: number;
   /** Every this many rounds the token carries every entry in full. @default 20 */
   readonly fullSyncEvery?: number;
   /** Injected sync errors (loss, delay, noise) for experiments. @default none */
@@ -147,6 +154,7 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     syncPeriodMs,
     syncAckTimeoutMs: positive('syncAckTimeoutMs', o.syncAckTimeoutMs ?? d.syncAckTimeoutMs),
     syncAttempts: integer('syncAttempts', o.syncAttempts ?? d.syncAttempts, 1),
+    syncSuspicionMs: positive('syncSuspicionMs', o.syncSuspicionMs ?? Math.max(3 * syncPeriodMs, 2 * (o.syncAttempts ?? d.syncAttempts) * (o.syncAckTimeoutMs ?? d.syncAckTimeoutMs))),
     fullSyncEvery: integer('fullSyncEvery', o.fullSyncEvery ?? d.fullSyncEvery, 1),
     syncFaults: o.syncFaults ?? {},
     viewSync: o.viewSync,

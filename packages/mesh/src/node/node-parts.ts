@@ -134,6 +134,7 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: P
     periodMs: o.syncPeriodMs,
     ackTimeoutMs: o.syncAckTimeoutMs,
     attempts: o.syncAttempts,
+    suspicionMs: o.syncSuspicionMs,
     fullEvery: o.fullSyncEvery,
     seeds: o.seeds,
     faults: createFaultInjector(o.syncFaults, o.random),
