@@ -20,8 +20,9 @@ export function plainHandshake(selfId: ServerId, scheduler: Scheduler, timeoutMs
         scheduler.clearTimeout(timer);
         connection.off('frameReceived', onFrame);
         connection.off('closed', onClosed);
-        if (err) reject(err);
-        else resolve({ peerId: peerId!, connection, early });
+        if (err) return reject(err);
+        connection.markAuthenticated?.();
+        resolve({ peerId: peerId!, connection, early });
       };
       const onFrame = ({ frame }: { frame: Uint8Array }): void => {
         if (peerId !== undefined) return void early.push(frame);

@@ -131,6 +131,7 @@ export class Handshake {
 
   #succeed(): void {
     this.#cleanup();
+    this.#raw.markAuthenticated?.();
     this.#onDone(this.#peerId);
   }
 

@@ -10,6 +10,8 @@ export interface ConnectionSink {
   close(reason: string): void;
   /** Bytes queued locally, for {@link Connection.bufferedBytes}. @default () => 0 */
   bufferedBytes?(): number;
+  /** The peer authenticated (see {@link Connection.markAuthenticated}). @default nothing */
+  authenticated?(): void;
 }
 
 /** Options of {@link createConnection}. */
@@ -78,6 +80,10 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
       });
     }
     this.#sink.write(frame);
+  }
+
+  markAuthenticated(): void {
+    if (!this.#closed) this.#sink.authenticated?.();
   }
 
   close(reason = 'closed'): void {

@@ -64,6 +64,12 @@ export interface Connection extends EventEmitter<ConnectionEvents> {
   send(frame: Uint8Array): void;
   /** Closes the link (idempotent); both sides see `closed`. Frames already queued may or may not arrive. */
   close(reason?: string): void;
+  /**
+   * The peer finished authenticating (`secureConnection` calls this): the transport lifts the limits it
+   * keeps on unauthenticated inbound links (bytes before the handshake, how many may be pending). Optional:
+   * transports without such limits leave it out.
+   */
+  markAuthenticated?(): void;
 }
 
 /** Payload of {@link TransportEvents.connectionAccepted}. */
