@@ -58,6 +58,11 @@ export interface NodeOptions {
   readonly syncSuspicionMs?: number;
   /** Every this many rounds the token carries every entry in full. @default 20 */
   readonly fullSyncEvery?: number;
+  /**
+   * Bytes allowed to wait unsent on one peer link. A peer that stops reading (its replies pile up) is answered
+   * `OVERLOADED` past this and its link is cut, so it cannot grow this node's memory. @default 32 MiB
+   */
+  readonly maxLinkBufferedBytes?: number;
   /** Injected sync errors (loss, delay, noise) for experiments. @default none */
   readonly syncFaults?: SyncFaults;
   /**
@@ -111,6 +116,7 @@ export const NODE_DEFAULTS = {
   syncAckTimeoutMs: 250,
   syncAttempts: 2,
   fullSyncEvery: 20,
+  maxLinkBufferedBytes: 32 * 1024 * 1024,
   placementPeriodMs: 30_000,
   hopLimit: 2,
   guardMs: 1,
@@ -156,6 +162,7 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     syncAttempts: integer('syncAttempts', o.syncAttempts ?? d.syncAttempts, 1),
     syncSuspicionMs: positive('syncSuspicionMs', o.syncSuspicionMs ?? Math.max(3 * syncPeriodMs, 2 * (o.syncAttempts ?? d.syncAttempts) * (o.syncAckTimeoutMs ?? d.syncAckTimeoutMs))),
     fullSyncEvery: integer('fullSyncEvery', o.fullSyncEvery ?? d.fullSyncEvery, 1),
+    maxLinkBufferedBytes: integer('maxLinkBufferedBytes', o.maxLinkBufferedBytes ?? d.maxLinkBufferedBytes, 0),
     syncFaults: o.syncFaults ?? {},
     viewSync: o.viewSync,
     offloader: o.offloader,

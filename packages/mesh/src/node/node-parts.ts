@@ -118,6 +118,7 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: P
     limits: o.limits,
     addressOf: (id) => sync.store.get(id)?.address,
     maxQueuedFrames: 1024,
+    maxBufferedBytes: o.maxLinkBufferedBytes,
     logger: o.logger,
   });
   const readSelf = (): ReturnType<typeof readSelfState> =>
