@@ -20,9 +20,8 @@ export function plainHandshake(selfId: ServerId, scheduler: Scheduler, timeoutMs
         scheduler.clearTimeout(timer);
         connection.off('frameReceived', onFrame);
         connection.off('closed', onClosed);
-        if (err) return reject(err);
-        connection.markAuthenticated?.();
-        resolve({ peerId: peerId!, connection, early });
+        if (err) reject(err);
+        else resolve({ peerId: peerId!, connection, early });
       };
       const onFrame = ({ frame }: { frame: Uint8Array }): void => {
         if (peerId !== undefined) return void early.push(frame);
@@ -30,6 +29,8 @@ export function plainHandshake(selfId: ServerId, scheduler: Scheduler, timeoutMs
           const m = decodeFrame(frame);
           if (m.type !== 'hello') return done(new EparaError('PROTOCOL_ERROR', `expected hello, got ${m.type}`));
           peerId = m.peerId;
+          // At once, not in the microtask: frames the peer sent right behind its hello are not pre-auth bytes.
+          connection.markAuthenticated?.();
           // Later frames of the same delivery batch are kept for the link.
           queueMicrotask(() => done());
         } catch (err) {

@@ -102,12 +102,12 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   #onTick(): void {
     if (!this.#running) return;
     const now = this.#c.clock.now();
-    const stalled = now - this.#tickDueAt > this.#c.ackTimeoutMs;
+    const lateMs = now - this.#tickDueAt;
     this.#schedule(this.#c.periodMs);
-    if (stalled) {
-      // This server was paused (a stopped process, a blocked event loop) for longer than peers wait for an
-      // ack: they may have marked it dead. Outbid any such mark now and announce it with a round of its own.
-      this.#c.logger.warn({ lateMs: now - this.#tickDueAt + this.#c.periodMs }, 'sync timer ran late; re-announcing this server');
+    if (lateMs > this.#c.attempts * this.#c.ackTimeoutMs) {
+      // This server was paused (a stopped process, a blocked event loop) for longer than peers wait for its
+      // acks: they may have marked it dead. Outbid any such mark now and announce it with a round of its own.
+      this.#c.logger.warn({ lateMs }, 'sync timer ran late; re-announcing this server');
       this.store.refute(now);
       if (this.store.aliveIds().length > 1) return this.startRound();
     }
