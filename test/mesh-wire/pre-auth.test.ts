@@ -50,6 +50,19 @@ async function silentUpgrade(address: string): Promise<Socket> {
 }
 
 describe('what an unauthenticated peer can make a node hold', () => {
+  it('validates the limits', () => {
+    const field = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (err) {
+        return (err as { details?: { field?: string } }).details?.field;
+      }
+      return undefined;
+    };
+    expect(field(() => createWebSocketTransport({ preAuthMaxBytes: 100 }))).toBe('preAuthMaxBytes');
+    expect(field(() => createWebSocketTransport({ maxUnauthenticatedLinks: 0 }))).toBe('maxUnauthenticatedLinks');
+  });
+
   it('a large frame before the handshake is cut on the wire, never buffered whole', async () => {
     const server = await listening();
     const { conn, outcome } = await wsClient(server.address);
