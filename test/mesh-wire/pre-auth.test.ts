@@ -16,6 +16,8 @@ async function listening(options: Parameters<typeof createWebSocketTransport>[0]
   const accepted: Connection[] = [];
   const frames: number[] = [];
   transport.on('connectionAccepted', ({ connection }) => {
+    // As a handshake does when it starts; it never finishes here.
+    connection.beginAuthentication?.();
     accepted.push(connection);
     connection.on('frameReceived', ({ frame }) => frames.push(frame.byteLength));
   });
@@ -85,6 +87,22 @@ describe('what an unauthenticated peer can make a node hold', () => {
     cleanup.push(() => client.close());
     const { connection } = await secureConnection(await client.connect(server.address), { psk: PSK, selfId: 'client', role: 'client' });
     connection.send(new Uint8Array(1 << 20));
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => got.length > 0 && (clearInterval(check), resolve()), 5);
+    });
+    expect(got).toEqual([1 << 20]);
+  });
+
+  it('leaves a bare link alone when no handshake starts on it (its host reads it unauthenticated on purpose)', async () => {
+    const transport = createWebSocketTransport({ maxUnauthenticatedLinks: 1 });
+    cleanup.push(() => transport.close());
+    const got: number[] = [];
+    transport.on('connectionAccepted', ({ connection }) => connection.on('frameReceived', ({ frame }) => got.push(frame.byteLength)));
+    const { address } = await transport.listen();
+    const a = await wsClient(address);
+    const b = await wsClient(address); // no slot is held by a bare link
+    expect([a.outcome, b.outcome]).toEqual(['open', 'open']);
+    a.conn!.send(new Uint8Array(1 << 20));
     await new Promise<void>((resolve) => {
       const check = setInterval(() => got.length > 0 && (clearInterval(check), resolve()), 5);
     });

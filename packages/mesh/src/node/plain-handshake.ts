@@ -39,6 +39,7 @@ export function plainHandshake(selfId: ServerId, scheduler: Scheduler, timeoutMs
       };
       const onClosed = (): void => done(new EparaError('PEER_UNAVAILABLE', 'link closed during the handshake'));
       const timer = scheduler.setTimeout(() => done(new EparaError('PEER_UNAVAILABLE', 'handshake timed out')), timeoutMs);
+      connection.beginAuthentication?.();
       connection.on('frameReceived', onFrame);
       connection.once('closed', onClosed);
       try {

@@ -10,6 +10,8 @@ export interface ConnectionSink {
   close(reason: string): void;
   /** Bytes queued locally, for {@link Connection.bufferedBytes}. @default () => 0 */
   bufferedBytes?(): number;
+  /** A handshake starts (see {@link Connection.beginAuthentication}). @default nothing */
+  authenticating?(): void;
   /** The peer authenticated (see {@link Connection.markAuthenticated}). @default nothing */
   authenticated?(): void;
 }
@@ -80,6 +82,10 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
       });
     }
     this.#sink.write(frame);
+  }
+
+  beginAuthentication(): void {
+    if (!this.#closed) this.#sink.authenticating?.();
   }
 
   markAuthenticated(): void {

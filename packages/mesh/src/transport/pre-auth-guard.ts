@@ -11,8 +11,17 @@ export interface PreAuthLimits {
 
 /** One inbound link's pre-authentication state. */
 export interface PreAuthTicket {
+  /** True once a handshake started on the link: the limits apply until it succeeds. */
+  readonly armed: boolean;
   /** True once the handshake succeeded: the byte cap no longer applies. */
   readonly authenticated: boolean;
+  /** A handshake starts on this link. */
+  arm(): void;
+  /**
+   * Accepting finished: a link on which no handshake started is a bare link whose host reads it
+   * unauthenticated on purpose (no limits, no slot).
+   */
+  settle(): void;
   /** The handshake succeeded: lift the byte cap and free the slot. */
   authenticate(): void;
   /** The link is gone (before or after authenticating): free the slot. */
@@ -51,11 +60,12 @@ export class PreAuthGuard {
     this.#open++;
     let bytes = head;
     let authenticated = false;
+    let armed = false;
     let released = false;
     const onData = (chunk: Buffer): void => {
       if (authenticated || released) return;
       bytes += chunk.byteLength;
-      if (bytes > this.#limits.maxBytes) {
+      if (bytes > this.#limits.maxBytes && armed) {
         ticket.release();
         cut(new EparaError('PROTOCOL_ERROR', `peer sent ${bytes} bytes before authenticating (limit ${this.#limits.maxBytes})`, { bytes, limit: this.#limits.maxBytes }));
       }
@@ -64,6 +74,17 @@ export class PreAuthGuard {
     const ticket: PreAuthTicket = {
       get authenticated() {
         return authenticated;
+      },
+      get armed() {
+        return armed;
+      },
+      arm: () => {
+        armed = true;
+      },
+      settle: () => {
+        if (armed || released) return;
+        socket.off('data', onData);
+        ticket.release();
       },
       authenticate: () => {
         if (authenticated) return;
@@ -77,7 +98,7 @@ export class PreAuthGuard {
         this.#open--;
       },
     };
-    if (bytes > this.#limits.maxBytes) queueMicrotask(() => onData(Buffer.alloc(0)));
+    queueMicrotask(() => onData(Buffer.alloc(0)));
     return ticket;
   }
 }

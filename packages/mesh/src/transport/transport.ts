@@ -65,10 +65,13 @@ export interface Connection extends EventEmitter<ConnectionEvents> {
   /** Closes the link (idempotent); both sides see `closed`. Frames already queued may or may not arrive. */
   close(reason?: string): void;
   /**
-   * The peer finished authenticating (`secureConnection` calls this): the transport lifts the limits it
-   * keeps on unauthenticated inbound links (bytes before the handshake, how many may be pending). Optional:
-   * transports without such limits leave it out.
+   * A handshake starts on this link (`secureConnection` calls this as it starts, synchronously from
+   * `connectionAccepted`): until {@link markAuthenticated}, the transport may hold the link to limits it
+   * keeps for unauthenticated peers (bytes before the handshake, how many may be pending). A link on which
+   * no handshake starts is left alone: its host reads it unauthenticated on purpose. Optional.
    */
+  beginAuthentication?(): void;
+  /** The handshake succeeded: the transport lifts its pre-authentication limits. Optional. */
   markAuthenticated?(): void;
 }
 

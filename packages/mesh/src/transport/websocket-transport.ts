@@ -146,6 +146,9 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
       const connection = this.#adopt(ws, 'inbound', remote, ticket);
       if (this.#closing !== undefined) return void connection.close('transport closed');
       this.emit('connectionAccepted', { connection });
+      // A handshake (secureConnection, the node) arms the limits synchronously from this event; a host that
+      // reads a bare link unauthenticated on purpose polices it itself.
+      ticket.settle();
     });
   };
 
@@ -194,8 +197,9 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
       idPrefix: `ws-${direction}`,
       sink: {
         write: (frame) => ws.send(frame, { binary: true }),
-        close: (reason) => this.#closeSocket(ws, reason, ticket !== undefined && !ticket.authenticated),
+        close: (reason) => this.#closeSocket(ws, reason, ticket !== undefined && ticket.armed && !ticket.authenticated),
         bufferedBytes: () => ws.bufferedAmount,
+        authenticating: () => ticket?.arm(),
         authenticated: () => ticket?.authenticate(),
       },
     });
