@@ -62,11 +62,14 @@ describe('a peer that never reads its replies', () => {
     const raw = await client.connect(`ws://127.0.0.1:${proxy.port}/epara`);
     const { connection } = await secureConnection(raw, { psk: PSK, selfId: 'greedy', role: 'client' });
     proxy.stall();
-    // 400 requests of 256 KiB each: 100 MiB of replies if the node kept every one.
+    // Requests of 256 KiB each, until the node cuts the link (a paused socket only notices the cut when the
+    // proxy next writes to it, so keep sending). Without a bound the node would hold every reply.
+    let cut = false;
+    void proxy.serverSideClosed.then(() => (cut = true));
     const inputs = { x: { type: 'float32' as const, dims: [65_536], data: new Float32Array(65_536) } };
-    for (let i = 1; i <= 400 && !connection.isClosed; i++) {
+    for (let i = 1; i <= 1200 && !cut && !connection.isClosed; i++) {
       connection.send(encodeFrame({ type: 'submit', requestId: i, serviceId: 'echo', budgetMs: 60_000, hops: 0, maxHops: 1, visited: [], priority: 0, inputs }));
-      if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
     }
     // The node cut the link on its own (without the bound it never does: the test times out here).
     await proxy.serverSideClosed;
