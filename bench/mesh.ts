@@ -6,8 +6,14 @@
  *     over the same transport is measured beside it (the floor no node can beat);
  *  2. sustained forwards/s: one node forwarding small requests to the peer process with 64 in flight;
  *  3. ring-sync bytes per server per period (5 nodes, idle steady state and under changing load);
- *  4. convergence: time for a change on one node to reach all 5 views at the default 500 ms period.
- * Last line: one JSON object with the four figures.
+ *  4. convergence: time for a change on one node to reach all 5 views at the default 500 ms period;
+ *  5. false deaths: one idle member of a 5-node cluster runs in a child process that is frozen (SIGSTOP)
+ *     past the ack wait — once below the suspicion time, once past it so every peer marks it dead — then
+ *     resumed (SIGCONT); time until every view has it alive again, against the two-period bound;
+ *  6. view completeness under sync loss: share of 10 ms samples at which all 5 views hold all 5 servers
+ *     alive, with 10% and 50% of ring messages dropped (no loss: 100%, the baseline), plus false peer-left
+ *     events and `NO_INSTANCE` rejections while instances were up at 50%.
+ * Last line: one JSON object with the figures.
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -80,7 +86,8 @@ async function peerMain(): Promise<void> {
   const raw = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
   const tiny = floats(1);
   raw.on('connectionAccepted', ({ connection }) =>
-    connection.on('frameReceived', ({ frame }) => {
+    // No handshake on the floor link: lift the transport's pre-authentication byte limit by hand.
+    (connection.markAuthenticated?.(), connection).on('frameReceived', ({ frame }) => {
       const reply = frame.slice();
       void executor.submit('echo', tiny).then(() => connection.send(reply));
     }),
@@ -229,6 +236,79 @@ async function convergence(): Promise<number> {
   return p50;
 }
 
+/** A ring member in its own process (so it can be frozen with SIGSTOP): idle, default sync settings. */
+async function memberMain(): Promise<void> {
+  const [id, seed] = process.argv.slice(process.argv.indexOf('--member') + 1);
+  const node = createNode({ id: id!, transport: createWebSocketTransport({ host: '127.0.0.1', port: 0 }), executor: createFakeExecutor({ services: {} }), security: { psk: PSK }, seeds: [seed!], placement: false });
+  await node.start();
+  process.send!({ address: node.address });
+  process.on('message', (m: { cmd: string }) => m.cmd === 'exit' && void node.close().then(() => process.exit(0)));
+}
+
+const aliveEverywhere = (nodes: MeshNode[], id: string): boolean => nodes.every((n) => n.view().entries[id]?.alive === true);
+
+async function falseDeath(): Promise<{ shortFreezeDeaths: number; recoveryMs: number; longFreezeDeaths: number }> {
+  const periodMs = 500;
+  const inProc: MeshNode[] = [];
+  const make = async (id: string): Promise<void> => {
+    const node = createNode({ id, transport: createWebSocketTransport({ host: '127.0.0.1', port: 0 }), executor: createFakeExecutor({ services: {} }), security: { psk: PSK }, seeds: inProc.length ? [inProc[0]!.address!] : [], placement: false, syncPeriodMs: periodMs });
+    await node.start();
+    inProc.push(node);
+  };
+  await make('n0');
+  await make('n1');
+  const child = fork(fileURLToPath(import.meta.url), ['--member', 'n2', inProc[0]!.address!], { execArgv: ['--import', 'tsx'] });
+  await new Promise((r) => child.once('message', r));
+  await make('n3');
+  await make('n4');
+  await waitFor(() => inProc.every((n) => Object.values(n.view().entries).filter((e) => e.alive).length === 5), 20_000);
+  let deaths = 0;
+  for (const n of inProc) n.on('peerLeft', (e) => void (e.serverId === 'n2' && deaths++));
+  const freeze = async (ms: number): Promise<void> => {
+    child.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, ms));
+    child.kill('SIGCONT');
+  };
+  // 1.5 s: past the ack wait (2 × 250 ms), below the suspicion time (1.5 s counted from its last stamp).
+  await freeze(1500);
+  await new Promise((r) => setTimeout(r, 3 * periodMs));
+  const shortFreezeDeaths = deaths;
+  deaths = 0;
+  await freeze(3500);
+  const longFreezeDeaths = deaths;
+  const t0 = process.hrtime.bigint();
+  await waitFor(() => aliveEverywhere(inProc, 'n2'), 30_000);
+  const recoveryMs = ms(t0);
+  child.send({ cmd: 'exit' });
+  await Promise.all(inProc.map((n) => n.close()));
+  console.log(`false death: a 1.5 s freeze caused ${shortFreezeDeaths} peer-left events; a 3.5 s freeze ${longFreezeDeaths} (of 4 peers), and the resumed node was back in every view ${recoveryMs.toFixed(0)} ms after SIGCONT (bound: 2 periods = ${2 * periodMs} ms)`);
+  return { shortFreezeDeaths, recoveryMs, longFreezeDeaths };
+}
+
+async function lossyViews(loss: number, windowMs: number): Promise<{ complete: number; peerLeft: number; noInstance: number; submits: number }> {
+  const c = await cluster(5, { hosted: [3, 4], serviceTimeMs: 1, node: { syncFaults: { lossProbability: loss } } });
+  let peerLeft = 0;
+  for (const m of c) m.node.on('peerLeft', () => peerLeft++);
+  let complete = 0;
+  let samples = 0;
+  let noInstance = 0;
+  let submits = 0;
+  const end = Date.now() + windowMs;
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 10));
+    samples++;
+    if (c.every((m) => Object.values(m.node.view().entries).filter((e) => e.alive).length === 5)) complete++;
+    // Light traffic from a node without the service: instances on n3 and n4 are up the whole time.
+    submits++;
+    c[samples % 3]!.node.submit('echo', floats(4), { deadline: Date.now() + 1000 }).catch((err: { code?: string }) => void (err.code === 'NO_INSTANCE' && noInstance++));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  await Promise.all(c.map((m) => m.node.close()));
+  const fraction = complete / samples;
+  console.log(`${(loss * 100).toFixed(0)}% sync loss, 5 idle servers: views complete ${(fraction * 100).toFixed(1)}% of ${samples} samples, ${peerLeft} peer-left events, ${noInstance}/${submits} submits NO_INSTANCE (instances up on n3, n4)`);
+  return { complete: fraction, peerLeft, noInstance, submits };
+}
+
 async function main(): Promise<void> {
   const peer = await startPeer();
   const node = await client(peer);
@@ -239,12 +319,18 @@ async function main(): Promise<void> {
   peer.child.send({ cmd: 'exit' });
   const s = await syncBytes();
   const conv = await convergence();
+  const fd = await falseDeath();
+  const clean = await lossyViews(0, 5000);
+  const l10 = await lossyViews(0.1, 20_000);
+  const l50 = await lossyViews(0.5, 20_000);
   console.log('');
   console.log(`offload overhead p50 ${o.overhead.toFixed(3)} ms vs aim 1 ms: ${(o.overhead / 1).toFixed(2)}× the aim; offloaded/local p50 ratio ${(o.offload / o.local).toFixed(2)}`);
   const transport = o.raw - o.local;
   console.log(`  the bare transport round trip accounts for ${transport.toFixed(3)} ms (${((100 * transport) / Math.max(1e-9, o.overhead)).toFixed(0)}%); node, protocol and PSK link add ${(o.offload - o.raw).toFixed(3)} ms (node + protocol alone, in memory: ${mem.toFixed(3)} ms)`);
   console.log(`sync: ${s.idle.toFixed(0)} B/server/period idle (design aim: hundreds of bytes per server), ${(s.busy / Math.max(1, s.idle)).toFixed(2)}× that under load`);
   console.log(`convergence ${conv.toFixed(0)} ms = ${(conv / 500).toFixed(2)} sync periods (bound: one period + one rotation)`);
+  console.log(`false-death recovery ${fd.recoveryMs.toFixed(0)} ms = ${(fd.recoveryMs / 500).toFixed(2)} sync periods (bound: 2)`);
+  console.log(`complete views: ${(clean.complete * 100).toFixed(1)}% without loss (baseline), ${(l10.complete * 100).toFixed(1)}% at 10% loss (aim ≥ 99%), ${(l50.complete * 100).toFixed(1)}% at 50%`);
   console.log(
     JSON.stringify({
       offloadOverheadMsP50: round(o.overhead),
@@ -254,15 +340,23 @@ async function main(): Promise<void> {
       syncBytesPerServer: Math.round(s.idle),
       syncBytesPerServerUnderLoad: Math.round(s.busy),
       convergenceMs5Nodes: round(conv),
+      falseDeathRecoveryMs: round(fd.recoveryMs),
+      falseDeathsAfter1500msFreeze: fd.shortFreezeDeaths,
+      viewCompleteFractionNoLoss: round(clean.complete),
+      viewCompleteFractionAt10PctLoss: round(l10.complete),
+      viewCompleteFractionAt50PctLoss: round(l50.complete),
+      peerLeftEventsAt50PctLoss: l50.peerLeft,
+      noInstanceFractionAt50PctLoss: round(l50.noInstance / Math.max(1, l50.submits)),
     }),
   );
 }
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
-const run = process.argv.includes('--peer') ? peerMain : main;
+const child = process.argv.includes('--peer') || process.argv.includes('--member');
+const run = process.argv.includes('--peer') ? peerMain : process.argv.includes('--member') ? memberMain : main;
 run().then(
-  () => process.argv.includes('--peer') || process.exit(0),
+  () => child || process.exit(0),
   (err: unknown) => {
     console.error(err);
     process.exit(1);

@@ -62,4 +62,13 @@ describe('resolveNodeOptions', () => {
     expect(fieldOf(() => resolveNodeOptions({ ...base(), executor: {} as never }))).toBe('executor');
     expect(fieldOf(() => resolveNodeOptions({ ...base(), syncFaults: { lossProbability: 2 } }))).toBeUndefined();
   });
+
+  it('derives the suspicion time from the period and the ack wait, and validates the robustness bounds', () => {
+    expect(resolveNodeOptions(base()).syncSuspicionMs).toBe(1500);
+    expect(resolveNodeOptions({ ...base(), syncPeriodMs: 50, syncAckTimeoutMs: 400 }).syncSuspicionMs).toBe(1600);
+    expect(resolveNodeOptions({ ...base(), syncSuspicionMs: 900 }).syncSuspicionMs).toBe(900);
+    expect(resolveNodeOptions(base()).maxLinkBufferedBytes).toBe(32 * 1024 * 1024);
+    expect(fieldOf(() => resolveNodeOptions({ ...base(), syncSuspicionMs: 0 }))).toBe('syncSuspicionMs');
+    expect(fieldOf(() => resolveNodeOptions({ ...base(), maxLinkBufferedBytes: -1 }))).toBe('maxLinkBufferedBytes');
+  });
 });

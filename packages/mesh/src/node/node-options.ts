@@ -54,10 +54,22 @@ export interface NodeOptions {
   readonly syncPeriodMs?: number;
   /** A successor that does not acknowledge a token within this is retried, then bypassed, ms. @default 250 */
   readonly syncAckTimeoutMs?: number;
-  /** Sends to a ring successor before declaring it dead. @default 2 */
+  /** Sends to a ring successor before suspecting it (it is then bypassed for that token). @default 2 */
   readonly syncAttempts?: number;
+  /**
+   * A suspected successor is marked dead only when no sign of life from it (a message of its own, or a fresher
+   * stamp of its entry carried by anyone's token) is younger than this, ms. Longer: fewer false deaths under
+   * message loss, slower detection of a hung server (a crashed one is seen at once by its closed link).
+   * @default max(3 × syncPeriodMs, 2 × syncAttempts × syncAckTimeoutMs)
+   */
+  readonly syncSuspicionMs?: number;
   /** Every this many rounds the token carries every entry in full. @default 20 */
   readonly fullSyncEvery?: number;
+  /**
+   * Bytes allowed to wait unsent on one peer link. A peer that stops reading (its replies pile up) is answered
+   * `OVERLOADED` past this and its link is cut, so it cannot grow this node's memory. @default 32 MiB
+   */
+  readonly maxLinkBufferedBytes?: number;
   /** Injected sync errors (loss, delay, noise) for experiments. @default none */
   readonly syncFaults?: SyncFaults;
   /**
@@ -111,6 +123,7 @@ export const NODE_DEFAULTS = {
   syncAckTimeoutMs: 250,
   syncAttempts: 2,
   fullSyncEvery: 20,
+  maxLinkBufferedBytes: 32 * 1024 * 1024,
   placementPeriodMs: 30_000,
   hopLimit: 2,
   guardMs: 1,
@@ -156,7 +169,9 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     syncPeriodMs,
     syncAckTimeoutMs: positive('syncAckTimeoutMs', o.syncAckTimeoutMs ?? d.syncAckTimeoutMs),
     syncAttempts: integer('syncAttempts', o.syncAttempts ?? d.syncAttempts, 1),
+    syncSuspicionMs: positive('syncSuspicionMs', o.syncSuspicionMs ?? Math.max(3 * syncPeriodMs, 2 * (o.syncAttempts ?? d.syncAttempts) * (o.syncAckTimeoutMs ?? d.syncAckTimeoutMs))),
     fullSyncEvery: integer('fullSyncEvery', o.fullSyncEvery ?? d.fullSyncEvery, 1),
+    maxLinkBufferedBytes: integer('maxLinkBufferedBytes', o.maxLinkBufferedBytes ?? d.maxLinkBufferedBytes, 0),
     syncFaults: o.syncFaults ?? {},
     viewSync: o.viewSync,
     offloader: o.offloader,

@@ -118,6 +118,7 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: P
     limits: o.limits,
     addressOf: (id) => sync.store.get(id)?.address,
     maxQueuedFrames: 1024,
+    maxBufferedBytes: o.maxLinkBufferedBytes,
     logger: o.logger,
   });
   const readSelf = (): ReturnType<typeof readSelfState> =>
@@ -134,6 +135,7 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: P
     periodMs: o.syncPeriodMs,
     ackTimeoutMs: o.syncAckTimeoutMs,
     attempts: o.syncAttempts,
+    suspicionMs: o.syncSuspicionMs,
     fullEvery: o.fullSyncEvery,
     seeds: o.seeds,
     faults: createFaultInjector(o.syncFaults, o.random),

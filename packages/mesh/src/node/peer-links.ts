@@ -31,6 +31,8 @@ export interface PeerLinksEvents {
   /** A frame could not be decoded (the link stays up; the frame is ignored). */
   frameRejected: [{ peerId: ServerId; error: EparaError }];
   frameSent: [{ type: WireMessage['type']; bytes: number }];
+  /** A peer let more than `maxBufferedBytes` pile up unread on its link: the write was refused and the link cut. */
+  linkShed: [{ link: PeerLink; bufferedBytes: number }];
 }
 
 /** Settings of {@link PeerLinks}. */
@@ -43,6 +45,12 @@ export interface PeerLinksConfig {
   readonly addressOf: (peerId: ServerId) => string | undefined;
   /** Frames queued per peer while dialing. */
   readonly maxQueuedFrames: number;
+  /**
+   * Bytes allowed to wait unsent on one link (a peer that does not read its replies). A write past it is
+   * refused with `OVERLOADED` (a request being answered gets that error instead, a small frame) and the
+   * link is cut.
+   */
+  readonly maxBufferedBytes: number;
   readonly logger: MeshLogger;
 }
 
@@ -184,7 +192,28 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   }
 
   #write(link: PeerLink, message: WireMessage): void {
+    const buffered = link.connection.bufferedBytes;
+    if (buffered > this.#c.maxBufferedBytes) this.#shed(link, message, buffered);
     this.#writeFrame(link, encodeFrame(message, this.#c.limits), message.type);
+  }
+
+  #shed(link: PeerLink, message: WireMessage, buffered: number): never {
+    const error = new EparaError('OVERLOADED', `peer ${link.peerId} is not reading its link: ${buffered} bytes wait unsent (limit ${this.#c.maxBufferedBytes})`, {
+      peer: link.peerId,
+      bufferedBytes: buffered,
+    });
+    this.#c.logger.warn({ peer: link.peerId, bufferedBytes: buffered }, 'peer is not reading its link; cutting it');
+    const requestId = (message as { requestId?: number }).requestId;
+    if (requestId !== undefined && message.type !== 'error') {
+      try {
+        link.connection.send(encodeFrame({ type: 'error', requestId, error }, this.#c.limits));
+      } catch {
+        // Closing already: the peer sees the link go instead.
+      }
+    }
+    this.emit('linkShed', { link, bufferedBytes: buffered });
+    link.connection.close('peer is not reading its link');
+    throw error;
   }
 
   #writeFrame(link: PeerLink, frame: Uint8Array, type: WireMessage['type']): void {

@@ -29,6 +29,8 @@ export function plainHandshake(selfId: ServerId, scheduler: Scheduler, timeoutMs
           const m = decodeFrame(frame);
           if (m.type !== 'hello') return done(new EparaError('PROTOCOL_ERROR', `expected hello, got ${m.type}`));
           peerId = m.peerId;
+          // At once, not in the microtask: frames the peer sent right behind its hello are not pre-auth bytes.
+          connection.markAuthenticated?.();
           // Later frames of the same delivery batch are kept for the link.
           queueMicrotask(() => done());
         } catch (err) {
@@ -37,6 +39,7 @@ export function plainHandshake(selfId: ServerId, scheduler: Scheduler, timeoutMs
       };
       const onClosed = (): void => done(new EparaError('PEER_UNAVAILABLE', 'link closed during the handshake'));
       const timer = scheduler.setTimeout(() => done(new EparaError('PEER_UNAVAILABLE', 'handshake timed out')), timeoutMs);
+      connection.beginAuthentication?.();
       connection.on('frameReceived', onFrame);
       connection.once('closed', onClosed);
       try {

@@ -16,7 +16,7 @@ export function guardConnection(raw: Connection, o: ResolvedSecureConnectionOpti
     direction: raw.direction,
     maxFrameBytes: Math.min(o.maxFrameBytes, 0xffffffff),
     idPrefix: `secure-${raw.direction}`,
-    sink: { write: (f) => raw.send(f), close: (r) => raw.close(r), bufferedBytes: () => raw.bufferedBytes },
+    sink: { write: (f) => raw.send(f), close: (r) => raw.close(r), bufferedBytes: () => raw.bufferedBytes, authenticating: () => raw.beginAuthentication?.(), authenticated: () => raw.markAuthenticated?.() },
   });
   const abuse = (error: EparaError): void => {
     try {

@@ -41,6 +41,7 @@ export class Handshake {
     const { signal, timeoutMs, role, selfId } = this.#o;
     if (signal?.aborted === true) return this.#onAbort();
     if (this.#raw.isClosed) return this.#onClosed({ reason: 'already closed', initiatedLocally: true });
+    this.#raw.beginAuthentication?.();
     this.#timer = setTimeout(() => this.#fail(unauthenticated(`authentication did not finish within ${timeoutMs} ms`), true), timeoutMs);
     this.#raw.on('frameReceived', this.#onFrame);
     this.#raw.once('closed', this.#onClosed);
@@ -131,6 +132,7 @@ export class Handshake {
 
   #succeed(): void {
     this.#cleanup();
+    this.#raw.markAuthenticated?.();
     this.#onDone(this.#peerId);
   }
 

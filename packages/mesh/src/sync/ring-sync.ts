@@ -1,51 +1,19 @@
 import { EventEmitter } from 'eventemitter3';
-import type { Clock, ServerId } from '@epara/core';
-import type { MeshLogger } from '../util/logger.js';
-import type { Scheduler, TimerHandle } from '../util/scheduler.js';
-import type { FaultInjector } from './sync-faults.js';
-import type { EntryStub, SyncMessage, SyncToken, WireEntry } from './sync-types.js';
+import type { ServerId } from '@epara/core';
+import type { TimerHandle } from '../util/scheduler.js';
+import type { RingSyncConfig, RingSyncEvents, SyncTarget } from './ring-sync-config.js';
+import type { SyncMessage, SyncToken } from './sync-types.js';
+import { deadBefore, mergeToken, ringSuccessor, stampToken } from './token-ops.js';
+import { Liveness } from './liveness.js';
 import { ViewStore } from './view-store.js';
-import type { SelfState } from './view-store.js';
 
-/** Where a sync message goes: a known server, or (to join) just an address. */
-export interface SyncTarget {
-  readonly id?: ServerId;
-  readonly address?: string;
-}
-
-/** Resolved settings and ports of a {@link RingSync}. */
-export interface RingSyncConfig {
-  readonly selfId: ServerId;
-  readonly epoch: number;
-  readonly clock: Clock;
-  readonly scheduler: Scheduler;
-  readonly periodMs: number;
-  readonly ackTimeoutMs: number;
-  /** Sends to the same successor before it is declared dead. */
-  readonly attempts: number;
-  /** Every this many rounds a token carries every entry in full (anti-entropy). */
-  readonly fullEvery: number;
-  readonly seeds: readonly string[];
-  readonly faults: FaultInjector;
-  readonly logger: MeshLogger;
-  readonly readSelf: () => SelfState;
-  /** Fire-and-forget delivery; failures show up as missing acks. */
-  readonly send: (to: SyncTarget, message: SyncMessage) => void;
-}
-
-/** Events of a {@link RingSync}. */
-export interface RingSyncEvents {
-  /** A token this server started came back: every alive server has merged and updated it. */
-  roundCompleted: [{ origin: ServerId; round: number; hops: number; durationMs: number }];
-  peerJoined: [{ serverId: ServerId; epoch: number }];
-  peerLeft: [{ serverId: ServerId; reason: 'ack-timeout' | 'reported' | 'link-closed' }];
-  /** The view changed (any entry updated). */
-  viewUpdated: [];
-}
+export type { RingSyncConfig, RingSyncEvents, SyncTarget } from './ring-sync-config.js';
 
 interface PendingForward {
   token: SyncToken;
   target: SyncTarget;
+  /** Suspected servers this token goes around. */
+  skip: ReadonlySet<ServerId>;
   tried: number;
   timer: TimerHandle;
 }
@@ -53,9 +21,12 @@ interface PendingForward {
 /**
  * Ring synchronization (DESIGN.md §2): servers sorted by id form a ring; each period the lowest alive server
  * starts a token that every alive server merges, stamps with its own entry and forwards to its successor.
- * A successor that does not acknowledge within `ackTimeoutMs` (after `attempts` sends) is marked dead and
- * skipped (ring bypass). A server that hears no token for a while starts one itself, which also takes
- * over when the initiator dies. Transport-agnostic: the node supplies `send` and calls {@link receive}.
+ * A successor that does not acknowledge within `ackTimeoutMs` (after `attempts` sends) is suspected and
+ * skipped for that token (ring bypass); it is marked dead only when no sign of life from it is younger than
+ * `suspicionMs`. Dead-marked servers still get a copy of the token now and then, so one that was only
+ * paused or cut off sees its dead mark and outbids it. A server that hears no token for a while starts one
+ * itself, which also takes over when the initiator dies. Transport-agnostic: the node supplies `send` and
+ * calls {@link receive}.
  */
 export class RingSync extends EventEmitter<RingSyncEvents> {
   readonly store: ViewStore;
@@ -67,12 +38,17 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   #round = 0;
   #nextFull = true;
   #lastTokenAt: number;
+  readonly #liveness: Liveness;
+  readonly #suspicionMs: number;
   #tick: TimerHandle | undefined;
+  #tickDueAt = 0;
   #running = false;
 
   constructor(config: RingSyncConfig) {
     super();
     this.#c = config;
+    this.#suspicionMs = config.suspicionMs ?? Math.max(3 * config.periodMs, 2 * config.attempts * config.ackTimeoutMs);
+    this.#liveness = new Liveness({ periodMs: config.periodMs, suspicionMs: this.#suspicionMs, eagerProbes: 20, maxProbeGapPeriods: 32 });
     this.store = new ViewStore(config.selfId, config.epoch, config.clock.now(), config.readSelf());
     this.#lastTokenAt = config.clock.now();
   }
@@ -101,9 +77,16 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   /** Delivers a message from a peer; `reply` answers on the link it came from. */
   receive(message: SyncMessage, reply: (m: SyncMessage) => void): void {
     if (!this.#running) return;
+    this.#liveness.heard(message.from, this.#c.clock.now());
     if (message.kind === 'ack') return this.#acked(message.from, key(message));
     this.#emitSend(reply, { kind: 'ack', from: this.#c.selfId, origin: message.token.origin, epoch: message.token.epoch, round: message.token.round });
     this.#process(message.token, message.from);
+    // A server this one holds dead just spoke: show it the dead mark (in a copy of the token) so it outbids it.
+    if (this.store.get(message.from)?.alive === false) {
+      const copy = this.#stamp(message.token, this.#c.clock.now(), false);
+      const target = { id: message.from, address: this.store.get(message.from)?.address };
+      this.#emitSend((m) => this.#c.send(target, m), { kind: 'token', from: this.#c.selfId, token: copy });
+    }
   }
 
   /** Reports a peer as gone (e.g. its link closed): marked dead now rather than at the next missed ack. */
@@ -112,13 +95,22 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   }
 
   #schedule(delayMs: number): void {
+    this.#tickDueAt = this.#c.clock.now() + delayMs;
     this.#tick = this.#c.scheduler.setTimeout(() => this.#onTick(), delayMs);
   }
 
   #onTick(): void {
     if (!this.#running) return;
-    this.#schedule(this.#c.periodMs);
     const now = this.#c.clock.now();
+    const lateMs = now - this.#tickDueAt;
+    this.#schedule(this.#c.periodMs);
+    if (lateMs > this.#c.attempts * this.#c.ackTimeoutMs) {
+      // This server was paused (a stopped process, a blocked event loop) for longer than peers wait for its
+      // acks: they may have marked it dead. Outbid any such mark now and announce it with a round of its own.
+      this.#c.logger.warn({ lateMs }, 'sync timer ran late; re-announcing this server');
+      this.store.refute(now);
+      if (this.store.aliveIds().length > 1) return this.startRound();
+    }
     const alive = this.store.aliveIds();
     if (alive.length <= 1 && this.#c.seeds.length > 0) return this.#join();
     const rank = Math.max(0, alive.indexOf(this.#c.selfId));
@@ -170,47 +162,38 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   }
 
   #merge(token: SyncToken, from: ServerId, now: number): boolean {
-    let missing = token.wantFull;
-    let changed = false;
-    for (const e of token.entries) {
-      const out = this.store.applyEntry(e.serverId === this.#c.selfId ? e : this.#c.faults.perturb(e), now);
-      changed ||= out === 'updated';
-    }
-    for (const s of token.stubs) {
-      const out = this.store.applyStub(s, now);
-      missing ||= out === 'missing';
-    }
-    if (from !== this.#c.selfId && !this.store.get(from)) missing = true;
+    const { changed, missing } = mergeToken(this.store, token, from, now, this.#c.faults);
     if (changed) this.emit('viewUpdated');
     return missing;
   }
 
-  /** The token as this server forwards it: deltas in full, the rest as stubs. */
   #stamp(token: SyncToken, now: number, wantFull: boolean): SyncToken {
-    const entries: WireEntry[] = [];
-    const stubs: EntryStub[] = [];
-    const since = now - 2 * this.#c.periodMs;
-    for (const id of this.store.ids()) {
-      if (token.full || this.store.changedSince(id, since)) entries.push(this.store.toWire(id, now)!);
-      else stubs.push(this.store.toStub(id, now)!);
-    }
-    return { ...token, wantFull, entries, stubs };
+    return stampToken(this.store, token, now, wantFull, 2 * this.#c.periodMs);
   }
 
-  #forward(token: SyncToken): void {
-    const next = this.#successor();
+  #forward(token: SyncToken, skip: ReadonlySet<ServerId> = new Set()): void {
+    const next = ringSuccessor(this.store, skip);
+    this.#probe(token, next);
     if (next === undefined) {
       if (token.origin === this.#c.selfId) this.#complete(token, this.#c.clock.now(), token.wantFull);
       return;
     }
-    this.#forwardTo(token, { id: next, address: this.store.get(next)?.address });
+    this.#forwardTo(token, { id: next, address: this.store.get(next)?.address }, skip);
   }
 
-  #forwardTo(token: SyncToken, target: SyncTarget): void {
+  /** Sends a copy of the token (no ack awaited) to the dead-marked servers between this one and `next`. */
+  #probe(token: SyncToken, next: ServerId | undefined): void {
+    for (const id of this.#liveness.probesDue(deadBefore(this.store, next), this.#c.clock.now())) {
+      const target = { id, address: this.store.get(id)?.address };
+      this.#emitSend((m) => this.#c.send(target, m), { kind: 'token', from: this.#c.selfId, token });
+    }
+  }
+
+  #forwardTo(token: SyncToken, target: SyncTarget, skip: ReadonlySet<ServerId> = new Set()): void {
     const k = key(token);
     const prev = this.#pending.get(k);
     if (prev) this.#c.scheduler.clearTimeout(prev.timer);
-    const pending: PendingForward = { token, target, tried: 0, timer: undefined as unknown as TimerHandle };
+    const pending: PendingForward = { token, target, skip, tried: 0, timer: undefined as unknown as TimerHandle };
     this.#pending.set(k, pending);
     this.#attempt(k, pending);
   }
@@ -226,9 +209,16 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
     if (p.tried < this.#c.attempts) return this.#attempt(k, p);
     this.#pending.delete(k);
     if (p.target.id === undefined) return; // a seed that did not answer: the next tick tries again
-    this.#c.logger.warn({ peer: p.target.id }, 'ring successor did not acknowledge; bypassing it');
-    if (this.store.markDead(p.target.id, this.#c.clock.now())) this.emit('peerLeft', { serverId: p.target.id, reason: 'ack-timeout' });
-    this.#forward(this.#stamp(p.token, this.#c.clock.now(), p.token.wantFull));
+    const id = p.target.id;
+    const now = this.#c.clock.now();
+    const entry = this.store.get(id);
+    if (entry && this.#liveness.isDead(id, entry.updatedAt, now)) {
+      this.#c.logger.warn({ peer: id }, 'ring successor did not acknowledge and shows no sign of life; marking it dead');
+      if (this.store.markDead(id, now)) this.emit('peerLeft', { serverId: id, reason: 'ack-timeout' });
+    } else {
+      this.#c.logger.debug({ peer: id }, 'ring successor did not acknowledge; suspected, bypassed for this token');
+    }
+    this.#forward(this.#stamp(p.token, now, p.token.wantFull), new Set([...p.skip, id]));
   }
 
   #acked(from: ServerId, k: string): void {
@@ -245,13 +235,6 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
     if (wantFull) this.#nextFull = true;
     if (started === undefined) return;
     this.emit('roundCompleted', { origin: token.origin, round: token.round, hops: token.entries.length + token.stubs.length, durationMs: now - started });
-  }
-
-  #successor(): ServerId | undefined {
-    const alive = this.store.aliveIds();
-    if (alive.length <= 1) return undefined;
-    const i = alive.indexOf(this.#c.selfId);
-    return alive[(i + 1) % alive.length];
   }
 
   #emitSend(send: (m: SyncMessage) => void, message: SyncMessage): void {
@@ -271,7 +254,11 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
 
   #emitMembership(before: ReadonlySet<ServerId>): void {
     const after = this.store.aliveIds();
-    for (const id of after) if (!before.has(id)) this.emit('peerJoined', { serverId: id, epoch: this.store.get(id)!.epoch });
+    for (const id of after) {
+      if (before.has(id)) continue;
+      this.#liveness.revived(id);
+      this.emit('peerJoined', { serverId: id, epoch: this.store.get(id)!.epoch });
+    }
     const now = new Set(after);
     for (const id of before) if (!now.has(id)) this.emit('peerLeft', { serverId: id, reason: 'reported' });
   }

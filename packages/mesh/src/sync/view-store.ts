@@ -60,6 +60,15 @@ export class ViewStore {
     return changed;
   }
 
+  /**
+   * Moves this server's own version past whatever a peer may hold for it (e.g. a dead mark written while this
+   * server was paused): the live entry then wins everywhere it travels.
+   */
+  refute(now: number): void {
+    const cur = this.#entries.get(this.selfId)!;
+    this.#entries.set(this.selfId, { entry: { ...cur.entry, alive: true, version: cur.entry.version + 1, updatedAt: now }, changedAt: now });
+  }
+
   /** Merges one full entry from the ring (core's `compareEntries` decides which copy wins). */
   applyEntry(w: WireEntry, now: number): ApplyOutcome {
     if (w.serverId === this.selfId) return this.#applySelfEcho(w, now);

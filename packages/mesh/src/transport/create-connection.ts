@@ -10,6 +10,10 @@ export interface ConnectionSink {
   close(reason: string): void;
   /** Bytes queued locally, for {@link Connection.bufferedBytes}. @default () => 0 */
   bufferedBytes?(): number;
+  /** A handshake starts (see {@link Connection.beginAuthentication}). @default nothing */
+  authenticating?(): void;
+  /** The peer authenticated (see {@link Connection.markAuthenticated}). @default nothing */
+  authenticated?(): void;
 }
 
 /** Options of {@link createConnection}. */
@@ -78,6 +82,14 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
       });
     }
     this.#sink.write(frame);
+  }
+
+  beginAuthentication(): void {
+    if (!this.#closed) this.#sink.authenticating?.();
+  }
+
+  markAuthenticated(): void {
+    if (!this.#closed) this.#sink.authenticated?.();
   }
 
   close(reason = 'closed'): void {

@@ -64,6 +64,15 @@ export interface Connection extends EventEmitter<ConnectionEvents> {
   send(frame: Uint8Array): void;
   /** Closes the link (idempotent); both sides see `closed`. Frames already queued may or may not arrive. */
   close(reason?: string): void;
+  /**
+   * A handshake starts on this link (`secureConnection` calls this as it starts, synchronously from
+   * `connectionAccepted`): until {@link markAuthenticated}, the transport may hold the link to limits it
+   * keeps for unauthenticated peers (bytes before the handshake, how many may be pending). A link on which
+   * no handshake starts is left alone: its host reads it unauthenticated on purpose. Optional.
+   */
+  beginAuthentication?(): void;
+  /** The handshake succeeded: the transport lifts its pre-authentication limits. Optional. */
+  markAuthenticated?(): void;
 }
 
 /** Payload of {@link TransportEvents.connectionAccepted}. */

@@ -59,6 +59,13 @@ export interface WebSocketTransportOptions {
    * nodes. @default false
    */
   readonly maskFrames?: boolean;
+  /**
+   * Bytes an inbound link may send before its handshake succeeds (counted on the socket, so no large frame
+   * is buffered first); past it the link is cut. The PSK handshake needs a few hundred. @default 65536
+   */
+  readonly preAuthMaxBytes?: number;
+  /** Inbound links allowed to be mid-handshake at once; further upgrade requests get HTTP 503. @default 64 */
+  readonly maxUnauthenticatedLinks?: number;
   /** Where diagnostics go. @default silent */
   readonly logger?: WireLogger;
 }
@@ -74,6 +81,8 @@ export const WEBSOCKET_TRANSPORT_DEFAULTS = {
   connectTimeoutMs: 5000,
   closeGraceMs: 1000,
   maskFrames: false,
+  preAuthMaxBytes: 65_536,
+  maxUnauthenticatedLinks: 64,
 } as const;
 
 /** {@link WebSocketTransportOptions} after defaults and validation. */
@@ -116,6 +125,8 @@ export function resolveWebSocketTransportOptions(options: WebSocketTransportOpti
   }
   positiveInt('connectTimeoutMs', o.connectTimeoutMs);
   positiveInt('closeGraceMs', o.closeGraceMs, 0);
+  positiveInt('preAuthMaxBytes', o.preAuthMaxBytes, 1024);
+  positiveInt('maxUnauthenticatedLinks', o.maxUnauthenticatedLinks);
   if (typeof o.maskFrames !== 'boolean') invalidOption('maskFrames', o.maskFrames, 'a boolean');
   return {
     ...o,

@@ -9,6 +9,8 @@ import { EventEmitter } from 'eventemitter3';
 import { WebSocket, WebSocketServer } from 'ws';
 import { EparaError } from '@epara/core';
 import { createConnection } from './create-connection.js';
+import { PreAuthGuard } from './pre-auth-guard.js';
+import type { PreAuthTicket } from './pre-auth-guard.js';
 import type { ConnectionController } from './create-connection.js';
 import { abortError, withAbort } from './transport-util.js';
 import type { Connection, ConnectOptions, ListenOptions, Transport, TransportEvents } from './transport.js';
@@ -48,6 +50,7 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
   readonly #wss: WebSocketServer;
   readonly #links = new Set<Link>();
   readonly #dials = new Set<WebSocket>();
+  readonly #preAuth: PreAuthGuard;
   #server: HttpServer | HttpsServer | undefined;
   #listening: Promise<{ address: string }> | undefined;
   #address: string | undefined;
@@ -58,6 +61,7 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
     super();
     this.#o = o;
     this.maxFrameBytes = o.maxFrameBytes;
+    this.#preAuth = new PreAuthGuard({ maxBytes: o.preAuthMaxBytes, maxLinks: o.maxUnauthenticatedLinks });
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
     // A bad upgrade request is answered (400) by ws; report it without letting it affect anything else.
     this.#wss.on('wsClientError', (err, socket) => {
@@ -133,11 +137,24 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
       return;
     }
     if (this.#closing !== undefined) return void socket.destroy();
+    if (!this.#preAuth.hasRoom()) {
+      // Too many links mid-handshake: refuse before the WebSocket layer allocates anything for this one.
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return this.#background(new EparaError('RATE_LIMITED', `refused a connection: ${this.#preAuth.pending} links are already authenticating`));
+    }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-      const connection = this.#adopt(ws, 'inbound', remote);
+      const ticket = this.#preAuth.admit(socket, head.byteLength, (error) => {
+        this.#background(error);
+        (this.#linkOf(ws) ?? { error: undefined }).error ??= error;
+        ws.terminate();
+      });
+      const connection = this.#adopt(ws, 'inbound', remote, ticket);
       if (this.#closing !== undefined) return void connection.close('transport closed');
       this.emit('connectionAccepted', { connection });
+      // A handshake (secureConnection, the node) arms the limits synchronously from this event; a host that
+      // reads a bare link unauthenticated on purpose polices it itself.
+      ticket.settle();
     });
   };
 
@@ -173,7 +190,12 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
     return withAbort(options.signal, () => dial, () => ws.terminate());
   }
 
-  #adopt(ws: WebSocket, direction: 'inbound' | 'outbound', remoteAddress: string): Connection {
+  #linkOf(ws: WebSocket): Link | undefined {
+    for (const l of this.#links) if (l.ws === ws) return l;
+    return undefined;
+  }
+
+  #adopt(ws: WebSocket, direction: 'inbound' | 'outbound', remoteAddress: string, ticket?: PreAuthTicket): Connection {
     const ctl = createConnection({
       remoteAddress,
       direction,
@@ -181,8 +203,10 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
       idPrefix: `ws-${direction}`,
       sink: {
         write: (frame) => ws.send(frame, { binary: true }),
-        close: (reason) => ws.close(1000, shortReason(reason)),
+        close: (reason) => this.#closeSocket(ws, reason, ticket !== undefined && ticket.armed && !ticket.authenticated),
         bufferedBytes: () => ws.bufferedAmount,
+        authenticating: () => ticket?.arm(),
+        authenticated: () => ticket?.authenticate(),
       },
     });
     const link: Link = { ws, ctl, lastSeenAt: Date.now(), error: undefined };
@@ -201,11 +225,26 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
     });
     ws.once('close', (code: number, reason: Buffer) => {
       this.#links.delete(link);
+      ticket?.release();
       const text = reason.toString();
       ctl.closedByMedium({ reason: text || link.error?.message || `code ${code}`, error: link.error ?? closeError(code, text) });
     });
     this.#startKeepalive();
     return ctl.connection;
+  }
+
+  /**
+   * Starts the closing handshake, and does not wait on the peer for it: a link that never authenticated is cut
+   * once what was queued (e.g. the handshake's error frame) had a turn to go out; any other is cut after
+   * `closeGraceMs` if the peer has not answered. (`ws` alone would keep the socket for 30 s.)
+   */
+  #closeSocket(ws: WebSocket, reason: string, unauthenticated: boolean): void {
+    ws.close(1000, shortReason(reason));
+    const cut = (): void => {
+      if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+    };
+    if (unauthenticated) return void setImmediate(cut);
+    setTimeout(cut, this.#o.closeGraceMs).unref();
   }
 
   #background(error: EparaError): void {

@@ -1,0 +1,48 @@
+import type { Clock, ServerId } from '@epara/core';
+import type { MeshLogger } from '../util/logger.js';
+import type { Scheduler } from '../util/scheduler.js';
+import type { FaultInjector } from './sync-faults.js';
+import type { SyncMessage } from './sync-types.js';
+import type { SelfState } from './view-store.js';
+
+/** Where a sync message goes: a known server, or (to join) just an address. */
+export interface SyncTarget {
+  readonly id?: ServerId;
+  readonly address?: string;
+}
+
+/** Resolved settings and ports of a {@link RingSync}. */
+export interface RingSyncConfig {
+  readonly selfId: ServerId;
+  readonly epoch: number;
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  readonly periodMs: number;
+  readonly ackTimeoutMs: number;
+  /** Sends to the same successor before it is suspected (bypassed for that token). */
+  readonly attempts: number;
+  /**
+   * A suspected successor is declared dead only once no sign of life from it (a message of its own, or a
+   * fresher stamp of its entry in anyone's token) is younger than this, ms.
+   * @default max(3 × periodMs, 2 × attempts × ackTimeoutMs)
+   */
+  readonly suspicionMs?: number;
+  /** Every this many rounds a token carries every entry in full (anti-entropy). */
+  readonly fullEvery: number;
+  readonly seeds: readonly string[];
+  readonly faults: FaultInjector;
+  readonly logger: MeshLogger;
+  readonly readSelf: () => SelfState;
+  /** Fire-and-forget delivery; failures show up as missing acks. */
+  readonly send: (to: SyncTarget, message: SyncMessage) => void;
+}
+
+/** Events of a {@link RingSync}. */
+export interface RingSyncEvents {
+  /** A token this server started came back: every alive server has merged and updated it. */
+  roundCompleted: [{ origin: ServerId; round: number; hops: number; durationMs: number }];
+  peerJoined: [{ serverId: ServerId; epoch: number }];
+  peerLeft: [{ serverId: ServerId; reason: 'ack-timeout' | 'reported' | 'link-closed' }];
+  /** The view changed (any entry updated). */
+  viewUpdated: [];
+}
