@@ -99,7 +99,7 @@ export function createDemandForecaster(options: ForecastOptions): DemandForecast
     },
     record(i, count = 1) {
       check(i);
-      counts[i] += count;
+      counts[i] = counts[i]! + count;
     },
     closeWindow(now) {
       const dt = now - last;
@@ -123,8 +123,8 @@ export function createDemandForecaster(options: ForecastOptions): DemandForecast
         up[i] = Math.max(0, up[i]! + z - slack);
         down[i] = Math.max(0, down[i]! - z - slack);
         if (up[i]! > 0 || down[i]! > 0) {
-          runItems[i] += c;
-          runMs[i] += dt;
+          runItems[i] = runItems[i]! + c;
+          runMs[i] = runMs[i]! + dt;
         } else {
           runItems[i] = runMs[i] = 0;
         }
