@@ -43,6 +43,10 @@ export interface Scenario {
   };
   readonly workload: WorkloadSpec;
   readonly network?: Partial<NetworkOptions>;
+  /** Co-location interference β per extra batch sharing a device. @default 0.25 */
+  readonly interference?: number;
+  /** Length of the early window every system's initial forecast is measured over, ms. @default min(60000, durationMs/4) */
+  readonly earlyWindowMs?: number;
   readonly system: SystemSpec;
   readonly failures?: readonly FailureSpec[];
 }
