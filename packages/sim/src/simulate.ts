@@ -12,6 +12,7 @@ import type { SimSystem } from './world/system.js';
 import { createTritonSystem } from './systems/triton.js';
 import { createCentralizedSystem } from './systems/centralized.js';
 import { createEparaSystem } from './systems/epara.js';
+import { createRayServeSystem } from './systems/ray-serve.js';
 
 /**
  * Default co-location interference β: each of `n` batches sharing a device runs `1 + β(n − 1)` slower than
@@ -31,6 +32,7 @@ export function createSystem(spec: SystemSpec): SimSystem {
     case 'epara': return createEparaSystem(spec);
     case 'triton': return createTritonSystem(spec);
     case 'centralized': return createCentralizedSystem(spec);
+    case 'ray-serve': return createRayServeSystem(spec);
   }
 }
 

@@ -32,7 +32,7 @@ export function validateScenario(input: unknown): Scenario {
   });
   if (s.cluster.zoneSize !== undefined && (!Number.isInteger(s.cluster.zoneSize) || s.cluster.zoneSize < 1)) fail('cluster.zoneSize', s.cluster.zoneSize, 'an integer >= 1');
   validateWorkload(s);
-  const kinds = ['epara', 'triton', 'centralized'];
+  const kinds = ['epara', 'triton', 'centralized', 'ray-serve'];
   if (typeof s.system !== 'object' || s.system === null || !kinds.includes(s.system.kind)) fail('system.kind', s.system?.kind, `one of ${kinds.join(', ')}`);
   for (const [i, f] of (s.failures ?? []).entries()) {
     positive(`failures[${i}].atMs`, f.atMs, true);

@@ -67,7 +67,8 @@ function groupPlanFor(spec: ServiceSpec, kind: string, memoryBytes: number, perS
  *    kind with room, empty devices first, then servers with the most demand for the service; a model no
  *    single device holds gets a model-parallel group over empty devices of one server;
  * 2. use the rest: while a device holds nothing, add a replica of the service whose placed capacity is
- *    lowest relative to its demand (replicas end up proportional to demand), if it fits.
+ *    lowest relative to its demand (replicas end up proportional to demand), if it fits and keeps up with the
+ *    demand entering at its server (requests are served where they enter).
  * Frames of streams are ordinary requests judged by their staleness limit.
  */
 export function tritonStaticPlacement(input: TritonPlacementInput): TritonReplica[] {
@@ -116,6 +117,8 @@ export function tritonStaticPlacement(input: TritonPlacementInput): TritonReplic
     for (const d of devices) {
       const cap = capOf(k, d.kind);
       if (cap === 0 || !fitsOne(k, d.kind) || d.hosts.has(k) || memoryOf(k, d.kind) > d.free || (emptyOnly && d.hosts.size > 0)) continue;
+      // Requests are served where they enter: an extra replica must keep up with the demand entering there.
+      if (emptyOnly && cap < input.demand[k]![d.server]!) continue;
       const key = [-cap, d.hosts.size, rankOf[k]!.get(d.server)!, -d.free];
       if (best === undefined || lexLess(key, bestKey)) {
         best = d;

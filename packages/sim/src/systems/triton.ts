@@ -26,8 +26,8 @@ const EV_HEALTH = 40;
  *   `max_batch_size` from the model-analyzer rule, `max_queue_delay` as configured, queue timeout = SLO with
  *   REJECT, FIFO;
  * - a request is served where it enters if the model is hosted there; otherwise the balancer forwards it one
- *   hop (paying the delay and the link) to a random ready endpoint, same site first (topology-aware routing),
- *   as kube-proxy does. Stream frames are plain requests.
+ *   hop (paying the delay and the link) to a ready endpoint drawn uniformly at random, as kube-proxy's
+ *   default does. Stream frames are plain requests.
  */
 export function createTritonSystem(options: Partial<TritonOptions> = {}): SimSystem {
   const o: TritonOptions = { ...DEFAULT_TRITON_OPTIONS, ...options };
@@ -36,6 +36,7 @@ export function createTritonSystem(options: Partial<TritonOptions> = {}): SimSys
   let hostsOf: number[][] = [];
   let healthy: boolean[] = [];
   let forwarded = 0;
+  let world0: World | undefined;
 
   const usable = (s: number, k: number): boolean => {
     const inst = local[s]!.get(k);
@@ -45,6 +46,7 @@ export function createTritonSystem(options: Partial<TritonOptions> = {}): SimSys
   return {
     name: 'triton',
     start(world) {
+      world0 = world;
       replicas = tritonStaticPlacement({ servers: world.servers, services: world.services, demand: world.earlyWindowDemand });
       local = world.servers.map(() => new Map());
       healthy = world.servers.map(() => true);
@@ -73,23 +75,16 @@ export function createTritonSystem(options: Partial<TritonOptions> = {}): SimSys
       if (recovered) restart(world, server);
     },
     onInstanceChange() {},
-    describe: () => ({ maxQueueDelayMs: o.maxQueueDelayMs, healthCheckMs: o.healthCheckMs, replicas: replicas.length, forwarded, placement: 'static, from the early-window forecast', queueTimeout: 'SLO (reject)' }),
+    describe: () => ({ maxQueueDelayMs: o.maxQueueDelayMs, healthCheckMs: o.healthCheckMs, replicas: replicas.map((r) => `${world0?.services[r.service]!.spec.id}@${r.server}:${r.devices.join('+')}`), forwarded, placement: 'static, from the early-window forecast', queueTimeout: 'SLO (reject)' }),
   };
 
   function pickAndForward(world: World, req: SimRequest, server: number): void {
-    const site = world.network.siteOf(server);
-    let same = 0;
     let any = 0;
+    for (const s of hostsOf[req.service]!) if (usable(s, req.service)) any++;
+    if (any === 0) return world.dropItem(req, 'NO_INSTANCE');
+    let pick = Math.floor(world.systemRandom.next() * any);
     for (const s of hostsOf[req.service]!) {
       if (!usable(s, req.service)) continue;
-      any++;
-      if (world.network.siteOf(s) === site) same++;
-    }
-    if (any === 0) return world.dropItem(req, 'NO_INSTANCE');
-    const pool = same > 0 ? same : any;
-    let pick = Math.floor(world.systemRandom.next() * pool);
-    for (const s of hostsOf[req.service]!) {
-      if (!usable(s, req.service) || (same > 0 && world.network.siteOf(s) !== site)) continue;
       if (pick-- === 0) {
         forwarded++;
         return world.forward(req, server, s);
