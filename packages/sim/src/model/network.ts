@@ -38,8 +38,11 @@ export interface Network {
   downlinkMs(server: number, bytes: number): number;
   /** Sends `bytes` from server to server starting at `now`; returns the arrival time (queues on both links). */
   send(from: number, to: number, bytes: number, now: number): number;
-  /** A client of `server` uploads `bytes` at `now`; returns when they reach the server (shared access uplink). */
-  sendUp(server: number, bytes: number, now: number): number;
+  /**
+   * A client of `server` uploads `bytes` at `now`; returns when they reach the server (shared access uplink),
+   * or −1 without sending when they could not arrive by `deadline` (the client skips a hopeless upload).
+   */
+  sendUp(server: number, bytes: number, now: number, deadline?: number): number;
   /** The server sends `bytes` to its client at `now`; returns when they reach the client (shared downlink). */
   sendDown(server: number, bytes: number, now: number): number;
   /** Site index of a server. */
@@ -98,10 +101,12 @@ export function createNetwork(servers: readonly SimServer[], options: NetworkOpt
       const inn = occupy(ingress, to, out - bytes / links[from]!, bytes / links[to]!);
       return Math.max(out, inn) + delayMs(from, to);
     },
-    sendUp(server, bytes, now) {
+    sendUp(server, bytes, now, deadline = Infinity) {
+      const ms = bytes / accessBw[server]!;
+      if (contention && Math.max(now, up[server]!) + ms + access[server]! > deadline) return -1;
       transfers++;
       bytesSent += bytes;
-      return occupy(up, server, now, bytes / accessBw[server]!) + access[server]!;
+      return occupy(up, server, now, ms) + access[server]!;
     },
     sendDown(server, bytes, now) {
       transfers++;

@@ -292,7 +292,10 @@ export class World implements EventHandler {
   }
 
   #send(req: SimRequest): void {
-    this.queue.push(this.network.sendUp(req.origin, this.payloadOf(req), this.clock.now()), EV.AT_SERVER, req.origin, req);
+    const at = this.network.sendUp(req.origin, this.payloadOf(req), this.clock.now(), req.deadline);
+    // The client's access link is so backed up that the upload could not arrive in time: it skips the item.
+    if (at < 0) return this.dropItem(req, 'DEADLINE_INFEASIBLE');
+    this.queue.push(at, EV.AT_SERVER, req.origin, req);
   }
 
   #pickOrigin(): number {
