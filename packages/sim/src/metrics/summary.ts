@@ -40,7 +40,7 @@ export interface RunResult {
   /** Per-second good/offered items (by emission time) for recovery charts. */
   readonly timeline: { readonly bucketMs: number; readonly offered: readonly number[]; readonly good: readonly number[] };
   readonly events: number;
-  /** Instances alive at the end, per service: counts by `requestStrategy × serviceStrategy (devices)`. */
+  /** Instances alive when the workload stopped, per service: counts by `requestStrategy × serviceStrategy (devices)`. */
   readonly instanceModes: Readonly<Record<string, string>>;
   /** Loads refused because a device could not hold them; network transfers and mean link queueing. */
   readonly world: { readonly loadFailures: number; readonly transfers: number; readonly meanLinkQueueMs: number };
@@ -101,22 +101,9 @@ export function buildRunResult(world: World, scenario: string, seed: number, eve
     utilization: { compute: deviceMs > 0 ? Math.min(1, busy / deviceMs) : 0, memory: world.memorySamples > 0 ? world.memoryUsedSum / world.memorySamples : 0 },
     timeline: { bucketMs: m.timelineBucketMs, offered: [...m.timelineOffered], good: [...m.timelineGood] },
     events,
-    instanceModes: instanceModes(world),
+    instanceModes: world.modesAtEnd,
     world: { loadFailures: world.loadFailures, transfers: world.network.stats().transfers, meanLinkQueueMs: round(world.network.stats().meanQueueMs) },
     systemInfo: world.system.describe(),
   };
 }
 
-function instanceModes(world: World): Record<string, string> {
-  const counts = world.services.map(() => new Map<string, number>());
-  for (const list of world.instancesByServer) {
-    for (const inst of list) {
-      if (inst.status === 'gone') continue;
-      const key = `${inst.plan.requestStrategy} × ${inst.plan.serviceStrategy} (${inst.devices.length} dev)`;
-      counts[inst.service]!.set(key, (counts[inst.service]!.get(key) ?? 0) + 1);
-    }
-  }
-  const out: Record<string, string> = {};
-  world.services.forEach((s, k) => (out[s.spec.id] = counts[k]!.size === 0 ? 'none' : [...counts[k]!].map(([m, n]) => `${n}× ${m}`).join(', ')));
-  return out;
-}

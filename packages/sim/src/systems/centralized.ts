@@ -46,7 +46,8 @@ const EV_FORECAST = 74;
  * costs a control round trip between its access server and the controller; the controller decides one
  * request at a time (`decisionMs` each, so requests queue at it under load) from worker reports that are
  * `reportIntervalMs` plus the network delay old, plus what it dispatched since; it places replicas itself
- * (demand-proportional, bin-packed by memory, from its learned forecast) every period. The oracle
+ * (demand-proportional, bin-packed by memory, batches sized so an item can wait one batch and run the next,
+ * from its learned forecast) every period. The oracle
  * (not deployable) sees every queue exactly, decides for free, and uses EPARA's placement.
  */
 export function createCentralizedSystem(options: Partial<CentralizedOptions> = {}): SimSystem {
@@ -142,7 +143,7 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
       if (!d.healthy || !world.serverAlive[d.server]) unavailable.add(`${d.server}:${d.local}`);
     });
     const demand = learned.demand().map((row) => row.map((x) => x * o.demandHeadroom));
-    const plan = tritonStaticPlacement({ servers: world.servers, services: world.services, demand, unavailable });
+    const plan = tritonStaticPlacement({ servers: world.servers, services: world.services, demand, unavailable, budgetFactor: 0.5 });
     const want = new Set(plan.map((r) => `${r.service}@${r.server}:${r.devices.join('+')}`));
     const keyOf = (i: SimInstance): string[] => i.devices.map((d) => `${i.service}@${i.server}:${d.local}`);
     const have = new Set(owned.filter((i) => i.status !== 'gone' && i.status !== 'draining').flatMap((i) => (i.plan.serviceStrategy === 'model-parallel' ? [`${i.service}@${i.server}:${i.devices.map((d) => d.local).join('+')}`] : keyOf(i))));

@@ -2,12 +2,15 @@ import { latencyAt, planModelParallel, type ParallelPlan, type ServiceSpec } fro
 import type { SimServer } from '../model/hardware.js';
 import { asLatencyService, type SimService } from '../model/services.js';
 
-/** Model-analyzer style pick: the largest batch (up to `limit`) whose latency fits the SLO budget, or 0. */
-export function tritonMaxBatch(spec: ServiceSpec, kind: string, limit = 128): number {
+/**
+ * Model-analyzer style pick: the largest batch (up to `limit`) whose latency fits the SLO budget, or 0.
+ * `budgetFactor` < 1 keeps room for queueing (0.5: an item may wait one batch, then run in the next).
+ */
+export function tritonMaxBatch(spec: ServiceSpec, kind: string, limit = 128, budgetFactor = 1): number {
   const p = spec.profiles[kind];
   if (p === undefined) return 0;
   const deadline = spec.slo.kind === 'latency' ? spec.slo.deadlineMs : spec.slo.stalenessMs;
-  const budget = deadline - (spec.networkBudgetMs ?? 0);
+  const budget = (deadline - (spec.networkBudgetMs ?? 0)) * budgetFactor;
   let best = 0;
   for (let b = 1; b <= limit; b++) if (latencyAt(p, b) <= budget) best = b;
   return best;
@@ -37,6 +40,8 @@ export interface TritonPlacementInput {
   readonly demand: readonly (readonly number[])[];
   /** Fraction of device memory kept free. @default 0.1 */
   readonly reserveFraction?: number;
+  /** Fraction of the SLO budget a batch may take (1: Triton's model analyzer; 0.5: room to wait one batch). @default 1 */
+  readonly budgetFactor?: number;
   /** Devices that are unavailable (failed), as `server:device` keys. */
   readonly unavailable?: ReadonlySet<string>;
 }
@@ -73,6 +78,8 @@ function groupPlanFor(spec: ServiceSpec, kind: string, memoryBytes: number, perS
  */
 export function tritonStaticPlacement(input: TritonPlacementInput): TritonReplica[] {
   const reserve = input.reserveFraction ?? 0.1;
+  const bf = input.budgetFactor ?? 1;
+  const maxBatch = (spec: ServiceSpec, kind: string): number => tritonMaxBatch(spec, kind, 128, bf);
   const services = input.services.map(asLatencyService);
   const devices: FreeDevice[] = input.servers.flatMap((s) => s.spec.devices.filter((_, i) => !input.unavailable?.has(`${s.index}:${i}`)).map((d) => ({ server: s.index, device: s.spec.devices.indexOf(d), kind: d.kind, free: d.memoryBytes * (1 - reserve), hosts: new Set<number>() })));
   const demandOf = services.map((_, k) => input.demand[k]!.reduce((a, b) => a + b, 0));
@@ -83,10 +90,10 @@ export function tritonStaticPlacement(input: TritonPlacementInput): TritonReplic
     return m.weightsBytes + m.perItemBytes <= (memOfKind.get(kind) ?? 0) * (1 - reserve);
   };
   const capOf = (k: number, kind: string): number => {
-    const b = tritonMaxBatch(services[k]!.spec, kind);
+    const b = maxBatch(services[k]!.spec, kind);
     return b === 0 ? 0 : (b * 1000) / latencyAt(services[k]!.spec.profiles[kind]!, b);
   };
-  const memoryOf = (k: number, kind: string): number => services[k]!.spec.memory.weightsBytes + services[k]!.spec.memory.perItemBytes * tritonMaxBatch(services[k]!.spec, kind);
+  const memoryOf = (k: number, kind: string): number => services[k]!.spec.memory.weightsBytes + services[k]!.spec.memory.perItemBytes * maxBatch(services[k]!.spec, kind);
   const placedCap = services.map(() => 0);
   const out: TritonReplica[] = [];
   const rankOf = services.map((_, k) => {
@@ -126,7 +133,7 @@ export function tritonStaticPlacement(input: TritonPlacementInput): TritonReplic
       }
     }
     if (best === undefined) return false;
-    const b = tritonMaxBatch(services[k]!.spec, best.kind);
+    const b = maxBatch(services[k]!.spec, best.kind);
     best.free -= memoryOf(k, best.kind);
     best.hosts.add(k);
     placedCap[k]! += capOf(k, best.kind);

@@ -13,6 +13,21 @@ import type { SimSystem } from './system.js';
 import { RequestHeap, type DropReason, type RunningBatch, type SimDevice, type SimInstance, type SimRequest, type SimStream } from './types.js';
 import { applyFailure, type FailureEvent } from './failures.js';
 
+/** Instances alive now, per service: counts by `requestStrategy × serviceStrategy (devices)`. */
+export function instanceModes(world: World): Record<string, string> {
+  const counts = world.services.map(() => new Map<string, number>());
+  for (const list of world.instancesByServer) {
+    for (const inst of list) {
+      if (inst.status === 'gone') continue;
+      const key = `${inst.plan.requestStrategy} × ${inst.plan.serviceStrategy} (${inst.devices.length} dev)`;
+      counts[inst.service]!.set(key, (counts[inst.service]!.get(key) ?? 0) + 1);
+    }
+  }
+  const out: Record<string, string> = {};
+  world.services.forEach((s, k) => (out[s.spec.id] = counts[k]!.size === 0 ? 'none' : [...counts[k]!].map(([m, n]) => `${n}× ${m}`).join(', ')));
+  return out;
+}
+
 /** Draws an access server from the origin table's epoch at `now`. */
 export function pickOrigin(t: OriginTable, now: number, rng: Random): number {
   const n = t.cumulative.length / t.epochs;
@@ -99,6 +114,8 @@ export class World implements EventHandler {
   readonly warmupMs: number;
   readonly earlyWindowDemand: readonly (readonly number[])[];
   readonly interference: number;
+  /** Instances by mode per service, taken when the workload stops (see `instanceModes`). */
+  modesAtEnd: Record<string, string> = {};
   /** Loads refused because the device memory could not hold them. */
   loadFailures = 0;
   #init: WorldInit;
@@ -143,6 +160,7 @@ export class World implements EventHandler {
     for (const s of sessions) if (s.startMs < this.durationMs) this.queue.push(s.startMs, EV.STREAM_START, 0, s);
     for (const f of failures) this.queue.push(f.atMs, EV.FAILURE, 0, f);
     this.queue.push(this.warmupMs, EV.SAMPLE, 0);
+    this.queue.push(Math.max(0, this.durationMs - 1), EV.SNAPSHOT, 0);
     this.system.start(this);
   }
 
@@ -166,6 +184,7 @@ export class World implements EventHandler {
       case EV.PIPELINE_DONE: return finishBatch(this, ref as RunningBatch);
       case EV.FAILURE: return applyFailure(this, ref as FailureEvent);
       case EV.SAMPLE: return this.#onSample();
+      case EV.SNAPSHOT: return void (this.modesAtEnd = instanceModes(this));
       default: return this.system.onEvent(this, kind, a, ref);
     }
   }
