@@ -85,7 +85,9 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
       plans[spec.id] = kinds.length === 0 ? [] : allocate({ service: spec, demand: total, deviceKinds: kinds, options: o.strategyOptions }).plans;
     });
     const current = [...placed.entries()].filter(([inst]) => inst.status !== 'gone' && inst.status !== 'draining').map(([inst, p]) => ({ ...p, backlogItems: inst.queue.size }));
-    const result = placeServices({ servers, services, plans, demand: demands, current, delaysMs: (a, b) => world.network.delayMs(indexOf(world, a), indexOf(world, b)) }, o.placementOptions);
+    // The initial deployment happens before traffic: loading then forgoes no goodput, so it pays no switching cost.
+    const options = warm ? { ...o.placementOptions, switchWeight: 0 } : o.placementOptions;
+    const result = placeServices({ servers, services, plans, demand: demands, current, delaysMs: (a, b) => world.network.delayMs(indexOf(world, a), indexOf(world, b)) }, options);
     apply(world, result, warm);
     runs++;
     lastPredicted = result.goodputPerSec;
