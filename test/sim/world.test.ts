@@ -15,9 +15,9 @@ describe('the edge world', () => {
   });
 
   it('makes distance cost: the same workload with cross-site delays of 40–50 ms loses goodput', () => {
-    const base: Omit<Scenario, 'system'> = { seed: 3, durationMs: 12_000, warmupMs: 2000, cluster, workload: edgeMix({ scale: 2, durationMs: 12_000 }), system: { kind: 'triton', maxQueueDelayMs: 1 } };
-    const near = simulate({ ...base, network: { metroMs: [1, 1] } } as Scenario);
-    const far = simulate({ ...base, network: { metroMs: [40, 50] } } as Scenario);
+    const base: Scenario = { seed: 3, durationMs: 12_000, warmupMs: 2000, cluster, workload: edgeMix({ scale: 2, durationMs: 12_000 }), system: { kind: 'triton', maxQueueDelayMs: 1 } };
+    const near = simulate({ ...base, network: { metroMs: [1, 1] } });
+    const far = simulate({ ...base, network: { metroMs: [40, 50] } });
     expect(far.total.goodputPerSec).toBeLessThan(near.total.goodputPerSec);
   });
 
