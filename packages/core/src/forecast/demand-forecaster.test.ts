@@ -48,6 +48,20 @@ describe('createDemandForecaster', () => {
     expect(f.rate(0)).toBeGreaterThan(33);
   });
 
+  it('bursty but steady demand (27× spikes in a tenth of the windows) alarms in under 1 % of windows', () => {
+    const rng = createSeededRandom(9);
+    const f = createDemandForecaster({ series: 50 });
+    let changes = 0;
+    for (let s = 1; s <= 600; s++) {
+      for (let i = 0; i < 50; i++) {
+        // Mixture: mostly quiet windows, now and then a burst (mean 4 per window, variance ≫ mean).
+        f.record(i, rng.next() < 0.1 ? poisson(() => rng.next(), 30) : poisson(() => rng.next(), 1.1));
+      }
+      changes += f.closeWindow(s * 1000).changed.length;
+    }
+    expect(changes / (50 * 600)).toBeLessThan(0.01);
+  });
+
   it('detects a drop to zero', () => {
     const f = createDemandForecaster({ series: 1 });
     f.seed(0, 50);

@@ -11,16 +11,26 @@ export interface ForecastOptions {
   readonly halfLifeMs?: number;
   /**
    * CUSUM slack per window, in standard deviations of the window's count (Poisson: `√expected`): deviations
-   * smaller than this never accumulate. @default 0.5
+   * smaller than this never accumulate. @default 1
    */
   readonly slack?: number;
-  /** CUSUM threshold, in standard deviations: a change is declared when the cumulative sum exceeds it. @default 6 */
+  /** CUSUM threshold, in standard deviations: a change is declared when the cumulative sum exceeds it. @default 8 */
   readonly threshold?: number;
   /**
    * Counts below this expected value per window are treated as this value in the test (keeps a near-empty
    * series from declaring changes on single arrivals). @default 2
    */
   readonly minExpected?: number;
+  /**
+   * A detected shift counts only if the new level differs from the old one by at least this fraction of the
+   * old level (small drifts are left to the smoothing). @default 0.25
+   */
+  readonly minRelativeChange?: number;
+  /**
+   * A shift must persist over at least this many windows before it counts (a burst of one or two windows is
+   * left to the smoothing). @default 3
+   */
+  readonly minRunWindows?: number;
 }
 
 /** What {@link DemandForecaster.closeWindow} found. */
@@ -33,9 +43,11 @@ export interface WindowReport {
 
 /**
  * An online demand forecaster: per series, an exponentially smoothed rate with a two-sided CUSUM change
- * detector on the per-window counts. When a change is detected the level jumps to the mean of the windows
- * since the deviation began (no waiting for the smoothing to catch up) and the caller learns which series
- * moved. Pure: time comes in as arguments; nothing reads a clock.
+ * detector on the per-window counts, standardized by a learned spread (the smoothed squared deviation, never
+ * below the Poisson `√expected`), so bursty but steady demand does not raise alarms. When a change is detected
+ * and the level moved by at least `minRelativeChange`, the level jumps to the mean of the windows since the
+ * deviation began (no waiting for the smoothing to catch up) and the caller learns which series moved. Pure:
+ * time comes in as arguments; nothing reads a clock.
  */
 export interface DemandForecaster {
   /** Sets a series' level (a prior, e.g. an operator's estimate), items/s. */
@@ -69,12 +81,19 @@ export function createDemandForecaster(options: ForecastOptions): DemandForecast
   if (!Number.isInteger(n) || n < 0) invalidOption('series', n, 'an integer >= 0');
   const halfLife = options.halfLifeMs ?? 30_000;
   if (!(halfLife > 0)) invalidOption('halfLifeMs', halfLife, 'a number > 0');
-  const slack = options.slack ?? 0.5;
+  const slack = options.slack ?? 1;
   if (!(slack >= 0)) invalidOption('slack', slack, 'a number >= 0');
-  const threshold = options.threshold ?? 6;
+  const threshold = options.threshold ?? 8;
   if (!(threshold > 0)) invalidOption('threshold', threshold, 'a number > 0');
   const minExpected = options.minExpected ?? 2;
   if (!(minExpected > 0)) invalidOption('minExpected', minExpected, 'a number > 0');
+  const minRelative = options.minRelativeChange ?? 0.25;
+  if (!(minRelative >= 0)) invalidOption('minRelativeChange', minRelative, 'a number >= 0');
+  const minRun = options.minRunWindows ?? 3;
+  if (!(Number.isInteger(minRun) && minRun >= 1)) invalidOption('minRunWindows', minRun, 'an integer >= 1');
+  const runWindows = new Uint16Array(n);
+  // Smoothed squared deviation of a window's count from its expectation, per second of window (−1: none yet).
+  const spread = new Float64Array(n).fill(-1);
   const level = new Float64Array(n);
   const counts = new Float64Array(n);
   const up = new Float64Array(n);
@@ -95,7 +114,7 @@ export function createDemandForecaster(options: ForecastOptions): DemandForecast
       if (!(r >= 0 && Number.isFinite(r))) invalidOption('ratePerSec', r, 'a finite number >= 0');
       level[i] = r;
       seeded[i] = 1;
-      up[i] = down[i] = runItems[i] = runMs[i] = 0;
+      up[i] = down[i] = runItems[i] = runMs[i] = runWindows[i] = 0;
     },
     record(i, count = 1) {
       check(i);
@@ -118,22 +137,30 @@ export function createDemandForecaster(options: ForecastOptions): DemandForecast
           continue;
         }
         const expected = (level[i]! * dt) / 1000;
-        const sigma = Math.sqrt(Math.max(expected, minExpected));
+        const learned = spread[i]! < 0 ? 0 : (spread[i]! * dt) / 1000;
+        const sigma = Math.sqrt(Math.max(expected, minExpected, learned));
         const z = (c - expected) / sigma;
+        // Winsorized at 4σ: a genuine shift must not teach the spread to ignore it.
+        const dev = ((Math.min(Math.abs(c - expected), 4 * sigma) ** 2) * 1000) / dt;
+        spread[i] = spread[i]! < 0 ? dev : spread[i]! + alpha * (dev - spread[i]!);
         up[i] = Math.max(0, up[i]! + z - slack);
         down[i] = Math.max(0, down[i]! - z - slack);
         if (up[i]! > 0 || down[i]! > 0) {
           runItems[i] = runItems[i]! + c;
           runMs[i] = runMs[i]! + dt;
+          runWindows[i] = Math.min(65_535, runWindows[i]! + 1);
         } else {
-          runItems[i] = runMs[i] = 0;
+          runItems[i] = runMs[i] = runWindows[i] = 0;
         }
-        if (up[i]! > threshold || down[i]! > threshold) {
-          level[i] = (runItems[i]! * 1000) / runMs[i]!;
-          up[i] = down[i] = runItems[i] = runMs[i] = 0;
+        const jumpTo = runMs[i]! > 0 ? (runItems[i]! * 1000) / runMs[i]! : rate;
+        const alarm = (up[i]! > threshold || down[i]! > threshold) && runWindows[i]! >= minRun;
+        if (alarm && Math.abs(jumpTo - level[i]!) >= minRelative * level[i]!) {
+          level[i] = jumpTo;
+          up[i] = down[i] = runItems[i] = runMs[i] = runWindows[i] = 0;
           changed.push(i);
           changes++;
         } else {
+          if (alarm) up[i] = down[i] = runItems[i] = runMs[i] = runWindows[i] = 0;
           level[i] = level[i]! + alpha * (rate - level[i]!);
         }
       }

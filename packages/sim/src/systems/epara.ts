@@ -178,13 +178,14 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       if (ring?.onEvent(world, kind, a, ref) === true) return;
       if (kind === EV_FORECAST) {
         const now = world.clock.now();
-        // A detected demand shift re-places early (no sooner than minReplaceGapMs after the last placement).
-        if (learned.close(now) && o.periodicPlacement && o.reactToShifts) {
-          zones.forEach((_, z) => {
-            if (now - lastPlacedAt[z]! < o.minReplaceGapMs) return;
+        // A detected demand shift re-places its zone early (no sooner than minReplaceGapMs after its last placement).
+        const shifted = learned.close(now);
+        if (shifted.length > 0 && o.periodicPlacement && o.reactToShifts) {
+          for (const z of new Set(shifted.map((s) => zoneIndex[s]!))) {
+            if (now - lastPlacedAt[z]! < o.minReplaceGapMs) continue;
             shiftReplacements++;
             place(world, z, false);
-          });
+          }
         }
         world.schedule(now + o.forecastWindowMs, EV_FORECAST, 0);
         return;

@@ -23,9 +23,11 @@ export class OnlineForecast {
     this.#f.record(service * this.#servers + server);
   }
 
-  /** Closes the current window; returns true when some series changed level (a demand shift). */
-  close(now: number): boolean {
-    return this.#f.closeWindow(now).changed.length > 0;
+  /** Closes the current window; returns the access servers where some service's demand shifted (ascending, distinct). */
+  close(now: number): number[] {
+    const changed = this.#f.closeWindow(now).changed;
+    if (changed.length === 0) return [];
+    return [...new Set(changed.map((i) => i % this.#servers))].sort((a, b) => a - b);
   }
 
   /** Forecast items/s as `[service][server]`. */
