@@ -193,8 +193,10 @@ export function createRayServeSystem(options: Partial<RayServeOptions> = {}): Si
       }
       if (kind === EV_REPORT) {
         const now = world.clock.now();
-        const lag = world.network.delayMs(0, o.controllerServer) + 1;
         deployments.forEach((d, k) => {
+          // A deployment's metrics are complete once the farthest replica's push reached the controller.
+          let lag = 0;
+          for (const r of d.replicas) lag = Math.max(lag, world.network.delayMs(r.server, o.controllerServer));
           d.reports.push({ at: now + lag, ongoing: samples === 0 ? 0 : ongoingSum[k]! / samples });
           ongoingSum[k] = 0;
         });
