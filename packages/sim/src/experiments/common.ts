@@ -27,7 +27,7 @@ export const TESTBED: readonly ServerGroup[] = [
   { preset: 'micro', count: 4 },
 ];
 
-/** Triton's `max_queue_delay` sweep (DESIGN.md §4): the best is reported. */
+/** Triton's `max_queue_delay` sweep: the best is reported. */
 export const TRITON_DELAYS_MS = [0, 1, 5, 10] as const;
 
 /** A system run by an experiment: label and spec (Triton is expanded into its sweep). */

@@ -76,7 +76,7 @@ function llm(base: Omit<ServiceSpec, 'profiles'>, timing: LlmTiming, extra: Omit
 }
 
 /**
- * The built-in service catalog (DESIGN.md's case studies). Latencies are for the reference edge GPU;
+ * The built-in service catalog (the design's case studies, plus two multi-device services). Latencies are for the reference edge GPU;
  * other device kinds scale by their slowdown, and a kind whose memory cannot hold the model gets no profile.
  *
  * | id | category | model stand-in | SLO |
