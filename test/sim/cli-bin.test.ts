@@ -17,7 +17,10 @@ describe('epara-sim from the workspace root', () => {
     const run = await promisify(execFile)(bin, ['run', 'e1', '--quick', '--out', out], { timeout: 120_000 });
     const lines = run.stderr.split('\n').filter((l) => /^e1: run \d+\/\d+$/.test(l));
     expect(lines.length).toBeGreaterThan(1);
-    expect(lines.at(-1)).toMatch(/^e1: run (\d+)\/\1$/);
+    // E1 stops its load sweep once the best deployable baseline collapses, so it may end before its planned total.
+    const counts = lines.map((l) => l.split(' ').pop()!.split('/').map(Number) as [number, number]);
+    expect(counts.map(([n]) => n)).toEqual(counts.map((_, i) => i + 1));
+    expect(counts.every(([n, total]) => n <= total)).toBe(true);
     expect(run.stdout).toContain('wrote');
   }, 120_000);
 });

@@ -18,6 +18,7 @@ describe('simulate', () => {
     { kind: 'epara', categorize: false, sync: false },
     { kind: 'triton', maxQueueDelayMs: 5 },
     { kind: 'centralized' },
+    { kind: 'ray-serve' },
   ] as const)('conserves items: every offered item ends once as good, late or dropped with a reason ($kind)', (system) => {
     const r = simulate({ ...base, system });
     const t = r.total;
@@ -39,7 +40,7 @@ describe('simulate', () => {
   });
 
   it('offers every system exactly the same workload', () => {
-    const offered = (['epara', 'triton', 'centralized'] as const).map((kind) => simulate({ ...base, system: { kind } }).total.offered);
+    const offered = (['epara', 'triton', 'centralized', 'ray-serve'] as const).map((kind) => simulate({ ...base, system: { kind } }).total.offered);
     expect(new Set(offered).size).toBe(1);
   });
 
@@ -51,6 +52,11 @@ describe('simulate', () => {
       [{ ...base, system: { kind: 'epara' }, workload: { requests: [{ service: 'seg-image', ratePerSec: 'a' }] } }, 'scenario.workload.requests[0].ratePerSec'],
       [{ ...base, system: { kind: 'epara' }, workload: { streams: [{ service: 'seg-image', concurrentStreams: 1 }] } }, 'scenario.workload.streams[0].service'],
       [{ ...base, system: { kind: 'epara' }, failures: [{ atMs: 1, server: 'zz' }] }, 'scenario.failures[0].server'],
+      [{ ...base, system: { kind: 'epara' }, network: { metroMs: [20, 5] } }, 'scenario.network.metroMs'],
+      [{ ...base, system: { kind: 'epara' }, interference: -1 }, 'scenario.interference'],
+      [{ ...base, system: { kind: 'epara' }, workload: { origins: { kind: 'zipf', base: 'x' } } }, 'scenario.workload.origins.base'],
+      [{ ...base, system: { kind: 'epara' }, workload: { requests: [{ service: 'classify', ratePerSec: 1, process: { kind: 'bursts', periodMs: 100, burstMs: 200, factor: 2 } }] } }, 'scenario.workload.requests[0].process.burstMs'],
+      [{ ...base, system: { kind: 'epara' }, workload: { trace: [{ timeMs: 0, service: 'llm-chat', promptTokens: 1.5 }] } }, 'scenario.workload.trace[0].promptTokens'],
     ];
     for (const [input, field] of cases) {
       let err: unknown;

@@ -139,3 +139,7 @@ export type {
   PlacementStats,
   PlacementResult,
 } from './placement/types.js';
+
+// forecast
+export { createDemandForecaster } from './forecast/demand-forecaster.js';
+export type { DemandForecaster, ForecastOptions, WindowReport } from './forecast/demand-forecaster.js';

@@ -1,7 +1,9 @@
 /**
  * `@epara/sim`: a deterministic discrete-event simulator of an edge cloud that runs EPARA's own core logic
  * (`allocate`, `placeServices`, `routeRequest`, `admitStream`, the view merge `compareEntries`/`mergeEntry`) under the core's virtual clock,
- * next to faithful baselines (Triton-like, centralized) and EPARA's ablations, with the experiments E1–E8.
+ * next to the baselines as their users deploy them (Triton per site behind a balancer, Ray-Serve-like, a
+ * centralized SLO scheduler) and an oracle upper bound, in an edge world where every system pays network
+ * distance, link contention, memory limits, co-location interference and load times, with the experiments E1–E8.
  *
  * @example
  * ```ts
@@ -17,7 +19,7 @@
  *
  * @packageDocumentation
  */
-export { simulate, createSystem } from './simulate.js';
+export { simulate, createSystem, DEFAULT_INTERFERENCE } from './simulate.js';
 export type { SimulateOptions } from './simulate.js';
 export type { Scenario, SystemSpec, FailureSpec } from './scenario/scenario.js';
 export { validateScenario } from './scenario/resolve-scenario.js';
@@ -36,6 +38,10 @@ export { productionMix } from './workload/production-mix.js';
 export type { ProductionMixOptions, MixKind } from './workload/production-mix.js';
 export { readTraceCsv, writeTraceCsv } from './workload/trace-csv.js';
 export { readAzureFunctionsTrace } from './workload/azure-trace.js';
+export { readAzureLlmTrace, bundledAzureLlmTrace, AZURE_LLM_CONV_TRACE } from './workload/azure-llm-trace.js';
+export type { AzureLlmTraceOptions } from './workload/azure-llm-trace.js';
+export { edgeMix } from './workload/edge-mix.js';
+export type { EdgeMixOptions } from './workload/edge-mix.js';
 export type { AzureTraceOptions } from './workload/azure-trace.js';
 export { sampleInterArrival, sampleGamma, sampleExponential } from './workload/samplers.js';
 export type { WorkloadSpec, RequestLoad, StreamLoad, TraceRow, ArrivalProcess } from './workload/workload.js';
@@ -43,12 +49,15 @@ export { tritonMaxBatch, tritonStaticPlacement } from './systems/triton-config.j
 export { DEFAULT_TRITON_OPTIONS } from './systems/triton.js';
 export type { TritonOptions } from './systems/triton.js';
 export { DEFAULT_CENTRALIZED_OPTIONS } from './systems/centralized.js';
+export { DEFAULT_RAY_SERVE_OPTIONS } from './systems/ray-serve.js';
+export type { RayServeOptions } from './systems/ray-serve.js';
 export type { CentralizedOptions } from './systems/centralized.js';
 export { DEFAULT_EPARA_OPTIONS, DEFAULT_SYNC_OPTIONS } from './systems/epara-options.js';
 export type { EparaSystemOptions, SyncOptions } from './systems/epara-options.js';
 export { EXPERIMENTS, runExperiment } from './experiments/registry.js';
 export type { ExperimentId } from './experiments/registry.js';
-export type { ExperimentContext } from './experiments/common.js';
+export type { ExperimentContext, Comparison } from './experiments/common.js';
+export { DEPLOYABLE_BASELINES, UPPER_BOUND, MAIN_SYSTEMS, compare, minServiceAttainment } from './experiments/common.js';
 export { runLoadSweep } from './experiments/load-sweep.js';
 export { runScalePoint } from './experiments/e6-scale.js';
 export { renderSvgChart } from './report/svg-chart.js';

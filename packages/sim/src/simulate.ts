@@ -12,6 +12,13 @@ import type { SimSystem } from './world/system.js';
 import { createTritonSystem } from './systems/triton.js';
 import { createCentralizedSystem } from './systems/centralized.js';
 import { createEparaSystem } from './systems/epara.js';
+import { createRayServeSystem } from './systems/ray-serve.js';
+
+/**
+ * Default co-location interference β: each of `n` batches sharing a device runs `1 + β(n − 1)` slower than
+ * its fair time slice. 0.25 per co-runner is in the range reported for co-located DNN inference on one GPU.
+ */
+export const DEFAULT_INTERFERENCE = 0.25;
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -25,6 +32,7 @@ export function createSystem(spec: SystemSpec): SimSystem {
     case 'epara': return createEparaSystem(spec);
     case 'triton': return createTritonSystem(spec);
     case 'centralized': return createCentralizedSystem(spec);
+    case 'ray-serve': return createRayServeSystem(spec);
   }
 }
 
@@ -50,7 +58,8 @@ export function simulate(input: Scenario, options: SimulateOptions = {}): RunRes
   const seed = scenario.seed ?? 1;
   const servers = buildServers(scenario.cluster.groups, scenario.cluster.zoneSize ?? 50);
   const network = createNetwork(servers, { ...DEFAULT_NETWORK_OPTIONS, ...scenario.network }, seed);
-  const compiled = compileWorkload({ workload: scenario.workload, servers, durationMs: scenario.durationMs, seed });
+  const earlyWindowMs = scenario.earlyWindowMs ?? Math.min(60_000, scenario.durationMs / 4);
+  const compiled = compileWorkload({ workload: scenario.workload, servers, durationMs: scenario.durationMs, seed, earlyWindowMs });
   const services: SimService[] = compiled.serviceIds.map((id) => SERVICE_CATALOG[id]!);
   const failures = (scenario.failures ?? []).map((f, i) => {
     const server = typeof f.server === 'number' ? f.server : servers.findIndex((s) => s.spec.id === f.server);
@@ -60,7 +69,7 @@ export function simulate(input: Scenario, options: SimulateOptions = {}): RunRes
   });
   const world = new World({
     seed, servers, services, network, failures,
-    sources: compiled.sources, trace: compiled.trace, sessions: compiled.sessions, originWeights: compiled.originWeights, expectedDemand: compiled.expectedDemand,
+    sources: compiled.sources, trace: compiled.trace, sessions: compiled.sessions, origins: compiled.origins, earlyWindowDemand: compiled.earlyWindowDemand, interference: scenario.interference ?? DEFAULT_INTERFERENCE,
     durationMs: scenario.durationMs, warmupMs: scenario.warmupMs ?? 0,
     system: createSystem(scenario.system),
   });

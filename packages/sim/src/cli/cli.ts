@@ -7,15 +7,30 @@ import { writeReport } from '../report/write-report.js';
 import { simulate } from '../simulate.js';
 
 const USAGE = `usage:
-  epara-sim run <e1..e8> [--seed N] [--out DIR] [--quick]
-  epara-sim scenario <file.json> [--out FILE]
-  epara-sim list`;
+  epara-sim run <e1..e8> [--seed N] [--out DIR] [--quick] [--no-progress]
+      run one experiment and write its report (markdown, JSON, SVG charts) to DIR (default sim-reports/<id>)
+  epara-sim scenario <file.json>
+      run one scenario file (JSON, see docs/simulator.md) and print its result as JSON
+  epara-sim list
+      list the experiments
+  epara-sim --help
+      print this help`;
 
 /** Parses the command line and runs it; returns the exit code. */
 export function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { seed: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean' }, 'no-progress': { type: 'boolean' } } });
+    let parsed;
+    try {
+      parsed = parseArgs({ args: [...argv], allowPositionals: true, options: { seed: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean' }, 'no-progress': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    } catch (err) {
+      throw new EparaError('INVALID_OPTIONS', `${(err as Error).message}\n${USAGE}`, { field: 'argv' });
+    }
+    const { values, positionals } = parsed;
     const [cmd, arg] = positionals;
+    if (values.help === true || cmd === 'help') {
+      out(`${USAGE}\n`);
+      return 0;
+    }
     if (cmd === 'list') {
       for (const [id, e] of Object.entries(EXPERIMENTS)) out(`${id}  ${e.title}\n`);
       return 0;

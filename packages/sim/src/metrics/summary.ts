@@ -40,6 +40,10 @@ export interface RunResult {
   /** Per-second good/offered items (by emission time) for recovery charts. */
   readonly timeline: { readonly bucketMs: number; readonly offered: readonly number[]; readonly good: readonly number[] };
   readonly events: number;
+  /** Instances alive when the workload stopped, per service: counts by `requestStrategy × serviceStrategy (devices)`. */
+  readonly instanceModes: Readonly<Record<string, string>>;
+  /** Loads refused because a device could not hold them; network transfers and mean link queueing. */
+  readonly world: { readonly loadFailures: number; readonly transfers: number; readonly meanLinkQueueMs: number };
   /** What the system reported about itself (configuration, placements, sync). */
   readonly systemInfo: Readonly<Record<string, unknown>>;
 }
@@ -97,6 +101,9 @@ export function buildRunResult(world: World, scenario: string, seed: number, eve
     utilization: { compute: deviceMs > 0 ? Math.min(1, busy / deviceMs) : 0, memory: world.memorySamples > 0 ? world.memoryUsedSum / world.memorySamples : 0 },
     timeline: { bucketMs: m.timelineBucketMs, offered: [...m.timelineOffered], good: [...m.timelineGood] },
     events,
+    instanceModes: world.modesAtEnd,
+    world: { loadFailures: world.loadFailures, transfers: world.network.stats().transfers, meanLinkQueueMs: round(world.network.stats().meanQueueMs) },
     systemInfo: world.system.describe(),
   };
 }
+

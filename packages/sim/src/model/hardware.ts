@@ -28,7 +28,10 @@ export interface ServerPreset {
   readonly devices: number;
   /** One-way latency from this server's clients to it (Wi-Fi / 5G / Bluetooth), ms. */
   readonly accessLatencyMs: number;
-  /** Client uplink bandwidth, bytes per ms (100 Mbit/s = 12 500). */
+  /**
+   * Bandwidth of the access point the server's clients share, bytes per ms, each direction (100 Mbit/s =
+   * 12 500): a 5G / Wi-Fi 6 cell at a GPU server (1 Gbit/s), 500 Mbit/s at a board, 100 Mbit/s at a microcomputer.
+   */
   readonly accessBytesPerMs: number;
 }
 
@@ -37,10 +40,10 @@ export interface ServerPreset {
  * board that also hosts small models) and `micro` (a microcomputer: mostly a client).
  */
 export const SERVER_PRESETS: Readonly<Record<string, ServerPreset>> = {
-  'gpu-server': { name: 'gpu-server', deviceKind: 'edge-gpu', devices: 2, accessLatencyMs: 4, accessBytesPerMs: 12_500 },
-  'gpu-server-4': { name: 'gpu-server-4', deviceKind: 'edge-gpu', devices: 4, accessLatencyMs: 4, accessBytesPerMs: 12_500 },
-  jetson: { name: 'jetson', deviceKind: 'jetson', devices: 1, accessLatencyMs: 2, accessBytesPerMs: 12_500 },
-  micro: { name: 'micro', deviceKind: 'micro-cpu', devices: 1, accessLatencyMs: 2, accessBytesPerMs: 6_250 },
+  'gpu-server': { name: 'gpu-server', deviceKind: 'edge-gpu', devices: 2, accessLatencyMs: 4, accessBytesPerMs: 125_000 },
+  'gpu-server-4': { name: 'gpu-server-4', deviceKind: 'edge-gpu', devices: 4, accessLatencyMs: 4, accessBytesPerMs: 125_000 },
+  jetson: { name: 'jetson', deviceKind: 'jetson', devices: 1, accessLatencyMs: 2, accessBytesPerMs: 62_500 },
+  micro: { name: 'micro', deviceKind: 'micro-cpu', devices: 1, accessLatencyMs: 2, accessBytesPerMs: 12_500 },
 };
 
 /** One group of identical servers in a cluster description. */

@@ -1,55 +1,120 @@
 import { DEVICE_KINDS, type SimServer } from './hardware.js';
 
-/** Options of the simulated network between servers. */
+/**
+ * Options of the simulated network. Servers sit in sites (a building or a cell: one switch) and sites in
+ * zones (a metro area); one-way delay depends on that distance. Every pair gets a fixed value drawn
+ * uniformly from its range (deterministic from the pair and the seed).
+ */
 export interface NetworkOptions {
-  /** Smallest one-way delay between two servers of one zone, ms. @default 0.5 */
-  readonly baseDelayMs: number;
-  /** Extra one-way delay spread within a zone: each pair gets a fixed value in `[0, jitter)`, ms. @default 1.5 */
-  readonly pairSpreadMs: number;
-  /** Extra one-way delay between servers of different zones, ms. @default 20 */
-  readonly interZoneDelayMs: number;
+  /** One-way delay between two servers of one site, ms. @default 0.3 */
+  readonly sameSiteMs: number;
+  /** Extra spread of same-site pairs, ms (a pair gets `sameSiteMs + U[0, spread)`). @default 0.4 */
+  readonly sameSiteSpreadMs: number;
+  /** Range of one-way delay between sites of one zone (metro), ms. @default [5, 20] */
+  readonly metroMs: readonly [number, number];
+  /** Range of one-way delay between zones, ms. @default [20, 50] */
+  readonly crossZoneMs: readonly [number, number];
+  /** Servers per site (consecutive servers). @default 3 */
+  readonly siteSize: number;
+  /** Model contention: transfers queue on each server's egress/ingress link and each access point. @default true */
+  readonly contention: boolean;
 }
 
 /** Defaults of {@link NetworkOptions}. */
-export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = { baseDelayMs: 0.5, pairSpreadMs: 1.5, interZoneDelayMs: 20 };
+export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = { sameSiteMs: 0.3, sameSiteSpreadMs: 0.4, metroMs: [5, 20], crossZoneMs: [20, 50], siteSize: 3, contention: true };
 
 /**
- * The simulated network: a fixed one-way delay per server pair (deterministic from the pair and the seed)
- * and the bandwidth of the slower of the two servers' links. Payload sizes matter: a transfer of `bytes`
- * takes `delay + bytes / bandwidth`.
+ * The simulated network. `delayMs`/`transferMs` are the uncontended figures a system may measure and plan
+ * with; `send*` move real bytes now: each link serializes its transfers (first come, first served at the
+ * link's bandwidth), so a busy link delays everything behind it.
  */
 export interface Network {
   delayMs(from: number, to: number): number;
+  /** Uncontended server → server time of `bytes`: delay + bytes / bandwidth of the slower link. */
   transferMs(from: number, to: number, bytes: number): number;
-  /** Client → access server: access latency plus upload time. */
+  /** Uncontended client → access server: access latency plus upload time. */
   uplinkMs(server: number, bytes: number): number;
-  /** Access server → client: access latency plus download time. */
+  /** Uncontended access server → client. */
   downlinkMs(server: number, bytes: number): number;
+  /** Sends `bytes` from server to server starting at `now`; returns the arrival time (queues on both links). */
+  send(from: number, to: number, bytes: number, now: number): number;
+  /**
+   * A client of `server` uploads `bytes` at `now`; returns when they reach the server (shared access uplink),
+   * or −1 without sending when they could not arrive by `deadline` (the client skips a hopeless upload).
+   */
+  sendUp(server: number, bytes: number, now: number, deadline?: number): number;
+  /** The server sends `bytes` to its client at `now`; returns when they reach the client (shared downlink). */
+  sendDown(server: number, bytes: number, now: number): number;
+  /** Site index of a server. */
+  siteOf(server: number): number;
+  /** Bytes sent and mean queueing per transfer so far (for the report). */
+  stats(): { transfers: number; bytes: number; meanQueueMs: number };
 }
 
 /** Creates the {@link Network} of a set of servers. */
 export function createNetwork(servers: readonly SimServer[], options: NetworkOptions, seed: number): Network {
-  const links = servers.map((s) => DEVICE_KINDS[s.preset.deviceKind]!.linkBytesPerMs);
-  const zones = servers.map((s) => s.zone);
-  const access = servers.map((s) => s.preset.accessLatencyMs);
-  const accessBw = servers.map((s) => s.preset.accessBytesPerMs);
+  const n = servers.length;
+  const links = Float64Array.from(servers, (s) => DEVICE_KINDS[s.preset.deviceKind]!.linkBytesPerMs);
+  const zones = Int32Array.from(servers, (s) => s.zone);
+  const sites = Int32Array.from(servers, (s) => Math.floor(s.index / options.siteSize));
+  const access = Float64Array.from(servers, (s) => s.preset.accessLatencyMs);
+  const accessBw = Float64Array.from(servers, (s) => s.preset.accessBytesPerMs);
+  const egress = new Float64Array(n);
+  const ingress = new Float64Array(n);
+  const up = new Float64Array(n);
+  const down = new Float64Array(n);
+  const contention = options.contention;
+  let transfers = 0;
+  let bytesSent = 0;
+  let queued = 0;
+  const [m0, m1] = options.metroMs;
+  const [z0, z1] = options.crossZoneMs;
   const delayMs = (from: number, to: number): number => {
     if (from === to) return 0;
     const lo = from < to ? from : to;
     const hi = from < to ? to : from;
-    const spread = options.pairSpreadMs * hashUnit(lo, hi, seed);
-    const inter = zones[from] === zones[to] ? 0 : options.interZoneDelayMs;
-    return options.baseDelayMs + spread + inter;
+    if (zones[lo] !== zones[hi]) return z0 + (z1 - z0) * hashUnit(Math.min(zones[lo]!, zones[hi]!), Math.max(zones[lo]!, zones[hi]!), seed ^ 0x3c6ef372);
+    if (sites[lo] !== sites[hi]) return m0 + (m1 - m0) * hashUnit(sites[lo]!, sites[hi]!, seed ^ 0x1b873593);
+    return options.sameSiteMs + options.sameSiteSpreadMs * hashUnit(lo, hi, seed);
+  };
+  /** Serializes `ms` of link time on `link` from `now`; returns when the bytes are through. */
+  const occupy = (link: Float64Array, i: number, now: number, ms: number): number => {
+    if (!contention) return now + ms;
+    const start = link[i]! > now ? link[i]! : now;
+    queued += start - now;
+    link[i] = start + ms;
+    return start + ms;
   };
   return {
     delayMs,
     transferMs(from, to, bytes) {
       if (from === to) return 0;
-      const bw = Math.min(links[from]!, links[to]!);
-      return delayMs(from, to) + bytes / bw;
+      return delayMs(from, to) + bytes / Math.min(links[from]!, links[to]!);
     },
     uplinkMs: (server, bytes) => access[server]! + bytes / accessBw[server]!,
     downlinkMs: (server, bytes) => access[server]! + bytes / accessBw[server]!,
+    send(from, to, bytes, now) {
+      if (from === to) return now;
+      transfers++;
+      bytesSent += bytes;
+      const out = occupy(egress, from, now, bytes / links[from]!);
+      const inn = occupy(ingress, to, out - bytes / links[from]!, bytes / links[to]!);
+      return Math.max(out, inn) + delayMs(from, to);
+    },
+    sendUp(server, bytes, now, deadline = Infinity) {
+      const ms = bytes / accessBw[server]!;
+      if (contention && Math.max(now, up[server]!) + ms + access[server]! > deadline) return -1;
+      transfers++;
+      bytesSent += bytes;
+      return occupy(up, server, now, ms) + access[server]!;
+    },
+    sendDown(server, bytes, now) {
+      transfers++;
+      bytesSent += bytes;
+      return occupy(down, server, now, bytes / accessBw[server]!) + access[server]!;
+    },
+    siteOf: (server) => sites[server]!,
+    stats: () => ({ transfers, bytes: bytesSent, meanQueueMs: transfers === 0 ? 0 : queued / transfers }),
   };
 }
 

@@ -32,7 +32,10 @@ export function validateScenario(input: unknown): Scenario {
   });
   if (s.cluster.zoneSize !== undefined && (!Number.isInteger(s.cluster.zoneSize) || s.cluster.zoneSize < 1)) fail('cluster.zoneSize', s.cluster.zoneSize, 'an integer >= 1');
   validateWorkload(s);
-  const kinds = ['epara', 'triton', 'centralized'];
+  if (s.interference !== undefined) positive('interference', s.interference, true);
+  if (s.earlyWindowMs !== undefined) positive('earlyWindowMs', s.earlyWindowMs);
+  validateNetwork(s);
+  const kinds = ['epara', 'triton', 'centralized', 'ray-serve'];
   if (typeof s.system !== 'object' || s.system === null || !kinds.includes(s.system.kind)) fail('system.kind', s.system?.kind, `one of ${kinds.join(', ')}`);
   for (const [i, f] of (s.failures ?? []).entries()) {
     positive(`failures[${i}].atMs`, f.atMs, true);
@@ -58,7 +61,13 @@ function validateWorkload(s: Scenario): void {
       if (!(p.amplitude >= 0 && p.amplitude < 1)) fail(`workload.requests[${i}].process.amplitude`, p.amplitude, 'a number in [0, 1)');
       return;
     }
-    fail(`workload.requests[${i}].process.kind`, (p as { kind: unknown }).kind, "'poisson', 'gamma' or 'diurnal'");
+    if (p.kind === 'bursts') {
+      positive(`workload.requests[${i}].process.periodMs`, p.periodMs);
+      if (!(p.burstMs > 0 && p.burstMs < p.periodMs)) fail(`workload.requests[${i}].process.burstMs`, p.burstMs, 'a number in (0, periodMs)');
+      if (!(p.factor >= 1 && Number.isFinite(p.factor))) fail(`workload.requests[${i}].process.factor`, p.factor, 'a finite number >= 1');
+      return;
+    }
+    fail(`workload.requests[${i}].process.kind`, (p as { kind: unknown }).kind, "'poisson', 'gamma', 'diurnal' or 'bursts'");
   });
   (w.streams ?? []).forEach((r, i) => {
     known(`workload.streams[${i}].service`, r?.service);
@@ -68,6 +77,27 @@ function validateWorkload(s: Scenario): void {
   (w.trace ?? []).forEach((r, i) => {
     known(`workload.trace[${i}].service`, r?.service);
     positive(`workload.trace[${i}].timeMs`, r.timeMs, true);
+    if (r.promptTokens !== undefined && !(Number.isInteger(r.promptTokens) && r.promptTokens >= 0)) fail(`workload.trace[${i}].promptTokens`, r.promptTokens, 'an integer >= 0');
+    if (r.outputTokens !== undefined && !(Number.isInteger(r.outputTokens) && r.outputTokens >= 0)) fail(`workload.trace[${i}].outputTokens`, r.outputTokens, 'an integer >= 0');
   });
-  if (w.origins !== undefined && w.origins !== 'uniform' && w.origins !== 'clients') fail('workload.origins', w.origins, "'uniform' or 'clients'");
+  const o = w.origins;
+  if (o !== undefined && o !== 'uniform' && o !== 'clients') {
+    if (typeof o !== 'object' || o === null || o.kind !== 'zipf') fail('workload.origins', o, "'uniform', 'clients' or { kind: 'zipf', … }");
+    if (o.exponent !== undefined) positive('workload.origins.exponent', o.exponent, true);
+    if (o.shiftEveryMs !== undefined) positive('workload.origins.shiftEveryMs', o.shiftEveryMs);
+    if (o.base !== undefined && o.base !== 'uniform' && o.base !== 'clients') fail('workload.origins.base', o.base, "'uniform' or 'clients'");
+  }
+}
+
+function validateNetwork(s: Scenario): void {
+  const n = s.network;
+  if (n === undefined) return;
+  if (typeof n !== 'object' || n === null) fail('network', n, 'an object');
+  for (const k of ['sameSiteMs', 'sameSiteSpreadMs'] as const) if (n[k] !== undefined) positive(`network.${k}`, n[k], true);
+  if (n.siteSize !== undefined && !(Number.isInteger(n.siteSize) && n.siteSize >= 1)) fail('network.siteSize', n.siteSize, 'an integer >= 1');
+  for (const k of ['metroMs', 'crossZoneMs'] as const) {
+    const r = n[k];
+    if (r !== undefined && !(Array.isArray(r) && r.length === 2 && r.every((x) => typeof x === 'number' && x >= 0) && r[0]! <= r[1]!)) fail(`network.${k}`, r, 'a range [min, max] of numbers >= 0');
+  }
+  if (n.contention !== undefined && typeof n.contention !== 'boolean') fail('network.contention', n.contention, 'a boolean');
 }

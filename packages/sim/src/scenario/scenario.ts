@@ -4,12 +4,14 @@ import type { WorkloadSpec } from '../workload/workload.js';
 import type { EparaSystemOptions } from '../systems/epara-options.js';
 import type { TritonOptions } from '../systems/triton.js';
 import type { CentralizedOptions } from '../systems/centralized.js';
+import type { RayServeOptions } from '../systems/ray-serve.js';
 
 /** The system a scenario runs: EPARA (optionally an ablation) or a baseline, with its parameters. */
 export type SystemSpec =
   | ({ readonly kind: 'epara' } & Partial<EparaSystemOptions>)
   | ({ readonly kind: 'triton' } & Partial<TritonOptions>)
-  | ({ readonly kind: 'centralized' } & Partial<CentralizedOptions>);
+  | ({ readonly kind: 'centralized' } & Partial<CentralizedOptions>)
+  | ({ readonly kind: 'ray-serve' } & Partial<RayServeOptions>);
 
 /** A failure or recovery injected at a time. */
 export interface FailureSpec {
@@ -43,6 +45,10 @@ export interface Scenario {
   };
   readonly workload: WorkloadSpec;
   readonly network?: Partial<NetworkOptions>;
+  /** Co-location interference β per extra batch sharing a device. @default 0.25 */
+  readonly interference?: number;
+  /** Length of the early window every system's initial forecast is measured over, ms. @default min(60000, durationMs/4) */
+  readonly earlyWindowMs?: number;
   readonly system: SystemSpec;
   readonly failures?: readonly FailureSpec[];
 }

@@ -43,7 +43,7 @@ export interface RingSync {
 }
 
 /**
- * Ring synchronization over the simulated network (DESIGN.md §2): every period a token starts at the first
+ * Ring synchronization over the simulated network: every period a token starts at the first
  * alive server of each zone and travels the ring in id order; each server overwrites its own entry (core
  * `mergeEntry`), merges the token into its view — per server the entry that wins under core `compareEntries`,
  * exactly what core `mergeView` computes, kept as a table so a visit copies nothing — and forwards it.

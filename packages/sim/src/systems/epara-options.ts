@@ -32,18 +32,25 @@ export interface EparaSystemOptions {
   readonly placementPeriodMs: number;
   /** Time to detect a failed server (a missed ring acknowledgement) before re-placing, ms. @default 1000 */
   readonly failureDetectionMs: number;
-  /** Weight of the newest period's measured rates in the demand forecast (EWMA). @default 0.5 */
-  readonly demandSmoothing: number;
   /**
    * Placement plans capacity for `forecast × demandHeadroom`: a margin for bursts and for the time a pack
    * takes to fill (the same factor the centralized baseline uses). @default 1.25
    */
   readonly demandHeadroom: number;
+  /** The forecaster's window: arrivals are counted and the change test runs every this many ms. @default 1000 */
+  readonly forecastWindowMs: number;
+  /** Half-life of the forecast's smoothed level, ms. @default 30000 */
+  readonly forecastHalfLifeMs: number;
+  /** Re-place as soon as the forecaster detects a demand shift (not only every period). @default true */
+  readonly reactToShifts: boolean;
+  /** Smallest gap between two placements of a zone triggered by shifts, ms. @default 10000 */
+  readonly minReplaceGapMs: number;
   /** Launch guard of the batch rule `now + L(queue) ≥ earliestDeadline − guard`, ms. @default 2 */
   readonly batchGuardMs: number;
   readonly syncOptions: Partial<SyncOptions>;
   readonly routeOptions: Partial<RouteOptions>;
   readonly strategyOptions: Partial<StrategyOptions>;
+  /** Core placement options. @default { locality: true } (locality-aware placement, as the design says) */
   readonly placementOptions: PlacementOptions;
 }
 
@@ -58,11 +65,15 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   sync: true,
   placementPeriodMs: 30_000,
   failureDetectionMs: 1000,
-  demandSmoothing: 0.5,
   demandHeadroom: 1.25,
+  forecastWindowMs: 1000,
+  forecastHalfLifeMs: 30_000,
+  reactToShifts: true,
+  minReplaceGapMs: 10_000,
   batchGuardMs: 2,
   syncOptions: {},
   routeOptions: {},
   strategyOptions: {},
-  placementOptions: {},
+  // EPARA's design places where demand enters, using the delays it measures between servers.
+  placementOptions: { locality: true },
 };

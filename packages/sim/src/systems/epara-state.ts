@@ -1,5 +1,5 @@
 import type { InstanceInfo, NetworkModel, ServerEntry } from '@epara/core';
-import { estimateCompletion, profileMs } from '../world/execution.js';
+import { estimateCompletion, profileMs } from '../world/batch-rule.js';
 import type { SimInstance } from '../world/types.js';
 import type { World } from '../world/world.js';
 import type { PlacementDriver } from './placement-driver.js';
@@ -33,7 +33,7 @@ export class ServerStateBook {
     this.#counts = new Float64Array(n * k);
     this.#k = k;
     this.#serviceIds = world.services.map((svc) => svc.spec.id);
-    this.#rates = Array.from({ length: n }, (_, s) => Float64Array.from(world.services.map((_, j) => world.expectedDemand[j]![s]!)));
+    this.#rates = Array.from({ length: n }, (_, s) => Float64Array.from(world.services.map((_, j) => world.earlyWindowDemand[j]![s]!)));
     this.#last = new Float64Array(n);
     this.#busy = new Float64Array(n);
     this.#load = new Float64Array(n);
@@ -61,7 +61,7 @@ export class ServerStateBook {
   /** Exact info of one local instance (what `LocalExecutor.instances()` would report). */
   info(inst: SimInstance, now: number): InstanceInfo {
     const runMs = profileMs(inst, inst.plan.batchSize);
-    const wait = Math.max(0, estimateCompletion(inst, now) - now - runMs);
+    const wait = Math.max(0, estimateCompletion(inst, now, 0, this.world.interference) - now - runMs);
     const measured = this.#instRate.get(inst) ?? 0;
     return {
       instanceId: String(inst.id),

@@ -2,7 +2,8 @@ import { admitStream, createView, resolveRouteOptions, routeRequest, type Cluste
 import type { SimSystem } from '../world/system.js';
 import type { SimInstance, SimRequest, SimStream } from '../world/types.js';
 import type { World } from '../world/world.js';
-import { estimateCompletion } from '../world/execution.js';
+import { estimateCompletion } from '../world/batch-rule.js';
+import { OnlineForecast } from './online-forecast.js';
 import { createRingSync, type RingSync } from '../sync/ring-sync.js';
 import { DEFAULT_EPARA_OPTIONS, DEFAULT_SYNC_OPTIONS, type EparaSystemOptions, type SyncOptions } from './epara-options.js';
 import { ServerStateBook } from './epara-state.js';
@@ -11,6 +12,7 @@ import { zonesOf } from './zones.js';
 import { serviceView } from './service-view.js';
 
 const EV_PLACE = 60;
+const EV_FORECAST = 61;
 const NO_VISITS: readonly string[] = [];
 
 /**
@@ -20,7 +22,8 @@ const NO_VISITS: readonly string[] = [];
  * packs launch by the deadline-aware rule. The ablation flags switch off one mechanism each.
  */
 export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): SimSystem {
-  const o: EparaSystemOptions = { ...DEFAULT_EPARA_OPTIONS, ...strip(options) };
+  const given = strip(options);
+  const o: EparaSystemOptions = { ...DEFAULT_EPARA_OPTIONS, ...given, placementOptions: { ...DEFAULT_EPARA_OPTIONS.placementOptions, ...given.placementOptions } };
   const syncO: SyncOptions = { ...DEFAULT_SYNC_OPTIONS, ...o.syncOptions };
   const route: RouteOptions = resolveRouteOptions({
     ...o.routeOptions,
@@ -34,7 +37,9 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   let book: ServerStateBook;
   let ring: RingSync | null = null;
   let staticViews: ClusterView[] = [];
-  let forecast: number[][] = [];
+  let learned: OnlineForecast;
+  let lastPlacedAt: number[] = [];
+  let shiftReplacements = 0;
   const retryAt = new Map<SimStream, number>();
   let replacements = 0;
 
@@ -43,26 +48,12 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     ring !== null ? ring.slice(server, k) : serviceView(staticViews[zoneIndex[server]!]!, world.services[k]!.spec.id);
 
   function place(world: World, zone: number, warm: boolean): void {
-    drivers[zone]!.run(world, forecast, warm);
+    lastPlacedAt[zone] = world.clock.now();
+    drivers[zone]!.run(world, learned.demand(), warm);
     if (ring === null) {
       const now = world.clock.now();
       const entries: ServerEntry[] = zones[zone]!.map((s) => ({ ...book.entry(s, 0), updatedAt: now, instances: book.entry(s, 0).instances.map((i) => ({ ...i, status: 'ready' as const, waitMs: 0, loadPerSec: 0 })) }));
       staticViews[zone] = createView(entries);
-    }
-  }
-
-  function measureDemand(world: World, zone: number): void {
-    if (ring === null) return;
-    const leader = zones[zone]!.find((s) => world.serverAlive[s]);
-    if (leader === undefined) return;
-    const view = ring.view(leader);
-    const a = o.demandSmoothing;
-    for (const s of zones[zone]!) {
-      const entry = view.entries[world.servers[s]!.spec.id];
-      world.services.forEach((svc, k) => {
-        const measured = entry === undefined || !entry.alive ? 0 : entry.arrivalRates[svc.spec.id] ?? 0;
-        forecast[k]![s] = a * measured + (1 - a) * forecast[k]![s]!;
-      });
     }
   }
 
@@ -112,7 +103,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     let bestAt = Infinity;
     for (const inst of world.instancesByServer[server]!) {
       if (inst.service !== req.service || inst.status !== 'ready') continue;
-      const at = estimateCompletion(inst, now);
+      const at = estimateCompletion(inst, now, 0, world.interference);
       if (at < bestAt) {
         bestAt = at;
         best = inst;
@@ -147,7 +138,8 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     name: o.categorize && o.offload && o.periodicPlacement && o.sync ? 'epara' : ablationName(o),
     start(world) {
       ({ zones, zoneIndex } = zonesOf(world));
-      forecast = world.expectedDemand.map((row) => [...row]);
+      learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
+      lastPlacedAt = zones.map(() => 0);
       drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs }, demandHeadroom: o.demandHeadroom }));
       book = new ServerStateBook(world, (s) => drivers[zoneIndex[s]!]!, (s) => zones[zoneIndex[s]!]!);
       if (o.sync) {
@@ -156,9 +148,13 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       zones.forEach((_, z) => place(world, z, true));
       ring?.start(world);
       if (o.periodicPlacement) zones.forEach((_, z) => world.schedule(o.placementPeriodMs, EV_PLACE, z, 'tick'));
+      world.schedule(o.forecastWindowMs, EV_FORECAST, 0);
     },
     onRequest(world, req, server) {
-      if (req.hops === 0) book.countArrival(server, req.service);
+      if (req.hops === 0) {
+        book.countArrival(server, req.service);
+        learned.record(req.service, server);
+      }
       const stream = req.stream;
       if (stream !== null && o.categorize) {
         if (stream.pinned !== null && stream.pinned.status !== 'ready') unpin(stream);
@@ -180,8 +176,21 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     },
     onEvent(world, kind, a, ref) {
       if (ring?.onEvent(world, kind, a, ref) === true) return;
+      if (kind === EV_FORECAST) {
+        const now = world.clock.now();
+        // A detected demand shift re-places its zone early (no sooner than minReplaceGapMs after its last placement).
+        const shifted = learned.close(now);
+        if (shifted.length > 0 && o.periodicPlacement && o.reactToShifts) {
+          for (const z of new Set(shifted.map((s) => zoneIndex[s]!))) {
+            if (now - lastPlacedAt[z]! < o.minReplaceGapMs) continue;
+            shiftReplacements++;
+            place(world, z, false);
+          }
+        }
+        world.schedule(now + o.forecastWindowMs, EV_FORECAST, 0);
+        return;
+      }
       if (kind !== EV_PLACE) return;
-      measureDemand(world, a);
       place(world, a, false);
       replacements++;
       if (ref === 'tick') world.schedule(world.clock.now() + o.placementPeriodMs, EV_PLACE, a, 'tick');
@@ -194,9 +203,11 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       drivers[zoneIndex[inst.server]!]?.resume(world);
     },
     describe: () => ({
-      options: { categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, hopLimit: route.hopLimit },
+      options: { locality: o.placementOptions.locality ?? false, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, hopLimit: route.hopLimit },
       sync: o.sync ? { ...syncO, ...ring!.stats() } : 'off',
-      placements: replacements + zones.length,
+      placements: replacements + zones.length + shiftReplacements,
+      shiftReplacements,
+      forecast: learned.stats(),
       placement: drivers.map((d) => d.stats())[0],
       zones: zones.length,
     }),

@@ -39,7 +39,7 @@ export interface PlacementDriver {
   /** Placed (possibly fractional, multi-task) capacity of an instance, items/s. */
   capacityOf(inst: SimInstance): number;
   /** How many placements ran and what the last predicted. */
-  stats(): { runs: number; lastPredictedGoodput: number; lastGuarantee: string; changes: number; lastMs: number };
+  stats(): { runs: number; lastPredictedGoodput: number; lastGuarantee: string; changes: number; lastMs: number; loadFailures: number };
 }
 
 /**
@@ -85,7 +85,9 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
       plans[spec.id] = kinds.length === 0 ? [] : allocate({ service: spec, demand: total, deviceKinds: kinds, options: o.strategyOptions }).plans;
     });
     const current = [...placed.entries()].filter(([inst]) => inst.status !== 'gone' && inst.status !== 'draining').map(([inst, p]) => ({ ...p, backlogItems: inst.queue.size }));
-    const result = placeServices({ servers, services, plans, demand: demands, current, delaysMs: (a, b) => world.network.delayMs(indexOf(world, a), indexOf(world, b)) }, o.placementOptions);
+    // The initial deployment happens before traffic: loading then forgoes no goodput, so it pays no switching cost.
+    const options = warm ? { ...o.placementOptions, switchWeight: 0 } : o.placementOptions;
+    const result = placeServices({ servers, services, plans, demand: demands, current, delaysMs: (a, b) => world.network.delayMs(indexOf(world, a), indexOf(world, b)) }, options);
     apply(world, result, warm);
     runs++;
     lastPredicted = result.goodputPerSec;
@@ -94,7 +96,8 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
     return result;
   }
 
-  let pending: { steps: PlacementResult['changes']; at: number; next: Set<string>; warm: boolean } | null = null;
+  let pending: { steps: PlacementResult['changes']; at: number; next: Set<string>; warm: boolean; byPlaced: Map<string, PlacedInstance> } | null = null;
+  let loadFailures = 0;
 
   /** Applies the core's make-before-break steps in order, pausing at `ready` and `free` until they happen. */
   function apply(world: World, result: PlacementResult, warm: boolean): void {
@@ -106,11 +109,9 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
       placed.delete(inst);
     }
     const byPlaced = new Map(result.instances.map((p) => [p.instanceId, p]));
-    for (const step of result.changes) {
-      if (step.action === 'load' && !byId.has(step.instanceId)) create(world, byPlaced.get(step.instanceId)!, warm);
-    }
-    pending = { steps: result.changes, at: 0, next: new Set(result.instances.map((p) => p.instanceId)), warm };
-    // Loads were issued up front (they only need free memory, which the plan guarantees); walk the rest.
+    // Loads are issued as the walk reaches them (after the frees the plan puts before them): the world
+    // enforces device memory, so a load issued early could fail.
+    pending = { steps: result.changes, at: 0, next: new Set(result.instances.map((p) => p.instanceId)), warm, byPlaced };
     advance(world, false);
   }
 
@@ -120,6 +121,10 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
     const devices = p.deviceIds.map((id) => world.devicesByServer[server]![spec.devices.findIndex((d) => d.id === id)]!);
     const service = world.services.findIndex((s) => s.spec.id === p.serviceId);
     const inst = world.createInstance({ service, server, devices, policy: o.policy, plan: toInstancePlan(p) }, warm);
+    if (inst === null) {
+      loadFailures++;
+      return;
+    }
     byId.set(p.instanceId, inst);
     placed.set(inst, p);
     changes++;
@@ -142,6 +147,10 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
   function walk(world: World, plan: NonNullable<typeof pending>, force: boolean): void {
     while (plan.at < plan.steps.length) {
       const step = plan.steps[plan.at]!;
+      if (step.action === 'load' && !byId.has(step.instanceId)) {
+        const p = plan.byPlaced.get(step.instanceId);
+        if (p !== undefined) create(world, p, plan.warm);
+      }
       const inst = byId.get(step.instanceId) ?? gone.get(step.instanceId);
       if (!force && step.action === 'ready' && inst?.status === 'loading') return;
       if (!force && step.action === 'free' && inst !== undefined && inst.status !== 'gone') return;
@@ -172,7 +181,7 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
       const p = placed.get(inst);
       return p?.capacityPerSec ?? inst.plan.capacityPerSec;
     },
-    stats: () => ({ runs, lastPredictedGoodput: lastPredicted, lastGuarantee, changes, lastMs }),
+    stats: () => ({ runs, lastPredictedGoodput: lastPredicted, lastGuarantee, changes, lastMs, loadFailures }),
   };
 }
 

@@ -1,18 +1,14 @@
-import { latencyAt } from '@epara/core';
-import { asLatencyService } from '../model/services.js';
 import type { SimSystem } from '../world/system.js';
-import type { SimInstance } from '../world/types.js';
+import type { SimInstance, SimRequest } from '../world/types.js';
 import type { World } from '../world/world.js';
+import { deployReplicas, groupReplicas, perItemSloMs } from './replica.js';
 import { tritonStaticPlacement, type TritonReplica } from './triton-config.js';
 
-/** Parameters of the Triton-like baseline (DESIGN.md §4). */
+/** Parameters of the Triton-per-site baseline. */
 export interface TritonOptions {
   /** `max_queue_delay` of the dynamic batcher, ms (the experiments sweep 0, 1, 5, 10 and report the best). @default 0 */
   readonly maxQueueDelayMs: number;
-  /**
-   * Time for the client-side load balancer to stop sending to a failed server (health-check period), ms.
-   * @default 2000
-   */
+  /** Time for the load balancer to stop sending to a failed server (readiness-probe period), ms. @default 2000 */
   readonly healthCheckMs: number;
 }
 
@@ -22,73 +18,50 @@ export const DEFAULT_TRITON_OPTIONS: TritonOptions = { maxQueueDelayMs: 0, healt
 const EV_HEALTH = 40;
 
 /**
- * Triton-like serving: on every server, one dynamic-batching queue per model shared by its instances (one per
- * device, Triton's `instance_group`); `max_batch_size` is the largest batch whose latency fits the SLO (the
- * model analyzer's pick), `max_queue_delay` as configured, queue timeout = SLO with REJECT, FIFO. Placement
- * is static (replicas proportional to average demand, bin-packed by memory). No offloading between servers:
- * a static load balancer in front of the Triton servers (as a Kubernetes service or Envoy would) spreads each
- * model's requests over its replicas by smooth weighted round-robin, weights = replica capacity; a request
- * lands on one server and is never forwarded again. Stream frames are plain requests.
+ * Triton per site behind a Kubernetes-style load balancer, as an operator deploys it:
+ * - placement is static, from the demand the operator measured over an early window (the world's
+ *   early-window sample), bin-packed by memory ({@link tritonStaticPlacement}); models no single device holds
+ *   run tensor/pipeline parallel over one server's devices;
+ * - every server runs a Triton with one dynamic-batching queue per model over its instances (one per device):
+ *   `max_batch_size` from the model-analyzer rule, `max_queue_delay` as configured, queue timeout = SLO with
+ *   REJECT, FIFO;
+ * - a request is served where it enters if the model is hosted there; otherwise the balancer forwards it one
+ *   hop (paying the delay and the link) to a ready endpoint drawn uniformly at random, as kube-proxy's
+ *   default does. Stream frames are plain requests.
  */
 export function createTritonSystem(options: Partial<TritonOptions> = {}): SimSystem {
   const o: TritonOptions = { ...DEFAULT_TRITON_OPTIONS, ...options };
   let replicas: TritonReplica[] = [];
   let local: Array<Map<number, SimInstance>> = [];
   let hostsOf: number[][] = [];
-  let credit: number[][] = [];
   let healthy: boolean[] = [];
+  let forwarded = 0;
+  let world0: World | undefined;
+
+  const usable = (s: number, k: number): boolean => {
+    const inst = local[s]!.get(k);
+    return healthy[s]! && inst !== undefined && inst.status === 'ready';
+  };
 
   return {
     name: 'triton',
     start(world) {
-      const demand = world.services.map((_, k) => world.servers.map((s) => world.expectedDemand[k]![s.index]!));
-      replicas = tritonStaticPlacement({ servers: world.servers, services: world.services, demand });
+      world0 = world;
+      replicas = tritonStaticPlacement({ servers: world.servers, services: world.services, demand: world.earlyWindowDemand });
       local = world.servers.map(() => new Map());
       healthy = world.servers.map(() => true);
-      const byKey = new Map<string, TritonReplica[]>();
-      for (const r of replicas) {
-        const key = `${r.service}@${r.server}`;
-        byKey.set(key, [...(byKey.get(key) ?? []), r]);
-      }
-      for (const group of byKey.values()) {
-        const { service, server, maxBatch } = group[0]!;
-        const svc = asLatencyService(world.services[service]!);
-        const devices = group.map((r) => world.devicesByServer[server]![r.device]!);
-        const runMs = latencyAt(svc.spec.profiles[devices[0]!.kind]!, maxBatch);
-        const deadline = svc.spec.slo.kind === 'latency' ? svc.spec.slo.deadlineMs : 0;
-        const inst = world.createInstance(
-          {
-            service, server, devices,
-            plan: { requestStrategy: 'batching', serviceStrategy: devices.length > 1 ? 'data-parallel' : 'single', batchSize: maxBatch, capacityPerSec: (devices.length * maxBatch * 1000) / runMs, memoryPerDeviceBytes: svc.spec.memory.weightsBytes + svc.spec.memory.perItemBytes * maxBatch, runMs, stages: 1 },
-            policy: { kind: 'triton', maxQueueDelayMs: o.maxQueueDelayMs, queueTimeoutMs: deadline },
-          },
-          true,
-        );
-        local[server]!.set(service, inst);
+      for (const group of groupReplicas(replicas)) {
+        const { service, server } = group[0]!;
+        const svc = world.services[service]!;
+        for (const inst of deployReplicas(world, group, { kind: 'triton', maxQueueDelayMs: o.maxQueueDelayMs, queueTimeoutMs: perItemSloMs(svc) }, true)) local[server]!.set(service, inst);
       }
       hostsOf = world.services.map((_, k) => world.servers.map((s) => s.index).filter((s) => local[s]!.has(k)));
-      credit = world.services.map(() => world.servers.map(() => 0));
     },
     onRequest(world, req, server) {
-      if (req.hops > 0) {
-        const mine = local[server]!.get(req.service);
-        if (mine !== undefined && mine.status !== 'gone') return world.enqueue(mine, req);
-        return world.dropItem(req, 'NO_INSTANCE');
-      }
-      // Static smooth weighted round-robin over the healthy replicas, weighted by their capacity.
-      const hosts = hostsOf[req.service]!.filter((s) => healthy[s] && local[s]!.get(req.service)?.status !== 'gone');
-      if (hosts.length === 0) return world.dropItem(req, 'NO_INSTANCE');
-      let total = 0;
-      let pick = hosts[0]!;
-      for (const s of hosts) {
-        const w = local[s]!.get(req.service)!.plan.capacityPerSec;
-        credit[req.service]![s]! += w;
-        total += w;
-        if (credit[req.service]![s]! > credit[req.service]![pick]!) pick = s;
-      }
-      credit[req.service]![pick]! -= total;
-      if (pick === server) return world.enqueue(local[server]!.get(req.service)!, req);
-      world.forward(req, server, pick);
+      const mine = local[server]!.get(req.service);
+      if (mine !== undefined && (mine.status === 'ready' || (req.hops > 0 && mine.status !== 'gone'))) return world.enqueue(mine, req);
+      if (req.hops > 0) return world.dropItem(req, 'NO_INSTANCE');
+      pickAndForward(world, req, server);
     },
     onStreamStart() {},
     onStreamEnd() {},
@@ -97,19 +70,32 @@ export function createTritonSystem(options: Partial<TritonOptions> = {}): SimSys
     },
     onFailure(world, server, device, recovered) {
       if (device !== null) return;
-      // The load balancer notices a dead or returning server after one health-check period.
+      // The balancer notices a dead or returning server after one readiness-probe period.
       world.schedule(world.clock.now() + o.healthCheckMs, EV_HEALTH, server, recovered);
-      // Static placement: the operator's deployment restarts the same models on a returning server.
       if (recovered) restart(world, server);
     },
     onInstanceChange() {},
-    describe: () => ({ maxQueueDelayMs: o.maxQueueDelayMs, healthCheckMs: o.healthCheckMs, replicas: replicas.length, queueTimeout: 'SLO (reject)' }),
+    describe: () => ({ maxQueueDelayMs: o.maxQueueDelayMs, healthCheckMs: o.healthCheckMs, replicas: replicas.map((r) => `${world0?.services[r.service]!.spec.id}@${r.server}:${r.devices.join('+')}`), forwarded, placement: 'static, from the early-window forecast', queueTimeout: 'SLO (reject)' }),
   };
+
+  function pickAndForward(world: World, req: SimRequest, server: number): void {
+    let any = 0;
+    for (const s of hostsOf[req.service]!) if (usable(s, req.service)) any++;
+    if (any === 0) return world.dropItem(req, 'NO_INSTANCE');
+    let pick = Math.floor(world.systemRandom.next() * any);
+    for (const s of hostsOf[req.service]!) {
+      if (!usable(s, req.service)) continue;
+      if (pick-- === 0) {
+        forwarded++;
+        return world.forward(req, server, s);
+      }
+    }
+  }
 
   function restart(world: World, server: number): void {
     for (const [service, old] of local[server]!) {
       const inst = world.createInstance({ service, server, devices: old.devices, plan: old.plan, policy: old.policy }, false);
-      local[server]!.set(service, inst);
+      if (inst !== null) local[server]!.set(service, inst);
     }
   }
 }

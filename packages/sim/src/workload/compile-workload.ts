@@ -1,24 +1,33 @@
-import { EparaError, createSeededRandom } from '@epara/core';
+import { EparaError, createSeededRandom, type Random } from '@epara/core';
 import type { SimServer } from '../model/hardware.js';
 import { SERVICE_CATALOG } from '../model/services.js';
-import type { CompiledTrace } from '../world/world.js';
-import { pickWeighted } from './samplers.js';
-import { generateSessions, type RequestSource, type StreamSession, type WorkloadSpec } from './workload.js';
+import { pickOrigin, type CompiledTrace, type OriginTable } from '../world/world.js';
+import { generateSessions, nextArrivalMs, type RequestSource, type StreamSession, type WorkloadSpec } from './workload.js';
 
-/** A workload turned into what the world runs: sources, trace columns, sessions, and its average demand. */
+/** A workload turned into what the world runs: sources, trace columns, sessions, origins and the early window. */
 export interface CompiledWorkload {
   /** Catalog ids of the services the workload uses, in index order. */
   readonly serviceIds: readonly string[];
   readonly sources: readonly RequestSource[];
   readonly trace: CompiledTrace | null;
   readonly sessions: readonly StreamSession[];
-  readonly originWeights: Float64Array;
-  /** Average items/s per service (row) and access server (column). */
-  readonly expectedDemand: number[][];
+  readonly origins: OriginTable;
+  /** Items/s per service (row) and access server (column) measured over a sampled early window. */
+  readonly earlyWindowDemand: number[][];
+}
+
+/** Inputs of {@link compileWorkload}. */
+export interface CompileWorkloadInput {
+  readonly workload: WorkloadSpec;
+  readonly servers: readonly SimServer[];
+  readonly durationMs: number;
+  readonly seed: number;
+  /** Length of the early window the operator measured, ms. */
+  readonly earlyWindowMs: number;
 }
 
 /** Compiles a validated workload for a set of servers. Stream sessions are drawn up front (seeded). */
-export function compileWorkload(input: { workload: WorkloadSpec; servers: readonly SimServer[]; durationMs: number; seed: number }): CompiledWorkload {
+export function compileWorkload(input: CompileWorkloadInput): CompiledWorkload {
   const { workload: w, servers, durationMs } = input;
   const ids: string[] = [];
   const indexOf = (id: string): number => {
@@ -29,47 +38,98 @@ export function compileWorkload(input: { workload: WorkloadSpec; servers: readon
   for (const r of w.requests ?? []) indexOf(r.service);
   for (const s of w.streams ?? []) indexOf(s.service);
   for (const t of w.trace ?? []) indexOf(t.service);
-  const weights = new Float64Array(servers.map((s) => (w.origins === 'clients' && s.preset.deviceKind !== 'edge-gpu' ? 3 : 1)));
-  const wsum = weights.reduce((a, b) => a + b, 0);
-  const demand = ids.map(() => servers.map(() => 0));
-  const spread = (k: number, rate: number): void => servers.forEach((_, s) => (demand[k]![s]! += (rate * weights[s]!) / wsum));
+  const origins = originTable(w, servers, durationMs, input.seed);
   const sources: RequestSource[] = [];
   for (const r of w.requests ?? []) {
     if (r.ratePerSec <= 0) continue;
-    const k = indexOf(r.service);
-    sources.push({ service: k, meanGapMs: 1000 / r.ratePerSec, process: r.process ?? { kind: 'poisson' } });
-    spread(k, r.ratePerSec);
+    sources.push({ service: indexOf(r.service), meanGapMs: 1000 / r.ratePerSec, process: r.process ?? { kind: 'poisson' } });
   }
   const rng = createSeededRandom(input.seed ^ 0x27d4eb2f);
-  const cumulative = new Float64Array(weights.length);
-  let acc = 0;
-  weights.forEach((x, i) => (cumulative[i] = acc += x));
   const sessions: StreamSession[] = [];
   for (const load of w.streams ?? []) {
     const k = indexOf(load.service);
     const svc = SERVICE_CATALOG[load.service]!;
     const rateHz = svc.spec.slo.kind === 'frequency' ? svc.spec.slo.rateHz : 1;
     const meanDurationMs = load.meanDurationMs ?? svc.streamMeanMs ?? 60_000;
-    sessions.push(...generateSessions({ load, service: k, rateHz, meanDurationMs, durationMs, pickOrigin: () => pickWeighted(rng, cumulative), rng, firstId: sessions.length }));
-    spread(k, load.concurrentStreams * rateHz);
+    sessions.push(...generateSessions({ load, service: k, rateHz, meanDurationMs, durationMs, pickOrigin: (at) => pickOrigin(origins, at, rng), rng, firstId: sessions.length }));
   }
   let trace: CompiledTrace | null = null;
   if (w.trace !== undefined && w.trace.length > 0) {
     const rows = [...w.trace].sort((a, b) => a.timeMs - b.timeMs);
-    const times = new Float64Array(rows.length);
-    const services = new Int32Array(rows.length);
-    const origins = new Int32Array(rows.length);
+    const n = rows.length;
+    trace = { times: new Float64Array(n), services: new Int32Array(n), origins: new Int32Array(n), promptTokens: new Int32Array(n), outputTokens: new Int32Array(n) };
     rows.forEach((r, i) => {
-      const origin = typeof r.origin === 'number' ? r.origin : servers.findIndex((s) => s.spec.id === r.origin);
-      if (!(Number.isInteger(origin) && origin >= 0 && origin < servers.length)) {
+      const origin = r.origin === undefined ? -1 : typeof r.origin === 'number' ? r.origin : servers.findIndex((s) => s.spec.id === r.origin);
+      if (r.origin !== undefined && !(Number.isInteger(origin) && origin >= 0 && origin < servers.length)) {
         throw new EparaError('INVALID_OPTIONS', `scenario.workload.trace[${i}].origin names no server: ${JSON.stringify(r.origin)}`, { field: `scenario.workload.trace[${i}].origin`, value: r.origin });
       }
-      times[i] = r.timeMs;
-      services[i] = indexOf(r.service);
-      origins[i] = origin;
-      if (r.timeMs < durationMs) demand[services[i]!]![origin]! += 1000 / durationMs;
+      trace!.times[i] = r.timeMs;
+      trace!.services[i] = indexOf(r.service);
+      trace!.origins[i] = origin;
+      trace!.promptTokens[i] = r.promptTokens ?? -1;
+      trace!.outputTokens[i] = r.outputTokens ?? -1;
     });
-    trace = { times, services, origins };
   }
-  return { serviceIds: ids, sources, trace, sessions, originWeights: weights, expectedDemand: demand };
+  const earlyWindowDemand = sampleEarlyWindow({ ids, sources, sessions, trace, origins, servers: servers.length, windowMs: Math.min(input.earlyWindowMs, durationMs), seed: input.seed });
+  return { serviceIds: ids, sources, trace, sessions, origins, earlyWindowDemand };
+}
+
+/** Base weights per server: `clients` weighs embedded boards and microcomputers 3, GPU servers 1. */
+function baseWeights(kind: 'uniform' | 'clients', servers: readonly SimServer[]): number[] {
+  return servers.map((s) => (kind === 'clients' && s.preset.deviceKind !== 'edge-gpu' ? 3 : 1));
+}
+
+/** The origin table: one epoch for static weightings, one per shift for moving Zipf hot spots. */
+function originTable(w: WorkloadSpec, servers: readonly SimServer[], durationMs: number, seed: number): OriginTable {
+  const o = w.origins ?? 'uniform';
+  const n = servers.length;
+  if (typeof o === 'string') return { epochMs: Infinity, epochs: 1, cumulative: cumulate(baseWeights(o, servers)) };
+  const base = baseWeights(o.base ?? 'uniform', servers);
+  const epochMs = o.shiftEveryMs ?? 120_000;
+  const exponent = o.exponent ?? 1.1;
+  const epochs = Math.max(1, Math.ceil(durationMs / epochMs));
+  const rng = createSeededRandom(seed ^ 0x165667b1);
+  const cumulative = new Float64Array(epochs * n);
+  for (let e = 0; e < epochs; e++) {
+    const order = servers.map((_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(rng.next() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const weights = new Array<number>(n);
+    order.forEach((s, rank) => (weights[s] = base[s]! / (rank + 1) ** exponent));
+    cumulative.set(cumulate(weights), e * n);
+  }
+  return { epochMs, epochs, cumulative };
+}
+
+function cumulate(weights: readonly number[]): Float64Array {
+  const out = new Float64Array(weights.length);
+  let acc = 0;
+  weights.forEach((x, i) => (out[i] = acc += x));
+  return out;
+}
+
+/**
+ * What an operator measured over the first `windowMs`: synthetic arrivals are sampled again with their own
+ * seed (another day of the same process, not this run's requests); trace rows and sessions of the window are
+ * counted as they are (the past the operator saw). Items/s per service and access server.
+ */
+function sampleEarlyWindow(o: { ids: readonly string[]; sources: readonly RequestSource[]; sessions: readonly StreamSession[]; trace: CompiledTrace | null; origins: OriginTable; servers: number; windowMs: number; seed: number }): number[][] {
+  const counts = o.ids.map(() => new Array<number>(o.servers).fill(0));
+  const W = o.windowMs;
+  if (!(W > 0)) return counts;
+  const rng: Random = createSeededRandom(o.seed ^ 0x61c88647);
+  for (const src of o.sources) {
+    for (let t = nextArrivalMs(src, 0, rng); t < W; t = nextArrivalMs(src, t, rng)) counts[src.service]![pickOrigin(o.origins, t, rng)]!++;
+  }
+  for (const s of o.sessions) {
+    const overlap = Math.min(s.endMs, W) - Math.max(s.startMs, 0);
+    if (overlap > 0) counts[s.service]![s.origin]! += (overlap / 1000) * s.rateHz;
+  }
+  const t = o.trace;
+  if (t !== null) {
+    for (let i = 0; i < t.times.length && t.times[i]! < W; i++) counts[t.services[i]!]![t.origins[i]! >= 0 ? t.origins[i]! : pickOrigin(o.origins, t.times[i]!, rng)]!++;
+  }
+  return counts.map((row) => row.map((c) => (c * 1000) / W));
 }

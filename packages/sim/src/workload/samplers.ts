@@ -44,16 +44,3 @@ export function sampleInterArrival(rng: Random, meanMs: number, cv: number): num
   return sampleGamma(rng, shape, meanMs / shape);
 }
 
-/** Picks an index with probability proportional to its weight, given the cumulative weights. */
-export function pickWeighted(rng: Random, cumulative: Float64Array): number {
-  const total = cumulative[cumulative.length - 1]!;
-  const x = rng.next() * total;
-  let lo = 0;
-  let hi = cumulative.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cumulative[mid]! > x) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}

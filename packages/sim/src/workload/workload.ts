@@ -9,7 +9,19 @@ import { sampleExponential, sampleInterArrival } from './samplers.js';
 export type ArrivalProcess =
   | { readonly kind: 'poisson' }
   | { readonly kind: 'gamma'; readonly cv: number }
-  | { readonly kind: 'diurnal'; readonly periodMs: number; readonly amplitude: number; readonly cv?: number };
+  | { readonly kind: 'diurnal'; readonly periodMs: number; readonly amplitude: number; readonly cv?: number }
+  | BurstProcess;
+
+/**
+ * Bursts: once every `periodMs` the rate rises `factor`-fold for `burstMs` (the burst starts at a seeded
+ * offset within its period); the rate outside bursts is lowered so the mean stays `ratePerSec`.
+ */
+export interface BurstProcess {
+  readonly kind: 'bursts';
+  readonly periodMs: number;
+  readonly burstMs: number;
+  readonly factor: number;
+}
 
 /** Open-loop requests of a latency service (or frames sent as independent requests). */
 export interface RequestLoad {
@@ -28,11 +40,29 @@ export interface StreamLoad {
   readonly meanDurationMs?: number;
 }
 
-/** One row of a request trace: when, which service, which access server (index or id). */
+/** One row of a request trace: when, which service, which access server (index or id; omitted: drawn from `origins`). */
 export interface TraceRow {
   readonly timeMs: number;
   readonly service: string;
-  readonly origin: number | string;
+  readonly origin?: number | string;
+  /** Prompt tokens of an LLM request (omitted: drawn from the service's timing). */
+  readonly promptTokens?: number;
+  /** Answer tokens of an LLM request. */
+  readonly outputTokens?: number;
+}
+
+/**
+ * Moving hot spots: access servers get Zipf weights `base(s) / rank^exponent` over a seeded random ranking
+ * that is redrawn every `shiftEveryMs` (the hot spots move), on top of the `base` weighting.
+ */
+export interface ZipfOrigins {
+  readonly kind: 'zipf';
+  /** @default 1.1 */
+  readonly exponent?: number;
+  /** @default 120000 */
+  readonly shiftEveryMs?: number;
+  /** @default 'uniform' */
+  readonly base?: 'uniform' | 'clients';
 }
 
 /**
@@ -45,7 +75,7 @@ export interface WorkloadSpec {
   readonly streams?: readonly StreamLoad[];
   readonly trace?: readonly TraceRow[];
   /** @default 'uniform' */
-  readonly origins?: 'uniform' | 'clients';
+  readonly origins?: 'uniform' | 'clients' | ZipfOrigins;
 }
 
 /** One stream session, generated up front. */
@@ -70,6 +100,7 @@ export function nextArrivalMs(source: RequestSource, nowMs: number, rng: Random)
   const p = source.process;
   if (p.kind === 'poisson') return nowMs + sampleExponential(rng, source.meanGapMs);
   if (p.kind === 'gamma') return nowMs + sampleInterArrival(rng, source.meanGapMs, p.cv);
+  if (p.kind === 'bursts') return nextBurstArrival(p, source, nowMs, rng);
   const peak = 1 + p.amplitude;
   let t = nowMs;
   for (;;) {
@@ -86,7 +117,7 @@ export function generateSessions(options: {
   rateHz: number;
   meanDurationMs: number;
   durationMs: number;
-  pickOrigin: () => number;
+  pickOrigin: (atMs: number) => number;
   rng: Random;
   firstId: number;
 }): StreamSession[] {
@@ -94,10 +125,32 @@ export function generateSessions(options: {
   const out: StreamSession[] = [];
   const add = (start: number): void => {
     const end = start + sampleExponential(rng, meanDurationMs);
-    out.push({ id: options.firstId + out.length, service: options.service, origin: options.pickOrigin(), startMs: start, endMs: end, rateHz: options.rateHz });
+    out.push({ id: options.firstId + out.length, service: options.service, origin: options.pickOrigin(start), startMs: start, endMs: end, rateHz: options.rateHz });
   };
   for (let i = 0; i < load.concurrentStreams; i++) add(rng.next() * Math.min(1000, durationMs));
   const gap = meanDurationMs / Math.max(load.concurrentStreams, 1e-9);
   for (let t = sampleExponential(rng, gap); t < durationMs && load.concurrentStreams > 0; t += sampleExponential(rng, gap)) add(t);
   return out;
+}
+
+/** Thinning against the burst rate; the burst's offset in period `i` is a hash of `i` and the source. */
+function nextBurstArrival(p: BurstProcess, source: RequestSource, nowMs: number, rng: Random): number {
+  const share = p.burstMs / p.periodMs;
+  // Base rate r with r·(1 − share) + factor·r·share = mean: the mean is kept.
+  const base = 1 / (1 - share + p.factor * share);
+  const peakGap = source.meanGapMs / (p.factor * base);
+  let t = nowMs;
+  for (;;) {
+    t += sampleExponential(rng, peakGap);
+    const i = Math.floor(t / p.periodMs);
+    const offset = unitHash(i, source.service) * (p.periodMs - p.burstMs);
+    const inBurst = t - i * p.periodMs >= offset && t - i * p.periodMs < offset + p.burstMs;
+    if (inBurst || rng.next() < 1 / p.factor) return t;
+  }
+}
+
+function unitHash(a: number, b: number): number {
+  let h = Math.imul(a + 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  return ((h ^ (h >>> 13)) >>> 0) / 4294967296;
 }

@@ -12,6 +12,7 @@ export const EV = {
   FAILURE: 10,
   SAMPLE: 11,
   FREE_CHECK: 12,
+  SNAPSHOT: 13,
   /** Kinds at or above this belong to the system under test (sync hops, placement ticks, control RPCs). */
   SYSTEM: 32,
 } as const;

@@ -5,42 +5,20 @@ import type { SimServer } from '../model/hardware.js';
 import type { Network } from '../model/network.js';
 import { serviceDeadlineMs, type SimService } from '../model/services.js';
 import { MetricsCollector } from '../metrics/collector.js';
-import type { RequestSource, StreamSession } from '../workload/workload.js';
+import type { StreamSession } from '../workload/workload.js';
 import { nextArrivalMs } from '../workload/workload.js';
-import { pickWeighted } from '../workload/samplers.js';
 import { EV } from './events.js';
 import { enqueue, finishBatch, kickDevice, kickInstance, onDeviceEvent } from './execution.js';
 import type { SimSystem } from './system.js';
 import { RequestHeap, type DropReason, type RunningBatch, type SimDevice, type SimInstance, type SimRequest, type SimStream } from './types.js';
 import { applyFailure, type FailureEvent } from './failures.js';
+import { instanceModes, pickOrigin, type OriginTable, type WorldInit } from './world-init.js';
+
+export type { CompiledTrace, OriginTable, WorldInit } from './world-init.js';
+export { pickOrigin } from './world-init.js';
 
 /** Shared empty visited list (a request gets its own array on its first forward). */
 const NO_VISITS: number[] = [];
-
-/** Compiled trace rows (columnar). */
-export interface CompiledTrace {
-  readonly times: Float64Array;
-  readonly services: Int32Array;
-  readonly origins: Int32Array;
-}
-
-/** Everything a world is built from (already validated and compiled). */
-export interface WorldInit {
-  readonly seed: number;
-  readonly servers: readonly SimServer[];
-  readonly services: readonly SimService[];
-  readonly network: Network;
-  readonly sources: readonly RequestSource[];
-  readonly trace: CompiledTrace | null;
-  readonly sessions: readonly StreamSession[];
-  readonly originWeights: Float64Array;
-  /** Average demand per service and access server, items/s: the forecast every system starts from. */
-  readonly expectedDemand: readonly (readonly number[])[];
-  readonly durationMs: number;
-  readonly warmupMs: number;
-  readonly failures: readonly FailureEvent[];
-  readonly system: SimSystem;
-}
 
 /**
  * The simulated edge cloud: hardware, network, workload, execution and metrics, under the core virtual
@@ -65,9 +43,14 @@ export class World implements EventHandler {
   readonly system: SimSystem;
   readonly durationMs: number;
   readonly warmupMs: number;
-  readonly expectedDemand: readonly (readonly number[])[];
+  readonly earlyWindowDemand: readonly (readonly number[])[];
+  readonly interference: number;
+  /** Instances by mode per service, taken when the workload stops (see `instanceModes`). */
+  modesAtEnd: Record<string, string> = {};
+  /** Loads refused because the device memory could not hold them. */
+  loadFailures = 0;
   #init: WorldInit;
-  #cumulativeOrigins: Float64Array;
+  #origins: OriginTable;
   #nextRequestId = 0;
   #nextInstanceId = 0;
   #traceCursor = 0;
@@ -83,7 +66,8 @@ export class World implements EventHandler {
     this.system = init.system;
     this.durationMs = init.durationMs;
     this.warmupMs = init.warmupMs;
-    this.expectedDemand = init.expectedDemand;
+    this.earlyWindowDemand = init.earlyWindowDemand;
+    this.interference = init.interference;
     this.systemRandom = createSeededRandom(init.seed ^ 0x5bd1e995);
     this.#workRandom = createSeededRandom(init.seed);
     this.metrics = new MetricsCollector(init.services.length, init.warmupMs);
@@ -96,9 +80,7 @@ export class World implements EventHandler {
         return dev;
       }),
     );
-    this.#cumulativeOrigins = new Float64Array(init.originWeights.length);
-    let acc = 0;
-    init.originWeights.forEach((w, i) => (this.#cumulativeOrigins[i] = acc += w));
+    this.#origins = init.origins;
   }
 
   /** Schedules the workload, failures and sampling, then lets the system start. */
@@ -109,6 +91,7 @@ export class World implements EventHandler {
     for (const s of sessions) if (s.startMs < this.durationMs) this.queue.push(s.startMs, EV.STREAM_START, 0, s);
     for (const f of failures) this.queue.push(f.atMs, EV.FAILURE, 0, f);
     this.queue.push(this.warmupMs, EV.SAMPLE, 0);
+    this.queue.push(Math.max(0, this.durationMs - 1), EV.SNAPSHOT, 0);
     this.system.start(this);
   }
 
@@ -132,6 +115,7 @@ export class World implements EventHandler {
       case EV.PIPELINE_DONE: return finishBatch(this, ref as RunningBatch);
       case EV.FAILURE: return applyFailure(this, ref as FailureEvent);
       case EV.SAMPLE: return this.#onSample();
+      case EV.SNAPSHOT: return void (this.modesAtEnd = instanceModes(this));
       default: return this.system.onEvent(this, kind, a, ref);
     }
   }
@@ -145,7 +129,20 @@ export class World implements EventHandler {
   forward(req: SimRequest, from: number, to: number): void {
     req.hops++;
     req.visited = req.visited.length === 0 ? [from] : [...req.visited, from];
-    this.queue.push(this.clock.now() + this.network.transferMs(from, to, this.services[req.service]!.payloadBytes), EV.AT_SERVER, to, req);
+    this.queue.push(this.network.send(from, to, this.payloadOf(req), this.clock.now()), EV.AT_SERVER, to, req);
+  }
+
+  /** Upload bytes of a request: the service's payload, or for LLM services 4 bytes per prompt token plus framing. */
+  payloadOf(req: SimRequest): number {
+    return req.promptTokens > 0 ? 512 + 4 * req.promptTokens : this.services[req.service]!.payloadBytes;
+  }
+
+  /** Delivers a finished item's result from `server` to its client over the contended links. */
+  deliver(req: SimRequest, server: number): void {
+    const bytes = req.outputTokens > 0 ? 256 + 4 * req.outputTokens : this.services[req.service]!.responseBytes;
+    const now = this.clock.now();
+    const atAccess = server === req.origin ? now : this.network.send(server, req.origin, bytes, now);
+    this.metrics.complete(req, this.network.sendDown(req.origin, bytes, atAccess));
   }
 
   /** Queues a request at an instance. */
@@ -159,13 +156,27 @@ export class World implements EventHandler {
   }
 
   /** Creates an instance on devices of a server; `warm` instances are ready at once, others load first. */
-  createInstance(init: Pick<SimInstance, 'service' | 'server' | 'devices' | 'plan' | 'policy'>, warm: boolean): SimInstance {
+  createInstance(init: Pick<SimInstance, 'service' | 'server' | 'devices' | 'plan' | 'policy'>, warm: boolean): SimInstance | null {
     const svc = this.services[init.service]!;
+    // Device memory is enforced at load: a model that does not fit next to what the device holds fails to load.
+    for (const d of init.devices) {
+      if (!d.healthy || this.memoryUsed(d) + init.plan.memoryPerDeviceBytes > d.memoryBytes) {
+        this.loadFailures++;
+        return null;
+      }
+    }
     const inst: SimInstance = { ...init, id: this.#nextInstanceId++, svc, status: warm ? 'ready' : 'loading', queue: new RequestHeap(), running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0 };
     for (const d of inst.devices) d.instances.push(inst);
     this.instancesByServer[inst.server]!.push(inst);
     if (!warm) this.queue.push(this.clock.now() + (svc.spec.loadTimeMs ?? 0), EV.READY, 0, inst);
     return inst;
+  }
+
+  /** Bytes of a device held by its instances (loading, ready or draining). */
+  memoryUsed(d: SimDevice): number {
+    let used = 0;
+    for (const inst of d.instances) used += inst.plan.memoryPerDeviceBytes;
+    return used;
   }
 
   /** Stops routing to an instance; it finishes its queue, then frees its devices. */
@@ -215,13 +226,13 @@ export class World implements EventHandler {
     return origin;
   }
 
-  #newRequest(service: number, origin: number, stream: SimStream | null): SimRequest {
+  #newRequest(service: number, origin: number, stream: SimStream | null, promptTokens = -1, outputTokens = -1): SimRequest {
     const svc = this.services[service]!;
     const now = this.clock.now();
     const llm = svc.llm;
     const rnd = this.#workRandom;
-    const prompt = llm ? Math.round(llm.promptTokensMean * (1 - llm.spread + 2 * llm.spread * rnd.next())) : 0;
-    const out = llm ? Math.max(1, Math.round(llm.outputTokensMean * (1 - llm.spread + 2 * llm.spread * rnd.next()))) : 0;
+    const prompt = llm ? (promptTokens >= 0 ? promptTokens : Math.round(llm.promptTokensMean * (1 - llm.spread + 2 * llm.spread * rnd.next()))) : 0;
+    const out = llm ? (outputTokens >= 0 ? Math.max(1, outputTokens) : Math.max(1, Math.round(llm.outputTokensMean * (1 - llm.spread + 2 * llm.spread * rnd.next())))) : 0;
     const req: SimRequest = {
       id: this.#nextRequestId++, service, origin: this.accessServer(origin), emitAt: now, deadline: now + serviceDeadlineMs(svc.spec),
       promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: NO_VISITS, qkey: 0, enqueuedAt: 0, devDeadline: 0, returnMs: 0, settled: false,
@@ -231,12 +242,14 @@ export class World implements EventHandler {
   }
 
   #send(req: SimRequest): void {
-    const bytes = this.services[req.service]!.payloadBytes;
-    this.queue.push(this.clock.now() + this.network.uplinkMs(req.origin, bytes), EV.AT_SERVER, req.origin, req);
+    const at = this.network.sendUp(req.origin, this.payloadOf(req), this.clock.now(), req.deadline);
+    // The client's access link is so backed up that the upload could not arrive in time: it skips the item.
+    if (at < 0) return this.dropItem(req, 'DEADLINE_INFEASIBLE');
+    this.queue.push(at, EV.AT_SERVER, req.origin, req);
   }
 
   #pickOrigin(): number {
-    return pickWeighted(this.#workRandom, this.#cumulativeOrigins);
+    return pickOrigin(this.#origins, this.clock.now(), this.#workRandom);
   }
 
   #onSource(i: number): void {
@@ -251,7 +264,8 @@ export class World implements EventHandler {
     const now = this.clock.now();
     while (this.#traceCursor < t.times.length && t.times[this.#traceCursor]! <= now) {
       const c = this.#traceCursor++;
-      this.#send(this.#newRequest(t.services[c]!, t.origins[c]!, null));
+      const origin = t.origins[c]!;
+      this.#send(this.#newRequest(t.services[c]!, origin >= 0 ? origin : this.#pickOrigin(), null, t.promptTokens[c]!, t.outputTokens[c]!));
     }
     if (this.#traceCursor < t.times.length && t.times[this.#traceCursor]! < this.durationMs) this.queue.push(t.times[this.#traceCursor]!, EV.TRACE, 0);
   }
@@ -286,7 +300,7 @@ export class World implements EventHandler {
     for (const d of this.devices) {
       if (!d.healthy) continue;
       total += d.memoryBytes;
-      for (const inst of d.instances) used += inst.plan.memoryPerDeviceBytes;
+      used += this.memoryUsed(d);
     }
     if (total > 0) {
       this.memoryUsedSum += Math.min(1, used / total);

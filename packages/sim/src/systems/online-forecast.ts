@@ -1,0 +1,49 @@
+import { createDemandForecaster, type DemandForecaster, type ForecastOptions } from '@epara/core';
+import type { World } from '../world/world.js';
+
+/**
+ * A system's learned demand: core's online forecaster over every (service, access server) pair, seeded with
+ * the early-window measurement every system gets and fed only with the arrivals the system itself observed.
+ * No system reads the workload's true rates.
+ */
+export class OnlineForecast {
+  readonly #f: DemandForecaster;
+  readonly #servers: number;
+  readonly #services: number;
+
+  constructor(world: World, options: Omit<ForecastOptions, 'series'> = {}) {
+    this.#servers = world.servers.length;
+    this.#services = world.services.length;
+    this.#f = createDemandForecaster({ ...options, series: this.#servers * this.#services });
+    world.earlyWindowDemand.forEach((row, k) => row.forEach((r, s) => this.#f.seed(k * this.#servers + s, r)));
+  }
+
+  /** Counts one arrival of `service` observed at access server `server`. */
+  record(service: number, server: number): void {
+    this.#f.record(service * this.#servers + server);
+  }
+
+  /** Closes the current window; returns the access servers where some service's demand shifted (ascending, distinct). */
+  close(now: number): number[] {
+    const changed = this.#f.closeWindow(now).changed;
+    if (changed.length === 0) return [];
+    return [...new Set(changed.map((i) => i % this.#servers))].sort((a, b) => a - b);
+  }
+
+  /** Forecast items/s as `[service][server]`. */
+  demand(): number[][] {
+    const r = this.#f.rates();
+    return Array.from({ length: this.#services }, (_, k) => Array.from(r.subarray(k * this.#servers, (k + 1) * this.#servers)));
+  }
+
+  /** Total forecast of one service, items/s. */
+  total(service: number): number {
+    let t = 0;
+    for (let s = 0; s < this.#servers; s++) t += this.#f.rate(service * this.#servers + s);
+    return t;
+  }
+
+  stats(): { windows: number; changes: number } {
+    return this.#f.stats();
+  }
+}
