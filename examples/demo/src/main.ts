@@ -73,8 +73,8 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const networkBudgetMs = Math.ceil(2 * o.delayMs[1] + 2);
   const specs = DEMO_SERVICES.map((s) => serviceSpec(s, profiles[s.id], networkBudgetMs));
 
-  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, specs, profiles, delayMs: delay, bytesPerMs: (o.bandwidthMbps * 1e6) / 8 / 1000, syncPeriodMs: 250 });
-  log(`\nprocesses: ${group.pids.length} (${ids.length} EPARA nodes, ${ids.length} Triton-like sites, ${ids.length} clients, 1 network); pids ${group.pids.join(' ')}`);
+  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, specs, profiles, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: 250 });
+  log(`\nprocesses: ${group.pids.length} (${ids.length} EPARA nodes, ${ids.length} Triton-like sites, ${ids.length} clients, 1 network): ${group.named.map((c) => `${c.name}=${c.pid}`).join(' ')}`);
   log('measured one-way delays between nodes (ms):');
   for (const [i, row] of cluster.measuredDelayMs.entries()) log(`  ${ids[i]}: ${row.map((d, j) => (i === j ? '-' : `${ids[j]} ${d.toFixed(1)}`)).join(', ')}`);
 
@@ -94,7 +94,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   log(`offered load: ${(100 * calibration.fraction).toFixed(0)}% of the measured capacity (×${calibration.load.toFixed(2)} the base mix; capacity ×${calibration.capacityLoad.toFixed(2)}); baseline max_queue_delay ${calibration.maxQueueDelayMs} ms`);
 
   const forecast = buildWorkload({ durationMs: o.durationMs, load: calibration.load, nodes: o.nodes, seed: o.seed });
-  const placed = planPlacement(specs, forecast, o.nodes, cluster.measuredDelayMs);
+  const placed = planPlacement(specs, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o));
   const triton = tritonAt({ specs, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, calibration.load, calibration.maxQueueDelayMs);
   log(`\nEPARA placement (allocate + placeServices with locality over the measured delays, instances moved to where their demand enters):`);
   for (const line of placementLines(placed.instances)) log(`  ${line}`);
@@ -115,6 +115,11 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const reportFolder = writeReportFolder({ dir: o.reportDir ?? REPORTS, markdown, svg: chartSvg(pairs, o.durationMs / 1000) });
   log(`\nreport: ${reportFolder}`);
   return { options: o, calibration, placement: placed.instances, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, machine, pids: group.pids, reportFolder };
+}
+
+/** Link bandwidth in bytes per ms. */
+function bytesPerMs(o: ResolvedDemoOptions): number {
+  return (o.bandwidthMbps * 1e6) / 8 / 1000;
 }
 
 function calibrationMs(o: ResolvedDemoOptions): number {

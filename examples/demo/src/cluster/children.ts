@@ -70,6 +70,11 @@ export class ChildGroup extends EventEmitter<GroupEvents> {
     return child;
   }
 
+  /** Name and pid of every child started so far. */
+  get named(): { name: string; pid: number }[] {
+    return this.#children.map((c) => ({ name: c.name, pid: c.pid }));
+  }
+
   /** Pids of every child started so far. */
   get pids(): number[] {
     return this.#children.map((c) => c.pid);

@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/*
+ * The demo as a user runs it: `tsx src/main.ts --quick` in a process of its own (it starts its node, client
+ * and network processes as children). Checks the shape and sanity of its last line, that every process it
+ * started has ended, and that a crashed node or a Ctrl-C stops all of them. Never a timing threshold.
+ */
+
+const MAIN = fileURLToPath(new URL('./src/main.ts', import.meta.url));
+const reports = mkdtempSync(join(tmpdir(), 'epara-demo-'));
+afterAll(() => rmSync(reports, { recursive: true, force: true }));
+
+interface Run {
+  readonly cp: ChildProcess;
+  readonly lines: string[];
+  /** Resolves with the `name=pid` pairs of the children once the demo printed them. */
+  readonly children: Promise<Map<string, number>>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startDemo(args: string[]): Run {
+  const cp = spawn(process.execPath, ['--import', 'tsx', MAIN, '--report-dir', reports, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const lines: string[] = [];
+  let found: (m: Map<string, number>) => void;
+  const children = new Promise<Map<string, number>>((resolve) => (found = resolve));
+  let buffer = '';
+  cp.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    const parts = buffer.split('\n');
+    buffer = parts.pop()!;
+    for (const line of parts) {
+      lines.push(line);
+      if (line.startsWith('processes:')) found(new Map([...line.matchAll(/(\S+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])])));
+    }
+  });
+  cp.stderr!.setEncoding('utf8').on('data', (chunk: string) => lines.push(...chunk.split('\n').map((l) => `stderr: ${l}`)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    cp.on('exit', (code, signal) => {
+      if (buffer) lines.push(buffer);
+      resolve({ code, signal });
+    }),
+  );
+  return { cp, lines, children, exited };
+}
+
+const isRunning = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('pnpm demo --quick (a real edge cloud of processes)', () => {
+  it('ends with one JSON line of sane figures, writes its report folder, and leaves no process behind', async () => {
+    const run = startDemo(['--quick']);
+    const { code } = await run.exited;
+    expect(code, run.lines.slice(-30).join('\n')).toBe(0);
+    const children = await run.children;
+    expect(children.size).toBe(10); // 3 EPARA nodes, 3 baseline sites, 3 clients, the network
+    for (const [name, pid] of children) expect(isRunning(pid), `${name} (${pid}) still running`).toBe(false);
+
+    const last = JSON.parse(run.lines.filter((l) => l.trim() !== '').pop()!) as Record<string, unknown>;
+    for (const k of ['ratioMedian', 'ratioMin', 'ratioMax', 'latencyRatioMedian', 'frequencyRatioMedian']) {
+      const v = last[k];
+      expect(v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0), `${k} = ${String(v)}`).toBe(true);
+    }
+    if (typeof last['ratioMedian'] === 'number' && typeof last['ratioMin'] === 'number' && typeof last['ratioMax'] === 'number') {
+      expect(last['ratioMin']).toBeLessThanOrEqual(last['ratioMedian']);
+      expect(last['ratioMedian']).toBeLessThanOrEqual(last['ratioMax']);
+    }
+    expect(last['trials']).toBe(2);
+    expect(last['nodeProcesses']).toBe(3);
+    expect(typeof last['reliable']).toBe('boolean');
+    expect(last['interNodeDelayMs']).toBeGreaterThan(0); // the links delay for real (5–20 ms configured)
+    const folder = String(last['report']);
+    expect(run.lines.some((l) => l.includes(`report: ${folder}`))).toBe(true);
+    expect(existsSync(join(folder, 'report.md')) && existsSync(join(folder, 'chart.svg'))).toBe(true);
+    expect(run.lines.some((l) => l.includes('EPARA vs Triton-like over 2 interleaved trials'))).toBe(true);
+  }, 600_000);
+
+  it('stops every process when one node process crashes', async () => {
+    const run = startDemo(['--quick']);
+    const children = await run.children;
+    process.kill(children.get('edge-1')!, 'SIGKILL');
+    const { code } = await run.exited;
+    expect(code).not.toBe(0);
+    expect(run.lines.join('\n')).toMatch(/edge-1 .*exited unexpectedly/);
+    for (const [name, pid] of children) expect(isRunning(pid), `${name} (${pid}) still running`).toBe(false);
+  }, 300_000);
+
+  it('stops every process on Ctrl-C (SIGINT to the whole process group)', async () => {
+    const run = startDemo(['--quick']);
+    const children = await run.children;
+    process.kill(-run.cp.pid!, 'SIGINT');
+    const { code } = await run.exited;
+    expect(code).toBe(130);
+    for (const [name, pid] of children) expect(isRunning(pid), `${name} (${pid}) still running`).toBe(false);
+  }, 300_000);
+});
