@@ -42,6 +42,7 @@ function startDemo(args: string[]): Run {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     cp.on('exit', (code, signal) => {
       if (buffer) lines.push(buffer);
+      found(new Map()); // exited before starting its children: nothing to wait for
       resolve({ code, signal });
     }),
   );

@@ -209,10 +209,14 @@ async function cli(): Promise<void> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  cli().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exitCode = 1;
-  });
+  cli()
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exitCode = 1;
+    })
+    // Every child has ended by now (main waits for it); work still running here after an abort or a crash
+    // (a profiling run, a timer) must not keep the demo alive.
+    .finally(() => process.exit());
 }
 
 export type { Cluster };

@@ -53,7 +53,7 @@ export function chartSvg(pairs: readonly TrialPair[], durationSec: number): stri
     out.push(`<text x="${xs(t0 + durationSec / 2)}" y="${top2 + panel + 14}" text-anchor="middle" fill="${COLORS[r.system]}">${r.system === 'epara' ? 'EPARA' : 'Triton'} t${r.trial + 1}</text>`);
     if (k > 0) out.push(`<line x1="${xs(t0 - 0.5)}" x2="${xs(t0 - 0.5)}" y1="${top1}" y2="${top2 + panel}" stroke="#eee"/>`);
   });
-  out.push(`<text x="${left}" y="${H - 10}" fill="${COLORS.epara}">— EPARA</text><text x="${left + 80}" y="${H - 10}" fill="${COLORS.triton}">— Triton-like (per site + load balancer)</text>`);
+  out.push(`<text x="${W - right - 300}" y="${top2 - 30}" fill="${COLORS.epara}">— EPARA</text><text x="${W - right - 230}" y="${top2 - 30}" fill="${COLORS.triton}">— Triton-like (per site + load balancer)</text>`);
   out.push('</svg>');
   return out.join('\n');
 }

@@ -31,6 +31,7 @@ export class ChildGroup extends EventEmitter<GroupEvents> {
 
   /** Forks `module` (a `.ts` file beside this one, run through tsx) with the given name. */
   start(name: string, module: string): Child {
+    if (this.#closing) throw new EparaError('ABORTED', `not starting ${name}: the demo is stopping`);
     const path = fileURLToPath(new URL(module, import.meta.url));
     const cp = fork(path, [name], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
