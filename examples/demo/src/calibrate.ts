@@ -34,6 +34,8 @@ export interface CalibrateOptions {
   readonly durationMs: number;
   /** Fractions of capacity to try, ascending; the search stops at the first below 90% attainment. */
   readonly fractions: readonly number[];
+  /** Halvings tried below the lowest fraction when the baseline fails already there. */
+  readonly downSteps: number;
   /** Bisect once between the last passing and the first failing fraction. */
   readonly bisect: boolean;
   /** `max_queue_delay` values to sweep at the chosen load. */
@@ -86,8 +88,8 @@ export async function calibrate(ctx: TrialContext & { cluster: { configureTriton
     return p;
   };
   const q0 = DEFAULT_TRITON_OPTIONS.maxQueueDelayMs;
-  let chosen = o.fixedFraction;
-  if (chosen === undefined) {
+  let chosen: number = o.fixedFraction ?? o.fractions[o.fractions.length - 1]!;
+  if (o.fixedFraction === undefined) {
     let passed: number | undefined;
     for (const f of o.fractions) {
       const p = await probe(f, q0);
@@ -97,7 +99,13 @@ export async function calibrate(ctx: TrialContext & { cluster: { configureTriton
       }
       passed = f;
     }
-    chosen ??= o.fractions[o.fractions.length - 1]!;
+    // Failing already at the lowest fraction (a machine slower or busier than its profiles said): halve until
+    // the baseline passes, at most `downSteps` times; the lowest failing fraction is the point.
+    for (let k = 0; passed === undefined && k < o.downSteps; k++) {
+      const lower: number = chosen / 2;
+      if ((await probe(lower, q0)).attainment < TARGET_ATTAINMENT) chosen = lower;
+      else passed = lower;
+    }
     if (o.bisect && passed !== undefined && chosen > passed) {
       const mid = (passed + chosen) / 2;
       if ((await probe(mid, q0)).attainment < TARGET_ATTAINMENT) chosen = mid;

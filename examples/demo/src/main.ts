@@ -88,6 +88,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     durationMs: calibrationMs(o),
     fractions: o.quick ? [0.6, 0.9, 1.2, 1.6] : [0.5, 0.7, 0.9, 1.1, 1.3, 1.6, 2.0],
     bisect: !o.quick,
+    downSteps: o.quick ? 1 : 2,
     queueDelaysMs: o.quick ? [0, 5] : TRITON_QUEUE_DELAYS_MS,
     ...(o.loadFraction !== undefined ? { fixedFraction: o.loadFraction } : {}),
   });

@@ -1,7 +1,7 @@
 import { DEMO_SERVICES } from './catalog.js';
 import type { SystemName } from './cluster/client-process.js';
 import { table } from './format.js';
-import { ratio, type SystemReport } from './report.js';
+import type { SystemReport } from './report.js';
 import type { SystemRun } from './trials.js';
 
 /** One trial: both systems on the same seeded workload, in the order they ran. */
@@ -60,7 +60,8 @@ export function goodputRatios(pairs: readonly TrialPair[]): Record<string, Ratio
     out[k] = spread(pairs.map((p) => {
       const a = groupOf(p.epara.report, k);
       const b = groupOf(p.triton.report, k);
-      return a && b ? ratio(a.goodputPerSec, b.goodputPerSec) : null;
+      // No ratio when the baseline achieved nothing (both at zero says nothing either way).
+      return a && b && b.goodputPerSec > 0 ? a.goodputPerSec / b.goodputPerSec : null;
     }));
   }
   return out;

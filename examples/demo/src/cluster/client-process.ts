@@ -10,7 +10,7 @@ import type { FrameOutcome, ServingStream, ServingSystem } from '../system.js';
 import { Tally, type ServiceTally, type TallySeries } from '../tally.js';
 import { buildWorkload } from '../workload.js';
 import { emitToParent, serveChild } from './child-rpc.js';
-import { EntryClient } from './entry.js';
+import { RedialingEntry, type EntryClient } from './entry.js';
 
 /*
  * The users near one edge server, in a process of their own: replays that server's share of the seeded
@@ -29,7 +29,7 @@ export interface ClientRun {
 
 const index = Number((process.argv[2] ?? 'client-0').split('-').pop());
 const transport = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
-const entries = new Map<SystemName, EntryClient>();
+const entries = new Map<SystemName, RedialingEntry>();
 let inputs: InputFactory | undefined;
 
 function eparaSystem(c: EntryClient): ServingSystem {
@@ -104,12 +104,17 @@ serveChild(
   {
     async connect(o: { seed: number; entries: [SystemName, string][] }) {
       inputs = new InputFactory(o.seed);
-      for (const [name, address] of o.entries) entries.set(name, new EntryClient(await transport.connect(address)));
+      for (const [name, address] of o.entries) {
+        const entry = new RedialingEntry(transport, address);
+        await entry.get();
+        entries.set(name, entry);
+      }
     },
     /** Replays this entry's share of the workload on `system`, starting at `startAt` (epoch ms). */
     async run(o: { system: SystemName; seed: number; load: number; nodes: number; durationMs: number; startAt: number }): Promise<ClientRun> {
-      const c = entries.get(o.system);
-      if (!c || !inputs) throw new EparaError('INTERNAL', 'connect first');
+      const entry = entries.get(o.system);
+      if (!entry || !inputs) throw new EparaError('INTERNAL', 'connect first');
+      const c = await entry.get();
       const all = buildWorkload({ durationMs: o.durationMs, load: o.load, nodes: o.nodes, seed: o.seed });
       const workload = { ...all, requests: all.requests.filter((r) => r.node === index), streams: all.streams.filter((s) => s.node === index) };
       await sleep(Math.max(0, o.startAt - Date.now()));

@@ -29,7 +29,7 @@ export function serveEntry(transport: Transport, handlers: EntryHandlers): void 
 }
 
 function serveConnection(c: Connection, h: EntryHandlers): void {
-  const streams = new Map<number, { stream: EntryStream; seqs: Map<number, number> }>();
+  const streams = new Map<number, { stream: EntryStream; seqs: Map<number, number>; relayed?: Promise<void> }>();
   const send = (m: WireMessage): void => {
     if (!c.isClosed) c.send(encodeFrame(m));
   };
@@ -47,10 +47,10 @@ function serveConnection(c: Connection, h: EntryHandlers): void {
     } else if (m.type === 'stream-open') {
       if (!h.openStream) return fail(new EparaError('INVALID_INPUT', 'this entry serves no streams'));
       h.openStream(m.serviceId, m.rateHz).then((stream) => {
-        const s = { stream, seqs: new Map<number, number>() };
+        const s: { stream: EntryStream; seqs: Map<number, number>; relayed?: Promise<void> } = { stream, seqs: new Map<number, number>() };
         streams.set(requestId, s);
         send({ type: 'stream-accepted', requestId, instanceId: stream.servedBy });
-        void relayResults(s, (r) => send(r.ok ? { type: 'stream-result', requestId, seq: r.seq, ok: true, outputs: r.outputs, latencyMs: r.latencyMs } : { type: 'stream-result', requestId, seq: r.seq, ok: false, error: r.error }));
+        s.relayed = relayResults(s, (r) => send(r.ok ? { type: 'stream-result', requestId, seq: r.seq, ok: true, outputs: r.outputs, latencyMs: r.latencyMs } : { type: 'stream-result', requestId, seq: r.seq, ok: false, error: r.error }));
       }, fail);
     } else if (m.type === 'stream-frame') {
       const s = streams.get(requestId);
@@ -63,7 +63,9 @@ function serveConnection(c: Connection, h: EntryHandlers): void {
     } else if (m.type === 'stream-close') {
       const s = streams.get(requestId);
       streams.delete(requestId);
-      void (s?.stream.close() ?? Promise.resolve()).catch(() => undefined).then(() => send({ type: 'stream-close', requestId, reason: 'closed' }));
+      // Every result is relayed before the close, so the client sees each frame's own outcome.
+      const closed = Promise.all([s?.stream.close().catch(() => undefined), s?.relayed]);
+      void closed.then(() => send({ type: 'stream-close', requestId, reason: 'closed' }));
     }
   });
 }
@@ -168,7 +170,46 @@ export class EntryClient {
     };
   }
 
+  /** True once the connection has closed (the owner dials a new one). */
+  get isClosed(): boolean {
+    return this.#c.isClosed;
+  }
+
   close(): void {
     this.#c.close();
+  }
+}
+
+/**
+ * An entry client that redials when its connection has closed (a load balancer or a client library keeps its
+ * upstream connection up); one dial at a time.
+ */
+export class RedialingEntry {
+  #client: EntryClient | undefined;
+  #dialing: Promise<EntryClient> | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly address: string,
+  ) {}
+
+  /** The open client, dialing first when there is none. */
+  get(): Promise<EntryClient> {
+    if (this.#client && !this.#client.isClosed) return Promise.resolve(this.#client);
+    this.#dialing ??= this.transport.connect(this.address).then(
+      (c) => {
+        this.#dialing = undefined;
+        return (this.#client = new EntryClient(c));
+      },
+      (err: unknown) => {
+        this.#dialing = undefined;
+        throw toEparaError(err);
+      },
+    );
+    return this.#dialing;
+  }
+
+  close(): void {
+    this.#client?.close();
   }
 }

@@ -9,7 +9,7 @@ import { CHAT_MAX_BATCH } from '../executor-services.js';
 import { LM_SHAPE, buildLanguageModel, detectorPath, vadPath } from '../models.js';
 import { chatStepProfile } from '../profiles.js';
 import { serveChild } from './child-rpc.js';
-import { EntryClient, serveEntry } from './entry.js';
+import { RedialingEntry, serveEntry } from './entry.js';
 
 /*
  * One site of the Triton-like baseline in its own OS process: one 1-thread worker device holding one instance
@@ -24,7 +24,7 @@ const device = createDevice({ id: `triton-${index}`, threads: 1 });
 const transport = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
 const loaded = new Set<string>();
 const batchers = new Map<string, TritonBatcher>();
-const peers = new Map<number, EntryClient>();
+const peers = new Map<number, RedialingEntry>();
 const credit = new Map<string, number[]>();
 let chat: GenerationEngine | undefined;
 let config: TritonConfig | undefined;
@@ -67,7 +67,8 @@ serveEntry(transport, {
     const peer = peers.get(to);
     if (!peer) return Promise.reject(new EparaError('PEER_UNAVAILABLE', `no link to triton-${to}`));
     forwarded[serviceId] = (forwarded[serviceId] ?? 0) + 1;
-    return peer.submit(serviceId, inputs, budgetMs, 1);
+    const sentAt = performance.now();
+    return peer.get().then((c) => c.submit(serviceId, inputs, budgetMs - (performance.now() - sentAt), 1));
   },
 });
 
@@ -80,7 +81,11 @@ serveChild(
     },
     /** Connects to every other site through its delaying link (`routes`: site index → address). */
     async link(routes: [number, string][]) {
-      for (const [to, address] of routes) peers.set(to, new EntryClient(await transport.connect(address)));
+      for (const [to, address] of routes) {
+        const peer = new RedialingEntry(transport, address);
+        await peer.get();
+        peers.set(to, peer);
+      }
     },
     /** Applies a configuration: loads the models placed here (once) and rebuilds their batchers. */
     async configure(c: TritonConfig) {
