@@ -73,18 +73,22 @@ export const DEMO_SERVICES: readonly DemoService[] = [
   },
 ];
 
-/** Network time budgeted out of a latency deadline (client hop plus one possible offload over loopback), ms. */
+/** Network time budgeted out of a latency deadline when no delay is configured (a loopback hop), ms. */
 export const NETWORK_BUDGET_MS = 5;
 
-/** The core {@link ServiceSpec} of a demo service with its measured profile. */
-export function serviceSpec(s: DemoService, profile: LatencyProfile): ServiceSpec {
+/**
+ * The core {@link ServiceSpec} of a demo service with its measured profile. A latency service budgets
+ * `networkBudgetMs` of its deadline for the network (the demo passes one round trip over the slowest link:
+ * one offload, or the baseline's one forwarded hop); both systems plan with the same specs.
+ */
+export function serviceSpec(s: DemoService, profile: LatencyProfile, networkBudgetMs: number = NETWORK_BUDGET_MS): ServiceSpec {
   return {
     id: s.id,
     sensitivity: s.sensitivity,
     slo: s.slo,
     memory: s.memory,
     profiles: { [profile.deviceKind]: profile },
-    networkBudgetMs: s.sensitivity === 'latency' ? NETWORK_BUDGET_MS : 0,
+    networkBudgetMs: s.sensitivity === 'latency' ? networkBudgetMs : 0,
     loadTimeMs: 200,
   };
 }

@@ -1,166 +1,223 @@
 import { setMaxListeners } from 'node:events';
-import { performance } from 'node:perf_hooks';
-import type { PlacedInstance } from '@epara/core';
-import { tritonConfig, type TritonConfig } from './baseline/triton-config.js';
+import { fileURLToPath } from 'node:url';
+import { EparaError, type PlacedInstance } from '@epara/core';
+import { TRITON_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
+import { calibrate, tritonAt, type Calibration } from './calibrate.js';
 import { DEMO_SERVICES, serviceSpec } from './catalog.js';
-import { executorServices } from './executor-services.js';
+import { ChildGroup } from './cluster/children.js';
+import { startCluster, type Cluster } from './cluster/cluster.js';
+import type { SystemName } from './cluster/client-process.js';
 import { comparisonTable, placementLines, serviceTable, tritonLines } from './format.js';
-import { InputFactory } from './inputs.js';
 import { buildLanguageModel } from './models.js';
-import { USAGE, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
-import { runEpara, runTriton, type MeshFigures } from './phases.js';
+import { USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
 import { nodeIds, planPlacement } from './placement.js';
-import { formatProfile, measureProfiles, type DemoProfiles } from './profiles.js';
-import { ratio, type SystemReport } from './report.js';
-import { SWEEP_DURATION_SEC, sweep, sweepLine, sweepTable } from './sweep.js';
+import { formatProfile, measureProfiles } from './profiles.js';
+import { reportMarkdown } from './report-markdown.js';
+import { chartSvg, writeReportFolder } from './report-folder.js';
+import { CpuMeter, type MachineLoad } from './reliability.js';
+import { finalTable, goodputRatios, type RatioSpread, type TrialPair } from './summary.js';
+import { runSystem, type SystemRun, type TrialContext } from './trials.js';
 import { buildWorkload } from './workload.js';
 
-/** What a demo run measured (also printed as the last line, as JSON). */
+/** What a demo run measured. */
 export interface DemoResult {
-  readonly durationSec: number;
-  readonly load: number;
-  readonly nodes: number;
-  readonly seed: number;
-  readonly placement: readonly { serverId: string; serviceId: string; instanceId: string; strategy: string; batchSize: number }[];
-  readonly triton: TritonConfig;
-  readonly epara: SystemReport;
-  readonly tritonLike: SystemReport;
-  readonly mesh: MeshFigures;
-  /** EPARA ÷ Triton-like, per category and overall (`null` when the baseline achieved nothing). */
-  readonly ratios: Readonly<Record<string, { goodput: number | null; attainment: number | null }>>;
+  readonly options: ResolvedDemoOptions;
+  readonly calibration: Calibration;
+  readonly placement: readonly PlacedInstance[];
+  readonly measuredDelayMs: readonly (readonly number[])[];
+  readonly pairs: readonly TrialPair[];
+  readonly ratios: Readonly<Record<string, RatioSpread>>;
+  readonly machine: MachineLoad;
+  /** Pids of every process the demo started (all ended when {@link main} resolves). */
+  readonly pids: readonly number[];
+  readonly reportFolder: string;
 }
 
+const REPORTS = fileURLToPath(new URL('../reports', import.meta.url));
+
 /**
- * The EPARA demo: profiles the models, places the services with core's allocator and placement, runs a mixed
- * workload on a 3-node mesh over loopback WebSockets, then the same workload on a Triton-like configuration,
- * and reports both with ratios.
+ * The EPARA demo: an edge cloud of `nodes` OS processes per system, joined over WebSockets through delaying
+ * links; profiles the services, calibrates the offered load against the baseline, then runs EPARA and the
+ * Triton-like baseline in alternating trials on the same seeded workloads and reports ratios with their range.
+ * Every process it started has ended when it resolves or rejects (also on abort or a crashed child).
  *
- * @throws EparaError `INVALID_OPTIONS` for a bad option.
- * @example
- * ```ts
- * const result = await main({ quick: true, duration: 3, log: () => {} });
- * console.log(result.ratios.overall);
- * ```
+ * @throws EparaError `INVALID_OPTIONS` for a bad option; `PEER_UNAVAILABLE` when a node process crashed;
+ * `ABORTED` when `signal` fired.
  */
 export async function main(options: DemoOptions = {}): Promise<DemoResult> {
   const o = resolveDemoOptions(options);
-  o.log(`EPARA demo: ${o.nodes} edge servers on loopback WebSockets, one 1-thread worker device each; ${o.durationMs / 1000} s of mixed load ×${o.load}, seed ${o.seed}`);
-  const measured = await profileDemo(o);
-  return compare(o, measured);
+  const group = new ChildGroup();
+  const stop = new Promise<never>((_, reject) => {
+    group.once('crashed', (e) => reject(new EparaError('PEER_UNAVAILABLE', `${e.name} (pid ${e.pid}) exited unexpectedly (code ${e.code}, signal ${e.signal}); stopping every process`)));
+    o.signal?.addEventListener('abort', () => reject(new EparaError('ABORTED', 'stopped')), { once: true });
+  });
+  stop.catch(() => undefined);
+  try {
+    return await Promise.race([run(o, group), stop]);
+  } finally {
+    await group.closeAll();
+  }
 }
 
-/** The language model of the run and the profiles measured at start-up (shared by every load of a sweep). */
-export interface MeasuredModels {
-  readonly lm: Uint8Array;
-  readonly profiles: DemoProfiles;
-}
-
-/** Builds the language model and measures every service's profile on a temporary 1-thread device. */
-export async function profileDemo(o: ResolvedDemoOptions): Promise<MeasuredModels> {
-  const lm = buildLanguageModel(o.seed);
-  const t0 = performance.now();
-  const profiles = await measureProfiles({ lm, repetitions: o.quick ? 3 : 5, ...(o.signal ? { signal: o.signal } : {}) });
-  o.log(`\nprofiles (batch:ms on one 1-thread device, measured in ${((performance.now() - t0) / 1000).toFixed(1)} s):`);
-  for (const s of DEMO_SERVICES) o.log(`  ${s.id.padEnd(6)} ${formatProfile(profiles[s.id])}`);
-  return { lm, profiles };
-}
-
-/** Places, runs EPARA then the Triton-like baseline on the same workload at `o.load`, and reports both. */
-export async function compare(o: ResolvedDemoOptions, { lm, profiles }: MeasuredModels): Promise<DemoResult> {
+async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResult> {
   const log = o.log;
   const ids = nodeIds(o.nodes);
-  const specs = DEMO_SERVICES.map((s) => serviceSpec(s, profiles[s.id]));
-  const workload = buildWorkload({ durationMs: o.durationMs, load: o.load, nodes: o.nodes, seed: o.seed });
-  const placed = planPlacement(specs, workload, o.nodes);
-  log(`\nEPARA placement (core allocate + placeServices from the average demand; predicted goodput ${placed.result.goodputPerSec.toFixed(0)} items/s):`);
-  for (const line of placementLines(placed.instances)) log(`  ${line}`);
-  for (const a of placed.added) log(`  (${a.serviceId} on ${a.serverId} added by the demo: the greedy left it without an instance)`);
-  const triton = tritonConfig({ catalog: DEMO_SERVICES, profiles, workload, nodes: o.nodes });
-  log('\nTriton-like configuration (fixed dynamic batching, no offloading, static replicas by demand, bin-packed by memory):');
-  for (const line of tritonLines(triton, ids)) log(`  ${line}`);
+  const delay = (i: number, j: number): number => linkDelayMs(o, i, j);
+  log(`EPARA demo: ${o.nodes} edge nodes per system, each its own OS process with one 1-thread worker device; links ${o.delayMs[0]}–${o.delayMs[1]} ms one way, ${o.bandwidthMbps} Mbit/s; ${o.trials} trials × ${o.durationMs / 1000} s per system; seed ${o.seed}`);
+  const lm = buildLanguageModel(o.seed);
+  const t0 = performance.now();
+  const profiles = await measureProfiles({ lm, repetitions: o.quick ? 3 : 5 });
+  log(`\nprofiles (batch:ms on one 1-thread device, measured in ${((performance.now() - t0) / 1000).toFixed(1)} s):`);
+  for (const s of DEMO_SERVICES) log(`  ${s.id.padEnd(6)} ${formatProfile(profiles[s.id])}`);
+  // A latency request may cross the slowest link and back (one offload, or the baseline's forwarded hop).
+  const networkBudgetMs = Math.ceil(2 * o.delayMs[1] + 2);
+  const specs = DEMO_SERVICES.map((s) => serviceSpec(s, profiles[s.id], networkBudgetMs));
 
-  const inputs = new InputFactory(o.seed);
-  const ctx = { o, workload, inputs, categories: placed.categories };
-  log(`\nrunning ${workload.requests.length} requests and ${workload.streams.length} streams on EPARA…`);
-  const { report: epara, mesh } = await runEpara(ctx, { specs, services: executorServices(specs, profiles, lm), placement: placed.instances });
-  log(`running the same workload on the Triton-like baseline…`);
-  const tritonLike = await runTriton(ctx, { config: triton, profiles, lm });
+  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, specs, profiles, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: 250 });
+  log(`\nprocesses: ${group.pids.length} (${ids.length} EPARA nodes, ${ids.length} Triton-like sites, ${ids.length} clients, 1 network): ${group.named.map((c) => `${c.name}=${c.pid}`).join(' ')}`);
+  log('measured one-way delays between nodes (ms):');
+  for (const [i, row] of cluster.measuredDelayMs.entries()) log(`  ${ids[i]}: ${row.map((d, j) => (i === j ? '-' : `${ids[j]} ${d.toFixed(1)}`)).join(', ')}`);
 
-  log('\nEPARA, per service:');
-  for (const line of serviceTable(epara, DEMO_SERVICES)) log(`  ${line}`);
-  log('\nTriton-like, per service:');
-  for (const line of serviceTable(tritonLike, DEMO_SERVICES)) log(`  ${line}`);
-  log('\nEPARA vs Triton-like (same seed, same arrivals, same duration):');
-  for (const line of comparisonTable(epara, tritonLike)) log(`  ${line}`);
-  if (o.signal?.aborted) log('\n(stopped early: items never offered count as ABORTED, so the two runs are not comparable)');
-  log(`\nmesh: ${mesh.offloaded} forwards, ${mesh.received} received from peers, ${mesh.rejected} rejected at entry, ${mesh.syncRounds} ring rounds (${(mesh.syncBytesSent / 1024).toFixed(0)} KiB)`);
-
-  const ratios: Record<string, { goodput: number | null; attainment: number | null }> = {};
-  for (const k of Object.keys(epara.categories)) {
-    const a = epara.categories[k]!;
-    const b = tritonLike.categories[k]!;
-    ratios[k] = { goodput: ratio(a.goodputPerSec, b.goodputPerSec), attainment: ratio(a.attainment, b.attainment) };
-  }
-  ratios['overall'] = { goodput: ratio(epara.overall.goodputPerSec, tritonLike.overall.goodputPerSec), attainment: ratio(epara.overall.attainment, tritonLike.overall.attainment) };
-  return {
-    durationSec: o.durationMs / 1000,
-    load: o.load,
+  const placeholderCats = Object.fromEntries(DEMO_SERVICES.map((s) => [s.id, { sensitivity: s.sensitivity, devices: 'single' as const }]));
+  const ctx: TrialContext = { cluster, group, nodes: o.nodes, categories: placeholderCats, log, progressEverySec: o.quick ? 1 : 2 };
+  log(`\ncalibrating the offered load on the baseline (${o.quick ? 'quick' : 'short'} runs of ${(calibrationMs(o) / 1000).toFixed(0)} s):`);
+  const calibration = await calibrate(ctx, {
+    specs,
     nodes: o.nodes,
     seed: o.seed,
-    placement: placed.instances.map((p: PlacedInstance) => ({ serverId: p.serverId, serviceId: p.serviceId, instanceId: p.instanceId, strategy: `${p.plan.requestStrategy}/${p.plan.serviceStrategy}`, batchSize: p.plan.batchSize })),
-    triton,
-    epara,
-    tritonLike,
-    mesh,
-    ratios,
-  };
-}
-
-/** The figures of the last line: compact (no latency lists), one JSON object. */
-export function resultLine(r: DemoResult): string {
-  const slim = (s: SystemReport) => ({
-    goodputPerSec: round(s.overall.goodputPerSec),
-    attainment: round(s.overall.attainment),
-    offloads: s.offloads,
-    categories: Object.fromEntries(Object.entries(s.categories).map(([k, g]) => [k, { goodputPerSec: round(g.goodputPerSec), attainment: round(g.attainment) }])),
-    services: Object.fromEntries(s.services.map((x) => [x.serviceId, { offered: x.offered, good: x.good, late: x.late, dropped: x.dropped, p50Ms: round(x.p50Ms), p99Ms: round(x.p99Ms), offloads: x.offloads }])),
+    durationMs: calibrationMs(o),
+    fractions: o.quick ? [0.6, 0.9, 1.2, 1.6] : [0.5, 0.7, 0.9, 1.1, 1.3, 1.6, 2.0],
+    bisect: !o.quick,
+    downSteps: o.quick ? 1 : 2,
+    queueDelaysMs: o.quick ? [0, 5] : TRITON_QUEUE_DELAYS_MS,
+    ...(o.loadFraction !== undefined ? { fixedFraction: o.loadFraction } : {}),
   });
-  const ratios = Object.fromEntries(Object.entries(r.ratios).map(([k, v]) => [k, { goodput: round(v.goodput), attainment: round(v.attainment) }]));
-  return JSON.stringify({ demo: 'epara', durationSec: r.durationSec, load: r.load, nodes: r.nodes, seed: r.seed, ratios, epara: slim(r.epara), tritonLike: slim(r.tritonLike), mesh: r.mesh, placement: r.placement.map((p) => `${p.serviceId}@${p.serverId}`) });
+  log(`offered load: ${(100 * calibration.fraction).toFixed(0)}% of the measured capacity (×${calibration.load.toFixed(2)} the base mix; capacity ×${calibration.capacityLoad.toFixed(2)}); baseline max_queue_delay ${calibration.maxQueueDelayMs} ms`);
+
+  const forecast = buildWorkload({ durationMs: o.durationMs, load: calibration.load, nodes: o.nodes, seed: o.seed });
+  const placed = planPlacement(specs, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o));
+  const triton = tritonAt({ specs, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, calibration.load, calibration.maxQueueDelayMs);
+  log(`\nEPARA placement (allocate + placeServices with locality over the measured delays, instances moved to where their demand enters):`);
+  for (const line of placementLines(placed.instances)) log(`  ${line}`);
+  log('Triton-like configuration (the simulator\'s deployable Triton: static placement by forecast and memory, model-analyzer batch):');
+  for (const line of tritonLines(triton, ids)) log(`  ${line}`);
+  await cluster.place(placed.instances);
+  await cluster.configureTriton(triton);
+  const trialCtx: TrialContext = { ...ctx, categories: placed.categories };
+  // The baseline has just served the calibration runs; EPARA gets the same chance to learn its latencies.
+  await runSystem(trialCtx, { system: 'epara', label: 'EPARA warm-up', seed: o.seed + 999, load: calibration.load, durationMs: calibrationMs(o) });
+
+  const cpu = new CpuMeter();
+  const pairs = await runTrials(o, trialCtx, calibration.load, group, cpu);
+  const machine = cpu.result();
+  const ratios = goodputRatios(pairs);
+  printResults(o, pairs, machine);
+  const markdown = reportMarkdown({ o, calibration, placement: placed.instances, triton, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, machine, profiles });
+  const reportFolder = writeReportFolder({ dir: o.reportDir ?? REPORTS, markdown, svg: chartSvg(pairs, o.durationMs / 1000) });
+  log(`\nreport: ${reportFolder}`);
+  return { options: o, calibration, placement: placed.instances, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, machine, pids: group.pids, reportFolder };
 }
 
-function round(v: number | null): number | null {
-  return v === null ? null : Math.round(v * 1000) / 1000;
+/** Link bandwidth in bytes per ms. */
+function bytesPerMs(o: ResolvedDemoOptions): number {
+  return (o.bandwidthMbps * 1e6) / 8 / 1000;
+}
+
+function calibrationMs(o: ResolvedDemoOptions): number {
+  return o.quick ? 3000 : 5000;
+}
+
+async function runTrials(o: ResolvedDemoOptions, ctx: TrialContext, load: number, group: ChildGroup, cpu: CpuMeter): Promise<TrialPair[]> {
+  const pairs: TrialPair[] = [];
+  for (let t = 0; t < o.trials; t++) {
+    const order: SystemName[] = t % 2 === 0 ? ['epara', 'triton'] : ['triton', 'epara'];
+    const seed = o.seed + t;
+    const runs: Partial<Record<SystemName, SystemRun>> = {};
+    o.log(`\ntrial ${t + 1}/${o.trials} (seed ${seed}, ${order.join(' then ')}):`);
+    for (const system of order) {
+      const pids = [process.pid, ...group.pids];
+      cpu.begin(pids);
+      runs[system] = await runSystem(ctx, { system, label: `trial ${t + 1} ${system === 'epara' ? 'EPARA' : 'Triton-like'}`, seed, load, durationMs: o.durationMs });
+      cpu.end(pids);
+      const r = runs[system]!.report.overall;
+      o.log(`  → ${system === 'epara' ? 'EPARA' : 'Triton-like'}: goodput ${r.goodputPerSec.toFixed(1)}/s, attainment ${(100 * r.attainment).toFixed(1)}%`);
+    }
+    pairs.push({ trial: t, seed, order, epara: runs.epara!, triton: runs.triton! });
+  }
+  return pairs;
+}
+
+function printResults(o: ResolvedDemoOptions, pairs: readonly TrialPair[], machine: MachineLoad): void {
+  const last = pairs[pairs.length - 1]!;
+  o.log(`\nlast trial, EPARA per service:`);
+  for (const line of serviceTable(last.epara.report, DEMO_SERVICES)) o.log(`  ${line}`);
+  o.log('last trial, Triton-like per service:');
+  for (const line of serviceTable(last.triton.report, DEMO_SERVICES)) o.log(`  ${line}`);
+  o.log('last trial, by category:');
+  for (const line of comparisonTable(last.epara.report, last.triton.report)) o.log(`  ${line}`);
+  o.log(`\nEPARA vs Triton-like over ${pairs.length} interleaved trials (median of the per-trial ratio, and its range):`);
+  for (const line of finalTable(pairs)) o.log(`  ${line}`);
+  const other = machine.otherShare === null ? `load average ${machine.loadAvg1.toFixed(1)}` : `other processes used ${(100 * machine.otherShare).toFixed(0)}% of the machine's CPU during the trials (the demo ${(100 * (machine.demoShare ?? 0)).toFixed(0)}%), load average ${machine.loadAvg1.toFixed(1)} on ${machine.cores} cores`;
+  if (machine.reliable) o.log(`machine: ${other} — reliable`);
+  else o.log(`machine: ${other} — UNRELIABLE: other work competed for the cores, the ratios above are not a clean verdict; rerun on a quiet machine`);
+}
+
+/** The last line: one JSON object with the headline figures. */
+export function resultLine(r: DemoResult): string {
+  const round = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : Math.round(v * 1000) / 1000);
+  const flat = r.measuredDelayMs.flatMap((row, i) => row.filter((_, j) => j !== i));
+  return JSON.stringify({
+    ratioMedian: round(r.ratios['overall']?.median),
+    ratioMin: round(r.ratios['overall']?.min),
+    ratioMax: round(r.ratios['overall']?.max),
+    latencyRatioMedian: round(r.ratios['latency']?.median),
+    frequencyRatioMedian: round(r.ratios['frequency']?.median),
+    trials: r.pairs.length,
+    nodeProcesses: r.options.nodes,
+    interNodeDelayMs: round(flat.reduce((a, b) => a + b, 0) / Math.max(1, flat.length)),
+    reliable: r.machine.reliable,
+    loadFraction: round(r.calibration.fraction),
+    otherCpuShare: round(r.machine.otherShare),
+    loadAvg1: round(r.machine.loadAvg1),
+    processes: r.pids.length,
+    report: r.reportFolder,
+  });
 }
 
 async function cli(): Promise<void> {
-  // Each queued frame of a runtime stream listens on the stream's abort signal; dozens may queue under load.
   setMaxListeners(0);
-  const { options, help, sweep: sweeping, loads } = parseDemoArgs(process.argv.slice(2));
+  const { options, help } = parseDemoArgs(process.argv.slice(2));
   if (help) return void console.log(USAGE);
-  // Ctrl-C once: stop feeding work, let everything in flight settle, close cleanly and report what ran
-  // (items not yet offered count as ABORTED). Twice: leave at once.
-  const stop = new AbortController();
+  // Ctrl-C: stop every process the demo started, then leave. Twice: leave at once (children follow: their
+  // IPC channel closes and they exit).
+  const abort = new AbortController();
   process.once('SIGINT', () => {
-    console.log('\nstopping: settling what is in flight (Ctrl-C again to quit at once)…');
-    stop.abort();
+    console.log('\nstopping every process of the demo (Ctrl-C again to quit at once)…');
+    abort.abort();
     process.once('SIGINT', () => process.exit(130));
   });
-  if (sweeping) {
-    const rows = await sweep({ ...options, ...(loads ? { loads } : {}), signal: stop.signal });
-    console.log('\nEPARA vs Triton-like per load (overall, same seed and arrivals per load):');
-    for (const line of sweepTable(rows)) console.log(`  ${line}`);
-    console.log(sweepLine(rows, options.duration ?? SWEEP_DURATION_SEC));
-  } else {
-    const result = await main({ ...options, signal: stop.signal });
+  try {
+    const result = await main({ ...options, signal: abort.signal });
     console.log(resultLine(result));
+  } catch (err) {
+    if (abort.signal.aborted) {
+      console.log('stopped; every process has ended');
+      process.exitCode = 130;
+      return;
+    }
+    throw err;
   }
-  process.removeAllListeners('SIGINT');
 }
 
 if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  cli().catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
+  cli()
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exitCode = 1;
+    })
+    // Every child has ended by now (main waits for it); work still running here after an abort or a crash
+    // (a profiling run, a timer) must not keep the demo alive.
+    .finally(() => process.exit());
 }
+
+export type { Cluster };

@@ -3,39 +3,50 @@ import { invalidOption } from '@epara/core';
 
 /** Options of the demo ({@link main}); every field has a default in {@link DEMO_DEFAULTS}. */
 export interface DemoOptions {
-  /** Seconds of workload per system. @default 30 (3 with `quick`) */
+  /** Seconds of workload per system and trial. @default 10 (4 with `quick`) */
   readonly duration?: number;
-  /**
-   * Multiplier of every request rate and stream count of the base mix (`BASE_MIX` in workload.ts). The default puts the Triton-like
-   * baseline past its capacity on one server while EPARA can still spread the work (docs/demo.md §5).
-   * @default 6
-   */
-  readonly load?: number;
-  /** Edge servers (one 1-thread device each). @default 3 */
+  /** Trials per system (EPARA and the baseline alternate, order alternating). @default 3 (2 with `quick`) */
+  readonly trials?: number;
+  /** Edge nodes (one OS process and one 1-thread device each, per system). @default 3 */
   readonly nodes?: number;
-  /** Seed of the workload and inputs. @default 42 */
+  /** Seed of the workloads, inputs and language model. @default 42 */
   readonly seed?: number;
-  /** A short run for tests and smoke checks: fewer profiling repetitions, 3 s of workload. @default false */
+  /**
+   * One-way delay between two nodes, ms: `[min, max]`. Neighbouring nodes get `min`, the two farthest `max`,
+   * the rest in between (edge sites of one metro area measure about 5–20 ms one way). @default [5, 20]
+   */
+  readonly delayMs?: readonly [number, number];
+  /** Bandwidth of each link between nodes, Mbit/s per direction. @default 1000 */
+  readonly bandwidthMbps?: number;
+  /**
+   * Offered load as a fraction of the measured cluster capacity. Omitted: found by the calibration search
+   * (the first fraction at which the baseline falls below 90% SLO attainment).
+   */
+  readonly loadFraction?: number;
+  /** A short run for CI and smoke checks: fewer profiling runs, a shorter search, 2 × 4 s trials. @default false */
   readonly quick?: boolean;
+  /** Where a report folder is written (a new sub-folder per run). @default `examples/demo/reports` */
+  readonly reportDir?: string;
   /** Where lines go. @default console.log */
   readonly log?: (line: string) => void;
-  /** Draw a live bar instead of plain lines. @default whether stdout is a terminal */
-  readonly tty?: boolean;
   readonly signal?: AbortSignal;
 }
 
 /** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = { duration: 30, quickDuration: 3, load: 6, nodes: 3, seed: 42 } as const;
+export const DEMO_DEFAULTS = { duration: 10, quickDuration: 4, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000 } as const;
 
 /** {@link DemoOptions} with defaults filled and checked. */
 export interface ResolvedDemoOptions {
   readonly durationMs: number;
-  readonly load: number;
+  readonly trials: number;
   readonly nodes: number;
   readonly seed: number;
+  readonly delayMs: readonly [number, number];
+  readonly bandwidthMbps: number;
+  readonly loadFraction: number | undefined;
   readonly quick: boolean;
+  readonly reportDir: string | undefined;
   readonly log: (line: string) => void;
-  readonly tty: boolean;
   readonly signal: AbortSignal | undefined;
 }
 
@@ -47,60 +58,88 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
   if (typeof o !== 'object' || o === null) invalidOption('options', o, 'an object');
   const quick = o.quick ?? false;
   const duration = o.duration ?? (quick ? DEMO_DEFAULTS.quickDuration : DEMO_DEFAULTS.duration);
-  if (!(typeof duration === 'number' && duration > 0 && duration <= 3600)) invalidOption('duration', duration, 'seconds in (0, 3600]');
-  const load = o.load ?? DEMO_DEFAULTS.load;
-  if (!(typeof load === 'number' && load > 0 && load <= 20)) invalidOption('load', load, 'a multiplier in (0, 20]');
+  if (!(typeof duration === 'number' && duration >= 1 && duration <= 600)) invalidOption('duration', duration, 'seconds in [1, 600]');
+  const trials = o.trials ?? (quick ? DEMO_DEFAULTS.quickTrials : DEMO_DEFAULTS.trials);
+  if (!(Number.isInteger(trials) && trials >= 1 && trials <= 20)) invalidOption('trials', trials, 'an integer from 1 to 20');
   const nodes = o.nodes ?? DEMO_DEFAULTS.nodes;
-  if (!(Number.isInteger(nodes) && nodes >= 1 && nodes <= 8)) invalidOption('nodes', nodes, 'an integer from 1 to 8');
+  if (!(Number.isInteger(nodes) && nodes >= 2 && nodes <= 8)) invalidOption('nodes', nodes, 'an integer from 2 to 8');
   const seed = o.seed ?? DEMO_DEFAULTS.seed;
   if (!(Number.isInteger(seed) && seed >= 0)) invalidOption('seed', seed, 'a non-negative integer');
+  const delayMs = o.delayMs ?? DEMO_DEFAULTS.delayMs;
+  if (!(Array.isArray(delayMs) && delayMs.length === 2 && delayMs.every((d) => typeof d === 'number' && d >= 0 && d <= 500) && delayMs[0]! <= delayMs[1]!)) {
+    invalidOption('delayMs', delayMs, 'a [min, max] pair of ms in [0, 500], min ≤ max');
+  }
+  const bandwidthMbps = o.bandwidthMbps ?? DEMO_DEFAULTS.bandwidthMbps;
+  if (!(typeof bandwidthMbps === 'number' && bandwidthMbps >= 1 && bandwidthMbps <= 100_000)) invalidOption('bandwidthMbps', bandwidthMbps, 'Mbit/s in [1, 100000]');
+  const f = o.loadFraction;
+  if (f !== undefined && !(typeof f === 'number' && f > 0 && f <= 5)) invalidOption('loadFraction', f, 'a fraction of capacity in (0, 5]');
   if (o.log !== undefined && typeof o.log !== 'function') invalidOption('log', o.log, 'a function (line) => void');
   return {
     durationMs: duration * 1000,
-    load,
+    trials,
     nodes,
     seed,
+    delayMs: [delayMs[0]!, delayMs[1]!],
+    bandwidthMbps,
+    loadFraction: f,
     quick,
+    reportDir: o.reportDir,
     log: o.log ?? ((line) => console.log(line)),
-    tty: o.tty ?? process.stdout.isTTY === true,
     signal: o.signal,
   };
 }
 
-/** Reads `--duration 30 --load 6 --nodes 3 --seed 42 --quick --sweep --loads 1,2,4` from the command line. */
-export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; help: boolean; sweep: boolean; loads: number[] | undefined } {
+/** One-way delay between nodes `i` and `j` for a `[min, max]` range: by distance along the row of sites. */
+export function linkDelayMs(o: Pick<ResolvedDemoOptions, 'delayMs' | 'nodes'>, i: number, j: number): number {
+  if (i === j) return 0;
+  const [min, max] = o.delayMs;
+  const span = Math.max(1, o.nodes - 2);
+  return min + ((max - min) * (Math.abs(i - j) - 1)) / span;
+}
+
+/** Reads the command line (`--duration 10 --trials 3 --nodes 3 --seed 42 --delay 5-20 --bandwidth 1000 --load 0.9 --quick`). */
+export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; help: boolean } {
   const { values } = parseArgs({
     args: argv.filter((a) => a !== '--'),
     options: {
       duration: { type: 'string' },
-      load: { type: 'string' },
+      trials: { type: 'string' },
       nodes: { type: 'string' },
       seed: { type: 'string' },
+      delay: { type: 'string' },
+      bandwidth: { type: 'string' },
+      load: { type: 'string' },
       quick: { type: 'boolean' },
-      sweep: { type: 'boolean' },
-      loads: { type: 'string' },
+      'report-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
-  const options = {
+  const delay = values.delay?.split('-').map(Number);
+  const options: DemoOptions = {
     ...(values.duration !== undefined ? { duration: num(values.duration)! } : {}),
-    ...(values.load !== undefined ? { load: num(values.load)! } : {}),
+    ...(values.trials !== undefined ? { trials: num(values.trials)! } : {}),
     ...(values.nodes !== undefined ? { nodes: num(values.nodes)! } : {}),
     ...(values.seed !== undefined ? { seed: num(values.seed)! } : {}),
+    ...(delay !== undefined ? { delayMs: [delay[0]!, delay[1] ?? delay[0]!] as const } : {}),
+    ...(values.bandwidth !== undefined ? { bandwidthMbps: num(values.bandwidth)! } : {}),
+    ...(values.load !== undefined ? { loadFraction: num(values.load)! } : {}),
+    ...(values['report-dir'] !== undefined ? { reportDir: values['report-dir'] } : {}),
     ...(values.quick ? { quick: true } : {}),
   };
-  const loads = values.loads === undefined ? undefined : values.loads.split(',').map(Number);
-  return { options, help: values.help === true, sweep: values.sweep === true || loads !== undefined, loads };
+  return { options, help: values.help === true };
 }
 
 /** The `--help` text. */
-export const USAGE = `pnpm demo [-- --duration <s>] [--load <x>] [--nodes <n>] [--seed <n>] [--quick]
-  --duration  seconds of workload per system (default 30; 3 with --quick)
-  --load      multiplier of request rates and stream counts (default 6)
-  --nodes     edge servers, one 1-thread device each (default 3)
-  --seed      workload and input seed (default 42)
-  --quick     short run: 3 timed profiling runs instead of 5, 3 s of workload
-  --sweep     instead: short runs at several loads (default 1,2,3,4,5,6; 10 s each), a table of ratios per load
-  --loads     the loads of --sweep, e.g. 2,4,6 (implies --sweep)`;
+export const USAGE = `pnpm demo [-- options]
+  --duration   seconds per system and trial (default 10; 4 with --quick)
+  --trials     trials per system, EPARA and the baseline alternating (default 3; 2 with --quick)
+  --nodes      edge nodes, one OS process each per system (default 3)
+  --seed       workload, input and model seed (default 42)
+  --delay      one-way delay between nodes in ms, min-max (default 5-20)
+  --bandwidth  link bandwidth in Mbit/s (default 1000)
+  --load       offered load as a fraction of measured capacity (default: calibrated, the point where
+               the baseline first falls below 90% SLO attainment)
+  --report-dir where the report folder goes (default examples/demo/reports)
+  --quick      short run (about a minute): CI's check of the demo`;

@@ -15,12 +15,22 @@ export interface ServiceTally {
   offloads: number;
 }
 
-/** Per-service counters of a run, with the live totals the progress view shows. */
+/** Items offered and good per second of a run (by the time they were offered, and completed). */
+export interface TallySeries {
+  readonly offered: number[];
+  readonly good: number[];
+}
+
+/** Per-service counters of a run, with the live totals the progress view shows and a per-second series. */
 export class Tally {
   readonly services: Record<DemoServiceId, ServiceTally>;
+  readonly series: TallySeries = { offered: [], good: [] };
   readonly #budget: Record<string, number>;
+  readonly #t0: number;
 
-  constructor(catalog: readonly DemoService[]) {
+  /** `t0`: the run's start (`performance.now()` time), origin of the series. */
+  constructor(catalog: readonly DemoService[], t0 = performance.now()) {
+    this.#t0 = t0;
     this.services = {} as Record<DemoServiceId, ServiceTally>;
     this.#budget = {};
     for (const s of catalog) {
@@ -31,13 +41,22 @@ export class Tally {
 
   offered(id: DemoServiceId, n = 1): void {
     this.services[id].offered += n;
+    this.#bump(this.series.offered, n);
+  }
+
+  #bump(into: number[], n: number): void {
+    const k = Math.max(0, Math.floor((performance.now() - this.#t0) / 1000));
+    while (into.length <= k) into.push(0);
+    into[k]! += n;
   }
 
   completed(id: DemoServiceId, latencyMs: number): void {
     const t = this.services[id];
     t.latencies.push(latencyMs);
-    if (latencyMs <= this.#budget[id]!) t.good++;
-    else t.late++;
+    if (latencyMs <= this.#budget[id]!) {
+      t.good++;
+      this.#bump(this.series.good, 1);
+    } else t.late++;
   }
 
   dropped(id: DemoServiceId, code: string, n = 1): void {

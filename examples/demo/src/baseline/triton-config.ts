@@ -1,22 +1,20 @@
-import { latencyAt, type LatencyProfile } from '@epara/core';
-import { budgetOf, type DemoService, type DemoServiceId } from '../catalog.js';
-import { DEVICE_MEMORY_BYTES } from '../placement.js';
-import type { Workload } from '../workload.js';
+import { latencyAt, type ServiceSpec } from '@epara/core';
+import { SERVER_PRESETS, tritonMaxBatch, tritonStaticPlacement, type SimServer, type SimService } from '@epara/sim';
+import type { DemoServiceId } from '../catalog.js';
+import { deviceOf, nodeIds } from '../placement.js';
 
-/**
- * `max_queue_delay` of every model, ms. Triton's sweep values are 0, 1, 5 and 10 ms; 5 ms is used: it is 5%
- * of the tightest SLO (100 ms), so it cannot by itself cost a deadline, and it is long enough to collect
- * several frames of the multi-stream services (90–190 items/s in total) into one batch, which 0–1 ms does not.
- */
-export const TRITON_MAX_QUEUE_DELAY_MS = 5;
+/** The `max_queue_delay` values an operator sweeps (Triton's documentation and the simulator's experiments). */
+export const TRITON_QUEUE_DELAYS_MS = [0, 1, 5, 10] as const;
 
 /** One model's Triton-like configuration. */
 export interface TritonModelConfig {
   readonly serviceId: DemoServiceId;
-  /** `max_batch_size`: the largest measured batch whose latency fits the SLO. */
+  /** `max_batch_size`: the model analyzer's pick (largest measured batch whose latency fits the SLO). */
   readonly maxBatch: number;
   /** Node indices holding one instance each (one instance per device; each demo node has one device). */
   readonly nodes: readonly number[];
+  /** Capacity of each of those instances at `maxBatch`, items/s: the load balancer's weights. */
+  readonly capacityPerSec: readonly number[];
 }
 
 /** The whole baseline configuration. */
@@ -25,48 +23,32 @@ export interface TritonConfig {
   readonly maxQueueDelayMs: number;
 }
 
-/** Largest profiled batch whose latency fits the budget (what Triton's model analyzer would pick); at least 1. */
-export function maxBatchWithin(profile: LatencyProfile, budgetMs: number): number {
-  let best = 1;
-  for (const p of profile.points) if (latencyAt(profile, p.batch) <= budgetMs) best = Math.max(best, p.batch);
-  return best;
+/**
+ * The deployable Triton baseline as the simulator defines it (`@epara/sim`'s `tritonStaticPlacement` and
+ * `tritonMaxBatch`, imported, not copied): static placement from the average demand forecast, bin-packed by
+ * memory with one instance of a model per device; `max_batch_size` the largest batch whose latency fits the
+ * SLO less its network budget, capped at the largest batch actually measured (past it a profile is an
+ * extrapolation, which the model analyzer would not use).
+ */
+export function tritonConfig(o: { specs: readonly ServiceSpec[]; demand: Readonly<Record<string, readonly number[]>>; nodes: number; maxQueueDelayMs: number }): TritonConfig {
+  const kind = deviceOf().kind;
+  const servers: SimServer[] = nodeIds(o.nodes).map((id, index) => ({ index, spec: { id, devices: [deviceOf()] }, preset: SERVER_PRESETS['jetson']!, zone: 0 }));
+  const measuredMax = (s: ServiceSpec): number => Math.max(...s.profiles[kind]!.points.map((p) => p.batch));
+  // The simulator's catalog shape; payload sizes do not enter the placement.
+  const services: SimService[] = o.specs.map((spec) => ({ spec, payloadBytes: 0, responseBytes: 0 }));
+  const demand = o.specs.map((s) => o.demand[s.id] ?? nodeIds(o.nodes).map(() => 0));
+  const replicas = tritonStaticPlacement({ servers, services, demand });
+  const models = o.specs.map((spec, k): TritonModelConfig => {
+    // The analyzer's pick is per model; the simulator's may differ by device kind, here all devices are alike.
+    const maxBatch = Math.max(1, Math.min(measuredMax(spec), tritonMaxBatch(asLatency(spec), kind, measuredMax(spec))));
+    const nodes = replicas.filter((r) => r.service === k).map((r) => r.server).sort((a, b) => a - b);
+    const cap = (maxBatch * 1000) / latencyAt(spec.profiles[kind]!, maxBatch);
+    return { serviceId: spec.id as DemoServiceId, maxBatch, nodes, capacityPerSec: nodes.map(() => cap) };
+  });
+  return { models, maxQueueDelayMs: o.maxQueueDelayMs };
 }
 
-/**
- * Static placement as an operator would configure it: replicas proportional to each model's average demand
- * in device time (items/s × per-item latency at its batch size; at least one, at most one per device), then
- * bin-packed by declared memory (each replica on the device with the most free memory that lacks the model).
- */
-export function tritonConfig(o: {
-  catalog: readonly DemoService[];
-  profiles: Readonly<Record<DemoServiceId, LatencyProfile>>;
-  workload: Workload;
-  nodes: number;
-  maxQueueDelayMs?: number;
-}): TritonConfig {
-  const batch = new Map(o.catalog.map((s) => [s.id, maxBatchWithin(o.profiles[s.id], budgetOf(s))]));
-  const busy = o.catalog.map((s) => {
-    const b = batch.get(s.id)!;
-    const rate = o.workload.demand[s.id].reduce((a, x) => a + x, 0);
-    return (rate * latencyAt(o.profiles[s.id], b)) / b / 1000;
-  });
-  const total = busy.reduce((a, x) => a + x, 0) || 1;
-  const free = Array.from({ length: o.nodes }, () => DEVICE_MEMORY_BYTES);
-  const order = o.catalog.map((s, i) => ({ s, replicas: Math.min(o.nodes, Math.max(1, Math.round((o.nodes * busy[i]!) / total))) }));
-  order.sort((a, b) => b.replicas - a.replicas || b.s.memory.weightsBytes - a.s.memory.weightsBytes);
-  const models: TritonModelConfig[] = [];
-  for (const { s, replicas } of order) {
-    const need = s.memory.weightsBytes + s.memory.perItemBytes * batch.get(s.id)!;
-    const nodes: number[] = [];
-    for (let r = 0; r < replicas; r++) {
-      const candidates = free.map((m, i) => ({ m, i })).filter((d) => !nodes.includes(d.i) && d.m >= need);
-      candidates.sort((a, b) => b.m - a.m || a.i - b.i);
-      const d = candidates[0];
-      if (!d) break;
-      free[d.i]! -= need;
-      nodes.push(d.i);
-    }
-    models.push({ serviceId: s.id, maxBatch: batch.get(s.id)!, nodes: nodes.sort((a, b) => a - b) });
-  }
-  return { models: o.catalog.map((s) => models.find((m) => m.serviceId === s.id)!), maxQueueDelayMs: o.maxQueueDelayMs ?? TRITON_MAX_QUEUE_DELAY_MS };
+/** Frames of a stream are ordinary requests to Triton: their deadline is the staleness limit. */
+function asLatency(spec: ServiceSpec): ServiceSpec {
+  return spec.slo.kind === 'latency' ? spec : { ...spec, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: spec.slo.stalenessMs } };
 }

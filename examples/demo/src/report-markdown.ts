@@ -1,0 +1,72 @@
+import type { PlacedInstance } from '@epara/core';
+import type { TritonConfig } from './baseline/triton-config.js';
+import type { Calibration } from './calibrate.js';
+import { DEMO_SERVICES } from './catalog.js';
+import { comparisonTable, placementLines, serviceTable, tritonLines } from './format.js';
+import type { ResolvedDemoOptions } from './options.js';
+import { nodeIds } from './placement.js';
+import { formatProfile, type DemoProfiles } from './profiles.js';
+import type { MachineLoad } from './reliability.js';
+import { finalTable, type RatioSpread, type TrialPair } from './summary.js';
+
+const block = (lines: readonly string[]): string => ['```', ...lines, '```'].join('\n');
+
+/** The run's report as markdown: setup, calibration, placements, the verdict with its range, every trial. */
+export function reportMarkdown(r: {
+  o: ResolvedDemoOptions;
+  calibration: Calibration;
+  placement: readonly PlacedInstance[];
+  triton: TritonConfig;
+  measuredDelayMs: readonly (readonly number[])[];
+  pairs: readonly TrialPair[];
+  ratios: Readonly<Record<string, RatioSpread>>;
+  machine: MachineLoad;
+  profiles: DemoProfiles;
+}): string {
+  const ids = nodeIds(r.o.nodes);
+  const m = r.machine;
+  const verdict = m.reliable ? 'reliable (other processes used little of the machine during the trials)' : '**unreliable**: other processes competed for the cores during the trials; rerun on a quiet machine';
+  const out = [
+    '# EPARA demo report',
+    '',
+    `${new Date().toISOString()} — ${r.o.nodes} nodes per system (one OS process each), ${r.o.trials} interleaved trials × ${r.o.durationMs / 1000} s per system, seed ${r.o.seed}.`,
+    '',
+    `Machine: ${m.cores} cores, 1-minute load average ${m.loadAvg1.toFixed(2)} at the end; CPU used during the trials by other processes ${m.otherShare === null ? 'unknown' : `${(100 * m.otherShare).toFixed(0)}%`}, by the demo ${m.demoShare === null ? 'unknown' : `${(100 * m.demoShare).toFixed(0)}%`} — ${verdict}.`,
+    '',
+    '![goodput and attainment over time](chart.svg)',
+    '',
+    '## Verdict (EPARA ÷ Triton-like goodput, median over trials and range)',
+    '',
+    block(finalTable(r.pairs)),
+    '',
+    '## Setup',
+    '',
+    `Links: ${r.o.delayMs[0]}–${r.o.delayMs[1]} ms one way configured, ${r.o.bandwidthMbps} Mbit/s. Measured one-way (ms):`,
+    '',
+    block(r.measuredDelayMs.map((row, i) => `${ids[i]}: ${row.map((d, j) => (i === j ? '-' : d.toFixed(1))).join('  ')}`)),
+    '',
+    'Profiles (batch:ms, one 1-thread device):',
+    '',
+    block(DEMO_SERVICES.map((s) => `${s.id.padEnd(6)} ${formatProfile(r.profiles[s.id])}`)),
+    '',
+    `Calibration: capacity ×${r.calibration.capacityLoad.toFixed(2)} the base mix; offered load ${(100 * r.calibration.fraction).toFixed(0)}% of it (×${r.calibration.load.toFixed(2)}); baseline max_queue_delay ${r.calibration.maxQueueDelayMs} ms.`,
+    '',
+    block(r.calibration.probes.map((p) => `${(100 * p.fraction).toFixed(0)}%  ×${p.load.toFixed(2)}  q${p.maxQueueDelayMs}  attainment ${(100 * p.attainment).toFixed(1)}%  goodput ${p.goodputPerSec.toFixed(0)}/s`)),
+    '',
+    'EPARA placement:',
+    '',
+    block(placementLines(r.placement)),
+    '',
+    'Triton-like configuration:',
+    '',
+    block(tritonLines(r.triton, ids)),
+    '',
+    '## Trials',
+  ];
+  for (const p of r.pairs) {
+    out.push('', `### Trial ${p.trial + 1} (seed ${p.seed}, ${p.order.join(' then ')})`, '', block(comparisonTable(p.epara.report, p.triton.report)), '', 'EPARA:', '', block(serviceTable(p.epara.report, DEMO_SERVICES)), '', 'Triton-like:', '', block(serviceTable(p.triton.report, DEMO_SERVICES)));
+    const c = p.epara.counters;
+    out.push('', `EPARA mesh: ${c['offloaded'] ?? 0} forwards, ${c['received'] ?? 0} received, ${c['rejected'] ?? 0} rejected at entry, ${c['syncRounds'] ?? 0} ring rounds.`);
+  }
+  return `${out.join('\n')}\n`;
+}

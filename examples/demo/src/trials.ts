@@ -1,0 +1,104 @@
+import { performance } from 'node:perf_hooks';
+import type { Category } from '@epara/core';
+import { DEMO_SERVICES } from './catalog.js';
+import type { Child, ChildGroup } from './cluster/children.js';
+import type { ClientRun, SystemName } from './cluster/client-process.js';
+import type { Cluster } from './cluster/cluster.js';
+import { summarize, type SystemReport } from './report.js';
+import { Tally, type TallySeries } from './tally.js';
+
+/** What {@link runSystem} needs. */
+export interface TrialContext {
+  readonly cluster: Cluster;
+  readonly group: ChildGroup;
+  readonly nodes: number;
+  readonly categories: Readonly<Record<string, Category>>;
+  readonly log: (line: string) => void;
+  /** Seconds between two live progress lines. */
+  readonly progressEverySec: number;
+}
+
+/** One system's run on one seeded workload. */
+export interface SystemRun {
+  readonly system: SystemName;
+  readonly report: SystemReport;
+  readonly series: TallySeries;
+  /** Node counters over the run (EPARA: the mesh's; the baseline: forwards by its load balancers). */
+  readonly counters: Readonly<Record<string, number>>;
+}
+
+type Stats = { offloads: Record<string, number> } & Record<string, unknown>;
+
+async function nodeStats(nodes: readonly Child[]): Promise<Stats[]> {
+  return Promise.all(nodes.map((n) => n.call<Stats>('stats')));
+}
+
+function sumStats(before: readonly Stats[], after: readonly Stats[]): { offloads: Record<string, number>; counters: Record<string, number> } {
+  const offloads: Record<string, number> = {};
+  const counters: Record<string, number> = {};
+  after.forEach((a, i) => {
+    const b = before[i]!;
+    for (const [k, v] of Object.entries(a.offloads)) offloads[k] = (offloads[k] ?? 0) + v - (b.offloads[k] ?? 0);
+    for (const [k, v] of Object.entries(a)) if (typeof v === 'number' && typeof b[k] === 'number') counters[k] = (counters[k] ?? 0) + v - (b[k] as number);
+  });
+  return { offloads, counters };
+}
+
+/** Merges the clients' counts into one tally and one per-second series. */
+export function mergeRuns(runs: readonly ClientRun[]): { tally: Tally; series: TallySeries } {
+  const tally = new Tally(DEMO_SERVICES);
+  const series: TallySeries = { offered: [], good: [] };
+  const add = (into: number[], from: readonly number[]): void =>
+    from.forEach((v, k) => {
+      while (into.length <= k) into.push(0);
+      into[k]! += v;
+    });
+  for (const r of runs) {
+    for (const s of DEMO_SERVICES) {
+      const t = tally.services[s.id];
+      const x = r.services[s.id];
+      t.offered += x.offered;
+      t.good += x.good;
+      t.late += x.late;
+      t.offloads += x.offloads;
+      t.latencies.push(...x.latencies);
+      for (const [code, n] of Object.entries(x.dropped)) t.dropped[code] = (t.dropped[code] ?? 0) + n;
+    }
+    add(series.offered, r.series.offered);
+    add(series.good, r.series.good);
+  }
+  return { tally, series };
+}
+
+/**
+ * Runs one system on one seeded workload: every client process replays its entry's share from the same
+ * start instant; live progress is printed from the clients' reports; the result merges every client's counts.
+ */
+export async function runSystem(ctx: TrialContext, o: { system: SystemName; label: string; seed: number; load: number; durationMs: number }): Promise<SystemRun> {
+  const nodes = o.system === 'epara' ? ctx.cluster.epara : ctx.cluster.triton;
+  const before = await nodeStats(nodes);
+  const live = new Map<string, { offered: number; settled: number; good: number; dropped: number }>();
+  const onEvent = (e: { child: string; name: string; value: unknown }): void => {
+    if (e.name === 'progress') live.set(e.child, e.value as { offered: number; settled: number; good: number; dropped: number });
+  };
+  ctx.group.on('event', onEvent);
+  const startAt = Date.now() + 300;
+  const t0 = performance.now() + 300;
+  const timer = setInterval(() => {
+    const sum = (k: 'offered' | 'settled' | 'good' | 'dropped'): number => [...live.values()].reduce((a, v) => a + v[k], 0);
+    const secs = Math.max(0, (performance.now() - t0) / 1000);
+    ctx.log(`  ${o.label.padEnd(24)} ${Math.min(secs, o.durationMs / 1000).toFixed(0).padStart(3)}/${(o.durationMs / 1000).toFixed(0)} s  done ${sum('settled')}/${sum('offered')}  goodput ${(sum('good') / Math.max(secs, 0.001)).toFixed(0)}/s  drops ${sum('dropped')}`);
+  }, ctx.progressEverySec * 1000);
+  let runs: ClientRun[];
+  try {
+    runs = await Promise.all(ctx.cluster.clients.map((c) => c.call<ClientRun>('run', { system: o.system, seed: o.seed, load: o.load, nodes: ctx.nodes, durationMs: o.durationMs, startAt })));
+  } finally {
+    clearInterval(timer);
+    ctx.group.off('event', onEvent);
+  }
+  const { offloads, counters } = sumStats(before, await nodeStats(nodes));
+  const { tally, series } = mergeRuns(runs);
+  const name = o.system === 'epara' ? 'EPARA' : 'Triton-like';
+  const report = summarize({ system: name, catalog: DEMO_SERVICES, categories: ctx.categories, tally, offloads, seconds: o.durationMs / 1000 });
+  return { system: o.system, report, series, counters };
+}
