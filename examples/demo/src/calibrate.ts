@@ -1,6 +1,6 @@
 import { latencyAt, type ServiceSpec } from '@epara/core';
 import { DEFAULT_TRITON_OPTIONS } from '@epara/sim';
-import { TRITON_QUEUE_DELAYS_MS, tritonConfig, type TritonConfig } from './baseline/triton-config.js';
+import { tritonConfig, type TritonConfig } from './baseline/triton-config.js';
 import { runSystem, type TrialContext } from './trials.js';
 import { buildWorkload } from './workload.js';
 
@@ -118,4 +118,3 @@ export async function calibrate(ctx: TrialContext & { cluster: { configureTriton
   return { capacityLoad: cap, fraction: at, load: cap * at, maxQueueDelayMs: best.maxQueueDelayMs, probes };
 }
 
-export { TRITON_QUEUE_DELAYS_MS };
