@@ -1,6 +1,7 @@
 import type { NamedTensors } from '@epara/core';
 import type { BackendModelSource, BackendSpec } from './backend.js';
 import type { LoadedModelInfo } from './device-port.js';
+import type { KvLayout, KvStepRequest } from '../generation/kv-cache-store.js';
 
 /** Data a device worker starts with. */
 export interface DeviceWorkerData {
@@ -20,7 +21,11 @@ export type DeviceRequest =
       readonly cudaDeviceId: number;
     }
   | { readonly op: 'run'; readonly id: number; readonly key: string; readonly feeds: NamedTensors; readonly outputNames?: readonly string[] }
-  | { readonly op: 'unload'; readonly id: number; readonly key: string };
+  | { readonly op: 'unload'; readonly id: number; readonly key: string }
+  /** One generation call over the caches the worker keeps for `store` (answers {@link KvStepResult}). */
+  | { readonly op: 'kvStep'; readonly id: number; readonly key: string; readonly store: string; readonly layout: KvLayout; readonly request: KvStepRequest }
+  /** Frees cached sequences of `store` (all of them when `seqs` is absent). */
+  | { readonly op: 'kvRelease'; readonly id: number; readonly key: string; readonly store: string; readonly seqs?: readonly number[] };
 
 /** Result of a load inside the worker. */
 export interface LoadResult {
@@ -35,7 +40,13 @@ export interface RunResult {
   readonly runMs: number;
 }
 
+/** Result of a `kvStep` inside the worker: the next token of each row, nothing else. */
+export interface KvStepResult {
+  readonly tokens: number[];
+  readonly runMs: number;
+}
+
 /** Messages from a device worker to the host. */
 export type DeviceResponse =
-  | { readonly id: number; readonly ok: true; readonly result: LoadResult | RunResult | null }
+  | { readonly id: number; readonly ok: true; readonly result: LoadResult | RunResult | KvStepResult | null }
   | { readonly id: number; readonly ok: false; readonly error: { code: string; message: string; details?: Record<string, unknown> } };

@@ -3,7 +3,8 @@ import { EventEmitter } from 'eventemitter3';
 import { EparaError, eparaErrorFromJSON, signalError, type NamedTensors } from '@epara/core';
 import type { DeviceEvents, DeviceHandle, LoadedModelInfo, ModelSource, TimedRun } from './device-port.js';
 import type { ResolvedDeviceOptions } from './device-options.js';
-import type { DeviceRequest, DeviceResponse, DeviceWorkerData, LoadResult, RunResult } from './device-protocol.js';
+import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
+import type { KvLayout, KvStepRequest, ResidentKvDevice } from '../generation/kv-cache-store.js';
 import { defaultWorkerUrl } from './worker-url.js';
 import { prepareTransfer } from '../tensors/transfer.js';
 
@@ -14,8 +15,11 @@ interface Pending {
 
 type RequestBody = DeviceRequest extends infer R ? (R extends DeviceRequest ? Omit<R, 'id'> : never) : never;
 
-/** A {@link DeviceHandle} backed by one worker thread, restarted when it crashes. */
-export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHandle {
+/**
+ * A {@link DeviceHandle} backed by one worker thread, restarted when it crashes. It also keeps generation
+ * engines' KV caches inside the worker ({@link ResidentKvDevice}); a crash loses them.
+ */
+export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHandle, ResidentKvDevice {
   readonly id: string;
   readonly kind: 'cpu' | 'cuda';
   readonly threads: number;
@@ -59,6 +63,17 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     const result = (await this.#call(body, transfer, options.signal)) as RunResult;
     this.#consecutiveCrashes = 0;
     return result;
+  }
+
+  async kvStep(key: string, store: string, layout: KvLayout, request: KvStepRequest): Promise<number[]> {
+    const result = (await this.#call({ op: 'kvStep', key, store, layout, request }, [])) as KvStepResult;
+    this.#consecutiveCrashes = 0;
+    return result.tokens;
+  }
+
+  async kvRelease(key: string, store: string, seqs?: readonly number[]): Promise<void> {
+    if (this.#closed || this.#failed) return;
+    await this.#call(seqs === undefined ? { op: 'kvRelease', key, store } : { op: 'kvRelease', key, store, seqs }, []).catch(() => undefined);
   }
 
   async unloadModel(key: string): Promise<void> {
