@@ -4,6 +4,7 @@ import { EparaError, toEparaError } from '@epara/core';
 import type { BackendSession, InferenceBackend } from './backend.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
 import { KvCacheStore } from '../generation/kv-cache-store.js';
+import { WorkerLinks } from '../parallel/worker-links.js';
 import { prepareTransfer } from '../tensors/transfer.js';
 
 /*
@@ -15,6 +16,8 @@ const data = workerData as DeviceWorkerData;
 const sessions = new Map<string, BackendSession>();
 /** KV caches resident in this worker: model key → store name → caches. Gone with the worker. */
 const kvStores = new Map<string, Map<string, KvCacheStore>>();
+/** Channels to other device workers (pipeline hand-offs). */
+const links = new WorkerLinks();
 let backendPromise: Promise<InferenceBackend> | undefined;
 
 function backend(): Promise<InferenceBackend> {
@@ -59,13 +62,21 @@ async function load(req: Extract<DeviceRequest, { op: 'load' }>): Promise<LoadRe
 async function run(req: Extract<DeviceRequest, { op: 'run' }>): Promise<RunResult> {
   const session = sessions.get(req.key);
   if (!session) throw new EparaError('UNKNOWN_SERVICE', `no model loaded under ${req.key}`, { key: req.key });
+  const outbound = req.outbound ?? [];
+  links.checkOut(outbound);
+  const feeds = req.inbound !== undefined && req.inbound.length > 0 ? { ...req.feeds, ...(await links.receive(req.inbound)) } : req.feeds;
   const start = performance.now();
+  let outputs;
   try {
-    const outputs = await session.run(req.feeds, req.outputNames);
-    return { outputs, runMs: performance.now() - start };
+    outputs = await session.run(feeds, req.outputNames);
   } catch (err) {
     throw new EparaError('MODEL_ERROR', `model ${req.key} failed: ${message(err)}`, { key: req.key }, { cause: err });
   }
+  const runMs = performance.now() - start;
+  if (outbound.length === 0) return { outputs, runMs };
+  const keep = req.keep ?? [];
+  const forwardedBytes = links.send(outputs, outbound, keep);
+  return { outputs: Object.fromEntries(keep.map((name) => [name, outputs[name]!])), runMs, forwardedBytes };
 }
 
 async function kvStep(req: Extract<DeviceRequest, { op: 'kvStep' }>): Promise<KvStepResult> {
@@ -103,9 +114,14 @@ async function handle(req: DeviceRequest): Promise<void> {
     else if (req.op === 'run') {
       const result = await run(req);
       const { tensors, transfer } = prepareTransfer(result.outputs);
-      reply({ id: req.id, ok: true, result: { outputs: tensors, runMs: result.runMs } }, transfer);
+      const body = result.forwardedBytes === undefined ? { outputs: tensors, runMs: result.runMs } : { outputs: tensors, runMs: result.runMs, forwardedBytes: result.forwardedBytes };
+      reply({ id: req.id, ok: true, result: body }, transfer);
     } else if (req.op === 'kvStep') reply({ id: req.id, ok: true, result: await kvStep(req) });
-    else if (req.op === 'kvRelease') {
+    else if (req.op === 'link' || req.op === 'unlink') {
+      if (req.op === 'link') links.attach(req.link, req.end, req.port);
+      else links.detach(req.link);
+      reply({ id: req.id, ok: true, result: null });
+    } else if (req.op === 'kvRelease') {
       kvRelease(req);
       reply({ id: req.id, ok: true, result: null });
     } else {
