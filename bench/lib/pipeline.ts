@@ -92,8 +92,14 @@ export async function measurePipelineSpeedup(options: PipelineSpeedupOptions = {
     const base: number[] = [];
     for (let r = 0; r < rounds; r++) {
       base.push(await timeWhole(whole, width, batchSize, batches));
-      pipe.push(await runPipeline(engine, batches));
-      pipeHost.push(await runPipeline(viaHost, batches));
+      // Alternate which mode runs right after the baseline: that position measured slower in either mode.
+      if (r % 2 === 0) {
+        pipe.push(await runPipeline(engine, batches));
+        pipeHost.push(await runPipeline(viaHost, batches));
+      } else {
+        pipeHost.push(await runPipeline(viaHost, batches));
+        pipe.push(await runPipeline(engine, batches));
+      }
       ratios.push(pipe[pipe.length - 1]! / base[base.length - 1]!);
       hostRatios.push(pipeHost[pipeHost.length - 1]! / base[base.length - 1]!);
     }
