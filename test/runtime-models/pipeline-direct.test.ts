@@ -48,6 +48,23 @@ describe('pipeline hand-offs between workers', () => {
     expect(host.engine.stats()).toMatchObject({ handoff: 'host', handoffBytesViaHost: handoffBytes, handoffBytesDirect: 0, completedItems: 16 });
   });
 
+  it('falls back to hand-offs through the host when a stage device cannot link, with the same outputs', async () => {
+    const hide = (d: DeviceHandle): DeviceHandle =>
+      new Proxy(d, {
+        get(target, prop) {
+          if (prop === 'linkTo' || prop === 'runLinked' || prop === 'unlink') return undefined;
+          const v = Reflect.get(target, prop, target) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+    const engine = createPipelineEngine({ stages: stages.map((s, i) => ({ device: i === 1 ? hide(device(`df${i}`)) : device(`df${i}`), model: { bytes: s.bytes } })), batchSize: 4 });
+    engines.push(engine);
+    const outs = await Promise.all(items.map((it) => engine.submit(it, { deadline: far(), priority: 0 })));
+    const direct = await runPipeline('direct', 'dg');
+    outs.forEach((o, i) => expect(Array.from(o['y']!.data as Float32Array)).toEqual(Array.from(direct.outs[i]!['y']!.data as Float32Array)));
+    expect(engine.stats()).toMatchObject({ handoff: 'host', handoffBytesDirect: 0, completedItems: 16 });
+  });
+
   it('a crashed stage worker fails its batches WORKER_CRASHED; later batches run over fresh links', async () => {
     const crashy = new URL('./fixtures/crashing-device-worker.mjs', import.meta.url);
     const engine = createPipelineEngine({
