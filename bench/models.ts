@@ -2,7 +2,8 @@
  * `pnpm bench:models`: the model-parallel pipeline and LM generation figures, each against its baseline
  * measured in the same run.
  * - pipeline: a generated MLP split in two equal halves on two one-thread devices vs the whole model on one
- *   one-thread device, same batch (ideal 2×);
+ *   one-thread device, same batch (ideal 2×), with worker-to-worker hand-offs and, for comparison, with
+ *   hand-offs through the main thread (and the hand-off bytes per item that crossed the main thread);
  * - generation: iteration-level batching (8 sequences per step) vs one-by-one generation on the same model,
  *   device kind and requests, for the recompute LM and for the KV-cache LM.
  * Last line: one JSON object with the figures.
@@ -11,7 +12,8 @@ import { measurePipelineSpeedup } from './lib/pipeline.js';
 import { measureGenerationBatching } from './lib/generation.js';
 
 const pipeline = await measurePipelineSpeedup();
-console.log(`pipeline (2 stages, 2 × 1 thread) ${pipeline.pipelineItemsPerSec.toFixed(0)} items/s vs whole model (1 × 1 thread) ${pipeline.wholeItemsPerSec.toFixed(0)} items/s, batch ${pipeline.batchSize}: ${pipeline.speedup.toFixed(2)}×`);
+console.log(`pipeline (2 stages, 2 × 1 thread, worker-to-worker hand-offs) ${pipeline.pipelineItemsPerSec.toFixed(0)} items/s vs whole model (1 × 1 thread) ${pipeline.wholeItemsPerSec.toFixed(0)} items/s, batch ${pipeline.batchSize}: ${pipeline.speedup.toFixed(2)}×; hand-off bytes/item through the main thread ${pipeline.hostHandoffBytesPerItem.toFixed(0)}, worker to worker ${pipeline.directHandoffBytesPerItem.toFixed(0)}`);
+console.log(`pipeline with hand-offs through the main thread ${pipeline.viaHostItemsPerSec.toFixed(0)} items/s: ${pipeline.speedupViaHost.toFixed(2)}× (${pipeline.hostHandoffBytesPerItemViaHost.toFixed(0)} bytes/item through the main thread)`);
 const gen = await measureGenerationBatching();
 const genKv = await measureGenerationBatching({ kvCache: true });
 for (const [label, g] of [['recompute', gen], ['KV cache', genKv]] as const) {
@@ -20,6 +22,10 @@ for (const [label, g] of [['recompute', gen], ['KV cache', genKv]] as const) {
 console.log(
   JSON.stringify({
     pipelineSpeedup2: round(pipeline.speedup),
+    pipelineSpeedup2ViaHost: round(pipeline.speedupViaHost),
+    pipelineHandoffBytesPerItemMainThread: round(pipeline.hostHandoffBytesPerItem),
+    pipelineHandoffBytesPerItemMainThreadViaHost: round(pipeline.hostHandoffBytesPerItemViaHost),
+    pipelineHandoffBytesPerItemDirect: round(pipeline.directHandoffBytesPerItem),
     generationBatchedSpeedup: round(gen.speedup),
     generationTokensPerSecBatched: round(gen.batchedTokensPerSec),
     generationTokensPerSecOneByOne: round(gen.oneByOneTokensPerSec),

@@ -5,10 +5,14 @@
  * The model is a generated MLP whose two halves cost the same (three 1024×1024 layers each, ~10 ms per batch of 32 on one thread), so the ideal
  * speedup is 2. The baseline is faithful: the whole model's batches are queued to its device back to back
  * (no idle gaps between runs), which is what a single-device server at full load does.
+ *
+ * The pipeline hands the cut value from stage 1's worker to stage 2's directly (`handoff: 'direct'`); the same
+ * stages with `handoff: 'host'` (values back through the main thread) run in the same rounds for comparison,
+ * and the engine's counters give the hand-off bytes per item that crossed the main thread in each mode.
  */
 import { performance } from 'node:perf_hooks';
 import type { NamedTensors } from '@epara/core';
-import { buildMlp, createDevice, createPipelineEngine, splitModel, type DeviceHandle } from '@epara/runtime';
+import { buildMlp, createDevice, createPipelineEngine, splitModel, type DeviceHandle, type PipelineEngine } from '@epara/runtime';
 
 /** Options of {@link measurePipelineSpeedup}. */
 export interface PipelineSpeedupOptions {
@@ -24,9 +28,17 @@ export interface PipelineSpeedupOptions {
 
 /** Result of {@link measurePipelineSpeedup}. */
 export interface PipelineSpeedupResult {
-  /** Pipeline items/s ÷ whole-model items/s (median over rounds). */
+  /** Pipeline items/s ÷ whole-model items/s (median over rounds), direct worker-to-worker hand-offs. */
   readonly speedup: number;
   readonly pipelineItemsPerSec: number;
+  /** The same with hand-offs through the main thread. */
+  readonly speedupViaHost: number;
+  readonly viaHostItemsPerSec: number;
+  /** Hand-off bytes per item that crossed the main thread: direct mode (≈ 0), host mode. */
+  readonly hostHandoffBytesPerItem: number;
+  readonly hostHandoffBytesPerItemViaHost: number;
+  /** Hand-off bytes per item the workers sent each other directly. */
+  readonly directHandoffBytesPerItem: number;
   readonly wholeItemsPerSec: number;
   readonly batchSize: number;
   readonly batchesPerRound: number;
@@ -59,31 +71,54 @@ export async function measurePipelineSpeedup(options: PipelineSpeedupOptions = {
   const [s0, s1] = splitModel(model, { cutTensors: ['h2'] });
   const devices = ['pipe-a', 'pipe-b', 'whole'].map((id) => createDevice({ id, threads: 1 }));
   const [a, b, whole] = devices as [DeviceHandle, DeviceHandle, DeviceHandle];
-  const engine = createPipelineEngine({
-    stages: [{ device: a, model: { bytes: s0!.bytes } }, { device: b, model: { bytes: s1!.bytes } }],
-    batchSize,
-  });
+  const stages = [{ device: a, model: { bytes: s0!.bytes } }, { device: b, model: { bytes: s1!.bytes } }];
+  const engine = createPipelineEngine({ stages, batchSize, handoff: 'direct' });
+  const viaHost = createPipelineEngine({ stages, batchSize, handoff: 'host' });
   try {
-    await Promise.all([engine.start(), whole.loadModel('whole', { bytes: model })]);
-    const runPipeline = async (n: number): Promise<number> => {
+    await Promise.all([engine.start(), viaHost.start(), whole.loadModel('whole', { bytes: model })]);
+    const runPipeline = async (e: PipelineEngine, n: number): Promise<number> => {
       const t0 = performance.now();
       const deadline = Date.now() + 600_000;
-      await Promise.all(Array.from({ length: n * batchSize }, (_, i) => engine.submit(item(width, i), { deadline, priority: 0 })));
+      await Promise.all(Array.from({ length: n * batchSize }, (_, i) => e.submit(item(width, i), { deadline, priority: 0 })));
       return (n * batchSize * 1000) / (performance.now() - t0);
     };
-    await runPipeline(4); // warm-up
+    await runPipeline(engine, 4); // warm-up
+    await runPipeline(viaHost, 4);
     await timeWhole(whole, width, batchSize, 4);
     const ratios: number[] = [];
+    const hostRatios: number[] = [];
     const pipe: number[] = [];
+    const pipeHost: number[] = [];
     const base: number[] = [];
     for (let r = 0; r < rounds; r++) {
       base.push(await timeWhole(whole, width, batchSize, batches));
-      pipe.push(await runPipeline(batches));
+      // Alternate which mode runs right after the baseline: that position measured slower in either mode.
+      if (r % 2 === 0) {
+        pipe.push(await runPipeline(engine, batches));
+        pipeHost.push(await runPipeline(viaHost, batches));
+      } else {
+        pipeHost.push(await runPipeline(viaHost, batches));
+        pipe.push(await runPipeline(engine, batches));
+      }
       ratios.push(pipe[pipe.length - 1]! / base[base.length - 1]!);
+      hostRatios.push(pipeHost[pipeHost.length - 1]! / base[base.length - 1]!);
     }
-    return { speedup: median(ratios), pipelineItemsPerSec: median(pipe), wholeItemsPerSec: median(base), batchSize, batchesPerRound: batches, rounds };
+    const perItem = (e: PipelineEngine, field: 'handoffBytesViaHost' | 'handoffBytesDirect'): number => e.stats()[field] / e.stats().completedItems;
+    return {
+      speedup: median(ratios),
+      pipelineItemsPerSec: median(pipe),
+      speedupViaHost: median(hostRatios),
+      viaHostItemsPerSec: median(pipeHost),
+      hostHandoffBytesPerItem: perItem(engine, 'handoffBytesViaHost'),
+      hostHandoffBytesPerItemViaHost: perItem(viaHost, 'handoffBytesViaHost'),
+      directHandoffBytesPerItem: perItem(engine, 'handoffBytesDirect'),
+      wholeItemsPerSec: median(base),
+      batchSize,
+      batchesPerRound: batches,
+      rounds,
+    };
   } finally {
-    await engine.close();
+    await Promise.all([engine.close(), viaHost.close()]);
     await Promise.all(devices.map((d) => d.close()));
   }
 }

@@ -1,6 +1,9 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { NamedTensors } from '@epara/core';
 import type { BackendModelSource, BackendSpec } from './backend.js';
 import type { LoadedModelInfo } from './device-port.js';
+import type { KvLayout, KvStepRequest } from '../generation/kv-cache-store.js';
+import type { LinkInbound, LinkOutbound } from '../parallel/stage-links.js';
 
 /** Data a device worker starts with. */
 export interface DeviceWorkerData {
@@ -19,8 +22,27 @@ export type DeviceRequest =
       readonly kind: 'cpu' | 'cuda';
       readonly cudaDeviceId: number;
     }
-  | { readonly op: 'run'; readonly id: number; readonly key: string; readonly feeds: NamedTensors; readonly outputNames?: readonly string[] }
-  | { readonly op: 'unload'; readonly id: number; readonly key: string };
+  | {
+      readonly op: 'run';
+      readonly id: number;
+      readonly key: string;
+      readonly feeds: NamedTensors;
+      readonly outputNames?: readonly string[];
+      /** Inputs that arrive over links from other workers (pipeline hand-offs). */
+      readonly inbound?: readonly LinkInbound[];
+      /** Outputs handed to other workers over links instead of returned. */
+      readonly outbound?: readonly LinkOutbound[];
+      /** With `outbound`: the outputs returned to the host. */
+      readonly keep?: readonly string[];
+    }
+  /** Attaches one end of a worker-to-worker channel under `link`. */
+  | { readonly op: 'link'; readonly id: number; readonly link: string; readonly end: 'out' | 'in'; readonly port: MessagePort }
+  | { readonly op: 'unlink'; readonly id: number; readonly link: string }
+  | { readonly op: 'unload'; readonly id: number; readonly key: string }
+  /** One generation call over the caches the worker keeps for `store` (answers {@link KvStepResult}). */
+  | { readonly op: 'kvStep'; readonly id: number; readonly key: string; readonly store: string; readonly layout: KvLayout; readonly request: KvStepRequest }
+  /** Frees cached sequences of `store` (all of them when `seqs` is absent). */
+  | { readonly op: 'kvRelease'; readonly id: number; readonly key: string; readonly store: string; readonly seqs?: readonly number[] };
 
 /** Result of a load inside the worker. */
 export interface LoadResult {
@@ -33,9 +55,17 @@ export interface LoadResult {
 export interface RunResult {
   readonly outputs: NamedTensors;
   readonly runMs: number;
+  /** Bytes handed to other workers over links. */
+  readonly forwardedBytes?: number;
+}
+
+/** Result of a `kvStep` inside the worker: the next token of each row, nothing else. */
+export interface KvStepResult {
+  readonly tokens: number[];
+  readonly runMs: number;
 }
 
 /** Messages from a device worker to the host. */
 export type DeviceResponse =
-  | { readonly id: number; readonly ok: true; readonly result: LoadResult | RunResult | null }
+  | { readonly id: number; readonly ok: true; readonly result: LoadResult | RunResult | KvStepResult | null }
   | { readonly id: number; readonly ok: false; readonly error: { code: string; message: string; details?: Record<string, unknown> } };

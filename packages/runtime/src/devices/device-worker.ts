@@ -2,7 +2,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { EparaError, toEparaError } from '@epara/core';
 import type { BackendSession, InferenceBackend } from './backend.js';
-import type { DeviceRequest, DeviceResponse, DeviceWorkerData, LoadResult, RunResult } from './device-protocol.js';
+import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
+import { KvCacheStore } from '../generation/kv-cache-store.js';
+import { WorkerLinks } from '../parallel/worker-links.js';
 import { prepareTransfer } from '../tensors/transfer.js';
 
 /*
@@ -12,6 +14,10 @@ import { prepareTransfer } from '../tensors/transfer.js';
 
 const data = workerData as DeviceWorkerData;
 const sessions = new Map<string, BackendSession>();
+/** KV caches resident in this worker: model key → store name → caches. Gone with the worker. */
+const kvStores = new Map<string, Map<string, KvCacheStore>>();
+/** Channels to other device workers (pipeline hand-offs). */
+const links = new WorkerLinks();
 let backendPromise: Promise<InferenceBackend> | undefined;
 
 function backend(): Promise<InferenceBackend> {
@@ -42,6 +48,7 @@ async function load(req: Extract<DeviceRequest, { op: 'load' }>): Promise<LoadRe
   const measured = Math.max(0, process.memoryUsage().rss - rssBefore);
   const sourceBytes = 'bytes' in req.source ? req.source.bytes.byteLength : await fileSize(req.source.path);
   await sessions.get(req.key)?.release();
+  kvStores.delete(req.key); // caches of the replaced model are meaningless
   sessions.set(req.key, session);
   const info = {
     inputs: session.inputs,
@@ -55,13 +62,50 @@ async function load(req: Extract<DeviceRequest, { op: 'load' }>): Promise<LoadRe
 async function run(req: Extract<DeviceRequest, { op: 'run' }>): Promise<RunResult> {
   const session = sessions.get(req.key);
   if (!session) throw new EparaError('UNKNOWN_SERVICE', `no model loaded under ${req.key}`, { key: req.key });
+  const outbound = req.outbound ?? [];
+  links.checkOut(outbound);
+  const feeds = req.inbound !== undefined && req.inbound.length > 0 ? { ...req.feeds, ...(await links.receive(req.inbound)) } : req.feeds;
   const start = performance.now();
+  let outputs;
   try {
-    const outputs = await session.run(req.feeds, req.outputNames);
-    return { outputs, runMs: performance.now() - start };
+    outputs = await session.run(feeds, req.outputNames);
   } catch (err) {
     throw new EparaError('MODEL_ERROR', `model ${req.key} failed: ${message(err)}`, { key: req.key }, { cause: err });
   }
+  const runMs = performance.now() - start;
+  if (outbound.length === 0) return { outputs, runMs };
+  const keep = req.keep ?? [];
+  const forwardedBytes = links.send(outputs, outbound, keep);
+  return { outputs: Object.fromEntries(keep.map((name) => [name, outputs[name]!])), runMs, forwardedBytes };
+}
+
+async function kvStep(req: Extract<DeviceRequest, { op: 'kvStep' }>): Promise<KvStepResult> {
+  const session = sessions.get(req.key);
+  if (!session) throw new EparaError('UNKNOWN_SERVICE', `no model loaded under ${req.key}`, { key: req.key });
+  let stores = kvStores.get(req.key);
+  if (stores === undefined) kvStores.set(req.key, (stores = new Map()));
+  let store = stores.get(req.store);
+  if (store === undefined) {
+    store = new KvCacheStore(req.layout, async (feeds, outputNames) => {
+      try {
+        return await session.run(feeds, outputNames);
+      } catch (err) {
+        throw new EparaError('MODEL_ERROR', `model ${req.key} failed: ${message(err)}`, { key: req.key }, { cause: err });
+      }
+    });
+    stores.set(req.store, store);
+  }
+  const start = performance.now();
+  const tokens = await store.step(req.request);
+  return { tokens, runMs: performance.now() - start };
+}
+
+function kvRelease(req: Extract<DeviceRequest, { op: 'kvRelease' }>): void {
+  const stores = kvStores.get(req.key);
+  const store = stores?.get(req.store);
+  if (store === undefined) return;
+  if (req.seqs !== undefined) store.release(req.seqs);
+  if (req.seqs === undefined || store.size === 0) stores!.delete(req.store);
 }
 
 async function handle(req: DeviceRequest): Promise<void> {
@@ -70,8 +114,18 @@ async function handle(req: DeviceRequest): Promise<void> {
     else if (req.op === 'run') {
       const result = await run(req);
       const { tensors, transfer } = prepareTransfer(result.outputs);
-      reply({ id: req.id, ok: true, result: { outputs: tensors, runMs: result.runMs } }, transfer);
+      const body = result.forwardedBytes === undefined ? { outputs: tensors, runMs: result.runMs } : { outputs: tensors, runMs: result.runMs, forwardedBytes: result.forwardedBytes };
+      reply({ id: req.id, ok: true, result: body }, transfer);
+    } else if (req.op === 'kvStep') reply({ id: req.id, ok: true, result: await kvStep(req) });
+    else if (req.op === 'link' || req.op === 'unlink') {
+      if (req.op === 'link') links.attach(req.link, req.end, req.port);
+      else links.detach(req.link);
+      reply({ id: req.id, ok: true, result: null });
+    } else if (req.op === 'kvRelease') {
+      kvRelease(req);
+      reply({ id: req.id, ok: true, result: null });
     } else {
+      kvStores.delete(req.key);
       await sessions.get(req.key)?.release();
       sessions.delete(req.key);
       reply({ id: req.id, ok: true, result: null });

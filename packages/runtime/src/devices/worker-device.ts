@@ -1,9 +1,11 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, eparaErrorFromJSON, signalError, type NamedTensors } from '@epara/core';
 import type { DeviceEvents, DeviceHandle, LoadedModelInfo, ModelSource, TimedRun } from './device-port.js';
 import type { ResolvedDeviceOptions } from './device-options.js';
-import type { DeviceRequest, DeviceResponse, DeviceWorkerData, LoadResult, RunResult } from './device-protocol.js';
+import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
+import type { KvLayout, KvStepRequest, ResidentKvDevice } from '../generation/kv-cache-store.js';
+import type { LinkedRun, LinkedRunOptions, StageLinkDevice } from '../parallel/stage-links.js';
 import { defaultWorkerUrl } from './worker-url.js';
 import { prepareTransfer } from '../tensors/transfer.js';
 
@@ -14,8 +16,12 @@ interface Pending {
 
 type RequestBody = DeviceRequest extends infer R ? (R extends DeviceRequest ? Omit<R, 'id'> : never) : never;
 
-/** A {@link DeviceHandle} backed by one worker thread, restarted when it crashes. */
-export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHandle {
+/**
+ * A {@link DeviceHandle} backed by one worker thread, restarted when it crashes. It also keeps generation
+ * engines' KV caches inside the worker ({@link ResidentKvDevice}) and links its worker to other devices'
+ * workers for pipeline hand-offs ({@link StageLinkDevice}); a crash loses both.
+ */
+export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHandle, ResidentKvDevice, StageLinkDevice {
   readonly id: string;
   readonly kind: 'cpu' | 'cuda';
   readonly threads: number;
@@ -61,6 +67,37 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     return result;
   }
 
+  async kvStep(key: string, store: string, layout: KvLayout, request: KvStepRequest): Promise<number[]> {
+    const result = (await this.#call({ op: 'kvStep', key, store, layout, request }, [])) as KvStepResult;
+    this.#consecutiveCrashes = 0;
+    return result.tokens;
+  }
+
+  async kvRelease(key: string, store: string, seqs?: readonly number[]): Promise<void> {
+    if (this.#closed || this.#failed) return;
+    await this.#call(seqs === undefined ? { op: 'kvRelease', key, store } : { op: 'kvRelease', key, store, seqs }, []).catch(() => undefined);
+  }
+
+  async linkTo(peer: unknown, link: string): Promise<boolean> {
+    if (!(peer instanceof WorkerDevice)) return false;
+    const { port1, port2 } = new MessageChannel();
+    await Promise.all([this.#call({ op: 'link', link, end: 'out', port: port1 }, [port1]), peer.#call({ op: 'link', link, end: 'in', port: port2 }, [port2])]);
+    return true;
+  }
+
+  async unlink(link: string): Promise<void> {
+    if (this.#closed || this.#failed) return;
+    await this.#call({ op: 'unlink', link }, []).catch(() => undefined);
+  }
+
+  async runLinked(key: string, feeds: NamedTensors, options: LinkedRunOptions): Promise<LinkedRun> {
+    const { tensors, transfer } = prepareTransfer(feeds);
+    const { outputNames, keep, inbound, outbound } = options;
+    const result = (await this.#call({ op: 'run', key, feeds: tensors, outputNames, keep, inbound, outbound }, transfer)) as RunResult;
+    this.#consecutiveCrashes = 0;
+    return { outputs: result.outputs, runMs: result.runMs, forwardedBytes: result.forwardedBytes ?? 0 };
+  }
+
   async unloadModel(key: string): Promise<void> {
     this.#models.delete(key);
     if (this.#closed || this.#failed) return;
@@ -76,7 +113,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     if (worker) await worker.terminate();
   }
 
-  #call(body: RequestBody, transfer: ArrayBuffer[], signal?: AbortSignal): Promise<unknown> {
+  #call(body: RequestBody, transfer: TransferListItem[], signal?: AbortSignal): Promise<unknown> {
     const bad = signalError(signal);
     if (bad) return Promise.reject(bad);
     if (signal?.aborted) return Promise.reject(aborted(signal));
@@ -85,7 +122,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     return this.#send(body, transfer, signal);
   }
 
-  #send(body: RequestBody, transfer: ArrayBuffer[], signal?: AbortSignal): Promise<unknown> {
+  #send(body: RequestBody, transfer: TransferListItem[], signal?: AbortSignal): Promise<unknown> {
     if (this.#closed) return Promise.reject(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }));
     if (this.#failed) return Promise.reject(this.#failed);
     if (signal?.aborted) return Promise.reject(aborted(signal));

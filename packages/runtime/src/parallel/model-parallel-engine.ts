@@ -8,6 +8,8 @@ import { planDataflow, type PipelineDataflow } from './model-parallel-plan.js';
 import { rowsOf, splitRows, stackItems, stackSignature } from './model-parallel-tensors.js';
 import type { PipelineEvents, PipelineStats } from './model-parallel-events.js';
 import { createEntryQueue, type EntryQueue, type QueuedItem } from './model-parallel-queue.js';
+import { planRoutes, type LinkInbound, type LinkOutbound, type StageLinkDevice, type StageRoutes } from './stage-links.js';
+import { StageLinkSet } from './stage-link-set.js';
 
 /** A model-parallel pipeline serving one model as ordered stages on several devices. */
 export interface PipelineEngine extends ServiceEngine, EventEmitter<PipelineEvents> {
@@ -25,6 +27,14 @@ interface Batch {
   readonly rows: number;
   readonly values: Record<string, TensorLike>;
   readonly dispatchedAt: number;
+  /** Per stage: the links its inputs arrive on (direct hand-off). */
+  readonly inbound: LinkInbound[][];
+}
+
+/** Routes and links of a pipeline whose stages hand values to each other directly. */
+interface Direct {
+  readonly routes: StageRoutes;
+  readonly links: StageLinkSet;
 }
 
 let engines = 0;
@@ -37,7 +47,8 @@ const DEVICE_DEPTH = 2;
  * a batch launches when full, or when waiting longer would make its earliest deadline miss; requests that
  * can no longer make it are dropped with `DEADLINE_EXCEEDED`), then each batch flows stage 1 → stage 2 → …,
  * each stage on its own device, so stage 2 of batch k runs while stage 1 of batch k + 1 runs. Intermediate
- * values are handed to the next device by transfer. A stage that fails fails only its batch.
+ * values go from each stage's worker to the next stage's worker directly (`handoff: 'direct'`, a
+ * `MessageChannel` between the workers), never through the host. A stage that fails fails only its batch.
  *
  * Items carry a leading batch dimension (usually 1); items with equal names, types and non-batch
  * dimensions are stacked, others wait for a batch of their own.
@@ -67,6 +78,8 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
   readonly #busyMs: number[];
   readonly #trackers: LatencyTracker[];
   #flow: PipelineDataflow | undefined;
+  /** Set when stages hand values to each other directly. */
+  #direct: Direct | undefined;
   #started: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -74,7 +87,7 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
   #pumpScheduled = false;
   #nextBatch = 1;
   #idle: (() => void) | undefined;
-  #counts = { completedBatches: 0, completedItems: 0, failedBatches: 0, dropped: 0 };
+  #counts = { completedBatches: 0, completedItems: 0, failedBatches: 0, dropped: 0, handoffBytesViaHost: 0, handoffBytesDirect: 0 };
 
   constructor(o: ResolvedPipelineOptions) {
     super();
@@ -99,7 +112,18 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
     const loadOptions = { ...(threads === undefined ? {} : { threads }), ...(signal ? { signal } : {}) };
     try {
       const infos = await Promise.all(stages.map((s, i) => s.device.loadModel(this.#keys[i]!, s.model, loadOptions)));
-      this.#flow = planDataflow(infos, this.#o.outputNames);
+      const flow = planDataflow(infos, this.#o.outputNames);
+      if (this.#o.handoff === 'direct') {
+        const routes = planRoutes(flow);
+        const pairs = routes.outbound.flatMap((m, i) => [...m.keys()].map((j) => [i, j] as const));
+        const links = await StageLinkSet.open(
+          stages.map((s) => s.device),
+          this.#keys.join('+'),
+          pairs,
+        );
+        if (links) this.#direct = { routes, links };
+      }
+      this.#flow = flow;
     } catch (err) {
       throw toEparaError(err, 'LOAD_FAILED');
     }
@@ -152,7 +176,7 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
   }
 
   stats(): PipelineStats {
-    return { queued: this.#queue.size(), inFlightBatches: this.#inFlight, ...this.#counts, stageBusyMs: [...this.#busyMs] };
+    return { queued: this.#queue.size(), inFlightBatches: this.#inFlight, ...this.#counts, stageBusyMs: [...this.#busyMs], handoff: this.#direct ? 'direct' : 'host' };
   }
 
   /** Time until stage 0 has finished the runs handed to its device (estimated with batches of `rows`). */
@@ -230,7 +254,8 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
 
   #launch(items: QueuedItem[], now: number): void {
     const rows = items.reduce((n, it) => n + it.rows, 0);
-    const batch: Batch = { id: this.#nextBatch++, items, rows, values: stackItems(items.map((it) => it.inputs)), dispatchedAt: now };
+    const inbound = this.#o.stages.map((): LinkInbound[] => []);
+    const batch: Batch = { id: this.#nextBatch++, items, rows, values: stackItems(items.map((it) => it.inputs)), dispatchedAt: now, inbound };
     this.#inFlight++;
     this.emit('batchDispatched', { batchId: batch.id, rows, items: items.length, at: now });
     this.#stageQueues[0]!.push(batch);
@@ -242,9 +267,12 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
 
   #dispatch(i: number, batch: Batch): void {
     const flow = this.#flow!;
+    const direct = this.#direct;
     const feeds: Record<string, TensorLike> = {};
     for (const name of flow.stages[i]!.inputs) {
-      const t = batch.values[name]!;
+      const t = batch.values[name];
+      if (t === undefined) continue; // arrives over a link (direct hand-off)
+      if (!flow.requestInputs.has(name)) this.#counts.handoffBytesViaHost += t.data.byteLength;
       // A value a later stage (or the caller) still needs is copied; otherwise its buffer is handed over.
       if ((flow.lastUse.get(name) ?? -1) > i) feeds[name] = { type: t.type, dims: t.dims, data: t.data.slice() as TensorLike['data'] };
       else {
@@ -256,8 +284,9 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
     this.#running[i]!.push(startedAt);
     this.emit('stageStarted', { batchId: batch.id, stage: i, at: startedAt });
     const device = this.#o.stages[i]!.device;
-    device
-      .runTimed(this.#keys[i]!, feeds, { outputNames: flow.stages[i]!.outputs })
+    const outputNames = flow.stages[i]!.outputs;
+    const run = direct ? this.#runLinked(i, batch, feeds, direct) : device.runTimed(this.#keys[i]!, feeds, { outputNames });
+    run
       .then(
         (out) => this.#stageDone(i, batch, startedAt, out),
         (err: unknown) => this.#stageFailed(i, batch, startedAt, err),
@@ -266,6 +295,18 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
         this.#running[i]!.splice(this.#running[i]!.indexOf(startedAt), 1);
         this.#pump();
       });
+  }
+
+  /** Runs stage `i` with its stage-produced inputs arriving over links and its outputs leaving over links. */
+  async #runLinked(i: number, batch: Batch, feeds: NamedTensors, { routes, links }: Direct): Promise<TimedRun> {
+    const targets = [...routes.outbound[i]!];
+    const names = await Promise.all(targets.map(([j]) => links.link(i, j)));
+    const outbound: LinkOutbound[] = targets.map(([, list], k) => ({ link: names[k]!, batch: batch.id, names: list }));
+    const device = this.#o.stages[i]!.device as unknown as StageLinkDevice;
+    const out = await device.runLinked(this.#keys[i]!, feeds, { outputNames: this.#flow!.stages[i]!.outputs, keep: routes.keep[i]!, inbound: batch.inbound[i]!, outbound });
+    targets.forEach(([j], k) => batch.inbound[j]!.push({ link: names[k]!, batch: batch.id }));
+    this.#counts.handoffBytesDirect += out.forwardedBytes;
+    return out;
   }
 
   #stageDone(i: number, batch: Batch, startedAt: number, { outputs: out, runMs }: TimedRun): void {
@@ -316,6 +357,7 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
     this.#queue.rejectAll(new EparaError('CLOSED', 'pipeline engine closed before the request ran'));
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     await this.#started?.catch(() => undefined);
+    await this.#direct?.links.close();
     await Promise.all(this.#o.stages.map((s, i) => s.device.unloadModel(this.#keys[i]!).catch(() => undefined)));
   }
 }

@@ -60,4 +60,10 @@ export interface PipelineStats {
   readonly dropped: number;
   /** Compute time per stage, ms (as the devices measured their runs). */
   readonly stageBusyMs: readonly number[];
+  /** How stages hand values on: `direct` (worker to worker) or `host` (through this thread). */
+  readonly handoff: 'direct' | 'host';
+  /** Bytes of stage-to-stage values that went through this thread (sent to a device as a later stage's input). */
+  readonly handoffBytesViaHost: number;
+  /** Bytes of stage-to-stage values that workers sent each other directly. */
+  readonly handoffBytesDirect: number;
 }

@@ -28,6 +28,13 @@ export interface PipelineEngineOptions {
   readonly maxInFlightBatches?: number;
   /** Launch a partial batch as soon as stage 0 idles instead of waiting until the earliest deadline forces it. @default false */
   readonly launchWhenIdle?: boolean;
+  /**
+   * How stages hand values to each other. `direct`: each stage's worker sends them to the next stage's
+   * worker over a `MessageChannel` (the host sees only the request inputs and the returned outputs), when
+   * every stage device supports it (devices from `createDevice` do; others fall back to `host`). `host`: the
+   * values come back to the host and go out again to the next device. @default 'direct'
+   */
+  readonly handoff?: 'direct' | 'host';
   /** Names of the outputs returned per item. @default the stages' outputs that no later stage reads */
   readonly outputNames?: readonly string[];
   /** Intra-op threads of each stage session. @default the device's */
@@ -37,7 +44,7 @@ export interface PipelineEngineOptions {
 }
 
 /** Defaults of {@link PipelineEngineOptions}. */
-export const DEFAULT_PIPELINE_OPTIONS = { key: 'pipeline', guardMs: 1, maxQueue: 1024, launchWhenIdle: false } as const;
+export const DEFAULT_PIPELINE_OPTIONS = { key: 'pipeline', guardMs: 1, maxQueue: 1024, launchWhenIdle: false, handoff: 'direct' } as const;
 
 /** {@link PipelineEngineOptions} with defaults filled in. */
 export interface ResolvedPipelineOptions {
@@ -49,6 +56,7 @@ export interface ResolvedPipelineOptions {
   readonly maxQueue: number;
   readonly maxInFlightBatches: number;
   readonly launchWhenIdle: boolean;
+  readonly handoff: 'direct' | 'host';
   readonly outputNames: readonly string[] | undefined;
   readonly threads: number | undefined;
   readonly logger: Logger;
@@ -77,6 +85,8 @@ export function resolvePipelineOptions(options: PipelineEngineOptions): Resolved
   if (o.outputNames !== undefined && (!Array.isArray(o.outputNames) || o.outputNames.some((n) => typeof n !== 'string'))) {
     invalidOption('outputNames', o.outputNames, 'an array of strings');
   }
+  const handoff = o.handoff ?? DEFAULT_PIPELINE_OPTIONS.handoff;
+  if (handoff !== 'direct' && handoff !== 'host') invalidOption('handoff', handoff, "'direct' or 'host'");
   const key = o.key ?? DEFAULT_PIPELINE_OPTIONS.key;
   if (typeof key !== 'string' || key === '') invalidOption('key', key, 'a non-empty string');
   return {
@@ -88,6 +98,7 @@ export function resolvePipelineOptions(options: PipelineEngineOptions): Resolved
     maxQueue: positiveInt('maxQueue', o.maxQueue ?? DEFAULT_PIPELINE_OPTIONS.maxQueue),
     maxInFlightBatches: positiveInt('maxInFlightBatches', o.maxInFlightBatches ?? 2 * o.stages.length + 1),
     launchWhenIdle: o.launchWhenIdle ?? DEFAULT_PIPELINE_OPTIONS.launchWhenIdle,
+    handoff,
     outputNames: o.outputNames,
     threads: o.threads === undefined ? undefined : positiveInt('threads', o.threads),
     logger: o.logger ?? silentLogger,
