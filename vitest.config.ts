@@ -22,6 +22,10 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],
+    // Every fast-check property runs from one fixed seed (FC_SEED overrides it).
+    setupFiles: ['test/setup/fast-check.ts'],
+    // Both cores: the suite is mostly waiting on workers, sockets and child processes.
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -7,6 +7,16 @@ import { fileURLToPath } from 'node:url';
 import madge from 'madge';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// Known debt, listed so that the check fails on every new circle: the simulator's modules take the World class
+// itself as a type. Remove an entry when its circle is gone (the check fails on a stale entry too).
+const KNOWN = new Set([
+  'sim: world/world.ts -> world/execution.ts -> world/batch-rule.ts',
+  'sim: world/world.ts -> world/execution.ts',
+  'sim: world/world.ts -> world/failures.ts',
+  'sim: world/world.ts -> world/system.ts',
+  'sim: world/world.ts -> world/world-init.ts',
+]);
+const seen = new Set();
 const packages = readdirSync(join(root, 'packages'));
 let circles = 0;
 for (const pkg of packages) {
@@ -20,12 +30,20 @@ for (const pkg of packages) {
   // madge follows workspace imports into other packages; report each circle once, under the package it lies in.
   for (const circle of result.circular()) {
     if (circle.some((file) => file.startsWith('..'))) continue;
+    const key = `${pkg}: ${circle.join(' -> ')}`;
+    seen.add(key);
+    if (KNOWN.has(key)) continue;
     circles++;
     console.error(`import circle in packages/${pkg}/src: ${circle.join(' -> ')} -> ${circle[0]}`);
   }
+}
+for (const key of KNOWN) {
+  if (seen.has(key)) continue;
+  circles++;
+  console.error(`known import circle no longer found, remove it from the list: ${key}`);
 }
 if (circles > 0) {
   console.error(`${circles} import circle(s): move the declarations both sides need into a file of their own that both import`);
   process.exit(1);
 }
-console.log(`import circles: none in ${packages.length} packages (${relative(process.cwd(), join(root, 'packages')) || 'packages'})`);
+console.log(`import circles: none new in ${packages.length} packages (${KNOWN.size} known, listed in ${relative(process.cwd(), fileURLToPath(import.meta.url))})`);

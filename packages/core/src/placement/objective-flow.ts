@@ -1,6 +1,6 @@
 import { PLACEMENT_TOLERANCE } from './duty-cycle.js';
 import type { PlacementModel, ServiceNode } from './model.js';
-import type { Objective } from './objective.js';
+import type { Objective } from './objective-port.js';
 
 const EPS = 1e-12;
 

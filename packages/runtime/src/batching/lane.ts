@@ -1,5 +1,5 @@
 import type { EdfQueue } from '@epara/core';
-import type { DeviceHandle } from '../devices/device-handle.js';
+import type { DeviceHandle } from '../devices/device-port.js';
 import type { WorkItem } from './work-item.js';
 
 /**

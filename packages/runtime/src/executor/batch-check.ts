@@ -1,5 +1,5 @@
 import { createSeededRandom, isEparaError, type NamedTensors, type TensorLike } from '@epara/core';
-import type { DeviceHandle } from '../devices/device-handle.js';
+import type { DeviceHandle } from '../devices/device-port.js';
 import { splitTensors, stackTensors } from '../tensors/stack.js';
 import type { IoSpec } from './io-spec.js';
 import { cloneTensors, zeros } from './model-inputs.js';

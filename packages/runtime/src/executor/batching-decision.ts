@@ -1,5 +1,5 @@
 import type { NamedTensors } from '@epara/core';
-import type { DeviceHandle } from '../devices/device-handle.js';
+import type { DeviceHandle } from '../devices/device-port.js';
 import type { Logger } from '../util/logger.js';
 import { checkBatchSeparable, type BatchVerdict } from './batch-check.js';
 import type { ExecutorServiceOptions } from './executor-options.js';

@@ -1,5 +1,5 @@
 import type { Clock, ParallelPlan } from '@epara/core';
-import type { DeviceHandle, ModelSource } from '../devices/device-handle.js';
+import type { DeviceHandle, ModelSource } from '../devices/device-port.js';
 import { createPipelineEngine } from '../parallel/model-parallel-engine.js';
 import { createGenerationEngine, type GenerationEngine } from '../generation/generation-engine.js';
 import { createGenerationService } from '../generation/generation-service.js';

@@ -1,5 +1,5 @@
 import { DeviceTimeline, LatencyErrorTracker, planLaunch, type Clock, type LaunchContext, type LaunchDecision } from '@epara/core';
-import type { DeviceHandle } from '../devices/device-handle.js';
+import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { TimerHandle, Timers } from '../util/timers.js';

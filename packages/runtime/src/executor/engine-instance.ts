@@ -1,5 +1,5 @@
 import type { InstanceInfo, InstanceStatus, ParallelPlan } from '@epara/core';
-import type { DeviceHandle } from '../devices/device-handle.js';
+import type { DeviceHandle } from '../devices/device-port.js';
 import type { ServiceEngine } from './service-engine.js';
 import type { GenerationEngine } from '../generation/generation-engine.js';
 

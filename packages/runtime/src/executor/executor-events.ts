@@ -1,5 +1,5 @@
 import type { EparaErrorCode, InstanceInfo } from '@epara/core';
-import type { DeviceFellBackEvent, WorkerCrashedEvent, WorkerRestartedEvent } from '../devices/device-handle.js';
+import type { DeviceFellBackEvent, WorkerCrashedEvent, WorkerRestartedEvent } from '../devices/device-port.js';
 
 /** A batch (or pack) left for a device. */
 export interface BatchDispatchedEvent {

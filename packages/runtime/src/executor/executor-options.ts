@@ -1,6 +1,6 @@
 import type { AbortSignalLike, Clock, LatencyProfile, NamedTensors, ParallelPlan, Sensitivity, Slo, TensorType } from '@epara/core';
 import type { BackendSpec } from '../devices/backend.js';
-import type { DeviceHandle } from '../devices/device-handle.js';
+import type { DeviceHandle } from '../devices/device-port.js';
 import type { Logger } from '../util/logger.js';
 import type { Timers } from '../util/timers.js';
 import type { ServiceEngine } from './service-engine.js';

@@ -14,7 +14,7 @@ import {
   type NamedTensors,
   type ParallelPlan,
 } from '@epara/core';
-import type { DeviceHandle } from '../devices/device-handle.js';
+import type { DeviceHandle } from '../devices/device-port.js';
 import type { StreamSlot, WorkItem } from '../batching/work-item.js';
 import { DEFAULT_MAX_REQUEST_BYTES, inputCostScale } from '../batching/input-cost.js';
 import type { ExecutorStream } from '../streams/executor-stream.js';

@@ -1,5 +1,5 @@
 import { EparaError, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
-import type { LoadedModelInfo, ModelIoInfo } from '../devices/device-handle.js';
+import type { LoadedModelInfo, ModelIoInfo } from '../devices/device-port.js';
 import type { BatchAxes } from '../tensors/stack.js';
 import { product } from '../tensors/stack.js';
 import type { ExecutorServiceOptions } from './executor-options.js';

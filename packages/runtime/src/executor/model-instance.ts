@@ -14,7 +14,7 @@ import {
   type ParallelPlan,
   type TensorLike,
 } from '@epara/core';
-import type { DeviceHandle } from '../devices/device-handle.js';
+import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { splitTensors, stackTensors } from '../tensors/stack.js';

@@ -1,5 +1,5 @@
 import { invalidOption, systemClock, type Clock, type LatencyProfile } from '@epara/core';
-import type { DeviceHandle, ModelSource } from '../devices/device-handle.js';
+import type { DeviceHandle, ModelSource } from '../devices/device-port.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 
 /** Options of {@link createGenerationEngine}. Defaults in {@link DEFAULT_GENERATION_OPTIONS}. */

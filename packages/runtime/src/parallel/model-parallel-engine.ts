@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, checkSignal, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
 import type { EngineSubmitOptions, ServiceEngine } from '../executor/service-engine.js';
-import type { TimedRun } from '../devices/device-handle.js';
+import type { TimedRun } from '../devices/device-port.js';
 import { createLatencyTracker, type LatencyTracker } from './model-parallel-latency.js';
 import { resolvePipelineOptions, type PipelineEngineOptions, type ResolvedPipelineOptions } from './model-parallel-options.js';
 import { planDataflow, type PipelineDataflow } from './model-parallel-plan.js';

@@ -1,5 +1,5 @@
 import { invalidOption, systemClock, type Clock, type LatencyProfile } from '@epara/core';
-import type { DeviceHandle, ModelSource } from '../devices/device-handle.js';
+import type { DeviceHandle, ModelSource } from '../devices/device-port.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 
 /** One stage of a pipeline: the device it runs on and its stage model (see `splitModel`). */

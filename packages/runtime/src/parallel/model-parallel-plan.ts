@@ -1,5 +1,5 @@
 import { EparaError, type TensorType } from '@epara/core';
-import type { LoadedModelInfo } from '../devices/device-handle.js';
+import type { LoadedModelInfo } from '../devices/device-port.js';
 
 /** How values flow through a loaded pipeline. */
 export interface PipelineDataflow {

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { EparaError, type NamedTensors, type ProfileSample } from '@epara/core';
-import type { DeviceHandle } from '../devices/device-handle.js';
+import type { DeviceHandle } from '../devices/device-port.js';
 
 /** Inputs of {@link measureLatencies}. */
 export interface MeasureOptions {

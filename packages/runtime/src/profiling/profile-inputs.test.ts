@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isEparaError } from '@epara/core';
-import type { LoadedModelInfo } from '../devices/device-handle.js';
+import type { LoadedModelInfo } from '../devices/device-port.js';
 import { resolveProfileInputs } from './profile-inputs.js';
 
 /** Silero VAD's interface as onnxruntime reports it. */

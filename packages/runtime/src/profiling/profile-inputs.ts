@@ -1,5 +1,5 @@
 import { invalidOption, type NamedTensors, type TensorLike } from '@epara/core';
-import type { LoadedModelInfo } from '../devices/device-handle.js';
+import type { LoadedModelInfo } from '../devices/device-port.js';
 import { resolveIoSpec, type InputSpec, type IoSpec } from '../executor/io-spec.js';
 import { sampleFeeds, zeros } from '../executor/model-inputs.js';
 

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Reads Stryker's JSON report and prints the mutation figures, overall and per package (and, for runtime and
+// mesh, their scoped modules); the last line is one JSON object.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const report = JSON.parse(readFileSync(new URL('../reports/mutation/mutation.json', import.meta.url), 'utf8'));
+const blank = () => ({ killed: 0, survived: 0, noCoverage: 0, timeout: 0, compileErrors: 0, ignored: 0 });
+const total = blank();
+const byPackage = {};
+const KEY = { Killed: 'killed', Survived: 'survived', NoCoverage: 'noCoverage', Timeout: 'timeout', CompileError: 'compileErrors', RuntimeError: 'compileErrors', Ignored: 'ignored' };
+for (const [file, result] of Object.entries(report.files)) {
+  const pkg = /packages\/([^/]+)\//.exec(file.replace(root, ''))?.[1] ?? 'other';
+  byPackage[pkg] ??= blank();
+  for (const mutant of result.mutants) {
+    const key = KEY[mutant.status];
+    if (!key) continue;
+    total[key]++;
+    byPackage[pkg][key]++;
+  }
+}
+// Stryker's score: detected (killed + timeout) over valid mutants (detected + survived + no coverage).
+const score = (c) => {
+  const valid = c.killed + c.timeout + c.survived + c.noCoverage;
+  return valid === 0 ? null : Math.round((1000 * (c.killed + c.timeout)) / valid) / 10;
+};
+for (const [pkg, c] of Object.entries(byPackage)) {
+  console.log(`${pkg.padEnd(10)} score ${String(score(c)).padStart(5)}%  killed ${c.killed}  survived ${c.survived}  no coverage ${c.noCoverage}  timeout ${c.timeout}`);
+}
+const summary = {
+  mutationScore: score(total),
+  killed: total.killed,
+  survived: total.survived,
+  noCoverage: total.noCoverage,
+  timeout: total.timeout,
+  byPackage: Object.fromEntries(Object.entries(byPackage).map(([pkg, c]) => [pkg, { mutationScore: score(c), killed: c.killed, survived: c.survived, noCoverage: c.noCoverage, timeout: c.timeout }])),
+};
+console.log(JSON.stringify(summary));
