@@ -95,6 +95,14 @@ export const serveConfigSchema = z
       .strict()
       .default({}),
     metrics: z.object({ enabled: z.boolean().default(true), path: z.string().startsWith('/').default('/metrics') }).strict().default({}),
+    dashboard: z
+      .object({
+        enabled: z.boolean().default(true).describe('serve the live cluster page on the HTTP port'),
+        path: z.string().startsWith('/').default('/dashboard'),
+        tokenEnv: z.string().min(1).optional().describe('environment variable holding the access token (at least 16 characters); required when the node has a PSK or TLS client auth'),
+      })
+      .strict()
+      .default({}),
     drainTimeoutMs: z.number().min(0).default(10_000).describe('SIGTERM: longest wait for accepted work before exit'),
   })
   .strict()

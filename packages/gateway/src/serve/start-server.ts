@@ -6,6 +6,8 @@ import { createMeshMetrics, createNode, createWebSocketTransport } from '@epara/
 import type { MeshNode, NodeSecurity } from '@epara/mesh';
 import { createExecutor, createRuntimeMetrics } from '@epara/runtime';
 import type { Executor, ExecutorServiceOptions } from '@epara/runtime';
+import { createDashboard } from '@epara/dashboard';
+import type { Dashboard } from '@epara/dashboard';
 import { createGateway } from '../gateway.js';
 import type { Gateway, GatewayAddresses } from '../gateway.js';
 import type { GatewayModel, HttpHandler } from '../gateway-options.js';
@@ -75,6 +77,8 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const handlers = [...(options.handlers ?? [])];
   const metrics = config.metrics.enabled ? await startMetrics(executor, node, config.metrics.path) : undefined;
   if (metrics) handlers.push(metrics.handler);
+  const dashboard = startDashboard(config, node, options.env ?? process.env);
+  if (dashboard) handlers.push((req, res) => dashboard.handle(req, res));
   const gateway = createGateway({
     node,
     models: config.services.map((s): GatewayModel => ({ name: s.id, versions: s.versions, inputs: io.get(s.id)!.inputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })), outputs: io.get(s.id)!.outputs })),
@@ -102,6 +106,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
       await node.close();
       await executor.close();
       metrics?.close();
+      dashboard?.close();
     })());
   return {
     node,
@@ -202,3 +207,23 @@ async function startMetrics(executor: Executor, node: MeshNode, path: string): P
 
 /** The config's folder, for {@link StartServerOptions.baseDir}. */
 export const configDir = (configPath: string): string => dirname(resolve(configPath));
+
+/**
+ * The live dashboard on the gateway's HTTP port. A node that authenticates its peers shows its cluster only
+ * behind a token: without `dashboard.tokenEnv` set to one, the page is not served.
+ *
+ * @throws EparaError `INVALID_OPTIONS` when `tokenEnv` names an unset variable or a token under 16 characters.
+ */
+function startDashboard(config: ServeConfig, node: MeshNode, env: Readonly<Record<string, string | undefined>>): Dashboard | undefined {
+  const d = config.dashboard;
+  if (!d.enabled || config.gateway.http === false) return undefined;
+  if (d.tokenEnv !== undefined) {
+    const token = env[d.tokenEnv];
+    if (token === undefined || token.length < 16) {
+      throw new EparaError('INVALID_OPTIONS', `dashboard.tokenEnv: environment variable ${d.tokenEnv} must hold a token of at least 16 characters`, { field: 'dashboard.tokenEnv' });
+    }
+    return createDashboard({ node, prefix: d.path, auth: { token }, services: config.services.map(serviceSpec) });
+  }
+  if (node.authenticatesPeers) return undefined;
+  return createDashboard({ node, prefix: d.path, auth: false, services: config.services.map(serviceSpec) });
+}

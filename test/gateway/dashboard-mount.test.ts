@@ -1,0 +1,29 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifierConfig, startServe } from './serve-process.js';
+import type { ServeProcess } from './serve-process.js';
+
+// `epara serve` mounts the live dashboard on its HTTP port; with a PSK on the node it is served only behind the
+// token named by dashboard.tokenEnv (here the test's PSK variable, 24 characters).
+describe('epara serve: the dashboard on the gateway', () => {
+  let serve: ServeProcess;
+  const token = 'test-psk-0123456789abcdef';
+  beforeAll(async () => {
+    serve = await startServe(classifierConfig({ extra: 'dashboard: { tokenEnv: EPARA_TEST_PSK }' }));
+  }, 90_000);
+  afterAll(() => serve?.kill());
+
+  it('refuses the page and its data without the token', async () => {
+    expect((await fetch(`${serve.http}/dashboard`)).status).toBe(401);
+    expect((await fetch(`${serve.http}/dashboard/snapshot.json`)).status).toBe(401);
+  });
+
+  it('serves the page and a snapshot of this node with the token, beside the protocol routes', async () => {
+    const page = await fetch(`${serve.http}/dashboard`, { headers: { authorization: `Bearer ${token}` } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<html');
+    const snapshot = await fetch(`${serve.http}/dashboard/snapshot.json`, { headers: { authorization: `Bearer ${token}` } });
+    expect(snapshot.status).toBe(200);
+    expect(JSON.stringify(await snapshot.json())).toContain('edge-1');
+    expect((await fetch(`${serve.http}/v2/health/live`)).status).toBe(200);
+  });
+});
