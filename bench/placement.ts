@@ -3,7 +3,7 @@
  * 1. 1000 servers × 4 devices × 50 services (small CNNs, video streams, transformers, LLMs that need model
  *    parallelism, heavy video that needs data parallelism), Zipf-skewed demand over access servers, plans from
  *    `allocate`. Times `placeServices` (median of 3), re-runs it on its own output (no churn), and compares its
- *    goodput with the Triton-like static placement of DESIGN.md §4 (replicas proportional to demand, one
+ *    goodput with the Triton-like static placement of docs/simulator.md (replicas proportional to demand, one
  *    instance of a model per device, bin-packed by memory, co-located models time-slice the device).
  * 2. 200 small random instances against brute force: ratio to the optimum with the default options (restarts
  *    'auto' = 3 seeded re-runs on instances this small) and with plain lazy greedy + safeguard (restarts 0).

@@ -1,5 +1,5 @@
 /**
- * A Triton-like dynamic batcher, the "Triton-like" baseline of DESIGN.md §4, configured as Triton documents
+ * A Triton-like dynamic batcher, the "Triton-like" baseline of docs/simulator.md, configured as Triton documents
  * it: one model instance on one device (a worker-thread device, so inference is off the event loop as in
  * Triton's C++ server), `max_batch_size` = the largest batch whose latency fits the SLO, a
  * `max_queue_delay_microseconds` (the caller sweeps 0, 1, 5, 10 ms and reports the best), FIFO queue, and a

@@ -28,7 +28,7 @@ export function serviceTable(r: SystemReport, catalog: readonly DemoService[]): 
   return table([head, ...rows]);
 }
 
-/** The four categories of DESIGN.md §1 (sensitivity × device demand), in the order the tables list them. */
+/** The four categories of docs/concepts.md (sensitivity × device demand), in the order the tables list them. */
 const ALL_CATEGORIES = ['latency/single', 'latency/multi', 'frequency/single', 'frequency/multi'] as const;
 
 /** Per-category and overall comparison with ratios; a category no service falls in is listed as such. */

@@ -70,7 +70,7 @@ export type {
 // view
 export type { InstanceStatus, InstanceInfo, ServerEntry, ClusterView } from './view/server-entry.js';
 
-// --- categories / strategies / allocate / routing / view functions (issue 2) are exported below ---
+// --- categories / strategies / allocate / routing / view functions are exported below ---
 export { classify, singleCapacity } from './categories/classify.js';
 export type { ClassifyInput, Classification, KindCapacity } from './categories/classify.js';
 export { deviceKindsOf } from './categories/device-kinds.js';
@@ -122,7 +122,7 @@ export type { LatencyErrorOptions } from './scheduling/latency-error.js';
 export { estimateCompletion, backlogMs } from './scheduling/completion-estimate.js';
 export type { CompletionInput } from './scheduling/completion-estimate.js';
 
-// --- placement (issue 3) is exported below ---
+// --- placement is exported below ---
 export { placeServices } from './placement/place-services.js';
 export { resolvePlacementOptions, DEFAULT_PLACEMENT_OPTIONS } from './placement/options.js';
 export type { PlacementOptions, ResolvedPlacementOptions } from './placement/options.js';

@@ -20,7 +20,7 @@ export interface DataParallelInput {
 }
 
 /**
- * Data parallelism (DESIGN.md §1): `d = ceil(demand / capacityOfOneDevice)` replicas, each running the
+ * Data parallelism (docs/concepts.md): `d = ceil(demand / capacityOfOneDevice)` replicas, each running the
  * per-replica plan recomputed for `demand / d`. For batching the per-replica plan does not depend on demand;
  * for multi-frame `capacityOfOneDevice` is the best rate one device sustains within the staleness limit at any
  * pack size, and if the pack search at `F / d` is infeasible `d` grows. `d` never exceeds

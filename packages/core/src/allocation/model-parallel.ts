@@ -27,7 +27,7 @@ export interface ModelParallelInput {
 }
 
 /**
- * Model parallelism (DESIGN.md §1): `d_min = ceil((weights + perItem) / usable)` stages; the smallest
+ * Model parallelism (docs/concepts.md): `d_min = ceil((weights + perItem) / usable)` stages; the smallest
  * `d ≥ d_min` (up to {@link StrategyOptions.maxStages} and the devices of this kind one server holds,
  * `device.maxPerServer`) whose pipeline meets the SLO. Stage latency comes from
  * measured `stageProfiles[d]` when given (plus `commPerStageMs` per stage for the hand-off), else from the even

@@ -20,7 +20,7 @@ export interface MultiFrameInput {
 }
 
 /**
- * Multi-frame packing on one device (DESIGN.md §1): the smallest pack `n` with `n / L(n) ≥ F` (keeps up)
+ * Multi-frame packing on one device (docs/concepts.md): the smallest pack `n` with `n / L(n) ≥ F` (keeps up)
  * subject to `(n−1)/F + L(n) ≤ S` (not stale), where `S = stalenessMs − networkBudgetMs` (for a latency
  * service, its deadline stands in for `S`). With `packChoice: 'max'` the feasible `n` with the most spare rate
  * is used instead. Memory: `weights + n·perItem ≤ usable`. No feasible `n` means the service is compute-bound

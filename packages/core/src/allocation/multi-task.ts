@@ -50,7 +50,7 @@ export interface MultiTaskVerdict {
 }
 
 /**
- * Multi-task co-location check (DESIGN.md §1): may these services share one device? Memory: the sum of
+ * Multi-task co-location check (docs/concepts.md): may these services share one device? Memory: the sum of
  * `weights + b·perItem` stays under usable memory. Time: in a round-robin cycle `C = Σ ι·L_k(b_k)` (`ι` is
  * {@link StrategyOptions.interferenceFactor}), every latency service keeps `C + ι·L_k(b_k) ≤ D_k` (it may
  * just miss its turn, then waits a cycle and runs) and every service's rate stays within `b_k / C`. A frequency

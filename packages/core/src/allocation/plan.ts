@@ -13,7 +13,7 @@ export type ServiceStrategy = 'single' | 'data-parallel' | 'model-parallel';
 /** Why a service needs more than one device. */
 export type MultiDeviceReason = 'memory' | 'compute';
 
-/** A service's category on the two axes of DESIGN.md §1. */
+/** A service's category on the two axes of docs/concepts.md. */
 export interface Category {
   readonly sensitivity: Sensitivity;
   readonly devices: 'single' | 'multi';

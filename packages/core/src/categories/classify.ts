@@ -42,7 +42,7 @@ export interface Classification {
 }
 
 /**
- * Puts a service in its category (DESIGN.md §1). Sensitivity is as declared. Devices: `multi` with reason
+ * Puts a service in its category (docs/concepts.md). Sensitivity is as declared. Devices: `multi` with reason
  * `memory` when weights plus the working memory of one item exceed the largest usable device memory
  * (`memoryBytes × (1 − reserveFraction)`); `multi` with reason `compute` when the demand exceeds the best
  * single-device capacity within the SLO (batching capacity for latency services; for frequency services the

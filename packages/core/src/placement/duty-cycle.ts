@@ -38,7 +38,7 @@ export function sharedRun(item: CycleItem): number {
 }
 
 /**
- * Multi-task duty-cycle check of DESIGN.md §1 for the single-device items sharing one device: with the cycle
+ * Multi-task duty-cycle check of docs/concepts.md for the single-device items sharing one device: with the cycle
  * `C = Σ L_k(b_k)` (each run lengthened by interference, {@link CycleItem.sharedRunMs}), every latency item meets `C + L_k(b_k) ≤ D_k`, every frequency item its staleness (see
  * {@link cycleLimitMs}) and every item's rate is within `b_k / C`. Placement carries plans' `runMs`, so it
  * checks here rather than through the allocator's profile-based `checkMultiTask` (same rule).

@@ -48,7 +48,7 @@ export type StreamDecision =
   | { readonly action: 'reject'; readonly code: 'DEADLINE_INFEASIBLE' | 'NO_INSTANCE' | 'OVERLOADED' | 'HOP_LIMIT'; readonly reason: string };
 
 /**
- * Stream admission (DESIGN.md §2): a stream is admitted once, against spare rate capacity, and pinned to one
+ * Stream admission (docs/concepts.md): a stream is admitted once, against spare rate capacity, and pinned to one
  * instance. An instance has room when `capacityPerSec − loadPerSec ≥ rateHz + spareMarginFraction ×
  * capacityPerSec`. Local ready instances are checked first with exact state (the one with the most spare rate
  * wins); then, unless the hop limit is reached, peers under the same rules as {@link routeRequest} (alive,

@@ -53,7 +53,7 @@ export type RouteDecision =
   | { readonly action: 'reject'; readonly code: 'DEADLINE_INFEASIBLE' | 'NO_INSTANCE' | 'OVERLOADED' | 'HOP_LIMIT'; readonly reason: string };
 
 /**
- * The distributed request handler's decision (DESIGN.md §2). 1) Queue locally when the exact local estimate
+ * The distributed request handler's decision (docs/concepts.md). 1) Queue locally when the exact local estimate
  * lands by `deadline − guardMs`. 2) Otherwise, unless the hop limit is reached, estimate every peer that is
  * alive, fresh enough, not this server, not visited and hosts a `ready` instance of the service:
  * `now + one-way delay + payload transfer + inflated wait + runMs (+ return delay + response transfer)`, where

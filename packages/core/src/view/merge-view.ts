@@ -4,7 +4,7 @@ import type { ClusterView, ServerEntry } from './server-entry.js';
 
 /**
  * Orders two entries of one server: positive when `a` supersedes `b`, negative when `b` does, 0 when they are
- * the same. Higher `(epoch, version)` wins (DESIGN.md §2). At equal `(epoch, version)` a dead mark wins (a
+ * the same. Higher `(epoch, version)` wins (docs/concepts.md). At equal `(epoch, version)` a dead mark wins (a
  * peer's failure detector marks a server dead without inventing a version; the server's next own write, or a
  * new epoch after a restart, supersedes the mark), then the later `updatedAt`, then a canonical comparison of
  * the content, so that the merge is a total order: commutative, associative and idempotent.

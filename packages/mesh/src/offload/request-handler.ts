@@ -64,7 +64,7 @@ interface Outstanding {
 const RETRYABLE = new Set(['PEER_UNAVAILABLE', 'CLOSED', 'UNAUTHENTICATED', 'RATE_LIMITED', 'PROTOCOL_ERROR']);
 
 /**
- * The distributed request handler (DESIGN.md §2) on one node: decides with `routeRequest`, runs locally
+ * The distributed request handler (docs/mesh.md) on one node: decides with `routeRequest`, runs locally
  * through the executor or forwards to a peer, and tracks forwarded requests until each settles: a result, a
  * typed error, a retry elsewhere when the peer fails, or a rejection at deadline + grace. Nothing hangs.
  */

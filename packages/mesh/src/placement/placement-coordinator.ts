@@ -35,7 +35,7 @@ export interface CoordinatorConfig {
 }
 
 /**
- * The placement coordinator (DESIGN.md §2): the lowest alive server id is the leader. The leader runs core's
+ * The placement coordinator (docs/placement.md): the lowest alive server id is the leader. The leader runs core's
  * `placeServices` every period and at once after a failure, and sends the decision to every alive server;
  * each applies its own part. The first placement comes early: `initialDelayMs` after start, as soon as every
  * alive server in the view has reported its devices. When the leader dies, the next lowest id takes over on

@@ -19,7 +19,7 @@ interface PendingForward {
 }
 
 /**
- * Ring synchronization (DESIGN.md §2): servers sorted by id form a ring; each period the lowest alive server
+ * Ring synchronization (docs/mesh.md): servers sorted by id form a ring; each period the lowest alive server
  * starts a token that every alive server merges, stamps with its own entry and forwards to its successor.
  * A successor that does not acknowledge within `ackTimeoutMs` (after `attempts` sends) is suspected and
  * skipped for that token (ring bypass); it is marked dead only when no sign of life from it is younger than

@@ -3,7 +3,7 @@ import type { InstanceInfo, Random } from '@epara/core';
 import type { WireEntry } from './sync-types.js';
 
 /**
- * Injected synchronization errors, for robustness tests and experiments (DESIGN.md §2: sync errors may
+ * Injected synchronization errors, for robustness tests and experiments (docs/mesh.md: sync errors may
  * cost a hop or a rejection, never a wrong answer or a lost request).
  */
 export interface SyncFaults {

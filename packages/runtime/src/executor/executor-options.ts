@@ -80,7 +80,7 @@ export interface ExecutorServiceOptions {
   readonly slo: Slo;
   /** Measured latency against batch size on this executor's devices. @default measured at first load with `sampleInputs` */
   readonly profile?: LatencyProfile;
-  /** The plan to run (batch size, devices). @default derived from the profile and the SLO (DESIGN.md §1) */
+  /** The plan to run (batch size, devices). @default derived from the profile and the SLO (docs/concepts.md) */
   readonly plan?: Partial<ParallelPlan>;
   /** Devices to load an instance on at `start()`. @default none (load later with `load(plan)`) */
   readonly devices?: readonly string[];
@@ -132,7 +132,7 @@ export interface ExecutorOptions {
   /**
    * How long a partial batch may wait for more items on an idle device: `'expected-fill'` waits only when the
    * recent arrival rate says the batch fills before the earliest deadline forces a launch (otherwise it
-   * launches now instead of idling the device); `'until-deadline'` is the plain rule of DESIGN.md §1 (launch
+   * launches now instead of idling the device); `'until-deadline'` is the plain rule of docs/concepts.md (launch
    * when full or when waiting longer would miss the earliest deadline). @default 'expected-fill'
    */
   readonly batchWait?: 'expected-fill' | 'until-deadline';

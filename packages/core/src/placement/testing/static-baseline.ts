@@ -26,7 +26,7 @@ interface Replica {
 }
 
 /**
- * The Triton-like static placement of DESIGN.md §4, as a careful operator would set it up. Each model runs, on
+ * The Triton-like static placement of docs/simulator.md, as a careful operator would set it up. Each model runs, on
  * each device kind, the allocator's plan with the most items/s per device (`max_batch_size` = the largest batch
  * that fits the SLO, as Triton's model analyzer would pick). Models are taken in decreasing memory order and
  * get replicas until their capacity covers their average demand (replicas proportional to demand); each replica
