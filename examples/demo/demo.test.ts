@@ -84,6 +84,8 @@ describe('pnpm demo --quick (a real edge cloud of processes)', () => {
     expect(run.lines.some((l) => l.includes(`report: ${folder}`))).toBe(true);
     expect(existsSync(join(folder, 'report.md')) && existsSync(join(folder, 'chart.svg'))).toBe(true);
     expect(run.lines.some((l) => l.includes('EPARA vs Triton-like over 2 interleaved trials'))).toBe(true);
+    // Each EPARA node's live dashboard is printed while it runs.
+    expect(run.lines.filter((l) => /edge-\d: http:\/\/127\.0\.0\.1:\d+\/dashboard\?token=/.test(l))).toHaveLength(3);
   }, 600_000);
 
   it('stops every process when one node process crashes', async () => {

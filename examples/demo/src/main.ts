@@ -75,6 +75,8 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
 
   const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, specs, profiles, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: 250 });
   log(`\nprocesses: ${group.pids.length} (${ids.length} EPARA nodes, ${ids.length} Triton-like sites, ${ids.length} clients, 1 network): ${group.named.map((c) => `${c.name}=${c.pid}`).join(' ')}`);
+  log('live dashboards of the EPARA nodes (open while the demo runs):');
+  for (const [i, url] of cluster.dashboardUrls.entries()) log(`  ${ids[i]}: ${url}`);
   log('measured one-way delays between nodes (ms):');
   for (const [i, row] of cluster.measuredDelayMs.entries()) log(`  ${ids[i]}: ${row.map((d, j) => (i === j ? '-' : `${ids[j]} ${d.toFixed(1)}`)).join(', ')}`);
 

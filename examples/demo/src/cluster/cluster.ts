@@ -28,6 +28,8 @@ export interface Cluster {
   readonly triton: readonly Child[];
   readonly clients: readonly Child[];
   readonly wire: Child;
+  /** The live dashboard of each EPARA node (with its access token). */
+  readonly dashboardUrls: readonly string[];
   /** Measured one-way delays `[i][j]` (half the round trip of a ping over the link), ms. */
   readonly measuredDelayMs: readonly (readonly number[])[];
   /** Loads EPARA's placement on its nodes and waits until every node sees every instance ready. */
@@ -65,16 +67,18 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const proxies = await wire.call<Record<string, string>>('open', specs);
   const psk = randomBytes(32);
   const others = (i: number): number[] => ids.map((_, j) => j).filter((j) => j !== i);
-  const join = (i: number): Promise<void> =>
-    epara[i]!.call('join', {
+  const dashboardToken = randomBytes(18).toString('base64url');
+  const join = (i: number): Promise<{ dashboardUrl: string }> =>
+    epara[i]!.call<{ dashboardUrl: string }>('join', {
       routes: others(i).map((j) => [ep[j]!.meshAddress, withPath(proxies[`epara:${i}>${j}`]!, ep[j]!.meshAddress)]),
       seeds: i === 0 ? [] : [ep[0]!.meshAddress],
       psk,
       specs: o.specs,
       syncPeriodMs: o.syncPeriodMs,
+      dashboardToken,
     });
-  await join(0);
-  await Promise.all(ids.slice(1).map((_, k) => join(k + 1)));
+  const first = await join(0);
+  const dashboardUrls = [first.dashboardUrl, ...(await Promise.all(ids.slice(1).map((_, k) => join(k + 1)))).map((j) => j.dashboardUrl)];
   await Promise.all(epara.map((c) => c.call('peers', o.nodes)));
   await Promise.all(triton.map((c, i) => c.call('link', others(i).map((j) => [j, withPath(proxies[`triton:${i}>${j}`]!, tr[j]!.address)]))));
   await Promise.all(clients.map((c, i) => c.call('connect', { seed: o.seed, entries: [['epara', ep[i]!.entryAddress], ['triton', tr[i]!.address]] })));
@@ -84,6 +88,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     triton,
     clients,
     wire,
+    dashboardUrls,
     measuredDelayMs,
     async place(instances) {
       await Promise.all(epara.map((c) => c.call('place', instances)));

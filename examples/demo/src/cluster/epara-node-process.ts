@@ -1,4 +1,6 @@
+import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mountDashboard, type Dashboard } from '@epara/dashboard';
 import { EparaError, type LatencyProfile, type PlacedInstance, type ServiceSpec } from '@epara/core';
 import { createNode, createWebSocketTransport, type MeshNode, type Transport } from '@epara/mesh';
 import { createExecutor, type Executor } from '@epara/runtime';
@@ -18,6 +20,7 @@ import { RoutedTransport } from './routed-transport.js';
 
 const id = process.argv[2] ?? 'edge-?';
 let executor: Executor | undefined;
+let dashboard: { server: Server; page: Dashboard } | undefined;
 let node: MeshNode | undefined;
 let mesh: Transport | undefined;
 const entry = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
@@ -45,7 +48,7 @@ serveChild(
       return { meshAddress: address, entryAddress };
     },
     /** Starts the mesh node: peers are dialed through `routes` (real address → delaying link), joined by `seeds`. */
-    async join(o: { routes: [string, string][]; seeds: string[]; psk: Uint8Array; specs: ServiceSpec[]; syncPeriodMs: number }) {
+    async join(o: { routes: [string, string][]; seeds: string[]; psk: Uint8Array; specs: ServiceSpec[]; syncPeriodMs: number; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
       if (!executor || !mesh) throw new EparaError('INTERNAL', 'listen first');
       node = createNode({
         id,
@@ -69,6 +72,12 @@ serveChild(
           return { servedBy: s.pinnedTo, push: (f) => s.push(f), close: () => s.close(), [Symbol.asyncIterator]: () => s[Symbol.asyncIterator]() };
         },
       });
+      // The live dashboard of this node, behind a token generated for the run (the node authenticates its peers).
+      const server = createServer((_req, res) => res.writeHead(404).end());
+      dashboard = { server, page: mountDashboard(server, { node, auth: { token: o.dashboardToken }, services: o.specs }) };
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as { port: number };
+      return { dashboardUrl: `http://127.0.0.1:${port}/dashboard?token=${o.dashboardToken}` };
     },
     /** Waits until this node's view shows `n` live nodes. */
     async peers(n: number) {
@@ -85,6 +94,8 @@ serveChild(
     stats: () => ({ ...node!.stats(), offloads: { ...offloads } }),
   },
   async () => {
+    dashboard?.page.close();
+    dashboard?.server.close();
     await node?.close().catch(() => undefined);
     await entry.close().catch(() => undefined);
     await executor?.close().catch(() => undefined);

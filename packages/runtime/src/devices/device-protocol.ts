@@ -42,7 +42,12 @@ export type DeviceRequest =
   /** One generation call over the caches the worker keeps for `store` (answers {@link KvStepResult}). */
   | { readonly op: 'kvStep'; readonly id: number; readonly key: string; readonly store: string; readonly layout: KvLayout; readonly request: KvStepRequest }
   /** Frees cached sequences of `store` (all of them when `seqs` is absent). */
-  | { readonly op: 'kvRelease'; readonly id: number; readonly key: string; readonly store: string; readonly seqs?: readonly number[] };
+  | { readonly op: 'kvRelease'; readonly id: number; readonly key: string; readonly store: string; readonly seqs?: readonly number[] }
+  /**
+   * Releases every session and cache, after the requests queued before it: the device closes a worker this way
+   * before terminating it, because terminating a thread inside a native run can abort the whole process.
+   */
+  | { readonly op: 'shutdown'; readonly id: number };
 
 /** Result of a load inside the worker. */
 export interface LoadResult {

@@ -124,6 +124,11 @@ async function handle(req: DeviceRequest): Promise<void> {
     } else if (req.op === 'kvRelease') {
       kvRelease(req);
       reply({ id: req.id, ok: true, result: null });
+    } else if (req.op === 'shutdown') {
+      kvStores.clear();
+      for (const session of sessions.values()) await session.release();
+      sessions.clear();
+      reply({ id: req.id, ok: true, result: null });
     } else {
       kvStores.delete(req.key);
       await sessions.get(req.key)?.release();

@@ -110,7 +110,10 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     this.#rejectAll(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }));
     const worker = this.#worker;
     this.#worker = undefined;
-    if (worker) await worker.terminate();
+    if (worker) {
+      await shutDown(worker, SHUTDOWN_WAIT_MS);
+      await worker.terminate();
+    }
   }
 
   #call(body: RequestBody, transfer: TransferListItem[], signal?: AbortSignal): Promise<unknown> {
@@ -229,4 +232,37 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
 function aborted(signal: AbortSignal): EparaError {
   return new EparaError('ABORTED', 'the call was aborted', { reason: String(signal.reason) });
+}
+
+/** How long a closing device waits for its worker to finish queued work and release its sessions, ms. */
+const SHUTDOWN_WAIT_MS = 5000;
+/** Request id of the shutdown message (ids of calls are positive). */
+const SHUTDOWN_ID = -1;
+
+/**
+ * Asks the worker to release its sessions after the work queued before, and waits for that (or its exit, or
+ * `waitMs`): terminating a thread while onnxruntime runs inside it can abort the whole process.
+ */
+function shutDown(worker: Worker, waitMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('exit', done);
+      worker.off('error', done);
+      resolve();
+    };
+    const onMessage = (msg: DeviceResponse): void => {
+      if (msg.id === SHUTDOWN_ID) done();
+    };
+    const timer = setTimeout(done, waitMs);
+    worker.on('message', onMessage);
+    worker.once('exit', done);
+    worker.once('error', done);
+    try {
+      worker.postMessage({ op: 'shutdown', id: SHUTDOWN_ID } satisfies DeviceRequest);
+    } catch {
+      done();
+    }
+  });
 }
