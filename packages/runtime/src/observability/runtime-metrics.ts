@@ -145,26 +145,32 @@ type Stats = ReturnType<MetricsExecutor['stats']>;
 type Setter = { set(labels: Record<string, string>, v: number): void };
 
 function defineGauges(client: Client, registers: Registry[], p: string, sources: ReadonlyMap<string, Source>) {
+  type Fill = (g: Setter, s: Stats, node: string, source: Source) => void;
   // Read at scrape time from every executor sharing the registry, each under its node label.
-  const collectAll = (fill: (g: Setter, s: Stats, node: string, source: Source) => void) =>
-    function collect(this: Setter & { reset(): void }) {
-      this.reset();
-      for (const [node, source] of sources) fill(this, source.executor.stats(), node, source);
-    };
-  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Setter, s: Stats, node: string, source: Source) => void) =>
-    new client.Gauge({ name: p + name, help, labelNames: ['node', ...labelNames], registers, collect: collectAll(fill) });
-  // A cumulative value the executor keeps (stats), exposed with counter semantics.
-  const mirror = (name: string, help: string, labelNames: string[], fill: (c: Setter, s: Stats, node: string, source: Source) => void) =>
+  const each = (set: Setter, fill: Fill): void => {
+    for (const [node, source] of sources) fill(set, source.executor.stats(), node, source);
+  };
+  const gauge = (name: string, help: string, labelNames: string[], fill: Fill) =>
+    new client.Gauge({
+      name: p + name,
+      help,
+      labelNames: ['node', ...labelNames],
+      registers,
+      collect() {
+        this.reset();
+        each(this, fill);
+      },
+    });
+  // A cumulative value the executor keeps (stats), exposed with counter semantics: equal to it at every scrape.
+  const mirror = (name: string, help: string, labelNames: string[], fill: Fill) =>
     new client.Counter({
       name: p + name,
       help,
       labelNames: ['node', ...labelNames],
       registers,
       collect() {
-        // Reset, then add the executor's running total: the counter equals it at every scrape.
         this.reset();
-        const set: Setter = { set: (labels, v) => this.inc(labels, v) };
-        for (const [node, source] of sources) fill(set, source.executor.stats(), node, source);
+        each({ set: (labels, v) => this.inc(labels, v) }, fill);
       },
     });
   return {
