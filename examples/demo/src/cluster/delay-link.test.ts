@@ -1,6 +1,6 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { splitAddress, startDelayLink, type DelayLink } from './delay-link.js';
+import { Pipe, splitAddress, startDelayLink, type DelayLink } from './delay-link.js';
 
 function echoServer(): Promise<{ server: Server; address: string }> {
   const server = createServer((s) => s.pipe(s));
@@ -54,5 +54,29 @@ describe('delaying TCP link', () => {
     expect(splitAddress('ws://127.0.0.1:4000/epara')).toEqual(['127.0.0.1', 4000]);
     expect(splitAddress('127.0.0.1:80')).toEqual(['127.0.0.1', 80]);
     expect(() => splitAddress('nowhere')).toThrow();
+  });
+});
+
+describe('Pipe', () => {
+  it('delivers chunks in the order they were pushed, even when pushed late in a long callback', async () => {
+    const got: string[] = [];
+    let ended = false;
+    const sink = { destroyed: false, write: (c: Buffer) => got.push(c.toString()), end: () => (ended = true) };
+    const pipe = new Pipe({ delayMs: 5, bytesPerMs: 10 }, sink);
+    // A backlogged link (the first chunk takes 5 ms to serialize), and a callback that keeps pushing while the
+    // loop's cached clock goes stale: with a timer per chunk, later chunks expired first.
+    pipe.push(Buffer.alloc(50, 'a'));
+    for (let i = 0; i < 40; i++) {
+      pipe.push(Buffer.from(String(i % 10)));
+      const until = performance.now() + 0.2;
+      while (performance.now() < until) {
+        /* spin */
+      }
+    }
+    pipe.end();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(got).toEqual(['a'.repeat(50), ...Array.from({ length: 40 }, (_, i) => String(i % 10))]);
+    expect(ended).toBe(true);
+    expect(pipe.carried).toBe(got.join('').length);
   });
 });

@@ -18,18 +18,32 @@ export interface DelayLink {
   close(): Promise<void>;
 }
 
+/** Where a {@link Pipe} delivers: a socket, or anything that takes bytes in order. */
+export interface PipeSink {
+  readonly destroyed: boolean;
+  write(chunk: Buffer): unknown;
+  end(): unknown;
+}
+
 /**
  * One direction of a link: a FIFO that serializes chunks at the link's bandwidth and delivers each one the
- * propagation delay after its last byte left, as a store-and-forward hop would. Order is preserved.
+ * propagation delay after its last byte left, as a store-and-forward hop would.
+ *
+ * Order is kept by construction: one queue and one timer for its head, never a timer per chunk. (Timers of a
+ * chunk each are not ordered: Node computes a timer's expiry from the loop's cached clock, which goes stale
+ * while a callback runs, so a chunk pushed later in the same turn could expire first and the byte stream
+ * arrived shuffled — a WebSocket peer then read a frame with a bad header and the link closed.)
  */
-class Pipe {
+export class Pipe {
   #busyUntil = 0;
   #carried = 0;
-  #timers = new Set<NodeJS.Timeout>();
+  #queue: { chunk: Buffer | undefined; dueAt: number }[] = [];
+  #head = 0;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly o: DelayLinkOptions,
-    private readonly to: Socket,
+    private readonly o: Pick<DelayLinkOptions, 'delayMs' | 'bytesPerMs'>,
+    private readonly to: PipeSink,
   ) {}
 
   get carried(): number {
@@ -37,28 +51,51 @@ class Pipe {
   }
 
   push(chunk: Buffer): void {
-    const now = performance.now();
-    const start = Math.max(now, this.#busyUntil);
+    const start = Math.max(performance.now(), this.#busyUntil);
     this.#busyUntil = start + chunk.length / this.o.bytesPerMs;
     this.#carried += chunk.length;
-    // Deliveries are scheduled in non-decreasing time, and Node runs timers of equal or earlier expiry first,
-    // so the stream keeps its order.
-    const t = setTimeout(() => {
-      this.#timers.delete(t);
-      if (!this.to.destroyed) this.to.write(chunk);
-    }, this.#busyUntil + this.o.delayMs - now);
-    this.#timers.add(t);
+    this.#enqueue(chunk, this.#busyUntil + this.o.delayMs);
   }
 
   /** Ends the far side once everything queued has been delivered. */
   end(): void {
-    const t = setTimeout(() => this.to.end(), Math.max(0, this.#busyUntil + this.o.delayMs - performance.now()) + 1);
-    this.#timers.add(t);
+    this.#enqueue(undefined, Math.max(performance.now(), this.#busyUntil) + this.o.delayMs);
   }
 
   clear(): void {
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#queue = [];
+    this.#head = 0;
+  }
+
+  #enqueue(chunk: Buffer | undefined, dueAt: number): void {
+    this.#queue.push({ chunk, dueAt });
+    if (this.#timer === undefined) this.#arm();
+  }
+
+  #arm(): void {
+    const next = this.#queue[this.#head];
+    if (next === undefined) return;
+    this.#timer = setTimeout(() => this.#deliver(), Math.max(0, next.dueAt - performance.now()));
+  }
+
+  #deliver(): void {
+    this.#timer = undefined;
+    // A timer may fire a little early (the loop's clock is whole milliseconds): deliver what is due within half
+    // a millisecond, in order, and wait for the rest.
+    const now = performance.now() + 0.5;
+    while (this.#head < this.#queue.length && (this.#queue[this.#head] as { dueAt: number }).dueAt <= now) {
+      const { chunk } = this.#queue[this.#head++] as { chunk: Buffer | undefined };
+      if (this.to.destroyed) continue;
+      if (chunk === undefined) this.to.end();
+      else this.to.write(chunk);
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#arm();
   }
 }
 

@@ -38,7 +38,8 @@ function serveConnection(c: Connection, h: EntryHandlers): void {
     streams.clear();
   });
   c.on('frameReceived', ({ frame }) => {
-    const m = decodeFrame(frame);
+    const m = decodeOrClose(c, frame);
+    if (m === undefined) return;
     const requestId = m.requestId ?? 0;
     const fail = (err: unknown): void => send({ type: 'error', requestId, error: toEparaError(err) });
     if (m.type === 'ping') return send({ type: 'pong', requestId });
@@ -70,6 +71,20 @@ function serveConnection(c: Connection, h: EntryHandlers): void {
   });
 }
 
+/**
+ * A malformed frame means the byte stream can no longer be trusted: the link is closed (its requests and
+ * streams fail with `PEER_UNAVAILABLE` and the client redials) instead of the error escaping the socket's
+ * callback and taking the whole node down.
+ */
+function decodeOrClose(c: Connection, frame: Uint8Array): WireMessage | undefined {
+  try {
+    return decodeFrame(frame);
+  } catch (err) {
+    c.close(`protocol error: ${toEparaError(err).message}`);
+    return undefined;
+  }
+}
+
 /** Forwards a stream's results in order, translating its sequence numbers back to the client's. */
 async function relayResults(s: { stream: EntryStream; seqs: Map<number, number> }, out: (r: StreamResult) => void): Promise<void> {
   try {
@@ -96,7 +111,10 @@ export class EntryClient {
 
   constructor(connection: Connection) {
     this.#c = connection;
-    connection.on('frameReceived', ({ frame }) => this.#receive(decodeFrame(frame)));
+    connection.on('frameReceived', ({ frame }) => {
+      const m = decodeOrClose(connection, frame);
+      if (m !== undefined) this.#receive(m);
+    });
     connection.on('closed', () => {
       const err = new EparaError('PEER_UNAVAILABLE', 'entry connection closed');
       for (const w of this.#waiting.values()) w.reject(err);
