@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EparaError, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import { EparaError, toEparaError, type NamedTensors } from '@epara/core';
 import { createWebSocketTransport } from '@epara/mesh';
-import { requestStream, statefulStream } from '../baseline/triton-streams.js';
+import { requestStream } from '../baseline/triton-streams.js';
 import { DEMO_SERVICES, budgetOf, type DemoServiceId } from '../catalog.js';
 import { drive } from '../driver.js';
 import { InputFactory } from '../inputs.js';
@@ -36,64 +36,68 @@ function eparaSystem(c: EntryClient): ServingSystem {
   return {
     name: 'EPARA',
     submit: (_node, id, x, deadline) => c.submit(id, x, deadline - Date.now()),
-    async openStream(node, id, rateHz) {
-      const waiting = new Map<number, (o: FrameOutcome) => void>();
-      let closed: (() => void) | undefined;
-      const done = new Promise<void>((resolve) => (closed = resolve));
-      const s = await c.openStream(id, rateHz, (m) => {
-        if (m.type === 'stream-result') {
-          const settle = waiting.get(m.seq);
-          waiting.delete(m.seq);
-          settle?.(m.ok ? { ok: true } : { ok: false, code: m.error.code });
-        } else {
-          const code = m.type === 'error' ? m.error.code : 'CLOSED';
-          for (const settle of waiting.values()) settle({ ok: false, code });
-          waiting.clear();
-          closed!();
-        }
-      });
-      const at = /edge-(\d+)/.exec(s.servedBy);
-      let seq = 0;
-      return {
-        servedAt: at ? Number(at[1]) : node,
-        push(frame, settled) {
-          const k = seq++;
-          waiting.set(k, settled);
-          try {
-            s.push(k, frame);
-          } catch (err) {
-            waiting.delete(k);
-            settled({ ok: false, code: toEparaError(err).code });
-          }
-        },
-        async close() {
-          try {
-            s.close();
-            await Promise.race([done, sleep(10_000)]);
-          } catch {
-            /* the connection is gone: every frame was settled by its close */
-          }
-          for (const settle of waiting.values()) settle({ ok: false, code: 'CLOSED' });
-          waiting.clear();
-        },
-      };
-    },
+    openStream: (node, id, rateHz) => entryStream(c, node, id, rateHz),
     offloads: () => ({}),
     close: async () => undefined,
   };
 }
 
-/** Triton clients send each frame as an ordinary request; the VAD client holds the recurrent state. */
+/** A stream opened at the entry (`stream-open`): the server side holds it; results come back per frame. */
+async function entryStream(c: EntryClient, node: number, id: string, rateHz: number): Promise<ServingStream> {
+  const waiting = new Map<number, (o: FrameOutcome) => void>();
+  let closed: (() => void) | undefined;
+  const done = new Promise<void>((resolve) => (closed = resolve));
+  const s = await c.openStream(id, rateHz, (m) => {
+    if (m.type === 'stream-result') {
+      const settle = waiting.get(m.seq);
+      waiting.delete(m.seq);
+      settle?.(m.ok ? { ok: true } : { ok: false, code: m.error.code });
+    } else {
+      const code = m.type === 'error' ? m.error.code : 'CLOSED';
+      for (const settle of waiting.values()) settle({ ok: false, code });
+      waiting.clear();
+      closed!();
+    }
+  });
+  const at = /(?:edge|triton)-(\d+)/.exec(s.servedBy);
+  let seq = 0;
+  return {
+    servedAt: at ? Number(at[1]) : node,
+    push(frame, settled) {
+      const k = seq++;
+      waiting.set(k, settled);
+      try {
+        s.push(k, frame);
+      } catch (err) {
+        waiting.delete(k);
+        settled({ ok: false, code: toEparaError(err).code });
+      }
+    },
+    async close() {
+      try {
+        s.close();
+        await Promise.race([done, sleep(10_000)]);
+      } catch {
+        /* the connection is gone: every frame was settled by its close */
+      }
+      for (const settle of waiting.values()) settle({ ok: false, code: 'CLOSED' });
+      waiting.clear();
+    },
+  };
+}
+
+/**
+ * Triton clients send each frame of a stateless stream as an ordinary request; the stateful VAD goes to the
+ * sequence batcher (server-held implicit state) through the entry's `stream-open`.
+ */
 function tritonSystem(c: EntryClient): ServingSystem {
   return {
     name: 'Triton-like',
     submit: (_node, id, x, deadline) => c.submit(id, x, deadline - Date.now()),
-    async openStream(node, id): Promise<ServingStream> {
+    async openStream(node, id, rateHz): Promise<ServingStream> {
+      if (id === 'vad') return entryStream(c, node, id, rateHz);
       const stalenessMs = budgetOf(DEMO_SERVICES.find((s) => s.id === id)!);
-      const send = (frame: NamedTensors, timeoutMs: number): Promise<NamedTensors> => c.submit(id, frame, timeoutMs);
-      if (id !== 'vad') return requestStream({ servedAt: node, stalenessMs, send });
-      const initialState: TensorLike = { type: 'float32', dims: [2, 1, 128], data: new Float32Array(256) };
-      return statefulStream({ servedAt: node, stalenessMs, initialState, send });
+      return requestStream({ servedAt: node, stalenessMs, send: (frame: NamedTensors, timeoutMs: number) => c.submit(id, frame, timeoutMs) });
     },
     offloads: () => ({}),
     close: async () => undefined,

@@ -4,7 +4,8 @@ import { createDevice, createGenerationEngine, type GenerationEngine } from '@ep
 import { createTritonBatcher, type TritonBatcher } from '../baseline/triton-batcher.js';
 import { generateWithQueueTimeout } from '../baseline/triton-chat.js';
 import type { TritonConfig } from '../baseline/triton-config.js';
-import type { DemoServiceId } from '../catalog.js';
+import { relayedSequence, sequenceStream } from '../baseline/triton-sequence.js';
+import { DEMO_SERVICES, budgetOf, type DemoServiceId } from '../catalog.js';
 import { CHAT_MAX_BATCH } from '../executor-services.js';
 import { LM_SHAPE, buildLanguageModel, detectorPath, vadPath } from '../models.js';
 import { chatStepProfile } from '../profiles.js';
@@ -69,6 +70,27 @@ serveEntry(transport, {
     forwarded[serviceId] = (forwarded[serviceId] ?? 0) + 1;
     const sentAt = performance.now();
     return peer.get().then((c) => c.submit(serviceId, inputs, budgetMs - (performance.now() - sentAt), 1));
+  },
+  // Sequences (the stateful VAD) go through Triton's sequence batcher with implicit state: bound to one site.
+  async openStream(serviceId, rateHz) {
+    const svc = DEMO_SERVICES.find((s) => s.id === serviceId);
+    if (svc?.id !== 'vad') throw new EparaError('INVALID_INPUT', `${serviceId} is not a sequence model; send its frames as requests`, { serviceId });
+    if (hosts(serviceId).includes(index)) {
+      return sequenceStream({
+        servedBy: `triton-${index}`,
+        stalenessMs: budgetOf(svc),
+        initialState: { type: 'float32', dims: [2, 1, 128], data: new Float32Array(256) },
+        stateInput: 'state',
+        stateOutput: 'stateN',
+        step: (x, timeoutMs) => serveHere(serviceId, x, timeoutMs),
+      });
+    }
+    if (hosts(serviceId).length === 0) throw new EparaError('NO_INSTANCE', `no replica of ${serviceId}`, { serviceId });
+    const to = pick(serviceId);
+    const peer = peers.get(to);
+    if (!peer) throw new EparaError('PEER_UNAVAILABLE', `no link to triton-${to}`);
+    forwarded[serviceId] = (forwarded[serviceId] ?? 0) + 1;
+    return relayedSequence(await peer.get(), serviceId, rateHz);
   },
 });
 
