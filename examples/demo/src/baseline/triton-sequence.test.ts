@@ -1,9 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EparaError, type NamedTensors, type StreamResult } from '@epara/core';
 import { describe, expect, it } from 'vitest';
-import { ResultChannel, sequenceStream } from './triton-sequence.js';
+import { ResultChannel, sequenceStream, type SequenceStep } from './triton-sequence.js';
 
 const scalar = (v: number) => ({ type: 'float32' as const, dims: [1], data: new Float32Array([v]) });
+
+/** A sequence on site `servedBy` whose state starts at 0 and comes back as `stateN`. */
+const sequence = (servedBy: string, stalenessMs: number, step: SequenceStep) =>
+  sequenceStream({ servedBy, stalenessMs, initialState: scalar(0), stateInput: 'state', stateOutput: 'stateN', step });
 
 async function collect(it: AsyncIterable<StreamResult>): Promise<StreamResult[]> {
   const out: StreamResult[] = [];
@@ -15,13 +19,7 @@ describe('sequenceStream (Triton sequence batcher with implicit state)', () => {
   it('runs frames one at a time in order and threads the state from each answer into the next frame', async () => {
     const seen: number[][] = [];
     let running = 0;
-    const stream = sequenceStream({
-      servedBy: 'triton-1',
-      stalenessMs: 1_000,
-      initialState: scalar(0),
-      stateInput: 'state',
-      stateOutput: 'stateN',
-      step: async (x: NamedTensors) => {
+    const stream = sequence('triton-1', 1_000, async (x: NamedTensors) => {
         expect(++running).toBe(1); // never two frames of one sequence at once
         const state = x['state']!.data[0] as number;
         const input = x['x']!.data[0] as number;
@@ -29,7 +27,6 @@ describe('sequenceStream (Triton sequence batcher with implicit state)', () => {
         await sleep(2);
         running--;
         return { y: scalar(input), stateN: scalar(state + input) };
-      },
     });
     const results = collect(stream);
     for (const v of [1, 2, 3, 4]) expect(stream.push({ x: scalar(v) })).toBe(v - 1);
@@ -43,13 +40,7 @@ describe('sequenceStream (Triton sequence batcher with implicit state)', () => {
 
   it('drops a frame whose staleness budget is spent before its turn, and passes a step failure through typed', async () => {
     let calls = 0;
-    const stream = sequenceStream({
-      servedBy: 'triton-0',
-      stalenessMs: 200,
-      initialState: scalar(0),
-      stateInput: 'state',
-      stateOutput: 'stateN',
-      step: async (_x, timeoutMs) => {
+    const stream = sequence('triton-0', 200, async (_x, timeoutMs) => {
         calls++;
         expect(timeoutMs).toBeGreaterThan(0);
         expect(timeoutMs).toBeLessThanOrEqual(200);
@@ -58,7 +49,6 @@ describe('sequenceStream (Triton sequence batcher with implicit state)', () => {
           return { stateN: scalar(1) };
         }
         throw new EparaError('DEADLINE_EXCEEDED', 'queue timeout');
-      },
     });
     const results = collect(stream);
     stream.push({ x: scalar(1) });
