@@ -61,7 +61,10 @@ function createMesh(o: { serviceTimeMs: Record<string, number>; waitMs: Record<s
       clock,
       handle: (r) => handler.handle(r),
       // The link id is the sender's id: the answer goes back to its handler.
-      reply: (linkId, m) => queueMicrotask(() => servers.get(linkId)!.handler.onResponse(id, m)),
+      reply: (linkId, m) =>
+        queueMicrotask(() => {
+          if (m.type === 'result' || m.type === 'error') servers.get(linkId)!.handler.onResponse(id, m);
+        }),
       maxBudgetMs: 10_000,
       hopLimit: HOP_LIMIT,
     });
