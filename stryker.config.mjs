@@ -5,7 +5,8 @@ export default {
   // Listed explicitly: pnpm's isolated node_modules hides them from Stryker's plugin discovery.
   plugins: ['@stryker-mutator/vitest-runner', '@stryker-mutator/typescript-checker'],
   testRunner: 'vitest',
-  vitest: { configFile: 'vitest.mutation.config.ts' },
+  // related: each mutant runs only the test files that import its module.
+  vitest: { configFile: 'vitest.mutation.config.ts', related: true },
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
@@ -32,7 +33,8 @@ export default {
   reporters: ['progress', 'json', 'html'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
-  concurrency: 2,
+  // One test process: the machine it runs on is shared; raise with --concurrency on a quiet one.
+  concurrency: 1,
   timeoutMS: 20000,
   tempDirName: '.tmp/stryker',
   cleanTempDir: 'always',

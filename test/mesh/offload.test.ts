@@ -45,6 +45,8 @@ describe('mesh offloading under load (memory transport)', () => {
     const now = Date.now();
     const settled = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => cluster[0]!.node.submit('echo', input([i]), { deadline: now + 100 })));
     expect(settled).toHaveLength(40);
+    // Offloads happened (Math.max of no hops would pass anything); per-path visits: offload-path.test.ts.
+    expect(hops.length).toBeGreaterThan(0);
     expect(Math.max(...hops)).toBeLessThanOrEqual(2);
     const received = cluster.reduce((n, c) => n + c.node.stats().received, 0);
     const retries = cluster.reduce((n, c) => n + c.node.stats().retried, 0);
