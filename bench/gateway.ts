@@ -75,14 +75,22 @@ function httpPoster(base: string) {
     });
 }
 
-async function timeIt(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+/** CPU time of the whole process (main thread, worker threads, client and server alike) per timed call, by path. */
+const cpuUs: Record<string, { us: number; n: number }> = {};
+
+async function timeIt(key: string, n: number, fn: () => Promise<unknown>): Promise<number[]> {
   for (let i = 0; i < WARMUP; i++) await fn();
   const out: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     await fn();
     out.push(performance.now() - t0);
   }
+  const cpu = process.cpuUsage(cpu0);
+  const c = (cpuUs[key] ??= { us: 0, n: 0 });
+  c.us += cpu.user + cpu.system;
+  c.n += n;
   return out;
 }
 
@@ -142,16 +150,18 @@ async function main(): Promise<void> {
     ['grpcLive', () => new Promise((resolve, reject) => grpc.ServerLive({}, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))))],
   ];
   const ROUNDS = 5;
-  for (let r = 0; r < ROUNDS; r++) for (const [k, fn] of paths) samples[k].push(...(await timeIt(Math.ceil(N / ROUNDS), fn)));
+  for (let r = 0; r < ROUNDS; r++) for (const [k, fn] of paths) samples[k].push(...(await timeIt(k, Math.ceil(N / ROUNDS), fn)));
 
   const p50 = (k: keyof typeof samples): number => quantile(samples[k], 0.5);
   const p90 = (k: keyof typeof samples): number => quantile(samples[k], 0.9);
   const p99 = (k: keyof typeof samples): number => quantile(samples[k], 0.99);
   const base = p50('submit');
   console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared; figures are noisy)`);
-  console.log(`${N} samples per path; path                p50 ms   p90 ms   p99 ms   overhead p50 ms   ratio to node.submit`);
+  const cpu = (k: keyof typeof samples): number => cpuUs[k]!.us / cpuUs[k]!.n;
+  console.log(`${N} samples per path (CPU: whole process, µs per call)`);
+  console.log('path                      p50 ms   p90 ms   p99 ms   overhead p50 ms   ratio to node.submit   CPU µs');
   for (const k of Object.keys(samples) as (keyof typeof samples)[]) {
-    console.log(`${k.padEnd(24)} ${p50(k).toFixed(3).padStart(7)}  ${p90(k).toFixed(3).padStart(7)}  ${p99(k).toFixed(3).padStart(7)}  ${(p50(k) - base).toFixed(3).padStart(16)}   ×${(p50(k) / base).toFixed(2)}`);
+    console.log(`${k.padEnd(24)} ${p50(k).toFixed(3).padStart(7)}  ${p90(k).toFixed(3).padStart(7)}  ${p99(k).toFixed(3).padStart(7)}  ${(p50(k) - base).toFixed(3).padStart(16)}   ×${(p50(k) / base).toFixed(2).padEnd(19)} ${cpu(k).toFixed(0).padStart(6)}`);
   }
   const floorOverhead = p50('httpInferFloor') - base;
   console.log(
@@ -204,9 +214,15 @@ async function main(): Promise<void> {
       restOverheadMsP50: round(p50('restJson') - base),
       grpcOverheadMsP50: round(p50('grpc') - base),
       restBinaryOverheadMsP50: round(p50('restBinary') - base),
-      restOverheadMsP99: round(p99('restJson') - p99('submit')),
-      grpcOverheadMsP99: round(p99('grpc') - p99('submit')),
-      restBinaryOverheadMsP99: round(p99('restBinary') - p99('submit')),
+      submitP99Ms: round(p99('submit')),
+      restP99Ms: round(p99('restJson')),
+      restBinaryP99Ms: round(p99('restBinary')),
+      grpcP99Ms: round(p99('grpc')),
+      submitCpuUs: Math.round(cpu('submit')),
+      restCpuUs: Math.round(cpu('restJson')),
+      restBinaryCpuUs: Math.round(cpu('restBinary')),
+      grpcCpuUs: Math.round(cpu('grpc')),
+      httpInferFloorCpuUs: Math.round(cpu('httpInferFloor')),
       httpInferFloorOverheadMsP50: round(floorOverhead),
       restBinaryOverFloorMsP50: round(p50('restBinary') - p50('httpInferFloor')),
       restOverFloorMsP50: round(p50('restJson') - p50('httpInferFloor')),

@@ -12,6 +12,7 @@ import { decodeModelInferRequest } from './infer-request-wire.js';
 import type { UndecodableRequest } from './infer-request-wire.js';
 import { encodeModelInferResponse } from './infer-response-wire.js';
 import { oipProtoPath } from './proto-path.js';
+import { RequestSignal } from '../protocol/request-signal.js';
 
 /** proto-loader options: the protocol's snake_case names, int64 as numbers, oneofs named. */
 export const PROTO_LOADER_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true } as const;
@@ -75,14 +76,14 @@ export class GrpcFront {
       ModelInfer: guard(async (r, call) => {
         const undecodable = (r as unknown as Partial<UndecodableRequest>).undecodable;
         if (undecodable !== undefined) throw new EparaError('INVALID_INPUT', undecodable, { field: 'request' });
-        const abort = new AbortController();
+        const abort = new RequestSignal();
         const onCancel = (): void => abort.abort();
         call.once('cancelled', onCancel);
         try {
           const deadline = call.getDeadline();
           const at = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
           const transportDeadline = at === undefined ? undefined : this.#o.clock.now() + (at - Date.now());
-          return await core.infer(fromGrpcRequest(r as unknown as GrpcInferRequest), { signal: abort.signal, ...(transportDeadline !== undefined ? { transportDeadline } : {}) });
+          return await core.infer(fromGrpcRequest(r as unknown as GrpcInferRequest), { signal: abort, ...(transportDeadline !== undefined ? { transportDeadline } : {}) });
         } finally {
           call.off('cancelled', onCancel);
         }

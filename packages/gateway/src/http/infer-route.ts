@@ -3,6 +3,7 @@ import { EparaError } from '@epara/core';
 import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { DEADLINE_HEADER, PRIORITY_HEADER } from '../protocol/request-controls.js';
+import { RequestSignal } from '../protocol/request-signal.js';
 import { HEADER_LENGTH, encodeInferResponse, parseInferBody } from './infer-body.js';
 
 /** `/v2/models/{name}/infer` and `/v2/models/{name}/versions/{version}/infer` (no query string). */
@@ -76,7 +77,7 @@ export class InferRoute {
   }
 
   async #infer(req: IncomingMessage, res: ServerResponse, body: Buffer, name: string, version: string | undefined): Promise<void> {
-    const abort = new AbortController();
+    const abort = new RequestSignal();
     const onClose = (): void => {
       if (!res.writableFinished) abort.abort();
     };
@@ -84,7 +85,7 @@ export class InferRoute {
     try {
       if (body.length === 0) throw new EparaError('INVALID_INPUT', 'the request has no body', { field: 'body' });
       const request = parseInferBody(body, name, version, header(req, HEADER_LENGTH));
-      const response = await this.#core.infer(request, { signal: abort.signal, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) } });
+      const response = await this.#core.infer(request, { signal: abort, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) } });
       const { body: out, headerLength } = encodeInferResponse(response);
       const payload = typeof out === 'string' ? Buffer.from(out) : out;
       if (headerLength === undefined) this.#send(res, 200, { 'content-type': JSON_TYPE, 'content-length': payload.length }, payload);
