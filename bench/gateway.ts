@@ -13,7 +13,10 @@
  *    (`httpFloor`: the loopback HTTP round trip itself, no inference), a bare node:http server that reads the
  *    same binary request, runs the same `node.submit` and writes the output bytes (`httpInferFloor`: the least
  *    any HTTP front can add, with no protocol parsing or checks), the gateway's `GET /v2/health/live`
- *    (`restLive`: Fastify, no inference) and gRPC `ServerLive` (`grpcLive`: grpc-js on both ends, no inference).
+ *    (`restLive`: Fastify, no inference), gRPC `ServerLive` (`grpcLive`: grpc-js on both ends, no inference),
+ *    and a bare grpc-js `ModelInfer` over the same .proto (protobuf.js codec) that takes `raw_input_contents[0]`,
+ *    runs the same `node.submit` and answers `raw_output_contents` (`grpcInferFloor`: the least a grpc-js front
+ *    can add, no checks).
  *    The paths run interleaved in rounds, each with its own warm-up excluded.
  * 2. Throughput: REST binary with 16 requests in flight for a fixed time.
  *
@@ -23,7 +26,7 @@ import { createServer, request, Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { cpus, loadavg } from 'node:os';
-import { credentials, loadPackageDefinition, Metadata } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { TensorLike } from '@epara/core';
@@ -134,20 +137,40 @@ async function main(): Promise<void> {
   const inferFloorPost = httpPoster(`http://127.0.0.1:${(inferFloor.address() as AddressInfo).port}`);
   const getLive = httpPoster(addr.http!);
   const grpc = new Ctor(addr.grpc!, credentials.createInsecure());
+  const bareGrpc = new Server();
+  type Call = { request: { raw_input_contents: Buffer[] } };
+  const svc = (loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: { service: Parameters<Server['addService']>[0] } } }).inference.GRPCInferenceService.service;
+  bareGrpc.addService(svc, {
+    ModelInfer: (call: Call, cb: (e: Error | null, r?: object) => void) => {
+      const rawIn = call.request.raw_input_contents[0]!;
+      const data = new Float32Array(16);
+      new Uint8Array(data.buffer).set(rawIn);
+      node.submit('mlp', { x: { type: 'float32', dims: [1, 16], data } }).then(
+        (out) => {
+          const y = out['y']!.data as Float32Array;
+          cb(null, { model_name: 'mlp', outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 4] }], raw_output_contents: [Buffer.from(y.buffer, y.byteOffset, y.byteLength)] });
+        },
+        (err: Error) => cb(err),
+      );
+    },
+  });
+  const barePort = await new Promise<number>((resolve, reject) => bareGrpc.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const bareGrpcClient = new Ctor(`127.0.0.1:${barePort}`, credentials.createInsecure());
   const raw = Buffer.from(x.buffer);
-  const grpcInfer = (): Promise<unknown> => new Promise((resolve, reject) => grpc.ModelInfer({ model_name: 'mlp', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16] }], raw_input_contents: [raw] }, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))));
+  const grpcInfer = (c = grpc): Promise<unknown> => new Promise((resolve, reject) => c.ModelInfer({ model_name: 'mlp', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16] }], raw_input_contents: [raw] }, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))));
 
   // Interleave the paths in rounds so that a burst of load from other processes hits each of them alike.
-  const samples: Record<'submit' | 'restJson' | 'restBinary' | 'grpc' | 'httpFloor' | 'httpInferFloor' | 'restLive' | 'grpcLive', number[]> = { submit: [], restJson: [], restBinary: [], grpc: [], httpFloor: [], httpInferFloor: [], restLive: [], grpcLive: [] };
+  const samples: Record<'submit' | 'restJson' | 'restBinary' | 'grpc' | 'httpFloor' | 'httpInferFloor' | 'restLive' | 'grpcLive' | 'grpcInferFloor', number[]> = { submit: [], restJson: [], restBinary: [], grpc: [], httpFloor: [], httpInferFloor: [], restLive: [], grpcLive: [], grpcInferFloor: [] };
   const paths: [keyof typeof samples, () => Promise<unknown>][] = [
     ['submit', () => node.submit('mlp', { x: tensor() })],
     ['restJson', async () => check(await post('/v2/models/mlp/infer', jsonBody, { 'content-type': 'application/json' }))],
     ['restBinary', async () => check(await post('/v2/models/mlp/infer', binBody, binHeaders))],
-    ['grpc', grpcInfer],
+    ['grpc', () => grpcInfer()],
     ['httpFloor', async () => check(await floorPost('/', binBody, binHeaders))],
     ['httpInferFloor', async () => check(await inferFloorPost('/', binBody, binHeaders))],
     ['restLive', async () => check(await getLive('/v2/health/live', Buffer.alloc(0), {}, 'GET'))],
     ['grpcLive', () => new Promise((resolve, reject) => grpc.ServerLive({}, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))))],
+    ['grpcInferFloor', () => grpcInfer(bareGrpcClient)],
   ];
   const ROUNDS = 5;
   for (let r = 0; r < ROUNDS; r++) for (const [k, fn] of paths) samples[k].push(...(await timeIt(k, Math.ceil(N / ROUNDS), fn)));
@@ -167,7 +190,7 @@ async function main(): Promise<void> {
   console.log(
     `REST over a bare node:http front doing the same submit (p50): binary +${(p50('restBinary') - p50('httpInferFloor')).toFixed(3)} ms, JSON +${(p50('restJson') - p50('httpInferFloor')).toFixed(3)} ms; ` +
       `overhead ratio to that front's own overhead: binary ×${((p50('restBinary') - base) / floorOverhead).toFixed(2)}, JSON ×${((p50('restJson') - base) / floorOverhead).toFixed(2)}; ` +
-      `gRPC over grpc-js ServerLive: +${(p50('grpc') - p50('grpcLive')).toFixed(3)} ms`,
+      `gRPC over grpc-js ServerLive: +${(p50('grpc') - p50('grpcLive')).toFixed(3)} ms, over a bare grpc-js ModelInfer doing the same submit: +${(p50('grpc') - p50('grpcInferFloor')).toFixed(3)} ms (overhead ratio ×${((p50('grpc') - base) / (p50('grpcInferFloor') - base)).toFixed(2)})`,
   );
 
   // Throughput: REST binary, 16 in flight.
@@ -204,6 +227,8 @@ async function main(): Promise<void> {
   console.log(`throughput, 16 in flight: REST binary ${requestsPerSec.toFixed(0)} req/s vs node.submit ${submitPerSec.toFixed(0)} req/s (×${(requestsPerSec / submitPerSec).toFixed(2)}); refused: REST ${refusedRest}, node.submit ${refusedSubmit}`);
 
   grpc.close();
+  bareGrpcClient.close();
+  bareGrpc.forceShutdown();
   floor.close();
   inferFloor.close();
   await gateway.close();
@@ -227,6 +252,9 @@ async function main(): Promise<void> {
       restBinaryOverFloorMsP50: round(p50('restBinary') - p50('httpInferFloor')),
       restOverFloorMsP50: round(p50('restJson') - p50('httpInferFloor')),
       grpcOverLiveMsP50: round(p50('grpc') - p50('grpcLive')),
+      grpcInferFloorOverheadMsP50: round(p50('grpcInferFloor') - base),
+      grpcOverFloorMsP50: round(p50('grpc') - p50('grpcInferFloor')),
+      grpcInferFloorCpuUs: Math.round(cpu('grpcInferFloor')),
       requestsPerSec: Math.round(requestsPerSec),
       submitP50Ms: round(base),
       submitRequestsPerSec: Math.round(submitPerSec),
