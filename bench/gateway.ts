@@ -6,12 +6,18 @@
  * so the model itself costs microseconds and the path around it dominates. One mesh node (memory transport), one
  * 1-thread device, the gateway on loopback HTTP and gRPC.
  *
- * 1. Sequential latency p50/p90 of: `node.submit` (baseline), REST JSON, REST binary tensor extension, gRPC
+ * 1. Sequential latency p50/p90/p99 of: `node.submit` (baseline), REST JSON, REST binary tensor extension, gRPC
  *    (`raw_input_contents`, a `@grpc/proto-loader` client on the shipped .proto). Overhead = p50 − baseline p50.
  *    Clients run in the same process (keep-alive node:http agent; one gRPC channel), so their own cost counts.
  *    Floors, to show where the time goes: a bare node:http server that reads the body and answers a fixed JSON
- *    (`httpFloor`: the loopback HTTP round trip itself, no Fastify, no inference), the gateway's
- *    `GET /v2/health/live` (`restLive`: Fastify, no inference) and gRPC `ServerLive` (`grpcLive`).
+ *    (`httpFloor`: the loopback HTTP round trip itself, no inference), a bare node:http server that reads the
+ *    same binary request, runs the same `node.submit` and writes the output bytes (`httpInferFloor`: the least
+ *    any HTTP front can add, with no protocol parsing or checks), the gateway's `GET /v2/health/live`
+ *    (`restLive`: Fastify, no inference), gRPC `ServerLive` (`grpcLive`: grpc-js on both ends, no inference),
+ *    and a bare grpc-js `ModelInfer` over the same .proto (protobuf.js codec) that takes `raw_input_contents[0]`,
+ *    runs the same `node.submit` and answers `raw_output_contents` (`grpcInferFloor`: the least a grpc-js front
+ *    can add, no checks).
+ *    The paths run interleaved in rounds, each with its own warm-up excluded.
  * 2. Throughput: REST binary with 16 requests in flight for a fixed time.
  *
  * The last line is one JSON object.
@@ -20,7 +26,7 @@ import { createServer, request, Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { cpus, loadavg } from 'node:os';
-import { credentials, loadPackageDefinition, Metadata } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { TensorLike } from '@epara/core';
@@ -72,14 +78,22 @@ function httpPoster(base: string) {
     });
 }
 
-async function timeIt(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+/** CPU time of the whole process (main thread, worker threads, client and server alike) per timed call, by path. */
+const cpuUs: Record<string, { us: number; n: number }> = {};
+
+async function timeIt(key: string, n: number, fn: () => Promise<unknown>): Promise<number[]> {
   for (let i = 0; i < WARMUP; i++) await fn();
   const out: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     await fn();
     out.push(performance.now() - t0);
   }
+  const cpu = process.cpuUsage(cpu0);
+  const c = (cpuUs[key] ??= { us: 0, n: 0 });
+  c.us += cpu.user + cpu.system;
+  c.n += n;
   return out;
 }
 
@@ -102,33 +116,82 @@ async function main(): Promise<void> {
   });
   await new Promise<void>((r) => floor.listen(0, '127.0.0.1', r));
   const floorPost = httpPoster(`http://127.0.0.1:${(floor.address() as AddressInfo).port}`);
+  // The least an HTTP front over node.submit does: read the binary request, submit the tensor, write its output.
+  const inferFloor = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const data = new Float32Array(16);
+      new Uint8Array(data.buffer).set(body.subarray(body.length - 64));
+      node.submit('mlp', { x: { type: 'float32', dims: [1, 16], data } }).then(
+        (out) => {
+          const y = out['y']!.data as Float32Array;
+          res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+        },
+        (err: Error) => res.writeHead(500).end(err.message),
+      );
+    });
+  });
+  await new Promise<void>((r) => inferFloor.listen(0, '127.0.0.1', r));
+  const inferFloorPost = httpPoster(`http://127.0.0.1:${(inferFloor.address() as AddressInfo).port}`);
   const getLive = httpPoster(addr.http!);
   const grpc = new Ctor(addr.grpc!, credentials.createInsecure());
+  const bareGrpc = new Server();
+  type Call = { request: { raw_input_contents: Buffer[] } };
+  const svc = (loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: { service: Parameters<Server['addService']>[0] } } }).inference.GRPCInferenceService.service;
+  bareGrpc.addService(svc, {
+    ModelInfer: (call: Call, cb: (e: Error | null, r?: object) => void) => {
+      const rawIn = call.request.raw_input_contents[0]!;
+      const data = new Float32Array(16);
+      new Uint8Array(data.buffer).set(rawIn);
+      node.submit('mlp', { x: { type: 'float32', dims: [1, 16], data } }).then(
+        (out) => {
+          const y = out['y']!.data as Float32Array;
+          cb(null, { model_name: 'mlp', outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 4] }], raw_output_contents: [Buffer.from(y.buffer, y.byteOffset, y.byteLength)] });
+        },
+        (err: Error) => cb(err),
+      );
+    },
+  });
+  const barePort = await new Promise<number>((resolve, reject) => bareGrpc.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const bareGrpcClient = new Ctor(`127.0.0.1:${barePort}`, credentials.createInsecure());
   const raw = Buffer.from(x.buffer);
-  const grpcInfer = (): Promise<unknown> => new Promise((resolve, reject) => grpc.ModelInfer({ model_name: 'mlp', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16] }], raw_input_contents: [raw] }, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))));
+  const grpcInfer = (c = grpc): Promise<unknown> => new Promise((resolve, reject) => c.ModelInfer({ model_name: 'mlp', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16] }], raw_input_contents: [raw] }, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))));
 
   // Interleave the paths in rounds so that a burst of load from other processes hits each of them alike.
-  const samples: Record<'submit' | 'restJson' | 'restBinary' | 'grpc' | 'httpFloor' | 'restLive' | 'grpcLive', number[]> = { submit: [], restJson: [], restBinary: [], grpc: [], httpFloor: [], restLive: [], grpcLive: [] };
+  const samples: Record<'submit' | 'restJson' | 'restBinary' | 'grpc' | 'httpFloor' | 'httpInferFloor' | 'restLive' | 'grpcLive' | 'grpcInferFloor', number[]> = { submit: [], restJson: [], restBinary: [], grpc: [], httpFloor: [], httpInferFloor: [], restLive: [], grpcLive: [], grpcInferFloor: [] };
   const paths: [keyof typeof samples, () => Promise<unknown>][] = [
     ['submit', () => node.submit('mlp', { x: tensor() })],
     ['restJson', async () => check(await post('/v2/models/mlp/infer', jsonBody, { 'content-type': 'application/json' }))],
     ['restBinary', async () => check(await post('/v2/models/mlp/infer', binBody, binHeaders))],
-    ['grpc', grpcInfer],
+    ['grpc', () => grpcInfer()],
     ['httpFloor', async () => check(await floorPost('/', binBody, binHeaders))],
+    ['httpInferFloor', async () => check(await inferFloorPost('/', binBody, binHeaders))],
     ['restLive', async () => check(await getLive('/v2/health/live', Buffer.alloc(0), {}, 'GET'))],
     ['grpcLive', () => new Promise((resolve, reject) => grpc.ServerLive({}, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))))],
+    ['grpcInferFloor', () => grpcInfer(bareGrpcClient)],
   ];
   const ROUNDS = 5;
-  for (let r = 0; r < ROUNDS; r++) for (const [k, fn] of paths) samples[k].push(...(await timeIt(Math.ceil(N / ROUNDS), fn)));
+  for (let r = 0; r < ROUNDS; r++) for (const [k, fn] of paths) samples[k].push(...(await timeIt(k, Math.ceil(N / ROUNDS), fn)));
 
   const p50 = (k: keyof typeof samples): number => quantile(samples[k], 0.5);
   const p90 = (k: keyof typeof samples): number => quantile(samples[k], 0.9);
+  const p99 = (k: keyof typeof samples): number => quantile(samples[k], 0.99);
   const base = p50('submit');
   console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared; figures are noisy)`);
-  console.log('path                      p50 ms   p90 ms   overhead p50 ms   ratio to node.submit');
+  const cpu = (k: keyof typeof samples): number => cpuUs[k]!.us / cpuUs[k]!.n;
+  console.log(`${N} samples per path (CPU: whole process, µs per call)`);
+  console.log('path                      p50 ms   p90 ms   p99 ms   overhead p50 ms   ratio to node.submit   CPU µs');
   for (const k of Object.keys(samples) as (keyof typeof samples)[]) {
-    console.log(`${k.padEnd(24)} ${p50(k).toFixed(3).padStart(7)}  ${p90(k).toFixed(3).padStart(7)}  ${(p50(k) - base).toFixed(3).padStart(16)}   ×${(p50(k) / base).toFixed(2)}`);
+    console.log(`${k.padEnd(24)} ${p50(k).toFixed(3).padStart(7)}  ${p90(k).toFixed(3).padStart(7)}  ${p99(k).toFixed(3).padStart(7)}  ${(p50(k) - base).toFixed(3).padStart(16)}   ×${(p50(k) / base).toFixed(2).padEnd(19)} ${cpu(k).toFixed(0).padStart(6)}`);
   }
+  const floorOverhead = p50('httpInferFloor') - base;
+  console.log(
+    `REST over a bare node:http front doing the same submit (p50): binary +${(p50('restBinary') - p50('httpInferFloor')).toFixed(3)} ms, JSON +${(p50('restJson') - p50('httpInferFloor')).toFixed(3)} ms; ` +
+      `overhead ratio to that front's own overhead: binary ×${((p50('restBinary') - base) / floorOverhead).toFixed(2)}, JSON ×${((p50('restJson') - base) / floorOverhead).toFixed(2)}; ` +
+      `gRPC over grpc-js ServerLive: +${(p50('grpc') - p50('grpcLive')).toFixed(3)} ms, over a bare grpc-js ModelInfer doing the same submit: +${(p50('grpc') - p50('grpcInferFloor')).toFixed(3)} ms (overhead ratio ×${((p50('grpc') - base) / (p50('grpcInferFloor') - base)).toFixed(2)})`,
+  );
 
   // Throughput: REST binary, 16 in flight.
   // Only answers within the deadline count; refusals (a loaded machine can make the node shed load) are reported.
@@ -164,7 +227,10 @@ async function main(): Promise<void> {
   console.log(`throughput, 16 in flight: REST binary ${requestsPerSec.toFixed(0)} req/s vs node.submit ${submitPerSec.toFixed(0)} req/s (×${(requestsPerSec / submitPerSec).toFixed(2)}); refused: REST ${refusedRest}, node.submit ${refusedSubmit}`);
 
   grpc.close();
+  bareGrpcClient.close();
+  bareGrpc.forceShutdown();
   floor.close();
+  inferFloor.close();
   await gateway.close();
   await node.close();
   await executor.close();
@@ -173,6 +239,22 @@ async function main(): Promise<void> {
       restOverheadMsP50: round(p50('restJson') - base),
       grpcOverheadMsP50: round(p50('grpc') - base),
       restBinaryOverheadMsP50: round(p50('restBinary') - base),
+      submitP99Ms: round(p99('submit')),
+      restP99Ms: round(p99('restJson')),
+      restBinaryP99Ms: round(p99('restBinary')),
+      grpcP99Ms: round(p99('grpc')),
+      submitCpuUs: Math.round(cpu('submit')),
+      restCpuUs: Math.round(cpu('restJson')),
+      restBinaryCpuUs: Math.round(cpu('restBinary')),
+      grpcCpuUs: Math.round(cpu('grpc')),
+      httpInferFloorCpuUs: Math.round(cpu('httpInferFloor')),
+      httpInferFloorOverheadMsP50: round(floorOverhead),
+      restBinaryOverFloorMsP50: round(p50('restBinary') - p50('httpInferFloor')),
+      restOverFloorMsP50: round(p50('restJson') - p50('httpInferFloor')),
+      grpcOverLiveMsP50: round(p50('grpc') - p50('grpcLive')),
+      grpcInferFloorOverheadMsP50: round(p50('grpcInferFloor') - base),
+      grpcOverFloorMsP50: round(p50('grpc') - p50('grpcInferFloor')),
+      grpcInferFloorCpuUs: Math.round(cpu('grpcInferFloor')),
       requestsPerSec: Math.round(requestsPerSec),
       submitP50Ms: round(base),
       submitRequestsPerSec: Math.round(submitPerSec),

@@ -5,9 +5,14 @@ import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { EXTENSIONS, metadataJson } from '../http/metadata-json.js';
-import { fromGrpcRequest, toGrpcResponse } from './grpc-codec.js';
+import { EparaError } from '@epara/core';
+import { fromGrpcRequest } from './grpc-codec.js';
 import type { GrpcInferRequest } from './grpc-codec.js';
+import { decodeModelInferRequest } from './infer-request-wire.js';
+import type { UndecodableRequest } from './infer-request-wire.js';
+import { encodeModelInferResponse } from './infer-response-wire.js';
 import { oipProtoPath } from './proto-path.js';
+import { RequestSignal } from '../protocol/request-signal.js';
 
 /** proto-loader options: the protocol's snake_case names, int64 as numbers, oneofs named. */
 export const PROTO_LOADER_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true } as const;
@@ -25,7 +30,10 @@ export class GrpcFront {
     this.#core = core;
     this.#server = new Server({ 'grpc.max_receive_message_length': o.maxBodyBytes, 'grpc.max_send_message_length': -1 });
     const pkg = loadPackageDefinition(loadSync(oipProtoPath(), PROTO_LOADER_OPTIONS)) as unknown as { inference: { GRPCInferenceService: { service: ServiceDefinition } } };
-    this.#server.addService(pkg.inference.GRPCInferenceService.service, this.#handlers() as UntypedServiceImplementation);
+    const service = pkg.inference.GRPCInferenceService.service;
+    // ModelInfer, the hot path, uses the hand-written codec; the other methods keep protobuf.js.
+    const modelInfer = { ...service['ModelInfer']!, requestDeserialize: decodeModelInferRequest, responseSerialize: encodeModelInferResponse };
+    this.#server.addService({ ...service, ModelInfer: modelInfer } as ServiceDefinition, this.#handlers() as UntypedServiceImplementation);
   }
 
   /** Listens; resolves with the bound port. */
@@ -46,12 +54,18 @@ export class GrpcFront {
   #handlers(): Record<string, Unary> {
     const core = this.#core;
     const guard = (fn: (req: Record<string, unknown>, call: ServerUnaryCall<Record<string, unknown>, unknown>) => unknown): Unary => (call, cb) => {
-      Promise.resolve()
-        .then(() => fn(call.request, call))
-        .then(
-          (value) => cb(null, value),
+      let value: unknown;
+      try {
+        value = fn(call.request, call);
+      } catch (err) {
+        return cb(grpcError(err));
+      }
+      if (value instanceof Promise) {
+        value.then(
+          (v: unknown) => cb(null, v),
           (err: unknown) => cb(grpcError(err)),
         );
+      } else cb(null, value);
     };
     return {
       ServerLive: guard(() => ({ live: true })),
@@ -60,14 +74,16 @@ export class GrpcFront {
       ModelReady: guard((r) => ({ ready: core.modelReady(core.model(String(r['name']), String(r['version'] ?? ''))) })),
       ModelMetadata: guard((r) => metadataJson(core.model(String(r['name']), String(r['version'] ?? '')))),
       ModelInfer: guard(async (r, call) => {
-        const abort = new AbortController();
+        const undecodable = (r as unknown as Partial<UndecodableRequest>).undecodable;
+        if (undecodable !== undefined) throw new EparaError('INVALID_INPUT', undecodable, { field: 'request' });
+        const abort = new RequestSignal();
         const onCancel = (): void => abort.abort();
         call.once('cancelled', onCancel);
         try {
           const deadline = call.getDeadline();
           const at = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
           const transportDeadline = at === undefined ? undefined : this.#o.clock.now() + (at - Date.now());
-          return toGrpcResponse(await core.infer(fromGrpcRequest(r as unknown as GrpcInferRequest), { signal: abort.signal, ...(transportDeadline !== undefined ? { transportDeadline } : {}) }));
+          return await core.infer(fromGrpcRequest(r as unknown as GrpcInferRequest), { signal: abort, ...(transportDeadline !== undefined ? { transportDeadline } : {}) });
         } finally {
           call.off('cancelled', onCancel);
         }

@@ -1,14 +1,12 @@
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EparaError } from '@epara/core';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
-import { DEADLINE_HEADER, PRIORITY_HEADER } from '../protocol/request-controls.js';
-import { HEADER_LENGTH, encodeInferResponse, parseInferBody } from './infer-body.js';
+import { InferRoute } from './infer-route.js';
 import { EXTENSIONS, metadataJson } from './metadata-json.js';
 
 type Params = { name: string; version?: string };
@@ -22,13 +20,15 @@ const CLIENT_ERRORS: Readonly<Record<string, number>> = {
 };
 
 /**
- * The protocol's HTTP/REST front: Fastify on a node:http server whose request listener first offers each
- * request to the host's handlers (a dashboard…).
+ * The protocol's HTTP/REST front: a node:http server whose request listener first offers each request to the
+ * host's handlers (a dashboard…), then to the infer route (plain node:http, the hot path: {@link InferRoute}),
+ * then to Fastify for health, metadata and everything else.
  */
 export class HttpFront {
   readonly #o: ResolvedGatewayOptions;
   readonly #core: InferCore;
   readonly #app: FastifyInstance;
+  readonly #route: InferRoute;
   #server: Server | undefined;
   #accepted = 0;
   #answered = 0;
@@ -36,12 +36,14 @@ export class HttpFront {
   constructor(o: ResolvedGatewayOptions, core: InferCore) {
     this.#o = o;
     this.#core = core;
+    this.#route = new InferRoute(core, o.maxBodyBytes);
     this.#app = Fastify({
       logger: false,
       bodyLimit: o.maxBodyBytes,
       serverFactory: (handler) => {
         this.#server = createServer((req, res) => {
           for (const h of o.handlers) if (h(req, res)) return;
+          if (this.#route.handle(req, res)) return;
           handler(req, res);
         });
         return this.#server;
@@ -58,7 +60,7 @@ export class HttpFront {
 
   /** Inference requests (POST) routed so far, and those answered (response written). */
   stats(): { readonly accepted: number; readonly answered: number } {
-    return { accepted: this.#accepted, answered: this.#answered };
+    return { accepted: this.#accepted + this.#route.accepted, answered: this.#answered + this.#route.answered };
   }
 
   async close(): Promise<void> {
@@ -122,37 +124,7 @@ export class HttpFront {
     };
     app.get('/v2/models/:name/ready', ready);
     app.get('/v2/models/:name/versions/:version/ready', ready);
-    app.post('/v2/models/:name/infer', (req: FastifyRequest<{ Params: Params }>, reply) => this.#infer(req, reply));
-    app.post('/v2/models/:name/versions/:version/infer', (req: FastifyRequest<{ Params: Params }>, reply) => this.#infer(req, reply));
   }
-
-  async #infer(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<unknown> {
-    try {
-      const body = req.body;
-      if (!Buffer.isBuffer(body) || body.length === 0) throw new EparaError('INVALID_INPUT', 'the request has no body', { field: 'body' });
-      const request = parseInferBody(body, req.params.name, req.params.version, header(req.raw, HEADER_LENGTH));
-      const abort = new AbortController();
-      const onClose = (): void => {
-        if (!reply.raw.writableFinished) abort.abort();
-      };
-      reply.raw.once('close', onClose);
-      try {
-        const response = await this.#core.infer(request, { signal: abort.signal, headers: { deadline: header(req.raw, DEADLINE_HEADER), priority: header(req.raw, PRIORITY_HEADER) } });
-        const { body: out, headerLength } = encodeInferResponse(response);
-        if (headerLength === undefined) return reply.type('application/json').send(out);
-        return reply.type('application/octet-stream').header('Inference-Header-Content-Length', String(headerLength)).send(out);
-      } finally {
-        reply.raw.off('close', onClose);
-      }
-    } catch (err) {
-      return sendError(reply, err);
-    }
-  }
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }
 
 /** Sends an error as the protocol's `{ "error": message }`, plus EPARA's `code`, with the status of the table. */

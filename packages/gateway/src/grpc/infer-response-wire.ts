@@ -1,0 +1,83 @@
+import type { InferResponse } from '../protocol/infer-types.js';
+import { toParamMessages } from './grpc-codec.js';
+import { WireWriter, varintSize } from './proto-wire.js';
+
+/**
+ * Encodes a `ModelInferResponse` with every output in `raw_output_contents`, into one buffer (the output bytes
+ * are copied once, from the result tensors into it).
+ */
+export function encodeModelInferResponse(r: InferResponse): Buffer {
+  const params = Object.entries(toParamMessages(r.parameters));
+  const strLen = (s: string): number => Buffer.byteLength(s, 'utf8');
+  const field = (len: number): number => 1 + varintSize(len) + len;
+  const nameLen = strLen(r.model);
+  const versionLen = strLen(r.version);
+  const id = r.id ?? '';
+  const idLen = strLen(id);
+  let size = (nameLen ? field(nameLen) : 0) + (versionLen ? field(versionLen) : 0) + (idLen ? field(idLen) : 0);
+  const paramSizes = params.map(([k, v]) => {
+    const valueLen = paramSize(v);
+    const entryLen = field(strLen(k)) + field(valueLen);
+    size += field(entryLen);
+    return { k, v, valueLen, entryLen };
+  });
+  const outputSizes = r.outputs.map((o) => {
+    const n = strLen(o.name);
+    const d = strLen(o.datatype);
+    let shapeLen = 0;
+    for (const x of o.shape) shapeLen += varintSize(x);
+    const len = field(n) + field(d) + (o.shape.length ? field(shapeLen) : 0);
+    size += field(len) + field(o.bytes.byteLength);
+    return { n, d, shapeLen, len };
+  });
+  const w = new WireWriter(size);
+  if (nameLen) w.string(1, r.model, nameLen);
+  if (versionLen) w.string(2, r.version, versionLen);
+  if (idLen) w.string(3, id, idLen);
+  for (const { k, v, valueLen, entryLen } of paramSizes) {
+    w.tag(4, 2);
+    w.varint(entryLen);
+    w.string(1, k, strLen(k));
+    w.tag(2, 2);
+    w.varint(valueLen);
+    writeParam(w, v);
+  }
+  r.outputs.forEach((o, i) => {
+    const s = outputSizes[i]!;
+    w.tag(5, 2);
+    w.varint(s.len);
+    w.string(1, o.name, s.n);
+    w.string(2, o.datatype, s.d);
+    if (o.shape.length) {
+      w.tag(3, 2);
+      w.varint(s.shapeLen);
+      for (const x of o.shape) w.varint(x);
+    }
+  });
+  for (const o of r.outputs) w.bytes(6, o.bytes);
+  if (w.pos !== size) throw new Error(`ModelInferResponse encoder wrote ${w.pos} bytes, sized ${size}`);
+  return w.buf;
+}
+
+function paramSize(v: Record<string, unknown>): number {
+  if ('bool_param' in v) return 2;
+  if ('int64_param' in v) return 1 + varintSize(v['int64_param'] as number);
+  if ('string_param' in v) {
+    const n = Buffer.byteLength(v['string_param'] as string, 'utf8');
+    return 1 + varintSize(n) + n;
+  }
+  return 9;
+}
+
+function writeParam(w: WireWriter, v: Record<string, unknown>): void {
+  if ('bool_param' in v) {
+    w.tag(1, 0);
+    w.varint(v['bool_param'] ? 1 : 0);
+  } else if ('int64_param' in v) {
+    w.tag(2, 0);
+    w.varint(v['int64_param'] as number);
+  } else if ('string_param' in v) {
+    const s = v['string_param'] as string;
+    w.string(3, s, Buffer.byteLength(s, 'utf8'));
+  } else w.double(4, v['double_param'] as number);
+}

@@ -1,0 +1,102 @@
+import { request } from 'node:http';
+import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
+import type { MeshNode } from '@epara/mesh';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway } from '../gateway.js';
+import type { Gateway } from '../gateway.js';
+import { matchInferPath } from './infer-route.js';
+
+let gateway: Gateway;
+let node: MeshNode;
+let http: URL;
+let grpcAddress: string;
+
+beforeAll(async () => {
+  const executor = createFakeExecutor({ services: { echo: { serviceTimeMs: 1 } }, hosted: ['echo'] });
+  node = createNode({ id: 'n1', transport: createMemoryTransport({ hub: createMemoryHub() }), executor, security: { insecure: true }, placement: false, syncPeriodMs: 20 });
+  await node.start();
+  gateway = createGateway({ node, models: [{ name: 'echo', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [] }], http: { port: 0 }, grpc: { port: 0 }, maxBodyBytes: 4096 });
+  const a = await gateway.start();
+  http = new URL(a.http!);
+  grpcAddress = a.grpc!;
+});
+afterAll(async () => {
+  await gateway.close();
+  await node.close();
+});
+
+/** Sends a body in pieces without Content-Length (chunked transfer encoding). */
+function chunked(path: string, pieces: Buffer[], method = 'POST'): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: http.hostname, port: http.port, path, method, headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString(), headers: res.headers }));
+    });
+    req.on('error', reject);
+    for (const p of pieces) req.write(p);
+    req.end();
+  });
+}
+
+const body = JSON.stringify({ id: 'q', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] });
+
+describe('infer route on node:http', () => {
+  it('matches only infer URLs, decoding names and ignoring the query string', () => {
+    expect(matchInferPath('/v2/models/a%2Fb/infer?x=1')).toEqual({ name: 'a/b', version: undefined });
+    expect(matchInferPath('/v2/models/m/versions/2/infer')).toEqual({ name: 'm', version: '2' });
+    expect(matchInferPath('/v2/models/m/infer/')).toBeUndefined();
+    expect(matchInferPath('/v2/models/m')).toBeUndefined();
+    expect(matchInferPath('/v2/models/%E0%A4%A/infer')).toBeUndefined();
+  });
+
+  it('answers a chunked body read in pieces (model name %-encoded), with JSON content type and the id echoed', async () => {
+    const b = Buffer.from(body);
+    const res = await chunked('/v2/models/%65cho/infer', [b.subarray(0, 5), b.subarray(5, 40), b.subarray(40)]);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(JSON.parse(res.body)).toMatchObject({ id: 'q', model_name: 'echo' });
+  });
+
+  it('refuses a chunked body growing past the limit with 413 and closes the connection', async () => {
+    const res = await chunked('/v2/models/echo/infer', [Buffer.alloc(3000, 32), Buffer.alloc(3000, 32)]);
+    expect(res.status).toBe(413);
+    expect(res.headers['connection']).toBe('close');
+    expect(JSON.parse(res.body).error).toMatch(/larger than the limit of 4096 bytes/);
+  });
+
+  it('answers an unknown model 404 and an empty body 400, and leaves other methods to the router', async () => {
+    const unknown = await fetch(new URL('/v2/models/nope/infer', http), { method: 'POST', body });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { code: string }).code).toBe('UNKNOWN_SERVICE');
+    const empty = await fetch(new URL('/v2/models/echo/infer', http), { method: 'POST', body: '' });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { error: string }).error).toMatch(/no body/);
+    expect((await fetch(new URL('/v2/models/echo/infer', http))).status).toBe(404);
+    expect(gateway.stats().httpAccepted).toBe(gateway.stats().httpAnswered);
+  });
+});
+
+describe('gRPC ModelInfer with malformed bytes', () => {
+  it('answers INVALID_ARGUMENT naming the fault, and keeps serving', async () => {
+    const client = new Client(grpcAddress, credentials.createInsecure());
+    const call = (bytes: Buffer): Promise<ServiceError | Buffer> =>
+      new Promise((resolve) =>
+        client.makeUnaryRequest('/inference.GRPCInferenceService/ModelInfer', (b: Buffer) => b, (b: Buffer) => b, bytes, new Metadata(), (err, res) => resolve(err ?? res!)),
+      );
+    try {
+      const bad = (await call(Buffer.from([0x2a, 0x7f, 0x01]))) as ServiceError;
+      expect(bad.code).toBe(status.INVALID_ARGUMENT);
+      expect(bad.details).toMatch(/ModelInferRequest message is malformed: a field claims 127 bytes/);
+      expect(bad.metadata.get('epara-code')).toEqual(['INVALID_INPUT']);
+      // name "echo", one FP32 [1,2] input with raw contents.
+      const input = Buffer.from([0x0a, 1, 0x78, 0x12, 4, ...Buffer.from('FP32'), 0x1a, 2, 1, 2]);
+      const good = Buffer.concat([Buffer.from([0x0a, 4, ...Buffer.from('echo'), 0x2a, input.length]), input, Buffer.from([0x3a, 8]), Buffer.from(new Float32Array([1, 2]).buffer)]);
+      expect(Buffer.isBuffer(await call(good))).toBe(true);
+    } finally {
+      client.close();
+    }
+  });
+});
