@@ -2,7 +2,9 @@
  * `pnpm bench:runtime`: the executor's figures, each against a baseline measured in the same run.
  *
  * 1. Peak throughput on the PP-OCR classifier, executor (one 1-thread device, worker thread, batch from the
- *    raw sweep) vs raw onnxruntime-node (one 1-thread session in the main thread) at its best batch size.
+ *    raw sweep) vs raw onnxruntime-node (one 1-thread session in the main thread) at its best batch size;
+ *    `allocBytesPerRequest`: V8 heap bytes allocated per served request while the executor runs at peak
+ *    (bench/lib/alloc-meter.ts; the closed-loop client's own allocations included, tensor data excluded).
  * 2. Goodput within SLO under a saturating Poisson load with mixed deadlines, vs a naive server (one session,
  *    p-queue concurrency 1, `session.run` per request; offered load twice the best raw rate) and a Triton-like dynamic batcher (see
  *    bench/lib/runtime-triton.ts; the best of max queue delay 0/1/5/10 ms × queue policy — timeouts at the SLO,
@@ -30,6 +32,7 @@ import { models, seededFloats } from '../test/fixtures/models.js';
 import { loadOrt, loadPQueue, type Ort } from './lib/runtime-deps.js';
 import { poissonLoad, replay, type LoadResult } from './lib/runtime-load.js';
 import { createTritonLikeServer } from './lib/runtime-triton.js';
+import { startAllocMeter } from './lib/alloc-meter.js';
 
 const ITEM = [1, 3, 48, 192] as const;
 const ITEM_LEN = 3 * 48 * 192;
@@ -72,7 +75,7 @@ async function rawPeak(ort: Ort): Promise<{ best: number; bestBatch: number; pro
 }
 
 /** A saturated executor serving the classifier at a fixed batch size; `measure(ms)` returns items/s. */
-async function executorPeak(batch: number, profile: LatencyProfile): Promise<{ measure(ms: number): Promise<number>; close(): Promise<void> }> {
+async function executorPeak(batch: number, profile: LatencyProfile): Promise<{ measure(ms: number): Promise<{ rate: number; heapBytesPerRequest: number }>; close(): Promise<void> }> {
   const ex = createExecutor({
     devices: [{ id: 'cpu0', threads: 1 }],
     services: [{ id: 'cls', model: models.ocrCls, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 60_000 }, profile, plan: { batchSize: batch }, maxBatch: batch, devices: ['cpu0'] }],
@@ -93,11 +96,13 @@ async function executorPeak(batch: number, profile: LatencyProfile): Promise<{ m
       await new Promise((r) => setTimeout(r, 200)); // fill the pipeline
       const d0 = done;
       const t0 = performance.now();
+      const stopMeter = startAllocMeter();
       await new Promise((r) => setTimeout(r, ms));
+      const heapBytes = stopMeter();
       const rate = ((done - d0) * 1000) / (performance.now() - t0);
       stop = true;
       await Promise.all(loops);
-      return rate;
+      return { rate, heapBytesPerRequest: heapBytes / Math.max(1, done - d0) };
     },
     close: () => ex.close(),
   };
@@ -325,17 +330,20 @@ console.log('1. peak throughput, PP-OCR classifier, 1 thread (raw session in the
 const raw = await rawPeak(ort);
 const peak = await executorPeak(raw.bestBatch, raw.profile);
 const peakRatios: number[] = [];
+const allocs: number[] = [];
 let rawMax = raw.best;
 for (let r = 0; r < 3; r++) {
   const rawRate = await rawAt(ort, raw.bestBatch, 1000);
   rawMax = Math.max(rawMax, rawRate);
-  const exRate = await peak.measure(1000);
+  const { rate: exRate, heapBytesPerRequest } = await peak.measure(1000);
   peakRatios.push(exRate / rawRate);
-  console.log(`  round ${r + 1}: raw ${rawRate.toFixed(0)} items/s, executor ${exRate.toFixed(0)} items/s at batch ${raw.bestBatch}: ${(exRate / rawRate).toFixed(2)}×`);
+  allocs.push(heapBytesPerRequest);
+  console.log(`  round ${r + 1}: raw ${rawRate.toFixed(0)} items/s, executor ${exRate.toFixed(0)} items/s at batch ${raw.bestBatch}: ${(exRate / rawRate).toFixed(2)}×; ${heapBytesPerRequest.toFixed(0)} heap bytes allocated per request`);
 }
 await peak.close();
 const peakRatio = median(peakRatios);
-console.log(`  median ratio ${peakRatio.toFixed(2)}×`);
+const allocBytesPerRequest = median(allocs);
+console.log(`  median ratio ${peakRatio.toFixed(2)}×; V8 heap allocated per served request ${allocBytesPerRequest.toFixed(0)} bytes (the client's included; tensor data lives outside the heap: ${ITEM_LEN * 4} input bytes per request)`);
 
 console.log('\n2. goodput within SLO, saturating Poisson load, deadlines 15/50 ms, 1 thread each, 2 alternating rounds');
 // Saturating: twice the best raw rate seen in this run (the machine's noise makes single readings low).
@@ -428,5 +436,6 @@ console.log(
     pipelineSpeedup2,
     lateServedFraction: round(lateServedFraction, 4),
     lateServedFractionSleepModel: round(lateServedFractionSleepModel, 4),
+    allocBytesPerRequest: round(allocBytesPerRequest, 0),
   }),
 );
