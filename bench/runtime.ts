@@ -2,10 +2,14 @@
  * `pnpm bench:runtime`: the executor's figures, each against a baseline measured in the same run.
  *
  * 1. Peak throughput on the PP-OCR classifier, executor (one 1-thread device, worker thread, batch from the
- *    raw sweep) vs raw onnxruntime-node (one 1-thread session in the main thread) at its best batch size.
+ *    raw sweep) vs raw onnxruntime-node (one 1-thread session in the main thread) at its best batch size;
+ *    `allocBytesPerRequest`: V8 heap bytes allocated per served request while the executor runs at peak
+ *    (bench/lib/alloc-meter.ts; the closed-loop client's own allocations included, tensor data excluded).
  * 2. Goodput within SLO under a saturating Poisson load with mixed deadlines, vs a naive server (one session,
  *    p-queue concurrency 1, `session.run` per request; offered load twice the best raw rate) and a Triton-like dynamic batcher (see
- *    bench/lib/runtime-triton.ts; best max queue delay of 0/1/5/10 ms reported). Same model, same one thread.
+ *    bench/lib/runtime-triton.ts; the best of max queue delay 0/1/5/10 ms × queue policy — timeouts at the SLO,
+ *    or tuned for overload: timeouts a full batch's run before the SLO and a bounded queue — is reported).
+ *    Same model, same one thread.
  *    2b. The same comparison on a fake model that sleeps instead of computing: the scheduling policies
  *    without the CPU noise of a shared machine (printed, not in the JSON).
  *    2c. Late service under a saturating overload: ten times the device's peak rate, deadlines 10/25 ms, the
@@ -28,6 +32,7 @@ import { models, seededFloats } from '../test/fixtures/models.js';
 import { loadOrt, loadPQueue, type Ort } from './lib/runtime-deps.js';
 import { poissonLoad, replay, type LoadResult } from './lib/runtime-load.js';
 import { createTritonLikeServer } from './lib/runtime-triton.js';
+import { startAllocMeter } from './lib/alloc-meter.js';
 
 const ITEM = [1, 3, 48, 192] as const;
 const ITEM_LEN = 3 * 48 * 192;
@@ -70,7 +75,7 @@ async function rawPeak(ort: Ort): Promise<{ best: number; bestBatch: number; pro
 }
 
 /** A saturated executor serving the classifier at a fixed batch size; `measure(ms)` returns items/s. */
-async function executorPeak(batch: number, profile: LatencyProfile): Promise<{ measure(ms: number): Promise<number>; close(): Promise<void> }> {
+async function executorPeak(batch: number, profile: LatencyProfile): Promise<{ measure(ms: number): Promise<{ rate: number; heapBytesPerRequest: number }>; close(): Promise<void> }> {
   const ex = createExecutor({
     devices: [{ id: 'cpu0', threads: 1 }],
     services: [{ id: 'cls', model: models.ocrCls, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 60_000 }, profile, plan: { batchSize: batch }, maxBatch: batch, devices: ['cpu0'] }],
@@ -91,11 +96,13 @@ async function executorPeak(batch: number, profile: LatencyProfile): Promise<{ m
       await new Promise((r) => setTimeout(r, 200)); // fill the pipeline
       const d0 = done;
       const t0 = performance.now();
+      const stopMeter = startAllocMeter();
       await new Promise((r) => setTimeout(r, ms));
+      const heapBytes = stopMeter();
       const rate = ((done - d0) * 1000) / (performance.now() - t0);
       stop = true;
       await Promise.all(loops);
-      return rate;
+      return { rate, heapBytesPerRequest: heapBytes / Math.max(1, done - d0) };
     },
     close: () => ex.close(),
   };
@@ -127,11 +134,27 @@ async function naiveServer(ort: Ort, arrivals: Parameters<typeof replay>[0]): Pr
   return result;
 }
 
-async function tritonLike(arrivals: Parameters<typeof replay>[0], maxBatch: number, delayMs: number): Promise<LoadResult> {
+/** A Triton queue policy: the plain one (timeout = SLO) or the one tuned for overload (see runtime-triton.ts). */
+interface TritonPolicy {
+  readonly name: string;
+  readonly queueTimeoutMarginMs?: number;
+  readonly maxQueueSize?: number;
+}
+
+/** The policies swept: timeouts at the SLO, and timeouts a full batch's run before it with a bounded queue. */
+function tritonPolicies(profile: LatencyProfile, maxBatch: number, minSloMs: number): TritonPolicy[] {
+  const fullMs = latencyAt(profile, maxBatch);
+  return [
+    { name: 'timeout=SLO' },
+    { name: 'tuned', queueTimeoutMarginMs: fullMs, maxQueueSize: maxBatch * Math.max(1, Math.floor(minSloMs / fullMs)) },
+  ];
+}
+
+async function tritonLike(arrivals: Parameters<typeof replay>[0], maxBatch: number, delayMs: number, policy: TritonPolicy): Promise<LoadResult> {
   const device = createDevice({ id: 'triton', threads: 1 });
   await device.loadModel('cls', { path: models.ocrCls });
   await device.run('cls', { x: fresh(0) });
-  const server = createTritonLikeServer({ device, modelKey: 'cls', inputName: 'x', maxBatch, maxQueueDelayMs: delayMs });
+  const server = createTritonLikeServer({ device, modelKey: 'cls', inputName: 'x', maxBatch, maxQueueDelayMs: delayMs, ...policy });
   const result = await replay(arrivals, (a) => server.submit(fresh(a.input), a.sloMs));
   await device.close();
   return result;
@@ -152,21 +175,23 @@ async function eparaServer(arrivals: Parameters<typeof replay>[0], profile: Late
 }
 
 /** Goodput of both batchers on a fake model that sleeps instead of computing (no CPU contention). */
-async function policyOnly(): Promise<{ epara: number; triton: number; delay: number }> {
+async function policyOnly(): Promise<{ epara: number; triton: number; delay: string }> {
   const model = fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 4] }], outputs: [{ name: 'y', from: 'x' }], fixedMs: 2, perItemMs: 0.5 });
   const profile = affineProfile('cpu-1t', { fixedMs: 2.3, perItemMs: 0.5, maxBatch: 32 });
   const x = (): TensorLike => ({ type: 'float32', dims: [1, 4], data: new Float32Array(4) });
   // Capacity at the largest batch fitting 15 ms (b = 25): ~1700 items/s; offer 2×.
   const arrivals = poissonLoad({ ratePerSec: 3400, durationMs: LOAD_MS, slosMs: SLOS, inputs: 1, seed: 11 });
   let triton = 0;
-  let delay = 0;
+  let delay = '';
   for (const d of [0, 1, 5, 10]) {
-    const device = createDevice({ id: 'fake-triton', backend: { kind: 'fake' } });
-    await device.loadModel('m', { bytes: model });
-    const server = createTritonLikeServer({ device, modelKey: 'm', inputName: 'x', maxBatch: 25, maxQueueDelayMs: d });
-    const r = await replay(arrivals, (a) => server.submit(x(), a.sloMs));
-    if (r.goodputPerSec > triton) [triton, delay] = [r.goodputPerSec, d];
-    await device.close();
+    for (const policy of tritonPolicies(profile, 25, Math.min(...SLOS))) {
+      const device = createDevice({ id: 'fake-triton', backend: { kind: 'fake' } });
+      await device.loadModel('m', { bytes: model });
+      const server = createTritonLikeServer({ device, modelKey: 'm', inputName: 'x', maxBatch: 25, maxQueueDelayMs: d, ...policy });
+      const r = await replay(arrivals, (a) => server.submit(x(), a.sloMs));
+      if (r.goodputPerSec > triton) [triton, delay] = [r.goodputPerSec, `${d} ms, ${policy.name}`];
+      await device.close();
+    }
   }
   const ex = createExecutor({
     backend: { kind: 'fake' },
@@ -305,17 +330,20 @@ console.log('1. peak throughput, PP-OCR classifier, 1 thread (raw session in the
 const raw = await rawPeak(ort);
 const peak = await executorPeak(raw.bestBatch, raw.profile);
 const peakRatios: number[] = [];
+const allocs: number[] = [];
 let rawMax = raw.best;
 for (let r = 0; r < 3; r++) {
   const rawRate = await rawAt(ort, raw.bestBatch, 1000);
   rawMax = Math.max(rawMax, rawRate);
-  const exRate = await peak.measure(1000);
+  const { rate: exRate, heapBytesPerRequest } = await peak.measure(1000);
   peakRatios.push(exRate / rawRate);
-  console.log(`  round ${r + 1}: raw ${rawRate.toFixed(0)} items/s, executor ${exRate.toFixed(0)} items/s at batch ${raw.bestBatch}: ${(exRate / rawRate).toFixed(2)}×`);
+  allocs.push(heapBytesPerRequest);
+  console.log(`  round ${r + 1}: raw ${rawRate.toFixed(0)} items/s, executor ${exRate.toFixed(0)} items/s at batch ${raw.bestBatch}: ${(exRate / rawRate).toFixed(2)}×; ${heapBytesPerRequest.toFixed(0)} heap bytes allocated per request`);
 }
 await peak.close();
 const peakRatio = median(peakRatios);
-console.log(`  median ratio ${peakRatio.toFixed(2)}×`);
+const allocBytesPerRequest = median(allocs);
+console.log(`  median ratio ${peakRatio.toFixed(2)}×; V8 heap allocated per served request ${allocBytesPerRequest.toFixed(0)} bytes (the client's included; tensor data lives outside the heap: ${ITEM_LEN * 4} input bytes per request)`);
 
 console.log('\n2. goodput within SLO, saturating Poisson load, deadlines 15/50 ms, 1 thread each, 2 alternating rounds');
 // Saturating: twice the best raw rate seen in this run (the machine's noise makes single readings low).
@@ -323,7 +351,8 @@ const rate = 2 * rawMax;
 const describe = (name: string, r: LoadResult): void =>
   console.log(`  ${name.padEnd(34)} goodput ${r.goodputPerSec.toFixed(0).padStart(5)}/s  (good ${r.good}, late ${r.late}, rejected ${r.rejected} of ${r.offered})`);
 const tritonMaxBatch = Math.max(1, [1, 2, 4, 8, 16, 32].filter((b) => latencyAt(raw.profile, b) <= Math.min(...SLOS)).pop() ?? 1);
-const sum = { naive: 0, epara: 0, triton: new Map<number, number>() };
+const sum = { naive: 0, epara: 0, triton: new Map<string, number>() };
+const policies = tritonPolicies(raw.profile, tritonMaxBatch, Math.min(...SLOS));
 const lags: number[] = [];
 let eparaLast: ExecutorStatsLike | undefined;
 for (let round = 0; round < 2; round++) {
@@ -333,9 +362,12 @@ for (let round = 0; round < 2; round++) {
   describe('naive (p-queue + session.run)', naive);
   sum.naive += naive.goodputPerSec;
   for (const delay of [0, 1, 5, 10]) {
-    const r = await tritonLike(arrivals, tritonMaxBatch, delay);
-    describe(`triton-like (max ${tritonMaxBatch}, delay ${delay} ms)`, r);
-    sum.triton.set(delay, (sum.triton.get(delay) ?? 0) + r.goodputPerSec);
+    for (const policy of policies) {
+      const r = await tritonLike(arrivals, tritonMaxBatch, delay, policy);
+      const label = `delay ${delay} ms, ${policy.name}`;
+      describe(`triton-like (max ${tritonMaxBatch}, ${label})`, r);
+      sum.triton.set(label, (sum.triton.get(label) ?? 0) + r.goodputPerSec);
+    }
   }
   const epara = await eparaServer(arrivals, raw.profile);
   describe(`epara executor (plan batch ${epara.ex.instances()[0]?.batchSize})`, epara.result);
@@ -346,15 +378,17 @@ for (let round = 0; round < 2; round++) {
   await epara.ex.close();
 }
 const [bestDelay, bestTriton] = [...sum.triton].sort((a, b) => b[1] - a[1])[0]!;
+const bestPlainTriton = Math.max(...[...sum.triton].filter(([k]) => k.endsWith('timeout=SLO')).map(([, v]) => v));
 const goodputVsNaive = sum.epara / Math.max(1e-9, sum.naive);
 const goodputVsTriton = sum.epara / Math.max(1e-9, bestTriton);
 const lagP99 = Math.max(...lags);
-console.log(`  total goodput: epara ${(sum.epara / 2).toFixed(0)}/s, naive ${(sum.naive / 2).toFixed(0)}/s, best triton-like (delay ${bestDelay} ms) ${(bestTriton / 2).toFixed(0)}/s`);
+console.log(`  total goodput: epara ${(sum.epara / 2).toFixed(0)}/s, naive ${(sum.naive / 2).toFixed(0)}/s, best triton-like (${bestDelay}) ${(bestTriton / 2).toFixed(0)}/s`);
+console.log(`  (against the best triton-like with queue timeouts at the SLO only: ${(sum.epara / Math.max(1e-9, bestPlainTriton)).toFixed(2)}×)`);
 console.log(`  epara / naive ${goodputVsNaive.toFixed(2)}×, epara / best triton-like ${goodputVsTriton.toFixed(2)}×`);
 
 console.log('\n2b. the same comparison with the scheduling policy isolated from CPU noise (fake backend: the model sleeps 2 + 0.5·b ms)');
 const policy = await policyOnly();
-console.log(`  epara ${policy.epara.toFixed(0)}/s vs best triton-like ${policy.triton.toFixed(0)}/s (delay ${policy.delay} ms): ${(policy.epara / policy.triton).toFixed(2)}×`);
+console.log(`  epara ${policy.epara.toFixed(0)}/s vs best triton-like ${policy.triton.toFixed(0)}/s (${policy.delay}): ${(policy.epara / policy.triton).toFixed(2)}×`);
 
 console.log(`\n2c. late service under overload: 10× the device's peak (${(10 * rawMax).toFixed(0)} req/s), deadlines 10/25 ms, 2 rounds`);
 const lateServedFraction = await overloadRounds(rawMax, { model: models.ocrCls, profile: raw.profile, input: fresh });
@@ -402,5 +436,6 @@ console.log(
     pipelineSpeedup2,
     lateServedFraction: round(lateServedFraction, 4),
     lateServedFractionSleepModel: round(lateServedFractionSleepModel, 4),
+    allocBytesPerRequest: round(allocBytesPerRequest, 0),
   }),
 );

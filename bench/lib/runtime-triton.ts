@@ -6,6 +6,12 @@
  * queue policy with `timeout_action: REJECT` whose timeout is each request's SLO (`allow_timeout_override`).
  * When the instance is free it takes `max_batch_size` requests if that many wait, otherwise everything
  * queued once the oldest request has waited the max queue delay.
+ *
+ * Two knobs a Triton user tunes for overload (the caller sweeps them too): `queueTimeoutMarginMs` sets each
+ * request's queue timeout to its SLO minus that margin (typically the run time of a full batch, so a request
+ * that could only finish late is rejected instead of run), and `maxQueueSize` (Triton's `max_queue_size`:
+ * a request arriving at a full queue is rejected at once). With neither, FIFO under a sustained overload
+ * serves mostly requests that are about to expire, and they finish late.
  */
 import { performance } from 'node:perf_hooks';
 import type { TensorLike } from '@epara/core';
@@ -31,7 +37,13 @@ export function createTritonLikeServer(o: {
   inputName: string;
   maxBatch: number;
   maxQueueDelayMs: number;
+  /** Subtracted from each request's SLO to give its queue timeout, ms. @default 0 */
+  queueTimeoutMarginMs?: number;
+  /** Triton's `max_queue_size`: requests beyond it are rejected on arrival. @default unbounded */
+  maxQueueSize?: number;
 }): TritonLikeServer {
+  const margin = o.queueTimeoutMarginMs ?? 0;
+  const maxQueueSize = o.maxQueueSize ?? Number.POSITIVE_INFINITY;
   const queue: Queued[] = [];
   let busy = false;
   let timer: NodeJS.Timeout | undefined;
@@ -74,8 +86,9 @@ export function createTritonLikeServer(o: {
 
   return {
     submit(input, timeoutMs) {
+      if (queue.length >= maxQueueSize) return Promise.reject(new Error('exceeds maximum queue size'));
       return new Promise((resolve, reject) => {
-        queue.push({ input, enqueuedAt: performance.now(), timeoutMs, resolve, reject });
+        queue.push({ input, enqueuedAt: performance.now(), timeoutMs: Math.max(0, timeoutMs - margin), resolve, reject });
         pump();
       });
     },

@@ -27,11 +27,17 @@ export interface BatchCompletedEvent {
   readonly error?: EparaErrorCode;
 }
 
-/** A request or frame was rejected without running (deadline, staleness). */
+/**
+ * A request or frame was rejected without running (deadline, staleness), or refused at admission (`OVERLOADED`:
+ * the work queued ahead of it left no time; `DEADLINE_EXCEEDED` with `atAdmission`: it could not finish even
+ * if it ran first).
+ */
 export interface RequestDroppedEvent {
   readonly serviceId: string;
   readonly instanceId: string;
-  readonly code: 'DEADLINE_EXCEEDED' | 'STALE_FRAME';
+  readonly code: 'DEADLINE_EXCEEDED' | 'STALE_FRAME' | 'OVERLOADED';
+  /** True when it was refused at submit instead of dropped from the queue. */
+  readonly atAdmission?: boolean;
   readonly deadline: number;
   readonly at: number;
   readonly streamId?: string;

@@ -26,6 +26,7 @@ import type { ResolvedExecutorOptions } from './resolve-executor-options.js';
 import { validateService } from './resolve-executor-options.js';
 import { ModelInstance } from './model-instance.js';
 import { validateItem } from './io-spec.js';
+import { shedError } from './shed-error.js';
 import { buildStats, type ExecutorStats, type StreamCounters } from './executor-stats.js';
 import { buildBuiltinEngine, builtinDeviceCount, usesBuiltinEngine } from './builtin-engines.js';
 import { chooseDevices, createDeviceSlot, type DeviceSlot } from './device-slot.js';
@@ -125,7 +126,13 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     const key = validateItem(inst.io, inputs, { serviceId: inst.serviceId, withState: o.withState });
     const costScale = this.#costScale(inst, inputs, o.deadline);
     if (inst.queue.size >= this.#o.maxQueue) {
-      throw new EparaError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#o.maxQueue})`, { serviceId: inst.serviceId });
+      throw shedError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#o.maxQueue})`, { serviceId: inst.serviceId });
+    }
+    // Shed at once what cannot make its deadline behind the work already queued: no queueing, pumping or
+    // later drop for it (under overload most requests end here, so this path stays cheap).
+    if (!o.frame) {
+      const refused = inst.admit(o.deadline, o.priority, costScale, this.#o.clock.now());
+      if (refused) throw refused;
     }
     // Resolves with the outputs directly: no extra promise or microtask per request.
     return new Promise<NamedTensors>((resolve, reject) => {

@@ -28,6 +28,8 @@ import { estimateCompletion } from './estimate-completion.js';
 import { cloneTensors, initialState, sampleFeeds } from './model-inputs.js';
 import type { BatchVerdict } from './batch-check.js';
 import { BatchingDecision } from './batching-decision.js';
+import { shedError } from './shed-error.js';
+import { admissionCheck } from '../batching/admission.js';
 
 type Emit = <K extends keyof ExecutorEvents>(event: K, ...args: ExecutorEvents[K]) => void;
 
@@ -244,6 +246,34 @@ export class ModelInstance implements Lane {
     return removed;
   }
 
+  /**
+   * Refuses at admission a request that cannot finish by its deadline even on an ideal device
+   * ({@link admissionCheck}: the items queued ahead of it at the instance's best throughput, optimistic run
+   * times): `DEADLINE_EXCEEDED` when it could not finish even if it started first, `OVERLOADED` when the
+   * work queued ahead of it leaves no time. Returns the error to reject with, or `undefined` to queue it.
+   */
+  admit(deadline: number, priority: number, costScale: number, now: number): EparaError | undefined {
+    const big = Math.max(1, this.maxBatchSize);
+    const bigMs = this.#optimisticMs(big);
+    const aloneMs = this.#optimisticMs(1);
+    const perItemMs = Math.min(aloneMs, this.#optimisticMs(this.batchSize) / this.batchSize, bigMs / big) / this.#c.schedulers.length;
+    const v = admissionCheck(this.queue.items, { deadline, priority, costScale }, { startAt: this.earliestStart(now), aloneMs, perItemMs, bigBatchMs: bigMs });
+    if (v.ok) return undefined;
+    this.counters.dropped++;
+    const code = v.reason === 'expired' ? 'DEADLINE_EXCEEDED' : 'OVERLOADED';
+    this.#c.emit('requestDropped', { serviceId: this.serviceId, instanceId: this.id, code, deadline, at: now, atAdmission: true });
+    const why = v.reason === 'expired' ? 'cannot finish before its deadline' : `${v.ahead} queued requests ahead leave no time before its deadline`;
+    return shedError(code, `${this.serviceId}: ${why}; refused at admission`, { serviceId: this.serviceId, deadline, now, expectedFinish: v.finishAt, queuedAhead: v.ahead });
+  }
+
+  /** The smaller of the profile's and the adapted run time of a batch of `n`, on the fastest device, ms. */
+  #optimisticMs(n: number): number {
+    const profiled = latencyAt(this.profile, n);
+    let ms = profiled;
+    for (const s of this.#c.schedulers) ms = Math.min(ms, profiled * (this.#correction.get(s.device.id) ?? 1));
+    return ms;
+  }
+
   estimate(now: number): number {
     return estimateCompletion(this, this.#c.schedulers, now);
   }
@@ -253,7 +283,7 @@ export class ModelInstance implements Lane {
     const code = item.frame ? 'STALE_FRAME' : 'DEADLINE_EXCEEDED';
     const streamId = item.slot?.streamId;
     this.#c.emit('requestDropped', { serviceId: this.serviceId, instanceId: this.id, code, deadline: item.deadline, at: now, ...(streamId ? { streamId } : {}) });
-    item.settle({ ok: false, error: new EparaError(code, `${this.serviceId}: cannot finish before its deadline; dropped before running`, { serviceId: this.serviceId, deadline: item.deadline, now }) });
+    item.settle({ ok: false, error: shedError(code, `${this.serviceId}: cannot finish before its deadline; dropped before running`, { serviceId: this.serviceId, deadline: item.deadline, now }) });
   }
 
   async run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<void> {

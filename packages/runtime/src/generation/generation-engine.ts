@@ -7,6 +7,7 @@ import { estimateGeneration, type GenerationEstimate } from './generation-estima
 import { createStepRunner, type StepRunner } from './step-runner.js';
 import { createTokenChannel } from './token-channel.js';
 import { validateRequest, type GenerationRequest, type Sequence } from './generation-request.js';
+import { shedError } from '../executor/shed-error.js';
 
 /** The streamed tokens of one request. Iterating ends after the last token or throws an `EparaError`. */
 export interface GenerationStream extends AsyncIterable<number> {
@@ -161,7 +162,7 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
   #admission(seq: Sequence): EparaError | undefined {
     const freeSlots = Math.max(0, this.#o.maxBatch - this.#active.length);
     if (this.#waiting.length - freeSlots >= this.#o.maxWaiting) {
-      return new EparaError('OVERLOADED', 'too many generation requests are waiting', { maxWaiting: this.#o.maxWaiting });
+      return shedError('OVERLOADED', 'too many generation requests are waiting', { maxWaiting: this.#o.maxWaiting });
     }
     if (this.#stepMs(1) === undefined) return undefined; // nothing measured yet: admit optimistically
     const alone = this.#stepMs(this.#runner!.stepWork(1, seq.tokens.length + seq.maxNewTokens))!;
@@ -219,7 +220,7 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
       const stepMs = this.#stepMs(this.#runner!.stepWork(batch, len)) ?? 0;
       if (now + stepMs > seq.ttftDeadline) {
         this.#waiting.splice(this.#waiting.indexOf(seq), 1);
-        this.#reject(seq, new EparaError('DEADLINE_EXCEEDED', 'dropped: the first token can no longer come before the TTFT deadline', { ttftDeadline: seq.ttftDeadline, at: now }));
+        this.#reject(seq, shedError('DEADLINE_EXCEEDED', 'dropped: the first token can no longer come before the TTFT deadline', { ttftDeadline: seq.ttftDeadline, at: now }));
         continue;
       }
       if (batch > this.#o.maxBatch) continue;

@@ -10,6 +10,7 @@ import type { PipelineEvents, PipelineStats } from './model-parallel-events.js';
 import { createEntryQueue, type EntryQueue, type QueuedItem } from './model-parallel-queue.js';
 import { planRoutes, type LinkInbound, type LinkOutbound, type StageLinkDevice, type StageRoutes } from './stage-links.js';
 import { StageLinkSet } from './stage-link-set.js';
+import { shedError } from '../executor/shed-error.js';
 
 /** A model-parallel pipeline serving one model as ordered stages on several devices. */
 export interface PipelineEngine extends ServiceEngine, EventEmitter<PipelineEvents> {
@@ -148,7 +149,7 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
     if (now > options.deadline || (pass !== undefined && now + pass > options.deadline)) {
       throw new EparaError('DEADLINE_INFEASIBLE', 'the pipeline cannot finish this request before its deadline', { deadline: options.deadline, passMs: pass });
     }
-    if (this.#queue.size() >= this.#o.maxQueue) throw new EparaError('OVERLOADED', 'pipeline queue is full', { maxQueue: this.#o.maxQueue });
+    if (this.#queue.size() >= this.#o.maxQueue) throw shedError('OVERLOADED', 'pipeline queue is full', { maxQueue: this.#o.maxQueue });
     const promise = this.#queue.add({ inputs, rows, signature: stackSignature(inputs), ...options });
     this.#schedulePump();
     return promise;

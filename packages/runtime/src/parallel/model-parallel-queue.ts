@@ -1,4 +1,5 @@
 import { EparaError, type NamedTensors } from '@epara/core';
+import { shedError } from '../executor/shed-error.js';
 
 /** A request waiting at (or dispatched from) the pipeline entry. */
 export interface QueuedItem {
@@ -79,7 +80,7 @@ export function createEntryQueue(): EntryQueue {
       const expired = items.filter((it) => now + passMs(it.rows) > it.deadline);
       if (expired.length === 0) return expired;
       items = items.filter((it) => !expired.includes(it));
-      for (const it of expired) it.settle(new EparaError('DEADLINE_EXCEEDED', 'dropped: the request can no longer meet its deadline', { deadline: it.deadline, at: now }));
+      for (const it of expired) it.settle(shedError('DEADLINE_EXCEEDED', 'dropped: the request can no longer meet its deadline', { deadline: it.deadline, at: now }));
       return expired;
     },
     peekBatch(batchSize) {
