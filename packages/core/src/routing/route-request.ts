@@ -2,7 +2,7 @@ import { invalidOption } from '../errors/epara-error.js';
 import type { ServerId, ServiceId } from '../model/device.js';
 import type { LocalEstimate } from '../ports/local-executor.js';
 import type { ClusterView, InstanceInfo, ServerEntry } from '../view/server-entry.js';
-import { resolveRouteOptions, sendMs, type NetworkModel, type RouteOptions } from './route-options.js';
+import { resolveRouteOptions, type NetworkModel, type RouteOptions } from './route-options.js';
 import { assertRoutingContext, entriesOf, nextHop, type NextHop } from './routing-common.js';
 
 /** A request as the handler sees it at this server. */
@@ -111,6 +111,12 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
   const scan: PeerScan = { candidates: [], anyInstance: false, idleFits: false };
   const serviceId = request.serviceId;
   const entries = entriesOf(view);
+  // travelMs inlined with one delay and one bandwidth lookup per peer (same arithmetic as sendMs, twice).
+  const delays = network?.delayMs;
+  const bandwidths = network?.bandwidthBytesPerMs;
+  const payloadBytes = request.payloadBytes ?? 0;
+  const responseBytes = request.responseBytes ?? 0;
+  const returnHop = o.includeReturnHop;
   for (let e = 0; e < entries.length; e++) {
     const entry = entries[e]!;
     const age = now - entry.updatedAt;
@@ -120,8 +126,12 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
       const inst = instances[k]!;
       if (inst.serviceId !== serviceId || inst.status !== 'ready') continue;
       scan.anyInstance = true;
-      if (entry.serverId === self || visited.includes(entry.serverId)) continue;
-      const travel = travelMs(network, entry.serverId, request, o);
+      const peer = entry.serverId;
+      if (peer === self || (visited.length > 0 && visited.includes(peer))) continue;
+      const delay = delays?.[peer] ?? o.defaultDelayMs;
+      const bw = bandwidths?.[peer] ?? o.defaultBandwidthBytesPerMs;
+      const there = delay + payloadBytes / bw;
+      const travel = returnHop ? there + (delay + responseBytes / bw) : there;
       if (now + travel + inst.runMs <= latest) scan.idleFits = true;
       const inflatedWaitMs = inflateWait(inst, Math.max(0, age), o);
       const estimateAt = now + travel + inflatedWaitMs + inst.runMs;
@@ -129,12 +139,6 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
     }
   }
   return scan;
-}
-
-/** Payload there, plus the response back when `includeReturnHop`. */
-function travelMs(network: NetworkModel | undefined, peer: ServerId, request: RoutedRequest, o: RouteOptions): number {
-  const there = sendMs(network, peer, request.payloadBytes ?? 0, o);
-  return o.includeReturnHop ? there + sendMs(network, peer, request.responseBytes ?? 0, o) : there;
 }
 
 /**
@@ -180,8 +184,10 @@ function assertRequest(r: RoutedRequest): void {
   if (typeof r.deadline !== 'number' || Number.isNaN(r.deadline)) invalidOption('request.deadline', r.deadline, 'a number (absolute ms)');
   if (r.hops !== undefined && !(Number.isInteger(r.hops) && r.hops >= 0)) invalidOption('request.hops', r.hops, 'an integer >= 0');
   if (r.visited !== undefined && !Array.isArray(r.visited)) invalidOption('request.visited', r.visited, 'an array of server ids');
-  for (const f of ['payloadBytes', 'responseBytes'] as const) {
-    const v = r[f];
-    if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) invalidOption(`request.${f}`, v, 'a finite number >= 0');
-  }
+  assertBytes('payloadBytes', r.payloadBytes);
+  assertBytes('responseBytes', r.responseBytes);
+}
+
+function assertBytes(field: 'payloadBytes' | 'responseBytes', v: unknown): void {
+  if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) invalidOption(`request.${field}`, v, 'a finite number >= 0');
 }

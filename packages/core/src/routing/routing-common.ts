@@ -1,6 +1,8 @@
 import { invalidOption } from '../errors/epara-error.js';
 import type { ServerId } from '../model/device.js';
-import type { ClusterView, ServerEntry } from '../view/server-entry.js';
+import type { ClusterView } from '../view/server-entry.js';
+
+export { entriesOf } from '../view/entry-list.js';
 
 /** The hop count and visited list to send with a forwarded request or stream. */
 export interface NextHop {
@@ -20,21 +22,4 @@ export function assertRoutingContext(view: ClusterView, self: ServerId, now: num
   }
   if (typeof self !== 'string' || self === '') invalidOption('self', self, 'a non-empty server id');
   if (typeof now !== 'number' || !Number.isFinite(now)) invalidOption('now', now, 'a finite number (ms)');
-}
-
-const entryLists = new WeakMap<object, readonly ServerEntry[]>();
-
-/**
- * The view's entries as an array, cached per entries object: views are immutable values (a changed view is a
- * new object, as `mergeView` and its friends return), and thousands of decisions read one view.
- */
-export function entriesOf(view: ClusterView): readonly ServerEntry[] {
-  let list = entryLists.get(view.entries);
-  if (list === undefined) {
-    const built: ServerEntry[] = [];
-    for (const id in view.entries) built.push(view.entries[id]!);
-    entryLists.set(view.entries, built);
-    list = built;
-  }
-  return list;
 }

@@ -1,6 +1,7 @@
 import { invalidOption } from '../errors/epara-error.js';
 import type { ServerId } from '../model/device.js';
 import type { ClusterView, ServerEntry } from './server-entry.js';
+import { rememberEntryList } from './entry-list.js';
 
 /**
  * Orders two entries of one server: positive when `a` supersedes `b`, negative when `b` does, 0 when they are
@@ -53,11 +54,28 @@ export function mergeView(a: ClusterView, b: ClusterView): ClusterView {
 export function createView(entries: readonly ServerEntry[] = []): ClusterView {
   if (!Array.isArray(entries)) invalidOption('entries', entries, 'an array of ServerEntry');
   const out: Record<ServerId, ServerEntry> = {};
-  entries.forEach((e, i) => {
-    assertEntry(e, `entries[${i}]`);
-    const prev = out[e.serverId];
-    out[e.serverId] = prev === undefined ? e : mergeEntry(prev, e);
-  });
+  // When every id is new and none is integer-like (those enumerate first) or `__proto__`, the entries' own
+  // order is the object's enumeration order: routing then reads that array instead of walking the object.
+  let plain = true;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (e === undefined && !(i in entries)) {
+      plain = false; // a hole (forEach semantics: skipped)
+      continue;
+    }
+    assertEntry(e, 'entries', i);
+    const id = e.serverId;
+    const prev = out[id];
+    if (prev === undefined) {
+      out[id] = e;
+      const c = id.charCodeAt(0);
+      if ((c >= 48 && c <= 57) || id === '__proto__') plain = false;
+    } else {
+      out[id] = mergeEntry(prev, e);
+      plain = false;
+    }
+  }
+  if (plain) rememberEntryList(out, entries.slice());
   return { entries: out };
 }
 
@@ -83,11 +101,16 @@ export function markDead(view: ClusterView, serverId: ServerId): ClusterView {
   return { entries: { ...view.entries, [serverId]: { ...entry, alive: false } } };
 }
 
-function assertEntry(e: ServerEntry, field: string): void {
-  if (typeof e !== 'object' || e === null) invalidOption(field, e, 'a ServerEntry');
-  if (typeof e.serverId !== 'string' || e.serverId === '') invalidOption(`${field}.serverId`, e.serverId, 'a non-empty string');
-  if (!Number.isInteger(e.epoch) || e.epoch < 0) invalidOption(`${field}.epoch`, e.epoch, 'an integer >= 0');
-  if (!Number.isInteger(e.version) || e.version < 0) invalidOption(`${field}.version`, e.version, 'an integer >= 0');
+/** Validates one entry; `index` (when given) names it as `field[index]` in the error (built only on failure). */
+function assertEntry(e: ServerEntry, field: string, index?: number): void {
+  if (typeof e !== 'object' || e === null) invalidOption(name(field, index), e, 'a ServerEntry');
+  if (typeof e.serverId !== 'string' || e.serverId === '') invalidOption(`${name(field, index)}.serverId`, e.serverId, 'a non-empty string');
+  if (!Number.isInteger(e.epoch) || e.epoch < 0) invalidOption(`${name(field, index)}.epoch`, e.epoch, 'an integer >= 0');
+  if (!Number.isInteger(e.version) || e.version < 0) invalidOption(`${name(field, index)}.version`, e.version, 'an integer >= 0');
+}
+
+function name(field: string, index: number | undefined): string {
+  return index === undefined ? field : `${field}[${index}]`;
 }
 
 function canonical(value: unknown): string {

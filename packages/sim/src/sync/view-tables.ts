@@ -1,4 +1,4 @@
-import type { ClusterView, ServerEntry } from '@epara/core';
+import { createView, type ClusterView, type ServerEntry } from '@epara/core';
 
 /** Each server's synchronized view as a table (one slot per zone member), with cached snapshots. */
 export interface ViewTables {
@@ -75,16 +75,17 @@ export function createViewTables(zones: readonly (readonly number[])[], serviceI
       if (table === undefined) return EMPTY;
       const at = s * k + service;
       if (sliceVersions[at] === versions[s]) return sliceViews[at]!;
-      const entries: Record<string, ServerEntry> = {};
+      const list: ServerEntry[] = [];
       const m = masks[s]!;
       const bit = service < 31 ? 1 << service : ~0x7fffffff;
       for (let i = 0; i < table.length; i++) {
         const e = table[i];
         if (e === undefined || (m[i]! & bit) === 0) continue;
         if (service >= 31 && !e.instances.some((x) => x.serviceId === serviceIds[service])) continue;
-        entries[e.serverId] = e;
+        list.push(e);
       }
-      const view = { entries };
+      // core createView hands routing this list as the view's entry array (no walk over the record per slice).
+      const view = createView(list);
       sliceViews[at] = view;
       sliceVersions[at] = versions[s]!;
       return view;
