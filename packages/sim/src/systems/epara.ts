@@ -2,7 +2,7 @@ import { admitStream, createView, resolveRouteOptions, routeRequest, type Cluste
 import type { SimSystem } from '../world/system.js';
 import type { SimInstance, SimRequest, SimStream } from '../world/types.js';
 import type { World } from '../world/world.js';
-import { estimateCompletion } from '../world/batch-rule.js';
+import { estimateCompletion } from '../world/device-model.js';
 import { OnlineForecast } from './online-forecast.js';
 import { createRingSync, type RingSync } from '../sync/ring-sync.js';
 import { DEFAULT_EPARA_OPTIONS, DEFAULT_SYNC_OPTIONS, type EparaSystemOptions, type SyncOptions } from './epara-options.js';
@@ -112,7 +112,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     const back = world.network.downlinkMs(req.origin, svc.responseBytes) + (server === req.origin ? 0 : world.network.transferMs(server, req.origin, svc.responseBytes));
     const r = scratchRequest;
     r.serviceId = svc.spec.id;
-    r.deadline = req.deadline - back;
+    r.deadline = req.dueAt - back;
     r.hops = req.hops;
     r.visited = req.visited.length === 0 ? NO_VISITS : req.visited.map((v) => world.serverIds[v]!);
     r.payloadBytes = svc.payloadBytes;
