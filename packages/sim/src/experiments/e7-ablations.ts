@@ -11,6 +11,9 @@ export const ABLATIONS: readonly Contender[] = [
   { label: 'no locality-aware placement', spec: { kind: 'epara', placementOptions: { locality: false } } },
   { label: 'no re-placement on demand shifts', spec: { kind: 'epara', reactToShifts: false } },
   { label: 'no multi-task co-location', spec: { kind: 'epara', placementOptions: { multiTask: false } } },
+  { label: 'no share-aware launch', spec: { kind: 'epara', shareAwareLaunch: false } },
+  { label: 'no learned guard', spec: { kind: 'epara', learnedGuard: false } },
+  { label: 'no profiled interference', spec: { kind: 'epara', profileInterference: false } },
 ];
 
 /** E7: what each mechanism contributes, in the edge world. */

@@ -47,6 +47,22 @@ export interface EparaSystemOptions {
   readonly minReplaceGapMs: number;
   /** Launch guard of the batch rule `now + L(queue) ≥ earliestDeadline − guard`, ms. @default 2 */
   readonly batchGuardMs: number;
+  /**
+   * The launch rule estimates a batch with the device's current share (the batches already running on it,
+   * time slicing and interference) instead of the profile alone. @default true
+   */
+  readonly shareAwareLaunch: boolean;
+  /**
+   * The launch rule inflates its estimates and its guard by a high quantile of each instance's observed
+   * actual/predicted run times (core `LatencyErrorTracker`), instead of trusting the profile. @default true
+   */
+  readonly learnedGuard: boolean;
+  /**
+   * Placement accounts for co-location interference with the slowdown EPARA measured when two batches share a
+   * device (the world's `interference`, as a profiler would find it) instead of core's configured 0.1; an
+   * explicit `placementOptions.colocationSlowdown` wins. @default true
+   */
+  readonly profileInterference: boolean;
   readonly syncOptions: Partial<SyncOptions>;
   readonly routeOptions: Partial<RouteOptions>;
   readonly strategyOptions: Partial<StrategyOptions>;
@@ -71,6 +87,9 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   reactToShifts: true,
   minReplaceGapMs: 10_000,
   batchGuardMs: 2,
+  shareAwareLaunch: true,
+  learnedGuard: true,
+  profileInterference: true,
   syncOptions: {},
   routeOptions: {},
   strategyOptions: {},
