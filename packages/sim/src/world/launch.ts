@@ -17,15 +17,47 @@ export function takeBatch(world: World, inst: SimInstance, dev: SimDevice): SimR
 
 /**
  * Expected run time of a batch of `n` as the instance's scheduler sees it at launch on `dev`, without the
- * learned factor: the profile, stretched by the device's current share when the policy is share-aware
- * (the batches already running there plus this one).
+ * learned factor: the profile, or with a share-aware policy its wall time on the device as shared now
+ * ({@link sharedRunMs}).
  */
-export function predictedMs(world: World, inst: SimInstance, dev: SimDevice, n: number, sharing = currentShare(world, inst, dev)): number {
-  return profileMs(inst, n) * sharing;
+export function predictedMs(world: World, inst: SimInstance, dev: SimDevice, n: number): number {
+  const work = profileMs(inst, n);
+  return shareAware(inst) ? sharedRunMs(work, remainingOn(world, dev, SCRATCH), world.interference) : work;
 }
 
-function currentShare(world: World, inst: SimInstance, dev: SimDevice): number {
-  return inst.policy.kind === 'deadline' && inst.policy.shareAware === true ? sharingFactor(dev.running.length + 1, world.interference) : 1;
+function shareAware(inst: SimInstance): boolean {
+  return inst.policy.kind === 'deadline' && inst.policy.shareAware === true;
+}
+
+const SCRATCH: number[] = [];
+
+/** Exclusive work left of the batches running on `dev` now, ascending (into `out`). */
+function remainingOn(world: World, dev: SimDevice, out: number[]): number[] {
+  out.length = 0;
+  const n = dev.running.length;
+  const done = (world.clock.now() - dev.lastUpdate) / sharingFactor(n, world.interference);
+  for (const b of dev.running) out.push(Math.max(0, b.remaining - done));
+  if (out.length > 1) out.sort((a, b) => a - b);
+  return out;
+}
+
+/**
+ * Wall time of `work` ms of exclusive work started now on a device whose running batches have `others` ms of
+ * exclusive work left (ascending), under the world's processor sharing with interference `beta`, if nothing
+ * else starts: phase by phase, every active batch advances at `1 / sharingFactor(active)`, and the device's
+ * share grows as the others end. Exact for the world's device model; the profile alone when it runs alone.
+ */
+export function sharedRunMs(work: number, others: readonly number[], beta: number): number {
+  let t = 0;
+  let done = 0;
+  let active = others.length + 1;
+  for (const r of others) {
+    if (r >= work) break;
+    t += (r - done) * sharingFactor(active, beta);
+    done = r;
+    active--;
+  }
+  return t + (work - done) * sharingFactor(active, beta);
 }
 
 function setTimer(world: World, inst: SimInstance, at: number): void {
@@ -39,14 +71,15 @@ function setTimer(world: World, inst: SimInstance, at: number): void {
 function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, dev: SimDevice): SimRequest[] | null {
   if (q.size === 0 || inst.policy.kind !== 'deadline') return null;
   const now = world.clock.now();
-  const share = currentShare(world, inst, dev);
+  const others = shareAware(inst) && dev.running.length > 0 ? remainingOn(world, dev, SCRATCH) : null;
+  const beta = world.interference;
   const err = inst.errors;
   const factor = err === null ? 1 : err.factor;
   const ctx: LaunchContext = {
     now,
     startAt: now,
     batchSize: inst.plan.batchSize,
-    latencyMs: (n) => profileMs(inst, n) * share * factor,
+    latencyMs: (n) => (others === null ? profileMs(inst, n) : sharedRunMs(profileMs(inst, n), others, beta)) * factor,
     // Drops stay optimistic: an item is rejected only when even an unshared run alone would miss.
     dropLatencyMs: profileMs(inst, 1),
     guardMs: inst.policy.guardMs + (err === null ? 0 : err.excessMs),
