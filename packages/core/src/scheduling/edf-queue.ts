@@ -49,8 +49,21 @@ export class EdfQueue<T extends SchedulableItem = SchedulableItem> {
     return true;
   }
 
-  /** Removes several items at once, keeping the order of the rest (linear: one pass over the queue). */
+  /**
+   * Removes several items at once, keeping the order of the rest (linear: one pass over the queue). A launched
+   * batch is usually the queue's head in order: that case splices the prefix without building a set.
+   */
   removeAll(items: readonly T[] | ReadonlySet<T>): void {
+    if (Array.isArray(items)) {
+      const list = items as readonly T[];
+      const a = this.#items;
+      let k = 0;
+      while (k < list.length && k < a.length && a[k] === list[k]) k++;
+      if (k === list.length) {
+        a.splice(0, k);
+        return;
+      }
+    }
     const set = items instanceof Set ? items : new Set(items as readonly T[]);
     if (set.size === 0) return;
     let w = 0;

@@ -1,5 +1,6 @@
 import type { RouteOptions } from '@epara/core';
 import type { ServerGroup } from '../model/hardware.js';
+import type { EparaSystemOptions } from '../systems/epara-options.js';
 import type { RunResult } from '../metrics/summary.js';
 import type { Scenario, SystemSpec } from '../scenario/scenario.js';
 import { simulate } from '../simulate.js';
@@ -18,6 +19,11 @@ export interface ExperimentContext {
    * proposed core default. @default {} (the core's defaults)
    */
   readonly eparaRouteOptions?: Partial<RouteOptions>;
+  /**
+   * Other EPARA system options in the main comparisons, for sensitivity runs (a mechanism on or off across a
+   * whole load sweep). @default {} (the system's defaults)
+   */
+  readonly eparaOptions?: Partial<Omit<EparaSystemOptions, 'routeOptions'>>;
 }
 
 /** The testbed-scale cluster (paper's edge servers, embedded boards, microcomputers). */
@@ -98,8 +104,9 @@ export function perServiceCell(r: RunResult): string {
 /** {@link MAIN_SYSTEMS}, with EPARA's routing options from the context when it sets them. */
 export function mainSystems(ctx: ExperimentContext): readonly Contender[] {
   const route = ctx.eparaRouteOptions;
-  if (route === undefined) return MAIN_SYSTEMS;
-  return MAIN_SYSTEMS.map((c) => (c.spec.kind === 'epara' ? { label: c.label, spec: { ...c.spec, routeOptions: route } } : c));
+  const extra = ctx.eparaOptions;
+  if (route === undefined && extra === undefined) return MAIN_SYSTEMS;
+  return MAIN_SYSTEMS.map((c) => (c.spec.kind === 'epara' ? { label: c.label, spec: { ...c.spec, ...extra, ...(route === undefined ? {} : { routeOptions: route }) } } : c));
 }
 
 /** Runs counter to report progress. */

@@ -61,7 +61,7 @@ export class MetricsCollector {
   complete(req: SimRequest, responseAt: number): void {
     this.#settle(req);
     if (!this.counts(req.emitAt)) return;
-    const good = responseAt <= req.deadline;
+    const good = responseAt <= req.dueAt;
     const latency = responseAt - req.emitAt;
     const bucket = LatencyHistogram.bucketOf(latency);
     const svc = this.perService[req.service]!;

@@ -1,4 +1,4 @@
-import { estimateCompletion, profileMs } from '../world/batch-rule.js';
+import { estimateCompletion, profileMs } from '../world/device-model.js';
 import type { SimSystem } from '../world/system.js';
 import type { SimInstance, SimRequest } from '../world/types.js';
 import type { World } from '../world/world.js';
@@ -103,7 +103,7 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
       }
     }
     if (best === undefined) return world.dropItem(req, 'NO_INSTANCE');
-    if (bestAt > req.deadline - o.guardMs) return world.dropItem(req, 'OVERLOADED');
+    if (bestAt > req.dueAt - o.guardMs) return world.dropItem(req, 'OVERLOADED');
     incoming.set(best, (incoming.get(best) ?? 0) + 1);
     target.set(req, best);
     world.schedule(now + back, EV_ANSWER, req.origin, req);

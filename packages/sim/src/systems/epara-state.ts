@@ -1,5 +1,5 @@
 import type { InstanceInfo, NetworkModel, ServerEntry } from '@epara/core';
-import { estimateCompletion, profileMs } from '../world/batch-rule.js';
+import { estimateCompletion, profileMs } from '../world/device-model.js';
 import type { SimInstance } from '../world/types.js';
 import type { World } from '../world/world.js';
 import type { PlacementDriver } from './placement-driver.js';

@@ -2,7 +2,7 @@ import { admitStream, createView, resolveRouteOptions, routeRequest, type Cluste
 import type { SimSystem } from '../world/system.js';
 import type { SimInstance, SimRequest, SimStream } from '../world/types.js';
 import type { World } from '../world/world.js';
-import { estimateCompletion } from '../world/batch-rule.js';
+import { estimateCompletion } from '../world/device-model.js';
 import { OnlineForecast } from './online-forecast.js';
 import { createRingSync, type RingSync } from '../sync/ring-sync.js';
 import { DEFAULT_EPARA_OPTIONS, DEFAULT_SYNC_OPTIONS, type EparaSystemOptions, type SyncOptions } from './epara-options.js';
@@ -112,7 +112,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     const back = world.network.downlinkMs(req.origin, svc.responseBytes) + (server === req.origin ? 0 : world.network.transferMs(server, req.origin, svc.responseBytes));
     const r = scratchRequest;
     r.serviceId = svc.spec.id;
-    r.deadline = req.deadline - back;
+    r.deadline = req.dueAt - back;
     r.hops = req.hops;
     r.visited = req.visited.length === 0 ? NO_VISITS : req.visited.map((v) => world.serverIds[v]!);
     r.payloadBytes = svc.payloadBytes;
@@ -140,7 +140,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       ({ zones, zoneIndex } = zonesOf(world));
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
       lastPlacedAt = zones.map(() => 0);
-      drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs }, demandHeadroom: o.demandHeadroom }));
+      drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality }));
       book = new ServerStateBook(world, (s) => drivers[zoneIndex[s]!]!, (s) => zones[zoneIndex[s]!]!);
       if (o.sync) {
         ring = createRingSync({ zones, options: syncO, serviceIds: world.services.map((s) => s.spec.id), entryOf: (s) => book.entry(s, syncO.noise), onDeadDetected: () => {} });
@@ -203,7 +203,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       drivers[zoneIndex[inst.server]!]?.resume(world);
     },
     describe: () => ({
-      options: { locality: o.placementOptions.locality ?? false, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, hopLimit: route.hopLimit },
+      options: { locality: o.placementOptions.locality ?? false, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, hopLimit: route.hopLimit },
       sync: o.sync ? { ...syncO, ...ring!.stats() } : 'off',
       placements: replacements + zones.length + shiftReplacements,
       shiftReplacements,

@@ -26,6 +26,18 @@ export interface PlacementDriverOptions {
   readonly policy: BatchPolicy;
   /** Capacity is planned for `forecast × demandHeadroom` (bursts, pack fill time). */
   readonly demandHeadroom: number;
+  /**
+   * Locality counts the clients' access legs too: the delay between two servers handed to core placement
+   * includes half of each one's access latency, so a request's round trip through its access server is in
+   * the test. Default false (server-to-server delays only).
+   */
+  readonly accessInDelays?: boolean;
+}
+
+/** Delay between two servers as placement sees it (with the access legs when `accessInDelays`). */
+function delayWith(access: boolean): (world: World, a: number, b: number) => number {
+  if (!access) return (world, a, b) => world.network.delayMs(a, b);
+  return (world, a, b) => world.network.delayMs(a, b) + (world.servers[a]!.preset.accessLatencyMs + world.servers[b]!.preset.accessLatencyMs) / 2;
 }
 
 /** Runs core `allocate` + `placeServices` for one zone and applies the result to the world. */
@@ -48,6 +60,7 @@ export interface PlacementDriver {
  * demand forecast; the result's new instances load (model load time) and removed ones drain.
  */
 export function createPlacementDriver(o: PlacementDriverOptions): PlacementDriver {
+  const delayOf = delayWith(o.accessInDelays === true);
   const byId = new Map<string, SimInstance>();
   const placed = new Map<SimInstance, PlacedInstance>();
   const gone = new Map<string, SimInstance>();
@@ -87,7 +100,7 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
     const current = [...placed.entries()].filter(([inst]) => inst.status !== 'gone' && inst.status !== 'draining').map(([inst, p]) => ({ ...p, backlogItems: inst.queue.size }));
     // The initial deployment happens before traffic: loading then forgoes no goodput, so it pays no switching cost.
     const options = warm ? { ...o.placementOptions, switchWeight: 0 } : o.placementOptions;
-    const result = placeServices({ servers, services, plans, demand: demands, current, delaysMs: (a, b) => world.network.delayMs(indexOf(world, a), indexOf(world, b)) }, options);
+    const result = placeServices({ servers, services, plans, demand: demands, current, delaysMs: (a, b) => delayOf(world, indexOf(world, a), indexOf(world, b)) }, options);
     apply(world, result, warm);
     runs++;
     lastPredicted = result.goodputPerSec;

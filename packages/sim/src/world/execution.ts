@@ -1,4 +1,5 @@
-import { actualMs, hasRunning, sharingFactor, takeBatch } from './batch-rule.js';
+import { actualMs, hasRunning, sharingFactor } from './device-model.js';
+import { predictedMs, takeBatch } from './launch.js';
 import { EV } from './events.js';
 import type { RunningBatch, SimDevice, SimInstance, SimRequest } from './types.js';
 import type { World } from './world.js';
@@ -42,6 +43,7 @@ export function onDeviceEvent(world: World, dev: SimDevice, version: number): vo
   reschedule(world, dev);
   for (const b of done) {
     b.instance.running--;
+    b.instance.errors?.observe(b.predictedMs, now + b.tailMs - b.startedAt);
     if (b.tailMs > 0) world.queue.push(now + b.tailMs, EV.PIPELINE_DONE, 0, b);
     else finishBatch(world, b);
   }
@@ -62,9 +64,9 @@ export function finishBatch(world: World, b: RunningBatch): void {
 export function enqueue(world: World, inst: SimInstance, req: SimRequest): void {
   const now = world.clock.now();
   req.returnMs = world.network.transferMs(inst.server, req.origin, inst.svc.responseBytes) + world.network.downlinkMs(req.origin, inst.svc.responseBytes);
-  req.devDeadline = req.deadline - req.returnMs;
+  req.deadline = req.dueAt - req.returnMs;
   req.enqueuedAt = now;
-  req.qkey = inst.policy.kind === 'deadline' ? req.devDeadline : now;
+  req.qkey = now;
   inst.queue.push(req);
   inst.arrivals++;
   kickInstance(world, inst);
@@ -93,14 +95,15 @@ export function kickDevice(world: World, dev: SimDevice): void {
 
 
 function tryLaunch(world: World, inst: SimInstance, dev: SimDevice): void {
-  const items = takeBatch(world, inst);
+  const items = takeBatch(world, inst, dev);
   if (items === null) return;
   const now = world.clock.now();
   advance(dev, now, world.interference);
+  const predicted = inst.errors === null ? 0 : predictedMs(world, inst, dev, items.length);
   const total = actualMs(inst, items);
   const stages = inst.plan.serviceStrategy === 'model-parallel' ? inst.plan.stages : 1;
   const work = total / stages;
-  dev.running.push({ instance: inst, device: dev, items, remaining: work, tailMs: total - work });
+  dev.running.push({ instance: inst, device: dev, items, remaining: work, tailMs: total - work, startedAt: now, predictedMs: predicted });
   if (stages > 1) for (const d of inst.devices) if (d !== dev) d.busyMs += work;
   inst.running++;
   reschedule(world, dev);

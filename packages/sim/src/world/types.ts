@@ -1,4 +1,4 @@
-import type { ParallelPlan } from '@epara/core';
+import type { EdfQueue, LatencyErrorTracker, ParallelPlan } from '@epara/core';
 import type { SimService } from '../model/services.js';
 
 /** Why an item ended without a good result (EPARA error codes, plus the simulator's own `UNFINISHED`). */
@@ -16,12 +16,16 @@ export type DropReason =
 /** One request or stream frame travelling through the simulated cluster. */
 export interface SimRequest {
   readonly id: number;
+  /** Equal to `id`: the core scheduler's FIFO tie-breaker. */
+  readonly seq: number;
+  /** Always 0 (the simulator has no priorities): the core scheduler's tie-breaker. */
+  readonly priority: number;
   readonly service: number;
   /** Access server the client reached. */
   origin: number;
   readonly emitAt: number;
-  /** Absolute deadline (emission + SLO deadline or staleness limit), ms. */
-  readonly deadline: number;
+  /** The client's absolute deadline (emission + SLO deadline or staleness limit), ms. */
+  readonly dueAt: number;
   readonly promptTokens: number;
   readonly outputTokens: number;
   /** The stream this frame belongs to, or null for a plain request. */
@@ -29,11 +33,14 @@ export interface SimRequest {
   hops: number;
   /** Servers that already handled the request (never revisited). */
   visited: number[];
-  /** Queue key: device deadline (EDF) or enqueue time (FIFO). */
+  /** FIFO queue key (Triton's batcher): the enqueue time. */
   qkey: number;
   enqueuedAt: number;
-  /** Deadline minus the time the result needs to get back to the client from the serving server. */
-  devDeadline: number;
+  /**
+   * The device deadline the core scheduler orders and launches by: `dueAt` minus the time the result needs
+   * to get back to the client from the serving server (set when the request is queued).
+   */
+  deadline: number;
   /** Time from the serving server back to the client, ms. */
   returnMs: number;
   settled: boolean;
@@ -64,9 +71,14 @@ export interface InstancePlan {
   readonly stages: number;
 }
 
-/** How an instance forms batches: EPARA's deadline-aware EDF rule, or Triton's dynamic batcher. */
+/**
+ * How an instance forms batches: the core deadline-aware launch rule (`planLaunch`), or Triton's dynamic
+ * batcher. `shareAware` estimates a batch with the device's current share (time slicing and interference of
+ * the batches already running on it); `learnedGuard` inflates estimates and the guard by a high quantile of
+ * the instance's observed actual/predicted run times (`LatencyErrorTracker`).
+ */
 export type BatchPolicy =
-  | { readonly kind: 'deadline'; readonly guardMs: number }
+  | { readonly kind: 'deadline'; readonly guardMs: number; readonly shareAware?: boolean; readonly learnedGuard?: boolean }
   | { readonly kind: 'triton'; readonly maxQueueDelayMs: number; readonly queueTimeoutMs: number };
 
 /** One placed instance of a service on one or more devices of one server. */
@@ -79,7 +91,12 @@ export interface SimInstance {
   plan: InstancePlan;
   readonly policy: BatchPolicy;
   status: 'loading' | 'ready' | 'draining' | 'gone';
-  queue: RequestHeap;
+  /** EDF queue (deadline policy, driven by the core launch rule) or FIFO heap (Triton's batcher). */
+  queue: EdfQueue<SimRequest> | RequestHeap;
+  /** Observed run-time error of this instance's batches (deadline policy with `learnedGuard`), or null. */
+  errors: LatencyErrorTracker | null;
+  /** Scratch for the core completion estimate (one entry per device). */
+  freeAt: number[];
   /** Batches of this instance running now (at most one per device). */
   running: number;
   timerVersion: number;
@@ -114,6 +131,9 @@ export interface RunningBatch {
   remaining: number;
   /** Extra pipeline latency after the device part (model parallel), ms. */
   readonly tailMs: number;
+  /** Launch time, and the run time predicted then from the profile and the device's share (learned guard). */
+  readonly startedAt: number;
+  readonly predictedMs: number;
 }
 
 /** Binary min-heap of requests by `qkey`. */

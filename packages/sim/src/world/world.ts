@@ -1,4 +1,4 @@
-import { createManualClock, createSeededRandom, type ManualClock, type Random } from '@epara/core';
+import { createManualClock, createSeededRandom, EdfQueue, LatencyErrorTracker, type ManualClock, type Random } from '@epara/core';
 import { createEventQueue, type EventQueue } from '../engine/event-queue.js';
 import type { EventHandler } from '../engine/run-events.js';
 import type { SimServer } from '../model/hardware.js';
@@ -165,7 +165,7 @@ export class World implements EventHandler {
         return null;
       }
     }
-    const inst: SimInstance = { ...init, id: this.#nextInstanceId++, svc, status: warm ? 'ready' : 'loading', queue: new RequestHeap(), running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0 };
+    const inst: SimInstance = { ...init, id: this.#nextInstanceId++, svc, status: warm ? 'ready' : 'loading', queue: init.policy.kind === 'deadline' ? new EdfQueue<SimRequest>() : new RequestHeap(), errors: init.policy.kind === 'deadline' && init.policy.learnedGuard === true ? new LatencyErrorTracker() : null, freeAt: [], running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0 };
     for (const d of inst.devices) d.instances.push(inst);
     this.instancesByServer[inst.server]!.push(inst);
     if (!warm) this.queue.push(this.clock.now() + (svc.spec.loadTimeMs ?? 0), EV.READY, 0, inst);
@@ -233,16 +233,17 @@ export class World implements EventHandler {
     const rnd = this.#workRandom;
     const prompt = llm ? (promptTokens >= 0 ? promptTokens : Math.round(llm.promptTokensMean * (1 - llm.spread + 2 * llm.spread * rnd.next()))) : 0;
     const out = llm ? (outputTokens >= 0 ? Math.max(1, outputTokens) : Math.max(1, Math.round(llm.outputTokensMean * (1 - llm.spread + 2 * llm.spread * rnd.next())))) : 0;
+    const id = this.#nextRequestId++;
     const req: SimRequest = {
-      id: this.#nextRequestId++, service, origin: this.accessServer(origin), emitAt: now, deadline: now + serviceDeadlineMs(svc.spec),
-      promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: NO_VISITS, qkey: 0, enqueuedAt: 0, devDeadline: 0, returnMs: 0, settled: false,
+      id, seq: id, priority: 0, service, origin: this.accessServer(origin), emitAt: now, dueAt: now + serviceDeadlineMs(svc.spec),
+      promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: NO_VISITS, qkey: 0, enqueuedAt: 0, deadline: 0, returnMs: 0, settled: false,
     };
     this.metrics.offer(req);
     return req;
   }
 
   #send(req: SimRequest): void {
-    const at = this.network.sendUp(req.origin, this.payloadOf(req), this.clock.now(), req.deadline);
+    const at = this.network.sendUp(req.origin, this.payloadOf(req), this.clock.now(), req.dueAt);
     // The client's access link is so backed up that the upload could not arrive in time: it skips the item.
     if (at < 0) return this.dropItem(req, 'DEADLINE_INFEASIBLE');
     this.queue.push(at, EV.AT_SERVER, req.origin, req);

@@ -1,0 +1,118 @@
+import { planLaunch, type EdfQueue, type LaunchContext } from '@epara/core';
+import { EV } from './events.js';
+import { profileMs, sharingFactor } from './device-model.js';
+import { RequestHeap, type SimDevice, type SimInstance, type SimRequest } from './types.js';
+import type { World } from './world.js';
+
+/*
+ * Which queued items launch as an instance's next batch, and when. The deadline policy is core's request
+ * scheduler (`planLaunch` on an `EdfQueue`, the rule the runtime's device scheduler drives), fed by the
+ * world's virtual clock; Triton's dynamic batcher is the baseline's own FIFO rule.
+ */
+
+/** The next batch of an instance on `dev` by its policy, or null (a timer is set when it should look again). */
+export function takeBatch(world: World, inst: SimInstance, dev: SimDevice): SimRequest[] | null {
+  return inst.queue instanceof RequestHeap ? takeTriton(world, inst, inst.queue) : takeDeadline(world, inst, inst.queue, dev);
+}
+
+/**
+ * Expected run time of a batch of `n` as the instance's scheduler sees it at launch on `dev`, without the
+ * learned factor: the profile, or with a share-aware policy its wall time on the device as shared now
+ * ({@link sharedRunMs}).
+ */
+export function predictedMs(world: World, inst: SimInstance, dev: SimDevice, n: number): number {
+  const work = profileMs(inst, n);
+  return shareAware(inst) ? sharedRunMs(work, remainingOn(world, dev, SCRATCH), world.interference) : work;
+}
+
+function shareAware(inst: SimInstance): boolean {
+  return inst.policy.kind === 'deadline' && inst.policy.shareAware === true;
+}
+
+const SCRATCH: number[] = [];
+
+/** Exclusive work left of the batches running on `dev` now, ascending (into `out`). */
+function remainingOn(world: World, dev: SimDevice, out: number[]): number[] {
+  out.length = 0;
+  const n = dev.running.length;
+  const done = (world.clock.now() - dev.lastUpdate) / sharingFactor(n, world.interference);
+  for (const b of dev.running) out.push(Math.max(0, b.remaining - done));
+  if (out.length > 1) out.sort((a, b) => a - b);
+  return out;
+}
+
+/**
+ * Wall time of `work` ms of exclusive work started now on a device whose running batches have `others` ms of
+ * exclusive work left (ascending), under the world's processor sharing with interference `beta`, if nothing
+ * else starts: phase by phase, every active batch advances at `1 / sharingFactor(active)`, and the device's
+ * share grows as the others end. Exact for the world's device model; the profile alone when it runs alone.
+ */
+export function sharedRunMs(work: number, others: readonly number[], beta: number): number {
+  let t = 0;
+  let done = 0;
+  let active = others.length + 1;
+  for (const r of others) {
+    if (r >= work) break;
+    t += (r - done) * sharingFactor(active, beta);
+    done = r;
+    active--;
+  }
+  return t + (work - done) * sharingFactor(active, beta);
+}
+
+function setTimer(world: World, inst: SimInstance, at: number): void {
+  if (inst.timerAt > world.clock.now() && inst.timerAt <= at) return;
+  inst.timerVersion++;
+  inst.timerAt = at;
+  world.queue.push(at, EV.TIMER, inst.timerVersion, inst);
+}
+
+/** Core's rule: EDF; drop hopeless items; launch when full or when waiting would miss the head's deadline. */
+function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, dev: SimDevice): SimRequest[] | null {
+  if (q.size === 0 || inst.policy.kind !== 'deadline') return null;
+  const now = world.clock.now();
+  const others = shareAware(inst) && dev.running.length > 0 ? remainingOn(world, dev, SCRATCH) : null;
+  const beta = world.interference;
+  const err = inst.errors;
+  const factor = err === null ? 1 : err.factor;
+  const ctx: LaunchContext = {
+    now,
+    startAt: now,
+    batchSize: inst.plan.batchSize,
+    latencyMs: (n) => (others === null ? profileMs(inst, n) : sharedRunMs(profileMs(inst, n), others, beta)) * factor,
+    // Drops stay optimistic: an item is rejected only when even an unshared run alone would miss.
+    dropLatencyMs: profileMs(inst, 1),
+    guardMs: inst.policy.guardMs + (err === null ? 0 : err.excessMs),
+    // A draining instance (or one whose successor is loading) does not wait to fill a batch.
+    launchWhenIdle: inst.status !== 'ready',
+  };
+  const d = planLaunch(q.items, ctx);
+  if (d.drop.length > 0) {
+    q.removeAll(d.drop);
+    for (const r of d.drop) world.dropItem(r, 'DEADLINE_EXCEEDED');
+  }
+  if (d.launch !== undefined) {
+    q.removeAll(d.launch);
+    return d.launch;
+  }
+  if (d.wakeAt !== undefined) setTimer(world, inst, d.wakeAt);
+  return null;
+}
+
+/** Triton's dynamic batcher: FIFO, reject after the queue timeout, launch when full or after max queue delay. */
+function takeTriton(world: World, inst: SimInstance, q: RequestHeap): SimRequest[] | null {
+  if (inst.policy.kind !== 'triton') return null;
+  const now = world.clock.now();
+  while (q.size > 0 && now - q.peek()!.enqueuedAt > inst.policy.queueTimeoutMs) world.dropItem(q.pop()!, 'DEADLINE_EXCEEDED');
+  if (q.size === 0) return null;
+  const b = inst.plan.batchSize;
+  const oldest = q.peek()!.enqueuedAt;
+  if (q.size < b && now < oldest + inst.policy.maxQueueDelayMs && inst.status === 'ready') {
+    setTimer(world, inst, oldest + inst.policy.maxQueueDelayMs);
+    return null;
+  }
+  const k = Math.min(q.size, b);
+  const items: SimRequest[] = [];
+  for (let i = 0; i < k; i++) items.push(q.pop()!);
+  return items;
+}
