@@ -58,7 +58,9 @@ export interface PlacementOptions {
    * How a served item is valued. `'offered-load'`: every service with demand is worth the same when fully served
    * (an item is worth `weight × mean demand ÷ the service's demand`), so an expensive service with little demand
    * counts as much as a cheap popular one, at a cost in total items/s. `'per-item'`: an item is worth its
-   * service's `weight` (weighted items/s; with the floor below, no service with demand is abandoned). @default 'per-item'
+   * service's `weight` (weighted items/s; with the floor below, no service with demand is abandoned). The
+   * default is `'offered-load'`: maximising raw items/s let a cheap popular service crowd out an expensive one
+   * (the simulator measured the worst service's attainment at 0.15 with `'per-item'`, 0.88 with this). @default 'offered-load'
    */
   readonly valueWeighting?: 'offered-load' | 'per-item';
   /**
@@ -117,7 +119,7 @@ export const DEFAULT_PLACEMENT_OPTIONS: ResolvedPlacementOptions = {
   safeguard: true,
   batchVariants: 2,
   restarts: 'auto',
-  valueWeighting: 'per-item',
+  valueWeighting: 'offered-load',
   minServedShare: 0.5,
   floorBonus: 1e6,
   colocationSlowdown: 0.1,
