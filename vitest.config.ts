@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^@epara\/core$/, replacement: src('core/src/index.ts') },
       { find: /^@epara\/core\/internal$/, replacement: src('core/src/internal.ts') },
+      { find: /^@epara\/core\/testing$/, replacement: src('core/src/testing.ts') },
       { find: /^@epara\/runtime$/, replacement: src('runtime/src/index.ts') },
       { find: /^@epara\/mesh$/, replacement: src('mesh/src/index.ts') },
       { find: /^@epara\/mesh\/wire$/, replacement: src('mesh/src/wire.ts') },

@@ -1,8 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // `internal`: helpers shared by EPARA's own packages only.
-  entry: { index: 'src/index.ts', internal: 'src/internal.ts' },
+  // `internal`: helpers shared by EPARA's own packages only; `testing`: exact placement references.
+  entry: { index: 'src/index.ts', internal: 'src/internal.ts', testing: 'src/testing.ts' },
   format: ['esm'],
   dts: true,
   sourcemap: true,

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createManualClock, createSeededRandom, isEparaError } from '@epara/core';
 import { createPeerChannel, createWebSocketTransport, encodeFrame, secureConnection } from '@epara/mesh';
 import type { Connection, DecodedMessage, PeerChannel, Transport } from '@epara/mesh';
-import { messageArb } from '../../packages/mesh/src/protocol/wire-arbitraries.js';
+import { messageArb } from '@epara/mesh/testing';
 import { closedOf, codeOf, collectFrames } from '@epara/mesh/testing';
 import { testTls } from './helpers.js';
 

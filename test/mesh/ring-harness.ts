@@ -1,6 +1,6 @@
 import { createManualClock, createSeededRandom } from '@epara/core';
 import { RingSync, createManualScheduler, silentLogger } from '@epara/mesh';
-import { createFaultInjector } from '../../packages/mesh/src/sync/sync-faults.js';
+import { createFaultInjector } from '@epara/mesh/testing';
 import type { ManualScheduler, RingSyncConfig, Scheduler, SyncFaults, TimerHandle } from '@epara/mesh';
 
 /**
