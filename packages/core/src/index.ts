@@ -33,6 +33,10 @@ export { checkSignal, isAbortSignalLike, signalError } from './errors/check-sign
 // ports
 export { systemClock, createManualClock } from './ports/clock.js';
 export type { Clock, ManualClock } from './ports/clock.js';
+export { createSystemTimers, createManualTimers } from './ports/timers.js';
+export type { Timers, TimerHandle, ManualTimers } from './ports/timers.js';
+export { silentLogger, isLogger } from './ports/logger.js';
+export type { Logger } from './ports/logger.js';
 export { createSeededRandom } from './ports/random.js';
 export type { Random } from './ports/random.js';
 export type { AbortSignalLike } from './ports/abort-signal.js';

@@ -41,10 +41,6 @@ export type { SelfState } from './sync/view-store.js';
 // testing and ports
 export { createFakeExecutor } from './testing/fake-executor.js';
 export type { FakeExecutor, FakeExecutorOptions, FakeServiceConfig } from './testing/fake-executor.js';
-export { systemScheduler, createManualScheduler } from './util/scheduler.js';
-export type { Scheduler, ManualScheduler, TimerHandle } from './util/scheduler.js';
-export { silentLogger } from './util/logger.js';
-export type { MeshLogger } from './util/logger.js';
 
 
 // transport (wire layer)

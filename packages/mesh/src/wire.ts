@@ -27,5 +27,3 @@ export type { ProtocolLimits, ResolvedProtocolLimits } from './protocol/protocol
 export { createConnection } from './transport/create-connection.js';
 export type { ConnectionSink, ConnectionController, CreateConnectionOptions } from './transport/create-connection.js';
 export { DEFAULT_MAX_FRAME_BYTES, abortError, withAbort } from './transport/transport-util.js';
-export { silentLogger, isMeshLogger } from './util/logger.js';
-export type { MeshLogger } from './util/logger.js';

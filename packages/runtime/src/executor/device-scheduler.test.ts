@@ -3,7 +3,7 @@ import { createManualClock, EdfQueue } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
-import { createManualTimers } from '../util/timers.js';
+import { createManualTimers } from '@epara/core';
 import { DeviceScheduler } from './device-scheduler.js';
 
 /** A lane whose batches end when the test says so; every batch is expected to take `runMs`. */

@@ -2,7 +2,7 @@ import { DeviceTimeline, LatencyErrorTracker, planLaunch, type Clock, type Launc
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
-import type { TimerHandle, Timers } from '../util/timers.js';
+import type { TimerHandle, Timers } from '@epara/core';
 
 /** Batches a device holds at once: one running and one waiting in the worker. */
 const MAX_AHEAD = 2;

@@ -19,7 +19,7 @@ import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { splitTensors, stackTensors } from '../tensors/stack.js';
 import { defaultBatchSizes, measureLatencies } from '../profiling/measure-latencies.js';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '@epara/core';
 import type { DeviceScheduler } from './device-scheduler.js';
 import type { ExecutorEvents } from './executor-events.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
