@@ -1,5 +1,7 @@
-import { createManualClock, createManualTimers, createSeededRandom, silentLogger } from '@epara/core';
-import type { ManualTimers, Timers } from '@epara/core';
+import { createManualClock, createSeededRandom, silentLogger } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
+import type { Timers } from '@epara/core';
+import type { ManualTimers } from '@epara/core/testing';
 import { RingSync } from '@epara/mesh';
 import { createFaultInjector } from '@epara/mesh/testing';
 import type { RingSyncConfig, SyncFaults } from '@epara/mesh';

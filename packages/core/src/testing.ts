@@ -1,9 +1,9 @@
 /**
- * `@epara/core/testing`: exact references for placement, for tests and benchmarks that compare
- * `placeServices` against an optimum — brute force on small instances, a
- * mixed-integer program (solved by a HiGHS instance the caller passes in) on mid-size ones, seeded instance
- * generators and a static, Triton-like baseline. Written from the placement rules, not from the production
- * helpers. No stability promise.
+ * `@epara/core/testing`: virtual time for tests ({@link createManualTimers}, driven by core's `createManualClock`)
+ * and exact references for placement, for tests and benchmarks that compare `placeServices` against an optimum —
+ * brute force on small instances, a mixed-integer program (solved by a HiGHS instance the caller passes in) on
+ * mid-size ones, seeded instance generators and a static, Triton-like baseline. Written from the placement rules,
+ * not from the production helpers. No stability promise.
  *
  * @example
  * ```ts
@@ -14,6 +14,8 @@
  *
  * @packageDocumentation
  */
+export { createManualTimers } from './ports/timers.js';
+export type { ManualTimers } from './ports/timers.js';
 export { bruteForceOptimum, smallRandomInstance, MAX_BRUTE_FORCE_ITEMS } from './placement/testing/brute-force.js';
 export { tritonLikeGoodput } from './placement/testing/static-baseline.js';
 export type { StaticBaselineResult } from './placement/testing/static-baseline.js';

@@ -2,7 +2,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { invalidOption, systemClock } from '@epara/core';
 import type { Clock, LocalExecutor, ServerId } from '@epara/core';
 import type { ProtocolLimits } from '@epara/mesh/wire';
-import { isLogger, silentLogger } from '@epara/core';
+import { silentLogger } from '@epara/core';
+import { isLogger } from '@epara/core/internal';
 import type { Logger } from '@epara/core';
 
 /** Options of `createNatsOffloader`. */

@@ -27,3 +27,5 @@ export { closedOf, codeOf, collectFrames, nextAccepted, echo, patternBytes, same
 export { createFaultInjector } from './sync/sync-faults.js';
 export type { FaultInjector } from './sync/sync-faults.js';
 export { messageArb } from './protocol/wire-arbitraries.js';
+export { runViewSyncContract } from './sync/view-sync-contract.js';
+export type { ViewSyncContractFactory, ViewSyncCluster } from './sync/view-sync-contract.js';

@@ -65,7 +65,8 @@ interface ManualTimer {
  *
  * @example
  * ```ts
- * import { createManualClock, createManualTimers } from '@epara/core';
+ * import { createManualClock } from '@epara/core';
+ * import { createManualTimers } from '@epara/core/testing';
  * const timers = createManualTimers(createManualClock());
  * let fired = 0;
  * timers.setTimeout(() => fired++, 100);

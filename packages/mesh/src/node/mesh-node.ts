@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import { EparaError, signalError, toEparaError } from '@epara/core';
+import { EparaError, toEparaError } from '@epara/core';
+import { signalError } from '@epara/core/internal';
 import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId, StreamResult } from '@epara/core';
 import type { MeshStream } from '../offload/remote-stream.js';
 import { ArrivalMeter } from './arrival-meter.js';

@@ -3,7 +3,7 @@ import { createManualClock, EparaError } from '@epara/core';
 import type { ClusterView, NamedTensors, ServerEntry, ServiceId } from '@epara/core';
 import { createFakeExecutor } from '../testing/fake-executor.js';
 import { silentLogger } from '@epara/core';
-import { createManualTimers } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 import { OffloadServing } from './offload-serving.js';
 import type { Offloader, OffloadForwardOptions } from './offloader.js';
 import { isOffloader } from './offloader.js';

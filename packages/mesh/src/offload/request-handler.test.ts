@@ -3,7 +3,7 @@ import { createManualClock, EparaError } from '@epara/core';
 import type { ClusterView, NamedTensors, ServerEntry } from '@epara/core';
 import { createFakeExecutor } from '../testing/fake-executor.js';
 import { silentLogger } from '@epara/core';
-import { createManualTimers } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 import type { OffloadMessage } from './offload-messages.js';
 import { RequestHandler } from './request-handler.js';
 

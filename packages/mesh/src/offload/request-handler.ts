@@ -1,4 +1,5 @@
-import { EparaError, resolveRouteOptions, routeRequest, toEparaError, tensorsByteLength } from '@epara/core';
+import { EparaError, resolveRouteOptions, routeRequest, toEparaError } from '@epara/core';
+import { tensorsByteLength } from '@epara/core/internal';
 import type { RouteOptions } from '@epara/core';
 import type { AbortSignalLike, ClusterView, Clock, LocalExecutor, NamedTensors, ServerId, ServiceId } from '@epara/core';
 import type { Logger } from '@epara/core';

@@ -1,7 +1,7 @@
 import { createManualClock } from '@epara/core';
 import type { ClusterView, ServerEntry } from '@epara/core';
 import { describe, expect, it } from 'vitest';
-import { createManualTimers } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 import { resolveCoordinatorOptions } from './coordinator-options.js';
 import { PlacementCoordinator } from './placement-coordinator.js';
 import type { PlacementPayload } from './placement-payload.js';

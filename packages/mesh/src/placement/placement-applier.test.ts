@@ -3,7 +3,7 @@ import { createManualClock } from '@epara/core';
 import type { ClusterView, ParallelPlan } from '@epara/core';
 import { createFakeExecutor } from '../testing/fake-executor.js';
 import { silentLogger } from '@epara/core';
-import { createManualTimers } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 import { PlacementApplier } from './placement-applier.js';
 import type { PlacementAppliedEvent } from './placement-applier.js';
 import type { PlacementDecision } from './placement-payload.js';

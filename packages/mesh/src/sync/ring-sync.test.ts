@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock, createSeededRandom } from '@epara/core';
-import { createManualTimers } from '@epara/core';
-import type { ManualTimers } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
+import type { ManualTimers } from '@epara/core/testing';
 import { silentLogger } from '@epara/core';
 import { RingSync } from './ring-sync.js';
 import { createFaultInjector } from './sync-faults.js';

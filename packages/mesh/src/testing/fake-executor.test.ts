@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock, isEparaError } from '@epara/core';
 import type { NamedTensors } from '@epara/core';
-import { createManualTimers } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 import { createFakeExecutor } from './fake-executor.js';
 
 const item = (v: number): NamedTensors => ({ x: { type: 'float32', dims: [1], data: Float32Array.of(v) } });

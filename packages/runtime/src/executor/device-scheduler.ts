@@ -1,4 +1,11 @@
-import { DeviceTimeline, LatencyErrorTracker, planLaunch, type Clock, type LaunchContext, type LaunchDecision } from '@epara/core';
+import { type Clock } from '@epara/core';
+import {
+  DeviceTimeline,
+  LatencyErrorTracker,
+  planLaunch,
+  type LaunchContext,
+  type LaunchDecision,
+} from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';

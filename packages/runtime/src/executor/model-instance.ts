@@ -1,9 +1,6 @@
 import {
-  EdfQueue,
   EparaError,
-  batchSizeForDeadline,
   fitProfile,
-  packSizeForRate,
   latencyAt,
   toEparaError,
   type Clock,
@@ -14,6 +11,7 @@ import {
   type ParallelPlan,
   type TensorLike,
 } from '@epara/core';
+import { EdfQueue, batchSizeForDeadline, packSizeForRate } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
