@@ -29,3 +29,5 @@ export type { FaultInjector } from './sync/sync-faults.js';
 export { messageArb } from './protocol/wire-arbitraries.js';
 export { runViewSyncContract } from './sync/view-sync-contract.js';
 export type { ViewSyncContractFactory, ViewSyncCluster } from './sync/view-sync-contract.js';
+export { runOffloaderContract } from './offload/offloader-contract.js';
+export type { OffloaderContractFactory, OffloaderCluster, OffloaderMember } from './offload/offloader-contract.js';
