@@ -9,13 +9,16 @@ export default defineConfig({
     // Exact-match patterns, so `@epara/mesh` does not swallow its subpaths or `@epara/mesh-nats`.
     alias: [
       { find: /^@epara\/core$/, replacement: src('core/src/index.ts') },
+      { find: /^@epara\/core\/scheduling$/, replacement: src('core/src/scheduling.ts') },
       { find: /^@epara\/core\/internal$/, replacement: src('core/src/internal.ts') },
+      { find: /^@epara\/core\/testing$/, replacement: src('core/src/testing.ts') },
       { find: /^@epara\/runtime$/, replacement: src('runtime/src/index.ts') },
       { find: /^@epara\/mesh$/, replacement: src('mesh/src/index.ts') },
       { find: /^@epara\/mesh\/wire$/, replacement: src('mesh/src/wire.ts') },
       { find: /^@epara\/mesh\/testing$/, replacement: src('mesh/src/testing.ts') },
       { find: /^@epara\/mesh-nats$/, replacement: src('mesh-nats/src/index.ts') },
       { find: /^@epara\/sim$/, replacement: src('sim/src/index.ts') },
+      { find: /^@epara\/sim\/engine$/, replacement: src('sim/src/engine.ts') },
       { find: /^@epara\/dashboard$/, replacement: src('dashboard/src/index.ts') },
       { find: /^@epara\/gateway$/, replacement: src('gateway/src/index.ts') },
     ],

@@ -32,10 +32,7 @@ import {
   type ServiceDemand,
   type ServiceSpec,
 } from '@epara/core';
-import { bruteForceOptimum, smallRandomInstance } from '../packages/core/src/placement/testing/brute-force.js';
-import { tritonLikeGoodput } from '../packages/core/src/placement/testing/static-baseline.js';
-import { midPlacementInstance } from '../packages/core/src/placement/testing/mid-instance.js';
-import { solvePlacementMilp, type HighsSolver } from '../packages/core/src/placement/testing/milp-reference.js';
+import { bruteForceOptimum, midPlacementInstance, smallRandomInstance, solvePlacementMilp, tritonLikeGoodput, type HighsSolver } from '@epara/core/testing';
 
 /** Offered load as a fraction of the cluster (in device-equivalents of each service's best plan). */
 const LOAD = 0.75;

@@ -4,7 +4,8 @@
  * The old ratio keys (`mixedGoodputRatio`, …) now mean the same as their `…VsBestDeployable` twins.
  */
 import { loadavg } from 'node:os';
-import { AZURE_LLM_CONV_TRACE, DEPLOYABLE_BASELINES, createEventQueue, runLoadSweep, runExperiment, runScalePoint, type ExperimentContext } from '../packages/sim/dist/index.js';
+import { AZURE_LLM_CONV_TRACE, DEPLOYABLE_BASELINES, runLoadSweep, runExperiment, runScalePoint, type ExperimentContext } from '../packages/sim/dist/index.js';
+import { createEventQueue } from '../packages/sim/dist/engine.js';
 
 function rawEngineEventsPerSec(): number {
   // A steady heap of 65 536 pending events; each step pops the earliest and schedules a successor.

@@ -5,8 +5,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { createMemoryTransport, createWebSocketTransport, decodeFrame, encodeFrame } from '@epara/mesh';
-import type { Transport, WireMessage } from '@epara/mesh';
+import { createMemoryTransport, createWebSocketTransport } from '@epara/mesh';
+import { decodeFrame, encodeFrame } from '@epara/mesh/wire';
+import type { Transport } from '@epara/mesh';
+import type { WireMessage } from '@epara/mesh/wire';
 
 /** Codec figures for one payload size. */
 export interface CodecFigures {

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
 import { EparaError, invalidOption } from '@epara/core';
-import { createConnection, EventEmitter } from '@epara/mesh';
-import type { Connection, ConnectionController, ConnectOptions, Transport, TransportEvents } from '@epara/mesh';
+import { EventEmitter } from '@epara/mesh';
+import { createConnection } from '@epara/mesh/wire';
+import type { Connection, ConnectOptions, Transport, TransportEvents } from '@epara/mesh';
+import type { ConnectionController } from '@epara/mesh/wire';
 import { parseBusMessage } from './wire.js';
 import type { BusMessage } from './wire.js';
 

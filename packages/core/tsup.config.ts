@@ -1,8 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // `internal`: helpers shared by EPARA's own packages only.
-  entry: { index: 'src/index.ts', internal: 'src/internal.ts' },
+  // `scheduling`: the request-level scheduler; `internal`: helpers shared by EPARA's own packages only;
+  // `testing`: exact placement references.
+  entry: { index: 'src/index.ts', scheduling: 'src/scheduling.ts', internal: 'src/internal.ts', testing: 'src/testing.ts' },
   format: ['esm'],
   dts: true,
   sourcemap: true,

@@ -8,6 +8,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  // vitest is an optional peer of the testing subpath only.
-  external: ['vitest'],
+  // vitest and fast-check are optional peers of the testing subpath only.
+  external: ['vitest', 'fast-check'],
 });

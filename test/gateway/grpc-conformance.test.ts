@@ -2,7 +2,7 @@ import { credentials, loadPackageDefinition, Metadata } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { oipProtoPath } from '../../packages/gateway/src/grpc/proto-path.js';
+import { oipProtoPath } from '@epara/gateway';
 import { classifierConfig, clsInput, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 

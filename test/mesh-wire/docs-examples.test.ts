@@ -1,8 +1,9 @@
 // The snippets of docs/mesh-transports.md, run as written (keep the two in sync).
 import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { createMemoryHub, createMemoryTransport, createPeerChannel, createWebSocketTransport, secureConnection } from '@epara/mesh';
-import type { DecodedMessage } from '@epara/mesh';
+import { createMemoryHub, createMemoryTransport, createWebSocketTransport, secureConnection } from '@epara/mesh';
+import { createPeerChannel } from '@epara/mesh/wire';
+import type { DecodedMessage } from '@epara/mesh/wire';
 import { collectFrames } from '@epara/mesh/testing';
 import { testTls } from './helpers.js';
 

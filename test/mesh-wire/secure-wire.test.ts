@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createManualClock, createSeededRandom, isEparaError } from '@epara/core';
-import { createPeerChannel, createWebSocketTransport, encodeFrame, secureConnection } from '@epara/mesh';
-import type { Connection, DecodedMessage, PeerChannel, Transport } from '@epara/mesh';
-import { messageArb } from '../../packages/mesh/src/protocol/wire-arbitraries.js';
+import { createWebSocketTransport, secureConnection } from '@epara/mesh';
+import { createPeerChannel, encodeFrame } from '@epara/mesh/wire';
+import type { Connection, Transport } from '@epara/mesh';
+import type { DecodedMessage, PeerChannel } from '@epara/mesh/wire';
+import { messageArb } from '@epara/mesh/testing';
 import { closedOf, codeOf, collectFrames } from '@epara/mesh/testing';
 import { testTls } from './helpers.js';
 

@@ -1,7 +1,8 @@
 import { createServer, connect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFakeExecutor, createNode, createWebSocketTransport, encodeFrame, secureConnection } from '@epara/mesh';
+import { createFakeExecutor, createNode, createWebSocketTransport, secureConnection } from '@epara/mesh';
+import { encodeFrame } from '@epara/mesh/wire';
 import type { MeshNode } from '@epara/mesh';
 
 const PSK = 'slow-reader-key-0123456789ab';

@@ -3,7 +3,8 @@
 import { connect as dialTcp, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { EparaError } from '@epara/core';
-import { createConnection, EventEmitter } from '@epara/mesh';
+import { EventEmitter } from '@epara/mesh';
+import { createConnection } from '@epara/mesh/wire';
 import type { Connection, ConnectOptions, Transport, TransportEvents } from '@epara/mesh';
 
 class TcpTransport extends EventEmitter<TransportEvents> implements Transport {

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSeededRandom } from '@epara/core';
-import { createWebSocketTransport, encodeFrame, secureConnection } from '@epara/mesh';
-import type { Connection, WireMessage } from '@epara/mesh';
+import { createWebSocketTransport, secureConnection } from '@epara/mesh';
+import { encodeFrame } from '@epara/mesh/wire';
+import type { Connection } from '@epara/mesh';
+import type { WireMessage } from '@epara/mesh/wire';
 import { closeAll, input, PSK, startCluster, until } from './helpers.js';
 import type { ClusterNode } from './helpers.js';
 

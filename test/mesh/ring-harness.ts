@@ -1,7 +1,10 @@
-import { createManualClock, createSeededRandom } from '@epara/core';
-import { RingSync, createManualScheduler, silentLogger } from '@epara/mesh';
-import { createFaultInjector } from '../../packages/mesh/src/sync/sync-faults.js';
-import type { ManualScheduler, RingSyncConfig, Scheduler, SyncFaults, TimerHandle } from '@epara/mesh';
+import { createManualClock, createSeededRandom, silentLogger } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
+import type { Timers } from '@epara/core';
+import type { ManualTimers } from '@epara/core/testing';
+import { RingSync } from '@epara/mesh';
+import { createFaultInjector } from '@epara/mesh/testing';
+import type { RingSyncConfig, SyncFaults } from '@epara/mesh';
 
 /**
  * An in-process ring of {@link RingSync}s on one manual clock: delivery takes 1 ms, and a node can be paused
@@ -9,7 +12,7 @@ import type { ManualScheduler, RingSyncConfig, Scheduler, SyncFaults, TimerHandl
  * all run, in order, when it resumes.
  */
 export interface PausableRing {
-  readonly scheduler: ManualScheduler;
+  readonly timers: ManualTimers;
   readonly nodes: Map<string, RingSync>;
   readonly ids: readonly string[];
   pause(id: string): void;
@@ -34,7 +37,7 @@ export interface RingSpec {
 
 export function createPausableRing(ids: readonly string[], spec: RingSpec = {}): PausableRing {
   const clock = createManualClock(1000);
-  const scheduler = createManualScheduler(clock);
+  const timers = createManualTimers(clock);
   const nodes = new Map<string, RingSync>();
   const paused = new Map<string, (() => void)[]>();
   const isolated = new Set<string>();
@@ -45,30 +48,32 @@ export function createPausableRing(ids: readonly string[], spec: RingSpec = {}):
     if (held) held.push(fn);
     else fn();
   };
-  const nodeScheduler = (id: string): Scheduler => {
-    const cancelled = new Set<TimerHandle>();
+  /** A node's timers: they fire through {@link run}, so a paused node's timers wait for it to resume. */
+  const nodeTimers = (id: string): Timers => {
+    const wrap = (fn: () => void): { fn: () => void; cancelled: { value: boolean } } => {
+      const cancelled = { value: false };
+      return { fn: () => run(id, () => !cancelled.value && fn()), cancelled };
+    };
     return {
       setTimeout: (fn, ms) => {
-        const box = {};
-        const inner = scheduler.setTimeout(() => run(id, () => !cancelled.has(box) && fn()), ms);
-        handles.set(box, inner);
-        return box;
+        const w = wrap(fn);
+        const inner = timers.setTimeout(w.fn, ms);
+        return { cancel: () => ((w.cancelled.value = true), inner.cancel()) };
       },
-      clearTimeout: (h) => {
-        cancelled.add(h);
-        const inner = handles.get(h);
-        if (inner) scheduler.clearTimeout(inner);
+      at: (at, fn) => {
+        const w = wrap(fn);
+        const inner = timers.at(at, w.fn);
+        return { cancel: () => ((w.cancelled.value = true), inner.cancel()) };
       },
     };
   };
-  const handles = new Map<TimerHandle, TimerHandle>();
   let n = 0;
   for (const id of ids) {
     const sync = new RingSync({
       selfId: id,
       epoch: 1,
       clock,
-      scheduler: nodeScheduler(id),
+      timers: nodeTimers(id),
       periodMs: spec.periodMs ?? 500,
       ackTimeoutMs: spec.ackTimeoutMs ?? 250,
       attempts: spec.attempts ?? 2,
@@ -81,10 +86,10 @@ export function createPausableRing(ids: readonly string[], spec: RingSpec = {}):
         const target = to.id ?? to.address!;
         sentTo.set(target, (sentTo.get(target) ?? 0) + 1);
         if (isolated.has(id) || isolated.has(target)) return;
-        scheduler.setTimeout(
+        timers.setTimeout(
           () =>
             run(target, () =>
-              nodes.get(target)?.receive(message, (reply) => scheduler.setTimeout(() => run(id, () => nodes.get(id)?.receive(reply, () => undefined)), 1)),
+              nodes.get(target)?.receive(message, (reply) => timers.setTimeout(() => run(id, () => nodes.get(id)?.receive(reply, () => undefined)), 1)),
             ),
           1,
         );
@@ -95,7 +100,7 @@ export function createPausableRing(ids: readonly string[], spec: RingSpec = {}):
   }
   for (const s of nodes.values()) s.start();
   return {
-    scheduler,
+    timers,
     nodes,
     ids,
     sentTo,
@@ -121,7 +126,7 @@ export function completeFraction(ring: PausableRing, ms: number): number {
   let complete = 0;
   let samples = 0;
   for (let t = 0; t < ms; t += 10) {
-    ring.scheduler.advance(10);
+    ring.timers.advance(10);
     samples++;
     if (ring.complete()) complete++;
   }

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { encodeViewEntries } from '@epara/mesh';
+import { encodeViewEntries } from '@epara/mesh/wire';
 import { connectNats, createNatsViewSync, viewKeyOf } from '@epara/mesh-nats';
 import type { NatsViewSync } from '@epara/mesh-nats';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { affineProfile, createManualClock } from '@epara/core';
-import { createExecutor, createManualTimers, type BatchDispatchedEvent, type Executor, type RequestDroppedEvent } from '@epara/runtime';
+import { createExecutor, type BatchDispatchedEvent, type Executor, type RequestDroppedEvent } from '@epara/runtime';
+import { createManualTimers } from '@epara/core/testing';
 import { codeOf, doubler, flat, item, values } from './helpers.js';
 
 const latency = (deadlineMs: number) => ({ sensitivity: 'latency' as const, slo: { kind: 'latency' as const, deadlineMs } });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createManualClock, isEparaError, type NamedTensors } from '@epara/core';
-import { createExecutor, createManualTimers, type BatchDispatchedEvent, type Executor } from '@epara/runtime';
+import { createExecutor, type BatchDispatchedEvent, type Executor } from '@epara/runtime';
+import { createManualTimers } from '@epara/core/testing';
 import { codeOf, doubler, flat } from './helpers.js';
 
 const latency = (deadlineMs: number) => ({ sensitivity: 'latency' as const, slo: { kind: 'latency' as const, deadlineMs } });

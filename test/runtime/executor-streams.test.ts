@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createManualClock, type StreamResult } from '@epara/core';
-import { createExecutor, createManualTimers, fakeModelBytes, type Executor } from '@epara/runtime';
+import { createExecutor, fakeModelBytes, type Executor } from '@epara/runtime';
+import { createManualTimers } from '@epara/core/testing';
 import { doubler, flat, item, values } from './helpers.js';
 
 const frequency = (rateHz: number, stalenessMs: number) => ({ sensitivity: 'frequency' as const, slo: { kind: 'frequency' as const, rateHz, stalenessMs } });

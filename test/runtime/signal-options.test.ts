@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkSignal, isEparaError, type NamedTensors } from '@epara/core';
+import { isEparaError, type NamedTensors } from '@epara/core';
+import { checkSignal } from '@epara/core/internal';
 import { buildTinyCausalLm, createDevice, createExecutor, createGenerationEngine, createPipelineEngine, profileModel, type Executor } from '@epara/runtime';
 import { codeOf, doubler, flat, item } from './helpers.js';
 

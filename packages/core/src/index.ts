@@ -28,11 +28,14 @@ export {
   invalidOption,
 } from './errors/epara-error.js';
 export type { EparaErrorCode, EparaErrorDetails } from './errors/epara-error.js';
-export { checkSignal, isAbortSignalLike, signalError } from './errors/check-signal.js';
 
 // ports
 export { systemClock, createManualClock } from './ports/clock.js';
 export type { Clock, ManualClock } from './ports/clock.js';
+export { createSystemTimers } from './ports/timers.js';
+export type { Timers, TimerHandle } from './ports/timers.js';
+export { silentLogger } from './ports/logger.js';
+export type { Logger } from './ports/logger.js';
 export { createSeededRandom } from './ports/random.js';
 export type { Random } from './ports/random.js';
 export type { AbortSignalLike } from './ports/abort-signal.js';
@@ -52,10 +55,10 @@ export type { Sensitivity, LatencySlo, FrequencySlo, Slo, ServiceMemory, Service
 export type { ServiceDemand, StreamDemand } from './model/demand.js';
 export { totalDemandRate } from './model/demand.js';
 export type { TensorType, TensorDataArray, TensorLike, NamedTensors } from './model/tensor.js';
-export { TENSOR_ELEMENT_BYTES, tensorsByteLength } from './model/tensor.js';
+export { TENSOR_ELEMENT_BYTES } from './model/tensor.js';
 
 // profiles
-export { createProfile, fitProfile, latencyAt, throughputAt, scaleProfile, affineProfile } from './profiles/latency-profile.js';
+export { createProfile, fitProfile, latencyAt, scaleProfile, affineProfile } from './profiles/latency-profile.js';
 export type { LatencyProfile, ProfilePoint, ProfileSample } from './profiles/latency-profile.js';
 
 // allocation
@@ -71,10 +74,10 @@ export type {
 export type { InstanceStatus, InstanceInfo, ServerEntry, ClusterView } from './view/server-entry.js';
 
 // --- categories / strategies / allocate / routing / view functions are exported below ---
-export { classify, singleCapacity } from './categories/classify.js';
+export { classify } from './categories/classify.js';
 export type { ClassifyInput, Classification, KindCapacity } from './categories/classify.js';
 export { deviceKindsOf } from './categories/device-kinds.js';
-export { DEFAULT_STRATEGY_OPTIONS, resolveStrategyOptions, usableMemoryBytes } from './allocation/strategy-options.js';
+export { DEFAULT_STRATEGY_OPTIONS, resolveStrategyOptions } from './allocation/strategy-options.js';
 export type { StrategyOptions } from './allocation/strategy-options.js';
 export { budgetMs } from './allocation/validate-input.js';
 export type { DeviceKindSpec } from './allocation/validate-input.js';
@@ -95,40 +98,25 @@ export { planDataParallel } from './allocation/data-parallel.js';
 export type { DataParallelInput } from './allocation/data-parallel.js';
 export { planModelParallel } from './allocation/model-parallel.js';
 export type { ModelParallelInput, StageProfiles } from './allocation/model-parallel.js';
-export { allocate, comparePlans } from './allocation/allocate.js';
+export { allocate } from './allocation/allocate.js';
 export type { AllocateInput, Allocation, AllocationStrategy, InfeasibleCandidate } from './allocation/allocate.js';
 export { DEFAULT_ROUTE_OPTIONS, resolveRouteOptions } from './routing/route-options.js';
 export type { RouteOptions, NetworkModel } from './routing/route-options.js';
-export { routeRequest, inflateWait } from './routing/route-request.js';
+export { routeRequest } from './routing/route-request.js';
 export type { RoutedRequest, RouteRequestInput, RouteCandidate, RouteDecision } from './routing/route-request.js';
 export { admitStream } from './routing/admit-stream.js';
 export type { StreamRequest, AdmitStreamInput, StreamCandidate, StreamDecision } from './routing/admit-stream.js';
 export type { NextHop } from './routing/routing-common.js';
-export { compareEntries, mergeEntry, mergeView, createView, upsertEntry, entryAge, markDead } from './view/merge-view.js';
-export { stampOf, versionVector, viewDelta, applyDelta } from './view/view-delta.js';
-export type { EntryStamp, VersionVector } from './view/view-delta.js';
+// merging, stamping and delta helpers for view syncs are in `@epara/core/internal`
+export { createView } from './view/merge-view.js';
 
-// scheduling: the request-level scheduler shared by the runtime and the simulator
-export { edfCompare } from './scheduling/work-item.js';
-export type { SchedulableItem, StreamSlotLike } from './scheduling/work-item.js';
-export { EdfQueue } from './scheduling/edf-queue.js';
-export { planLaunch } from './scheduling/launch-rule.js';
-export type { LaunchContext, LaunchDecision } from './scheduling/launch-rule.js';
-export { batchSizeForDeadline, packSizeForRate, chooseBatchSize } from './scheduling/batch-size.js';
-export type { BatchSizeOptions, BatchChoice } from './scheduling/batch-size.js';
-export { DeviceTimeline } from './scheduling/device-timeline.js';
-export { LatencyErrorTracker, DEFAULT_LATENCY_ERROR_OPTIONS, resolveLatencyErrorOptions } from './scheduling/latency-error.js';
-export type { LatencyErrorOptions } from './scheduling/latency-error.js';
-export { estimateCompletion, backlogMs } from './scheduling/completion-estimate.js';
-export type { CompletionInput } from './scheduling/completion-estimate.js';
+// the request-level scheduler shared by the runtime and the simulator is `@epara/core/scheduling`
 
 // --- placement is exported below ---
 export { placeServices } from './placement/place-services.js';
 export { resolvePlacementOptions, DEFAULT_PLACEMENT_OPTIONS } from './placement/options.js';
-export type { PlacementOptions, ResolvedPlacementOptions } from './placement/options.js';
 export { findPlacementViolations } from './placement/find-violations.js';
-export { dutyCycleFits, cycleLimitMs, timeShare } from './placement/duty-cycle.js';
-export type { CycleItem } from './placement/duty-cycle.js';
+export type { PlacementOptions, ResolvedPlacementOptions } from './placement/options.js';
 export type {
   PlacedInstance,
   NetworkDelays,

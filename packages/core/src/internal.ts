@@ -1,6 +1,7 @@
 /**
- * `@epara/core/internal`: helpers that EPARA's own packages share (runtime, mesh, sim) and that a host has no
- * reason to call. No stability promise: they change with the packages that use them.
+ * `@epara/core/internal`: helpers that EPARA's own packages share (runtime, mesh, mesh-nats, sim) and that a host
+ * composing EPARA has no reason to call: view merging, stamps and deltas (for view syncs), the duty-cycle rule,
+ * abort-signal and error plumbing, metrics glue. No stability promise: they change with the packages that use them.
  *
  * @packageDocumentation
  */
@@ -8,3 +9,16 @@ export { loadPromClient } from './metrics/prom-client-port.js';
 export type { PromClient, PromRegistry } from './metrics/prom-client-port.js';
 export { attachShared, RecentUtilization } from './metrics/shared-metrics.js';
 export type { SharedMetrics } from './metrics/shared-metrics.js';
+export { compareEntries, mergeEntry, mergeView, upsertEntry, entryAge, markDead } from './view/merge-view.js';
+export { stampOf, versionVector, viewDelta, applyDelta } from './view/view-delta.js';
+export type { EntryStamp, VersionVector } from './view/view-delta.js';
+export { dutyCycleFits, cycleLimitMs, timeShare } from './placement/duty-cycle.js';
+export type { CycleItem } from './placement/duty-cycle.js';
+export { checkSignal, isAbortSignalLike, signalError } from './errors/check-signal.js';
+export { throughputAt } from './profiles/latency-profile.js';
+export { isLogger } from './ports/logger.js';
+export { tensorsByteLength } from './model/tensor.js';
+export { usableMemoryBytes } from './allocation/strategy-options.js';
+export { singleCapacity } from './categories/classify.js';
+export { comparePlans } from './allocation/allocate.js';
+export { inflateWait } from './routing/route-request.js';

@@ -2,8 +2,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { invalidOption, systemClock } from '@epara/core';
 import type { Clock, LocalExecutor, ServerId } from '@epara/core';
 import type { ProtocolLimits } from '@epara/mesh/wire';
-import { isMeshLogger, silentLogger } from '@epara/mesh/wire';
-import type { MeshLogger } from '@epara/mesh/wire';
+import { silentLogger } from '@epara/core';
+import { isLogger } from '@epara/core/internal';
+import type { Logger } from '@epara/core';
 
 /** Options of `createNatsOffloader`. */
 export interface NatsOffloaderOptions {
@@ -35,7 +36,7 @@ export interface NatsOffloaderOptions {
   /** @default systemClock */
   readonly clock?: Clock;
   /** @default silent */
-  readonly logger?: MeshLogger;
+  readonly logger?: Logger;
 }
 
 /** Defaults of {@link NatsOffloaderOptions}. */
@@ -80,6 +81,6 @@ export function resolveNatsOffloaderOptions(options: NatsOffloaderOptions): Reso
   if (o.deadAfterMs <= o.progressIntervalMs) invalidOption('deadAfterMs', o.deadAfterMs, `greater than progressIntervalMs (${o.progressIntervalMs})`);
   if (o.acceptTimeoutMs <= o.progressIntervalMs) invalidOption('acceptTimeoutMs', o.acceptTimeoutMs, `greater than progressIntervalMs (${o.progressIntervalMs})`);
   positive('maxBudgetMs', o.maxBudgetMs);
-  if (o.logger !== undefined && !isMeshLogger(o.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');
+  if (o.logger !== undefined && !isLogger(o.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');
   return { ...o, clock: o.clock ?? systemClock, logger: o.logger ?? silentLogger, limits: options.limits };
 }

@@ -1,8 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { invalidOption } from '@epara/core';
 import { DEFAULT_MAX_FRAME_BYTES } from '@epara/mesh/wire';
-import type { MeshLogger } from '@epara/mesh/wire';
-import { silentLogger } from '@epara/mesh/wire';
+import type { Logger } from '@epara/core';
+import { silentLogger } from '@epara/core';
 import type { NatsAuth, NatsTlsOptions } from './nats-connect.js';
 
 /** Options of `createNatsTransport`. Give either `connection` or `servers`. */
@@ -28,7 +28,7 @@ export interface NatsTransportOptions {
   /** Limit for a dial's handshake, ms; then `PEER_UNAVAILABLE`. @default 5000 */
   readonly connectTimeoutMs?: number;
   /** Where diagnostics go. @default silent */
-  readonly logger?: MeshLogger;
+  readonly logger?: Logger;
 }
 
 /** Defaults of {@link NatsTransportOptions}. */
@@ -52,7 +52,7 @@ export interface ResolvedNatsTransportOptions {
   readonly keepaliveIntervalMs: number;
   readonly deadPeerTimeoutMs: number;
   readonly connectTimeoutMs: number;
-  readonly logger: MeshLogger;
+  readonly logger: Logger;
 }
 
 const TOKEN = /^[A-Za-z0-9_-]+$/;

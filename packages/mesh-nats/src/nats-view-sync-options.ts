@@ -2,10 +2,11 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { invalidOption, systemClock } from '@epara/core';
 import type { Clock, EparaError, ServerId } from '@epara/core';
 import type { SelfState } from '@epara/mesh';
-import { isMeshLogger, silentLogger } from '@epara/mesh/wire';
-import type { MeshLogger } from '@epara/mesh/wire';
-import { systemScheduler } from '@epara/mesh';
-import type { Scheduler } from '@epara/mesh';
+import { silentLogger } from '@epara/core';
+import { isLogger } from '@epara/core/internal';
+import type { Logger } from '@epara/core';
+import { createSystemTimers } from '@epara/core';
+import type { Timers } from '@epara/core';
 
 /** Options of `createNatsViewSync`. */
 export interface NatsViewSyncOptions {
@@ -29,10 +30,10 @@ export interface NatsViewSyncOptions {
   readonly replicas?: number;
   /** @default systemClock */
   readonly clock?: Clock;
-  /** @default systemScheduler */
-  readonly scheduler?: Scheduler;
+  /** @default createSystemTimers() */
+  readonly timers?: Timers;
   /** @default silent */
-  readonly logger?: MeshLogger;
+  readonly logger?: Logger;
   /** Background failures (a write or the watch failed, a malformed entry); sync keeps running. @default ignore (they are logged) */
   readonly onError?: (error: EparaError) => void;
 }
@@ -52,8 +53,8 @@ export interface ResolvedNatsViewSyncOptions {
   readonly ttlMs: number;
   readonly replicas: number;
   readonly clock: Clock;
-  readonly scheduler: Scheduler;
-  readonly logger: MeshLogger;
+  readonly timers: Timers;
+  readonly logger: Logger;
   readonly onError: (error: EparaError) => void;
 }
 
@@ -86,7 +87,7 @@ export function resolveNatsViewSyncOptions(options: NatsViewSyncOptions): Resolv
   if (ttlMs <= deadAfterMs) invalidOption('ttlMs', ttlMs, `greater than deadAfterMs (${deadAfterMs})`);
   const replicas = o.replicas ?? d.replicas;
   if (![1, 3, 5].includes(replicas)) invalidOption('replicas', replicas, '1, 3 or 5');
-  if (o.logger !== undefined && !isMeshLogger(o.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');
+  if (o.logger !== undefined && !isLogger(o.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');
   if (o.onError !== undefined && typeof o.onError !== 'function') invalidOption('onError', o.onError, 'a function');
   return {
     connection: o.connection,
@@ -99,7 +100,7 @@ export function resolveNatsViewSyncOptions(options: NatsViewSyncOptions): Resolv
     ttlMs,
     replicas,
     clock,
-    scheduler: o.scheduler ?? systemScheduler,
+    timers: o.timers ?? createSystemTimers(clock),
     logger: o.logger ?? silentLogger,
     onError: o.onError ?? (() => undefined),
   };

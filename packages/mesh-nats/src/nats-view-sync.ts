@@ -2,10 +2,10 @@ import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { Kvm } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/transport-node';
 import { EventEmitter } from 'eventemitter3';
-import { createView, EparaError, isEparaError, markDead, toEparaError, upsertEntry } from '@epara/core';
-import type { AbortSignalLike, ClusterView, ServerEntry, ServerId } from '@epara/core';
+import { createView, EparaError, isEparaError, toEparaError } from '@epara/core';
+import { markDead, upsertEntry } from '@epara/core/internal';
+import type { AbortSignalLike, ClusterView, ServerEntry, ServerId, TimerHandle } from '@epara/core';
 import { decodeViewEntries, encodeViewEntries } from '@epara/mesh/wire';
-import type { TimerHandle } from '@epara/mesh';
 import type { ViewSync, ViewSyncEvents } from '@epara/mesh';
 import { resolveNatsViewSyncOptions } from './nats-view-sync-options.js';
 import type { NatsViewSyncOptions, ResolvedNatsViewSyncOptions } from './nats-view-sync-options.js';
@@ -89,7 +89,7 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
   async stop({ leave = true }: { leave?: boolean } = {}): Promise<void> {
     const wasRunning = this.#running;
     this.#running = false;
-    if (this.#tick) this.#o.scheduler.clearTimeout(this.#tick);
+    if (this.#tick) this.#tick.cancel();
     this.#watch?.stop();
     await this.#writing?.catch(() => undefined);
     if (wasRunning && leave && this.#kv && !this.#o.connection.isClosed()) await this.#kv.delete(this.#key).catch(() => undefined);
@@ -119,7 +119,7 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
 
   #schedule(): void {
     if (!this.#running) return;
-    this.#tick = this.#o.scheduler.setTimeout(() => {
+    this.#tick = this.#o.timers.setTimeout(() => {
       this.#expire();
       this.writeNow().then(
         () => this.#schedule(),

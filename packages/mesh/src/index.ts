@@ -41,13 +41,8 @@ export type { SelfState } from './sync/view-store.js';
 // testing and ports
 export { createFakeExecutor } from './testing/fake-executor.js';
 export type { FakeExecutor, FakeExecutorOptions, FakeServiceConfig } from './testing/fake-executor.js';
-export { systemScheduler, createManualScheduler } from './util/scheduler.js';
-export type { Scheduler, ManualScheduler, TimerHandle } from './util/scheduler.js';
-export { silentLogger } from './util/logger.js';
-export type { MeshLogger } from './util/logger.js';
 
-
-// transport (wire layer)
+// transport (`createConnection` for transport authors is in `@epara/mesh/wire`)
 export type {
   Transport,
   TransportEvents,
@@ -60,53 +55,18 @@ export type {
   ListenOptions,
   ConnectOptions,
 } from './transport/transport.js';
-export { createConnection } from './transport/create-connection.js';
 /** The typed event emitter (eventemitter3) mesh objects extend; custom transports can extend it too. */
 export { EventEmitter } from 'eventemitter3';
-export type { ConnectionSink, ConnectionController, CreateConnectionOptions } from './transport/create-connection.js';
 export { createMemoryHub } from './transport/memory-hub.js';
 export type { MemoryHub, MemoryFaults, MemoryLinkInfo } from './transport/memory-hub.js';
 export { createMemoryTransport, resolveMemoryTransportOptions, MEMORY_TRANSPORT_DEFAULTS } from './transport/memory-transport.js';
 export type { MemoryTransportOptions } from './transport/memory-transport.js';
 export { createWebSocketTransport } from './transport/websocket-transport.js';
 export { resolveWebSocketTransportOptions, WEBSOCKET_TRANSPORT_DEFAULTS } from './transport/websocket-options.js';
-export type { WebSocketTransportOptions, WebSocketTlsOptions, WireLogger } from './transport/websocket-options.js';
-export { DEFAULT_MAX_FRAME_BYTES } from './transport/transport-util.js';
+export type { WebSocketTransportOptions, WebSocketTlsOptions } from './transport/websocket-options.js';
 
-// protocol (wire layer)
-export { encodeFrame, decodeFrame, readFrameHeader, PROTOCOL_VERSION, FRAME_HEADER_BYTES, FRAME_MAGIC } from './protocol/frame-codec.js';
-export type { FrameHeader } from './protocol/frame-codec.js';
-export { MESSAGE_TYPE_CODES } from './protocol/messages.js';
-export type {
-  WireMessage,
-  WireMessageType,
-  DecodedMessage,
-  HelloMessage,
-  AuthChallengeMessage,
-  AuthResponseMessage,
-  AuthOkMessage,
-  SubmitMessage,
-  ResultMessage,
-  ErrorMessage,
-  CancelMessage,
-  StreamOpenMessage,
-  StreamAcceptedMessage,
-  StreamFrameMessage,
-  StreamResultMessage,
-  StreamCloseMessage,
-  SyncTokenMessage,
-  SyncAckMessage,
-  PlacementMessage,
-  PingMessage,
-  PongMessage,
-} from './protocol/messages.js';
-export { DTYPE_CODES } from './protocol/tensor-codec.js';
-export { encodeViewEntries, decodeViewEntries } from './protocol/view-codec.js';
-export type { WireViewEntry, WireEntryStub, WireSyncToken } from './protocol/view-codec.js';
-export { resolveProtocolLimits, PROTOCOL_LIMIT_DEFAULTS } from './protocol/protocol-limits.js';
+// protocol: codecs, message types, limits and the peer channel are in `@epara/mesh/wire`
 export type { ProtocolLimits, ResolvedProtocolLimits } from './protocol/protocol-limits.js';
-export { createPeerChannel } from './protocol/peer-channel.js';
-export type { PeerChannel, PeerChannelEvents, PeerChannelOptions, MalformedFrameEvent } from './protocol/peer-channel.js';
 
 // security (wire layer)
 export { secureConnection } from './security/secure-connection.js';

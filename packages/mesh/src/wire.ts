@@ -18,7 +18,29 @@ export type { Connection };
 export { encodeFrame, decodeFrame, readFrameHeader, PROTOCOL_VERSION, FRAME_HEADER_BYTES, FRAME_MAGIC } from './protocol/frame-codec.js';
 export type { FrameHeader } from './protocol/frame-codec.js';
 export { MESSAGE_TYPE_CODES } from './protocol/messages.js';
-export type { WireMessage, WireMessageType, DecodedMessage } from './protocol/messages.js';
+export type {
+  WireMessage,
+  WireMessageType,
+  DecodedMessage,
+  HelloMessage,
+  AuthChallengeMessage,
+  AuthResponseMessage,
+  AuthOkMessage,
+  SubmitMessage,
+  ResultMessage,
+  ErrorMessage,
+  CancelMessage,
+  StreamOpenMessage,
+  StreamAcceptedMessage,
+  StreamFrameMessage,
+  StreamResultMessage,
+  StreamCloseMessage,
+  SyncTokenMessage,
+  SyncAckMessage,
+  PlacementMessage,
+  PingMessage,
+  PongMessage,
+} from './protocol/messages.js';
 export { DTYPE_CODES } from './protocol/tensor-codec.js';
 export { encodeViewEntries, decodeViewEntries } from './protocol/view-codec.js';
 export type { WireViewEntry, WireEntryStub, WireSyncToken } from './protocol/view-codec.js';
@@ -27,5 +49,5 @@ export type { ProtocolLimits, ResolvedProtocolLimits } from './protocol/protocol
 export { createConnection } from './transport/create-connection.js';
 export type { ConnectionSink, ConnectionController, CreateConnectionOptions } from './transport/create-connection.js';
 export { DEFAULT_MAX_FRAME_BYTES, abortError, withAbort } from './transport/transport-util.js';
-export { silentLogger, isMeshLogger } from './util/logger.js';
-export type { MeshLogger } from './util/logger.js';
+export { createPeerChannel } from './protocol/peer-channel.js';
+export type { PeerChannel, PeerChannelEvents, PeerChannelOptions, MalformedFrameEvent } from './protocol/peer-channel.js';

@@ -75,11 +75,8 @@ export type { BackendSpec, InferenceBackend, BackendSession, BackendSessionOptio
 export { fakeModelBytes } from './devices/fake-backend.js';
 export type { FakeModelSpec, FakeOutputSpec } from './devices/fake-backend.js';
 
-// util
-export { silentLogger } from './util/logger.js';
-export { hrClock, createSystemTimers, createManualTimers } from './util/timers.js';
-export type { Timers, TimerHandle, ManualTimers } from './util/timers.js';
-export type { Logger } from './util/logger.js';
+// the runtime's default clock (timers and the logger are core's ports: `createSystemTimers`, `Logger`)
+export { hrClock } from './executor/hr-clock.js';
 
 // onnx: model generation, codec and splitter (models helper)
 export { createGraphBuilder } from './onnx/graph-builder.js';

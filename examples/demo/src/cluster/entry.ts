@@ -1,5 +1,6 @@
 import { EparaError, toEparaError, type NamedTensors, type StreamResult } from '@epara/core';
-import { decodeFrame, encodeFrame, type Connection, type Transport, type WireMessage } from '@epara/mesh';
+import { type Connection, type Transport } from '@epara/mesh';
+import { decodeFrame, encodeFrame, type WireMessage } from '@epara/mesh/wire';
 
 /*
  * The entry of an edge node: where clients near that server send their requests and streams. It speaks the

@@ -9,7 +9,7 @@ import { plainHandshake } from './plain-handshake.js';
  */
 export function createHandshake(o: ResolvedNodeOptions): Handshake {
   const s = o.security;
-  if ('insecure' in s) return plainHandshake(o.id, o.scheduler, 5000);
+  if ('insecure' in s) return plainHandshake(o.id, o.timers, 5000);
   return async (connection, direction) => {
     const link = await secureConnection(connection, {
       psk: s.psk,

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import { EparaError, signalError, toEparaError } from '@epara/core';
+import { EparaError, toEparaError } from '@epara/core';
+import { signalError } from '@epara/core/internal';
 import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId, StreamResult } from '@epara/core';
 import type { MeshStream } from '../offload/remote-stream.js';
 import { ArrivalMeter } from './arrival-meter.js';
@@ -288,13 +289,13 @@ export class MeshNode extends EventEmitter<NodeEvents> {
 
   #drained(): Promise<void> {
     return new Promise((resolve) => {
-      const check = (): void => (this.#pending.size === 0 ? resolve() : void this.#o.scheduler.setTimeout(check, 5));
+      const check = (): void => (this.#pending.size === 0 ? resolve() : void this.#o.timers.setTimeout(check, 5));
       check();
     });
   }
 
   #sleep(ms: number): Promise<void> {
-    return new Promise((r) => this.#o.scheduler.setTimeout(r, ms));
+    return new Promise((r) => this.#o.timers.setTimeout(r, ms));
   }
 
   #defaultBudget(serviceId: ServiceId): number {

@@ -8,10 +8,11 @@ import type { RateLimiterOptions } from '../security/rate-limiter.js';
 import type { SyncFaults } from '../sync/sync-faults.js';
 import type { ViewSyncFactory } from '../sync/view-sync.js';
 import type { Transport } from '../transport/transport.js';
-import { isMeshLogger, silentLogger } from '../util/logger.js';
-import type { MeshLogger } from '../util/logger.js';
-import { systemScheduler } from '../util/scheduler.js';
-import type { Scheduler } from '../util/scheduler.js';
+import { silentLogger } from '@epara/core';
+import { isLogger } from '@epara/core/internal';
+import type { Logger } from '@epara/core';
+import { createSystemTimers } from '@epara/core';
+import type { Timers } from '@epara/core';
 
 /** How peers prove they belong to the mesh. */
 export type NodeSecurity =
@@ -109,12 +110,12 @@ export interface NodeOptions {
   readonly limits?: ProtocolLimits;
   /** @default systemClock */
   readonly clock?: Clock;
-  /** @default systemScheduler */
-  readonly scheduler?: Scheduler;
+  /** @default createSystemTimers() */
+  readonly timers?: Timers;
   /** Random source for injected faults. @default seeded from the id */
   readonly random?: Random;
   /** pino-compatible logger. @default silent */
-  readonly logger?: MeshLogger;
+  readonly logger?: Logger;
 }
 
 /** Defaults of {@link NodeOptions}. */
@@ -188,7 +189,7 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     epoch: integer('epoch', o.epoch ?? Math.max(1, Math.floor(clock.now())), 0),
     limits: o.limits ?? {},
     clock,
-    scheduler: o.scheduler ?? systemScheduler,
+    timers: o.timers ?? createSystemTimers(clock),
     random: o.random ?? createSeededRandom(hash(o.id)),
     logger: o.logger ?? silentLogger,
   };
@@ -196,7 +197,7 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
   if (r.advertise !== undefined && (typeof r.advertise !== 'string' || r.advertise === '')) invalidOption('advertise', o.advertise, 'a non-empty address string');
   if (r.viewSync !== undefined && typeof r.viewSync !== 'function') invalidOption('viewSync', o.viewSync, 'a function (context) => ViewSync');
   if (r.offloader !== undefined && typeof r.offloader !== 'function') invalidOption('offloader', o.offloader, 'a function (context) => Offloader');
-  if (!isMeshLogger(r.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');
+  if (!isLogger(r.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');
   return r;
 }
 

@@ -66,7 +66,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   const handler = new RequestHandler({
     selfId: o.id,
     clock: o.clock,
-    scheduler: o.scheduler,
+    timers: o.timers,
     executor: o.executor,
     view,
     hopLimit: o.hopLimit,
@@ -86,7 +86,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   const streams = new StreamOpener({
     selfId: o.id,
     clock: o.clock,
-    scheduler: o.scheduler,
+    timers: o.timers,
     executor: o.executor,
     view,
     hopLimit: o.hopLimit,
@@ -106,7 +106,7 @@ function buildOffloadServing(o: ResolvedNodeOptions): OffloadServing | undefined
   if (!o.offloader) return undefined;
   const offloader = o.offloader({ selfId: o.id, executor: o.executor, hopLimit: o.hopLimit, guardMs: o.guardMs, clock: o.clock, logger: o.logger });
   if (!isOffloader(offloader)) invalidOption('offloader', offloader, 'a factory returning an Offloader (serve, unserve, forward, close)');
-  return new OffloadServing({ offloader, executor: o.executor, scheduler: o.scheduler, pollMs: o.syncPeriodMs, logger: o.logger });
+  return new OffloadServing({ offloader, executor: o.executor, timers: o.timers, pollMs: o.syncPeriodMs, logger: o.logger });
 }
 
 function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: PeerLinks; sync: ViewSync } {
@@ -124,14 +124,14 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: P
   const readSelf = (): ReturnType<typeof readSelfState> =>
     readSelfState({ executor: o.executor, meter: ctx.meter, now: o.clock.now(), devices: o.devices, services: o.services, address: o.advertise ?? o.transport.address });
   if (o.viewSync) {
-    const custom = o.viewSync({ selfId: o.id, epoch: o.epoch, clock: o.clock, scheduler: o.scheduler, logger: o.logger, readSelf });
+    const custom = o.viewSync({ selfId: o.id, epoch: o.epoch, clock: o.clock, timers: o.timers, logger: o.logger, readSelf });
     return { links, sync: (sync = custom) };
   }
   sync = new RingSync({
     selfId: o.id,
     epoch: o.epoch,
     clock: o.clock,
-    scheduler: o.scheduler,
+    timers: o.timers,
     periodMs: o.syncPeriodMs,
     ackTimeoutMs: o.syncAckTimeoutMs,
     attempts: o.syncAttempts,
@@ -152,7 +152,7 @@ function buildPlacement(o: ResolvedNodeOptions, ctx: NodeContext, links: PeerLin
     selfId: o.id,
     executor: o.executor,
     view,
-    scheduler: o.scheduler,
+    timers: o.timers,
     readyTimeoutMs: Math.max(o.syncPeriodMs * 20, 10_000),
     pollMs: Math.max(10, o.syncPeriodMs / 5),
     logger: o.logger,
@@ -161,7 +161,7 @@ function buildPlacement(o: ResolvedNodeOptions, ctx: NodeContext, links: PeerLin
   if (o.placement === false) return { applier, coordinator: undefined };
   const coordinator = new PlacementCoordinator({
     selfId: o.id,
-    scheduler: o.scheduler,
+    timers: o.timers,
     periodMs: o.placementPeriodMs,
     services: o.services,
     devices: o.devices,

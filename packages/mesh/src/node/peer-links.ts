@@ -5,7 +5,7 @@ import type { Connection, Transport } from '../transport/transport.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
 import type { DecodedMessage, WireMessage } from '../protocol/messages.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
-import type { MeshLogger } from '../util/logger.js';
+import type { Logger } from '@epara/core';
 
 /** Turns a raw connection into one whose peer is known (and, when secured, authenticated). */
 export type Handshake = (
@@ -51,7 +51,7 @@ export interface PeerLinksConfig {
    * link is cut.
    */
   readonly maxBufferedBytes: number;
-  readonly logger: MeshLogger;
+  readonly logger: Logger;
 }
 
 interface Dial {

@@ -2,7 +2,7 @@ import { EparaError } from '@epara/core';
 import type { ServerId } from '@epara/core';
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
 import type { Connection } from '../transport/transport.js';
-import type { Scheduler } from '../util/scheduler.js';
+import type { Timers } from '@epara/core';
 import type { Handshake } from './peer-links.js';
 
 /**
@@ -11,13 +11,13 @@ import type { Handshake } from './peer-links.js';
  *
  * @throws EparaError `PROTOCOL_ERROR` when the first frame is not a hello; `PEER_UNAVAILABLE` on timeout or close.
  */
-export function plainHandshake(selfId: ServerId, scheduler: Scheduler, timeoutMs: number): Handshake {
+export function plainHandshake(selfId: ServerId, timers: Timers, timeoutMs: number): Handshake {
   return (connection: Connection) =>
     new Promise((resolve, reject) => {
       let peerId: ServerId | undefined;
       const early: Uint8Array[] = [];
       const done = (err?: EparaError): void => {
-        scheduler.clearTimeout(timer);
+        timer.cancel();
         connection.off('frameReceived', onFrame);
         connection.off('closed', onClosed);
         if (err) reject(err);
@@ -38,7 +38,7 @@ export function plainHandshake(selfId: ServerId, scheduler: Scheduler, timeoutMs
         }
       };
       const onClosed = (): void => done(new EparaError('PEER_UNAVAILABLE', 'link closed during the handshake'));
-      const timer = scheduler.setTimeout(() => done(new EparaError('PEER_UNAVAILABLE', 'handshake timed out')), timeoutMs);
+      const timer = timers.setTimeout(() => done(new EparaError('PEER_UNAVAILABLE', 'handshake timed out')), timeoutMs);
       connection.beginAuthentication?.();
       connection.on('frameReceived', onFrame);
       connection.once('closed', onClosed);

@@ -4,13 +4,13 @@ import type { OffloadMessage } from '../offload/offload-messages.js';
 import { RemoteStream } from '../offload/remote-stream.js';
 import type { MeshStream } from '../offload/remote-stream.js';
 import type { StreamRoute } from '../offload/stream-host.js';
-import type { Scheduler } from '../util/scheduler.js';
+import type { Timers } from '@epara/core';
 
 /** Ports of a {@link StreamOpener}. */
 export interface StreamOpenerConfig {
   readonly selfId: ServerId;
   readonly clock: Clock;
-  readonly scheduler: Scheduler;
+  readonly timers: Timers;
   readonly executor: LocalExecutor;
   readonly view: () => ClusterView;
   readonly hopLimit: number;
@@ -111,11 +111,11 @@ export class StreamOpener {
     const id = c.nextId();
     const stream = new RemoteStream({ streamId: id, peer, send: (m) => c.send(peer, m) });
     return new Promise<MeshStream>((resolve, reject) => {
-      const timer = c.scheduler.setTimeout(() => {
+      const timer = c.timers.setTimeout(() => {
         if (this.#opening.delete(id)) reject(new EparaError('PEER_UNAVAILABLE', `peer ${peer} did not accept the stream in time`, { peer }));
       }, c.openTimeoutMs);
       const settle = <T>(f: (v: T) => void) => (v: T): void => {
-        c.scheduler.clearTimeout(timer);
+        timer.cancel();
         f(v);
       };
       this.#opening.set(id, { stream, resolve: settle(resolve), reject: settle(reject) });

@@ -3,10 +3,10 @@ import { createNode } from '../node/create-node.js';
 import { createFakeExecutor } from '../testing/fake-executor.js';
 import { createMemoryHub } from '../transport/memory-hub.js';
 import { createMemoryTransport } from '../transport/memory-transport.js';
-import type { MeshLogger } from '../util/logger.js';
+import type { Logger } from '@epara/core';
 
 /** A pino-shaped logger that records `level msg`. */
-function recordingLogger(): MeshLogger & { lines: string[] } {
+function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const at = (level: string) => (obj: object | string, msg?: string) => void lines.push(`${level} ${msg ?? (typeof obj === 'string' ? obj : '')}`);
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };

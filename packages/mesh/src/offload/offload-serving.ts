@@ -1,16 +1,16 @@
 import type { LocalExecutor, ServiceId } from '@epara/core';
-import type { MeshLogger } from '../util/logger.js';
-import type { Scheduler, TimerHandle } from '../util/scheduler.js';
+import type { Logger } from '@epara/core';
+import type { Timers, TimerHandle } from '@epara/core';
 import type { Offloader } from './offloader.js';
 
 /** Ports and settings of {@link OffloadServing}. */
 export interface OffloadServingConfig {
   readonly offloader: Offloader;
   readonly executor: LocalExecutor;
-  readonly scheduler: Scheduler;
+  readonly timers: Timers;
   /** How often the executor's instances are re-read, ms. */
   readonly pollMs: number;
-  readonly logger: MeshLogger;
+  readonly logger: Logger;
 }
 
 /**
@@ -67,12 +67,12 @@ export class OffloadServing {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer !== undefined) this.#c.scheduler.clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#timer.cancel();
     this.#c.offloader.close();
   }
 
   #schedule(): void {
     if (this.#closed) return;
-    this.#timer = this.#c.scheduler.setTimeout(() => void this.refresh().finally(() => this.#schedule()), this.#c.pollMs);
+    this.#timer = this.#c.timers.setTimeout(() => void this.refresh().finally(() => this.#schedule()), this.#c.pollMs);
   }
 }

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createManualClock, EparaError } from '@epara/core';
 import type { ClusterView, NamedTensors, ServerEntry, ServiceId } from '@epara/core';
 import { createFakeExecutor } from '../testing/fake-executor.js';
-import { silentLogger } from '../util/logger.js';
-import { createManualScheduler } from '../util/scheduler.js';
+import { silentLogger } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 import { OffloadServing } from './offload-serving.js';
 import type { Offloader, OffloadForwardOptions } from './offloader.js';
 import { isOffloader } from './offloader.js';
@@ -33,17 +33,17 @@ function recordingOffloader(answer: (serviceId: ServiceId, o: OffloadForwardOpti
 
 function setup(peers: string[], answer: (serviceId: ServiceId, o: OffloadForwardOptions) => Promise<NamedTensors>, hosted: ServiceId[] = []) {
   const clock = createManualClock(0);
-  const scheduler = createManualScheduler(clock);
+  const timers = createManualTimers(clock);
   const view: ClusterView = { entries: Object.fromEntries(peers.map((p) => [p, peer(p)])) };
-  const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 50 } }, hosted, clock, scheduler });
+  const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 50 } }, hosted, clock, timers });
   const rec = recordingOffloader(answer);
   const events = { offloaded: [] as { to: string; hops: number }[], rejected: [] as string[], sent: 0 };
   const handler = new RequestHandler({
-    selfId: 'a', clock, scheduler, executor, view: () => view, hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => 1,
+    selfId: 'a', clock, timers, executor, view: () => view, hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => 1,
     send: () => void events.sent++, logger: silentLogger, offloader: rec.offloader,
     hooks: { offloaded: (e) => void events.offloaded.push(e), rejected: (e) => void events.rejected.push(e.code), ranLocally: () => undefined },
   });
-  return { clock, scheduler, executor, handler, events, ...rec };
+  return { clock, timers, executor, handler, events, ...rec };
 }
 
 describe('RequestHandler with an offloader', () => {
@@ -58,7 +58,7 @@ describe('RequestHandler with an offloader', () => {
   it('runs locally when the local estimate meets the deadline', async () => {
     const t = setup(['b'], async () => x, ['s']);
     const p = t.handler.handle({ serviceId: 's', inputs: x, deadline: 200, hops: 0, visited: [] });
-    t.scheduler.advance(60);
+    t.timers.advance(60);
     await expect(p).resolves.toMatchObject({ server: expect.anything() });
     expect(t.calls.forward).toHaveLength(0);
   });
@@ -87,19 +87,19 @@ describe('RequestHandler with an offloader', () => {
 describe('OffloadServing', () => {
   it('serves the ready hosted services, follows loads and unloads, retries a failed serve, and closes the offloader', async () => {
     const t = setup([], async () => x, ['s']);
-    const serving = new OffloadServing({ offloader: t.offloader, executor: t.executor, scheduler: t.scheduler, pollMs: 100, logger: silentLogger });
+    const serving = new OffloadServing({ offloader: t.offloader, executor: t.executor, timers: t.timers, pollMs: 100, logger: silentLogger });
     await serving.start();
     expect(t.calls.serve).toEqual([['s']]);
     const id = t.executor.instances()[0]!.instanceId;
     const unloaded = t.executor.unload(id);
-    t.scheduler.advance(100);
+    t.timers.advance(100);
     await unloaded;
     await serving.refresh();
     expect(t.calls.unserve).toEqual([['s']]);
     expect(serving.services).toEqual([]);
     t.setFailServe(true);
     const loaded = t.executor.load({ serviceId: 's' } as Parameters<typeof t.executor.load>[0]);
-    t.scheduler.advance(1);
+    t.timers.advance(1);
     await loaded;
     await serving.refresh();
     expect(serving.services).toEqual([]); // the failed serve is forgotten, so the next poll tries again
@@ -109,7 +109,7 @@ describe('OffloadServing', () => {
     serving.close();
     serving.close();
     expect(t.calls.closed).toBe(1);
-    expect(t.scheduler.pending()).toBe(0);
+    expect(t.timers.pending).toBe(0);
   });
 
   it('isOffloader accepts the four methods and nothing less', () => {

@@ -1,5 +1,5 @@
 import type { AbortSignalLike, Clock, LocalExecutor, NamedTensors, ServerId, ServiceId } from '@epara/core';
-import type { MeshLogger } from '../util/logger.js';
+import type { Logger } from '@epara/core';
 
 /** Options of {@link Offloader.forward}: the ring mode's deadline budget, hop limit and visited list. */
 export interface OffloadForwardOptions {
@@ -42,7 +42,7 @@ export interface OffloaderContext {
   /** The node's margin before a deadline, ms. */
   readonly guardMs: number;
   readonly clock: Clock;
-  readonly logger: MeshLogger;
+  readonly logger: Logger;
 }
 
 /**

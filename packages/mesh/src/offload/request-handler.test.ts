@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createManualClock, EparaError } from '@epara/core';
 import type { ClusterView, NamedTensors, ServerEntry } from '@epara/core';
 import { createFakeExecutor } from '../testing/fake-executor.js';
-import { silentLogger } from '../util/logger.js';
-import { createManualScheduler } from '../util/scheduler.js';
+import { silentLogger } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 import type { OffloadMessage } from './offload-messages.js';
 import { RequestHandler } from './request-handler.js';
 
@@ -15,17 +15,17 @@ const peer = (id: string): ServerEntry => ({
 
 function setup(peers: string[]) {
   const clock = createManualClock(0);
-  const scheduler = createManualScheduler(clock);
+  const timers = createManualTimers(clock);
   const sent: { to: string; m: OffloadMessage }[] = [];
   const view: ClusterView = { entries: Object.fromEntries(peers.map((p) => [p, peer(p)])) };
   let id = 1;
   const handler = new RequestHandler({
-    selfId: 'a', clock, scheduler, executor: createFakeExecutor({ services: {}, clock, scheduler }), view: () => view,
+    selfId: 'a', clock, timers, executor: createFakeExecutor({ services: {}, clock, timers }), view: () => view,
     hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
     send: (to, m) => void sent.push({ to, m }), logger: silentLogger,
     hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined },
   });
-  return { clock, scheduler, sent, handler };
+  return { clock, timers, sent, handler };
 }
 
 describe('RequestHandler', () => {
@@ -40,11 +40,11 @@ describe('RequestHandler', () => {
   });
 
   it('a silent peer cannot hold a request past its deadline + grace: DEADLINE_EXCEEDED and a cancel', async () => {
-    const { scheduler, sent, handler } = setup(['b']);
+    const { timers, sent, handler } = setup(['b']);
     const p = handler.handle({ serviceId: 's', inputs: x, deadline: 200, hops: 0, visited: [] });
-    scheduler.advance(299);
+    timers.advance(299);
     expect(handler.outstanding).toBe(1);
-    scheduler.advance(1);
+    timers.advance(1);
     await expect(p).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
     expect(sent.map((s) => s.m.type)).toEqual(['submit', 'cancel']);
   });

@@ -1,8 +1,9 @@
-import { EparaError, resolveRouteOptions, routeRequest, toEparaError, tensorsByteLength } from '@epara/core';
+import { EparaError, resolveRouteOptions, routeRequest, toEparaError } from '@epara/core';
+import { tensorsByteLength } from '@epara/core/internal';
 import type { RouteOptions } from '@epara/core';
 import type { AbortSignalLike, ClusterView, Clock, LocalExecutor, NamedTensors, ServerId, ServiceId } from '@epara/core';
-import type { MeshLogger } from '../util/logger.js';
-import type { Scheduler, TimerHandle } from '../util/scheduler.js';
+import type { Logger } from '@epara/core';
+import type { Timers, TimerHandle } from '@epara/core';
 import type { OffloadMessage } from './offload-messages.js';
 import type { Offloader } from './offloader.js';
 
@@ -30,7 +31,7 @@ export interface RequestHandlerHooks {
 export interface RequestHandlerConfig {
   readonly selfId: ServerId;
   readonly clock: Clock;
-  readonly scheduler: Scheduler;
+  readonly timers: Timers;
   readonly executor: LocalExecutor;
   readonly view: () => ClusterView;
   readonly hopLimit: number;
@@ -43,7 +44,7 @@ export interface RequestHandlerConfig {
   /** Sends to a peer; throws `PEER_UNAVAILABLE` when no link can be had. */
   readonly send: (peer: ServerId, message: OffloadMessage) => void;
   readonly hooks: RequestHandlerHooks;
-  readonly logger: MeshLogger;
+  readonly logger: Logger;
   /**
    * Offloads through this instead of transport links (e.g. NATS queue groups): used when routing says
    * forward, or finds no instance in the view. It retries and rejects by itself. @default links
@@ -199,7 +200,7 @@ export class RequestHandler {
     };
     // Bounded by the deadline: a peer that goes silent cannot hold the request forever.
     const wait = Math.max(0, request.deadline - c.clock.now()) + c.responseGraceMs;
-    const timer = c.scheduler.setTimeout(() => {
+    const timer = c.timers.setTimeout(() => {
       const o = this.#outstanding.get(requestId);
       if (!o) return;
       this.#settle(requestId, o);
@@ -212,7 +213,7 @@ export class RequestHandler {
 
   #settle(id: number, o: Outstanding): void {
     this.#outstanding.delete(id);
-    this.#c.scheduler.clearTimeout(o.timer);
+    o.timer.cancel();
     o.cleanup();
   }
 

@@ -1,7 +1,7 @@
 import { createManualClock } from '@epara/core';
 import type { ClusterView, ServerEntry } from '@epara/core';
 import { describe, expect, it } from 'vitest';
-import { createManualScheduler } from '../util/scheduler.js';
+import { createManualTimers } from '@epara/core/testing';
 import { resolveCoordinatorOptions } from './coordinator-options.js';
 import { PlacementCoordinator } from './placement-coordinator.js';
 import type { PlacementPayload } from './placement-payload.js';
@@ -13,12 +13,12 @@ const logger = { debug: noop, info: noop, warn: noop, error: noop, child: () => 
 describe('placement coordinator: measured delays', () => {
   it('echoes probes, measures round trips on its own clock and reports the row to the leader', () => {
     const clock = createManualClock(1000);
-    const scheduler = createManualScheduler(clock);
+    const timers = createManualTimers(clock);
     const view: ClusterView = { entries: { a: entry('a'), b: entry('b') } } as unknown as ClusterView;
     const sent: [string, PlacementPayload][] = [];
     const c = new PlacementCoordinator({
       selfId: 'b',
-      scheduler,
+      timers,
       periodMs: 1000,
       services: [],
       devices: [{ id: 'g0', kind: 'gpu', memoryBytes: 1 }],
@@ -47,7 +47,7 @@ describe('placement coordinator: measured delays', () => {
     clock.set(1024);
     c.onPayload('a', { kind: 'probe', sentAt: 1000, reply: true });
     sent.length = 0;
-    scheduler.advance(1000); // the period: probes every peer again and reports with the measured row
+    timers.advance(1000); // the period: probes every peer again and reports with the measured row
     const report = sent.find(([, p]) => p.kind === 'devices')![1];
     expect(report).toMatchObject({ kind: 'devices', delaysMs: { a: 12 } });
     expect(sent.some(([peer, p]) => peer === 'a' && p.kind === 'probe' && !p.reply)).toBe(true);

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createManualClock } from '@epara/core';
 import type { ClusterView, ParallelPlan } from '@epara/core';
 import { createFakeExecutor } from '../testing/fake-executor.js';
-import { silentLogger } from '../util/logger.js';
-import { createManualScheduler } from '../util/scheduler.js';
+import { silentLogger } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 import { PlacementApplier } from './placement-applier.js';
 import type { PlacementAppliedEvent } from './placement-applier.js';
 import type { PlacementDecision } from './placement-payload.js';
@@ -13,8 +13,8 @@ const plan = { serviceId: 's' } as ParallelPlan;
 describe('PlacementApplier', () => {
   it('loads first and drains the old instance only once the replacement elsewhere is ready (make-before-break)', async () => {
     const clock = createManualClock(0);
-    const scheduler = createManualScheduler(clock);
-    const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 5 } }, hosted: ['s'], clock, scheduler, loadTimeMs: 50 });
+    const timers = createManualTimers(clock);
+    const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 5 } }, hosted: ['s'], clock, timers, loadTimeMs: 50 });
     let remoteReady = false;
     const view = (): ClusterView => ({
       entries: {
@@ -25,7 +25,7 @@ describe('PlacementApplier', () => {
       },
     });
     const events: PlacementAppliedEvent[] = [];
-    const applier = new PlacementApplier({ selfId: 'a', executor, view, scheduler, readyTimeoutMs: 10_000, pollMs: 10, logger: silentLogger, applied: (e) => events.push(e) });
+    const applier = new PlacementApplier({ selfId: 'a', executor, view, timers, readyTimeoutMs: 10_000, pollMs: 10, logger: silentLogger, applied: (e) => events.push(e) });
     const step = (action: 'load' | 'drain', instanceId: string, serverId: string) => ({ action, instanceId, serviceId: 's', serverId, deviceIds: ['d0'], reason: 'test' });
     const decision: PlacementDecision = {
       kind: 'placement', leader: 'a', leaderEpoch: 1, seq: 1, trigger: 'period', goodputPerSec: 0,
@@ -38,17 +38,17 @@ describe('PlacementApplier', () => {
     const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
     const done = applier.apply(decision);
     await flush();
-    scheduler.advance(10);
+    timers.advance(10);
     expect(executor.instances().map((i) => [i.instanceId, i.status])).toEqual([['s#0', 'ready'], ['new-a', 'loading']]);
-    scheduler.advance(100);
+    timers.advance(100);
     await flush();
-    scheduler.advance(20);
+    timers.advance(20);
     await flush();
     // new-a is ready, but the old instance keeps serving until b's replacement shows up ready in the view.
     expect(executor.instances().find((i) => i.instanceId === 's#0')!.status).toBe('ready');
     remoteReady = true;
     for (let i = 0; i < 5; i++) {
-      scheduler.advance(20);
+      timers.advance(20);
       await flush();
     }
     await done;

@@ -1,7 +1,7 @@
 import { toEparaError } from '@epara/core';
 import type { ClusterView, LocalExecutor, ServerId } from '@epara/core';
-import type { MeshLogger } from '../util/logger.js';
-import type { Scheduler } from '../util/scheduler.js';
+import type { Logger } from '@epara/core';
+import type { Timers } from '@epara/core';
 import type { PlacementDecision } from './placement-payload.js';
 
 /** What one application of a placement did on this server. */
@@ -20,12 +20,12 @@ export interface PlacementApplierConfig {
   readonly selfId: ServerId;
   readonly executor: LocalExecutor;
   readonly view: () => ClusterView;
-  readonly scheduler: Scheduler;
+  readonly timers: Timers;
   /** Longest wait for replacements elsewhere to become ready before draining anyway, ms. */
   readonly readyTimeoutMs: number;
   /** How often to look at the view while waiting, ms. */
   readonly pollMs: number;
-  readonly logger: MeshLogger;
+  readonly logger: Logger;
   readonly applied: (e: PlacementAppliedEvent) => void;
 }
 
@@ -99,7 +99,7 @@ export class PlacementApplier {
       const check = (): void => {
         if (this.#closed || ready() || waited >= this.#c.readyTimeoutMs) return resolve();
         waited += this.#c.pollMs;
-        this.#c.scheduler.setTimeout(check, this.#c.pollMs);
+        this.#c.timers.setTimeout(check, this.#c.pollMs);
       };
       check();
     });

@@ -1,7 +1,7 @@
 import { placeServices, toEparaError } from '@epara/core';
 import type { ClusterView, DeviceSpec, ServerId, ServiceDemand, ServiceSpec } from '@epara/core';
-import type { MeshLogger } from '../util/logger.js';
-import type { Scheduler, TimerHandle } from '../util/scheduler.js';
+import type { Logger } from '@epara/core';
+import type { Timers, TimerHandle } from '@epara/core';
 import { buildPlacementInput } from './placement-input.js';
 import { PeerDelays } from './peer-delays.js';
 import type { ResolvedCoordinatorOptions } from './coordinator-options.js';
@@ -10,7 +10,7 @@ import type { DeviceReport, HostedDevices, PlacementDecision, PlacementPayload }
 /** Ports and settings of a {@link PlacementCoordinator}. */
 export interface CoordinatorConfig {
   readonly selfId: ServerId;
-  readonly scheduler: Scheduler;
+  readonly timers: Timers;
   readonly periodMs: number;
   readonly services: readonly ServiceSpec[];
   readonly devices: readonly DeviceSpec[];
@@ -25,7 +25,7 @@ export interface CoordinatorConfig {
   readonly send: (peer: ServerId, payload: PlacementPayload) => void;
   /** Applies a decision on this server. */
   readonly apply: (decision: PlacementDecision) => void;
-  readonly logger: MeshLogger;
+  readonly logger: Logger;
   /**
    * This server's clock, ms, for measuring round trips to peers (locality-aware placement). Without it no
    * delays are measured and placement ignores locality. @default none
@@ -79,13 +79,13 @@ export class PlacementCoordinator {
     this.#running = true;
     const tick = (): void => {
       if (!this.#running) return;
-      this.#timer = this.#c.scheduler.setTimeout(tick, this.#c.periodMs);
+      this.#timer = this.#c.timers.setTimeout(tick, this.#c.periodMs);
       this.#probePeers(true);
       this.#reportDevices(true);
       this.run(this.#last === undefined ? 'start' : 'period');
     };
-    this.#timer = this.#c.scheduler.setTimeout(tick, this.#c.periodMs);
-    this.#initial = this.#c.scheduler.setTimeout(() => {
+    this.#timer = this.#c.timers.setTimeout(tick, this.#c.periodMs);
+    this.#initial = this.#c.timers.setTimeout(() => {
       this.#initial = undefined;
       this.#initialDue = true;
       this.#tryFirst();
@@ -94,7 +94,7 @@ export class PlacementCoordinator {
 
   stop(): void {
     this.#running = false;
-    for (const t of [this.#timer, this.#soon, this.#initial, this.#joined]) if (t) this.#c.scheduler.clearTimeout(t);
+    for (const t of [this.#timer, this.#soon, this.#initial, this.#joined]) if (t) t.cancel();
   }
 
   /** The view changed: report devices to a new leader (or changed instances), maybe place for the first time. */
@@ -108,7 +108,7 @@ export class PlacementCoordinator {
   /** A server failed: the leader (possibly this server, newly) re-places at once. */
   onPeerLeft(): void {
     if (!this.#running || this.leader() !== this.#c.selfId || this.#soon) return;
-    this.#soon = this.#c.scheduler.setTimeout(() => {
+    this.#soon = this.#c.timers.setTimeout(() => {
       this.#soon = undefined;
       if (this.#running && this.leader() === this.#c.selfId) this.run('failure');
     }, 0);
@@ -204,7 +204,7 @@ export class PlacementCoordinator {
    */
   #onServerJoined(): void {
     if (!this.#running || this.#joined || this.leader() !== this.#c.selfId) return;
-    this.#joined = this.#c.scheduler.setTimeout(() => {
+    this.#joined = this.#c.timers.setTimeout(() => {
       this.#joined = undefined;
       if (this.#running) this.run('joined');
     }, this.#c.options.initialDelayMs);

@@ -1,6 +1,6 @@
 import type { Clock, ServerId } from '@epara/core';
-import type { MeshLogger } from '../util/logger.js';
-import type { Scheduler } from '../util/scheduler.js';
+import type { Logger } from '@epara/core';
+import type { Timers } from '@epara/core';
 import type { FaultInjector } from './sync-faults.js';
 import type { SyncMessage } from './sync-types.js';
 import type { SelfState } from './view-store.js';
@@ -16,7 +16,7 @@ export interface RingSyncConfig {
   readonly selfId: ServerId;
   readonly epoch: number;
   readonly clock: Clock;
-  readonly scheduler: Scheduler;
+  readonly timers: Timers;
   readonly periodMs: number;
   readonly ackTimeoutMs: number;
   /** Sends to the same successor before it is suspected (bypassed for that token). */
@@ -31,7 +31,7 @@ export interface RingSyncConfig {
   readonly fullEvery: number;
   readonly seeds: readonly string[];
   readonly faults: FaultInjector;
-  readonly logger: MeshLogger;
+  readonly logger: Logger;
   readonly readSelf: () => SelfState;
   /** Fire-and-forget delivery; failures show up as missing acks. */
   readonly send: (to: SyncTarget, message: SyncMessage) => void;

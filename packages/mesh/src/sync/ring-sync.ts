@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { ServerId } from '@epara/core';
-import type { TimerHandle } from '../util/scheduler.js';
+import type { TimerHandle } from '@epara/core';
 import type { RingSyncConfig, RingSyncEvents, SyncTarget } from './ring-sync-config.js';
 import type { SyncMessage, SyncToken } from './sync-types.js';
 import { deadBefore, mergeToken, ringSuccessor, stampToken } from './token-ops.js';
@@ -61,8 +61,8 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
 
   stop(): void {
     this.#running = false;
-    if (this.#tick) this.#c.scheduler.clearTimeout(this.#tick);
-    for (const p of this.#pending.values()) this.#c.scheduler.clearTimeout(p.timer);
+    if (this.#tick) this.#tick.cancel();
+    for (const p of this.#pending.values()) p.timer.cancel();
     this.#pending.clear();
   }
 
@@ -96,7 +96,7 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
 
   #schedule(delayMs: number): void {
     this.#tickDueAt = this.#c.clock.now() + delayMs;
-    this.#tick = this.#c.scheduler.setTimeout(() => this.#onTick(), delayMs);
+    this.#tick = this.#c.timers.setTimeout(() => this.#onTick(), delayMs);
   }
 
   #onTick(): void {
@@ -192,7 +192,7 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   #forwardTo(token: SyncToken, target: SyncTarget, skip: ReadonlySet<ServerId> = new Set()): void {
     const k = key(token);
     const prev = this.#pending.get(k);
-    if (prev) this.#c.scheduler.clearTimeout(prev.timer);
+    if (prev) prev.timer.cancel();
     const pending: PendingForward = { token, target, skip, tried: 0, timer: undefined as unknown as TimerHandle };
     this.#pending.set(k, pending);
     this.#attempt(k, pending);
@@ -201,7 +201,7 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   #attempt(k: string, p: PendingForward): void {
     p.tried++;
     this.#emitSend((m) => this.#c.send(p.target, m), { kind: 'token', from: this.#c.selfId, token: p.token });
-    p.timer = this.#c.scheduler.setTimeout(() => this.#ackMissed(k, p), this.#c.ackTimeoutMs + this.#c.faults.delayMs * 2);
+    p.timer = this.#c.timers.setTimeout(() => this.#ackMissed(k, p), this.#c.ackTimeoutMs + this.#c.faults.delayMs * 2);
   }
 
   #ackMissed(k: string, p: PendingForward): void {
@@ -224,7 +224,7 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   #acked(from: ServerId, k: string): void {
     const p = this.#pending.get(k);
     if (!p || (p.target.id !== undefined && p.target.id !== from)) return;
-    this.#c.scheduler.clearTimeout(p.timer);
+    p.timer.cancel();
     this.#pending.delete(k);
   }
 
@@ -248,7 +248,7 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
         this.#c.logger.debug({ err }, 'sync send failed');
       }
     };
-    if (f.delayMs > 0) this.#c.scheduler.setTimeout(go, f.delayMs);
+    if (f.delayMs > 0) this.#c.timers.setTimeout(go, f.delayMs);
     else go();
   }
 

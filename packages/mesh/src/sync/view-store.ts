@@ -1,4 +1,4 @@
-import { compareEntries } from '@epara/core';
+import { compareEntries } from '@epara/core/internal';
 import type { ClusterView, ServerEntry, ServerId } from '@epara/core';
 import type { EntryStub, WireEntry } from './sync-types.js';
 

@@ -1,6 +1,6 @@
 import type { Clock, ClusterView, ServerEntry, ServerId } from '@epara/core';
-import type { MeshLogger } from '../util/logger.js';
-import type { Scheduler } from '../util/scheduler.js';
+import type { Logger } from '@epara/core';
+import type { Timers } from '@epara/core';
 import type { SyncMessage } from './sync-types.js';
 import type { SelfState } from './view-store.js';
 
@@ -36,8 +36,8 @@ export interface ViewSyncContext {
   readonly selfId: ServerId;
   readonly epoch: number;
   readonly clock: Clock;
-  readonly scheduler: Scheduler;
-  readonly logger: MeshLogger;
+  readonly timers: Timers;
+  readonly logger: Logger;
   /** This server's own entry content, read fresh (instances, load, free memory, arrival rates, address). */
   readonly readSelf: () => SelfState;
 }

@@ -12,8 +12,8 @@ import type {
   ServiceId,
   TensorLike,
 } from '@epara/core';
-import { systemScheduler } from '../util/scheduler.js';
-import type { Scheduler } from '../util/scheduler.js';
+import { createSystemTimers } from '@epara/core';
+import type { Timers } from '@epara/core';
 import { FakeInstance } from './fake-instance.js';
 import { openFakeStream } from './fake-stream.js';
 
@@ -43,8 +43,8 @@ export interface FakeExecutorOptions {
   readonly outputScale?: number;
   /** @default systemClock */
   readonly clock?: Clock;
-  /** @default systemScheduler */
-  readonly scheduler?: Scheduler;
+  /** @default createSystemTimers() */
+  readonly timers?: Timers;
 }
 
 /** A {@link LocalExecutor} for tests and benchmarks, with knobs to saturate or crash it. */
@@ -59,7 +59,7 @@ export interface FakeExecutor extends LocalExecutor {
 
 /**
  * Creates a deterministic fake executor: outputs are a pure function of the inputs (floats scaled by
- * `outputScale`, other types echoed) plus a `server` tag; timing comes from the injected scheduler.
+ * `outputScale`, other types echoed) plus a `server` tag; timing comes from the injected timers.
  *
  * @throws EparaError `INVALID_OPTIONS` for a missing or malformed service config.
  * @example
@@ -69,7 +69,7 @@ export interface FakeExecutor extends LocalExecutor {
  */
 export function createFakeExecutor(options: FakeExecutorOptions): FakeExecutor {
   const clock = options.clock ?? systemClock;
-  const scheduler = options.scheduler ?? systemScheduler;
+  const timers = options.timers ?? createSystemTimers();
   const scale = options.outputScale ?? 2;
   const tag = options.tag ?? 0;
   const services = new Map<ServiceId, { -readonly [K in keyof FakeServiceConfig]: FakeServiceConfig[K] }>();
@@ -83,7 +83,7 @@ export function createFakeExecutor(options: FakeExecutorOptions): FakeExecutor {
   let nextId = 0;
   const ctx = {
     clock,
-    scheduler,
+    timers,
     compute: (inputs: NamedTensors) => fakeCompute(inputs, scale, tag),
     isFrozen: () => frozen,
     onExecuted: (n: number) => {
@@ -154,7 +154,7 @@ export function createFakeExecutor(options: FakeExecutorOptions): FakeExecutor {
     async load(plan: ParallelPlan, opts: { instanceId?: string } = {}): Promise<InstanceInfo> {
       const inst = create(plan.serviceId, opts.instanceId ?? `${plan.serviceId}#${nextId++}`, 'loading');
       counters.loads++;
-      await new Promise<void>((r) => scheduler.setTimeout(r, options.loadTimeMs ?? 0));
+      await new Promise<void>((r) => timers.setTimeout(r, options.loadTimeMs ?? 0));
       if (inst.status === 'loading') inst.status = 'ready';
       return inst.info();
     },

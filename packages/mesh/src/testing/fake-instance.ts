@@ -1,6 +1,6 @@
 import { EparaError } from '@epara/core';
 import type { Clock, InstanceInfo, InstanceStatus, NamedTensors, ServiceId } from '@epara/core';
-import type { Scheduler } from '../util/scheduler.js';
+import type { Timers } from '@epara/core';
 
 /** One queued item of a {@link FakeInstance}. */
 export interface FakeItem {
@@ -13,7 +13,7 @@ export interface FakeItem {
 /** What a fake instance needs from its executor. */
 export interface FakeInstanceContext {
   readonly clock: Clock;
-  readonly scheduler: Scheduler;
+  readonly timers: Timers;
   readonly compute: (inputs: NamedTensors) => NamedTensors;
   readonly isFrozen: () => boolean;
   readonly onExecuted: (count: number) => void;
@@ -21,7 +21,7 @@ export interface FakeInstanceContext {
 
 /**
  * One instance of a service inside the fake executor: an earliest-deadline-first queue served in batches of
- * up to `batchSize`, each batch taking exactly `serviceTimeMs` on the injected scheduler.
+ * up to `batchSize`, each batch taking exactly `serviceTimeMs` on the injected timers.
  */
 export class FakeInstance {
   readonly instanceId: string;
@@ -123,7 +123,7 @@ export class FakeInstance {
     if (batch.length === 0) return this.#settleIfDrained();
     this.#runningUntil = now + this.serviceTimeMs;
     this.#inFlight = batch.length;
-    this.#ctx.scheduler.setTimeout(() => this.#finish(batch), this.serviceTimeMs);
+    this.#ctx.timers.setTimeout(() => this.#finish(batch), this.serviceTimeMs);
   }
 
   #finish(batch: readonly FakeItem[]): void {

@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import { invalidOption } from '@epara/core';
+import { invalidOption, silentLogger, type Logger } from '@epara/core';
 import { DEFAULT_MAX_FRAME_BYTES } from './transport-util.js';
 
 /** TLS material for `wss://`: the server's key and certificate, and what a dialer trusts. */
@@ -18,12 +18,6 @@ export interface WebSocketTlsOptions {
    * `rejectUnauthorized`, refuses dialers without one). Dialers then need `key` and `cert`. @default false
    */
   readonly requestCert?: boolean;
-}
-
-/** The pino-compatible logging shape this transport writes to (default silent). */
-export interface WireLogger {
-  debug(obj: object | string, msg?: string): void;
-  warn(obj: object | string, msg?: string): void;
 }
 
 /** Options of `createWebSocketTransport`. */
@@ -67,7 +61,7 @@ export interface WebSocketTransportOptions {
   /** Inbound links allowed to be mid-handshake at once; further upgrade requests get HTTP 503. @default 64 */
   readonly maxUnauthenticatedLinks?: number;
   /** Where diagnostics go. @default silent */
-  readonly logger?: WireLogger;
+  readonly logger?: Logger;
 }
 
 /** Defaults of {@link WebSocketTransportOptions}. */
@@ -91,8 +85,6 @@ export interface ResolvedWebSocketTransportOptions
   readonly server: HttpServer | HttpsServer | undefined;
   readonly tls: WebSocketTlsOptions | undefined;
 }
-
-const noop = (): void => undefined;
 
 function positiveInt(field: string, value: number, min = 1): number {
   if (!Number.isInteger(value) || value < min) invalidOption(field, value, `an integer >= ${min}`);
@@ -132,6 +124,6 @@ export function resolveWebSocketTransportOptions(options: WebSocketTransportOpti
     ...o,
     server: options.server,
     tls: options.tls,
-    logger: options.logger ?? { debug: noop, warn: noop },
+    logger: options.logger ?? silentLogger,
   };
 }

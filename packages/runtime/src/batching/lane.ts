@@ -1,4 +1,4 @@
-import type { EdfQueue } from '@epara/core';
+import type { EdfQueue } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { WorkItem } from './work-item.js';
 

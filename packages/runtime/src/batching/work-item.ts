@@ -1,4 +1,5 @@
-import type { EparaError, NamedTensors, SchedulableItem } from '@epara/core';
+import type { EparaError, NamedTensors } from '@epara/core';
+import type { SchedulableItem } from '@epara/core/scheduling';
 
 /** Per-stream state shared by the frames of one stateful stream. */
 export interface StreamSlot {

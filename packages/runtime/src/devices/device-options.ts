@@ -1,5 +1,5 @@
 import { invalidOption } from '@epara/core';
-import { silentLogger, type Logger } from '../util/logger.js';
+import { silentLogger, type Logger } from '@epara/core';
 import type { BackendSpec } from './backend.js';
 import type { DeviceOptions } from './device-port.js';
 

@@ -5,7 +5,7 @@
  */
 import type { EventEmitter } from 'eventemitter3';
 import type { NamedTensors } from '@epara/core';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '@epara/core';
 import type { BackendSpec, ModelIoInfo } from './backend.js';
 
 export type { ModelIoInfo } from './backend.js';

@@ -1,6 +1,7 @@
 import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
 import { EventEmitter } from 'eventemitter3';
-import { EparaError, eparaErrorFromJSON, signalError, type NamedTensors } from '@epara/core';
+import { EparaError, eparaErrorFromJSON, type NamedTensors } from '@epara/core';
+import { signalError } from '@epara/core/internal';
 import type { DeviceEvents, DeviceHandle, LoadedModelInfo, ModelSource, TimedRun } from './device-port.js';
 import type { ResolvedDeviceOptions } from './device-options.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';

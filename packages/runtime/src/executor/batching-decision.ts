@@ -1,6 +1,6 @@
 import type { NamedTensors } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-port.js';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '@epara/core';
 import { checkBatchSeparable, type BatchVerdict } from './batch-check.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
 import type { IoSpec } from './io-spec.js';

@@ -3,7 +3,7 @@ import type { DeviceHandle, ModelSource } from '../devices/device-port.js';
 import { createPipelineEngine } from '../parallel/model-parallel-engine.js';
 import { createGenerationEngine, type GenerationEngine } from '../generation/generation-engine.js';
 import { createGenerationService } from '../generation/generation-service.js';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '@epara/core';
 import type { ExecutorServiceOptions, GenerationServiceConfig, StagedModel } from './executor-options.js';
 import type { ServiceEngine } from './service-engine.js';
 

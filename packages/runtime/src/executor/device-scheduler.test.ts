@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock, EdfQueue } from '@epara/core';
+import { createManualClock } from '@epara/core';
+import { EdfQueue } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
-import { createManualTimers } from '../util/timers.js';
+import { createManualTimers } from '@epara/core/testing';
 import { DeviceScheduler } from './device-scheduler.js';
 
 /** A lane whose batches end when the test says so; every batch is expected to take `runMs`. */

@@ -1,8 +1,15 @@
-import { DeviceTimeline, LatencyErrorTracker, planLaunch, type Clock, type LaunchContext, type LaunchDecision } from '@epara/core';
+import { type Clock } from '@epara/core';
+import {
+  DeviceTimeline,
+  LatencyErrorTracker,
+  planLaunch,
+  type LaunchContext,
+  type LaunchDecision,
+} from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
-import type { TimerHandle, Timers } from '../util/timers.js';
+import type { TimerHandle, Timers } from '@epara/core';
 
 /** Batches a device holds at once: one running and one waiting in the worker. */
 const MAX_AHEAD = 2;

@@ -1,4 +1,4 @@
-import { backlogMs, estimateCompletion as estimateQueueCompletion } from '@epara/core';
+import { backlogMs, estimateCompletion as estimateQueueCompletion } from '@epara/core/scheduling';
 import type { Lane } from '../batching/lane.js';
 import type { DeviceScheduler } from './device-scheduler.js';
 

@@ -1,8 +1,8 @@
 import type { AbortSignalLike, Clock, LatencyProfile, NamedTensors, ParallelPlan, Sensitivity, Slo, TensorType } from '@epara/core';
 import type { BackendSpec } from '../devices/backend.js';
 import type { DeviceHandle } from '../devices/device-port.js';
-import type { Logger } from '../util/logger.js';
-import type { Timers } from '../util/timers.js';
+import type { Logger } from '@epara/core';
+import type { Timers } from '@epara/core';
 import type { ServiceEngine } from './service-engine.js';
 import type { PipelineEngineOptions } from '../parallel/model-parallel-options.js';
 import type { GenerationEngineOptions } from '../generation/generation-options.js';

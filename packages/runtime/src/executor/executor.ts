@@ -1,9 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import {
   EparaError,
-  checkSignal,
   invalidOption,
-  signalError,
   type AbortSignalLike,
   type InstanceInfo,
   type LocalEstimate,
@@ -14,6 +12,7 @@ import {
   type NamedTensors,
   type ParallelPlan,
 } from '@epara/core';
+import { checkSignal, signalError } from '@epara/core/internal';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { StreamSlot, WorkItem } from '../batching/work-item.js';
 import { DEFAULT_MAX_REQUEST_BYTES, inputCostScale } from '../batching/input-cost.js';

@@ -1,9 +1,6 @@
 import {
-  EdfQueue,
   EparaError,
-  batchSizeForDeadline,
   fitProfile,
-  packSizeForRate,
   latencyAt,
   toEparaError,
   type Clock,
@@ -14,12 +11,13 @@ import {
   type ParallelPlan,
   type TensorLike,
 } from '@epara/core';
+import { EdfQueue, batchSizeForDeadline, packSizeForRate } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { splitTensors, stackTensors } from '../tensors/stack.js';
 import { defaultBatchSizes, measureLatencies } from '../profiling/measure-latencies.js';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '@epara/core';
 import type { DeviceScheduler } from './device-scheduler.js';
 import type { ExecutorEvents } from './executor-events.js';
 import type { ExecutorServiceOptions } from './executor-options.js';

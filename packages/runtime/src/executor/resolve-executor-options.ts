@@ -1,6 +1,7 @@
 import { invalidOption, type Clock } from '@epara/core';
-import { silentLogger, type Logger } from '../util/logger.js';
-import { createSystemTimers, hrClock, type Timers } from '../util/timers.js';
+import { silentLogger, type Logger } from '@epara/core';
+import { createSystemTimers, type Timers } from '@epara/core';
+import { hrClock } from './hr-clock.js';
 import type { BackendSpec } from '../devices/backend.js';
 import { isStaged } from './builtin-engines.js';
 import {

@@ -1,6 +1,6 @@
 import { invalidOption, systemClock, type Clock, type LatencyProfile } from '@epara/core';
 import type { DeviceHandle, ModelSource } from '../devices/device-port.js';
-import { silentLogger, type Logger } from '../util/logger.js';
+import { silentLogger, type Logger } from '@epara/core';
 
 /** Options of {@link createGenerationEngine}. Defaults in {@link DEFAULT_GENERATION_OPTIONS}. */
 export interface GenerationEngineOptions {

@@ -1,4 +1,5 @@
-import { EparaError, signalError } from '@epara/core';
+import { EparaError } from '@epara/core';
+import { signalError } from '@epara/core/internal';
 import type { TokenChannel } from './token-channel.js';
 
 /** One generation request. */

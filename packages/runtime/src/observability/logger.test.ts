@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createExecutor } from '../executor/create-executor.js';
 import { fakeModelBytes } from '../devices/fake-backend.js';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '@epara/core';
 
 describe('runtime logging (docs/observability.md)', () => {
   it('writes to an injected pino-compatible logger (a profile measured at load is logged at info)', async () => {

@@ -5,7 +5,7 @@ import * as promClient from 'prom-client';
 import { affineProfile, createManualClock, isEparaError } from '@epara/core';
 import { createExecutor } from '../executor/create-executor.js';
 import type { Executor } from '../executor/executor.js';
-import { createManualTimers } from '../util/timers.js';
+import { createManualTimers } from '@epara/core/testing';
 import { fakeModelBytes } from '../devices/fake-backend.js';
 import { createRuntimeMetrics } from './runtime-metrics.js';
 

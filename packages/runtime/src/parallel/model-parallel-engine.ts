@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import { EparaError, checkSignal, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import { EparaError, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import { checkSignal } from '@epara/core/internal';
 import type { EngineSubmitOptions, ServiceEngine } from '../executor/service-engine.js';
 import type { TimedRun } from '../devices/device-port.js';
 import { createLatencyTracker, type LatencyTracker } from './model-parallel-latency.js';

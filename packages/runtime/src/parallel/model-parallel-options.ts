@@ -1,6 +1,6 @@
 import { invalidOption, systemClock, type Clock, type LatencyProfile } from '@epara/core';
 import type { DeviceHandle, ModelSource } from '../devices/device-port.js';
-import { silentLogger, type Logger } from '../util/logger.js';
+import { silentLogger, type Logger } from '@epara/core';
 
 /** One stage of a pipeline: the device it runs on and its stage model (see `splitModel`). */
 export interface PipelineStage {

@@ -1,4 +1,5 @@
-import { checkSignal, fitProfile, invalidOption, type LatencyProfile, type NamedTensors, type ProfileSample } from '@epara/core';
+import { fitProfile, invalidOption, type LatencyProfile, type NamedTensors, type ProfileSample } from '@epara/core';
+import { checkSignal } from '@epara/core/internal';
 import { createDevice, type DeviceHandle, type DeviceOptions } from '../devices/device-handle.js';
 import { measureLatencies } from './measure-latencies.js';
 

@@ -1,4 +1,5 @@
-import { compareEntries, markDead, mergeEntry, type ClusterView, type ServerEntry } from '@epara/core';
+import { type ClusterView, type ServerEntry } from '@epara/core';
+import { compareEntries, markDead, mergeEntry } from '@epara/core/internal';
 import type { SyncOptions } from '../systems/epara-options.js';
 import type { World } from '../world/world.js';
 import { createViewTables, type ViewTables } from './view-tables.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mergeView, type InstanceInfo, type ServerEntry } from '@epara/core';
+import { type InstanceInfo, type ServerEntry } from '@epara/core';
+import { mergeView } from '@epara/core/internal';
 import { createViewTables } from './view-tables.js';
 
 function inst(serviceId: string): InstanceInfo {

@@ -1,0 +1,28 @@
+/**
+ * `@epara/core/scheduling`: the request-level scheduler the runtime's executor and the simulator share — one EDF
+ * queue per instance, the launch rule (run now, or wait while the batch still meets the head's deadline), batch
+ * sizes for a deadline or a stream rate, a device timeline, the measured-latency error tracker and the completion
+ * estimate used for admission and routing. Pure, like the rest of core; for hosts building their own executor.
+ *
+ * @example
+ * ```ts
+ * import { EdfQueue, edfCompare } from '@epara/core/scheduling';
+ * const queue = new EdfQueue<{ deadline: number; priority: number; seq: number }>();
+ * queue.push({ deadline: 50, priority: 0, seq: 1 });
+ * edfCompare({ deadline: 10, priority: 0, seq: 2 }, { deadline: 50, priority: 0, seq: 1 }) < 0; // true
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { edfCompare } from './scheduling/work-item.js';
+export type { SchedulableItem, StreamSlotLike } from './scheduling/work-item.js';
+export { EdfQueue } from './scheduling/edf-queue.js';
+export { planLaunch } from './scheduling/launch-rule.js';
+export type { LaunchContext, LaunchDecision } from './scheduling/launch-rule.js';
+export { batchSizeForDeadline, packSizeForRate, chooseBatchSize } from './scheduling/batch-size.js';
+export type { BatchSizeOptions, BatchChoice } from './scheduling/batch-size.js';
+export { DeviceTimeline } from './scheduling/device-timeline.js';
+export { LatencyErrorTracker, DEFAULT_LATENCY_ERROR_OPTIONS, resolveLatencyErrorOptions } from './scheduling/latency-error.js';
+export type { LatencyErrorOptions } from './scheduling/latency-error.js';
+export { estimateCompletion, backlogMs } from './scheduling/completion-estimate.js';
+export type { CompletionInput } from './scheduling/completion-estimate.js';

@@ -1,0 +1,21 @@
+/**
+ * `@epara/sim/engine`: the simulator's discrete-event machinery, for building a custom system or workload
+ * generator — the event queue (time, then insertion order), the event loop over a manual clock, and the
+ * inter-arrival samplers (Poisson, Gamma with a coefficient of variation) the built-in workloads draw from.
+ *
+ * @example
+ * ```ts
+ * import { createEventQueue } from '@epara/sim/engine';
+ * const queue = createEventQueue();
+ * queue.push(5, 2, 0);
+ * queue.push(1, 1, 0);
+ * queue.pop(); // true: queue.time === 1, queue.kind === 1
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { createEventQueue } from './engine/event-queue.js';
+export type { EventQueue } from './engine/event-queue.js';
+export { runEvents } from './engine/run-events.js';
+export type { EventHandler, RunEventsOptions } from './engine/run-events.js';
+export { sampleInterArrival, sampleGamma, sampleExponential } from './workload/samplers.js';
