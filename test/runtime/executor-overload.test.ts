@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { affineProfile, createManualClock, isEparaError } from '@epara/core';
-import { createExecutor, createManualTimers, type Executor, type RequestDroppedEvent } from '@epara/runtime';
+import { createManualTimers } from '@epara/core/testing';
+import { createExecutor, type Executor, type RequestDroppedEvent } from '@epara/runtime';
 import { doubler, item } from './helpers.js';
 
 describe('executor: a flood far above capacity', () => {
@@ -12,7 +13,7 @@ describe('executor: a flood far above capacity', () => {
 
   it('refuses at admission what cannot finish behind the queued work, typed and without stack frames; every request settles', async () => {
     const clock = createManualClock(0);
-    const timers = createManualTimers();
+    const timers = createManualTimers(clock);
     ex = createExecutor({
       backend: { kind: 'fake' },
       clock,

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { isAbortSignalLike } from '@epara/core';
+import { isAbortSignalLike } from '@epara/core/internal';
 import type { AbortSignalLike, NamedTensors } from '@epara/core';
 import { describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '@epara/core';
+import { createManualClock, silentLogger } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 import type { ClusterView, NamedTensors, ServerEntry, ServerId } from '@epara/core';
 import { createFakeExecutor } from '../testing/fake-executor.js';
-import { silentLogger } from '../util/logger.js';
-import { createManualScheduler } from '../util/scheduler.js';
 import { InboundRequests } from './inbound-requests.js';
 import type { OffloadMessage } from './offload-messages.js';
 import { RequestHandler } from './request-handler.js';
@@ -34,14 +33,14 @@ interface Hop {
 
 function createMesh(o: { serviceTimeMs: Record<string, number>; waitMs: Record<string, number> }) {
   const clock = createManualClock(0);
-  const scheduler = createManualScheduler(clock);
+  const timers = createManualTimers(clock);
   const view: ClusterView = { entries: Object.fromEntries(IDS.map((id) => [id, entry(id, o.waitMs[id] ?? 0)])) };
   const hops: Hop[] = [];
   const ran: Record<string, number> = {};
   const servers = new Map<ServerId, { handler: RequestHandler; inbound: InboundRequests }>();
   let nextId = 1;
   for (const id of IDS) {
-    const executor = createFakeExecutor({ services: { s: { serviceTimeMs: o.serviceTimeMs[id]!, maxQueue: 1000 } }, hosted: ['s'], clock, scheduler, tag: IDS.indexOf(id) });
+    const executor = createFakeExecutor({ services: { s: { serviceTimeMs: o.serviceTimeMs[id]!, maxQueue: 1000 } }, hosted: ['s'], clock, timers, tag: IDS.indexOf(id) });
     const send = (to: ServerId, m: OffloadMessage): void => {
       if (m.type === 'submit') hops.push({ from: id, to, hops: m.hops, visited: [...m.visited], key: (m.inputs['x']!.data as Float32Array)[0]! });
       // Links deliver asynchronously, as a real transport does.
@@ -52,7 +51,7 @@ function createMesh(o: { serviceTimeMs: Record<string, number>; waitMs: Record<s
       });
     };
     const handler = new RequestHandler({
-      selfId: id, clock, scheduler, executor, view: () => view,
+      selfId: id, clock, timers, executor, view: () => view,
       hopLimit: HOP_LIMIT, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => nextId++,
       send, logger: silentLogger,
       hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => void (ran[id] = (ran[id] ?? 0) + 1) },
@@ -76,7 +75,7 @@ function createMesh(o: { serviceTimeMs: Record<string, number>; waitMs: Record<s
     const out = Promise.allSettled(all).then((r) => ((done = true), r));
     for (let t = 0; !done && t < 5000; t++) {
       for (let i = 0; i < 20; i++) await Promise.resolve();
-      scheduler.advance(1);
+      timers.advance(1);
     }
     return out;
   }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock, createSeededRandom } from '@epara/core';
-import { createManualScheduler } from '../util/scheduler.js';
-import { silentLogger } from '../util/logger.js';
+import { createManualClock, createSeededRandom, silentLogger } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 import { RingSync } from './ring-sync.js';
 import { createFaultInjector } from './sync-faults.js';
 import type { SyncMessage } from './sync-types.js';
@@ -28,7 +27,7 @@ interface Delivery {
  */
 function createRing(o: { fullEvery?: number; lose?: (d: Delivery) => boolean } = {}) {
   const clock = createManualClock(1000);
-  const scheduler = createManualScheduler(clock);
+  const timers = createManualTimers(clock);
   const nodes = new Map<string, RingSync>();
   const load = new Map<string, number>();
   const delivered: Delivery[] = [];
@@ -37,7 +36,7 @@ function createRing(o: { fullEvery?: number; lose?: (d: Delivery) => boolean } =
       selfId: id,
       epoch: 1,
       clock,
-      scheduler,
+      timers,
       periodMs: PERIOD,
       ackTimeoutMs: 50,
       attempts: 2,
@@ -48,15 +47,15 @@ function createRing(o: { fullEvery?: number; lose?: (d: Delivery) => boolean } =
       readSelf: () => ({ instances: [], load: load.get(id) ?? 0, freeMemoryBytes: 1e9, arrivalRates: {}, address: id }),
       send: (target, message) => {
         const to = target.id ?? target.address!;
-        scheduler.setTimeout(() => {
+        timers.setTimeout(() => {
           const d = { at: clock.now(), from: id, to, message };
           if (message.kind === 'token' && o.lose?.(d)) {
             const t = message.token;
-            scheduler.setTimeout(() => nodes.get(id)!.receive({ kind: 'ack', from: to, origin: t.origin, epoch: t.epoch, round: t.round }, () => undefined), 1);
+            timers.setTimeout(() => nodes.get(id)!.receive({ kind: 'ack', from: to, origin: t.origin, epoch: t.epoch, round: t.round }, () => undefined), 1);
             return;
           }
           delivered.push(d);
-          nodes.get(to)!.receive(message, (reply) => scheduler.setTimeout(() => nodes.get(id)!.receive(reply, () => undefined), 1));
+          nodes.get(to)!.receive(message, (reply) => timers.setTimeout(() => nodes.get(id)!.receive(reply, () => undefined), 1));
         }, 1);
       },
     });
@@ -68,11 +67,11 @@ function createRing(o: { fullEvery?: number; lose?: (d: Delivery) => boolean } =
     const start = clock.now();
     while (!done()) {
       if (clock.now() - start > maxMs) throw new Error(`not within ${maxMs} ms`);
-      scheduler.advance(1);
+      timers.advance(1);
     }
     return clock.now() - start;
   };
-  return { clock, scheduler, nodes, load, delivered, advanceUntil };
+  return { clock, timers, nodes, load, delivered, advanceUntil };
 }
 
 /** True when a token of a new round from `a` has just been handed to its successor. */
@@ -82,7 +81,7 @@ const roundStarted = (ring: ReturnType<typeof createRing>, after: number) => () 
 describe('RingSync timing', () => {
   it('a change picked up by a token reaches the servers before it on the ring within one rotation (flush lap)', () => {
     const ring = createRing();
-    ring.scheduler.advance(3000);
+    ring.timers.advance(3000);
     for (const s of ring.nodes.values()) expect(s.store.aliveIds()).toEqual(IDS);
     // Wait for a round to leave a, then change c before the token reaches it (c is two hops away).
     ring.advanceUntil(roundStarted(ring, ring.clock.now()), PERIOD + 10);
@@ -106,7 +105,7 @@ describe('RingSync timing', () => {
         return carries;
       },
     });
-    ring.scheduler.advance(3000);
+    ring.timers.advance(3000);
     ring.load.set('c', 0.5);
     const bLearned = () => ring.nodes.get('b')!.store.get('c')!.load === 0.5;
     ring.advanceUntil(() => lost > 0, 2 * PERIOD);
@@ -121,9 +120,9 @@ describe('RingSync timing', () => {
 
   it('every fullEvery-th round carries every entry in full, even on an idle ring', () => {
     const ring = createRing({ fullEvery: 4 });
-    ring.scheduler.advance(3000);
+    ring.timers.advance(3000);
     const from = ring.clock.now();
-    ring.scheduler.advance(16 * PERIOD);
+    ring.timers.advance(16 * PERIOD);
     const rounds = new Map<number, boolean>();
     for (const d of ring.delivered) {
       if (d.at <= from || d.from !== 'a' || d.message.kind !== 'token' || d.message.token.origin !== 'a') continue;

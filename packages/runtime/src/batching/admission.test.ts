@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SchedulableItem } from '@epara/core';
+import type { SchedulableItem } from '@epara/core/scheduling';
 import { admissionCheck, type AdmissionContext } from './admission.js';
 
 const ctx: AdmissionContext = { startAt: 100, aloneMs: 5, perItemMs: 2, bigBatchMs: 10 };

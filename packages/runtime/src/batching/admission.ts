@@ -1,4 +1,4 @@
-import type { SchedulableItem } from '@epara/core';
+import type { SchedulableItem } from '@epara/core/scheduling';
 
 /** The device-side figures {@link admissionCheck} works from, all optimistic (ms, clock ms). */
 export interface AdmissionContext {

@@ -1,4 +1,5 @@
-import { estimateCompletion as coreEstimateCompletion, latencyAt } from '@epara/core';
+import { latencyAt } from '@epara/core';
+import { estimateCompletion as coreEstimateCompletion } from '@epara/core/scheduling';
 import { DEVICE_KINDS } from '../model/hardware.js';
 import type { SimDevice, SimInstance, SimRequest } from './types.js';
 

@@ -1,4 +1,4 @@
-import { planLaunch, type EdfQueue, type LaunchContext } from '@epara/core';
+import { planLaunch, type EdfQueue, type LaunchContext } from '@epara/core/scheduling';
 import { EV } from './events.js';
 import { profileMs, sharingFactor } from './device-model.js';
 import { RequestHeap, type SimDevice, type SimInstance, type SimRequest } from './types.js';

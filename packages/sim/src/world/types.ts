@@ -1,4 +1,5 @@
-import type { EdfQueue, LatencyErrorTracker, ParallelPlan } from '@epara/core';
+import type { ParallelPlan } from '@epara/core';
+import type { EdfQueue, LatencyErrorTracker } from '@epara/core/scheduling';
 import type { SimService } from '../model/services.js';
 
 /** Why an item ended without a good result (EPARA error codes, plus the simulator's own `UNFINISHED`). */

@@ -1,4 +1,5 @@
-import { createManualClock, createSeededRandom, EdfQueue, LatencyErrorTracker, type ManualClock, type Random } from '@epara/core';
+import { createManualClock, createSeededRandom, type ManualClock, type Random } from '@epara/core';
+import { EdfQueue, LatencyErrorTracker } from '@epara/core/scheduling';
 import { createEventQueue, type EventQueue } from '../engine/event-queue.js';
 import type { EventHandler } from '../engine/run-events.js';
 import type { SimServer } from '../model/hardware.js';
