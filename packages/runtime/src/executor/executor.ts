@@ -97,7 +97,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       const service = this.#service(serviceId);
       const { deadline, priority } = this.#resolveSubmit(service, options);
       const inst = this.#pick(serviceId);
-      const signal = options.signal as AbortSignal | undefined;
+      const signal = options.signal;
       if (inst instanceof EngineInstance) return inst.engine.submit(inputs, { deadline, priority, ...(signal ? { signal } : {}) });
       return this.#enqueue(inst, inputs, { deadline, priority, signal, frame: false, withState: true });
     } catch (err) {
@@ -120,7 +120,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   #enqueue(
     inst: ModelInstance,
     inputs: NamedTensors,
-    o: { deadline: number; priority: number; signal: AbortSignal | undefined; frame: boolean; withState: boolean; slot?: StreamSlot },
+    o: { deadline: number; priority: number; signal: AbortSignalLike | undefined; frame: boolean; withState: boolean; slot?: StreamSlot },
   ): Promise<NamedTensors> {
     const key = validateItem(inst.io, inputs, { serviceId: inst.serviceId, withState: o.withState });
     const costScale = this.#costScale(inst, inputs, o.deadline);

@@ -1,4 +1,4 @@
-import type { NamedTensors } from '@epara/core';
+import type { AbortSignalLike, NamedTensors } from '@epara/core';
 
 /** Options of one engine submission (already validated and resolved by the executor). */
 export interface EngineSubmitOptions {
@@ -6,7 +6,11 @@ export interface EngineSubmitOptions {
   readonly deadline: number;
   /** Higher first among equal deadlines. */
   readonly priority: number;
-  readonly signal?: AbortSignal;
+  /**
+   * The caller's abort signal, as the host passed it: a platform `AbortSignal` or any {@link AbortSignalLike}
+   * (the gateway passes a light one-shot signal). Use only `aborted`, `reason` and the `abort` listener.
+   */
+  readonly signal?: AbortSignalLike;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { AbortSignalLike } from '@epara/core';
 import { EparaError } from '@epara/core';
 import { signalError } from '@epara/core/internal';
 import type { TokenChannel } from './token-channel.js';
@@ -14,7 +15,7 @@ export interface GenerationRequest {
   readonly tpotMs?: number;
   /** Absolute time by which the whole generation must finish. @default none */
   readonly deadline?: number;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignalLike;
 }
 
 /** A request inside the engine. */

@@ -1,3 +1,4 @@
+import type { AbortSignalLike } from '@epara/core';
 import { EparaError, type NamedTensors } from '@epara/core';
 import { shedError } from '../executor/shed-error.js';
 
@@ -22,7 +23,7 @@ export interface BatchCandidate {
 
 /** Earliest-deadline-first queue of requests with abort handling. */
 export interface EntryQueue {
-  add(request: { inputs: NamedTensors; rows: number; signature: string; deadline: number; priority: number; signal?: AbortSignal }): Promise<NamedTensors>;
+  add(request: { inputs: NamedTensors; rows: number; signature: string; deadline: number; priority: number; signal?: AbortSignalLike }): Promise<NamedTensors>;
   size(): number;
   /** Total queued rows. */
   rows(): number;
