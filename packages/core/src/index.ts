@@ -122,6 +122,9 @@ export type { LatencyErrorOptions } from './scheduling/latency-error.js';
 export { estimateCompletion, backlogMs } from './scheduling/completion-estimate.js';
 export type { CompletionInput } from './scheduling/completion-estimate.js';
 
+export { parseTraceparent, formatTraceparent, sanitizeTraceContext } from './tracing/trace-context.js';
+export type { TraceContext, TraceParent } from './tracing/trace-context.js';
+
 // --- placement is exported below ---
 export { placeServices } from './placement/place-services.js';
 export { resolvePlacementOptions, DEFAULT_PLACEMENT_OPTIONS } from './placement/options.js';

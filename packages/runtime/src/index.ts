@@ -41,6 +41,7 @@ export type {
   BatchDispatchedEvent,
   BatchCompletedEvent,
   RequestDroppedEvent,
+  RequestCompletedEvent,
   InstanceChangedEvent,
 } from './executor/executor-events.js';
 export type { ExecutorStats, ServiceStats, DeviceStats, StreamCounters } from './executor/executor-stats.js';
