@@ -5,6 +5,7 @@
 export interface OtelApi {
   readonly trace: {
     getTracer(name: string, version?: string): OtelTracer;
+    getTracerProvider(): { getTracer(name: string, version?: string): OtelTracer };
     setSpanContext(context: unknown, spanContext: OtelSpanContext): unknown;
   };
   readonly context: { active(): unknown };
@@ -47,8 +48,8 @@ export async function loadOtelApi(importModule: (name: string) => Promise<unknow
   const name = '@opentelemetry/api';
   try {
     const mod = (await importModule(name)) as Partial<OtelApi> & { default?: Partial<OtelApi> };
-    const api = typeof mod.trace?.getTracer === 'function' ? mod : mod.default;
-    return typeof api?.trace?.getTracer === 'function' && api.context !== undefined ? (api as OtelApi) : undefined;
+    const api = typeof mod.trace?.getTracerProvider === 'function' ? mod : mod.default;
+    return typeof api?.trace?.getTracerProvider === 'function' && api.context !== undefined ? (api as OtelApi) : undefined;
   } catch {
     return undefined;
   }

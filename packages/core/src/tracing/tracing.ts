@@ -50,9 +50,16 @@ export const NO_TRACING: Tracing = { enabled: false, start: () => undefined };
  */
 export function createTracing(api: OtelApi | undefined, scope: string): Tracing {
   if (api === undefined) return NO_TRACING;
-  // A proxy tracer: it follows a provider the host registers later.
-  const tracer = api.trace.getTracer(scope);
-  return { enabled: true, start: (name, options = {}) => startSpan(api, tracer, name, options) };
+  // The tracer follows the global provider, looked up at each span: the host may register it after we loaded
+  // (and another copy of the API module registers it globally, not in this copy's own proxy).
+  let provider: unknown;
+  let tracer: OtelTracer | undefined;
+  const current = (): OtelTracer => {
+    const p = api.trace.getTracerProvider();
+    if (p !== provider || tracer === undefined) [provider, tracer] = [p, p.getTracer(scope)];
+    return tracer;
+  };
+  return { enabled: true, start: (name, options = {}) => startSpan(api, current(), name, options) };
 }
 
 function startSpan(api: OtelApi, tracer: OtelTracer, name: string, o: StartSpanOptions): ActiveSpan | undefined {
