@@ -1,8 +1,9 @@
 /*
  * One request submitted at an edge node without the service, offloaded over a real WebSocket link to the node
- * that hosts it (a real executor, fake backend): with an OpenTelemetry SDK registered, the spans of both nodes
- * form one trace — the host's span → the edge's offload hop → the host node's queue wait and device run —
- * and the request id crosses the hop in the submit frame. Without a provider, the context still travels.
+ * that hosts it (a real executor, fake backend), through the edge's HTTP gateway: with an OpenTelemetry SDK
+ * registered, the spans of both nodes form one trace — the client's span → the gateway request → the edge's
+ * offload hop → the hosting node's queue wait and device run — and the request id crosses the hop in the
+ * submit frame. Without a provider, the context still travels.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { context, trace } from '@opentelemetry/api';
@@ -12,6 +13,7 @@ import { affineProfile, parseTraceparent } from '@epara/core';
 import { createExecutor, fakeModelBytes, type Executor, type RequestCompletedEvent } from '@epara/runtime';
 import { createNode, createWebSocketTransport, type MeshNode } from '@epara/mesh';
 import { createFakeExecutor } from '@epara/mesh/testing';
+import { createGateway, type Gateway } from '@epara/gateway';
 
 const x = (v: number) => ({ x: { type: 'float32' as const, dims: [1, 2], data: new Float32Array([v, v]) } });
 
@@ -19,6 +21,10 @@ describe('trace context across an offload hop (two nodes, WebSocket)', () => {
   let executor: Executor;
   let gpu: MeshNode;
   let edge: MeshNode;
+  let gateway: Gateway;
+  let url: string;
+  const infer = (v: number, headers: Record<string, string>) =>
+    fetch(`${url}/v2/models/dbl/infer`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [v, v] }] }) });
   const completed: RequestCompletedEvent[] = [];
 
   beforeAll(async () => {
@@ -41,10 +47,13 @@ describe('trace context across an offload hop (two nodes, WebSocket)', () => {
     await edge.start();
     // The edge learns of gpu's instance through the ring: wait on its sync rounds, not on wall time.
     while (!edge.view().entries['gpu']?.instances.some((i) => i.serviceId === 'dbl' && i.status === 'ready')) await new Promise((r) => edge.once('syncCompleted', r));
+    gateway = createGateway({ node: edge, models: [{ name: 'dbl', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [] }], http: { host: '127.0.0.1', port: 0 }, grpc: false });
+    url = (await gateway.start()).http!;
   });
 
   afterAll(async () => {
     trace.disable();
+    await gateway?.close();
     await edge?.close();
     await gpu?.close();
     await executor?.close();
@@ -59,15 +68,30 @@ describe('trace context across an offload hop (two nodes, WebSocket)', () => {
     expect(e!.finishedAt).toBeGreaterThanOrEqual(e!.startedAt!);
   });
 
-  it('records one trace: host span → offload hop (edge) → queue wait and device run (gpu)', async () => {
+  it('takes the request id and traceparent from the client\'s headers at the gateway, and answers with them', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const res = await infer(2, { traceparent, 'x-request-id': 'client-7' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('client-7');
+    expect(res.headers.get('traceparent')).toBe(traceparent); // no tracer: the client's context passes through
+    expect(completed.find((c) => c.trace?.requestId === 'client-7')?.trace?.traceparent).toBe(traceparent);
+    // Without a client id the gateway makes one; a malformed traceparent is ignored, not an error.
+    const bare = await infer(2, { traceparent: 'garbage' });
+    expect(bare.status).toBe(200);
+    expect(bare.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(bare.headers.get('traceparent')).toBeNull();
+  });
+
+  it('records one trace: client span → gateway request → offload hop (edge) → queue wait and device run (gpu)', async () => {
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     expect(trace.setGlobalTracerProvider(provider)).toBe(true);
-    const root = trace.getTracer('host').startSpan('gateway request', {}, context.active());
+    const root = trace.getTracer('host').startSpan('client call', {}, context.active());
     const sc = root.spanContext();
     const traceparent = `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags}`;
-    const out = await edge.submit('dbl', x(3), { trace: { traceparent, requestId: 'req-traced' } });
-    expect(Array.from(out['y']!.data as Float32Array)).toEqual([6, 6]);
+    const res = await infer(3, { traceparent, 'x-request-id': 'req-traced' });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { outputs: { data: number[] }[] }).outputs[0]!.data).toEqual([6, 6]);
     root.end();
     await provider.forceFlush();
     const spans = exporter.getFinishedSpans();
@@ -76,11 +100,16 @@ describe('trace context across an offload hop (two nodes, WebSocket)', () => {
       expect(found, `${name} among ${spans.map((s) => s.name).join(', ')}`).toHaveLength(1);
       return found[0]!;
     };
+    const front = byName('epara.gateway');
     const hop = byName('epara.offload');
     const queue = byName('epara.queue');
     const run = byName('epara.run');
-    for (const s of [hop, queue, run]) expect(s.spanContext().traceId).toBe(sc.traceId);
-    expect(hop.parentSpanContext?.spanId).toBe(sc.spanId);
+    for (const s of [front, hop, queue, run]) expect(s.spanContext().traceId).toBe(sc.traceId);
+    expect(front.parentSpanContext?.spanId).toBe(sc.spanId);
+    expect(front.attributes).toMatchObject({ 'epara.model': 'dbl', 'epara.request_id': 'req-traced' });
+    // The response names the gateway's span as the parent of what followed.
+    expect(res.headers.get('traceparent')).toBe(`00-${sc.traceId}-${front.spanContext().spanId}-01`);
+    expect(hop.parentSpanContext?.spanId).toBe(front.spanContext().spanId);
     expect(hop.attributes).toMatchObject({ 'epara.peer': 'gpu', 'epara.service': 'dbl', 'epara.request_id': 'req-traced' });
     // The gpu's spans are children of the hop: the context crossed the wire in the submit frame.
     expect(queue.parentSpanContext?.spanId).toBe(hop.spanContext().spanId);

@@ -8,6 +8,8 @@ import { EXTENSIONS, metadataJson } from '../http/metadata-json.js';
 import { fromGrpcRequest, toGrpcResponse } from './grpc-codec.js';
 import type { GrpcInferRequest } from './grpc-codec.js';
 import { oipProtoPath } from './proto-path.js';
+import { isEparaError } from '@epara/core';
+import { beginRequestTrace } from '../protocol/request-trace.js';
 
 /** proto-loader options: the protocol's snake_case names, int64 as numbers, oneofs named. */
 export const PROTO_LOADER_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true } as const;
@@ -67,13 +69,34 @@ export class GrpcFront {
           const deadline = call.getDeadline();
           const at = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
           const transportDeadline = at === undefined ? undefined : this.#o.clock.now() + (at - Date.now());
-          return toGrpcResponse(await core.infer(fromGrpcRequest(r as unknown as GrpcInferRequest), { signal: abort.signal, ...(transportDeadline !== undefined ? { transportDeadline } : {}) }));
+          const request = fromGrpcRequest(r as unknown as GrpcInferRequest);
+          const trace = beginRequestTrace((name) => metadataValue(call.metadata, name), request.model);
+          call.sendMetadata(responseMetadata(trace.responseHeaders));
+          const response = await core.infer(request, { signal: abort.signal, trace: trace.context, ...(transportDeadline !== undefined ? { transportDeadline } : {}) }).catch((err: unknown) => {
+            trace.end(isEparaError(err) ? err.code : 'INTERNAL');
+            throw err;
+          });
+          trace.end();
+          return toGrpcResponse(response);
         } finally {
           call.off('cancelled', onCancel);
         }
       }),
     };
   }
+}
+
+/** One string value of a request metadata key, as the trace headers are read. */
+function metadataValue(metadata: Metadata, name: string): string | undefined {
+  const v = metadata.get(name)[0];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The response's initial metadata: the request id and trace context, sent before the answer or the error. */
+function responseMetadata(headers: Readonly<Record<string, string>>): Metadata {
+  const m = new Metadata();
+  for (const [k, v] of Object.entries(headers)) m.set(k, v);
+  return m;
 }
 
 /** A gRPC status from any error, by the gateway's one error table; EPARA's code travels as `epara-code` metadata. */

@@ -1,13 +1,14 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EparaError } from '@epara/core';
+import { EparaError, isEparaError } from '@epara/core';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { DEADLINE_HEADER, PRIORITY_HEADER } from '../protocol/request-controls.js';
+import { beginRequestTrace } from '../protocol/request-trace.js';
 import { HEADER_LENGTH, encodeInferResponse, parseInferBody } from './infer-body.js';
 import { EXTENSIONS, metadataJson } from './metadata-json.js';
 
@@ -136,8 +137,14 @@ export class HttpFront {
         if (!reply.raw.writableFinished) abort.abort();
       };
       reply.raw.once('close', onClose);
+      const trace = beginRequestTrace((name) => header(req.raw, name), request.model);
+      reply.headers(trace.responseHeaders);
       try {
-        const response = await this.#core.infer(request, { signal: abort.signal, headers: { deadline: header(req.raw, DEADLINE_HEADER), priority: header(req.raw, PRIORITY_HEADER) } });
+        const response = await this.#core.infer(request, { signal: abort.signal, headers: { deadline: header(req.raw, DEADLINE_HEADER), priority: header(req.raw, PRIORITY_HEADER) }, trace: trace.context }).catch((err: unknown) => {
+          trace.end(isEparaError(err) ? err.code : 'INTERNAL');
+          throw err;
+        });
+        trace.end();
         const { body: out, headerLength } = encodeInferResponse(response);
         if (headerLength === undefined) return reply.type('application/json').send(out);
         return reply.type('application/octet-stream').header('Inference-Header-Content-Length', String(headerLength)).send(out);
