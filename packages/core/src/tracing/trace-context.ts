@@ -22,6 +22,8 @@ export interface TraceParent {
 }
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_SPAN = '0'.repeat(16);
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 /**
@@ -32,11 +34,12 @@ const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
  */
 export function parseTraceparent(value: unknown): TraceParent | undefined {
   if (typeof value !== 'string' || value.length > 512) return undefined;
-  const m = TRACEPARENT.exec(value.trim().toLowerCase());
+  // Headers are almost always already canonical: try the value as it is before normalising it.
+  const m = TRACEPARENT.exec(value) ?? TRACEPARENT.exec(value.trim().toLowerCase());
   if (!m) return undefined;
   const [, version, traceId, spanId, flags, rest] = m as unknown as [string, string, string, string, string, string | undefined];
   if (version === 'ff' || (version === '00' && rest !== undefined)) return undefined;
-  if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
+  if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
   return { traceId, spanId, flags: parseInt(flags, 16) };
 }
 
@@ -52,13 +55,19 @@ export function formatTraceparent(p: TraceParent): string {
  */
 export function sanitizeTraceContext(value: { readonly traceparent?: unknown; readonly tracestate?: unknown; readonly requestId?: unknown } | undefined): TraceContext | undefined {
   if (value === undefined || value === null || typeof value !== 'object') return undefined;
-  const parent = parseTraceparent(value.traceparent);
+  const raw = value.traceparent;
+  const parent = parseTraceparent(raw);
   const requestId = typeof value.requestId === 'string' && REQUEST_ID.test(value.requestId) ? value.requestId : undefined;
   const state = typeof value.tracestate === 'string' && parent && value.tracestate.length <= 512 ? value.tracestate : undefined;
   if (!parent && requestId === undefined) return undefined;
-  return {
-    ...(parent ? { traceparent: formatTraceparent(parent) } : {}),
-    ...(state !== undefined ? { tracestate: state } : {}),
-    ...(requestId !== undefined ? { requestId } : {}),
-  };
+  const out: { traceparent?: string; tracestate?: string; requestId?: string } = {};
+  if (parent) out.traceparent = canonical(raw as string, parent);
+  if (state !== undefined) out.tracestate = state;
+  if (requestId !== undefined) out.requestId = requestId;
+  return out;
+}
+
+/** The value itself when it is already a canonical version-00 traceparent (the usual case), else reformatted. */
+function canonical(raw: string, p: TraceParent): string {
+  return raw.length === 55 && raw.startsWith('00-') && raw.slice(3, 35) === p.traceId && raw.slice(36, 52) === p.spanId && raw === raw.toLowerCase() ? raw : formatTraceparent(p);
 }
