@@ -146,3 +146,4 @@ export type {
 // forecast
 export { createDemandForecaster } from './forecast/demand-forecaster.js';
 export type { DemandForecaster, ForecastOptions, WindowReport } from './forecast/demand-forecaster.js';
+export type { RunModel } from './allocation/plan-search.js';

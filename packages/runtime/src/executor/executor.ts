@@ -41,7 +41,7 @@ import { loadRuntimeTracing } from '../observability/runtime-tracing.js';
 type Instance = ModelInstance | EngineInstance;
 
 /**
- * The executor: hosts services on worker-thread devices and implements core's {@link LocalExecutor} port.
+ * The executor: hosts services on worker-thread devices and implements core's `LocalExecutor` port.
  * Create it with {@link createExecutor}.
  */
 export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecutor {
