@@ -14,6 +14,10 @@ import { createExecutor, fakeModelBytes, type Executor, type RequestCompletedEve
 import { createNode, createWebSocketTransport, type MeshNode } from '@epara/mesh';
 import { createFakeExecutor } from '@epara/mesh/testing';
 import { createGateway, type Gateway } from '@epara/gateway';
+import { credentials, loadPackageDefinition, Metadata } from '@grpc/grpc-js';
+import type { Client } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { oipProtoPath } from '../../packages/gateway/src/grpc/proto-path.js';
 
 const x = (v: number) => ({ x: { type: 'float32' as const, dims: [1, 2], data: new Float32Array([v, v]) } });
 
@@ -23,6 +27,7 @@ describe('trace context across an offload hop (two nodes, WebSocket)', () => {
   let edge: MeshNode;
   let gateway: Gateway;
   let url: string;
+  let grpcAddress: string;
   const infer = (v: number, headers: Record<string, string>) =>
     fetch(`${url}/v2/models/dbl/infer`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [v, v] }] }) });
   const completed: RequestCompletedEvent[] = [];
@@ -47,8 +52,10 @@ describe('trace context across an offload hop (two nodes, WebSocket)', () => {
     await edge.start();
     // The edge learns of gpu's instance through the ring: wait on its sync rounds, not on wall time.
     while (!edge.view().entries['gpu']?.instances.some((i) => i.serviceId === 'dbl' && i.status === 'ready')) await new Promise((r) => edge.once('syncCompleted', r));
-    gateway = createGateway({ node: edge, models: [{ name: 'dbl', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [] }], http: { host: '127.0.0.1', port: 0 }, grpc: false });
-    url = (await gateway.start()).http!;
+    gateway = createGateway({ node: edge, models: [{ name: 'dbl', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [] }], http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 } });
+    const addresses = await gateway.start();
+    url = addresses.http!;
+    grpcAddress = addresses.grpc!;
   });
 
   afterAll(async () => {
@@ -80,6 +87,29 @@ describe('trace context across an offload hop (two nodes, WebSocket)', () => {
     expect(bare.status).toBe(200);
     expect(bare.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(bare.headers.get('traceparent')).toBeNull();
+  });
+
+  it('reads and answers the same keys as gRPC metadata', async () => {
+    const def = loadSync(oipProtoPath(), { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+    type Infer = (req: unknown, md: Metadata, cb: (err: Error | null, res: unknown) => void) => { on(event: 'metadata', cb: (md: Metadata) => void): void };
+    const pkg = loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: new (addr: string, creds: ReturnType<typeof credentials.createInsecure>) => Client & { ModelInfer: Infer } } };
+    const client = new pkg.inference.GRPCInferenceService(grpcAddress, credentials.createInsecure());
+    try {
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01';
+      const md = new Metadata();
+      md.set('x-request-id', 'grpc-9');
+      md.set('traceparent', traceparent);
+      const headers = await new Promise<Metadata>((resolve, reject) => {
+        let got: Metadata | undefined;
+        const call = client.ModelInfer({ model_name: 'dbl', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], contents: { fp32_contents: [1, 1] } }] }, md, (err) => (err ? reject(err) : resolve(got!)));
+        call.on('metadata', (m) => (got = m));
+      });
+      expect(headers.get('x-request-id')).toEqual(['grpc-9']);
+      expect(headers.get('traceparent')).toEqual([traceparent]);
+      expect(completed.find((c) => c.trace?.requestId === 'grpc-9')?.trace?.traceparent).toBe(traceparent);
+    } finally {
+      client.close();
+    }
   });
 
   it('records one trace: client span → gateway request → offload hop (edge) → queue wait and device run (gpu)', async () => {
