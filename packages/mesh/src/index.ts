@@ -76,7 +76,7 @@ export { DEFAULT_MAX_FRAME_BYTES } from './transport/transport-util.js';
 // protocol (wire layer)
 export { encodeFrame, decodeFrame, readFrameHeader, PROTOCOL_VERSION, FRAME_HEADER_BYTES, FRAME_MAGIC } from './protocol/frame-codec.js';
 export type { FrameHeader } from './protocol/frame-codec.js';
-export { MESSAGE_TYPE_CODES } from './protocol/messages.js';
+export { MESSAGE_TYPE_CODES, SUBMIT_FLAG_TRACE } from './protocol/messages.js';
 export type {
   WireMessage,
   WireMessageType,
