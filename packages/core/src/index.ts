@@ -112,6 +112,9 @@ export { createView } from './view/merge-view.js';
 
 // the request-level scheduler shared by the runtime and the simulator is `@epara/core/scheduling`
 
+export { parseTraceparent, formatTraceparent, sanitizeTraceContext } from './tracing/trace-context.js';
+export type { TraceContext, TraceParent } from './tracing/trace-context.js';
+
 // --- placement is exported below ---
 export { placeServices } from './placement/place-services.js';
 export { resolvePlacementOptions, DEFAULT_PLACEMENT_OPTIONS } from './placement/options.js';
@@ -131,3 +134,4 @@ export type {
 // forecast
 export { createDemandForecaster } from './forecast/demand-forecaster.js';
 export type { DemandForecaster, ForecastOptions, WindowReport } from './forecast/demand-forecaster.js';
+export type { RunModel } from './allocation/plan-search.js';

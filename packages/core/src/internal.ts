@@ -22,3 +22,7 @@ export { usableMemoryBytes } from './allocation/strategy-options.js';
 export { singleCapacity } from './categories/classify.js';
 export { comparePlans } from './allocation/allocate.js';
 export { inflateWait } from './routing/route-request.js';
+export { loadOtelApi } from './tracing/otel-port.js';
+export type { OtelApi, OtelSpan, OtelSpanContext, OtelTracer } from './tracing/otel-port.js';
+export { createTracing, NO_TRACING } from './tracing/tracing.js';
+export type { ActiveSpan, SpanKind, StartSpanOptions, Tracing } from './tracing/tracing.js';

@@ -4,6 +4,7 @@ import { resolveGatewayOptions } from './gateway-options.js';
 import { GrpcFront } from './grpc/grpc-server.js';
 import { HttpFront } from './http/http-server.js';
 import { InferCore } from './inference/infer-core.js';
+import { loadGatewayTracing } from './protocol/request-trace.js';
 
 /** Where a started gateway listens. */
 export interface GatewayAddresses {
@@ -59,6 +60,7 @@ export class Gateway {
     if (this.#closeP) return Promise.reject(new EparaError('CLOSED', 'gateway is closed'));
     this.#startP ??= (async () => {
       const { http, grpc } = this.#o;
+      await loadGatewayTracing();
       const httpPort = http && this.#http ? await this.#http.listen(http.host, http.port) : undefined;
       const grpcPort = grpc && this.#grpc ? await this.#grpc.listen(grpc.host, grpc.port) : undefined;
       const host = (h: string): string => (h.includes(':') ? `[${h}]` : h);

@@ -26,4 +26,6 @@ export { createNatsOffloader } from './nats-offloader.js';
 export type { NatsOffloader, NatsForwardOptions, NatsOffloaderStats } from './nats-offloader.js';
 export { resolveNatsOffloaderOptions, NATS_OFFLOADER_DEFAULTS } from './nats-offload-options.js';
 export type { NatsOffloaderOptions } from './nats-offload-options.js';
-
+export type { ResolvedNatsOffloaderOptions } from './nats-offload-options.js';
+export type { ResolvedNatsTransportOptions } from './nats-transport-options.js';
+export type { ResolvedNatsViewSyncOptions } from './nats-view-sync-options.js';

@@ -204,7 +204,7 @@ class NatsTransport extends EventEmitter<TransportEvents> implements Transport {
 }
 
 /**
- * Creates a mesh {@link Transport} over NATS core. `listen()` subscribes to the subject
+ * Creates a mesh `Transport` over NATS core. `listen()` subscribes to the subject
  * `<subjectPrefix>.peer.<name>` (its address); `connect(address)` makes a virtual duplex link: a hello over
  * request/reply, then one receive subject per side. Frames are binary, ordered, split under the server's
  * max_payload and sequence-checked: a lost message or a vanished peer closes the link with

@@ -80,3 +80,6 @@ export { MIN_PSK_BYTES } from './security/psk-proof.js';
 // observability: Prometheus metrics (prom-client is an optional peer dependency)
 export { createMeshMetrics } from './observability/mesh-metrics.js';
 export type { MeshMetrics, MeshMetricsOptions, MetricsNode } from './observability/mesh-metrics.js';
+export type { DelayProbe } from './placement/placement-payload.js';
+export type { ResolvedWebSocketTransportOptions } from './transport/websocket-options.js';
+export type { MemoryEndpoint, MemoryPeerSide } from './transport/memory-hub.js';

@@ -41,6 +41,7 @@ export type {
   BatchDispatchedEvent,
   BatchCompletedEvent,
   RequestDroppedEvent,
+  RequestCompletedEvent,
   InstanceChangedEvent,
 } from './executor/executor-events.js';
 export type { ExecutorStats, ServiceStats, DeviceStats, StreamCounters } from './executor/executor-stats.js';
@@ -135,3 +136,5 @@ export type { RuntimeMetrics, ObservedRequest } from './observability/runtime-me
 export { resolveRuntimeMetricsOptions, DEFAULT_RUNTIME_METRICS_OPTIONS } from './observability/runtime-metrics-options.js';
 export type { RuntimeMetricsOptions, ResolvedRuntimeMetricsOptions, MetricsExecutor } from './observability/runtime-metrics-options.js';
 export type { PromClient } from './observability/load-prom-client.js';
+export type { OnnxType, OnnxDimension } from './onnx/onnx-types.js';
+export type { BuilderElemType, ConstantData } from './onnx/onnx-tensor.js';

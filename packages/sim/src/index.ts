@@ -60,3 +60,7 @@ export { renderSvgChart } from './report/svg-chart.js';
 export { renderMarkdown, writeReport } from './report/write-report.js';
 export type { ExperimentReport, Chart, ChartSeries, Table } from './report/types.js';
 export { main as runCli } from './cli/cli.js';
+export type { BurstProcess, ZipfOrigins } from './workload/workload.js';
+export type { Contender, ContenderResult } from './experiments/common.js';
+export type { DropReason } from './world/types.js';
+export type { TritonReplica, TritonPlacementInput } from './systems/triton-config.js';

@@ -1,3 +1,4 @@
+import type { TraceContext } from '../tracing/trace-context.js';
 import type { EparaError } from '../errors/epara-error.js';
 import type { DeviceId, ServiceId } from '../model/device.js';
 import type { NamedTensors } from '../model/tensor.js';
@@ -12,6 +13,8 @@ export interface LocalSubmitOptions {
   /** Higher runs first among equal deadlines. @default 0 */
   readonly priority?: number;
   readonly signal?: AbortSignalLike;
+  /** The request's trace context (W3C `traceparent`, request id): the executor's spans become its children. */
+  readonly trace?: TraceContext;
 }
 
 /** The executor's exact answer to "if I queued this request now, when would it finish?". */

@@ -15,7 +15,7 @@ export interface ErrorStatus {
 const row = (http: number, grpc: GrpcStatus, retryable = false): ErrorStatus => ({ http, grpc, retryable });
 
 /**
- * The one table mapping every {@link EparaErrorCode} to an HTTP status and a gRPC code (documented in
+ * The one table mapping every `EparaErrorCode` to an HTTP status and a gRPC code (documented in
  * `docs/gateway.md`). Retryable rows carry `Retry-After` (HTTP) / `retry-after` metadata (gRPC).
  */
 export const ERROR_STATUS: Readonly<Record<EparaErrorCode, ErrorStatus>> = {

@@ -5,7 +5,7 @@ import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { EXTENSIONS, metadataJson } from '../http/metadata-json.js';
-import { EparaError } from '@epara/core';
+import { EparaError, isEparaError } from '@epara/core';
 import { fromGrpcRequest } from './grpc-codec.js';
 import type { GrpcInferRequest } from './grpc-codec.js';
 import { decodeModelInferRequest } from './infer-request-wire.js';
@@ -13,6 +13,7 @@ import type { UndecodableRequest } from './infer-request-wire.js';
 import { encodeModelInferResponse } from './infer-response-wire.js';
 import { oipProtoPath } from './proto-path.js';
 import { RequestSignal } from '../protocol/request-signal.js';
+import { beginRequestTrace } from '../protocol/request-trace.js';
 
 /** proto-loader options: the protocol's snake_case names, int64 as numbers, oneofs named. */
 export const PROTO_LOADER_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true } as const;
@@ -83,13 +84,34 @@ export class GrpcFront {
           const deadline = call.getDeadline();
           const at = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
           const transportDeadline = at === undefined ? undefined : this.#o.clock.now() + (at - Date.now());
-          return await core.infer(fromGrpcRequest(r as unknown as GrpcInferRequest), { signal: abort, ...(transportDeadline !== undefined ? { transportDeadline } : {}) });
+          const request = fromGrpcRequest(r as unknown as GrpcInferRequest);
+          const trace = beginRequestTrace((name) => metadataValue(call.metadata, name), request.model);
+          call.sendMetadata(responseMetadata(trace.responseHeaders));
+          const response = await core.infer(request, { signal: abort, trace: trace.context, ...(transportDeadline !== undefined ? { transportDeadline } : {}) }).catch((err: unknown) => {
+            trace.end(isEparaError(err) ? err.code : 'INTERNAL');
+            throw err;
+          });
+          trace.end();
+          return response;
         } finally {
           call.off('cancelled', onCancel);
         }
       }),
     };
   }
+}
+
+/** One string value of a request metadata key, as the trace headers are read. */
+function metadataValue(metadata: Metadata, name: string): string | undefined {
+  const v = metadata.get(name)[0];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The response's initial metadata: the request id and trace context, sent before the answer or the error. */
+function responseMetadata(headers: Readonly<Record<string, string>>): Metadata {
+  const m = new Metadata();
+  for (const [k, v] of Object.entries(headers)) m.set(k, v);
+  return m;
 }
 
 /** A gRPC status from any error, by the gateway's one error table; EPARA's code travels as `epara-code` metadata. */

@@ -1,5 +1,5 @@
 import { EparaError } from '@epara/core';
-import type { AbortSignalLike, NamedTensors, TensorLike } from '@epara/core';
+import type { AbortSignalLike, NamedTensors, TensorLike, TraceContext } from '@epara/core';
 import type { ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-options.js';
 
 import type { InferOutput, InferRequest, InferResponse } from '../protocol/infer-types.js';
@@ -14,6 +14,8 @@ export interface InferContext {
   readonly headers?: { readonly deadline?: string | undefined; readonly priority?: string | undefined };
   /** An absolute deadline the transport itself carries (a gRPC deadline), node clock ms. */
   readonly transportDeadline?: number;
+  /** The request's trace context (request id, `traceparent`), handed to `node.submit`. */
+  readonly trace?: TraceContext;
 }
 
 /**
@@ -78,6 +80,7 @@ export class InferCore {
         ...(deadline !== undefined ? { deadline } : {}),
         ...(controls.priority !== undefined ? { priority: controls.priority } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(ctx.trace ? { trace: ctx.trace } : {}),
       };
       const items = batchItems(m, inputs);
       const result = items === 1 ? await this.#o.node.submit(m.serviceId, inputs, options) : await this.#submitItems(m, inputs, items, options);
@@ -92,7 +95,7 @@ export class InferCore {
    * submitted as N requests, so the node batches and offloads each like any other; the outputs are stacked
    * back in order. One failure fails the request and aborts the rest.
    */
-  async #submitItems(m: ResolvedGatewayModel, inputs: NamedTensors, n: number, options: { deadline?: number; priority?: number; signal?: AbortSignalLike }): Promise<NamedTensors> {
+  async #submitItems(m: ResolvedGatewayModel, inputs: NamedTensors, n: number, options: { deadline?: number; priority?: number; signal?: AbortSignalLike; trace?: TraceContext }): Promise<NamedTensors> {
     const abort = new AbortController();
     const onAbort = (): void => abort.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });

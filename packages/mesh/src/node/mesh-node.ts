@@ -1,7 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
-import { EparaError, toEparaError } from '@epara/core';
+import { EparaError, sanitizeTraceContext, toEparaError } from '@epara/core';
 import { signalError } from '@epara/core/internal';
-import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId, StreamResult } from '@epara/core';
+import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId, StreamResult, TraceContext } from '@epara/core';
+import { loadMeshTracing } from '../offload/mesh-tracing.js';
 import type { MeshStream } from '../offload/remote-stream.js';
 import { ArrivalMeter } from './arrival-meter.js';
 import { dispatchMessage } from './dispatch-message.js';
@@ -17,6 +18,11 @@ export interface NodeSubmitOptions {
   /** Higher runs first among equal deadlines (an integer, kept when offloaded). @default 0 */
   readonly priority?: number;
   readonly signal?: AbortSignalLike;
+  /**
+   * The request's trace context (W3C `traceparent`, `tracestate`, request id): carried in every offload frame
+   * and handed to the executor, so the hops' spans join one trace. Malformed fields are dropped.
+   */
+  readonly trace?: TraceContext;
 }
 
 /** Options of {@link MeshNode.openStream}. */
@@ -83,6 +89,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new EparaError('CLOSED', 'node is closed'));
     this.#startP ??= (async () => {
       this.#state = 'starting';
+      await loadMeshTracing();
       await this.#o.transport.listen();
       if (this.#state !== 'starting') return;
       this.#state = 'started';
@@ -119,7 +126,8 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     this.#meter.record(serviceId);
     const startedAt = this.#o.clock.now();
     const deadline = options.deadline ?? startedAt + this.#defaultBudget(serviceId);
-    const done = this.#track(this.#p.handler.handle({ serviceId, inputs, deadline, hops: 0, visited: [], signal: options.signal, priority: options.priority ?? 0 }));
+    const trace = options.trace === undefined ? undefined : sanitizeTraceContext(options.trace);
+    const done = this.#track(this.#p.handler.handle({ serviceId, inputs, deadline, hops: 0, visited: [], signal: options.signal, priority: options.priority ?? 0, trace }));
     done.then(
       () => this.#completed(serviceId, startedAt, deadline),
       (err: unknown) => this.#completed(serviceId, startedAt, deadline, toEparaError(err).code),

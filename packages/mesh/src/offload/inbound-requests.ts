@@ -44,7 +44,7 @@ export class InboundRequests {
     // The sender's hop limit binds the whole path, even if this node would allow more.
     const hops = Math.max(m.hops, m.hops + this.#c.hopLimit - Math.min(m.maxHops, this.#c.hopLimit));
     this.#c
-      .handle({ serviceId: m.serviceId, inputs: m.inputs, deadline: this.#c.clock.now() + budget, hops, visited, signal: controller.signal, priority: m.priority })
+      .handle({ serviceId: m.serviceId, inputs: m.inputs, deadline: this.#c.clock.now() + budget, hops, visited, signal: controller.signal, priority: m.priority, trace: m.trace })
       .then(
         (outputs) => this.#answer(key, linkId, { type: 'result', requestId, outputs }),
         (err: unknown) => this.#answer(key, linkId, { type: 'error', requestId, error: toEparaError(err) }),

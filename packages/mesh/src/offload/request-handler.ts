@@ -1,9 +1,11 @@
 import { EparaError, resolveRouteOptions, routeRequest, toEparaError } from '@epara/core';
 import { tensorsByteLength } from '@epara/core/internal';
 import type { RouteOptions } from '@epara/core';
-import type { AbortSignalLike, ClusterView, Clock, LocalExecutor, NamedTensors, ServerId, ServiceId } from '@epara/core';
+import type { AbortSignalLike, ClusterView, Clock, LocalExecutor, NamedTensors, ServerId, ServiceId, TraceContext } from '@epara/core';
+import type { ActiveSpan } from '@epara/core/internal';
 import type { Logger } from '@epara/core';
 import type { Timers, TimerHandle } from '@epara/core';
+import { meshTracing } from './mesh-tracing.js';
 import type { OffloadMessage } from './offload-messages.js';
 import type { Offloader } from './offloader.js';
 
@@ -18,6 +20,8 @@ export interface HandledRequest {
   readonly signal?: AbortSignalLike;
   /** Higher runs first among equal deadlines; carried when forwarded. @default 0 */
   readonly priority?: number;
+  /** Trace context (W3C `traceparent`, request id); carried when forwarded, passed to the executor. */
+  readonly trace?: TraceContext | undefined;
 }
 
 /** Events the handler reports to the node. */
@@ -59,6 +63,27 @@ interface Outstanding {
   readonly reject: (err: EparaError) => void;
   readonly timer: TimerHandle;
   readonly cleanup: () => void;
+}
+
+/** The `epara.offload` span of one forward, child of the request's context, when a tracer records it. */
+function startHopSpan(request: HandledRequest, peer: ServerId, hops: number): ActiveSpan | undefined {
+  const tracing = meshTracing();
+  if (!tracing.enabled) return undefined;
+  return tracing.start('epara.offload', { parent: request.trace, kind: 'client', attributes: { 'epara.service': request.serviceId, 'epara.peer': peer, 'epara.hops': hops } });
+}
+
+/** Wraps a forward's settle callbacks so they end its span (with the error code on failure). */
+function endingSpan(span: ActiveSpan, resolve: (o: NamedTensors) => void, reject: (e: EparaError) => void): [(o: NamedTensors) => void, (e: EparaError) => void] {
+  return [
+    (o) => {
+      span.end();
+      resolve(o);
+    },
+    (e) => {
+      span.end({ error: e.code });
+      reject(e);
+    },
+  ];
 }
 
 /** Peer failures that make a forwarded request worth retrying elsewhere. */
@@ -143,7 +168,8 @@ export class RequestHandler {
     });
     if (decision.action === 'local') {
       c.hooks.ranLocally(request.serviceId);
-      return c.executor.submit(request.serviceId, request.inputs, { deadline: request.deadline, signal: request.signal, priority: request.priority ?? 0 });
+      const trace = request.trace;
+      return c.executor.submit(request.serviceId, request.inputs, { deadline: request.deadline, signal: request.signal, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
     }
     if (c.offloader && (decision.action === 'forward' || (decision.action === 'reject' && decision.code === 'NO_INSTANCE' && request.hops < c.hopLimit))) {
       return this.#viaOffloader(c.offloader, request);
@@ -174,13 +200,17 @@ export class RequestHandler {
       for (const peer of targets) {
         const requestId = c.nextId();
         const budgetMs = request.deadline - c.clock.now();
+        const hop = startHopSpan(request, peer, next.hops);
+        const trace = hop?.context ?? request.trace;
         try {
-          c.send(peer, { type: 'submit', requestId, serviceId: request.serviceId, inputs: request.inputs, budgetMs, hops: next.hops, maxHops: c.hopLimit, visited: next.visited, priority: request.priority ?? 0 });
+          c.send(peer, { type: 'submit', requestId, serviceId: request.serviceId, inputs: request.inputs, budgetMs, hops: next.hops, maxHops: c.hopLimit, visited: next.visited, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
         } catch (err) {
+          hop?.end({ error: 'PEER_UNAVAILABLE' });
           c.logger.debug({ peer, err }, 'forward failed; trying the next candidate');
           continue;
         }
-        this.#track(requestId, { ...request, hops: request.hops, visited: next.visited }, peer, resolve, reject);
+        const [onResult, onError] = hop ? endingSpan(hop, resolve, reject) : [resolve, reject];
+        this.#track(requestId, { ...request, hops: request.hops, visited: next.visited }, peer, onResult, onError);
         c.hooks.offloaded({ serviceId: request.serviceId, to: peer, hops: next.hops, retry });
         return;
       }

@@ -4,6 +4,7 @@ import { EparaError, isEparaError } from '@epara/core';
 import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, readFrameHeader } from './frame-codec.js';
 import { decodeViewEntries, encodeViewEntries } from './view-codec.js';
 import { entryArb, messageArb, plain } from './wire-arbitraries.js';
+import { SUBMIT_FLAG_TRACE } from './messages.js';
 
 function protocolCode(fn: () => unknown): string {
   try {
@@ -112,5 +113,41 @@ describe('frame codec', () => {
     );
     // Mutations of payload bytes often still decode (to different values): that is fine, they are valid frames.
     expect(decodedAnyway).toBeLessThan(3000);
+  });
+
+  describe('submit trace context', () => {
+    const submit = { type: 'submit' as const, requestId: 3, serviceId: 's', budgetMs: 5, hops: 0, maxHops: 2, visited: ['a'], priority: 1, inputs: { x: { type: 'float32' as const, dims: [1], data: new Float32Array([2]) } } };
+    const trace = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'v=1', requestId: 'req-42' };
+
+    it('carries the trace context behind a header flag, and decodes it back', () => {
+      const frame = encodeFrame({ ...submit, trace });
+      expect(readFrameHeader(frame).flags).toBe(SUBMIT_FLAG_TRACE);
+      const m = decodeFrame(frame);
+      expect(m).toMatchObject({ type: 'submit', flags: SUBMIT_FLAG_TRACE, trace, serviceId: 's', priority: 1 });
+      expect(m.type === 'submit' && Array.from(m.inputs['x']!.data as Float32Array)).toEqual([2]);
+    });
+
+    it('leaves a submit without one byte for byte as before (version-1 peers read it), and copied flags cannot lie', () => {
+      const plainFrame = encodeFrame(submit);
+      expect(readFrameHeader(plainFrame).flags).toBe(0);
+      expect(decodeFrame(plainFrame)).not.toHaveProperty('trace');
+      expect(encodeFrame({ ...submit, flags: SUBMIT_FLAG_TRACE })).toEqual(plainFrame);
+      // The traced frame is the plain one plus the trace section: same fixed fields, same tensor bytes.
+      expect(encodeFrame({ ...submit, trace }).byteLength).toBeGreaterThan(plainFrame.byteLength);
+    });
+
+    it('drops a malformed trace context from a peer instead of failing the request', () => {
+      const m = decodeFrame(encodeFrame({ ...submit, trace: { traceparent: 'not-a-traceparent', requestId: 'r 1' } }));
+      expect(m).toMatchObject({ type: 'submit', serviceId: 's' });
+      expect(m).not.toHaveProperty('trace');
+      const idOnly = decodeFrame(encodeFrame({ ...submit, trace: { traceparent: 'bad', requestId: 'r1' } }));
+      expect(idOnly).toMatchObject({ trace: { requestId: 'r1' } });
+    });
+
+    it('refuses a frame whose flag promises a trace section that is not there', () => {
+      const frame = encodeFrame(submit);
+      new DataView(frame.buffer).setUint16(4, SUBMIT_FLAG_TRACE, true);
+      expect(protocolCode(() => decodeFrame(frame))).toBe('PROTOCOL_ERROR');
+    });
   });
 });

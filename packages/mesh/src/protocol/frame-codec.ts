@@ -4,7 +4,7 @@ import { ByteReader, protocolError } from './byte-reader.js';
 import { ByteWriter } from './byte-writer.js';
 import { MESSAGE_LAYOUTS } from './message-codec.js';
 import type { MessageLayout } from './message-codec.js';
-import { MESSAGE_TYPE_CODES } from './messages.js';
+import { MESSAGE_TYPE_CODES, SUBMIT_FLAG_TRACE } from './messages.js';
 import type { DecodedMessage, WireMessage, WireMessageType } from './messages.js';
 import { resolveProtocolLimits } from './protocol-limits.js';
 import type { ProtocolLimits } from './protocol-limits.js';
@@ -93,7 +93,9 @@ export function encodeFrame(message: WireMessage, limits?: ProtocolLimits): Uint
   v.setUint16(0, FRAME_MAGIC, true);
   v.setUint8(2, PROTOCOL_VERSION);
   v.setUint8(3, code);
-  v.setUint16(4, message.flags ?? 0, true);
+  // The trace flag always says whether this frame's trace section is there, whatever flags the caller copied.
+  const flags = message.type === 'submit' ? ((message.flags ?? 0) & ~SUBMIT_FLAG_TRACE) | (message.trace !== undefined ? SUBMIT_FLAG_TRACE : 0) : (message.flags ?? 0);
+  v.setUint16(4, flags, true);
   v.setUint32(8, message.requestId ?? 0, true);
   v.setUint32(12, metaLength, true);
   v.setUint32(16, table?.bodyLength ?? 0, true);
@@ -128,7 +130,7 @@ export function decodeFrame(frame: Uint8Array, limits?: ProtocolLimits): Decoded
     const body = frame.subarray(bodyStart, bodyStart + h.bodyLength);
     const layout = MESSAGE_LAYOUTS[h.type] as MessageLayout<WireMessageType>;
     let tensorsRead = false;
-    const fields = layout.read(r, l, () => ((tensorsRead = true), readTensorTable(r, body, l)));
+    const fields = layout.read(r, l, () => ((tensorsRead = true), readTensorTable(r, body, l)), h.flags);
     r.end(`${h.type} metadata`);
     if (!tensorsRead && h.bodyLength > 0) throw protocolError(`a ${h.type} message without tensors has a body`);
     return { type: h.type, requestId: h.requestId, flags: h.flags, ...fields } as DecodedMessage;

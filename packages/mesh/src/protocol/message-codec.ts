@@ -1,8 +1,10 @@
-import { EparaError, isEparaErrorCode } from '@epara/core';
+import { EparaError, isEparaErrorCode, sanitizeTraceContext } from '@epara/core';
+import type { TraceContext } from '@epara/core';
 import type { NamedTensors } from '@epara/core';
 import type { ByteReader } from './byte-reader.js';
 import { protocolError } from './byte-reader.js';
 import type { ByteWriter } from './byte-writer.js';
+import { SUBMIT_FLAG_TRACE } from './messages.js';
 import type { WireMessage, WireMessageType } from './messages.js';
 import type { ResolvedProtocolLimits } from './protocol-limits.js';
 import { readSyncToken, writeSyncToken } from './view-codec.js';
@@ -17,7 +19,7 @@ type Body<T extends WireMessageType> = Omit<Of<T>, 'type' | 'requestId' | 'flags
  */
 export interface MessageLayout<T extends WireMessageType> {
   readonly write: (w: ByteWriter, m: Of<T>, l: L) => NamedTensors | undefined;
-  readonly read: (r: ByteReader, l: L, tensors: () => NamedTensors) => Body<T>;
+  readonly read: (r: ByteReader, l: L, tensors: () => NamedTensors, flags: number) => Body<T>;
   /** Whether a body (tensor data) may follow the metadata. */
   readonly hasTensors: boolean;
 }
@@ -70,6 +72,21 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
+/** Trace context of a submit: three strings, empty when absent (the frame flag says the section is there). */
+function writeTrace(w: ByteWriter, t: TraceContext, l: L): void {
+  w.str(t.traceparent ?? '', l.maxIdBytes, 'traceparent');
+  w.str(t.tracestate ?? '', l.maxMessageBytes, 'tracestate');
+  w.str(t.requestId ?? '', l.maxIdBytes, 'trace requestId');
+}
+
+/** A malformed value from a peer is dropped, not fatal: tracing never fails a request. */
+function readTrace(r: ByteReader, l: L): TraceContext | undefined {
+  const traceparent = r.str('traceparent', l.maxIdBytes);
+  const tracestate = r.str('tracestate', l.maxMessageBytes);
+  const requestId = r.str('trace requestId', l.maxIdBytes);
+  return sanitizeTraceContext({ traceparent, tracestate, requestId });
+}
+
 const nothing = { write: () => undefined, read: () => ({}), hasTensors: false };
 
 /** Metadata layouts of every message type of version 1 (the frame format table in docs/mesh-transports.md). */
@@ -102,17 +119,21 @@ export const MESSAGE_LAYOUTS: { readonly [T in WireMessageType]: MessageLayout<T
       w.u8(m.maxHops, 'maxHops');
       writeVisited(w, m.visited, l);
       w.i32(m.priority, 'priority');
+      if (m.trace !== undefined) writeTrace(w, m.trace, l);
       return m.inputs;
     },
-    read: (r, l, tensors) => ({
-      serviceId: r.str('serviceId', l.maxIdBytes),
-      budgetMs: r.f64('budgetMs'),
-      hops: r.u8('hops'),
-      maxHops: r.u8('maxHops'),
-      visited: readVisited(r, l),
-      priority: r.i32('priority'),
-      inputs: tensors(),
-    }),
+    read: (r, l, tensors, flags) => {
+      const fixed = {
+        serviceId: r.str('serviceId', l.maxIdBytes),
+        budgetMs: r.f64('budgetMs'),
+        hops: r.u8('hops'),
+        maxHops: r.u8('maxHops'),
+        visited: readVisited(r, l),
+        priority: r.i32('priority'),
+      };
+      const trace = (flags & SUBMIT_FLAG_TRACE) !== 0 ? readTrace(r, l) : undefined;
+      return { ...fixed, inputs: tensors(), ...(trace ? { trace } : {}) };
+    },
     hasTensors: true,
   },
   result: { write: (_w, m) => m.outputs, read: (_r, _l, tensors) => ({ outputs: tensors() }), hasTensors: true },

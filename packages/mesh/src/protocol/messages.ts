@@ -1,4 +1,4 @@
-import type { EparaError, NamedTensors, ServiceId } from '@epara/core';
+import type { EparaError, NamedTensors, ServiceId, TraceContext } from '@epara/core';
 import type { WireSyncToken } from './view-codec.js';
 
 /** Wire codes of message types (stable across versions: append only). */
@@ -28,7 +28,7 @@ export type WireMessageType = keyof typeof MESSAGE_TYPE_CODES;
 
 /**
  * Fields every message has. `requestId` ties replies to requests (`submit` → `result`/`error`/`cancel`;
- * a stream's messages share the id of its `stream-open`); 0 when unused. `flags` are reserved (0).
+ * a stream's messages share the id of its `stream-open`); 0 when unused. `flags` are per type; a reader ignores the bits it does not know ({@link SUBMIT_FLAG_TRACE} is the only one so far).
  */
 interface Base {
   readonly requestId?: number;
@@ -74,7 +74,16 @@ export interface SubmitMessage extends Base {
   readonly visited: readonly string[];
   readonly priority: number;
   readonly inputs: NamedTensors;
+  /**
+   * The request's trace context (W3C `traceparent`, `tracestate`, request id). Sent after the fixed fields
+   * and marked by {@link SUBMIT_FLAG_TRACE}; a frame without it is byte for byte a version-1 submit.
+   */
+  readonly trace?: TraceContext;
 }
+
+/** Header flag of a `submit` frame whose metadata ends with a trace context. */
+export const SUBMIT_FLAG_TRACE = 0x0001;
+
 export interface ResultMessage extends Base {
   readonly type: 'result';
   readonly outputs: NamedTensors;

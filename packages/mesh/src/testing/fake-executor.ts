@@ -47,7 +47,7 @@ export interface FakeExecutorOptions {
   readonly timers?: Timers;
 }
 
-/** A {@link LocalExecutor} for tests and benchmarks, with knobs to saturate or crash it. */
+/** A `LocalExecutor` for tests and benchmarks, with knobs to saturate or crash it. */
 export interface FakeExecutor extends LocalExecutor {
   /** Simulates a crashed machine: nothing queued or running ever completes afterwards. */
   freeze(): void;

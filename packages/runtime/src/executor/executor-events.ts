@@ -1,4 +1,4 @@
-import type { EparaErrorCode, InstanceInfo } from '@epara/core';
+import type { EparaErrorCode, InstanceInfo, TraceContext } from '@epara/core';
 import type { DeviceFellBackEvent, WorkerCrashedEvent, WorkerRestartedEvent } from '../devices/device-port.js';
 
 /** A batch (or pack) left for a device. */
@@ -43,6 +43,29 @@ export interface RequestDroppedEvent {
   readonly streamId?: string;
 }
 
+/**
+ * One request of a model service settled (outputs, a failure, a drop or an abort): emitted once per `submit`
+ * that reached a queue, with its timings on the executor clock. Feeds the queue- and request-duration
+ * histograms; only built when something listens.
+ */
+export interface RequestCompletedEvent {
+  readonly serviceId: string;
+  /** `ok`, or the error code the request failed with. */
+  readonly outcome: 'ok' | EparaErrorCode;
+  /** When it was queued, clock ms. */
+  readonly enqueuedAt: number;
+  /** When its batch left for a device, clock ms; absent when it never ran (drop, abort) or its batch failed. */
+  readonly startedAt?: number;
+  /** When it settled, clock ms. */
+  readonly finishedAt: number;
+  /** Items in its batch, when it ran. */
+  readonly batchSize?: number;
+  /** The device that ran it, when it ran. */
+  readonly deviceId?: string;
+  /** The trace context it was submitted with (`LocalSubmitOptions.trace`). */
+  readonly trace?: TraceContext;
+}
+
 /** Instance lifecycle change (make-before-break). */
 export interface InstanceChangedEvent {
   readonly instance: InstanceInfo;
@@ -55,6 +78,7 @@ export interface ExecutorEvents {
   batchDispatched: [BatchDispatchedEvent];
   batchCompleted: [BatchCompletedEvent];
   requestDropped: [RequestDroppedEvent];
+  requestCompleted: [RequestCompletedEvent];
   instanceChanged: [InstanceChangedEvent];
   deviceFellBack: [DeviceFellBackEvent];
   workerCrashed: [WorkerCrashedEvent];

@@ -11,10 +11,12 @@ import {
   type LocalSubmitOptions,
   type NamedTensors,
   type ParallelPlan,
+  type EparaErrorCode,
+  type TraceContext,
 } from '@epara/core';
 import { checkSignal, signalError } from '@epara/core/internal';
 import type { DeviceHandle } from '../devices/device-port.js';
-import type { StreamSlot, WorkItem } from '../batching/work-item.js';
+import type { ItemDone, StreamSlot, WorkItem } from '../batching/work-item.js';
 import { DEFAULT_MAX_REQUEST_BYTES, inputCostScale } from '../batching/input-cost.js';
 import type { ExecutorStream } from '../streams/executor-stream.js';
 import { openServiceStream } from '../streams/open-service-stream.js';
@@ -30,6 +32,8 @@ import { buildStats, type ExecutorStats, type StreamCounters } from './executor-
 import { buildBuiltinEngine, builtinDeviceCount, usesBuiltinEngine } from './builtin-engines.js';
 import { chooseDevices, createDeviceSlot, type DeviceSlot } from './device-slot.js';
 import type { GenerationStream } from '../generation/generation-engine.js';
+import { reportCompletion } from '../observability/request-completion.js';
+import { loadRuntimeTracing } from '../observability/runtime-tracing.js';
 
 
 
@@ -37,7 +41,7 @@ import type { GenerationStream } from '../generation/generation-engine.js';
 type Instance = ModelInstance | EngineInstance;
 
 /**
- * The executor: hosts services on worker-thread devices and implements core's {@link LocalExecutor} port.
+ * The executor: hosts services on worker-thread devices and implements core's `LocalExecutor` port.
  * Create it with {@link createExecutor}.
  */
 export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecutor {
@@ -60,6 +64,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     this.#startedAt = o.clock.now();
     for (const d of o.devices) this.#addDevice(d);
     for (const s of o.services) this.#services.set(s.id, s);
+    void loadRuntimeTracing();
   }
 
   #addDevice(d: ResolvedExecutorOptions['devices'][number]): void {
@@ -72,6 +77,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     const bad = signalError(options?.signal, 'options.signal');
     if (bad) return Promise.reject(bad);
     this.#started ??= (async () => {
+      await loadRuntimeTracing();
       for (const s of this.#services.values()) {
         if (!s.devices || s.devices.length === 0) continue;
         await this.load({ ...s.plan, serviceId: s.id } as ParallelPlan, { deviceIds: s.devices, ...(options.signal ? { signal: options.signal } : {}) });
@@ -99,7 +105,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       const inst = this.#pick(serviceId);
       const signal = options.signal;
       if (inst instanceof EngineInstance) return inst.engine.submit(inputs, { deadline, priority, ...(signal ? { signal } : {}) });
-      return this.#enqueue(inst, inputs, { deadline, priority, signal, frame: false, withState: true });
+      return this.#enqueue(inst, inputs, { deadline, priority, signal, frame: false, withState: true, trace: options.trace });
     } catch (err) {
       return Promise.reject(err);
     }
@@ -120,7 +126,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   #enqueue(
     inst: ModelInstance,
     inputs: NamedTensors,
-    o: { deadline: number; priority: number; signal: AbortSignalLike | undefined; frame: boolean; withState: boolean; slot?: StreamSlot },
+    o: { deadline: number; priority: number; signal: AbortSignalLike | undefined; frame: boolean; withState: boolean; slot?: StreamSlot; trace?: TraceContext | undefined },
   ): Promise<NamedTensors> {
     const key = validateItem(inst.io, inputs, { serviceId: inst.serviceId, withState: o.withState });
     const costScale = this.#costScale(inst, inputs, o.deadline);
@@ -143,6 +149,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
             if (settled) return;
             settled = true;
             inst.withdraw(item);
+            this.#completed(item, 'ABORTED', undefined, o.trace);
             reject(new EparaError('ABORTED', 'the request was aborted', { serviceId: inst.serviceId }));
           }
         : undefined;
@@ -161,6 +168,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
           if (onAbort) signal!.removeEventListener('abort', onAbort);
           if (settled) return;
           settled = true;
+          this.#completed(item, r.ok ? 'ok' : r.error.code, r.ok ? r.done : undefined, o.trace);
           if (r.ok) resolve(r.done.outputs);
           else reject(r.error);
         },
@@ -168,6 +176,14 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       if (onAbort) signal!.addEventListener('abort', onAbort, { once: true });
       inst.enqueue(item);
     });
+  }
+
+  /** The one place a queued request completes: its `requestCompleted` event and spans. */
+  #completed(item: WorkItem, outcome: 'ok' | EparaErrorCode, done: ItemDone | undefined, trace: TraceContext | undefined): void {
+    const listening = this.listenerCount('requestCompleted') > 0;
+    if (!listening && trace === undefined) return;
+    const now = this.#o.clock.now();
+    reportCompletion({ serviceId: item.serviceId, enqueuedAt: item.enqueuedAt, finishedAt: done?.finishedAt ?? now, outcome, done, trace }, listening, (e) => this.emit('requestCompleted', e), now);
   }
 
   /**

@@ -17,8 +17,10 @@ export interface RuntimeMetricsOptions {
   readonly client?: PromClient;
   /** Buckets of the batch-size histogram. @default [1, 2, 4, 8, 16, 32, 64] */
   readonly batchSizeBuckets?: readonly number[];
-  /** Buckets of the request-duration histogram, ms (exported in seconds). @default [5, 10, 25, 50, 100, 250, 500, 1000, 2500] */
+  /** Buckets of the request-duration histograms (host-observed and executor-recorded), ms (exported in seconds). @default [5, 10, 25, 50, 100, 250, 500, 1000, 2500] */
   readonly latencyBucketsMs?: readonly number[];
+  /** Buckets of the queue-duration histogram, ms (exported in seconds). @default [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000] */
+  readonly queueBucketsMs?: readonly number[];
   /**
    * Value of the `node` label on every series, which tells executors sharing one registry apart (and matches
    * the mesh metrics' `node` label). @default 'local'
@@ -35,6 +37,7 @@ export const DEFAULT_RUNTIME_METRICS_OPTIONS = {
   prefix: 'epara_',
   batchSizeBuckets: [1, 2, 4, 8, 16, 32, 64],
   latencyBucketsMs: [5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+  queueBucketsMs: [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000],
   node: 'local',
   utilizationWindowMs: 10_000,
 } as const;
@@ -47,6 +50,7 @@ export interface ResolvedRuntimeMetricsOptions {
   readonly client: PromClient | undefined;
   readonly batchSizeBuckets: readonly number[];
   readonly latencyBucketsMs: readonly number[];
+  readonly queueBucketsMs: readonly number[];
   readonly node: string;
   readonly utilizationWindowMs: number;
   readonly now: () => number;
@@ -77,6 +81,7 @@ export function resolveRuntimeMetricsOptions(o: RuntimeMetricsOptions): Resolved
     client: o.client,
     batchSizeBuckets: buckets('batchSizeBuckets', o.batchSizeBuckets ?? d.batchSizeBuckets),
     latencyBucketsMs: buckets('latencyBucketsMs', o.latencyBucketsMs ?? d.latencyBucketsMs),
+    queueBucketsMs: buckets('queueBucketsMs', o.queueBucketsMs ?? d.queueBucketsMs),
     node,
     utilizationWindowMs,
     now,

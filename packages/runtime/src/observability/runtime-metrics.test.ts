@@ -58,8 +58,20 @@ describe('createRuntimeMetrics (real executor, fake backend)', () => {
     expect(await sample(registry, 'epara_inference_compute_infer_duration_seconds_total', { model: 'dbl' })).toBeGreaterThan(0);
     expect(await sample(registry, 'epara_inference_pending_request_count', { model: 'dbl' })).toBe(0);
     expect(await sample(registry, 'epara_instances', { model: 'dbl', status: 'ready' })).toBe(1);
+    // Queue and request durations are recorded by the executor itself, one observation per request.
+    // A failed batch reports no dispatch time, so only the six that ran to outputs have a queue observation.
+    expect(await sample(registry, 'epara_inference_queue_duration_seconds_count', { model: 'dbl' })).toBe(6);
+    expect(await sample(registry, 'epara_inference_request_duration_seconds_count', { model: 'dbl', outcome: 'ok' })).toBe(6);
+    expect(await sample(registry, 'epara_inference_request_duration_seconds_count', { model: 'dbl', outcome: 'MODEL_ERROR' })).toBe(1);
+    const queued = (await sample(registry, 'epara_inference_queue_duration_seconds_sum', { model: 'dbl' }))!;
+    const total = (await sample(registry, 'epara_inference_request_duration_seconds_sum', { model: 'dbl', outcome: 'ok' }))!;
+    expect(queued).toBeGreaterThanOrEqual(0);
+    // Each ok request's duration includes its queue wait and a 2 ms run.
+    expect(total).toBeGreaterThan(6 * 0.002 * 0.5);
     const text = await metrics.metrics();
     expect(text).toContain('# TYPE epara_inference_request_success_total counter');
+    expect(text).toContain('# TYPE epara_inference_queue_duration_seconds histogram');
+    expect(text).toMatch(/epara_inference_request_duration_seconds_bucket\{le="\+Inf",node="local",model="dbl",outcome="ok"\} 6/);
     expect(text).toMatch(/epara_device_memory_used_bytes\{node="local",device="d0"\} [1-9]/);
     expect(metrics.contentType).toContain('text/plain');
     metrics.close();
@@ -87,6 +99,10 @@ describe('createRuntimeMetrics (real executor, fake backend)', () => {
     const code = await late.then(() => 'resolved', (e: unknown) => (isEparaError(e) ? e.code : 'untyped'));
     expect(code).toBe('DEADLINE_EXCEEDED');
     expect(await sample(metrics.registry, 'edge_inference_request_failure_total', { model: 'dbl', reason: 'DEADLINE_EXCEEDED' })).toBe(1);
+    // A dropped request never reached a device: no queue observation, a request duration of exactly its 60 ms wait.
+    expect(await sample(metrics.registry, 'edge_inference_queue_duration_seconds_count', { model: 'dbl' })).toBeUndefined();
+    expect(await sample(metrics.registry, 'edge_inference_request_duration_seconds_count', { outcome: 'DEADLINE_EXCEEDED' })).toBe(1);
+    expect(await sample(metrics.registry, 'edge_inference_request_duration_seconds_sum', { outcome: 'DEADLINE_EXCEEDED' })).toBeCloseTo(0.06, 9);
     metrics.observeRequest({ serviceId: 'dbl', category: 'latency', latencyMs: 12, outcome: 'ok' });
     metrics.observeRequest({ serviceId: 'dbl', category: 'latency', latencyMs: 80, outcome: 'late' });
     expect(await sample(metrics.registry, 'edge_goodput_requests_total', { model: 'dbl', category: 'latency' })).toBe(1);

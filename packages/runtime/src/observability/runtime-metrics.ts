@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { BatchCompletedEvent, RequestDroppedEvent } from '../executor/executor-events.js';
+import type { BatchCompletedEvent, RequestCompletedEvent, RequestDroppedEvent } from '../executor/executor-events.js';
 import { loadPromClient } from './load-prom-client.js';
 import type { PromRegistry } from './load-prom-client.js';
 import { resolveRuntimeMetricsOptions } from './runtime-metrics-options.js';
@@ -73,8 +73,15 @@ export async function createRuntimeMetrics(options: RuntimeMetricsOptions): Prom
   };
   // A drop is a failure that never ran: counted once, with its reason.
   const onDropped = (e: RequestDroppedEvent): void => m.failure.inc({ node, model: e.serviceId, reason: e.code });
+  // Recorded by the executor for every queued request, not by the host (Triton's queue and request durations).
+  const onRequest = (e: RequestCompletedEvent): void => {
+    const model = e.serviceId;
+    if (e.startedAt !== undefined) m.queueDuration.observe({ node, model }, Math.max(0, e.startedAt - e.enqueuedAt) / 1000);
+    m.requestDuration.observe({ node, model, outcome: e.outcome }, Math.max(0, e.finishedAt - e.enqueuedAt) / 1000);
+  };
   o.executor.on('batchCompleted', onCompleted);
   o.executor.on('requestDropped', onDropped);
+  o.executor.on('requestCompleted', onRequest);
   let closed = false;
   return {
     registry,
@@ -91,6 +98,7 @@ export async function createRuntimeMetrics(options: RuntimeMetricsOptions): Prom
       closed = true;
       o.executor.off('batchCompleted', onCompleted);
       o.executor.off('requestDropped', onDropped);
+      o.executor.off('requestCompleted', onRequest);
       shared.detach(node);
     },
   };
@@ -133,6 +141,21 @@ function defineMetrics(client: Client, registry: Registry, o: ResolvedRuntimeMet
       name: p + 'request_duration_seconds',
       help: 'End-to-end request latency the host observed, s',
       labelNames: ['node', 'model', 'category'],
+      buckets: o.latencyBucketsMs.map((ms) => ms / 1000),
+      registers,
+    }),
+    // Triton: nv_inference_queue_duration_us and nv_inference_request_duration_us, as histograms in seconds.
+    queueDuration: new client.Histogram({
+      name: p + 'inference_queue_duration_seconds',
+      help: 'Time a request waited in the executor queue before its batch left for a device, s (Triton nv_inference_queue_duration_us)',
+      labelNames: ['node', 'model'],
+      buckets: o.queueBucketsMs.map((ms) => ms / 1000),
+      registers,
+    }),
+    requestDuration: new client.Histogram({
+      name: p + 'inference_request_duration_seconds',
+      help: 'Time from queueing to settling inside the executor, by outcome (ok or the error code), s (Triton nv_inference_request_duration_us)',
+      labelNames: ['node', 'model', 'outcome'],
       buckets: o.latencyBucketsMs.map((ms) => ms / 1000),
       registers,
     }),

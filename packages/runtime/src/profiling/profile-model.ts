@@ -29,7 +29,7 @@ export const DEFAULT_PROFILE_OPTIONS = { batchSizes: [1, 2, 4, 8, 16, 32], warmu
 
 /**
  * Measures a model's latency against batch size on one device (warm-up, repetitions, median per batch) and
- * returns core's {@link LatencyProfile}, ready for `allocate` or an executor service's `profile`.
+ * returns core's `LatencyProfile`, ready for `allocate` or an executor service's `profile`.
  *
  * @throws EparaError `INVALID_OPTIONS`, `LOAD_FAILED`, `MODEL_ERROR`, `ABORTED`.
  * @example

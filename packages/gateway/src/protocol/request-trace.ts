@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import { sanitizeTraceContext } from '@epara/core';
+import type { TraceContext } from '@epara/core';
+import { createTracing, loadOtelApi, NO_TRACING } from '@epara/core/internal';
+import type { Tracing } from '@epara/core/internal';
+
+/** Header (and gRPC metadata key) of the request id, accepted from the client and always answered. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+/** W3C trace context headers. */
+export const TRACEPARENT_HEADER = 'traceparent';
+export const TRACESTATE_HEADER = 'tracestate';
+
+let tracing: Tracing = NO_TRACING;
+let loading: Promise<void> | undefined;
+
+/** Loads `@opentelemetry/api` once, if installed (an optional peer); the gateway's `start()` waits for it. */
+export function loadGatewayTracing(): Promise<void> {
+  loading ??= loadOtelApi((name) => import(name)).then((api) => void (tracing = createTracing(api, '@epara/gateway')));
+  return loading;
+}
+
+/** One front-door request's trace: the context to submit with, the headers to answer with, and its span's end. */
+export interface RequestTrace {
+  /** Passed to `node.submit`: the gateway span as parent when recording, else the client's context. */
+  readonly context: TraceContext;
+  /** `x-request-id` and, when there is one, `traceparent` for the response. */
+  readonly responseHeaders: Readonly<Record<string, string>>;
+  /** Ends the gateway span (no-op when tracing is off), with the error code when the request failed. */
+  end(error?: string): void;
+}
+
+/**
+ * Reads the client's `x-request-id`, `traceparent` and `tracestate` (malformed values are ignored; a missing
+ * request id is generated) and starts the `epara.gateway` server span when a tracer provider records. With
+ * tracing off this is a header lookup and, without a client id, one `randomUUID()`.
+ *
+ * @param header reads one request header or metadata value by lowercase name.
+ */
+export function beginRequestTrace(header: (name: string) => string | undefined, model: string): RequestTrace {
+  const incoming = sanitizeTraceContext({ traceparent: header(TRACEPARENT_HEADER), tracestate: header(TRACESTATE_HEADER), requestId: header(REQUEST_ID_HEADER) });
+  const parent: TraceContext = incoming?.requestId !== undefined ? incoming : { ...incoming, requestId: randomUUID() };
+  const span = tracing.enabled ? tracing.start('epara.gateway', { parent, kind: 'server', attributes: { 'epara.model': model } }) : undefined;
+  const context = span?.context ?? parent;
+  const responseHeaders: Record<string, string> = { [REQUEST_ID_HEADER]: context.requestId! };
+  if (context.traceparent !== undefined) responseHeaders[TRACEPARENT_HEADER] = context.traceparent;
+  return { context, responseHeaders, end: span ? (error) => span.end(error === undefined ? {} : { error }) : () => undefined };
+}
