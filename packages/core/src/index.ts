@@ -112,7 +112,6 @@ export { createView } from './view/merge-view.js';
 
 // the request-level scheduler shared by the runtime and the simulator is `@epara/core/scheduling`
 
-export { parseTraceparent, formatTraceparent, sanitizeTraceContext } from './tracing/trace-context.js';
 export type { TraceContext, TraceParent } from './tracing/trace-context.js';
 
 // --- placement is exported below ---

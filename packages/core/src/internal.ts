@@ -22,6 +22,7 @@ export { usableMemoryBytes } from './allocation/strategy-options.js';
 export { singleCapacity } from './categories/classify.js';
 export { comparePlans } from './allocation/allocate.js';
 export { inflateWait } from './routing/route-request.js';
+export { parseTraceparent, formatTraceparent, sanitizeTraceContext } from './tracing/trace-context.js';
 export { loadOtelApi } from './tracing/otel-port.js';
 export type { OtelApi, OtelSpan, OtelSpanContext, OtelTracer } from './tracing/otel-port.js';
 export { createTracing, NO_TRACING } from './tracing/tracing.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sanitizeTraceContext } from '@epara/core';
+import { sanitizeTraceContext } from '@epara/core/internal';
 import type { TraceContext } from '@epara/core';
 import { createTracing, loadOtelApi, NO_TRACING } from '@epara/core/internal';
 import type { Tracing } from '@epara/core/internal';

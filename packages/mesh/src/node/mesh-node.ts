@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import { EparaError, sanitizeTraceContext, toEparaError } from '@epara/core';
-import { signalError } from '@epara/core/internal';
+import { EparaError, toEparaError } from '@epara/core';
+import { sanitizeTraceContext, signalError } from '@epara/core/internal';
 import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId, StreamResult, TraceContext } from '@epara/core';
 import { loadMeshTracing } from '../offload/mesh-tracing.js';
 import type { MeshStream } from '../offload/remote-stream.js';

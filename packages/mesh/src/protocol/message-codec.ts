@@ -1,4 +1,5 @@
-import { EparaError, isEparaErrorCode, sanitizeTraceContext } from '@epara/core';
+import { EparaError, isEparaErrorCode } from '@epara/core';
+import { sanitizeTraceContext } from '@epara/core/internal';
 import type { TraceContext } from '@epara/core';
 import type { NamedTensors } from '@epara/core';
 import type { ByteReader } from './byte-reader.js';
