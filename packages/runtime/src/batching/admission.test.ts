@@ -21,23 +21,39 @@ describe('admissionCheck', () => {
     const earlier = Array.from({ length: 5 }, () => queued(120));
     expect(admissionCheck(earlier, { deadline: 114, priority: 0 }, ctx)).toEqual({ ok: true });
     expect(admissionCheck(earlier, { deadline: 120, priority: 0 }, ctx)).toEqual({ ok: true });
+    // Twelve due at 120 ahead of one due at 120: the first eight can still finish (start ≤ 115) and delay it;
+    // the last four could not (the launch rule will drop them) and do not.
     const many = Array.from({ length: 12 }, () => queued(120));
-    expect(admissionCheck(many, { deadline: 120, priority: 0 }, ctx)).toMatchObject({ ok: false, reason: 'backlog', ahead: 12, finishAt: 100 + 24 + 5 });
+    expect(admissionCheck(many, { deadline: 120, priority: 0 }, ctx)).toMatchObject({ ok: false, reason: 'backlog', ahead: 8, finishAt: 100 + 16 + 5 });
     // A larger queued input takes proportionally longer.
+    // Eight of them start by 128 and can still finish (alone 10 ms at scale 2); the new one (scale 2) ends at 142.
     const scaled = Array.from({ length: 10 }, () => queued(140, 2));
-    expect(admissionCheck(scaled, { deadline: 140, priority: 0 }, { ...ctx, bigBatchMs: 1 })).toMatchObject({ ok: false, reason: 'backlog', ahead: 10, finishAt: 145 });
+    expect(admissionCheck(scaled, { deadline: 140, priority: 0, costScale: 2 }, { ...ctx, bigBatchMs: 1 })).toMatchObject({ ok: false, reason: 'backlog', ahead: 8, finishAt: 142 });
   });
 
   it('passes over a queued item a big batch holding the new one would skip, never one due with it', () => {
     // Due at 108: before a big batch starting at 100 ends (110); the new item (due 130) rides that batch.
     const nearExpiry = Array.from({ length: 20 }, () => queued(108));
     expect(admissionCheck(nearExpiry, { deadline: 130, priority: 0 }, ctx)).toEqual({ ok: true });
-    // The same items ahead of one due at 109: it cannot ride a batch past them, so they count.
-    expect(admissionCheck(nearExpiry, { deadline: 109, priority: 0 }, ctx)).toMatchObject({ ok: false, reason: 'backlog' });
+    // The same items ahead of one due with them (108): no batch passes over them; the two that can still
+    // finish (start ≤ 103) count, the rest are doomed and do not.
+    expect(admissionCheck(nearExpiry, { deadline: 108, priority: 0 }, ctx)).toMatchObject({ ok: false, reason: 'backlog', ahead: 2, finishAt: 109 });
   });
 
   it('puts a higher priority ahead of equal deadlines', () => {
     const same = Array.from({ length: 12 }, () => queued(120));
     expect(admissionCheck(same, { deadline: 120, priority: 1 }, ctx)).toEqual({ ok: true });
+  });
+});
+
+describe('admissionCheck and doomed items', () => {
+  it('does not count queued items that cannot finish by their own deadline (the launch rule drops them)', () => {
+    const ctx = { startAt: 100, aloneMs: 10, perItemMs: 5, bigBatchMs: 40 };
+    // 50 items already past saving: due before they could finish even if started now.
+    const doomed = Array.from({ length: 50 }, (_, i) => ({ deadline: 101 + (i % 5), priority: 0 }) as never);
+    expect(admissionCheck(doomed, { deadline: 130, priority: 0 }, ctx)).toEqual({ ok: true });
+    // Items due with it that can still finish do delay it: five start by 120, then it would end at 135.
+    const live = Array.from({ length: 50 }, () => ({ deadline: 130, priority: 0 }) as never);
+    expect(admissionCheck(live, { deadline: 130, priority: 0 }, ctx)).toMatchObject({ ok: false, reason: 'backlog', ahead: 5, finishAt: 135 });
   });
 });

@@ -41,6 +41,10 @@ export function admissionCheck(
     // priority at least as high (it was submitted later).
     if (q.deadline > item.deadline || (q.deadline === item.deadline && q.priority < item.priority)) break;
     const scale = q.costScale ?? 1;
+    // An item that could not finish by its own deadline even if it started now will be dropped by the launch
+    // rule, not run: it does not delay the new one. (Counting such doomed items — a backlog that built up
+    // while the device served a co-located service — refused every new request behind them.)
+    if (q.deadline < t + ctx.aloneMs * scale) continue;
     // A big batch starting at `t` that holds the new item passes over an item due before it ends (the launch
     // rule's overload choice): that item does not delay the new one. Without such a batch it does.
     if (q.deadline < t + ctx.bigBatchMs * scale && item.deadline >= t + ctx.bigBatchMs) continue;
