@@ -115,6 +115,9 @@ function defineMetrics(client: Client, registry: Registry, o: ResolvedRuntimeMet
   const p = o.prefix;
   const registers = [registry];
   const counter = (name: string, help: string, labelNames: string[]) => new client.Counter({ name: p + name, help, labelNames: ['node', ...labelNames], registers });
+  /** A histogram in seconds, from bucket bounds given in ms. */
+  const seconds = (name: string, help: string, labelNames: string[], bucketsMs: readonly number[]) =>
+    new client.Histogram({ name: p + name, help, labelNames: ['node', ...labelNames], buckets: bucketsMs.map((ms) => ms / 1000), registers });
   return {
     // Triton: nv_inference_request_success / _failure (reason label as in Triton ≥ 24.x).
     success: counter('inference_request_success_total', 'Requests completed successfully (Triton nv_inference_request_success)', ['model']),
@@ -137,28 +140,20 @@ function defineMetrics(client: Client, registry: Registry, o: ResolvedRuntimeMet
     batchSize: new client.Histogram({ name: p + 'inference_batch_size', help: 'Items per model execution', labelNames: ['node', 'model'], buckets: [...o.batchSizeBuckets], registers }),
     requests: counter('requests_observed_total', 'Requests the host reported through observeRequest, by outcome', ['model', 'category', 'outcome']),
     goodput: counter('goodput_requests_total', 'Requests completed within their SLO (goodput), by category', ['model', 'category']),
-    latency: new client.Histogram({
-      name: p + 'request_duration_seconds',
-      help: 'End-to-end request latency the host observed, s',
-      labelNames: ['node', 'model', 'category'],
-      buckets: o.latencyBucketsMs.map((ms) => ms / 1000),
-      registers,
-    }),
+    latency: seconds('request_duration_seconds', 'End-to-end request latency the host observed, s', ['model', 'category'], o.latencyBucketsMs),
     // Triton: nv_inference_queue_duration_us and nv_inference_request_duration_us, as histograms in seconds.
-    queueDuration: new client.Histogram({
-      name: p + 'inference_queue_duration_seconds',
-      help: 'Time a request waited in the executor queue before its batch left for a device, s (Triton nv_inference_queue_duration_us)',
-      labelNames: ['node', 'model'],
-      buckets: o.queueBucketsMs.map((ms) => ms / 1000),
-      registers,
-    }),
-    requestDuration: new client.Histogram({
-      name: p + 'inference_request_duration_seconds',
-      help: 'Time from queueing to settling inside the executor, by outcome (ok or the error code), s (Triton nv_inference_request_duration_us)',
-      labelNames: ['node', 'model', 'outcome'],
-      buckets: o.latencyBucketsMs.map((ms) => ms / 1000),
-      registers,
-    }),
+    queueDuration: seconds(
+      'inference_queue_duration_seconds',
+      'Time a request waited in the executor queue before its batch left for a device, s (Triton nv_inference_queue_duration_us)',
+      ['model'],
+      o.queueBucketsMs,
+    ),
+    requestDuration: seconds(
+      'inference_request_duration_seconds',
+      'Time from queueing to settling inside the executor, by outcome (ok or the error code), s (Triton nv_inference_request_duration_us)',
+      ['model', 'outcome'],
+      o.latencyBucketsMs,
+    ),
     ...defineGauges(client, registers, p, sources),
   };
 }
