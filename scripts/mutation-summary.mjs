@@ -9,15 +9,21 @@ const report = JSON.parse(readFileSync(new URL('../reports/mutation/mutation.jso
 const blank = () => ({ killed: 0, survived: 0, noCoverage: 0, timeout: 0, compileErrors: 0, ignored: 0 });
 const total = blank();
 const byPackage = {};
+const byFile = {};
+const survivors = [];
 const KEY = { Killed: 'killed', Survived: 'survived', NoCoverage: 'noCoverage', Timeout: 'timeout', CompileError: 'compileErrors', RuntimeError: 'compileErrors', Ignored: 'ignored' };
 for (const [file, result] of Object.entries(report.files)) {
   const pkg = /packages\/([^/]+)\//.exec(file.replace(root, ''))?.[1] ?? 'other';
   byPackage[pkg] ??= blank();
+  const rel = file.replace(root, '');
+  byFile[rel] = blank();
   for (const mutant of result.mutants) {
     const key = KEY[mutant.status];
     if (!key) continue;
     total[key]++;
     byPackage[pkg][key]++;
+    byFile[rel][key]++;
+    if (key === 'survived' || key === 'noCoverage') survivors.push(`${key === 'survived' ? 'survived' : 'no coverage'} ${rel}:${mutant.location.start.line} ${mutant.mutatorName}: ${JSON.stringify(mutant.replacement ?? '')}`);
   }
 }
 // Stryker's score: detected (killed + timeout) over valid mutants (detected + survived + no coverage).
@@ -25,6 +31,12 @@ const score = (c) => {
   const valid = c.killed + c.timeout + c.survived + c.noCoverage;
   return valid === 0 ? null : Math.round((1000 * (c.killed + c.timeout)) / valid) / 10;
 };
+// Surviving mutants (each is killed by a new test or listed in docs/testing.md as equivalent), then the
+// score per file and per package: the figures docs/testing.md reports.
+for (const line of survivors) console.log(line);
+for (const [file, c] of Object.entries(byFile).sort()) {
+  console.log(`${file.padEnd(60)} score ${String(score(c)).padStart(5)}%  killed ${c.killed}  survived ${c.survived}  no coverage ${c.noCoverage}  timeout ${c.timeout}  compile errors ${c.compileErrors}`);
+}
 for (const [pkg, c] of Object.entries(byPackage)) {
   console.log(`${pkg.padEnd(10)} score ${String(score(c)).padStart(5)}%  killed ${c.killed}  survived ${c.survived}  no coverage ${c.noCoverage}  timeout ${c.timeout}`);
 }

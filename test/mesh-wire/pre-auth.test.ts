@@ -80,16 +80,18 @@ describe('what an unauthenticated peer can make a node hold', () => {
   it('the byte allowance ends with authentication: an authenticated peer may send large frames', async () => {
     const server = await listening();
     const got: number[] = [];
+    let received!: () => void;
+    const firstFrame = new Promise<void>((resolve) => (received = resolve));
     server.transport.on('connectionAccepted', ({ connection }) =>
-      void secureConnection(connection, { psk: PSK, selfId: 'server', role: 'server' }).then((l) => l.connection.on('frameReceived', ({ frame }) => got.push(frame.byteLength))),
+      void secureConnection(connection, { psk: PSK, selfId: 'server', role: 'server' }).then((l) =>
+        l.connection.on('frameReceived', ({ frame }) => (got.push(frame.byteLength), received())),
+      ),
     );
     const client = createWebSocketTransport();
     cleanup.push(() => client.close());
     const { connection } = await secureConnection(await client.connect(server.address), { psk: PSK, selfId: 'client', role: 'client' });
     connection.send(new Uint8Array(1 << 20));
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => got.length > 0 && (clearInterval(check), resolve()), 5);
-    });
+    await firstFrame;
     expect(got).toEqual([1 << 20]);
   });
 
@@ -97,15 +99,15 @@ describe('what an unauthenticated peer can make a node hold', () => {
     const transport = createWebSocketTransport({ maxUnauthenticatedLinks: 1 });
     cleanup.push(() => transport.close());
     const got: number[] = [];
-    transport.on('connectionAccepted', ({ connection }) => connection.on('frameReceived', ({ frame }) => got.push(frame.byteLength)));
+    let received!: () => void;
+    const firstFrame = new Promise<void>((resolve) => (received = resolve));
+    transport.on('connectionAccepted', ({ connection }) => connection.on('frameReceived', ({ frame }) => (got.push(frame.byteLength), received())));
     const { address } = await transport.listen();
     const a = await wsClient(address);
     const b = await wsClient(address); // no slot is held by a bare link
     expect([a.outcome, b.outcome]).toEqual(['open', 'open']);
     a.conn!.send(new Uint8Array(1 << 20));
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => got.length > 0 && (clearInterval(check), resolve()), 5);
-    });
+    await firstFrame;
     expect(got).toEqual([1 << 20]);
   });
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
-import { input, PSK, serverOf, until } from './helpers.js';
+import { input, PSK, serverOf, until, watch } from './helpers.js';
 
 const nodes: MeshNode[] = [];
 afterEach(async () => {
@@ -24,6 +24,7 @@ describe('clock skew between servers', () => {
         placement: false,
         clock,
       });
+      watch(node);
       await node.start();
       nodes.push(node);
     }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterView, ServerEntry } from '@epara/core';
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
 import type { MeshNode, ViewSync, ViewSyncContext } from '@epara/mesh';
-import { input, PSK, serverOf, until } from './helpers.js';
+import { input, PSK, serverOf, until, watch } from './helpers.js';
 
 /** A shared in-process registry standing in for a key-value store with watches. */
 function registrySync(registry: Map<string, ServerEntry>) {
@@ -49,6 +49,7 @@ describe('createNode({ viewSync })', () => {
         viewSync: registrySync(registry),
         placement: false,
       });
+      watch(node);
       await node.start();
       nodes.push(node);
     }

@@ -56,6 +56,7 @@ export async function startCluster(spec: ClusterSpec): Promise<ClusterNode[]> {
       placement: false,
       ...spec.node,
     });
+    watch(node);
     await node.start();
     out.push({ id, node, executor, transport });
   }
@@ -69,13 +70,43 @@ export const aliveIds = (node: MeshNode): string[] =>
     .map((e) => e.serverId)
     .sort();
 
-/** Waits for a condition that background activity (sync rounds, requests) makes true; fails after `ms`. */
-export async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Every node event: whatever changes what a test waits for comes with one of these (at least `syncCompleted`). */
+const NODE_EVENTS = ['peerJoined', 'peerLeft', 'requestOffloaded', 'requestCompleted', 'frameCompleted', 'requestReceived', 'requestRejected', 'placementApplied', 'placementComputed', 'syncCompleted', 'frameRejected'] as const;
+
+/** Nodes whose events {@link until} re-checks its condition on ({@link startCluster} adds its own). */
+const watched = new Set<MeshNode>();
+
+/** Makes {@link until} re-check on the events of these nodes (for nodes a test creates itself). */
+export function watch(...nodes: MeshNode[]): void {
+  for (const n of nodes) watched.add(n);
+}
+
+/**
+ * Waits for a condition that background activity (sync rounds, requests, placements) makes true. It is
+ * checked now and again on every event of the watched nodes — no polling; a ring emits `syncCompleted` every
+ * period, so a view change is seen within one round. `ms` only bounds a failure.
+ */
+export function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+  if (check()) return Promise.resolve();
+  const sources = [...watched];
+  if (sources.length === 0) return Promise.reject(new Error(`until(${what}): no watched node to wait on`));
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      for (const n of sources) for (const e of NODE_EVENTS) n.off(e, recheck);
+      if (err) reject(err);
+      else resolve();
+    };
+    const recheck = (): void => {
+      try {
+        if (check()) done();
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
+    const timer = setTimeout(() => done(new Error(`timed out waiting until ${what}`)), ms);
+    for (const n of sources) for (const e of NODE_EVENTS) n.on(e, recheck);
+  });
 }
 
 export const input = (values: number[]): NamedTensors => ({ x: { type: 'float32', dims: [values.length], data: Float32Array.from(values) } });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
 import type { FakeExecutor, MeshNode, NodeEvents } from '@epara/mesh';
 import type { InstanceInfo, LocalExecutor, ParallelPlan, ServiceSpec } from '@epara/core';
-import { ECHO, PSK, closeAll, startCluster, until } from './helpers.js';
+import { ECHO, PSK, closeAll, startCluster, until, watch } from './helpers.js';
 import type { ClusterNode } from './helpers.js';
 
 let cluster: ClusterNode[] = [];
@@ -93,6 +93,7 @@ describe('placement coordinator: host-loaded instances', () => {
         placementPeriodMs: 60_000,
       });
       node.on('placementComputed', (e) => computed.push(e));
+      watch(node);
       await node.start();
       nodes.push(node);
     }

@@ -12,7 +12,8 @@ describe('placement coordinator (memory transport)', () => {
     cluster = await startCluster({ size: 3, kind: 'memory', hosted: [], node: { placement: {}, placementPeriodMs: 200 } });
     const computed: string[] = [];
     for (const c of cluster) c.node.on('placementComputed', () => computed.push(c.id));
-    await until(() => cluster.some(readyEcho), 'echo placed somewhere');
+    // The leader announces its decision after applying its own part: wait for both, not one then the other.
+    await until(() => cluster.some(readyEcho) && computed.length > 0, 'echo placed somewhere and the decision announced');
     expect(new Set(computed)).toEqual(new Set(['n0']));
     expect(cluster[1]!.node.stats().leader).toBe('n0');
     await until(() => Object.values(cluster[2]!.node.view().entries).some((e) => e.instances.some((i) => i.serviceId === 'echo' && i.status === 'ready')), 'n2 sees it');

@@ -5,7 +5,7 @@ import type { Executor } from '@epara/runtime';
 import { createFakeExecutor, createNode, createWebSocketTransport } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
 import { models, seededFloats } from '../fixtures/models.js';
-import { PSK, until } from './helpers.js';
+import { PSK, until, watch } from './helpers.js';
 
 const clsItem = (seed: number): NamedTensors => ({ x: { type: 'float32', dims: [1, 3, 48, 192], data: seededFloats(3 * 48 * 192, seed) } });
 const probs = (o: NamedTensors): number[] => Array.from(o['softmax_0.tmp_0']!.data as Float32Array);
@@ -34,6 +34,7 @@ describe('mesh with the real runtime executor (PP-OCR classifier on onnxruntime-
       ...common,
     });
     await edge.start();
+    watch(server, edge);
     await until(() => edge.view().entries['gpu-box']?.instances.some((i) => i.serviceId === 'cls' && i.status === 'ready') === true, 'edge sees cls');
   }, 60_000);
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode, createWebSocketTransport } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
-import { aliveIds, input, PSK, serverOf, until } from './helpers.js';
+import { aliveIds, input, PSK, serverOf, until, watch } from './helpers.js';
 
 const tlsFile = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url)), 'utf8');
 const nodes: MeshNode[] = [];
@@ -27,6 +27,7 @@ describe('rejoin and TLS', () => {
         epoch,
       });
       nodes.push(node);
+      watch(node);
       return node;
     };
     for (const id of ['a', 'b', 'c']) await make(id, 1).start();
@@ -52,6 +53,7 @@ describe('rejoin and TLS', () => {
         syncPeriodMs: 50,
         placement: false,
       });
+      watch(node);
       await node.start();
       nodes.push(node);
     }

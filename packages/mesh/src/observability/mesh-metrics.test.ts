@@ -9,12 +9,21 @@ import { createMemoryHub } from '../transport/memory-hub.js';
 import { createMemoryTransport } from '../transport/memory-transport.js';
 import { createMeshMetrics } from './mesh-metrics.js';
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > 10_000) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Resolves once `check` holds, re-checked on every event of `nodes` (a ring emits `syncCompleted` each period). */
+function until(nodes: readonly MeshNode[], check: () => boolean, what: string): Promise<void> {
+  const events = ['peerJoined', 'peerLeft', 'syncCompleted', 'requestOffloaded', 'requestCompleted', 'requestRejected'] as const;
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      for (const n of nodes) for (const e of events) n.off(e, recheck);
+      if (err) reject(err);
+      else resolve();
+    };
+    const recheck = (): void => void (check() && done());
+    const timer = setTimeout(() => done(new Error(`timed out waiting until ${what}`)), 10_000);
+    for (const n of nodes) for (const e of events) n.on(e, recheck);
+    recheck();
+  });
 }
 
 async function sample(metricsRegistry: PromRegistry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
@@ -52,12 +61,12 @@ describe('createMeshMetrics (two nodes on the memory transport)', () => {
     const registry = new Registry();
     const metrics = await createMeshMetrics({ node: edge, registry });
     await edge.start();
-    await until(() => edge.view().entries['gpu']?.instances.some((i) => i.serviceId === 'echo' && i.status === 'ready') === true, 'edge sees echo');
+    await until(nodes, () => edge.view().entries['gpu']?.instances.some((i) => i.serviceId === 'echo' && i.status === 'ready') === true, 'edge sees echo');
     const x = { x: { type: 'float32' as const, dims: [1], data: Float32Array.of(3) } };
     await edge.submit('echo', x, { deadline: Date.now() + 2000 });
     await edge.submit('echo', x, { deadline: Date.now() + 2000 });
     const code = await edge.submit('nope', x, { deadline: Date.now() + 2000 }).then(() => 'resolved', (e: unknown) => (isEparaError(e) ? e.code : 'untyped'));
-    await until(() => edge.stats().syncRounds > 0, 'a ring round');
+    await until(nodes, () => edge.stats().syncRounds > 0, 'a ring round');
 
     expect(await sample(registry, 'epara_offloads_total', { node: 'edge', model: 'echo', peer: 'gpu', retry: 'false' })).toBe(2);
     expect(await sample(registry, 'epara_requests_rejected_total', { model: 'nope', reason: code })).toBe(1);
