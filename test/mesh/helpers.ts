@@ -89,10 +89,13 @@ export function watch(...nodes: MeshNode[]): void {
 export function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
   if (check()) return Promise.resolve();
   const sources = [...watched];
-  if (sources.length === 0) return Promise.reject(new Error(`until(${what}): no watched node to wait on`));
+  // Nodes this helper does not watch (a NATS cluster's, whose KV view emits no periodic event): re-check on a
+  // short interval instead.
+  const poll = sources.length === 0;
   return new Promise<void>((resolve, reject) => {
     const done = (err?: Error): void => {
       clearTimeout(timer);
+      clearInterval(ticker);
       for (const n of sources) for (const e of NODE_EVENTS) n.off(e, recheck);
       if (err) reject(err);
       else resolve();
@@ -105,6 +108,7 @@ export function until(check: () => boolean, what: string, ms = 15_000): Promise<
       }
     };
     const timer = setTimeout(() => done(new Error(`timed out waiting until ${what}`)), ms);
+    const ticker = poll ? setInterval(recheck, 10) : undefined;
     for (const n of sources) for (const e of NODE_EVENTS) n.on(e, recheck);
   });
 }
