@@ -69,3 +69,55 @@ describe('eviction for starving services', () => {
     expect(second.instances).toEqual(first.instances);
   });
 });
+
+/** One server, two full devices: `cheap` on g0 serves `cheapRate`, `dear` on g1 serves `dearRate`; `hot` starves. */
+function twoBusyDevices(cheapRate: number, dearRate: number, hotRate: number, cheapOn = 'g0'): PlacementInput {
+  const servers: ServerSpec[] = [{ id: 's0', devices: [{ id: 'g0', kind: 'gpu', memoryBytes: 16 * GB }, { id: 'g1', kind: 'gpu', memoryBytes: 16 * GB }] }];
+  const svc = { hot: big('hot'), cheap: big('cheap'), dear: big('dear') };
+  const plan = (s: ServiceSpec) => affinePlan(s, 'gpu', { fixedMs: 10, perItemMs: 2, batch: 8 });
+  const plans = { hot: [plan(svc.hot)], cheap: [plan(svc.cheap)], dear: [plan(svc.dear)] };
+  const dearOn = cheapOn === 'g0' ? 'g1' : 'g0';
+  return {
+    servers,
+    services: [svc.hot, svc.cheap, svc.dear],
+    plans,
+    demand: [
+      { serviceId: 'hot', ratePerServer: { s0: hotRate } },
+      { serviceId: 'cheap', ratePerServer: { s0: cheapRate } },
+      { serviceId: 'dear', ratePerServer: { s0: dearRate } },
+    ],
+    current: [
+      // Listed dearest first, so the choice cannot come from input order.
+      { instanceId: 'dear-1', serviceId: 'dear', plan: plans.dear[0]!, serverId: 's0', deviceIds: [dearOn] },
+      { instanceId: 'cheap-1', serviceId: 'cheap', plan: plans.cheap[0]!, serverId: 's0', deviceIds: [cheapOn] },
+    ],
+  };
+}
+
+describe('eviction picks the cheapest victim', () => {
+  for (const cheapOn of ['g0', 'g1']) {
+    it(`evicts the instance whose removal loses least, not the one that serves most (cheap one on ${cheapOn})`, () => {
+      // Both evictions pay for themselves (hot gains ~250 items/s, the victims lose 5 or 40): the rule must take
+      // the one losing 5.
+      const input = twoBusyDevices(5, 40, 250, cheapOn);
+      const r = placeServices(input, PER_ITEM);
+      const byService = Object.fromEntries(r.instances.map((i) => [i.serviceId, i]));
+      expect(Object.keys(byService).sort()).toEqual(['dear', 'hot']);
+      expect(byService['dear']!.instanceId).toBe('dear-1');
+      expect(byService['hot']!.deviceIds).toEqual([cheapOn]);
+      const served = Object.fromEntries(r.services.map((s) => [s.serviceId, s.servedPerSec]));
+      expect(served['dear']).toBeCloseTo(40, 6);
+      expect(served['cheap'] ?? 0).toBe(0);
+      expect(served['hot']).toBeCloseTo(250, 6);
+      // The only changes: the cheap instance freed and hot loaded; the dear one untouched.
+      expect(r.changes.some((c) => c.instanceId === 'dear-1')).toBe(false);
+      expect(r.changes.some((c) => c.instanceId === 'cheap-1' && c.action === 'free')).toBe(true);
+    });
+  }
+
+  it('evicts nothing when even the cheapest eviction loses more than the newcomer would gain', () => {
+    const r = placeServices(twoBusyDevices(120, 200, 60), PER_ITEM);
+    expect(r.instances.map((i) => i.instanceId).sort()).toEqual(['cheap-1', 'dear-1']);
+    expect(r.changes).toEqual([]);
+  });
+});
