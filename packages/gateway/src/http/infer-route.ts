@@ -84,23 +84,18 @@ export class InferRoute {
     };
     res.once('close', onClose);
     const trace = beginRequestTrace((h) => header(req, h), name);
-    let traced = false; // the span ends once: at the answer, or at the failure (also one while encoding it)
-    const endTrace = (code?: string): void => {
-      if (!traced) trace.end(code);
-      traced = true;
-    };
     try {
       if (body.length === 0) throw new EparaError('INVALID_INPUT', 'the request has no body', { field: 'body' });
       const request = parseInferBody(body, name, version, header(req, HEADER_LENGTH));
       const response = await this.#core.infer(request, { signal: abort, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) }, trace: trace.context });
-      endTrace();
+      trace.end();
       const { body: out, headerLength } = encodeInferResponse(response);
       const payload = typeof out === 'string' ? Buffer.from(out) : out;
       if (headerLength === undefined) this.#send(res, 200, { ...trace.responseHeaders, 'content-type': JSON_TYPE, 'content-length': payload.length }, payload);
       else this.#send(res, 200, { ...trace.responseHeaders, 'content-type': 'application/octet-stream', 'inference-header-content-length': headerLength, 'content-length': payload.length }, payload);
     } catch (err) {
       const { error, status, message } = errorStatusOf(err);
-      endTrace(error.code);
+      trace.end(error.code); // a no-op when the answer already ended it (a failure while encoding)
       this.#sendJson(res, status.http, { error: message, code: error.code }, { ...trace.responseHeaders, ...(status.retryable ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {}) });
     } finally {
       res.off('close', onClose);

@@ -25,7 +25,7 @@ export interface RequestTrace {
   readonly context: TraceContext;
   /** `x-request-id` and, when there is one, `traceparent` for the response. */
   readonly responseHeaders: Readonly<Record<string, string>>;
-  /** Ends the gateway span (no-op when tracing is off), with the error code when the request failed. */
+  /** Ends the gateway span (no-op when tracing is off), with the error code when the request failed; only the first call counts. */
   end(error?: string): void;
 }
 
@@ -43,5 +43,11 @@ export function beginRequestTrace(header: (name: string) => string | undefined, 
   const context = span?.context ?? parent;
   const responseHeaders: Record<string, string> = { [REQUEST_ID_HEADER]: context.requestId! };
   if (context.traceparent !== undefined) responseHeaders[TRACEPARENT_HEADER] = context.traceparent;
-  return { context, responseHeaders, end: span ? (error) => span.end(error === undefined ? {} : { error }) : () => undefined };
+  let ended = false;
+  const end = (error?: string): void => {
+    if (ended) return;
+    ended = true;
+    span?.end(error === undefined ? {} : { error });
+  };
+  return { context, responseHeaders, end: span ? end : () => undefined };
 }
