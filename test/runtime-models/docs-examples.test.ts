@@ -98,6 +98,7 @@ describe('docs/models-and-generation.md examples', () => {
       batchSize: 8,
     });
     pipeline.on('stageCompleted', (e) => console.log(`batch ${e.batchId} left stage ${e.stage}`));
+    await pipeline.start(); // load both stages now, so loading does not eat the requests' deadlines
     const x = { type: 'float32' as const, dims: [1, 64], data: new Float32Array(64).fill(0.1) };
     const results = await Promise.all(
       Array.from({ length: 16 }, () => pipeline.submit({ x }, { deadline: Date.now() + 1000, priority: 0 })),
