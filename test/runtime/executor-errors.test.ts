@@ -64,6 +64,12 @@ describe('executor: bad input and resource limits', () => {
       thrown(() => createExecutor({ devices: [{ id: 'a' }], services: [{ id: 's', model: 'm.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: -1 } }] })),
     ).toEqual({ code: 'INVALID_OPTIONS', field: 'services[0].slo.deadlineMs' });
     expect(thrown(() => createExecutor({ devices: [{ id: 'a' }], guardMs: Number.NaN }))).toEqual({ code: 'INVALID_OPTIONS', field: 'guardMs' });
+    for (const networkBudgetMs of [-1, Number.NaN, 50, 80]) {
+      // the test's latency SLO is 50 ms: a network budget that takes all of it leaves nothing to run the model in
+      expect(
+        thrown(() => createExecutor({ devices: [{ id: 'a' }], services: [{ id: 's', model: 'm.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 50 }, networkBudgetMs }] })),
+      ).toEqual({ code: 'INVALID_OPTIONS', field: 'services[0].networkBudgetMs' });
+    }
   });
 
   it('co-locates services while memory allows and refuses over-commit with OUT_OF_MEMORY', async () => {

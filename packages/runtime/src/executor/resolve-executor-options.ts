@@ -106,6 +106,13 @@ export function validateService(s: ExecutorServiceOptions, field: string, device
     if (!(slo.rateHz > 0)) invalidOption(`${field}.slo.rateHz`, slo.rateHz, 'a positive number');
     if (!(slo.stalenessMs > 0)) invalidOption(`${field}.slo.stalenessMs`, slo.stalenessMs, 'a positive number');
   } else invalidOption(`${field}.slo`, slo, "an SLO of kind 'latency' or 'frequency'");
+  if (s.networkBudgetMs !== undefined) {
+    // The budget is taken off the SLO before batching decisions; one that eats the whole SLO leaves no time to run.
+    const limit = slo.kind === 'latency' ? slo.deadlineMs : slo.stalenessMs;
+    if (!(s.networkBudgetMs >= 0 && s.networkBudgetMs < limit)) {
+      invalidOption(`${field}.networkBudgetMs`, s.networkBudgetMs, `a number >= 0 and less than the SLO's ${limit} ms`);
+    }
+  }
   for (const [i, d] of (s.devices ?? []).entries()) {
     if (!deviceIds.has(d)) invalidOption(`${field}.devices[${i}]`, d, `one of the executor's device ids (${[...deviceIds].join(', ')})`);
   }
