@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isEparaError } from '../errors/epara-error.js';
 import { LatencyErrorTracker, resolveLatencyErrorOptions } from './latency-error.js';
@@ -22,6 +23,23 @@ describe('LatencyErrorTracker', () => {
     t.observe(Number.NaN, 1);
     t.observe(0, 1);
     expect(t.factor).toBe(3);
+  });
+
+  it('answers exactly the quantile a sort of the last `window` observations gives (sorted windows kept in step)', () => {
+    const obs = fc.tuple(fc.double({ min: 0.01, max: 100, noNaN: true }), fc.double({ min: 0, max: 400, noNaN: true }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.array(obs, { maxLength: 60 }), (window, quantile, xs) => {
+        const t = new LatencyErrorTracker({ window, quantile, minSamples: 1, maxFactor: 1e9, maxExcessMs: 1e9 });
+        xs.forEach(([predicted, actual], i) => {
+          t.observe(predicted, actual);
+          const last = xs.slice(Math.max(0, i + 1 - window), i + 1);
+          const at = (values: number[]): number => values.sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(quantile * values.length))]!;
+          expect(t.factor).toBe(Math.max(1, at(last.map(([p, a]) => a / p))));
+          expect(t.excessMs).toBe(Math.max(0, at(last.map(([p, a]) => a - p))));
+        });
+      }),
+      { seed: 20261204, numRuns: 200 },
+    );
   });
 
   it('validates its options', () => {

@@ -25,8 +25,8 @@ export const DEFAULT_LATENCY_ERROR_OPTIONS: LatencyErrorOptions = Object.freeze(
  * keeps the last `window` observations and answers a high quantile of them in two forms: {@link factor}
  * (actual / predicted, for errors that grow with the run: a device shared by several batches at once, long
  * generations) and {@link excessMs} (actual − predicted, for errors that do not: messaging, a host thread that
- * runs late). O(1) per observation; a quantile is recomputed (a sort of `window` numbers) at most once per
- * observation, when read.
+ * runs late). Both windows are kept sorted (a binary search and one shift per observation, O(window)), so a
+ * read is O(1) — the launch rule reads them once per decision.
  *
  * @example
  * ```ts
@@ -38,33 +38,40 @@ export const DEFAULT_LATENCY_ERROR_OPTIONS: LatencyErrorOptions = Object.freeze(
  */
 export class LatencyErrorTracker {
   readonly #o: LatencyErrorOptions;
+  // The ring of the last `window` observations, in arrival order, and the same values kept sorted.
   readonly #ratios: Float64Array;
   readonly #excess: Float64Array;
-  readonly #scratch: Float64Array;
+  readonly #sortedRatios: Float64Array;
+  readonly #sortedExcess: Float64Array;
   #count = 0;
   #next = 0;
-  #factor: number;
-  #excessMs = 0;
-  #dirtyFactor = false;
-  #dirtyExcess = false;
 
   constructor(options: Partial<LatencyErrorOptions> = {}) {
     this.#o = resolveLatencyErrorOptions(options);
     this.#ratios = new Float64Array(this.#o.window);
     this.#excess = new Float64Array(this.#o.window);
-    this.#scratch = new Float64Array(this.#o.window);
-    this.#factor = this.#o.minFactor;
+    this.#sortedRatios = new Float64Array(this.#o.window);
+    this.#sortedExcess = new Float64Array(this.#o.window);
   }
 
   /** Records one batch: predicted and actual run time, ms. Ignores non-positive or non-finite values. */
   observe(predictedMs: number, actualMs: number): void {
     if (!(predictedMs > 0) || !(actualMs >= 0) || !Number.isFinite(actualMs) || !Number.isFinite(predictedMs)) return;
-    this.#ratios[this.#next] = actualMs / predictedMs;
-    this.#excess[this.#next] = actualMs - predictedMs;
-    this.#next = (this.#next + 1) % this.#ratios.length;
-    if (this.#count < this.#ratios.length) this.#count++;
-    this.#dirtyFactor = true;
-    this.#dirtyExcess = true;
+    const ratio = actualMs / predictedMs;
+    const excess = actualMs - predictedMs;
+    const i = this.#next;
+    let n = this.#count;
+    if (n === this.#ratios.length) {
+      removeSorted(this.#sortedRatios, n, this.#ratios[i]!);
+      removeSorted(this.#sortedExcess, n, this.#excess[i]!);
+      n--;
+    }
+    insertSorted(this.#sortedRatios, n, ratio);
+    insertSorted(this.#sortedExcess, n, excess);
+    this.#ratios[i] = ratio;
+    this.#excess[i] = excess;
+    this.#next = (i + 1) % this.#ratios.length;
+    this.#count = n + 1;
   }
 
   /** Observations held (at most `window`). */
@@ -74,28 +81,46 @@ export class LatencyErrorTracker {
 
   /** The factor to multiply predictions by: the quantile of actual/predicted, clamped to `minFactor…maxFactor`. */
   get factor(): number {
-    if (!this.#dirtyFactor) return this.#factor;
-    this.#dirtyFactor = false;
-    const q = this.#quantile(this.#ratios);
-    return (this.#factor = q === undefined ? this.#o.minFactor : Math.min(this.#o.maxFactor, Math.max(this.#o.minFactor, q)));
+    const q = this.#quantile(this.#sortedRatios);
+    return q === undefined ? this.#o.minFactor : Math.min(this.#o.maxFactor, Math.max(this.#o.minFactor, q));
   }
 
   /** The margin to add to predictions, ms: the quantile of actual − predicted, clamped to `0…maxExcessMs`. */
   get excessMs(): number {
-    if (!this.#dirtyExcess) return this.#excessMs;
-    this.#dirtyExcess = false;
-    const q = this.#quantile(this.#excess);
-    return (this.#excessMs = q === undefined ? 0 : Math.min(this.#o.maxExcessMs, Math.max(0, q)));
+    const q = this.#quantile(this.#sortedExcess);
+    return q === undefined ? 0 : Math.min(this.#o.maxExcessMs, Math.max(0, q));
   }
 
-  #quantile(ring: Float64Array): number | undefined {
+  #quantile(sorted: Float64Array): number | undefined {
     const n = this.#count;
     if (n < this.#o.minSamples || n === 0) return undefined;
-    const s = this.#scratch.subarray(0, n);
-    s.set(ring.subarray(0, n));
-    s.sort();
-    return s[Math.min(n - 1, Math.floor(this.#o.quantile * n))]!;
+    return sorted[Math.min(n - 1, Math.floor(this.#o.quantile * n))]!;
   }
+}
+
+/** Inserts `x` into the ascending prefix `a[0..n)`, after values equal to it. */
+function insertSorted(a: Float64Array, n: number, x: number): void {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < n) a.copyWithin(lo + 1, lo, n);
+  a[lo] = x;
+}
+
+/** Removes one value equal to `x` from the ascending prefix `a[0..n)` (it is there). */
+function removeSorted(a: Float64Array, n: number, x: number): void {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < n - 1) a.copyWithin(lo, lo + 1, n);
 }
 
 /**
