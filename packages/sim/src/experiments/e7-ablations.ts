@@ -19,6 +19,7 @@ export const ABLATIONS: readonly Contender[] = [
   { label: 'no learned guard', spec: { kind: 'epara', learnedGuard: false } },
   { label: 'one pooled learned guard (not per batch size)', spec: { kind: 'epara', learnedGuardBySize: false } },
   { label: 'plan-sized packs (not for the pinned rate)', spec: { kind: 'epara', ratePacks: false } },
+  { label: 'no fill-aware waiting', spec: { kind: 'epara', fillAwareWait: false } },
 ];
 
 /** E7: what each mechanism contributes, in the edge world. */
@@ -47,7 +48,7 @@ export function runE7(ctx: ExperimentContext): ExperimentReport {
   return {
     id: 'e7', title: 'Ablations (edge world)', question: 'How much does each EPARA mechanism contribute, with every cost of the edge world paid?',
     seed: ctx.seed, quick: ctx.quick,
-    setup: [`Testbed cluster, edgeMix({ scale, kind }) at ${points.map((p) => `${p.kind} ×${p.scale}`).join(', ')}, ${durationMs / 1000} s.`, 'no categorization: every service batched, frames routed as requests; no offloading: hop limit 0; static placement: placed once from the early-window forecast; no sync: the view is the placement\'s; no locality: placement ignores delays between servers; no re-placement on shifts: only the 30 s period re-places; no learned guard: the launch rule trusts the profile and the 2 ms guard; one pooled learned guard: one error tracker per instance for batches of every size; plan-sized packs: multi-frame instances fill the pack placement planned for the zone\'s rate, not one for the rate pinned to them; no value weighting: placement maximises items/s; Rows starting with + turn on a mechanism that is off by default (share-aware launch, access legs in the locality test, multi-task co-location priced with the profiled interference, or with core\'s 0.1).'],
+    setup: [`Testbed cluster, edgeMix({ scale, kind }) at ${points.map((p) => `${p.kind} ×${p.scale}`).join(', ')}, ${durationMs / 1000} s.`, 'no categorization: every service batched, frames routed as requests; no offloading: hop limit 0; static placement: placed once from the early-window forecast; no sync: the view is the placement\'s; no locality: placement ignores delays between servers; no re-placement on shifts: only the 30 s period re-places; no learned guard: the launch rule trusts the profile and the 2 ms guard; one pooled learned guard: one error tracker per instance for batches of every size; plan-sized packs: multi-frame instances fill the pack placement planned for the zone\'s rate, not one for the rate pinned to them; no fill-aware waiting: an idle device waits for a partial batch until the head item\'s latest start even when its arrivals cannot fill it; no value weighting: placement maximises items/s; Rows starting with + turn on a mechanism that is off by default (share-aware launch, access legs in the locality test, multi-task co-location priced with the profiled interference, or with core\'s 0.1).'],
     tables: [{ title: 'Ablations', columns: ['mix × scale', 'variant', 'goodput/s', 'vs EPARA', 'SLO attainment', 'per-service attainment', 'p99 ms', 'mean hops', 'drops'], rows }],
     charts: [],
     notes: [

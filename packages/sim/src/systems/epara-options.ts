@@ -74,6 +74,12 @@ export interface EparaSystemOptions {
    */
   readonly ratePacks: boolean;
   /**
+   * Fill-aware waiting, as the runtime's instances do (`batchWait: 'expected-fill'`): an idle device waits for
+   * a partial batch only when the instance's recent arrivals are expected to fill it before the head item's
+   * latest start; otherwise it launches at once instead of spending the items' slack waiting. @default true
+   */
+  readonly fillAwareWait: boolean;
+  /**
    * Placement accounts for co-location interference with the slowdown EPARA measured when two batches share a
    * device (the world's `interference`, as a profiler would find it) instead of core's configured 0.1; an
    * explicit `placementOptions.colocationSlowdown` wins. @default true
@@ -118,6 +124,7 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   learnedGuard: true,
   learnedGuardBySize: true,
   ratePacks: true,
+  fillAwareWait: true,
   profileInterference: true,
   accessAwareLocality: false,
   syncOptions: {},

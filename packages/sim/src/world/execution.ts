@@ -3,6 +3,7 @@ import { predictedMs, takeBatch } from './launch.js';
 import { EV } from './events.js';
 import type { RunningBatch, SimDevice, SimInstance, SimRequest } from './types.js';
 import type { World } from './world.js';
+import { noteArrival } from './arrival-rate.js';
 
 /** Brings a device's sharing accounting up to `now`. */
 function advance(dev: SimDevice, now: number, beta: number): void {
@@ -69,6 +70,7 @@ export function enqueue(world: World, inst: SimInstance, req: SimRequest): void 
   req.qkey = now;
   inst.queue.push(req);
   inst.arrivals++;
+  if (inst.policy.kind === 'deadline' && inst.policy.fillAware === true) noteArrival(inst, now);
   kickInstance(world, inst);
 }
 

@@ -2,6 +2,7 @@ import { planLaunch, type EdfQueue, type LaunchContext } from '@epara/core/sched
 import { EV } from './events.js';
 import { profileMs, sharingFactor } from './device-model.js';
 import { launchPackSize } from './rate-pack.js';
+import { arrivalsPerMs } from './arrival-rate.js';
 import { RequestHeap, type SimDevice, type SimInstance, type SimRequest } from './types.js';
 import type { World } from './world.js';
 
@@ -86,6 +87,9 @@ function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, 
     guardMs: inst.policy.guardMs + (err === null ? 0 : err.excessMs(size)),
     // A draining instance (or one whose successor is loading) does not wait to fill a batch.
     launchWhenIdle: inst.status !== 'ready',
+    // Fill-aware waiting (as the runtime's instances): an idle device waits for a partial batch only when the
+    // recent arrivals are expected to fill it before the head's latest start.
+    ...(inst.policy.fillAware === true ? { arrivalsPerMs: process.env.NOFILL ? undefined : arrivalsPerMs(inst, now) } : {}),
   };
   const d = planLaunch(q.items, ctx);
   if (d.drop.length > 0) {

@@ -54,3 +54,14 @@ describe('learned guard per batch-size class', () => {
     expect(bySize.factor(1)).toBeCloseTo(1.4, 5);
   });
 });
+
+describe('recent arrivals of an instance', () => {
+  it('reads a steady stream as its rate and decays with a 1 s time constant', async () => {
+    const { noteArrival, arrivalsPerMs } = await import('./arrival-rate.js');
+    const inst = {} as SimInstance;
+    expect(arrivalsPerMs(inst, 0)).toBe(0);
+    for (let t = 0; t <= 10_000; t += 10) noteArrival(inst, t); // 100 items/s for 10 s
+    expect(arrivalsPerMs(inst, 10_000)).toBeCloseTo(0.1, 2);
+    expect(arrivalsPerMs(inst, 11_000)).toBeCloseTo(0.1 / Math.E, 2);
+  });
+});
