@@ -35,4 +35,12 @@ describe('EPARA waits to fill a batch only when its arrivals will fill it', () =
     }
     expect(fill.total.goodputPerSec).toBeGreaterThan(lazy.total.goodputPerSec);
   });
+
+  it('gives the centralized scheduler\'s workers the same rule (a worker runs what it was sent when its GPU is free)', () => {
+    const base: Omit<Scenario, 'system'> = { seed: 1, durationMs: 12_000, warmupMs: 4000, cluster, workload: edgeMix({ scale: 4, durationMs: 12_000 }) };
+    const fill = simulate({ ...base, system: { kind: 'centralized' } });
+    const lazy = simulate({ ...base, system: { kind: 'centralized', fillAwareWait: false } });
+    expect(fill.total.offered).toBe(lazy.total.offered);
+    expect(fill.total.goodputPerSec).toBeGreaterThan(lazy.total.goodputPerSec);
+  });
 });
