@@ -22,7 +22,8 @@ describe('experiments and reports', () => {
     writeReport(again, dir2);
     expect(readFileSync(join(dir, 'report.json'), 'utf8')).toBe(readFileSync(join(dir2, 'report.json'), 'utf8'));
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('| case | service | category | mode |');
-  });
+    // Two full E8 runs: 17–22 s alone on the shared machine, over 30 s next to other test files.
+  }, 120_000);
 
   it('renders a readable SVG line chart with one polyline and legend entry per series', () => {
     const svg = renderSvgChart({ id: 'c', title: 'T <1>', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', points: [[0, 1], [1, 3]] }, { name: 'b', points: [[0, 2], [1, 0]] }] });

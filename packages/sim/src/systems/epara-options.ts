@@ -60,6 +60,26 @@ export interface EparaSystemOptions {
    */
   readonly learnedGuard: boolean;
   /**
+   * The learned guard is kept per batch-size class (1, 2–3, 4–7, …) instead of one pool per instance: the
+   * error of a batch depends on its size (an LLM batch runs as long as its longest answer: a batch of one
+   * overruns its profile by up to the answers' spread, a batch of 50 hardly at all), and a pooled factor
+   * learned while an instance launched small batches makes every large batch look too slow to fit its
+   * deadline, so the rule keeps launching small ones. @default true
+   */
+  readonly learnedGuardBySize: boolean;
+  /**
+   * A multi-frame instance fills packs sized for the rate of the streams pinned to it now (the smallest pack
+   * that keeps up with that rate within the staleness limit, at most the plan's), as the runtime's instances do,
+   * instead of the plan's pack (sized for the rate placement expected). @default true
+   */
+  readonly ratePacks: boolean;
+  /**
+   * Fill-aware waiting, as the runtime's instances do (`batchWait: 'expected-fill'`): an idle device waits for
+   * a partial batch only when the instance's recent arrivals are expected to fill it before the head item's
+   * latest start; otherwise it launches at once instead of spending the items' slack waiting. @default true
+   */
+  readonly fillAwareWait: boolean;
+  /**
    * Placement accounts for co-location interference with the slowdown EPARA measured when two batches share a
    * device (the world's `interference`, as a profiler would find it) instead of core's configured 0.1; an
    * explicit `placementOptions.colocationSlowdown` wins. @default true
@@ -102,6 +122,9 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   batchGuardMs: 2,
   shareAwareLaunch: false,
   learnedGuard: true,
+  learnedGuardBySize: true,
+  ratePacks: true,
+  fillAwareWait: true,
   profileInterference: true,
   accessAwareLocality: false,
   syncOptions: {},

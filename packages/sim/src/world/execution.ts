@@ -3,6 +3,7 @@ import { predictedMs, takeBatch } from './launch.js';
 import { EV } from './events.js';
 import type { RunningBatch, SimDevice, SimInstance, SimRequest } from './types.js';
 import type { World } from './world.js';
+import { noteArrival } from './arrival-rate.js';
 
 /** Brings a device's sharing accounting up to `now`. */
 function advance(dev: SimDevice, now: number, beta: number): void {
@@ -43,7 +44,7 @@ export function onDeviceEvent(world: World, dev: SimDevice, version: number): vo
   reschedule(world, dev);
   for (const b of done) {
     b.instance.running--;
-    b.instance.errors?.observe(b.predictedMs, now + b.tailMs - b.startedAt);
+    b.instance.errors?.observe(b.items.length, b.predictedMs, now + b.tailMs - b.startedAt);
     if (b.tailMs > 0) world.queue.push(now + b.tailMs, EV.PIPELINE_DONE, 0, b);
     else finishBatch(world, b);
   }
@@ -69,6 +70,7 @@ export function enqueue(world: World, inst: SimInstance, req: SimRequest): void 
   req.qkey = now;
   inst.queue.push(req);
   inst.arrivals++;
+  if (inst.policy.kind === 'deadline' && inst.policy.fillAware === true) noteArrival(inst, now);
   kickInstance(world, inst);
 }
 

@@ -1,6 +1,8 @@
 import { planLaunch, type EdfQueue, type LaunchContext } from '@epara/core/scheduling';
 import { EV } from './events.js';
 import { profileMs, sharingFactor } from './device-model.js';
+import { launchPackSize } from './rate-pack.js';
+import { arrivalsPerMs } from './arrival-rate.js';
 import { RequestHeap, type SimDevice, type SimInstance, type SimRequest } from './types.js';
 import type { World } from './world.js';
 
@@ -74,17 +76,20 @@ function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, 
   const others = shareAware(inst) && dev.running.length > 0 ? remainingOn(world, dev, SCRATCH) : null;
   const beta = world.interference;
   const err = inst.errors;
-  const factor = err === null ? 1 : err.factor;
+  const size = inst.policy.ratePacks === true ? launchPackSize(inst) : inst.plan.batchSize;
   const ctx: LaunchContext = {
     now,
     startAt: now,
-    batchSize: inst.plan.batchSize,
-    latencyMs: (n) => (others === null ? profileMs(inst, n) : sharedRunMs(profileMs(inst, n), others, beta)) * factor,
+    batchSize: size,
+    latencyMs: (n) => (others === null ? profileMs(inst, n) : sharedRunMs(profileMs(inst, n), others, beta)) * (err === null ? 1 : err.factor(n)),
     // Drops stay optimistic: an item is rejected only when even an unshared run alone would miss.
     dropLatencyMs: profileMs(inst, 1),
-    guardMs: inst.policy.guardMs + (err === null ? 0 : err.excessMs),
+    guardMs: inst.policy.guardMs + (err === null ? 0 : err.excessMs(size)),
     // A draining instance (or one whose successor is loading) does not wait to fill a batch.
     launchWhenIdle: inst.status !== 'ready',
+    // Fill-aware waiting (as the runtime's instances): an idle device waits for a partial batch only when the
+    // recent arrivals are expected to fill it before the head's latest start.
+    ...(inst.policy.fillAware === true ? { arrivalsPerMs: process.env.NOFILL ? undefined : arrivalsPerMs(inst, now) } : {}),
   };
   const d = planLaunch(q.items, ctx);
   if (d.drop.length > 0) {

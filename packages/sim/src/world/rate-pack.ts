@@ -1,0 +1,25 @@
+import { packSizeForRate } from '@epara/core/scheduling';
+import type { SimInstance } from './types.js';
+
+const cache = new WeakMap<SimInstance, { hz: number; n: number }>();
+
+/**
+ * The pack a multi-frame instance launches when full, for the rate of the streams pinned to it now (as the
+ * runtime's model instance sizes its packs): the smallest `n` with `n / L(n) ≥ F` and `(n−1)/F + L(n) ≤ S`,
+ * where `F` is the pinned rate per device (at least one stream at the SLO rate) and `S` the staleness limit less
+ * the network budget, at most the plan's pack (the memory placement reserved). The plan's pack was sized for
+ * the rate placement expected over the whole zone; an instance that serves less waits longer to fill it, and the
+ * frames it holds go stale. Other instances (batching, model parallel): the plan's batch size.
+ */
+export function launchPackSize(inst: SimInstance): number {
+  const slo = inst.svc.spec.slo;
+  const plan = inst.plan;
+  if (slo.kind !== 'frequency' || plan.requestStrategy !== 'multi-frame' || plan.serviceStrategy === 'model-parallel') return plan.batchSize;
+  const hz = Math.max(inst.pinnedHz, slo.rateHz) / inst.devices.length;
+  const hit = cache.get(inst);
+  if (hit !== undefined && hit.hz === hz) return hit.n;
+  const profile = inst.svc.spec.profiles[inst.devices[0]!.kind]!;
+  const n = packSizeForRate(profile, { rateHz: hz, stalenessMs: slo.stalenessMs - (inst.svc.spec.networkBudgetMs ?? 0), maxBatch: plan.batchSize }).n;
+  cache.set(inst, { hz, n });
+  return n;
+}
