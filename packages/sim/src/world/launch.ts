@@ -89,7 +89,7 @@ function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, 
     launchWhenIdle: inst.status !== 'ready',
     // Fill-aware waiting (as the runtime's instances): an idle device waits for a partial batch only when the
     // recent arrivals are expected to fill it before the head's latest start.
-    ...(inst.policy.fillAware === true ? { arrivalsPerMs: process.env.NOFILL ? undefined : arrivalsPerMs(inst, now) } : {}),
+    ...(inst.policy.fillAware === true ? { arrivalsPerMs: arrivalsPerMs(inst, now) } : {}),
   };
   const d = planLaunch(q.items, ctx);
   if (d.drop.length > 0) {
