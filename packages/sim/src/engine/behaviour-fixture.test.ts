@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { simulate } from '../simulate.js';
+import { productionMix } from '../workload/production-mix.js';
+import type { Scenario, SystemSpec } from '../scenario/scenario.js';
+
+/**
+ * Speed work must not change behaviour: each system's full figures for a seeded small zoned run are compared
+ * to values captured before the simulator's hot paths were optimized. A deliberate policy change changes
+ * them; then recapture with `EPARA_PRINT_FIXTURE=1 pnpm vitest run behaviour-fixture` and replace `FIXTURE`.
+ */
+function scenario(system: SystemSpec): Scenario {
+  return {
+    name: 'behaviour-fixture', seed: 7, durationMs: 12_000,
+    cluster: { groups: [{ preset: 'gpu-server', count: 16 }, { preset: 'jetson', count: 8 }, { preset: 'micro', count: 8 }], zoneSize: 10 },
+    workload: productionMix({ scale: 2 }),
+    failures: [{ atMs: 4000, server: 2 }, { atMs: 8000, server: 2, recover: true }],
+    system,
+  };
+}
+
+const SYSTEMS: Record<string, SystemSpec> = {
+  epara: { kind: 'epara', syncOptions: { lossProbability: 0.05, noise: 0.05 } },
+  triton: { kind: 'triton' },
+  centralized: { kind: 'centralized' },
+  'ray-serve': { kind: 'ray-serve' },
+};
+
+interface Digest { readonly events: number; readonly goodput: number; readonly attainment: Record<string, number>; readonly sha256: string }
+
+/** Everything but wall-clock fields (keys ending in ms inside systemInfo.placement). */
+function digest(r: ReturnType<typeof simulate>): Digest {
+  const placement = r.systemInfo['placement'] as Record<string, unknown> | undefined;
+  const rest = placement === undefined ? undefined : Object.fromEntries(Object.entries(placement).filter(([k]) => !/ms$/i.test(k)));
+  const full = JSON.stringify({ ...r, systemInfo: { ...r.systemInfo, placement: rest } });
+  const attainment = Object.fromEntries(Object.entries(r.perService).map(([id, s]) => [id, s.sloAttainment]));
+  return { events: r.events, goodput: r.total.goodputPerSec, attainment, sha256: createHash('sha256').update(full).digest('hex') };
+}
+
+const FIXTURE: Record<string, Digest> = {
+  "epara": {"events":21261,"goodput":366.0833333333333,"attainment":{"llm-chat":0.75,"seg-image":0.6717892425905598,"classify":0.873229461756374,"seg-video":0.9005158437730287,"hci":0.889196675900277},"sha256":"752ef3098a07cb706cd750e56ad2370e63c4cb1b4a6e7039a11763ab9f415d4b"},
+  "triton": {"events":18188,"goodput":270.5,"attainment":{"llm-chat":1,"seg-image":0.8046103183315039,"classify":0.3031161473087819,"seg-video":0.9896831245394252,"hci":0.47506925207756234},"sha256":"6f173b4749ef6b3a8bcb5dde66cfa9908fa8b48861b5c490d43019784d74f74f"},
+  "centralized": {"events":26391,"goodput":260.8333333333333,"attainment":{"llm-chat":0.875,"seg-image":0.5993413830954994,"classify":0.004957507082152974,"seg-video":0.8518791451731761,"hci":0.9501385041551247},"sha256":"093265e083cb79e3871880655f2ad1e897475945c17462581633bb22c3293753"},
+  "ray-serve": {"events":26355,"goodput":208.58333333333334,"attainment":{"llm-chat":1,"seg-image":0.47091108671789245,"classify":0.11827195467422097,"seg-video":0.8968312453942521,"hci":0.4390581717451524},"sha256":"77abd479471e26bf7c1f0f3ee2aca1600f18b4566f1e33369e4bde44dd176387"},
+};
+
+describe('simulator behaviour fixture (captured before speed work)', () => {
+  for (const [name, system] of Object.entries(SYSTEMS)) {
+    it(`${name}: same events, goodput, per-service attainment and full figures`, () => {
+      const got = digest(simulate(scenario(system)));
+      if (process.env['EPARA_PRINT_FIXTURE'] === '1') process.stdout.write(`FIXTURE ${JSON.stringify(name)}: ${JSON.stringify(got)},\n`);
+      expect(got.events).toBeGreaterThan(5000);
+      expect(got).toEqual(FIXTURE[name]);
+    });
+  }
+});
