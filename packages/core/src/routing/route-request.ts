@@ -135,7 +135,9 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
       if (now + travel + inst.runMs <= latest) scan.idleFits = true;
       const inflatedWaitMs = inflateWait(inst, Math.max(0, age), o);
       const estimateAt = now + travel + inflatedWaitMs + inst.runMs;
-      if (estimateAt <= latest) insertCandidate(scan.candidates, { serverId: entry.serverId, instanceId: inst.instanceId, estimateAt, inflatedWaitMs, load: entry.load }, o.maxCandidates);
+      if (estimateAt <= latest && mayEnter(scan.candidates, estimateAt, entry.load, peer, o.maxCandidates)) {
+        insertCandidate(scan.candidates, { serverId: peer, instanceId: inst.instanceId, estimateAt, inflatedWaitMs, load: entry.load }, o.maxCandidates);
+      }
     }
   }
   return scan;
@@ -162,6 +164,20 @@ function insertCandidate(list: RouteCandidate[], c: RouteCandidate, max: number)
   if (i >= max) return;
   list.splice(i, 0, c);
   if (list.length > max) list.pop();
+}
+
+/**
+ * False only when {@link insertCandidate} would discard the candidate: the list is full, holds no candidate of
+ * the same peer, and the candidate does not beat the last one. Lets the scan skip building it (most feasible
+ * peers of a busy zone never make the short list).
+ */
+function mayEnter(list: readonly RouteCandidate[], estimateAt: number, load: number, serverId: ServerId, max: number): boolean {
+  if (list.length < max) return true;
+  for (let i = 0; i < list.length; i++) if (list[i]!.serverId === serverId) return true;
+  const last = list[list.length - 1]!;
+  if (estimateAt !== last.estimateAt) return estimateAt < last.estimateAt;
+  if (load !== last.load) return load < last.load;
+  return serverId < last.serverId;
 }
 
 function better(a: RouteCandidate, b: RouteCandidate): boolean {

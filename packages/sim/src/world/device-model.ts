@@ -1,5 +1,5 @@
 import { latencyAt } from '@epara/core';
-import { estimateCompletion as coreEstimateCompletion } from '@epara/core/scheduling';
+import { estimateCompletion as coreEstimateCompletion, type CompletionInput } from '@epara/core/scheduling';
 import { DEVICE_KINDS } from '../model/hardware.js';
 import type { SimDevice, SimInstance, SimRequest } from './types.js';
 
@@ -67,5 +67,19 @@ export function estimateCompletion(inst: SimInstance, now: number, extraQueued =
     share = Math.max(share, d.running.length + (hasRunning(d, inst) ? 0 : 1));
     if (inst.plan.serviceStrategy !== 'data-parallel') break;
   }
-  return coreEstimateCompletion({ freeAt: free, queued: inst.queue.size + extraQueued, batchSize: inst.plan.batchSize, latencyMs: (n) => profileMs(inst, n), slowdown: sharingFactor(share, beta) });
+  const input = ESTIMATE;
+  estimating = inst;
+  input.freeAt = free;
+  input.queued = inst.queue.size + extraQueued;
+  input.batchSize = inst.plan.batchSize;
+  input.slowdown = sharingFactor(share, beta);
+  return coreEstimateCompletion(input);
 }
+
+// One reused input of core estimateCompletion (it reads it synchronously and keeps nothing): routing estimates
+// every local instance per request, and a fresh object and closure each time were measurable GC load.
+let estimating: SimInstance | undefined;
+const ESTIMATE: { -readonly [K in keyof CompletionInput]-?: CompletionInput[K] } = {
+  freeAt: [], queued: 0, batchSize: 1, slowdown: 1, costScale: 1,
+  latencyMs: (n) => profileMs(estimating!, n),
+};

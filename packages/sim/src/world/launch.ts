@@ -67,25 +67,35 @@ function setTimer(world: World, inst: SimInstance, at: number): void {
   world.queue.push(at, EV.TIMER, inst.timerVersion, inst);
 }
 
+// One reused launch context (planLaunch reads it synchronously and keeps nothing), with its latency function
+// reading the instance being planned: a fresh object and closure per launch attempt were measurable GC load.
+let launching: SimInstance | undefined;
+let launchOthers: number[] | null = null;
+let launchBeta = 0;
+let launchFactor = 1;
+const LAUNCH: { -readonly [K in 'now' | 'startAt' | 'batchSize' | 'latencyMs' | 'dropLatencyMs' | 'guardMs' | 'launchWhenIdle']: NonNullable<LaunchContext[K]> } = {
+  now: 0, startAt: 0, batchSize: 1, dropLatencyMs: 0, guardMs: 0, launchWhenIdle: false,
+  latencyMs: (n) => (launchOthers === null ? profileMs(launching!, n) : sharedRunMs(profileMs(launching!, n), launchOthers, launchBeta)) * launchFactor,
+};
+
 /** Core's rule: EDF; drop hopeless items; launch when full or when waiting would miss the head's deadline. */
 function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, dev: SimDevice): SimRequest[] | null {
   if (q.size === 0 || inst.policy.kind !== 'deadline') return null;
   const now = world.clock.now();
-  const others = shareAware(inst) && dev.running.length > 0 ? remainingOn(world, dev, SCRATCH) : null;
-  const beta = world.interference;
   const err = inst.errors;
-  const factor = err === null ? 1 : err.factor;
-  const ctx: LaunchContext = {
-    now,
-    startAt: now,
-    batchSize: inst.plan.batchSize,
-    latencyMs: (n) => (others === null ? profileMs(inst, n) : sharedRunMs(profileMs(inst, n), others, beta)) * factor,
-    // Drops stay optimistic: an item is rejected only when even an unshared run alone would miss.
-    dropLatencyMs: profileMs(inst, 1),
-    guardMs: inst.policy.guardMs + (err === null ? 0 : err.excessMs),
-    // A draining instance (or one whose successor is loading) does not wait to fill a batch.
-    launchWhenIdle: inst.status !== 'ready',
-  };
+  const ctx = LAUNCH;
+  launching = inst;
+  launchOthers = shareAware(inst) && dev.running.length > 0 ? remainingOn(world, dev, SCRATCH) : null;
+  launchBeta = world.interference;
+  launchFactor = err === null ? 1 : err.factor;
+  ctx.now = now;
+  ctx.startAt = now;
+  ctx.batchSize = inst.plan.batchSize;
+  // Drops stay optimistic: an item is rejected only when even an unshared run alone would miss.
+  ctx.dropLatencyMs = profileMs(inst, 1);
+  ctx.guardMs = inst.policy.guardMs + (err === null ? 0 : err.excessMs);
+  // A draining instance (or one whose successor is loading) does not wait to fill a batch.
+  ctx.launchWhenIdle = inst.status !== 'ready';
   const d = planLaunch(q.items, ctx);
   if (d.drop.length > 0) {
     q.removeAll(d.drop);

@@ -1,5 +1,6 @@
 import type { ParallelPlan } from '@epara/core';
-import type { EdfQueue, LatencyErrorTracker } from '@epara/core/scheduling';
+import type { EdfQueue } from '@epara/core/scheduling';
+import type { LatencyErrorGuard } from './latency-window.js';
 import type { SimService } from '../model/services.js';
 
 /** Why an item ended without a good result (EPARA error codes, plus the simulator's own `UNFINISHED`). */
@@ -95,7 +96,7 @@ export interface SimInstance {
   /** EDF queue (deadline policy, driven by the core launch rule) or FIFO heap (Triton's batcher). */
   queue: EdfQueue<SimRequest> | RequestHeap;
   /** Observed run-time error of this instance's batches (deadline policy with `learnedGuard`), or null. */
-  errors: LatencyErrorTracker | null;
+  errors: LatencyErrorGuard | null;
   /** Scratch for the core completion estimate (one entry per device). */
   freeAt: number[];
   /** Batches of this instance running now (at most one per device). */

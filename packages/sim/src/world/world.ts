@@ -1,5 +1,6 @@
 import { createManualClock, createSeededRandom, type ManualClock, type Random } from '@epara/core';
-import { EdfQueue, LatencyErrorTracker } from '@epara/core/scheduling';
+import { EdfQueue } from '@epara/core/scheduling';
+import { SortedLatencyWindow } from './latency-window.js';
 import { createEventQueue, type EventQueue } from '../engine/event-queue.js';
 import type { EventHandler } from '../engine/run-events.js';
 import type { SimServer } from '../model/hardware.js';
@@ -166,7 +167,7 @@ export class World implements EventHandler {
         return null;
       }
     }
-    const inst: SimInstance = { ...init, id: this.#nextInstanceId++, svc, status: warm ? 'ready' : 'loading', queue: init.policy.kind === 'deadline' ? new EdfQueue<SimRequest>() : new RequestHeap(), errors: init.policy.kind === 'deadline' && init.policy.learnedGuard === true ? new LatencyErrorTracker() : null, freeAt: [], running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0 };
+    const inst: SimInstance = { ...init, id: this.#nextInstanceId++, svc, status: warm ? 'ready' : 'loading', queue: init.policy.kind === 'deadline' ? new EdfQueue<SimRequest>() : new RequestHeap(), errors: init.policy.kind === 'deadline' && init.policy.learnedGuard === true ? new SortedLatencyWindow() : null, freeAt: [], running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0 };
     for (const d of inst.devices) d.instances.push(inst);
     this.instancesByServer[inst.server]!.push(inst);
     if (!warm) this.queue.push(this.clock.now() + (svc.spec.loadTimeMs ?? 0), EV.READY, 0, inst);
