@@ -157,12 +157,17 @@ function insertCandidate(list: RouteCandidate[], c: RouteCandidate, max: number)
   for (let i = 0; i < list.length; i++) if (list[i]!.serverId === c.serverId) existing = i;
   if (existing >= 0) {
     if (better(list[existing]!, c)) return;
-    list.splice(existing, 1);
+    // Remove it in place (splice would allocate the array of removed items on every call).
+    for (let j = existing; j < list.length - 1; j++) list[j] = list[j + 1]!;
+    list.length--;
   }
   let i = list.length;
   while (i > 0 && better(c, list[i - 1]!)) i--;
   if (i >= max) return;
-  list.splice(i, 0, c);
+  // Insert at i, shifting the tail, then keep at most max.
+  list.push(c);
+  for (let j = list.length - 1; j > i; j--) list[j] = list[j - 1]!;
+  list[i] = c;
   if (list.length > max) list.pop();
 }
 
