@@ -99,16 +99,22 @@ export function routeRequest(input: RouteRequestInput): RouteDecision {
 
 interface PeerScan {
   /** Feasible peers, best first, at most `maxCandidates`. */
-  readonly candidates: RouteCandidate[];
+  candidates: RouteCandidate[];
   /** Some alive peer (visited or not) hosts a ready instance. */
   anyInstance: boolean;
   /** Some unvisited peer would meet the deadline if it were idle. */
   idleFits: boolean;
 }
 
+const SCAN: PeerScan = { candidates: [], anyInstance: false, idleFits: false };
+
 function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly ServerId[], latest: number): PeerScan {
   const { request, view, self, now, network } = input;
-  const scan: PeerScan = { candidates: [], anyInstance: false, idleFits: false };
+  // One reused record (decisions are synchronous and keep only the candidate list, which is new per scan).
+  const scan = SCAN;
+  scan.candidates = [];
+  scan.anyInstance = false;
+  scan.idleFits = false;
   const serviceId = request.serviceId;
   const entries = entriesOf(view);
   // travelMs inlined with one delay and one bandwidth lookup per peer (same arithmetic as sendMs, twice).

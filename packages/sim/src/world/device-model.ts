@@ -58,15 +58,17 @@ export function hasRunning(dev: SimDevice, inst: SimInstance): boolean {
  */
 export function estimateCompletion(inst: SimInstance, now: number, extraQueued = 0, beta = 0): number {
   const free = inst.freeAt;
-  free.length = 0;
+  // Overwritten in place (emptying the array first would drop its backing store and allocate a new one).
+  let used = 0;
   let share = 1;
   for (const d of inst.devices) {
     let at = now;
     for (const rb of d.running) if (rb.instance === inst) at = Math.max(at, now + rb.remaining * sharingFactor(d.running.length, beta) + rb.tailMs);
-    free.push(at);
+    free[used++] = at;
     share = Math.max(share, d.running.length + (hasRunning(d, inst) ? 0 : 1));
     if (inst.plan.serviceStrategy !== 'data-parallel') break;
   }
+  if (free.length !== used) free.length = used;
   const input = ESTIMATE;
   estimating = inst;
   input.freeAt = free;

@@ -30,14 +30,16 @@ function shareAware(inst: SimInstance): boolean {
 }
 
 const SCRATCH: number[] = [];
+const ascending = (a: number, b: number): number => a - b;
 
 /** Exclusive work left of the batches running on `dev` now, ascending (into `out`). */
 function remainingOn(world: World, dev: SimDevice, out: number[]): number[] {
-  out.length = 0;
   const n = dev.running.length;
   const done = (world.clock.now() - dev.lastUpdate) / sharingFactor(n, world.interference);
-  for (const b of dev.running) out.push(Math.max(0, b.remaining - done));
-  if (out.length > 1) out.sort((a, b) => a - b);
+  // Overwritten in place (emptying the array first would drop its backing store and allocate a new one).
+  for (let i = 0; i < n; i++) out[i] = Math.max(0, dev.running[i]!.remaining - done);
+  if (out.length !== n) out.length = n;
+  if (out.length > 1) out.sort(ascending);
   return out;
 }
 
