@@ -9,7 +9,7 @@ export interface LatencyErrorGuard {
 }
 
 /**
- * Core `LatencyErrorTracker`'s exact answers at O(window) per observation and O(1) per read: besides the ring
+ * Core `LatencyErrorTracker`'s exact answers at O(window) per observation and O(1) per read (a field): besides the ring
  * of the last `window` observations it keeps both windows sorted (one binary search and one shift per
  * insertion and removal), so a read never sorts. The tracker sorts a copy of the window on the first read
  * after each observation, which the simulator does once per launched batch. Same options, same quantile
@@ -24,6 +24,9 @@ export class SortedLatencyWindow implements LatencyErrorGuard {
   readonly #sortedExcess: Float64Array;
   #count = 0;
   #next = 0;
+  /** Both answers, recomputed at each observation (O(1) on the sorted windows): reads outnumber observations. */
+  #factor: number;
+  #excessMs = 0;
 
   constructor(options: Partial<LatencyErrorOptions> = {}) {
     this.#o = resolveLatencyErrorOptions(options);
@@ -31,6 +34,7 @@ export class SortedLatencyWindow implements LatencyErrorGuard {
     this.#excess = new Float64Array(this.#o.window);
     this.#sortedRatios = new Float64Array(this.#o.window);
     this.#sortedExcess = new Float64Array(this.#o.window);
+    this.#factor = this.#o.minFactor;
   }
 
   /** Records one batch: predicted and actual run time, ms. Ignores non-positive or non-finite values. */
@@ -51,6 +55,10 @@ export class SortedLatencyWindow implements LatencyErrorGuard {
     this.#excess[i] = excess;
     this.#next = (i + 1) % this.#ratios.length;
     this.#count = n + 1;
+    const q = this.#quantile(this.#sortedRatios);
+    this.#factor = q === undefined ? this.#o.minFactor : Math.min(this.#o.maxFactor, Math.max(this.#o.minFactor, q));
+    const e = this.#quantile(this.#sortedExcess);
+    this.#excessMs = e === undefined ? 0 : Math.min(this.#o.maxExcessMs, Math.max(0, e));
   }
 
   /** Observations held (at most `window`). */
@@ -60,14 +68,12 @@ export class SortedLatencyWindow implements LatencyErrorGuard {
 
   /** The quantile of actual/predicted, clamped to `minFactor…maxFactor` (`minFactor` until `minSamples`). */
   get factor(): number {
-    const q = this.#quantile(this.#sortedRatios);
-    return q === undefined ? this.#o.minFactor : Math.min(this.#o.maxFactor, Math.max(this.#o.minFactor, q));
+    return this.#factor;
   }
 
   /** The quantile of actual − predicted, ms, clamped to `0…maxExcessMs` (0 until `minSamples`). */
   get excessMs(): number {
-    const q = this.#quantile(this.#sortedExcess);
-    return q === undefined ? 0 : Math.min(this.#o.maxExcessMs, Math.max(0, q));
+    return this.#excessMs;
   }
 
   #quantile(sorted: Float64Array): number | undefined {
