@@ -72,12 +72,14 @@ describe('listView', () => {
     );
   });
 
-  it('routes exactly as the eager view, and builds its record only when a decision needs it', () => {
+  it('routes exactly as the eager view (a forward, and a reject that reads the record)', () => {
     const inst = (waitMs: number) => ({ instanceId: 'i', serviceId: 'svc', status: 'ready' as const, requestStrategy: 'batching' as const, serviceStrategy: 'single' as const, batchSize: 1, capacityPerSec: 10, loadPerSec: 5, waitMs, runMs: 5 });
     const list: ServerEntry[] = ['s1', 's2', 's3'].map((id, i) => ({ ...entry(id, 1), instances: [inst(10 * i)] }));
     for (const deadline of [100, 1]) {
       const req = { request: { serviceId: 'svc', deadline }, local: undefined, self: 's1', now: 0 };
-      expect(routeRequest({ ...req, view: listView(list) })).toEqual(routeRequest({ ...req, view: createView(list) }));
+      const d = routeRequest({ ...req, view: listView(list) });
+      expect(d.action).toBe(deadline === 100 ? 'forward' : 'reject');
+      expect(d).toEqual(routeRequest({ ...req, view: createView(list) }));
     }
   });
 });
