@@ -10,6 +10,7 @@ export type { PromClient, PromRegistry } from './metrics/prom-client-port.js';
 export { attachShared, RecentUtilization } from './metrics/shared-metrics.js';
 export type { SharedMetrics } from './metrics/shared-metrics.js';
 export { compareEntries, mergeEntry, mergeView, upsertEntry, entryAge, markDead } from './view/merge-view.js';
+export { listView } from './view/entry-list.js';
 export { stampOf, versionVector, viewDelta, applyDelta } from './view/view-delta.js';
 export type { EntryStamp, VersionVector } from './view/view-delta.js';
 export { dutyCycleFits, cycleLimitMs, timeShare } from './placement/duty-cycle.js';

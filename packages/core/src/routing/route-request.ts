@@ -99,16 +99,22 @@ export function routeRequest(input: RouteRequestInput): RouteDecision {
 
 interface PeerScan {
   /** Feasible peers, best first, at most `maxCandidates`. */
-  readonly candidates: RouteCandidate[];
+  candidates: RouteCandidate[];
   /** Some alive peer (visited or not) hosts a ready instance. */
   anyInstance: boolean;
   /** Some unvisited peer would meet the deadline if it were idle. */
   idleFits: boolean;
 }
 
+const SCAN: PeerScan = { candidates: [], anyInstance: false, idleFits: false };
+
 function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly ServerId[], latest: number): PeerScan {
   const { request, view, self, now, network } = input;
-  const scan: PeerScan = { candidates: [], anyInstance: false, idleFits: false };
+  // One reused record (decisions are synchronous and keep only the candidate list, which is new per scan).
+  const scan = SCAN;
+  scan.candidates = [];
+  scan.anyInstance = false;
+  scan.idleFits = false;
   const serviceId = request.serviceId;
   const entries = entriesOf(view);
   // travelMs inlined with one delay and one bandwidth lookup per peer (same arithmetic as sendMs, twice).
@@ -135,7 +141,9 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
       if (now + travel + inst.runMs <= latest) scan.idleFits = true;
       const inflatedWaitMs = inflateWait(inst, Math.max(0, age), o);
       const estimateAt = now + travel + inflatedWaitMs + inst.runMs;
-      if (estimateAt <= latest) insertCandidate(scan.candidates, { serverId: entry.serverId, instanceId: inst.instanceId, estimateAt, inflatedWaitMs, load: entry.load }, o.maxCandidates);
+      if (estimateAt <= latest && mayEnter(scan.candidates, estimateAt, entry.load, peer, o.maxCandidates)) {
+        insertCandidate(scan.candidates, { serverId: peer, instanceId: inst.instanceId, estimateAt, inflatedWaitMs, load: entry.load }, o.maxCandidates);
+      }
     }
   }
   return scan;
@@ -155,13 +163,32 @@ function insertCandidate(list: RouteCandidate[], c: RouteCandidate, max: number)
   for (let i = 0; i < list.length; i++) if (list[i]!.serverId === c.serverId) existing = i;
   if (existing >= 0) {
     if (better(list[existing]!, c)) return;
-    list.splice(existing, 1);
+    // Remove it in place (splice would allocate the array of removed items on every call).
+    for (let j = existing; j < list.length - 1; j++) list[j] = list[j + 1]!;
+    list.length--;
   }
   let i = list.length;
   while (i > 0 && better(c, list[i - 1]!)) i--;
   if (i >= max) return;
-  list.splice(i, 0, c);
+  // Insert at i, shifting the tail, then keep at most max.
+  list.push(c);
+  for (let j = list.length - 1; j > i; j--) list[j] = list[j - 1]!;
+  list[i] = c;
   if (list.length > max) list.pop();
+}
+
+/**
+ * False only when {@link insertCandidate} would discard the candidate: the list is full, holds no candidate of
+ * the same peer, and the candidate does not beat the last one. Lets the scan skip building it (most feasible
+ * peers of a busy zone never make the short list).
+ */
+function mayEnter(list: readonly RouteCandidate[], estimateAt: number, load: number, serverId: ServerId, max: number): boolean {
+  if (list.length < max) return true;
+  for (let i = 0; i < list.length; i++) if (list[i]!.serverId === serverId) return true;
+  const last = list[list.length - 1]!;
+  if (estimateAt !== last.estimateAt) return estimateAt < last.estimateAt;
+  if (load !== last.load) return load < last.load;
+  return serverId < last.serverId;
 }
 
 function better(a: RouteCandidate, b: RouteCandidate): boolean {

@@ -1,6 +1,7 @@
 import { invalidOption } from '../errors/epara-error.js';
 import type { ServerId } from '../model/device.js';
 import type { ClusterView } from '../view/server-entry.js';
+import { isListView } from '../view/entry-list.js';
 
 export { entriesOf } from '../view/entry-list.js';
 
@@ -17,7 +18,7 @@ export function nextHop(hops: number, visited: readonly ServerId[], self: Server
 
 /** Validates the view, this server's id and the time. @throws EparaError `INVALID_OPTIONS`. */
 export function assertRoutingContext(view: ClusterView, self: ServerId, now: number): void {
-  if (typeof view !== 'object' || view === null || typeof view.entries !== 'object' || view.entries === null) {
+  if (typeof view !== 'object' || view === null || (!isListView(view) && (typeof view.entries !== 'object' || view.entries === null))) {
     invalidOption('view', view, 'a ClusterView { entries }');
   }
   if (typeof self !== 'string' || self === '') invalidOption('self', self, 'a non-empty server id');

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { ServerEntry } from './server-entry.js';
 import { createView, mergeView } from './merge-view.js';
-import { entriesOf } from './entry-list.js';
+import { entriesOf, listView } from './entry-list.js';
+import { routeRequest } from '../routing/route-request.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20251204);
 
@@ -50,5 +51,35 @@ describe('entriesOf', () => {
     sparse[2] = entry('z', 1);
     const view = createView(sparse);
     expect(entriesOf(view)).toEqual([entry('z', 1)]);
+  });
+});
+
+describe('listView', () => {
+  it('reads as createView of the same distinct entries: record, entry order, spread and JSON', () => {
+    const ids = fc.constantFrom('s1', 's2', 'edge-a', '7', '10', '__proto__', 'constructor', '2b', 'b', 'a');
+    fc.assert(
+      fc.property(fc.uniqueArray(ids, { maxLength: 8 }), (unique) => {
+        const list = unique.map((id, i) => entry(id, i));
+        const lazy = listView(list);
+        const eager = createView(list);
+        expect(entriesOf(lazy)).toEqual(walk(eager.entries));
+        expect(walk(lazy.entries)).toEqual(walk(eager.entries));
+        expect(entriesOf({ entries: lazy.entries })).toEqual(walk(eager.entries));
+        expect(JSON.stringify(lazy)).toBe(JSON.stringify(eager));
+        expect(walk({ ...lazy }.entries)).toEqual(walk(eager.entries));
+      }),
+      { seed: SEED, numRuns: 200 },
+    );
+  });
+
+  it('routes exactly as the eager view (a forward, and a reject that reads the record)', () => {
+    const inst = (waitMs: number) => ({ instanceId: 'i', serviceId: 'svc', status: 'ready' as const, requestStrategy: 'batching' as const, serviceStrategy: 'single' as const, batchSize: 1, capacityPerSec: 10, loadPerSec: 5, waitMs, runMs: 5 });
+    const list: ServerEntry[] = ['s1', 's2', 's3'].map((id, i) => ({ ...entry(id, 1), instances: [inst(10 * i)] }));
+    for (const deadline of [100, 1]) {
+      const req = { request: { serviceId: 'svc', deadline }, local: undefined, self: 's1', now: 0 };
+      const d = routeRequest({ ...req, view: listView(list) });
+      expect(d.action).toBe(deadline === 100 ? 'forward' : 'reject');
+      expect(d).toEqual(routeRequest({ ...req, view: createView(list) }));
+    }
   });
 });

@@ -2,6 +2,8 @@ import type { ClusterView, ServerEntry } from './server-entry.js';
 
 /** Views built by `createView` carry their entry array under this key (non-enumerable: invisible to for…in, keys, spread, JSON). */
 const LIST = Symbol('epara.entryList');
+/** Views built by {@link listView} carry their entry array under this key (their entries record is lazy). */
+const VIEW_LIST = Symbol('epara.viewList');
 /** Entry arrays of every other entries object. */
 const entryLists = new WeakMap<object, readonly ServerEntry[]>();
 
@@ -11,6 +13,8 @@ const entryLists = new WeakMap<object, readonly ServerEntry[]>();
  * view.
  */
 export function entriesOf(view: ClusterView): readonly ServerEntry[] {
+  const fromList = (view as { readonly [VIEW_LIST]?: readonly ServerEntry[] })[VIEW_LIST];
+  if (fromList !== undefined) return fromList;
   const entries = view.entries;
   const own = (entries as { readonly [LIST]?: readonly ServerEntry[] })[LIST];
   if (own !== undefined) return own;
@@ -31,4 +35,39 @@ export function entriesOf(view: ClusterView): readonly ServerEntry[] {
  */
 export function rememberEntryList(entries: object, list: readonly ServerEntry[]): void {
   Object.defineProperty(entries, LIST, { value: list });
+}
+
+/**
+ * A view of `list` whose entries record is built only when first read: routing reads the array (see
+ * {@link entriesOf}), so a view rebuilt often and routed on many times (the simulator's per-service slices,
+ * after every ring pass) costs one small object instead of a record keyed by server id. Reading `entries`
+ * gives exactly what `createView(list)` holds. The caller guarantees what `createView` would otherwise check:
+ * valid entries with distinct server ids; `list` must not change afterwards. Ids that are integer-like or
+ * `__proto__` (whose record order differs from the list's) fall back to an eager record.
+ */
+export function listView(list: readonly ServerEntry[]): ClusterView {
+  let record: Record<string, ServerEntry> | undefined;
+  const build = (plain: boolean): Record<string, ServerEntry> => {
+    const out: Record<string, ServerEntry> = {};
+    for (let i = 0; i < list.length; i++) out[list[i]!.serverId] = list[i]!;
+    if (plain) rememberEntryList(out, list);
+    return out;
+  };
+  for (let i = 0; i < list.length; i++) {
+    const id = list[i]!.serverId;
+    const c = id.charCodeAt(0);
+    if ((c >= 48 && c <= 57) || id === '__proto__') return { entries: build(false) };
+  }
+  const view = {
+    get entries(): Readonly<Record<string, ServerEntry>> {
+      return (record ??= build(true));
+    },
+  };
+  Object.defineProperty(view, VIEW_LIST, { value: list });
+  return view;
+}
+
+/** True when `view` is a {@link listView} (its entries are valid by construction; reading them builds the record). */
+export function isListView(view: ClusterView): boolean {
+  return (view as { readonly [VIEW_LIST]?: readonly ServerEntry[] })[VIEW_LIST] !== undefined;
 }

@@ -64,9 +64,9 @@ export function createNetwork(servers: readonly SimServer[], options: NetworkOpt
   const up = new Float64Array(n);
   const down = new Float64Array(n);
   const contention = options.contention;
-  let transfers = 0;
-  let bytesSent = 0;
-  let queued = 0;
+  // Counters: transfers, bytes sent, summed link queueing (a typed array: a double captured by these closures
+  // and written per transfer would be a fresh heap number at every write).
+  const counters = new Float64Array(3);
   const [m0, m1] = options.metroMs;
   const [z0, z1] = options.crossZoneMs;
   const delayMs = (from: number, to: number): number => {
@@ -81,7 +81,7 @@ export function createNetwork(servers: readonly SimServer[], options: NetworkOpt
   const occupy = (link: Float64Array, i: number, now: number, ms: number): number => {
     if (!contention) return now + ms;
     const start = link[i]! > now ? link[i]! : now;
-    queued += start - now;
+    counters[2]! += start - now;
     link[i] = start + ms;
     return start + ms;
   };
@@ -95,8 +95,8 @@ export function createNetwork(servers: readonly SimServer[], options: NetworkOpt
     downlinkMs: (server, bytes) => access[server]! + bytes / accessBw[server]!,
     send(from, to, bytes, now) {
       if (from === to) return now;
-      transfers++;
-      bytesSent += bytes;
+      counters[0]!++;
+      counters[1]! += bytes;
       const out = occupy(egress, from, now, bytes / links[from]!);
       const inn = occupy(ingress, to, out - bytes / links[from]!, bytes / links[to]!);
       return Math.max(out, inn) + delayMs(from, to);
@@ -104,17 +104,17 @@ export function createNetwork(servers: readonly SimServer[], options: NetworkOpt
     sendUp(server, bytes, now, deadline = Infinity) {
       const ms = bytes / accessBw[server]!;
       if (contention && Math.max(now, up[server]!) + ms + access[server]! > deadline) return -1;
-      transfers++;
-      bytesSent += bytes;
+      counters[0]!++;
+      counters[1]! += bytes;
       return occupy(up, server, now, ms) + access[server]!;
     },
     sendDown(server, bytes, now) {
-      transfers++;
-      bytesSent += bytes;
+      counters[0]!++;
+      counters[1]! += bytes;
       return occupy(down, server, now, bytes / accessBw[server]!) + access[server]!;
     },
     siteOf: (server) => sites[server]!,
-    stats: () => ({ transfers, bytes: bytesSent, meanQueueMs: transfers === 0 ? 0 : queued / transfers }),
+    stats: () => ({ transfers: counters[0]!, bytes: counters[1]!, meanQueueMs: counters[0] === 0 ? 0 : counters[2]! / counters[0]! }),
   };
 }
 

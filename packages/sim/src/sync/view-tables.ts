@@ -1,4 +1,5 @@
-import { createView, type ClusterView, type ServerEntry } from '@epara/core';
+import { type ClusterView, type ServerEntry } from '@epara/core';
+import { listView } from '@epara/core/internal';
 
 /** Each server's synchronized view as a table (one slot per zone member), with cached snapshots. */
 export interface ViewTables {
@@ -23,7 +24,7 @@ const EMPTY: ClusterView = { entries: {} };
 /**
  * Creates the per-server tables of a set of zones. Core routing only reads the entries of a view that host the
  * routed service, so a per-service slice decides exactly as the full view does; slices are new objects after
- * every change (core caches per `view.entries` object), built on first use and reused until the next change.
+ * every change (core caches per view object), built on first use and reused until the next change.
  */
 export function createViewTables(zones: readonly (readonly number[])[], serviceIds: readonly string[]): ViewTables {
   const positions: number[] = [];
@@ -84,8 +85,8 @@ export function createViewTables(zones: readonly (readonly number[])[], serviceI
         if (service >= 31 && !e.instances.some((x) => x.serviceId === serviceIds[service])) continue;
         list.push(e);
       }
-      // core createView hands routing this list as the view's entry array (no walk over the record per slice).
-      const view = createView(list);
+      // core listView hands routing this list as the view's entry array; its record is built only if read.
+      const view = listView(list);
       sliceViews[at] = view;
       sliceVersions[at] = versions[s]!;
       return view;

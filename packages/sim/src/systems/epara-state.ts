@@ -17,7 +17,6 @@ export class ServerStateBook {
   readonly #last: Float64Array;
   readonly #busy: Float64Array;
   readonly #load: Float64Array;
-  readonly #instRate = new Map<SimInstance, number>();
   readonly #versions: Int32Array;
   readonly #epochs: Int32Array;
   /** Per server, built on first use (preallocated: filling a sparse array in random order would make it a dictionary). */
@@ -62,7 +61,7 @@ export class ServerStateBook {
   info(inst: SimInstance, now: number): InstanceInfo {
     const runMs = profileMs(inst, inst.plan.batchSize);
     const wait = Math.max(0, estimateCompletion(inst, now, 0, this.world.interference) - now - runMs);
-    const measured = this.#instRate.get(inst) ?? 0;
+    const measured = inst.measuredRate < 0 ? 0 : inst.measuredRate;
     return {
       instanceId: String(inst.id),
       serviceId: inst.svc.spec.id,
@@ -109,7 +108,8 @@ export class ServerStateBook {
     for (const inst of world.instancesByServer[server]!) {
       const measured = (inst.arrivals * 1000) / dt;
       inst.arrivals = 0;
-      this.#instRate.set(inst, alpha * measured + (1 - alpha) * (this.#instRate.get(inst) ?? measured));
+      // Kept on the instance (a map keyed by instance cost two lookups per instance per ring pass, and never forgot one).
+      inst.measuredRate = alpha * measured + (1 - alpha) * (inst.measuredRate < 0 ? measured : inst.measuredRate);
       const info = this.info(inst, now);
       instances.push(noise > 0 ? { ...info, waitMs: Math.max(0, this.#noisy(info.waitMs, noise)), loadPerSec: Math.max(0, this.#noisy(info.loadPerSec, noise)) } : info);
     }

@@ -1,5 +1,5 @@
 import { latencyAt } from '@epara/core';
-import { estimateCompletion as coreEstimateCompletion } from '@epara/core/scheduling';
+import { estimateCompletion as coreEstimateCompletion, type CompletionInput } from '@epara/core/scheduling';
 import { DEVICE_KINDS } from '../model/hardware.js';
 import type { SimDevice, SimInstance, SimRequest } from './types.js';
 
@@ -58,14 +58,30 @@ export function hasRunning(dev: SimDevice, inst: SimInstance): boolean {
  */
 export function estimateCompletion(inst: SimInstance, now: number, extraQueued = 0, beta = 0): number {
   const free = inst.freeAt;
-  free.length = 0;
+  // Overwritten in place (emptying the array first would drop its backing store and allocate a new one).
+  let used = 0;
   let share = 1;
   for (const d of inst.devices) {
     let at = now;
     for (const rb of d.running) if (rb.instance === inst) at = Math.max(at, now + rb.remaining * sharingFactor(d.running.length, beta) + rb.tailMs);
-    free.push(at);
+    free[used++] = at;
     share = Math.max(share, d.running.length + (hasRunning(d, inst) ? 0 : 1));
     if (inst.plan.serviceStrategy !== 'data-parallel') break;
   }
-  return coreEstimateCompletion({ freeAt: free, queued: inst.queue.size + extraQueued, batchSize: inst.plan.batchSize, latencyMs: (n) => profileMs(inst, n), slowdown: sharingFactor(share, beta) });
+  if (free.length !== used) free.length = used;
+  const input = ESTIMATE;
+  estimating = inst;
+  input.freeAt = free;
+  input.queued = inst.queue.size + extraQueued;
+  input.batchSize = inst.plan.batchSize;
+  input.slowdown = sharingFactor(share, beta);
+  return coreEstimateCompletion(input);
 }
+
+// One reused input of core estimateCompletion (it reads it synchronously and keeps nothing): routing estimates
+// every local instance per request, and a fresh object and closure each time were measurable GC load.
+let estimating: SimInstance | undefined;
+const ESTIMATE: { -readonly [K in keyof CompletionInput]-?: CompletionInput[K] } = {
+  freeAt: [], queued: 0, batchSize: 1, slowdown: 1, costScale: 1,
+  latencyMs: (n) => profileMs(estimating!, n),
+};

@@ -4,6 +4,7 @@ import { profileMs, sharingFactor } from './device-model.js';
 import { launchPackSize } from './rate-pack.js';
 import { arrivalsPerMs } from './arrival-rate.js';
 import { RequestHeap, type SimDevice, type SimInstance, type SimRequest } from './types.js';
+import type { BatchErrors } from './batch-errors.js';
 import type { World } from './world.js';
 
 /*
@@ -32,14 +33,16 @@ function shareAware(inst: SimInstance): boolean {
 }
 
 const SCRATCH: number[] = [];
+const ascending = (a: number, b: number): number => a - b;
 
 /** Exclusive work left of the batches running on `dev` now, ascending (into `out`). */
 function remainingOn(world: World, dev: SimDevice, out: number[]): number[] {
-  out.length = 0;
   const n = dev.running.length;
   const done = (world.clock.now() - dev.lastUpdate) / sharingFactor(n, world.interference);
-  for (const b of dev.running) out.push(Math.max(0, b.remaining - done));
-  if (out.length > 1) out.sort((a, b) => a - b);
+  // Overwritten in place (emptying the array first would drop its backing store and allocate a new one).
+  for (let i = 0; i < n; i++) out[i] = Math.max(0, dev.running[i]!.remaining - done);
+  if (out.length !== n) out.length = n;
+  if (out.length > 1) out.sort(ascending);
   return out;
 }
 
@@ -69,28 +72,42 @@ function setTimer(world: World, inst: SimInstance, at: number): void {
   world.queue.push(at, EV.TIMER, inst.timerVersion, inst);
 }
 
+// One reused launch context (planLaunch reads it synchronously and keeps nothing), with its latency function
+// reading the instance being planned: a fresh object and closure per launch attempt were measurable GC load.
+let launching: SimInstance | undefined;
+let launchOthers: number[] | null = null;
+let launchBeta = 0;
+let launchErrors: BatchErrors | null = null;
+const LAUNCH: { -readonly [K in 'now' | 'startAt' | 'batchSize' | 'latencyMs' | 'dropLatencyMs' | 'guardMs' | 'launchWhenIdle']: NonNullable<LaunchContext[K]> } & {
+  arrivalsPerMs: number | undefined;
+} = {
+  now: 0, startAt: 0, batchSize: 1, dropLatencyMs: 0, guardMs: 0, launchWhenIdle: false, arrivalsPerMs: undefined,
+  latencyMs: (n) =>
+    (launchOthers === null ? profileMs(launching!, n) : sharedRunMs(profileMs(launching!, n), launchOthers, launchBeta)) * (launchErrors === null ? 1 : launchErrors.factor(n)),
+};
+
 /** Core's rule: EDF; drop hopeless items; launch when full or when waiting would miss the head's deadline. */
 function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, dev: SimDevice): SimRequest[] | null {
   if (q.size === 0 || inst.policy.kind !== 'deadline') return null;
   const now = world.clock.now();
-  const others = shareAware(inst) && dev.running.length > 0 ? remainingOn(world, dev, SCRATCH) : null;
-  const beta = world.interference;
   const err = inst.errors;
   const size = inst.policy.ratePacks === true ? launchPackSize(inst) : inst.plan.batchSize;
-  const ctx: LaunchContext = {
-    now,
-    startAt: now,
-    batchSize: size,
-    latencyMs: (n) => (others === null ? profileMs(inst, n) : sharedRunMs(profileMs(inst, n), others, beta)) * (err === null ? 1 : err.factor(n)),
-    // Drops stay optimistic: an item is rejected only when even an unshared run alone would miss.
-    dropLatencyMs: profileMs(inst, 1),
-    guardMs: inst.policy.guardMs + (err === null ? 0 : err.excessMs(size)),
-    // A draining instance (or one whose successor is loading) does not wait to fill a batch.
-    launchWhenIdle: inst.status !== 'ready',
-    // Fill-aware waiting (as the runtime's instances): an idle device waits for a partial batch only when the
-    // recent arrivals are expected to fill it before the head's latest start.
-    ...(inst.policy.fillAware === true ? { arrivalsPerMs: arrivalsPerMs(inst, now) } : {}),
-  };
+  const ctx = LAUNCH;
+  launching = inst;
+  launchOthers = shareAware(inst) && dev.running.length > 0 ? remainingOn(world, dev, SCRATCH) : null;
+  launchBeta = world.interference;
+  launchErrors = err;
+  ctx.now = now;
+  ctx.startAt = now;
+  ctx.batchSize = size;
+  // Drops stay optimistic: an item is rejected only when even an unshared run alone would miss.
+  ctx.dropLatencyMs = profileMs(inst, 1);
+  ctx.guardMs = inst.policy.guardMs + (err === null ? 0 : err.excessMs(size));
+  // A draining instance (or one whose successor is loading) does not wait to fill a batch.
+  ctx.launchWhenIdle = inst.status !== 'ready';
+  // Fill-aware waiting (as the runtime's instances): an idle device waits for a partial batch only when the
+  // recent arrivals are expected to fill it before the head's latest start.
+  ctx.arrivalsPerMs = inst.policy.fillAware === true ? arrivalsPerMs(inst, now) : undefined;
   const d = planLaunch(q.items, ctx);
   if (d.drop.length > 0) {
     q.removeAll(d.drop);

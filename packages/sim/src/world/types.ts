@@ -107,6 +107,8 @@ export interface SimInstance {
   pinnedHz: number;
   /** Items routed here since the last sync report (for `loadPerSec`). */
   arrivals: number;
+  /** Smoothed measured arrival rate, items/s, as a system last computed it (−1: never measured). */
+  measuredRate: number;
 }
 
 /** One accelerator, shared by its instances by processor sharing (concurrent batches split its time). */

@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { simulate } from '../simulate.js';
+import { productionMix } from '../workload/production-mix.js';
+import type { Scenario, SystemSpec } from '../scenario/scenario.js';
+
+/**
+ * Speed work must not change behaviour: each system's full figures for a seeded small zoned run are compared
+ * to values captured with the current policies (EPARA's and the centralized baseline's recaptured after their fill-aware
+ * launch and per-size guard). A deliberate policy change changes
+ * them; then recapture with `EPARA_PRINT_FIXTURE=1 pnpm vitest run behaviour-fixture` and replace `FIXTURE`.
+ */
+function scenario(system: SystemSpec): Scenario {
+  return {
+    name: 'behaviour-fixture', seed: 7, durationMs: 12_000,
+    cluster: { groups: [{ preset: 'gpu-server', count: 16 }, { preset: 'jetson', count: 8 }, { preset: 'micro', count: 8 }], zoneSize: 10 },
+    workload: productionMix({ scale: 2 }),
+    failures: [{ atMs: 4000, server: 2 }, { atMs: 8000, server: 2, recover: true }],
+    system,
+  };
+}
+
+const SYSTEMS: Record<string, SystemSpec> = {
+  epara: { kind: 'epara', syncOptions: { lossProbability: 0.05, noise: 0.05 } },
+  triton: { kind: 'triton' },
+  centralized: { kind: 'centralized' },
+  'ray-serve': { kind: 'ray-serve' },
+};
+
+interface Digest { readonly events: number; readonly goodput: number; readonly attainment: Record<string, number>; readonly sha256: string }
+
+/** Everything but wall-clock fields (keys ending in ms inside systemInfo.placement). */
+function digest(r: ReturnType<typeof simulate>): Digest {
+  const placement = r.systemInfo['placement'] as Record<string, unknown> | undefined;
+  const rest = placement === undefined ? undefined : Object.fromEntries(Object.entries(placement).filter(([k]) => !/ms$/i.test(k)));
+  const full = JSON.stringify({ ...r, systemInfo: { ...r.systemInfo, placement: rest } });
+  const attainment = Object.fromEntries(Object.entries(r.perService).map(([id, s]) => [id, s.sloAttainment]));
+  return { events: r.events, goodput: r.total.goodputPerSec, attainment, sha256: createHash('sha256').update(full).digest('hex') };
+}
+
+const FIXTURE: Record<string, Digest> = {
+  "epara": {"events":20680,"goodput":369.75,"attainment":{"llm-chat":0.8392857142857143,"seg-image":0.6981339187705817,"classify":0.886685552407932,"seg-video":0.9005158437730287,"hci":0.8864265927977839},"sha256":"1ea69d2ee56f501d0c64dfc6fa7983f306fb107f8b4466ec868e268e3104b776"},
+  "triton": {"events":18188,"goodput":270.5,"attainment":{"llm-chat":1,"seg-image":0.8046103183315039,"classify":0.3031161473087819,"seg-video":0.9896831245394252,"hci":0.47506925207756234},"sha256":"6f173b4749ef6b3a8bcb5dde66cfa9908fa8b48861b5c490d43019784d74f74f"},
+  "centralized": {"events":24974,"goodput":270.9166666666667,"attainment":{"llm-chat":1,"seg-image":0.579582875960483,"classify":0.0056657223796034,"seg-video":0.8997789240972734,"hci":0.9958448753462604},"sha256":"920fc6ddbc3aa2fe1ed7a46c8061448a9f4ea55abc4c97fa02a842c6f32ecfa0"},
+  "ray-serve": {"events":26355,"goodput":208.58333333333334,"attainment":{"llm-chat":1,"seg-image":0.47091108671789245,"classify":0.11827195467422097,"seg-video":0.8968312453942521,"hci":0.4390581717451524},"sha256":"77abd479471e26bf7c1f0f3ee2aca1600f18b4566f1e33369e4bde44dd176387"},
+};
+
+describe('simulator behaviour fixture (captured before speed work)', () => {
+  for (const [name, system] of Object.entries(SYSTEMS)) {
+    it(`${name}: same events, goodput, per-service attainment and full figures`, () => {
+      const got = digest(simulate(scenario(system)));
+      if (process.env['EPARA_PRINT_FIXTURE'] === '1') process.stdout.write(`FIXTURE ${JSON.stringify(name)}: ${JSON.stringify(got)},\n`);
+      expect(got.events).toBeGreaterThan(5000);
+      expect(got).toEqual(FIXTURE[name]);
+    });
+  }
+});
