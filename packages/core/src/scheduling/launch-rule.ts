@@ -31,11 +31,12 @@ export interface LaunchContext {
    */
   readonly sizeGuardMs?: (n: number) => number;
   /**
-   * Reject rather than serve late: an item that cannot finish by its deadline even alone with the guard
-   * (`startAt + latencyMs(1) × costScale + guard > deadline`) is dropped when the device is free now, and joins
-   * no batch while it is busy (it may free earlier than expected; the item is dropped when even
-   * `dropLatencyMs` cannot make it). Off: such an item is still launched alone at its latest start, and may
-   * finish late. @default false
+   * Reject rather than serve late: an item expected to finish past its deadline even alone with the learned
+   * margin (`startAt + latencyMs(1) × costScale + sizeGuardMs(1) > deadline`) is dropped when the device is
+   * free now, and joins no batch while it is busy (the device may free earlier than expected; the item is
+   * dropped when even `dropLatencyMs` cannot make it). `guardMs` is left out of this test: it plans for a
+   * wake-up that fires late, and at a decision made now that lateness has already happened. Off: such an
+   * item is still launched alone at its latest start, and finishes late. @default false
    */
   readonly rejectLikelyLate?: boolean;
   /** Launch a partial batch as soon as the device is idle, instead of waiting to fill it. */
@@ -109,7 +110,7 @@ export function planLaunch<T extends SchedulableItem>(items: readonly T[], ctx: 
   const idle = ctx.startAt <= ctx.now;
   // Guarded single run, for rejectLikelyLate: an item failing it would be launched only to finish late.
   const soloMs = ctx.rejectLikelyLate === true ? ctx.latencyMs(1) : Number.NEGATIVE_INFINITY;
-  const soloGuard = guardOf(ctx, 1);
+  const soloGuard = ctx.sizeGuardMs?.(1) ?? 0;
   let group = collect(items, limit, (item) => {
     const scale = item.costScale ?? 1;
     const likelyLate = item.deadline < ctx.startAt + soloMs * scale + soloGuard;
