@@ -31,12 +31,13 @@ export interface LaunchContext {
    */
   readonly sizeGuardMs?: (n: number) => number;
   /**
-   * Reject rather than serve late: an item expected to finish past its deadline even alone with the learned
-   * margin (`startAt + latencyMs(1) × costScale + sizeGuardMs(1) > deadline`) is dropped when the device is
-   * free now, and joins no batch while it is busy (the device may free earlier than expected; the item is
-   * dropped when even `dropLatencyMs` cannot make it). `guardMs` is left out of this test: it plans for a
-   * wake-up that fires late, and at a decision made now that lateness has already happened. Off: such an
-   * item is still launched alone at its latest start, and finishes late. @default false
+   * Reject rather than serve late: an item expected to finish past its deadline even alone
+   * (`startAt + latencyMs(1) × costScale > deadline`, the estimate as the host knows it now rather than the
+   * optimistic `dropLatencyMs`) is dropped when the device is free now, and joins no batch while it is busy
+   * (the device may free earlier than expected; the item is dropped when even `dropLatencyMs` cannot make
+   * it). The guards are left out of this test: they plan for what may go wrong, and an item that would
+   * probably finish in time is served. Off: such an item is still launched alone at its latest start, and
+   * finishes late. @default false
    */
   readonly rejectLikelyLate?: boolean;
   /** Launch a partial batch as soon as the device is idle, instead of waiting to fill it. */
@@ -63,7 +64,7 @@ export interface LaunchDecision<T extends SchedulableItem = SchedulableItem> {
   /** Expected run time of `group` (its cost scale included), ms. */
   readonly runMs?: number;
   /**
-   * Just after the earliest moment a queued item that is not launched becomes hopeless (even `dropLatencyMs`
+   * Just after the earliest moment a queued item not dropped becomes hopeless (even `dropLatencyMs`
    * from then misses its deadline), among the first {@link EXPIRY_SCAN} items: a host whose device is busy
    * looks again then, so that the item is rejected by its deadline rather than when the device frees.
    */
@@ -108,12 +109,11 @@ export function planLaunch<T extends SchedulableItem>(items: readonly T[], ctx: 
   const alone = ctx.dropLatencyMs ?? ctx.latencyMs(1);
   const limit = Math.max(ctx.batchSize, ctx.maxBatchSize ?? ctx.batchSize);
   const idle = ctx.startAt <= ctx.now;
-  // Guarded single run, for rejectLikelyLate: an item failing it would be launched only to finish late.
+  // Expected single run, for rejectLikelyLate: an item failing it would be launched only to finish late.
   const soloMs = ctx.rejectLikelyLate === true ? ctx.latencyMs(1) : Number.NEGATIVE_INFINITY;
-  const soloGuard = ctx.sizeGuardMs?.(1) ?? 0;
   let group = collect(items, limit, (item) => {
     const scale = item.costScale ?? 1;
-    const likelyLate = item.deadline < ctx.startAt + soloMs * scale + soloGuard;
+    const likelyLate = item.deadline < ctx.startAt + soloMs * scale;
     if (item.deadline >= ctx.startAt + alone * scale && !(likelyLate && idle)) return likelyLate;
     drop.push(item);
     return true;
@@ -143,13 +143,16 @@ function guardOf(ctx: LaunchContext, n: number): number {
   return ctx.guardMs + (ctx.sizeGuardMs?.(n) ?? 0);
 }
 
-/** Adds {@link LaunchDecision.expireAt}: the earliest expiry among the first items neither launched nor dropped. */
+/**
+ * Adds {@link LaunchDecision.expireAt}: the earliest expiry among the first items not dropped. Launched items
+ * count too: a host whose device is still busy past its expected end does not launch them.
+ */
 function withExpiry<T extends SchedulableItem>(items: readonly T[], d: { -readonly [K in keyof LaunchDecision<T>]: LaunchDecision<T>[K] }, alone: number): LaunchDecision<T> {
   let at = Number.POSITIVE_INFINITY;
   let seen = 0;
   for (let i = 0; i < items.length && seen < EXPIRY_SCAN; i++) {
     const item = items[i]!;
-    if (d.launch?.includes(item) || d.drop.includes(item)) continue;
+    if (d.drop.includes(item)) continue;
     seen++;
     at = Math.min(at, item.deadline - alone * (item.costScale ?? 1) + EXPIRY_EPSILON_MS);
   }

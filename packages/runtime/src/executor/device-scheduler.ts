@@ -79,11 +79,11 @@ export class DeviceScheduler {
    * or (`ahead`) sent behind a running one. Proportional slowdowns are already in `lane.latencyMs` (the
    * per-device correction of compute time); what remains is what the estimate cannot know in advance.
    */
-  learnedGuardMs(lane: Lane, n = lane.batchSize, ahead = false): number {
+  learnedGuardMs(lane: Lane, n = lane.batchSize, ahead = false, now = this.#clock.now()): number {
     const e = this.#errors.get(lane);
     if (e === undefined) return 0;
     // Too few batches sent ahead yet: start from what direct launches taught.
-    return ahead && e.ahead.samples >= 8 ? e.ahead.excessMs(n) : e.direct.excessMs(n);
+    return ahead && e.ahead.samples(now) >= 8 ? e.ahead.excessMs(n, now) : e.direct.excessMs(n, now);
   }
 
   get busy(): boolean {
@@ -158,7 +158,7 @@ export class DeviceScheduler {
     let cumulative = 0;
     for (const c of candidates) {
       cumulative += c.decision.runMs!;
-      slackStart = Math.min(slackStart, c.decision.headDeadline! - c.lane.guardMs - 2 * this.#timerLagMs - this.learnedGuardMs(c.lane, c.decision.group!.length) - cumulative);
+      slackStart = Math.min(slackStart, c.decision.headDeadline! - c.lane.guardMs - 2 * this.#timerLagMs - this.learnedGuardMs(c.lane, c.decision.group!.length, false, now) - cumulative);
     }
     if (now >= slackStart) this.#dispatch(candidates[0]!.lane, candidates[0]!.decision.group!, now);
     else if (due) this.#dispatch(due.lane, due.decision.launch!, now);
@@ -175,7 +175,7 @@ export class DeviceScheduler {
       latencyMs: (n: number) => this.expectedMs(lane, n),
       dropLatencyMs: lane.dropLatencyMs(this.device.id),
       guardMs: lane.guardMs + 2 * this.#timerLagMs,
-      sizeGuardMs: (n: number) => this.learnedGuardMs(lane, n, busy),
+      sizeGuardMs: (n: number) => this.learnedGuardMs(lane, n, busy, now),
       // Reject, rather than serve late, what only a run past its deadline could serve.
       rejectLikelyLate: true,
       launchWhenIdle: lane.launchWhenIdle,
@@ -222,7 +222,7 @@ export class DeviceScheduler {
       this.#timeline.complete(end);
       // Until the host has the outputs: the worker's messaging and a late host thread count as lateness.
       const errors = this.#errors.get(lane);
-      errors?.[ahead ? 'ahead' : 'direct'].observe(items.length, expectedMs, end - plannedStart);
+      errors?.[ahead ? 'ahead' : 'direct'].observe({ n: items.length, predictedMs: expectedMs, actualMs: end - plannedStart, at: end });
       if (this.#running === 0) this.#busyMs += Math.max(0, end - this.#busySince);
       lane.onBatchDone();
       this.pump();
