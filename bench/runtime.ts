@@ -16,6 +16,9 @@
  *    real classifier; `lateServedFraction` is the share of *served* requests that finished more than 5 ms
  *    past their deadline (requests the executor rejects are not served and do not count). The same on a
  *    fake model that sleeps (`lateServedFractionSleepModel`): the policy without the CPU noise.
+ *    `lateRejectedFraction`: the share of rejections (real classifier) that came more than 5 ms after the
+ *    deadline of a request submitted before it. Each round also prints where batches ended against their
+ *    predicted end (bench/lib/late-attribution.ts).
  * 3. Per-request overhead on a trivial model (end-to-end latency minus the time inside onnxruntime).
  * 4. Host event-loop lag p99 while the executor serves the saturating load (perf_hooks monitorEventLoopDelay).
  * 5. Data parallelism: stream frame rate of the classifier on two 1-thread devices vs one.
@@ -33,6 +36,7 @@ import { loadOrt, loadPQueue, type Ort } from './lib/runtime-deps.js';
 import { poissonLoad, replay, type LoadResult } from './lib/runtime-load.js';
 import { createTritonLikeServer } from './lib/runtime-triton.js';
 import { startAllocMeter } from './lib/alloc-meter.js';
+import { recordBatches } from './lib/late-attribution.js';
 
 const ITEM = [1, 3, 48, 192] as const;
 const ITEM_LEN = 3 * 48 * 192;
@@ -216,8 +220,18 @@ interface OverloadSubject {
   readonly fake?: boolean;
 }
 
-/** Served / late-served counts of the executor at `ratePerSec` with deadlines 10/25 ms. */
-async function lateUnderOverload(ratePerSec: number, subject: OverloadSubject, seed: number): Promise<{ served: number; late: number; rejected: number; worstLateMs: number }> {
+/** Outcome counts of the executor at `ratePerSec` with deadlines 10/25 ms. */
+interface OverloadOutcome {
+  readonly served: number;
+  readonly late: number;
+  readonly rejected: number;
+  /** Rejections that came more than the tolerance after the deadline of a request submitted before it. */
+  readonly lateRejected: number;
+  readonly worstLateMs: number;
+  readonly batches: string;
+}
+
+async function lateUnderOverload(ratePerSec: number, subject: OverloadSubject, seed: number): Promise<OverloadOutcome> {
   const ex = createExecutor({
     ...(subject.fake ? { backend: { kind: 'fake' as const } } : {}),
     devices: [{ id: 'cpu0', threads: 1 }],
@@ -226,38 +240,53 @@ async function lateUnderOverload(ratePerSec: number, subject: OverloadSubject, s
   await ex.start();
   await ex.submit('cls', { x: subject.input(0) }, { deadline: Date.now() + 1000 }).catch(() => undefined);
   const clockNow = (): number => performance.timeOrigin + performance.now();
+  const record = recordBatches(ex, clockNow);
   const arrivals = poissonLoad({ ratePerSec, durationMs: 1500, slosMs: OVERLOAD_SLOS, inputs: POOL.length, seed });
   let served = 0;
   let late = 0;
+  let lateRejected = 0;
   let worstLateMs = 0;
   const result = await replay(
     arrivals,
-    (a, deadline) =>
-      ex.submit('cls', { x: subject.input(a.input) }, { deadline }).then(() => {
-        const past = clockNow() - deadline;
-        served++;
-        if (past > LATE_TOLERANCE_MS) late++;
-        worstLateMs = Math.max(worstLateMs, past);
-      }),
+    (a, deadline) => {
+      const submittedAt = clockNow();
+      return ex.submit('cls', { x: subject.input(a.input) }, { deadline }).then(
+        () => {
+          const past = clockNow() - deadline;
+          served++;
+          if (past > LATE_TOLERANCE_MS) late++;
+          worstLateMs = Math.max(worstLateMs, past);
+        },
+        (err: unknown) => {
+          if (submittedAt <= deadline && clockNow() - deadline > LATE_TOLERANCE_MS) lateRejected++;
+          throw err;
+        },
+      );
+    },
     clockNow,
   );
   await ex.close();
-  return { served, late, rejected: result.rejected, worstLateMs };
+  return { served, late, rejected: result.rejected, lateRejected, worstLateMs, batches: record.summary() };
 }
 
-/** Two rounds at 10× `peakPerSec`; returns the late-served fraction. */
-async function overloadRounds(peakPerSec: number, subject: OverloadSubject): Promise<number> {
+/** Two rounds at 10× `peakPerSec`; returns the late-served fraction and the late-rejected one. */
+async function overloadRounds(peakPerSec: number, subject: OverloadSubject): Promise<{ lateServed: number; lateRejected: number }> {
   let served = 0;
   let late = 0;
+  let rejected = 0;
+  let lateRejected = 0;
   for (let round = 0; round < 2; round++) {
     const o = await lateUnderOverload(10 * peakPerSec, subject, 21 + round);
     served += o.served;
     late += o.late;
-    console.log(`  round ${round + 1}: served ${o.served}, of which ${o.late} more than ${LATE_TOLERANCE_MS} ms late (worst ${o.worstLateMs.toFixed(1)} ms past); rejected ${o.rejected}`);
+    rejected += o.rejected;
+    lateRejected += o.lateRejected;
+    console.log(`  round ${round + 1}: served ${o.served}, of which ${o.late} more than ${LATE_TOLERANCE_MS} ms late (worst ${o.worstLateMs.toFixed(1)} ms past); rejected ${o.rejected}, of which ${o.lateRejected} more than ${LATE_TOLERANCE_MS} ms after the deadline`);
+    console.log(`    ${o.batches}`);
   }
   const fraction = late / Math.max(1, served);
-  console.log(`  late-served fraction ${(100 * fraction).toFixed(2)}%`);
-  return fraction;
+  console.log(`  late-served fraction ${(100 * fraction).toFixed(2)}%; late-rejected fraction ${((100 * lateRejected) / Math.max(1, rejected)).toFixed(2)}%`);
+  return { lateServed: fraction, lateRejected: lateRejected / Math.max(1, rejected) };
 }
 
 // ---------------------------------------------------------------- 3. overhead on a trivial model
@@ -391,13 +420,14 @@ const policy = await policyOnly();
 console.log(`  epara ${policy.epara.toFixed(0)}/s vs best triton-like ${policy.triton.toFixed(0)}/s (${policy.delay}): ${(policy.epara / policy.triton).toFixed(2)}×`);
 
 console.log(`\n2c. late service under overload: 10× the device's peak (${(10 * rawMax).toFixed(0)} req/s), deadlines 10/25 ms, 2 rounds`);
-const lateServedFraction = await overloadRounds(rawMax, { model: models.ocrCls, profile: raw.profile, input: fresh });
+const overloadReal = await overloadRounds(rawMax, { model: models.ocrCls, profile: raw.profile, input: fresh });
+const lateServedFraction = overloadReal.lateServed;
 // The same overload on a model that sleeps 4 + 1·b ms (peak 32 / 36 ms): the policy without CPU noise.
 const sleepModel = fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 4] }], outputs: [{ name: 'y', from: 'x' }], fixedMs: 4, perItemMs: 1 });
 const sleepProfile = affineProfile('cpu-1t', { fixedMs: 4, perItemMs: 1, maxBatch: 32 });
 const sleepPeak = (32 * 1000) / latencyAt(sleepProfile, 32);
 console.log(`  policy only (fake model sleeping 4 + 1·b ms): 10× its peak (${(10 * sleepPeak).toFixed(0)} req/s)`);
-const lateServedFractionSleepModel = await overloadRounds(sleepPeak, {
+const { lateServed: lateServedFractionSleepModel } = await overloadRounds(sleepPeak, {
   model: sleepModel,
   profile: sleepProfile,
   input: () => ({ type: 'float32', dims: [1, 4], data: new Float32Array(4) }),
@@ -436,6 +466,7 @@ console.log(
     pipelineSpeedup2,
     lateServedFraction: round(lateServedFraction, 4),
     lateServedFractionSleepModel: round(lateServedFractionSleepModel, 4),
+    lateRejectedFraction: round(overloadReal.lateRejected, 4),
     allocBytesPerRequest: round(allocBytesPerRequest, 0),
   }),
 );

@@ -17,12 +17,14 @@
 export { edfCompare } from './scheduling/work-item.js';
 export type { SchedulableItem, StreamSlotLike } from './scheduling/work-item.js';
 export { EdfQueue } from './scheduling/edf-queue.js';
-export { planLaunch } from './scheduling/launch-rule.js';
+export { planLaunch, EXPIRY_SCAN } from './scheduling/launch-rule.js';
 export type { LaunchContext, LaunchDecision } from './scheduling/launch-rule.js';
 export { batchSizeForDeadline, packSizeForRate, chooseBatchSize } from './scheduling/batch-size.js';
 export type { BatchSizeOptions, BatchChoice } from './scheduling/batch-size.js';
 export { DeviceTimeline } from './scheduling/device-timeline.js';
 export { LatencyErrorTracker, DEFAULT_LATENCY_ERROR_OPTIONS, resolveLatencyErrorOptions } from './scheduling/latency-error.js';
 export type { LatencyErrorOptions } from './scheduling/latency-error.js';
+export { LatencyGuard, DEFAULT_LATENCY_GUARD_OPTIONS, resolveLatencyGuardOptions } from './scheduling/latency-guard.js';
+export type { LatencyGuardOptions } from './scheduling/latency-guard.js';
 export { estimateCompletion, backlogMs } from './scheduling/completion-estimate.js';
 export type { CompletionInput } from './scheduling/completion-estimate.js';

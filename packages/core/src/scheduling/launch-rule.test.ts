@@ -91,3 +91,43 @@ describe('planLaunch under overload', () => {
     for (const it of d.launch!) expect(it.deadline - d.runMs!).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('planLaunch: reject rather than serve late', () => {
+  // Expected L(1) = 15 (the profile corrected for a slow device); the optimistic drop uses the profile's 10.
+  const strict = (o: Partial<LaunchContext> = {}): LaunchContext => ctx({ rejectLikelyLate: true, dropLatencyMs: 10, ...o });
+
+  it('on an idle device drops an item expected to finish late even alone, which the optimistic rule would launch', () => {
+    const head = mk(12); // alone from 0: 10 ≤ 12 optimistically, but 15 expected
+    const later = mk(200);
+    expect(planLaunch([head, later], ctx({ dropLatencyMs: 10 })).drop).toEqual([]);
+    const d = planLaunch([head, later], strict());
+    expect(d.drop).toEqual([head]);
+    expect(d.group).toEqual([later]);
+  });
+
+  it('on a busy device keeps such an item queued (the device may free early) but out of the batch sent ahead', () => {
+    const head = mk(22); // from 10: 25 expected > 22, but 20 ≤ 22 optimistically
+    const rest = [mk(300), mk(300), mk(300), mk(300)];
+    const d = planLaunch([head, ...rest], strict({ startAt: 10 }));
+    expect(d.drop).toEqual([]);
+    expect(d.group).toEqual(rest);
+    // It expires when even the optimistic single run from then misses: 22 − 10, just after.
+    expect(d.expireAt).toBeGreaterThan(12);
+    expect(d.expireAt).toBeLessThan(12.01);
+  });
+
+  it('keeps the learned margin of the batch size it launches', () => {
+    // L(2) = 20 from 0; deadline 25: kept with a 1 + 4 guard, not with the 1 + 6 learned for pairs.
+    const items = [mk(25), mk(25)];
+    expect(planLaunch(items, ctx({ sizeGuardMs: () => 4, launchWhenIdle: true })).launch).toHaveLength(2);
+    expect(planLaunch(items, ctx({ sizeGuardMs: (n) => (n === 1 ? 4 : 6), launchWhenIdle: true })).launch).toHaveLength(1);
+  });
+
+  it('tells when the earliest queued item that is not launched expires', () => {
+    const items = [mk(100), mk(60, { costScale: 2 })].sort((a, b) => a.deadline - b.deadline);
+    // 60 − 15 × 2 = 30 comes before 100 − 15 = 85.
+    const d = planLaunch(items, ctx({ startAt: 5 }));
+    expect(d.expireAt).toBeCloseTo(30, 2);
+    expect(planLaunch([], ctx()).expireAt).toBeUndefined();
+  });
+});

@@ -25,6 +25,21 @@ export interface LaunchContext {
   readonly dropLatencyMs?: number;
   /** Safety margin before a deadline every launched item must keep, ms. */
   readonly guardMs: number;
+  /**
+   * Extra margin for a batch of `n`, ms, added to `guardMs`: what the host learned of how late batches of that
+   * size really end ({@link LatencyGuard}). @default none
+   */
+  readonly sizeGuardMs?: (n: number) => number;
+  /**
+   * Reject rather than serve late: an item expected to finish past its deadline even alone
+   * (`startAt + latencyMs(1) × costScale > deadline`, the estimate as the host knows it now rather than the
+   * optimistic `dropLatencyMs`) is dropped when the device is free now, and joins no batch while it is busy
+   * (the device may free earlier than expected; the item is dropped when even `dropLatencyMs` cannot make
+   * it). The guards are left out of this test: they plan for what may go wrong, and an item that would
+   * probably finish in time is served. Off: such an item is still launched alone at its latest start, and
+   * finishes late. @default false
+   */
+  readonly rejectLikelyLate?: boolean;
   /** Launch a partial batch as soon as the device is idle, instead of waiting to fill it. */
   readonly launchWhenIdle: boolean;
   /**
@@ -48,7 +63,19 @@ export interface LaunchDecision<T extends SchedulableItem = SchedulableItem> {
   readonly group?: T[];
   /** Expected run time of `group` (its cost scale included), ms. */
   readonly runMs?: number;
+  /**
+   * Just after the earliest moment a queued item not dropped becomes hopeless (even `dropLatencyMs`
+   * from then misses its deadline), among the first {@link EXPIRY_SCAN} items: a host whose device is busy
+   * looks again then, so that the item is rejected by its deadline rather than when the device frees.
+   */
+  readonly expireAt?: number;
 }
+
+/** Queued items {@link LaunchDecision.expireAt} looks at (deadlines grow along the queue). */
+export const EXPIRY_SCAN = 64;
+
+/** How long after an item's last feasible moment `expireAt` points: strictly after, so that the item is hopeless. */
+const EXPIRY_EPSILON_MS = 1e-3;
 
 /**
  * The deadline-aware dynamic batching rule: EDF order; an item that cannot finish by its deadline even alone
@@ -64,6 +91,11 @@ export interface LaunchDecision<T extends SchedulableItem = SchedulableItem> {
  * smaller batch could save (they are dropped when their deadline comes, never left queued). EDF alone
  * degrades under overload (it serves the items closest to expiry in ever smaller batches).
  *
+ * Lateness: every launched item keeps `guardMs` (+ `sizeGuardMs(n)`, the learned error of batches that size)
+ * before its deadline; with `rejectLikelyLate` an item that could keep it only by running late is rejected
+ * instead of served ({@link LaunchContext.rejectLikelyLate}), and `expireAt` tells a busy host when to look
+ * again so that rejections come by the deadline, not when the device frees.
+ *
  * A batch's run time is `latencyMs(n) × costScale` of its largest item. Pure: no clock, no I/O.
  *
  * @example
@@ -76,12 +108,17 @@ export function planLaunch<T extends SchedulableItem>(items: readonly T[], ctx: 
   const drop: T[] = [];
   const alone = ctx.dropLatencyMs ?? ctx.latencyMs(1);
   const limit = Math.max(ctx.batchSize, ctx.maxBatchSize ?? ctx.batchSize);
+  const idle = ctx.startAt <= ctx.now;
+  // Expected single run, for rejectLikelyLate: an item failing it would be launched only to finish late.
+  const soloMs = ctx.rejectLikelyLate === true ? ctx.latencyMs(1) : Number.NEGATIVE_INFINITY;
   let group = collect(items, limit, (item) => {
-    if (item.deadline >= ctx.startAt + alone * (item.costScale ?? 1)) return false;
+    const scale = item.costScale ?? 1;
+    const likelyLate = item.deadline < ctx.startAt + soloMs * scale;
+    if (item.deadline >= ctx.startAt + alone * scale && !(likelyLate && idle)) return likelyLate;
     drop.push(item);
     return true;
   });
-  if (group.length === 0) return { drop };
+  if (group.length === 0) return withExpiry(items, { drop }, alone);
   let n = shrink(group, ctx);
   if (group.length >= ctx.batchSize && n < limit) {
     // A backlog: pick the batch that completes the most on-time items per ms of device time.
@@ -94,12 +131,33 @@ export function planLaunch<T extends SchedulableItem>(items: readonly T[], ctx: 
   group.length = n;
   const head = group[0]!;
   const runMs = runMsOf(group, n, ctx);
-  const latestStart = head.deadline - ctx.guardMs - runMs;
-  const idle = ctx.startAt <= ctx.now;
+  const latestStart = head.deadline - guardOf(ctx, n) - runMs;
   const fillAt = ctx.arrivalsPerMs === undefined ? undefined : ctx.now + (ctx.batchSize - n) / Math.max(ctx.arrivalsPerMs, 1e-12);
   const hopeless = fillAt !== undefined && fillAt > latestStart;
-  if (idle && (n >= ctx.batchSize || ctx.launchWhenIdle || ctx.now >= latestStart || hopeless)) return { drop, group, runMs, headDeadline: head.deadline, launch: group };
-  return { drop, group, runMs, headDeadline: head.deadline, wakeAt: Math.max(Math.min(latestStart, fillAt ?? latestStart), ctx.startAt) };
+  if (idle && (n >= ctx.batchSize || ctx.launchWhenIdle || ctx.now >= latestStart || hopeless)) return withExpiry(items, { drop, group, runMs, headDeadline: head.deadline, launch: group }, alone);
+  return withExpiry(items, { drop, group, runMs, headDeadline: head.deadline, wakeAt: Math.max(Math.min(latestStart, fillAt ?? latestStart), ctx.startAt) }, alone);
+}
+
+/** The guard for a batch of `n`: the fixed margin plus the learned one for that size. */
+function guardOf(ctx: LaunchContext, n: number): number {
+  return ctx.guardMs + (ctx.sizeGuardMs?.(n) ?? 0);
+}
+
+/**
+ * Adds {@link LaunchDecision.expireAt}: the earliest expiry among the first items not dropped. Launched items
+ * count too: a host whose device is still busy past its expected end does not launch them.
+ */
+function withExpiry<T extends SchedulableItem>(items: readonly T[], d: { -readonly [K in keyof LaunchDecision<T>]: LaunchDecision<T>[K] }, alone: number): LaunchDecision<T> {
+  let at = Number.POSITIVE_INFINITY;
+  let seen = 0;
+  for (let i = 0; i < items.length && seen < EXPIRY_SCAN; i++) {
+    const item = items[i]!;
+    if (d.drop.includes(item)) continue;
+    seen++;
+    at = Math.min(at, item.deadline - alone * (item.costScale ?? 1) + EXPIRY_EPSILON_MS);
+  }
+  if (Number.isFinite(at)) d.expireAt = at;
+  return d;
 }
 
 /** Run time of the first `n` items of `group`: the batch runs at the cost of its largest input. */
@@ -137,11 +195,12 @@ function bestThroughputBatch<T extends SchedulableItem>(items: readonly T[], ctx
     const l = ctx.latencyMs(m);
     if (m / l <= bestRate) continue;
     // Items of profiled size: the scan keeps only those whose scaled run still ends in time.
-    const cand = collect(items, m, (item) => item.deadline < ctx.startAt + ctx.guardMs + l * (item.costScale ?? 1));
+    const g = guardOf(ctx, m);
+    const cand = collect(items, m, (item) => item.deadline < ctx.startAt + g + l * (item.costScale ?? 1));
     if (cand.length < m) break; // fewer items can make a bigger batch: larger m only gets worse
     const runMs = runMsOf(cand, m, ctx);
     // A larger input in the batch slows every item: its earliest deadline must still hold.
-    if (cand[0]!.deadline < ctx.startAt + ctx.guardMs + runMs) continue;
+    if (cand[0]!.deadline < ctx.startAt + g + runMs) continue;
     const rate = m / runMs;
     if (rate <= bestRate) continue;
     best = cand;
@@ -153,6 +212,6 @@ function bestThroughputBatch<T extends SchedulableItem>(items: readonly T[], ctx
 /** Largest prefix size whose run still lets the head finish by `deadline − guard` (at least 1). */
 function shrink(group: readonly SchedulableItem[], ctx: LaunchContext): number {
   let n = group.length;
-  while (n > 1 && ctx.startAt + runMsOf(group, n, ctx) + ctx.guardMs > group[0]!.deadline) n--;
+  while (n > 1 && ctx.startAt + runMsOf(group, n, ctx) + guardOf(ctx, n) > group[0]!.deadline) n--;
   return n;
 }

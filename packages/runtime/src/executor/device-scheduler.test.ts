@@ -8,20 +8,20 @@ import { createManualTimers } from '@epara/core/testing';
 import { DeviceScheduler } from './device-scheduler.js';
 
 /** A lane whose batches end when the test says so; every batch is expected to take `runMs`. */
-function fakeLane(scheduler: () => DeviceScheduler, runMs: number) {
+function fakeLane(scheduler: () => DeviceScheduler, runMs: number, o: { dropMs?: number; batchSize?: number } = {}) {
   const finish: (() => void)[] = [];
   const dropped: WorkItem[] = [];
   const lane: Lane = {
     id: 'i',
     serviceId: 's',
     queue: new EdfQueue<WorkItem>(),
-    batchSize: 2,
-    maxBatchSize: 2,
+    batchSize: o.batchSize ?? 2,
+    maxBatchSize: o.batchSize ?? 2,
     guardMs: 0,
     launchWhenIdle: true,
     arrivalsPerMs: undefined,
     latencyMs: () => runMs,
-    dropLatencyMs: () => runMs,
+    dropLatencyMs: () => o.dropMs ?? runMs,
     earliestStart: (now) => scheduler().freeAt(now),
     drop: (item) => void dropped.push(item),
     run: () => new Promise<void>((resolve) => finish.push(resolve)),
@@ -62,5 +62,75 @@ describe('DeviceScheduler', () => {
     for (const it of [item(6), item(6), late]) lane.queue.push(it);
     sch.pump();
     expect(dropped).toEqual([late]);
+  });
+
+  it('drops, instead of launching alone, an item the current estimate says would finish late', () => {
+    const clock = createManualClock(0);
+    const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(clock), onDispatch: () => undefined });
+    // The device runs slower than profiled: 8 ms expected, 5 ms optimistic (the profile).
+    const { lane, finish, dropped } = fakeLane(() => sch, 8, { dropMs: 5, batchSize: 1 });
+    sch.attach(lane);
+    const doomed = item(6); // optimistically on time (5 ≤ 6), expected 2 ms late
+    const fine = item(50);
+    lane.queue.push(doomed);
+    lane.queue.push(fine);
+    sch.pump();
+    expect(dropped).toEqual([doomed]);
+    expect(finish).toHaveLength(1); // the other one runs
+  });
+
+  it('rejects a queued item by its deadline while a batch overruns, not when the device frees', () => {
+    const clock = createManualClock(0);
+    const timers = createManualTimers(clock);
+    const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers, onDispatch: () => undefined });
+    const { lane, finish, dropped } = fakeLane(() => sch, 30);
+    sch.attach(lane);
+    lane.queue.push(item(1000));
+    lane.queue.push(item(1000));
+    sch.pump();
+    expect(finish).toHaveLength(1); // a full batch, expected to run until 30
+    // Due at 70: it can start at 30 and end at 60, so it stays queued (alone it is no batch to send ahead).
+    clock.set(1);
+    const waiting = item(70);
+    lane.queue.push(waiting);
+    sch.pump();
+    expect(dropped).toEqual([]);
+    // The running batch overruns and nothing arrives: past 70 − 30 even a run started now misses. The
+    // expiry wake-up rejects it then, by its deadline, though the batch still runs.
+    for (const t of [30, 39.9, 40.01]) {
+      clock.set(t);
+      timers.fire(t);
+    }
+    expect(dropped).toEqual([waiting]);
+    expect(finish).toHaveLength(1);
+    expect(clock.now()).toBeLessThanOrEqual(waiting.deadline);
+  });
+
+  it('learns lateness per batch size from completions and keeps it at launch', async () => {
+    const clock = createManualClock(0);
+    const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(clock), onDispatch: () => undefined });
+    const { lane, finish } = fakeLane(() => sch, 5, { batchSize: 2 });
+    sch.attach(lane);
+    // Twenty batches of 2, each 3 ms later than its 5 ms estimate.
+    for (let k = 0; k < 20; k++) {
+      const t = k * 100;
+      clock.set(t);
+      lane.queue.push(item(t + 90));
+      lane.queue.push(item(t + 90));
+      sch.pump();
+      clock.set(t + 8);
+      finish[k]!();
+      await tick();
+    }
+    expect(sch.learnedGuardMs(lane, 2)).toBeCloseTo(3);
+    // A pair due 7 ms from now would be predicted on time (5 ms) but not with the 3 ms learned: it runs alone.
+    const t = 3000;
+    clock.set(t);
+    const pair = [item(t + 7), item(t + 7)];
+    for (const it of pair) lane.queue.push(it);
+    let launched = 0;
+    lane.run = (items) => ((launched = items.length), new Promise<void>(() => undefined));
+    sch.pump();
+    expect(launched).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 import { type Clock } from '@epara/core';
 import {
   DeviceTimeline,
-  LatencyErrorTracker,
+  LatencyGuard,
   planLaunch,
   type LaunchContext,
   type LaunchDecision,
@@ -21,16 +21,22 @@ export interface DispatchInfo {
   readonly items: readonly WorkItem[];
   readonly expectedMs: number;
   readonly at: number;
+  /** When the batch is expected to start on the device (after the batches it holds), clock ms. */
+  readonly plannedStart: number;
 }
 
 /**
  * Runs one device: it serves, one batch at a time, the lanes (service instances) placed on it, with core's
- * request scheduler ({@link planLaunch}, {@link DeviceTimeline}, {@link LatencyErrorTracker}). When the device
+ * request scheduler ({@link planLaunch}, {@link DeviceTimeline}, {@link LatencyGuard}). When the device
  * is idle it asks every lane for a launch decision and runs the launchable batch whose earliest deadline
  * comes first (EDF across services: the time-sharing of multi-task), otherwise it sleeps until the earliest
  * moment some lane must launch. Every launch keeps, besides the configured guard and the timers' lateness, a
- * margin learned per lane: a high quantile of how much later than predicted that lane's batches really ended
- * on this device (from their planned start).
+ * margin learned per lane and batch size: a high quantile of how much later than predicted that lane's
+ * batches of that size really ended on this device (from their planned start to the moment the host had
+ * their outputs: messaging, a co-running host thread, garbage collection included). Batches sent ahead
+ * behind a running one learn apart from batches started on an idle device (they also carry the running
+ * batch's overrun). An item that could only be served late is rejected instead (`rejectLikelyLate`), and
+ * while the device is busy a timer rejects queued items as they become hopeless, by their deadline.
  */
 export class DeviceScheduler {
   readonly device: DeviceHandle;
@@ -39,10 +45,12 @@ export class DeviceScheduler {
   readonly #timers: Timers;
   readonly #onDispatch: (info: DispatchInfo) => void;
   readonly #timeline = new DeviceTimeline();
-  readonly #errors = new Map<Lane, LatencyErrorTracker>();
+  /** Learned lateness per lane: batches started on an idle device, and batches sent ahead behind another. */
+  readonly #errors = new Map<Lane, { direct: LatencyGuard; ahead: LatencyGuard }>();
   #running = 0;
   #busySince = 0;
   #timer: TimerHandle | undefined;
+  #timerAt = Number.NaN;
   #busyMs = 0;
   #timerLagMs = 0;
   #batches = 0;
@@ -66,12 +74,16 @@ export class DeviceScheduler {
   }
 
   /**
-   * The margin learned for `lane` on this device, ms: a high quantile of how much later than predicted its
-   * batches ended (from their planned start). Proportional slowdowns are already in `lane.latencyMs` (the
-   * per-device correction of compute time); what remains is additive (messaging, a host thread running late).
+   * The margin learned for a batch of `n` of `lane` on this device, ms: a high quantile of how much later than
+   * predicted its batches of that size ended (from their planned start), for a batch started on an idle device
+   * or (`ahead`) sent behind a running one. Proportional slowdowns are already in `lane.latencyMs` (the
+   * per-device correction of compute time); what remains is what the estimate cannot know in advance.
    */
-  learnedGuardMs(lane: Lane): number {
-    return this.#errors.get(lane)?.excessMs ?? 0;
+  learnedGuardMs(lane: Lane, n = lane.batchSize, ahead = false, now = this.#clock.now()): number {
+    const e = this.#errors.get(lane);
+    if (e === undefined) return 0;
+    // Too few batches sent ahead yet: start from what direct launches taught.
+    return ahead && e.ahead.samples(now) >= 8 ? e.ahead.excessMs(n, now) : e.direct.excessMs(n, now);
   }
 
   get busy(): boolean {
@@ -89,7 +101,7 @@ export class DeviceScheduler {
 
   attach(lane: Lane): void {
     this.#lanes.add(lane);
-    if (!this.#errors.has(lane)) this.#errors.set(lane, new LatencyErrorTracker());
+    if (!this.#errors.has(lane)) this.#errors.set(lane, { direct: new LatencyGuard(), ahead: new LatencyGuard() });
   }
 
   detach(lane: Lane): void {
@@ -114,31 +126,20 @@ export class DeviceScheduler {
     const now = this.#clock.now();
     const busy = this.#running > 0;
     const candidates: { lane: Lane; decision: LaunchDecision<WorkItem> }[] = [];
+    let expireAt = Number.POSITIVE_INFINITY;
     for (const lane of this.#lanes) {
       if (lane.queue.size === 0) continue;
-      const deviceId = this.device.id;
-      const ctx: { -readonly [K in keyof LaunchContext]: LaunchContext[K] } = {
-        now,
-        startAt: busy ? lane.earliestStart(now) : now,
-        batchSize: lane.batchSize,
-        maxBatchSize: lane.maxBatchSize,
-        latencyMs: (n: number) => this.expectedMs(lane, n),
-        dropLatencyMs: lane.dropLatencyMs(deviceId),
-        guardMs: lane.guardMs + 2 * this.#timerLagMs + this.learnedGuardMs(lane),
-        launchWhenIdle: lane.launchWhenIdle,
-      };
-      // Read once (it decays with the clock); no object spread on this per-arrival path.
-      const arrivalsPerMs = lane.arrivalsPerMs;
-      if (arrivalsPerMs !== undefined) ctx.arrivalsPerMs = arrivalsPerMs;
-      const decision = planLaunch(lane.queue.items, ctx);
+      const decision = planLaunch(lane.queue.items, this.#context(lane, now, busy));
       if (decision.drop.length > 0) {
         lane.queue.removeAll(new Set(decision.drop));
         for (const item of decision.drop) lane.drop(item, now);
       }
+      if (decision.expireAt !== undefined && decision.expireAt < expireAt) expireAt = decision.expireAt;
       if (decision.group) candidates.push({ lane, decision });
     }
     if (candidates.length === 0) {
-      if (!busy) this.#sleepUntil(Number.POSITIVE_INFINITY);
+      // Nothing to launch (an empty queue, or frames waiting for their stream): wake when something expires.
+      this.#sleepUntil(expireAt);
       return;
     }
     candidates.sort((a, b) => a.decision.headDeadline! - b.decision.headDeadline!);
@@ -146,6 +147,8 @@ export class DeviceScheduler {
       const first = candidates[0]!;
       const full = first.decision.group!.length >= first.lane.batchSize;
       if (this.#running < MAX_AHEAD && full && first.lane.earliestStart(now) >= this.freeAt(now)) this.#dispatch(first.lane, first.decision.group!, now);
+      // While a batch runs nothing else wakes the queue but arrivals: reject what expires by its deadline.
+      else this.#sleepUntil(expireAt);
       return;
     }
     const due = candidates.find((c) => c.decision.launch);
@@ -155,17 +158,42 @@ export class DeviceScheduler {
     let cumulative = 0;
     for (const c of candidates) {
       cumulative += c.decision.runMs!;
-      slackStart = Math.min(slackStart, c.decision.headDeadline! - c.lane.guardMs - 2 * this.#timerLagMs - this.learnedGuardMs(c.lane) - cumulative);
+      slackStart = Math.min(slackStart, c.decision.headDeadline! - c.lane.guardMs - 2 * this.#timerLagMs - this.learnedGuardMs(c.lane, c.decision.group!.length, false, now) - cumulative);
     }
     if (now >= slackStart) this.#dispatch(candidates[0]!.lane, candidates[0]!.decision.group!, now);
     else if (due) this.#dispatch(due.lane, due.decision.launch!, now);
-    else this.#sleepUntil(Math.min(slackStart, ...candidates.map((c) => c.decision.wakeAt ?? Number.POSITIVE_INFINITY)));
+    else this.#sleepUntil(Math.min(slackStart, expireAt, ...candidates.map((c) => c.decision.wakeAt ?? Number.POSITIVE_INFINITY)));
+  }
+
+  /** The launch rule's inputs for `lane` now; a busy device plans the batch it would send ahead. */
+  #context(lane: Lane, now: number, busy: boolean): LaunchContext {
+    const ctx: { -readonly [K in keyof LaunchContext]: LaunchContext[K] } = {
+      now,
+      startAt: busy ? lane.earliestStart(now) : now,
+      batchSize: lane.batchSize,
+      maxBatchSize: lane.maxBatchSize,
+      latencyMs: (n: number) => this.expectedMs(lane, n),
+      dropLatencyMs: lane.dropLatencyMs(this.device.id),
+      guardMs: lane.guardMs + 2 * this.#timerLagMs,
+      sizeGuardMs: (n: number) => this.learnedGuardMs(lane, n, busy, now),
+      // Reject, rather than serve late, what only a run past its deadline could serve.
+      rejectLikelyLate: true,
+      launchWhenIdle: lane.launchWhenIdle,
+    };
+    // Read once (it decays with the clock); no object spread on this per-arrival path.
+    const arrivalsPerMs = lane.arrivalsPerMs;
+    if (arrivalsPerMs !== undefined) ctx.arrivalsPerMs = arrivalsPerMs;
+    return ctx;
   }
 
   #sleepUntil(at: number): void {
+    // Pumped on every arrival: keep a timer already set for the same moment.
+    if (at === this.#timerAt && this.#timer !== undefined) return;
     this.#timer?.cancel();
+    this.#timerAt = at;
     this.#timer = Number.isFinite(at)
       ? this.#timers.at(at, () => {
+          this.#timer = undefined;
           // Timers fire late on a busy host: plan that lateness into the guard.
           const lag = Math.max(0, this.#clock.now() - at);
           this.#timerLagMs = 0.9 * this.#timerLagMs + 0.1 * Math.min(lag, 1000);
@@ -181,17 +209,20 @@ export class DeviceScheduler {
     let scale = 1;
     for (const it of items) scale = Math.max(scale, it.costScale ?? 1);
     const expectedMs = this.expectedMs(lane, items.length) * scale;
+    const ahead = this.#timeline.held > 0;
     const plannedStart = this.#timeline.dispatch(now, expectedMs);
     if (this.#running === 0) this.#busySince = now;
     this.#running++;
     this.#batches++;
-    this.#onDispatch({ lane, deviceId: this.device.id, items, expectedMs, at: now });
+    this.#onDispatch({ lane, deviceId: this.device.id, items, expectedMs, at: now, plannedStart });
     void lane.run(items, this.device, plannedStart).finally(() => {
       this.#running--;
       const end = this.#clock.now();
       // The next held batch starts now: re-anchor instead of trusting the prediction made at dispatch.
       this.#timeline.complete(end);
-      this.#errors.get(lane)?.observe(expectedMs, end - plannedStart);
+      // Until the host has the outputs: the worker's messaging and a late host thread count as lateness.
+      const errors = this.#errors.get(lane);
+      errors?.[ahead ? 'ahead' : 'direct'].observe({ n: items.length, predictedMs: expectedMs, actualMs: end - plannedStart, at: end });
       if (this.#running === 0) this.#busyMs += Math.max(0, end - this.#busySince);
       lane.onBatchDone();
       this.pump();

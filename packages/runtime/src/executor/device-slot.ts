@@ -35,7 +35,7 @@ export function createDeviceSlot(d: ResolvedExecutorOptions['devices'][number], 
     clock: o.clock,
     timers: o.timers,
     onDispatch: (i) =>
-      emit('batchDispatched', { instanceId: i.lane.id, serviceId: i.lane.serviceId, deviceId: i.deviceId, size: i.items.length, expectedMs: i.expectedMs, at: i.at }),
+      emit('batchDispatched', { instanceId: i.lane.id, serviceId: i.lane.serviceId, deviceId: i.deviceId, size: i.items.length, expectedMs: i.expectedMs, at: i.at, plannedStart: i.plannedStart }),
   });
   const slot: DeviceSlot = { handle, scheduler, ledger: new MemoryLedger(d.id, handle.memoryBytes), profileKind: d.profileKind, fellBack: false, restarts: 0 };
   handle.on('deviceFellBack', (e) => {

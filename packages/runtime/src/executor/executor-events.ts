@@ -11,6 +11,11 @@ export interface BatchDispatchedEvent {
   readonly expectedMs: number;
   /** Clock ms. */
   readonly at: number;
+  /**
+   * When the batch is expected to start on the device (after the batches it holds), clock ms: it is expected
+   * to end at `plannedStart + expectedMs`.
+   */
+  readonly plannedStart: number;
 }
 
 /** A batch finished (successfully or not). */

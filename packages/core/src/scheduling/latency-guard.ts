@@ -1,0 +1,144 @@
+import { invalidOption } from '../errors/epara-error.js';
+
+/** Options of {@link LatencyGuard}. */
+export interface LatencyGuardOptions {
+  /** Most recent batches kept per size class (and over all sizes). @default 128 */
+  readonly window: number;
+  /** Quantile of actual − predicted answered. @default 0.98 */
+  readonly quantile: number;
+  /** Observations older than this are forgotten, ms: a stall cannot keep the margin up once nothing runs. @default 2000 */
+  readonly maxAgeMs: number;
+  /** Recent observations over all sizes needed before anything learned is used (before: 0 ms). @default 8 */
+  readonly minSamples: number;
+  /** Recent observations a size class needs before its own quantile is used (before: all sizes'). @default 16 */
+  readonly minClassSamples: number;
+  /** Largest margin ever returned, ms. @default 1000 */
+  readonly maxExcessMs: number;
+}
+
+/**
+ * Defaults of {@link LatencyGuardOptions}: a 0.98 quantile of the last 128 batches of each size class within
+ * 2 s — a batch launched at the edge of its deadline ends late about once in fifty (most of its items have
+ * more slack than its head). A lower quantile keeps a narrower margin (more throughput near capacity) but
+ * ignores stalls rarer than `1 − quantile` of the batches.
+ */
+export const DEFAULT_LATENCY_GUARD_OPTIONS: LatencyGuardOptions = Object.freeze({ window: 128, quantile: 0.98, maxAgeMs: 2000, minSamples: 8, minClassSamples: 16, maxExcessMs: 1000 });
+
+/** The last `window` observations of one class, with when they were made. */
+class Recent {
+  readonly at: Float64Array;
+  readonly excess: Float64Array;
+  count = 0;
+  next = 0;
+  /** Cached answer, valid until an observation arrives or the oldest one it counted ages out. */
+  cached: number | undefined;
+  validUntil = Number.NEGATIVE_INFINITY;
+
+  constructor(window: number) {
+    this.at = new Float64Array(window);
+    this.excess = new Float64Array(window);
+  }
+
+  push(at: number, excess: number): void {
+    this.at[this.next] = at;
+    this.excess[this.next] = excess;
+    this.next = (this.next + 1) % this.at.length;
+    if (this.count < this.at.length) this.count++;
+    this.validUntil = Number.NEGATIVE_INFINITY;
+  }
+}
+
+/**
+ * The learned guard per batch size: a high quantile of how much later than predicted batches really end
+ * (`actual − predicted`, ms), kept per size class (1, 2–3, 4–7, 8–15, …: a batch of 16 overruns by more
+ * milliseconds than a batch of 1 when the error grows with the run) and over all sizes, fed back from every
+ * completed batch. {@link excessMs} answers for a batch of `n` from its class once the class has
+ * `minClassSamples` recent observations, else from all sizes; the single largest observation never decides
+ * alone (one stall among a few batches says little). Observations age out after `maxAgeMs`: a margin
+ * learned from a stall cannot reject work forever once nothing runs to replace it. The host adds the margin
+ * to its guard when it decides whether an item can still finish in time, so that late service stays about as
+ * rare as `1 − quantile` of the batches launched at the edge of their deadline, whatever makes runs late (a
+ * shared or throttled device, messaging, garbage collection, timers firing late). Pure: the caller passes the
+ * time; O(1) per observation, a sort of at most `window` numbers when an answer is stale.
+ *
+ * @example
+ * ```ts
+ * const guard = new LatencyGuard();
+ * guard.observe({ n: 8, predictedMs: 12, actualMs: 13.5, at: 1000 }); // a batch of 8 took 1.5 ms longer
+ * const marginMs = 1 + guard.excessMs(8, 1001);
+ * ```
+ */
+export class LatencyGuard {
+  readonly #o: LatencyGuardOptions;
+  readonly #all: Recent;
+  readonly #classes: (Recent | undefined)[] = [];
+  readonly #scratch: Float64Array;
+
+  constructor(options: Partial<LatencyGuardOptions> = {}) {
+    this.#o = resolveLatencyGuardOptions(options);
+    this.#all = new Recent(this.#o.window);
+    this.#scratch = new Float64Array(this.#o.window);
+  }
+
+  /** Records a batch of `n` that ended at `at`: predicted and actual time from its planned start to its end, ms. */
+  observe(o: { readonly n: number; readonly predictedMs: number; readonly actualMs: number; readonly at: number }): void {
+    const excess = o.actualMs - o.predictedMs;
+    if (!Number.isFinite(excess) || !Number.isFinite(o.at)) return;
+    this.#all.push(o.at, excess);
+    (this.#classes[sizeClass(o.n)] ??= new Recent(this.#o.window)).push(o.at, excess);
+  }
+
+  /** The margin for a batch of `n` at time `now`, ms: the quantile of its size class's recent excess (or of all sizes). */
+  excessMs(n: number, now: number): number {
+    const own = this.#classes[sizeClass(n)];
+    const mine = own === undefined ? undefined : this.#quantile(own, now, this.#o.minClassSamples);
+    return mine ?? this.#quantile(this.#all, now, this.#o.minSamples) ?? 0;
+  }
+
+  /** Observations over all sizes still within `maxAgeMs` of `now`. */
+  samples(now: number): number {
+    let k = 0;
+    for (let i = 0; i < this.#all.count; i++) if (this.#all.at[i]! >= now - this.#o.maxAgeMs) k++;
+    return k;
+  }
+
+  #quantile(r: Recent, now: number, minSamples: number): number | undefined {
+    if (now < r.validUntil) return r.cached;
+    const since = now - this.#o.maxAgeMs;
+    let k = 0;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < r.count; i++) {
+      const at = r.at[i]!;
+      if (at < since) continue;
+      this.#scratch[k++] = r.excess[i]!;
+      if (at < oldest) oldest = at;
+    }
+    // Valid until the oldest observation counted ages out (or a new one arrives).
+    r.validUntil = k > 0 ? oldest + this.#o.maxAgeMs : Number.POSITIVE_INFINITY;
+    if (k < Math.max(1, minSamples)) return (r.cached = undefined);
+    const s = this.#scratch.subarray(0, k).sort();
+    // Never the largest of several alone: one stall among a few batches is no evidence that one in fifty stalls.
+    const i = Math.min(Math.floor(this.#o.quantile * k), k > 1 ? k - 2 : 0);
+    return (r.cached = Math.min(this.#o.maxExcessMs, Math.max(0, s[i]!)));
+  }
+}
+
+/** Size class of a batch of `n`: ⌊log2 n⌋ (1 → 0, 2–3 → 1, 4–7 → 2, …). */
+function sizeClass(n: number): number {
+  return n >= 1 ? Math.floor(Math.log2(n)) : 0;
+}
+
+/**
+ * Fills and validates {@link LatencyGuardOptions}.
+ * @throws EparaError `INVALID_OPTIONS` naming the field.
+ */
+export function resolveLatencyGuardOptions(options: Partial<LatencyGuardOptions> = {}): LatencyGuardOptions {
+  const o = { ...DEFAULT_LATENCY_GUARD_OPTIONS, ...options };
+  if (!(Number.isInteger(o.window) && o.window >= 1)) invalidOption('window', o.window, 'an integer >= 1');
+  if (!(o.quantile >= 0 && o.quantile <= 1)) invalidOption('quantile', o.quantile, 'a number in [0, 1]');
+  if (!(o.maxAgeMs > 0)) invalidOption('maxAgeMs', o.maxAgeMs, 'a number > 0');
+  if (!(Number.isInteger(o.minSamples) && o.minSamples >= 0)) invalidOption('minSamples', o.minSamples, 'an integer >= 0');
+  if (!(Number.isInteger(o.minClassSamples) && o.minClassSamples >= 0)) invalidOption('minClassSamples', o.minClassSamples, 'an integer >= 0');
+  if (!(o.maxExcessMs >= 0)) invalidOption('maxExcessMs', o.maxExcessMs, 'a number >= 0');
+  return Object.freeze(o);
+}
