@@ -63,4 +63,30 @@ describe('DeviceScheduler', () => {
     sch.pump();
     expect(dropped).toEqual([late]);
   });
+
+  it('forgets a learned margin that no batch has confirmed for guardMemoryMs, so a lane refused for it can serve again', async () => {
+    const clock = createManualClock(0);
+    const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(), onDispatch: () => undefined, guardMemoryMs: 1000 });
+    const { lane, finish } = fakeLane(() => sch, 5);
+    sch.attach(lane);
+    // A bad spell: ten batches of one item, each ending 500 ms later than the 5 ms predicted.
+    for (let i = 0; i < 10; i++) {
+      lane.queue.push(item(clock.now() + 10_000));
+      sch.pump();
+      clock.set(clock.now() + 505);
+      finish.shift()!();
+      await tick();
+    }
+    expect(sch.learnedGuardMs(lane)).toBeCloseTo(500, 6);
+    // The margin makes every request look late, so none is admitted and no batch runs to correct it. It holds
+    // while recent…
+    clock.set(clock.now() + 900);
+    expect(sch.learnedGuardMs(lane)).toBeCloseTo(500, 6);
+    // …and is gone once no batch confirmed it for a second: the next requests are admitted and relearn it.
+    clock.set(clock.now() + 200);
+    expect(sch.learnedGuardMs(lane)).toBe(0);
+    lane.queue.push(item(clock.now() + 10_000));
+    sch.pump();
+    expect(finish).toHaveLength(1);
+  });
 });

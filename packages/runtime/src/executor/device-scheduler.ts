@@ -14,6 +14,9 @@ import type { TimerHandle, Timers } from '@epara/core';
 /** Batches a device holds at once: one running and one waiting in the worker. */
 const MAX_AHEAD = 2;
 
+/** How long a lane's learned margin lasts without a batch of that lane confirming it, ms. */
+export const LEARNED_GUARD_MEMORY_MS = 1000;
+
 /** Payload of the scheduler's dispatch hook. */
 export interface DispatchInfo {
   readonly lane: Lane;
@@ -30,7 +33,11 @@ export interface DispatchInfo {
  * comes first (EDF across services: the time-sharing of multi-task), otherwise it sleeps until the earliest
  * moment some lane must launch. Every launch keeps, besides the configured guard and the timers' lateness, a
  * margin learned per lane: a high quantile of how much later than predicted that lane's batches really ended
- * on this device (from their planned start).
+ * on this device (from their planned start). A margin is forgotten when no batch of its lane has ended for
+ * `guardMemoryMs`: only batches that run refresh it, and a margin large enough to make every request of the
+ * lane look late (to the router's estimate and to the launch rule) would otherwise stop the batches that
+ * could show it is out of date — the lane would refuse all work for good after one bad spell (a cold start,
+ * another engine's burst on the shared device).
  */
 export class DeviceScheduler {
   readonly device: DeviceHandle;
@@ -40,6 +47,9 @@ export class DeviceScheduler {
   readonly #onDispatch: (info: DispatchInfo) => void;
   readonly #timeline = new DeviceTimeline();
   readonly #errors = new Map<Lane, LatencyErrorTracker>();
+  /** When a batch of each lane last ended (its margin's last confirmation). */
+  readonly #lastObserved = new Map<Lane, number>();
+  readonly #guardMemoryMs: number;
   #running = 0;
   #busySince = 0;
   #timer: TimerHandle | undefined;
@@ -48,8 +58,9 @@ export class DeviceScheduler {
   #batches = 0;
   #closed = false;
 
-  constructor(o: { device: DeviceHandle; clock: Clock; timers: Timers; onDispatch: (info: DispatchInfo) => void }) {
+  constructor(o: { device: DeviceHandle; clock: Clock; timers: Timers; onDispatch: (info: DispatchInfo) => void; guardMemoryMs?: number }) {
     this.device = o.device;
+    this.#guardMemoryMs = o.guardMemoryMs ?? LEARNED_GUARD_MEMORY_MS;
     this.#clock = o.clock;
     this.#timers = o.timers;
     this.#onDispatch = o.onDispatch;
@@ -69,9 +80,16 @@ export class DeviceScheduler {
    * The margin learned for `lane` on this device, ms: a high quantile of how much later than predicted its
    * batches ended (from their planned start). Proportional slowdowns are already in `lane.latencyMs` (the
    * per-device correction of compute time); what remains is additive (messaging, a host thread running late).
+   * 0 once no batch of the lane has ended for `guardMemoryMs` (the margin is forgotten, see the class).
    */
   learnedGuardMs(lane: Lane): number {
-    return this.#errors.get(lane)?.excessMs ?? 0;
+    const errors = this.#errors.get(lane);
+    if (!errors || errors.samples === 0) return 0;
+    if (this.#clock.now() - (this.#lastObserved.get(lane) ?? Number.NEGATIVE_INFINITY) > this.#guardMemoryMs) {
+      this.#errors.set(lane, new LatencyErrorTracker());
+      return 0;
+    }
+    return errors.excessMs;
   }
 
   get busy(): boolean {
@@ -95,6 +113,7 @@ export class DeviceScheduler {
   detach(lane: Lane): void {
     this.#lanes.delete(lane);
     this.#errors.delete(lane);
+    this.#lastObserved.delete(lane);
   }
 
   /** Stops scheduling; batches already running finish. */
@@ -192,6 +211,7 @@ export class DeviceScheduler {
       // The next held batch starts now: re-anchor instead of trusting the prediction made at dispatch.
       this.#timeline.complete(end);
       this.#errors.get(lane)?.observe(expectedMs, end - plannedStart);
+      this.#lastObserved.set(lane, end);
       if (this.#running === 0) this.#busyMs += Math.max(0, end - this.#busySince);
       lane.onBatchDone();
       this.pump();
