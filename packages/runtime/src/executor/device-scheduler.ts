@@ -15,7 +15,7 @@ import type { TimerHandle, Timers } from '@epara/core';
 const MAX_AHEAD = 2;
 
 /** How long a lane's learned margin lasts without a batch of that lane confirming it, ms. */
-export const LEARNED_GUARD_MEMORY_MS = 1000;
+const LEARNED_GUARD_MEMORY_MS = 1000;
 
 /** Payload of the scheduler's dispatch hook. */
 export interface DispatchInfo {
