@@ -133,4 +133,30 @@ describe('DeviceScheduler', () => {
     sch.pump();
     expect(launched).toBe(1);
   });
+
+  it('forgets a learned margin once no batch confirms it, so a lane refused for it can serve again', async () => {
+    const clock = createManualClock(0);
+    const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(clock), onDispatch: () => undefined });
+    const { lane, finish } = fakeLane(() => sch, 5);
+    sch.attach(lane);
+    // A bad spell (a cold start): ten batches of one item, each ending 50 ms later than the 5 ms predicted.
+    for (let i = 0; i < 10; i++) {
+      lane.queue.push(item(clock.now() + 10_000));
+      sch.pump();
+      clock.set(clock.now() + 55);
+      finish[i]!();
+      await tick();
+    }
+    expect(sch.learnedGuardMs(lane)).toBeCloseTo(50, 6);
+    // A margin that makes every request look late admits none, so no batch runs to correct it: it must age out
+    // by itself. It holds while recent…
+    clock.set(clock.now() + 1000);
+    expect(sch.learnedGuardMs(lane)).toBeCloseTo(50, 6);
+    // …and is gone once no batch has confirmed it for the guard's memory (2 s): the next request runs.
+    clock.set(clock.now() + 1500);
+    expect(sch.learnedGuardMs(lane)).toBe(0);
+    lane.queue.push(item(clock.now() + 10_000));
+    sch.pump();
+    expect(finish).toHaveLength(11);
+  });
 });
