@@ -296,8 +296,12 @@ export class ModelInstance implements Lane {
     for (const it of items) if (it.slot) it.slot.inFlight = true;
     const io = this.io;
     try {
-      const feeds = stackTensors(items.map((it) => (it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs)), io.inputAxes);
-      const { outputs, runMs } = await device.runTimed(this.id, feeds, this.#runOptions);
+      // A stream's state is cloned: the copy path transfers (detaches) a lone item's buffers.
+      const perItem = items.map((it) => (it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs));
+      // Stacked once, in place, into the device's input slab where it has one.
+      const { outputs, runMs } = device.runBatch
+        ? await device.runBatch(this.id, perItem, io.inputAxes, this.#runOptions)
+        : await device.runTimed(this.id, stackTensors(perItem, io.inputAxes), this.#runOptions);
       const finishedAt = this.#c.clock.now();
       // Compute time inside the worker: wall time would also count the wait behind a batch sent ahead.
       if (this.#c.adaptLatency) this.#observe(device.id, items.length, runMs);
