@@ -71,9 +71,16 @@ export class ModelInstance implements Lane {
   readonly counters: InstanceCounters = { submitted: 0, completed: 0, dropped: 0, failed: 0, batches: 0, batchedItems: 0 };
   readonly onBatchDone = (): void => this.#afterBatch();
   status: InstanceStatus = 'loading';
-  /** Sum of the rates of streams currently sending here, items/s. */
-  streamRateHz = 0;
   readonly #c: ModelInstanceContext;
+  #streamRateHz = 0;
+  /**
+   * The batch sizes, computed once per input they depend on (profile, batchability, stream rate): the launch
+   * rule and admission read them on every arrival, and recomputing them allocated on every request.
+   */
+  #admission: { readonly sizes: object; readonly corrections: number; readonly aloneMs: number; readonly perItemMs: number; readonly bigBatchMs: number } | undefined;
+  /** Bumped whenever a device's run-time correction changes. */
+  #corrections = 0;
+  #sizes: { readonly batchable: boolean; readonly rateHz: number; readonly batchSize: number; readonly maxBatchSize: number } | undefined;
   readonly #correction = new Map<string, number>();
   readonly #memory = new Map<string, number>();
   #profile: LatencyProfile | undefined;
@@ -152,6 +159,7 @@ export class ModelInstance implements Lane {
     });
     await this.#batching.decide(signal);
     this.#profile = s.profile ?? (await this.#measure(signal));
+    this.#sizes = undefined;
   }
 
   /**
@@ -173,7 +181,39 @@ export class ModelInstance implements Lane {
     for (const sch of this.#c.schedulers) sch.attach(this);
   }
 
+  /** Sum of the rates of streams currently sending here, items/s. */
+  get streamRateHz(): number {
+    return this.#streamRateHz;
+  }
+
+  set streamRateHz(rateHz: number) {
+    this.#streamRateHz = rateHz;
+  }
+
   get batchSize(): number {
+    return this.#cachedSizes().batchSize;
+  }
+
+  /**
+   * Largest batch a backlog may grow to: the largest `b ≤ maxBatch` whose run fits the SLO budget
+   * (`L(b) ≤ D`), at least the plan's batch size. The launch rule still shrinks every batch to its earliest
+   * deadline.
+   */
+  get maxBatchSize(): number {
+    return this.#cachedSizes().maxBatchSize;
+  }
+
+  #cachedSizes(): { batchSize: number; maxBatchSize: number } {
+    const batchable = this.#batchable;
+    const c = this.#sizes;
+    if (c !== undefined && c.batchable === batchable && c.rateHz === this.#streamRateHz) return c;
+    const batchSize = this.#batchSizeNow();
+    const maxBatchSize = this.#maxBatchSizeNow(batchSize);
+    this.#sizes = { batchable, rateHz: this.#streamRateHz, batchSize, maxBatchSize };
+    return this.#sizes;
+  }
+
+  #batchSizeNow(): number {
     const s = this.#c.service;
     if (!this.#batchable) return 1;
     if (this.#c.plan.batchSize !== undefined) return this.#c.plan.batchSize;
@@ -184,16 +224,11 @@ export class ModelInstance implements Lane {
     return packSizeForRate(profile, { rateHz: rate, stalenessMs: s.slo.stalenessMs - (s.networkBudgetMs ?? 0), maxBatch }).n;
   }
 
-  /**
-   * Largest batch a backlog may grow to: the largest `b ≤ maxBatch` whose run fits the SLO budget
-   * (`L(b) ≤ D`), at least the plan's batch size. The launch rule still shrinks every batch to its earliest
-   * deadline.
-   */
-  get maxBatchSize(): number {
+  #maxBatchSizeNow(batchSize: number): number {
     const s = this.#c.service;
     const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - (s.networkBudgetMs ?? 0);
     if (!this.#batchable) return 1;
-    return Math.max(this.batchSize, batchSizeForDeadline(this.profile, budget, { maxBatch: s.maxBatch ?? 32, waitFactor: 1, choice: 'largest' }));
+    return Math.max(batchSize, batchSizeForDeadline(this.profile, budget, { maxBatch: s.maxBatch ?? 32, waitFactor: 1, choice: 'largest' }));
   }
 
   get profile(): LatencyProfile {
@@ -251,17 +286,27 @@ export class ModelInstance implements Lane {
    * work queued ahead of it leaves no time. Returns the error to reject with, or `undefined` to queue it.
    */
   admit(deadline: number, priority: number, costScale: number, now: number): EparaError | undefined {
-    const big = Math.max(1, this.maxBatchSize);
-    const bigMs = this.#optimisticMs(big);
-    const aloneMs = this.#optimisticMs(1);
-    const perItemMs = Math.min(aloneMs, this.#optimisticMs(this.batchSize) / this.batchSize, bigMs / big) / this.#c.schedulers.length;
-    const v = admissionCheck(this.queue.items, { deadline, priority, costScale }, { startAt: this.earliestStart(now), aloneMs, perItemMs, bigBatchMs: bigMs });
+    const f = this.#admissionFigures();
+    const v = admissionCheck(this.queue.items, { deadline, priority, costScale }, { startAt: this.earliestStart(now), aloneMs: f.aloneMs, perItemMs: f.perItemMs, bigBatchMs: f.bigBatchMs });
     if (v.ok) return undefined;
     this.counters.dropped++;
     const code = v.reason === 'expired' ? 'DEADLINE_EXCEEDED' : 'OVERLOADED';
     this.#c.emit('requestDropped', { serviceId: this.serviceId, instanceId: this.id, code, deadline, at: now, atAdmission: true });
     const why = v.reason === 'expired' ? 'cannot finish before its deadline' : `${v.ahead} queued requests ahead leave no time before its deadline`;
     return shedError(code, `${this.serviceId}: ${why}; refused at admission`, { serviceId: this.serviceId, deadline, now, expectedFinish: v.finishAt, queuedAhead: v.ahead });
+  }
+
+  /** The run-time figures admission works from; recomputed only when the sizes or a device's correction change. */
+  #admissionFigures(): { aloneMs: number; perItemMs: number; bigBatchMs: number } {
+    const sizes = this.#cachedSizes();
+    const c = this.#admission;
+    if (c !== undefined && c.sizes === sizes && c.corrections === this.#corrections) return c;
+    const big = Math.max(1, sizes.maxBatchSize);
+    const bigBatchMs = this.#optimisticMs(big);
+    const aloneMs = this.#optimisticMs(1);
+    const perItemMs = Math.min(aloneMs, this.#optimisticMs(sizes.batchSize) / sizes.batchSize, bigBatchMs / big) / this.#c.schedulers.length;
+    this.#admission = { sizes, corrections: this.#corrections, aloneMs, perItemMs, bigBatchMs };
+    return this.#admission;
   }
 
   /** The smaller of the profile's and the adapted run time of a batch of `n`, on the fastest device, ms. */
@@ -343,6 +388,7 @@ export class ModelInstance implements Lane {
     const ratio = durationMs / latencyAt(this.profile, n);
     const old = this.#correction.get(deviceId) ?? 1;
     this.#correction.set(deviceId, Math.min(4, Math.max(0.5, 0.8 * old + 0.2 * ratio)));
+    this.#corrections++;
   }
 
   #afterBatch(): void {
