@@ -11,7 +11,8 @@ import {
   type ParallelPlan,
   type TensorLike,
 } from '@epara/core';
-import { EdfQueue, batchSizeForDeadline, packSizeForRate } from '@epara/core/scheduling';
+import { EdfQueue, batchSizeForDeadline } from '@epara/core/scheduling';
+import { instanceSizes, type InstanceSizes } from './instance-sizes.js';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
@@ -203,32 +204,20 @@ export class ModelInstance implements Lane {
     return this.#cachedSizes().maxBatchSize;
   }
 
-  #cachedSizes(): { batchSize: number; maxBatchSize: number } {
+  #cachedSizes(): InstanceSizes {
     const batchable = this.#batchable;
     const c = this.#sizes;
     if (c !== undefined && c.batchable === batchable && c.rateHz === this.#streamRateHz) return c;
-    const batchSize = this.#batchSizeNow();
-    const maxBatchSize = this.#maxBatchSizeNow(batchSize);
-    this.#sizes = { batchable, rateHz: this.#streamRateHz, batchSize, maxBatchSize };
+    const sizes = instanceSizes({
+      service: this.#c.service,
+      planBatchSize: this.#c.plan.batchSize,
+      profile: () => this.profile,
+      batchable,
+      streamRateHz: this.#streamRateHz,
+      devices: this.#c.schedulers.length,
+    });
+    this.#sizes = { batchable, rateHz: this.#streamRateHz, ...sizes };
     return this.#sizes;
-  }
-
-  #batchSizeNow(): number {
-    const s = this.#c.service;
-    if (!this.#batchable) return 1;
-    if (this.#c.plan.batchSize !== undefined) return this.#c.plan.batchSize;
-    const maxBatch = s.maxBatch ?? 32;
-    const profile = this.profile;
-    if (s.slo.kind === 'latency') return batchSizeForDeadline(profile, s.slo.deadlineMs - (s.networkBudgetMs ?? 0), { maxBatch });
-    const rate = Math.max(this.streamRateHz, s.slo.rateHz) / this.#c.schedulers.length;
-    return packSizeForRate(profile, { rateHz: rate, stalenessMs: s.slo.stalenessMs - (s.networkBudgetMs ?? 0), maxBatch }).n;
-  }
-
-  #maxBatchSizeNow(batchSize: number): number {
-    const s = this.#c.service;
-    const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - (s.networkBudgetMs ?? 0);
-    if (!this.#batchable) return 1;
-    return Math.max(batchSize, batchSizeForDeadline(this.profile, budget, { maxBatch: s.maxBatch ?? 32, waitFactor: 1, choice: 'largest' }));
   }
 
   get profile(): LatencyProfile {
