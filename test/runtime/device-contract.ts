@@ -76,6 +76,25 @@ export function runDeviceContract(name: string, setup: DeviceContractSetup): voi
       expect(out[setup.outputName]!.dims[0]).toBe(1);
     });
 
+    it('runs a batch from per-item inputs (input slab) exactly as the stacked feeds, and returns its slabs', async () => {
+      const d = open({ id: 'd0' });
+      await d.loadModel('m', setup.model);
+      const batch = setup.feeds(3);
+      const items = [0, 1, 2].map((i) => {
+        const item: Record<string, NamedTensors[string]> = {};
+        for (const [name, t] of Object.entries(batch)) {
+          const row = t.data.length / t.dims[0]!;
+          item[name] = { type: t.type, dims: [1, ...t.dims.slice(1)], data: t.data.slice(i * row, (i + 1) * row) as typeof t.data };
+        }
+        return item;
+      });
+      const axes = Object.fromEntries(Object.keys(batch).map((n) => [n, 0]));
+      const stacked = await d.runTimed('m', setup.feeds(3));
+      const slabbed = await d.runBatch!('m', items, axes);
+      expect(Array.from(slabbed.outputs[setup.outputName]!.data as Float32Array)).toEqual(Array.from(stacked.outputs[setup.outputName]!.data as Float32Array));
+      expect(d.inputSlabs!()).toMatchObject({ slabRuns: 1, lent: 0 });
+    });
+
     it('unloads a model', async () => {
       const d = open({ id: 'd0' });
       await d.loadModel('m', setup.model);

@@ -10,6 +10,8 @@ export const DEFAULT_DEVICE_OPTIONS = {
   threads: 1,
   memoryBytes: Number.POSITIVE_INFINITY,
   maxRestarts: 5,
+  inputSlabBytes: 8 * 1024 * 1024,
+  inputSlabs: 4,
 } as const;
 
 /** {@link DeviceOptions} with every default filled in. */
@@ -22,6 +24,8 @@ export interface ResolvedDeviceOptions {
   readonly logger: Logger;
   readonly backend: BackendSpec;
   readonly maxRestarts: number;
+  readonly inputSlabBytes: number;
+  readonly inputSlabs: number;
   /** Undefined: the package's built worker, located when the worker first starts. */
   readonly workerUrl: URL | undefined;
 }
@@ -44,6 +48,10 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
   if (!(memoryBytes > 0)) invalidOption(`${field}.memoryBytes`, memoryBytes, 'a positive number');
   const maxRestarts = o.maxRestarts ?? DEFAULT_DEVICE_OPTIONS.maxRestarts;
   if (!Number.isInteger(maxRestarts) || maxRestarts < 0) invalidOption(`${field}.maxRestarts`, maxRestarts, 'a non-negative integer');
+  const inputSlabBytes = o.inputSlabBytes ?? DEFAULT_DEVICE_OPTIONS.inputSlabBytes;
+  if (!Number.isInteger(inputSlabBytes) || inputSlabBytes < 0) invalidOption(`${field}.inputSlabBytes`, inputSlabBytes, 'a non-negative integer (bytes; 0 turns slabs off)');
+  const inputSlabs = o.inputSlabs ?? DEFAULT_DEVICE_OPTIONS.inputSlabs;
+  if (!Number.isInteger(inputSlabs) || inputSlabs < 0) invalidOption(`${field}.inputSlabs`, inputSlabs, 'a non-negative integer');
   const backend = o.backend ?? { kind: 'ort' };
   if (backend.kind !== 'ort' && backend.kind !== 'fake') invalidOption(`${field}.backend.kind`, (backend as { kind: unknown }).kind, "'ort' or 'fake'");
   if (o.workerUrl !== undefined && !(o.workerUrl instanceof URL)) invalidOption(`${field}.workerUrl`, o.workerUrl, 'a URL');
@@ -56,6 +64,8 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
     logger: o.logger ?? silentLogger,
     backend,
     maxRestarts,
+    inputSlabBytes,
+    inputSlabs,
     workerUrl: o.workerUrl,
   };
 }

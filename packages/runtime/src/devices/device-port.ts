@@ -7,6 +7,8 @@ import type { EventEmitter } from 'eventemitter3';
 import type { NamedTensors } from '@epara/core';
 import type { Logger } from '@epara/core';
 import type { BackendSpec, ModelIoInfo } from './backend.js';
+import type { BatchAxes } from '../tensors/stack.js';
+import type { InputSlabStats } from './input-slabs.js';
 
 export type { ModelIoInfo } from './backend.js';
 
@@ -87,6 +89,16 @@ export interface DeviceHandle extends EventEmitter<DeviceEvents> {
   run(key: string, feeds: NamedTensors, options?: { outputNames?: readonly string[]; signal?: AbortSignal }): Promise<NamedTensors>;
   /** {@link DeviceHandle.run} that also reports the backend's compute time. */
   runTimed(key: string, feeds: NamedTensors, options?: { outputNames?: readonly string[]; signal?: AbortSignal }): Promise<TimedRun>;
+  /**
+   * Runs one batch given as per-item inputs (size 1 on each batch axis; `axes` as {@link stackTensors} takes
+   * them). Devices made by `createDevice` stack the items straight into a reusable input slab lent to the
+   * worker, leaving the callers' arrays untouched; a batch larger than a slab is stacked into a fresh buffer
+   * and transferred, as {@link DeviceHandle.runTimed} does. Optional: callers fall back to stacking themselves.
+   * @throws EparaError as {@link DeviceHandle.run}.
+   */
+  runBatch?(key: string, items: readonly NamedTensors[], axes: BatchAxes, options?: { outputNames?: readonly string[]; signal?: AbortSignal }): Promise<TimedRun>;
+  /** What the device's input slab pool has done so far (devices made by `createDevice`). */
+  inputSlabs?(): InputSlabStats;
   /** Frees a model. Unknown keys are ignored. */
   unloadModel(key: string): Promise<void>;
   /** Settles every pending call (`CLOSED`) and ends the worker. Idempotent. */
@@ -111,6 +123,14 @@ export interface DeviceOptions {
   readonly backend?: BackendSpec;
   /** Consecutive crashes after which the device stops restarting its worker. @default 5 */
   readonly maxRestarts?: number;
+  /**
+   * Bytes of one input slab: batches whose stacked inputs fit are written once into a reusable slab lent to
+   * the worker (no allocation per batch); larger ones are stacked into a fresh buffer and transferred. `0`
+   * turns slabs off. @default 8 MiB
+   */
+  readonly inputSlabBytes?: number;
+  /** Slabs a device may hold at once (allocated when first needed; one per batch in the worker). @default 4 */
+  readonly inputSlabs?: number;
   /** URL of the worker script. @default the package's `dist/device-worker.js` */
   readonly workerUrl?: URL;
 }

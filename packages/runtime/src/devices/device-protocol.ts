@@ -34,6 +34,8 @@ export type DeviceRequest =
       readonly outbound?: readonly LinkOutbound[];
       /** With `outbound`: the outputs returned to the host. */
       readonly keep?: readonly string[];
+      /** The input slab the feeds are views of (lent with the run; the answer hands it back). */
+      readonly slab?: ArrayBuffer;
     }
   /** Attaches one end of a worker-to-worker channel under `link`. */
   | { readonly op: 'link'; readonly id: number; readonly link: string; readonly end: 'out' | 'in'; readonly port: MessagePort }
@@ -72,5 +74,5 @@ export interface KvStepResult {
 
 /** Messages from a device worker to the host. */
 export type DeviceResponse =
-  | { readonly id: number; readonly ok: true; readonly result: LoadResult | RunResult | KvStepResult | null }
-  | { readonly id: number; readonly ok: false; readonly error: { code: string; message: string; details?: Record<string, unknown> } };
+  | { readonly id: number; readonly ok: true; readonly result: LoadResult | RunResult | KvStepResult | null; readonly slab?: ArrayBuffer }
+  | { readonly id: number; readonly ok: false; readonly error: { code: string; message: string; details?: Record<string, unknown> }; readonly slab?: ArrayBuffer };

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { EparaError, toEparaError } from '@epara/core';
+import { EparaError, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
 import type { BackendSession, InferenceBackend } from './backend.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
 import { KvCacheStore } from '../generation/kv-cache-store.js';
@@ -113,9 +113,11 @@ async function handle(req: DeviceRequest): Promise<void> {
     if (req.op === 'load') reply({ id: req.id, ok: true, result: await load(req) });
     else if (req.op === 'run') {
       const result = await run(req);
-      const { tensors, transfer } = prepareTransfer(result.outputs);
+      const { tensors, transfer } = prepareTransfer(req.slab === undefined ? result.outputs : unaliased(result.outputs, req.slab));
       const body = result.forwardedBytes === undefined ? { outputs: tensors, runMs: result.runMs } : { outputs: tensors, runMs: result.runMs, forwardedBytes: result.forwardedBytes };
-      reply({ id: req.id, ok: true, result: body }, transfer);
+      // The lent slab goes back with the answer (the outputs are onnxruntime's own buffers, never the slab).
+      if (req.slab !== undefined && !transfer.includes(req.slab)) transfer.push(req.slab);
+      reply(req.slab === undefined ? { id: req.id, ok: true, result: body } : { id: req.id, ok: true, result: body, slab: req.slab }, transfer);
     } else if (req.op === 'kvStep') reply({ id: req.id, ok: true, result: await kvStep(req) });
     else if (req.op === 'link' || req.op === 'unlink') {
       if (req.op === 'link') links.attach(req.link, req.end, req.port);
@@ -137,8 +139,23 @@ async function handle(req: DeviceRequest): Promise<void> {
     }
   } catch (err) {
     const e = toEparaError(err, 'MODEL_ERROR');
-    reply({ id: req.id, ok: false, error: { code: e.code, message: e.message, details: { ...e.details } } });
+    const error = { code: e.code, message: e.message, details: { ...e.details } };
+    const slab = req.op === 'run' ? req.slab : undefined;
+    if (slab === undefined || slab.byteLength === 0) reply({ id: req.id, ok: false, error });
+    else reply({ id: req.id, ok: false, error, slab }, [slab]);
   }
+}
+
+/** Outputs that view the lent slab (a backend passing an input through) are copied: the slab goes back to the pool. */
+function unaliased(outputs: NamedTensors, slab: ArrayBuffer): NamedTensors {
+  let out: Record<string, TensorLike> | undefined;
+  for (const name of Object.keys(outputs)) {
+    const t = outputs[name]!;
+    if (t.data.buffer !== slab) continue;
+    out ??= { ...outputs };
+    out[name] = { type: t.type, dims: t.dims, data: t.data.slice() as TensorLike['data'] };
+  }
+  return out ?? outputs;
 }
 
 function reply(msg: DeviceResponse, transfer: ArrayBuffer[] = []): void {

@@ -9,6 +9,9 @@ import type { KvLayout, KvStepRequest, ResidentKvDevice } from '../generation/kv
 import type { LinkedRun, LinkedRunOptions, StageLinkDevice } from '../parallel/stage-links.js';
 import { defaultWorkerUrl } from './worker-url.js';
 import { prepareTransfer } from '../tensors/transfer.js';
+import { stackTensors, type BatchAxes } from '../tensors/stack.js';
+import { InputSlabPool, type InputSlabStats } from './input-slabs.js';
+import { planSlab, stackIntoSlab } from './slab-stack.js';
 
 interface Pending {
   readonly resolve: (value: unknown) => void;
@@ -30,6 +33,9 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   readonly #o: ResolvedDeviceOptions;
   readonly #pending = new Map<number, Pending>();
   readonly #models = new Map<string, { source: ModelSource; threads: number }>();
+  readonly #slabs: InputSlabPool;
+  /** Ids of calls whose input slab is in the worker now. */
+  readonly #slabCalls = new Set<number>();
   #worker: Worker | undefined;
   #ready: Promise<void> = Promise.resolve();
   #restarting = false;
@@ -46,6 +52,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     this.kind = options.kind;
     this.threads = options.threads;
     this.memoryBytes = options.memoryBytes;
+    this.#slabs = new InputSlabPool({ slabBytes: options.inputSlabBytes, maxSlabs: options.inputSlabs });
   }
 
   async loadModel(key: string, source: ModelSource, options: { threads?: number; signal?: AbortSignal } = {}): Promise<LoadedModelInfo> {
@@ -66,6 +73,27 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     const result = (await this.#call(body, transfer, options.signal)) as RunResult;
     this.#consecutiveCrashes = 0;
     return result;
+  }
+
+  /**
+   * Stacks `items` straight into an input slab lent to the worker (one copy of each request's data, no
+   * allocation, the callers' arrays untouched); a batch larger than a slab, or one arriving while every slab is
+   * lent, is stacked into a fresh buffer and transferred instead.
+   */
+  async runBatch(key: string, items: readonly NamedTensors[], axes: BatchAxes, options: { outputNames?: readonly string[]; signal?: AbortSignal } = {}): Promise<TimedRun> {
+    const layout = planSlab(items, axes);
+    const slab = this.#slabs.acquire(layout.bytes);
+    if (slab === undefined) return this.runTimed(key, stackTensors(items, axes), options);
+    const feeds = stackIntoSlab(slab, items, layout);
+    const body = options.outputNames ? { op: 'run' as const, key, feeds, slab, outputNames: options.outputNames } : { op: 'run' as const, key, feeds, slab };
+    const result = (await this.#call(body, [slab], options.signal, slab)) as RunResult;
+    this.#consecutiveCrashes = 0;
+    return result;
+  }
+
+  /** What the input slab pool has done so far. */
+  inputSlabs(): InputSlabStats {
+    return this.#slabs.stats();
   }
 
   async kvStep(key: string, store: string, layout: KvLayout, request: KvStepRequest): Promise<number[]> {
@@ -109,6 +137,8 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     if (this.#closed) return;
     this.#closed = true;
     this.#rejectAll(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }));
+    this.#writeOffSlabs();
+    this.#slabs.clear();
     const worker = this.#worker;
     this.#worker = undefined;
     if (worker) {
@@ -117,19 +147,24 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     }
   }
 
-  #call(body: RequestBody, transfer: TransferListItem[], signal?: AbortSignal): Promise<unknown> {
-    const bad = signalError(signal);
-    if (bad) return Promise.reject(bad);
-    if (signal?.aborted) return Promise.reject(aborted(signal));
+  #call(body: RequestBody, transfer: TransferListItem[], signal?: AbortSignal, slab?: ArrayBuffer): Promise<unknown> {
+    const bad = signalError(signal) ?? (signal?.aborted ? aborted(signal) : undefined);
+    if (bad) return this.#unsent(bad, slab);
     // Wait for a restart's reloads only while one is under way: no extra await per call otherwise.
-    if (this.#restarting) return this.#ready.then(() => this.#send(body, transfer, signal));
-    return this.#send(body, transfer, signal);
+    if (this.#restarting) return this.#ready.then(() => this.#send(body, transfer, signal, slab));
+    return this.#send(body, transfer, signal, slab);
   }
 
-  #send(body: RequestBody, transfer: TransferListItem[], signal?: AbortSignal): Promise<unknown> {
-    if (this.#closed) return Promise.reject(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }));
-    if (this.#failed) return Promise.reject(this.#failed);
-    if (signal?.aborted) return Promise.reject(aborted(signal));
+  /** Rejects a call that never reached the worker, returning its slab to the pool. */
+  #unsent(err: EparaError, slab: ArrayBuffer | undefined): Promise<never> {
+    if (slab !== undefined) this.#slabs.release(slab);
+    return Promise.reject(err);
+  }
+
+  #send(body: RequestBody, transfer: TransferListItem[], signal?: AbortSignal, slab?: ArrayBuffer): Promise<unknown> {
+    if (this.#closed) return this.#unsent(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }), slab);
+    if (this.#failed) return this.#unsent(this.#failed, slab);
+    if (signal?.aborted) return this.#unsent(aborted(signal), slab);
     const worker = this.#ensureWorker();
     const id = this.#nextId++;
     return new Promise<unknown>((resolve, reject) => {
@@ -145,7 +180,18 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
           reject: (e) => (done(), reject(e)),
         });
       } else this.#pending.set(id, { resolve, reject });
-      worker.postMessage({ ...body, id } as DeviceRequest, transfer);
+      try {
+        worker.postMessage({ ...body, id } as DeviceRequest, transfer);
+      } catch (err) {
+        // Not sent (a value that cannot be cloned): the slab is still ours unless the failed send detached it.
+        this.#pending.delete(id);
+        if (slab !== undefined) {
+          if (slab.byteLength > 0) this.#slabs.release(slab);
+          else this.#slabs.lost(1);
+        }
+        throw err;
+      }
+      if (slab !== undefined) this.#slabCalls.add(id);
     });
   }
 
@@ -161,6 +207,8 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   #onMessage(msg: DeviceResponse): void {
+    // The slab comes back whether or not the caller still waits (an aborted call's slab returns too).
+    if (msg.slab !== undefined && this.#slabCalls.delete(msg.id)) this.#slabs.release(msg.slab);
     const p = this.#pending.get(msg.id);
     if (!p) return; // the caller aborted; the result is discarded
     this.#pending.delete(msg.id);
@@ -173,6 +221,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     this.#worker = undefined;
     void worker.terminate();
     const failedCalls = this.#pending.size;
+    this.#writeOffSlabs();
     this.#rejectAll(new EparaError('WORKER_CRASHED', `device ${this.id}: ${reason}`, { deviceId: this.id, reason }));
     this.#o.logger.error({ deviceId: this.id, reason, failedCalls }, 'device worker crashed');
     this.emit('workerCrashed', { deviceId: this.id, reason, failedCalls });
@@ -222,6 +271,12 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   #fellBack(modelKey: string, reason: string): void {
     this.#o.logger.warn({ deviceId: this.id, modelKey, reason }, 'CUDA execution provider unavailable; running on CPU');
     this.emit('deviceFellBack', { deviceId: this.id, modelKey, requested: 'cuda', used: 'cpu', reason });
+  }
+
+  /** Slabs lent to a worker that is gone died with it: the pool replaces them when next needed. */
+  #writeOffSlabs(): void {
+    this.#slabs.lost(this.#slabCalls.size);
+    this.#slabCalls.clear();
   }
 
   #rejectAll(err: EparaError): void {

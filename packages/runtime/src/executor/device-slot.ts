@@ -29,6 +29,8 @@ export function createDeviceSlot(d: ResolvedExecutorOptions['devices'][number], 
     backend: d.backend ?? o.backend,
     maxRestarts: o.maxRestarts,
     ...(d.workerUrl === undefined ? {} : { workerUrl: d.workerUrl }),
+    ...(d.inputSlabBytes === undefined ? {} : { inputSlabBytes: d.inputSlabBytes }),
+    ...(d.inputSlabs === undefined ? {} : { inputSlabs: d.inputSlabs }),
   });
   const scheduler = new DeviceScheduler({
     device: handle,

@@ -1,5 +1,6 @@
 import type { DeviceSlot } from './device-slot.js';
 import type { ModelInstance } from './model-instance.js';
+import type { InputSlabStats } from '../devices/input-slabs.js';
 
 /** Stream counters of an executor (closed streams plus frames pushed to open ones). */
 export interface StreamCounters {
@@ -36,6 +37,8 @@ export interface DeviceStats {
   readonly memoryBytes: number;
   readonly memoryUsedBytes: number;
   readonly instances: readonly string[];
+  /** The device's input slab pool (absent for a device without one). */
+  readonly inputSlabs?: InputSlabStats;
 }
 
 /** A snapshot from {@link Executor.stats}. */
@@ -85,6 +88,7 @@ export function buildStats(o: {
       memoryBytes: d.ledger.capacityBytes,
       memoryUsedBytes: d.ledger.usedBytes,
       instances: [...d.scheduler.lanes].map((l) => l.id),
+      ...(d.handle.inputSlabs ? { inputSlabs: d.handle.inputSlabs() } : {}),
     };
   }
   return { at: o.now, services, devices, streams: { ...o.streams, open: o.openStreams } };

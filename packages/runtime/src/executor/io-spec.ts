@@ -135,8 +135,17 @@ export function validateItem(spec: IoSpec, inputs: NamedTensors, options: { serv
     if (!t) bad(options.serviceId, s.name, `missing input '${s.name}'`);
     checkTensor(options.serviceId, s, t);
     if (key !== '') key += '|';
-    if (s.batchAxis === null) key += `${s.name}=${t.dims.join('x')}:${sharedKey(t.data)}`;
-    else key += `${s.name}=${t.dims.filter((_, i) => i !== s.batchAxis).join('x')}`;
+    key += s.name;
+    key += '=';
+    // Built by appending (no filtered copy of dims, no join): this runs on every request.
+    let first = true;
+    for (let i = 0; i < t.dims.length; i++) {
+      if (i === s.batchAxis) continue;
+      if (!first) key += 'x';
+      key += t.dims[i]!;
+      first = false;
+    }
+    if (s.batchAxis === null) key += `:${sharedKey(t.data)}`;
   }
   return key;
 }

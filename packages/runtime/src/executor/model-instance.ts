@@ -11,7 +11,8 @@ import {
   type ParallelPlan,
   type TensorLike,
 } from '@epara/core';
-import { EdfQueue, batchSizeForDeadline, packSizeForRate } from '@epara/core/scheduling';
+import { EdfQueue, batchSizeForDeadline } from '@epara/core/scheduling';
+import { instanceSizes, type InstanceSizes } from './instance-sizes.js';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
@@ -71,9 +72,16 @@ export class ModelInstance implements Lane {
   readonly counters: InstanceCounters = { submitted: 0, completed: 0, dropped: 0, failed: 0, batches: 0, batchedItems: 0 };
   readonly onBatchDone = (): void => this.#afterBatch();
   status: InstanceStatus = 'loading';
-  /** Sum of the rates of streams currently sending here, items/s. */
-  streamRateHz = 0;
   readonly #c: ModelInstanceContext;
+  #streamRateHz = 0;
+  /**
+   * The batch sizes, computed once per input they depend on (profile, batchability, stream rate): the launch
+   * rule and admission read them on every arrival, and recomputing them allocated on every request.
+   */
+  #admission: { readonly sizes: object; readonly corrections: number; readonly aloneMs: number; readonly perItemMs: number; readonly bigBatchMs: number } | undefined;
+  /** Bumped whenever a device's run-time correction changes. */
+  #corrections = 0;
+  #sizes: { readonly batchable: boolean; readonly rateHz: number; readonly batchSize: number; readonly maxBatchSize: number } | undefined;
   readonly #correction = new Map<string, number>();
   readonly #memory = new Map<string, number>();
   #profile: LatencyProfile | undefined;
@@ -152,6 +160,7 @@ export class ModelInstance implements Lane {
     });
     await this.#batching.decide(signal);
     this.#profile = s.profile ?? (await this.#measure(signal));
+    this.#sizes = undefined;
   }
 
   /**
@@ -173,15 +182,17 @@ export class ModelInstance implements Lane {
     for (const sch of this.#c.schedulers) sch.attach(this);
   }
 
+  /** Sum of the rates of streams currently sending here, items/s. */
+  get streamRateHz(): number {
+    return this.#streamRateHz;
+  }
+
+  set streamRateHz(rateHz: number) {
+    this.#streamRateHz = rateHz;
+  }
+
   get batchSize(): number {
-    const s = this.#c.service;
-    if (!this.#batchable) return 1;
-    if (this.#c.plan.batchSize !== undefined) return this.#c.plan.batchSize;
-    const maxBatch = s.maxBatch ?? 32;
-    const profile = this.profile;
-    if (s.slo.kind === 'latency') return batchSizeForDeadline(profile, s.slo.deadlineMs - (s.networkBudgetMs ?? 0), { maxBatch });
-    const rate = Math.max(this.streamRateHz, s.slo.rateHz) / this.#c.schedulers.length;
-    return packSizeForRate(profile, { rateHz: rate, stalenessMs: s.slo.stalenessMs - (s.networkBudgetMs ?? 0), maxBatch }).n;
+    return this.#cachedSizes().batchSize;
   }
 
   /**
@@ -190,10 +201,23 @@ export class ModelInstance implements Lane {
    * deadline.
    */
   get maxBatchSize(): number {
-    const s = this.#c.service;
-    const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - (s.networkBudgetMs ?? 0);
-    if (!this.#batchable) return 1;
-    return Math.max(this.batchSize, batchSizeForDeadline(this.profile, budget, { maxBatch: s.maxBatch ?? 32, waitFactor: 1, choice: 'largest' }));
+    return this.#cachedSizes().maxBatchSize;
+  }
+
+  #cachedSizes(): InstanceSizes {
+    const batchable = this.#batchable;
+    const c = this.#sizes;
+    if (c !== undefined && c.batchable === batchable && c.rateHz === this.#streamRateHz) return c;
+    const sizes = instanceSizes({
+      service: this.#c.service,
+      planBatchSize: this.#c.plan.batchSize,
+      profile: () => this.profile,
+      batchable,
+      streamRateHz: this.#streamRateHz,
+      devices: this.#c.schedulers.length,
+    });
+    this.#sizes = { batchable, rateHz: this.#streamRateHz, ...sizes };
+    return this.#sizes;
   }
 
   get profile(): LatencyProfile {
@@ -251,17 +275,27 @@ export class ModelInstance implements Lane {
    * work queued ahead of it leaves no time. Returns the error to reject with, or `undefined` to queue it.
    */
   admit(deadline: number, priority: number, costScale: number, now: number): EparaError | undefined {
-    const big = Math.max(1, this.maxBatchSize);
-    const bigMs = this.#optimisticMs(big);
-    const aloneMs = this.#optimisticMs(1);
-    const perItemMs = Math.min(aloneMs, this.#optimisticMs(this.batchSize) / this.batchSize, bigMs / big) / this.#c.schedulers.length;
-    const v = admissionCheck(this.queue.items, { deadline, priority, costScale }, { startAt: this.earliestStart(now), aloneMs, perItemMs, bigBatchMs: bigMs });
+    const f = this.#admissionFigures();
+    const v = admissionCheck(this.queue.items, { deadline, priority, costScale }, { startAt: this.earliestStart(now), aloneMs: f.aloneMs, perItemMs: f.perItemMs, bigBatchMs: f.bigBatchMs });
     if (v.ok) return undefined;
     this.counters.dropped++;
     const code = v.reason === 'expired' ? 'DEADLINE_EXCEEDED' : 'OVERLOADED';
     this.#c.emit('requestDropped', { serviceId: this.serviceId, instanceId: this.id, code, deadline, at: now, atAdmission: true });
     const why = v.reason === 'expired' ? 'cannot finish before its deadline' : `${v.ahead} queued requests ahead leave no time before its deadline`;
     return shedError(code, `${this.serviceId}: ${why}; refused at admission`, { serviceId: this.serviceId, deadline, now, expectedFinish: v.finishAt, queuedAhead: v.ahead });
+  }
+
+  /** The run-time figures admission works from; recomputed only when the sizes or a device's correction change. */
+  #admissionFigures(): { aloneMs: number; perItemMs: number; bigBatchMs: number } {
+    const sizes = this.#cachedSizes();
+    const c = this.#admission;
+    if (c !== undefined && c.sizes === sizes && c.corrections === this.#corrections) return c;
+    const big = Math.max(1, sizes.maxBatchSize);
+    const bigBatchMs = this.#optimisticMs(big);
+    const aloneMs = this.#optimisticMs(1);
+    const perItemMs = Math.min(aloneMs, this.#optimisticMs(sizes.batchSize) / sizes.batchSize, bigBatchMs / big) / this.#c.schedulers.length;
+    this.#admission = { sizes, corrections: this.#corrections, aloneMs, perItemMs, bigBatchMs };
+    return this.#admission;
   }
 
   /** The smaller of the profile's and the adapted run time of a batch of `n`, on the fastest device, ms. */
@@ -296,8 +330,12 @@ export class ModelInstance implements Lane {
     for (const it of items) if (it.slot) it.slot.inFlight = true;
     const io = this.io;
     try {
-      const feeds = stackTensors(items.map((it) => (it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs)), io.inputAxes);
-      const { outputs, runMs } = await device.runTimed(this.id, feeds, this.#runOptions);
+      // A stream's state is cloned: the copy path transfers (detaches) a lone item's buffers.
+      const perItem = items.map((it) => (it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs));
+      // Stacked once, in place, into the device's input slab where it has one.
+      const { outputs, runMs } = device.runBatch
+        ? await device.runBatch(this.id, perItem, io.inputAxes, this.#runOptions)
+        : await device.runTimed(this.id, stackTensors(perItem, io.inputAxes), this.#runOptions);
       const finishedAt = this.#c.clock.now();
       // Compute time inside the worker: wall time would also count the wait behind a batch sent ahead.
       if (this.#c.adaptLatency) this.#observe(device.id, items.length, runMs);
@@ -339,6 +377,7 @@ export class ModelInstance implements Lane {
     const ratio = durationMs / latencyAt(this.profile, n);
     const old = this.#correction.get(deviceId) ?? 1;
     this.#correction.set(deviceId, Math.min(4, Math.max(0.5, 0.8 * old + 0.2 * ratio)));
+    this.#corrections++;
   }
 
   #afterBatch(): void {

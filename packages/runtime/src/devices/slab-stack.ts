@@ -1,0 +1,87 @@
+import { EparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import { product, type BatchAxes } from '../tensors/stack.js';
+
+type TypedArrayCtor = { new (buffer: ArrayBuffer, byteOffset: number, length: number): TensorLike['data']; readonly BYTES_PER_ELEMENT: number };
+
+/** Where one stacked tensor of a batch sits in a slab. */
+interface Placement {
+  readonly name: string;
+  readonly tensor: TensorLike;
+  /** The batch axis, or `null` when the first item's tensor stands for the whole batch (shared, or one item). */
+  readonly axis: number | null;
+  readonly dims: number[];
+  readonly offset: number;
+  readonly length: number;
+  readonly ctor: TypedArrayCtor;
+}
+
+/** How a batch lays out in a slab: its tensors at 8-byte-aligned offsets, and the bytes they need. */
+export interface SlabLayout {
+  readonly bytes: number;
+  readonly placements: readonly Placement[];
+}
+
+/**
+ * Plans the stacking of per-item tensors (size 1 on each batch axis, as {@link stackTensors} takes them) into
+ * one slab. Tensors whose axis is `null` are shared: the first item's is placed once.
+ *
+ * @throws EparaError `INTERNAL` when the batch is empty.
+ */
+export function planSlab(items: readonly NamedTensors[], axes: BatchAxes): SlabLayout {
+  const first = items[0];
+  if (!first) throw new EparaError('INTERNAL', 'planSlab: no items');
+  const placements: Placement[] = [];
+  let offset = 0;
+  for (const name of Object.keys(first)) {
+    const t = first[name]!;
+    const ctor = t.data.constructor as TypedArrayCtor;
+    const shared = axes[name] === null || items.length === 1;
+    const axis = shared ? null : (axes[name] ?? 0);
+    const dims = [...t.dims];
+    if (axis !== null) dims[axis] = items.length * (t.dims[axis] ?? 1);
+    const length = product(dims);
+    placements.push({ name, tensor: t, axis, dims, offset, length, ctor });
+    offset += align8(length * ctor.BYTES_PER_ELEMENT);
+  }
+  return { bytes: offset, placements };
+}
+
+/**
+ * Writes a batch into `slab` following `layout` (each item's data copied once, straight to its place in the
+ * batch) and returns the batch's tensors: views of the slab.
+ *
+ * @throws EparaError `INTERNAL` when an item lacks a tensor of the first item (callers validate first).
+ */
+export function stackIntoSlab(slab: ArrayBuffer, items: readonly NamedTensors[], layout: SlabLayout): Record<string, TensorLike> {
+  const out: Record<string, TensorLike> = {};
+  for (const p of layout.placements) {
+    const data = new p.ctor(slab, p.offset, p.length);
+    if (p.axis === null) (data as Float32Array).set(p.tensor.data as Float32Array);
+    else writeAlong(data, items, p.name, p.axis, p.dims);
+    out[p.name] = { type: p.tensor.type, dims: p.dims, data };
+  }
+  return out;
+}
+
+/** Concatenates the items' tensor `name` along `axis` into `data` (dims: the stacked dims). */
+function writeAlong(data: TensorLike['data'], items: readonly NamedTensors[], name: string, axis: number, dims: readonly number[]): void {
+  let outer = 1;
+  for (let i = 0; i < axis; i++) outer *= dims[i]!;
+  const rowOut = data.length / outer;
+  let offset = 0;
+  for (const item of items) {
+    const t = item[name];
+    if (!t) throw new EparaError('INTERNAL', `stackIntoSlab: item lacks ${name}`);
+    const src = t.data as Float32Array;
+    if (outer === 1) (data as Float32Array).set(src, offset);
+    else {
+      const row = src.length / outer;
+      for (let o = 0; o < outer; o++) (data as Float32Array).set(src.subarray(o * row, (o + 1) * row), o * rowOut + offset);
+    }
+    offset += src.length / outer;
+  }
+}
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}

@@ -1,0 +1,42 @@
+import type { LatencyProfile } from '@epara/core';
+import { batchSizeForDeadline, packSizeForRate } from '@epara/core/scheduling';
+import type { ExecutorServiceOptions } from './executor-options.js';
+
+/** What an instance's batch sizes depend on. */
+export interface SizingInputs {
+  readonly service: ExecutorServiceOptions;
+  /** The plan's batch size, when it fixes one. */
+  readonly planBatchSize: number | undefined;
+  readonly profile: () => LatencyProfile;
+  readonly batchable: boolean;
+  /** Sum of the rates of the streams sending to the instance, items/s. */
+  readonly streamRateHz: number;
+  readonly devices: number;
+}
+
+/** An instance's batch sizes (see `ModelInstance.batchSize` and `maxBatchSize`). */
+export interface InstanceSizes {
+  readonly batchSize: number;
+  readonly maxBatchSize: number;
+}
+
+/**
+ * The plan's batch size (latency: the deadline rule; frequency: the pack size for the rate over the devices)
+ * and the largest batch a backlog may grow to (`L(b) ≤ D`, at least the plan's); both 1 when unbatchable.
+ */
+export function instanceSizes(i: SizingInputs): InstanceSizes {
+  if (!i.batchable) return { batchSize: 1, maxBatchSize: 1 };
+  const s = i.service;
+  const maxBatch = s.maxBatch ?? 32;
+  const net = s.networkBudgetMs ?? 0;
+  let batchSize: number;
+  if (i.planBatchSize !== undefined) batchSize = i.planBatchSize;
+  else if (s.slo.kind === 'latency') batchSize = batchSizeForDeadline(i.profile(), s.slo.deadlineMs - net, { maxBatch });
+  else {
+    const rateHz = Math.max(i.streamRateHz, s.slo.rateHz) / i.devices;
+    batchSize = packSizeForRate(i.profile(), { rateHz, stalenessMs: s.slo.stalenessMs - net, maxBatch }).n;
+  }
+  const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - net;
+  const largest = batchSizeForDeadline(i.profile(), budget, { maxBatch, waitFactor: 1, choice: 'largest' });
+  return { batchSize, maxBatchSize: Math.max(batchSize, largest) };
+}
