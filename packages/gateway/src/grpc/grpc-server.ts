@@ -29,7 +29,9 @@ export class GrpcFront {
   constructor(o: ResolvedGatewayOptions, core: InferCore) {
     this.#o = o;
     this.#methods = grpcMethods(o, core);
-    this.#server = createServer();
+    // node:http2 refuses new streams once a session buffers more than `maxSessionMemory` (default 10 MB): leave
+    // room for a request and an answer of the largest allowed size in flight.
+    this.#server = createServer({ maxSessionMemory: Math.max(10, Math.ceil((4 * o.maxBodyBytes) / 2 ** 20)) });
     this.#server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);
       session.on('error', ignore); // a broken connection ends its calls ('close'); nothing to report

@@ -10,6 +10,8 @@ import { GRPC_STATUS } from './grpc-status.js';
 /** Request encodings the server accepts (`grpc-accept-encoding`); answers are always sent uncompressed. */
 export const ACCEPT_ENCODING = 'identity,deflate,gzip';
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** What a method handler sees of its call. */
 export interface UnaryCallContext {
   /** Aborted when the client cancels (RST_STREAM, connection lost) or the call's deadline passes. */
@@ -57,7 +59,8 @@ export class UnaryCall implements UnaryCallContext {
     this.#method = o.method;
     this.#maxMessageBytes = o.maxMessageBytes;
     this.deadline = o.timeoutMs === undefined ? undefined : o.now + o.timeoutMs;
-    if (o.timeoutMs !== undefined) this.#timer = setTimeout(() => this.#expire(), o.timeoutMs);
+    // A timer cannot wait longer than 2^31 - 1 ms (node fires it at once instead): a deadline past ~24 days needs none.
+    if (o.timeoutMs !== undefined && o.timeoutMs <= MAX_TIMER_MS) this.#timer = setTimeout(() => this.#expire(), o.timeoutMs);
     o.stream.on('data', (chunk: Buffer) => this.#data(chunk));
     o.stream.once('end', () => this.#end());
     o.stream.once('close', () => this.#closed());
