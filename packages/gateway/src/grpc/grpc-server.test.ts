@@ -2,6 +2,7 @@ import { connect } from 'node:http2';
 import type { ClientHttp2Session, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { gzipSync } from 'node:zlib';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import type { ServiceError } from '@grpc/grpc-js';
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
@@ -9,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
 import type { Gateway } from '../gateway.js';
 import { encodeGrpcMessage, parseGrpcTimeout } from './grpc-http2-wire.js';
+import { PROTO_LOADER_OPTIONS } from './grpc-methods.js';
+import { oipProtoPath } from './proto-path.js';
 
 /*
  * The HTTP/2 gRPC server against the protocol details standard clients rely on: a grpc-js client (the
@@ -181,4 +184,28 @@ describe('gRPC on node:http2', () => {
     const get = await new Promise<IncomingHttpHeaders>((resolve) => session.request({ ':path': '/' }).on('response', resolve).resume().end());
     expect(get[':status']).toBe(405);
   });
+});
+
+describe('gRPC on node:http2, large messages', () => {
+  it('takes and answers a 12 MB tensor (many flow-control windows each way)', async () => {
+    const executor = createFakeExecutor({ services: { wide: { serviceTimeMs: 1 } }, hosted: ['wide'] });
+    const wideNode = createNode({ id: 'n2', transport: createMemoryTransport({ hub: createMemoryHub() }), executor, security: { insecure: true }, placement: false, syncPeriodMs: 20 });
+    await wideNode.start();
+    const wide = createGateway({ node: wideNode, models: [{ name: 'wide', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, -1] }], outputs: [] }], http: false, grpc: { port: 0 }, maxBodyBytes: 32 * 2 ** 20 });
+    const c = new Client((await wide.start()).grpc!, credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
+    try {
+      const n = 3 * 2 ** 20;
+      const serialize = loadSync(oipProtoPath(), PROTO_LOADER_OPTIONS)['inference.GRPCInferenceService'] as unknown as { ModelInfer: { requestSerialize: (v: object) => Buffer; responseDeserialize: (b: Buffer) => { raw_output_contents: Buffer[] } } };
+      const x = new Float32Array(n).fill(0.5);
+      const body = serialize.ModelInfer.requestSerialize({ model_name: 'wide', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, n] }], raw_input_contents: [Buffer.from(x.buffer)] });
+      const r = await grpcJs('ModelInfer', body, { via: c });
+      expect(r.err).toBeNull();
+      const out = serialize.ModelInfer.responseDeserialize(r.res!).raw_output_contents[0]!;
+      expect(out.byteLength).toBe(4 * n);
+    } finally {
+      c.close();
+      await wide.close();
+      await wideNode.close();
+    }
+  }, 60_000);
 });

@@ -29,8 +29,8 @@ export class GrpcFront {
   constructor(o: ResolvedGatewayOptions, core: InferCore) {
     this.#o = o;
     this.#methods = grpcMethods(o, core);
-    // node:http2 refuses new streams once a session buffers more than `maxSessionMemory` (default 10 MB): leave
-    // room for a request and an answer of the largest allowed size in flight.
+    // node:http2 refuses new streams once a session buffers more than `maxSessionMemory` (default 10 MB); a
+    // client multiplexing several calls of the allowed size on one connection should not meet that first.
     this.#server = createServer({ maxSessionMemory: Math.max(10, Math.ceil((4 * o.maxBodyBytes) / 2 ** 20)) });
     this.#server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);
