@@ -18,6 +18,12 @@
  *    runs the same `node.submit` and answers `raw_output_contents` (`grpcInferFloor`: the least a grpc-js front
  *    can add, no checks).
  *    The paths run interleaved in rounds, each with its own warm-up excluded.
+ *    The same again with lean clients (`gateway-lean-clients.ts`: a raw keep-alive socket for HTTP/1.1, a raw
+ *    node:http2 session for gRPC), so the server-side added time is seen apart from the standard clients' cost:
+ *    `restBinaryLean`, `restJsonLean`, `grpcLean` against the gateway; `httpInferFloorLean` (the bare node:http
+ *    front above), `h2InferFloorLean` (a bare node:http2 gRPC front doing the same submit), `httpFloorLean` (the
+ *    bare node:http echo) and `tcpFloorLean` (a node:net responder with no HTTP library: their difference is
+ *    what node:http's server itself costs).
  * 2. Throughput: REST binary with 16 requests in flight for a fixed time.
  *
  * The last line is one JSON object.
@@ -33,6 +39,7 @@ import type { TensorLike } from '@epara/core';
 import { createGateway, oipProtoPath } from '@epara/gateway';
 import { createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
 import { buildMlp, createExecutor } from '@epara/runtime';
+import { grpcFrame, h2GrpcClient, h2InferFloor, httpRequestBytes, rawHttpClient, rawTcpHttpFloor } from './gateway-lean-clients.js';
 
 const N = Number(process.env['BENCH_N'] ?? 1500);
 const WARMUP = 200;
@@ -159,8 +166,36 @@ async function main(): Promise<void> {
   const raw = Buffer.from(x.buffer);
   const grpcInfer = (c = grpc): Promise<unknown> => new Promise((resolve, reject) => c.ModelInfer({ model_name: 'mlp', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16] }], raw_input_contents: [raw] }, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))));
 
+  // Lean clients (a raw keep-alive socket for HTTP/1.1, a raw node:http2 session for gRPC): what the servers add
+  // without the standard clients' own cost.
+  const port = (u: string): number => Number(new URL(u).port);
+  const leanGateway = rawHttpClient(port(addr.http!));
+  const leanGatewayJson = rawHttpClient(port(addr.http!));
+  const leanInferFloor = rawHttpClient((inferFloor.address() as AddressInfo).port);
+  const leanFloor = rawHttpClient((floor.address() as AddressInfo).port);
+  const fixedAnswer = '{"model_name":"mlp","outputs":[]}';
+  const tcpFloor = await rawTcpHttpFloor(Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${fixedAnswer.length}\r\n\r\n${fixedAnswer}`));
+  const leanTcpFloor = rawHttpClient(tcpFloor.port);
+  const binRequest = httpRequestBytes('POST', '/v2/models/mlp/infer', binHeaders, binBody);
+  const jsonRequest = httpRequestBytes('POST', '/v2/models/mlp/infer', { 'content-type': 'application/json' }, jsonBody);
+  const floorRequest = httpRequestBytes('POST', '/', binHeaders, binBody);
+  const inferPath = '/inference.GRPCInferenceService/ModelInfer';
+  const serialize = (def['inference.GRPCInferenceService'] as unknown as { ModelInfer: { requestSerialize: (v: object) => Buffer } }).ModelInfer.requestSerialize;
+  const grpcRequestFrame = grpcFrame(serialize({ model_name: 'mlp', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16] }], raw_input_contents: [raw] }));
+  const leanGrpc = h2GrpcClient(addr.grpc!);
+  // The least an HTTP/2 gRPC front over node.submit does: take raw_input_contents (the message's last 64 bytes), submit, frame the output bytes.
+  const h2Floor = await h2InferFloor(async (message) => {
+    const data = new Float32Array(16);
+    new Uint8Array(data.buffer).set(message.subarray(message.length - 64));
+    const y = (await node.submit('mlp', { x: { type: 'float32', dims: [1, 16], data } }))['y']!.data as Float32Array;
+    return new Uint8Array(y.buffer, y.byteOffset, y.byteLength);
+  });
+  const leanH2Floor = h2GrpcClient(h2Floor.address);
+  const checkLean = (r: { status: number; body: Buffer }): void => check(r);
+
   // Interleave the paths in rounds so that a burst of load from other processes hits each of them alike.
-  const samples: Record<'submit' | 'restJson' | 'restBinary' | 'grpc' | 'httpFloor' | 'httpInferFloor' | 'restLive' | 'grpcLive' | 'grpcInferFloor', number[]> = { submit: [], restJson: [], restBinary: [], grpc: [], httpFloor: [], httpInferFloor: [], restLive: [], grpcLive: [], grpcInferFloor: [] };
+  type PathKey = 'submit' | 'restJson' | 'restBinary' | 'grpc' | 'httpFloor' | 'httpInferFloor' | 'restLive' | 'grpcLive' | 'grpcInferFloor' | 'restJsonLean' | 'restBinaryLean' | 'httpInferFloorLean' | 'httpFloorLean' | 'tcpFloorLean' | 'grpcLean' | 'h2InferFloorLean';
+  const samples = Object.fromEntries(['submit', 'restJson', 'restBinary', 'grpc', 'httpFloor', 'httpInferFloor', 'restLive', 'grpcLive', 'grpcInferFloor', 'restJsonLean', 'restBinaryLean', 'httpInferFloorLean', 'httpFloorLean', 'tcpFloorLean', 'grpcLean', 'h2InferFloorLean'].map((k) => [k, [] as number[]])) as Record<PathKey, number[]>;
   const paths: [keyof typeof samples, () => Promise<unknown>][] = [
     ['submit', () => node.submit('mlp', { x: tensor() })],
     ['restJson', async () => check(await post('/v2/models/mlp/infer', jsonBody, { 'content-type': 'application/json' }))],
@@ -171,6 +206,13 @@ async function main(): Promise<void> {
     ['restLive', async () => check(await getLive('/v2/health/live', Buffer.alloc(0), {}, 'GET'))],
     ['grpcLive', () => new Promise((resolve, reject) => grpc.ServerLive({}, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))))],
     ['grpcInferFloor', () => grpcInfer(bareGrpcClient)],
+    ['restJsonLean', async () => checkLean(await leanGatewayJson.send(jsonRequest))],
+    ['restBinaryLean', async () => checkLean(await leanGateway.send(binRequest))],
+    ['httpInferFloorLean', async () => checkLean(await leanInferFloor.send(floorRequest))],
+    ['httpFloorLean', async () => checkLean(await leanFloor.send(floorRequest))],
+    ['tcpFloorLean', async () => checkLean(await leanTcpFloor.send(floorRequest))],
+    ['grpcLean', () => leanGrpc.call(inferPath, grpcRequestFrame)],
+    ['h2InferFloorLean', () => leanH2Floor.call(inferPath, grpcRequestFrame)],
   ];
   const ROUNDS = 5;
   for (let r = 0; r < ROUNDS; r++) for (const [k, fn] of paths) samples[k].push(...(await timeIt(k, Math.ceil(N / ROUNDS), fn)));
@@ -191,6 +233,12 @@ async function main(): Promise<void> {
     `REST over a bare node:http front doing the same submit (p50): binary +${(p50('restBinary') - p50('httpInferFloor')).toFixed(3)} ms, JSON +${(p50('restJson') - p50('httpInferFloor')).toFixed(3)} ms; ` +
       `overhead ratio to that front's own overhead: binary ×${((p50('restBinary') - base) / floorOverhead).toFixed(2)}, JSON ×${((p50('restJson') - base) / floorOverhead).toFixed(2)}; ` +
       `gRPC over grpc-js ServerLive: +${(p50('grpc') - p50('grpcLive')).toFixed(3)} ms, over a bare grpc-js ModelInfer doing the same submit: +${(p50('grpc') - p50('grpcInferFloor')).toFixed(3)} ms (overhead ratio ×${((p50('grpc') - base) / (p50('grpcInferFloor') - base)).toFixed(2)})`,
+  );
+
+  console.log(
+    `lean clients (server-side added time, p50 over node.submit): REST binary +${(p50('restBinaryLean') - base).toFixed(3)} ms (a bare node:http front: +${(p50('httpInferFloorLean') - base).toFixed(3)}), ` +
+      `REST JSON +${(p50('restJsonLean') - base).toFixed(3)} ms, gRPC +${(p50('grpcLean') - base).toFixed(3)} ms (a bare node:http2 front: +${(p50('h2InferFloorLean') - base).toFixed(3)}); ` +
+      `node:http's server over a raw TCP responder: +${(p50('httpFloorLean') - p50('tcpFloorLean')).toFixed(3)} ms; standard clients' share: REST binary ${(p50('restBinary') - p50('restBinaryLean')).toFixed(3)} ms, gRPC (grpc-js) ${(p50('grpc') - p50('grpcLean')).toFixed(3)} ms`,
   );
 
   // Throughput: REST binary, 16 in flight.
@@ -228,6 +276,9 @@ async function main(): Promise<void> {
 
   grpc.close();
   bareGrpcClient.close();
+  for (const c of [leanGateway, leanGatewayJson, leanInferFloor, leanFloor, leanTcpFloor, leanGrpc, leanH2Floor]) c.close();
+  tcpFloor.close();
+  h2Floor.close();
   bareGrpc.forceShutdown();
   floor.close();
   inferFloor.close();
@@ -260,6 +311,21 @@ async function main(): Promise<void> {
       submitRequestsPerSec: Math.round(submitPerSec),
       httpFloorMsP50: round(p50('httpFloor')),
       grpcLiveMsP50: round(p50('grpcLive')),
+      restBinaryLeanOverheadMsP50: round(p50('restBinaryLean') - base),
+      restJsonLeanOverheadMsP50: round(p50('restJsonLean') - base),
+      grpcLeanOverheadMsP50: round(p50('grpcLean') - base),
+      httpInferFloorLeanOverheadMsP50: round(p50('httpInferFloorLean') - base),
+      h2InferFloorLeanOverheadMsP50: round(p50('h2InferFloorLean') - base),
+      restBinaryLeanOverFloorMsP50: round(p50('restBinaryLean') - p50('httpInferFloorLean')),
+      grpcLeanOverFloorMsP50: round(p50('grpcLean') - p50('h2InferFloorLean')),
+      restBinaryLeanRatioToFloor: round((p50('restBinaryLean') - base) / (p50('httpInferFloorLean') - base), 2),
+      grpcLeanRatioToFloor: round((p50('grpcLean') - base) / (p50('h2InferFloorLean') - base), 2),
+      grpcRatioToGrpcJsFloor: round((p50('grpc') - base) / (p50('grpcInferFloor') - base), 2),
+      nodeHttpServerMsP50: round(p50('httpFloorLean') - p50('tcpFloorLean')),
+      tcpFloorMsP50: round(p50('tcpFloorLean')),
+      restBinaryLeanCpuUs: Math.round(cpu('restBinaryLean')),
+      grpcLeanCpuUs: Math.round(cpu('grpcLean')),
+      h2InferFloorLeanCpuUs: Math.round(cpu('h2InferFloorLean')),
       loadAverage1m: round(loadavg()[0]!, 1),
     }),
   );

@@ -1,18 +1,19 @@
 import { isEparaError, toEparaError } from '@epara/core';
 import type { EparaError, EparaErrorCode } from '@epara/core';
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { GRPC_STATUS as GrpcStatus } from '../grpc/grpc-status.js';
+import type { GrpcStatusCode } from '../grpc/grpc-status.js';
 
 /** How one EPARA error code appears to a client of the gateway. */
 export interface ErrorStatus {
   /** HTTP status code. */
   readonly http: number;
-  /** gRPC status code (`@grpc/grpc-js` `status`). */
-  readonly grpc: GrpcStatus;
+  /** gRPC status code (`google.rpc.Code`: 3 `INVALID_ARGUMENT`, 14 `UNAVAILABLE`…). */
+  readonly grpc: GrpcStatusCode;
   /** Whether the same request may succeed if sent again later or to another server (`Retry-After` is set). */
   readonly retryable: boolean;
 }
 
-const row = (http: number, grpc: GrpcStatus, retryable = false): ErrorStatus => ({ http, grpc, retryable });
+const row = (http: number, grpc: GrpcStatusCode, retryable = false): ErrorStatus => ({ http, grpc, retryable });
 
 /**
  * The one table mapping every `EparaErrorCode` to an HTTP status and a gRPC code (documented in

@@ -1,124 +1,90 @@
-import { Metadata, Server, ServerCredentials, loadPackageDefinition } from '@grpc/grpc-js';
-import type { ServiceDefinition, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
+import { createServer } from 'node:http2';
+import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
-import { EXTENSIONS, metadataJson } from '../http/metadata-json.js';
-import { EparaError, isEparaError } from '@epara/core';
-import { fromGrpcRequest } from './grpc-codec.js';
-import type { GrpcInferRequest } from './grpc-codec.js';
-import { decodeModelInferRequest } from './infer-request-wire.js';
-import type { UndecodableRequest } from './infer-request-wire.js';
-import { encodeModelInferResponse } from './infer-response-wire.js';
-import { oipProtoPath } from './proto-path.js';
-import { RequestSignal } from '../protocol/request-signal.js';
-import { beginRequestTrace } from '../protocol/request-trace.js';
+import { parseGrpcTimeout } from './grpc-http2-wire.js';
+import { grpcMethods } from './grpc-methods.js';
+import { GRPC_STATUS } from './grpc-status.js';
+import { ACCEPT_ENCODING, UnaryCall } from './unary-call.js';
+import type { UnaryMethod } from './unary-call.js';
 
-/** proto-loader options: the protocol's snake_case names, int64 as numbers, oneofs named. */
-export const PROTO_LOADER_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true } as const;
+export { PROTO_LOADER_OPTIONS } from './grpc-methods.js';
 
-type Unary = (call: ServerUnaryCall<Record<string, unknown>, unknown>, cb: sendUnaryData<unknown>) => void;
+const ignore = (): void => undefined;
 
-/** The protocol's `GRPCInferenceService` on `@grpc/grpc-js`. */
+/**
+ * The protocol's `GRPCInferenceService` served directly on `node:http2` (cleartext HTTP/2, prior knowledge, as
+ * gRPC clients connect): every method of the service is unary, so each call is one {@link UnaryCall}. Speaks
+ * what standard clients expect: `grpc-timeout` deadlines, cancellation by stream reset, `gzip`/`deflate`
+ * request messages, `grpc-status`/`grpc-message` trailers (trailers-only for errors), `UNIMPLEMENTED` for
+ * unknown methods, `415` for a non-gRPC content type, and a GOAWAY on close.
+ */
 export class GrpcFront {
   readonly #o: ResolvedGatewayOptions;
-  readonly #core: InferCore;
-  readonly #server: Server;
+  readonly #methods: ReadonlyMap<string, UnaryMethod>;
+  readonly #server: Http2Server;
+  readonly #sessions = new Set<Http2Session>();
 
   constructor(o: ResolvedGatewayOptions, core: InferCore) {
     this.#o = o;
-    this.#core = core;
-    this.#server = new Server({ 'grpc.max_receive_message_length': o.maxBodyBytes, 'grpc.max_send_message_length': -1 });
-    const pkg = loadPackageDefinition(loadSync(oipProtoPath(), PROTO_LOADER_OPTIONS)) as unknown as { inference: { GRPCInferenceService: { service: ServiceDefinition } } };
-    const service = pkg.inference.GRPCInferenceService.service;
-    // ModelInfer, the hot path, uses the hand-written codec; the other methods keep protobuf.js.
-    const modelInfer = { ...service['ModelInfer']!, requestDeserialize: decodeModelInferRequest, responseSerialize: encodeModelInferResponse };
-    this.#server.addService({ ...service, ModelInfer: modelInfer } as ServiceDefinition, this.#handlers() as UntypedServiceImplementation);
+    this.#methods = grpcMethods(o, core);
+    // node:http2 refuses new streams once a session buffers more than `maxSessionMemory` (default 10 MB); a
+    // client multiplexing several calls of the allowed size on one connection should not meet that first.
+    this.#server = createServer({ maxSessionMemory: Math.max(10, Math.ceil((4 * o.maxBodyBytes) / 2 ** 20)) });
+    this.#server.on('session', (session: Http2Session) => {
+      this.#sessions.add(session);
+      session.on('error', ignore); // a broken connection ends its calls ('close'); nothing to report
+      session.once('close', () => this.#sessions.delete(session));
+    });
+    this.#server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.#call(stream, headers));
   }
 
   /** Listens; resolves with the bound port. */
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.#server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve((this.#server.address() as AddressInfo).port);
+      });
     });
   }
 
-  /** Stops taking calls, lets running ones finish, and force-closes after `graceMs`. */
+  /** Stops taking connections, sends GOAWAY (running calls finish), and destroys what is left after `graceMs`. */
   close(graceMs = 1000): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => (this.#server.forceShutdown(), resolve()), graceMs);
-      this.#server.tryShutdown(() => (clearTimeout(timer), resolve()));
+      if (!this.#server.listening) return resolve();
+      const timer = setTimeout(() => {
+        for (const s of this.#sessions) s.destroy();
+      }, graceMs);
+      this.#server.close(() => (clearTimeout(timer), resolve()));
+      for (const s of this.#sessions) s.close();
     });
   }
 
-  #handlers(): Record<string, Unary> {
-    const core = this.#core;
-    const guard = (fn: (req: Record<string, unknown>, call: ServerUnaryCall<Record<string, unknown>, unknown>) => unknown): Unary => (call, cb) => {
-      let value: unknown;
-      try {
-        value = fn(call.request, call);
-      } catch (err) {
-        return cb(grpcError(err));
-      }
-      if (value instanceof Promise) {
-        value.then(
-          (v: unknown) => cb(null, v),
-          (err: unknown) => cb(grpcError(err)),
-        );
-      } else cb(null, value);
-    };
-    return {
-      ServerLive: guard(() => ({ live: true })),
-      ServerReady: guard(() => ({ ready: core.ready() })),
-      ServerMetadata: guard(() => ({ name: this.#o.server.name, version: this.#o.server.version, extensions: EXTENSIONS })),
-      ModelReady: guard((r) => ({ ready: core.modelReady(core.model(String(r['name']), String(r['version'] ?? ''))) })),
-      ModelMetadata: guard((r) => metadataJson(core.model(String(r['name']), String(r['version'] ?? '')))),
-      ModelInfer: guard(async (r, call) => {
-        const undecodable = (r as unknown as Partial<UndecodableRequest>).undecodable;
-        if (undecodable !== undefined) throw new EparaError('INVALID_INPUT', undecodable, { field: 'request' });
-        const abort = new RequestSignal();
-        const onCancel = (): void => abort.abort();
-        call.once('cancelled', onCancel);
-        try {
-          const deadline = call.getDeadline();
-          const at = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
-          const transportDeadline = at === undefined ? undefined : this.#o.clock.now() + (at - Date.now());
-          const request = fromGrpcRequest(r as unknown as GrpcInferRequest);
-          const trace = beginRequestTrace((name) => metadataValue(call.metadata, name), request.model);
-          call.sendMetadata(responseMetadata(trace.responseHeaders));
-          const response = await core.infer(request, { signal: abort, trace: trace.context, ...(transportDeadline !== undefined ? { transportDeadline } : {}) }).catch((err: unknown) => {
-            trace.end(isEparaError(err) ? err.code : 'INTERNAL');
-            throw err;
-          });
-          trace.end();
-          return response;
-        } finally {
-          call.off('cancelled', onCancel);
-        }
-      }),
-    };
+  #call(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on('error', ignore); // a reset stream or a lost connection: the call sees 'close'
+    const contentType = headers['content-type'];
+    if (headers[':method'] !== 'POST' || contentType === undefined || !contentType.startsWith('application/grpc')) {
+      // Not a gRPC call: an HTTP status, as the protocol asks of a server (405 or 415).
+      stream.respond({ ':status': headers[':method'] !== 'POST' ? 405 : 415, 'content-type': 'text/plain' }, { endStream: false });
+      stream.end(`gRPC needs POST with content-type application/grpc; got ${headers[':method']} ${contentType ?? '(none)'}`);
+      return;
+    }
+    const method = this.#methods.get(headers[':path'] ?? '');
+    const timeoutMs = parseGrpcTimeout(headers['grpc-timeout'] as string | undefined);
+    if (!method || Number.isNaN(timeoutMs)) {
+      stream.respond({
+        ':status': 200,
+        'content-type': 'application/grpc',
+        'grpc-accept-encoding': ACCEPT_ENCODING,
+        'grpc-status': String(method ? GRPC_STATUS.OUT_OF_RANGE : GRPC_STATUS.UNIMPLEMENTED),
+        'grpc-message': method ? `invalid grpc-timeout ${JSON.stringify(headers['grpc-timeout'])}` : `unknown method ${headers[':path']}`,
+      }, { endStream: true });
+      stream.resume(); // the request's data is not read
+      return;
+    }
+    new UnaryCall({ stream, headers, method, maxMessageBytes: this.#o.maxBodyBytes, timeoutMs, now: this.#o.clock.now() });
   }
-}
-
-/** One string value of a request metadata key, as the trace headers are read. */
-function metadataValue(metadata: Metadata, name: string): string | undefined {
-  const v = metadata.get(name)[0];
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** The response's initial metadata: the request id and trace context, sent before the answer or the error. */
-function responseMetadata(headers: Readonly<Record<string, string>>): Metadata {
-  const m = new Metadata();
-  for (const [k, v] of Object.entries(headers)) m.set(k, v);
-  return m;
-}
-
-/** A gRPC status from any error, by the gateway's one error table; EPARA's code travels as `epara-code` metadata. */
-function grpcError(err: unknown): { code: number; details: string; metadata: Metadata } {
-  const { error, status, message } = errorStatusOf(err);
-  const metadata = new Metadata();
-  metadata.set('epara-code', error.code);
-  if (status.retryable) metadata.set('retry-after', String(RETRY_AFTER_SECONDS));
-  return { code: status.grpc, details: message, metadata };
 }

@@ -1,4 +1,4 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EparaError } from '@epara/core';
 import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
 import type { InferCore } from '../inference/infer-core.js';
@@ -24,21 +24,42 @@ export function matchInferPath(url: string): { readonly name: string; readonly v
   }
 }
 
+/** The state of one infer request, kept on its request and response objects (no closures per request). */
+const EXCHANGE = Symbol('epara.inferExchange');
+
+interface Exchange {
+  readonly route: InferRoute;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly name: string;
+  readonly version: string | undefined;
+  body: Buffer;
+  filled: number;
+  failed: boolean;
+  /** Created when the body is complete; aborted when the client goes away before the answer. */
+  abort: RequestSignal | undefined;
+  answered: boolean;
+}
+
+type Carrier = { [EXCHANGE]?: Exchange };
+
 /**
  * The protocol's infer route on plain node:http, the hot path of the HTTP front (health, metadata and
  * everything else go through the router). The body is read into one buffer sized by `Content-Length` (grown
- * only for a chunked body), parsed once, and the answer is written with a single `end(buffer)`.
+ * only for a chunked body), parsed once, and the answer is written with one `writeHead` (header list built
+ * once, `Content-Length` computed) and a single `end(buffer)`. The per-request state lives on the request and
+ * response objects; their listeners are shared functions.
  */
 export class InferRoute {
-  readonly #core: InferCore;
-  readonly #maxBodyBytes: number;
+  readonly core: InferCore;
+  readonly maxBodyBytes: number;
   /** Inference requests taken, and those answered (response written). */
   accepted = 0;
   answered = 0;
 
   constructor(core: InferCore, maxBodyBytes: number) {
-    this.#core = core;
-    this.#maxBodyBytes = maxBodyBytes;
+    this.core = core;
+    this.maxBodyBytes = maxBodyBytes;
   }
 
   /** Takes the request when it is `POST` on an infer URL; returns whether it did. */
@@ -49,78 +70,107 @@ export class InferRoute {
     this.accepted++;
     const declared = req.headers['content-length'];
     const length = declared === undefined ? undefined : Number(declared);
-    if (length !== undefined && length > this.#maxBodyBytes) {
-      this.#tooLarge(req, res);
+    if (length !== undefined && length > this.maxBodyBytes) {
+      tooLarge(this, req, res);
       return true;
     }
-    let body = Buffer.allocUnsafe(length ?? 0);
-    let filled = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      if (filled + chunk.length > body.length) {
-        if (filled + chunk.length > this.#maxBodyBytes) {
-          failed = true;
-          this.#tooLarge(req, res);
-          return;
-        }
-        const grown = Buffer.allocUnsafe(Math.max(filled + chunk.length, Math.min(this.#maxBodyBytes, body.length * 2)));
-        body.copy(grown, 0, 0, filled);
-        body = grown;
-      }
-      chunk.copy(body, filled);
-      filled += chunk.length;
-    });
-    req.on('end', () => {
-      if (!failed) void this.#infer(req, res, body.subarray(0, filled), path.name, path.version);
-    });
+    const x: Exchange = { route: this, req, res, name: path.name, version: path.version, body: Buffer.allocUnsafe(length ?? 0), filled: 0, failed: false, abort: undefined, answered: false };
+    (req as Carrier)[EXCHANGE] = x;
+    (res as Carrier)[EXCHANGE] = x;
+    req.on('data', onData);
+    req.on('end', onEnd);
     return true;
   }
+}
 
-  async #infer(req: IncomingMessage, res: ServerResponse, body: Buffer, name: string, version: string | undefined): Promise<void> {
-    const abort = new RequestSignal();
-    const onClose = (): void => {
-      if (!res.writableFinished) abort.abort();
-    };
-    res.once('close', onClose);
-    const trace = beginRequestTrace((h) => header(req, h), name);
-    try {
-      if (body.length === 0) throw new EparaError('INVALID_INPUT', 'the request has no body', { field: 'body' });
-      const request = parseInferBody(body, name, version, header(req, HEADER_LENGTH));
-      const response = await this.#core.infer(request, { signal: abort, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) }, trace: trace.context });
-      trace.end();
-      const { body: out, headerLength } = encodeInferResponse(response);
-      const payload = typeof out === 'string' ? Buffer.from(out) : out;
-      if (headerLength === undefined) this.#send(res, 200, { ...trace.responseHeaders, 'content-type': JSON_TYPE, 'content-length': payload.length }, payload);
-      else this.#send(res, 200, { ...trace.responseHeaders, 'content-type': 'application/octet-stream', 'inference-header-content-length': headerLength, 'content-length': payload.length }, payload);
-    } catch (err) {
-      const { error, status, message } = errorStatusOf(err);
-      trace.end(error.code); // a no-op when the answer already ended it (a failure while encoding)
-      this.#sendJson(res, status.http, { error: message, code: error.code }, { ...trace.responseHeaders, ...(status.retryable ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {}) });
-    } finally {
-      res.off('close', onClose);
+function onData(this: IncomingMessage & Carrier, chunk: Buffer): void {
+  const x = this[EXCHANGE]!;
+  if (x.failed) return;
+  const max = x.route.maxBodyBytes;
+  if (x.filled + chunk.length > x.body.length) {
+    if (x.filled + chunk.length > max) {
+      x.failed = true;
+      tooLarge(x.route, x.req, x.res);
+      return;
     }
+    const grown = Buffer.allocUnsafe(Math.max(x.filled + chunk.length, Math.min(max, x.body.length * 2)));
+    x.body.copy(grown, 0, 0, x.filled);
+    x.body = grown;
   }
+  chunk.copy(x.body, x.filled);
+  x.filled += chunk.length;
+}
 
-  #tooLarge(req: IncomingMessage, res: ServerResponse): void {
-    // The rest of the body is not read: the answer closes the connection.
-    this.#sendJson(res, 413, { error: `request body is larger than the limit of ${this.#maxBodyBytes} bytes`, code: 'INVALID_INPUT' }, { connection: 'close' });
-    req.resume();
-  }
+function onEnd(this: IncomingMessage & Carrier): void {
+  const x = this[EXCHANGE]!;
+  if (x.failed) return;
+  x.abort = new RequestSignal();
+  x.res.on('close', onClose);
+  void infer(x);
+}
 
-  #sendJson(res: ServerResponse, status: number, value: unknown, headers: OutgoingHttpHeaders): void {
-    const payload = Buffer.from(JSON.stringify(value));
-    this.#send(res, status, { ...headers, 'content-type': JSON_TYPE, 'content-length': payload.length }, payload);
-  }
+/** The response closed: before the answer was written, the client went away. */
+function onClose(this: ServerResponse & Carrier): void {
+  const x = this[EXCHANGE]!;
+  if (!x.answered && !this.writableFinished) x.abort?.abort();
+}
 
-  #send(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, payload: Buffer): void {
-    this.answered++;
-    if (res.headersSent || res.destroyed) return;
-    // While draining, every answer closes its connection, so clients do not keep sockets to a server about to go.
-    if (this.#core.draining) headers['connection'] = 'close';
-    res.writeHead(status, headers);
-    res.end(payload);
+async function infer(x: Exchange): Promise<void> {
+  const { req, route } = x;
+  const trace = beginRequestTrace((h) => header(req, h), x.name);
+  try {
+    if (x.filled === 0) throw new EparaError('INVALID_INPUT', 'the request has no body', { field: 'body' });
+    const request = parseInferBody(x.body.subarray(0, x.filled), x.name, x.version, header(req, HEADER_LENGTH));
+    const response = await route.core.infer(request, { signal: x.abort!, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) }, trace: trace.context });
+    trace.end();
+    const { body: out, headerLength } = encodeInferResponse(response);
+    const payload = typeof out === 'string' ? Buffer.from(out) : out;
+    const headers = traceHeaders(trace.responseHeaders);
+    if (headerLength === undefined) headers.push('content-type', JSON_TYPE);
+    else headers.push('content-type', 'application/octet-stream', 'inference-header-content-length', String(headerLength));
+    send(x, 200, headers, payload);
+  } catch (err) {
+    const { error, status, message } = errorStatusOf(err);
+    trace.end(error.code); // a no-op when the answer already ended it (a failure while encoding)
+    const headers = traceHeaders(trace.responseHeaders);
+    if (status.retryable) headers.push('retry-after', String(RETRY_AFTER_SECONDS));
+    sendJson(x, status.http, { error: message, code: error.code }, headers);
   }
+}
+
+function traceHeaders(h: Readonly<Record<string, string>>): string[] {
+  const out: string[] = [];
+  for (const k in h) out.push(k, h[k]!);
+  return out;
+}
+
+function tooLarge(route: InferRoute, req: IncomingMessage, res: ServerResponse): void {
+  // The rest of the body is not read: the answer closes the connection.
+  sendJson({ route, res }, 413, { error: `request body is larger than the limit of ${route.maxBodyBytes} bytes`, code: 'INVALID_INPUT' }, ['connection', 'close']);
+  req.resume();
+}
+
+function sendJson(x: Pick<Exchange, 'route' | 'res'> & { answered?: boolean }, status: number, value: unknown, headers: string[]): void {
+  headers.push('content-type', JSON_TYPE);
+  send(x, status, headers, Buffer.from(JSON.stringify(value)));
+}
+
+/** Writes the answer: the header list (flat name/value pairs) plus `Content-Length`, then the payload. */
+function send(x: Pick<Exchange, 'route' | 'res'> & { answered?: boolean }, status: number, headers: string[], payload: Buffer): void {
+  x.route.answered++;
+  x.answered = true;
+  const res = x.res;
+  if (res.headersSent || res.destroyed) return;
+  // While draining, every answer closes its connection, so clients do not keep sockets to a server about to go.
+  if (x.route.core.draining && !hasHeader(headers, 'connection')) headers.push('connection', 'close');
+  headers.push('content-length', String(payload.length));
+  res.writeHead(status, headers);
+  res.end(payload);
+}
+
+function hasHeader(headers: readonly string[], name: string): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return true;
+  return false;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -1,0 +1,71 @@
+import { EparaError, isEparaError } from '@epara/core';
+import { loadSync } from '@grpc/proto-loader';
+import type { ResolvedGatewayOptions } from '../gateway-options.js';
+import { EXTENSIONS, metadataJson } from '../http/metadata-json.js';
+import type { InferCore } from '../inference/infer-core.js';
+import type { InferResponse } from '../protocol/infer-types.js';
+import { beginRequestTrace } from '../protocol/request-trace.js';
+import { fromGrpcRequest } from './grpc-codec.js';
+import type { GrpcInferRequest } from './grpc-codec.js';
+import { decodeModelInferRequest } from './infer-request-wire.js';
+import type { UndecodableRequest } from './infer-request-wire.js';
+import { encodeModelInferResponse } from './infer-response-wire.js';
+import { oipProtoPath } from './proto-path.js';
+import type { UnaryCallContext, UnaryMethod } from './unary-call.js';
+
+/** proto-loader options: the protocol's snake_case names, int64 as numbers, oneofs named. */
+export const PROTO_LOADER_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true } as const;
+
+/** The service's full name, the first part of every method path (`/inference.GRPCInferenceService/ModelInfer`). */
+export const SERVICE_NAME = 'inference.GRPCInferenceService';
+
+interface LoadedMethod {
+  readonly path: string;
+  readonly requestDeserialize: (b: Buffer) => Record<string, unknown>;
+  readonly responseSerialize: (v: unknown) => Buffer;
+}
+
+type Handler = (req: Record<string, unknown>, call: UnaryCallContext) => unknown;
+
+/**
+ * The protocol's `GRPCInferenceService` methods by path: `ModelInfer`, the hot path, with the hand-written
+ * codec; the others with protobuf.js codecs that `@grpc/proto-loader` builds from the shipped `.proto`.
+ */
+export function grpcMethods(o: ResolvedGatewayOptions, core: InferCore): ReadonlyMap<string, UnaryMethod> {
+  const service = loadSync(oipProtoPath(), PROTO_LOADER_OPTIONS)[SERVICE_NAME] as unknown as Record<string, LoadedMethod>;
+  const protobuf = (name: string, handle: Handler): [string, UnaryMethod] => {
+    const m = service[name]!;
+    const decode = (b: Buffer): Record<string, unknown> => {
+      try {
+        return m.requestDeserialize(b);
+      } catch (err) {
+        throw new EparaError('INVALID_INPUT', `the ${name} request message is malformed: ${(err as Error).message}`, { field: 'request' });
+      }
+    };
+    return [m.path, { decode, encode: m.responseSerialize, handle }];
+  };
+  const model = (r: Record<string, unknown>): ReturnType<InferCore['model']> => core.model(String(r['name']), String(r['version'] ?? ''));
+  return new Map<string, UnaryMethod>([
+    protobuf('ServerLive', () => ({ live: true })),
+    protobuf('ServerReady', () => ({ ready: core.ready() })),
+    protobuf('ServerMetadata', () => ({ name: o.server.name, version: o.server.version, extensions: EXTENSIONS })),
+    protobuf('ModelReady', (r) => ({ ready: core.modelReady(model(r)) })),
+    protobuf('ModelMetadata', (r) => metadataJson(model(r))),
+    [service['ModelInfer']!.path, { decode: decodeModelInferRequest, encode: encodeModelInferResponse, handle: (r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext) => modelInfer(core, r, call) }],
+  ]);
+}
+
+async function modelInfer(core: InferCore, r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext): Promise<InferResponse> {
+  if ('undecodable' in r) throw new EparaError('INVALID_INPUT', r.undecodable, { field: 'request' });
+  const request = fromGrpcRequest(r);
+  const trace = beginRequestTrace((key) => call.metadata(key), request.model);
+  call.responseMetadata = trace.responseHeaders;
+  try {
+    const response = await core.infer(request, { signal: call.signal, trace: trace.context, ...(call.deadline !== undefined ? { transportDeadline: call.deadline } : {}) });
+    trace.end();
+    return response;
+  } catch (err) {
+    trace.end(isEparaError(err) ? err.code : 'INTERNAL');
+    throw err;
+  }
+}

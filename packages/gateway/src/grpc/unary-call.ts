@@ -1,0 +1,168 @@
+import { constants as h2 } from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { gunzip, inflate } from 'node:zlib';
+import { EparaError } from '@epara/core';
+import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
+import { RequestSignal } from '../protocol/request-signal.js';
+import { encodeGrpcMessage, frameMessage, readUnaryMessage } from './grpc-http2-wire.js';
+import { GRPC_STATUS } from './grpc-status.js';
+
+/** Request encodings the server accepts (`grpc-accept-encoding`); answers are always sent uncompressed. */
+export const ACCEPT_ENCODING = 'identity,deflate,gzip';
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What a method handler sees of its call. */
+export interface UnaryCallContext {
+  /** Aborted when the client cancels (RST_STREAM, connection lost) or the call's deadline passes. */
+  readonly signal: RequestSignal;
+  /** The call's deadline (`grpc-timeout`) on the node's clock, ms; undefined without one. */
+  readonly deadline: number | undefined;
+  /** One request metadata value by lowercase key (text keys; `-bin` keys stay base64). */
+  metadata(key: string): string | undefined;
+  /** Response metadata sent with the answer, or with the status when the call fails. */
+  responseMetadata: Readonly<Record<string, string>>;
+}
+
+/** One method: its codec and its handler (a value or a promise of one; a throw or rejection becomes a status). */
+export interface UnaryMethod {
+  readonly decode: (message: Buffer) => unknown;
+  readonly encode: (value: never) => Uint8Array;
+  readonly handle: (request: never, call: UnaryCallContext) => unknown;
+}
+
+/**
+ * One unary call on an HTTP/2 stream: gathers the request's DATA (refusing it past `maxMessageBytes`),
+ * reads the one length-prefixed message (inflating a `gzip`/`deflate` one), runs the handler, and answers
+ * HEADERS + DATA + trailers, or a trailers-only status. The deadline timer and a reset stream abort the
+ * handler's signal; exactly one answer is ever written.
+ */
+export class UnaryCall implements UnaryCallContext {
+  readonly signal = new RequestSignal();
+  readonly deadline: number | undefined;
+  responseMetadata: Readonly<Record<string, string>> = {};
+  readonly #stream: ServerHttp2Stream;
+  readonly #headers: IncomingHttpHeaders;
+  readonly #method: UnaryMethod;
+  readonly #maxMessageBytes: number;
+  #first: Buffer | undefined;
+  #chunks: Buffer[] | undefined;
+  #length = 0;
+  /** The first message's length from its prefix, once 5 bytes arrived (-1 before). */
+  #declared = -1;
+  #done = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(o: { stream: ServerHttp2Stream; headers: IncomingHttpHeaders; method: UnaryMethod; maxMessageBytes: number; timeoutMs: number | undefined; now: number }) {
+    this.#stream = o.stream;
+    this.#headers = o.headers;
+    this.#method = o.method;
+    this.#maxMessageBytes = o.maxMessageBytes;
+    this.deadline = o.timeoutMs === undefined ? undefined : o.now + o.timeoutMs;
+    // A timer cannot wait longer than 2^31 - 1 ms (node fires it at once instead): a deadline past ~24 days needs none.
+    if (o.timeoutMs !== undefined && o.timeoutMs <= MAX_TIMER_MS) this.#timer = setTimeout(() => this.#expire(), o.timeoutMs);
+    o.stream.on('data', (chunk: Buffer) => this.#data(chunk));
+    o.stream.once('end', () => this.#end());
+    o.stream.once('close', () => this.#closed());
+  }
+
+  metadata(key: string): string | undefined {
+    const v = this.#headers[key];
+    return Array.isArray(v) ? v[0] : v;
+  }
+
+  #data(chunk: Buffer): void {
+    if (this.#done) return;
+    this.#length += chunk.length;
+    if (this.#first === undefined) this.#first = chunk;
+    else (this.#chunks ??= [this.#first]).push(chunk);
+    if (this.#declared < 0 && this.#length >= 5) this.#declared = (this.#chunks ? Buffer.concat(this.#chunks, 5) : this.#first).readUInt32BE(1);
+    if (this.#declared > this.#maxMessageBytes || this.#length > this.#maxMessageBytes + 5) {
+      this.fail(GRPC_STATUS.RESOURCE_EXHAUSTED, `the request message (${Math.max(this.#declared, this.#length - 5)} bytes) is larger than the limit of ${this.#maxMessageBytes} bytes`);
+      // Nothing more of this request is wanted: reset the stream (after the status) so the client stops sending.
+      this.#stream.close(h2.NGHTTP2_NO_ERROR);
+    }
+  }
+
+  #end(): void {
+    if (this.#done) return;
+    const body = this.#chunks ? Buffer.concat(this.#chunks, this.#length) : (this.#first ?? Buffer.alloc(0));
+    this.#first = this.#chunks = undefined;
+    const m = readUnaryMessage(body);
+    if (!m.ok) return this.fail(m.status, m.message);
+    if (!m.compressed) return this.#run(m.message);
+    const encoding = this.metadata('grpc-encoding');
+    if (encoding !== 'gzip' && encoding !== 'deflate') {
+      return encoding === undefined || encoding === 'identity'
+        ? this.fail(GRPC_STATUS.INTERNAL, 'the request message is flagged compressed but the call has no grpc-encoding')
+        : this.fail(GRPC_STATUS.UNIMPLEMENTED, `grpc-encoding ${encoding} is not supported (supported: ${ACCEPT_ENCODING})`);
+    }
+    (encoding === 'gzip' ? gunzip : inflate)(m.message, { maxOutputLength: this.#maxMessageBytes }, (err, plain) => {
+      if (!err) return this.#run(plain);
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') this.fail(GRPC_STATUS.RESOURCE_EXHAUSTED, `the decompressed request message is larger than the limit of ${this.#maxMessageBytes} bytes`);
+      else this.fail(GRPC_STATUS.INTERNAL, `the ${encoding} request message does not decompress: ${err.message}`);
+    });
+  }
+
+  #run(message: Buffer): void {
+    let value: unknown;
+    try {
+      value = this.#method.handle(this.#method.decode(message) as never, this);
+    } catch (err) {
+      return this.#error(err);
+    }
+    if (value instanceof Promise) value.then((v: unknown) => this.#answer(v), (err: unknown) => this.#error(err));
+    else this.#answer(value);
+  }
+
+  #answer(value: unknown): void {
+    if (this.#done) return;
+    let frame: Buffer;
+    try {
+      frame = frameMessage(this.#method.encode(value as never));
+    } catch (err) {
+      return this.#error(err);
+    }
+    if (!this.#finish()) return;
+    const stream = this.#stream;
+    stream.respond({ ...this.responseMetadata, ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING }, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    stream.end(frame);
+  }
+
+  #error(err: unknown): void {
+    const { error, status, message } = errorStatusOf(err);
+    const extra: OutgoingHttpHeaders = { 'epara-code': error.code };
+    if (status.retryable) extra['retry-after'] = String(RETRY_AFTER_SECONDS);
+    this.fail(status.grpc, message, extra);
+  }
+
+  /** Answers a status without a message (trailers-only), unless the call was already answered or is gone. */
+  fail(status: number, message: string, extra: OutgoingHttpHeaders = {}): void {
+    if (!this.#finish()) return;
+    this.#stream.respond({ ...this.responseMetadata, ...extra, ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING, 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(message) }, { endStream: true });
+  }
+
+  /** Marks the call answered; false when it already was or the stream cannot take an answer any more. */
+  #finish(): boolean {
+    if (this.#done) return false;
+    this.#done = true;
+    this.#first = this.#chunks = undefined;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    return !this.#stream.destroyed && !this.#stream.headersSent;
+  }
+
+  #expire(): void {
+    this.#timer = undefined;
+    if (this.#done) return;
+    this.fail(GRPC_STATUS.DEADLINE_EXCEEDED, 'deadline exceeded');
+    this.signal.abort(new EparaError('DEADLINE_EXCEEDED', 'the gRPC deadline passed before the answer'));
+  }
+
+  #closed(): void {
+    // Closed before an answer: the client reset the stream or the connection went away.
+    if (this.#done) return;
+    this.#finish();
+    this.signal.abort();
+  }
+}
