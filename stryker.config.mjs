@@ -43,6 +43,9 @@ export default {
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   coverageAnalysis: 'perTest',
   mutate: [...mutate, ...notTests, `!${CORE}/index.ts`, `!${CORE}/internal.ts`],
+  // Not copied to the sandbox: other groups' sandboxes and reports (groups may run side by side), and what
+  // no unit test reads.
+  ignorePatterns: ['.tmp', 'reports', 'docs', 'bench', 'examples', 'test/*', '!test/setup'],
   ignoreStatic: true,
   incremental: true,
   incrementalFile: `reports/mutation/${group}.incremental.json`,
