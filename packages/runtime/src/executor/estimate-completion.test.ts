@@ -45,6 +45,9 @@ describe('estimateCompletion (runtime)', () => {
     const d0 = device(10, [l, other], ms);
     const d1 = device(1000, [other], ms);
     expect(estimateCompletion(l, [d0, d1], 0)).toBe(10 + 7 + 3);
+    // A third device without `other` does not share its backlog.
+    const d2 = device(1000, [l], ms);
+    expect(estimateCompletion(l, [d0, d1, d2], 0)).toBe(10 + 7 + 3);
   });
 
   it('an empty other queue adds nothing, and the lane is not its own other', () => {

@@ -113,6 +113,18 @@ describe('ExecutorStream', () => {
     expect((await end).done).toBe(true);
   });
 
+  it('an iterator started before the first push waits for it instead of ending', async () => {
+    const { pending, stream } = harness();
+    const it = stream[Symbol.asyncIterator]();
+    const first = it.next();
+    await flush();
+    stream.push(frame(1));
+    pending[0]!.resolve(frame(3));
+    expect(await first).toMatchObject({ done: false, value: { seq: 0, ok: true } });
+    void stream.close();
+    expect((await it.next()).done).toBe(true);
+  });
+
   it('abort() withdraws the queued frames through their signal and closes the stream', async () => {
     const { pending, stream } = harness();
     stream.push(frame(1));
