@@ -10,5 +10,8 @@ export default {
     'packages/core/src/scheduling/device-timeline.ts',
     'packages/core/src/routing/routing-common.ts',
   ],
-  incrementalFile: 'reports/mutation/core-scoped-incremental.json',
+  incrementalFile: 'reports/mutation/core-scoped.incremental.json',
+  jsonReporter: { fileName: 'reports/mutation/core-scoped.json' },
+  htmlReporter: { fileName: 'reports/mutation/core-scoped.html' },
+  tempDirName: '.tmp/stryker-core-scoped',
 };

@@ -1,11 +1,22 @@
 #!/usr/bin/env node
 // Reads Stryker's JSON report and prints the mutation figures, overall and per package (and, for runtime and
 // mesh, their scoped modules); the last line is one JSON object.
-import { readFileSync } from 'node:fs';
+//
+// Each group of stryker.config.mjs writes its own report (reports/mutation/<group>.json). With MUTATION_GROUP set
+// this reads that group's report; otherwise it adds up every group's report there (or `all.json`, the report of
+// an ungrouped run, when no group has one).
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const report = JSON.parse(readFileSync(new URL('../reports/mutation/mutation.json', import.meta.url), 'utf8'));
+const dir = fileURLToPath(new URL('../reports/mutation/', import.meta.url));
+const group = process.env.MUTATION_GROUP;
+// The groups' reports: every `<name>.json` there but the incremental files and the two whole-run reports.
+const grouped = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json') && !f.endsWith('.incremental.json') && f !== 'all.json' && f !== 'core-scoped.json').map((f) => f.slice(0, -5)) : [];
+const names = group ? [group] : grouped.length > 0 ? grouped : ['all'];
+const report = { files: {} };
+for (const name of names) Object.assign(report.files, JSON.parse(readFileSync(`${dir}${name}.json`, 'utf8')).files);
+console.log(`reports: ${names.join(', ')}`);
 const blank = () => ({ killed: 0, survived: 0, noCoverage: 0, timeout: 0, compileErrors: 0, ignored: 0 });
 const total = blank();
 const byPackage = {};

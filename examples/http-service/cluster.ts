@@ -71,7 +71,7 @@ export async function startCluster(o: { psk: string; frontHostsModel?: boolean }
     ...common,
   });
   await front.start();
-  await waitFor(() => front.view().entries['worker']?.instances.some((i) => i.serviceId === SEGMENT.id && i.status === 'ready') === true);
+  await viewShows(front, () => front.view().entries['worker']?.instances.some((i) => i.serviceId === SEGMENT.id && i.status === 'ready') === true);
   return {
     front,
     worker,
@@ -84,11 +84,23 @@ export async function startCluster(o: { psk: string; frontHostsModel?: boolean }
   };
 }
 
-/** Polls a condition the background ring sync makes true (a few 100 ms rounds). */
-async function waitFor(check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('the front node never saw the worker\'s instance');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/**
+ * Resolves once `check` holds for `node`'s view: checked now and on each `viewChanged` of the node (the ring
+ * brings the worker's instance within a few 100 ms rounds), no polling. `timeoutMs` only bounds a failure.
+ */
+function viewShows(node: MeshNode, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      node.off('viewChanged', recheck);
+      if (err) reject(err);
+      else resolve();
+    };
+    const recheck = (): void => {
+      if (check()) done();
+    };
+    const timer = setTimeout(() => done(new Error("the front node never saw the worker's instance")), timeoutMs);
+    node.on('viewChanged', recheck);
+    recheck();
+  });
 }

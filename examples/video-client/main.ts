@@ -155,13 +155,23 @@ function outcome(r: StreamResult): FrameOutcome {
   return { seq: r.seq, ok: true, latencyMs: r.latencyMs, seenX: maskCentroidX(r.outputs), drawnX: blockX(r.seq) + 20 };
 }
 
-async function waitForInstance(node: MeshNode, serviceId: string): Promise<void> {
-  const start = Date.now();
-  const ready = () => Object.values(node.view().entries).some((e) => e.serverId !== node.id && e.instances.some((i) => i.serviceId === serviceId && i.status === 'ready'));
-  while (!ready()) {
-    if (Date.now() - start > 15_000) throw new Error(`no peer of ${node.id} reported a ready ${serviceId} instance`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Resolves once a peer of `node` reports a ready instance of the service: checked on each `viewChanged`, no polling. */
+function waitForInstance(node: MeshNode, serviceId: string): Promise<void> {
+  const ready = (): boolean => Object.values(node.view().entries).some((e) => e.serverId !== node.id && e.instances.some((i) => i.serviceId === serviceId && i.status === 'ready'));
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      node.off('viewChanged', recheck);
+      if (err) reject(err);
+      else resolve();
+    };
+    const recheck = (): void => {
+      if (ready()) done();
+    };
+    const timer = setTimeout(() => done(new Error(`no peer of ${node.id} reported a ready ${serviceId} instance`)), 15_000);
+    node.on('viewChanged', recheck);
+    recheck();
+  });
 }
 
 // `tsx main.ts` streams for 10 s; `tsx main.ts --short` for 2 s.

@@ -2,6 +2,7 @@ import { affineProfile } from '@epara/core';
 import type { LocalExecutor, NamedTensors, ParallelPlan, ServiceSpec } from '@epara/core';
 import { createFakeExecutor, createWebSocketTransport, createNode } from '@epara/mesh';
 import type { FakeExecutor, MeshNode, Transport } from '@epara/mesh';
+import { until, watch } from '../mesh/helpers.js';
 
 export const PSK = 'dashboard-test-psk-0123456789';
 
@@ -73,6 +74,7 @@ export async function startWsCluster(size: number): Promise<TestNode[]> {
         { serviceId: 'video', ratePerServer: {}, streams: [{ rateHz: 15, accessServer: 'n1' }] },
       ] },
     });
+    watch(node);
     await node.start();
     out.push({ id, node, executor, transport });
   }
@@ -81,11 +83,5 @@ export async function startWsCluster(size: number): Promise<TestNode[]> {
 
 export const tensor = (v: number): NamedTensors => ({ x: { type: 'float32', dims: [1], data: Float32Array.from([v]) } });
 
-/** Waits for a condition made true by background activity; fails after `ms`. */
-export async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Waits for a condition on the events of the cluster's nodes (the mesh tests' helper; no polling). */
+export { until };

@@ -124,7 +124,8 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
     // shows a non-zero rate. (Whether it does depends on the placement objective: valued by offered load, every
     // node here may host both services, and then nothing needs offloading at this load.)
     await page.waitForSelector('.matrix', { timeout: 10_000 });
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Two more updates of the page under load: any request offloaded before the second is in its matrix.
+    await waitTicks(page, (await ticks(page)) + 2, 10_000);
     const offloaded = nodes.reduce((a, c) => a + c.node.stats().offloaded, 0);
     if (offloaded > 0) await page.waitForSelector('.matrix td.hot', { timeout: 10_000 });
 
@@ -134,12 +135,10 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-live.png'), fullPage: true });
 
     // Kill n1 (it hosts an instance) the way a machine dies: its executor stops answering, its sockets go away.
-    const killedAt = Date.now();
+    // The page shows it within 5 s (the wait's bound; no duration is asserted besides).
     nodes[1]!.executor.freeze();
     await nodes[1]!.transport.close();
     await page.waitForSelector('[data-node="n1"]:is([data-health="suspected"], [data-health="dead"])', { timeout: 5_000 });
-    const seenAfterMs = Date.now() - killedAt;
-    expect(seenAfterMs).toBeLessThan(5_000);
     await waitTicks(page, (await ticks(page)) + 3, 10_000);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-failure.png'), fullPage: true });
     if (process.env['EPARA_UPDATE_DOCS_SCREENSHOT'] === '1') {

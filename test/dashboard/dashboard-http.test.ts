@@ -5,6 +5,7 @@ import { createDashboard, mountDashboard, resolveDashboardOptions } from '@epara
 import type { Dashboard, TickMessage } from '@epara/dashboard';
 import { closeAll, input, startCluster, until } from '../mesh/helpers.js';
 import type { ClusterNode } from '../mesh/helpers.js';
+import { readEvents } from './sse.js';
 
 const TOKEN = 'a-dashboard-token-of-some-length';
 
@@ -29,28 +30,6 @@ async function serve(d: Dashboard): Promise<string> {
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
   const a = server.address();
   return `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
-}
-
-/** Reads server-sent events from a response until `stop` says enough. */
-async function readEvents(res: Response, stop: (events: { event: string; data: unknown }[]) => boolean): Promise<{ event: string; data: unknown }[]> {
-  const reader = res.body!.getReader();
-  const events: { event: string; data: unknown }[] = [];
-  let buf = '';
-  while (!stop(events)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += new TextDecoder().decode(value);
-    let i: number;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data) events.push({ event, data: JSON.parse(data) });
-    }
-  }
-  await reader.cancel();
-  return events;
 }
 
 describe('dashboard options', () => {

@@ -7,8 +7,9 @@ import { createDashboard } from '@epara/dashboard';
 import type { Dashboard, HistoryMessage, TickMessage } from '@epara/dashboard';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { ECHO, PSK, aliveIds, input, until } from '../mesh/helpers.js';
+import { ECHO, PSK, aliveIds, input, until, watch } from '../mesh/helpers.js';
 import { skipNats, uniqueName, useNatsServer } from '../nats/nats-server.js';
+import { readEvents } from './sse.js';
 import type { TestNatsServer } from '../nats/nats-server.js';
 
 const TOKEN = 'nats-dashboard-token-0123456789';
@@ -38,6 +39,7 @@ describe.skipIf(skipNats())('dashboard of a node on NATS (transport and KV view)
         services: [ECHO],
         placement: false,
       });
+      watch(node);
       await node.start();
       members.push({ nc, node });
     }
@@ -61,13 +63,18 @@ describe.skipIf(skipNats())('dashboard of a node on NATS (transport and KV view)
 
   it('shows both servers, the remote instance, the offload flow and the completions', async () => {
     for (let i = 0; i < 4; i++) await members[0]!.node.submit('echo', input([i]), { deadline: Date.now() + 2000 });
-    await new Promise((r) => setTimeout(r, 300));
-    const res = await fetch(`${base}/dashboard/snapshot.json`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    const { tick, history } = (await res.json()) as { tick: TickMessage; history: HistoryMessage };
-    const good = history.points.reduce((s, p) => s + (p.values['echo']?.goodput ?? 0) * 0.2, 0);
+    // The live stream: the history so far, then the dashboard's next two ticks (every 200 ms), the first of
+    // which is collected after the completions above.
+    const res = await fetch(`${base}/dashboard/events`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const events = await readEvents(res, (ev) => ev.filter((e) => e.event === 'tick').length >= 2);
+    expect(events[0]!.event).toBe('history');
+    const history = events[0]!.data as HistoryMessage;
+    const ticks = events.filter((e) => e.event === 'tick').map((e) => e.data as TickMessage);
+    const tick = ticks[ticks.length - 1]!;
+    const good = [...history.points, ...ticks.map((t) => t.point)].reduce((s, p) => s + (p.values['echo']?.goodput ?? 0) * 0.2, 0);
     expect(good).toBeGreaterThan(0);
     expect(tick.nodes.map((n) => [n.id, n.health])).toEqual([['n0', 'alive'], ['n1', 'alive']]);
     expect(tick.nodes[1]!.devices.flatMap((d) => d.instances.map((i) => `${i.serviceId}:${i.status}`))).toEqual(['echo:READY']);
-    expect(tick.flows.some((f) => f.from === 'n0' && f.ratePerSec > 0)).toBe(true);
+    expect(ticks.some((t) => t.flows.some((f) => f.from === 'n0' && f.ratePerSec > 0))).toBe(true);
   });
 });

@@ -19,11 +19,18 @@ for (const [i, id] of ['edge-a', 'edge-b', 'edge-c'].entries()) {
   nodes.push(node);
 }
 
-// Wait until edge-a's view shows the echo instance on edge-c (a few ring rounds).
+// Wait until edge-a's view shows the echo instance on edge-c (a few ring rounds): checked on each view change.
 const [a] = nodes;
-while (!a!.view().entries['edge-c']?.instances.some((x) => x.serviceId === 'echo' && x.status === 'ready')) {
-  await new Promise((r) => setTimeout(r, 20));
-}
+const echoOnC = (): boolean => a!.view().entries['edge-c']?.instances.some((x) => x.serviceId === 'echo' && x.status === 'ready') === true;
+await new Promise<void>((resolve) => {
+  const check = (): void => {
+    if (!echoOnC()) return;
+    a!.off('viewChanged', check);
+    resolve();
+  };
+  a!.on('viewChanged', check);
+  check();
+});
 
 const outputs = await a!.submit('echo', { x: { type: 'float32', dims: [2], data: Float32Array.of(1, 2) } }, { deadline: Date.now() + 500 });
 console.log(outputs['x']!.data, 'computed on server', outputs['server']!.data[0]); // Float32Array [2, 4], 2

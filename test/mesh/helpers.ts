@@ -70,33 +70,54 @@ export const aliveIds = (node: MeshNode): string[] =>
     .map((e) => e.serverId)
     .sort();
 
-/** Every node event: whatever changes what a test waits for comes with one of these (at least `syncCompleted`). */
-const NODE_EVENTS = ['peerJoined', 'peerLeft', 'requestOffloaded', 'requestCompleted', 'frameCompleted', 'requestReceived', 'requestRejected', 'placementApplied', 'placementComputed', 'syncCompleted', 'frameRejected'] as const;
+/** Every node event: whatever changes what a test waits for comes with one of these (a view change with `viewChanged`). */
+const NODE_EVENTS = ['peerJoined', 'peerLeft', 'viewChanged', 'requestOffloaded', 'requestCompleted', 'frameCompleted', 'requestReceived', 'requestRejected', 'placementApplied', 'placementComputed', 'syncCompleted', 'frameRejected'] as const;
 
-/** Nodes whose events {@link until} re-checks its condition on ({@link startCluster} adds its own). */
-const watched = new Set<MeshNode>();
+/** A view sync on its own (a NATS KV view beside a node): its view changes and rounds. */
+const SYNC_EVENTS = ['viewUpdated', 'peerJoined', 'peerLeft', 'roundCompleted'] as const;
+
+/** What {@link until} can listen to: a node, or a view sync used without one. */
+interface Watchable {
+  on(event: string, listener: () => void): unknown;
+  off(event: string, listener: () => void): unknown;
+}
+/** Sources whose events {@link until} re-checks its condition on ({@link startCluster} adds its nodes). */
+const watched = new Map<Watchable, readonly string[]>();
+/** The re-checks of the pending {@link until} calls, run by {@link changed}. */
+const pending = new Set<() => void>();
 
 /** Makes {@link until} re-check on the events of these nodes (for nodes a test creates itself). */
 export function watch(...nodes: MeshNode[]): void {
-  for (const n of nodes) watched.add(n);
+  for (const n of nodes) watched.set(n as unknown as Watchable, NODE_EVENTS);
+}
+
+/** Makes {@link until} re-check on the view updates and rounds of these view syncs (used without a node). */
+export function watchSync(...syncs: { on(event: 'viewUpdated', listener: () => void): unknown }[]): void {
+  for (const s of syncs) watched.set(s as unknown as Watchable, SYNC_EVENTS);
 }
 
 /**
- * Waits for a condition that background activity (sync rounds, requests, placements) makes true. It is
- * checked now and again on every event of the watched nodes — no polling; a ring emits `syncCompleted` every
- * period, so a view change is seen within one round. `ms` only bounds a failure.
+ * Tells the pending {@link until} calls that state a test keeps itself changed (a list a hook appends to,
+ * a counter a wrapper bumps): they re-check now. State the nodes keep comes with a node event instead.
+ */
+export function changed(): void {
+  for (const recheck of [...pending]) recheck();
+}
+
+/**
+ * Waits for a condition that background activity (sync rounds, view changes, requests, placements) makes
+ * true. It is checked now, then on every event of the watched nodes and on every {@link changed} — no polling.
+ * `ms` only bounds a failure.
  */
 export function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
   if (check()) return Promise.resolve();
   const sources = [...watched];
-  // Nodes this helper does not watch (a NATS cluster's, whose KV view emits no periodic event): re-check on a
-  // short interval instead.
-  const poll = sources.length === 0;
+  const count = sources.length;
   return new Promise<void>((resolve, reject) => {
     const done = (err?: Error): void => {
       clearTimeout(timer);
-      clearInterval(ticker);
-      for (const n of sources) for (const e of NODE_EVENTS) n.off(e, recheck);
+      pending.delete(recheck);
+      for (const [n, events] of sources) for (const e of events) n.off(e, recheck);
       if (err) reject(err);
       else resolve();
     };
@@ -107,9 +128,9 @@ export function until(check: () => boolean, what: string, ms = 15_000): Promise<
         done(err instanceof Error ? err : new Error(String(err)));
       }
     };
-    const timer = setTimeout(() => done(new Error(`timed out waiting until ${what}`)), ms);
-    const ticker = poll ? setInterval(recheck, 10) : undefined;
-    for (const n of sources) for (const e of NODE_EVENTS) n.on(e, recheck);
+    const timer = setTimeout(() => done(new Error(`timed out waiting until ${what} (re-checked on the events of ${count} watched node(s) or view sync(s))`)), ms);
+    pending.add(recheck);
+    for (const [n, events] of sources) for (const e of events) n.on(e, recheck);
   });
 }
 

@@ -3,7 +3,7 @@ import { createFakeExecutor, createNode } from '@epara/mesh';
 import { connectNats, createNatsTransport, createNatsViewSync } from '@epara/mesh-nats';
 import type { MeshNode } from '@epara/mesh';
 import type { NatsConnection } from '@epara/mesh-nats';
-import { ECHO, PSK, aliveIds, input, serverOf, until } from '../mesh/helpers.js';
+import { ECHO, PSK, aliveIds, input, serverOf, until, watch } from '../mesh/helpers.js';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';
 
@@ -30,6 +30,7 @@ describe.skipIf(skip)('5 mesh nodes whose view comes from NATS KV (createNode({ 
         devices: [{ id: 'cpu0', kind: 'cpu', memoryBytes: 1e9 }],
         placement: false,
       });
+      watch(node);
       await node.start();
       members.push({ id, nc, node });
     }

@@ -3,7 +3,7 @@ import { createFakeExecutor, createNode } from '@epara/mesh';
 import { connectNats, createNatsTransport, createNatsViewSync } from '@epara/mesh-nats';
 import type { MeshNode } from '@epara/mesh';
 import type { NatsViewSync } from '@epara/mesh-nats';
-import { ECHO, PSK, aliveIds, input, serverOf, until } from '../mesh/helpers.js';
+import { ECHO, PSK, aliveIds, input, serverOf, until, watch, watchSync } from '../mesh/helpers.js';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';
 
@@ -41,6 +41,7 @@ describe.skipIf(skip)('5 mesh nodes on NATS (transport + KV view beside the ring
         syncAckTimeoutMs: 150,
         placement: false,
       });
+      watch(node);
       await node.start();
       const kv = createNatsViewSync({
         connection: nc,
@@ -51,6 +52,7 @@ describe.skipIf(skip)('5 mesh nodes on NATS (transport + KV view beside the ring
         ttlMs: 10_000,
         readSelf: () => ({ instances: executor.instances(), load: 0, freeMemoryBytes: 1e9, arrivalRates: {}, address: node.address }),
       });
+      watchSync(kv);
       await kv.start();
       members.push({ id, nc, node, kv });
     }

@@ -118,7 +118,8 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     const [a, b] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2)]);
     b.fake.freeze(); // still answers estimates and reports progress, never completes
     await b.offloader.serve(['svc']);
-    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 150 }))).toBe('DEADLINE_EXCEEDED');
+    // A budget the member accepts even on a loaded machine (a 150 ms one was declined as infeasible at load 25).
+    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 1000 }))).toBe('DEADLINE_EXCEEDED');
   });
 
   it('propagates an abort to the serving member', async () => {

@@ -9,10 +9,26 @@ import type { TestNatsServer } from './nats-server.js';
 
 const skip = skipNats();
 
-/** Real time: re-checks `done()` every 20 ms until it holds or `ms` passed. */
-async function runReal(ms: number, done: () => boolean): Promise<void> {
-  const end = Date.now() + ms;
-  while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+/**
+ * Real time, no polling: resolves once `done()` holds, re-checked on every view update, departure and round of
+ * the cluster's syncs, or after `ms` (the contract then asserts what it waited for).
+ */
+function runOnEvents(syncs: readonly NatsViewSync[]): (ms: number, done: () => boolean) => Promise<void> {
+  const EVENTS = ['viewUpdated', 'peerJoined', 'peerLeft', 'roundCompleted'] as const;
+  return (ms, done) =>
+    new Promise<void>((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        for (const s of syncs) for (const e of EVENTS) s.off(e, recheck);
+        resolve();
+      };
+      const recheck = (): void => {
+        if (done()) finish();
+      };
+      const timer = setTimeout(finish, ms);
+      for (const s of syncs) for (const e of EVENTS) s.on(e, recheck);
+      recheck();
+    });
 }
 
 describe.skipIf(skip)('NATS KV view sync', () => {
@@ -42,7 +58,7 @@ describe.skipIf(skip)('NATS KV view sync', () => {
       };
       return {
         syncs: new Map(members.map((m) => [m.selfId, m.sync])),
-        run: runReal,
+        run: runOnEvents(members.map((m) => m.sync)),
         setSelf: (id, patch) => void selves.set(id, { ...selves.get(id)!, ...patch }),
         kill: (id) => stop(members.find((m) => m.selfId === id)!),
         close: async () => void (await Promise.all(members.map(stop))),

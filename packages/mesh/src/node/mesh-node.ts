@@ -342,7 +342,10 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       this.emit('peerLeft', e);
       coordinator?.onPeerLeft();
     });
-    sync.on('viewUpdated', () => coordinator?.onViewChanged());
+    sync.on('viewUpdated', () => {
+      coordinator?.onViewChanged();
+      this.emit('viewChanged');
+    });
     sync.on('roundCompleted', (e) => {
       count('syncRounds');
       this.emit('syncCompleted', { round: e.round, durationMs: e.durationMs, servers: e.hops });

@@ -39,6 +39,12 @@ export interface NodeEvents {
   placementComputed: [
     { readonly trigger: PlacementDecision['trigger']; readonly seq: number; readonly goodputPerSec: number; readonly changes: number; readonly instances: PlacementDecision['instances'] },
   ];
+  /**
+   * Some entry of this node's cluster view changed (a peer's instances, load, liveness…), as its view sync
+   * (the ring, a KV store…) reports it. Carries nothing: read `node.view()`. Lets a host or a test wait on a
+   * view change instead of polling the view.
+   */
+  viewChanged: [];
   /** A ring round this node started came back around. */
   syncCompleted: [{ readonly round: number; readonly durationMs: number; readonly servers: number }];
   /** A peer sent a frame that failed validation (it was ignored). */

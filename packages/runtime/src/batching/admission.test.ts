@@ -9,7 +9,7 @@ const queued = (deadline: number, costScale?: number): SchedulableItem => ({ seq
 describe('admissionCheck', () => {
   it('refuses as expired what cannot finish even if it started first (cost scale included)', () => {
     expect(admissionCheck([], { deadline: 105, priority: 0 }, ctx)).toEqual({ ok: true });
-    expect(admissionCheck([], { deadline: 104.9, priority: 0 }, ctx)).toMatchObject({ ok: false, reason: 'expired', ahead: 0 });
+    expect(admissionCheck([], { deadline: 104.9, priority: 0 }, ctx)).toEqual({ ok: false, reason: 'expired', ahead: 0, finishAt: 105 });
     expect(admissionCheck([], { deadline: 109, priority: 0, costScale: 2 }, ctx)).toMatchObject({ ok: false, reason: 'expired' });
   });
 
@@ -40,9 +40,26 @@ describe('admissionCheck', () => {
     expect(admissionCheck(nearExpiry, { deadline: 108, priority: 0 }, ctx)).toMatchObject({ ok: false, reason: 'backlog', ahead: 2, finishAt: 109 });
   });
 
-  it('puts a higher priority ahead of equal deadlines', () => {
+  it('puts a higher priority ahead of equal deadlines, never of earlier ones', () => {
     const same = Array.from({ length: 12 }, () => queued(120));
     expect(admissionCheck(same, { deadline: 120, priority: 1 }, ctx)).toEqual({ ok: true });
+    // Due earlier at a lower priority: still ahead in EDF order. Six start by 110 and finish by 115 (a seventh
+    // could not); the new one (due 116) would end at 117.
+    const earlier = Array.from({ length: 7 }, () => queued(115));
+    expect(admissionCheck(earlier, { deadline: 116, priority: 1 }, { ...ctx, bigBatchMs: 1 })).toMatchObject({ ok: false, reason: 'backlog', ahead: 6, finishAt: 117 });
+  });
+
+  it('passes over items due just before a big batch ends only when the new item is due at its end or later', () => {
+    const tight = { startAt: 100, aloneMs: 1, perItemMs: 2, bigBatchMs: 10 };
+    // Due at 109.9, before a big batch from 100 ends (110): a new item due at 110 rides that batch.
+    const near = Array.from({ length: 10 }, () => queued(109.9));
+    expect(admissionCheck(near, { deadline: 110, priority: 0 }, tight)).toEqual({ ok: true });
+    // Due at 109.95, the new item is not held by such a batch: the five that can finish delay it to 111.
+    expect(admissionCheck(near, { deadline: 109.95, priority: 0 }, tight)).toMatchObject({ ok: false, reason: 'backlog', ahead: 5, finishAt: 111 });
+    // A queued input twice the size makes the big batch twice as long (it ends at 120): items due at 111 are
+    // passed over for a new item due at 112 that the batch holds. Counted, three would end it at 113.
+    const big = Array.from({ length: 10 }, () => queued(111, 2));
+    expect(admissionCheck(big, { deadline: 112, priority: 0 }, tight)).toEqual({ ok: true });
   });
 });
 

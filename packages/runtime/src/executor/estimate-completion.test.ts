@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { EdfQueue } from '@epara/core/scheduling';
+import type { Lane } from '../batching/lane.js';
+import type { WorkItem } from '../batching/work-item.js';
+import type { DeviceScheduler } from './device-scheduler.js';
+import { estimateCompletion } from './estimate-completion.js';
+
+// The expected completion of a newcomer, worked out by hand from the rule: the device's free time, plus the
+// batches other services queued on it (split over the devices they use), plus this lane's full batches ahead,
+// then its own batch (scaled by its input size), plus the margin the first device learned.
+
+const item = (seq: number): WorkItem => ({ seq, serviceId: 's', inputs: {}, key: 'k', deadline: 1e9, priority: 0, enqueuedAt: 0, frame: false, settle: () => undefined });
+
+function lane(id: string, batchSize: number, queued: number): Lane {
+  const queue = new EdfQueue<WorkItem>();
+  for (let i = 0; i < queued; i++) queue.push(item(i));
+  return { id, serviceId: id, queue, batchSize, maxBatchSize: batchSize } as unknown as Lane;
+}
+
+/** A device free at `free`, running `lanes`, whose batch of `n` of a lane takes `ms(lane, n)`. */
+function device(free: number, lanes: Lane[], ms: (l: Lane, n: number) => number, guard = 0): DeviceScheduler {
+  return { freeAt: () => free, lanes: new Set(lanes), expectedMs: ms, learnedGuardMs: () => guard } as unknown as DeviceScheduler;
+}
+
+const affine = (_l: Lane, n: number): number => 2 + n;
+
+describe('estimateCompletion (runtime)', () => {
+  it('an idle lane on a free device: the free time plus one item', () => {
+    const l = lane('a', 4, 0);
+    expect(estimateCompletion(l, [device(10, [l], affine)], 0)).toBe(13);
+  });
+
+  it('full batches ahead, then the own partial batch, scaled by the input size', () => {
+    const l = lane('a', 4, 5); // one full batch of 4 ahead, then a batch of 2 with the newcomer
+    expect(estimateCompletion(l, [device(10, [l], affine)], 0)).toBe(10 + 6 + 4);
+    expect(estimateCompletion(l, [device(10, [l], affine)], 0, 2)).toBe(10 + 6 + 4 * 2);
+  });
+
+  it("adds other services' queues on the same device, split over the devices they run on", () => {
+    const l = lane('a', 4, 0);
+    const other = lane('b', 2, 3); // two batches of 7 ms
+    const ms = (x: Lane, n: number): number => (x === other ? 7 : affine(x, n));
+    expect(estimateCompletion(l, [device(10, [l, other], ms)], 0)).toBe(10 + 14 + 3);
+    // `other` also runs on a second device: half of its backlog falls on each.
+    const d0 = device(10, [l, other], ms);
+    const d1 = device(1000, [other], ms);
+    expect(estimateCompletion(l, [d0, d1], 0)).toBe(10 + 7 + 3);
+    // A third device without `other` does not share its backlog.
+    const d2 = device(1000, [l], ms);
+    expect(estimateCompletion(l, [d0, d1, d2], 0)).toBe(10 + 7 + 3);
+  });
+
+  it('an empty other queue adds nothing, and the lane is not its own other', () => {
+    const l = lane('a', 4, 2);
+    const idle = lane('b', 2, 0);
+    expect(estimateCompletion(l, [device(10, [l, idle], (x, n) => (x === idle ? 1000 : affine(x, n)))], 0)).toBe(10 + 5);
+  });
+
+  it('on several devices the own batch goes to the earliest free one', () => {
+    const l = lane('a', 2, 2); // one full batch ahead
+    const ms = (_x: Lane, n: number): number => 10 * n;
+    // Free at 5 and 12: the batch ahead takes 5 → 25; the newcomer starts on the device free at 12 → 22.
+    expect(estimateCompletion(l, [device(5, [l], ms), device(12, [l], ms)], 0)).toBe(22);
+  });
+
+  it("adds the first device's learned margin, and is infinite with no device", () => {
+    const l = lane('a', 4, 0);
+    expect(estimateCompletion(l, [device(10, [l], affine, 2.5), device(0, [l], affine, 100)], 0)).toBe(3 + 2.5);
+    expect(estimateCompletion(l, [], 0)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
