@@ -27,6 +27,10 @@ describe('epara serve from the outside', () => {
     const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], parameters: { binary_data_size: input.byteLength } }] }));
     const body = Buffer.concat([header, Buffer.from(input.buffer)]);
     const outcomes: string[] = [];
+    // The signal comes once the load is really flowing: after the 30th successful answer.
+    let served = 0;
+    let loadRunning!: () => void;
+    const flowing = new Promise<void>((resolve) => (loadRunning = resolve));
     let stop = false;
     let sentAfterSignal = 0;
     let signalled = false;
@@ -37,6 +41,7 @@ describe('epara serve from the outside', () => {
         // 503 is temporary by definition (HTTP semantics); a 429 must say when to come back.
         const retryable = res.status === 503 || (res.status === 429 && res.headers.get('retry-after') !== null);
         outcomes.push(res.status === 200 ? 'ok' : retryable ? 'retryable' : `lost:${res.status}`);
+        if (res.status === 200 && ++served === 30) loadRunning();
       } catch (err) {
         // No response at all: the connection was refused or reset. Whether the server had taken that request in is
         // checked below against its own count of accepted and answered requests.
@@ -50,12 +55,12 @@ describe('epara serve from the outside', () => {
       }
     };
     const workers = Array.from({ length: 6 }, worker);
-    await new Promise((r) => setTimeout(r, 1500));
+    await flowing;
     const okBefore = outcomes.filter((o) => o === 'ok').length;
     signalled = true;
     serve.child.kill('SIGTERM');
     // Health turns not-ready while the process drains (or the listener is already gone).
-    while (!serve.output().includes('"event":"draining"') && serve.child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+    await serve.untilOutput('"event":"draining"');
     const ready = await fetch(`${serve.http}/v2/health/ready`).then((r) => r.status, () => 'refused');
     const code = await serve.exited;
     stop = true;

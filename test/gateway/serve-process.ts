@@ -46,6 +46,8 @@ export interface ServeProcess {
   output(): string;
   /** Resolves with the exit code. */
   readonly exited: Promise<number | null>;
+  /** Resolves once the process printed `text` (at once if it already has), or when it exits. */
+  untilOutput(text: string): Promise<void>;
   kill(): void;
 }
 
@@ -72,7 +74,18 @@ export async function startServe(config: string, timeoutMs = 60_000): Promise<Se
     child.stdout!.on('data', check);
     void exited.then((code) => (clearTimeout(timer), reject(new Error(`epara serve exited with ${code}:\n${out}`))));
   });
-  return { child, http: listening.http, grpc: listening.grpc, output: () => out, exited, kill: () => void child.kill('SIGKILL') };
+  const untilOutput = (text: string): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (!out.includes(text)) return;
+        child.stdout!.off('data', check);
+        resolve();
+      };
+      child.stdout!.on('data', check);
+      void exited.then(() => (child.stdout!.off('data', check), resolve()));
+      check();
+    });
+  return { child, http: listening.http, grpc: listening.grpc, output: () => out, exited, untilOutput, kill: () => void child.kill('SIGKILL') };
 }
 
 /** One classifier input: a 1×3×48×192 image of a constant grey `value`. */
