@@ -1,4 +1,4 @@
-import type { LatencyProfile } from '@epara/core';
+import { latencyAt, type LatencyProfile } from '@epara/core';
 import { batchSizeForDeadline, packSizeForRate } from '@epara/core/scheduling';
 import type { ExecutorServiceOptions } from './executor-options.js';
 
@@ -31,7 +31,7 @@ export function instanceSizes(i: SizingInputs): InstanceSizes {
   const net = s.networkBudgetMs ?? 0;
   let batchSize: number;
   if (i.planBatchSize !== undefined) batchSize = i.planBatchSize;
-  else if (s.slo.kind === 'latency') batchSize = batchSizeForDeadline(i.profile(), s.slo.deadlineMs - net, { maxBatch });
+  else if (s.slo.kind === 'latency') batchSize = amortizedBatch(i.profile(), s.slo.deadlineMs - net, maxBatch);
   else {
     const rateHz = Math.max(i.streamRateHz, s.slo.rateHz) / i.devices;
     batchSize = packSizeForRate(i.profile(), { rateHz, stalenessMs: s.slo.stalenessMs - net, maxBatch }).n;
@@ -39,4 +39,26 @@ export function instanceSizes(i: SizingInputs): InstanceSizes {
   const budget = (s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs) - net;
   const largest = batchSizeForDeadline(i.profile(), budget, { maxBatch, waitFactor: 1, choice: 'largest' });
   return { batchSize, maxBatchSize: Math.max(batchSize, largest) };
+}
+
+/**
+ * Throughput a batch must keep, as a share of the best one's, to be preferred for being larger. A compute
+ * profile does not contain the executor's per-batch host cost (messaging the worker, stacking, settling), which
+ * only larger batches amortize: where the profile is flat (a CPU model running about as many items per second
+ * at batch 2 as at 16), its best batch is decided by measurement noise and is often the smallest, and the host
+ * then pays its per-batch cost for every two items.
+ */
+const AMORTIZE_SHARE = 0.95;
+
+/**
+ * The deadline rule's batch (the highest-throughput `b` with `2·L(b) ≤ D`, core's `batchSizeForDeadline`), or
+ * the largest batch under the same rule whose profiled throughput is within {@link AMORTIZE_SHARE} of it.
+ */
+function amortizedBatch(profile: LatencyProfile, budgetMs: number, maxBatch: number): number {
+  const best = batchSizeForDeadline(profile, budgetMs, { maxBatch });
+  const largest = batchSizeForDeadline(profile, budgetMs, { maxBatch, choice: 'largest' });
+  const rate = (b: number): number => b / latencyAt(profile, b);
+  const floor = AMORTIZE_SHARE * rate(best);
+  for (let b = largest; b > best; b--) if (rate(b) >= floor) return b;
+  return best;
 }
