@@ -31,6 +31,8 @@ describe('epara serve from the outside', () => {
     let served = 0;
     let loadRunning!: () => void;
     const flowing = new Promise<void>((resolve) => (loadRunning = resolve));
+    // A server that dies first fails the checks below (no answer before the signal) instead of a silent wait.
+    void serve.exited.then(() => loadRunning());
     let stop = false;
     let sentAfterSignal = 0;
     let signalled = false;
