@@ -1,4 +1,5 @@
-import { latencyAt, type LatencyProfile } from '@epara/core';
+import type { LatencyProfile } from '@epara/core';
+import { throughputAt } from '@epara/core/internal';
 import { batchSizeForDeadline, packSizeForRate } from '@epara/core/scheduling';
 import type { ExecutorServiceOptions } from './executor-options.js';
 
@@ -57,8 +58,7 @@ const AMORTIZE_SHARE = 0.95;
 function amortizedBatch(profile: LatencyProfile, budgetMs: number, maxBatch: number): number {
   const best = batchSizeForDeadline(profile, budgetMs, { maxBatch });
   const largest = batchSizeForDeadline(profile, budgetMs, { maxBatch, choice: 'largest' });
-  const rate = (b: number): number => b / latencyAt(profile, b);
-  const floor = AMORTIZE_SHARE * rate(best);
-  for (let b = largest; b > best; b--) if (rate(b) >= floor) return b;
+  const floor = AMORTIZE_SHARE * throughputAt(profile, best);
+  for (let b = largest; b > best; b--) if (throughputAt(profile, b) >= floor) return b;
   return best;
 }
