@@ -3,7 +3,6 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { NamedTensors, ServiceSpec } from '@epara/core';
 import { createNode } from '@epara/mesh';
-import type { MeshNode } from '@epara/mesh';
 import { createExecutor } from '@epara/runtime';
 import { createBroadcastTransport } from './broadcast-transport.js';
 
@@ -71,7 +70,7 @@ export async function main(options: CustomTransportOptions = {}): Promise<Custom
   try {
     await server.start();
     await edge.start();
-    await viewShows(edge, () => edge.view().entries['server']?.instances.some((i) => i.serviceId === CLS.id && i.status === 'ready') === true, "the edge node never saw the server's instance");
+    await edge.whenView((v) => v.entries['server']?.instances.some((i) => i.serviceId === CLS.id && i.status === 'ready') === true, { timeoutMs: 15_000 });
     const inputs = Array.from({ length: requests }, (_, k) => textLine(k + 1));
     const answers = await Promise.all(inputs.map((x) => edge.submit(CLS.id, x, { deadline: Date.now() + 2000 })));
     const direct = await Promise.all(inputs.map((x) => executor.submit(CLS.id, x)));
@@ -88,27 +87,6 @@ export async function main(options: CustomTransportOptions = {}): Promise<Custom
     await server.close();
     await Promise.all([executor.close(), idle.close()]);
   }
-}
-
-/**
- * Resolves once `check` holds for `node`'s view: checked now and on each `viewChanged` of the node, no
- * polling. `timeoutMs` only bounds a failure.
- */
-function viewShows(node: MeshNode, check: () => boolean, failure: string, timeoutMs = 15_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error): void => {
-      clearTimeout(timer);
-      node.off('viewChanged', recheck);
-      if (err) reject(err);
-      else resolve();
-    };
-    const recheck = (): void => {
-      if (check()) done();
-    };
-    const timer = setTimeout(() => done(new Error(failure)), timeoutMs);
-    node.on('viewChanged', recheck);
-    recheck();
-  });
 }
 
 // `tsx main.ts` sends 8 requests; `--short` sends 3.

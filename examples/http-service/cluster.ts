@@ -71,7 +71,8 @@ export async function startCluster(o: { psk: string; frontHostsModel?: boolean }
     ...common,
   });
   await front.start();
-  await viewShows(front, () => front.view().entries['worker']?.instances.some((i) => i.serviceId === SEGMENT.id && i.status === 'ready') === true);
+  // The ring brings the worker's instance within a few 100 ms rounds; `whenView` checks on each view change.
+  await front.whenView((v) => v.entries['worker']?.instances.some((i) => i.serviceId === SEGMENT.id && i.status === 'ready') === true, { timeoutMs: 15_000 });
   return {
     front,
     worker,
@@ -84,23 +85,3 @@ export async function startCluster(o: { psk: string; frontHostsModel?: boolean }
   };
 }
 
-/**
- * Resolves once `check` holds for `node`'s view: checked now and on each `viewChanged` of the node (the ring
- * brings the worker's instance within a few 100 ms rounds), no polling. `timeoutMs` only bounds a failure.
- */
-function viewShows(node: MeshNode, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error): void => {
-      clearTimeout(timer);
-      node.off('viewChanged', recheck);
-      if (err) reject(err);
-      else resolve();
-    };
-    const recheck = (): void => {
-      if (check()) done();
-    };
-    const timer = setTimeout(() => done(new Error("the front node never saw the worker's instance")), timeoutMs);
-    node.on('viewChanged', recheck);
-    recheck();
-  });
-}

@@ -25,24 +25,6 @@ export interface DemoOptions {
 const image = (i: number): NamedTensors => ({ x: { type: 'float32', dims: [1, 3, 32, 32], data: new Float32Array(3 * 32 * 32).fill(i) } });
 const serverOf = (out: NamedTensors): string => `edge-${(out['server']!.data as Int32Array)[0]}`;
 
-/** Resolves once `check` holds: checked now and on each view change of the nodes (`viewChanged`), no polling. */
-function until(nodes: readonly EdgeServer[], check: () => boolean, limitMs = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error): void => {
-      clearTimeout(timer);
-      for (const s of nodes) s.node.off('viewChanged', recheck);
-      if (err) reject(err);
-      else resolve();
-    };
-    const recheck = (): void => {
-      if (check()) done();
-    };
-    const timer = setTimeout(() => done(new Error('the cluster did not settle in time')), limitMs);
-    for (const s of nodes) s.node.on('viewChanged', recheck);
-    recheck();
-  });
-}
-
 const tally = (names: string[]): Record<string, number> => names.reduce<Record<string, number>>((acc, n) => ({ ...acc, [n]: (acc[n] ?? 0) + 1 }), {});
 
 /** Starts 5 edge servers on one NATS, offloads both ways, crashes one, and reports what happened. */
@@ -53,7 +35,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const cluster: EdgeServer[] = [];
   try {
     for (let i = 0; i < 5; i++) cluster.push(await startEdgeServer(i, config));
-    await until(cluster, () => cluster.every((s) => aliveIn(s.node.view()).length === 5));
+    await Promise.all(cluster.map((s) => s.node.whenView((v) => aliveIn(v).length === 5, { timeoutMs: 10_000 })));
     const edge0 = cluster[0]!;
     const members = aliveIn(edge0.node.view());
     log(`5 servers up on ${options.servers}; edge-0's view (from KV): ${members.join(' ')}`);
@@ -66,7 +48,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     const victim = cluster[4]!;
     await victim.nc.close(); // a crash: no goodbye on any channel
-    await until([edge0], () => !aliveIn(edge0.node.view()).includes('edge-4'));
+    await edge0.node.whenView((v) => !aliveIn(v).includes('edge-4'), { timeoutMs: 10_000 });
     const afterCrash = aliveIn(edge0.node.view());
     log(`edge-4 crashed; edge-0's view now: ${afterCrash.join(' ')}`);
     const after = await Promise.allSettled(Array.from({ length: requests }, (_, i) => edge0.node.submit('detect', image(i), { deadline: deadline() })));

@@ -84,7 +84,8 @@ export async function main(options: VideoClientOptions = {}): Promise<VideoRepor
   await edge.start();
   const metrics = await createRuntimeMetrics({ executor });
   try {
-    await waitForInstance(edge, spec.id);
+    // A peer of the edge reports a ready instance: checked on each view change, no polling.
+    await edge.whenView((v) => Object.values(v.entries).some((e) => e.serverId !== edge.id && e.instances.some((i) => i.serviceId === spec.id && i.status === 'ready')), { timeoutMs: 15_000 });
     const report = await stream(edge, spec.id, { rateHz, stalenessMs, durationMs, log: options.log, metrics });
     const text = await metrics.metrics();
     return { ...report, metrics: text.split('\n').filter((l) => /^epara_(goodput_requests_total|requests_observed_total|stream_frames_total)\{/.test(l)) };
@@ -153,25 +154,6 @@ async function stream(node: MeshNode, serviceId: string, o: StreamRun): Promise<
 function outcome(r: StreamResult): FrameOutcome {
   if (!r.ok) return { seq: r.seq, ok: false, code: r.error.code };
   return { seq: r.seq, ok: true, latencyMs: r.latencyMs, seenX: maskCentroidX(r.outputs), drawnX: blockX(r.seq) + 20 };
-}
-
-/** Resolves once a peer of `node` reports a ready instance of the service: checked on each `viewChanged`, no polling. */
-function waitForInstance(node: MeshNode, serviceId: string): Promise<void> {
-  const ready = (): boolean => Object.values(node.view().entries).some((e) => e.serverId !== node.id && e.instances.some((i) => i.serviceId === serviceId && i.status === 'ready'));
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error): void => {
-      clearTimeout(timer);
-      node.off('viewChanged', recheck);
-      if (err) reject(err);
-      else resolve();
-    };
-    const recheck = (): void => {
-      if (ready()) done();
-    };
-    const timer = setTimeout(() => done(new Error(`no peer of ${node.id} reported a ready ${serviceId} instance`)), 15_000);
-    node.on('viewChanged', recheck);
-    recheck();
-  });
 }
 
 // `tsx main.ts` streams for 10 s; `tsx main.ts --short` for 2 s.

@@ -21,16 +21,7 @@ for (const [i, id] of ['edge-a', 'edge-b', 'edge-c'].entries()) {
 
 // Wait until edge-a's view shows the echo instance on edge-c (a few ring rounds): checked on each view change.
 const [a] = nodes;
-const echoOnC = (): boolean => a!.view().entries['edge-c']?.instances.some((x) => x.serviceId === 'echo' && x.status === 'ready') === true;
-await new Promise<void>((resolve) => {
-  const check = (): void => {
-    if (!echoOnC()) return;
-    a!.off('viewChanged', check);
-    resolve();
-  };
-  a!.on('viewChanged', check);
-  check();
-});
+await a!.whenView((v) => v.entries['edge-c']?.instances.some((x) => x.serviceId === 'echo' && x.status === 'ready') === true);
 
 const outputs = await a!.submit('echo', { x: { type: 'float32', dims: [2], data: Float32Array.of(1, 2) } }, { deadline: Date.now() + 500 });
 console.log(outputs['x']!.data, 'computed on server', outputs['server']!.data[0]); // Float32Array [2, 4], 2

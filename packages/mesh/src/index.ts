@@ -20,6 +20,7 @@
 export { createNode } from './node/create-node.js';
 export { MeshNode } from './node/mesh-node.js';
 export type { NodeSubmitOptions, NodeStreamOptions } from './node/mesh-node.js';
+export type { WhenViewOptions } from './node/when-view.js';
 export { resolveNodeOptions, NODE_DEFAULTS } from './node/node-options.js';
 export type { NodeOptions, NodeSecurity, ResolvedNodeOptions } from './node/node-options.js';
 export type { NodeEvents, NodeStats } from './node/node-events.js';

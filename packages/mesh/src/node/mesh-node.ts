@@ -10,6 +10,8 @@ import type { NodeEvents, NodeStats } from './node-events.js';
 import type { ResolvedNodeOptions } from './node-options.js';
 import { buildNodeParts } from './node-parts.js';
 import type { Counter, NodeParts } from './node-parts.js';
+import { waitForView } from './when-view.js';
+import type { WhenViewOptions } from './when-view.js';
 
 /** Options of {@link MeshNode.submit}. */
 export interface NodeSubmitOptions {
@@ -42,6 +44,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
   readonly #meter: ArrivalMeter;
   readonly #counters = new Map<Counter, number>();
   readonly #pending = new Set<(e: EparaError) => void>();
+  readonly #viewWaiters = new Set<(e: EparaError) => void>();
   #state: 'new' | 'starting' | 'started' | 'closing' | 'closed' = 'new';
   #draining = false;
   #drainP: Promise<void> | undefined;
@@ -166,6 +169,35 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     return this.#p.sync.store.view();
   }
 
+  /**
+   * Resolves with this node's view once `check` holds for it: checked now and on every `viewChanged`, never by
+   * polling. The way to wait until a peer has joined or an instance is ready before sending work.
+   *
+   * @throws EparaError (rejects) `DEADLINE_EXCEEDED` after `timeoutMs`, `ABORTED` on the signal, `CLOSED` when
+   * the node closes, `INVALID_OPTIONS` for a bad option or a `check` that throws.
+   * @example
+   * ```ts
+   * await node.whenView((v) => Object.values(v.entries).some((e) => e.instances.some((i) => i.serviceId === 'classify' && i.status === 'ready')), { timeoutMs: 10_000 });
+   * ```
+   */
+  whenView(check: (view: ClusterView) => boolean, options?: WhenViewOptions): Promise<ClusterView> {
+    if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new EparaError('CLOSED', 'node is closed'));
+    return waitForView(
+      {
+        view: () => this.view(),
+        on: (e, l) => this.on(e, l),
+        off: (e, l) => this.off(e, l),
+        timers: this.#o.timers,
+        onClose: (reject) => {
+          this.#viewWaiters.add(reject);
+          return () => this.#viewWaiters.delete(reject);
+        },
+      },
+      check,
+      options,
+    );
+  }
+
   /** A snapshot of this node's counters. */
   stats(): NodeStats {
     const g = (c: Counter): number => this.#counters.get(c) ?? 0;
@@ -232,6 +264,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
 
   async #close(): Promise<void> {
     this.#state = 'closing';
+    for (const reject of [...this.#viewWaiters]) reject(new EparaError('CLOSED', 'node closed while waiting for the view'));
     const p = this.#p;
     p.coordinator?.stop();
     await p.sync.stop();
