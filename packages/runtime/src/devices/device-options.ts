@@ -52,8 +52,7 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
   if (!Number.isInteger(inputSlabBytes) || inputSlabBytes < 0) invalidOption(`${field}.inputSlabBytes`, inputSlabBytes, 'a non-negative integer (bytes; 0 turns slabs off)');
   const inputSlabs = o.inputSlabs ?? DEFAULT_DEVICE_OPTIONS.inputSlabs;
   if (!Number.isInteger(inputSlabs) || inputSlabs < 0) invalidOption(`${field}.inputSlabs`, inputSlabs, 'a non-negative integer');
-  const backend = o.backend ?? { kind: 'ort' };
-  if (backend.kind !== 'ort' && backend.kind !== 'fake') invalidOption(`${field}.backend.kind`, (backend as { kind: unknown }).kind, "'ort' or 'fake'");
+  const backend = resolveBackendSpec(o.backend, `${field}.backend`);
   if (o.workerUrl !== undefined && !(o.workerUrl instanceof URL)) invalidOption(`${field}.workerUrl`, o.workerUrl, 'a URL');
   return {
     id: o.id,
@@ -68,4 +67,18 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
     inputSlabs,
     workerUrl: o.workerUrl,
   };
+}
+
+/**
+ * Validates a backend spec; a module backend's URL becomes its string form (a `URL` does not cross into a
+ * worker thread).
+ */
+function resolveBackendSpec(spec: BackendSpec | undefined, field: string): BackendSpec {
+  const b = spec ?? { kind: 'ort' };
+  if (typeof b !== 'object' || b === null) invalidOption(field, b, "a backend spec ({ kind: 'ort' | 'fake' | 'module' })");
+  if (b.kind === 'ort' || b.kind === 'fake') return b;
+  if (b.kind !== 'module') invalidOption(`${field}.kind`, (b as { kind: unknown }).kind, "'ort', 'fake' or 'module'");
+  const url = b.url instanceof URL ? b.url.href : b.url;
+  if (typeof url !== 'string' || !URL.canParse(url)) invalidOption(`${field}.url`, b.url, 'a URL of an ES module exporting createBackend');
+  return { kind: 'module', url, ...(b.options !== undefined ? { options: b.options } : {}) };
 }

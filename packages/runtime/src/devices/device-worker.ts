@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { EparaError, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
 import type { BackendSession, InferenceBackend } from './backend.js';
+import { loadBackend } from './load-backend.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
 import { KvCacheStore } from '../generation/kv-cache-store.js';
 import { WorkerLinks } from '../parallel/worker-links.js';
@@ -21,10 +22,7 @@ const links = new WorkerLinks();
 let backendPromise: Promise<InferenceBackend> | undefined;
 
 function backend(): Promise<InferenceBackend> {
-  backendPromise ??=
-    data.backend.kind === 'fake'
-      ? import('./fake-backend.js').then((m) => m.createFakeBackend({ cudaAvailable: data.backend.kind === 'fake' && data.backend.cudaAvailable === true }))
-      : import('./ort-backend.js').then((m) => m.createOrtBackend());
+  backendPromise ??= loadBackend(data.backend);
   return backendPromise;
 }
 

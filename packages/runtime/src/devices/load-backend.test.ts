@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { isEparaError } from '@epara/core';
+import { loadBackend } from './load-backend.js';
+import { resolveDeviceOptions } from './device-options.js';
+
+const dataUrl = (code: string): string => `data:text/javascript,${encodeURIComponent(code)}`;
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'resolved';
+  } catch (err) {
+    return isEparaError(err) ? err.code : `untyped: ${String(err)}`;
+  }
+}
+
+describe('backend modules', () => {
+  it('passes the spec options to createBackend and returns its backend', async () => {
+    const url = dataUrl('export const createBackend = (o) => ({ label: o.label, createSession: async () => { throw new Error("none") } });');
+    const b = (await loadBackend({ kind: 'module', url, options: { label: 'mine' } })) as unknown as { label: string };
+    expect(b.label).toBe('mine');
+  });
+
+  it('refuses a module that cannot be imported, exports no factory, or builds no backend, with LOAD_FAILED', async () => {
+    expect(await codeOf(loadBackend({ kind: 'module', url: 'file:///nonexistent/epara-backend.mjs' }))).toBe('LOAD_FAILED');
+    expect(await codeOf(loadBackend({ kind: 'module', url: dataUrl('export const other = 1;') }))).toBe('LOAD_FAILED');
+    expect(await codeOf(loadBackend({ kind: 'module', url: dataUrl('export const createBackend = () => ({});') }))).toBe('LOAD_FAILED');
+  });
+
+  it('validates the spec when a device resolves its options; a URL becomes its string form', () => {
+    const url = new URL('file:///opt/my-backend.mjs');
+    expect(resolveDeviceOptions({ id: 'd', backend: { kind: 'module', url } }).backend).toEqual({ kind: 'module', url: url.href });
+    expect(() => resolveDeviceOptions({ id: 'd', backend: { kind: 'module', url: 'not a url' } })).toThrow(/device\.backend\.url/);
+    expect(() => resolveDeviceOptions({ id: 'd', backend: { kind: 'tpu' } as never })).toThrow(/device\.backend\.kind/);
+  });
+});
