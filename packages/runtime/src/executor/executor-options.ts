@@ -1,4 +1,4 @@
-import type { AbortSignalLike, Clock, LatencyProfile, NamedTensors, ParallelPlan, Sensitivity, Slo, TensorType } from '@epara/core';
+import type { AbortSignalLike, Clock, LatencyProfile, NamedTensors, ParallelPlan, ServiceSpec, TensorType } from '@epara/core';
 import type { BackendSpec } from '../devices/backend.js';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Logger } from '@epara/core';
@@ -69,9 +69,15 @@ export interface EngineContext {
   readonly signal?: AbortSignal;
 }
 
-/** A service the executor can host. */
-export interface ExecutorServiceOptions {
-  readonly id: string;
+/**
+ * A service the executor can host: core's {@link ServiceSpec} — the one declaration that placement, routing and
+ * the mesh node read (`id`, `sensitivity`, `slo`, `networkBudgetMs`, …) — plus only what the runtime adds: the
+ * model or engine, tensor I/O, batching and profiling. The same object can be handed to the executor and to a
+ * mesh node. Core's `memory` and `profiles` are optional here: `memory` is placement's figure (the executor's
+ * own memory check reads `memoryBytes`), and `profiles` supplies the executor's profile when `profile` is
+ * omitted (the entry of the plan's `deviceKind`, else of the device's `profileKind`).
+ */
+export interface ExecutorServiceOptions extends Omit<ServiceSpec, 'memory' | 'profiles'>, Partial<Pick<ServiceSpec, 'memory' | 'profiles'>> {
   /** ONNX file path or bytes, or ordered stage models (model parallelism). Omit only with `engine`. */
   readonly model?: string | Uint8Array | StagedModel;
   /** Pipeline options of a staged model (the batch size defaults to the plan's). */
@@ -80,9 +86,10 @@ export interface ExecutorServiceOptions {
   readonly generation?: GenerationServiceConfig;
   /** Builds a custom engine (model-parallel pipeline, generation) over the instance's devices instead of a batcher. */
   readonly engine?: (ctx: EngineContext) => ServiceEngine | Promise<ServiceEngine>;
-  readonly sensitivity: Sensitivity;
-  readonly slo: Slo;
-  /** Measured latency against batch size on this executor's devices. @default measured at first load with `sampleInputs` */
+  /**
+   * Measured latency against batch size on this executor's devices.
+   * @default `profiles` of the device's profile key, else measured at first load with `sampleInputs`
+   */
   readonly profile?: LatencyProfile;
   /** The plan to run (batch size, devices). @default derived from the profile and the SLO (docs/concepts.md) */
   readonly plan?: Partial<ParallelPlan>;
@@ -109,8 +116,6 @@ export interface ExecutorServiceOptions {
   readonly batchable?: boolean;
   /** Largest batch the profiler measures. @default 32 */
   readonly maxBatch?: number;
-  /** Network time budgeted out of the deadline, ms. @default 0 */
-  readonly networkBudgetMs?: number;
   /**
    * Largest input one request (or stream frame) may carry, bytes: beyond it `submit` rejects with
    * `INVALID_INPUT`, so that one huge request cannot hold the device for everyone else. Below it, a request

@@ -33,6 +33,7 @@ import { chooseDevices, createDeviceSlot, type DeviceSlot } from './device-slot.
 import type { GenerationStream } from '../generation/generation-engine.js';
 import { reportCompletion } from '../observability/request-completion.js';
 import { loadRuntimeTracing } from '../observability/runtime-tracing.js';
+import { withDeclaredProfile } from './declared-profile.js';
 
 /**
  * The executor: hosts services on worker-thread devices and implements core's `LocalExecutor` port.
@@ -247,7 +248,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   ): Promise<BatchedInstance> {
     const model = new ModelInstance({
       instanceId,
-      service,
+      service: withDeclaredProfile(service, plan.deviceKind ?? slots[0]!.profileKind),
       plan,
       schedulers: slots.map((s) => s.scheduler),
       clock: this.#o.clock,
