@@ -27,4 +27,6 @@ export { parseTraceparent, formatTraceparent, sanitizeTraceContext } from './tra
 export { loadOtelApi } from './tracing/otel-port.js';
 export type { OtelApi, OtelSpan, OtelSpanContext, OtelTracer } from './tracing/otel-port.js';
 export { createTracing, NO_TRACING } from './tracing/tracing.js';
+export { createLazyTracing } from './tracing/lazy-tracing.js';
+export type { LazyTracing } from './tracing/lazy-tracing.js';
 export type { ActiveSpan, SpanKind, StartSpanOptions, Tracing } from './tracing/tracing.js';
