@@ -25,7 +25,8 @@ export interface BackendSession {
 export interface BackendSessionOptions {
   readonly threads: number;
   readonly executionProvider: 'cpu' | 'cuda';
-  readonly deviceId: number;
+  /** The provider's device ordinal (the CUDA device index). */
+  readonly ordinal: number;
 }
 
 /**

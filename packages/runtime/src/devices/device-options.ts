@@ -5,8 +5,8 @@ import type { DeviceOptions } from './device-port.js';
 
 /** Defaults of {@link DeviceOptions}. */
 export const DEFAULT_DEVICE_OPTIONS = {
-  kind: 'cpu',
-  deviceId: 0,
+  provider: 'cpu',
+  ordinal: 0,
   threads: 1,
   memoryBytes: Number.POSITIVE_INFINITY,
   maxRestarts: 5,
@@ -17,8 +17,8 @@ export const DEFAULT_DEVICE_OPTIONS = {
 /** {@link DeviceOptions} with every default filled in. */
 export interface ResolvedDeviceOptions {
   readonly id: string;
-  readonly kind: 'cpu' | 'cuda';
-  readonly deviceId: number;
+  readonly provider: 'cpu' | 'cuda';
+  readonly ordinal: number;
   readonly threads: number;
   readonly memoryBytes: number;
   readonly logger: Logger;
@@ -38,10 +38,10 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
   if (typeof options !== 'object' || options === null) invalidOption(field, options, 'an object');
   const o = options;
   if (typeof o.id !== 'string' || o.id === '') invalidOption(`${field}.id`, o.id, 'a non-empty string');
-  const kind = o.kind ?? DEFAULT_DEVICE_OPTIONS.kind;
-  if (kind !== 'cpu' && kind !== 'cuda') invalidOption(`${field}.kind`, kind, "'cpu' or 'cuda'");
-  const deviceId = o.deviceId ?? DEFAULT_DEVICE_OPTIONS.deviceId;
-  if (!Number.isInteger(deviceId) || deviceId < 0) invalidOption(`${field}.deviceId`, deviceId, 'a non-negative integer');
+  const provider = o.provider ?? DEFAULT_DEVICE_OPTIONS.provider;
+  if (provider !== 'cpu' && provider !== 'cuda') invalidOption(`${field}.provider`, provider, "'cpu' or 'cuda'");
+  const ordinal = o.ordinal ?? DEFAULT_DEVICE_OPTIONS.ordinal;
+  if (!Number.isInteger(ordinal) || ordinal < 0) invalidOption(`${field}.ordinal`, ordinal, 'a non-negative integer');
   const threads = o.threads ?? DEFAULT_DEVICE_OPTIONS.threads;
   if (!Number.isInteger(threads) || threads < 1) invalidOption(`${field}.threads`, threads, 'a positive integer');
   const memoryBytes = o.memoryBytes ?? DEFAULT_DEVICE_OPTIONS.memoryBytes;
@@ -56,8 +56,8 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
   if (o.workerUrl !== undefined && !(o.workerUrl instanceof URL)) invalidOption(`${field}.workerUrl`, o.workerUrl, 'a URL');
   return {
     id: o.id,
-    kind,
-    deviceId,
+    provider,
+    ordinal,
     threads,
     memoryBytes,
     logger: o.logger ?? silentLogger,

@@ -31,11 +31,11 @@ async function load(req: Extract<DeviceRequest, { op: 'load' }>): Promise<LoadRe
   const rssBefore = process.memoryUsage().rss;
   let session: BackendSession;
   let fallbackReason: string | undefined;
-  const base = { threads: req.threads, deviceId: req.cudaDeviceId };
+  const base = { threads: req.threads, ordinal: req.ordinal };
   try {
-    session = await b.createSession(req.source, { ...base, executionProvider: req.kind });
+    session = await b.createSession(req.source, { ...base, executionProvider: req.provider });
   } catch (err) {
-    if (req.kind !== 'cuda') throw new EparaError('LOAD_FAILED', `could not load model ${req.key}: ${message(err)}`, { key: req.key }, { cause: err });
+    if (req.provider !== 'cuda') throw new EparaError('LOAD_FAILED', `could not load model ${req.key}: ${message(err)}`, { key: req.key }, { cause: err });
     fallbackReason = message(err);
     try {
       session = await b.createSession(req.source, { ...base, executionProvider: 'cpu' });
@@ -52,7 +52,7 @@ async function load(req: Extract<DeviceRequest, { op: 'load' }>): Promise<LoadRe
     inputs: session.inputs,
     outputs: session.outputs,
     memoryBytes: session.memoryBytes ?? Math.max(measured, sourceBytes),
-    executionProvider: fallbackReason === undefined ? req.kind : ('cpu' as const),
+    executionProvider: fallbackReason === undefined ? req.provider : ('cpu' as const),
   };
   return fallbackReason === undefined ? { info } : { info, fallbackReason };
 }

@@ -20,16 +20,16 @@ export type GenerationServiceConfig = Omit<GenerationEngineOptions, 'device' | '
 /** A device of the executor. */
 export interface ExecutorDeviceOptions {
   readonly id: string;
-  /** @default 'cpu' */
-  readonly kind?: 'cpu' | 'cuda';
-  /** CUDA ordinal. @default 0 */
-  readonly deviceId?: number;
+  /** Execution provider. @default 'cpu' */
+  readonly provider?: 'cpu' | 'cuda';
+  /** The provider's device ordinal (the CUDA device index). @default 0 */
+  readonly ordinal?: number;
   /** Intra-op threads of the device's sessions. @default 1 */
   readonly threads?: number;
   /** Memory budget, bytes. @default Infinity */
   readonly memoryBytes?: number;
-  /** The profile key (core `DeviceKind`) plans name. @default `${kind}-${threads}t`, e.g. `cpu-1t` */
-  readonly profileKind?: string;
+  /** The device's profile key (core `DeviceKind`), as plans name it. @default `${provider}-${threads}t`, e.g. `cpu-1t` */
+  readonly deviceKind?: string;
   /** Backend inside the worker. @default the executor's `backend` */
   readonly backend?: BackendSpec;
   /**
@@ -75,7 +75,7 @@ export interface EngineContext {
  * model or engine, tensor I/O, batching and profiling. The same object can be handed to the executor and to a
  * mesh node. Core's `memory` and `profiles` are optional here: `memory` is placement's figure (the executor's
  * own memory check reads `memoryBytes`), and `profiles` supplies the executor's profile when `profile` is
- * omitted (the entry of the plan's `deviceKind`, else of the device's `profileKind`).
+ * omitted (the entry of the plan's `deviceKind`, else of the device's `deviceKind`).
  */
 export interface ExecutorServiceOptions extends Omit<ServiceSpec, 'memory' | 'profiles'>, Partial<Pick<ServiceSpec, 'memory' | 'profiles'>> {
   /** ONNX file path or bytes, or ordered stage models (model parallelism). Omit only with `engine`. */

@@ -26,7 +26,7 @@ export interface ServiceStats {
 
 /** Counters of one device. */
 export interface DeviceStats {
-  readonly kind: 'cpu' | 'cuda';
+  readonly provider: 'cpu' | 'cuda';
   /** True when a `cuda` device runs on the CPU after a provider failure. */
   readonly fellBack: boolean;
   readonly restarts: number;
@@ -81,7 +81,7 @@ export function buildStats(o: {
   for (const [id, d] of o.devices) {
     const counters = d.scheduler.counters();
     devices[id] = {
-      kind: d.handle.kind,
+      provider: d.handle.provider,
       fellBack: d.fellBack,
       restarts: d.restarts,
       batches: counters.batches,

@@ -248,7 +248,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   ): Promise<BatchedInstance> {
     const model = new ModelInstance({
       instanceId,
-      service: withDeclaredProfile(service, plan.deviceKind ?? slots[0]!.profileKind),
+      service: withDeclaredProfile(service, plan.deviceKind ?? slots[0]!.deviceKind),
       plan,
       schedulers: slots.map((s) => s.scheduler),
       clock: this.#o.clock,
