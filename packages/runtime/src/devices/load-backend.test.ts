@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isEparaError } from '@epara/core';
 import { loadBackend } from './load-backend.js';
 import { resolveDeviceOptions } from './device-options.js';
 
 const dataUrl = (code: string): string => `data:text/javascript,${encodeURIComponent(code)}`;
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (err) {
-    return isEparaError(err) ? err.code : `untyped: ${String(err)}`;
-  }
-}
 
 describe('backend modules', () => {
   it('passes the spec options to createBackend and returns its backend', async () => {
@@ -22,9 +12,10 @@ describe('backend modules', () => {
   });
 
   it('refuses a module that cannot be imported, exports no factory, or builds no backend, with LOAD_FAILED', async () => {
-    expect(await codeOf(loadBackend({ kind: 'module', url: 'file:///nonexistent/epara-backend.mjs' }))).toBe('LOAD_FAILED');
-    expect(await codeOf(loadBackend({ kind: 'module', url: dataUrl('export const other = 1;') }))).toBe('LOAD_FAILED');
-    expect(await codeOf(loadBackend({ kind: 'module', url: dataUrl('export const createBackend = () => ({});') }))).toBe('LOAD_FAILED');
+    const failed = { code: 'LOAD_FAILED' };
+    await expect(loadBackend({ kind: 'module', url: 'file:///nonexistent/epara-backend.mjs' })).rejects.toMatchObject(failed);
+    await expect(loadBackend({ kind: 'module', url: dataUrl('export const other = 1;') })).rejects.toMatchObject(failed);
+    await expect(loadBackend({ kind: 'module', url: dataUrl('export const createBackend = () => ({});') })).rejects.toMatchObject(failed);
   });
 
   it('validates the spec when a device resolves its options; a URL becomes its string form', () => {
