@@ -12,10 +12,15 @@ interface ScrapeMetricConfig<M, R> {
   collect(this: M): void;
 }
 
+/** A gauge as its `collect` sees it. */
+type Gauge = { reset(): void; set(labels: Record<string, string>, value: number): void };
+/** A counter as its `collect` sees it. */
+type Counter = { reset(): void; inc(labels: Record<string, string>, value: number): void };
+
 /** The part of prom-client's `Gauge` and `Counter` classes that scrape-time metrics use (structural; `R` is its `Registry`). */
 export interface ScrapeMetricClient<R> {
-  readonly Gauge: new (config: ScrapeMetricConfig<{ reset(): void; set(labels: Record<string, string>, value: number): void }, R>) => unknown;
-  readonly Counter: new (config: ScrapeMetricConfig<{ reset(): void; inc(labels: Record<string, string>, value: number): void }, R>) => unknown;
+  readonly Gauge: new (config: ScrapeMetricConfig<Gauge, R>) => unknown;
+  readonly Counter: new (config: ScrapeMetricConfig<Counter, R>) => unknown;
 }
 
 /** The two kinds of metric read from the sources at every scrape (see {@link scrapeMetricFactories}). */
@@ -32,28 +37,27 @@ export interface ScrapeMetricFactories<F> {
  * the setter it is given.
  */
 export function scrapeMetricFactories<F, R>(client: ScrapeMetricClient<R>, registers: R[], prefix: string, each: (set: LabelSetter, fill: F) => void): ScrapeMetricFactories<F> {
+  const config = <M>(name: string, help: string, labelNames: string[], collect: (this: M) => void): ScrapeMetricConfig<M, R> => ({
+    name: prefix + name,
+    help,
+    labelNames: ['node', ...labelNames],
+    registers,
+    collect,
+  });
   return {
     gauge: (name, help, labelNames, fill) =>
-      new client.Gauge({
-        name: prefix + name,
-        help,
-        labelNames: ['node', ...labelNames],
-        registers,
-        collect() {
+      new client.Gauge(
+        config<Gauge>(name, help, labelNames, function () {
           this.reset();
           each(this, fill);
-        },
-      }),
+        }),
+      ),
     mirror: (name, help, labelNames, fill) =>
-      new client.Counter({
-        name: prefix + name,
-        help,
-        labelNames: ['node', ...labelNames],
-        registers,
-        collect() {
+      new client.Counter(
+        config<Counter>(name, help, labelNames, function () {
           this.reset();
           each({ set: (labels, v) => this.inc(labels, v) }, fill);
-        },
-      }),
+        }),
+      ),
   };
 }
