@@ -39,6 +39,35 @@ function ownerOf(file) {
   return parts[0] === 'packages' ? parts[1] : undefined;
 }
 
+// Examples are what a host copies: they import only what the packages publish (a subpath in `exports`), never
+// `@epara/core/internal` (helpers shared between our own packages), and nothing outside `examples/` — except
+// their tests, which may use the repository's test helpers.
+const published = new Map();
+for (const dir of readdirSync(join(root, 'packages'))) {
+  try {
+    const manifest = JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8'));
+    published.set(manifest.name, new Set(Object.keys(manifest.exports ?? {})));
+  } catch {
+    // not a package folder
+  }
+}
+const NOT_FOR_HOSTS = new Set(['@epara/core/internal']);
+
+/** Why an example's import `spec` is not allowed, or undefined. */
+function exampleImportProblem(file, spec) {
+  if (spec.startsWith('.')) {
+    const target = relative(root, resolve(dirname(file), spec)).split(sep);
+    if (target[0] === 'examples' || (target[0] === 'test' && /\.test\.ts$/.test(file))) return undefined;
+    return `reaches outside examples/ (${target.join('/')})`;
+  }
+  const match = /^(@epara\/[^/]+)(\/.*)?$/.exec(spec);
+  if (!match) return undefined;
+  if (NOT_FOR_HOSTS.has(spec)) return 'is shared between EPARA packages only, not for hosts';
+  const subpaths = published.get(match[1]);
+  if (!subpaths) return 'is not a published package';
+  return subpaths.has(`.${match[2] ?? ''}`) ? undefined : `is not in ${match[1]}'s exports (${[...subpaths].join(', ')})`;
+}
+
 const problems = [];
 for (const top of SCANNED) {
   let stat;
@@ -54,6 +83,10 @@ for (const top of SCANNED) {
     for (const re of SPECIFIERS) {
       for (const match of text.matchAll(re)) {
         const spec = match[1];
+        if (top === 'examples') {
+          const why = exampleImportProblem(file, spec);
+          if (why) problems.push(`${relative(root, file)}:${text.slice(0, match.index).split('\n').length} imports ${spec}, which ${why}`);
+        }
         if (!spec.startsWith('.')) continue;
         const target = srcPackageOf(resolve(dirname(file), spec));
         if (target === undefined || target === owner) continue;
@@ -64,7 +97,7 @@ for (const top of SCANNED) {
   }
 }
 if (problems.length > 0) {
-  console.error(`package boundaries: ${problems.length} import(s) of another package's sources\n${problems.join('\n')}`);
+  console.error(`package boundaries: ${problems.length} import(s) of another package's sources or unpublished entry points\n${problems.join('\n')}`);
   process.exit(1);
 }
-console.log('package boundaries: no imports of another package\'s sources');
+console.log('package boundaries: no imports of another package\'s sources; examples use published entry points only');

@@ -22,3 +22,11 @@ runDeviceContract('onnxruntime-node (PP-OCR classifier)', {
   feeds: (batch) => ({ x: { type: 'float32', dims: [batch, 3, 48, 192], data: seededFloats(batch * 3 * 48 * 192) } }),
   outputName: 'softmax_0.tmp_0',
 });
+
+// A host's own backend, loaded into each device worker as a module (the port every backend implements).
+runDeviceContract('custom backend module', {
+  createDevice: (o) => createDevice({ ...o, backend: { kind: 'module', url: new URL('./fixtures/affine-backend.mjs', import.meta.url), options: { label: 'z' } } }),
+  model: { bytes: new TextEncoder().encode(JSON.stringify({ affine: { scale: 2, offset: 1, width: 4 } })) },
+  feeds: (batch) => ({ x: { type: 'float32', dims: [batch, 4], data: seededFloats(batch * 4) } }),
+  outputName: 'z',
+});

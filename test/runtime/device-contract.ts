@@ -4,8 +4,8 @@ import type { DeviceHandle, ModelSource } from '@epara/runtime';
 
 /** What a backend needs to provide for the shared device contract. */
 export interface DeviceContractSetup {
-  /** A device on this backend; `kind: 'cuda'` must fall back to CPU on this machine. */
-  createDevice(options: { id: string; kind?: 'cpu' | 'cuda' }): DeviceHandle;
+  /** A device on this backend; `provider: 'cuda'` must fall back to CPU on this machine. */
+  createDevice(options: { id: string; provider?: 'cpu' | 'cuda' }): DeviceHandle;
   readonly model: ModelSource;
   /** Inputs of a batch of `batch` items. */
   feeds(batch: number): NamedTensors;
@@ -26,7 +26,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 export function runDeviceContract(name: string, setup: DeviceContractSetup): void {
   describe(`device contract: ${name}`, () => {
     const opened: DeviceHandle[] = [];
-    const open = (o: { id: string; kind?: 'cpu' | 'cuda' }): DeviceHandle => {
+    const open = (o: { id: string; provider?: 'cpu' | 'cuda' }): DeviceHandle => {
       const d = setup.createDevice(o);
       opened.push(d);
       return d;
@@ -103,7 +103,7 @@ export function runDeviceContract(name: string, setup: DeviceContractSetup): voi
     });
 
     it('falls back from CUDA to CPU with a deviceFellBack event', async () => {
-      const d = open({ id: 'gpu0', kind: 'cuda' });
+      const d = open({ id: 'gpu0', provider: 'cuda' });
       const events: { deviceId: string; used: string }[] = [];
       d.on('deviceFellBack', (e) => events.push(e));
       const info = await d.loadModel('m', setup.model);

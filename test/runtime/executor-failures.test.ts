@@ -46,13 +46,13 @@ describe('executor: failures, fallback, lifecycle (fake backend)', () => {
     ex = createExecutor({
       backend: { kind: 'fake' },
       launchWhenIdle: true,
-      devices: [{ id: 'gpu0', kind: 'cuda' }],
+      devices: [{ id: 'gpu0', provider: 'cuda' }],
       services: [{ id: 's', model: doubler(), ...latency(5000), profile: flat(1), plan: { batchSize: 1 } }],
     });
     const fell = nextEvent<DeviceFellBackEvent>(ex, 'deviceFellBack');
     await ex.load({ serviceId: 's' });
     expect(await fell).toMatchObject({ deviceId: 'gpu0', requested: 'cuda', used: 'cpu' });
-    expect(ex.stats().devices['gpu0']).toMatchObject({ kind: 'cuda', fellBack: true });
+    expect(ex.stats().devices['gpu0']).toMatchObject({ provider: 'cuda', fellBack: true });
     expect(values(await ex.submit('s', item(1)))).toEqual([3, 1]);
   });
 

@@ -9,6 +9,8 @@ export { loadPromClient } from './metrics/prom-client-port.js';
 export type { PromClient, PromRegistry } from './metrics/prom-client-port.js';
 export { attachShared, RecentUtilization } from './metrics/shared-metrics.js';
 export type { SharedMetrics } from './metrics/shared-metrics.js';
+export { scrapeMetricFactories } from './metrics/scrape-metrics.js';
+export type { LabelSetter, ScrapeMetricClient, ScrapeMetricFactories } from './metrics/scrape-metrics.js';
 export { compareEntries, mergeEntry, mergeView, upsertEntry, entryAge, markDead } from './view/merge-view.js';
 export { listView } from './view/entry-list.js';
 export { stampOf, versionVector, viewDelta, applyDelta } from './view/view-delta.js';
@@ -27,4 +29,6 @@ export { parseTraceparent, formatTraceparent, sanitizeTraceContext } from './tra
 export { loadOtelApi } from './tracing/otel-port.js';
 export type { OtelApi, OtelSpan, OtelSpanContext, OtelTracer } from './tracing/otel-port.js';
 export { createTracing, NO_TRACING } from './tracing/tracing.js';
+export { createLazyTracing } from './tracing/lazy-tracing.js';
+export type { LazyTracing } from './tracing/lazy-tracing.js';
 export type { ActiveSpan, SpanKind, StartSpanOptions, Tracing } from './tracing/tracing.js';

@@ -1,8 +1,9 @@
 import type { ServiceSpec } from '../model/service.js';
 import { assertDeviceKind, assertRate, assertService, budgetMs, type DeviceKindSpec } from './validate-input.js';
-import { batchCap, itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
+import { batchCap, itemsThatFit, resolveStrategyOptions, type StrategyOptions } from './strategy-options.js';
 import { rateAt, singleDeviceModel, worstCaseMs } from './plan-search.js';
 import { chooseBatchSize } from '../scheduling/batch-size.js';
+import { preparePlan } from './plan-basis.js';
 import { finishPlan, fmt, fmtBytes, infeasible, type PlanOutcome } from './plan-outcome.js';
 
 /** Input of {@link planBatching}. */
@@ -37,10 +38,9 @@ export function planBatching(input: BatchingInput): PlanOutcome {
   const demand = input.demandPerSec ?? 0;
   assertRate('demandPerSec', demand);
   const o = resolveStrategyOptions(input.options);
-  const profile = service.profiles[device.kind];
-  if (profile === undefined) return infeasible('profile', `no latency profile for device kind ${device.kind}`);
-  const usable = usableMemoryBytes(device.memoryBytes, o);
-  const { weightsBytes, perItemBytes } = service.memory;
+  const basis = preparePlan(service, device, o);
+  if (basis.feasible !== 'basis') return basis;
+  const { profile, usable, weightsBytes, perItemBytes } = basis;
   const memLimit = itemsThatFit(usable, weightsBytes, perItemBytes, Number.MAX_SAFE_INTEGER);
   if (weightsBytes + perItemBytes > usable) {
     return infeasible('memory', `needs ${fmtBytes(weightsBytes + perItemBytes)} at batch 1, usable ${fmtBytes(usable)}`);

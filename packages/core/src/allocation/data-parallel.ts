@@ -2,8 +2,9 @@ import type { ServiceSpec } from '../model/service.js';
 import type { ParallelPlan, RequestStrategy } from './plan.js';
 import { invalidOption } from '../errors/epara-error.js';
 import { assertDeviceKind, assertRate, assertService, budgetMs, type DeviceKindSpec } from './validate-input.js';
-import { batchCap, itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
+import { batchCap, itemsThatFit, resolveStrategyOptions, type StrategyOptions } from './strategy-options.js';
 import { bestPackRate, singleDeviceModel } from './plan-search.js';
+import { preparePlan } from './plan-basis.js';
 import { finishPlan, fmt, infeasible, type PlanOutcome } from './plan-outcome.js';
 import { planBatching } from './batching.js';
 import { defaultRate, packPlan } from './multi-frame.js';
@@ -54,10 +55,9 @@ function batchedReplicas(service: ServiceSpec, device: DeviceKindSpec, demand: n
 }
 
 function framedReplicas(service: ServiceSpec, device: DeviceKindSpec, demand: number, o: StrategyOptions): PlanOutcome {
-  const profile = service.profiles[device.kind];
-  if (profile === undefined) return infeasible('profile', `no latency profile for device kind ${device.kind}`);
-  const usable = usableMemoryBytes(device.memoryBytes, o);
-  const { weightsBytes, perItemBytes } = service.memory;
+  const basis = preparePlan(service, device, o);
+  if (basis.feasible !== 'basis') return basis;
+  const { profile, usable, weightsBytes, perItemBytes } = basis;
   if (weightsBytes + perItemBytes > usable) return infeasible('memory', 'one replica does not fit the device');
   const limit = itemsThatFit(usable, weightsBytes, perItemBytes, batchCap(profile, o));
   const model = singleDeviceModel(profile);

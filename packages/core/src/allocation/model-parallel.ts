@@ -3,8 +3,9 @@ import type { ParallelPlan, RequestStrategy } from './plan.js';
 import { invalidOption } from '../errors/epara-error.js';
 import { latencyAt, type LatencyProfile } from '../profiles/latency-profile.js';
 import { assertDeviceKind, assertRate, assertService, budgetMs, type DeviceKindSpec } from './validate-input.js';
-import { batchCap, itemsThatFit, resolveStrategyOptions, usableMemoryBytes, type StrategyOptions } from './strategy-options.js';
+import { batchCap, itemsThatFit, resolveStrategyOptions, type StrategyOptions } from './strategy-options.js';
 import { bestRateBatch, largestBatchWithin, rateAt, worstCaseMs, type RunModel } from './plan-search.js';
+import { preparePlan } from './plan-basis.js';
 import { finishPlan, fmt, fmtBytes, infeasible, type PlanOutcome } from './plan-outcome.js';
 import { defaultRate, packPlan } from './multi-frame.js';
 
@@ -49,10 +50,9 @@ export function planModelParallel(input: ModelParallelInput): PlanOutcome {
   const strategy = input.requestStrategy ?? (service.sensitivity === 'latency' ? 'batching' : 'multi-frame');
   if (strategy !== 'batching' && strategy !== 'multi-frame') invalidOption('requestStrategy', strategy, "'batching' or 'multi-frame'");
   const o = resolveStrategyOptions(input.options);
-  const profile = service.profiles[device.kind];
-  if (profile === undefined) return infeasible('profile', `no latency profile for device kind ${device.kind}`);
-  const usable = usableMemoryBytes(device.memoryBytes, o);
-  const { weightsBytes, perItemBytes } = service.memory;
+  const basis = preparePlan(service, device, o);
+  if (basis.feasible !== 'basis') return basis;
+  const { profile, usable, weightsBytes, perItemBytes } = basis;
   const dMin = Math.max(1, Math.ceil((weightsBytes + perItemBytes) / usable));
   const start = Math.max(dMin, input.minStages ?? dMin);
   const maxD = Math.min(o.maxStages, device.maxPerServer ?? Number.POSITIVE_INFINITY);

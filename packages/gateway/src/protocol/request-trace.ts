@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sanitizeTraceContext } from '@epara/core/internal';
 import type { TraceContext } from '@epara/core';
-import { createTracing, loadOtelApi, NO_TRACING } from '@epara/core/internal';
-import type { Tracing } from '@epara/core/internal';
+import { createLazyTracing } from '@epara/core/internal';
 
 /** Header (and gRPC metadata key) of the request id, accepted from the client and always answered. */
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -10,13 +9,12 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 export const TRACEPARENT_HEADER = 'traceparent';
 export const TRACESTATE_HEADER = 'tracestate';
 
-let tracing: Tracing = NO_TRACING;
-let loading: Promise<void> | undefined;
+// `@opentelemetry/api` resolves from this package, which declares it as an optional peer.
+const lazyTracing = createLazyTracing('@epara/gateway', (name) => import(name));
 
 /** Loads `@opentelemetry/api` once, if installed (an optional peer); the gateway's `start()` waits for it. */
-export function loadGatewayTracing(): Promise<void> {
-  loading ??= loadOtelApi((name) => import(name)).then((api) => void (tracing = createTracing(api, '@epara/gateway')));
-  return loading;
+export async function loadGatewayTracing(): Promise<void> {
+  await lazyTracing.load();
 }
 
 /** One front-door request's trace: the context to submit with, the headers to answer with, and its span's end. */
@@ -39,6 +37,7 @@ export interface RequestTrace {
 export function beginRequestTrace(header: (name: string) => string | undefined, model: string): RequestTrace {
   const incoming = sanitizeTraceContext({ traceparent: header(TRACEPARENT_HEADER), tracestate: header(TRACESTATE_HEADER), requestId: header(REQUEST_ID_HEADER) });
   const parent: TraceContext = incoming?.requestId !== undefined ? incoming : { ...incoming, requestId: randomUUID() };
+  const tracing = lazyTracing.current();
   const span = tracing.enabled ? tracing.start('epara.gateway', { parent, kind: 'server', attributes: { 'epara.model': model } }) : undefined;
   const context = span?.context ?? parent;
   const responseHeaders: Record<string, string> = { [REQUEST_ID_HEADER]: context.requestId! };

@@ -41,8 +41,8 @@ const service = z
 const device = z
   .object({
     id: z.string().min(1),
-    kind: z.enum(['cpu', 'cuda']).default('cpu'),
-    deviceId: z.number().int().min(0).optional(),
+    provider: z.enum(['cpu', 'cuda']).default('cpu'),
+    ordinal: z.number().int().min(0).optional().describe('the CUDA device index'),
     threads: z.number().int().min(1).default(1),
     memoryBytes: z.number().positive().optional(),
   })

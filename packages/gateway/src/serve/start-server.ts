@@ -50,7 +50,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const io = new Map<string, ModelIo>(config.services.map((s) => [s.id, readModelIo(at(s.model), s)]));
   const security = readSecurity(config, at, options.env ?? process.env);
   const executor = createExecutor({
-    devices: config.devices.map((d) => ({ id: d.id, kind: d.kind, threads: d.threads, ...(d.deviceId !== undefined ? { deviceId: d.deviceId } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
+    devices: config.devices.map((d) => ({ id: d.id, provider: d.provider, threads: d.threads, ...(d.ordinal !== undefined ? { ordinal: d.ordinal } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
     services: config.services.map((s) => executorService(s, at(s.model), io.get(s.id)!)),
     profiling: config.executor.profiling,
     launchWhenIdle: config.executor.launchWhenIdle,

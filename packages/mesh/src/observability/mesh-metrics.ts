@@ -4,7 +4,7 @@ import type { MeshNode } from '../node/mesh-node.js';
 import type { NodeEvents } from '../node/node-events.js';
 import { loadPromClient } from './load-prom-client.js';
 import type { PromClient, PromClientModule, PromRegistry } from './load-prom-client.js';
-import { attachShared } from '@epara/core/internal';
+import { attachShared, scrapeMetricFactories, type LabelSetter } from '@epara/core/internal';
 
 /** What the mesh metrics read from a node: its typed events, `stats()` and `view()`. */
 export type MetricsNode = Pick<MeshNode, 'id' | 'on' | 'off' | 'stats' | 'view'>;
@@ -120,36 +120,12 @@ function defineMetrics(client: PromClientModule, registry: Registry, p: string, 
   return metrics;
 }
 
-type Setter = { set(labels: Record<string, string>, v: number): void };
-type Fill = (g: Setter, source: Source, node: string) => void;
+type Fill = (g: LabelSetter, source: Source, node: string) => void;
 
 function defineGauges(client: PromClientModule, registers: Registry[], p: string, sources: ReadonlyMap<string, Source>): void {
-  const each = (set: Setter, fill: Fill) => {
+  const { gauge, mirror } = scrapeMetricFactories<Fill, Registry>(client, registers, p, (set, fill) => {
     for (const [node, source] of sources) fill(set, source, node);
-  };
-  const gauge = (name: string, help: string, labelNames: string[], fill: Fill) =>
-    new client.Gauge({
-      name: p + name,
-      help,
-      labelNames: ['node', ...labelNames],
-      registers,
-      collect() {
-        this.reset();
-        each(this, fill);
-      },
-    });
-  // A running total the node keeps (stats), exposed with counter semantics: equal to it at every scrape.
-  const mirror = (name: string, help: string, labelNames: string[], fill: Fill) =>
-    new client.Counter({
-      name: p + name,
-      help,
-      labelNames: ['node', ...labelNames],
-      registers,
-      collect() {
-        this.reset();
-        each({ set: (labels, v) => this.inc(labels, v) }, fill);
-      },
-    });
+  });
   mirror('node_requests_total', 'Requests by what this node did with them: submitted, ran_locally, offloaded, retried, received, rejected', ['kind'], (g, { node }, id) => {
     const s = node.stats();
     const kinds = { submitted: s.submitted, ran_locally: s.ranLocally, offloaded: s.offloaded, retried: s.retried, received: s.received, rejected: s.rejected };

@@ -25,16 +25,36 @@ export interface BackendSession {
 export interface BackendSessionOptions {
   readonly threads: number;
   readonly executionProvider: 'cpu' | 'cuda';
-  readonly deviceId: number;
+  /** The provider's device ordinal (the CUDA device index). */
+  readonly ordinal: number;
 }
 
 /**
- * The inference engine a device worker drives. `createSession` must throw when the requested execution
- * provider cannot be used; the worker then retries on the CPU. onnxruntime-node is adapted in
- * `ort-backend.ts`; `fake-backend.ts` is a pure-JS stand-in for fast tests.
+ * The inference engine a device worker drives: the port a host implements to run models on something other
+ * than onnxruntime-node. `createSession` must throw when the requested execution provider cannot be used; the
+ * worker then retries on the CPU. Built in: onnxruntime-node (`ort-backend.ts`) and a pure-JS stand-in for
+ * fast tests (`fake-backend.ts`); a host's own backend is a module named by {@link ModuleBackendSpec}.
  */
 export interface InferenceBackend {
   createSession(source: BackendModelSource, options: BackendSessionOptions): Promise<BackendSession>;
+}
+
+/**
+ * What a backend module exports as `createBackend`: called once per device worker, inside the worker thread,
+ * with the spec's `options`.
+ */
+export type BackendModuleFactory = (options: unknown) => InferenceBackend | Promise<InferenceBackend>;
+
+/**
+ * A host's own backend: an ES module that exports `createBackend` ({@link BackendModuleFactory}). Each device
+ * worker imports it (a worker thread cannot receive functions, so the backend travels as a module URL).
+ */
+export interface ModuleBackendSpec {
+  readonly kind: 'module';
+  /** The module, as a `file:` (or `data:`) URL; a plain string is read as a URL. */
+  readonly url: URL | string;
+  /** Passed to `createBackend`; must survive structured cloning. @default undefined */
+  readonly options?: unknown;
 }
 
 /** Which backend a device worker uses (serializable: it crosses into the worker). */
@@ -44,4 +64,5 @@ export type BackendSpec =
       readonly kind: 'fake';
       /** Whether the fake accepts the `cuda` provider. @default false */
       readonly cudaAvailable?: boolean;
-    };
+    }
+  | ModuleBackendSpec;

@@ -5,8 +5,8 @@ import type { DeviceOptions } from './device-port.js';
 
 /** Defaults of {@link DeviceOptions}. */
 export const DEFAULT_DEVICE_OPTIONS = {
-  kind: 'cpu',
-  deviceId: 0,
+  provider: 'cpu',
+  ordinal: 0,
   threads: 1,
   memoryBytes: Number.POSITIVE_INFINITY,
   maxRestarts: 5,
@@ -17,8 +17,8 @@ export const DEFAULT_DEVICE_OPTIONS = {
 /** {@link DeviceOptions} with every default filled in. */
 export interface ResolvedDeviceOptions {
   readonly id: string;
-  readonly kind: 'cpu' | 'cuda';
-  readonly deviceId: number;
+  readonly provider: 'cpu' | 'cuda';
+  readonly ordinal: number;
   readonly threads: number;
   readonly memoryBytes: number;
   readonly logger: Logger;
@@ -38,10 +38,10 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
   if (typeof options !== 'object' || options === null) invalidOption(field, options, 'an object');
   const o = options;
   if (typeof o.id !== 'string' || o.id === '') invalidOption(`${field}.id`, o.id, 'a non-empty string');
-  const kind = o.kind ?? DEFAULT_DEVICE_OPTIONS.kind;
-  if (kind !== 'cpu' && kind !== 'cuda') invalidOption(`${field}.kind`, kind, "'cpu' or 'cuda'");
-  const deviceId = o.deviceId ?? DEFAULT_DEVICE_OPTIONS.deviceId;
-  if (!Number.isInteger(deviceId) || deviceId < 0) invalidOption(`${field}.deviceId`, deviceId, 'a non-negative integer');
+  const provider = o.provider ?? DEFAULT_DEVICE_OPTIONS.provider;
+  if (provider !== 'cpu' && provider !== 'cuda') invalidOption(`${field}.provider`, provider, "'cpu' or 'cuda'");
+  const ordinal = o.ordinal ?? DEFAULT_DEVICE_OPTIONS.ordinal;
+  if (!Number.isInteger(ordinal) || ordinal < 0) invalidOption(`${field}.ordinal`, ordinal, 'a non-negative integer');
   const threads = o.threads ?? DEFAULT_DEVICE_OPTIONS.threads;
   if (!Number.isInteger(threads) || threads < 1) invalidOption(`${field}.threads`, threads, 'a positive integer');
   const memoryBytes = o.memoryBytes ?? DEFAULT_DEVICE_OPTIONS.memoryBytes;
@@ -52,13 +52,12 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
   if (!Number.isInteger(inputSlabBytes) || inputSlabBytes < 0) invalidOption(`${field}.inputSlabBytes`, inputSlabBytes, 'a non-negative integer (bytes; 0 turns slabs off)');
   const inputSlabs = o.inputSlabs ?? DEFAULT_DEVICE_OPTIONS.inputSlabs;
   if (!Number.isInteger(inputSlabs) || inputSlabs < 0) invalidOption(`${field}.inputSlabs`, inputSlabs, 'a non-negative integer');
-  const backend = o.backend ?? { kind: 'ort' };
-  if (backend.kind !== 'ort' && backend.kind !== 'fake') invalidOption(`${field}.backend.kind`, (backend as { kind: unknown }).kind, "'ort' or 'fake'");
+  const backend = resolveBackendSpec(o.backend, `${field}.backend`);
   if (o.workerUrl !== undefined && !(o.workerUrl instanceof URL)) invalidOption(`${field}.workerUrl`, o.workerUrl, 'a URL');
   return {
     id: o.id,
-    kind,
-    deviceId,
+    provider,
+    ordinal,
     threads,
     memoryBytes,
     logger: o.logger ?? silentLogger,
@@ -68,4 +67,18 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
     inputSlabs,
     workerUrl: o.workerUrl,
   };
+}
+
+/**
+ * Validates a backend spec; a module backend's URL becomes its string form (a `URL` does not cross into a
+ * worker thread).
+ */
+function resolveBackendSpec(spec: BackendSpec | undefined, field: string): BackendSpec {
+  const b = spec ?? { kind: 'ort' };
+  if (typeof b !== 'object' || b === null) invalidOption(field, b, "a backend spec ({ kind: 'ort' | 'fake' | 'module' })");
+  if (b.kind === 'ort' || b.kind === 'fake') return b;
+  if (b.kind !== 'module') invalidOption(`${field}.kind`, (b as { kind: unknown }).kind, "'ort', 'fake' or 'module'");
+  const url = b.url instanceof URL ? b.url.href : b.url;
+  if (typeof url !== 'string' || !URL.canParse(url)) invalidOption(`${field}.url`, b.url, 'a URL of an ES module exporting createBackend');
+  return { kind: 'module', url, ...(b.options !== undefined ? { options: b.options } : {}) };
 }

@@ -70,8 +70,8 @@ export interface DeviceEvents {
  */
 export interface DeviceHandle extends EventEmitter<DeviceEvents> {
   readonly id: string;
-  /** The kind that was asked for. A `cuda` device whose provider failed runs on the CPU (see `deviceFellBack`). */
-  readonly kind: 'cpu' | 'cuda';
+  /** The execution provider that was asked for. A `cuda` device whose provider failed runs on the CPU (see `deviceFellBack`). */
+  readonly provider: 'cpu' | 'cuda';
   /** Intra-op threads of every session on this device. */
   readonly threads: number;
   /** Memory of the device, bytes (`Infinity` when not declared). */
@@ -110,9 +110,9 @@ export interface DeviceOptions {
   /** Unique id of the device within the executor. */
   readonly id: string;
   /** Execution provider to request. @default 'cpu' */
-  readonly kind?: 'cpu' | 'cuda';
-  /** CUDA device ordinal (cuda only). @default 0 */
-  readonly deviceId?: number;
+  readonly provider?: 'cpu' | 'cuda';
+  /** The provider's device ordinal (the CUDA device index; cuda only). @default 0 */
+  readonly ordinal?: number;
   /** Intra-op thread budget of the device. @default 1 */
   readonly threads?: number;
   /** Device memory, bytes. @default Infinity */

@@ -19,8 +19,8 @@ export type DeviceRequest =
       readonly key: string;
       readonly source: BackendModelSource;
       readonly threads: number;
-      readonly kind: 'cpu' | 'cuda';
-      readonly cudaDeviceId: number;
+      readonly provider: 'cpu' | 'cuda';
+      readonly ordinal: number;
     }
   | {
       readonly op: 'run';

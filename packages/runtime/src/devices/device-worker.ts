@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { EparaError, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
 import type { BackendSession, InferenceBackend } from './backend.js';
+import { loadBackend } from './load-backend.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
 import { KvCacheStore } from '../generation/kv-cache-store.js';
 import { WorkerLinks } from '../parallel/worker-links.js';
@@ -21,10 +22,7 @@ const links = new WorkerLinks();
 let backendPromise: Promise<InferenceBackend> | undefined;
 
 function backend(): Promise<InferenceBackend> {
-  backendPromise ??=
-    data.backend.kind === 'fake'
-      ? import('./fake-backend.js').then((m) => m.createFakeBackend({ cudaAvailable: data.backend.kind === 'fake' && data.backend.cudaAvailable === true }))
-      : import('./ort-backend.js').then((m) => m.createOrtBackend());
+  backendPromise ??= loadBackend(data.backend);
   return backendPromise;
 }
 
@@ -33,11 +31,11 @@ async function load(req: Extract<DeviceRequest, { op: 'load' }>): Promise<LoadRe
   const rssBefore = process.memoryUsage().rss;
   let session: BackendSession;
   let fallbackReason: string | undefined;
-  const base = { threads: req.threads, deviceId: req.cudaDeviceId };
+  const base = { threads: req.threads, ordinal: req.ordinal };
   try {
-    session = await b.createSession(req.source, { ...base, executionProvider: req.kind });
+    session = await b.createSession(req.source, { ...base, executionProvider: req.provider });
   } catch (err) {
-    if (req.kind !== 'cuda') throw new EparaError('LOAD_FAILED', `could not load model ${req.key}: ${message(err)}`, { key: req.key }, { cause: err });
+    if (req.provider !== 'cuda') throw new EparaError('LOAD_FAILED', `could not load model ${req.key}: ${message(err)}`, { key: req.key }, { cause: err });
     fallbackReason = message(err);
     try {
       session = await b.createSession(req.source, { ...base, executionProvider: 'cpu' });
@@ -54,7 +52,7 @@ async function load(req: Extract<DeviceRequest, { op: 'load' }>): Promise<LoadRe
     inputs: session.inputs,
     outputs: session.outputs,
     memoryBytes: session.memoryBytes ?? Math.max(measured, sourceBytes),
-    executionProvider: fallbackReason === undefined ? req.kind : ('cpu' as const),
+    executionProvider: fallbackReason === undefined ? req.provider : ('cpu' as const),
   };
   return fallbackReason === undefined ? { info } : { info, fallbackReason };
 }

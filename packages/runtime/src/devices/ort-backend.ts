@@ -16,7 +16,7 @@ export function createOrtBackend(): InferenceBackend {
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
-        executionProviders: o.executionProvider === 'cuda' ? [{ name: 'cuda', deviceId: o.deviceId }] : ['cpu'],
+        executionProviders: o.executionProvider === 'cuda' ? [{ name: 'cuda', deviceId: o.ordinal }] : ['cpu'],
       };
       const session =
         'path' in source ? await ort.InferenceSession.create(source.path, options) : await ort.InferenceSession.create(source.bytes, options);

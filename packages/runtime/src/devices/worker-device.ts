@@ -27,7 +27,7 @@ type RequestBody = DeviceRequest extends infer R ? (R extends DeviceRequest ? Om
  */
 export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHandle, ResidentKvDevice, StageLinkDevice {
   readonly id: string;
-  readonly kind: 'cpu' | 'cuda';
+  readonly provider: 'cpu' | 'cuda';
   readonly threads: number;
   readonly memoryBytes: number;
   readonly #o: ResolvedDeviceOptions;
@@ -49,7 +49,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     super();
     this.#o = options;
     this.id = options.id;
-    this.kind = options.kind;
+    this.provider = options.provider;
     this.threads = options.threads;
     this.memoryBytes = options.memoryBytes;
     this.#slabs = new InputSlabPool({ slabBytes: options.inputSlabBytes, maxSlabs: options.inputSlabs });
@@ -57,7 +57,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   async loadModel(key: string, source: ModelSource, options: { threads?: number; signal?: AbortSignal } = {}): Promise<LoadedModelInfo> {
     const threads = options.threads ?? this.threads;
-    const result = (await this.#call({ op: 'load', key, source, threads, kind: this.kind, cudaDeviceId: this.#o.deviceId }, [], options.signal)) as LoadResult;
+    const result = (await this.#call({ op: 'load', key, source, threads, provider: this.provider, ordinal: this.#o.ordinal }, [], options.signal)) as LoadResult;
     this.#models.set(key, { source, threads });
     if (result.fallbackReason !== undefined) this.#fellBack(key, result.fallbackReason);
     return result.info;
@@ -248,7 +248,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     this.#restarts++;
     const worker = this.#ensureWorker();
     const models = [...this.#models];
-    const loads = models.map(([key, m]) => this.#post(worker, { op: 'load', key, source: m.source, threads: m.threads, kind: this.kind, cudaDeviceId: this.#o.deviceId }));
+    const loads = models.map(([key, m]) => this.#post(worker, { op: 'load', key, source: m.source, threads: m.threads, provider: this.provider, ordinal: this.#o.ordinal }));
     const results = await Promise.allSettled(loads);
     if (worker !== this.#worker) return; // crashed again while reloading; that crash restarts
     let reloaded = 0;

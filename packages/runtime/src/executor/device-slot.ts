@@ -10,7 +10,7 @@ export interface DeviceSlot {
   readonly handle: DeviceHandle;
   readonly scheduler: DeviceScheduler;
   readonly ledger: MemoryLedger;
-  readonly profileKind: string;
+  readonly deviceKind: string;
   fellBack: boolean;
   restarts: number;
 }
@@ -21,8 +21,8 @@ type Emit = <K extends keyof ExecutorEvents>(event: K, payload: ExecutorEvents[K
 export function createDeviceSlot(d: ResolvedExecutorOptions['devices'][number], o: ResolvedExecutorOptions, emit: Emit): DeviceSlot {
   const handle = createDevice({
     id: d.id,
-    kind: d.kind ?? 'cpu',
-    deviceId: d.deviceId ?? 0,
+    provider: d.provider ?? 'cpu',
+    ordinal: d.ordinal ?? 0,
     threads: d.threads ?? 1,
     memoryBytes: d.memoryBytes ?? Number.POSITIVE_INFINITY,
     logger: o.logger,
@@ -39,7 +39,7 @@ export function createDeviceSlot(d: ResolvedExecutorOptions['devices'][number], 
     onDispatch: (i) =>
       emit('batchDispatched', { instanceId: i.lane.id, serviceId: i.lane.serviceId, deviceId: i.deviceId, size: i.items.length, expectedMs: i.expectedMs, at: i.at, plannedStart: i.plannedStart }),
   });
-  const slot: DeviceSlot = { handle, scheduler, ledger: new MemoryLedger(d.id, handle.memoryBytes), profileKind: d.profileKind, fellBack: false, restarts: 0 };
+  const slot: DeviceSlot = { handle, scheduler, ledger: new MemoryLedger(d.id, handle.memoryBytes), deviceKind: d.deviceKind, fellBack: false, restarts: 0 };
   handle.on('deviceFellBack', (e) => {
     slot.fellBack = true;
     emit('deviceFellBack', e);
@@ -67,7 +67,7 @@ export function chooseDevices(devices: ReadonlyMap<string, DeviceSlot>, plan: Pa
   const count = plan.devices ?? 1;
   if (!Number.isInteger(count) || count < 1) invalidOption('plan.devices', count, 'a positive integer');
   const all = [...devices.values()];
-  const ofKind = plan.deviceKind ? all.filter((d) => d.profileKind === plan.deviceKind) : all;
+  const ofKind = plan.deviceKind ? all.filter((d) => d.deviceKind === plan.deviceKind) : all;
   const pool = ofKind.length >= count ? ofKind : all;
   if (pool.length < count) throw new EparaError('INFEASIBLE', `the plan needs ${count} devices, the executor has ${pool.length}`, { needed: count });
   return [...pool].sort((a, b) => a.scheduler.lanes.size - b.scheduler.lanes.size || b.ledger.freeBytes - a.ledger.freeBytes).slice(0, count);

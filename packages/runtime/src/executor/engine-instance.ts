@@ -1,10 +1,14 @@
-import type { InstanceInfo, InstanceStatus, ParallelPlan } from '@epara/core';
+import type { InstanceInfo, InstanceStatus, NamedTensors, ParallelPlan } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { ServiceEngine } from './service-engine.js';
 import type { GenerationEngine } from '../generation/generation-engine.js';
+import type { ExecutorInstance, InstanceSubmitOptions } from './executor-instance.js';
 
-/** A service instance run by a {@link ServiceEngine} (model-parallel pipeline, generation). */
-export class EngineInstance {
+/**
+ * A service instance run by a {@link ServiceEngine} (model-parallel pipeline, generation, a host's engine). It
+ * takes no streams and keeps no counters of its own; unloading closes the engine.
+ */
+export class EngineInstance implements ExecutorInstance {
   readonly id: string;
   readonly serviceId: string;
   readonly engine: ServiceEngine;
@@ -32,8 +36,31 @@ export class EngineInstance {
     this.#strategy = o.devices.length > 1 ? 'model-parallel' : 'single';
   }
 
+  readonly streams = undefined;
+
+  submit(inputs: NamedTensors, o: InstanceSubmitOptions): Promise<NamedTensors> {
+    return this.engine.submit(inputs, { deadline: o.deadline, priority: o.priority, ...(o.signal ? { signal: o.signal } : {}) });
+  }
+
   estimate(now: number): number {
     return this.engine.estimate(now);
+  }
+
+  stats(): undefined {
+    return undefined;
+  }
+
+  /** An engine finishes its work in flight when it closes (`release`). */
+  drain(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  release(): Promise<void> {
+    return this.engine.close();
+  }
+
+  close(): Promise<void> {
+    return this.engine.close().catch(() => undefined);
   }
 
   info(now: number): InstanceInfo {

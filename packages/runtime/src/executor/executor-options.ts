@@ -1,4 +1,4 @@
-import type { AbortSignalLike, Clock, LatencyProfile, NamedTensors, ParallelPlan, Sensitivity, Slo, TensorType } from '@epara/core';
+import type { AbortSignalLike, Clock, LatencyProfile, NamedTensors, ParallelPlan, ServiceSpec, TensorType } from '@epara/core';
 import type { BackendSpec } from '../devices/backend.js';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Logger } from '@epara/core';
@@ -20,16 +20,16 @@ export type GenerationServiceConfig = Omit<GenerationEngineOptions, 'device' | '
 /** A device of the executor. */
 export interface ExecutorDeviceOptions {
   readonly id: string;
-  /** @default 'cpu' */
-  readonly kind?: 'cpu' | 'cuda';
-  /** CUDA ordinal. @default 0 */
-  readonly deviceId?: number;
+  /** Execution provider. @default 'cpu' */
+  readonly provider?: 'cpu' | 'cuda';
+  /** The provider's device ordinal (the CUDA device index). @default 0 */
+  readonly ordinal?: number;
   /** Intra-op threads of the device's sessions. @default 1 */
   readonly threads?: number;
   /** Memory budget, bytes. @default Infinity */
   readonly memoryBytes?: number;
-  /** The profile key (core `DeviceKind`) plans name. @default `${kind}-${threads}t`, e.g. `cpu-1t` */
-  readonly profileKind?: string;
+  /** The device's profile key (core `DeviceKind`), as plans name it. @default `${provider}-${threads}t`, e.g. `cpu-1t` */
+  readonly deviceKind?: string;
   /** Backend inside the worker. @default the executor's `backend` */
   readonly backend?: BackendSpec;
   /**
@@ -69,9 +69,15 @@ export interface EngineContext {
   readonly signal?: AbortSignal;
 }
 
-/** A service the executor can host. */
-export interface ExecutorServiceOptions {
-  readonly id: string;
+/**
+ * A service the executor can host: core's {@link ServiceSpec} — the one declaration that placement, routing and
+ * the mesh node read (`id`, `sensitivity`, `slo`, `networkBudgetMs`, …) — plus only what the runtime adds: the
+ * model or engine, tensor I/O, batching and profiling. The same object can be handed to the executor and to a
+ * mesh node. Core's `memory` and `profiles` are optional here: `memory` is placement's figure (the executor's
+ * own memory check reads `memoryBytes`), and `profiles` supplies the executor's profile when `profile` is
+ * omitted (the entry of the plan's `deviceKind`, else of the device's `deviceKind`).
+ */
+export interface ExecutorServiceOptions extends Omit<ServiceSpec, 'memory' | 'profiles'>, Partial<Pick<ServiceSpec, 'memory' | 'profiles'>> {
   /** ONNX file path or bytes, or ordered stage models (model parallelism). Omit only with `engine`. */
   readonly model?: string | Uint8Array | StagedModel;
   /** Pipeline options of a staged model (the batch size defaults to the plan's). */
@@ -80,9 +86,10 @@ export interface ExecutorServiceOptions {
   readonly generation?: GenerationServiceConfig;
   /** Builds a custom engine (model-parallel pipeline, generation) over the instance's devices instead of a batcher. */
   readonly engine?: (ctx: EngineContext) => ServiceEngine | Promise<ServiceEngine>;
-  readonly sensitivity: Sensitivity;
-  readonly slo: Slo;
-  /** Measured latency against batch size on this executor's devices. @default measured at first load with `sampleInputs` */
+  /**
+   * Measured latency against batch size on this executor's devices.
+   * @default `profiles` of the device's profile key, else measured at first load with `sampleInputs`
+   */
   readonly profile?: LatencyProfile;
   /** The plan to run (batch size, devices). @default derived from the profile and the SLO (docs/concepts.md) */
   readonly plan?: Partial<ParallelPlan>;
@@ -109,8 +116,6 @@ export interface ExecutorServiceOptions {
   readonly batchable?: boolean;
   /** Largest batch the profiler measures. @default 32 */
   readonly maxBatch?: number;
-  /** Network time budgeted out of the deadline, ms. @default 0 */
-  readonly networkBudgetMs?: number;
   /**
    * Largest input one request (or stream frame) may carry, bytes: beyond it `submit` rejects with
    * `INVALID_INPUT`, so that one huge request cannot hold the device for everyone else. Below it, a request

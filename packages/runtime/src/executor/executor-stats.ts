@@ -1,5 +1,5 @@
 import type { DeviceSlot } from './device-slot.js';
-import type { ModelInstance } from './model-instance.js';
+import type { ExecutorInstance } from './executor-instance.js';
 import type { InputSlabStats } from '../devices/input-slabs.js';
 
 /** Stream counters of an executor (closed streams plus frames pushed to open ones). */
@@ -26,7 +26,7 @@ export interface ServiceStats {
 
 /** Counters of one device. */
 export interface DeviceStats {
-  readonly kind: 'cpu' | 'cuda';
+  readonly provider: 'cpu' | 'cuda';
   /** True when a `cuda` device runs on the CPU after a provider failure. */
   readonly fellBack: boolean;
   readonly restarts: number;
@@ -54,13 +54,15 @@ export function buildStats(o: {
   now: number;
   startedAt: number;
   devices: ReadonlyMap<string, DeviceSlot>;
-  instances: readonly ModelInstance[];
+  instances: readonly ExecutorInstance[];
   streams: StreamCounters;
   openStreams: number;
 }): ExecutorStats {
   const services: Record<string, ServiceStats> = {};
   for (const inst of o.instances) {
-    const c = inst.counters;
+    const stats = inst.stats();
+    if (stats === undefined) continue;
+    const c = stats.counters;
     const prev = services[inst.serviceId];
     const batches = (prev?.batches ?? 0) + c.batches;
     const items = (prev ? prev.meanBatchSize * prev.batches : 0) + c.batchedItems;
@@ -71,7 +73,7 @@ export function buildStats(o: {
       failed: (prev?.failed ?? 0) + c.failed,
       batches,
       meanBatchSize: batches > 0 ? items / batches : 0,
-      queued: (prev?.queued ?? 0) + inst.queue.size,
+      queued: (prev?.queued ?? 0) + stats.queued,
     };
   }
   const devices: Record<string, DeviceStats> = {};
@@ -79,7 +81,7 @@ export function buildStats(o: {
   for (const [id, d] of o.devices) {
     const counters = d.scheduler.counters();
     devices[id] = {
-      kind: d.handle.kind,
+      provider: d.handle.provider,
       fellBack: d.fellBack,
       restarts: d.restarts,
       batches: counters.batches,

@@ -16,8 +16,7 @@ import {
 } from '@epara/core';
 import { checkSignal, signalError } from '@epara/core/internal';
 import type { DeviceHandle } from '../devices/device-port.js';
-import type { ItemDone, StreamSlot, WorkItem } from '../batching/work-item.js';
-import { DEFAULT_MAX_REQUEST_BYTES, inputCostScale } from '../batching/input-cost.js';
+import type { ItemDone, WorkItem } from '../batching/work-item.js';
 import type { ExecutorStream } from '../streams/executor-stream.js';
 import { openServiceStream } from '../streams/open-service-stream.js';
 import { EngineInstance } from './engine-instance.js';
@@ -26,19 +25,15 @@ import type { ExecutorServiceOptions, GenerateOptions, LoadOptions } from './exe
 import type { ResolvedExecutorOptions } from './resolve-executor-options.js';
 import { validateService } from './resolve-executor-options.js';
 import { ModelInstance } from './model-instance.js';
-import { validateItem } from './io-spec.js';
-import { shedError } from './shed-error.js';
+import { BatchedInstance } from './batched-instance.js';
+import type { ExecutorInstance, StreamTarget } from './executor-instance.js';
 import { buildStats, type ExecutorStats, type StreamCounters } from './executor-stats.js';
 import { buildBuiltinEngine, builtinDeviceCount, usesBuiltinEngine } from './builtin-engines.js';
 import { chooseDevices, createDeviceSlot, type DeviceSlot } from './device-slot.js';
 import type { GenerationStream } from '../generation/generation-engine.js';
 import { reportCompletion } from '../observability/request-completion.js';
 import { loadRuntimeTracing } from '../observability/runtime-tracing.js';
-
-
-
-
-type Instance = ModelInstance | EngineInstance;
+import { withDeclaredProfile } from './declared-profile.js';
 
 /**
  * The executor: hosts services on worker-thread devices and implements core's `LocalExecutor` port.
@@ -48,7 +43,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   readonly #o: ResolvedExecutorOptions;
   readonly #devices = new Map<string, DeviceSlot>();
   readonly #services = new Map<string, ExecutorServiceOptions>();
-  readonly #instances = new Map<string, Instance>();
+  readonly #instances = new Map<string, ExecutorInstance>();
   readonly #streams = new Set<ExecutorStream>();
   readonly #streamCounters: StreamCounters = { opened: 0, pushed: 0, completed: 0, dropped: 0, stale: 0 };
   readonly #startedAt: number;
@@ -70,7 +65,6 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   #addDevice(d: ResolvedExecutorOptions['devices'][number]): void {
     this.#devices.set(d.id, createDeviceSlot(d, this.#o, (event, payload) => (this.emit as (e: string, p: unknown) => boolean)(event, payload)));
   }
-
 
   /** Loads every service that names `devices`. Idempotent. */
   start(options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -102,10 +96,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       this.#assertOpen();
       const service = this.#service(serviceId);
       const { deadline, priority } = this.#resolveSubmit(service, options);
-      const inst = this.#pick(serviceId);
       const signal = options.signal;
-      if (inst instanceof EngineInstance) return inst.engine.submit(inputs, { deadline, priority, ...(signal ? { signal } : {}) });
-      return this.#enqueue(inst, inputs, { deadline, priority, signal, frame: false, withState: true, trace: options.trace });
+      return this.#pick(serviceId).submit(inputs, { deadline, priority, ...(signal ? { signal } : {}), trace: options.trace });
     } catch (err) {
       return Promise.reject(err);
     }
@@ -123,95 +115,12 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     return { deadline, priority };
   }
 
-  #enqueue(
-    inst: ModelInstance,
-    inputs: NamedTensors,
-    o: { deadline: number; priority: number; signal: AbortSignalLike | undefined; frame: boolean; withState: boolean; slot?: StreamSlot; trace?: TraceContext | undefined },
-  ): Promise<NamedTensors> {
-    const key = validateItem(inst.io, inputs, { serviceId: inst.serviceId, withState: o.withState });
-    const costScale = this.#costScale(inst, inputs, o.deadline);
-    if (inst.queue.size >= this.#o.maxQueue) {
-      throw shedError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#o.maxQueue})`, { serviceId: inst.serviceId });
-    }
-    // Shed at once what cannot make its deadline behind the work already queued: no queueing, pumping or
-    // later drop for it (under overload most requests end here, so this path stays cheap).
-    if (!o.frame) {
-      const refused = inst.admit(o.deadline, o.priority, costScale, this.#o.clock.now());
-      if (refused) throw refused;
-    }
-    // Resolves with the outputs directly: no extra promise or microtask per request.
-    return new Promise<NamedTensors>((resolve, reject) => {
-      let settled = false;
-      const signal = o.signal;
-      // Only a request with a signal pays for the abort listener.
-      const onAbort = signal
-        ? (): void => {
-            if (settled) return;
-            settled = true;
-            inst.withdraw(item);
-            this.#completed(item, 'ABORTED', undefined, o.trace);
-            reject(new EparaError('ABORTED', 'the request was aborted', { serviceId: inst.serviceId }));
-          }
-        : undefined;
-      const item: WorkItem = {
-        seq: this.#seq++,
-        serviceId: inst.serviceId,
-        inputs,
-        key,
-        costScale,
-        deadline: o.deadline,
-        priority: o.priority,
-        enqueuedAt: this.#o.clock.now(),
-        frame: o.frame,
-        ...(o.slot ? { slot: o.slot } : {}),
-        settle: (r) => {
-          if (onAbort) signal!.removeEventListener('abort', onAbort);
-          if (settled) return;
-          settled = true;
-          this.#completed(item, r.ok ? 'ok' : r.error.code, r.ok ? r.done : undefined, o.trace);
-          if (r.ok) resolve(r.done.outputs);
-          else reject(r.error);
-        },
-      };
-      if (onAbort) signal!.addEventListener('abort', onAbort, { once: true });
-      inst.enqueue(item);
-    });
-  }
-
   /** The one place a queued request completes: its `requestCompleted` event and spans. */
   #completed(item: WorkItem, outcome: 'ok' | EparaErrorCode, done: ItemDone | undefined, trace: TraceContext | undefined): void {
     const listening = this.listenerCount('requestCompleted') > 0;
     if (!listening && trace === undefined) return;
     const now = this.#o.clock.now();
     reportCompletion({ serviceId: item.serviceId, enqueuedAt: item.enqueuedAt, finishedAt: done?.finishedAt ?? now, outcome, done, trace }, listening, (e) => this.emit('requestCompleted', e), now);
-  }
-
-  /**
-   * The item's cost relative to the profiled input; refuses an input above the service's byte cap, and one
-   * so much larger than the profiled input that even alone it would finish after its deadline.
-   */
-  #costScale(inst: ModelInstance, inputs: NamedTensors, deadline: number): number {
-    const service = this.#services.get(inst.serviceId);
-    const scale = inputCostScale({
-      serviceId: inst.serviceId,
-      io: inst.io,
-      inputs,
-      sampleInputs: service?.sampleInputs,
-      maxRequestBytes: service?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
-    });
-    if (scale > 1) {
-      const now = this.#o.clock.now();
-      const aloneMs = inst.dropLatencyMs(inst.devices[0]!.id) * scale;
-      if (now + aloneMs > deadline) {
-        throw new EparaError('DEADLINE_INFEASIBLE', `${inst.serviceId}: an input ${scale.toFixed(1)}× the profiled size needs about ${Math.round(aloneMs)} ms alone, past its deadline`, {
-          serviceId: inst.serviceId,
-          costScale: scale,
-          expectedMs: aloneMs,
-          deadline,
-        });
-      }
-    }
-    return scale;
   }
 
   /**
@@ -228,7 +137,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
     checkSignal(options.signal);
     const inst = this.#pick(serviceId);
-    if (!(inst instanceof EngineInstance) || !inst.generation) throw new EparaError('NO_INSTANCE', `no generation instance of ${serviceId}`, { serviceId });
+    if (!inst.generation) throw new EparaError('NO_INSTANCE', `no generation instance of ${serviceId}`, { serviceId });
     const { maxNewTokens = service.generation.maxNewTokens, ...rest } = options;
     return inst.generation.generate({ ...rest, maxNewTokens });
   }
@@ -255,7 +164,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     if (!(options.rateHz > 0) || !Number.isFinite(options.rateHz)) invalidOption('rateHz', options.rateHz, 'a positive finite number');
     const stalenessMs = options.stalenessMs ?? (service.slo.kind === 'frequency' ? service.slo.stalenessMs : service.slo.deadlineMs);
     if (!(stalenessMs > 0) || !Number.isFinite(stalenessMs)) invalidOption('stalenessMs', stalenessMs, 'a positive finite number');
-    const ready = this.#readyModelInstances(serviceId);
+    const ready = this.#readyStreamTargets(serviceId);
     if (ready.length === 0) throw new EparaError('NO_INSTANCE', `no ready instance of ${serviceId}`, { serviceId });
     const capacity = ready.reduce((n, i) => n + i.capacityPerSec, 0);
     const load = ready.reduce((n, i) => n + i.streamRateHz, 0);
@@ -269,7 +178,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     return this.#createStream(serviceId, service, options, stalenessMs, ready);
   }
 
-  #createStream(serviceId: string, service: ExecutorServiceOptions, options: LocalStreamOptions, stalenessMs: number, ready: ModelInstance[]): ExecutorStream {
+  #createStream(serviceId: string, service: ExecutorServiceOptions, options: LocalStreamOptions, stalenessMs: number, ready: StreamTarget[]): ExecutorStream {
     const stream = openServiceStream({
       id: `${serviceId}#s${this.#nextStream++}`,
       stateful: service.stateful !== undefined,
@@ -280,17 +189,15 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       counters: this.#streamCounters,
       enqueueFrame: (frame, deadline, signal, slot) => {
         this.#assertOpen();
-        const inst = this.#pick(serviceId);
-        if (!(inst instanceof ModelInstance)) throw new EparaError('INVALID_OPTIONS', `${serviceId} does not take streams`, { serviceId });
-        const o = { deadline, priority: 0, signal, frame: true, withState: false, ...(slot ? { slot } : {}) };
-        return this.#enqueue(inst, frame, o);
+        const target = this.#pick(serviceId).streams;
+        if (!target) throw new EparaError('INVALID_OPTIONS', `${serviceId} does not take streams`, { serviceId });
+        return target.submitFrame(frame, deadline, signal, slot);
       },
       released: (s) => this.#streams.delete(s),
     });
     this.#streams.add(stream);
     return stream;
   }
-
 
   /**
    * Brings up an instance of a plan: reserves memory, loads the model on the chosen devices, profiles it if
@@ -338,10 +245,10 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     plan: Partial<ParallelPlan>,
     declared: number,
     options: LoadOptions,
-  ): Promise<ModelInstance> {
-    const inst = new ModelInstance({
+  ): Promise<BatchedInstance> {
+    const model = new ModelInstance({
       instanceId,
-      service,
+      service: withDeclaredProfile(service, plan.deviceKind ?? slots[0]!.deviceKind),
       plan,
       schedulers: slots.map((s) => s.scheduler),
       clock: this.#o.clock,
@@ -353,19 +260,26 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       profiling: this.#o.profiling,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
     });
+    const inst = new BatchedInstance(model, {
+      service,
+      clock: this.#o.clock,
+      maxQueue: this.#o.maxQueue,
+      nextSeq: () => this.#seq++,
+      completed: (item, outcome, done, trace) => this.#completed(item, outcome, done, trace),
+    });
     this.#instances.set(instanceId, inst);
     try {
-      await inst.load(options.signal as AbortSignal | undefined);
-      for (const s of slots) s.ledger.hold(instanceId, Math.max(declared, inst.memoryByDevice.get(s.handle.id) ?? 0));
+      await model.load(options.signal as AbortSignal | undefined);
+      for (const s of slots) s.ledger.hold(instanceId, Math.max(declared, model.memoryByDevice.get(s.handle.id) ?? 0));
     } catch (err) {
-      await inst.unloadModels();
+      await inst.release();
       throw err;
     }
     if (this.#closing) {
-      await inst.unloadModels();
+      await inst.release();
       throw new EparaError('CLOSED', 'the executor closed while the instance loaded');
     }
-    inst.activate();
+    model.activate();
     return inst;
   }
 
@@ -385,8 +299,6 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     return inst;
   }
 
-
-
   /**
    * Drains an instance (no new work; queued and running items finish) and frees it.
    * @throws EparaError `NO_INSTANCE` for an unknown id.
@@ -397,10 +309,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     if (inst.status === 'draining') return;
     inst.status = 'draining';
     this.emit('instanceChanged', { instance: inst.info(this.#o.clock.now()), status: 'draining' });
-    if (inst instanceof ModelInstance) {
-      await inst.drain();
-      await inst.unloadModels();
-    } else await inst.engine.close();
+    await inst.drain();
+    await inst.release();
     for (const d of this.#devices.values()) d.ledger.release(instanceId);
     this.#instances.delete(instanceId);
     this.emit('instanceChanged', { instance: inst.info(this.#o.clock.now()), status: 'unloaded' });
@@ -413,8 +323,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
 
   /** A snapshot of counters per service, device and stream. */
   stats(): ExecutorStats {
-    const models = [...this.#instances.values()].filter((i): i is ModelInstance => i instanceof ModelInstance);
-    return buildStats({ now: this.#o.clock.now(), startedAt: this.#startedAt, devices: this.#devices, instances: models, streams: this.#streamCounters, openStreams: this.#streams.size });
+    return buildStats({ now: this.#o.clock.now(), startedAt: this.#startedAt, devices: this.#devices, instances: [...this.#instances.values()], streams: this.#streamCounters, openStreams: this.#streams.size });
   }
 
   /** Devices by id (for engines and tools). */
@@ -430,12 +339,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     this.#closing ??= (async () => {
       for (const s of this.#streams) s.abort();
       const closed = new EparaError('CLOSED', 'the executor is closing');
-      for (const inst of this.#instances.values()) {
-        if (inst instanceof ModelInstance) for (const item of inst.queue.drain()) item.settle({ ok: false, error: closed });
-      }
-      await Promise.all(
-        [...this.#instances.values()].map((inst) => (inst instanceof ModelInstance ? inst.drain() : inst.engine.close().catch(() => undefined))),
-      );
+      await Promise.all([...this.#instances.values()].map((inst) => inst.close(closed)));
       for (const d of this.#devices.values()) d.scheduler.close();
       await Promise.all([...this.#devices.values()].map((d) => d.handle.close()));
       this.#instances.clear();
@@ -453,15 +357,15 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     return s;
   }
 
-  #readyModelInstances(serviceId: string): ModelInstance[] {
-    const out: ModelInstance[] = [];
-    for (const i of this.#instances.values()) if (i instanceof ModelInstance && i.serviceId === serviceId && i.status === 'ready') out.push(i);
+  #readyStreamTargets(serviceId: string): StreamTarget[] {
+    const out: StreamTarget[] = [];
+    for (const i of this.#instances.values()) if (i.streams && i.serviceId === serviceId && i.status === 'ready') out.push(i.streams);
     return out;
   }
 
-  #pick(serviceId: string): Instance {
+  #pick(serviceId: string): ExecutorInstance {
     const now = this.#o.clock.now();
-    let best: Instance | undefined;
+    let best: ExecutorInstance | undefined;
     let bestAt = Number.POSITIVE_INFINITY;
     let count = 0;
     for (const i of this.#instances.values()) if (i.serviceId === serviceId && i.status === 'ready') count++;

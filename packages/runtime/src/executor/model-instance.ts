@@ -437,6 +437,6 @@ export class ModelInstance implements Lane {
       ...(signal ? { signal } : {}),
     });
     this.#c.logger.info({ instanceId: this.id, samples: samples.length }, 'profiled model at load');
-    return fitProfile(this.#c.plan.deviceKind ?? `${device.kind}-${device.threads}t`, samples);
+    return fitProfile(this.#c.plan.deviceKind ?? `${device.provider}-${device.threads}t`, samples);
   }
 }

@@ -13,7 +13,7 @@ import {
 
 /** {@link ExecutorOptions} with defaults filled in. */
 export interface ResolvedExecutorOptions {
-  readonly devices: readonly (ExecutorDeviceOptions & { readonly profileKind: string })[];
+  readonly devices: readonly (ExecutorDeviceOptions & { readonly deviceKind: string })[];
   readonly services: readonly ExecutorServiceOptions[];
   readonly clock: Clock;
   readonly timers: Timers;
@@ -40,9 +40,9 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
     if (typeof d?.id !== 'string' || d.id === '') invalidOption(`devices[${i}].id`, d?.id, 'a non-empty string');
     if (ids.has(d.id)) invalidOption(`devices[${i}].id`, d.id, 'unique');
     ids.add(d.id);
-    const kind = d.kind ?? 'cpu';
+    const provider = d.provider ?? 'cpu';
     const threads = d.threads ?? 1;
-    return { ...d, profileKind: d.profileKind ?? `${kind}-${threads}t` };
+    return { ...d, deviceKind: d.deviceKind ?? `${provider}-${threads}t` };
   });
   const services = options.services ?? [];
   if (!Array.isArray(services)) invalidOption('services', services, 'an array');

@@ -4,7 +4,7 @@ import { loadPromClient } from './load-prom-client.js';
 import type { PromRegistry } from './load-prom-client.js';
 import { resolveRuntimeMetricsOptions } from './runtime-metrics-options.js';
 import type { MetricsExecutor, ResolvedRuntimeMetricsOptions, RuntimeMetricsOptions } from './runtime-metrics-options.js';
-import { attachShared, RecentUtilization } from '@epara/core/internal';
+import { attachShared, RecentUtilization, scrapeMetricFactories, type LabelSetter } from '@epara/core/internal';
 
 /** One request's outcome as the host saw it, for goodput per category (see {@link RuntimeMetrics.observeRequest}). */
 export interface ObservedRequest {
@@ -160,37 +160,12 @@ function defineMetrics(client: Client, registry: Registry, o: ResolvedRuntimeMet
 
 type Client = Awaited<ReturnType<typeof loadPromClient>>;
 type Stats = ReturnType<MetricsExecutor['stats']>;
-type Setter = { set(labels: Record<string, string>, v: number): void };
-
 function defineGauges(client: Client, registers: Registry[], p: string, sources: ReadonlyMap<string, Source>) {
-  type Fill = (g: Setter, s: Stats, node: string, source: Source) => void;
+  type Fill = (g: LabelSetter, s: Stats, node: string, source: Source) => void;
   // Read at scrape time from every executor sharing the registry, each under its node label.
-  const each = (set: Setter, fill: Fill): void => {
+  const { gauge, mirror } = scrapeMetricFactories<Fill, Registry>(client, registers, p, (set, fill) => {
     for (const [node, source] of sources) fill(set, source.executor.stats(), node, source);
-  };
-  const gauge = (name: string, help: string, labelNames: string[], fill: Fill) =>
-    new client.Gauge({
-      name: p + name,
-      help,
-      labelNames: ['node', ...labelNames],
-      registers,
-      collect() {
-        this.reset();
-        each(this, fill);
-      },
-    });
-  // A cumulative value the executor keeps (stats), exposed with counter semantics: equal to it at every scrape.
-  const mirror = (name: string, help: string, labelNames: string[], fill: Fill) =>
-    new client.Counter({
-      name: p + name,
-      help,
-      labelNames: ['node', ...labelNames],
-      registers,
-      collect() {
-        this.reset();
-        each({ set: (labels, v) => this.inc(labels, v) }, fill);
-      },
-    });
+  });
   return {
     pending: gauge('inference_pending_request_count', 'Requests waiting in the executor queues (Triton nv_inference_pending_request_count)', ['model'], (g, s, node) => {
       for (const [model, v] of Object.entries(s.services)) g.set({ node, model }, v.queued);

@@ -17,7 +17,7 @@ export interface ProfileModelOptions {
   readonly repetitions?: number;
   /** Inputs of a batch of `batch` items; called for every run (buffers are transferred to the worker). */
   readonly inputs: (batch: number) => NamedTensors;
-  /** Profile key. @default `${kind}-${threads}t` of the device */
+  /** Profile key. @default `${provider}-${threads}t` of the device */
   readonly deviceKind?: string;
   readonly signal?: AbortSignal;
   /** Progress callback: runs done, runs in total, the last sample. */
@@ -61,7 +61,7 @@ export async function profileModel(options: ProfileModelOptions): Promise<Latenc
       ...(options.signal ? { signal: options.signal } : {}),
       onSample: (s) => options.onProgress?.(++done, total, s),
     });
-    return fitProfile(options.deviceKind ?? `${device.kind}-${device.threads}t`, samples);
+    return fitProfile(options.deviceKind ?? `${device.provider}-${device.threads}t`, samples);
   } finally {
     if (owned) await device.close();
     else await device.unloadModel(key).catch(() => undefined);

@@ -1,0 +1,199 @@
+import { EparaError, type AbortSignalLike, type Clock, type EparaErrorCode, type InstanceInfo, type InstanceStatus, type NamedTensors, type TraceContext } from '@epara/core';
+import type { ItemDone, StreamSlot, WorkItem } from '../batching/work-item.js';
+import { DEFAULT_MAX_REQUEST_BYTES, inputCostScale } from '../batching/input-cost.js';
+import type { ExecutorInstance, InstanceStats, InstanceSubmitOptions, StreamTarget } from './executor-instance.js';
+import type { ExecutorServiceOptions } from './executor-options.js';
+import { validateItem } from './io-spec.js';
+import type { ModelInstance } from './model-instance.js';
+import { shedError } from './shed-error.js';
+
+/** What a batched instance needs from its executor. */
+export interface BatchedInstanceContext {
+  readonly service: ExecutorServiceOptions;
+  readonly clock: Clock;
+  /** Queued items beyond which a submission is refused with `OVERLOADED`. */
+  readonly maxQueue: number;
+  /** The executor-wide arrival sequence (ties between equal deadlines). */
+  readonly nextSeq: () => number;
+  /** The one place a queued request completes (its `requestCompleted` event and spans). */
+  readonly completed: (item: WorkItem, outcome: 'ok' | EparaErrorCode, done: ItemDone | undefined, trace: TraceContext | undefined) => void;
+}
+
+interface EnqueueOptions {
+  readonly deadline: number;
+  readonly priority: number;
+  readonly signal: AbortSignalLike | undefined;
+  readonly frame: boolean;
+  readonly withState: boolean;
+  readonly slot?: StreamSlot | undefined;
+  readonly trace?: TraceContext | undefined;
+}
+
+/**
+ * The built-in instance: a model batched by the device schedulers ({@link ModelInstance}), behind the same
+ * {@link ExecutorInstance} interface as the engines. It validates each item against the model's I/O, refuses at
+ * admission what cannot make its deadline, queues the rest and takes multi-frame streams.
+ */
+export class BatchedInstance implements ExecutorInstance, StreamTarget {
+  readonly model: ModelInstance;
+  readonly #c: BatchedInstanceContext;
+
+  constructor(model: ModelInstance, c: BatchedInstanceContext) {
+    this.model = model;
+    this.#c = c;
+  }
+
+  get id(): string {
+    return this.model.id;
+  }
+
+  get serviceId(): string {
+    return this.model.serviceId;
+  }
+
+  get status(): InstanceStatus {
+    return this.model.status;
+  }
+
+  set status(s: InstanceStatus) {
+    this.model.status = s;
+  }
+
+  get streams(): StreamTarget {
+    return this;
+  }
+
+  get generation(): undefined {
+    return undefined;
+  }
+
+  get capacityPerSec(): number {
+    return this.model.capacityPerSec;
+  }
+
+  get streamRateHz(): number {
+    return this.model.streamRateHz;
+  }
+
+  set streamRateHz(rateHz: number) {
+    this.model.streamRateHz = rateHz;
+  }
+
+  get initialState(): NamedTensors {
+    return this.model.initialState;
+  }
+
+  submit(inputs: NamedTensors, o: InstanceSubmitOptions): Promise<NamedTensors> {
+    return this.#enqueue(inputs, { deadline: o.deadline, priority: o.priority, signal: o.signal, frame: false, withState: true, trace: o.trace });
+  }
+
+  submitFrame(frame: NamedTensors, deadline: number, signal: AbortSignalLike | undefined, slot: StreamSlot | undefined): Promise<NamedTensors> {
+    return this.#enqueue(frame, { deadline, priority: 0, signal, frame: true, withState: false, slot });
+  }
+
+  #enqueue(inputs: NamedTensors, o: EnqueueOptions): Promise<NamedTensors> {
+    const inst = this.model;
+    const key = validateItem(inst.io, inputs, { serviceId: inst.serviceId, withState: o.withState });
+    const costScale = this.#costScale(inputs, o.deadline);
+    if (inst.queue.size >= this.#c.maxQueue) {
+      throw shedError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#c.maxQueue})`, { serviceId: inst.serviceId });
+    }
+    // Shed at once what cannot make its deadline behind the work already queued: no queueing, pumping or
+    // later drop for it (under overload most requests end here, so this path stays cheap).
+    if (!o.frame) {
+      const refused = inst.admit(o.deadline, o.priority, costScale, this.#c.clock.now());
+      if (refused) throw refused;
+    }
+    // Resolves with the outputs directly: no extra promise or microtask per request.
+    return new Promise<NamedTensors>((resolve, reject) => {
+      let settled = false;
+      const signal = o.signal;
+      // Only a request with a signal pays for the abort listener.
+      const onAbort = signal
+        ? (): void => {
+            if (settled) return;
+            settled = true;
+            inst.withdraw(item);
+            this.#c.completed(item, 'ABORTED', undefined, o.trace);
+            reject(new EparaError('ABORTED', 'the request was aborted', { serviceId: inst.serviceId }));
+          }
+        : undefined;
+      const item: WorkItem = {
+        seq: this.#c.nextSeq(),
+        serviceId: inst.serviceId,
+        inputs,
+        key,
+        costScale,
+        deadline: o.deadline,
+        priority: o.priority,
+        enqueuedAt: this.#c.clock.now(),
+        frame: o.frame,
+        ...(o.slot ? { slot: o.slot } : {}),
+        settle: (r) => {
+          if (onAbort) signal!.removeEventListener('abort', onAbort);
+          if (settled) return;
+          settled = true;
+          this.#c.completed(item, r.ok ? 'ok' : r.error.code, r.ok ? r.done : undefined, o.trace);
+          if (r.ok) resolve(r.done.outputs);
+          else reject(r.error);
+        },
+      };
+      if (onAbort) signal!.addEventListener('abort', onAbort, { once: true });
+      inst.enqueue(item);
+    });
+  }
+
+  /**
+   * The item's cost relative to the profiled input; refuses an input above the service's byte cap, and one
+   * so much larger than the profiled input that even alone it would finish after its deadline.
+   */
+  #costScale(inputs: NamedTensors, deadline: number): number {
+    const inst = this.model;
+    const service = this.#c.service;
+    const scale = inputCostScale({
+      serviceId: inst.serviceId,
+      io: inst.io,
+      inputs,
+      sampleInputs: service.sampleInputs,
+      maxRequestBytes: service.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    });
+    if (scale > 1) {
+      const now = this.#c.clock.now();
+      const aloneMs = inst.dropLatencyMs(inst.devices[0]!.id) * scale;
+      if (now + aloneMs > deadline) {
+        throw new EparaError('DEADLINE_INFEASIBLE', `${inst.serviceId}: an input ${scale.toFixed(1)}× the profiled size needs about ${Math.round(aloneMs)} ms alone, past its deadline`, {
+          serviceId: inst.serviceId,
+          costScale: scale,
+          expectedMs: aloneMs,
+          deadline,
+        });
+      }
+    }
+    return scale;
+  }
+
+  estimate(now: number): number {
+    return this.model.estimate(now);
+  }
+
+  info(now: number): InstanceInfo {
+    return this.model.info(now);
+  }
+
+  stats(): InstanceStats {
+    return { counters: this.model.counters, queued: this.model.queue.size };
+  }
+
+  drain(): Promise<void> {
+    return this.model.drain();
+  }
+
+  release(): Promise<void> {
+    return this.model.unloadModels();
+  }
+
+  async close(reason: EparaError): Promise<void> {
+    for (const item of this.model.queue.drain()) item.settle({ ok: false, error: reason });
+    await this.model.drain();
+  }
+}

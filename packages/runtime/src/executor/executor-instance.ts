@@ -1,0 +1,63 @@
+import type { AbortSignalLike, EparaError, InstanceInfo, InstanceStatus, NamedTensors, TraceContext } from '@epara/core';
+import type { StreamSlot } from '../batching/work-item.js';
+import type { GenerationEngine } from '../generation/generation-engine.js';
+import type { InstanceCounters } from './model-instance.js';
+import type { EngineSubmitOptions } from './service-engine.js';
+
+/** Options of one submission to an instance, already validated and resolved by the executor. */
+export interface InstanceSubmitOptions extends EngineSubmitOptions {
+  /** The caller's trace context, for the request's spans. */
+  readonly trace?: TraceContext | undefined;
+}
+
+/** A snapshot of an instance's counters and backlog. */
+export interface InstanceStats {
+  readonly counters: Readonly<InstanceCounters>;
+  /** Items waiting in the instance's queue. */
+  readonly queued: number;
+}
+
+/**
+ * What an instance offers multi-frame streams: capacity to charge a stream's rate to, the recurrent state a
+ * new stateful stream starts from, and a frame path (a frame's deadline is its staleness bound).
+ */
+export interface StreamTarget {
+  /** Items/s the instance serves within its SLO. */
+  readonly capacityPerSec: number;
+  /** Sum of the rates of the streams charged here, items/s. */
+  streamRateHz: number;
+  /** The initial recurrent state of a new stream (stateful services). */
+  readonly initialState: NamedTensors;
+  /** Queues one frame; rejects with `STALE_FRAME` when it cannot run before `deadline`. */
+  submitFrame(frame: NamedTensors, deadline: number, signal: AbortSignalLike | undefined, slot: StreamSlot | undefined): Promise<NamedTensors>;
+}
+
+/**
+ * One loaded instance of a service, as the executor sees it: the built-in batched model
+ * (`BatchedInstance`), a model-parallel pipeline or a generation service (`EngineInstance` over a
+ * {@link ServiceEngine}). The executor picks an instance, validates and resolves a request, and hands it
+ * over; it never branches on the instance's kind.
+ */
+export interface ExecutorInstance {
+  readonly id: string;
+  readonly serviceId: string;
+  /** `loading` until ready; the executor sets `draining` when it unloads the instance. */
+  status: InstanceStatus;
+  /** Runs one request; every call settles (outputs or an `EparaError`). */
+  submit(inputs: NamedTensors, options: InstanceSubmitOptions): Promise<NamedTensors>;
+  /** Set when the instance takes multi-frame streams. */
+  readonly streams: StreamTarget | undefined;
+  /** Set for a generation service: the engine that streams tokens. */
+  readonly generation: GenerationEngine | undefined;
+  /** Expected completion time (executor clock ms) of a request submitted at `now`. */
+  estimate(now: number): number;
+  info(now: number): InstanceInfo;
+  /** Counters and backlog; `undefined` for an instance that keeps none. */
+  stats(): InstanceStats | undefined;
+  /** Takes no new work; resolves when queued and running work has finished (unload). */
+  drain(): Promise<void>;
+  /** Frees the instance's models on its devices (after `drain`). */
+  release(): Promise<void>;
+  /** Executor shutdown: rejects queued work with `reason`, lets running work finish. */
+  close(reason: EparaError): Promise<void>;
+}
