@@ -19,8 +19,9 @@ import { instanceModes, pickOrigin, type OriginTable, type WorldInit } from './w
 export type { CompiledTrace, OriginTable, WorldInit } from './world-init.js';
 export { pickOrigin } from './world-init.js';
 
-/** Shared empty visited list (a request gets its own array on its first forward). */
+/** Shared empty visited lists (a request gets its own arrays on its first forward, never writes these). */
 const NO_VISITS: number[] = [];
+const NO_VISIT_IDS: string[] = [];
 
 /**
  * The simulated edge cloud: hardware, network, workload, execution and metrics, under the core virtual
@@ -130,7 +131,14 @@ export class World implements EventHandler {
   /** Sends a request from `from` to `to` over the network (one offload hop). */
   forward(req: SimRequest, from: number, to: number): void {
     req.hops++;
-    req.visited = req.visited.length === 0 ? [from] : [...req.visited, from];
+    // The request owns its lists after its first forward (nothing else keeps them): later hops append in place.
+    if (req.visited.length === 0) {
+      req.visited = [from];
+      req.visitedIds = [this.serverIds[from]!];
+    } else {
+      req.visited.push(from);
+      req.visitedIds.push(this.serverIds[from]!);
+    }
     this.queue.push(this.network.send(from, to, this.payloadOf(req), this.clock.now()), EV.AT_SERVER, to, req);
   }
 
@@ -238,7 +246,7 @@ export class World implements EventHandler {
     const id = this.#nextRequestId++;
     const req: SimRequest = {
       id, seq: id, priority: 0, service, origin: this.accessServer(origin), emitAt: now, dueAt: now + serviceDeadlineMs(svc.spec),
-      promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: NO_VISITS, qkey: 0, enqueuedAt: 0, deadline: 0, returnMs: 0, settled: false,
+      promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: NO_VISITS, visitedIds: NO_VISIT_IDS, qkey: 0, enqueuedAt: 0, deadline: 0, returnMs: 0, settled: false,
     };
     this.metrics.offer(req);
     return req;
