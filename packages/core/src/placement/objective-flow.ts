@@ -49,11 +49,14 @@ export function createFlowObjective(model: PlacementModel): Objective {
   const handles: { service: number; sink: number }[] = [];
   // One log for every trial (gain and removalLoss run one at a time and undo before returning).
   const log = new UndoLog();
+  // The trial sink's flows: the undo empties it again (each key's first record restores it to absent).
+  const trialFlows = new Map<number, number>();
 
-  const reachOf = (svc: ServiceNode, server: number, latencyMs: number): number[] => {
+  const reachOf = (st: ServiceFlow, server: number, latencyMs: number): number[] => {
     const out: number[] = [];
-    const budget = svc.sloMs * (1 + PLACEMENT_TOLERANCE) - latencyMs;
-    for (let i = 0; i < svc.access.length; i++) if (model.roundTripRow(svc.access[i]!)[server]! <= budget) out.push(i);
+    const budget = st.svc.sloMs * (1 + PLACEMENT_TOLERANCE) - latencyMs;
+    const rows = st.rows;
+    for (let i = 0; i < rows.length; i++) if (rows[i]![server]! <= budget) out.push(i);
     return out;
   };
 
@@ -69,10 +72,10 @@ export function createFlowObjective(model: PlacementModel): Objective {
         if (st.residual[i]! > EPS && rows[i]![s.server]! <= budget) direct += st.residual[i]!;
       }
       if (direct >= s.capacityPerSec) return s.capacityPerSec;
-      const reach = reachOf(st.svc, s.server, s.latencyMs);
+      const reach = reachOf(st, s.server, s.latencyMs);
       log.n = 0;
       const before = st.served;
-      st.sinks.push({ server: s.server, cap: s.capacityPerSec, reach, load: 0, alive: true, flows: new Map() });
+      st.sinks.push({ server: s.server, cap: s.capacityPerSec, reach, load: 0, alive: true, flows: trialFlows });
       augmentToSink(st, st.sinks.length - 1, log);
       const g = st.served - before;
       undo(st, log);
@@ -81,7 +84,7 @@ export function createFlowObjective(model: PlacementModel): Objective {
     },
     add(s) {
       const st = states[s.service]!;
-      const reach = reachOf(st.svc, s.server, s.latencyMs);
+      const reach = reachOf(st, s.server, s.latencyMs);
       st.sinks.push({ server: s.server, cap: s.capacityPerSec, reach, load: 0, alive: true, flows: new Map() });
       st.capacity += s.capacityPerSec;
       augmentToSink(st, st.sinks.length - 1, null);
