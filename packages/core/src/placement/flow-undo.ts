@@ -7,7 +7,7 @@
 /** A flow value `(i, j) ← old` to restore. */
 export const UNDO_FLOW = 0;
 /** The scalars of one shift to restore: residual of `i`, load of sink `j`, served, remaining. */
-export const UNDO_SCALARS = 1;
+const UNDO_SCALARS = 1;
 /** Sink `j` alive again. */
 export const UNDO_ALIVE = 2;
 
