@@ -7,7 +7,7 @@ import { buildRunResult, type RunResult } from './metrics/summary.js';
 import type { Scenario, SystemSpec } from './scenario/scenario.js';
 import { validateScenario } from './scenario/resolve-scenario.js';
 import { compileWorkload } from './workload/compile-workload.js';
-import { World } from './world/world.js';
+import { SimWorld } from './world/world.js';
 import type { SimSystem } from './world/system.js';
 import { createTritonSystem } from './systems/triton.js';
 import { createCentralizedSystem } from './systems/centralized.js';
@@ -67,7 +67,7 @@ export function simulate(input: Scenario, options: SimulateOptions = {}): RunRes
     if (f.device !== undefined && servers[server]!.spec.devices[f.device] === undefined) throw new EparaError('INVALID_OPTIONS', `scenario.failures[${i}].device out of range: ${f.device}`, { field: `scenario.failures[${i}].device`, value: f.device });
     return { atMs: f.atMs, server, device: f.device, recover: f.recover };
   });
-  const world = new World({
+  const world = new SimWorld({
     seed, servers, services, network, failures,
     sources: compiled.sources, trace: compiled.trace, sessions: compiled.sessions, origins: compiled.origins, earlyWindowDemand: compiled.earlyWindowDemand, interference: scenario.interference ?? DEFAULT_INTERFERENCE,
     durationMs: scenario.durationMs, warmupMs: scenario.warmupMs ?? 0,

@@ -1,6 +1,7 @@
 import { PLACEMENT_TOLERANCE } from './duty-cycle.js';
 import type { PlacementModel, ServiceNode } from './model.js';
 import type { Objective } from './objective-port.js';
+import { UNDO_ALIVE, UNDO_FLOW, UndoLog } from './flow-undo.js';
 
 const EPS = 1e-12;
 
@@ -27,7 +28,7 @@ interface ServiceFlow {
   capacity: number;
 }
 
-type UndoLog = (() => void)[] | null;
+type Log = UndoLog | null;
 
 /**
  * Locality objective: per service, the value of a bipartite max-flow from access-server demand nodes to the
@@ -46,11 +47,16 @@ export function createFlowObjective(model: PlacementModel): Objective {
     capacity: 0,
   }));
   const handles: { service: number; sink: number }[] = [];
+  // One log for every trial (gain and removalLoss run one at a time and undo before returning).
+  const log = new UndoLog();
+  // The trial sink's flows: the undo empties it again (each key's first record restores it to absent).
+  const trialFlows = new Map<number, number>();
 
-  const reachOf = (svc: ServiceNode, server: number, latencyMs: number): number[] => {
+  const reachOf = (st: ServiceFlow, server: number, latencyMs: number): number[] => {
     const out: number[] = [];
-    const budget = svc.sloMs * (1 + PLACEMENT_TOLERANCE) - latencyMs;
-    for (let i = 0; i < svc.access.length; i++) if (model.roundTripRow(svc.access[i]!)[server]! <= budget) out.push(i);
+    const budget = st.svc.sloMs * (1 + PLACEMENT_TOLERANCE) - latencyMs;
+    const rows = st.rows;
+    for (let i = 0; i < rows.length; i++) if (rows[i]![server]! <= budget) out.push(i);
     return out;
   };
 
@@ -66,19 +72,19 @@ export function createFlowObjective(model: PlacementModel): Objective {
         if (st.residual[i]! > EPS && rows[i]![s.server]! <= budget) direct += st.residual[i]!;
       }
       if (direct >= s.capacityPerSec) return s.capacityPerSec;
-      const reach = reachOf(st.svc, s.server, s.latencyMs);
-      const log: (() => void)[] = [];
+      const reach = reachOf(st, s.server, s.latencyMs);
+      log.n = 0;
       const before = st.served;
-      st.sinks.push({ server: s.server, cap: s.capacityPerSec, reach, load: 0, alive: true, flows: new Map() });
+      st.sinks.push({ server: s.server, cap: s.capacityPerSec, reach, load: 0, alive: true, flows: trialFlows });
       augmentToSink(st, st.sinks.length - 1, log);
       const g = st.served - before;
-      for (let k = log.length - 1; k >= 0; k--) log[k]!();
+      undo(st, log);
       st.sinks.pop();
       return g;
     },
     add(s) {
       const st = states[s.service]!;
-      const reach = reachOf(st.svc, s.server, s.latencyMs);
+      const reach = reachOf(st, s.server, s.latencyMs);
       st.sinks.push({ server: s.server, cap: s.capacityPerSec, reach, load: 0, alive: true, flows: new Map() });
       st.capacity += s.capacityPerSec;
       augmentToSink(st, st.sinks.length - 1, null);
@@ -88,12 +94,12 @@ export function createFlowObjective(model: PlacementModel): Objective {
     removalLoss(h) {
       const { service, sink } = handles[h]!;
       const st = states[service]!;
-      const log: (() => void)[] = [];
+      log.n = 0;
       const before = st.served;
       removeSink(st, sink, log);
       augmentAll(st, log);
       const loss = before - st.served;
-      for (let k = log.length - 1; k >= 0; k--) log[k]!();
+      undo(st, log);
       return loss;
     },
     remove(h) {
@@ -113,10 +119,32 @@ export function createFlowObjective(model: PlacementModel): Objective {
   };
 }
 
-function setFlow(st: ServiceFlow, i: number, j: number, v: number, log: UndoLog): void {
+/** Replays `log` backwards (the steps' inverses, last first). */
+function undo(st: ServiceFlow, log: UndoLog): void {
+  const a = log.a;
+  let n = log.n;
+  while (n > 0) {
+    const tag = a[--n]!;
+    if (tag === UNDO_FLOW) {
+      n -= 3;
+      writeFlow(st, a[n]!, a[n + 1]!, a[n + 2]!);
+    } else if (tag === UNDO_ALIVE) {
+      st.sinks[a[--n]!]!.alive = true;
+    } else {
+      n -= 6;
+      const i = a[n]!;
+      st.residual[i] = a[n + 2]!;
+      st.sinks[a[n + 1]!]!.load = a[n + 3]!;
+      st.served = a[n + 4]!;
+      st.remaining = a[n + 5]!;
+    }
+  }
+  log.n = 0;
+}
+
+function setFlow(st: ServiceFlow, i: number, j: number, v: number, log: Log): void {
   const sink = st.sinks[j]!;
-  const old = sink.flows.get(i) ?? 0;
-  if (log) log.push(() => writeFlow(st, i, j, old));
+  if (log) log.flow(i, j, sink.flows.get(i) ?? 0);
   writeFlow(st, i, j, v);
 }
 
@@ -132,24 +160,20 @@ function writeFlow(st: ServiceFlow, i: number, j: number, v: number): void {
 }
 
 /** Moves `delta` of flow from the source (residual of `i`) into sink `j` directly. */
-function shiftScalars(st: ServiceFlow, i: number, j: number, delta: number, log: UndoLog): void {
+function shiftScalars(st: ServiceFlow, i: number, j: number, delta: number, log: Log): void {
   const sink = st.sinks[j]!;
-  const [r, l, sv, rem] = [st.residual[i]!, sink.load, st.served, st.remaining];
-  if (log) {
-    log.push(() => {
-      st.residual[i] = r;
-      sink.load = l;
-      st.served = sv;
-      st.remaining = rem;
-    });
-  }
+  const r = st.residual[i]!;
+  const l = sink.load;
+  const sv = st.served;
+  const rem = st.remaining;
+  if (log) log.scalars(i, j, r, l, sv, rem);
   st.residual[i] = r - delta;
   sink.load = l + delta;
   st.served = sv + delta;
   st.remaining = rem - delta;
 }
 
-function augmentToSink(st: ServiceFlow, c: number, log: UndoLog): void {
+function augmentToSink(st: ServiceFlow, c: number, log: Log): void {
   const sink = st.sinks[c]!;
   for (const i of sink.reach) {
     const room = sink.cap - sink.load;
@@ -196,7 +220,7 @@ function scratchOf(st: ServiceFlow): Scratch {
   return sc;
 }
 
-function augmentOnce(st: ServiceFlow, c: number, log: UndoLog): boolean {
+function augmentOnce(st: ServiceFlow, c: number, log: Log): boolean {
   const sc = scratchOf(st);
   const { viaSink, seenDemand, viaDemand, seenSink, queue, epoch } = sc;
   seenSink[c] = epoch;
@@ -236,37 +260,64 @@ function augmentOnce(st: ServiceFlow, c: number, log: UndoLog): boolean {
   return true;
 }
 
-function removeSink(st: ServiceFlow, j: number, log: UndoLog): void {
+function removeSink(st: ServiceFlow, j: number, log: Log): void {
   const sink = st.sinks[j]!;
   for (const [i, f] of [...sink.flows]) {
     setFlow(st, i, j, 0, log);
     shiftScalars(st, i, j, -f, log);
   }
-  if (log) log.push(() => (sink.alive = true));
+  if (log) log.alive(j);
   sink.alive = false;
 }
 
 /** Restores a maximum flow after a sink left: forward BFS from residual demand to sinks with room. */
-function augmentAll(st: ServiceFlow, log: UndoLog): void {
-  const reachSinks: number[][] = st.residual.length ? Array.from(st.residual, () => []) : [];
-  st.sinks.forEach((s, j) => {
-    if (s.alive) for (const i of s.reach) reachSinks[i]!.push(j);
-  });
+function augmentAll(st: ServiceFlow, log: Log): void {
+  // The alive sinks each demand node reaches, ascending, as one flat list with offsets (reused buffers).
+  const nD = st.residual.length;
+  if (REACH.start.length < nD + 1) REACH.start = new Int32Array(2 * nD + 1);
+  const start = REACH.start;
+  start.fill(0, 0, nD + 1);
+  for (const s of st.sinks) if (s.alive) for (const i of s.reach) start[i + 1]!++;
+  for (let i = 0; i < nD; i++) start[i + 1]! += start[i]!;
+  if (REACH.list.length < start[nD]!) REACH.list = new Int32Array(2 * start[nD]!);
+  if (REACH.fill.length < nD) REACH.fill = new Int32Array(2 * nD);
+  const list = REACH.list;
+  const fill = REACH.fill;
+  fill.set(start.subarray(0, nD));
+  for (let j = 0; j < st.sinks.length; j++) {
+    const s = st.sinks[j]!;
+    if (s.alive) for (const i of s.reach) list[fill[i]!++] = j;
+  }
   while (st.remaining > EPS) {
-    if (!augmentForward(st, reachSinks, log)) return;
+    if (!augmentForward(st, start, list, log)) return;
   }
 }
 
-function augmentForward(st: ServiceFlow, reachSinks: readonly number[][], log: UndoLog): boolean {
-  const fromDemand = new Int32Array(st.sinks.length).fill(-1);
-  const fromSink = new Int32Array(st.residual.length).fill(-1);
-  const seenD = new Uint8Array(st.residual.length);
-  const queue: number[] = [];
-  for (let i = 0; i < st.residual.length; i++) if (st.residual[i]! > EPS) (seenD[i] = 1), queue.push(i);
+/** Buffers of {@link augmentAll}'s reach lists, grown as needed. */
+const REACH = { start: new Int32Array(16), list: new Int32Array(16), fill: new Int32Array(16) };
+
+/** Buffers of {@link augmentForward}, grown as needed. */
+const FWD = { fromDemand: new Int32Array(16), fromSink: new Int32Array(16), seenD: new Uint8Array(16), queue: new Int32Array(16) };
+
+function augmentForward(st: ServiceFlow, reachStart: Int32Array, reachList: Int32Array, log: Log): boolean {
+  // Reused buffers (this runs once per augmenting path of every trial removal), reset over the used range.
+  const nD = st.residual.length;
+  const nS = st.sinks.length;
+  if (FWD.fromSink.length < nD) FWD.fromSink = new Int32Array(2 * nD);
+  if (FWD.seenD.length < nD) FWD.seenD = new Uint8Array(2 * nD);
+  if (FWD.queue.length < nD) FWD.queue = new Int32Array(2 * nD);
+  if (FWD.fromDemand.length < nS) FWD.fromDemand = new Int32Array(2 * nS);
+  const { fromDemand, fromSink, seenD, queue } = FWD;
+  fromDemand.fill(-1, 0, nS);
+  fromSink.fill(-1, 0, nD);
+  seenD.fill(0, 0, nD);
+  let tail = 0;
+  for (let i = 0; i < nD; i++) if (st.residual[i]! > EPS) (seenD[i] = 1), (queue[tail++] = i);
   let end = -1;
-  for (let h = 0; h < queue.length && end < 0; h++) {
+  for (let h = 0; h < tail && end < 0; h++) {
     const i = queue[h]!;
-    for (const j of reachSinks[i]!) {
+    for (let p = reachStart[i]!, to = reachStart[i + 1]!; p < to; p++) {
+      const j = reachList[p]!;
       if (fromDemand[j]! >= 0) continue;
       fromDemand[j] = i;
       const s = st.sinks[j]!;
@@ -274,7 +325,7 @@ function augmentForward(st: ServiceFlow, reachSinks: readonly number[][], log: U
         end = j;
         break;
       }
-      for (const [i2, f] of s.flows) if (f > EPS && !seenD[i2]) (seenD[i2] = 1), (fromSink[i2] = j), queue.push(i2);
+      for (const [i2, f] of s.flows) if (f > EPS && !seenD[i2]) (seenD[i2] = 1), (fromSink[i2] = j), (queue[tail++] = i2);
     }
   }
   if (end < 0) return false;

@@ -22,16 +22,27 @@ export interface ManualClock extends Clock {
 
 /** Creates a {@link ManualClock} starting at `startMs` (default 0). */
 export function createManualClock(startMs = 0): ManualClock {
-  let t = startMs;
-  return {
-    now: () => t,
-    set(ms: number) {
-      if (!(ms >= t)) invalidOption('ms', ms, `a time >= the current ${t} (the clock cannot move backwards)`);
-      t = ms;
-    },
-    advance(ms: number) {
-      if (!(ms >= 0)) invalidOption('ms', ms, 'a number >= 0');
-      t += ms;
-    },
+  return new Manual(startMs);
+}
+
+/**
+ * The time lives in a field, not in a variable the methods close over: a double captured by closures is a new
+ * heap number at every write, and the simulator sets the clock once per event. The methods are own arrow
+ * functions, so they work unbound (`const { now } = clock`) as the closures did.
+ */
+class Manual implements ManualClock {
+  #t = 0;
+  readonly now = (): number => this.#t;
+  readonly set = (ms: number): void => {
+    if (!(ms >= this.#t)) invalidOption('ms', ms, `a time >= the current ${this.#t} (the clock cannot move backwards)`);
+    this.#t = ms;
   };
+  readonly advance = (ms: number): void => {
+    if (!(ms >= 0)) invalidOption('ms', ms, 'a number >= 0');
+    this.#t += ms;
+  };
+
+  constructor(startMs: number) {
+    this.#t = startMs;
+  }
 }

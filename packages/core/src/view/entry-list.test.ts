@@ -67,6 +67,7 @@ describe('listView', () => {
         expect(entriesOf({ entries: lazy.entries })).toEqual(walk(eager.entries));
         expect(JSON.stringify(lazy)).toBe(JSON.stringify(eager));
         expect(walk({ ...lazy }.entries)).toEqual(walk(eager.entries));
+        expect(Object.keys(lazy)).toEqual(Object.keys(eager));
       }),
       { seed: SEED, numRuns: 200 },
     );

@@ -2,8 +2,6 @@ import type { ClusterView, ServerEntry } from './server-entry.js';
 
 /** Views built by `createView` carry their entry array under this key (non-enumerable: invisible to for…in, keys, spread, JSON). */
 const LIST = Symbol('epara.entryList');
-/** Views built by {@link listView} carry their entry array under this key (their entries record is lazy). */
-const VIEW_LIST = Symbol('epara.viewList');
 /** Entry arrays of every other entries object. */
 const entryLists = new WeakMap<object, readonly ServerEntry[]>();
 
@@ -13,7 +11,7 @@ const entryLists = new WeakMap<object, readonly ServerEntry[]>();
  * view.
  */
 export function entriesOf(view: ClusterView): readonly ServerEntry[] {
-  const fromList = (view as { readonly [VIEW_LIST]?: readonly ServerEntry[] })[VIEW_LIST];
+  const fromList = ListView.listOf(view);
   if (fromList !== undefined) return fromList;
   const entries = view.entries;
   const own = (entries as { readonly [LIST]?: readonly ServerEntry[] })[LIST];
@@ -46,28 +44,50 @@ export function rememberEntryList(entries: object, list: readonly ServerEntry[])
  * `__proto__` (whose record order differs from the list's) fall back to an eager record.
  */
 export function listView(list: readonly ServerEntry[]): ClusterView {
-  let record: Record<string, ServerEntry> | undefined;
-  const build = (plain: boolean): Record<string, ServerEntry> => {
-    const out: Record<string, ServerEntry> = {};
-    for (let i = 0; i < list.length; i++) out[list[i]!.serverId] = list[i]!;
-    if (plain) rememberEntryList(out, list);
-    return out;
-  };
   for (let i = 0; i < list.length; i++) {
     const id = list[i]!.serverId;
     const c = id.charCodeAt(0);
-    if ((c >= 48 && c <= 57) || id === '__proto__') return { entries: build(false) };
+    if ((c >= 48 && c <= 57) || id === '__proto__') return { entries: recordOf(list, false) };
   }
-  const view = {
-    get entries(): Readonly<Record<string, ServerEntry>> {
-      return (record ??= build(true));
-    },
-  };
-  Object.defineProperty(view, VIEW_LIST, { value: list });
-  return view;
+  return new ListView(list);
 }
 
 /** True when `view` is a {@link listView} (its entries are valid by construction; reading them builds the record). */
 export function isListView(view: ClusterView): boolean {
-  return (view as { readonly [VIEW_LIST]?: readonly ServerEntry[] })[VIEW_LIST] !== undefined;
+  return ListView.listOf(view) !== undefined;
+}
+
+function recordOf(list: readonly ServerEntry[], plain: boolean): Record<string, ServerEntry> {
+  const out: Record<string, ServerEntry> = {};
+  for (let i = 0; i < list.length; i++) out[list[i]!.serverId] = list[i]!;
+  if (plain) rememberEntryList(out, list);
+  return out;
+}
+
+/**
+ * A {@link listView}: the list in a private field and `entries` an own enumerable accessor, as an object
+ * literal's getter would be (keys, spread and JSON see only `entries`), but one shared accessor for every
+ * view. A literal with a getter closure cost a new hidden class and some microseconds per view.
+ */
+class ListView implements ClusterView {
+  readonly #list: readonly ServerEntry[];
+  #record: Record<string, ServerEntry> | undefined;
+  declare readonly entries: Readonly<Record<string, ServerEntry>>;
+  static readonly #entries: PropertyDescriptor = {
+    get(this: ListView): Readonly<Record<string, ServerEntry>> {
+      return (this.#record ??= recordOf(this.#list, true));
+    },
+    enumerable: true,
+    configurable: true,
+  };
+
+  constructor(list: readonly ServerEntry[]) {
+    this.#list = list;
+    Object.defineProperty(this, 'entries', ListView.#entries);
+  }
+
+  /** The list of a {@link ListView}, `undefined` for any other value. */
+  static listOf(view: unknown): readonly ServerEntry[] | undefined {
+    return typeof view === 'object' && view !== null && #list in view ? (view as ListView).#list : undefined;
+  }
 }

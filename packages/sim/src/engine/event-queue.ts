@@ -1,8 +1,8 @@
 /**
  * A binary min-heap of simulation events, ordered by time and then by insertion order (so equal-time events
- * run first-in first-out, which makes every run deterministic). Events are stored in parallel typed arrays
- * indexed by a slot; the heap holds slot numbers only, so a push or pop moves integers, never objects, and
- * no closure or wrapper object is allocated per event.
+ * run first-in first-out, which makes every run deterministic). Payloads are stored in parallel arrays
+ * indexed by a slot; the heap holds keys and slot numbers in typed arrays, so a push or pop moves numbers,
+ * never objects, and no closure or wrapper object is allocated per event.
  */
 export interface EventQueue {
   /** Number of pending events. */
@@ -31,13 +31,20 @@ export function createEventQueue(initialCapacity = 1024): EventQueue {
   return new HeapEventQueue(Math.max(16, initialCapacity));
 }
 
+/**
+ * The heap keeps each event's key (time, insertion number) beside its slot, in heap order, so sifting compares
+ * neighbouring numbers instead of looking the keys up through the slot; the payload (kind, argument, ref)
+ * stays in per-slot arrays and never moves.
+ */
 class HeapEventQueue implements EventQueue {
-  #times: Float64Array;
-  #seqs: Float64Array;
+  /** Heap order: key and slot of each position. */
+  #hTimes: Float64Array;
+  #hSeqs: Float64Array;
+  #hSlots: Int32Array;
+  /** Per slot: the payload. */
   #kinds: Int32Array;
   #args: Float64Array;
   #refs: unknown[];
-  #heap: Int32Array;
   #free: Int32Array;
   #freeCount = 0;
   #nextSlot = 0;
@@ -49,12 +56,12 @@ class HeapEventQueue implements EventQueue {
   ref: unknown = undefined;
 
   constructor(capacity: number) {
-    this.#times = new Float64Array(capacity);
-    this.#seqs = new Float64Array(capacity);
+    this.#hTimes = new Float64Array(capacity);
+    this.#hSeqs = new Float64Array(capacity);
+    this.#hSlots = new Int32Array(capacity);
     this.#kinds = new Int32Array(capacity);
     this.#args = new Float64Array(capacity);
     this.#refs = new Array<unknown>(capacity);
-    this.#heap = new Int32Array(capacity);
     this.#free = new Int32Array(capacity);
   }
 
@@ -63,94 +70,91 @@ class HeapEventQueue implements EventQueue {
   }
 
   push(timeMs: number, kind: number, a: number, ref?: unknown): void {
-    if (this.#size === this.#heap.length) this.#grow();
+    if (this.#size === this.#hSlots.length) this.#grow();
     const slot = this.#freeCount > 0 ? this.#free[--this.#freeCount]! : this.#nextSlot++;
-    this.#times[slot] = timeMs;
-    this.#seqs[slot] = this.#seq++;
     this.#kinds[slot] = kind;
     this.#args[slot] = a;
     this.#refs[slot] = ref;
-    this.#siftUp(this.#size++, slot);
+    this.#siftUp(this.#size++, timeMs, this.#seq++, slot);
   }
 
   peekTime(): number {
-    return this.#size === 0 ? Infinity : this.#times[this.#heap[0]!]!;
+    return this.#size === 0 ? Infinity : this.#hTimes[0]!;
   }
 
   pop(): boolean {
     if (this.#size === 0) return false;
-    const heap = this.#heap;
-    const slot = heap[0]!;
-    this.time = this.#times[slot]!;
+    const slot = this.#hSlots[0]!;
+    this.time = this.#hTimes[0]!;
     this.kind = this.#kinds[slot]!;
     this.a = this.#args[slot]!;
     this.ref = this.#refs[slot];
     this.#refs[slot] = undefined;
     this.#free[this.#freeCount++] = slot;
-    const last = heap[--this.#size]!;
-    if (this.#size > 0) this.#siftDown(0, last);
+    const last = --this.#size;
+    if (last > 0) this.#siftDown(this.#hTimes[last]!, this.#hSeqs[last]!, this.#hSlots[last]!);
     return true;
   }
 
-  #siftUp(pos: number, slot: number): void {
-    const heap = this.#heap;
-    const times = this.#times;
-    const seqs = this.#seqs;
-    const t = times[slot]!;
-    const q = seqs[slot]!;
+  /** Moves the hole at `pos` up until `(t, q)` fits, then stores the event there. */
+  #siftUp(pos: number, t: number, q: number, slot: number): void {
+    const times = this.#hTimes;
+    const seqs = this.#hSeqs;
+    const slots = this.#hSlots;
     while (pos > 0) {
       const parent = (pos - 1) >> 1;
-      const p = heap[parent]!;
-      const tp = times[p]!;
-      if (tp < t || (tp === t && seqs[p]! < q)) break;
-      heap[pos] = p;
+      const tp = times[parent]!;
+      if (tp < t || (tp === t && seqs[parent]! < q)) break;
+      times[pos] = tp;
+      seqs[pos] = seqs[parent]!;
+      slots[pos] = slots[parent]!;
       pos = parent;
     }
-    heap[pos] = slot;
+    times[pos] = t;
+    seqs[pos] = q;
+    slots[pos] = slot;
   }
 
   /**
    * Removes the root: the hole walks down to a leaf along the smaller children (one comparison per level),
-   * then `slot` (the former last element, usually a large key) sifts up from there. Same order as the textbook
+   * then the former last event (usually a large key) sifts up from there. Same order as the textbook
    * sift-down — (time, seq) is a strict total order — with about half the comparisons.
    */
-  #siftDown(pos: number, slot: number): void {
-    const heap = this.#heap;
-    const times = this.#times;
-    const seqs = this.#seqs;
+  #siftDown(t: number, q: number, slot: number): void {
+    const times = this.#hTimes;
+    const seqs = this.#hSeqs;
+    const slots = this.#hSlots;
     const n = this.#size;
+    let pos = 0;
     for (;;) {
       let child = 2 * pos + 1;
       if (child >= n) break;
-      let c = heap[child]!;
       const right = child + 1;
       if (right < n) {
-        const r = heap[right]!;
-        const tr = times[r]!;
-        const tc = times[c]!;
-        if (tr < tc || (tr === tc && seqs[r]! < seqs[c]!)) {
-          child = right;
-          c = r;
-        }
+        const tr = times[right]!;
+        const tc = times[child]!;
+        if (tr < tc || (tr === tc && seqs[right]! < seqs[child]!)) child = right;
       }
-      heap[pos] = c;
+      times[pos] = times[child]!;
+      seqs[pos] = seqs[child]!;
+      slots[pos] = slots[child]!;
       pos = child;
     }
-    this.#siftUp(pos, slot);
+    this.#siftUp(pos, t, q, slot);
   }
 
   #grow(): void {
-    const cap = this.#heap.length * 2;
+    const cap = this.#hSlots.length * 2;
     const grow = <T extends Float64Array | Int32Array>(src: T, make: (n: number) => T): T => {
       const dst = make(cap);
       dst.set(src);
       return dst;
     };
-    this.#times = grow(this.#times, (n) => new Float64Array(n));
-    this.#seqs = grow(this.#seqs, (n) => new Float64Array(n));
+    this.#hTimes = grow(this.#hTimes, (n) => new Float64Array(n));
+    this.#hSeqs = grow(this.#hSeqs, (n) => new Float64Array(n));
+    this.#hSlots = grow(this.#hSlots, (n) => new Int32Array(n));
     this.#kinds = grow(this.#kinds, (n) => new Int32Array(n));
     this.#args = grow(this.#args, (n) => new Float64Array(n));
-    this.#heap = grow(this.#heap, (n) => new Int32Array(n));
     this.#free = grow(this.#free, (n) => new Int32Array(n));
     this.#refs.length = cap;
   }

@@ -137,9 +137,15 @@ export class ServerStateBook {
     if (m === undefined) {
       const delayMs: Record<string, number> = {};
       const bandwidthBytesPerMs: Record<string, number> = {};
+      // Every member of a zone writes the same keys in the same order (its own too, which routing never reads:
+      // it skips itself), so the zone's records share one shape and routing's keyed lookups stay cheap.
       for (const peer of this.zoneOf(server)) {
-        if (peer === server) continue;
         const id = this.world.servers[peer]!.spec.id;
+        if (peer === server) {
+          delayMs[id] = 0;
+          bandwidthBytesPerMs[id] = Infinity;
+          continue;
+        }
         delayMs[id] = this.world.network.delayMs(server, peer);
         // transferMs = delay + bytes/bw: recover bw from a 1 MB probe.
         bandwidthBytesPerMs[id] = 1e6 / (this.world.network.transferMs(server, peer, 1e6) - delayMs[id]!);

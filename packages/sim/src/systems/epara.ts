@@ -114,7 +114,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     r.serviceId = svc.spec.id;
     r.deadline = req.dueAt - back;
     r.hops = req.hops;
-    r.visited = req.visited.length === 0 ? NO_VISITS : req.visited.map((v) => world.serverIds[v]!);
+    r.visited = req.visitedIds;
     r.payloadBytes = svc.payloadBytes;
     r.responseBytes = svc.responseBytes;
     scratchLocal.completionAt = bestAt;

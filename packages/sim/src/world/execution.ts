@@ -2,7 +2,7 @@ import { actualMs, hasRunning, sharingFactor } from './device-model.js';
 import { predictedMs, takeBatch } from './launch.js';
 import { EV } from './events.js';
 import type { RunningBatch, SimDevice, SimInstance, SimRequest } from './types.js';
-import type { World } from './world.js';
+import type { World } from './world-api.js';
 import { noteArrival } from './arrival-rate.js';
 
 /** Brings a device's sharing accounting up to `now`. */

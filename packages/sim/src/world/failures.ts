@@ -1,5 +1,5 @@
 import { kickDevice } from './execution.js';
-import type { World } from './world.js';
+import type { World } from './world-api.js';
 
 /** A failure (or recovery) of a device or of a whole server at a given time. */
 export interface FailureEvent {

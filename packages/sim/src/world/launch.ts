@@ -5,7 +5,7 @@ import { launchPackSize } from './rate-pack.js';
 import { arrivalsPerMs } from './arrival-rate.js';
 import { RequestHeap, type SimDevice, type SimInstance, type SimRequest } from './types.js';
 import type { BatchErrors } from './batch-errors.js';
-import type { World } from './world.js';
+import type { World } from './world-api.js';
 
 /*
  * Which queued items launch as an instance's next batch, and when. The deadline policy is core's request

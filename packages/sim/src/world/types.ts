@@ -35,6 +35,8 @@ export interface SimRequest {
   hops: number;
   /** Servers that already handled the request (never revisited). */
   visited: number[];
+  /** The same servers by id, what core routing reads (kept beside `visited` so routing maps nothing per request). */
+  visitedIds: string[];
   /** FIFO queue key (Triton's batcher): the enqueue time. */
   qkey: number;
   enqueuedAt: number;

@@ -5,7 +5,7 @@ import type { SimService } from '../model/services.js';
 import type { RequestSource, StreamSession } from '../workload/workload.js';
 import type { FailureEvent } from './failures.js';
 import type { SimSystem } from './system.js';
-import type { World } from './world.js';
+import type { World } from './world-api.js';
 
 /** Instances alive now, per service: counts by `requestStrategy × serviceStrategy (devices)`. */
 export function instanceModes(world: World): Record<string, string> {

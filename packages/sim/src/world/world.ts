@@ -2,7 +2,6 @@ import { createManualClock, createSeededRandom, type ManualClock, type Random } 
 import { EdfQueue } from '@epara/core/scheduling';
 import { BatchErrors } from './batch-errors.js';
 import { createEventQueue, type EventQueue } from '../engine/event-queue.js';
-import type { EventHandler } from '../engine/run-events.js';
 import type { SimServer } from '../model/hardware.js';
 import type { Network } from '../model/network.js';
 import { serviceDeadlineMs, type SimService } from '../model/services.js';
@@ -11,22 +10,24 @@ import type { StreamSession } from '../workload/workload.js';
 import { nextArrivalMs } from '../workload/workload.js';
 import { EV } from './events.js';
 import { enqueue, finishBatch, kickDevice, kickInstance, onDeviceEvent } from './execution.js';
-import type { SimSystem } from './system.js';
+import type { SimSystem, World } from './world-api.js';
 import { RequestHeap, type DropReason, type RunningBatch, type SimDevice, type SimInstance, type SimRequest, type SimStream } from './types.js';
 import { applyFailure, type FailureEvent } from './failures.js';
 import { instanceModes, pickOrigin, type OriginTable, type WorldInit } from './world-init.js';
 
 export type { CompiledTrace, OriginTable, WorldInit } from './world-init.js';
+export type { World } from './world-api.js';
 export { pickOrigin } from './world-init.js';
 
-/** Shared empty visited list (a request gets its own array on its first forward). */
+/** Shared empty visited lists (a request gets its own arrays on its first forward, never writes these). */
 const NO_VISITS: number[] = [];
+const NO_VISIT_IDS: string[] = [];
 
 /**
- * The simulated edge cloud: hardware, network, workload, execution and metrics, under the core virtual
- * clock. Workload randomness has its own seeded stream so every system sees exactly the same requests.
+ * The simulated edge cloud ({@link World}): hardware, network, workload, execution and metrics, under the core
+ * virtual clock. Workload randomness has its own seeded stream so every system sees exactly the same requests.
  */
-export class World implements EventHandler {
+export class SimWorld implements World {
   readonly queue: EventQueue = createEventQueue(4096);
   readonly clock: ManualClock = createManualClock(0);
   /** Randomness the system may use (sync noise and loss, tie breaks): separate from the workload's. */
@@ -130,7 +131,14 @@ export class World implements EventHandler {
   /** Sends a request from `from` to `to` over the network (one offload hop). */
   forward(req: SimRequest, from: number, to: number): void {
     req.hops++;
-    req.visited = req.visited.length === 0 ? [from] : [...req.visited, from];
+    // The request owns its lists after its first forward (nothing else keeps them): later hops append in place.
+    if (req.visited.length === 0) {
+      req.visited = [from];
+      req.visitedIds = [this.serverIds[from]!];
+    } else {
+      req.visited.push(from);
+      req.visitedIds.push(this.serverIds[from]!);
+    }
     this.queue.push(this.network.send(from, to, this.payloadOf(req), this.clock.now()), EV.AT_SERVER, to, req);
   }
 
@@ -238,7 +246,7 @@ export class World implements EventHandler {
     const id = this.#nextRequestId++;
     const req: SimRequest = {
       id, seq: id, priority: 0, service, origin: this.accessServer(origin), emitAt: now, dueAt: now + serviceDeadlineMs(svc.spec),
-      promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: NO_VISITS, qkey: 0, enqueuedAt: 0, deadline: 0, returnMs: 0, settled: false,
+      promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: NO_VISITS, visitedIds: NO_VISIT_IDS, qkey: 0, enqueuedAt: 0, deadline: 0, returnMs: 0, settled: false,
     };
     this.metrics.offer(req);
     return req;
