@@ -1,7 +1,6 @@
 import { type Clock } from '@epara/core';
 import {
   DeviceTimeline,
-  LatencyGuard,
   planLaunch,
   type LaunchContext,
   type LaunchDecision,
@@ -10,6 +9,7 @@ import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { TimerHandle, Timers } from '@epara/core';
+import { LaneLateness } from './lane-lateness.js';
 
 /** Batches a device holds at once: one running and one waiting in the worker. */
 const MAX_AHEAD = 2;
@@ -46,7 +46,7 @@ export class DeviceScheduler {
   readonly #onDispatch: (info: DispatchInfo) => void;
   readonly #timeline = new DeviceTimeline();
   /** Learned lateness per lane: batches started on an idle device, and batches sent ahead behind another. */
-  readonly #errors = new Map<Lane, { direct: LatencyGuard; ahead: LatencyGuard }>();
+  readonly #errors = new Map<Lane, LaneLateness>();
   #running = 0;
   #busySince = 0;
   #timer: TimerHandle | undefined;
@@ -80,10 +80,17 @@ export class DeviceScheduler {
    * per-device correction of compute time); what remains is what the estimate cannot know in advance.
    */
   learnedGuardMs(lane: Lane, n = lane.batchSize, ahead = false, now = this.#clock.now()): number {
-    const e = this.#errors.get(lane);
-    if (e === undefined) return 0;
-    // Too few batches sent ahead yet: start from what direct launches taught.
-    return ahead && e.ahead.samples(now) >= 8 ? e.ahead.excessMs(n, now) : e.direct.excessMs(n, now);
+    return this.#errors.get(lane)?.marginMs(n, ahead, now) ?? 0;
+  }
+
+  /**
+   * How late a batch of `n` of `lane` *typically* ends on this device beyond its prediction, ms: the medians of
+   * the same observations as {@link learnedGuardMs} (0 when no batch ended lately). An item this lateness would
+   * make miss its deadline even alone is more likely late than not: the launch rule rejects it rather than
+   * serve it late.
+   */
+  typicalLatenessMs(lane: Lane, n = 1, ahead = false, now = this.#clock.now()): number {
+    return this.#errors.get(lane)?.typicalMs(n, ahead, now) ?? 0;
   }
 
   get busy(): boolean {
@@ -101,7 +108,7 @@ export class DeviceScheduler {
 
   attach(lane: Lane): void {
     this.#lanes.add(lane);
-    if (!this.#errors.has(lane)) this.#errors.set(lane, { direct: new LatencyGuard(), ahead: new LatencyGuard() });
+    if (!this.#errors.has(lane)) this.#errors.set(lane, new LaneLateness());
   }
 
   detach(lane: Lane): void {
@@ -176,8 +183,14 @@ export class DeviceScheduler {
       dropLatencyMs: lane.dropLatencyMs(this.device.id),
       guardMs: lane.guardMs + 2 * this.#timerLagMs,
       sizeGuardMs: (n: number) => this.learnedGuardMs(lane, n, busy, now),
-      // Reject, rather than serve late, what only a run past its deadline could serve.
+      // Reject, rather than serve late, what only a run past its deadline could serve: by the estimate plus how
+      // late this device's batches typically end as the host sees them (messaging, a host thread running late).
       rejectLikelyLate: true,
+      likelyLateMarginMs: this.typicalLatenessMs(lane, 1, busy, now),
+      // Wake-ups come late on a busy host: reject that much earlier, so that a rejection is not itself late.
+      expiryLeadMs: 2 * this.#timerLagMs,
+      // A head that cannot keep its margin even alone does not take the device from items that can.
+      preferGuarded: true,
       launchWhenIdle: lane.launchWhenIdle,
     };
     // Read once (it decays with the clock); no object spread on this per-arrival path.
@@ -215,18 +228,19 @@ export class DeviceScheduler {
     this.#running++;
     this.#batches++;
     this.#onDispatch({ lane, deviceId: this.device.id, items, expectedMs, at: now, plannedStart });
-    void lane.run(items, this.device, plannedStart).finally(() => {
+    const done = (runMs: number | void): void => {
       this.#running--;
       const end = this.#clock.now();
       // The next held batch starts now: re-anchor instead of trusting the prediction made at dispatch.
       this.#timeline.complete(end);
       // Until the host has the outputs: the worker's messaging and a late host thread count as lateness.
-      const errors = this.#errors.get(lane);
-      errors?.[ahead ? 'ahead' : 'direct'].observe({ n: items.length, predictedMs: expectedMs, actualMs: end - plannedStart, at: end });
+      this.#errors.get(lane)?.observe({ n: items.length, expectedMs, plannedStart, end, runMs: runMs ?? undefined, ahead });
       if (this.#running === 0) this.#busyMs += Math.max(0, end - this.#busySince);
       lane.onBatchDone();
       this.pump();
-    });
+    };
+    // `run` never rejects; a rejection would still free the device.
+    void lane.run(items, this.device, plannedStart).then(done, () => done(undefined));
     // Look again at once: items only this batch's start could have saved are rejected now, not after it ran,
     // and a full batch may be sent ahead.
     this.pump();
