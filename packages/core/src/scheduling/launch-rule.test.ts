@@ -148,6 +148,23 @@ describe('planLaunch: reject rather than serve late', () => {
     expect(planLaunch([head, ...rest], strict({ now: 12.01, startAt: 12.02 })).drop).toEqual([]);
   });
 
+  it('with preferGuarded gives the device to items that keep their margin, not to a head that cannot even alone', () => {
+    // Guard 1 + 8 learned: alone, the head (due 20) would end at 15 + 9 = 24 > 20; the two others (due 60) fit
+    // together (20 + 9 ≤ 60). Too few for a backlog batch (plan size 4), which would pass over the head anyway.
+    const head = mk(20);
+    const rest = [mk(60), mk(60)];
+    const base = strict({ sizeGuardMs: () => 8, launchWhenIdle: true });
+    // Without it the head runs alone at once and ends inside its margin (at 15, 5 ms before the deadline at best).
+    expect(planLaunch([head, ...rest], base).launch).toEqual([head]);
+    const d = planLaunch([head, ...rest], { ...base, preferGuarded: true });
+    expect(d.launch).toEqual(rest);
+    // The head stays queued (the device may free early), and expires by its deadline.
+    expect(d.drop).toEqual([]);
+    expect(d.expireAt).toBeCloseTo(10, 2);
+    // With nothing that keeps its margin, the head still runs: the device does not idle.
+    expect(planLaunch([head], { ...base, preferGuarded: true }).launch).toEqual([head]);
+  });
+
   it('tells when the earliest queued item that is not launched expires', () => {
     const items = [mk(100), mk(60, { costScale: 2 })].sort((a, b) => a.deadline - b.deadline);
     // 60 − 15 × 2 = 30 comes before 100 − 15 = 85.
