@@ -142,6 +142,37 @@ describe('DeviceScheduler', () => {
     expect(launched).toBe(2);
   });
 
+  it('rejects early by the timer lag it measured, and forgets that lag when no timer has measured it lately', async () => {
+    const clock = createManualClock(0);
+    const timers = createManualTimers(clock);
+    const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers, onDispatch: () => undefined });
+    const { lane, finish, dropped } = fakeLane(() => sch, 5);
+    sch.attach(lane);
+    lane.queue.push(item(1000));
+    lane.queue.push(item(1000));
+    sch.pump(); // a full batch runs until 5
+    const waiting = item(60);
+    lane.queue.push(waiting);
+    sch.pump(); // it waits, with an expiry wake-up at 55
+    // The host runs that wake-up 40 ms late (a stall): the item is rejected then; the lag is learned (EWMA: 4 ms).
+    clock.set(95);
+    timers.fire(95);
+    expect(dropped).toEqual([waiting]);
+    finish[0]!();
+    await tick();
+    // Right after, an item 11 ms from its deadline is refused: even alone (5) plus twice the lag (8) misses it.
+    const tight = item(clock.now() + 11);
+    lane.queue.push(tight);
+    sch.pump();
+    expect(dropped).toEqual([waiting, tight]);
+    // Two idle seconds later, with no timer to measure it, the lag has faded: the same request runs.
+    clock.set(clock.now() + 2000);
+    lane.queue.push(item(clock.now() + 11));
+    sch.pump();
+    expect(dropped).toHaveLength(2);
+    expect(finish).toHaveLength(2);
+  });
+
   it('stops rejecting by a typical lateness no batch has confirmed lately: one item runs as a probe', async () => {
     const clock = createManualClock(0);
     const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(clock), onDispatch: () => undefined });

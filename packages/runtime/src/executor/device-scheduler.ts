@@ -11,6 +11,9 @@ import type { WorkItem } from '../batching/work-item.js';
 import type { TimerHandle, Timers } from '@epara/core';
 import { LaneLateness } from './lane-lateness.js';
 
+/** Half-life of the timer lag used to reject early, ms (see `#recentTimerLagMs`). */
+const TIMER_LAG_HALF_LIFE_MS = 250;
+
 /** Batches a device holds at once: one running and one waiting in the worker. */
 const MAX_AHEAD = 2;
 
@@ -53,6 +56,8 @@ export class DeviceScheduler {
   #timerAt = Number.NaN;
   #busyMs = 0;
   #timerLagMs = 0;
+  /** When a timer last fired (and measured the lag), clock ms. */
+  #timerLagAt = Number.NEGATIVE_INFINITY;
   #batches = 0;
   #closed = false;
 
@@ -188,7 +193,7 @@ export class DeviceScheduler {
       rejectLikelyLate: true,
       likelyLateMarginMs: this.typicalLatenessMs(lane, 1, busy, now),
       // Wake-ups come late on a busy host: reject that much earlier, so that a rejection is not itself late.
-      expiryLeadMs: 2 * this.#timerLagMs,
+      expiryLeadMs: 2 * this.#recentTimerLagMs(now),
       // A head that cannot keep its margin even alone does not take the device from items that can.
       preferGuarded: true,
       launchWhenIdle: lane.launchWhenIdle,
@@ -197,6 +202,16 @@ export class DeviceScheduler {
     const arrivalsPerMs = lane.arrivalsPerMs;
     if (arrivalsPerMs !== undefined) ctx.arrivalsPerMs = arrivalsPerMs;
     return ctx;
+  }
+
+  /**
+   * The timer lag, fading with the time since a timer last measured it (half-life {@link TIMER_LAG_HALF_LIFE_MS}):
+   * it rejects items early, and an idle executor that sets no timers must not keep refusing tight requests for
+   * a lag measured during a burst long ago.
+   */
+  #recentTimerLagMs(now: number): number {
+    const age = now - this.#timerLagAt;
+    return age > 0 ? this.#timerLagMs * 0.5 ** (age / TIMER_LAG_HALF_LIFE_MS) : this.#timerLagMs;
   }
 
   #sleepUntil(at: number): void {
@@ -210,6 +225,7 @@ export class DeviceScheduler {
           // Timers fire late on a busy host: plan that lateness into the guard.
           const lag = Math.max(0, this.#clock.now() - at);
           this.#timerLagMs = 0.9 * this.#timerLagMs + 0.1 * Math.min(lag, 1000);
+          this.#timerLagAt = this.#clock.now();
           this.pump();
         })
       : undefined;
