@@ -34,12 +34,13 @@ export interface DispatchInfo {
  * is idle it asks every lane for a launch decision and runs the launchable batch whose earliest deadline
  * comes first (EDF across services: the time-sharing of multi-task), otherwise it sleeps until the earliest
  * moment some lane must launch. Every launch keeps, besides the configured guard and the timers' lateness, a
- * margin learned per lane and batch size: a high quantile of how much later than predicted that lane's
- * batches of that size really ended on this device (from their planned start to the moment the host had
- * their outputs: messaging, a co-running host thread, garbage collection included). Batches sent ahead
- * behind a running one learn apart from batches started on an idle device (they also carry the running
- * batch's overrun). An item that could only be served late is rejected instead (`rejectLikelyLate`), and
- * while the device is busy a timer rejects queued items as they become hopeless, by their deadline.
+ * margin learned per lane ({@link LaneLateness}): a high quantile of the compute error for its batch size plus
+ * one of the host-side delay over all sizes (from the planned start to the moment the host had the outputs:
+ * messaging, a co-running host thread, garbage collection; learned apart for batches sent ahead behind a
+ * running one, which also carry its overrun). An item that the typical lateness (the medians) would make late
+ * even alone is rejected instead of served (`rejectLikelyLate`); a head that cannot keep its margin even alone
+ * leaves the device to items that can (`preferGuarded`); and while the device is busy a timer, set earlier by
+ * the recent timer lag, rejects queued items as they become hopeless, by their deadline.
  */
 export class DeviceScheduler {
   readonly device: DeviceHandle;

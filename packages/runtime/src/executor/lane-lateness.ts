@@ -19,10 +19,10 @@ const DELIVERY_OPTIONS = { minSamples: MIN_SAMPLES, minClassSamples: Number.MAX_
  * again (one item at a time is served as a probe) instead of every request being refused until the
  * observations age out.
  */
-export const TYPICAL_CONFIRM_MS = 250;
+const TYPICAL_CONFIRM_MS = 250;
 
 /** One completed batch, as {@link LaneLateness.observe} takes it. */
-export interface BatchEnd {
+interface BatchEnd {
   readonly n: number;
   /** The run time predicted at dispatch, ms. */
   readonly expectedMs: number;
