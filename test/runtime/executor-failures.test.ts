@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createManualClock } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 import { createExecutor, type DeviceFellBackEvent, type Executor, type WorkerRestartedEvent } from '@epara/runtime';
 import { codeOf, doubler, flat, item, nextEvent, values } from './helpers.js';
 
@@ -115,22 +117,31 @@ describe('executor: failures, fallback, lifecycle (fake backend)', () => {
 
 describe('executor: several instances of one service', () => {
   it('sends a request to the instance with the earliest expected completion; estimate reflects the queue', async () => {
+    // A manual clock: the estimates compare predicted times only. (On the wall clock a host stalled for the
+    // 40 ms profile between two submits saw d0's batch "due now", tied it with the idle d1 and sent both to d0.)
+    const clock = createManualClock(1_000);
     const ex = createExecutor({
       backend: { kind: 'fake' },
+      clock,
+      timers: createManualTimers(),
+      adaptLatency: false,
       launchWhenIdle: true,
       devices: [{ id: 'd0' }, { id: 'd1' }],
-      services: [{ id: 's', model: doubler({ fixedMs: 40 }), ...latency(60_000), profile: flat(40), plan: { batchSize: 1 }, maxBatch: 1 }],
+      services: [{ id: 's', model: doubler({ fixedMs: 1 }), ...latency(60_000), profile: flat(40), plan: { batchSize: 1 }, maxBatch: 1 }],
     });
     await ex.load({ serviceId: 's' }, { deviceIds: ['d0'] });
     await ex.load({ serviceId: 's' }, { deviceIds: ['d1'] });
     const devices: string[] = [];
     ex.on('batchDispatched', (e) => devices.push(e.deviceId));
     const idle = ex.estimate('s')!;
+    expect(idle.completionAt).toBe(1_040); // an idle device: now + L(1)
     const first = ex.submit('s', item(1));
-    const second = ex.submit('s', item(2)); // d0 is busy for ~40 ms: d1 finishes it first
-    expect(devices.sort()).toEqual(['d0', 'd1']);
-    const third = ex.submit('s', item(3)); // both busy: queued, so the estimate grows
-    expect(ex.estimate('s')!.completionAt).toBeGreaterThan(idle.completionAt);
+    expect(devices).toEqual(['d0']); // equal estimates: the first instance
+    clock.advance(10);
+    const second = ex.submit('s', item(2)); // d0 is expected busy until 1 040: d1 finishes it first (1 050 < 1 080)
+    expect(devices).toEqual(['d0', 'd1']);
+    const third = ex.submit('s', item(3)); // both busy: it waits behind d0's batch, so the estimate grows
+    expect(ex.estimate('s')!.completionAt).toBeGreaterThan(idle.completionAt + 40);
     expect(ex.estimate('nope')).toBeUndefined();
     await Promise.all([first, second, third]);
     expect(await codeOf(ex.load({ serviceId: 's', serviceStrategy: 'model-parallel', devices: 2 }))).toBe('INFEASIBLE');

@@ -38,6 +38,19 @@ describe('LatencyGuard', () => {
     expect(g.excessMs(2, 2010)).toBeCloseTo(1);
   });
 
+  it('answers any quantile from the same window: the median says how late a batch typically ends', () => {
+    const g = new LatencyGuard({ window: 32, quantile: 0.98, minSamples: 4, minClassSamples: 8 });
+    // Twenty singles: most end 20 ms late (a host that sees completions late), two on time.
+    for (let i = 0; i < 20; i++) g.observe({ n: 1, predictedMs: 2, actualMs: i < 2 ? 2 : 22 + (i % 3), at: i });
+    expect(g.quantileMs(1, 20, 0.5)).toBeCloseTo(21);
+    expect(g.quantileMs(1, 20, 0)).toBe(0);
+    expect(g.excessMs(1, 20)).toBe(g.quantileMs(1, 20, 0.98));
+    expect(g.excessMs(1, 20)).toBeCloseTo(22);
+    // A later observation refreshes the answer for every quantile.
+    for (let i = 0; i < 30; i++) g.observe({ n: 1, predictedMs: 2, actualMs: 2.5, at: 21 + i });
+    expect(g.quantileMs(1, 51, 0.5)).toBeCloseTo(0.5);
+  });
+
   it('ignores non-finite observations and validates its options', () => {
     const g = new LatencyGuard({ minSamples: 1, minClassSamples: 1 });
     g.observe({ n: 1, predictedMs: Number.NaN, actualMs: 3, at: 0 });

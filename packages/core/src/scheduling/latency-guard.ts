@@ -28,15 +28,18 @@ export const DEFAULT_LATENCY_GUARD_OPTIONS: LatencyGuardOptions = Object.freeze(
 class Recent {
   readonly at: Float64Array;
   readonly excess: Float64Array;
+  /** The observations within `maxAgeMs` at the last refresh, sorted; `sortedCount` of them. */
+  readonly sorted: Float64Array;
+  sortedCount = 0;
   count = 0;
   next = 0;
-  /** Cached answer, valid until an observation arrives or the oldest one it counted ages out. */
-  cached: number | undefined;
+  /** The sorted snapshot stays valid until an observation arrives or the oldest one it counted ages out. */
   validUntil = Number.NEGATIVE_INFINITY;
 
   constructor(window: number) {
     this.at = new Float64Array(window);
     this.excess = new Float64Array(window);
+    this.sorted = new Float64Array(window);
   }
 
   push(at: number, excess: number): void {
@@ -72,12 +75,10 @@ export class LatencyGuard {
   readonly #o: LatencyGuardOptions;
   readonly #all: Recent;
   readonly #classes: (Recent | undefined)[] = [];
-  readonly #scratch: Float64Array;
 
   constructor(options: Partial<LatencyGuardOptions> = {}) {
     this.#o = resolveLatencyGuardOptions(options);
     this.#all = new Recent(this.#o.window);
-    this.#scratch = new Float64Array(this.#o.window);
   }
 
   /** Records a batch of `n` that ended at `at`: predicted and actual time from its planned start to its end, ms. */
@@ -90,9 +91,20 @@ export class LatencyGuard {
 
   /** The margin for a batch of `n` at time `now`, ms: the quantile of its size class's recent excess (or of all sizes). */
   excessMs(n: number, now: number): number {
+    return this.quantileMs(n, now, this.#o.quantile);
+  }
+
+  /**
+   * Any quantile `q` of the recent excess for a batch of `n` at `now`, ms, by the same rules as {@link excessMs}
+   * (its size class once it has `minClassSamples`, else all sizes; 0 before `minSamples`; clamped to
+   * `0…maxExcessMs`; never the single largest of several). The median says how late such a batch *typically*
+   * ends — what a host adds to decide whether an item is more likely late than not — where the default high
+   * quantile is the margin that keeps late ends rare. O(1) while no observation arrives or ages out.
+   */
+  quantileMs(n: number, now: number, q: number): number {
     const own = this.#classes[sizeClass(n)];
-    const mine = own === undefined ? undefined : this.#quantile(own, now, this.#o.minClassSamples);
-    return mine ?? this.#quantile(this.#all, now, this.#o.minSamples) ?? 0;
+    const mine = own === undefined ? undefined : this.#quantile(own, now, this.#o.minClassSamples, q);
+    return mine ?? this.#quantile(this.#all, now, this.#o.minSamples, q) ?? 0;
   }
 
   /** Observations over all sizes still within `maxAgeMs` of `now`. */
@@ -102,24 +114,30 @@ export class LatencyGuard {
     return k;
   }
 
-  #quantile(r: Recent, now: number, minSamples: number): number | undefined {
-    if (now < r.validUntil) return r.cached;
+  #quantile(r: Recent, now: number, minSamples: number, q: number): number | undefined {
+    if (now >= r.validUntil) this.#refresh(r, now);
+    const k = r.sortedCount;
+    if (k < Math.max(1, minSamples)) return undefined;
+    // Never the largest of several alone: one stall among a few batches is no evidence that one in fifty stalls.
+    const i = Math.min(Math.floor(Math.min(1, Math.max(0, q)) * k), k > 1 ? k - 2 : 0);
+    return Math.min(this.#o.maxExcessMs, Math.max(0, r.sorted[i]!));
+  }
+
+  /** Sorts the observations of `r` within `maxAgeMs` of `now` into its snapshot. */
+  #refresh(r: Recent, now: number): void {
     const since = now - this.#o.maxAgeMs;
     let k = 0;
     let oldest = Number.POSITIVE_INFINITY;
     for (let i = 0; i < r.count; i++) {
       const at = r.at[i]!;
       if (at < since) continue;
-      this.#scratch[k++] = r.excess[i]!;
+      r.sorted[k++] = r.excess[i]!;
       if (at < oldest) oldest = at;
     }
+    r.sorted.subarray(0, k).sort();
+    r.sortedCount = k;
     // Valid until the oldest observation counted ages out (or a new one arrives).
     r.validUntil = k > 0 ? oldest + this.#o.maxAgeMs : Number.POSITIVE_INFINITY;
-    if (k < Math.max(1, minSamples)) return (r.cached = undefined);
-    const s = this.#scratch.subarray(0, k).sort();
-    // Never the largest of several alone: one stall among a few batches is no evidence that one in fifty stalls.
-    const i = Math.min(Math.floor(this.#o.quantile * k), k > 1 ? k - 2 : 0);
-    return (r.cached = Math.min(this.#o.maxExcessMs, Math.max(0, s[i]!)));
   }
 }
 

@@ -123,6 +123,48 @@ describe('planLaunch: reject rather than serve late', () => {
     expect(planLaunch(items, ctx({ sizeGuardMs: (n) => (n === 1 ? 4 : 6), launchWhenIdle: true })).launch).toHaveLength(1);
   });
 
+  it('counts the typical lateness the host sees: an item more likely late than not is rejected, not launched alone', () => {
+    // Expected alone from 0: 15 ms; the host sees batches end 20 ms after that at the median.
+    const tight = mk(30); // 15 ≤ 30, but 15 + 20 > 30
+    const roomy = mk(60);
+    expect(planLaunch([tight, roomy], strict({ launchWhenIdle: true })).launch).toEqual([tight, roomy]);
+    const d = planLaunch([tight, roomy], strict({ likelyLateMarginMs: 20, launchWhenIdle: true }));
+    expect(d.drop).toEqual([tight]);
+    expect(d.launch).toEqual([roomy]);
+    // Only with rejectLikelyLate: the plain rule still launches it.
+    expect(planLaunch([tight, roomy], ctx({ likelyLateMarginMs: 20, launchWhenIdle: true })).drop).toEqual([]);
+  });
+
+  it('expires items early by the host\'s wake-up lag, so that the rejection reaches the caller by the deadline', () => {
+    const head = mk(25); // optimistic single run 10: hopeless from 15 on; with a 3 ms lag, to be rejected at 12
+    const rest = [mk(300), mk(300), mk(300), mk(300)];
+    const d = planLaunch([head, ...rest], strict({ startAt: 10, expiryLeadMs: 3 }));
+    expect(d.drop).toEqual([]);
+    expect(d.expireAt).toBeGreaterThan(12);
+    expect(d.expireAt).toBeLessThan(12.01);
+    // Woken then, the device still busy a little longer: the item is dropped (12.02 + 10 + 3 > 25) ...
+    expect(planLaunch([head, ...rest], strict({ now: 12.01, startAt: 12.02, expiryLeadMs: 3 })).drop).toEqual([head]);
+    // ... where without the lead it would be kept until 15, and rejected as late as the host then acts.
+    expect(planLaunch([head, ...rest], strict({ now: 12.01, startAt: 12.02 })).drop).toEqual([]);
+  });
+
+  it('with preferGuarded gives the device to items that keep their margin, not to a head that cannot even alone', () => {
+    // Guard 1 + 8 learned: alone, the head (due 20) would end at 15 + 9 = 24 > 20; the two others (due 60) fit
+    // together (20 + 9 ≤ 60). Too few for a backlog batch (plan size 4), which would pass over the head anyway.
+    const head = mk(20);
+    const rest = [mk(60), mk(60)];
+    const base = strict({ sizeGuardMs: () => 8, launchWhenIdle: true });
+    // Without it the head runs alone at once and ends inside its margin (at 15, 5 ms before the deadline at best).
+    expect(planLaunch([head, ...rest], base).launch).toEqual([head]);
+    const d = planLaunch([head, ...rest], { ...base, preferGuarded: true });
+    expect(d.launch).toEqual(rest);
+    // The head stays queued (the device may free early), and expires by its deadline.
+    expect(d.drop).toEqual([]);
+    expect(d.expireAt).toBeCloseTo(10, 2);
+    // With nothing that keeps its margin, the head still runs: the device does not idle.
+    expect(planLaunch([head], { ...base, preferGuarded: true }).launch).toEqual([head]);
+  });
+
   it('tells when the earliest queued item that is not launched expires', () => {
     const items = [mk(100), mk(60, { costScale: 2 })].sort((a, b) => a.deadline - b.deadline);
     // 60 − 15 × 2 = 30 comes before 100 − 15 = 85.

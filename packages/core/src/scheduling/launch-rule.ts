@@ -40,6 +40,27 @@ export interface LaunchContext {
    * finishes late. @default false
    */
   readonly rejectLikelyLate?: boolean;
+  /**
+   * How late the host typically sees a batch end beyond `latencyMs` (e.g. the median of the learned
+   * `actual − predicted`: messaging, a host thread that runs late), ms. With `rejectLikelyLate`, an item is
+   * likely late when `startAt + latencyMs(1) × costScale + likelyLateMarginMs > deadline`: more likely late
+   * than not, where the guards plan for the rarer bad case. Without it, a host that sees every completion
+   * 20 ms late keeps launching 10 ms requests alone and serves them all late. @default 0
+   */
+  readonly likelyLateMarginMs?: number;
+  /**
+   * How late the host acts on a wake-up (timer and event-loop lag), ms. An item is dropped once even
+   * `dropLatencyMs` from the device's start plus this misses its deadline, and `expireAt` comes this much
+   * earlier, so that a rejection reaches its caller by the deadline even when the host acts late. @default 0
+   */
+  readonly expiryLeadMs?: number;
+  /**
+   * When the batch's head cannot keep its guard (`guardMs` + `sizeGuardMs(1)`) even alone, form the batch from
+   * the later items that can, if any: the head stays queued (it runs if the device frees early, else it expires
+   * and is dropped), and the device's time goes to items expected on time. Off: the head is launched alone at
+   * once, and finishes inside its guard or late. @default false
+   */
+  readonly preferGuarded?: boolean;
   /** Launch a partial batch as soon as the device is idle, instead of waiting to fill it. */
   readonly launchWhenIdle: boolean;
   /**
@@ -65,7 +86,7 @@ export interface LaunchDecision<T extends SchedulableItem = SchedulableItem> {
   readonly runMs?: number;
   /**
    * Just after the earliest moment a queued item not dropped becomes hopeless (even `dropLatencyMs`
-   * from then misses its deadline), among the first {@link EXPIRY_SCAN} items: a host whose device is busy
+   * from then, plus `expiryLeadMs`, misses its deadline), among the first {@link EXPIRY_SCAN} items: a host whose device is busy
    * looks again then, so that the item is rejected by its deadline rather than when the device frees.
    */
   readonly expireAt?: number;
@@ -92,9 +113,10 @@ const EXPIRY_EPSILON_MS = 1e-3;
  * degrades under overload (it serves the items closest to expiry in ever smaller batches).
  *
  * Lateness: every launched item keeps `guardMs` (+ `sizeGuardMs(n)`, the learned error of batches that size)
- * before its deadline; with `rejectLikelyLate` an item that could keep it only by running late is rejected
- * instead of served ({@link LaunchContext.rejectLikelyLate}), and `expireAt` tells a busy host when to look
- * again so that rejections come by the deadline, not when the device frees.
+ * before its deadline; with `rejectLikelyLate` an item that could keep it only by running late — by the
+ * estimate plus the host's typical lateness, `likelyLateMarginMs` — is rejected instead of served
+ * ({@link LaunchContext.rejectLikelyLate}), and `expireAt` (earlier by `expiryLeadMs`, the host's wake-up lag)
+ * tells a busy host when to look again so that rejections come by the deadline, not when the device frees.
  *
  * A batch's run time is `latencyMs(n) × costScale` of its largest item. Pure: no clock, no I/O.
  *
@@ -107,19 +129,30 @@ const EXPIRY_EPSILON_MS = 1e-3;
 export function planLaunch<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext): LaunchDecision<T> {
   const drop: T[] = [];
   const alone = ctx.dropLatencyMs ?? ctx.latencyMs(1);
+  const lead = Math.max(0, ctx.expiryLeadMs ?? 0);
   const limit = Math.max(ctx.batchSize, ctx.maxBatchSize ?? ctx.batchSize);
   const idle = ctx.startAt <= ctx.now;
   // Expected single run, for rejectLikelyLate: an item failing it would be launched only to finish late.
   const soloMs = ctx.rejectLikelyLate === true ? ctx.latencyMs(1) : Number.NEGATIVE_INFINITY;
+  const typicalMs = ctx.rejectLikelyLate === true ? Math.max(0, ctx.likelyLateMarginMs ?? 0) : 0;
+  const likelyLate = (item: T): boolean => item.deadline < ctx.startAt + soloMs * (item.costScale ?? 1) + typicalMs;
   let group = collect(items, limit, (item) => {
-    const scale = item.costScale ?? 1;
-    const likelyLate = item.deadline < ctx.startAt + soloMs * scale;
-    if (item.deadline >= ctx.startAt + alone * scale && !(likelyLate && idle)) return likelyLate;
+    const late = likelyLate(item);
+    if (item.deadline >= ctx.startAt + alone * (item.costScale ?? 1) + lead && !(late && idle)) return late;
     drop.push(item);
     return true;
   });
-  if (group.length === 0) return withExpiry(items, { drop }, alone);
+  if (group.length === 0) return withExpiry(items, { drop }, alone, lead);
   let n = shrink(group, ctx);
+  if (ctx.preferGuarded === true && n === 1 && unguarded(group[0]!, ctx)) {
+    // The head would end inside its guard even alone: the items that keep theirs get the device instead.
+    const dropped = new Set(drop);
+    const guarded = collect(items, limit, (item) => dropped.has(item) || likelyLate(item) || unguarded(item, ctx));
+    if (guarded.length > 0) {
+      group = guarded;
+      n = shrink(group, ctx);
+    }
+  }
   if (group.length >= ctx.batchSize && n < limit) {
     // A backlog: pick the batch that completes the most on-time items per ms of device time.
     const best = bestThroughputBatch(items, ctx, limit, n / runMsOf(group, n, ctx));
@@ -134,8 +167,13 @@ export function planLaunch<T extends SchedulableItem>(items: readonly T[], ctx: 
   const latestStart = head.deadline - guardOf(ctx, n) - runMs;
   const fillAt = ctx.arrivalsPerMs === undefined ? undefined : ctx.now + (ctx.batchSize - n) / Math.max(ctx.arrivalsPerMs, 1e-12);
   const hopeless = fillAt !== undefined && fillAt > latestStart;
-  if (idle && (n >= ctx.batchSize || ctx.launchWhenIdle || ctx.now >= latestStart || hopeless)) return withExpiry(items, { drop, group, runMs, headDeadline: head.deadline, launch: group }, alone);
-  return withExpiry(items, { drop, group, runMs, headDeadline: head.deadline, wakeAt: Math.max(Math.min(latestStart, fillAt ?? latestStart), ctx.startAt) }, alone);
+  if (idle && (n >= ctx.batchSize || ctx.launchWhenIdle || ctx.now >= latestStart || hopeless)) return withExpiry(items, { drop, group, runMs, headDeadline: head.deadline, launch: group }, alone, lead);
+  return withExpiry(items, { drop, group, runMs, headDeadline: head.deadline, wakeAt: Math.max(Math.min(latestStart, fillAt ?? latestStart), ctx.startAt) }, alone, lead);
+}
+
+/** Whether `item` run alone from `startAt` would end inside its guard (or past its deadline). */
+function unguarded(item: SchedulableItem, ctx: LaunchContext): boolean {
+  return ctx.startAt + ctx.latencyMs(1) * (item.costScale ?? 1) + guardOf(ctx, 1) > item.deadline;
 }
 
 /** The guard for a batch of `n`: the fixed margin plus the learned one for that size. */
@@ -147,14 +185,14 @@ function guardOf(ctx: LaunchContext, n: number): number {
  * Adds {@link LaunchDecision.expireAt}: the earliest expiry among the first items not dropped. Launched items
  * count too: a host whose device is still busy past its expected end does not launch them.
  */
-function withExpiry<T extends SchedulableItem>(items: readonly T[], d: { -readonly [K in keyof LaunchDecision<T>]: LaunchDecision<T>[K] }, alone: number): LaunchDecision<T> {
+function withExpiry<T extends SchedulableItem>(items: readonly T[], d: { -readonly [K in keyof LaunchDecision<T>]: LaunchDecision<T>[K] }, alone: number, lead: number): LaunchDecision<T> {
   let at = Number.POSITIVE_INFINITY;
   let seen = 0;
   for (let i = 0; i < items.length && seen < EXPIRY_SCAN; i++) {
     const item = items[i]!;
     if (d.drop.includes(item)) continue;
     seen++;
-    at = Math.min(at, item.deadline - alone * (item.costScale ?? 1) + EXPIRY_EPSILON_MS);
+    at = Math.min(at, item.deadline - alone * (item.costScale ?? 1) - lead + EXPIRY_EPSILON_MS);
   }
   if (Number.isFinite(at)) d.expireAt = at;
   return d;

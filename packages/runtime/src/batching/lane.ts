@@ -28,8 +28,11 @@ export interface Lane {
   earliestStart(now: number): number;
   /** Rejects an item that can no longer meet its deadline (already removed from the queue). */
   drop(item: WorkItem, now: number): void;
-  /** Runs a batch on a device and settles its items; never rejects. */
-  run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<void>;
+  /**
+   * Runs a batch on a device and settles its items; never rejects. Resolves with the batch's compute time inside
+   * the device, ms, when known: the scheduler learns compute error and host-side delay apart.
+   */
+  run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | void>;
   /** Called after a batch of this lane finished on some device: wake the lane's other devices. */
   readonly onBatchDone: () => void;
 }

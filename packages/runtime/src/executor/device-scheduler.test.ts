@@ -109,7 +109,7 @@ describe('DeviceScheduler', () => {
   it('learns lateness per batch size from completions and keeps it at launch', async () => {
     const clock = createManualClock(0);
     const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(clock), onDispatch: () => undefined });
-    const { lane, finish } = fakeLane(() => sch, 5, { batchSize: 2 });
+    const { lane, finish, dropped } = fakeLane(() => sch, 5, { batchSize: 2 });
     sch.attach(lane);
     // Twenty batches of 2, each 3 ms later than its 5 ms estimate.
     for (let k = 0; k < 20; k++) {
@@ -123,15 +123,82 @@ describe('DeviceScheduler', () => {
       await tick();
     }
     expect(sch.learnedGuardMs(lane, 2)).toBeCloseTo(3);
-    // A pair due 7 ms from now would be predicted on time (5 ms) but not with the 3 ms learned: it runs alone.
-    const t = 3000;
+    // A pair due 7 ms from now would be predicted on time (5 ms) but not with the 3 ms learned: 3 ms is how late
+    // every batch ended (the median too), so each item is more likely late than not even alone — rejected, where
+    // the scheduler used to launch one alone to finish 1 ms late.
+    const t = 1950;
     clock.set(t);
     const pair = [item(t + 7), item(t + 7)];
     for (const it of pair) lane.queue.push(it);
     let launched = 0;
     lane.run = (items) => ((launched = items.length), new Promise<void>(() => undefined));
     sch.pump();
-    expect(launched).toBe(1);
+    expect(launched).toBe(0);
+    expect(dropped).toEqual(pair);
+    // Due 8.5 ms from now, the pair fits with the margin (5 + 3 ≤ 8.5) and runs together.
+    const ok = [item(t + 8.5), item(t + 8.5)];
+    for (const it of ok) lane.queue.push(it);
+    sch.pump();
+    expect(launched).toBe(2);
+  });
+
+  it('rejects early by the timer lag it measured, and forgets that lag when no timer has measured it lately', async () => {
+    const clock = createManualClock(0);
+    const timers = createManualTimers(clock);
+    const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers, onDispatch: () => undefined });
+    const { lane, finish, dropped } = fakeLane(() => sch, 5);
+    sch.attach(lane);
+    lane.queue.push(item(1000));
+    lane.queue.push(item(1000));
+    sch.pump(); // a full batch runs until 5
+    const waiting = item(60);
+    lane.queue.push(waiting);
+    sch.pump(); // it waits, with an expiry wake-up at 55
+    // The host runs that wake-up 40 ms late (a stall): the item is rejected then; the lag is learned (EWMA: 4 ms).
+    clock.set(95);
+    timers.fire(95);
+    expect(dropped).toEqual([waiting]);
+    finish[0]!();
+    await tick();
+    // Right after, an item 11 ms from its deadline is refused: even alone (5) plus twice the lag (8) misses it.
+    const tight = item(clock.now() + 11);
+    lane.queue.push(tight);
+    sch.pump();
+    expect(dropped).toEqual([waiting, tight]);
+    // Two idle seconds later, with no timer to measure it, the lag has faded: the same request runs.
+    clock.set(clock.now() + 2000);
+    lane.queue.push(item(clock.now() + 11));
+    sch.pump();
+    expect(dropped).toHaveLength(2);
+    expect(finish).toHaveLength(2);
+  });
+
+  it('stops rejecting by a typical lateness no batch has confirmed lately: one item runs as a probe', async () => {
+    const clock = createManualClock(0);
+    const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(clock), onDispatch: () => undefined });
+    const { lane, finish, dropped } = fakeLane(() => sch, 5, { batchSize: 1 });
+    sch.attach(lane);
+    // A bad spell: every batch seen 30 ms after its predicted end.
+    for (let i = 0; i < 5; i++) {
+      lane.queue.push(item(clock.now() + 1000));
+      sch.pump();
+      clock.set(clock.now() + 35);
+      finish[i]!();
+      await tick();
+    }
+    expect(sch.typicalLatenessMs(lane)).toBeCloseTo(30);
+    // Right after it, a request due in 20 ms is refused: 5 + 30 > 20.
+    const refused = item(clock.now() + 20);
+    lane.queue.push(refused);
+    sch.pump();
+    expect(dropped).toEqual([refused]);
+    // No batch has confirmed the lateness for 250 ms: the next such request runs, and its end teaches again.
+    clock.set(clock.now() + 300);
+    expect(sch.typicalLatenessMs(lane)).toBe(0);
+    lane.queue.push(item(clock.now() + 20));
+    sch.pump();
+    expect(finish).toHaveLength(6);
+    expect(dropped).toEqual([refused]);
   });
 
   it('forgets a learned margin once no batch confirms it, so a lane refused for it can serve again', async () => {

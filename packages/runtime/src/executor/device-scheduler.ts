@@ -1,7 +1,6 @@
 import { type Clock } from '@epara/core';
 import {
   DeviceTimeline,
-  LatencyGuard,
   planLaunch,
   type LaunchContext,
   type LaunchDecision,
@@ -10,6 +9,10 @@ import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { TimerHandle, Timers } from '@epara/core';
+import { LaneLateness } from './lane-lateness.js';
+
+/** Half-life of the timer lag used to reject early, ms (see `#recentTimerLagMs`). */
+const TIMER_LAG_HALF_LIFE_MS = 250;
 
 /** Batches a device holds at once: one running and one waiting in the worker. */
 const MAX_AHEAD = 2;
@@ -31,12 +34,13 @@ export interface DispatchInfo {
  * is idle it asks every lane for a launch decision and runs the launchable batch whose earliest deadline
  * comes first (EDF across services: the time-sharing of multi-task), otherwise it sleeps until the earliest
  * moment some lane must launch. Every launch keeps, besides the configured guard and the timers' lateness, a
- * margin learned per lane and batch size: a high quantile of how much later than predicted that lane's
- * batches of that size really ended on this device (from their planned start to the moment the host had
- * their outputs: messaging, a co-running host thread, garbage collection included). Batches sent ahead
- * behind a running one learn apart from batches started on an idle device (they also carry the running
- * batch's overrun). An item that could only be served late is rejected instead (`rejectLikelyLate`), and
- * while the device is busy a timer rejects queued items as they become hopeless, by their deadline.
+ * margin learned per lane ({@link LaneLateness}): a high quantile of the compute error for its batch size plus
+ * one of the host-side delay over all sizes (from the planned start to the moment the host had the outputs:
+ * messaging, a co-running host thread, garbage collection; learned apart for batches sent ahead behind a
+ * running one, which also carry its overrun). An item that the typical lateness (the medians) would make late
+ * even alone is rejected instead of served (`rejectLikelyLate`); a head that cannot keep its margin even alone
+ * leaves the device to items that can (`preferGuarded`); and while the device is busy a timer, set earlier by
+ * the recent timer lag, rejects queued items as they become hopeless, by their deadline.
  */
 export class DeviceScheduler {
   readonly device: DeviceHandle;
@@ -46,13 +50,15 @@ export class DeviceScheduler {
   readonly #onDispatch: (info: DispatchInfo) => void;
   readonly #timeline = new DeviceTimeline();
   /** Learned lateness per lane: batches started on an idle device, and batches sent ahead behind another. */
-  readonly #errors = new Map<Lane, { direct: LatencyGuard; ahead: LatencyGuard }>();
+  readonly #errors = new Map<Lane, LaneLateness>();
   #running = 0;
   #busySince = 0;
   #timer: TimerHandle | undefined;
   #timerAt = Number.NaN;
   #busyMs = 0;
   #timerLagMs = 0;
+  /** When a timer last fired (and measured the lag), clock ms. */
+  #timerLagAt = Number.NEGATIVE_INFINITY;
   #batches = 0;
   #closed = false;
 
@@ -80,10 +86,17 @@ export class DeviceScheduler {
    * per-device correction of compute time); what remains is what the estimate cannot know in advance.
    */
   learnedGuardMs(lane: Lane, n = lane.batchSize, ahead = false, now = this.#clock.now()): number {
-    const e = this.#errors.get(lane);
-    if (e === undefined) return 0;
-    // Too few batches sent ahead yet: start from what direct launches taught.
-    return ahead && e.ahead.samples(now) >= 8 ? e.ahead.excessMs(n, now) : e.direct.excessMs(n, now);
+    return this.#errors.get(lane)?.marginMs(n, ahead, now) ?? 0;
+  }
+
+  /**
+   * How late a batch of `n` of `lane` *typically* ends on this device beyond its prediction, ms: the medians of
+   * the same observations as {@link learnedGuardMs} (0 when no batch ended lately). An item this lateness would
+   * make miss its deadline even alone is more likely late than not: the launch rule rejects it rather than
+   * serve it late.
+   */
+  typicalLatenessMs(lane: Lane, n = 1, ahead = false, now = this.#clock.now()): number {
+    return this.#errors.get(lane)?.typicalMs(n, ahead, now) ?? 0;
   }
 
   get busy(): boolean {
@@ -101,7 +114,7 @@ export class DeviceScheduler {
 
   attach(lane: Lane): void {
     this.#lanes.add(lane);
-    if (!this.#errors.has(lane)) this.#errors.set(lane, { direct: new LatencyGuard(), ahead: new LatencyGuard() });
+    if (!this.#errors.has(lane)) this.#errors.set(lane, new LaneLateness());
   }
 
   detach(lane: Lane): void {
@@ -176,14 +189,30 @@ export class DeviceScheduler {
       dropLatencyMs: lane.dropLatencyMs(this.device.id),
       guardMs: lane.guardMs + 2 * this.#timerLagMs,
       sizeGuardMs: (n: number) => this.learnedGuardMs(lane, n, busy, now),
-      // Reject, rather than serve late, what only a run past its deadline could serve.
+      // Reject, rather than serve late, what only a run past its deadline could serve: by the estimate plus how
+      // late this device's batches typically end as the host sees them (messaging, a host thread running late).
       rejectLikelyLate: true,
+      likelyLateMarginMs: this.typicalLatenessMs(lane, 1, busy, now),
+      // Wake-ups come late on a busy host: reject that much earlier, so that a rejection is not itself late.
+      expiryLeadMs: 2 * this.#recentTimerLagMs(now),
+      // A head that cannot keep its margin even alone does not take the device from items that can.
+      preferGuarded: true,
       launchWhenIdle: lane.launchWhenIdle,
     };
     // Read once (it decays with the clock); no object spread on this per-arrival path.
     const arrivalsPerMs = lane.arrivalsPerMs;
     if (arrivalsPerMs !== undefined) ctx.arrivalsPerMs = arrivalsPerMs;
     return ctx;
+  }
+
+  /**
+   * The timer lag, fading with the time since a timer last measured it (half-life {@link TIMER_LAG_HALF_LIFE_MS}):
+   * it rejects items early, and an idle executor that sets no timers must not keep refusing tight requests for
+   * a lag measured during a burst long ago.
+   */
+  #recentTimerLagMs(now: number): number {
+    const age = now - this.#timerLagAt;
+    return age > 0 ? this.#timerLagMs * 0.5 ** (age / TIMER_LAG_HALF_LIFE_MS) : this.#timerLagMs;
   }
 
   #sleepUntil(at: number): void {
@@ -197,6 +226,7 @@ export class DeviceScheduler {
           // Timers fire late on a busy host: plan that lateness into the guard.
           const lag = Math.max(0, this.#clock.now() - at);
           this.#timerLagMs = 0.9 * this.#timerLagMs + 0.1 * Math.min(lag, 1000);
+          this.#timerLagAt = this.#clock.now();
           this.pump();
         })
       : undefined;
@@ -215,18 +245,19 @@ export class DeviceScheduler {
     this.#running++;
     this.#batches++;
     this.#onDispatch({ lane, deviceId: this.device.id, items, expectedMs, at: now, plannedStart });
-    void lane.run(items, this.device, plannedStart).finally(() => {
+    const done = (runMs: number | void): void => {
       this.#running--;
       const end = this.#clock.now();
       // The next held batch starts now: re-anchor instead of trusting the prediction made at dispatch.
       this.#timeline.complete(end);
       // Until the host has the outputs: the worker's messaging and a late host thread count as lateness.
-      const errors = this.#errors.get(lane);
-      errors?.[ahead ? 'ahead' : 'direct'].observe({ n: items.length, predictedMs: expectedMs, actualMs: end - plannedStart, at: end });
+      this.#errors.get(lane)?.observe({ n: items.length, expectedMs, plannedStart, end, runMs: runMs ?? undefined, ahead });
       if (this.#running === 0) this.#busyMs += Math.max(0, end - this.#busySince);
       lane.onBatchDone();
       this.pump();
-    });
+    };
+    // `run` never rejects; a rejection would still free the device.
+    void lane.run(items, this.device, plannedStart).then(done, () => done(undefined));
     // Look again at once: items only this batch's start could have saved are rejected now, not after it ran,
     // and a full batch may be sent ahead.
     this.pump();

@@ -318,7 +318,7 @@ export class ModelInstance implements Lane {
     item.settle({ ok: false, error: shedError(code, `${this.serviceId}: cannot finish before its deadline; dropped before running`, { serviceId: this.serviceId, deadline: item.deadline, now }) });
   }
 
-  async run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<void> {
+  async run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | void> {
     if (items.length > 1 && !this.#batchable) {
       // The launch rule keeps batches of an unbatched instance at one; this holds whatever a scheduler sends.
       for (const it of items) await this.run([it], device, startedAt);
@@ -343,6 +343,7 @@ export class ModelInstance implements Lane {
       const parts = items.length === 1 ? [outputs as Record<string, TensorLike>] : splitTensors(outputs, items.length, io.outputAxes);
       for (let i = 0; i < items.length; i++) this.#complete(items[i]!, parts[i]!, startedAt, finishedAt, items.length, device.id);
       this.#c.emit('batchCompleted', { instanceId: this.id, serviceId: this.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
+      return runMs;
     } catch (err) {
       const e = toEparaError(err, 'MODEL_ERROR');
       this.counters.failed += items.length;

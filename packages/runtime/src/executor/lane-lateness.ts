@@ -1,0 +1,87 @@
+import { LatencyGuard } from '@epara/core/scheduling';
+
+/**
+ * The learned margins start from three batches (core's default waits for eight): a host that sees every
+ * completion 20 ms late would otherwise serve the first eight batches of a fresh executor unguarded, all of
+ * them late. Never the largest of several still holds: with three, the margin is their median.
+ */
+const MIN_SAMPLES = 3;
+
+/** Compute error grows with the batch: kept per size class. */
+const COMPUTE_OPTIONS = { minSamples: MIN_SAMPLES } as const;
+
+/** The host-side delay does not depend on the batch size: one class over all sizes, so every batch teaches it. */
+const DELIVERY_OPTIONS = { minSamples: MIN_SAMPLES, minClassSamples: Number.MAX_SAFE_INTEGER } as const;
+
+/**
+ * How recently a batch must have ended for the typical lateness to be trusted, ms. A typical lateness that
+ * makes every request look late lets no batch run to correct it: past this, it reads 0 until a batch ends
+ * again (one item at a time is served as a probe) instead of every request being refused until the
+ * observations age out.
+ */
+const TYPICAL_CONFIRM_MS = 250;
+
+/** One completed batch, as {@link LaneLateness.observe} takes it. */
+interface BatchEnd {
+  readonly n: number;
+  /** The run time predicted at dispatch, ms. */
+  readonly expectedMs: number;
+  /** When the batch was expected to start on the device, clock ms. */
+  readonly plannedStart: number;
+  /** When the host had its outputs, clock ms. */
+  readonly end: number;
+  /** Compute time inside the device, ms, when the lane reports it. */
+  readonly runMs: number | undefined;
+  /** Sent behind a running batch (its start also carries that batch's overrun). */
+  readonly ahead: boolean;
+}
+
+/**
+ * What one device learned of how late one lane's batches end, in two parts learned apart (core's
+ * {@link LatencyGuard} each): the **compute error** (device time − prediction, per batch-size class: it grows
+ * with the batch) and the **host-side delay** (from the planned start to the moment the host has the outputs,
+ * minus the compute: messaging, a host thread running late, garbage collection, a batch sent ahead waiting
+ * behind one that overran — the same for every size, so every batch teaches it; learned apart for batches sent
+ * ahead). A lane that does not report its compute time puts the whole excess in the host-side part.
+ */
+export class LaneLateness {
+  readonly #compute = new LatencyGuard(COMPUTE_OPTIONS);
+  readonly #direct = new LatencyGuard(DELIVERY_OPTIONS);
+  readonly #ahead = new LatencyGuard(DELIVERY_OPTIONS);
+  #lastEnd = Number.NEGATIVE_INFINITY;
+
+  observe(b: BatchEnd): void {
+    const delivery = b.ahead ? this.#ahead : this.#direct;
+    const total = b.end - b.plannedStart;
+    if (b.runMs === undefined || !Number.isFinite(b.runMs)) delivery.observe({ n: b.n, predictedMs: b.expectedMs, actualMs: total, at: b.end });
+    else {
+      this.#compute.observe({ n: b.n, predictedMs: b.expectedMs, actualMs: b.runMs, at: b.end });
+      delivery.observe({ n: b.n, predictedMs: b.runMs, actualMs: total, at: b.end });
+    }
+    this.#lastEnd = b.end;
+  }
+
+  /**
+   * The margin for a batch of `n`, ms: the high quantile (0.98) of the compute error of its size class plus
+   * that of the host-side delay — a batch launched with it at the edge of its head's deadline ends late
+   * rarely, whichever part runs over.
+   */
+  marginMs(n: number, ahead: boolean, now: number): number {
+    return this.#compute.excessMs(n, now) + this.#delivery(ahead, now).excessMs(n, now);
+  }
+
+  /**
+   * How late a batch of `n` typically ends, ms: the medians of both parts; 0 when no batch ended within
+   * {@link TYPICAL_CONFIRM_MS}. An item this lateness would make miss its deadline even alone is more likely
+   * late than not.
+   */
+  typicalMs(n: number, ahead: boolean, now: number): number {
+    if (!(now - this.#lastEnd <= TYPICAL_CONFIRM_MS)) return 0;
+    return this.#compute.quantileMs(n, now, 0.5) + this.#delivery(ahead, now).quantileMs(n, now, 0.5);
+  }
+
+  /** Too few batches sent ahead yet: what direct launches taught. */
+  #delivery(ahead: boolean, now: number): LatencyGuard {
+    return ahead && this.#ahead.samples(now) >= MIN_SAMPLES ? this.#ahead : this.#direct;
+  }
+}
