@@ -62,8 +62,10 @@ export function slabOutputViews(slab: ArrayBuffer, outputs: readonly SlabOutput[
 
 /**
  * Each request's outputs, copied out of the slab (which goes back to the pool and is overwritten by a later
- * batch): one small typed array per request and output, the per-item dims shared (frozen). A shared output
- * (axis `null`) is copied once and given to every request.
+ * batch). Each output of the batch is copied once, into a buffer the requests own together, and each request
+ * gets a view of its part (one small object per request instead of a buffer per request); the per-item dims
+ * are shared (frozen). A shared output (axis `null`) is given whole to every request. Along an axis with dims
+ * before it, each request's strided slice is gathered into an array of its own.
  */
 export function splitSlabOutputs(slab: ArrayBuffer, outputs: readonly SlabOutput[], known: readonly KnownOutput[], count: number): Record<string, TensorLike>[] {
   const items: Record<string, TensorLike>[] = new Array(count);
@@ -71,23 +73,25 @@ export function splitSlabOutputs(slab: ArrayBuffer, outputs: readonly SlabOutput
   for (let j = 0; j < outputs.length; j++) {
     const o = outputs[j]!;
     const k = known[j]!;
-    const batch = new CTOR[o.type](slab, o.offset, o.length);
+    const copy = new CTOR[o.type](slab, o.offset, o.length).slice() as TensorLike['data'];
     if (k.axis === null) {
-      const whole: TensorLike = { type: o.type, dims: k.dims, data: batch.slice() as TensorLike['data'] };
+      const whole: TensorLike = { type: o.type, dims: k.dims, data: copy };
       for (let i = 0; i < count; i++) items[i]![o.name] = whole;
       continue;
     }
     let outer = 1;
     for (let d = 0; d < k.axis; d++) outer *= o.dims[d]!;
     const inner = o.length / outer / count;
-    for (let i = 0; i < count; i++) items[i]![o.name] = { type: o.type, dims: k.dims, data: itemSlice(batch, outer, inner, count, i) };
+    for (let i = 0; i < count; i++) {
+      const data = outer === 1 ? (copy.subarray(i * inner, (i + 1) * inner) as TensorLike['data']) : gather(copy, outer, inner, count, i);
+      items[i]![o.name] = { type: o.type, dims: k.dims, data };
+    }
   }
   return items;
 }
 
-/** Item `i`'s elements: `outer` runs of `inner` elements, strided by `count · inner`. A copy. */
-function itemSlice(batch: TensorLike['data'], outer: number, inner: number, count: number, i: number): TensorLike['data'] {
-  if (outer === 1) return batch.slice(i * inner, (i + 1) * inner) as TensorLike['data'];
+/** Item `i`'s elements: `outer` runs of `inner` elements, strided by `count · inner`. */
+function gather(batch: TensorLike['data'], outer: number, inner: number, count: number, i: number): TensorLike['data'] {
   const Ctor = batch.constructor as new (n: number) => TensorLike['data'];
   const data = new Ctor(outer * inner);
   for (let o = 0; o < outer; o++) {
