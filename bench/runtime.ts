@@ -37,6 +37,7 @@ import { poissonLoad, replay, type LoadResult } from './lib/runtime-load.js';
 import { createTritonLikeServer } from './lib/runtime-triton.js';
 import { startAllocMeter } from './lib/alloc-meter.js';
 import { recordBatches } from './lib/late-attribution.js';
+import { describeGc, startGcWatch, type GcSummary } from './lib/gc-watch.js';
 
 const ITEM = [1, 3, 48, 192] as const;
 const ITEM_LEN = 3 * 48 * 192;
@@ -164,7 +165,7 @@ async function tritonLike(arrivals: Parameters<typeof replay>[0], maxBatch: numb
   return result;
 }
 
-async function eparaServer(arrivals: Parameters<typeof replay>[0], profile: LatencyProfile): Promise<{ result: LoadResult; lagP99Ms: number; ex: Executor }> {
+async function eparaServer(arrivals: Parameters<typeof replay>[0], profile: LatencyProfile): Promise<{ result: LoadResult; lagP99Ms: number; gc: GcSummary; ex: Executor }> {
   const ex = createExecutor({
     devices: [{ id: 'cpu0', threads: 1 }],
     services: [{ id: 'cls', model: models.ocrCls, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: Math.min(...SLOS) }, profile, devices: ['cpu0'] }],
@@ -172,10 +173,11 @@ async function eparaServer(arrivals: Parameters<typeof replay>[0], profile: Late
   await ex.start();
   await ex.submit('cls', { x: fresh(0) }, { deadline: Date.now() + 1000 }).catch(() => undefined);
   const lag = monitorEventLoopDelay({ resolution: 1 });
+  const stopGc = startGcWatch();
   lag.enable();
   const result = await replay(arrivals, (a, deadline) => ex.submit('cls', { x: fresh(a.input) }, { deadline }));
   lag.disable();
-  return { result, lagP99Ms: lag.percentile(99) / 1e6, ex };
+  return { result, lagP99Ms: lag.percentile(99) / 1e6, gc: stopGc(), ex };
 }
 
 /** Goodput of both batchers on a fake model that sleeps instead of computing (no CPU contention). */
@@ -404,6 +406,7 @@ for (let round = 0; round < 2; round++) {
   lags.push(epara.lagP99Ms);
   eparaLast = epara.ex.stats().services['cls'];
   console.log(`  epara: mean batch ${eparaLast?.meanBatchSize.toFixed(1)}, dropped before running ${eparaLast?.dropped}; event-loop lag p99 ${epara.lagP99Ms.toFixed(2)} ms`);
+  console.log(`    over the same window: ${describeGc(epara.gc)}`);
   await epara.ex.close();
 }
 const [bestDelay, bestTriton] = [...sum.triton].sort((a, b) => b[1] - a[1])[0]!;

@@ -48,6 +48,9 @@ describe('executor input slabs (PP-OCR classifier)', () => {
       expect(Array.from(o[name]!.data as Float32Array)).toEqual(Array.from(viaCopy[i]![name]!.data as Float32Array));
     });
     expect(ex.stats().devices['copy']!.inputSlabs).toMatchObject({ slabRuns: 0, allocated: 0 });
+    // The classifier's output ([batch, 2]) is known in size: it came back in the slab, copied per request.
+    const slab = ex.stats().devices['slab']!.inputSlabs!;
+    expect(slab.outputRuns).toBe(slab.slabRuns);
   });
 
   it('runs many requests from at most its configured slabs, all returned', async () => {

@@ -69,10 +69,12 @@ export type {
   ModelIoInfo,
   ModelSource,
   TimedRun,
+  RunBatchOptions,
 } from './devices/device-handle.js';
 export { DEFAULT_DEVICE_OPTIONS, resolveDeviceOptions } from './devices/device-options.js';
 export type { ResolvedDeviceOptions } from './devices/device-options.js';
 export type { InputSlabStats } from './devices/input-slabs.js';
+export type { KnownOutput } from './devices/slab-outputs.js';
 export type { BackendSpec, ModuleBackendSpec, BackendModuleFactory, InferenceBackend, BackendSession, BackendSessionOptions, BackendModelSource } from './devices/backend.js';
 export { fakeModelBytes } from './devices/fake-backend.js';
 export type { FakeModelSpec, FakeOutputSpec } from './devices/fake-backend.js';

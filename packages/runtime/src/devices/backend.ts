@@ -16,8 +16,12 @@ export interface BackendSession {
   readonly outputs: ModelIoInfo[];
   /** Memory the session holds when the backend knows it; otherwise the worker measures it. */
   readonly memoryBytes?: number;
-  /** Runs synchronously from the worker's point of view (it may block the worker thread). */
-  run(feeds: NamedTensors, outputNames?: readonly string[]): Promise<NamedTensors>;
+  /**
+   * Runs synchronously from the worker's point of view (it may block the worker thread). With `into`, the
+   * backend writes each named output into the given tensor (pre-allocated, of the right dims) and fetches only
+   * those; what it returns for them is then ignored by the caller, which reads `into`.
+   */
+  run(feeds: NamedTensors, outputNames?: readonly string[], into?: NamedTensors): Promise<NamedTensors>;
   release(): Promise<void>;
 }
 

@@ -9,6 +9,7 @@ import type { Logger } from '@epara/core';
 import type { BackendSpec, ModelIoInfo } from './backend.js';
 import type { BatchAxes } from '../tensors/stack.js';
 import type { InputSlabStats } from './input-slabs.js';
+import type { KnownOutput } from './slab-outputs.js';
 
 export type { ModelIoInfo } from './backend.js';
 
@@ -27,9 +28,27 @@ export type ModelSource = { readonly path: string } | { readonly bytes: Uint8Arr
 
 /** Result of {@link DeviceHandle.runTimed}: the outputs and the time the backend spent computing. */
 export interface TimedRun {
+  /** The batch's outputs (empty when `items` is set). */
   readonly outputs: NamedTensors;
   /** Milliseconds inside the backend's `run` (excludes messaging). */
   readonly runMs: number;
+  /**
+   * Set by {@link DeviceHandle.runBatch} when the outputs came back in the batch's slab: each request's outputs,
+   * in item order, copied out of the slab (the caller owns them; per-item dims are shared and frozen).
+   */
+  readonly items?: readonly NamedTensors[];
+}
+
+/** Options of {@link DeviceHandle.runBatch}. */
+export interface RunBatchOptions {
+  readonly outputNames?: readonly string[];
+  readonly signal?: AbortSignal;
+  /**
+   * Every output the run fetches, with its per-item shape. When the batch's inputs and outputs fit one slab,
+   * the backend writes the outputs into the slab behind the inputs and the device answers with each request's
+   * outputs (`items`): no output buffer is allocated or transferred per batch.
+   */
+  readonly knownOutputs?: readonly KnownOutput[];
 }
 
 /** Payload of `deviceFellBack`: a `cuda` device could not load the CUDA execution provider. */
@@ -96,7 +115,7 @@ export interface DeviceHandle extends EventEmitter<DeviceEvents> {
    * and transferred, as {@link DeviceHandle.runTimed} does. Optional: callers fall back to stacking themselves.
    * @throws EparaError as {@link DeviceHandle.run}.
    */
-  runBatch?(key: string, items: readonly NamedTensors[], axes: BatchAxes, options?: { outputNames?: readonly string[]; signal?: AbortSignal }): Promise<TimedRun>;
+  runBatch?(key: string, items: readonly NamedTensors[], axes: BatchAxes, options?: RunBatchOptions): Promise<TimedRun>;
   /** What the device's input slab pool has done so far (devices made by `createDevice`). */
   inputSlabs?(): InputSlabStats;
   /** Frees a model. Unknown keys are ignored. */

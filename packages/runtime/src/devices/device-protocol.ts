@@ -4,6 +4,7 @@ import type { BackendModelSource, BackendSpec } from './backend.js';
 import type { LoadedModelInfo } from './device-port.js';
 import type { KvLayout, KvStepRequest } from '../generation/kv-cache-store.js';
 import type { LinkInbound, LinkOutbound } from '../parallel/stage-links.js';
+import type { SlabOutput } from './slab-outputs.js';
 
 /** Data a device worker starts with. */
 export interface DeviceWorkerData {
@@ -36,6 +37,8 @@ export type DeviceRequest =
       readonly keep?: readonly string[];
       /** The input slab the feeds are views of (lent with the run; the answer hands it back). */
       readonly slab?: ArrayBuffer;
+      /** With `slab`: where the backend should write the outputs in it (all of them known in size). */
+      readonly outputsAt?: readonly SlabOutput[];
     }
   /** Attaches one end of a worker-to-worker channel under `link`. */
   | { readonly op: 'link'; readonly id: number; readonly link: string; readonly end: 'out' | 'in'; readonly port: MessagePort }
@@ -64,6 +67,8 @@ export interface RunResult {
   readonly runMs: number;
   /** Bytes handed to other workers over links. */
   readonly forwardedBytes?: number;
+  /** True when the outputs were written into the returned slab at the requested places (`outputs` is empty). */
+  readonly inSlab?: boolean;
 }
 
 /** Result of a `kvStep` inside the worker: the next token of each row, nothing else. */

@@ -7,6 +7,7 @@ import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, Loa
 import { KvCacheStore } from '../generation/kv-cache-store.js';
 import { WorkerLinks } from '../parallel/worker-links.js';
 import { prepareTransfer } from '../tensors/transfer.js';
+import { matchesPlan, slabOutputViews, type SlabOutput } from './slab-outputs.js';
 
 /*
  * Entry point of a device worker thread (built to `dist/device-worker.js`). It owns the device's sessions and
@@ -20,6 +21,10 @@ const kvStores = new Map<string, Map<string, KvCacheStore>>();
 /** Channels to other device workers (pipeline hand-offs). */
 const links = new WorkerLinks();
 let backendPromise: Promise<InferenceBackend> | undefined;
+/** Sessions that failed to write into pre-allocated outputs: they hand theirs over by transfer from then on. */
+const noSlabOutputs = new WeakSet<BackendSession>();
+/** Sessions whose first slab outputs were checked against what the backend itself returned. */
+const slabOutputsChecked = new WeakSet<BackendSession>();
 
 function backend(): Promise<InferenceBackend> {
   backendPromise ??= loadBackend(data.backend);
@@ -63,6 +68,14 @@ async function run(req: Extract<DeviceRequest, { op: 'run' }>): Promise<RunResul
   const outbound = req.outbound ?? [];
   links.checkOut(outbound);
   const feeds = req.inbound !== undefined && req.inbound.length > 0 ? { ...req.feeds, ...(await links.receive(req.inbound)) } : req.feeds;
+  let slabFailed = false;
+  if (req.slab !== undefined && req.outputsAt !== undefined && !noSlabOutputs.has(session)) {
+    try {
+      return await runIntoSlab(session, feeds, req.slab, req.outputsAt);
+    } catch {
+      slabFailed = true; // retried below without pre-allocated outputs
+    }
+  }
   const start = performance.now();
   let outputs;
   try {
@@ -71,10 +84,43 @@ async function run(req: Extract<DeviceRequest, { op: 'run' }>): Promise<RunResul
     throw new EparaError('MODEL_ERROR', `model ${req.key} failed: ${message(err)}`, { key: req.key }, { cause: err });
   }
   const runMs = performance.now() - start;
+  // The model runs, but not into pre-allocated outputs (its declared output dims are not what it produces).
+  if (slabFailed) noSlabOutputs.add(session);
   if (outbound.length === 0) return { outputs, runMs };
   const keep = req.keep ?? [];
   const forwardedBytes = links.send(outputs, outbound, keep);
   return { outputs: Object.fromEntries(keep.map((name) => [name, outputs[name]!])), runMs, forwardedBytes };
+}
+
+/**
+ * Runs with the outputs written straight into the lent slab at the places the host planned. The first such
+ * run of a session is checked against what the backend returned itself; a backend that did not fill the
+ * slab (or produced other dims) hands its outputs over by transfer instead, from then on.
+ */
+async function runIntoSlab(session: BackendSession, feeds: NamedTensors, slab: ArrayBuffer, outputsAt: readonly SlabOutput[]): Promise<RunResult> {
+  const into = slabOutputViews(slab, outputsAt);
+  const start = performance.now();
+  const result = await session.run(feeds, undefined, into);
+  const runMs = performance.now() - start;
+  if (!slabOutputsChecked.has(session)) {
+    if (!matchesPlan(result, outputsAt) || !sameData(result, into)) {
+      noSlabOutputs.add(session);
+      return { outputs: result, runMs };
+    }
+    slabOutputsChecked.add(session);
+  }
+  return { outputs: {}, runMs, inSlab: true };
+}
+
+function sameData(result: NamedTensors, into: NamedTensors): boolean {
+  for (const name of Object.keys(into)) {
+    const a = result[name]!.data;
+    const b = into[name]!.data;
+    if (a === b) continue;
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
+  }
+  return true;
 }
 
 async function kvStep(req: Extract<DeviceRequest, { op: 'kvStep' }>): Promise<KvStepResult> {
@@ -112,8 +158,13 @@ async function handle(req: DeviceRequest): Promise<void> {
     else if (req.op === 'run') {
       const result = await run(req);
       const { tensors, transfer } = prepareTransfer(req.slab === undefined ? result.outputs : unaliased(result.outputs, req.slab));
-      const body = result.forwardedBytes === undefined ? { outputs: tensors, runMs: result.runMs } : { outputs: tensors, runMs: result.runMs, forwardedBytes: result.forwardedBytes };
-      // The lent slab goes back with the answer (the outputs are onnxruntime's own buffers, never the slab).
+      const body: RunResult = result.inSlab
+        ? result
+        : result.forwardedBytes === undefined
+          ? { outputs: tensors, runMs: result.runMs }
+          : { outputs: tensors, runMs: result.runMs, forwardedBytes: result.forwardedBytes };
+      // The lent slab goes back with the answer (holding the outputs when `inSlab`; other outputs are the backend's
+      // own buffers, copied by `unaliased` if they view the slab).
       if (req.slab !== undefined && !transfer.includes(req.slab)) transfer.push(req.slab);
       reply(req.slab === undefined ? { id: req.id, ok: true, result: body } : { id: req.id, ok: true, result: body, slab: req.slab }, transfer);
     } else if (req.op === 'kvStep') reply({ id: req.id, ok: true, result: await kvStep(req) });

@@ -85,7 +85,7 @@ class FakeSession implements BackendSession {
     this.memoryBytes = spec.memoryBytes ?? JSON.stringify(spec).length;
   }
 
-  async run(feeds: NamedTensors, outputNames?: readonly string[]): Promise<NamedTensors> {
+  async run(feeds: NamedTensors, outputNames?: readonly string[], into?: NamedTensors): Promise<NamedTensors> {
     const spec = this.#spec;
     for (const i of spec.inputs) if (!feeds[i.name]) throw new Error(`fake model: missing input ${i.name}`);
     if (spec.crashIfAnyEquals !== undefined && anyEquals(feeds, spec.crashIfAnyEquals)) return crash(spec.crashMode ?? 'exit');
@@ -96,10 +96,18 @@ class FakeSession implements BackendSession {
       throw new Error(`fake model: input contains ${spec.failIfAnyEquals}`);
     }
     const out: Record<string, TensorLike> = {};
+    const wanted = into ? Object.keys(into) : outputNames;
     for (const o of spec.outputs) {
-      if (outputNames && !outputNames.includes(o.name)) continue;
+      if (wanted && !wanted.includes(o.name)) continue;
       const x = feeds[o.from]!;
-      out[o.name] = { type: x.type, dims: [...x.dims], data: mapData(x.data, o.scale ?? 1, o.offset ?? 0) };
+      const data = mapData(x.data, o.scale ?? 1, o.offset ?? 0);
+      const target = into?.[o.name];
+      // Like onnxruntime with a pre-allocated output: the result must fit the given tensor exactly.
+      if (target !== undefined) {
+        if (target.data.length !== data.length || target.type !== x.type) throw new Error(`fake model: pre-allocated output ${o.name} does not fit`);
+        (target.data as Float32Array).set(data as Float32Array);
+      }
+      out[o.name] = { type: x.type, dims: [...x.dims], data };
     }
     return out;
   }

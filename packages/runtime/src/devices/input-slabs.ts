@@ -14,6 +14,8 @@ export interface InputSlabStats {
   readonly slabRuns: number;
   /** Batches that took the copy path: larger than a slab, or every slab was lent out. */
   readonly copyRuns: number;
+  /** Of the slab runs, those whose outputs the backend wrote into the slab (copied out per request). */
+  readonly outputRuns: number;
   /** Slabs lost in crashed workers (accounted for and replaced on demand). */
   readonly lost: number;
 }
@@ -38,6 +40,7 @@ export class InputSlabPool {
   #lost = 0;
   #slabRuns = 0;
   #copyRuns = 0;
+  #outputRuns = 0;
 
   constructor(o: { slabBytes: number; maxSlabs: number }) {
     this.slabBytes = o.slabBytes;
@@ -65,6 +68,11 @@ export class InputSlabPool {
     this.#free.push(slab);
   }
 
+  /** Counts a run whose outputs came back in its slab. */
+  countOutputRun(): void {
+    this.#outputRuns++;
+  }
+
   /** Writes off `count` slabs that were lent to a worker that died. */
   lost(count: number): void {
     const n = Math.min(count, this.#lent);
@@ -86,6 +94,7 @@ export class InputSlabPool {
       lent: this.#lent,
       slabRuns: this.#slabRuns,
       copyRuns: this.#copyRuns,
+      outputRuns: this.#outputRuns,
       lost: this.#lost,
     };
   }

@@ -36,14 +36,15 @@ class OrtSession implements BackendSession {
     this.outputs = session.outputMetadata.map(toIoInfo);
   }
 
-  async run(feeds: NamedTensors, outputNames?: readonly string[]): Promise<NamedTensors> {
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const name of Object.keys(feeds)) {
-      const t = feeds[name]!;
-      ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-    }
+  async run(feeds: NamedTensors, outputNames?: readonly string[], into?: NamedTensors): Promise<NamedTensors> {
+    const ortFeeds = toOrt(feeds);
+    // Pre-allocated outputs: onnxruntime writes into the given tensors (views of the batch's slab).
     // `outputNames` arrived by postMessage (a fresh array): no defensive copy needed.
-    const result = outputNames ? await this.#session.run(ortFeeds, outputNames as string[]) : await this.#session.run(ortFeeds);
+    const result = into
+      ? await this.#session.run(ortFeeds, toOrt(into))
+      : outputNames
+        ? await this.#session.run(ortFeeds, outputNames as string[])
+        : await this.#session.run(ortFeeds);
     const out: Record<string, TensorLike> = {};
     for (const name of Object.keys(result)) {
       const t = result[name]!;
@@ -55,6 +56,15 @@ class OrtSession implements BackendSession {
   async release(): Promise<void> {
     await this.#session.release();
   }
+}
+
+function toOrt(tensors: NamedTensors): Record<string, ort.Tensor> {
+  const out: Record<string, ort.Tensor> = {};
+  for (const name of Object.keys(tensors)) {
+    const t = tensors[name]!;
+    out[name] = new ort.Tensor(t.type, t.data, t.dims);
+  }
+  return out;
 }
 
 function toIoInfo(m: ort.InferenceSession.ValueMetadata): ModelIoInfo {

@@ -1,8 +1,8 @@
 import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
 import { EventEmitter } from 'eventemitter3';
-import { EparaError, eparaErrorFromJSON, type NamedTensors } from '@epara/core';
+import { EparaError, eparaErrorFromJSON, toEparaError, type NamedTensors } from '@epara/core';
 import { signalError } from '@epara/core/internal';
-import type { DeviceEvents, DeviceHandle, LoadedModelInfo, ModelSource, TimedRun } from './device-port.js';
+import type { DeviceEvents, DeviceHandle, LoadedModelInfo, ModelSource, RunBatchOptions, TimedRun } from './device-port.js';
 import type { ResolvedDeviceOptions } from './device-options.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
 import type { KvLayout, KvStepRequest, ResidentKvDevice } from '../generation/kv-cache-store.js';
@@ -12,12 +12,24 @@ import { prepareTransfer } from '../tensors/transfer.js';
 import { stackTensors, type BatchAxes } from '../tensors/stack.js';
 import { InputSlabPool, type InputSlabStats } from './input-slabs.js';
 import { planSlab, stackIntoSlab } from './slab-stack.js';
+import { planSlabOutputs, splitSlabOutputs } from './slab-outputs.js';
 
 interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: EparaError) => void;
+  /** Reads a result out of the returned slab before the slab goes back to the pool. */
+  readonly fromSlab?: ((result: unknown, slab: ArrayBuffer) => unknown) | undefined;
 }
 
+/** How a call is sent: what it transfers, its signal, the slab lent with it and how to read its answer from it. */
+interface SendOptions {
+  readonly transfer: TransferListItem[];
+  readonly signal?: AbortSignal | undefined;
+  readonly slab?: ArrayBuffer | undefined;
+  readonly fromSlab?: ((result: unknown, slab: ArrayBuffer) => unknown) | undefined;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type RequestBody = DeviceRequest extends infer R ? (R extends DeviceRequest ? Omit<R, 'id'> : never) : never;
 
 /**
@@ -57,7 +69,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   async loadModel(key: string, source: ModelSource, options: { threads?: number; signal?: AbortSignal } = {}): Promise<LoadedModelInfo> {
     const threads = options.threads ?? this.threads;
-    const result = (await this.#call({ op: 'load', key, source, threads, provider: this.provider, ordinal: this.#o.ordinal }, [], options.signal)) as LoadResult;
+    const result = (await this.#call({ op: 'load', key, source, threads, provider: this.provider, ordinal: this.#o.ordinal }, { transfer: [], signal: options.signal })) as LoadResult;
     this.#models.set(key, { source, threads });
     if (result.fallbackReason !== undefined) this.#fellBack(key, result.fallbackReason);
     return result.info;
@@ -70,7 +82,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   async runTimed(key: string, feeds: NamedTensors, options: { outputNames?: readonly string[]; signal?: AbortSignal } = {}): Promise<TimedRun> {
     const { tensors, transfer } = prepareTransfer(feeds);
     const body = options.outputNames ? { op: 'run' as const, key, feeds: tensors, outputNames: options.outputNames } : { op: 'run' as const, key, feeds: tensors };
-    const result = (await this.#call(body, transfer, options.signal)) as RunResult;
+    const result = (await this.#call(body, { transfer, signal: options.signal })) as RunResult;
     this.#consecutiveCrashes = 0;
     return result;
   }
@@ -78,15 +90,30 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   /**
    * Stacks `items` straight into an input slab lent to the worker (one copy of each request's data, no
    * allocation, the callers' arrays untouched); a batch larger than a slab, or one arriving while every slab is
-   * lent, is stacked into a fresh buffer and transferred instead.
+   * lent, is stacked into a fresh buffer and transferred instead. With `knownOutputs`, and room left in the
+   * slab, the backend writes the outputs behind the inputs and each request's outputs are copied out before
+   * the slab returns to the pool (`items`).
    */
-  async runBatch(key: string, items: readonly NamedTensors[], axes: BatchAxes, options: { outputNames?: readonly string[]; signal?: AbortSignal } = {}): Promise<TimedRun> {
+  async runBatch(key: string, items: readonly NamedTensors[], axes: BatchAxes, options: RunBatchOptions = {}): Promise<TimedRun> {
     const layout = planSlab(items, axes);
-    const slab = this.#slabs.acquire(layout.bytes);
+    const planned = options.knownOutputs === undefined ? undefined : planSlabOutputs(options.knownOutputs, items.length, layout.bytes);
+    const withOutputs = planned !== undefined && planned.end <= this.#slabs.slabBytes;
+    const slab = this.#slabs.acquire(withOutputs ? planned.end : layout.bytes);
     if (slab === undefined) return this.runTimed(key, stackTensors(items, axes), options);
     const feeds = stackIntoSlab(slab, items, layout);
-    const body = options.outputNames ? { op: 'run' as const, key, feeds, slab, outputNames: options.outputNames } : { op: 'run' as const, key, feeds, slab };
-    const result = (await this.#call(body, [slab], options.signal, slab)) as RunResult;
+    const outputNames = options.outputNames;
+    const body: Mutable<Extract<RequestBody, { op: 'run' }>> = { op: 'run', key, feeds, slab };
+    if (outputNames) body.outputNames = outputNames;
+    let fromSlab: SendOptions['fromSlab'];
+    if (withOutputs) {
+      body.outputsAt = planned.outputs;
+      fromSlab = (r, returned) => {
+        if (!(r as RunResult).inSlab) return r; // the worker declined (a backend that cannot write into given outputs)
+        this.#slabs.countOutputRun();
+        return { outputs: {}, runMs: (r as RunResult).runMs, items: splitSlabOutputs(returned, planned.outputs, options.knownOutputs!, items.length) };
+      };
+    }
+    const result = (await this.#call(body, { transfer: [slab], signal: options.signal, slab, fromSlab })) as TimedRun;
     this.#consecutiveCrashes = 0;
     return result;
   }
@@ -97,32 +124,32 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   async kvStep(key: string, store: string, layout: KvLayout, request: KvStepRequest): Promise<number[]> {
-    const result = (await this.#call({ op: 'kvStep', key, store, layout, request }, [])) as KvStepResult;
+    const result = (await this.#call({ op: 'kvStep', key, store, layout, request }, NO_TRANSFER)) as KvStepResult;
     this.#consecutiveCrashes = 0;
     return result.tokens;
   }
 
   async kvRelease(key: string, store: string, seqs?: readonly number[]): Promise<void> {
     if (this.#closed || this.#failed) return;
-    await this.#call(seqs === undefined ? { op: 'kvRelease', key, store } : { op: 'kvRelease', key, store, seqs }, []).catch(() => undefined);
+    await this.#call(seqs === undefined ? { op: 'kvRelease', key, store } : { op: 'kvRelease', key, store, seqs }, NO_TRANSFER).catch(() => undefined);
   }
 
   async linkTo(peer: unknown, link: string): Promise<boolean> {
     if (!(peer instanceof WorkerDevice)) return false;
     const { port1, port2 } = new MessageChannel();
-    await Promise.all([this.#call({ op: 'link', link, end: 'out', port: port1 }, [port1]), peer.#call({ op: 'link', link, end: 'in', port: port2 }, [port2])]);
+    await Promise.all([this.#call({ op: 'link', link, end: 'out', port: port1 }, { transfer: [port1] }), peer.#call({ op: 'link', link, end: 'in', port: port2 }, { transfer: [port2] })]);
     return true;
   }
 
   async unlink(link: string): Promise<void> {
     if (this.#closed || this.#failed) return;
-    await this.#call({ op: 'unlink', link }, []).catch(() => undefined);
+    await this.#call({ op: 'unlink', link }, NO_TRANSFER).catch(() => undefined);
   }
 
   async runLinked(key: string, feeds: NamedTensors, options: LinkedRunOptions): Promise<LinkedRun> {
     const { tensors, transfer } = prepareTransfer(feeds);
     const { outputNames, keep, inbound, outbound } = options;
-    const result = (await this.#call({ op: 'run', key, feeds: tensors, outputNames, keep, inbound, outbound }, transfer)) as RunResult;
+    const result = (await this.#call({ op: 'run', key, feeds: tensors, outputNames, keep, inbound, outbound }, { transfer })) as RunResult;
     this.#consecutiveCrashes = 0;
     return { outputs: result.outputs, runMs: result.runMs, forwardedBytes: result.forwardedBytes ?? 0 };
   }
@@ -130,7 +157,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   async unloadModel(key: string): Promise<void> {
     this.#models.delete(key);
     if (this.#closed || this.#failed) return;
-    await this.#call({ op: 'unload', key }, []);
+    await this.#call({ op: 'unload', key }, NO_TRANSFER);
   }
 
   async close(): Promise<void> {
@@ -147,12 +174,12 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     }
   }
 
-  #call(body: RequestBody, transfer: TransferListItem[], signal?: AbortSignal, slab?: ArrayBuffer): Promise<unknown> {
-    const bad = signalError(signal) ?? (signal?.aborted ? aborted(signal) : undefined);
-    if (bad) return this.#unsent(bad, slab);
+  #call(body: RequestBody, o: SendOptions): Promise<unknown> {
+    const bad = signalError(o.signal) ?? (o.signal?.aborted ? aborted(o.signal) : undefined);
+    if (bad) return this.#unsent(bad, o.slab);
     // Wait for a restart's reloads only while one is under way: no extra await per call otherwise.
-    if (this.#restarting) return this.#ready.then(() => this.#send(body, transfer, signal, slab));
-    return this.#send(body, transfer, signal, slab);
+    if (this.#restarting) return this.#ready.then(() => this.#send(body, o));
+    return this.#send(body, o);
   }
 
   /** Rejects a call that never reached the worker, returning its slab to the pool. */
@@ -161,7 +188,8 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     return Promise.reject(err);
   }
 
-  #send(body: RequestBody, transfer: TransferListItem[], signal?: AbortSignal, slab?: ArrayBuffer): Promise<unknown> {
+  #send(body: RequestBody, o: SendOptions): Promise<unknown> {
+    const { signal, slab, fromSlab } = o;
     if (this.#closed) return this.#unsent(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }), slab);
     if (this.#failed) return this.#unsent(this.#failed, slab);
     if (signal?.aborted) return this.#unsent(aborted(signal), slab);
@@ -178,10 +206,12 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
         this.#pending.set(id, {
           resolve: (v) => (done(), resolve(v)),
           reject: (e) => (done(), reject(e)),
+          fromSlab,
         });
-      } else this.#pending.set(id, { resolve, reject });
+      } else this.#pending.set(id, { resolve, reject, fromSlab });
       try {
-        worker.postMessage({ ...body, id } as DeviceRequest, transfer);
+        (body as { id?: number }).id = id; // the body is this call's own object: no copy per message
+        worker.postMessage(body, o.transfer);
       } catch (err) {
         // Not sent (a value that cannot be cloned): the slab is still ours unless the failed send detached it.
         this.#pending.delete(id);
@@ -207,13 +237,25 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   #onMessage(msg: DeviceResponse): void {
-    // The slab comes back whether or not the caller still waits (an aborted call's slab returns too).
-    if (msg.slab !== undefined && this.#slabCalls.delete(msg.id)) this.#slabs.release(msg.slab);
     const p = this.#pending.get(msg.id);
+    if (p !== undefined) this.#pending.delete(msg.id);
+    let result: unknown = msg.ok ? msg.result : undefined;
+    let failure: EparaError | undefined = msg.ok ? undefined : eparaErrorFromJSON(msg.error);
+    // The slab comes back whether or not the caller still waits (an aborted call's slab returns too). Results
+    // written into it are copied out first: once released, the next batch overwrites it.
+    if (msg.slab !== undefined && this.#slabCalls.delete(msg.id)) {
+      if (p?.fromSlab !== undefined && failure === undefined) {
+        try {
+          result = p.fromSlab(result, msg.slab);
+        } catch (err) {
+          failure = toEparaError(err, 'MODEL_ERROR');
+        }
+      }
+      this.#slabs.release(msg.slab);
+    }
     if (!p) return; // the caller aborted; the result is discarded
-    this.#pending.delete(msg.id);
-    if (msg.ok) p.resolve(msg.result);
-    else p.reject(eparaErrorFromJSON(msg.error));
+    if (failure === undefined) p.resolve(result);
+    else p.reject(failure);
   }
 
   #onCrash(worker: Worker, reason: string): void {
@@ -285,6 +327,8 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     for (const p of pending) p.reject(err);
   }
 }
+
+const NO_TRANSFER: SendOptions = { transfer: [] };
 
 function aborted(signal: AbortSignal): EparaError {
   return new EparaError('ABORTED', 'the call was aborted', { reason: String(signal.reason) });

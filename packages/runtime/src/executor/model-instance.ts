@@ -15,7 +15,7 @@ import { EdfQueue, batchSizeForDeadline } from '@epara/core/scheduling';
 import { instanceSizes, type InstanceSizes } from './instance-sizes.js';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
-import type { WorkItem } from '../batching/work-item.js';
+import type { ItemDone, WorkItem } from '../batching/work-item.js';
 import { splitTensors, stackTensors } from '../tensors/stack.js';
 import { defaultBatchSizes, measureLatencies } from '../profiling/measure-latencies.js';
 import type { Logger } from '@epara/core';
@@ -29,6 +29,8 @@ import type { BatchVerdict } from './batch-check.js';
 import { BatchingDecision } from './batching-decision.js';
 import { shedError } from './shed-error.js';
 import { admissionCheck } from '../batching/admission.js';
+import { knownOutputs } from './known-outputs.js';
+import type { KnownOutput } from '../devices/slab-outputs.js';
 
 type Emit = <K extends keyof ExecutorEvents>(event: K, ...args: ExecutorEvents[K]) => void;
 
@@ -86,7 +88,9 @@ export class ModelInstance implements Lane {
   readonly #memory = new Map<string, number>();
   #profile: LatencyProfile | undefined;
   #io: IoSpec | undefined;
-  #runOptions: { outputNames?: readonly string[] } = {};
+  #runOptions: { outputNames?: readonly string[]; knownOutputs?: readonly KnownOutput[] } = {};
+  /** Whether a run fetches outputs the caller does not see (a stateful service's state outputs). */
+  #hidesOutputs = false;
   #batching: BatchingDecision | undefined;
   #state: NamedTensors = {};
   #inFlight = 0;
@@ -143,7 +147,11 @@ export class ModelInstance implements Lane {
     const io = resolveIoSpec(infos[0]!, s);
     this.#io = io;
     // Computed once: the outputs every run fetches (the requested ones plus the recurrent state).
-    this.#runOptions = io.outputNames ? { outputNames: [...new Set([...io.outputNames, ...Object.values(io.stateMap)])] } : {};
+    const outputNames = io.outputNames ? [...new Set([...io.outputNames, ...Object.values(io.stateMap)])] : undefined;
+    // Outputs of a size known before the run come back in the batch's slab, copied per request.
+    const known = knownOutputs(infos[0]!.outputs, outputNames, io.outputAxes);
+    this.#runOptions = { ...(outputNames ? { outputNames } : {}), ...(known ? { knownOutputs: known } : {}) };
+    this.#hidesOutputs = outputNames !== undefined && outputNames.length > io.outputNames!.length;
     this.#state = s.stateful ? initialState(this.#io, s.stateful.initial) : {};
     this.#batching = new BatchingDecision({
       instanceId: this.id,
@@ -333,15 +341,20 @@ export class ModelInstance implements Lane {
       // A stream's state is cloned: the copy path transfers (detaches) a lone item's buffers.
       const perItem = items.map((it) => (it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs));
       // Stacked once, in place, into the device's input slab where it has one.
-      const { outputs, runMs } = device.runBatch
+      const { outputs, runMs, items: fromSlab } = device.runBatch
         ? await device.runBatch(this.id, perItem, io.inputAxes, this.#runOptions)
         : await device.runTimed(this.id, stackTensors(perItem, io.inputAxes), this.#runOptions);
       const finishedAt = this.#c.clock.now();
       // Compute time inside the worker: wall time would also count the wait behind a batch sent ahead.
       if (this.#c.adaptLatency) this.#observe(device.id, items.length, runMs);
       // A single item's outputs are its solo result as they are: no batch axis to look for.
-      const parts = items.length === 1 ? [outputs as Record<string, TensorLike>] : splitTensors(outputs, items.length, io.outputAxes);
-      for (let i = 0; i < items.length; i++) this.#complete(items[i]!, parts[i]!, startedAt, finishedAt, items.length, device.id);
+      // Outputs that came back in the slab are already split (each request's a copy of its slice).
+      const parts = fromSlab ?? (items.length === 1 ? [outputs] : splitTensors(outputs, items.length, io.outputAxes));
+      // The slab's items hold exactly the fetched outputs: filter only when state outputs ride along, or when
+      // the device's answer may hold more than was asked for.
+      const filter = io.outputNames !== undefined && (this.#hidesOutputs || fromSlab === undefined) ? io.outputNames : undefined;
+      const batch = { startedAt, finishedAt, batchSize: items.length, deviceId: device.id };
+      for (let i = 0; i < items.length; i++) this.#complete(items[i]!, parts[i]!, batch, filter);
       this.#c.emit('batchCompleted', { instanceId: this.id, serviceId: this.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
       return runMs;
     } catch (err) {
@@ -356,21 +369,20 @@ export class ModelInstance implements Lane {
     }
   }
 
-  #complete(it: WorkItem, outputs: Record<string, TensorLike>, startedAt: number, finishedAt: number, batchSize: number, deviceId: string): void {
-    const io = this.#io!;
+  #complete(it: WorkItem, outputs: NamedTensors, batch: Omit<ItemDone, 'outputs'>, filter: readonly string[] | undefined): void {
     if (it.slot) {
       const next: Record<string, TensorLike> = {};
-      for (const [input, output] of Object.entries(io.stateMap)) next[input] = outputs[output]!;
+      for (const [input, output] of Object.entries(this.#io!.stateMap)) next[input] = outputs[output]!;
       it.slot.state = next;
     }
     let visible: NamedTensors = outputs;
-    if (io.outputNames) {
+    if (filter) {
       const filtered: Record<string, TensorLike> = {};
-      for (const name of io.outputNames) if (outputs[name]) filtered[name] = outputs[name];
+      for (const name of filter) if (outputs[name]) filtered[name] = outputs[name];
       visible = filtered;
     }
     this.counters.completed++;
-    it.settle({ ok: true, done: { outputs: visible, startedAt, finishedAt, batchSize, deviceId } });
+    it.settle({ ok: true, done: { outputs: visible, startedAt: batch.startedAt, finishedAt: batch.finishedAt, batchSize: batch.batchSize, deviceId: batch.deviceId } });
   }
 
   #observe(deviceId: string, n: number, durationMs: number): void {

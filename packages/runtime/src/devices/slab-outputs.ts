@@ -1,0 +1,119 @@
+import type { NamedTensors, TensorLike, TensorType } from '@epara/core';
+import { product } from '../tensors/stack.js';
+
+/**
+ * An output whose per-item shape is known before the run (every dim fixed but the batch axis): a device can
+ * have the backend write it straight into the batch's slab, then hand each request a copy of its slice.
+ */
+export interface KnownOutput {
+  readonly name: string;
+  readonly type: TensorType;
+  /** Per-item dims: size 1 on `axis`, every other dim fixed. Handed, frozen, to every request. */
+  readonly dims: readonly number[];
+  /** The batch axis, or `null` for an output the whole batch shares (every request gets the same copy). */
+  readonly axis: number | null;
+}
+
+/** Where one output of a batch sits in a slab (the request message carries these to the worker). */
+export interface SlabOutput {
+  readonly name: string;
+  readonly type: TensorType;
+  /** Dims of the batch's output. */
+  readonly dims: readonly number[];
+  /** Byte offset in the slab (8-byte aligned). */
+  readonly offset: number;
+  /** Elements. */
+  readonly length: number;
+}
+
+type TypedCtor = { new (buffer: ArrayBuffer, byteOffset: number, length: number): TensorLike['data']; readonly BYTES_PER_ELEMENT: number };
+
+const CTOR: Record<TensorType, TypedCtor> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+  int8: Int8Array,
+  float16: Uint16Array,
+};
+
+/** Places a batch of `count` items' outputs in a slab from byte `start` on; returns the end offset too. */
+export function planSlabOutputs(known: readonly KnownOutput[], count: number, start: number): { outputs: SlabOutput[]; end: number } {
+  const outputs: SlabOutput[] = [];
+  let offset = start;
+  for (const k of known) {
+    const dims = [...k.dims];
+    if (k.axis !== null) dims[k.axis] = count;
+    const length = product(dims);
+    outputs.push({ name: k.name, type: k.type, dims, offset, length });
+    offset += align8(length * CTOR[k.type].BYTES_PER_ELEMENT);
+  }
+  return { outputs, end: offset };
+}
+
+/** The tensors of `outputs` as views of `slab` (what the worker hands the backend to write into). */
+export function slabOutputViews(slab: ArrayBuffer, outputs: readonly SlabOutput[]): Record<string, TensorLike> {
+  const out: Record<string, TensorLike> = {};
+  for (const o of outputs) out[o.name] = { type: o.type, dims: o.dims, data: new CTOR[o.type](slab, o.offset, o.length) };
+  return out;
+}
+
+/**
+ * Each request's outputs, copied out of the slab (which goes back to the pool and is overwritten by a later
+ * batch). Each output of the batch is copied once, into a buffer the requests own together, and each request
+ * gets a view of its part (one small object per request instead of a buffer per request); the per-item dims
+ * are shared (frozen). A shared output (axis `null`) is given whole to every request. Along an axis with dims
+ * before it, each request's strided slice is gathered into an array of its own.
+ */
+export function splitSlabOutputs(slab: ArrayBuffer, outputs: readonly SlabOutput[], known: readonly KnownOutput[], count: number): Record<string, TensorLike>[] {
+  const items: Record<string, TensorLike>[] = new Array(count);
+  for (let i = 0; i < count; i++) items[i] = {};
+  for (let j = 0; j < outputs.length; j++) {
+    const o = outputs[j]!;
+    const k = known[j]!;
+    const copy = new CTOR[o.type](slab, o.offset, o.length).slice() as TensorLike['data'];
+    if (k.axis === null) {
+      const whole: TensorLike = { type: o.type, dims: k.dims, data: copy };
+      for (let i = 0; i < count; i++) items[i]![o.name] = whole;
+      continue;
+    }
+    let outer = 1;
+    for (let d = 0; d < k.axis; d++) outer *= o.dims[d]!;
+    const inner = o.length / outer / count;
+    for (let i = 0; i < count; i++) {
+      const data = outer === 1 ? (copy.subarray(i * inner, (i + 1) * inner) as TensorLike['data']) : gather(copy, outer, inner, count, i);
+      items[i]![o.name] = { type: o.type, dims: k.dims, data };
+    }
+  }
+  return items;
+}
+
+/** Item `i`'s elements: `outer` runs of `inner` elements, strided by `count · inner`. */
+function gather(batch: TensorLike['data'], outer: number, inner: number, count: number, i: number): TensorLike['data'] {
+  const Ctor = batch.constructor as new (n: number) => TensorLike['data'];
+  const data = new Ctor(outer * inner);
+  for (let o = 0; o < outer; o++) {
+    const from = (o * count + i) * inner;
+    (data as Float32Array).set((batch as Float32Array).subarray(from, from + inner), o * inner);
+  }
+  return data;
+}
+
+/**
+ * Whether the backend's answer matches the plan (same names, same dims): a backend that ignored or resized a
+ * pre-allocated output cannot be read from the slab.
+ */
+export function matchesPlan(result: NamedTensors, outputs: readonly SlabOutput[]): boolean {
+  for (const o of outputs) {
+    const t = result[o.name];
+    if (t === undefined || t.dims.length !== o.dims.length) return false;
+    for (let d = 0; d < o.dims.length; d++) if (t.dims[d] !== o.dims[d]) return false;
+  }
+  return true;
+}
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}
