@@ -80,6 +80,12 @@ export interface EparaSystemOptions {
    */
   readonly fillAwareWait: boolean;
   /**
+   * Under a backlog, core's overload rule also tries packs and batches between the one the head's deadline
+   * allows and the plan's (`planLaunch`'s `overloadBelowPlan`): a stale frame at the head of a multi-frame
+   * queue no longer makes the instance launch packs of one while fresher, larger packs would fit. @default true
+   */
+  readonly overloadBelowPlan: boolean;
+  /**
    * Placement accounts for co-location interference with the slowdown EPARA measured when two batches share a
    * device (the world's `interference`, as a profiler would find it) instead of core's configured 0.1; an
    * explicit `placementOptions.colocationSlowdown` wins. @default true
@@ -125,6 +131,7 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   learnedGuardBySize: true,
   ratePacks: true,
   fillAwareWait: true,
+  overloadBelowPlan: true,
   profileInterference: true,
   accessAwareLocality: false,
   syncOptions: {},

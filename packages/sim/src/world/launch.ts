@@ -80,8 +80,9 @@ let launchBeta = 0;
 let launchErrors: BatchErrors | null = null;
 const LAUNCH: { -readonly [K in 'now' | 'startAt' | 'batchSize' | 'latencyMs' | 'dropLatencyMs' | 'guardMs' | 'launchWhenIdle']: NonNullable<LaunchContext[K]> } & {
   arrivalsPerMs: number | undefined;
+  overloadBelowPlan: boolean;
 } = {
-  now: 0, startAt: 0, batchSize: 1, dropLatencyMs: 0, guardMs: 0, launchWhenIdle: false, arrivalsPerMs: undefined,
+  now: 0, startAt: 0, batchSize: 1, dropLatencyMs: 0, guardMs: 0, launchWhenIdle: false, arrivalsPerMs: undefined, overloadBelowPlan: false,
   latencyMs: (n) =>
     (launchOthers === null ? profileMs(launching!, n) : sharedRunMs(profileMs(launching!, n), launchOthers, launchBeta)) * (launchErrors === null ? 1 : launchErrors.factor(n)),
 };
@@ -108,6 +109,7 @@ function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, 
   // Fill-aware waiting (as the runtime's instances): an idle device waits for a partial batch only when the
   // recent arrivals are expected to fill it before the head's latest start.
   ctx.arrivalsPerMs = inst.policy.fillAware === true ? arrivalsPerMs(inst, now) : undefined;
+  ctx.overloadBelowPlan = inst.policy.overloadBelowPlan === true;
   const d = planLaunch(q.items, ctx);
   if (d.drop.length > 0) {
     q.removeAll(d.drop);
