@@ -97,8 +97,9 @@ export interface EparaSystemOptions {
    * Servers report each instance's `nextRunMs` in the view (the run of the batch a request arriving now would
    * join, by the same arithmetic as the local estimate), so peers' routing stops assuming every request rides a
    * full plan-sized batch: a lightly loaded `seg-image` instance (plan batch 21, 58.5 ms) answers a newcomer in
-   * ~8.5 ms, and requests that arrive late from a congested access link were rejected as infeasible.
-   * @default true
+   * ~8.5 ms, and requests that arrive late from a congested access link were rejected as infeasible. LLM
+   * instances report none (a small LLM batch runs as long as its longest answer, which the profile of the
+   * mean understates). @default true
    */
   readonly reportNextRun: boolean;
   /**
