@@ -6,20 +6,38 @@ const cluster = { groups: [{ preset: 'gpu-server', count: 4 }, { preset: 'jetson
 describe('EPARA on a frequency-only mix near its capacity', () => {
   it('keeps hci frames fresh with packs sized for the pinned rate and a learned guard per batch size', () => {
     const base: Omit<Scenario, 'system'> = { seed: 1, durationMs: 12_000, warmupMs: 4000, cluster, workload: edgeMix({ scale: 12, kind: 'frequency', durationMs: 12_000 }) };
-    const now = simulate({ ...base, system: { kind: 'epara' } });
-    const before = simulate({ ...base, system: { kind: 'epara', ratePacks: false, learnedGuardBySize: false, fillAwareWait: false } });
-    const planPacks = simulate({ ...base, system: { kind: 'epara', ratePacks: false } });
-    const pooled = simulate({ ...base, system: { kind: 'epara', learnedGuardBySize: false } });
+    // Measured with the overload rule looking only at batches of at least the plan's size, as these two changes
+    // were made (the overload search below the plan's size, tested next, recovers much of the same loss).
+    const old = { overloadBelowPlan: false } as const;
+    const now = simulate({ ...base, system: { kind: 'epara', ...old } });
+    const before = simulate({ ...base, system: { kind: 'epara', ...old, ratePacks: false, learnedGuardBySize: false, fillAwareWait: false } });
+    const planPacks = simulate({ ...base, system: { kind: 'epara', ...old, ratePacks: false } });
+    const pooled = simulate({ ...base, system: { kind: 'epara', ...old, learnedGuardBySize: false } });
     const hci = (r: typeof now): number => r.perService['hci']!.sloAttainment;
     expect(now.total.offered).toBe(before.total.offered);
-    // (Measured: hci 0.47 now, 0.05 before, 0.23 with the plan's packs, 0.30 with a pooled guard; 20 s runs reach 0.79.)
+    // (Measured: hci 0.46 now, 0.14 before, 0.23 with the plan's packs, 0.31 with a pooled guard.)
     // Before: packs sized for the zone's rate and one pooled guard learned from batches of one → hci packs of one.
-    expect(hci(before)).toBeLessThan(0.1);
+    expect(hci(before)).toBeLessThan(0.2);
     expect(hci(now)).toBeGreaterThan(0.4);
     // Each change alone pays.
     expect(hci(now)).toBeGreaterThan(hci(planPacks));
     expect(hci(now)).toBeGreaterThan(hci(pooled));
-    expect(now.total.goodputPerSec).toBeGreaterThan(1.4 * before.total.goodputPerSec);
+    expect(now.total.goodputPerSec).toBeGreaterThan(1.3 * before.total.goodputPerSec);
+  });
+
+  it('launches fresher packs below the plan\'s size when a stale frame heads a backlogged queue (overload search)', () => {
+    const base: Omit<Scenario, 'system'> = { seed: 1, durationMs: 12_000, warmupMs: 4000, cluster, workload: edgeMix({ scale: 12, kind: 'frequency', durationMs: 12_000 }) };
+    const below = simulate({ ...base, system: { kind: 'epara' } });
+    const planOnly = simulate({ ...base, system: { kind: 'epara', overloadBelowPlan: false } });
+    const hci = (r: typeof below): number => r.perService['hci']!.sloAttainment;
+    // (Measured: hci 0.75 with it, 0.46 without; goodput 2114 vs 1693 items/s.)
+    expect(hci(below)).toBeGreaterThan(hci(planOnly) + 0.15);
+    expect(below.total.goodputPerSec).toBeGreaterThan(1.1 * planOnly.total.goodputPerSec);
+    // It also recovers most of what plan-sized packs and one pooled guard lose (0.61 against 0.14 without it).
+    const oldPacks = { ratePacks: false, learnedGuardBySize: false, fillAwareWait: false } as const;
+    const oldWith = simulate({ ...base, system: { kind: 'epara', ...oldPacks } });
+    const oldWithout = simulate({ ...base, system: { kind: 'epara', ...oldPacks, overloadBelowPlan: false } });
+    expect(hci(oldWith)).toBeGreaterThan(hci(oldWithout) + 0.3);
   });
 });
 
@@ -42,5 +60,20 @@ describe('EPARA waits to fill a batch only when its arrivals will fill it', () =
     const lazy = simulate({ ...base, system: { kind: 'centralized', fillAwareWait: false } });
     expect(fill.total.offered).toBe(lazy.total.offered);
     expect(fill.total.goodputPerSec).toBeGreaterThan(lazy.total.goodputPerSec);
+  });
+});
+
+describe('EPARA reports the batch a newcomer would join (nextRunMs) in its view', () => {
+  it('stops rejecting requests an idle peer would answer in time: more seg-image on time at latency x4', () => {
+    const base: Omit<Scenario, 'system'> = { seed: 1, durationMs: 12_000, warmupMs: 4000, cluster, workload: edgeMix({ scale: 4, kind: 'latency', durationMs: 12_000 }) };
+    const next = simulate({ ...base, system: { kind: 'epara' } });
+    const full = simulate({ ...base, system: { kind: 'epara', reportNextRun: false } });
+    const seg = (r: typeof next) => r.perService['seg-image']!;
+    expect(next.total.offered).toBe(full.total.offered);
+    // Peers priced at a full 21-image batch (58.5 ms) looked infeasible to requests that reached a server without
+    // seg-image late from a congested access uplink.
+    expect(seg(next).drops.DEADLINE_INFEASIBLE ?? 0).toBeLessThan(0.5 * (seg(full).drops.DEADLINE_INFEASIBLE ?? 0));
+    expect(seg(next).sloAttainment).toBeGreaterThan(seg(full).sloAttainment + 0.03);
+    expect(next.total.goodputPerSec).toBeGreaterThan(full.total.goodputPerSec);
   });
 });

@@ -40,6 +40,17 @@ describe('routeRequest', () => {
     expect(d.next).toEqual({ hops: 1, visited: ['self'] });
   });
 
+  it('uses a peer\'s reported nextRunMs (the batch a newcomer would join) instead of its full batch\'s runMs', () => {
+    // A lightly loaded peer: its plan batch runs 58.5 ms, but a request arriving now would ride a batch of one (8.5 ms).
+    const full = inst('seg', { waitMs: 0, runMs: 58.5, loadPerSec: 10 });
+    const peers = (i: InstanceInfo): ClusterView => createView([server('self', []), server('p', [i])]);
+    const req = { serviceId: 'seg', deadline: now + 40 };
+    // 1 (hop) + 58.5 + 1 (return) misses now + 40 − guard: even an idle instance would be too late.
+    expect(routeRequest({ request: req, local: undefined, view: peers(full), self: 'self', now })).toMatchObject({ action: 'reject', code: 'DEADLINE_INFEASIBLE' });
+    // 1 + 8.5 + 1 meets it.
+    expect(routeRequest({ request: req, local: undefined, view: peers({ ...full, nextRunMs: 8.5 }), self: 'self', now })).toMatchObject({ action: 'forward', serverId: 'p', estimateAt: now + 10.5 });
+  });
+
   it('adds payload transfer and per-peer delay from the network model', () => {
     const d = routeRequest({
       request: { serviceId: 'seg', deadline: now + 100, payloadBytes: 1_000_000, responseBytes: 10_000 },

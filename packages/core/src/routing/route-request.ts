@@ -56,7 +56,8 @@ export type RouteDecision =
  * The distributed request handler's decision (docs/concepts.md). 1) Queue locally when the exact local estimate
  * lands by `deadline − guardMs`. 2) Otherwise, unless the hop limit is reached, estimate every peer that is
  * alive, fresh enough, not this server, not visited and hosts a `ready` instance of the service:
- * `now + one-way delay + payload transfer + inflated wait + runMs (+ return delay + response transfer)`, where
+ * `now + one-way delay + payload transfer + inflated wait + run (+ return delay + response transfer)`, where
+ * run is the instance's `nextRunMs` when reported (else its full batch's `runMs`) and
  * the reported wait is inflated by the entry's age (see {@link RouteOptions.stalenessFactor}). 3) Forward to
  * the earliest estimate that meets the deadline (ties: lower load, then server id). 4) Otherwise reject:
  * `HOP_LIMIT` when hops are exhausted, `NO_INSTANCE` when no ready instance exists here or in the view,
@@ -138,9 +139,10 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
       const bw = bandwidths?.[peer] ?? o.defaultBandwidthBytesPerMs;
       const there = delay + payloadBytes / bw;
       const travel = returnHop ? there + (delay + responseBytes / bw) : there;
-      if (now + travel + inst.runMs <= latest) scan.idleFits = true;
+      const run = inst.nextRunMs ?? inst.runMs;
+      if (now + travel + run <= latest) scan.idleFits = true;
       const inflatedWaitMs = inflateWait(inst, Math.max(0, age), o);
-      const estimateAt = now + travel + inflatedWaitMs + inst.runMs;
+      const estimateAt = now + travel + inflatedWaitMs + run;
       if (estimateAt <= latest && mayEnter(scan.candidates, estimateAt, entry.load, peer, o.maxCandidates)) {
         insertCandidate(scan.candidates, { serverId: peer, instanceId: inst.instanceId, estimateAt, inflatedWaitMs, load: entry.load }, o.maxCandidates);
       }
@@ -200,7 +202,7 @@ function better(a: RouteCandidate, b: RouteCandidate): boolean {
 function minRunMs(entry: ServerEntry | undefined, serviceId: ServiceId): number | undefined {
   let best: number | undefined;
   for (const inst of entry?.instances ?? []) {
-    if (inst.serviceId === serviceId && inst.status === 'ready') best = Math.min(best ?? Infinity, inst.runMs);
+    if (inst.serviceId === serviceId && inst.status === 'ready') best = Math.min(best ?? Infinity, inst.nextRunMs ?? inst.runMs);
   }
   return best;
 }

@@ -53,6 +53,19 @@ describe('planLaunch', () => {
     expect(planLaunch(items, ctx({ launchWhenIdle: true })).launch).toEqual([items[0], items[3]]);
   });
 
+  it('with overloadBelowPlan, a stale head no longer shrinks a backlogged batch to one: a fresher batch below the plan size runs', () => {
+    // Head: only L(1) = 15 fits before 17 − 1; seven fresh items behind it. The plan's batch (8) cannot be
+    // filled without the head, so the plain overload rule finds nothing and the shrunk batch of one runs.
+    const items = [mk(17), ...Array.from({ length: 7 }, () => mk(1000))];
+    const plain = planLaunch(items, ctx({ batchSize: 8, launchWhenIdle: true }));
+    expect(plain.launch).toEqual([items[0]]);
+    // 7 fresh items in L(7) = 45 ms (0.156 items/ms) beat the head alone (1 in 15 ms, 0.067 items/ms).
+    const below = planLaunch(items, ctx({ batchSize: 8, launchWhenIdle: true, overloadBelowPlan: true }));
+    expect(below.launch).toEqual(items.slice(1));
+    // Without a backlog (fewer items than the plan's batch) nothing changes.
+    expect(planLaunch(items.slice(0, 4), ctx({ batchSize: 8, launchWhenIdle: true, overloadBelowPlan: true })).launch).toEqual([items[0]]);
+  });
+
   it('grows past the plan batch under a backlog up to maxBatchSize, and never launches while the device is busy', () => {
     const items = Array.from({ length: 8 }, () => mk(1000));
     expect(planLaunch(items, ctx({ maxBatchSize: 6 })).launch).toHaveLength(6);

@@ -68,6 +68,13 @@ export interface LaunchContext {
    * it is expected to fill before the head's latest start (otherwise waiting just idles the device).
    */
   readonly arrivalsPerMs?: number;
+  /**
+   * Under a backlog, the overload rule also tries batch sizes between the batch the head's deadline allows and
+   * `batchSize` (not only `batchSize` … `maxBatchSize`): when a late item at the head shrinks the batch, a
+   * fresher batch below the plan's size that completes more on-time items per ms is launched instead of the
+   * shrunk one. @default false
+   */
+  readonly overloadBelowPlan?: boolean;
 }
 
 /** What the host should do now. */
@@ -108,7 +115,8 @@ const EXPIRY_EPSILON_MS = 1e-3;
  *
  * Overload rule: with a backlog (a plan-sized batch could be filled), the batch is the one that completes the
  * most on-time items per ms of device time: the `m` earliest items that all finish by `deadline − guard` in a
- * batch of `m`, for the best `m` between the plan's size and `maxBatchSize` — skipping the items only a
+ * batch of `m`, for the best `m` between the plan's size (with `overloadBelowPlan`, the shrunk batch's size + 1)
+ * and `maxBatchSize` — skipping the items only a
  * smaller batch could save (they are dropped when their deadline comes, never left queued). EDF alone
  * degrades under overload (it serves the items closest to expiry in ever smaller batches).
  *
@@ -155,7 +163,8 @@ export function planLaunch<T extends SchedulableItem>(items: readonly T[], ctx: 
   }
   if (group.length >= ctx.batchSize && n < limit) {
     // A backlog: pick the batch that completes the most on-time items per ms of device time.
-    const best = bestThroughputBatch(items, ctx, limit, n / runMsOf(group, n, ctx));
+    const from = ctx.overloadBelowPlan === true ? Math.min(ctx.batchSize, n + 1) : ctx.batchSize;
+    const best = bestThroughputBatch(items, ctx, from, limit, n / runMsOf(group, n, ctx));
     if (best) {
       group = best;
       n = best.length;
@@ -222,14 +231,14 @@ function collect<T extends SchedulableItem>(items: readonly T[], limit: number, 
 }
 
 /**
- * Under a backlog, the batch size `m` (plan size … limit) whose on-time items per ms, `m / L(m)`, is best:
+ * Under a backlog, the batch size `m` (`from`, the plan's size or just above the shrunk batch, … limit) whose on-time items per ms, `m / L(m)`, is best:
  * the `m` earliest items that all finish by `deadline − guard` in a batch of `m`. Returns it when it beats
  * `baseline` (the EDF batch's rate).
  */
-function bestThroughputBatch<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext, limit: number, baseline: number): T[] | undefined {
+function bestThroughputBatch<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext, from: number, limit: number, baseline: number): T[] | undefined {
   let best: T[] | undefined;
   let bestRate = baseline;
-  for (let m = ctx.batchSize; m <= limit; m++) {
+  for (let m = from; m <= limit; m++) {
     const l = ctx.latencyMs(m);
     if (m / l <= bestRate) continue;
     // Items of profiled size: the scan keeps only those whose scaled run still ends in time.

@@ -23,6 +23,13 @@ export interface InstanceInfo {
   /** Run time of one batch at the plan's batch size, ms. */
   readonly runMs: number;
   /**
+   * Run time of the batch a request arriving now would join, ms (at most `runMs`): a lightly loaded instance
+   * launches batches smaller than the plan's, so `runMs` overstates how soon it would answer. Routing uses it
+   * instead of `runMs` when the host reports it, `waitMs` then being the time before that batch starts.
+   * Optional: without it routing assumes a full batch.
+   */
+  readonly nextRunMs?: number;
+  /**
    * The devices the instance occupies on its server, when the executor knows them. Placement adopts an
    * instance the host loaded on its own on exactly these devices (co-located instances included). Optional:
    * without it, placement infers devices of the plan's kind.

@@ -36,10 +36,15 @@ export interface CentralizedOptions {
    * runs what it was sent when its GPU is free. The same rule EPARA and the runtime use. @default true
    */
   readonly fillAwareWait: boolean;
+  /**
+   * Workers' overload rule also tries batches between the one the head's deadline allows and the plan's
+   * (core `planLaunch`'s `overloadBelowPlan`), as EPARA's instances do. @default true
+   */
+  readonly overloadBelowPlan: boolean;
 }
 
 /** Defaults of {@link CentralizedOptions}. */
-export const DEFAULT_CENTRALIZED_OPTIONS: CentralizedOptions = { oracle: false, controllerServer: 0, decisionMs: 0.05, reportIntervalMs: 50, placementPeriodMs: 30_000, demandHeadroom: 1.25, batchGuardMs: 2, guardMs: 1, fillAwareWait: true };
+export const DEFAULT_CENTRALIZED_OPTIONS: CentralizedOptions = { oracle: false, controllerServer: 0, decisionMs: 0.05, reportIntervalMs: 50, placementPeriodMs: 30_000, demandHeadroom: 1.25, batchGuardMs: 2, guardMs: 1, fillAwareWait: true, overloadBelowPlan: true };
 
 const EV_DECIDE = 70;
 const EV_PLACE = 71;
@@ -160,7 +165,7 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
       if (!keys.every((k) => want.has(k))) world.drainInstance(inst);
     }
     const fresh = plan.filter((r) => !have.has(`${r.service}@${r.server}:${r.devices.join('+')}`));
-    for (const group of groupReplicas(fresh)) owned.push(...deployReplicas(world, group, { kind: 'deadline', guardMs: o.batchGuardMs, fillAware: o.fillAwareWait }, warm));
+    for (const group of groupReplicas(fresh)) owned.push(...deployReplicas(world, group, { kind: 'deadline', guardMs: o.batchGuardMs, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan }, warm));
     owned = owned.filter((i) => i.status !== 'gone');
   }
 
@@ -174,7 +179,7 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
     start(world) {
       ({ zones, zoneIndex } = zonesOf(world));
       learned = new OnlineForecast(world);
-      if (o.oracle) drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: false, strategyOptions: {}, placementOptions: { periodMs: o.placementPeriodMs }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, fillAware: o.fillAwareWait }, demandHeadroom: o.demandHeadroom }));
+      if (o.oracle) drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: false, strategyOptions: {}, placementOptions: { periodMs: o.placementPeriodMs }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan }, demandHeadroom: o.demandHeadroom }));
       place(world, true);
       world.schedule(o.placementPeriodMs, EV_PLACE, -1, 'tick');
       world.schedule(1000, EV_FORECAST, 0);

@@ -68,6 +68,14 @@ export interface EparaSystemOptions {
    */
   readonly learnedGuardBySize: boolean;
   /**
+   * The learned guard is core's `LatencyGuard`, as the runtime keeps it (a 0.98 quantile of how many ms later
+   * than predicted batches end, per size class, ageing out after 2 s, added to the guard for each candidate
+   * batch size), instead of the simulator's tracker (a 0.9 quantile factor on every estimate plus its excess).
+   * Measured on the quick sweeps it is neutral (−0.3 % … +0.3 % per load point), so the tracker stays the
+   * default. @default false
+   */
+  readonly coreLatencyGuard: boolean;
+  /**
    * A multi-frame instance fills packs sized for the rate of the streams pinned to it now (the smallest pack
    * that keeps up with that rate within the staleness limit, at most the plan's), as the runtime's instances do,
    * instead of the plan's pack (sized for the rate placement expected). @default true
@@ -79,6 +87,21 @@ export interface EparaSystemOptions {
    * latest start; otherwise it launches at once instead of spending the items' slack waiting. @default true
    */
   readonly fillAwareWait: boolean;
+  /**
+   * Under a backlog, core's overload rule also tries packs and batches between the one the head's deadline
+   * allows and the plan's (`planLaunch`'s `overloadBelowPlan`): a stale frame at the head of a multi-frame
+   * queue no longer makes the instance launch packs of one while fresher, larger packs would fit. @default true
+   */
+  readonly overloadBelowPlan: boolean;
+  /**
+   * Servers report each instance's `nextRunMs` in the view (the run of the batch a request arriving now would
+   * join, by the same arithmetic as the local estimate), so peers' routing stops assuming every request rides a
+   * full plan-sized batch: a lightly loaded `seg-image` instance (plan batch 21, 58.5 ms) answers a newcomer in
+   * ~8.5 ms, and requests that arrive late from a congested access link were rejected as infeasible. LLM
+   * instances report none (a small LLM batch runs as long as its longest answer, which the profile of the
+   * mean understates). @default true
+   */
+  readonly reportNextRun: boolean;
   /**
    * Placement accounts for co-location interference with the slowdown EPARA measured when two batches share a
    * device (the world's `interference`, as a profiler would find it) instead of core's configured 0.1; an
@@ -123,8 +146,11 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   shareAwareLaunch: false,
   learnedGuard: true,
   learnedGuardBySize: true,
+  coreLatencyGuard: false,
   ratePacks: true,
   fillAwareWait: true,
+  overloadBelowPlan: true,
+  reportNextRun: true,
   profileInterference: true,
   accessAwareLocality: false,
   syncOptions: {},

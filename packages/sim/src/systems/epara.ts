@@ -140,8 +140,8 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       ({ zones, zoneIndex } = zonesOf(world));
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
       lastPlacedAt = zones.map(() => 0);
-      drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard, learnedBySize: o.learnedGuardBySize, ratePacks: o.ratePacks, fillAware: o.fillAwareWait }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality }));
-      book = new ServerStateBook(world, (s) => drivers[zoneIndex[s]!]!, (s) => zones[zoneIndex[s]!]!);
+      drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard, learnedBySize: o.learnedGuardBySize, coreGuard: o.coreLatencyGuard, ratePacks: o.ratePacks, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality }));
+      book = new ServerStateBook(world, (s) => drivers[zoneIndex[s]!]!, (s) => zones[zoneIndex[s]!]!, o.reportNextRun);
       if (o.sync) {
         ring = createRingSync({ zones, options: syncO, serviceIds: world.services.map((s) => s.spec.id), entryOf: (s) => book.entry(s, syncO.noise), onDeadDetected: () => {} });
       }
@@ -203,7 +203,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       drivers[zoneIndex[inst.server]!]?.resume(world);
     },
     describe: () => ({
-      options: { locality: o.placementOptions.locality ?? false, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, learnedGuardBySize: o.learnedGuardBySize, ratePacks: o.ratePacks, fillAwareWait: o.fillAwareWait, hopLimit: route.hopLimit },
+      options: { locality: o.placementOptions.locality ?? false, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, learnedGuardBySize: o.learnedGuardBySize, ratePacks: o.ratePacks, fillAwareWait: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, reportNextRun: o.reportNextRun, coreLatencyGuard: o.coreLatencyGuard, hopLimit: route.hopLimit },
       sync: o.sync ? { ...syncO, ...ring!.stats() } : 'off',
       placements: replacements + zones.length + shiftReplacements,
       shiftReplacements,

@@ -1,4 +1,4 @@
-import { LatencyErrorTracker } from '@epara/core/scheduling';
+import { LatencyErrorTracker, LatencyGuard } from '@epara/core/scheduling';
 
 /** Batch-size classes: 1, 2–3, 4–7, …, 2¹⁵ and more. */
 const CLASSES = 16;
@@ -15,13 +15,22 @@ const CLASSES = 16;
 export class BatchErrors {
   readonly #bySize: boolean;
   readonly #trackers: (LatencyErrorTracker | undefined)[] = [];
+  /** With `core`: the runtime's guard (core `LatencyGuard`), an additive margin per size class and no factor. */
+  readonly #guard: LatencyGuard | null;
 
-  constructor(bySize: boolean) {
+  constructor(bySize: boolean, core = false) {
     this.#bySize = bySize;
+    this.#guard = core ? new LatencyGuard() : null;
   }
 
-  /** Records one batch of `n` items: predicted and actual run time, ms. */
-  observe(n: number, predictedMs: number, actualMs: number): void {
+  /** True when the margin comes from core's `LatencyGuard` (then ask {@link excessMs} per batch size). */
+  get core(): boolean {
+    return this.#guard !== null;
+  }
+
+  /** Records one batch of `n` items that ended at `at`: predicted and actual run time, ms. */
+  observe(n: number, predictedMs: number, actualMs: number, at = 0): void {
+    if (this.#guard !== null) return this.#guard.observe({ n, predictedMs, actualMs, at });
     const k = this.#classOf(n);
     let t = this.#trackers[k];
     if (t === undefined) this.#trackers[k] = t = new LatencyErrorTracker();
@@ -30,11 +39,13 @@ export class BatchErrors {
 
   /** The factor to multiply the prediction of a batch of `n` by (1 before its class has learned anything). */
   factor(n: number): number {
+    if (this.#guard !== null) return 1;
     return this.#trackers[this.#classOf(n)]?.factor ?? 1;
   }
 
-  /** The additive margin learned for batches of `n`, ms. */
-  excessMs(n: number): number {
+  /** The additive margin learned for batches of `n` (at `now`, for core's guard, whose observations age out), ms. */
+  excessMs(n: number, now = 0): number {
+    if (this.#guard !== null) return this.#guard.excessMs(n, now);
     return this.#trackers[this.#classOf(n)]?.excessMs ?? 0;
   }
 

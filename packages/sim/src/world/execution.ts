@@ -44,7 +44,7 @@ export function onDeviceEvent(world: World, dev: SimDevice, version: number): vo
   reschedule(world, dev);
   for (const b of done) {
     b.instance.running--;
-    b.instance.errors?.observe(b.items.length, b.predictedMs, now + b.tailMs - b.startedAt);
+    b.instance.errors?.observe(b.items.length, b.predictedMs, now + b.tailMs - b.startedAt, now + b.tailMs);
     if (b.tailMs > 0) world.queue.push(now + b.tailMs, EV.PIPELINE_DONE, 0, b);
     else finishBatch(world, b);
   }

@@ -80,11 +80,16 @@ let launchBeta = 0;
 let launchErrors: BatchErrors | null = null;
 const LAUNCH: { -readonly [K in 'now' | 'startAt' | 'batchSize' | 'latencyMs' | 'dropLatencyMs' | 'guardMs' | 'launchWhenIdle']: NonNullable<LaunchContext[K]> } & {
   arrivalsPerMs: number | undefined;
+  sizeGuardMs: ((n: number) => number) | undefined;
+  overloadBelowPlan: boolean;
 } = {
-  now: 0, startAt: 0, batchSize: 1, dropLatencyMs: 0, guardMs: 0, launchWhenIdle: false, arrivalsPerMs: undefined,
+  now: 0, startAt: 0, batchSize: 1, dropLatencyMs: 0, guardMs: 0, launchWhenIdle: false, arrivalsPerMs: undefined, overloadBelowPlan: false, sizeGuardMs: undefined,
   latencyMs: (n) =>
     (launchOthers === null ? profileMs(launching!, n) : sharedRunMs(profileMs(launching!, n), launchOthers, launchBeta)) * (launchErrors === null ? 1 : launchErrors.factor(n)),
 };
+
+let launchNow = 0;
+const coreSizeGuard = (n: number): number => launchErrors!.excessMs(n, launchNow);
 
 /** Core's rule: EDF; drop hopeless items; launch when full or when waiting would miss the head's deadline. */
 function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, dev: SimDevice): SimRequest[] | null {
@@ -102,12 +107,17 @@ function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, 
   ctx.batchSize = size;
   // Drops stay optimistic: an item is rejected only when even an unshared run alone would miss.
   ctx.dropLatencyMs = profileMs(inst, 1);
-  ctx.guardMs = inst.policy.guardMs + (err === null ? 0 : err.excessMs(size));
+  // Core's guard (as the runtime keeps it) answers per candidate batch size; the tracker's margin is the pack's.
+  const core = err !== null && err.core;
+  ctx.guardMs = inst.policy.guardMs + (err === null || core ? 0 : err.excessMs(size));
+  ctx.sizeGuardMs = core ? coreSizeGuard : undefined;
+  launchNow = now;
   // A draining instance (or one whose successor is loading) does not wait to fill a batch.
   ctx.launchWhenIdle = inst.status !== 'ready';
   // Fill-aware waiting (as the runtime's instances): an idle device waits for a partial batch only when the
   // recent arrivals are expected to fill it before the head's latest start.
   ctx.arrivalsPerMs = inst.policy.fillAware === true ? arrivalsPerMs(inst, now) : undefined;
+  ctx.overloadBelowPlan = inst.policy.overloadBelowPlan === true;
   const d = planLaunch(q.items, ctx);
   if (d.drop.length > 0) {
     q.removeAll(d.drop);
