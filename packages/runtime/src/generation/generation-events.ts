@@ -29,8 +29,15 @@ export interface StepCompletedEvent {
   readonly seqLen: number;
   /** Ids of the sequences in the step. */
   readonly ids: readonly number[];
+  /** When the step was queued for the device (it waits there behind other services' batches, by deadline). */
+  readonly queuedAt: number;
+  /** When it started on the device (after what the device held when it was launched). */
   readonly startedAt: number;
   readonly endedAt: number;
+  /** Device compute time of the step, ms, when the device reports it (else the time from start to end). */
+  readonly computeMs: number;
+  /** The step's deadline in the device's earliest-deadline order, clock ms (`Infinity`: none). */
+  readonly deadline: number;
 }
 
 /** Payload of `requestRejected`: a request was refused or dropped before producing a token. */
