@@ -284,7 +284,8 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
   async #step(members: readonly Sequence[], joined: readonly Sequence[], at: { queuedAt: number; plannedStart: number; deadline: number }): Promise<void> {
     const o = this.#o;
     // Sent behind a running batch, the step starts when that one ends, not now.
-    const startedAt = Math.max(o.clock.now(), at.plannedStart);
+    const launchedAt = o.clock.now();
+    const startedAt = Math.max(launchedAt, at.plannedStart);
     const step = ++this.#c.steps;
     this.#c.maxBatchSeen = Math.max(this.#c.maxBatchSeen, members.length);
     let result;
@@ -300,7 +301,9 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
     const spanMs = Math.max(0, endedAt - startedAt);
     const computeMs = result.computeMs ?? spanMs;
     this.#tracker.observe(result.work, computeMs);
-    this.#overheadMs += 0.2 * (Math.max(0, spanMs - computeMs) - this.#overheadMs);
+    // What a step costs beyond compute (messaging, the host's turn), learned from steps that found the device
+    // idle: behind a batch, the span also holds that batch's overrun.
+    if (at.plannedStart <= launchedAt) this.#overheadMs += 0.2 * (Math.max(0, spanMs - computeMs) - this.#overheadMs);
     const advanced = members.filter((s) => result.tokens.has(s));
     for (const s of advanced) {
       if (s.state !== 'active') continue; // aborted while the step ran: its token is discarded
