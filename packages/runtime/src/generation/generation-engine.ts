@@ -211,6 +211,7 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
   #next(): void {
     try {
       if (this.#closing) for (const s of [...this.#active]) this.#leave(s, 'closed', new EparaError('CLOSED', 'generation engine closed'));
+      this.#expire();
       this.#join();
       if (this.#active.length === 0) return this.#endLoop();
       const members = [...this.#active];
@@ -241,6 +242,22 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
       });
     } catch (err) {
       this.#fatal(err);
+    }
+  }
+
+  /**
+   * Active sequences that can no longer finish by their deadline, even at the measured compute time of their
+   * remaining steps, leave with `DEADLINE_EXCEEDED`: a late answer is worth nothing, and under EDF a step whose
+   * deadline has passed would go ahead of every other service's work on the device.
+   */
+  #expire(): void {
+    const now = this.#o.clock.now();
+    for (const s of [...this.#active]) {
+      if (!Number.isFinite(s.deadline)) continue;
+      const remaining = s.maxNewTokens - s.generated;
+      const stepMs = this.#stepMs(this.#runner!.stepWork(1, s.tokens.length)) ?? 0;
+      if (now + remaining * stepMs <= s.deadline) continue;
+      this.#leave(s, 'deadline', shedError('DEADLINE_EXCEEDED', 'the generation can no longer finish before its deadline', { deadline: s.deadline, at: now, remainingTokens: remaining }));
     }
   }
 

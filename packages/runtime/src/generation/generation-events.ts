@@ -1,7 +1,10 @@
 import type { EparaErrorCode } from '@epara/core';
 
-/** Why a sequence left the running batch. */
-export type LeaveReason = 'eos' | 'length' | 'aborted' | 'error' | 'closed';
+/**
+ * Why a sequence left the running batch. `deadline`: it could no longer finish by its deadline, even at the
+ * measured compute time of its remaining steps (it ends with `DEADLINE_EXCEEDED`).
+ */
+export type LeaveReason = 'eos' | 'length' | 'aborted' | 'error' | 'closed' | 'deadline';
 
 /** Payload of `sequenceJoined`: a waiting sequence joined the batch before step `step`. */
 export interface SequenceJoinedEvent {
@@ -64,6 +67,7 @@ export interface GenerationStats {
   readonly completed: number;
   readonly rejected: number;
   readonly aborted: number;
+  /** Sequences that ended with an error: a failed step, closing, or a deadline they could no longer meet. */
   readonly failed: number;
   /** Largest number of sequences that shared one step. */
   readonly maxBatchSeen: number;

@@ -194,6 +194,28 @@ describe('generation steps on the device scheduler', () => {
     await engine.close();
   });
 
+  it('a sequence that can no longer finish by its deadline leaves with DEADLINE_EXCEEDED instead of taking the device', async () => {
+    const { dev, engine, steps, finish } = setup({ computeMs: 2 });
+    await engine.start();
+    const left: string[] = [];
+    engine.on('sequenceLeft', (e) => left.push(e.reason));
+    const doomed = engine
+      .generate({ tokens: [1], maxNewTokens: 5, deadline: 10 })
+      .collect()
+      .catch((e: unknown) => e);
+    const fine = engine.generate({ tokens: [7], maxNewTokens: 5, deadline: 10_000 }).collect();
+    // The first step took 9 ms of wall time: 4 more steps of 2 ms cannot end by 10.
+    await finish(9);
+    const error = await doomed;
+    expect(isEparaError(error) && error.code).toBe('DEADLINE_EXCEEDED');
+    while (dev.calls.length > 0) await finish(2);
+    expect(await fine).toEqual([8, 9, 10, 11, 12]);
+    expect(left).toEqual(['deadline', 'length']);
+    // Only the first step carried the doomed sequence.
+    expect(steps.map((s) => s.batch)).toEqual([2, 1, 1, 1, 1]);
+    await engine.close();
+  });
+
   it('queued steps fail with CLOSED when the scheduler closes: every stream settles', async () => {
     const { scheduler, lane, engine, finish } = setup({ laneRunMs: 10 });
     await engine.start();
