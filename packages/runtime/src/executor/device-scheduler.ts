@@ -12,7 +12,10 @@ import type { WorkItem } from '../batching/work-item.js';
 import { EparaError, type TimerHandle, type Timers } from '@epara/core';
 import type { DeviceWork, DeviceWorkQueue } from './device-work.js';
 
-/** Batches a device holds at once: one running and one waiting in the worker. */
+/**
+ * Batches a device holds at once: one running and one waiting in the worker. Engine work (short steps) does
+ * not count: a step held in the worker must not keep the next batch from being sent ahead.
+ */
 const MAX_AHEAD = 2;
 
 /** A launch the scheduler may choose now: a lane's batch, or one engine work item. */
@@ -67,6 +70,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /** Engine work on the device that announced a follow-up, with that follow-up's deadline. */
   readonly #followUps = new Map<DeviceWork, number>();
   #running = 0;
+  /** Engine work among the launches on the device. */
+  #runningWork = 0;
   #busySince = 0;
   #timer: TimerHandle | undefined;
   #timerAt = Number.NaN;
@@ -188,7 +193,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     candidates.sort((a, b) => a.headDeadline - b.headDeadline);
     if (busy) {
       const first = candidates[0]!;
-      if (this.#running < MAX_AHEAD && this.#sendAhead(first, now)) this.#launch(first, now);
+      if (this.#sendAhead(first, now)) this.#launch(first, now);
       // While a batch runs nothing else wakes the queue but arrivals: reject what expires by its deadline.
       else this.#sleepUntil(expireAt);
       return;
@@ -210,12 +215,18 @@ export class DeviceScheduler implements DeviceWorkQueue {
 
   /**
    * Whether `c`, first in EDF order, may be sent to the busy device behind what it runs: engine work, and full
-   * batches — unless engine work on the device announced a follow-up with an earlier deadline.
+   * batches while fewer than {@link MAX_AHEAD} are held — unless engine work on the device announced a
+   * follow-up with an earlier deadline that the batch would make late.
    */
   #sendAhead(c: Candidate, now: number): boolean {
     if (c.work !== undefined) return true;
-    for (const at of this.#followUps.values()) if (at < c.headDeadline) return false;
-    return c.decision!.group!.length >= c.lane!.batchSize && c.lane!.earliestStart(now) >= this.freeAt(now);
+    if (this.#running - this.#runningWork >= MAX_AHEAD) return false;
+    // A batch due later than an announced follow-up goes first only if the follow-up still makes its deadline.
+    for (const [w, at] of this.#followUps) if (at < c.headDeadline && this.freeAt(now) + c.runMs + w.expectedMs > at) return false;
+    // Behind engine work only (a short step), a lane that launches partial batches on an idle device sends one
+    // now: the device is about to idle, and waiting would cost it a round trip to the host.
+    const full = c.decision!.group!.length >= c.lane!.batchSize || (c.lane!.launchWhenIdle && this.#running === this.#runningWork);
+    return full && c.lane!.earliestStart(now) >= this.freeAt(now);
   }
 
   /** Launches a candidate: its due batch (`due`), or the batch it would run (EDF slack spent, or sent ahead). */
@@ -268,6 +279,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     const plannedStart = this.#timeline.dispatch(now, work.expectedMs);
     if (this.#running === 0) this.#busySince = now;
     this.#running++;
+    this.#runningWork++;
     this.#batches++;
     if (work.followUpDeadline !== undefined) this.#followUps.set(work, work.followUpDeadline);
     // run() must not reject; a bug there must not stall the device either.
@@ -276,6 +288,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
       .catch(() => undefined)
       .then(() => {
         this.#followUps.delete(work);
+        this.#runningWork--;
         this.#settled();
         this.pump();
       });

@@ -19,8 +19,8 @@ export interface DeviceWork {
   readonly expectedMs: number;
   /**
    * Deadline of the work the owner will queue as soon as this one ends (the next decode step), when it knows
-   * one. While this work is on the device, a batch with a later deadline is not sent ahead behind it: the
-   * follow-up, which does not exist yet, keeps its place in the earliest-deadline order. @default none
+   * one. While this work is on the device, a batch with a later deadline is sent ahead behind it only if the
+   * follow-up, which does not exist yet, would still make that deadline after the batch. @default none
    */
   readonly followUpDeadline?: number;
   /**

@@ -118,22 +118,25 @@ describe('generation steps on the device scheduler', () => {
     await engine.close();
   });
 
-  it('orders steps and the batches of other services by deadline on the shared device', async () => {
-    const { dev, scheduler, lane, engine, finish } = setup({ laneRunMs: 10 });
+  it('sends a later batch ahead between two steps only when the next step still makes its deadline', async () => {
+    const { dev, scheduler, lane, engine, finish } = setup({ laneRunMs: 100 });
     await engine.start();
-    // A batch of the other service runs; two more wait, one due early (50) and one late (5000).
-    lane.queue.push(item(40));
-    scheduler.pump();
-    lane.queue.push(item(50));
-    lane.queue.push(item(5000));
-    // A chat turn of two tokens due at 1000: its first step is paced at about 500, between the two.
-    const turn = engine.generate({ tokens: [1], maxNewTokens: 2, deadline: 1000 }).collect();
+    lane.queue.push(item(150));
+    scheduler.pump(); // running: a 100 ms batch due at 150
+    // A 3-token turn due at 300: its first step is paced at 100 (before the batch due at 5000), the next at 150.
+    const turn = engine.generate({ tokens: [1], maxNewTokens: 3, deadline: 300 }).collect();
     await tick();
-    const order: string[] = [];
-    while (dev.calls.length > 0) order.push(await finish(1));
-    await turn;
-    expect(dev.log).toEqual(['lane:40', 'lane:50', 'lm', 'lm', 'lane:5000']);
-    expect(order).toEqual(['lane', 'lane', 'lm', 'lm', 'lane']);
+    lane.queue.push(item(5000));
+    scheduler.pump();
+    // Behind the first step, the 100 ms batch would make the second step (due at 150) late: it waits.
+    expect(dev.log).toEqual(['lane:150', 'lm']);
+    await finish(100);
+    expect(dev.log).toEqual(['lane:150', 'lm']);
+    // The second step (due near 200) goes first; behind it the third (due at 300) has room for the batch.
+    await finish(1);
+    while (dev.calls.length > 0) await finish(1);
+    expect(await turn).toEqual([2, 3, 4]);
+    expect(dev.log).toEqual(['lane:150', 'lm', 'lm', 'lane:5000', 'lm']);
     await engine.close();
   });
 
@@ -180,13 +183,15 @@ describe('generation steps on the device scheduler', () => {
     await first;
     lane.queue.push(item(100));
     lane.queue.push(item(200));
-    scheduler.pump(); // one batch running, one sent ahead: the device holds two, the step must queue
+    lane.queue.push(item(300));
+    scheduler.pump(); // one batch running, one sent ahead, one due before the step: the step must queue
     const turn = engine.generate({ tokens: [1], maxNewTokens: 1 }).collect();
     await tick();
     expect(scheduler.queuedWorkMs()).toBe(2);
     expect(scheduler.freeAt(clock.now())).toBe(clock.now() + 20);
     // The engine's own estimate starts after what the device holds.
     expect(engine.estimate({ promptTokens: 1, maxNewTokens: 1 }).firstTokenAt).toBeGreaterThanOrEqual(clock.now() + 20);
+    await finish(10);
     await finish(10);
     await finish(10);
     await finish(2);
@@ -221,7 +226,8 @@ describe('generation steps on the device scheduler', () => {
     await engine.start();
     lane.queue.push(item(20));
     lane.queue.push(item(30));
-    scheduler.pump(); // the device holds two batches: the step queues in the scheduler
+    lane.queue.push(item(40));
+    scheduler.pump(); // the device holds two batches and a third is due first: the step queues in the scheduler
     const turn = engine.generate({ tokens: [1], maxNewTokens: 5 }).collect();
     await tick();
     scheduler.close();
