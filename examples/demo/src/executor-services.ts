@@ -28,8 +28,8 @@ export function executorServices(specs: readonly ServiceSpec[], profiles: DemoPr
       case 'chat':
         return {
           ...base,
-          engine: async ({ devices, clock, logger }) => {
-            const engine = createGenerationEngine({ device: devices[0]!, model: { bytes: lm }, maxBatch: CHAT_MAX_BATCH, maxSeq: LM_SHAPE.maxSeq, stepProfile, clock, logger });
+          engine: async ({ devices, workQueues, clock, logger }) => {
+            const engine = createGenerationEngine({ device: devices[0]!, workQueue: workQueues[0], model: { bytes: lm }, maxBatch: CHAT_MAX_BATCH, maxSeq: LM_SHAPE.maxSeq, stepProfile, clock, logger });
             await engine.start(); // load now, not on the first turn
             return createGenerationService(engine, { maxNewTokens: CHAT_NEW_TOKENS });
           },

@@ -99,7 +99,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const forecast = buildWorkload({ durationMs: o.durationMs, load: calibration.load, nodes: o.nodes, seed: o.seed });
   const placed = planPlacement(specs, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o));
   const triton = tritonAt({ specs, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, calibration.load, calibration.maxQueueDelayMs);
-  log(`\nEPARA placement (allocate + placeServices with locality over the measured delays, instances moved to where their demand enters):`);
+  log(`\nEPARA placement (allocate + placeServices with locality over the measured delays, instances moved to where their demand enters, replicas where demand enters without one):`);
   for (const line of placementLines(placed.instances)) log(`  ${line}`);
   log('Triton-like configuration (the simulator\'s deployable Triton: static placement by forecast and memory, model-analyzer batch):');
   for (const line of tritonLines(triton, ids)) log(`  ${line}`);

@@ -3,6 +3,7 @@ import type { Category, DeviceSpec, ParallelPlan, PlacedInstance, PlacementResul
 import type { DemoServiceId } from './catalog.js';
 import { DEVICE_KIND } from './profiles.js';
 import type { Workload } from './workload.js';
+import { localReplicas } from './local-replicas.js';
 
 /** Declared memory of one demo device (a 1-thread CPU standing in for an accelerator), bytes. */
 export const DEVICE_MEMORY_BYTES = 2 * 1024 ** 3;
@@ -36,6 +37,8 @@ export interface InitialPlacement {
   readonly instances: readonly PlacedInstance[];
   /** Instances the demo added for services the greedy left without one (see {@link planPlacement}). */
   readonly added: readonly PlacedInstance[];
+  /** Replicas added where demand enters without an instance ({@link localReplicas}). */
+  readonly replicas: readonly PlacedInstance[];
   readonly categories: Readonly<Record<string, Category>>;
   readonly servers: readonly ServerSpec[];
 }
@@ -43,7 +46,8 @@ export interface InitialPlacement {
 /**
  * Computes the placement from the workload's average demand (the forecast a host would have), with core's
  * locality objective over the measured one-way delays between the nodes (`delaysMs[i][j]`), then lets
- * {@link nearDemand} put each server's instances where their demand enters.
+ * {@link nearDemand} put each server's instances where their demand enters, and {@link localReplicas} add
+ * replicas where demand still enters without an instance while the devices have time to spare.
  */
 export function planPlacement(specs: readonly ServiceSpec[], workload: Workload, nodes: number, delaysMs: readonly (readonly number[])[], bytesPerMs: number): InitialPlacement {
   const ids = nodeIds(nodes);
@@ -64,8 +68,9 @@ export function planPlacement(specs: readonly ServiceSpec[], workload: Workload,
   const added = coverEveryService(result.instances, specs, plans, ids);
   const flat = delaysMs.flatMap((row, i) => row.filter((_, j) => j !== i));
   const delayMs = flat.reduce((a, b) => a + b, 0) / Math.max(1, flat.length);
-  const instances = nearDemand([...result.instances, ...added], workload, ids, { delayMs, bytesPerMs });
-  return { result, instances, added, categories, servers };
+  const moved = nearDemand([...result.instances, ...added], workload, ids, { delayMs, bytesPerMs });
+  const instances = localReplicas(moved, { specs, workload, ids, delaysMs, bytesPerMs, itemBytes: ITEM_BYTES, deviceMemoryBytes: DEVICE_MEMORY_BYTES });
+  return { result, instances, added, replicas: instances.slice(moved.length), categories, servers };
 }
 
 /**

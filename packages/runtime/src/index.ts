@@ -46,6 +46,8 @@ export type {
 } from './executor/executor-events.js';
 export type { ExecutorStats, ServiceStats, DeviceStats, StreamCounters } from './executor/executor-stats.js';
 export type { ServiceEngine, EngineSubmitOptions } from './executor/service-engine.js';
+export { directWorkQueue } from './executor/device-work.js';
+export type { DeviceWork, DeviceWorkQueue } from './executor/device-work.js';
 export { BATCH_CHECK_TOLERANCE } from './executor/batch-check.js';
 
 // batching
@@ -119,6 +121,7 @@ export type { GenerationRequest } from './generation/generation-request.js';
 export { DEFAULT_GENERATION_OPTIONS, resolveGenerationOptions } from './generation/generation-options.js';
 export type { GenerationEngineOptions, ResolvedGenerationOptions } from './generation/generation-options.js';
 export type { GenerationEstimate } from './generation/generation-estimate.js';
+export { stepDeadline } from './generation/step-deadline.js';
 export type {
   GenerationEvents,
   GenerationStats,

@@ -6,6 +6,7 @@ import { createGenerationService } from '../generation/generation-service.js';
 import type { Logger } from '@epara/core';
 import type { ExecutorServiceOptions, GenerationServiceConfig, StagedModel } from './executor-options.js';
 import type { ServiceEngine } from './service-engine.js';
+import type { DeviceWorkQueue } from './device-work.js';
 
 /** What an engine-backed service got at load. */
 export interface BuiltEngine {
@@ -40,6 +41,8 @@ function source(m: string | Uint8Array): ModelSource {
 export async function buildBuiltinEngine(o: {
   service: ExecutorServiceOptions;
   devices: readonly DeviceHandle[];
+  /** The devices' schedulers: a generation engine queues its steps there. */
+  workQueues?: readonly DeviceWorkQueue[];
   plan: Partial<ParallelPlan>;
   clock: Clock;
   logger: Logger;
@@ -55,7 +58,7 @@ export async function buildBuiltinEngine(o: {
   }
   const g = s.generation as GenerationServiceConfig;
   const { maxNewTokens, inputName, outputName, typicalPromptTokens, ...engineOptions } = g;
-  const generation = createGenerationEngine({ ...engineOptions, device: o.devices[0]!, model: source(s.model as string | Uint8Array), clock: o.clock, logger: o.logger });
+  const generation = createGenerationEngine({ ...engineOptions, device: o.devices[0]!, ...(o.workQueues?.[0] ? { workQueue: o.workQueues[0] } : {}), model: source(s.model as string | Uint8Array), clock: o.clock, logger: o.logger });
   await generation.start(start);
   const engine = createGenerationService(generation, {
     maxNewTokens,

@@ -8,14 +8,27 @@ import {
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
-import type { TimerHandle, Timers } from '@epara/core';
+import { EparaError, type TimerHandle, type Timers } from '@epara/core';
+import type { DeviceWork, DeviceWorkQueue } from './device-work.js';
 import { LaneLateness } from './lane-lateness.js';
 
 /** Half-life of the timer lag used to reject early, ms (see `#recentTimerLagMs`). */
 const TIMER_LAG_HALF_LIFE_MS = 250;
 
-/** Batches a device holds at once: one running and one waiting in the worker. */
+/**
+ * Batches a device holds at once: one running and one waiting in the worker. Engine work (short steps) does
+ * not count: a step held in the worker must not keep the next batch from being sent ahead.
+ */
 const MAX_AHEAD = 2;
+
+/** A launch the scheduler may choose now: a lane's batch, or one engine work item. */
+interface Candidate {
+  readonly lane?: Lane;
+  readonly decision?: LaunchDecision<WorkItem>;
+  readonly work?: DeviceWork;
+  readonly headDeadline: number;
+  readonly runMs: number;
+}
 
 /** Payload of the scheduler's dispatch hook. */
 export interface DispatchInfo {
@@ -41,8 +54,13 @@ export interface DispatchInfo {
  * even alone is rejected instead of served (`rejectLikelyLate`); a head that cannot keep its margin even alone
  * leaves the device to items that can (`preferGuarded`); and while the device is busy a timer, set earlier by
  * the recent timer lag, rejects queued items as they become hopeless, by their deadline.
+ *
+ * Engines that are not batchers (a generation engine's prefill and decode steps) queue {@link DeviceWork}
+ * with a deadline and an expected cost ({@link DeviceScheduler.enqueueWork}): it competes in the same EDF
+ * choice as the lanes' batches, sits on the same timeline, and counts in the busy time. The scheduler never
+ * drops such work (the engine keeps its own deadlines); closing fails what is still queued with `CLOSED`.
  */
-export class DeviceScheduler {
+export class DeviceScheduler implements DeviceWorkQueue {
   readonly device: DeviceHandle;
   readonly #lanes = new Set<Lane>();
   readonly #clock: Clock;
@@ -51,7 +69,13 @@ export class DeviceScheduler {
   readonly #timeline = new DeviceTimeline();
   /** Learned lateness per lane: batches started on an idle device, and batches sent ahead behind another. */
   readonly #errors = new Map<Lane, LaneLateness>();
+  /** Queued engine work, earliest deadline first. */
+  readonly #works: DeviceWork[] = [];
+  /** Engine work on the device that announced a follow-up, with that follow-up's deadline. */
+  readonly #followUps = new Map<DeviceWork, number>();
   #running = 0;
+  /** Engine work among the launches on the device. */
+  #runningWork = 0;
   #busySince = 0;
   #timer: TimerHandle | undefined;
   #timerAt = Number.NaN;
@@ -107,7 +131,26 @@ export class DeviceScheduler {
     return this.#lanes;
   }
 
-  /** Busy time and batch count so far. */
+  /** Expected device time of the engine work queued and not yet launched, ms. */
+  queuedWorkMs(): number {
+    let ms = 0;
+    for (const w of this.#works) ms += w.expectedMs;
+    return ms;
+  }
+
+  /**
+   * Queues one unit of engine work (a generation step): it launches in EDF order among the lanes' batches.
+   * Fails at once with `CLOSED` after {@link DeviceScheduler.close}.
+   */
+  enqueueWork(work: DeviceWork): void {
+    if (this.#closed) return work.fail(new EparaError('CLOSED', 'the device scheduler is closed'));
+    let at = this.#works.length;
+    while (at > 0 && this.#works[at - 1]!.deadline > work.deadline) at--;
+    this.#works.splice(at, 0, work);
+    this.pump();
+  }
+
+  /** Busy time and launch count (batches and engine work) so far. */
   counters(): { busyMs: number; batches: number } {
     return { busyMs: this.#busyMs, batches: this.#batches };
   }
@@ -122,11 +165,13 @@ export class DeviceScheduler {
     this.#errors.delete(lane);
   }
 
-  /** Stops scheduling; batches already running finish. */
+  /** Stops scheduling; batches already running finish, queued engine work fails with `CLOSED`. */
   close(): void {
     this.#closed = true;
     this.#timer?.cancel();
     this.#timer = undefined;
+    const closed = new EparaError('CLOSED', 'the device scheduler closed');
+    for (const w of this.#works.splice(0)) w.fail(closed);
   }
 
   /**
@@ -138,7 +183,7 @@ export class DeviceScheduler {
     if (this.#closed) return;
     const now = this.#clock.now();
     const busy = this.#running > 0;
-    const candidates: { lane: Lane; decision: LaunchDecision<WorkItem> }[] = [];
+    const candidates: Candidate[] = [];
     let expireAt = Number.POSITIVE_INFINITY;
     for (const lane of this.#lanes) {
       if (lane.queue.size === 0) continue;
@@ -148,34 +193,59 @@ export class DeviceScheduler {
         for (const item of decision.drop) lane.drop(item, now);
       }
       if (decision.expireAt !== undefined && decision.expireAt < expireAt) expireAt = decision.expireAt;
-      if (decision.group) candidates.push({ lane, decision });
+      if (decision.group) candidates.push({ lane, decision, headDeadline: decision.headDeadline!, runMs: decision.runMs! });
     }
+    // Engine work is always ready: only its deadline orders it (the queue is sorted, the head stands for all).
+    const work = this.#works[0];
+    if (work !== undefined) candidates.push({ work, headDeadline: work.deadline, runMs: work.expectedMs });
     if (candidates.length === 0) {
       // Nothing to launch (an empty queue, or frames waiting for their stream): wake when something expires.
       this.#sleepUntil(expireAt);
       return;
     }
-    candidates.sort((a, b) => a.decision.headDeadline! - b.decision.headDeadline!);
+    candidates.sort((a, b) => a.headDeadline - b.headDeadline);
     if (busy) {
       const first = candidates[0]!;
-      const full = first.decision.group!.length >= first.lane.batchSize;
-      if (this.#running < MAX_AHEAD && full && first.lane.earliestStart(now) >= this.freeAt(now)) this.#dispatch(first.lane, first.decision.group!, now);
+      if (this.#sendAhead(first, now)) this.#launch(first, now);
       // While a batch runs nothing else wakes the queue but arrivals: reject what expires by its deadline.
       else this.#sleepUntil(expireAt);
       return;
     }
-    const due = candidates.find((c) => c.decision.launch);
+    const due = candidates.find((c) => c.work !== undefined || c.decision!.launch);
     // Several services share the device: the first (EDF) batch must also start early enough that the batches
     // queued behind it still meet their deadlines (EDF slack over the cumulative run times).
     let slackStart = Number.POSITIVE_INFINITY;
     let cumulative = 0;
     for (const c of candidates) {
-      cumulative += c.decision.runMs!;
-      slackStart = Math.min(slackStart, c.decision.headDeadline! - c.lane.guardMs - 2 * this.#timerLagMs - this.learnedGuardMs(c.lane, c.decision.group!.length, false, now) - cumulative);
+      cumulative += c.runMs;
+      const guard = c.lane ? c.lane.guardMs + this.learnedGuardMs(c.lane, c.decision!.group!.length, false, now) : 0;
+      slackStart = Math.min(slackStart, c.headDeadline - guard - 2 * this.#timerLagMs - cumulative);
     }
-    if (now >= slackStart) this.#dispatch(candidates[0]!.lane, candidates[0]!.decision.group!, now);
-    else if (due) this.#dispatch(due.lane, due.decision.launch!, now);
-    else this.#sleepUntil(Math.min(slackStart, expireAt, ...candidates.map((c) => c.decision.wakeAt ?? Number.POSITIVE_INFINITY)));
+    if (now >= slackStart) this.#launch(candidates[0]!, now);
+    else if (due) this.#launch(due, now, true);
+    else this.#sleepUntil(Math.min(slackStart, expireAt, ...candidates.map((c) => c.decision?.wakeAt ?? Number.POSITIVE_INFINITY)));
+  }
+
+  /**
+   * Whether `c`, first in EDF order, may be sent to the busy device behind what it runs: engine work, and full
+   * batches while fewer than {@link MAX_AHEAD} are held — unless engine work on the device announced a
+   * follow-up with an earlier deadline that the batch would make late.
+   */
+  #sendAhead(c: Candidate, now: number): boolean {
+    if (c.work !== undefined) return true;
+    if (this.#running - this.#runningWork >= MAX_AHEAD) return false;
+    // A batch due later than an announced follow-up goes first only if the follow-up still makes its deadline.
+    for (const [w, at] of this.#followUps) if (at < c.headDeadline && this.freeAt(now) + c.runMs + w.expectedMs > at) return false;
+    // Behind engine work only (a short step), a lane that launches partial batches on an idle device sends one
+    // now: the device is about to idle, and waiting would cost it a round trip to the host.
+    const full = c.decision!.group!.length >= c.lane!.batchSize || (c.lane!.launchWhenIdle && this.#running === this.#runningWork);
+    return full && c.lane!.earliestStart(now) >= this.freeAt(now);
+  }
+
+  /** Launches a candidate: its due batch (`due`), or the batch it would run (EDF slack spent, or sent ahead). */
+  #launch(c: Candidate, now: number, due = false): void {
+    if (c.work !== undefined) return this.#dispatchWork(c.work, now);
+    this.#dispatch(c.lane!, due ? c.decision!.launch! : c.decision!.group!, now);
   }
 
   /** The launch rule's inputs for `lane` now; a busy device plans the batch it would send ahead. */
@@ -232,6 +302,39 @@ export class DeviceScheduler {
       : undefined;
   }
 
+  #dispatchWork(work: DeviceWork, now: number): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    this.#works.splice(this.#works.indexOf(work), 1);
+    const plannedStart = this.#timeline.dispatch(now, work.expectedMs);
+    if (this.#running === 0) this.#busySince = now;
+    this.#running++;
+    this.#runningWork++;
+    this.#batches++;
+    if (work.followUpDeadline !== undefined) this.#followUps.set(work, work.followUpDeadline);
+    // run() must not reject; a bug there must not stall the device either.
+    void work
+      .run(plannedStart)
+      .catch(() => undefined)
+      .then(() => {
+        this.#followUps.delete(work);
+        this.#runningWork--;
+        this.#settled();
+        this.pump();
+      });
+    this.pump();
+  }
+
+  /** After a launch ended: the next held launch starts now; account the busy time; look again. */
+  #settled(): number {
+    this.#running--;
+    const end = this.#clock.now();
+    // The next held batch starts now: re-anchor instead of trusting the prediction made at dispatch.
+    this.#timeline.complete(end);
+    if (this.#running === 0) this.#busyMs += Math.max(0, end - this.#busySince);
+    return end;
+  }
+
   #dispatch(lane: Lane, items: WorkItem[], now: number): void {
     this.#timer?.cancel();
     this.#timer = undefined;
@@ -246,13 +349,9 @@ export class DeviceScheduler {
     this.#batches++;
     this.#onDispatch({ lane, deviceId: this.device.id, items, expectedMs, at: now, plannedStart });
     const done = (runMs: number | void): void => {
-      this.#running--;
-      const end = this.#clock.now();
-      // The next held batch starts now: re-anchor instead of trusting the prediction made at dispatch.
-      this.#timeline.complete(end);
+      const end = this.#settled();
       // Until the host has the outputs: the worker's messaging and a late host thread count as lateness.
       this.#errors.get(lane)?.observe({ n: items.length, expectedMs, plannedStart, end, runMs: runMs ?? undefined, ahead });
-      if (this.#running === 0) this.#busyMs += Math.max(0, end - this.#busySince);
       lane.onBatchDone();
       this.pump();
     };

@@ -18,8 +18,8 @@ function lane(id: string, batchSize: number, queued: number): Lane {
 }
 
 /** A device free at `free`, running `lanes`, whose batch of `n` of a lane takes `ms(lane, n)`. */
-function device(free: number, lanes: Lane[], ms: (l: Lane, n: number) => number, guard = 0): DeviceScheduler {
-  return { freeAt: () => free, lanes: new Set(lanes), expectedMs: ms, learnedGuardMs: () => guard } as unknown as DeviceScheduler;
+function device(free: number, lanes: Lane[], ms: (l: Lane, n: number) => number, guard = 0, workMs = 0): DeviceScheduler {
+  return { freeAt: () => free, lanes: new Set(lanes), expectedMs: ms, learnedGuardMs: () => guard, queuedWorkMs: () => workMs } as unknown as DeviceScheduler;
 }
 
 const affine = (_l: Lane, n: number): number => 2 + n;
@@ -28,6 +28,8 @@ describe('estimateCompletion (runtime)', () => {
   it('an idle lane on a free device: the free time plus one item', () => {
     const l = lane('a', 4, 0);
     expect(estimateCompletion(l, [device(10, [l], affine)], 0)).toBe(13);
+    // Engine work queued on the device (generation steps) comes first.
+    expect(estimateCompletion(l, [device(10, [l], affine, 0, 4)], 0)).toBe(17);
   });
 
   it('full batches ahead, then the own partial batch, scaled by the input size', () => {

@@ -4,14 +4,15 @@ import type { DeviceScheduler } from './device-scheduler.js';
 
 /**
  * Expected completion time of a new item of `lane` submitted at `now`, from the exact local state, with
- * core's {@link estimateQueueCompletion}: each device's held batches (its timeline), the work other services
- * have queued on the same devices (multi-task), the lane's full batches ahead (spread over its devices,
- * earliest free first), then its own batch, plus the margin the device scheduler learned. `costScale` is
- * the new item's input size relative to the profiled one.
+ * core's {@link estimateQueueCompletion}: each device's held batches (its timeline), the engine work
+ * (generation steps) queued on it, the work other services have queued on the same devices (multi-task), the
+ * lane's full batches ahead (spread over its devices, earliest free first), then its own batch, plus the
+ * margin the device scheduler learned. `costScale` is the new item's input size relative to the profiled one.
  */
 export function estimateCompletion(lane: Lane, schedulers: readonly DeviceScheduler[], now: number, costScale = 1): number {
   const freeAt = schedulers.map((s) => {
-    let t = s.freeAt(now);
+    // Engine work queued on the device (generation steps) runs before or between this lane's batches.
+    let t = s.freeAt(now) + s.queuedWorkMs();
     for (const other of s.lanes) {
       if (other === lane || other.queue.size === 0) continue;
       t += backlogMs(other.queue.size, other.batchSize, s.expectedMs(other, other.batchSize), countDevices(other, schedulers));

@@ -4,6 +4,7 @@ import type { DeviceHandle } from '../devices/device-port.js';
 import type { Logger } from '@epara/core';
 import type { Timers } from '@epara/core';
 import type { ServiceEngine } from './service-engine.js';
+import type { DeviceWorkQueue } from './device-work.js';
 import type { PipelineEngineOptions } from '../parallel/model-parallel-options.js';
 import type { GenerationEngineOptions } from '../generation/generation-options.js';
 import type { GenerationServiceOptions } from '../generation/generation-service.js';
@@ -64,6 +65,11 @@ export interface StatefulOptions {
 export interface EngineContext {
   readonly serviceId: string;
   readonly devices: readonly DeviceHandle[];
+  /**
+   * The schedulers of `devices`, in the same order: queue device work there (a generation engine's
+   * `workQueue`) so that it is ordered with, and seen by, the other services on the device.
+   */
+  readonly workQueues: readonly DeviceWorkQueue[];
   readonly clock: Clock;
   readonly logger: Logger;
   readonly signal?: AbortSignal;

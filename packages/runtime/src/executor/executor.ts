@@ -285,11 +285,12 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
 
   async #loadEngine(service: ExecutorServiceOptions, instanceId: string, slots: DeviceSlot[], plan: Partial<ParallelPlan>, options: LoadOptions): Promise<EngineInstance> {
     const devices = slots.map((s) => s.handle);
+    const workQueues = slots.map((s) => s.scheduler);
     const signal = options.signal as AbortSignal | undefined;
-    const ctx = { serviceId: service.id, devices, clock: this.#o.clock, logger: this.#o.logger, ...(signal ? { signal } : {}) };
+    const ctx = { serviceId: service.id, devices, workQueues, clock: this.#o.clock, logger: this.#o.logger, ...(signal ? { signal } : {}) };
     const built = service.engine
       ? { engine: await service.engine(ctx), generation: undefined }
-      : await buildBuiltinEngine({ service, devices, plan, clock: this.#o.clock, logger: this.#o.logger, ...(signal ? { signal } : {}) });
+      : await buildBuiltinEngine({ service, devices, workQueues, plan, clock: this.#o.clock, logger: this.#o.logger, ...(signal ? { signal } : {}) });
     if (this.#closing) {
       await built.engine.close();
       throw new EparaError('CLOSED', 'the executor closed while the instance loaded');

@@ -8,6 +8,8 @@ import { createStepRunner, type StepRunner } from './step-runner.js';
 import { createTokenChannel } from './token-channel.js';
 import { validateRequest, type GenerationRequest, type Sequence } from './generation-request.js';
 import { shedError } from '../executor/shed-error.js';
+import { directWorkQueue, type DeviceWorkQueue } from '../executor/device-work.js';
+import { nextStepDeadline, stepDeadline } from './step-deadline.js';
 
 /** The streamed tokens of one request. Iterating ends after the last token or throws an `EparaError`. */
 export interface GenerationStream extends AsyncIterable<number> {
@@ -39,6 +41,12 @@ let engines = 0;
  * cannot fit (`DEADLINE_INFEASIBLE`, `OVERLOADED`); a waiting request whose first token can no longer come in
  * time is dropped with `DEADLINE_EXCEEDED`. Every stream ends or errors.
  *
+ * Each step (prefill or decode call) is one unit of device work: with `workQueue` (the device's scheduler,
+ * which an executor passes) it is launched in earliest-deadline order with the other services' batches on the
+ * same device, by a deadline derived from its members' deadlines ({@link stepDeadline}), and it counts in
+ * the device's timeline and busy time. The step-latency estimate learns the device's compute time of each
+ * step, never the time it waited behind other work.
+ *
  * @throws EparaError `INVALID_OPTIONS` naming the bad field.
  * @example
  * ```ts
@@ -56,12 +64,15 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
   readonly #tracker: LatencyTracker;
   readonly #waiting: Sequence[] = [];
   readonly #active: Sequence[] = [];
+  readonly #queue: DeviceWorkQueue;
   #started: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #loop: Promise<void> | undefined;
+  #loopEnded: (() => void) | undefined;
   /** True from the moment a loop is scheduled until it finds nothing to run (cleared in the same tick). */
   #looping = false;
-  #running: { startedAt: number; work: number } | undefined;
+  /** Mean time a step takes on the device beyond its compute (messaging, host thread), ms. */
+  #overheadMs = 0;
   #runner: StepRunner | undefined;
   /** Sequences that joined since the last iteration (a KV-cache runner prefills them). */
   #fresh: Sequence[] = [];
@@ -74,6 +85,7 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
     this.#o = o;
     this.#key = o.key ?? `generation-${++engines}`;
     this.#tracker = createLatencyTracker(o.stepProfile ? { fixed: o.stepProfile } : { kind: 'decode-step' });
+    this.#queue = o.workQueue ?? directWorkQueue(o.clock);
   }
 
   start(options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -91,9 +103,8 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
       this.#runner = createStepRunner({ device: o.device, key: this.#key, padToken: o.padToken, info });
       if (o.calibrate && !o.stepProfile) {
         for (const { work, feeds } of this.#runner.calibrationCalls(o.maxBatch, o.maxSeq)) {
-          const t0 = o.clock.now();
-          await o.device.run(this.#key, feeds, { outputNames: ['logits'] });
-          this.#tracker.observe(work, o.clock.now() - t0);
+          const { runMs } = await o.device.runTimed(this.#key, feeds, { outputNames: ['logits'] });
+          this.#tracker.observe(work, runMs);
         }
       }
     } catch (err) {
@@ -152,7 +163,8 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
     if (this.#looping) return;
     // Started on the next microtask so that requests submitted together join the same first step.
     this.#looping = true;
-    this.#loop = Promise.resolve().then(() => this.#runLoop());
+    this.#loop = new Promise((resolve) => (this.#loopEnded = resolve));
+    void Promise.resolve().then(() => this.#next());
   }
 
   #stepMs(tokens: number): number | undefined {
@@ -174,13 +186,14 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
   }
 
   estimate(request: { promptTokens: number; maxNewTokens: number }, now = this.#o.clock.now()): GenerationEstimate {
+    // The device's own timeline holds the running step and whatever other services' batches it holds.
+    const freeAt = this.#queue.freeAt(now);
     return estimateGeneration(
       {
-        now,
+        now: freeAt,
         maxBatch: this.#o.maxBatch,
         active: this.#active.map((s) => ({ length: s.tokens.length, remainingSteps: s.maxNewTokens - s.generated })),
         waitingAhead: this.#waiting.length,
-        ...(this.#running ? { running: this.#running } : {}),
         stepMs: (work) => this.#stepMs(work) ?? 0,
         ...(this.#runner ? { stepWork: this.#runner.stepWork } : {}),
         ...(this.#runner?.kind === 'kv' ? { prefillWork: this.#runner.prefillWork } : {}),
@@ -190,25 +203,76 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
     );
   }
 
-  async #runLoop(): Promise<void> {
+  /**
+   * One turn of the loop: settle a closing engine's sequences, let waiting ones join, and queue the next step
+   * on the device (or end the loop). Runs right after the previous step, before its device work settles, so
+   * that the scheduler sees the next step when it chooses what runs next.
+   */
+  #next(): void {
     try {
-      for (;;) {
-        if (this.#closing) for (const s of [...this.#active]) this.#leave(s, 'closed', new EparaError('CLOSED', 'generation engine closed'));
-        this.#join();
-        if (this.#active.length === 0) {
-          this.#looping = false;
-          return;
-        }
-        await this.#step();
-      }
+      if (this.#closing) for (const s of [...this.#active]) this.#leave(s, 'closed', new EparaError('CLOSED', 'generation engine closed'));
+      this.#expire();
+      this.#join();
+      if (this.#active.length === 0) return this.#endLoop();
+      const members = [...this.#active];
+      const joined = this.#fresh.filter((s) => s.state === 'active');
+      this.#fresh = [];
+      const expectedMs = this.#stepMs(this.#runner!.workOf(members, joined)) ?? 0;
+      const queuedAt = this.#o.clock.now();
+      const stepMs = expectedMs + this.#overheadMs;
+      const deadline = stepDeadline(members, { now: queuedAt, stepMs });
+      const followUpDeadline = nextStepDeadline(members, joined, { now: queuedAt + stepMs, stepMs }, this.#runner!.kind);
+      this.#queue.enqueueWork({
+        ownerId: this.#key,
+        deadline,
+        expectedMs,
+        ...(followUpDeadline === undefined ? {} : { followUpDeadline }),
+        run: async (plannedStart) => {
+          try {
+            await this.#step(members, joined, { queuedAt, plannedStart, deadline });
+          } catch (err) {
+            return this.#fatal(err);
+          }
+          this.#next();
+        },
+        fail: (error) => {
+          for (const s of members) if (s.state === 'active') this.#leave(s, 'error', error);
+          this.#next();
+        },
+      });
     } catch (err) {
-      // A bug, not a model error (those fail their step): settle everything rather than hang.
-      this.#looping = false;
-      const error = toEparaError(err, 'INTERNAL');
-      this.#o.logger.error({ err: error.message }, 'generation loop failed');
-      for (const s of [...this.#active]) this.#leave(s, 'error', error);
-      for (const s of this.#waiting.splice(0)) this.#reject(s, error);
+      this.#fatal(err);
     }
+  }
+
+  /**
+   * Active sequences that can no longer finish by their deadline, even at the measured compute time of their
+   * remaining steps, leave with `DEADLINE_EXCEEDED`: a late answer is worth nothing, and under EDF a step whose
+   * deadline has passed would go ahead of every other service's work on the device.
+   */
+  #expire(): void {
+    const now = this.#o.clock.now();
+    for (const s of [...this.#active]) {
+      if (!Number.isFinite(s.deadline)) continue;
+      const remaining = s.maxNewTokens - s.generated;
+      const stepMs = this.#stepMs(this.#runner!.stepWork(1, s.tokens.length)) ?? 0;
+      if (now + remaining * stepMs <= s.deadline) continue;
+      this.#leave(s, 'deadline', shedError('DEADLINE_EXCEEDED', 'the generation can no longer finish before its deadline', { deadline: s.deadline, at: now, remainingTokens: remaining }));
+    }
+  }
+
+  #endLoop(): void {
+    this.#looping = false;
+    this.#loopEnded?.();
+  }
+
+  /** A bug, not a model error (those fail their step): settle everything rather than hang. */
+  #fatal(err: unknown): void {
+    const error = toEparaError(err, 'INTERNAL');
+    this.#o.logger.error({ err: error.message }, 'generation loop failed');
+    for (const s of [...this.#active]) this.#leave(s, 'error', error);
+    for (const s of this.#waiting.splice(0)) this.#reject(s, error);
+    this.#endLoop();
   }
 
   /** Between steps: waiting sequences join while slots are free and the step stays within every member's TPOT. */
@@ -234,15 +298,13 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
     }
   }
 
-  async #step(): Promise<void> {
+  async #step(members: readonly Sequence[], joined: readonly Sequence[], at: { queuedAt: number; plannedStart: number; deadline: number }): Promise<void> {
     const o = this.#o;
-    const members = [...this.#active];
-    const joined = this.#fresh.filter((s) => s.state === 'active');
-    this.#fresh = [];
-    const startedAt = o.clock.now();
+    // Sent behind a running batch, the step starts when that one ends, not now.
+    const launchedAt = o.clock.now();
+    const startedAt = Math.max(launchedAt, at.plannedStart);
     const step = ++this.#c.steps;
     this.#c.maxBatchSeen = Math.max(this.#c.maxBatchSeen, members.length);
-    this.#running = { startedAt, work: this.#runner!.stepWork(members.length, Math.max(...members.map((s) => s.tokens.length))) };
     let result;
     try {
       result = await this.#runner!.run(members, joined);
@@ -251,11 +313,14 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
       o.logger.warn({ step, batch: members.length, code: error.code, err: error.message }, 'generation step failed');
       for (const s of members) if (s.state === 'active') this.#leave(s, 'error', error);
       return;
-    } finally {
-      this.#running = undefined;
     }
     const endedAt = o.clock.now();
-    this.#tracker.observe(result.work, endedAt - startedAt);
+    const spanMs = Math.max(0, endedAt - startedAt);
+    const computeMs = result.computeMs ?? spanMs;
+    this.#tracker.observe(result.work, computeMs);
+    // What a step costs beyond compute (messaging, the host's turn), learned from steps that found the device
+    // idle: behind a batch, the span also holds that batch's overrun.
+    if (at.plannedStart <= launchedAt) this.#overheadMs += 0.2 * (Math.max(0, spanMs - computeMs) - this.#overheadMs);
     const advanced = members.filter((s) => result.tokens.has(s));
     for (const s of advanced) {
       if (s.state !== 'active') continue; // aborted while the step ran: its token is discarded
@@ -267,7 +332,7 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
       if (token === o.eosToken) this.#leave(s, 'eos');
       else if (s.generated >= s.maxNewTokens) this.#leave(s, 'length');
     }
-    this.emit('stepCompleted', { step, batch: advanced.length, seqLen: result.seqLen, ids: advanced.map((s) => s.id), startedAt, endedAt });
+    this.emit('stepCompleted', { step, batch: advanced.length, seqLen: result.seqLen, ids: advanced.map((s) => s.id), queuedAt: at.queuedAt, startedAt, endedAt, computeMs, deadline: at.deadline });
   }
 
   #leave(seq: Sequence, reason: LeaveReason, error?: EparaError): void {

@@ -1,11 +1,18 @@
 import { invalidOption, systemClock, type Clock, type LatencyProfile } from '@epara/core';
 import type { DeviceHandle, ModelSource } from '../devices/device-port.js';
+import type { DeviceWorkQueue } from '../executor/device-work.js';
 import { silentLogger, type Logger } from '@epara/core';
 
 /** Options of {@link createGenerationEngine}. Defaults in {@link DEFAULT_GENERATION_OPTIONS}. */
 export interface GenerationEngineOptions {
   /** Device that runs the language model. */
   readonly device: DeviceHandle;
+  /**
+   * Where the engine's steps queue for the device: the device's scheduler when other services share the
+   * device (an executor passes it), so that steps and their batches are launched in one earliest-deadline
+   * order and every estimate on the device sees the steps. @default steps run at once, in order
+   */
+  readonly workQueue?: DeviceWorkQueue;
   /** A causal LM with inputs `input_ids`/`attention_mask` (int64 `[batch, seq]`) and `logits` `[batch, 1|seq, vocab]`. */
   readonly model: ModelSource;
   /** Sequences decoded together in one step. */
@@ -42,6 +49,7 @@ export const DEFAULT_GENERATION_OPTIONS = { calibrate: true, maxWaiting: 64, pad
 /** {@link GenerationEngineOptions} with defaults filled in. */
 export interface ResolvedGenerationOptions {
   readonly device: DeviceHandle;
+  readonly workQueue: DeviceWorkQueue | undefined;
   readonly model: ModelSource;
   readonly maxBatch: number;
   readonly maxSeq: number;
@@ -76,9 +84,11 @@ export function resolveGenerationOptions(options: GenerationEngineOptions): Reso
     if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) invalidOption(field, v, 'a positive finite number of ms');
     return v as number | undefined;
   };
+  if (o.workQueue !== undefined && (typeof o.workQueue?.enqueueWork !== 'function' || typeof o.workQueue.freeAt !== 'function')) invalidOption('workQueue', o.workQueue, 'a DeviceWorkQueue');
   if (o.key !== undefined && (typeof o.key !== 'string' || o.key === '')) invalidOption('key', o.key, 'a non-empty string');
   return {
     device: o.device,
+    workQueue: o.workQueue,
     model: o.model,
     maxBatch: int('maxBatch', o.maxBatch, 1),
     maxSeq: int('maxSeq', o.maxSeq, 2),

@@ -36,6 +36,7 @@ export function createKvCacheRunner({ device, key, padToken, info }: StepRunnerC
     kind: 'kv',
     run: (members, joined) => (joined.length > 0 ? call(joined, true) : call(members, false)),
     release: (seq) => release([seq.id]),
+    workOf: (members, joined) => (joined.length > 0 ? joined.length * Math.max(...joined.map((s) => s.tokens.length)) : members.length),
     stepWork: (batch) => batch,
     prefillWork: (promptTokens) => promptTokens,
     calibrationCalls(maxBatch, maxSeq) {

@@ -10,6 +10,8 @@ export interface StepResult {
   readonly work: number;
   /** Padded input length of the call. */
   readonly seqLen: number;
+  /** Compute time the device reported for the call, ms (messaging and queueing excluded), when it does. */
+  readonly computeMs?: number;
 }
 
 /**
@@ -23,6 +25,8 @@ export interface StepRunner {
   run(members: readonly Sequence[], joined: readonly Sequence[]): Promise<StepResult>;
   /** Forgets a sequence's state (it left the batch). */
   release(seq: Sequence): void;
+  /** Work units of the next {@link StepRunner.run} over `members` (`joined` just entered): its latency key. */
+  workOf(members: readonly Sequence[], joined: readonly Sequence[]): number;
   /** Work units of a step with `batch` sequences of length `length` (and of a prefill of `length` tokens). */
   stepWork(batch: number, length: number): number;
   prefillWork(promptTokens: number): number;

@@ -14,10 +14,13 @@ function createRecomputeRunner({ device, key, padToken }: StepRunnerContext): St
     kind: 'recompute',
     async run(members) {
       const { feeds, seqLen } = buildStepInputs(members.map((s) => s.tokens), padToken);
-      const out = await device.run(key, feeds, { outputNames: ['logits'] });
-      const next = argmaxLastPosition(out['logits']!);
-      return { tokens: new Map(members.map((s, i) => [s, next[i]!])), work: members.length * seqLen, seqLen };
+      // The device's own compute time, so that the step estimate never learns queueing or messaging.
+      const timed = typeof device.runTimed === 'function' ? await device.runTimed(key, feeds, { outputNames: ['logits'] }) : { outputs: await device.run(key, feeds, { outputNames: ['logits'] }) };
+      const next = argmaxLastPosition(timed.outputs['logits']!);
+      const result = { tokens: new Map(members.map((s, i) => [s, next[i]!])), work: members.length * seqLen, seqLen };
+      return 'runMs' in timed ? { ...result, computeMs: timed.runMs } : result;
     },
+    workOf: (members) => members.length * Math.max(...members.map((s) => s.tokens.length)),
     release: () => undefined,
     stepWork: (batch, length) => batch * length,
     prefillWork: (promptTokens) => promptTokens,

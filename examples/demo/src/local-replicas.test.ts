@@ -1,0 +1,56 @@
+import { createProfile, type PlacedInstance, type ServiceSpec } from '@epara/core';
+import { describe, expect, it } from 'vitest';
+import { DEMO_SERVICES, serviceSpec } from './catalog.js';
+import { localReplicas } from './local-replicas.js';
+import { ITEM_BYTES } from './placement.js';
+import { buildWorkload } from './workload.js';
+
+const ids = ['edge-0', 'edge-1', 'edge-2'];
+// One-item times measured on a quiet run (ms): image 6.35, chat 6.8, video 3.19, loop 0.65, vad 0.49.
+const itemMs = { image: 6.35, chat: 6.8, video: 3.19, loop: 0.65, vad: 0.49 } as const;
+const specs: ServiceSpec[] = DEMO_SERVICES.map((d) => serviceSpec(d, createProfile('cpu-1t', [{ batch: 1, ms: itemMs[d.id] }])));
+const inst = (serviceId: string, serverId: string): PlacedInstance => ({
+  instanceId: `${serviceId}/${serverId}/cpu0`,
+  serviceId,
+  serverId,
+  deviceIds: ['cpu0'],
+  plan: { requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 500, memoryPerDeviceBytes: 20 * 2 ** 20, runMs: 10, stages: 1 } as PlacedInstance['plan'],
+});
+// The placement of a quiet run: one instance per service.
+const placed = [inst('chat', 'edge-0'), inst('image', 'edge-0'), inst('video', 'edge-1'), inst('loop', 'edge-2'), inst('vad', 'edge-2')];
+const delaysMs = [
+  [0, 6, 21],
+  [6, 0, 6],
+  [21, 6, 0],
+];
+const context = (load: number, maxShare?: number) => ({
+  specs,
+  workload: buildWorkload({ durationMs: 10_000, load, nodes: 3, seed: 42 }),
+  ids,
+  delaysMs,
+  bytesPerMs: 125_000,
+  itemBytes: ITEM_BYTES,
+  deviceMemoryBytes: 2 * 1024 ** 3,
+  ...(maxShare === undefined ? {} : { maxShare }),
+});
+
+describe('localReplicas (serve demand where it enters)', () => {
+  it('at a load the devices carry easily, every service gets an instance wherever its demand enters', () => {
+    const out = localReplicas(placed, context(2.62));
+    expect(out.slice(0, placed.length)).toEqual(placed);
+    for (const s of ['image', 'chat', 'video', 'loop', 'vad']) expect(new Set(out.filter((p) => p.serviceId === s).map((p) => p.serverId))).toEqual(new Set(ids));
+    expect(out.find((p) => p.serviceId === 'chat' && p.serverId === 'edge-2')!.instanceId).toBe('chat/edge-2/local');
+  });
+
+  it('adds nothing that would push a device past its share of time', () => {
+    expect(localReplicas(placed, context(2.62, 0.01))).toEqual(placed);
+  });
+
+  it('under a heavier load, leaves the busiest device alone; past every device share, adds nothing', () => {
+    const out = localReplicas(placed, context(3.49));
+    expect(out.length).toBeGreaterThan(placed.length);
+    // edge-0 carries most images: its video frames keep going to edge-1.
+    expect(out.some((p) => p.serviceId === 'video' && p.serverId === 'edge-0')).toBe(false);
+    expect(localReplicas(placed, context(12))).toEqual(placed);
+  });
+});

@@ -1,0 +1,88 @@
+import { latencyAt, type PlacedInstance, type ServiceSpec } from '@epara/core';
+import type { DemoServiceId } from './catalog.js';
+import type { Workload } from './workload.js';
+
+/** Largest share of a device's time the demand it would serve may take after a replica is added. */
+export const MAX_DEVICE_SHARE = 0.6;
+
+/** What {@link localReplicas} needs besides the instances. */
+export interface ReplicaContext {
+  readonly specs: readonly ServiceSpec[];
+  readonly workload: Workload;
+  readonly ids: readonly string[];
+  /** Measured one-way delay between nodes, ms (`delaysMs[i][j]`). */
+  readonly delaysMs: readonly (readonly number[])[];
+  /** Link bandwidth, bytes per ms. */
+  readonly bytesPerMs: number;
+  /** Bytes of one item's input per service (what crossing a link costs). */
+  readonly itemBytes: Readonly<Record<DemoServiceId, number>>;
+  /** Memory of each server's one device, bytes. */
+  readonly deviceMemoryBytes: number;
+  /** Largest device share after an addition. @default {@link MAX_DEVICE_SHARE} */
+  readonly maxShare?: number;
+}
+
+/**
+ * Host policy of the demo: serve demand where it enters. Core's placement covers each service's demand with
+ * as few instances as the goodput objective needs; with one device per server that leaves most requests and
+ * stream frames entering at a server without an instance, each paying a round trip over a link (and, on a
+ * small machine, the CPU of copying it through the delaying proxy) for no gain in capacity. This adds a
+ * replica of a service (its first instance's plan) on a server where its demand enters and none runs, most
+ * network time saved first (`entering items/s × (2 × delay to the nearest instance + item bytes / bandwidth)`),
+ * as long as every device stays within `maxShare` of its time — the demand each device would then serve
+ * (what enters where it hosts the service, plus an even share of what enters where no instance runs) × the
+ * measured time of one item alone — and its memory holds the weights.
+ */
+export function localReplicas(instances: readonly PlacedInstance[], c: ReplicaContext): PlacedInstance[] {
+  const maxShare = c.maxShare ?? MAX_DEVICE_SHARE;
+  const out = [...instances];
+  const hosts = (serviceId: string): Set<number> => new Set(out.filter((p) => p.serviceId === serviceId).map((p) => c.ids.indexOf(p.serverId)));
+  const demandAt = (serviceId: string, node: number): number => c.workload.demand[serviceId as DemoServiceId]?.[node] ?? 0;
+  const itemMs = new Map(c.specs.map((s) => [s.id, latencyAt(Object.values(s.profiles)[0]!, 1)]));
+  const shares = (): number[] => {
+    const share = c.ids.map(() => 0);
+    for (const s of c.specs) {
+      const h = [...hosts(s.id)];
+      if (h.length === 0) continue;
+      c.ids.forEach((_, node) => {
+        const ms = (demandAt(s.id, node) * itemMs.get(s.id)!) / 1000;
+        if (h.includes(node)) share[node]! += ms;
+        else for (const at of h) share[at]! += ms / h.length;
+      });
+    }
+    return share;
+  };
+  const memory = (node: number): number => out.filter((p) => p.serverId === c.ids[node]).reduce((a, p) => a + p.plan.memoryPerDeviceBytes, 0);
+  const candidates: { serviceId: string; node: number; value: number }[] = [];
+  for (const s of c.specs) {
+    const h = [...hosts(s.id)];
+    if (h.length === 0) continue;
+    c.ids.forEach((_, node) => {
+      if (h.includes(node) || demandAt(s.id, node) <= 0) return;
+      const delay = Math.min(...h.map((at) => c.delaysMs[node]?.[at] ?? 0));
+      candidates.push({ serviceId: s.id, node, value: demandAt(s.id, node) * (2 * delay + c.itemBytes[s.id as DemoServiceId] / c.bytesPerMs) });
+    });
+  }
+  candidates.sort((a, b) => b.value - a.value || a.node - b.node);
+  // Passes until nothing changes: a replica that relieves a device can make room for one refused before.
+  for (let added = true; added; ) {
+    added = false;
+    for (const cand of [...candidates]) {
+      const template = out.find((p) => p.serviceId === cand.serviceId)!;
+      const serverId = c.ids[cand.node]!;
+      const replica: PlacedInstance = { ...template, serverId, instanceId: `${cand.serviceId}/${serverId}/local` };
+      if (memory(cand.node) + replica.plan.memoryPerDeviceBytes > c.deviceMemoryBytes) continue;
+      const before = Math.max(...shares());
+      out.push(replica);
+      const after = shares();
+      // The replica's device stays within the cap, and no device ends up busier than the cap or the busiest before.
+      if (after[cand.node]! > maxShare || Math.max(...after) > Math.max(maxShare, before)) {
+        out.pop();
+        continue;
+      }
+      candidates.splice(candidates.indexOf(cand), 1);
+      added = true;
+    }
+  }
+  return out;
+}
