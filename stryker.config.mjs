@@ -25,6 +25,24 @@ export const GROUPS = {
   'mesh-sync': ['packages/mesh/src/sync/**/*.ts', 'packages/mesh/src/placement/placement-applier.ts'],
 };
 
+const tests = (pkg, dirs) => dirs.map((d) => `packages/${pkg}/src/${d}/**/*.test.ts`);
+/**
+ * The test files each group's mutants run against (vitest.mutation.config.ts reads them): the tests beside
+ * the group's modules, and the few elsewhere in the package that drive them. Only these load in the dry run;
+ * each mutant then runs only those of them that reach it (per-test coverage).
+ */
+export const TESTS = {
+  'core-scheduling': tests('core', ['scheduling', 'categories', 'profiles', 'model']),
+  'core-allocation': tests('core', ['allocation']),
+  'core-placement': tests('core', ['placement']),
+  'core-routing': tests('core', ['routing', 'view', 'forecast']),
+  'core-support': tests('core', ['errors', 'metrics', 'ports', 'tracing']),
+  runtime: tests('runtime', ['batching', 'streams', 'executor']),
+  'mesh-offload': tests('mesh', ['offload', 'node', 'observability', 'testing']),
+  'mesh-sync': tests('mesh', ['sync', 'placement']),
+  all: ['packages/*/src/**/*.test.ts'],
+};
+
 const group = process.env.MUTATION_GROUP ?? 'all';
 if (group !== 'all' && !(group in GROUPS)) {
   throw new Error(`MUTATION_GROUP=${group}: not one of ${Object.keys(GROUPS).join(', ')}`);
