@@ -159,7 +159,7 @@ describe('RequestHandler paths', () => {
   });
 
   it('a silent peer is given up at the deadline plus the grace, not before', async () => {
-    const { clock, timers, handler, sent } = setup(['b']);
+    const { timers, handler, sent } = setup(['b']);
     const p = handler.handle(request({ deadline: 50 }));
     expect(sent).toHaveLength(1);
     timers.advance(149);
