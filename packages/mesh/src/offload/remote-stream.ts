@@ -24,7 +24,8 @@ export class RemoteStream implements MeshStream {
   #answered = 0;
   #closed = false;
   #summary: StreamSummary | undefined;
-  #onSummary: ((s: StreamSummary) => void) | undefined;
+  /** Every `close()` waiting for the summary (a second close must not replace the first's wait). */
+  readonly #onSummary: ((s: StreamSummary) => void)[] = [];
 
   constructor(init: { streamId: number; peer: ServerId; send: (m: OffloadMessage) => void }) {
     this.#streamId = init.streamId;
@@ -53,7 +54,7 @@ export class RemoteStream implements MeshStream {
         this.#fail(new EparaError('PEER_UNAVAILABLE', 'stream link is gone'));
       }
     }
-    return this.#summary ?? new Promise<StreamSummary>((resolve) => (this.#onSummary = resolve));
+    return this.#summary ?? new Promise<StreamSummary>((resolve) => this.#onSummary.push(resolve));
   }
 
   /** A `stream-result` or the peer's `stream-close` for this stream. */
@@ -97,6 +98,6 @@ export class RemoteStream implements MeshStream {
     if (this.#summary) return;
     this.#summary = { ...this.#counts };
     this.#results.end();
-    this.#onSummary?.(this.#summary);
+    for (const resolve of this.#onSummary.splice(0)) resolve(this.#summary);
   }
 }

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { createManualClock, EparaError } from '@epara/core';
+import type { NamedTensors } from '@epara/core';
+import { InboundRequests } from './inbound-requests.js';
+import type { OffloadMessage } from './offload-messages.js';
+import type { HandledRequest } from './request-handler.js';
+
+const x: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of(1) } };
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+};
+
+/** Inbound requests whose handler the test settles by hand. */
+function setup(o: { hopLimit?: number; failReply?: boolean } = {}) {
+  const clock = createManualClock(1000);
+  const handled: { r: HandledRequest; resolve: (v: NamedTensors) => void; reject: (e: unknown) => void }[] = [];
+  const replies: { linkId: string; m: OffloadMessage }[] = [];
+  const inbound = new InboundRequests({
+    clock,
+    handle: (r) => new Promise((resolve, reject) => handled.push({ r, resolve, reject })),
+    reply: (linkId, m) => {
+      if (o.failReply) throw new Error('link gone');
+      replies.push({ linkId, m });
+    },
+    maxBudgetMs: 500,
+    hopLimit: o.hopLimit ?? 3,
+  });
+  return { clock, inbound, handled, replies };
+}
+
+const submit = (requestId: number, o: Partial<Extract<OffloadMessage, { type: 'submit' }>> = {}): Extract<OffloadMessage, { type: 'submit' }> => ({
+  type: 'submit', requestId, serviceId: 's', inputs: x, budgetMs: 200, hops: 1, maxHops: 3, visited: ['a'], priority: 2, ...o,
+});
+
+describe('InboundRequests', () => {
+  it('runs a forwarded request with a deadline rebuilt from the budget, the sender on visited, and answers its result', async () => {
+    const { inbound, handled, replies } = setup();
+    inbound.onSubmit('L1', 'b', submit(5));
+    expect(inbound.size).toBe(1);
+    expect(handled[0]!.r).toMatchObject({ serviceId: 's', inputs: x, deadline: 1200, hops: 1, visited: ['a', 'b'], priority: 2 });
+    expect(handled[0]!.r.signal?.aborted).toBe(false);
+    handled[0]!.resolve(x);
+    await flush();
+    expect(replies).toEqual([{ linkId: 'L1', m: { type: 'result', requestId: 5, outputs: x } }]);
+    expect(inbound.size).toBe(0);
+  });
+
+  it('a repeated submit of a running request is ignored; the same id on another link is another request', () => {
+    const { inbound, handled } = setup();
+    inbound.onSubmit('L1', 'b', submit(5));
+    inbound.onSubmit('L1', 'b', submit(5));
+    inbound.onSubmit('L2', 'c', submit(5));
+    expect(handled).toHaveLength(2);
+    expect(inbound.size).toBe(2);
+  });
+
+  it('clamps the budget to [0, maxBudgetMs] and keeps visited when the sender is on it', () => {
+    const { inbound, handled } = setup();
+    inbound.onSubmit('L1', 'b', submit(1, { budgetMs: 10_000, visited: ['b'] }));
+    inbound.onSubmit('L1', 'b', submit(2, { budgetMs: -50 }));
+    expect(handled[0]!.r).toMatchObject({ deadline: 1500, visited: ['b'] });
+    expect(handled[1]!.r.deadline).toBe(1000);
+  });
+
+  it("the sender's smaller hop limit binds: hops are moved up by the difference; a larger one changes nothing", () => {
+    const { inbound, handled } = setup({ hopLimit: 3 });
+    inbound.onSubmit('L1', 'b', submit(1, { hops: 1, maxHops: 2 }));
+    inbound.onSubmit('L1', 'b', submit(2, { hops: 1, maxHops: 5 }));
+    expect(handled.map((h) => h.r.hops)).toEqual([2, 1]);
+  });
+
+  it('a failure is answered as a typed error', async () => {
+    const { inbound, handled, replies } = setup();
+    inbound.onSubmit('L1', 'b', submit(5));
+    handled[0]!.reject(new EparaError('OVERLOADED', 'full'));
+    await flush();
+    expect(replies).toEqual([{ linkId: 'L1', m: { type: 'error', requestId: 5, error: expect.objectContaining({ code: 'OVERLOADED' }) } }]);
+  });
+
+  it('cancel aborts the request with ABORTED and its late outcome is not answered', async () => {
+    const { inbound, handled, replies } = setup();
+    inbound.onSubmit('L1', 'b', submit(5));
+    inbound.onSubmit('L1', 'b', submit(6));
+    inbound.onCancel('L1', 5);
+    inbound.onCancel('L1', 99); // unknown: nothing
+    const signal = handled[0]!.r.signal as AbortSignal;
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toMatchObject({ code: 'ABORTED' });
+    expect(handled[1]!.r.signal?.aborted).toBe(false);
+    handled[0]!.resolve(x);
+    await flush();
+    expect(replies).toEqual([]);
+    expect(inbound.size).toBe(1);
+  });
+
+  it("a closed link aborts only that link's requests with PEER_UNAVAILABLE", () => {
+    const { inbound, handled } = setup();
+    inbound.onSubmit('L1', 'b', submit(1));
+    inbound.onSubmit('L10', 'c', submit(2));
+    inbound.onLinkClosed('L1');
+    expect((handled[0]!.r.signal as AbortSignal).reason).toMatchObject({ code: 'PEER_UNAVAILABLE' });
+    expect(handled[1]!.r.signal?.aborted).toBe(false);
+  });
+
+  it('close answers every running request with CLOSED on its link, aborts it, and forgets it', async () => {
+    const { inbound, handled, replies } = setup();
+    inbound.onSubmit('L#1', 'b', submit(1));
+    inbound.onSubmit('L2', 'c', submit(2));
+    inbound.close();
+    expect(inbound.size).toBe(0);
+    expect(replies).toEqual([
+      { linkId: 'L#1', m: { type: 'error', requestId: 1, error: expect.objectContaining({ code: 'CLOSED' }) } },
+      { linkId: 'L2', m: { type: 'error', requestId: 2, error: expect.objectContaining({ code: 'CLOSED' }) } },
+    ]);
+    expect(handled.every((h) => h.r.signal?.aborted)).toBe(true);
+    expect((handled[0]!.r.signal as AbortSignal).reason).toMatchObject({ code: 'CLOSED' });
+    handled[0]!.resolve(x);
+    await flush();
+    expect(replies).toHaveLength(2);
+  });
+
+  it('a link that is gone when answering or closing does not throw', async () => {
+    const { inbound, handled } = setup({ failReply: true });
+    inbound.onSubmit('L1', 'b', submit(1));
+    inbound.onSubmit('L1', 'b', submit(2));
+    handled[0]!.resolve(x);
+    await flush();
+    expect(() => inbound.close()).not.toThrow();
+    expect(inbound.size).toBe(0);
+  });
+});

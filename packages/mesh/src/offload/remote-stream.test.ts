@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { EparaError } from '@epara/core';
+import type { NamedTensors, StreamResult } from '@epara/core';
+import type { OffloadMessage } from './offload-messages.js';
+import { RemoteStream } from './remote-stream.js';
+
+const frame = (v: number): NamedTensors => ({ x: { type: 'float32', dims: [1], data: Float32Array.of(v) } });
+
+function open(sendFails: () => EparaError | Error | undefined = () => undefined) {
+  const sent: OffloadMessage[] = [];
+  const stream = new RemoteStream({
+    streamId: 7,
+    peer: 'b',
+    send: (m) => {
+      const err = sendFails();
+      if (err) throw err;
+      sent.push(m);
+    },
+  });
+  return { stream, sent };
+}
+
+async function drain(stream: RemoteStream): Promise<StreamResult[]> {
+  const out: StreamResult[] = [];
+  for await (const r of stream) out.push(r);
+  return out;
+}
+
+describe('RemoteStream', () => {
+  it('is named after its peer and stream id, and sends frames numbered from 0 on the stream id', () => {
+    const { stream, sent } = open();
+    expect(stream.id).toBe('b/7');
+    expect(stream.pinnedTo).toBe('b');
+    expect(stream.push(frame(1))).toBe(0);
+    expect(stream.push(frame(2))).toBe(1);
+    expect(sent).toEqual([
+      { type: 'stream-frame', requestId: 7, seq: 0, inputs: frame(1) },
+      { type: 'stream-frame', requestId: 7, seq: 1, inputs: frame(2) },
+    ]);
+  });
+
+  it('delivers results in order, ignores out-of-order or repeated ones, and counts completed and dropped', async () => {
+    const { stream, sent } = open();
+    stream.push(frame(1));
+    stream.push(frame(2));
+    stream.push(frame(3));
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 1, ok: true, outputs: frame(20), latencyMs: 4 }); // early: ignored
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 0, ok: true, outputs: frame(10), latencyMs: 3 });
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 0, ok: true, outputs: frame(11), latencyMs: 3 }); // repeat: ignored
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 1, ok: false, error: new EparaError('DEADLINE_EXCEEDED', 'late') });
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 2, ok: true, outputs: frame(30), latencyMs: 5 });
+    const closing = stream.close();
+    expect(sent.at(-1)).toEqual({ type: 'stream-close', requestId: 7, reason: 'closed by the client' });
+    expect(stream.settled).toBe(false);
+    stream.onMessage({ type: 'stream-close', requestId: 7, reason: 'closed' });
+    await expect(closing).resolves.toEqual({ pushed: 3, completed: 2, dropped: 1 });
+    expect(stream.settled).toBe(true);
+    const results = await drain(stream);
+    expect(results.map((r) => [r.seq, r.ok])).toEqual([[0, true], [1, false], [2, true]]);
+    expect(results[0]).toEqual({ seq: 0, ok: true, outputs: frame(10), latencyMs: 3 });
+    expect(results[1]).toMatchObject({ ok: false, error: { code: 'DEADLINE_EXCEEDED' } });
+  });
+
+  it('a result after the stream settled is ignored', async () => {
+    const { stream } = open();
+    stream.push(frame(1));
+    stream.onMessage({ type: 'stream-close', requestId: 7, reason: 'closed' });
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 0, ok: true, outputs: frame(10), latencyMs: 3 });
+    expect(await drain(stream)).toEqual([]);
+    await expect(stream.close()).resolves.toEqual({ pushed: 1, completed: 0, dropped: 0 });
+  });
+
+  it('the peer going down settles every unanswered frame with PEER_UNAVAILABLE, once, and ends iteration', async () => {
+    const { stream } = open();
+    stream.push(frame(1));
+    stream.push(frame(2));
+    stream.push(frame(3));
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 0, ok: true, outputs: frame(10), latencyMs: 3 });
+    stream.onPeerDown();
+    stream.onPeerDown();
+    expect(stream.settled).toBe(true);
+    const results = await drain(stream);
+    expect(results.map((r) => r.seq)).toEqual([0, 1, 2]);
+    expect(results.slice(1)).toEqual([
+      { seq: 1, ok: false, error: expect.objectContaining({ code: 'PEER_UNAVAILABLE', details: { peer: 'b' } }) },
+      { seq: 2, ok: false, error: expect.objectContaining({ code: 'PEER_UNAVAILABLE' }) },
+    ]);
+    await expect(stream.close()).resolves.toEqual({ pushed: 3, completed: 1, dropped: 2 });
+    expect(() => stream.push(frame(4))).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+  });
+
+  it("the peer's error message fails the stream with that error", async () => {
+    const { stream } = open();
+    stream.push(frame(1));
+    stream.onMessage({ type: 'error', requestId: 7, error: new EparaError('OVERLOADED', 'full') });
+    const results = await drain(stream);
+    expect(results).toEqual([{ seq: 0, ok: false, error: expect.objectContaining({ code: 'OVERLOADED' }) }]);
+    await expect(stream.close()).resolves.toEqual({ pushed: 1, completed: 0, dropped: 1 });
+  });
+
+  it('push after close throws CLOSED and sends nothing; close twice sends one stream-close and both settle', async () => {
+    const { stream, sent } = open();
+    const first = stream.close();
+    const second = stream.close();
+    expect(() => stream.push(frame(1))).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    expect(sent).toEqual([{ type: 'stream-close', requestId: 7, reason: 'closed by the client' }]);
+    stream.onMessage({ type: 'stream-close', requestId: 7, reason: 'closed' });
+    await expect(first).resolves.toEqual({ pushed: 0, completed: 0, dropped: 0 });
+    await expect(second).resolves.toEqual({ pushed: 0, completed: 0, dropped: 0 });
+    expect(stream.settled).toBe(true);
+  });
+
+  it('a link that fails on push settles the frame with the typed error (or PEER_UNAVAILABLE for a plain one)', async () => {
+    let fail: EparaError | Error | undefined;
+    const { stream } = open(() => fail);
+    fail = new EparaError('RATE_LIMITED', 'slow down');
+    expect(stream.push(frame(1))).toBe(0);
+    expect(stream.settled).toBe(true);
+    expect(await drain(stream)).toEqual([{ seq: 0, ok: false, error: expect.objectContaining({ code: 'RATE_LIMITED' }) }]);
+
+    const other = open(() => new Error('socket gone')).stream;
+    other.push(frame(1));
+    expect(await drain(other)).toEqual([{ seq: 0, ok: false, error: expect.objectContaining({ code: 'PEER_UNAVAILABLE' }) }]);
+  });
+
+  it('a link that fails on close settles the stream with PEER_UNAVAILABLE', async () => {
+    let fail: Error | undefined;
+    const { stream } = open(() => fail);
+    stream.push(frame(1));
+    fail = new Error('socket gone');
+    await expect(stream.close()).resolves.toEqual({ pushed: 1, completed: 0, dropped: 1 });
+    expect(await drain(stream)).toEqual([{ seq: 0, ok: false, error: expect.objectContaining({ code: 'PEER_UNAVAILABLE' }) }]);
+  });
+});

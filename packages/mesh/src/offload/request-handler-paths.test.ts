@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { createManualClock, EparaError, silentLogger } from '@epara/core';
+import type { ClusterView, NamedTensors, ServerEntry } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
+import { createFakeExecutor } from '../testing/fake-executor.js';
+import type { OffloadMessage } from './offload-messages.js';
+import { RequestHandler } from './request-handler.js';
+
+const x: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of(1) } };
+const peer = (id: string, waitMs = 0): ServerEntry => ({
+  serverId: id, epoch: 1, version: 1, updatedAt: 0, alive: true, load: 0, freeMemoryBytes: 0, arrivalRates: {},
+  instances: [{ instanceId: `${id}/s`, serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs, runMs: 5 }],
+});
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+};
+
+/** A handler on `a` whose view holds `peers`; `down` lists peers whose link refuses to send. */
+function setup(peers: string[], o: { hosted?: boolean; down?: string[] } = {}) {
+  const clock = createManualClock(0);
+  const timers = createManualTimers(clock);
+  const sent: { to: string; m: OffloadMessage }[] = [];
+  const events = { offloaded: [] as { to: string; hops: number; retry: boolean }[], rejected: [] as string[], local: [] as string[] };
+  const view: ClusterView = { entries: Object.fromEntries(peers.map((p, i) => [p, peer(p, i)])) };
+  const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 5 } }, hosted: o.hosted ? ['s'] : [], clock, timers });
+  let id = 1;
+  const handler = new RequestHandler({
+    selfId: 'a', clock, timers, executor, view: () => view,
+    hopLimit: 2, guardMs: 10, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
+    send: (to, m) => {
+      if (o.down?.includes(to)) throw new EparaError('PEER_UNAVAILABLE', 'no link');
+      sent.push({ to, m });
+    },
+    logger: silentLogger,
+    hooks: {
+      offloaded: (e) => void events.offloaded.push({ to: e.to, hops: e.hops, retry: e.retry }),
+      rejected: (e) => void events.rejected.push(e.code),
+      ranLocally: (s) => void events.local.push(s),
+    },
+  });
+  return { clock, timers, sent, events, handler, executor };
+}
+
+const request = (o: Partial<Parameters<RequestHandler['handle']>[0]> = {}) => ({ serviceId: 's', inputs: x, deadline: 1000, hops: 0, visited: [], ...o });
+
+describe('RequestHandler paths', () => {
+  it('an already aborted request is rejected ABORTED before routing, and nothing is sent', async () => {
+    const { sent, handler } = setup(['b']);
+    const c = new AbortController();
+    c.abort();
+    await expect(handler.handle(request({ signal: c.signal }))).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(sent).toEqual([]);
+  });
+
+  it('runs locally when the service is hosted here, and reports it', async () => {
+    const { events, handler, timers } = setup([], { hosted: true });
+    const p = handler.handle(request({ priority: 3 }));
+    timers.advance(50);
+    await expect(p).resolves.toBeDefined();
+    expect(events.local).toEqual(['s']);
+  });
+
+  it('a routing rejection is reported to the node and rejects with its code, naming the service and server', async () => {
+    const { events, handler } = setup([]);
+    await expect(handler.handle(request())).rejects.toMatchObject({ code: 'NO_INSTANCE', details: { serviceId: 's', server: 'a' } });
+    expect(events.rejected).toEqual(['NO_INSTANCE']);
+  });
+
+  it('malformed inputs reject as INVALID_INPUT instead of throwing', async () => {
+    const { handler } = setup(['b']);
+    const bad = { x: { type: 'float32', dims: [2], data: 'nope' } } as unknown as NamedTensors;
+    await expect(handler.handle(request({ inputs: bad }))).rejects.toBeInstanceOf(EparaError);
+  });
+
+  it('a candidate whose link refuses is skipped for the next; the offload is reported once, not as a retry', async () => {
+    const { sent, events, handler } = setup(['b', 'c'], { down: ['b'] });
+    const p = handler.handle(request());
+    expect(sent.map((s) => s.to)).toEqual(['c']);
+    expect(events.offloaded).toEqual([{ to: 'c', hops: 1, retry: false }]);
+    handler.onResponse('c', { type: 'result', requestId: sent[0]!.m.requestId!, outputs: x });
+    await expect(p).resolves.toBe(x);
+  });
+
+  it('when no candidate can be reached the request rejects PEER_UNAVAILABLE listing them', async () => {
+    const { handler } = setup(['b', 'c'], { down: ['b', 'c'] });
+    const err = await handler.handle(request()).catch((e: EparaError) => e);
+    expect(err).toMatchObject({ code: 'PEER_UNAVAILABLE' });
+    expect([...((err as EparaError).details!['candidates'] as string[])].sort()).toEqual(['b', 'c']);
+  });
+
+  it('a response from another peer than the one asked, or for an unknown id, is ignored', async () => {
+    const { sent, handler } = setup(['b', 'c']);
+    const p = handler.handle(request());
+    const first = sent[0]!;
+    const other = first.to === 'b' ? 'c' : 'b';
+    handler.onResponse(other, { type: 'result', requestId: first.m.requestId!, outputs: x });
+    handler.onResponse(first.to, { type: 'result', requestId: 999, outputs: x });
+    handler.onResponse(first.to, { type: 'result', outputs: x });
+    expect(handler.outstanding).toBe(1);
+    handler.onResponse(first.to, { type: 'result', requestId: first.m.requestId!, outputs: x });
+    await expect(p).resolves.toBe(x);
+  });
+
+  it.each(['PEER_UNAVAILABLE', 'CLOSED', 'UNAUTHENTICATED', 'RATE_LIMITED', 'PROTOCOL_ERROR'])('a peer answering %s is retried on another peer, reported as a retry', async (code) => {
+    const { sent, events, handler } = setup(['b', 'c']);
+    const p = handler.handle(request());
+    const first = sent[0]!;
+    handler.onResponse(first.to, { type: 'error', requestId: first.m.requestId!, error: new EparaError(code as 'CLOSED', 'x') });
+    await flush();
+    expect(sent).toHaveLength(2);
+    const second = sent[1]!;
+    expect(second.to).not.toBe(first.to);
+    expect(second.m).toMatchObject({ type: 'submit', visited: ['a', first.to] });
+    expect(events.offloaded.map((e) => e.retry)).toEqual([false, true]);
+    handler.onResponse(second.to, { type: 'result', requestId: second.m.requestId!, outputs: x });
+    await expect(p).resolves.toBe(x);
+  });
+
+  it('a peer failing with no time left beyond the guard rejects DEADLINE_INFEASIBLE instead of retrying', async () => {
+    const { clock, sent, handler } = setup(['b', 'c']);
+    const p = handler.handle(request({ deadline: 100 }));
+    clock.set(90); // 10 ms left, guard 10 ms
+    handler.onPeerDown(sent[0]!.to);
+    await expect(p).rejects.toMatchObject({ code: 'DEADLINE_INFEASIBLE', details: { peer: sent[0]!.to } });
+    expect(sent).toHaveLength(1);
+  });
+
+  it('a peer failing after close rejects CLOSED', async () => {
+    const { sent, handler } = setup(['b', 'c']);
+    const p = handler.handle(request());
+    const first = sent[0]!;
+    handler.close();
+    await expect(p).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(sent.at(-1)).toEqual({ to: first.to, m: { type: 'cancel', requestId: first.m.requestId, reason: 'node closed' } });
+    handler.onPeerDown(first.to); // nothing outstanding: no effect
+    expect(handler.outstanding).toBe(0);
+  });
+
+  it('the caller aborting while offloaded cancels at the peer and rejects ABORTED; the timer no longer fires', async () => {
+    const { timers, sent, handler } = setup(['b']);
+    const c = new AbortController();
+    const p = handler.handle(request({ signal: c.signal }));
+    c.abort();
+    await expect(p).rejects.toMatchObject({ code: 'ABORTED', details: { peer: 'b' } });
+    expect(sent.map((s) => s.m)).toEqual([expect.objectContaining({ type: 'submit' }), { type: 'cancel', requestId: sent[0]!.m.requestId, reason: 'aborted by the caller' }]);
+    expect(handler.outstanding).toBe(0);
+    timers.advance(5000);
+    expect(sent).toHaveLength(2);
+  });
+
+  it('a result removes the abort listener: aborting afterwards sends no cancel', async () => {
+    const { sent, handler } = setup(['b']);
+    const c = new AbortController();
+    const p = handler.handle(request({ signal: c.signal }));
+    handler.onResponse('b', { type: 'result', requestId: sent[0]!.m.requestId!, outputs: x });
+    await expect(p).resolves.toBe(x);
+    c.abort();
+    expect(sent).toHaveLength(1);
+  });
+
+  it('a silent peer is given up at the deadline plus the grace, not before', async () => {
+    const { timers, handler, sent } = setup(['b']);
+    const p = handler.handle(request({ deadline: 50 }));
+    expect(sent).toHaveLength(1);
+    timers.advance(149);
+    expect(handler.outstanding).toBe(1);
+    timers.advance(1);
+    await expect(p).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED', details: { peer: 'b' } });
+  });
+});
