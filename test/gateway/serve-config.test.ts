@@ -43,6 +43,16 @@ describe('epara serve config', () => {
     expect(problems(base.replace('maxBatch: 8', 'maxBatch: 8\n    batchSize: 3'))[0]!.message).toMatch(/batchSize/);
   });
 
+  it('reads the device fields by their former names too (kind for provider, deviceId for ordinal)', () => {
+    const json = (device: object): string =>
+      JSON.stringify({ node: { id: 'j' }, security: { insecure: true }, devices: [{ id: 'g0', ...device }], services: [{ id: 's', model: 'm.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 50 }, devices: ['g0'] }] });
+    expect(parseServeConfig(json({ kind: 'cuda', deviceId: 1 })).devices[0]).toMatchObject({ id: 'g0', provider: 'cuda', ordinal: 1 });
+    expect(parseServeConfig(json({ provider: 'cuda', ordinal: 2 })).devices[0]).toMatchObject({ provider: 'cuda', ordinal: 2 });
+    const plain = parseServeConfig(json({})).devices[0]!;
+    expect(plain).toMatchObject({ provider: 'cpu' });
+    expect('ordinal' in plain || 'kind' in plain || 'deviceId' in plain).toBe(false);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     const p = problems('node:\n  id: [unclosed\n');
     expect(p[0]!.field).toBe('(syntax)');

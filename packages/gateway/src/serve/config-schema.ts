@@ -45,8 +45,15 @@ const device = z
     ordinal: z.number().int().min(0).optional().describe('the CUDA device index'),
     threads: z.number().int().min(1).default(1),
     memoryBytes: z.number().positive().optional(),
+    kind: z.enum(['cpu', 'cuda']).optional().describe('deprecated: the former name of provider'),
+    deviceId: z.number().int().min(0).optional().describe('deprecated: the former name of ordinal'),
   })
-  .strict();
+  .strict()
+  // Files written before the rename keep working: `kind` was the provider, `deviceId` the ordinal.
+  .transform(({ kind, deviceId, ...d }) => {
+    const ordinal = d.ordinal ?? deviceId;
+    return { ...d, provider: kind ?? d.provider, ...(ordinal !== undefined ? { ordinal } : {}) };
+  });
 
 /** The schema of an `epara serve` config file (YAML or JSON). */
 export const serveConfigSchema = z

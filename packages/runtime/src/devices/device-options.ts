@@ -2,6 +2,7 @@ import { invalidOption } from '@epara/core';
 import { silentLogger, type Logger } from '@epara/core';
 import type { BackendSpec } from './backend.js';
 import type { DeviceOptions } from './device-port.js';
+import { withRenamedDeviceFields } from './renamed-device-fields.js';
 
 /** Defaults of {@link DeviceOptions}. */
 export const DEFAULT_DEVICE_OPTIONS = {
@@ -36,7 +37,7 @@ export interface ResolvedDeviceOptions {
  */
 export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): ResolvedDeviceOptions {
   if (typeof options !== 'object' || options === null) invalidOption(field, options, 'an object');
-  const o = options;
+  const o = withRenamedDeviceFields(options, field);
   if (typeof o.id !== 'string' || o.id === '') invalidOption(`${field}.id`, o.id, 'a non-empty string');
   const provider = o.provider ?? DEFAULT_DEVICE_OPTIONS.provider;
   if (provider !== 'cpu' && provider !== 'cuda') invalidOption(`${field}.provider`, provider, "'cpu' or 'cuda'");

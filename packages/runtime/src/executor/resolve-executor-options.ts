@@ -4,6 +4,7 @@ import { createSystemTimers, type Timers } from '@epara/core';
 import { hrClock } from './hr-clock.js';
 import type { BackendSpec } from '../devices/backend.js';
 import { isStaged } from './builtin-engines.js';
+import { withRenamedDeviceFields } from '../devices/renamed-device-fields.js';
 import {
   DEFAULT_EXECUTOR_OPTIONS,
   type ExecutorDeviceOptions,
@@ -36,7 +37,8 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
   if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
   if (!Array.isArray(options.devices) || options.devices.length === 0) invalidOption('devices', options.devices, 'a non-empty array');
   const ids = new Set<string>();
-  const devices = options.devices.map((d, i) => {
+  const devices = options.devices.map((given, i) => {
+    const d = typeof given === 'object' && given !== null ? withRenamedDeviceFields(given, `devices[${i}]`) : given;
     if (typeof d?.id !== 'string' || d.id === '') invalidOption(`devices[${i}].id`, d?.id, 'a non-empty string');
     if (ids.has(d.id)) invalidOption(`devices[${i}].id`, d.id, 'unique');
     ids.add(d.id);

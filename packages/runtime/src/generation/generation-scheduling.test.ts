@@ -41,7 +41,7 @@ function fakeDevice(computeMs: number) {
   };
   const device = Object.assign(new EventEmitter(), {
     id: 'd0',
-    kind: 'cpu',
+    provider: 'cpu' as const,
     threads: 1,
     memoryBytes: Infinity,
     loadModel: async () => info,
