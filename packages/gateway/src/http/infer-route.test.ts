@@ -67,6 +67,15 @@ describe('infer route on node:http', () => {
     expect(JSON.parse(res.body).error).toMatch(/larger than the limit of 4096 bytes/);
   });
 
+  it('answers a declared body over the limit 413 after reading it, so a client still sending gets the answer, not a reset', async () => {
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(new URL('/v2/models/echo/infer', http), { method: 'POST', body: Buffer.alloc(2 * 1024 * 1024, 32), headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(413);
+      expect(res.headers.get('connection')).not.toBe('close');
+      expect(((await res.json()) as { error: string }).error).toMatch(/larger than the limit of 4096 bytes/);
+    }
+  });
+
   it('answers an unknown model 404 and an empty body 400, and leaves other methods to the router', async () => {
     const unknown = await fetch(new URL('/v2/models/nope/infer', http), { method: 'POST', body });
     expect(unknown.status).toBe(404);

@@ -71,7 +71,7 @@ export class InferRoute {
     const declared = req.headers['content-length'];
     const length = declared === undefined ? undefined : Number(declared);
     if (length !== undefined && length > this.maxBodyBytes) {
-      tooLarge(this, req, res);
+      tooLarge(this, req, res, length);
       return true;
     }
     const x: Exchange = { route: this, req, res, name: path.name, version: path.version, body: Buffer.allocUnsafe(length ?? 0), filled: 0, failed: false, abort: undefined, answered: false };
@@ -90,7 +90,8 @@ function onData(this: IncomingMessage & Carrier, chunk: Buffer): void {
   if (x.filled + chunk.length > x.body.length) {
     if (x.filled + chunk.length > max) {
       x.failed = true;
-      tooLarge(x.route, x.req, x.res);
+      // No declared length: the rest could be endless, so the answer closes the connection.
+      tooLarge(x.route, x.req, x.res, Number.POSITIVE_INFINITY);
       return;
     }
     const grown = Buffer.allocUnsafe(Math.max(x.filled + chunk.length, Math.min(max, x.body.length * 2)));
@@ -144,9 +145,16 @@ function traceHeaders(h: Readonly<Record<string, string>>): string[] {
   return out;
 }
 
-function tooLarge(route: InferRoute, req: IncomingMessage, res: ServerResponse): void {
-  // The rest of the body is not read: the answer closes the connection.
-  sendJson({ route, res }, 413, { error: `request body is larger than the limit of ${route.maxBodyBytes} bytes`, code: 'INVALID_INPUT' }, ['connection', 'close']);
+/**
+ * Declared bodies up to this size are read and discarded after a 413, so the client finishes sending and reads
+ * the answer (closing at once resets the connection under a client still writing: it sees `EPIPE`, not the
+ * 413); larger ones get the answer with `Connection: close`, and the connection closes once it is written.
+ */
+const LINGER_MAX_BYTES = 64 * 1024 * 1024;
+
+function tooLarge(route: InferRoute, req: IncomingMessage, res: ServerResponse, declared: number): void {
+  const linger = declared <= LINGER_MAX_BYTES;
+  sendJson({ route, res }, 413, { error: `request body is larger than the limit of ${route.maxBodyBytes} bytes`, code: 'INVALID_INPUT' }, linger ? [] : ['connection', 'close']);
   req.resume();
 }
 
