@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isEparaError, type NamedTensors } from '@epara/core';
+import type { NamedTensors } from '@epara/core';
 import { createDevice, fakeModelBytes, type DeviceHandle, type TimedRun, type WorkerRestartedEvent } from '@epara/runtime';
 import { models, seededFloats } from '../fixtures/models.js';
+import { codeOf } from './helpers.js';
 
 /*
  * The input slab data path: batches stacked in place into reusable slabs lent to the worker, checked against
@@ -20,13 +21,6 @@ const crashModel = fakeModelBytes({
   crashMode: 'exit',
 });
 const pair = (a: number): NamedTensors => ({ x: { type: 'float32', dims: [1, 2], data: new Float32Array([a, 1]) } });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  return p.then(
-    () => 'resolved',
-    (err: unknown) => (isEparaError(err) ? err.code : `untyped: ${String(err)}`),
-  );
-}
 
 function runBatch(d: DeviceHandle, key: string, items: readonly NamedTensors[]): Promise<TimedRun> {
   if (!d.runBatch) throw new Error('createDevice devices run batches');

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isEparaError, type NamedTensors } from '@epara/core';
+import type { NamedTensors } from '@epara/core';
 import { createDevice, fakeModelBytes, type DeviceHandle, type KnownOutput, type TimedRun, type WorkerRestartedEvent } from '@epara/runtime';
 import { models, seededFloats } from '../fixtures/models.js';
+import { codeOf, values } from './helpers.js';
 
 /*
  * Outputs written into the batch's slab: the backend fills pre-allocated views behind the inputs, the device
@@ -17,19 +18,10 @@ const AXES = { x: 0 };
 const pair = (a: number): NamedTensors => ({ x: { type: 'float32', dims: [1, 2], data: new Float32Array([a, 1]) } });
 const pairKnown: KnownOutput[] = [{ name: 'y', type: 'float32', dims: [1, 2], axis: 0 }];
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  return p.then(
-    () => 'resolved',
-    (err: unknown) => (isEparaError(err) ? err.code : `untyped: ${String(err)}`),
-  );
-}
-
 function items(run: TimedRun): readonly NamedTensors[] {
   if (!run.items) throw new Error('expected the outputs in the slab');
   return run.items;
 }
-
-const values = (t: NamedTensors, name: string): number[] => Array.from(t[name]!.data as Float32Array);
 
 describe('device output slabs', () => {
   const devices: DeviceHandle[] = [];
