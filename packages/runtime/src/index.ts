@@ -121,7 +121,6 @@ export type { GenerationRequest } from './generation/generation-request.js';
 export { DEFAULT_GENERATION_OPTIONS, resolveGenerationOptions } from './generation/generation-options.js';
 export type { GenerationEngineOptions, ResolvedGenerationOptions } from './generation/generation-options.js';
 export type { GenerationEstimate } from './generation/generation-estimate.js';
-export { stepDeadline } from './generation/step-deadline.js';
 export type {
   GenerationEvents,
   GenerationStats,
