@@ -20,6 +20,7 @@ export { resolveGatewayOptions, GATEWAY_DEFAULTS } from './gateway-options.js';
 export type { GatewayOptions, GatewayModel, GatewayNode, HttpHandler, ListenOptions, ResolvedGatewayModel, ResolvedGatewayOptions } from './gateway-options.js';
 export { ERROR_STATUS, RETRY_AFTER_SECONDS, errorStatusOf } from './errors/error-status.js';
 export type { ErrorStatus } from './errors/error-status.js';
+export type { GrpcStatusCode } from './grpc/grpc-status.js';
 export { DEADLINE_PARAMETER, PRIORITY_PARAMETER, DEADLINE_HEADER, PRIORITY_HEADER } from './protocol/request-controls.js';
 export { DATATYPE_OF, tensorTypeOf } from './protocol/datatypes.js';
 export type { OipDatatype } from './protocol/datatypes.js';

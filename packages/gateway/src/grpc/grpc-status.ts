@@ -20,7 +20,7 @@ export const GRPC_STATUS = {
   UNAVAILABLE: 14,
   DATA_LOSS: 15,
   UNAUTHENTICATED: 16,
-} as const;
+} as const satisfies Record<string, GrpcStatusCode>;
 
-/** One gRPC status code. */
-export type GrpcStatusCode = (typeof GRPC_STATUS)[keyof typeof GRPC_STATUS];
+/** One gRPC status code (`google.rpc.Code`: 0 `OK` … 16 `UNAUTHENTICATED`). */
+export type GrpcStatusCode = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16;
