@@ -303,14 +303,9 @@ export class DeviceScheduler implements DeviceWorkQueue {
   }
 
   #dispatchWork(work: DeviceWork, now: number): void {
-    this.#timer?.cancel();
-    this.#timer = undefined;
     this.#works.splice(this.#works.indexOf(work), 1);
-    const plannedStart = this.#timeline.dispatch(now, work.expectedMs);
-    if (this.#running === 0) this.#busySince = now;
-    this.#running++;
+    const plannedStart = this.#started(now, work.expectedMs);
     this.#runningWork++;
-    this.#batches++;
     if (work.followUpDeadline !== undefined) this.#followUps.set(work, work.followUpDeadline);
     // run() must not reject; a bug there must not stall the device either.
     void work
@@ -325,7 +320,18 @@ export class DeviceScheduler implements DeviceWorkQueue {
     this.pump();
   }
 
-  /** After a launch ended: the next held launch starts now; account the busy time; look again. */
+  /** A launch goes to the device: the pending wake-up is dropped (the launch pumps again); returns its planned start. */
+  #started(now: number, expectedMs: number): number {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    const plannedStart = this.#timeline.dispatch(now, expectedMs);
+    if (this.#running === 0) this.#busySince = now;
+    this.#running++;
+    this.#batches++;
+    return plannedStart;
+  }
+
+  /** After a launch ended: the next held launch starts now; account the busy time. */
   #settled(): number {
     this.#running--;
     const end = this.#clock.now();
@@ -336,17 +342,12 @@ export class DeviceScheduler implements DeviceWorkQueue {
   }
 
   #dispatch(lane: Lane, items: WorkItem[], now: number): void {
-    this.#timer?.cancel();
-    this.#timer = undefined;
     lane.queue.removeAll(items);
     let scale = 1;
     for (const it of items) scale = Math.max(scale, it.costScale ?? 1);
     const expectedMs = this.expectedMs(lane, items.length) * scale;
     const ahead = this.#timeline.held > 0;
-    const plannedStart = this.#timeline.dispatch(now, expectedMs);
-    if (this.#running === 0) this.#busySince = now;
-    this.#running++;
-    this.#batches++;
+    const plannedStart = this.#started(now, expectedMs);
     this.#onDispatch({ lane, deviceId: this.device.id, items, expectedMs, at: now, plannedStart });
     const done = (runMs: number | void): void => {
       const end = this.#settled();
