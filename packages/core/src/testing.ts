@@ -1,5 +1,5 @@
 /**
- * `@epara/core/testing`: virtual time for tests ({@link createManualTimers}, driven by core's `createManualClock`)
+ * `@epara/core/testing`: virtual time for tests (`createManualTimers`, driven by core's `createManualClock`)
  * and exact references for placement, for tests and benchmarks that compare `placeServices` against an optimum —
  * brute force on small instances, a mixed-integer program (solved by a HiGHS instance the caller passes in) on
  * mid-size ones, seeded instance generators and a static, Triton-like baseline. Written from the placement rules,
@@ -22,5 +22,5 @@ export type { StaticBaselineResult } from './placement/testing/static-baseline.j
 export { midPlacementInstance, MID_SHAPE } from './placement/testing/mid-instance.js';
 export type { MidInstanceShape } from './placement/testing/mid-instance.js';
 export { solvePlacementMilp } from './placement/testing/milp-reference.js';
-export type { HighsSolver } from './placement/testing/milp-reference.js';
+export type { HighsSolver, MilpOutcome, MilpValue } from './placement/testing/milp-reference.js';
 export type { RandomInstanceShape } from './placement/testing/random-instance.js';

@@ -17,7 +17,7 @@ export interface BatchingInput {
 }
 
 /**
- * Batching on one device (the same rule as {@link batchSizeForDeadline}): the largest `b` with `2·L(b) ≤ D` (`D = deadline − networkBudget`;
+ * Batching on one device (the same rule as `batchSizeForDeadline` (`@epara/core/scheduling`)): the largest `b` with `2·L(b) ≤ D` (`D = deadline − networkBudget`;
  * the factor is {@link StrategyOptions.batchingWaitFactor}) and `weights + b·perItem ≤ usable memory`.
  * Among the batch sizes that satisfy both, the one with the highest throughput `b / L(b)` is chosen (ties to
  * the larger): for profiles whose per-item cost does not grow with the batch — the usual case — that is the

@@ -8,7 +8,7 @@ export interface TimerHandle {
 
 /**
  * Where EPARA schedules its wake-ups (batching deadlines, ring-sync ticks, ack timeouts, placement periods).
- * Hosts use {@link createSystemTimers}; tests and the simulator pass {@link createManualTimers}, driven by the same
+ * Hosts use {@link createSystemTimers}; tests and the simulator pass `createManualTimers` (`@epara/core/testing`), driven by the same
  * {@link ManualClock} they pass as `clock`, so timing decisions are deterministic.
  */
 export interface Timers {

@@ -21,13 +21,13 @@ export function compareEntries(a: ServerEntry, b: ServerEntry): number {
   return ka === kb ? 0 : ka > kb ? 1 : -1;
 }
 
-/** The entry that wins under {@link compareEntries} (`a` when they are equal). */
+/** The entry that wins under `compareEntries` (`a` when they are equal). */
 export function mergeEntry(a: ServerEntry, b: ServerEntry): ServerEntry {
   return compareEntries(a, b) >= 0 ? a : b;
 }
 
 /**
- * Merges two views: per server the winning entry under {@link compareEntries}. Pure; returns `a` itself when
+ * Merges two views: per server the winning entry under `compareEntries`. Pure; returns `a` itself when
  * `b` adds nothing.
  *
  * @example
@@ -47,7 +47,7 @@ export function mergeView(a: ClusterView, b: ClusterView): ClusterView {
 }
 
 /**
- * Builds a view from entries (several entries of one server merge under {@link compareEntries}).
+ * Builds a view from entries (several entries of one server merge under `compareEntries`).
  *
  * @throws EparaError `INVALID_OPTIONS` for an entry without a string `serverId` or with a non-integer epoch/version.
  */

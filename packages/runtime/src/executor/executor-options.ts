@@ -76,7 +76,7 @@ export interface EngineContext {
 }
 
 /**
- * A service the executor can host: core's {@link ServiceSpec} — the one declaration that placement, routing and
+ * A service the executor can host: core's `ServiceSpec` — the one declaration that placement, routing and
  * the mesh node read (`id`, `sensitivity`, `slo`, `networkBudgetMs`, …) — plus only what the runtime adds: the
  * model or engine, tensor I/O, batching and profiling. The same object can be handed to the executor and to a
  * mesh node. Core's `memory` and `profiles` are optional here: `memory` is placement's figure (the executor's

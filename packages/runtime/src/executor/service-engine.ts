@@ -7,7 +7,7 @@ export interface EngineSubmitOptions {
   /** Higher first among equal deadlines. */
   readonly priority: number;
   /**
-   * The caller's abort signal, as the host passed it: a platform `AbortSignal` or any {@link AbortSignalLike}
+   * The caller's abort signal, as the host passed it: a platform `AbortSignal` or any `AbortSignalLike`
    * (the gateway passes a light one-shot signal). Use only `aborted`, `reason` and the `abort` listener.
    */
   readonly signal?: AbortSignalLike;

@@ -43,7 +43,7 @@ let engines = 0;
  *
  * Each step (prefill or decode call) is one unit of device work: with `workQueue` (the device's scheduler,
  * which an executor passes) it is launched in earliest-deadline order with the other services' batches on the
- * same device, by a deadline derived from its members' deadlines ({@link stepDeadline}), and it counts in
+ * same device, by a deadline derived from its members' deadlines (`stepDeadline`), and it counts in
  * the device's timeline and busy time. The step-latency estimate learns the device's compute time of each
  * step, never the time it waited behind other work.
  *
