@@ -3,6 +3,7 @@ import { invalidOption } from '@epara/core';
 import { InboundRequests } from '../offload/inbound-requests.js';
 import { OffloadServing } from '../offload/offload-serving.js';
 import { isOffloader } from '../offload/offloader.js';
+import type { OffloadPathPorts } from '../offload/offload-path-ports.js';
 import { RequestHandler } from '../offload/request-handler.js';
 import { StreamHost } from '../offload/stream-host.js';
 import { PlacementApplier } from '../placement/placement-applier.js';
@@ -63,18 +64,12 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   const view = (): ClusterView => sync.store.view();
   const send = (peer: string, m: Parameters<PeerLinks['send']>[1]): void => links.send(peer, m);
   const offloadServing = buildOffloadServing(o);
+  // One set of ports for the request path and the stream path.
+  const ports: OffloadPathPorts = { selfId: o.id, clock: o.clock, timers: o.timers, executor: o.executor, view, hopLimit: o.hopLimit, hopDelayMs: o.hopDelayMs, nextId: ctx.nextId, send };
   const handler = new RequestHandler({
-    selfId: o.id,
-    clock: o.clock,
-    timers: o.timers,
-    executor: o.executor,
-    view,
-    hopLimit: o.hopLimit,
+    ...ports,
     guardMs: o.guardMs,
-    hopDelayMs: o.hopDelayMs,
     responseGraceMs: o.responseGraceMs,
-    nextId: ctx.nextId,
-    send,
     logger: o.logger,
     offloader: offloadServing?.offloader,
     hooks: {
@@ -83,18 +78,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
       ranLocally: () => ctx.count('ranLocally'),
     },
   });
-  const streams = new StreamOpener({
-    selfId: o.id,
-    clock: o.clock,
-    timers: o.timers,
-    executor: o.executor,
-    view,
-    hopLimit: o.hopLimit,
-    hopDelayMs: o.hopDelayMs,
-    openTimeoutMs: 5000,
-    nextId: ctx.nextId,
-    send,
-  });
+  const streams = new StreamOpener({ ...ports, openTimeoutMs: 5000 });
   const reply = (linkId: string, m: Parameters<PeerLinks['reply']>[1]): void => links.reply(linkId, m);
   const inbound = new InboundRequests({ clock: o.clock, handle: (r) => handler.handle(r), reply, maxBudgetMs: 10 * 60_000, hopLimit: o.hopLimit });
   const streamHost = new StreamHost({ open: (r) => streams.open(r), reply });

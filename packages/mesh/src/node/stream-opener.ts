@@ -1,24 +1,15 @@
 import { EparaError, admitStream } from '@epara/core';
-import type { ClusterView, Clock, LocalExecutor, LocalStream, ServerId } from '@epara/core';
+import type { LocalStream, ServerId } from '@epara/core';
 import type { OffloadMessage } from '../offload/offload-messages.js';
+import type { OffloadPathPorts } from '../offload/offload-path-ports.js';
 import { RemoteStream } from '../offload/remote-stream.js';
 import type { MeshStream } from '../offload/remote-stream.js';
 import type { StreamRoute } from '../offload/stream-host.js';
-import type { Timers } from '@epara/core';
 
-/** Ports of a {@link StreamOpener}. */
-export interface StreamOpenerConfig {
-  readonly selfId: ServerId;
-  readonly clock: Clock;
-  readonly timers: Timers;
-  readonly executor: LocalExecutor;
-  readonly view: () => ClusterView;
-  readonly hopLimit: number;
-  readonly hopDelayMs: number;
+/** Ports of a {@link StreamOpener}: the ports it shares with the request path, and its open timeout. */
+export interface StreamOpenerConfig extends OffloadPathPorts {
   /** How long a peer may take to accept a stream, ms. */
   readonly openTimeoutMs: number;
-  readonly nextId: () => number;
-  readonly send: (peer: ServerId, m: OffloadMessage) => void;
 }
 
 interface PendingOpen {

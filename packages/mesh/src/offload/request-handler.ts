@@ -1,13 +1,14 @@
 import { EparaError, resolveRouteOptions, routeRequest, toEparaError } from '@epara/core';
 import { tensorsByteLength } from '@epara/core/internal';
 import type { RouteOptions } from '@epara/core';
-import type { AbortSignalLike, ClusterView, Clock, LocalExecutor, NamedTensors, ServerId, ServiceId, TraceContext } from '@epara/core';
+import type { AbortSignalLike, NamedTensors, ServerId, ServiceId, TraceContext } from '@epara/core';
 import type { ActiveSpan } from '@epara/core/internal';
 import type { Logger } from '@epara/core';
-import type { Timers, TimerHandle } from '@epara/core';
+import type { TimerHandle } from '@epara/core';
 import { meshTracing } from './mesh-tracing.js';
 import type { OffloadMessage } from './offload-messages.js';
 import type { Offloader } from './offloader.js';
+import type { OffloadPathPorts } from './offload-path-ports.js';
 
 /** A request as it travels: where it has been and how many forwards it took. */
 export interface HandledRequest {
@@ -31,22 +32,11 @@ export interface RequestHandlerHooks {
   ranLocally(serviceId: ServiceId): void;
 }
 
-/** Ports and settings of a {@link RequestHandler}. */
-export interface RequestHandlerConfig {
-  readonly selfId: ServerId;
-  readonly clock: Clock;
-  readonly timers: Timers;
-  readonly executor: LocalExecutor;
-  readonly view: () => ClusterView;
-  readonly hopLimit: number;
+/** Ports and settings of a {@link RequestHandler}: the ports it shares with the stream path, and its own. */
+export interface RequestHandlerConfig extends OffloadPathPorts {
   readonly guardMs: number;
-  readonly hopDelayMs: number;
   /** Extra time after the deadline before a silent peer's request is given up, ms. */
   readonly responseGraceMs: number;
-  /** Allocates request ids (shared with streams, so responses on a link never collide). */
-  readonly nextId: () => number;
-  /** Sends to a peer; throws `PEER_UNAVAILABLE` when no link can be had. */
-  readonly send: (peer: ServerId, message: OffloadMessage) => void;
   readonly hooks: RequestHandlerHooks;
   readonly logger: Logger;
   /**

@@ -1,0 +1,23 @@
+import type { ClusterView, Clock, LocalExecutor, ServerId, Timers } from '@epara/core';
+import type { OffloadMessage } from './offload-messages.js';
+
+/**
+ * What the request path ({@link RequestHandler}) and the stream path (`StreamOpener`) share: this server's id,
+ * its time ports, executor and view, the hop rules, the request-id allocator and the way to a peer. A node
+ * builds it once and hands the same object to both, so the two paths cannot disagree on any of them.
+ */
+export interface OffloadPathPorts {
+  readonly selfId: ServerId;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  readonly executor: LocalExecutor;
+  readonly view: () => ClusterView;
+  /** Forwards one request may take. */
+  readonly hopLimit: number;
+  /** Time one forward costs, counted against the deadline when routing, ms. */
+  readonly hopDelayMs: number;
+  /** Allocates request ids (shared by requests and streams, so responses on a link never collide). */
+  readonly nextId: () => number;
+  /** Sends to a peer; throws `PEER_UNAVAILABLE` when no link can be had. */
+  readonly send: (peer: ServerId, message: OffloadMessage) => void;
+}
