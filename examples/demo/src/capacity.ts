@@ -20,7 +20,7 @@ export interface CapacityOptions {
   readonly durationMs: number;
   /** Steps ×2 beyond the first probe. */
   readonly maxSteps: number;
-  /** Geometric bisections of EPARA's bracket (the baseline's was bisected as often by the calibration). */
+  /** Most geometric bisections of each bracket; EPARA's stops at the baseline's resolution. */
   readonly bisections: number;
   /** Puts EPARA's placement for an offered load (the placement follows the forecast, as the baseline's does). */
   readonly placeEpara: (load: number) => Promise<void>;
@@ -30,17 +30,21 @@ export interface CapacityOptions {
 
 /**
  * Capacity at the SLO, the second verdict: the same short bracketed search (×2 steps, then geometric
- * bisections, on the calibration's seeded workload and probe length) for EPARA as the calibration ran for the
- * baseline, starting at the baseline's highest passing fraction. Each system is configured for the load it is
+ * bisections down to the baseline's resolution, on the calibration's seeded workload and probe length) for
+ * EPARA as the calibration ran for the baseline, starting at the baseline's lowest failing fraction. Each system is configured for the load it is
  * probed at (the baseline's static placement and EPARA's placement both follow the forecast).
  */
 export async function measureCapacity(ctx: TrialContext, o: CapacityOptions): Promise<CapacityResult> {
   const c = o.calibration;
   const search = { target: TARGET_ATTAINMENT, factor: 2, maxSteps: o.maxSteps, bisections: o.bisections };
   const baseline = c.searched ? c.knee : await searchKnee({ ...search, start: c.fraction, known: c.knee, probe: o.baselineProbe });
+  // Start where the baseline first failed: EPARA passing there already says it carries more; bisect only down
+  // to the baseline's bracket, so both capacities are known to the same resolution.
+  const resolution = baseline.passed !== null && baseline.failed !== null ? baseline.failed / baseline.passed : 1;
   const epara = await searchKnee({
     ...search,
-    start: baseline.passed ?? c.fraction,
+    resolution,
+    start: baseline.failed ?? baseline.passed ?? c.fraction,
     probe: async (fraction) => {
       const load = c.capacityLoad * fraction;
       await o.placeEpara(load);

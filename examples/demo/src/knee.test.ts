@@ -35,6 +35,13 @@ describe('searchKnee', () => {
     expect(known.failed).toBe(0.4);
   });
 
+  it('stops bisecting at a given resolution', async () => {
+    const k = await searchKnee({ probe: step(0.3), target: 0.9, start: 0.2, factor: 2, maxSteps: 4, bisections: 5, resolution: 2 ** 0.5 });
+    // 0.2 → 0.4 bracket [0.2, 0.4]; one bisection reaches the resolution.
+    expect(k.probes).toHaveLength(3);
+    expect(k.failed! / k.passed!).toBeCloseTo(2 ** 0.5, 9);
+  });
+
   it('says so when a side is never found within the steps', async () => {
     const never = await searchKnee({ probe: async () => 1, target: 0.9, start: 0.5, factor: 2, maxSteps: 2, bisections: 3 });
     expect(never).toMatchObject({ passed: 2, failed: null });

@@ -25,8 +25,13 @@ export interface KneeSearchOptions {
   readonly factor: number;
   /** Most outward probes (beyond the first) before giving up on finding the other side. */
   readonly maxSteps: number;
-  /** Geometric bisections of the bracket once both sides are known. */
+  /** Most geometric bisections of the bracket once both sides are known. */
   readonly bisections: number;
+  /**
+   * Stop bisecting once `failed / passed` is at most this (to match another search's resolution).
+   * @default 1 (bisect `bisections` times)
+   */
+  readonly resolution?: number;
   /** Bracket ends already measured (no probe is repeated for them). */
   readonly known?: { readonly passed?: number | null; readonly failed?: number | null };
 }
@@ -58,6 +63,7 @@ export async function searchKnee(o: KneeSearchOptions): Promise<Knee> {
   for (let step = 0; step < o.maxSteps && (passed === null || failed === null); step++) {
     await run(passed === null ? failed! / o.factor : passed * o.factor);
   }
-  for (let k = 0; k < o.bisections && passed !== null && failed !== null; k++) await run(Math.sqrt(passed * failed));
+  const fine = (): boolean => passed !== null && failed !== null && failed / passed <= (o.resolution ?? 1) * (1 + 1e-9);
+  for (let k = 0; k < o.bisections && passed !== null && failed !== null && !fine(); k++) await run(Math.sqrt(passed * failed));
   return { passed, failed, probes };
 }

@@ -3,7 +3,7 @@ import type { TritonConfig } from './baseline/triton-config.js';
 import type { Calibration } from './calibrate.js';
 import { formatKnee, type CapacityResult } from './capacity.js';
 import type { DemoService } from './services.js';
-import { comparisonTable, entryTable, placementLines, serviceTable, tritonLines } from './format.js';
+import { comparisonTable, cpuLine, entryTable, placementLines, serviceTable, tritonLines } from './format.js';
 import type { ResolvedDemoOptions } from './options.js';
 import { nodeIds } from './placement.js';
 import { formatProfile, type DemoProfiles } from './profiles.js';
@@ -69,7 +69,7 @@ export function reportMarkdown(r: {
     '## Trials',
   ];
   for (const p of r.pairs) {
-    out.push('', `### Trial ${p.trial + 1} (seed ${p.seed}, ${p.order.join(' then ')})`, '', block(comparisonTable(p.epara.report, p.triton.report)), '', 'EPARA:', '', block(serviceTable(p.epara.report, r.services)), '', block(entryTable(p.epara, r.services, ids)), '', 'Triton-like:', '', block(serviceTable(p.triton.report, r.services)), '', block(entryTable(p.triton, r.services, ids)));
+    out.push('', `### Trial ${p.trial + 1} (seed ${p.seed}, ${p.order.join(' then ')})`, '', block(comparisonTable(p.epara.report, p.triton.report)), '', 'EPARA:', '', block(serviceTable(p.epara.report, r.services)), '', block(entryTable(p.epara, r.services, ids)), '', cpuLine(p.epara), '', 'Triton-like:', '', block(serviceTable(p.triton.report, r.services)), '', block(entryTable(p.triton, r.services, ids)), '', cpuLine(p.triton));
     const c = p.epara.counters;
     out.push('', `EPARA mesh: ${c['offloaded'] ?? 0} forwards, ${c['received'] ?? 0} received, ${c['rejected'] ?? 0} rejected at entry, ${c['syncRounds'] ?? 0} ring rounds.`);
   }

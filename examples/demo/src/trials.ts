@@ -4,6 +4,7 @@ import type { DemoServiceId, DemoServiceInfo } from './catalog.js';
 import type { Child, ChildGroup } from './cluster/children.js';
 import type { ClientRun, SystemName } from './cluster/client-process.js';
 import type { Cluster } from './cluster/cluster.js';
+import { processCpuMs } from './reliability.js';
 import { summarize, type SystemReport } from './report.js';
 import { Tally, type ServiceTally, type TallySeries } from './tally.js';
 
@@ -29,6 +30,10 @@ export interface SystemRun {
   readonly counters: Readonly<Record<string, number>>;
   /** Per entry node (index), what its clients counted, service by service. */
   readonly byEntry: readonly Readonly<Record<DemoServiceId, ServiceTally>>[];
+  /** CPU time each process used during the run (the system's node processes, the clients, the network), ms. */
+  readonly cpuMs: Readonly<Record<string, number>>;
+  /** Wall time from the run's start to its last item settled, ms (what `cpuMs` was measured over). */
+  readonly wallMs: number;
   /** Per node (index), requests it forwarded to another node, by service. */
   readonly nodeOffloads: readonly Readonly<Record<string, number>>[];
 }
@@ -88,6 +93,9 @@ export function mergeRuns(runs: readonly ClientRun[], services: readonly DemoSer
 export async function runSystem(ctx: TrialContext, o: { system: SystemName; label: string; seed: number; load: number; durationMs: number }): Promise<SystemRun> {
   const nodes = o.system === 'epara' ? ctx.cluster.epara : ctx.cluster.triton;
   const before = await nodeStats(nodes);
+  const measured = [...nodes, ...ctx.cluster.clients, ctx.cluster.wire];
+  const cpuBefore = measured.map((c) => processCpuMs(c.pid));
+  const wallStart = performance.now();
   const live = new Map<string, { offered: number; settled: number; good: number; dropped: number }>();
   const onEvent = (e: { child: string; name: string; value: unknown }): void => {
     if (e.name === 'progress') live.set(e.child, e.value as { offered: number; settled: number; good: number; dropped: number });
@@ -107,9 +115,10 @@ export async function runSystem(ctx: TrialContext, o: { system: SystemName; labe
     clearInterval(timer);
     ctx.group.off('event', onEvent);
   }
+  const cpuMs = Object.fromEntries(measured.map((c, i) => [c.name, processCpuMs(c.pid) - cpuBefore[i]!]));
   const { offloads, counters, perNode } = sumStats(before, await nodeStats(nodes));
   const { tally, series } = mergeRuns(runs, ctx.services);
   const name = o.system === 'epara' ? 'EPARA' : 'Triton-like';
   const report = summarize({ system: name, catalog: ctx.services, categories: ctx.categories, tally, offloads, seconds: o.durationMs / 1000 });
-  return { system: o.system, report, series, counters, byEntry: runs.map((r) => r.services), nodeOffloads: perNode };
+  return { system: o.system, report, series, counters, byEntry: runs.map((r) => r.services), nodeOffloads: perNode, cpuMs, wallMs: performance.now() - wallStart };
 }
