@@ -36,9 +36,6 @@ export const LOOP_WINDOW = 16;
 /** Sequences a chat instance decodes together (iteration-level batching; the baseline's engine uses the same cap). */
 export const CHAT_MAX_BATCH = 8;
 
-/** Network time budgeted out of a latency deadline when no delay is configured (a loopback hop), ms. */
-export const NETWORK_BUDGET_MS = 5;
-
 /** Budget of one item of a service: its deadline or its staleness limit, ms. */
 export function budgetOf(s: Pick<DemoServiceInfo, 'slo'>): number {
   return s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs;
