@@ -3,7 +3,7 @@ import { DEFAULT_TRITON_OPTIONS } from '@epara/sim';
 import { tritonConfig, type TritonConfig } from './baseline/triton-config.js';
 import { searchKnee, type Knee } from './knee.js';
 import { runSystem, type TrialContext } from './trials.js';
-import { buildWorkload } from './workload.js';
+import { MIN_LOAD, buildWorkload } from './workload.js';
 
 /** One short baseline run of the calibration. */
 export interface Probe {
@@ -99,7 +99,7 @@ export async function calibrate(ctx: TrialContext & { cluster: { configureTriton
     return p;
   };
   const q0 = DEFAULT_TRITON_OPTIONS.maxQueueDelayMs;
-  const search = { target: TARGET_ATTAINMENT, start: o.start, factor: 2, maxSteps: o.maxSteps };
+  const search = { target: TARGET_ATTAINMENT, start: o.start, factor: 2, maxSteps: o.maxSteps, minFraction: MIN_LOAD / cap };
   const coarse: Knee =
     o.fixedFraction === undefined
       ? await searchKnee({ ...search, bisections: 0, probe: async (f) => (await probe(f, q0)).attainment })

@@ -1,5 +1,6 @@
 import { TARGET_ATTAINMENT, type Calibration } from './calibrate.js';
 import { searchKnee, type Knee } from './knee.js';
+import { MIN_LOAD } from './workload.js';
 import { runSystem, type TrialContext } from './trials.js';
 
 /** Each system's capacity: the highest offered load at which it kept {@link TARGET_ATTAINMENT}, bracketed. */
@@ -36,7 +37,7 @@ export interface CapacityOptions {
  */
 export async function measureCapacity(ctx: TrialContext, o: CapacityOptions): Promise<CapacityResult> {
   const c = o.calibration;
-  const search = { target: TARGET_ATTAINMENT, factor: 2, maxSteps: o.maxSteps, bisections: o.bisections };
+  const search = { target: TARGET_ATTAINMENT, factor: 2, maxSteps: o.maxSteps, bisections: o.bisections, minFraction: MIN_LOAD / c.capacityLoad };
   const baseline = c.searched ? c.knee : await searchKnee({ ...search, start: c.fraction, known: c.knee, probe: o.baselineProbe });
   // Start where the baseline first failed: EPARA passing there already says it carries more; bisect only down
   // to the baseline's bracket, so both capacities are known to the same resolution.

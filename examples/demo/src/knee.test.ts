@@ -42,6 +42,12 @@ describe('searchKnee', () => {
     expect(k.failed! / k.passed!).toBeCloseTo(2 ** 0.5, 9);
   });
 
+  it('does not step below the floor', async () => {
+    const k = await searchKnee({ probe: async () => 0, target: 0.9, start: 0.25, factor: 2, maxSteps: 5, bisections: 0, minFraction: 0.1 });
+    expect(k.probes.map((p) => p.fraction)).toEqual([0.25, 0.125, 0.1]);
+    expect(k).toMatchObject({ passed: null, failed: 0.1 });
+  });
+
   it('says so when a side is never found within the steps', async () => {
     const never = await searchKnee({ probe: async () => 1, target: 0.9, start: 0.5, factor: 2, maxSteps: 2, bisections: 3 });
     expect(never).toMatchObject({ passed: 2, failed: null });

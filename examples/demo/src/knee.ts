@@ -32,6 +32,11 @@ export interface KneeSearchOptions {
    * @default 1 (bisect `bisections` times)
    */
   readonly resolution?: number;
+  /**
+   * Lowest fraction worth probing: the downward search stops there (below it the workload no longer shrinks).
+   * @default 0
+   */
+  readonly minFraction?: number;
   /** Bracket ends already measured (no probe is repeated for them). */
   readonly known?: { readonly passed?: number | null; readonly failed?: number | null };
 }
@@ -60,8 +65,10 @@ export async function searchKnee(o: KneeSearchOptions): Promise<Knee> {
     }
   };
   if (passed === null && failed === null) await run(o.start);
+  const floor = o.minFraction ?? 0;
   for (let step = 0; step < o.maxSteps && (passed === null || failed === null); step++) {
-    await run(passed === null ? failed! / o.factor : passed * o.factor);
+    if (passed === null && failed! <= floor) break;
+    await run(passed === null ? Math.max(floor, failed! / o.factor) : passed * o.factor);
   }
   const fine = (): boolean => passed !== null && failed !== null && failed / passed <= (o.resolution ?? 1) * (1 + 1e-9);
   for (let k = 0; k < o.bisections && passed !== null && failed !== null && !fine(); k++) await run(Math.sqrt(passed * failed));
