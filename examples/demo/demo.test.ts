@@ -80,6 +80,21 @@ describe('pnpm demo --quick (a real edge cloud of processes)', () => {
     expect(last['nodeProcesses']).toBe(3);
     expect(typeof last['reliable']).toBe('boolean');
     expect(last['interNodeDelayMs']).toBeGreaterThan(0); // the links delay for real (5–20 ms configured)
+    // The capacity verdict: each system's highest passing load (a fraction of capacity, or null when it never
+    // passed), and their ratio within its bracket.
+    for (const k of ['capacityRatio', 'capacityRatioMin', 'capacityRatioMax', 'eparaCapacity', 'baselineCapacity']) {
+      const v = last[k];
+      expect(k in last && (v === null || (typeof v === 'number' && Number.isFinite(v) && v > 0)), `${k} = ${String(v)}`).toBe(true);
+    }
+    if (typeof last['capacityRatio'] === 'number') {
+      const fromFractions = Number(last['eparaCapacity']) / Number(last['baselineCapacity']); // both rounded to 3 decimals
+      expect(Math.abs(last['capacityRatio'] / fromFractions - 1)).toBeLessThan(0.05);
+      if (typeof last['capacityRatioMin'] === 'number') expect(last['capacityRatioMin']).toBeLessThanOrEqual(last['capacityRatio']);
+      if (typeof last['capacityRatioMax'] === 'number') expect(last['capacityRatio']).toBeLessThanOrEqual(last['capacityRatioMax']);
+    }
+    expect(run.lines.some((l) => l.startsWith('capacity at the SLO'))).toBe(true);
+    // Where each system lost: per service and entry node.
+    expect(run.lines.filter((l) => l.includes('per service and entry node'))).toHaveLength(2);
     const folder = String(last['report']);
     expect(run.lines.some((l) => l.includes(`report: ${folder}`))).toBe(true);
     expect(existsSync(join(folder, 'report.md')) && existsSync(join(folder, 'chart.svg'))).toBe(true);

@@ -1,8 +1,9 @@
 import { latencyAt, type ServiceSpec } from '@epara/core';
 import { DEFAULT_TRITON_OPTIONS } from '@epara/sim';
 import { tritonConfig, type TritonConfig } from './baseline/triton-config.js';
+import { searchKnee, type Knee } from './knee.js';
 import { runSystem, type TrialContext } from './trials.js';
-import { buildWorkload } from './workload.js';
+import { MIN_LOAD, buildWorkload } from './workload.js';
 
 /** One short baseline run of the calibration. */
 export interface Probe {
@@ -24,6 +25,13 @@ export interface Calibration {
   /** The baseline's best `max_queue_delay` at that load. */
   readonly maxQueueDelayMs: number;
   readonly probes: readonly Probe[];
+  /**
+   * The baseline's knee at its best `max_queue_delay`: the highest fraction probed where it kept the target
+   * attainment, and the lowest where it fell below. Without a search (`--load`) only the fixed fraction's side.
+   */
+  readonly knee: Knee;
+  /** Whether the load was searched (false with a fixed fraction). */
+  readonly searched: boolean;
 }
 
 /** Options of {@link calibrate}. */
@@ -32,13 +40,13 @@ export interface CalibrateOptions {
   readonly nodes: number;
   readonly seed: number;
   readonly durationMs: number;
-  /** Fractions of capacity to try, ascending; the search stops at the first below 90% attainment. */
-  readonly fractions: readonly number[];
-  /** Halvings tried below the lowest fraction when the baseline fails already there. */
-  readonly downSteps: number;
-  /** Bisect once between the last passing and the first failing fraction. */
-  readonly bisect: boolean;
-  /** `max_queue_delay` values to sweep at the chosen load. */
+  /** First fraction of capacity probed; the search steps ×2 up while the baseline passes, ÷2 down while it fails. */
+  readonly start: number;
+  /** Most outward steps of each search. */
+  readonly maxSteps: number;
+  /** Geometric bisections of the bracket at the baseline's best `max_queue_delay`. */
+  readonly bisections: number;
+  /** `max_queue_delay` values to sweep where the coarse search first failed. */
   readonly queueDelaysMs: readonly number[];
   /** A fixed fraction: no search (the sweep still runs). */
   readonly fixedFraction?: number;
@@ -70,9 +78,12 @@ export function capacityLoad(o: { specs: readonly ServiceSpec[]; nodes: number; 
 }
 
 /**
- * Finds the offered load: short baseline runs at rising fractions of the measured capacity until its SLO
- * attainment first falls below {@link TARGET_ATTAINMENT} (optionally one bisection step), then the
- * `max_queue_delay` sweep at that load keeps the baseline's best value.
+ * Finds the offered load: the point where the baseline, configured as well as its operator can, first falls
+ * below {@link TARGET_ATTAINMENT}. A coarse search at the default `max_queue_delay` (×2 steps from `start`)
+ * brackets the knee; the `max_queue_delay` sweep runs at its first failing fraction and keeps the best
+ * goodput; the bracket is then searched again and bisected with that best value — the sweep can lift the
+ * baseline above the target there, in which case the knee lies higher. The chosen load is the lowest failing
+ * fraction of that last search; the highest passing one is the baseline's capacity (see `capacity.ts`).
  */
 export async function calibrate(ctx: TrialContext & { cluster: { configureTriton(c: TritonConfig): Promise<void> } }, o: CalibrateOptions): Promise<Calibration> {
   const cap = capacityLoad(o);
@@ -80,7 +91,7 @@ export async function calibrate(ctx: TrialContext & { cluster: { configureTriton
   const probe = async (fraction: number, maxQueueDelayMs: number): Promise<Probe> => {
     const load = cap * fraction;
     await ctx.cluster.configureTriton(tritonAt(o, load, maxQueueDelayMs));
-    const label = `calibrate ${(100 * fraction).toFixed(0)}% q${maxQueueDelayMs}`;
+    const label = `calibrate ${(100 * fraction).toFixed(1)}% q${maxQueueDelayMs}`;
     const r = await runSystem(ctx, { system: 'triton', label, seed: o.seed + 1000, load, durationMs: o.durationMs });
     const p = { fraction, load, maxQueueDelayMs, attainment: r.report.overall.attainment, goodputPerSec: r.report.overall.goodputPerSec };
     ctx.log(`  ${label}: load ×${load.toFixed(2)}, baseline attainment ${(100 * p.attainment).toFixed(1)}%, goodput ${p.goodputPerSec.toFixed(0)}/s`);
@@ -88,33 +99,22 @@ export async function calibrate(ctx: TrialContext & { cluster: { configureTriton
     return p;
   };
   const q0 = DEFAULT_TRITON_OPTIONS.maxQueueDelayMs;
-  let chosen: number = o.fixedFraction ?? o.fractions[o.fractions.length - 1]!;
-  if (o.fixedFraction === undefined) {
-    let passed: number | undefined;
-    for (const f of o.fractions) {
-      const p = await probe(f, q0);
-      if (p.attainment < TARGET_ATTAINMENT) {
-        chosen = f;
-        break;
-      }
-      passed = f;
-    }
-    // Failing already at the lowest fraction (a machine slower or busier than its profiles said): halve until
-    // the baseline passes, at most `downSteps` times; the lowest failing fraction is the point.
-    for (let k = 0; passed === undefined && k < o.downSteps; k++) {
-      const lower: number = chosen / 2;
-      if ((await probe(lower, q0)).attainment < TARGET_ATTAINMENT) chosen = lower;
-      else passed = lower;
-    }
-    if (o.bisect && passed !== undefined && chosen > passed) {
-      const mid = (passed + chosen) / 2;
-      if ((await probe(mid, q0)).attainment < TARGET_ATTAINMENT) chosen = mid;
-    }
-  }
-  const at = chosen;
+  const search = { target: TARGET_ATTAINMENT, start: o.start, factor: 2, maxSteps: o.maxSteps, minFraction: MIN_LOAD / cap };
+  const coarse: Knee =
+    o.fixedFraction === undefined
+      ? await searchKnee({ ...search, bisections: 0, probe: async (f) => (await probe(f, q0)).attainment })
+      : { passed: null, failed: null, probes: [] };
+  const at = o.fixedFraction ?? coarse.failed ?? coarse.passed ?? o.start;
   const sweep = [...probes.filter((p) => p.fraction === at)];
   for (const q of o.queueDelaysMs) if (!sweep.some((p) => p.maxQueueDelayMs === q)) sweep.push(await probe(at, q));
   const best = sweep.reduce((a, b) => (b.goodputPerSec > a.goodputPerSec ? b : a));
-  return { capacityLoad: cap, fraction: at, load: cap * at, maxQueueDelayMs: best.maxQueueDelayMs, probes };
+  if (o.fixedFraction !== undefined) {
+    const passes = best.attainment >= TARGET_ATTAINMENT;
+    return { capacityLoad: cap, fraction: at, load: cap * at, maxQueueDelayMs: best.maxQueueDelayMs, probes, knee: { passed: passes ? at : null, failed: passes ? null : at, probes: [] }, searched: false };
+  }
+  // The sweep decided where `at` stands at the best queue delay; search from there with that value.
+  const known = best.attainment >= TARGET_ATTAINMENT ? { passed: at, failed: null } : { passed: coarse.passed, failed: at };
+  const fine = await searchKnee({ ...search, bisections: o.bisections, known, probe: async (f) => (await probe(f, best.maxQueueDelayMs)).attainment });
+  const fraction = fine.failed ?? fine.passed ?? at;
+  return { capacityLoad: cap, fraction, load: cap * fraction, maxQueueDelayMs: best.maxQueueDelayMs, probes, knee: fine, searched: true };
 }
-

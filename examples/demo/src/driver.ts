@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toEparaError } from '@epara/core';
-import { budgetOf, type DemoService, type DemoServiceId } from './catalog.js';
+import { budgetOf, type DemoServiceInfo, type DemoServiceId } from './catalog.js';
 import type { InputFactory } from './inputs.js';
 import type { ServingStream, ServingSystem } from './system.js';
 import type { Tally } from './tally.js';
@@ -22,7 +22,7 @@ interface OpenStream {
 export interface DriveOptions {
   readonly system: ServingSystem;
   readonly workload: Workload;
-  readonly catalog: readonly DemoService[];
+  readonly catalog: readonly DemoServiceInfo[];
   readonly inputs: InputFactory;
   readonly tally: Tally;
   readonly signal?: AbortSignal;
@@ -62,6 +62,7 @@ export async function drive(o: DriveOptions): Promise<void> {
         else tally.dropped(s.serviceId, outcome.code);
       });
       if (stream.servedAt !== s.node) tally.offloaded(s.serviceId);
+      tally.served(s.serviceId, stream.servedAt);
     } catch (err) {
       tally.dropped(s.serviceId, toEparaError(err).code);
     }

@@ -1,5 +1,6 @@
 import type { PlacedInstance } from '@epara/core';
-import type { DemoService } from './catalog.js';
+import type { DemoServiceInfo } from './catalog.js';
+import type { ServiceTally } from './tally.js';
 import { ratio, type SystemReport } from './report.js';
 import type { TritonConfig } from './baseline/triton-config.js';
 
@@ -19,7 +20,7 @@ export function table(rows: readonly (readonly string[])[]): string[] {
 }
 
 /** The per-service table of one system. */
-export function serviceTable(r: SystemReport, catalog: readonly DemoService[]): string[] {
+export function serviceTable(r: SystemReport, catalog: readonly DemoServiceInfo[]): string[] {
   const head = ['service', 'category', 'offered', 'good', 'late', 'goodput/s', 'SLO att.', 'p50 ms', 'p99 ms', 'offloads', 'dropped by code'];
   const rows = r.services.map((s) => {
     const title = catalog.find((c) => c.id === s.serviceId)!.title;
@@ -64,4 +65,36 @@ export function placementLines(instances: readonly PlacedInstance[]): string[] {
 export function tritonLines(config: TritonConfig, nodeIds: readonly string[]): string[] {
   const rows = config.models.map((m) => [m.serviceId, `max_batch_size ${m.maxBatch}`, `max_queue_delay ${config.maxQueueDelayMs} ms`, m.nodes.map((n) => nodeIds[n]).join(', ') || '(none)']);
   return table([['model', 'batching', 'queue delay', 'instances on'], ...rows]);
+}
+
+/**
+ * Where a system lost, per service and entry node: what the clients near each node offered, how much was good,
+ * refusals and drops by code, the requests that node forwarded (the node's own count) or the stream frames served
+ * elsewhere (the larger of the client's count and the node's, which counts relayed sequences once), and which nodes served the streams entering there.
+ */
+export function entryTable(run: { byEntry: readonly Readonly<Record<string, ServiceTally>>[]; nodeOffloads: readonly Readonly<Record<string, number>>[] }, catalog: readonly DemoServiceInfo[], nodeIds: readonly string[]): string[] {
+  const head = ['service', 'enters at', 'offered', 'good', 'late', 'SLO att.', 'offloads', 'streams served at', 'dropped by code'];
+  const rows: string[][] = [];
+  for (const s of catalog) {
+    run.byEntry.forEach((services, node) => {
+      const t = services[s.id];
+      if (t === undefined || t.offered === 0) return;
+      // Streams: frames served elsewhere as the client saw them, or (frames sent as plain requests) the node's forwards.
+      const offloads = Math.max(s.traffic === 'stream' ? t.offloads : 0, run.nodeOffloads[node]?.[s.id] ?? 0);
+      const served = Object.entries(t.servedAt)
+        .sort((a, b) => Number(a[0]) - Number(b[0]))
+        .map(([at, n]) => `${nodeIds[Number(at)] ?? at}:${n}`)
+        .join(' ');
+      rows.push([s.id, nodeIds[node] ?? String(node), String(t.offered), String(t.good), String(t.late), pct(t.good / t.offered), String(offloads), served || '-', drops(t.dropped)]);
+    });
+  }
+  return table([head, ...rows]);
+}
+
+/** CPU time per process during a run: the processes that competed for the cores, and what each item cost. */
+export function cpuLine(run: { cpuMs: Readonly<Record<string, number>>; wallMs: number; report: SystemReport }): string {
+  const parts = Object.entries(run.cpuMs).map(([name, ms]) => `${name} ${((100 * ms) / run.wallMs).toFixed(0)}%`);
+  const total = Object.values(run.cpuMs).reduce((a, b) => a + b, 0);
+  const items = run.report.services.reduce((a, s) => a + s.offered, 0);
+  return `CPU (share of one core): ${parts.join(', ')}; ${(total / Math.max(1, items)).toFixed(2)} ms of CPU per offered item`;
 }

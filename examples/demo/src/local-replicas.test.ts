@@ -1,14 +1,16 @@
-import { createProfile, type PlacedInstance, type ServiceSpec } from '@epara/core';
+import { createProfile, type PlacedInstance } from '@epara/core';
 import { describe, expect, it } from 'vitest';
-import { DEMO_SERVICES, serviceSpec } from './catalog.js';
 import { localReplicas } from './local-replicas.js';
 import { ITEM_BYTES } from './placement.js';
+import { DEVICE_KIND, type DemoProfiles } from './profiles.js';
+import { demoServices } from './services.js';
 import { buildWorkload } from './workload.js';
 
 const ids = ['edge-0', 'edge-1', 'edge-2'];
 // One-item times measured on a quiet run (ms): image 6.35, chat 6.8, video 3.19, loop 0.65, vad 0.49.
 const itemMs = { image: 6.35, chat: 6.8, video: 3.19, loop: 0.65, vad: 0.49 } as const;
-const specs: ServiceSpec[] = DEMO_SERVICES.map((d) => serviceSpec(d, createProfile('cpu-1t', [{ batch: 1, ms: itemMs[d.id] }])));
+const profiles = Object.fromEntries(Object.entries(itemMs).map(([id, ms]) => [id, createProfile(DEVICE_KIND, [{ batch: 1, ms }])])) as unknown as DemoProfiles;
+const specs = demoServices({ profiles, lm: new Uint8Array(0), networkBudgetMs: 42 });
 const inst = (serviceId: string, serverId: string): PlacedInstance => ({
   instanceId: `${serviceId}/${serverId}/cpu0`,
   serviceId,

@@ -2,12 +2,13 @@ import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { EparaError, type PlacedInstance } from '@epara/core';
 import { TRITON_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
-import { calibrate, tritonAt, type Calibration } from './calibrate.js';
-import { DEMO_SERVICES, serviceSpec } from './catalog.js';
+import { TARGET_ATTAINMENT, calibrate, tritonAt, type Calibration } from './calibrate.js';
+import { formatKnee, measureCapacity, type CapacityResult } from './capacity.js';
+import { serviceInfo } from './catalog.js';
 import { ChildGroup } from './cluster/children.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
 import type { SystemName } from './cluster/client-process.js';
-import { comparisonTable, placementLines, serviceTable, tritonLines } from './format.js';
+import { comparisonTable, cpuLine, entryTable, placementLines, serviceTable, tritonLines } from './format.js';
 import { buildLanguageModel } from './models.js';
 import { USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
 import { nodeIds, planPlacement } from './placement.js';
@@ -17,6 +18,7 @@ import { chartSvg, writeReportFolder } from './report-folder.js';
 import { CpuMeter, type MachineLoad } from './reliability.js';
 import { finalTable, goodputRatios, type RatioSpread, type TrialPair } from './summary.js';
 import { runSystem, type SystemRun, type TrialContext } from './trials.js';
+import { demoServices, type DemoService } from './services.js';
 import { buildWorkload } from './workload.js';
 
 /** What a demo run measured. */
@@ -27,11 +29,20 @@ export interface DemoResult {
   readonly measuredDelayMs: readonly (readonly number[])[];
   readonly pairs: readonly TrialPair[];
   readonly ratios: Readonly<Record<string, RatioSpread>>;
+  /** Each system's capacity at the SLO and their ratio; `null` when the search was skipped (`capacity: false`). */
+  readonly capacity: CapacityResult | null;
   readonly machine: MachineLoad;
   /** Pids of every process the demo started (all ended when {@link main} resolves). */
   readonly pids: readonly number[];
   readonly reportFolder: string;
 }
+
+/**
+ * First fraction of the measured capacity the calibration probes. The capacity figure counts device time only
+ * (three 1-thread devices at the baseline's batch sizes); on a 2-core machine serving ten processes the
+ * baseline's knee was measured at 12–25% of it, so the search starts there and steps ×2 either way.
+ */
+const SEARCH_START = 0.25;
 
 const REPORTS = fileURLToPath(new URL('../reports', import.meta.url));
 
@@ -68,37 +79,39 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const t0 = performance.now();
   const profiles = await measureProfiles({ lm, repetitions: o.quick ? 3 : 5 });
   log(`\nprofiles (batch:ms on one 1-thread device, measured in ${((performance.now() - t0) / 1000).toFixed(1)} s):`);
-  for (const s of DEMO_SERVICES) log(`  ${s.id.padEnd(6)} ${formatProfile(profiles[s.id])}`);
   // A latency request may cross the slowest link and back (one offload, or the baseline's forwarded hop).
   const networkBudgetMs = Math.ceil(2 * o.delayMs[1] + 2);
-  const specs = DEMO_SERVICES.map((s) => serviceSpec(s, profiles[s.id], networkBudgetMs));
+  // Declared once: these objects are what core places, and what every node's executor and mesh node serve.
+  const services = demoServices({ profiles, lm, networkBudgetMs });
+  for (const s of services) log(`  ${s.id.padEnd(6)} ${formatProfile(profiles[s.id])}`);
 
-  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, specs, profiles, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: 250 });
+  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: 250 });
   log(`\nprocesses: ${group.pids.length} (${ids.length} EPARA nodes, ${ids.length} Triton-like sites, ${ids.length} clients, 1 network): ${group.named.map((c) => `${c.name}=${c.pid}`).join(' ')}`);
   log('live dashboards of the EPARA nodes (open while the demo runs):');
   for (const [i, url] of cluster.dashboardUrls.entries()) log(`  ${ids[i]}: ${url}`);
   log('measured one-way delays between nodes (ms):');
   for (const [i, row] of cluster.measuredDelayMs.entries()) log(`  ${ids[i]}: ${row.map((d, j) => (i === j ? '-' : `${ids[j]} ${d.toFixed(1)}`)).join(', ')}`);
 
-  const placeholderCats = Object.fromEntries(DEMO_SERVICES.map((s) => [s.id, { sensitivity: s.sensitivity, devices: 'single' as const }]));
-  const ctx: TrialContext = { cluster, group, nodes: o.nodes, categories: placeholderCats, log, progressEverySec: o.quick ? 1 : 2 };
+  const placeholderCats = Object.fromEntries(services.map((s) => [s.id, { sensitivity: s.sensitivity, devices: 'single' as const }]));
+  const ctx: TrialContext = { cluster, group, nodes: o.nodes, services: services.map(serviceInfo), categories: placeholderCats, log, progressEverySec: o.quick ? 1 : 2 };
   log(`\ncalibrating the offered load on the baseline (${o.quick ? 'quick' : 'short'} runs of ${(calibrationMs(o) / 1000).toFixed(0)} s):`);
   const calibration = await calibrate(ctx, {
-    specs,
+    specs: services,
     nodes: o.nodes,
     seed: o.seed,
     durationMs: calibrationMs(o),
-    fractions: o.quick ? [0.6, 0.9, 1.2, 1.6] : [0.5, 0.7, 0.9, 1.1, 1.3, 1.6, 2.0],
-    bisect: !o.quick,
-    downSteps: o.quick ? 1 : 2,
+    start: SEARCH_START,
+    maxSteps: 3,
+    bisections: o.quick ? 1 : 2,
     queueDelaysMs: o.quick ? [0, 5] : TRITON_QUEUE_DELAYS_MS,
     ...(o.loadFraction !== undefined ? { fixedFraction: o.loadFraction } : {}),
   });
-  log(`offered load: ${(100 * calibration.fraction).toFixed(0)}% of the measured capacity (×${calibration.load.toFixed(2)} the base mix; capacity ×${calibration.capacityLoad.toFixed(2)}); baseline max_queue_delay ${calibration.maxQueueDelayMs} ms`);
+  if (calibration.searched) log(`baseline's knee at max_queue_delay ${calibration.maxQueueDelayMs} ms: ${formatKnee(calibration.knee)}`);
+  log(`offered load: ${(100 * calibration.fraction).toFixed(1)}% of the measured capacity (×${calibration.load.toFixed(2)} the base mix; capacity ×${calibration.capacityLoad.toFixed(2)}); baseline max_queue_delay ${calibration.maxQueueDelayMs} ms`);
 
   const forecast = buildWorkload({ durationMs: o.durationMs, load: calibration.load, nodes: o.nodes, seed: o.seed });
-  const placed = planPlacement(specs, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o));
-  const triton = tritonAt({ specs, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, calibration.load, calibration.maxQueueDelayMs);
+  const placed = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o));
+  const triton = tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, calibration.load, calibration.maxQueueDelayMs);
   log(`\nEPARA placement (allocate + placeServices with locality over the measured delays, instances moved to where their demand enters, replicas where demand enters without one):`);
   for (const line of placementLines(placed.instances)) log(`  ${line}`);
   log('Triton-like configuration (the simulator\'s deployable Triton: static placement by forecast and memory, model-analyzer batch):');
@@ -113,11 +126,43 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const pairs = await runTrials(o, trialCtx, calibration.load, group, cpu);
   const machine = cpu.result();
   const ratios = goodputRatios(pairs);
-  printResults(o, pairs, machine);
-  const markdown = reportMarkdown({ o, calibration, placement: placed.instances, triton, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, machine, profiles });
+  printResults(o, services, pairs, machine);
+  const capacity = o.capacity ? await capacitySearch(o, trialCtx, { calibration, services, cluster, bytes: bytesPerMs(o) }) : null;
+  const markdown = reportMarkdown({ o, services, calibration, placement: placed.instances, triton, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, machine, profiles, capacity });
   const reportFolder = writeReportFolder({ dir: o.reportDir ?? REPORTS, markdown, svg: chartSvg(pairs, o.durationMs / 1000) });
   log(`\nreport: ${reportFolder}`);
-  return { options: o, calibration, placement: placed.instances, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, machine, pids: group.pids, reportFolder };
+  return { options: o, calibration, placement: placed.instances, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, capacity, machine, pids: group.pids, reportFolder };
+}
+
+/**
+ * The second verdict: each system's highest offered load at ≥ 90% attainment (the baseline's from the
+ * calibration, EPARA's searched the same way, re-placed for each load), on the calibration's probe workload.
+ */
+async function capacitySearch(o: ResolvedDemoOptions, ctx: TrialContext, c: { calibration: Calibration; services: readonly DemoService[]; cluster: Cluster; bytes: number }): Promise<CapacityResult> {
+  const { calibration, services, cluster } = c;
+  o.log(`\ncapacity at the SLO: the highest offered load at which each system keeps ${(100 * TARGET_ATTAINMENT).toFixed(0)}% attainment (runs of ${(calibrationMs(o) / 1000).toFixed(0)} s, the calibration's workload):`);
+  const result = await measureCapacity(ctx, {
+    calibration,
+    seed: o.seed,
+    durationMs: calibrationMs(o),
+    maxSteps: 3,
+    bisections: o.quick ? 1 : 2,
+    placeEpara: async (load) => {
+      const forecast = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed });
+      await cluster.place(planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, c.bytes).instances);
+    },
+    baselineProbe: async (fraction) => {
+      const load = calibration.capacityLoad * fraction;
+      await cluster.configureTriton(tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, load, calibration.maxQueueDelayMs));
+      const r = await runSystem(ctx, { system: 'triton', label: `capacity ${(100 * fraction).toFixed(1)}% Triton-like`, seed: o.seed + 1000, load, durationMs: calibrationMs(o) });
+      return r.report.overall.attainment;
+    },
+  });
+  const r = (v: number | null): string => (v === null ? '-' : `${v.toFixed(2)}x`);
+  o.log(`  Triton-like: ${formatKnee(result.baseline)}`);
+  o.log(`  EPARA:       ${formatKnee(result.epara)}`);
+  o.log(`  capacity ratio (EPARA ÷ Triton-like, highest passing loads): ${r(result.ratio)} (bracket ${r(result.ratioMin)}–${r(result.ratioMax)})`);
+  return result;
 }
 
 /** Link bandwidth in bytes per ms. */
@@ -149,12 +194,18 @@ async function runTrials(o: ResolvedDemoOptions, ctx: TrialContext, load: number
   return pairs;
 }
 
-function printResults(o: ResolvedDemoOptions, pairs: readonly TrialPair[], machine: MachineLoad): void {
+function printResults(o: ResolvedDemoOptions, services: readonly DemoService[], pairs: readonly TrialPair[], machine: MachineLoad): void {
   const last = pairs[pairs.length - 1]!;
   o.log(`\nlast trial, EPARA per service:`);
-  for (const line of serviceTable(last.epara.report, DEMO_SERVICES)) o.log(`  ${line}`);
+  for (const line of serviceTable(last.epara.report, services)) o.log(`  ${line}`);
+  o.log('last trial, EPARA per service and entry node:');
+  for (const line of entryTable(last.epara, services, nodeIds(o.nodes))) o.log(`  ${line}`);
+  o.log(`  ${cpuLine(last.epara)}`);
   o.log('last trial, Triton-like per service:');
-  for (const line of serviceTable(last.triton.report, DEMO_SERVICES)) o.log(`  ${line}`);
+  for (const line of serviceTable(last.triton.report, services)) o.log(`  ${line}`);
+  o.log('last trial, Triton-like per service and entry node:');
+  for (const line of entryTable(last.triton, services, nodeIds(o.nodes))) o.log(`  ${line}`);
+  o.log(`  ${cpuLine(last.triton)}`);
   o.log('last trial, by category:');
   for (const line of comparisonTable(last.epara.report, last.triton.report)) o.log(`  ${line}`);
   o.log(`\nEPARA vs Triton-like over ${pairs.length} interleaved trials (median of the per-trial ratio, and its range):`);
@@ -183,6 +234,11 @@ export function resultLine(r: DemoResult): string {
     loadAvg1: round(r.machine.loadAvg1),
     processes: r.pids.length,
     report: r.reportFolder,
+    capacityRatio: round(r.capacity?.ratio),
+    capacityRatioMin: round(r.capacity?.ratioMin),
+    capacityRatioMax: round(r.capacity?.ratioMax),
+    eparaCapacity: round(r.capacity?.epara.passed),
+    baselineCapacity: round(r.capacity?.baseline.passed),
   });
 }
 

@@ -25,6 +25,11 @@ export interface DemoOptions {
   readonly loadFraction?: number;
   /** A short run for CI and smoke checks: fewer profiling runs, a shorter search, 2 × 4 s trials. @default false */
   readonly quick?: boolean;
+  /**
+   * Run the capacity search after the trials (each system's highest load at ≥ 90% attainment, and their
+   * ratio: `capacityRatio` in the JSON line). Off: the line's capacity fields are `null`. @default true
+   */
+  readonly capacity?: boolean;
   /** Where a report folder is written (a new sub-folder per run). @default `examples/demo/reports` */
   readonly reportDir?: string;
   /** Where lines go. @default console.log */
@@ -45,6 +50,7 @@ export interface ResolvedDemoOptions {
   readonly bandwidthMbps: number;
   readonly loadFraction: number | undefined;
   readonly quick: boolean;
+  readonly capacity: boolean;
   readonly reportDir: string | undefined;
   readonly log: (line: string) => void;
   readonly signal: AbortSignal | undefined;
@@ -73,6 +79,7 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
   if (!(typeof bandwidthMbps === 'number' && bandwidthMbps >= 1 && bandwidthMbps <= 100_000)) invalidOption('bandwidthMbps', bandwidthMbps, 'Mbit/s in [1, 100000]');
   const f = o.loadFraction;
   if (f !== undefined && !(typeof f === 'number' && f > 0 && f <= 5)) invalidOption('loadFraction', f, 'a fraction of capacity in (0, 5]');
+  if (o.capacity !== undefined && typeof o.capacity !== 'boolean') invalidOption('capacity', o.capacity, 'a boolean');
   if (o.log !== undefined && typeof o.log !== 'function') invalidOption('log', o.log, 'a function (line) => void');
   return {
     durationMs: duration * 1000,
@@ -83,6 +90,7 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
     bandwidthMbps,
     loadFraction: f,
     quick,
+    capacity: o.capacity ?? true,
     reportDir: o.reportDir,
     log: o.log ?? ((line) => console.log(line)),
     signal: o.signal,
@@ -110,6 +118,7 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
       bandwidth: { type: 'string' },
       load: { type: 'string' },
       quick: { type: 'boolean' },
+      'no-capacity': { type: 'boolean' },
       'report-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -127,6 +136,7 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
     ...(values.load !== undefined ? { loadFraction: num(values.load)! } : {}),
     ...(values['report-dir'] !== undefined ? { reportDir: values['report-dir'] } : {}),
     ...(values.quick ? { quick: true } : {}),
+    ...(values['no-capacity'] ? { capacity: false } : {}),
   };
   return { options, help: values.help === true };
 }
@@ -142,4 +152,5 @@ export const USAGE = `pnpm demo [-- options]
   --load       offered load as a fraction of measured capacity (default: calibrated, the point where
                the baseline first falls below 90% SLO attainment)
   --report-dir where the report folder goes (default examples/demo/reports)
-  --quick      short run (about a minute): CI's check of the demo`;
+  --quick      short run (about a minute and a half): CI's check of the demo
+  --no-capacity skip the capacity search after the trials (capacityRatio: null)`;

@@ -42,6 +42,11 @@ function machineBusy(): number | null {
   }
 }
 
+/** CPU time a process has used so far (user + system, all its threads), ms; 0 when it is gone or without `/proc`. */
+export function processCpuMs(pid: number): number {
+  return (processBusy(pid) * 1000) / TICKS_PER_SEC;
+}
+
 function processBusy(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -1,8 +1,9 @@
 import type { PlacedInstance } from '@epara/core';
 import type { TritonConfig } from './baseline/triton-config.js';
 import type { Calibration } from './calibrate.js';
-import { DEMO_SERVICES } from './catalog.js';
-import { comparisonTable, placementLines, serviceTable, tritonLines } from './format.js';
+import { formatKnee, type CapacityResult } from './capacity.js';
+import type { DemoService } from './services.js';
+import { comparisonTable, cpuLine, entryTable, placementLines, serviceTable, tritonLines } from './format.js';
 import type { ResolvedDemoOptions } from './options.js';
 import { nodeIds } from './placement.js';
 import { formatProfile, type DemoProfiles } from './profiles.js';
@@ -14,6 +15,7 @@ const block = (lines: readonly string[]): string => ['```', ...lines, '```'].joi
 /** The run's report as markdown: setup, calibration, placements, the verdict with its range, every trial. */
 export function reportMarkdown(r: {
   o: ResolvedDemoOptions;
+  services: readonly DemoService[];
   calibration: Calibration;
   placement: readonly PlacedInstance[];
   triton: TritonConfig;
@@ -22,6 +24,7 @@ export function reportMarkdown(r: {
   ratios: Readonly<Record<string, RatioSpread>>;
   machine: MachineLoad;
   profiles: DemoProfiles;
+  capacity: CapacityResult | null;
 }): string {
   const ids = nodeIds(r.o.nodes);
   const m = r.machine;
@@ -39,6 +42,7 @@ export function reportMarkdown(r: {
     '',
     block(finalTable(r.pairs)),
     '',
+    ...capacitySection(r.capacity),
     '## Setup',
     '',
     `Links: ${r.o.delayMs[0]}–${r.o.delayMs[1]} ms one way configured, ${r.o.bandwidthMbps} Mbit/s. Measured one-way (ms):`,
@@ -47,11 +51,12 @@ export function reportMarkdown(r: {
     '',
     'Profiles (batch:ms, one 1-thread device):',
     '',
-    block(DEMO_SERVICES.map((s) => `${s.id.padEnd(6)} ${formatProfile(r.profiles[s.id])}`)),
+    block(r.services.map((s) => `${s.id.padEnd(6)} ${formatProfile(r.profiles[s.id])}`)),
     '',
-    `Calibration: capacity ×${r.calibration.capacityLoad.toFixed(2)} the base mix; offered load ${(100 * r.calibration.fraction).toFixed(0)}% of it (×${r.calibration.load.toFixed(2)}); baseline max_queue_delay ${r.calibration.maxQueueDelayMs} ms.`,
+    `Calibration: capacity ×${r.calibration.capacityLoad.toFixed(2)} the base mix; offered load ${(100 * r.calibration.fraction).toFixed(1)}% of it (×${r.calibration.load.toFixed(2)}); baseline max_queue_delay ${r.calibration.maxQueueDelayMs} ms.`,
     '',
-    block(r.calibration.probes.map((p) => `${(100 * p.fraction).toFixed(0)}%  ×${p.load.toFixed(2)}  q${p.maxQueueDelayMs}  attainment ${(100 * p.attainment).toFixed(1)}%  goodput ${p.goodputPerSec.toFixed(0)}/s`)),
+    ...(r.calibration.searched ? [`The baseline's knee at its best max_queue_delay: ${formatKnee(r.calibration.knee)}.`, ''] : []),
+    block(r.calibration.probes.map((p) => `${(100 * p.fraction).toFixed(1)}%  ×${p.load.toFixed(2)}  q${p.maxQueueDelayMs}  attainment ${(100 * p.attainment).toFixed(1)}%  goodput ${p.goodputPerSec.toFixed(0)}/s`)),
     '',
     'EPARA placement:',
     '',
@@ -64,9 +69,23 @@ export function reportMarkdown(r: {
     '## Trials',
   ];
   for (const p of r.pairs) {
-    out.push('', `### Trial ${p.trial + 1} (seed ${p.seed}, ${p.order.join(' then ')})`, '', block(comparisonTable(p.epara.report, p.triton.report)), '', 'EPARA:', '', block(serviceTable(p.epara.report, DEMO_SERVICES)), '', 'Triton-like:', '', block(serviceTable(p.triton.report, DEMO_SERVICES)));
+    out.push('', `### Trial ${p.trial + 1} (seed ${p.seed}, ${p.order.join(' then ')})`, '', block(comparisonTable(p.epara.report, p.triton.report)), '', 'EPARA:', '', block(serviceTable(p.epara.report, r.services)), '', block(entryTable(p.epara, r.services, ids)), '', cpuLine(p.epara), '', 'Triton-like:', '', block(serviceTable(p.triton.report, r.services)), '', block(entryTable(p.triton, r.services, ids)), '', cpuLine(p.triton));
     const c = p.epara.counters;
     out.push('', `EPARA mesh: ${c['offloaded'] ?? 0} forwards, ${c['received'] ?? 0} received, ${c['rejected'] ?? 0} rejected at entry, ${c['syncRounds'] ?? 0} ring rounds.`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The capacity verdict: each system's bracket and the ratio of their highest passing loads. */
+function capacitySection(c: CapacityResult | null): string[] {
+  if (c === null) return [];
+  const x = (v: number | null): string => (v === null ? '-' : `${v.toFixed(2)}x`);
+  return [
+    '## Capacity at the SLO (highest offered load with ≥ 90% attainment)',
+    '',
+    block([`Triton-like: ${formatKnee(c.baseline)}`, `EPARA:       ${formatKnee(c.epara)}`, `ratio: ${x(c.ratio)} (bracket ${x(c.ratioMin)}–${x(c.ratioMax)})`]),
+    '',
+    'EPARA probes: ' + (c.epara.probes.map((p) => `${(100 * p.fraction).toFixed(1)}% → ${(100 * p.attainment).toFixed(1)}%`).join(', ') || 'none'),
+    '',
+  ];
 }

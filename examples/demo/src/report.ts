@@ -1,5 +1,5 @@
 import type { Category } from '@epara/core';
-import type { DemoService, DemoServiceId } from './catalog.js';
+import type { DemoServiceInfo, DemoServiceId } from './catalog.js';
 import type { Tally } from './tally.js';
 
 /** Figures of one service in one run. */
@@ -51,7 +51,7 @@ function group(items: readonly { offered: number; good: number }[], seconds: num
 /** Summarizes a run's tally into per-service, per-category and overall figures. */
 export function summarize(o: {
   system: string;
-  catalog: readonly DemoService[];
+  catalog: readonly DemoServiceInfo[];
   categories: Readonly<Record<string, Category>>;
   tally: Tally;
   offloads: Readonly<Record<string, number>>;

@@ -1,4 +1,3 @@
-import { DEMO_SERVICES } from './catalog.js';
 import type { SystemName } from './cluster/client-process.js';
 import { table } from './format.js';
 import type { SystemReport } from './report.js';
@@ -25,8 +24,8 @@ export interface RatioSpread {
 function groupOf(r: SystemReport, key: string): { goodputPerSec: number; attainment: number } | undefined {
   if (key === 'overall') return r.overall;
   if (key === 'latency' || key === 'frequency') {
-    const ids = new Set(DEMO_SERVICES.filter((s) => s.sensitivity === key).map((s) => s.id));
-    const services = r.services.filter((s) => ids.has(s.serviceId));
+    // A service's category key starts with its sensitivity (`latency/single`).
+    const services = r.services.filter((s) => s.category.startsWith(`${key}/`));
     const offered = services.reduce((a, s) => a + s.offered, 0);
     const good = services.reduce((a, s) => a + s.good, 0);
     return { goodputPerSec: services.reduce((a, s) => a + s.goodputPerSec, 0), attainment: offered === 0 ? 1 : good / offered };

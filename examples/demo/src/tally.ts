@@ -1,4 +1,4 @@
-import type { DemoService, DemoServiceId } from './catalog.js';
+import type { DemoServiceInfo, DemoServiceId } from './catalog.js';
 
 /** Counters of one service in one run. */
 export interface ServiceTally {
@@ -13,6 +13,8 @@ export interface ServiceTally {
   latencies: number[];
   /** Items this system sent to another server than the one they entered at. */
   offloads: number;
+  /** Stream frames by the index of the node that served their stream (requests are not counted here). */
+  servedAt: Record<string, number>;
 }
 
 /** Items offered and good per second of a run (by the time they were offered, and completed). */
@@ -29,12 +31,12 @@ export class Tally {
   readonly #t0: number;
 
   /** `t0`: the run's start (`performance.now()` time), origin of the series. */
-  constructor(catalog: readonly DemoService[], t0 = performance.now()) {
+  constructor(catalog: readonly DemoServiceInfo[], t0 = performance.now()) {
     this.#t0 = t0;
     this.services = {} as Record<DemoServiceId, ServiceTally>;
     this.#budget = {};
     for (const s of catalog) {
-      this.services[s.id] = { offered: 0, good: 0, late: 0, dropped: {}, latencies: [], offloads: 0 };
+      this.services[s.id] = { offered: 0, good: 0, late: 0, dropped: {}, latencies: [], offloads: 0, servedAt: {} };
       this.#budget[s.id] = s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs;
     }
   }
@@ -66,6 +68,12 @@ export class Tally {
 
   offloaded(id: DemoServiceId): void {
     this.services[id].offloads++;
+  }
+
+  /** A stream frame pushed to the stream's server, node `node`. */
+  served(id: DemoServiceId, node: number): void {
+    const at = this.services[id].servedAt;
+    at[node] = (at[node] ?? 0) + 1;
   }
 
   /** Sums over all services (for the live view). */

@@ -1,17 +1,20 @@
 import { performance } from 'node:perf_hooks';
 import type { Category } from '@epara/core';
-import { DEMO_SERVICES } from './catalog.js';
+import type { DemoServiceId, DemoServiceInfo } from './catalog.js';
 import type { Child, ChildGroup } from './cluster/children.js';
 import type { ClientRun, SystemName } from './cluster/client-process.js';
 import type { Cluster } from './cluster/cluster.js';
+import { processCpuMs } from './reliability.js';
 import { summarize, type SystemReport } from './report.js';
-import { Tally, type TallySeries } from './tally.js';
+import { Tally, type ServiceTally, type TallySeries } from './tally.js';
 
 /** What {@link runSystem} needs. */
 export interface TrialContext {
   readonly cluster: Cluster;
   readonly group: ChildGroup;
   readonly nodes: number;
+  /** The services as the tables read them. */
+  readonly services: readonly DemoServiceInfo[];
   readonly categories: Readonly<Record<string, Category>>;
   readonly log: (line: string) => void;
   /** Seconds between two live progress lines. */
@@ -25,6 +28,14 @@ export interface SystemRun {
   readonly series: TallySeries;
   /** Node counters over the run (EPARA: the mesh's; the baseline: forwards by its load balancers). */
   readonly counters: Readonly<Record<string, number>>;
+  /** Per entry node (index), what its clients counted, service by service. */
+  readonly byEntry: readonly Readonly<Record<DemoServiceId, ServiceTally>>[];
+  /** CPU time each process used during the run (the system's node processes, the clients, the network), ms. */
+  readonly cpuMs: Readonly<Record<string, number>>;
+  /** Wall time from the run's start to its last item settled, ms (what `cpuMs` was measured over). */
+  readonly wallMs: number;
+  /** Per node (index), requests it forwarded to another node, by service. */
+  readonly nodeOffloads: readonly Readonly<Record<string, number>>[];
 }
 
 type Stats = { offloads: Record<string, number> } & Record<string, unknown>;
@@ -33,20 +44,24 @@ async function nodeStats(nodes: readonly Child[]): Promise<Stats[]> {
   return Promise.all(nodes.map((n) => n.call<Stats>('stats')));
 }
 
-function sumStats(before: readonly Stats[], after: readonly Stats[]): { offloads: Record<string, number>; counters: Record<string, number> } {
+function sumStats(before: readonly Stats[], after: readonly Stats[]): { offloads: Record<string, number>; counters: Record<string, number>; perNode: Record<string, number>[] } {
   const offloads: Record<string, number> = {};
   const counters: Record<string, number> = {};
+  const perNode = after.map(() => ({}) as Record<string, number>);
   after.forEach((a, i) => {
     const b = before[i]!;
-    for (const [k, v] of Object.entries(a.offloads)) offloads[k] = (offloads[k] ?? 0) + v - (b.offloads[k] ?? 0);
+    for (const [k, v] of Object.entries(a.offloads)) {
+      offloads[k] = (offloads[k] ?? 0) + v - (b.offloads[k] ?? 0);
+      perNode[i]![k] = v - (b.offloads[k] ?? 0);
+    }
     for (const [k, v] of Object.entries(a)) if (typeof v === 'number' && typeof b[k] === 'number') counters[k] = (counters[k] ?? 0) + v - (b[k] as number);
   });
-  return { offloads, counters };
+  return { offloads, counters, perNode };
 }
 
 /** Merges the clients' counts into one tally and one per-second series. */
-export function mergeRuns(runs: readonly ClientRun[]): { tally: Tally; series: TallySeries } {
-  const tally = new Tally(DEMO_SERVICES);
+export function mergeRuns(runs: readonly ClientRun[], services: readonly DemoServiceInfo[]): { tally: Tally; series: TallySeries } {
+  const tally = new Tally(services);
   const series: TallySeries = { offered: [], good: [] };
   const add = (into: number[], from: readonly number[]): void =>
     from.forEach((v, k) => {
@@ -54,13 +69,14 @@ export function mergeRuns(runs: readonly ClientRun[]): { tally: Tally; series: T
       into[k]! += v;
     });
   for (const r of runs) {
-    for (const s of DEMO_SERVICES) {
+    for (const s of services) {
       const t = tally.services[s.id];
       const x = r.services[s.id];
       t.offered += x.offered;
       t.good += x.good;
       t.late += x.late;
       t.offloads += x.offloads;
+      for (const [node, n] of Object.entries(x.servedAt)) t.servedAt[node] = (t.servedAt[node] ?? 0) + n;
       t.latencies.push(...x.latencies);
       for (const [code, n] of Object.entries(x.dropped)) t.dropped[code] = (t.dropped[code] ?? 0) + n;
     }
@@ -77,6 +93,9 @@ export function mergeRuns(runs: readonly ClientRun[]): { tally: Tally; series: T
 export async function runSystem(ctx: TrialContext, o: { system: SystemName; label: string; seed: number; load: number; durationMs: number }): Promise<SystemRun> {
   const nodes = o.system === 'epara' ? ctx.cluster.epara : ctx.cluster.triton;
   const before = await nodeStats(nodes);
+  const measured = [...nodes, ...ctx.cluster.clients, ctx.cluster.wire];
+  const cpuBefore = measured.map((c) => processCpuMs(c.pid));
+  const wallStart = performance.now();
   const live = new Map<string, { offered: number; settled: number; good: number; dropped: number }>();
   const onEvent = (e: { child: string; name: string; value: unknown }): void => {
     if (e.name === 'progress') live.set(e.child, e.value as { offered: number; settled: number; good: number; dropped: number });
@@ -96,9 +115,10 @@ export async function runSystem(ctx: TrialContext, o: { system: SystemName; labe
     clearInterval(timer);
     ctx.group.off('event', onEvent);
   }
-  const { offloads, counters } = sumStats(before, await nodeStats(nodes));
-  const { tally, series } = mergeRuns(runs);
+  const cpuMs = Object.fromEntries(measured.map((c, i) => [c.name, processCpuMs(c.pid) - cpuBefore[i]!]));
+  const { offloads, counters, perNode } = sumStats(before, await nodeStats(nodes));
+  const { tally, series } = mergeRuns(runs, ctx.services);
   const name = o.system === 'epara' ? 'EPARA' : 'Triton-like';
-  const report = summarize({ system: name, catalog: DEMO_SERVICES, categories: ctx.categories, tally, offloads, seconds: o.durationMs / 1000 });
-  return { system: o.system, report, series, counters };
+  const report = summarize({ system: name, catalog: ctx.services, categories: ctx.categories, tally, offloads, seconds: o.durationMs / 1000 });
+  return { system: o.system, report, series, counters, byEntry: runs.map((r) => r.services), nodeOffloads: perNode, cpuMs, wallMs: performance.now() - wallStart };
 }

@@ -38,6 +38,12 @@ export const BASE_MIX = {
   vad: { streams: 4, rateHz: 31.25 },
 } as const;
 
+/**
+ * The smallest load multiplier at which every stream service still has one stream (its count is rounded):
+ * below it the workload stops shrinking in streams, so a search for a knee gains nothing by going lower.
+ */
+export const MIN_LOAD = 0.5 / Math.min(BASE_MIX.video.streams, BASE_MIX.loop.streams, BASE_MIX.vad.streams);
+
 /** Share of a service's requests entering at each node: images mostly at the first node, chat at the last. */
 export function entryWeights(serviceId: 'image' | 'chat', nodes: number): number[] {
   const raw = Array.from({ length: nodes }, (_, i) => 0.3 ** (serviceId === 'image' ? i : nodes - 1 - i));

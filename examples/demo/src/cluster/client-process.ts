@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EparaError, toEparaError, type NamedTensors } from '@epara/core';
 import { createWebSocketTransport } from '@epara/mesh';
 import { requestStream } from '../baseline/triton-streams.js';
-import { DEMO_SERVICES, budgetOf, type DemoServiceId } from '../catalog.js';
+import { budgetOf, type DemoServiceId, type DemoServiceInfo } from '../catalog.js';
 import { drive } from '../driver.js';
 import { InputFactory } from '../inputs.js';
 import type { FrameOutcome, ServingStream, ServingSystem } from '../system.js';
@@ -31,6 +31,7 @@ const index = Number((process.argv[2] ?? 'client-0').split('-').pop());
 const transport = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
 const entries = new Map<SystemName, RedialingEntry>();
 let inputs: InputFactory | undefined;
+let services: readonly DemoServiceInfo[] = [];
 
 function eparaSystem(c: EntryClient): ServingSystem {
   return {
@@ -96,7 +97,7 @@ function tritonSystem(c: EntryClient): ServingSystem {
     submit: (_node, id, x, deadline) => c.submit(id, x, deadline - Date.now()),
     async openStream(node, id, rateHz): Promise<ServingStream> {
       if (id === 'vad') return entryStream(c, node, id, rateHz);
-      const stalenessMs = budgetOf(DEMO_SERVICES.find((s) => s.id === id)!);
+      const stalenessMs = budgetOf(services.find((s) => s.id === id)!);
       return requestStream({ servedAt: node, stalenessMs, send: (frame: NamedTensors, timeoutMs: number) => c.submit(id, frame, timeoutMs) });
     },
     offloads: () => ({}),
@@ -106,7 +107,8 @@ function tritonSystem(c: EntryClient): ServingSystem {
 
 serveChild(
   {
-    async connect(o: { seed: number; entries: [SystemName, string][] }) {
+    async connect(o: { seed: number; services: DemoServiceInfo[]; entries: [SystemName, string][] }) {
+      services = o.services;
       inputs = new InputFactory(o.seed);
       for (const [name, address] of o.entries) {
         const entry = new RedialingEntry(transport, address);
@@ -122,10 +124,10 @@ serveChild(
       const all = buildWorkload({ durationMs: o.durationMs, load: o.load, nodes: o.nodes, seed: o.seed });
       const workload = { ...all, requests: all.requests.filter((r) => r.node === index), streams: all.streams.filter((s) => s.node === index) };
       await sleep(Math.max(0, o.startAt - Date.now()));
-      const tally = new Tally(DEMO_SERVICES, performance.now());
+      const tally = new Tally(services, performance.now());
       const progress = setInterval(() => emitToParent('progress', { client: index, ...tally.totals() }), 500);
       try {
-        await drive({ system: o.system === 'epara' ? eparaSystem(c) : tritonSystem(c), workload, catalog: DEMO_SERVICES, inputs, tally });
+        await drive({ system: o.system === 'epara' ? eparaSystem(c) : tritonSystem(c), workload, catalog: services, inputs, tally });
       } finally {
         clearInterval(progress);
       }

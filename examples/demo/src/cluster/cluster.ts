@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { LatencyProfile, PlacedInstance, ServiceSpec } from '@epara/core';
+import type { PlacedInstance } from '@epara/core';
 import { createWebSocketTransport } from '@epara/mesh';
 import type { TritonConfig } from '../baseline/triton-config.js';
-import type { DemoServiceId } from '../catalog.js';
+import type { DemoServiceInfo } from '../catalog.js';
+import type { DemoProfiles } from '../profiles.js';
 import { nodeIds } from '../placement.js';
 import type { ChildGroup, Child } from './children.js';
 import { splitAddress } from './delay-link.js';
@@ -13,8 +14,12 @@ export interface ClusterOptions {
   readonly group: ChildGroup;
   readonly nodes: number;
   readonly seed: number;
-  readonly specs: readonly ServiceSpec[];
-  readonly profiles: Readonly<Record<DemoServiceId, LatencyProfile>>;
+  /** What clients and baseline sites read of the services (each EPARA node declares the full services itself). */
+  readonly services: readonly DemoServiceInfo[];
+  /** The profiles measured at start-up: every EPARA node builds its services from them. */
+  readonly profiles: DemoProfiles;
+  /** Deadline time latency services budget for the network, ms. */
+  readonly networkBudgetMs: number;
   /** One-way delay of the link between nodes `i` and `j`, ms. */
   readonly delayMs: (i: number, j: number) => number;
   /** Bandwidth of every link, bytes per ms. */
@@ -53,8 +58,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const epara = ids.map((id) => g.start(id, './epara-node-process.ts'));
   const triton = ids.map((_, i) => g.start(`triton-${i}`, './triton-node-process.ts'));
   const clients = ids.map((_, i) => g.start(`client-${i}`, './client-process.ts'));
-  const ep = await Promise.all(epara.map((c) => c.call<{ meshAddress: string; entryAddress: string }>('listen', { seed: o.seed, specs: o.specs, profiles: o.profiles })));
-  const tr = await Promise.all(triton.map((c) => c.call<{ address: string }>('listen', { seed: o.seed, chatProfile: o.profiles.chat })));
+  const ep = await Promise.all(epara.map((c) => c.call<{ meshAddress: string; entryAddress: string }>('listen', { seed: o.seed, profiles: o.profiles, networkBudgetMs: o.networkBudgetMs })));
+  const tr = await Promise.all(triton.map((c) => c.call<{ address: string }>('listen', { seed: o.seed, chatProfile: o.profiles.chat, services: o.services })));
   const specs = [];
   for (let i = 0; i < o.nodes; i++) {
     for (let j = 0; j < o.nodes; j++) {
@@ -73,7 +78,6 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       routes: others(i).map((j) => [ep[j]!.meshAddress, withPath(proxies[`epara:${i}>${j}`]!, ep[j]!.meshAddress)]),
       seeds: i === 0 ? [] : [ep[0]!.meshAddress],
       psk,
-      specs: o.specs,
       syncPeriodMs: o.syncPeriodMs,
       dashboardToken,
     });
@@ -81,7 +85,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const dashboardUrls = [first.dashboardUrl, ...(await Promise.all(ids.slice(1).map((_, k) => join(k + 1)))).map((j) => j.dashboardUrl)];
   await Promise.all(epara.map((c) => c.call('peers', o.nodes)));
   await Promise.all(triton.map((c, i) => c.call('link', others(i).map((j) => [j, withPath(proxies[`triton:${i}>${j}`]!, tr[j]!.address)]))));
-  await Promise.all(clients.map((c, i) => c.call('connect', { seed: o.seed, entries: [['epara', ep[i]!.entryAddress], ['triton', tr[i]!.address]] })));
+  await Promise.all(clients.map((c, i) => c.call('connect', { seed: o.seed, services: o.services, entries: [['epara', ep[i]!.entryAddress], ['triton', tr[i]!.address]] })));
   const measuredDelayMs = await measureLinks(o.nodes, (i, j) => withPath(proxies[`triton:${i}>${j}`]!, tr[j]!.address));
   return {
     epara,

@@ -1,11 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mountDashboard, type Dashboard } from '@epara/dashboard';
-import { EparaError, type LatencyProfile, type PlacedInstance, type ServiceSpec } from '@epara/core';
+import { EparaError, type PlacedInstance } from '@epara/core';
 import { createNode, createWebSocketTransport, type MeshNode, type Transport } from '@epara/mesh';
 import { createExecutor, type Executor } from '@epara/runtime';
-import type { DemoServiceId } from '../catalog.js';
-import { executorServices } from '../executor-services.js';
+import { demoServices, type DemoRun, type DemoService } from '../services.js';
 import { buildLanguageModel } from '../models.js';
 import { deviceOf } from '../placement.js';
 import { emitToParent, serveChild } from './child-rpc.js';
@@ -20,11 +19,15 @@ import { RoutedTransport } from './routed-transport.js';
 
 const id = process.argv[2] ?? 'edge-?';
 let executor: Executor | undefined;
+/** This node's services: the same declaration the main process placed, built from the run's measurements. */
+let services: readonly DemoService[] = [];
 let dashboard: { server: Server; page: Dashboard } | undefined;
 let node: MeshNode | undefined;
 let mesh: Transport | undefined;
 const entry = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
 const offloads: Record<string, number> = {};
+/** Instances this server runs, with their plan's shape ({@link planKey}): what a new placement is compared with. */
+const loaded = new Map<string, string>();
 
 async function until(check: () => boolean, what: string, limitMs = 30_000): Promise<void> {
   const start = Date.now();
@@ -34,21 +37,27 @@ async function until(check: () => boolean, what: string, limitMs = 30_000): Prom
   }
 }
 
+/** What makes two plans of an instance run differently (the demand-dependent figures of a plan do not). */
+function planKey(p: PlacedInstance): string {
+  const q = p.plan;
+  return `${q.requestStrategy}/${q.serviceStrategy}/${q.batchSize}/${q.devices}/${p.deviceIds.join(',')}`;
+}
+
 serveChild(
   {
     /** Creates the executor and both sockets; answers their addresses. */
-    async listen(o: { seed: number; specs: ServiceSpec[]; profiles: Record<DemoServiceId, LatencyProfile> }) {
-      const lm = buildLanguageModel(o.seed);
+    async listen(o: { seed: number } & Omit<DemoRun, 'lm'>) {
+      services = demoServices({ profiles: o.profiles, networkBudgetMs: o.networkBudgetMs, lm: buildLanguageModel(o.seed) });
       // Work-conserving batching (a partial batch runs as soon as the device idles): on a 1-thread CPU device a
       // fuller batch gains little per item, and waiting for one costs deadline slack.
-      executor = createExecutor({ launchWhenIdle: true, devices: [{ id: 'cpu0', threads: 1, memoryBytes: deviceOf().memoryBytes }], services: executorServices(o.specs, o.profiles, lm) });
+      executor = createExecutor({ launchWhenIdle: true, devices: [{ id: 'cpu0', threads: 1, memoryBytes: deviceOf().memoryBytes }], services });
       mesh = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
       const { address } = await mesh.listen();
       const { address: entryAddress } = await entry.listen();
       return { meshAddress: address, entryAddress };
     },
     /** Starts the mesh node: peers are dialed through `routes` (real address → delaying link), joined by `seeds`. */
-    async join(o: { routes: [string, string][]; seeds: string[]; psk: Uint8Array; specs: ServiceSpec[]; syncPeriodMs: number; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
+    async join(o: { routes: [string, string][]; seeds: string[]; psk: Uint8Array; syncPeriodMs: number; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
       if (!executor || !mesh) throw new EparaError('INTERNAL', 'listen first');
       node = createNode({
         id,
@@ -56,7 +65,7 @@ serveChild(
         executor,
         security: { psk: o.psk },
         seeds: o.seeds,
-        services: o.specs,
+        services,
         devices: [deviceOf()],
         syncPeriodMs: o.syncPeriodMs,
         // The demo places from the forecast it knows (cluster-plan.ts); the coordinator would start from no demand.
@@ -74,7 +83,7 @@ serveChild(
       });
       // The live dashboard of this node, behind a token generated for the run (the node authenticates its peers).
       const server = createServer((_req, res) => res.writeHead(404).end());
-      dashboard = { server, page: mountDashboard(server, { node, auth: { token: o.dashboardToken }, services: o.specs }) };
+      dashboard = { server, page: mountDashboard(server, { node, auth: { token: o.dashboardToken }, services }) };
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const { port } = server.address() as { port: number };
       return { dashboardUrl: `http://127.0.0.1:${port}/dashboard?token=${o.dashboardToken}` };
@@ -83,13 +92,35 @@ serveChild(
     async peers(n: number) {
       await until(() => Object.values(node!.view().entries).filter((e) => e.alive).length === n, `${n} live nodes`);
     },
-    /** Loads this server's instances of the placement. */
+    /**
+     * Makes this server run its instances of the placement: unloads those it no longer has (or whose plan
+     * changed), loads the new ones. The first placement loads everything; a later one (the capacity search
+     * re-places for each load) touches only what differs.
+     */
     async place(instances: PlacedInstance[]) {
-      for (const p of instances.filter((x) => x.serverId === id)) await executor!.load(p.plan, { instanceId: p.instanceId, deviceIds: p.deviceIds });
+      const mine = instances.filter((x) => x.serverId === id);
+      for (const [instanceId, plan] of loaded) {
+        const next = mine.find((p) => p.instanceId === instanceId);
+        if (next !== undefined && planKey(next) === plan) continue;
+        await executor!.unload(instanceId);
+        loaded.delete(instanceId);
+      }
+      for (const p of mine) {
+        if (loaded.has(p.instanceId)) continue;
+        await executor!.load(p.plan, { instanceId: p.instanceId, deviceIds: p.deviceIds });
+        loaded.set(p.instanceId, planKey(p));
+      }
     },
     /** Waits until this node's view shows every instance of the placement ready. */
     async ready(instances: PlacedInstance[]) {
-      await until(() => instances.every((p) => node!.view().entries[p.serverId]?.instances.some((i) => i.instanceId === p.instanceId && i.status === 'ready')), 'every instance ready');
+      const ids = new Set(instances.map((p) => p.instanceId));
+      const settled = (): boolean => {
+        const entries = node!.view().entries;
+        // Every instance of the placement ready, and none of an earlier placement still announced.
+        const ready = instances.every((p) => entries[p.serverId]?.instances.some((i) => i.instanceId === p.instanceId && i.status === 'ready'));
+        return ready && Object.values(entries).every((e) => e.instances.every((i) => ids.has(i.instanceId)));
+      };
+      await until(settled, 'every instance ready');
     },
     stats: () => ({ ...node!.stats(), offloads: { ...offloads } }),
   },

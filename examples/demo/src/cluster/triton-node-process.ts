@@ -5,8 +5,7 @@ import { createTritonBatcher, type TritonBatcher } from '../baseline/triton-batc
 import { generateWithQueueTimeout } from '../baseline/triton-chat.js';
 import type { TritonConfig } from '../baseline/triton-config.js';
 import { relayedSequence, sequenceStream } from '../baseline/triton-sequence.js';
-import { DEMO_SERVICES, budgetOf, type DemoServiceId } from '../catalog.js';
-import { CHAT_MAX_BATCH } from '../executor-services.js';
+import { CHAT_MAX_BATCH, budgetOf, type DemoServiceId, type DemoServiceInfo } from '../catalog.js';
 import { LM_SHAPE, buildLanguageModel, detectorPath, vadPath } from '../models.js';
 import { chatStepProfile } from '../profiles.js';
 import { serveChild } from './child-rpc.js';
@@ -31,6 +30,7 @@ let chat: GenerationEngine | undefined;
 let config: TritonConfig | undefined;
 let lm: Uint8Array | undefined;
 let chatProfile: LatencyProfile | undefined;
+let services: readonly DemoServiceInfo[] = [];
 const forwarded: Record<string, number> = {};
 
 function serveHere(serviceId: string, inputs: NamedTensors, timeoutMs: number): Promise<NamedTensors> {
@@ -73,7 +73,7 @@ serveEntry(transport, {
   },
   // Sequences (the stateful VAD) go through Triton's sequence batcher with implicit state: bound to one site.
   async openStream(serviceId, rateHz) {
-    const svc = DEMO_SERVICES.find((s) => s.id === serviceId);
+    const svc = services.find((s) => s.id === serviceId);
     if (svc?.id !== 'vad') throw new EparaError('INVALID_INPUT', `${serviceId} is not a sequence model; send its frames as requests`, { serviceId });
     if (hosts(serviceId).includes(index)) {
       return sequenceStream({
@@ -96,7 +96,8 @@ serveEntry(transport, {
 
 serveChild(
   {
-    async listen(o: { seed: number; chatProfile: LatencyProfile }) {
+    async listen(o: { seed: number; chatProfile: LatencyProfile; services: DemoServiceInfo[] }) {
+      services = o.services;
       lm = buildLanguageModel(o.seed);
       chatProfile = o.chatProfile;
       return { address: (await transport.listen()).address };

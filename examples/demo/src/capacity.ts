@@ -1,0 +1,72 @@
+import { TARGET_ATTAINMENT, type Calibration } from './calibrate.js';
+import { searchKnee, type Knee } from './knee.js';
+import { MIN_LOAD } from './workload.js';
+import { runSystem, type TrialContext } from './trials.js';
+
+/** Each system's capacity: the highest offered load at which it kept {@link TARGET_ATTAINMENT}, bracketed. */
+export interface CapacityResult {
+  readonly epara: Knee;
+  readonly baseline: Knee;
+  /** EPARA's highest passing fraction ÷ the baseline's; `null` when either never passed. */
+  readonly ratio: number | null;
+  /** The ratio's range given both brackets: passed ÷ the other's failed, failed ÷ the other's passed. */
+  readonly ratioMin: number | null;
+  readonly ratioMax: number | null;
+}
+
+/** Options of {@link measureCapacity}. */
+export interface CapacityOptions {
+  readonly calibration: Calibration;
+  readonly seed: number;
+  readonly durationMs: number;
+  /** Steps ×2 beyond the first probe. */
+  readonly maxSteps: number;
+  /** Most geometric bisections of each bracket; EPARA's stops at the baseline's resolution. */
+  readonly bisections: number;
+  /** Puts EPARA's placement for an offered load (the placement follows the forecast, as the baseline's does). */
+  readonly placeEpara: (load: number) => Promise<void>;
+  /** Runs the baseline's own search when the calibration did not (a fixed `--load`). */
+  readonly baselineProbe: (fraction: number) => Promise<number>;
+}
+
+/**
+ * Capacity at the SLO, the second verdict: the same short bracketed search (×2 steps, then geometric
+ * bisections down to the baseline's resolution, on the calibration's seeded workload and probe length) for
+ * EPARA as the calibration ran for the baseline, starting at the baseline's lowest failing fraction. Each system is configured for the load it is
+ * probed at (the baseline's static placement and EPARA's placement both follow the forecast).
+ */
+export async function measureCapacity(ctx: TrialContext, o: CapacityOptions): Promise<CapacityResult> {
+  const c = o.calibration;
+  const search = { target: TARGET_ATTAINMENT, factor: 2, maxSteps: o.maxSteps, bisections: o.bisections, minFraction: MIN_LOAD / c.capacityLoad };
+  const baseline = c.searched ? c.knee : await searchKnee({ ...search, start: c.fraction, known: c.knee, probe: o.baselineProbe });
+  // Start where the baseline first failed: EPARA passing there already says it carries more; bisect only down
+  // to the baseline's bracket, so both capacities are known to the same resolution.
+  const resolution = baseline.passed !== null && baseline.failed !== null ? baseline.failed / baseline.passed : 1;
+  const epara = await searchKnee({
+    ...search,
+    resolution,
+    start: baseline.failed ?? baseline.passed ?? c.fraction,
+    probe: async (fraction) => {
+      const load = c.capacityLoad * fraction;
+      await o.placeEpara(load);
+      const label = `capacity ${(100 * fraction).toFixed(1)}% EPARA`;
+      const r = await runSystem(ctx, { system: 'epara', label, seed: o.seed + 1000, load, durationMs: o.durationMs });
+      ctx.log(`  ${label}: load ×${load.toFixed(2)}, EPARA attainment ${(100 * r.report.overall.attainment).toFixed(1)}%, goodput ${r.report.overall.goodputPerSec.toFixed(0)}/s`);
+      return r.report.overall.attainment;
+    },
+  });
+  const div = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : a / b);
+  return {
+    epara,
+    baseline,
+    ratio: div(epara.passed, baseline.passed),
+    ratioMin: div(epara.passed, baseline.failed),
+    ratioMax: div(epara.failed, baseline.passed),
+  };
+}
+
+/** `12.5–17.7%`: a knee's bracket as fractions of capacity. */
+export function formatKnee(k: Knee): string {
+  const pct = (v: number | null): string => (v === null ? '?' : `${(100 * v).toFixed(1)}%`);
+  return `passes at ${pct(k.passed)}, fails at ${pct(k.failed)}`;
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import type { DemoServiceInfo } from './catalog.js';
+import { entryTable } from './format.js';
+import type { ServiceTally } from './tally.js';
+
+const services: DemoServiceInfo[] = [
+  { id: 'image', title: 'images', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 300 }, traffic: 'request' },
+  { id: 'vad', title: 'audio', sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 31.25, stalenessMs: 100 }, traffic: 'stream' },
+];
+const tally = (t: Partial<ServiceTally>): ServiceTally => ({ offered: 0, good: 0, late: 0, dropped: {}, latencies: [], offloads: 0, servedAt: {}, ...t });
+
+describe('entryTable', () => {
+  it('lists each service per entry node with its losses, offloads and where its streams were served', () => {
+    const lines = entryTable(
+      {
+        byEntry: [
+          { image: tally({ offered: 10, good: 8, late: 1, dropped: { OVERLOADED: 1 } }), vad: tally({ offered: 100, good: 50, offloads: 100, servedAt: { 2: 100 }, dropped: { STALE_FRAME: 50 } }) },
+          { image: tally({}), vad: tally({ offered: 100, good: 90, servedAt: { 1: 100 }, dropped: { STALE_FRAME: 10 } }) },
+        ],
+        // Node 0 forwarded 3 image requests; the baseline's node counts a relayed sequence once.
+        nodeOffloads: [{ image: 3, vad: 1 }, {}],
+      },
+      services,
+      ['edge-0', 'edge-1', 'edge-2'],
+    );
+    expect(lines[0]).toMatch(/^service +enters at +offered +good +late +SLO att\. +offloads +streams served at +dropped by code$/);
+    expect(lines).toHaveLength(4); // no row for a service nothing entered at
+    expect(lines[1]).toMatch(/^image +edge-0 +10 +8 +1 +80\.0% +3 +- +OVERLOADED:1$/);
+    expect(lines[2]).toMatch(/^vad +edge-0 +100 +50 +0 +50\.0% +100 +edge-2:100 +STALE_FRAME:50$/);
+    expect(lines[3]).toMatch(/^vad +edge-1 +100 +90 +0 +90\.0% +0 +edge-1:100 +STALE_FRAME:10$/);
+  });
+});

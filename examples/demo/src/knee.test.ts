@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { searchKnee } from './knee.js';
+
+/** A system that keeps 100% up to `knee` and 50% beyond. */
+const step = (knee: number) => async (f: number): Promise<number> => (f <= knee ? 1 : 0.5);
+
+describe('searchKnee', () => {
+  it('brackets the knee from below, then bisects geometrically', async () => {
+    const k = await searchKnee({ probe: step(0.3), target: 0.9, start: 0.1, factor: 2, maxSteps: 4, bisections: 2 });
+    expect(k.passed).not.toBeNull();
+    expect(k.failed).not.toBeNull();
+    expect(k.passed!).toBeLessThanOrEqual(0.3);
+    expect(k.failed!).toBeGreaterThan(0.3);
+    // 0.1 → 0.2 → 0.4 bracket [0.2, 0.4], two bisections: resolution 2^(1/4).
+    expect(k.failed! / k.passed!).toBeCloseTo(2 ** 0.25, 6);
+    expect(k.probes.map((p) => p.fraction)).toHaveLength(5);
+  });
+
+  it('searches downward when the start fails, and reuses a known end without probing it again', async () => {
+    const down = await searchKnee({ probe: step(0.05), target: 0.9, start: 0.25, factor: 2, maxSteps: 4, bisections: 0 });
+    expect(down).toMatchObject({ passed: 0.25 / 8, failed: 0.25 / 4 });
+    const probed: number[] = [];
+    const known = await searchKnee({
+      probe: async (f) => (probed.push(f), step(0.3)(f)),
+      target: 0.9,
+      start: 1,
+      factor: 2,
+      maxSteps: 2,
+      bisections: 1,
+      known: { passed: 0.2, failed: 0.4 },
+    });
+    expect(probed).toHaveLength(1);
+    expect(probed[0]).toBeCloseTo(Math.sqrt(0.2 * 0.4), 9);
+    expect(known.passed).toBeCloseTo(Math.sqrt(0.08), 9);
+    expect(known.failed).toBe(0.4);
+  });
+
+  it('stops bisecting at a given resolution', async () => {
+    const k = await searchKnee({ probe: step(0.3), target: 0.9, start: 0.2, factor: 2, maxSteps: 4, bisections: 5, resolution: 2 ** 0.5 });
+    // 0.2 → 0.4 bracket [0.2, 0.4]; one bisection reaches the resolution.
+    expect(k.probes).toHaveLength(3);
+    expect(k.failed! / k.passed!).toBeCloseTo(2 ** 0.5, 9);
+  });
+
+  it('does not step below the floor', async () => {
+    const k = await searchKnee({ probe: async () => 0, target: 0.9, start: 0.25, factor: 2, maxSteps: 5, bisections: 0, minFraction: 0.1 });
+    expect(k.probes.map((p) => p.fraction)).toEqual([0.25, 0.125, 0.1]);
+    expect(k).toMatchObject({ passed: null, failed: 0.1 });
+  });
+
+  it('says so when a side is never found within the steps', async () => {
+    const never = await searchKnee({ probe: async () => 1, target: 0.9, start: 0.5, factor: 2, maxSteps: 2, bisections: 3 });
+    expect(never).toMatchObject({ passed: 2, failed: null });
+    const always = await searchKnee({ probe: async () => 0, target: 0.9, start: 0.5, factor: 2, maxSteps: 1, bisections: 3 });
+    expect(always).toMatchObject({ passed: null, failed: 0.25 });
+  });
+});

@@ -1,0 +1,76 @@
+/** One probe of a knee search: the attainment a system reached at an offered load. */
+export interface KneeProbe {
+  readonly fraction: number;
+  readonly attainment: number;
+}
+
+/** Where a system's attainment crosses the target, bracketed by the probes that ran. */
+export interface Knee {
+  /** The highest fraction probed at which the system kept the target attainment; `null`: none did. */
+  readonly passed: number | null;
+  /** The lowest fraction probed above `passed` at which it fell below the target; `null`: none did. */
+  readonly failed: number | null;
+  readonly probes: readonly KneeProbe[];
+}
+
+/** Options of {@link searchKnee}. */
+export interface KneeSearchOptions {
+  /** Runs the system at a fraction of capacity and answers its SLO attainment (0–1). */
+  readonly probe: (fraction: number) => Promise<number>;
+  /** Attainment a system must keep to pass. */
+  readonly target: number;
+  /** First fraction to probe when nothing is known. */
+  readonly start: number;
+  /** Step of the outward search (×factor up while passing, ÷factor down while failing). */
+  readonly factor: number;
+  /** Most outward probes (beyond the first) before giving up on finding the other side. */
+  readonly maxSteps: number;
+  /** Most geometric bisections of the bracket once both sides are known. */
+  readonly bisections: number;
+  /**
+   * Stop bisecting once `failed / passed` is at most this (to match another search's resolution).
+   * @default 1 (bisect `bisections` times)
+   */
+  readonly resolution?: number;
+  /**
+   * Lowest fraction worth probing: the downward search stops there (below it the workload no longer shrinks).
+   * @default 0
+   */
+  readonly minFraction?: number;
+  /** Bracket ends already measured (no probe is repeated for them). */
+  readonly known?: { readonly passed?: number | null; readonly failed?: number | null };
+}
+
+/**
+ * A short bracketed search for the highest offered load at which a system still keeps `target` attainment:
+ * probe `start` (unless a bracket end is known), step outward by `factor` until one probe passes and one
+ * fails (at most `maxSteps` steps), then halve the bracket geometrically `bisections` times. The answer is
+ * the bracket, not a point: the knee lies between `passed` and `failed` at the resolution of the last step
+ * (`factor^(1/2^bisections)`). Attainment is measured, so a noisy probe can misplace the bracket by one step;
+ * the probes are returned for the reader to judge.
+ */
+export async function searchKnee(o: KneeSearchOptions): Promise<Knee> {
+  const probes: KneeProbe[] = [];
+  let passed = o.known?.passed ?? null;
+  let failed = o.known?.failed ?? null;
+  const run = async (fraction: number): Promise<void> => {
+    const attainment = await o.probe(fraction);
+    probes.push({ fraction, attainment });
+    if (attainment >= o.target) passed = passed === null ? fraction : Math.max(passed, fraction);
+    else failed = failed === null ? fraction : Math.min(failed, fraction);
+    // A probe that contradicts a bracket end (noise) moves that end: the bracket stays `passed < failed`.
+    if (passed !== null && failed !== null && passed >= failed) {
+      if (attainment >= o.target) failed = null;
+      else passed = null;
+    }
+  };
+  if (passed === null && failed === null) await run(o.start);
+  const floor = o.minFraction ?? 0;
+  for (let step = 0; step < o.maxSteps && (passed === null || failed === null); step++) {
+    if (passed === null && failed! <= floor) break;
+    await run(passed === null ? Math.max(floor, failed! / o.factor) : passed * o.factor);
+  }
+  const fine = (): boolean => passed !== null && failed !== null && failed / passed <= (o.resolution ?? 1) * (1 + 1e-9);
+  for (let k = 0; k < o.bisections && passed !== null && failed !== null && !fine(); k++) await run(Math.sqrt(passed * failed));
+  return { passed, failed, probes };
+}
