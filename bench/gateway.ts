@@ -23,7 +23,10 @@
  *    `restBinaryLean`, `restJsonLean`, `grpcLean` against the gateway; `httpInferFloorLean` (the bare node:http
  *    front above), `h2InferFloorLean` (a bare node:http2 gRPC front doing the same submit), `httpFloorLean` (the
  *    bare node:http echo) and `tcpFloorLean` (a node:net responder with no HTTP library: their difference is
- *    what node:http's server itself costs).
+ *    what node:http's server itself costs). To split gRPC's time by part: `h2WireFloorLean` and `grpcWireFloor`, the
+ *    lean and grpc-js clients against a responder that writes the HTTP/2 frames itself on a node:net socket
+ *    (`gateway-h2-wire-floor.ts`: no node:http2 server) doing the same submit; then the gRPC paths once more from
+ *    a client in another process (`gateway-client-process.ts`), with the server's and the client's CPU per call.
  * 2. Throughput: REST binary with 16 requests in flight for a fixed time.
  *
  * The last line is one JSON object.
