@@ -23,7 +23,10 @@
  *    `restBinaryLean`, `restJsonLean`, `grpcLean` against the gateway; `httpInferFloorLean` (the bare node:http
  *    front above), `h2InferFloorLean` (a bare node:http2 gRPC front doing the same submit), `httpFloorLean` (the
  *    bare node:http echo) and `tcpFloorLean` (a node:net responder with no HTTP library: their difference is
- *    what node:http's server itself costs).
+ *    what node:http's server itself costs). To split gRPC's time by part: `h2WireFloorLean` and `grpcWireFloor`, the
+ *    lean and grpc-js clients against a responder that writes the HTTP/2 frames itself on a node:net socket
+ *    (`gateway-h2-wire-floor.ts`: no node:http2 server) doing the same submit; then the gRPC paths once more from
+ *    a client in another process (`gateway-client-process.ts`), with the server's and the client's CPU per call.
  * 2. Throughput: REST binary with 16 requests in flight for a fixed time.
  *
  * The last line is one JSON object.
@@ -39,6 +42,8 @@ import type { TensorLike } from '@epara/core';
 import { createGateway, oipProtoPath } from '@epara/gateway';
 import { createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
 import { buildMlp, createExecutor } from '@epara/runtime';
+import { runClientProcess } from './gateway-client-process.js';
+import { h2WireInferFloor } from './gateway-h2-wire-floor.js';
 import { grpcFrame, h2GrpcClient, h2InferFloor, httpRequestBytes, rawHttpClient, rawTcpHttpFloor } from './gateway-lean-clients.js';
 
 const N = Number(process.env['BENCH_N'] ?? 1500);
@@ -191,11 +196,22 @@ async function main(): Promise<void> {
     return new Uint8Array(y.buffer, y.byteOffset, y.byteLength);
   });
   const leanH2Floor = h2GrpcClient(h2Floor.address);
+  // The same submit behind a responder that writes HTTP/2 frames itself on a node:net socket (no node:http2 server),
+  // answering a protobuf.js-encoded ModelInferResponse so that grpc-js can read it too.
+  const serializeResponse = (def['inference.GRPCInferenceService'] as unknown as { ModelInfer: { responseSerialize: (v: object) => Buffer } }).ModelInfer.responseSerialize;
+  const wireFloor = await h2WireInferFloor(async (message) => {
+    const data = new Float32Array(16);
+    new Uint8Array(data.buffer).set(message.subarray(message.length - 64));
+    const y = (await node.submit('mlp', { x: { type: 'float32', dims: [1, 16], data } }))['y']!.data as Float32Array;
+    return serializeResponse({ model_name: 'mlp', outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 4] }], raw_output_contents: [Buffer.from(y.buffer, y.byteOffset, y.byteLength)] });
+  });
+  const leanWireFloor = h2GrpcClient(wireFloor.address);
+  const grpcWireClient = new Ctor(wireFloor.address, credentials.createInsecure());
   const checkLean = (r: { status: number; body: Buffer }): void => check(r);
 
   // Interleave the paths in rounds so that a burst of load from other processes hits each of them alike.
-  type PathKey = 'submit' | 'restJson' | 'restBinary' | 'grpc' | 'httpFloor' | 'httpInferFloor' | 'restLive' | 'grpcLive' | 'grpcInferFloor' | 'restJsonLean' | 'restBinaryLean' | 'httpInferFloorLean' | 'httpFloorLean' | 'tcpFloorLean' | 'grpcLean' | 'h2InferFloorLean';
-  const samples = Object.fromEntries(['submit', 'restJson', 'restBinary', 'grpc', 'httpFloor', 'httpInferFloor', 'restLive', 'grpcLive', 'grpcInferFloor', 'restJsonLean', 'restBinaryLean', 'httpInferFloorLean', 'httpFloorLean', 'tcpFloorLean', 'grpcLean', 'h2InferFloorLean'].map((k) => [k, [] as number[]])) as Record<PathKey, number[]>;
+  type PathKey = 'submit' | 'restJson' | 'restBinary' | 'grpc' | 'httpFloor' | 'httpInferFloor' | 'restLive' | 'grpcLive' | 'grpcInferFloor' | 'restJsonLean' | 'restBinaryLean' | 'httpInferFloorLean' | 'httpFloorLean' | 'tcpFloorLean' | 'grpcLean' | 'h2InferFloorLean' | 'h2WireFloorLean' | 'grpcWireFloor';
+  const samples = Object.fromEntries(['submit', 'restJson', 'restBinary', 'grpc', 'httpFloor', 'httpInferFloor', 'restLive', 'grpcLive', 'grpcInferFloor', 'restJsonLean', 'restBinaryLean', 'httpInferFloorLean', 'httpFloorLean', 'tcpFloorLean', 'grpcLean', 'h2InferFloorLean', 'h2WireFloorLean', 'grpcWireFloor'].map((k) => [k, [] as number[]])) as Record<PathKey, number[]>;
   const paths: [keyof typeof samples, () => Promise<unknown>][] = [
     ['submit', () => node.submit('mlp', { x: tensor() })],
     ['restJson', async () => check(await post('/v2/models/mlp/infer', jsonBody, { 'content-type': 'application/json' }))],
@@ -213,9 +229,14 @@ async function main(): Promise<void> {
     ['tcpFloorLean', async () => checkLean(await leanTcpFloor.send(floorRequest))],
     ['grpcLean', () => leanGrpc.call(inferPath, grpcRequestFrame)],
     ['h2InferFloorLean', () => leanH2Floor.call(inferPath, grpcRequestFrame)],
+    ['h2WireFloorLean', () => leanWireFloor.call(inferPath, grpcRequestFrame)],
+    ['grpcWireFloor', () => grpcInfer(grpcWireClient)],
   ];
   const ROUNDS = 5;
   for (let r = 0; r < ROUNDS; r++) for (const [k, fn] of paths) samples[k].push(...(await timeIt(k, Math.ceil(N / ROUNDS), fn)));
+
+  // The same gRPC paths from a client in another process: the server's and the client's CPU per call apart.
+  const split = process.env['BENCH_SPLIT'] === '0' ? undefined : await runClientProcess({ gateway: addr.grpc!, h2Floor: h2Floor.address, wireFloor: wireFloor.address, frame: grpcRequestFrame.toString('base64'), n: N });
 
   const p50 = (k: keyof typeof samples): number => quantile(samples[k], 0.5);
   const p90 = (k: keyof typeof samples): number => quantile(samples[k], 0.9);
@@ -240,6 +261,17 @@ async function main(): Promise<void> {
       `REST JSON +${(p50('restJsonLean') - base).toFixed(3)} ms, gRPC +${(p50('grpcLean') - base).toFixed(3)} ms (a bare node:http2 front: +${(p50('h2InferFloorLean') - base).toFixed(3)}); ` +
       `node:http's server over a raw TCP responder: +${(p50('httpFloorLean') - p50('tcpFloorLean')).toFixed(3)} ms; standard clients' share: REST binary ${(p50('restBinary') - p50('restBinaryLean')).toFixed(3)} ms, gRPC (grpc-js) ${(p50('grpc') - p50('grpcLean')).toFixed(3)} ms`,
   );
+
+  console.log(
+    `gRPC p50 over node.submit, by part: grpc-js client over the lean node:http2 client (both against the HTTP/2-on-a-socket responder) +${(p50('grpcWireFloor') - p50('h2WireFloorLean')).toFixed(3)} ms; ` +
+      `node:http2's server (bare node:http2 front over that responder) +${(p50('h2InferFloorLean') - p50('h2WireFloorLean')).toFixed(3)} ms; the gateway over the bare node:http2 front +${(p50('grpcLean') - p50('h2InferFloorLean')).toFixed(3)} ms; ` +
+      `the lean node:http2 client with the responder +${(p50('h2WireFloorLean') - base).toFixed(3)} ms; the least any server reaches with grpc-js here: +${(p50('grpcWireFloor') - base).toFixed(3)} ms`,
+  );
+  if (split) {
+    console.log(`the client in another process (${N} calls per path; CPU µs per call, server = the bench process incl. its worker threads; node.submit alone in-process: ${cpu('submit').toFixed(0)} µs)`);
+    console.log('path                      p50 ms   p90 ms   client CPU µs   server CPU µs');
+    for (const [k, r] of Object.entries(split)) console.log(`${k.padEnd(24)} ${r.p50.toFixed(3).padStart(7)}  ${r.p90.toFixed(3).padStart(7)}  ${r.clientCpuUs.toFixed(0).padStart(14)}  ${r.serverCpuUs.toFixed(0).padStart(14)}`);
+  }
 
   // Throughput: REST binary, 16 in flight.
   // Only answers within the deadline count; refusals (a loaded machine can make the node shed load) are reported.
@@ -276,7 +308,9 @@ async function main(): Promise<void> {
 
   grpc.close();
   bareGrpcClient.close();
-  for (const c of [leanGateway, leanGatewayJson, leanInferFloor, leanFloor, leanTcpFloor, leanGrpc, leanH2Floor]) c.close();
+  grpcWireClient.close();
+  for (const c of [leanGateway, leanGatewayJson, leanInferFloor, leanFloor, leanTcpFloor, leanGrpc, leanH2Floor, leanWireFloor]) c.close();
+  wireFloor.close();
   tcpFloor.close();
   h2Floor.close();
   bareGrpc.forceShutdown();
@@ -326,6 +360,22 @@ async function main(): Promise<void> {
       restBinaryLeanCpuUs: Math.round(cpu('restBinaryLean')),
       grpcLeanCpuUs: Math.round(cpu('grpcLean')),
       h2InferFloorLeanCpuUs: Math.round(cpu('h2InferFloorLean')),
+      h2WireFloorLeanOverheadMsP50: round(p50('h2WireFloorLean') - base),
+      grpcWireFloorOverheadMsP50: round(p50('grpcWireFloor') - base),
+      grpcJsClientOverLeanMsP50: round(p50('grpcWireFloor') - p50('h2WireFloorLean')),
+      nodeH2ServerMsP50: round(p50('h2InferFloorLean') - p50('h2WireFloorLean')),
+      ...(split
+        ? {
+            splitGrpcP50Ms: round(split['grpc']!.p50),
+            splitGrpcLeanP50Ms: round(split['grpcLean']!.p50),
+            splitGrpcClientCpuUs: Math.round(split['grpc']!.clientCpuUs),
+            splitGrpcLeanClientCpuUs: Math.round(split['grpcLean']!.clientCpuUs),
+            splitGrpcServerCpuUs: Math.round(split['grpc']!.serverCpuUs),
+            splitGrpcLeanServerCpuUs: Math.round(split['grpcLean']!.serverCpuUs),
+            splitH2InferFloorServerCpuUs: Math.round(split['h2InferFloorLean']!.serverCpuUs),
+            splitH2WireFloorServerCpuUs: Math.round(split['h2WireFloorLean']!.serverCpuUs),
+          }
+        : {}),
       loadAverage1m: round(loadavg()[0]!, 1),
     }),
   );

@@ -7,6 +7,7 @@ export interface ParamMessage {
   readonly [k: string]: unknown;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Contents = Readonly<Record<string, readonly unknown[] | undefined>>;
 
 interface GrpcInput {
@@ -46,11 +47,13 @@ const CONTENTS_FIELD: Readonly<Record<string, string>> = {
 
 /** Plain parameters from protocol `InferParameter` messages. */
 export function fromParamMessages(m: Readonly<Record<string, ParamMessage>> | undefined): InferParameters | undefined {
-  if (!m || Object.keys(m).length === 0) return undefined;
-  const out: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(m)) {
+  if (!m) return undefined;
+  let out: Record<string, string | number | boolean> | undefined;
+  for (const k of Object.keys(m)) {
+    out ??= {};
+    const v = m[k];
     const choice = v?.parameter_choice;
-    if (choice !== undefined) out[k] = v[choice] as string | number | boolean;
+    if (choice !== undefined) out[k] = v![choice] as string | number | boolean;
   }
   return out;
 }
@@ -71,33 +74,42 @@ export function toParamMessages(p: InferParameters): Record<string, Record<strin
  */
 export function fromGrpcRequest(r: GrpcInferRequest): InferRequest {
   const raw = r.raw_input_contents ?? [];
-  if (raw.length > 0 && raw.length !== r.inputs.length) {
-    throw new EparaError('INVALID_INPUT', `raw_input_contents has ${raw.length} entries but the request has ${r.inputs.length} inputs`, { field: 'raw_input_contents' });
+  const src = r.inputs ?? [];
+  if (raw.length > 0 && raw.length !== src.length) {
+    throw new EparaError('INVALID_INPUT', `raw_input_contents has ${raw.length} entries but the request has ${src.length} inputs`, { field: 'raw_input_contents' });
   }
-  const inputs = (r.inputs ?? []).map((x, i): InferInput => {
+  // Plain loops and conditional assignments: this runs on every call, and spreads or closures per input cost
+  // more than the rest of it.
+  const inputs: InferInput[] = [];
+  for (let i = 0; i < src.length; i++) {
+    const x = src[i]!;
+    const shape = x.shape ?? [];
+    const dims: number[] = [];
+    for (const d of shape) dims.push(Number(d));
+    const input: Mutable<InferInput> = { name: x.name, datatype: x.datatype, shape: dims };
     const parameters = fromParamMessages(x.parameters);
-    const base = { name: x.name, datatype: x.datatype, shape: (x.shape ?? []).map(Number), ...(parameters ? { parameters } : {}) };
+    if (parameters) input.parameters = parameters;
     const field = CONTENTS_FIELD[x.datatype];
     const typed = field !== undefined ? x.contents?.[field] : undefined;
     if (raw.length > 0) {
       if (typed && typed.length > 0) throw new EparaError('INVALID_INPUT', `inputs[${i}] (${x.name}) has contents although raw_input_contents is used`, { field: `inputs[${i}].contents` });
-      return { ...base, raw: raw[i]! };
-    }
-    return { ...base, data: x.datatype === 'BOOL' || x.datatype === 'INT64' ? [...(typed ?? [])] : (typed ?? []) };
-  });
+      input.raw = raw[i]!;
+    } else input.data = x.datatype === 'BOOL' || x.datatype === 'INT64' ? [...(typed ?? [])] : (typed ?? []);
+    inputs.push(input);
+  }
+  const request = { model: r.model_name } as Mutable<InferRequest>;
+  if (r.model_version) request.version = r.model_version;
+  if (r.id) request.id = r.id;
   const parameters = fromParamMessages(r.parameters);
-  const outputs = (r.outputs ?? []).map((o) => {
-    const p = fromParamMessages(o.parameters);
-    return { name: o.name, ...(p ? { parameters: p } : {}) };
-  });
-  return {
-    model: r.model_name,
-    ...(r.model_version ? { version: r.model_version } : {}),
-    ...(r.id ? { id: r.id } : {}),
-    ...(parameters ? { parameters } : {}),
-    inputs,
-    ...(outputs.length > 0 ? { outputs } : {}),
-  };
+  if (parameters) request.parameters = parameters;
+  request.inputs = inputs;
+  if (r.outputs && r.outputs.length > 0) {
+    request.outputs = r.outputs.map((o) => {
+      const p = fromParamMessages(o.parameters);
+      return p ? { name: o.name, parameters: p } : { name: o.name };
+    });
+  }
+  return request;
 }
 
 /** A `ModelInferResponse` with every output in `raw_output_contents`. */

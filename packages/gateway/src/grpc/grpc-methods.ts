@@ -9,7 +9,8 @@ import { fromGrpcRequest } from './grpc-codec.js';
 import type { GrpcInferRequest } from './grpc-codec.js';
 import { decodeModelInferRequest } from './infer-request-wire.js';
 import type { UndecodableRequest } from './infer-request-wire.js';
-import { encodeModelInferResponse } from './infer-response-wire.js';
+import { frameModelInferResponse } from './infer-response-wire.js';
+import { frameMessage } from './grpc-http2-wire.js';
 import { oipProtoPath } from './proto-path.js';
 import type { UnaryCallContext, UnaryMethod } from './unary-call.js';
 
@@ -42,7 +43,7 @@ export function grpcMethods(o: ResolvedGatewayOptions, core: InferCore): Readonl
         throw new EparaError('INVALID_INPUT', `the ${name} request message is malformed: ${(err as Error).message}`, { field: 'request' });
       }
     };
-    return [m.path, { decode, encode: m.responseSerialize, handle }];
+    return [m.path, { decode, encode: (v: unknown) => frameMessage(m.responseSerialize(v)), handle }];
   };
   const model = (r: Record<string, unknown>): ReturnType<InferCore['model']> => core.model(String(r['name']), String(r['version'] ?? ''));
   return new Map<string, UnaryMethod>([
@@ -51,7 +52,7 @@ export function grpcMethods(o: ResolvedGatewayOptions, core: InferCore): Readonl
     protobuf('ServerMetadata', () => ({ name: o.server.name, version: o.server.version, extensions: EXTENSIONS })),
     protobuf('ModelReady', (r) => ({ ready: core.modelReady(model(r)) })),
     protobuf('ModelMetadata', (r) => metadataJson(model(r))),
-    [service['ModelInfer']!.path, { decode: decodeModelInferRequest, encode: encodeModelInferResponse, handle: (r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext) => modelInfer(core, r, call) }],
+    [service['ModelInfer']!.path, { decode: decodeModelInferRequest, encode: frameModelInferResponse, handle: (r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext) => modelInfer(core, r, call) }],
   ]);
 }
 

@@ -7,9 +7,26 @@ import { WireWriter, varintSize } from './proto-wire.js';
  * are copied once, from the result tensors into it).
  */
 export function encodeModelInferResponse(r: InferResponse): Buffer {
+  return encode(r, 0);
+}
+
+/**
+ * The same `ModelInferResponse` as one uncompressed gRPC message, its 5-byte prefix included: the buffer the
+ * call writes as its DATA, with no second copy of the outputs to prepend the prefix.
+ */
+export function frameModelInferResponse(r: InferResponse): Buffer {
+  const buf = encode(r, 5);
+  buf[0] = 0;
+  buf.writeUInt32BE(buf.length - 5, 1);
+  return buf;
+}
+
+const strLen = (s: string): number => Buffer.byteLength(s, 'utf8');
+/** Bytes of a length-delimited field (1-byte tag) holding `len` bytes. */
+const field = (len: number): number => 1 + varintSize(len) + len;
+
+function encode(r: InferResponse, headroom: number): Buffer {
   const params = Object.entries(toParamMessages(r.parameters));
-  const strLen = (s: string): number => Buffer.byteLength(s, 'utf8');
-  const field = (len: number): number => 1 + varintSize(len) + len;
   const nameLen = strLen(r.model);
   const versionLen = strLen(r.version);
   const id = r.id ?? '';
@@ -30,7 +47,7 @@ export function encodeModelInferResponse(r: InferResponse): Buffer {
     size += field(len) + field(o.bytes.byteLength);
     return { n, d, shapeLen, len };
   });
-  const w = new WireWriter(size);
+  const w = new WireWriter(size, headroom);
   if (nameLen) w.string(1, r.model, nameLen);
   if (versionLen) w.string(2, r.version, versionLen);
   if (idLen) w.string(3, id, idLen);
@@ -55,7 +72,7 @@ export function encodeModelInferResponse(r: InferResponse): Buffer {
     }
   });
   for (const o of r.outputs) w.bytes(6, o.bytes);
-  if (w.pos !== size) throw new Error(`ModelInferResponse encoder wrote ${w.pos} bytes, sized ${size}`);
+  if (w.pos !== headroom + size) throw new Error(`ModelInferResponse encoder wrote ${w.pos} bytes, sized ${size}`);
   return w.buf;
 }
 

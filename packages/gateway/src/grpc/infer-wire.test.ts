@@ -7,7 +7,8 @@ import { fromParamMessages, toGrpcResponse } from './grpc-codec.js';
 import type { GrpcInferRequest } from './grpc-codec.js';
 import { PROTO_LOADER_OPTIONS } from './grpc-server.js';
 import { decodeModelInferRequest } from './infer-request-wire.js';
-import { encodeModelInferResponse } from './infer-response-wire.js';
+import { frameMessage } from './grpc-http2-wire.js';
+import { encodeModelInferResponse, frameModelInferResponse } from './infer-response-wire.js';
 import { oipProtoPath } from './proto-path.js';
 import { WireWriter } from './proto-wire.js';
 
@@ -158,7 +159,10 @@ describe('ModelInferResponse encoder', () => {
       fc.property(response, (r) => {
         const res = { ...r, outputs: r.outputs.map((o) => ({ ...o, type: 'float32', binary: false, data: [] })) } as unknown as InferResponse;
         const expected = infer.responseDeserialize(infer.responseSerialize(toGrpcResponse(res)));
-        expect(infer.responseDeserialize(encodeModelInferResponse(res))).toEqual(expected);
+        const plain = encodeModelInferResponse(res);
+        expect(infer.responseDeserialize(plain)).toEqual(expected);
+        // The framed form is the same message behind its gRPC prefix, written in one buffer.
+        expect(frameModelInferResponse(res).equals(frameMessage(plain))).toBe(true);
       }),
       { numRuns: 300 },
     );

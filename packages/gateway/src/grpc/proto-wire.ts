@@ -136,10 +136,12 @@ export function varintSize(v: number): number {
 /** Writes into a buffer sized beforehand. */
 export class WireWriter {
   readonly buf: Buffer;
-  pos = 0;
+  pos: number;
 
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
+  /** `size` bytes of message after `headroom` bytes the caller fills itself (a gRPC message prefix). */
+  constructor(size: number, headroom = 0) {
+    this.buf = Buffer.allocUnsafe(headroom + size);
+    this.pos = headroom;
   }
 
   /** A varint of a safe integer; negatives as 64-bit two's complement (10 bytes), as int64 fields do. */

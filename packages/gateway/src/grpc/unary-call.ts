@@ -4,13 +4,17 @@ import { gunzip, inflate } from 'node:zlib';
 import { EparaError } from '@epara/core';
 import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
 import { RequestSignal } from '../protocol/request-signal.js';
-import { encodeGrpcMessage, frameMessage, readUnaryMessage } from './grpc-http2-wire.js';
+import { encodeGrpcMessage, readUnaryMessage } from './grpc-http2-wire.js';
 import { GRPC_STATUS } from './grpc-status.js';
 
 /** Request encodings the server accepts (`grpc-accept-encoding`); answers are always sent uncompressed. */
 export const ACCEPT_ENCODING = 'identity,deflate,gzip';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const OK_TRAILERS = { 'grpc-status': '0' } as const;
+/** The call a stream carries, so that its listeners are shared functions rather than closures made per call. */
+const CALL = Symbol('epara.grpc.call');
+type CallStream = ServerHttp2Stream & { [CALL]?: UnaryCall };
 
 /** What a method handler sees of its call. */
 export interface UnaryCallContext {
@@ -27,7 +31,8 @@ export interface UnaryCallContext {
 /** One method: its codec and its handler (a value or a promise of one; a throw or rejection becomes a status). */
 export interface UnaryMethod {
   readonly decode: (message: Buffer) => unknown;
-  readonly encode: (value: never) => Uint8Array;
+  /** The answer as one uncompressed length-prefixed gRPC message (5-byte prefix included), the response's DATA. */
+  readonly encode: (value: never) => Buffer;
   readonly handle: (request: never, call: UnaryCallContext) => unknown;
 }
 
@@ -61,9 +66,30 @@ export class UnaryCall implements UnaryCallContext {
     this.deadline = o.timeoutMs === undefined ? undefined : o.now + o.timeoutMs;
     // A timer cannot wait longer than 2^31 - 1 ms (node fires it at once instead): a deadline past ~24 days needs none.
     if (o.timeoutMs !== undefined && o.timeoutMs <= MAX_TIMER_MS) this.#timer = setTimeout(() => this.#expire(), o.timeoutMs);
-    o.stream.on('data', (chunk: Buffer) => this.#data(chunk));
-    o.stream.once('end', () => this.#end());
-    o.stream.once('close', () => this.#closed());
+    (o.stream as CallStream)[CALL] = this;
+    o.stream.on('data', UnaryCall.#onData);
+    o.stream.once('end', UnaryCall.#onEnd);
+    o.stream.once('close', UnaryCall.#onClose);
+  }
+
+  static #onData(this: CallStream, chunk: Buffer): void {
+    const call = this[CALL];
+    if (call) call.#data(chunk);
+  }
+
+  static #onEnd(this: CallStream): void {
+    const call = this[CALL];
+    if (call) call.#end();
+  }
+
+  static #onClose(this: CallStream): void {
+    const call = this[CALL];
+    this[CALL] = undefined;
+    if (call) call.#closed();
+  }
+
+  static #onWantTrailers(this: ServerHttp2Stream): void {
+    this.sendTrailers(OK_TRAILERS);
   }
 
   metadata(key: string): string | undefined {
@@ -119,14 +145,14 @@ export class UnaryCall implements UnaryCallContext {
     if (this.#done) return;
     let frame: Buffer;
     try {
-      frame = frameMessage(this.#method.encode(value as never));
+      frame = this.#method.encode(value as never);
     } catch (err) {
       return this.#error(err);
     }
     if (!this.#finish()) return;
     const stream = this.#stream;
     stream.respond({ ...this.responseMetadata, ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING }, { waitForTrailers: true });
-    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    stream.once('wantTrailers', UnaryCall.#onWantTrailers);
     stream.end(frame);
   }
 
