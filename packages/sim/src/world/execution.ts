@@ -75,10 +75,10 @@ export function finishBatch(world: World, b: RunningBatch): void {
 /** Queues a request at an instance of `server` (its return path is fixed here). */
 export function enqueue(world: World, inst: SimInstance, req: SimRequest): void {
   const now = world.clock.now();
-  req.returnMs = world.network.transferMs(inst.server, req.origin, inst.svc.responseBytes) + world.network.downlinkMs(req.origin, inst.svc.responseBytes);
-  req.deadline = req.dueAt - req.returnMs;
+  // The device deadline leaves the result's way back to the client (uncontended) before the client's own.
+  const returnMs = world.network.transferMs(inst.server, req.origin, inst.svc.responseBytes) + world.network.downlinkMs(req.origin, inst.svc.responseBytes);
+  req.deadline = req.dueAt - returnMs;
   req.enqueuedAt = now;
-  req.qkey = now;
   inst.queue.push(req);
   inst.arrivals++;
   if (inst.policy.kind === 'deadline' && inst.policy.fillAware === true) noteArrival(inst, now);

@@ -246,7 +246,7 @@ export class SimWorld implements World {
     const id = this.#nextRequestId++;
     const req: SimRequest = {
       id, seq: id, priority: 0, service, origin: this.accessServer(origin), emitAt: now, dueAt: now + serviceDeadlineMs(svc.spec),
-      promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: NO_VISITS, visitedIds: NO_VISIT_IDS, qkey: 0, enqueuedAt: 0, deadline: 0, returnMs: 0, settled: false,
+      promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: NO_VISITS, visitedIds: NO_VISIT_IDS, enqueuedAt: 0, deadline: 0, settled: false,
     };
     this.metrics.offer(req);
     return req;
