@@ -108,6 +108,12 @@ export interface SimInstance {
   arrivals: number;
   /** Smoothed measured arrival rate, items/s, as a system last computed it (−1: never measured). */
   measuredRate: number;
+  /** Recent arrivals, a count decaying with a 1 s time constant (`arrival-rate.ts`; −1: none yet), and when it was last updated. */
+  recentArrivals: number;
+  recentArrivalsAt: number;
+  /** The pinned rate per device the last multi-frame pack size was computed for (`rate-pack.ts`; −1: none), and that size. */
+  packHz: number;
+  packN: number;
 }
 
 /** One accelerator, shared by its instances by processor sharing (concurrent batches split its time). */
