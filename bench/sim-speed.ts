@@ -2,7 +2,7 @@
  * `pnpm bench:sim-speed`: the simulator's speed on E6's setup at a size that iterates quickly, this build
  * against another build of it, rounds alternated in one process (so both see the same machine load).
  *
- *   pnpm bench:sim-speed --against /path/to/other/packages/sim/dist/index.js [--servers 200] [--seconds 60] [--rounds 6] [--warmup 1]
+ *   pnpm bench:sim-speed --against /path/to/other/packages/sim/dist/index.js [--servers 200] [--seconds 60] [--rounds 6] [--warmup 2]
  *
  * The other build is any checkout's built sim (e.g. `git worktree add /tmp/base main && cd /tmp/base && pnpm
  * install --offline && pnpm build`), or one file bundled from it (`esbuild packages/sim/dist/index.js --bundle
@@ -27,8 +27,8 @@ function arg(name: string, fallback: string): string {
 const servers = Number(arg('servers', '200'));
 const seconds = Number(arg('seconds', '60'));
 const rounds = Number(arg('rounds', '6'));
-/** Uncounted rounds per build first (the first runs of a build are its JIT warm-up: up to 3× slower). */
-const warmup = Number(arg('warmup', '1'));
+/** Uncounted rounds per build first (a build's first two runs at 200 servers are its JIT warm-up: up to 2.5× and 1.4× the steady CPU time). */
+const warmup = Number(arg('warmup', '2'));
 const againstPath = arg('against', '');
 
 const builds: [string, SimModule][] = [['this build', await import('../packages/sim/dist/index.js')]];
