@@ -13,8 +13,6 @@ interface Token {
   readonly table: (ServerEntry | undefined)[];
   /** Services hosted per slot (bit masks, kept beside the table so merges copy numbers, not scans). */
   readonly masks: number[];
-  /** `(epoch, version)` of each slot's entry, flat (`2i`, `2i + 1`): merges compare numbers before objects. */
-  readonly stamps: Float64Array;
   readonly starter: number;
   readonly zone: number;
   /** Set when the next hop returns the token to its starter (the round's last message). */
@@ -55,9 +53,6 @@ export interface RingSync {
  */
 export function createRingSync(o: RingSyncOptions): RingSync {
   const tables: ViewTables = createViewTables(o.zones, o.serviceIds);
-  // Per server, the `(epoch, version)` of each slot of its table (see Token.stamps), written beside the table.
-  const stamps: Float64Array[] = [];
-  for (const zone of o.zones) for (const s of zone) stamps[s] = new Float64Array(2 * zone.length);
   let rounds = 0;
   let messages = 0;
   let lost = 0;
@@ -71,40 +66,22 @@ export function createRingSync(o: RingSyncOptions): RingSync {
     if (next !== prev) {
       token.table[i] = next;
       token.masks[i] = tables.hostMask(next);
-      token.stamps[2 * i] = next.epoch;
-      token.stamps[2 * i + 1] = next.version;
     }
   }
 
-  /**
-   * `server` merges the token into its view: per slot the entry that wins under core `compareEntries`. Its first
-   * two rules (higher epoch, then higher version) are decided on the stamps, without reading either entry;
-   * `compareEntries` itself settles equal stamps.
-   */
+  /** `server` merges the token into its view. */
   function mergeInto(server: number, token: Token): void {
     const mine = tables.table(server);
     const masks = tables.masks(server);
-    const own = stamps[server]!;
     const t = token.table;
-    const ts = token.stamps;
     let changed = false;
     for (let i = 0; i < t.length; i++) {
       const e = t[i];
       if (e === undefined) continue;
       const m = mine[i];
-      if (m !== undefined) {
-        if (m === e) continue;
-        const epoch = ts[2 * i]! - own[2 * i]!;
-        if (epoch < 0) continue;
-        if (epoch === 0) {
-          const version = ts[2 * i + 1]! - own[2 * i + 1]!;
-          if (version < 0 || (version === 0 && compareEntries(m, e) >= 0)) continue;
-        }
-      }
+      if (m !== undefined && (m === e || compareEntries(m, e) >= 0)) continue;
       mine[i] = e;
       masks[i] = token.masks[i]!;
-      own[2 * i] = ts[2 * i]!;
-      own[2 * i + 1] = ts[2 * i + 1]!;
       changed = true;
     }
     if (changed) tables.changed(server);
@@ -121,10 +98,7 @@ export function createRingSync(o: RingSyncOptions): RingSync {
     const e = token.table[i];
     if (e === undefined) return;
     const id = world.servers[server]!.spec.id;
-    const dead = markDead({ entries: { [id]: e } }, id).entries[id]!;
-    token.table[i] = dead;
-    token.stamps[2 * i] = dead.epoch;
-    token.stamps[2 * i + 1] = dead.version;
+    token.table[i] = markDead({ entries: { [id]: e } }, id).entries[id];
   }
 
   function send(world: World, from: number, token: Token): void {
@@ -184,7 +158,7 @@ export function createRingSync(o: RingSyncOptions): RingSync {
         const starter = ring.find((s) => world.serverAlive[s]);
         if (starter !== undefined) {
           rounds++;
-          const token: Token = { table: tables.table(starter).slice(), masks: tables.masks(starter).slice(), stamps: stamps[starter]!.slice(), starter, zone: a, done: false };
+          const token: Token = { table: tables.table(starter).slice(), masks: tables.masks(starter).slice(), starter, zone: a, done: false };
           visit(world, starter, token);
         }
         world.schedule(world.clock.now() + o.options.periodMs, EV_SYNC_TICK, a);
