@@ -9,7 +9,8 @@
  * --platform=node --format=esm --external:cli-progress --outfile=base.mjs`). Per round: CPU seconds of the process (`process.cpuUsage`), wall seconds,
  * events, events per CPU second, bytes allocated per event (bench/lib/alloc-meter.ts) and a hash of the whole
  * summary (wall-clock fields left out): speed work must leave it unchanged. Without `--against` the baseline
- * is this build itself (its ratio is then 1 by construction: the run only measures). Last line: one JSON object.
+ * is this build itself (its ratio is then 1 by construction: the run only measures). Core is loaded from its
+ * build (the script runs with bench/tsconfig.dist.json), as the other build's is. Last line: one JSON object.
  */
 import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
