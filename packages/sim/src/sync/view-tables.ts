@@ -20,6 +20,8 @@ export interface ViewTables {
 }
 
 const EMPTY: ClusterView = { entries: {} };
+/** Scratch of a slice being built (cleared after each copy, so it keeps no entry alive). */
+const SCRATCH: (ServerEntry | undefined)[] = [];
 
 /**
  * Creates the per-server tables of a set of zones. Core routing only reads the entries of a view that host the
@@ -76,17 +78,20 @@ export function createViewTables(zones: readonly (readonly number[])[], serviceI
       if (table === undefined) return EMPTY;
       const at = s * k + service;
       if (sliceVersions[at] === versions[s]) return sliceViews[at]!;
-      const list: ServerEntry[] = [];
       const m = masks[s]!;
       const bit = service < 31 ? 1 << service : ~0x7fffffff;
+      let n = 0;
       for (let i = 0; i < table.length; i++) {
         const e = table[i];
         if (e === undefined || (m[i]! & bit) === 0) continue;
         if (service >= 31 && !e.instances.some((x) => x.serviceId === serviceIds[service])) continue;
-        list.push(e);
+        SCRATCH[n++] = e;
       }
+      // An exact-size copy of the scratch (pushing into a new array grew a 17-slot store for a few entries).
+      const list = SCRATCH.slice(0, n);
+      SCRATCH.fill(undefined, 0, n);
       // core listView hands routing this list as the view's entry array; its record is built only if read.
-      const view = listView(list);
+      const view = listView(list as ServerEntry[]);
       sliceViews[at] = view;
       sliceVersions[at] = versions[s]!;
       return view;

@@ -26,29 +26,40 @@ function reschedule(world: World, dev: SimDevice): void {
   world.queue.push(world.clock.now() + Math.max(0, min) * sharingFactor(n, world.interference), EV.DEVICE, dev.index, dev.version);
 }
 
+/**
+ * Batches a completion event finished, used as a stack (each call works above the depth it found and clears its
+ * part when done): a fresh array per completion grew a 17-slot backing store every time.
+ */
+const DONE: (RunningBatch | undefined)[] = [];
+let doneTop = 0;
+
 /** Handles a device completion event (ignored if a newer schedule superseded it). */
 export function onDeviceEvent(world: World, dev: SimDevice, version: number): void {
   if (version !== dev.version || !dev.healthy) return;
   const now = world.clock.now();
   advance(dev, now, world.interference);
-  let done: RunningBatch[] | null = null;
   const running = dev.running;
+  const base = doneTop;
   let keep = 0;
   for (let i = 0; i < running.length; i++) {
     const b = running[i]!;
     if (b.remaining > 1e-6) running[keep++] = b;
-    else (done ??= []).push(b);
+    else DONE[doneTop++] = b;
   }
   running.length = keep;
-  if (done === null) return reschedule(world, dev);
+  const end = doneTop;
   reschedule(world, dev);
-  for (const b of done) {
+  if (end === base) return;
+  for (let i = base; i < end; i++) {
+    const b = DONE[i]!;
     b.instance.running--;
     b.instance.errors?.observe(b.items.length, b.predictedMs, now + b.tailMs - b.startedAt, now + b.tailMs);
     if (b.tailMs > 0) world.queue.push(now + b.tailMs, EV.PIPELINE_DONE, 0, b);
     else finishBatch(world, b);
   }
-  for (const b of done) kickInstance(world, b.instance);
+  for (let i = base; i < end; i++) kickInstance(world, DONE[i]!.instance);
+  for (let i = base; i < end; i++) DONE[i] = undefined;
+  doneTop = base;
   kickDevice(world, dev);
 }
 
@@ -64,10 +75,10 @@ export function finishBatch(world: World, b: RunningBatch): void {
 /** Queues a request at an instance of `server` (its return path is fixed here). */
 export function enqueue(world: World, inst: SimInstance, req: SimRequest): void {
   const now = world.clock.now();
-  req.returnMs = world.network.transferMs(inst.server, req.origin, inst.svc.responseBytes) + world.network.downlinkMs(req.origin, inst.svc.responseBytes);
-  req.deadline = req.dueAt - req.returnMs;
+  // The device deadline leaves the result's way back to the client (uncontended) before the client's own.
+  const returnMs = world.network.transferMs(inst.server, req.origin, inst.svc.responseBytes) + world.network.downlinkMs(req.origin, inst.svc.responseBytes);
+  req.deadline = req.dueAt - returnMs;
   req.enqueuedAt = now;
-  req.qkey = now;
   inst.queue.push(req);
   inst.arrivals++;
   if (inst.policy.kind === 'deadline' && inst.policy.fillAware === true) noteArrival(inst, now);
@@ -105,7 +116,11 @@ function tryLaunch(world: World, inst: SimInstance, dev: SimDevice): void {
   const total = actualMs(inst, items);
   const stages = inst.plan.serviceStrategy === 'model-parallel' ? inst.plan.stages : 1;
   const work = total / stages;
-  dev.running.push({ instance: inst, device: dev, items, remaining: work, tailMs: total - work, startedAt: now, predictedMs: predicted });
+  const batch: RunningBatch = { instance: inst, device: dev, items, remaining: work, tailMs: total - work, startedAt: now, predictedMs: predicted };
+  // An idle device's list was emptied (which drops its backing store): a one-slot literal instead of a push,
+  // which would grow a 17-slot store for what is most often the device's only batch.
+  if (dev.running.length === 0) dev.running = [batch];
+  else dev.running.push(batch);
   if (stages > 1) for (const d of inst.devices) if (d !== dev) d.busyMs += work;
   inst.running++;
   reschedule(world, dev);

@@ -58,7 +58,7 @@ describe('learned guard per batch-size class', () => {
 describe('recent arrivals of an instance', () => {
   it('reads a steady stream as its rate and decays with a 1 s time constant', async () => {
     const { noteArrival, arrivalsPerMs } = await import('./arrival-rate.js');
-    const inst = {} as SimInstance;
+    const inst = { recentArrivals: -1, recentArrivalsAt: 0 } as SimInstance; // as createInstance starts it
     expect(arrivalsPerMs(inst, 0)).toBe(0);
     for (let t = 0; t <= 10_000; t += 10) noteArrival(inst, t); // 100 items/s for 10 s
     expect(arrivalsPerMs(inst, 10_000)).toBeCloseTo(0.1, 2);

@@ -1,8 +1,6 @@
 import { packSizeForRate } from '@epara/core/scheduling';
 import type { SimInstance } from './types.js';
 
-const cache = new WeakMap<SimInstance, { hz: number; n: number }>();
-
 /**
  * The pack a multi-frame instance launches when full, for the rate of the streams pinned to it now (as the
  * runtime's model instance sizes its packs): the smallest `n` with `n / L(n) ≥ F` and `(n−1)/F + L(n) ≤ S`,
@@ -16,10 +14,11 @@ export function launchPackSize(inst: SimInstance): number {
   const plan = inst.plan;
   if (slo.kind !== 'frequency' || plan.requestStrategy !== 'multi-frame' || plan.serviceStrategy === 'model-parallel') return plan.batchSize;
   const hz = Math.max(inst.pinnedHz, slo.rateHz) / inst.devices.length;
-  const hit = cache.get(inst);
-  if (hit !== undefined && hit.hz === hz) return hit.n;
+  // Kept on the instance for the rate it was computed at (`packHz`, −1: none yet).
+  if (inst.packHz === hz) return inst.packN;
   const profile = inst.svc.spec.profiles[inst.devices[0]!.kind]!;
   const n = packSizeForRate(profile, { rateHz: hz, stalenessMs: slo.stalenessMs - (inst.svc.spec.networkBudgetMs ?? 0), maxBatch: plan.batchSize }).n;
-  cache.set(inst, { hz, n });
+  inst.packHz = hz;
+  inst.packN = n;
   return n;
 }

@@ -37,16 +37,13 @@ export interface SimRequest {
   visited: number[];
   /** The same servers by id, what core routing reads (kept beside `visited` so routing maps nothing per request). */
   visitedIds: string[];
-  /** FIFO queue key (Triton's batcher): the enqueue time. */
-  qkey: number;
+  /** When the request was queued at its instance (also the FIFO key of Triton's batcher). */
   enqueuedAt: number;
   /**
    * The device deadline the core scheduler orders and launches by: `dueAt` minus the time the result needs
    * to get back to the client from the serving server (set when the request is queued).
    */
   deadline: number;
-  /** Time from the serving server back to the client, ms. */
-  returnMs: number;
   settled: boolean;
 }
 
@@ -111,6 +108,12 @@ export interface SimInstance {
   arrivals: number;
   /** Smoothed measured arrival rate, items/s, as a system last computed it (−1: never measured). */
   measuredRate: number;
+  /** Recent arrivals, a count decaying with a 1 s time constant (`arrival-rate.ts`; −1: none yet), and when it was last updated. */
+  recentArrivals: number;
+  recentArrivalsAt: number;
+  /** The pinned rate per device the last multi-frame pack size was computed for (`rate-pack.ts`; −1: none), and that size. */
+  packHz: number;
+  packN: number;
 }
 
 /** One accelerator, shared by its instances by processor sharing (concurrent batches split its time). */
@@ -142,7 +145,7 @@ export interface RunningBatch {
   readonly predictedMs: number;
 }
 
-/** Binary min-heap of requests by `qkey`. */
+/** Binary min-heap of requests by `enqueuedAt`. */
 export class RequestHeap {
   items: SimRequest[] = [];
   get size(): number {
@@ -157,7 +160,7 @@ export class RequestHeap {
     a.push(r);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (a[p]!.qkey <= r.qkey) break;
+      if (a[p]!.enqueuedAt <= r.enqueuedAt) break;
       a[i] = a[p]!;
       i = p;
     }
@@ -173,8 +176,8 @@ export class RequestHeap {
       for (;;) {
         let c = 2 * i + 1;
         if (c >= n) break;
-        if (c + 1 < n && a[c + 1]!.qkey < a[c]!.qkey) c++;
-        if (a[c]!.qkey >= last.qkey) break;
+        if (c + 1 < n && a[c + 1]!.enqueuedAt < a[c]!.enqueuedAt) c++;
+        if (a[c]!.enqueuedAt >= last.enqueuedAt) break;
         a[i] = a[c]!;
         i = c;
       }

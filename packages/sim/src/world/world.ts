@@ -175,7 +175,7 @@ export class SimWorld implements World {
         return null;
       }
     }
-    const inst: SimInstance = { ...init, id: this.#nextInstanceId++, svc, status: warm ? 'ready' : 'loading', queue: init.policy.kind === 'deadline' ? new EdfQueue<SimRequest>() : new RequestHeap(), errors: init.policy.kind === 'deadline' && init.policy.learnedGuard === true ? new BatchErrors(init.policy.learnedBySize === true, init.policy.coreGuard === true) : null, freeAt: [], running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0, measuredRate: -1 };
+    const inst: SimInstance = { ...init, id: this.#nextInstanceId++, svc, status: warm ? 'ready' : 'loading', queue: init.policy.kind === 'deadline' ? new EdfQueue<SimRequest>() : new RequestHeap(), errors: init.policy.kind === 'deadline' && init.policy.learnedGuard === true ? new BatchErrors(init.policy.learnedBySize === true, init.policy.coreGuard === true) : null, freeAt: [], running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0, measuredRate: -1, recentArrivals: -1, recentArrivalsAt: 0, packHz: -1, packN: 0 };
     for (const d of inst.devices) d.instances.push(inst);
     this.instancesByServer[inst.server]!.push(inst);
     if (!warm) this.queue.push(this.clock.now() + (svc.spec.loadTimeMs ?? 0), EV.READY, 0, inst);
@@ -246,7 +246,7 @@ export class SimWorld implements World {
     const id = this.#nextRequestId++;
     const req: SimRequest = {
       id, seq: id, priority: 0, service, origin: this.accessServer(origin), emitAt: now, dueAt: now + serviceDeadlineMs(svc.spec),
-      promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: NO_VISITS, visitedIds: NO_VISIT_IDS, qkey: 0, enqueuedAt: 0, deadline: 0, returnMs: 0, settled: false,
+      promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: NO_VISITS, visitedIds: NO_VISIT_IDS, enqueuedAt: 0, deadline: 0, settled: false,
     };
     this.metrics.offer(req);
     return req;
