@@ -1,11 +1,10 @@
 /**
  * `tsx bench/sim-sweeps.ts [mixed|frequency|latency ...] [--set name=value ...]`: the bench's quick E1 sweeps (seed
- * 1, 20 s runs) without E6's 1000-server point, to measure an EPARA policy change on the same figures the bench
- * reports. `--set spillFrames=false` runs EPARA with that system option. Last line: one JSON object.
+ * 1, 20 s runs; after `pnpm build`) without E6's 1000-server point, to measure an EPARA policy change on the same figures the bench
+ * reports. `--set egressAwareOffload=false` runs EPARA with that system option. Last line: one JSON object.
  */
 import { loadavg } from 'node:os';
-import { runLoadSweep } from '../packages/sim/src/experiments/load-sweep.js';
-import type { MixKind } from '../packages/sim/src/workload/production-mix.js';
+import { runLoadSweep, type MixKind } from '../packages/sim/dist/index.js';
 
 const args = process.argv.slice(2);
 const eparaOptions: Record<string, unknown> = {};
