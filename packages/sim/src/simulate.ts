@@ -24,6 +24,8 @@ export const DEFAULT_INTERFERENCE = 0.25;
 export interface SimulateOptions {
   /** Called now and then with the fraction of simulated time done (0..1). */
   readonly onProgress?: (fraction: number) => void;
+  /** Wraps the scenario's system before the run (diagnostics that watch what a system sees, such as the loss breakdown). */
+  readonly wrapSystem?: (system: SimSystem) => SimSystem;
 }
 
 /** Builds the system a scenario names. */
@@ -71,7 +73,7 @@ export function simulate(input: Scenario, options: SimulateOptions = {}): RunRes
     seed, servers, services, network, failures,
     sources: compiled.sources, trace: compiled.trace, sessions: compiled.sessions, origins: compiled.origins, earlyWindowDemand: compiled.earlyWindowDemand, interference: scenario.interference ?? DEFAULT_INTERFERENCE,
     durationMs: scenario.durationMs, warmupMs: scenario.warmupMs ?? 0,
-    system: createSystem(scenario.system),
+    system: options.wrapSystem === undefined ? createSystem(scenario.system) : options.wrapSystem(createSystem(scenario.system)),
   });
   world.start();
   const drain = scenario.drainMs ?? Math.max(...services.map((s) => serviceDeadlineMs(s.spec)), 0) + 2000;

@@ -32,6 +32,8 @@ export class MetricsCollector {
   readonly #warmupMs: number;
   /** Counted items that were stream frames. */
   framesOffered = 0;
+  /** Told of every counted item as it settles (diagnostics such as the loss breakdown); null by default. */
+  observer: ((req: SimRequest, outcome: 'good' | 'late' | DropReason) => void) | null = null;
 
   constructor(serviceCount: number, warmupMs: number, timelineBucketMs = 1000) {
     this.perService = Array.from({ length: serviceCount }, counters);
@@ -78,6 +80,7 @@ export class MetricsCollector {
     total.latency.addAt(bucket, latency);
     svc.hops[req.hops] = (svc.hops[req.hops] ?? 0) + 1;
     total.hops[req.hops] = (total.hops[req.hops] ?? 0) + 1;
+    this.observer?.(req, good ? 'good' : 'late');
   }
 
   /** Settles an item that ended without a result. */
@@ -90,6 +93,7 @@ export class MetricsCollector {
     svc.drops[reason] = (svc.drops[reason] ?? 0) + 1;
     total.dropped++;
     total.drops[reason] = (total.drops[reason] ?? 0) + 1;
+    this.observer?.(req, reason);
   }
 
   #settle(req: SimRequest): void {

@@ -3,6 +3,7 @@ import type { SimSystem } from '../world/system.js';
 import type { SimInstance, SimRequest, SimStream } from '../world/types.js';
 import type { World } from '../world/world.js';
 import { estimateCompletion } from '../world/device-model.js';
+import { DEVICE_KINDS } from '../model/hardware.js';
 import { OnlineForecast } from './online-forecast.js';
 import { createRingSync, type RingSync } from '../sync/ring-sync.js';
 import { DEFAULT_EPARA_OPTIONS, DEFAULT_SYNC_OPTIONS, type EparaSystemOptions, type SyncOptions } from './epara-options.js';
@@ -41,6 +42,8 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   let lastPlacedAt: number[] = [];
   let shiftReplacements = 0;
   const retryAt = new Map<SimStream, number>();
+  /** When each server's own egress link is through with the offloads it sent (what a server knows of its NIC queue). */
+  let egressFreeAt: Float64Array = new Float64Array(0);
   let replacements = 0;
 
   /** What routing at `server` reads: the entries of its view that host service `k`. */
@@ -123,10 +126,28 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     scratch.self = world.serverIds[server]!;
     scratch.now = now;
     scratch.network = book.network(server);
-    const d = routeRequest(scratch);
+    let d = routeRequest(scratch);
     if (d.action === 'local') return world.enqueue(best!, req);
-    if (d.action === 'forward') return world.forward(req, server, indexOf(world, d.serverId));
+    const wait = o.egressAwareOffload ? egressFreeAt[server]! - now : 0;
+    if (d.action === 'forward' && wait > 0) {
+      // The payload leaves only after what this server already sent: peers must meet the deadline after that wait.
+      r.deadline -= wait;
+      scratch.local = undefined;
+      d = routeRequest(scratch);
+    }
+    if (d.action === 'forward') return forward(world, req, server, indexOf(world, d.serverId));
+    if (d.action === 'local') return world.enqueue(best!, req);
     world.dropItem(req, d.code);
+  }
+
+  /** Offloads one item, keeping this server's egress backlog (payload bytes over its own link rate). */
+  function forward(world: World, req: SimRequest, from: number, to: number): void {
+    if (o.egressAwareOffload) {
+      const now = world.clock.now();
+      const link = DEVICE_KINDS[world.servers[from]!.preset.deviceKind]!.linkBytesPerMs;
+      egressFreeAt[from] = Math.max(now, egressFreeAt[from]!) + world.payloadOf(req) / link;
+    }
+    world.forward(req, from, to);
   }
 
   function scheduleReplacement(world: World, zone: number): void {
@@ -138,6 +159,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     name: o.categorize && o.offload && o.periodicPlacement && o.sync ? 'epara' : ablationName(o),
     start(world) {
       ({ zones, zoneIndex } = zonesOf(world));
+      egressFreeAt = new Float64Array(world.servers.length);
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
       lastPlacedAt = zones.map(() => 0);
       drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard, learnedBySize: o.learnedGuardBySize, coreGuard: o.coreLatencyGuard, ratePacks: o.ratePacks, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality }));
@@ -162,7 +184,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
         const inst = stream.pinned;
         if (inst !== null) {
           if (inst.server === server) return world.enqueue(inst, req);
-          if (req.hops === 0) return world.forward(req, server, inst.server);
+          if (req.hops === 0) return forward(world, req, server, inst.server);
         }
       }
       routeAsRequest(world, req, server);
@@ -203,7 +225,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       drivers[zoneIndex[inst.server]!]?.resume(world);
     },
     describe: () => ({
-      options: { locality: o.placementOptions.locality ?? false, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, learnedGuardBySize: o.learnedGuardBySize, ratePacks: o.ratePacks, fillAwareWait: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, reportNextRun: o.reportNextRun, coreLatencyGuard: o.coreLatencyGuard, hopLimit: route.hopLimit },
+      options: { locality: o.placementOptions.locality ?? false, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, learnedGuardBySize: o.learnedGuardBySize, ratePacks: o.ratePacks, fillAwareWait: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, reportNextRun: o.reportNextRun, egressAwareOffload: o.egressAwareOffload, coreLatencyGuard: o.coreLatencyGuard, hopLimit: route.hopLimit },
       sync: o.sync ? { ...syncO, ...ring!.stats() } : 'off',
       placements: replacements + zones.length + shiftReplacements,
       shiftReplacements,

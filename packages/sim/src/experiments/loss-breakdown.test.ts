@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { simulate } from '../simulate.js';
+import { edgeScenario } from './common.js';
+import { LOSS_CLASSES, lossBreakdown, runLossBreakdown } from './loss-breakdown.js';
+
+const ctx = { seed: 1, quick: true };
+
+describe('loss breakdown', () => {
+  it('puts every offered item in exactly one class and leaves the run unchanged', () => {
+    const scenario = { ...edgeScenario('loss-test', ctx, 8, 8000, 'mixed'), system: { kind: 'epara' as const } };
+    const b = lossBreakdown(scenario);
+    const plain = simulate(scenario);
+    expect(b.result.total).toEqual(plain.total);
+    expect(b.result.events).toBe(plain.events);
+    const sum = LOSS_CLASSES.reduce((n, c) => n + b.total[c], 0);
+    expect(sum).toBe(b.result.total.offered);
+    expect(b.total.good).toBe(b.result.total.good);
+    // Client skips are DEADLINE_INFEASIBLE drops; the hot-spot uplinks skip some at this load.
+    expect(b.total.uplink).toBeGreaterThan(0);
+    expect(b.total.uplink).toBeLessThanOrEqual(b.result.total.drops.DEADLINE_INFEASIBLE ?? 0);
+    for (const [id, t] of Object.entries(b.perService)) {
+      const s = b.result.perService[id]!;
+      expect(t.good).toBe(s.good);
+      expect(LOSS_CLASSES.reduce((n, c) => n + t[c], 0)).toBeLessThanOrEqual(s.offered);
+    }
+  });
+
+  it('classifies the baselines the same way, with the same infeasible items for every system', () => {
+    const rows = runLossBreakdown(ctx, 'latency', [6]);
+    expect(rows.map((r) => r.system)).toEqual(['EPARA', expect.any(String), 'upper bound']);
+    const offered = rows.map((r) => LOSS_CLASSES.reduce((n, c) => n + r.total[c], 0));
+    expect(new Set(offered).size).toBe(1);
+    // The uplinks carry the same uploads whatever the system: the same skips.
+    expect(new Set(rows.map((r) => r.total.uplink)).size).toBe(1);
+  });
+});
