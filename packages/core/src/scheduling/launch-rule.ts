@@ -1,4 +1,7 @@
 import type { SchedulableItem } from './work-item.js';
+import { EXPIRY_SCAN, fillPlan, LaunchPlan } from './launch-plan.js';
+
+export { EXPIRY_SCAN, LaunchPlan };
 
 /** Inputs of {@link planLaunch}. */
 export interface LaunchContext {
@@ -99,12 +102,6 @@ export interface LaunchDecision<T extends SchedulableItem = SchedulableItem> {
   readonly expireAt?: number;
 }
 
-/** Queued items {@link LaunchDecision.expireAt} looks at (deadlines grow along the queue). */
-export const EXPIRY_SCAN = 64;
-
-/** How long after an item's last feasible moment `expireAt` points: strictly after, so that the item is hopeless. */
-const EXPIRY_EPSILON_MS = 1e-3;
-
 /**
  * The deadline-aware dynamic batching rule: EDF order; an item that cannot finish by its deadline even alone
  * is dropped; a batch takes the head item and the next items with the same key (at most one frame per
@@ -128,137 +125,19 @@ const EXPIRY_EPSILON_MS = 1e-3;
  *
  * A batch's run time is `latencyMs(n) × costScale` of its largest item. Pure: no clock, no I/O.
  *
+ * Hosts that plan on every arrival pass a {@link LaunchPlan} of their own (`into`): the decision is written
+ * into it and its arrays are reused, so that a call allocates nothing (no closures, no arrays). Without it the
+ * decision is a fresh object, as before.
+ *
  * @example
  * ```ts
  * const d = planLaunch(queue.items, { now, startAt: now, batchSize: 8, latencyMs: (n) => 2 + 0.5 * n, guardMs: 1, launchWhenIdle: false });
  * if (d.launch) run(d.launch); else if (d.wakeAt !== undefined) wakeAt(d.wakeAt);
  * ```
+ * @param into A caller-owned result to fill (valid until the next call with it); omitted, a fresh decision.
  */
-export function planLaunch<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext): LaunchDecision<T> {
-  const drop: T[] = [];
-  const alone = ctx.dropLatencyMs ?? ctx.latencyMs(1);
-  const lead = Math.max(0, ctx.expiryLeadMs ?? 0);
-  const limit = Math.max(ctx.batchSize, ctx.maxBatchSize ?? ctx.batchSize);
-  const idle = ctx.startAt <= ctx.now;
-  // Expected single run, for rejectLikelyLate: an item failing it would be launched only to finish late.
-  const soloMs = ctx.rejectLikelyLate === true ? ctx.latencyMs(1) : Number.NEGATIVE_INFINITY;
-  const typicalMs = ctx.rejectLikelyLate === true ? Math.max(0, ctx.likelyLateMarginMs ?? 0) : 0;
-  const likelyLate = (item: T): boolean => item.deadline < ctx.startAt + soloMs * (item.costScale ?? 1) + typicalMs;
-  let group = collect(items, limit, (item) => {
-    const late = likelyLate(item);
-    if (item.deadline >= ctx.startAt + alone * (item.costScale ?? 1) + lead && !(late && idle)) return late;
-    drop.push(item);
-    return true;
-  });
-  if (group.length === 0) return withExpiry(items, { drop }, alone, lead);
-  let n = shrink(group, ctx);
-  if (ctx.preferGuarded === true && n === 1 && unguarded(group[0]!, ctx)) {
-    // The head would end inside its guard even alone: the items that keep theirs get the device instead.
-    const dropped = new Set(drop);
-    const guarded = collect(items, limit, (item) => dropped.has(item) || likelyLate(item) || unguarded(item, ctx));
-    if (guarded.length > 0) {
-      group = guarded;
-      n = shrink(group, ctx);
-    }
-  }
-  if (group.length >= ctx.batchSize && n < limit) {
-    // A backlog: pick the batch that completes the most on-time items per ms of device time.
-    const from = ctx.overloadBelowPlan === true ? Math.min(ctx.batchSize, n + 1) : ctx.batchSize;
-    const best = bestThroughputBatch(items, ctx, from, limit, n / runMsOf(group, n, ctx));
-    if (best) {
-      group = best;
-      n = best.length;
-    }
-  }
-  group.length = n;
-  const head = group[0]!;
-  const runMs = runMsOf(group, n, ctx);
-  const latestStart = head.deadline - guardOf(ctx, n) - runMs;
-  const fillAt = ctx.arrivalsPerMs === undefined ? undefined : ctx.now + (ctx.batchSize - n) / Math.max(ctx.arrivalsPerMs, 1e-12);
-  const hopeless = fillAt !== undefined && fillAt > latestStart;
-  if (idle && (n >= ctx.batchSize || ctx.launchWhenIdle || ctx.now >= latestStart || hopeless)) return withExpiry(items, { drop, group, runMs, headDeadline: head.deadline, launch: group }, alone, lead);
-  return withExpiry(items, { drop, group, runMs, headDeadline: head.deadline, wakeAt: Math.max(Math.min(latestStart, fillAt ?? latestStart), ctx.startAt) }, alone, lead);
-}
-
-/** Whether `item` run alone from `startAt` would end inside its guard (or past its deadline). */
-function unguarded(item: SchedulableItem, ctx: LaunchContext): boolean {
-  return ctx.startAt + ctx.latencyMs(1) * (item.costScale ?? 1) + guardOf(ctx, 1) > item.deadline;
-}
-
-/** The guard for a batch of `n`: the fixed margin plus the learned one for that size. */
-function guardOf(ctx: LaunchContext, n: number): number {
-  return ctx.guardMs + (ctx.sizeGuardMs?.(n) ?? 0);
-}
-
-/**
- * Adds {@link LaunchDecision.expireAt}: the earliest expiry among the first items not dropped. Launched items
- * count too: a host whose device is still busy past its expected end does not launch them.
- */
-function withExpiry<T extends SchedulableItem>(items: readonly T[], d: { -readonly [K in keyof LaunchDecision<T>]: LaunchDecision<T>[K] }, alone: number, lead: number): LaunchDecision<T> {
-  let at = Number.POSITIVE_INFINITY;
-  let seen = 0;
-  for (let i = 0; i < items.length && seen < EXPIRY_SCAN; i++) {
-    const item = items[i]!;
-    if (d.drop.includes(item)) continue;
-    seen++;
-    at = Math.min(at, item.deadline - alone * (item.costScale ?? 1) - lead + EXPIRY_EPSILON_MS);
-  }
-  if (Number.isFinite(at)) d.expireAt = at;
-  return d;
-}
-
-/** Run time of the first `n` items of `group`: the batch runs at the cost of its largest input. */
-function runMsOf(group: readonly SchedulableItem[], n: number, ctx: LaunchContext): number {
-  let scale = 1;
-  for (let i = 0; i < n; i++) scale = Math.max(scale, group[i]!.costScale ?? 1);
-  return ctx.latencyMs(n) * scale;
-}
-
-/** EDF scan: up to `limit` items with the first eligible item's key, passing over those `skip` rejects. */
-function collect<T extends SchedulableItem>(items: readonly T[], limit: number, skip: (item: T) => boolean): T[] {
-  const group: T[] = [];
-  let streams: Set<string> | undefined; // only stream frames need it
-  for (const item of items) {
-    if (skip(item)) continue;
-    // Deadlines only grow along the queue: past the skipped prefix, a full group ends the scan.
-    if (group.length >= limit) break;
-    if (item.slot && (item.slot.inFlight || streams?.has(item.slot.streamId))) continue;
-    if (group.length > 0 && item.key !== group[0]!.key) continue;
-    group.push(item);
-    if (item.slot) (streams ??= new Set()).add(item.slot.streamId);
-  }
-  return group;
-}
-
-/**
- * Under a backlog, the batch size `m` (`from`, the plan's size or just above the shrunk batch, … limit) whose on-time items per ms, `m / L(m)`, is best:
- * the `m` earliest items that all finish by `deadline − guard` in a batch of `m`. Returns it when it beats
- * `baseline` (the EDF batch's rate).
- */
-function bestThroughputBatch<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext, from: number, limit: number, baseline: number): T[] | undefined {
-  let best: T[] | undefined;
-  let bestRate = baseline;
-  for (let m = from; m <= limit; m++) {
-    const l = ctx.latencyMs(m);
-    if (m / l <= bestRate) continue;
-    // Items of profiled size: the scan keeps only those whose scaled run still ends in time.
-    const g = guardOf(ctx, m);
-    const cand = collect(items, m, (item) => item.deadline < ctx.startAt + g + l * (item.costScale ?? 1));
-    if (cand.length < m) break; // fewer items can make a bigger batch: larger m only gets worse
-    const runMs = runMsOf(cand, m, ctx);
-    // A larger input in the batch slows every item: its earliest deadline must still hold.
-    if (cand[0]!.deadline < ctx.startAt + g + runMs) continue;
-    const rate = m / runMs;
-    if (rate <= bestRate) continue;
-    best = cand;
-    bestRate = rate;
-  }
-  return best;
-}
-
-/** Largest prefix size whose run still lets the head finish by `deadline − guard` (at least 1). */
-function shrink(group: readonly SchedulableItem[], ctx: LaunchContext): number {
-  let n = group.length;
-  while (n > 1 && ctx.startAt + runMsOf(group, n, ctx) + guardOf(ctx, n) > group[0]!.deadline) n--;
-  return n;
+export function planLaunch<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext, into?: LaunchPlan<T>): LaunchDecision<T> {
+  const p = into ?? new LaunchPlan<T>();
+  fillPlan(items, ctx, p);
+  return into === undefined ? p.toDecision() : p;
 }
