@@ -36,7 +36,9 @@ const ctxArb = fc.record({
   overloadBelowPlan: fc.boolean(),
 });
 
-function toItems(raw: readonly fc.RecordValue<typeof itemArb extends fc.Arbitrary<infer R> ? R : never>[]): Item[] {
+type ValueOf<A> = A extends fc.Arbitrary<infer R> ? R : never;
+
+function toItems(raw: readonly ValueOf<typeof itemArb>[]): Item[] {
   const items = raw.map((r, seq) => ({
     seq,
     deadline: r.deadline,
@@ -48,7 +50,7 @@ function toItems(raw: readonly fc.RecordValue<typeof itemArb extends fc.Arbitrar
   return items.sort((a, b) => a.deadline - b.deadline || b.priority - a.priority || a.seq - b.seq);
 }
 
-function toCtx(c: typeof ctxArb extends fc.Arbitrary<infer R> ? R : never): LaunchContext {
+function toCtx(c: ValueOf<typeof ctxArb>): LaunchContext {
   return {
     now: c.now,
     startAt: c.now + c.busyMs,

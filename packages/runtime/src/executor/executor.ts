@@ -366,19 +366,27 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
 
   #pick(serviceId: string): ExecutorInstance {
     const now = this.#o.clock.now();
+    let first: ExecutorInstance | undefined;
     let best: ExecutorInstance | undefined;
     let bestAt = Number.POSITIVE_INFINITY;
-    let count = 0;
-    for (const i of this.#instances.values()) if (i.serviceId === serviceId && i.status === 'ready') count++;
+    // One pass; the estimates (and their cost) only once a second ready instance shows up.
     for (const i of this.#instances.values()) {
       if (i.serviceId !== serviceId || i.status !== 'ready') continue;
-      if (count === 1) return i; // the common case: no estimate needed
+      if (first === undefined) {
+        first = i;
+        continue;
+      }
+      if (best === undefined) {
+        best = first;
+        bestAt = first.estimate(now);
+      }
       const at = i.estimate(now);
-      if (!best || at < bestAt) {
+      if (at < bestAt) {
         best = i;
         bestAt = at;
       }
     }
+    best ??= first;
     if (!best) throw new EparaError('NO_INSTANCE', `no ready instance of ${serviceId} on this executor`, { serviceId });
     return best;
   }

@@ -242,8 +242,9 @@ export class ModelInstance implements Lane {
   }
 
   earliestStart(now: number): number {
+    const schedulers = this.#c.schedulers;
     let t = Number.POSITIVE_INFINITY;
-    for (const s of this.#c.schedulers) t = Math.min(t, s.freeAt(now));
+    for (let i = 0; i < schedulers.length; i++) t = Math.min(t, schedulers[i]!.freeAt(now));
     return t;
   }
 
@@ -257,16 +258,16 @@ export class ModelInstance implements Lane {
     return ((b * 1000) / latencyAt(this.profile, b)) * this.#c.schedulers.length;
   }
 
-  /** Queues an item and wakes the devices. */
-  enqueue(item: WorkItem): void {
+  /** Queues an item (arriving at `now`, clock ms) and wakes the devices. */
+  enqueue(item: WorkItem, now = this.#c.clock.now()): void {
     this.counters.submitted++;
-    const now = this.#c.clock.now();
     const dt = Math.max(0, now - this.#lastArrival) / 1000;
     this.#arrivalRate = this.#arrivalRate * Math.exp(-dt) + 1;
     this.#lastArrival = now;
     this.#batching?.observe(item.inputs);
     this.queue.push(item);
-    for (const s of this.#c.schedulers) s.pump();
+    const schedulers = this.#c.schedulers;
+    for (let i = 0; i < schedulers.length; i++) schedulers[i]!.arrived(this, item);
   }
 
   /** Removes a queued item (abort); false when it already left the queue. */
@@ -323,7 +324,7 @@ export class ModelInstance implements Lane {
     const code = item.frame ? 'STALE_FRAME' : 'DEADLINE_EXCEEDED';
     const streamId = item.slot?.streamId;
     this.#c.emit('requestDropped', { serviceId: this.serviceId, instanceId: this.id, code, deadline: item.deadline, at: now, ...(streamId ? { streamId } : {}) });
-    item.settle({ ok: false, error: shedError(code, `${this.serviceId}: cannot finish before its deadline; dropped before running`, { serviceId: this.serviceId, deadline: item.deadline, now }) });
+    item.settle(shedError(code, `${this.serviceId}: cannot finish before its deadline; dropped before running`, { serviceId: this.serviceId, deadline: item.deadline, now }));
   }
 
   async run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | void> {
@@ -335,7 +336,7 @@ export class ModelInstance implements Lane {
     this.#inFlight += items.length;
     this.counters.batches++;
     this.counters.batchedItems += items.length;
-    for (const it of items) if (it.slot) it.slot.inFlight = true;
+    for (let i = 0; i < items.length; i++) if (items[i]!.slot) items[i]!.slot!.inFlight = true;
     const io = this.io;
     try {
       // A stream's state is cloned: the copy path transfers (detaches) a lone item's buffers.
@@ -353,23 +354,23 @@ export class ModelInstance implements Lane {
       // The slab's items hold exactly the fetched outputs: filter only when state outputs ride along, or when
       // the device's answer may hold more than was asked for.
       const filter = io.outputNames !== undefined && (this.#hidesOutputs || fromSlab === undefined) ? io.outputNames : undefined;
-      const batch = { startedAt, finishedAt, batchSize: items.length, deviceId: device.id };
+      const batch: ItemDone = { startedAt, finishedAt, batchSize: items.length, deviceId: device.id };
       for (let i = 0; i < items.length; i++) this.#complete(items[i]!, parts[i]!, batch, filter);
       this.#c.emit('batchCompleted', { instanceId: this.id, serviceId: this.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
       return runMs;
     } catch (err) {
       const e = toEparaError(err, 'MODEL_ERROR');
       this.counters.failed += items.length;
-      for (const it of items) it.settle({ ok: false, error: e });
+      for (let i = 0; i < items.length; i++) items[i]!.settle(e);
       const durationMs = this.#c.clock.now() - startedAt;
       this.#c.emit('batchCompleted', { instanceId: this.id, serviceId: this.serviceId, deviceId: device.id, size: items.length, durationMs, runMs: 0, ok: false, error: e.code });
     } finally {
-      for (const it of items) if (it.slot) it.slot.inFlight = false;
+      for (let i = 0; i < items.length; i++) if (items[i]!.slot) items[i]!.slot!.inFlight = false;
       this.#inFlight -= items.length;
     }
   }
 
-  #complete(it: WorkItem, outputs: NamedTensors, batch: Omit<ItemDone, 'outputs'>, filter: readonly string[] | undefined): void {
+  #complete(it: WorkItem, outputs: NamedTensors, batch: ItemDone, filter: readonly string[] | undefined): void {
     if (it.slot) {
       const next: Record<string, TensorLike> = {};
       for (const [input, output] of Object.entries(this.#io!.stateMap)) next[input] = outputs[output]!;
@@ -382,7 +383,7 @@ export class ModelInstance implements Lane {
       visible = filtered;
     }
     this.counters.completed++;
-    it.settle({ ok: true, done: { outputs: visible, startedAt: batch.startedAt, finishedAt: batch.finishedAt, batchSize: batch.batchSize, deviceId: batch.deviceId } });
+    it.settle(undefined, visible, batch);
   }
 
   #observe(deviceId: string, n: number, durationMs: number): void {
