@@ -60,6 +60,8 @@ export interface ModelInstanceContext {
   readonly adaptLatency: boolean;
   readonly profiling: { readonly warmup: number; readonly repetitions: number };
   readonly emit: Emit;
+  /** Whether an event has listeners: per-request events are built only then (shedding is the hot path). */
+  readonly listening: (event: keyof ExecutorEvents) => boolean;
 }
 
 /**
@@ -80,7 +82,12 @@ export class ModelInstance implements Lane {
    * The batch sizes, computed once per input they depend on (profile, batchability, stream rate): the launch
    * rule and admission read them on every arrival, and recomputing them allocated on every request.
    */
-  #admission: { readonly sizes: object; readonly corrections: number; readonly aloneMs: number; readonly perItemMs: number; readonly bigBatchMs: number } | undefined;
+  #admission: { readonly sizes: object; readonly corrections: number; startAt: number; readonly aloneMs: number; readonly perItemMs: number; readonly bigBatchMs: number } | undefined;
+  #refusedExpired: string | undefined;
+  #refusedBacklog: string | undefined;
+  #droppedMessage: string | undefined;
+  /** The item admission tests (reused: admission runs on every request). */
+  readonly #admissionItem = { deadline: 0, priority: 0, costScale: 1 };
   /** Bumped whenever a device's run-time correction changes. */
   #corrections = 0;
   #sizes: { readonly batchable: boolean; readonly rateHz: number; readonly batchSize: number; readonly maxBatchSize: number } | undefined;
@@ -285,17 +292,23 @@ export class ModelInstance implements Lane {
    */
   admit(deadline: number, priority: number, costScale: number, now: number): EparaError | undefined {
     const f = this.#admissionFigures();
-    const v = admissionCheck(this.queue.items, { deadline, priority, costScale }, { startAt: this.earliestStart(now), aloneMs: f.aloneMs, perItemMs: f.perItemMs, bigBatchMs: f.bigBatchMs });
+    f.startAt = this.earliestStart(now);
+    const item = this.#admissionItem;
+    item.deadline = deadline;
+    item.priority = priority;
+    item.costScale = costScale;
+    const v = admissionCheck(this.queue.items, item, f);
     if (v.ok) return undefined;
     this.counters.dropped++;
     const code = v.reason === 'expired' ? 'DEADLINE_EXCEEDED' : 'OVERLOADED';
-    this.#c.emit('requestDropped', { serviceId: this.serviceId, instanceId: this.id, code, deadline, at: now, atAdmission: true });
-    const why = v.reason === 'expired' ? 'cannot finish before its deadline' : `${v.ahead} queued requests ahead leave no time before its deadline`;
-    return shedError(code, `${this.serviceId}: ${why}; refused at admission`, { serviceId: this.serviceId, deadline, now, expectedFinish: v.finishAt, queuedAhead: v.ahead });
+    if (this.#c.listening('requestDropped')) this.#c.emit('requestDropped', { serviceId: this.serviceId, instanceId: this.id, code, deadline, at: now, atAdmission: true });
+    // Messages made once per instance (the count ahead is in the details): shedding is the hot path.
+    const message = v.reason === 'expired' ? (this.#refusedExpired ??= `${this.serviceId}: cannot finish before its deadline; refused at admission`) : (this.#refusedBacklog ??= `${this.serviceId}: the requests queued ahead leave no time before its deadline; refused at admission`);
+    return shedError(code, message, { serviceId: this.serviceId, deadline, now, expectedFinish: v.finishAt, queuedAhead: v.ahead });
   }
 
   /** The run-time figures admission works from; recomputed only when the sizes or a device's correction change. */
-  #admissionFigures(): { aloneMs: number; perItemMs: number; bigBatchMs: number } {
+  #admissionFigures(): { startAt: number; aloneMs: number; perItemMs: number; bigBatchMs: number } {
     const sizes = this.#cachedSizes();
     const c = this.#admission;
     if (c !== undefined && c.sizes === sizes && c.corrections === this.#corrections) return c;
@@ -303,7 +316,7 @@ export class ModelInstance implements Lane {
     const bigBatchMs = this.#optimisticMs(big);
     const aloneMs = this.#optimisticMs(1);
     const perItemMs = Math.min(aloneMs, this.#optimisticMs(sizes.batchSize) / sizes.batchSize, bigBatchMs / big) / this.#c.schedulers.length;
-    this.#admission = { sizes, corrections: this.#corrections, aloneMs, perItemMs, bigBatchMs };
+    this.#admission = { sizes, corrections: this.#corrections, startAt: 0, aloneMs, perItemMs, bigBatchMs };
     return this.#admission;
   }
 
@@ -323,8 +336,8 @@ export class ModelInstance implements Lane {
     this.counters.dropped++;
     const code = item.frame ? 'STALE_FRAME' : 'DEADLINE_EXCEEDED';
     const streamId = item.slot?.streamId;
-    this.#c.emit('requestDropped', { serviceId: this.serviceId, instanceId: this.id, code, deadline: item.deadline, at: now, ...(streamId ? { streamId } : {}) });
-    item.settle(shedError(code, `${this.serviceId}: cannot finish before its deadline; dropped before running`, { serviceId: this.serviceId, deadline: item.deadline, now }));
+    if (this.#c.listening('requestDropped')) this.#c.emit('requestDropped', { serviceId: this.serviceId, instanceId: this.id, code, deadline: item.deadline, at: now, ...(streamId ? { streamId } : {}) });
+    item.settle(shedError(code, (this.#droppedMessage ??= `${this.serviceId}: cannot finish before its deadline; dropped before running`), { serviceId: this.serviceId, deadline: item.deadline, now }));
   }
 
   async run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | void> {
