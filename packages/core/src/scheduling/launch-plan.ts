@@ -1,4 +1,4 @@
-import type { LaunchContext, LaunchDecision } from './launch-rule.js';
+import type { LaunchContext, LaunchDecision } from './launch-types.js';
 import type { SchedulableItem } from './work-item.js';
 
 /** Queued items {@link LaunchDecision.expireAt} looks at (deadlines grow along the queue). */
