@@ -18,7 +18,10 @@
  *    fake model that sleeps (`lateServedFractionSleepModel`): the policy without the CPU noise.
  *    `lateRejectedFraction`: the share of rejections (real classifier) that came more than 5 ms after the
  *    deadline of a request submitted before it. Each round also prints where batches ended against their
- *    predicted end (bench/lib/late-attribution.ts).
+ *    predicted end (bench/lib/late-attribution.ts). `hostCpuUsPerSubmit` and `allocBytesPerSubmit`: the main
+ *    thread's CPU time (Linux: its own task's utime + stime, 10 ms ticks; null elsewhere) and the V8 heap bytes
+ *    allocated per submitted request over the real-classifier rounds (most are refused: shedding is the hot
+ *    path) — figures a machine shared with other work does not move much, unlike the timings.
  * 3. Per-request overhead on a trivial model (end-to-end latency minus the time inside onnxruntime).
  * 4. Host event-loop lag p99 while the executor serves the saturating load (perf_hooks monitorEventLoopDelay).
  * 5. Data parallelism: stream frame rate of the classifier on two 1-thread devices vs one.
@@ -26,6 +29,7 @@
  *
  * The last line is one JSON object with the figures.
  */
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { affineProfile, fitProfile, latencyAt, type LatencyProfile, type ProfileSample, type TensorLike } from '@epara/core';
 import { createDevice, createExecutor, createGraphBuilder, fakeModelBytes, type Executor, type ServiceStats } from '@epara/runtime';
@@ -231,6 +235,20 @@ interface OverloadOutcome {
   readonly lateRejected: number;
   readonly worstLateMs: number;
   readonly batches: string;
+  readonly submitted: number;
+  /** Main-thread CPU over the round, µs (undefined where the thread's own CPU time cannot be read). */
+  readonly hostCpuUs: number | undefined;
+  readonly heapBytes: number;
+}
+
+/** CPU time of the main thread alone (its task's utime + stime), µs; undefined off Linux. */
+function mainThreadCpuUs(): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000; // USER_HZ = 100
+  } catch {
+    return undefined;
+  }
 }
 
 async function lateUnderOverload(ratePerSec: number, subject: OverloadSubject, seed: number): Promise<OverloadOutcome> {
@@ -248,6 +266,8 @@ async function lateUnderOverload(ratePerSec: number, subject: OverloadSubject, s
   let late = 0;
   let lateRejected = 0;
   let worstLateMs = 0;
+  const cpu0 = mainThreadCpuUs();
+  const stopMeter = startAllocMeter();
   const result = await replay(
     arrivals,
     (a, deadline) => {
@@ -267,12 +287,18 @@ async function lateUnderOverload(ratePerSec: number, subject: OverloadSubject, s
     },
     clockNow,
   );
+  const heapBytes = stopMeter();
+  const cpu1 = mainThreadCpuUs();
   await ex.close();
-  return { served, late, rejected: result.rejected, lateRejected, worstLateMs, batches: record.summary() };
+  const hostCpuUs = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;
+  return { served, late, rejected: result.rejected, lateRejected, worstLateMs, batches: record.summary(), submitted: arrivals.length, hostCpuUs, heapBytes };
 }
 
 /** Two rounds at 10× `peakPerSec`; returns the late-served fraction and the late-rejected one. */
-async function overloadRounds(peakPerSec: number, subject: OverloadSubject): Promise<{ lateServed: number; lateRejected: number }> {
+async function overloadRounds(peakPerSec: number, subject: OverloadSubject): Promise<{ lateServed: number; lateRejected: number; hostCpuUsPerSubmit: number | null; allocBytesPerSubmit: number }> {
+  let submitted = 0;
+  let cpuUs: number | undefined = 0;
+  let heapBytes = 0;
   let served = 0;
   let late = 0;
   let rejected = 0;
@@ -283,12 +309,18 @@ async function overloadRounds(peakPerSec: number, subject: OverloadSubject): Pro
     late += o.late;
     rejected += o.rejected;
     lateRejected += o.lateRejected;
+    submitted += o.submitted;
+    cpuUs = cpuUs === undefined || o.hostCpuUs === undefined ? undefined : cpuUs + o.hostCpuUs;
+    heapBytes += o.heapBytes;
     console.log(`  round ${round + 1}: served ${o.served}, of which ${o.late} more than ${LATE_TOLERANCE_MS} ms late (worst ${o.worstLateMs.toFixed(1)} ms past); rejected ${o.rejected}, of which ${o.lateRejected} more than ${LATE_TOLERANCE_MS} ms after the deadline`);
     console.log(`    ${o.batches}`);
   }
   const fraction = late / Math.max(1, served);
+  const hostCpuUsPerSubmit = cpuUs === undefined ? null : cpuUs / Math.max(1, submitted);
+  const allocBytesPerSubmit = heapBytes / Math.max(1, submitted);
   console.log(`  late-served fraction ${(100 * fraction).toFixed(2)}%; late-rejected fraction ${((100 * lateRejected) / Math.max(1, rejected)).toFixed(2)}%`);
-  return { lateServed: fraction, lateRejected: lateRejected / Math.max(1, rejected) };
+  console.log(`  host thread: ${hostCpuUsPerSubmit === null ? 'CPU time unavailable' : `${hostCpuUsPerSubmit.toFixed(1)} µs CPU`} and ${allocBytesPerSubmit.toFixed(0)} heap bytes per submitted request (the load generator's included)`);
+  return { lateServed: fraction, lateRejected: lateRejected / Math.max(1, rejected), hostCpuUsPerSubmit, allocBytesPerSubmit };
 }
 
 // ---------------------------------------------------------------- 3. overhead on a trivial model
@@ -470,6 +502,8 @@ console.log(
     lateServedFraction: round(lateServedFraction, 4),
     lateServedFractionSleepModel: round(lateServedFractionSleepModel, 4),
     lateRejectedFraction: round(overloadReal.lateRejected, 4),
+    hostCpuUsPerSubmit: overloadReal.hostCpuUsPerSubmit === null ? null : round(overloadReal.hostCpuUsPerSubmit, 1),
+    allocBytesPerSubmit: round(overloadReal.allocBytesPerSubmit, 0),
     allocBytesPerRequest: round(allocBytesPerRequest, 0),
   }),
 );

@@ -17,6 +17,9 @@ export type AdmissionVerdict =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: 'expired' | 'backlog'; readonly finishAt: number; readonly ahead: number };
 
+/** The verdict of every admitted item (one object: admission runs on every request). */
+const ADMITTED: AdmissionVerdict = Object.freeze({ ok: true });
+
 /**
  * Whether a new item (deadline, priority; cost scale relative to the profiled input) can still finish by its
  * deadline on an EDF queue, checked at admission so that a hopeless request is refused at once instead of
@@ -36,7 +39,8 @@ export function admissionCheck(
   if (item.deadline < ctx.startAt + alone) return { ok: false, reason: 'expired', finishAt: ctx.startAt + alone, ahead: 0 };
   let t = ctx.startAt;
   let ahead = 0;
-  for (const q of queue) {
+  for (let i = 0; i < queue.length; i++) {
+    const q = queue[i]!;
     // EDF order: the new item goes after every queued item with an earlier deadline, or an equal one and a
     // priority at least as high (it was submitted later).
     if (q.deadline > item.deadline || (q.deadline === item.deadline && q.priority < item.priority)) break;
@@ -52,5 +56,5 @@ export function admissionCheck(
     ahead++;
   }
   const finishAt = t + alone;
-  return item.deadline < finishAt ? { ok: false, reason: 'backlog', finishAt, ahead } : { ok: true };
+  return item.deadline < finishAt ? { ok: false, reason: 'backlog', finishAt, ahead } : ADMITTED;
 }

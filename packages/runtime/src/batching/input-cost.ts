@@ -38,7 +38,8 @@ export function profiledItemBytes(io: IoSpec, sampleInputs: NamedTensors | undef
 export function inputCostScale(o: { serviceId: string; io: IoSpec; inputs: NamedTensors; sampleInputs: NamedTensors | undefined; maxRequestBytes: number }): number {
   // The caller's inputs only: recurrent state is not part of the request's size.
   let bytes = 0;
-  for (const s of o.io.inputs) bytes += o.inputs[s.name]?.data.byteLength ?? 0;
+  const specs = o.io.inputs;
+  for (let i = 0; i < specs.length; i++) bytes += o.inputs[specs[i]!.name]?.data.byteLength ?? 0;
   if (bytes > o.maxRequestBytes) {
     throw new EparaError('INVALID_INPUT', `${o.serviceId}: request inputs are ${bytes} bytes, above the service's maxRequestBytes (${o.maxRequestBytes})`, {
       serviceId: o.serviceId,

@@ -10,9 +10,8 @@ export interface StreamSlot {
   state: NamedTensors;
 }
 
-/** How a work item ended, for completion callbacks. */
+/** The batch a work item ran in (one object per batch, shared by its items). */
 export interface ItemDone {
-  readonly outputs: NamedTensors;
   /** When the batch holding the item was dispatched, clock ms. */
   readonly startedAt: number;
   readonly finishedAt: number;
@@ -32,6 +31,10 @@ export interface WorkItem extends SchedulableItem {
   readonly slot?: StreamSlot;
   /** True for stream frames (a drop is `STALE_FRAME`, not `DEADLINE_EXCEEDED`). */
   readonly frame: boolean;
-  /** Called once with the outcome; the queue guarantees exactly one call. */
-  readonly settle: (result: { ok: true; done: ItemDone } | { ok: false; error: EparaError }) => void;
+  /**
+   * Called once with the outcome: an error, or the item's outputs and the batch it ran in (no wrapper object
+   * per item: this runs for every request). The queue guarantees exactly one call.
+   */
+  settle(error: EparaError): void;
+  settle(error: undefined, outputs: NamedTensors, done: ItemDone): void;
 }

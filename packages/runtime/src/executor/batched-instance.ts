@@ -1,5 +1,6 @@
 import { EparaError, type AbortSignalLike, type Clock, type EparaErrorCode, type InstanceInfo, type InstanceStatus, type NamedTensors, type TraceContext } from '@epara/core';
 import type { ItemDone, StreamSlot, WorkItem } from '../batching/work-item.js';
+import { QueuedRequest, type QueuedRequestHost } from '../batching/queued-request.js';
 import { DEFAULT_MAX_REQUEST_BYTES, inputCostScale } from '../batching/input-cost.js';
 import type { ExecutorInstance, InstanceStats, InstanceSubmitOptions, StreamTarget } from './executor-instance.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
@@ -37,10 +38,13 @@ interface EnqueueOptions {
 export class BatchedInstance implements ExecutorInstance, StreamTarget {
   readonly model: ModelInstance;
   readonly #c: BatchedInstanceContext;
+  /** What this instance's queued requests report to (one object, shared by all). */
+  readonly #host: QueuedRequestHost;
 
   constructor(model: ModelInstance, c: BatchedInstanceContext) {
     this.model = model;
     this.#c = c;
+    this.#host = { withdraw: (item) => model.withdraw(item), completed: (item, outcome, done, trace) => c.completed(item, outcome, done, trace) };
   }
 
   get id(): string {
@@ -100,25 +104,14 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     }
     // Shed at once what cannot make its deadline behind the work already queued: no queueing, pumping or
     // later drop for it (under overload most requests end here, so this path stays cheap).
+    const now = this.#c.clock.now();
     if (!o.frame) {
-      const refused = inst.admit(o.deadline, o.priority, costScale, this.#c.clock.now());
+      const refused = inst.admit(o.deadline, o.priority, costScale, now);
       if (refused) throw refused;
     }
-    // Resolves with the outputs directly: no extra promise or microtask per request.
-    return new Promise<NamedTensors>((resolve, reject) => {
-      let settled = false;
-      const signal = o.signal;
-      // Only a request with a signal pays for the abort listener.
-      const onAbort = signal
-        ? (): void => {
-            if (settled) return;
-            settled = true;
-            inst.withdraw(item);
-            this.#c.completed(item, 'ABORTED', undefined, o.trace);
-            reject(new EparaError('ABORTED', 'the request was aborted', { serviceId: inst.serviceId }));
-          }
-        : undefined;
-      const item: WorkItem = {
+    // One object per request (work item and settlement); resolves with the outputs directly, no extra promise.
+    const item = new QueuedRequest(
+      {
         seq: this.#c.nextSeq(),
         serviceId: inst.serviceId,
         inputs,
@@ -126,21 +119,16 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
         costScale,
         deadline: o.deadline,
         priority: o.priority,
-        enqueuedAt: this.#c.clock.now(),
+        enqueuedAt: now,
         frame: o.frame,
-        ...(o.slot ? { slot: o.slot } : {}),
-        settle: (r) => {
-          if (onAbort) signal!.removeEventListener('abort', onAbort);
-          if (settled) return;
-          settled = true;
-          this.#c.completed(item, r.ok ? 'ok' : r.error.code, r.ok ? r.done : undefined, o.trace);
-          if (r.ok) resolve(r.done.outputs);
-          else reject(r.error);
-        },
-      };
-      if (onAbort) signal!.addEventListener('abort', onAbort, { once: true });
-      inst.enqueue(item);
-    });
+        slot: o.slot,
+        signal: o.signal,
+        trace: o.trace,
+      },
+      this.#host,
+    );
+    inst.enqueue(item, now);
+    return item.promise;
   }
 
   /**
@@ -193,7 +181,7 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
   }
 
   async close(reason: EparaError): Promise<void> {
-    for (const item of this.model.queue.drain()) item.settle({ ok: false, error: reason });
+    for (const item of this.model.queue.drain()) item.settle(reason);
     await this.model.drain();
   }
 }

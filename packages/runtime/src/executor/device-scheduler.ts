@@ -1,10 +1,5 @@
 import { type Clock } from '@epara/core';
-import {
-  DeviceTimeline,
-  planLaunch,
-  type LaunchContext,
-  type LaunchDecision,
-} from '@epara/core/scheduling';
+import { DeviceTimeline, LaunchPlan, planLaunch, type LaunchContext } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
@@ -21,13 +16,54 @@ const TIMER_LAG_HALF_LIFE_MS = 250;
  */
 const MAX_AHEAD = 2;
 
-/** A launch the scheduler may choose now: a lane's batch, or one engine work item. */
+/** A launch the scheduler may choose now: a lane's batch, or one engine work item (one object each, reused). */
 interface Candidate {
-  readonly lane?: Lane;
-  readonly decision?: LaunchDecision<WorkItem>;
-  readonly work?: DeviceWork;
-  readonly headDeadline: number;
-  readonly runMs: number;
+  readonly lane: Lane | undefined;
+  /** The lane's plan (its `group`, `launch`): valid until the lane is planned again. */
+  readonly decision: LaunchPlan<WorkItem> | undefined;
+  work: DeviceWork | undefined;
+  headDeadline: number;
+  runMs: number;
+}
+
+/** EDF order of candidates. */
+const byHeadDeadline = (a: Candidate, b: Candidate): number => a.headDeadline - b.headDeadline;
+
+/**
+ * What the scheduler keeps per lane, made once at attach: the learned lateness, and the launch rule's context and
+ * plan, refilled on every pump (the rule runs on every arrival: no closure, context or array per call).
+ */
+class LaneState {
+  readonly lateness = new LaneLateness();
+  readonly plan = new LaunchPlan<WorkItem>();
+  readonly candidate: Candidate;
+  /** Whether the device was busy, and the time, of the pump filling `ctx` (its size guard reads them). */
+  busy = false;
+  now = 0;
+  readonly ctx: { -readonly [K in keyof LaunchContext]: LaunchContext[K] };
+
+  constructor(lane: Lane, deviceId: string) {
+    this.candidate = { lane, decision: this.plan, work: undefined, headDeadline: 0, runMs: 0 };
+    this.ctx = {
+      now: 0,
+      startAt: 0,
+      batchSize: 1,
+      maxBatchSize: 1,
+      latencyMs: (n: number) => lane.latencyMs(deviceId, n),
+      dropLatencyMs: 0,
+      guardMs: 0,
+      sizeGuardMs: (n: number) => this.lateness.marginMs(n, this.busy, this.now),
+      // Reject, rather than serve late, what only a run past its deadline could serve: by the estimate plus how
+      // late this device's batches typically end as the host sees them (messaging, a host thread running late).
+      rejectLikelyLate: true,
+      likelyLateMarginMs: 0,
+      expiryLeadMs: 0,
+      // A head that cannot keep its margin even alone does not take the device from items that can.
+      preferGuarded: true,
+      launchWhenIdle: false,
+      arrivalsPerMs: undefined,
+    };
+  }
 }
 
 /** Payload of the scheduler's dispatch hook. */
@@ -67,8 +103,14 @@ export class DeviceScheduler implements DeviceWorkQueue {
   readonly #timers: Timers;
   readonly #onDispatch: (info: DispatchInfo) => void;
   readonly #timeline = new DeviceTimeline();
-  /** Learned lateness per lane: batches started on an idle device, and batches sent ahead behind another. */
-  readonly #errors = new Map<Lane, LaneLateness>();
+  /** Per lane: learned lateness (batches started on an idle device, and sent ahead behind another), plan. */
+  readonly #lanesState = new Map<Lane, LaneState>();
+  /** The candidates of one pump (reused). */
+  readonly #candidates: Candidate[] = [];
+  readonly #workCandidate: Candidate = { lane: undefined, decision: undefined, work: undefined, headDeadline: 0, runMs: 0 };
+  /** A pump is running; one asked for meanwhile (a launch, a settle callback) runs right after it. */
+  #pumping = false;
+  #pumpAgain = false;
   /** Queued engine work, earliest deadline first. */
   readonly #works: DeviceWork[] = [];
   /** Engine work on the device that announced a follow-up, with that follow-up's deadline. */
@@ -110,7 +152,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
    * per-device correction of compute time); what remains is what the estimate cannot know in advance.
    */
   learnedGuardMs(lane: Lane, n = lane.batchSize, ahead = false, now = this.#clock.now()): number {
-    return this.#errors.get(lane)?.marginMs(n, ahead, now) ?? 0;
+    return this.#lanesState.get(lane)?.lateness.marginMs(n, ahead, now) ?? 0;
   }
 
   /**
@@ -120,7 +162,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
    * serve it late.
    */
   typicalLatenessMs(lane: Lane, n = 1, ahead = false, now = this.#clock.now()): number {
-    return this.#errors.get(lane)?.typicalMs(n, ahead, now) ?? 0;
+    return this.#lanesState.get(lane)?.lateness.typicalMs(n, ahead, now) ?? 0;
   }
 
   get busy(): boolean {
@@ -157,12 +199,12 @@ export class DeviceScheduler implements DeviceWorkQueue {
 
   attach(lane: Lane): void {
     this.#lanes.add(lane);
-    if (!this.#errors.has(lane)) this.#errors.set(lane, new LaneLateness());
+    if (!this.#lanesState.has(lane)) this.#lanesState.set(lane, new LaneState(lane, this.device.id));
   }
 
   detach(lane: Lane): void {
     this.#lanes.delete(lane);
-    this.#errors.delete(lane);
+    this.#lanesState.delete(lane);
   }
 
   /** Stops scheduling; batches already running finish, queued engine work fails with `CLOSED`. */
@@ -175,35 +217,78 @@ export class DeviceScheduler implements DeviceWorkQueue {
   }
 
   /**
+   * A new item joined `lane`'s queue. While the device holds all the batches it may (one running, one sent
+   * ahead) and no engine work waits, nothing can launch before a batch ends: the arrival only needs the expiry
+   * wake-up moved earlier if the new item becomes hopeless first — O(1), no planning. Otherwise it pumps.
+   */
+  arrived(lane: Lane, item: WorkItem): void {
+    if (this.#closed) return;
+    if (this.#pumping || this.#running - this.#runningWork < MAX_AHEAD || this.#works.length > 0) return this.pump();
+    const now = this.#clock.now();
+    // The launch rule's expiry for this item (see planLaunch's `expireAt`); the timer's pump drops it then.
+    const expireAt = item.deadline - lane.dropLatencyMs(this.device.id) * (item.costScale ?? 1) - 2 * this.#recentTimerLagMs(now) + 1e-3;
+    if (this.#timer === undefined || expireAt < this.#timerAt) this.#sleepUntil(expireAt);
+  }
+
+  /**
    * Re-evaluates every lane: drops hopeless items, launches a batch if one is due, or sets a wake-up. While
    * one batch runs, a second *full* batch may be sent ahead (it waits inside the worker), so that the device
-   * does not idle for a message round trip between batches under load.
+   * does not idle for a message round trip between batches under load. A pump asked for while one runs (a
+   * launch, a callback that submits) runs right after it, never inside it: the lanes' plans are reused.
    */
   pump(): void {
-    if (this.#closed) return;
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#pumpAgain = false;
+        if (!this.#closed) this.#pumpOnce();
+      } while (this.#pumpAgain);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #pumpOnce(): void {
     const now = this.#clock.now();
     const busy = this.#running > 0;
-    const candidates: Candidate[] = [];
+    const candidates = this.#candidates;
+    candidates.length = 0;
     let expireAt = Number.POSITIVE_INFINITY;
     for (const lane of this.#lanes) {
       if (lane.queue.size === 0) continue;
-      const decision = planLaunch(lane.queue.items, this.#context(lane, now, busy));
+      const st = this.#lanesState.get(lane)!;
+      const decision = planLaunch(lane.queue.items, this.#context(lane, st, now, busy), st.plan);
       if (decision.drop.length > 0) {
-        lane.queue.removeAll(new Set(decision.drop));
-        for (const item of decision.drop) lane.drop(item, now);
+        lane.queue.removeAll(decision.drop);
+        // Settling runs callers' listeners: a re-entrant pump waits (see pump), so the plan stays as it is.
+        for (let i = 0; i < decision.drop.length; i++) lane.drop(decision.drop[i]!, now);
       }
       if (decision.expireAt !== undefined && decision.expireAt < expireAt) expireAt = decision.expireAt;
-      if (decision.group) candidates.push({ lane, decision, headDeadline: decision.headDeadline!, runMs: decision.runMs! });
+      if (decision.group) {
+        st.candidate.headDeadline = decision.headDeadline!;
+        st.candidate.runMs = decision.runMs!;
+        candidates.push(st.candidate);
+      }
     }
     // Engine work is always ready: only its deadline orders it (the queue is sorted, the head stands for all).
     const work = this.#works[0];
-    if (work !== undefined) candidates.push({ work, headDeadline: work.deadline, runMs: work.expectedMs });
+    if (work !== undefined) {
+      const wc = this.#workCandidate;
+      wc.work = work;
+      wc.headDeadline = work.deadline;
+      wc.runMs = work.expectedMs;
+      candidates.push(wc);
+    }
     if (candidates.length === 0) {
       // Nothing to launch (an empty queue, or frames waiting for their stream): wake when something expires.
       this.#sleepUntil(expireAt);
       return;
     }
-    candidates.sort((a, b) => a.headDeadline - b.headDeadline);
+    if (candidates.length > 1) candidates.sort(byHeadDeadline);
     if (busy) {
       const first = candidates[0]!;
       if (this.#sendAhead(first, now)) this.#launch(first, now);
@@ -211,19 +296,23 @@ export class DeviceScheduler implements DeviceWorkQueue {
       else this.#sleepUntil(expireAt);
       return;
     }
-    const due = candidates.find((c) => c.work !== undefined || c.decision!.launch);
+    let due: Candidate | undefined;
     // Several services share the device: the first (EDF) batch must also start early enough that the batches
     // queued behind it still meet their deadlines (EDF slack over the cumulative run times).
     let slackStart = Number.POSITIVE_INFINITY;
     let cumulative = 0;
-    for (const c of candidates) {
+    let wakeAt = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < candidates.length; i++) {
+      const c = candidates[i]!;
+      if (due === undefined && (c.work !== undefined || c.decision!.launch)) due = c;
       cumulative += c.runMs;
       const guard = c.lane ? c.lane.guardMs + this.learnedGuardMs(c.lane, c.decision!.group!.length, false, now) : 0;
       slackStart = Math.min(slackStart, c.headDeadline - guard - 2 * this.#timerLagMs - cumulative);
+      wakeAt = Math.min(wakeAt, c.decision?.wakeAt ?? Number.POSITIVE_INFINITY);
     }
     if (now >= slackStart) this.#launch(candidates[0]!, now);
     else if (due) this.#launch(due, now, true);
-    else this.#sleepUntil(Math.min(slackStart, expireAt, ...candidates.map((c) => c.decision?.wakeAt ?? Number.POSITIVE_INFINITY)));
+    else this.#sleepUntil(Math.min(slackStart, expireAt, wakeAt));
   }
 
   /**
@@ -245,33 +334,26 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /** Launches a candidate: its due batch (`due`), or the batch it would run (EDF slack spent, or sent ahead). */
   #launch(c: Candidate, now: number, due = false): void {
     if (c.work !== undefined) return this.#dispatchWork(c.work, now);
-    this.#dispatch(c.lane!, due ? c.decision!.launch! : c.decision!.group!, now);
+    // The batch leaves the lane's plan, which the next pump refills: it gets its own array.
+    this.#dispatch(c.lane!, (due ? c.decision!.launch! : c.decision!.group!).slice(), now);
   }
 
-  /** The launch rule's inputs for `lane` now; a busy device plans the batch it would send ahead. */
-  #context(lane: Lane, now: number, busy: boolean): LaunchContext {
-    const ctx: { -readonly [K in keyof LaunchContext]: LaunchContext[K] } = {
-      now,
-      startAt: busy ? lane.earliestStart(now) : now,
-      batchSize: lane.batchSize,
-      maxBatchSize: lane.maxBatchSize,
-      latencyMs: (n: number) => this.expectedMs(lane, n),
-      dropLatencyMs: lane.dropLatencyMs(this.device.id),
-      guardMs: lane.guardMs + 2 * this.#timerLagMs,
-      sizeGuardMs: (n: number) => this.learnedGuardMs(lane, n, busy, now),
-      // Reject, rather than serve late, what only a run past its deadline could serve: by the estimate plus how
-      // late this device's batches typically end as the host sees them (messaging, a host thread running late).
-      rejectLikelyLate: true,
-      likelyLateMarginMs: this.typicalLatenessMs(lane, 1, busy, now),
-      // Wake-ups come late on a busy host: reject that much earlier, so that a rejection is not itself late.
-      expiryLeadMs: 2 * this.#recentTimerLagMs(now),
-      // A head that cannot keep its margin even alone does not take the device from items that can.
-      preferGuarded: true,
-      launchWhenIdle: lane.launchWhenIdle,
-    };
-    // Read once (it decays with the clock); no object spread on this per-arrival path.
-    const arrivalsPerMs = lane.arrivalsPerMs;
-    if (arrivalsPerMs !== undefined) ctx.arrivalsPerMs = arrivalsPerMs;
+  /** The launch rule's inputs for `lane` now (its reused context); a busy device plans the batch it would send ahead. */
+  #context(lane: Lane, st: LaneState, now: number, busy: boolean): LaunchContext {
+    const ctx = st.ctx;
+    st.busy = busy;
+    st.now = now;
+    ctx.now = now;
+    ctx.startAt = busy ? lane.earliestStart(now) : now;
+    ctx.batchSize = lane.batchSize;
+    ctx.maxBatchSize = lane.maxBatchSize;
+    ctx.dropLatencyMs = lane.dropLatencyMs(this.device.id);
+    ctx.guardMs = lane.guardMs + 2 * this.#timerLagMs;
+    ctx.likelyLateMarginMs = st.lateness.typicalMs(1, busy, now);
+    // Wake-ups come late on a busy host: reject that much earlier, so that a rejection is not itself late.
+    ctx.expiryLeadMs = 2 * this.#recentTimerLagMs(now);
+    ctx.launchWhenIdle = lane.launchWhenIdle;
+    ctx.arrivalsPerMs = lane.arrivalsPerMs;
     return ctx;
   }
 
@@ -352,7 +434,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     const done = (runMs: number | void): void => {
       const end = this.#settled();
       // Until the host has the outputs: the worker's messaging and a late host thread count as lateness.
-      this.#errors.get(lane)?.observe({ n: items.length, expectedMs, plannedStart, end, runMs: runMs ?? undefined, ahead });
+      this.#lanesState.get(lane)?.lateness.observe({ n: items.length, expectedMs, plannedStart, end, runMs: runMs ?? undefined, ahead });
       lane.onBatchDone();
       this.pump();
     };

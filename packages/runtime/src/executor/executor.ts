@@ -95,24 +95,22 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     try {
       this.#assertOpen();
       const service = this.#service(serviceId);
-      const { deadline, priority } = this.#resolveSubmit(service, options);
-      const signal = options.signal;
-      return this.#pick(serviceId).submit(inputs, { deadline, priority, ...(signal ? { signal } : {}), trace: options.trace });
+      // Validated in place: no intermediate objects on the per-request path.
+      this.#checkSubmit(options);
+      const deadline = options.deadline ?? this.#o.clock.now() + (service.slo.kind === 'latency' ? service.slo.deadlineMs : service.slo.stalenessMs);
+      if (typeof deadline !== 'number' || !Number.isFinite(deadline)) invalidOption('deadline', deadline, 'a finite number (absolute clock ms)');
+      const priority = options.priority ?? 0;
+      if (typeof priority !== 'number' || !Number.isFinite(priority)) invalidOption('priority', priority, 'a finite number');
+      if (options.signal?.aborted) throw new EparaError('ABORTED', 'the request was aborted before it was queued', { serviceId: service.id });
+      return this.#pick(serviceId).submit(inputs, { deadline, priority, signal: options.signal, trace: options.trace });
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  #resolveSubmit(service: ExecutorServiceOptions, options: LocalSubmitOptions): { deadline: number; priority: number } {
+  #checkSubmit(options: LocalSubmitOptions): void {
     if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
     checkSignal(options.signal);
-    const budget = service.slo.kind === 'latency' ? service.slo.deadlineMs : service.slo.stalenessMs;
-    const deadline = options.deadline ?? this.#o.clock.now() + budget;
-    if (typeof deadline !== 'number' || !Number.isFinite(deadline)) invalidOption('deadline', deadline, 'a finite number (absolute clock ms)');
-    const priority = options.priority ?? 0;
-    if (typeof priority !== 'number' || !Number.isFinite(priority)) invalidOption('priority', priority, 'a finite number');
-    if (options.signal?.aborted) throw new EparaError('ABORTED', 'the request was aborted before it was queued', { serviceId: service.id });
-    return { deadline, priority };
   }
 
   /** The one place a queued request completes: its `requestCompleted` event and spans. */
@@ -259,6 +257,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       batchWait: this.#o.batchWait,
       profiling: this.#o.profiling,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+      listening: (event) => this.listenerCount(event) > 0,
     });
     const inst = new BatchedInstance(model, {
       service,
@@ -366,19 +365,27 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
 
   #pick(serviceId: string): ExecutorInstance {
     const now = this.#o.clock.now();
+    let first: ExecutorInstance | undefined;
     let best: ExecutorInstance | undefined;
     let bestAt = Number.POSITIVE_INFINITY;
-    let count = 0;
-    for (const i of this.#instances.values()) if (i.serviceId === serviceId && i.status === 'ready') count++;
+    // One pass; the estimates (and their cost) only once a second ready instance shows up.
     for (const i of this.#instances.values()) {
       if (i.serviceId !== serviceId || i.status !== 'ready') continue;
-      if (count === 1) return i; // the common case: no estimate needed
+      if (first === undefined) {
+        first = i;
+        continue;
+      }
+      if (best === undefined) {
+        best = first;
+        bestAt = first.estimate(now);
+      }
       const at = i.estimate(now);
-      if (!best || at < bestAt) {
+      if (at < bestAt) {
         best = i;
         bestAt = at;
       }
     }
+    best ??= first;
     if (!best) throw new EparaError('NO_INSTANCE', `no ready instance of ${serviceId} on this executor`, { serviceId });
     return best;
   }

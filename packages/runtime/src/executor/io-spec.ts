@@ -126,11 +126,14 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
 export function validateItem(spec: IoSpec, inputs: NamedTensors, options: { serviceId: string; withState: boolean }): string {
   if (typeof inputs !== 'object' || inputs === null) bad(options.serviceId, 'inputs', 'inputs must be an object of tensors');
   const { expected, names } = expectedInputs(spec, options.withState);
-  for (const name of Object.keys(inputs)) {
+  // for…in: no key array per request (inputs is a plain object of tensors).
+  for (const name in inputs) {
+    if (!Object.prototype.hasOwnProperty.call(inputs, name)) continue;
     if (!names.has(name)) bad(options.serviceId, name, `unexpected input '${name}'; expected ${[...names].join(', ')}`);
   }
   let key = '';
-  for (const s of expected) {
+  for (let e = 0; e < expected.length; e++) {
+    const s = expected[e]!;
     const t = inputs[s.name];
     if (!t) bad(options.serviceId, s.name, `missing input '${s.name}'`);
     checkTensor(options.serviceId, s, t);

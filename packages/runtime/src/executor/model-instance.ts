@@ -60,6 +60,8 @@ export interface ModelInstanceContext {
   readonly adaptLatency: boolean;
   readonly profiling: { readonly warmup: number; readonly repetitions: number };
   readonly emit: Emit;
+  /** Whether an event has listeners: per-request events are built only then (shedding is the hot path). */
+  readonly listening: (event: keyof ExecutorEvents) => boolean;
 }
 
 /**
@@ -80,7 +82,12 @@ export class ModelInstance implements Lane {
    * The batch sizes, computed once per input they depend on (profile, batchability, stream rate): the launch
    * rule and admission read them on every arrival, and recomputing them allocated on every request.
    */
-  #admission: { readonly sizes: object; readonly corrections: number; readonly aloneMs: number; readonly perItemMs: number; readonly bigBatchMs: number } | undefined;
+  #admission: { readonly sizes: object; readonly corrections: number; startAt: number; readonly aloneMs: number; readonly perItemMs: number; readonly bigBatchMs: number } | undefined;
+  #refusedExpired: string | undefined;
+  #refusedBacklog: string | undefined;
+  #droppedMessage: string | undefined;
+  /** The item admission tests (reused: admission runs on every request). */
+  readonly #admissionItem = { deadline: 0, priority: 0, costScale: 1 };
   /** Bumped whenever a device's run-time correction changes. */
   #corrections = 0;
   #sizes: { readonly batchable: boolean; readonly rateHz: number; readonly batchSize: number; readonly maxBatchSize: number } | undefined;
@@ -242,8 +249,9 @@ export class ModelInstance implements Lane {
   }
 
   earliestStart(now: number): number {
+    const schedulers = this.#c.schedulers;
     let t = Number.POSITIVE_INFINITY;
-    for (const s of this.#c.schedulers) t = Math.min(t, s.freeAt(now));
+    for (let i = 0; i < schedulers.length; i++) t = Math.min(t, schedulers[i]!.freeAt(now));
     return t;
   }
 
@@ -257,16 +265,16 @@ export class ModelInstance implements Lane {
     return ((b * 1000) / latencyAt(this.profile, b)) * this.#c.schedulers.length;
   }
 
-  /** Queues an item and wakes the devices. */
-  enqueue(item: WorkItem): void {
+  /** Queues an item (arriving at `now`, clock ms) and wakes the devices. */
+  enqueue(item: WorkItem, now = this.#c.clock.now()): void {
     this.counters.submitted++;
-    const now = this.#c.clock.now();
     const dt = Math.max(0, now - this.#lastArrival) / 1000;
     this.#arrivalRate = this.#arrivalRate * Math.exp(-dt) + 1;
     this.#lastArrival = now;
     this.#batching?.observe(item.inputs);
     this.queue.push(item);
-    for (const s of this.#c.schedulers) s.pump();
+    const schedulers = this.#c.schedulers;
+    for (let i = 0; i < schedulers.length; i++) schedulers[i]!.arrived(this, item);
   }
 
   /** Removes a queued item (abort); false when it already left the queue. */
@@ -284,17 +292,23 @@ export class ModelInstance implements Lane {
    */
   admit(deadline: number, priority: number, costScale: number, now: number): EparaError | undefined {
     const f = this.#admissionFigures();
-    const v = admissionCheck(this.queue.items, { deadline, priority, costScale }, { startAt: this.earliestStart(now), aloneMs: f.aloneMs, perItemMs: f.perItemMs, bigBatchMs: f.bigBatchMs });
+    f.startAt = this.earliestStart(now);
+    const item = this.#admissionItem;
+    item.deadline = deadline;
+    item.priority = priority;
+    item.costScale = costScale;
+    const v = admissionCheck(this.queue.items, item, f);
     if (v.ok) return undefined;
     this.counters.dropped++;
     const code = v.reason === 'expired' ? 'DEADLINE_EXCEEDED' : 'OVERLOADED';
-    this.#c.emit('requestDropped', { serviceId: this.serviceId, instanceId: this.id, code, deadline, at: now, atAdmission: true });
-    const why = v.reason === 'expired' ? 'cannot finish before its deadline' : `${v.ahead} queued requests ahead leave no time before its deadline`;
-    return shedError(code, `${this.serviceId}: ${why}; refused at admission`, { serviceId: this.serviceId, deadline, now, expectedFinish: v.finishAt, queuedAhead: v.ahead });
+    if (this.#c.listening('requestDropped')) this.#c.emit('requestDropped', { serviceId: this.serviceId, instanceId: this.id, code, deadline, at: now, atAdmission: true });
+    // Messages made once per instance (the count ahead is in the details): shedding is the hot path.
+    const message = v.reason === 'expired' ? (this.#refusedExpired ??= `${this.serviceId}: cannot finish before its deadline; refused at admission`) : (this.#refusedBacklog ??= `${this.serviceId}: the requests queued ahead leave no time before its deadline; refused at admission`);
+    return shedError(code, message, { serviceId: this.serviceId, deadline, now, expectedFinish: v.finishAt, queuedAhead: v.ahead });
   }
 
   /** The run-time figures admission works from; recomputed only when the sizes or a device's correction change. */
-  #admissionFigures(): { aloneMs: number; perItemMs: number; bigBatchMs: number } {
+  #admissionFigures(): { startAt: number; aloneMs: number; perItemMs: number; bigBatchMs: number } {
     const sizes = this.#cachedSizes();
     const c = this.#admission;
     if (c !== undefined && c.sizes === sizes && c.corrections === this.#corrections) return c;
@@ -302,7 +316,7 @@ export class ModelInstance implements Lane {
     const bigBatchMs = this.#optimisticMs(big);
     const aloneMs = this.#optimisticMs(1);
     const perItemMs = Math.min(aloneMs, this.#optimisticMs(sizes.batchSize) / sizes.batchSize, bigBatchMs / big) / this.#c.schedulers.length;
-    this.#admission = { sizes, corrections: this.#corrections, aloneMs, perItemMs, bigBatchMs };
+    this.#admission = { sizes, corrections: this.#corrections, startAt: 0, aloneMs, perItemMs, bigBatchMs };
     return this.#admission;
   }
 
@@ -322,8 +336,8 @@ export class ModelInstance implements Lane {
     this.counters.dropped++;
     const code = item.frame ? 'STALE_FRAME' : 'DEADLINE_EXCEEDED';
     const streamId = item.slot?.streamId;
-    this.#c.emit('requestDropped', { serviceId: this.serviceId, instanceId: this.id, code, deadline: item.deadline, at: now, ...(streamId ? { streamId } : {}) });
-    item.settle({ ok: false, error: shedError(code, `${this.serviceId}: cannot finish before its deadline; dropped before running`, { serviceId: this.serviceId, deadline: item.deadline, now }) });
+    if (this.#c.listening('requestDropped')) this.#c.emit('requestDropped', { serviceId: this.serviceId, instanceId: this.id, code, deadline: item.deadline, at: now, ...(streamId ? { streamId } : {}) });
+    item.settle(shedError(code, (this.#droppedMessage ??= `${this.serviceId}: cannot finish before its deadline; dropped before running`), { serviceId: this.serviceId, deadline: item.deadline, now }));
   }
 
   async run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | void> {
@@ -335,7 +349,7 @@ export class ModelInstance implements Lane {
     this.#inFlight += items.length;
     this.counters.batches++;
     this.counters.batchedItems += items.length;
-    for (const it of items) if (it.slot) it.slot.inFlight = true;
+    for (let i = 0; i < items.length; i++) if (items[i]!.slot) items[i]!.slot!.inFlight = true;
     const io = this.io;
     try {
       // A stream's state is cloned: the copy path transfers (detaches) a lone item's buffers.
@@ -353,23 +367,23 @@ export class ModelInstance implements Lane {
       // The slab's items hold exactly the fetched outputs: filter only when state outputs ride along, or when
       // the device's answer may hold more than was asked for.
       const filter = io.outputNames !== undefined && (this.#hidesOutputs || fromSlab === undefined) ? io.outputNames : undefined;
-      const batch = { startedAt, finishedAt, batchSize: items.length, deviceId: device.id };
+      const batch: ItemDone = { startedAt, finishedAt, batchSize: items.length, deviceId: device.id };
       for (let i = 0; i < items.length; i++) this.#complete(items[i]!, parts[i]!, batch, filter);
       this.#c.emit('batchCompleted', { instanceId: this.id, serviceId: this.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
       return runMs;
     } catch (err) {
       const e = toEparaError(err, 'MODEL_ERROR');
       this.counters.failed += items.length;
-      for (const it of items) it.settle({ ok: false, error: e });
+      for (let i = 0; i < items.length; i++) items[i]!.settle(e);
       const durationMs = this.#c.clock.now() - startedAt;
       this.#c.emit('batchCompleted', { instanceId: this.id, serviceId: this.serviceId, deviceId: device.id, size: items.length, durationMs, runMs: 0, ok: false, error: e.code });
     } finally {
-      for (const it of items) if (it.slot) it.slot.inFlight = false;
+      for (let i = 0; i < items.length; i++) if (items[i]!.slot) items[i]!.slot!.inFlight = false;
       this.#inFlight -= items.length;
     }
   }
 
-  #complete(it: WorkItem, outputs: NamedTensors, batch: Omit<ItemDone, 'outputs'>, filter: readonly string[] | undefined): void {
+  #complete(it: WorkItem, outputs: NamedTensors, batch: ItemDone, filter: readonly string[] | undefined): void {
     if (it.slot) {
       const next: Record<string, TensorLike> = {};
       for (const [input, output] of Object.entries(this.#io!.stateMap)) next[input] = outputs[output]!;
@@ -382,7 +396,7 @@ export class ModelInstance implements Lane {
       visible = filtered;
     }
     this.counters.completed++;
-    it.settle({ ok: true, done: { outputs: visible, startedAt: batch.startedAt, finishedAt: batch.finishedAt, batchSize: batch.batchSize, deviceId: batch.deviceId } });
+    it.settle(undefined, visible, batch);
   }
 
   #observe(deviceId: string, n: number, durationMs: number): void {

@@ -99,6 +99,6 @@ export function sliceAlong(t: TensorLike, axis: number, index: number): TensorLi
 /** Product of dimensions (1 for a scalar). */
 export function product(dims: readonly number[]): number {
   let p = 1;
-  for (const d of dims) p *= d;
+  for (let i = 0; i < dims.length; i++) p *= dims[i]!;
   return p;
 }

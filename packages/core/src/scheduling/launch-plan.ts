@@ -1,0 +1,238 @@
+import type { LaunchContext, LaunchDecision } from './launch-types.js';
+import type { SchedulableItem } from './work-item.js';
+
+/** Queued items {@link LaunchDecision.expireAt} looks at (deadlines grow along the queue). */
+export const EXPIRY_SCAN = 64;
+
+/** How long after an item's last feasible moment `expireAt` points: strictly after, so that the item is hopeless. */
+const EXPIRY_EPSILON_MS = 1e-3;
+
+/** What a scan passes over: the first scan (which also drops), the guarded re-scan, or a throughput candidate's. */
+const MAIN = 0;
+const GUARDED = 1;
+const FITS = 2;
+type ScanMode = typeof MAIN | typeof GUARDED | typeof FITS;
+
+/**
+ * A launch decision that {@link planLaunch} writes into, owned by the caller and reused from call to call: its
+ * arrays are cleared and refilled, so that a host planning on every arrival allocates nothing per call. The
+ * decision is valid until the next call with the same plan (copy `launch` or `group` to keep it).
+ *
+ * @example
+ * ```ts
+ * const plan = new LaunchPlan<SchedulableItem>();
+ * const d = planLaunch(queue.items, ctx, plan); // d === plan
+ * if (d.launch) run(d.launch.slice());
+ * ```
+ */
+export class LaunchPlan<T extends SchedulableItem = SchedulableItem> implements LaunchDecision<T> {
+  readonly drop: T[] = [];
+  launch: T[] | undefined = undefined;
+  wakeAt: number | undefined = undefined;
+  headDeadline: number | undefined = undefined;
+  group: T[] | undefined = undefined;
+  runMs: number | undefined = undefined;
+  expireAt: number | undefined = undefined;
+  // Scratch of one call: the batches scanned, and the figures the scans test items against.
+  /** @internal */ readonly first: T[] = [];
+  /** @internal */ readonly guarded: T[] = [];
+  /** @internal */ cand: T[] = [];
+  /** @internal */ best: T[] = [];
+  /** @internal */ readonly streams = new Set<string>();
+  /** @internal */ alone = 0;
+  /** @internal */ lead = 0;
+  /** @internal */ idle = false;
+  /** @internal */ soloMs = 0;
+  /** @internal */ typicalMs = 0;
+  /** @internal */ guardedSoloMs = 0;
+  /** @internal */ guard1 = 0;
+  /** @internal */ fitGuard = 0;
+  /** @internal */ fitMs = 0;
+  /** @internal */ dropAt = 0;
+
+  /** The decision as a fresh plain object (what {@link planLaunch} returns without a plan of the caller's). */
+  toDecision(): LaunchDecision<T> {
+    const d: { -readonly [K in keyof LaunchDecision<T>]: LaunchDecision<T>[K] } = { drop: this.drop };
+    if (this.group !== undefined) {
+      d.group = this.group;
+      d.runMs = this.runMs!;
+      d.headDeadline = this.headDeadline!;
+      if (this.launch !== undefined) d.launch = this.launch;
+      else d.wakeAt = this.wakeAt!;
+    }
+    if (this.expireAt !== undefined) d.expireAt = this.expireAt;
+    return d;
+  }
+}
+
+/** The launch rule ({@link planLaunch}) writing into `p`. */
+export function fillPlan<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext, p: LaunchPlan<T>): void {
+  p.drop.length = 0;
+  p.launch = p.wakeAt = p.headDeadline = p.group = p.runMs = p.expireAt = undefined;
+  p.alone = ctx.dropLatencyMs ?? ctx.latencyMs(1);
+  p.lead = Math.max(0, ctx.expiryLeadMs ?? 0);
+  const limit = Math.max(ctx.batchSize, ctx.maxBatchSize ?? ctx.batchSize);
+  p.idle = ctx.startAt <= ctx.now;
+  // Expected single run, for rejectLikelyLate: an item failing it would be launched only to finish late.
+  p.soloMs = ctx.rejectLikelyLate === true ? ctx.latencyMs(1) : Number.NEGATIVE_INFINITY;
+  p.typicalMs = ctx.rejectLikelyLate === true ? Math.max(0, ctx.likelyLateMarginMs ?? 0) : 0;
+  let group = collect(items, limit, MAIN, ctx, p, p.first);
+  if (group.length > 0) {
+    let n = shrink(group, ctx);
+    if (ctx.preferGuarded === true && n === 1) {
+      p.guardedSoloMs = ctx.latencyMs(1);
+      p.guard1 = guardOf(ctx, 1);
+      if (unguarded(group[0]!, ctx, p)) {
+        // The head would end inside its guard even alone: the items that keep theirs get the device instead.
+        p.dropAt = 0;
+        const guarded = collect(items, limit, GUARDED, ctx, p, p.guarded);
+        if (guarded.length > 0) {
+          group = guarded;
+          n = shrink(group, ctx);
+        }
+      }
+    }
+    if (group.length >= ctx.batchSize && n < limit) {
+      // A backlog: pick the batch that completes the most on-time items per ms of device time.
+      const from = ctx.overloadBelowPlan === true ? Math.min(ctx.batchSize, n + 1) : ctx.batchSize;
+      const best = bestThroughputBatch(items, ctx, p, from, limit, n / runMsOf(group, n, ctx));
+      if (best) {
+        group = best;
+        n = best.length;
+      }
+    }
+    group.length = n;
+    decide(group, ctx, p);
+  }
+  p.expireAt = expiry(items, p);
+}
+
+/** When the batch `group` (already sized) launches: now, or at a wake-up. */
+function decide<T extends SchedulableItem>(group: T[], ctx: LaunchContext, p: LaunchPlan<T>): void {
+  const n = group.length;
+  const head = group[0]!;
+  const runMs = runMsOf(group, n, ctx);
+  const latestStart = head.deadline - guardOf(ctx, n) - runMs;
+  const fillAt = ctx.arrivalsPerMs === undefined ? undefined : ctx.now + (ctx.batchSize - n) / Math.max(ctx.arrivalsPerMs, 1e-12);
+  const hopeless = fillAt !== undefined && fillAt > latestStart;
+  p.group = group;
+  p.runMs = runMs;
+  p.headDeadline = head.deadline;
+  if (p.idle && (n >= ctx.batchSize || ctx.launchWhenIdle || ctx.now >= latestStart || hopeless)) p.launch = group;
+  else p.wakeAt = Math.max(Math.min(latestStart, fillAt ?? latestStart), ctx.startAt);
+}
+
+/** Whether `item` would finish past its deadline by the host's current estimate plus its typical lateness. */
+function likelyLate(item: SchedulableItem, ctx: LaunchContext, p: LaunchPlan<SchedulableItem>): boolean {
+  return item.deadline < ctx.startAt + p.soloMs * (item.costScale ?? 1) + p.typicalMs;
+}
+
+/** Whether `item` run alone from `startAt` would end inside its guard (or past its deadline). */
+function unguarded(item: SchedulableItem, ctx: LaunchContext, p: LaunchPlan<SchedulableItem>): boolean {
+  return ctx.startAt + p.guardedSoloMs * (item.costScale ?? 1) + p.guard1 > item.deadline;
+}
+
+/** The guard for a batch of `n`: the fixed margin plus the learned one for that size. */
+function guardOf(ctx: LaunchContext, n: number): number {
+  return ctx.guardMs + (ctx.sizeGuardMs?.(n) ?? 0);
+}
+
+/** Whether a scan passes over `item`; the first scan also drops the hopeless (into `p.drop`, in queue order). */
+function skips<T extends SchedulableItem>(item: T, mode: ScanMode, ctx: LaunchContext, p: LaunchPlan<T>): boolean {
+  if (mode === FITS) return item.deadline < ctx.startAt + p.fitGuard + p.fitMs * (item.costScale ?? 1);
+  const late = likelyLate(item, ctx, p);
+  if (mode === GUARDED) {
+    // The drops are a subsequence of the queue in its order: one cursor tells them apart, no set.
+    if (p.dropAt < p.drop.length && p.drop[p.dropAt] === item) {
+      p.dropAt++;
+      return true;
+    }
+    return late || unguarded(item, ctx, p);
+  }
+  if (item.deadline >= ctx.startAt + p.alone * (item.costScale ?? 1) + p.lead && !(late && p.idle)) return late;
+  p.drop.push(item);
+  return true;
+}
+
+/** EDF scan into `out`: up to `limit` items with the first eligible item's key, passing over those `mode` skips. */
+function collect<T extends SchedulableItem>(items: readonly T[], limit: number, mode: ScanMode, ctx: LaunchContext, p: LaunchPlan<T>, out: T[]): T[] {
+  out.length = 0;
+  const streams = p.streams; // only stream frames use it
+  streams.clear();
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if (skips(item, mode, ctx, p)) continue;
+    // Deadlines only grow along the queue: past the skipped prefix, a full group ends the scan.
+    if (out.length >= limit) break;
+    if (item.slot && (item.slot.inFlight || streams.has(item.slot.streamId))) continue;
+    if (out.length > 0 && item.key !== out[0]!.key) continue;
+    out.push(item);
+    if (item.slot) streams.add(item.slot.streamId);
+  }
+  return out;
+}
+
+/**
+ * The earliest expiry among the first items not dropped. Launched items count too: a host whose device is still
+ * busy past its expected end does not launch them.
+ */
+function expiry<T extends SchedulableItem>(items: readonly T[], p: LaunchPlan<T>): number | undefined {
+  let at = Number.POSITIVE_INFINITY;
+  let seen = 0;
+  let d = 0;
+  for (let i = 0; i < items.length && seen < EXPIRY_SCAN; i++) {
+    const item = items[i]!;
+    if (d < p.drop.length && p.drop[d] === item) {
+      d++;
+      continue;
+    }
+    seen++;
+    at = Math.min(at, item.deadline - p.alone * (item.costScale ?? 1) - p.lead + EXPIRY_EPSILON_MS);
+  }
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/** Run time of the first `n` items of `group`: the batch runs at the cost of its largest input. */
+function runMsOf(group: readonly SchedulableItem[], n: number, ctx: LaunchContext): number {
+  let scale = 1;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, group[i]!.costScale ?? 1);
+  return ctx.latencyMs(n) * scale;
+}
+
+/**
+ * Under a backlog, the batch size `m` (`from`, the plan's size or just above the shrunk batch, … limit) whose
+ * on-time items per ms, `m / L(m)`, is best: the `m` earliest items that all finish by `deadline − guard` in a
+ * batch of `m`. Returns it (one of the plan's scratch arrays) when it beats `baseline` (the EDF batch's rate).
+ */
+function bestThroughputBatch<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext, p: LaunchPlan<T>, from: number, limit: number, baseline: number): T[] | undefined {
+  let best: T[] | undefined;
+  let bestRate = baseline;
+  for (let m = from; m <= limit; m++) {
+    const l = ctx.latencyMs(m);
+    if (m / l <= bestRate) continue;
+    // Items of profiled size: the scan keeps only those whose scaled run still ends in time.
+    const g = guardOf(ctx, m);
+    p.fitGuard = g;
+    p.fitMs = l;
+    const cand = collect(items, m, FITS, ctx, p, p.cand);
+    if (cand.length < m) break; // fewer items can make a bigger batch: larger m only gets worse
+    const runMs = runMsOf(cand, m, ctx);
+    // A larger input in the batch slows every item: its earliest deadline must still hold.
+    if (cand[0]!.deadline < ctx.startAt + g + runMs) continue;
+    const rate = m / runMs;
+    if (rate <= bestRate) continue;
+    // Keep this candidate: the next scan fills the other scratch array.
+    p.cand = p.best;
+    p.best = cand;
+    best = cand;
+    bestRate = rate;
+  }
+  return best;
+}
+
+/** Largest prefix size whose run still lets the head finish by `deadline − guard` (at least 1). */
+function shrink(group: readonly SchedulableItem[], ctx: LaunchContext): number {
+  let n = group.length;
+  while (n > 1 && ctx.startAt + runMsOf(group, n, ctx) + guardOf(ctx, n) > group[0]!.deadline) n--;
+  return n;
+}
