@@ -19,6 +19,7 @@ export default defineConfig({
       { find: /^@epara\/mesh-nats$/, replacement: src('mesh-nats/src/index.ts') },
       { find: /^@epara\/sim$/, replacement: src('sim/src/index.ts') },
       { find: /^@epara\/sim\/engine$/, replacement: src('sim/src/engine.ts') },
+      { find: /^@epara\/sim\/analysis$/, replacement: src('sim/src/analysis.ts') },
       { find: /^@epara\/dashboard$/, replacement: src('dashboard/src/index.ts') },
       { find: /^@epara\/gateway$/, replacement: src('gateway/src/index.ts') },
     ],

@@ -6,7 +6,8 @@
  * option (e.g. `--set egressAwareOffload=false`). Last line: one JSON object.
  */
 import { loadavg } from 'node:os';
-import { runLossBreakdown, type MixKind } from '../packages/sim/dist/index.js';
+import type { MixKind } from '../packages/sim/dist/index.js';
+import { runLossBreakdown } from '../packages/sim/dist/analysis.js';
 
 const SCALES: Record<string, readonly number[]> = { mixed: [1, 2, 3, 4, 6, 8, 10, 12], latency: [1, 2, 3, 4, 6, 8, 10], frequency: [1, 2, 3, 4, 6, 8, 10, 12, 16] };
 const args = process.argv.slice(2);

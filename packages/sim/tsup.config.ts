@@ -1,10 +1,10 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // `engine`: the event queue, event loop and samplers for custom systems and workloads.
-  entry: { index: 'src/index.ts', engine: 'src/engine.ts', bin: 'src/cli/bin.ts' },
+  // `engine`: the event queue, event loop and samplers for custom systems and workloads; `analysis`: the loss breakdown.
+  entry: { index: 'src/index.ts', engine: 'src/engine.ts', analysis: 'src/analysis.ts', bin: 'src/cli/bin.ts' },
   format: ['esm'],
-  dts: { entry: { index: 'src/index.ts', engine: 'src/engine.ts' } },
+  dts: { entry: { index: 'src/index.ts', engine: 'src/engine.ts', analysis: 'src/analysis.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',

@@ -28,12 +28,12 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
   afterAll(() => server?.stop());
 
   /** One server: its own NATS connection, a fake executor (tag = its number) and an offloader. */
-  const node = async (prefix: string, selfId: string, tag: number, serviceTimeMs = 2, wrap?: (e: FakeExecutor) => LocalExecutor) => {
+  const node = async (prefix: string, selfId: string, tag: number, serviceTimeMs = 2, wrap?: (e: FakeExecutor) => LocalExecutor, patienceMs = 250) => {
     const nc = await connectNats({ servers: server.url });
     conns.push(nc);
     const fake = createFakeExecutor({ services: { svc: { serviceTimeMs } }, hosted: ['svc'], tag });
     const executor = wrap ? wrap(fake) : fake;
-    const offloader = createNatsOffloader({ connection: nc, selfId, executor, subjectPrefix: prefix, progressIntervalMs: 50, deadAfterMs: 250, acceptTimeoutMs: 250 });
+    const offloader = createNatsOffloader({ connection: nc, selfId, executor, subjectPrefix: prefix, progressIntervalMs: 50, deadAfterMs: patienceMs, acceptTimeoutMs: patienceMs });
     offloaders.push(offloader);
     return { nc, fake, offloader };
   };
@@ -115,7 +115,9 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
 
   it('a member that is alive but never finishes cannot hold a request past its deadline', async () => {
     const prefix = uniqueName('t');
-    const [a, b] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2)]);
+    // Patience (accept timeout, silence before a member counts as dead) well past the deadline: on a loaded
+    // machine a late progress report must not end the request as PEER_UNAVAILABLE before its deadline does.
+    const [a, b] = await Promise.all([node(prefix, 'a', 1, 2, undefined, 5000), node(prefix, 'b', 2, 2, undefined, 5000)]);
     b.fake.freeze(); // still answers estimates and reports progress, never completes
     await b.offloader.serve(['svc']);
     // A budget the member accepts even on a loaded machine (a 150 ms one was declined as infeasible at load 25).

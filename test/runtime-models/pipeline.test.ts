@@ -116,7 +116,9 @@ describe('model-parallel pipeline scheduling (fake devices)', () => {
   it('holds a partial batch until its earliest deadline forces a launch, or launches at once with launchWhenIdle', async () => {
     const profile = affineProfile('fake', { fixedMs: 10, perItemMs: 0 });
     const withProfile = () => stages().map((s) => ({ ...s, profile }));
-    const waiting = track(createPipelineEngine({ stages: withProfile(), batchSize: 4, guardMs: 60 }));
+    // A wide guard: the held batch starts 200 ms before its deadline, so a wake-up that a loaded machine delays
+    // by up to that much still launches it instead of dropping it.
+    const waiting = track(createPipelineEngine({ stages: withProfile(), batchSize: 4, guardMs: 200 }));
     const eager = track(createPipelineEngine({ stages: withProfile(), batchSize: 4, launchWhenIdle: true }));
     await Promise.all([waiting.start(), eager.start()]);
     const rows = (e: PipelineEngine) => {
@@ -127,13 +129,13 @@ describe('model-parallel pipeline scheduling (fake devices)', () => {
     const [held, immediate] = [rows(waiting), rows(eager)];
     const t0 = Date.now();
     const submitTwo = (e: PipelineEngine) => [
-      e.submit(item(1), { deadline: t0 + 300, priority: 0 }),
-      new Promise<void>((r) => setImmediate(r)).then(() => e.submit(item(2), { deadline: t0 + 300, priority: 0 })),
+      e.submit(item(1), { deadline: t0 + 500, priority: 0 }),
+      new Promise<void>((r) => setImmediate(r)).then(() => e.submit(item(2), { deadline: t0 + 500, priority: 0 })),
     ];
     await Promise.all([...submitTwo(waiting), ...submitTwo(eager)]);
-    // Latest start = deadline − guard (60) − two stages (2 × 10 ms) = t0 + 220: the second item joined the wait.
+    // Latest start = deadline − guard (200) − two stages (2 × 10 ms) = t0 + 280: the second item joined the wait.
     expect(held.map((b) => b.rows)).toEqual([2]);
-    expect(held[0]!.at).toBeGreaterThanOrEqual(t0 + 200);
+    expect(held[0]!.at).toBeGreaterThanOrEqual(t0 + 260);
     expect(immediate[0]!.rows).toBe(1);
   });
 

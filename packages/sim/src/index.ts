@@ -55,8 +55,6 @@ export type { ExperimentId } from './experiments/registry.js';
 export type { ExperimentContext, Comparison } from './experiments/common.js';
 export { DEPLOYABLE_BASELINES, UPPER_BOUND, MAIN_SYSTEMS, compare, minServiceAttainment } from './experiments/common.js';
 export { runLoadSweep } from './experiments/load-sweep.js';
-export { lossBreakdown, runLossBreakdown, LOSS_CLASSES } from './experiments/loss-breakdown.js';
-export type { LossBreakdown, LossClass, LossRow, LossTally } from './experiments/loss-breakdown.js';
 export { runScalePoint } from './experiments/e6-scale.js';
 export { renderSvgChart } from './report/svg-chart.js';
 export { renderMarkdown, writeReport } from './report/write-report.js';

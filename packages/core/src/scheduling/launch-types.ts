@@ -82,19 +82,19 @@ export interface LaunchDecision<T extends SchedulableItem = SchedulableItem> {
   /** Items that can no longer meet their deadline: reject them (and remove them from the queue). */
   readonly drop: T[];
   /** Items to run now as one batch (EDF order), if any. */
-  readonly launch?: T[];
+  readonly launch?: T[] | undefined;
   /** When to look again if nothing launches now (clock ms). */
-  readonly wakeAt?: number;
+  readonly wakeAt?: number | undefined;
   /** Deadline of the batch's earliest item (for choosing between services on a device). */
-  readonly headDeadline?: number;
+  readonly headDeadline?: number | undefined;
   /** The batch that would run (also when it is not due yet). */
-  readonly group?: T[];
+  readonly group?: T[] | undefined;
   /** Expected run time of `group` (its cost scale included), ms. */
-  readonly runMs?: number;
+  readonly runMs?: number | undefined;
   /**
    * Just after the earliest moment a queued item not dropped becomes hopeless (even `dropLatencyMs`
    * from then, plus `expiryLeadMs`, misses its deadline), among the first {@link EXPIRY_SCAN} items: a host whose device is busy
    * looks again then, so that the item is rejected by its deadline rather than when the device frees.
    */
-  readonly expireAt?: number;
+  readonly expireAt?: number | undefined;
 }
