@@ -170,15 +170,15 @@ describe('attachShared', () => {
     const define = definer(registry, ['x_a', 'x_b']);
     const one = attachShared(registry, { kind: 'k', prefix: 'x_' }, 'n1', 1, define);
     const two = attachShared(registry, { kind: 'k', prefix: 'x_' }, 'n2', 2, define);
-    one.detach();
+    one.detach('n1');
     expect(registry.removed).toEqual([]);
     expect([...two.sources.keys()]).toEqual(['n2']);
-    one.detach(); // a second detach of the same source changes nothing
+    one.detach('n1'); // a second detach of the same source changes nothing
     expect(registry.removed).toEqual([]);
-    two.detach();
+    two.detach('n2');
     expect(registry.removed).toEqual(['x_a', 'x_b']);
     expect(registry.names).toEqual(['someone_else']);
-    two.detach();
+    two.detach('n2');
     expect(registry.removed).toEqual(['x_a', 'x_b']);
     attachShared(registry, { kind: 'k', prefix: 'x_' }, 'n1', 1, define);
     expect(define).toHaveBeenCalledTimes(2);
