@@ -7,6 +7,13 @@ describe('sanitizeTraceContext edges', () => {
   it('is undefined, never a throw, for null and non-objects', () => {
     expect(sanitizeTraceContext(null as never)).toBeUndefined();
     expect(sanitizeTraceContext(TP as never)).toBeUndefined();
+    expect(sanitizeTraceContext(Object.assign(() => undefined, { requestId: 'r', traceparent: TP }) as never)).toBeUndefined();
+  });
+
+  it('refuses a traceparent longer than 512 characters, even of a later version that may carry more fields', () => {
+    const later = (length: number): string => `01${TP.slice(2)}-`.padEnd(length, 'x');
+    expect(sanitizeTraceContext({ traceparent: later(512) })?.traceparent).toBe(TP);
+    expect(sanitizeTraceContext({ traceparent: later(513) })).toBeUndefined();
   });
 
   it('keeps a tracestate only beside a valid traceparent, as a string of at most 512 characters', () => {

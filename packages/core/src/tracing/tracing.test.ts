@@ -79,7 +79,7 @@ describe('createTracing', () => {
     expect(tracers).toEqual(['@epara/x']);
     expect(started).toHaveLength(1);
     expect(started[0]).toMatchObject({ name: 'epara.run', ctx: 'ACTIVE' });
-    expect(started[0]!.options).toEqual({ kind: 0 });
+    expect(started[0]!.options).toStrictEqual({ kind: 0 });
   });
 
   it('maps each span kind to its OpenTelemetry number and passes start time and a copy of the attributes', () => {
