@@ -11,8 +11,13 @@ class RecordingOffloader implements Offloader {
   readonly calls: string[] = [];
   refuseNext = false;
   closes = 0;
+  /** When set, the next `serve` waits for this promise. */
+  hold: Promise<void> | undefined;
   serve(ids: readonly ServiceId[]): Promise<void> {
     this.calls.push(`serve ${[...ids].sort().join(',')}`);
+    const held = this.hold;
+    this.hold = undefined;
+    if (held) return held;
     if (this.refuseNext) {
       this.refuseNext = false;
       return Promise.reject(new EparaError('PEER_UNAVAILABLE', 'no broker'));
@@ -110,6 +115,19 @@ describe('OffloadServing', () => {
     serving.close();
     await serving.start();
     expect(offloader.calls).toEqual([]);
+    expect(timers.pending).toBe(0);
+  });
+
+  it('a close while a serve is in flight schedules no further poll', async () => {
+    const { offloader, serving, timers } = setup();
+    let release = (): void => undefined;
+    offloader.hold = new Promise<void>((r) => (release = r));
+    const started = serving.start();
+    await flush();
+    serving.close();
+    release();
+    await started;
+    await flush();
     expect(timers.pending).toBe(0);
   });
 });
