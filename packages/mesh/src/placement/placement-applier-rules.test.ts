@@ -9,9 +9,9 @@ import type { PlacementDecision } from './placement-payload.js';
 
 const plan = { serviceId: 's' } as ParallelPlan;
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
-const server = (id: string, alive: boolean, ready: string[] = []): ServerEntry => ({
+const server = (id: string, alive: boolean, ready: string[] = [], loading: string[] = []): ServerEntry => ({
   serverId: id, epoch: 1, version: 1, updatedAt: 0, alive, load: 0, freeMemoryBytes: 0, arrivalRates: {},
-  instances: ready.map((instanceId) => ({ instanceId, serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs: 0, runMs: 5 })),
+  instances: [...ready.map((i) => [i, 'ready'] as const), ...loading.map((i) => [i, 'loading'] as const)].map(([instanceId, status]) => ({ instanceId, serviceId: 's', status, requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs: 0, runMs: 5 })),
 });
 const step = (action: 'load' | 'drain', instanceId: string, serverId: string) => ({ action, instanceId, serviceId: 's', serverId, deviceIds: ['d0'], reason: 'test' });
 const decision = (seq: number, changes: ReturnType<typeof step>[], placed: [string, string][] = []): PlacementDecision => ({
@@ -148,5 +148,33 @@ describe('PlacementApplier rules', () => {
     await t.applier.apply(decision(2, [step('load', 'x-a', 'a')], [['x-a', 'a']]));
     expect(t.loads).toEqual([]);
     expect(t.ids()).toEqual([]);
+  });
+
+  it('counts a replacement only when that very instance shows ready', async () => {
+    const t = setup({ readyTimeoutMs: 10_000 });
+    t.entries['b'] = server('b', true, ['old-b'], ['new-b']);
+    const done = t.applier.apply(decision(1, [step('load', 'new-b', 'b'), step('drain', 's#0', 'a')], [['new-b', 'b']]));
+    for (let i = 0; i < 5; i++) {
+      await flush();
+      t.timers.advance(10);
+    }
+    await flush();
+    expect(t.ids()).toEqual(['s#0']);
+    t.entries['b'] = server('b', true, ['old-b', 'new-b']);
+    t.timers.advance(10);
+    await flush();
+    await done;
+    expect(t.ids()).toEqual([]);
+  });
+
+  it('a close during the loads skips the drains', async () => {
+    const t = setup();
+    const done = t.applier.apply(decision(1, [step('load', 'x-a', 'a'), step('drain', 's#0', 'a')], [['x-a', 'a']]));
+    await flush();
+    void t.applier.close();
+    t.timers.advance(1);
+    await done;
+    expect(t.ids()).toEqual(['s#0', 'x-a']);
+    expect(t.events).toEqual([{ leader: 'L', seq: 1, trigger: 'period', loaded: ['x-a'], unloaded: [], failed: [] }]);
   });
 });
