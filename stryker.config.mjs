@@ -76,7 +76,8 @@ export default {
   reporters: ['progress', 'json', 'html'],
   jsonReporter: { fileName: `reports/mutation/${group}.json` },
   htmlReporter: { fileName: `reports/mutation/${group}.html` },
-  // One test process: the machine it runs on is shared; raise with --concurrency on a quiet one.
+  // With the checker, concurrency 1 (or 2) is one checker and one test process: two cores. Raise it (e.g.
+  // --concurrency 4) only on more quiet cores.
   concurrency: 1,
   timeoutMS: 10000,
   tempDirName: `.tmp/stryker-${group}`,
