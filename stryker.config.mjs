@@ -51,10 +51,14 @@ const mutate = group === 'all' ? Object.values(GROUPS).flat() : GROUPS[group];
 
 export default {
   // Listed explicitly: pnpm's isolated node_modules hides them from Stryker's plugin discovery.
-  plugins: ['@stryker-mutator/vitest-runner', '@stryker-mutator/typescript-checker'],
+  plugins: ['@stryker-mutator/vitest-runner', '@stryker-mutator/typescript-checker', './scripts/stryker-ignore-messages.mjs'],
+  // Text meant only for people (thrown errors' messages, option hints, log lines) is not mutated: see the
+  // ignorer's file and docs/testing.md.
+  ignorers: ['epara-messages'],
   testRunner: 'vitest',
-  // related: each mutant runs only the test files that import its module.
-  vitest: { configFile: 'vitest.mutation.config.ts', related: true },
+  // Not `related`: the group's TESTS already are the files beside its modules, and per-test coverage picks each
+  // mutant's tests; vitest's related-file search over the module graph on every mutant run only costs time.
+  vitest: { configFile: 'vitest.mutation.config.ts', related: false },
   checkers: ['typescript'],
   // Sources only (not tests, benchmarks or examples), and per group only the mutated package's (with what it
   // imports): a core mutant is not re-checked against every runtime and mesh file that imports core, which
@@ -72,7 +76,8 @@ export default {
   reporters: ['progress', 'json', 'html'],
   jsonReporter: { fileName: `reports/mutation/${group}.json` },
   htmlReporter: { fileName: `reports/mutation/${group}.html` },
-  // One test process: the machine it runs on is shared; raise with --concurrency on a quiet one.
+  // With the checker, concurrency 1 (or 2) is one checker and one test process: two cores. Raise it (e.g.
+  // --concurrency 4) only on more quiet cores.
   concurrency: 1,
   timeoutMS: 10000,
   tempDirName: `.tmp/stryker-${group}`,

@@ -18,5 +18,9 @@ export default defineConfig({
     exclude: ['packages/*/src/**/*.nats.test.ts', '**/node_modules/**'],
     // One fork: Stryker runs one test process per concurrency slot, each on its own core.
     maxWorkers: 1,
+    // One module graph for every run: a mutant's run re-imports its test files, not every module they import
+    // (mutants are switched on at run time, so a module evaluated once serves them all). Measured on core's
+    // errors/ modules: 20 % less CPU per mutant, the same outcomes (docs/testing.md).
+    isolate: false,
   },
 });

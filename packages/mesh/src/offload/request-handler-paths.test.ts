@@ -167,4 +167,47 @@ describe('RequestHandler paths', () => {
     timers.advance(1);
     await expect(p).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED', details: { peer: 'b' } });
   });
+  it('a peer going down retries only the requests sent to it', async () => {
+    const { sent, handler } = setup(['b', 'c']);
+    const p1 = handler.handle(request());
+    const p2 = handler.handle(request({ visited: [sent[0]!.to] }));
+    const [toFirst, toSecond] = [sent[0]!, sent[1]!];
+    expect(toSecond.to).not.toBe(toFirst.to);
+    handler.onPeerDown(toFirst.to);
+    await flush();
+    expect(sent).toHaveLength(3);
+    expect(sent[2]).toMatchObject({ to: toSecond.to, m: { type: 'submit', visited: ['a', toFirst.to] } });
+    expect(handler.outstanding).toBe(2);
+    handler.onResponse(toSecond.to, { type: 'result', requestId: toSecond.m.requestId!, outputs: x });
+    handler.onResponse(toSecond.to, { type: 'result', requestId: sent[2]!.m.requestId!, outputs: x });
+    await expect(Promise.all([p1, p2])).resolves.toEqual([x, x]);
+  });
+
+  it('close rejects a request in flight with CLOSED naming its peer', async () => {
+    const { sent, handler } = setup(['b']);
+    const p = handler.handle(request());
+    handler.close();
+    await expect(p).rejects.toMatchObject({ code: 'CLOSED', details: { peer: sent[0]!.to } });
+  });
+
+  it('a failed peer that leaves nowhere to go rejects PEER_UNAVAILABLE keeping the routing code; other retry errors pass as they are', async () => {
+    const lone = setup(['b']);
+    const p = lone.handler.handle(request());
+    lone.handler.onPeerDown('b');
+    const lost = await p.catch((e: EparaError) => e);
+    expect(lost).toMatchObject({ code: 'PEER_UNAVAILABLE', details: { peer: 'b' } });
+    // The routing rejection the retry met (which one is routing's choice) is kept as `retry`.
+    expect(['NO_INSTANCE', 'HOP_LIMIT', 'OVERLOADED', 'DEADLINE_INFEASIBLE']).toContain((lost as EparaError).details['retry']);
+
+    const down: string[] = [];
+    const two = setup(['b', 'c'], { down });
+    const q = two.handler.handle(request());
+    const first = two.sent[0]!.to;
+    const other = first === 'b' ? 'c' : 'b';
+    down.push(other);
+    two.handler.onPeerDown(first);
+    const err = await q.catch((e: EparaError) => e);
+    expect(err).toMatchObject({ code: 'PEER_UNAVAILABLE', details: { candidates: [other] } });
+    expect((err as EparaError).details['retry']).toBeUndefined();
+  });
 });
