@@ -7,6 +7,15 @@ export const EXPIRY_SCAN = 64;
 /** How long after an item's last feasible moment `expireAt` points: strictly after, so that the item is hopeless. */
 const EXPIRY_EPSILON_MS = 1e-3;
 
+/**
+ * When `item` becomes hopeless, just after the last moment a run of `aloneMs` (scaled by its cost) started
+ * `leadMs` later could still meet its deadline: the moment {@link LaunchDecision.expireAt} reports for the
+ * earliest item, and the one a host that skips planning (a saturated device) must wake up at for a new item.
+ */
+export function itemExpiry(item: SchedulableItem, aloneMs: number, leadMs: number): number {
+  return item.deadline - aloneMs * (item.costScale ?? 1) - leadMs + EXPIRY_EPSILON_MS;
+}
+
 /** What a scan passes over: the first scan (which also drops), the guarded re-scan, or a throughput candidate's. */
 const MAIN = 0;
 const GUARDED = 1;
@@ -187,7 +196,7 @@ function expiry<T extends SchedulableItem>(items: readonly T[], p: LaunchPlan<T>
       continue;
     }
     seen++;
-    at = Math.min(at, item.deadline - p.alone * (item.costScale ?? 1) - p.lead + EXPIRY_EPSILON_MS);
+    at = Math.min(at, itemExpiry(item, p.alone, p.lead));
   }
   return Number.isFinite(at) ? at : undefined;
 }

@@ -1,9 +1,9 @@
 import type { SchedulableItem } from './work-item.js';
 import type { LaunchContext, LaunchDecision } from './launch-types.js';
-import { EXPIRY_SCAN, fillPlan, LaunchPlan } from './launch-plan.js';
+import { EXPIRY_SCAN, fillPlan, itemExpiry, LaunchPlan } from './launch-plan.js';
 
 export type { LaunchContext, LaunchDecision };
-export { EXPIRY_SCAN, LaunchPlan };
+export { EXPIRY_SCAN, itemExpiry, LaunchPlan };
 
 /**
  * The deadline-aware dynamic batching rule: EDF order; an item that cannot finish by its deadline even alone

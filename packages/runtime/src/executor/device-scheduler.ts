@@ -1,5 +1,5 @@
 import { type Clock } from '@epara/core';
-import { DeviceTimeline, LaunchPlan, planLaunch, type LaunchContext } from '@epara/core/scheduling';
+import { DeviceTimeline, itemExpiry, LaunchPlan, planLaunch, type LaunchContext } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
@@ -225,8 +225,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
     if (this.#closed) return;
     if (this.#pumping || this.#running - this.#runningWork < MAX_AHEAD || this.#works.length > 0) return this.pump();
     const now = this.#clock.now();
-    // The launch rule's expiry for this item (see planLaunch's `expireAt`); the timer's pump drops it then.
-    const expireAt = item.deadline - lane.dropLatencyMs(this.device.id) * (item.costScale ?? 1) - 2 * this.#recentTimerLagMs(now) + 1e-3;
+    // The launch rule's expiry for this item, with the lead `#context` gives it; the timer's pump drops it then.
+    const expireAt = itemExpiry(item, lane.dropLatencyMs(this.device.id), 2 * this.#recentTimerLagMs(now));
     if (this.#timer === undefined || expireAt < this.#timerAt) this.#sleepUntil(expireAt);
   }
 
