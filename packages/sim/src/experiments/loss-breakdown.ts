@@ -1,3 +1,4 @@
+import { latencyAt } from '@epara/core';
 import { DEVICE_KINDS } from '../model/hardware.js';
 import type { SimService } from '../model/services.js';
 import type { RunResult } from '../metrics/summary.js';
@@ -25,13 +26,16 @@ function blank(): LossTally {
   return Object.fromEntries(LOSS_CLASSES.map((c) => [c, 0])) as LossTally;
 }
 
-/** Batch-1 run time of this item alone on one device of `kind` (null when the kind cannot hold the model). */
+/**
+ * Batch-1 run time of this item alone on one device of `kind` (null when the kind cannot hold the model): the
+ * profile at batch 1, or for an LLM its own prompt and answer (as the world runs it, see `actualMs`).
+ */
 function soloMs(svc: SimService, req: SimRequest, kind: string): number | null {
-  if (svc.spec.profiles[kind] === undefined) return null;
-  const slowdown = DEVICE_KINDS[kind]!.slowdown;
-  if (svc.llm !== undefined) return slowdown * (req.promptTokens * svc.llm.prefillMsPerToken + req.outputTokens * (svc.llm.decodeFixedMs + svc.llm.decodePerItemMs));
-  if (svc.affine !== undefined) return slowdown * (svc.affine.fixedMs + svc.affine.perItemMs);
-  return null;
+  const profile = svc.spec.profiles[kind];
+  if (profile === undefined) return null;
+  const llm = svc.llm;
+  if (llm === undefined) return latencyAt(profile, 1);
+  return (DEVICE_KINDS[kind]?.slowdown ?? 1) * (req.promptTokens * llm.prefillMsPerToken + req.outputTokens * (llm.decodeFixedMs + llm.decodePerItemMs));
 }
 
 /**
