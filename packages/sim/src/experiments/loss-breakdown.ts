@@ -12,7 +12,9 @@ import { DEPLOYABLE_BASELINES, edgeScenario, MAIN_SYSTEMS, TRITON_DELAYS_MS, UPP
 
 /** Where an offered item ended (see {@link lossBreakdown}). */
 export const LOSS_CLASSES = ['good', 'uplink', 'infeasible', 'refused', 'noInstance', 'expired', 'late', 'failed', 'unfinished'] as const;
+/** One of {@link LOSS_CLASSES}. */
 export type LossClass = (typeof LOSS_CLASSES)[number];
+/** Items counted per {@link LossClass}. */
 export type LossTally = Record<LossClass, number>;
 
 /** One run's items by class, in total and per service id. */
