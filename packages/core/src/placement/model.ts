@@ -99,7 +99,7 @@ export function buildPlacementModel(input: PlacementInput, options: ResolvedPlac
     });
     classes.push(...mine.sort((a, b) => a.usableBytes - b.usableBytes));
   });
-  const services = buildServices(input, options);
+  const services = buildServices(input, options, devices);
   const roundTripRow = createRoundTrip(input);
   const serviceIndex = new Map(services.map((s) => [s.id, s.index]));
   return {
@@ -116,7 +116,7 @@ export function buildPlacementModel(input: PlacementInput, options: ResolvedPlac
   };
 }
 
-function buildServices(input: PlacementInput, options: ResolvedPlacementOptions): ServiceNode[] {
+function buildServices(input: PlacementInput, options: ResolvedPlacementOptions, devices: readonly DeviceNode[]): ServiceNode[] {
   const periodMs = options.periodMs;
   const periodBacklog = new Map<string, Map<string, number>>();
   for (const c of input.current ?? []) {
@@ -162,11 +162,33 @@ function buildServices(input: PlacementInput, options: ResolvedPlacementOptions)
   });
   const loaded = nodes.filter((n) => n.totalDemand > 0);
   const mean = loaded.reduce((s, n) => s + n.totalDemand, 0) / Math.max(1, loaded.length);
-  return nodes.map((n) => ({
-    ...n,
-    weight: options.valueWeighting === 'offered-load' && n.totalDemand > 0 ? (n.weight * mean) / n.totalDemand : n.weight,
-    floorPerSec: options.minServedShare * n.totalDemand,
-  }));
+  return nodes.map((n) => {
+    const floor = options.minServedShare * n.totalDemand;
+    return {
+      ...n,
+      weight: options.valueWeighting === 'offered-load' && n.totalDemand > 0 ? (n.weight * mean) / n.totalDemand : n.weight,
+      floorPerSec: options.floorFairShare && floor > 0 ? Math.min(floor, fairShareCapacity(n.plans, devices) / loaded.length) : floor,
+    };
+  });
+}
+
+/**
+ * Items/s a service's plans would serve on every healthy device, each device on the service's best plan for its
+ * kind that fits its memory (capacity per device of the plan); 0 on a device no plan fits. Divided by the number
+ * of services with demand, it is what the service's equal share of the devices would serve.
+ */
+export function fairShareCapacity(plans: readonly ParallelPlan[], devices: readonly DeviceNode[]): number {
+  let total = 0;
+  for (const d of devices) {
+    if (!d.healthy) continue;
+    let best = 0;
+    for (const p of plans) {
+      if (p.deviceKind !== d.kind || p.memoryPerDeviceBytes > d.usableBytes) continue;
+      best = Math.max(best, p.capacityPerSec / Math.max(1, p.devices));
+    }
+    total += best;
+  }
+  return total;
 }
 
 function createRoundTrip(input: PlacementInput): (access: string) => Float64Array {

@@ -77,6 +77,15 @@ export interface PlacementOptions {
    */
   readonly floorBonus?: number;
   /**
+   * Caps each service's floor at what its equal share of the healthy devices would serve (every device on the
+   * service's best plan for its kind, divided by the number of services with demand). Without the cap, a service
+   * that serves few items per device (an LLM: ~2 requests/s per GPU) claims as many devices as half its demand
+   * needs before any other service's surplus counts, however short the devices are; with it, its floor takes at
+   * most its share, and the surplus is valued by `valueWeighting` as for everyone. The cap never binds when the
+   * devices are plentiful (each service's share then serves more than its floor). @default true
+   */
+  readonly floorFairShare?: boolean;
+  /**
    * Interference when single-device instances share a device: each batch runs `1 + colocationSlowdown` times
    * longer than profiled alone (the duty cycle and the shared rate use the slower run), so co-location is chosen
    * only when it still pays. A service's `colocationSlowdown` (profiled) overrides it. 0 = no interference.
@@ -102,6 +111,7 @@ export interface ResolvedPlacementOptions {
   readonly valueWeighting: 'offered-load' | 'per-item';
   readonly minServedShare: number;
   readonly floorBonus: number;
+  readonly floorFairShare: boolean;
   readonly colocationSlowdown: number;
 }
 
@@ -122,6 +132,7 @@ export const DEFAULT_PLACEMENT_OPTIONS: ResolvedPlacementOptions = {
   valueWeighting: 'offered-load',
   minServedShare: 0.5,
   floorBonus: 1e6,
+  floorFairShare: true,
   colocationSlowdown: 0.1,
 };
 
@@ -167,6 +178,7 @@ export function resolvePlacementOptions(options: PlacementOptions = {}): Resolve
     valueWeighting,
     minServedShare,
     floorBonus,
+    floorFairShare: bool('floorFairShare', options.floorFairShare, d.floorFairShare),
     colocationSlowdown,
     switchWeight,
     periodMs,
