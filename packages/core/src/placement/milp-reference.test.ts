@@ -21,6 +21,7 @@ const value = (o: PlacementOptions) => ({ ...DEFAULT_PLACEMENT_OPTIONS, ...o });
 
 describe.each<[string, PlacementOptions]>([
   ['default options', {}],
+  ['floors not capped at a fair share', { floorFairShare: false }],
   ['per-item value, no floor, no interference', { valueWeighting: 'per-item', minServedShare: 0, colocationSlowdown: 0 }],
 ])('placeServices against the exact MILP (%s)', (_label, options) => {
   it.each(SEEDS)('seed %i: both are feasible and greedy reaches ≥ 0.95 of the proven optimum', (seed) => {

@@ -14,7 +14,7 @@ export type { HighsSolver } from './milp-helpers.js';
  * Variables: `x[i,d]` ∈ {0,1} puts single-device item `i` (a service's plan, at batch `b`, `b/2` or `b/4`,
  * claiming a share in {@link MILP_SHARES} of its rate) on device `d`; `y[g,d]` ∈ {0,1} gives device `d`
  * to exclusive group plan `g`, `n[g,s]` ∈ ℕ counts `g`'s instances on server `s` (`Σ_d∈s y = devices × n`);
- * `v[k]` is service `k`'s served rate, `f[k] ≤ min(v[k], floor × demand)` its floor part.
+ * `v[k]` is service `k`'s served rate, `f[k] ≤ min(v[k], floor × demand)` its floor part (with `floorFairShare`, the floor at most the service's equal share of the devices).
  *
  * Constraints per device: memory; a group's device holds nothing else; one item per service; the round-robin
  * duty cycle, linear because shares are discrete: an item with cycle limit `lim` (rate `≤ b/C`, latency
@@ -36,6 +36,11 @@ export interface MilpValue {
   readonly minServedShare: number;
   /** Extra value of an item within the floor, as a multiple of the weight. */
   readonly floorBonus: number;
+  /**
+   * Cap each floor at what the service's equal share of the healthy devices serves: every device on the service's
+   * best plan of its kind that fits (capacity ÷ devices of the plan), summed, ÷ the services with demand.
+   */
+  readonly floorFairShare?: boolean;
   /** Shared-device run-time slowdown (a service's own `colocationSlowdown` overrides it). */
   readonly colocationSlowdown: number;
 }
@@ -187,6 +192,16 @@ export function solvePlacementMilp(highs: HighsSolver, input: PlacementInput, va
   });
   const floorShare = value.minServedShare;
   const bonus = value.floorBonus;
+  const floorOf = input.services.map((spec, k) => {
+    const floor = floorShare * demandOf[k]!;
+    if (value.floorFairShare !== true) return floor;
+    let share = 0;
+    for (const dev of devices) {
+      const fits = (input.plans[spec.id] ?? []).filter((p) => p.deviceKind === dev.kind && p.memoryPerDeviceBytes <= dev.usable);
+      share += Math.max(0, ...fits.map((p) => p.capacityPerSec / p.devices));
+    }
+    return Math.min(floor, share / loaded.length);
+  });
   const obj: string[] = [];
   const bounds: string[] = [];
   input.services.forEach((_, k) => {
@@ -196,7 +211,7 @@ export function solvePlacementMilp(highs: HighsSolver, input: PlacementInput, va
     rows.push(row([`v${k}`, ...supply[k]!.map((t) => `-${t}`)], '<= 0'));
     if (bonus > 0 && floorShare > 0) {
       obj.push(`${num(weight[k]! * bonus)} f${k}`);
-      bounds.push(`0 <= f${k} <= ${num(floorShare * demandOf[k]!)}`);
+      bounds.push(`0 <= f${k} <= ${num(floorOf[k]!)}`);
       rows.push(`f${k} - v${k} <= 0`);
     }
   });
@@ -241,7 +256,7 @@ export function solvePlacementMilp(highs: HighsSolver, input: PlacementInput, va
     for (const inst of list) cap.set(inst.serviceId, (cap.get(inst.serviceId) ?? 0) + (inst.capacityPerSec ?? inst.plan.capacityPerSec));
     return input.services.reduce((sum, s, k) => {
       const served = Math.min(demandOf[k]!, cap.get(s.id) ?? 0);
-      return sum + weight[k]! * (served + bonus * Math.min(served, floorShare * demandOf[k]!));
+      return sum + weight[k]! * (served + bonus * Math.min(served, floorOf[k]!));
     }, 0);
   };
   return {
