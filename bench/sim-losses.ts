@@ -3,7 +3,8 @@
  * (after `pnpm build`): where each system's offered items go at the quick E1 sweep's load points (seed 1, 20 s),
  * for EPARA, the best deployable baseline and the upper bound — `runLossBreakdown` of `@epara/sim`: good; infeasible
  * for every system (uplink, on arrival); refused, expired, late, failed, unfinished. `--set` passes an EPARA system
- * option (e.g. `--set egressAwareOffload=false`). Last line: one JSON object.
+ * option (e.g. `--set egressAwareOffload=false`; a dotted name sets a nested option,
+ * e.g. `--set placementOptions.floorFairShare=false`). Last line: one JSON object.
  */
 import { loadavg } from 'node:os';
 import type { MixKind } from '../packages/sim/dist/index.js';
@@ -19,7 +20,7 @@ for (let i = 0; i < args.length; i++) {
   if (a === '--scales') scales = args[++i]!.split(',').map(Number);
   else if (a === '--set') {
     const [k, v] = args[++i]!.split('=');
-    eparaOptions[k!] = v === 'true' ? true : v === 'false' ? false : Number.isNaN(Number(v)) ? v : Number(v);
+    setOption(eparaOptions, k!, v === 'true' ? true : v === 'false' ? false : Number.isNaN(Number(v)) ? v : Number(v));
   } else if (a !== '--by-service') kinds.push(a as MixKind);
 }
 const bySvc = args.includes('--by-service');
@@ -33,3 +34,11 @@ for (const kind of kinds.length ? kinds : (['mixed', 'latency', 'frequency'] as 
   }
 }
 console.log(JSON.stringify({ eparaOptions, losses: out, loadAvg: loadavg().map((x) => Math.round(x * 10) / 10) }));
+
+/** Sets `name` (dotted for a nested option, e.g. `placementOptions.floorFairShare`) to `value` in `into`. */
+function setOption(into: Record<string, unknown>, name: string, value: unknown): void {
+  const path = name.split('.');
+  let at = into;
+  for (const key of path.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;
+  at[path[path.length - 1]!] = value;
+}

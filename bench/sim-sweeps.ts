@@ -1,7 +1,8 @@
 /**
  * `tsx bench/sim-sweeps.ts [mixed|frequency|latency ...] [--set name=value ...]`: the bench's quick E1 sweeps (seed
  * 1, 20 s runs; after `pnpm build`) without E6's 1000-server point, to measure an EPARA policy change on the same figures the bench
- * reports. `--set egressAwareOffload=false` runs EPARA with that system option. Last line: one JSON object.
+ * reports. `--set egressAwareOffload=false` runs EPARA with that system option (a dotted name sets a nested one:
+ * `--set placementOptions.floorFairShare=false`). Last line: one JSON object.
  */
 import { loadavg } from 'node:os';
 import { runLoadSweep, type MixKind } from '../packages/sim/dist/index.js';
@@ -11,7 +12,7 @@ const eparaOptions: Record<string, unknown> = {};
 for (let i = 0; i < args.length; i++) {
   if (args[i] !== '--set') continue;
   const [k, v] = args[i + 1]!.split('=');
-  eparaOptions[k!] = v === 'true' ? true : v === 'false' ? false : Number.isNaN(Number(v)) ? v : Number(v);
+  setOption(eparaOptions, k!, v === 'true' ? true : v === 'false' ? false : Number.isNaN(Number(v)) ? v : Number(v));
 }
 const kinds = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--set') as MixKind[];
 const out: Record<string, unknown> = {};
@@ -28,3 +29,11 @@ for (const kind of kinds.length ? kinds : (['mixed', 'frequency', 'latency'] as 
   console.log(kind, JSON.stringify(out));
 }
 console.log(JSON.stringify({ eparaOptions, ...out, loadAvg: loadavg().map((x) => Math.round(x * 10) / 10) }));
+
+/** Sets `name` (dotted for a nested option, e.g. `placementOptions.floorFairShare`) to `value` in `into`. */
+function setOption(into: Record<string, unknown>, name: string, value: unknown): void {
+  const path = name.split('.');
+  let at = into;
+  for (const key of path.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;
+  at[path[path.length - 1]!] = value;
+}
