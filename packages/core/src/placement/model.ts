@@ -32,7 +32,7 @@ export interface ServiceNode {
    * services with demand ÷ this service's demand, so every service's full demand is worth the same.
    */
   readonly weight: number;
-  /** Items/s of demand that earn the floor bonus: `minServedShare × totalDemand`. */
+  /** Items/s of demand that earn the floor bonus: `minServedShare × totalDemand`, with `floorFairShare` at most the service's equal share of the devices ({@link fairShareCapacity} ÷ services with demand). */
   readonly floorPerSec: number;
   /** Extra value of an item within the floor, as a multiple of `weight`. */
   readonly floorBonus: number;
