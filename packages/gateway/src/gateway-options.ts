@@ -24,6 +24,13 @@ export interface GatewayModel extends Omit<ModelMetadata, 'versions' | 'platform
   readonly versions?: readonly string[];
   /** @default 'onnxruntime_onnx' */
   readonly platform?: string;
+  /**
+   * Whether a request whose inputs all carry N > 1 along the first dimension is submitted as N one-item
+   * requests (batched and offloaded each) and the outputs stacked back. That is right only when dimension 0 of
+   * every input and output is the batch: a model that reduces over it, or an output without it, must get the
+   * request whole. @default true when every input's and every output's first dimension is `-1`
+   */
+  readonly splitItems?: boolean;
 }
 
 /** A listener of one protocol. */
@@ -63,6 +70,8 @@ export interface GatewayOptions {
 /** A {@link GatewayModel} with its defaults filled. */
 export interface ResolvedGatewayModel extends ModelMetadata {
   readonly serviceId: string;
+  /** See {@link GatewayModel.splitItems}. */
+  readonly splitItems: boolean;
 }
 
 /** Defaults of {@link GatewayOptions}. */
@@ -105,7 +114,9 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     if (!Array.isArray(m.inputs) || !Array.isArray(m.outputs)) invalidOption(`models[${i}].inputs`, m.inputs, 'arrays of tensor metadata (inputs and outputs)');
     const versions = m.versions ?? ['1'];
     if (!Array.isArray(versions) || versions.length === 0 || versions.some((v) => typeof v !== 'string')) invalidOption(`models[${i}].versions`, versions, 'a non-empty array of strings');
-    models.set(m.name, { name: m.name, serviceId: m.serviceId ?? m.name, versions, platform: m.platform ?? 'onnxruntime_onnx', inputs: m.inputs, outputs: m.outputs });
+    if (m.splitItems !== undefined && typeof m.splitItems !== 'boolean') invalidOption(`models[${i}].splitItems`, m.splitItems, 'a boolean');
+    const splitItems = m.splitItems ?? defaultSplitItems(m);
+    models.set(m.name, { name: m.name, serviceId: m.serviceId ?? m.name, versions, platform: m.platform ?? 'onnxruntime_onnx', inputs: m.inputs, outputs: m.outputs, splitItems });
   });
   const d = GATEWAY_DEFAULTS;
   const maxBodyBytes = o.maxBodyBytes ?? d.maxBodyBytes;
@@ -139,4 +150,14 @@ function listen(field: string, v: ListenOptions | false | undefined, d: Required
   if (typeof host !== 'string' || host === '') invalidOption(`${field}.host`, host, 'a host name or address');
   if (!Number.isInteger(port) || port < 0 || port > 65535) invalidOption(`${field}.port`, port, 'a port number 0–65535');
   return { host, port };
+}
+
+/**
+ * Splitting a request into items is safe only when dimension 0 is a batch everywhere: every input and every
+ * output (metadata known) leaves it free. An output with a fixed first dimension or none (a scalar, a
+ * reduction over the batch, a `Shape`) would be stacked into a wrong answer.
+ */
+function defaultSplitItems(m: GatewayModel): boolean {
+  const free = (t: { readonly shape: readonly number[] }): boolean => t.shape.length > 0 && t.shape[0] === -1;
+  return m.inputs.length > 0 && m.outputs.length > 0 && m.inputs.every(free) && m.outputs.every(free);
 }

@@ -81,7 +81,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   if (dashboard) handlers.push((req, res) => dashboard.handle(req, res));
   const gateway = createGateway({
     node,
-    models: config.services.map((s): GatewayModel => ({ name: s.id, versions: s.versions, inputs: io.get(s.id)!.inputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })), outputs: io.get(s.id)!.outputs })),
+    models: config.services.map((s): GatewayModel => ({ name: s.id, versions: s.versions, inputs: io.get(s.id)!.inputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })), outputs: io.get(s.id)!.outputs, ...(io.get(s.id)!.splitItems === false ? { splitItems: false } : {}) })),
     http: config.gateway.http,
     grpc: config.gateway.grpc,
     maxBodyBytes: config.gateway.maxBodyBytes,
