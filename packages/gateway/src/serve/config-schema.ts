@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOG_LEVELS } from './serve-logger.js';
 import { zodToJsonSchema } from 'zod-to-json-schema';
 
 const port = z.number().int().min(0).max(65535);
@@ -110,6 +111,7 @@ export const serveConfigSchema = z
       })
       .strict()
       .default({}),
+    log: z.object({ level: z.enum(LOG_LEVELS).default('info').describe('JSON lines on stderr at this level and above') }).strict().default({}),
     drainTimeoutMs: z.number().min(0).default(10_000).describe('SIGTERM: longest wait for accepted work before exit'),
   })
   .strict()
