@@ -61,6 +61,14 @@ export interface GatewayOptions {
   readonly isModelReady?: (model: ResolvedGatewayModel) => boolean;
   /** `drain()` waits at most this for requests in flight, ms. @default 10000 */
   readonly drainTimeoutMs?: number;
+  /**
+   * A request whose headers and body (HTTP) or message (gRPC) have not all arrived this long after it started
+   * is refused (HTTP 408 and the connection closed; gRPC `DEADLINE_EXCEEDED` and the stream reset), so a client
+   * that trickles its request cannot hold a buffer forever. HTTP headers get at most 60 s of it. @default 300000
+   */
+  readonly requestTimeoutMs?: number;
+  /** A gRPC connection with no call open and no traffic for this long is closed (GOAWAY). @default 300000 */
+  readonly idleTimeoutMs?: number;
   /** Server name and version of `GET /v2`. @default { name: 'epara', version: '0.1.0' } */
   readonly server?: { readonly name: string; readonly version: string };
   /** The node's clock (relative deadlines become absolute on it). @default systemClock */
@@ -74,12 +82,17 @@ export interface ResolvedGatewayModel extends ModelMetadata {
   readonly splitItems: boolean;
 }
 
+/** The longest timer node runs as asked (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** Defaults of {@link GatewayOptions}. */
 export const GATEWAY_DEFAULTS = {
   http: { host: '127.0.0.1', port: 8000 },
   grpc: { host: '127.0.0.1', port: 8001 },
   maxBodyBytes: 64 * 1024 * 1024,
   drainTimeoutMs: 10_000,
+  requestTimeoutMs: 300_000,
+  idleTimeoutMs: 300_000,
   server: { name: 'epara', version: '0.1.0' },
 } as const;
 
@@ -94,6 +107,8 @@ export interface ResolvedGatewayOptions {
   readonly isReady: () => boolean;
   readonly isModelReady: ((model: ResolvedGatewayModel) => boolean) | undefined;
   readonly drainTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly idleTimeoutMs: number;
   readonly server: { readonly name: string; readonly version: string };
   readonly clock: Clock;
 }
@@ -123,6 +138,10 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024) invalidOption('maxBodyBytes', o.maxBodyBytes, 'an integer >= 1024');
   const drainTimeoutMs = o.drainTimeoutMs ?? d.drainTimeoutMs;
   if (!(drainTimeoutMs >= 0 && Number.isFinite(drainTimeoutMs))) invalidOption('drainTimeoutMs', o.drainTimeoutMs, 'a finite number >= 0');
+  const requestTimeoutMs = o.requestTimeoutMs ?? d.requestTimeoutMs;
+  if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs < 1 || requestTimeoutMs > MAX_TIMER_MS) invalidOption('requestTimeoutMs', o.requestTimeoutMs, `an integer in [1, ${MAX_TIMER_MS}]`);
+  const idleTimeoutMs = o.idleTimeoutMs ?? d.idleTimeoutMs;
+  if (!Number.isSafeInteger(idleTimeoutMs) || idleTimeoutMs < 1 || idleTimeoutMs > MAX_TIMER_MS) invalidOption('idleTimeoutMs', o.idleTimeoutMs, `an integer in [1, ${MAX_TIMER_MS}]`);
   const handlers = o.handlers ?? [];
   if (!Array.isArray(handlers) || handlers.some((h) => typeof h !== 'function')) invalidOption('handlers', o.handlers, 'an array of (req, res) => boolean');
   if (o.isReady !== undefined && typeof o.isReady !== 'function') invalidOption('isReady', o.isReady, 'a function');
@@ -137,6 +156,8 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     isReady: o.isReady ?? (() => true),
     isModelReady: o.isModelReady,
     drainTimeoutMs,
+    requestTimeoutMs,
+    idleTimeoutMs,
     server: o.server ?? d.server,
     clock: o.clock ?? systemClock,
   };

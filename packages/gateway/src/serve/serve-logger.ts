@@ -30,6 +30,13 @@ export function createLineLogger(level: LogLevel, write: (line: string) => void)
 
 function plain(obj: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) out[k] = v instanceof Error ? { ...(typeof (v as { code?: unknown }).code === 'string' ? { code: (v as { code: string }).code } : {}), message: v.message } : v;
+  for (const [k, v] of Object.entries(obj)) {
+    if (!(v instanceof Error)) {
+      out[k] = v;
+      continue;
+    }
+    const code: unknown = (v as Error & { code?: unknown }).code;
+    out[k] = { ...(typeof code === 'string' ? { code } : {}), message: v.message };
+  }
   return out;
 }

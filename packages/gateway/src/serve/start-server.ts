@@ -91,6 +91,8 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     http: config.gateway.http,
     grpc: config.gateway.grpc,
     maxBodyBytes: config.gateway.maxBodyBytes,
+    requestTimeoutMs: config.gateway.requestTimeoutMs,
+    idleTimeoutMs: config.gateway.idleTimeoutMs,
     handlers,
     drainTimeoutMs: config.drainTimeoutMs,
     isReady: () => loaded && isJoined(),
