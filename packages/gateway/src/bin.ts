@@ -1,8 +1,10 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isEparaError } from '@epara/core';
 import { serveConfigJsonSchema } from './serve/config-schema.js';
 import { loadServeConfig } from './serve/load-config.js';
+import { readModelIo } from './serve/model-metadata.js';
 import { configDir, startServer } from './serve/start-server.js';
 
 const USAGE = `usage: epara serve <config.yaml|json>      start executor, mesh node and gateway
@@ -26,6 +28,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const config = loadServeConfig(file);
   if (values.check) {
+    // The model files are read too (not loaded): a missing file or a tensor type EPARA has no tensor for fails here.
+    for (const s of config.services) readModelIo(resolve(configDir(file), s.model), s);
     console.log(`${file}: ok (node ${config.node.id}, ${config.services.length} service(s))`);
     return 0;
   }

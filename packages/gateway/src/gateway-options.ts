@@ -24,6 +24,13 @@ export interface GatewayModel extends Omit<ModelMetadata, 'versions' | 'platform
   readonly versions?: readonly string[];
   /** @default 'onnxruntime_onnx' */
   readonly platform?: string;
+  /**
+   * Whether a request whose inputs all carry N > 1 along the first dimension is submitted as N one-item
+   * requests (batched and offloaded each) and the outputs stacked back. That is right only when dimension 0 of
+   * every input and output is the batch: a model that reduces over it, or an output without it, must get the
+   * request whole. @default true when every input's and every output's first dimension is `-1`
+   */
+  readonly splitItems?: boolean;
 }
 
 /** A listener of one protocol. */
@@ -54,6 +61,14 @@ export interface GatewayOptions {
   readonly isModelReady?: (model: ResolvedGatewayModel) => boolean;
   /** `drain()` waits at most this for requests in flight, ms. @default 10000 */
   readonly drainTimeoutMs?: number;
+  /**
+   * A request whose headers and body (HTTP) or message (gRPC) have not all arrived this long after it started
+   * is refused (HTTP 408 and the connection closed; gRPC `DEADLINE_EXCEEDED` and the stream reset), so a client
+   * that trickles its request cannot hold a buffer forever. HTTP headers get at most 60 s of it. @default 300000
+   */
+  readonly requestTimeoutMs?: number;
+  /** A gRPC connection with no call open and no traffic for this long is closed (GOAWAY). @default 300000 */
+  readonly idleTimeoutMs?: number;
   /** Server name and version of `GET /v2`. @default { name: 'epara', version: '0.1.0' } */
   readonly server?: { readonly name: string; readonly version: string };
   /** The node's clock (relative deadlines become absolute on it). @default systemClock */
@@ -63,7 +78,12 @@ export interface GatewayOptions {
 /** A {@link GatewayModel} with its defaults filled. */
 export interface ResolvedGatewayModel extends ModelMetadata {
   readonly serviceId: string;
+  /** See {@link GatewayModel.splitItems}. */
+  readonly splitItems: boolean;
 }
+
+/** The longest timer node runs as asked (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** Defaults of {@link GatewayOptions}. */
 export const GATEWAY_DEFAULTS = {
@@ -71,6 +91,8 @@ export const GATEWAY_DEFAULTS = {
   grpc: { host: '127.0.0.1', port: 8001 },
   maxBodyBytes: 64 * 1024 * 1024,
   drainTimeoutMs: 10_000,
+  requestTimeoutMs: 300_000,
+  idleTimeoutMs: 300_000,
   server: { name: 'epara', version: '0.1.0' },
 } as const;
 
@@ -85,6 +107,8 @@ export interface ResolvedGatewayOptions {
   readonly isReady: () => boolean;
   readonly isModelReady: ((model: ResolvedGatewayModel) => boolean) | undefined;
   readonly drainTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly idleTimeoutMs: number;
   readonly server: { readonly name: string; readonly version: string };
   readonly clock: Clock;
 }
@@ -105,13 +129,19 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     if (!Array.isArray(m.inputs) || !Array.isArray(m.outputs)) invalidOption(`models[${i}].inputs`, m.inputs, 'arrays of tensor metadata (inputs and outputs)');
     const versions = m.versions ?? ['1'];
     if (!Array.isArray(versions) || versions.length === 0 || versions.some((v) => typeof v !== 'string')) invalidOption(`models[${i}].versions`, versions, 'a non-empty array of strings');
-    models.set(m.name, { name: m.name, serviceId: m.serviceId ?? m.name, versions, platform: m.platform ?? 'onnxruntime_onnx', inputs: m.inputs, outputs: m.outputs });
+    if (m.splitItems !== undefined && typeof m.splitItems !== 'boolean') invalidOption(`models[${i}].splitItems`, m.splitItems, 'a boolean');
+    const splitItems = m.splitItems ?? defaultSplitItems(m);
+    models.set(m.name, { name: m.name, serviceId: m.serviceId ?? m.name, versions, platform: m.platform ?? 'onnxruntime_onnx', inputs: m.inputs, outputs: m.outputs, splitItems });
   });
   const d = GATEWAY_DEFAULTS;
   const maxBodyBytes = o.maxBodyBytes ?? d.maxBodyBytes;
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024) invalidOption('maxBodyBytes', o.maxBodyBytes, 'an integer >= 1024');
   const drainTimeoutMs = o.drainTimeoutMs ?? d.drainTimeoutMs;
   if (!(drainTimeoutMs >= 0 && Number.isFinite(drainTimeoutMs))) invalidOption('drainTimeoutMs', o.drainTimeoutMs, 'a finite number >= 0');
+  const requestTimeoutMs = o.requestTimeoutMs ?? d.requestTimeoutMs;
+  if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs < 1 || requestTimeoutMs > MAX_TIMER_MS) invalidOption('requestTimeoutMs', o.requestTimeoutMs, `an integer in [1, ${MAX_TIMER_MS}]`);
+  const idleTimeoutMs = o.idleTimeoutMs ?? d.idleTimeoutMs;
+  if (!Number.isSafeInteger(idleTimeoutMs) || idleTimeoutMs < 1 || idleTimeoutMs > MAX_TIMER_MS) invalidOption('idleTimeoutMs', o.idleTimeoutMs, `an integer in [1, ${MAX_TIMER_MS}]`);
   const handlers = o.handlers ?? [];
   if (!Array.isArray(handlers) || handlers.some((h) => typeof h !== 'function')) invalidOption('handlers', o.handlers, 'an array of (req, res) => boolean');
   if (o.isReady !== undefined && typeof o.isReady !== 'function') invalidOption('isReady', o.isReady, 'a function');
@@ -126,6 +156,8 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     isReady: o.isReady ?? (() => true),
     isModelReady: o.isModelReady,
     drainTimeoutMs,
+    requestTimeoutMs,
+    idleTimeoutMs,
     server: o.server ?? d.server,
     clock: o.clock ?? systemClock,
   };
@@ -139,4 +171,14 @@ function listen(field: string, v: ListenOptions | false | undefined, d: Required
   if (typeof host !== 'string' || host === '') invalidOption(`${field}.host`, host, 'a host name or address');
   if (!Number.isInteger(port) || port < 0 || port > 65535) invalidOption(`${field}.port`, port, 'a port number 0–65535');
   return { host, port };
+}
+
+/**
+ * Splitting a request into items is safe only when dimension 0 is a batch everywhere: every input and every
+ * output (metadata known) leaves it free. An output with a fixed first dimension or none (a scalar, a
+ * reduction over the batch, a `Shape`) would be stacked into a wrong answer.
+ */
+function defaultSplitItems(m: GatewayModel): boolean {
+  const free = (t: { readonly shape: readonly number[] }): boolean => t.shape.length > 0 && t.shape[0] === -1;
+  return m.inputs.length > 0 && m.outputs.length > 0 && m.inputs.every(free) && m.outputs.every(free);
 }

@@ -25,6 +25,13 @@ export class GrpcFront {
   readonly #methods: ReadonlyMap<string, UnaryMethod>;
   readonly #server: Http2Server;
   readonly #sessions = new Set<Http2Session>();
+  /** Calls whose request message is still arriving (swept for `requestTimeoutMs`). */
+  readonly #reading = new Set<UnaryCall>();
+  /** Open streams per session: an idle timeout closes only a session without any. */
+  readonly #open = new WeakMap<Http2Session, number>();
+  /** Sessions whose idle timer fired while a call was open: re-armed when their last call ends. */
+  readonly #idledBusy = new WeakSet<Http2Session>();
+  #sweep: ReturnType<typeof setInterval> | undefined;
 
   constructor(o: ResolvedGatewayOptions, core: InferCore) {
     this.#o = o;
@@ -34,6 +41,9 @@ export class GrpcFront {
     this.#server = createServer({ maxSessionMemory: Math.max(10, Math.ceil((4 * o.maxBodyBytes) / 2 ** 20)) });
     this.#server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);
+      // No traffic for idleTimeoutMs: a session without calls is closed (a silent or abandoned client). The
+      // timer is re-armed when its last call ends, since it does not fire twice without traffic in between.
+      session.setTimeout(o.idleTimeoutMs, () => this.#idle(session));
       session.on('error', ignore); // a broken connection ends its calls ('close'); nothing to report
       session.once('close', () => this.#sessions.delete(session));
     });
@@ -46,6 +56,7 @@ export class GrpcFront {
       this.#server.once('error', reject);
       this.#server.listen(port, host, () => {
         this.#server.off('error', reject);
+        this.#startSweep();
         resolve((this.#server.address() as AddressInfo).port);
       });
     });
@@ -53,6 +64,7 @@ export class GrpcFront {
 
   /** Stops taking connections, sends GOAWAY (running calls finish), and destroys what is left after `graceMs`. */
   close(graceMs = 1000): Promise<void> {
+    clearInterval(this.#sweep);
     return new Promise((resolve) => {
       if (!this.#server.listening) return resolve();
       const timer = setTimeout(() => {
@@ -65,6 +77,15 @@ export class GrpcFront {
 
   #call(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     stream.on('error', ignore); // a reset stream or a lost connection: the call sees 'close'
+    const session = stream.session;
+    if (session) {
+      this.#open.set(session, (this.#open.get(session) ?? 0) + 1);
+      stream.once('close', () => {
+        const left = this.#open.get(session)! - 1;
+        this.#open.set(session, left);
+        if (left === 0 && this.#idledBusy.delete(session) && !session.destroyed) session.setTimeout(this.#o.idleTimeoutMs, () => this.#idle(session));
+      });
+    }
     const contentType = headers['content-type'];
     if (headers[':method'] !== 'POST' || contentType === undefined || !contentType.startsWith('application/grpc')) {
       // Not a gRPC call: an HTTP status, as the protocol asks of a server (405 or 415).
@@ -85,6 +106,21 @@ export class GrpcFront {
       stream.resume(); // the request's data is not read
       return;
     }
-    new UnaryCall({ stream, headers, method, maxMessageBytes: this.#o.maxBodyBytes, timeoutMs, now: this.#o.clock.now() });
+    new UnaryCall({ stream, headers, method, maxMessageBytes: this.#o.maxBodyBytes, timeoutMs, now: this.#o.clock.now(), reading: this.#reading });
+  }
+
+  #idle(session: Http2Session): void {
+    if (this.#open.get(session)) this.#idledBusy.add(session);
+    else if (!session.closed) session.close();
+  }
+
+  /** Refuses calls whose message has not arrived within `requestTimeoutMs` (checked 4 times per timeout, at most each second). */
+  #startSweep(): void {
+    const timeoutMs = this.#o.requestTimeoutMs;
+    this.#sweep = setInterval(() => {
+      const now = Date.now();
+      for (const call of this.#reading) if (now - call.startedAt >= timeoutMs) call.readTimedOut(timeoutMs);
+    }, Math.max(20, Math.min(1000, Math.floor(timeoutMs / 4))));
+    this.#sweep.unref();
   }
 }

@@ -58,7 +58,14 @@ export class UnaryCall implements UnaryCallContext {
   #done = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(o: { stream: ServerHttp2Stream; headers: IncomingHttpHeaders; method: UnaryMethod; maxMessageBytes: number; timeoutMs: number | undefined; now: number }) {
+  /** When the call started (`Date.now()`), for the request-read timeout. */
+  readonly startedAt = Date.now();
+  /** The set of calls still reading their message (the server's read-timeout sweep); left once it is in. */
+  readonly #reading: Set<UnaryCall> | undefined;
+
+  constructor(o: { stream: ServerHttp2Stream; headers: IncomingHttpHeaders; method: UnaryMethod; maxMessageBytes: number; timeoutMs: number | undefined; now: number; reading?: Set<UnaryCall> }) {
+    this.#reading = o.reading;
+    o.reading?.add(this);
     this.#stream = o.stream;
     this.#headers = o.headers;
     this.#method = o.method;
@@ -111,6 +118,7 @@ export class UnaryCall implements UnaryCallContext {
   }
 
   #end(): void {
+    this.#reading?.delete(this);
     if (this.#done) return;
     const body = this.#chunks ? Buffer.concat(this.#chunks, this.#length) : (this.#first ?? Buffer.alloc(0));
     this.#first = this.#chunks = undefined;
@@ -173,9 +181,19 @@ export class UnaryCall implements UnaryCallContext {
   #finish(): boolean {
     if (this.#done) return false;
     this.#done = true;
+    this.#reading?.delete(this);
     this.#first = this.#chunks = undefined;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     return !this.#stream.destroyed && !this.#stream.headersSent;
+  }
+
+  /** The request message did not arrive in time: answers `DEADLINE_EXCEEDED` and resets the stream. */
+  readTimedOut(timeoutMs: number): void {
+    this.#reading?.delete(this);
+    if (this.#done) return;
+    this.fail(GRPC_STATUS.DEADLINE_EXCEEDED, `the request message did not arrive within ${timeoutMs} ms`);
+    this.signal.abort();
+    this.#stream.close(h2.NGHTTP2_CANCEL);
   }
 
   #expire(): void {

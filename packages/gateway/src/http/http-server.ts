@@ -41,7 +41,9 @@ export class HttpFront {
       logger: false,
       bodyLimit: o.maxBodyBytes,
       serverFactory: (handler) => {
-        this.#server = createServer((req, res) => {
+        // node:http checks these every `connectionsCheckingInterval`: a fraction of the timeout keeps it close.
+        const timeouts = { requestTimeout: o.requestTimeoutMs, headersTimeout: Math.min(60_000, o.requestTimeoutMs), connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(o.requestTimeoutMs / 4))) };
+        this.#server = createServer(timeouts, (req, res) => {
           for (const h of o.handlers) if (h(req, res)) return;
           if (this.#route.handle(req, res)) return;
           handler(req, res);

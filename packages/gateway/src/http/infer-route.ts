@@ -6,6 +6,7 @@ import { DEADLINE_HEADER, PRIORITY_HEADER } from '../protocol/request-controls.j
 import { RequestSignal } from '../protocol/request-signal.js';
 import { beginRequestTrace } from '../protocol/request-trace.js';
 import { HEADER_LENGTH, encodeInferResponse, parseInferBody } from './infer-body.js';
+import { LARGE_JSON_VALUES, encodeLargeInferResponse, jsonValueCount } from './large-response.js';
 
 /** `/v2/models/{name}/infer` and `/v2/models/{name}/versions/{version}/infer` (no query string). */
 const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
@@ -124,7 +125,10 @@ async function infer(x: Exchange): Promise<void> {
     const request = parseInferBody(x.body.subarray(0, x.filled), x.name, x.version, header(req, HEADER_LENGTH));
     const response = await route.core.infer(request, { signal: x.abort!, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) }, trace: trace.context });
     trace.end();
-    const { body: out, headerLength } = encodeInferResponse(response);
+    // Millions of JSON values take seconds to write: encoded in slices, so other requests are not frozen meanwhile.
+    const encoded = jsonValueCount(response) > LARGE_JSON_VALUES ? await encodeLargeInferResponse(response, () => x.res.destroyed || x.abort!.aborted) : encodeInferResponse(response);
+    if (encoded === undefined) throw new EparaError('ABORTED', 'the client went away while the answer was encoded');
+    const { body: out, headerLength } = encoded;
     const payload = typeof out === 'string' ? Buffer.from(out) : out;
     const headers = traceHeaders(trace.responseHeaders);
     if (headerLength === undefined) headers.push('content-type', JSON_TYPE);

@@ -166,9 +166,9 @@ export class InferCore {
   }
 }
 
-/** How many items a request carries: N when every input's first dimension is N and the model's is variable. */
+/** How many items a request carries: N when every input's first dimension is N and the model splits there. */
 function batchItems(m: ResolvedGatewayModel, inputs: NamedTensors): number {
-  if (m.inputs.length === 0 || m.inputs.some((x) => x.shape[0] !== -1)) return 1;
+  if (!m.splitItems) return 1;
   const firsts = new Set(Object.values(inputs).map((t) => t.dims[0]));
   const [n] = firsts;
   return firsts.size === 1 && n !== undefined && n > 1 ? n : 1;

@@ -104,12 +104,11 @@ export function encodeOutput(name: string, t: TensorLike, binary: boolean): Infe
 }
 
 /** JSON `data` of an output: numbers (INT64 as numbers, exact up to 2^53), booleans for BOOL. */
-export function outputJsonData(o: InferOutput): unknown[] {
-  const n = o.data.length;
-  const out = new Array<unknown>(n);
-  for (let i = 0; i < n; i++) {
+export function outputJsonData(o: InferOutput, start = 0, end = o.data.length): unknown[] {
+  const out = new Array<unknown>(end - start);
+  for (let i = start; i < end; i++) {
     const v = o.data[i]!;
-    out[i] = o.type === 'bool' ? v !== 0 : o.type === 'int64' ? Number(v) : o.type === 'float16' ? halfToFloat(v as number) : v;
+    out[i - start] = o.type === 'bool' ? v !== 0 : o.type === 'int64' ? Number(v) : o.type === 'float16' ? halfToFloat(v as number) : v;
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOG_LEVELS } from './serve-logger.js';
 import { zodToJsonSchema } from 'zod-to-json-schema';
 
 const port = z.number().int().min(0).max(65535);
@@ -98,6 +99,8 @@ export const serveConfigSchema = z
         http: z.union([listen, z.literal(false)]).default({ host: '127.0.0.1', port: 8000 }),
         grpc: z.union([listen, z.literal(false)]).default({ host: '127.0.0.1', port: 8001 }),
         maxBodyBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+        requestTimeoutMs: z.number().int().min(1).max(2_147_483_647).default(300_000).describe('a request not fully received by then: HTTP 408 / gRPC DEADLINE_EXCEEDED'),
+        idleTimeoutMs: z.number().int().min(1).max(2_147_483_647).default(300_000).describe('a gRPC connection without calls or traffic this long is closed'),
       })
       .strict()
       .default({}),
@@ -110,6 +113,7 @@ export const serveConfigSchema = z
       })
       .strict()
       .default({}),
+    log: z.object({ level: z.enum(LOG_LEVELS).default('info').describe('JSON lines on stderr at this level and above') }).strict().default({}),
     drainTimeoutMs: z.number().min(0).default(10_000).describe('SIGTERM: longest wait for accepted work before exit'),
   })
   .strict()

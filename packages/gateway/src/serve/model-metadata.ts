@@ -8,11 +8,15 @@ import type { ServeServiceConfig } from './config-schema.js';
 
 /** ONNX `TensorProto.DataType` codes of the types EPARA carries. */
 const ONNX_TYPES: Readonly<Record<number, TensorType>> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
+/** Names of the other ONNX types, for the load error. */
+const ONNX_TYPE_NAMES: Readonly<Record<number, string>> = { 4: 'uint16', 5: 'int16', 8: 'a string tensor', 12: 'uint32', 13: 'uint64', 14: 'complex64', 15: 'complex128', 16: 'bfloat16' };
 
 /** A model's boundary tensors read from its ONNX file, with the service's input overrides applied. */
 export interface ModelIo {
   readonly inputs: readonly (TensorMetadata & { readonly type: TensorType })[];
   readonly outputs: readonly TensorMetadata[];
+  /** `false` when the config puts some input's batch axis elsewhere than dimension 0 (or declares none). */
+  readonly splitItems?: false;
 }
 
 /**
@@ -30,7 +34,11 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
   const constants = new Set((graph.initializer ?? []).map((t) => t.name));
   const io = (v: NonNullable<typeof graph.input>[number]): TensorMetadata & { type: TensorType } => {
     const tt = v.type?.tensorType;
-    const type = ONNX_TYPES[tt?.elemType ?? 0] ?? 'float32';
+    const type = ONNX_TYPES[tt?.elemType ?? 0];
+    if (type === undefined) {
+      const what = ONNX_TYPE_NAMES[tt?.elemType ?? 0] ?? `type code ${tt?.elemType ?? 'missing'}`;
+      throw new EparaError('LOAD_FAILED', `service ${service.id}: tensor ${v.name} of ${path} is ${what}, which EPARA does not carry (supported: ${Object.values(ONNX_TYPES).join(', ')})`, { serviceId: service.id, path, tensor: v.name });
+    }
     const shape = (tt?.shape?.dim ?? []).map((d) => (typeof d.dimValue === 'number' && d.dimValue > 0 ? d.dimValue : -1));
     return { name: v.name ?? '', datatype: DATATYPE_OF[type], shape, type };
   };
@@ -38,20 +46,23 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
     const o = service.inputs?.[m.name];
     if (!o) return m;
     const type = o.type ?? m.type;
-    return { ...m, type, datatype: DATATYPE_OF[type], shape: o.dims ? o.dims.map((d, k) => (d === null || k === (o.batchAxis ?? 0) ? -1 : d)) : m.shape };
+    // `batchAxis: null` declares no batch axis: the declared dims stand as they are.
+    const axis = o.batchAxis === undefined ? 0 : o.batchAxis;
+    return { ...m, type, datatype: DATATYPE_OF[type], shape: o.dims ? o.dims.map((d, k) => (d === null || k === axis ? -1 : d)) : m.shape };
   });
-  const outputs = (graph.output ?? []).map(io).filter((o) => !service.outputNames || service.outputNames.includes(o.name));
-  return { inputs, outputs: outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })) };
+  const moved = Object.values(service.inputs ?? {}).some((o) => o.batchAxis !== undefined && o.batchAxis !== 0);
+  const outputs = (graph.output ?? []).filter((o) => !service.outputNames || service.outputNames.includes(o.name ?? '')).map(io);
+  return { inputs, outputs: outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })), ...(moved ? { splitItems: false as const } : {}) };
 }
 
 /**
- * One item of zeros per input (symbolic dimensions set to 1; the first dimension is the batch axis), used to
+ * One item of zeros per input (free dimensions, the batch axis among them, set to 1; fixed ones kept), used to
  * profile the model at load time.
  */
 export function sampleInputs(io: ModelIo): NamedTensors {
   const out: Record<string, { type: TensorType; dims: number[]; data: ReturnType<typeof allocTyped> }> = {};
   for (const i of io.inputs) {
-    const dims = i.shape.map((d, k) => (k === 0 || d < 0 ? 1 : d));
+    const dims = i.shape.map((d) => (d < 0 ? 1 : d));
     out[i.name] = { type: i.type, dims, data: allocTyped(i.type, dims.reduce((a, b) => a * b, 1)) };
   }
   return out;

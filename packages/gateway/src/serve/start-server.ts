@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EparaError } from '@epara/core';
-import type { ServiceSpec } from '@epara/core';
+import type { Logger, ServiceSpec } from '@epara/core';
 import { createMeshMetrics, createNode, createWebSocketTransport } from '@epara/mesh';
 import type { MeshNode, NodeSecurity } from '@epara/mesh';
 import { createExecutor, createRuntimeMetrics } from '@epara/runtime';
@@ -14,6 +14,7 @@ import type { GatewayModel, HttpHandler } from '../gateway-options.js';
 import type { ServeConfig } from './config-schema.js';
 import { readModelIo, sampleInputs } from './model-metadata.js';
 import type { ModelIo } from './model-metadata.js';
+import { createLineLogger } from './serve-logger.js';
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
@@ -23,6 +24,8 @@ export interface StartServerOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Extra HTTP handlers (e.g. a dashboard), tried before the protocol routes. @default [] */
   readonly handlers?: readonly HttpHandler[];
+  /** Logger of the executor and the node. @default JSON lines on stderr at the config's `log.level` */
+  readonly logger?: Logger;
 }
 
 /** A running `epara serve`: executor, mesh node and gateway of one server. */
@@ -49,7 +52,9 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const at = (p: string): string => resolve(baseDir, p);
   const io = new Map<string, ModelIo>(config.services.map((s) => [s.id, readModelIo(at(s.model), s)]));
   const security = readSecurity(config, at, options.env ?? process.env);
+  const logger = options.logger ?? createLineLogger(config.log.level, (line) => void process.stderr.write(line));
   const executor = createExecutor({
+    logger,
     devices: config.devices.map((d) => ({ id: d.id, provider: d.provider, threads: d.threads, ...(d.ordinal !== undefined ? { ordinal: d.ordinal } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
     services: config.services.map((s) => executorService(s, at(s.model), io.get(s.id)!)),
     profiling: config.executor.profiling,
@@ -68,6 +73,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     ...(config.node.hopLimit !== undefined ? { hopLimit: config.node.hopLimit } : {}),
     placement: config.node.placement ? {} : false,
     drainTimeoutMs: config.drainTimeoutMs,
+    logger,
   });
   let loaded = false;
   let joined = config.node.seeds.length === 0;
@@ -81,10 +87,12 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   if (dashboard) handlers.push((req, res) => dashboard.handle(req, res));
   const gateway = createGateway({
     node,
-    models: config.services.map((s): GatewayModel => ({ name: s.id, versions: s.versions, inputs: io.get(s.id)!.inputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })), outputs: io.get(s.id)!.outputs })),
+    models: config.services.map((s): GatewayModel => ({ name: s.id, versions: s.versions, inputs: io.get(s.id)!.inputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })), outputs: io.get(s.id)!.outputs, ...(io.get(s.id)!.splitItems === false ? { splitItems: false } : {}) })),
     http: config.gateway.http,
     grpc: config.gateway.grpc,
     maxBodyBytes: config.gateway.maxBodyBytes,
+    requestTimeoutMs: config.gateway.requestTimeoutMs,
+    idleTimeoutMs: config.gateway.idleTimeoutMs,
     handlers,
     drainTimeoutMs: config.drainTimeoutMs,
     isReady: () => loaded && isJoined(),
