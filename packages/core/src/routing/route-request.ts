@@ -129,16 +129,20 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
     const age = now - entry.updatedAt;
     if (!entry.alive || age > o.maxEntryAgeMs) continue;
     const instances = entry.instances;
+    const peer = entry.serverId;
+    // The peer's travel time, looked up once per entry on its first matching instance (−1: not yet).
+    let travel = -1;
     for (let k = 0; k < instances.length; k++) {
       const inst = instances[k]!;
       if (inst.serviceId !== serviceId || inst.status !== 'ready') continue;
       scan.anyInstance = true;
-      const peer = entry.serverId;
       if (peer === self || (visited.length > 0 && visited.includes(peer))) continue;
-      const delay = delays?.[peer] ?? o.defaultDelayMs;
-      const bw = bandwidths?.[peer] ?? o.defaultBandwidthBytesPerMs;
-      const there = delay + payloadBytes / bw;
-      const travel = returnHop ? there + (delay + responseBytes / bw) : there;
+      if (travel < 0) {
+        const delay = delays?.[peer] ?? o.defaultDelayMs;
+        const bw = bandwidths?.[peer] ?? o.defaultBandwidthBytesPerMs;
+        const there = delay + payloadBytes / bw;
+        travel = returnHop ? there + (delay + responseBytes / bw) : there;
+      }
       const run = inst.nextRunMs ?? inst.runMs;
       if (now + travel + run <= latest) scan.idleFits = true;
       const inflatedWaitMs = inflateWait(inst, Math.max(0, age), o);

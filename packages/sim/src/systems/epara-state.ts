@@ -68,19 +68,16 @@ export class ServerStateBook {
     const nextRunMs = this.nextRun && inst.svc.llm === undefined ? profileMs(inst, (inst.queue.size % Math.max(1, inst.plan.batchSize)) + 1) : runMs;
     const wait = Math.max(0, estimateCompletion(inst, now, 0, this.world.interference) - now - nextRunMs);
     const measured = inst.measuredRate < 0 ? 0 : inst.measuredRate;
-    return {
-      instanceId: String(inst.id),
-      serviceId: inst.svc.spec.id,
-      status: inst.status === 'gone' ? 'draining' : inst.status,
-      requestStrategy: inst.plan.requestStrategy,
-      serviceStrategy: inst.plan.serviceStrategy,
-      batchSize: inst.plan.batchSize,
-      capacityPerSec: this.driverOf(inst.server).capacityOf(inst),
-      loadPerSec: Math.max(measured, inst.pinnedHz),
-      waitMs: wait,
-      runMs,
-      ...(this.nextRun && inst.svc.llm === undefined ? { nextRunMs } : {}),
-    };
+    const status = inst.status === 'gone' ? 'draining' : inst.status;
+    const capacityPerSec = this.driverOf(inst.server).capacityOf(inst);
+    const loadPerSec = Math.max(measured, inst.pinnedHz);
+    const plan = inst.plan;
+    // Two literals (same keys, same order as the spread they replace): a conditional spread built each
+    // info through the generic clone path, per instance per ring pass.
+    if (this.nextRun && inst.svc.llm === undefined) {
+      return { instanceId: String(inst.id), serviceId: inst.svc.spec.id, status, requestStrategy: plan.requestStrategy, serviceStrategy: plan.serviceStrategy, batchSize: plan.batchSize, capacityPerSec, loadPerSec, waitMs: wait, runMs, nextRunMs };
+    }
+    return { instanceId: String(inst.id), serviceId: inst.svc.spec.id, status, requestStrategy: plan.requestStrategy, serviceStrategy: plan.serviceStrategy, batchSize: plan.batchSize, capacityPerSec, loadPerSec, waitMs: wait, runMs };
   }
 
   /** The entry `server` writes into the ring now (measurements since its last entry, optionally noisy). */

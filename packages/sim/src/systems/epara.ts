@@ -44,6 +44,8 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   const retryAt = new Map<SimStream, number>();
   /** When each server's own egress link is through with the offloads it sent (what a server knows of its NIC queue). */
   let egressFreeAt: Float64Array = new Float64Array(0);
+  /** Each server's own link rate, bytes/ms (flat: the preset → device kind → rate chain was three dependent loads per offload). */
+  let linkOf: Float64Array = new Float64Array(0);
   let replacements = 0;
 
   /** What routing at `server` reads: the entries of its view that host service `k`. */
@@ -144,8 +146,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   function forward(world: World, req: SimRequest, from: number, to: number): void {
     if (o.egressAwareOffload) {
       const now = world.clock.now();
-      const link = DEVICE_KINDS[world.servers[from]!.preset.deviceKind]!.linkBytesPerMs;
-      egressFreeAt[from] = Math.max(now, egressFreeAt[from]!) + world.payloadOf(req) / link;
+      egressFreeAt[from] = Math.max(now, egressFreeAt[from]!) + world.payloadOf(req) / linkOf[from]!;
     }
     world.forward(req, from, to);
   }
@@ -160,6 +161,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     start(world) {
       ({ zones, zoneIndex } = zonesOf(world));
       egressFreeAt = new Float64Array(world.servers.length);
+      linkOf = Float64Array.from(world.servers, (s) => DEVICE_KINDS[s.preset.deviceKind]!.linkBytesPerMs);
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
       lastPlacedAt = zones.map(() => 0);
       drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard, learnedBySize: o.learnedGuardBySize, coreGuard: o.coreLatencyGuard, ratePacks: o.ratePacks, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality }));

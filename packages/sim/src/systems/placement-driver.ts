@@ -211,14 +211,7 @@ function toInstancePlan(p: PlacedInstance): SimInstance['plan'] {
   };
 }
 
-const indexCache = new WeakMap<World, Map<string, number>>();
-
-/** Server index of a server id. */
+/** Server index of a server id (the world's own map: a weak map keyed by world cost a lookup per call). */
 export function indexOf(world: World, id: string): number {
-  let m = indexCache.get(world);
-  if (m === undefined) {
-    m = new Map(world.servers.map((s) => [s.spec.id, s.index]));
-    indexCache.set(world, m);
-  }
-  return m.get(id)!;
+  return world.serverIndex.get(id)!;
 }

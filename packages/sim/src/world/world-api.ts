@@ -27,6 +27,8 @@ export interface World extends EventHandler {
   readonly network: Network;
   /** Server ids by index (`servers[i].spec.id`), flat for hot paths. */
   readonly serverIds: readonly string[];
+  /** Server index by id (the inverse of {@link World.serverIds}). */
+  readonly serverIndex: ReadonlyMap<string, number>;
   readonly devices: SimDevice[];
   readonly devicesByServer: SimDevice[][];
   readonly serverAlive: boolean[];

@@ -38,6 +38,7 @@ export class SimWorld implements World {
   readonly network: Network;
   /** Server ids by index (`servers[i].spec.id`), flat for hot paths. */
   readonly serverIds: readonly string[];
+  readonly serverIndex: ReadonlyMap<string, number>;
   readonly devices: SimDevice[] = [];
   readonly devicesByServer: SimDevice[][];
   readonly serverAlive: boolean[];
@@ -64,6 +65,7 @@ export class SimWorld implements World {
     this.#init = init;
     this.servers = init.servers;
     this.serverIds = init.servers.map((s) => s.spec.id);
+    this.serverIndex = new Map(init.servers.map((s) => [s.spec.id, s.index]));
     this.services = init.services;
     this.network = init.network;
     this.system = init.system;
