@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { EparaError, type PlacedInstance } from '@epara/core';
 import { TRITON_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
-import { TARGET_ATTAINMENT, calibrate, tritonAt, type Calibration } from './calibrate.js';
+import { TARGET_ATTAINMENT, calibrate, probeSeed, tritonAt, type Calibration } from './calibrate.js';
 import { formatKnee, measureCapacity, type CapacityResult } from './capacity.js';
 import { serviceInfo } from './catalog.js';
 import { ChildGroup } from './cluster/children.js';
@@ -16,7 +16,7 @@ import { formatProfile, measureProfiles } from './profiles.js';
 import { reportMarkdown } from './report-markdown.js';
 import { chartSvg, writeReportFolder } from './report-folder.js';
 import { CpuMeter, type MachineLoad } from './reliability.js';
-import { finalTable, goodputRatios, type RatioSpread, type TrialPair } from './summary.js';
+import { finalTable, goodputRatios, median, type RatioSpread, type TrialPair } from './summary.js';
 import { runSystem, type SystemRun, type TrialContext } from './trials.js';
 import { demoServices, type DemoService } from './services.js';
 import { buildWorkload } from './workload.js';
@@ -151,10 +151,10 @@ async function capacitySearch(o: ResolvedDemoOptions, ctx: TrialContext, c: { ca
       const forecast = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed });
       await cluster.place(planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, c.bytes).instances);
     },
-    baselineProbe: async (fraction) => {
+    baselineProbe: async (fraction, repeat) => {
       const load = calibration.capacityLoad * fraction;
       await cluster.configureTriton(tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, load, calibration.maxQueueDelayMs));
-      const r = await runSystem(ctx, { system: 'triton', label: `capacity ${(100 * fraction).toFixed(1)}% Triton-like`, seed: o.seed + 1000, load, durationMs: calibrationMs(o) });
+      const r = await runSystem(ctx, { system: 'triton', label: `capacity ${(100 * fraction).toFixed(1)}% Triton-like`, seed: probeSeed(o.seed, repeat), load, durationMs: calibrationMs(o) });
       return r.report.overall.attainment;
     },
   });
@@ -225,6 +225,9 @@ export function resultLine(r: DemoResult): string {
     ratioMax: round(r.ratios['overall']?.max),
     latencyRatioMedian: round(r.ratios['latency']?.median),
     frequencyRatioMedian: round(r.ratios['frequency']?.median),
+    // Where the trials ran relative to the baseline's 90% line: below 0.9 means past its knee, as intended.
+    eparaAttainment: round(median(r.pairs.map((p) => p.epara.report.overall.attainment))),
+    baselineAttainment: round(median(r.pairs.map((p) => p.triton.report.overall.attainment))),
     trials: r.pairs.length,
     nodeProcesses: r.options.nodes,
     interNodeDelayMs: round(flat.reduce((a, b) => a + b, 0) / Math.max(1, flat.length)),
