@@ -35,7 +35,7 @@ export interface ReplicaContext {
  * that would make the busiest device busier**: serving demand where it enters saves a link's round trip, but on the server
  * that already carries the most (the one where most images enter) it stacks stream frames behind that
  * server's work; a 5 ms link costs a 100 ms staleness budget little. Measured at the baseline's knee on a
- * quiet machine (21% of capacity): video streams entering the image-heavy server kept 60–76% of their frames
+ * quiet machine (21% of capacity): video streams entering the image-heavy server kept 60–77% of their frames
  * fresh on a local replica, 92.8% on replicas one link away.
  */
 export function localReplicas(instances: readonly PlacedInstance[], c: ReplicaContext): PlacedInstance[] {
