@@ -48,6 +48,13 @@ describe('searchKnee', () => {
     expect(k).toMatchObject({ passed: null, failed: 0.1 });
   });
 
+  it('does not probe the floor again when it lies within a hair of the failing fraction', async () => {
+    const probed: number[] = [];
+    const k = await searchKnee({ probe: async (f) => (probed.push(f), 0), target: 0.9, start: 1, factor: 2, maxSteps: 3, bisections: 2, minFraction: 0.999, known: { passed: null, failed: 1 } });
+    expect(probed).toEqual([]);
+    expect(k).toMatchObject({ passed: null, failed: 1 });
+  });
+
   it('says so when a side is never found within the steps', async () => {
     const never = await searchKnee({ probe: async () => 1, target: 0.9, start: 0.5, factor: 2, maxSteps: 2, bisections: 3 });
     expect(never).toMatchObject({ passed: 2, failed: null });

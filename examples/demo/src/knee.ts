@@ -41,6 +41,9 @@ export interface KneeSearchOptions {
   readonly known?: { readonly passed?: number | null; readonly failed?: number | null };
 }
 
+/** Two fractions within this factor are the same load: the search neither steps nor bisects between them. */
+const SAME_LOAD = 1.02;
+
 /**
  * A short bracketed search for the highest offered load at which a system still keeps `target` attainment:
  * probe `start` (unless a bracket end is known), step outward by `factor` until one probe passes and one
@@ -67,10 +70,11 @@ export async function searchKnee(o: KneeSearchOptions): Promise<Knee> {
   if (passed === null && failed === null) await run(o.start);
   const floor = o.minFraction ?? 0;
   for (let step = 0; step < o.maxSteps && (passed === null || failed === null); step++) {
-    if (passed === null && failed! <= floor) break;
+    // A floor within a hair of the failing fraction is that fraction: probing it again only re-reads the noise.
+    if (passed === null && failed! <= floor * SAME_LOAD) break;
     await run(passed === null ? Math.max(floor, failed! / o.factor) : passed * o.factor);
   }
-  const fine = (): boolean => passed !== null && failed !== null && failed / passed <= (o.resolution ?? 1) * (1 + 1e-9);
+  const fine = (): boolean => passed !== null && failed !== null && failed / passed <= Math.max(o.resolution ?? 1, SAME_LOAD) * (1 + 1e-9);
   for (let k = 0; k < o.bisections && passed !== null && failed !== null && !fine(); k++) await run(Math.sqrt(passed * failed));
   return { passed, failed, probes };
 }
