@@ -76,6 +76,10 @@ describe('pnpm demo --quick (a real edge cloud of processes)', () => {
       expect(last['ratioMin']).toBeLessThanOrEqual(last['ratioMedian']);
       expect(last['ratioMedian']).toBeLessThanOrEqual(last['ratioMax']);
     }
+    for (const k of ['eparaAttainment', 'baselineAttainment']) {
+      const v = last[k];
+      expect(typeof v === 'number' && v >= 0 && v <= 1, `${k} = ${String(v)}`).toBe(true);
+    }
     expect(last['trials']).toBe(2);
     expect(last['nodeProcesses']).toBe(3);
     expect(typeof last['reliable']).toBe('boolean');

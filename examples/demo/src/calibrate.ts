@@ -1,7 +1,8 @@
 import { latencyAt, type ServiceSpec } from '@epara/core';
 import { DEFAULT_TRITON_OPTIONS } from '@epara/sim';
 import { tritonConfig, type TritonConfig } from './baseline/triton-config.js';
-import { searchKnee, type Knee } from './knee.js';
+import { CONFIRM_BAND, confirmedProbe, searchKnee, type Knee } from './knee.js';
+import { serviceLine } from './report.js';
 import { runSystem, type TrialContext } from './trials.js';
 import { MIN_LOAD, buildWorkload } from './workload.js';
 
@@ -10,6 +11,8 @@ export interface Probe {
   readonly fraction: number;
   readonly load: number;
   readonly maxQueueDelayMs: number;
+  /** Workload seed of the run (a marginal reading is repeated on a second seed, see `confirmedProbe`). */
+  readonly seed: number;
   readonly attainment: number;
   readonly goodputPerSec: number;
 }
@@ -55,6 +58,11 @@ export interface CalibrateOptions {
 /** The attainment below which the baseline counts as past its capacity. */
 export const TARGET_ATTAINMENT = 0.9;
 
+/** Seed of a probe's workload: the first reading on `seed + 1000`, a confirming one on `seed + 2000`. */
+export function probeSeed(seed: number, repeat: number): number {
+  return seed + 1000 * (1 + repeat);
+}
+
 /** The baseline's configuration at a load: its static placement follows the forecast of that load. */
 export function tritonAt(o: { specs: readonly ServiceSpec[]; nodes: number; seed: number; durationMs: number }, load: number, maxQueueDelayMs: number): TritonConfig {
   const w = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed });
@@ -88,33 +96,40 @@ export function capacityLoad(o: { specs: readonly ServiceSpec[]; nodes: number; 
 export async function calibrate(ctx: TrialContext & { cluster: { configureTriton(c: TritonConfig): Promise<void> } }, o: CalibrateOptions): Promise<Calibration> {
   const cap = capacityLoad(o);
   const probes: Probe[] = [];
-  const probe = async (fraction: number, maxQueueDelayMs: number): Promise<Probe> => {
+  const probe = async (fraction: number, maxQueueDelayMs: number, repeat = 0): Promise<Probe> => {
     const load = cap * fraction;
     await ctx.cluster.configureTriton(tritonAt(o, load, maxQueueDelayMs));
-    const label = `calibrate ${(100 * fraction).toFixed(1)}% q${maxQueueDelayMs}`;
-    const r = await runSystem(ctx, { system: 'triton', label, seed: o.seed + 1000, load, durationMs: o.durationMs });
-    const p = { fraction, load, maxQueueDelayMs, attainment: r.report.overall.attainment, goodputPerSec: r.report.overall.goodputPerSec };
-    ctx.log(`  ${label}: load ×${load.toFixed(2)}, baseline attainment ${(100 * p.attainment).toFixed(1)}%, goodput ${p.goodputPerSec.toFixed(0)}/s`);
+    const seed = probeSeed(o.seed, repeat);
+    const label = `calibrate ${(100 * fraction).toFixed(1)}% q${maxQueueDelayMs}${repeat > 0 ? ' (confirm)' : ''}`;
+    const r = await runSystem(ctx, { system: 'triton', label, seed, load, durationMs: o.durationMs });
+    const p = { fraction, load, maxQueueDelayMs, seed, attainment: r.report.overall.attainment, goodputPerSec: r.report.overall.goodputPerSec };
+    ctx.log(`  ${label}: load ×${load.toFixed(2)}, baseline attainment ${(100 * p.attainment).toFixed(1)}%, goodput ${p.goodputPerSec.toFixed(0)}/s (${serviceLine(r.report)})`);
     probes.push(p);
     return p;
   };
+  // A reading near the 90% line decides a bracket end only after a second workload confirms it (mean of two).
+  const attainmentAt = (q: number) => confirmedProbe(async (f, repeat) => (await probe(f, q, repeat)).attainment, { target: TARGET_ATTAINMENT, band: CONFIRM_BAND });
   const q0 = DEFAULT_TRITON_OPTIONS.maxQueueDelayMs;
   const search = { target: TARGET_ATTAINMENT, start: o.start, factor: 2, maxSteps: o.maxSteps, minFraction: MIN_LOAD / cap };
   const coarse: Knee =
     o.fixedFraction === undefined
-      ? await searchKnee({ ...search, bisections: 0, probe: async (f) => (await probe(f, q0)).attainment })
+      ? await searchKnee({ ...search, bisections: 0, probe: attainmentAt(q0) })
       : { passed: null, failed: null, probes: [] };
   const at = o.fixedFraction ?? coarse.failed ?? coarse.passed ?? o.start;
-  const sweep = [...probes.filter((p) => p.fraction === at)];
+  const sweep = [...probes.filter((p) => p.fraction === at && p.seed === probeSeed(o.seed, 0))];
   for (const q of o.queueDelaysMs) if (!sweep.some((p) => p.maxQueueDelayMs === q)) sweep.push(await probe(at, q));
   const best = sweep.reduce((a, b) => (b.goodputPerSec > a.goodputPerSec ? b : a));
+  // Which side of the line `at` lies on at the best queue delay: confirmed like every other bracket end.
+  const confirmed = probes.find((p) => p.fraction === at && p.maxQueueDelayMs === best.maxQueueDelayMs && p.seed === probeSeed(o.seed, 1));
+  let bestAttainment = confirmed ? (best.attainment + confirmed.attainment) / 2 : best.attainment;
+  if (!confirmed && Math.abs(best.attainment - TARGET_ATTAINMENT) <= CONFIRM_BAND) bestAttainment = (best.attainment + (await probe(at, best.maxQueueDelayMs, 1)).attainment) / 2;
   if (o.fixedFraction !== undefined) {
-    const passes = best.attainment >= TARGET_ATTAINMENT;
+    const passes = bestAttainment >= TARGET_ATTAINMENT;
     return { capacityLoad: cap, fraction: at, load: cap * at, maxQueueDelayMs: best.maxQueueDelayMs, probes, knee: { passed: passes ? at : null, failed: passes ? null : at, probes: [] }, searched: false };
   }
   // The sweep decided where `at` stands at the best queue delay; search from there with that value.
-  const known = best.attainment >= TARGET_ATTAINMENT ? { passed: at, failed: null } : { passed: coarse.passed, failed: at };
-  const fine = await searchKnee({ ...search, bisections: o.bisections, known, probe: async (f) => (await probe(f, best.maxQueueDelayMs)).attainment });
+  const known = bestAttainment >= TARGET_ATTAINMENT ? { passed: at, failed: null } : { passed: coarse.passed, failed: at };
+  const fine = await searchKnee({ ...search, bisections: o.bisections, known, probe: attainmentAt(best.maxQueueDelayMs) });
   const fraction = fine.failed ?? fine.passed ?? at;
   return { capacityLoad: cap, fraction, load: cap * fraction, maxQueueDelayMs: best.maxQueueDelayMs, probes, knee: fine, searched: true };
 }

@@ -1,6 +1,7 @@
-import { TARGET_ATTAINMENT, type Calibration } from './calibrate.js';
-import { searchKnee, type Knee } from './knee.js';
+import { TARGET_ATTAINMENT, probeSeed, type Calibration } from './calibrate.js';
+import { CONFIRM_BAND, confirmedProbe, searchKnee, type Knee } from './knee.js';
 import { MIN_LOAD } from './workload.js';
+import { serviceLine } from './report.js';
 import { runSystem, type TrialContext } from './trials.js';
 
 /** Each system's capacity: the highest offered load at which it kept {@link TARGET_ATTAINMENT}, bracketed. */
@@ -12,7 +13,19 @@ export interface CapacityResult {
   /** The ratio's range given both brackets: passed ÷ the other's failed, failed ÷ the other's passed. */
   readonly ratioMin: number | null;
   readonly ratioMax: number | null;
+  /** Every EPARA probe run (a confirmed reading is two), with what each service attained: where it loses. */
+  readonly eparaRuns: readonly CapacityRun[];
 }
+
+/** One EPARA run of the capacity search. */
+export interface CapacityRun {
+  readonly fraction: number;
+  readonly seed: number;
+  readonly attainment: number;
+  /** `image 97% chat 100% …` */
+  readonly services: string;
+}
+
 
 /** Options of {@link measureCapacity}. */
 export interface CapacityOptions {
@@ -25,8 +38,8 @@ export interface CapacityOptions {
   readonly bisections: number;
   /** Puts EPARA's placement for an offered load (the placement follows the forecast, as the baseline's does). */
   readonly placeEpara: (load: number) => Promise<void>;
-  /** Runs the baseline's own search when the calibration did not (a fixed `--load`). */
-  readonly baselineProbe: (fraction: number) => Promise<number>;
+  /** Runs the baseline's own search when the calibration did not (a fixed `--load`): one run per call, `repeat` 1 on the second workload. */
+  readonly baselineProbe: (fraction: number, repeat: number) => Promise<number>;
 }
 
 /**
@@ -38,22 +51,29 @@ export interface CapacityOptions {
 export async function measureCapacity(ctx: TrialContext, o: CapacityOptions): Promise<CapacityResult> {
   const c = o.calibration;
   const search = { target: TARGET_ATTAINMENT, factor: 2, maxSteps: o.maxSteps, bisections: o.bisections, minFraction: MIN_LOAD / c.capacityLoad };
-  const baseline = c.searched ? c.knee : await searchKnee({ ...search, start: c.fraction, known: c.knee, probe: o.baselineProbe });
+  const baseline = c.searched ? c.knee : await searchKnee({ ...search, start: c.fraction, known: c.knee, probe: confirmedProbe(o.baselineProbe, { target: TARGET_ATTAINMENT, band: CONFIRM_BAND }) });
   // Start where the baseline first failed: EPARA passing there already says it carries more; bisect only down
   // to the baseline's bracket, so both capacities are known to the same resolution.
   const resolution = baseline.passed !== null && baseline.failed !== null ? baseline.failed / baseline.passed : 1;
+  const eparaRuns: CapacityRun[] = [];
   const epara = await searchKnee({
     ...search,
     resolution,
     start: baseline.failed ?? baseline.passed ?? c.fraction,
-    probe: async (fraction) => {
-      const load = c.capacityLoad * fraction;
-      await o.placeEpara(load);
-      const label = `capacity ${(100 * fraction).toFixed(1)}% EPARA`;
-      const r = await runSystem(ctx, { system: 'epara', label, seed: o.seed + 1000, load, durationMs: o.durationMs });
-      ctx.log(`  ${label}: load ×${load.toFixed(2)}, EPARA attainment ${(100 * r.report.overall.attainment).toFixed(1)}%, goodput ${r.report.overall.goodputPerSec.toFixed(0)}/s`);
-      return r.report.overall.attainment;
-    },
+    // Confirmed like the baseline's: a reading near the line is measured again on the second workload.
+    probe: confirmedProbe(
+      async (fraction, repeat) => {
+        const load = c.capacityLoad * fraction;
+        if (repeat === 0) await o.placeEpara(load);
+        const label = `capacity ${(100 * fraction).toFixed(1)}% EPARA${repeat > 0 ? ' (confirm)' : ''}`;
+        const r = await runSystem(ctx, { system: 'epara', label, seed: probeSeed(o.seed, repeat), load, durationMs: o.durationMs });
+        const run = { fraction, seed: probeSeed(o.seed, repeat), attainment: r.report.overall.attainment, services: serviceLine(r.report) };
+        eparaRuns.push(run);
+        ctx.log(`  ${label}: load ×${load.toFixed(2)}, EPARA attainment ${(100 * run.attainment).toFixed(1)}%, goodput ${r.report.overall.goodputPerSec.toFixed(0)}/s (${run.services})`);
+        return run.attainment;
+      },
+      { target: TARGET_ATTAINMENT, band: CONFIRM_BAND },
+    ),
   });
   const div = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : a / b);
   return {
@@ -62,6 +82,7 @@ export async function measureCapacity(ctx: TrialContext, o: CapacityOptions): Pr
     ratio: div(epara.passed, baseline.passed),
     ratioMin: div(epara.passed, baseline.failed),
     ratioMax: div(epara.failed, baseline.passed),
+    eparaRuns,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { searchKnee } from './knee.js';
+import { confirmedProbe, searchKnee } from './knee.js';
 
 /** A system that keeps 100% up to `knee` and 50% beyond. */
 const step = (knee: number) => async (f: number): Promise<number> => (f <= knee ? 1 : 0.5);
@@ -48,10 +48,38 @@ describe('searchKnee', () => {
     expect(k).toMatchObject({ passed: null, failed: 0.1 });
   });
 
+  it('does not probe the floor again when it lies within a hair of the failing fraction', async () => {
+    const probed: number[] = [];
+    const k = await searchKnee({ probe: async (f) => (probed.push(f), 0), target: 0.9, start: 1, factor: 2, maxSteps: 3, bisections: 2, minFraction: 0.999, known: { passed: null, failed: 1 } });
+    expect(probed).toEqual([]);
+    expect(k).toMatchObject({ passed: null, failed: 1 });
+  });
+
   it('says so when a side is never found within the steps', async () => {
     const never = await searchKnee({ probe: async () => 1, target: 0.9, start: 0.5, factor: 2, maxSteps: 2, bisections: 3 });
     expect(never).toMatchObject({ passed: 2, failed: null });
     const always = await searchKnee({ probe: async () => 0, target: 0.9, start: 0.5, factor: 2, maxSteps: 1, bisections: 3 });
     expect(always).toMatchObject({ passed: null, failed: 0.25 });
+  });
+});
+
+describe('confirmedProbe', () => {
+  it('runs once for a clear reading and averages two workloads for a marginal one', async () => {
+    const runs: [number, number][] = [];
+    // Workload 0 reads 87% at 0.2 (marginal), workload 1 reads 97% there; 0.4 is a clear failure.
+    const readings: Record<string, number> = { '0.2/0': 0.87, '0.2/1': 0.97, '0.4/0': 0.3, '0.4/1': 0.99 };
+    const probe = confirmedProbe(async (f, repeat) => (runs.push([f, repeat]), readings[`${f}/${repeat}`]!), { target: 0.9, band: 0.06 });
+    expect(await probe(0.4)).toBe(0.3);
+    expect(await probe(0.2)).toBeCloseTo(0.92, 9);
+    expect(runs).toEqual([[0.4, 0], [0.2, 0], [0.2, 1]]);
+  });
+
+  it('lets a confirmed pass move the knee search up a step that one noisy reading would have stopped', async () => {
+    // The system passes up to 0.3; its first workload misreads 0.25 as 88%, the second reads 99%.
+    const noisy = async (f: number, repeat: number): Promise<number> => (f <= 0.3 ? (Math.abs(f - 0.25) < 1e-9 && repeat === 0 ? 0.88 : 0.99) : 0.4);
+    const plain = await searchKnee({ probe: (f) => noisy(f, 0), target: 0.9, start: 0.25, factor: 2, maxSteps: 3, bisections: 0 });
+    expect(plain.failed).toBe(0.25);
+    const confirmed = await searchKnee({ probe: confirmedProbe(noisy, { target: 0.9, band: 0.06 }), target: 0.9, start: 0.25, factor: 2, maxSteps: 3, bisections: 0 });
+    expect(confirmed).toMatchObject({ passed: 0.25, failed: 0.5 });
   });
 });

@@ -41,6 +41,9 @@ export interface KneeSearchOptions {
   readonly known?: { readonly passed?: number | null; readonly failed?: number | null };
 }
 
+/** Two fractions within this factor are the same load: the search neither steps nor bisects between them. */
+const SAME_LOAD = 1.02;
+
 /**
  * A short bracketed search for the highest offered load at which a system still keeps `target` attainment:
  * probe `start` (unless a bracket end is known), step outward by `factor` until one probe passes and one
@@ -67,10 +70,42 @@ export async function searchKnee(o: KneeSearchOptions): Promise<Knee> {
   if (passed === null && failed === null) await run(o.start);
   const floor = o.minFraction ?? 0;
   for (let step = 0; step < o.maxSteps && (passed === null || failed === null); step++) {
-    if (passed === null && failed! <= floor) break;
+    // A floor within a hair of the failing fraction is that fraction: probing it again only re-reads the noise.
+    if (passed === null && failed! <= floor * SAME_LOAD) break;
     await run(passed === null ? Math.max(floor, failed! / o.factor) : passed * o.factor);
   }
-  const fine = (): boolean => passed !== null && failed !== null && failed / passed <= (o.resolution ?? 1) * (1 + 1e-9);
+  const fine = (): boolean => passed !== null && failed !== null && failed / passed <= Math.max(o.resolution ?? 1, SAME_LOAD) * (1 + 1e-9);
   for (let k = 0; k < o.bisections && passed !== null && failed !== null && !fine(); k++) await run(Math.sqrt(passed * failed));
   return { passed, failed, probes };
+}
+
+/** Options of {@link confirmedProbe}. */
+export interface ConfirmOptions {
+  /** Attainment a system must keep to pass. */
+  readonly target: number;
+  /**
+   * A first reading within this distance of `target` is measured again on a second workload, and the mean of
+   * the two decides.
+   */
+  readonly band: number;
+}
+
+/**
+ * Attainment within this distance of the 90% line is re-measured before it decides a bracket end. A 5 s probe
+ * of one seeded workload reads a system ±10 points off its 10 s trials at the same load on this machine (a
+ * probe of 87.2% where three trials gave 98.4%), and one such reading moved the whole verdict by a step.
+ */
+export const CONFIRM_BAND = 0.06;
+
+/**
+ * A probe whose marginal readings are confirmed: `run(fraction, 0)` first; when its attainment lies within
+ * `band` of `target`, `run(fraction, 1)` (the caller's second workload) and the mean of the two. A clear
+ * pass or failure costs one run, a marginal one two. The same rule serves both systems' searches.
+ */
+export function confirmedProbe(run: (fraction: number, repeat: number) => Promise<number>, o: ConfirmOptions): (fraction: number) => Promise<number> {
+  return async (fraction) => {
+    const first = await run(fraction, 0);
+    if (Math.abs(first - o.target) > o.band) return first;
+    return (first + (await run(fraction, 1))) / 2;
+  };
 }

@@ -2,8 +2,9 @@ import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { EparaError, type PlacedInstance } from '@epara/core';
 import { TRITON_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
-import { TARGET_ATTAINMENT, calibrate, tritonAt, type Calibration } from './calibrate.js';
-import { formatKnee, measureCapacity, type CapacityResult } from './capacity.js';
+import { calibrate, tritonAt, type Calibration } from './calibrate.js';
+import { formatKnee, type CapacityResult } from './capacity.js';
+import { bytesPerMs, calibrationMs, capacitySearch } from './capacity-search.js';
 import { serviceInfo } from './catalog.js';
 import { ChildGroup } from './cluster/children.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
@@ -16,7 +17,7 @@ import { formatProfile, measureProfiles } from './profiles.js';
 import { reportMarkdown } from './report-markdown.js';
 import { chartSvg, writeReportFolder } from './report-folder.js';
 import { CpuMeter, type MachineLoad } from './reliability.js';
-import { finalTable, goodputRatios, type RatioSpread, type TrialPair } from './summary.js';
+import { finalTable, goodputRatios, median, type RatioSpread, type TrialPair } from './summary.js';
 import { runSystem, type SystemRun, type TrialContext } from './trials.js';
 import { demoServices, type DemoService } from './services.js';
 import { buildWorkload } from './workload.js';
@@ -127,51 +128,11 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const machine = cpu.result();
   const ratios = goodputRatios(pairs);
   printResults(o, services, pairs, machine);
-  const capacity = o.capacity ? await capacitySearch(o, trialCtx, { calibration, services, cluster, bytes: bytesPerMs(o) }) : null;
+  const capacity = o.capacity ? await capacitySearch(o, trialCtx, { calibration, services, cluster, bytes: bytesPerMs(o), placed: placed.instances }) : null;
   const markdown = reportMarkdown({ o, services, calibration, placement: placed.instances, triton, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, machine, profiles, capacity });
   const reportFolder = writeReportFolder({ dir: o.reportDir ?? REPORTS, markdown, svg: chartSvg(pairs, o.durationMs / 1000) });
   log(`\nreport: ${reportFolder}`);
   return { options: o, calibration, placement: placed.instances, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, capacity, machine, pids: group.pids, reportFolder };
-}
-
-/**
- * The second verdict: each system's highest offered load at ≥ 90% attainment (the baseline's from the
- * calibration, EPARA's searched the same way, re-placed for each load), on the calibration's probe workload.
- */
-async function capacitySearch(o: ResolvedDemoOptions, ctx: TrialContext, c: { calibration: Calibration; services: readonly DemoService[]; cluster: Cluster; bytes: number }): Promise<CapacityResult> {
-  const { calibration, services, cluster } = c;
-  o.log(`\ncapacity at the SLO: the highest offered load at which each system keeps ${(100 * TARGET_ATTAINMENT).toFixed(0)}% attainment (runs of ${(calibrationMs(o) / 1000).toFixed(0)} s, the calibration's workload):`);
-  const result = await measureCapacity(ctx, {
-    calibration,
-    seed: o.seed,
-    durationMs: calibrationMs(o),
-    maxSteps: 3,
-    bisections: o.quick ? 1 : 2,
-    placeEpara: async (load) => {
-      const forecast = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed });
-      await cluster.place(planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, c.bytes).instances);
-    },
-    baselineProbe: async (fraction) => {
-      const load = calibration.capacityLoad * fraction;
-      await cluster.configureTriton(tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, load, calibration.maxQueueDelayMs));
-      const r = await runSystem(ctx, { system: 'triton', label: `capacity ${(100 * fraction).toFixed(1)}% Triton-like`, seed: o.seed + 1000, load, durationMs: calibrationMs(o) });
-      return r.report.overall.attainment;
-    },
-  });
-  const r = (v: number | null): string => (v === null ? '-' : `${v.toFixed(2)}x`);
-  o.log(`  Triton-like: ${formatKnee(result.baseline)}`);
-  o.log(`  EPARA:       ${formatKnee(result.epara)}`);
-  o.log(`  capacity ratio (EPARA ÷ Triton-like, highest passing loads): ${r(result.ratio)} (bracket ${r(result.ratioMin)}–${r(result.ratioMax)})`);
-  return result;
-}
-
-/** Link bandwidth in bytes per ms. */
-function bytesPerMs(o: ResolvedDemoOptions): number {
-  return (o.bandwidthMbps * 1e6) / 8 / 1000;
-}
-
-function calibrationMs(o: ResolvedDemoOptions): number {
-  return o.quick ? 3000 : 5000;
 }
 
 async function runTrials(o: ResolvedDemoOptions, ctx: TrialContext, load: number, group: ChildGroup, cpu: CpuMeter): Promise<TrialPair[]> {
@@ -225,6 +186,9 @@ export function resultLine(r: DemoResult): string {
     ratioMax: round(r.ratios['overall']?.max),
     latencyRatioMedian: round(r.ratios['latency']?.median),
     frequencyRatioMedian: round(r.ratios['frequency']?.median),
+    // Where the trials ran relative to the baseline's 90% line: below 0.9 means past its knee, as intended.
+    eparaAttainment: round(median(r.pairs.map((p) => p.epara.report.overall.attainment))),
+    baselineAttainment: round(median(r.pairs.map((p) => p.triton.report.overall.attainment))),
     trials: r.pairs.length,
     nodeProcesses: r.options.nodes,
     interNodeDelayMs: round(flat.reduce((a, b) => a + b, 0) / Math.max(1, flat.length)),

@@ -56,7 +56,7 @@ export function reportMarkdown(r: {
     `Calibration: capacity ×${r.calibration.capacityLoad.toFixed(2)} the base mix; offered load ${(100 * r.calibration.fraction).toFixed(1)}% of it (×${r.calibration.load.toFixed(2)}); baseline max_queue_delay ${r.calibration.maxQueueDelayMs} ms.`,
     '',
     ...(r.calibration.searched ? [`The baseline's knee at its best max_queue_delay: ${formatKnee(r.calibration.knee)}.`, ''] : []),
-    block(r.calibration.probes.map((p) => `${(100 * p.fraction).toFixed(1)}%  ×${p.load.toFixed(2)}  q${p.maxQueueDelayMs}  attainment ${(100 * p.attainment).toFixed(1)}%  goodput ${p.goodputPerSec.toFixed(0)}/s`)),
+    block(r.calibration.probes.map((p) => `${(100 * p.fraction).toFixed(1)}%  ×${p.load.toFixed(2)}  q${p.maxQueueDelayMs}  seed ${p.seed}  attainment ${(100 * p.attainment).toFixed(1)}%  goodput ${p.goodputPerSec.toFixed(0)}/s`)),
     '',
     'EPARA placement:',
     '',
@@ -85,7 +85,11 @@ function capacitySection(c: CapacityResult | null): string[] {
     '',
     block([`Triton-like: ${formatKnee(c.baseline)}`, `EPARA:       ${formatKnee(c.epara)}`, `ratio: ${x(c.ratio)} (bracket ${x(c.ratioMin)}–${x(c.ratioMax)})`]),
     '',
-    'EPARA probes: ' + (c.epara.probes.map((p) => `${(100 * p.fraction).toFixed(1)}% → ${(100 * p.attainment).toFixed(1)}%`).join(', ') || 'none'),
+    'EPARA probes (a reading within 6 points of 90% is the mean of two workloads): ' + (c.epara.probes.map((p) => `${(100 * p.fraction).toFixed(1)}% → ${(100 * p.attainment).toFixed(1)}%`).join(', ') || 'none'),
+    '',
+    'EPARA probe runs, per service:',
+    '',
+    block(c.eparaRuns.map((r) => `${(100 * r.fraction).toFixed(1)}%  seed ${r.seed}  ${(100 * r.attainment).toFixed(1)}%  ${r.services}`)),
     '',
   ];
 }

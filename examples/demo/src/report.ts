@@ -34,6 +34,11 @@ export interface SystemReport {
   readonly offloads: number;
 }
 
+/** Each service's attainment in a run, on one line (`image 97% chat 100% …`): what a probe lost. */
+export function serviceLine(r: SystemReport): string {
+  return r.services.map((s) => `${s.serviceId} ${(100 * s.attainment).toFixed(0)}%`).join(' ');
+}
+
 /** `latency/single`, `frequency/multi`… */
 export const categoryKey = (c: Category): string => `${c.sensitivity}/${c.devices}`;
 

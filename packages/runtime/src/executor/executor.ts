@@ -34,6 +34,7 @@ import type { GenerationStream } from '../generation/generation-engine.js';
 import { reportCompletion } from '../observability/request-completion.js';
 import { loadRuntimeTracing } from '../observability/runtime-tracing.js';
 import { withDeclaredProfile } from './declared-profile.js';
+import { netOfSharedDevices } from '../streams/shared-device-capacity.js';
 
 /**
  * The executor: hosts services on worker-thread devices and implements core's `LocalExecutor` port.
@@ -318,7 +319,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
 
   instances(): readonly InstanceInfo[] {
     const now = this.#o.clock.now();
-    return [...this.#instances.values()].map((i) => i.info(now));
+    return netOfSharedDevices([...this.#instances.values()].map((i) => i.info(now)));
   }
 
   /** A snapshot of counters per service, device and stream. */

@@ -1,0 +1,68 @@
+import type { PlacedInstance } from '@epara/core';
+import { TARGET_ATTAINMENT, probeSeed, tritonAt, type Calibration } from './calibrate.js';
+import { formatKnee, measureCapacity, type CapacityResult } from './capacity.js';
+import type { Cluster } from './cluster/cluster.js';
+import type { ResolvedDemoOptions } from './options.js';
+import { planPlacement } from './placement.js';
+import type { DemoService } from './services.js';
+import { runSystem, type TrialContext } from './trials.js';
+import { buildWorkload } from './workload.js';
+
+/**
+ * The second verdict: each system's highest offered load at ≥ 90% attainment (the baseline's from the
+ * calibration, EPARA's searched the same way, re-placed for each load), on the calibration's probe workload.
+ */
+export async function capacitySearch(
+  o: ResolvedDemoOptions,
+  ctx: TrialContext,
+  c: { calibration: Calibration; services: readonly DemoService[]; cluster: Cluster; bytes: number; placed: readonly PlacedInstance[] },
+): Promise<CapacityResult> {
+  const { calibration, services, cluster } = c;
+  let placedKey = placementKey(c.placed);
+  o.log(`\ncapacity at the SLO: the highest offered load at which each system keeps ${(100 * TARGET_ATTAINMENT).toFixed(0)}% attainment (runs of ${(calibrationMs(o) / 1000).toFixed(0)} s, the calibration's workload):`);
+  const result = await measureCapacity(ctx, {
+    calibration,
+    seed: o.seed,
+    durationMs: calibrationMs(o),
+    maxSteps: 3,
+    bisections: o.quick ? 1 : 2,
+    placeEpara: async (load) => {
+      const forecast = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed });
+      const instances = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, c.bytes).instances;
+      await cluster.place(instances);
+      // A node loads a new or re-planned instance cold (its sessions' first runs, its learned run times); the
+      // baseline's sites load each model once and keep it warm across configurations. Give EPARA the same.
+      const key = placementKey(instances);
+      if (key === placedKey) return;
+      placedKey = key;
+      await runSystem(ctx, { system: 'epara', label: 'EPARA warm-up (new placement)', seed: o.seed + 999, load, durationMs: o.quick ? 1500 : 2000 });
+    },
+    baselineProbe: async (fraction, repeat) => {
+      const load = calibration.capacityLoad * fraction;
+      await cluster.configureTriton(tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, load, calibration.maxQueueDelayMs));
+      const r = await runSystem(ctx, { system: 'triton', label: `capacity ${(100 * fraction).toFixed(1)}% Triton-like`, seed: probeSeed(o.seed, repeat), load, durationMs: calibrationMs(o) });
+      return r.report.overall.attainment;
+    },
+  });
+  const r = (v: number | null): string => (v === null ? '-' : `${v.toFixed(2)}x`);
+  o.log(`  Triton-like: ${formatKnee(result.baseline)}`);
+  o.log(`  EPARA:       ${formatKnee(result.epara)}`);
+  o.log(`  capacity ratio (EPARA ÷ Triton-like, highest passing loads): ${r(result.ratio)} (bracket ${r(result.ratioMin)}–${r(result.ratioMax)})`);
+  return result;
+}
+
+/** What a node's `place` compares: each instance's id, server, devices and plan. */
+function placementKey(instances: readonly PlacedInstance[]): string {
+  return JSON.stringify(instances.map((p) => [p.instanceId, p.serverId, p.deviceIds, p.plan]).sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)));
+}
+
+/** Link bandwidth in bytes per ms. */
+export function bytesPerMs(o: ResolvedDemoOptions): number {
+  return (o.bandwidthMbps * 1e6) / 8 / 1000;
+}
+
+/** Length of a calibration or capacity probe, ms. */
+export function calibrationMs(o: ResolvedDemoOptions): number {
+  return o.quick ? 3000 : 5000;
+}
+
