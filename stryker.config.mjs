@@ -65,7 +65,12 @@ const mutate = group === 'all' ? Object.values(GROUPS).flat() : GROUPS[group];
 
 export default {
   // Listed explicitly: pnpm's isolated node_modules hides them from Stryker's plugin discovery.
-  plugins: ['@stryker-mutator/vitest-runner', '@stryker-mutator/typescript-checker', './scripts/stryker-ignore-messages.mjs'],
+  plugins: [
+    '@stryker-mutator/vitest-runner',
+    '@stryker-mutator/typescript-checker',
+    './scripts/stryker-ignore-messages.mjs',
+    './scripts/mutation-checkpoint-reporter.mjs',
+  ],
   // Text meant only for people (thrown errors' messages, option hints, log lines) is not mutated: see the
   // ignorer's file and docs/testing.md.
   ignorers: ['epara-messages'],
@@ -90,13 +95,17 @@ export default {
   // result whose code and covering tests did not change, and scripts/mutation-summary.mjs reads the figures
   // from these files (each is a full mutation-testing report).
   incrementalFile: `test/mutation/${group}.incremental.json`,
-  reporters: ['progress', 'json', 'html'],
+  // `epara-checkpoint` writes the incremental file as the run goes, so a run stopped half-way keeps its results.
+  reporters: ['progress', 'json', 'html', 'epara-checkpoint'],
   jsonReporter: { fileName: `reports/mutation/${group}.json` },
   htmlReporter: { fileName: `reports/mutation/${group}.html` },
   // With the checker, concurrency 1 (or 2) is one checker and one test process: two cores. Raise it (e.g.
   // --concurrency 4) only on more quiet cores.
   concurrency: 1,
-  timeoutMS: 10000,
+  // A mutant whose run overruns this (plus 1.5 times its tests' dry-run time) counts as a timeout, i.e. detected.
+  // On a heavily shared machine a run starved of CPU can overrun it too: raise it there
+  // (MUTATION_TIMEOUT_MS=30000) so the timeouts are the mutants that loop, not the load.
+  timeoutMS: Number(process.env.MUTATION_TIMEOUT_MS ?? 10000),
   tempDirName: `.tmp/stryker-${group}`,
   cleanTempDir: 'always',
 };
