@@ -44,3 +44,17 @@ describe('allocate, the one-device memory test', () => {
     expect(a.plans.every((p) => p.serviceStrategy === 'model-parallel')).toBe(true);
   });
 });
+
+describe('allocate, when one device is overloaded', () => {
+  // Batches of 8 at 4 + 0.5·8 = 8 ms: one device serves 8 items per 8 ms, 1,000 items/s.
+  const svc: ServiceSpec = { ...gpuOnly, profiles: { gpu: affineProfile('gpu', { fixedMs: 4, perItemMs: 0.5 }) } };
+  const gpu = [{ kind: 'gpu', memoryBytes: 8 * GB }];
+  const opts = { maxBatch: 8 };
+
+  it('offers data parallelism only for demand beyond what one device serves: 1,000/s is not, 1,001/s is', () => {
+    const at = allocate({ service: svc, demand: 1000, deviceKinds: gpu, options: opts });
+    expect(at.plans.map((p) => [p.serviceStrategy, p.batchSize, p.capacityPerSec])).toEqual([['single', 8, 1000]]);
+    const over = allocate({ service: svc, demand: 1001, deviceKinds: gpu, options: opts });
+    expect(over.plans.map((p) => [p.serviceStrategy, p.devices])).toEqual([['single', 1], ['data-parallel', 2]]);
+  });
+});

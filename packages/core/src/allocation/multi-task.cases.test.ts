@@ -46,3 +46,11 @@ describe('checkMultiTask at its edges', () => {
     );
   });
 });
+
+describe('checkMultiTask member rates', () => {
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('rejects a member rate of %d naming the member', (rate) => {
+    expect(() => checkMultiTask({ device: { kind: 'cpu', memoryBytes: 1000 * MB }, members: [{ service: seg, batchSize: 1 }, { service: other, batchSize: 1, ratePerSec: rate }] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'members[1].ratePerSec' }) }),
+    );
+  });
+});
