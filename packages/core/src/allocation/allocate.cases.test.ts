@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { affineProfile } from '../profiles/latency-profile.js';
 import type { ServiceSpec } from '../model/service.js';
-import { allocate } from './allocate.js';
+import { allocate, comparePlans } from './allocate.js';
+import type { ParallelPlan } from './plan.js';
 
 // Cases of allocate's documented rules that the main suite reaches only in passing, each with figures worked
 // by hand from the rule.
@@ -56,5 +57,45 @@ describe('allocate, when one device is overloaded', () => {
     expect(at.plans.map((p) => [p.serviceStrategy, p.batchSize, p.capacityPerSec])).toEqual([['single', 8, 1000]]);
     const over = allocate({ service: svc, demand: 1001, deviceKinds: gpu, options: opts });
     expect(over.plans.map((p) => [p.serviceStrategy, p.devices])).toEqual([['single', 1], ['data-parallel', 2]]);
+  });
+});
+
+describe('allocate, whole streams of a frequency service', () => {
+  it('offers one device serving a single whole stream when that is all it keeps up with', () => {
+    // 30 frames/s per stream; at 10 + 20·n ms a pack, the best a device does within S = 200 ms is 4 frames in
+    // 90 ms (44.4/s): one whole stream, not two. 300/s overloads it, so the one-stream plan is offered.
+    const video: ServiceSpec = {
+      id: 'video',
+      sensitivity: 'frequency',
+      slo: { kind: 'frequency', rateHz: 30, stalenessMs: 200 },
+      memory: { weightsBytes: 5e6, perItemBytes: 2e6 },
+      profiles: { cpu: affineProfile('cpu', { fixedMs: 10, perItemMs: 20 }) },
+    };
+    const a = allocate({ service: video, demand: 300, deviceKinds: [{ kind: 'cpu', memoryBytes: 1e9 }] });
+    const one = a.plans.find((p) => p.serviceStrategy === 'single');
+    expect(one).toMatchObject({ requestStrategy: 'multi-frame', devices: 1, goodputPerDevice: 30 });
+    expect(one!.notes[0]).toBe('serves 1 whole stream(s) of 30/s; place several instances for the rest');
+  });
+});
+
+describe('comparePlans', () => {
+  const plan = (goodputPerDevice: number, memoryPerDeviceBytes: number): ParallelPlan =>
+    ({ serviceId: 's', deviceKind: 'gpu', requestStrategy: 'batching', serviceStrategy: 'single', devices: 1, batchSize: 1, capacityPerSec: 100, memoryPerDeviceBytes, expectedLatencyMs: 1, runMs: 1, goodputPerDevice, utilization: 1, notes: [] }) as ParallelPlan;
+
+  it('treats goodputs within a relative 1e-9 as equal and ranks the smaller memory first', () => {
+    // 1,000,000 and 1,000,000.0001 differ by 1e-10 of their size: a tie, so memory decides.
+    const more = plan(1_000_000.0001, 2e9);
+    const less = plan(1_000_000, 1e9);
+    expect(comparePlans(more, less)).toBeGreaterThan(0);
+    expect(comparePlans(less, more)).toBeLessThan(0);
+    expect([more, less].sort(comparePlans)).toEqual([less, more]);
+  });
+
+  it('ranks by goodput once the difference is beyond that tolerance, even at small goodputs', () => {
+    // At goodputs near 0.5 the tolerance is 1e-9 absolute (the max is taken with 1): 0.5 vs 0.500001 differ.
+    const more = plan(0.500001, 2e9);
+    const less = plan(0.5, 1e9);
+    expect(comparePlans(more, less)).toBeLessThan(0);
+    expect(comparePlans(plan(1_000_001, 2e9), plan(1_000_000, 1e9))).toBeLessThan(0);
   });
 });

@@ -37,4 +37,12 @@ describe('checkMultiTask time slack', () => {
     expect(v.members[0]).toMatchObject({ timeSlackMs: 0, failed: [] });
     expect(v.feasible).toBe(true);
   });
+
+  it('accepts a member whose rate is exactly what the cycle serves', () => {
+    // Alone at batch 1 the cycle is 10 ms: 1 item per 10 ms is 100/s, so a rate of 100/s leaves 0 slack.
+    const tight: ServiceSpec = { ...video, id: 'tight', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 50 }, profiles: { cpu: affineProfile('cpu', { fixedMs: 4, perItemMs: 6 }) } };
+    const v = checkMultiTask({ device: cpu, members: [{ service: tight, batchSize: 1, ratePerSec: 100 }] });
+    expect(v.members[0]).toMatchObject({ rateSlackPerSec: 0, failed: [] });
+    expect(checkMultiTask({ device: cpu, members: [{ service: tight, batchSize: 1, ratePerSec: 100.5 }] }).failed).toEqual(['rate']);
+  });
 });
