@@ -98,4 +98,28 @@ describe('comparePlans', () => {
     expect(comparePlans(more, less)).toBeLessThan(0);
     expect(comparePlans(plan(1_000_001, 2e9), plan(1_000_000, 1e9))).toBeLessThan(0);
   });
+
+  it('breaks a goodput and memory tie by capacity per device, then device kind, then fewer devices', () => {
+    const base = plan(100, 1e9);
+    const faster = { ...base, capacityPerSec: 200 };
+    expect(comparePlans(faster, base)).toBeLessThan(0);
+    expect(comparePlans(base, faster)).toBeGreaterThan(0);
+    // Same capacity per device: two devices at 200/s rank with one at 100/s; memory is per device × devices,
+    // so keep the totals equal by halving the per-device memory.
+    const cpu = { ...base, deviceKind: 'cpu' };
+    expect(comparePlans(cpu, base)).toBe(-1);
+    expect(comparePlans(base, cpu)).toBe(1);
+    const two = { ...base, devices: 2, capacityPerSec: 200, memoryPerDeviceBytes: 0.5e9 };
+    expect(comparePlans(base, two)).toBeLessThan(0);
+    expect(comparePlans(two, base)).toBeGreaterThan(0);
+    expect(comparePlans(base, { ...base })).toBe(0);
+  });
+});
+
+describe('allocate, the demand argument', () => {
+  it.each([['a string', 'fast'], ['null', null], ['a boolean', true]])('rejects %s as the demand, naming the field', (_label, demand) => {
+    expect(() => allocate({ service: gpuOnly, demand: demand as unknown as number, deviceKinds: kinds })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'demand' }) }),
+    );
+  });
 });
