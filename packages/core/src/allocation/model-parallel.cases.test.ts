@@ -19,4 +19,17 @@ describe('planModelParallel input', () => {
       expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'requestStrategy' }) }),
     );
   });
+
+  it('rejects a negative demand, naming demandPerSec', () => {
+    expect(() => planModelParallel({ service: llm, device: gpu, demandPerSec: -1 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'demandPerSec' }) }),
+    );
+  });
+
+  it('pipelines a frequency service frame by frame when no request strategy is given', () => {
+    const video: ServiceSpec = { ...llm, id: 'video', sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 30, stalenessMs: 200 }, memory: { weightsBytes: 14 * GB, perItemBytes: 0.002 * GB }, profiles: { gpu: affineProfile('gpu', { fixedMs: 10, perItemMs: 5 }) } };
+    const out = planModelParallel({ service: video, device: gpu, demandPerSec: 30 });
+    expect(out.feasible).toBe(true);
+    if (out.feasible) expect(out.plan).toMatchObject({ requestStrategy: 'multi-frame', serviceStrategy: 'model-parallel', devices: 2 });
+  });
 });
