@@ -17,6 +17,7 @@ function createRing() {
   const nodes = new Map<string, RingSync>();
   const down = new Set<string>();
   const lastSent = new Map<string, number>();
+  const sent: { at: number; from: string; kind: string; origin?: string }[] = [];
   for (const id of IDS) {
     const sync = new RingSync({
       selfId: id,
@@ -35,6 +36,7 @@ function createRing() {
         const to = target.id ?? target.address!;
         if (down.has(id) || down.has(to)) return;
         lastSent.set(id, clock.now());
+        sent.push({ at: clock.now(), from: id, kind: message.kind, ...(message.kind === 'token' ? { origin: message.token.origin } : {}) });
         timers.setTimeout(() => {
           if (down.has(to)) return;
           nodes.get(to)!.receive(message, (reply) => {
@@ -47,7 +49,7 @@ function createRing() {
     nodes.set(id, sync);
     sync.start();
   }
-  return { clock, timers, nodes, down, lastSent };
+  return { clock, timers, nodes, down, lastSent, sent };
 }
 
 describe('RingSync defaults', () => {
@@ -69,5 +71,36 @@ describe('RingSync defaults', () => {
     // Dead no sooner than 1.5 s after it, and by the round after that (a round is one period, plus the acks).
     expect(deadAt - lastSign).toBeGreaterThanOrEqual(1500);
     expect(deadAt - lastSign).toBeLessThanOrEqual(1500 + PERIOD + 200);
+  });
+
+  it('start is idempotent, stop halts every send, and a stopped server starts again', () => {
+    const ring = createRing();
+    ring.timers.advance(3000);
+    const roundsOfA = (from: number, to: number) => ring.sent.filter((m) => m.from === 'a' && m.kind === 'token' && m.origin === 'a' && m.at > from && m.at <= to).length;
+    // One round per period from the initiator; a second start() must not add a second round timer.
+    let t0 = ring.clock.now();
+    ring.timers.advance(10 * PERIOD);
+    const once = roundsOfA(t0, ring.clock.now());
+    expect(once).toBeGreaterThanOrEqual(9);
+    expect(once).toBeLessThanOrEqual(11);
+    ring.timers.advance(PERIOD / 2);
+    ring.nodes.get('a')!.start();
+    t0 = ring.clock.now();
+    ring.timers.advance(10 * PERIOD);
+    expect(roundsOfA(t0 - 1, ring.clock.now())).toBe(once);
+    // ... and keeps its period: no round starts early because of it.
+    const starts = ring.sent.filter((m) => m.from === 'a' && m.kind === 'token' && m.origin === 'a' && m.at >= t0 - PERIOD).map((m) => m.at);
+    expect(starts.length).toBeGreaterThanOrEqual(10);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBe(PERIOD);
+    // Stopped: a sends nothing more (no round, no retry, no ack of its own accord).
+    ring.nodes.get('a')!.stop();
+    t0 = ring.clock.now();
+    ring.timers.advance(4 * PERIOD);
+    expect(ring.sent.filter((m) => m.from === 'a' && m.kind === 'token' && m.at > t0)).toEqual([]);
+    // Started again, it originates rounds again.
+    ring.nodes.get('a')!.start();
+    t0 = ring.clock.now();
+    ring.timers.advance(4 * PERIOD);
+    expect(roundsOfA(t0, ring.clock.now())).toBeGreaterThanOrEqual(3);
   });
 });
