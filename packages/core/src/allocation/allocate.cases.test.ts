@@ -25,6 +25,13 @@ describe('allocate, device kinds without a profile', () => {
     ]);
     expect(a.plans.map((p) => p.deviceKind)).toEqual(['gpu']);
   });
+
+  it('rules such a kind out once, before any strategy is tried on it (model parallelism included)', () => {
+    const a = allocate({ service: gpuOnly, demand: 50, deviceKinds: kinds, options: { modelParallelCandidates: 'always' } });
+    expect(a.infeasible.filter((i) => i.deviceKind === 'cpu')).toEqual([
+      { deviceKind: 'cpu', memoryBytes: 4 * GB, strategy: 'batching', reason: 'no latency profile for device kind cpu' },
+    ]);
+  });
 });
 
 describe('allocate, the one-device memory test', () => {
@@ -91,6 +98,11 @@ describe('comparePlans', () => {
     expect([more, less].sort(comparePlans)).toEqual([less, more]);
   });
 
+  it('counts a difference of exactly the tolerance as a tie', () => {
+    // Goodputs 0 and 1e-9: the tolerance is 1e-9 · max(1, 0, 1e-9) = 1e-9, the difference exactly that.
+    expect(comparePlans(plan(1e-9, 2e9), plan(0, 1e9))).toBeGreaterThan(0);
+  });
+
   it('ranks by goodput once the difference is beyond that tolerance, even at small goodputs', () => {
     // At goodputs near 0.5 the tolerance is 1e-9 absolute (the max is taken with 1): 0.5 vs 0.500001 differ.
     const more = plan(0.500001, 2e9);
@@ -117,6 +129,18 @@ describe('comparePlans', () => {
 });
 
 describe('allocate, the demand argument', () => {
+  it('reports a ServiceDemand given without a service as the demand\'s service id, not a crash', () => {
+    expect(() => allocate({ service: undefined as unknown as ServiceSpec, demand: { serviceId: 'seg', ratePerServer: { a: 1 } }, deviceKinds: kinds })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'demand.serviceId' }) }),
+    );
+  });
+
+  it('names the total rate of a ServiceDemand that is not a valid rate', () => {
+    expect(() => allocate({ service: gpuOnly, demand: { serviceId: 'seg', ratePerServer: { a: 1, b: Number.POSITIVE_INFINITY } }, deviceKinds: kinds })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'demand (total rate)' }) }),
+    );
+  });
+
   it.each([['a string', 'fast'], ['null', null], ['a boolean', true]])('rejects %s as the demand, naming the field', (_label, demand) => {
     expect(() => allocate({ service: gpuOnly, demand: demand as unknown as number, deviceKinds: kinds })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'demand' }) }),
