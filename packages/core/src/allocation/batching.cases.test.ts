@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { affineProfile } from '../profiles/latency-profile.js';
+import { affineProfile, createProfile } from '../profiles/latency-profile.js';
 import type { ServiceSpec } from '../model/service.js';
 import { planBatching } from './batching.js';
 import { planDataParallel } from './data-parallel.js';
@@ -42,5 +42,33 @@ describe('allocation planners name the bad field', () => {
     expect(() => planDataParallel({ service: seg, device: cpu, demandPerSec: 10, requestStrategy: 'fifo' as 'batching' })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'requestStrategy' }) }),
     );
+  });
+});
+
+describe('planBatching says what bounds the batch', () => {
+  // 2·L(b) ≤ D with L(b) = 4 + 6b and D = 100 ms: b ≤ 7.67, so the deadline allows 7.
+  const cpu = { kind: 'cpu', memoryBytes: 1e9 };
+  const first = (out: ReturnType<typeof planBatching>) => (out.feasible ? out.plan.notes[0] : out.reason);
+
+  it('the deadline', () => {
+    expect(first(planBatching({ service: seg, device: cpu, demandPerSec: 10 }))).toBe('batch ≤ 7 bound by deadline (D = 100 ms, 2·L(b) ≤ D)');
+  });
+  it('memory', () => {
+    expect(first(planBatching({ service: seg, device: { kind: 'cpu', memoryBytes: 7e6 }, demandPerSec: 10, options: noReserve }))).toBe('batch ≤ 1 bound by memory (D = 100 ms, 2·L(b) ≤ D)');
+  });
+  it('maxBatch', () => {
+    expect(first(planBatching({ service: seg, device: cpu, demandPerSec: 10, options: { maxBatch: 4 } }))).toBe('batch ≤ 4 bound by maxBatch (D = 100 ms, 2·L(b) ≤ D)');
+  });
+  it('the largest measured batch', () => {
+    const measured: ServiceSpec = { ...seg, profiles: { cpu: createProfile('cpu', [1, 2, 4].map((b) => ({ batch: b, ms: 4 + 6 * b }))) } };
+    expect(first(planBatching({ service: measured, device: cpu, demandPerSec: 10 }))).toBe('batch ≤ 4 bound by the largest measured batch (D = 100 ms, 2·L(b) ≤ D)');
+  });
+  it('and when even batch 1 misses the deadline, by how much', () => {
+    // D = 10 ms: 2·L(1) = 2 · 10 = 20 ms.
+    expect(planBatching({ service: { ...seg, slo: { kind: 'latency', deadlineMs: 10 } }, device: cpu, demandPerSec: 10 })).toEqual({
+      feasible: false,
+      constraint: 'deadline',
+      reason: '2·L(1) = 20 ms exceeds D = 10 ms',
+    });
   });
 });

@@ -32,4 +32,13 @@ describe('planModelParallel input', () => {
     expect(out.feasible).toBe(true);
     if (out.feasible) expect(out.plan).toMatchObject({ requestStrategy: 'multi-frame', serviceStrategy: 'model-parallel', devices: 2 });
   });
+
+  it('says how many stages the model needs when fewer are allowed', () => {
+    // 14.2 GB is 13.22 GiB; asked for at least 5 stages with maxStages 4.
+    expect(planModelParallel({ service: llm, device: gpu, minStages: 5, options: { maxStages: 4 } })).toEqual({
+      feasible: false,
+      constraint: 'stages',
+      reason: 'needs 5 stages for 13.22 GiB, at most 4 allowed (maxStages, devices of this kind per server)',
+    });
+  });
 });
