@@ -11,21 +11,21 @@ import type { SyncMessage } from './sync-types.js';
 const PERIOD = 500;
 const IDS = ['a', 'b', 'c', 'd'];
 
-function createRing() {
+function createRing(o: { periodMs?: number; ackTimeoutMs?: number } = {}) {
   const clock = createManualClock(1000);
   const timers = createManualTimers(clock);
   const nodes = new Map<string, RingSync>();
   const down = new Set<string>();
   const lastSent = new Map<string, number>();
-  const sent: { at: number; from: string; kind: string; origin?: string }[] = [];
+  const sent: { at: number; from: string; kind: string; origin?: string; round?: number }[] = [];
   for (const id of IDS) {
     const sync = new RingSync({
       selfId: id,
       epoch: 1,
       clock,
       timers,
-      periodMs: PERIOD,
-      ackTimeoutMs: 50,
+      periodMs: o.periodMs ?? PERIOD,
+      ackTimeoutMs: o.ackTimeoutMs ?? 50,
       attempts: 2,
       fullEvery: 1000,
       seeds: id === 'a' ? [] : ['a'],
@@ -36,7 +36,7 @@ function createRing() {
         const to = target.id ?? target.address!;
         if (down.has(id) || down.has(to)) return;
         lastSent.set(id, clock.now());
-        sent.push({ at: clock.now(), from: id, kind: message.kind, ...(message.kind === 'token' ? { origin: message.token.origin } : {}) });
+        sent.push({ at: clock.now(), from: id, kind: message.kind, ...(message.kind === 'token' ? { origin: message.token.origin, round: message.token.round } : {}) });
         timers.setTimeout(() => {
           if (down.has(to)) return;
           nodes.get(to)!.receive(message, (reply) => {
@@ -53,8 +53,13 @@ function createRing() {
 }
 
 describe('RingSync defaults', () => {
-  it('suspects a silent successor for max(3 periods, 2 · attempts · ackTimeout) = 1.5 s before marking it dead', () => {
-    const ring = createRing();
+  it.each([
+    // max(3 · 500, 2 · 2 · 50) = 1,500 ms: the periods decide.
+    { periodMs: 500, ackTimeoutMs: 50, suspicionMs: 1500 },
+    // max(3 · 100, 2 · 2 · 200) = 800 ms: the ack retries decide.
+    { periodMs: 100, ackTimeoutMs: 200, suspicionMs: 800 },
+  ])('suspects a silent successor for max(3 periods, 2 · attempts · ackTimeout) = $suspicionMs ms before marking it dead', ({ periodMs, ackTimeoutMs, suspicionMs }) => {
+    const ring = createRing({ periodMs, ackTimeoutMs });
     ring.timers.advance(3000);
     for (const s of ring.nodes.values()) expect(s.store.aliveIds()).toEqual(IDS);
     // c goes silent: nothing reaches it and nothing leaves it.
@@ -65,12 +70,12 @@ describe('RingSync defaults', () => {
     let deadAt = -1;
     for (let t = 0; t < 5000 && deadAt < 0; t += 10) {
       ring.timers.advance(10);
-      if (ring.clock.now() < lastSign + 1400) expect(ring.nodes.get('b')!.store.aliveIds()).toContain('c');
+      if (ring.clock.now() < lastSign + suspicionMs - 100) expect(ring.nodes.get('b')!.store.aliveIds()).toContain('c');
       if (['a', 'b', 'd'].every((id) => !ring.nodes.get(id)!.store.aliveIds().includes('c'))) deadAt = ring.clock.now();
     }
-    // Dead no sooner than 1.5 s after it, and by the round after that (a round is one period, plus the acks).
-    expect(deadAt - lastSign).toBeGreaterThanOrEqual(1500);
-    expect(deadAt - lastSign).toBeLessThanOrEqual(1500 + PERIOD + 200);
+    // Dead no sooner than the window after it, and soon after (the next round's forward and its two attempts).
+    expect(deadAt - lastSign).toBeGreaterThanOrEqual(suspicionMs);
+    expect(deadAt - lastSign).toBeLessThanOrEqual(suspicionMs + periodMs + 2 * 2 * ackTimeoutMs + 100);
   });
 
   it('start is idempotent, stop halts every send, and a stopped server starts again', () => {
@@ -91,6 +96,9 @@ describe('RingSync defaults', () => {
     // ... and keeps its period: no round starts early because of it.
     const starts = ring.sent.filter((m) => m.from === 'a' && m.kind === 'token' && m.origin === 'a' && m.at >= t0 - PERIOD).map((m) => m.at);
     expect(starts.length).toBeGreaterThanOrEqual(10);
+    // Each round is numbered one above the last.
+    const rounds = ring.sent.filter((m) => m.from === 'a' && m.kind === 'token' && m.origin === 'a' && m.at >= t0 - PERIOD).map((m) => m.round!);
+    for (let i = 1; i < rounds.length; i++) expect(rounds[i]! - rounds[i - 1]!).toBe(1);
     for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBe(PERIOD);
     // Stopped: a sends nothing more (no round, no retry, no ack of its own accord).
     ring.nodes.get('a')!.stop();
