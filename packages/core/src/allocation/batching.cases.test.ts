@@ -51,7 +51,18 @@ describe('planBatching says what bounds the batch', () => {
   const first = (out: ReturnType<typeof planBatching>) => (out.feasible ? out.plan.notes[0] : out.reason);
 
   it('the deadline', () => {
-    expect(first(planBatching({ service: seg, device: cpu, demandPerSec: 10 }))).toBe('batch ≤ 7 bound by deadline (D = 100 ms, 2·L(b) ≤ D)');
+    const out = planBatching({ service: seg, device: cpu, demandPerSec: 10 });
+    // Throughput b / (4 + 6b) grows with b, so the largest batch allowed is also the one chosen: one note.
+    expect(out.feasible && out.plan.notes).toEqual(['batch ≤ 7 bound by deadline (D = 100 ms, 2·L(b) ≤ D)']);
+  });
+  it('and says so when a smaller batch sustains more items/s than the largest allowed', () => {
+    // Measured 5, 6 and 20 ms at batches 1, 2 and 4: 200, 333 and 200 items/s — batch 2 is chosen under a cap of 4.
+    const humped: ServiceSpec = { ...seg, profiles: { cpu: createProfile('cpu', [{ batch: 1, ms: 5 }, { batch: 2, ms: 6 }, { batch: 4, ms: 20 }]) } };
+    const out = planBatching({ service: humped, device: cpu, demandPerSec: 10 });
+    expect(out.feasible && [out.plan.batchSize, out.plan.notes]).toEqual([
+      2,
+      ['batch ≤ 4 bound by the largest measured batch (D = 100 ms, 2·L(b) ≤ D)', 'batch 2 chosen: it sustains more items/s than 4'],
+    ]);
   });
   it('memory', () => {
     expect(first(planBatching({ service: seg, device: { kind: 'cpu', memoryBytes: 7e6 }, demandPerSec: 10, options: noReserve }))).toBe('batch ≤ 1 bound by memory (D = 100 ms, 2·L(b) ≤ D)');

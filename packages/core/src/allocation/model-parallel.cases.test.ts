@@ -41,4 +41,17 @@ describe('planModelParallel input', () => {
       reason: 'needs 5 stages for 13.22 GiB, at most 4 allowed (maxStages, devices of this kind per server)',
     });
   });
+
+  it('skips stage counts whose stage cannot hold its weights share and one item, and says which failed last', () => {
+    // 4 GB of weights, 6 GB per item, 7.2 GB usable per device: 2 stages need 8 GB each, 3 need 7.33 GB, 4 need
+    // 7 GB — the first that fits.
+    const big: ServiceSpec = { ...llm, id: 'big', slo: { kind: 'latency', deadlineMs: 100 }, memory: { weightsBytes: 4 * GB, perItemBytes: 6 * GB }, profiles: { gpu: affineProfile('gpu', { fixedMs: 10, perItemMs: 5 }) } };
+    const four = planModelParallel({ service: big, device: gpu, options: { maxStages: 4 } });
+    expect(four.feasible && four.plan.devices).toBe(4);
+    expect(planModelParallel({ service: big, device: gpu, options: { maxStages: 3 } })).toEqual({
+      feasible: false,
+      constraint: 'memory',
+      reason: 'no stage count in [2, 3] meets the SLO: 3 stages: 6.83 GiB per stage at batch 1 exceeds usable 6.71 GiB',
+    });
+  });
 });
