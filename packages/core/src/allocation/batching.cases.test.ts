@@ -3,6 +3,7 @@ import { affineProfile, createProfile } from '../profiles/latency-profile.js';
 import type { ServiceSpec } from '../model/service.js';
 import { planBatching } from './batching.js';
 import { planDataParallel } from './data-parallel.js';
+import { planMultiFrame } from './multi-frame.js';
 
 // planBatching's memory rule at its edge (weights + one item against the usable memory, inclusive) and the
 // fields its input errors name; figures worked by hand.
@@ -36,6 +37,20 @@ describe('allocation planners name the bad field', () => {
   const cpu = { kind: 'cpu', memoryBytes: 1e9 };
   it.each([-1, Number.NaN])('planBatching rejects demandPerSec = %d', (demandPerSec) => {
     expect(() => planBatching({ service: seg, device: cpu, demandPerSec })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'demandPerSec' }) }));
+  });
+
+  it.each([0, -30, Number.POSITIVE_INFINITY])('planMultiFrame rejects rateHz = %d', (rateHz) => {
+    expect(() => planMultiFrame({ service: seg, device: cpu, rateHz })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'rateHz' }) }));
+  });
+
+  it('planDataParallel rejects a negative demand, naming demandPerSec', () => {
+    expect(() => planDataParallel({ service: seg, device: cpu, demandPerSec: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'demandPerSec' }) }));
+  });
+
+  it('planDataParallel stripes frames for a frequency service when no request strategy is given', () => {
+    const video: ServiceSpec = { ...seg, id: 'video', sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 30, stalenessMs: 200 }, profiles: { cpu: affineProfile('cpu', { fixedMs: 10, perItemMs: 20 }) } };
+    const out = planDataParallel({ service: video, device: cpu, demandPerSec: 300 });
+    expect(out.feasible && [out.plan.requestStrategy, out.plan.serviceStrategy]).toEqual(['multi-frame', 'data-parallel']);
   });
 
   it('planDataParallel rejects a request strategy other than batching or multi-frame', () => {
