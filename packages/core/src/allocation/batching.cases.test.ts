@@ -4,6 +4,7 @@ import type { ServiceSpec } from '../model/service.js';
 import { planBatching } from './batching.js';
 import { planDataParallel } from './data-parallel.js';
 import { planMultiFrame } from './multi-frame.js';
+import { resolveStrategyOptions } from './strategy-options.js';
 
 // planBatching's memory rule at its edge (weights + one item against the usable memory, inclusive) and the
 // fields its input errors name; figures worked by hand.
@@ -96,5 +97,22 @@ describe('planBatching says what bounds the batch', () => {
       constraint: 'deadline',
       reason: '2·L(1) = 20 ms exceeds D = 10 ms',
     });
+  });
+});
+
+describe('replicas and options at their edges', () => {
+  const cpu = { kind: 'cpu', memoryBytes: 1e9 };
+  it('serves the whole demand when it needs exactly the replicas allowed', () => {
+    // One replica: batches of 7 at 4 + 6·7 = 46 ms, 152.2/s; 300/s needs ceil(300 / 152.2) = 2, and 2 are allowed.
+    const out = planDataParallel({ service: seg, device: cpu, demandPerSec: 300, options: { maxReplicas: 2 } });
+    expect(out.feasible).toBe(true);
+    if (out.feasible) {
+      expect(out.plan.devices).toBe(2);
+      expect(out.plan.notes[0]).toBe('2 replicas × 152.17/s for 300/s');
+    }
+  });
+
+  it('rejects options that are not an object, naming them', () => {
+    expect(() => resolveStrategyOptions('fast' as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'options' }) }));
   });
 });

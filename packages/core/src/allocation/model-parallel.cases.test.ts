@@ -54,4 +54,11 @@ describe('planModelParallel input', () => {
       reason: 'no stage count in [2, 3] meets the SLO: 3 stages: 6.83 GiB per stage at batch 1 exceeds usable 6.71 GiB',
     });
   });
+
+  it('rejects stage profiles whose count is not the stage count, naming that entry', () => {
+    const one = [affineProfile('gpu', { fixedMs: 60, perItemMs: 8 })];
+    expect(() => planModelParallel({ service: llm, device: gpu, stageProfiles: { 2: one } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'stageProfiles[2]' }) }),
+    );
+  });
 });
