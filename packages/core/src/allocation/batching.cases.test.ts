@@ -115,4 +115,18 @@ describe('replicas and options at their edges', () => {
   it('rejects options that are not an object, naming them', () => {
     expect(() => resolveStrategyOptions('fast' as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'options' }) }));
   });
+
+  it('serves part of the demand with two replicas when two are all it may use', () => {
+    // 1,000/s needs 7 replicas of 152.2/s; with maxReplicas 2 the plan is 2 replicas serving 304.3/s of it.
+    const out = planDataParallel({ service: seg, device: cpu, demandPerSec: 1000, options: { maxReplicas: 2 } });
+    expect(out.feasible).toBe(true);
+    if (out.feasible) {
+      expect(out.plan.devices).toBe(2);
+      expect(out.plan.capacityPerSec).toBeCloseTo(14000 / 46, 9);
+    }
+  });
+
+  it('names the service id field of a service without one', () => {
+    expect(() => planBatching({ service: { ...seg, id: '' }, device: cpu })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'service.id' }) }));
+  });
 });

@@ -61,4 +61,12 @@ describe('planModelParallel input', () => {
       expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'stageProfiles[2]' }) }),
     );
   });
+
+  it('takes a measured pipeline\'s latency as the sum of its stages, each with its hand-off', () => {
+    // Stages 50 + 5b and 90 + 12b ms, 1 ms hand-off each (commPerStageMs): 142 + 17b ms through the pipeline.
+    const stages = [affineProfile('gpu', { fixedMs: 50, perItemMs: 5 }), affineProfile('gpu', { fixedMs: 90, perItemMs: 12 })];
+    const out = planModelParallel({ service: llm, device: gpu, demandPerSec: 4, stageProfiles: { 2: stages }, options: { commPerStageMs: 1 } });
+    expect(out.feasible).toBe(true);
+    if (out.feasible) expect(out.plan.runMs).toBeCloseTo(142 + 17 * out.plan.batchSize, 9);
+  });
 });
