@@ -8,11 +8,21 @@
 const CORE = 'packages/core/src';
 const notTests = ['!packages/*/src/**/*.test.ts', '!packages/*/src/**/testing/**'];
 
-/** The groups, each a list of `mutate` globs. Together they are the whole scope. */
+const inFolder = (dir, names) => names.map((n) => `${CORE}/${dir}/${n}.ts`);
+/**
+ * The groups, each a list of `mutate` globs. Together they are the whole scope. A group is sized to finish
+ * well within a session on a shared two-core machine (about 300–1,200 mutants): Stryker writes a group's report
+ * and incremental file only when the group finishes, so a group stopped half-way leaves nothing to reuse.
+ */
 export const GROUPS = {
-  'core-scheduling': [`${CORE}/scheduling/**/*.ts`, `${CORE}/categories/**/*.ts`, `${CORE}/profiles/**/*.ts`, `${CORE}/model/**/*.ts`],
+  'core-scheduling': [`${CORE}/scheduling/**/*.ts`],
+  'core-profiles': [`${CORE}/categories/**/*.ts`, `${CORE}/profiles/**/*.ts`, `${CORE}/model/**/*.ts`],
   'core-allocation': [`${CORE}/allocation/**/*.ts`],
-  'core-placement': [`${CORE}/placement/**/*.ts`],
+  // placement/ is 2,671 mutants: four groups by what the modules do. Every file of the folder is in one.
+  'core-placement-input': inFolder('placement', ['validate-input', 'options', 'model', 'resources', 'value', 'batch-variants', 'duty-cycle', 'types', 'objective-port']),
+  'core-placement-flow': inFolder('placement', ['objective-flow', 'objective', 'flow-undo', 'max-heap', 'find-violations', 'guarantee']),
+  'core-placement-search': inFolder('placement', ['place-services', 'candidates', 'greedy', 'build-placement']),
+  'core-placement-repair': inFolder('placement', ['group-repair', 'evict-swap', 'consolidate', 'change-plan', 'trim-shares', 'upgrade-shares']),
   'core-routing': [`${CORE}/routing/**/*.ts`, `${CORE}/view/**/*.ts`, `${CORE}/forecast/**/*.ts`],
   'core-support': [`${CORE}/errors/**/*.ts`, `${CORE}/metrics/**/*.ts`, `${CORE}/ports/**/*.ts`, `${CORE}/tracing/**/*.ts`],
   runtime: [
@@ -33,8 +43,12 @@ const tests = (pkg, dirs) => dirs.map((d) => `packages/${pkg}/src/${d}/**/*.test
  */
 export const TESTS = {
   'core-scheduling': tests('core', ['scheduling', 'categories', 'profiles', 'model']),
+  'core-profiles': tests('core', ['scheduling', 'categories', 'profiles', 'model']),
   'core-allocation': tests('core', ['allocation']),
-  'core-placement': tests('core', ['placement']),
+  'core-placement-input': tests('core', ['placement']),
+  'core-placement-flow': tests('core', ['placement']),
+  'core-placement-search': tests('core', ['placement']),
+  'core-placement-repair': tests('core', ['placement']),
   'core-routing': tests('core', ['routing', 'view', 'forecast']),
   'core-support': tests('core', ['errors', 'metrics', 'ports', 'tracing']),
   runtime: tests('runtime', ['batching', 'streams', 'executor']),
@@ -51,7 +65,12 @@ const mutate = group === 'all' ? Object.values(GROUPS).flat() : GROUPS[group];
 
 export default {
   // Listed explicitly: pnpm's isolated node_modules hides them from Stryker's plugin discovery.
-  plugins: ['@stryker-mutator/vitest-runner', '@stryker-mutator/typescript-checker', './scripts/stryker-ignore-messages.mjs'],
+  plugins: [
+    '@stryker-mutator/vitest-runner',
+    '@stryker-mutator/typescript-checker',
+    './scripts/stryker-ignore-messages.mjs',
+    './scripts/mutation-checkpoint-reporter.mjs',
+  ],
   // Text meant only for people (thrown errors' messages, option hints, log lines) is not mutated: see the
   // ignorer's file and docs/testing.md.
   ignorers: ['epara-messages'],
@@ -72,14 +91,21 @@ export default {
   ignorePatterns: ['.tmp', 'reports', 'docs', 'bench', 'examples', 'test/*', '!test/setup'],
   ignoreStatic: true,
   incremental: true,
-  incrementalFile: `reports/mutation/${group}.incremental.json`,
-  reporters: ['progress', 'json', 'html'],
+  // Committed (test/mutation/, outside the sandbox copy): the next run, here or on another machine, reuses every
+  // result whose code and covering tests did not change, and scripts/mutation-summary.mjs reads the figures
+  // from these files (each is a full mutation-testing report).
+  incrementalFile: `test/mutation/${group}.incremental.json`,
+  // `epara-checkpoint` writes the incremental file as the run goes, so a run stopped half-way keeps its results.
+  reporters: ['progress', 'json', 'html', 'epara-checkpoint'],
   jsonReporter: { fileName: `reports/mutation/${group}.json` },
   htmlReporter: { fileName: `reports/mutation/${group}.html` },
   // With the checker, concurrency 1 (or 2) is one checker and one test process: two cores. Raise it (e.g.
   // --concurrency 4) only on more quiet cores.
   concurrency: 1,
-  timeoutMS: 10000,
+  // A mutant whose run overruns this (plus 1.5 times its tests' dry-run time) counts as a timeout, i.e. detected.
+  // On a heavily shared machine a run starved of CPU can overrun it too: raise it there
+  // (MUTATION_TIMEOUT_MS=30000) so the timeouts are the mutants that loop, not the load.
+  timeoutMS: Number(process.env.MUTATION_TIMEOUT_MS ?? 10000),
   tempDirName: `.tmp/stryker-${group}`,
   cleanTempDir: 'always',
 };
