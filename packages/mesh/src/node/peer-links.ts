@@ -6,6 +6,7 @@ import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
 import type { DecodedMessage, WireMessage } from '../protocol/messages.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
 import type { Logger } from '@epara/core';
+import { RepeatThrottle } from '../util/repeat-throttle.js';
 
 /** Turns a raw connection into one whose peer is known (and, when secured, authenticated). */
 export type Handshake = (
@@ -70,6 +71,8 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   readonly #byPeer = new Map<ServerId, Set<PeerLink>>();
   readonly #byId = new Map<string, PeerLink>();
   readonly #dials = new Map<string, Dial>();
+  /** A peer with the wrong key redials several times a second: its failed handshakes are logged once per 10 s. */
+  readonly #handshakeWarnings = new RepeatThrottle(10_000);
   #closed = false;
 
   constructor(config: PeerLinksConfig) {
@@ -141,7 +144,9 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     try {
       result = await this.#c.handshake(raw, direction);
     } catch (err) {
-      this.#c.logger.warn({ remote: raw.remoteAddress, code: toEparaError(err).code }, 'peer handshake failed');
+      const code = toEparaError(err).code;
+      const shown = this.#handshakeWarnings.pass(`${direction} ${code} ${hostOf(raw.remoteAddress)}`);
+      if (shown) this.#c.logger.warn({ remote: raw.remoteAddress, code, direction, repeatsSinceLastLogged: shown.held }, 'peer handshake failed');
       raw.close('handshake failed');
       return undefined;
     }
@@ -220,4 +225,10 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     link.connection.send(frame);
     this.emit('frameSent', { type, bytes: frame.byteLength });
   }
+}
+
+/** The host part of `host:port` (or of `[v6]:port`): inbound links from one peer come from a new port each time. */
+function hostOf(address: string): string {
+  const colon = address.lastIndexOf(':');
+  return colon > 0 && !address.endsWith(']') ? address.slice(0, colon) : address;
 }
