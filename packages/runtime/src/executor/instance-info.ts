@@ -1,8 +1,20 @@
-import { latencyAt, type InstanceInfo } from '@epara/core';
-import type { ModelInstance } from './model-instance.js';
+import { latencyAt, type InstanceInfo, type InstanceStatus, type LatencyProfile } from '@epara/core';
+
+/** What the snapshot reads from an instance (`profile`, the sizes and the estimate only once loaded). */
+interface InfoSource {
+  readonly id: string;
+  readonly serviceId: string;
+  readonly status: InstanceStatus;
+  readonly devices: readonly { readonly id: string }[];
+  readonly batchSize: number;
+  readonly capacityPerSec: number;
+  readonly profile: LatencyProfile;
+  loadPerSec(now: number): number;
+  estimate(now: number): number;
+}
 
 /** The snapshot of an instance a host's view shows (`ready`: its model is loaded and profiled). */
-export function instanceInfo(inst: ModelInstance, o: { readonly ready: boolean; readonly sensitivity: 'latency' | 'frequency' }, now: number): InstanceInfo {
+export function instanceInfo(inst: InfoSource, o: { readonly ready: boolean; readonly sensitivity: 'latency' | 'frequency' }, now: number): InstanceInfo {
   const ready = o.ready;
   const devices = inst.devices;
   return {

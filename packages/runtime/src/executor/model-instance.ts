@@ -16,7 +16,7 @@ import { BatchRunner } from './batch-runner.js';
 import { instanceInfo } from './instance-info.js';
 import { ArrivalRate } from './arrival-rate.js';
 
-export type { Emit, InstanceCounters, ModelInstanceContext } from './instance-context.js';
+export type { InstanceCounters, ModelInstanceContext } from './instance-context.js';
 
 /**
  * A service's model loaded on one or more devices (one device: `single`, shared with other services by the
