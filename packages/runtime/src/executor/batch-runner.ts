@@ -13,6 +13,8 @@ export interface BatchRunnerContext {
   readonly counters: InstanceCounters;
   readonly clock: Clock;
   readonly emit: Emit;
+  /** Whether an event has listeners: the per-batch event is built only then. */
+  readonly listening: (event: 'batchCompleted') => boolean;
   /** Undefined: run times are not folded into the corrections. */
   readonly corrections: RunCorrections | undefined;
   readonly loaded: () => LoadedInstance;
@@ -52,14 +54,14 @@ export class BatchRunner {
       c.corrections?.observe(c.profile(), device.id, items.length, runMs);
       c.counters.completed += items.length;
       deliverOutputs(items, parts, { batch: { startedAt, finishedAt, batchSize: items.length, deviceId: device.id }, stateMap: loaded.io.stateMap, filter });
-      c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
+      if (c.listening('batchCompleted')) c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
       return runMs;
     } catch (err) {
       const e = toEparaError(err, 'MODEL_ERROR');
       c.counters.failed += items.length;
       for (let i = 0; i < items.length; i++) items[i]!.settle(e);
       const durationMs = c.clock.now() - startedAt;
-      c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device.id, size: items.length, durationMs, runMs: 0, ok: false, error: e.code });
+      if (c.listening('batchCompleted')) c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device.id, size: items.length, durationMs, runMs: 0, ok: false, error: e.code });
       return undefined;
     } finally {
       for (let i = 0; i < items.length; i++) if (items[i]!.slot) items[i]!.slot!.inFlight = false;

@@ -57,6 +57,7 @@ export class ModelInstance implements Lane {
       counters: this.counters,
       clock: c.clock,
       emit: c.emit,
+      listening: c.listening,
       corrections: c.adaptLatency ? this.#corrections : undefined,
       loaded: () => this.#loaded!,
       profile,
