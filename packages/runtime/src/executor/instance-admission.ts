@@ -9,9 +9,9 @@ import { shedError } from './shed-error.js';
 /** The run-time figures admission works from. */
 interface AdmissionFigures {
   startAt: number;
-  readonly aloneMs: number;
-  readonly perItemMs: number;
-  readonly bigBatchMs: number;
+  aloneMs: number;
+  perItemMs: number;
+  bigBatchMs: number;
 }
 
 /** What admission reads from its instance. */
@@ -43,7 +43,7 @@ interface Refusal {
  */
 export class InstanceAdmission {
   readonly #src: AdmissionSource;
-  #figures: (AdmissionFigures & { readonly sizes: object; readonly corrections: number }) | undefined;
+  readonly #figures: AdmissionFigures & { sizes: object | undefined; corrections: number } = { sizes: undefined, corrections: -1, startAt: 0, aloneMs: 0, perItemMs: 0, bigBatchMs: 0 };
   readonly #item = { deadline: 0, priority: 0, costScale: 1 };
   #refusedExpired: string | undefined;
   #refusedBacklog: string | undefined;
@@ -92,19 +92,21 @@ export class InstanceAdmission {
     return { code, error: shedError(code, message, { serviceId, deadline, now, expectedFinish: v.finishAt, queuedAhead: v.ahead }) };
   }
 
+  /** Recomputed (into the same object: a correction changes with every batch) only when an input changed. */
   #currentFigures(): AdmissionFigures {
     const src = this.#src;
     const sizes = src.sizing.sizes();
-    const c = this.#figures;
+    const f = this.#figures;
     const version = src.corrections.version;
-    if (c !== undefined && c.sizes === sizes && c.corrections === version) return c;
+    if (f.sizes === sizes && f.corrections === version) return f;
     const profile = src.profile();
-    const optimisticMs = (n: number): number => src.corrections.optimisticMs(profile, n, src.deviceIds);
+    const { corrections, deviceIds } = src;
     const big = Math.max(1, sizes.maxBatchSize);
-    const bigBatchMs = optimisticMs(big);
-    const aloneMs = optimisticMs(1);
-    const perItemMs = Math.min(aloneMs, optimisticMs(sizes.batchSize) / sizes.batchSize, bigBatchMs / big) / src.deviceIds.length;
-    this.#figures = { sizes, corrections: version, startAt: 0, aloneMs, perItemMs, bigBatchMs };
-    return this.#figures;
+    f.bigBatchMs = corrections.optimisticMs(profile, big, deviceIds);
+    f.aloneMs = corrections.optimisticMs(profile, 1, deviceIds);
+    f.perItemMs = Math.min(f.aloneMs, corrections.optimisticMs(profile, sizes.batchSize, deviceIds) / sizes.batchSize, f.bigBatchMs / big) / deviceIds.length;
+    f.sizes = sizes;
+    f.corrections = version;
+    return f;
   }
 }
