@@ -44,8 +44,7 @@ describe('SlabPlans', () => {
   it('stacks each batch from its own items through a reused plan (no data of the batch it was planned for)', () => {
     const plans = new SlabPlans();
     plans.plan('m', [item(0), item(10)], axes, undefined);
-    const second = [item(100), item(200)];
-    second[0]!.k = { type: 'int32', dims: [2], data: Int32Array.of(5, 6) };
+    const second: NamedTensors[] = [{ ...item(100), k: { type: 'int32', dims: [2], data: Int32Array.of(5, 6) } }, item(200)];
     const { layout } = plans.plan('m', second, axes, undefined);
     const feeds = stackIntoSlab(new ArrayBuffer(layout.bytes), second, layout);
     expect(Array.from(feeds.x!.data as Float32Array)).toEqual([100, 101, 102, 200, 201, 202]);
