@@ -1,4 +1,4 @@
-import { EparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import { EparaError, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
 import { product, type BatchAxes } from '../tensors/stack.js';
 
 type TypedArrayCtor = { new (buffer: ArrayBuffer, byteOffset: number, length: number): TensorLike['data']; readonly BYTES_PER_ELEMENT: number };
@@ -6,7 +6,9 @@ type TypedArrayCtor = { new (buffer: ArrayBuffer, byteOffset: number, length: nu
 /** Where one stacked tensor of a batch sits in a slab. */
 interface Placement {
   readonly name: string;
-  readonly tensor: TensorLike;
+  readonly type: TensorType;
+  /** The first item's dims (every item of a batch has the same). */
+  readonly itemDims: readonly number[];
   /** The batch axis, or `null` when the first item's tensor stands for the whole batch (shared, or one item). */
   readonly axis: number | null;
   readonly dims: number[];
@@ -15,10 +17,15 @@ interface Placement {
   readonly ctor: TypedArrayCtor;
 }
 
-/** How a batch lays out in a slab: its tensors at 8-byte-aligned offsets, and the bytes they need. */
+/**
+ * How a batch lays out in a slab: its tensors at 8-byte-aligned offsets, and the bytes they need. It holds no
+ * item's data: a layout serves every later batch it {@link layoutFits} (it is planned once per batch size).
+ */
 export interface SlabLayout {
   readonly bytes: number;
   readonly placements: readonly Placement[];
+  readonly count: number;
+  readonly axes: BatchAxes;
 }
 
 /**
@@ -40,10 +47,30 @@ export function planSlab(items: readonly NamedTensors[], axes: BatchAxes): SlabL
     const dims = [...t.dims];
     if (axis !== null) dims[axis] = items.length * (t.dims[axis] ?? 1);
     const length = product(dims);
-    placements.push({ name, tensor: t, axis, dims, offset, length, ctor });
+    placements.push({ name, type: t.type, itemDims: [...t.dims], axis, dims, offset, length, ctor });
     offset += align8(length * ctor.BYTES_PER_ELEMENT);
   }
-  return { bytes: offset, placements };
+  return { bytes: offset, placements, count: items.length, axes };
+}
+
+/**
+ * Whether `layout` (planned for an earlier batch) lays out this batch too: as many items, the same batch axes
+ * (the same object) and, in the first item, the same tensors with the same dims and element type. Allocates
+ * nothing: it runs for every batch.
+ */
+export function layoutFits(layout: SlabLayout, items: readonly NamedTensors[], axes: BatchAxes): boolean {
+  const first = items[0];
+  if (first === undefined || layout.count !== items.length || layout.axes !== axes) return false;
+  let names = 0;
+  for (const name in first) {
+    names++;
+    if (names > layout.placements.length) return false;
+    const p = layout.placements[names - 1]!;
+    const t = first[name]!;
+    if (p.name !== name || t.data.constructor !== p.ctor || t.dims.length !== p.itemDims.length) return false;
+    for (let d = 0; d < t.dims.length; d++) if (t.dims[d] !== p.itemDims[d]) return false;
+  }
+  return names === layout.placements.length;
 }
 
 /**
@@ -56,9 +83,9 @@ export function stackIntoSlab(slab: ArrayBuffer, items: readonly NamedTensors[],
   const out: Record<string, TensorLike> = {};
   for (const p of layout.placements) {
     const data = new p.ctor(slab, p.offset, p.length);
-    if (p.axis === null) (data as Float32Array).set(p.tensor.data as Float32Array);
+    if (p.axis === null) (data as Float32Array).set(items[0]![p.name]!.data as Float32Array);
     else writeAlong(data, items, p.name, p.axis, p.dims);
-    out[p.name] = { type: p.tensor.type, dims: p.dims, data };
+    out[p.name] = { type: p.type, dims: p.dims, data };
   }
   return out;
 }

@@ -11,8 +11,9 @@ import { defaultWorkerUrl } from './worker-url.js';
 import { prepareTransfer } from '../tensors/transfer.js';
 import { stackTensors, type BatchAxes } from '../tensors/stack.js';
 import { InputSlabPool, type InputSlabStats } from './input-slabs.js';
-import { planSlab, stackIntoSlab } from './slab-stack.js';
-import { planSlabOutputs, splitSlabOutputs } from './slab-outputs.js';
+import { stackIntoSlab } from './slab-stack.js';
+import { splitSlabOutputs } from './slab-outputs.js';
+import { SlabPlans } from './slab-plans.js';
 
 interface Pending {
   readonly resolve: (value: unknown) => void;
@@ -46,6 +47,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   readonly #pending = new Map<number, Pending>();
   readonly #models = new Map<string, { source: ModelSource; threads: number }>();
   readonly #slabs: InputSlabPool;
+  readonly #plans = new SlabPlans();
   /** Ids of calls whose input slab is in the worker now. */
   readonly #slabCalls = new Set<number>();
   #worker: Worker | undefined;
@@ -69,6 +71,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   async loadModel(key: string, source: ModelSource, options: { threads?: number; signal?: AbortSignal } = {}): Promise<LoadedModelInfo> {
     const threads = options.threads ?? this.threads;
+    this.#plans.forget(key);
     const result = (await this.#call({ op: 'load', key, source, threads, provider: this.provider, ordinal: this.#o.ordinal }, { transfer: [], signal: options.signal })) as LoadResult;
     this.#models.set(key, { source, threads });
     if (result.fallbackReason !== undefined) this.#fellBack(key, result.fallbackReason);
@@ -95,8 +98,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
    * the slab returns to the pool (`items`).
    */
   async runBatch(key: string, items: readonly NamedTensors[], axes: BatchAxes, options: RunBatchOptions = {}): Promise<TimedRun> {
-    const layout = planSlab(items, axes);
-    const planned = options.knownOutputs === undefined ? undefined : planSlabOutputs(options.knownOutputs, items.length, layout.bytes);
+    const { layout, outputs: planned } = this.#plans.plan(key, items, axes, options.knownOutputs);
     const withOutputs = planned !== undefined && planned.end <= this.#slabs.slabBytes;
     const slab = this.#slabs.acquire(withOutputs ? planned.end : layout.bytes);
     if (slab === undefined) return this.runTimed(key, stackTensors(items, axes), options);
@@ -156,6 +158,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   async unloadModel(key: string): Promise<void> {
     this.#models.delete(key);
+    this.#plans.forget(key);
     if (this.#closed || this.#failed) return;
     await this.#call({ op: 'unload', key }, NO_TRANSFER);
   }

@@ -1,0 +1,71 @@
+import { toEparaError, type Clock, type LatencyProfile } from '@epara/core';
+import type { WorkItem } from '../batching/work-item.js';
+import type { DeviceHandle } from '../devices/device-port.js';
+import { deliverOutputs, runAndSplit } from './batch-outputs.js';
+import type { Emit, InstanceCounters } from './instance-context.js';
+import type { LoadedInstance } from './instance-loading.js';
+import type { RunCorrections } from './run-corrections.js';
+
+/** What a {@link BatchRunner} works with: its instance's identity, counters, clock and loaded model. */
+export interface BatchRunnerContext {
+  readonly instanceId: string;
+  readonly serviceId: string;
+  readonly counters: InstanceCounters;
+  readonly clock: Clock;
+  readonly emit: Emit;
+  /** Whether an event has listeners: the per-batch event is built only then. */
+  readonly listening: (event: 'batchCompleted') => boolean;
+  /** Undefined: run times are not folded into the corrections. */
+  readonly corrections: RunCorrections | undefined;
+  readonly loaded: () => LoadedInstance;
+  readonly profile: () => LatencyProfile;
+}
+
+/**
+ * Runs an instance's batches on its devices: counts them, marks stream slots in flight, splits the outputs
+ * back to the items and settles each (every item settles, with a `MODEL_ERROR` when the run fails), and
+ * emits `batchCompleted`.
+ */
+export class BatchRunner {
+  readonly #c: BatchRunnerContext;
+  #inFlight = 0;
+
+  constructor(c: BatchRunnerContext) {
+    this.#c = c;
+  }
+
+  /** Items running now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Runs `items` as one batch; resolves with the compute time inside the worker (undefined on failure). */
+  async run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | undefined> {
+    const c = this.#c;
+    this.#inFlight += items.length;
+    c.counters.batches++;
+    c.counters.batchedItems += items.length;
+    for (let i = 0; i < items.length; i++) if (items[i]!.slot) items[i]!.slot!.inFlight = true;
+    const loaded = c.loaded();
+    try {
+      const { parts, runMs, filter } = await runAndSplit(device, c.instanceId, items, loaded);
+      const finishedAt = c.clock.now();
+      // Compute time inside the worker: wall time would also count the wait behind a batch sent ahead.
+      c.corrections?.observe(c.profile(), device.id, items.length, runMs);
+      c.counters.completed += items.length;
+      deliverOutputs(items, parts, { batch: { startedAt, finishedAt, batchSize: items.length, deviceId: device.id }, stateMap: loaded.io.stateMap, filter });
+      if (c.listening('batchCompleted')) c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
+      return runMs;
+    } catch (err) {
+      const e = toEparaError(err, 'MODEL_ERROR');
+      c.counters.failed += items.length;
+      for (let i = 0; i < items.length; i++) items[i]!.settle(e);
+      const durationMs = c.clock.now() - startedAt;
+      if (c.listening('batchCompleted')) c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device.id, size: items.length, durationMs, runMs: 0, ok: false, error: e.code });
+      return undefined;
+    } finally {
+      for (let i = 0; i < items.length; i++) if (items[i]!.slot) items[i]!.slot!.inFlight = false;
+      this.#inFlight -= items.length;
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import type { Clock, Logger, ParallelPlan } from '@epara/core';
+import type { DeviceScheduler } from './device-scheduler.js';
+import type { ExecutorEvents } from './executor-events.js';
+import type { ExecutorServiceOptions } from './executor-options.js';
+
+/** Emits one of the executor's typed events. */
+export type Emit = <K extends keyof ExecutorEvents>(event: K, ...args: ExecutorEvents[K]) => void;
+
+/** Counters of one instance. */
+export interface InstanceCounters {
+  submitted: number;
+  completed: number;
+  dropped: number;
+  failed: number;
+  batches: number;
+  batchedItems: number;
+}
+
+/** What an instance needs from the executor. */
+export interface ModelInstanceContext {
+  readonly instanceId: string;
+  readonly service: ExecutorServiceOptions;
+  readonly plan: Partial<ParallelPlan>;
+  readonly schedulers: readonly DeviceScheduler[];
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly guardMs: number;
+  readonly launchWhenIdle: boolean;
+  /** How long a partial batch may wait on an idle device. */
+  readonly batchWait: 'expected-fill' | 'until-deadline';
+  /** Scale the profile by the measured/predicted run time ratio (EWMA). */
+  readonly adaptLatency: boolean;
+  readonly profiling: { readonly warmup: number; readonly repetitions: number };
+  readonly emit: Emit;
+  /** Whether an event has listeners: per-request events are built only then (shedding is the hot path). */
+  readonly listening: (event: keyof ExecutorEvents) => boolean;
+}

@@ -1,0 +1,80 @@
+import { fitProfile, type LatencyProfile, type NamedTensors } from '@epara/core';
+import type { DeviceHandle } from '../devices/device-port.js';
+import type { KnownOutput } from '../devices/slab-outputs.js';
+import { defaultBatchSizes, measureLatencies } from '../profiling/measure-latencies.js';
+import { BatchingDecision } from './batching-decision.js';
+import type { ModelInstanceContext } from './instance-context.js';
+import { resolveIoSpec, type IoSpec } from './io-spec.js';
+import { knownOutputs } from './known-outputs.js';
+import { initialState, sampleFeeds } from './model-inputs.js';
+
+/** What every run of an instance asks its device for. */
+export interface InstanceRunOptions {
+  outputNames?: readonly string[];
+  knownOutputs?: readonly KnownOutput[];
+}
+
+/** An instance's model as loaded on its devices. */
+export interface LoadedInstance {
+  readonly io: IoSpec;
+  readonly runOptions: InstanceRunOptions;
+  /** Whether a run fetches outputs the caller does not see (a stateful service's state outputs). */
+  readonly hidesOutputs: boolean;
+  readonly state: NamedTensors;
+  readonly batching: BatchingDecision;
+  readonly profile: LatencyProfile;
+  /** Measured memory per device after load, bytes. */
+  readonly memory: ReadonlyMap<string, number>;
+}
+
+/**
+ * Loads an instance's model on every device, resolves its inputs and outputs, decides whether its requests
+ * may share a run (`onBatchable` when that verdict comes later), then profiles it if no profile was given.
+ */
+export async function loadInstance(c: ModelInstanceContext, onBatchable: () => void, signal?: AbortSignal): Promise<LoadedInstance> {
+  const s = c.service;
+  const devices = c.schedulers.map((sch) => sch.device);
+  const source = typeof s.model === 'string' ? { path: s.model } : { bytes: s.model as Uint8Array };
+  const infos = await Promise.all(devices.map((d) => d.loadModel(c.instanceId, source, signal ? { signal } : {})));
+  const memory = new Map<string, number>();
+  infos.forEach((info, i) => memory.set(devices[i]!.id, info.memoryBytes));
+  const io = resolveIoSpec(infos[0]!, s);
+  // Computed once: the outputs every run fetches (the requested ones plus the recurrent state).
+  const outputNames = io.outputNames ? [...new Set([...io.outputNames, ...Object.values(io.stateMap)])] : undefined;
+  // Outputs of a size known before the run come back in the batch's slab, copied per request.
+  const known = knownOutputs(infos[0]!.outputs, outputNames, io.outputAxes);
+  const runOptions = { ...(outputNames ? { outputNames } : {}), ...(known ? { knownOutputs: known } : {}) };
+  const hidesOutputs = outputNames !== undefined && outputNames.length > io.outputNames!.length;
+  const state = s.stateful ? initialState(io, s.stateful.initial) : {};
+  const batching = new BatchingDecision({
+    instanceId: c.instanceId,
+    service: s,
+    planBatchSize: c.plan.batchSize,
+    device: devices[0]!,
+    io,
+    state,
+    outputNames: runOptions.outputNames,
+    logger: c.logger,
+    onBatchable,
+  });
+  await batching.decide(signal);
+  const profile = s.profile ?? (await measure(c, devices[0]!, { io, state, batchable: batching.ok }, signal));
+  return { io, runOptions, hidesOutputs, state, batching, profile, memory };
+}
+
+/** Profiles the model on `device` at the default batch sizes (1 only when unbatchable). */
+async function measure(c: ModelInstanceContext, device: DeviceHandle, m: { io: IoSpec; state: NamedTensors; batchable: boolean }, signal?: AbortSignal): Promise<LatencyProfile> {
+  const s = c.service;
+  const maxBatch = c.plan.batchSize ?? s.maxBatch ?? 32;
+  const samples = await measureLatencies({
+    device,
+    modelKey: c.instanceId,
+    batchSizes: m.batchable ? defaultBatchSizes(maxBatch) : [1],
+    inputs: (b) => sampleFeeds(m.io, b, s.sampleInputs, m.state),
+    warmup: c.profiling.warmup,
+    repetitions: c.profiling.repetitions,
+    ...(signal ? { signal } : {}),
+  });
+  c.logger.info({ instanceId: c.instanceId, samples: samples.length }, 'profiled model at load');
+  return fitProfile(c.plan.deviceKind ?? `${device.provider}-${device.threads}t`, samples);
+}

@@ -1,0 +1,58 @@
+import { latencyAt, type LatencyProfile, type ParallelPlan } from '@epara/core';
+import { batchSizeForDeadline } from '@epara/core/scheduling';
+import type { ExecutorServiceOptions } from './executor-options.js';
+import { instanceSizes, type InstanceSizes } from './instance-sizes.js';
+
+/** What an instance's sizing reads from it, each time it is asked. */
+export interface SizingSource {
+  readonly service: ExecutorServiceOptions;
+  readonly plan: Partial<ParallelPlan>;
+  readonly devices: number;
+  readonly profile: () => LatencyProfile;
+  readonly batchable: () => boolean;
+  readonly streamRateHz: () => number;
+}
+
+/**
+ * An instance's batch sizes ({@link instanceSizes}) and capacity. The sizes are computed once per input they
+ * depend on (profile, batchability, stream rate): the launch rule and admission read them on every arrival,
+ * and recomputing them allocated on every request. The same object comes back until an input changes.
+ */
+export class InstanceSizing {
+  readonly #s: SizingSource;
+  #sizes: (InstanceSizes & { readonly batchable: boolean; readonly rateHz: number }) | undefined;
+
+  constructor(s: SizingSource) {
+    this.#s = s;
+  }
+
+  /** The current sizes. */
+  sizes(): InstanceSizes {
+    const s = this.#s;
+    const batchable = s.batchable();
+    const rateHz = s.streamRateHz();
+    const c = this.#sizes;
+    if (c !== undefined && c.batchable === batchable && c.rateHz === rateHz) return c;
+    const sizes = instanceSizes({ service: s.service, planBatchSize: s.plan.batchSize, profile: s.profile, batchable, streamRateHz: rateHz, devices: s.devices });
+    this.#sizes = { batchable, rateHz, ...sizes };
+    return this.#sizes;
+  }
+
+  /** Forgets the sizes (a new profile). */
+  reset(): void {
+    this.#sizes = undefined;
+  }
+
+  /** Items/s the instance serves within its SLO. */
+  capacityPerSec(): number {
+    const s = this.#s;
+    const batchable = s.batchable();
+    // An unbatched instance cannot reach a plan's batched capacity: its own is one item per run.
+    if (s.plan.capacityPerSec !== undefined && batchable) return s.plan.capacityPerSec;
+    const svc = s.service;
+    const profile = s.profile();
+    const budget = (svc.slo.kind === 'latency' ? svc.slo.deadlineMs : svc.slo.stalenessMs) - (svc.networkBudgetMs ?? 0);
+    const b = batchable ? batchSizeForDeadline(profile, budget, { maxBatch: svc.maxBatch ?? 32 }) : 1;
+    return ((b * 1000) / latencyAt(profile, b)) * s.devices;
+  }
+}
