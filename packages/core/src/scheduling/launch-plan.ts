@@ -111,7 +111,8 @@ export function fillPlan<T extends SchedulableItem>(items: readonly T[], ctx: La
       }
     }
     group.length = n;
-    decide(group, ctx, p);
+    // A batch whose head would end inside its guard is launched only when the host allows it (`requireGuard` off).
+    if (ctx.requireGuard !== true || ctx.startAt + runMsOf(group, n, ctx) + guardOf(ctx, n) <= group[0]!.deadline) decide(group, ctx, p);
   }
   p.expireAt = expiry(items, p);
 }

@@ -178,6 +178,23 @@ describe('planLaunch: reject rather than serve late', () => {
     expect(planLaunch([head], { ...base, preferGuarded: true }).launch).toEqual([head]);
   });
 
+  it('with requireGuard launches nothing whose head cannot keep its margin, and leaves it queued to expire', () => {
+    // As above: the head (due 20) alone would end at 15 + 9 > 20; nothing else is queued.
+    const head = mk(20);
+    const base = strict({ sizeGuardMs: () => 8, launchWhenIdle: true, preferGuarded: true });
+    const d = planLaunch([head], { ...base, requireGuard: true });
+    expect(d.launch).toBeUndefined();
+    expect(d.group).toBeUndefined();
+    expect(d.drop).toEqual([]);
+    // Not dropped before it is hopeless: it expires (and is rejected) by its deadline.
+    expect(d.expireAt).toBeCloseTo(10, 2);
+    // Items that keep their margin still go first, as with preferGuarded alone.
+    const rest = [mk(60), mk(60)];
+    expect(planLaunch([head, ...rest], { ...base, requireGuard: true }).launch).toEqual(rest);
+    // A head that keeps its margin alone is launched as before.
+    expect(planLaunch([mk(30)], { ...base, requireGuard: true }).launch).toHaveLength(1);
+  });
+
   it('tells when the earliest queued item that is not launched expires', () => {
     const items = [mk(100), mk(60, { costScale: 2 })].sort((a, b) => a.deadline - b.deadline);
     // 60 − 15 × 2 = 30 comes before 100 − 15 = 85.

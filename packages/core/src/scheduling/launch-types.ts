@@ -61,6 +61,14 @@ export interface LaunchContext {
    * once, and finishes inside its guard or late. @default false
    */
   readonly preferGuarded?: boolean;
+  /**
+   * Never launch a batch whose head cannot keep its guard (`guardMs` + `sizeGuardMs(n)`): when neither the head
+   * nor (with `preferGuarded`) any later item can, the decision has no `group`, and the items stay queued
+   * until they run (the device frees early, the learned margin falls) or expire and are dropped by their
+   * deadline. Off, such a head is launched alone — under a backlog the device's time then goes to the item
+   * most likely to be late, one at a time, instead of to batches expected on time. @default false
+   */
+  readonly requireGuard?: boolean;
   /** Launch a partial batch as soon as the device is idle, instead of waiting to fill it. */
   readonly launchWhenIdle: boolean;
   /**

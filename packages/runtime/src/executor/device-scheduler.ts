@@ -60,8 +60,13 @@ class LaneState {
       expiryLeadMs: 0,
       // A head that cannot keep its margin even alone does not take the device from items that can.
       preferGuarded: true,
+      // …and with nothing that keeps it, nothing runs while the margin is current (see `#context`).
+      requireGuard: true,
       launchWhenIdle: false,
       arrivalsPerMs: undefined,
+      // Under a backlog a batch below the plan's size that completes more on-time items per ms beats the one a
+      // late head shrank.
+      overloadBelowPlan: true,
     };
   }
 }
@@ -350,6 +355,10 @@ export class DeviceScheduler implements DeviceWorkQueue {
     ctx.dropLatencyMs = lane.dropLatencyMs(this.device.id);
     ctx.guardMs = lane.guardMs + 2 * this.#timerLagMs;
     ctx.likelyLateMarginMs = st.lateness.typicalMs(1, busy, now);
+    // A batch whose head would end inside its margin runs only as a probe: on an idle device whose margin no
+    // recent batch confirmed (it may be a stall's, aging out). Under a backlog such a head alone would take the
+    // device from batches expected on time, and likely finish late itself.
+    ctx.requireGuard = busy || st.lateness.confirmed(now);
     // Wake-ups come late on a busy host: reject that much earlier, so that a rejection is not itself late.
     ctx.expiryLeadMs = 2 * this.#recentTimerLagMs(now);
     ctx.launchWhenIdle = lane.launchWhenIdle;
