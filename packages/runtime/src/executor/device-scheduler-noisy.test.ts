@@ -200,16 +200,16 @@ const harsh = {
 const servedOf = (o: OverloadOutcome): number => o.good + o.pastDeadline;
 
 describe('DeviceScheduler under a noisy overload', () => {
-  it('launches no head that cannot keep its learned margin while the device is busy: more on time, fewer late', async () => {
+  it('sends no batch ahead that cannot keep its margin, and an idle device runs batches on time 9 in 10: more on time, fewer late', async () => {
     // Deadlines 10/25 ms at ~the device's best rate. Launched alone when nothing kept its margin, the EDF head
     // took the device one item at a time and often finished late: 252 on time, 19 of 339 served more than
-    // 5 ms late (5.6 %), mean batch 1.0. Now: 508 on time, 9 of 519 (1.7 %), mean batch 2.6.
+    // 5 ms late (5.6 %), mean batch 1.0. Now: 654 on time, 17 of 676 (2.5 %), mean batch 3.5.
     const run = { ratePerMs: 1.5, slosMs: [10, 25], durationMs: 1500, warmupMs: 300, profileMs: affine, ...harsh, batchSize: 1, maxBatchSize: 12 };
     const o = await runOverload(run);
-    expect(o.good).toBeGreaterThan(450);
-    expect(o.late / servedOf(o)).toBeLessThan(0.025);
+    expect(o.good).toBeGreaterThan(600);
+    expect(o.late / servedOf(o)).toBeLessThan(0.035);
     expect(o.lateRejected).toBe(0);
-    // The tuned fixed batcher serves more (811 on time) but 6 % of what it serves ends more than 5 ms late.
+    // The tuned fixed batcher serves more (811 on time), but 6 % of what it serves more than 5 ms late.
     const fixed = await runFixedBatcher({ ...run, delayMs: 0, maxBatch: 12 });
     expect(fixed.late / servedOf(fixed)).toBeGreaterThan(o.late / servedOf(o));
   });

@@ -76,17 +76,13 @@ export class LaneLateness {
    * late than not.
    */
   typicalMs(n: number, ahead: boolean, now: number): number {
-    if (!this.confirmed(now)) return 0;
+    if (!(now - this.#lastEnd <= TYPICAL_CONFIRM_MS)) return 0;
     return this.#compute.quantileMs(n, now, 0.5) + this.#delivery(ahead, now).quantileMs(n, now, 0.5);
   }
 
-  /**
-   * Whether a batch ended within {@link TYPICAL_CONFIRM_MS} of `now`: the learned figures are current. A margin
-   * no recent batch confirmed may be a stall's, aging out: the scheduler then lets a head that cannot keep it
-   * run alone (a probe) rather than refuse everything until it does.
-   */
-  confirmed(now: number): boolean {
-    return now - this.#lastEnd <= TYPICAL_CONFIRM_MS;
+  /** The quantile `q` of how late a batch of `n` ends, ms: the same quantile of both parts (e.g. 0.9). */
+  quantileMs(n: number, ahead: boolean, now: number, q: number): number {
+    return this.#compute.quantileMs(n, now, q) + this.#delivery(ahead, now).quantileMs(n, now, q);
   }
 
   /** Too few batches sent ahead yet: what direct launches taught. */
