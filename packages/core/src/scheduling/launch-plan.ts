@@ -159,7 +159,8 @@ function skips<T extends SchedulableItem>(item: T, mode: ScanMode, ctx: LaunchCo
     }
     return late || unguarded(item, ctx, p);
   }
-  if (item.deadline >= ctx.startAt + p.alone * (item.costScale ?? 1) + p.lead && !(late && p.idle)) return late;
+  // The wake-up lag (`lead`) is for items left to a later wake-up: an idle device can start this one now.
+  if (item.deadline >= ctx.startAt + p.alone * (item.costScale ?? 1) + (p.idle ? 0 : p.lead) && !(late && p.idle)) return late;
   p.drop.push(item);
   return true;
 }

@@ -159,6 +159,12 @@ describe('planLaunch: reject rather than serve late', () => {
     expect(planLaunch([head, ...rest], strict({ now: 12.01, startAt: 12.02, expiryLeadMs: 3 })).drop).toEqual([head]);
     // ... where without the lead it would be kept until 15, and rejected as late as the host then acts.
     expect(planLaunch([head, ...rest], strict({ now: 12.01, startAt: 12.02 })).drop).toEqual([]);
+    // With an 8 ms lead, at 8.5 the busy device drops it (8.5 + 10 + 8 > 25); an idle one starts it now (expected
+    // to end at 8.5 + 15 ≤ 25), with no wake-up in between: the lead does not refuse it.
+    expect(planLaunch([head, ...rest], strict({ now: 8, startAt: 8.5, expiryLeadMs: 8 })).drop).toEqual([head]);
+    const idle = planLaunch([head], strict({ now: 8.5, startAt: 8.5, expiryLeadMs: 8, guardMs: 0, launchWhenIdle: true }));
+    expect(idle.drop).toEqual([]);
+    expect(idle.launch).toEqual([head]);
   });
 
   it('with preferGuarded gives the device to items that keep their margin, not to a head that cannot even alone', () => {
