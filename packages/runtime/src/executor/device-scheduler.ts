@@ -1,5 +1,5 @@
 import { type Clock } from '@epara/core';
-import { DeviceTimeline, itemExpiry, LaunchPlan, planLaunch, type LaunchContext } from '@epara/core/scheduling';
+import { DeviceTimeline, itemExpiry, LaunchPlan, planLaunch, type LaunchContext, type LaunchDecision } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
@@ -357,7 +357,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
    * time that completes the most per ms, rather than idling (its margin then refreshed by nothing) or running
    * the EDF head alone.
    */
-  #planLane(lane: Lane, st: LaneState, now: number, busy: boolean): LaunchPlan<WorkItem> {
+  #planLane(lane: Lane, st: LaneState, now: number, busy: boolean): LaunchDecision<WorkItem> {
     let decision = this.#planOnce(lane, this.#context(lane, st, now, busy), st);
     if (busy || decision.group !== undefined || lane.queue.size === 0) return decision;
     st.typical = true;
@@ -370,7 +370,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     return decision;
   }
 
-  #planOnce(lane: Lane, ctx: LaunchContext, st: LaneState): LaunchPlan<WorkItem> {
+  #planOnce(lane: Lane, ctx: LaunchContext, st: LaneState): LaunchDecision<WorkItem> {
     const decision = planLaunch(lane.queue.items, ctx, st.plan);
     if (decision.drop.length > 0) {
       lane.queue.removeAll(decision.drop);
