@@ -50,7 +50,7 @@ class LaneState {
   busy = false;
   now = 0;
   /** The pump's second plan on an idle device: batches sized by a lower quantile of the lateness (see `#planLane`). */
-  typical = false;
+  fallback = false;
   readonly ctx: { -readonly [K in keyof LaunchContext]: LaunchContext[K] };
 
   constructor(lane: Lane, deviceId: string) {
@@ -63,7 +63,7 @@ class LaneState {
       latencyMs: (n: number) => lane.latencyMs(deviceId, n),
       dropLatencyMs: 0,
       guardMs: 0,
-      sizeGuardMs: (n: number) => (this.typical ? this.lateness.quantileMs(n, false, this.now, FALLBACK_QUANTILE) : this.lateness.marginMs(n, this.busy, this.now)),
+      sizeGuardMs: (n: number) => (this.fallback ? this.lateness.quantileMs(n, false, this.now, FALLBACK_QUANTILE) : this.lateness.marginMs(n, this.busy, this.now)),
       // Reject, rather than serve late, what only a run past its deadline could serve: by the estimate plus how
       // late this device's batches typically end as the host sees them (messaging, a host thread running late).
       rejectLikelyLate: true,
@@ -104,8 +104,10 @@ export interface DispatchInfo {
  * messaging, a co-running host thread, garbage collection; learned apart for batches sent ahead behind a
  * running one, which also carry its overrun). An item that the typical lateness (the medians) would make late
  * even alone is rejected instead of served (`rejectLikelyLate`); a head that cannot keep its margin even alone
- * leaves the device to items that can (`preferGuarded`); and while the device is busy a timer, set earlier by
- * the recent timer lag, rejects queued items as they become hopeless, by their deadline.
+ * leaves the device to items that can (`preferGuarded`); nothing that cannot keep it is sent ahead behind a
+ * running batch (`requireGuard`), and an idle device with nothing that keeps it runs the best batch by a lower
+ * quantile of the same lateness ({@link FALLBACK_QUANTILE}); and while the device is busy a timer, set earlier
+ * by the recent timer lag, rejects queued items as they become hopeless, by their deadline.
  *
  * Engines that are not batchers (a generation engine's prefill and decode steps) queue {@link DeviceWork}
  * with a deadline and an expected cost ({@link DeviceScheduler.enqueueWork}): it competes in the same EDF
@@ -360,12 +362,12 @@ export class DeviceScheduler implements DeviceWorkQueue {
   #planLane(lane: Lane, st: LaneState, now: number, busy: boolean): LaunchDecision<WorkItem> {
     let decision = this.#planOnce(lane, this.#context(lane, st, now, busy), st);
     if (busy || decision.group !== undefined || lane.queue.size === 0) return decision;
-    st.typical = true;
+    st.fallback = true;
     st.ctx.requireGuard = false;
     try {
       decision = this.#planOnce(lane, st.ctx, st);
     } finally {
-      st.typical = false;
+      st.fallback = false;
     }
     return decision;
   }
