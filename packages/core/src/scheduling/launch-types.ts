@@ -53,8 +53,8 @@ export interface LaunchContext {
    * dropped once even `dropLatencyMs` from the device's start plus this misses its deadline, and `expireAt`
    * comes this much earlier, so that a rejection reaches its caller by the deadline even when the host acts
    * late. An idle device can start the item in this very decision: no wake-up stands between, and the item is
-   * dropped only when `dropLatencyMs` alone misses (a host lagging 20-50 ms otherwise refused every request
-   * whose deadline was within twice that, even with the device free). @default 0
+   * dropped only when `dropLatencyMs` alone misses (a host whose timers run 20-50 ms late would otherwise
+   * refuse every request due within twice that, with the device free). @default 0
    */
   readonly expiryLeadMs?: number;
   /**

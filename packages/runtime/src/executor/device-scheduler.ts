@@ -396,8 +396,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
     ctx.likelyLateMarginMs = st.lateness.typicalMs(1, busy, now);
     // A batch whose head would end inside its margin is not sent ahead behind a running one: it would take the
     // device from batches expected on time, and likely finish late itself. (An idle device plans again: see
-    // `#planLane`. Refusing there too left the device idle, its margin refreshed only by rare probes: under a
-    // host lagging 70-100 ms, a margin nothing fitted and almost nothing was served.)
+    // `#planLane`. Refusing there too would leave the device idle under a margin nothing fits, refreshed by no
+    // batch until it ages out.)
     ctx.requireGuard = true;
     // Wake-ups come late on a busy host: reject that much earlier, so that a rejection is not itself late.
     ctx.expiryLeadMs = 2 * this.#recentTimerLagMs(now);
