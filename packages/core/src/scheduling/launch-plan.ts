@@ -111,8 +111,7 @@ export function fillPlan<T extends SchedulableItem>(items: readonly T[], ctx: La
       }
     }
     group.length = n;
-    // A batch whose head would end inside its guard is launched only when the host allows it (`requireGuard` off).
-    if (ctx.requireGuard !== true || ctx.startAt + runMsOf(group, n, ctx) + guardOf(ctx, n) <= group[0]!.deadline) decide(group, ctx, p);
+    decide(group, ctx, p);
   }
   p.expireAt = expiry(items, p);
 }
@@ -159,8 +158,7 @@ function skips<T extends SchedulableItem>(item: T, mode: ScanMode, ctx: LaunchCo
     }
     return late || unguarded(item, ctx, p);
   }
-  // The wake-up lag (`lead`) is for items left to a later wake-up: an idle device can start this one now.
-  if (item.deadline >= ctx.startAt + p.alone * (item.costScale ?? 1) + (p.idle ? 0 : p.lead) && !(late && p.idle)) return late;
+  if (item.deadline >= ctx.startAt + p.alone * (item.costScale ?? 1) + p.lead && !(late && p.idle)) return late;
   p.drop.push(item);
   return true;
 }

@@ -49,12 +49,9 @@ export interface LaunchContext {
    */
   readonly likelyLateMarginMs?: number;
   /**
-   * How late the host acts on a wake-up (timer and event-loop lag), ms. While the device is busy, an item is
-   * dropped once even `dropLatencyMs` from the device's start plus this misses its deadline, and `expireAt`
-   * comes this much earlier, so that a rejection reaches its caller by the deadline even when the host acts
-   * late. An idle device can start the item in this very decision: no wake-up stands between, and the item is
-   * dropped only when `dropLatencyMs` alone misses (a host whose timers run 20-50 ms late would otherwise
-   * refuse every request due within twice that, with the device free). @default 0
+   * How late the host acts on a wake-up (timer and event-loop lag), ms. An item is dropped once even
+   * `dropLatencyMs` from the device's start plus this misses its deadline, and `expireAt` comes this much
+   * earlier, so that a rejection reaches its caller by the deadline even when the host acts late. @default 0
    */
   readonly expiryLeadMs?: number;
   /**
@@ -64,14 +61,6 @@ export interface LaunchContext {
    * once, and finishes inside its guard or late. @default false
    */
   readonly preferGuarded?: boolean;
-  /**
-   * Never launch a batch whose head cannot keep its guard (`guardMs` + `sizeGuardMs(n)`): when neither the head
-   * nor (with `preferGuarded`) any later item can, the decision has no `group`, and the items stay queued
-   * until they run (the device frees early, the learned margin falls) or expire and are dropped by their
-   * deadline. Off, such a head is launched alone — under a backlog the device's time then goes to the item
-   * most likely to be late, one at a time, instead of to batches expected on time. @default false
-   */
-  readonly requireGuard?: boolean;
   /** Launch a partial batch as soon as the device is idle, instead of waiting to fill it. */
   readonly launchWhenIdle: boolean;
   /**

@@ -1,5 +1,5 @@
 import { type Clock } from '@epara/core';
-import { DeviceTimeline, itemExpiry, LaunchPlan, planLaunch, type LaunchContext, type LaunchDecision } from '@epara/core/scheduling';
+import { DeviceTimeline, itemExpiry, LaunchPlan, planLaunch, type LaunchContext } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
@@ -15,15 +15,6 @@ const TIMER_LAG_HALF_LIFE_MS = 250;
  * not count: a step held in the worker must not keep the next batch from being sent ahead.
  */
 const MAX_AHEAD = 2;
-
-/**
- * The quantile of the learned lateness an idle device plans with when no batch keeps the full margin (its high
- * quantile): the batch it runs then is on time nine times in ten by what the device's batches did lately. In
- * virtual time under a heavy-tailed device and host the median served more on time but far more late (40 % of
- * served more than 5 ms late where this served 22 %, with the host seeing batches 20-100 ms late one time in
- * five); with the host's tail at 3 % this one served as much, and fewer late.
- */
-const FALLBACK_QUANTILE = 0.9;
 
 /** A launch the scheduler may choose now: a lane's batch, or one engine work item (one object each, reused). */
 interface Candidate {
@@ -49,8 +40,6 @@ class LaneState {
   /** Whether the device was busy, and the time, of the pump filling `ctx` (its size guard reads them). */
   busy = false;
   now = 0;
-  /** The pump's second plan on an idle device: batches sized by a lower quantile of the lateness (see `#planLane`). */
-  fallback = false;
   readonly ctx: { -readonly [K in keyof LaunchContext]: LaunchContext[K] };
 
   constructor(lane: Lane, deviceId: string) {
@@ -63,7 +52,7 @@ class LaneState {
       latencyMs: (n: number) => lane.latencyMs(deviceId, n),
       dropLatencyMs: 0,
       guardMs: 0,
-      sizeGuardMs: (n: number) => (this.fallback ? this.lateness.quantileMs(n, false, this.now, FALLBACK_QUANTILE) : this.lateness.marginMs(n, this.busy, this.now)),
+      sizeGuardMs: (n: number) => this.lateness.marginMs(n, this.busy, this.now),
       // Reject, rather than serve late, what only a run past its deadline could serve: by the estimate plus how
       // late this device's batches typically end as the host sees them (messaging, a host thread running late).
       rejectLikelyLate: true,
@@ -71,13 +60,8 @@ class LaneState {
       expiryLeadMs: 0,
       // A head that cannot keep its margin even alone does not take the device from items that can.
       preferGuarded: true,
-      // …and with nothing that keeps it, nothing is sent ahead (see `#context`).
-      requireGuard: false,
       launchWhenIdle: false,
       arrivalsPerMs: undefined,
-      // Under a backlog a batch below the plan's size that completes more on-time items per ms beats the one a
-      // late head shrank.
-      overloadBelowPlan: true,
     };
   }
 }
@@ -104,10 +88,8 @@ export interface DispatchInfo {
  * messaging, a co-running host thread, garbage collection; learned apart for batches sent ahead behind a
  * running one, which also carry its overrun). An item that the typical lateness (the medians) would make late
  * even alone is rejected instead of served (`rejectLikelyLate`); a head that cannot keep its margin even alone
- * leaves the device to items that can (`preferGuarded`); nothing that cannot keep it is sent ahead behind a
- * running batch (`requireGuard`), and an idle device with nothing that keeps it runs the best batch by a lower
- * quantile of the same lateness ({@link FALLBACK_QUANTILE}); and while the device is busy a timer, set earlier
- * by the recent timer lag, rejects queued items as they become hopeless, by their deadline.
+ * leaves the device to items that can (`preferGuarded`); and while the device is busy a timer, set earlier by
+ * the recent timer lag, rejects queued items as they become hopeless, by their deadline.
  *
  * Engines that are not batchers (a generation engine's prefill and decode steps) queue {@link DeviceWork}
  * with a deadline and an expected cost ({@link DeviceScheduler.enqueueWork}): it competes in the same EDF
@@ -279,7 +261,12 @@ export class DeviceScheduler implements DeviceWorkQueue {
     for (const lane of this.#lanes) {
       if (lane.queue.size === 0) continue;
       const st = this.#lanesState.get(lane)!;
-      const decision = this.#planLane(lane, st, now, busy);
+      const decision = planLaunch(lane.queue.items, this.#context(lane, st, now, busy), st.plan);
+      if (decision.drop.length > 0) {
+        lane.queue.removeAll(decision.drop);
+        // Settling runs callers' listeners: a re-entrant pump waits (see pump), so the plan stays as it is.
+        for (let i = 0; i < decision.drop.length; i++) lane.drop(decision.drop[i]!, now);
+      }
       if (decision.expireAt !== undefined && decision.expireAt < expireAt) expireAt = decision.expireAt;
       if (decision.group) {
         st.candidate.headDeadline = decision.headDeadline!;
@@ -351,37 +338,6 @@ export class DeviceScheduler implements DeviceWorkQueue {
     this.#dispatch(c.lane!, (due ? c.decision!.launch! : c.decision!.group!).slice(), now);
   }
 
-  /**
-   * Plans `lane` (dropping what is hopeless). Every batch keeps the learned margin; on a busy device a batch
-   * whose head cannot keep it is not sent ahead. On an idle device with nothing that keeps it (the margin above
-   * every head's slack: a host lagging tens of ms), the lane is planned again with a lower quantile of the
-   * learned lateness ({@link FALLBACK_QUANTILE}) as the margin: the device runs the batch of items probably on
-   * time that completes the most per ms, rather than idling (its margin then refreshed by nothing) or running
-   * the EDF head alone.
-   */
-  #planLane(lane: Lane, st: LaneState, now: number, busy: boolean): LaunchDecision<WorkItem> {
-    let decision = this.#planOnce(lane, this.#context(lane, st, now, busy), st);
-    if (busy || decision.group !== undefined || lane.queue.size === 0) return decision;
-    st.fallback = true;
-    st.ctx.requireGuard = false;
-    try {
-      decision = this.#planOnce(lane, st.ctx, st);
-    } finally {
-      st.fallback = false;
-    }
-    return decision;
-  }
-
-  #planOnce(lane: Lane, ctx: LaunchContext, st: LaneState): LaunchDecision<WorkItem> {
-    const decision = planLaunch(lane.queue.items, ctx, st.plan);
-    if (decision.drop.length > 0) {
-      lane.queue.removeAll(decision.drop);
-      // Settling runs callers' listeners: a re-entrant pump waits (see pump), so the plan stays as it is.
-      for (let i = 0; i < decision.drop.length; i++) lane.drop(decision.drop[i]!, ctx.now);
-    }
-    return decision;
-  }
-
   /** The launch rule's inputs for `lane` now (its reused context); a busy device plans the batch it would send ahead. */
   #context(lane: Lane, st: LaneState, now: number, busy: boolean): LaunchContext {
     const ctx = st.ctx;
@@ -394,11 +350,6 @@ export class DeviceScheduler implements DeviceWorkQueue {
     ctx.dropLatencyMs = lane.dropLatencyMs(this.device.id);
     ctx.guardMs = lane.guardMs + 2 * this.#timerLagMs;
     ctx.likelyLateMarginMs = st.lateness.typicalMs(1, busy, now);
-    // A batch whose head would end inside its margin is not sent ahead behind a running one: it would take the
-    // device from batches expected on time, and likely finish late itself. (An idle device plans again: see
-    // `#planLane`. Refusing there too would leave the device idle under a margin nothing fits, refreshed by no
-    // batch until it ages out.)
-    ctx.requireGuard = true;
     // Wake-ups come late on a busy host: reject that much earlier, so that a rejection is not itself late.
     ctx.expiryLeadMs = 2 * this.#recentTimerLagMs(now);
     ctx.launchWhenIdle = lane.launchWhenIdle;

@@ -80,11 +80,6 @@ export class LaneLateness {
     return this.#compute.quantileMs(n, now, 0.5) + this.#delivery(ahead, now).quantileMs(n, now, 0.5);
   }
 
-  /** The quantile `q` of how late a batch of `n` ends, ms: the same quantile of both parts (e.g. 0.9). */
-  quantileMs(n: number, ahead: boolean, now: number, q: number): number {
-    return this.#compute.quantileMs(n, now, q) + this.#delivery(ahead, now).quantileMs(n, now, q);
-  }
-
   /** Too few batches sent ahead yet: what direct launches taught. */
   #delivery(ahead: boolean, now: number): LatencyGuard {
     return ahead && this.#ahead.samples(now) >= MIN_SAMPLES ? this.#ahead : this.#direct;
