@@ -408,6 +408,9 @@ const peakRatio = median(peakRatios);
 const allocBytesPerRequest = median(allocs);
 console.log(`  median ratio ${peakRatio.toFixed(2)}×; V8 heap allocated per served request ${allocBytesPerRequest.toFixed(0)} bytes (the client's included; tensor data lives outside the heap: ${ITEM_LEN * 4} input bytes per request)`);
 
+// What every batch size below is planned from: a size measured slow under contention raises every larger size
+// to at least its time (the profile is made non-decreasing by its running maximum), which shrinks the plan.
+console.log(`  profile (ms per batch): ${raw.profile.points.map((p) => `${p.batch}: ${p.ms.toFixed(1)}`).join(', ')}`);
 console.log('\n2. goodput within SLO, saturating Poisson load, deadlines 15/50 ms, 1 thread each, 2 alternating rounds');
 // Saturating: twice the best raw rate seen in this run (the machine's noise makes single readings low).
 const rate = 2 * rawMax;
