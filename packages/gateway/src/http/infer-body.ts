@@ -1,5 +1,5 @@
 import { EparaError } from '@epara/core';
-import type { InferInput, InferParameters, InferRequest, InferRequestedOutput, InferResponse } from '../protocol/infer-types.js';
+import type { InferInput, InferOutput, InferParameters, InferRequest, InferRequestedOutput, InferResponse } from '../protocol/infer-types.js';
 import { outputJsonData } from '../protocol/tensor-codec.js';
 
 /** The binary tensor data extension's header: length of the JSON part at the start of the body. */
@@ -80,10 +80,23 @@ export function encodeInferResponse(r: InferResponse): { body: string | Buffer; 
   const outputs = r.outputs.map((o) => {
     if (!o.binary) return { name: o.name, datatype: o.datatype, shape: o.shape, data: outputJsonData(o) };
     binary.push(o.bytes);
-    return { name: o.name, datatype: o.datatype, shape: o.shape, parameters: { binary_data_size: o.bytes.byteLength } };
+    return binaryOutputHeader(o);
   });
-  const json = JSON.stringify({ model_name: r.model, model_version: r.version, ...(r.id !== undefined ? { id: r.id } : {}), parameters: r.parameters, outputs });
-  if (binary.length === 0) return { body: json };
-  const head = Buffer.from(json);
+  const json = JSON.stringify({ ...responseEnvelope(r), outputs });
+  return binary.length === 0 ? { body: json } : withBinaryOutputs(Buffer.from(json), binary);
+}
+
+/** A response's fields besides its outputs, in the order the encoders write them. */
+export function responseEnvelope(r: InferResponse): Record<string, unknown> {
+  return { model_name: r.model, model_version: r.version, ...(r.id !== undefined ? { id: r.id } : {}), parameters: r.parameters };
+}
+
+/** The JSON entry of an output sent as binary data (its bytes follow the JSON header). */
+export function binaryOutputHeader(o: InferOutput): Record<string, unknown> {
+  return { name: o.name, datatype: o.datatype, shape: o.shape, parameters: { binary_data_size: o.bytes.byteLength } };
+}
+
+/** The binary extension's body: the JSON header, then each binary output's bytes, with the header's length. */
+export function withBinaryOutputs(head: Buffer, binary: readonly Uint8Array[]): { body: Buffer; headerLength: number } {
   return { body: Buffer.concat([head, ...binary]), headerLength: head.length };
 }

@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { InferResponse } from '../protocol/infer-types.js';
 import { outputJsonData } from '../protocol/tensor-codec.js';
+import { binaryOutputHeader, responseEnvelope, withBinaryOutputs } from './infer-body.js';
 
 /** Responses with more JSON values than this are encoded in slices, giving the event loop a turn between them. */
 export const LARGE_JSON_VALUES = 1 << 16;
@@ -21,7 +22,7 @@ export function jsonValueCount(r: InferResponse): number {
  * Resolves `undefined` when `gone()` turns true between slices (the client left).
  */
 export async function encodeLargeInferResponse(r: InferResponse, gone: () => boolean): Promise<{ body: Buffer; headerLength?: number } | undefined> {
-  const head = JSON.stringify({ model_name: r.model, model_version: r.version, ...(r.id !== undefined ? { id: r.id } : {}), parameters: r.parameters });
+  const head = JSON.stringify(responseEnvelope(r));
   const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)},"outputs":[`)];
   const binary: Uint8Array[] = [];
   for (let k = 0; k < r.outputs.length; k++) {
@@ -29,7 +30,7 @@ export async function encodeLargeInferResponse(r: InferResponse, gone: () => boo
     const sep = k > 0 ? ',' : '';
     if (o.binary) {
       binary.push(o.bytes);
-      parts.push(Buffer.from(sep + JSON.stringify({ name: o.name, datatype: o.datatype, shape: o.shape, parameters: { binary_data_size: o.bytes.byteLength } })));
+      parts.push(Buffer.from(sep + JSON.stringify(binaryOutputHeader(o))));
       continue;
     }
     const meta = JSON.stringify({ name: o.name, datatype: o.datatype, shape: o.shape });
@@ -45,5 +46,5 @@ export async function encodeLargeInferResponse(r: InferResponse, gone: () => boo
   parts.push(Buffer.from(']}'));
   const json = Buffer.concat(parts);
   if (binary.length === 0) return { body: json };
-  return { body: Buffer.concat([json, ...binary]), headerLength: json.length };
+  return withBinaryOutputs(json, binary);
 }
