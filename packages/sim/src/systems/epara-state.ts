@@ -65,19 +65,27 @@ export class ServerStateBook {
     // The batch a newcomer would join (the queue's remainder plus itself), as core estimateCompletion counts it.
     // Not for LLM instances: a small LLM batch runs as long as its longest answer, which the profile of the mean
     // understates (measured: reporting it cost llm-chat up to 4 points of attainment and no goodput elsewhere).
-    const nextRunMs = this.nextRun && inst.svc.llm === undefined ? profileMs(inst, (inst.queue.size % Math.max(1, inst.plan.batchSize)) + 1) : runMs;
+    const withNextRun = this.nextRun && inst.svc.llm === undefined;
+    const nextRunMs = withNextRun ? profileMs(inst, (inst.queue.size % Math.max(1, inst.plan.batchSize)) + 1) : runMs;
     const wait = Math.max(0, estimateCompletion(inst, now, 0, this.world.interference) - now - nextRunMs);
     const measured = inst.measuredRate < 0 ? 0 : inst.measuredRate;
-    const status = inst.status === 'gone' ? 'draining' : inst.status;
-    const capacityPerSec = this.driverOf(inst.server).capacityOf(inst);
-    const loadPerSec = Math.max(measured, inst.pinnedHz);
     const plan = inst.plan;
-    // Two literals (same keys, same order as the spread they replace): a conditional spread built each
-    // info through the generic clone path, per instance per ring pass.
-    if (this.nextRun && inst.svc.llm === undefined) {
-      return { instanceId: String(inst.id), serviceId: inst.svc.spec.id, status, requestStrategy: plan.requestStrategy, serviceStrategy: plan.serviceStrategy, batchSize: plan.batchSize, capacityPerSec, loadPerSec, waitMs: wait, runMs, nextRunMs };
-    }
-    return { instanceId: String(inst.id), serviceId: inst.svc.spec.id, status, requestStrategy: plan.requestStrategy, serviceStrategy: plan.serviceStrategy, batchSize: plan.batchSize, capacityPerSec, loadPerSec, waitMs: wait, runMs };
+    const info: { -readonly [K in keyof InstanceInfo]: InstanceInfo[K] } = {
+      instanceId: String(inst.id),
+      serviceId: inst.svc.spec.id,
+      status: inst.status === 'gone' ? 'draining' : inst.status,
+      requestStrategy: plan.requestStrategy,
+      serviceStrategy: plan.serviceStrategy,
+      batchSize: plan.batchSize,
+      capacityPerSec: this.driverOf(inst.server).capacityOf(inst),
+      loadPerSec: Math.max(measured, inst.pinnedHz),
+      waitMs: wait,
+      runMs,
+    };
+    // Set on the literal rather than spread into it: a conditional spread went through the generic clone path
+    // per instance per ring pass. The key still comes last, as the spread put it.
+    if (withNextRun) info.nextRunMs = nextRunMs;
+    return info;
   }
 
   /** The entry `server` writes into the ring now (measurements since its last entry, optionally noisy). */
