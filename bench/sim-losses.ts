@@ -1,5 +1,5 @@
 /**
- * `tsx bench/sim-losses.ts [mixed|latency|frequency ...] [--scales 4,8] [--by-service] [--set option=value ...]`
+ * `tsx bench/sim-losses.ts [mixed|latency|frequency ...] [--scales 4,8] [--by-service] [--seed N] [--set option=value ...]`
  * (after `pnpm build`): where each system's offered items go at the quick E1 sweep's load points (seed 1, 20 s),
  * for EPARA, the best deployable baseline and the upper bound — `runLossBreakdown` of `@epara/sim`: good; infeasible
  * for every system (uplink, on arrival); refused, expired, late, failed, unfinished. `--set` passes an EPARA system
@@ -13,11 +13,14 @@ import { runLossBreakdown } from '../packages/sim/dist/analysis.js';
 const SCALES: Record<string, readonly number[]> = { mixed: [1, 2, 3, 4, 6, 8, 10, 12], latency: [1, 2, 3, 4, 6, 8, 10], frequency: [1, 2, 3, 4, 6, 8, 10, 12, 16] };
 const args = process.argv.slice(2);
 const eparaOptions: Record<string, unknown> = {};
+const seedAt = process.argv.indexOf('--seed');
+const seed = seedAt > 0 ? Number(process.argv[seedAt + 1]) : 1;
 let scales: number[] | null = null;
 const kinds: MixKind[] = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i]!;
   if (a === '--scales') scales = args[++i]!.split(',').map(Number);
+  else if (a === '--seed') i++;
   else if (a === '--set') {
     const [k, v] = args[++i]!.split('=');
     setOption(eparaOptions, k!, v === 'true' ? true : v === 'false' ? false : Number.isNaN(Number(v)) ? v : Number(v));
@@ -26,7 +29,7 @@ for (let i = 0; i < args.length; i++) {
 const bySvc = args.includes('--by-service');
 const out: unknown[] = [];
 for (const kind of kinds.length ? kinds : (['mixed', 'latency', 'frequency'] as MixKind[])) {
-  for (const row of runLossBreakdown({ seed: 1, quick: true, eparaOptions }, kind, scales ?? SCALES[kind]!)) {
+  for (const row of runLossBreakdown({ seed, quick: true, eparaOptions }, kind, scales ?? SCALES[kind]!)) {
     const flat = { kind: row.kind, scale: row.scale, system: row.system, goodputPerSec: Math.round(row.goodputPerSec), ...row.total };
     out.push(flat);
     console.log(JSON.stringify(flat));

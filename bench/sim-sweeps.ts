@@ -1,5 +1,5 @@
 /**
- * `tsx bench/sim-sweeps.ts [mixed|frequency|latency ...] [--set name=value ...]`: the bench's quick E1 sweeps (seed
+ * `tsx bench/sim-sweeps.ts [mixed|frequency|latency ...] [--seed N] [--set name=value ...]`: the bench's quick E1 sweeps (seed
  * 1, 20 s runs; after `pnpm build`) without E6's 1000-server point, to measure an EPARA policy change on the same figures the bench
  * reports. `--set egressAwareOffload=false` runs EPARA with that system option (a dotted name sets a nested one:
  * `--set placementOptions.floorFairShare=false`). Last line: one JSON object.
@@ -9,15 +9,17 @@ import { runLoadSweep, type MixKind } from '../packages/sim/dist/index.js';
 
 const args = process.argv.slice(2);
 const eparaOptions: Record<string, unknown> = {};
+const seedAt = process.argv.indexOf('--seed');
+const seed = seedAt > 0 ? Number(process.argv[seedAt + 1]) : 1;
 for (let i = 0; i < args.length; i++) {
   if (args[i] !== '--set') continue;
   const [k, v] = args[i + 1]!.split('=');
   setOption(eparaOptions, k!, v === 'true' ? true : v === 'false' ? false : Number.isNaN(Number(v)) ? v : Number(v));
 }
-const kinds = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--set') as MixKind[];
+const kinds = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--set' && args[i - 1] !== '--seed') as MixKind[];
 const out: Record<string, unknown> = {};
 for (const kind of kinds.length ? kinds : (['mixed', 'frequency', 'latency'] as MixKind[])) {
-  const r = runLoadSweep({ seed: 1, quick: true, eparaOptions }, kind, `bench-${kind}`);
+  const r = runLoadSweep({ seed, quick: true, eparaOptions }, kind, `bench-${kind}`);
   out[`${kind}VsBestDeployable`] = r.figures['maxRatio'];
   out[`${kind}Ratios`] = r.figures['ratios'];
   if (kind === 'mixed') {

@@ -107,6 +107,7 @@ export function lossBreakdown(scenario: Scenario): LossBreakdown {
     onEvent: (world, kind, a, ref) => inner.onEvent(world, kind, a, ref),
     onFailure: (world, server, device, recovered) => inner.onFailure(world, server, device, recovered),
     onInstanceChange: (world, inst) => inner.onInstanceChange(world, inst),
+    ...(inner.onBatchDone === undefined ? {} : { onBatchDone: inner.onBatchDone.bind(inner) }),
     describe: () => inner.describe(),
   });
   const result = simulate(scenario, { wrapSystem: wrap });

@@ -112,6 +112,17 @@ export interface EparaSystemOptions {
    */
   readonly egressAwareOffload: boolean;
   /**
+   * LLM instances estimate a pack's run time by the answer lengths their server has produced (the
+   * `answerQuantile` of the longest answer of a pack of `n`, from the last 512 answers; the profile until 20 are
+   * known) in routing's local completion estimate and in the wait and run time they report into the view,
+   * instead of the profile of the mean. A pack decodes until its longest answer ends, and the trace's answers are
+   * heavy-tailed, so the profile made an overloaded instance accept requests it then finished late; with this,
+   * routing refuses them early (`OVERLOADED` or `DEADLINE_INFEASIBLE`, or offloads to a peer that fits). @default true
+   */
+  readonly answerAwareAdmission: boolean;
+  /** Quantile of a pack's longest answer used by {@link EparaSystemOptions.answerAwareAdmission}, in (0, 1]. @default 0.5 */
+  readonly answerQuantile: number;
+  /**
    * Placement accounts for co-location interference with the slowdown EPARA measured when two batches share a
    * device (the world's `interference`, as a profiler would find it) instead of core's configured 0.1; an
    * explicit `placementOptions.colocationSlowdown` wins. @default true
@@ -161,6 +172,8 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   overloadBelowPlan: true,
   reportNextRun: true,
   egressAwareOffload: true,
+  answerAwareAdmission: false,
+  answerQuantile: 0.5,
   profileInterference: true,
   accessAwareLocality: false,
   syncOptions: {},

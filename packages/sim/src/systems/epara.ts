@@ -11,6 +11,7 @@ import { ServerStateBook } from './epara-state.js';
 import { createPlacementDriver, indexOf, type PlacementDriver } from './placement-driver.js';
 import { zonesOf } from './zones.js';
 import { serviceView } from './service-view.js';
+import { AnswerLengths, llmPackMs } from './answer-lengths.js';
 
 const EV_PLACE = 60;
 const EV_FORECAST = 61;
@@ -47,6 +48,19 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   /** Each server's own link rate, bytes/ms (flat: the preset → device kind → rate chain was three dependent loads per offload). */
   let linkOf: Float64Array = new Float64Array(0);
   let replacements = 0;
+  /** Answer lengths each server's LLM instances produced, per (server, service): `server × services + service`. */
+  let answers: (AnswerLengths | undefined)[] = [];
+
+  /** The server's answer-aware estimate of an LLM instance's pack of `n`, once it has seen enough answers. */
+  function latencyOf(inst: SimInstance): ((n: number) => number) | undefined {
+    if (!o.answerAwareAdmission || inst.svc.llm === undefined) return undefined;
+    const at = inst.server * answersPerServer + inst.service;
+    const lengths = (answers[at] ??= new AnswerLengths(512, 20, worldAnswers[inst.service]));
+    if (lengths.count < lengths.minSamples) return undefined;
+    return (n) => llmPackMs(inst, n, lengths.longestOf(n, o.answerQuantile)!);
+  }
+  let answersPerServer = 0;
+  let worldAnswers: readonly (readonly number[])[] = [];
 
   /** What routing at `server` reads: the entries of its view that host service `k`. */
   const sliceOf = (world: World, server: number, k: number): ClusterView =>
@@ -108,7 +122,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     let bestAt = Infinity;
     for (const inst of world.instancesByServer[server]!) {
       if (inst.service !== req.service || inst.status !== 'ready') continue;
-      const at = estimateCompletion(inst, now, 0, world.interference);
+      const at = estimateCompletion(inst, now, 0, world.interference, latencyOf(inst));
       if (at < bestAt) {
         bestAt = at;
         best = inst;
@@ -165,7 +179,10 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
       lastPlacedAt = zones.map(() => 0);
       drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard, learnedBySize: o.learnedGuardBySize, coreGuard: o.coreLatencyGuard, ratePacks: o.ratePacks, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality }));
-      book = new ServerStateBook(world, (s) => drivers[zoneIndex[s]!]!, (s) => zones[zoneIndex[s]!]!, o.reportNextRun);
+      answersPerServer = world.services.length;
+      worldAnswers = world.earlyWindowAnswers;
+      answers = new Array<AnswerLengths | undefined>(world.servers.length * answersPerServer).fill(undefined);
+      book = new ServerStateBook(world, (s) => drivers[zoneIndex[s]!]!, (s) => zones[zoneIndex[s]!]!, o.reportNextRun, latencyOf);
       if (o.sync) {
         ring = createRingSync({ zones, options: syncO, serviceIds: world.services.map((s) => s.spec.id), entryOf: (s) => book.entry(s, syncO.noise), onDeadDetected: () => {} });
       }
@@ -222,6 +239,12 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     onFailure(world, server, _device, recovered) {
       if (recovered && _device === null) book.bumpEpoch(server);
       scheduleReplacement(world, zoneIndex[server]!);
+    },
+    onBatchDone(_world, inst, items) {
+      if (!o.answerAwareAdmission || inst.svc.llm === undefined) return;
+      const at = inst.server * answersPerServer + inst.service;
+      const lengths = (answers[at] ??= new AnswerLengths(512, 20, worldAnswers[inst.service]));
+      for (const r of items) lengths.record(r.outputTokens);
     },
     onInstanceChange(world, inst) {
       drivers[zoneIndex[inst.server]!]?.resume(world);

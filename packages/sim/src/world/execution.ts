@@ -69,6 +69,7 @@ export function finishBatch(world: World, b: RunningBatch): void {
     if (r.settled) continue;
     world.deliver(r, b.instance.server);
   }
+  world.system.onBatchDone?.(world, b.instance, b.items);
   world.maybeFree(b.instance);
 }
 

@@ -38,6 +38,8 @@ export interface World extends EventHandler {
   readonly durationMs: number;
   readonly warmupMs: number;
   readonly earlyWindowDemand: readonly (readonly number[])[];
+  /** Answer lengths per service the operator saw over the early window (traced LLM requests; may be empty). */
+  readonly earlyWindowAnswers: readonly (readonly number[])[];
   readonly interference: number;
   /** Instances by mode per service, taken when the workload stops. */
   modesAtEnd: Record<string, string>;
@@ -94,6 +96,8 @@ export interface SimSystem {
   onFailure(world: World, server: number, device: number | null, recovered: boolean): void;
   /** An instance became ready, started draining, or is gone. */
   onInstanceChange(world: World, inst: SimInstance): void;
+  /** A batch finished on an instance and its results leave (optional: what a server learns from its own runs). */
+  onBatchDone?(world: World, inst: SimInstance, items: readonly SimRequest[]): void;
   /** Facts for the report (configuration picked, placements run, …). */
   describe(): Record<string, unknown>;
 }

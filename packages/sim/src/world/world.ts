@@ -48,6 +48,7 @@ export class SimWorld implements World {
   readonly durationMs: number;
   readonly warmupMs: number;
   readonly earlyWindowDemand: readonly (readonly number[])[];
+  readonly earlyWindowAnswers: readonly (readonly number[])[];
   readonly interference: number;
   /** Instances by mode per service, taken when the workload stops (see `instanceModes`). */
   modesAtEnd: Record<string, string> = {};
@@ -72,6 +73,7 @@ export class SimWorld implements World {
     this.durationMs = init.durationMs;
     this.warmupMs = init.warmupMs;
     this.earlyWindowDemand = init.earlyWindowDemand;
+    this.earlyWindowAnswers = init.earlyWindowAnswers ?? init.services.map(() => []);
     this.interference = init.interference;
     this.systemRandom = createSeededRandom(init.seed ^ 0x5bd1e995);
     this.#workRandom = createSeededRandom(init.seed);
