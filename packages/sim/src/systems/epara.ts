@@ -93,7 +93,10 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     let server = stream.origin;
     const visited: string[] = [];
     for (let hops = 0; hops <= route.hopLimit; hops++) {
-      const local = world.instancesByServer[server]!.filter((i) => i.service === stream.service && i.status === 'ready').map((i) => book.info(i, now));
+      // A server knows which streams it pinned to its own instances: with `admitByPinnedRate` their spare rate is
+      // the capacity less those commitments, not less the measured arrivals, which count the frames of unadmitted
+      // streams routed one by one (those would not need routing once their stream is pinned).
+      const local = world.instancesByServer[server]!.filter((i) => i.service === stream.service && i.status === 'ready').map((i) => (o.admitByPinnedRate ? { ...book.info(i, now), loadPerSec: i.pinnedHz } : book.info(i, now)));
       const self = world.servers[server]!.spec.id;
       const d = admitStream({ stream: { serviceId: svc.spec.id, rateHz: stream.rateHz, stalenessMs: staleness, frameBytes: svc.payloadBytes, hops, visited }, localInstances: local, view: sliceOf(world, server, stream.service), self, now, network: book.network(server), options: route });
       if (d.action === 'local') {
