@@ -12,10 +12,13 @@ import { createPlacementDriver, indexOf, type PlacementDriver } from './placemen
 import { zonesOf } from './zones.js';
 import { serviceView } from './service-view.js';
 import { AnswerLengths, llmPackMs } from './answer-lengths.js';
+import { StreamOutcomes } from './stream-outcomes.js';
 
 const EV_PLACE = 60;
 const EV_FORECAST = 61;
 const NO_VISITS: readonly string[] = [];
+/** How long an unpinned failing stream waits before admission is tried again, ms. */
+const UNPIN_BACKOFF_MS = 2000;
 
 /**
  * EPARA in the simulator, running the core's own logic: `allocate` → `placeServices` per zone at start, every
@@ -43,6 +46,8 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   let lastPlacedAt: number[] = [];
   let shiftReplacements = 0;
   const retryAt = new Map<SimStream, number>();
+  /** Frames each pinned stream sent to its instance and got answered, in the current window (`unpinFailingStreams`). */
+  const outcomes = new StreamOutcomes<SimStream>(20, 0.1);
   /** When each server's own egress link is through with the offloads it sent (what a server knows of its NIC queue). */
   let egressFreeAt: Float64Array = new Float64Array(0);
   /** Each server's own link rate, bytes/ms (flat: the preset → device kind → rate chain was three dependent loads per offload). */
@@ -84,6 +89,17 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   function unpin(stream: SimStream): void {
     if (stream.pinned !== null) stream.pinned.pinnedHz -= stream.rateHz;
     stream.pinned = null;
+  }
+
+  /**
+   * Counts a frame a stream sends to its pinned instance; a stream of which fewer than 2 of a window of 20 frames
+   * came back answered is unpinned (its pinned rate freed for streams that can be served) and admitted again no
+   * sooner than `UNPIN_BACKOFF_MS` later; meanwhile its frames are routed one by one.
+   */
+  function notePinnedFrame(world: World, stream: SimStream): void {
+    if (!outcomes.sent(stream)) return;
+    unpin(stream);
+    retryAt.set(stream, world.clock.now() + UNPIN_BACKOFF_MS);
   }
 
   function admit(world: World, stream: SimStream): void {
@@ -204,9 +220,10 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
         if (stream.pinned !== null && stream.pinned.status !== 'ready') unpin(stream);
         if (stream.pinned === null && world.clock.now() >= (retryAt.get(stream) ?? 0)) admit(world, stream);
         const inst = stream.pinned;
-        if (inst !== null) {
+        if (inst !== null && (inst.server === server || req.hops === 0)) {
+          if (o.unpinFailingStreams && req.hops === 0) notePinnedFrame(world, stream);
           if (inst.server === server) return world.enqueue(inst, req);
-          if (req.hops === 0) return forward(world, req, server, inst.server);
+          return forward(world, req, server, inst.server);
         }
       }
       routeAsRequest(world, req, server);
@@ -217,6 +234,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     onStreamEnd(_world, stream) {
       unpin(stream);
       retryAt.delete(stream);
+      outcomes.forget(stream);
     },
     onEvent(world, kind, a, ref) {
       if (ring?.onEvent(world, kind, a, ref) === true) return;
@@ -244,6 +262,12 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       scheduleReplacement(world, zoneIndex[server]!);
     },
     onBatchDone(_world, inst, items) {
+      if (o.unpinFailingStreams && inst.plan.requestStrategy === 'multi-frame') {
+        for (const r of items) {
+          if (r.stream === null || r.stream.pinned !== inst) continue;
+          outcomes.served(r.stream);
+        }
+      }
       if (!o.answerAwareAdmission || inst.svc.llm === undefined) return;
       const at = inst.server * answersPerServer + inst.service;
       const lengths = (answers[at] ??= new AnswerLengths(512, 20, worldAnswers[inst.service]));
