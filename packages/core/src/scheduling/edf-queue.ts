@@ -60,7 +60,10 @@ export class EdfQueue<T extends SchedulableItem = SchedulableItem> {
       let k = 0;
       while (k < list.length && k < a.length && a[k] === list[k]) k++;
       if (k === list.length) {
-        a.splice(0, k);
+        // Shifted in place: `splice` would also build an array of the removed items.
+        const n = a.length;
+        for (let i = k; i < n; i++) a[i - k] = a[i]!;
+        a.length = n - k;
         return;
       }
     }

@@ -67,3 +67,17 @@ describe('LatencyGuard', () => {
     }
   });
 });
+
+describe('LatencyGuard at the age limit', () => {
+  it('counts an observation exactly maxAgeMs old, and forgets it a moment later', () => {
+    const g = new LatencyGuard({ window: 2, quantile: 0, minSamples: 1, minClassSamples: 100, maxAgeMs: 20 });
+    g.observe({ n: 1, predictedMs: 0, actualMs: 5, at: 0 });
+    g.observe({ n: 1, predictedMs: 0, actualMs: 7, at: 10 });
+    expect(g.excessMs(1, 20)).toBe(5); // both count: the one at 0 is exactly 20 ms old
+    g.observe({ n: 1, predictedMs: 0, actualMs: 3, at: 30 }); // the one at 0 leaves the window
+    expect(g.excessMs(1, 40)).toBe(3); // the one at 10 is past the limit
+    expect(g.excessMs(1, 50)).toBe(3); // the one at 30 is exactly 20 ms old
+    expect(g.excessMs(1, 50.5)).toBe(0);
+    expect(g.excessMs(1, 45)).toBe(0); // the past is not asked again once forgotten (the window moves forward)
+  });
+});

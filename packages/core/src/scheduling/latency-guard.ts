@@ -1,4 +1,5 @@
 import { invalidOption } from '../errors/epara-error.js';
+import { RecentWindow } from './recent-window.js';
 
 /** Options of {@link LatencyGuard}. */
 export interface LatencyGuardOptions {
@@ -24,33 +25,6 @@ export interface LatencyGuardOptions {
  */
 export const DEFAULT_LATENCY_GUARD_OPTIONS: LatencyGuardOptions = Object.freeze({ window: 128, quantile: 0.98, maxAgeMs: 2000, minSamples: 8, minClassSamples: 16, maxExcessMs: 1000 });
 
-/** The last `window` observations of one class, with when they were made. */
-class Recent {
-  readonly at: Float64Array;
-  readonly excess: Float64Array;
-  /** The observations within `maxAgeMs` at the last refresh, sorted; `sortedCount` of them. */
-  readonly sorted: Float64Array;
-  sortedCount = 0;
-  count = 0;
-  next = 0;
-  /** The sorted snapshot stays valid until an observation arrives or the oldest one it counted ages out. */
-  validUntil = Number.NEGATIVE_INFINITY;
-
-  constructor(window: number) {
-    this.at = new Float64Array(window);
-    this.excess = new Float64Array(window);
-    this.sorted = new Float64Array(window);
-  }
-
-  push(at: number, excess: number): void {
-    this.at[this.next] = at;
-    this.excess[this.next] = excess;
-    this.next = (this.next + 1) % this.at.length;
-    if (this.count < this.at.length) this.count++;
-    this.validUntil = Number.NEGATIVE_INFINITY;
-  }
-}
-
 /**
  * The learned guard per batch size: a high quantile of how much later than predicted batches really end
  * (`actual − predicted`, ms), kept per size class (1, 2–3, 4–7, 8–15, …: a batch of 16 overruns by more
@@ -62,7 +36,8 @@ class Recent {
  * to its guard when it decides whether an item can still finish in time, so that late service stays about as
  * rare as `1 − quantile` of the batches launched at the edge of their deadline, whatever makes runs late (a
  * shared or throttled device, messaging, garbage collection, timers firing late). Pure: the caller passes the
- * time; O(1) per observation, a sort of at most `window` numbers when an answer is stale.
+ * time; each observation (and each one ageing out) is a binary insertion into (or removal from) a window kept
+ * sorted, so an answer is O(1) and a stale one costs only the observations that moved.
  *
  * @example
  * ```ts
@@ -73,12 +48,12 @@ class Recent {
  */
 export class LatencyGuard {
   readonly #o: LatencyGuardOptions;
-  readonly #all: Recent;
-  readonly #classes: (Recent | undefined)[] = [];
+  readonly #all: RecentWindow;
+  readonly #classes: (RecentWindow | undefined)[] = [];
 
   constructor(options: Partial<LatencyGuardOptions> = {}) {
     this.#o = resolveLatencyGuardOptions(options);
-    this.#all = new Recent(this.#o.window);
+    this.#all = new RecentWindow(this.#o.window, this.#o.maxAgeMs);
   }
 
   /** Records a batch of `n` that ended at `at`: predicted and actual time from its planned start to its end, ms. */
@@ -86,7 +61,7 @@ export class LatencyGuard {
     const excess = o.actualMs - o.predictedMs;
     if (!Number.isFinite(excess) || !Number.isFinite(o.at)) return;
     this.#all.push(o.at, excess);
-    (this.#classes[sizeClass(o.n)] ??= new Recent(this.#o.window)).push(o.at, excess);
+    (this.#classes[sizeClass(o.n)] ??= new RecentWindow(this.#o.window, this.#o.maxAgeMs)).push(o.at, excess);
   }
 
   /** The margin for a batch of `n` at time `now`, ms: the quantile of its size class's recent excess (or of all sizes). */
@@ -114,30 +89,13 @@ export class LatencyGuard {
     return k;
   }
 
-  #quantile(r: Recent, now: number, minSamples: number, q: number): number | undefined {
-    if (now >= r.validUntil) this.#refresh(r, now);
+  #quantile(r: RecentWindow, now: number, minSamples: number, q: number): number | undefined {
+    if (now >= r.validUntil) r.refresh(now);
     const k = r.sortedCount;
     if (k < Math.max(1, minSamples)) return undefined;
     // Never the largest of several alone: one stall among a few batches is no evidence that one in fifty stalls.
     const i = Math.min(Math.floor(Math.min(1, Math.max(0, q)) * k), k > 1 ? k - 2 : 0);
     return Math.min(this.#o.maxExcessMs, Math.max(0, r.sorted[i]!));
-  }
-
-  /** Sorts the observations of `r` within `maxAgeMs` of `now` into its snapshot. */
-  #refresh(r: Recent, now: number): void {
-    const since = now - this.#o.maxAgeMs;
-    let k = 0;
-    let oldest = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < r.count; i++) {
-      const at = r.at[i]!;
-      if (at < since) continue;
-      r.sorted[k++] = r.excess[i]!;
-      if (at < oldest) oldest = at;
-    }
-    r.sorted.subarray(0, k).sort();
-    r.sortedCount = k;
-    // Valid until the oldest observation counted ages out (or a new one arrives).
-    r.validUntil = k > 0 ? oldest + this.#o.maxAgeMs : Number.POSITIVE_INFINITY;
   }
 }
 

@@ -165,19 +165,22 @@ function skips<T extends SchedulableItem>(item: T, mode: ScanMode, ctx: LaunchCo
 
 /** EDF scan into `out`: up to `limit` items with the first eligible item's key, passing over those `mode` skips. */
 function collect<T extends SchedulableItem>(items: readonly T[], limit: number, mode: ScanMode, ctx: LaunchContext, p: LaunchPlan<T>, out: T[]): T[] {
-  out.length = 0;
+  // Written by index and cut to length once at the end: emptying the array first (`length = 0`) would drop its
+  // backing store, and every call would grow a new one push by push.
+  let k = 0;
   const streams = p.streams; // only stream frames use it
-  streams.clear();
+  if (streams.size > 0) streams.clear(); // clearing allocates a new table, even for an empty set
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
     if (skips(item, mode, ctx, p)) continue;
     // Deadlines only grow along the queue: past the skipped prefix, a full group ends the scan.
-    if (out.length >= limit) break;
+    if (k >= limit) break;
     if (item.slot && (item.slot.inFlight || streams.has(item.slot.streamId))) continue;
-    if (out.length > 0 && item.key !== out[0]!.key) continue;
-    out.push(item);
+    if (k > 0 && item.key !== out[0]!.key) continue;
+    out[k++] = item;
     if (item.slot) streams.add(item.slot.streamId);
   }
+  if (out.length !== k) out.length = k;
   return out;
 }
 
