@@ -14,7 +14,7 @@ import { InputSlabPool, type InputSlabStats } from './input-slabs.js';
 import { stackIntoSlab } from './slab-stack.js';
 import { splitSlabOutputs, type KnownOutput, type SlabOutput } from './slab-outputs.js';
 import { PendingCalls, type PendingCall } from './pending-calls.js';
-import { SlabPlans } from './slab-plans.js';
+import { SlabPlans, type SlabPlan } from './slab-plans.js';
 
 /** How a call is sent: what it transfers, its signal, and the slab lent with it. */
 interface SendOptions {
@@ -82,9 +82,13 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   runTimed(key: string, feeds: NamedTensors, options: { outputNames?: readonly string[]; signal?: AbortSignal } = {}): Promise<TimedRun> {
-    const { tensors, transfer } = prepareTransfer(feeds);
-    const body = options.outputNames ? { op: 'run' as const, key, feeds: tensors, outputNames: options.outputNames } : { op: 'run' as const, key, feeds: tensors };
-    return this.#call(body, { transfer, signal: options.signal, isRun: true }) as Promise<RunResult>;
+    try {
+      const { tensors, transfer } = prepareTransfer(feeds);
+      const body = options.outputNames ? { op: 'run' as const, key, feeds: tensors, outputNames: options.outputNames } : { op: 'run' as const, key, feeds: tensors };
+      return this.#call(body, { transfer, signal: options.signal, isRun: true }) as Promise<RunResult>;
+    } catch (err) {
+      return Promise.reject(err); // a promise either way, never a throw
+    }
   }
 
   /**
@@ -95,17 +99,27 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
    * the slab returns to the pool (`items`).
    */
   runBatch(key: string, items: readonly NamedTensors[], axes: BatchAxes, options: RunBatchOptions = {}): Promise<TimedRun> {
-    const { layout, outputs: planned } = this.#plans.plan(key, items, axes, options.knownOutputs);
-    const withOutputs = planned !== undefined && planned.end <= this.#slabs.slabBytes;
-    const slab = this.#slabs.acquire(withOutputs ? planned.end : layout.bytes);
-    if (slab === undefined) return this.runTimed(key, stackTensors(items, axes), options);
-    const feeds = stackIntoSlab(slab, items, layout);
+    let slab: ArrayBuffer | undefined;
+    try {
+      const { layout, outputs: planned } = this.#plans.plan(key, items, axes, options.knownOutputs);
+      const withOutputs = planned !== undefined && planned.end <= this.#slabs.slabBytes;
+      slab = this.#slabs.acquire(withOutputs ? planned.end : layout.bytes);
+      if (slab === undefined) return this.runTimed(key, stackTensors(items, axes), options);
+      return this.#sendBatch(key, slab, stackIntoSlab(slab, items, layout), withOutputs ? planned : undefined, items.length, options);
+    } catch (err) {
+      // Planning or stacking refused the batch before anything was sent: the slab goes back to the pool.
+      if (slab !== undefined) this.#slabs.release(slab);
+      return Promise.reject(err);
+    }
+  }
+
+  #sendBatch(key: string, slab: ArrayBuffer, feeds: NamedTensors, planned: SlabPlan['outputs'], count: number, options: RunBatchOptions): Promise<TimedRun> {
     const body: Mutable<Extract<RequestBody, { op: 'run' }>> = { op: 'run', key, feeds, slab };
     if (options.outputNames) body.outputNames = options.outputNames;
-    if (!withOutputs) return this.#call(body, { transfer: [slab], signal: options.signal, slab, isRun: true }) as Promise<TimedRun>;
+    if (planned === undefined) return this.#call(body, { transfer: [slab], signal: options.signal, slab, isRun: true }) as Promise<TimedRun>;
     body.outputsAt = planned.outputs;
     // The answer is read out of the slab when it comes back (#onMessage): no closure per batch.
-    const send = { transfer: [slab], signal: options.signal, slab, isRun: true, slabOutputs: planned.outputs, known: options.knownOutputs, count: items.length };
+    const send = { transfer: [slab], signal: options.signal, slab, isRun: true, slabOutputs: planned.outputs, known: options.knownOutputs, count };
     return this.#call(body, send) as Promise<TimedRun>;
   }
 
