@@ -369,22 +369,32 @@ export class DeviceScheduler implements DeviceWorkQueue {
     return age > 0 ? this.#timerLagMs * 0.5 ** (age / TIMER_LAG_HALF_LIFE_MS) : this.#timerLagMs;
   }
 
+  /**
+   * Wakes the scheduler at `at` (clock ms; never when infinite). A wake-up already set no later than `at` is
+   * kept: it pumps early, which is harmless (a pump decides from the state it finds), and sets the next one
+   * then. Re-arming on every pump that moved the moment later cost a timer, its callback and its handle per
+   * arrival. A launch drops the wake-up (it pumps again at once).
+   */
   #sleepUntil(at: number): void {
-    // Pumped on every arrival: keep a timer already set for the same moment.
-    if (at === this.#timerAt && this.#timer !== undefined) return;
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    if (!Number.isFinite(at)) return;
     this.#timer?.cancel();
     this.#timerAt = at;
-    this.#timer = Number.isFinite(at)
-      ? this.#timers.at(at, () => {
-          this.#timer = undefined;
-          // Timers fire late on a busy host: plan that lateness into the guard.
-          const lag = Math.max(0, this.#clock.now() - at);
-          this.#timerLagMs = 0.9 * this.#timerLagMs + 0.1 * Math.min(lag, 1000);
-          this.#timerLagAt = this.#clock.now();
-          this.pump();
-        })
-      : undefined;
+    this.#timer = this.#timers.at(at, this.#wake);
   }
+
+  /** The wake-up timer's callback (one function for every timer). */
+  readonly #wake = (): void => {
+    this.#timer = undefined;
+    const at = this.#timerAt;
+    this.#timerAt = Number.NaN;
+    // Timers fire late on a busy host: plan that lateness into the guard.
+    const now = this.#clock.now();
+    const lag = Math.max(0, now - at);
+    this.#timerLagMs = 0.9 * this.#timerLagMs + 0.1 * Math.min(lag, 1000);
+    this.#timerLagAt = now;
+    this.pump();
+  };
 
   #dispatchWork(work: DeviceWork, now: number): void {
     this.#works.splice(this.#works.indexOf(work), 1);
