@@ -467,7 +467,14 @@ export class DeviceScheduler implements DeviceWorkQueue {
       b.ahead = l.ahead;
       st.lateness.observe(b);
     }
-    l.lane.onBatchDone();
+    // The lane pumps its devices (this one among them): held until it returns, so that this device plans once.
+    const pumping = this.#pumping;
+    this.#pumping = true;
+    try {
+      l.lane.onBatchDone();
+    } finally {
+      this.#pumping = pumping;
+    }
     this.pump();
   }
 }
