@@ -12,22 +12,21 @@ import { prepareTransfer } from '../tensors/transfer.js';
 import { stackTensors, type BatchAxes } from '../tensors/stack.js';
 import { InputSlabPool, type InputSlabStats } from './input-slabs.js';
 import { stackIntoSlab } from './slab-stack.js';
-import { splitSlabOutputs } from './slab-outputs.js';
-import { SlabPlans } from './slab-plans.js';
+import { splitSlabOutputs, type KnownOutput, type SlabOutput } from './slab-outputs.js';
+import { PendingCalls, type PendingCall } from './pending-calls.js';
+import { SlabPlans, type SlabPlan } from './slab-plans.js';
 
-interface Pending {
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (err: EparaError) => void;
-  /** Reads a result out of the returned slab before the slab goes back to the pool. */
-  readonly fromSlab?: ((result: unknown, slab: ArrayBuffer) => unknown) | undefined;
-}
-
-/** How a call is sent: what it transfers, its signal, the slab lent with it and how to read its answer from it. */
+/** How a call is sent: what it transfers, its signal, and the slab lent with it. */
 interface SendOptions {
   readonly transfer: TransferListItem[];
   readonly signal?: AbortSignal | undefined;
   readonly slab?: ArrayBuffer | undefined;
-  readonly fromSlab?: ((result: unknown, slab: ArrayBuffer) => unknown) | undefined;
+  /** A run: its success resets the count of consecutive crashes. */
+  readonly isRun?: boolean;
+  /** The batch's outputs are to be written into the slab at these places (read out when it comes back). */
+  readonly slabOutputs?: readonly SlabOutput[] | undefined;
+  readonly known?: readonly KnownOutput[] | undefined;
+  readonly count?: number;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -44,7 +43,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   readonly threads: number;
   readonly memoryBytes: number;
   readonly #o: ResolvedDeviceOptions;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new PendingCalls();
   readonly #models = new Map<string, { source: ModelSource; threads: number }>();
   readonly #slabs: InputSlabPool;
   readonly #plans = new SlabPlans();
@@ -82,12 +81,14 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     return (await this.runTimed(key, feeds, options)).outputs;
   }
 
-  async runTimed(key: string, feeds: NamedTensors, options: { outputNames?: readonly string[]; signal?: AbortSignal } = {}): Promise<TimedRun> {
-    const { tensors, transfer } = prepareTransfer(feeds);
-    const body = options.outputNames ? { op: 'run' as const, key, feeds: tensors, outputNames: options.outputNames } : { op: 'run' as const, key, feeds: tensors };
-    const result = (await this.#call(body, { transfer, signal: options.signal })) as RunResult;
-    this.#consecutiveCrashes = 0;
-    return result;
+  runTimed(key: string, feeds: NamedTensors, options: { outputNames?: readonly string[]; signal?: AbortSignal } = {}): Promise<TimedRun> {
+    try {
+      const { tensors, transfer } = prepareTransfer(feeds);
+      const body = options.outputNames ? { op: 'run' as const, key, feeds: tensors, outputNames: options.outputNames } : { op: 'run' as const, key, feeds: tensors };
+      return this.#call(body, { transfer, signal: options.signal, isRun: true }) as Promise<RunResult>;
+    } catch (err) {
+      return Promise.reject(err); // a promise either way, never a throw
+    }
   }
 
   /**
@@ -97,27 +98,29 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
    * slab, the backend writes the outputs behind the inputs and each request's outputs are copied out before
    * the slab returns to the pool (`items`).
    */
-  async runBatch(key: string, items: readonly NamedTensors[], axes: BatchAxes, options: RunBatchOptions = {}): Promise<TimedRun> {
-    const { layout, outputs: planned } = this.#plans.plan(key, items, axes, options.knownOutputs);
-    const withOutputs = planned !== undefined && planned.end <= this.#slabs.slabBytes;
-    const slab = this.#slabs.acquire(withOutputs ? planned.end : layout.bytes);
-    if (slab === undefined) return this.runTimed(key, stackTensors(items, axes), options);
-    const feeds = stackIntoSlab(slab, items, layout);
-    const outputNames = options.outputNames;
-    const body: Mutable<Extract<RequestBody, { op: 'run' }>> = { op: 'run', key, feeds, slab };
-    if (outputNames) body.outputNames = outputNames;
-    let fromSlab: SendOptions['fromSlab'];
-    if (withOutputs) {
-      body.outputsAt = planned.outputs;
-      fromSlab = (r, returned) => {
-        if (!(r as RunResult).inSlab) return r; // the worker declined (a backend that cannot write into given outputs)
-        this.#slabs.countOutputRun();
-        return { outputs: {}, runMs: (r as RunResult).runMs, items: splitSlabOutputs(returned, planned.outputs, options.knownOutputs!, items.length) };
-      };
+  runBatch(key: string, items: readonly NamedTensors[], axes: BatchAxes, options: RunBatchOptions = {}): Promise<TimedRun> {
+    let slab: ArrayBuffer | undefined;
+    try {
+      const { layout, outputs: planned } = this.#plans.plan(key, items, axes, options.knownOutputs);
+      const withOutputs = planned !== undefined && planned.end <= this.#slabs.slabBytes;
+      slab = this.#slabs.acquire(withOutputs ? planned.end : layout.bytes);
+      if (slab === undefined) return this.runTimed(key, stackTensors(items, axes), options);
+      return this.#sendBatch(key, slab, stackIntoSlab(slab, items, layout), withOutputs ? planned : undefined, items.length, options);
+    } catch (err) {
+      // Planning or stacking refused the batch before anything was sent: the slab goes back to the pool.
+      if (slab !== undefined) this.#slabs.release(slab);
+      return Promise.reject(err);
     }
-    const result = (await this.#call(body, { transfer: [slab], signal: options.signal, slab, fromSlab })) as TimedRun;
-    this.#consecutiveCrashes = 0;
-    return result;
+  }
+
+  #sendBatch(key: string, slab: ArrayBuffer, feeds: NamedTensors, planned: SlabPlan['outputs'], count: number, options: RunBatchOptions): Promise<TimedRun> {
+    const body: Mutable<Extract<RequestBody, { op: 'run' }>> = { op: 'run', key, feeds, slab };
+    if (options.outputNames) body.outputNames = options.outputNames;
+    if (planned === undefined) return this.#call(body, { transfer: [slab], signal: options.signal, slab, isRun: true }) as Promise<TimedRun>;
+    body.outputsAt = planned.outputs;
+    // The answer is read out of the slab when it comes back (#onMessage): no closure per batch.
+    const send = { transfer: [slab], signal: options.signal, slab, isRun: true, slabOutputs: planned.outputs, known: options.knownOutputs, count };
+    return this.#call(body, send) as Promise<TimedRun>;
   }
 
   /** What the input slab pool has done so far. */
@@ -192,40 +195,40 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   #send(body: RequestBody, o: SendOptions): Promise<unknown> {
-    const { signal, slab, fromSlab } = o;
+    const { signal, slab } = o;
     if (this.#closed) return this.#unsent(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }), slab);
     if (this.#failed) return this.#unsent(this.#failed, slab);
     if (signal?.aborted) return this.#unsent(aborted(signal), slab);
     const worker = this.#ensureWorker();
     const id = this.#nextId++;
-    return new Promise<unknown>((resolve, reject) => {
-      if (signal) {
-        const onAbort = (): void => {
-          this.#pending.delete(id);
-          reject(aborted(signal));
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        const done = (): void => signal.removeEventListener('abort', onAbort);
-        this.#pending.set(id, {
-          resolve: (v) => (done(), resolve(v)),
-          reject: (e) => (done(), reject(e)),
-          fromSlab,
-        });
-      } else this.#pending.set(id, { resolve, reject, fromSlab });
-      try {
-        (body as { id?: number }).id = id; // the body is this call's own object: no copy per message
-        worker.postMessage(body, o.transfer);
-      } catch (err) {
-        // Not sent (a value that cannot be cloned): the slab is still ours unless the failed send detached it.
-        this.#pending.delete(id);
-        if (slab !== undefined) {
-          if (slab.byteLength > 0) this.#slabs.release(slab);
-          else this.#slabs.lost(1);
-        }
-        throw err;
+    const { call, promise } = this.#pending.open(id);
+    call.isRun = o.isRun === true;
+    call.slabOutputs = o.slabOutputs;
+    call.known = o.known;
+    call.count = o.count ?? 0;
+    if (signal) {
+      call.signal = signal;
+      call.onAbort = () => {
+        // Still in flight (the record is this call's until its answer or abort takes it).
+        if (this.#pending.take(id) === call) call.settle(aborted(signal), undefined);
+      };
+      signal.addEventListener('abort', call.onAbort, { once: true });
+    }
+    try {
+      (body as { id?: number }).id = id; // the body is this call's own object: no copy per message
+      worker.postMessage(body, o.transfer);
+    } catch (err) {
+      // Not sent (a value that cannot be cloned): the slab is still ours unless the failed send detached it.
+      this.#pending.take(id);
+      if (slab !== undefined) {
+        if (slab.byteLength > 0) this.#slabs.release(slab);
+        else this.#slabs.lost(1);
       }
-      if (slab !== undefined) this.#slabCalls.add(id);
-    });
+      call.settle(toEparaError(err, 'INVALID_INPUT'), undefined);
+      return promise;
+    }
+    if (slab !== undefined) this.#slabCalls.add(id);
+    return promise;
   }
 
   #ensureWorker(): Worker {
@@ -240,16 +243,15 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   #onMessage(msg: DeviceResponse): void {
-    const p = this.#pending.get(msg.id);
-    if (p !== undefined) this.#pending.delete(msg.id);
+    const p = this.#pending.take(msg.id);
     let result: unknown = msg.ok ? msg.result : undefined;
     let failure: EparaError | undefined = msg.ok ? undefined : eparaErrorFromJSON(msg.error);
     // The slab comes back whether or not the caller still waits (an aborted call's slab returns too). Results
     // written into it are copied out first: once released, the next batch overwrites it.
     if (msg.slab !== undefined && this.#slabCalls.delete(msg.id)) {
-      if (p?.fromSlab !== undefined && failure === undefined) {
+      if (p?.slabOutputs !== undefined && failure === undefined) {
         try {
-          result = p.fromSlab(result, msg.slab);
+          result = this.#fromSlab(p, result as RunResult, msg.slab);
         } catch (err) {
           failure = toEparaError(err, 'MODEL_ERROR');
         }
@@ -257,8 +259,16 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       this.#slabs.release(msg.slab);
     }
     if (!p) return; // the caller aborted; the result is discarded
-    if (failure === undefined) p.resolve(result);
-    else p.reject(failure);
+    if (failure === undefined && p.isRun) this.#consecutiveCrashes = 0;
+    p.settle(failure, result);
+    this.#pending.recycle(p);
+  }
+
+  /** Each request's outputs, read out of the returned slab (unless the worker declined to write them there). */
+  #fromSlab(p: PendingCall, r: RunResult, slab: ArrayBuffer): unknown {
+    if (!r.inSlab) return r; // a backend that cannot write into given outputs
+    this.#slabs.countOutputRun();
+    return { outputs: NO_OUTPUTS, runMs: r.runMs, items: splitSlabOutputs(slab, p.slabOutputs!, p.known!, p.count) };
   }
 
   #onCrash(worker: Worker, reason: string): void {
@@ -307,10 +317,9 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   #post(worker: Worker, body: RequestBody): Promise<unknown> {
     const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      worker.postMessage({ ...body, id } as DeviceRequest);
-    });
+    const { promise } = this.#pending.open(id);
+    worker.postMessage({ ...body, id } as DeviceRequest);
+    return promise;
   }
 
   #fellBack(modelKey: string, reason: string): void {
@@ -325,13 +334,13 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   #rejectAll(err: EparaError): void {
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const p of pending) p.reject(err);
+    for (const p of this.#pending.takeAll()) p.settle(err, undefined);
   }
 }
 
 const NO_TRANSFER: SendOptions = { transfer: [] };
+/** The `outputs` of a run answered in its slab (each request's are in `items`). */
+const NO_OUTPUTS: NamedTensors = Object.freeze({});
 
 function aborted(signal: AbortSignal): EparaError {
   return new EparaError('ABORTED', 'the call was aborted', { reason: String(signal.reason) });

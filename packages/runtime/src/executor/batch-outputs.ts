@@ -1,6 +1,6 @@
 import type { NamedTensors, TensorLike } from '@epara/core';
 import type { ItemDone, WorkItem } from '../batching/work-item.js';
-import type { DeviceHandle } from '../devices/device-port.js';
+import type { DeviceHandle, TimedRun } from '../devices/device-port.js';
 import { splitTensors, stackTensors } from '../tensors/stack.js';
 import type { LoadedInstance } from './instance-loading.js';
 import { cloneTensors } from './model-inputs.js';
@@ -38,28 +38,30 @@ export function deliverOutputs(items: readonly WorkItem[], parts: readonly Named
   }
 }
 
-/** A batch's outputs, one part per item, and the outputs its callers see. */
-export interface SplitRun {
-  readonly parts: readonly NamedTensors[];
-  /** Compute time inside the worker, ms. */
-  readonly runMs: number;
-  readonly filter: readonly string[] | undefined;
+/** Sends `items` as one batch of model `key` to `device` (stacked once, into the device's input slab where it has one). */
+export function startRun(device: DeviceHandle, key: string, items: readonly WorkItem[], loaded: LoadedInstance): Promise<TimedRun> {
+  const { io, runOptions } = loaded;
+  // A stream's state is cloned: the copy path transfers (detaches) a lone item's buffers.
+  const perItem: NamedTensors[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!;
+    perItem[i] = it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs;
+  }
+  return device.runBatch ? device.runBatch(key, perItem, io.inputAxes, runOptions) : device.runTimed(key, stackTensors(perItem, io.inputAxes), runOptions);
 }
 
-/** Runs `items` as one batch of model `key` on `device` and splits the outputs per item. */
-export async function runAndSplit(device: DeviceHandle, key: string, items: readonly WorkItem[], loaded: LoadedInstance): Promise<SplitRun> {
-  const { io, runOptions, hidesOutputs } = loaded;
-  // A stream's state is cloned: the copy path transfers (detaches) a lone item's buffers.
-  const perItem = items.map((it) => (it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs));
-  // Stacked once, in place, into the device's input slab where it has one.
-  const { outputs, runMs, items: fromSlab } = device.runBatch
-    ? await device.runBatch(key, perItem, io.inputAxes, runOptions)
-    : await device.runTimed(key, stackTensors(perItem, io.inputAxes), runOptions);
-  // A single item's outputs are its solo result as they are: no batch axis to look for.
-  // Outputs that came back in the slab are already split (each request's a copy of its slice).
-  const parts = fromSlab ?? (items.length === 1 ? [outputs] : splitTensors(outputs, items.length, io.outputAxes));
-  // The slab's items hold exactly the fetched outputs: filter only when state outputs ride along, or when
-  // the device's answer may hold more than was asked for.
-  const filter = io.outputNames !== undefined && (hidesOutputs || fromSlab === undefined) ? io.outputNames : undefined;
-  return { parts, runMs, filter };
+/** A finished run's outputs, one part per item. */
+export function splitRun(run: TimedRun, count: number, loaded: LoadedInstance): readonly NamedTensors[] {
+  // Outputs that came back in the slab are already split (each request's a copy of its slice); a single
+  // item's outputs are its solo result as they are: no batch axis to look for.
+  return run.items ?? (count === 1 ? [run.outputs] : splitTensors(run.outputs, count, loaded.io.outputAxes));
+}
+
+/**
+ * The outputs the callers of a finished run see, when its answer may hold more: the slab's items hold exactly
+ * the fetched outputs, so they are filtered only when state outputs ride along.
+ */
+export function outputFilter(run: TimedRun, loaded: LoadedInstance): readonly string[] | undefined {
+  const names = loaded.io.outputNames;
+  return names !== undefined && (loaded.hidesOutputs || run.items === undefined) ? names : undefined;
 }

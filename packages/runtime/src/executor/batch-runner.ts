@@ -1,7 +1,7 @@
 import { toEparaError, type Clock, type LatencyProfile } from '@epara/core';
 import type { WorkItem } from '../batching/work-item.js';
 import type { DeviceHandle } from '../devices/device-port.js';
-import { deliverOutputs, runAndSplit } from './batch-outputs.js';
+import { deliverOutputs, outputFilter, splitRun, startRun } from './batch-outputs.js';
 import type { Emit, InstanceCounters } from './instance-context.js';
 import type { LoadedInstance } from './instance-loading.js';
 import type { RunCorrections } from './run-corrections.js';
@@ -48,12 +48,14 @@ export class BatchRunner {
     for (let i = 0; i < items.length; i++) if (items[i]!.slot) items[i]!.slot!.inFlight = true;
     const loaded = c.loaded();
     try {
-      const { parts, runMs, filter } = await runAndSplit(device, c.instanceId, items, loaded);
+      const run = await startRun(device, c.instanceId, items, loaded);
+      const runMs = run.runMs;
+      const parts = splitRun(run, items.length, loaded);
       const finishedAt = c.clock.now();
       // Compute time inside the worker: wall time would also count the wait behind a batch sent ahead.
       c.corrections?.observe(c.profile(), device.id, items.length, runMs);
       c.counters.completed += items.length;
-      deliverOutputs(items, parts, { batch: { startedAt, finishedAt, batchSize: items.length, deviceId: device.id }, stateMap: loaded.io.stateMap, filter });
+      deliverOutputs(items, parts, { batch: { startedAt, finishedAt, batchSize: items.length, deviceId: device.id }, stateMap: loaded.io.stateMap, filter: outputFilter(run, loaded) });
       if (c.listening('batchCompleted')) c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
       return runMs;
     } catch (err) {

@@ -1,10 +1,10 @@
 import { EparaError, type AbortSignalLike, type Clock, type EparaErrorCode, type InstanceInfo, type InstanceStatus, type NamedTensors, type TraceContext } from '@epara/core';
 import type { ItemDone, StreamSlot, WorkItem } from '../batching/work-item.js';
-import { QueuedRequest, type QueuedRequestHost } from '../batching/queued-request.js';
+import { QueuedRequest, type QueuedRequestHost, type QueuedRequestInit } from '../batching/queued-request.js';
 import { DEFAULT_MAX_REQUEST_BYTES, inputCostScale } from '../batching/input-cost.js';
 import type { ExecutorInstance, InstanceStats, InstanceSubmitOptions, StreamTarget } from './executor-instance.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
-import { validateItem } from './io-spec.js';
+import { validateItem, type IoSpec } from './io-spec.js';
 import type { ModelInstance } from './model-instance.js';
 import { shedError } from './shed-error.js';
 
@@ -20,15 +20,36 @@ export interface BatchedInstanceContext {
   readonly completed: (item: WorkItem, outcome: 'ok' | EparaErrorCode, done: ItemDone | undefined, trace: TraceContext | undefined) => void;
 }
 
+/** How an item is queued: a request's submit options, or a stream frame's (`slot` set for a stateful stream). */
 interface EnqueueOptions {
   readonly deadline: number;
   readonly priority: number;
-  readonly signal: AbortSignalLike | undefined;
-  readonly frame: boolean;
-  readonly withState: boolean;
+  readonly signal?: AbortSignalLike | undefined;
   readonly slot?: StreamSlot | undefined;
   readonly trace?: TraceContext | undefined;
 }
+
+/**
+ * The fields of the request being queued, refilled per request and read at once by the record's constructor
+ * (which calls nothing that could queue another request meanwhile): no init object per request.
+ */
+/** No tensors: what the scratch objects hold between requests. */
+const EMPTY: NamedTensors = Object.freeze({});
+
+const INIT: { -readonly [K in keyof QueuedRequestInit]: QueuedRequestInit[K] } = {
+  seq: 0,
+  serviceId: '',
+  inputs: {},
+  key: '',
+  costScale: 1,
+  deadline: 0,
+  priority: 0,
+  enqueuedAt: 0,
+  frame: false,
+  slot: undefined,
+  signal: undefined,
+  trace: undefined,
+};
 
 /**
  * The built-in instance: a model batched by the device schedulers ({@link ModelInstance}), behind the same
@@ -40,10 +61,18 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
   readonly #c: BatchedInstanceContext;
   /** What this instance's queued requests report to (one object, shared by all). */
   readonly #host: QueuedRequestHost;
+  /** What the input cost is computed from (refilled per item). */
+  readonly #cost: { serviceId: string; io: IoSpec; inputs: NamedTensors; sampleInputs: NamedTensors | undefined; maxRequestBytes: number };
+  /** How a request and a stream frame are validated (one object each, not one per item). */
+  readonly #requestCheck: { readonly serviceId: string; readonly withState: boolean };
+  readonly #frameCheck: { readonly serviceId: string; readonly withState: boolean };
 
   constructor(model: ModelInstance, c: BatchedInstanceContext) {
     this.model = model;
     this.#c = c;
+    this.#cost = { serviceId: model.serviceId, io: undefined as unknown as IoSpec, inputs: EMPTY, sampleInputs: c.service.sampleInputs, maxRequestBytes: c.service.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES };
+    this.#requestCheck = { serviceId: model.serviceId, withState: true };
+    this.#frameCheck = { serviceId: model.serviceId, withState: false };
     this.#host = { withdraw: (item) => model.withdraw(item), completed: (item, outcome, done, trace) => c.completed(item, outcome, done, trace) };
   }
 
@@ -88,45 +117,47 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
   }
 
   submit(inputs: NamedTensors, o: InstanceSubmitOptions): Promise<NamedTensors> {
-    return this.#enqueue(inputs, { deadline: o.deadline, priority: o.priority, signal: o.signal, frame: false, withState: true, trace: o.trace });
+    // The caller's options object as it is (read before anything can run another submit): none per request.
+    return this.#enqueue(inputs, o, false);
   }
 
   submitFrame(frame: NamedTensors, deadline: number, signal: AbortSignalLike | undefined, slot: StreamSlot | undefined): Promise<NamedTensors> {
-    return this.#enqueue(frame, { deadline, priority: 0, signal, frame: true, withState: false, slot });
+    return this.#enqueue(frame, { deadline, priority: 0, signal, slot }, true);
   }
 
-  #enqueue(inputs: NamedTensors, o: EnqueueOptions): Promise<NamedTensors> {
+  #enqueue(inputs: NamedTensors, o: EnqueueOptions, frame: boolean): Promise<NamedTensors> {
     const inst = this.model;
-    const key = validateItem(inst.io, inputs, { serviceId: inst.serviceId, withState: o.withState });
-    const costScale = this.#costScale(inputs, o.deadline);
+    // Read once, up front: refusing at admission emits an event whose listener may submit again.
+    const { deadline, priority, signal, slot, trace } = o;
+    const key = validateItem(inst.io, inputs, frame ? this.#frameCheck : this.#requestCheck);
+    const costScale = this.#costScale(inputs, deadline);
     if (inst.queue.size >= this.#c.maxQueue) {
       throw shedError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#c.maxQueue})`, { serviceId: inst.serviceId });
     }
     // Shed at once what cannot make its deadline behind the work already queued: no queueing, pumping or
     // later drop for it (under overload most requests end here, so this path stays cheap).
     const now = this.#c.clock.now();
-    if (!o.frame) {
-      const refused = inst.admit(o.deadline, o.priority, costScale, now);
+    if (!frame) {
+      const refused = inst.admit(deadline, priority, costScale, now);
       if (refused) throw refused;
     }
     // One object per request (work item and settlement); resolves with the outputs directly, no extra promise.
-    const item = new QueuedRequest(
-      {
-        seq: this.#c.nextSeq(),
-        serviceId: inst.serviceId,
-        inputs,
-        key,
-        costScale,
-        deadline: o.deadline,
-        priority: o.priority,
-        enqueuedAt: now,
-        frame: o.frame,
-        slot: o.slot,
-        signal: o.signal,
-        trace: o.trace,
-      },
-      this.#host,
-    );
+    const init = INIT;
+    init.seq = this.#c.nextSeq();
+    init.serviceId = inst.serviceId;
+    init.inputs = inputs;
+    init.key = key;
+    init.costScale = costScale;
+    init.deadline = deadline;
+    init.priority = priority;
+    init.enqueuedAt = now;
+    init.frame = frame;
+    init.slot = slot;
+    init.signal = signal;
+    init.trace = trace;
+    const item = new QueuedRequest(init, this.#host);
+    init.inputs = EMPTY; // keep no caller's tensors alive through the scratch object
+    init.signal = init.trace = init.slot = undefined;
     inst.enqueue(item, now);
     return item.promise;
   }
@@ -137,14 +168,18 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
    */
   #costScale(inputs: NamedTensors, deadline: number): number {
     const inst = this.model;
+    const cost = this.#cost;
     const service = this.#c.service;
-    const scale = inputCostScale({
-      serviceId: inst.serviceId,
-      io: inst.io,
-      inputs,
-      sampleInputs: service.sampleInputs,
-      maxRequestBytes: service.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
-    });
+    cost.io = inst.io;
+    cost.sampleInputs = service.sampleInputs;
+    cost.maxRequestBytes = service.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+    cost.inputs = inputs;
+    let scale: number;
+    try {
+      scale = inputCostScale(cost);
+    } finally {
+      cost.inputs = EMPTY;
+    }
     if (scale > 1) {
       const now = this.#c.clock.now();
       const aloneMs = inst.dropLatencyMs(inst.devices[0]!.id) * scale;

@@ -5,7 +5,7 @@ import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { EparaError, type TimerHandle, type Timers } from '@epara/core';
 import type { DeviceWork, DeviceWorkQueue } from './device-work.js';
-import { LaneLateness } from './lane-lateness.js';
+import { LaneLateness, type BatchEnd } from './lane-lateness.js';
 
 /** Half-life of the timer lag used to reject early, ms (see `#recentTimerLagMs`). */
 const TIMER_LAG_HALF_LIFE_MS = 250;
@@ -35,6 +35,8 @@ const byHeadDeadline = (a: Candidate, b: Candidate): number => a.headDeadline - 
  */
 class LaneState {
   readonly lateness = new LaneLateness();
+  /** The last batch end handed to `lateness` (refilled per batch). */
+  readonly ended: { -readonly [K in keyof BatchEnd]: BatchEnd[K] } = { n: 0, expectedMs: 0, plannedStart: 0, end: 0, runMs: undefined, ahead: false };
   readonly plan = new LaunchPlan<WorkItem>();
   readonly candidate: Candidate;
   /** Whether the device was busy, and the time, of the pump filling `ctx` (its size guard reads them). */
@@ -367,22 +369,32 @@ export class DeviceScheduler implements DeviceWorkQueue {
     return age > 0 ? this.#timerLagMs * 0.5 ** (age / TIMER_LAG_HALF_LIFE_MS) : this.#timerLagMs;
   }
 
+  /**
+   * Wakes the scheduler at `at` (clock ms; never when infinite). A wake-up already set no later than `at` is
+   * kept: it pumps early, which is harmless (a pump decides from the state it finds), and sets the next one
+   * then. Re-arming on every pump that moved the moment later cost a timer, its callback and its handle per
+   * arrival. A launch drops the wake-up (it pumps again at once).
+   */
   #sleepUntil(at: number): void {
-    // Pumped on every arrival: keep a timer already set for the same moment.
-    if (at === this.#timerAt && this.#timer !== undefined) return;
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    if (!Number.isFinite(at)) return;
     this.#timer?.cancel();
     this.#timerAt = at;
-    this.#timer = Number.isFinite(at)
-      ? this.#timers.at(at, () => {
-          this.#timer = undefined;
-          // Timers fire late on a busy host: plan that lateness into the guard.
-          const lag = Math.max(0, this.#clock.now() - at);
-          this.#timerLagMs = 0.9 * this.#timerLagMs + 0.1 * Math.min(lag, 1000);
-          this.#timerLagAt = this.#clock.now();
-          this.pump();
-        })
-      : undefined;
+    this.#timer = this.#timers.at(at, this.#wake);
   }
+
+  /** The wake-up timer's callback (one function for every timer). */
+  readonly #wake = (): void => {
+    this.#timer = undefined;
+    const at = this.#timerAt;
+    this.#timerAt = Number.NaN;
+    // Timers fire late on a busy host: plan that lateness into the guard.
+    const now = this.#clock.now();
+    const lag = Math.max(0, now - at);
+    this.#timerLagMs = 0.9 * this.#timerLagMs + 0.1 * Math.min(lag, 1000);
+    this.#timerLagAt = now;
+    this.pump();
+  };
 
   #dispatchWork(work: DeviceWork, now: number): void {
     this.#works.splice(this.#works.indexOf(work), 1);
@@ -426,22 +438,49 @@ export class DeviceScheduler implements DeviceWorkQueue {
   #dispatch(lane: Lane, items: WorkItem[], now: number): void {
     lane.queue.removeAll(items);
     let scale = 1;
-    for (const it of items) scale = Math.max(scale, it.costScale ?? 1);
+    for (let i = 0; i < items.length; i++) scale = Math.max(scale, items[i]!.costScale ?? 1);
     const expectedMs = this.expectedMs(lane, items.length) * scale;
     const ahead = this.#timeline.held > 0;
     const plannedStart = this.#started(now, expectedMs);
-    this.#onDispatch({ lane, deviceId: this.device.id, items, expectedMs, at: now, plannedStart });
-    const done = (runMs: number | void): void => {
-      const end = this.#settled();
-      // Until the host has the outputs: the worker's messaging and a late host thread count as lateness.
-      this.#lanesState.get(lane)?.lateness.observe({ n: items.length, expectedMs, plannedStart, end, runMs: runMs ?? undefined, ahead });
-      lane.onBatchDone();
-      this.pump();
-    };
-    // `run` never rejects; a rejection would still free the device.
-    void lane.run(items, this.device, plannedStart).then(done, () => done(undefined));
+    // One record per batch: the dispatch hook's payload, and what the batch's end is learned from.
+    const launch: Launch = { lane, deviceId: this.device.id, items, expectedMs, at: now, plannedStart, ahead };
+    this.#onDispatch(launch);
+    // `run` never rejects; a rejection would still free the device (one callback for both outcomes).
+    const done = (runMs: unknown): void => this.#ended(launch, typeof runMs === 'number' ? runMs : undefined);
+    void lane.run(items, this.device, plannedStart).then(done, done);
     // Look again at once: items only this batch's start could have saved are rejected now, not after it ran,
     // and a full batch may be sent ahead.
     this.pump();
   }
+
+  #ended(l: Launch, runMs: number | undefined): void {
+    const end = this.#settled();
+    // Until the host has the outputs: the worker's messaging and a late host thread count as lateness.
+    const st = this.#lanesState.get(l.lane);
+    if (st !== undefined) {
+      const b = st.ended;
+      b.n = l.items.length;
+      b.expectedMs = l.expectedMs;
+      b.plannedStart = l.plannedStart;
+      b.end = end;
+      b.runMs = runMs;
+      b.ahead = l.ahead;
+      st.lateness.observe(b);
+    }
+    // The lane pumps its devices (this one among them): held until it returns, so that this device plans once.
+    const pumping = this.#pumping;
+    this.#pumping = true;
+    try {
+      l.lane.onBatchDone();
+    } finally {
+      this.#pumping = pumping;
+    }
+    this.pump();
+  }
+}
+
+/** A batch on its way to the device. */
+interface Launch extends DispatchInfo {
+  /** Sent behind a running batch. */
+  readonly ahead: boolean;
 }

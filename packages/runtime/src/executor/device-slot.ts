@@ -18,7 +18,12 @@ export interface DeviceSlot {
 type Emit = <K extends keyof ExecutorEvents>(event: K, payload: ExecutorEvents[K][0]) => void;
 
 /** Creates a device (worker not started yet) with its scheduler, forwarding its events to the executor. */
-export function createDeviceSlot(d: ResolvedExecutorOptions['devices'][number], o: ResolvedExecutorOptions, emit: Emit): DeviceSlot {
+export function createDeviceSlot(
+  d: ResolvedExecutorOptions['devices'][number],
+  o: ResolvedExecutorOptions,
+  emit: Emit,
+  listening: (event: keyof ExecutorEvents) => boolean = () => true,
+): DeviceSlot {
   const handle = createDevice({
     id: d.id,
     provider: d.provider ?? 'cpu',
@@ -36,7 +41,9 @@ export function createDeviceSlot(d: ResolvedExecutorOptions['devices'][number], 
     device: handle,
     clock: o.clock,
     timers: o.timers,
+    // Built only when something listens: it runs for every batch.
     onDispatch: (i) =>
+      listening('batchDispatched') &&
       emit('batchDispatched', { instanceId: i.lane.id, serviceId: i.lane.serviceId, deviceId: i.deviceId, size: i.items.length, expectedMs: i.expectedMs, at: i.at, plannedStart: i.plannedStart }),
   });
   const slot: DeviceSlot = { handle, scheduler, ledger: new MemoryLedger(d.id, handle.memoryBytes), deviceKind: d.deviceKind, fellBack: false, restarts: 0 };

@@ -64,7 +64,15 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   }
 
   #addDevice(d: ResolvedExecutorOptions['devices'][number]): void {
-    this.#devices.set(d.id, createDeviceSlot(d, this.#o, (event, payload) => (this.emit as (e: string, p: unknown) => boolean)(event, payload)));
+    this.#devices.set(
+        d.id,
+        createDeviceSlot(
+          d,
+          this.#o,
+          (event, payload) => (this.emit as (e: string, p: unknown) => boolean)(event, payload),
+          (event) => this.listenerCount(event) > 0,
+        ),
+      );
   }
 
   /** Loads every service that names `devices`. Idempotent. */

@@ -21,8 +21,8 @@ const DELIVERY_OPTIONS = { minSamples: MIN_SAMPLES, minClassSamples: Number.MAX_
  */
 const TYPICAL_CONFIRM_MS = 250;
 
-/** One completed batch, as {@link LaneLateness.observe} takes it. */
-interface BatchEnd {
+/** One completed batch, as {@link LaneLateness.observe} takes it (read at once, not kept). */
+export interface BatchEnd {
   readonly n: number;
   /** The run time predicted at dispatch, ms. */
   readonly expectedMs: number;
@@ -49,16 +49,27 @@ export class LaneLateness {
   readonly #direct = new LatencyGuard(DELIVERY_OPTIONS);
   readonly #ahead = new LatencyGuard(DELIVERY_OPTIONS);
   #lastEnd = Number.NEGATIVE_INFINITY;
+  /** The observation handed to the guards (they read it at once): refilled per batch. */
+  readonly #seen = { n: 0, predictedMs: 0, actualMs: 0, at: 0 };
 
   observe(b: BatchEnd): void {
     const delivery = b.ahead ? this.#ahead : this.#direct;
     const total = b.end - b.plannedStart;
-    if (b.runMs === undefined || !Number.isFinite(b.runMs)) delivery.observe({ n: b.n, predictedMs: b.expectedMs, actualMs: total, at: b.end });
+    const seen = this.#seen;
+    seen.n = b.n;
+    seen.at = b.end;
+    if (b.runMs === undefined || !Number.isFinite(b.runMs)) this.#observe(delivery, b.expectedMs, total);
     else {
-      this.#compute.observe({ n: b.n, predictedMs: b.expectedMs, actualMs: b.runMs, at: b.end });
-      delivery.observe({ n: b.n, predictedMs: b.runMs, actualMs: total, at: b.end });
+      this.#observe(this.#compute, b.expectedMs, b.runMs);
+      this.#observe(delivery, b.runMs, total);
     }
     this.#lastEnd = b.end;
+  }
+
+  #observe(guard: LatencyGuard, predictedMs: number, actualMs: number): void {
+    this.#seen.predictedMs = predictedMs;
+    this.#seen.actualMs = actualMs;
+    guard.observe(this.#seen);
   }
 
   /**

@@ -208,13 +208,14 @@ export class ModelInstance implements Lane {
     this.#admission.drop(item, now);
   }
 
-  async run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | void> {
-    if (items.length > 1 && !this.#batchable) {
-      // The launch rule keeps batches of an unbatched instance at one; this holds whatever a scheduler sends.
-      for (const it of items) await this.run([it], device, startedAt);
-      return;
-    }
+  run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | void> {
+    // The launch rule keeps batches of an unbatched instance at one; this holds whatever a scheduler sends.
+    if (items.length > 1 && !this.#batchable) return this.#runEach(items, device, startedAt);
     return this.#runner.run(items, device, startedAt);
+  }
+
+  async #runEach(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<void> {
+    for (const it of items) await this.#runner.run([it], device, startedAt);
   }
 
   #afterBatch(): void {

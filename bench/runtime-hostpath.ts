@@ -1,0 +1,142 @@
+/**
+ * A micro-harness for the executor's host path (not part of `pnpm bench:runtime`): one executor driven at
+ * saturation by a closed-loop client, reporting per served request the V8 heap bytes allocated and the main
+ * thread's CPU time, and the sequential round-trip overhead on a trivial model. Use it with
+ * `node --cpu-prof` or `--heap-prof` to see what the host thread does per request:
+ *
+ *   pnpm build && npx tsx --tsconfig bench/tsconfig.dist.json bench/runtime-hostpath.ts [fake|ort] [ms]
+ *
+ * The fake backend's model computes `x + 0` with no sleep, so the device answers as fast as the host sends:
+ * every microsecond measured is the host's (and the worker's messaging). Inputs share one buffer (the
+ * executor copies them into its slab), so the client allocates only its request objects.
+ */
+import { readFileSync } from 'node:fs';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { affineProfile, type NamedTensors } from '@epara/core';
+import { createExecutor, createGraphBuilder, fakeModelBytes } from '@epara/runtime';
+import { startAllocMeter } from './lib/alloc-meter.js';
+import { models } from '../test/fixtures/models.js';
+
+const kind = (['ort', 'cls'] as const).find((k) => k === process.argv[2]) ?? 'fake';
+const ms = Number(process.argv[3] ?? 3000);
+
+function mainThreadCpuUs(): number {
+  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+function model(): Uint8Array | string {
+  if (kind === 'cls') return models.ocrCls;
+  if (kind === 'fake') return fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 4] }], outputs: [{ name: 'y', from: 'x' }] });
+  const g = createGraphBuilder({ name: 'add-one', seed: 1 });
+  g.input('x', 'float32', ['batch', 4]);
+  g.node('Add', ['x', g.constant('one', 'float32', [1], [1])], ['y']);
+  g.output('y', 'float32', ['batch', 4]);
+  return g.toBytes();
+}
+
+const ITEM = kind === 'cls' ? [1, 3, 48, 192] : [1, 4];
+/** HOSTPATH_SLAB=bytes: the devices' input slab size (default: the executor's). */
+const slabOption = process.env['HOSTPATH_SLAB'] === undefined ? {} : { inputSlabBytes: Number(process.env['HOSTPATH_SLAB']) };
+const data = new Float32Array(ITEM.reduce((a, b) => a * b, 1));
+// The classifier's inputs are fresh copies, as in bench:runtime section 1 (the copy is external memory).
+const input = (): NamedTensors => ({ x: { type: 'float32', dims: [...ITEM], data: kind === 'cls' ? data.slice() : data } });
+
+async function saturate(batch: number): Promise<void> {
+  const ex = createExecutor({
+    ...(kind === 'fake' ? { backend: { kind: 'fake' as const } } : {}),
+    devices: [{ id: 'd0', threads: 1, ...slabOption }],
+    services: [
+      {
+        id: 's',
+        model: model(),
+        sensitivity: 'latency',
+        slo: { kind: 'latency', deadlineMs: 60_000 },
+        profile: affineProfile('cpu-1t', { fixedMs: 0.05, perItemMs: 0.005, maxBatch: batch }),
+        plan: { batchSize: batch },
+        maxBatch: batch,
+        devices: ['d0'],
+      },
+    ],
+  });
+  await ex.start();
+  let done = 0;
+  let stop = false;
+  const loop = async (): Promise<void> => {
+    while (!stop) {
+      await ex.submit('s', input());
+      done++;
+    }
+  };
+  const loops = Array.from({ length: 3 * batch }, loop);
+  await new Promise((r) => setTimeout(r, 300));
+  const d0 = done;
+  const c0 = mainThreadCpuUs();
+  const t0 = performance.now();
+  const meter = startAllocMeter();
+  const sampling = await startSampling();
+  await new Promise((r) => setTimeout(r, ms));
+  await sampling(`b${batch}`);
+  const heap = meter();
+  const n = done - d0;
+  const cpu = mainThreadCpuUs() - c0;
+  const el = performance.now() - t0;
+  stop = true;
+  await Promise.all(loops);
+  await ex.close();
+  console.log(
+    JSON.stringify({ kind, batch, reqPerSec: Math.round((n * 1000) / el), heapBytesPerRequest: Math.round(heap / n), hostCpuUsPerRequest: +(cpu / n).toFixed(2) }),
+  );
+}
+
+async function sequential(): Promise<void> {
+  const ex = createExecutor({
+    ...(kind === 'fake' ? { backend: { kind: 'fake' as const } } : {}),
+    devices: [{ id: 'd0', threads: 1, ...slabOption }],
+    services: [{ id: 's', model: model(), sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, plan: { batchSize: 1 }, sampleInputs: input(), maxBatch: 1, devices: ['d0'] }],
+  });
+  await ex.start();
+  let runMs = 0;
+  ex.on('batchCompleted', (e) => (runMs = e.runMs));
+  const over: number[] = [];
+  const gcs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcKinds[(e as unknown as { detail: { kind: number } }).detail.kind] = (gcKinds[(e as unknown as { detail: { kind: number } }).detail.kind] ?? 0) + 1;
+  });
+  const gcKinds: Record<number, number> = {};
+  gcs.observe({ entryTypes: ['gc'] });
+  const meter = startAllocMeter();
+  const N = 4000;
+  for (let i = 0; i < N; i++) {
+    const t0 = performance.now();
+    await ex.submit('s', input());
+    if (i >= 400) over.push((performance.now() - t0 - runMs) * 1000);
+  }
+  const heap = meter();
+  gcs.disconnect();
+  await ex.close();
+  over.sort((a, b) => a - b);
+  console.log(JSON.stringify({ kind, sequentialOverheadUsP50: Math.round(over[over.length >> 1]!), p99: Math.round(over[Math.floor(over.length * 0.99)]!), heapBytesPerRequest: Math.round(heap / N), gcByKind: gcKinds }));
+}
+
+/** With HOSTPATH_SAMPLE=dir: V8's allocation sampling over the window, collected objects included. */
+async function startSampling(): Promise<(name: string) => Promise<void>> {
+  const dir = process.env['HOSTPATH_SAMPLE'];
+  if (!dir) return async () => undefined;
+  const { Session } = await import('node:inspector');
+  const { writeFileSync } = await import('node:fs');
+  const s = new Session();
+  s.connect();
+  const post = (m: string, p?: object): Promise<any> => new Promise((res, rej) => s.post(m, p ?? {}, (e, r) => (e ? rej(e) : res(r))));
+  await post('HeapProfiler.enable');
+  await post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return async (name) => {
+    const { profile } = await post('HeapProfiler.stopSampling');
+    writeFileSync(`${dir}/${name}.heapprofile`, JSON.stringify(profile));
+    s.disconnect();
+  };
+}
+
+const what = process.argv[4] ?? 'all';
+const batches = (process.env['HOSTPATH_BATCHES'] ?? '1,8').split(',').map(Number);
+if (what === 'all' || what === 'sat') for (const b of batches) await saturate(b);
+if (what === 'all' || what === 'seq') await sequential();

@@ -1,0 +1,120 @@
+import type { EparaError } from '@epara/core';
+import type { KnownOutput, SlabOutput } from './slab-outputs.js';
+
+/**
+ * One call a device sent its worker and awaits the answer of. The records are reused (a device keeps the
+ * finished ones for its next calls), so that a call costs no record, closure or map entry of its own; only a
+ * call with an abort signal adds a listener.
+ */
+export class PendingCall {
+  id = 0;
+  resolve: ((value: unknown) => void) | undefined = undefined;
+  reject: ((err: EparaError) => void) | undefined = undefined;
+  /** A run whose success proves the worker healthy (its answer resets the device's crash count). */
+  isRun = false;
+  /** With outputs written into the lent slab: where they are, their per-item shapes and the batch's size. */
+  slabOutputs: readonly SlabOutput[] | undefined = undefined;
+  known: readonly KnownOutput[] | undefined = undefined;
+  count = 0;
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+
+  /** Settles the caller's promise, and forgets everything the call held. */
+  settle(err: EparaError | undefined, value: unknown): void {
+    const { resolve, reject } = this;
+    if (this.signal !== undefined) this.signal.removeEventListener('abort', this.onAbort!);
+    this.resolve = this.reject = this.onAbort = this.signal = undefined;
+    this.slabOutputs = this.known = undefined;
+    if (err === undefined) resolve!(value);
+    else reject!(err);
+  }
+}
+
+// The promise's resolvers, handed over by one shared executor function (no closure per call).
+let nextResolve: ((value: unknown) => void) | undefined;
+let nextReject: ((err: EparaError) => void) | undefined;
+const capture = (resolve: (value: unknown) => void, reject: (err: EparaError) => void): void => {
+  nextResolve = resolve;
+  nextReject = reject;
+};
+
+/**
+ * A device's calls in flight, by id: a fixed table indexed by the id's low bits (ids are sequential and
+ * answered roughly in order, so they rarely collide), and a map for the rare call whose slot is taken (by a
+ * call still in flight {@link SLOTS} ids earlier, such as a long load). A `Map` with one entry added and
+ * deleted per call reallocated its backing store as it grew and shrank; the table never does, and the
+ * records are reused.
+ */
+export class PendingCalls {
+  readonly #slots: (PendingCall | undefined)[] = new Array<PendingCall | undefined>(SLOTS).fill(undefined);
+  readonly #overflow = new Map<number, PendingCall>();
+  #size = 0;
+  readonly #free: PendingCall[] = [];
+
+  /** Calls in flight. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Registers call `id`; returns its record (to fill) and the promise its answer settles. */
+  open(id: number): { call: PendingCall; promise: Promise<unknown> } {
+    const call = this.#free.pop() ?? new PendingCall();
+    call.id = id;
+    const promise = new Promise<unknown>(capture);
+    call.resolve = nextResolve;
+    call.reject = nextReject;
+    nextResolve = nextReject = undefined;
+    call.isRun = false;
+    call.count = 0;
+    const i = id & MASK;
+    if (this.#slots[i] === undefined) this.#slots[i] = call;
+    else this.#overflow.set(id, call);
+    this.#size++;
+    OPENED.call = call;
+    OPENED.promise = promise;
+    return OPENED;
+  }
+
+  /** Removes and returns call `id` (undefined when it is not in flight: aborted, or never sent). */
+  take(id: number): PendingCall | undefined {
+    const i = id & MASK;
+    let call = this.#slots[i];
+    if (call !== undefined && call.id === id) this.#slots[i] = undefined;
+    else {
+      call = this.#overflow.size > 0 ? this.#overflow.get(id) : undefined;
+      if (call === undefined) return undefined;
+      this.#overflow.delete(id);
+    }
+    this.#size--;
+    return call;
+  }
+
+  /** Returns a settled record for reuse. */
+  recycle(call: PendingCall): void {
+    if (this.#free.length < MAX_FREE) this.#free.push(call);
+  }
+
+  /** Removes and returns every call in flight. */
+  takeAll(): PendingCall[] {
+    const all: PendingCall[] = [];
+    for (let i = 0; i < this.#slots.length; i++) {
+      const call = this.#slots[i];
+      if (call !== undefined) all.push(call);
+      this.#slots[i] = undefined;
+    }
+    for (const call of this.#overflow.values()) all.push(call);
+    this.#overflow.clear();
+    this.#size = 0;
+    return all;
+  }
+}
+
+/** Slots of the table (a power of two). */
+const SLOTS = 64;
+const MASK = SLOTS - 1;
+
+/** Records kept for reuse, at most (more calls than this are rarely in flight at once). */
+const MAX_FREE = 64;
+
+/** What {@link PendingCalls.open} returns (one object, read at once by the caller). */
+const OPENED: { call: PendingCall; promise: Promise<unknown> } = { call: undefined as unknown as PendingCall, promise: Promise.resolve() };

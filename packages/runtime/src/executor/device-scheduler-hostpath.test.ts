@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { createManualClock, type Timers } from '@epara/core';
+import { EdfQueue } from '@epara/core/scheduling';
+import { createManualTimers } from '@epara/core/testing';
+import type { DeviceHandle } from '../devices/device-port.js';
+import type { Lane } from '../batching/lane.js';
+import type { WorkItem } from '../batching/work-item.js';
+import { DeviceScheduler } from './device-scheduler.js';
+
+// What the scheduler does per arrival and per batch on the host thread, counted (never timed): wake-ups armed,
+// and plans made (each plan of a lane reads its drop latency once).
+
+let seq = 0;
+const item = (deadline: number): WorkItem => ({ seq: seq++, serviceId: 's', inputs: {}, key: 'k', deadline, priority: 0, enqueuedAt: 0, frame: false, settle: () => undefined });
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function counted(timers: Timers): { timers: Timers; armed: () => number } {
+  let armed = 0;
+  return { timers: { setTimeout: timers.setTimeout, at: (at, fn) => (armed++, timers.at(at, fn)) }, armed: () => armed };
+}
+
+function setUp(o: { batchSize: number; runMs: number; arrivalsPerMs?: number; launchWhenIdle?: boolean }) {
+  const clock = createManualClock(0);
+  const manual = createManualTimers(clock);
+  const t = counted(manual);
+  let plans = 0;
+  const finish: (() => void)[] = [];
+  const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: t.timers, onDispatch: () => undefined });
+  const lane: Lane = {
+    id: 'i',
+    serviceId: 's',
+    queue: new EdfQueue<WorkItem>(),
+    batchSize: o.batchSize,
+    maxBatchSize: o.batchSize,
+    guardMs: 0,
+    launchWhenIdle: o.launchWhenIdle ?? true,
+    arrivalsPerMs: o.arrivalsPerMs,
+    latencyMs: () => o.runMs,
+    dropLatencyMs: () => (plans++, o.runMs),
+    earliestStart: (now) => sch.freeAt(now),
+    drop: () => undefined,
+    run: () => new Promise<void>((resolve) => finish.push(resolve)),
+    // As a model instance does: a finished batch pumps every device of the lane.
+    onBatchDone: () => sch.pump(),
+  };
+  sch.attach(lane);
+  const arrive = (deadline: number): void => {
+    const it = item(deadline);
+    lane.queue.push(it);
+    sch.arrived(lane, it);
+  };
+  return { clock, manual, sch, lane, finish, arrive, armed: t.armed, plans: () => plans };
+}
+
+describe('DeviceScheduler: host work per arrival and per batch', () => {
+  it('plans a device once when a batch ends, though the lane pumps its devices too', async () => {
+    const s = setUp({ batchSize: 1, runMs: 1 });
+    for (let i = 0; i < 4; i++) s.arrive(1000 + i);
+    // One running, one sent ahead, two queued.
+    expect(s.finish).toHaveLength(2);
+    const before = s.plans();
+    s.finish[0]!();
+    await tick();
+    // The end plans once and sends the third ahead; the launch looks once more (the fourth must wait).
+    expect(s.finish).toHaveLength(3);
+    expect(s.plans() - before).toBe(2);
+  });
+
+  it('keeps the wake-up it has while arrivals on an idle device move the next one later', () => {
+    // Arrivals 1 ms apart at an expected 2 items/ms: each moves the expected fill time (the wake-up) ½ ms later.
+    const s = setUp({ batchSize: 8, runMs: 2, arrivalsPerMs: 2, launchWhenIdle: false });
+    for (let i = 0; i < 4; i++) {
+      s.clock.set(i);
+      s.arrive(1000 + i);
+    }
+    expect(s.finish).toHaveLength(0); // still waiting to fill
+    // One wake-up, at the earliest moment asked; later ones wait until it fires.
+    expect(s.armed()).toBe(1);
+  });
+
+  it('still wakes, plans and launches when the kept wake-up fires early', () => {
+    const s = setUp({ batchSize: 8, runMs: 2, arrivalsPerMs: 0.2, launchWhenIdle: false });
+    for (let i = 0; i < 3; i++) {
+      s.clock.set(i);
+      s.arrive(40);
+    }
+    // The head's latest start is 40 - 2 = 38: by then the batch of three launches, whatever woke first.
+    s.clock.set(3);
+    while (s.clock.now() < 38 && s.finish.length === 0) s.manual.advance(1);
+    expect(s.finish).toHaveLength(1);
+    expect(s.lane.queue.size).toBe(0);
+  });
+});
