@@ -62,4 +62,18 @@ describe('localReplicas (serve demand where it enters)', () => {
     expect(out.some((p) => p.serviceId === 'video' && p.serverId === 'edge-0')).toBe(false);
     expect(localReplicas(placed, context(12))).toEqual(placed);
   });
+
+  it('moves the stream services off the busiest device when replicas elsewhere take them, never a last instance', () => {
+    // Core packed video and VAD next to the images (where 77% of them enter); their replicas go elsewhere.
+    const packed = [inst('image', 'edge-0'), inst('video', 'edge-0'), inst('vad', 'edge-0'), inst('chat', 'edge-2'), inst('loop', 'edge-1')];
+    const out = localReplicas(packed, context(2.62));
+    const at = (s: string): Set<string> => new Set(out.filter((p) => p.serviceId === s).map((p) => p.serverId));
+    expect(at('image').has('edge-0')).toBe(true);
+    expect(at('video').has('edge-0')).toBe(false);
+    expect(at('vad').has('edge-0')).toBe(false);
+    for (const s of ['video', 'vad', 'loop', 'chat', 'image']) expect(at(s).size).toBeGreaterThan(0);
+    // With no room for replicas the streams stay where core put them: nothing else can serve them.
+    const crowded = localReplicas(packed, context(2.62, 0.01));
+    expect(crowded).toEqual(packed);
+  });
 });

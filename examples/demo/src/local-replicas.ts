@@ -36,7 +36,8 @@ export interface ReplicaContext {
  * that already carries the most (the one where most images enter) it stacks stream frames behind that
  * server's work; a 5 ms link costs a 100 ms staleness budget little. Measured at the baseline's knee on a
  * quiet machine (21% of capacity): video streams entering the image-heavy server kept 60–77% of their frames
- * fresh on a local replica, 92.8% on replicas one link away.
+ * fresh on a local replica, 92.8% on replicas one link away. Then the busiest device sheds the stream services
+ * that other servers now host ({@link relieveBusiest}).
  */
 export function localReplicas(instances: readonly PlacedInstance[], c: ReplicaContext): PlacedInstance[] {
   const maxShare = c.maxShare ?? MAX_DEVICE_SHARE;
@@ -90,5 +91,38 @@ export function localReplicas(instances: readonly PlacedInstance[], c: ReplicaCo
       added = true;
     }
   }
-  return out;
+  return relieveBusiest(out, c, maxShare, shares);
+}
+
+/**
+ * The other half of the rule: the busiest device also sheds the **stream** services it hosts when other
+ * servers host them too, as long as that makes it less busy and leaves no device busier than it was. Core's
+ * placement and {@link nearDemand} move whole servers, so the server where most images enter keeps whatever core
+ * packed next to them (video at some loads, VAD at others), and the streams entering there were admitted on
+ * that device. A stream is pinned where it is admitted for its whole life (a request is routed one by one and
+ * leaves a busy server on its own), so a static choice is what decides where its frames wait. Measured before
+ * this rule on a quiet machine at the baseline's knee: VAD streams admitted on the image server kept 68.3% of
+ * their frames fresh, video 60–77%; video one 5 ms link away 92.8%. Never a service's last instance.
+ */
+function relieveBusiest(out: PlacedInstance[], c: ReplicaContext, maxShare: number, shares: () => number[]): PlacedInstance[] {
+  const streams = new Set(c.specs.filter((s) => s.sensitivity === 'frequency').map((s) => s.id));
+  const initial = shares();
+  const top = Math.max(...initial);
+  const busiest = c.ids[initial.indexOf(top)];
+  for (;;) {
+    const before = shares();
+    let best: { at: number; left: number } | undefined;
+    for (const [at, p] of out.entries()) {
+      if (p.serverId !== busiest || !streams.has(p.serviceId) || !out.some((q) => q !== p && q.serviceId === p.serviceId)) continue;
+      out.splice(at, 1);
+      const after = shares();
+      out.splice(at, 0, p);
+      // The devices taking its streams stay within the cap (or no busier than before), none above the old maximum.
+      const fits = after.every((v, i) => v <= Math.max(maxShare, before[i]!) && v <= top * (1 + 1e-9));
+      const left = after[c.ids.indexOf(busiest!)]!;
+      if (fits && (best === undefined || left < best.left)) best = { at, left };
+    }
+    if (best === undefined) return out;
+    out.splice(best.at, 1);
+  }
 }

@@ -25,6 +25,10 @@ export type ChildHandlers = Readonly<Record<string, (arg: never) => unknown>>;
  */
 export function serveChild(handlers: ChildHandlers, onExit: () => Promise<void>): void {
   if (!process.send) throw new EparaError('INTERNAL', 'this module runs as a child process of the demo');
+  // tsx turns on Node's source-mapped stack traces, which formats every error's stack through the source maps
+  // (hundreds of microseconds each: a dropped stream frame is an error). A deployed node runs compiled code
+  // without them; so do the demo's children, both systems alike (EPARA_DEMO_SOURCE_MAPS=1 keeps them).
+  if (process.env.EPARA_DEMO_SOURCE_MAPS !== '1') process.setSourceMapsEnabled(false);
   let leaving = false;
   const leave = (code: number): void => {
     if (leaving) return;

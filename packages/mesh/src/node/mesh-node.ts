@@ -300,14 +300,21 @@ export class MeshNode extends EventEmitter<NodeEvents> {
 
   /** Passes a stream's results through unchanged, reporting each as `frameCompleted`. */
   #observeFrames(serviceId: ServiceId, it: AsyncIterator<StreamResult>): AsyncIterator<StreamResult> {
+    // A `then` on the inner result rather than an async wrapper: one promise per frame, not two.
+    const seen = (r: IteratorResult<StreamResult>): IteratorResult<StreamResult> => {
+      if (r.done !== true) {
+        const v = r.value;
+        this.#observe('frameCompleted', v.ok ? { serviceId, ok: true, latencyMs: v.latencyMs } : { serviceId, ok: false, latencyMs: 0, code: v.error.code });
+      }
+      return r;
+    };
     return {
-      next: async () => {
-        const r = await it.next();
-        if (r.done !== true) {
-          const v = r.value;
-          this.#observe('frameCompleted', v.ok ? { serviceId, ok: true, latencyMs: v.latencyMs } : { serviceId, ok: false, latencyMs: 0, code: v.error.code });
+      next: () => {
+        try {
+          return it.next().then(seen);
+        } catch (err) {
+          return Promise.reject(err);
         }
-        return r;
       },
       ...(it.return ? { return: (value?: unknown) => it.return!(value) } : {}),
     };

@@ -101,6 +101,20 @@ export class ByteReader {
   }
 
   #utf8(bytes: Uint8Array, what: string): string {
+    // Ids, codes and addresses are short ASCII, read on every frame: decoded by char code, no decoder call.
+    if (bytes.byteLength <= 64) {
+      let out = '';
+      for (let i = 0; i < bytes.byteLength; i++) {
+        const c = bytes[i]!;
+        if (c >= 0x80) return this.#decode(bytes, what);
+        out += String.fromCharCode(c);
+      }
+      return out;
+    }
+    return this.#decode(bytes, what);
+  }
+
+  #decode(bytes: Uint8Array, what: string): string {
     try {
       return decoder.decode(bytes);
     } catch {

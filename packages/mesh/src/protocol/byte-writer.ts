@@ -27,6 +27,16 @@ export class ByteWriter {
     return this.#pos;
   }
 
+  /** Forgets what was written (the buffer is kept): a writer reused frame after frame allocates nothing. */
+  reset(): void {
+    this.#pos = 0;
+  }
+
+  /** Bytes the buffer holds now (what a reused writer keeps allocated). */
+  get capacity(): number {
+    return this.#buf.byteLength;
+  }
+
   /** The written bytes (a view, valid until the next write). */
   bytes(): Uint8Array {
     return this.#buf.subarray(0, this.#pos);
@@ -92,22 +102,39 @@ export class ByteWriter {
 
   /** A UTF-8 string with a u16 byte length, at most `maxBytes`. @throws EparaError `INVALID_INPUT` when longer */
   str(v: string, maxBytes = 0xffff, field = 'string'): void {
-    const bytes = encoder.encode(v);
-    if (bytes.byteLength > Math.min(maxBytes, 0xffff)) {
-      throw new EparaError('INVALID_INPUT', `${field} is ${bytes.byteLength} bytes of UTF-8, above the limit of ${maxBytes}`, { field });
-    }
-    this.u16(bytes.byteLength);
-    this.raw(bytes);
+    this.#utf8(v, 2, Math.min(maxBytes, 0xffff), field, 'of UTF-8');
   }
 
   /** A UTF-8 string with a u32 byte length (JSON payloads). */
   longStr(v: string, maxBytes: number, field = 'payload'): void {
-    const bytes = encoder.encode(v);
-    if (bytes.byteLength > maxBytes) {
-      throw new EparaError('INVALID_INPUT', `${field} is ${bytes.byteLength} bytes, above the limit of ${maxBytes}`, { field });
+    this.#utf8(v, 4, maxBytes, field, '');
+  }
+
+  /**
+   * Writes `v` as UTF-8 straight into the buffer after a `lengthBytes` length prefix: no intermediate array
+   * (ids, codes and messages are written for every frame). ASCII is copied by char code; anything else goes
+   * through `TextEncoder.encodeInto` into room for its worst case (3 bytes per UTF-16 unit).
+   */
+  #utf8(value: string, lengthBytes: 2 | 4, maxBytes: number, field: string, unit: string): void {
+    // As `TextEncoder.encode` did: `undefined` is the empty string, anything else its string form.
+    const v = typeof value === 'string' ? value : value === undefined ? '' : String(value);
+    const start = this.#pos;
+    this.#ensure(lengthBytes + v.length * 3);
+    const at = start + lengthBytes;
+    let n = 0;
+    const buf = this.#buf;
+    for (; n < v.length; n++) {
+      const c = v.charCodeAt(n);
+      if (c >= 0x80) break;
+      buf[at + n] = c;
     }
-    this.u32(bytes.byteLength);
-    this.raw(bytes);
+    if (n < v.length) n += encoder.encodeInto(v.slice(n), buf.subarray(at + n)).written;
+    if (n > maxBytes) {
+      throw new EparaError('INVALID_INPUT', `${field} is ${n} bytes${unit ? ` ${unit}` : ''}, above the limit of ${maxBytes}`, { field });
+    }
+    if (lengthBytes === 2) this.#view.setUint16(start, n, true);
+    else this.#view.setUint32(start, n, true);
+    this.#pos = at + n;
   }
 
   /** Bytes with a u16 length (nonces, proofs). */

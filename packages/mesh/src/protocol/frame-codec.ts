@@ -1,5 +1,4 @@
 import { EparaError, isEparaError } from '@epara/core';
-import type { NamedTensors } from '@epara/core';
 import { ByteReader, protocolError } from './byte-reader.js';
 import { ByteWriter } from './byte-writer.js';
 import { MESSAGE_LAYOUTS } from './message-codec.js';
@@ -78,11 +77,13 @@ export function encodeFrame(message: WireMessage, limits?: ProtocolLimits): Uint
   const l = resolveProtocolLimits(limits);
   const code = MESSAGE_TYPE_CODES[message.type];
   if (code === undefined) throw new EparaError('INVALID_INPUT', `unknown message type \`${String(message.type)}\``);
-  const meta = new ByteWriter(128);
+  // Metadata and tensor table go into one writer, reused frame after frame (encoding never re-enters itself);
+  // the frame is the only allocation, and tensor data is copied once, into it.
+  const meta = scratch();
   const layout = MESSAGE_LAYOUTS[message.type] as MessageLayout<WireMessageType>;
   const tensors = layout.write(meta, message as never, l);
-  const table = tensors === undefined ? undefined : tableOf(tensors, l);
-  const metaLength = meta.length + (table?.meta.length ?? 0);
+  const table = tensors === undefined ? undefined : writeTensorTable(meta, tensors, l);
+  const metaLength = meta.length;
   const bodyStart = FRAME_HEADER_BYTES + align8(metaLength);
   const total = bodyStart + (table?.bodyLength ?? 0);
   if (total > l.maxFrameBytes) {
@@ -100,17 +101,24 @@ export function encodeFrame(message: WireMessage, limits?: ProtocolLimits): Uint
   v.setUint32(12, metaLength, true);
   v.setUint32(16, table?.bodyLength ?? 0, true);
   frame.set(meta.bytes(), FRAME_HEADER_BYTES);
-  if (table !== undefined) {
-    frame.set(table.meta.bytes(), FRAME_HEADER_BYTES + meta.length);
-    for (const p of table.placements) frame.set(p.bytes, bodyStart + p.offset);
-  }
+  if (table !== undefined) for (const p of table.placements) frame.set(p.bytes, bodyStart + p.offset);
+  release(meta);
   return frame;
 }
 
-function tableOf(tensors: NamedTensors, l: ReturnType<typeof resolveProtocolLimits>) {
-  const meta = new ByteWriter(64);
-  const { placements, bodyLength } = writeTensorTable(meta, tensors, l);
-  return { meta, placements, bodyLength };
+/** The writer {@link encodeFrame} reuses; one that grew past this for a large payload is not kept. */
+const SCRATCH_KEEP_BYTES = 64 * 1024;
+let spare: ByteWriter | undefined;
+
+function scratch(): ByteWriter {
+  const w = spare ?? new ByteWriter(256);
+  spare = undefined;
+  w.reset();
+  return w;
+}
+
+function release(w: ByteWriter): void {
+  if (w.capacity <= SCRATCH_KEEP_BYTES) spare = w;
 }
 
 /**
