@@ -43,6 +43,9 @@ export default defineConfig({
   test: {
     ...base.test,
     include,
+    // Read by the few statistical cases that simulate tens of thousands of arrivals (30 s and more each under
+    // the instrumentation): they skip themselves in a mutation run (docs/testing.md, "Left out of mutation runs").
+    env: { ...base.test?.env, EPARA_MUTATION_RUN: '1' },
     exclude: ['packages/*/src/**/*.nats.test.ts', '**/node_modules/**'],
     // One fork: Stryker runs one test process per concurrency slot, each on its own core.
     maxWorkers: 1,
