@@ -94,3 +94,12 @@ describe('LatencyErrorTracker edges', () => {
     expect(t.excessMs).toBe(0);
   });
 });
+
+describe('LatencyErrorTracker predictions of 0 ms', () => {
+  it('ignores a prediction of exactly 0 (its ratio is infinite)', () => {
+    const t = new LatencyErrorTracker({ minSamples: 1, maxFactor: 10 });
+    t.observe(0, 5);
+    expect(t.samples).toBe(0);
+    expect(t.factor).toBe(1);
+  });
+});
