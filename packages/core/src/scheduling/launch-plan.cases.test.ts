@@ -30,3 +30,24 @@ describe('the decision as a plain object', () => {
     expect(plan.group).toEqual(items);
   });
 });
+
+describe('preferGuarded with items dropped only for the host\'s wake-up lag', () => {
+  it('keeps every dropped item out of the guarded batch, and nothing else', () => {
+    // Drops use the optimistic 5 ms and a 24 ms lag: an item is dropped when deadline < 5 × cost + 24. The guard
+    // for one item is 1 + 8. X1, X2 (cost 1, due 26, 27) are dropped, though alone (15 + 9 = 24) they would keep
+    // their guard; Z1, Z2 (cost 10) are dropped and could not keep it either.
+    const x1 = mk(26);
+    const x2 = mk(27);
+    const head = mk(35, { costScale: 2 }); // kept (10 + 24 ≤ 35), but alone ends inside its guard: 30 + 9 > 35
+    const r1 = mk(60);
+    const r2 = mk(60);
+    const z1 = mk(70, { costScale: 10 });
+    const z2 = mk(70, { costScale: 10 });
+    const c = ctx({ dropLatencyMs: 5, expiryLeadMs: 24, sizeGuardMs: () => 8, preferGuarded: true, launchWhenIdle: true });
+    const d = planLaunch([x1, x2, head, r1, r2, z1, z2], c);
+    expect(d.drop).toEqual([x1, x2, z1, z2]);
+    // The batch goes to the two items that keep their guard: neither a dropped item nor the head joins it.
+    expect(d.launch).toEqual([r1, r2]);
+    expect(d.runMs).toBe(20);
+  });
+});
