@@ -51,3 +51,89 @@ describe('preferGuarded with items dropped only for the host\'s wake-up lag', ()
     expect(d.runMs).toBe(20);
   });
 });
+
+describe('waiting for a batch to fill, with an arrival rate', () => {
+  // One item due at 100: its latest start alone is 100 − 1 − 15 = 84; three more are needed for a batch of 4.
+  it('waits until the batch is expected to fill when that comes before the latest start', () => {
+    // 0.1 items/ms: three more by 30.
+    const d = planLaunch([mk(100)], ctx({ arrivalsPerMs: 0.1 }));
+    expect(d.launch).toBeUndefined();
+    expect(d.wakeAt).toBe(30);
+    // Already 10 ms in, busy until 12: the fill is expected at 40, and never before the device frees.
+    expect(planLaunch([mk(100)], ctx({ now: 10, startAt: 12, arrivalsPerMs: 0.1 })).wakeAt).toBe(40);
+    expect(planLaunch([mk(100)], ctx({ now: 10, startAt: 50, arrivalsPerMs: 0.1 })).wakeAt).toBe(50);
+  });
+
+  it('launches at once when the batch is not expected to fill before the latest start (or no arrivals come)', () => {
+    expect(planLaunch([mk(100)], ctx({ arrivalsPerMs: 0.03 })).launch).toHaveLength(1); // full at 100 > 84
+    expect(planLaunch([mk(100)], ctx({ arrivalsPerMs: 0 })).launch).toHaveLength(1);
+    // Exactly at the latest start (0.125 items/ms: three more by 24 = 40 − 1 − 15): still worth waiting for.
+    const edge = planLaunch([mk(40)], ctx({ arrivalsPerMs: 0.125 }));
+    expect(edge.launch).toBeUndefined();
+    expect(edge.wakeAt).toBe(24);
+    // Two queued: two more by 20 at 0.1 items/ms, before the latest start of a pair (100 − 1 − 20 = 79).
+    expect(planLaunch([mk(100), mk(100)], ctx({ arrivalsPerMs: 0.1 })).wakeAt).toBe(20);
+  });
+});
+
+describe('the overload rule', () => {
+  it('runs only when the head\'s batch is a backlog: a lone head of another key is not passed over', () => {
+    const a = mk(20, { key: 'a' });
+    const bs = [mk(1000, { key: 'b' }), mk(1000, { key: 'b' }), mk(1000, { key: 'b' }), mk(1000, { key: 'b' })];
+    expect(planLaunch([a, ...bs], ctx({ launchWhenIdle: true })).launch).toEqual([a]);
+  });
+
+  it('with overloadBelowPlan starts just above the shrunk batch, not below it', () => {
+    // L(n) = 10 n²: items per ms fall with the size. The head (due 50) shrinks the batch of 3 to 2 (L(2) + 1 ≤ 50).
+    const items = [mk(50), mk(1000), mk(1000)];
+    const d = planLaunch(items, ctx({ batchSize: 3, latencyMs: (n) => 10 * n * n, overloadBelowPlan: true, launchWhenIdle: true }));
+    expect(d.launch).toEqual(items.slice(0, 2));
+  });
+
+  it('scales each item\'s run by its cost when it picks the backlog batch', () => {
+    const urgent = mk(20);
+    const big = mk(50, { costScale: 2 }); // in a batch of 4: 30 × 2 + 1 > 50
+    const fresh = [mk(1000), mk(1000), mk(1000), mk(1000)];
+    expect(planLaunch([urgent, big, ...fresh], ctx()).launch).toEqual(fresh);
+  });
+});
+
+describe('preferGuarded: only a head that cannot keep its guard alone gives way', () => {
+  const guarded = (o: Partial<LaunchContext> = {}): LaunchContext => ctx({ preferGuarded: true, launchWhenIdle: true, ...o });
+
+  it('a head that keeps its guard alone stays, even when a costly item behind it shrinks the batch to one', () => {
+    const head = mk(25);
+    const costly = mk(26, { costScale: 3 }); // kept (5 × 3 ≤ 26), cannot keep its guard alone (45 + 1 > 26)
+    const later = mk(100);
+    expect(planLaunch([head, costly, later], guarded({ dropLatencyMs: 5 })).launch).toEqual([head]);
+  });
+
+  it('a head in a batch of two is not tested alone (a learned guard for singles may be the larger)', () => {
+    const head = mk(30);
+    const later = mk(100);
+    // Pairs: 20 + 1 ≤ 30. Singles have learned a 20 ms margin: 15 + 21 > 30, which does not matter for a pair.
+    expect(planLaunch([head, later], guarded({ sizeGuardMs: (n) => (n === 1 ? 20 : 0) })).launch).toEqual([head, later]);
+  });
+
+  it('a head of cost 2 gives way exactly when 15 × 2 + its guard passes its deadline', () => {
+    const sizeGuardMs = (): number => 8; // the guard for one is 9
+    const rest = mk(100);
+    const onEdge = mk(39); // 30 + 9 = 39: kept
+    expect(planLaunch([{ ...onEdge, costScale: 2 }, rest], guarded({ sizeGuardMs })).launch?.map((i) => i.seq)).toEqual([onEdge.seq]);
+    const inside = mk(35); // 30 + 9 > 35: the later item runs
+    expect(planLaunch([{ ...inside, costScale: 2 }, rest], guarded({ sizeGuardMs })).launch).toEqual([rest]);
+  });
+});
+
+describe('rejectLikelyLate with an input of cost 2', () => {
+  const strict = (o: Partial<LaunchContext> = {}): LaunchContext => ctx({ rejectLikelyLate: true, dropLatencyMs: 5, launchWhenIdle: true, ...o });
+
+  it('rejects an item expected to end past its deadline at 15 × 2 ms, and serves one that ends exactly on it', () => {
+    const late = mk(25, { costScale: 2 });
+    expect(planLaunch([late], strict()).drop).toEqual([late]);
+    const onTime = mk(30, { costScale: 2 });
+    const d = planLaunch([onTime], strict({ guardMs: 0 }));
+    expect(d.drop).toEqual([]);
+    expect(d.launch).toEqual([onTime]);
+  });
+});
