@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { isEparaError } from '../errors/epara-error.js';
+import type { InstanceInfo, ServerEntry } from '../view/server-entry.js';
+import { createView, mergeEntry, compareEntries } from '../view/merge-view.js';
+import { admitStream } from './admit-stream.js';
+import { routeRequest } from './route-request.js';
+
+function inst(instanceId: string, capacityPerSec: number, loadPerSec: number, extra: Partial<InstanceInfo> = {}): InstanceInfo {
+  return { instanceId, serviceId: 'video', status: 'ready', requestStrategy: 'multi-frame', serviceStrategy: 'single', batchSize: 4, capacityPerSec, loadPerSec, waitMs: 0, runMs: 40, ...extra };
+}
+function server(serverId: string, instances: InstanceInfo[], extra: Partial<ServerEntry> = {}): ServerEntry {
+  return { serverId, epoch: 1, version: 1, updatedAt: 0, alive: true, instances, load: 0.5, freeMemoryBytes: 0, arrivalRates: {}, ...extra };
+}
+const empty = createView([]);
+
+describe('admitStream, local instances', () => {
+  it('picks the local instance with the most spare rate wherever it stands in the list', () => {
+    const d = admitStream({ stream: { serviceId: 'video', rateHz: 10 }, localInstances: [inst('a', 100, 50), inst('b', 100, 20), inst('c', 100, 70)], view: empty, self: 'me', now: 0 });
+    expect(d).toEqual({ action: 'local', instanceId: 'b', spareRatePerSec: 80 });
+  });
+
+  it('counts a full local instance as an instance: OVERLOADED, not NO_INSTANCE', () => {
+    const d = admitStream({ stream: { serviceId: 'video', rateHz: 10 }, localInstances: [inst('a', 100, 95)], view: empty, self: 'me', now: 0 });
+    expect(d).toMatchObject({ action: 'reject', code: 'OVERLOADED' });
+  });
+
+  it('names a missing instance list instead of failing on it', () => {
+    try {
+      admitStream({ stream: { serviceId: 'video', rateHz: 10 }, localInstances: undefined as never, view: empty, self: 'me', now: 0 });
+      expect.unreachable();
+    } catch (e) {
+      expect(isEparaError(e) && e.code === 'INVALID_OPTIONS' && e.details['field']).toBe('localInstances');
+    }
+  });
+});
+
+describe('routeRequest, the local estimate', () => {
+  it('queues locally when the estimate lands exactly at deadline − guard', () => {
+    const d = routeRequest({ request: { serviceId: 'video', deadline: 100 }, local: { completionAt: 99, ready: true }, view: empty, self: 'me', now: 0 });
+    expect(d).toEqual({ action: 'local', estimateAt: 99 });
+  });
+});
+
+describe('compareEntries at equal epoch and version', () => {
+  it('the later updatedAt wins by number, not by the text of the entry (9 before 10)', () => {
+    const e9 = server('s', [], { updatedAt: 9 });
+    const e10 = server('s', [], { updatedAt: 10 });
+    expect(compareEntries(e10, e9)).toBeGreaterThan(0);
+    expect(compareEntries(e9, e10)).toBeLessThan(0);
+    expect(mergeEntry(e9, e10)).toBe(e10);
+    expect(mergeEntry(e10, e9)).toBe(e10);
+  });
+});
