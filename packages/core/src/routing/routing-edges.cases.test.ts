@@ -51,3 +51,25 @@ describe('compareEntries at equal epoch and version', () => {
     expect(mergeEntry(e10, e9)).toBe(e10);
   });
 });
+
+describe('compareEntries on content alone', () => {
+  it('picks the same winner in either order when only the content differs (a total order)', () => {
+    const a = server('s', [], { load: 0.1, updatedAt: 5 });
+    const b = server('s', [], { load: 0.2, updatedAt: 5 });
+    expect(mergeEntry(a, b)).toBe(mergeEntry(b, a));
+    expect(Math.sign(compareEntries(a, b))).toBe(-Math.sign(compareEntries(b, a)));
+    expect(compareEntries(a, b)).not.toBe(0);
+    expect(compareEntries(a, { ...a })).toBe(0);
+  });
+});
+
+describe('admitStream ties between peers', () => {
+  it('with equal round trips and spare rates, forwards to the lower server id whatever the view order', () => {
+    for (const order of [['b', 'a'], ['a', 'b']]) {
+      const view = createView(order.map((id) => server(id, [inst(`${id}1`, 100, 50)])));
+      const d = admitStream({ stream: { serviceId: 'video', rateHz: 10 }, localInstances: [], view, self: 'me', now: 0 });
+      expect(d).toMatchObject({ action: 'forward', serverId: 'a' });
+      if (d.action === 'forward') expect(d.candidates.map((c) => c.serverId)).toEqual(['a', 'b']);
+    }
+  });
+});
