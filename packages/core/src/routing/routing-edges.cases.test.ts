@@ -73,3 +73,29 @@ describe('admitStream ties between peers', () => {
     }
   });
 });
+
+describe('validation names the part', () => {
+  const fieldOf = (f: () => unknown): unknown => {
+    try {
+      f();
+    } catch (e) {
+      return isEparaError(e) && e.code === 'INVALID_OPTIONS' ? e.details['field'] : e;
+    }
+    return undefined;
+  };
+
+  it('a stream that is not an object, and entries with a bad epoch or version', () => {
+    expect(fieldOf(() => admitStream({ stream: null as never, localInstances: [], view: empty, self: 'me', now: 0 }))).toBe('stream');
+    expect(fieldOf(() => createView([server('s', [], { epoch: -1 })]))).toBe('entries[0].epoch');
+    expect(fieldOf(() => createView([server('s', []), server('t', [], { version: 1.5 })]))).toBe('entries[1].version');
+  });
+});
+
+describe('mergeEntry of equal entries', () => {
+  it('keeps the first one itself', () => {
+    const a = server('s', [], { updatedAt: 5 });
+    const copy = { ...a };
+    expect(mergeEntry(a, copy)).toBe(a);
+    expect(mergeEntry(copy, a)).toBe(copy);
+  });
+});
