@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isEparaError } from '../errors/epara-error.js';
 import type { InstanceInfo, ServerEntry } from '../view/server-entry.js';
-import { createView, mergeEntry, compareEntries } from '../view/merge-view.js';
+import { createView, mergeEntry, mergeView, compareEntries } from '../view/merge-view.js';
 import { admitStream } from './admit-stream.js';
 import { routeRequest } from './route-request.js';
 
@@ -86,6 +86,14 @@ describe('validation names the part', () => {
 
   it('a stream that is not an object, and entries with a bad epoch or version', () => {
     expect(fieldOf(() => admitStream({ stream: null as never, localInstances: [], view: empty, self: 'me', now: 0 }))).toBe('stream');
+    const bad = (change: Record<string, unknown>): unknown => fieldOf(() => admitStream({ stream: { serviceId: 'video', rateHz: 10, ...change } as never, localInstances: [], view: empty, self: 'me', now: 0 }));
+    expect(bad({ serviceId: '' })).toBe('stream.serviceId');
+    expect(bad({ rateHz: Number.POSITIVE_INFINITY })).toBe('stream.rateHz');
+    expect(bad({ stalenessMs: 0 })).toBe('stream.stalenessMs');
+    expect(bad({ frameBytes: -1 })).toBe('stream.frameBytes');
+    expect(bad({ hops: 0.5 })).toBe('stream.hops');
+    expect(bad({ visited: 'a' })).toBe('stream.visited');
+    expect(bad({ stalenessMs: 1, frameBytes: 0, hops: 0, visited: [] })).toBeUndefined();
     expect(fieldOf(() => createView([server('s', [], { epoch: -1 })]))).toBe('entries[0].epoch');
     expect(fieldOf(() => createView([server('s', []), server('t', [], { version: 1.5 })]))).toBe('entries[1].version');
   });
@@ -97,5 +105,22 @@ describe('mergeEntry of equal entries', () => {
     const copy = { ...a };
     expect(mergeEntry(a, copy)).toBe(a);
     expect(mergeEntry(copy, a)).toBe(copy);
+  });
+});
+
+describe('mergeView with nothing new', () => {
+  it('returns the first view itself when the second holds only equal entries', () => {
+    const a = createView([server('s', [], { updatedAt: 5 }), server('t', [])]);
+    const b = createView([{ ...a.entries['s']! }]);
+    expect(mergeView(a, b)).toBe(a);
+  });
+});
+
+describe('admitStream and the age of peer entries', () => {
+  it('considers a peer whose entry is exactly maxEntryAgeMs old, not one a millisecond older', () => {
+    const view = createView([server('p', [inst('p1', 100, 0)], { updatedAt: 0 })]);
+    const ask = (now: number) => admitStream({ stream: { serviceId: 'video', rateHz: 10 }, localInstances: [], view, self: 'me', now, options: { maxEntryAgeMs: 100 } });
+    expect(ask(100)).toMatchObject({ action: 'forward', serverId: 'p' });
+    expect(ask(101)).toMatchObject({ action: 'reject', code: 'NO_INSTANCE' });
   });
 });
