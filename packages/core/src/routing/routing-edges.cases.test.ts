@@ -91,6 +91,8 @@ describe('validation names the part', () => {
     expect(bad({ rateHz: Number.POSITIVE_INFINITY })).toBe('stream.rateHz');
     expect(bad({ stalenessMs: 0 })).toBe('stream.stalenessMs');
     expect(bad({ frameBytes: -1 })).toBe('stream.frameBytes');
+    expect(bad({ frameBytes: '5' })).toBe('stream.frameBytes');
+    expect(fieldOf(() => routeRequest({ request: { serviceId: 'video', deadline: 10 }, local: undefined, view: empty, self: 'me', now: 0, options: 5 as never }))).toBe('options');
     expect(bad({ hops: 0.5 })).toBe('stream.hops');
     expect(bad({ visited: 'a' })).toBe('stream.visited');
     expect(bad({ stalenessMs: 1, frameBytes: 0, hops: 0, visited: [] })).toBeUndefined();
@@ -122,5 +124,35 @@ describe('admitStream and the age of peer entries', () => {
     const ask = (now: number) => admitStream({ stream: { serviceId: 'video', rateHz: 10 }, localInstances: [], view, self: 'me', now, options: { maxEntryAgeMs: 100 } });
     expect(ask(100)).toMatchObject({ action: 'forward', serverId: 'p' });
     expect(ask(101)).toMatchObject({ action: 'reject', code: 'NO_INSTANCE' });
+  });
+});
+
+describe('routeRequest candidate lists', () => {
+  const peer = (id: string, waits: number[], load = 0.5): ServerEntry => server(id, waits.map((w, k) => inst(`${id}${k}`, 100, 50, { serviceId: 'video', waitMs: w, runMs: 10 })), { load });
+  const ask = (view: ReturnType<typeof createView>) => routeRequest({ request: { serviceId: 'video', deadline: 1000 }, local: undefined, view, self: 'me', now: 0, options: { includeReturnHop: false, defaultDelayMs: 0 } });
+
+  it('keeps one entry per peer, its best instance, when a later instance of a listed peer is better', () => {
+    const d = ask(createView([peer('q', [20]), peer('r', [30]), peer('p', [10, 5])]));
+    expect(d.action).toBe('forward');
+    if (d.action === 'forward') expect(d.candidates.map((c) => c.instanceId)).toEqual(['p1', 'q0', 'r0']);
+  });
+
+  it('lists the best maxCandidates of more feasible peers, ties to lower load, then lower id', () => {
+    const d = ask(createView([peer('e', [50]), peer('d', [10], 0.9), peer('c', [40]), peer('b', [10], 0.2), peer('a', [10], 0.9), peer('f', [5, 60])]));
+    expect(d.action).toBe('forward');
+    if (d.action === 'forward') expect(d.candidates.map((c) => c.instanceId)).toEqual(['f0', 'b0', 'a0']);
+  });
+});
+
+describe('routeRequest reject codes with a ready local instance', () => {
+  it('says OVERLOADED when the local instance would meet the deadline idle though its estimate misses, with no entry of its own in the view', () => {
+    const d = routeRequest({ request: { serviceId: 'video', deadline: 100 }, local: { completionAt: 150, ready: true }, view: empty, self: 'me', now: 0 });
+    expect(d).toMatchObject({ action: 'reject', code: 'OVERLOADED' });
+  });
+
+  it('says DEADLINE_INFEASIBLE when its own reported run alone would miss, and OVERLOADED when it would not', () => {
+    const own = (runMs: number) => createView([server('me', [inst('m0', 100, 50, { runMs })])]);
+    expect(routeRequest({ request: { serviceId: 'video', deadline: 100 }, local: { completionAt: 150, ready: true }, view: own(120), self: 'me', now: 0 })).toMatchObject({ code: 'DEADLINE_INFEASIBLE' });
+    expect(routeRequest({ request: { serviceId: 'video', deadline: 100 }, local: { completionAt: 150, ready: true }, view: own(99), self: 'me', now: 0 })).toMatchObject({ code: 'OVERLOADED' });
   });
 });
