@@ -156,3 +156,47 @@ describe('routeRequest reject codes with a ready local instance', () => {
     expect(routeRequest({ request: { serviceId: 'video', deadline: 100 }, local: { completionAt: 150, ready: true }, view: own(99), self: 'me', now: 0 })).toMatchObject({ code: 'OVERLOADED' });
   });
 });
+
+describe('more option and entry fields', () => {
+  const fieldOf = (f: () => unknown): unknown => {
+    try {
+      f();
+    } catch (e) {
+      return isEparaError(e) && e.code === 'INVALID_OPTIONS' ? e.details['field'] : e;
+    }
+    return undefined;
+  };
+  const route = (options: Record<string, unknown>) => () => routeRequest({ request: { serviceId: 'video', deadline: 10 }, local: undefined, view: empty, self: 'me', now: 0, options });
+
+  it('names each route option out of range', () => {
+    expect(fieldOf(route({ maxEntryAgeMs: 0 }))).toBe('maxEntryAgeMs');
+    expect(fieldOf(route({ maxCandidates: 0 }))).toBe('maxCandidates');
+    expect(fieldOf(route({ includeReturnHop: 'yes' }))).toBe('includeReturnHop');
+    expect(fieldOf(route({ spareMarginFraction: 1 }))).toBe('spareMarginFraction');
+    expect(fieldOf(route({ spareMarginFraction: -0.1 }))).toBe('spareMarginFraction');
+    expect(fieldOf(route({ spareMarginFraction: 0, maxEntryAgeMs: Number.POSITIVE_INFINITY, maxCandidates: 1 }))).toBeUndefined();
+  });
+
+  it('rejects an entry list holding undefined (a hole is skipped)', () => {
+    expect(fieldOf(() => createView([undefined as never]))).toBe('entries[0]');
+    const holey = [server('a', []), , server('b', [])] as ServerEntry[];
+    expect(Object.keys(createView(holey).entries).sort()).toEqual(['a', 'b']);
+  });
+});
+
+describe('stream staleness at the edge', () => {
+  it('admits a peer whose round trip and run end exactly at staleness − guard', () => {
+    // Default delay 1 ms each way, run 40 ms: 42 ms; guard 1 ms.
+    const view = createView([server('p', [inst('p1', 100, 0)])]);
+    const ask = (stalenessMs: number) => admitStream({ stream: { serviceId: 'video', rateHz: 10, stalenessMs }, localInstances: [], view, self: 'me', now: 0 });
+    expect(ask(43)).toMatchObject({ action: 'forward', serverId: 'p' });
+    expect(ask(42.9)).toMatchObject({ action: 'reject', code: 'DEADLINE_INFEASIBLE' });
+  });
+});
+
+describe('routeRequest OVERLOADED from peers alone', () => {
+  it('says OVERLOADED, not DEADLINE_INFEASIBLE, when an idle peer would fit but its wait makes it miss', () => {
+    const view = createView([server('p', [inst('p1', 100, 50, { waitMs: 500, runMs: 10 })])]);
+    expect(routeRequest({ request: { serviceId: 'video', deadline: 100 }, local: undefined, view, self: 'me', now: 0 })).toMatchObject({ action: 'reject', code: 'OVERLOADED' });
+  });
+});
