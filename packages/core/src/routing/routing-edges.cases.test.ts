@@ -200,3 +200,20 @@ describe('routeRequest OVERLOADED from peers alone', () => {
     expect(routeRequest({ request: { serviceId: 'video', deadline: 100 }, local: undefined, view, self: 'me', now: 0 })).toMatchObject({ action: 'reject', code: 'OVERLOADED' });
   });
 });
+
+describe('routeRequest: a full candidate list and a newcomer tied with its last', () => {
+  const peer = (id: string, wait: number, load: number): ServerEntry => server(id, [inst(`${id}0`, 100, 50, { serviceId: 'video', waitMs: wait, runMs: 10 })], { load });
+  const ask = (entries: ServerEntry[]) => {
+    const d = routeRequest({ request: { serviceId: 'video', deadline: 1000 }, local: undefined, view: createView(entries), self: 'me', now: 0, options: { includeReturnHop: false, defaultDelayMs: 0, maxCandidates: 2 } });
+    return d.action === 'forward' ? d.candidates.map((c) => c.serverId) : d;
+  };
+
+  it('enters on a lower load, then on a lower id at equal load, and stays out otherwise', () => {
+    expect(ask([peer('x', 10, 0.5), peer('y', 20, 0.5), peer('z', 20, 0.4)])).toEqual(['x', 'z']);
+    expect(ask([peer('x', 10, 0.5), peer('y', 20, 0.5), peer('z', 20, 0.6)])).toEqual(['x', 'y']);
+    expect(ask([peer('x', 10, 0.5), peer('y', 20, 0.5), peer('b', 20, 0.5)])).toEqual(['x', 'b']);
+    expect(ask([peer('x', 10, 0.5), peer('b', 20, 0.5), peer('y', 20, 0.5)])).toEqual(['x', 'b']);
+    expect(ask([peer('x', 10, 0.5), peer('y', 20, 0.5), peer('w', 19, 0.9)])).toEqual(['x', 'w']);
+    expect(ask([peer('x', 10, 0.5), peer('y', 20, 0.5), peer('w', 21, 0.1)])).toEqual(['x', 'y']);
+  });
+});
