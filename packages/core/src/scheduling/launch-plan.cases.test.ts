@@ -137,3 +137,55 @@ describe('rejectLikelyLate with an input of cost 2', () => {
     expect(d.launch).toEqual([onTime]);
   });
 });
+
+describe('dropping and expiry at their edges', () => {
+  it('keeps an item that alone would end exactly on its deadline', () => {
+    const d = planLaunch([mk(15)], ctx({ guardMs: 0, launchWhenIdle: true }));
+    expect(d.drop).toEqual([]);
+    expect(d.launch).toHaveLength(1);
+  });
+
+  it('leaves every dropped item, wherever it stands, out of expireAt', () => {
+    // Two hopeless heads and one item due at 100: it expires just after 100 − 15.
+    const d = planLaunch([mk(5), mk(6), mk(100)], ctx());
+    expect(d.drop).toHaveLength(2);
+    expect(d.expireAt).toBeCloseTo(85, 2);
+    // A costly item dropped behind a kept one (110 < 15 × 10).
+    const kept = mk(100);
+    const costly = mk(110, { costScale: 10 });
+    const e = planLaunch([kept, costly], ctx());
+    expect(e.drop).toEqual([costly]);
+    expect(e.expireAt).toBeCloseTo(85, 2);
+  });
+
+  it('looks at the first EXPIRY_SCAN (64) items kept, not further', () => {
+    const first = Array.from({ length: 64 }, () => mk(100));
+    const costly = mk(100.5, { costScale: 3 }); // would expire at 100.5 − 45, but it is the 65th
+    const d = planLaunch([...first, costly], ctx({ startAt: 50 }));
+    expect(d.drop).toEqual([]);
+    expect(d.expireAt).toBeCloseTo(85, 2);
+  });
+});
+
+describe('the overload rule with costly inputs', () => {
+  // L(1) = 15, L(2) = 20, L(3) = 24; guard 1. The urgent head (due 20) shrinks any batch to itself.
+  const L = (n: number): number => (n === 1 ? 15 : n === 2 ? 20 : 24);
+  const backlog = (o: Partial<LaunchContext> = {}): LaunchContext => ctx({ batchSize: 2, maxBatchSize: 3, latencyMs: L, launchWhenIdle: true, ...o });
+
+  it('keeps the smaller batch when the larger, slowed by a costly item, only ties its rate', () => {
+    const a = mk(1000);
+    const b = mk(1000);
+    const c = mk(1000, { costScale: 1.25 }); // three in 24 × 1.25 = 30 ms: 0.1 items/ms, as two in 20
+    expect(planLaunch([mk(20), a, b, c], backlog()).launch).toEqual([a, b]);
+  });
+
+  it('takes a larger batch only when its earliest item still ends guard ms before its deadline', () => {
+    const a = mk(27); // in the three-item batch it ends at 24 × 1.1 = 26.4, inside its 1 ms guard
+    const b = mk(1000);
+    const c = mk(1000, { costScale: 1.1 });
+    expect(planLaunch([mk(20), a, b, c], backlog()).launch).toEqual([a, b]);
+    // Due at 28 it keeps the guard, and three items at 0.114 items/ms beat two at 0.1.
+    const a2 = mk(28);
+    expect(planLaunch([mk(20), a2, b, c], backlog()).launch).toEqual([a2, b, c]);
+  });
+});
