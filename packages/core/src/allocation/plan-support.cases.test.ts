@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isEparaError } from '../errors/epara-error.js';
 import { affineProfile, createProfile } from '../profiles/latency-profile.js';
 import { finishPlan, type PlanCore } from './plan-outcome.js';
-import { bestRateBatch, rateAt, singleDeviceModel, type RunModel } from './plan-search.js';
+import { bestRateBatch, largestBatchWithin, rateAt, singleDeviceModel, type RunModel } from './plan-search.js';
 import { batchCap, itemsThatFit, resolveStrategyOptions, usableMemoryBytes } from './strategy-options.js';
 
 const core: PlanCore = {
@@ -53,6 +53,14 @@ describe('bestRateBatch', () => {
     expect(bestRateBatch(model, 1)).toBe(1);
   });
 
+  it('breaks ties, rounding included, toward the larger batch', () => {
+    // 0.3 ms per item: b / (0.3 b) is the same rate for every b, up to the last bit of the division.
+    const flat: RunModel = { latencyMs: (b) => 0.3 * b, intervalMs: (b) => 0.3 * b };
+    expect(bestRateBatch(flat, 64)).toBe(64);
+    expect(bestRateBatch(flat, 7)).toBe(7);
+    expect(bestRateBatch(singleDeviceModel(affineProfile('k', { fixedMs: 0.3, perItemMs: 0.3, maxBatch: 64 })), 64)).toBe(64);
+  });
+
   it('answers a size of the highest rate within [1, hi] (property, measured profiles)', () => {
     fc.assert(
       fc.property(fc.array(fc.double({ min: 0, max: 10, noNaN: true }), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 40 }), (steps, hi) => {
@@ -65,6 +73,18 @@ describe('bestRateBatch', () => {
         for (let k = 1; k <= hi; k++) expect(rateAt(model, b)).toBeGreaterThanOrEqual(rateAt(model, k) * (1 - 1e-9));
       }),
     );
+  });
+});
+
+describe('largestBatchWithin', () => {
+  // A batch of b runs 10 + b ms; with k = 2 an item may wait one running batch: 2 (10 + b) ≤ D.
+  const model: RunModel = { latencyMs: (b) => 10 + b, intervalMs: (b) => 10 + b };
+  it('is 0 without room for one item or with a limit below 1, and counts a budget met exactly', () => {
+    expect(largestBatchWithin(model, 21.9, 2, 8)).toBe(0);
+    expect(largestBatchWithin(model, 22, 2, 8)).toBe(1);
+    expect(largestBatchWithin(model, 30, 2, 8)).toBe(5);
+    expect(largestBatchWithin(model, 1000, 2, 8)).toBe(8);
+    expect(largestBatchWithin(model, 1000, 2, 0)).toBe(0);
   });
 });
 
