@@ -61,3 +61,18 @@ describe('SLO and device validation names the part', () => {
     expect(() => planBatching({ service: video, device: { ...cpu, maxPerServer: 1 } })).not.toThrow();
   });
 });
+
+describe('a service that is not an object', () => {
+  it.each<[string, unknown]>([
+    ['service', null],
+    ['service', 'seg'],
+    ['service.id', { ...seg, id: 7 }],
+    ['service.profiles', { ...seg, profiles: 'cpu' }],
+    ['service.profiles.cpu', { ...seg, profiles: { cpu: null } }],
+    ['service.profiles.cpu', { ...seg, profiles: { cpu: { deviceKind: 'cpu', points: 'fast' } } }],
+  ])('%s', (field, service) => {
+    expect(() => planBatching({ service: service as ServiceSpec, device: cpu })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field }) }),
+    );
+  });
+});
