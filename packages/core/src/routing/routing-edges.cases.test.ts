@@ -168,6 +168,15 @@ describe('more option and entry fields', () => {
   };
   const route = (options: Record<string, unknown>) => () => routeRequest({ request: { serviceId: 'video', deadline: 10 }, local: undefined, view: empty, self: 'me', now: 0, options });
 
+  it('names each malformed part of a request', () => {
+    const req = (request: unknown) => () => routeRequest({ request: request as never, local: undefined, view: empty, self: 'me', now: 0 });
+    expect(fieldOf(req(null))).toBe('request');
+    expect(fieldOf(req({ serviceId: 'video', deadline: Number.NaN }))).toBe('request.deadline');
+    expect(fieldOf(req({ serviceId: 'video', deadline: 10, visited: 'a' }))).toBe('request.visited');
+    expect(fieldOf(req({ serviceId: 'video', deadline: 10, payloadBytes: -1 }))).toBe('request.payloadBytes');
+    expect(fieldOf(req({ serviceId: 'video', deadline: 10, responseBytes: Number.POSITIVE_INFINITY }))).toBe('request.responseBytes');
+  });
+
   it('names each route option out of range', () => {
     expect(fieldOf(route({ maxEntryAgeMs: 0 }))).toBe('maxEntryAgeMs');
     expect(fieldOf(route({ maxCandidates: 0 }))).toBe('maxCandidates');

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { deviceKindsOf } from './device-kinds.js';
+
+describe('deviceKindsOf edges', () => {
+  it('names servers that are not an array', () => {
+    expect(() => deviceKindsOf('servers' as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'servers' }) }));
+    expect(deviceKindsOf([])).toEqual([]);
+  });
+
+  it('counts per server the devices a plan of each size fits, keeping the most over servers', () => {
+    const kinds = deviceKindsOf([
+      { id: 'a', devices: [{ id: 'c0', kind: 'cpu', memoryBytes: 8 }, { id: 'c1', kind: 'cpu', memoryBytes: 8 }] },
+      { id: 'b', devices: [{ id: 'c0', kind: 'cpu', memoryBytes: 8 }, { id: 'c1', kind: 'cpu', memoryBytes: 8 }, { id: 'c2', kind: 'cpu', memoryBytes: 16 }] },
+      { id: 'c', devices: [{ id: 'c0', kind: 'cpu', memoryBytes: 8 }] },
+    ]);
+    expect(kinds).toEqual([
+      { kind: 'cpu', memoryBytes: 8, maxPerServer: 3 },
+      { kind: 'cpu', memoryBytes: 16, maxPerServer: 1 },
+    ]);
+  });
+});
