@@ -5,6 +5,7 @@ describe('deviceKindsOf edges', () => {
   it('names servers that are not an array', () => {
     expect(() => deviceKindsOf('servers' as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'servers' }) }));
     expect(deviceKindsOf([])).toEqual([]);
+    expect(() => deviceKindsOf([null as never])).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field: 'servers[0].devices' }) }));
   });
 
   it('counts per server the devices a plan of each size fits, keeping the most over servers', () => {
