@@ -20,3 +20,10 @@ describe('deviceKindsOf edges', () => {
     ]);
   });
 });
+
+describe('deviceKindsOf order', () => {
+  it('sorts by kind name, then by memory, whatever the order servers list them in', () => {
+    const kinds = deviceKindsOf([{ id: 'a', devices: [{ id: 'g', kind: 'gpu', memoryBytes: 4 }, { id: 'c2', kind: 'cpu', memoryBytes: 16 }, { id: 'c1', kind: 'cpu', memoryBytes: 8 }] }]);
+    expect(kinds.map((k) => `${k.kind}:${k.memoryBytes}`)).toEqual(['cpu:8', 'cpu:16', 'gpu:4']);
+  });
+});
