@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isEparaError } from '../errors/epara-error.js';
 import type { InstanceInfo, ServerEntry } from '../view/server-entry.js';
-import { createView, mergeEntry, mergeView, compareEntries } from '../view/merge-view.js';
+import { createView, mergeEntry, mergeView, compareEntries, upsertEntry } from '../view/merge-view.js';
 import { admitStream } from './admit-stream.js';
 import { routeRequest } from './route-request.js';
 
@@ -98,6 +98,8 @@ describe('validation names the part', () => {
     expect(bad({ stalenessMs: 1, frameBytes: 0, hops: 0, visited: [] })).toBeUndefined();
     expect(fieldOf(() => createView([server('s', [], { epoch: -1 })]))).toBe('entries[0].epoch');
     expect(fieldOf(() => createView([server('s', []), server('t', [], { version: 1.5 })]))).toBe('entries[1].version');
+    expect(fieldOf(() => upsertEntry(empty, null as never))).toBe('entry');
+    expect(fieldOf(() => upsertEntry(empty, server('', [])))).toBe('entry.serverId');
   });
 });
 
