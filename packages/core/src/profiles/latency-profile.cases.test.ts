@@ -46,6 +46,7 @@ describe('latencyAt against a linear-scan reference', () => {
 describe('createProfile and fitProfile', () => {
   it('names the field of each malformed part, indexed in batch order', () => {
     expect(field(() => createProfile(7 as never, [{ batch: 1, ms: 1 }]))).toBe('deviceKind');
+    expect(field(() => latencyAt(createProfile('k', [{ batch: 1, ms: 1 }]), -2))).toBe('batch');
     expect(field(() => createProfile('k', 'fast' as never))).toBe('points');
     expect(field(() => createProfile('k', []))).toBe('points');
     expect(field(() => createProfile('k', [{ batch: 1, ms: 1 }, { batch: 0, ms: 1 }]))).toBe('points[0].batch');
