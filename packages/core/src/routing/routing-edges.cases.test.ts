@@ -228,3 +228,32 @@ describe('routeRequest: a full candidate list and a newcomer tied with its last'
     expect(ask([peer('x', 10, 0.5), peer('y', 20, 0.5), peer('w', 21, 0.1)])).toEqual(['x', 'y']);
   });
 });
+
+describe('edges of room, age and idle fit', () => {
+  it('admits a stream onto exactly the spare rate the margin leaves', () => {
+    // 100/s capacity, 45/s load: 55 spare = 50 + 5 % of 100.
+    expect(admitStream({ stream: { serviceId: 'video', rateHz: 50 }, localInstances: [inst('a', 100, 45)], view: empty, self: 'me', now: 0 })).toMatchObject({ action: 'local', instanceId: 'a' });
+    expect(admitStream({ stream: { serviceId: 'video', rateHz: 50.5 }, localInstances: [inst('a', 100, 45)], view: empty, self: 'me', now: 0 })).toMatchObject({ action: 'reject', code: 'OVERLOADED' });
+  });
+
+  it('lists at most maxCandidates peers for a stream', () => {
+    const view = createView(['a', 'b', 'c', 'd'].map((id) => server(id, [inst(`${id}1`, 100, 0)])));
+    const d = admitStream({ stream: { serviceId: 'video', rateHz: 10 }, localInstances: [], view, self: 'me', now: 0, options: { maxCandidates: 2 } });
+    expect(d.action === 'forward' && d.candidates.map((c) => c.serverId)).toEqual(['a', 'b']);
+  });
+
+  it('routes to a peer whose entry is exactly maxEntryAgeMs old', () => {
+    const view = createView([server('p', [inst('p1', 100, 50, { waitMs: 0, runMs: 10 })], { updatedAt: 0 })]);
+    const ask = (now: number) => routeRequest({ request: { serviceId: 'video', deadline: now + 100 }, local: undefined, view, self: 'me', now, options: { maxEntryAgeMs: 100 } });
+    expect(ask(100)).toMatchObject({ action: 'forward', serverId: 'p' });
+    expect(ask(101)).toMatchObject({ action: 'reject', code: 'NO_INSTANCE' });
+  });
+
+  it('counts a peer as fitting when idle it would end exactly at deadline − guard', () => {
+    // Travel 1 + 1 ms, run 97 ms: 99 = 100 − 1. Its wait makes it miss: OVERLOADED, not DEADLINE_INFEASIBLE.
+    const view = createView([server('p', [inst('p1', 100, 50, { waitMs: 500, runMs: 97 })])]);
+    expect(routeRequest({ request: { serviceId: 'video', deadline: 100 }, local: undefined, view, self: 'me', now: 0 })).toMatchObject({ code: 'OVERLOADED' });
+    const slower = createView([server('p', [inst('p1', 100, 50, { waitMs: 500, runMs: 97.5 })])]);
+    expect(routeRequest({ request: { serviceId: 'video', deadline: 100 }, local: undefined, view: slower, self: 'me', now: 0 })).toMatchObject({ code: 'DEADLINE_INFEASIBLE' });
+  });
+});
