@@ -7,7 +7,10 @@
 // - the message of `new EparaError(code, message, …)` (its second argument);
 // - the `expected` hint of `invalidOption(field, value, expected)` (its third argument);
 // - the message of `new Error(…)`, `new TypeError(…)`, `new RangeError(…)` (the first argument);
-// - every argument of `logger.debug/info/warn/error/trace(…)`, `console.*(…)` and `this.#log…(…)`-style calls.
+// - every argument of `logger.debug/info/warn/error/trace(…)`, `console.*(…)` and `this.#log…(…)`-style calls;
+// - the allocator's explanations: the `reason` of `infeasible(constraint, reason)` (its second argument) and
+//   the value of a `notes: […]` property (a plan's human-readable notes). The plan's `constraint`, its figures
+//   and every decision stay mutated.
 // The code, the field and the details object of an error stay mutated: callers and tests read them.
 
 const ERROR_CLASSES = new Set(['Error', 'TypeError', 'RangeError']);
@@ -32,6 +35,9 @@ function receiverName(callee) {
 }
 
 function reason(path) {
+  if (path.key === 'value' && path.parent?.type === 'ObjectProperty' && !path.parent.computed && path.parent.key?.type === 'Identifier' && path.parent.key.name === 'notes') {
+    return 'plan notes (text for people)';
+  }
   if (path.listKey !== 'arguments' || typeof path.key !== 'number') return undefined;
   const call = path.parent;
   if (!call) return undefined;
@@ -43,6 +49,7 @@ function reason(path) {
   }
   if (call.type !== 'CallExpression' && call.type !== 'OptionalCallExpression') return undefined;
   if (name === 'invalidOption' && path.key === 2) return 'option error hint (text for people)';
+  if (name === 'infeasible' && path.key === 1) return 'infeasibility reason (text for people)';
   if (LOG_METHODS.has(name) && LOGGERS.test(receiverName(call.callee) ?? '')) return 'log line';
   return undefined;
 }

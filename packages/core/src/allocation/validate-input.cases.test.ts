@@ -28,3 +28,51 @@ describe('service validation names the part', () => {
     );
   });
 });
+
+describe('SLO and device validation names the part', () => {
+  it.each<[string, Record<string, unknown>]>([
+    ['service.slo', { slo: null }],
+    ['service.slo', { slo: 'fast' }],
+    ['service.slo.kind', { slo: { kind: 'throughput', deadlineMs: 10 } }],
+    ['service.networkBudgetMs', { networkBudgetMs: 100 }],
+    ['service.networkBudgetMs', { sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 30, stalenessMs: 50 }, networkBudgetMs: 50 }],
+    ['service.slo.stalenessMs', { sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 30, stalenessMs: 0 } }],
+    ['service.slo.rateHz', { sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: -1, stalenessMs: 50 } }],
+  ])('%s', (field, change) => {
+    expect(() => planBatching({ service: { ...seg, ...change } as unknown as ServiceSpec, device: cpu })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field }) }),
+    );
+  });
+
+  it.each<[string, unknown]>([
+    ['device', null],
+    ['device.kind', { kind: '', memoryBytes: 1e9 }],
+    ['device.memoryBytes', { kind: 'cpu', memoryBytes: 0 }],
+    ['device.maxPerServer', { kind: 'cpu', memoryBytes: 1e9, maxPerServer: 0 }],
+    ['device.maxPerServer', { kind: 'cpu', memoryBytes: 1e9, maxPerServer: 1.5 }],
+  ])('%s', (field, device) => {
+    expect(() => planBatching({ service: seg, device: device as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field }) }),
+    );
+  });
+
+  it('accepts a frequency SLO whose network budget stays below the staleness, and one device per server', () => {
+    const video = { ...seg, sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 30, stalenessMs: 50 }, networkBudgetMs: 49 } as ServiceSpec;
+    expect(() => planBatching({ service: video, device: { ...cpu, maxPerServer: 1 } })).not.toThrow();
+  });
+});
+
+describe('a service that is not an object', () => {
+  it.each<[string, unknown]>([
+    ['service', null],
+    ['service', 'seg'],
+    ['service.id', { ...seg, id: 7 }],
+    ['service.profiles', { ...seg, profiles: 'cpu' }],
+    ['service.profiles.cpu', { ...seg, profiles: { cpu: null } }],
+    ['service.profiles.cpu', { ...seg, profiles: { cpu: { deviceKind: 'cpu', points: 'fast' } } }],
+  ])('%s', (field, service) => {
+    expect(() => planBatching({ service: service as ServiceSpec, device: cpu })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', details: expect.objectContaining({ field }) }),
+    );
+  });
+});

@@ -12,6 +12,12 @@ import type { SchedulableItem } from './work-item.js';
 
 // Seeded: deterministic in CI; fast-check prints the seed and path of any failure. Explore with FC_SEED / FC_RUNS.
 const RUNS = { numRuns: Number(process.env.FC_RUNS ?? 150), seed: Number(process.env.FC_SEED ?? 20261204) };
+/**
+ * The two statistical cases (10,000 and 26,667 simulated arrivals) take 10–40 s each under Stryker's
+ * instrumentation: a mutation run leaves them out, and the unit cases of the guard, the tracker and the launch
+ * rule carry their mutants (docs/testing.md). `pnpm test` runs them.
+ */
+const statistical = process.env['EPARA_MUTATION_RUN'] === '1' ? it.skip : it;
 
 interface Item extends SchedulableItem {
   readonly arrival: number;
@@ -191,7 +197,7 @@ describe('learned guard', () => {
     return served.filter((it) => it.outcome!.at > it.deadline + LATE_MS).length / served.length;
   };
 
-  it('keeps late service rare when runs are slower than the profile, where a constant guard does not', () => {
+  statistical('keeps late service rare when runs are slower than the profile, where a constant guard does not', () => {
     expect(lateFraction(false)).toBeGreaterThan(0.05);
     expect(lateFraction(true)).toBeLessThan(0.01);
   });
@@ -245,7 +251,7 @@ describe('reject rather than serve late (the runtime settings)', () => {
     };
   };
 
-  it('under a heavy-tailed run time serves no more late than the fixed guard, as much, and rejects in time', () => {
+  statistical('under a heavy-tailed run time serves no more late than the fixed guard, as much, and rejects in time', () => {
     for (const seed of [1, 2]) {
       // Twice the device's peak (an item every 0.03 ms), and a third of it.
       for (const gap of [0.03, 2]) {
