@@ -109,6 +109,13 @@ function buildModels(): void {
     },
     { x: 10, y: 10 },
   );
+  // An input passed straight through as an output (no node writes it), under exporter-style names.
+  model('passthrough', (g) => {
+    g.input('input_1:0', 'float32', ['b', 4]);
+    g.node('Neg', ['input_1:0'], ['out/neg']);
+    g.output('out/neg', 'float32', ['b', 4]);
+    g.output('input_1:0', 'float32', ['b', 4]);
+  });
   // A per-row reduction with a free non-batch dim: output [b].
   model('rowmax', (g) => {
     g.input('x', 'float32', ['b', 'len']);
@@ -240,6 +247,12 @@ describe('models never met, served by `epara serve`, answer exactly what onnxrun
       expect([200, 400]).toContain(await same(name, [fp32('x', [2, 4], seq(8, 5))]));
       expect(await same(name, [fp32('x', [1, 4], [4, 3, 2, 1])])).toBe(200);
     }
+  });
+
+  it('an input passed straight through as an output comes back with its values', async () => {
+    // onnxruntime leaves a pre-allocated output untouched when no node writes it: it came back as zeros.
+    expect(await same('passthrough', [fp32('input_1:0', [1, 4], [1, 2, 3, 4])])).toBe(200);
+    expect(await same('passthrough', [fp32('input_1:0', [3, 4], seq(12))])).toBe(200);
   });
 
   it('float16 in and out with a dynamic dim', async () => {
