@@ -59,7 +59,7 @@ describe('grpc-js clients from outside, many at once', () => {
   it('a streaming method the protocol does not define is UNIMPLEMENTED on every one of 20 concurrent streams', async () => {
     const bytes = { requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
     const Stream = makeGenericClientConstructor({ ModelStreamInfer: { path: '/inference.GRPCInferenceService/ModelStreamInfer', requestStream: true, responseStream: true, ...bytes } } as never, 'stream');
-    const streaming = new Stream(serve.grpc, credentials.createInsecure()) as Client & { ModelStreamInfer(): NodeJS.ReadWriteStream & { end(): void } };
+    const streaming = new Stream(serve.grpc, credentials.createInsecure()) as unknown as Client & { ModelStreamInfer(): NodeJS.ReadWriteStream & { end(): void } };
     try {
       const ends = await Promise.all(
         Array.from({ length: 20 }, () =>

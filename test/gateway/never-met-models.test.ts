@@ -17,7 +17,17 @@ import type { ServeProcess } from './serve-process.js';
  */
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ort = createRequire(join(root, 'packages', 'runtime', 'package.json'))('onnxruntime-node') as typeof import('onnxruntime-node');
+/** The part of onnxruntime-node's API used here (the package is the runtime's dependency, not the root's). */
+interface OrtTensor {
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: ArrayLike<number | bigint | boolean>;
+}
+interface Ort {
+  Tensor: new (type: string, data: ArrayLike<number | bigint>, dims: readonly number[]) => OrtTensor;
+  InferenceSession: { create(bytes: Uint8Array): Promise<{ readonly outputNames: readonly string[]; run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>; release(): Promise<void> }> };
+}
+const ort = createRequire(join(root, 'packages', 'runtime', 'package.json'))('onnxruntime-node') as Ort;
 
 const dir = mkdtempSync(join(tmpdir(), 'epara-never-met-'));
 const files = new Map<string, Uint8Array>();
@@ -154,7 +164,7 @@ const ORT_TYPE: Record<string, 'float32' | 'float64' | 'int32' | 'int8' | 'uint8
 };
 const DATATYPE: Record<string, string> = Object.fromEntries(Object.entries(ORT_TYPE).map(([k, v]) => [v, k]));
 
-function ortTensor(t: JsonTensor): InstanceType<typeof ort.Tensor> {
+function ortTensor(t: JsonTensor): OrtTensor {
   const type = ORT_TYPE[t.datatype]!;
   const nums = t.data as number[];
   const data =
