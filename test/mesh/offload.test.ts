@@ -102,18 +102,24 @@ describe('bad input', () => {
 
 describe('graceful shutdown and rejoin (memory transport)', () => {
   it('a peer that closes answers its forwarded requests with CLOSED and the sender retries them elsewhere', async () => {
-    cluster = await startCluster({ size: 3, kind: 'memory', hosted: [1, 2], serviceTimeMs: 30 });
-    const [n0, n1] = [cluster[0]!, cluster[1]!];
-    await until(() => ['n1', 'n2'].every((id) => n0.node.view().entries[id]!.instances.length > 0), 'n0 sees both instances');
+    // Only n1 hosts echo when the requests are sent, so every one of them is forwarded to n1 (no routing
+    // choice to depend on); n2's instance appears only once n1 is frozen with all of them queued.
+    cluster = await startCluster({ size: 3, kind: 'memory', hosted: [1], serviceTimeMs: 30 });
+    const [n0, n1, n2] = [cluster[0]!, cluster[1]!, cluster[2]!];
+    await until(() => n0.node.view().entries['n1']!.instances.length > 0, 'n0 sees the instance of n1');
     const all = Promise.allSettled(Array.from({ length: 12 }, (_, i) => n0.node.submit('echo', input([i]), { deadline: Date.now() + 5000 })));
-    await until(() => n1.node.stats().received >= 2, 'n1 holds forwarded requests');
+    await until(() => n1.node.stats().received === 12, 'n1 holds all forwarded requests');
     n1.executor.freeze(); // its queue never drains: only the CLOSED answer can free those requests
+    await n2.executor.load({ serviceId: 'echo' } as never, { instanceId: 'late' });
+    await until(() => n0.node.view().entries['n2']!.instances.some((i) => i.status === 'ready'), 'n0 sees the instance of n2');
     await n1.node.close();
     const settled = await all;
     settled.forEach((s, i) => {
       expect(s.status).toBe('fulfilled');
       if (s.status === 'fulfilled') expect((s.value['x']!.data as Float32Array)[0]).toBe(2 * i);
     });
+    expect(n0.node.stats().offloaded).toBeGreaterThanOrEqual(12);
+    expect(n2.node.stats().received).toBeGreaterThan(0);
     expect(n0.node.stats().retried).toBeGreaterThan(0);
   });
 });

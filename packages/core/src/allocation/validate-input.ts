@@ -62,6 +62,11 @@ function assertSlo(service: ServiceSpec, field: string): void {
   } else {
     invalidOption(`${field}.slo.kind`, (slo as { kind?: unknown }).kind, "'latency' or 'frequency'");
   }
+  // A service is judged by one kind of SLO: a latency-sensitive service with a rate and staleness (or a
+  // frequency-sensitive one with a per-request deadline) would be classified by one and scheduled by the other.
+  if (slo.kind !== service.sensitivity) {
+    invalidOption(`${field}.slo.kind`, slo.kind, `'${service.sensitivity}' (the SLO of a ${service.sensitivity}-sensitive service, field sensitivity)`);
+  }
 }
 
 /** Validates a list of {@link DeviceKindSpec}. @throws EparaError `INVALID_OPTIONS`. */

@@ -7,6 +7,7 @@ import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { InferRoute } from './infer-route.js';
+import { answerClientError } from './client-errors.js';
 import { EXTENSIONS, metadataJson } from './metadata-json.js';
 
 type Params = { name: string; version?: string };
@@ -40,6 +41,9 @@ export class HttpFront {
     this.#app = Fastify({
       logger: false,
       bodyLimit: o.maxBodyBytes,
+      clientErrorHandler: answerClientError,
+      // A URL Fastify cannot decode (`%ZZ`): a 400 in the protocol's error form like every other bad request.
+      frameworkErrors: (err, _req, reply) => void (reply as FastifyReply).code(400).type('application/json').send({ error: err.message, code: 'INVALID_INPUT' }),
       serverFactory: (handler) => {
         // node:http checks these every `connectionsCheckingInterval`: a fraction of the timeout keeps it close.
         const timeouts = { requestTimeout: o.requestTimeoutMs, headersTimeout: Math.min(60_000, o.requestTimeoutMs), connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(o.requestTimeoutMs / 4))) };

@@ -28,6 +28,8 @@ export class InferCore {
   #draining = false;
   #idle: (() => void) | undefined;
   #drainP: Promise<void> | undefined;
+  /** Models seen answering one item with an output not batched on its first dimension: sent whole from then on. */
+  readonly #whole = new Set<string>();
 
   constructor(o: ResolvedGatewayOptions) {
     this.#o = o;
@@ -82,7 +84,7 @@ export class InferCore {
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(ctx.trace ? { trace: ctx.trace } : {}),
       };
-      const items = batchItems(m, inputs);
+      const items = this.#whole.has(m.name) ? 1 : batchItems(m, inputs);
       const result = items === 1 ? await this.#o.node.submit(m.serviceId, inputs, options) : await this.#submitItems(m, inputs, items, options);
       return { model: m.name, version: req.version || m.versions[m.versions.length - 1]!, ...(req.id !== undefined ? { id: req.id } : {}), parameters: req.parameters ?? {}, outputs: this.#outputs(result, wanted, req) };
     } finally {
@@ -94,6 +96,11 @@ export class InferCore {
    * A request carrying several items (first dimension N > 1 on a model whose first dimension is variable) is
    * submitted as N requests, so the node batches and offloads each like any other; the outputs are stacked
    * back in order. One failure fails the request and aborts the rest.
+   *
+   * Metadata cannot always tell a batch from another free first dimension (exporters name an output's batch
+   * dim differently from the input's, or not at all). An item whose output does not have 1 as its first
+   * dimension shows the model does not batch there: stacking would return a wrong answer, so the request is
+   * sent whole instead, and so is every later request for that model.
    */
   async #submitItems(m: ResolvedGatewayModel, inputs: NamedTensors, n: number, options: { deadline?: number; priority?: number; signal?: AbortSignalLike; trace?: TraceContext }): Promise<NamedTensors> {
     const abort = new AbortController();
@@ -109,7 +116,9 @@ export class InferCore {
           }),
         ),
       );
-      return stackTensors(results, {});
+      if (!notBatchedOutput(results)) return stackTensors(results, {});
+      this.#whole.add(m.name);
+      return await this.#o.node.submit(m.serviceId, inputs, options);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
@@ -164,6 +173,17 @@ export class InferCore {
     }
     return out;
   }
+}
+
+/** Whether some item answered an output whose first dimension is not 1 (one item's batch). */
+function notBatchedOutput(results: readonly NamedTensors[]): boolean {
+  for (const r of results) {
+    for (const name in r) {
+      const t = r[name]!;
+      if (t.dims.length === 0 || t.dims[0] !== 1) return true;
+    }
+  }
+  return false;
 }
 
 /** How many items a request carries: N when every input's first dimension is N and the model splits there. */

@@ -71,6 +71,14 @@ export interface NodeOptions {
    * `OVERLOADED` past this and its link is cut, so it cannot grow this node's memory. @default 32 MiB
    */
   readonly maxLinkBufferedBytes?: number;
+  /**
+   * Backoff for a peer address whose handshake failed authentication (a wrong pre-shared key, a peer announcing
+   * another id, a handshake that timed out): after the n-th failure in a row it is not dialed again for
+   * `min(maxMs, initialMs × 2^(n-1))` times a random factor in [0.5, 1); an authenticated link with that peer,
+   * in either direction, clears it. Other dial failures (refused, unreachable) are not backed off here.
+   * @default { initialMs: 1000, maxMs: 30000 }
+   */
+  readonly authRetry?: { readonly initialMs?: number; readonly maxMs?: number };
   /** Injected sync errors (loss, delay, noise) for experiments. @default none */
   readonly syncFaults?: SyncFaults;
   /**
@@ -133,11 +141,13 @@ export const NODE_DEFAULTS = {
   closeTimeoutMs: 5000,
   drainTimeoutMs: 10_000,
   defaultDeadlineMs: 1000,
+  authRetry: { initialMs: 1000, maxMs: 30_000 },
 } as const;
 
 /** {@link NodeOptions} after defaults and validation. */
-export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'placement' | 'syncFaults' | 'limits' | 'viewSync' | 'offloader' | 'advertise'>> & {
+export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'placement' | 'syncFaults' | 'limits' | 'viewSync' | 'offloader' | 'advertise' | 'authRetry'>> & {
   readonly advertise: string | undefined;
+  readonly authRetry: { readonly initialMs: number; readonly maxMs: number };
   readonly viewSync: ViewSyncFactory | undefined;
   readonly offloader: OffloaderFactory | undefined;
   readonly placement: false | ResolvedCoordinatorOptions;
@@ -173,6 +183,7 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     syncSuspicionMs: positive('syncSuspicionMs', o.syncSuspicionMs ?? Math.max(3 * syncPeriodMs, 2 * (o.syncAttempts ?? d.syncAttempts) * (o.syncAckTimeoutMs ?? d.syncAckTimeoutMs))),
     fullSyncEvery: integer('fullSyncEvery', o.fullSyncEvery ?? d.fullSyncEvery, 1),
     maxLinkBufferedBytes: integer('maxLinkBufferedBytes', o.maxLinkBufferedBytes ?? d.maxLinkBufferedBytes, 0),
+    authRetry: resolveAuthRetry(o.authRetry),
     syncFaults: o.syncFaults ?? {},
     viewSync: o.viewSync,
     offloader: o.offloader,
@@ -210,6 +221,14 @@ function resolveSecurity(s: NodeSecurity | undefined): void {
   const psk = (s as { psk?: unknown }).psk;
   const len = typeof psk === 'string' ? Buffer.byteLength(psk) : psk instanceof Uint8Array ? psk.byteLength : -1;
   if (len < 16) invalidOption('security.psk', typeof psk === 'string' || psk instanceof Uint8Array ? '<redacted>' : psk, 'a key of at least 16 bytes');
+}
+
+function resolveAuthRetry(a: NodeOptions['authRetry']): ResolvedNodeOptions['authRetry'] {
+  if (a !== undefined && (typeof a !== 'object' || a === null)) invalidOption('authRetry', a, 'an object { initialMs, maxMs }');
+  const initialMs = positive('authRetry.initialMs', a?.initialMs ?? NODE_DEFAULTS.authRetry.initialMs);
+  const maxMs = positive('authRetry.maxMs', a?.maxMs ?? Math.max(initialMs, NODE_DEFAULTS.authRetry.maxMs));
+  if (maxMs < initialMs) invalidOption('authRetry.maxMs', maxMs, `a number >= authRetry.initialMs (${initialMs})`);
+  return { initialMs, maxMs };
 }
 
 function positive(field: string, v: number): number {

@@ -19,6 +19,7 @@ import { PeerLinks } from './peer-links.js';
 import { readSelfState } from './self-state.js';
 import { StreamOpener } from './stream-opener.js';
 import { wireSync } from './wire-sync.js';
+import { AuthBackoff } from '../security/auth-backoff.js';
 
 /** Counters a node keeps. */
 export type Counter =
@@ -103,6 +104,7 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: P
     addressOf: (id) => sync.store.get(id)?.address,
     maxQueuedFrames: 1024,
     maxBufferedBytes: o.maxLinkBufferedBytes,
+    authBackoff: new AuthBackoff({ ...o.authRetry, now: () => o.clock.now(), random: o.random }),
     logger: o.logger,
   });
   const readSelf = (): ReturnType<typeof readSelfState> =>

@@ -7,6 +7,7 @@ import type { DecodedMessage, WireMessage } from '../protocol/messages.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
 import type { Logger } from '@epara/core';
 import { RepeatThrottle } from '../util/repeat-throttle.js';
+import type { AuthBackoff } from '../security/auth-backoff.js';
 
 /** Turns a raw connection into one whose peer is known (and, when secured, authenticated). */
 export type Handshake = (
@@ -52,6 +53,11 @@ export interface PeerLinksConfig {
    * link is cut.
    */
   readonly maxBufferedBytes: number;
+  /**
+   * Addresses whose peer failed authentication are not dialed again until their backoff has passed (sends to
+   * them throw `PEER_UNAVAILABLE` meanwhile); an authenticated link with the peer clears it.
+   */
+  readonly authBackoff: AuthBackoff;
   readonly logger: Logger;
 }
 
@@ -103,11 +109,20 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     this.#write(link, message);
   }
 
-  /** Dials an address (joining through a seed), queueing the frame until the link is up. */
+  /**
+   * Dials an address (joining through a seed), queueing the frame until the link is up.
+   * @throws EparaError `PEER_UNAVAILABLE` while the address is backed off after a failed authentication.
+   */
   sendToAddress(address: string, message: WireMessage, peerId?: ServerId): void {
     if (this.#closed) throw new EparaError('CLOSED', 'node is closed');
-    const frame = encodeFrame(message, this.#c.limits);
     let dial = this.#dials.get(address);
+    if (!dial) {
+      const retryInMs = Math.ceil(this.#c.authBackoff.remainingMs(address));
+      if (retryInMs > 0) {
+        throw new EparaError('PEER_UNAVAILABLE', `${address} failed authentication; not dialed again for ${retryInMs} ms`, { address, peer: peerId, retryInMs, cause: 'UNAUTHENTICATED' });
+      }
+    }
+    const frame = encodeFrame(message, this.#c.limits);
     if (!dial) {
       dial = { peerId, queue: [], types: [] };
       this.#dials.set(address, dial);
@@ -129,32 +144,42 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       const raw = await this.#c.transport.connect(address);
       const link = await this.#establish(raw, 'outbound');
       this.#dials.delete(address);
+      if (link instanceof EparaError) {
+        if (link.code === 'UNAUTHENTICATED') this.#c.authBackoff.failed(address);
+        throw link;
+      }
       if (!link) throw new EparaError('PEER_UNAVAILABLE', `handshake with ${address} failed`, { address });
+      this.#c.authBackoff.succeeded(address);
       dial.queue.forEach((frame, i) => this.#writeFrame(link, frame, dial.types[i]!));
     } catch (err) {
       this.#dials.delete(address);
       const error = toEparaError(err, 'PEER_UNAVAILABLE');
-      this.#c.logger.debug({ address, code: error.code }, 'dial failed');
+      this.#c.logger.debug({ address, code: error.code, retryInMs: Math.ceil(this.#c.authBackoff.remainingMs(address)) }, 'dial failed');
       this.emit('peerUnreachable', { peerId: dial.peerId, address, error });
     }
   }
 
-  async #establish(raw: Connection, direction: 'inbound' | 'outbound'): Promise<PeerLink | undefined> {
+  /** The link, the handshake's error, or `undefined` when the link is not kept (closing, or self). */
+  async #establish(raw: Connection, direction: 'inbound' | 'outbound'): Promise<PeerLink | EparaError | undefined> {
     let result: Awaited<ReturnType<Handshake>>;
     try {
       result = await this.#c.handshake(raw, direction);
     } catch (err) {
-      const code = toEparaError(err).code;
+      const error = toEparaError(err);
+      const code = error.code;
       const shown = this.#handshakeWarnings.pass(`${direction} ${code} ${hostOf(raw.remoteAddress)}`);
       if (shown) this.#c.logger.warn({ remote: raw.remoteAddress, code, direction, repeatsSinceLastLogged: shown.held }, 'peer handshake failed');
       raw.close('handshake failed');
-      return undefined;
+      return error;
     }
     if (this.#closed || result.peerId === this.#c.selfId) {
       result.connection.close(this.#closed ? 'node closing' : 'connected to self');
       return undefined;
     }
     const link: PeerLink = { linkId: result.connection.id, peerId: result.peerId, connection: result.connection };
+    // The peer proved the key (it may have dialed in after fixing it): dial its address freely again.
+    const address = this.#c.addressOf(result.peerId);
+    if (address !== undefined) this.#c.authBackoff.succeeded(address);
     this.#byId.set(link.linkId, link);
     const set = this.#byPeer.get(link.peerId) ?? new Set();
     set.add(link);

@@ -50,11 +50,26 @@ class OrtSession implements BackendSession {
       const t = result[name]!;
       out[name] = { type: t.type as TensorType, dims: t.dims, data: t.data as TensorLike['data'] };
     }
+    if (into) passThrough(feeds, into, out);
     return out;
   }
 
   async release(): Promise<void> {
     await this.#session.release();
+  }
+}
+
+/**
+ * onnxruntime leaves a pre-allocated output untouched (and answers it as zeros) when that output is a graph
+ * input passed straight through, with no node writing it: such an output gets the input's values.
+ */
+function passThrough(feeds: NamedTensors, into: NamedTensors, out: Record<string, TensorLike>): void {
+  for (const name of Object.keys(into)) {
+    const fed = feeds[name];
+    const target = into[name]!;
+    if (fed === undefined || fed.data.length !== target.data.length) continue;
+    (target.data as Float32Array).set(fed.data as Float32Array);
+    out[name] = target;
   }
 }
 

@@ -1,0 +1,25 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+
+/**
+ * Answers a request node:http could not parse (a malformed request line or header, a bad or conflicting
+ * `Content-Length`, `Transfer-Encoding` with `Content-Length`, bytes that are not HTTP) in the protocol's error
+ * form, `{ "error", "code" }`, instead of Fastify's `{ "error", "message", "statusCode" }`, and closes the
+ * connection (after such a request, where the next one starts is unknown). A request not fully received in
+ * time is 408, headers too large 431, everything else 400; the code is `INVALID_INPUT`.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const message =
+    status === 408
+      ? 'the request did not arrive in time'
+      : status === 431
+        ? 'the request headers are too large'
+        : `malformed HTTP request${err.code ? ` (${err.code})` : ''}`;
+  const body = JSON.stringify({ error: message, code: 'INVALID_INPUT' });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
+}

@@ -1,0 +1,59 @@
+import { EparaError } from '@epara/core';
+import type { ClusterView, NamedTensors } from '@epara/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createGateway } from '../gateway.js';
+import type { Gateway } from '../gateway.js';
+import type { GatewayNode } from '../gateway-options.js';
+
+/*
+ * A request of N items is split into N submits only while the model answers each item with a first dimension
+ * of 1. A node whose service concatenates its input with itself over dimension 0 (declared `[-1, 2]` both ways,
+ * as exporters write it) answers one item with two rows: stacking those would be a wrong answer with status 200.
+ */
+
+const open: Gateway[] = [];
+afterEach(async () => {
+  for (const g of open.splice(0)) await g.close();
+});
+
+/** y = concat(x, x) on dimension 0; takes only one item per submit, like an executor that batches on dim 0. */
+function twiceNode(): GatewayNode & { submits: number[] } {
+  const submits: number[] = [];
+  return {
+    id: 'n1',
+    submits,
+    view: () => ({ entries: {} }) as unknown as ClusterView,
+    submit(_service: string, inputs: NamedTensors): Promise<NamedTensors> {
+      const x = inputs['x']!;
+      submits.push(x.dims[0]!);
+      if (x.dims[0] !== 1) return Promise.reject(new EparaError('INVALID_INPUT', `input 'x' dim 0 is ${x.dims[0]}, expected 1`));
+      const data = new Float32Array(x.data.length * 2);
+      data.set(x.data as Float32Array);
+      data.set(x.data as Float32Array, x.data.length);
+      return Promise.resolve({ y: { type: 'float32', dims: [2 * x.dims[0]!, ...x.dims.slice(1)], data } });
+    },
+  };
+}
+
+async function post(url: string, shape: number[], data: number[]): Promise<{ status: number; body: { outputs?: { shape: number[]; data: number[] }[]; code?: string } }> {
+  const res = await fetch(`${url}/v2/models/twice/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape, data }] }) });
+  return { status: res.status, body: (await res.json()) as never };
+}
+
+describe('splitting a request into items', () => {
+  it('does not stack outputs that are not batched on their first dimension: the request goes whole, now and from then on', async () => {
+    const node = twiceNode();
+    const gateway = createGateway({ node, models: [{ name: 'twice', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }] }], http: { port: 0 }, grpc: false });
+    open.push(gateway);
+    const { http } = await gateway.start();
+    const one = await post(http!, [1, 2], [1, 2]);
+    expect(one.body.outputs?.[0]).toMatchObject({ shape: [2, 2], data: [1, 2, 1, 2] });
+    // Split into three items, each answered [2, 2]: not stacked into [x0,x0,x1,x1,x2,x2] but sent whole.
+    const three = await post(http!, [3, 2], [1, 2, 3, 4, 5, 6]);
+    expect(three).toMatchObject({ status: 400, body: { code: 'INVALID_INPUT' } });
+    expect(node.submits).toEqual([1, 1, 1, 1, 3]);
+    // Later requests for that model are not split again.
+    await post(http!, [2, 2], [1, 2, 3, 4]);
+    expect(node.submits).toEqual([1, 1, 1, 1, 3, 2]);
+  });
+});
