@@ -1,3 +1,4 @@
+import { insertSorted, removeSorted } from './sorted-prefix.js';
 import { invalidOption } from '../errors/epara-error.js';
 
 /** Options of {@link LatencyErrorTracker}. */
@@ -98,30 +99,6 @@ export class LatencyErrorTracker {
   }
 }
 
-/** Inserts `x` into the ascending prefix `a[0..n)`, after values equal to it. */
-function insertSorted(a: Float64Array, n: number, x: number): void {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  if (lo < n) a.copyWithin(lo + 1, lo, n);
-  a[lo] = x;
-}
-
-/** Removes one value equal to `x` from the ascending prefix `a[0..n)` (it is there). */
-function removeSorted(a: Float64Array, n: number, x: number): void {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  if (lo < n - 1) a.copyWithin(lo, lo + 1, n);
-}
 
 /**
  * Fills and validates {@link LatencyErrorOptions}.

@@ -1,3 +1,5 @@
+import { insertSorted, removeSorted } from './sorted-prefix.js';
+
 /**
  * The last `window` observations of one class of {@link LatencyGuard}, with when they were made, and the values
  * of those still within `maxAgeMs` kept sorted as observations arrive and age out: a refresh moves only the
@@ -126,31 +128,4 @@ export class RecentWindow {
     this.#dead = dead;
     this.#built = this.#disorder === 0;
   }
-}
-
-/** Inserts `x` into the sorted first `n` of `a` after every value not after it; returns the new count. */
-function insertSorted(a: Float64Array, n: number, x: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (x < a[mid]!) hi = mid;
-    else lo = mid + 1;
-  }
-  if (lo < n) a.copyWithin(lo + 1, lo, n);
-  a[lo] = x;
-  return n + 1;
-}
-
-/** Removes one value equal to `x` from the sorted first `n` of `a`; returns the new count. */
-function removeSorted(a: Float64Array, n: number, x: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  if (lo < n - 1) a.copyWithin(lo, lo + 1, n);
-  return n - 1;
 }
