@@ -1,8 +1,7 @@
-import { credentials, loadPackageDefinition, makeGenericClientConstructor, Metadata, status } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, Metadata, status } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { oipProtoPath } from '@epara/gateway';
+import { oipGrpcClient } from './oip-grpc-client.js';
 import { classifierConfig, clsInput, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 
@@ -27,10 +26,7 @@ const outcome = (req: object): Promise<{ code: string; epara?: string }> =>
 
 beforeAll(async () => {
   serve = await startServe(classifierConfig({ id: 'edge-grpc-outside', deadlineMs: 20_000 }));
-  const pkg = loadPackageDefinition(loadSync(oipProtoPath(), { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true })) as unknown as {
-    inference: { GRPCInferenceService: new (addr: string, creds: ReturnType<typeof credentials.createInsecure>) => Client & Record<string, Call> };
-  };
-  client = new pkg.inference.GRPCInferenceService(serve.grpc, credentials.createInsecure());
+  client = oipGrpcClient<Call>(serve.grpc);
 }, 90_000);
 afterAll(async () => {
   client?.close();
