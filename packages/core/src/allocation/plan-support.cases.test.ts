@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isEparaError } from '../errors/epara-error.js';
 import { affineProfile, createProfile } from '../profiles/latency-profile.js';
 import { finishPlan, type PlanCore } from './plan-outcome.js';
 import { bestRateBatch, largestBatchWithin, rateAt, singleDeviceModel, type RunModel } from './plan-search.js';
 import { batchCap, itemsThatFit, resolveStrategyOptions, usableMemoryBytes } from './strategy-options.js';
+import { invalidField } from '../testing/invalid-field.js';
 
 const core: PlanCore = {
   serviceId: 's',
@@ -88,15 +88,6 @@ describe('largestBatchWithin', () => {
   });
 });
 
-function field(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return isEparaError(e) && e.code === 'INVALID_OPTIONS' ? e.details?.['field'] : e;
-  }
-  return undefined;
-}
-
 describe('resolveStrategyOptions bounds', () => {
   it('accepts each bound itself', () => {
     const o = resolveStrategyOptions({ reserveFraction: 0, profileExtrapolation: 1, maxBatch: 1, batchingWaitFactor: 1, modelParallelEfficiency: 1, commPerStageMs: 0, interferenceFactor: 1 });
@@ -107,15 +98,15 @@ describe('resolveStrategyOptions bounds', () => {
   });
 
   it('names the field just outside each bound, and options that are null or not an object', () => {
-    expect(field(() => resolveStrategyOptions({ profileExtrapolation: 0.99 }))).toBe('profileExtrapolation');
-    expect(field(() => resolveStrategyOptions({ profileExtrapolation: '2' as never }))).toBe('profileExtrapolation');
-    expect(field(() => resolveStrategyOptions({ reserveFraction: '0.1' as never }))).toBe('reserveFraction');
-    expect(field(() => resolveStrategyOptions({ reserveFraction: 0.999 }))).toBeUndefined();
-    expect(field(() => resolveStrategyOptions({ batchingWaitFactor: Number.POSITIVE_INFINITY }))).toBe('batchingWaitFactor');
-    expect(field(() => resolveStrategyOptions({ commPerStageMs: Number.POSITIVE_INFINITY }))).toBe('commPerStageMs');
-    expect(field(() => resolveStrategyOptions({ interferenceFactor: Number.POSITIVE_INFINITY }))).toBe('interferenceFactor');
-    expect(field(() => resolveStrategyOptions(null as never))).toBe('options');
-    expect(field(() => resolveStrategyOptions(7 as never))).toBe('options');
+    expect(invalidField(() => resolveStrategyOptions({ profileExtrapolation: 0.99 }))).toBe('profileExtrapolation');
+    expect(invalidField(() => resolveStrategyOptions({ profileExtrapolation: '2' as never }))).toBe('profileExtrapolation');
+    expect(invalidField(() => resolveStrategyOptions({ reserveFraction: '0.1' as never }))).toBe('reserveFraction');
+    expect(invalidField(() => resolveStrategyOptions({ reserveFraction: 0.999 }))).toBeUndefined();
+    expect(invalidField(() => resolveStrategyOptions({ batchingWaitFactor: Number.POSITIVE_INFINITY }))).toBe('batchingWaitFactor');
+    expect(invalidField(() => resolveStrategyOptions({ commPerStageMs: Number.POSITIVE_INFINITY }))).toBe('commPerStageMs');
+    expect(invalidField(() => resolveStrategyOptions({ interferenceFactor: Number.POSITIVE_INFINITY }))).toBe('interferenceFactor');
+    expect(invalidField(() => resolveStrategyOptions(null as never))).toBe('options');
+    expect(invalidField(() => resolveStrategyOptions(7 as never))).toBe('options');
   });
 });
 

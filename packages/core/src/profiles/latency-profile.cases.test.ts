@@ -1,16 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isEparaError } from '../errors/epara-error.js';
 import { affineProfile, createProfile, fitProfile, latencyAt, scaleProfile, throughputAt } from './latency-profile.js';
-
-function field(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return isEparaError(e) && e.code === 'INVALID_OPTIONS' ? e.details['field'] : e;
-  }
-  return undefined;
-}
+import { invalidField } from '../testing/invalid-field.js';
 
 /** Piecewise-linear reference written from the documented rule, by a linear scan. */
 function reference(points: readonly { batch: number; ms: number }[], b: number): number {
@@ -45,15 +36,15 @@ describe('latencyAt against a linear-scan reference', () => {
 
 describe('createProfile and fitProfile', () => {
   it('names the field of each malformed part, indexed in batch order', () => {
-    expect(field(() => createProfile(7 as never, [{ batch: 1, ms: 1 }]))).toBe('deviceKind');
-    expect(field(() => latencyAt(createProfile('k', [{ batch: 1, ms: 1 }]), -2))).toBe('batch');
-    expect(field(() => createProfile('k', 'fast' as never))).toBe('points');
-    expect(field(() => createProfile('k', []))).toBe('points');
-    expect(field(() => createProfile('k', [{ batch: 1, ms: 1 }, { batch: 0, ms: 1 }]))).toBe('points[0].batch');
-    expect(field(() => createProfile('k', [{ batch: 1.5, ms: 1 }]))).toBe('points[0].batch');
-    expect(field(() => createProfile('k', [{ batch: 1, ms: 0 }]))).toBe('points[0].ms');
-    expect(field(() => createProfile('k', [{ batch: 1, ms: 1 }, { batch: 2, ms: Number.POSITIVE_INFINITY }]))).toBe('points[1].ms');
-    expect(field(() => createProfile('k', [{ batch: 2, ms: 1 }, { batch: 1, ms: 1 }, { batch: 2, ms: 3 }]))).toBe('points[2].batch');
+    expect(invalidField(() => createProfile(7 as never, [{ batch: 1, ms: 1 }]))).toBe('deviceKind');
+    expect(invalidField(() => latencyAt(createProfile('k', [{ batch: 1, ms: 1 }]), -2))).toBe('batch');
+    expect(invalidField(() => createProfile('k', 'fast' as never))).toBe('points');
+    expect(invalidField(() => createProfile('k', []))).toBe('points');
+    expect(invalidField(() => createProfile('k', [{ batch: 1, ms: 1 }, { batch: 0, ms: 1 }]))).toBe('points[0].batch');
+    expect(invalidField(() => createProfile('k', [{ batch: 1.5, ms: 1 }]))).toBe('points[0].batch');
+    expect(invalidField(() => createProfile('k', [{ batch: 1, ms: 0 }]))).toBe('points[0].ms');
+    expect(invalidField(() => createProfile('k', [{ batch: 1, ms: 1 }, { batch: 2, ms: Number.POSITIVE_INFINITY }]))).toBe('points[1].ms');
+    expect(invalidField(() => createProfile('k', [{ batch: 2, ms: 1 }, { batch: 1, ms: 1 }, { batch: 2, ms: 3 }]))).toBe('points[2].batch');
   });
 
   it('fits the median of an even count as the mean of the middle two, of an odd count the middle one', () => {
@@ -75,8 +66,8 @@ describe('scaleProfile, affineProfile, throughputAt', () => {
     const p = affineProfile('k', { fixedMs: 1, perItemMs: 1, maxBatch: 2 });
     expect(scaleProfile(p, 1.5, 'slow')).toEqual({ deviceKind: 'slow', points: [{ batch: 1, ms: 3 }, { batch: 2, ms: 4.5 }] });
     expect(scaleProfile(p, 2).deviceKind).toBe('k');
-    expect(field(() => scaleProfile(p, Number.POSITIVE_INFINITY))).toBe('factor');
-    expect(field(() => scaleProfile(p, Number.NaN))).toBe('factor');
+    expect(invalidField(() => scaleProfile(p, Number.POSITIVE_INFINITY))).toBe('factor');
+    expect(invalidField(() => scaleProfile(p, Number.NaN))).toBe('factor');
   });
 
   it('samples up to 64 by default, and the last power of two within maxBatch', () => {

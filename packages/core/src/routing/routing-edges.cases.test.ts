@@ -4,6 +4,7 @@ import type { InstanceInfo, ServerEntry } from '../view/server-entry.js';
 import { createView, mergeEntry, mergeView, compareEntries, upsertEntry } from '../view/merge-view.js';
 import { admitStream } from './admit-stream.js';
 import { routeRequest } from './route-request.js';
+import { invalidField } from '../testing/invalid-field.js';
 
 function inst(instanceId: string, capacityPerSec: number, loadPerSec: number, extra: Partial<InstanceInfo> = {}): InstanceInfo {
   return { instanceId, serviceId: 'video', status: 'ready', requestStrategy: 'multi-frame', serviceStrategy: 'single', batchSize: 4, capacityPerSec, loadPerSec, waitMs: 0, runMs: 40, ...extra };
@@ -75,31 +76,23 @@ describe('admitStream ties between peers', () => {
 });
 
 describe('validation names the part', () => {
-  const fieldOf = (f: () => unknown): unknown => {
-    try {
-      f();
-    } catch (e) {
-      return isEparaError(e) && e.code === 'INVALID_OPTIONS' ? e.details['field'] : e;
-    }
-    return undefined;
-  };
 
   it('a stream that is not an object, and entries with a bad epoch or version', () => {
-    expect(fieldOf(() => admitStream({ stream: null as never, localInstances: [], view: empty, self: 'me', now: 0 }))).toBe('stream');
-    const bad = (change: Record<string, unknown>): unknown => fieldOf(() => admitStream({ stream: { serviceId: 'video', rateHz: 10, ...change } as never, localInstances: [], view: empty, self: 'me', now: 0 }));
+    expect(invalidField(() => admitStream({ stream: null as never, localInstances: [], view: empty, self: 'me', now: 0 }))).toBe('stream');
+    const bad = (change: Record<string, unknown>): unknown => invalidField(() => admitStream({ stream: { serviceId: 'video', rateHz: 10, ...change } as never, localInstances: [], view: empty, self: 'me', now: 0 }));
     expect(bad({ serviceId: '' })).toBe('stream.serviceId');
     expect(bad({ rateHz: Number.POSITIVE_INFINITY })).toBe('stream.rateHz');
     expect(bad({ stalenessMs: 0 })).toBe('stream.stalenessMs');
     expect(bad({ frameBytes: -1 })).toBe('stream.frameBytes');
     expect(bad({ frameBytes: '5' })).toBe('stream.frameBytes');
-    expect(fieldOf(() => routeRequest({ request: { serviceId: 'video', deadline: 10 }, local: undefined, view: empty, self: 'me', now: 0, options: 5 as never }))).toBe('options');
+    expect(invalidField(() => routeRequest({ request: { serviceId: 'video', deadline: 10 }, local: undefined, view: empty, self: 'me', now: 0, options: 5 as never }))).toBe('options');
     expect(bad({ hops: 0.5 })).toBe('stream.hops');
     expect(bad({ visited: 'a' })).toBe('stream.visited');
     expect(bad({ stalenessMs: 1, frameBytes: 0, hops: 0, visited: [] })).toBeUndefined();
-    expect(fieldOf(() => createView([server('s', [], { epoch: -1 })]))).toBe('entries[0].epoch');
-    expect(fieldOf(() => createView([server('s', []), server('t', [], { version: 1.5 })]))).toBe('entries[1].version');
-    expect(fieldOf(() => upsertEntry(empty, null as never))).toBe('entry');
-    expect(fieldOf(() => upsertEntry(empty, server('', [])))).toBe('entry.serverId');
+    expect(invalidField(() => createView([server('s', [], { epoch: -1 })]))).toBe('entries[0].epoch');
+    expect(invalidField(() => createView([server('s', []), server('t', [], { version: 1.5 })]))).toBe('entries[1].version');
+    expect(invalidField(() => upsertEntry(empty, null as never))).toBe('entry');
+    expect(invalidField(() => upsertEntry(empty, server('', [])))).toBe('entry.serverId');
   });
 });
 
@@ -160,36 +153,28 @@ describe('routeRequest reject codes with a ready local instance', () => {
 });
 
 describe('more option and entry fields', () => {
-  const fieldOf = (f: () => unknown): unknown => {
-    try {
-      f();
-    } catch (e) {
-      return isEparaError(e) && e.code === 'INVALID_OPTIONS' ? e.details['field'] : e;
-    }
-    return undefined;
-  };
   const route = (options: Record<string, unknown>) => () => routeRequest({ request: { serviceId: 'video', deadline: 10 }, local: undefined, view: empty, self: 'me', now: 0, options });
 
   it('names each malformed part of a request', () => {
     const req = (request: unknown) => () => routeRequest({ request: request as never, local: undefined, view: empty, self: 'me', now: 0 });
-    expect(fieldOf(req(null))).toBe('request');
-    expect(fieldOf(req({ serviceId: 'video', deadline: Number.NaN }))).toBe('request.deadline');
-    expect(fieldOf(req({ serviceId: 'video', deadline: 10, visited: 'a' }))).toBe('request.visited');
-    expect(fieldOf(req({ serviceId: 'video', deadline: 10, payloadBytes: -1 }))).toBe('request.payloadBytes');
-    expect(fieldOf(req({ serviceId: 'video', deadline: 10, responseBytes: Number.POSITIVE_INFINITY }))).toBe('request.responseBytes');
+    expect(invalidField(req(null))).toBe('request');
+    expect(invalidField(req({ serviceId: 'video', deadline: Number.NaN }))).toBe('request.deadline');
+    expect(invalidField(req({ serviceId: 'video', deadline: 10, visited: 'a' }))).toBe('request.visited');
+    expect(invalidField(req({ serviceId: 'video', deadline: 10, payloadBytes: -1 }))).toBe('request.payloadBytes');
+    expect(invalidField(req({ serviceId: 'video', deadline: 10, responseBytes: Number.POSITIVE_INFINITY }))).toBe('request.responseBytes');
   });
 
   it('names each route option out of range', () => {
-    expect(fieldOf(route({ maxEntryAgeMs: 0 }))).toBe('maxEntryAgeMs');
-    expect(fieldOf(route({ maxCandidates: 0 }))).toBe('maxCandidates');
-    expect(fieldOf(route({ includeReturnHop: 'yes' }))).toBe('includeReturnHop');
-    expect(fieldOf(route({ spareMarginFraction: 1 }))).toBe('spareMarginFraction');
-    expect(fieldOf(route({ spareMarginFraction: -0.1 }))).toBe('spareMarginFraction');
-    expect(fieldOf(route({ spareMarginFraction: 0, maxEntryAgeMs: Number.POSITIVE_INFINITY, maxCandidates: 1 }))).toBeUndefined();
+    expect(invalidField(route({ maxEntryAgeMs: 0 }))).toBe('maxEntryAgeMs');
+    expect(invalidField(route({ maxCandidates: 0 }))).toBe('maxCandidates');
+    expect(invalidField(route({ includeReturnHop: 'yes' }))).toBe('includeReturnHop');
+    expect(invalidField(route({ spareMarginFraction: 1 }))).toBe('spareMarginFraction');
+    expect(invalidField(route({ spareMarginFraction: -0.1 }))).toBe('spareMarginFraction');
+    expect(invalidField(route({ spareMarginFraction: 0, maxEntryAgeMs: Number.POSITIVE_INFINITY, maxCandidates: 1 }))).toBeUndefined();
   });
 
   it('rejects an entry list holding undefined (a hole is skipped)', () => {
-    expect(fieldOf(() => createView([undefined as never]))).toBe('entries[0]');
+    expect(invalidField(() => createView([undefined as never]))).toBe('entries[0]');
     const holey = [server('a', []), , server('b', [])] as ServerEntry[];
     expect(Object.keys(createView(holey).entries).sort()).toEqual(['a', 'b']);
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isEparaError } from '../errors/epara-error.js';
 import { singleDeviceModel } from '../allocation/plan-search.js';
 import { affineProfile, createProfile } from '../profiles/latency-profile.js';
 import { batchSizeForDeadline, chooseBatchSize, packSizeForRate } from './batch-size.js';
+import { invalidField } from '../testing/invalid-field.js';
 
 // Items per ms peak at 4 (1/1) and fall at 8 (8/10): throughput and size disagree.
 const peaked = createProfile('k', [
@@ -11,15 +11,6 @@ const peaked = createProfile('k', [
   { batch: 4, ms: 4 },
   { batch: 8, ms: 10 },
 ]);
-
-function field(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return isEparaError(e) && e.code === 'INVALID_OPTIONS' ? e.details?.['field'] : e;
-  }
-  return undefined;
-}
 
 describe('chooseBatchSize', () => {
   it('takes the throughput-best size up to the largest that fits, or the largest itself', () => {
@@ -48,10 +39,10 @@ describe('batchSizeForDeadline options', () => {
 
   it('names maxBatch below 1 or not a number, and waitFactor below 1', () => {
     const p = affineProfile('k', { fixedMs: 2, perItemMs: 1, maxBatch: 32 });
-    expect(field(() => batchSizeForDeadline(p, 20, { maxBatch: 0.99 }))).toBe('maxBatch');
-    expect(field(() => batchSizeForDeadline(p, 20, { maxBatch: Number.NaN }))).toBe('maxBatch');
-    expect(field(() => batchSizeForDeadline(p, 20, { maxBatch: 8, waitFactor: 0.99 }))).toBe('waitFactor');
-    expect(field(() => batchSizeForDeadline(p, 20, { maxBatch: 8, waitFactor: Number.NaN }))).toBe('waitFactor');
+    expect(invalidField(() => batchSizeForDeadline(p, 20, { maxBatch: 0.99 }))).toBe('maxBatch');
+    expect(invalidField(() => batchSizeForDeadline(p, 20, { maxBatch: Number.NaN }))).toBe('maxBatch');
+    expect(invalidField(() => batchSizeForDeadline(p, 20, { maxBatch: 8, waitFactor: 0.99 }))).toBe('waitFactor');
+    expect(invalidField(() => batchSizeForDeadline(p, 20, { maxBatch: 8, waitFactor: Number.NaN }))).toBe('waitFactor');
   });
 });
 
