@@ -28,6 +28,8 @@ export interface BackendSession {
 /** Options for creating a session. */
 export interface BackendSessionOptions {
   readonly threads: number;
+  /** Whether idle intra-op threads may spin (burning a core) instead of sleeping. */
+  readonly spinWait: boolean;
   readonly executionProvider: 'cpu' | 'cuda';
   /** The provider's device ordinal (the CUDA device index). */
   readonly ordinal: number;

@@ -9,6 +9,7 @@ export const DEFAULT_DEVICE_OPTIONS = {
   provider: 'cpu',
   ordinal: 0,
   threads: 1,
+  spinWait: false,
   memoryBytes: Number.POSITIVE_INFINITY,
   maxRestarts: 5,
   inputSlabBytes: 8 * 1024 * 1024,
@@ -21,6 +22,7 @@ export interface ResolvedDeviceOptions {
   readonly provider: 'cpu' | 'cuda';
   readonly ordinal: number;
   readonly threads: number;
+  readonly spinWait: boolean;
   readonly memoryBytes: number;
   readonly logger: Logger;
   readonly backend: BackendSpec;
@@ -45,6 +47,8 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
   if (!Number.isInteger(ordinal) || ordinal < 0) invalidOption(`${field}.ordinal`, ordinal, 'a non-negative integer');
   const threads = o.threads ?? DEFAULT_DEVICE_OPTIONS.threads;
   if (!Number.isInteger(threads) || threads < 1) invalidOption(`${field}.threads`, threads, 'a positive integer');
+  const spinWait = o.spinWait ?? DEFAULT_DEVICE_OPTIONS.spinWait;
+  if (typeof spinWait !== 'boolean') invalidOption(`${field}.spinWait`, spinWait, 'a boolean');
   const memoryBytes = o.memoryBytes ?? DEFAULT_DEVICE_OPTIONS.memoryBytes;
   if (!(memoryBytes > 0)) invalidOption(`${field}.memoryBytes`, memoryBytes, 'a positive number');
   const maxRestarts = o.maxRestarts ?? DEFAULT_DEVICE_OPTIONS.maxRestarts;
@@ -60,6 +64,7 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
     provider,
     ordinal,
     threads,
+    spinWait,
     memoryBytes,
     logger: o.logger ?? silentLogger,
     backend,

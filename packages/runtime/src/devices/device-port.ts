@@ -134,6 +134,14 @@ export interface DeviceOptions {
   readonly ordinal?: number;
   /** Intra-op thread budget of the device. @default 1 */
   readonly threads?: number;
+  /**
+   * Whether the device's intra-op threads spin while they wait for work (onnxruntime's
+   * `session.intra_op.allow_spinning` and `session.inter_op.allow_spinning`). Spinning shaves the wake-up of a
+   * helper thread off each parallel step but keeps a core busy while the thread waits: with `threads` > 1 on
+   * a machine the host shares, it takes CPU from the host's event loop and from the other devices. Without
+   * effect at `threads: 1` (no helper threads). @default false
+   */
+  readonly spinWait?: boolean;
   /** Device memory, bytes. @default Infinity */
   readonly memoryBytes?: number;
   /** pino-compatible logger. @default silent */

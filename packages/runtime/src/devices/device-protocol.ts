@@ -20,6 +20,7 @@ export type DeviceRequest =
       readonly key: string;
       readonly source: BackendModelSource;
       readonly threads: number;
+      readonly spinWait: boolean;
       readonly provider: 'cpu' | 'cuda';
       readonly ordinal: number;
     }

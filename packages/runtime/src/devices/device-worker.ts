@@ -36,7 +36,7 @@ async function load(req: Extract<DeviceRequest, { op: 'load' }>): Promise<LoadRe
   const rssBefore = process.memoryUsage().rss;
   let session: BackendSession;
   let fallbackReason: string | undefined;
-  const base = { threads: req.threads, ordinal: req.ordinal };
+  const base = { threads: req.threads, spinWait: req.spinWait, ordinal: req.ordinal };
   try {
     session = await b.createSession(req.source, { ...base, executionProvider: req.provider });
   } catch (err) {

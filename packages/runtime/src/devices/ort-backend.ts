@@ -5,17 +5,22 @@ import type { BackendModelSource, BackendSession, BackendSessionOptions, Inferen
 
 /**
  * The only file that touches onnxruntime-node: sessions with a fixed thread budget
- * (`intraOpNumThreads` = the device's threads, `interOpNumThreads` = 1, sequential execution).
+ * (`intraOpNumThreads` = the device's threads, `interOpNumThreads` = 1, sequential execution), whose idle
+ * threads sleep unless the device asks for spinning (onnxruntime's own default spins).
  */
 export function createOrtBackend(): InferenceBackend {
   return {
     async createSession(source: BackendModelSource, o: BackendSessionOptions): Promise<BackendSession> {
+      const spin = o.spinWait ? '1' : '0';
       const options: ort.InferenceSession.SessionOptions = {
         intraOpNumThreads: o.threads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
+        // Session config entries (`session.intra_op.allow_spinning`…): onnxruntime defaults to '1', which keeps
+        // each helper thread polling a core between parallel steps and between runs.
+        extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
         executionProviders: o.executionProvider === 'cuda' ? [{ name: 'cuda', deviceId: o.ordinal }] : ['cpu'],
       };
       const session =

@@ -71,7 +71,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   async loadModel(key: string, source: ModelSource, options: { threads?: number; signal?: AbortSignal } = {}): Promise<LoadedModelInfo> {
     const threads = options.threads ?? this.threads;
     this.#plans.forget(key);
-    const result = (await this.#call({ op: 'load', key, source, threads, provider: this.provider, ordinal: this.#o.ordinal }, { transfer: [], signal: options.signal })) as LoadResult;
+    const result = (await this.#call({ op: 'load', key, source, threads, spinWait: this.#o.spinWait, provider: this.provider, ordinal: this.#o.ordinal }, { transfer: [], signal: options.signal })) as LoadResult;
     this.#models.set(key, { source, threads });
     if (result.fallbackReason !== undefined) this.#fellBack(key, result.fallbackReason);
     return result.info;
@@ -303,7 +303,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     this.#restarts++;
     const worker = this.#ensureWorker();
     const models = [...this.#models];
-    const loads = models.map(([key, m]) => this.#post(worker, { op: 'load', key, source: m.source, threads: m.threads, provider: this.provider, ordinal: this.#o.ordinal }));
+    const loads = models.map(([key, m]) => this.#post(worker, { op: 'load', key, source: m.source, threads: m.threads, spinWait: this.#o.spinWait, provider: this.provider, ordinal: this.#o.ordinal }));
     const results = await Promise.allSettled(loads);
     if (worker !== this.#worker) return; // crashed again while reloading; that crash restarts
     let reloaded = 0;

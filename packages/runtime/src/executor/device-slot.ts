@@ -29,6 +29,7 @@ export function createDeviceSlot(
     provider: d.provider ?? 'cpu',
     ordinal: d.ordinal ?? 0,
     threads: d.threads ?? 1,
+    ...(d.spinWait === undefined ? {} : { spinWait: d.spinWait }),
     memoryBytes: d.memoryBytes ?? Number.POSITIVE_INFINITY,
     logger: o.logger,
     backend: d.backend ?? o.backend,

@@ -27,6 +27,8 @@ export interface ExecutorDeviceOptions {
   readonly ordinal?: number;
   /** Intra-op threads of the device's sessions. @default 1 */
   readonly threads?: number;
+  /** Whether those threads spin while waiting for work (see the device option `spinWait`). @default false */
+  readonly spinWait?: boolean;
   /** Memory budget, bytes. @default Infinity */
   readonly memoryBytes?: number;
   /** The device's profile key (core `DeviceKind`), as plans name it. @default `${provider}-${threads}t`, e.g. `cpu-1t` */
