@@ -25,7 +25,10 @@
  *    allocated per submitted request over the real-classifier rounds (most are refused: shedding is the hot
  *    path) — figures a machine shared with other work does not move much, unlike the timings.
  * 3. Per-request overhead on a trivial model (end-to-end latency minus the time inside onnxruntime).
- * 4. Host event-loop lag p99 while the executor serves the saturating load (perf_hooks monitorEventLoopDelay).
+ * 4. Host event-loop lag p99 while the executor serves the saturating load (perf_hooks monitorEventLoopDelay), with
+ *    what explains it over the same windows: GC pauses (`gcCountPerKRequests`, `gcPauseMsMax`, `gcPauseMsTotal`),
+ *    the host thread's own CPU per offered request (`hostCpuUsPerRequest`, from its schedstat: ns, not ticks) and
+ *    the share of the window it was runnable but waiting for a core (`hostWaitShare`, bench/lib/thread-watch.ts).
  * 5. Data parallelism: stream frame rate of the classifier on two 1-thread devices vs one.
  * 6. Model parallelism: the models helper's two-stage pipeline speedup (bench/lib/pipeline.ts).
  *
@@ -45,6 +48,7 @@ import { createTritonLikeServer } from './lib/runtime-triton.js';
 import { startAllocMeter } from './lib/alloc-meter.js';
 import { recordBatches } from './lib/late-attribution.js';
 import { describeGc, startGcWatch, type GcSummary } from './lib/gc-watch.js';
+import { describeThreads, startThreadWatch, type ThreadSummary } from './lib/thread-watch.js';
 
 const ITEM = [1, 3, 48, 192] as const;
 const ITEM_LEN = 3 * 48 * 192;
@@ -192,7 +196,10 @@ async function tritonLike(arrivals: Parameters<typeof replay>[0], maxBatch: numb
   return result;
 }
 
-async function eparaServer(arrivals: Parameters<typeof replay>[0], profile: LatencyProfile): Promise<{ result: LoadResult; lagP99Ms: number; gc: GcSummary; ex: Executor }> {
+async function eparaServer(
+  arrivals: Parameters<typeof replay>[0],
+  profile: LatencyProfile,
+): Promise<{ result: LoadResult; lagP99Ms: number; gc: GcSummary; threads: ThreadSummary | undefined; ex: Executor }> {
   const ex = createExecutor({
     devices: [{ id: 'cpu0', threads: 1 }],
     services: [{ id: 'cls', model: models.ocrCls, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: Math.min(...SLOS) }, profile, devices: ['cpu0'] }],
@@ -201,10 +208,11 @@ async function eparaServer(arrivals: Parameters<typeof replay>[0], profile: Late
   await ex.submit('cls', { x: fresh(0) }, { deadline: Date.now() + 1000 }).catch(() => undefined);
   const lag = monitorEventLoopDelay({ resolution: 1 });
   const stopGc = startGcWatch();
+  const stopThreads = startThreadWatch();
   lag.enable();
   const result = await replay(arrivals, (a, deadline) => ex.submit('cls', { x: fresh(a.input) }, { deadline }));
   lag.disable();
-  return { result, lagP99Ms: lag.percentile(99) / 1e6, gc: stopGc(), ex };
+  return { result, lagP99Ms: lag.percentile(99) / 1e6, gc: stopGc(), threads: stopThreads(), ex };
 }
 
 /** Goodput of both batchers on a fake model that sleeps instead of computing (no CPU contention). */
@@ -456,6 +464,8 @@ const tritonMaxBatch = Math.max(1, [1, 2, 4, 8, 16, 32].filter((b) => latencyAt(
 const sum = { naive: 0, epara: 0, triton: new Map<string, number>() };
 const policies = tritonPolicies(raw.profile, tritonMaxBatch, Math.min(...SLOS));
 const lags: number[] = [];
+/** What explains the lag, summed over section 2's EPARA windows: GC pauses, the host thread's CPU and wait. */
+const hostLoad = { requests: 0, gcCount: 0, gcMs: 0, gcMaxMs: 0, cpuMs: 0, waitMs: 0, wallMs: 0, threadsKnown: true };
 let eparaLast: ExecutorStatsLike | undefined;
 for (let round = 0; round < 2; round++) {
   const arrivals = poissonLoad({ ratePerSec: rate, durationMs: LOAD_MS, slosMs: SLOS, inputs: POOL.length, seed: 7 + round });
@@ -478,6 +488,17 @@ for (let round = 0; round < 2; round++) {
   eparaLast = epara.ex.stats().services['cls'];
   console.log(`  epara: mean batch ${eparaLast?.meanBatchSize.toFixed(1)}, dropped before running ${eparaLast?.dropped}; event-loop lag p99 ${epara.lagP99Ms.toFixed(2)} ms`);
   console.log(`    over the same window: ${describeGc(epara.gc)}`);
+  console.log(`    ${describeThreads(epara.threads)}`);
+  hostLoad.requests += arrivals.length;
+  hostLoad.gcCount += epara.gc.minor.count + epara.gc.major.count;
+  hostLoad.gcMs += epara.gc.minor.totalMs + epara.gc.major.totalMs;
+  hostLoad.gcMaxMs = Math.max(hostLoad.gcMaxMs, epara.gc.minor.maxMs, epara.gc.major.maxMs);
+  if (epara.threads === undefined) hostLoad.threadsKnown = false;
+  else {
+    hostLoad.cpuMs += epara.threads.main.cpuMs;
+    hostLoad.waitMs += epara.threads.main.waitMs;
+    hostLoad.wallMs += epara.threads.wallMs;
+  }
   await epara.ex.close();
 }
 const [bestDelay, bestTriton] = [...sum.triton].sort((a, b) => b[1] - a[1])[0]!;
@@ -485,6 +506,12 @@ const bestPlainTriton = Math.max(...[...sum.triton].filter(([k]) => k.endsWith('
 const goodputVsNaive = sum.epara / Math.max(1e-9, sum.naive);
 const goodputVsTriton = sum.epara / Math.max(1e-9, bestTriton);
 const lagP99 = Math.max(...lags);
+const gcCountPerKRequests = (1000 * hostLoad.gcCount) / Math.max(1, hostLoad.requests);
+const hostCpuUsPerRequest = hostLoad.threadsKnown ? (1000 * hostLoad.cpuMs) / Math.max(1, hostLoad.requests) : null;
+const hostWaitShare = hostLoad.threadsKnown ? hostLoad.waitMs / Math.max(1e-9, hostLoad.wallMs) : null;
+console.log(
+  `  the lag explained: ${gcCountPerKRequests.toFixed(1)} GC pauses per 1000 requests (${hostLoad.gcMs.toFixed(0)} ms in all, longest ${hostLoad.gcMaxMs.toFixed(1)} ms); host thread ${hostCpuUsPerRequest === null ? 'CPU unavailable' : `${hostCpuUsPerRequest.toFixed(1)} µs CPU per request`}, ${hostWaitShare === null ? '' : `runnable but waiting for a core ${(100 * hostWaitShare).toFixed(0)}% of the time`}`,
+);
 console.log(`  total goodput: epara ${(sum.epara / 2).toFixed(0)}/s, naive ${(sum.naive / 2).toFixed(0)}/s, best triton-like (${bestDelay}) ${(bestTriton / 2).toFixed(0)}/s`);
 console.log(`  (against the best triton-like with queue timeouts at the SLO only: ${(sum.epara / Math.max(1e-9, bestPlainTriton)).toFixed(2)}×)`);
 console.log(`  epara / naive ${goodputVsNaive.toFixed(2)}×, epara / best triton-like ${goodputVsTriton.toFixed(2)}×`);
@@ -544,5 +571,10 @@ console.log(
     hostCpuUsPerSubmit: overloadReal.hostCpuUsPerSubmit === null ? null : round(overloadReal.hostCpuUsPerSubmit, 1),
     allocBytesPerSubmit: round(overloadReal.allocBytesPerSubmit, 0),
     allocBytesPerRequest: round(allocBytesPerRequest, 0),
+    gcCountPerKRequests: round(gcCountPerKRequests, 1),
+    gcPauseMsMax: round(hostLoad.gcMaxMs),
+    gcPauseMsTotal: round(hostLoad.gcMs, 1),
+    hostCpuUsPerRequest: hostCpuUsPerRequest === null ? null : round(hostCpuUsPerRequest, 1),
+    hostWaitShare: hostWaitShare === null ? null : round(hostWaitShare, 3),
   }),
 );
