@@ -147,6 +147,14 @@ export interface ExecutorOptions {
   /** Margin kept before a deadline when deciding to launch (timer and messaging jitter), ms. @default 2 */
   readonly guardMs?: number;
   /**
+   * Cores the host's own thread (its event loop: admission, batching, settling results) keeps out of the CPU
+   * devices' thread budget. When the devices' intra-op threads (the sum of `threads` over `cpu` devices) exceed
+   * the machine's cores minus this, `start()` logs a warning: the operating system then time-slices the host
+   * thread with onnxruntime's threads, and every decision and completion waits for a core (the event-loop lag
+   * of a saturated host). `0` turns the check off. @default 1
+   */
+  readonly hostCores?: number;
+  /**
    * How long a partial batch may wait for more items on an idle device: `'expected-fill'` waits only when the
    * recent arrival rate says the batch fills before the earliest deadline forces a launch (otherwise it
    * launches now instead of idling the device); `'until-deadline'` is the plain rule of docs/concepts.md (launch
@@ -173,6 +181,7 @@ export interface ExecutorOptions {
 /** Defaults of {@link ExecutorOptions}. */
 export const DEFAULT_EXECUTOR_OPTIONS = {
   guardMs: 2,
+  hostCores: 1,
   launchWhenIdle: false,
   maxQueue: 10_000,
   profiling: { warmup: 2, repetitions: 5 },

@@ -35,6 +35,7 @@ import { reportCompletion } from '../observability/request-completion.js';
 import { loadRuntimeTracing } from '../observability/runtime-tracing.js';
 import { withDeclaredProfile } from './declared-profile.js';
 import { netOfSharedDevices } from '../streams/shared-device-capacity.js';
+import { warnIfOversubscribed } from './thread-budget.js';
 
 /**
  * The executor: hosts services on worker-thread devices and implements core's `LocalExecutor` port.
@@ -80,6 +81,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     const bad = signalError(options?.signal, 'options.signal');
     if (bad) return Promise.reject(bad);
     this.#started ??= (async () => {
+      warnIfOversubscribed(this.#o);
       await loadRuntimeTracing();
       for (const s of this.#services.values()) {
         if (!s.devices || s.devices.length === 0) continue;

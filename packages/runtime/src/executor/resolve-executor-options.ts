@@ -20,6 +20,7 @@ export interface ResolvedExecutorOptions {
   readonly timers: Timers;
   readonly logger: Logger;
   readonly guardMs: number;
+  readonly hostCores: number;
   readonly launchWhenIdle: boolean;
   readonly adaptLatency: boolean;
   readonly batchWait: 'expected-fill' | 'until-deadline';
@@ -58,6 +59,8 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
   if (typeof clock?.now !== 'function') invalidOption('clock', clock, 'a Clock');
   const guardMs = options.guardMs ?? DEFAULT_EXECUTOR_OPTIONS.guardMs;
   if (!(guardMs >= 0) || !Number.isFinite(guardMs)) invalidOption('guardMs', guardMs, 'a finite number >= 0');
+  const hostCores = options.hostCores ?? DEFAULT_EXECUTOR_OPTIONS.hostCores;
+  if (!Number.isInteger(hostCores) || hostCores < 0) invalidOption('hostCores', hostCores, 'a non-negative integer');
   const maxQueue = options.maxQueue ?? DEFAULT_EXECUTOR_OPTIONS.maxQueue;
   if (!Number.isInteger(maxQueue) || maxQueue < 1) invalidOption('maxQueue', maxQueue, 'a positive integer');
   const warmup = options.profiling?.warmup ?? DEFAULT_EXECUTOR_OPTIONS.profiling.warmup;
@@ -71,6 +74,7 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
     timers: options.timers ?? createSystemTimers(clock),
     logger: options.logger ?? silentLogger,
     guardMs,
+    hostCores,
     launchWhenIdle: options.launchWhenIdle ?? DEFAULT_EXECUTOR_OPTIONS.launchWhenIdle,
     adaptLatency: options.adaptLatency ?? true,
     batchWait: resolveBatchWait(options.batchWait),
