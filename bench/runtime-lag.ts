@@ -159,6 +159,10 @@ for (let round = 0; round < rounds; round++) {
   console.log(
     `  stalls > ${STALL_MS} ms: ${stalls.length}, ${sMs.toFixed(0)} ms in all — host thread on CPU ${sCpu.toFixed(0)} ms (GC pauses ${sGc.toFixed(0)} ms of it), waiting for a CPU ${sWait.toFixed(0)} ms, neither (sleeping) ${(sMs - sCpu - sWait).toFixed(0)} ms`,
   );
+  // Stalls the host thread's own CPU time alone makes longer than STALL_MS: what remains on an idle machine.
+  const own = stalls.filter((s) => s.cpuMs > STALL_MS);
+  const ownGc = own.filter((s) => gcs.some((g) => g.start < s.at + s.ms && g.start + g.ms > s.at && g.ms > 1));
+  console.log(`  stalls with more than ${STALL_MS} ms of the host thread's own CPU: ${own.length} (${ownGc.length} of them overlapping a GC pause over 1 ms), own CPU ${own.map((s) => s.cpuMs.toFixed(1)).join(', ')}`);
   const worst = [...stalls].sort((a, b) => b.ms - a.ms).slice(0, 5);
   console.log(`  longest: ${worst.map((s) => `${s.ms.toFixed(1)} ms (cpu ${s.cpuMs.toFixed(1)}, wait ${s.waitMs.toFixed(1)})`).join(', ')}`);
   await ex.close();
