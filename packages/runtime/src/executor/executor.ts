@@ -36,6 +36,7 @@ import { loadRuntimeTracing } from '../observability/runtime-tracing.js';
 import { withDeclaredProfile } from './declared-profile.js';
 import { netOfSharedDevices } from '../streams/shared-device-capacity.js';
 import { warnIfOversubscribed } from './thread-budget.js';
+import { rejectSoon } from './reject-soon.js';
 
 /**
  * The executor: hosts services on worker-thread devices and implements core's `LocalExecutor` port.
@@ -115,7 +116,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       if (options.signal?.aborted) throw new EparaError('ABORTED', 'the request was aborted before it was queued', { serviceId: service.id });
       return this.#pick(serviceId).submit(inputs, { deadline, priority, signal: options.signal, trace: options.trace });
     } catch (err) {
-      return Promise.reject(err);
+      // Refusal at admission lands here: the cheap rejection, see rejectSoon.
+      return rejectSoon(err);
     }
   }
 

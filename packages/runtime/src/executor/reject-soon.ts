@@ -1,0 +1,29 @@
+/**
+ * A promise that rejects with `err` in a microtask of the current job, instead of one born rejected
+ * (`Promise.reject`). The caller attaches its handler as soon as `submit` returns, so by the time the promise
+ * rejects it is handled: Node's bookkeeping of a promise rejected before it had a handler (a `WeakMap` entry,
+ * a record and a queue slot per promise, undone when the handler arrives) is skipped. Under overload most
+ * submits are refused, so this is the shedding path. One microtask delivers every rejection made in the same
+ * job; a caller that never handles the rejection still gets Node's unhandled-rejection report.
+ */
+export function rejectSoon<T>(err: unknown): Promise<T> {
+  const promise = new Promise<T>(capture);
+  if (pending.length === 0) queueMicrotask(flush);
+  pending.push(captured!, err);
+  captured = undefined;
+  return promise;
+}
+
+/** `[reject, error]` pairs waiting for the microtask. */
+const pending: unknown[] = [];
+let captured: ((err: unknown) => void) | undefined;
+// One shared executor function hands the resolver over: no closure per rejection.
+const capture = (_resolve: unknown, reject: (err: unknown) => void): void => {
+  captured = reject;
+};
+
+function flush(): void {
+  // `reject` only queues the handlers' jobs: nothing here can push to `pending` while it is drained.
+  for (let i = 0; i < pending.length; i += 2) (pending[i] as (err: unknown) => void)(pending[i + 1]);
+  pending.length = 0;
+}
