@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mountDashboard, type Dashboard } from '@epara/dashboard';
-import { EparaError, toEparaError, type PlacedInstance } from '@epara/core';
+import { EparaError, toEparaError, type NetworkModel, type PlacedInstance } from '@epara/core';
 import { createNode, createWebSocketTransport, type MeshNode, type Transport } from '@epara/mesh';
 import { createExecutor, type Executor } from '@epara/runtime';
 import { DecisionLog } from '../entry-decisions.js';
@@ -64,7 +64,7 @@ serveChild(
       return { meshAddress: address, entryAddress };
     },
     /** Starts the mesh node: peers are dialed through `routes` (real address → delaying link), joined by `seeds`. */
-    async join(o: { routes: [string, string][]; seeds: string[]; psk: Uint8Array; syncPeriodMs: number; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
+    async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
       if (!executor || !mesh) throw new EparaError('INTERNAL', 'listen first');
       node = createNode({
         id,
@@ -72,6 +72,7 @@ serveChild(
         executor,
         security: { psk: o.psk },
         seeds: o.seeds,
+        network: o.network,
         services,
         devices: [deviceOf()],
         syncPeriodMs: o.syncPeriodMs,
