@@ -111,7 +111,7 @@ export interface NodeOptions {
    * What the host knows of its links: one-way delay (ms) and bandwidth (bytes/ms) to each peer. Request routing
    * and stream admission price a peer with them (a 20 ms peer is no longer taken for a 1 ms one), and a stream
    * pinned to a peer is opened there with its staleness budget less the round trip. Peers not listed cost
-   * {@link hopDelayMs} and unlimited bandwidth. @default {}
+   * {@link hopDelayMs} and core routing's default bandwidth (125 000 bytes/ms). @default {}
    */
   readonly network?: NetworkModel;
   /** How long after its deadline a silent peer's request is given up, ms. @default 1000 */
