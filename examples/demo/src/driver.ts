@@ -58,8 +58,10 @@ export async function drive(o: DriveOptions): Promise<void> {
     const stream = st.stream!;
     try {
       stream.push(o.inputs.get(s.serviceId, k), (outcome) => {
-        if (outcome.ok) tally.completed(s.serviceId, performance.now() - at);
+        const latencyMs = performance.now() - at;
+        if (outcome.ok) tally.completed(s.serviceId, latencyMs);
         else tally.dropped(s.serviceId, outcome.code);
+        tally.frameSettled(s.serviceId, stream.servedAt, outcome.ok ? latencyMs : undefined);
       });
       if (stream.servedAt !== s.node) tally.offloaded(s.serviceId);
       tally.served(s.serviceId, stream.servedAt);

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { DemoServiceInfo } from './catalog.js';
-import { entryTable } from './format.js';
+import { entryTable, packLines, streamServingTable, sumServed } from './format.js';
 import type { ServiceTally } from './tally.js';
 
 const services: DemoServiceInfo[] = [
   { id: 'image', title: 'images', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 300 }, traffic: 'request' },
   { id: 'vad', title: 'audio', sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 31.25, stalenessMs: 100 }, traffic: 'stream' },
 ];
-const tally = (t: Partial<ServiceTally>): ServiceTally => ({ offered: 0, good: 0, late: 0, dropped: {}, latencies: [], offloads: 0, servedAt: {}, ...t });
+const tally = (t: Partial<ServiceTally>): ServiceTally => ({ offered: 0, good: 0, late: 0, dropped: {}, latencies: [], offloads: 0, servedAt: {}, servedOutcome: {}, ...t });
 
 describe('entryTable', () => {
   it('lists each service per entry node with its losses, offloads and where its streams were served', () => {
@@ -28,5 +28,25 @@ describe('entryTable', () => {
     expect(lines[1]).toMatch(/^image +edge-0 +10 +8 +1 +80\.0% +3 +- +OVERLOADED:1$/);
     expect(lines[2]).toMatch(/^vad +edge-0 +100 +50 +0 +50\.0% +100 +edge-2:100 +STALE_FRAME:50$/);
     expect(lines[3]).toMatch(/^vad +edge-1 +100 +90 +0 +90\.0% +0 +edge-1:100 +STALE_FRAME:10$/);
+  });
+});
+
+describe('streamServingTable and packLines', () => {
+  it('puts the link round trip next to how the frames served away from their entry fared', () => {
+    const run = {
+      byEntry: [
+        { image: tally({}), vad: tally({ servedOutcome: { 0: { good: 3, late: 1, dropped: 0, latencies: [10, 20, 30, 150] }, 2: { good: 1, late: 1, dropped: 2, latencies: [60, 120] } } }) },
+        { image: tally({}), vad: tally({}) },
+      ],
+    };
+    const lines = streamServingTable(sumServed([run, run]), services, ['edge-0', 'edge-1', 'edge-2'], [[0, 6, 20], [6, 0, 6], [20, 6, 0]]);
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^vad +edge-0 +edge-0 +0\.0 +100 +8 +6 +2 +0 +75\.0% +20 +150$/);
+    expect(lines[2]).toMatch(/^vad +edge-0 +edge-2 +40\.0 +100 +8 +2 +2 +4 +25\.0% +60 +120$/);
+  });
+
+  it('gives the batch sizes of each device and their mean', () => {
+    const lines = packLines([{ vad: { 1: 6, 4: 2 } }], ['edge-0']);
+    expect(lines[1]).toMatch(/^edge-0 +vad +8 +1\.75 +1×6 4×2$/);
   });
 });

@@ -98,3 +98,79 @@ export function cpuLine(run: { cpuMs: Readonly<Record<string, number>>; wallMs: 
   const items = run.report.services.reduce((a, s) => a + s.offered, 0);
   return `CPU (share of one core): ${parts.join(', ')}; ${(total / Math.max(1, items)).toFixed(2)} ms of CPU per offered item`;
 }
+
+/**
+ * How the stream frames fared by where their stream was served, per service and entry node: a stream admitted
+ * away from its entry pays the link's round trip (`2 × measured one-way delay`) out of its staleness budget on
+ * every frame, next to the serving device's queue; this puts the two side by side with the attainment.
+ */
+export function streamServingTable(run: { byEntry: readonly Readonly<Record<string, ServiceTally>>[] }, catalog: readonly DemoServiceInfo[], nodeIds: readonly string[], delaysMs: readonly (readonly number[])[]): string[] {
+  const head = ['service', 'enters at', 'served at', 'link RTT ms', 'staleness ms', 'frames', 'fresh', 'late', 'dropped', 'att.', 'p50 ms', 'p90 ms'];
+  const rows: string[][] = [];
+  for (const s of catalog) {
+    if (s.slo.kind !== 'frequency') continue;
+    const stalenessMs = s.slo.stalenessMs;
+    run.byEntry.forEach((services, entry) => {
+      const t = services[s.id];
+      for (const [at, c] of Object.entries(t?.servedOutcome ?? {}).sort((a, b) => Number(a[0]) - Number(b[0]))) {
+        const frames = c.good + c.late + c.dropped;
+        const served = Number(at);
+        const rtt = served === entry ? 0 : 2 * (delaysMs[entry]?.[served] ?? Number.NaN);
+        const sorted = [...c.latencies].sort((a, b) => a - b);
+        const q = (p: number): number | null => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!);
+        rows.push([s.id, nodeIds[entry] ?? String(entry), nodeIds[served] ?? at, rtt.toFixed(1), String(stalenessMs), String(frames), String(c.good), String(c.late), String(c.dropped), pct(c.good / Math.max(1, frames)), ms(q(0.5)), ms(q(0.9))]);
+      }
+    });
+  }
+  return table([head, ...rows]);
+}
+
+/** Batches (packs, for streams) sent to each node's device by size: `size×count`, and the mean size. */
+export function packLines(packs: readonly Readonly<Record<string, Readonly<Record<string, number>>>>[], nodeIds: readonly string[]): string[] {
+  const rows: string[][] = [['node', 'service', 'batches', 'mean size', 'size×batches']];
+  packs.forEach((byService, node) => {
+    for (const [serviceId, bySize] of Object.entries(byService).sort((a, b) => a[0].localeCompare(b[0]))) {
+      const entries = Object.entries(bySize).sort((a, b) => Number(a[0]) - Number(b[0]));
+      const batches = entries.reduce((a, [, n]) => a + n, 0);
+      const items = entries.reduce((a, [size, n]) => a + Number(size) * n, 0);
+      rows.push([nodeIds[node] ?? String(node), serviceId, String(batches), (items / Math.max(1, batches)).toFixed(2), entries.map(([size, n]) => `${size}×${n}`).join(' ')]);
+    }
+  });
+  return table(rows);
+}
+
+/** Sums the stream frames' outcomes by entry and serving node over several runs (for {@link streamServingTable}). */
+export function sumServed(runs: readonly { byEntry: readonly Readonly<Record<string, ServiceTally>>[] }[]): { byEntry: Record<string, ServiceTally>[] } {
+  const byEntry: Record<string, ServiceTally>[] = [];
+  for (const run of runs) {
+    run.byEntry.forEach((services, entry) => {
+      const into = (byEntry[entry] ??= {});
+      for (const [id, t] of Object.entries(services)) {
+        const s = (into[id] ??= { offered: 0, good: 0, late: 0, dropped: {}, latencies: [], offloads: 0, servedAt: {}, servedOutcome: {} });
+        for (const [at, c] of Object.entries(t.servedOutcome)) {
+          const x = (s.servedOutcome[at] ??= { good: 0, late: 0, dropped: 0, latencies: [] });
+          x.good += c.good;
+          x.late += c.late;
+          x.dropped += c.dropped;
+          x.latencies.push(...c.latencies);
+        }
+      }
+    });
+  }
+  return { byEntry };
+}
+
+/** Sums pack-size counts over several runs, node by node. */
+export function sumPacks(runs: readonly (readonly Readonly<Record<string, Readonly<Record<string, number>>>>[])[]): Record<string, Record<string, number>>[] {
+  const out: Record<string, Record<string, number>>[] = [];
+  for (const run of runs) {
+    run.forEach((byService, node) => {
+      const into = (out[node] ??= {});
+      for (const [id, bySize] of Object.entries(byService)) {
+        const t = (into[id] ??= {});
+        for (const [size, n] of Object.entries(bySize)) t[size] = (t[size] ?? 0) + n;
+      }
+    });
+  }
+  return out;
+}

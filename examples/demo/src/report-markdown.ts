@@ -3,7 +3,8 @@ import type { TritonConfig } from './baseline/triton-config.js';
 import type { Calibration } from './calibrate.js';
 import { formatKnee, type CapacityResult } from './capacity.js';
 import type { DemoService } from './services.js';
-import { comparisonTable, cpuLine, entryTable, placementLines, serviceTable, tritonLines } from './format.js';
+import { decisionRows, sumDecisions } from './entry-decisions.js';
+import { comparisonTable, cpuLine, entryTable, packLines, placementLines, serviceTable, streamServingTable, sumPacks, sumServed, table, tritonLines } from './format.js';
 import type { ResolvedDemoOptions } from './options.js';
 import { nodeIds } from './placement.js';
 import { formatProfile, type DemoProfiles } from './profiles.js';
@@ -66,12 +67,14 @@ export function reportMarkdown(r: {
     '',
     block(tritonLines(r.triton, ids)),
     '',
+    ...allTrials(r.pairs, r.services, ids, r.measuredDelayMs),
     '## Trials',
   ];
   for (const p of r.pairs) {
     out.push('', `### Trial ${p.trial + 1} (seed ${p.seed}, ${p.order.join(' then ')})`, '', block(comparisonTable(p.epara.report, p.triton.report)), '', 'EPARA:', '', block(serviceTable(p.epara.report, r.services)), '', block(entryTable(p.epara, r.services, ids)), '', cpuLine(p.epara), '', 'Triton-like:', '', block(serviceTable(p.triton.report, r.services)), '', block(entryTable(p.triton, r.services, ids)), '', cpuLine(p.triton));
     const c = p.epara.counters;
     out.push('', `EPARA mesh: ${c['offloaded'] ?? 0} forwards, ${c['received'] ?? 0} received, ${c['rejected'] ?? 0} rejected at entry, ${c['syncRounds'] ?? 0} ring rounds.`);
+    out.push(...breakdowns(p, r.services, ids, r.measuredDelayMs));
   }
   return `${out.join('\n')}\n`;
 }
@@ -90,6 +93,49 @@ function capacitySection(c: CapacityResult | null): string[] {
     'EPARA probe runs, per service:',
     '',
     block(c.eparaRuns.map((r) => `${(100 * r.fraction).toFixed(1)}%  seed ${r.seed}  ${(100 * r.attainment).toFixed(1)}%  ${r.services}`)),
+    '',
+  ];
+}
+
+/**
+ * The per-decision breakdowns of one trial: what each EPARA node decided for the requests entering there (served
+ * locally with the estimate's wait, forwarded to which peer, refused) and how each decision fared; how stream
+ * frames fared by where their stream was served, next to the link's round trip and the staleness budget (both
+ * systems); and the batch (pack) sizes each EPARA device ran.
+ */
+function breakdowns(p: TrialPair, services: readonly DemoService[], ids: readonly string[], delaysMs: readonly (readonly number[])[]): string[] {
+  const out: string[] = [];
+  if (p.epara.decisions) {
+    out.push('', 'EPARA, requests by entry and routing decision (latency and deadline at the node; est. wait: the local estimate at the decision):', '', block(table(decisionRows(p.epara.decisions, ids))));
+  }
+  out.push('', 'Stream frames by entry and serving node (link RTT: twice the measured one-way delay; a frame is fresh within its staleness budget):', '', 'EPARA:', '', block(streamServingTable(p.epara, services, ids, delaysMs)), '', 'Triton-like:', '', block(streamServingTable(p.triton, services, ids, delaysMs)));
+  if (p.epara.packs) out.push('', 'EPARA, batches and packs run per device:', '', block(packLines(p.epara.packs, ids)));
+  return out;
+}
+
+/** The breakdowns summed over every trial: counts large enough to read where each system serves and loses. */
+function allTrials(pairs: readonly TrialPair[], services: readonly DemoService[], ids: readonly string[], delaysMs: readonly (readonly number[])[]): string[] {
+  if (pairs.length === 0) return [];
+  const decisions = pairs.flatMap((p) => (p.epara.decisions ? [p.epara.decisions] : []));
+  const packs = pairs.flatMap((p) => (p.epara.packs ? [p.epara.packs] : []));
+  return [
+    '## Where each request and stream was served (all trials summed)',
+    '',
+    'EPARA, requests by entry and routing decision (latency and deadline at the node; est. wait: the local estimate at the decision):',
+    '',
+    block(table(decisionRows(sumDecisions(decisions), ids))),
+    '',
+    'Stream frames by entry and serving node (link RTT: twice the measured one-way delay; a frame is fresh within its staleness budget). EPARA:',
+    '',
+    block(streamServingTable(sumServed(pairs.map((p) => p.epara)), services, ids, delaysMs)),
+    '',
+    'Triton-like:',
+    '',
+    block(streamServingTable(sumServed(pairs.map((p) => p.triton)), services, ids, delaysMs)),
+    '',
+    'EPARA, batches and packs run per device:',
+    '',
+    block(packLines(sumPacks(packs), ids)),
     '',
   ];
 }

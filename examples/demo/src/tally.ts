@@ -15,6 +15,17 @@ export interface ServiceTally {
   offloads: number;
   /** Stream frames by the index of the node that served their stream (requests are not counted here). */
   servedAt: Record<string, number>;
+  /** How the stream frames fared, by the index of the node that served their stream. */
+  servedOutcome: Record<string, FrameCounts>;
+}
+
+/** Outcomes of the stream frames one node served. */
+export interface FrameCounts {
+  good: number;
+  late: number;
+  dropped: number;
+  /** Latencies of completed frames, ms. */
+  latencies: number[];
 }
 
 /** Items offered and good per second of a run (by the time they were offered, and completed). */
@@ -36,7 +47,7 @@ export class Tally {
     this.services = {} as Record<DemoServiceId, ServiceTally>;
     this.#budget = {};
     for (const s of catalog) {
-      this.services[s.id] = { offered: 0, good: 0, late: 0, dropped: {}, latencies: [], offloads: 0, servedAt: {} };
+      this.services[s.id] = { offered: 0, good: 0, late: 0, dropped: {}, latencies: [], offloads: 0, servedAt: {}, servedOutcome: {} };
       this.#budget[s.id] = s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs;
     }
   }
@@ -74,6 +85,17 @@ export class Tally {
   served(id: DemoServiceId, node: number): void {
     const at = this.services[id].servedAt;
     at[node] = (at[node] ?? 0) + 1;
+  }
+
+  /** A stream frame served by node `node` settled: completed after `latencyMs`, or dropped (`undefined`). */
+  frameSettled(id: DemoServiceId, node: number, latencyMs: number | undefined): void {
+    const c = (this.services[id].servedOutcome[node] ??= { good: 0, late: 0, dropped: 0, latencies: [] });
+    if (latencyMs === undefined) c.dropped++;
+    else {
+      c.latencies.push(latencyMs);
+      if (latencyMs <= this.#budget[id]!) c.good++;
+      else c.late++;
+    }
   }
 
   /** Sums over all services (for the live view). */

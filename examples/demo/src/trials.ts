@@ -5,6 +5,7 @@ import type { Child, ChildGroup } from './cluster/children.js';
 import type { ClientRun, SystemName } from './cluster/client-process.js';
 import type { Cluster } from './cluster/cluster.js';
 import { processCpuMs } from './reliability.js';
+import type { EntryDecisions } from './entry-decisions.js';
 import { summarize, type SystemReport } from './report.js';
 import { Tally, type ServiceTally, type TallySeries } from './tally.js';
 
@@ -36,7 +37,13 @@ export interface SystemRun {
   readonly wallMs: number;
   /** Per node (index), requests it forwarded to another node, by service. */
   readonly nodeOffloads: readonly Readonly<Record<string, number>>[];
+  /** EPARA: per node (index), what it decided for each request entering there, and how each decision fared. */
+  readonly decisions?: readonly EntryDecisions[];
+  /** EPARA: per node (index), the batch sizes its device ran, per service (`size → batches`). */
+  readonly packs?: readonly Readonly<Record<string, Readonly<Record<string, number>>>>[];
 }
+
+type Taken = { decisions: EntryDecisions; packs: Record<string, Record<string, number>> };
 
 type Stats = { offloads: Record<string, number> } & Record<string, unknown>;
 
@@ -93,6 +100,8 @@ export function mergeRuns(runs: readonly ClientRun[], services: readonly DemoSer
 export async function runSystem(ctx: TrialContext, o: { system: SystemName; label: string; seed: number; load: number; durationMs: number }): Promise<SystemRun> {
   const nodes = o.system === 'epara' ? ctx.cluster.epara : ctx.cluster.triton;
   const before = await nodeStats(nodes);
+  // EPARA's nodes count decisions and pack sizes since their last take: start this run's counts from zero.
+  if (o.system === 'epara') await Promise.all(nodes.map((n) => n.call<Taken>('take')));
   const measured = [...nodes, ...ctx.cluster.clients, ctx.cluster.wire];
   const cpuBefore = measured.map((c) => processCpuMs(c.pid));
   const wallStart = performance.now();
@@ -117,8 +126,9 @@ export async function runSystem(ctx: TrialContext, o: { system: SystemName; labe
   }
   const cpuMs = Object.fromEntries(measured.map((c, i) => [c.name, processCpuMs(c.pid) - cpuBefore[i]!]));
   const { offloads, counters, perNode } = sumStats(before, await nodeStats(nodes));
+  const taken = o.system === 'epara' ? await Promise.all(nodes.map((n) => n.call<Taken>('take'))) : undefined;
   const { tally, series } = mergeRuns(runs, ctx.services);
   const name = o.system === 'epara' ? 'EPARA' : 'Triton-like';
   const report = summarize({ system: name, catalog: ctx.services, categories: ctx.categories, tally, offloads, seconds: o.durationMs / 1000 });
-  return { system: o.system, report, series, counters, byEntry: runs.map((r) => r.services), nodeOffloads: perNode, cpuMs, wallMs: performance.now() - wallStart };
+  return { system: o.system, report, series, counters, byEntry: runs.map((r) => r.services), nodeOffloads: perNode, cpuMs, wallMs: performance.now() - wallStart, ...(taken ? { decisions: taken.map((t) => t.decisions), packs: taken.map((t) => t.packs) } : {}) };
 }

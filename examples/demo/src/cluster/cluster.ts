@@ -77,6 +77,11 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     epara[i]!.call<{ dashboardUrl: string }>('join', {
       routes: others(i).map((j) => [ep[j]!.meshAddress, withPath(proxies[`epara:${i}>${j}`]!, ep[j]!.meshAddress)]),
       seeds: i === 0 ? [] : [ep[0]!.meshAddress],
+      // What an operator knows of its links: routing and stream admission price each peer with them.
+      network: {
+        delayMs: Object.fromEntries(others(i).map((j) => [ids[j]!, o.delayMs(i, j)])),
+        bandwidthBytesPerMs: Object.fromEntries(others(i).map((j) => [ids[j]!, o.bytesPerMs])),
+      },
       psk,
       syncPeriodMs: o.syncPeriodMs,
       dashboardToken,

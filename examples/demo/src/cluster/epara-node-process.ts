@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mountDashboard, type Dashboard } from '@epara/dashboard';
-import { EparaError, type PlacedInstance } from '@epara/core';
+import { EparaError, toEparaError, type NetworkModel, type PlacedInstance } from '@epara/core';
 import { createNode, createWebSocketTransport, type MeshNode, type Transport } from '@epara/mesh';
 import { createExecutor, type Executor } from '@epara/runtime';
+import { DecisionLog } from '../entry-decisions.js';
 import { demoServices, type DemoRun, type DemoService } from '../services.js';
 import { buildLanguageModel } from '../models.js';
 import { deviceOf } from '../placement.js';
@@ -26,6 +27,12 @@ let node: MeshNode | undefined;
 let mesh: Transport | undefined;
 const entry = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
 const offloads: Record<string, number> = {};
+/** What this node decided for each request entering at its entry, and how it fared (see entry-decisions.ts). */
+const decisions = new DecisionLog();
+/** Set by the node's synchronous routing events while a `submit` from the entry is being routed. */
+let decided: string | undefined;
+/** Sizes of the batches (packs, for streams) the executor sent to the device, per service: `size → batches`. */
+let packs: Record<string, Record<number, number>> = {};
 /** Instances this server runs, with their plan's shape ({@link planKey}): what a new placement is compared with. */
 const loaded = new Map<string, string>();
 
@@ -57,7 +64,7 @@ serveChild(
       return { meshAddress: address, entryAddress };
     },
     /** Starts the mesh node: peers are dialed through `routes` (real address → delaying link), joined by `seeds`. */
-    async join(o: { routes: [string, string][]; seeds: string[]; psk: Uint8Array; syncPeriodMs: number; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
+    async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
       if (!executor || !mesh) throw new EparaError('INTERNAL', 'listen first');
       node = createNode({
         id,
@@ -65,17 +72,42 @@ serveChild(
         executor,
         security: { psk: o.psk },
         seeds: o.seeds,
+        network: o.network,
         services,
         devices: [deviceOf()],
         syncPeriodMs: o.syncPeriodMs,
         // The demo places from the forecast it knows (cluster-plan.ts); the coordinator would start from no demand.
         placement: false,
       });
-      node.on('requestOffloaded', (e) => (offloads[e.serviceId] = (offloads[e.serviceId] ?? 0) + 1));
+      node.on('requestOffloaded', (e) => {
+        offloads[e.serviceId] = (offloads[e.serviceId] ?? 0) + 1;
+        decided ??= `forward ${e.to}`;
+      });
+      node.on('requestRejected', (e) => (decided ??= `reject ${e.code}`));
+      executor.on('batchDispatched', (e) => {
+        const bySize = (packs[e.serviceId] ??= {});
+        bySize[e.size] = (bySize[e.size] ?? 0) + 1;
+      });
       await node.start();
       const n = node;
+      const x = executor;
       serveEntry(entry, {
-        submit: (serviceId, inputs, budgetMs) => n.submit(serviceId, inputs, { deadline: Date.now() + budgetMs }),
+        submit: (serviceId, inputs, budgetMs) => {
+          const startedAt = Date.now();
+          const deadline = startedAt + budgetMs;
+          const estimate = x.estimate(serviceId);
+          // Routing runs synchronously inside submit: the events it fires name this request's decision.
+          decided = undefined;
+          const done = n.submit(serviceId, inputs, { deadline });
+          const decision = decided ?? 'local';
+          decided = undefined;
+          const settle = decisions.record(serviceId, decision, decision === 'local' && estimate?.ready ? estimate.completionAt - startedAt : undefined);
+          done.then(
+            () => settle({ ok: true, latencyMs: Date.now() - startedAt, deadlineMet: Date.now() <= deadline }),
+            (err: unknown) => settle({ ok: false, code: toEparaError(err).code }),
+          );
+          return done;
+        },
         openStream: async (serviceId, rateHz) => {
           const s = await n.openStream(serviceId, { rateHz });
           return { servedBy: s.pinnedTo, push: (f) => s.push(f), close: () => s.close(), [Symbol.asyncIterator]: () => s[Symbol.asyncIterator]() };
@@ -123,6 +155,12 @@ serveChild(
       await until(settled, 'every instance ready');
     },
     stats: () => ({ ...node!.stats(), offloads: { ...offloads } }),
+    /** The per-decision counts and pack sizes since the last call (the main process calls it around each run). */
+    take: () => {
+      const out = { decisions: decisions.take(), packs };
+      packs = {};
+      return out;
+    },
   },
   async () => {
     dashboard?.page.close();

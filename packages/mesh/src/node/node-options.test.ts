@@ -72,3 +72,18 @@ describe('resolveNodeOptions', () => {
     expect(fieldOf(() => resolveNodeOptions({ ...base(), maxLinkBufferedBytes: -1 }))).toBe('maxLinkBufferedBytes');
   });
 });
+
+describe('resolveNodeOptions: network', () => {
+  it('defaults to no known links and keeps a valid model as given', () => {
+    expect(resolveNodeOptions(base()).network).toEqual({});
+    const network = { delayMs: { b: 5, c: 20 }, bandwidthBytesPerMs: { b: 125_000 } };
+    expect(resolveNodeOptions({ ...base(), network }).network).toBe(network);
+  });
+
+  it('names the peer of a bad figure', () => {
+    expect(fieldOf(() => resolveNodeOptions({ ...base(), network: { delayMs: { b: -1 } } }))).toBe('network.delayMs.b');
+    expect(fieldOf(() => resolveNodeOptions({ ...base(), network: { bandwidthBytesPerMs: { c: 0 } } }))).toBe('network.bandwidthBytesPerMs.c');
+    expect(fieldOf(() => resolveNodeOptions({ ...base(), network: { delayMs: { b: Number.NaN } } }))).toBe('network.delayMs.b');
+    expect(fieldOf(() => resolveNodeOptions({ ...base(), network: 5 as never }))).toBe('network');
+  });
+});

@@ -1,5 +1,5 @@
 import { createSeededRandom, invalidOption, systemClock } from '@epara/core';
-import type { Clock, DeviceSpec, LocalExecutor, Random, ServerId, ServiceSpec } from '@epara/core';
+import type { Clock, DeviceSpec, LocalExecutor, NetworkModel, Random, ServerId, ServiceSpec } from '@epara/core';
 import { resolveCoordinatorOptions } from '../placement/coordinator-options.js';
 import type { CoordinatorOptions, ResolvedCoordinatorOptions } from '../placement/coordinator-options.js';
 import type { OffloaderFactory } from '../offload/offloader.js';
@@ -105,8 +105,15 @@ export interface NodeOptions {
   readonly hopLimit?: number;
   /** Margin before a deadline that routing keeps, ms. @default 1 */
   readonly guardMs?: number;
-  /** One-way network time assumed to a peer when routing, ms. @default 1 */
+  /** One-way network time assumed to a peer when routing, ms (for peers {@link network} does not list). @default 1 */
   readonly hopDelayMs?: number;
+  /**
+   * What the host knows of its links: one-way delay (ms) and bandwidth (bytes/ms) to each peer. Request routing
+   * and stream admission price a peer with them (a 20 ms peer is no longer taken for a 1 ms one), and a stream
+   * pinned to a peer is opened there with its staleness budget less the round trip. Peers not listed cost
+   * {@link hopDelayMs} and core routing's default bandwidth (125 000 bytes/ms). @default {}
+   */
+  readonly network?: NetworkModel;
   /** How long after its deadline a silent peer's request is given up, ms. @default 1000 */
   readonly responseGraceMs?: number;
   /** `close()` waits at most this for local work before rejecting it with `CLOSED`, ms. @default 5000 */
@@ -192,6 +199,7 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     hopLimit: integer('hopLimit', o.hopLimit ?? d.hopLimit, 0),
     guardMs: nonNegative('guardMs', o.guardMs ?? d.guardMs),
     hopDelayMs: nonNegative('hopDelayMs', o.hopDelayMs ?? d.hopDelayMs),
+    network: resolveNetwork(o.network),
     responseGraceMs: nonNegative('responseGraceMs', o.responseGraceMs ?? d.responseGraceMs),
     closeTimeoutMs: nonNegative('closeTimeoutMs', o.closeTimeoutMs ?? d.closeTimeoutMs),
     drainTimeoutMs: nonNegative('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs),
@@ -210,6 +218,21 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
   if (r.offloader !== undefined && typeof r.offloader !== 'function') invalidOption('offloader', o.offloader, 'a function (context) => Offloader');
   if (!isLogger(r.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');
   return r;
+}
+
+/** Checks each per-peer figure of {@link NodeOptions.network}: delays ≥ 0, bandwidths > 0, all finite. */
+function resolveNetwork(n: NetworkModel | undefined): NetworkModel {
+  if (n === undefined) return {};
+  if (typeof n !== 'object' || n === null) invalidOption('network', n, 'an object { delayMs?, bandwidthBytesPerMs? }');
+  const check = (field: 'delayMs' | 'bandwidthBytesPerMs', ok: (v: number) => boolean, want: string): void => {
+    const row = n[field];
+    if (row === undefined) return;
+    if (typeof row !== 'object' || row === null) invalidOption(`network.${field}`, row, 'an object of numbers per peer id');
+    for (const [peer, v] of Object.entries(row)) if (!(typeof v === 'number' && Number.isFinite(v) && ok(v))) invalidOption(`network.${field}.${peer}`, v, want);
+  };
+  check('delayMs', (v) => v >= 0, 'a finite number >= 0');
+  check('bandwidthBytesPerMs', (v) => v > 0, 'a finite number > 0');
+  return n;
 }
 
 function resolveSecurity(s: NodeSecurity | undefined): void {

@@ -66,7 +66,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   const send = (peer: string, m: Parameters<PeerLinks['send']>[1]): void => links.send(peer, m);
   const offloadServing = buildOffloadServing(o);
   // One set of ports for the request path and the stream path.
-  const ports: OffloadPathPorts = { selfId: o.id, clock: o.clock, timers: o.timers, executor: o.executor, view, hopLimit: o.hopLimit, hopDelayMs: o.hopDelayMs, nextId: ctx.nextId, send };
+  const ports: OffloadPathPorts = { selfId: o.id, clock: o.clock, timers: o.timers, executor: o.executor, view, hopLimit: o.hopLimit, hopDelayMs: o.hopDelayMs, network: o.network, nextId: ctx.nextId, send };
   const handler = new RequestHandler({
     ...ports,
     guardMs: o.guardMs,

@@ -39,6 +39,7 @@ export class StreamOpener {
       view: c.view(),
       self: c.selfId,
       now: c.clock.now(),
+      network: c.network,
       options: { hopLimit: c.hopLimit, defaultDelayMs: c.hopDelayMs },
     });
     if (decision.action === 'local') {
@@ -48,8 +49,13 @@ export class StreamOpener {
     let last: EparaError | undefined;
     const peers = [decision.serverId, ...decision.candidates.map((x) => x.serverId).filter((p) => p !== decision.serverId)];
     for (const peer of peers) {
+      // The peer sees each frame a one-way delay after it was pushed here, and its result needs another to come
+      // back: it gets the staleness budget less that round trip (as a forwarded request gets what is left of its
+      // deadline), so it drops a frame that cannot come back fresh instead of spending its device on it.
+      const roundTripMs = decision.candidates.find((x) => x.serverId === peer)?.roundTripMs ?? 0;
+      const stalenessMs = route.stalenessMs === undefined ? undefined : Math.max(1, route.stalenessMs - roundTripMs);
       try {
-        return await this.#openAt(peer, route, decision.next);
+        return await this.#openAt(peer, { ...route, stalenessMs }, decision.next);
       } catch (err) {
         last = err instanceof EparaError ? err : new EparaError('PEER_UNAVAILABLE', String(err));
         if (last.code !== 'PEER_UNAVAILABLE' && last.code !== 'OVERLOADED') throw last;

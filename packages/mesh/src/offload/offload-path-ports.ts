@@ -1,4 +1,4 @@
-import type { ClusterView, Clock, LocalExecutor, ServerId, Timers } from '@epara/core';
+import type { ClusterView, Clock, LocalExecutor, NetworkModel, ServerId, Timers } from '@epara/core';
 import type { OffloadMessage } from './offload-messages.js';
 
 /**
@@ -14,8 +14,10 @@ export interface OffloadPathPorts {
   readonly view: () => ClusterView;
   /** Forwards one request may take. */
   readonly hopLimit: number;
-  /** Time one forward costs, counted against the deadline when routing, ms. */
+  /** Time one forward costs, counted against the deadline when routing, ms (peers `network` does not list). */
   readonly hopDelayMs: number;
+  /** Known one-way delay and bandwidth per peer (routing and stream admission price each peer with them). */
+  readonly network?: NetworkModel | undefined;
   /** Allocates request ids (shared by requests and streams, so responses on a link never collide). */
   readonly nextId: () => number;
   /** Sends to a peer; throws `PEER_UNAVAILABLE` when no link can be had. */

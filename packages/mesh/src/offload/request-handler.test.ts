@@ -72,3 +72,27 @@ describe('RequestHandler', () => {
     await expect(handler.handle({ serviceId: 's', inputs: x, deadline: 1000, hops: 0, visited: [] })).rejects.toMatchObject({ code: 'CLOSED' });
   });
 });
+
+describe('RequestHandler with the host’s network model', () => {
+  it('prices each peer with its own delay: a near peer with a longer queue beats a far idle one', () => {
+    const clock = createManualClock(0);
+    const timers = createManualTimers(clock);
+    const entry = (id: string, waitMs: number): ServerEntry => ({ ...peer(id), instances: [{ ...peer(id).instances[0]!, waitMs }] });
+    const view: ClusterView = { entries: { far: entry('far', 0), near: entry('near', 10) } };
+    const route = (network?: { delayMs: Record<string, number> }): string => {
+      const sent: { to: string; m: OffloadMessage }[] = [];
+      const handler = new RequestHandler({
+        selfId: 'a', clock, timers, executor: createFakeExecutor({ services: {}, clock, timers }), view: () => view,
+        hopLimit: 2, guardMs: 1, hopDelayMs: 1, network, responseGraceMs: 100, nextId: () => 1,
+        send: (to, m) => void sent.push({ to, m }), logger: silentLogger,
+        hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined },
+      });
+      void handler.handle({ serviceId: 's', inputs: x, deadline: 200, hops: 0, visited: [] }).catch(() => undefined);
+      handler.close();
+      return sent[0]!.to;
+    };
+    // Every peer 1 ms away (the default): the idle one wins. With the links as they are, the near one does.
+    expect(route()).toBe('far');
+    expect(route({ delayMs: { far: 20, near: 5 } })).toBe('near');
+  });
+});
