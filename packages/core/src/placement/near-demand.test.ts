@@ -39,7 +39,8 @@ describe('nearDemandFirst: equal items go where the demand enters', () => {
   it('places the instance at the access server instead of the first server that reaches it', () => {
     const input = demandAtC(svc('seg', 150));
     const off = placeServices(input, { nearDemandFirst: false });
-    const on = placeServices(input);
+    const on = placeServices(input, { nearDemandFirst: true });
+    expect(placeServices(input)).toEqual(off);
     expect(serverOf(off, 'seg')).toEqual(['a']);
     expect(serverOf(on, 'seg')).toEqual(['c']);
     // Only the choice among equal items changes: the same goodput, no violation.
@@ -51,20 +52,20 @@ describe('nearDemandFirst: equal items go where the demand enters', () => {
     const s = svc('seg', 150);
     const input: PlacementInput = { ...demandAtC(s), demand: [{ serviceId: 'seg', ratePerServer: { a: 5, b: 30, c: 15 } }] };
     // Demand-weighted round trips: a 20·45/50 = 18 ms, b (20·5 + 10·15)/50 = 5 ms, c (20·5 + 10·30)/50 = 8 ms.
-    expect(serverOf(placeServices(input), 'seg')).toEqual(['b']);
+    expect(serverOf(placeServices(input, { nearDemandFirst: true }), 'seg')).toEqual(['b']);
   });
 
   it('keeps server order for a service whose SLO dwarfs the delays (within the tolerance)', () => {
     const llm = svc('llm', 20_000, 12);
     const input = demandAtC(llm, 2);
     // 20 ms of a 20 s SLO is 0.1 %: within the default 2 % step, so the servers tie and the first one is kept.
-    expect(serverOf(placeServices(input), 'llm')).toEqual(['a']);
-    expect(serverOf(placeServices(input, { nearDemandTolerance: 0 }), 'llm')).toEqual(['c']);
+    expect(serverOf(placeServices(input, { nearDemandFirst: true }), 'llm')).toEqual(['a']);
+    expect(serverOf(placeServices(input, { nearDemandFirst: true, nearDemandTolerance: 0 }), 'llm')).toEqual(['c']);
   });
 
   it('leaves the placement alone without delays (no locality)', () => {
     const { delaysMs: _, ...input } = demandAtC(svc('seg', 150));
-    expect(placeServices(input)).toEqual(placeServices(input, { nearDemandFirst: false }));
+    expect(placeServices(input, { nearDemandFirst: true })).toEqual(placeServices(input));
   });
 
   it('rejects invalid options, naming the field', () => {
