@@ -94,8 +94,7 @@ export function buildTemplates(model: PlacementModel, options: ResolvedPlacement
           order.sort((a, b) => near[a]! - near[b]! || a - b);
         }
         for (const i of order) push(g.servers[i]!, [g.pools[i]!], g.cost);
-      }
-      else push(-1, g.pools, g.cost);
+      } else push(-1, g.pools, g.cost);
     }
   }
   return out;
