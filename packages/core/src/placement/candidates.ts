@@ -87,11 +87,31 @@ export function buildTemplates(model: PlacementModel, options: ResolvedPlacement
           .map((g) => ({ ...g, cost: unit ? 1 : resourceCost(foot, g.usableBytes, options.multiTask) }));
     for (const g of groups) {
       if (g.pools.length === 0) continue;
-      if (options.locality) g.pools.forEach((pool, i) => push(g.servers[i]!, [pool], g.cost));
-      else push(-1, g.pools, g.cost);
+      if (options.locality) {
+        const order = g.pools.map((_, i) => i);
+        if (options.nearDemandFirst) {
+          const near = nearness(svc, g.servers, model, options.nearDemandTolerance);
+          order.sort((a, b) => near[a]! - near[b]! || a - b);
+        }
+        for (const i of order) push(g.servers[i]!, [g.pools[i]!], g.cost);
+      } else push(-1, g.pools, g.cost);
     }
   }
   return out;
+}
+
+/**
+ * Per server of `servers`: the service's demand-weighted round trip to it as a share of its SLO, in steps of
+ * `tolerance` (servers in the same step keep their order). {@link PlacementOptions.nearDemandFirst}.
+ */
+function nearness(svc: ServiceNode, servers: readonly number[], model: PlacementModel, tolerance: number): number[] {
+  const rows = svc.access.map((a) => model.roundTripRow(a));
+  return servers.map((s) => {
+    let sum = 0;
+    rows.forEach((row, i) => (sum += svc.accessRate[i]! * Math.min(row[s]!, svc.sloMs)));
+    const share = sum / (svc.totalDemand * svc.sloMs);
+    return tolerance > 0 ? Math.floor(share / tolerance) : share;
+  });
 }
 
 /** Healthy devices up to which share levels below ¼ are offered. */
