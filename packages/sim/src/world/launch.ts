@@ -32,6 +32,11 @@ function shareAware(inst: SimInstance): boolean {
   return inst.policy.kind === 'deadline' && inst.policy.shareAware === true;
 }
 
+/** The load (device time the recent arrivals need, per device) from which an instance passes over a costly head. */
+const SKIP_HEAD_LOAD = 0.9;
+/** How many times more on-time items per ms the later batch must complete than the head's shrunk batch. */
+const SKIP_HEAD_GAIN = 4;
+
 const SCRATCH: number[] = [];
 const ascending = (a: number, b: number): number => a - b;
 
@@ -159,11 +164,6 @@ function takeTriton(world: World, inst: SimInstance, q: RequestHeap): SimRequest
   for (let i = 0; i < k; i++) items.push(q.pop()!);
   return items;
 }
-
-/** The load (device time the recent arrivals need, per device) from which an instance passes over a costly head. */
-export const SKIP_HEAD_LOAD = 0.9;
-/** How many times more on-time items per ms the later batch must complete than the head's shrunk batch. */
-export const SKIP_HEAD_GAIN = 4;
 
 /** Device time the instance's recent arrivals need per ms of each device's time, at packs or batches of `size`. */
 function loadOf(inst: SimInstance, now: number, size: number): number {
