@@ -86,6 +86,7 @@ export function fillPlan<T extends SchedulableItem>(items: readonly T[], ctx: La
   p.soloMs = ctx.rejectLikelyLate === true ? ctx.latencyMs(1) : Number.NEGATIVE_INFINITY;
   p.typicalMs = ctx.rejectLikelyLate === true ? Math.max(0, ctx.likelyLateMarginMs ?? 0) : 0;
   let group = collect(items, limit, MAIN, ctx, p, p.first);
+  let skipped = false;
   if (group.length > 0) {
     let n = shrink(group, ctx);
     if (ctx.preferGuarded === true && n === 1) {
@@ -101,11 +102,17 @@ export function fillPlan<T extends SchedulableItem>(items: readonly T[], ctx: La
         }
       }
     }
-    if (group.length >= ctx.batchSize && n < limit) {
-      // A backlog: pick the batch that completes the most on-time items per ms of device time.
-      const from = ctx.overloadBelowPlan === true ? Math.min(ctx.batchSize, n + 1) : ctx.batchSize;
-      const best = bestThroughputBatch(items, ctx, p, from, limit, n / runMsOf(group, n, ctx));
+    // A backlog (a plan-sized batch queued), or with `skipShrinkingHead` a head whose deadline shrank the batch
+    // (a batch of later items must then beat the shrunk one by that factor).
+    const backlog = group.length >= ctx.batchSize;
+    const skipGain = backlog ? 1 : (ctx.skipShrinkingHead ?? 0);
+    if ((backlog || (skipGain >= 1 && n < group.length)) && n < limit) {
+      // Pick the batch that completes the most on-time items per ms of device time.
+      const from = ctx.overloadBelowPlan === true || !backlog ? Math.min(ctx.batchSize, n + 1) : ctx.batchSize;
+      const best = bestThroughputBatch(items, ctx, p, from, limit, (skipGain * n) / runMsOf(group, n, ctx));
       if (best) {
+        // Only the new path wakes for the passed-over head (the backlog path keeps its timing).
+        skipped = !backlog && best[0] !== group[0];
         group = best;
         n = best.length;
       }
@@ -114,6 +121,8 @@ export function fillPlan<T extends SchedulableItem>(items: readonly T[], ctx: La
     decide(group, ctx, p);
   }
   p.expireAt = expiry(items, p);
+  // A passed-over head is dropped when it becomes hopeless, not later: wake up by then if nothing launches.
+  if (skipped && p.wakeAt !== undefined && p.expireAt !== undefined) p.wakeAt = Math.max(ctx.startAt, Math.min(p.wakeAt, p.expireAt));
 }
 
 /** When the batch `group` (already sized) launches: now, or at a wake-up. */

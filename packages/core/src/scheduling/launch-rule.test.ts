@@ -66,6 +66,31 @@ describe('planLaunch', () => {
     expect(planLaunch(items.slice(0, 4), ctx({ batchSize: 8, launchWhenIdle: true, overloadBelowPlan: true })).launch).toEqual([items[0]]);
   });
 
+  it('with skipShrinkingHead, passes over a head that shrinks the batch without a backlog, by the factor given, and wakes when it expires', () => {
+    // Head: only L(1) = 15 fits before 17 − 1; five fresh items behind it, fewer than the plan's batch (8).
+    const items = [mk(17), ...Array.from({ length: 5 }, () => mk(1000))];
+    const at = { now: 1, startAt: 1, batchSize: 8 };
+    // Plain: at its latest start (17 − 1 − 15) the head runs alone.
+    expect(planLaunch(items, ctx(at)).launch).toEqual([items[0]]);
+    // Five fresh items in L(5) = 35 ms (0.143 items/ms) beat the head alone (0.067 items/ms) 2.1 times.
+    const skip = planLaunch(items, ctx({ ...at, skipShrinkingHead: 2 }));
+    expect(skip.launch).toBeUndefined();
+    expect(skip.group).toEqual(items.slice(1));
+    // The fresh batch would wait to fill until 1000 − 1 − 35; the host looks again when the head is hopeless.
+    expect(skip.expireAt).toBeCloseTo(17 - 15, 2);
+    expect(skip.wakeAt).toBe(skip.expireAt);
+    // Then it is dropped, and the fresh batch waits for its own latest start.
+    const later = planLaunch(items, ctx({ now: skip.wakeAt!, startAt: skip.wakeAt!, batchSize: 8, skipShrinkingHead: 2 }));
+    expect(later.drop).toEqual([items[0]]);
+    expect(later.wakeAt).toBe(1000 - 1 - 35);
+    // A larger factor than the gain keeps the head; so does a factor below 1 (off).
+    expect(planLaunch(items, ctx({ ...at, skipShrinkingHead: 3 })).launch).toEqual([items[0]]);
+    expect(planLaunch(items, ctx({ ...at, skipShrinkingHead: 0 })).launch).toEqual([items[0]]);
+    // A head that fits a batch with all of the queue is not passed over.
+    const roomy = [mk(60), ...items.slice(1)];
+    expect(planLaunch(roomy, ctx({ ...at, skipShrinkingHead: 1, launchWhenIdle: true })).launch).toEqual(roomy);
+  });
+
   it('grows past the plan batch under a backlog up to maxBatchSize, and never launches while the device is busy', () => {
     const items = Array.from({ length: 8 }, () => mk(1000));
     expect(planLaunch(items, ctx({ maxBatchSize: 6 })).launch).toHaveLength(6);

@@ -18,7 +18,10 @@ export { EXPIRY_SCAN, itemExpiry, LaunchPlan };
  * batch of `m`, for the best `m` between the plan's size (with `overloadBelowPlan`, the shrunk batch's size + 1)
  * and `maxBatchSize` — skipping the items only a
  * smaller batch could save (they are dropped when their deadline comes, never left queued). EDF alone
- * degrades under overload (it serves the items closest to expiry in ever smaller batches).
+ * degrades under overload (it serves the items closest to expiry in ever smaller batches). With
+ * `skipShrinkingHead` (a factor, for a host that judges the device overloaded) the search also runs without a
+ * backlog whenever the head shrank the batch, and a batch of later items replaces the shrunk one when it completes
+ * that many times more on-time items per ms; the passed-over head is dropped when hopeless.
  *
  * Lateness: every launched item keeps `guardMs` (+ `sizeGuardMs(n)`, the learned error of batches that size)
  * before its deadline; with `rejectLikelyLate` an item that could keep it only by running late — by the

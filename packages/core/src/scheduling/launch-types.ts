@@ -75,6 +75,16 @@ export interface LaunchContext {
    * shrunk one. @default false
    */
   readonly overloadBelowPlan?: boolean;
+  /**
+   * For a host that judges the device overloaded (its recent arrivals need all of its time): also pass over a head
+   * item whose deadline shrinks the batch when no plan-sized backlog is queued. The overload rule's search (from
+   * the shrunk batch's size + 1) then runs whenever the head allows fewer items than are queued, and the batch of
+   * later items is taken when it completes at least this many times more on-time items per ms than the shrunk
+   * batch (≥ 1). The head stays queued: it runs if a device frees in time, else it is dropped when hopeless (the
+   * wake-up comes by then). A multi-frame pack's cost is mostly fixed, so one urgent frame served alone can take
+   * the device time of ten in a full pack. Undefined or below 1: off. @default undefined
+   */
+  readonly skipShrinkingHead?: number;
 }
 
 /** What the host should do now. */

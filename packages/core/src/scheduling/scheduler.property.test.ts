@@ -37,6 +37,8 @@ interface Scenario {
    * completion), `rejectLikelyLate`, and a wake-up at `expireAt` while the device is busy.
    */
   readonly strict?: boolean;
+  /** The launch rule's `skipShrinkingHead` factor (the host judging the device overloaded at every launch). */
+  readonly skipHead?: number;
 }
 
 interface Trace {
@@ -82,6 +84,7 @@ function simulate(s: Scenario): Trace {
       guardMs: s.guardMs ?? 0,
       launchWhenIdle: false,
       ...(s.strict ? { rejectLikelyLate: true, sizeGuardMs: (n: number) => guard.excessMs(n, now) } : {}),
+      ...(s.skipHead !== undefined ? { skipShrinkingHead: s.skipHead } : {}),
     });
     if (d.drop.length > 0) queue.removeAll(d.drop);
     for (const it of d.drop) it.outcome = { kind: 'dropped', at: now };
@@ -142,11 +145,12 @@ const arrivalsArb = fc
     return xs.map((x) => ({ at: (t += x.gap), sloMs: x.slo, costScale: x.scale }));
   });
 
-describe('request scheduler (virtual time)', () => {
+// Every property holds with the head passed over at any gain too (1: whenever a later batch does better).
+describe.each([{ skipHead: undefined }, { skipHead: 1 }, { skipHead: 4 }])('request scheduler (virtual time), skipShrinkingHead $skipHead', ({ skipHead }) => {
   it('serves no item past its deadline when the estimate is exact, and rejects none after its deadline', () => {
     fc.assert(
       fc.property(profileArb, arrivalsArb, (profile, arrivals) => {
-        const { items } = simulate({ profile, arrivals });
+        const { items } = simulate({ profile, arrivals, ...(skipHead === undefined ? {} : { skipHead }) });
         for (const it of items) {
           expect(it.outcome).toBeDefined();
           expect(it.outcome!.at).toBeLessThanOrEqual(it.deadline + 1e-6);
@@ -159,7 +163,7 @@ describe('request scheduler (virtual time)', () => {
   it('is work-conserving: never stalls with work queued, never idles with a full batch queued', () => {
     fc.assert(
       fc.property(profileArb, arrivalsArb, (profile, arrivals) => {
-        const t = simulate({ profile, arrivals });
+        const t = simulate({ profile, arrivals, ...(skipHead === undefined ? {} : { skipHead }) });
         expect(t.stalls).toBe(0);
         expect(t.idleWithFullBatch).toBe(0);
       }),
@@ -174,7 +178,7 @@ describe('request scheduler (virtual time)', () => {
       fc.property(profileArb, overloadArb, (profile, xs) => {
         let t = 0;
         const arrivals = xs.map((x) => ({ at: (t += x.gap), sloMs: x.slo, costScale: 1 }));
-        const { items } = simulate({ profile, arrivals });
+        const { items } = simulate({ profile, arrivals, ...(skipHead === undefined ? {} : { skipHead }) });
         for (const it of items) {
           expect(it.outcome, `item ${it.seq}`).toBeDefined();
           expect(it.outcome!.at).toBeLessThanOrEqual(it.deadline + 1e-6);
@@ -211,10 +215,10 @@ describe('reject rather than serve late (the runtime settings)', () => {
       return xs.map((x) => ({ at: (t += x.gap), sloMs: x.slo, costScale: 1 }));
     });
 
-  it('with exact estimates serves nothing late and rejects everything by its deadline, under any load', () => {
+  it.each([{ skipHead: undefined }, { skipHead: 1 }])('with exact estimates serves nothing late and rejects everything by its deadline, under any load (skipShrinkingHead $skipHead)', ({ skipHead }) => {
     fc.assert(
       fc.property(profileArb, fc.oneof(arrivalsArb, overloadArb), (profile, arrivals) => {
-        const t = simulate({ profile, arrivals, strict: true });
+        const t = simulate({ profile, arrivals, strict: true, ...(skipHead === undefined ? {} : { skipHead }) });
         for (const it of t.items) {
           expect(it.outcome, `item ${it.seq}`).toBeDefined();
           expect(it.outcome!.at).toBeLessThanOrEqual(it.deadline + 1e-6);

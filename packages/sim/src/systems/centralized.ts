@@ -41,10 +41,16 @@ export interface CentralizedOptions {
    * (core `planLaunch`'s `overloadBelowPlan`), as EPARA's instances do. @default true
    */
   readonly overloadBelowPlan: boolean;
+  /**
+   * Overloaded workers pass over a head item that only a small batch can still serve when a batch of later
+   * items completes 4× as many on-time items per ms (core `planLaunch`'s `skipShrinkingHead`), as EPARA's
+   * instances do. @default true
+   */
+  readonly skipShrinkingHead: boolean;
 }
 
 /** Defaults of {@link CentralizedOptions}. */
-export const DEFAULT_CENTRALIZED_OPTIONS: CentralizedOptions = { oracle: false, controllerServer: 0, decisionMs: 0.05, reportIntervalMs: 50, placementPeriodMs: 30_000, demandHeadroom: 1.25, batchGuardMs: 2, guardMs: 1, fillAwareWait: true, overloadBelowPlan: true };
+export const DEFAULT_CENTRALIZED_OPTIONS: CentralizedOptions = { oracle: false, controllerServer: 0, decisionMs: 0.05, reportIntervalMs: 50, placementPeriodMs: 30_000, demandHeadroom: 1.25, batchGuardMs: 2, guardMs: 1, fillAwareWait: true, overloadBelowPlan: true, skipShrinkingHead: true };
 
 const EV_DECIDE = 70;
 const EV_PLACE = 71;
@@ -165,7 +171,7 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
       if (!keys.every((k) => want.has(k))) world.drainInstance(inst);
     }
     const fresh = plan.filter((r) => !have.has(`${r.service}@${r.server}:${r.devices.join('+')}`));
-    for (const group of groupReplicas(fresh)) owned.push(...deployReplicas(world, group, { kind: 'deadline', guardMs: o.batchGuardMs, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan }, warm));
+    for (const group of groupReplicas(fresh)) owned.push(...deployReplicas(world, group, { kind: 'deadline', guardMs: o.batchGuardMs, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, warm));
     owned = owned.filter((i) => i.status !== 'gone');
   }
 
@@ -179,7 +185,7 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
     start(world) {
       ({ zones, zoneIndex } = zonesOf(world));
       learned = new OnlineForecast(world);
-      if (o.oracle) drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: false, strategyOptions: {}, placementOptions: { periodMs: o.placementPeriodMs }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan }, demandHeadroom: o.demandHeadroom }));
+      if (o.oracle) drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: false, strategyOptions: {}, placementOptions: { periodMs: o.placementPeriodMs }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, demandHeadroom: o.demandHeadroom }));
       place(world, true);
       world.schedule(o.placementPeriodMs, EV_PLACE, -1, 'tick');
       world.schedule(1000, EV_FORECAST, 0);

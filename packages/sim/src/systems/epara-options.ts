@@ -94,6 +94,15 @@ export interface EparaSystemOptions {
    */
   readonly overloadBelowPlan: boolean;
   /**
+   * An overloaded instance (its recent arrivals need at least 90 % of its devices' time at its pack or batch
+   * size) passes over a head item that only a small batch could still serve when a batch of later items completes
+   * at least 4× as many on-time items per ms (core `planLaunch`'s `skipShrinkingHead`); the head stays queued and
+   * expires unless a device frees in time. A multi-frame pack's cost is mostly fixed (an `hci` frame alone takes
+   * ~31 ms, one more in a pack of 40 ~3 ms), so serving each hot-spot frame that arrives with too little staleness
+   * left in a pack of one took a sixth of a loaded `hci` instance's time. @default true
+   */
+  readonly skipShrinkingHead: boolean;
+  /**
    * Servers report each instance's `nextRunMs` in the view (the run of the batch a request arriving now would
    * join, by the same arithmetic as the local estimate), so peers' routing stops assuming every request rides a
    * full plan-sized batch: a lightly loaded `seg-image` instance (plan batch 21, 58.5 ms) answers a newcomer in
@@ -186,6 +195,7 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   ratePacks: true,
   fillAwareWait: true,
   overloadBelowPlan: true,
+  skipShrinkingHead: true,
   reportNextRun: true,
   egressAwareOffload: true,
   admitByPinnedRate: true,

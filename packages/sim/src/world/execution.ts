@@ -82,7 +82,8 @@ export function enqueue(world: World, inst: SimInstance, req: SimRequest): void 
   req.enqueuedAt = now;
   inst.queue.push(req);
   inst.arrivals++;
-  if (inst.policy.kind === 'deadline' && inst.policy.fillAware === true) noteArrival(inst, now);
+  // Fill-aware waiting and passing over a costly head under overload both read the recent arrivals.
+  if (inst.policy.kind === 'deadline' && (inst.policy.fillAware === true || inst.policy.skipShrinkingHead === true)) noteArrival(inst, now);
   kickInstance(world, inst);
 }
 

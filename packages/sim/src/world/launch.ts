@@ -32,6 +32,11 @@ function shareAware(inst: SimInstance): boolean {
   return inst.policy.kind === 'deadline' && inst.policy.shareAware === true;
 }
 
+/** The load (device time the recent arrivals need, per device) from which an instance passes over a costly head. */
+const SKIP_HEAD_LOAD = 0.9;
+/** How many times more on-time items per ms the later batch must complete than the head's shrunk batch. */
+const SKIP_HEAD_GAIN = 4;
+
 const SCRATCH: number[] = [];
 const ascending = (a: number, b: number): number => a - b;
 
@@ -82,8 +87,9 @@ const LAUNCH: { -readonly [K in 'now' | 'startAt' | 'batchSize' | 'latencyMs' | 
   arrivalsPerMs: number | undefined;
   sizeGuardMs: ((n: number) => number) | undefined;
   overloadBelowPlan: boolean;
+  skipShrinkingHead: number | undefined;
 } = {
-  now: 0, startAt: 0, batchSize: 1, dropLatencyMs: 0, guardMs: 0, launchWhenIdle: false, arrivalsPerMs: undefined, overloadBelowPlan: false, sizeGuardMs: undefined,
+  now: 0, startAt: 0, batchSize: 1, dropLatencyMs: 0, guardMs: 0, launchWhenIdle: false, arrivalsPerMs: undefined, overloadBelowPlan: false, skipShrinkingHead: undefined, sizeGuardMs: undefined,
   latencyMs: (n) =>
     (launchOthers === null ? profileMs(launching!, n) : sharedRunMs(profileMs(launching!, n), launchOthers, launchBeta)) * (launchErrors === null ? 1 : launchErrors.factor(n)),
 };
@@ -124,6 +130,8 @@ function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, 
   // recent arrivals are expected to fill it before the head's latest start.
   ctx.arrivalsPerMs = inst.policy.fillAware === true ? arrivalsPerMs(inst, now) : undefined;
   ctx.overloadBelowPlan = inst.policy.overloadBelowPlan === true;
+  // Under overload, a head that only a small batch could serve is passed over for a batch that does much more.
+  ctx.skipShrinkingHead = inst.policy.skipShrinkingHead === true && loadOf(inst, now, size) >= SKIP_HEAD_LOAD ? SKIP_HEAD_GAIN : undefined;
   const d = planLaunch(q.items, ctx, PLAN);
   const launch = d.launch === undefined ? undefined : d.launch.slice();
   const wakeAt = d.wakeAt;
@@ -155,4 +163,9 @@ function takeTriton(world: World, inst: SimInstance, q: RequestHeap): SimRequest
   const items: SimRequest[] = [];
   for (let i = 0; i < k; i++) items.push(q.pop()!);
   return items;
+}
+
+/** Device time the instance's recent arrivals need per ms of each device's time, at packs or batches of `size`. */
+function loadOf(inst: SimInstance, now: number, size: number): number {
+  return (arrivalsPerMs(inst, now) * profileMs(inst, size)) / size / inst.devices.length;
 }

@@ -79,7 +79,7 @@ export interface InstancePlan {
  * the instance's observed actual/predicted run times (`LatencyErrorTracker`).
  */
 export type BatchPolicy =
-  | { readonly kind: 'deadline'; readonly guardMs: number; readonly shareAware?: boolean; readonly learnedGuard?: boolean; readonly learnedBySize?: boolean; readonly ratePacks?: boolean; readonly fillAware?: boolean; readonly overloadBelowPlan?: boolean; readonly coreGuard?: boolean }
+  | { readonly kind: 'deadline'; readonly guardMs: number; readonly shareAware?: boolean; readonly learnedGuard?: boolean; readonly learnedBySize?: boolean; readonly ratePacks?: boolean; readonly fillAware?: boolean; readonly overloadBelowPlan?: boolean; readonly coreGuard?: boolean; readonly skipShrinkingHead?: boolean }
   | { readonly kind: 'triton'; readonly maxQueueDelayMs: number; readonly queueTimeoutMs: number };
 
 /** One placed instance of a service on one or more devices of one server. */
