@@ -126,6 +126,13 @@ function buildModels(): void {
     g.output('out/neg', 'float32', ['b', 4]);
     g.output('input_1:0', 'float32', ['b', 4]);
   });
+  // Two inputs whose free first dims are different dims: y = x + sum(k), for a k of any length.
+  model('offsets', (g) => {
+    g.input('x', 'float32', ['b', 4]);
+    g.input('k', 'float32', ['n']);
+    g.node('Add', ['x', g.op('ReduceSum', ['k'], { keepdims: 1 })], ['y']);
+    g.output('y', 'float32', ['b', 4]);
+  });
   // A per-row reduction with a free non-batch dim: output [b].
   model('rowmax', (g) => {
     g.input('x', 'float32', ['b', 'len']);
@@ -267,6 +274,13 @@ describe('models never met, served by `epara serve`, answer exactly what onnxrun
 
   it('float16 in and out with a dynamic dim', async () => {
     expect(await same('half_seq', [{ name: 'x', datatype: 'FP16', shape: [2, 3], data: [0.5, 1, 2, -3, 1000, 0.25] }])).toBe(200);
+  });
+
+  it('an input whose free first dim is another dim than the batch is never split with it', async () => {
+    // With as many values in k as rows in x, the gateway split both into items and answered x_i + k_i
+    // instead of x_i + sum(k), with status 200. Now: the exact answer or a typed refusal.
+    expect([200, 400]).toContain(await same('offsets', [fp32('x', [2, 4], seq(8)), fp32('k', [2], [1, 10])]));
+    expect([200, 400]).toContain(await same('offsets', [fp32('x', [3, 4], seq(12)), fp32('k', [3], [1, 10, 100])]));
   });
 
   it('a per-row reduction over a free dim', async () => {

@@ -2,6 +2,7 @@ import { EparaError, type AbortSignalLike, type Clock, type EparaErrorCode, type
 import type { ItemDone, StreamSlot, WorkItem } from '../batching/work-item.js';
 import { QueuedRequest, type QueuedRequestHost, type QueuedRequestInit } from '../batching/queued-request.js';
 import { DEFAULT_MAX_REQUEST_BYTES, inputCostScale } from '../batching/input-cost.js';
+import type { BatchVerdict } from './batch-check.js';
 import type { ExecutorInstance, InstanceStats, InstanceSubmitOptions, StreamTarget } from './executor-instance.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
 import { validateItem, type IoSpec } from './io-spec.js';
@@ -98,6 +99,10 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
 
   get generation(): undefined {
     return undefined;
+  }
+
+  get batching(): BatchVerdict {
+    return this.model.batching;
   }
 
   get capacityPerSec(): number {
