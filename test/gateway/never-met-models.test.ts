@@ -133,6 +133,12 @@ function buildModels(): void {
     g.node('Add', ['x', g.op('ReduceSum', ['k'], { keepdims: 1 })], ['y']);
     g.output('y', 'float32', ['b', 4]);
   });
+  // int64 in and out (ids, hashes, timestamps in ns): y = x + 1.
+  model('next_id', (g) => {
+    g.input('x', 'int64', ['b', 2]);
+    g.node('Add', ['x', g.constant('one', 'int64', [], [1])], ['y']);
+    g.output('y', 'int64', ['b', 2]);
+  });
   // A per-row reduction with a free non-batch dim: output [b].
   model('rowmax', (g) => {
     g.input('x', 'float32', ['b', 'len']);
@@ -281,6 +287,17 @@ describe('models never met, served by `epara serve`, answer exactly what onnxrun
     // instead of x_i + sum(k), with status 200. Now: the exact answer or a typed refusal.
     expect([200, 400]).toContain(await same('offsets', [fp32('x', [2, 4], seq(8)), fp32('k', [2], [1, 10])]));
     expect([200, 400]).toContain(await same('offsets', [fp32('x', [3, 4], seq(12)), fp32('k', [3], [1, 10, 100])]));
+  });
+
+  it('int64 values past 2^53 come back exact in JSON', async () => {
+    // They were written as JSON numbers through doubles: 2^53 + 3 came back as 2^53 + 4, a timestamp 10 ns off.
+    const res = await fetch(`${serve.http}/v2/models/next_id/infer`, {
+      method: 'POST',
+      body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'INT64', shape: [2, 2], data: ['9007199254740994', '1700000000123456789', '-9223372036854775808', '41'] }] }),
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('"data":[9007199254740995,1700000000123456790,-9223372036854775807,42]');
   });
 
   it('a per-row reduction over a free dim', async () => {

@@ -103,7 +103,19 @@ export function encodeOutput(name: string, t: TensorLike, binary: boolean): Infe
   return { name, datatype: DATATYPE_OF[t.type], shape: t.dims, type: t.type, bytes: bytesOf(t.data), binary, data: t.data };
 }
 
-/** JSON `data` of an output: numbers (INT64 as numbers, exact up to 2^53), booleans for BOOL. */
+/**
+ * The JSON text of an output's `data` (or of the values `start` to `end`): INT64 as exact integers (their
+ * decimal digits, not a double's), booleans for BOOL, FP16 decoded; NaN and ±Infinity, which JSON cannot
+ * spell, as `null`.
+ */
+export function outputJsonText(o: InferOutput, start = 0, end = o.data.length): string {
+  if (o.type !== 'int64') return JSON.stringify(outputJsonData(o, start, end));
+  let text = '[';
+  for (let i = start; i < end; i++) text += (i > start ? ',' : '') + String(o.data[i]);
+  return `${text}]`;
+}
+
+/** JSON `data` of an output as values: numbers (INT64 as numbers, exact up to 2^53), booleans for BOOL. */
 export function outputJsonData(o: InferOutput, start = 0, end = o.data.length): unknown[] {
   const out = new Array<unknown>(end - start);
   for (let i = start; i < end; i++) {
