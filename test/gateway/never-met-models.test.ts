@@ -289,6 +289,16 @@ describe('models never met, served by `epara serve`, answer exactly what onnxrun
     expect([200, 400]).toContain(await same('offsets', [fp32('x', [3, 4], seq(12)), fp32('k', [3], [1, 10, 100])]));
   });
 
+  it('a model that runs unbatched for good takes a whole request of several rows, and a k of any length', async () => {
+    // Its batch check failed at load, so it never stacks requests: each runs alone, whole. It used to demand
+    // size 1 on every free leading dim (the batch's, and k's taken for one), refusing these with a 400.
+    expect(await same('offsets', [fp32('x', [1, 4], seq(4)), fp32('k', [3], [1, 10, 100])])).toBe(200);
+    expect(await same('offsets', [fp32('x', [3, 4], seq(12)), fp32('k', [3], [1, 10, 100])])).toBe(200);
+    expect(await same('offsets', [fp32('x', [2, 4], seq(8)), fp32('k', [5], seq(5))])).toBe(200);
+    // An output with no batch dim (a count over everything) rules batching out by its names: three rows run whole.
+    expect(await same('count', [fp32('x', [3, 4], seq(12))])).toBe(200);
+  });
+
   it('int64 values past 2^53 come back exact in JSON', async () => {
     // They were written as JSON numbers through doubles: 2^53 + 3 came back as 2^53 + 4, a timestamp 10 ns off.
     const res = await fetch(`${serve.http}/v2/models/next_id/infer`, {

@@ -134,7 +134,7 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     const inst = this.model;
     // Read once, up front: refusing at admission emits an event whose listener may submit again.
     const { deadline, priority, signal, slot, trace } = o;
-    const key = validateItem(inst.io, inputs, frame ? this.#frameCheck : this.#requestCheck);
+    const key = validateItem(inst.requestIo, inputs, frame ? this.#frameCheck : this.#requestCheck);
     const costScale = this.#costScale(inputs, deadline);
     if (inst.queue.size >= this.#c.maxQueue) {
       throw shedError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#c.maxQueue})`, { serviceId: inst.serviceId });
