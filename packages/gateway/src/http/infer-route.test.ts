@@ -81,6 +81,12 @@ describe('infer route on node:http', () => {
     const unknown = await fetch(new URL('/v2/models/nope/infer', http), { method: 'POST', body });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { code: string }).code).toBe('UNKNOWN_SERVICE');
+    // The model (and version) is looked up before the body is read: a 404, whatever the body holds.
+    for (const path of ['/v2/models/nope/infer', '/v2/models/echo/versions/9/infer']) {
+      const res = await fetch(new URL(path, http), { method: 'POST', body: '{"not":"a request"' });
+      expect(res.status, path).toBe(404);
+      expect(((await res.json()) as { code: string }).code).toBe('UNKNOWN_SERVICE');
+    }
     const empty = await fetch(new URL('/v2/models/echo/infer', http), { method: 'POST', body: '' });
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as { error: string }).error).toMatch(/no body/);

@@ -133,6 +133,8 @@ async function infer(x: Exchange): Promise<void> {
   const { req, route } = x;
   const trace = beginRequestTrace((h) => header(req, h), x.name);
   try {
+    // An unknown model or version is a 404 whatever the body holds (as the metadata routes answer it).
+    route.core.model(x.name, x.version);
     if (x.filled === 0) throw new EparaError('INVALID_INPUT', 'the request has no body', { field: 'body' });
     const request = parseInferBody(x.body.subarray(0, x.filled), x.name, x.version, header(req, HEADER_LENGTH));
     const response = await route.core.infer(request, { signal: x.abort!, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) }, trace: trace.context });
