@@ -44,18 +44,6 @@ async function linked(options: { autoPong: boolean }): Promise<{ pings(n: number
 }
 
 describe('a wall-clock jump on a node', () => {
-  it('an hour forward does not cut a live link as silent for an hour', async () => {
-    const link = await linked({ autoPong: true });
-    let cut = false;
-    void link.closed.then(() => (cut = true));
-    await link.pings(2);
-    const real = Date.now.bind(Date);
-    vi.spyOn(Date, 'now').mockImplementation(() => real() + HOUR);
-    // Each ping is one keepalive round that looked at the link: ten of them span 200 ms, the dead-peer timeout.
-    await Promise.race([link.pings(10), link.closed]);
-    expect(cut).toBe(false);
-  });
-
   it('an hour back does not blind the dead-peer check: a peer that stops answering is still cut', async () => {
     const link = await linked({ autoPong: false });
     await link.pings(1);
