@@ -308,6 +308,9 @@ describe('models never met, served by `epara serve`, answer exactly what onnxrun
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain('"data":[9007199254740995,1700000000123456790,-9223372036854775807,42]');
+    // A decimal string past int64 was wrapped modulo 2^64 into another value; now it is refused.
+    const over = await infer('next_id', [{ name: 'x', datatype: 'INT64', shape: [1, 2], data: ['9223372036854775808', '0'] }]);
+    expect(over).toMatchObject({ status: 400, body: { code: 'INVALID_INPUT', error: expect.stringMatching(/does not fit INT64/) } });
   });
 
   it('a per-row reduction over a free dim', async () => {

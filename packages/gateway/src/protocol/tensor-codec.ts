@@ -69,10 +69,13 @@ function fromJsonValues(type: TensorType, values: unknown[], field: string): Ten
       if (typeof v !== 'boolean') throw bad(`${field}.data[${i}] must be true or false for BOOL`, { field: `${field}.data` });
       arr[i] = v ? 1 : 0;
     } else if (type === 'int64') {
-      if (!(typeof v === 'number' && Number.isSafeInteger(v)) && !(typeof v === 'string' && /^-?\d+$/.test(v))) {
+      // A bigint comes from gRPC's int64_contents past 2^53; JSON gives numbers or decimal strings.
+      if (!(typeof v === 'number' && Number.isSafeInteger(v)) && !(typeof v === 'string' && /^-?\d+$/.test(v)) && typeof v !== 'bigint') {
         throw bad(`${field}.data[${i}] must be an integer for INT64, got ${JSON.stringify(v)}`, { field: `${field}.data` });
       }
-      (arr as BigInt64Array)[i] = BigInt(v);
+      const n = BigInt(v);
+      if (n !== BigInt.asIntN(64, n)) throw bad(`${field}.data[${i}] = ${n} does not fit INT64`, { field: `${field}.data` });
+      (arr as BigInt64Array)[i] = n;
     } else {
       if (typeof v !== 'number' || !Number.isFinite(v)) {
         if (!(type.startsWith('float') && (v === 'NaN' || v === 'Infinity' || v === '-Infinity'))) {
