@@ -75,6 +75,11 @@ describe('GRPCInferenceService', () => {
     const unknown = await call('ModelInfer', { model_name: 'nope', inputs: [xTensor], raw_input_contents: [rawInput()] }).catch((e: ServiceError) => e);
     expect((unknown as ServiceError).code).toBe(5); // NOT_FOUND
     expect((unknown as ServiceError).metadata.get('epara-code')).toEqual(['UNKNOWN_SERVICE']);
+    // Looked up before the inputs are read: NOT_FOUND even when they are wrong too.
+    for (const [model_name, model_version] of [['nope', ''], ['cls', '9']]) {
+      const both = await call('ModelInfer', { model_name, model_version, inputs: [xTensor, { ...xTensor, name: 'y' }], raw_input_contents: [rawInput()] }).catch((e: ServiceError) => e);
+      expect((both as ServiceError).code, `${model_name}/${model_version}`).toBe(5);
+    }
     const short = await call('ModelInfer', { model_name: 'cls', inputs: [xTensor], raw_input_contents: [Buffer.alloc(12)] }).catch((e: ServiceError) => e);
     expect((short as ServiceError).code).toBe(3); // INVALID_ARGUMENT
     expect((short as ServiceError).details).toMatch(/12 bytes of data but shape/);

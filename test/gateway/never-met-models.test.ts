@@ -126,6 +126,19 @@ function buildModels(): void {
     g.output('out/neg', 'float32', ['b', 4]);
     g.output('input_1:0', 'float32', ['b', 4]);
   });
+  // Two inputs whose free first dims are different dims: y = x + sum(k), for a k of any length.
+  model('offsets', (g) => {
+    g.input('x', 'float32', ['b', 4]);
+    g.input('k', 'float32', ['n']);
+    g.node('Add', ['x', g.op('ReduceSum', ['k'], { keepdims: 1 })], ['y']);
+    g.output('y', 'float32', ['b', 4]);
+  });
+  // int64 in and out (ids, hashes, timestamps in ns): y = x + 1.
+  model('next_id', (g) => {
+    g.input('x', 'int64', ['b', 2]);
+    g.node('Add', ['x', g.constant('one', 'int64', [], [1])], ['y']);
+    g.output('y', 'int64', ['b', 2]);
+  });
   // A per-row reduction with a free non-batch dim: output [b].
   model('rowmax', (g) => {
     g.input('x', 'float32', ['b', 'len']);
@@ -267,6 +280,37 @@ describe('models never met, served by `epara serve`, answer exactly what onnxrun
 
   it('float16 in and out with a dynamic dim', async () => {
     expect(await same('half_seq', [{ name: 'x', datatype: 'FP16', shape: [2, 3], data: [0.5, 1, 2, -3, 1000, 0.25] }])).toBe(200);
+  });
+
+  it('an input whose free first dim is another dim than the batch is never split with it', async () => {
+    // With as many values in k as rows in x, the gateway split both into items and answered x_i + k_i
+    // instead of x_i + sum(k), with status 200. Now: the exact answer or a typed refusal.
+    expect([200, 400]).toContain(await same('offsets', [fp32('x', [2, 4], seq(8)), fp32('k', [2], [1, 10])]));
+    expect([200, 400]).toContain(await same('offsets', [fp32('x', [3, 4], seq(12)), fp32('k', [3], [1, 10, 100])]));
+  });
+
+  it('a model that runs unbatched for good takes a whole request of several rows, and a k of any length', async () => {
+    // Its batch check failed at load, so it never stacks requests: each runs alone, whole. It used to demand
+    // size 1 on every free leading dim (the batch's, and k's taken for one), refusing these with a 400.
+    expect(await same('offsets', [fp32('x', [1, 4], seq(4)), fp32('k', [3], [1, 10, 100])])).toBe(200);
+    expect(await same('offsets', [fp32('x', [3, 4], seq(12)), fp32('k', [3], [1, 10, 100])])).toBe(200);
+    expect(await same('offsets', [fp32('x', [2, 4], seq(8)), fp32('k', [5], seq(5))])).toBe(200);
+    // An output with no batch dim (a count over everything) rules batching out by its names: three rows run whole.
+    expect(await same('count', [fp32('x', [3, 4], seq(12))])).toBe(200);
+  });
+
+  it('int64 values past 2^53 come back exact in JSON', async () => {
+    // They were written as JSON numbers through doubles: 2^53 + 3 came back as 2^53 + 4, a timestamp 10 ns off.
+    const res = await fetch(`${serve.http}/v2/models/next_id/infer`, {
+      method: 'POST',
+      body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'INT64', shape: [2, 2], data: ['9007199254740994', '1700000000123456789', '-9223372036854775808', '41'] }] }),
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('"data":[9007199254740995,1700000000123456790,-9223372036854775807,42]');
+    // A decimal string past int64 was wrapped modulo 2^64 into another value; now it is refused.
+    const over = await infer('next_id', [{ name: 'x', datatype: 'INT64', shape: [1, 2], data: ['9223372036854775808', '0'] }]);
+    expect(over).toMatchObject({ status: 400, body: { code: 'INVALID_INPUT', error: expect.stringMatching(/does not fit INT64/) } });
   });
 
   it('a per-row reduction over a free dim', async () => {

@@ -117,19 +117,21 @@ describe('a first dimension that is not a batch', () => {
     expect(whole.body.outputs).toEqual([{ name: 'total', datatype: 'FP32', shape: [], data: [6] }]);
     const fixed = await infer('sum5', [fp32([5], [1, 2, 3, 4, 5])]);
     expect(fixed.body.outputs?.[0]).toMatchObject({ shape: [], data: [15] });
-    // Undeclared, the executor takes dimension 0 for a batch of one: N > 1 is refused, never summed per item.
+    // Undeclared, dimension 0 is taken for a batch, but the scalar output rules batching out: the instance
+    // runs every request alone, so N > 1 is summed whole (it used to be refused), never per item.
     const guessed = await infer('sum', [fp32([3], [1, 2, 3])]);
-    expect(guessed.status).toBe(400);
-    expect(guessed.body.code).toBe('INVALID_INPUT');
+    expect(guessed.status).toBe(200);
+    expect(guessed.body.outputs).toEqual([{ name: 'total', datatype: 'FP32', shape: [], data: [6] }]);
   });
 
   it('never stacks an output that has no batch dim', async () => {
     const free = await infer('meanfree', [fp32([2, 4], [1, 2, 3, 4, 5, 6, 7, 8])]);
     expect(free.status).toBe(200);
     expect(free.body.outputs).toEqual([{ name: 'm', datatype: 'FP32', shape: [4], data: [3, 4, 5, 6] }]);
+    // Run whole by an instance that never batches it (it used to be refused): the mean over both rows.
     const pinned = await infer('mean', [fp32([2, 4], [1, 2, 3, 4, 5, 6, 7, 8])]);
-    expect(pinned.status).toBe(400);
-    expect(pinned.body.code).toBe('INVALID_INPUT');
+    expect(pinned.status).toBe(200);
+    expect(pinned.body.outputs).toEqual([{ name: 'm', datatype: 'FP32', shape: [4], data: [3, 4, 5, 6] }]);
     const one = await infer('mean', [fp32([1, 4], [1, 2, 3, 4])]);
     expect(one.body.outputs?.[0]).toMatchObject({ shape: [4], data: [1, 2, 3, 4] });
   });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectNats, createNatsTransport } from '@epara/mesh-nats';
 import type { Transport } from '@epara/mesh';
 import { closedOf, codeOf, collectFrames, nextAccepted } from '@epara/mesh/testing';
@@ -42,6 +42,29 @@ describe.skipIf(skip)('NATS transport: failures and credentials', () => {
     expect(event?.initiatedLocally).toBe(false);
     expect(event?.error?.code).toBe('PEER_UNAVAILABLE');
     expect(inbound.isClosed).toBe(true); // the side that lost NATS fails its links too
+  });
+
+  it('still finds a vanished peer after the wall clock stepped an hour back (the keepalive runs on a monotonic clock)', async () => {
+    const ncA = await connectNats({ servers: shared.url });
+    const a = track(createNatsTransport({ connection: ncA, keepaliveIntervalMs: 50, deadPeerTimeoutMs: 400 }));
+    const b = track(createNatsTransport({ servers: shared.url, keepaliveIntervalMs: 50, deadPeerTimeoutMs: 400 }));
+    const { address } = await a.listen();
+    const accepted = nextAccepted(a);
+    const conn = await b.connect(address);
+    const inbound = await accepted;
+    const echoed = collectFrames(conn, 1);
+    inbound.send(new Uint8Array([9]));
+    await echoed;
+    const real = Date.now.bind(Date);
+    // The link last heard its peer "in the future": with wall-clock ages it would not probe for an hour.
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => real() - 3_600_000);
+    try {
+      const closed = closedOf(conn);
+      await ncA.close();
+      expect((await closed)?.error?.code).toBe('PEER_UNAVAILABLE');
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('closes a link with PEER_UNAVAILABLE on a sequence gap (a lost message), telling the peer why', async () => {

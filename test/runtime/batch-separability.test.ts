@@ -192,6 +192,30 @@ describe('batching only what is batch-separable (real onnxruntime-node)', () => 
     expect(warnings.filter((w) => w.serviceId === 'maxnorm-free').map((w) => w.reason).join(' ')).toMatch(/differs from single runs/);
   });
 
+  it('an instance unbatched for good takes a request of several rows and runs it whole; a batched one still takes one', async () => {
+    for (const [id, model] of [['maxnorm', 'maxnorm'], ['off', 'relu2']] as const) {
+      const rows = item([3, 16], 5);
+      const got = await ex.submit(id, rows);
+      const want = await solo.run(model, item([3, 16], 5));
+      expect(got['y']!.dims).toEqual([3, 16]);
+      expect(Array.from(got['y']!.data as Float32Array)).toEqual(Array.from(want['y']!.data as Float32Array));
+    }
+    await expect(ex.submit('relu2', item([3, 16], 5))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/one item per request/) });
+  });
+
+  it('tells a front end which services may have a request of several items split into one request per item', () => {
+    // Refuted by the numeric check: splitting would answer differently, like stacking does.
+    expect(ex.itemSeparability('maxnorm')).toBe('not-separable');
+    // Checked and separable, or vouched for by the service.
+    expect(ex.itemSeparability('relu2')).toBe('separable');
+    expect(ex.itemSeparability('forced')).toBe('separable');
+    // Never checked: names rule batching out, or the service turned it off.
+    expect(ex.itemSeparability('transpose')).toBeUndefined();
+    expect(ex.itemSeparability('fold')).toBeUndefined();
+    expect(ex.itemSeparability('off')).toBeUndefined();
+    expect(ex.itemSeparability('no-such-service')).toBeUndefined();
+  });
+
   it('does not pack stream frames of a non-separable model', async () => {
     const streams = [ex.openStream('maxnorm-stream', { rateHz: 50 }), ex.openStream('maxnorm-stream', { rateHz: 50 })];
     const collected = streams.map(async (s) => {

@@ -59,6 +59,12 @@ export interface GatewayOptions {
   readonly isReady?: () => boolean;
   /** Whether one model can serve now. @default a ready instance of its service in the node's view */
   readonly isModelReady?: (model: ResolvedGatewayModel) => boolean;
+  /**
+   * Asked before a request of several items for a model with `splitItems` is split into one request per item:
+   * `false` sends it whole. A host that knows more than the metadata (the executor's numeric batch check, dim
+   * names) answers here. @default () => true
+   */
+  readonly canSplitItems?: (model: ResolvedGatewayModel) => boolean;
   /** `drain()` waits at most this for requests in flight, ms. @default 10000 */
   readonly drainTimeoutMs?: number;
   /**
@@ -106,6 +112,7 @@ export interface ResolvedGatewayOptions {
   readonly handlers: readonly HttpHandler[];
   readonly isReady: () => boolean;
   readonly isModelReady: ((model: ResolvedGatewayModel) => boolean) | undefined;
+  readonly canSplitItems: (model: ResolvedGatewayModel) => boolean;
   readonly drainTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -146,6 +153,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
   if (!Array.isArray(handlers) || handlers.some((h) => typeof h !== 'function')) invalidOption('handlers', o.handlers, 'an array of (req, res) => boolean');
   if (o.isReady !== undefined && typeof o.isReady !== 'function') invalidOption('isReady', o.isReady, 'a function');
   if (o.isModelReady !== undefined && typeof o.isModelReady !== 'function') invalidOption('isModelReady', o.isModelReady, 'a function');
+  if (o.canSplitItems !== undefined && typeof o.canSplitItems !== 'function') invalidOption('canSplitItems', o.canSplitItems, 'a function');
   return {
     node: o.node,
     models,
@@ -155,6 +163,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     handlers,
     isReady: o.isReady ?? (() => true),
     isModelReady: o.isModelReady,
+    canSplitItems: o.canSplitItems ?? (() => true),
     drainTimeoutMs,
     requestTimeoutMs,
     idleTimeoutMs,

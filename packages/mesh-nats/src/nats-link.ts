@@ -44,7 +44,8 @@ export class NatsLink {
   #sendSeq = 0;
   #recvSeq = 0;
   #assembly: { buf: Uint8Array; filled: number } | undefined;
-  #heardAt = Date.now();
+  /** When the peer was last heard, `performance.now()`: monotonic, so a wall-clock step neither hides a dead peer nor fakes one. */
+  #heardAt = performance.now();
   #probing = false;
   #timer: ReturnType<typeof setInterval>;
 
@@ -69,7 +70,7 @@ export class NatsLink {
   /** A message arrived on this link's receive subject. */
   receive(msg: Msg): void {
     const d = msg.data;
-    this.#heardAt = Date.now();
+    this.#heardAt = performance.now();
     if (d.byteLength < 1) return this.#fail('PROTOCOL_ERROR', 'empty link message');
     if (d[0] === PING) {
       msg.respond(new Uint8Array([1]));
@@ -160,7 +161,7 @@ export class NatsLink {
 
   #keepalive(): void {
     if (this.connection.isClosed || this.#probing) return;
-    if (Date.now() - this.#heardAt < this.#c.keepaliveIntervalMs) return;
+    if (performance.now() - this.#heardAt < this.#c.keepaliveIntervalMs) return;
     this.#probing = true;
     const ping = new Uint8Array(HEADER);
     ping[0] = PING;
@@ -168,7 +169,7 @@ export class NatsLink {
       .request(this.#c.peerSubject, ping, { timeout: this.#c.deadPeerTimeoutMs })
       .then(
         (reply) => {
-          if (reply.data[0] === 1) this.#heardAt = Date.now();
+          if (reply.data[0] === 1) this.#heardAt = performance.now();
           else this.#fail('PEER_UNAVAILABLE', 'the peer no longer knows this link');
         },
         (err: Error) => {

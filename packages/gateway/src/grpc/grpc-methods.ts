@@ -58,6 +58,8 @@ export function grpcMethods(o: ResolvedGatewayOptions, core: InferCore): Readonl
 
 async function modelInfer(core: InferCore, r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext): Promise<InferResponse> {
   if ('undecodable' in r) throw new EparaError('INVALID_INPUT', r.undecodable, { field: 'request' });
+  // An unknown model or version is NOT_FOUND whatever its inputs hold, as over HTTP.
+  core.model(r.model_name, r.model_version);
   const request = fromGrpcRequest(r);
   const trace = beginRequestTrace((key) => call.metadata(key), request.model);
   call.responseMetadata = trace.responseHeaders;

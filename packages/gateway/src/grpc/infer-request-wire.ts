@@ -116,11 +116,11 @@ function readScalar(r: WireReader, field: number): unknown {
     case 2:
       return r.uint32() | 0;
     case 3:
-      return r.int64(true);
+      return r.int64Exact(true);
     case 4:
       return r.uint32();
     case 5:
-      return r.int64(false);
+      return r.int64Exact(false);
     case 6:
       return r.float();
     default:

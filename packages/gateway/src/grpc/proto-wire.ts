@@ -40,6 +40,19 @@ export class WireReader {
     throw new WireError('varint longer than 10 bytes');
   }
 
+  /**
+   * A 64-bit varint as tensor data needs it: a number while it is a safe integer, else the exact `bigint`
+   * (an id, a hash or a timestamp in ns past 2^53, which {@link int64} would round).
+   */
+  int64Exact(signed: boolean): number | bigint {
+    const start = this.pos;
+    const n = this.int64(signed);
+    if (Number.isSafeInteger(n)) return n;
+    let v = 0n;
+    for (let i = start, shift = 0n; i < this.pos; i++, shift += 7n) v |= BigInt(this.buf[i]! & 0x7f) << shift;
+    return signed ? BigInt.asIntN(64, v) : BigInt.asUintN(64, v);
+  }
+
   /** A 64-bit varint as a number (the protocol's int64 as `longs: Number` gives it: high * 2^32 + low). */
   int64(signed: boolean): number {
     const b = this.buf;

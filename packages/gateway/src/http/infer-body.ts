@@ -1,6 +1,6 @@
 import { EparaError } from '@epara/core';
 import type { InferInput, InferOutput, InferParameters, InferRequest, InferRequestedOutput, InferResponse } from '../protocol/infer-types.js';
-import { outputJsonData } from '../protocol/tensor-codec.js';
+import { outputJsonText } from '../protocol/tensor-codec.js';
 
 /** The binary tensor data extension's header: length of the JSON part at the start of the body. */
 export const HEADER_LENGTH = 'inference-header-content-length';
@@ -77,12 +77,16 @@ function params(v: unknown, field: string): InferParameters | undefined {
 /** Encodes a response: JSON, or the JSON header plus binary outputs when any output is binary. */
 export function encodeInferResponse(r: InferResponse): { body: string | Buffer; headerLength?: number } {
   const binary: Uint8Array[] = [];
-  const outputs = r.outputs.map((o) => {
-    if (!o.binary) return { name: o.name, datatype: o.datatype, shape: o.shape, data: outputJsonData(o) };
-    binary.push(o.bytes);
-    return binaryOutputHeader(o);
-  });
-  const json = JSON.stringify({ ...responseEnvelope(r), outputs });
+  // Written as text around each output's data: INT64 values are exact digits, which no JSON number from a double is.
+  let outputs = '';
+  for (const o of r.outputs) {
+    if (outputs !== '') outputs += ',';
+    if (o.binary) {
+      binary.push(o.bytes);
+      outputs += JSON.stringify(binaryOutputHeader(o));
+    } else outputs += `${JSON.stringify({ name: o.name, datatype: o.datatype, shape: o.shape }).slice(0, -1)},"data":${outputJsonText(o)}}`;
+  }
+  const json = `${JSON.stringify(responseEnvelope(r)).slice(0, -1)},"outputs":[${outputs}]}`;
   return binary.length === 0 ? { body: json } : withBinaryOutputs(Buffer.from(json), binary);
 }
 

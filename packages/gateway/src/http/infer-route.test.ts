@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
@@ -80,10 +81,45 @@ describe('infer route on node:http', () => {
     const unknown = await fetch(new URL('/v2/models/nope/infer', http), { method: 'POST', body });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { code: string }).code).toBe('UNKNOWN_SERVICE');
+    // The model (and version) is looked up before the body is read: a 404, whatever the body holds.
+    for (const path of ['/v2/models/nope/infer', '/v2/models/echo/versions/9/infer']) {
+      const res = await fetch(new URL(path, http), { method: 'POST', body: '{"not":"a request"' });
+      expect(res.status, path).toBe(404);
+      expect(((await res.json()) as { code: string }).code).toBe('UNKNOWN_SERVICE');
+    }
     const empty = await fetch(new URL('/v2/models/echo/infer', http), { method: 'POST', body: '' });
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as { error: string }).error).toMatch(/no body/);
     expect((await fetch(new URL('/v2/models/echo/infer', http))).status).toBe(404);
+    expect(gateway.stats().httpAccepted).toBe(gateway.stats().httpAnswered);
+  });
+});
+
+describe('compressed request bodies (Content-Encoding, as tritonclient sends with request_compression_algorithm)', () => {
+  const post = async (bytes: Buffer, headers: Record<string, string>): Promise<{ status: number; body: { id?: string; outputs?: { data: number[] }[]; error?: string; code?: string } }> => {
+    const res = await fetch(new URL('/v2/models/echo/infer', http), { method: 'POST', body: bytes, headers });
+    return { status: res.status, body: (await res.json()) as never };
+  };
+
+  it('inflates gzip and deflate (zlib, or raw as some clients send it) bodies, and the binary extension measured before compression', async () => {
+    for (const [encoding, pack] of [['gzip', gzipSync], ['deflate', deflateSync], ['deflate', deflateRawSync], ['x-gzip', gzipSync], ['GZIP', gzipSync]] as const) {
+      const res = await post(pack(Buffer.from(body)), { 'content-encoding': encoding });
+      expect(res, encoding).toMatchObject({ status: 200, body: { id: 'q' } });
+      expect(res.body.outputs?.[0]?.data, encoding).toEqual([2, 4]); // the fake service doubles its input
+    }
+    const head = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], parameters: { binary_data_size: 8 } }] }));
+    const res = await post(gzipSync(Buffer.concat([head, Buffer.from(new Float32Array([3, 4]).buffer)])), { 'content-encoding': 'gzip', 'inference-header-content-length': String(head.length) });
+    expect(res.status).toBe(200);
+    expect(res.body.outputs?.[0]?.data).toEqual([6, 8]);
+    expect((await post(Buffer.from(body), { 'content-encoding': 'identity' })).status).toBe(200);
+  });
+
+  it('refuses what does not inflate, an encoding it does not know, and a body that inflates past the limit', async () => {
+    expect(await post(Buffer.from(body), { 'content-encoding': 'gzip' })).toMatchObject({ status: 400, body: { code: 'INVALID_INPUT', error: expect.stringMatching(/gzip/) } });
+    expect(await post(gzipSync(Buffer.from(body)), { 'content-encoding': 'br' })).toMatchObject({ status: 415, body: { code: 'INVALID_INPUT', error: expect.stringMatching(/br.*gzip, deflate/) } });
+    // 1 MiB of spaces inflates past maxBodyBytes (4096): a compression bomb is refused, not inflated.
+    expect(await post(gzipSync(Buffer.concat([Buffer.from(body), Buffer.alloc(1 << 20, 32)])), { 'content-encoding': 'gzip' })).toMatchObject({ status: 413, body: { code: 'INVALID_INPUT' } });
+    expect((await post(Buffer.from(body), {})).status).toBe(200);
     expect(gateway.stats().httpAccepted).toBe(gateway.stats().httpAnswered);
   });
 });

@@ -5,6 +5,7 @@ import type { InferCore } from '../inference/infer-core.js';
 import { DEADLINE_HEADER, PRIORITY_HEADER } from '../protocol/request-controls.js';
 import { RequestSignal } from '../protocol/request-signal.js';
 import { beginRequestTrace } from '../protocol/request-trace.js';
+import { REQUEST_ENCODINGS, inflateBody } from './content-encoding.js';
 import { HEADER_LENGTH, encodeInferResponse, parseInferBody } from './infer-body.js';
 import { LARGE_JSON_VALUES, encodeLargeInferResponse, jsonValueCount } from './large-response.js';
 
@@ -108,7 +109,18 @@ function onEnd(this: IncomingMessage & Carrier): void {
   if (x.failed) return;
   x.abort = new RequestSignal();
   x.res.on('close', onClose);
-  void infer(x);
+  const encoding = header(x.req, 'content-encoding');
+  if (encoding === undefined || x.filled === 0) void infer(x);
+  else void inflated(x, encoding);
+}
+
+/** A compressed body (`Content-Encoding`): inflated, then read like any other; or refused (400, 413, 415). */
+async function inflated(x: Exchange, encoding: string): Promise<void> {
+  const r = await inflateBody(x.body.subarray(0, x.filled), encoding, x.route.maxBodyBytes);
+  if (!r.ok) return sendJson(x, r.status, { error: r.message, code: 'INVALID_INPUT' }, r.status === 415 ? ['accept-encoding', REQUEST_ENCODINGS] : []);
+  x.body = r.body;
+  x.filled = r.body.length;
+  await infer(x);
 }
 
 /** The response closed: before the answer was written, the client went away. */
@@ -121,6 +133,8 @@ async function infer(x: Exchange): Promise<void> {
   const { req, route } = x;
   const trace = beginRequestTrace((h) => header(req, h), x.name);
   try {
+    // An unknown model or version is a 404 whatever the body holds (as the metadata routes answer it).
+    route.core.model(x.name, x.version);
     if (x.filled === 0) throw new EparaError('INVALID_INPUT', 'the request has no body', { field: 'body' });
     const request = parseInferBody(x.body.subarray(0, x.filled), x.name, x.version, header(req, HEADER_LENGTH));
     const response = await route.core.infer(request, { signal: x.abort!, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) }, trace: trace.context });

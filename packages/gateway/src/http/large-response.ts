@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { InferResponse } from '../protocol/infer-types.js';
-import { outputJsonData } from '../protocol/tensor-codec.js';
+import { outputJsonText } from '../protocol/tensor-codec.js';
 import { binaryOutputHeader, responseEnvelope, withBinaryOutputs } from './infer-body.js';
 
 /** Responses with more JSON values than this are encoded in slices, giving the event loop a turn between them. */
@@ -36,7 +36,7 @@ export async function encodeLargeInferResponse(r: InferResponse, gone: () => boo
     const meta = JSON.stringify({ name: o.name, datatype: o.datatype, shape: o.shape });
     parts.push(Buffer.from(`${sep}${meta.slice(0, -1)},"data":[`));
     for (let i = 0; i < o.data.length; i += SLICE) {
-      const text = JSON.stringify(outputJsonData(o, i, Math.min(o.data.length, i + SLICE)));
+      const text = outputJsonText(o, i, Math.min(o.data.length, i + SLICE));
       parts.push(Buffer.from((i > 0 ? ',' : '') + text.slice(1, -1)));
       await nextTurn();
       if (gone()) return undefined;

@@ -85,7 +85,8 @@ export class InferCore {
         ...(ctx.trace ? { trace: ctx.trace } : {}),
       };
       const items = this.#whole.has(m.name) ? 1 : batchItems(m, inputs);
-      const result = items === 1 ? await this.#o.node.submit(m.serviceId, inputs, options) : await this.#submitItems(m, inputs, items, options);
+      const split = items > 1 && this.#o.canSplitItems(m);
+      const result = !split ? await this.#o.node.submit(m.serviceId, inputs, options) : await this.#submitItems(m, inputs, items, options);
       return { model: m.name, version: req.version || m.versions[m.versions.length - 1]!, ...(req.id !== undefined ? { id: req.id } : {}), parameters: req.parameters ?? {}, outputs: this.#outputs(result, wanted, req) };
     } finally {
       if (--this.#inFlight === 0) this.#idle?.();

@@ -56,4 +56,31 @@ describe('splitting a request into items', () => {
     await post(http!, [2, 2], [1, 2, 3, 4]);
     expect(node.submits).toEqual([1, 1, 1, 1, 3, 2]);
   });
+
+  it('asks canSplitItems before splitting, each time: false sends the request whole', async () => {
+    const node = twiceNode();
+    let allowed = false;
+    const asked: string[] = [];
+    const gateway = createGateway({
+      node,
+      models: [{ name: 'twice', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }] }],
+      canSplitItems: (m) => (asked.push(m.serviceId), allowed),
+      http: { port: 0 },
+      grpc: false,
+    });
+    open.push(gateway);
+    const { http } = await gateway.start();
+    await post(http!, [1, 2], [1, 2]);
+    expect(asked).toEqual([]); // one item: nothing to split
+    expect(await post(http!, [2, 2], [1, 2, 3, 4])).toMatchObject({ status: 400, body: { code: 'INVALID_INPUT' } });
+    expect(node.submits).toEqual([1, 2]);
+    allowed = true;
+    await post(http!, [2, 2], [1, 2, 3, 4]);
+    expect(asked).toEqual(['twice', 'twice']);
+    expect(node.submits.slice(2, 4)).toEqual([1, 1]);
+  });
+
+  it('refuses a canSplitItems that is not a function', () => {
+    expect(() => createGateway({ node: twiceNode(), models: [], canSplitItems: true as never })).toThrow(/canSplitItems/);
+  });
 });

@@ -69,10 +69,13 @@ function fromJsonValues(type: TensorType, values: unknown[], field: string): Ten
       if (typeof v !== 'boolean') throw bad(`${field}.data[${i}] must be true or false for BOOL`, { field: `${field}.data` });
       arr[i] = v ? 1 : 0;
     } else if (type === 'int64') {
-      if (!(typeof v === 'number' && Number.isSafeInteger(v)) && !(typeof v === 'string' && /^-?\d+$/.test(v))) {
+      // A bigint comes from gRPC's int64_contents past 2^53; JSON gives numbers or decimal strings.
+      if (!(typeof v === 'number' && Number.isSafeInteger(v)) && !(typeof v === 'string' && /^-?\d+$/.test(v)) && typeof v !== 'bigint') {
         throw bad(`${field}.data[${i}] must be an integer for INT64, got ${JSON.stringify(v)}`, { field: `${field}.data` });
       }
-      (arr as BigInt64Array)[i] = BigInt(v);
+      const n = BigInt(v);
+      if (n !== BigInt.asIntN(64, n)) throw bad(`${field}.data[${i}] = ${n} does not fit INT64`, { field: `${field}.data` });
+      (arr as BigInt64Array)[i] = n;
     } else {
       if (typeof v !== 'number' || !Number.isFinite(v)) {
         if (!(type.startsWith('float') && (v === 'NaN' || v === 'Infinity' || v === '-Infinity'))) {
@@ -103,7 +106,19 @@ export function encodeOutput(name: string, t: TensorLike, binary: boolean): Infe
   return { name, datatype: DATATYPE_OF[t.type], shape: t.dims, type: t.type, bytes: bytesOf(t.data), binary, data: t.data };
 }
 
-/** JSON `data` of an output: numbers (INT64 as numbers, exact up to 2^53), booleans for BOOL. */
+/**
+ * The JSON text of an output's `data` (or of the values `start` to `end`): INT64 as exact integers (their
+ * decimal digits, not a double's), booleans for BOOL, FP16 decoded; NaN and ±Infinity, which JSON cannot
+ * spell, as `null`.
+ */
+export function outputJsonText(o: InferOutput, start = 0, end = o.data.length): string {
+  if (o.type !== 'int64') return JSON.stringify(outputJsonData(o, start, end));
+  let text = '[';
+  for (let i = start; i < end; i++) text += (i > start ? ',' : '') + String(o.data[i]);
+  return `${text}]`;
+}
+
+/** JSON `data` of an output as values: numbers (INT64 as numbers, exact up to 2^53), booleans for BOOL. */
 export function outputJsonData(o: InferOutput, start = 0, end = o.data.length): unknown[] {
   const out = new Array<unknown>(end - start);
   for (let i = start; i < end; i++) {

@@ -17,6 +17,12 @@ export interface ModelIo {
   readonly outputs: readonly TensorMetadata[];
   /** `false` when the config puts some input's batch axis elsewhere than dimension 0 (or declares none). */
   readonly splitItems?: false;
+  /**
+   * Whether the dim names say every input's first dimension is one and the same dim (the batch): a single
+   * input, or the same symbol first in every input. Inputs whose first dims carry different names (or none)
+   * may still all be batched, or one may be another dim whose size only happens to match.
+   */
+  readonly sameFirstDim: boolean;
 }
 
 /**
@@ -51,8 +57,10 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
     return { ...m, type, datatype: DATATYPE_OF[type], shape: o.dims ? o.dims.map((d, k) => (d === null || k === axis ? -1 : d)) : m.shape };
   });
   const moved = Object.values(service.inputs ?? {}).some((o) => o.batchAxis !== undefined && o.batchAxis !== 0);
+  const firsts = new Set((graph.input ?? []).filter((v) => !constants.has(v.name)).map((v) => v.type?.tensorType?.shape?.dim?.[0]?.dimParam || undefined));
   const outputs = (graph.output ?? []).filter((o) => !service.outputNames || service.outputNames.includes(o.name ?? '')).map(io);
-  return { inputs, outputs: outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })), ...(moved ? { splitItems: false as const } : {}) };
+  const sameFirstDim = inputs.length <= 1 || (firsts.size === 1 && !firsts.has(undefined));
+  return { inputs, outputs: outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })), sameFirstDim, ...(moved ? { splitItems: false as const } : {}) };
 }
 
 /**

@@ -96,6 +96,12 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     handlers,
     drainTimeoutMs: config.drainTimeoutMs,
     isReady: () => loaded && isJoined(),
+    // Splitting a request into items is wrong exactly where stacking items into a batch is: the executor's
+    // numeric check knows; without a checked local instance, only inputs whose names agree are split.
+    canSplitItems: (m) => {
+      const known = executor.itemSeparability(m.serviceId);
+      return known === undefined ? io.get(m.serviceId)!.sameFirstDim : known === 'separable';
+    },
   });
   const addresses = await gateway.start();
   try {

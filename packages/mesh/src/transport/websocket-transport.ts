@@ -20,6 +20,7 @@ import type { ResolvedWebSocketTransportOptions, WebSocketTransportOptions } fro
 interface Link {
   readonly ws: WebSocket;
   readonly ctl: ConnectionController;
+  /** When the peer last showed life, `performance.now()`: a monotonic clock, so a wall-clock step neither cuts live links nor spares dead ones. */
   lastSeenAt: number;
   error: EparaError | undefined;
 }
@@ -209,16 +210,16 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
         authenticated: () => ticket?.authenticate(),
       },
     });
-    const link: Link = { ws, ctl, lastSeenAt: Date.now(), error: undefined };
+    const link: Link = { ws, ctl, lastSeenAt: performance.now(), error: undefined };
     this.#links.add(link);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      link.lastSeenAt = Date.now();
+      link.lastSeenAt = performance.now();
       if (isBinary) return ctl.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       link.error = new EparaError('PROTOCOL_ERROR', 'received a text frame; the mesh speaks binary only');
       ws.close(1003, 'binary frames only');
     });
-    ws.on('ping', () => (link.lastSeenAt = Date.now()));
-    ws.on('pong', () => (link.lastSeenAt = Date.now()));
+    ws.on('ping', () => (link.lastSeenAt = performance.now()));
+    ws.on('pong', () => (link.lastSeenAt = performance.now()));
     ws.on('error', (err) => {
       link.error ??= wsError(err);
       this.#o.logger.debug({ err, connectionId: ctl.connection.id }, 'websocket link error');
@@ -256,10 +257,10 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
   #startKeepalive(): void {
     if (this.#keepalive !== undefined) return;
     this.#keepalive = setInterval(() => {
-      const now = Date.now();
+      const now = performance.now();
       for (const link of this.#links) {
         if (now - link.lastSeenAt > this.#o.deadPeerTimeoutMs) {
-          link.error = new EparaError('PEER_UNAVAILABLE', `no sign of life for ${now - link.lastSeenAt} ms`, { remoteAddress: link.ctl.connection.remoteAddress });
+          link.error = new EparaError('PEER_UNAVAILABLE', `no sign of life for ${Math.round(now - link.lastSeenAt)} ms`, { remoteAddress: link.ctl.connection.remoteAddress });
           link.ws.terminate();
         } else if (link.ws.readyState === WebSocket.OPEN) link.ws.ping();
       }

@@ -4,8 +4,12 @@ import { splitTensors, stackTensors } from '../tensors/stack.js';
 import type { IoSpec } from './io-spec.js';
 import { cloneTensors, zeros } from './model-inputs.js';
 
-/** Whether a loaded model may stack requests, and why not. */
-export type BatchVerdict = { readonly ok: true; readonly how: string } | { readonly ok: false; readonly reason: string };
+/**
+ * Whether a loaded model may stack requests, and why not. `refuted` marks a no from the numeric check (a batch
+ * of two answered differently from two single runs, or failed): the model's items are not separable along the
+ * axes it was stacked on, so splitting a request of several items there would give a wrong answer too.
+ */
+export type BatchVerdict = { readonly ok: true; readonly how: string } | { readonly ok: false; readonly reason: string; readonly refuted?: true };
 
 /** Inputs of {@link checkBatchSeparable}. */
 export interface BatchCheckOptions {
@@ -52,10 +56,10 @@ export async function checkBatchSeparable(o: BatchCheckOptions): Promise<BatchVe
     parts = splitTensors(batch, 2, o.io.outputAxes);
   } catch (err) {
     rethrowFatal(err);
-    return { ok: false, reason: `a batch of two failed: ${message(err)}` };
+    return { ok: false, reason: `a batch of two failed: ${message(err)}`, refuted: true };
   }
   const diff = compare(soloA, parts[0]!) ?? compare(soloB, parts[1]!);
-  return diff === undefined ? { ok: true, how: 'a batch of two equals two single runs' } : { ok: false, reason: `a batch of two differs from single runs: ${diff}` };
+  return diff === undefined ? { ok: true, how: 'a batch of two equals two single runs' } : { ok: false, reason: `a batch of two differs from single runs: ${diff}`, refuted: true };
 }
 
 /** Item A: the sample, else seeded values in the model's fixed shapes; or why it cannot be built. */

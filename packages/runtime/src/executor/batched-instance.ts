@@ -2,6 +2,7 @@ import { EparaError, type AbortSignalLike, type Clock, type EparaErrorCode, type
 import type { ItemDone, StreamSlot, WorkItem } from '../batching/work-item.js';
 import { QueuedRequest, type QueuedRequestHost, type QueuedRequestInit } from '../batching/queued-request.js';
 import { DEFAULT_MAX_REQUEST_BYTES, inputCostScale } from '../batching/input-cost.js';
+import type { BatchVerdict } from './batch-check.js';
 import type { ExecutorInstance, InstanceStats, InstanceSubmitOptions, StreamTarget } from './executor-instance.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
 import { validateItem, type IoSpec } from './io-spec.js';
@@ -100,6 +101,10 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     return undefined;
   }
 
+  get batching(): BatchVerdict {
+    return this.model.batching;
+  }
+
   get capacityPerSec(): number {
     return this.model.capacityPerSec;
   }
@@ -129,7 +134,7 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     const inst = this.model;
     // Read once, up front: refusing at admission emits an event whose listener may submit again.
     const { deadline, priority, signal, slot, trace } = o;
-    const key = validateItem(inst.io, inputs, frame ? this.#frameCheck : this.#requestCheck);
+    const key = validateItem(inst.requestIo, inputs, frame ? this.#frameCheck : this.#requestCheck);
     const costScale = this.#costScale(inputs, deadline);
     if (inst.queue.size >= this.#c.maxQueue) {
       throw shedError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#c.maxQueue})`, { serviceId: inst.serviceId });

@@ -44,6 +44,11 @@ export class BatchingDecision {
     return this.#verdict.ok;
   }
 
+  /** True once the verdict is final: decided at load, not waiting for a first request to check with. */
+  get settled(): boolean {
+    return !this.#deferred;
+  }
+
   /** Decides at load; logs why an instance runs unbatched. */
   async decide(signal: AbortSignal | undefined): Promise<void> {
     const s = this.#c.service;

@@ -1,6 +1,7 @@
 import type { AbortSignalLike, EparaError, InstanceInfo, InstanceStatus, NamedTensors, TraceContext } from '@epara/core';
 import type { StreamSlot } from '../batching/work-item.js';
 import type { GenerationEngine } from '../generation/generation-engine.js';
+import type { BatchVerdict } from './batch-check.js';
 import type { InstanceCounters } from './model-instance.js';
 import type { EngineSubmitOptions } from './service-engine.js';
 
@@ -49,6 +50,8 @@ export interface ExecutorInstance {
   readonly streams: StreamTarget | undefined;
   /** Set for a generation service: the engine that streams tokens. */
   readonly generation: GenerationEngine | undefined;
+  /** Whether its requests may share a run, and why (set by an instance that stacks requests itself). */
+  readonly batching?: BatchVerdict;
   /** Expected completion time (executor clock ms) of a request submitted at `now`. */
   estimate(now: number): number;
   info(now: number): InstanceInfo;

@@ -334,6 +334,24 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     return netOfSharedDevices([...this.#instances.values()].map((i) => i.info(now)));
   }
 
+  /**
+   * What the numeric batch check says about stacking a service's requests along their batch axes:
+   * `separable` when a batch of two answered like two single runs (or the service sets `batchable: true`),
+   * `not-separable` when it answered differently or failed, `undefined` when no ready instance here knows (none
+   * loaded, or none checked: `batchable: false`, `maxBatch: 1`, dim names that rule batching out, a check
+   * waiting for a first request). A front end that splits a request of several items into one request per item
+   * asks this: splitting gives a wrong answer exactly where stacking does.
+   */
+  itemSeparability(serviceId: string): 'separable' | 'not-separable' | undefined {
+    let separable = false;
+    for (const i of this.#instances.values()) {
+      if (i.serviceId !== serviceId || i.status !== 'ready' || i.batching === undefined) continue;
+      if (!i.batching.ok && i.batching.refuted) return 'not-separable';
+      if (i.batching.ok) separable = true;
+    }
+    return separable ? 'separable' : undefined;
+  }
+
   /** A snapshot of counters per service, device and stream. */
   stats(): ExecutorStats {
     return buildStats({ now: this.#o.clock.now(), startedAt: this.#startedAt, devices: this.#devices, instances: [...this.#instances.values()], streams: this.#streamCounters, openStreams: this.#streams.size });

@@ -4,7 +4,7 @@ import type { KnownOutput } from '../devices/slab-outputs.js';
 import { defaultBatchSizes, measureLatencies } from '../profiling/measure-latencies.js';
 import { BatchingDecision } from './batching-decision.js';
 import type { ModelInstanceContext } from './instance-context.js';
-import { resolveIoSpec, type IoSpec } from './io-spec.js';
+import { resolveIoSpec, wholeRequestSpec, type IoSpec } from './io-spec.js';
 import { knownOutputs } from './known-outputs.js';
 import { initialState, sampleFeeds } from './model-inputs.js';
 
@@ -17,6 +17,8 @@ export interface InstanceRunOptions {
 /** An instance's model as loaded on its devices. */
 export interface LoadedInstance {
   readonly io: IoSpec;
+  /** What a request is checked against: `io`, or any size on the batch axes for an instance that never stacks. */
+  readonly requestIo: IoSpec;
   readonly runOptions: InstanceRunOptions;
   /** Whether a run fetches outputs the caller does not see (a stateful service's state outputs). */
   readonly hidesOutputs: boolean;
@@ -59,7 +61,13 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
   });
   await batching.decide(signal);
   const profile = s.profile ?? (await measure(c, devices[0]!, { io, state, batchable: batching.ok }, signal));
-  return { io, runOptions, hidesOutputs, state, batching, profile, memory };
+  // Never stacked (a stateless model unbatched for good): a request runs whole, whatever its size on the batch
+  // axes, so its outputs' sizes are not known before the run either.
+  if (!batching.ok && batching.settled && io.stateInputs.length === 0) {
+    const whole = outputNames ? { outputNames } : {};
+    return { io, requestIo: wholeRequestSpec(io), runOptions: whole, hidesOutputs, state, batching, profile, memory };
+  }
+  return { io, requestIo: io, runOptions, hidesOutputs, state, batching, profile, memory };
 }
 
 /** Profiles the model on `device` at the default batch sizes (1 only when unbatchable). */

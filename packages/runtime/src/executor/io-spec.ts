@@ -118,6 +118,16 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
 }
 
 /**
+ * The spec requests are checked against when an instance never stacks them (it runs unbatched for good): any
+ * size along the inputs' batch axes, since each request runs alone and whole (a request of several rows, a
+ * free leading dim only guessed to be the batch).
+ */
+export function wholeRequestSpec(io: IoSpec): IoSpec {
+  const free = (s: InputSpec): InputSpec => (s.batchAxis === null ? s : { ...s, dims: s.dims.map((d, i) => (i === s.batchAxis ? null : d)) });
+  return { ...io, inputs: io.inputs.map(free) };
+}
+
+/**
  * Checks one item's inputs (names, dtypes, shapes, data length) and returns its batch key: items with equal
  * keys have equal non-batch dims and equal shared tensors, so they may be stacked.
  *

@@ -84,6 +84,12 @@ export class ModelInstance implements Lane {
     return this.#loaded.io;
   }
 
+  /** What a request is checked against (see `LoadedInstance.requestIo`). */
+  get requestIo(): IoSpec {
+    if (!this.#loaded) throw new EparaError('NO_INSTANCE', `instance ${this.id} is not loaded`, { instanceId: this.id });
+    return this.#loaded.requestIo;
+  }
+
   get devices(): DeviceHandle[] {
     return this.#c.schedulers.map((s) => s.device);
   }

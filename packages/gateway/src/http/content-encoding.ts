@@ -1,0 +1,43 @@
+import { promisify } from 'node:util';
+import { gunzip, inflate, inflateRaw } from 'node:zlib';
+
+const gunzipP = promisify(gunzip);
+const inflateP = promisify(inflate);
+const inflateRawP = promisify(inflateRaw);
+
+/** The content codings of request bodies the infer route reads (`Accept-Encoding` of a 415 answer). */
+export const REQUEST_ENCODINGS = 'gzip, deflate';
+
+/** A body as the route reads it, or the answer to send instead. */
+export type InflatedBody = { readonly ok: true; readonly body: Buffer } | { readonly ok: false; readonly status: 400 | 413 | 415; readonly message: string };
+
+/**
+ * Undoes a request's `Content-Encoding` (RFC 9110 §8.4): `gzip` (`x-gzip`), `deflate` (zlib-wrapped as the
+ * standard says, or raw as some clients send it) and `identity`. Clients of the protocol compress whole bodies
+ * this way (tritonclient's `request_compression_algorithm`); `Inference-Header-Content-Length` counts the
+ * inflated bytes. The inflated size is bounded by `maxBytes`, so a compression bomb is a 413, not an allocation.
+ */
+export async function inflateBody(body: Buffer, header: string, maxBytes: number): Promise<InflatedBody> {
+  const codings = header
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+  if (codings.length === 0) return { ok: true, body };
+  const coding = codings[0]!;
+  if (codings.length > 1 || (coding !== 'gzip' && coding !== 'x-gzip' && coding !== 'deflate')) {
+    return { ok: false, status: 415, message: `Content-Encoding ${JSON.stringify(header)} is not supported (supported: ${REQUEST_ENCODINGS}, identity)` };
+  }
+  const options = { maxOutputLength: maxBytes };
+  try {
+    if (coding !== 'deflate') return { ok: true, body: await gunzipP(body, options) };
+    try {
+      return { ok: true, body: await inflateP(body, options) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'Z_DATA_ERROR') throw err;
+      return { ok: true, body: await inflateRawP(body, options) };
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return { ok: false, status: 413, message: `the inflated request body is larger than the limit of ${maxBytes} bytes` };
+    return { ok: false, status: 400, message: `the request body does not inflate as ${coding} (Content-Encoding): ${(err as Error).message}` };
+  }
+}
