@@ -17,18 +17,21 @@ export function createSeededRandom(seed: number): Random {
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
     return (z ^ (z >>> 16)) >>> 0;
   };
-  let a = split();
-  let b = split();
-  let c = split();
-  let d = split();
+  // The state lives in a typed array, not in four variables the closure captures: a captured variable holding a
+  // value above 2³⁰ (most of a uint32's range) is a new heap number at every write, four per draw.
+  const st = new Uint32Array([split(), split(), split(), split()]);
   return {
     next() {
+      const a = st[0]!;
+      const b = st[1]!;
+      const c = st[2]!;
+      const d = st[3]!;
       const t = (((a + b) >>> 0) + d) >>> 0;
-      d = (d + 1) >>> 0;
-      a = b ^ (b >>> 9);
-      b = (c + (c << 3)) >>> 0;
-      c = (c << 21) | (c >>> 11);
-      c = (c + t) >>> 0;
+      st[3] = d + 1;
+      st[0] = b ^ (b >>> 9);
+      st[1] = c + (c << 3);
+      const r = (c << 21) | (c >>> 11);
+      st[2] = r + t;
       return t / 4294967296;
     },
   };

@@ -108,14 +108,22 @@ interface PeerScan {
 }
 
 const SCAN: PeerScan = { candidates: [], anyInstance: false, idleFits: false };
+/**
+ * The short list while a scan builds it: slots `0..shortCount−1`, cleared after each scan (it keeps no candidate
+ * alive) but never emptied by `length`, which would drop its backing store. The decision gets an exact-size copy:
+ * a fresh list grown by `push` was a 17-slot store per forwarding decision.
+ */
+const SHORT: (RouteCandidate | undefined)[] = [];
+let shortCount = 0;
+const NO_CANDIDATES: RouteCandidate[] = [];
 
 function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly ServerId[], latest: number): PeerScan {
   const { request, view, self, now, network } = input;
   // One reused record (decisions are synchronous and keep only the candidate list, which is new per scan).
   const scan = SCAN;
-  scan.candidates = [];
   scan.anyInstance = false;
   scan.idleFits = false;
+  shortCount = 0;
   const serviceId = request.serviceId;
   const entries = entriesOf(view);
   // travelMs inlined with one delay and one bandwidth lookup per peer (same arithmetic as sendMs, twice).
@@ -147,11 +155,13 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
       if (now + travel + run <= latest) scan.idleFits = true;
       const inflatedWaitMs = inflateWait(inst, Math.max(0, age), o);
       const estimateAt = now + travel + inflatedWaitMs + run;
-      if (estimateAt <= latest && mayEnter(scan.candidates, estimateAt, entry.load, peer, o.maxCandidates)) {
-        insertCandidate(scan.candidates, { serverId: peer, instanceId: inst.instanceId, estimateAt, inflatedWaitMs, load: entry.load }, o.maxCandidates);
+      if (estimateAt <= latest && mayEnter(estimateAt, entry.load, peer, o.maxCandidates)) {
+        insertCandidate({ serverId: peer, instanceId: inst.instanceId, estimateAt, inflatedWaitMs, load: entry.load }, o.maxCandidates);
       }
     }
   }
+  scan.candidates = shortCount === 0 ? NO_CANDIDATES : (SHORT.slice(0, shortCount) as RouteCandidate[]);
+  SHORT.fill(undefined, 0, shortCount);
   return scan;
 }
 
@@ -164,23 +174,24 @@ export function inflateWait(inst: InstanceInfo, ageMs: number, o: RouteOptions):
   return Math.max(0, inst.waitMs) + ageMs * (Math.max(0, rho - 1) + o.stalenessFactor * rho);
 }
 
-function insertCandidate(list: RouteCandidate[], c: RouteCandidate, max: number): void {
+/** Enters `c` into the short list ({@link SHORT}, best first), replacing a worse candidate of the same peer. */
+function insertCandidate(c: RouteCandidate, max: number): void {
+  const list = SHORT;
   let existing = -1;
-  for (let i = 0; i < list.length; i++) if (list[i]!.serverId === c.serverId) existing = i;
+  for (let i = 0; i < shortCount; i++) if (list[i]!.serverId === c.serverId) existing = i;
   if (existing >= 0) {
     if (better(list[existing]!, c)) return;
-    // Remove it in place (splice would allocate the array of removed items on every call).
-    for (let j = existing; j < list.length - 1; j++) list[j] = list[j + 1]!;
-    list.length--;
+    for (let j = existing; j < shortCount - 1; j++) list[j] = list[j + 1]!;
+    list[--shortCount] = undefined;
   }
-  let i = list.length;
+  let i = shortCount;
   while (i > 0 && better(c, list[i - 1]!)) i--;
   if (i >= max) return;
   // Insert at i, shifting the tail, then keep at most max.
-  list.push(c);
-  for (let j = list.length - 1; j > i; j--) list[j] = list[j - 1]!;
+  for (let j = shortCount; j > i; j--) list[j] = list[j - 1]!;
   list[i] = c;
-  if (list.length > max) list.pop();
+  shortCount++;
+  if (shortCount > max) list[--shortCount] = undefined;
 }
 
 /**
@@ -188,10 +199,11 @@ function insertCandidate(list: RouteCandidate[], c: RouteCandidate, max: number)
  * the same peer, and the candidate does not beat the last one. Lets the scan skip building it (most feasible
  * peers of a busy zone never make the short list).
  */
-function mayEnter(list: readonly RouteCandidate[], estimateAt: number, load: number, serverId: ServerId, max: number): boolean {
-  if (list.length < max) return true;
-  for (let i = 0; i < list.length; i++) if (list[i]!.serverId === serverId) return true;
-  const last = list[list.length - 1]!;
+function mayEnter(estimateAt: number, load: number, serverId: ServerId, max: number): boolean {
+  const list = SHORT;
+  if (shortCount < max) return true;
+  for (let i = 0; i < shortCount; i++) if (list[i]!.serverId === serverId) return true;
+  const last = list[shortCount - 1]!;
   if (estimateAt !== last.estimateAt) return estimateAt < last.estimateAt;
   if (load !== last.load) return load < last.load;
   return serverId < last.serverId;

@@ -13,7 +13,13 @@ export interface NextHop {
 
 /** `hops + 1` and `visited ∪ {self}`. */
 export function nextHop(hops: number, visited: readonly ServerId[], self: ServerId): NextHop {
-  return { hops: hops + 1, visited: visited.includes(self) ? visited : [...visited, self] };
+  if (visited.includes(self)) return { hops: hops + 1, visited };
+  // Copied at its final size: `[...visited, self]` built the copy and then grew it by 16 slots for `self`.
+  const n = visited.length;
+  const next = new Array<ServerId>(n + 1);
+  for (let i = 0; i < n; i++) next[i] = visited[i]!;
+  next[n] = self;
+  return { hops: hops + 1, visited: next };
 }
 
 /** Validates the view, this server's id and the time. @throws EparaError `INVALID_OPTIONS`. */

@@ -12,7 +12,7 @@ import { edfCompare, type SchedulableItem } from './work-item.js';
  * ```
  */
 export class EdfQueue<T extends SchedulableItem = SchedulableItem> {
-  readonly #items: T[] = [];
+  #items: T[] = [];
 
   get size(): number {
     return this.#items.length;
@@ -30,15 +30,24 @@ export class EdfQueue<T extends SchedulableItem = SchedulableItem> {
 
   push(item: T): void {
     const a = this.#items;
+    const n = a.length;
+    // An emptied queue has no backing store left (emptying an array drops it): a one-slot literal instead of a
+    // push, which would grow a 17-slot store for what is most often the only item before the next launch.
+    if (n === 0) {
+      this.#items = [item];
+      return;
+    }
     let lo = 0;
-    let hi = a.length;
+    let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (edfCompare(a[mid]!, item) <= 0) lo = mid + 1;
       else hi = mid;
     }
-    if (lo === a.length) a.push(item);
-    else a.splice(lo, 0, item);
+    a.push(item);
+    // Shifted in place: `splice` would also build an (empty) array of removed items.
+    for (let i = n; i > lo; i--) a[i] = a[i - 1]!;
+    a[lo] = item;
   }
 
   /** Removes one item; false when it is not queued (already dispatched or settled). */

@@ -33,7 +33,15 @@ export class OnlineForecast {
   /** Forecast items/s as `[service][server]`. */
   demand(): number[][] {
     const r = this.#f.rates();
-    return Array.from({ length: this.#services }, (_, k) => Array.from(r.subarray(k * this.#servers, (k + 1) * this.#servers)));
+    const n = this.#servers;
+    const out: number[][] = [];
+    // Plain copies: `Array.from` over a typed array steps its iterator, one result object per element.
+    for (let k = 0; k < this.#services; k++) {
+      const row: number[] = [];
+      for (let s = 0; s < n; s++) row.push(r[k * n + s]!);
+      out.push(row);
+    }
+    return out;
   }
 
   /** Total forecast of one service, items/s. */

@@ -33,9 +33,7 @@ export interface SimRequest {
   /** The stream this frame belongs to, or null for a plain request. */
   readonly stream: SimStream | null;
   hops: number;
-  /** Servers that already handled the request (never revisited). */
-  visited: number[];
-  /** The same servers by id, what core routing reads (kept beside `visited` so routing maps nothing per request). */
+  /** Servers that already handled the request (never revisited), by id: what core routing reads. */
   visitedIds: string[];
   /** When the request was queued at its instance (also the FIFO key of Triton's batcher). */
   enqueuedAt: number;

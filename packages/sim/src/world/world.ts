@@ -19,8 +19,7 @@ export type { CompiledTrace, OriginTable, WorldInit } from './world-init.js';
 export type { World } from './world-api.js';
 export { pickOrigin } from './world-init.js';
 
-/** Shared empty visited lists (a request gets its own arrays on its first forward, never writes these). */
-const NO_VISITS: number[] = [];
+/** Shared empty visited list (a request gets its own array on its first forward, never writes this one). */
 const NO_VISIT_IDS: string[] = [];
 
 /**
@@ -135,14 +134,9 @@ export class SimWorld implements World {
   /** Sends a request from `from` to `to` over the network (one offload hop). */
   forward(req: SimRequest, from: number, to: number): void {
     req.hops++;
-    // The request owns its lists after its first forward (nothing else keeps them): later hops append in place.
-    if (req.visited.length === 0) {
-      req.visited = [from];
-      req.visitedIds = [this.serverIds[from]!];
-    } else {
-      req.visited.push(from);
-      req.visitedIds.push(this.serverIds[from]!);
-    }
+    // The request owns its list after its first forward (nothing else keeps it): later hops append in place.
+    if (req.visitedIds.length === 0) req.visitedIds = [this.serverIds[from]!];
+    else req.visitedIds.push(this.serverIds[from]!);
     this.queue.push(this.network.send(from, to, this.payloadOf(req), this.clock.now()), EV.AT_SERVER, to, req);
   }
 
@@ -250,7 +244,7 @@ export class SimWorld implements World {
     const id = this.#nextRequestId++;
     const req: SimRequest = {
       id, seq: id, priority: 0, service, origin: this.accessServer(origin), emitAt: now, dueAt: now + serviceDeadlineMs(svc.spec),
-      promptTokens: prompt, outputTokens: out, stream, hops: 0, visited: NO_VISITS, visitedIds: NO_VISIT_IDS, enqueuedAt: 0, deadline: 0, settled: false,
+      promptTokens: prompt, outputTokens: out, stream, hops: 0, visitedIds: NO_VISIT_IDS, enqueuedAt: 0, deadline: 0, settled: false,
     };
     this.metrics.offer(req);
     return req;
