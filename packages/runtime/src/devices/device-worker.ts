@@ -231,6 +231,9 @@ async function serve(): Promise<void> {
 }
 
 parentPort!.on('message', (req: DeviceRequest) => {
+  // A closing device has already rejected every call it sent (`CLOSED`): only the run in progress is waited for,
+  // not the work queued behind it, so the sessions are released one run after the close, not a backlog later.
+  if (req.op === 'shutdown') queue.length = 0;
   queue.push(req);
   if (!busy) void serve();
 });

@@ -346,14 +346,20 @@ function aborted(signal: AbortSignal): EparaError {
   return new EparaError('ABORTED', 'the call was aborted', { reason: String(signal.reason) });
 }
 
-/** How long a closing device waits for its worker to finish queued work and release its sessions, ms. */
-const SHUTDOWN_WAIT_MS = 5000;
+/**
+ * How long a closing device waits for its worker to finish the run in progress and release its sessions, ms. The
+ * worker drops the work queued behind that run (its callers were already rejected `CLOSED`), so this is one run's
+ * time; it is generous because terminating a thread while onnxruntime runs inside it can abort the whole process,
+ * and a run on a starved machine can take seconds. Only a worker stuck in a run waits it out.
+ */
+const SHUTDOWN_WAIT_MS = 30_000;
 /** Request id of the shutdown message (ids of calls are positive). */
 const SHUTDOWN_ID = -1;
 
 /**
- * Asks the worker to release its sessions after the work queued before, and waits for that (or its exit, or
- * `waitMs`): terminating a thread while onnxruntime runs inside it can abort the whole process.
+ * Asks the worker to release its sessions once the run in progress ends (it drops the work queued behind it), and
+ * waits for that (or its exit, or `waitMs`): terminating a thread while onnxruntime runs inside it can abort the
+ * whole process.
  */
 function shutDown(worker: Worker, waitMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
