@@ -1,4 +1,4 @@
-import type { ClusterView } from '@epara/core';
+import type { ClusterView, NetworkModel, ServerId } from '@epara/core';
 import { invalidOption } from '@epara/core';
 import { InboundRequests } from '../offload/inbound-requests.js';
 import { OffloadServing } from '../offload/offload-serving.js';
@@ -66,7 +66,9 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   const send = (peer: string, m: Parameters<PeerLinks['send']>[1]): void => links.send(peer, m);
   const offloadServing = buildOffloadServing(o);
   // One set of ports for the request path and the stream path.
-  const ports: OffloadPathPorts = { selfId: o.id, clock: o.clock, timers: o.timers, executor: o.executor, view, hopLimit: o.hopLimit, hopDelayMs: o.hopDelayMs, network: o.network, nextId: ctx.nextId, send };
+  let coordinator: PlacementCoordinator | undefined;
+  const network = routingNetwork(o.network, () => coordinator?.measuredDelays());
+  const ports: OffloadPathPorts = { selfId: o.id, clock: o.clock, timers: o.timers, executor: o.executor, view, hopLimit: o.hopLimit, hopDelayMs: o.hopDelayMs, network, nextId: ctx.nextId, send };
   const handler = new RequestHandler({
     ...ports,
     guardMs: o.guardMs,
@@ -83,8 +85,28 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   const reply = (linkId: string, m: Parameters<PeerLinks['reply']>[1]): void => links.reply(linkId, m);
   const inbound = new InboundRequests({ clock: o.clock, handle: (r) => handler.handle(r), reply, maxBudgetMs: 10 * 60_000, hopLimit: o.hopLimit });
   const streamHost = new StreamHost({ open: (r) => streams.open(r), reply });
-  const { applier, coordinator } = buildPlacement(o, ctx, links, sync);
+  const placement = buildPlacement(o, ctx, links, sync);
+  coordinator = placement.coordinator;
+  const { applier } = placement;
   return { links, sync, handler, inbound, streamHost, streams, coordinator, applier, offloadServing, count: ctx.count };
+}
+
+/**
+ * The network model routing prices peers with: the host's configured delays and bandwidths, over the one-way
+ * delays the placement coordinator measured by probing its peers (so a 20 ms peer is not taken for a 1 ms one
+ * when the host configured nothing); peers in neither get `hopDelayMs`. The merged model is rebuilt only when a
+ * probe changed the measurements.
+ */
+export function routingNetwork(configured: NetworkModel, measured: () => Readonly<Record<ServerId, number>> | undefined): () => NetworkModel {
+  let seen: Readonly<Record<ServerId, number>> | undefined;
+  let merged = configured;
+  return () => {
+    const m = measured();
+    if (m === seen) return merged;
+    seen = m;
+    merged = m === undefined ? configured : { ...configured, delayMs: { ...m, ...configured.delayMs } };
+    return merged;
+  };
 }
 
 function buildOffloadServing(o: ResolvedNodeOptions): OffloadServing | undefined {

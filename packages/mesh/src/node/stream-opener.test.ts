@@ -19,7 +19,7 @@ function openRemote(network?: NetworkModel): Extract<OffloadMessage, { type: 'st
   const view: ClusterView = { entries: { b: peer('b') } };
   const opener = new StreamOpener({
     selfId: 'a', clock, timers, executor: createFakeExecutor({ services: {}, clock, timers }), view: () => view,
-    hopLimit: 2, hopDelayMs: 1, network, nextId: () => 7, send: (_to, m) => void sent.push(m), openTimeoutMs: 1000,
+    hopLimit: 2, hopDelayMs: 1, network: () => network, nextId: () => 7, send: (_to, m) => void sent.push(m), openTimeoutMs: 1000,
   });
   void opener.open({ serviceId: 's', rateHz: 10, stalenessMs: 100, hops: 0, visited: [] }).catch(() => undefined);
   opener.close();

@@ -39,7 +39,7 @@ export class StreamOpener {
       view: c.view(),
       self: c.selfId,
       now: c.clock.now(),
-      network: c.network,
+      network: c.network?.(),
       options: { hopLimit: c.hopLimit, defaultDelayMs: c.hopDelayMs },
     });
     if (decision.action === 'local') {

@@ -16,8 +16,11 @@ export interface OffloadPathPorts {
   readonly hopLimit: number;
   /** Time one forward costs, counted against the deadline when routing, ms (peers `network` does not list). */
   readonly hopDelayMs: number;
-  /** Known one-way delay and bandwidth per peer (routing and stream admission price each peer with them). */
-  readonly network?: NetworkModel | undefined;
+  /**
+   * One-way delay and bandwidth per peer that routing and stream admission price each peer with (read per
+   * decision: the configured figures over the delays the node measured).
+   */
+  readonly network?: (() => NetworkModel | undefined) | undefined;
   /** Allocates request ids (shared by requests and streams, so responses on a link never collide). */
   readonly nextId: () => number;
   /** Sends to a peer; throws `PEER_UNAVAILABLE` when no link can be had. */

@@ -83,7 +83,7 @@ describe('RequestHandler with the host’s network model', () => {
       const sent: { to: string; m: OffloadMessage }[] = [];
       const handler = new RequestHandler({
         selfId: 'a', clock, timers, executor: createFakeExecutor({ services: {}, clock, timers }), view: () => view,
-        hopLimit: 2, guardMs: 1, hopDelayMs: 1, network, responseGraceMs: 100, nextId: () => 1,
+        hopLimit: 2, guardMs: 1, hopDelayMs: 1, network: () => network, responseGraceMs: 100, nextId: () => 1,
         send: (to, m) => void sent.push({ to, m }), logger: silentLogger,
         hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined },
       });

@@ -154,7 +154,7 @@ export class RequestHandler {
       view: c.view(),
       self: c.selfId,
       now,
-      network: c.network,
+      network: c.network?.(),
       options: this.#routeOptions,
     });
     if (decision.action === 'local') {

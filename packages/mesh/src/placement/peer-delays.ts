@@ -13,6 +13,8 @@ export class PeerDelays {
   readonly #self: ServerId;
   /** Per reporting server: one-way delay to each peer, ms. */
   readonly #rows = new Map<ServerId, Map<ServerId, number>>();
+  /** {@link own}'s last answer, until a sample changes this server's row. */
+  #ownCache: Readonly<Record<ServerId, number>> | undefined;
 
   constructor(self: ServerId) {
     this.#self = self;
@@ -20,8 +22,8 @@ export class PeerDelays {
   }
 
   /** This server's smoothed one-way delays to its peers, ms. */
-  own(): Record<ServerId, number> {
-    return Object.fromEntries(this.#rows.get(this.#self)!);
+  own(): Readonly<Record<ServerId, number>> {
+    return (this.#ownCache ??= Object.fromEntries(this.#rows.get(this.#self)!));
   }
 
   /** A probe sent at `sentAt` came back at `now` from `peer`. Negative or non-finite samples are ignored. */
@@ -31,6 +33,7 @@ export class PeerDelays {
     const row = this.#rows.get(this.#self)!;
     const old = row.get(peer);
     row.set(peer, old === undefined ? oneWay : old + SMOOTHING * (oneWay - old));
+    this.#ownCache = undefined;
   }
 
   /** A peer's reported row (invalid entries are dropped). */

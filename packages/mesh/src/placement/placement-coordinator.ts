@@ -70,6 +70,11 @@ export class PlacementCoordinator {
     return alive[0] ?? this.#c.selfId;
   }
 
+  /** This server's smoothed one-way delays to the peers it probed, ms (the same object until a probe changes it). */
+  measuredDelays(): Readonly<Record<ServerId, number>> {
+    return this.#delays.own();
+  }
+
   get lastDecision(): PlacementDecision | undefined {
     return this.#last;
   }
