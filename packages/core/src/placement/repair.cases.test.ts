@@ -227,3 +227,27 @@ describe('merging and growing partial shares', () => {
     expect(served(r)['a']).toBeCloseTo(120, 9);
   });
 });
+
+describe('groups first only as a restart', () => {
+  it('without restarts keeps the plain greedy order: two single-device services worth more than the group', () => {
+    // c and d serve 300 items/s each on a device of their own (600 in all); the group g would serve 500 on both.
+    // Greedy takes c and d (300 per device against g's 250), the best placement here. Placing groups first is
+    // only one of the restarts, which `restarts: 0` turns off.
+    const [g, c, d] = [service('g', 10), service('c', 10), service('d', 10)];
+    const input: PlacementInput = {
+      servers: [gpus('s0', 2)],
+      services: [g, c, d],
+      plans: { g: [plan(g, 2)], c: [plan(c)], d: [plan(d)] },
+      demand: [
+        { serviceId: 'g', ratePerServer: { s0: 500 } },
+        { serviceId: 'c', ratePerServer: { s0: 300 } },
+        { serviceId: 'd', ratePerServer: { s0: 300 } },
+      ],
+    };
+    for (const restarts of [0, 3]) {
+      const r = placeServices(input, { ...PER_ITEM, restarts });
+      expect(r.instances.map((i) => i.serviceId).sort()).toEqual(['c', 'd']);
+      expect(r.goodputPerSec).toBeCloseTo(600, 9);
+    }
+  });
+});
