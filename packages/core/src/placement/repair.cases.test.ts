@@ -251,3 +251,22 @@ describe('groups first only as a restart', () => {
     }
   });
 });
+
+describe('warm start', () => {
+  it('drops a running instance that names a device its server does not have, and frees it without a drain', () => {
+    const a = service('a', 1);
+    const input: PlacementInput = {
+      servers: [gpus('s0', 2)],
+      services: [a],
+      plans: { a: [plan(a)] },
+      demand: [{ serviceId: 'a', ratePerServer: { s0: 100 } }],
+      current: [running('a-1', a, 's0', 'g7')],
+    };
+    const r = placeServices(input);
+    expect(r.instances.map((i) => i.instanceId)).not.toContain('a-1');
+    expect(served(r)['a']).toBeCloseTo(100, 9);
+    const gone = r.changes.filter((s) => s.instanceId === 'a-1');
+    expect(gone.map((s) => s.action)).toEqual(['free']);
+    expect(findPlacementViolations(input, r.instances)).toEqual([]);
+  });
+});
