@@ -49,6 +49,10 @@ export default defineConfig({
     // The MILP reference (ten exact HiGHS solves, 8.5 s) would run for every placement mutant the faster files
     // do not kill; MUTATION_MILP=1 puts it back (docs/testing.md, "Left out of mutation runs").
     exclude: ['packages/*/src/**/*.nats.test.ts', '**/node_modules/**', ...(process.env['MUTATION_MILP'] === '1' ? [] : ['packages/core/src/placement/milp-reference.test.ts'])],
+    // The dry run (every test of the group once, under the coverage instrumentation) must pass for the group to run
+    // at all; at load 40–55 one placement property took over 30 s there and stopped two groups. A mutant that slows
+    // a test down is caught by Stryker's own timeout (`timeoutMS` plus 1.5 × the tests' dry-run time) either way.
+    testTimeout: 120_000,
     // One fork: Stryker runs one test process per concurrency slot, each on its own core.
     maxWorkers: 1,
     // One module graph for every run: a mutant's run re-imports its test files, not every module they import

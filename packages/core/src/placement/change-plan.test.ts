@@ -84,7 +84,7 @@ describe('make-before-break change plan', () => {
           replay(input, placeServices(input, opts), opts);
         },
       ),
-      { numRuns: 150 },
+      { numRuns: Number(process.env.FC_RUNS ?? 150) },
     );
   });
 

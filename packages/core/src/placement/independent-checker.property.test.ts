@@ -77,7 +77,7 @@ describe('placement against an independent checker', () => {
         placed += r.instances.length;
         expect(violations(input, r.instances, opts.multiTask ?? true)).toEqual([]);
       }),
-      { numRuns: 80 },
+      { numRuns: Number(process.env.FC_RUNS ?? 80) },
     );
     expect(placed).toBeGreaterThan(0);
   });

@@ -48,7 +48,7 @@ describe('goodput objective', () => {
         expect(gSmall).toBeGreaterThanOrEqual(gBig - tol);
         expect(gBig).toBeGreaterThanOrEqual(-tol);
       }),
-      { numRuns: 200 },
+      { numRuns: Number(process.env.FC_RUNS ?? 200) },
     );
   });
 
@@ -78,7 +78,7 @@ describe('goodput objective', () => {
         const total = model.services.reduce((v, svc) => v + serviceValue(svc, obj.served(svc.index)), 0);
         expectClose(total, referenceGoodput(model, [...live.values()], locality), total);
       }),
-      { numRuns: 150 },
+      { numRuns: Number(process.env.FC_RUNS ?? 150) },
     );
   });
 });

@@ -38,7 +38,7 @@ describe('placeServices properties', () => {
           expect(svc.servedPerSec).toBeLessThanOrEqual(svc.capacityPerSec * (1 + 1e-9) + 1e-9);
         }
       }),
-      { numRuns: 150 },
+      { numRuns: Number(process.env.FC_RUNS ?? 150) },
     );
   });
 
@@ -51,7 +51,7 @@ describe('placeServices properties', () => {
         expect(second.changes).toEqual([]);
         expect(second.instances).toEqual(first.instances);
       }),
-      { numRuns: 120 },
+      { numRuns: Number(process.env.FC_RUNS ?? 120) },
     );
   });
 
@@ -82,7 +82,7 @@ describe('placeServices properties', () => {
           expect(after.instances.some((i) => i.instanceId === l.instanceId)).toBe(false);
         }
       }),
-      { numRuns: 80 },
+      { numRuns: Number(process.env.FC_RUNS ?? 80) },
     );
   });
 
@@ -120,7 +120,7 @@ describe('placeServices properties', () => {
           }
         },
       ),
-      { numRuns: 150 },
+      { numRuns: Number(process.env.FC_RUNS ?? 150) },
     );
     const mean = ratios.reduce((a, b) => a + b, 0) / ratios.length;
     // The measured mean with default options (also printed by `pnpm bench:placement`).
