@@ -16,6 +16,7 @@ import { affineProfile, type NamedTensors } from '@epara/core';
 import { createExecutor, createGraphBuilder, fakeModelBytes } from '@epara/runtime';
 import { startAllocMeter } from './lib/alloc-meter.js';
 import { models } from '../test/fixtures/models.js';
+import { inspectorSession } from './lib/inspector.js';
 
 const kind = (['ort', 'cls'] as const).find((k) => k === process.argv[2]) ?? 'fake';
 const ms = Number(process.argv[3] ?? 3000);
@@ -122,11 +123,8 @@ async function sequential(): Promise<void> {
 async function startSampling(): Promise<(name: string) => Promise<void>> {
   const dir = process.env['HOSTPATH_SAMPLE'];
   if (!dir) return async () => undefined;
-  const { Session } = await import('node:inspector');
   const { writeFileSync } = await import('node:fs');
-  const s = new Session();
-  s.connect();
-  const post = (m: string, p?: object): Promise<any> => new Promise((res, rej) => s.post(m, p ?? {}, (e, r) => (e ? rej(e) : res(r))));
+  const { session: s, post } = inspectorSession();
   await post('HeapProfiler.enable');
   await post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   return async (name) => {

@@ -22,6 +22,7 @@ import { loadOrt } from './lib/runtime-deps.js';
 import { poissonLoad, replay } from './lib/runtime-load.js';
 import { startAllocMeter } from './lib/alloc-meter.js';
 import { describeThreads, startThreadWatch } from './lib/thread-watch.js';
+import { inspectorSession } from './lib/inspector.js';
 
 const mode = process.argv[2] === 'shared' ? 'shared' : 'copy';
 const deviceCount = Number(process.argv[3] ?? 1);
@@ -92,11 +93,8 @@ function startStallWatch(): () => Stall[] {
 async function startProfile(): Promise<(name: string) => Promise<void>> {
   const dir = process.env['LAG_CPUPROF'];
   if (!dir) return async () => undefined;
-  const { Session } = await import('node:inspector');
   const { writeFileSync } = await import('node:fs');
-  const s = new Session();
-  s.connect();
-  const post = (m: string, p?: object): Promise<any> => new Promise((res, rej) => s.post(m, p ?? {}, (e, r) => (e ? rej(e) : res(r))));
+  const { session: s, post } = inspectorSession();
   await post('Profiler.enable');
   await post('Profiler.setSamplingInterval', { interval: 200 });
   await post('Profiler.start');

@@ -25,7 +25,8 @@ describe.skipIf(skip)('NATS transport: failures and credentials', () => {
     await Promise.all([shared?.stop(), withUser?.stop(), withToken?.stop()]);
   });
 
-  it('closes a link with PEER_UNAVAILABLE when the peer process vanishes without a goodbye', async () => {
+  /** A link whose acceptor has its own broker connection (`ncA`), proven to carry a frame. */
+  async function linkedWithOwnConnection(marker: number) {
     const ncA = await connectNats({ servers: shared.url });
     const a = track(createNatsTransport({ connection: ncA, keepaliveIntervalMs: 50, deadPeerTimeoutMs: 400 }));
     const b = track(createNatsTransport({ servers: shared.url, keepaliveIntervalMs: 50, deadPeerTimeoutMs: 400 }));
@@ -34,8 +35,13 @@ describe.skipIf(skip)('NATS transport: failures and credentials', () => {
     const conn = await b.connect(address);
     const inbound = await accepted;
     const echoed = collectFrames(conn, 1);
-    inbound.send(new Uint8Array([7]));
-    expect([...(await echoed)[0]!]).toEqual([7]);
+    inbound.send(new Uint8Array([marker]));
+    expect([...(await echoed)[0]!]).toEqual([marker]);
+    return { ncA, conn, inbound };
+  }
+
+  it('closes a link with PEER_UNAVAILABLE when the peer process vanishes without a goodbye', async () => {
+    const { ncA, conn, inbound } = await linkedWithOwnConnection(7);
     const closed = closedOf(conn);
     await ncA.close(); // the acceptor's broker link dies: its subscriptions vanish, no CLOSE is ever sent
     const event = await closed;
@@ -45,16 +51,7 @@ describe.skipIf(skip)('NATS transport: failures and credentials', () => {
   });
 
   it('still finds a vanished peer after the wall clock stepped an hour back (the keepalive runs on a monotonic clock)', async () => {
-    const ncA = await connectNats({ servers: shared.url });
-    const a = track(createNatsTransport({ connection: ncA, keepaliveIntervalMs: 50, deadPeerTimeoutMs: 400 }));
-    const b = track(createNatsTransport({ servers: shared.url, keepaliveIntervalMs: 50, deadPeerTimeoutMs: 400 }));
-    const { address } = await a.listen();
-    const accepted = nextAccepted(a);
-    const conn = await b.connect(address);
-    const inbound = await accepted;
-    const echoed = collectFrames(conn, 1);
-    inbound.send(new Uint8Array([9]));
-    await echoed;
+    const { ncA, conn } = await linkedWithOwnConnection(9);
     const real = Date.now.bind(Date);
     // The link last heard its peer "in the future": with wall-clock ages it would not probe for an hour.
     const spy = vi.spyOn(Date, 'now').mockImplementation(() => real() - 3_600_000);
