@@ -81,7 +81,9 @@ describe('EPARA reports the batch a newcomer would join (nextRunMs) in its view'
     // Peers priced at a full 21-image batch (58.5 ms) looked infeasible to requests that reached a server without
     // seg-image late from a congested access uplink.
     expect(seg(next).drops.DEADLINE_INFEASIBLE ?? 0).toBeLessThan(0.5 * (seg(full).drops.DEADLINE_INFEASIBLE ?? 0));
-    expect(seg(next).sloAttainment).toBeGreaterThan(seg(full).sloAttainment + 0.03);
+    // Since placement takes the server nearest the demand among equal ones (`nearDemandFirst`), seg-image is at
+    // 98.7 % here even without it (0.91 when this rule was added), so its gain is smaller than the +3 points first measured.
+    expect(seg(next).sloAttainment).toBeGreaterThan(seg(full).sloAttainment);
     expect(next.total.goodputPerSec).toBeGreaterThan(full.total.goodputPerSec);
   });
 });
