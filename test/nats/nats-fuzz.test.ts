@@ -68,9 +68,12 @@ describe.skipIf(skip)('NATS: hostile bytes never crash a transport or an offload
         const answer = await ncA.request(`${prefix}.svc.svc`, junk, { timeout: 2000 });
         expect(answer.headers?.get('Epara-Kind')).toBe('done');
       }
+      expect(executor.stats().executed).toBe(0); // no junk request ran
       const out = await a.forward('svc', inputs, { deadline: Date.now() + 2000 });
       expect((out['server']!.data as Int32Array)[0]).toBe(9);
-      expect(executor.stats().executed).toBe(1);
+      // At least once: on a loaded machine the first attempt's acceptance can miss acceptTimeoutMs (250 ms), and
+      // the retry then runs the request a second time (forwards are at-least-once, docs/nats.md).
+      expect(executor.stats().executed).toBeGreaterThanOrEqual(1);
     } finally {
       a.close();
       b.close();
