@@ -18,6 +18,7 @@ export type { EntryStamp, VersionVector } from './view/view-delta.js';
 export { dutyCycleFits, cycleLimitMs, timeShare } from './placement/duty-cycle.js';
 export type { CycleItem } from './placement/duty-cycle.js';
 export { checkSignal, isAbortSignalLike, signalError } from './errors/check-signal.js';
+export { stacklessError } from './errors/stackless-error.js';
 export { throughputAt } from './profiles/latency-profile.js';
 export { isLogger } from './ports/logger.js';
 export { tensorsByteLength } from './model/tensor.js';

@@ -1,6 +1,6 @@
 import { EparaError, isEparaErrorCode } from '@epara/core';
-import { sanitizeTraceContext } from '@epara/core/internal';
-import type { EparaErrorCode, TraceContext } from '@epara/core';
+import { sanitizeTraceContext, stacklessError } from '@epara/core/internal';
+import type { TraceContext } from '@epara/core';
 import type { NamedTensors } from '@epara/core';
 import type { ByteReader } from './byte-reader.js';
 import { protocolError } from './byte-reader.js';
@@ -60,24 +60,10 @@ function readError(r: ByteReader, l: L): EparaError {
   const message = r.str('error message', l.maxMessageBytes);
   const details = parseJson(r.longStr('error details', l.maxJsonBytes), 'error details');
   if (typeof details !== 'object' || details === null || Array.isArray(details)) throw protocolError('error details must be a JSON object');
+  // Without a stack: its frames would only show this decoder, and every dropped stream frame comes back as one.
   // A code this version does not know (a newer peer) is kept visible but mapped, as eparaErrorFromJSON does.
-  if (!isEparaErrorCode(code)) return remoteError('INTERNAL', message, { ...details, remoteCode: code });
-  return remoteError(code, message, details as Record<string, unknown>);
-}
-
-/**
- * An error a peer sent, built without a stack trace: its frames would only show this decoder, and capturing
- * and formatting them (with source maps, hundreds of microseconds) was a visible share of a node's CPU when
- * every dropped stream frame comes back as an error.
- */
-function remoteError(code: EparaErrorCode, message: string, details: Record<string, unknown>): EparaError {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new EparaError(code, message, details);
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
+  if (!isEparaErrorCode(code)) return stacklessError('INTERNAL', message, { ...details, remoteCode: code });
+  return stacklessError(code, message, details as Record<string, unknown>);
 }
 
 function parseJson(text: string, what: string): unknown {
