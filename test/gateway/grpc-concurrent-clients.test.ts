@@ -1,9 +1,8 @@
 import { credentials, makeGenericClientConstructor, Metadata, status } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { oipGrpcClient } from './oip-grpc-client.js';
-import { classifierConfig, clsInput, startServe } from './serve-process.js';
-import type { ServeProcess } from './serve-process.js';
+import { describe, expect, it } from 'vitest';
+import { servedOipGrpc } from './oip-grpc-client.js';
+import { classifierConfig, clsInput } from './serve-process.js';
 
 /*
  * grpc-js with the shipped .proto loaded at run time, as any outside client would: many calls at once on one
@@ -12,27 +11,17 @@ import type { ServeProcess } from './serve-process.js';
  */
 
 type Call = (req: object, meta: Metadata, opts: object, cb: (err: ServiceError | null, res: { raw_output_contents?: Buffer[] }) => void) => { cancel(): void };
-let serve: ServeProcess;
-let client: Client & Record<string, Call>;
+const served = servedOipGrpc<Call>(classifierConfig({ id: 'edge-grpc-outside', deadlineMs: 20_000 }));
 
 const x = Buffer.from(clsInput(0.5).buffer);
 const good = { model_name: 'cls', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192] }], raw_input_contents: [x] };
 const outcome = (req: object): Promise<{ code: string; epara?: string }> =>
   new Promise((resolve) =>
-    client['ModelInfer']!(req, new Metadata(), { deadline: Date.now() + 60_000 }, (err, res) =>
+    served.client['ModelInfer']!(req, new Metadata(), { deadline: Date.now() + 60_000 }, (err, res) =>
       resolve(err ? { code: status[err.code], epara: err.metadata.get('epara-code')[0] as string } : { code: res.raw_output_contents?.length === 1 ? 'OK' : 'EMPTY' }),
     ),
   );
 
-beforeAll(async () => {
-  serve = await startServe(classifierConfig({ id: 'edge-grpc-outside', deadlineMs: 20_000 }));
-  client = oipGrpcClient<Call>(serve.grpc);
-}, 90_000);
-afterAll(async () => {
-  client?.close();
-  serve?.child.kill('SIGTERM');
-  await serve?.exited;
-});
 
 describe('grpc-js clients from outside, many at once', () => {
   it('120 concurrent calls on one channel, good and malformed mixed: each ends with its own code', async () => {
@@ -55,7 +44,7 @@ describe('grpc-js clients from outside, many at once', () => {
   it('a streaming method the protocol does not define is UNIMPLEMENTED on every one of 20 concurrent streams', async () => {
     const bytes = { requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
     const Stream = makeGenericClientConstructor({ ModelStreamInfer: { path: '/inference.GRPCInferenceService/ModelStreamInfer', requestStream: true, responseStream: true, ...bytes } } as never, 'stream');
-    const streaming = new Stream(serve.grpc, credentials.createInsecure()) as unknown as Client & { ModelStreamInfer(): NodeJS.ReadWriteStream & { end(): void } };
+    const streaming = new Stream(served.serve.grpc, credentials.createInsecure()) as unknown as Client & { ModelStreamInfer(): NodeJS.ReadWriteStream & { end(): void } };
     try {
       const ends = await Promise.all(
         Array.from({ length: 20 }, () =>
@@ -80,7 +69,7 @@ describe('grpc-js clients from outside, many at once', () => {
     const cancelled = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
         new Promise<string>((resolve) => {
-          const c = client['ModelInfer']!(good, new Metadata(), { deadline: Date.now() + 60_000 }, (err) => resolve(err ? status[err.code] : 'OK'));
+          const c = served.client['ModelInfer']!(good, new Metadata(), { deadline: Date.now() + 60_000 }, (err) => resolve(err ? status[err.code] : 'OK'));
           // Half at once, half once the call is under way; a call that finished first is OK, never an error.
           if (i % 2 === 0) c.cancel();
           else setImmediate(() => c.cancel());

@@ -1,9 +1,8 @@
 import { Metadata } from '@grpc/grpc-js';
-import type { Client, ServiceError } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { oipGrpcClient } from './oip-grpc-client.js';
-import { classifierConfig, clsInput, startServe } from './serve-process.js';
-import type { ServeProcess } from './serve-process.js';
+import type { ServiceError } from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import { servedOipGrpc } from './oip-grpc-client.js';
+import { classifierConfig, clsInput } from './serve-process.js';
 
 /*
  * The protocol's GRPCInferenceService against a real `epara serve` process, through a client built by
@@ -11,24 +10,14 @@ import type { ServeProcess } from './serve-process.js';
  */
 
 type Call = (req: object, meta: Metadata, opts: object, cb: (err: ServiceError | null, res: Record<string, unknown>) => void) => void;
-let serve: ServeProcess;
-let client: Client & Record<string, Call>;
+const served = servedOipGrpc<Call>(classifierConfig({ id: 'edge-grpc' }));
 
 const call = (method: string, req: object, deadlineMs = 10_000): Promise<Record<string, unknown>> =>
-  new Promise((resolve, reject) => client[method]!(req, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res))));
+  new Promise((resolve, reject) => served.client[method]!(req, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res))));
 
 const rawInput = (value = 0.5): Buffer => Buffer.from(clsInput(value).buffer);
 const xTensor = { name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192] };
 
-beforeAll(async () => {
-  serve = await startServe(classifierConfig({ id: 'edge-grpc' }));
-  client = oipGrpcClient<Call>(serve.grpc);
-}, 90_000);
-afterAll(async () => {
-  client?.close();
-  serve?.child.kill('SIGTERM');
-  await serve?.exited;
-});
 
 describe('GRPCInferenceService', () => {
   it('ServerLive, ServerReady, ServerMetadata', async () => {
