@@ -2,16 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { affineProfile } from '../profiles/latency-profile.js';
 import type { ServiceSpec } from '../model/service.js';
 import { classify, singleCapacity } from './classify.js';
+import { segDeviceKinds, segService } from '../testing/classify-fixture.js';
 
 const GB = 1e9;
-const seg: ServiceSpec = {
-  id: 'seg',
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 100 },
-  memory: { weightsBytes: 0.1 * GB, perItemBytes: 0.02 * GB },
-  profiles: { cpu: affineProfile('cpu', { fixedMs: 4, perItemMs: 6 }), gpu: affineProfile('gpu', { fixedMs: 2, perItemMs: 0.5 }) },
-};
-const kinds = [{ kind: 'cpu', memoryBytes: 4 * GB }, { kind: 'gpu', memoryBytes: 8 * GB }];
+const seg = segService;
+const kinds = segDeviceKinds;
 
 describe('classify at its edges', () => {
   it('is single at a demand equal to the best capacity, compute just above it', () => {
