@@ -1,6 +1,7 @@
 import { createServer } from 'node:http2';
 import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { parseGrpcTimeout } from './grpc-http2-wire.js';
@@ -118,7 +119,7 @@ export class GrpcFront {
   #startSweep(): void {
     const timeoutMs = this.#o.requestTimeoutMs;
     this.#sweep = setInterval(() => {
-      const now = Date.now();
+      const now = performance.now(); // monotonic, like each call's startedAt
       for (const call of this.#reading) if (now - call.startedAt >= timeoutMs) call.readTimedOut(timeoutMs);
     }, Math.max(20, Math.min(1000, Math.floor(timeoutMs / 4))));
     this.#sweep.unref();

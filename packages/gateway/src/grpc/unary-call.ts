@@ -1,5 +1,6 @@
 import { constants as h2 } from 'node:http2';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { performance } from 'node:perf_hooks';
 import { gunzip, inflate } from 'node:zlib';
 import { EparaError } from '@epara/core';
 import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
@@ -58,8 +59,11 @@ export class UnaryCall implements UnaryCallContext {
   #done = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** When the call started (`Date.now()`), for the request-read timeout. */
-  readonly startedAt = Date.now();
+  /**
+   * When the call started, on the monotonic clock (`performance.now()`), for the request-read timeout: a wall
+   * clock stepped back would otherwise keep a call that never sends its message open for ever.
+   */
+  readonly startedAt = performance.now();
   /** The set of calls still reading their message (the server's read-timeout sweep); left once it is in. */
   readonly #reading: Set<UnaryCall> | undefined;
 

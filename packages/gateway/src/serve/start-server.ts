@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { EparaError } from '@epara/core';
 import type { Logger, ServiceSpec } from '@epara/core';
 import { createMeshMetrics, createNode, createWebSocketTransport } from '@epara/mesh';
@@ -79,7 +80,8 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   let joined = config.node.seeds.length === 0;
   let startedAt = Number.POSITIVE_INFINITY;
   // Joined is latched: a node that saw a peer (or waited joinTimeoutMs for one) keeps serving when peers leave.
-  const isJoined = (): boolean => (joined ||= node.stats().alivePeers > 0 || Date.now() - startedAt >= config.node.joinTimeoutMs);
+  // The wait is measured on the monotonic clock: a wall clock stepped back must not hold readiness off.
+  const isJoined = (): boolean => (joined ||= node.stats().alivePeers > 0 || performance.now() - startedAt >= config.node.joinTimeoutMs);
   const handlers = [...(options.handlers ?? [])];
   const metrics = config.metrics.enabled ? await startMetrics(executor, node, config.metrics.path) : undefined;
   if (metrics) handlers.push(metrics.handler);
@@ -107,7 +109,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   try {
     await executor.start();
     await node.start();
-    startedAt = Date.now();
+    startedAt = performance.now();
   } catch (err) {
     await Promise.allSettled([gateway.close(), node.close(), executor.close()]);
     throw err;
