@@ -216,6 +216,13 @@ describe('batching only what is batch-separable (real onnxruntime-node)', () => 
     expect(ex.itemSeparability('no-such-service')).toBeUndefined();
   });
 
+  it('tells a front end the batch axis of each input and output it would split a request along', () => {
+    expect(ex.batchAxes('relu2')).toEqual({ inputs: { x: 0 }, outputs: { y: 0 } });
+    // The service moves the output's batch axis (a transpose): items are stacked on dimension 1 of y.
+    expect(ex.batchAxes('axis1')).toEqual({ inputs: { x: 0 }, outputs: { y: 1 } });
+    expect(ex.batchAxes('no-such-service')).toBeUndefined();
+  });
+
   it('does not pack stream frames of a non-separable model', async () => {
     const streams = [ex.openStream('maxnorm-stream', { rateHz: 50 }), ex.openStream('maxnorm-stream', { rateHz: 50 })];
     const collected = streams.map(async (s) => {

@@ -33,6 +33,12 @@ export interface GatewayModel extends Omit<ModelMetadata, 'versions' | 'platform
   readonly splitItems?: boolean;
 }
 
+/** Batch axis by tensor name, for inputs and outputs (`null`: not batched, shared by every item). */
+export interface ItemAxes {
+  readonly inputs: Readonly<Record<string, number | null>>;
+  readonly outputs: Readonly<Record<string, number | null>>;
+}
+
 /** A listener of one protocol. */
 export interface ListenOptions {
   /** @default '127.0.0.1' */
@@ -65,6 +71,13 @@ export interface GatewayOptions {
    * names) answers here. @default () => true
    */
   readonly canSplitItems?: (model: ResolvedGatewayModel) => boolean;
+  /**
+   * The batch axis of each input and output of a model, where a request of several items is split and its
+   * outputs stacked back (`null`: an input every item shares, like a scalar sample rate). A host that knows
+   * them (the executor's reading of the model: a state `[2, batch, 128]` is batched on axis 1) answers here;
+   * `undefined` splits every input and output on dimension 0. @default () => undefined
+   */
+  readonly batchAxes?: (model: ResolvedGatewayModel) => ItemAxes | undefined;
   /** `drain()` waits at most this for requests in flight, ms. @default 10000 */
   readonly drainTimeoutMs?: number;
   /**
@@ -113,6 +126,7 @@ export interface ResolvedGatewayOptions {
   readonly isReady: () => boolean;
   readonly isModelReady: ((model: ResolvedGatewayModel) => boolean) | undefined;
   readonly canSplitItems: (model: ResolvedGatewayModel) => boolean;
+  readonly batchAxes: (model: ResolvedGatewayModel) => ItemAxes | undefined;
   readonly drainTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -154,6 +168,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
   if (o.isReady !== undefined && typeof o.isReady !== 'function') invalidOption('isReady', o.isReady, 'a function');
   if (o.isModelReady !== undefined && typeof o.isModelReady !== 'function') invalidOption('isModelReady', o.isModelReady, 'a function');
   if (o.canSplitItems !== undefined && typeof o.canSplitItems !== 'function') invalidOption('canSplitItems', o.canSplitItems, 'a function');
+  if (o.batchAxes !== undefined && typeof o.batchAxes !== 'function') invalidOption('batchAxes', o.batchAxes, 'a function');
   return {
     node: o.node,
     models,
@@ -164,6 +179,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     isReady: o.isReady ?? (() => true),
     isModelReady: o.isModelReady,
     canSplitItems: o.canSplitItems ?? (() => true),
+    batchAxes: o.batchAxes ?? (() => undefined),
     drainTimeoutMs,
     requestTimeoutMs,
     idleTimeoutMs,
@@ -187,7 +203,7 @@ function listen(field: string, v: ListenOptions | false | undefined, d: Required
  * output (metadata known) leaves it free. An output with a fixed first dimension or none (a scalar, a
  * reduction over the batch, a `Shape`) would be stacked into a wrong answer.
  */
-function defaultSplitItems(m: GatewayModel): boolean {
+export function defaultSplitItems(m: Pick<GatewayModel, 'inputs' | 'outputs'>): boolean {
   const free = (t: { readonly shape: readonly number[] }): boolean => t.shape.length > 0 && t.shape[0] === -1;
   return m.inputs.length > 0 && m.outputs.length > 0 && m.inputs.every(free) && m.outputs.every(free);
 }

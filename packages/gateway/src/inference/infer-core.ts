@@ -1,6 +1,6 @@
 import { EparaError } from '@epara/core';
 import type { AbortSignalLike, NamedTensors, TensorLike, TraceContext } from '@epara/core';
-import type { ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-options.js';
+import type { ItemAxes, ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-options.js';
 
 import type { InferOutput, InferRequest, InferResponse } from '../protocol/infer-types.js';
 import { readControls } from '../protocol/request-controls.js';
@@ -84,9 +84,10 @@ export class InferCore {
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(ctx.trace ? { trace: ctx.trace } : {}),
       };
-      const items = this.#whole.has(m.name) ? 1 : batchItems(m, inputs);
+      const axes = m.splitItems && !this.#whole.has(m.name) ? this.#o.batchAxes(m) : undefined;
+      const items = m.splitItems && !this.#whole.has(m.name) ? batchItems(inputs, axes?.inputs) : 1;
       const split = items > 1 && this.#o.canSplitItems(m);
-      const result = !split ? await this.#o.node.submit(m.serviceId, inputs, options) : await this.#submitItems(m, inputs, items, options);
+      const result = !split ? await this.#o.node.submit(m.serviceId, inputs, options) : await this.#submitItems(m, { inputs, n: items, axes }, options);
       return { model: m.name, version: req.version || m.versions[m.versions.length - 1]!, ...(req.id !== undefined ? { id: req.id } : {}), parameters: req.parameters ?? {}, outputs: this.#outputs(result, wanted, req) };
     } finally {
       if (--this.#inFlight === 0) this.#idle?.();
@@ -94,21 +95,23 @@ export class InferCore {
   }
 
   /**
-   * A request carrying several items (first dimension N > 1 on a model whose first dimension is variable) is
-   * submitted as N requests, so the node batches and offloads each like any other; the outputs are stacked
-   * back in order. One failure fails the request and aborts the rest.
+   * A request carrying several items (N > 1 along every batched input's batch axis: dimension 0, or the axes the
+   * host reads from the model) is submitted as N requests, so the node batches and offloads each like any
+   * other; inputs without a batch axis go whole with every item, and the outputs are stacked back in order
+   * along their own batch axes. One failure fails the request and aborts the rest.
    *
    * Metadata cannot always tell a batch from another free first dimension (exporters name an output's batch
    * dim differently from the input's, or not at all). An item whose output does not have 1 as its first
    * dimension shows the model does not batch there: stacking would return a wrong answer, so the request is
    * sent whole instead, and so is every later request for that model.
    */
-  async #submitItems(m: ResolvedGatewayModel, inputs: NamedTensors, n: number, options: { deadline?: number; priority?: number; signal?: AbortSignalLike; trace?: TraceContext }): Promise<NamedTensors> {
+  async #submitItems(m: ResolvedGatewayModel, request: { inputs: NamedTensors; n: number; axes: ItemAxes | undefined }, options: { deadline?: number; priority?: number; signal?: AbortSignalLike; trace?: TraceContext }): Promise<NamedTensors> {
+    const { inputs, n, axes } = request;
     const abort = new AbortController();
     const onAbort = (): void => abort.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const parts = splitTensors(inputs, n, {});
+      const parts = splitTensors(inputs, n, axes?.inputs ?? {});
       const results = await Promise.all(
         parts.map((p) =>
           this.#o.node.submit(m.serviceId, p, { ...options, signal: abort.signal }).catch((err: unknown) => {
@@ -117,7 +120,7 @@ export class InferCore {
           }),
         ),
       );
-      if (!notBatchedOutput(results)) return stackTensors(results, {});
+      if (!notBatchedOutput(results, axes?.outputs ?? {})) return stackTensors(results, axes?.outputs ?? {});
       this.#whole.add(m.name);
       return await this.#o.node.submit(m.serviceId, inputs, options);
     } finally {
@@ -176,23 +179,33 @@ export class InferCore {
   }
 }
 
-/** Whether some item answered an output whose first dimension is not 1 (one item's batch). */
-function notBatchedOutput(results: readonly NamedTensors[]): boolean {
+/** Whether some item answered an output whose size on its batch axis is not 1 (one item's batch). */
+function notBatchedOutput(results: readonly NamedTensors[], axes: ItemAxes['outputs']): boolean {
   for (const r of results) {
     for (const name in r) {
       const t = r[name]!;
-      if (t.dims.length === 0 || t.dims[0] !== 1) return true;
+      const axis = Object.hasOwn(axes, name) ? axes[name]! : 0;
+      if (axis === null) continue; // shared by every item: stacking keeps the first
+      if (t.dims[axis] !== 1) return true;
     }
   }
   return false;
 }
 
-/** How many items a request carries: N when every input's first dimension is N and the model splits there. */
-function batchItems(m: ResolvedGatewayModel, inputs: NamedTensors): number {
-  if (!m.splitItems) return 1;
-  const firsts = new Set(Object.values(inputs).map((t) => t.dims[0]));
-  const [n] = firsts;
-  return firsts.size === 1 && n !== undefined && n > 1 ? n : 1;
+/**
+ * How many items a request carries: N when every batched input (its batch axis from `axes`, dimension 0 by
+ * default; `null` for an input every item shares) has size N > 1 there; 1 otherwise (sent whole).
+ */
+function batchItems(inputs: NamedTensors, axes: ItemAxes['inputs'] = {}): number {
+  let n: number | undefined;
+  for (const name in inputs) {
+    const axis = Object.hasOwn(axes, name) ? axes[name]! : 0;
+    if (axis === null) continue;
+    const size = inputs[name]!.dims[axis];
+    if (size === undefined || (n !== undefined && size !== n)) return 1; // no such axis, or sizes that disagree
+    n = size;
+  }
+  return n !== undefined && n > 1 ? n : 1;
 }
 
 function checkAgainstMetadata(m: ResolvedGatewayModel, name: string, datatype: string, dims: readonly number[]): void {

@@ -11,6 +11,7 @@ import { createDashboard } from '@epara/dashboard';
 import type { Dashboard } from '@epara/dashboard';
 import { createGateway } from '../gateway.js';
 import type { Gateway, GatewayAddresses } from '../gateway.js';
+import { defaultSplitItems } from '../gateway-options.js';
 import type { GatewayModel, HttpHandler } from '../gateway-options.js';
 import type { ServeConfig } from './config-schema.js';
 import { readModelIo, sampleInputs } from './model-metadata.js';
@@ -89,7 +90,8 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   if (dashboard) handlers.push((req, res) => dashboard.handle(req, res));
   const gateway = createGateway({
     node,
-    models: config.services.map((s): GatewayModel => ({ name: s.id, versions: s.versions, inputs: io.get(s.id)!.inputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })), outputs: io.get(s.id)!.outputs, ...(io.get(s.id)!.splitItems === false ? { splitItems: false } : {}) })),
+    // Every model may be split; canSplitItems decides per request (the executor's check, or the metadata).
+    models: config.services.map((s): GatewayModel => ({ name: s.id, versions: s.versions, inputs: io.get(s.id)!.inputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })), outputs: io.get(s.id)!.outputs, splitItems: true })),
     http: config.gateway.http,
     grpc: config.gateway.grpc,
     maxBodyBytes: config.gateway.maxBodyBytes,
@@ -99,11 +101,16 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     drainTimeoutMs: config.drainTimeoutMs,
     isReady: () => loaded && isJoined(),
     // Splitting a request into items is wrong exactly where stacking items into a batch is: the executor's
-    // numeric check knows; without a checked local instance, only inputs whose names agree are split.
+    // numeric check knows, and splits along the batch axes it reads from the model (batchAxes). Without a
+    // checked local instance, only a model batched on dimension 0 everywhere (every tensor free there, no batch
+    // axis moved by the config) whose inputs' first dims carry one name is split, along dimension 0.
     canSplitItems: (m) => {
       const known = executor.itemSeparability(m.serviceId);
-      return known === undefined ? io.get(m.serviceId)!.sameFirstDim : known === 'separable';
+      if (known !== undefined) return known === 'separable';
+      const model = io.get(m.serviceId)!;
+      return model.sameFirstDim && model.splitItems !== false && defaultSplitItems(model);
     },
+    batchAxes: (m) => (executor.itemSeparability(m.serviceId) === 'separable' ? executor.batchAxes(m.serviceId) : undefined),
   });
   const addresses = await gateway.start();
   try {

@@ -8,6 +8,7 @@ import type { ExecutorServiceOptions } from './executor-options.js';
 import { validateItem, type IoSpec } from './io-spec.js';
 import type { ModelInstance } from './model-instance.js';
 import { shedError } from './shed-error.js';
+import type { BatchAxes } from '../tensors/stack.js';
 
 /** What a batched instance needs from its executor. */
 export interface BatchedInstanceContext {
@@ -103,6 +104,12 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
 
   get batching(): BatchVerdict {
     return this.model.batching;
+  }
+
+  get batchAxes(): { readonly inputs: BatchAxes; readonly outputs: BatchAxes } | undefined {
+    if (this.status !== 'ready') return undefined;
+    const io = this.model.io;
+    return { inputs: io.inputAxes, outputs: io.outputAxes };
   }
 
   get capacityPerSec(): number {

@@ -1,5 +1,6 @@
 import type { AbortSignalLike, EparaError, InstanceInfo, InstanceStatus, NamedTensors, TraceContext } from '@epara/core';
 import type { StreamSlot } from '../batching/work-item.js';
+import type { BatchAxes } from '../tensors/stack.js';
 import type { GenerationEngine } from '../generation/generation-engine.js';
 import type { BatchVerdict } from './batch-check.js';
 import type { InstanceCounters } from './model-instance.js';
@@ -52,6 +53,8 @@ export interface ExecutorInstance {
   readonly generation: GenerationEngine | undefined;
   /** Whether its requests may share a run, and why (set by an instance that stacks requests itself). */
   readonly batching?: BatchVerdict;
+  /** The batch axis of each input and output as the instance reads its model (`null`: shared by the batch); set once loaded. */
+  readonly batchAxes?: { readonly inputs: BatchAxes; readonly outputs: BatchAxes } | undefined;
   /** Expected completion time (executor clock ms) of a request submitted at `now`. */
   estimate(now: number): number;
   info(now: number): InstanceInfo;

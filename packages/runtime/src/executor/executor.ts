@@ -27,6 +27,7 @@ import { validateService } from './resolve-executor-options.js';
 import { ModelInstance } from './model-instance.js';
 import { BatchedInstance } from './batched-instance.js';
 import type { ExecutorInstance, StreamTarget } from './executor-instance.js';
+import type { BatchAxes } from '../tensors/stack.js';
 import { buildStats, type ExecutorStats, type StreamCounters } from './executor-stats.js';
 import { buildBuiltinEngine, builtinDeviceCount, usesBuiltinEngine } from './builtin-engines.js';
 import { chooseDevices, createDeviceSlot, type DeviceSlot } from './device-slot.js';
@@ -350,6 +351,21 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       if (i.batching.ok) separable = true;
     }
     return separable ? 'separable' : undefined;
+  }
+
+  /**
+   * The batch axis of each input and output of a service (`null`: an input shared by the batch), as a ready
+   * instance here reads the model: where {@link itemSeparability} says requests stack, a front end splits a
+   * request of several items along these axes (a state `[2, batch, 128]` on axis 1, a scalar shared).
+   * `undefined` when no instance of the service is ready here.
+   */
+  batchAxes(serviceId: string): { readonly inputs: BatchAxes; readonly outputs: BatchAxes } | undefined {
+    for (const i of this.#instances.values()) {
+      if (i.serviceId !== serviceId || i.status !== 'ready') continue;
+      const axes = i.batchAxes;
+      if (axes) return axes;
+    }
+    return undefined;
   }
 
   /** A snapshot of counters per service, device and stream. */
