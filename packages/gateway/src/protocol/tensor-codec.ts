@@ -41,23 +41,41 @@ export function decodeInput(input: InferInput, index: number): TensorLike {
     if (input.raw.byteLength !== expected) {
       throw bad(`${field} has ${input.raw.byteLength} bytes of data but shape [${dims.join(',')}] of ${input.datatype} needs ${expected}`, { field });
     }
+    if (type === 'bool') checkBoolBytes(input.raw, field);
     return { type, dims, data: typedArrayFromBytes(type, input.raw) };
   }
   if (input.data === undefined) throw bad(`${field} has no data (neither "data" nor binary_data_size)`, { field: `${field}.data` });
-  const flat = flatten(input.data, count, field);
+  const flat = flatten(input.data, dims, count, field);
   return { type, dims, data: fromJsonValues(type, flat, field) };
 }
 
-function flatten(data: unknown, count: number, field: string): unknown[] {
+/**
+ * The values of a JSON `data` array in row-major order: flat (any values, as many as the shape needs), or
+ * nested exactly as the shape (each level an array of that dimension's size), never a mix.
+ */
+function flatten(data: unknown, shape: readonly number[], count: number, field: string): unknown[] {
   if (!Array.isArray(data)) throw bad(`${field}.data must be an array`, { field: `${field}.data` });
+  let nested = false;
+  for (let i = 0; i < data.length && !nested; i++) nested = Array.isArray(data[i]);
+  if (!nested) {
+    if (data.length !== count) throw bad(`${field}.data holds ${data.length > count ? 'more than ' + count : data.length} elements but its shape needs ${count}`, { field: `${field}.data` });
+    return data;
+  }
   const out: unknown[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) for (const x of v) walk(x);
-    else if (out.length < count + 1) out.push(v);
-    else out.length = count + 1; // enough to know it is too long
+  const dims = `[${shape.join(',')}]`;
+  const walk = (v: readonly unknown[], depth: number, path: string): void => {
+    if (v.length !== shape[depth]) throw bad(`${field}.data${path} holds ${v.length} values where shape ${dims} needs ${shape[depth]}`, { field: `${field}.data` });
+    const inner = depth + 1 < shape.length;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (inner && !Array.isArray(x)) throw bad(`${field}.data${path}[${i}] must be an array: nested data follows shape ${dims}`, { field: `${field}.data` });
+      if (!inner && Array.isArray(x)) throw bad(`${field}.data${path}[${i}] is nested deeper than shape ${dims}`, { field: `${field}.data` });
+      if (inner) walk(x as unknown[], depth + 1, `${path}[${i}]`);
+      else out.push(x);
+    }
   };
-  walk(data);
-  if (out.length !== count) throw bad(`${field}.data holds ${out.length > count ? 'more than ' + count : out.length} elements but its shape needs ${count}`, { field: `${field}.data` });
+  if (shape.length === 0) throw bad(`${field}.data is nested deeper than shape []`, { field: `${field}.data` });
+  walk(data, 0, '');
   return out;
 }
 
@@ -88,6 +106,13 @@ function fromJsonValues(type: TensorType, values: unknown[], field: string): Ten
     }
   }
   return arr;
+}
+
+/** onnxruntime reads a bool as one byte: any other value than 0 or 1 is an undefined bool, not `true`. */
+function checkBoolBytes(raw: Uint8Array, field: string): void {
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i]! > 1) throw bad(`${field} BOOL byte ${i} is ${raw[i]}: BOOL data is 0 (false) or 1 (true)`, { field });
+  }
 }
 
 function fitsInt(type: TensorType, n: number): boolean {
