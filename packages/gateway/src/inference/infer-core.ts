@@ -156,13 +156,17 @@ export class InferCore {
   }
 
   #wantedOutputs(m: ResolvedGatewayModel, req: InferRequest): ReadonlyMap<string, boolean> | undefined {
-    const allBinary = req.parameters?.['binary_data_output'] === true;
+    const allBinary = boolParameter(req.parameters, 'binary_data_output', 'parameters') === true;
     if (req.outputs === undefined || req.outputs.length === 0) return allBinary ? new Map() : undefined;
     const wanted = new Map<string, boolean>();
     req.outputs.forEach((o, i) => {
       if (typeof o?.name !== 'string') throw new EparaError('INVALID_INPUT', `outputs[${i}].name must be a string`, { field: `outputs[${i}].name` });
       if (m.outputs.length > 0 && !m.outputs.some((x) => x.name === o.name)) throw new EparaError('INVALID_INPUT', `model ${m.name} has no output ${o.name}`, { field: `outputs[${i}].name` });
-      wanted.set(o.name, o.parameters?.['binary_data'] === true || (o.parameters?.['binary_data'] === undefined && allBinary));
+      if (o.parameters?.['classification'] !== undefined) {
+        // Triton's classification extension answers labels instead of the tensor: not served here.
+        throw new EparaError('INVALID_INPUT', `outputs[${i}].parameters.classification: the classification extension is not supported (ask for the tensor and rank it)`, { field: `outputs[${i}].parameters.classification` });
+      }
+      wanted.set(o.name, boolParameter(o.parameters, 'binary_data', `outputs[${i}].parameters`) ?? allBinary);
     });
     return wanted;
   }
@@ -177,6 +181,13 @@ export class InferCore {
     }
     return out;
   }
+}
+
+/** A boolean parameter, `undefined` when absent. @throws EparaError `INVALID_INPUT` for another type. */
+function boolParameter(p: InferRequest['parameters'], key: string, field: string): boolean | undefined {
+  const v = p?.[key];
+  if (v === undefined || typeof v === 'boolean') return v;
+  throw new EparaError('INVALID_INPUT', `${field}.${key} must be true or false, got ${JSON.stringify(v)}`, { field: `${field}.${key}` });
 }
 
 /** Whether some item answered an output whose size on its batch axis is not 1 (one item's batch). */

@@ -1,0 +1,39 @@
+import type { ClusterView, NamedTensors } from '@epara/core';
+import { describe, expect, it } from 'vitest';
+import { resolveGatewayOptions } from '../gateway-options.js';
+import type { InferRequest } from '../protocol/infer-types.js';
+import { InferCore } from './infer-core.js';
+
+/*
+ * Request and output parameters that change what the answer holds are read exactly: a value of the wrong type,
+ * or an extension the gateway does not implement (Triton's classification), is a 400 naming it rather than
+ * an answer in another form than the client asked for.
+ */
+
+const core = new InferCore(
+  resolveGatewayOptions({
+    node: { id: 'n1', view: () => ({ entries: {} }) as unknown as ClusterView, submit: (_s: string, inputs: NamedTensors) => Promise.resolve({ y: inputs['x']! }) },
+    models: [{ name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }] }],
+    http: false,
+    grpc: false,
+  }),
+);
+
+const request = (extra: Partial<InferRequest>): InferRequest => ({ model: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }], ...extra });
+
+describe('request and output parameters', () => {
+  it('answers binary outputs as asked, per output or for the whole request', async () => {
+    expect((await core.infer(request({ outputs: [{ name: 'y', parameters: { binary_data: true } }] }))).outputs[0]!.binary).toBe(true);
+    expect((await core.infer(request({ parameters: { binary_data_output: true } }))).outputs[0]!.binary).toBe(true);
+    expect((await core.infer(request({ parameters: { binary_data_output: true }, outputs: [{ name: 'y', parameters: { binary_data: false } }] }))).outputs[0]!.binary).toBe(false);
+  });
+
+  it('refuses binary_data and binary_data_output that are not booleans', async () => {
+    await expect(core.infer(request({ outputs: [{ name: 'y', parameters: { binary_data: 'true' } }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: 'outputs[0].parameters.binary_data must be true or false, got "true"' });
+    await expect(core.infer(request({ parameters: { binary_data_output: 1 } }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: 'parameters.binary_data_output must be true or false, got 1' });
+  });
+
+  it('refuses the classification extension, which it does not implement, instead of answering raw values', async () => {
+    await expect(core.infer(request({ outputs: [{ name: 'y', parameters: { classification: 1 } }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/outputs\[0\]\.parameters\.classification: the classification extension is not supported/) });
+  });
+});
