@@ -54,6 +54,13 @@ describe('fromGrpcRequest', () => {
     }
   });
 
+  it('names the contents field a data type needs when the data is in another one, or FP16 is sent typed', () => {
+    const wrong = (): unknown => fromGrpcRequest({ ...base, inputs: [{ name: 'x', datatype: 'FP32', shape: [2], contents: { int_contents: [1, 2], fp32_contents: [] } }] });
+    expect(wrong).toThrow('inputs[0] (x) is FP32, whose typed data goes in fp32_contents; the request sends int_contents');
+    const half = (): unknown => fromGrpcRequest({ ...base, inputs: [{ name: 'h', datatype: 'FP16', shape: [2], contents: { fp32_contents: [1, 2] } }] });
+    expect(half).toThrow('inputs[0] (h) is FP16, which has no typed contents field: send it in raw_input_contents');
+  });
+
   it('reads parameters as own keys only', () => {
     expect(fromParamMessages(undefined)).toBeUndefined();
     expect(fromParamMessages({})).toBeUndefined();

@@ -94,7 +94,10 @@ export function fromGrpcRequest(r: GrpcInferRequest): InferRequest {
     if (raw.length > 0) {
       if (typed && typed.length > 0) throw new EparaError('INVALID_INPUT', `inputs[${i}] (${x.name}) has contents although raw_input_contents is used`, { field: `inputs[${i}].contents` });
       input.raw = raw[i]!;
-    } else input.data = x.datatype === 'BOOL' || x.datatype === 'INT64' ? [...(typed ?? [])] : (typed ?? []);
+    } else {
+      if (!typed || typed.length === 0) checkContentsField(x, i, field);
+      input.data = x.datatype === 'BOOL' || x.datatype === 'INT64' ? [...(typed ?? [])] : (typed ?? []);
+    }
     inputs.push(input);
   }
   const request = { model: r.model_name } as Mutable<InferRequest>;
@@ -110,6 +113,18 @@ export function fromGrpcRequest(r: GrpcInferRequest): InferRequest {
     });
   }
   return request;
+}
+
+/**
+ * An input without data in its data type's contents field: data in another field is the client's mistake (a
+ * count of 0 would hide it), and FP16, which has no typed field, travels only in `raw_input_contents`.
+ */
+function checkContentsField(x: GrpcInput, i: number, field: string | undefined): void {
+  let other: string | undefined;
+  for (const k in x.contents ?? {}) if ((x.contents![k]?.length ?? 0) > 0) other ??= k;
+  const what = `inputs[${i}] (${x.name}) is ${x.datatype}`;
+  if (field === undefined && (x.datatype === 'FP16' || other !== undefined)) throw new EparaError('INVALID_INPUT', `${what}, which has no typed contents field: send it in raw_input_contents`, { field: `inputs[${i}].contents` });
+  if (other !== undefined) throw new EparaError('INVALID_INPUT', `${what}, whose typed data goes in ${field}; the request sends ${other}`, { field: `inputs[${i}].contents` });
 }
 
 /** A `ModelInferResponse` with every output in `raw_output_contents`. */
