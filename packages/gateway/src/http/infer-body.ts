@@ -24,7 +24,7 @@ export function parseInferBody(body: Buffer, model: string, version: string | un
   try {
     json = JSON.parse(body.toString('utf8', 0, jsonEnd));
   } catch (err) {
-    throw bad(`request body is not valid JSON: ${(err as Error).message}`, 'body');
+    throw bad(`request body is not valid JSON: ${(err as Error).message}${headerLength === undefined ? binaryHint(body) : ''}`, 'body');
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('request body must be a JSON object', 'body');
   const j = json as Record<string, unknown>;
@@ -54,6 +54,36 @@ export function parseInferBody(body: Buffer, model: string, version: string | un
   const id = j['id'];
   if (id !== undefined && typeof id !== 'string') throw bad('"id" must be a string', 'id');
   return { model, ...(version !== undefined ? { version } : {}), ...(id !== undefined ? { id } : {}), ...(parameters ? { parameters } : {}), inputs, ...(outputs ? { outputs } : {}) };
+}
+
+/**
+ * A JSON object followed by more bytes is most often binary tensor data sent without its header: the hint
+ * names the header and the JSON part's length.
+ */
+function binaryHint(body: Buffer): string {
+  const end = jsonObjectEnd(body);
+  return end === undefined || end === body.length ? '' : `; binary tensor data needs the ${HEADER_NAME} header (the length of the JSON part, here ${end} bytes)`;
+}
+
+const HEADER_NAME = 'Inference-Header-Content-Length';
+
+/** Where the JSON object at the start of `body` ends (the index after its closing brace), or `undefined`. */
+function jsonObjectEnd(body: Buffer): number | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      if (--depth === 0) return i + 1;
+      if (depth < 0) return undefined;
+    } else if (depth === 0 && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return undefined;
+  }
+  return undefined;
 }
 
 function requested(v: unknown): InferRequestedOutput[] {

@@ -44,4 +44,26 @@ describe('tensor codec', () => {
     const req = parseInferBody(Buffer.concat([head, Buffer.from([7, 0, 0, 0, 1, 2, 3])]), 'm', undefined, String(head.length));
     expect(req.inputs.map((i) => [i.name, i.raw?.length, i.data])).toEqual([['a', 4, undefined], ['b', undefined, [1]], ['c', 3, undefined]]);
   });
+
+  it('takes nested data only when its nesting is the shape', () => {
+    expect(decodeInput({ name: 'a', datatype: 'FP32', shape: [2, 2], data: [[1, 2], [3, 4]] }, 0).data).toEqual(new Float32Array([1, 2, 3, 4]));
+    expect(decodeInput({ name: 'a', datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] }, 0).data).toEqual(new Float32Array([1, 2, 3, 4]));
+    expect(decodeInput({ name: 's', datatype: 'FP32', shape: [], data: [7] }, 0).data).toEqual(new Float32Array([7]));
+    // Four values, but rows of 1 and 3: not a [2,2] tensor.
+    expect(() => decodeInput({ name: 'a', datatype: 'FP32', shape: [2, 2], data: [[1], [2, 3, 4]] }, 0)).toThrow(/inputs\[0\] \(a\)\.data\[0\] holds 1 values where shape \[2,2\] needs 2/);
+    expect(() => decodeInput({ name: 'a', datatype: 'FP32', shape: [1, 2], data: [[1], [2]] }, 0)).toThrow(/data holds 2 values where shape \[1,2\] needs 1/);
+    expect(() => decodeInput({ name: 'a', datatype: 'FP32', shape: [3, 2], data: [[1, 2], 3, 4] }, 0)).toThrow(/data\[1\] must be an array/);
+    expect(() => decodeInput({ name: 'a', datatype: 'FP32', shape: [2], data: [[1], [2]] }, 0)).toThrow(/data\[0\] is nested deeper than shape \[2\]/);
+  });
+
+  it('refuses BOOL bytes other than 0 and 1 (onnxruntime reads any other byte as an undefined bool)', () => {
+    expect(decodeInput({ name: 'b', datatype: 'BOOL', shape: [2], raw: new Uint8Array([1, 0]) }, 0).data).toEqual(new Uint8Array([1, 0]));
+    expect(() => decodeInput({ name: 'b', datatype: 'BOOL', shape: [3], raw: new Uint8Array([1, 0, 2]) }, 0)).toThrow(/inputs\[0\] \(b\) BOOL byte 2 is 2: BOOL data is 0 \(false\) or 1 \(true\)/);
+  });
+
+  it('says what is missing when binary tensor data comes without Inference-Header-Content-Length', () => {
+    const head = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [2], parameters: { binary_data_size: 8 } }] });
+    const body = Buffer.concat([Buffer.from(head), Buffer.from(new Float32Array([1, 2]).buffer)]);
+    expect(() => parseInferBody(body, 'm', undefined, undefined)).toThrow(/not valid JSON: .*; binary tensor data needs the Inference-Header-Content-Length header \(the length of the JSON part, here 91 bytes\)/);
+  });
 });
