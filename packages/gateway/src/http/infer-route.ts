@@ -14,6 +14,9 @@ const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** The most a body buffer is allocated before its bytes arrive (a declared body is grown to its length as they do). */
+const FIRST_BUFFER_BYTES = 1024 * 1024;
+
 /** The model name and version of an infer URL, or `undefined` when the URL is not one (or not decodable). */
 export function matchInferPath(url: string): { readonly name: string; readonly version: string | undefined } | undefined {
   const q = url.indexOf('?');
@@ -35,6 +38,8 @@ interface Exchange {
   readonly res: ServerResponse;
   readonly name: string;
   readonly version: string | undefined;
+  /** Content-Length, when the request has one (the body's final size). */
+  readonly declared: number | undefined;
   body: Buffer;
   filled: number;
   failed: boolean;
@@ -47,8 +52,8 @@ type Carrier = { [EXCHANGE]?: Exchange };
 
 /**
  * The protocol's infer route on plain node:http, the hot path of the HTTP front (health, metadata and
- * everything else go through the router). The body is read into one buffer sized by `Content-Length` (grown
- * only for a chunked body), parsed once, and the answer is written with one `writeHead` (header list built
+ * everything else go through the router). The body is read into one buffer sized by `Content-Length` up to
+ * 1 MiB (grown as larger or chunked bodies arrive, so a declared size costs nothing before its bytes come), parsed once, and the answer is written with one `writeHead` (header list built
  * once, `Content-Length` computed) and a single `end(buffer)`. The per-request state lives on the request and
  * response objects; their listeners are shared functions.
  */
@@ -76,7 +81,10 @@ export class InferRoute {
       tooLarge(this, req, res, length);
       return true;
     }
-    const x: Exchange = { route: this, req, res, name: path.name, version: path.version, body: Buffer.allocUnsafe(length ?? 0), filled: 0, failed: false, abort: undefined, answered: false };
+    // Sized by Content-Length up to FIRST_BUFFER_BYTES, grown as the bytes arrive: a client declaring the largest
+    // allowed body and then sending nothing holds no more than that.
+    const first = length === undefined ? 0 : Math.min(length, FIRST_BUFFER_BYTES);
+    const x: Exchange = { route: this, req, res, name: path.name, version: path.version, declared: length, body: Buffer.allocUnsafe(first), filled: 0, failed: false, abort: undefined, answered: false };
     (req as Carrier)[EXCHANGE] = x;
     (res as Carrier)[EXCHANGE] = x;
     req.on('data', onData);
@@ -96,7 +104,7 @@ function onData(this: IncomingMessage & Carrier, chunk: Buffer): void {
       tooLarge(x.route, x.req, x.res, Number.POSITIVE_INFINITY);
       return;
     }
-    const grown = Buffer.allocUnsafe(Math.max(x.filled + chunk.length, Math.min(max, x.body.length * 2)));
+    const grown = Buffer.allocUnsafe(Math.max(x.filled + chunk.length, Math.min(x.declared ?? max, x.body.length * 2)));
     x.body.copy(grown, 0, 0, x.filled);
     x.body = grown;
   }
