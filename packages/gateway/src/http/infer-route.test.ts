@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
@@ -86,6 +87,14 @@ describe('infer route on node:http', () => {
       const res = await fetch(new URL(path, http), { method: 'POST', body: '{"not":"a request"' });
       expect(res.status, path).toBe(404);
       expect(((await res.json()) as { code: string }).code).toBe('UNKNOWN_SERVICE');
+    }
+    // …and before it arrives: a client that sent only its headers (a large upload starting) gets the 404 at once.
+    for (const path of ['/v2/models/nope/infer', '/v2/models/echo/versions/9/infer']) {
+      const socket = connect(Number(http.port), http.hostname);
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n`);
+      const head = await new Promise<string>((resolve) => socket.once('data', (b: Buffer) => resolve(b.toString())));
+      socket.destroy();
+      expect(head, path).toMatch(/^HTTP\/1\.1 404 [^]*UNKNOWN_SERVICE/);
     }
     const empty = await fetch(new URL('/v2/models/echo/infer', http), { method: 'POST', body: '' });
     expect(empty.status).toBe(400);

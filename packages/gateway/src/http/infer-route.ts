@@ -81,6 +81,13 @@ export class InferRoute {
       tooLarge(this, req, res, length);
       return true;
     }
+    try {
+      // An unknown model or version (404) or a draining server (503) is answered before the body arrives.
+      this.core.admit(path.name, path.version);
+    } catch (err) {
+      refuseUnread(this, { req, res, declared: length }, err);
+      return true;
+    }
     // Sized by Content-Length up to FIRST_BUFFER_BYTES, grown as the bytes arrive: a client declaring the largest
     // allowed body and then sending nothing holds no more than that.
     const first = length === undefined ? 0 : Math.min(length, FIRST_BUFFER_BYTES);
@@ -141,8 +148,6 @@ async function infer(x: Exchange): Promise<void> {
   const { req, route } = x;
   const trace = beginRequestTrace((h) => header(req, h), x.name);
   try {
-    // An unknown model or version is a 404 whatever the body holds (as the metadata routes answer it).
-    route.core.model(x.name, x.version);
     if (x.filled === 0) throw new EparaError('INVALID_INPUT', 'the request has no body', { field: 'body' });
     const request = parseInferBody(x.body.subarray(0, x.filled), x.name, x.version, header(req, HEADER_LENGTH));
     const response = await route.core.infer(request, { signal: x.abort!, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) }, trace: trace.context });
@@ -182,6 +187,17 @@ function tooLarge(route: InferRoute, req: IncomingMessage, res: ServerResponse, 
   const linger = declared <= LINGER_MAX_BYTES;
   sendJson({ route, res }, 413, { error: `request body is larger than the limit of ${route.maxBodyBytes} bytes`, code: 'INVALID_INPUT' }, linger ? [] : ['connection', 'close']);
   req.resume();
+}
+
+/** An error answered without reading the body, which is then discarded like a too-large one's. */
+function refuseUnread(route: InferRoute, x: { req: IncomingMessage; res: ServerResponse; declared: number | undefined }, err: unknown): void {
+  const { error, status, message } = errorStatusOf(err);
+  const headers: string[] = [];
+  if (status.retryable) headers.push('retry-after', String(RETRY_AFTER_SECONDS));
+  // A body of unknown length (chunked) or past the linger limit could be endless: the connection closes.
+  if (x.declared === undefined || x.declared > LINGER_MAX_BYTES) headers.push('connection', 'close');
+  sendJson({ route, res: x.res }, status.http, { error: message, code: error.code }, headers);
+  x.req.resume();
 }
 
 function sendJson(x: Pick<Exchange, 'route' | 'res'> & { answered?: boolean }, status: number, value: unknown, headers: string[]): void {

@@ -58,6 +58,17 @@ export class InferCore {
     return m;
   }
 
+  /**
+   * What a request for `name` (and `version`) meets before its body matters: the model, or the refusal a
+   * transport can answer before reading the body.
+   * @throws EparaError `UNKNOWN_SERVICE`, or `CLOSED` (retryable) while draining.
+   */
+  admit(name: string, version?: string): ResolvedGatewayModel {
+    const m = this.model(name, version);
+    if (this.#draining) throw new EparaError('CLOSED', 'server is draining: send the request to another server', { retryable: true });
+    return m;
+  }
+
   modelReady(m: ResolvedGatewayModel): boolean {
     if (this.#draining) return false;
     if (this.#o.isModelReady) return this.#o.isModelReady(m);
@@ -70,8 +81,7 @@ export class InferCore {
    * @throws EparaError `UNKNOWN_SERVICE`, `INVALID_INPUT`, `CLOSED` (draining), or whatever `node.submit` rejects with.
    */
   async infer(req: InferRequest, ctx: InferContext = {}): Promise<InferResponse> {
-    const m = this.model(req.model, req.version);
-    if (this.#draining) throw new EparaError('CLOSED', 'server is draining: send the request to another server', { retryable: true });
+    const m = this.admit(req.model, req.version);
     const inputs = this.#inputs(m, req);
     const wanted = this.#wantedOutputs(m, req);
     const controls = readControls(req.parameters, ctx.headers);
