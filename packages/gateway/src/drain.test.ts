@@ -1,0 +1,64 @@
+import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+import type { ClusterView, NamedTensors } from '@epara/core';
+import { expect, it } from 'vitest';
+import { createGateway } from './gateway.js';
+import type { GatewayNode } from './gateway-options.js';
+
+/*
+ * Draining with requests in flight on both protocols: every request the gateway took in is answered (those
+ * running complete, new ones get a retryable refusal), and drain() resolves once the running ones did.
+ */
+
+/** A node whose submits wait until the test releases them. */
+function heldNode(expected: number): GatewayNode & { held: Promise<void>; release(): void } {
+  const pending: (() => void)[] = [];
+  let allHeld!: () => void;
+  const held = new Promise<void>((resolve) => (allHeld = resolve));
+  return {
+    id: 'n1',
+    held,
+    release: () => pending.splice(0).forEach((r) => r()),
+    view: () => ({ entries: {} }) as unknown as ClusterView,
+    submit(_s: string, inputs: NamedTensors): Promise<NamedTensors> {
+      return new Promise((resolve) => {
+        pending.push(() => resolve({ y: inputs['x']! }));
+        if (pending.length === expected) allHeld();
+      });
+    },
+  };
+}
+
+/** `ModelInferRequest` for model `m` with one FP32 [1,2] input `x` in `raw_input_contents` (hand-encoded). */
+function inferMessage(): Buffer {
+  const input = Buffer.from([0x0a, 1, 0x78, 0x12, 4, ...Buffer.from('FP32'), 0x1a, 2, 1, 2]);
+  const raw = Buffer.from(new Float32Array([1, 2]).buffer);
+  return Buffer.concat([Buffer.from([0x0a, 1, 0x6d, 0x2a, input.length]), input, Buffer.from([0x3a, raw.length]), raw]);
+}
+
+it('answers every request in flight on HTTP and gRPC while draining, and refuses new ones retryably', async () => {
+  const node = heldNode(4);
+  const gateway = createGateway({ node, models: [{ name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }] }], http: { port: 0 }, grpc: { port: 0 } });
+  const a = await gateway.start();
+  const client = new Client(a.grpc!, credentials.createInsecure());
+  const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] });
+  const http = (): Promise<number> => fetch(`${a.http}/v2/models/m/infer`, { method: 'POST', body }).then(async (r) => (await r.arrayBuffer(), r.status));
+  const grpc = (): Promise<number> =>
+    new Promise((resolve) => client.makeUnaryRequest('/inference.GRPCInferenceService/ModelInfer', (b: Buffer) => b, (b: Buffer) => b, inferMessage(), new Metadata(), (err: ServiceError | null) => resolve(err ? err.code : status.OK)));
+  try {
+    const running = [http(), http(), grpc(), grpc()];
+    await node.held;
+    const drained = gateway.drain({ timeoutMs: 60_000 });
+    expect(await http()).toBe(503);
+    expect(await grpc()).toBe(status.UNAVAILABLE);
+    expect(gateway.stats().inFlight).toBe(4);
+    node.release();
+    expect(await Promise.all(running)).toEqual([200, 200, status.OK, status.OK]);
+    await drained;
+    expect(gateway.stats().inFlight).toBe(0);
+    expect(gateway.stats().httpAccepted).toBe(gateway.stats().httpAnswered);
+  } finally {
+    client.close();
+    await gateway.close();
+  }
+});
