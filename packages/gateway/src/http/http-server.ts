@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -47,10 +47,18 @@ export class HttpFront {
       serverFactory: (handler) => {
         // node:http checks these every `connectionsCheckingInterval`: a fraction of the timeout keeps it close.
         const timeouts = { requestTimeout: o.requestTimeoutMs, headersTimeout: Math.min(60_000, o.requestTimeoutMs), connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(o.requestTimeoutMs / 4))) };
-        this.#server = createServer(timeouts, (req, res) => {
+        const route = (req: IncomingMessage, res: ServerResponse): void => {
           for (const h of o.handlers) if (h(req, res)) return;
           if (this.#route.handle(req, res)) return;
           handler(req, res);
+        };
+        this.#server = createServer(timeouts, route);
+        // A client waiting for `100 Continue` before its body (curl's large uploads) hears it only when the body
+        // will be read: a request refused anyway (413, 404, 503) is answered at once and the body never sent.
+        this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+          if (this.#route.refusesBeforeBody(req, res)) return;
+          res.writeContinue();
+          route(req, res);
         });
         return this.#server;
       },

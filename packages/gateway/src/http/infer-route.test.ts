@@ -104,6 +104,35 @@ describe('infer route on node:http', () => {
   });
 });
 
+describe('Expect: 100-continue (curl sends it before large uploads)', () => {
+  /** Sends only the request head and resolves with the first bytes the server answers. */
+  const head = async (path: string, length: number): Promise<string> => {
+    const socket = connect(Number(http.port), http.hostname);
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`);
+    const first = await new Promise<string>((resolve) => socket.once('data', (b: Buffer) => resolve(b.toString())));
+    socket.destroy();
+    return first;
+  };
+
+  it('refuses a body it would refuse anyway instead of asking for it, and closes the connection', async () => {
+    const tooLarge = await head('/v2/models/echo/infer', 5000); // over the 4096-byte limit
+    expect(tooLarge).toMatch(/^HTTP\/1\.1 413 [^]*connection: close/i);
+    expect(await head('/v2/models/nope/infer', 100)).toMatch(/^HTTP\/1\.1 404 [^]*connection: close[^]*UNKNOWN_SERVICE/i);
+  });
+
+  it('asks for a body it will read, and answers it', async () => {
+    const answered = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: http.hostname, port: http.port, path: '/v2/models/echo/infer', method: 'POST', headers: { expect: '100-continue', 'content-length': String(body.length) } }, (r) => {
+        r.resume();
+        resolve(r.statusCode ?? 0);
+      });
+      req.on('continue', () => req.end(body)); // node:http sends the body only once the server said 100 Continue
+      req.on('error', reject);
+    });
+    expect(answered).toBe(200);
+  });
+});
+
 describe('compressed request bodies (Content-Encoding, as tritonclient sends with request_compression_algorithm)', () => {
   const post = async (bytes: Buffer, headers: Record<string, string>): Promise<{ status: number; body: { id?: string; outputs?: { data: number[] }[]; error?: string; code?: string } }> => {
     const res = await fetch(new URL('/v2/models/echo/infer', http), { method: 'POST', body: bytes, headers });

@@ -75,19 +75,8 @@ export class InferRoute {
     const path = matchInferPath(req.url ?? '');
     if (!path) return false;
     this.accepted++;
-    const declared = req.headers['content-length'];
-    const length = declared === undefined ? undefined : Number(declared);
-    if (length !== undefined && length > this.maxBodyBytes) {
-      tooLarge(this, req, res, length);
-      return true;
-    }
-    try {
-      // An unknown model or version (404) or a draining server (503) is answered before the body arrives.
-      this.core.admit(path.name, path.version);
-    } catch (err) {
-      refuseUnread(this, { req, res, declared: length }, err);
-      return true;
-    }
+    const length = declaredLength(req);
+    if (this.#refused(req, res, { ...path, length, unsent: false })) return true;
     // Sized by Content-Length up to FIRST_BUFFER_BYTES, grown as the bytes arrive: a client declaring the largest
     // allowed body and then sending nothing holds no more than that.
     const first = length === undefined ? 0 : Math.min(length, FIRST_BUFFER_BYTES);
@@ -98,6 +87,55 @@ export class InferRoute {
     req.on('end', onEnd);
     return true;
   }
+
+  /**
+   * For a request that waits for `100 Continue` before sending its body (`Expect: 100-continue`, as curl sends
+   * large uploads): answers it at once when its body would be refused anyway (413, 404, 503), with
+   * `Connection: close` since the body never comes; returns whether it did. Otherwise the caller sends the
+   * `100 Continue` and routes the request as any other.
+   */
+  refusesBeforeBody(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method !== 'POST') return false;
+    const path = matchInferPath(req.url ?? '');
+    if (!path) return false;
+    const length = declaredLength(req);
+    let refused = length !== undefined && length > this.maxBodyBytes;
+    if (!refused) {
+      try {
+        this.core.admit(path.name, path.version);
+      } catch {
+        refused = true;
+      }
+    }
+    if (!refused) return false;
+    this.accepted++;
+    this.#refused(req, res, { ...path, length, unsent: true });
+    return true;
+  }
+
+  /**
+   * Answers a request refused before its body is read — too large (413), an unknown model or version (404), a
+   * draining server (503) — and returns whether it was. The body is discarded, or (never sent, too long to
+   * read, of unknown length) the connection closed after the answer.
+   */
+  #refused(req: IncomingMessage, res: ServerResponse, o: { name: string; version: string | undefined; length: number | undefined; unsent: boolean }): boolean {
+    if (o.length !== undefined && o.length > this.maxBodyBytes) {
+      tooLarge(this, req, res, o.unsent ? Number.POSITIVE_INFINITY : o.length);
+      return true;
+    }
+    try {
+      this.core.admit(o.name, o.version);
+      return false;
+    } catch (err) {
+      refuseUnread(this, { req, res, declared: o.unsent ? undefined : o.length }, err);
+      return true;
+    }
+  }
+}
+
+function declaredLength(req: IncomingMessage): number | undefined {
+  const declared = req.headers['content-length'];
+  return declared === undefined ? undefined : Number(declared);
 }
 
 function onData(this: IncomingMessage & Carrier, chunk: Buffer): void {
