@@ -98,7 +98,7 @@ export class InferCore {
       const items = m.splitItems && !this.#whole.has(m.name) ? batchItems(inputs, axes?.inputs) : 1;
       const split = items > 1 && this.#o.canSplitItems(m);
       const result = !split ? await this.#o.node.submit(m.serviceId, inputs, options) : await this.#submitItems(m, { inputs, n: items, axes }, options);
-      return { model: m.name, version: req.version || m.versions[m.versions.length - 1]!, ...(req.id !== undefined ? { id: req.id } : {}), parameters: req.parameters ?? {}, outputs: this.#outputs(result, wanted, req) };
+      return { model: m.name, version: req.version || m.versions[m.versions.length - 1]!, ...(req.id !== undefined ? { id: req.id } : {}), parameters: req.parameters ?? {}, outputs: this.#outputs(m, result, wanted, req) };
     } finally {
       if (--this.#inFlight === 0) this.#idle?.();
     }
@@ -181,13 +181,18 @@ export class InferCore {
     return wanted;
   }
 
-  #outputs(result: NamedTensors, wanted: ReadonlyMap<string, boolean> | undefined, req: InferRequest): InferOutput[] {
+  #outputs(m: ResolvedGatewayModel, result: NamedTensors, wanted: ReadonlyMap<string, boolean> | undefined, req: InferRequest): InferOutput[] {
     const allBinary = req.parameters?.['binary_data_output'] === true;
     if (wanted === undefined || wanted.size === 0) return Object.entries(result).map(([name, t]) => encodeOutput(name, t, allBinary));
     const out: InferOutput[] = [];
     for (const [name, binary] of wanted) {
       const t = result[name];
-      if (t) out.push(encodeOutput(name, t, binary));
+      if (!t) {
+        // Checked against the metadata before the run when it lists the outputs; here when it does not.
+        if (m.outputs.length > 0) throw new EparaError('MODEL_ERROR', `model ${m.name} declares output ${name} but did not answer it`, { output: name });
+        throw new EparaError('INVALID_INPUT', `model ${m.name} has no output ${name} (outputs: ${Object.keys(result).join(', ')})`, { field: 'outputs' });
+      }
+      out.push(encodeOutput(name, t, binary));
     }
     return out;
   }

@@ -36,4 +36,17 @@ describe('request and output parameters', () => {
   it('refuses the classification extension, which it does not implement, instead of answering raw values', async () => {
     await expect(core.infer(request({ outputs: [{ name: 'y', parameters: { classification: 1 } }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/outputs\[0\]\.parameters\.classification: the classification extension is not supported/) });
   });
+
+  it('refuses an output the model does not answer even when its metadata lists no outputs', async () => {
+    const unknown = new InferCore(
+      resolveGatewayOptions({
+        node: { id: 'n1', view: () => ({ entries: {} }) as unknown as ClusterView, submit: (_s: string, inputs: NamedTensors) => Promise.resolve({ y: inputs['x']! }) },
+        models: [{ name: 'm', inputs: [], outputs: [] }],
+        http: false,
+        grpc: false,
+      }),
+    );
+    expect((await unknown.infer(request({ outputs: [{ name: 'y' }] }))).outputs.map((o) => o.name)).toEqual(['y']);
+    await expect(unknown.infer(request({ outputs: [{ name: 'nope' }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: 'model m has no output nope (outputs: y)' });
+  });
 });
