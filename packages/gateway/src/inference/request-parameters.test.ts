@@ -49,4 +49,31 @@ describe('request and output parameters', () => {
     expect((await unknown.infer(request({ outputs: [{ name: 'y' }] }))).outputs.map((o) => o.name)).toEqual(['y']);
     await expect(unknown.infer(request({ outputs: [{ name: 'nope' }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: 'model m has no output nope (outputs: y)' });
   });
+
+  it("refuses Triton's sequence parameters, whose server-side state it does not keep, instead of running each request alone", async () => {
+    for (const parameters of [{ sequence_id: 7 }, { sequence_id: 'user-1' }, { sequence_start: true }, { sequence_end: true }]) {
+      await expect(core.infer(request({ parameters })), JSON.stringify(parameters)).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/sequence batching is not supported/) });
+    }
+    // What tritonclient sends for a request outside any sequence is accepted.
+    expect((await core.infer(request({ parameters: { sequence_id: 0, sequence_start: false, sequence_end: false } }))).outputs).toHaveLength(1);
+  });
+
+  it("takes Triton's timeout parameter (microseconds) as the deadline when EPARA's is not given", async () => {
+    const deadlines: (number | undefined)[] = [];
+    const clock = { now: () => 1000 };
+    const timed = new InferCore(
+      resolveGatewayOptions({
+        node: { id: 'n1', view: () => ({ entries: {} }) as unknown as ClusterView, submit: (_s: string, inputs: NamedTensors, o?: { deadline?: number }) => (deadlines.push(o?.deadline), Promise.resolve({ y: inputs['x']! })) },
+        models: [{ name: 'm', inputs: [], outputs: [] }],
+        http: false,
+        grpc: false,
+        clock,
+      }),
+    );
+    await timed.infer(request({ parameters: { timeout: 250_000 } }));
+    await timed.infer(request({ parameters: { timeout: 250_000, epara_deadline_ms: 40 } }));
+    await timed.infer(request({}));
+    expect(deadlines).toEqual([1250, 1040, undefined]);
+    await expect(timed.infer(request({ parameters: { timeout: -5 } }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/timeout must be a positive number of microseconds/) });
+  });
 });

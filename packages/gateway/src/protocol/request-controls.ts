@@ -9,6 +9,9 @@ export const PRIORITY_PARAMETER = 'epara_priority';
 export const DEADLINE_HEADER = 'epara-deadline-ms';
 export const PRIORITY_HEADER = 'epara-priority';
 
+/** Triton's request timeout parameter, microseconds (tritonclient's `timeout=`): the deadline when EPARA's is not given. */
+export const TIMEOUT_PARAMETER = 'timeout';
+
 /** Deadline budget and priority a client asked for (parameters win over headers). */
 export interface RequestControls {
   readonly deadlineMs?: number;
@@ -17,12 +20,22 @@ export interface RequestControls {
 
 /**
  * Reads EPARA's deadline and priority from request parameters, falling back to headers.
- * @throws EparaError `INVALID_INPUT` for a non-positive or non-numeric deadline or a non-integer priority.
+ * Triton's `timeout` (microseconds) is the deadline when neither is given.
+ * @throws EparaError `INVALID_INPUT` for a non-positive or non-numeric deadline or timeout, a non-integer priority, or
+ * Triton's sequence parameters.
  */
 export function readControls(parameters: InferParameters | undefined, headers: { deadline?: string | undefined; priority?: string | undefined } = {}): RequestControls {
+  refuseSequence(parameters);
   const rawDeadline = parameters?.[DEADLINE_PARAMETER] ?? headers.deadline;
   const rawPriority = parameters?.[PRIORITY_PARAMETER] ?? headers.priority;
   const out: { deadlineMs?: number; priority?: number } = {};
+  const timeoutUs = parameters?.[TIMEOUT_PARAMETER];
+  if (rawDeadline === undefined && timeoutUs !== undefined) {
+    if (typeof timeoutUs !== 'number' || !(timeoutUs > 0) || !Number.isFinite(timeoutUs)) {
+      throw new EparaError('INVALID_INPUT', `${TIMEOUT_PARAMETER} must be a positive number of microseconds, got ${JSON.stringify(timeoutUs)}`, { field: TIMEOUT_PARAMETER });
+    }
+    out.deadlineMs = timeoutUs / 1000;
+  }
   if (rawDeadline !== undefined) {
     const n = typeof rawDeadline === 'string' && rawDeadline.trim() !== '' ? Number(rawDeadline) : rawDeadline;
     if (typeof n !== 'number' || !(n > 0) || !Number.isFinite(n)) {
@@ -38,4 +51,19 @@ export function readControls(parameters: InferParameters | undefined, headers: {
     out.priority = n;
   }
   return out;
+}
+
+/**
+ * Triton's sequence batching parameters ask the server to keep state between the requests of a sequence, which
+ * the gateway does not: answering each request alone would be a wrong answer for a stateful model. What
+ * tritonclient sends outside any sequence (`sequence_id` 0 or empty, start and end false) passes.
+ * @throws EparaError `INVALID_INPUT`
+ */
+function refuseSequence(parameters: InferParameters | undefined): void {
+  if (!parameters) return;
+  const id = parameters['sequence_id'];
+  const inSequence = (id !== undefined && id !== 0 && id !== '') || parameters['sequence_start'] === true || parameters['sequence_end'] === true;
+  if (inSequence) {
+    throw new EparaError('INVALID_INPUT', 'sequence batching is not supported (sequence_id, sequence_start, sequence_end): the server keeps no state between requests; send the state as an input', { field: 'parameters.sequence_id' });
+  }
 }
