@@ -94,8 +94,9 @@ export class InferCore {
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(ctx.trace ? { trace: ctx.trace } : {}),
       };
-      const axes = m.splitItems && !this.#whole.has(m.name) ? this.#o.batchAxes(m) : undefined;
-      const items = m.splitItems && !this.#whole.has(m.name) ? batchItems(inputs, axes?.inputs) : 1;
+      const splittable = m.splitItems && !this.#whole.has(m.name);
+      const axes = splittable ? this.#o.batchAxes(m) : undefined;
+      const items = splittable ? batchItems(inputs, axes?.inputs) : 1;
       const split = items > 1 && this.#o.canSplitItems(m);
       const result = !split ? await this.#o.node.submit(m.serviceId, inputs, options) : await this.#submitItems(m, { inputs, n: items, axes }, options);
       return { model: m.name, version: req.version || m.versions[m.versions.length - 1]!, ...(req.id !== undefined ? { id: req.id } : {}), parameters: req.parameters ?? {}, outputs: this.#outputs(m, result, wanted, req) };
