@@ -112,8 +112,8 @@ export class InferCore {
    * along their own batch axes. One failure fails the request and aborts the rest.
    *
    * Metadata cannot always tell a batch from another free first dimension (exporters name an output's batch
-   * dim differently from the input's, or not at all). An item whose output does not have 1 as its first
-   * dimension shows the model does not batch there: stacking would return a wrong answer, so the request is
+   * dim differently from the input's, or not at all). An item whose output does not have size 1 on its batch
+   * axis shows the model does not batch there: stacking would return a wrong answer, so the request is
    * sent whole instead, and so is every later request for that model.
    */
   async #submitItems(m: ResolvedGatewayModel, request: { inputs: NamedTensors; n: number; axes: ItemAxes | undefined }, options: { deadline?: number; priority?: number; signal?: AbortSignalLike; trace?: TraceContext }): Promise<NamedTensors> {
