@@ -45,14 +45,16 @@ describe('tensor codec', () => {
     expect(req.inputs.map((i) => [i.name, i.raw?.length, i.data])).toEqual([['a', 4, undefined], ['b', undefined, [1]], ['c', 3, undefined]]);
   });
 
-  it('takes nested data only when its nesting is the shape', () => {
-    expect(decodeInput({ name: 'a', datatype: 'FP32', shape: [2, 2], data: [[1, 2], [3, 4]] }, 0).data).toEqual(new Float32Array([1, 2, 3, 4]));
-    expect(decodeInput({ name: 'a', datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] }, 0).data).toEqual(new Float32Array([1, 2, 3, 4]));
+  it('takes data flat, or nested along the shape down to a flat run of the rest, and refuses other nesting', () => {
+    const values = new Float32Array([1, 2, 3, 4, 5, 6]);
+    for (const data of [[1, 2, 3, 4, 5, 6], [[1, 2, 3], [4, 5, 6]], [[[1], [2], [3]], [[4], [5], [6]]]]) {
+      expect(decodeInput({ name: 'a', datatype: 'FP32', shape: [2, 3, 1], data }, 0).data, JSON.stringify(data)).toEqual(values);
+    }
     expect(decodeInput({ name: 's', datatype: 'FP32', shape: [], data: [7] }, 0).data).toEqual(new Float32Array([7]));
     // Four values, but rows of 1 and 3: not a [2,2] tensor.
     expect(() => decodeInput({ name: 'a', datatype: 'FP32', shape: [2, 2], data: [[1], [2, 3, 4]] }, 0)).toThrow(/inputs\[0\] \(a\)\.data\[0\] holds 1 values where shape \[2,2\] needs 2/);
     expect(() => decodeInput({ name: 'a', datatype: 'FP32', shape: [1, 2], data: [[1], [2]] }, 0)).toThrow(/data holds 2 values where shape \[1,2\] needs 1/);
-    expect(() => decodeInput({ name: 'a', datatype: 'FP32', shape: [3, 2], data: [[1, 2], 3, 4] }, 0)).toThrow(/data\[1\] must be an array/);
+    expect(() => decodeInput({ name: 'a', datatype: 'FP32', shape: [3, 2], data: [[1, 2], 3, 4] }, 0)).toThrow(/data\[1\] must be an array like the values beside it/);
     expect(() => decodeInput({ name: 'a', datatype: 'FP32', shape: [2], data: [[1], [2]] }, 0)).toThrow(/data\[0\] is nested deeper than shape \[2\]/);
   });
 

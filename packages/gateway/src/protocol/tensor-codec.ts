@@ -50,31 +50,34 @@ export function decodeInput(input: InferInput, index: number): TensorLike {
 }
 
 /**
- * The values of a JSON `data` array in row-major order: flat (any values, as many as the shape needs), or
- * nested exactly as the shape (each level an array of that dimension's size), never a mix.
+ * The values of a JSON `data` array in row-major order: flat, or nested along the shape — each level an array
+ * of that dimension's size, down to a level that holds the remaining values flat (`[[…27648], […27648]]` for
+ * `[2,3,48,192]`, or nested all the way). Rows of other lengths, or arrays mixed with values, are refused: the
+ * data then has another shape than it claims, even when its count matches.
  */
 function flatten(data: unknown, shape: readonly number[], count: number, field: string): unknown[] {
   if (!Array.isArray(data)) throw bad(`${field}.data must be an array`, { field: `${field}.data` });
-  let nested = false;
-  for (let i = 0; i < data.length && !nested; i++) nested = Array.isArray(data[i]);
-  if (!nested) {
+  if (!data.some(Array.isArray)) {
     if (data.length !== count) throw bad(`${field}.data holds ${data.length > count ? 'more than ' + count : data.length} elements but its shape needs ${count}`, { field: `${field}.data` });
     return data;
   }
   const out: unknown[] = [];
   const dims = `[${shape.join(',')}]`;
   const walk = (v: readonly unknown[], depth: number, path: string): void => {
+    if (depth >= shape.length) throw bad(`${field}.data${path} is nested deeper than shape ${dims}`, { field: `${field}.data` });
+    if (!v.some(Array.isArray)) {
+      const rest = shape.slice(depth).reduce((a, b) => a * b, 1);
+      if (v.length !== rest) throw bad(`${field}.data${path} holds ${v.length} values where shape ${dims} needs ${rest}`, { field: `${field}.data` });
+      for (const x of v) out.push(x);
+      return;
+    }
     if (v.length !== shape[depth]) throw bad(`${field}.data${path} holds ${v.length} values where shape ${dims} needs ${shape[depth]}`, { field: `${field}.data` });
-    const inner = depth + 1 < shape.length;
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i];
-      if (inner && !Array.isArray(x)) throw bad(`${field}.data${path}[${i}] must be an array: nested data follows shape ${dims}`, { field: `${field}.data` });
-      if (!inner && Array.isArray(x)) throw bad(`${field}.data${path}[${i}] is nested deeper than shape ${dims}`, { field: `${field}.data` });
-      if (inner) walk(x as unknown[], depth + 1, `${path}[${i}]`);
-      else out.push(x);
+    for (let k = 0; k < v.length; k++) {
+      const x = v[k];
+      if (!Array.isArray(x)) throw bad(`${field}.data${path}[${k}] must be an array like the values beside it (shape ${dims})`, { field: `${field}.data` });
+      walk(x, depth + 1, `${path}[${k}]`);
     }
   };
-  if (shape.length === 0) throw bad(`${field}.data is nested deeper than shape []`, { field: `${field}.data` });
   walk(data, 0, '');
   return out;
 }
