@@ -66,6 +66,8 @@ export class GrpcFront {
   /** Stops taking connections, sends GOAWAY (running calls finish), and destroys what is left after `graceMs`. */
   close(graceMs = 1000): Promise<void> {
     clearInterval(this.#sweep);
+    // Calls whose message is still arriving will not be served: answered UNAVAILABLE (retryable) at once.
+    for (const call of [...this.#reading]) call.refuseClosing();
     return new Promise((resolve) => {
       if (!this.#server.listening) return resolve();
       const timer = setTimeout(() => {

@@ -200,6 +200,15 @@ export class UnaryCall implements UnaryCallContext {
     this.#stream.close(h2.NGHTTP2_CANCEL);
   }
 
+  /** The server is closing before the message arrived: answers `UNAVAILABLE` (retryable) and resets the stream. */
+  refuseClosing(): void {
+    this.#reading?.delete(this);
+    if (this.#done) return;
+    this.fail(GRPC_STATUS.UNAVAILABLE, 'the server is closing: send the request again', { 'epara-code': 'CLOSED', 'retry-after': String(RETRY_AFTER_SECONDS) });
+    this.signal.abort();
+    this.#stream.close(h2.NGHTTP2_NO_ERROR);
+  }
+
   #expire(): void {
     this.#timer = undefined;
     if (this.#done) return;

@@ -78,6 +78,7 @@ export class HttpFront {
   }
 
   async close(): Promise<void> {
+    this.#route.closeReading();
     this.#server?.closeIdleConnections();
     await this.#app.close();
   }

@@ -63,6 +63,8 @@ export class InferRoute {
   /** Inference requests taken, and those answered (response written). */
   accepted = 0;
   answered = 0;
+  /** Requests whose body is still arriving (answered at once by {@link closeReading}). */
+  readonly reading = new Set<Exchange>();
 
   constructor(core: InferCore, maxBodyBytes: number) {
     this.core = core;
@@ -85,7 +87,23 @@ export class InferRoute {
     (res as Carrier)[EXCHANGE] = x;
     req.on('data', onData);
     req.on('end', onEnd);
+    req.once('close', onRequestClose);
+    this.reading.add(x);
     return true;
+  }
+
+  /**
+   * The server is closing: every request whose body is still arriving is answered `503 CLOSED` (retryable) with
+   * `Connection: close` at once, so a slow or stalled upload does not hold the shutdown until `requestTimeoutMs`.
+   */
+  closeReading(): void {
+    for (const x of this.reading) {
+      x.failed = true;
+      sendJson(x, 503, { error: 'server is closing: send the request to another server', code: 'CLOSED' }, ['retry-after', String(RETRY_AFTER_SECONDS), 'connection', 'close']);
+      // The rest of the body is not wanted: the connection ends once the answer is written.
+      x.res.once('finish', endSocket);
+    }
+    this.reading.clear();
   }
 
   /**
@@ -138,6 +156,16 @@ function declaredLength(req: IncomingMessage): number | undefined {
   return declared === undefined ? undefined : Number(declared);
 }
 
+/** The request closed (its body complete, or the client gone): no longer one still arriving. */
+function onRequestClose(this: IncomingMessage & Carrier): void {
+  const x = this[EXCHANGE];
+  if (x) x.route.reading.delete(x);
+}
+
+function endSocket(this: ServerResponse): void {
+  this.socket?.destroySoon();
+}
+
 function onData(this: IncomingMessage & Carrier, chunk: Buffer): void {
   const x = this[EXCHANGE]!;
   if (x.failed) return;
@@ -145,6 +173,7 @@ function onData(this: IncomingMessage & Carrier, chunk: Buffer): void {
   if (x.filled + chunk.length > x.body.length) {
     if (x.filled + chunk.length > max) {
       x.failed = true;
+      x.route.reading.delete(x);
       // No declared length: the rest could be endless, so the answer closes the connection.
       tooLarge(x.route, x.req, x.res, Number.POSITIVE_INFINITY);
       return;
@@ -159,6 +188,7 @@ function onData(this: IncomingMessage & Carrier, chunk: Buffer): void {
 
 function onEnd(this: IncomingMessage & Carrier): void {
   const x = this[EXCHANGE]!;
+  x.route.reading.delete(x);
   if (x.failed) return;
   x.abort = new RequestSignal();
   x.res.on('close', onClose);
