@@ -133,7 +133,7 @@ export class InferRoute {
 
   /**
    * Answers a request refused before its body is read — too large (413), an unknown model or version (404), a
-   * draining server (503) — and returns whether it was. The body is discarded, or (never sent, too long to
+   * draining server (503, only for a body not yet sent) — and returns whether it was. The body is discarded, or (never sent, too long to
    * read, of unknown length) the connection closed after the answer.
    */
   #refused(req: IncomingMessage, res: ServerResponse, o: { name: string; version: string | undefined; length: number | undefined; unsent: boolean }): boolean {
@@ -142,7 +142,10 @@ export class InferRoute {
       return true;
     }
     try {
-      this.core.admit(o.name, o.version);
+      // A draining server refuses a body being sent only once it arrived: answered (and the connection closed)
+      // mid-upload, the client could see a reset instead of the 503. One never sent is refused at once.
+      if (o.unsent) this.core.admit(o.name, o.version);
+      else this.core.model(o.name, o.version);
       return false;
     } catch (err) {
       refuseUnread(this, { req, res, declared: o.unsent ? undefined : o.length }, err);
