@@ -17,11 +17,11 @@
 export { createGateway, Gateway } from './gateway.js';
 export type { GatewayAddresses } from './gateway.js';
 export { resolveGatewayOptions, GATEWAY_DEFAULTS } from './gateway-options.js';
-export type { GatewayOptions, GatewayModel, GatewayNode, HttpHandler, ListenOptions, ResolvedGatewayModel, ResolvedGatewayOptions } from './gateway-options.js';
+export type { GatewayOptions, GatewayModel, GatewayNode, HttpHandler, ItemAxes, ListenOptions, ResolvedGatewayModel, ResolvedGatewayOptions } from './gateway-options.js';
 export { ERROR_STATUS, RETRY_AFTER_SECONDS, errorStatusOf } from './errors/error-status.js';
 export type { ErrorStatus } from './errors/error-status.js';
 export type { GrpcStatusCode } from './grpc/grpc-status.js';
-export { DEADLINE_PARAMETER, PRIORITY_PARAMETER, DEADLINE_HEADER, PRIORITY_HEADER } from './protocol/request-controls.js';
+export { DEADLINE_PARAMETER, PRIORITY_PARAMETER, DEADLINE_HEADER, PRIORITY_HEADER, TIMEOUT_PARAMETER } from './protocol/request-controls.js';
 export { DATATYPE_OF, tensorTypeOf } from './protocol/datatypes.js';
 export type { OipDatatype } from './protocol/datatypes.js';
 export type { InferParameter, InferParameters, ModelMetadata, TensorMetadata } from './protocol/infer-types.js';
