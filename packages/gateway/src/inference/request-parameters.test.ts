@@ -51,7 +51,8 @@ describe('request and output parameters', () => {
   });
 
   it("refuses Triton's sequence parameters, whose server-side state it does not keep, instead of running each request alone", async () => {
-    for (const parameters of [{ sequence_id: 7 }, { sequence_id: 'user-1' }, { sequence_start: true }, { sequence_end: true }]) {
+    const sequences: InferRequest['parameters'][] = [{ sequence_id: 7 }, { sequence_id: 'user-1' }, { sequence_start: true }, { sequence_end: true }];
+    for (const parameters of sequences) {
       await expect(core.infer(request({ parameters })), JSON.stringify(parameters)).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/sequence batching is not supported/) });
     }
     // What tritonclient sends for a request outside any sequence is accepted.
