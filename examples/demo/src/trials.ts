@@ -6,6 +6,7 @@ import type { ClientRun, SystemName } from './cluster/client-process.js';
 import type { Cluster } from './cluster/cluster.js';
 import { processCpuMs } from './reliability.js';
 import type { EntryDecisions } from './entry-decisions.js';
+import type { DeviceUsage } from './device-usage.js';
 import { summarize, type SystemReport } from './report.js';
 import { Tally, type ServiceTally, type TallySeries } from './tally.js';
 
@@ -41,9 +42,11 @@ export interface SystemRun {
   readonly decisions?: readonly EntryDecisions[];
   /** EPARA: per node (index), the batch sizes its device ran, per service (`size → batches`). */
   readonly packs?: readonly Readonly<Record<string, Readonly<Record<string, number>>>>[];
+  /** EPARA: per node (index), its device's and event loop's busy time and each service's work on the device. */
+  readonly usage?: readonly DeviceUsage[];
 }
 
-type Taken = { decisions: EntryDecisions; packs: Record<string, Record<string, number>> };
+type Taken = { decisions: EntryDecisions; packs: Record<string, Record<string, number>>; usage: DeviceUsage };
 
 type Stats = { offloads: Record<string, number> } & Record<string, unknown>;
 
@@ -130,5 +133,5 @@ export async function runSystem(ctx: TrialContext, o: { system: SystemName; labe
   const { tally, series } = mergeRuns(runs, ctx.services);
   const name = o.system === 'epara' ? 'EPARA' : 'Triton-like';
   const report = summarize({ system: name, catalog: ctx.services, categories: ctx.categories, tally, offloads, seconds: o.durationMs / 1000 });
-  return { system: o.system, report, series, counters, byEntry: runs.map((r) => r.services), nodeOffloads: perNode, cpuMs, wallMs: performance.now() - wallStart, ...(taken ? { decisions: taken.map((t) => t.decisions), packs: taken.map((t) => t.packs) } : {}) };
+  return { system: o.system, report, series, counters, byEntry: runs.map((r) => r.services), nodeOffloads: perNode, cpuMs, wallMs: performance.now() - wallStart, ...(taken ? { decisions: taken.map((t) => t.decisions), packs: taken.map((t) => t.packs), usage: taken.map((t) => t.usage) } : {}) };
 }
