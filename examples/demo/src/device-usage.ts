@@ -23,7 +23,7 @@ export interface DeviceUsage {
   wallMs: number;
   /** Wall time with a run in flight on the device (batches and generation steps), ms. */
   busyMs: number;
-  /** Wall time the node's event loop was busy, ms. */
+  /** Wall time the node's event loop was not waiting for I/O, ms (on a machine short of cores, waiting for one counts). */
   loopBusyMs: number;
   services: Record<string, ServiceDeviceUsage>;
 }
