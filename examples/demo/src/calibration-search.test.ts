@@ -58,6 +58,15 @@ describe('searchCalibration', () => {
     expect(r.fraction).toBe(r.knee.failed);
   });
 
+  it('at the floor when the baseline fails everywhere, and at the highest fraction probed when it never fails', async () => {
+    const down = fakeBaseline({ 0: 0, 1: 0, 5: 0, 10: 0 });
+    const low = await searchCalibration({ ...options, probe: down.probe, minFraction: 0.05 });
+    expect(low).toMatchObject({ fraction: 0.05, knee: { passed: null, failed: 0.05 } });
+    const up = fakeBaseline({ 0: 9, 1: 9, 5: 9, 10: 9 });
+    const high = await searchCalibration({ ...options, probe: up.probe });
+    expect(high).toMatchObject({ fraction: 2, maxQueueDelayMs: 0, knee: { passed: 2, failed: null } });
+  });
+
   it('with a fixed fraction, sweeps there and says which side of the line it lies on', async () => {
     const b = fakeBaseline({ 0: 0.13, 1: 0.14, 5: 0.19, 10: 0.17 });
     const r = await searchCalibration({ ...options, probe: b.probe, fixedFraction: 0.16 });
