@@ -1,7 +1,8 @@
 import { latencyAt, type ServiceSpec } from '@epara/core';
 import { DEFAULT_TRITON_OPTIONS } from '@epara/sim';
 import { tritonConfig, type TritonConfig } from './baseline/triton-config.js';
-import { CONFIRM_BAND, confirmedProbe, searchKnee, type Knee } from './knee.js';
+import { searchCalibration } from './calibration-search.js';
+import type { Knee } from './knee.js';
 import { serviceLine } from './report.js';
 import { runSystem, type TrialContext } from './trials.js';
 import { MIN_LOAD, buildWorkload } from './workload.js';
@@ -43,13 +44,13 @@ export interface CalibrateOptions {
   readonly nodes: number;
   readonly seed: number;
   readonly durationMs: number;
-  /** First fraction of capacity probed; the search steps ×2 up while the baseline passes, ÷2 down while it fails. */
+  /** First fraction of capacity probed; the coarse search steps ×2 up while the baseline passes, ÷2 down while it fails. */
   readonly start: number;
   /** Most outward steps of each search. */
   readonly maxSteps: number;
-  /** Geometric bisections of the bracket at the baseline's best `max_queue_delay`. */
+  /** Geometric bisections of the coarse bracket (the resolution the search keeps at the best `max_queue_delay`). */
   readonly bisections: number;
-  /** `max_queue_delay` values to sweep where the coarse search first failed. */
+  /** `max_queue_delay` values to sweep at the failing end of the bracket at the default value. */
   readonly queueDelaysMs: readonly number[];
   /** A fixed fraction: no search (the sweep still runs). */
   readonly fixedFraction?: number;
@@ -87,16 +88,14 @@ export function capacityLoad(o: { specs: readonly ServiceSpec[]; nodes: number; 
 
 /**
  * Finds the offered load: the point where the baseline, configured as well as its operator can, first falls
- * below {@link TARGET_ATTAINMENT}. A coarse search at the default `max_queue_delay` (×2 steps from `start`)
- * brackets the knee; the `max_queue_delay` sweep runs at its first failing fraction and keeps the best
- * goodput; the bracket is then searched again and bisected with that best value — the sweep can lift the
- * baseline above the target there, in which case the knee lies higher. The chosen load is the lowest failing
- * fraction of that last search; the highest passing one is the baseline's capacity (see `capacity.ts`).
+ * below {@link TARGET_ATTAINMENT} ({@link searchCalibration}: the knee at the default `max_queue_delay`, the
+ * sweep next to it, the knee again at the best value). The chosen load is the lowest failing fraction of the
+ * last search; the highest passing one is the baseline's capacity (see `capacity.ts`).
  */
 export async function calibrate(ctx: TrialContext & { cluster: { configureTriton(c: TritonConfig): Promise<void> } }, o: CalibrateOptions): Promise<Calibration> {
   const cap = capacityLoad(o);
   const probes: Probe[] = [];
-  const probe = async (fraction: number, maxQueueDelayMs: number, repeat = 0): Promise<Probe> => {
+  const probe = async (fraction: number, maxQueueDelayMs: number, repeat: number): Promise<Probe> => {
     const load = cap * fraction;
     await ctx.cluster.configureTriton(tritonAt(o, load, maxQueueDelayMs));
     const seed = probeSeed(o.seed, repeat);
@@ -107,29 +106,16 @@ export async function calibrate(ctx: TrialContext & { cluster: { configureTriton
     probes.push(p);
     return p;
   };
-  // A reading near the 90% line decides a bracket end only after a second workload confirms it (mean of two).
-  const attainmentAt = (q: number) => confirmedProbe(async (f, repeat) => (await probe(f, q, repeat)).attainment, { target: TARGET_ATTAINMENT, band: CONFIRM_BAND });
-  const q0 = DEFAULT_TRITON_OPTIONS.maxQueueDelayMs;
-  const search = { target: TARGET_ATTAINMENT, start: o.start, factor: 2, maxSteps: o.maxSteps, minFraction: MIN_LOAD / cap };
-  const coarse: Knee =
-    o.fixedFraction === undefined
-      ? await searchKnee({ ...search, bisections: 0, probe: attainmentAt(q0) })
-      : { passed: null, failed: null, probes: [] };
-  const at = o.fixedFraction ?? coarse.failed ?? coarse.passed ?? o.start;
-  const sweep = [...probes.filter((p) => p.fraction === at && p.seed === probeSeed(o.seed, 0))];
-  for (const q of o.queueDelaysMs) if (!sweep.some((p) => p.maxQueueDelayMs === q)) sweep.push(await probe(at, q));
-  const best = sweep.reduce((a, b) => (b.goodputPerSec > a.goodputPerSec ? b : a));
-  // Which side of the line `at` lies on at the best queue delay: confirmed like every other bracket end.
-  const confirmed = probes.find((p) => p.fraction === at && p.maxQueueDelayMs === best.maxQueueDelayMs && p.seed === probeSeed(o.seed, 1));
-  let bestAttainment = confirmed ? (best.attainment + confirmed.attainment) / 2 : best.attainment;
-  if (!confirmed && Math.abs(best.attainment - TARGET_ATTAINMENT) <= CONFIRM_BAND) bestAttainment = (best.attainment + (await probe(at, best.maxQueueDelayMs, 1)).attainment) / 2;
-  if (o.fixedFraction !== undefined) {
-    const passes = bestAttainment >= TARGET_ATTAINMENT;
-    return { capacityLoad: cap, fraction: at, load: cap * at, maxQueueDelayMs: best.maxQueueDelayMs, probes, knee: { passed: passes ? at : null, failed: passes ? null : at, probes: [] }, searched: false };
-  }
-  // The sweep decided where `at` stands at the best queue delay; search from there with that value.
-  const known = bestAttainment >= TARGET_ATTAINMENT ? { passed: at, failed: null } : { passed: coarse.passed, failed: at };
-  const fine = await searchKnee({ ...search, bisections: o.bisections, known, probe: attainmentAt(best.maxQueueDelayMs) });
-  const fraction = fine.failed ?? fine.passed ?? at;
-  return { capacityLoad: cap, fraction, load: cap * fraction, maxQueueDelayMs: best.maxQueueDelayMs, probes, knee: fine, searched: true };
+  const found = await searchCalibration({
+    probe,
+    target: TARGET_ATTAINMENT,
+    start: o.start,
+    maxSteps: o.maxSteps,
+    bisections: o.bisections,
+    minFraction: MIN_LOAD / cap,
+    defaultQueueDelayMs: DEFAULT_TRITON_OPTIONS.maxQueueDelayMs,
+    queueDelaysMs: o.queueDelaysMs,
+    ...(o.fixedFraction === undefined ? {} : { fixedFraction: o.fixedFraction }),
+  });
+  return { capacityLoad: cap, fraction: found.fraction, load: cap * found.fraction, maxQueueDelayMs: found.maxQueueDelayMs, probes, knee: found.knee, searched: found.searched };
 }

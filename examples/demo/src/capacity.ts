@@ -1,5 +1,5 @@
 import { TARGET_ATTAINMENT, probeSeed, type Calibration } from './calibrate.js';
-import { CONFIRM_BAND, confirmedProbe, searchKnee, type Knee } from './knee.js';
+import { CONFIRM_RULE, confirmedProbe, searchKnee, type Knee } from './knee.js';
 import { MIN_LOAD } from './workload.js';
 import { serviceLine } from './report.js';
 import { runSystem, type TrialContext } from './trials.js';
@@ -51,7 +51,7 @@ export interface CapacityOptions {
 export async function measureCapacity(ctx: TrialContext, o: CapacityOptions): Promise<CapacityResult> {
   const c = o.calibration;
   const search = { target: TARGET_ATTAINMENT, factor: 2, maxSteps: o.maxSteps, bisections: o.bisections, minFraction: MIN_LOAD / c.capacityLoad };
-  const baseline = c.searched ? c.knee : await searchKnee({ ...search, start: c.fraction, known: c.knee, probe: confirmedProbe(o.baselineProbe, { target: TARGET_ATTAINMENT, band: CONFIRM_BAND }) });
+  const baseline = c.searched ? c.knee : await searchKnee({ ...search, start: c.fraction, known: c.knee, probe: confirmedProbe(o.baselineProbe, { target: TARGET_ATTAINMENT, ...CONFIRM_RULE }) });
   // Start where the baseline first failed: EPARA passing there already says it carries more; bisect only down
   // to the baseline's bracket, so both capacities are known to the same resolution.
   const resolution = baseline.passed !== null && baseline.failed !== null ? baseline.failed / baseline.passed : 1;
@@ -72,7 +72,7 @@ export async function measureCapacity(ctx: TrialContext, o: CapacityOptions): Pr
         ctx.log(`  ${label}: load ×${load.toFixed(2)}, EPARA attainment ${(100 * run.attainment).toFixed(1)}%, goodput ${r.report.overall.goodputPerSec.toFixed(0)}/s (${run.services})`);
         return run.attainment;
       },
-      { target: TARGET_ATTAINMENT, band: CONFIRM_BAND },
+      { target: TARGET_ATTAINMENT, ...CONFIRM_RULE },
     ),
   });
   const div = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : a / b);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DemoServiceInfo } from './catalog.js';
-import { entryTable, packLines, streamServingTable, sumServed } from './format.js';
+import { cpuLine, entryTable, packLines, streamServingTable, sumServed } from './format.js';
+import type { SystemReport } from './report.js';
 import type { ServiceTally } from './tally.js';
 
 const services: DemoServiceInfo[] = [
@@ -48,5 +49,13 @@ describe('streamServingTable and packLines', () => {
   it('gives the batch sizes of each device and their mean', () => {
     const lines = packLines([{ vad: { 1: 6, 4: 2 } }], ['edge-0']);
     expect(lines[1]).toMatch(/^edge-0 +vad +8 +1\.75 +1×6 4×2$/);
+  });
+});
+
+describe('cpuLine', () => {
+  it('gives each process its share of one core, and a node its event loop\'s share next to it', () => {
+    const report = { services: [{ offered: 300 }, { offered: 100 }] } as unknown as SystemReport;
+    const line = cpuLine({ cpuMs: { 'edge-0': 500, 'client-0': 100 }, mainThreadCpuMs: { 'edge-0': 300 }, wallMs: 1000, report });
+    expect(line).toBe('CPU (share of one core): edge-0 50% (event loop 30%), client-0 10%; 1.50 ms of CPU per offered item');
   });
 });

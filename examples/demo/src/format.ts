@@ -92,8 +92,12 @@ export function entryTable(run: { byEntry: readonly Readonly<Record<string, Serv
 }
 
 /** CPU time per process during a run: the processes that competed for the cores, and what each item cost. */
-export function cpuLine(run: { cpuMs: Readonly<Record<string, number>>; wallMs: number; report: SystemReport }): string {
-  const parts = Object.entries(run.cpuMs).map(([name, ms]) => `${name} ${((100 * ms) / run.wallMs).toFixed(0)}%`);
+export function cpuLine(run: { cpuMs: Readonly<Record<string, number>>; mainThreadCpuMs?: Readonly<Record<string, number>>; wallMs: number; report: SystemReport }): string {
+  const share = (ms: number): string => `${((100 * ms) / run.wallMs).toFixed(0)}%`;
+  const parts = Object.entries(run.cpuMs).map(([name, ms]) => {
+    const main = run.mainThreadCpuMs?.[name];
+    return main === undefined ? `${name} ${share(ms)}` : `${name} ${share(ms)} (event loop ${share(main)})`;
+  });
   const total = Object.values(run.cpuMs).reduce((a, b) => a + b, 0);
   const items = run.report.services.reduce((a, s) => a + s.offered, 0);
   return `CPU (share of one core): ${parts.join(', ')}; ${(total / Math.max(1, items)).toFixed(2)} ms of CPU per offered item`;

@@ -74,6 +74,18 @@ describe('confirmedProbe', () => {
     expect(runs).toEqual([[0.4, 0], [0.2, 0], [0.2, 1]]);
   });
 
+  it('decides a tie — two readings whose mean lies within the tie band — with a third workload', async () => {
+    // A quiet calibration read 88.6% and 90.8% at one load: a mean of 89.7%, "fails" by 0.3 points.
+    const readings = [0.886, 0.908, 0.95];
+    const runs: number[] = [];
+    const probe = confirmedProbe(async (_f, repeat) => (runs.push(repeat), readings[repeat]!), { target: 0.9, band: 0.06, tieBand: 0.03 });
+    expect(await probe(0.149)).toBeCloseTo((0.886 + 0.908 + 0.95) / 3, 9);
+    expect(runs).toEqual([0, 1, 2]);
+    // Without a tie band two readings decide, as before.
+    const two = confirmedProbe(async (_f, repeat) => readings[repeat]!, { target: 0.9, band: 0.06 });
+    expect(await two(0.149)).toBeCloseTo(0.897, 9);
+  });
+
   it('lets a confirmed pass move the knee search up a step that one noisy reading would have stopped', async () => {
     // The system passes up to 0.3; its first workload misreads 0.25 as 88%, the second reads 99%.
     const noisy = async (f: number, repeat: number): Promise<number> => (f <= 0.3 ? (Math.abs(f - 0.25) < 1e-9 && repeat === 0 ? 0.88 : 0.99) : 0.4);

@@ -1,6 +1,6 @@
 import { createProfile, type PlacedInstance } from '@epara/core';
 import { describe, expect, it } from 'vitest';
-import { localReplicas, reliefPays } from './local-replicas.js';
+import { localReplicas, reliefPays, servedFrom } from './local-replicas.js';
 import { ITEM_BYTES } from './placement.js';
 import { DEVICE_KIND, type DemoProfiles } from './profiles.js';
 import { demoServices } from './services.js';
@@ -36,13 +36,35 @@ const context = (load: number, maxShare?: number) => ({
   ...(maxShare === undefined ? {} : { maxShare }),
 });
 
+describe('servedFrom (where the items entering a server are served, as the mesh serves them)', () => {
+  const spec = (id: string) => specs.find((s) => s.id === id)!;
+  it('serves them where they enter when that server hosts the service', () => {
+    expect(servedFrom(spec('vad'), 1, [0, 1, 2], { delaysMs })).toEqual([[1, 1]]);
+  });
+  it('spreads requests over the hosts, and admits streams at the nearest one', () => {
+    expect(servedFrom(spec('image'), 0, [1, 2], { delaysMs })).toEqual([
+      [1, 0.5],
+      [2, 0.5],
+    ]);
+    // edge-1 is 6 ms from edge-0, edge-2 21 ms: every stream entering edge-0 is pinned on edge-1.
+    expect(servedFrom(spec('vad'), 0, [1, 2], { delaysMs })).toEqual([[1, 1]]);
+    // Equally near hosts (within a millisecond) share them.
+    expect(servedFrom(spec('vad'), 1, [0, 2], { delaysMs: [[0, 6, 21], [6.3, 0, 5.8], [21, 6, 0]] })).toEqual([
+      [0, 0.5],
+      [2, 0.5],
+    ]);
+  });
+});
+
 describe('localReplicas (serve demand where it enters)', () => {
   it('adds replicas where demand enters, but none that makes the busiest device busier', () => {
     const out = localReplicas(placed, context(2.62));
     expect(out.slice(0, placed.length)).toEqual(placed);
     const at = (s: string): Set<string> => new Set(out.filter((p) => p.serviceId === s).map((p) => p.serverId));
-    // Images and chat turns are served where they enter: their replicas take work off the busiest device.
-    for (const s of ['image', 'chat']) expect(at(s)).toEqual(new Set(ids));
+    // The stream frames entering edge-0 are admitted at the nearest host, edge-1 (6 ms; edge-2 is 21 ms away),
+    // which makes edge-1 the busiest device: it gets no image or chat replica, and its images and chat turns go
+    // one 6 ms link away. Elsewhere they are served where they enter.
+    for (const s of ['image', 'chat']) expect(at(s)).toEqual(new Set(['edge-0', 'edge-2']));
     expect(out.find((p) => p.serviceId === 'chat' && p.serverId === 'edge-2')!.instanceId).toBe('chat/edge-2/local');
     // edge-0, where 77% of images enter, stays the busiest: the video and loop frames entering there cross a
     // 6 ms link to a replica instead of waiting behind its images.

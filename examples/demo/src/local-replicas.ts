@@ -30,7 +30,7 @@ export interface ReplicaContext {
  * replica of a service (its first instance's plan) on a server where its demand enters and none runs, most
  * network time saved first (`entering items/s × (2 × delay to the nearest instance + item bytes / bandwidth)`),
  * as long as every device stays within `maxShare` of its time — the demand each device would then serve
- * (what enters where it hosts the service, plus an even share of what enters where no instance runs) × the
+ * (what enters where it hosts the service, plus its part of what enters where no instance runs, {@link servedFrom}) × the
  * measured time of one item alone — and its memory holds the weights, and **never on the server whose device
  * that would make the busiest device busier**: serving demand where it enters saves a link's round trip, but on the server
  * that already carries the most (the one where most images enter) it stacks stream frames behind that
@@ -52,8 +52,7 @@ export function localReplicas(instances: readonly PlacedInstance[], c: ReplicaCo
       if (h.length === 0) continue;
       c.ids.forEach((_, node) => {
         const ms = (demandAt(s.id, node) * itemMs.get(s.id)!) / 1000;
-        if (h.includes(node)) share[node]! += ms;
-        else for (const at of h) share[at]! += ms / h.length;
+        for (const [at, part] of servedFrom(s, node, h, c)) share[at]! += ms * part;
       });
     }
     return share;
@@ -155,13 +154,39 @@ export function reliefPays(out: readonly PlacedInstance[], p: PlacedInstance, c:
   return waitMs > roundTripMs;
 }
 
-/** Items/s an instance on `node` serves: what enters there, plus an even share of what enters where none runs. */
+/** Items/s an instance on `node` serves: what enters there, plus its part of what enters where none runs ({@link servedFrom}). */
 function servedPerSec(out: readonly PlacedInstance[], serviceId: string, node: number, c: ReplicaContext): number {
-  const hosts = new Set(out.filter((q) => q.serviceId === serviceId).map((q) => c.ids.indexOf(q.serverId)));
+  const spec = c.specs.find((s) => s.id === serviceId);
+  const hosts = [...new Set(out.filter((q) => q.serviceId === serviceId).map((q) => c.ids.indexOf(q.serverId)))];
   const demand = c.workload.demand[serviceId as DemoServiceId] ?? [];
-  let perSec = demand[node] ?? 0;
+  if (spec === undefined) return demand[node] ?? 0;
+  let perSec = 0;
   c.ids.forEach((_, i) => {
-    if (!hosts.has(i)) perSec += (demand[i] ?? 0) / hosts.size;
+    for (const [at, part] of servedFrom(spec, i, hosts, c)) if (at === node) perSec += (demand[i] ?? 0) * part;
   });
   return perSec;
 }
+
+/**
+ * Where the items of service `s` entering `node` are served, as `[host, part]` pairs, the way the mesh serves
+ * them: at `node` when it hosts the service; otherwise a request goes to whichever host promises the earliest
+ * completion, one by one (an even share over the hosts stands for that), while a **stream** is admitted once at
+ * the nearest host with spare rate (core's `admitStream`: lowest round trip first) — and by the profiles every
+ * host has room, so the nearest takes them all. With an even share the policy predicted the streams entering
+ * the image server split between its two neighbours; the mesh put all of them on the nearer one, whose device
+ * became the busiest of the three (quiet run 3 of section 10: 9,584 frames and 585 images there against
+ * 6,069 frames on the other).
+ */
+export function servedFrom(s: ServiceSpec, node: number, hosts: readonly number[], c: Pick<ReplicaContext, 'delaysMs'>): [number, number][] {
+  if (hosts.includes(node)) return [[node, 1]];
+  if (s.sensitivity !== 'frequency') return hosts.map((h) => [h, 1 / hosts.length]);
+  const delay = (h: number): number => c.delaysMs[node]?.[h] ?? 0;
+  const closest = Math.min(...hosts.map(delay));
+  // Hosts as near as the nearest (within a measurement's noise) share the streams: admission breaks round-trip
+  // ties by spare rate, which alternates them as streams are pinned.
+  const nearest = hosts.filter((h) => delay(h) <= closest + SAME_DELAY_MS);
+  return nearest.map((h) => [h, 1 / nearest.length]);
+}
+
+/** One-way delays this close are the same link length (measured delays of equal links differ by ~0.3 ms). */
+const SAME_DELAY_MS = 1;

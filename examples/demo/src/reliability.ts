@@ -47,9 +47,17 @@ export function processCpuMs(pid: number): number {
   return (processBusy(pid) * 1000) / TICKS_PER_SEC;
 }
 
-function processBusy(pid: number): number {
+/**
+ * CPU time of a process's main thread (its event loop; the worker threads, such as a node's device, are the
+ * rest of {@link processCpuMs}), in ms; 0 without `/proc`.
+ */
+export function mainThreadCpuMs(pid: number): number {
+  return (processBusy(pid, `/proc/${pid}/task/${pid}/stat`) * 1000) / TICKS_PER_SEC;
+}
+
+function processBusy(pid: number, path = `/proc/${pid}/stat`): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(path, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(fields[11]) + Number(fields[12]); // utime, stime
   } catch {

@@ -4,6 +4,7 @@ import type { Calibration } from './calibrate.js';
 import { formatKnee, type CapacityResult } from './capacity.js';
 import type { DemoService } from './services.js';
 import { decisionRows, sumDecisions } from './entry-decisions.js';
+import { deviceUsageRows, sumDeviceUsage } from './device-usage.js';
 import { comparisonTable, cpuLine, entryTable, packLines, placementLines, serviceTable, streamServingTable, sumPacks, sumServed, table, tritonLines } from './format.js';
 import type { ResolvedDemoOptions } from './options.js';
 import { nodeIds } from './placement.js';
@@ -110,6 +111,7 @@ function breakdowns(p: TrialPair, services: readonly DemoService[], ids: readonl
   }
   out.push('', 'Stream frames by entry and serving node (link RTT: twice the measured one-way delay; a frame is fresh within its staleness budget):', '', 'EPARA:', '', block(streamServingTable(p.epara, services, ids, delaysMs)), '', 'Triton-like:', '', block(streamServingTable(p.triton, services, ids, delaysMs)));
   if (p.epara.packs) out.push('', 'EPARA, batches and packs run per device:', '', block(packLines(p.epara.packs, ids)));
+  if (p.epara.usage) out.push('', 'EPARA, device and event-loop time per node (shares of the run; run ÷ profile: time inside the backend against the profile\'s prediction; queue wait: queued to dispatched):', '', block(table(deviceUsageRows(p.epara.usage, ids))));
   return out;
 }
 
@@ -118,6 +120,7 @@ function allTrials(pairs: readonly TrialPair[], services: readonly DemoService[]
   if (pairs.length === 0) return [];
   const decisions = pairs.flatMap((p) => (p.epara.decisions ? [p.epara.decisions] : []));
   const packs = pairs.flatMap((p) => (p.epara.packs ? [p.epara.packs] : []));
+  const usage = pairs.flatMap((p) => (p.epara.usage ? [p.epara.usage] : []));
   return [
     '## Where each request and stream was served (all trials summed)',
     '',
@@ -136,6 +139,10 @@ function allTrials(pairs: readonly TrialPair[], services: readonly DemoService[]
     'EPARA, batches and packs run per device:',
     '',
     block(packLines(sumPacks(packs), ids)),
+    '',
+    'EPARA, device and event-loop time per node (shares of the run; run ÷ profile: time inside the backend against the profile\'s prediction; queue wait: queued to dispatched):',
+    '',
+    block(table(deviceUsageRows(sumDeviceUsage(usage), ids))),
     '',
   ];
 }

@@ -37,9 +37,14 @@ const MB = 1024 * 1024;
  * overhead, and per item) is what placement and bin-packing use.
  */
 export function demoServices(run: DemoRun): DemoService[] {
-  const measured = (id: DemoServiceId): Pick<DemoService, 'profiles' | 'profile' | 'loadTimeMs'> => ({
+  const measured = (id: DemoServiceId): Pick<DemoService, 'profiles' | 'profile' | 'loadTimeMs' | 'maxBatch'> => ({
     profiles: { [DEVICE_KIND]: run.profiles[id] },
     profile: run.profiles[id],
+    // The largest batch measured, as the runtime reads `maxBatch`: the executor grows a batch under backlog up to
+    // it. Left at the runtime's default (32) with a profile measured to 4, a backlog grew image batches to 10 on
+    // a straight-line guess of the profile — the guess core's allocation and the baseline's model analyzer
+    // both refuse to plan with.
+    maxBatch: run.profiles[id].points[run.profiles[id].points.length - 1]!.batch,
     loadTimeMs: 200,
   });
   const network = { networkBudgetMs: run.networkBudgetMs };

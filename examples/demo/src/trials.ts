@@ -4,8 +4,9 @@ import type { DemoServiceId, DemoServiceInfo } from './catalog.js';
 import type { Child, ChildGroup } from './cluster/children.js';
 import type { ClientRun, SystemName } from './cluster/client-process.js';
 import type { Cluster } from './cluster/cluster.js';
-import { processCpuMs } from './reliability.js';
+import { mainThreadCpuMs, processCpuMs } from './reliability.js';
 import type { EntryDecisions } from './entry-decisions.js';
+import type { DeviceUsage } from './device-usage.js';
 import { summarize, type SystemReport } from './report.js';
 import { Tally, type ServiceTally, type TallySeries } from './tally.js';
 
@@ -33,6 +34,8 @@ export interface SystemRun {
   readonly byEntry: readonly Readonly<Record<DemoServiceId, ServiceTally>>[];
   /** CPU time each process used during the run (the system's node processes, the clients, the network), ms. */
   readonly cpuMs: Readonly<Record<string, number>>;
+  /** CPU time of each node process's main thread (its event loop) during the run, ms: the rest is its device. */
+  readonly mainThreadCpuMs: Readonly<Record<string, number>>;
   /** Wall time from the run's start to its last item settled, ms (what `cpuMs` was measured over). */
   readonly wallMs: number;
   /** Per node (index), requests it forwarded to another node, by service. */
@@ -41,9 +44,11 @@ export interface SystemRun {
   readonly decisions?: readonly EntryDecisions[];
   /** EPARA: per node (index), the batch sizes its device ran, per service (`size → batches`). */
   readonly packs?: readonly Readonly<Record<string, Readonly<Record<string, number>>>>[];
+  /** EPARA: per node (index), its device's and event loop's busy time and each service's work on the device. */
+  readonly usage?: readonly DeviceUsage[];
 }
 
-type Taken = { decisions: EntryDecisions; packs: Record<string, Record<string, number>> };
+type Taken = { decisions: EntryDecisions; packs: Record<string, Record<string, number>>; usage: DeviceUsage };
 
 type Stats = { offloads: Record<string, number> } & Record<string, unknown>;
 
@@ -104,6 +109,7 @@ export async function runSystem(ctx: TrialContext, o: { system: SystemName; labe
   if (o.system === 'epara') await Promise.all(nodes.map((n) => n.call<Taken>('take')));
   const measured = [...nodes, ...ctx.cluster.clients, ctx.cluster.wire];
   const cpuBefore = measured.map((c) => processCpuMs(c.pid));
+  const mainBefore = nodes.map((c) => mainThreadCpuMs(c.pid));
   const wallStart = performance.now();
   const live = new Map<string, { offered: number; settled: number; good: number; dropped: number }>();
   const onEvent = (e: { child: string; name: string; value: unknown }): void => {
@@ -125,10 +131,11 @@ export async function runSystem(ctx: TrialContext, o: { system: SystemName; labe
     ctx.group.off('event', onEvent);
   }
   const cpuMs = Object.fromEntries(measured.map((c, i) => [c.name, processCpuMs(c.pid) - cpuBefore[i]!]));
+  const mainMs = Object.fromEntries(nodes.map((c, i) => [c.name, mainThreadCpuMs(c.pid) - mainBefore[i]!]));
   const { offloads, counters, perNode } = sumStats(before, await nodeStats(nodes));
   const taken = o.system === 'epara' ? await Promise.all(nodes.map((n) => n.call<Taken>('take'))) : undefined;
   const { tally, series } = mergeRuns(runs, ctx.services);
   const name = o.system === 'epara' ? 'EPARA' : 'Triton-like';
   const report = summarize({ system: name, catalog: ctx.services, categories: ctx.categories, tally, offloads, seconds: o.durationMs / 1000 });
-  return { system: o.system, report, series, counters, byEntry: runs.map((r) => r.services), nodeOffloads: perNode, cpuMs, wallMs: performance.now() - wallStart, ...(taken ? { decisions: taken.map((t) => t.decisions), packs: taken.map((t) => t.packs) } : {}) };
+  return { system: o.system, report, series, counters, byEntry: runs.map((r) => r.services), nodeOffloads: perNode, cpuMs, mainThreadCpuMs: mainMs, wallMs: performance.now() - wallStart, ...(taken ? { decisions: taken.map((t) => t.decisions), packs: taken.map((t) => t.packs), usage: taken.map((t) => t.usage) } : {}) };
 }

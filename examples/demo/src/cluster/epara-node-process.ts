@@ -5,6 +5,7 @@ import { EparaError, toEparaError, type NetworkModel, type PlacedInstance } from
 import { createNode, createWebSocketTransport, type MeshNode, type Transport } from '@epara/mesh';
 import { createExecutor, type Executor } from '@epara/runtime';
 import { DecisionLog } from '../entry-decisions.js';
+import { DeviceUsageLog } from '../device-usage.js';
 import { demoServices, type DemoRun, type DemoService } from '../services.js';
 import { buildLanguageModel } from '../models.js';
 import { deviceOf } from '../placement.js';
@@ -33,6 +34,8 @@ const decisions = new DecisionLog();
 let decided: string | undefined;
 /** Sizes of the batches (packs, for streams) the executor sent to the device, per service: `size → batches`. */
 let packs: Record<string, Record<number, number>> = {};
+/** This node's device and event-loop time per run (see device-usage.ts); set once the executor exists. */
+let usage: DeviceUsageLog | undefined;
 /** Instances this server runs, with their plan's shape ({@link planKey}): what a new placement is compared with. */
 const loaded = new Map<string, string>();
 
@@ -84,10 +87,16 @@ serveChild(
         decided ??= `forward ${e.to}`;
       });
       node.on('requestRejected', (e) => (decided ??= `reject ${e.code}`));
+      const x0 = executor;
+      const u = new DeviceUsageLog({ now: () => performance.now(), deviceBusyMs: () => x0.stats().devices['cpu0']?.busyMs ?? 0, loopActiveMs: () => performance.eventLoopUtilization().active });
+      usage = u;
       executor.on('batchDispatched', (e) => {
         const bySize = (packs[e.serviceId] ??= {});
         bySize[e.size] = (bySize[e.size] ?? 0) + 1;
+        u.dispatched(e);
       });
+      executor.on('batchCompleted', (e) => u.completed(e));
+      executor.on('requestCompleted', (e) => u.settled(e));
       await node.start();
       const n = node;
       const x = executor;
@@ -157,7 +166,7 @@ serveChild(
     stats: () => ({ ...node!.stats(), offloads: { ...offloads } }),
     /** The per-decision counts and pack sizes since the last call (the main process calls it around each run). */
     take: () => {
-      const out = { decisions: decisions.take(), packs };
+      const out = { decisions: decisions.take(), packs, usage: usage!.take() };
       packs = {};
       return out;
     },

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { searchCalibration, type CalibrationReading } from './calibration-search.js';
+
+/**
+ * A fake baseline: attainment 100% up to the knee of its queue delay, then down 10 points per 0.01 of load, to
+ * a collapse at 30%. In the collapse the goodput readings are noise that happens to favour 1 ms — as the
+ * sweep at a ×2 step found them on a quiet machine (42.7% at 1 ms, 41.4% at 5 ms, 35.3% at 10 ms).
+ */
+function fakeBaseline(knees: Readonly<Record<number, number>>): { probe: (f: number, q: number, repeat: number) => Promise<CalibrationReading>; runs: string[] } {
+  const runs: string[] = [];
+  return {
+    runs,
+    probe: async (f, q, repeat) => {
+      runs.push(`${f.toFixed(4)}/${q}/${repeat}`);
+      const attainment = Math.max(0.3, Math.min(1, 1 - 10 * (f - knees[q]!)));
+      const goodputPerSec = attainment <= 0.5 ? 60 + (q === 1 ? 10 : 0) : 1000 * f * attainment;
+      return { attainment, goodputPerSec };
+    },
+  };
+}
+
+const options = { target: 0.9, start: 0.25, maxSteps: 3, bisections: 2, minFraction: 0.02, defaultQueueDelayMs: 0, queueDelaysMs: [0, 1, 5, 10] };
+
+describe('searchCalibration', () => {
+  it('sweeps the queue delay next to the knee, not in the collapse, and brackets the best value\'s knee at the same resolution', async () => {
+    const b = fakeBaseline({ 0: 0.13, 1: 0.14, 5: 0.19, 10: 0.17 });
+    const r = await searchCalibration({ ...options, probe: b.probe });
+    // At 0 ms: 25% fails, 12.5% passes, two bisections: [12.5%, 14.87%]. The sweep runs at 14.87%, where 5 ms
+    // serves the most (1 ms barely passes, 0 ms fails); 5 ms passes there, so its knee lies higher: ×2^(1/4) up.
+    expect(r.maxQueueDelayMs).toBe(5);
+    const step = 2 ** 0.25;
+    expect(r.knee.passed! / 0.125).toBeCloseTo(step ** 2, 9);
+    expect(r.knee.failed! / r.knee.passed!).toBeCloseTo(step, 9);
+    expect(r.knee.passed!).toBeLessThanOrEqual(0.19);
+    expect(r.knee.failed!).toBeGreaterThan(0.19);
+    expect(r.fraction).toBe(r.knee.failed);
+    // No queue delay but the default ran at the collapsed 25%, and no reading ran twice.
+    expect(b.runs.filter((k) => k.startsWith('0.2500/') && !k.startsWith('0.2500/0/'))).toEqual([]);
+    expect(new Set(b.runs).size).toBe(b.runs.length);
+  });
+
+  it('steps down at the best value when the baseline still fails where the sweep ran', async () => {
+    // 1 ms serves the most at 14.87% (its 86% beats 0 ms's 82%) but still fails there: its knee lies below.
+    const b = fakeBaseline({ 0: 0.13, 1: 0.135, 5: 0.12, 10: 0.11 });
+    const r = await searchCalibration({ ...options, probe: b.probe });
+    expect(r.maxQueueDelayMs).toBe(1);
+    expect(r.knee.failed).toBeCloseTo(0.125 * 2 ** 0.25, 9);
+    expect(r.knee.passed).toBe(0.125);
+    // 12.5% passed at 0 ms; whether it passes at 1 ms is read again, not assumed.
+    expect(b.runs).toContain('0.1250/1/0');
+  });
+
+  it('keeps the default bracket when the default queue delay serves the most', async () => {
+    const b = fakeBaseline({ 0: 0.14, 1: 0.13, 5: 0.12, 10: 0.11 });
+    const r = await searchCalibration({ ...options, probe: b.probe });
+    expect(r).toMatchObject({ maxQueueDelayMs: 0, searched: true });
+    expect(r.knee.passed! * 2 ** 0.25).toBeCloseTo(r.knee.failed!, 9);
+    expect(r.fraction).toBe(r.knee.failed);
+  });
+
+  it('at the floor when the baseline fails everywhere, and at the highest fraction probed when it never fails', async () => {
+    const down = fakeBaseline({ 0: 0, 1: 0, 5: 0, 10: 0 });
+    const low = await searchCalibration({ ...options, probe: down.probe, minFraction: 0.05 });
+    expect(low).toMatchObject({ fraction: 0.05, knee: { passed: null, failed: 0.05 } });
+    const up = fakeBaseline({ 0: 9, 1: 9, 5: 9, 10: 9 });
+    const high = await searchCalibration({ ...options, probe: up.probe });
+    expect(high).toMatchObject({ fraction: 2, maxQueueDelayMs: 0, knee: { passed: 2, failed: null } });
+  });
+
+  it('with a fixed fraction, sweeps there and says which side of the line it lies on', async () => {
+    const b = fakeBaseline({ 0: 0.13, 1: 0.14, 5: 0.19, 10: 0.17 });
+    const r = await searchCalibration({ ...options, probe: b.probe, fixedFraction: 0.16 });
+    expect(r).toMatchObject({ fraction: 0.16, maxQueueDelayMs: 5, searched: false, knee: { passed: 0.16, failed: null } });
+    expect(b.runs.every((k) => k.startsWith('0.1600/'))).toBe(true);
+  });
+});
