@@ -124,6 +124,39 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 1000 }))).toBe('DEADLINE_EXCEEDED');
   });
 
+  it('an attempt that got no answer in time is cancelled before the retry: the member slow to say it took it aborts it, one result', async () => {
+    const prefix = uniqueName('t');
+    // The sender's patience is long (on a loaded machine it must not retry before b serves); b is the member the
+    // retry reaches.
+    const [a, b] = await Promise.all([node(prefix, 'a', 1, 2, undefined, 3000), node(prefix, 'b', 2)]);
+    // A member that takes the request and is slow to say so (as on a slow link or a stalled event loop): its
+    // first progress report would come after a minute. It leaves the queue group once it holds the request.
+    const nc = await connectNats({ servers: server.url });
+    conns.push(nc);
+    let taken!: () => void;
+    const takenP = new Promise<void>((r) => (taken = r));
+    let aborted!: () => void;
+    const abortedP = new Promise<void>((r) => (aborted = r));
+    const fake = createFakeExecutor({ services: { svc: { serviceTimeMs: 5000 } }, hosted: ['svc'], tag: 3 });
+    const executor: LocalExecutor = {
+      ...fake,
+      submit: (id, x, opts) => (taken(), opts?.signal?.addEventListener('abort', () => aborted(), { once: true }), fake.submit(id, x, opts)),
+    };
+    const slow = createNatsOffloader({ connection: nc, selfId: 's', executor, subjectPrefix: prefix, progressIntervalMs: 60_000, acceptTimeoutMs: 60_001, deadAfterMs: 60_001 });
+    offloaders.push(slow);
+    await slow.serve(['svc']);
+    const result = a.offloader.forward('svc', inputs, { deadline: Date.now() + 20_000 });
+    await takenP;
+    slow.unserve(['svc']);
+    await b.offloader.serve(['svc']);
+    expect(tagOf(await result)).toBe(2);
+    // The sender cancelled the unanswered attempt before retrying it: the slow member aborts its copy instead of
+    // running it to the end beside b's.
+    await abortedP;
+    expect(a.offloader.stats()).toMatchObject({ forwarded: 2, retried: 1 });
+    expect(b.fake.stats().executed).toBe(1);
+  });
+
   it('propagates an abort to the serving member', async () => {
     const prefix = uniqueName('t');
     let taken!: () => void;
