@@ -69,6 +69,13 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     expect(tagOf(await a.offloader.forward('ocr/det v2', inputs, { deadline: Date.now() + 2000 }))).toBe(2);
   });
 
+  it('on a NATS connection closed for good, forward and serve reject typed (CLOSED), never with a client error', async () => {
+    const a = await node(uniqueName('t'), 'a', 1);
+    await a.nc.close();
+    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 1000 }))).toBe('CLOSED');
+    expect(await codeOf(() => a.offloader.serve(['svc']))).toBe('CLOSED');
+  });
+
   it('rejects with NO_INSTANCE when no server serves the service, and HOP_LIMIT when out of hops', async () => {
     const a = await node(uniqueName('t'), 'a', 1);
     expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 1000 }))).toBe('NO_INSTANCE');
