@@ -84,10 +84,12 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
 
   it('a member never serves a request that visited it, nor one it cannot finish in time: it declines', async () => {
     const prefix = uniqueName('t');
-    const [a, b] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2, 500)]);
+    // b takes 5 s a request; the sender's patience (3 s) and the budgets (2.5 s) leave a decline all the time it
+    // needs to come back on a loaded machine, where a 100 ms budget ran out before the answer did.
+    const [a, b] = await Promise.all([node(prefix, 'a', 1, 2, undefined, 3000), node(prefix, 'b', 2, 5000)]);
     await b.offloader.serve(['svc']);
-    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 2000, visited: ['b'] }))).toBe('OVERLOADED');
-    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 100 }))).toBe('OVERLOADED');
+    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 2500, visited: ['b'] }))).toBe('OVERLOADED');
+    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 2500 }))).toBe('OVERLOADED');
     expect(b.fake.stats().executed).toBe(0);
     expect(b.offloader.stats().declined).toBe(4); // each forward spends both hops on b: visited twice, then too slow twice
   });
