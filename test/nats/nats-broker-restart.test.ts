@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFakeExecutor } from '@epara/mesh';
-import { connectNats, createNatsOffloader, createNatsViewSync } from '@epara/mesh-nats';
+import { createFakeExecutor, createNode } from '@epara/mesh';
+import type { MeshNode } from '@epara/mesh';
+import { connectNats, createNatsOffloader, createNatsTransport, createNatsViewSync } from '@epara/mesh-nats';
 import type { NatsOffloader, NatsViewSync } from '@epara/mesh-nats';
+import { ECHO, PSK, aliveIds, input, serverOf, until as untilNodes, watch } from '../mesh/helpers.js';
 import type { NamedTensors } from '@epara/core';
 import { skipNats, startNatsServer, uniqueName } from './nats-server.js';
 import type { OwnedNatsServer } from './nats-server.js';
@@ -21,7 +23,9 @@ let server: OwnedNatsServer | undefined;
 const conns: NatsConnection[] = [];
 const syncs: NatsViewSync[] = [];
 const offloaders: NatsOffloader[] = [];
+const nodes: MeshNode[] = [];
 afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.close()));
   offloaders.splice(0).forEach((o) => o.close());
   await Promise.all(syncs.splice(0).map((s) => s.stop({ leave: false })));
   await Promise.all(conns.splice(0).map((c) => (c.isClosed() ? undefined : c.close())));
@@ -77,4 +81,35 @@ describe.skipIf(skip)('a NATS broker restart under a running view and offloading
       expect((out['server']!.data as Int32Array)[0]).toBe(2);
     }
   }, 180_000); // a hang guard only: each restart waits for the clients' reconnect
+
+  it('under a ring over the NATS transport: the links fail, the nodes find each other again, requests succeed', async () => {
+    server = await startNatsServer();
+    const prefix = uniqueName('m');
+    for (let i = 0; i < 3; i++) {
+      const nc = await connectNats({ servers: server.url });
+      conns.push(nc);
+      const node = createNode({
+        id: `n${i}`,
+        transport: createNatsTransport({ connection: nc, name: `n${i}`, subjectPrefix: prefix, keepaliveIntervalMs: 100, deadPeerTimeoutMs: 600 }),
+        executor: createFakeExecutor({ services: { echo: { serviceTimeMs: 5 } }, hosted: i === 2 ? ['echo'] : [], tag: i }),
+        security: { psk: PSK },
+        seeds: i === 0 ? [] : [nodes[0]!.address!],
+        services: [ECHO],
+        syncPeriodMs: 50,
+        syncAckTimeoutMs: 150,
+        placement: false,
+      });
+      watch(node);
+      nodes.push(node);
+      await node.start();
+    }
+    const whole = (): boolean => nodes.every((n) => aliveIds(n).join() === 'n0,n1,n2');
+    await untilNodes(whole, 'every node sees all three');
+    const left = new Promise<void>((resolve) => nodes[0]!.once('peerLeft', () => resolve()));
+    await server.restart({ keepStore: false });
+    await left; // the broker's crash failed the links: the ring saw it
+    await untilNodes(whole, 'every node sees all three again after the broker is back', 60_000);
+    const out = await nodes[0]!.submit('echo', input([5]), { deadline: Date.now() + 5000 });
+    expect(serverOf(out)).toBe(2);
+  }, 180_000); // a hang guard only
 });
