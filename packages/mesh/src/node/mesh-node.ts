@@ -368,7 +368,8 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     links.on('linkClosed', ({ link, lastLink }) => {
       inbound.onLinkClosed(link.linkId);
       streamHost.onLinkClosed(link.linkId);
-      if (!lastLink || this.#state !== 'started') return;
+      if (this.#state !== 'started') return;
+      if (!lastLink) return handler.onLinkDown(link.linkId);
       handler.onPeerDown(link.peerId);
       streams.onPeerDown(link.peerId);
       sync.reportDead(link.peerId, 'link-closed');

@@ -63,7 +63,7 @@ export interface NodeContext {
 export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodeParts {
   const { links, sync } = buildLinksAndSync(o, ctx);
   const view = (): ClusterView => nodeClockView(sync.store.view(), o);
-  const send = (peer: string, m: Parameters<PeerLinks['send']>[1]): void => links.send(peer, m);
+  const send = (peer: string, m: Parameters<PeerLinks['send']>[1]): string | undefined => links.send(peer, m);
   const offloadServing = buildOffloadServing(o);
   // One set of ports for the request path and the stream path.
   let coordinator: PlacementCoordinator | undefined;
