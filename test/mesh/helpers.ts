@@ -1,5 +1,5 @@
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode, createWebSocketTransport } from '@epara/mesh';
-import type { FakeExecutor, MeshNode, NodeOptions, Transport } from '@epara/mesh';
+import type { FakeExecutor, MemoryHub, MeshNode, NodeOptions, Transport } from '@epara/mesh';
 import type { NamedTensors, ServiceSpec } from '@epara/core';
 import { affineProfile } from '@epara/core';
 
@@ -29,11 +29,13 @@ export interface ClusterSpec {
   readonly serviceTimeMs?: number;
   readonly maxQueue?: number;
   readonly node?: Partial<NodeOptions>;
+  /** The network of a `memory` cluster (to inject faults into it). @default a new hub */
+  readonly hub?: MemoryHub;
 }
 
 /** Starts `size` nodes `n0…`, each seeded with n0's address, and waits until every view has them all. */
 export async function startCluster(spec: ClusterSpec): Promise<ClusterNode[]> {
-  const hub = createMemoryHub();
+  const hub = spec.hub ?? createMemoryHub();
   const out: ClusterNode[] = [];
   for (let i = 0; i < spec.size; i++) {
     const id = `n${i}`;

@@ -41,7 +41,9 @@ describe('ring sync over WebSocket (127.0.0.1)', () => {
 
 describe('failures over WebSocket', () => {
   it('a node killed mid-load loses no accepted request, and placement restores the service', async () => {
-    cluster = await startCluster({ size: 4, kind: 'ws', hosted: [1], serviceTimeMs: 10, node: { placement: {}, placementPeriodMs: 60_000 } });
+    // No placement before the failure: a first placement racing the submits could put echo on n0 (their
+    // arrivals are its demand), and then n1 would never get the requests the test kills it with.
+    cluster = await startCluster({ size: 4, kind: 'ws', hosted: [1], serviceTimeMs: 10, node: { placement: { initialDelayMs: 600_000 }, placementPeriodMs: 600_000 } });
     const [n0, n1] = [cluster[0]!, cluster[1]!];
     await until(() => n0.node.view().entries['n1']!.instances.some((i) => i.status === 'ready'), 'n0 sees n1 instance');
     const left: string[] = [];

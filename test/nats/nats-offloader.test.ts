@@ -69,6 +69,13 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     expect(tagOf(await a.offloader.forward('ocr/det v2', inputs, { deadline: Date.now() + 2000 }))).toBe(2);
   });
 
+  it('on a NATS connection closed for good, forward and serve reject typed (CLOSED), never with a client error', async () => {
+    const a = await node(uniqueName('t'), 'a', 1);
+    await a.nc.close();
+    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 1000 }))).toBe('CLOSED');
+    expect(await codeOf(() => a.offloader.serve(['svc']))).toBe('CLOSED');
+  });
+
   it('rejects with NO_INSTANCE when no server serves the service, and HOP_LIMIT when out of hops', async () => {
     const a = await node(uniqueName('t'), 'a', 1);
     expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 1000 }))).toBe('NO_INSTANCE');
@@ -77,10 +84,12 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
 
   it('a member never serves a request that visited it, nor one it cannot finish in time: it declines', async () => {
     const prefix = uniqueName('t');
-    const [a, b] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2, 500)]);
+    // b takes 5 s a request; the sender's patience (3 s) and the budgets (2.5 s) leave a decline all the time it
+    // needs to come back on a loaded machine, where a 100 ms budget ran out before the answer did.
+    const [a, b] = await Promise.all([node(prefix, 'a', 1, 2, undefined, 3000), node(prefix, 'b', 2, 5000)]);
     await b.offloader.serve(['svc']);
-    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 2000, visited: ['b'] }))).toBe('OVERLOADED');
-    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 100 }))).toBe('OVERLOADED');
+    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 2500, visited: ['b'] }))).toBe('OVERLOADED');
+    expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 2500 }))).toBe('OVERLOADED');
     expect(b.fake.stats().executed).toBe(0);
     expect(b.offloader.stats().declined).toBe(4); // each forward spends both hops on b: visited twice, then too slow twice
   });
@@ -122,6 +131,39 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     await b.offloader.serve(['svc']);
     // A budget the member accepts even on a loaded machine (a 150 ms one was declined as infeasible at load 25).
     expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 1000 }))).toBe('DEADLINE_EXCEEDED');
+  });
+
+  it('an attempt that got no answer in time is cancelled before the retry: the member slow to say it took it aborts it, one result', async () => {
+    const prefix = uniqueName('t');
+    // The sender's patience is long (on a loaded machine it must not retry before b serves); b is the member the
+    // retry reaches.
+    const [a, b] = await Promise.all([node(prefix, 'a', 1, 2, undefined, 3000), node(prefix, 'b', 2)]);
+    // A member that takes the request and is slow to say so (as on a slow link or a stalled event loop): its
+    // first progress report would come after a minute. It leaves the queue group once it holds the request.
+    const nc = await connectNats({ servers: server.url });
+    conns.push(nc);
+    let taken!: () => void;
+    const takenP = new Promise<void>((r) => (taken = r));
+    let aborted!: () => void;
+    const abortedP = new Promise<void>((r) => (aborted = r));
+    const fake = createFakeExecutor({ services: { svc: { serviceTimeMs: 5000 } }, hosted: ['svc'], tag: 3 });
+    const executor: LocalExecutor = {
+      ...fake,
+      submit: (id, x, opts) => (taken(), opts?.signal?.addEventListener('abort', () => aborted(), { once: true }), fake.submit(id, x, opts)),
+    };
+    const slow = createNatsOffloader({ connection: nc, selfId: 's', executor, subjectPrefix: prefix, progressIntervalMs: 60_000, acceptTimeoutMs: 60_001, deadAfterMs: 60_001 });
+    offloaders.push(slow);
+    await slow.serve(['svc']);
+    const result = a.offloader.forward('svc', inputs, { deadline: Date.now() + 20_000 });
+    await takenP;
+    slow.unserve(['svc']);
+    await b.offloader.serve(['svc']);
+    expect(tagOf(await result)).toBe(2);
+    // The sender cancelled the unanswered attempt before retrying it: the slow member aborts its copy instead of
+    // running it to the end beside b's.
+    await abortedP;
+    expect(a.offloader.stats()).toMatchObject({ forwarded: 2, retried: 1 });
+    expect(b.fake.stats().executed).toBe(1);
   });
 
   it('propagates an abort to the serving member', async () => {

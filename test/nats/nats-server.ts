@@ -37,24 +37,45 @@ export function skipNats(): boolean {
   return reason !== undefined;
 }
 
+/** A private nats-server this process owns: it can also be crashed and restarted on the same port. */
+export interface OwnedNatsServer extends TestNatsServer {
+  /**
+   * Kills the server (SIGKILL: a crash, clients see their connection drop) and starts it again on the same port,
+   * with its JetStream store (`keepStore`, a restart) or an empty one (a replaced machine, a memory-only store).
+   */
+  restart(options: { readonly keepStore: boolean }): Promise<void>;
+}
+
 /**
  * Starts a private nats-server on 127.0.0.1 on a random port (JetStream on, store in a temp dir), with any
  * extra arguments (e.g. `['--user', 'u', '--pass', 'p']`). Resolves once it accepts clients.
  */
-export async function startNatsServer(extraArgs: readonly string[] = []): Promise<TestNatsServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'epara-nats-'));
-  const child = spawn(BINARY, ['-js', '-a', '127.0.0.1', '-p', '-1', '-sd', dir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startNatsServer(extraArgs: readonly string[] = []): Promise<OwnedNatsServer> {
+  let dir = mkdtempSync(join(tmpdir(), 'epara-nats-'));
+  const launch = (port: string): ChildProcess => spawn(BINARY, ['-js', '-a', '127.0.0.1', '-p', port, '-sd', dir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let child = launch('-1');
   const url = await readyUrl(child);
+  const kill = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
   let stopped: Promise<void> | undefined;
   return {
     url,
     owned: true,
+    async restart({ keepStore }) {
+      await kill();
+      if (!keepStore) {
+        rmSync(dir, { recursive: true, force: true });
+        dir = mkdtempSync(join(tmpdir(), 'epara-nats-'));
+      }
+      child = launch(new URL(url).port);
+      await readyUrl(child);
+    },
     stop: () => {
-      stopped ??= new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      }).then(() => rmSync(dir, { recursive: true, force: true }));
+      stopped ??= kill().then(() => rmSync(dir, { recursive: true, force: true }));
       return stopped;
     },
   };

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodeViewEntries } from '@epara/mesh/wire';
 import { connectNats, createNatsViewSync, viewKeyOf } from '@epara/mesh-nats';
 import type { NatsViewSync } from '@epara/mesh-nats';
@@ -73,6 +73,23 @@ describe.skipIf(skip)('NATS KV view sync', () => {
     await nodes[3]!.nc.close(); // d crashes: it stops rewriting its entry, nobody deletes it
     expect(await left).toEqual({ serverId: 'd', reason: 'expired' });
     expect(a.view().entries['d']!.alive).toBe(false);
+  });
+
+  it('after the wall clock stepped an hour back, a crashed peer still expires (entry ages are on a monotonic clock)', async () => {
+    const bucket = uniqueName('view');
+    const nodes = await Promise.all(['a', 'b'].map((id) => make(bucket, id)));
+    await Promise.all(nodes.map(({ sync }) => sync.start()));
+    const a = nodes[0]!.sync;
+    await until(a, () => aliveIds(a).length === 2);
+    const realNow = Date.now.bind(Date);
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000);
+    try {
+      const left = new Promise<{ serverId: string; reason: string }>((resolve) => a.on('peerLeft', (e) => e.serverId === 'b' && resolve(e)));
+      await nodes[1]!.nc.close(); // b crashes: it stops rewriting its entry, nobody deletes it
+      expect(await left).toEqual({ serverId: 'b', reason: 'expired' });
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('a clean stop deletes the entry (peers learn at once); a restart with a new epoch rejoins', async () => {

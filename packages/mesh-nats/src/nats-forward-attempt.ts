@@ -31,7 +31,8 @@ const RETRYABLE = new Set(['PEER_UNAVAILABLE', 'CLOSED', 'OVERLOADED', 'NO_INSTA
  * One hop of a queue-group forward: publishes the `submit` frame and turns what comes back (or does not)
  * into an {@link AttemptOutcome}. Silence is bounded twice: no answer within `acceptTimeoutMs` means no live
  * member took it; after progress, `deadAfterMs` without more means the member died — and never past the
- * deadline + `deadAfterMs`. Settles exactly once.
+ * deadline + `deadAfterMs`. An attempt given up for silence is cancelled (broadcast) before the sender retries, so a
+ * member that did take it aborts it. Settles exactly once.
  */
 export class ForwardAttempt {
   readonly outcome: Promise<AttemptOutcome>;
@@ -59,9 +60,7 @@ export class ForwardAttempt {
       return this.#finish({ kind: 'error', error: toEparaError(err, 'INVALID_INPUT') });
     }
     signal?.addEventListener('abort', this.#onAbort, { once: true });
-    this.#arm(Math.min(this.#o.acceptTimeoutMs, this.#remaining()), () =>
-      this.#finish({ kind: 'retry', server: undefined, error: new EparaError('PEER_UNAVAILABLE', `no server answered within ${this.#o.acceptTimeoutMs} ms`) }),
-    );
+    this.#arm(Math.min(this.#o.acceptTimeoutMs, this.#remaining()), this.#onUnanswered);
     try {
       nc.publish(serviceSubject(this.#o.subjectPrefix, serviceId), frame, { reply: this.#r.reply });
     } catch (err) {
@@ -115,6 +114,17 @@ export class ForwardAttempt {
     this.#finish({ kind: 'error', error: new EparaError('ABORTED', 'aborted while offloaded', { server: this.#server }) });
   };
 
+  /**
+   * No answer in time: most likely nobody took the request, but a member may have taken it and be slow to say
+   * so (a slow link, a stalled event loop). The request is retried elsewhere, so cancel this attempt first: a
+   * member running it aborts it instead of running it a second time beside the retry, and its late answer goes
+   * to a reply subject nobody reads any more (the caller gets one result).
+   */
+  readonly #onUnanswered = (): void => {
+    this.#cancel();
+    this.#finish({ kind: 'retry', server: undefined, error: new EparaError('PEER_UNAVAILABLE', `no server answered within ${this.#o.acceptTimeoutMs} ms`) });
+  };
+
   readonly #onSilent = (): void => {
     const server = this.#server;
     this.#cancel();
@@ -124,10 +134,17 @@ export class ForwardAttempt {
     this.#finish({ kind: 'retry', server, error: new EparaError('PEER_UNAVAILABLE', `server ${server} went silent with the request`, { server }) });
   };
 
-  /** Cancels are broadcast: the member that runs the request aborts it. */
+  /**
+   * Cancels are broadcast: the member that runs the request aborts it. Best effort: it runs in timer and abort
+   * callbacks, where a throw (a draining connection refuses publishes) would take the process down.
+   */
   #cancel(): void {
     const nc = this.#o.connection;
-    if (!nc.isClosed()) nc.publish(`${this.#o.subjectPrefix}.cancel`, new TextEncoder().encode(this.#r.reply));
+    try {
+      if (!nc.isClosed()) nc.publish(`${this.#o.subjectPrefix}.cancel`, new TextEncoder().encode(this.#r.reply));
+    } catch (err) {
+      this.#o.logger.debug({ err }, 'cancel not sent; the member finishes the request and its answer is dropped');
+    }
   }
 
   #remaining(): number {

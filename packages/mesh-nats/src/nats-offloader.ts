@@ -1,5 +1,5 @@
 import type { Subscription } from '@nats-io/transport-node';
-import { EparaError } from '@epara/core';
+import { EparaError, isEparaError } from '@epara/core';
 import type { AbortSignalLike, NamedTensors, ServerId, ServiceId } from '@epara/core';
 import { ForwardAttempt } from './nats-forward-attempt.js';
 import type { AttemptOutcome } from './nats-forward-attempt.js';
@@ -52,12 +52,17 @@ export class NatsOffloader implements Offloader {
    * Serves these services from the local executor (joins their queue groups). Resolves once the broker has
    * the subscriptions, so a request sent after it can reach this server.
    *
-   * @throws EparaError `CLOSED` after `close()`.
+   * @throws EparaError `CLOSED` after `close()` or on a closed NATS connection, `PEER_UNAVAILABLE` when the
+   * broker refused the subscriptions.
    */
   async serve(serviceIds: readonly ServiceId[], { signal }: { signal?: AbortSignalLike } = {}): Promise<void> {
     if (this.#closed) throw new EparaError('CLOSED', 'offloader is closed');
-    this.#server.serve(serviceIds);
-    if (!signal?.aborted) await this.#o.connection.flush();
+    try {
+      this.#server.serve(serviceIds);
+      if (!signal?.aborted) await this.#o.connection.flush();
+    } catch (err) {
+      throw connectionError(this.#o, err);
+    }
   }
 
   /** Leaves these services' queue groups (e.g. after placement unloaded them). */
@@ -74,7 +79,8 @@ export class NatsOffloader implements Offloader {
    *
    * @throws EparaError with the serving side's code (`MODEL_ERROR`, `DEADLINE_EXCEEDED`…), or `NO_INSTANCE`
    * (nobody serves it), `OVERLOADED` (every member tried declined), `HOP_LIMIT`, `DEADLINE_INFEASIBLE` (no
-   * time left to retry), `PEER_UNAVAILABLE` (members died), `ABORTED`, `CLOSED`.
+   * time left to retry), `PEER_UNAVAILABLE` (members died), `ABORTED`, `CLOSED` (this offloader or its NATS
+   * connection is closed).
    */
   async forward(serviceId: ServiceId, inputs: NamedTensors, options: NatsForwardOptions): Promise<NamedTensors> {
     const o = this.#o;
@@ -114,7 +120,11 @@ export class NatsOffloader implements Offloader {
   }
 
   #attempt(serviceId: ServiceId, inputs: NamedTensors, a: { deadline: number; hops: number; visited: readonly ServerId[]; signal?: AbortSignalLike | undefined }): Promise<AttemptOutcome> {
-    this.#inboxSub ??= this.#o.connection.subscribe(`${this.#inbox}.*`, { callback: (_e, msg) => this.#pending.get(msg.subject)?.onMessage(msg) });
+    try {
+      this.#inboxSub ??= this.#o.connection.subscribe(`${this.#inbox}.*`, { callback: (_e, msg) => this.#pending.get(msg.subject)?.onMessage(msg) });
+    } catch (err) {
+      return Promise.resolve({ kind: 'error', error: connectionError(this.#o, err) });
+    }
     const requestId = ++this.#nextId;
     const reply = `${this.#inbox}.${requestId}`;
     const attempt = new ForwardAttempt(this.#o, { serviceId, inputs, requestId, reply, ...a }, () => this.#pending.delete(reply));
@@ -122,6 +132,13 @@ export class NatsOffloader implements Offloader {
     attempt.start();
     return attempt.outcome;
   }
+}
+
+/** A NATS client failure as a typed error: `CLOSED` once the connection is closed for good, else `PEER_UNAVAILABLE`. */
+function connectionError(o: ResolvedNatsOffloaderOptions, err: unknown): EparaError {
+  if (isEparaError(err)) return err;
+  const code = o.connection.isClosed() ? 'CLOSED' : 'PEER_UNAVAILABLE';
+  return new EparaError(code, `NATS: ${(err as Error)?.message ?? String(err)}`, {}, { cause: err });
 }
 
 /**

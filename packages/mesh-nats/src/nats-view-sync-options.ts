@@ -1,5 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { invalidOption, systemClock } from '@epara/core';
+import { invalidOption } from '@epara/core';
+import { monotonicClock } from '@epara/mesh';
 import type { Clock, EparaError, ServerId } from '@epara/core';
 import type { SelfState } from '@epara/mesh';
 import { silentLogger } from '@epara/core';
@@ -28,7 +29,10 @@ export interface NatsViewSyncOptions {
   readonly ttlMs?: number;
   /** Bucket replicas in a clustered JetStream (1, 3 or 5; set at creation). @default 1 */
   readonly replicas?: number;
-  /** @default systemClock */
+  /**
+   * Measures how long a peer's entry went unrewritten (death after `deadAfterMs`) and keeps the view's
+   * `updatedAt`; it must not step with the wall clock. A node passes its own monotonic clock. @default monotonicClock
+   */
   readonly clock?: Clock;
   /** @default createSystemTimers() */
   readonly timers?: Timers;
@@ -75,7 +79,7 @@ export function resolveNatsViewSyncOptions(options: NatsViewSyncOptions): Resolv
   if (typeof o.connection?.publish !== 'function') invalidOption('connection', o.connection, 'a NatsConnection');
   if (typeof o.selfId !== 'string' || o.selfId === '') invalidOption('selfId', o.selfId, 'a non-empty string');
   if (typeof o.readSelf !== 'function') invalidOption('readSelf', o.readSelf, 'a function');
-  const clock = o.clock ?? systemClock;
+  const clock = o.clock ?? monotonicClock;
   const epoch = o.epoch ?? Math.floor(clock.now());
   if (!Number.isInteger(epoch) || epoch < 0) invalidOption('epoch', epoch, 'an integer >= 0');
   const bucket = o.bucket ?? d.bucket;

@@ -30,6 +30,8 @@ export function viewKeyOf(serverId: ServerId): string {
  * lands) and watches the bucket, merging what it sees with core `mergeView` rules. A peer whose entry was
  * not rewritten for `deadAfterMs` (measured on this server's clock, no clock agreement needed) is marked
  * dead; a clean stop deletes the entry so peers learn at once; the bucket's max age drops long-dead servers.
+ * A failed write or a watch that ended reopens the bucket (creating it again if a broker restarted without its
+ * store lost it) and restarts the watch at the next period, so the view converges again after the broker heals.
  */
 export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements ViewSync {
   readonly #o: ResolvedNatsViewSyncOptions;
@@ -43,6 +45,8 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
   #revision = 0;
   #tick: TimerHandle | undefined;
   #running = false;
+  /** A write failed or the watch ended: reopen the bucket and the watch before the next write. */
+  #stale = false;
   #writing: Promise<void> | undefined;
   #lastTickAt = 0;
 
@@ -75,8 +79,7 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     try {
       this.#kv = await this.#openBucket();
       if (signal?.aborted) throw new EparaError('ABORTED', 'aborted while starting NATS view sync');
-      this.#watch = await this.#kv.watch({ key: 'srv.>' });
-      void this.#consume(this.#watch);
+      await this.#rewatch(this.#kv);
       await this.writeNow();
     } catch (err) {
       await this.stop({ leave: false });
@@ -121,11 +124,36 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     if (!this.#running) return;
     this.#tick = this.#o.timers.setTimeout(() => {
       this.#expire();
-      this.writeNow().then(
-        () => this.#schedule(),
-        (err: unknown) => (this.#emitError(err), this.#schedule()),
-      );
+      this.#heal()
+        .then(() => this.writeNow())
+        .then(
+          () => this.#schedule(),
+          (err: unknown) => ((this.#stale = true), this.#emitError(err), this.#schedule()),
+        );
     }, this.#o.periodMs);
+  }
+
+  /**
+   * After a failure: opens the bucket again — created anew if the broker came back without its store — and
+   * restarts the watch, which replays every entry, so this server sees the others' current writes again.
+   */
+  async #heal(): Promise<void> {
+    if (!this.#stale) return;
+    const kv = await this.#openBucket();
+    if (!this.#running) return;
+    this.#kv = kv;
+    this.#revision = 0; // the key's revision is found again by the first write (create, else catch up)
+    await this.#rewatch(kv);
+    this.#stale = false;
+    this.#o.logger.info({ bucket: this.#o.bucket }, 'NATS view sync reopened its bucket and watch');
+  }
+
+  async #rewatch(kv: KV): Promise<void> {
+    this.#watch?.stop();
+    const watch = await kv.watch({ key: 'srv.>' });
+    if (!this.#running) return watch.stop();
+    this.#watch = watch;
+    void this.#consume(watch);
   }
 
   async #write(): Promise<void> {
@@ -164,8 +192,10 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     try {
       for await (const e of watch) this.#onEntry(e);
     } catch (err) {
-      if (this.#running) this.#emitError(err);
+      if (this.#running && this.#watch === watch) this.#emitError(err);
     }
+    // The watch ended without being replaced (stop, or a new watch after a failure): open a new one next period.
+    if (this.#running && this.#watch === watch) this.#stale = true;
   }
 
   #onEntry(e: KvWatchEntry): void {

@@ -38,6 +38,7 @@ export { RingSync } from './sync/ring-sync.js';
 export type { RingSyncConfig, RingSyncEvents, SyncTarget } from './sync/ring-sync.js';
 export type { ViewSync, ViewSyncEvents, ViewSyncContext, ViewSyncFactory } from './sync/view-sync.js';
 export type { SelfState } from './sync/view-store.js';
+export { monotonicClock } from './util/monotonic-clock.js';
 
 // testing and ports
 export { createFakeExecutor } from './testing/fake-executor.js';

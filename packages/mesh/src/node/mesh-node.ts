@@ -8,7 +8,7 @@ import { ArrivalMeter } from './arrival-meter.js';
 import { dispatchMessage } from './dispatch-message.js';
 import type { NodeEvents, NodeStats } from './node-events.js';
 import type { ResolvedNodeOptions } from './node-options.js';
-import { buildNodeParts } from './node-parts.js';
+import { buildNodeParts, nodeClockView } from './node-parts.js';
 import type { Counter, NodeParts } from './node-parts.js';
 import { waitForView } from './when-view.js';
 import type { WhenViewOptions } from './when-view.js';
@@ -56,7 +56,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     super();
     this.#o = o;
     this.id = o.id;
-    this.#meter = new ArrivalMeter(o.clock.now(), o.syncPeriodMs * 2);
+    this.#meter = new ArrivalMeter(o.monotonicClock.now(), o.syncPeriodMs * 2);
     const count = (c: Counter, n = 1): void => void this.#counters.set(c, (this.#counters.get(c) ?? 0) + n);
     this.#p = buildNodeParts(o, {
       meter: this.#meter,
@@ -127,8 +127,8 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     if (badSignal) return Promise.reject(badSignal);
     this.#p.count('submitted');
     this.#meter.record(serviceId);
-    const startedAt = this.#o.clock.now();
-    const deadline = options.deadline ?? startedAt + this.#defaultBudget(serviceId);
+    const startedAt = this.#o.monotonicClock.now();
+    const deadline = options.deadline ?? this.#o.clock.now() + this.#defaultBudget(serviceId);
     const trace = options.trace === undefined ? undefined : sanitizeTraceContext(options.trace);
     const done = this.#track(this.#p.handler.handle({ serviceId, inputs, deadline, hops: 0, visited: [], signal: options.signal, priority: options.priority ?? 0, trace }));
     done.then(
@@ -164,9 +164,12 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     }) as MeshStream;
   }
 
-  /** A snapshot of this node's cluster view (entries' `updatedAt` are in this node's clock). */
+  /**
+   * A snapshot of this node's cluster view. Entries' `updatedAt` are on this node's `clock` (the one deadlines
+   * are on), each as old as the monotonic clock measured it: a wall-clock step does not age or rejuvenate them.
+   */
   view(): ClusterView {
-    return this.#p.sync.store.view();
+    return nodeClockView(this.#p.sync.store.view(), this.#o);
   }
 
   /**
@@ -321,9 +324,9 @@ export class MeshNode extends EventEmitter<NodeEvents> {
   }
 
   #completed(serviceId: ServiceId, startedAt: number, deadline: number, code?: string): void {
-    const now = this.#o.clock.now();
     const ok = code === undefined;
-    this.#observe('requestCompleted', { serviceId, ok, latencyMs: Math.max(0, now - startedAt), deadlineMet: ok && now <= deadline, ...(ok ? {} : { code }) });
+    const latencyMs = Math.max(0, this.#o.monotonicClock.now() - startedAt);
+    this.#observe('requestCompleted', { serviceId, ok, latencyMs, deadlineMet: ok && this.#o.clock.now() <= deadline, ...(ok ? {} : { code }) });
   }
 
   /** Emits an observation event; a listener that throws is logged, never allowed to fail the request or stream. */
@@ -365,7 +368,8 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     links.on('linkClosed', ({ link, lastLink }) => {
       inbound.onLinkClosed(link.linkId);
       streamHost.onLinkClosed(link.linkId);
-      if (!lastLink || this.#state !== 'started') return;
+      if (this.#state !== 'started') return;
+      if (!lastLink) return handler.onLinkDown(link.linkId);
       handler.onPeerDown(link.peerId);
       streams.onPeerDown(link.peerId);
       sync.reportDead(link.peerId, 'link-closed');

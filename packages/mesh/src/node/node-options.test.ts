@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isEparaError } from '@epara/core';
+import { createManualClock, isEparaError, systemClock } from '@epara/core';
+import { monotonicClock } from '../util/monotonic-clock.js';
 import { createMemoryTransport } from '../transport/memory-transport.js';
 import { createFakeExecutor } from '../testing/fake-executor.js';
 import { NODE_DEFAULTS, resolveNodeOptions } from './node-options.js';
@@ -28,6 +29,19 @@ describe('resolveNodeOptions', () => {
     expect(o.placementPeriodMs).toBe(30_000);
     expect(o.hopLimit).toBe(2);
     expect(o.placement).toEqual({ minDemandPerSec: 1, initialDelayMs: 4 * NODE_DEFAULTS.syncPeriodMs, demand: undefined, core: {} });
+  });
+
+  it('measures time between events on a monotonic clock unless a clock is injected, and deadlines on `clock`', () => {
+    const d = resolveNodeOptions(base());
+    expect(d.clock).toBe(systemClock);
+    expect(d.monotonicClock).toBe(monotonicClock);
+    const manual = createManualClock(5);
+    const m = resolveNodeOptions({ ...base(), clock: manual });
+    expect(m.monotonicClock).toBe(manual);
+    const both = resolveNodeOptions({ ...base(), clock: manual, monotonicClock });
+    expect([both.clock, both.monotonicClock]).toEqual([manual, monotonicClock]);
+    expect(fieldOf(() => resolveNodeOptions({ ...base(), monotonicClock: {} as never }))).toBe('monotonicClock');
+    expect(fieldOf(() => resolveNodeOptions({ ...base(), clock: 5 as never }))).toBe('clock');
   });
 
   it('validates the placement options: delay, floor and the demand forecast against the catalog', () => {

@@ -1,4 +1,5 @@
 import { createSeededRandom, invalidOption, systemClock } from '@epara/core';
+import { monotonicClock } from '../util/monotonic-clock.js';
 import type { Clock, DeviceSpec, LocalExecutor, NetworkModel, Random, ServerId, ServiceSpec } from '@epara/core';
 import { resolveCoordinatorOptions } from '../placement/coordinator-options.js';
 import type { CoordinatorOptions, ResolvedCoordinatorOptions } from '../placement/coordinator-options.js';
@@ -123,8 +124,18 @@ export interface NodeOptions {
   /** The epoch this run announces; a restarted server must use a larger one. @default the clock's now */
   readonly epoch?: number;
   readonly limits?: ProtocolLimits;
-  /** @default systemClock */
+  /**
+   * The clock deadlines are on: `submit`'s `deadline`, the deadlines handed to the executor, and the view's
+   * `updatedAt` as {@link MeshNode.view} shows it. It may follow the wall clock. @default systemClock
+   */
   readonly clock?: Clock;
+  /**
+   * The clock that measures time between events — peer liveness (suspicion, death, probes), the age of view
+   * entries, the sync timers' lateness, arrival rates, round trips — and so must never step: a wall-clock step
+   * would otherwise declare live peers dead or keep dead ones alive. @default {@link clock} when that option
+   * is given (a test's manual clock drives both), else the exported `monotonicClock`
+   */
+  readonly monotonicClock?: Clock;
   /** @default createSystemTimers() */
   readonly timers?: Timers;
   /** Random source for injected faults. @default seeded from the id */
@@ -178,6 +189,9 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
   resolveSecurity(o.security);
   const d = NODE_DEFAULTS;
   const clock = o.clock ?? systemClock;
+  if (typeof clock?.now !== 'function') invalidOption('clock', o.clock, 'a Clock with now()');
+  const steady = o.monotonicClock ?? (o.clock === undefined ? monotonicClock : o.clock);
+  if (typeof steady?.now !== 'function') invalidOption('monotonicClock', o.monotonicClock, 'a Clock with now()');
   const syncPeriodMs = positive('syncPeriodMs', o.syncPeriodMs ?? d.syncPeriodMs);
   const r: ResolvedNodeOptions = {
     ...o,
@@ -208,6 +222,7 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     epoch: integer('epoch', o.epoch ?? Math.max(1, Math.floor(clock.now())), 0),
     limits: o.limits ?? {},
     clock,
+    monotonicClock: steady,
     timers: o.timers ?? createSystemTimers(clock),
     random: o.random ?? createSeededRandom(hash(o.id)),
     logger: o.logger ?? silentLogger,

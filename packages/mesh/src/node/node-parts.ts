@@ -62,8 +62,8 @@ export interface NodeContext {
 /** Builds and wires every component of a node (no I/O happens here). */
 export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodeParts {
   const { links, sync } = buildLinksAndSync(o, ctx);
-  const view = (): ClusterView => sync.store.view();
-  const send = (peer: string, m: Parameters<PeerLinks['send']>[1]): void => links.send(peer, m);
+  const view = (): ClusterView => nodeClockView(sync.store.view(), o);
+  const send = (peer: string, m: Parameters<PeerLinks['send']>[1]): string | undefined => links.send(peer, m);
   const offloadServing = buildOffloadServing(o);
   // One set of ports for the request path and the stream path.
   let coordinator: PlacementCoordinator | undefined;
@@ -89,6 +89,20 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   coordinator = placement.coordinator;
   const { applier } = placement;
   return { links, sync, handler, inbound, streamHost, streams, coordinator, applier, offloadServing, count: ctx.count };
+}
+
+/**
+ * The view with `updatedAt` moved from the monotonic clock the sync keeps it on to the node's clock, where
+ * routing compares it with deadlines: each entry keeps its age. The same view when the two clocks agree (to
+ * the millisecond) — always with one injected clock, and with the default ones until the wall clock steps.
+ */
+export function nodeClockView(view: ClusterView, o: Pick<ResolvedNodeOptions, 'clock' | 'monotonicClock'>): ClusterView {
+  if (o.clock === o.monotonicClock) return view;
+  const shift = o.clock.now() - o.monotonicClock.now();
+  if (Math.abs(shift) < 1) return view;
+  const entries: Record<ServerId, ClusterView['entries'][ServerId]> = {};
+  for (const [id, e] of Object.entries(view.entries)) entries[id] = { ...e, updatedAt: e.updatedAt + shift };
+  return { entries };
 }
 
 /**
@@ -126,19 +140,19 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: P
     addressOf: (id) => sync.store.get(id)?.address,
     maxQueuedFrames: 1024,
     maxBufferedBytes: o.maxLinkBufferedBytes,
-    authBackoff: new AuthBackoff({ ...o.authRetry, now: () => o.clock.now(), random: o.random }),
+    authBackoff: new AuthBackoff({ ...o.authRetry, now: () => o.monotonicClock.now(), random: o.random }),
     logger: o.logger,
   });
   const readSelf = (): ReturnType<typeof readSelfState> =>
-    readSelfState({ executor: o.executor, meter: ctx.meter, now: o.clock.now(), devices: o.devices, services: o.services, address: o.advertise ?? o.transport.address });
+    readSelfState({ executor: o.executor, meter: ctx.meter, now: o.monotonicClock.now(), devices: o.devices, services: o.services, address: o.advertise ?? o.transport.address });
   if (o.viewSync) {
-    const custom = o.viewSync({ selfId: o.id, epoch: o.epoch, clock: o.clock, timers: o.timers, logger: o.logger, readSelf });
+    const custom = o.viewSync({ selfId: o.id, epoch: o.epoch, clock: o.monotonicClock, timers: o.timers, logger: o.logger, readSelf });
     return { links, sync: (sync = custom) };
   }
   sync = new RingSync({
     selfId: o.id,
     epoch: o.epoch,
-    clock: o.clock,
+    clock: o.monotonicClock,
     timers: o.timers,
     periodMs: o.syncPeriodMs,
     ackTimeoutMs: o.syncAckTimeoutMs,
@@ -155,7 +169,7 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: P
 }
 
 function buildPlacement(o: ResolvedNodeOptions, ctx: NodeContext, links: PeerLinks, sync: ViewSync): { applier: PlacementApplier; coordinator: PlacementCoordinator | undefined } {
-  const view = (): ClusterView => sync.store.view();
+  const view = (): ClusterView => nodeClockView(sync.store.view(), o);
   const applier = new PlacementApplier({
     selfId: o.id,
     executor: o.executor,
@@ -187,7 +201,7 @@ function buildPlacement(o: ResolvedNodeOptions, ctx: NodeContext, links: PeerLin
     },
     apply: (d) => void applier.apply(d),
     logger: o.logger,
-    now: () => o.clock.now(),
+    now: () => o.monotonicClock.now(),
     ran: (e) => ctx.emit('placementComputed', e),
   });
   return { applier, coordinator };

@@ -92,14 +92,21 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     return [...this.#byPeer.keys()];
   }
 
-  /** Sends to a peer, dialing it first when needed. @throws EparaError `PEER_UNAVAILABLE` when no address is known, `CLOSED` after close. */
-  send(peerId: ServerId, message: WireMessage): void {
+  /**
+   * Sends to a peer, dialing it first when needed; returns the id of the link the frame went on (`undefined`
+   * when it waits for a dial). @throws EparaError `PEER_UNAVAILABLE` when no address is known, `CLOSED` after close.
+   */
+  send(peerId: ServerId, message: WireMessage): string | undefined {
     if (this.#closed) throw new EparaError('CLOSED', 'node is closed');
     const link = this.#pick(peerId);
-    if (link) return this.#write(link, message);
+    if (link) {
+      this.#write(link, message);
+      return link.linkId;
+    }
     const address = this.#c.addressOf(peerId);
     if (address === undefined) throw new EparaError('PEER_UNAVAILABLE', `no address known for ${peerId}`, { peer: peerId });
     this.sendToAddress(address, message, peerId);
+    return undefined;
   }
 
   /** Sends on one particular link (replies go back where the request came from). @throws EparaError `PEER_UNAVAILABLE` */

@@ -13,7 +13,8 @@ export function wireSync(links: PeerLinks, to: SyncTarget, m: SyncMessage): void
       : ({ type: 'sync-ack', from: m.from, origin: m.origin, epoch: m.epoch, round: m.round } as const);
   if (to.id !== undefined) {
     try {
-      return links.send(to.id, frame);
+      links.send(to.id, frame);
+      return;
     } catch (err) {
       if (to.address === undefined) throw err;
     }

@@ -23,6 +23,9 @@ export interface OffloadPathPorts {
   readonly network?: (() => NetworkModel | undefined) | undefined;
   /** Allocates request ids (shared by requests and streams, so responses on a link never collide). */
   readonly nextId: () => number;
-  /** Sends to a peer; throws `PEER_UNAVAILABLE` when no link can be had. */
-  readonly send: (peer: ServerId, message: OffloadMessage) => void;
+  /**
+   * Sends to a peer; returns the id of the link it went on when one was up (nothing while a dial is in
+   * progress). Throws `PEER_UNAVAILABLE` when no link can be had.
+   */
+  readonly send: (peer: ServerId, message: OffloadMessage) => string | void;
 }

@@ -39,6 +39,16 @@ describe('RemoteStream', () => {
     ]);
   });
 
+  it('ignores a result for a frame not pushed yet: the frame pushed next still gets its own answer', async () => {
+    const { stream } = open();
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 0, ok: true, outputs: frame(99), latencyMs: 1 }); // nothing pushed
+    stream.push(frame(1));
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 0, ok: true, outputs: frame(10), latencyMs: 2 });
+    stream.onMessage({ type: 'stream-close', requestId: 7, reason: 'closed' });
+    expect(await drain(stream)).toEqual([{ seq: 0, ok: true, outputs: frame(10), latencyMs: 2 }]);
+    await expect(stream.close()).resolves.toEqual({ pushed: 1, completed: 1, dropped: 0 });
+  });
+
   it('delivers results in order, ignores out-of-order or repeated ones, and counts completed and dropped', async () => {
     const { stream, sent } = open();
     stream.push(frame(1));

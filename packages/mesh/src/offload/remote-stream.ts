@@ -60,7 +60,10 @@ export class RemoteStream implements MeshStream {
   /** A `stream-result` or the peer's `stream-close` for this stream. */
   onMessage(m: Extract<OffloadMessage, { type: 'stream-result' | 'stream-close' | 'error' }>): void {
     if (m.type === 'stream-result') {
-      if (m.seq !== this.#answered || this.#summary) return; // out of order or late: the link guarantees order, so ignore
+      // Out of order, repeated or late: the link guarantees order, so ignore it. So is a result for a frame not
+      // pushed yet (a faulty or replaying peer): taken, it would be delivered for nothing and the real answer of
+      // that frame, arriving later, dropped as a repeat.
+      if (m.seq !== this.#answered || m.seq >= this.#counts.pushed || this.#summary) return;
       this.#answered++;
       if (m.ok) this.#counts.completed++;
       else this.#counts.dropped++;

@@ -24,12 +24,15 @@ function setup(peers: string[], o: { hosted?: boolean; down?: string[] } = {}) {
   const view: ClusterView = { entries: Object.fromEntries(peers.map((p, i) => [p, peer(p, i)])) };
   const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 5 } }, hosted: o.hosted ? ['s'] : [], clock, timers });
   let id = 1;
+  // The link each send goes on (a test switches it to send over a second link to the same peer).
+  const links = { current: 'L1' };
   const handler = new RequestHandler({
     selfId: 'a', clock, timers, executor, view: () => view,
     hopLimit: 2, guardMs: 10, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
     send: (to, m) => {
       if (o.down?.includes(to)) throw new EparaError('PEER_UNAVAILABLE', 'no link');
       sent.push({ to, m });
+      return links.current;
     },
     logger: silentLogger,
     hooks: {
@@ -38,7 +41,7 @@ function setup(peers: string[], o: { hosted?: boolean; down?: string[] } = {}) {
       ranLocally: (s) => void events.local.push(s),
     },
   });
-  return { clock, timers, sent, events, handler, executor };
+  return { clock, timers, sent, events, handler, executor, links };
 }
 
 const request = (o: Partial<Parameters<RequestHandler['handle']>[0]> = {}) => ({ serviceId: 's', inputs: x, deadline: 1000, hops: 0, visited: [], ...o });
@@ -123,6 +126,27 @@ describe('RequestHandler paths', () => {
     handler.onPeerDown(sent[0]!.to);
     await expect(p).rejects.toMatchObject({ code: 'DEADLINE_INFEASIBLE', details: { peer: sent[0]!.to } });
     expect(sent).toHaveLength(1);
+  });
+
+  it('a closed link that was not the last to its peer retries the requests sent on it, and only those', async () => {
+    const { sent, handler, links } = setup(['b', 'c']);
+    const onFirstLink = handler.handle(request());
+    links.current = 'L2';
+    const onSecondLink = handler.handle(request());
+    const [first, second] = [sent[0]!, sent[1]!];
+    expect(second.to).toBe(first.to);
+    handler.onLinkDown('L1');
+    expect(sent).toHaveLength(3);
+    const retry = sent[2]!;
+    expect(retry.to).not.toBe(first.to);
+    expect(retry.m).toMatchObject({ type: 'submit', visited: ['a', first.to] });
+    expect(handler.outstanding).toBe(2);
+    handler.onResponse(first.to, { type: 'result', requestId: second.m.requestId!, outputs: x });
+    handler.onResponse(retry.to, { type: 'result', requestId: retry.m.requestId!, outputs: x });
+    await expect(onSecondLink).resolves.toBe(x);
+    await expect(onFirstLink).resolves.toBe(x);
+    handler.onLinkDown('L2'); // nothing outstanding on it any more: no effect
+    expect(sent).toHaveLength(3);
   });
 
   it('a peer failing after close rejects CLOSED', async () => {

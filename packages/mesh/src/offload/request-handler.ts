@@ -49,6 +49,8 @@ export interface RequestHandlerConfig extends OffloadPathPorts {
 interface Outstanding {
   readonly request: HandledRequest;
   readonly peer: ServerId;
+  /** The link the request went on, when one was up: the peer drops the request if that link closes. */
+  readonly linkId: string | undefined;
   readonly resolve: (out: NamedTensors) => void;
   readonly reject: (err: EparaError) => void;
   readonly timer: TimerHandle;
@@ -126,6 +128,19 @@ export class RequestHandler {
     }
   }
 
+  /**
+   * One link closed while the peer has another (two links to one peer: both dialed at once, or the peer came
+   * back under the same id while its old link lingered). The peer drops what came over the closed link, so
+   * its requests are retried as if the peer had failed, instead of waiting out their deadlines.
+   */
+  onLinkDown(linkId: string): void {
+    for (const [id, o] of [...this.#outstanding]) {
+      if (o.linkId !== linkId) continue;
+      this.#settle(id, o);
+      this.#retry(o);
+    }
+  }
+
   /** Rejects everything outstanding with `CLOSED` and refuses new work. */
   close(): void {
     this.#closed = true;
@@ -193,15 +208,16 @@ export class RequestHandler {
         const budgetMs = request.deadline - c.clock.now();
         const hop = startHopSpan(request, peer, next.hops);
         const trace = hop?.context ?? request.trace;
+        let linkId: string | void;
         try {
-          c.send(peer, { type: 'submit', requestId, serviceId: request.serviceId, inputs: request.inputs, budgetMs, hops: next.hops, maxHops: c.hopLimit, visited: next.visited, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
+          linkId = c.send(peer, { type: 'submit', requestId, serviceId: request.serviceId, inputs: request.inputs, budgetMs, hops: next.hops, maxHops: c.hopLimit, visited: next.visited, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
         } catch (err) {
           hop?.end({ error: 'PEER_UNAVAILABLE' });
           c.logger.debug({ peer, err }, 'forward failed; trying the next candidate');
           continue;
         }
         const [onResult, onError] = hop ? endingSpan(hop, resolve, reject) : [resolve, reject];
-        this.#track(requestId, { ...request, hops: request.hops, visited: next.visited }, peer, onResult, onError);
+        this.#track(requestId, { ...request, hops: request.hops, visited: next.visited }, { peer, linkId: linkId ?? undefined }, onResult, onError);
         c.hooks.offloaded({ serviceId: request.serviceId, to: peer, hops: next.hops, retry });
         return;
       }
@@ -209,8 +225,9 @@ export class RequestHandler {
     });
   }
 
-  #track(requestId: number, request: HandledRequest, peer: ServerId, resolve: (o: NamedTensors) => void, reject: (e: EparaError) => void): void {
+  #track(requestId: number, request: HandledRequest, to: { peer: ServerId; linkId: string | undefined }, resolve: (o: NamedTensors) => void, reject: (e: EparaError) => void): void {
     const c = this.#c;
+    const { peer, linkId } = to;
     const signal = request.signal;
     const onAbort = (): void => {
       const o = this.#outstanding.get(requestId);
@@ -229,7 +246,7 @@ export class RequestHandler {
       reject(new EparaError('DEADLINE_EXCEEDED', `peer ${peer} did not answer before the deadline`, { peer }));
     }, wait);
     signal?.addEventListener('abort', onAbort, { once: true });
-    this.#outstanding.set(requestId, { request, peer, resolve, reject, timer, cleanup: () => signal?.removeEventListener('abort', onAbort) });
+    this.#outstanding.set(requestId, { request, peer, linkId, resolve, reject, timer, cleanup: () => signal?.removeEventListener('abort', onAbort) });
   }
 
   #settle(id: number, o: Outstanding): void {

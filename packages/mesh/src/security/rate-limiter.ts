@@ -1,4 +1,5 @@
-import { invalidOption, systemClock } from '@epara/core';
+import { invalidOption } from '@epara/core';
+import { monotonicClock } from '../util/monotonic-clock.js';
 import type { Clock } from '@epara/core';
 
 /** Options of {@link createRateLimiter}: two token buckets, one for frames and one for bytes. */
@@ -11,7 +12,7 @@ export interface RateLimiterOptions {
   readonly burstFrames?: number;
   /** Bytes allowed in a burst. @default bytesPerSec (one second's worth), and at least one largest frame */
   readonly burstBytes?: number;
-  /** Time source (core's `Clock`). @default systemClock */
+  /** Time source (core's `Clock`); a wall clock that steps would refill the buckets at once. @default monotonicClock */
   readonly clock?: Clock;
 }
 
@@ -45,7 +46,7 @@ export function resolveRateLimiterOptions(options: RateLimiterOptions = {}): Res
     bytesPerSec,
     burstFrames: options.burstFrames ?? framesPerSec,
     burstBytes: options.burstBytes ?? bytesPerSec,
-    clock: options.clock ?? systemClock,
+    clock: options.clock ?? monotonicClock,
   };
   for (const field of ['framesPerSec', 'bytesPerSec', 'burstFrames', 'burstBytes'] as const) {
     if (typeof r[field] !== 'number' || !(r[field] > 0)) invalidOption(field, r[field], 'a positive number (Infinity disables it)');

@@ -15,6 +15,7 @@ export interface SyncTarget {
 export interface RingSyncConfig {
   readonly selfId: ServerId;
   readonly epoch: number;
+  /** Measures liveness and entry ages; must not step with the wall clock (the node passes its monotonic clock). */
   readonly clock: Clock;
   readonly timers: Timers;
   readonly periodMs: number;

@@ -17,7 +17,7 @@ export interface ViewSyncEvents {
 /**
  * How a node keeps its cluster view: the token ring ({@link RingSync}, the default) or another mechanism a
  * host plugs in with `createNode({ viewSync })` (e.g. a key-value store with watches). Entries in the view
- * keep `updatedAt` in this node's clock.
+ * keep `updatedAt` on the context's `clock` (the node's monotonic clock).
  */
 export interface ViewSync {
   /** Subscribes to {@link ViewSyncEvents} (an eventemitter3 emitter with these events, and possibly more, fits). */
@@ -35,6 +35,11 @@ export interface ViewSync {
 export interface ViewSyncContext {
   readonly selfId: ServerId;
   readonly epoch: number;
+  /**
+   * The node's monotonic clock (its `monotonicClock` option): measure liveness and entry ages on it and keep
+   * `updatedAt` on it, so a wall-clock step neither kills live peers nor keeps dead ones. The node moves the
+   * ages onto its deadline clock when it routes.
+   */
   readonly clock: Clock;
   readonly timers: Timers;
   readonly logger: Logger;

@@ -45,7 +45,7 @@ export class MemoryLink {
   }
 
   #at(delay: number): number {
-    this.#lastAt = Math.max(this.#lastAt, Date.now() + delay);
+    this.#lastAt = Math.max(this.#lastAt, performance.now() + delay);
     return this.#lastAt;
   }
 
@@ -56,7 +56,7 @@ export class MemoryLink {
 
   #pump(): void {
     if (this.#timer !== undefined || this.#peer === undefined || this.#queue.length === 0) return;
-    const wait = (this.#queue[0] as Item).at - Date.now();
+    const wait = (this.#queue[0] as Item).at - performance.now();
     const run = (): void => {
       this.#timer = undefined;
       this.#deliverDue();
@@ -67,7 +67,7 @@ export class MemoryLink {
 
   #deliverDue(): void {
     const peer = this.#peer as MemoryPeerSide;
-    const now = Date.now();
+    const now = performance.now();
     while (this.#queue.length > 0 && (this.#queue[0] as Item).at <= now) {
       const item = this.#queue.shift() as Item;
       if (item.frame !== undefined) {

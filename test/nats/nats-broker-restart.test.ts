@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createFakeExecutor, createNode } from '@epara/mesh';
+import type { MeshNode } from '@epara/mesh';
+import { connectNats, createNatsOffloader, createNatsTransport, createNatsViewSync } from '@epara/mesh-nats';
+import type { NatsOffloader, NatsViewSync } from '@epara/mesh-nats';
+import { ECHO, PSK, aliveIds, input, serverOf, until as untilNodes, watch } from '../mesh/helpers.js';
+import type { NamedTensors } from '@epara/core';
+import { skipNats, startNatsServer, uniqueName } from './nats-server.js';
+import type { OwnedNatsServer } from './nats-server.js';
+
+/*
+ * The NATS broker crashes and comes back on the same address while a KV view and queue-group offloading run on
+ * it: restarted with its JetStream store, and replaced by one with an empty store (the bucket is gone). The
+ * clients reconnect on their own; the views must converge again — every server alive everywhere, and fresh
+ * writes flowing — and forwards must succeed again.
+ */
+
+const skip = skipNats();
+type NatsConnection = Awaited<ReturnType<typeof connectNats>>;
+const inputs: NamedTensors = { x: { type: 'float32', dims: [2], data: new Float32Array([1, 2]) } };
+
+let server: OwnedNatsServer | undefined;
+const conns: NatsConnection[] = [];
+const syncs: NatsViewSync[] = [];
+const offloaders: NatsOffloader[] = [];
+const nodes: MeshNode[] = [];
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.close()));
+  offloaders.splice(0).forEach((o) => o.close());
+  await Promise.all(syncs.splice(0).map((s) => s.stop({ leave: false })));
+  await Promise.all(conns.splice(0).map((c) => (c.isClosed() ? undefined : c.close())));
+  await server?.stop();
+  server = undefined;
+});
+
+/** Resolves once `check()` holds, re-checked on every view update of the syncs; `ms` only bounds a failure. */
+function until(sources: readonly NatsViewSync[], check: () => boolean, what: string, ms = 60_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      for (const s of sources) s.off('viewUpdated', on);
+      if (err) reject(err);
+      else resolve();
+    };
+    const on = (): void => void (check() && done());
+    const timer = setTimeout(() => done(new Error(`timed out waiting until ${what}`)), ms);
+    for (const s of sources) s.on('viewUpdated', on);
+    on();
+  });
+}
+
+describe.skipIf(skip)('a NATS broker restart under a running view and offloading', () => {
+  it('with its store, and replaced by an empty one: the views converge again and forwards succeed', async () => {
+    server = await startNatsServer();
+    const bucket = uniqueName('view');
+    const prefix = uniqueName('t');
+    const member = async (id: string, tag: number) => {
+      const nc = await connectNats({ servers: server!.url });
+      conns.push(nc);
+      const sync = createNatsViewSync({ connection: nc, selfId: id, bucket, periodMs: 100, deadAfterMs: 600, ttlMs: 10_000, readSelf: () => ({ instances: [], load: 0, freeMemoryBytes: 1, arrivalRates: {}, address: id }) });
+      syncs.push(sync);
+      const executor = createFakeExecutor({ services: { svc: { serviceTimeMs: 2 } }, hosted: ['svc'], tag });
+      const offloader = createNatsOffloader({ connection: nc, selfId: id, executor, subjectPrefix: prefix });
+      offloaders.push(offloader);
+      await sync.start();
+      return { sync, offloader };
+    };
+    const [a, b] = [await member('a', 1), await member('b', 2)];
+    await b.offloader.serve(['svc']);
+    const both = [a.sync, b.sync];
+    const versionSeen = (by: NatsViewSync, of: string): number => by.view().entries[of]?.version ?? 0;
+    const converged = (since: { ab: number; ba: number }) => () =>
+      both.every((s) => Object.values(s.view().entries).filter((e) => e.alive).length === 2) && versionSeen(a.sync, 'b') > since.ab && versionSeen(b.sync, 'a') > since.ba;
+    await until(both, converged({ ab: 0, ba: 0 }), 'a and b see each other');
+    for (const keepStore of [true, false]) {
+      await server.restart({ keepStore });
+      // Fresh writes of each reach the other after the restart: the watches and the writes work again.
+      const since = { ab: versionSeen(a.sync, 'b'), ba: versionSeen(b.sync, 'a') };
+      await until(both, converged({ ab: since.ab + 3, ba: since.ba + 3 }), `a and b see each other's new writes again (store kept: ${keepStore})`);
+      const out = await a.offloader.forward('svc', inputs, { deadline: Date.now() + 5000 });
+      expect((out['server']!.data as Int32Array)[0]).toBe(2);
+    }
+  }, 180_000); // a hang guard only: each restart waits for the clients' reconnect
+
+  it('under a ring over the NATS transport: the links fail, the nodes find each other again, requests succeed', async () => {
+    server = await startNatsServer();
+    const prefix = uniqueName('m');
+    for (let i = 0; i < 3; i++) {
+      const nc = await connectNats({ servers: server.url });
+      conns.push(nc);
+      const node = createNode({
+        id: `n${i}`,
+        transport: createNatsTransport({ connection: nc, name: `n${i}`, subjectPrefix: prefix, keepaliveIntervalMs: 100, deadPeerTimeoutMs: 600 }),
+        executor: createFakeExecutor({ services: { echo: { serviceTimeMs: 5 } }, hosted: i === 2 ? ['echo'] : [], tag: i }),
+        security: { psk: PSK },
+        seeds: i === 0 ? [] : [nodes[0]!.address!],
+        services: [ECHO],
+        syncPeriodMs: 50,
+        syncAckTimeoutMs: 150,
+        placement: false,
+      });
+      watch(node);
+      nodes.push(node);
+      await node.start();
+    }
+    const whole = (): boolean => nodes.every((n) => aliveIds(n).join() === 'n0,n1,n2');
+    await untilNodes(whole, 'every node sees all three');
+    const left = new Promise<void>((resolve) => nodes[0]!.once('peerLeft', () => resolve()));
+    await server.restart({ keepStore: false });
+    await left; // the broker's crash failed the links: the ring saw it
+    await untilNodes(whole, 'every node sees all three again after the broker is back', 60_000);
+    const out = await nodes[0]!.submit('echo', input([5]), { deadline: Date.now() + 5000 });
+    expect(serverOf(out)).toBe(2);
+  }, 180_000); // a hang guard only
+});
