@@ -64,6 +64,14 @@ export interface EparaSystemOptions {
   /** Options of the learned guard (core `LatencyGuardOptions`; core's defaults where not given). @default {} */
   readonly learnedGuardOptions: Partial<LatencyGuardOptions>;
   /**
+   * The client of a stream its access server refused keeps the stream's frames (they settle as refused) while its
+   * access uplink is backed up by more than this many ms, instead of uploading them to be routed one by one; it
+   * asks for admission again when its backoff ends. At a saturated access point (the hot-spot microcomputer) the
+   * frames of refused streams, almost all refused again one by one, took the uplink time that admitted streams
+   * and requests needed, so those arrived too late too. `Infinity`: always uploads. @default 20
+   */
+  readonly holdRefusedFramesMs: number;
+  /**
    * A multi-frame instance fills packs sized for the rate of the streams pinned to it now (the smallest pack
    * that keeps up with that rate within the staleness limit, at most the plan's), as the runtime's instances do,
    * instead of the plan's pack (sized for the rate placement expected). @default true
@@ -179,6 +187,7 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   shareAwareLaunch: false,
   learnedGuard: true,
   learnedGuardOptions: {},
+  holdRefusedFramesMs: 20,
   ratePacks: true,
   fillAwareWait: true,
   overloadBelowPlan: true,

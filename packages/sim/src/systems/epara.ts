@@ -231,6 +231,14 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     onStreamStart(world, stream) {
       if (o.categorize) admit(world, stream);
     },
+    holdsFrame(world, stream) {
+      if (!o.categorize || !(o.holdRefusedFramesMs < Number.POSITIVE_INFINITY)) return false;
+      if (stream.pinned !== null) return false;
+      // The client of a refused stream retries admission (a control message) when its backoff ends.
+      if (world.clock.now() >= (retryAt.get(stream) ?? 0)) admit(world, stream);
+      if (stream.pinned !== null) return false;
+      return world.network.upBacklogMs(stream.origin, world.clock.now()) > o.holdRefusedFramesMs;
+    },
     onStreamEnd(_world, stream) {
       unpin(stream);
       retryAt.delete(stream);

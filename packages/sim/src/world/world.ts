@@ -293,7 +293,9 @@ export class SimWorld implements World {
     }
     if (!this.serverAlive[stream.origin]) stream.origin = this.accessServer(stream.origin);
     stream.seq++;
-    this.#send(this.#newRequest(stream.service, stream.origin, stream));
+    const frame = this.#newRequest(stream.service, stream.origin, stream);
+    if (this.system.holdsFrame?.(this, stream) === true) this.dropItem(frame, 'OVERLOADED');
+    else this.#send(frame);
     this.queue.push(now + 1000 / stream.rateHz, EV.FRAME, 0, stream);
   }
 
