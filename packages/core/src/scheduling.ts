@@ -1,7 +1,7 @@
 /**
  * `@epara/core/scheduling`: the request-level scheduler the runtime's executor and the simulator share — one EDF
  * queue per instance, the launch rule (run now, or wait while the batch still meets the head's deadline), batch
- * sizes for a deadline or a stream rate, a device timeline, the measured-latency error tracker and the completion
+ * sizes for a deadline or a stream rate, a device timeline, the learned latency guard and the completion
  * estimate used for admission and routing. Pure, like the rest of core; for hosts building their own executor.
  *
  * @example
@@ -22,8 +22,6 @@ export type { LaunchContext, LaunchDecision } from './scheduling/launch-rule.js'
 export { batchSizeForDeadline, packSizeForRate, chooseBatchSize } from './scheduling/batch-size.js';
 export type { BatchSizeOptions, BatchChoice } from './scheduling/batch-size.js';
 export { DeviceTimeline } from './scheduling/device-timeline.js';
-export { LatencyErrorTracker, DEFAULT_LATENCY_ERROR_OPTIONS, resolveLatencyErrorOptions } from './scheduling/latency-error.js';
-export type { LatencyErrorOptions } from './scheduling/latency-error.js';
 export { LatencyGuard, DEFAULT_LATENCY_GUARD_OPTIONS, resolveLatencyGuardOptions } from './scheduling/latency-guard.js';
 export type { LatencyGuardOptions } from './scheduling/latency-guard.js';
 export { estimateCompletion, backlogMs } from './scheduling/completion-estimate.js';

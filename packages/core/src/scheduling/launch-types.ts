@@ -15,7 +15,8 @@ export interface LaunchContext {
   readonly maxBatchSize?: number;
   /**
    * Expected run time of a batch of `n` profiled-size items on the device, ms, as the host best knows it now:
-   * the profile × the device's current share × the learned error factor ({@link LatencyErrorTracker}).
+   * the profile × the device's current share (what it learns of how late batches really end goes in
+   * `sizeGuardMs`).
    */
   readonly latencyMs: (n: number) => number;
   /**

@@ -4,7 +4,6 @@ import { createProfile, latencyAt, type LatencyProfile } from '../profiles/laten
 import { EdfQueue } from './edf-queue.js';
 import { planLaunch } from './launch-rule.js';
 import { DeviceTimeline } from './device-timeline.js';
-import { LatencyErrorTracker } from './latency-error.js';
 import { LatencyGuard } from './latency-guard.js';
 import { createSeededRandom } from '../ports/random.js';
 import { batchSizeForDeadline } from './batch-size.js';
@@ -14,7 +13,7 @@ import type { SchedulableItem } from './work-item.js';
 const RUNS = { numRuns: Number(process.env.FC_RUNS ?? 150), seed: Number(process.env.FC_SEED ?? 20261204) };
 /**
  * The two statistical cases (10,000 and 26,667 simulated arrivals) take 10–40 s each under Stryker's
- * instrumentation: a mutation run leaves them out, and the unit cases of the guard, the tracker and the launch
+ * instrumentation: a mutation run leaves them out, and the unit cases of the guard and the launch
  * rule carry their mutants (docs/testing.md). `pnpm test` runs them.
  */
 const statistical = process.env['EPARA_MUTATION_RUN'] === '1' ? it.skip : it;
@@ -30,7 +29,7 @@ interface Scenario {
   /** True run time of a batch whose prediction is `predictedMs` (default: exact). */
   readonly actualMs?: (predictedMs: number, i: number) => number;
   readonly guardMs?: number;
-  /** Learn the error factor from observed runs. */
+  /** Add the learned guard per batch size ({@link LatencyGuard}, fed from every completion) to the guard. */
   readonly learn?: boolean;
   /**
    * The runtime's lateness settings: a learned guard per batch size ({@link LatencyGuard}, fed from every
@@ -61,17 +60,15 @@ function simulate(s: Scenario): Trace {
   const maxBatchSize = batchSizeForDeadline(s.profile, minSlo, { maxBatch: 32, waitFactor: 1, choice: 'largest' });
   const queue = new EdfQueue<Item>();
   const timeline = new DeviceTimeline();
-  const errors = new LatencyErrorTracker();
   const guard = new LatencyGuard();
   const items: Item[] = [];
   const sizes: number[] = [];
-  let running: { items: Item[]; endAt: number; plannedStart: number; exact: number; predicted: number } | undefined;
+  let running: { items: Item[]; endAt: number; plannedStart: number; predicted: number } | undefined;
   let wakeAt = Number.POSITIVE_INFINITY;
   let next = 0;
   let batches = 0;
   let stalls = 0;
   let idleWithFullBatch = 0;
-  const factor = (): number => (s.learn ? errors.factor : 1);
   const pump = (now: number): void => {
     const busy = running !== undefined;
     const d = planLaunch(queue.items, {
@@ -79,11 +76,12 @@ function simulate(s: Scenario): Trace {
       startAt: timeline.freeAt(now),
       batchSize,
       maxBatchSize,
-      latencyMs: (n) => latencyAt(s.profile, n) * factor(),
+      latencyMs: (n) => latencyAt(s.profile, n),
       dropLatencyMs: latencyAt(s.profile, 1),
       guardMs: s.guardMs ?? 0,
       launchWhenIdle: false,
-      ...(s.strict ? { rejectLikelyLate: true, sizeGuardMs: (n: number) => guard.excessMs(n, now) } : {}),
+      ...(s.strict || s.learn ? { sizeGuardMs: (n: number) => guard.excessMs(n, now) } : {}),
+      ...(s.strict ? { rejectLikelyLate: true } : {}),
       ...(s.skipHead !== undefined ? { skipShrinkingHead: s.skipHead } : {}),
     });
     if (d.drop.length > 0) queue.removeAll(d.drop);
@@ -99,9 +97,8 @@ function simulate(s: Scenario): Trace {
       queue.removeAll(d.launch);
       const predicted = d.runMs!;
       const plannedStart = timeline.dispatch(now, predicted);
-      const exact = (predicted / factor());
-      const actual = s.actualMs ? s.actualMs(exact, batches++) : exact;
-      running = { items: d.launch, endAt: now + actual, plannedStart, exact, predicted };
+      const actual = s.actualMs ? s.actualMs(predicted, batches++) : predicted;
+      running = { items: d.launch, endAt: now + actual, plannedStart, predicted };
       sizes.push(d.launch.length);
       // Look again at once: what only this batch's start could have saved is rejected now, not after it runs.
       pump(now);
@@ -118,7 +115,6 @@ function simulate(s: Scenario): Trace {
     if (!Number.isFinite(now)) break;
     if (doneAt === now && running) {
       for (const it of running.items) it.outcome = { kind: 'served', at: now };
-      errors.observe(running.exact, now - running.plannedStart);
       guard.observe({ n: running.items.length, predictedMs: running.predicted, actualMs: now - running.plannedStart, at: now });
       timeline.complete(now);
       running = undefined;
@@ -196,7 +192,7 @@ describe('learned guard', () => {
   const slow = (ms: number, i: number): number => ms * (1.2 + 0.3 * ((i * 7919) % 100) / 100);
   const LATE_MS = 0.5;
   const lateFraction = (learn: boolean): number => {
-    // After a warm-up of 200 ms (the tracker needs a few batches before it trusts what it saw).
+    // After a warm-up of 200 ms (the guard needs a few batches before it trusts what it saw).
     const served = simulate({ profile, arrivals, actualMs: slow, guardMs: 1, learn }).items.filter((it) => it.arrival > 200 && it.outcome?.kind === 'served');
     return served.filter((it) => it.outcome!.at > it.deadline + LATE_MS).length / served.length;
   };

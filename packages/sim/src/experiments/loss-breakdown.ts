@@ -108,6 +108,7 @@ export function lossBreakdown(scenario: Scenario): LossBreakdown {
     onFailure: (world, server, device, recovered) => inner.onFailure(world, server, device, recovered),
     onInstanceChange: (world, inst) => inner.onInstanceChange(world, inst),
     ...(inner.onBatchDone === undefined ? {} : { onBatchDone: inner.onBatchDone.bind(inner) }),
+    ...(inner.holdsFrame === undefined ? {} : { holdsFrame: inner.holdsFrame.bind(inner) }),
     describe: () => inner.describe(),
   });
   const result = simulate(scenario, { wrapSystem: wrap });

@@ -43,6 +43,8 @@ export interface Network {
    * or −1 without sending when they could not arrive by `deadline` (the client skips a hopeless upload).
    */
   sendUp(server: number, bytes: number, now: number, deadline?: number): number;
+  /** How long an upload started at `now` by a client of `server` waits behind those already on its access uplink, ms. */
+  upBacklogMs(server: number, now: number): number;
   /** The server sends `bytes` to its client at `now`; returns when they reach the client (shared downlink). */
   sendDown(server: number, bytes: number, now: number): number;
   /** Site index of a server. */
@@ -108,6 +110,7 @@ export function createNetwork(servers: readonly SimServer[], options: NetworkOpt
       counters[1]! += bytes;
       return occupy(up, server, now, ms) + access[server]!;
     },
+    upBacklogMs: (server, now) => (contention && up[server]! > now ? up[server]! - now : 0),
     sendDown(server, bytes, now) {
       counters[0]!++;
       counters[1]! += bytes;

@@ -1,4 +1,5 @@
 import type { PlacementOptions, RouteOptions, StrategyOptions } from '@epara/core';
+import type { LatencyGuardOptions } from '@epara/core/scheduling';
 
 /** Ring synchronization parameters and the errors injected into it (experiment E4). */
 export interface SyncOptions {
@@ -55,26 +56,21 @@ export interface EparaSystemOptions {
    */
   readonly shareAwareLaunch: boolean;
   /**
-   * The launch rule inflates its estimates and its guard by a high quantile of each instance's observed
-   * actual/predicted run times (core `LatencyErrorTracker`), instead of trusting the profile. @default true
+   * Each instance learns how much later than predicted its batches end (core `LatencyGuard`, as the runtime's
+   * device scheduler keeps it: a high quantile of actual − predicted per batch-size class, ageing out), and the
+   * launch rule adds it to the guard of each candidate batch size, instead of trusting the profile. @default true
    */
   readonly learnedGuard: boolean;
+  /** Options of the learned guard (core `LatencyGuardOptions`; core's defaults where not given). @default {} */
+  readonly learnedGuardOptions: Partial<LatencyGuardOptions>;
   /**
-   * The learned guard is kept per batch-size class (1, 2–3, 4–7, …) instead of one pool per instance: the
-   * error of a batch depends on its size (an LLM batch runs as long as its longest answer: a batch of one
-   * overruns its profile by up to the answers' spread, a batch of 50 hardly at all), and a pooled factor
-   * learned while an instance launched small batches makes every large batch look too slow to fit its
-   * deadline, so the rule keeps launching small ones. @default true
+   * The client of a stream its access server refused keeps the stream's frames (they settle as refused) while its
+   * access uplink is backed up by more than this many ms, instead of uploading them to be routed one by one; it
+   * asks for admission again when its backoff ends. At a saturated access point (the hot-spot microcomputer) the
+   * frames of refused streams, almost all refused again one by one, took the uplink time that admitted streams
+   * and requests needed, so those arrived too late too. `Infinity`: always uploads. @default 20
    */
-  readonly learnedGuardBySize: boolean;
-  /**
-   * The learned guard is core's `LatencyGuard`, as the runtime keeps it (a 0.98 quantile of how many ms later
-   * than predicted batches end, per size class, ageing out after 2 s, added to the guard for each candidate
-   * batch size), instead of the simulator's tracker (a 0.9 quantile factor on every estimate plus its excess).
-   * Measured on the quick sweeps it is neutral (−0.3 % … +0.3 % per load point), so the tracker stays the
-   * default. @default false
-   */
-  readonly coreLatencyGuard: boolean;
+  readonly holdRefusedFramesMs: number;
   /**
    * A multi-frame instance fills packs sized for the rate of the streams pinned to it now (the smallest pack
    * that keeps up with that rate within the staleness limit, at most the plan's), as the runtime's instances do,
@@ -190,8 +186,8 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   batchGuardMs: 2,
   shareAwareLaunch: false,
   learnedGuard: true,
-  learnedGuardBySize: true,
-  coreLatencyGuard: false,
+  learnedGuardOptions: {},
+  holdRefusedFramesMs: 20,
   ratePacks: true,
   fillAwareWait: true,
   overloadBelowPlan: true,

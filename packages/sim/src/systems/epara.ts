@@ -197,7 +197,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       linkOf = Float64Array.from(world.servers, (s) => DEVICE_KINDS[s.preset.deviceKind]!.linkBytesPerMs);
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
       lastPlacedAt = zones.map(() => 0);
-      drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard, learnedBySize: o.learnedGuardBySize, coreGuard: o.coreLatencyGuard, ratePacks: o.ratePacks, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality }));
+      drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard, guardOptions: o.learnedGuardOptions, ratePacks: o.ratePacks, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality }));
       answersPerServer = world.services.length;
       worldAnswers = world.earlyWindowAnswers;
       answers = new Array<AnswerLengths | undefined>(world.servers.length * answersPerServer).fill(undefined);
@@ -230,6 +230,14 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     },
     onStreamStart(world, stream) {
       if (o.categorize) admit(world, stream);
+    },
+    holdsFrame(world, stream) {
+      if (!o.categorize || !(o.holdRefusedFramesMs < Number.POSITIVE_INFINITY)) return false;
+      if (stream.pinned !== null) return false;
+      // The client of a refused stream retries admission (a control message) when its backoff ends.
+      if (world.clock.now() >= (retryAt.get(stream) ?? 0)) admit(world, stream);
+      if (stream.pinned !== null) return false;
+      return world.network.upBacklogMs(stream.origin, world.clock.now()) > o.holdRefusedFramesMs;
     },
     onStreamEnd(_world, stream) {
       unpin(stream);
@@ -277,7 +285,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       drivers[zoneIndex[inst.server]!]?.resume(world);
     },
     describe: () => ({
-      options: { locality: o.placementOptions.locality ?? false, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, learnedGuardBySize: o.learnedGuardBySize, ratePacks: o.ratePacks, fillAwareWait: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead, reportNextRun: o.reportNextRun, egressAwareOffload: o.egressAwareOffload, coreLatencyGuard: o.coreLatencyGuard, hopLimit: route.hopLimit },
+      options: { locality: o.placementOptions.locality ?? false, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, ratePacks: o.ratePacks, fillAwareWait: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead, reportNextRun: o.reportNextRun, egressAwareOffload: o.egressAwareOffload, hopLimit: route.hopLimit },
       sync: o.sync ? { ...syncO, ...ring!.stats() } : 'off',
       placements: replacements + zones.length + shiftReplacements,
       shiftReplacements,

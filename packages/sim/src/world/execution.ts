@@ -53,7 +53,7 @@ export function onDeviceEvent(world: World, dev: SimDevice, version: number): vo
   for (let i = base; i < end; i++) {
     const b = DONE[i]!;
     b.instance.running--;
-    b.instance.errors?.observe(b.items.length, b.predictedMs, now + b.tailMs - b.startedAt, now + b.tailMs);
+    observeBatch(b, now + b.tailMs);
     if (b.tailMs > 0) world.queue.push(now + b.tailMs, EV.PIPELINE_DONE, 0, b);
     else finishBatch(world, b);
   }
@@ -61,6 +61,20 @@ export function onDeviceEvent(world: World, dev: SimDevice, version: number): vo
   for (let i = base; i < end; i++) DONE[i] = undefined;
   doneTop = base;
   kickDevice(world, dev);
+}
+
+/** The observation handed to an instance's guard (read at once, not kept): refilled per batch. */
+const SEEN = { n: 0, predictedMs: 0, actualMs: 0, at: 0 };
+
+/** Teaches the batch's instance how late it ended (at `end`) beyond the run time predicted at its launch. */
+function observeBatch(b: RunningBatch, end: number): void {
+  const guard = b.instance.guard;
+  if (guard === null) return;
+  SEEN.n = b.items.length;
+  SEEN.predictedMs = b.predictedMs;
+  SEEN.actualMs = end - b.startedAt;
+  SEEN.at = end;
+  guard.observe(SEEN);
 }
 
 /** Delivers the results of a finished batch. */
@@ -114,7 +128,7 @@ function tryLaunch(world: World, inst: SimInstance, dev: SimDevice): void {
   if (items === null) return;
   const now = world.clock.now();
   advance(dev, now, world.interference);
-  const predicted = inst.errors === null ? 0 : predictedMs(world, inst, dev, items.length);
+  const predicted = inst.guard === null ? 0 : predictedMs(world, inst, dev, items.length);
   const total = actualMs(inst, items);
   const stages = inst.plan.serviceStrategy === 'model-parallel' ? inst.plan.stages : 1;
   const work = total / stages;

@@ -1,10 +1,9 @@
-import { LaunchPlan, planLaunch, type EdfQueue, type LaunchContext } from '@epara/core/scheduling';
+import { LaunchPlan, planLaunch, type EdfQueue, type LatencyGuard, type LaunchContext } from '@epara/core/scheduling';
 import { EV } from './events.js';
 import { profileMs, sharingFactor } from './device-model.js';
 import { launchPackSize } from './rate-pack.js';
 import { arrivalsPerMs } from './arrival-rate.js';
 import { RequestHeap, type SimDevice, type SimInstance, type SimRequest } from './types.js';
-import type { BatchErrors } from './batch-errors.js';
 import type { World } from './world-api.js';
 
 /*
@@ -19,8 +18,8 @@ export function takeBatch(world: World, inst: SimInstance, dev: SimDevice): SimR
 }
 
 /**
- * Expected run time of a batch of `n` as the instance's scheduler sees it at launch on `dev`, without the
- * learned factor: the profile, or with a share-aware policy its wall time on the device as shared now
+ * Expected run time of a batch of `n` as the instance's scheduler sees it at launch on `dev` (what its learned
+ * guard measures lateness against): the profile, or with a share-aware policy its wall time on the device as shared now
  * ({@link sharedRunMs}).
  */
 export function predictedMs(world: World, inst: SimInstance, dev: SimDevice, n: number): number {
@@ -82,7 +81,7 @@ function setTimer(world: World, inst: SimInstance, at: number): void {
 let launching: SimInstance | undefined;
 let launchOthers: number[] | null = null;
 let launchBeta = 0;
-let launchErrors: BatchErrors | null = null;
+let launchGuard: LatencyGuard | null = null;
 const LAUNCH: { -readonly [K in 'now' | 'startAt' | 'batchSize' | 'latencyMs' | 'dropLatencyMs' | 'guardMs' | 'launchWhenIdle']: NonNullable<LaunchContext[K]> } & {
   arrivalsPerMs: number | undefined;
   sizeGuardMs: ((n: number) => number) | undefined;
@@ -91,7 +90,7 @@ const LAUNCH: { -readonly [K in 'now' | 'startAt' | 'batchSize' | 'latencyMs' | 
 } = {
   now: 0, startAt: 0, batchSize: 1, dropLatencyMs: 0, guardMs: 0, launchWhenIdle: false, arrivalsPerMs: undefined, overloadBelowPlan: false, skipShrinkingHead: undefined, sizeGuardMs: undefined,
   latencyMs: (n) =>
-    (launchOthers === null ? profileMs(launching!, n) : sharedRunMs(profileMs(launching!, n), launchOthers, launchBeta)) * (launchErrors === null ? 1 : launchErrors.factor(n)),
+    launchOthers === null ? profileMs(launching!, n) : sharedRunMs(profileMs(launching!, n), launchOthers, launchBeta),
 };
 
 let launchNow = 0;
@@ -101,28 +100,26 @@ let launchNow = 0;
  * copied out (its items outlive the next attempt).
  */
 const PLAN = new LaunchPlan<SimRequest>();
-const coreSizeGuard = (n: number): number => launchErrors!.excessMs(n, launchNow);
+const learnedSizeGuard = (n: number): number => launchGuard!.excessMs(n, launchNow);
 
 /** Core's rule: EDF; drop hopeless items; launch when full or when waiting would miss the head's deadline. */
 function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, dev: SimDevice): SimRequest[] | null {
   if (q.size === 0 || inst.policy.kind !== 'deadline') return null;
   const now = world.clock.now();
-  const err = inst.errors;
   const size = inst.policy.ratePacks === true ? launchPackSize(inst) : inst.plan.batchSize;
   const ctx = LAUNCH;
   launching = inst;
   launchOthers = shareAware(inst) && dev.running.length > 0 ? remainingOn(world, dev, SCRATCH) : null;
   launchBeta = world.interference;
-  launchErrors = err;
+  launchGuard = inst.guard;
   ctx.now = now;
   ctx.startAt = now;
   ctx.batchSize = size;
   // Drops stay optimistic: an item is rejected only when even an unshared run alone would miss.
   ctx.dropLatencyMs = profileMs(inst, 1);
-  // Core's guard (as the runtime keeps it) answers per candidate batch size; the tracker's margin is the pack's.
-  const core = err !== null && err.core;
-  ctx.guardMs = inst.policy.guardMs + (err === null || core ? 0 : err.excessMs(size));
-  ctx.sizeGuardMs = core ? coreSizeGuard : undefined;
+  // The learned guard (core's `LatencyGuard`, as the runtime keeps it) answers per candidate batch size.
+  ctx.guardMs = inst.policy.guardMs;
+  ctx.sizeGuardMs = inst.guard === null ? undefined : learnedSizeGuard;
   launchNow = now;
   // A draining instance (or one whose successor is loading) does not wait to fill a batch.
   ctx.launchWhenIdle = inst.status !== 'ready';

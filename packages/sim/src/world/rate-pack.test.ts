@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { latencyAt } from '@epara/core';
 import { SERVICE_CATALOG } from '../model/services.js';
-import { BatchErrors } from './batch-errors.js';
 import { launchPackSize } from './rate-pack.js';
 import type { SimInstance } from './types.js';
 
@@ -32,26 +31,6 @@ describe('multi-frame packs sized for the pinned rate', () => {
     expect(launchPackSize(hciInstance(760, 2))).toBe(n380);
     // Batching instances keep the plan's batch size.
     expect(launchPackSize(hciInstance(380, 1, 'batching'))).toBe(54);
-  });
-});
-
-describe('learned guard per batch-size class', () => {
-  it('learns the error of small batches without inflating large ones', () => {
-    const bySize = new BatchErrors(true);
-    const pooled = new BatchErrors(false);
-    for (let i = 0; i < 20; i++) {
-      // Batches of one overrun their profile by 40 %; nothing is known yet about batches of 50.
-      bySize.observe(1, 30, 42);
-      pooled.observe(1, 30, 42);
-    }
-    expect(bySize.factor(1)).toBeCloseTo(1.4, 5);
-    expect(bySize.factor(50)).toBe(1);
-    expect(bySize.excessMs(50)).toBe(0);
-    expect(pooled.factor(50)).toBeCloseTo(1.4, 5);
-    for (let i = 0; i < 20; i++) bySize.observe(50, 130, 133);
-    expect(bySize.factor(50)).toBeCloseTo(133 / 130, 5);
-    expect(bySize.factor(40)).toBe(bySize.factor(50)); // 32–63: one class
-    expect(bySize.factor(1)).toBeCloseTo(1.4, 5);
   });
 });
 

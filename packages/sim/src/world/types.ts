@@ -1,6 +1,5 @@
 import type { ParallelPlan } from '@epara/core';
-import type { EdfQueue } from '@epara/core/scheduling';
-import type { BatchErrors } from './batch-errors.js';
+import type { EdfQueue, LatencyGuard, LatencyGuardOptions } from '@epara/core/scheduling';
 import type { SimService } from '../model/services.js';
 
 /** Why an item ended without a good result (EPARA error codes, plus the simulator's own `UNFINISHED`). */
@@ -73,11 +72,11 @@ export interface InstancePlan {
 /**
  * How an instance forms batches: the core deadline-aware launch rule (`planLaunch`), or Triton's dynamic
  * batcher. `shareAware` estimates a batch with the device's current share (time slicing and interference of
- * the batches already running on it); `learnedGuard` inflates estimates and the guard by a high quantile of
- * the instance's observed actual/predicted run times (`LatencyErrorTracker`).
+ * the batches already running on it); `learnedGuard` adds to the guard of a batch of `n` what the instance
+ * learned of how late its batches of that size end (core `LatencyGuard`, with `guardOptions`).
  */
 export type BatchPolicy =
-  | { readonly kind: 'deadline'; readonly guardMs: number; readonly shareAware?: boolean; readonly learnedGuard?: boolean; readonly learnedBySize?: boolean; readonly ratePacks?: boolean; readonly fillAware?: boolean; readonly overloadBelowPlan?: boolean; readonly coreGuard?: boolean; readonly skipShrinkingHead?: boolean }
+  | { readonly kind: 'deadline'; readonly guardMs: number; readonly shareAware?: boolean; readonly learnedGuard?: boolean; readonly guardOptions?: Partial<LatencyGuardOptions>; readonly ratePacks?: boolean; readonly fillAware?: boolean; readonly overloadBelowPlan?: boolean; readonly skipShrinkingHead?: boolean }
   | { readonly kind: 'triton'; readonly maxQueueDelayMs: number; readonly queueTimeoutMs: number };
 
 /** One placed instance of a service on one or more devices of one server. */
@@ -92,8 +91,8 @@ export interface SimInstance {
   status: 'loading' | 'ready' | 'draining' | 'gone';
   /** EDF queue (deadline policy, driven by the core launch rule) or FIFO heap (Triton's batcher). */
   queue: EdfQueue<SimRequest> | RequestHeap;
-  /** Observed run-time error of this instance's batches (deadline policy with `learnedGuard`), or null. */
-  errors: BatchErrors | null;
+  /** How late this instance's batches ended beyond their prediction (deadline policy with `learnedGuard`), or null. */
+  guard: LatencyGuard | null;
   /** Scratch for the core completion estimate (one entry per device). */
   freeAt: number[];
   /** Batches of this instance running now (at most one per device). */

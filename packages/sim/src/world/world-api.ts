@@ -96,6 +96,11 @@ export interface SimSystem {
   onFailure(world: World, server: number, device: number | null, recovered: boolean): void;
   /** An instance became ready, started draining, or is gone. */
   onInstanceChange(world: World, inst: SimInstance): void;
+  /**
+   * A stream's client is about to upload a frame (optional): true keeps it at the client, where it settles as
+   * refused (`OVERLOADED`) without taking access-uplink time.
+   */
+  holdsFrame?(world: World, stream: SimStream): boolean;
   /** A batch finished on an instance and its results leave (optional: what a server learns from its own runs). */
   onBatchDone?(world: World, inst: SimInstance, items: readonly SimRequest[]): void;
   /** Facts for the report (configuration picked, placements run, …). */

@@ -1,6 +1,5 @@
 import { createManualClock, createSeededRandom, type ManualClock, type Random } from '@epara/core';
-import { EdfQueue } from '@epara/core/scheduling';
-import { BatchErrors } from './batch-errors.js';
+import { EdfQueue, LatencyGuard } from '@epara/core/scheduling';
 import { createEventQueue, type EventQueue } from '../engine/event-queue.js';
 import type { SimServer } from '../model/hardware.js';
 import type { Network } from '../model/network.js';
@@ -173,7 +172,7 @@ export class SimWorld implements World {
         return null;
       }
     }
-    const inst: SimInstance = { ...init, id: this.#nextInstanceId++, svc, status: warm ? 'ready' : 'loading', queue: init.policy.kind === 'deadline' ? new EdfQueue<SimRequest>() : new RequestHeap(), errors: init.policy.kind === 'deadline' && init.policy.learnedGuard === true ? new BatchErrors(init.policy.learnedBySize === true, init.policy.coreGuard === true) : null, freeAt: [], running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0, measuredRate: -1, recentArrivals: -1, recentArrivalsAt: 0, packHz: -1, packN: 0 };
+    const inst: SimInstance = { ...init, id: this.#nextInstanceId++, svc, status: warm ? 'ready' : 'loading', queue: init.policy.kind === 'deadline' ? new EdfQueue<SimRequest>() : new RequestHeap(), guard: init.policy.kind === 'deadline' && init.policy.learnedGuard === true ? new LatencyGuard(init.policy.guardOptions) : null, freeAt: [], running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0, measuredRate: -1, recentArrivals: -1, recentArrivalsAt: 0, packHz: -1, packN: 0 };
     for (const d of inst.devices) d.instances.push(inst);
     this.instancesByServer[inst.server]!.push(inst);
     if (!warm) this.queue.push(this.clock.now() + (svc.spec.loadTimeMs ?? 0), EV.READY, 0, inst);
@@ -294,7 +293,9 @@ export class SimWorld implements World {
     }
     if (!this.serverAlive[stream.origin]) stream.origin = this.accessServer(stream.origin);
     stream.seq++;
-    this.#send(this.#newRequest(stream.service, stream.origin, stream));
+    const frame = this.#newRequest(stream.service, stream.origin, stream);
+    if (this.system.holdsFrame?.(this, stream) === true) this.dropItem(frame, 'OVERLOADED');
+    else this.#send(frame);
     this.queue.push(now + 1000 / stream.rateHz, EV.FRAME, 0, stream);
   }
 
