@@ -1,5 +1,6 @@
 import { EparaError, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
 import { product, type BatchAxes } from '../tensors/stack.js';
+import { unreadableTensorError } from '../tensors/readable-data.js';
 
 type TypedArrayCtor = { new (buffer: ArrayBuffer, byteOffset: number, length: number): TensorLike['data']; readonly BYTES_PER_ELEMENT: number };
 
@@ -77,14 +78,18 @@ export function layoutFits(layout: SlabLayout, items: readonly NamedTensors[], a
  * Writes a batch into `slab` following `layout` (each item's data copied once, straight to its place in the
  * batch) and returns the batch's tensors: views of the slab.
  *
- * @throws EparaError `INTERNAL` when an item lacks a tensor of the first item (callers validate first).
+ * @throws EparaError `INTERNAL` when an item lacks a tensor of the first item (callers validate first);
+ * `INVALID_INPUT` when an item's array no longer holds its values (detached since it was validated).
  */
 export function stackIntoSlab(slab: ArrayBuffer, items: readonly NamedTensors[], layout: SlabLayout): Record<string, TensorLike> {
   const out: Record<string, TensorLike> = {};
   for (const p of layout.placements) {
     const data = new p.ctor(slab, p.offset, p.length);
-    if (p.axis === null) (data as Float32Array).set(items[0]![p.name]!.data as Float32Array);
-    else writeAlong(data, items, p.name, p.axis, p.dims);
+    if (p.axis === null) {
+      const t = items[0]![p.name]!;
+      if (t.data.length !== p.length) throw unreadableTensorError(p.name, t);
+      (data as Float32Array).set(t.data as Float32Array);
+    } else writeAlong(data, items, p.name, p.axis, p.dims);
     out[p.name] = { type: p.type, dims: p.dims, data };
   }
   return out;
@@ -96,10 +101,13 @@ function writeAlong(data: TensorLike['data'], items: readonly NamedTensors[], na
   for (let i = 0; i < axis; i++) outer *= dims[i]!;
   const rowOut = data.length / outer;
   let offset = 0;
+  const perItem = data.length / items.length;
   for (const item of items) {
     const t = item[name];
     if (!t) throw new EparaError('INTERNAL', `stackIntoSlab: item lacks ${name}`);
     const src = t.data as Float32Array;
+    // A detached array reads as empty: copying it would leave the previous batch's values in its place.
+    if (src.length !== perItem) throw unreadableTensorError(name, t);
     if (outer === 1) (data as Float32Array).set(src, offset);
     else {
       const row = src.length / outer;
