@@ -163,6 +163,11 @@ export class ModelInstance implements Lane {
     return latencyAt(this.profile, n) * this.#corrections.of(deviceId);
   }
 
+  loadShare(deviceId: string, now: number): number {
+    const n = this.batchSize;
+    return ((this.loadPerSec(now) / 1000) * this.latencyMs(deviceId, n)) / n / this.#c.schedulers.length;
+  }
+
   dropLatencyMs(deviceId: string): number {
     return Math.min(latencyAt(this.profile, 1), this.latencyMs(deviceId, 1));
   }
