@@ -16,6 +16,17 @@ interface Placement {
   readonly offset: number;
   readonly length: number;
   readonly ctor: TypedArrayCtor;
+  /** Already in place (a batch of leases written where it runs): only viewed, never copied. */
+  readonly inPlace: boolean;
+}
+
+/**
+ * A tensor whose items already sit at the front of the slab, one after another (a lease slab's slots): it is
+ * placed at offset 0, and the other tensors from `regionBytes` on.
+ */
+export interface LeadTensor {
+  readonly name: string;
+  readonly regionBytes: number;
 }
 
 /**
@@ -35,11 +46,11 @@ export interface SlabLayout {
  *
  * @throws EparaError `INTERNAL` when the batch is empty.
  */
-export function planSlab(items: readonly NamedTensors[], axes: BatchAxes): SlabLayout {
+export function planSlab(items: readonly NamedTensors[], axes: BatchAxes, lead?: LeadTensor): SlabLayout {
   const first = items[0];
   if (!first) throw new EparaError('INTERNAL', 'planSlab: no items');
   const placements: Placement[] = [];
-  let offset = 0;
+  let offset = lead === undefined ? 0 : lead.regionBytes;
   for (const name of Object.keys(first)) {
     const t = first[name]!;
     const ctor = t.data.constructor as TypedArrayCtor;
@@ -48,8 +59,9 @@ export function planSlab(items: readonly NamedTensors[], axes: BatchAxes): SlabL
     const dims = [...t.dims];
     if (axis !== null) dims[axis] = items.length * (t.dims[axis] ?? 1);
     const length = product(dims);
-    placements.push({ name, type: t.type, itemDims: [...t.dims], axis, dims, offset, length, ctor });
-    offset += align8(length * ctor.BYTES_PER_ELEMENT);
+    const inPlace = name === lead?.name;
+    placements.push({ name, type: t.type, itemDims: [...t.dims], axis, dims, offset: inPlace ? 0 : offset, length, ctor, inPlace });
+    if (!inPlace) offset += align8(length * ctor.BYTES_PER_ELEMENT);
   }
   return { bytes: offset, placements, count: items.length, axes };
 }
@@ -85,7 +97,9 @@ export function stackIntoSlab(slab: ArrayBuffer, items: readonly NamedTensors[],
   const out: Record<string, TensorLike> = {};
   for (const p of layout.placements) {
     const data = new p.ctor(slab, p.offset, p.length);
-    if (p.axis === null) {
+    if (p.inPlace) {
+      // Written by the hosts into the slab's slots: nothing to copy.
+    } else if (p.axis === null) {
       const t = items[0]![p.name]!;
       if (t.data.length !== p.length) throw unreadableTensorError(p.name, t);
       (data as Float32Array).set(t.data as Float32Array);

@@ -8,6 +8,9 @@ import type { ExecutorServiceOptions } from './executor-options.js';
 import { validateItem, type IoSpec } from './io-spec.js';
 import type { ModelInstance } from './model-instance.js';
 import { shedError } from './shed-error.js';
+import { claimLeases, settleLeases, type InputLease } from '../batching/input-lease.js';
+import { InputLeases } from './input-leases.js';
+import type { InputLeaseStats } from './lease-ring.js';
 
 /** What a batched instance needs from its executor. */
 export interface BatchedInstanceContext {
@@ -50,7 +53,15 @@ const INIT: { -readonly [K in keyof QueuedRequestInit]: QueuedRequestInit[K] } =
   slot: undefined,
   signal: undefined,
   trace: undefined,
+  leased: false,
 };
+
+/**
+ * Lease slabs one input of an instance may hold at once (per item shape): a slab holds a batch of the largest
+ * size, and under load about two are in the worker, one takes new leases and one holds leases moved out of a
+ * batch's way.
+ */
+export const LEASE_SLABS_PER_INPUT = 8;
 
 /**
  * The built-in instance: a model batched by the device schedulers ({@link ModelInstance}), behind the same
@@ -67,6 +78,7 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
   /** How a request and a stream frame are validated (one object each, not one per item). */
   readonly #requestCheck: { readonly serviceId: string; readonly withState: boolean };
   readonly #frameCheck: { readonly serviceId: string; readonly withState: boolean };
+  readonly #leases = new InputLeases();
 
   constructor(model: ModelInstance, c: BatchedInstanceContext) {
     this.model = model;
@@ -121,6 +133,23 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     return this.model.initialState;
   }
 
+  /**
+   * A lease for input `name` of one item of `dims`, in a slab of this instance's (see {@link InputLeases}).
+   * @throws EparaError `INVALID_INPUT` for an input or dims the model does not take.
+   */
+  allocateInput(name: string, dims: readonly number[]): InputLease {
+    const inst = this.model;
+    let slabBytes = Number.POSITIVE_INFINITY;
+    for (const d of inst.devices) slabBytes = Math.min(slabBytes, d.inputSlabs?.().slabBytes ?? 0);
+    const context = { serviceId: inst.serviceId, io: inst.requestIo, maxBatchSize: inst.maxBatchSize, knownOutputs: inst.knownOutputs, slabBytes, maxSlabs: LEASE_SLABS_PER_INPUT };
+    return this.#leases.allocate(context, name, dims);
+  }
+
+  /** What this instance's leases have done, per input. */
+  leaseStats(): Record<string, InputLeaseStats> {
+    return this.#leases.stats();
+  }
+
   submit(inputs: NamedTensors, o: InstanceSubmitOptions): Promise<NamedTensors> {
     // The caller's options object as it is (read before anything can run another submit): none per request.
     return this.#enqueue(inputs, o, false);
@@ -135,16 +164,25 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     // Read once, up front: refusing at admission emits an event whose listener may submit again.
     const { deadline, priority, signal, slot, trace } = o;
     const key = validateItem(inst.requestIo, inputs, frame ? this.#frameCheck : this.#requestCheck);
-    const costScale = this.#costScale(inputs, deadline);
-    if (inst.queue.size >= this.#c.maxQueue) {
-      throw shedError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#c.maxQueue})`, { serviceId: inst.serviceId });
-    }
-    // Shed at once what cannot make its deadline behind the work already queued: no queueing, pumping or
-    // later drop for it (under overload most requests end here, so this path stays cheap).
-    const now = this.#c.clock.now();
-    if (!frame) {
-      const refused = inst.admit(deadline, priority, costScale, now);
-      if (refused) throw refused;
+    // From here on the request owns the leases among its inputs: released when it settles, or now if refused.
+    const leased = claimLeases(inputs, inst.serviceId);
+    let now: number;
+    let costScale: number;
+    try {
+      costScale = this.#costScale(inputs, deadline);
+      if (inst.queue.size >= this.#c.maxQueue) {
+        throw shedError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#c.maxQueue})`, { serviceId: inst.serviceId });
+      }
+      // Shed at once what cannot make its deadline behind the work already queued: no queueing, pumping or
+      // later drop for it (under overload most requests end here, so this path stays cheap).
+      now = this.#c.clock.now();
+      if (!frame) {
+        const refused = inst.admit(deadline, priority, costScale, now);
+        if (refused) throw refused;
+      }
+    } catch (err) {
+      if (leased) settleLeases(inputs);
+      throw err;
     }
     // One object per request (work item and settlement); resolves with the outputs directly, no extra promise.
     const init = INIT;
@@ -160,6 +198,7 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     init.slot = slot;
     init.signal = signal;
     init.trace = trace;
+    init.leased = leased;
     const item = new QueuedRequest(init, this.#host);
     init.inputs = EMPTY; // keep no caller's tensors alive through the scratch object
     init.signal = init.trace = init.slot = undefined;

@@ -2,6 +2,7 @@ import { EparaError, latencyAt, type InstanceInfo, type InstanceStatus, type Lat
 import { EdfQueue } from '@epara/core/scheduling';
 import { InstanceSizing } from './instance-sizing.js';
 import type { DeviceHandle } from '../devices/device-port.js';
+import type { KnownOutput } from '../devices/slab-outputs.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { IoSpec } from './io-spec.js';
@@ -152,6 +153,11 @@ export class ModelInstance implements Lane {
    */
   get maxBatchSize(): number {
     return this.#sizing.sizes().maxBatchSize;
+  }
+
+  /** Outputs whose per-item size the model fixes (they come back in the batch's slab), once loaded. */
+  get knownOutputs(): readonly KnownOutput[] | undefined {
+    return this.#loaded?.runOptions.knownOutputs;
   }
 
   get profile(): LatencyProfile {
