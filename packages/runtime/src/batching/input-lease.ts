@@ -1,6 +1,18 @@
 import { EparaError, type NamedTensors, type TensorDataArray, type TensorLike, type TensorType } from '@epara/core';
 import type { SlabHome } from '../devices/device-port.js';
 
+/** @internal What a lease is made from. */
+export interface LeaseInit<D extends TensorDataArray = TensorDataArray> {
+  serviceId: string;
+  inputName: string;
+  type: TensorType;
+  dims: readonly number[];
+  view: D;
+  slab: LeaseSlab | undefined;
+  slot: number;
+  ring: object | undefined;
+}
+
 /** Where a lease is: writable by its host, owned by a request, or given back. */
 export type InputLeaseState = 'open' | 'submitted' | 'released';
 
@@ -33,12 +45,15 @@ export class LeaseSlab implements SlabHome {
   dead = false;
   /** The live lease in each slot handed out (undefined once released). */
   readonly leases: (InputLease | undefined)[];
+  /** Each slot's view, made once per buffer object (a buffer back from the worker is a new object). */
+  readonly views: (TensorDataArray | undefined)[];
   readonly #owner: LeaseSlabOwner;
 
   constructor(buffer: ArrayBuffer, capacity: number, owner: LeaseSlabOwner) {
     this.buffer = buffer;
     this.capacity = capacity;
     this.leases = new Array<InputLease | undefined>(capacity).fill(undefined);
+    this.views = new Array<TensorDataArray | undefined>(capacity).fill(undefined);
     this.#owner = owner;
   }
 
@@ -52,6 +67,7 @@ export class LeaseSlab implements SlabHome {
   /** The worker answered: the buffer (a new object after the transfer) is ours again. */
   returned(slab: ArrayBuffer): void {
     this.buffer = slab;
+    this.views.fill(undefined); // views of the buffer that left
     this.lent = false;
     if (this.live === 0) this.#owner.emptied(this);
   }
@@ -94,8 +110,8 @@ export class InputLease<D extends TensorDataArray = TensorDataArray> implements 
   /** The ring that made it (staging checks it), undefined outside a slab. */
   readonly ring: object | undefined;
 
-  /** @internal Made by the executor. */
-  constructor(o: { serviceId: string; inputName: string; type: TensorType; dims: readonly number[]; view: D; slab: LeaseSlab | undefined; slot: number; ring: object | undefined }) {
+  /** @internal Made by the executor (`o` is read at once: a ring passes the same object for every lease). */
+  constructor(o: LeaseInit<D>) {
     this.serviceId = o.serviceId;
     this.inputName = o.inputName;
     this.type = o.type;

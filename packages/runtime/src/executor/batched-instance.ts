@@ -9,7 +9,7 @@ import { validateItem, type IoSpec } from './io-spec.js';
 import type { ModelInstance } from './model-instance.js';
 import { shedError } from './shed-error.js';
 import { claimLeases, settleLeases, type InputLease } from '../batching/input-lease.js';
-import { InputLeases } from './input-leases.js';
+import { InputLeases, type InputLeaseContext } from './input-leases.js';
 import type { InputLeaseStats } from './lease-ring.js';
 
 /** What a batched instance needs from its executor. */
@@ -138,12 +138,16 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
    * @throws EparaError `INVALID_INPUT` for an input or dims the model does not take.
    */
   allocateInput(name: string, dims: readonly number[]): InputLease {
+    return this.#leases.allocate(this.#leaseContext, name, dims);
+  }
+
+  /** What a new lease ring is sized by (read only when one is made: not per lease). */
+  readonly #leaseContext = (): InputLeaseContext => {
     const inst = this.model;
     let slabBytes = Number.POSITIVE_INFINITY;
     for (const d of inst.devices) slabBytes = Math.min(slabBytes, d.inputSlabs?.().slabBytes ?? 0);
-    const context = { serviceId: inst.serviceId, io: inst.requestIo, maxBatchSize: inst.maxBatchSize, knownOutputs: inst.knownOutputs, slabBytes, maxSlabs: LEASE_SLABS_PER_INPUT };
-    return this.#leases.allocate(context, name, dims);
-  }
+    return { serviceId: inst.serviceId, io: inst.requestIo, maxBatchSize: inst.maxBatchSize, knownOutputs: inst.knownOutputs, slabBytes, maxSlabs: LEASE_SLABS_PER_INPUT };
+  };
 
   /** What this instance's leases have done, per input. */
   leaseStats(): Record<string, InputLeaseStats> {

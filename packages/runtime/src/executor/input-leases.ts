@@ -27,9 +27,10 @@ export class InputLeases {
    * A lease for input `name` of one item of `dims`.
    * @throws EparaError `INVALID_INPUT` for an input the model does not take, or dims it does not take for one item.
    */
-  allocate(c: InputLeaseContext, name: string, dims: readonly number[]): InputLease {
+  allocate(context: () => InputLeaseContext, name: string, dims: readonly number[]): InputLease {
     const rings = this.#rings.get(name);
-    if (rings !== undefined) for (const r of rings) if (r.fits(dims)) return r.allocate();
+    if (rings !== undefined) for (let i = 0; i < rings.length; i++) if (rings[i]!.fits(dims)) return rings[i]!.allocate();
+    const c = context();
     const spec = specOf(c, name);
     checkDims(c.serviceId, spec, dims);
     const ring = new LeaseRing(ringOptions(c, spec, Object.freeze([...dims])));

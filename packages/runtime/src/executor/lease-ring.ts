@@ -1,5 +1,5 @@
 import type { NamedTensors, TensorDataArray, TensorType } from '@epara/core';
-import { InputLease, LeaseSlab, type LeaseSlabOwner, type ViewCtor } from '../batching/input-lease.js';
+import { InputLease, LeaseSlab, type LeaseInit, type LeaseSlabOwner, type ViewCtor } from '../batching/input-lease.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { StagedBatch } from '../devices/device-port.js';
 import type { KnownOutput } from '../devices/slab-outputs.js';
@@ -70,6 +70,8 @@ export class LeaseRing implements LeaseSlabOwner {
   readonly #order: WorkItem[] = [];
   readonly #inputs: NamedTensors[] = [];
   readonly #counts = { leases: 0, fellBack: 0, slabBatches: 0, inPlaceItems: 0, copiedItems: 0, movedLeases: 0 };
+  /** What each lease is made from (refilled per lease; the lease reads it at once). */
+  readonly #init: LeaseInit;
 
   constructor(o: LeaseRingOptions) {
     this.o = o;
@@ -83,6 +85,7 @@ export class LeaseRing implements LeaseSlabOwner {
     this.#slabBytes = regionBytes + o.tailBytes;
     this.#plans = new SlabPlans({ name: o.inputName, regionBytes });
     this.#itemAt = new Int32Array(Math.max(1, this.#capacity)).fill(-1);
+    this.#init = { serviceId: o.serviceId, inputName: o.inputName, type: o.type, dims: o.itemDims, view: undefined as unknown as TensorDataArray, slab: undefined, slot: 0, ring: undefined };
   }
 
   /** Whether leases of `dims` belong to this ring. */
@@ -99,15 +102,24 @@ export class LeaseRing implements LeaseSlabOwner {
     this.#counts.leases++;
     let slab = this.#open;
     if (slab === undefined || slab.next >= slab.capacity || slab.lent || slab.dead) slab = this.#open = this.#openSlab();
+    const init = this.#init;
     if (slab === undefined) {
       this.#counts.fellBack++;
-      const view = new o.ctor(new ArrayBuffer(this.#itemBytes), 0, this.#itemLen);
-      return new InputLease({ serviceId: o.serviceId, inputName: o.inputName, type: o.type, dims: o.itemDims, view, slab: undefined, slot: 0, ring: undefined });
+      init.view = new o.ctor(new ArrayBuffer(this.#itemBytes), 0, this.#itemLen);
+      init.slab = init.ring = undefined;
+      init.slot = 0;
+    } else {
+      init.slot = slab.next++;
+      init.view = this.#view(slab, init.slot);
+      init.slab = slab;
+      init.ring = this;
     }
-    const slot = slab.next++;
-    const lease = new InputLease({ serviceId: o.serviceId, inputName: o.inputName, type: o.type, dims: o.itemDims, view: this.#view(slab, slot), slab, slot, ring: this });
-    slab.leases[slot] = lease;
-    slab.live++;
+    const lease = new InputLease(init);
+    init.slab = init.ring = undefined; // keeps nothing alive
+    if (slab !== undefined) {
+      slab.leases[lease.slot] = lease;
+      slab.live++;
+    }
     return lease;
   }
 
@@ -266,7 +278,7 @@ export class LeaseRing implements LeaseSlabOwner {
   }
 
   #view(slab: LeaseSlab, slot: number): TensorDataArray {
-    return new this.o.ctor(slab.buffer, slot * this.#itemBytes, this.#itemLen);
+    return (slab.views[slot] ??= new this.o.ctor(slab.buffer, slot * this.#itemBytes, this.#itemLen));
   }
 }
 
