@@ -429,7 +429,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   }
 
   #pick(serviceId: string): ExecutorInstance {
-    const now = this.#o.clock.now();
+    let now = 0; // read once a second ready instance shows up (a clock read per submit otherwise)
     let first: ExecutorInstance | undefined;
     let best: ExecutorInstance | undefined;
     let bestAt = Number.POSITIVE_INFINITY;
@@ -441,6 +441,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
         continue;
       }
       if (best === undefined) {
+        now = this.#o.clock.now();
         best = first;
         bestAt = first.estimate(now);
       }
