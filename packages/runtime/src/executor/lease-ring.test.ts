@@ -44,6 +44,15 @@ describe('LeaseRing', () => {
     expect([next.slab, next.slot]).toEqual([ls[2]!.slab, 2]);
   });
 
+  it('leaves a batch to the copy path when the leases to move outnumber its items in place', () => {
+    const r = ring();
+    const ls = [1, 2, 3, 4].map((v) => leased(r, v));
+    // One item in place (slot 0), three queued leases in the way: four copies against the copy path's one.
+    expect(r.stage('m', [work({ x: ls[0]! })], { x: 0 }, undefined)).toBeUndefined();
+    expect(ls.map((l) => l.slot)).toEqual([0, 1, 2, 3]); // nothing moved
+    expect(r.stats()).toMatchObject({ slabBatches: 0, movedLeases: 0 });
+  });
+
   it('gathers items from later slots, other slabs and plain tensors into the first slots', () => {
     const r = ring();
     const a = [1, 2, 3, 4].map((v) => leased(r, v)); // fills the first slab
@@ -65,8 +74,8 @@ describe('LeaseRing', () => {
     const open = leased(r, 3, false);
     expect(r.stage('m', [work({ x: a })], { x: 0 }, undefined)).toBeUndefined();
     open.claim('s', 'x');
-    // Now slot 2 (and b in slot 1) would have to move, but the ring may hold one slab only.
-    expect(r.stage('m', [work({ x: a })], { x: 0 }, undefined)).toBeUndefined();
+    // Now slot 2 would have to move out of the pair's way, but the ring may hold one slab only.
+    expect(r.stage('m', [work({ x: a }), work({ x: b })], { x: 0 }, undefined)).toBeUndefined();
     // A batch of every queued lease needs no move.
     const items = [work({ x: open }), work({ x: a }), work({ x: b })];
     expect(r.stage('m', items, { x: 0 }, undefined)?.count).toBe(3);

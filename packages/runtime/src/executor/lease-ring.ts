@@ -49,7 +49,8 @@ export interface LeaseRingOptions {
  * The lease slabs of one input (one item shape) of a service instance. Leases take the open slab's slots in
  * order; a batch is run from the slab of its first item's lease once the batch holds slots 0…n−1 there: queued
  * leases of the slab that are not in the batch move to another slab (one copy each), batch items from elsewhere
- * are copied in (the copy the device's own slab would have made), and the slab is lent to the worker whole.
+ * are copied in (the copy the device's own slab would have made), and the slab is lent to the worker whole —
+ * unless the leases to move outnumber the items found in place (the copy path then costs fewer copies).
  * Under a steady load most items therefore run where their host wrote them. A batch the ring cannot take (a
  * lease still being written in the slab, no slab free for the moves, a layout that does not fit) takes the
  * device's copy path.
@@ -144,12 +145,17 @@ export class LeaseRing implements LeaseSlabOwner {
     const plan = this.#plans.plan(key, inputs, axes, known);
     if (plan.layout.bytes > slab.buffer.byteLength) return this.#abandon();
     const itemAt = this.#itemAt;
+    let inPlace = 0;
     for (let i = 0; i < n; i++) {
       const t = inputs[i]![name];
-      if (t instanceof InputLease && t.slab === slab) itemAt[t.slot] = i;
+      if (!(t instanceof InputLease) || t.slab !== slab) continue;
+      itemAt[t.slot] = i;
+      if (t.slot < n) inPlace++;
     }
+    // Never more copies than the device's slab would make (one per item): the leases moved out of the batch's
+    // way may not outnumber the items it finds in place.
     const moving = this.#leasesToMove(slab);
-    if (moving < 0) return this.#abandon();
+    if (moving < 0 || moving > inPlace) return this.#abandon();
     const target = moving > 0 ? this.#moveTarget(slab, moving) : undefined;
     if (moving > 0 && target === undefined) return this.#abandon();
     // Committed: from here on the batch runs from this slab.
