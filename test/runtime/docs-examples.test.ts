@@ -44,7 +44,7 @@ describe('docs/runtime.md examples', () => {
     // snippet: input-lease
     const executor = createExecutor({
       devices: [{ id: 'cpu0', threads: 1 }],
-      services: [{ id: 'cls', model: clsPath, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 100 }, sampleInputs: image(0), devices: ['cpu0'] }],
+      services: [{ id: 'cls', model: clsPath, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, sampleInputs: image(0), devices: ['cpu0'] }],
     });
     await executor.start();
     const classify = async (seed: number) => {
@@ -59,7 +59,7 @@ describe('docs/runtime.md examples', () => {
     // end-snippet
     expect(outputs.map((o) => o['softmax_0.tmp_0']!.dims)).toEqual([[1, 2], [1, 2], [1, 2], [1, 2]]);
     // The same values as plain inputs (batches may differ: equal within float tolerance).
-    const plain = createExecutor({ devices: [{ id: 'cpu0', threads: 1 }], services: [{ id: 'cls', model: clsPath, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 100 }, sampleInputs: image(0), devices: ['cpu0'] }] });
+    const plain = createExecutor({ devices: [{ id: 'cpu0', threads: 1 }], services: [{ id: 'cls', model: clsPath, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, sampleInputs: image(0), devices: ['cpu0'] }] });
     await plain.start();
     const expected = await Promise.all([1, 2, 3, 4].map((seed) => plain.submit('cls', image(seed))));
     await plain.close();
