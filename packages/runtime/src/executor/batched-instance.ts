@@ -57,11 +57,14 @@ const INIT: { -readonly [K in keyof QueuedRequestInit]: QueuedRequestInit[K] } =
 };
 
 /**
- * Lease slabs one input of an instance may hold at once (per item shape): a slab holds a batch of the largest
- * size, and under load about two are in the worker, one takes new leases and one holds leases moved out of a
- * batch's way.
+ * Lease slabs one input of an instance may hold at once (per item shape), at least: a slab holds a batch of the
+ * largest size, and under load about two are in the worker, one takes new leases and one holds leases moved out
+ * of a batch's way. Small slabs may be more, up to {@link LEASE_BYTES_PER_INPUT}: each takes a usual batch's
+ * leases, and a queue holds many.
  */
 export const LEASE_SLABS_PER_INPUT = 8;
+/** Bytes one input's lease slabs may take at once (as much as a device's four default input slabs). */
+export const LEASE_BYTES_PER_INPUT = 32 * 1024 * 1024;
 
 /**
  * The built-in instance: a model batched by the device schedulers ({@link ModelInstance}), behind the same
@@ -146,7 +149,16 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     const inst = this.model;
     let slabBytes = Number.POSITIVE_INFINITY;
     for (const d of inst.devices) slabBytes = Math.min(slabBytes, d.inputSlabs?.().slabBytes ?? 0);
-    return { serviceId: inst.serviceId, io: inst.requestIo, maxBatchSize: inst.maxBatchSize, knownOutputs: inst.knownOutputs, slabBytes, maxSlabs: LEASE_SLABS_PER_INPUT };
+    return {
+      serviceId: inst.serviceId,
+      io: inst.requestIo,
+      maxBatchSize: inst.maxBatchSize,
+      batchSize: inst.batchSize,
+      knownOutputs: inst.knownOutputs,
+      slabBytes,
+      maxSlabs: LEASE_SLABS_PER_INPUT,
+      maxBytes: LEASE_BYTES_PER_INPUT,
+    };
   };
 
   /** What this instance's leases have done, per input. */

@@ -12,11 +12,15 @@ export interface InputLeaseContext {
   readonly io: IoSpec;
   /** The largest batch of the instance (slots per slab). */
   readonly maxBatchSize: number;
+  /** Its usual batch (the plan's): leases per slab before the next opens. */
+  readonly batchSize: number;
   readonly knownOutputs: readonly KnownOutput[] | undefined;
   /** The smallest input slab of the instance's devices, bytes (0: slabs off, every lease has its own buffer). */
   readonly slabBytes: number;
-  /** Slabs one ring may hold at once. */
+  /** Slabs one ring may hold at once, at least. */
   readonly maxSlabs: number;
+  /** Bytes one ring's slabs may take at once (more, smaller slabs when they fit). */
+  readonly maxBytes: number;
 }
 
 /** The lease rings of one instance: one per input and item shape. */
@@ -81,10 +85,12 @@ function ringOptions(c: InputLeaseContext, spec: InputSpec, itemDims: readonly n
     itemDims,
     ctor: VIEW_CTOR[spec.type],
     capacity,
+    fill: Math.max(1, c.batchSize),
     tailBytes: tailBytes(c, spec.name, capacity),
     inPlace: inPlace && c.slabBytes > 0,
     maxSlabBytes: c.slabBytes,
     maxSlabs: c.maxSlabs,
+    maxBytes: c.maxBytes,
   };
 }
 

@@ -9,8 +9,8 @@ import { LeaseRing } from './lease-ring.js';
  * its values through moves and gathers (x f32[1, 3] per item, slabs of 4 slots).
  */
 
-const ring = (maxSlabs = 4): LeaseRing =>
-  new LeaseRing({ serviceId: 's', inputName: 'x', type: 'float32', itemDims: Object.freeze([1, 3]), ctor: Float32Array, capacity: 4, tailBytes: 0, inPlace: true, maxSlabBytes: 1 << 20, maxSlabs });
+const ring = (maxSlabs = 4, fill = 4): LeaseRing =>
+  new LeaseRing({ serviceId: 's', inputName: 'x', type: 'float32', itemDims: Object.freeze([1, 3]), ctor: Float32Array, capacity: 4, fill, tailBytes: 0, inPlace: true, maxSlabBytes: 1 << 20, maxSlabs, maxBytes: 0 });
 
 function leased(r: LeaseRing, v: number, submit = true): InputLease {
   const l = r.allocate();
@@ -42,6 +42,20 @@ describe('LeaseRing', () => {
     // New leases follow the moved ones in their slab; the lent slab takes none.
     const next = leased(r, 5);
     expect([next.slab, next.slot]).toEqual([ls[2]!.slab, 2]);
+  });
+
+  it('fills a slab with a usual batch of leases, and gathers a grown batch into the room left', () => {
+    const r = ring(4, 2);
+    const ls = [1, 2, 3, 4].map((v) => leased(r, v));
+    expect(ls.map((l) => l.slot)).toEqual([0, 1, 0, 1]); // two per slab
+    expect(ls[2]!.slab).not.toBe(ls[0]!.slab);
+    // Each usual batch is one slab's leases: in place, nothing moved.
+    expect(r.stage('m', [work({ x: ls[0]! }), work({ x: ls[1]! })], { x: 0 }, undefined)?.count).toBe(2);
+    // A batch grown to three takes the next slab's pair in place and copies the fifth lease in.
+    const fifth = leased(r, 5);
+    const staged = r.stage('m', [work({ x: ls[2]! }), work({ x: ls[3]! }), work({ x: fifth })], { x: 0 }, undefined)!;
+    expect(firstValues(staged.feeds)).toEqual([3, 4, 5]);
+    expect(r.stats()).toMatchObject({ slabBatches: 2, inPlaceItems: 4, copiedItems: 1, movedLeases: 0 });
   });
 
   it('leaves a batch to the copy path when the leases to move outnumber its items in place', () => {

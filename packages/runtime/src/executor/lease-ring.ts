@@ -35,14 +35,22 @@ export interface LeaseRingOptions {
   readonly ctor: ViewCtor;
   /** Slots per slab: the largest batch of the instance. */
   readonly capacity: number;
+  /**
+   * Leases a slab takes before the next one opens: the instance's usual batch (the plan's). Under a steady load
+   * a batch is then the leases of one slab, and a batch grown beyond it gathers the next slab's into the room
+   * left (`capacity`).
+   */
+  readonly fill: number;
   /** Bytes kept behind the slots for the batch's other inputs and its outputs (what is known of them). */
   readonly tailBytes: number;
   /** Whether consecutive slots are the batch's tensor as is (nothing but size-1 dims before the batch axis). */
   readonly inPlace: boolean;
   /** Largest slab, bytes. */
   readonly maxSlabBytes: number;
-  /** Slabs the ring may hold at once. */
+  /** Slabs the ring may hold at once, at least. */
   readonly maxSlabs: number;
+  /** Bytes the ring's slabs may take at once: more than `maxSlabs` small slabs when they fit. */
+  readonly maxBytes: number;
 }
 
 /**
@@ -60,7 +68,9 @@ export class LeaseRing implements LeaseSlabOwner {
   readonly #itemLen: number;
   readonly #itemBytes: number;
   readonly #capacity: number;
+  readonly #fill: number;
   readonly #slabBytes: number;
+  readonly #maxSlabs: number;
   readonly #plans: SlabPlans;
   #open: LeaseSlab | undefined;
   readonly #free: LeaseSlab[] = [];
@@ -84,6 +94,8 @@ export class LeaseRing implements LeaseSlabOwner {
     this.#capacity = o.inPlace ? Math.max(0, Math.min(o.capacity, room)) : 0;
     const regionBytes = align8(this.#capacity * this.#itemBytes);
     this.#slabBytes = regionBytes + o.tailBytes;
+    this.#fill = Math.max(1, Math.min(o.fill, this.#capacity));
+    this.#maxSlabs = Math.max(o.maxSlabs, Math.floor(o.maxBytes / Math.max(1, this.#slabBytes)));
     this.#plans = new SlabPlans({ name: o.inputName, regionBytes });
     this.#itemAt = new Int32Array(Math.max(1, this.#capacity)).fill(-1);
     this.#init = { serviceId: o.serviceId, inputName: o.inputName, type: o.type, dims: o.itemDims, view: undefined as unknown as TensorDataArray, slab: undefined, slot: 0, ring: undefined };
@@ -102,7 +114,7 @@ export class LeaseRing implements LeaseSlabOwner {
     const o = this.o;
     this.#counts.leases++;
     let slab = this.#open;
-    if (slab === undefined || slab.next >= slab.capacity || slab.lent || slab.dead) slab = this.#open = this.#openSlab();
+    if (slab === undefined || slab.next >= this.#fill || slab.lent || slab.dead) slab = this.#open = this.#openSlab();
     const init = this.#init;
     if (slab === undefined) {
       this.#counts.fellBack++;
@@ -271,7 +283,7 @@ export class LeaseRing implements LeaseSlabOwner {
   #openSlab(): LeaseSlab | undefined {
     const reused = this.#free.pop();
     if (reused !== undefined) return reused;
-    if (this.#capacity === 0 || this.#slabs >= this.o.maxSlabs) return undefined;
+    if (this.#capacity === 0 || this.#slabs >= this.#maxSlabs) return undefined;
     this.#slabs++;
     return new LeaseSlab(new ArrayBuffer(this.#slabBytes), this.#capacity, this);
   }
