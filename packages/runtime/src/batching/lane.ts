@@ -20,6 +20,8 @@ export interface Lane {
   readonly launchWhenIdle: boolean;
   /** Recent arrival rate (items/ms) for fill-aware waiting; undefined waits until the deadline requires. */
   readonly arrivalsPerMs: number | undefined;
+  /** Whether the lane lets the launch rule pass over a costly head under overload (below); undefined: no. */
+  readonly skipShrinkingHead?: boolean;
   /**
    * The share of its devices' time the lane's recent arrivals need at its batch size on `deviceId` (arrivals/ms ×
    * that batch's run time / batch size / devices): at 0.9 or more the device scheduler judges the lane overloaded

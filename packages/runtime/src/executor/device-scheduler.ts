@@ -369,7 +369,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     ctx.launchWhenIdle = lane.launchWhenIdle;
     ctx.arrivalsPerMs = lane.arrivalsPerMs;
     // Under overload, a head that only a small batch could serve is passed over for a batch that does much more.
-    ctx.skipShrinkingHead = lane.loadShare(this.device.id, now) >= SKIP_HEAD_LOAD ? SKIP_HEAD_GAIN : undefined;
+    ctx.skipShrinkingHead = lane.skipShrinkingHead === true && lane.loadShare(this.device.id, now) >= SKIP_HEAD_LOAD ? SKIP_HEAD_GAIN : undefined;
     return ctx;
   }
 

@@ -300,6 +300,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       logger: this.#o.logger,
       guardMs: this.#o.guardMs,
       launchWhenIdle: this.#o.launchWhenIdle,
+      skipShrinkingHead: this.#o.skipShrinkingHead,
       adaptLatency: this.#o.adaptLatency,
       batchWait: this.#o.batchWait,
       profiling: this.#o.profiling,

@@ -75,6 +75,10 @@ export class ModelInstance implements Lane {
     return this.#c.batchWait === 'expected-fill' ? this.loadPerSec(this.#c.clock.now()) / 1000 : undefined;
   }
 
+  get skipShrinkingHead(): boolean {
+    return this.#c.skipShrinkingHead;
+  }
+
   /** A draining instance stops waiting for batches to fill. */
   get launchWhenIdle(): boolean {
     return this.#c.launchWhenIdle || this.status === 'draining';
