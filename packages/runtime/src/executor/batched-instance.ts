@@ -141,7 +141,7 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
    * @throws EparaError `INVALID_INPUT` for an input or dims the model does not take.
    */
   allocateInput(name: string, dims: readonly number[]): InputLease {
-    return this.#leases.allocate(this.#leaseContext, name, dims);
+    return this.#leases.allocate(this.#leaseContext, this.model.sizes, name, dims);
   }
 
   /** What a new lease ring is sized by (read only when one is made: not per lease). */

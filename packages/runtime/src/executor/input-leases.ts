@@ -26,27 +26,39 @@ export interface InputLeaseContext {
 /** The lease rings of one instance: one per input and item shape. */
 export class InputLeases {
   readonly #rings = new Map<string, LeaseRing[]>();
+  /** What replaced rings had done when they were replaced, by input (kept in the totals; not the rings). */
+  readonly #retired = new Map<string, InputLeaseStats[]>();
 
   /**
    * A lease for input `name` of one item of `dims`.
    * @throws EparaError `INVALID_INPUT` for an input the model does not take, or dims it does not take for one item.
    */
-  allocate(context: () => InputLeaseContext, name: string, dims: readonly number[]): InputLease {
-    const rings = this.#rings.get(name);
-    if (rings !== undefined) for (let i = 0; i < rings.length; i++) if (rings[i]!.fits(dims)) return rings[i]!.allocate();
+  allocate(context: () => InputLeaseContext, sizes: Readonly<{ batchSize: number; maxBatchSize: number }>, name: string, dims: readonly number[]): InputLease {
+    let rings = this.#rings.get(name);
+    if (rings === undefined) this.#rings.set(name, (rings = []));
+    let at = -1;
+    for (let i = 0; i < rings.length && at < 0; i++) if (rings[i]!.fits(dims)) at = i;
+    const found = at < 0 ? undefined : rings[at]!;
+    if (found !== undefined && found.sizedFor(sizes.batchSize, sizes.maxBatchSize)) return found.allocate();
     const c = context();
     const spec = specOf(c, name);
     checkDims(c.serviceId, spec, dims);
+    // A ring laid out for other batch sizes keeps serving the leases it gave; new ones come from a new ring.
     const ring = new LeaseRing(ringOptions(c, spec, Object.freeze([...dims])));
-    if (rings === undefined) this.#rings.set(name, [ring]);
-    else rings.push(ring);
+    if (found !== undefined) {
+      const done = this.#retired.get(name) ?? [];
+      done.push({ ...found.stats(), slabs: 0 });
+      this.#retired.set(name, done);
+    }
+    if (at < 0) rings.push(ring);
+    else rings[at] = ring;
     return ring.allocate();
   }
 
   /** The leases' counters, per input (summed over its item shapes). */
   stats(): Record<string, InputLeaseStats> {
     const out: Record<string, InputLeaseStats> = {};
-    for (const [name, rings] of this.#rings) out[name] = sumStats(rings.map((r) => r.stats()));
+    for (const [name, rings] of this.#rings) out[name] = sumStats([...rings.map((r) => r.stats()), ...(this.#retired.get(name) ?? [])]);
     return out;
   }
 }

@@ -101,6 +101,14 @@ export class LeaseRing implements LeaseSlabOwner {
     this.#init = { serviceId: o.serviceId, inputName: o.inputName, type: o.type, dims: o.itemDims, view: undefined as unknown as TensorDataArray, slab: undefined, slot: 0, ring: undefined };
   }
 
+  /**
+   * Whether the ring was laid out for these batch sizes. An instance runs unbatched until its batching verdict
+   * (a model with free dims is checked with its first request): a ring made before then holds one lease per slab.
+   */
+  sizedFor(batchSize: number, maxBatchSize: number): boolean {
+    return this.o.capacity === Math.max(1, maxBatchSize) && this.o.fill === Math.max(1, batchSize);
+  }
+
   /** Whether leases of `dims` belong to this ring. */
   fits(dims: readonly number[]): boolean {
     const own = this.o.itemDims;

@@ -1,6 +1,7 @@
 import { EparaError, latencyAt, type InstanceInfo, type InstanceStatus, type LatencyProfile, type NamedTensors } from '@epara/core';
 import { EdfQueue } from '@epara/core/scheduling';
 import { InstanceSizing } from './instance-sizing.js';
+import type { InstanceSizes } from './instance-sizes.js';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { KnownOutput } from '../devices/slab-outputs.js';
 import type { Lane } from '../batching/lane.js';
@@ -148,6 +149,11 @@ export class ModelInstance implements Lane {
 
   get batchSize(): number {
     return this.#sizing.sizes().batchSize;
+  }
+
+  /** The batch sizes as of now (one cached object until the verdict, profile or stream rate changes). */
+  get sizes(): InstanceSizes {
+    return this.#sizing.sizes();
   }
 
   /**
