@@ -8,12 +8,14 @@
  *
  * The fake backend's model computes `x + 0` with no sleep, so the device answers as fast as the host sends:
  * every microsecond measured is the host's (and the worker's messaging). Inputs share one buffer (the
- * executor copies them into its slab), so the client allocates only its request objects.
+ * executor copies them into its slab), so the client allocates only its request objects; `HOSTPATH_INPUT=lease`
+ * writes each into a lease instead (`executor.allocateInput`), `HOSTPATH_INPUT=copy` into a fresh array. The
+ * saturated runs also count GC pauses per 1000 requests.
  */
 import { readFileSync } from 'node:fs';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { affineProfile, type NamedTensors } from '@epara/core';
-import { createExecutor, createGraphBuilder, fakeModelBytes } from '@epara/runtime';
+import { createExecutor, createGraphBuilder, fakeModelBytes, type Executor } from '@epara/runtime';
 import { startAllocMeter } from './lib/alloc-meter.js';
 import { models } from '../test/fixtures/models.js';
 import { inspectorSession } from './lib/inspector.js';
@@ -40,8 +42,16 @@ const ITEM = kind === 'cls' ? [1, 3, 48, 192] : [1, 4];
 /** HOSTPATH_SLAB=bytes: the devices' input slab size (default: the executor's). */
 const slabOption = process.env['HOSTPATH_SLAB'] === undefined ? {} : { inputSlabBytes: Number(process.env['HOSTPATH_SLAB']) };
 const data = new Float32Array(ITEM.reduce((a, b) => a * b, 1));
-// The classifier's inputs are fresh copies, as in bench:runtime section 1 (the copy is external memory).
-const input = (): NamedTensors => ({ x: { type: 'float32', dims: [...ITEM], data: kind === 'cls' ? data.slice() : data } });
+/** HOSTPATH_INPUT: `lease`, `copy` or `shared`; by default the classifier's inputs are fresh copies, as in bench:runtime section 1's copy path. */
+const inputPath = process.env['HOSTPATH_INPUT'] ?? (kind === 'cls' ? 'copy' : 'shared');
+const input = (ex?: Executor): NamedTensors => {
+  if (inputPath === 'lease' && ex !== undefined) {
+    const lease = ex.allocateInput<Float32Array>('s', 'x', ITEM);
+    lease.data.set(data);
+    return { x: lease };
+  }
+  return { x: { type: 'float32', dims: [...ITEM], data: inputPath === 'copy' ? data.slice() : data } };
+};
 
 async function saturate(batch: number): Promise<void> {
   const ex = createExecutor({
@@ -65,7 +75,7 @@ async function saturate(batch: number): Promise<void> {
   let stop = false;
   const loop = async (): Promise<void> => {
     while (!stop) {
-      await ex.submit('s', input());
+      await ex.submit('s', input(ex));
       done++;
     }
   };
@@ -75,18 +85,24 @@ async function saturate(batch: number): Promise<void> {
   const c0 = mainThreadCpuUs();
   const t0 = performance.now();
   const meter = startAllocMeter();
+  let gcCount = 0;
+  const gcObserver = new PerformanceObserver((list) => void (gcCount += list.getEntries().length));
+  gcObserver.observe({ entryTypes: ['gc'] });
   const sampling = await startSampling();
   await new Promise((r) => setTimeout(r, ms));
   await sampling(`b${batch}`);
   const heap = meter();
+  gcCount += gcObserver.takeRecords().length;
+  gcObserver.disconnect();
   const n = done - d0;
   const cpu = mainThreadCpuUs() - c0;
   const el = performance.now() - t0;
   stop = true;
   await Promise.all(loops);
+  const leases = ex.stats().services['s']?.inputLeases?.['x'];
   await ex.close();
   console.log(
-    JSON.stringify({ kind, batch, reqPerSec: Math.round((n * 1000) / el), heapBytesPerRequest: Math.round(heap / n), hostCpuUsPerRequest: +(cpu / n).toFixed(2) }),
+    JSON.stringify({ kind, input: inputPath, batch, reqPerSec: Math.round((n * 1000) / el), heapBytesPerRequest: Math.round(heap / n), gcPerKRequests: +((1000 * gcCount) / n).toFixed(2), hostCpuUsPerRequest: +(cpu / n).toFixed(2), leases }),
   );
 }
 
@@ -109,7 +125,7 @@ async function sequential(): Promise<void> {
   const N = 4000;
   for (let i = 0; i < N; i++) {
     const t0 = performance.now();
-    await ex.submit('s', input());
+    await ex.submit('s', input(ex));
     if (i >= 400) over.push((performance.now() - t0 - runMs) * 1000);
   }
   const heap = meter();

@@ -5,12 +5,18 @@
  *    raw sweep) vs raw onnxruntime-node (one 1-thread session in the main thread) at its best batch size, in six
  *    short pairs of alternating order (median ratio); the host thread's busy share is printed per pair;
  *    `allocBytesPerRequest`: V8 heap bytes allocated per served request while the executor runs at peak
- *    (bench/lib/alloc-meter.ts; the closed-loop client's own allocations included, tensor data excluded).
+ *    (bench/lib/alloc-meter.ts; the closed-loop client's own allocations included, tensor data excluded). The
+ *    client writes each request's input into a lease (`executor.allocateInput`), as a host that decodes its
+ *    inputs would; each pair also measures the copy path (a fresh array per request, copied into the device's
+ *    slab), printed and reported apart (`peakRatioToRawOrtCopyPath`, `allocBytesPerRequestCopyPath`).
  * 2. Goodput within SLO under a saturating Poisson load with mixed deadlines, vs a naive server (one session,
  *    p-queue concurrency 1, `session.run` per request; offered load twice the best raw rate) and a Triton-like dynamic batcher (see
  *    bench/lib/runtime-triton.ts; the best of max queue delay 0/1/5/10 ms × queue policy — timeouts at the SLO,
  *    or tuned for overload: timeouts a full batch's run before the SLO and a bounded queue — is reported).
- *    Same model, same one thread.
+ *    Same model, same one thread. EPARA's client writes each input into a lease, as a server decoding request
+ *    bodies would (the baselines' clients make a fresh array per request, as their hosts do); each round also
+ *    runs EPARA on the copy path (a fresh array per request), whose lag and GC figures are reported apart
+ *    (`eventLoopLagP99MsCopyPath`, `gcCountPerKRequestsCopyPath`, `gcPauseMsMaxCopyPath`).
  *    2b. The same comparison on a fake model that sleeps instead of computing: the scheduling policies
  *    without the CPU noise of a shared machine (printed, not in the JSON).
  *    2c. Late service under a saturating overload: ten times the device's peak rate, deadlines 10/25 ms, the
@@ -62,6 +68,14 @@ const fresh = (i: number): TensorLike => ({ type: 'float32', dims: [...ITEM], da
  * client. It prints the submit lag so a run where the generator falls behind anyway can be seen.
  */
 const shared = (i: number): TensorLike => ({ type: 'float32', dims: [...ITEM], data: POOL[i % POOL.length]! });
+/** Input as a host that decodes into a lease gives it: written once, into the slab its batch runs from. */
+const leased = (ex: Executor, service: string, i: number): TensorLike => {
+  const lease = ex.allocateInput<Float32Array>(service, 'x', ITEM);
+  lease.data.set(POOL[i % POOL.length]!);
+  return lease;
+};
+/** How the executor's client makes its inputs: leases (the default host path) or a fresh array each (the copy path). */
+type InputPath = 'lease' | 'copy';
 const batchOf = (b: number): Float32Array => {
   const out = new Float32Array(b * ITEM_LEN);
   for (let i = 0; i < b; i++) out.set(POOL[i % POOL.length]!, i * ITEM_LEN);
@@ -105,20 +119,20 @@ async function rawPeak(ort: Ort): Promise<{ best: number; bestBatch: number; pro
 async function executorPeak(
   batch: number,
   profile: LatencyProfile,
-): Promise<{ measure(ms: number): Promise<{ rate: number; heapBytesPerRequest: number; hostBusy: number | undefined }>; close(): Promise<void> }> {
+): Promise<{ measure(ms: number, path: InputPath): Promise<{ rate: number; heapBytesPerRequest: number; hostBusy: number | undefined }>; close(): Promise<void> }> {
   const ex = createExecutor({
     devices: [{ id: 'cpu0', threads: 1 }],
     services: [{ id: 'cls', model: models.ocrCls, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 60_000 }, profile, plan: { batchSize: batch }, maxBatch: batch, devices: ['cpu0'] }],
   });
   await ex.start();
   return {
-    async measure(ms) {
+    async measure(ms, path) {
       const window = 3 * batch;
       let done = 0;
       let stop = false;
       const worker = async (k: number): Promise<void> => {
         for (let i = k; !stop; i += window) {
-          await ex.submit('cls', { x: fresh(i) });
+          await ex.submit('cls', { x: path === 'lease' ? leased(ex, 'cls', i) : fresh(i) });
           done++;
         }
       };
@@ -199,6 +213,7 @@ async function tritonLike(arrivals: Parameters<typeof replay>[0], maxBatch: numb
 async function eparaServer(
   arrivals: Parameters<typeof replay>[0],
   profile: LatencyProfile,
+  path: InputPath,
 ): Promise<{ result: LoadResult; lagP99Ms: number; gc: GcSummary; threads: ThreadSummary | undefined; ex: Executor }> {
   const ex = createExecutor({
     devices: [{ id: 'cpu0', threads: 1 }],
@@ -210,7 +225,7 @@ async function eparaServer(
   const stopGc = startGcWatch();
   const stopThreads = startThreadWatch();
   lag.enable();
-  const result = await replay(arrivals, (a, deadline) => ex.submit('cls', { x: fresh(a.input) }, { deadline }));
+  const result = await replay(arrivals, (a, deadline) => ex.submit('cls', { x: path === 'lease' ? leased(ex, 'cls', a.input) : fresh(a.input) }, { deadline }));
   lag.disable();
   return { result, lagP99Ms: lag.percentile(99) / 1e6, gc: stopGc(), threads: stopThreads(), ex };
 }
@@ -432,6 +447,8 @@ const raw = await rawPeak(ort);
 const peak = await executorPeak(raw.bestBatch, raw.profile);
 const peakRatios: number[] = [];
 const allocs: number[] = [];
+const peakRatiosCopy: number[] = [];
+const allocsCopy: number[] = [];
 let rawMax = raw.best;
 // Six short pairs, the order alternating: on a shared machine another process's burst lands on one side of a
 // long pair and not the other (raw alone swung 349-688 items/s within one run), and a drift favours whichever
@@ -439,18 +456,25 @@ let rawMax = raw.best;
 for (let r = 0; r < PEAK_PAIRS; r++) {
   const rawFirst = r % 2 === 0;
   const rawRate0 = rawFirst ? await rawAt(ort, raw.bestBatch, PEAK_WINDOW_MS) : 0;
-  const { rate: exRate, heapBytesPerRequest, hostBusy } = await peak.measure(PEAK_WINDOW_MS);
+  const { rate: exRate, heapBytesPerRequest, hostBusy } = await peak.measure(PEAK_WINDOW_MS, 'lease');
+  const copy = await peak.measure(PEAK_WINDOW_MS, 'copy');
   const rawRate = rawFirst ? rawRate0 : await rawAt(ort, raw.bestBatch, PEAK_WINDOW_MS);
+  peakRatiosCopy.push(copy.rate / rawRate);
+  allocsCopy.push(copy.heapBytesPerRequest);
   rawMax = Math.max(rawMax, rawRate);
   peakRatios.push(exRate / rawRate);
   allocs.push(heapBytesPerRequest);
   const busy = hostBusy === undefined ? '' : `; host thread ${(100 * hostBusy).toFixed(0)}% busy (client included)`;
   console.log(`  round ${r + 1}: raw ${rawRate.toFixed(0)} items/s, executor ${exRate.toFixed(0)} items/s at batch ${raw.bestBatch}: ${(exRate / rawRate).toFixed(2)}×; ${heapBytesPerRequest.toFixed(0)} heap bytes allocated per request${busy}; load ${loadavg()[0]!.toFixed(1)}`);
+  console.log(`           copy path (fresh array per request): ${copy.rate.toFixed(0)} items/s, ${(copy.rate / rawRate).toFixed(2)}×; ${copy.heapBytesPerRequest.toFixed(0)} heap bytes per request`);
 }
 await peak.close();
 const peakRatio = median(peakRatios);
 const allocBytesPerRequest = median(allocs);
-console.log(`  median ratio ${peakRatio.toFixed(2)}×; V8 heap allocated per served request ${allocBytesPerRequest.toFixed(0)} bytes (the client's included; tensor data lives outside the heap: ${ITEM_LEN * 4} input bytes per request)`);
+const peakRatioCopy = median(peakRatiosCopy);
+const allocBytesPerRequestCopy = median(allocsCopy);
+console.log(`  median ratio ${peakRatio.toFixed(2)}×; V8 heap allocated per served request ${allocBytesPerRequest.toFixed(0)} bytes (the client's included; tensor data lives outside the heap: ${ITEM_LEN * 4} input bytes per request, written into leases)`);
+console.log(`  copy path: median ratio ${peakRatioCopy.toFixed(2)}×; ${allocBytesPerRequestCopy.toFixed(0)} heap bytes per request (plus a fresh ${ITEM_LEN * 4}-byte array)`);
 
 // What every batch size below is planned from: a size measured slow under contention raises every larger size
 // to at least its time (the profile is made non-decreasing by its running maximum), which shrinks the plan.
@@ -466,6 +490,8 @@ const policies = tritonPolicies(raw.profile, tritonMaxBatch, Math.min(...SLOS));
 const lags: number[] = [];
 /** What explains the lag, summed over section 2's EPARA windows: GC pauses, the host thread's CPU and wait. */
 const hostLoad = { requests: 0, gcCount: 0, gcMs: 0, gcMaxMs: 0, cpuMs: 0, waitMs: 0, wallMs: 0, threadsKnown: true };
+/** The same on the copy path (a fresh input array per request). */
+const copyLoad = { requests: 0, gcCount: 0, gcMs: 0, gcMaxMs: 0, lagP99Ms: 0, goodput: 0 };
 let eparaLast: ExecutorStatsLike | undefined;
 for (let round = 0; round < 2; round++) {
   const arrivals = poissonLoad({ ratePerSec: rate, durationMs: LOAD_MS, slosMs: SLOS, inputs: POOL.length, seed: 7 + round });
@@ -481,7 +507,7 @@ for (let round = 0; round < 2; round++) {
       sum.triton.set(label, (sum.triton.get(label) ?? 0) + r.goodputPerSec);
     }
   }
-  const epara = await eparaServer(arrivals, raw.profile);
+  const epara = await eparaServer(arrivals, raw.profile, 'lease');
   describe(`epara executor (plan batch ${epara.ex.instances()[0]?.batchSize})`, epara.result);
   sum.epara += epara.result.goodputPerSec;
   lags.push(epara.lagP99Ms);
@@ -499,7 +525,19 @@ for (let round = 0; round < 2; round++) {
     hostLoad.waitMs += epara.threads.main.waitMs;
     hostLoad.wallMs += epara.threads.wallMs;
   }
+  const leases = epara.ex.stats().services['cls']?.inputLeases?.['x'];
+  if (leases) console.log(`    leases: ${leases.slabBatches} batches from lease slabs, ${leases.inPlaceItems} items in place, ${leases.copiedItems} copied in, ${leases.movedLeases} moved, ${leases.fellBack} of ${leases.leases} fell back`);
   await epara.ex.close();
+  const copied = await eparaServer(arrivals, raw.profile, 'copy');
+  describe('epara executor, copy path', copied.result);
+  console.log(`    copy path: event-loop lag p99 ${copied.lagP99Ms.toFixed(2)} ms; ${describeGc(copied.gc)}`);
+  copyLoad.requests += arrivals.length;
+  copyLoad.gcCount += copied.gc.minor.count + copied.gc.major.count;
+  copyLoad.gcMs += copied.gc.minor.totalMs + copied.gc.major.totalMs;
+  copyLoad.gcMaxMs = Math.max(copyLoad.gcMaxMs, copied.gc.minor.maxMs, copied.gc.major.maxMs);
+  copyLoad.lagP99Ms = Math.max(copyLoad.lagP99Ms, copied.lagP99Ms);
+  copyLoad.goodput += copied.result.goodputPerSec;
+  await copied.ex.close();
 }
 const [bestDelay, bestTriton] = [...sum.triton].sort((a, b) => b[1] - a[1])[0]!;
 const bestPlainTriton = Math.max(...[...sum.triton].filter(([k]) => k.endsWith('timeout=SLO')).map(([, v]) => v));
@@ -571,6 +609,12 @@ console.log(
     hostCpuUsPerSubmit: overloadReal.hostCpuUsPerSubmit === null ? null : round(overloadReal.hostCpuUsPerSubmit, 1),
     allocBytesPerSubmit: round(overloadReal.allocBytesPerSubmit, 0),
     allocBytesPerRequest: round(allocBytesPerRequest, 0),
+    peakRatioToRawOrtCopyPath: round(peakRatioCopy),
+    allocBytesPerRequestCopyPath: round(allocBytesPerRequestCopy, 0),
+    eventLoopLagP99MsCopyPath: round(copyLoad.lagP99Ms),
+    gcCountPerKRequestsCopyPath: round((1000 * copyLoad.gcCount) / Math.max(1, copyLoad.requests), 1),
+    gcPauseMsMaxCopyPath: round(copyLoad.gcMaxMs),
+    goodputVsFixedBatchingCopyPath: round(copyLoad.goodput / Math.max(1e-9, bestTriton)),
     gcCountPerKRequests: round(gcCountPerKRequests, 1),
     gcPauseMsMax: round(hostLoad.gcMaxMs),
     gcPauseMsTotal: round(hostLoad.gcMs, 1),

@@ -39,6 +39,36 @@ describe('docs/runtime.md examples', () => {
     expect(outputs.map((o) => o['softmax_0.tmp_0']!.dims)).toEqual([[1, 2], [1, 2], [1, 2], [1, 2]]);
   });
 
+  it('write-once inputs: leases', async () => {
+    const decodeInto = (pixels: Float32Array, seed: number): void => pixels.set(image(seed).x.data);
+    // snippet: input-lease
+    const executor = createExecutor({
+      devices: [{ id: 'cpu0', threads: 1 }],
+      services: [{ id: 'cls', model: clsPath, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, sampleInputs: image(0), devices: ['cpu0'] }],
+    });
+    await executor.start();
+    const classify = async (seed: number) => {
+      const lease = executor.allocateInput<Float32Array>('cls', 'x', [1, 3, 48, 192]);
+      decodeInto(lease.data, seed); // write the item once, where its batch will run from
+      return executor.submit('cls', { x: lease }); // the request owns the lease and releases it when it settles
+    };
+    const outputs = await Promise.all([1, 2, 3, 4].map(classify));
+    console.log(outputs[0]!['softmax_0.tmp_0']!.dims); // [1, 2]
+    console.log(executor.stats().services['cls']!.inputLeases); // { x: { leases: 4, slabBatches, inPlaceItems, … } }
+    await executor.close();
+    // end-snippet
+    expect(outputs.map((o) => o['softmax_0.tmp_0']!.dims)).toEqual([[1, 2], [1, 2], [1, 2], [1, 2]]);
+    // The same values as plain inputs (batches may differ: equal within float tolerance).
+    const plain = createExecutor({ devices: [{ id: 'cpu0', threads: 1 }], services: [{ id: 'cls', model: clsPath, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, sampleInputs: image(0), devices: ['cpu0'] }] });
+    await plain.start();
+    const expected = await Promise.all([1, 2, 3, 4].map((seed) => plain.submit('cls', image(seed))));
+    await plain.close();
+    outputs.forEach((o, i) => {
+      const want = expected[i]!['softmax_0.tmp_0']!.data as Float32Array;
+      (o['softmax_0.tmp_0']!.data as Float32Array).forEach((v, k) => expect(v).toBeCloseTo(want[k]!, 5));
+    });
+  });
+
   it('streams with per-stream state', async () => {
     // snippet: stream
     const executor = createExecutor({
@@ -115,6 +145,6 @@ describe('docs/runtime.md examples', () => {
       expect(doc, `snippet ${m[1]}`).toContain(`<!-- snippet: ${m[1]} -->\n\`\`\`ts\n${body}\n\`\`\``);
       count++;
     }
-    expect(count).toBe(4);
+    expect(count).toBe(5);
   });
 });

@@ -61,4 +61,22 @@ describe('executor input slabs (PP-OCR classifier)', () => {
     expect(after).toMatchObject({ lent: 0, lost: 0, free: after.allocated });
     expect(after.slabRuns - before.slabRuns).toBeGreaterThanOrEqual(40); // 160 requests in batches of ≤ 4
   });
+
+  it('runs leases written in place with the same outputs as plain inputs (onnxruntime reads the lease slab)', async () => {
+    const seeds = Array.from({ length: 8 }, (_, i) => i + 100);
+    const leased = await Promise.all(
+      seeds.map((seed) => {
+        const lease = ex.allocateInput<Float32Array>('viaSlab', 'x', [1, 3, 48, 192]);
+        lease.data.set(clsItem(seed)['x']!.data as Float32Array);
+        return ex.submit('viaSlab', { x: lease });
+      }),
+    );
+    const plain = await Promise.all(seeds.map((seed) => ex.submit('viaCopy', clsItem(seed))));
+    const name = Object.keys(plain[0]!)[0]!;
+    leased.forEach((o, i) => expect(Array.from(o[name]!.data as Float32Array)).toEqual(Array.from(plain[i]![name]!.data as Float32Array)));
+    const leases = ex.stats().services['viaSlab']!.inputLeases!['x']!;
+    expect(leases.slabBatches).toBeGreaterThan(0);
+    expect(leases).toMatchObject({ leases: 8, fellBack: 0 });
+    expect(leases.inPlaceItems).toBeGreaterThan(0);
+  });
 });

@@ -45,6 +45,8 @@ export type {
   InstanceChangedEvent,
 } from './executor/executor-events.js';
 export type { ExecutorStats, ServiceStats, DeviceStats, StreamCounters } from './executor/executor-stats.js';
+export type { InputLease, InputLeaseState } from './batching/input-lease.js';
+export type { InputLeaseStats } from './executor/lease-ring.js';
 export type { ServiceEngine, EngineSubmitOptions } from './executor/service-engine.js';
 export { directWorkQueue } from './executor/device-work.js';
 export type { DeviceWork, DeviceWorkQueue } from './executor/device-work.js';
@@ -72,6 +74,8 @@ export type {
   ModelSource,
   TimedRun,
   RunBatchOptions,
+  StagedBatch,
+  SlabHome,
 } from './devices/device-handle.js';
 export { DEFAULT_DEVICE_OPTIONS, resolveDeviceOptions } from './devices/device-options.js';
 export type { ResolvedDeviceOptions } from './devices/device-options.js';

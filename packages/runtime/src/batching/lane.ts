@@ -20,6 +20,14 @@ export interface Lane {
   readonly launchWhenIdle: boolean;
   /** Recent arrival rate (items/ms) for fill-aware waiting; undefined waits until the deadline requires. */
   readonly arrivalsPerMs: number | undefined;
+  /** Whether the lane lets the launch rule pass over a costly head under overload (below); undefined: no. */
+  readonly skipShrinkingHead?: boolean;
+  /**
+   * The share of its devices' time the lane's recent arrivals need at its batch size on `deviceId` (arrivals/ms ×
+   * that batch's run time / batch size / devices): at 0.9 or more the device scheduler judges the lane overloaded
+   * and lets the launch rule pass over a head item that only a small batch could serve (`skipShrinkingHead`).
+   */
+  loadShare(deviceId: string, now: number): number;
   /** Expected run time of a batch of `n` on `deviceId` (profile × measured correction), ms. */
   latencyMs(deviceId: string, n: number): number;
   /** One item's run time for drop decisions: the smaller of the profile's and the adapted one, ms. */

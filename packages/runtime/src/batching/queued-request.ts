@@ -1,5 +1,6 @@
 import { EparaError, type AbortSignalLike, type EparaErrorCode, type NamedTensors, type TraceContext } from '@epara/core';
 import type { ItemDone, StreamSlot, WorkItem } from './work-item.js';
+import { settleLeases } from './input-lease.js';
 
 /** Where a queued request reports to: its queue (to leave it on abort) and the executor (its completion). */
 export interface QueuedRequestHost {
@@ -23,6 +24,8 @@ export interface QueuedRequestInit {
   readonly slot: StreamSlot | undefined;
   readonly signal: AbortSignalLike | undefined;
   readonly trace: TraceContext | undefined;
+  /** Some input is an `InputLease` the request claimed: released when it settles. */
+  readonly leased: boolean;
 }
 
 // The promise's resolvers, handed over by one shared executor function (no closure per request).
@@ -58,6 +61,7 @@ export class QueuedRequest implements WorkItem {
   readonly #trace: TraceContext | undefined;
   readonly #signal: AbortSignalLike | undefined;
   readonly #onAbort: (() => void) | undefined;
+  readonly #leased: boolean;
   #settled = false;
 
   constructor(init: QueuedRequestInit, host: QueuedRequestHost) {
@@ -73,6 +77,7 @@ export class QueuedRequest implements WorkItem {
     this.slot = init.slot;
     this.#host = host;
     this.#trace = init.trace;
+    this.#leased = init.leased;
     this.promise = new Promise<NamedTensors>(capture);
     this.#resolve = nextResolve!;
     this.#reject = nextReject!;
@@ -90,6 +95,8 @@ export class QueuedRequest implements WorkItem {
     if (this.#onAbort) this.#signal!.removeEventListener('abort', this.#onAbort);
     if (this.#settled) return;
     this.#settled = true;
+    // Its batch is done with the inputs (outputs are copies or views of other memory): the leases go back.
+    if (this.#leased) settleLeases(this.inputs);
     this.#host.completed(this, error === undefined ? 'ok' : error.code, done, this.#trace);
     if (error === undefined) this.#resolve(outputs!);
     else this.#reject(error);
@@ -99,6 +106,9 @@ export class QueuedRequest implements WorkItem {
     if (this.#settled) return;
     this.#settled = true;
     this.#host.withdraw(this);
+    // Queued: nothing reads the inputs any more. Running: the batch's slab holds what it reads (a lease slab is
+    // lent whole, and is taken back only once every lease of it is released and the worker answered).
+    if (this.#leased) settleLeases(this.inputs);
     this.#host.completed(this, 'ABORTED', undefined, this.#trace);
     this.#reject(new EparaError('ABORTED', 'the request was aborted', { serviceId: this.serviceId }));
   }

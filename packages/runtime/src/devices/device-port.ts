@@ -9,7 +9,7 @@ import type { Logger } from '@epara/core';
 import type { BackendSpec, ModelIoInfo } from './backend.js';
 import type { BatchAxes } from '../tensors/stack.js';
 import type { InputSlabStats } from './input-slabs.js';
-import type { KnownOutput } from './slab-outputs.js';
+import type { KnownOutput, SlabOutput } from './slab-outputs.js';
 
 export type { ModelIoInfo } from './backend.js';
 
@@ -49,6 +49,32 @@ export interface RunBatchOptions {
    * outputs (`items`): no output buffer is allocated or transferred per batch.
    */
   readonly knownOutputs?: readonly KnownOutput[];
+}
+
+/**
+ * Where a buffer lent to a worker with a run goes when the worker hands it back (a new `ArrayBuffer` object:
+ * transfer moves the memory), or what learns that the worker died with it. The device's own slab pool is one
+ * home; a lease slab is another.
+ */
+export interface SlabHome {
+  returned(slab: ArrayBuffer): void;
+  lost(): void;
+}
+
+/**
+ * A batch already laid out in a buffer of the caller's (a lease slab: its requests' inputs were written where
+ * the batch runs from), for {@link DeviceHandle.runStaged}. The buffer is lent to the worker with the run and
+ * handed back to `home` with its answer (or written off there if the worker dies).
+ */
+export interface StagedBatch {
+  readonly slab: ArrayBuffer;
+  /** The batch's input tensors: views of `slab`. */
+  readonly feeds: NamedTensors;
+  /** Items in the batch. */
+  readonly count: number;
+  /** Where the batch's outputs go in `slab` (every output known in size and room left), else undefined. */
+  readonly outputs: { readonly outputs: readonly SlabOutput[]; readonly end: number } | undefined;
+  readonly home: SlabHome;
 }
 
 /** Payload of `deviceFellBack`: a `cuda` device could not load the CUDA execution provider. */
@@ -116,6 +142,13 @@ export interface DeviceHandle extends EventEmitter<DeviceEvents> {
    * @throws EparaError as {@link DeviceHandle.run}.
    */
   runBatch?(key: string, items: readonly NamedTensors[], axes: BatchAxes, options?: RunBatchOptions): Promise<TimedRun>;
+  /**
+   * Runs a batch laid out by the caller in its own buffer ({@link StagedBatch}): no copy, no slab of the device's.
+   * With `knownOutputs` and `staged.outputs`, the outputs come back per request (`items`) as with `runBatch`.
+   * Optional: callers fall back to `runBatch`.
+   * @throws EparaError as {@link DeviceHandle.run}.
+   */
+  runStaged?(key: string, staged: StagedBatch, options?: RunBatchOptions): Promise<TimedRun>;
   /** What the device's input slab pool has done so far (devices made by `createDevice`). */
   inputSlabs?(): InputSlabStats;
   /** Frees a model. Unknown keys are ignored. */

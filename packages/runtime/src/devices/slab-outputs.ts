@@ -28,7 +28,7 @@ export interface SlabOutput {
 
 type TypedCtor = { new (buffer: ArrayBuffer, byteOffset: number, length: number): TensorLike['data']; readonly BYTES_PER_ELEMENT: number };
 
-const CTOR: Record<TensorType, TypedCtor> = {
+export const VIEW_CTOR: Record<TensorType, TypedCtor> = {
   float32: Float32Array,
   float64: Float64Array,
   int32: Int32Array,
@@ -48,7 +48,7 @@ export function planSlabOutputs(known: readonly KnownOutput[], count: number, st
     if (k.axis !== null) dims[k.axis] = count;
     const length = product(dims);
     outputs.push({ name: k.name, type: k.type, dims, offset, length });
-    offset += align8(length * CTOR[k.type].BYTES_PER_ELEMENT);
+    offset += align8(length * VIEW_CTOR[k.type].BYTES_PER_ELEMENT);
   }
   return { outputs, end: offset };
 }
@@ -56,7 +56,7 @@ export function planSlabOutputs(known: readonly KnownOutput[], count: number, st
 /** The tensors of `outputs` as views of `slab` (what the worker hands the backend to write into). */
 export function slabOutputViews(slab: ArrayBuffer, outputs: readonly SlabOutput[]): Record<string, TensorLike> {
   const out: Record<string, TensorLike> = {};
-  for (const o of outputs) out[o.name] = { type: o.type, dims: o.dims, data: new CTOR[o.type](slab, o.offset, o.length) };
+  for (const o of outputs) out[o.name] = { type: o.type, dims: o.dims, data: new VIEW_CTOR[o.type](slab, o.offset, o.length) };
   return out;
 }
 
@@ -73,7 +73,7 @@ export function splitSlabOutputs(slab: ArrayBuffer, outputs: readonly SlabOutput
   for (let j = 0; j < outputs.length; j++) {
     const o = outputs[j]!;
     const k = known[j]!;
-    const copy = new CTOR[o.type](slab, o.offset, o.length).slice() as TensorLike['data'];
+    const copy = new VIEW_CTOR[o.type](slab, o.offset, o.length).slice() as TensorLike['data'];
     if (k.axis === null) {
       const whole: TensorLike = { type: o.type, dims: k.dims, data: copy };
       for (let i = 0; i < count; i++) items[i]![o.name] = whole;

@@ -1,7 +1,7 @@
 import type { NamedTensors } from '@epara/core';
 import type { BatchAxes } from '../tensors/stack.js';
 import { planSlabOutputs, type KnownOutput, type SlabOutput } from './slab-outputs.js';
-import { layoutFits, planSlab, type SlabLayout } from './slab-stack.js';
+import { layoutFits, planSlab, type LeadTensor, type SlabLayout } from './slab-stack.js';
 
 /** Where a batch's inputs, and (when their sizes are known) its outputs, sit in a slab. */
 export interface SlabPlan {
@@ -18,6 +18,12 @@ export interface SlabPlan {
  */
 export class SlabPlans {
   readonly #byModel = new Map<string, (SlabPlan | undefined)[]>();
+  readonly #lead: LeadTensor | undefined;
+
+  /** With `lead`: plans for batches whose tensor `lead.name` is already in place (see {@link LeadTensor}). */
+  constructor(lead?: LeadTensor) {
+    this.#lead = lead;
+  }
 
   /** The plan of a batch of `items` of model `key`. */
   plan(key: string, items: readonly NamedTensors[], axes: BatchAxes, known: readonly KnownOutput[] | undefined): SlabPlan {
@@ -25,7 +31,7 @@ export class SlabPlans {
     if (plans === undefined) this.#byModel.set(key, (plans = []));
     const cached = plans[items.length];
     if (cached !== undefined && cached.known === known && layoutFits(cached.layout, items, axes)) return cached;
-    const layout = planSlab(items, axes);
+    const layout = planSlab(items, axes, this.#lead);
     const outputs = known === undefined ? undefined : planSlabOutputs(known, items.length, layout.bytes);
     const plan: SlabPlan = { layout, outputs, known };
     // Sizes beyond a sane batch are planned but not kept (no sparse array grows to an outlier's length).

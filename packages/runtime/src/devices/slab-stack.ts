@@ -1,5 +1,6 @@
 import { EparaError, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
 import { product, type BatchAxes } from '../tensors/stack.js';
+import { unreadableTensorError } from '../tensors/readable-data.js';
 
 type TypedArrayCtor = { new (buffer: ArrayBuffer, byteOffset: number, length: number): TensorLike['data']; readonly BYTES_PER_ELEMENT: number };
 
@@ -15,6 +16,17 @@ interface Placement {
   readonly offset: number;
   readonly length: number;
   readonly ctor: TypedArrayCtor;
+  /** Already in place (a batch of leases written where it runs): only viewed, never copied. */
+  readonly inPlace: boolean;
+}
+
+/**
+ * A tensor whose items already sit at the front of the slab, one after another (a lease slab's slots): it is
+ * placed at offset 0, and the other tensors from `regionBytes` on.
+ */
+export interface LeadTensor {
+  readonly name: string;
+  readonly regionBytes: number;
 }
 
 /**
@@ -34,11 +46,11 @@ export interface SlabLayout {
  *
  * @throws EparaError `INTERNAL` when the batch is empty.
  */
-export function planSlab(items: readonly NamedTensors[], axes: BatchAxes): SlabLayout {
+export function planSlab(items: readonly NamedTensors[], axes: BatchAxes, lead?: LeadTensor): SlabLayout {
   const first = items[0];
   if (!first) throw new EparaError('INTERNAL', 'planSlab: no items');
   const placements: Placement[] = [];
-  let offset = 0;
+  let offset = lead === undefined ? 0 : lead.regionBytes;
   for (const name of Object.keys(first)) {
     const t = first[name]!;
     const ctor = t.data.constructor as TypedArrayCtor;
@@ -47,8 +59,9 @@ export function planSlab(items: readonly NamedTensors[], axes: BatchAxes): SlabL
     const dims = [...t.dims];
     if (axis !== null) dims[axis] = items.length * (t.dims[axis] ?? 1);
     const length = product(dims);
-    placements.push({ name, type: t.type, itemDims: [...t.dims], axis, dims, offset, length, ctor });
-    offset += align8(length * ctor.BYTES_PER_ELEMENT);
+    const inPlace = name === lead?.name;
+    placements.push({ name, type: t.type, itemDims: [...t.dims], axis, dims, offset: inPlace ? 0 : offset, length, ctor, inPlace });
+    if (!inPlace) offset += align8(length * ctor.BYTES_PER_ELEMENT);
   }
   return { bytes: offset, placements, count: items.length, axes };
 }
@@ -77,14 +90,20 @@ export function layoutFits(layout: SlabLayout, items: readonly NamedTensors[], a
  * Writes a batch into `slab` following `layout` (each item's data copied once, straight to its place in the
  * batch) and returns the batch's tensors: views of the slab.
  *
- * @throws EparaError `INTERNAL` when an item lacks a tensor of the first item (callers validate first).
+ * @throws EparaError `INTERNAL` when an item lacks a tensor of the first item (callers validate first);
+ * `INVALID_INPUT` when an item's array no longer holds its values (detached since it was validated).
  */
 export function stackIntoSlab(slab: ArrayBuffer, items: readonly NamedTensors[], layout: SlabLayout): Record<string, TensorLike> {
   const out: Record<string, TensorLike> = {};
   for (const p of layout.placements) {
     const data = new p.ctor(slab, p.offset, p.length);
-    if (p.axis === null) (data as Float32Array).set(items[0]![p.name]!.data as Float32Array);
-    else writeAlong(data, items, p.name, p.axis, p.dims);
+    if (p.inPlace) {
+      // Written by the hosts into the slab's slots: nothing to copy.
+    } else if (p.axis === null) {
+      const t = items[0]![p.name]!;
+      if (t.data.length !== p.length) throw unreadableTensorError(p.name, t);
+      (data as Float32Array).set(t.data as Float32Array);
+    } else writeAlong(data, items, p.name, p.axis, p.dims);
     out[p.name] = { type: p.type, dims: p.dims, data };
   }
   return out;
@@ -96,10 +115,13 @@ function writeAlong(data: TensorLike['data'], items: readonly NamedTensors[], na
   for (let i = 0; i < axis; i++) outer *= dims[i]!;
   const rowOut = data.length / outer;
   let offset = 0;
+  const perItem = data.length / items.length;
   for (const item of items) {
     const t = item[name];
     if (!t) throw new EparaError('INTERNAL', `stackIntoSlab: item lacks ${name}`);
     const src = t.data as Float32Array;
+    // A detached array reads as empty: copying it would leave the previous batch's values in its place.
+    if (src.length !== perItem) throw unreadableTensorError(name, t);
     if (outer === 1) (data as Float32Array).set(src, offset);
     else {
       const row = src.length / outer;

@@ -2,7 +2,7 @@ import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threa
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, eparaErrorFromJSON, toEparaError, type NamedTensors } from '@epara/core';
 import { signalError } from '@epara/core/internal';
-import type { DeviceEvents, DeviceHandle, LoadedModelInfo, ModelSource, RunBatchOptions, TimedRun } from './device-port.js';
+import type { DeviceEvents, DeviceHandle, LoadedModelInfo, ModelSource, RunBatchOptions, SlabHome, StagedBatch, TimedRun } from './device-port.js';
 import type { ResolvedDeviceOptions } from './device-options.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
 import type { KvLayout, KvStepRequest, ResidentKvDevice } from '../generation/kv-cache-store.js';
@@ -21,6 +21,8 @@ interface SendOptions {
   readonly transfer: TransferListItem[];
   readonly signal?: AbortSignal | undefined;
   readonly slab?: ArrayBuffer | undefined;
+  /** Where `slab` goes back to: the device's pool unless set. */
+  readonly home?: SlabHome | undefined;
   /** A run: its success resets the count of consecutive crashes. */
   readonly isRun?: boolean;
   /** The batch's outputs are to be written into the slab at these places (read out when it comes back). */
@@ -47,8 +49,13 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   readonly #models = new Map<string, { source: ModelSource; threads: number }>();
   readonly #slabs: InputSlabPool;
   readonly #plans = new SlabPlans();
-  /** Ids of calls whose input slab is in the worker now. */
-  readonly #slabCalls = new Set<number>();
+  /** Ids of calls whose input slab is in the worker now, and where each slab goes back to. */
+  readonly #slabCalls = new Map<number, SlabHome>();
+  /** The device's slab pool as a {@link SlabHome}. */
+  readonly #poolHome: SlabHome = {
+    returned: (slab) => this.#slabs.release(slab),
+    lost: () => this.#slabs.lost(1),
+  };
   #worker: Worker | undefined;
   #ready: Promise<void> = Promise.resolve();
   #restarting = false;
@@ -105,7 +112,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       const withOutputs = planned !== undefined && planned.end <= this.#slabs.slabBytes;
       slab = this.#slabs.acquire(withOutputs ? planned.end : layout.bytes);
       if (slab === undefined) return this.runTimed(key, stackTensors(items, axes), options);
-      return this.#sendBatch(key, slab, stackIntoSlab(slab, items, layout), withOutputs ? planned : undefined, items.length, options);
+      return this.#sendBatch(key, slab, stackIntoSlab(slab, items, layout), withOutputs ? planned : undefined, items.length, options, this.#poolHome);
     } catch (err) {
       // Planning or stacking refused the batch before anything was sent: the slab goes back to the pool.
       if (slab !== undefined) this.#slabs.release(slab);
@@ -113,13 +120,21 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     }
   }
 
-  #sendBatch(key: string, slab: ArrayBuffer, feeds: NamedTensors, planned: SlabPlan['outputs'], count: number, options: RunBatchOptions): Promise<TimedRun> {
+  /**
+   * Runs a batch the caller laid out in its own buffer (a lease slab): the buffer is lent to the worker as a
+   * slab of the device's would be, and handed back to `staged.home` with the answer.
+   */
+  runStaged(key: string, staged: StagedBatch, options: RunBatchOptions = {}): Promise<TimedRun> {
+    return this.#sendBatch(key, staged.slab, staged.feeds, staged.outputs, staged.count, options, staged.home);
+  }
+
+  #sendBatch(key: string, slab: ArrayBuffer, feeds: NamedTensors, planned: SlabPlan['outputs'], count: number, options: RunBatchOptions, home: SlabHome): Promise<TimedRun> {
     const body: Mutable<Extract<RequestBody, { op: 'run' }>> = { op: 'run', key, feeds, slab };
     if (options.outputNames) body.outputNames = options.outputNames;
-    if (planned === undefined) return this.#call(body, { transfer: [slab], signal: options.signal, slab, isRun: true }) as Promise<TimedRun>;
+    if (planned === undefined) return this.#call(body, { transfer: [slab], signal: options.signal, slab, home, isRun: true }) as Promise<TimedRun>;
     body.outputsAt = planned.outputs;
     // The answer is read out of the slab when it comes back (#onMessage): no closure per batch.
-    const send = { transfer: [slab], signal: options.signal, slab, isRun: true, slabOutputs: planned.outputs, known: options.knownOutputs, count };
+    const send = { transfer: [slab], signal: options.signal, slab, home, isRun: true, slabOutputs: planned.outputs, known: options.knownOutputs, count };
     return this.#call(body, send) as Promise<TimedRun>;
   }
 
@@ -182,23 +197,23 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   #call(body: RequestBody, o: SendOptions): Promise<unknown> {
     const bad = signalError(o.signal) ?? (o.signal?.aborted ? aborted(o.signal) : undefined);
-    if (bad) return this.#unsent(bad, o.slab);
+    if (bad) return this.#unsent(bad, o);
     // Wait for a restart's reloads only while one is under way: no extra await per call otherwise.
     if (this.#restarting) return this.#ready.then(() => this.#send(body, o));
     return this.#send(body, o);
   }
 
-  /** Rejects a call that never reached the worker, returning its slab to the pool. */
-  #unsent(err: EparaError, slab: ArrayBuffer | undefined): Promise<never> {
-    if (slab !== undefined) this.#slabs.release(slab);
+  /** Rejects a call that never reached the worker, returning its slab to its home. */
+  #unsent(err: EparaError, o: SendOptions): Promise<never> {
+    if (o.slab !== undefined) (o.home ?? this.#poolHome).returned(o.slab);
     return Promise.reject(err);
   }
 
   #send(body: RequestBody, o: SendOptions): Promise<unknown> {
     const { signal, slab } = o;
-    if (this.#closed) return this.#unsent(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }), slab);
-    if (this.#failed) return this.#unsent(this.#failed, slab);
-    if (signal?.aborted) return this.#unsent(aborted(signal), slab);
+    if (this.#closed) return this.#unsent(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }), o);
+    if (this.#failed) return this.#unsent(this.#failed, o);
+    if (signal?.aborted) return this.#unsent(aborted(signal), o);
     const worker = this.#ensureWorker();
     const id = this.#nextId++;
     const { call, promise } = this.#pending.open(id);
@@ -221,13 +236,14 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       // Not sent (a value that cannot be cloned): the slab is still ours unless the failed send detached it.
       this.#pending.take(id);
       if (slab !== undefined) {
-        if (slab.byteLength > 0) this.#slabs.release(slab);
-        else this.#slabs.lost(1);
+        const home = o.home ?? this.#poolHome;
+        if (slab.byteLength > 0) home.returned(slab);
+        else home.lost();
       }
       call.settle(toEparaError(err, 'INVALID_INPUT'), undefined);
       return promise;
     }
-    if (slab !== undefined) this.#slabCalls.add(id);
+    if (slab !== undefined) this.#slabCalls.set(id, o.home ?? this.#poolHome);
     return promise;
   }
 
@@ -248,15 +264,17 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     let failure: EparaError | undefined = msg.ok ? undefined : eparaErrorFromJSON(msg.error);
     // The slab comes back whether or not the caller still waits (an aborted call's slab returns too). Results
     // written into it are copied out first: once released, the next batch overwrites it.
-    if (msg.slab !== undefined && this.#slabCalls.delete(msg.id)) {
+    const home = msg.slab === undefined ? undefined : this.#slabCalls.get(msg.id);
+    if (home !== undefined) {
+      this.#slabCalls.delete(msg.id);
       if (p?.slabOutputs !== undefined && failure === undefined) {
         try {
-          result = this.#fromSlab(p, result as RunResult, msg.slab);
+          result = this.#fromSlab(p, result as RunResult, msg.slab!, home === this.#poolHome);
         } catch (err) {
           failure = toEparaError(err, 'MODEL_ERROR');
         }
       }
-      this.#slabs.release(msg.slab);
+      home.returned(msg.slab!);
     }
     if (!p) return; // the caller aborted; the result is discarded
     if (failure === undefined && p.isRun) this.#consecutiveCrashes = 0;
@@ -265,9 +283,9 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   /** Each request's outputs, read out of the returned slab (unless the worker declined to write them there). */
-  #fromSlab(p: PendingCall, r: RunResult, slab: ArrayBuffer): unknown {
+  #fromSlab(p: PendingCall, r: RunResult, slab: ArrayBuffer, pooled: boolean): unknown {
     if (!r.inSlab) return r; // a backend that cannot write into given outputs
-    this.#slabs.countOutputRun();
+    if (pooled) this.#slabs.countOutputRun();
     return { outputs: NO_OUTPUTS, runMs: r.runMs, items: splitSlabOutputs(slab, p.slabOutputs!, p.known!, p.count) };
   }
 
@@ -329,7 +347,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   /** Slabs lent to a worker that is gone died with it: the pool replaces them when next needed. */
   #writeOffSlabs(): void {
-    this.#slabs.lost(this.#slabCalls.size);
+    for (const home of this.#slabCalls.values()) home.lost();
     this.#slabCalls.clear();
   }
 

@@ -4,6 +4,8 @@ import type { DeviceHandle, TimedRun } from '../devices/device-port.js';
 import { splitTensors, stackTensors } from '../tensors/stack.js';
 import type { LoadedInstance } from './instance-loading.js';
 import { cloneTensors } from './model-inputs.js';
+import { InputLease } from '../batching/input-lease.js';
+import { LeaseRing } from './lease-ring.js';
 
 /** How a batch's outputs reach its items. */
 export interface BatchDelivery {
@@ -38,9 +40,18 @@ export function deliverOutputs(items: readonly WorkItem[], parts: readonly Named
   }
 }
 
-/** Sends `items` as one batch of model `key` to `device` (stacked once, into the device's input slab where it has one). */
-export function startRun(device: DeviceHandle, key: string, items: readonly WorkItem[], loaded: LoadedInstance): Promise<TimedRun> {
+/**
+ * Sends `items` as one batch of model `key` to `device`: from the lease slab its first item's input was written
+ * into, when the batch can run from there (`items` is then reordered to the slab's slot order); else stacked
+ * once, into the device's input slab where it has one.
+ */
+export function startRun(device: DeviceHandle, key: string, items: WorkItem[], loaded: LoadedInstance): Promise<TimedRun> {
   const { io, runOptions } = loaded;
+  if (device.runStaged !== undefined) {
+    const ring = leaseRingOf(items[0]!.inputs);
+    const staged = ring?.stage(key, items, io.inputAxes, runOptions.knownOutputs);
+    if (staged !== undefined) return device.runStaged(key, staged, runOptions);
+  }
   // A stream's state is cloned: the copy path transfers (detaches) a lone item's buffers.
   const perItem: NamedTensors[] = new Array(items.length);
   for (let i = 0; i < items.length; i++) {
@@ -64,4 +75,13 @@ export function splitRun(run: TimedRun, count: number, loaded: LoadedInstance): 
 export function outputFilter(run: TimedRun, loaded: LoadedInstance): readonly string[] | undefined {
   const names = loaded.io.outputNames;
   return names !== undefined && (loaded.hidesOutputs || run.items === undefined) ? names : undefined;
+}
+
+/** The lease ring of the first leased input among `inputs` that lies in a slab. */
+function leaseRingOf(inputs: NamedTensors): LeaseRing | undefined {
+  for (const name in inputs) {
+    const t = inputs[name];
+    if (t instanceof InputLease && t.ring instanceof LeaseRing) return t.ring;
+  }
+  return undefined;
 }

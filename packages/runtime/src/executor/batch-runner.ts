@@ -5,6 +5,7 @@ import { deliverOutputs, outputFilter, splitRun, startRun } from './batch-output
 import type { Emit, InstanceCounters } from './instance-context.js';
 import type { LoadedInstance } from './instance-loading.js';
 import type { RunCorrections } from './run-corrections.js';
+import { unreadableTensor, unreadableTensorError } from '../tensors/readable-data.js';
 
 /** What a {@link BatchRunner} works with: its instance's identity, counters, clock and loaded model. */
 export interface BatchRunnerContext {
@@ -40,8 +41,10 @@ export class BatchRunner {
   }
 
   /** Runs `items` as one batch; resolves with the compute time inside the worker (undefined on failure). */
-  async run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | undefined> {
+  async run(batch: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | undefined> {
     const c = this.#c;
+    const items = this.#readable(batch);
+    if (items.length === 0) return undefined;
     this.#inFlight += items.length;
     c.counters.batches++;
     c.counters.batchedItems += items.length;
@@ -69,5 +72,27 @@ export class BatchRunner {
       for (let i = 0; i < items.length; i++) if (items[i]!.slot) items[i]!.slot!.inFlight = false;
       this.#inFlight -= items.length;
     }
+  }
+
+  /**
+   * The items whose inputs can still be read: one whose caller transferred an input's buffer away after
+   * `submit` (it was checked then) fails alone with `INVALID_INPUT`, instead of failing its whole batch or
+   * running on what its place in the slab held before. Allocates only when an item is dropped.
+   */
+  #readable(items: WorkItem[]): WorkItem[] {
+    let bad = -1;
+    for (let i = 0; i < items.length && bad < 0; i++) if (unreadableTensor(items[i]!.inputs) !== undefined) bad = i;
+    if (bad < 0) return items;
+    const kept: WorkItem[] = items.slice(0, bad);
+    for (let i = bad; i < items.length; i++) {
+      const it = items[i]!;
+      const name = unreadableTensor(it.inputs);
+      if (name === undefined) kept.push(it);
+      else {
+        this.#c.counters.failed++;
+        it.settle(unreadableTensorError(name, it.inputs[name]!));
+      }
+    }
+    return kept;
   }
 }

@@ -9,6 +9,9 @@ import { validateItem, type IoSpec } from './io-spec.js';
 import type { ModelInstance } from './model-instance.js';
 import { shedError } from './shed-error.js';
 import type { BatchAxes } from '../tensors/stack.js';
+import { claimLeases, settleLeases, type InputLease } from '../batching/input-lease.js';
+import { InputLeases, type InputLeaseContext } from './input-leases.js';
+import type { InputLeaseStats } from './lease-ring.js';
 
 /** What a batched instance needs from its executor. */
 export interface BatchedInstanceContext {
@@ -51,7 +54,18 @@ const INIT: { -readonly [K in keyof QueuedRequestInit]: QueuedRequestInit[K] } =
   slot: undefined,
   signal: undefined,
   trace: undefined,
+  leased: false,
 };
+
+/**
+ * Lease slabs one input of an instance may hold at once (per item shape), at least: a slab holds a batch of the
+ * largest size, and under load about two are in the worker, one takes new leases and one holds leases moved out
+ * of a batch's way. Small slabs may be more, up to {@link LEASE_BYTES_PER_INPUT}: each takes a usual batch's
+ * leases, and a queue holds many.
+ */
+export const LEASE_SLABS_PER_INPUT = 8;
+/** Bytes one input's lease slabs may take at once (as much as a device's four default input slabs). */
+export const LEASE_BYTES_PER_INPUT = 32 * 1024 * 1024;
 
 /**
  * The built-in instance: a model batched by the device schedulers ({@link ModelInstance}), behind the same
@@ -68,6 +82,7 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
   /** How a request and a stream frame are validated (one object each, not one per item). */
   readonly #requestCheck: { readonly serviceId: string; readonly withState: boolean };
   readonly #frameCheck: { readonly serviceId: string; readonly withState: boolean };
+  readonly #leases = new InputLeases();
 
   constructor(model: ModelInstance, c: BatchedInstanceContext) {
     this.model = model;
@@ -128,6 +143,36 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     return this.model.initialState;
   }
 
+  /**
+   * A lease for input `name` of one item of `dims`, in a slab of this instance's (see {@link InputLeases}).
+   * @throws EparaError `INVALID_INPUT` for an input or dims the model does not take.
+   */
+  allocateInput(name: string, dims: readonly number[]): InputLease {
+    return this.#leases.allocate(this.#leaseContext, this.model.sizes, name, dims);
+  }
+
+  /** What a new lease ring is sized by (read only when one is made: not per lease). */
+  readonly #leaseContext = (): InputLeaseContext => {
+    const inst = this.model;
+    let slabBytes = Number.POSITIVE_INFINITY;
+    for (const d of inst.devices) slabBytes = Math.min(slabBytes, d.inputSlabs?.().slabBytes ?? 0);
+    return {
+      serviceId: inst.serviceId,
+      io: inst.requestIo,
+      maxBatchSize: inst.maxBatchSize,
+      batchSize: inst.batchSize,
+      knownOutputs: inst.knownOutputs,
+      slabBytes,
+      maxSlabs: LEASE_SLABS_PER_INPUT,
+      maxBytes: LEASE_BYTES_PER_INPUT,
+    };
+  };
+
+  /** What this instance's leases have done, per input. */
+  leaseStats(): Record<string, InputLeaseStats> {
+    return this.#leases.stats();
+  }
+
   submit(inputs: NamedTensors, o: InstanceSubmitOptions): Promise<NamedTensors> {
     // The caller's options object as it is (read before anything can run another submit): none per request.
     return this.#enqueue(inputs, o, false);
@@ -142,16 +187,25 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     // Read once, up front: refusing at admission emits an event whose listener may submit again.
     const { deadline, priority, signal, slot, trace } = o;
     const key = validateItem(inst.requestIo, inputs, frame ? this.#frameCheck : this.#requestCheck);
-    const costScale = this.#costScale(inputs, deadline);
-    if (inst.queue.size >= this.#c.maxQueue) {
-      throw shedError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#c.maxQueue})`, { serviceId: inst.serviceId });
-    }
-    // Shed at once what cannot make its deadline behind the work already queued: no queueing, pumping or
-    // later drop for it (under overload most requests end here, so this path stays cheap).
-    const now = this.#c.clock.now();
-    if (!frame) {
-      const refused = inst.admit(deadline, priority, costScale, now);
-      if (refused) throw refused;
+    // From here on the request owns the leases among its inputs: released when it settles, or now if refused.
+    const leased = claimLeases(inputs, inst.serviceId);
+    let now: number;
+    let costScale: number;
+    try {
+      costScale = this.#costScale(inputs, deadline);
+      if (inst.queue.size >= this.#c.maxQueue) {
+        throw shedError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#c.maxQueue})`, { serviceId: inst.serviceId });
+      }
+      // Shed at once what cannot make its deadline behind the work already queued: no queueing, pumping or
+      // later drop for it (under overload most requests end here, so this path stays cheap).
+      now = this.#c.clock.now();
+      if (!frame) {
+        const refused = inst.admit(deadline, priority, costScale, now);
+        if (refused) throw refused;
+      }
+    } catch (err) {
+      if (leased) settleLeases(inputs);
+      throw err;
     }
     // One object per request (work item and settlement); resolves with the outputs directly, no extra promise.
     const init = INIT;
@@ -167,6 +221,7 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     init.slot = slot;
     init.signal = signal;
     init.trace = trace;
+    init.leased = leased;
     const item = new QueuedRequest(init, this.#host);
     init.inputs = EMPTY; // keep no caller's tensors alive through the scratch object
     init.signal = init.trace = init.slot = undefined;

@@ -39,6 +39,7 @@ function setup(runMs = 5) {
     guardMs: 0,
     launchWhenIdle: true,
     arrivalsPerMs: undefined,
+    loadShare: () => 0,
     latencyMs: () => runMs,
     dropLatencyMs: () => runMs,
     earliestStart: (now) => sch.freeAt(now),

@@ -35,6 +35,7 @@ function setUp(o: { batchSize: number; runMs: number; arrivalsPerMs?: number; la
     guardMs: 0,
     launchWhenIdle: o.launchWhenIdle ?? true,
     arrivalsPerMs: o.arrivalsPerMs,
+    loadShare: () => 0,
     latencyMs: () => o.runMs,
     dropLatencyMs: () => (plans++, o.runMs),
     earliestStart: (now) => sch.freeAt(now),

@@ -46,6 +46,7 @@ async function overload(o: { hostDelayMs: number; durationMs: number; warmupMs: 
     guardMs: 0,
     launchWhenIdle: false,
     arrivalsPerMs: 2,
+    loadShare: () => 0,
     latencyMs: (_d, n) => {
       out.plans++;
       return latencyMs(n);

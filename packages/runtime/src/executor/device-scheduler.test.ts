@@ -8,7 +8,8 @@ import { createManualTimers } from '@epara/core/testing';
 import { DeviceScheduler } from './device-scheduler.js';
 
 /** A lane whose batches end when the test says so; every batch is expected to take `runMs`. */
-function fakeLane(scheduler: () => DeviceScheduler, runMs: number, o: { dropMs?: number; batchSize?: number } = {}) {
+function fakeLane(scheduler: () => DeviceScheduler, runMs: number | ((n: number) => number), o: { dropMs?: number; batchSize?: number; load?: number; skip?: boolean } = {}) {
+  const ms = (n: number): number => (typeof runMs === 'number' ? runMs : runMs(n));
   const finish: (() => void)[] = [];
   const dropped: WorkItem[] = [];
   const lane: Lane = {
@@ -20,8 +21,10 @@ function fakeLane(scheduler: () => DeviceScheduler, runMs: number, o: { dropMs?:
     guardMs: 0,
     launchWhenIdle: true,
     arrivalsPerMs: undefined,
-    latencyMs: () => runMs,
-    dropLatencyMs: () => o.dropMs ?? runMs,
+    loadShare: () => o.load ?? 0,
+    skipShrinkingHead: o.skip === true,
+    latencyMs: (_d, n) => ms(n),
+    dropLatencyMs: () => o.dropMs ?? ms(1),
     earliestStart: (now) => scheduler().freeAt(now),
     drop: (item) => void dropped.push(item),
     run: () => new Promise<void>((resolve) => finish.push(resolve)),
@@ -225,5 +228,35 @@ describe('DeviceScheduler', () => {
     lane.queue.push(item(clock.now() + 10_000));
     sch.pump();
     expect(finish).toHaveLength(11);
+  });
+
+  it('passes over a head only a small batch could serve when the lane is overloaded (skipShrinkingHead), not otherwise', () => {
+    // A mostly fixed cost (10 ms + 1 ms per item): the head, due at 11.5, fits only a batch of one (11 ms); eight
+    // later items run in 18 ms, 4.9× as many on-time items per ms. Nine queued are short of the plan's 16, so
+    // this is no backlog: only the overload rule may pass the head over.
+    const launched = (load: number, skip = true): { first: readonly WorkItem[]; head: WorkItem; dropped: WorkItem[] } => {
+      const clock = createManualClock(0);
+      const firstBatches: (readonly WorkItem[])[] = [];
+      const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(clock), onDispatch: (d) => void firstBatches.push(d.items) });
+      const { lane, dropped } = fakeLane(() => sch, (n) => 10 + n, { batchSize: 16, load, skip });
+      sch.attach(lane);
+      const head = item(11.5);
+      lane.queue.push(head);
+      for (let i = 0; i < 8; i++) lane.queue.push(item(1000));
+      sch.pump();
+      return { first: firstBatches[0]!, head, dropped };
+    };
+    const calm = launched(0.5);
+    expect(calm.first).toEqual([calm.head]);
+    const overloaded = launched(0.95);
+    expect(overloaded.first).toHaveLength(8);
+    expect(overloaded.first).not.toContain(overloaded.head);
+    expect(calm.dropped).toEqual([]);
+    // Turned off (the executor's default), the overloaded lane serves the head alone too.
+    const off = launched(0.95, false);
+    expect(off.first).toEqual([off.head]);
+    // Passed over, the head became hopeless once the batch took the device (busy until 18): rejected then,
+    // before its deadline, rather than left queued.
+    expect(overloaded.dropped).toEqual([overloaded.head]);
   });
 });

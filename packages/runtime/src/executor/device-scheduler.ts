@@ -16,6 +16,17 @@ const TIMER_LAG_HALF_LIFE_MS = 250;
  */
 const MAX_AHEAD = 2;
 
+/**
+ * The launch rule's overload test (as the simulator's EPARA instances run it): a lane whose recent arrivals need
+ * at least this share of the device's time at its batch size passes over a head item that only a small batch could
+ * still serve, when a batch of later items completes at least {@link SKIP_HEAD_GAIN} times as many on-time items
+ * per ms (core's `skipShrinkingHead`). The head stays queued: it runs if the device frees in time, else it is
+ * rejected by its deadline.
+ */
+const SKIP_HEAD_LOAD = 0.9;
+/** How many times more on-time items per ms the later batch must complete than the head's shrunk batch. */
+const SKIP_HEAD_GAIN = 4;
+
 /** A launch the scheduler may choose now: a lane's batch, or one engine work item (one object each, reused). */
 interface Candidate {
   readonly lane: Lane | undefined;
@@ -64,6 +75,7 @@ class LaneState {
       preferGuarded: true,
       launchWhenIdle: false,
       arrivalsPerMs: undefined,
+      skipShrinkingHead: undefined,
     };
   }
 }
@@ -356,6 +368,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
     ctx.expiryLeadMs = 2 * this.#recentTimerLagMs(now);
     ctx.launchWhenIdle = lane.launchWhenIdle;
     ctx.arrivalsPerMs = lane.arrivalsPerMs;
+    // Under overload, a head that only a small batch could serve is passed over for a batch that does much more.
+    ctx.skipShrinkingHead = lane.skipShrinkingHead === true && lane.loadShare(this.device.id, now) >= SKIP_HEAD_LOAD ? SKIP_HEAD_GAIN : undefined;
     return ctx;
   }
 

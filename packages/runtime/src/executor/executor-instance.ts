@@ -1,6 +1,8 @@
 import type { AbortSignalLike, EparaError, InstanceInfo, InstanceStatus, NamedTensors, TraceContext } from '@epara/core';
 import type { StreamSlot } from '../batching/work-item.js';
 import type { BatchAxes } from '../tensors/stack.js';
+import type { InputLease } from '../batching/input-lease.js';
+import type { InputLeaseStats } from './lease-ring.js';
 import type { GenerationEngine } from '../generation/generation-engine.js';
 import type { BatchVerdict } from './batch-check.js';
 import type { InstanceCounters } from './model-instance.js';
@@ -58,6 +60,10 @@ export interface ExecutorInstance {
   /** Expected completion time (executor clock ms) of a request submitted at `now`. */
   estimate(now: number): number;
   info(now: number): InstanceInfo;
+  /** Set by an instance that lends input memory (`executor.allocateInput`); see `BatchedInstance`. */
+  allocateInput?(inputName: string, dims: readonly number[]): InputLease;
+  /** What its input leases have done, per input (with `allocateInput`). */
+  leaseStats?(): Record<string, InputLeaseStats>;
   /** Counters and backlog; `undefined` for an instance that keeps none. */
   stats(): InstanceStats | undefined;
   /** Takes no new work; resolves when queued and running work has finished (unload). */

@@ -164,6 +164,14 @@ export interface ExecutorOptions {
   /** Launch a partial batch as soon as a device idles instead of waiting for it to fill. @default false */
   readonly launchWhenIdle?: boolean;
   /**
+   * Under overload (a service's recent arrivals need at least 90 % of its devices' time), pass over a head item
+   * that only a small batch could still serve when a batch of later items completes at least 4× as many on-time
+   * items per ms (core's `skipShrinkingHead`, the simulator's EPARA default). Off by default here: on the
+   * policy-only workload of `bench:runtime` (a model sleeping 2 + 0.5·b ms at twice its capacity) it served
+   * fewer requests within their SLO in interleaved runs (see docs/runtime.md). @default false
+   */
+  readonly skipShrinkingHead?: boolean;
+  /**
    * Scale each service's profile by the measured run times on each device (EWMA of measured/predicted, wall
    * time), so that interference and messaging costs are planned for. Turn off with a manual clock. @default true
    */
@@ -183,6 +191,7 @@ export const DEFAULT_EXECUTOR_OPTIONS = {
   guardMs: 2,
   hostCores: 1,
   launchWhenIdle: false,
+  skipShrinkingHead: false,
   maxQueue: 10_000,
   profiling: { warmup: 2, repetitions: 5 },
   maxBatch: 32,

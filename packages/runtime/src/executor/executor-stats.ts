@@ -1,6 +1,7 @@
 import type { DeviceSlot } from './device-slot.js';
 import type { ExecutorInstance } from './executor-instance.js';
 import type { InputSlabStats } from '../devices/input-slabs.js';
+import type { InputLeaseStats } from './lease-ring.js';
 
 /** Stream counters of an executor (closed streams plus frames pushed to open ones). */
 export interface StreamCounters {
@@ -22,6 +23,8 @@ export interface ServiceStats {
   readonly batches: number;
   readonly meanBatchSize: number;
   readonly queued: number;
+  /** Per input that `executor.allocateInput` lent memory for: what its leases have done (absent before any). */
+  readonly inputLeases?: Readonly<Record<string, InputLeaseStats>>;
 }
 
 /** Counters of one device. */
@@ -74,6 +77,7 @@ export function buildStats(o: {
       batches,
       meanBatchSize: batches > 0 ? items / batches : 0,
       queued: (prev?.queued ?? 0) + stats.queued,
+      ...leaseStatsOf(prev?.inputLeases, inst.leaseStats?.()),
     };
   }
   const devices: Record<string, DeviceStats> = {};
@@ -94,4 +98,22 @@ export function buildStats(o: {
     };
   }
   return { at: o.now, services, devices, streams: { ...o.streams, open: o.openStreams } };
+}
+
+/** The lease counters of a service so far plus one more instance's (nothing when neither has any). */
+function leaseStatsOf(
+  prev: Readonly<Record<string, InputLeaseStats>> | undefined,
+  more: Record<string, InputLeaseStats> | undefined,
+): { inputLeases?: Record<string, InputLeaseStats> } {
+  const names = new Set([...Object.keys(prev ?? {}), ...Object.keys(more ?? {})]);
+  if (names.size === 0) return {};
+  const out: Record<string, InputLeaseStats> = {};
+  for (const name of names) {
+    const a = prev?.[name];
+    const b = more?.[name];
+    const sum = { leases: 0, fellBack: 0, slabBatches: 0, inPlaceItems: 0, copiedItems: 0, movedLeases: 0, slabs: 0 };
+    for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] = (a?.[k] ?? 0) + (b?.[k] ?? 0);
+    out[name] = sum;
+  }
+  return { inputLeases: out };
 }

@@ -13,6 +13,7 @@ import {
   type ParallelPlan,
   type EparaErrorCode,
   type TraceContext,
+  type TensorDataArray,
 } from '@epara/core';
 import { checkSignal, signalError } from '@epara/core/internal';
 import type { DeviceHandle } from '../devices/device-port.js';
@@ -38,6 +39,7 @@ import { withDeclaredProfile } from './declared-profile.js';
 import { netOfSharedDevices } from '../streams/shared-device-capacity.js';
 import { warnIfOversubscribed } from './thread-budget.js';
 import { rejectSoon } from './reject-soon.js';
+import { InputLease, releaseOpenLeases } from '../batching/input-lease.js';
 
 /**
  * The executor: hosts services on worker-thread devices and implements core's `LocalExecutor` port.
@@ -104,6 +106,34 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     this.#services.set(service.id, service);
   }
 
+  /**
+   * Memory for one request's input `inputName` of service `serviceId`, shaped `dims` (one item: size 1 on the
+   * batch axis), to write the input into and pass as that input to {@link Executor.submit}. It lies in a slab
+   * of the service's from which its batch is run: the input is written once, by the host, and a host that
+   * produces inputs (decoding an image, parsing a request body) allocates nothing per request. The request
+   * releases the lease when it settles, whatever the outcome; `lease.release()` gives back one that will not be
+   * submitted. When every lease slab of the input is taken, or an item does not fit a device's input slab
+   * (`inputSlabBytes`), the lease has a buffer of its own (`lease.inSlab` false) and the batch copies it as it
+   * would any input.
+   *
+   * @example
+   * ```ts
+   * const lease = executor.allocateInput<Float32Array>('cls', 'x', [1, 3, 48, 192]);
+   * decodeInto(lease.data); // write the item's values
+   * const outputs = await executor.submit('cls', { x: lease });
+   * ```
+   * @typeParam D the typed array of the input's element type (not checked: `Float32Array` for `float32`…).
+   * @throws EparaError `UNKNOWN_SERVICE`, `NO_INSTANCE`, `CLOSED`; `INVALID_INPUT` for an input the model does not
+   * take, or dims it does not take for one item, or a service whose instance takes no leases (an engine).
+   */
+  allocateInput<D extends TensorDataArray = TensorDataArray>(serviceId: string, inputName: string, dims: readonly number[]): InputLease<D> {
+    this.#assertOpen();
+    this.#service(serviceId);
+    const inst = this.#pick(serviceId);
+    if (inst.allocateInput === undefined) throw new EparaError('INVALID_INPUT', `${serviceId}: its instance takes no input leases (leases are for batched model services)`, { serviceId, input: inputName });
+    return inst.allocateInput(inputName, dims) as InputLease<D>;
+  }
+
   submit(serviceId: string, inputs: NamedTensors, options: LocalSubmitOptions = {}): Promise<NamedTensors> {
     try {
       this.#assertOpen();
@@ -115,8 +145,12 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       const priority = options.priority ?? 0;
       if (typeof priority !== 'number' || !Number.isFinite(priority)) invalidOption('priority', priority, 'a finite number');
       if (options.signal?.aborted) throw new EparaError('ABORTED', 'the request was aborted before it was queued', { serviceId: service.id });
-      return this.#pick(serviceId).submit(inputs, { deadline, priority, signal: options.signal, trace: options.trace });
+      const inst = this.#pick(serviceId);
+      if (inst.allocateInput === undefined) refuseLeases(serviceId, inputs);
+      return inst.submit(inputs, { deadline, priority, signal: options.signal, trace: options.trace });
     } catch (err) {
+      // A lease passed to a submit that failed before a request took it is released all the same.
+      releaseOpenLeases(inputs);
       // Refusal at admission lands here: the cheap rejection, see rejectSoon.
       return rejectSoon(err);
     }
@@ -267,6 +301,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       logger: this.#o.logger,
       guardMs: this.#o.guardMs,
       launchWhenIdle: this.#o.launchWhenIdle,
+      skipShrinkingHead: this.#o.skipShrinkingHead,
       adaptLatency: this.#o.adaptLatency,
       batchWait: this.#o.batchWait,
       profiling: this.#o.profiling,
@@ -411,7 +446,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   }
 
   #pick(serviceId: string): ExecutorInstance {
-    const now = this.#o.clock.now();
+    let now = 0; // read once a second ready instance shows up (a clock read per submit otherwise)
     let first: ExecutorInstance | undefined;
     let best: ExecutorInstance | undefined;
     let bestAt = Number.POSITIVE_INFINITY;
@@ -423,6 +458,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
         continue;
       }
       if (best === undefined) {
+        now = this.#o.clock.now();
         best = first;
         bestAt = first.estimate(now);
       }
@@ -435,5 +471,13 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     best ??= first;
     if (!best) throw new EparaError('NO_INSTANCE', `no ready instance of ${serviceId} on this executor`, { serviceId });
     return best;
+  }
+}
+
+/** An instance that lends no input memory (an engine) takes no leases: they would never be released. */
+function refuseLeases(serviceId: string, inputs: NamedTensors): void {
+  if (typeof inputs !== 'object' || inputs === null) return;
+  for (const name in inputs) {
+    if (inputs[name] instanceof InputLease) throw new EparaError('INVALID_INPUT', `${serviceId}: its instance takes no input leases (input '${name}')`, { serviceId, input: name, reason: 'lease-mismatch' });
   }
 }

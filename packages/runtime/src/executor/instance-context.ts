@@ -26,6 +26,8 @@ export interface ModelInstanceContext {
   readonly logger: Logger;
   readonly guardMs: number;
   readonly launchWhenIdle: boolean;
+  /** Pass over a costly head under overload (the executor's `skipShrinkingHead`). */
+  readonly skipShrinkingHead: boolean;
   /** How long a partial batch may wait on an idle device. */
   readonly batchWait: 'expected-fill' | 'until-deadline';
   /** Scale the profile by the measured/predicted run time ratio (EWMA). */

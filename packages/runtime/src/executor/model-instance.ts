@@ -1,7 +1,9 @@
 import { EparaError, latencyAt, type InstanceInfo, type InstanceStatus, type LatencyProfile, type NamedTensors } from '@epara/core';
 import { EdfQueue } from '@epara/core/scheduling';
 import { InstanceSizing } from './instance-sizing.js';
+import type { InstanceSizes } from './instance-sizes.js';
 import type { DeviceHandle } from '../devices/device-port.js';
+import type { KnownOutput } from '../devices/slab-outputs.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { IoSpec } from './io-spec.js';
@@ -72,6 +74,10 @@ export class ModelInstance implements Lane {
   /** Recent arrivals in items/ms when fill-aware waiting is on (the default). */
   get arrivalsPerMs(): number | undefined {
     return this.#c.batchWait === 'expected-fill' ? this.loadPerSec(this.#c.clock.now()) / 1000 : undefined;
+  }
+
+  get skipShrinkingHead(): boolean {
+    return this.#c.skipShrinkingHead;
   }
 
   /** A draining instance stops waiting for batches to fill. */
@@ -145,6 +151,11 @@ export class ModelInstance implements Lane {
     return this.#sizing.sizes().batchSize;
   }
 
+  /** The batch sizes as of now (one cached object until the verdict, profile or stream rate changes). */
+  get sizes(): InstanceSizes {
+    return this.#sizing.sizes();
+  }
+
   /**
    * Largest batch a backlog may grow to: the largest `b ≤ maxBatch` whose run fits the SLO budget
    * (`L(b) ≤ D`), at least the plan's batch size. The launch rule still shrinks every batch to its earliest
@@ -154,6 +165,11 @@ export class ModelInstance implements Lane {
     return this.#sizing.sizes().maxBatchSize;
   }
 
+  /** Outputs whose per-item size the model fixes (they come back in the batch's slab), once loaded. */
+  get knownOutputs(): readonly KnownOutput[] | undefined {
+    return this.#loaded?.runOptions.knownOutputs;
+  }
+
   get profile(): LatencyProfile {
     if (!this.#loaded) throw new EparaError('NO_INSTANCE', `instance ${this.id} has no profile yet`, { instanceId: this.id });
     return this.#loaded.profile;
@@ -161,6 +177,11 @@ export class ModelInstance implements Lane {
 
   latencyMs(deviceId: string, n: number): number {
     return latencyAt(this.profile, n) * this.#corrections.of(deviceId);
+  }
+
+  loadShare(deviceId: string, now: number): number {
+    const n = this.batchSize;
+    return ((this.loadPerSec(now) / 1000) * this.latencyMs(deviceId, n)) / n / this.#c.schedulers.length;
   }
 
   dropLatencyMs(deviceId: string): number {

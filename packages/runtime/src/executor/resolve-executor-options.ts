@@ -22,6 +22,7 @@ export interface ResolvedExecutorOptions {
   readonly guardMs: number;
   readonly hostCores: number;
   readonly launchWhenIdle: boolean;
+  readonly skipShrinkingHead: boolean;
   readonly adaptLatency: boolean;
   readonly batchWait: 'expected-fill' | 'until-deadline';
   readonly maxQueue: number;
@@ -76,6 +77,7 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
     guardMs,
     hostCores,
     launchWhenIdle: options.launchWhenIdle ?? DEFAULT_EXECUTOR_OPTIONS.launchWhenIdle,
+    skipShrinkingHead: resolveSkipShrinkingHead(options.skipShrinkingHead),
     adaptLatency: options.adaptLatency ?? true,
     batchWait: resolveBatchWait(options.batchWait),
     maxQueue,
@@ -134,5 +136,11 @@ export function validateService(s: ExecutorServiceOptions, field: string, device
 function resolveBatchWait(v: unknown): 'expected-fill' | 'until-deadline' {
   if (v === undefined) return 'expected-fill';
   if (v !== 'expected-fill' && v !== 'until-deadline') invalidOption('batchWait', v, "'expected-fill' or 'until-deadline'");
+  return v;
+}
+
+function resolveSkipShrinkingHead(v: unknown): boolean {
+  if (v === undefined) return DEFAULT_EXECUTOR_OPTIONS.skipShrinkingHead;
+  if (typeof v !== 'boolean') invalidOption('skipShrinkingHead', v, 'a boolean');
   return v;
 }

@@ -64,6 +64,7 @@ function otherLane(scheduler: () => DeviceScheduler, runMs: number, dev: ReturnT
     guardMs: 0,
     launchWhenIdle: true,
     arrivalsPerMs: undefined,
+    loadShare: () => 0,
     latencyMs: () => runMs,
     dropLatencyMs: () => runMs,
     earliestStart: (now) => scheduler().freeAt(now),

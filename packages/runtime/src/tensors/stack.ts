@@ -1,4 +1,5 @@
 import { EparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import { holdsItsData, unreadableTensorError } from './readable-data.js';
 
 /** Where each tensor's batch dimension sits: an axis, or `null` for a tensor shared by the whole batch. */
 export type BatchAxes = Readonly<Record<string, number | null>>;
@@ -7,7 +8,8 @@ export type BatchAxes = Readonly<Record<string, number | null>>;
  * Stacks per-item tensors (each with size 1 on its batch axis) into one batch. Tensors whose axis is `null`
  * are shared: the first item's is used (callers only group items whose shared tensors are equal).
  *
- * @throws EparaError `INTERNAL` if items disagree on names (callers validate first).
+ * @throws EparaError `INTERNAL` if items disagree on names (callers validate first); `INVALID_INPUT` when an
+ * item's array no longer holds its values (detached).
  */
 export function stackTensors(items: readonly NamedTensors[], axes: BatchAxes): Record<string, TensorLike> {
   const first = items[0];
@@ -22,6 +24,7 @@ export function stackTensors(items: readonly NamedTensors[], axes: BatchAxes): R
     const parts = items.map((it) => {
       const t = it[name];
       if (!t) throw new EparaError('INTERNAL', `stackTensors: item lacks ${name}`);
+      if (!holdsItsData(t)) throw unreadableTensorError(name, t);
       return t;
     });
     out[name] = concatAlong(parts, axis);

@@ -1,4 +1,5 @@
 import type { NamedTensors, TensorLike } from '@epara/core';
+import { holdsItsData, unreadableTensorError } from './readable-data.js';
 
 /**
  * Prepares tensors to cross a thread boundary with `postMessage`: a typed array that owns its whole
@@ -6,6 +7,9 @@ import type { NamedTensors, TensorLike } from '@epara/core';
  * transferring never detaches memory that other tensors still use.
  *
  * Transferring detaches the buffers in the sending thread: callers hand ownership over.
+ *
+ * @throws EparaError `INVALID_INPUT` when a tensor's array does not hold its dims' values (a detached buffer:
+ * `postMessage` would drop the whole message silently).
  */
 export function prepareTransfer(tensors: NamedTensors): { tensors: Record<string, TensorLike>; transfer: ArrayBuffer[] } {
   const out: Record<string, TensorLike> = {};
@@ -13,6 +17,7 @@ export function prepareTransfer(tensors: NamedTensors): { tensors: Record<string
   // A handful of tensors per message: a linear scan beats a Set. `dims` is not copied: postMessage clones it.
   for (const name of Object.keys(tensors)) {
     const t = tensors[name]!;
+    if (!holdsItsData(t)) throw unreadableTensorError(name, t);
     let data = t.data;
     if (!ownsWholeBuffer(data) || transfer.includes(data.buffer as ArrayBuffer)) data = data.slice() as typeof data;
     transfer.push(data.buffer as ArrayBuffer);
