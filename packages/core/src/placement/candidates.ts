@@ -105,13 +105,18 @@ export function buildTemplates(model: PlacementModel, options: ResolvedPlacement
  * `tolerance` (servers in the same step keep their order). {@link PlacementOptions.nearDemandFirst}.
  */
 function nearness(svc: ServiceNode, servers: readonly number[], model: PlacementModel, tolerance: number): number[] {
+  // Plain loops (a closure per server and per access row was most of the placement's setup garbage); the sum
+  // adds the same terms in the same order.
   const rows = svc.access.map((a) => model.roundTripRow(a));
-  return servers.map((s) => {
+  const out = new Array<number>(servers.length);
+  for (let k = 0; k < servers.length; k++) {
+    const s = servers[k]!;
     let sum = 0;
-    rows.forEach((row, i) => (sum += svc.accessRate[i]! * Math.min(row[s]!, svc.sloMs)));
+    for (let i = 0; i < rows.length; i++) sum += svc.accessRate[i]! * Math.min(rows[i]![s]!, svc.sloMs);
     const share = sum / (svc.totalDemand * svc.sloMs);
-    return tolerance > 0 ? Math.floor(share / tolerance) : share;
-  });
+    out[k] = tolerance > 0 ? Math.floor(share / tolerance) : share;
+  }
+  return out;
 }
 
 /** Healthy devices up to which share levels below ¼ are offered. */

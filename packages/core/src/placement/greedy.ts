@@ -72,19 +72,36 @@ export function netGain(ctx: GreedyContext, state: BuildState, t: Template): num
   return valueGain(ctx.model.services[t.service]!, state.objective.served(t.service), gain) - t.penalty;
 }
 
+/** What {@link evaluate} returns: one object, overwritten by the next call (every caller reads it at once). */
+interface Evaluation {
+  net: number;
+  devices: readonly number[];
+}
+
+const EVALUATION: Evaluation = { net: 0, devices: [] };
+const NO_DEVICES: readonly number[] = Object.freeze([]);
+const CURSOR = { at: 0 };
+
 /**
  * Weighted marginal gain minus switching cost of a template now, with its devices; null when it cannot fit.
- * When the net gain is at most `epsilon` the devices are not searched (and returned empty).
+ * When the net gain is at most `epsilon` the devices are not searched (and returned empty). The result is
+ * overwritten by the next call: read it at once (the devices array itself is the caller's to keep).
  */
-export function evaluate(ctx: GreedyContext, state: BuildState, t: Template): { net: number; devices: number[] } | null {
+export function evaluate(ctx: GreedyContext, state: BuildState, t: Template): Readonly<Evaluation> | null {
   state.evaluations++;
   const net = netGain(ctx, state, t);
+  EVALUATION.net = net;
   // Gains only shrink: an item not worth adding now never will be, so skip the device search.
-  if (net <= ctx.options.epsilon) return { net, devices: [] };
-  const cursor = { at: state.cursors[t.index]! };
-  const devices = chooseDevices(t, state.resources, cursor);
-  state.cursors[t.index] = cursor.at;
-  return devices ? { net, devices } : null;
+  if (net <= ctx.options.epsilon) {
+    EVALUATION.devices = NO_DEVICES;
+    return EVALUATION;
+  }
+  CURSOR.at = state.cursors[t.index]!;
+  const devices = chooseDevices(t, state.resources, CURSOR);
+  state.cursors[t.index] = CURSOR.at;
+  if (!devices) return null;
+  EVALUATION.devices = devices;
+  return EVALUATION;
 }
 
 /** Adds a template's item on the chosen devices. */
@@ -147,7 +164,7 @@ function eagerGreedy(ctx: GreedyContext, state: BuildState, only?: (t: Template)
   for (let round = 0; ; round++) {
     let pick = -1;
     let pickRatio = Number.NEGATIVE_INFINITY;
-    let pickDevices: number[] = [];
+    let pickDevices: readonly number[] = [];
     for (const ti of alive) {
       const t = ctx.templates[ti]!;
       const r = evaluate(ctx, state, t);

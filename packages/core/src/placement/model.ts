@@ -208,7 +208,9 @@ function createRoundTrip(input: PlacementInput): (access: string) => Float64Arra
   return (access) => {
     let row = cache.get(access);
     if (!row) {
-      row = Float64Array.from(ids, (to) => one(access, to) + one(to, access));
+      // A plain loop: `Float64Array.from` with a map function stepped the ids' iterator, a result object per server.
+      row = new Float64Array(ids.length);
+      for (let i = 0; i < ids.length; i++) row[i] = one(access, ids[i]!) + one(ids[i]!, access);
       cache.set(access, row);
     }
     return row;

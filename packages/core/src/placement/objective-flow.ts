@@ -2,17 +2,17 @@ import { PLACEMENT_TOLERANCE } from './duty-cycle.js';
 import type { PlacementModel, ServiceNode } from './model.js';
 import type { Objective } from './objective-port.js';
 import { UNDO_ALIVE, UNDO_FLOW, UndoLog } from './flow-undo.js';
+import { OrderedFlows } from './ordered-flows.js';
 
 const EPS = 1e-12;
 
 interface Sink {
-  readonly server: number;
-  readonly cap: number;
-  readonly reach: readonly number[];
+  cap: number;
+  /** The demand nodes that reach it within the SLO, ascending: the first `reachCount` of `reach`. */
+  reach: Int32Array;
+  reachCount: number;
   load: number;
   alive: boolean;
-  /** demand node → flow into this sink */
-  readonly flows: Map<number, number>;
 }
 
 interface ServiceFlow {
@@ -20,9 +20,16 @@ interface ServiceFlow {
   /** Round trips from each demand node's access server to every server. */
   readonly rows: readonly Float64Array[];
   readonly residual: Float64Array;
-  /** per demand node: sink → flow */
-  readonly byDemand: Map<number, number>[];
+  /**
+   * Per sink: demand node → flow into it. A trial sink takes the next sink's row, which its undo empties again
+   * (each key's first record restores it to absent).
+   */
+  readonly bySink: OrderedFlows;
+  /** Per demand node: sink → flow (the same flows, the other way). */
+  readonly byDemand: OrderedFlows;
   readonly sinks: Sink[];
+  /** The sink a trial gain pushes and pops again, reused (its reach buffer holds every demand node). */
+  readonly trial: Sink;
   remaining: number;
   served: number;
   capacity: number;
@@ -40,8 +47,10 @@ export function createFlowObjective(model: PlacementModel): Objective {
     svc,
     rows: svc.access.map((a) => model.roundTripRow(a)),
     residual: Float64Array.from(svc.accessRate),
-    byDemand: svc.access.map(() => new Map<number, number>()),
+    bySink: new OrderedFlows(16, svc.access.length),
+    byDemand: new OrderedFlows(svc.access.length, 16),
     sinks: [],
+    trial: { cap: 0, reach: new Int32Array(svc.access.length), reachCount: 0, load: 0, alive: true },
     remaining: svc.totalDemand,
     served: 0,
     capacity: 0,
@@ -49,15 +58,14 @@ export function createFlowObjective(model: PlacementModel): Objective {
   const handles: { service: number; sink: number }[] = [];
   // One log for every trial (gain and removalLoss run one at a time and undo before returning).
   const log = new UndoLog();
-  // The trial sink's flows: the undo empties it again (each key's first record restores it to absent).
-  const trialFlows = new Map<number, number>();
 
-  const reachOf = (st: ServiceFlow, server: number, latencyMs: number): number[] => {
-    const out: number[] = [];
+  /** Writes the demand nodes that reach `server` within the SLO into `out`; returns how many. */
+  const reachInto = (st: ServiceFlow, server: number, latencyMs: number, out: Int32Array): number => {
     const budget = st.svc.sloMs * (1 + PLACEMENT_TOLERANCE) - latencyMs;
     const rows = st.rows;
-    for (let i = 0; i < rows.length; i++) if (rows[i]![server]! <= budget) out.push(i);
-    return out;
+    let n = 0;
+    for (let i = 0; i < rows.length; i++) if (rows[i]![server]! <= budget) out[n++] = i;
+    return n;
   };
 
   return {
@@ -72,10 +80,13 @@ export function createFlowObjective(model: PlacementModel): Objective {
         if (st.residual[i]! > EPS && rows[i]![s.server]! <= budget) direct += st.residual[i]!;
       }
       if (direct >= s.capacityPerSec) return s.capacityPerSec;
-      const reach = reachOf(st, s.server, s.latencyMs);
+      const trial = st.trial;
+      trial.reachCount = reachInto(st, s.server, s.latencyMs, trial.reach);
+      trial.cap = s.capacityPerSec;
+      trial.load = 0;
       log.n = 0;
       const before = st.served;
-      st.sinks.push({ server: s.server, cap: s.capacityPerSec, reach, load: 0, alive: true, flows: trialFlows });
+      st.sinks.push(trial);
       augmentToSink(st, st.sinks.length - 1, log);
       const g = st.served - before;
       undo(st, log);
@@ -84,8 +95,8 @@ export function createFlowObjective(model: PlacementModel): Objective {
     },
     add(s) {
       const st = states[s.service]!;
-      const reach = reachOf(st, s.server, s.latencyMs);
-      st.sinks.push({ server: s.server, cap: s.capacityPerSec, reach, load: 0, alive: true, flows: new Map() });
+      const n = reachInto(st, s.server, s.latencyMs, st.trial.reach);
+      st.sinks.push({ cap: s.capacityPerSec, reach: st.trial.reach.slice(0, n), reachCount: n, load: 0, alive: true });
       st.capacity += s.capacityPerSec;
       augmentToSink(st, st.sinks.length - 1, null);
       handles.push({ service: s.service, sink: st.sinks.length - 1 });
@@ -143,19 +154,17 @@ function undo(st: ServiceFlow, log: UndoLog): void {
 }
 
 function setFlow(st: ServiceFlow, i: number, j: number, v: number, log: Log): void {
-  const sink = st.sinks[j]!;
-  if (log) log.flow(i, j, sink.flows.get(i) ?? 0);
+  if (log) log.flow(i, j, st.bySink.get(j, i));
   writeFlow(st, i, j, v);
 }
 
 function writeFlow(st: ServiceFlow, i: number, j: number, v: number): void {
-  const sink = st.sinks[j]!;
   if (v > EPS) {
-    sink.flows.set(i, v);
-    st.byDemand[i]!.set(j, v);
+    st.bySink.set(j, i, v);
+    st.byDemand.set(i, j, v);
   } else {
-    sink.flows.delete(i);
-    st.byDemand[i]!.delete(j);
+    st.bySink.delete(j, i);
+    st.byDemand.delete(i, j);
   }
 }
 
@@ -175,13 +184,15 @@ function shiftScalars(st: ServiceFlow, i: number, j: number, delta: number, log:
 
 function augmentToSink(st: ServiceFlow, c: number, log: Log): void {
   const sink = st.sinks[c]!;
-  for (const i of sink.reach) {
+  const reach = sink.reach;
+  for (let p = 0; p < sink.reachCount; p++) {
+    const i = reach[p]!;
     const room = sink.cap - sink.load;
     if (room <= EPS) return;
     const r = st.residual[i]!;
     if (r <= EPS) continue;
     const d = Math.min(r, room);
-    setFlow(st, i, c, (sink.flows.get(i) ?? 0) + d, log);
+    setFlow(st, i, c, st.bySink.get(c, i) + d, log);
     shiftScalars(st, i, c, d, log);
   }
   while (sink.cap - sink.load > EPS && st.remaining > EPS) {
@@ -225,33 +236,41 @@ function augmentOnce(st: ServiceFlow, c: number, log: Log): boolean {
   const { viaSink, seenDemand, viaDemand, seenSink, queue, epoch } = sc;
   seenSink[c] = epoch;
   let tail = 0;
-  for (const i of st.sinks[c]!.reach) if (seenDemand[i] !== epoch) (seenDemand[i] = epoch), (viaSink[i] = c), (queue[tail++] = i);
+  const sinkC = st.sinks[c]!;
+  for (let p = 0; p < sinkC.reachCount; p++) {
+    const i = sinkC.reach[p]!;
+    if (seenDemand[i] !== epoch) (seenDemand[i] = epoch), (viaSink[i] = c), (queue[tail++] = i);
+  }
   let found = -1;
   for (let h = 0; h < tail && found < 0; h++) {
     const i = queue[h]!;
     if (st.residual[i]! > EPS) found = i;
     else {
-      for (const [j, f] of st.byDemand[i]!) {
-        if (f <= EPS || seenSink[j] === epoch || !st.sinks[j]!.alive) continue;
+      const byDemand = st.byDemand;
+      for (let j = byDemand.first(i); j >= 0; j = byDemand.after(i, j)) {
+        if (byDemand.get(i, j) <= EPS || seenSink[j] === epoch || !st.sinks[j]!.alive) continue;
         seenSink[j] = epoch;
         viaDemand[j] = i;
-        for (const i2 of st.sinks[j]!.reach) if (seenDemand[i2] !== epoch) (seenDemand[i2] = epoch), (viaSink[i2] = j), (queue[tail++] = i2);
+        const sj = st.sinks[j]!;
+        for (let p = 0; p < sj.reachCount; p++) {
+          const i2 = sj.reach[p]!;
+          if (seenDemand[i2] !== epoch) (seenDemand[i2] = epoch), (viaSink[i2] = j), (queue[tail++] = i2);
+        }
       }
     }
   }
   if (found < 0) return false;
-  const sinkC = st.sinks[c]!;
   let delta = Math.min(st.residual[found]!, sinkC.cap - sinkC.load);
   for (let i = found, j = viaSink[found]!; j !== c; i = viaDemand[j]!, j = viaSink[i]!) {
-    delta = Math.min(delta, st.sinks[j]!.flows.get(viaDemand[j]!) ?? 0);
+    delta = Math.min(delta, st.bySink.get(j, viaDemand[j]!));
   }
   let i = found;
   let j = viaSink[found]!;
   while (true) {
-    setFlow(st, i, j, (st.sinks[j]!.flows.get(i) ?? 0) + delta, log);
+    setFlow(st, i, j, st.bySink.get(j, i) + delta, log);
     if (j === c) break;
     const prev = viaDemand[j]!;
-    setFlow(st, prev, j, (st.sinks[j]!.flows.get(prev) ?? 0) - delta, log);
+    setFlow(st, prev, j, st.bySink.get(j, prev) - delta, log);
     i = prev;
     j = viaSink[prev]!;
   }
@@ -261,13 +280,15 @@ function augmentOnce(st: ServiceFlow, c: number, log: Log): boolean {
 }
 
 function removeSink(st: ServiceFlow, j: number, log: Log): void {
-  const sink = st.sinks[j]!;
-  for (const [i, f] of [...sink.flows]) {
+  const flows = st.bySink;
+  // Each step deletes the row's first key, so the walk always restarts at its head.
+  for (let i = flows.first(j); i >= 0; i = flows.first(j)) {
+    const f = flows.get(j, i);
     setFlow(st, i, j, 0, log);
     shiftScalars(st, i, j, -f, log);
   }
   if (log) log.alive(j);
-  sink.alive = false;
+  st.sinks[j]!.alive = false;
 }
 
 /** Restores a maximum flow after a sink left: forward BFS from residual demand to sinks with room. */
@@ -277,7 +298,7 @@ function augmentAll(st: ServiceFlow, log: Log): void {
   if (REACH.start.length < nD + 1) REACH.start = new Int32Array(2 * nD + 1);
   const start = REACH.start;
   start.fill(0, 0, nD + 1);
-  for (const s of st.sinks) if (s.alive) for (const i of s.reach) start[i + 1]!++;
+  for (const s of st.sinks) if (s.alive) for (let p = 0; p < s.reachCount; p++) start[s.reach[p]! + 1]!++;
   for (let i = 0; i < nD; i++) start[i + 1]! += start[i]!;
   if (REACH.list.length < start[nD]!) REACH.list = new Int32Array(2 * start[nD]!);
   if (REACH.fill.length < nD) REACH.fill = new Int32Array(2 * nD);
@@ -286,7 +307,7 @@ function augmentAll(st: ServiceFlow, log: Log): void {
   fill.set(start.subarray(0, nD));
   for (let j = 0; j < st.sinks.length; j++) {
     const s = st.sinks[j]!;
-    if (s.alive) for (const i of s.reach) list[fill[i]!++] = j;
+    if (s.alive) for (let p = 0; p < s.reachCount; p++) list[fill[s.reach[p]!]!++] = j;
   }
   while (st.remaining > EPS) {
     if (!augmentForward(st, start, list, log)) return;
@@ -325,7 +346,8 @@ function augmentForward(st: ServiceFlow, reachStart: Int32Array, reachList: Int3
         end = j;
         break;
       }
-      for (const [i2, f] of s.flows) if (f > EPS && !seenD[i2]) (seenD[i2] = 1), (fromSink[i2] = j), (queue[tail++] = i2);
+      const flows = st.bySink;
+      for (let i2 = flows.first(j); i2 >= 0; i2 = flows.after(j, i2)) if (flows.get(j, i2) > EPS && !seenD[i2]) (seenD[i2] = 1), (fromSink[i2] = j), (queue[tail++] = i2);
     }
   }
   if (end < 0) return false;
@@ -341,15 +363,15 @@ function augmentForward(st: ServiceFlow, reachStart: Int32Array, reachList: Int3
       delta = Math.min(delta, st.residual[i]!);
       break;
     }
-    delta = Math.min(delta, st.sinks[back]!.flows.get(i) ?? 0);
+    delta = Math.min(delta, st.bySink.get(back, i));
     j = back;
   }
   for (let j = end; ; ) {
     const i = fromDemand[j]!;
-    setFlow(st, i, j, (st.sinks[j]!.flows.get(i) ?? 0) + delta, log);
+    setFlow(st, i, j, st.bySink.get(j, i) + delta, log);
     const back = fromSink[i]!;
     if (back < 0) break;
-    setFlow(st, i, back, (st.sinks[back]!.flows.get(i) ?? 0) - delta, log);
+    setFlow(st, i, back, st.bySink.get(back, i) - delta, log);
     j = back;
   }
   shiftScalars(st, start, end, delta, log);
