@@ -58,7 +58,7 @@ describe('batch variants', () => {
   });
 
   it('are not made for a frequency service’s multi-frame plan', () => {
-    const s = service({ sensitivity: 'frequency', slo: { kind: 'frequency', stalenessMs: 400 } });
+    const s = service({ sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 30, stalenessMs: 400 } });
     expect(batches(input(s, server(8)))).toEqual([]);
   });
 

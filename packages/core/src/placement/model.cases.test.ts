@@ -114,7 +114,7 @@ describe('buildPlacementModel: services', () => {
       {
         services: [
           service('lat', { networkBudgetMs: 30, loadTimeMs: 500, colocationSlowdown: 0.5, weight: 3 }),
-          service('freq', { sensitivity: 'frequency', slo: { kind: 'frequency', stalenessMs: 100 } }),
+          service('freq', { sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 30, stalenessMs: 100 } }),
         ],
       },
       { colocationSlowdown: 0.2, valueWeighting: 'per-item', floorBonus: 7 },
@@ -203,7 +203,7 @@ describe('buildPlacementModel: round trips', () => {
   it('adds both directions of a function, and refuses a negative or non-numeric delay naming the pair', () => {
     const m = model({ servers, delaysMs: (from, to) => (from === to ? 0 : from < to ? 1 : 10) });
     expect(Array.from(m.roundTripRow('b'))).toEqual([11, 0, 11]);
-    const bad = model({ servers, delaysMs: (from, to) => (to === 'c' ? -1 : 0) });
+    const bad = model({ servers, delaysMs: (_from, to) => (to === 'c' ? -1 : 0) });
     let field: unknown;
     try {
       bad.roundTripRow('a');

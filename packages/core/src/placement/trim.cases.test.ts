@@ -11,7 +11,7 @@ import type { PlacementInput } from './types.js';
 const GB = 1024 ** 3;
 const base = { memory: { weightsBytes: GB, perItemBytes: 0.05 * GB }, loadTimeMs: 3000, profiles: {} } as const;
 const latency: ServiceSpec = { ...base, id: 'l', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 200 } };
-const frequency: ServiceSpec = { ...base, id: 'f', sensitivity: 'frequency', slo: { kind: 'frequency', stalenessMs: 200 } };
+const frequency: ServiceSpec = { ...base, id: 'f', sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 30, stalenessMs: 200 } };
 /** 10 ms + 2 ms per item at batch 8: one batch runs 26 ms; a whole device serves 8000 / 26 ≈ 307.7 items/s. */
 const plan = (s: ServiceSpec) => affinePlan(s, 'gpu', { fixedMs: 10, perItemMs: 2, batch: 8 });
 
