@@ -70,4 +70,17 @@ describe('createMaxHeap', () => {
       }),
     );
   });
+
+  it('compares a sinking top with live children only, never with a popped item’s slot', () => {
+    // Item 0 (key 9) is pushed and popped; items 1 and 2 fill two slots; the third slot still names item 0.
+    const h = createMaxHeap(3);
+    h.push(0, 9);
+    expect(h.pop()).toBe(0);
+    h.push(1, 7);
+    h.push(2, 6);
+    h.updateTop(7);
+    expect(h.top()).toBe(1);
+    expect([h.pop(), h.pop()]).toEqual([1, 2]);
+    expect(h.size).toBe(0);
+  });
 });
