@@ -172,3 +172,12 @@ describe('UndoLog', () => {
     expect(Array.from(log.a.subarray(records * 4, records * 4 + 2))).toEqual([7, UNDO_ALIVE]);
   });
 });
+
+describe('findPlacementViolations, an exclusive group beside a shared instance', () => {
+  it('names the device a two-device group shares with a single-device instance, multi-task on', () => {
+    const inp = input([service('a'), service('b')], [server('s0', 2000)]);
+    const group = at('x', 'a', ['g0', 'c0'], { plan: plan('a', { serviceStrategy: 'data-parallel', devices: 2, deviceKind: 'gpu' }) });
+    const single = at('y', 'b', ['g0'], { capacityPerSec: 50 });
+    expect(findPlacementViolations(inp, [group, single], NO_RESERVE)).toContain('s0/g0: exclusive instance shares the device');
+  });
+});
