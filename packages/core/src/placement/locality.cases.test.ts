@@ -40,3 +40,29 @@ describe('locality reach at the SLO', () => {
     expect(placeServices(input(74.5)).goodputPerSec).toBe(0);
   });
 });
+
+describe('capacity and claims with locality on', () => {
+  /** Demand and the device both on s0: every instance reaches all of it. */
+  const near = (rate: number, current: PlacementInput['current'] = []): PlacementInput => ({
+    servers: [{ id: 's0', devices: [{ id: 'g0', kind: 'gpu', memoryBytes: 16 * GB }] }],
+    services: [a],
+    plans: { a: [plan] },
+    demand: rate > 0 ? [{ serviceId: 'a', ratePerServer: { s0: rate } }] : [],
+    delaysMs: { s0: { s0: 0 } },
+    current,
+  });
+
+  it('trims a new instance’s claim to the 100 items/s it serves', () => {
+    const r = placeServices(near(100));
+    expect(r.instances).toHaveLength(1);
+    expect(r.instances[0]!.capacityPerSec).toBeCloseTo(100, 9);
+    expect(r.services[0]!.capacityPerSec).toBeCloseTo(100, 9);
+  });
+
+  it('reports no capacity for a service whose only instance was removed', () => {
+    const running = { instanceId: 'old', serviceId: 'a', plan, serverId: 's0', deviceIds: ['g0'] };
+    const r = placeServices(near(0, [running]));
+    expect(r.instances).toEqual([]);
+    expect(r.services[0]!.capacityPerSec).toBe(0);
+  });
+});
