@@ -42,6 +42,24 @@ describe('admitStream', () => {
     expect(admitStream({ stream: { serviceId: 'video', rateHz: 5, hops: 2 }, localInstances: [], view, self: 'me', now: 0 })).toMatchObject({ action: 'reject', code: 'HOP_LIMIT' });
   });
 
+  it("sends a stream to a peer only when its frames fit this server's spare link (egressSpareBytesPerSec)", () => {
+    const stream = { serviceId: 'video', rateHz: 30, frameBytes: 1000 };
+    // 30 frames/s of 1000 bytes: 30 000 bytes/s through this server's link.
+    expect(admitStream({ stream, localInstances: [], view, self: 'me', now: 0, network, egressSpareBytesPerSec: 30_000 })).toMatchObject({ action: 'forward', serverId: 'near' });
+    const full = admitStream({ stream, localInstances: [], view, self: 'me', now: 0, network, egressSpareBytesPerSec: 29_999 });
+    expect(full).toMatchObject({ action: 'reject', code: 'OVERLOADED' });
+    if (full.action === 'reject') expect(full.reason).toContain('link');
+    // Local admission sends nothing over the link: it is not limited by it.
+    expect(admitStream({ stream, localInstances: [inst('a', 100, 0)], view, self: 'me', now: 0, egressSpareBytesPerSec: 0 })).toMatchObject({ action: 'local', instanceId: 'a' });
+    // No peer has room at all: the reason is the peers' load, not the link.
+    const none = admitStream({ stream: { ...stream, rateHz: 500 }, localInstances: [], view, self: 'me', now: 0, egressSpareBytesPerSec: 0 });
+    expect(none).toMatchObject({ action: 'reject', code: 'OVERLOADED' });
+    if (none.action === 'reject') expect(none.reason).not.toContain('link');
+    expect(() => admitStream({ stream, localInstances: [], view, self: 'me', now: 0, egressSpareBytesPerSec: Number.NaN })).toThrow(
+      expect.objectContaining({ details: expect.objectContaining({ field: 'egressSpareBytesPerSec' }) }),
+    );
+  });
+
   it('validates the stream', () => {
     expect(() => admitStream({ stream: { serviceId: 'video', rateHz: 0 }, localInstances: [], view, self: 'me', now: 0 })).toThrow(
       expect.objectContaining({ details: expect.objectContaining({ field: 'stream.rateHz' }) }),

@@ -28,6 +28,13 @@ export interface AdmitStreamInput {
   readonly self: ServerId;
   readonly now: number;
   readonly network?: NetworkModel;
+  /**
+   * Bytes/s this server's link can still carry to peers for the streams it sends there (its link rate less the
+   * streams already pinned to peers). When given, a peer is a candidate only if the stream's `frameBytes × rateHz`
+   * fits: a stream pinned to a peer sends every frame through this server's link, and frames queued behind a
+   * full link reach the peer too late to be served.
+   */
+  readonly egressSpareBytesPerSec?: number;
   readonly options?: Partial<RouteOptions>;
 }
 
@@ -54,7 +61,8 @@ export type StreamDecision =
  * wins); then, unless the hop limit is reached, peers under the same rules as {@link routeRequest} (alive,
  * fresh, not self, not visited, `ready`), whose frame round trip plus run time fits `stalenessMs` when given;
  * the lowest round trip wins, ties to more spare rate, then server id. Reject codes as for requests, with
- * `OVERLOADED` meaning instances exist but none has spare rate.
+ * `OVERLOADED` meaning instances exist but none has spare rate, or (with `egressSpareBytesPerSec`) the peers that have
+ * it cannot be reached: this server's link has no room left for the stream's frames.
  *
  * @throws EparaError `INVALID_OPTIONS` for a malformed stream, instance list, view, time or option.
  */
@@ -76,12 +84,20 @@ export function admitStream(input: AdmitStreamInput): StreamDecision {
   const visited = stream.visited ?? [];
   const candidates: StreamCandidate[] = [];
   let roomButFar = false;
+  const egress = input.egressSpareBytesPerSec;
+  if (egress !== undefined && !(typeof egress === 'number' && !Number.isNaN(egress))) invalidOption('egressSpareBytesPerSec', egress, 'a number');
+  const linkFull = egress !== undefined && (stream.frameBytes ?? 0) * stream.rateHz > egress;
+  let roomButLinkFull = false;
   for (const entry of entriesOf(view)) {
     if (!entry.alive || now - entry.updatedAt > o.maxEntryAgeMs || entry.serverId === self) continue;
     for (const inst of entry.instances) {
       if (inst.serviceId !== stream.serviceId || inst.status !== 'ready') continue;
       anyInstance = true;
       if (visited.includes(entry.serverId) || !hasRoom(inst, stream.rateHz, o)) continue;
+      if (linkFull) {
+        roomButLinkFull = true;
+        continue;
+      }
       const roundTripMs = sendMs(network, entry.serverId, stream.frameBytes ?? 0, o) + sendMs(network, entry.serverId, 0, o);
       if (stream.stalenessMs !== undefined && roundTripMs + inst.runMs > stream.stalenessMs - o.guardMs) {
         roomButFar = true;
@@ -97,6 +113,7 @@ export function admitStream(input: AdmitStreamInput): StreamDecision {
   }
   if (best !== undefined) return { action: 'reject', code: 'HOP_LIMIT', reason: `no local room; ${hops} hops taken, limit ${o.hopLimit}` };
   if (!anyInstance) return { action: 'reject', code: 'NO_INSTANCE', reason: `no ready instance of ${stream.serviceId} here or in the view` };
+  if (roomButLinkFull) return { action: 'reject', code: 'OVERLOADED', reason: `peers have room but this server's link has no ${(stream.frameBytes ?? 0) * stream.rateHz} bytes/s spare for the stream` };
   if (roomButFar) return { action: 'reject', code: 'DEADLINE_INFEASIBLE', reason: `instances with room are too far for staleness ${stream.stalenessMs} ms` };
   return { action: 'reject', code: 'OVERLOADED', reason: `no instance of ${stream.serviceId} has ${stream.rateHz}/s spare` };
 }

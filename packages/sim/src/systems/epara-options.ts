@@ -125,6 +125,12 @@ export interface EparaSystemOptions {
    */
   readonly admitByPinnedRate: boolean;
   /**
+   * Share of its own link a server lets the streams it pins to peers fill (their `frameBytes × rateHz`): a stream
+   * whose frames would not fit is not sent to a peer (core `admitStream`'s `egressSpareBytesPerSec`). `Infinity`
+   * turns the check off. @default 1
+   */
+  readonly streamEgressShare: number;
+  /**
    * A pinned stream of which fewer than 2 of the last 20 frames sent to its instance came back answered (e.g.
    * frames from a hot spot whose access uplink makes them arrive too old) is unpinned — the rate it held is freed
    * for streams that can be served — and admitted again no sooner than 2 s later; its frames are routed one by one
@@ -195,6 +201,7 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   reportNextRun: true,
   egressAwareOffload: true,
   admitByPinnedRate: true,
+  streamEgressShare: 1,
   unpinFailingStreams: true,
   answerAwareAdmission: false,
   answerQuantile: 0.5,

@@ -53,6 +53,9 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   /** Each server's own link rate, bytes/ms (flat: the preset → device kind → rate chain was three dependent loads per offload). */
   let linkOf: Float64Array = new Float64Array(0);
   let replacements = 0;
+  /** Bytes/ms of each server's link committed to the streams it pinned to peers, and which server each such stream charges. */
+  let streamEgress: Float64Array = new Float64Array(0);
+  const egressCharged = new Map<SimStream, number>();
   /** Answer lengths each server's LLM instances produced, per (server, service): `server × services + service`. */
   let answers: (AnswerLengths | undefined)[] = [];
 
@@ -81,14 +84,23 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     }
   }
 
-  function pin(stream: SimStream, inst: SimInstance): void {
+  function pin(world: World, stream: SimStream, inst: SimInstance): void {
     stream.pinned = inst;
     inst.pinnedHz += stream.rateHz;
+    if (inst.server !== stream.origin) {
+      egressCharged.set(stream, stream.origin);
+      streamEgress[stream.origin] = streamEgress[stream.origin]! + (world.services[stream.service]!.payloadBytes * stream.rateHz) / 1000;
+    }
   }
 
-  function unpin(stream: SimStream): void {
+  function unpin(world: World, stream: SimStream): void {
     if (stream.pinned !== null) stream.pinned.pinnedHz -= stream.rateHz;
     stream.pinned = null;
+    const charged = egressCharged.get(stream);
+    if (charged !== undefined) {
+      egressCharged.delete(stream);
+      streamEgress[charged] = Math.max(0, streamEgress[charged]! - (world.services[stream.service]!.payloadBytes * stream.rateHz) / 1000);
+    }
   }
 
   /**
@@ -98,7 +110,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
    */
   function notePinnedFrame(world: World, stream: SimStream): void {
     if (!outcomes.sent(stream)) return;
-    unpin(stream);
+    unpin(world, stream);
     retryAt.set(stream, world.clock.now() + UNPIN_BACKOFF_MS);
   }
 
@@ -114,10 +126,12 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       // streams routed one by one (those would not need routing once their stream is pinned).
       const local = world.instancesByServer[server]!.filter((i) => i.service === stream.service && i.status === 'ready').map((i) => (o.admitByPinnedRate ? { ...book.info(i, now), loadPerSec: i.pinnedHz } : book.info(i, now)));
       const self = world.servers[server]!.spec.id;
-      const d = admitStream({ stream: { serviceId: svc.spec.id, rateHz: stream.rateHz, stalenessMs: staleness, frameBytes: svc.payloadBytes, hops, visited }, localInstances: local, view: sliceOf(world, server, stream.service), self, now, network: book.network(server), options: route });
+      // The stream's frames leave through its access server's link whichever peer serves them.
+      const egress = server === stream.origin && o.streamEgressShare < Infinity ? (o.streamEgressShare * linkOf[server]! - streamEgress[server]!) * 1000 : undefined;
+      const d = admitStream({ stream: { serviceId: svc.spec.id, rateHz: stream.rateHz, stalenessMs: staleness, frameBytes: svc.payloadBytes, hops, visited }, localInstances: local, view: sliceOf(world, server, stream.service), self, now, network: book.network(server), ...(egress === undefined ? {} : { egressSpareBytesPerSec: egress }), options: route });
       if (d.action === 'local') {
         const inst = world.instancesByServer[server]!.find((i) => String(i.id) === d.instanceId);
-        if (inst !== undefined) pin(stream, inst);
+        if (inst !== undefined) pin(world, stream, inst);
         return;
       }
       if (d.action === 'reject') break;
@@ -194,6 +208,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     start(world) {
       ({ zones, zoneIndex } = zonesOf(world));
       egressFreeAt = new Float64Array(world.servers.length);
+      streamEgress = new Float64Array(world.servers.length);
       linkOf = Float64Array.from(world.servers, (s) => DEVICE_KINDS[s.preset.deviceKind]!.linkBytesPerMs);
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
       lastPlacedAt = zones.map(() => 0);
@@ -217,7 +232,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       }
       const stream = req.stream;
       if (stream !== null && o.categorize) {
-        if (stream.pinned !== null && stream.pinned.status !== 'ready') unpin(stream);
+        if (stream.pinned !== null && stream.pinned.status !== 'ready') unpin(world, stream);
         if (stream.pinned === null && world.clock.now() >= (retryAt.get(stream) ?? 0)) admit(world, stream);
         const inst = stream.pinned;
         if (inst !== null && (inst.server === server || req.hops === 0)) {
@@ -239,8 +254,8 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       if (stream.pinned !== null) return false;
       return world.network.upBacklogMs(stream.origin, world.clock.now()) > o.holdRefusedFramesMs;
     },
-    onStreamEnd(_world, stream) {
-      unpin(stream);
+    onStreamEnd(world, stream) {
+      unpin(world, stream);
       retryAt.delete(stream);
       outcomes.forget(stream);
     },
