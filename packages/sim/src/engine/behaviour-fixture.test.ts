@@ -43,7 +43,7 @@ function digest(r: ReturnType<typeof simulate>): Digest {
 }
 
 const FIXTURE: Record<string, Digest> = {
-  "epara": {"events":20748,"goodput":381.5,"attainment":{"llm-chat":0.8392857142857143,"seg-image":0.7091108671789242,"classify":0.9794617563739377,"seg-video":0.9005158437730287,"hci":0.8864265927977839},"sha256":"0c17a62f08d636d9673827f7a5794912e8d03a1f19990957d18872acb4e9820c"},
+  "epara": {"events":20748,"goodput":381.5,"attainment":{"llm-chat":0.8392857142857143,"seg-image":0.7091108671789242,"classify":0.9794617563739377,"seg-video":0.9005158437730287,"hci":0.8864265927977839},"sha256":"d73090b23213949559ea4a3947721f99296cfdcf7259d139e94940803c941f7a"},
   "triton": {"events":18188,"goodput":270.5,"attainment":{"llm-chat":1,"seg-image":0.8046103183315039,"classify":0.3031161473087819,"seg-video":0.9896831245394252,"hci":0.47506925207756234},"sha256":"6f173b4749ef6b3a8bcb5dde66cfa9908fa8b48861b5c490d43019784d74f74f"},
   "centralized": {"events":24974,"goodput":270.9166666666667,"attainment":{"llm-chat":1,"seg-image":0.579582875960483,"classify":0.0056657223796034,"seg-video":0.8997789240972734,"hci":0.9958448753462604},"sha256":"42d0cb49ad59ce4902c6c15c84ecf5ce094d9c47daf58249e3fc1457e6f357e1"},
   "ray-serve": {"events":26355,"goodput":208.58333333333334,"attainment":{"llm-chat":1,"seg-image":0.47091108671789245,"classify":0.11827195467422097,"seg-video":0.8968312453942521,"hci":0.4390581717451524},"sha256":"77abd479471e26bf7c1f0f3ee2aca1600f18b4566f1e33369e4bde44dd176387"},
