@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ParallelPlan } from '../allocation/plan.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
+import { gpuBatchPlan } from '../testing/placement-fixture.js';
 import { UNDO_ALIVE, UNDO_FLOW, UndoLog } from './flow-undo.js';
 import { findPlacementViolations } from './find-violations.js';
 import { placeServices } from './place-services.js';
@@ -22,22 +23,8 @@ const service = (id: string, deadlineMs = 200): ServiceSpec => ({
 });
 
 /** One batch of 8 runs 26 ms: 8000 / 26 items/s alone; 400 + 10 × 8 = 480 bytes on each device. */
-const plan = (serviceId: string, over: Partial<ParallelPlan> = {}): ParallelPlan => ({
-  serviceId,
-  deviceKind: 'gpu',
-  requestStrategy: 'batching',
-  serviceStrategy: 'single',
-  devices: 1,
-  batchSize: 8,
-  capacityPerSec: 8000 / 26,
-  memoryPerDeviceBytes: 480,
-  expectedLatencyMs: 52,
-  runMs: 26,
-  goodputPerDevice: 8000 / 26,
-  utilization: 1,
-  notes: [],
-  ...over,
-});
+const plan = (serviceId: string, over: Partial<ParallelPlan> = {}): ParallelPlan =>
+  gpuBatchPlan(serviceId, { capacityPerSec: 8000 / 26, goodputPerDevice: 8000 / 26, ...over });
 
 const server = (id: string, memoryBytes = 1000, extra: Partial<ServerSpec['devices'][number]> = {}): ServerSpec => ({
   id,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ParallelPlan } from '../allocation/plan.js';
 import { isEparaError } from '../errors/epara-error.js';
+import { gpuBatchPlan } from '../testing/placement-fixture.js';
 import type { ServiceSpec } from '../model/service.js';
 import { buildPlacementModel, fairShareCapacity, type DeviceNode } from './model.js';
 import { resolvePlacementOptions, type PlacementOptions } from './options.js';
@@ -18,22 +18,7 @@ const service = (id: string, over: Partial<ServiceSpec> = {}): ServiceSpec => ({
   profiles: {},
   ...over,
 });
-const plan = (serviceId: string, over: Partial<ParallelPlan> = {}): ParallelPlan => ({
-  serviceId,
-  deviceKind: 'gpu',
-  requestStrategy: 'batching',
-  serviceStrategy: 'single',
-  devices: 1,
-  batchSize: 8,
-  capacityPerSec: 300,
-  memoryPerDeviceBytes: 480,
-  expectedLatencyMs: 52,
-  runMs: 26,
-  goodputPerDevice: 300,
-  utilization: 1,
-  notes: [],
-  ...over,
-});
+const plan = gpuBatchPlan;
 const model = (input: Partial<PlacementInput>, options: PlacementOptions = {}) =>
   buildPlacementModel({ servers: [], services: [], plans: {}, demand: [], ...input }, resolvePlacementOptions(options));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ParallelPlan } from '../allocation/plan.js';
 import { isEparaError } from '../errors/epara-error.js';
+import { gpuBatchPlan } from '../testing/placement-fixture.js';
 import type { ServiceSpec } from '../model/service.js';
 import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions } from './options.js';
 import type { PlacedInstance, PlacementInput } from './types.js';
@@ -30,21 +30,7 @@ const service: ServiceSpec = {
   loadTimeMs: 1000,
   profiles: {},
 };
-const plan: ParallelPlan = {
-  serviceId: 'a',
-  deviceKind: 'gpu',
-  requestStrategy: 'batching',
-  serviceStrategy: 'single',
-  devices: 1,
-  batchSize: 8,
-  capacityPerSec: 300,
-  memoryPerDeviceBytes: 480,
-  expectedLatencyMs: 52,
-  runMs: 26,
-  goodputPerDevice: 300,
-  utilization: 1,
-  notes: [],
-};
+const plan = gpuBatchPlan('a');
 const instance: PlacedInstance = { instanceId: 'i', serviceId: 'a', plan, serverId: 's0', deviceIds: ['g0'] };
 const base: PlacementInput = {
   servers: [{ id: 's0', devices: [{ id: 'g0', kind: 'gpu', memoryBytes: 1000 }] }],
