@@ -29,4 +29,21 @@ describe('instanceSizes (latency services)', () => {
     ]);
     expect(sizes(peaked).batchSize).toBe(2);
   });
+
+  it('grows a backlog only to the largest batch the profile measured, not on its straight-line guess past it', () => {
+    // Measured to 4 (a declared profile, as a host gives one): 300 ms would allow L(b) ≤ 300 up to b = 74 by
+    // extrapolation, and the service sets no maxBatch (the runtime's default is 32).
+    const short = createProfile('cpu', [
+      { batch: 1, ms: 4 },
+      { batch: 2, ms: 8 },
+      { batch: 4, ms: 16 },
+    ]);
+    const slow: ExecutorServiceOptions = { ...service, slo: { kind: 'latency', deadlineMs: 300 } };
+    const got = instanceSizes({ service: slow, planBatchSize: undefined, profile: () => short, batchable: true, streamRateHz: 0, devices: 1 });
+    expect(got).toEqual({ batchSize: 4, maxBatchSize: 4 });
+    // A plan's own batch size is kept, even past the profile: the host chose it.
+    const planned = instanceSizes({ service: slow, planBatchSize: 8, profile: () => short, batchable: true, streamRateHz: 0, devices: 1 });
+    expect(planned.batchSize).toBe(8);
+    expect(planned.maxBatchSize).toBe(8);
+  });
 });

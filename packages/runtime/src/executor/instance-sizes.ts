@@ -28,7 +28,10 @@ export interface InstanceSizes {
 export function instanceSizes(i: SizingInputs): InstanceSizes {
   if (!i.batchable) return { batchSize: 1, maxBatchSize: 1 };
   const s = i.service;
-  const maxBatch = s.maxBatch ?? 32;
+  // Batches stop at the largest one the profile measured, as core's plans do (`profileExtrapolation` 1): past its
+  // last point a profile is a straight-line guess, and large-activation models run slower per item there.
+  const measured = i.profile().points.at(-1)?.batch ?? 1;
+  const maxBatch = Math.max(1, Math.min(s.maxBatch ?? 32, measured));
   const net = s.networkBudgetMs ?? 0;
   let batchSize: number;
   if (i.planBatchSize !== undefined) batchSize = i.planBatchSize;
