@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planLaunch, type LaunchContext } from './launch-rule.js';
+import { planLaunch, skipShrinkingHeadAt, type LaunchContext } from './launch-rule.js';
 import type { SchedulableItem, StreamSlotLike } from './work-item.js';
 
 let seq = 0;
@@ -209,5 +209,14 @@ describe('planLaunch: reject rather than serve late', () => {
     const d = planLaunch(items, ctx({ startAt: 5 }));
     expect(d.expireAt).toBeCloseTo(30, 2);
     expect(planLaunch([], ctx()).expireAt).toBeUndefined();
+  });
+});
+
+describe('skipShrinkingHeadAt (the overload test hosts apply before passing skipShrinkingHead)', () => {
+  it('gives the factor 4 from a load of 0.9 of the device, and nothing below it', () => {
+    expect(skipShrinkingHeadAt(0.89)).toBeUndefined();
+    expect(skipShrinkingHeadAt(0.9)).toBe(4);
+    expect(skipShrinkingHeadAt(2.5)).toBe(4);
+    expect(skipShrinkingHeadAt(0)).toBeUndefined();
   });
 });

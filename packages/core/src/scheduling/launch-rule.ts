@@ -47,3 +47,21 @@ export function planLaunch<T extends SchedulableItem>(items: readonly T[], ctx: 
   fillPlan(items, ctx, p);
   return into === undefined ? p.toDecision() : p;
 }
+
+/** The load (device time the recent arrivals need, as a share of the device's) from which a lane is overloaded. */
+const SKIP_HEAD_LOAD = 0.9;
+/** How many times more on-time items per ms the later batch must complete than the head's shrunk batch. */
+const SKIP_HEAD_GAIN = 4;
+
+/**
+ * The overload test behind {@link LaunchContext.skipShrinkingHead}, as the runtime's device scheduler and the
+ * simulator's instances apply it: a lane whose recent arrivals need at least 0.9 of the device's time passes over a
+ * head item that only a small batch could still serve, when a batch of later items completes at least 4 times as
+ * many on-time items per ms. The head stays queued: it runs if the device frees in time, else its deadline rejects it.
+ *
+ * @param loadShare - device time the lane's recent arrivals need at its batch size, per device (1 = all of it)
+ * @returns the factor to pass as `skipShrinkingHead`, or `undefined` below the overload
+ */
+export function skipShrinkingHeadAt(loadShare: number): number | undefined {
+  return loadShare >= SKIP_HEAD_LOAD ? SKIP_HEAD_GAIN : undefined;
+}

@@ -1,5 +1,5 @@
 import { type Clock } from '@epara/core';
-import { DeviceTimeline, itemExpiry, LaunchPlan, planLaunch, type LaunchContext } from '@epara/core/scheduling';
+import { DeviceTimeline, itemExpiry, LaunchPlan, planLaunch, skipShrinkingHeadAt, type LaunchContext } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
@@ -15,17 +15,6 @@ const TIMER_LAG_HALF_LIFE_MS = 250;
  * not count: a step held in the worker must not keep the next batch from being sent ahead.
  */
 const MAX_AHEAD = 2;
-
-/**
- * The launch rule's overload test (as the simulator's EPARA instances run it): a lane whose recent arrivals need
- * at least this share of the device's time at its batch size passes over a head item that only a small batch could
- * still serve, when a batch of later items completes at least {@link SKIP_HEAD_GAIN} times as many on-time items
- * per ms (core's `skipShrinkingHead`). The head stays queued: it runs if the device frees in time, else it is
- * rejected by its deadline.
- */
-const SKIP_HEAD_LOAD = 0.9;
-/** How many times more on-time items per ms the later batch must complete than the head's shrunk batch. */
-const SKIP_HEAD_GAIN = 4;
 
 /** A launch the scheduler may choose now: a lane's batch, or one engine work item (one object each, reused). */
 interface Candidate {
@@ -369,7 +358,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     ctx.launchWhenIdle = lane.launchWhenIdle;
     ctx.arrivalsPerMs = lane.arrivalsPerMs;
     // Under overload, a head that only a small batch could serve is passed over for a batch that does much more.
-    ctx.skipShrinkingHead = lane.skipShrinkingHead === true && lane.loadShare(this.device.id, now) >= SKIP_HEAD_LOAD ? SKIP_HEAD_GAIN : undefined;
+    ctx.skipShrinkingHead = lane.skipShrinkingHead === true ? skipShrinkingHeadAt(lane.loadShare(this.device.id, now)) : undefined;
     return ctx;
   }
 

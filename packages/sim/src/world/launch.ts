@@ -1,4 +1,4 @@
-import { LaunchPlan, planLaunch, type EdfQueue, type LatencyGuard, type LaunchContext } from '@epara/core/scheduling';
+import { LaunchPlan, planLaunch, skipShrinkingHeadAt, type EdfQueue, type LatencyGuard, type LaunchContext } from '@epara/core/scheduling';
 import { EV } from './events.js';
 import { profileMs, sharingFactor } from './device-model.js';
 import { launchPackSize } from './rate-pack.js';
@@ -30,11 +30,6 @@ export function predictedMs(world: World, inst: SimInstance, dev: SimDevice, n: 
 function shareAware(inst: SimInstance): boolean {
   return inst.policy.kind === 'deadline' && inst.policy.shareAware === true;
 }
-
-/** The load (device time the recent arrivals need, per device) from which an instance passes over a costly head. */
-const SKIP_HEAD_LOAD = 0.9;
-/** How many times more on-time items per ms the later batch must complete than the head's shrunk batch. */
-const SKIP_HEAD_GAIN = 4;
 
 const SCRATCH: number[] = [];
 const ascending = (a: number, b: number): number => a - b;
@@ -128,7 +123,7 @@ function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, 
   ctx.arrivalsPerMs = inst.policy.fillAware === true ? arrivalsPerMs(inst, now) : undefined;
   ctx.overloadBelowPlan = inst.policy.overloadBelowPlan === true;
   // Under overload, a head that only a small batch could serve is passed over for a batch that does much more.
-  ctx.skipShrinkingHead = inst.policy.skipShrinkingHead === true && loadOf(inst, now, size) >= SKIP_HEAD_LOAD ? SKIP_HEAD_GAIN : undefined;
+  ctx.skipShrinkingHead = inst.policy.skipShrinkingHead === true ? skipShrinkingHeadAt(loadOf(inst, now, size)) : undefined;
   const d = planLaunch(q.items, ctx, PLAN);
   const launch = d.launch === undefined ? undefined : d.launch.slice();
   const wakeAt = d.wakeAt;
