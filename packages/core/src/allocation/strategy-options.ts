@@ -23,7 +23,7 @@ export interface StrategyOptions {
   /**
    * How far past the largest measured batch a plan may go, as a multiple of it: a profile extrapolates
    * linearly beyond its last point, which is a guess, and a plan's batch should be one the machine was seen
-   * to run (TOOLCHAIN: large-activation models get slower per item past batch ~8). 1 keeps plans within the
+   * to run (large-activation models on a CPU get slower per item past batch ~8). 1 keeps plans within the
    * measured range; `Infinity` trusts the extrapolation up to {@link StrategyOptions.maxBatch}.
    * @default 1
    */
