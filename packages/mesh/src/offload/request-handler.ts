@@ -9,6 +9,7 @@ import { meshTracing } from './mesh-tracing.js';
 import type { OffloadMessage } from './offload-messages.js';
 import type { Offloader } from './offloader.js';
 import type { OffloadPathPorts } from './offload-path-ports.js';
+import type { LocalLateness } from './local-lateness.js';
 
 /** A request as it travels: where it has been and how many forwards it took. */
 export interface HandledRequest {
@@ -44,6 +45,11 @@ export interface RequestHandlerConfig extends OffloadPathPorts {
    * forward, or finds no instance in the view. It retries and rejects by itself. @default links
    */
   readonly offloader?: Offloader | undefined;
+  /**
+   * Corrects the local estimate routing reads by how late local requests have been against theirs, and learns
+   * from every local request. @default no correction
+   */
+  readonly lateness?: LocalLateness | undefined;
 }
 
 interface Outstanding {
@@ -163,9 +169,10 @@ export class RequestHandler {
   #route(request: HandledRequest, retry: boolean): Promise<NamedTensors> {
     const c = this.#c;
     const now = c.clock.now();
+    const estimate = c.executor.estimate(request.serviceId);
     const decision = routeRequest({
       request: { serviceId: request.serviceId, deadline: request.deadline, hops: request.hops, visited: request.visited, payloadBytes: tensorsByteLength(request.inputs) },
-      local: c.executor.estimate(request.serviceId),
+      local: c.lateness ? c.lateness.correct(request.serviceId, estimate, now) : estimate,
       view: c.view(),
       self: c.selfId,
       now,
@@ -175,7 +182,9 @@ export class RequestHandler {
     if (decision.action === 'local') {
       c.hooks.ranLocally(request.serviceId);
       const trace = request.trace;
-      return c.executor.submit(request.serviceId, request.inputs, { deadline: request.deadline, signal: request.signal, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
+      const run = c.executor.submit(request.serviceId, request.inputs, { deadline: request.deadline, signal: request.signal, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
+      if (c.lateness && estimate !== undefined) this.#learn(c.lateness, request, now, estimate.completionAt, run);
+      return run;
     }
     if (c.offloader && (decision.action === 'forward' || (decision.action === 'reject' && decision.code === 'NO_INSTANCE' && request.hops < c.hopLimit))) {
       return this.#viaOffloader(c.offloader, request);
@@ -186,6 +195,21 @@ export class RequestHandler {
     }
     c.hooks.rejected({ serviceId: request.serviceId, code: decision.code, reason: decision.reason });
     return Promise.reject(new EparaError(decision.code, decision.reason, { serviceId: request.serviceId, server: c.selfId }));
+  }
+
+  /**
+   * Records how long a local request really took against the executor's estimate at its routing. A request
+   * dropped `DEADLINE_EXCEEDED` would have finished no earlier than its deadline; other failures say nothing
+   * about the wait.
+   */
+  #learn(lateness: LocalLateness, request: HandledRequest, decidedAt: number, estimateAt: number, run: Promise<NamedTensors>): void {
+    const clock = this.#c.clock;
+    run.then(
+      () => lateness.observe(request.serviceId, { decidedAt, estimateAt, settledAt: clock.now() }),
+      (err: unknown) => {
+        if (toEparaError(err).code === 'DEADLINE_EXCEEDED') lateness.observe(request.serviceId, { decidedAt, estimateAt, settledAt: Math.max(clock.now(), request.deadline) });
+      },
+    );
   }
 
   /** The queue group picks the server; the offloader applies budget, hops and visited and retries itself. */
