@@ -84,7 +84,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
       ranLocally: () => ctx.count('ranLocally'),
     },
   });
-  const streams = new StreamOpener({ ...ports, openTimeoutMs: 5000 });
+  const streams = new StreamOpener({ ...ports, openTimeoutMs: 5000, ...(lateness ? { capacityScale: () => lateness.hostRatio(o.clock.now()) } : {}) });
   const reply = (linkId: string, m: Parameters<PeerLinks['reply']>[1]): void => links.reply(linkId, m);
   const inbound = new InboundRequests({ clock: o.clock, handle: (r) => handler.handle(r), reply, maxBudgetMs: 10 * 60_000, hopLimit: o.hopLimit });
   const streamHost = new StreamHost({ open: (r) => streams.open(r), reply });

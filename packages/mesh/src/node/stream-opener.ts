@@ -1,5 +1,5 @@
 import { EparaError, admitStream } from '@epara/core';
-import type { LocalStream, ServerId } from '@epara/core';
+import type { InstanceInfo, LocalStream, ServerId } from '@epara/core';
 import type { OffloadMessage } from '../offload/offload-messages.js';
 import type { OffloadPathPorts } from '../offload/offload-path-ports.js';
 import { RemoteStream } from '../offload/remote-stream.js';
@@ -10,6 +10,11 @@ import type { StreamRoute } from '../offload/stream-host.js';
 export interface StreamOpenerConfig extends OffloadPathPorts {
   /** How long a peer may take to accept a stream, ms. */
   readonly openTimeoutMs: number;
+  /**
+   * What the local instances' rate capacity is divided by at admission (`LocalLateness.hostRatio`: how much
+   * longer than estimated this server's local work really takes). @default none (the profiles' capacity)
+   */
+  readonly capacityScale?: () => number;
 }
 
 interface PendingOpen {
@@ -19,8 +24,19 @@ interface PendingOpen {
 }
 
 /**
+ * The local instances with their rate capacity divided by `scale` (≥ 1): what the host really carries when its
+ * work takes `scale` times longer than the profiles say. Unchanged at 1.
+ */
+export function measuredCapacity(instances: readonly InstanceInfo[], scale: number): readonly InstanceInfo[] {
+  if (!(scale > 1)) return instances;
+  return instances.map((i) => ({ ...i, capacityPerSec: i.capacityPerSec / scale }));
+}
+
+/**
  * Opens streams: admitted once with core's `admitStream` against spare rate, pinned to a local instance when
- * one has room, else to a peer's instance (frames then travel over the transport in order).
+ * one has room, else to a peer's instance (frames then travel over the transport in order). A local instance's
+ * spare rate is read from its capacity divided by the node's measured correction ({@link measuredCapacity}); a
+ * peer that accepts a stream decides again on its own measured figure.
  */
 export class StreamOpener {
   readonly #c: StreamOpenerConfig;
@@ -35,7 +51,7 @@ export class StreamOpener {
     const c = this.#c;
     const decision = admitStream({
       stream: { serviceId: route.serviceId, rateHz: route.rateHz, stalenessMs: route.stalenessMs, hops: route.hops, visited: route.visited },
-      localInstances: c.executor.instances(),
+      localInstances: measuredCapacity(c.executor.instances(), c.capacityScale?.() ?? 1),
       view: c.view(),
       self: c.selfId,
       now: c.clock.now(),

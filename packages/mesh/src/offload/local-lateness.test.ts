@@ -49,6 +49,20 @@ describe('LocalLateness', () => {
     expect(l.correct('s', past, 100)).toBe(past);
   });
 
+  it('hostRatio takes the median over every service\'s fresh observations', () => {
+    const l = new LocalLateness(2000);
+    expect(l.hostRatio(0)).toBe(1);
+    // Two per service: neither service has enough alone, the host has four (ratios 2, 2, 3, 5: median 2.5).
+    for (const real of [20, 50]) l.observe('a', { decidedAt: 0, estimateAt: 10, settledAt: real });
+    for (const real of [20, 30]) l.observe('b', { decidedAt: 0, estimateAt: 10, settledAt: real });
+    expect(l.ratio('a', 50)).toBe(1);
+    expect(l.hostRatio(50)).toBeCloseTo(2.5);
+    // Aged out, and clamped to 4 like the per-service ratio.
+    expect(l.hostRatio(2051)).toBe(1);
+    for (let i = 0; i < 8; i++) l.observe('c', { decidedAt: 3000, estimateAt: 3010, settledAt: 3100 });
+    expect(l.hostRatio(3100)).toBe(4);
+  });
+
   it('keeps the most recent 32 observations per service', () => {
     const l = new LocalLateness(10_000);
     for (let i = 0; i < 32; i++) l.observe('s', { decidedAt: 0, estimateAt: 10, settledAt: 40 });

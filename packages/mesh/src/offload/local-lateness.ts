@@ -32,6 +32,8 @@ export class LocalLateness {
   readonly #maxAgeMs: number;
   readonly #rings = new Map<ServiceId, Ring>();
   readonly #scratch = new Float64Array(WINDOW);
+  /** Every service's fresh observations, for {@link LocalLateness.hostRatio} (grown with the services). */
+  #all = new Float64Array(0);
 
   constructor(maxAgeMs: number) {
     this.#maxAgeMs = maxAgeMs;
@@ -53,13 +55,28 @@ export class LocalLateness {
   ratio(serviceId: ServiceId, now: number): number {
     const r = this.#rings.get(serviceId);
     if (!r) return 1;
-    const fresh = this.#scratch;
+    return clampedMedian(this.#scratch.subarray(0, this.#fresh(r, now, this.#scratch, 0)));
+  }
+
+  /**
+   * The same correction over every service's observations at `now`: how much longer than estimated this server's
+   * local work takes as a whole. Stream frames are not observed (they have no estimate at routing), so stream
+   * admission reads this: a server whose work runs `k` times slower than its estimates has `1 / k` of the rate
+   * capacity its profiles promise. On a server with several devices it mixes them.
+   */
+  hostRatio(now: number): number {
+    let all = this.#all;
+    if (all.length < this.#rings.size * WINDOW) all = this.#all = new Float64Array(this.#rings.size * WINDOW);
     let n = 0;
-    for (let i = 0; i < r.size; i++) if (now - r.at[i]! <= this.#maxAgeMs) fresh[n++] = r.ratios[i]!;
-    if (n < MIN_OBSERVATIONS) return 1;
-    const sorted = fresh.subarray(0, n).sort();
-    const median = n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
-    return Math.min(MAX_RATIO, Math.max(1, median));
+    for (const r of this.#rings.values()) n = this.#fresh(r, now, all, n);
+    return clampedMedian(all.subarray(0, n));
+  }
+
+  /** Copies `r`'s observations younger than the age limit into `into` from `at`; returns the new end. */
+  #fresh(r: Ring, now: number, into: Float64Array, at: number): number {
+    let n = at;
+    for (let i = 0; i < r.size; i++) if (now - r.at[i]! <= this.#maxAgeMs) into[n++] = r.ratios[i]!;
+    return n;
   }
 
   /** `estimate` with its wait from `now` scaled by {@link ratio}; unchanged when there is nothing to correct. */
@@ -68,4 +85,13 @@ export class LocalLateness {
     const k = this.ratio(serviceId, now);
     return k === 1 ? estimate : { ready: true, completionAt: now + (estimate.completionAt - now) * k };
   }
+}
+
+/** The median of `ratios` (sorted in place) between 1 and the largest correction; 1 with too few of them. */
+function clampedMedian(ratios: Float64Array): number {
+  const n = ratios.length;
+  if (n < MIN_OBSERVATIONS) return 1;
+  const sorted = ratios.sort();
+  const median = n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+  return Math.min(MAX_RATIO, Math.max(1, median));
 }
