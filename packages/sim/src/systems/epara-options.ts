@@ -126,8 +126,9 @@ export interface EparaSystemOptions {
   readonly admitByPinnedRate: boolean;
   /**
    * Share of its own link a server lets the streams it pins to peers fill (their `frameBytes × rateHz`): a stream
-   * whose frames would not fit is not sent to a peer (core `admitStream`'s `egressSpareBytesPerSec`). `Infinity`
-   * turns the check off. @default 1
+   * whose frames would not fit is not sent to a peer (core `admitStream`'s `egressSpareBytesPerSec`). A stream is
+   * charged to the link its frames leave over: that of the access server they enter at, which changes when its
+   * client fails over to another one. `Infinity` turns the check off. @default 1
    */
   readonly streamEgressShare: number;
   /**
