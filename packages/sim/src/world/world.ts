@@ -144,8 +144,13 @@ export class SimWorld implements World {
     return req.promptTokens > 0 ? 512 + 4 * req.promptTokens : this.services[req.service]!.payloadBytes;
   }
 
-  /** Delivers a finished item's result from `server` to its client over the contended links. */
+  /**
+   * Delivers a finished item's result from `server` to its client over the contended links, through the access
+   * server the client sent it by; a result that reaches a failed server is lost with it (`PEER_UNAVAILABLE`), as
+   * a request is (its client, failed over to another access server, no longer listens there).
+   */
   deliver(req: SimRequest, server: number): void {
+    if (!this.serverAlive[req.origin]) return this.dropItem(req, 'PEER_UNAVAILABLE');
     const bytes = req.outputTokens > 0 ? 256 + 4 * req.outputTokens : this.services[req.service]!.responseBytes;
     const now = this.clock.now();
     const atAccess = server === req.origin ? now : this.network.send(server, req.origin, bytes, now);
