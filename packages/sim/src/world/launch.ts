@@ -77,13 +77,13 @@ let launching: SimInstance | undefined;
 let launchOthers: number[] | null = null;
 let launchBeta = 0;
 let launchGuard: LatencyGuard | null = null;
-const LAUNCH: { -readonly [K in 'now' | 'startAt' | 'batchSize' | 'latencyMs' | 'dropLatencyMs' | 'guardMs' | 'launchWhenIdle']: NonNullable<LaunchContext[K]> } & {
+const LAUNCH: { -readonly [K in 'now' | 'startAt' | 'batchSize' | 'maxBatchSize' | 'latencyMs' | 'dropLatencyMs' | 'guardMs' | 'launchWhenIdle']: NonNullable<LaunchContext[K]> } & {
   arrivalsPerMs: number | undefined;
   sizeGuardMs: ((n: number) => number) | undefined;
   overloadBelowPlan: boolean;
   skipShrinkingHead: number | undefined;
 } = {
-  now: 0, startAt: 0, batchSize: 1, dropLatencyMs: 0, guardMs: 0, launchWhenIdle: false, arrivalsPerMs: undefined, overloadBelowPlan: false, skipShrinkingHead: undefined, sizeGuardMs: undefined,
+  now: 0, startAt: 0, batchSize: 1, maxBatchSize: 1, dropLatencyMs: 0, guardMs: 0, launchWhenIdle: false, arrivalsPerMs: undefined, overloadBelowPlan: false, skipShrinkingHead: undefined, sizeGuardMs: undefined,
   latencyMs: (n) =>
     launchOthers === null ? profileMs(launching!, n) : sharedRunMs(profileMs(launching!, n), launchOthers, launchBeta),
 };
@@ -110,6 +110,10 @@ function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, 
   ctx.now = now;
   ctx.startAt = now;
   ctx.batchSize = size;
+  // Under a backlog a batch may grow to the plan's size (what placement reserved memory for), as the runtime's
+  // instances grow to their `maxBatchSize`: a pack sized for the pinned rate alone keeps up with it only by using
+  // all of the device, and a backlog left by a burst never drained.
+  ctx.maxBatchSize = inst.plan.batchSize;
   // Drops stay optimistic: an item is rejected only when even an unshared run alone would miss.
   ctx.dropLatencyMs = profileMs(inst, 1);
   // The learned guard (core's `LatencyGuard`, as the runtime keeps it) answers per candidate batch size.
