@@ -39,7 +39,7 @@ import { withDeclaredProfile } from './declared-profile.js';
 import { netOfSharedDevices } from '../streams/shared-device-capacity.js';
 import { warnIfOversubscribed } from './thread-budget.js';
 import { rejectSoon } from './reject-soon.js';
-import { InputLease, releaseOpenLeases } from '../batching/input-lease.js';
+import { Lease, releaseOpenLeases, type InputLease } from '../batching/input-lease.js';
 
 /**
  * The executor: hosts services on worker-thread devices and implements core's `LocalExecutor` port.
@@ -495,6 +495,6 @@ const NO_OPTIONS: LocalSubmitOptions = Object.freeze({});
 function refuseLeases(serviceId: string, inputs: NamedTensors): void {
   if (typeof inputs !== 'object' || inputs === null) return;
   for (const name in inputs) {
-    if (inputs[name] instanceof InputLease) throw new EparaError('INVALID_INPUT', `${serviceId}: its instance takes no input leases (input '${name}')`, { serviceId, input: name, reason: 'lease-mismatch' });
+    if (inputs[name] instanceof Lease) throw new EparaError('INVALID_INPUT', `${serviceId}: its instance takes no input leases (input '${name}')`, { serviceId, input: name, reason: 'lease-mismatch' });
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NamedTensors } from '@epara/core';
-import type { InputLease } from '../batching/input-lease.js';
+import type { Lease } from '../batching/input-lease.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { LeaseRing } from './lease-ring.js';
 
@@ -12,7 +12,7 @@ import { LeaseRing } from './lease-ring.js';
 const ring = (maxSlabs = 4, fill = 4): LeaseRing =>
   new LeaseRing({ serviceId: 's', inputName: 'x', type: 'float32', itemDims: Object.freeze([1, 3]), ctor: Float32Array, capacity: 4, fill, tailBytes: 0, inPlace: true, maxSlabBytes: 1 << 20, maxSlabs, maxBytes: 0 });
 
-function leased(r: LeaseRing, v: number, submit = true): InputLease {
+function leased(r: LeaseRing, v: number, submit = true): Lease {
   const l = r.allocate();
   (l.data as Float32Array).set([v, v + 0.5, -v]);
   if (submit) l.claim('s', 'x');
