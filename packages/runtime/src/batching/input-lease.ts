@@ -24,13 +24,16 @@ export type ViewCtor = { new (buffer: ArrayBuffer, byteOffset: number, length: n
 export interface LeaseSlabOwner {
   /** Every lease of `slab` was released and the slab is home: its buffer may take new leases. */
   emptied(slab: LeaseSlab): void;
+  /** Whether `slab` is the one new leases take slots of now (its last slots handed out may then be handed again). */
+  takesLeases(slab: LeaseSlab): boolean;
 }
 
 /**
  * One buffer of a lease ring: item slots 0…capacity−1 for the leased input at the front (a batch of the first
  * `n` slots is the batch's tensor as it is), room behind them for the batch's other inputs and its outputs.
- * Slots are handed out in order and never reused until every lease of the buffer was released; the buffer is
- * lent whole to the worker that runs a batch of its leases.
+ * Slots are handed out in order; one is handed again only when every lease of the buffer was released, or when
+ * it is among the last handed out and the buffer still takes leases. The buffer is lent whole to the worker that
+ * runs a batch of its leases.
  */
 export class LeaseSlab implements SlabHome {
   buffer: ArrayBuffer;
@@ -78,10 +81,21 @@ export class LeaseSlab implements SlabHome {
     if (this.live === 0) this.#owner.emptied(this);
   }
 
-  /** The lease in `slot` was released (or moved to another slab). */
+  /**
+   * The lease in `slot` was released (or moved to another slab). While the slab takes leases, its last slots
+   * handed out that are free again go back to it: a request refused at admission (allocated, submitted, refused
+   * at once) costs no slot. Under overload most leases are refused: each took a slot for good before, so a slab
+   * filled with a few queued leases among many released ones, and every slab held by one long-queued lease left
+   * the ring without a slab (the lease fell back to a buffer of its own).
+   */
   leaseReleased(slot: number): void {
     this.leases[slot] = undefined;
     this.live--;
+    if (slot === this.next - 1 && this.#owner.takesLeases(this)) {
+      let next = slot;
+      while (next > 0 && this.leases[next - 1] === undefined) next--;
+      this.next = next;
+    }
     if (this.live === 0 && !this.lent) this.#owner.emptied(this);
   }
 }

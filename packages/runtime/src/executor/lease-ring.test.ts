@@ -98,6 +98,30 @@ describe('LeaseRing', () => {
     expect(r.stats()).toMatchObject({ leases: 4, fellBack: 1, slabs: 1 });
   });
 
+  it('hands the last slot of the open slab again when its lease is refused at once, so refusals cost no slab', () => {
+    // Under overload most requests are refused at admission: allocated, submitted, released at once. Two of three
+    // are refused here; eight kept (queued) leases fit the two slabs of four.
+    const r = ring(2);
+    const kept: Lease[] = [];
+    for (let i = 0; i < 8; i++) {
+      for (let k = 0; k < 2; k++) leased(r, 100 + k).settled();
+      kept.push(leased(r, i));
+    }
+    expect(kept.every((l) => l.inSlab)).toBe(true);
+    expect(kept.map((l) => l.slot)).toEqual([0, 1, 2, 3, 0, 1, 2, 3]);
+    expect(r.stats()).toMatchObject({ leases: 24, fellBack: 0, slabs: 2 });
+    // Each kept lease kept its values (a refused one wrote its own into the slot after it, then gave it back).
+    expect(kept.map((l) => (l.data as Float32Array)[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('hands no slot again once its slab stopped taking leases', () => {
+    const r = ring(2);
+    const a = [1, 2, 3, 4].map((v) => leased(r, v)); // fills the first slab
+    leased(r, 5); // the second slab takes leases now
+    a[3]!.settled();
+    expect(leased(r, 6).slot).toBe(1); // from the second slab; the first one's freed slot waits for the others
+  });
+
   it('takes a slab back for new leases once the worker returned it and its leases were released', () => {
     const r = ring(1);
     const ls = [leased(r, 1), leased(r, 2)];

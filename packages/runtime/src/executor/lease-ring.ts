@@ -206,6 +206,10 @@ export class LeaseRing implements LeaseSlabOwner {
     if (slab !== this.#open) this.#free.push(slab);
   }
 
+  takesLeases(slab: LeaseSlab): boolean {
+    return slab === this.#open && !slab.lent && !slab.dead;
+  }
+
   /** Queued leases of `slab` outside the batch (marked in `#itemAt`), or −1 when one is still being written. */
   #leasesToMove(slab: LeaseSlab): number {
     let moving = 0;
