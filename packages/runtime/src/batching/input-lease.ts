@@ -82,16 +82,18 @@ export class LeaseSlab implements SlabHome {
   }
 
   /**
-   * The lease in `slot` was released (or moved to another slab). While the slab takes leases, its last slots
-   * handed out that are free again go back to it: a request refused at admission (allocated, submitted, refused
-   * at once) costs no slot. Under overload most leases are refused: each took a slot for good before, so a slab
-   * filled with a few queued leases among many released ones, and every slab held by one long-queued lease left
-   * the ring without a slab (the lease fell back to a buffer of its own).
+   * The lease in `slot` was released (or moved to another slab). A lease that never joined a queue (`unused`:
+   * released by its host, or refused at admission) gives its slot back while the slab still takes leases and
+   * the slot is the last one handed out: a request refused at once costs no slot. Under overload most leases
+   * are refused: each took a slot for good before, so a slab filled with a few queued leases among many released
+   * ones, and every slab held by one long-queued lease left the ring without a slab (the lease fell back to a
+   * buffer of its own). A lease that was queued keeps its slot until the slab empties: handing it again would
+   * interleave newer leases with the queued ones the next batch runs in place, and cost moves.
    */
-  leaseReleased(slot: number): void {
+  leaseReleased(slot: number, unused = false): void {
     this.leases[slot] = undefined;
     this.live--;
-    if (slot === this.next - 1 && this.#owner.takesLeases(this)) {
+    if (unused && slot === this.next - 1 && this.#owner.takesLeases(this)) {
       let next = slot;
       while (next > 0 && this.leases[next - 1] === undefined) next--;
       this.next = next;
@@ -216,7 +218,7 @@ export class Lease<D extends TensorDataArray = TensorDataArray> implements Input
    * releases it when it settles (this is then a no-op).
    */
   release(): void {
-    if (this.#state === 'open') this.#free();
+    if (this.#state === 'open') this.#free(true);
   }
 
   /**
@@ -233,16 +235,16 @@ export class Lease<D extends TensorDataArray = TensorDataArray> implements Input
     this.#state = 'submitted';
   }
 
-  /** The request that owns it settled (or its submit failed). */
-  settled(): void {
-    if (this.#state !== 'released') this.#free();
+  /** The request that owns it settled, or (`refused`) its submit failed before the request was queued. */
+  settled(refused = false): void {
+    if (this.#state !== 'released') this.#free(refused);
   }
 
-  #free(): void {
+  #free(unused: boolean): void {
     this.#state = 'released';
     const slab = this.#slab;
     this.#slab = undefined;
-    slab?.leaseReleased(this.#slot);
+    slab?.leaseReleased(this.#slot, unused);
   }
 }
 
@@ -277,15 +279,18 @@ function unclaimBefore(inputs: NamedTensors, stop: string): void {
   for (const name in inputs) {
     if (name === stop) return;
     const t = inputs[name];
-    if (t instanceof Lease) t.settled();
+    if (t instanceof Lease) t.settled(true);
   }
 }
 
-/** Releases the leases among a settled request's inputs (the ones it claimed). */
-export function settleLeases(inputs: NamedTensors): void {
+/**
+ * Releases the leases among a settled request's inputs (the ones it claimed); `refused`: the request was refused
+ * before it was queued (its leases' slots may be handed again at once).
+ */
+export function settleLeases(inputs: NamedTensors, refused = false): void {
   for (const name in inputs) {
     const t = inputs[name];
-    if (t instanceof Lease && t.state === 'submitted') t.settled();
+    if (t instanceof Lease && t.state === 'submitted') t.settled(refused);
   }
 }
 

@@ -204,7 +204,7 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
         if (refused) throw refused;
       }
     } catch (err) {
-      if (leased) settleLeases(inputs);
+      if (leased) settleLeases(inputs, true);
       throw err;
     }
     // One object per request (work item and settlement); resolves with the outputs directly, no extra promise.
