@@ -1,4 +1,4 @@
-import { insertSorted, removeSorted } from './sorted-prefix.js';
+import { insertSorted, removeSorted, replaceSorted } from './sorted-prefix.js';
 
 /**
  * The last `window` observations of one class of {@link LatencyGuard}, with when they were made, and the values
@@ -56,20 +56,25 @@ export class RecentWindow {
       this.#built = false;
     } else if (this.#disorder > 0 && --this.#disorder === 0) this.#built = false;
     this.#lastAt = at;
-    if (this.#built) {
-      if (this.count === w) {
-        // The oldest observation leaves the window.
-        if (this.#dead > 0) this.#dead--;
-        else this.sortedCount = removeSorted(this.sorted, this.sortedCount, this.excess[this.next]!);
-      }
-      if (!(at < this.#since)) this.sortedCount = insertSorted(this.sorted, this.sortedCount, excess);
-      else this.#dead++; // in order: every observation before it is past the limit too
-    }
+    if (this.#built) this.#keepSorted(at, excess);
     this.at[this.next] = at;
     this.excess[this.next] = excess;
     this.next = (this.next + 1) % w;
     if (this.count < w) this.count++;
     this.validUntil = Number.NEGATIVE_INFINITY;
+  }
+
+  /** In order: `sorted` gains the arriving observation (unless already past the limit) and loses the one leaving a full window. */
+  #keepSorted(at: number, excess: number): void {
+    const enters = !(at < this.#since);
+    if (this.count === this.at.length) {
+      // The oldest observation leaves the window; in a full window in order it usually gives its place in one shift.
+      if (this.#dead > 0) this.#dead--;
+      else if (enters) return replaceSorted(this.sorted, this.sortedCount, this.excess[this.next]!, excess);
+      else this.sortedCount = removeSorted(this.sorted, this.sortedCount, this.excess[this.next]!);
+    }
+    if (enters) this.sortedCount = insertSorted(this.sorted, this.sortedCount, excess);
+    else this.#dead++; // in order: every observation before it is past the limit too
   }
 
   /** Brings `sorted` to the observations within `maxAgeMs` of `now`, and `validUntil` to when that changes. */
