@@ -56,25 +56,26 @@ export class RecentWindow {
       this.#built = false;
     } else if (this.#disorder > 0 && --this.#disorder === 0) this.#built = false;
     this.#lastAt = at;
-    if (this.#built) this.#keepSorted(at, excess);
+    if (this.#built) {
+      const enters = !(at < this.#since);
+      if (this.count === w && this.#dead === 0 && enters) {
+        // A full window in order: the oldest observation gives its place to the arriving one, in one shift.
+        replaceSorted(this.sorted, this.sortedCount, this.excess[this.next]!, excess);
+      } else {
+        if (this.count === w) {
+          // The oldest observation leaves the window.
+          if (this.#dead > 0) this.#dead--;
+          else this.sortedCount = removeSorted(this.sorted, this.sortedCount, this.excess[this.next]!);
+        }
+        if (enters) this.sortedCount = insertSorted(this.sorted, this.sortedCount, excess);
+        else this.#dead++; // in order: every observation before it is past the limit too
+      }
+    }
     this.at[this.next] = at;
     this.excess[this.next] = excess;
     this.next = (this.next + 1) % w;
     if (this.count < w) this.count++;
     this.validUntil = Number.NEGATIVE_INFINITY;
-  }
-
-  /** In order: `sorted` gains the arriving observation (unless already past the limit) and loses the one leaving a full window. */
-  #keepSorted(at: number, excess: number): void {
-    const enters = !(at < this.#since);
-    if (this.count === this.at.length) {
-      // The oldest observation leaves the window; in a full window in order it usually gives its place in one shift.
-      if (this.#dead > 0) this.#dead--;
-      else if (enters) return replaceSorted(this.sorted, this.sortedCount, this.excess[this.next]!, excess);
-      else this.sortedCount = removeSorted(this.sorted, this.sortedCount, this.excess[this.next]!);
-    }
-    if (enters) this.sortedCount = insertSorted(this.sorted, this.sortedCount, excess);
-    else this.#dead++; // in order: every observation before it is past the limit too
   }
 
   /** Brings `sorted` to the observations within `maxAgeMs` of `now`, and `validUntil` to when that changes. */
