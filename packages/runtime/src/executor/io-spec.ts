@@ -45,6 +45,10 @@ const ARRAY_OF: Record<TensorType, string> = {
   bool: 'Uint8Array',
   int8: 'Int8Array',
   float16: 'Uint16Array',
+  int16: 'Int16Array',
+  uint16: 'Uint16Array',
+  uint32: 'Uint32Array',
+  uint64: 'BigUint64Array',
 };
 
 type AxisHow = 'explicit' | 'named' | 'guessed' | 'shared' | 'none';
