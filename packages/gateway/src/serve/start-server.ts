@@ -55,10 +55,17 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const io = new Map<string, ModelIo>(config.services.map((s) => [s.id, readModelIo(at(s.model), s)]));
   const security = readSecurity(config, at, options.env ?? process.env);
   const logger = options.logger ?? createLineLogger(config.log.level, (line) => void process.stderr.write(line));
+  // A model with a tensor type EPARA does not carry is left out of the executor and the node: the server serves
+  // the others, and the gateway answers this one LOAD_FAILED with the reason.
+  const served = config.services.filter((s) => {
+    const why = io.get(s.id)!.unavailable;
+    if (why !== undefined) logger.warn({ serviceId: s.id }, why);
+    return why === undefined;
+  });
   const executor = createExecutor({
     logger,
     devices: config.devices.map((d) => ({ id: d.id, provider: d.provider, threads: d.threads, ...(d.ordinal !== undefined ? { ordinal: d.ordinal } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
-    services: config.services.map((s) => executorService(s, at(s.model), io.get(s.id)!)),
+    services: served.map((s) => executorService(s, at(s.model), io.get(s.id)!)),
     profiling: config.executor.profiling,
     launchWhenIdle: config.executor.launchWhenIdle,
     ...(config.executor.maxQueue !== undefined ? { maxQueue: config.executor.maxQueue } : {}),
@@ -69,7 +76,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     executor,
     security: security.node,
     seeds: config.node.seeds,
-    services: config.services.map(serviceSpec),
+    services: served.map(serviceSpec),
     ...(config.node.advertise !== undefined ? { advertise: config.node.advertise } : {}),
     ...(config.node.syncPeriodMs !== undefined ? { syncPeriodMs: config.node.syncPeriodMs } : {}),
     ...(config.node.hopLimit !== undefined ? { hopLimit: config.node.hopLimit } : {}),
@@ -91,10 +98,11 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const gateway = createGateway({
     node,
     // Every model may be split; canSplitItems decides per request (the executor's check, or the metadata).
-    models: config.services.map((s): GatewayModel => ({ name: s.id, versions: s.versions, inputs: io.get(s.id)!.inputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })), outputs: io.get(s.id)!.outputs, splitItems: true })),
+    models: config.services.map((s) => gatewayModel(s, io.get(s.id)!)),
     http: config.gateway.http,
     grpc: config.gateway.grpc,
     maxBodyBytes: config.gateway.maxBodyBytes,
+    maxBatchItems: config.gateway.maxBatchItems,
     requestTimeoutMs: config.gateway.requestTimeoutMs,
     idleTimeoutMs: config.gateway.idleTimeoutMs,
     handlers,
@@ -147,7 +155,20 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   };
 }
 
+function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayModel {
+  return {
+    name: s.id,
+    versions: s.versions,
+    inputs: io.inputs.map(({ name, datatype, shape, anyRank }) => ({ name, datatype, shape, ...(anyRank ? { anyRank } : {}) })),
+    outputs: io.outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })),
+    splitItems: true,
+    ...(io.unavailable !== undefined ? { unavailable: io.unavailable } : {}),
+  };
+}
+
 function executorService(s: ServeConfig['services'][number], model: string, io: ModelIo): ExecutorServiceOptions {
+  // Inputs of open rank (onnxruntime reports them as scalars) take any shape, unless the config declares their dims.
+  const anyRank = io.inputs.filter((i) => i.anyRank).map((i) => i.name);
   return {
     id: s.id,
     model,
@@ -155,7 +176,7 @@ function executorService(s: ServeConfig['services'][number], model: string, io: 
     slo: s.slo,
     devices: s.devices,
     sampleInputs: sampleInputs(io),
-    ...(s.inputs !== undefined ? { inputs: s.inputs } : {}),
+    ...(s.inputs !== undefined || anyRank.length > 0 ? { inputs: { ...s.inputs, ...Object.fromEntries(anyRank.map((name) => [name, { ...s.inputs?.[name], anyRank: true }])) } } : {}),
     ...(s.outputNames !== undefined ? { outputNames: s.outputNames } : {}),
     ...(s.maxBatch !== undefined ? { maxBatch: s.maxBatch } : {}),
     ...(s.plan !== undefined ? { plan: s.plan } : {}),
