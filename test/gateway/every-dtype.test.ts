@@ -419,6 +419,17 @@ describe('signatures never met', () => {
     expect(await get('/v2/models/tokens/versions/1')).toMatchObject({ status: 200, body: { name: 'tokens', versions: ['1'], platform: 'onnxruntime_onnx' } });
     expect((await get('/v2/models/tokens/versions/1/ready')).status).toBe(200);
     expect((await get('/v2/models/tokens/versions/2')).status).toBe(404);
+    const index = async (body?: string): Promise<{ status: number; body: { name: string; version: string; state: string; reason?: string }[] }> => {
+      const r = await fetch(`${serve.http}/v2/repository/index`, { method: 'POST', ...(body !== undefined ? { body } : {}) });
+      return { status: r.status, body: (await r.json()) as never };
+    };
+    const all = await index();
+    expect(all.status).toBe(200);
+    expect(all.body.map((e) => e.name).sort()).toEqual([...files.keys()].sort());
+    expect(all.body.find((e) => e.name === 'tokens')).toEqual({ name: 'tokens', version: '1', state: 'READY' });
+    expect(all.body.find((e) => e.name === 'strings')).toMatchObject({ state: 'UNAVAILABLE', reason: expect.stringMatching(/string tensor/) });
+    expect((await index('{"ready":true}')).body.map((e) => e.name)).not.toContain('strings');
+    expect((await index('{"ready":"yes"}')).status).toBe(400);
     expect(await grpc('ServerLive', {})).toEqual({ live: true });
     expect(await grpc('ServerReady', {})).toEqual({ ready: true });
     expect(await grpc('ModelReady', { name: 'tokens', version: '1' })).toEqual({ ready: true });
