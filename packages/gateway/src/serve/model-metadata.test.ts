@@ -74,5 +74,7 @@ describe('readModelIo: tensors EPARA cannot carry, and inputs of open rank', () 
     const io = readModelIo(edited('open', { noShape: true }), service);
     expect(io.inputs).toMatchObject([{ name: 'x', shape: [-1], anyRank: true }]);
     expect(io.outputs).toMatchObject([{ name: 'y', shape: [-1], anyRank: true }]);
+    // Its [-1] must not read as a free batch dim: without the executor's verdict, requests go whole.
+    expect(io.splitItems).toBe(false);
   });
 });

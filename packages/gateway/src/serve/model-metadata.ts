@@ -29,7 +29,7 @@ export interface ModelIo {
    * `LOAD_FAILED` with this message.
    */
   readonly unavailable?: string;
-  /** `false` when the config puts some input's batch axis elsewhere than dimension 0 (or declares none). */
+  /** `false` when the config puts some input's batch axis elsewhere than dimension 0 (or declares none), or an output's rank is open. */
   readonly splitItems?: false;
   /**
    * Whether the dim names say every input's first dimension is one and the same dim (the batch): a single
@@ -83,7 +83,9 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
     problems.length === 0
       ? undefined
       : `model ${service.id} (${path}) cannot be served: ${problems.join('; ')}, which EPARA does not carry (supported: ${Object.values(ONNX_TYPES).join(', ')})`;
-  return { inputs, outputs, sameFirstDim, ...(moved ? { splitItems: false as const } : {}), ...(unavailable !== undefined ? { unavailable } : {}) };
+  // An output of open rank (onnxruntime reads it as a scalar) has no known batch axis: its requests go whole.
+  const whole = moved || outputs.some((o) => o.anyRank);
+  return { inputs, outputs, sameFirstDim, ...(whole ? { splitItems: false as const } : {}), ...(unavailable !== undefined ? { unavailable } : {}) };
 }
 
 /**
