@@ -28,11 +28,12 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const config = loadServeConfig(file);
   if (values.check) {
-    // The model files are read too (not loaded): a missing or unreadable file fails here; a model with a tensor
-    // type EPARA does not carry is reported (the server would serve the others and answer it LOAD_FAILED).
+    // The model files are read too (not loaded): a missing or unreadable file fails here, and so does a model
+    // with a tensor type EPARA does not carry (the server would serve the others and answer it LOAD_FAILED).
     const unavailable = config.services.map((s) => readModelIo(resolve(configDir(file), s.model), s).unavailable).filter((w) => w !== undefined);
     for (const why of unavailable) console.error(`epara serve: ${why}`);
-    console.log(`${file}: ok (node ${config.node.id}, ${config.services.length} service(s)${unavailable.length > 0 ? `, ${unavailable.length} unavailable` : ''})`);
+    if (unavailable.length > 0) return 1;
+    console.log(`${file}: ok (node ${config.node.id}, ${config.services.length} service(s))`);
     return 0;
   }
   // Signals are handled from the start: one that arrives while models load drains as soon as the server is up.
