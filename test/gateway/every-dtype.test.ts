@@ -140,6 +140,12 @@ function buildModels(): void {
     g.output('emb', 'float32', ['b', 'seq', 2]);
     g.output('score', 'float32', ['b']);
   });
+  // A model onnxruntime refuses to load (ReduceSum took its axes as an attribute before opset 13).
+  model('broken', (g) => {
+    g.input('x', 'float32', ['b', 3]);
+    g.node('ReduceSum', ['x'], ['y'], { axes: [1], keepdims: 0 });
+    g.output('y', 'float32', ['b']);
+  });
   // A string tensor (BYTES), which EPARA does not carry: the server must still serve every other model.
   model('strings', (g) => {
     g.input('s', 'float32', ['b']);
@@ -390,6 +396,15 @@ describe('signatures never met', () => {
     const viaGrpc = await grpc('ModelInfer', { model_name: 'strings', inputs: [{ name: 's', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from('a')] } }] }).catch((e: ServiceError) => e);
     expect((viaGrpc as ServiceError).code).toBe(14); // UNAVAILABLE
     expect((viaGrpc as ServiceError).metadata.get('epara-code')).toEqual(['LOAD_FAILED']);
+  });
+
+  it('a model onnxruntime cannot load is not served, and the others are', async () => {
+    // Its load failure stopped `epara serve` and every other model with it.
+    expect(serve.output()).toMatch(/service broken is not served here: could not load model broken/);
+    expect((await fetch(`${serve.http}/v2/models/broken/ready`)).status).toBe(503);
+    const res = await fetch(`${serve.http}/v2/models/broken/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] }) });
+    expect({ status: res.status, body: await res.json() }).toMatchObject({ status: 503, body: { code: 'NO_INSTANCE' } });
+    expect((await fetch(`${serve.http}/v2/health/ready`)).status).toBe(200);
   });
 
   it('a batch over maxBatchItems is refused before anything runs', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { EparaError } from '@epara/core';
+import { EparaError, isEparaError } from '@epara/core';
 import type { Logger, ServiceSpec } from '@epara/core';
 import { createMeshMetrics, createNode, createWebSocketTransport } from '@epara/mesh';
 import type { MeshNode, NodeSecurity } from '@epara/mesh';
@@ -65,7 +65,8 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const executor = createExecutor({
     logger,
     devices: config.devices.map((d) => ({ id: d.id, provider: d.provider, threads: d.threads, ...(d.ordinal !== undefined ? { ordinal: d.ordinal } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
-    services: served.map((s) => executorService(s, at(s.model), io.get(s.id)!)),
+    // No devices here: start() would stop at the first model onnxruntime cannot load; each is loaded alone below.
+    services: served.map((s) => ({ ...executorService(s, at(s.model), io.get(s.id)!), devices: [] })),
     profiling: config.executor.profiling,
     launchWhenIdle: config.executor.launchWhenIdle,
     ...(config.executor.maxQueue !== undefined ? { maxQueue: config.executor.maxQueue } : {}),
@@ -123,6 +124,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const addresses = await gateway.start();
   try {
     await executor.start();
+    await loadEach(executor, served, logger);
     await node.start();
     startedAt = performance.now();
   } catch (err) {
@@ -153,6 +155,24 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     },
     close,
   };
+}
+
+/**
+ * Loads each service on its devices, one at a time as `executor.start()` would. A model onnxruntime cannot load
+ * (an operator it lacks, a malformed graph) is logged and left without a local instance: the server serves the
+ * others, and requests for it are answered `NO_INSTANCE` unless a peer serves it.
+ * @throws whatever a load rejects with other than `LOAD_FAILED` (out of memory, a bad plan…).
+ */
+async function loadEach(executor: Executor, services: ServeConfig['services'], logger: Logger): Promise<void> {
+  for (const s of services) {
+    if (s.devices.length === 0) continue;
+    try {
+      await executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices });
+    } catch (err) {
+      if (!isEparaError(err) || err.code !== 'LOAD_FAILED') throw err;
+      logger.error({ serviceId: s.id, code: err.code }, `service ${s.id} is not served here: ${err.message}`);
+    }
+  }
 }
 
 function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayModel {
