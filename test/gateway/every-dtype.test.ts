@@ -434,6 +434,17 @@ describe('signatures never met', () => {
     expect(await get('/v2/models/tokens/versions/1')).toMatchObject({ status: 200, body: { name: 'tokens', versions: ['1'], platform: 'onnxruntime_onnx' } });
     expect((await get('/v2/models/tokens/versions/1/ready')).status).toBe(200);
     expect((await get('/v2/models/tokens/versions/2')).status).toBe(404);
+    // Triton's model configuration, as tritonclient's get_model_config and perf_analyzer read it.
+    expect(await get('/v2/models/tokens/config')).toEqual({
+      status: 200,
+      body: {
+        name: 'tokens', platform: 'onnxruntime_onnx', backend: 'onnxruntime', max_batch_size: 0,
+        input: [{ name: 'ids', data_type: 'TYPE_INT64', dims: [-1, -1] }, { name: 'w', data_type: 'TYPE_FP32', dims: [-1, -1] }],
+        output: [{ name: 'emb', data_type: 'TYPE_FP32', dims: [-1, -1, 2] }, { name: 'score', data_type: 'TYPE_FP32', dims: [-1] }],
+      },
+    });
+    expect(await get('/v2/models/strings/versions/1/config')).toMatchObject({ status: 200, body: { input: [{ name: 's', data_type: 'TYPE_STRING', dims: [-1] }] } });
+    expect(await get('/v2/models/nope/config')).toMatchObject({ status: 404, body: { code: 'UNKNOWN_SERVICE' } });
     const index = async (body?: string): Promise<{ status: number; body: { name: string; version: string; state: string; reason?: string }[] }> => {
       const r = await fetch(`${serve.http}/v2/repository/index`, { method: 'POST', ...(body !== undefined ? { body } : {}) });
       return { status: r.status, body: (await r.json()) as never };

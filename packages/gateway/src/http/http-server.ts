@@ -9,7 +9,7 @@ import type { ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-op
 import type { InferCore } from '../inference/infer-core.js';
 import { InferRoute } from './infer-route.js';
 import { answerClientError } from './client-errors.js';
-import { EXTENSIONS, metadataJson } from './metadata-json.js';
+import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
 
 type Params = { name: string; version?: string };
 
@@ -129,6 +129,15 @@ export class HttpFront {
     };
     app.get('/v2/models/:name', metadata);
     app.get('/v2/models/:name/versions/:version', metadata);
+    const config = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<unknown> => {
+      try {
+        return modelConfigJson(core.model(req.params.name, req.params.version));
+      } catch (err) {
+        return sendError(reply, err);
+      }
+    };
+    app.get('/v2/models/:name/config', config);
+    app.get('/v2/models/:name/versions/:version/config', config);
     const ready = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<unknown> => {
       try {
         const m = core.model(req.params.name, req.params.version);
