@@ -76,9 +76,9 @@ export interface GatewayOptions {
   /** Largest request body (HTTP) or message (gRPC), bytes; larger ones get 413 / RESOURCE_EXHAUSTED. @default 67108864 */
   readonly maxBodyBytes?: number;
   /**
-   * Largest batch one inference request may carry (its size along the batch axis, for a model whose requests
-   * are split into items); a larger one is refused `INVALID_INPUT` before anything runs, as Triton refuses a
-   * batch over `max_batch_size`. @default 1024
+   * Largest batch one inference request may carry (its size along the batch axis, for a model with
+   * `splitItems`, whether the request is then split or sent whole); a larger one is refused `INVALID_INPUT`
+   * before anything runs, as Triton refuses a batch over `max_batch_size`. @default 1024
    */
   readonly maxBatchItems?: number;
   /** Handlers tried, in order, before the protocol routes (HTTP only). @default [] */
