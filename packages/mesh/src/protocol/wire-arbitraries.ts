@@ -16,6 +16,10 @@ const CTORS = {
   int8: Int8Array,
   bool: Uint8Array,
   float16: Uint16Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
 } as const;
 
 const id = fc.string({ minLength: 0, maxLength: 12 });
