@@ -3,30 +3,36 @@ import { EparaError, toEparaError } from '@epara/core';
 import type { ServerId } from '@epara/core';
 import type { Connection, Transport } from '../transport/transport.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
-import type { DecodedMessage, WireMessage } from '../protocol/messages.js';
+import type { DecodedMessage, Incarnation, WireMessage } from '../protocol/messages.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
 import type { Logger } from '@epara/core';
 import { RepeatThrottle } from '../util/repeat-throttle.js';
 import type { AuthBackoff } from '../security/auth-backoff.js';
+import { PeerIncarnations } from './peer-incarnations.js';
 
-/** Turns a raw connection into one whose peer is known (and, when secured, authenticated). */
+/** Turns a raw connection into one whose peer is known (and, when secured, authenticated), with the peer's run. */
 export type Handshake = (
   connection: Connection,
   direction: 'inbound' | 'outbound',
-) => Promise<{ peerId: ServerId; connection: Connection; early?: readonly Uint8Array[] }>;
+) => Promise<{ peerId: ServerId; connection: Connection; early?: readonly Uint8Array[]; incarnation?: Incarnation }>;
 
 /** An established link to a peer. */
 export interface PeerLink {
   readonly linkId: string;
   readonly peerId: ServerId;
   readonly connection: Connection;
+  /** The run of the peer's process this link belongs to (absent when the peer announced none). */
+  readonly incarnation?: Incarnation;
 }
 
 /** Events of {@link PeerLinks}. */
 export interface PeerLinksEvents {
   messageReceived: [{ link: PeerLink; message: DecodedMessage; bytes: number }];
   linkOpened: [{ link: PeerLink }];
-  /** `lastLink` is true when no other link to that peer remains. */
+  /**
+   * `lastLink` is true when no other link to that peer remains. A link of a peer's run that a newer run (the
+   * server restarted under its id) replaced closes with `lastLink: false`: the new run's link is up.
+   */
   linkClosed: [{ link: PeerLink; lastLink: boolean }];
   /** A dial failed; frames queued for that peer are lost (their senders time out or retry). */
   peerUnreachable: [{ peerId: ServerId | undefined; address: string; error: EparaError }];
@@ -79,6 +85,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   readonly #dials = new Map<string, Dial>();
   /** A peer with the wrong key redials several times a second: its failed handshakes are logged once per 10 s. */
   readonly #handshakeWarnings = new RepeatThrottle(10_000);
+  readonly #incarnations = new PeerIncarnations();
   #closed = false;
 
   constructor(config: PeerLinksConfig) {
@@ -151,6 +158,9 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       const raw = await this.#c.transport.connect(address);
       const link = await this.#establish(raw, 'outbound');
       this.#dials.delete(address);
+      // The address still held a replaced run of the peer (the view lagged): its current run is linked already.
+      const current = link instanceof EparaError && link.details['cause'] === 'SUPERSEDED' ? this.#pick(link.details['peer'] as ServerId) : undefined;
+      if (current) return dial.queue.forEach((frame, i) => this.#writeFrame(current, frame, dial.types[i]!));
       if (link instanceof EparaError) {
         if (link.code === 'UNAUTHENTICATED') this.#c.authBackoff.failed(address);
         throw link;
@@ -183,14 +193,18 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       result.connection.close(this.#closed ? 'node closing' : 'connected to self');
       return undefined;
     }
-    const link: PeerLink = { linkId: result.connection.id, peerId: result.peerId, connection: result.connection };
+    const { peerId, incarnation } = result;
+    const verdict = this.#incarnations.admit(peerId, incarnation, this.#pick(peerId) !== undefined);
+    if (verdict === 'refused') return this.#refuse(result.connection, peerId, incarnation);
+    const link: PeerLink = { linkId: result.connection.id, peerId, connection: result.connection, ...(incarnation === undefined ? {} : { incarnation }) };
     // The peer proved the key (it may have dialed in after fixing it): dial its address freely again.
-    const address = this.#c.addressOf(result.peerId);
+    const address = this.#c.addressOf(peerId);
     if (address !== undefined) this.#c.authBackoff.succeeded(address);
     this.#byId.set(link.linkId, link);
-    const set = this.#byPeer.get(link.peerId) ?? new Set();
+    const set = this.#byPeer.get(peerId) ?? new Set();
     set.add(link);
-    this.#byPeer.set(link.peerId, set);
+    this.#byPeer.set(peerId, set);
+    if (verdict === 'replaces') this.#retireOldRuns(set);
     for (const frame of result.early ?? []) this.#onFrame(link, frame);
     result.connection.on('frameReceived', ({ frame }) => this.#onFrame(link, frame));
     result.connection.once('closed', () => this.#onClosed(link));
@@ -199,6 +213,8 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   }
 
   #onFrame(link: PeerLink, frame: Uint8Array): void {
+    // A link closed or retired (its peer's run was replaced) says nothing more: late frames are dropped.
+    if (this.#byId.get(link.linkId) !== link) return;
     let message: DecodedMessage;
     try {
       message = decodeFrame(frame, this.#c.limits);
@@ -214,7 +230,31 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     }
   }
 
+  /** A link of a run the peer's newer run replaced, or of a run older than the one linked: closed at once. */
+  #refuse(connection: Connection, peerId: ServerId, incarnation: Incarnation | undefined): EparaError {
+    const error = new EparaError('PEER_UNAVAILABLE', `a newer run of ${peerId} is linked: this link's run is replaced`, { peer: peerId, cause: 'SUPERSEDED', incarnation });
+    // A replaced process that resumed redials every sync period: said once per 10 s.
+    const shown = this.#handshakeWarnings.pass(`superseded ${peerId}`);
+    if (shown) this.#c.logger.warn({ peer: peerId, incarnation, remote: connection.remoteAddress, repeatsSinceLastLogged: shown.held }, 'link from a replaced run of a peer refused');
+    connection.close('a newer run of this server is linked');
+    return error;
+  }
+
+  /**
+   * A newer run of the peer linked: every link of its older runs closes now (`linkClosed` with `lastLink: false`,
+   * so what was in flight on them fails over), rather than when their sockets finally notice — a stopped
+   * process's never do.
+   */
+  #retireOldRuns(links: Set<PeerLink>): void {
+    for (const old of [...links]) {
+      if (this.#incarnations.isCurrent(old.peerId, old.incarnation)) continue;
+      this.#c.logger.warn({ peer: old.peerId, incarnation: old.incarnation }, 'a peer restarted under its id: links of its previous run closed');
+      old.connection.close('replaced by a newer run of the peer');
+    }
+  }
+
   #onClosed(link: PeerLink): void {
+    if (this.#byId.get(link.linkId) !== link) return;
     this.#byId.delete(link.linkId);
     const set = this.#byPeer.get(link.peerId);
     set?.delete(link);

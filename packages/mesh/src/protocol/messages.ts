@@ -28,11 +28,21 @@ export type WireMessageType = keyof typeof MESSAGE_TYPE_CODES;
 
 /**
  * Fields every message has. `requestId` ties replies to requests (`submit` → `result`/`error`/`cancel`;
- * a stream's messages share the id of its `stream-open`); 0 when unused. `flags` are per type; a reader ignores the bits it does not know ({@link SUBMIT_FLAG_TRACE} is the only one so far).
+ * a stream's messages share the id of its `stream-open`); 0 when unused. `flags` are per type; a reader ignores the bits it does not know ({@link SUBMIT_FLAG_TRACE}, {@link HELLO_FLAG_INCARNATION}).
  */
 interface Base {
   readonly requestId?: number;
   readonly flags?: number;
+}
+
+/**
+ * Which run of a server a link belongs to: a process announces one incarnation on every link it opens or
+ * accepts. `epoch` is the run's announced epoch (a restarted server uses a larger one); `instance` is a random
+ * integer (below 2^53) drawn once per process, telling two runs with the same epoch apart.
+ */
+export interface Incarnation {
+  readonly epoch: number;
+  readonly instance: number;
 }
 
 /** First message of the dialer: who it is and its challenge nonce. */
@@ -40,13 +50,20 @@ export interface HelloMessage extends Base {
   readonly type: 'hello';
   readonly peerId: string;
   readonly nonce: Uint8Array;
+  /** The dialer's incarnation. Sent after the fixed fields and marked by {@link HELLO_FLAG_INCARNATION}. */
+  readonly incarnation?: Incarnation;
 }
 /** The acceptor's identity and its challenge nonce (no proof yet: the dialer proves the key first). */
 export interface AuthChallengeMessage extends Base {
   readonly type: 'auth-challenge';
   readonly peerId: string;
   readonly nonce: Uint8Array;
+  /** The acceptor's incarnation. Sent after the fixed fields and marked by {@link HELLO_FLAG_INCARNATION}. */
+  readonly incarnation?: Incarnation;
 }
+
+/** Header flag of a `hello` or `auth-challenge` frame whose metadata ends with the sender's {@link Incarnation}. */
+export const HELLO_FLAG_INCARNATION = 0x0001;
 /** The dialer's proof of the key over both nonces and both ids. */
 export interface AuthResponseMessage extends Base {
   readonly type: 'auth-response';
