@@ -98,4 +98,22 @@ describe('a server restarted under its id while its old process hangs', () => {
     for await (const r of stream) codes.push(r.ok ? 'ok' : r.error.code);
     expect(codes).toEqual(['PEER_UNAVAILABLE', 'PEER_UNAVAILABLE', 'PEER_UNAVAILABLE']);
   });
+
+  it('a peer the new run never dialed learns of it from the view, checks the address, and stops sending into the old run', async () => {
+    const hub = createMemoryHub();
+    const n0 = await start(hub, { id: 'n0', address: 'n0', hosted: false, tag: 0, epoch: 1 });
+    await start(hub, { id: 'n1', address: 'n1-old', hosted: true, tag: 1, epoch: 1000 });
+    await start(hub, { id: 'n2', address: 'n2', hosted: false, tag: 0, epoch: 1 });
+    // n3 is nobody's ring neighbour of n1: only its own requests link it to n1.
+    const n3 = await start(hub, { id: 'n3', address: 'n3', hosted: false, tag: 0, epoch: 1 });
+    await until(() => ready(n3, 'n1') && [n0, n3].every((n) => n.view().entries['n2']?.alive === true), 'n3 sees the instance of n1');
+    expect(serverOf(await n3.submit('echo', input([1]), { deadline: Date.now() + 5000 }))).toBe(1);
+
+    hub.setFaults({ drop: (link) => link.from === 'n1-old' || link.to === 'n1-old' });
+    await start(hub, { id: 'n1', address: 'n1-new', hosted: true, tag: 2, epoch: 2000 });
+    await until(() => n3.view().entries['n1']?.address === 'n1-new' && ready(n3, 'n1'), 'n3 sees the new run of n1 in its view', 20_000);
+    const outs = await Promise.all([2, 3, 4].map((v) => n3.submit('echo', input([v]), { deadline: Date.now() + 5000 })));
+    expect(outs.map(serverOf)).toEqual([2, 2, 2]);
+    expect(outs.map((o) => (o['x']!.data as Float32Array)[0])).toEqual([4, 6, 8]);
+  });
 });

@@ -139,6 +139,7 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: P
     handshake: createHandshake(o, newIncarnation(o.epoch)),
     limits: o.limits,
     addressOf: (id) => sync.store.get(id)?.address,
+    epochOf: (id) => sync.store.get(id)?.epoch,
     maxQueuedFrames: 1024,
     maxBufferedBytes: o.maxLinkBufferedBytes,
     authBackoff: new AuthBackoff({ ...o.authRetry, now: () => o.monotonicClock.now(), random: o.random }),

@@ -51,6 +51,8 @@ export interface PeerLinksConfig {
   readonly limits: ProtocolLimits;
   /** Where a peer listens (from the view). */
   readonly addressOf: (peerId: ServerId) => string | undefined;
+  /** The epoch the view holds for a peer: larger than its links' run announced means it may have restarted. */
+  readonly epochOf: (peerId: ServerId) => number | undefined;
   /** Frames queued per peer while dialing. */
   readonly maxQueuedFrames: number;
   /**
@@ -86,6 +88,8 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   /** A peer with the wrong key redials several times a second: its failed handshakes are logged once per 10 s. */
   readonly #handshakeWarnings = new RepeatThrottle(10_000);
   readonly #incarnations = new PeerIncarnations();
+  /** Per peer, the view epoch whose run was last checked by dialing its address (see {@link send}). */
+  readonly #checkedEpochs = new Map<ServerId, number>();
   #closed = false;
 
   constructor(config: PeerLinksConfig) {
@@ -107,6 +111,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     if (this.#closed) throw new EparaError('CLOSED', 'node is closed');
     const link = this.#pick(peerId);
     if (link) {
+      this.#checkRun(link);
       this.#write(link, message);
       return link.linkId;
     }
@@ -145,6 +150,27 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     if (dial.queue.length >= this.#c.maxQueuedFrames) throw new EparaError('PEER_UNAVAILABLE', `too many frames queued for ${address}`, { address });
     dial.queue.push(frame);
     dial.types.push(message.type);
+  }
+
+  /**
+   * The view says the peer announced a larger epoch than the run its links belong to: it may have restarted
+   * while its old process kept these links open (stopped, half-open), and the new run never linked here. Its
+   * address is dialed once per such epoch: a new run's link replaces the old ones (what was sent on them is
+   * routed again); the same run's is one more link.
+   */
+  #checkRun(link: PeerLink): void {
+    const epoch = this.#c.epochOf(link.peerId);
+    if (link.incarnation === undefined || epoch === undefined || epoch <= link.incarnation.epoch) return;
+    if ((this.#checkedEpochs.get(link.peerId) ?? -Infinity) >= epoch) return;
+    this.#checkedEpochs.set(link.peerId, epoch);
+    const address = this.#c.addressOf(link.peerId);
+    if (address === undefined) return;
+    try {
+      // Not dialed as the peer: a failed check is no sign its linked run failed.
+      this.sendToAddress(address, { type: 'ping', requestId: 0 });
+    } catch (err) {
+      this.#c.logger.debug({ peer: link.peerId, err }, 'could not dial a peer to check its run');
+    }
   }
 
   /** Closes every link; later sends throw `CLOSED`. */
