@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createFakeExecutor } from '@epara/mesh';
+import type { FakeExecutor } from '@epara/mesh';
+import { connectNats, createNatsOffloader } from '@epara/mesh-nats';
+import type { NatsOffloader } from '@epara/mesh-nats';
+import { isEparaError } from '@epara/core';
+import type { LocalExecutor, NamedTensors } from '@epara/core';
+import { skipNats, startNatsServer, uniqueName } from './nats-server.js';
+import type { OwnedNatsServer } from './nats-server.js';
+
+/*
+ * Faults of the broker under queue-group offloading: the broker killed and restarted while a member runs the
+ * forwarded requests. Every forward settles once — its own right answer or a typed code — by its deadline plus
+ * the offloader's silence bound plus a generous bound, and forwarding works again once the clients reconnected.
+ */
+
+const skip = skipNats();
+type NatsConnection = Awaited<ReturnType<typeof connectNats>>;
+const TYPED = ['DEADLINE_EXCEEDED', 'DEADLINE_INFEASIBLE', 'PEER_UNAVAILABLE', 'NO_INSTANCE', 'OVERLOADED', 'CLOSED'];
+const SETTLE_BOUND_MS = 500 + 10_000;
+
+let server: OwnedNatsServer | undefined;
+const conns: NatsConnection[] = [];
+const offloaders: NatsOffloader[] = [];
+afterEach(async () => {
+  offloaders.splice(0).forEach((o) => o.close());
+  await Promise.all(conns.splice(0).map((c) => (c.isClosed() ? undefined : c.close())));
+  await server?.stop();
+  server = undefined;
+});
+
+const input = (v: number): NamedTensors => ({ x: { type: 'float32', dims: [1], data: Float32Array.of(v) } });
+
+/** Resolves on the connection's next reconnect to the broker. */
+async function reconnected(nc: NatsConnection): Promise<void> {
+  for await (const s of nc.status()) if (s.type === 'reconnect') return;
+}
+
+describe.skipIf(skip)('NATS broker faults under offloading', () => {
+  it('a broker killed and restarted mid-request: every forward settles once, right or typed, and forwarding works after', async () => {
+    server = await startNatsServer();
+    const prefix = uniqueName('f');
+    let taken = 0;
+    let onTaken: (() => void) | undefined;
+    const member = async (id: string, tag: number, wrap?: (e: FakeExecutor) => LocalExecutor) => {
+      const nc = await connectNats({ servers: server!.url });
+      conns.push(nc);
+      const fake = createFakeExecutor({ services: { svc: { serviceTimeMs: 600 } }, hosted: ['svc'], tag });
+      const offloader = createNatsOffloader({ connection: nc, selfId: id, executor: wrap ? wrap(fake) : fake, subjectPrefix: prefix });
+      offloaders.push(offloader);
+      return { nc, offloader };
+    };
+    const a = await member('a', 1);
+    const b = await member('b', 2, (e) => ({ ...e, submit: (...args) => ((taken += 1), onTaken?.(), e.submit(...args)) }));
+    await b.offloader.serve(['svc']);
+    const outcomes = Promise.all(
+      [0, 1, 2, 3].map((v) => {
+        const deadline = Date.now() + 4000;
+        return a.offloader.forward('svc', input(v), { deadline }).then(
+          (out) => ({ v, value: (out['x']!.data as Float32Array)[0], lateMs: Date.now() - deadline }),
+          (err: unknown) => ({ v, code: isEparaError(err) ? err.code : `untyped: ${String(err)}`, lateMs: Date.now() - deadline }),
+        );
+      }),
+    );
+    await new Promise<void>((resolve) => (onTaken = () => taken >= 4 && resolve()));
+    const back = Promise.all([reconnected(a.nc), reconnected(b.nc)]);
+    await server.restart({ keepStore: true });
+    for (const o of await outcomes) {
+      if ('code' in o) expect(TYPED).toContain(o.code);
+      else expect(o.value).toBe(2 * o.v);
+      expect(o.lateMs).toBeLessThan(SETTLE_BOUND_MS);
+    }
+    await back;
+    // The member's queue subscription is back on the broker once its flush has gone round.
+    await b.nc.flush();
+    const out = await a.offloader.forward('svc', input(5), { deadline: Date.now() + 5000 });
+    expect((out['x']!.data as Float32Array)[0]).toBe(10);
+  }, 120_000); // a hang guard only: the restart waits for the clients' reconnect
+});
