@@ -76,4 +76,32 @@ describe.skipIf(skip)('NATS broker faults under offloading', () => {
     const out = await a.offloader.forward('svc', input(5), { deadline: Date.now() + 5000 });
     expect((out['x']!.data as Float32Array)[0]).toBe(10);
   }, 120_000); // a hang guard only: the restart waits for the clients' reconnect
+
+  it('a broker down for longer than a fixed number of reconnect attempts: the clients keep trying, and serve again once it is back', async () => {
+    server = await startNatsServer();
+    const prefix = uniqueName('f');
+    // A short wait between attempts: a dozen of them take well under a second instead of half a minute.
+    const a = await connectNats({ servers: server.url, reconnectWaitMs: 20 });
+    const b = await connectNats({ servers: server.url, reconnectWaitMs: 20 });
+    conns.push(a, b);
+    const sender = createNatsOffloader({ connection: a, selfId: 'a', executor: createFakeExecutor({ services: {} }), subjectPrefix: prefix });
+    const member = createNatsOffloader({ connection: b, selfId: 'b', executor: createFakeExecutor({ services: { svc: { serviceTimeMs: 2 } }, hosted: ['svc'], tag: 2 }), subjectPrefix: prefix });
+    offloaders.push(sender, member);
+    await member.serve(['svc']);
+    /** Resolves after `count` failed attempts to reach the broker (or once the connection closed for good). */
+    const attempts = async (nc: NatsConnection, count: number): Promise<void> => {
+      let n = 0;
+      for await (const s of nc.status()) if (s.type === 'reconnecting' && ++n >= count) return;
+    };
+    const tried = Promise.all([attempts(a, 15), attempts(b, 15)]);
+    await server.crash();
+    await Promise.race([tried, a.closed(), b.closed()]);
+    expect([a.isClosed(), b.isClosed()]).toEqual([false, false]);
+    const back = Promise.race([Promise.all([reconnected(a), reconnected(b)]).then(() => 'both reconnected'), a.closed().then(() => 'a closed'), b.closed().then(() => 'b closed')]);
+    await server.revive();
+    expect(await back).toBe('both reconnected');
+    await b.flush();
+    const out = await sender.forward('svc', input(4), { deadline: Date.now() + 5000 });
+    expect((out['x']!.data as Float32Array)[0]).toBe(8);
+  }, 120_000); // a hang guard only
 });
