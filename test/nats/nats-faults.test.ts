@@ -1,3 +1,9 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeExecutor } from '@epara/mesh';
 import type { FakeExecutor } from '@epara/mesh';
@@ -22,7 +28,12 @@ const SETTLE_BOUND_MS = 500 + 10_000;
 let server: OwnedNatsServer | undefined;
 const conns: NatsConnection[] = [];
 const offloaders: NatsOffloader[] = [];
+const children: ChildProcess[] = [];
 afterEach(async () => {
+  for (const c of children.splice(0)) {
+    c.kill('SIGCONT');
+    c.kill('SIGKILL');
+  }
   offloaders.splice(0).forEach((o) => o.close());
   await Promise.all(conns.splice(0).map((c) => (c.isClosed() ? undefined : c.close())));
   await server?.stop();
@@ -30,6 +41,25 @@ afterEach(async () => {
 });
 
 const input = (v: number): NamedTensors => ({ x: { type: 'float32', dims: [1], data: Float32Array.of(v) } });
+
+const MEMBER = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'nats-member.mjs');
+
+/** A member process serving `svc`; `printed(text)` resolves once it printed that line (again, after `from` sightings). */
+function startMember(config: { url: string; prefix: string; id: string; tag: number; serviceTimeMs: number }): { child: ChildProcess; printed: (text: string, count?: number) => Promise<void> } {
+  const child = spawn(process.execPath, [MEMBER, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const printed = (text: string, count = 1): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => void (out.split(text).length - 1 >= count && (child.stdout!.off('data', check), resolve()));
+      child.stdout!.on('data', check);
+      child.once('exit', (code, signal) => reject(new Error(`member ${config.id} exited (${code ?? signal}): ${out}`)));
+      check();
+    });
+  return { child, printed };
+}
 
 /** Resolves on the connection's next reconnect to the broker. */
 async function reconnected(nc: NatsConnection): Promise<void> {
@@ -103,5 +133,53 @@ describe.skipIf(skip)('NATS broker faults under offloading', () => {
     await b.flush();
     const out = await sender.forward('svc', input(4), { deadline: Date.now() + 5000 });
     expect((out['x']!.data as Float32Array)[0]).toBe(8);
+  }, 120_000); // a hang guard only
+
+  it('a member that stops reading (a slow consumer the broker cuts): forwards settle once, right or typed, and it serves again after', async () => {
+    // Small buffers, so a stopped reader is found slow within a few MB and a second instead of 64 MB and 10 s.
+    const dir = mkdtempSync(join(tmpdir(), 'epara-nats-conf-'));
+    const conf = join(dir, 'slow.conf');
+    writeFileSync(conf, 'max_payload: 1048576\nmax_pending: 2097152\nwrite_deadline: "1s"\n');
+    server = await startNatsServer(['-c', conf]);
+    const prefix = uniqueName('f');
+    const b = startMember({ url: server.url, prefix, id: 'b', tag: 2, serviceTimeMs: 5 });
+    await b.printed('"ready"');
+    const a = await connectNats({ servers: server.url });
+    const c = await connectNats({ servers: server.url });
+    const flooder = await connectNats({ servers: server.url });
+    conns.push(a, c, flooder);
+    const opts = { subjectPrefix: prefix, acceptTimeoutMs: 500, deadAfterMs: 500 };
+    const sender = createNatsOffloader({ connection: a, selfId: 'a', executor: createFakeExecutor({ services: {} }), ...opts });
+    const other = createNatsOffloader({ connection: c, selfId: 'c', executor: createFakeExecutor({ services: { svc: { serviceTimeMs: 5 } }, hosted: ['svc'], tag: 3 }), ...opts });
+    offloaders.push(sender, other);
+    await other.serve(['svc']);
+
+    b.child.kill('SIGSTOP');
+    // 24 MB for a subscription of b's: more than the socket buffers and the broker's pending limit for it.
+    const junk = new Uint8Array(1024 * 1024);
+    for (let i = 0; i < 24; i++) flooder.publish(`${prefix}.flood`, junk);
+    await flooder.flush();
+    const outcomes = await Promise.all(
+      [0, 1, 2, 3, 4, 5, 6, 7].map((v) => {
+        const deadline = Date.now() + 3000;
+        return sender.forward('svc', input(v), { deadline }).then(
+          (out) => ({ v, value: (out['x']!.data as Float32Array)[0], tag: (out['server']!.data as Int32Array)[0], lateMs: Date.now() - deadline }),
+          (err: unknown) => ({ v, code: isEparaError(err) ? err.code : `untyped: ${String(err)}`, lateMs: Date.now() - deadline }),
+        );
+      }),
+    );
+    for (const o of outcomes) {
+      if ('code' in o) expect(TYPED).toContain(o.code);
+      else expect([o.value, o.tag]).toEqual([2 * o.v, 3]);
+      expect(o.lateMs).toBeLessThan(SETTLE_BOUND_MS);
+    }
+
+    // b resumes: the broker cut it meanwhile, it reconnects and serves again (c steps aside to show it).
+    b.child.kill('SIGCONT');
+    await b.printed('"reconnected"');
+    other.unserve(['svc']);
+    await c.flush();
+    const out = await sender.forward('svc', input(9), { deadline: Date.now() + 5000 });
+    expect([(out['x']!.data as Float32Array)[0], (out['server']!.data as Int32Array)[0]]).toEqual([18, 2]);
   }, 120_000); // a hang guard only
 });
