@@ -1,17 +1,25 @@
-import { secureConnection } from '../security/secure-connection.js';
+import { encodeFrame } from '../protocol/frame-codec.js';
 import type { Incarnation } from '../protocol/messages.js';
+import { secureConnection } from '../security/secure-connection.js';
 import type { Handshake } from './peer-links.js';
 import type { ResolvedNodeOptions } from './node-options.js';
 import { plainHandshake } from './plain-handshake.js';
 
 /**
  * The node's handshake: PSK challenge-response (`secureConnection`, with per-peer frame size and rate
- * limits) before any other message, or the plain hello of an explicitly insecure node. Both announce this
- * process's `incarnation` and return the peer's.
+ * limits) before any other message, or the plain hello of an explicitly insecure node. Its first frame after
+ * it is this process's `incarnation` (a build that does not know the type rejects the frame and keeps the link).
  */
 export function createHandshake(o: ResolvedNodeOptions, incarnation: Incarnation): Handshake {
   const s = o.security;
-  if ('insecure' in s) return plainHandshake({ id: o.id, incarnation }, o.timers, 5000);
+  const announce = <T extends Awaited<ReturnType<Handshake>>>(link: T): T => {
+    link.connection.send(encodeFrame({ type: 'incarnation', ...incarnation }, o.limits));
+    return link;
+  };
+  if ('insecure' in s) {
+    const plain = plainHandshake(o.id, o.timers, 5000);
+    return async (connection, direction) => announce(await plain(connection, direction));
+  }
   return async (connection, direction) => {
     const link = await secureConnection(connection, {
       psk: s.psk,
@@ -20,8 +28,7 @@ export function createHandshake(o: ResolvedNodeOptions, incarnation: Incarnation
       timeoutMs: s.handshakeTimeoutMs,
       rateLimit: s.rateLimit,
       protocolLimits: o.limits,
-      incarnation,
     });
-    return { peerId: link.peerId, connection: link.connection, ...(link.peerIncarnation === undefined ? {} : { incarnation: link.peerIncarnation }) };
+    return announce({ peerId: link.peerId, connection: link.connection });
   };
 }

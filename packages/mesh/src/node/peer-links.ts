@@ -10,19 +10,17 @@ import { RepeatThrottle } from '../util/repeat-throttle.js';
 import type { AuthBackoff } from '../security/auth-backoff.js';
 import { PeerIncarnations } from './peer-incarnations.js';
 
-/** Turns a raw connection into one whose peer is known (and, when secured, authenticated), with the peer's run. */
+/** Turns a raw connection into one whose peer is known (and, when secured, authenticated). */
 export type Handshake = (
   connection: Connection,
   direction: 'inbound' | 'outbound',
-) => Promise<{ peerId: ServerId; connection: Connection; early?: readonly Uint8Array[]; incarnation?: Incarnation }>;
+) => Promise<{ peerId: ServerId; connection: Connection; early?: readonly Uint8Array[] }>;
 
 /** An established link to a peer. */
 export interface PeerLink {
   readonly linkId: string;
   readonly peerId: ServerId;
   readonly connection: Connection;
-  /** The run of the peer's process this link belongs to (absent when the peer announced none). */
-  readonly incarnation?: Incarnation;
 }
 
 /** Events of {@link PeerLinks}. */
@@ -31,7 +29,8 @@ export interface PeerLinksEvents {
   linkOpened: [{ link: PeerLink }];
   /**
    * `lastLink` is true when no other link to that peer remains. A link of a peer's run that a newer run (the
-   * server restarted under its id) replaced closes with `lastLink: false`: the new run's link is up.
+   * server restarted under its id) replaced closes with `lastLink: false`: the new run's link is up. So does a
+   * link refused as a replaced run's: its closing says nothing about the peer's current run.
    */
   linkClosed: [{ link: PeerLink; lastLink: boolean }];
   /** A dial failed; frames queued for that peer are lost (their senders time out or retry). */
@@ -88,6 +87,10 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   /** A peer with the wrong key redials several times a second: its failed handshakes are logged once per 10 s. */
   readonly #handshakeWarnings = new RepeatThrottle(10_000);
   readonly #incarnations = new PeerIncarnations();
+  /** The run each link's peer announced in its first frame (links of peers that announce none are absent). */
+  readonly #runs = new WeakMap<PeerLink, Incarnation>();
+  /** Links closed because they belong to a replaced run. */
+  readonly #refused = new WeakSet<PeerLink>();
   /** Per peer, the view epoch whose run was last checked by dialing its address (see {@link send}). */
   readonly #checkedEpochs = new Map<ServerId, number>();
   #closed = false;
@@ -160,7 +163,8 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
    */
   #checkRun(link: PeerLink): void {
     const epoch = this.#c.epochOf(link.peerId);
-    if (link.incarnation === undefined || epoch === undefined || epoch <= link.incarnation.epoch) return;
+    const run = this.#runs.get(link);
+    if (run === undefined || epoch === undefined || epoch <= run.epoch) return;
     if ((this.#checkedEpochs.get(link.peerId) ?? -Infinity) >= epoch) return;
     this.#checkedEpochs.set(link.peerId, epoch);
     const address = this.#c.addressOf(link.peerId);
@@ -184,9 +188,6 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       const raw = await this.#c.transport.connect(address);
       const link = await this.#establish(raw, 'outbound');
       this.#dials.delete(address);
-      // The address still held a replaced run of the peer (the view lagged): its current run is linked already.
-      const current = link instanceof EparaError && link.details['cause'] === 'SUPERSEDED' ? this.#pick(link.details['peer'] as ServerId) : undefined;
-      if (current) return dial.queue.forEach((frame, i) => this.#writeFrame(current, frame, dial.types[i]!));
       if (link instanceof EparaError) {
         if (link.code === 'UNAUTHENTICATED') this.#c.authBackoff.failed(address);
         throw link;
@@ -219,10 +220,8 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       result.connection.close(this.#closed ? 'node closing' : 'connected to self');
       return undefined;
     }
-    const { peerId, incarnation } = result;
-    const verdict = this.#incarnations.admit(peerId, incarnation, this.#pick(peerId) !== undefined);
-    if (verdict === 'refused') return this.#refuse(result.connection, peerId, incarnation);
-    const link: PeerLink = { linkId: result.connection.id, peerId, connection: result.connection, ...(incarnation === undefined ? {} : { incarnation }) };
+    const { peerId } = result;
+    const link: PeerLink = { linkId: result.connection.id, peerId, connection: result.connection };
     // The peer proved the key (it may have dialed in after fixing it): dial its address freely again.
     const address = this.#c.addressOf(peerId);
     if (address !== undefined) this.#c.authBackoff.succeeded(address);
@@ -230,7 +229,6 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     const set = this.#byPeer.get(peerId) ?? new Set();
     set.add(link);
     this.#byPeer.set(peerId, set);
-    if (verdict === 'replaces') this.#retireOldRuns(set);
     for (const frame of result.early ?? []) this.#onFrame(link, frame);
     result.connection.on('frameReceived', ({ frame }) => this.#onFrame(link, frame));
     result.connection.once('closed', () => this.#onClosed(link));
@@ -248,6 +246,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       this.emit('frameRejected', { peerId: link.peerId, error: toEparaError(err, 'PROTOCOL_ERROR') });
       return;
     }
+    if (message.type === 'incarnation') return this.#onIncarnation(link, message);
     try {
       this.emit('messageReceived', { link, message, bytes: frame.byteLength });
     } catch (err) {
@@ -256,14 +255,27 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     }
   }
 
+  /**
+   * The peer's first frame on a link: the run of its process. A newer run than the one linked replaces it; a
+   * replaced run (or one older than a linked run) is refused. Later announcements on the link are ignored.
+   */
+  #onIncarnation(link: PeerLink, run: Incarnation): void {
+    if (this.#runs.has(link)) return;
+    const others = [...(this.#byPeer.get(link.peerId) ?? [])].some((l) => l !== link && !l.connection.isClosed);
+    const verdict = this.#incarnations.admit(link.peerId, { epoch: run.epoch, instance: run.instance }, others);
+    if (verdict === 'refused') return this.#refuse(link, run);
+    this.#runs.set(link, run);
+    if (verdict === 'replaces') this.#retireOldRuns(link.peerId);
+  }
+
   /** A link of a run the peer's newer run replaced, or of a run older than the one linked: closed at once. */
-  #refuse(connection: Connection, peerId: ServerId, incarnation: Incarnation | undefined): EparaError {
-    const error = new EparaError('PEER_UNAVAILABLE', `a newer run of ${peerId} is linked: this link's run is replaced`, { peer: peerId, cause: 'SUPERSEDED', incarnation });
+  #refuse(link: PeerLink, run: Incarnation): void {
     // A replaced process that resumed redials every sync period: said once per 10 s.
-    const shown = this.#handshakeWarnings.pass(`superseded ${peerId}`);
-    if (shown) this.#c.logger.warn({ peer: peerId, incarnation, remote: connection.remoteAddress, repeatsSinceLastLogged: shown.held }, 'link from a replaced run of a peer refused');
-    connection.close('a newer run of this server is linked');
-    return error;
+    const shown = this.#handshakeWarnings.pass(`superseded ${link.peerId}`);
+    const incarnation = { epoch: run.epoch, instance: run.instance };
+    if (shown) this.#c.logger.warn({ peer: link.peerId, incarnation, remote: link.connection.remoteAddress, repeatsSinceLastLogged: shown.held }, 'link from a replaced run of a peer refused');
+    this.#refused.add(link);
+    link.connection.close('a newer run of this server is linked');
   }
 
   /**
@@ -271,10 +283,11 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
    * so what was in flight on them fails over), rather than when their sockets finally notice — a stopped
    * process's never do.
    */
-  #retireOldRuns(links: Set<PeerLink>): void {
-    for (const old of [...links]) {
-      if (this.#incarnations.isCurrent(old.peerId, old.incarnation)) continue;
-      this.#c.logger.warn({ peer: old.peerId, incarnation: old.incarnation }, 'a peer restarted under its id: links of its previous run closed');
+  #retireOldRuns(peerId: ServerId): void {
+    for (const old of [...(this.#byPeer.get(peerId) ?? [])]) {
+      const run = this.#runs.get(old);
+      if (run === undefined || this.#incarnations.isCurrent(peerId, run)) continue;
+      this.#c.logger.warn({ peer: peerId, incarnation: { epoch: run.epoch, instance: run.instance } }, 'a peer restarted under its id: links of its previous run closed');
       old.connection.close('replaced by a newer run of the peer');
     }
   }
@@ -284,9 +297,9 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     this.#byId.delete(link.linkId);
     const set = this.#byPeer.get(link.peerId);
     set?.delete(link);
-    const lastLink = !set || set.size === 0;
-    if (lastLink) this.#byPeer.delete(link.peerId);
-    this.emit('linkClosed', { link, lastLink });
+    const none = !set || set.size === 0;
+    if (none) this.#byPeer.delete(link.peerId);
+    this.emit('linkClosed', { link, lastLink: none && !this.#refused.has(link) });
   }
 
   #pick(peerId: ServerId): PeerLink | undefined {

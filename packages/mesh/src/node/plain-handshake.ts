@@ -3,27 +3,25 @@ import type { ServerId } from '@epara/core';
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
 import type { Connection } from '../transport/transport.js';
 import type { Timers } from '@epara/core';
-import type { Incarnation } from '../protocol/messages.js';
 import type { Handshake } from './peer-links.js';
 
 /**
  * The handshake of an `insecure: true` node: both sides send `hello` with their id and take the peer's
- * `hello` as its identity (and incarnation). No authentication at all: only for tests and trusted single-host setups.
+ * `hello` as its identity. No authentication at all: only for tests and trusted single-host setups.
  *
  * @throws EparaError `PROTOCOL_ERROR` when the first frame is not a hello; `PEER_UNAVAILABLE` on timeout or close.
  */
-export function plainHandshake(self: { id: ServerId; incarnation?: Incarnation }, timers: Timers, timeoutMs: number): Handshake {
+export function plainHandshake(selfId: ServerId, timers: Timers, timeoutMs: number): Handshake {
   return (connection: Connection) =>
     new Promise((resolve, reject) => {
       let peerId: ServerId | undefined;
-      let incarnation: Incarnation | undefined;
       const early: Uint8Array[] = [];
       const done = (err?: EparaError): void => {
         timer.cancel();
         connection.off('frameReceived', onFrame);
         connection.off('closed', onClosed);
         if (err) reject(err);
-        else resolve({ peerId: peerId!, connection, early, ...(incarnation === undefined ? {} : { incarnation }) });
+        else resolve({ peerId: peerId!, connection, early });
       };
       const onFrame = ({ frame }: { frame: Uint8Array }): void => {
         if (peerId !== undefined) return void early.push(frame);
@@ -31,7 +29,6 @@ export function plainHandshake(self: { id: ServerId; incarnation?: Incarnation }
           const m = decodeFrame(frame);
           if (m.type !== 'hello') return done(new EparaError('PROTOCOL_ERROR', `expected hello, got ${m.type}`));
           peerId = m.peerId;
-          incarnation = m.incarnation;
           // At once, not in the microtask: frames the peer sent right behind its hello are not pre-auth bytes.
           connection.markAuthenticated?.();
           // Later frames of the same delivery batch are kept for the link.
@@ -46,7 +43,7 @@ export function plainHandshake(self: { id: ServerId; incarnation?: Incarnation }
       connection.on('frameReceived', onFrame);
       connection.once('closed', onClosed);
       try {
-        connection.send(encodeFrame({ type: 'hello', peerId: self.id, nonce: new Uint8Array(0), ...(self.incarnation === undefined ? {} : { incarnation: self.incarnation }) }));
+        connection.send(encodeFrame({ type: 'hello', peerId: selfId, nonce: new Uint8Array(0) }));
       } catch (err) {
         done(err instanceof EparaError ? err : new EparaError('PEER_UNAVAILABLE', 'send failed'));
       }

@@ -4,7 +4,7 @@ import { EparaError, isEparaError } from '@epara/core';
 import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, readFrameHeader } from './frame-codec.js';
 import { decodeViewEntries, encodeViewEntries } from './view-codec.js';
 import { entryArb, messageArb, plain } from './wire-arbitraries.js';
-import { HELLO_FLAG_INCARNATION, SUBMIT_FLAG_TRACE } from './messages.js';
+import { SUBMIT_FLAG_TRACE } from './messages.js';
 
 function protocolCode(fn: () => unknown): string {
   try {
@@ -20,9 +20,7 @@ describe('frame codec', () => {
     fc.assert(
       fc.property(messageArb, (m) => {
         const decoded = decodeFrame(encodeFrame(m));
-        // A hello's optional incarnation is announced by its frame flag.
-        const flags = 'incarnation' in m && m.incarnation !== undefined ? HELLO_FLAG_INCARNATION : 0;
-        expect(plain(decoded)).toEqual(plain({ flags, ...m }));
+        expect(plain(decoded)).toEqual(plain({ flags: 0, ...m }));
       }),
       { numRuns: 600 },
     );
@@ -153,31 +151,12 @@ describe('frame codec', () => {
     });
   });
 
-  describe('hello incarnation', () => {
-    const hello = { type: 'hello' as const, peerId: 'n1', nonce: new Uint8Array(32).fill(7) };
-    const incarnation = { epoch: 1_700_000_000_123, instance: 2 ** 53 - 1 };
-
-    it('carries the incarnation of a hello and a challenge behind a header flag, and decodes it back', () => {
-      for (const type of ['hello', 'auth-challenge'] as const) {
-        const frame = encodeFrame({ ...hello, type, incarnation });
-        expect(readFrameHeader(frame).flags).toBe(HELLO_FLAG_INCARNATION);
-        expect(decodeFrame(frame)).toMatchObject({ type, peerId: 'n1', incarnation });
-      }
-    });
-
-    it('leaves a hello without one byte for byte as before, and copied flags cannot lie', () => {
-      const plainFrame = encodeFrame(hello);
-      expect(readFrameHeader(plainFrame).flags).toBe(0);
-      expect(decodeFrame(plainFrame)).not.toHaveProperty('incarnation');
-      expect(encodeFrame({ ...hello, flags: HELLO_FLAG_INCARNATION })).toEqual(plainFrame);
-    });
-
-    it('refuses a missing or malformed incarnation', () => {
-      const missing = encodeFrame(hello);
-      new DataView(missing.buffer).setUint16(4, HELLO_FLAG_INCARNATION, true);
-      expect(protocolCode(() => decodeFrame(missing))).toBe('PROTOCOL_ERROR');
-      for (const bad of [{ epoch: 1, instance: 0.5 }, { epoch: 1, instance: -1 }, { epoch: 1, instance: 2 ** 53 }]) {
-        expect(protocolCode(() => decodeFrame(encodeFrame({ ...hello, incarnation: bad })))).toBe('PROTOCOL_ERROR');
+  describe('incarnation', () => {
+    it('carries a run epoch and an instance exactly, and refuses an instance that is not a safe integer', () => {
+      const m = { type: 'incarnation' as const, epoch: 1_700_000_000_123, instance: 2 ** 53 - 1 };
+      expect(decodeFrame(encodeFrame(m))).toMatchObject(m);
+      for (const instance of [0.5, -1, 2 ** 53]) {
+        expect(protocolCode(() => decodeFrame(encodeFrame({ ...m, instance })))).toBe('PROTOCOL_ERROR');
       }
     });
   });

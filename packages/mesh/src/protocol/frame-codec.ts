@@ -3,7 +3,7 @@ import { ByteReader, protocolError } from './byte-reader.js';
 import { ByteWriter } from './byte-writer.js';
 import { MESSAGE_LAYOUTS } from './message-codec.js';
 import type { MessageLayout } from './message-codec.js';
-import { HELLO_FLAG_INCARNATION, MESSAGE_TYPE_CODES, SUBMIT_FLAG_TRACE } from './messages.js';
+import { MESSAGE_TYPE_CODES, SUBMIT_FLAG_TRACE } from './messages.js';
 import type { DecodedMessage, WireMessage, WireMessageType } from './messages.js';
 import { resolveProtocolLimits } from './protocol-limits.js';
 import type { ProtocolLimits } from './protocol-limits.js';
@@ -94,7 +94,9 @@ export function encodeFrame(message: WireMessage, limits?: ProtocolLimits): Uint
   v.setUint16(0, FRAME_MAGIC, true);
   v.setUint8(2, PROTOCOL_VERSION);
   v.setUint8(3, code);
-  v.setUint16(4, frameFlags(message), true);
+  // The trace flag always says whether this frame's trace section is there, whatever flags the caller copied.
+  const flags = message.type === 'submit' ? ((message.flags ?? 0) & ~SUBMIT_FLAG_TRACE) | (message.trace !== undefined ? SUBMIT_FLAG_TRACE : 0) : (message.flags ?? 0);
+  v.setUint16(4, flags, true);
   v.setUint32(8, message.requestId ?? 0, true);
   v.setUint32(12, metaLength, true);
   v.setUint32(16, table?.bodyLength ?? 0, true);
@@ -102,19 +104,6 @@ export function encodeFrame(message: WireMessage, limits?: ProtocolLimits): Uint
   if (table !== undefined) for (const p of table.placements) frame.set(p.bytes, bodyStart + p.offset);
   release(meta);
   return frame;
-}
-
-/**
- * The header flags: the caller's, except that the flag of an optional section (a submit's trace, a hello's
- * incarnation) always says whether this frame carries it, whatever flags the caller copied.
- */
-function frameFlags(message: WireMessage): number {
-  const flags = message.flags ?? 0;
-  if (message.type === 'submit') return (flags & ~SUBMIT_FLAG_TRACE) | (message.trace !== undefined ? SUBMIT_FLAG_TRACE : 0);
-  if (message.type === 'hello' || message.type === 'auth-challenge') {
-    return (flags & ~HELLO_FLAG_INCARNATION) | (message.incarnation !== undefined ? HELLO_FLAG_INCARNATION : 0);
-  }
-  return flags;
 }
 
 /** The writer {@link encodeFrame} reuses; one that grew past this for a large payload is not kept. */

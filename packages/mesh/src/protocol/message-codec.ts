@@ -5,8 +5,8 @@ import type { NamedTensors } from '@epara/core';
 import type { ByteReader } from './byte-reader.js';
 import { protocolError } from './byte-reader.js';
 import type { ByteWriter } from './byte-writer.js';
-import { HELLO_FLAG_INCARNATION, SUBMIT_FLAG_TRACE } from './messages.js';
-import type { HelloMessage, Incarnation, WireMessage, WireMessageType } from './messages.js';
+import { SUBMIT_FLAG_TRACE } from './messages.js';
+import type { WireMessage, WireMessageType } from './messages.js';
 import type { ResolvedProtocolLimits } from './protocol-limits.js';
 import { readSyncToken, writeSyncToken } from './view-codec.js';
 
@@ -89,31 +89,20 @@ function readTrace(r: ByteReader, l: L): TraceContext | undefined {
   return sanitizeTraceContext({ traceparent, tracestate, requestId });
 }
 
-/** `hello` and `auth-challenge`: the sender's id and nonce, then its incarnation when the frame flag says so. */
-function writeHello(w: ByteWriter, m: Pick<HelloMessage, 'peerId' | 'nonce' | 'incarnation'>, l: L): undefined {
-  w.str(m.peerId, l.maxIdBytes, 'peerId');
-  w.shortBytes(m.nonce, 'nonce');
-  if (m.incarnation !== undefined) (w.f64(m.incarnation.epoch, 'incarnation epoch'), w.f64(m.incarnation.instance, 'incarnation instance'));
-  return undefined;
-}
-
-function readHello(r: ByteReader, l: L, _tensors: unknown, flags: number): Pick<HelloMessage, 'peerId' | 'nonce' | 'incarnation'> {
-  const fixed = { peerId: r.str('peerId', l.maxIdBytes), nonce: r.shortBytes('nonce', 256) };
-  if ((flags & HELLO_FLAG_INCARNATION) === 0) return fixed;
-  const incarnation: Incarnation = { epoch: r.f64('incarnation epoch'), instance: r.f64('incarnation instance') };
-  if (!isIncarnation(incarnation)) throw protocolError('incarnation must hold a finite epoch and an integer instance');
-  return { ...fixed, incarnation };
-}
-
-/** A well-formed {@link Incarnation}: a finite epoch and a non-negative safe integer instance. */
-const isIncarnation = (i: Incarnation): boolean => Number.isFinite(i.epoch) && Number.isSafeInteger(i.instance) && i.instance >= 0;
-
 const nothing = { write: () => undefined, read: () => ({}), hasTensors: false };
 
 /** Metadata layouts of every message type of version 1 (the frame format table in docs/mesh-transports.md). */
 export const MESSAGE_LAYOUTS: { readonly [T in WireMessageType]: MessageLayout<T> } = {
-  hello: { write: writeHello, read: readHello, hasTensors: false },
-  'auth-challenge': { write: writeHello, read: readHello, hasTensors: false },
+  hello: {
+    write: (w, m, l) => void (w.str(m.peerId, l.maxIdBytes, 'peerId'), w.shortBytes(m.nonce, 'nonce')),
+    read: (r, l) => ({ peerId: r.str('peerId', l.maxIdBytes), nonce: r.shortBytes('nonce', 256) }),
+    hasTensors: false,
+  },
+  'auth-challenge': {
+    write: (w, m, l) => void (w.str(m.peerId, l.maxIdBytes, 'peerId'), w.shortBytes(m.nonce, 'nonce')),
+    read: (r, l) => ({ peerId: r.str('peerId', l.maxIdBytes), nonce: r.shortBytes('nonce', 256) }),
+    hasTensors: false,
+  },
   'auth-response': {
     write: (w, m) => void w.shortBytes(m.proof, 'proof'),
     read: (r) => ({ proof: r.shortBytes('proof', 256) }),
@@ -235,4 +224,13 @@ export const MESSAGE_LAYOUTS: { readonly [T in WireMessageType]: MessageLayout<T
   },
   ping: nothing,
   pong: nothing,
+  incarnation: {
+    write: (w, m) => void (w.f64(m.epoch, 'incarnation epoch'), w.f64(m.instance, 'incarnation instance')),
+    read: (r) => {
+      const incarnation = { epoch: r.f64('incarnation epoch'), instance: r.f64('incarnation instance') };
+      if (!Number.isSafeInteger(incarnation.instance) || incarnation.instance < 0) throw protocolError('incarnation instance must be a non-negative safe integer');
+      return incarnation;
+    },
+    hasTensors: false,
+  },
 };

@@ -21,6 +21,7 @@ export const MESSAGE_TYPE_CODES = {
   placement: 16,
   ping: 17,
   pong: 18,
+  incarnation: 19,
 } as const;
 
 /** The kind of a {@link WireMessage}. */
@@ -28,7 +29,7 @@ export type WireMessageType = keyof typeof MESSAGE_TYPE_CODES;
 
 /**
  * Fields every message has. `requestId` ties replies to requests (`submit` → `result`/`error`/`cancel`;
- * a stream's messages share the id of its `stream-open`); 0 when unused. `flags` are per type; a reader ignores the bits it does not know ({@link SUBMIT_FLAG_TRACE}, {@link HELLO_FLAG_INCARNATION}).
+ * a stream's messages share the id of its `stream-open`); 0 when unused. `flags` are per type; a reader ignores the bits it does not know ({@link SUBMIT_FLAG_TRACE} is the only one so far).
  */
 interface Base {
   readonly requestId?: number;
@@ -45,25 +46,27 @@ export interface Incarnation {
   readonly instance: number;
 }
 
+/**
+ * The sender's {@link Incarnation}: the first frame each side sends on a link once the handshake is done. A
+ * build that does not know the type rejects the frame (`frameRejected`) and keeps the link.
+ */
+export interface IncarnationMessage extends Base, Incarnation {
+  readonly type: 'incarnation';
+}
+
 /** First message of the dialer: who it is and its challenge nonce. */
 export interface HelloMessage extends Base {
   readonly type: 'hello';
   readonly peerId: string;
   readonly nonce: Uint8Array;
-  /** The dialer's incarnation. Sent after the fixed fields and marked by {@link HELLO_FLAG_INCARNATION}. */
-  readonly incarnation?: Incarnation;
 }
 /** The acceptor's identity and its challenge nonce (no proof yet: the dialer proves the key first). */
 export interface AuthChallengeMessage extends Base {
   readonly type: 'auth-challenge';
   readonly peerId: string;
   readonly nonce: Uint8Array;
-  /** The acceptor's incarnation. Sent after the fixed fields and marked by {@link HELLO_FLAG_INCARNATION}. */
-  readonly incarnation?: Incarnation;
 }
 
-/** Header flag of a `hello` or `auth-challenge` frame whose metadata ends with the sender's {@link Incarnation}. */
-export const HELLO_FLAG_INCARNATION = 0x0001;
 /** The dialer's proof of the key over both nonces and both ids. */
 export interface AuthResponseMessage extends Base {
   readonly type: 'auth-response';
@@ -188,7 +191,8 @@ export type WireMessage =
   | SyncAckMessage
   | PlacementMessage
   | PingMessage
-  | PongMessage;
+  | PongMessage
+  | IncarnationMessage;
 
 /** A decoded message: like {@link WireMessage} with `requestId` and `flags` always present. */
 export type DecodedMessage = WireMessage & { readonly requestId: number; readonly flags: number };

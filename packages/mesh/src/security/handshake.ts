@@ -1,6 +1,6 @@
 import { EparaError, isEparaError } from '@epara/core';
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
-import type { AuthChallengeMessage, AuthOkMessage, AuthResponseMessage, DecodedMessage, HelloMessage, Incarnation, WireMessage, WireMessageType } from '../protocol/messages.js';
+import type { AuthChallengeMessage, AuthOkMessage, AuthResponseMessage, DecodedMessage, HelloMessage, WireMessage, WireMessageType } from '../protocol/messages.js';
 import { abortError } from '../transport/transport-util.js';
 import type { Connection, ConnectionClosedEvent, FrameReceivedEvent } from '../transport/transport.js';
 import { newNonce, NONCE_BYTES, proofMatches, proofOf } from './psk-proof.js';
@@ -20,17 +20,16 @@ export const unauthenticated = (message: string, details: Record<string, unknown
 export class Handshake {
   readonly #raw: Connection;
   readonly #o: ResolvedSecureConnectionOptions;
-  readonly #onDone: (peerId: string, incarnation: Incarnation | undefined) => void;
+  readonly #onDone: (peerId: string) => void;
   readonly #onFailed: (err: EparaError) => void;
   readonly #nonce = newNonce();
   #expecting: WireMessageType;
   #transcript: Transcript | undefined;
   #peerId = '';
-  #peerIncarnation: Incarnation | undefined;
   #settled = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(raw: Connection, o: ResolvedSecureConnectionOptions, onDone: (peerId: string, incarnation: Incarnation | undefined) => void, onFailed: (err: EparaError) => void) {
+  constructor(raw: Connection, o: ResolvedSecureConnectionOptions, onDone: (peerId: string) => void, onFailed: (err: EparaError) => void) {
     this.#raw = raw;
     this.#o = o;
     this.#onDone = onDone;
@@ -47,7 +46,7 @@ export class Handshake {
     this.#raw.on('frameReceived', this.#onFrame);
     this.#raw.once('closed', this.#onClosed);
     signal?.addEventListener('abort', this.#onAbort, { once: true });
-    if (role === 'client') this.#send({ type: 'hello', peerId: selfId, nonce: this.#nonce, ...this.#incarnation() });
+    if (role === 'client') this.#send({ type: 'hello', peerId: selfId, nonce: this.#nonce });
   }
 
   readonly #onFrame = ({ frame }: FrameReceivedEvent): void => {
@@ -86,10 +85,9 @@ export class Handshake {
   #onHello(m: HelloMessage): void {
     if (m.nonce.byteLength !== NONCE_BYTES || m.peerId === '') return this.#fail(unauthenticated('malformed hello'), true);
     this.#peerId = m.peerId;
-    this.#peerIncarnation = m.incarnation;
     this.#transcript = { clientNonce: m.nonce, serverNonce: this.#nonce, clientId: m.peerId, serverId: this.#o.selfId };
     this.#expecting = 'auth-response';
-    this.#send({ type: 'auth-challenge', peerId: this.#o.selfId, nonce: this.#nonce, ...this.#incarnation() });
+    this.#send({ type: 'auth-challenge', peerId: this.#o.selfId, nonce: this.#nonce });
   }
 
   #onChallenge(m: AuthChallengeMessage): void {
@@ -99,7 +97,6 @@ export class Handshake {
       return this.#fail(unauthenticated(`dialed ${expected} but the peer is ${m.peerId}`, { peerId: m.peerId }), true);
     }
     this.#peerId = m.peerId;
-    this.#peerIncarnation = m.incarnation;
     this.#transcript = { clientNonce: this.#nonce, serverNonce: m.nonce, clientId: this.#o.selfId, serverId: m.peerId };
     this.#expecting = 'auth-ok';
     this.#send({ type: 'auth-response', proof: proofOf(this.#o.key, 'client', this.#transcript) });
@@ -121,10 +118,6 @@ export class Handshake {
     this.#fail(unauthenticated(`peer ${this.#peerId} does not hold the key`, { peerId: this.#peerId }), tellPeer);
   }
 
-  #incarnation(): { incarnation?: Incarnation } {
-    return this.#o.incarnation === undefined ? {} : { incarnation: this.#o.incarnation };
-  }
-
   #send(m: WireMessage): void {
     this.#raw.send(encodeFrame(m, this.#o.protocolLimits));
   }
@@ -140,7 +133,7 @@ export class Handshake {
   #succeed(): void {
     this.#cleanup();
     this.#raw.markAuthenticated?.();
-    this.#onDone(this.#peerId, this.#peerIncarnation);
+    this.#onDone(this.#peerId);
   }
 
   #fail(err: EparaError, tellPeer: boolean): void {

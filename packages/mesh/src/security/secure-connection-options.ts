@@ -1,6 +1,5 @@
 import { invalidOption } from '@epara/core';
 import type { AbortSignalLike } from '@epara/core';
-import type { Incarnation } from '../protocol/messages.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
 import { resolveProtocolLimits } from '../protocol/protocol-limits.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../transport/transport-util.js';
@@ -28,11 +27,6 @@ export interface SecureConnectionOptions {
   readonly rateLimit?: RateLimiterOptions | false;
   /** Limits for decoding handshake frames. @default PROTOCOL_LIMIT_DEFAULTS */
   readonly protocolLimits?: ProtocolLimits;
-  /**
-   * This process's run, announced in the `hello` or `auth-challenge` so the peer can tell a restarted server from
-   * the process it replaced. @default none (the peer learns no incarnation)
-   */
-  readonly incarnation?: Incarnation;
 }
 
 /** Defaults of {@link SecureConnectionOptions}. */
@@ -52,7 +46,6 @@ export interface ResolvedSecureConnectionOptions {
   readonly maxFrameBytes: number;
   readonly rateLimit: ResolvedRateLimiterOptions | false;
   readonly protocolLimits: ProtocolLimits;
-  readonly incarnation: Incarnation | undefined;
 }
 
 /**
@@ -71,10 +64,6 @@ export function resolveSecureConnectionOptions(options: SecureConnectionOptions)
   if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1) invalidOption('maxFrameBytes', maxFrameBytes, 'a positive integer');
   const protocolLimits = options.protocolLimits ?? {};
   resolveProtocolLimits(protocolLimits);
-  const incarnation = options.incarnation;
-  if (incarnation !== undefined && !(Number.isFinite(incarnation?.epoch) && Number.isSafeInteger(incarnation?.instance) && incarnation.instance >= 0)) {
-    invalidOption('incarnation', incarnation, 'an object { epoch: finite number, instance: non-negative safe integer }');
-  }
   return {
     key: pskBytes(options.psk),
     selfId,
@@ -85,6 +74,5 @@ export function resolveSecureConnectionOptions(options: SecureConnectionOptions)
     maxFrameBytes,
     rateLimit: options.rateLimit === false ? false : resolveRateLimiterOptions(options.rateLimit ?? {}),
     protocolLimits,
-    incarnation,
   };
 }

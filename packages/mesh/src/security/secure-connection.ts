@@ -1,4 +1,3 @@
-import type { Incarnation } from '../protocol/messages.js';
 import type { Connection } from '../transport/transport.js';
 import { guardConnection } from './guard-connection.js';
 import { Handshake } from './handshake.js';
@@ -14,15 +13,13 @@ export interface SecureLink {
    * `RATE_LIMITED` when the peer exceeds its frame size or rate limits. Closing it closes the raw link.
    */
   readonly connection: Connection;
-  /** The run of the peer's process it announced (absent when the peer announced none). */
-  readonly peerIncarnation?: Incarnation;
 }
 
 /**
  * Runs the mutual pre-shared-key handshake on a fresh connection, before any other message:
  *
- * 1. client → `hello { peerId, nonce Nc, incarnation? }`
- * 2. server → `auth-challenge { peerId, nonce Ns, incarnation? }`
+ * 1. client → `hello { peerId, nonce Nc }`
+ * 2. server → `auth-challenge { peerId, nonce Ns }`
  * 3. client → `auth-response { HMAC(psk, client, Nc, Ns, ids) }`: the dialer proves the key first, so an
  *    unauthenticated dialer learns nothing about it
  * 4. server → `auth-ok { HMAC(psk, server, Nc, Ns, ids) }`: the server proves the key in turn
@@ -49,8 +46,7 @@ export function secureConnection(raw: Connection, options: SecureConnectionOptio
     return Promise.reject(err);
   }
   return new Promise<SecureLink>((resolve, reject) => {
-    const done = (peerId: string, peerIncarnation: Incarnation | undefined): void =>
-      resolve({ peerId, connection: guardConnection(raw, o), ...(peerIncarnation === undefined ? {} : { peerIncarnation }) });
+    const done = (peerId: string): void => resolve({ peerId, connection: guardConnection(raw, o) });
     new Handshake(raw, o, done, reject).start();
   });
 }
