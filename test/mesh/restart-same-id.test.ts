@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isEparaError } from '@epara/core';
 import type { Logger } from '@epara/core';
-import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
+import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode, secureConnection } from '@epara/mesh';
+import { decodeFrame, encodeFrame } from '@epara/mesh/wire';
 import type { MemoryHub, MeshNode } from '@epara/mesh';
 import { changed, ECHO, input, PSK, serverOf, until, watch } from './helpers.js';
 
@@ -115,5 +116,28 @@ describe('a server restarted under its id while its old process hangs', () => {
     const outs = await Promise.all([2, 3, 4].map((v) => n3.submit('echo', input([v]), { deadline: Date.now() + 5000 })));
     expect(outs.map(serverOf)).toEqual([2, 2, 2]);
     expect(outs.map((o) => (o['x']!.data as Float32Array)[0])).toEqual([4, 6, 8]);
+  });
+
+  it('links a peer that announces no run (an older build) as before, and it is answered', async () => {
+    const hub = createMemoryHub();
+    await start(hub, { id: 'n0', address: 'n0', hosted: true, tag: 0, epoch: 1 });
+    const dialer = createMemoryTransport({ hub, address: 'old-build' });
+    const raw = await dialer.connect('n0');
+    const { connection } = await secureConnection(raw, { psk: PSK, selfId: 'old', role: 'client' });
+    const frames: Uint8Array[] = [];
+    const answered = new Promise<void>((resolve) =>
+      connection.on('frameReceived', ({ frame }) => {
+        frames.push(frame);
+        if (decodeFrame(frame).type === 'result') resolve();
+      }),
+    );
+    connection.send(encodeFrame({ type: 'submit', requestId: 7, serviceId: 'echo', budgetMs: 5000, hops: 1, maxHops: 2, visited: ['old'], priority: 0, inputs: input([3]) }));
+    await answered;
+    // n0 announced its run first (a frame an older build rejects and goes on), then answered.
+    expect(frames.map((f) => decodeFrame(f).type)).toEqual(['incarnation', 'result']);
+    const result = decodeFrame(frames[1]!);
+    expect(result.type === 'result' && (result.outputs['x']!.data as Float32Array)[0]).toBe(6);
+    connection.close();
+    await dialer.close();
   });
 });
