@@ -66,7 +66,6 @@ export interface AuthChallengeMessage extends Base {
   readonly peerId: string;
   readonly nonce: Uint8Array;
 }
-
 /** The dialer's proof of the key over both nonces and both ids. */
 export interface AuthResponseMessage extends Base {
   readonly type: 'auth-response';
