@@ -89,6 +89,7 @@ export const messageArb: fc.Arbitrary<WireMessage> = fc.oneof(
   fc.record({ type: fc.constant('auth-challenge' as const), ...base, peerId: id, nonce }),
   fc.record({ type: fc.constant('auth-response' as const), ...base, proof: nonce }),
   fc.record({ type: fc.constant('auth-ok' as const), ...base, proof: nonce }),
+  fc.record({ type: fc.constant('incarnation' as const), ...base, epoch: count, instance: fc.maxSafeNat() }),
   fc.record({
     type: fc.constant('submit' as const),
     ...base,
