@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { EparaError, type PlacedInstance } from '@epara/core';
+import { NODE_DEFAULTS } from '@epara/mesh';
 import { TRITON_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
 import { calibrate, tritonAt, type Calibration } from './calibrate.js';
 import { formatKnee, type CapacityResult } from './capacity.js';
@@ -86,7 +87,9 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const services = demoServices({ profiles, lm, networkBudgetMs });
   for (const s of services) log(`  ${s.id.padEnd(6)} ${formatProfile(profiles[s.id])}`);
 
-  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: 250 });
+  // The mesh's own ring period, as a deployment that does not tune it runs: ring sync is the one cost an EPARA node
+  // pays per second whatever its load (about 5% of a node's event-loop CPU in a trial at 250 ms; docs/demo.md).
+  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: NODE_DEFAULTS.syncPeriodMs });
   log(`\nprocesses: ${group.pids.length} (${ids.length} EPARA nodes, ${ids.length} Triton-like sites, ${ids.length} clients, 1 network): ${group.named.map((c) => `${c.name}=${c.pid}`).join(' ')}`);
   log('live dashboards of the EPARA nodes (open while the demo runs):');
   for (const [i, url] of cluster.dashboardUrls.entries()) log(`  ${ids[i]}: ${url}`);

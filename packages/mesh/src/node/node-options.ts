@@ -115,6 +115,14 @@ export interface NodeOptions {
    * {@link hopDelayMs} and core routing's default bandwidth (125 000 bytes/ms). @default {}
    */
   readonly network?: NetworkModel;
+  /**
+   * How long an observation of a local request's real wait against the executor's estimate corrects later
+   * estimates, ms; `0` turns the correction off. Routing scales the local estimate's wait by the median of the
+   * recent ratios (at least 1, at most 4), and the view announces the instances' waits scaled the same way, so
+   * neither this server nor its peers admit work on a figure that leaves out what the host adds to each batch
+   * (see docs/mesh.md, "Measured waits"). @default 2000
+   */
+  readonly estimateCorrectionMs?: number;
   /** How long after its deadline a silent peer's request is given up, ms. @default 1000 */
   readonly responseGraceMs?: number;
   /** `close()` waits at most this for local work before rejecting it with `CLOSED`, ms. @default 5000 */
@@ -156,6 +164,7 @@ export const NODE_DEFAULTS = {
   guardMs: 1,
   hopDelayMs: 1,
   responseGraceMs: 1000,
+  estimateCorrectionMs: 2000,
   closeTimeoutMs: 5000,
   drainTimeoutMs: 10_000,
   defaultDeadlineMs: 1000,
@@ -215,6 +224,7 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     hopDelayMs: nonNegative('hopDelayMs', o.hopDelayMs ?? d.hopDelayMs),
     network: resolveNetwork(o.network),
     responseGraceMs: nonNegative('responseGraceMs', o.responseGraceMs ?? d.responseGraceMs),
+    estimateCorrectionMs: nonNegative('estimateCorrectionMs', o.estimateCorrectionMs ?? d.estimateCorrectionMs),
     closeTimeoutMs: nonNegative('closeTimeoutMs', o.closeTimeoutMs ?? d.closeTimeoutMs),
     drainTimeoutMs: nonNegative('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs),
     advertise: o.advertise,

@@ -3,6 +3,7 @@ import { invalidOption } from '@epara/core';
 import { InboundRequests } from '../offload/inbound-requests.js';
 import { OffloadServing } from '../offload/offload-serving.js';
 import { isOffloader } from '../offload/offloader.js';
+import { LocalLateness } from '../offload/local-lateness.js';
 import type { OffloadPathPorts } from '../offload/offload-path-ports.js';
 import { RequestHandler } from '../offload/request-handler.js';
 import { StreamHost } from '../offload/stream-host.js';
@@ -16,6 +17,7 @@ import { createHandshake } from './handshake.js';
 import type { NodeEvents } from './node-events.js';
 import type { ResolvedNodeOptions } from './node-options.js';
 import { PeerLinks } from './peer-links.js';
+import { newIncarnation } from './peer-incarnations.js';
 import { readSelfState } from './self-state.js';
 import { StreamOpener } from './stream-opener.js';
 import { wireSync } from './wire-sync.js';
@@ -61,7 +63,8 @@ export interface NodeContext {
 
 /** Builds and wires every component of a node (no I/O happens here). */
 export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodeParts {
-  const { links, sync } = buildLinksAndSync(o, ctx);
+  const lateness = o.estimateCorrectionMs > 0 ? new LocalLateness(o.estimateCorrectionMs) : undefined;
+  const { links, sync } = buildLinksAndSync(o, ctx, lateness);
   const view = (): ClusterView => nodeClockView(sync.store.view(), o);
   const send = (peer: string, m: Parameters<PeerLinks['send']>[1]): string | undefined => links.send(peer, m);
   const offloadServing = buildOffloadServing(o);
@@ -75,6 +78,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
     responseGraceMs: o.responseGraceMs,
     logger: o.logger,
     offloader: offloadServing?.offloader,
+    lateness,
     hooks: {
       offloaded: (e) => (ctx.count('offloaded'), e.retry && ctx.count('retried'), ctx.emit('requestOffloaded', e)),
       rejected: (e) => (ctx.count('rejected'), ctx.emit('requestRejected', e)),
@@ -130,21 +134,30 @@ function buildOffloadServing(o: ResolvedNodeOptions): OffloadServing | undefined
   return new OffloadServing({ offloader, executor: o.executor, timers: o.timers, pollMs: o.syncPeriodMs, logger: o.logger });
 }
 
-function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext): { links: PeerLinks; sync: ViewSync } {
+function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext, lateness: LocalLateness | undefined): { links: PeerLinks; sync: ViewSync } {
   let sync: ViewSync;
   const links: PeerLinks = new PeerLinks({
     selfId: o.id,
     transport: o.transport,
-    handshake: createHandshake(o),
+    handshake: createHandshake(o, newIncarnation(o.epoch)),
     limits: o.limits,
     addressOf: (id) => sync.store.get(id)?.address,
+    epochOf: (id) => sync.store.get(id)?.epoch,
     maxQueuedFrames: 1024,
     maxBufferedBytes: o.maxLinkBufferedBytes,
     authBackoff: new AuthBackoff({ ...o.authRetry, now: () => o.monotonicClock.now(), random: o.random }),
     logger: o.logger,
   });
   const readSelf = (): ReturnType<typeof readSelfState> =>
-    readSelfState({ executor: o.executor, meter: ctx.meter, now: o.monotonicClock.now(), devices: o.devices, services: o.services, address: o.advertise ?? o.transport.address });
+    readSelfState({
+      executor: o.executor,
+      meter: ctx.meter,
+      now: o.monotonicClock.now(),
+      devices: o.devices,
+      services: o.services,
+      address: o.advertise ?? o.transport.address,
+      ...(lateness ? { waitScale: (serviceId: string) => lateness.ratio(serviceId, o.clock.now()) } : {}),
+    });
   if (o.viewSync) {
     const custom = o.viewSync({ selfId: o.id, epoch: o.epoch, clock: o.monotonicClock, timers: o.timers, logger: o.logger, readSelf });
     return { links, sync: (sync = custom) };

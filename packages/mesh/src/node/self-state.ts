@@ -3,8 +3,8 @@ import type { SelfState } from '../sync/view-store.js';
 import type { ArrivalMeter } from './arrival-meter.js';
 
 /**
- * This server's own view entry, read fresh each ring round: instances from the executor (numbers rounded so
- * an unchanged state keeps its version), device load as mean utilization, free memory from the devices
+ * This server's own view entry, read fresh each ring round: instances from the executor (their waits scaled by
+ * the node's measured correction, numbers rounded so an unchanged state keeps its version), device load as mean utilization, free memory from the devices
  * minus the weights of what is hosted, and the measured arrival rates.
  */
 export function readSelfState(input: {
@@ -14,8 +14,11 @@ export function readSelfState(input: {
   devices: readonly DeviceSpec[];
   services: readonly ServiceSpec[];
   address: string | undefined;
+  /** What each service's estimated wait is scaled by (the node's measured correction). @default 1 */
+  waitScale?: (serviceId: string) => number;
 }): SelfState {
-  const instances = input.executor.instances().map(round);
+  const scale = input.waitScale;
+  const instances = input.executor.instances().map((i) => round(scale ? { ...i, waitMs: i.waitMs * scale(i.serviceId) } : i));
   let utilization = 0;
   for (const i of instances) utilization += i.capacityPerSec > 0 ? Math.min(1, i.loadPerSec / i.capacityPerSec) : 0;
   const load = instances.length > 0 ? Math.round((utilization / instances.length) * 100) / 100 : 0;

@@ -9,6 +9,7 @@ import { meshTracing } from './mesh-tracing.js';
 import type { OffloadMessage } from './offload-messages.js';
 import type { Offloader } from './offloader.js';
 import type { OffloadPathPorts } from './offload-path-ports.js';
+import type { LocalLateness } from './local-lateness.js';
 
 /** A request as it travels: where it has been and how many forwards it took. */
 export interface HandledRequest {
@@ -44,6 +45,11 @@ export interface RequestHandlerConfig extends OffloadPathPorts {
    * forward, or finds no instance in the view. It retries and rejects by itself. @default links
    */
   readonly offloader?: Offloader | undefined;
+  /**
+   * Corrects the local estimate routing reads by how late local requests have been against theirs, and learns
+   * from every local request. @default no correction
+   */
+  readonly lateness?: LocalLateness | undefined;
 }
 
 interface Outstanding {
@@ -130,14 +136,15 @@ export class RequestHandler {
 
   /**
    * One link closed while the peer has another (two links to one peer: both dialed at once, or the peer came
-   * back under the same id while its old link lingered). The peer drops what came over the closed link, so
-   * its requests are retried as if the peer had failed, instead of waiting out their deadlines.
+   * back under the same id and its new run's link replaced the old run's). The peer drops what came over the
+   * closed link, so its requests are routed again instead of waiting out their deadlines — the peer stays a
+   * candidate: the server on its other link never saw them (a new run) or dropped them.
    */
   onLinkDown(linkId: string): void {
     for (const [id, o] of [...this.#outstanding]) {
       if (o.linkId !== linkId) continue;
       this.#settle(id, o);
-      this.#retry(o);
+      this.#retry(o, false);
     }
   }
 
@@ -163,9 +170,10 @@ export class RequestHandler {
   #route(request: HandledRequest, retry: boolean): Promise<NamedTensors> {
     const c = this.#c;
     const now = c.clock.now();
+    const estimate = c.executor.estimate(request.serviceId);
     const decision = routeRequest({
       request: { serviceId: request.serviceId, deadline: request.deadline, hops: request.hops, visited: request.visited, payloadBytes: tensorsByteLength(request.inputs) },
-      local: c.executor.estimate(request.serviceId),
+      local: c.lateness ? c.lateness.correct(request.serviceId, estimate, now) : estimate,
       view: c.view(),
       self: c.selfId,
       now,
@@ -175,7 +183,9 @@ export class RequestHandler {
     if (decision.action === 'local') {
       c.hooks.ranLocally(request.serviceId);
       const trace = request.trace;
-      return c.executor.submit(request.serviceId, request.inputs, { deadline: request.deadline, signal: request.signal, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
+      const run = c.executor.submit(request.serviceId, request.inputs, { deadline: request.deadline, signal: request.signal, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
+      if (c.lateness && estimate !== undefined) this.#learn(c.lateness, request, now, estimate.completionAt, run);
+      return run;
     }
     if (c.offloader && (decision.action === 'forward' || (decision.action === 'reject' && decision.code === 'NO_INSTANCE' && request.hops < c.hopLimit))) {
       return this.#viaOffloader(c.offloader, request);
@@ -186,6 +196,21 @@ export class RequestHandler {
     }
     c.hooks.rejected({ serviceId: request.serviceId, code: decision.code, reason: decision.reason });
     return Promise.reject(new EparaError(decision.code, decision.reason, { serviceId: request.serviceId, server: c.selfId }));
+  }
+
+  /**
+   * Records how long a local request really took against the executor's estimate at its routing. A request
+   * dropped `DEADLINE_EXCEEDED` would have finished no earlier than its deadline; other failures say nothing
+   * about the wait.
+   */
+  #learn(lateness: LocalLateness, request: HandledRequest, decidedAt: number, estimateAt: number, run: Promise<NamedTensors>): void {
+    const clock = this.#c.clock;
+    run.then(
+      () => lateness.observe(request.serviceId, { decidedAt, estimateAt, settledAt: clock.now() }),
+      (err: unknown) => {
+        if (toEparaError(err).code === 'DEADLINE_EXCEEDED') lateness.observe(request.serviceId, { decidedAt, estimateAt, settledAt: Math.max(clock.now(), request.deadline) });
+      },
+    );
   }
 
   /** The queue group picks the server; the offloader applies budget, hops and visited and retries itself. */
@@ -255,8 +280,9 @@ export class RequestHandler {
     o.cleanup();
   }
 
-  #retry(o: Outstanding): void {
-    const visited = o.request.visited.includes(o.peer) ? o.request.visited : [...o.request.visited, o.peer];
+  /** Routes a request again after its peer failed; `peerFailed: false` keeps the peer a candidate (a link of it closed). */
+  #retry(o: Outstanding, peerFailed = true): void {
+    const visited = !peerFailed || o.request.visited.includes(o.peer) ? o.request.visited : [...o.request.visited, o.peer];
     const request = { ...o.request, visited };
     if (this.#closed) return o.reject(new EparaError('CLOSED', 'node closed'));
     if (request.deadline - this.#c.clock.now() <= this.#c.guardMs) {

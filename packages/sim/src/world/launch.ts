@@ -124,10 +124,14 @@ function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, 
   ctx.launchWhenIdle = inst.status !== 'ready';
   // Fill-aware waiting (as the runtime's instances): an idle device waits for a partial batch only when the
   // recent arrivals are expected to fill it before the head's latest start.
-  ctx.arrivalsPerMs = inst.policy.fillAware === true ? arrivalsPerMs(inst, now) : undefined;
+  // Both rules read the same recent arrivals: computed once.
+  const fillAware = inst.policy.fillAware === true;
+  const skipShrinking = inst.policy.skipShrinkingHead === true;
+  const arrivals = fillAware || skipShrinking ? arrivalsPerMs(inst, now) : 0;
+  ctx.arrivalsPerMs = fillAware ? arrivals : undefined;
   ctx.overloadBelowPlan = inst.policy.overloadBelowPlan === true;
   // Under overload, a head that only a small batch could serve is passed over for a batch that does much more.
-  ctx.skipShrinkingHead = inst.policy.skipShrinkingHead === true ? skipShrinkingHeadAt(loadOf(inst, now, size)) : undefined;
+  ctx.skipShrinkingHead = skipShrinking ? skipShrinkingHeadAt(loadOf(inst, arrivals, size)) : undefined;
   const d = planLaunch(q.items, ctx, PLAN);
   const launch = d.launch === undefined ? undefined : d.launch.slice();
   const wakeAt = d.wakeAt;
@@ -161,7 +165,7 @@ function takeTriton(world: World, inst: SimInstance, q: RequestHeap): SimRequest
   return items;
 }
 
-/** Device time the instance's recent arrivals need per ms of each device's time, at packs or batches of `size`. */
-function loadOf(inst: SimInstance, now: number, size: number): number {
-  return (arrivalsPerMs(inst, now) * profileMs(inst, size)) / size / inst.devices.length;
+/** Device time `arrivals` (items/ms) need per ms of each of the instance's devices, at packs or batches of `size`. */
+function loadOf(inst: SimInstance, arrivals: number, size: number): number {
+  return (arrivals * profileMs(inst, size)) / size / inst.devices.length;
 }

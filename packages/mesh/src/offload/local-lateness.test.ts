@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { createManualClock, EparaError, silentLogger } from '@epara/core';
+import type { ClusterView, LocalExecutor, NamedTensors, ServerEntry } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
+import { LocalLateness } from './local-lateness.js';
+import { RequestHandler } from './request-handler.js';
+
+const x: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of(1) } };
+
+describe('LocalLateness', () => {
+  it('is 1 until four fresh observations exist, then the median ratio of real to estimated wait', () => {
+    const l = new LocalLateness(2000);
+    for (const [i, real] of [20, 30, 40].entries()) l.observe('s', { decidedAt: i, estimateAt: i + 10, settledAt: i + real });
+    expect(l.ratio('s', 10)).toBe(1);
+    l.observe('s', { decidedAt: 3, estimateAt: 13, settledAt: 3 + 50 });
+    // Ratios 2, 3, 4, 5: the median is 3.5.
+    expect(l.ratio('s', 60)).toBeCloseTo(3.5);
+    expect(l.ratio('other', 60)).toBe(1);
+  });
+
+  it('never corrects below 1 nor above 4, and ignores waits estimated under 1 ms', () => {
+    const fast = new LocalLateness(2000);
+    const slow = new LocalLateness(2000);
+    for (let i = 0; i < 6; i++) {
+      fast.observe('s', { decidedAt: 0, estimateAt: 10, settledAt: 5 });
+      slow.observe('s', { decidedAt: 0, estimateAt: 10, settledAt: 100 });
+      slow.observe('t', { decidedAt: 0, estimateAt: 0.5, settledAt: 100 });
+    }
+    expect(fast.ratio('s', 100)).toBe(1);
+    expect(slow.ratio('s', 100)).toBe(4);
+    expect(slow.ratio('t', 100)).toBe(1);
+  });
+
+  it('forgets observations older than maxAgeMs, so a corrected service is trusted again', () => {
+    const l = new LocalLateness(2000);
+    for (let i = 0; i < 4; i++) l.observe('s', { decidedAt: 0, estimateAt: 10, settledAt: 30 });
+    expect(l.ratio('s', 2030)).toBe(3);
+    expect(l.ratio('s', 2031)).toBe(1);
+  });
+
+  it('scales the wait from now of a ready estimate; an absent, unready or past estimate is unchanged', () => {
+    const l = new LocalLateness(2000);
+    for (let i = 0; i < 4; i++) l.observe('s', { decidedAt: 0, estimateAt: 10, settledAt: 20 });
+    expect(l.correct('s', { ready: true, completionAt: 130 }, 100)).toEqual({ ready: true, completionAt: 160 });
+    const unready = { ready: false, completionAt: 130 };
+    expect(l.correct('s', unready, 100)).toBe(unready);
+    expect(l.correct('s', undefined, 100)).toBeUndefined();
+    const past = { ready: true, completionAt: 90 };
+    expect(l.correct('s', past, 100)).toBe(past);
+  });
+
+  it('keeps the most recent 32 observations per service', () => {
+    const l = new LocalLateness(10_000);
+    for (let i = 0; i < 32; i++) l.observe('s', { decidedAt: 0, estimateAt: 10, settledAt: 40 });
+    for (let i = 0; i < 32; i++) l.observe('s', { decidedAt: 0, estimateAt: 10, settledAt: 10 });
+    expect(l.ratio('s', 50)).toBe(1);
+  });
+});
+
+/**
+ * An executor whose estimate says a request finishes `estimateMs` from now while it really takes `realMs`
+ * (what a host adds to each batch that the estimate leaves out), or is dropped DEADLINE_EXCEEDED at its deadline.
+ */
+function slowExecutor(o: { clock: { now(): number }; timers: ReturnType<typeof createManualTimers>; estimateMs: number; realMs: number }): LocalExecutor {
+  return {
+    estimate: () => ({ ready: true, completionAt: o.clock.now() + o.estimateMs }),
+    submit: (_s, inputs, options) =>
+      new Promise((resolve, reject) => {
+        const done = o.clock.now() + o.realMs;
+        const deadline = options?.deadline ?? Number.POSITIVE_INFINITY;
+        if (done > deadline) o.timers.setTimeout(() => reject(new EparaError('DEADLINE_EXCEEDED', 'late')), deadline - o.clock.now());
+        else o.timers.setTimeout(() => resolve(inputs), o.realMs);
+      }),
+    openStream: () => {
+      throw new EparaError('INTERNAL', 'no streams here');
+    },
+    load: () => Promise.reject(new EparaError('INTERNAL', 'no load here')),
+    unload: () => Promise.resolve(),
+    instances: () => [],
+  };
+}
+
+const peerB: ServerEntry = {
+  serverId: 'b', epoch: 1, version: 1, updatedAt: 0, alive: true, load: 0, freeMemoryBytes: 0, arrivalRates: {},
+  instances: [{ instanceId: 'b/s', serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs: 0, runMs: 5 }],
+};
+
+function handlerOver(lateness: LocalLateness | undefined) {
+  const clock = createManualClock(0);
+  const timers = createManualTimers(clock);
+  const view: ClusterView = { entries: { b: peerB } };
+  /** Peers a request was forwarded to (`submit` messages only). */
+  const sent: string[] = [];
+  let id = 1;
+  const handler = new RequestHandler({
+    selfId: 'a', clock, timers, executor: slowExecutor({ clock, timers, estimateMs: 10, realMs: 40 }), view: () => view,
+    hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++, lateness,
+    send: (to, m) => void (m.type === 'submit' && sent.push(to)),
+    logger: silentLogger,
+    hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined },
+  });
+  return { clock, timers, handler, sent };
+}
+
+describe('RequestHandler with a measured local correction', () => {
+  it('learns that local requests take 4× their estimate and then forwards what the corrected estimate misses', async () => {
+    const { clock, timers, handler, sent } = handlerOver(new LocalLateness(2000));
+    // Four requests with room for the real wait run here and teach the correction.
+    for (let i = 0; i < 4; i++) {
+      const p = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 100, hops: 0, visited: [] });
+      timers.advance(40);
+      await expect(p).resolves.toBeDefined();
+    }
+    expect(sent).toEqual([]);
+    // A deadline 30 ms away fits the raw estimate (10 ms) but not the corrected one (40 ms): it goes to b.
+    void handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 30, hops: 0, visited: [] }).catch(() => undefined);
+    expect(sent).toEqual(['b']);
+    // Past maxAgeMs without a local request the correction is forgotten and the raw estimate is trusted again.
+    timers.advance(2001);
+    const again = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 30, hops: 0, visited: [] });
+    expect(sent).toEqual(['b']);
+    timers.advance(30);
+    await expect(again).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    handler.close();
+  });
+
+  it('counts a request dropped DEADLINE_EXCEEDED as having waited until its deadline', async () => {
+    const lateness = new LocalLateness(2000);
+    const { clock, timers, handler } = handlerOver(lateness);
+    for (let i = 0; i < 4; i++) {
+      const p = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 25, hops: 0, visited: [] });
+      timers.advance(25);
+      await expect(p).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    }
+    // Each waited at least 25 ms against an estimate of 10 ms.
+    expect(lateness.ratio('s', clock.now())).toBeCloseTo(2.5);
+    handler.close();
+  });
+
+  it('without a correction the raw estimate decides, however late local requests have been', async () => {
+    const { clock, timers, handler, sent } = handlerOver(undefined);
+    for (let i = 0; i < 4; i++) {
+      const p = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 100, hops: 0, visited: [] });
+      timers.advance(40);
+      await p;
+    }
+    const p = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 30, hops: 0, visited: [] });
+    expect(sent).toEqual([]);
+    timers.advance(30);
+    await expect(p).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+  });
+});

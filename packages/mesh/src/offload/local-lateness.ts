@@ -1,0 +1,71 @@
+import type { LocalEstimate, ServiceId } from '@epara/core';
+
+/** Observations kept per service (the most recent ones). */
+const WINDOW = 32;
+/** Fewest fresh observations a correction is made from: one slow request alone says little. */
+const MIN_OBSERVATIONS = 4;
+/** Largest correction: an estimate is never stretched more than this. */
+const MAX_RATIO = 4;
+/** Estimated waits shorter than this are not observed: their ratio is mostly timer and hand-off noise, ms. */
+const MIN_WAIT_MS = 1;
+
+interface Ring {
+  readonly ratios: Float64Array;
+  readonly at: Float64Array;
+  next: number;
+  size: number;
+}
+
+/**
+ * How much longer this server's local requests really wait than the executor estimated when they were routed,
+ * per service, from the recent ones: each local request that settles records its actual wait (decision to
+ * result; a request dropped `DEADLINE_EXCEEDED` waited at least until its deadline) over the estimated one.
+ * Routing scales the local estimate's wait by the median of the observations younger than `maxAgeMs` (never
+ * below 1: it corrects optimism only; at most ×4), and the node announces its instances' waits scaled the same
+ * way. Where the executor's figure leaves out what the host adds to each batch (the hand-offs to and from the
+ * device's thread, an event loop or a core shared with other work), the correction is what is left; where the
+ * figure is right it stays 1. Observations age out, so a server that stopped receiving local requests because
+ * of its correction is trusted again within `maxAgeMs` (a correction that nothing can refresh would lock a
+ * service out).
+ */
+export class LocalLateness {
+  readonly #maxAgeMs: number;
+  readonly #rings = new Map<ServiceId, Ring>();
+  readonly #scratch = new Float64Array(WINDOW);
+
+  constructor(maxAgeMs: number) {
+    this.#maxAgeMs = maxAgeMs;
+  }
+
+  /** Records one local request: routed at `decidedAt` with the estimate `estimateAt`, settled at `settledAt`. */
+  observe(serviceId: ServiceId, o: { decidedAt: number; estimateAt: number; settledAt: number }): void {
+    const estimated = o.estimateAt - o.decidedAt;
+    if (!(estimated >= MIN_WAIT_MS) || !(this.#maxAgeMs > 0)) return;
+    let r = this.#rings.get(serviceId);
+    if (!r) this.#rings.set(serviceId, (r = { ratios: new Float64Array(WINDOW), at: new Float64Array(WINDOW), next: 0, size: 0 }));
+    r.ratios[r.next] = Math.max(0, o.settledAt - o.decidedAt) / estimated;
+    r.at[r.next] = o.settledAt;
+    r.next = (r.next + 1) % WINDOW;
+    r.size = Math.min(WINDOW, r.size + 1);
+  }
+
+  /** The factor this server's estimated waits for `serviceId` are scaled by at `now` (1: no correction). */
+  ratio(serviceId: ServiceId, now: number): number {
+    const r = this.#rings.get(serviceId);
+    if (!r) return 1;
+    const fresh = this.#scratch;
+    let n = 0;
+    for (let i = 0; i < r.size; i++) if (now - r.at[i]! <= this.#maxAgeMs) fresh[n++] = r.ratios[i]!;
+    if (n < MIN_OBSERVATIONS) return 1;
+    const sorted = fresh.subarray(0, n).sort();
+    const median = n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+    return Math.min(MAX_RATIO, Math.max(1, median));
+  }
+
+  /** `estimate` with its wait from `now` scaled by {@link ratio}; unchanged when there is nothing to correct. */
+  correct(serviceId: ServiceId, estimate: LocalEstimate | undefined, now: number): LocalEstimate | undefined {
+    if (estimate === undefined || !estimate.ready || estimate.completionAt <= now) return estimate;
+    const k = this.ratio(serviceId, now);
+    return k === 1 ? estimate : { ready: true, completionAt: now + (estimate.completionAt - now) * k };
+  }
+}
