@@ -3,6 +3,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 import base from './vitest.config.js';
 import { TESTS } from './stryker.config.mjs';
+import { keepAlivePoolPlugin } from './scripts/mutation-pool.mjs';
 
 // Mutation testing runs the packages' own unit and property tests: fast, deterministic, and where the checks
 // of the mutated modules live. The integration suites in test/ (real models, sockets, browsers) stay out.
@@ -38,6 +39,10 @@ class FastFirstSequencer extends BaseSequencer {
 
 export default defineConfig({
   ...base,
+  // One worker thread per Stryker test process, kept between mutants (scripts/mutation-pool.mjs): vitest's own
+  // pool starts a new one per mutant, which cost more CPU than most mutants' tests. The project's modules are
+  // still evaluated afresh on every run. MUTATION_WORKER=fresh puts vitest's pool back (docs/testing.md).
+  plugins: [...(base.plugins ?? []), ...(process.env['MUTATION_WORKER'] === 'fresh' ? [] : [keepAlivePoolPlugin()])],
   // The sequencer's durations per group (groups may run side by side; each sandbox links the same node_modules).
   cacheDir: `.tmp/vitest-cache-${group}`,
   test: {
