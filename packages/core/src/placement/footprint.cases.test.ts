@@ -71,3 +71,14 @@ describe('exclusive devices', () => {
     expect(findPlacementViolations(input('single'), r.instances, NO_RESERVE)).toEqual([]);
   });
 });
+
+describe('memory to the byte', () => {
+  it('places an item whose memory equals the device’s usable memory exactly', () => {
+    // 15.6 GB of weights + 8 × 0.05 GB = 16 GB on a 16 GB device with no reserve: it fits, with nothing to spare.
+    const s = service('a', 15.6, 0.05);
+    const plan = { ...planOf(s, 1, 'single'), memoryPerDeviceBytes: 15.6 * GB + 8 * 0.05 * GB };
+    const input: PlacementInput = { servers: gpus(1), services: [s], plans: { a: [plan] }, demand: [{ serviceId: 'a', ratePerServer: { s0: 100 } }] };
+    expect(15.6 * GB + 8 * 0.05 * GB).toBe(16 * GB);
+    expect(placeServices(input, NO_RESERVE).instances.map((i) => i.deviceIds)).toEqual([['g0']]);
+  });
+});
