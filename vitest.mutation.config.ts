@@ -58,7 +58,7 @@ export default defineConfig({
     // at all; at load 40–55 one placement property took over 30 s there and stopped two groups. A mutant that slows
     // a test down is caught by Stryker's own timeout (`timeoutMS` plus 1.5 × the tests' dry-run time) either way.
     testTimeout: 120_000,
-    // One fork: Stryker runs one test process per concurrency slot, each on its own core.
+    // One worker: Stryker runs one test process per concurrency slot, each on its own core.
     maxWorkers: 1,
     // One module graph for every run: a mutant's run re-imports its test files, not every module they import
     // (mutants are switched on at run time, so a module evaluated once serves them all). Measured on core's
