@@ -3,6 +3,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 import base from './vitest.config.js';
 import { TESTS } from './stryker.config.mjs';
+import { keepAlivePoolPlugin } from './scripts/mutation-pool.mjs';
 
 // Mutation testing runs the packages' own unit and property tests: fast, deterministic, and where the checks
 // of the mutated modules live. The integration suites in test/ (real models, sockets, browsers) stay out.
@@ -38,6 +39,10 @@ class FastFirstSequencer extends BaseSequencer {
 
 export default defineConfig({
   ...base,
+  // One worker thread per Stryker test process, kept between mutants (scripts/mutation-pool.mjs): vitest's own
+  // pool starts a new one per mutant, which cost more CPU than most mutants' tests. The project's modules are
+  // still evaluated afresh on every run. MUTATION_WORKER=fresh puts vitest's pool back (docs/testing.md).
+  plugins: [...(base.plugins ?? []), ...(process.env['MUTATION_WORKER'] === 'fresh' ? [] : [keepAlivePoolPlugin()])],
   // The sequencer's durations per group (groups may run side by side; each sandbox links the same node_modules).
   cacheDir: `.tmp/vitest-cache-${group}`,
   test: {
@@ -53,7 +58,7 @@ export default defineConfig({
     // at all; at load 40–55 one placement property took over 30 s there and stopped two groups. A mutant that slows
     // a test down is caught by Stryker's own timeout (`timeoutMS` plus 1.5 × the tests' dry-run time) either way.
     testTimeout: 120_000,
-    // One fork: Stryker runs one test process per concurrency slot, each on its own core.
+    // One worker: Stryker runs one test process per concurrency slot, each on its own core.
     maxWorkers: 1,
     // One module graph for every run: a mutant's run re-imports its test files, not every module they import
     // (mutants are switched on at run time, so a module evaluated once serves them all). Measured on core's

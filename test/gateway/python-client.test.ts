@@ -72,7 +72,7 @@ describe.skipIf(!python)("Python's standard library as the client", () => {
       expect(b(k).error, k).toEqual(expect.any(String));
     }
     expect(b('bytesType').error).toMatch(/BYTES is not supported/);
-    expect(b('infeasibleDeadline')).toMatchObject({ status: 429, code: 'DEADLINE_INFEASIBLE', retryAfter: '1' });
+    expect(b('infeasibleDeadline')).toMatchObject({ status: 503, code: 'DEADLINE_INFEASIBLE', retryAfter: '1' });
     expect(seen['urllibError']).toEqual({ status: 400, code: 'INVALID_INPUT' });
   });
 

@@ -171,6 +171,6 @@ describe('a tensor type EPARA has no tensor for', () => {
     writeFileSync(file, config([service('str', 'str.onnx')]));
     const r = spawnSync(process.execPath, [BIN, 'serve', '--check', file], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status).not.toBe(0);
-    expect(r.stdout + r.stderr).toMatch(/tensor s .* is a string tensor, which EPARA does not carry/);
+    expect(r.stdout + r.stderr).toMatch(/model str .* cannot be served: tensor s is a string tensor, which EPARA does not carry/);
   });
 });

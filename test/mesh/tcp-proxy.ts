@@ -8,8 +8,16 @@ export interface TcpProxy {
   cut(): void;
   /** `forward` (default), `blackhole` (new connections are accepted and nothing is ever forwarded or answered). */
   mode(mode: 'forward' | 'blackhole'): void;
-  /** Delay added to every chunk, both ways, ms (order kept). */
+  /** Delay added to every chunk, both ways, ms (order kept): chunks wait one after another, so it also slows throughput. */
   delay(ms: number): void;
+  /** One-way latency of every chunk, both ways, ms (order kept): each chunk arrives this long after it was sent. */
+  latency(ms: number): void;
+  /**
+   * Stops forwarding on every connection, open or new, without closing any (a route that became a blackhole):
+   * the bytes are held, as TCP keeps retransmitting them. {@link resume} lets them through again, in order.
+   */
+  stall(): void;
+  resume(): void;
   /** Calls `fn` once, on the next chunk going either way: to cut a link while a frame is in transit. */
   onNextChunk(fn: () => void): void;
   /** Connections accepted so far. */
@@ -22,6 +30,9 @@ export async function startTcpProxy(targetPort: () => number): Promise<TcpProxy>
   const pairs = new Set<[Socket, Socket | undefined]>();
   let mode: 'forward' | 'blackhole' = 'forward';
   let delayMs = 0;
+  let latencyMs = 0;
+  let stalled: { promise: Promise<void>; release: () => void } | undefined;
+  const sleep = (ms: number): Promise<void> | undefined => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : undefined);
   let accepted = 0;
   let next: (() => void) | undefined;
   const pipe = (from: Socket, to: Socket): void => {
@@ -31,7 +42,13 @@ export async function startTcpProxy(targetPort: () => number): Promise<TcpProxy>
       next = undefined;
       hook?.();
       if (from.destroyed) return;
-      chain = chain.then(() => (delayMs > 0 ? new Promise((r) => setTimeout(r, delayMs)) : undefined)).then(() => void (to.destroyed || to.write(chunk)));
+      const due = performance.now() + latencyMs;
+      const gate = stalled?.promise;
+      chain = chain
+        .then(() => gate)
+        .then(() => sleep(delayMs))
+        .then(() => sleep(due - performance.now()))
+        .then(() => void (to.destroyed || to.write(chunk)));
     });
     from.on('close', () => to.destroy());
     from.on('error', () => to.destroy());
@@ -68,11 +85,25 @@ export async function startTcpProxy(targetPort: () => number): Promise<TcpProxy>
     delay(ms) {
       delayMs = ms;
     },
+    latency(ms) {
+      latencyMs = ms;
+    },
+    stall() {
+      if (stalled) return;
+      let release!: () => void;
+      const promise = new Promise<void>((r) => (release = r));
+      stalled = { promise, release };
+    },
+    resume() {
+      stalled?.release();
+      stalled = undefined;
+    },
     onNextChunk(fn) {
       next = fn;
     },
     accepted: () => accepted,
     close() {
+      stalled?.release();
       for (const [a, b] of pairs) (a.destroy(), b?.destroy());
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -44,6 +44,10 @@ export interface OwnedNatsServer extends TestNatsServer {
    * with its JetStream store (`keepStore`, a restart) or an empty one (a replaced machine, a memory-only store).
    */
   restart(options: { readonly keepStore: boolean }): Promise<void>;
+  /** Kills the server (SIGKILL) and leaves it down until {@link revive}. */
+  crash(): Promise<void>;
+  /** Starts a crashed server again on the same port, with its store. */
+  revive(): Promise<void>;
 }
 
 /**
@@ -71,6 +75,11 @@ export async function startNatsServer(extraArgs: readonly string[] = []): Promis
         rmSync(dir, { recursive: true, force: true });
         dir = mkdtempSync(join(tmpdir(), 'epara-nats-'));
       }
+      child = launch(new URL(url).port);
+      await readyUrl(child);
+    },
+    crash: kill,
+    async revive() {
       child = launch(new URL(url).port);
       await readyUrl(child);
     },

@@ -35,6 +35,27 @@ function lease(ex: Executor, a: number, b = 0): InputLease<Float32Array> {
   return l;
 }
 
+/**
+ * The public type of a lease shows what a host uses and nothing of the executor's own (its slab, slot and ring, the
+ * request's claim): `pnpm typecheck` fails if one of these becomes reachable. Never called.
+ */
+function leaseTypeShowsNoInternals(l: InputLease): void {
+  // @ts-expect-error the lease's slab is the executor's
+  void l.slab;
+  // @ts-expect-error the lease's slot is the executor's
+  void l.slot;
+  // @ts-expect-error the lease's ring is the executor's
+  void l.ring;
+  // @ts-expect-error a request claims a lease inside `submit`, not the host
+  l.claim('s', 'x');
+  // @ts-expect-error a settled request releases its leases, not the host
+  l.settled();
+  // @ts-expect-error the executor moves leases between slabs, not the host
+  l.relocate(undefined, 0, l.data);
+  l.release(); // what a host may call
+}
+void leaseTypeShowsNoInternals;
+
 async function reason(p: Promise<unknown> | (() => unknown)): Promise<string> {
   const err: unknown = typeof p === 'function' ? (() => { try { p(); return undefined; } catch (e) { return e; } })() : await p.then(() => undefined, (e: unknown) => e);
   if (!isEparaError(err)) throw new Error(`expected an EparaError, got ${String(err)}`);

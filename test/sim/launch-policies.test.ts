@@ -24,6 +24,16 @@ describe('EPARA on a frequency-only mix near its capacity', () => {
     expect(now.total.goodputPerSec).toBeGreaterThan(1.3 * before.total.goodputPerSec);
   });
 
+  it('grows a pack sized for the pinned rate up to the plan\'s pack under a backlog, so that a burst does not leave a queue that never drains', () => {
+    // Frequency x2, seed 2 (the quick sweep's point): one seg-video instance with 270–285 Hz pinned, whose pack for
+    // that rate (5–6 frames, 285 Hz at most) needs all of the device; the plan reserved memory for packs of 8.
+    const r = simulate({ seed: 2, durationMs: 20_000, warmupMs: 5000, cluster, workload: edgeMix({ scale: 2, kind: 'frequency', durationMs: 20_000 }), system: { kind: 'epara' } });
+    // (Measured: every seg-video frame served. Capped at the rate's pack, the instance's queue grew from 4 to 46
+    // frames over the run: 71 stale frames and 48 refused, attainment 0.973.)
+    expect(r.perService['seg-video']!.sloAttainment).toBe(1);
+    expect(r.total.drops.STALE_FRAME ?? 0).toBe(0);
+  });
+
   it('launches fresher packs below the plan\'s size when a stale frame heads a backlogged queue (overload search)', () => {
     const base: Omit<Scenario, 'system'> = { seed: 1, durationMs: 12_000, warmupMs: 4000, cluster, workload: edgeMix({ scale: 12, kind: 'frequency', durationMs: 12_000 }) };
     // Measured with failing streams kept pinned, as the overload search was made: unpinning them (on by default

@@ -28,8 +28,11 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const config = loadServeConfig(file);
   if (values.check) {
-    // The model files are read too (not loaded): a missing file or a tensor type EPARA has no tensor for fails here.
-    for (const s of config.services) readModelIo(resolve(configDir(file), s.model), s);
+    // The model files are read too (not loaded): a missing or unreadable file fails here, and so does a model
+    // with a tensor type EPARA does not carry (the server would serve the others and answer it LOAD_FAILED).
+    const unavailable = config.services.map((s) => readModelIo(resolve(configDir(file), s.model), s).unavailable).filter((w) => w !== undefined);
+    for (const why of unavailable) console.error(`epara serve: ${why}`);
+    if (unavailable.length > 0) return 1;
     console.log(`${file}: ok (node ${config.node.id}, ${config.services.length} service(s))`);
     return 0;
   }

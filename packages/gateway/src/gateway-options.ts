@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidOption, systemClock } from '@epara/core';
 import type { AbortSignalLike, Clock, ClusterView, NamedTensors, ServiceId } from '@epara/core';
-import type { ModelMetadata } from './protocol/infer-types.js';
+import type { ModelMetadata, TensorMetadata } from './protocol/infer-types.js';
 
 /**
  * A node:http-style handler mounted in front of the protocol routes (e.g. a dashboard). It returns `true` when it
@@ -16,8 +16,24 @@ export interface GatewayNode {
   view(): ClusterView;
 }
 
+/** An input of a {@link GatewayModel}: its protocol metadata, and whether the model takes it at any rank. */
+export interface GatewayTensor extends TensorMetadata {
+  /**
+   * The model leaves this input's rank open (an ONNX input with no shape): its metadata shows `shape` as is
+   * (`[-1]` from `epara serve`), and requests of any shape pass the gateway's check. @default false
+   */
+  readonly anyRank?: boolean;
+}
+
 /** One model the gateway serves: protocol metadata plus the EPARA service that runs it. */
-export interface GatewayModel extends Omit<ModelMetadata, 'versions' | 'platform'> {
+export interface GatewayModel extends Omit<ModelMetadata, 'versions' | 'platform' | 'inputs'> {
+  readonly inputs: readonly GatewayTensor[];
+  /**
+   * Why this model cannot be served here (e.g. a tensor type the executor does not carry). Its metadata is
+   * still answered; it is never ready, and an inference request is answered `LOAD_FAILED` with this message.
+   * @default undefined (served)
+   */
+  readonly unavailable?: string;
   /** The EPARA service id. @default `name` */
   readonly serviceId?: string;
   /** @default ['1'] */
@@ -59,6 +75,12 @@ export interface GatewayOptions {
   readonly grpc?: ListenOptions | false;
   /** Largest request body (HTTP) or message (gRPC), bytes; larger ones get 413 / RESOURCE_EXHAUSTED. @default 67108864 */
   readonly maxBodyBytes?: number;
+  /**
+   * Largest batch one inference request may carry (its size along the batch axis, for a model with
+   * `splitItems`, whether the request is then split or sent whole); a larger one is refused `INVALID_INPUT`
+   * before anything runs, as Triton refuses a batch over `max_batch_size`. @default 1024
+   */
+  readonly maxBatchItems?: number;
   /** Handlers tried, in order, before the protocol routes (HTTP only). @default [] */
   readonly handlers?: readonly HttpHandler[];
   /** Extra readiness condition (joined the mesh, services loaded); the gateway is also not ready while draining. @default () => true */
@@ -95,8 +117,11 @@ export interface GatewayOptions {
 }
 
 /** A {@link GatewayModel} with its defaults filled. */
-export interface ResolvedGatewayModel extends ModelMetadata {
+export interface ResolvedGatewayModel extends Omit<ModelMetadata, 'inputs'> {
+  readonly inputs: readonly GatewayTensor[];
   readonly serviceId: string;
+  /** See {@link GatewayModel.unavailable}. */
+  readonly unavailable: string | undefined;
   /** See {@link GatewayModel.splitItems}. */
   readonly splitItems: boolean;
 }
@@ -109,6 +134,7 @@ export const GATEWAY_DEFAULTS = {
   http: { host: '127.0.0.1', port: 8000 },
   grpc: { host: '127.0.0.1', port: 8001 },
   maxBodyBytes: 64 * 1024 * 1024,
+  maxBatchItems: 1024,
   drainTimeoutMs: 10_000,
   requestTimeoutMs: 300_000,
   idleTimeoutMs: 300_000,
@@ -122,6 +148,7 @@ export interface ResolvedGatewayOptions {
   readonly http: Required<ListenOptions> | false;
   readonly grpc: Required<ListenOptions> | false;
   readonly maxBodyBytes: number;
+  readonly maxBatchItems: number;
   readonly handlers: readonly HttpHandler[];
   readonly isReady: () => boolean;
   readonly isModelReady: ((model: ResolvedGatewayModel) => boolean) | undefined;
@@ -151,12 +178,16 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     const versions = m.versions ?? ['1'];
     if (!Array.isArray(versions) || versions.length === 0 || versions.some((v) => typeof v !== 'string')) invalidOption(`models[${i}].versions`, versions, 'a non-empty array of strings');
     if (m.splitItems !== undefined && typeof m.splitItems !== 'boolean') invalidOption(`models[${i}].splitItems`, m.splitItems, 'a boolean');
-    const splitItems = m.splitItems ?? defaultSplitItems(m);
-    models.set(m.name, { name: m.name, serviceId: m.serviceId ?? m.name, versions, platform: m.platform ?? 'onnxruntime_onnx', inputs: m.inputs, outputs: m.outputs, splitItems });
+    if (m.unavailable !== undefined && typeof m.unavailable !== 'string') invalidOption(`models[${i}].unavailable`, m.unavailable, 'a string (the reason)');
+    // A request for an input of open rank is sent whole: its dimension 0 is not known to be a batch.
+    const splitItems = (m.splitItems ?? defaultSplitItems(m)) && !m.inputs.some((t: GatewayTensor) => t.anyRank === true);
+    models.set(m.name, { name: m.name, serviceId: m.serviceId ?? m.name, versions, platform: m.platform ?? 'onnxruntime_onnx', inputs: m.inputs, outputs: m.outputs, splitItems, unavailable: m.unavailable });
   });
   const d = GATEWAY_DEFAULTS;
   const maxBodyBytes = o.maxBodyBytes ?? d.maxBodyBytes;
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024) invalidOption('maxBodyBytes', o.maxBodyBytes, 'an integer >= 1024');
+  const maxBatchItems = o.maxBatchItems ?? d.maxBatchItems;
+  if (!Number.isSafeInteger(maxBatchItems) || maxBatchItems < 1) invalidOption('maxBatchItems', o.maxBatchItems, 'an integer >= 1');
   const drainTimeoutMs = o.drainTimeoutMs ?? d.drainTimeoutMs;
   if (!(drainTimeoutMs >= 0 && Number.isFinite(drainTimeoutMs))) invalidOption('drainTimeoutMs', o.drainTimeoutMs, 'a finite number >= 0');
   const requestTimeoutMs = o.requestTimeoutMs ?? d.requestTimeoutMs;
@@ -175,6 +206,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     http: listen('http', o.http, d.http),
     grpc: listen('grpc', o.grpc, d.grpc),
     maxBodyBytes,
+    maxBatchItems,
     handlers,
     isReady: o.isReady ?? (() => true),
     isModelReady: o.isModelReady,

@@ -35,7 +35,7 @@ describe('error table', () => {
       expect(row, code).toBeDefined();
       expect(row.http).toBeGreaterThanOrEqual(400);
     }
-    expect(ERROR_STATUS.DEADLINE_INFEASIBLE).toEqual({ http: 429, grpc: 8, retryable: true });
+    expect(ERROR_STATUS.DEADLINE_INFEASIBLE).toEqual({ http: 503, grpc: 14, retryable: true });
     expect(ERROR_STATUS.INVALID_INPUT).toMatchObject({ http: 400, grpc: 3 });
     expect(ERROR_STATUS.UNKNOWN_SERVICE).toMatchObject({ http: 404, grpc: 5 });
   });

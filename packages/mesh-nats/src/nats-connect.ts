@@ -37,6 +37,14 @@ export interface NatsConnectOptions {
   readonly name?: string;
   /** Limit for the initial connection, ms. @default 5000 */
   readonly timeoutMs?: number;
+  /**
+   * Reconnect attempts per server after the connection is lost before the client gives up and closes for good
+   * (every forward and serve then rejects `CLOSED`, and the transport and view stop); `-1` never gives up, so a
+   * node rides out a broker outage of any length. @default -1
+   */
+  readonly maxReconnectAttempts?: number;
+  /** Wait between reconnect attempts, ms (plus the client's jitter). @default 2000 */
+  readonly reconnectWaitMs?: number;
 }
 
 /**
@@ -83,7 +91,11 @@ function toClientOptions(o: NatsConnectOptions): NodeConnectionOptions & { serve
   }
   const timeout = o.timeoutMs ?? 5000;
   if (!Number.isInteger(timeout) || timeout <= 0) invalidOption('timeoutMs', o.timeoutMs, 'a positive integer');
-  const out: NodeConnectionOptions & { servers: string[] } = { servers, name: o.name ?? 'epara', timeout, maxReconnectAttempts: 10 };
+  const maxReconnectAttempts = o.maxReconnectAttempts ?? -1;
+  if (!Number.isInteger(maxReconnectAttempts) || maxReconnectAttempts < -1) invalidOption('maxReconnectAttempts', o.maxReconnectAttempts, 'an integer ≥ 0, or -1 for never giving up');
+  const reconnectTimeWait = o.reconnectWaitMs ?? 2000;
+  if (!Number.isInteger(reconnectTimeWait) || reconnectTimeWait <= 0) invalidOption('reconnectWaitMs', o.reconnectWaitMs, 'a positive integer');
+  const out: NodeConnectionOptions & { servers: string[] } = { servers, name: o.name ?? 'epara', timeout, maxReconnectAttempts, reconnectTimeWait };
   if (o.auth !== undefined) Object.assign(out, authOptions(o.auth));
   if (o.tls !== undefined) {
     if (typeof o.tls !== 'object' || o.tls === null) invalidOption('tls', o.tls, 'an object');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createFakeExecutor } from '@epara/mesh/testing';
-import { mapConnectError } from './nats-connect.js';
+import { connectNats, mapConnectError } from './nats-connect.js';
 import { serviceSubject } from './nats-offload-server.js';
 import { NATS_OFFLOADER_DEFAULTS, resolveNatsOffloaderOptions } from './nats-offload-options.js';
 import { NATS_TRANSPORT_DEFAULTS, resolveNatsTransportOptions } from './nats-transport-options.js';
@@ -58,6 +58,12 @@ describe('NATS names', () => {
     expect(viewKeyOf(Buffer.from('a.b').toString('hex'))).not.toBe(viewKeyOf('a.b'));
     expect(serviceSubject('epara', 'ocr_det')).toBe('epara.svc.ocr_det');
     expect(serviceSubject('epara', 'ocr/det v2')).toMatch(/^epara\.svc\.=[0-9a-f]+$/);
+  });
+
+  it('validates the reconnect options before connecting, naming the field', async () => {
+    for (const [name, value] of [['maxReconnectAttempts', -2], ['maxReconnectAttempts', 1.5], ['reconnectWaitMs', 0]] as const) {
+      await expect(connectNats({ servers: 'nats://127.0.0.1:1', [name]: value })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: name } });
+    }
   });
 
   it('maps broker failures to typed codes', () => {

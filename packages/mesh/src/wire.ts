@@ -19,6 +19,8 @@ export { encodeFrame, decodeFrame, readFrameHeader, PROTOCOL_VERSION, FRAME_HEAD
 export type { FrameHeader } from './protocol/frame-codec.js';
 export { MESSAGE_TYPE_CODES, SUBMIT_FLAG_TRACE } from './protocol/messages.js';
 export type {
+  Incarnation,
+  IncarnationMessage,
   WireMessage,
   WireMessageType,
   DecodedMessage,

@@ -1,5 +1,20 @@
-/** Element types a tensor may carry across EPARA (a subset of ONNX's, enough for the served models). */
-export type TensorType = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'int8' | 'bool' | 'float16';
+/**
+ * Element types a tensor may carry across EPARA: every numeric and boolean type onnxruntime-node runs (ONNX's
+ * `string`, `bfloat16` and complex types are not carried).
+ */
+export type TensorType =
+  | 'float32'
+  | 'float64'
+  | 'int32'
+  | 'int64'
+  | 'uint8'
+  | 'int8'
+  | 'bool'
+  | 'float16'
+  | 'int16'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64';
 
 /** The typed array that backs each {@link TensorType}. */
 export type TensorDataArray =
@@ -9,7 +24,10 @@ export type TensorDataArray =
   | BigInt64Array
   | Uint8Array
   | Int8Array
-  | Uint16Array;
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | BigUint64Array;
 
 /**
  * A plain tensor: element type, dimensions and a typed array in row-major order. It deliberately does not
@@ -34,6 +52,10 @@ export const TENSOR_ELEMENT_BYTES: Readonly<Record<TensorType, number>> = {
   int8: 1,
   bool: 1,
   float16: 2,
+  int16: 2,
+  uint16: 2,
+  uint32: 4,
+  uint64: 8,
 };
 
 /** Total payload bytes of a set of tensors (what crosses the network). */

@@ -82,7 +82,7 @@ export function routeRequest(input: RouteRequestInput): RouteDecision {
   const latest = request.deadline - o.guardMs;
   if (local !== undefined && local.ready && local.completionAt <= latest) return { action: 'local', estimateAt: local.completionAt };
   const hops = request.hops ?? 0;
-  const visited = request.visited ?? [];
+  const visited = request.visited ?? NO_VISITS;
   const scan = scanPeers(input, o, visited, latest);
   if (scan.candidates.length > 0 && hops < o.hopLimit) {
     const best = scan.candidates[0]!;
@@ -116,6 +116,8 @@ const SCAN: PeerScan = { candidates: [], anyInstance: false, idleFits: false };
 const SHORT: (RouteCandidate | undefined)[] = [];
 let shortCount = 0;
 const NO_CANDIDATES: RouteCandidate[] = [];
+/** A request without `visited` (read only: `nextHop` copies it). */
+const NO_VISITS: readonly ServerId[] = [];
 
 function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly ServerId[], latest: number): PeerScan {
   const { request, view, self, now, network } = input;
@@ -160,9 +162,19 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
       }
     }
   }
-  scan.candidates = shortCount === 0 ? NO_CANDIDATES : (SHORT.slice(0, shortCount) as RouteCandidate[]);
-  SHORT.fill(undefined, 0, shortCount);
+  scan.candidates = shortCount === 0 ? NO_CANDIDATES : takeShortList();
   return scan;
+}
+
+/** The short list as an exact-size array, its slots cleared (plain loops: `slice` and `fill` are builtin calls, dear for three slots). */
+function takeShortList(): RouteCandidate[] {
+  const n = shortCount;
+  const out = new Array<RouteCandidate>(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = SHORT[i]!;
+    SHORT[i] = undefined;
+  }
+  return out;
 }
 
 /**

@@ -101,6 +101,8 @@ export class LatencyGuard {
 
 /** Size class of a batch of `n`: ⌊log2 n⌋ (1 → 0, 2–3 → 1, 4–7 → 2, …). */
 function sizeClass(n: number): number {
+  // Batch sizes are integers: their bit length says it without a logarithm (the same class, Math.log2 being exact at powers of two).
+  if ((n | 0) === n && n >= 1) return 31 - Math.clz32(n);
   return n >= 1 ? Math.floor(Math.log2(n)) : 0;
 }
 

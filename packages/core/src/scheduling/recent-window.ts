@@ -1,4 +1,4 @@
-import { insertSorted, removeSorted } from './sorted-prefix.js';
+import { insertSorted, removeSorted, replaceSorted } from './sorted-prefix.js';
 
 /**
  * The last `window` observations of one class of {@link LatencyGuard}, with when they were made, and the values
@@ -57,13 +57,19 @@ export class RecentWindow {
     } else if (this.#disorder > 0 && --this.#disorder === 0) this.#built = false;
     this.#lastAt = at;
     if (this.#built) {
-      if (this.count === w) {
-        // The oldest observation leaves the window.
-        if (this.#dead > 0) this.#dead--;
-        else this.sortedCount = removeSorted(this.sorted, this.sortedCount, this.excess[this.next]!);
+      const enters = !(at < this.#since);
+      if (this.count === w && this.#dead === 0 && enters) {
+        // A full window in order: the oldest observation gives its place to the arriving one, in one shift.
+        replaceSorted(this.sorted, this.sortedCount, this.excess[this.next]!, excess);
+      } else {
+        if (this.count === w) {
+          // The oldest observation leaves the window.
+          if (this.#dead > 0) this.#dead--;
+          else this.sortedCount = removeSorted(this.sorted, this.sortedCount, this.excess[this.next]!);
+        }
+        if (enters) this.sortedCount = insertSorted(this.sorted, this.sortedCount, excess);
+        else this.#dead++; // in order: every observation before it is past the limit too
       }
-      if (!(at < this.#since)) this.sortedCount = insertSorted(this.sorted, this.sortedCount, excess);
-      else this.#dead++; // in order: every observation before it is past the limit too
     }
     this.at[this.next] = at;
     this.excess[this.next] = excess;

@@ -23,7 +23,9 @@ export const ERROR_STATUS: Readonly<Record<EparaErrorCode, ErrorStatus>> = {
   INVALID_INPUT: row(400, GrpcStatus.INVALID_ARGUMENT),
   INVALID_OPTIONS: row(400, GrpcStatus.INVALID_ARGUMENT),
   UNKNOWN_SERVICE: row(404, GrpcStatus.NOT_FOUND),
-  DEADLINE_INFEASIBLE: row(429, GrpcStatus.RESOURCE_EXHAUSTED, true),
+  // As Triton answers a request whose timeout cannot be kept (UNAVAILABLE, HTTP 503): the server, not the
+  // request, is the problem, and another server (or this one later) may meet the same deadline.
+  DEADLINE_INFEASIBLE: row(503, GrpcStatus.UNAVAILABLE, true),
   RATE_LIMITED: row(429, GrpcStatus.RESOURCE_EXHAUSTED, true),
   OVERLOADED: row(503, GrpcStatus.UNAVAILABLE, true),
   NO_INSTANCE: row(503, GrpcStatus.UNAVAILABLE, true),

@@ -96,7 +96,7 @@ export function fromGrpcRequest(r: GrpcInferRequest): InferRequest {
       input.raw = raw[i]!;
     } else {
       if (!typed || typed.length === 0) checkContentsField(x, i, field);
-      input.data = x.datatype === 'BOOL' || x.datatype === 'INT64' ? [...(typed ?? [])] : (typed ?? []);
+      input.data = x.datatype === 'BOOL' || x.datatype === 'INT64' || x.datatype === 'UINT64' ? [...(typed ?? [])] : (typed ?? []);
     }
     inputs.push(input);
   }

@@ -4,11 +4,12 @@ import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
-import type { ResolvedGatewayOptions } from '../gateway-options.js';
+import { EparaError } from '@epara/core';
+import type { ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { InferRoute } from './infer-route.js';
 import { answerClientError } from './client-errors.js';
-import { EXTENSIONS, metadataJson } from './metadata-json.js';
+import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
 
 type Params = { name: string; version?: string };
 
@@ -128,6 +129,15 @@ export class HttpFront {
     };
     app.get('/v2/models/:name', metadata);
     app.get('/v2/models/:name/versions/:version', metadata);
+    const config = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<unknown> => {
+      try {
+        return modelConfigJson(core.model(req.params.name, req.params.version));
+      } catch (err) {
+        return sendError(reply, err);
+      }
+    };
+    app.get('/v2/models/:name/config', config);
+    app.get('/v2/models/:name/versions/:version/config', config);
     const ready = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<unknown> => {
       try {
         const m = core.model(req.params.name, req.params.version);
@@ -139,7 +149,52 @@ export class HttpFront {
     };
     app.get('/v2/models/:name/ready', ready);
     app.get('/v2/models/:name/versions/:version/ready', ready);
+    // Triton's model repository index (the listing only: models are not loaded or unloaded through the gateway).
+    app.post('/v2/repository/index', async (req, reply) => {
+      try {
+        return repositoryIndex(core, this.#o.models.values(), readyOnly(req.body));
+      } catch (err) {
+        return sendError(reply, err);
+      }
+    });
   }
+}
+
+/** One row of Triton's repository index. */
+interface RepositoryIndexEntry {
+  readonly name: string;
+  readonly version: string;
+  readonly state: 'READY' | 'UNAVAILABLE';
+  readonly reason?: string;
+}
+
+/** Every version of every model with its state (`READY` when the model is ready), or the ready ones only. */
+function repositoryIndex(core: InferCore, models: Iterable<ResolvedGatewayModel>, onlyReady: boolean): RepositoryIndexEntry[] {
+  const out: RepositoryIndexEntry[] = [];
+  for (const m of models) {
+    const ready = core.modelReady(m);
+    if (onlyReady && !ready) continue;
+    const reason = ready ? undefined : (m.unavailable ?? (core.draining ? 'the server is draining' : 'no ready instance in the cluster'));
+    for (const version of m.versions) out.push({ name: m.name, version, state: ready ? 'READY' : 'UNAVAILABLE', ...(reason !== undefined ? { reason } : {}) });
+  }
+  return out;
+}
+
+/** The index request's `ready` flag: an empty body or `{}` lists every model. @throws EparaError `INVALID_INPUT` */
+function readyOnly(body: unknown): boolean {
+  const text = Buffer.isBuffer(body) ? body.toString('utf8').trim() : '';
+  if (text === '') return false;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new EparaError('INVALID_INPUT', 'the repository index request body is not JSON', { field: 'body' });
+  }
+  const ready = (parsed as { ready?: unknown } | null)?.ready;
+  if (typeof parsed !== 'object' || parsed === null || (ready !== undefined && typeof ready !== 'boolean')) {
+    throw new EparaError('INVALID_INPUT', 'the repository index request must be an object whose "ready" is true or false', { field: 'ready' });
+  }
+  return ready === true;
 }
 
 /** Sends an error as the protocol's `{ "error": message }`, plus EPARA's `code`, with the status of the table. */

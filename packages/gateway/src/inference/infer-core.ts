@@ -1,4 +1,4 @@
-import { EparaError } from '@epara/core';
+import { EparaError, isEparaError } from '@epara/core';
 import type { AbortSignalLike, NamedTensors, TensorLike, TraceContext } from '@epara/core';
 import type { ItemAxes, ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-options.js';
 
@@ -70,7 +70,7 @@ export class InferCore {
   }
 
   modelReady(m: ResolvedGatewayModel): boolean {
-    if (this.#draining) return false;
+    if (this.#draining || m.unavailable !== undefined) return false;
     if (this.#o.isModelReady) return this.#o.isModelReady(m);
     const entries = Object.values(this.#o.node.view().entries);
     return entries.some((e) => e.alive && e.instances.some((i) => i.serviceId === m.serviceId && i.status === 'ready'));
@@ -82,10 +82,17 @@ export class InferCore {
    */
   async infer(req: InferRequest, ctx: InferContext = {}): Promise<InferResponse> {
     const m = this.admit(req.model, req.version);
+    if (m.unavailable !== undefined) throw new EparaError('LOAD_FAILED', m.unavailable, { model: m.name });
     const inputs = this.#inputs(m, req);
     const wanted = this.#wantedOutputs(m, req);
     const controls = readControls(req.parameters, ctx.headers);
     const deadline = controls.deadlineMs !== undefined ? this.#o.clock.now() + controls.deadlineMs : ctx.transportDeadline;
+    const splittable = m.splitItems && !this.#whole.has(m.name);
+    const axes = m.splitItems ? this.#o.batchAxes(m) : undefined;
+    const items = m.splitItems ? batchItems(inputs, axes?.inputs) : 1;
+    if (items > this.#o.maxBatchItems) {
+      throw new EparaError('INVALID_INPUT', `the request carries a batch of ${items} items; model ${m.name} takes at most ${this.#o.maxBatchItems} per request (maxBatchItems): send it in parts`, { field: 'inputs', items, limit: this.#o.maxBatchItems });
+    }
     this.#inFlight++;
     try {
       const options = {
@@ -94,11 +101,15 @@ export class InferCore {
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(ctx.trace ? { trace: ctx.trace } : {}),
       };
-      const splittable = m.splitItems && !this.#whole.has(m.name);
-      const axes = splittable ? this.#o.batchAxes(m) : undefined;
-      const items = splittable ? batchItems(inputs, axes?.inputs) : 1;
-      const split = items > 1 && this.#o.canSplitItems(m);
-      const result = !split ? await this.#o.node.submit(m.serviceId, inputs, options) : await this.#submitItems(m, { inputs, n: items, axes }, options);
+      const split = splittable && items > 1 && this.#o.canSplitItems(m);
+      const result = await (!split ? this.#o.node.submit(m.serviceId, inputs, options) : this.#submitItems(m, { inputs, n: items, axes }, options)).catch((err: unknown) => {
+        // A deadline that came with the gRPC call itself: the standard answer to one the server cannot meet is
+        // DEADLINE_EXCEEDED (what the client's own timer reports when it lapses), not a retryable refusal.
+        if (isEparaError(err) && err.code === 'DEADLINE_INFEASIBLE' && controls.deadlineMs === undefined && ctx.transportDeadline !== undefined) {
+          throw new EparaError('DEADLINE_EXCEEDED', `${err.message} (the call's deadline cannot be met)`, err.details, { cause: err });
+        }
+        throw err;
+      });
       return { model: m.name, version: req.version || m.versions[m.versions.length - 1]!, ...(req.id !== undefined ? { id: req.id } : {}), parameters: req.parameters ?? {}, outputs: this.#outputs(m, result, wanted, req) };
     } finally {
       if (--this.#inFlight === 0) this.#idle?.();
@@ -240,6 +251,6 @@ function checkAgainstMetadata(m: ResolvedGatewayModel, name: string, datatype: s
   const meta = m.inputs.find((x) => x.name === name);
   if (!meta) throw new EparaError('INVALID_INPUT', `model ${m.name} has no input ${name} (inputs: ${m.inputs.map((x) => x.name).join(', ')})`, { field: 'inputs' });
   if (meta.datatype !== datatype) throw new EparaError('INVALID_INPUT', `input ${name} must be ${meta.datatype}, got ${datatype}`, { field: `${name}.datatype` });
-  const fits = meta.shape.length === dims.length && meta.shape.every((d, i) => d < 0 || d === dims[i]);
+  const fits = meta.anyRank === true || (meta.shape.length === dims.length && meta.shape.every((d, i) => d < 0 || d === dims[i]));
   if (!fits) throw new EparaError('INVALID_INPUT', `input ${name} has shape [${dims.join(',')}] but model ${m.name} expects [${meta.shape.join(',')}] (-1: any size)`, { field: `${name}.shape` });
 }

@@ -26,6 +26,10 @@ export const DATATYPE_OF: Readonly<Record<TensorType, OipDatatype>> = {
   float16: 'FP16',
   float32: 'FP32',
   float64: 'FP64',
+  int16: 'INT16',
+  uint16: 'UINT16',
+  uint32: 'UINT32',
+  uint64: 'UINT64',
 };
 
 const TYPE_OF: Readonly<Record<string, TensorType>> = Object.fromEntries(
@@ -39,7 +43,7 @@ export function isOipDatatype(value: unknown): value is OipDatatype {
   return typeof value === 'string' && ALL.has(value);
 }
 
-/** EPARA's tensor type for a protocol data type, or `undefined` when EPARA cannot carry it (UINT16/32/64, INT16, BYTES). */
+/** EPARA's tensor type for a protocol data type, or `undefined` when EPARA cannot carry it (BYTES). */
 export function tensorTypeOf(datatype: string): TensorType | undefined {
   return TYPE_OF[datatype];
 }
@@ -60,7 +64,14 @@ export function typedArrayFromBytes(type: TensorType, bytes: Uint8Array): Tensor
     case 'int64':
       return new BigInt64Array(b);
     case 'float16':
+    case 'uint16':
       return new Uint16Array(b);
+    case 'int16':
+      return new Int16Array(b);
+    case 'uint32':
+      return new Uint32Array(b);
+    case 'uint64':
+      return new BigUint64Array(b);
     case 'int8':
       return new Int8Array(b);
     case 'uint8':
@@ -81,7 +92,14 @@ export function allocTyped(type: TensorType, length: number): TensorDataArray {
     case 'int64':
       return new BigInt64Array(length);
     case 'float16':
+    case 'uint16':
       return new Uint16Array(length);
+    case 'int16':
+      return new Int16Array(length);
+    case 'uint32':
+      return new Uint32Array(length);
+    case 'uint64':
+      return new BigUint64Array(length);
     case 'int8':
       return new Int8Array(length);
     case 'uint8':

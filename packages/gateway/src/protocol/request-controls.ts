@@ -12,6 +12,13 @@ export const PRIORITY_HEADER = 'epara-priority';
 /** Triton's request timeout parameter, microseconds (tritonclient's `timeout=`): the deadline when EPARA's is not given. */
 export const TIMEOUT_PARAMETER = 'timeout';
 
+/**
+ * Triton's request priority (an unsigned integer; 0 is the model's default level, 1 the highest of the levels
+ * its config declares). EPARA has no priority levels to place it on (`epara_priority` orders requests of equal
+ * deadline, higher first, with no default level in between): it is checked and then ignored.
+ */
+export const TRITON_PRIORITY_PARAMETER = 'priority';
+
 /** Deadline budget and priority a client asked for (parameters win over headers). */
 export interface RequestControls {
   readonly deadlineMs?: number;
@@ -21,11 +28,16 @@ export interface RequestControls {
 /**
  * Reads EPARA's deadline and priority from request parameters, falling back to headers.
  * Triton's `timeout` (microseconds) is the deadline when neither is given.
+ * Triton's `priority` is checked (a non-negative integer) and ignored.
  * @throws EparaError `INVALID_INPUT` for a non-positive or non-numeric deadline or timeout, a non-integer priority, or
  * Triton's sequence parameters.
  */
 export function readControls(parameters: InferParameters | undefined, headers: { deadline?: string | undefined; priority?: string | undefined } = {}): RequestControls {
   refuseSequence(parameters);
+  const tritonPriority = parameters?.[TRITON_PRIORITY_PARAMETER];
+  if (tritonPriority !== undefined && !(typeof tritonPriority === 'number' && Number.isSafeInteger(tritonPriority) && tritonPriority >= 0)) {
+    throw new EparaError('INVALID_INPUT', `${TRITON_PRIORITY_PARAMETER} must be a non-negative integer (Triton's priority level; accepted and ignored), got ${JSON.stringify(tritonPriority)}`, { field: TRITON_PRIORITY_PARAMETER });
+  }
   const rawDeadline = parameters?.[DEADLINE_PARAMETER] ?? headers.deadline;
   const rawPriority = parameters?.[PRIORITY_PARAMETER] ?? headers.priority;
   const out: { deadlineMs?: number; priority?: number } = {};

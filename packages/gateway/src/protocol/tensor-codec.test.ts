@@ -13,6 +13,26 @@ describe('tensor codec', () => {
     expect(() => decodeInput({ name: 'f', datatype: 'FP32', shape: [2], data: [1, 2, 3] }, 0)).toThrow(/more than 2/);
   });
 
+  it('decodes INT16, UINT16, UINT32 and UINT64 from JSON and raw bytes, refusing values out of range', () => {
+    // These were refused as "not supported by EPARA" although onnxruntime runs them.
+    expect(decodeInput({ name: 'a', datatype: 'INT16', shape: [2], data: [-32768, 32767] }, 0)).toMatchObject({ type: 'int16', data: new Int16Array([-32768, 32767]) });
+    expect(decodeInput({ name: 'b', datatype: 'UINT16', shape: [1], data: [65535] }, 0)).toMatchObject({ type: 'uint16', data: new Uint16Array([65535]) });
+    expect(decodeInput({ name: 'c', datatype: 'UINT32', shape: [1], data: [4294967295] }, 0)).toMatchObject({ type: 'uint32', data: new Uint32Array([4294967295]) });
+    expect(decodeInput({ name: 'd', datatype: 'UINT64', shape: [2], data: ['18446744073709551615', 7] }, 0)).toMatchObject({ type: 'uint64', data: new BigUint64Array([18446744073709551615n, 7n]) });
+    expect(decodeInput({ name: 'e', datatype: 'UINT32', shape: [1], raw: new Uint8Array([1, 0, 0, 128]) }, 0).data).toEqual(new Uint32Array([2 ** 31 + 1]));
+    expect(decodeInput({ name: 'f', datatype: 'INT16', shape: [1], raw: new Uint8Array([0xff, 0xff]) }, 0).data).toEqual(new Int16Array([-1]));
+    for (const [datatype, v] of [['INT16', 32768], ['UINT16', -1], ['UINT32', 2 ** 32], ['UINT64', '-1'], ['UINT64', '18446744073709551616']] as const) {
+      expect(() => decodeInput({ name: 'x', datatype, shape: [1], data: [v] }, 0), `${datatype} ${v}`).toThrow(new RegExp(`does not fit ${datatype}`));
+    }
+    expect(() => decodeInput({ name: 'x', datatype: 'BYTES', shape: [1], data: ['a'] }, 0)).toThrow(/BYTES is not supported by EPARA/);
+  });
+
+  it('answers UINT64 as exact integers in JSON', () => {
+    const out = encodeOutput('y', { type: 'uint64', dims: [2], data: new BigUint64Array([18446744073709551615n, 3n]) }, false);
+    expect(out.datatype).toBe('UINT64');
+    expect(encodeInferResponse({ model: 'm', version: '1', parameters: {}, outputs: [out] }).body.toString()).toContain('"data":[18446744073709551615,3]');
+  });
+
   it('round-trips half floats', () => {
     for (const v of [0, 1, -2.5, 65504, 0.000061035156, 1 / 3]) expect(halfToFloat(floatToHalf(v))).toBeCloseTo(v, 3);
     expect(halfToFloat(floatToHalf(1e6))).toBe(Number.POSITIVE_INFINITY);

@@ -89,14 +89,15 @@ function fromJsonValues(type: TensorType, values: unknown[], field: string): Ten
     if (type === 'bool') {
       if (typeof v !== 'boolean') throw bad(`${field}.data[${i}] must be true or false for BOOL`, { field: `${field}.data` });
       arr[i] = v ? 1 : 0;
-    } else if (type === 'int64') {
-      // A bigint comes from gRPC's int64_contents past 2^53; JSON gives numbers or decimal strings.
+    } else if (type === 'int64' || type === 'uint64') {
+      // A bigint comes from gRPC's int64_contents / uint64_contents past 2^53; JSON gives numbers or decimal strings.
+      const name = DATATYPE_OF[type];
       if (!(typeof v === 'number' && Number.isSafeInteger(v)) && !(typeof v === 'string' && /^-?\d+$/.test(v)) && typeof v !== 'bigint') {
-        throw bad(`${field}.data[${i}] must be an integer for INT64, got ${JSON.stringify(v)}`, { field: `${field}.data` });
+        throw bad(`${field}.data[${i}] must be an integer for ${name}, got ${JSON.stringify(v)}`, { field: `${field}.data` });
       }
       const n = BigInt(v);
-      if (n !== BigInt.asIntN(64, n)) throw bad(`${field}.data[${i}] = ${n} does not fit INT64`, { field: `${field}.data` });
-      (arr as BigInt64Array)[i] = n;
+      if (n !== (type === 'int64' ? BigInt.asIntN(64, n) : BigInt.asUintN(64, n))) throw bad(`${field}.data[${i}] = ${n} does not fit ${name}`, { field: `${field}.data` });
+      (arr as BigInt64Array | BigUint64Array)[i] = n;
     } else {
       if (typeof v !== 'number' || !Number.isFinite(v)) {
         if (!(type.startsWith('float') && (v === 'NaN' || v === 'Infinity' || v === '-Infinity'))) {
@@ -124,6 +125,12 @@ function fitsInt(type: TensorType, n: number): boolean {
       return n >= 0 && n <= 255;
     case 'int8':
       return n >= -128 && n <= 127;
+    case 'int16':
+      return n >= -32768 && n <= 32767;
+    case 'uint16':
+      return n >= 0 && n <= 65535;
+    case 'uint32':
+      return n >= 0 && n <= 2 ** 32 - 1;
     default:
       return n >= -(2 ** 31) && n <= 2 ** 31 - 1;
   }
@@ -135,23 +142,23 @@ export function encodeOutput(name: string, t: TensorLike, binary: boolean): Infe
 }
 
 /**
- * The JSON text of an output's `data` (or of the values `start` to `end`): INT64 as exact integers (their
+ * The JSON text of an output's `data` (or of the values `start` to `end`): INT64 and UINT64 as exact integers (their
  * decimal digits, not a double's), booleans for BOOL, FP16 decoded; NaN and ±Infinity, which JSON cannot
  * spell, as `null`.
  */
 export function outputJsonText(o: InferOutput, start = 0, end = o.data.length): string {
-  if (o.type !== 'int64') return JSON.stringify(outputJsonData(o, start, end));
+  if (o.type !== 'int64' && o.type !== 'uint64') return JSON.stringify(outputJsonData(o, start, end));
   let text = '[';
   for (let i = start; i < end; i++) text += (i > start ? ',' : '') + String(o.data[i]);
   return `${text}]`;
 }
 
-/** JSON `data` of an output as values: numbers (INT64 as numbers, exact up to 2^53), booleans for BOOL. */
+/** JSON `data` of an output as values: numbers (INT64 and UINT64 as numbers, exact up to 2^53), booleans for BOOL. */
 export function outputJsonData(o: InferOutput, start = 0, end = o.data.length): unknown[] {
   const out = new Array<unknown>(end - start);
   for (let i = start; i < end; i++) {
     const v = o.data[i]!;
-    out[i - start] = o.type === 'bool' ? v !== 0 : o.type === 'int64' ? Number(v) : o.type === 'float16' ? halfToFloat(v as number) : v;
+    out[i - start] = o.type === 'bool' ? v !== 0 : typeof v === 'bigint' ? Number(v) : o.type === 'float16' ? halfToFloat(v as number) : v;
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { zodToJsonSchema } from 'zod-to-json-schema';
 
 const port = z.number().int().min(0).max(65535);
 const listen = z.object({ host: z.string().min(1).default('127.0.0.1'), port }).strict();
-const tensorType = z.enum(['float32', 'float64', 'int32', 'int64', 'uint8', 'int8', 'bool', 'float16']);
+const tensorType = z.enum(['float32', 'float64', 'int32', 'int64', 'uint8', 'int8', 'bool', 'float16', 'int16', 'uint16', 'uint32', 'uint64']);
 
 /** A secret read from the environment or a file (never written in the config itself). */
 const secret = z.union([
@@ -99,6 +99,7 @@ export const serveConfigSchema = z
         http: z.union([listen, z.literal(false)]).default({ host: '127.0.0.1', port: 8000 }),
         grpc: z.union([listen, z.literal(false)]).default({ host: '127.0.0.1', port: 8001 }),
         maxBodyBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+        maxBatchItems: z.number().int().min(1).default(1024).describe('largest batch one request may carry (items split along the batch axis); larger: 400 INVALID_INPUT'),
         requestTimeoutMs: z.number().int().min(1).max(2_147_483_647).default(300_000).describe('a request not fully received by then: HTTP 408 / gRPC DEADLINE_EXCEEDED'),
         idleTimeoutMs: z.number().int().min(1).max(2_147_483_647).default(300_000).describe('a gRPC connection without calls or traffic this long is closed'),
       })

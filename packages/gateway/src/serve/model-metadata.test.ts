@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createGraphBuilder } from '@epara/runtime';
+import { createGraphBuilder, encodeModel } from '@epara/runtime';
 import type { DimSpec } from '@epara/runtime';
 import { describe, expect, it } from 'vitest';
 import { readModelIo } from './model-metadata.js';
@@ -33,5 +33,48 @@ describe('readModelIo: do the names say every input starts with the same dim?', 
     expect(readModelIo(file('other', { x: ['b', 4], k: ['n'] }), service).sameFirstDim).toBe(false);
     expect(readModelIo(file('unnamed', { x: ['b', 4], k: ['', 4] }), service).sameFirstDim).toBe(false);
     expect(readModelIo(file('fixed', { x: ['b', 4], k: [2, 4] }), service).sameFirstDim).toBe(false);
+  });
+});
+
+describe('readModelIo: tensors EPARA cannot carry, and inputs of open rank', () => {
+  /** A model `y = Identity(x)` whose tensors are retyped (ONNX code) or have their shape removed. */
+  function edited(name: string, o: { elemType?: number; noShape?: boolean }): string {
+    const g = createGraphBuilder({ name });
+    g.input('x', 'float32', ['b', 3]);
+    g.node('Identity', ['x'], ['y']);
+    g.output('y', 'float32', ['b', 3]);
+    const m = g.toModel();
+    const edit = <V extends { type?: { tensorType?: object } }>(v: V): V => {
+      const tt: Record<string, unknown> = { ...v.type!.tensorType! };
+      if (o.elemType !== undefined) tt['elemType'] = o.elemType;
+      if (o.noShape) delete tt['shape'];
+      return { ...v, type: { tensorType: tt } };
+    };
+    const path = join(dir, `${name}.onnx`);
+    writeFileSync(path, encodeModel({ ...m, graph: { ...m.graph!, input: m.graph!.input!.map(edit), output: m.graph!.output!.map(edit) } }));
+    return path;
+  }
+
+  it('a string tensor makes the model unavailable (with the reason and BYTES in its metadata) instead of throwing', () => {
+    // It threw LOAD_FAILED, which stopped `epara serve` and every other model with it.
+    const io = readModelIo(edited('strings', { elemType: 8 }), service);
+    expect(io.unavailable).toMatch(/tensor x is a string tensor; tensor y is a string tensor, which EPARA does not carry/);
+    expect(io.inputs).toMatchObject([{ name: 'x', datatype: 'BYTES', shape: [-1, 3], type: undefined }]);
+  });
+
+  it('int16, uint16, uint32 and uint64 are carried', () => {
+    for (const [code, datatype] of [[5, 'INT16'], [4, 'UINT16'], [12, 'UINT32'], [13, 'UINT64']] as const) {
+      const io = readModelIo(edited(`t${code}`, { elemType: code }), service);
+      expect(io.unavailable, datatype).toBeUndefined();
+      expect(io.inputs[0]!.datatype).toBe(datatype);
+    }
+  });
+
+  it('an input with no shape is of open rank: [-1], marked anyRank (it was read as a scalar)', () => {
+    const io = readModelIo(edited('open', { noShape: true }), service);
+    expect(io.inputs).toMatchObject([{ name: 'x', shape: [-1], anyRank: true }]);
+    expect(io.outputs).toMatchObject([{ name: 'y', shape: [-1], anyRank: true }]);
+    // Its [-1] must not read as a free batch dim: without the executor's verdict, requests go whole.
+    expect(io.splitItems).toBe(false);
   });
 });

@@ -7,15 +7,29 @@ import type { TensorMetadata } from '../protocol/infer-types.js';
 import type { ServeServiceConfig } from './config-schema.js';
 
 /** ONNX `TensorProto.DataType` codes of the types EPARA carries. */
-const ONNX_TYPES: Readonly<Record<number, TensorType>> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
-/** Names of the other ONNX types, for the load error. */
-const ONNX_TYPE_NAMES: Readonly<Record<number, string>> = { 4: 'uint16', 5: 'int16', 8: 'a string tensor', 12: 'uint32', 13: 'uint64', 14: 'complex64', 15: 'complex128', 16: 'bfloat16' };
+const ONNX_TYPES: Readonly<Record<number, TensorType>> = { 1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64' };
+/** The other ONNX types: how the load error names each, and its protocol data type for the metadata (if any). */
+const ONNX_OTHER_TYPES: Readonly<Record<number, { readonly what: string; readonly datatype: string }>> = {
+  8: { what: 'a string tensor', datatype: 'BYTES' },
+  14: { what: 'complex64', datatype: 'COMPLEX64' },
+  15: { what: 'complex128', datatype: 'COMPLEX128' },
+  16: { what: 'bfloat16', datatype: 'BF16' },
+};
+
+/** One boundary tensor: its metadata, EPARA's type (none when EPARA cannot carry it), and whether its rank is known. */
+export type ModelTensor = TensorMetadata & { readonly type: TensorType | undefined; readonly anyRank?: true };
 
 /** A model's boundary tensors read from its ONNX file, with the service's input overrides applied. */
 export interface ModelIo {
-  readonly inputs: readonly (TensorMetadata & { readonly type: TensorType })[];
-  readonly outputs: readonly TensorMetadata[];
-  /** `false` when the config puts some input's batch axis elsewhere than dimension 0 (or declares none). */
+  readonly inputs: readonly ModelTensor[];
+  readonly outputs: readonly ModelTensor[];
+  /**
+   * Why the model cannot be served, when some input or fetched output has a type EPARA does not carry (a
+   * string tensor, bfloat16, complex): the server keeps serving its other models and answers this one
+   * `LOAD_FAILED` with this message.
+   */
+  readonly unavailable?: string;
+  /** `false` when the config puts some input's batch axis elsewhere than dimension 0 (or declares none), or an output's rank is open. */
   readonly splitItems?: false;
   /**
    * Whether the dim names say every input's first dimension is one and the same dim (the batch): a single
@@ -26,7 +40,8 @@ export interface ModelIo {
 }
 
 /**
- * Reads the inputs and outputs (name, data type, shape; `-1` for a symbolic dimension) of an ONNX model.
+ * Reads the inputs and outputs (name, data type, shape; `-1` for a symbolic dimension) of an ONNX model. A
+ * tensor whose rank the model leaves open (no shape at all) is reported as `[-1]` and marked `anyRank`.
  * @throws EparaError `LOAD_FAILED` when the file cannot be read or decoded.
  */
 export function readModelIo(path: string, service: ServeServiceConfig): ModelIo {
@@ -38,29 +53,39 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
   }
   const graph = model.graph ?? {};
   const constants = new Set((graph.initializer ?? []).map((t) => t.name));
-  const io = (v: NonNullable<typeof graph.input>[number]): TensorMetadata & { type: TensorType } => {
+  const problems: string[] = [];
+  const io = (v: NonNullable<typeof graph.input>[number]): ModelTensor => {
     const tt = v.type?.tensorType;
-    const type = ONNX_TYPES[tt?.elemType ?? 0];
-    if (type === undefined) {
-      const what = ONNX_TYPE_NAMES[tt?.elemType ?? 0] ?? `type code ${tt?.elemType ?? 'missing'}`;
-      throw new EparaError('LOAD_FAILED', `service ${service.id}: tensor ${v.name} of ${path} is ${what}, which EPARA does not carry (supported: ${Object.values(ONNX_TYPES).join(', ')})`, { serviceId: service.id, path, tensor: v.name });
-    }
-    const shape = (tt?.shape?.dim ?? []).map((d) => (typeof d.dimValue === 'number' && d.dimValue > 0 ? d.dimValue : -1));
-    return { name: v.name ?? '', datatype: DATATYPE_OF[type], shape, type };
+    const code = tt?.elemType ?? 0;
+    const type = ONNX_TYPES[code];
+    const other = ONNX_OTHER_TYPES[code];
+    if (type === undefined) problems.push(`tensor ${v.name} is ${other?.what ?? `of ONNX type code ${tt?.elemType ?? '(missing)'}`}`);
+    const datatype = type !== undefined ? DATATYPE_OF[type] : (other?.datatype ?? 'BYTES');
+    // No `shape` at all: the rank is open (a `shape` with no dims is a scalar).
+    if (tt?.shape === undefined || tt.shape === null) return { name: v.name ?? '', datatype, shape: [-1], type, anyRank: true };
+    const shape = (tt.shape.dim ?? []).map((d) => (typeof d.dimValue === 'number' && d.dimValue > 0 ? d.dimValue : -1));
+    return { name: v.name ?? '', datatype, shape, type };
   };
-  const inputs = (graph.input ?? []).filter((v) => !constants.has(v.name)).map(io).map((m) => {
+  const inputs = (graph.input ?? []).filter((v) => !constants.has(v.name)).map(io).map((m): ModelTensor => {
     const o = service.inputs?.[m.name];
     if (!o) return m;
     const type = o.type ?? m.type;
     // `batchAxis: null` declares no batch axis: the declared dims stand as they are.
     const axis = o.batchAxis === undefined ? 0 : o.batchAxis;
-    return { ...m, type, datatype: DATATYPE_OF[type], shape: o.dims ? o.dims.map((d, k) => (d === null || k === axis ? -1 : d)) : m.shape };
+    const datatype = type !== undefined ? DATATYPE_OF[type] : m.datatype;
+    return o.dims ? { name: m.name, type, datatype, shape: o.dims.map((d, k) => (d === null || k === axis ? -1 : d)) } : { ...m, type, datatype };
   });
   const moved = Object.values(service.inputs ?? {}).some((o) => o.batchAxis !== undefined && o.batchAxis !== 0);
   const firsts = new Set((graph.input ?? []).filter((v) => !constants.has(v.name)).map((v) => v.type?.tensorType?.shape?.dim?.[0]?.dimParam || undefined));
   const outputs = (graph.output ?? []).filter((o) => !service.outputNames || service.outputNames.includes(o.name ?? '')).map(io);
-  const sameFirstDim = inputs.length <= 1 || (firsts.size === 1 && !firsts.has(undefined));
-  return { inputs, outputs: outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })), sameFirstDim, ...(moved ? { splitItems: false as const } : {}) };
+  const sameFirstDim = inputs.length <= 1 || (firsts.size === 1 && !firsts.has(undefined) && !inputs.some((i) => i.anyRank));
+  const unavailable =
+    problems.length === 0
+      ? undefined
+      : `model ${service.id} (${path}) cannot be served: ${problems.join('; ')}, which EPARA does not carry (supported: ${Object.values(ONNX_TYPES).join(', ')})`;
+  // An output of open rank (onnxruntime reads it as a scalar) has no known batch axis: its requests go whole.
+  const whole = moved || outputs.some((o) => o.anyRank);
+  return { inputs, outputs, sameFirstDim, ...(whole ? { splitItems: false as const } : {}), ...(unavailable !== undefined ? { unavailable } : {}) };
 }
 
 /**
@@ -70,6 +95,7 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
 export function sampleInputs(io: ModelIo): NamedTensors {
   const out: Record<string, { type: TensorType; dims: number[]; data: ReturnType<typeof allocTyped> }> = {};
   for (const i of io.inputs) {
+    if (i.type === undefined) continue; // an unavailable model is never loaded
     const dims = i.shape.map((d) => (d < 0 ? 1 : d));
     out[i.name] = { type: i.type, dims, data: allocTyped(i.type, dims.reduce((a, b) => a * b, 1)) };
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { EparaError } from '@epara/core';
+import { EparaError, isEparaError } from '@epara/core';
 import type { Logger, ServiceSpec } from '@epara/core';
 import { createMeshMetrics, createNode, createWebSocketTransport } from '@epara/mesh';
 import type { MeshNode, NodeSecurity } from '@epara/mesh';
@@ -55,10 +55,18 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const io = new Map<string, ModelIo>(config.services.map((s) => [s.id, readModelIo(at(s.model), s)]));
   const security = readSecurity(config, at, options.env ?? process.env);
   const logger = options.logger ?? createLineLogger(config.log.level, (line) => void process.stderr.write(line));
+  // A model with a tensor type EPARA does not carry is left out of the executor and the node: the server serves
+  // the others, and the gateway answers this one LOAD_FAILED with the reason.
+  const served = config.services.filter((s) => {
+    const why = io.get(s.id)!.unavailable;
+    if (why !== undefined) logger.warn({ serviceId: s.id }, why);
+    return why === undefined;
+  });
   const executor = createExecutor({
     logger,
     devices: config.devices.map((d) => ({ id: d.id, provider: d.provider, threads: d.threads, ...(d.ordinal !== undefined ? { ordinal: d.ordinal } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
-    services: config.services.map((s) => executorService(s, at(s.model), io.get(s.id)!)),
+    // No devices here: start() would stop at the first model onnxruntime cannot load; each is loaded alone below.
+    services: served.map((s) => ({ ...executorService(s, at(s.model), io.get(s.id)!), devices: [] })),
     profiling: config.executor.profiling,
     launchWhenIdle: config.executor.launchWhenIdle,
     ...(config.executor.maxQueue !== undefined ? { maxQueue: config.executor.maxQueue } : {}),
@@ -69,7 +77,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     executor,
     security: security.node,
     seeds: config.node.seeds,
-    services: config.services.map(serviceSpec),
+    services: served.map(serviceSpec),
     ...(config.node.advertise !== undefined ? { advertise: config.node.advertise } : {}),
     ...(config.node.syncPeriodMs !== undefined ? { syncPeriodMs: config.node.syncPeriodMs } : {}),
     ...(config.node.hopLimit !== undefined ? { hopLimit: config.node.hopLimit } : {}),
@@ -91,10 +99,11 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const gateway = createGateway({
     node,
     // Every model may be split; canSplitItems decides per request (the executor's check, or the metadata).
-    models: config.services.map((s): GatewayModel => ({ name: s.id, versions: s.versions, inputs: io.get(s.id)!.inputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })), outputs: io.get(s.id)!.outputs, splitItems: true })),
+    models: config.services.map((s) => gatewayModel(s, io.get(s.id)!)),
     http: config.gateway.http,
     grpc: config.gateway.grpc,
     maxBodyBytes: config.gateway.maxBodyBytes,
+    maxBatchItems: config.gateway.maxBatchItems,
     requestTimeoutMs: config.gateway.requestTimeoutMs,
     idleTimeoutMs: config.gateway.idleTimeoutMs,
     handlers,
@@ -115,6 +124,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const addresses = await gateway.start();
   try {
     await executor.start();
+    await loadEach(executor, served, logger);
     await node.start();
     startedAt = performance.now();
   } catch (err) {
@@ -147,7 +157,38 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   };
 }
 
+/**
+ * Loads each service on its devices, one at a time as `executor.start()` would. A model onnxruntime cannot load
+ * (an operator it lacks, a malformed graph) is logged and left without a local instance: the server serves the
+ * others, and requests for it are answered `NO_INSTANCE` unless a peer serves it.
+ * @throws whatever a load rejects with other than `LOAD_FAILED` (out of memory, a bad plan…).
+ */
+async function loadEach(executor: Executor, services: ServeConfig['services'], logger: Logger): Promise<void> {
+  for (const s of services) {
+    if (s.devices.length === 0) continue;
+    try {
+      await executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices });
+    } catch (err) {
+      if (!isEparaError(err) || err.code !== 'LOAD_FAILED') throw err;
+      logger.error({ serviceId: s.id, code: err.code }, `service ${s.id} is not served here: ${err.message}`);
+    }
+  }
+}
+
+function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayModel {
+  return {
+    name: s.id,
+    versions: s.versions,
+    inputs: io.inputs.map(({ name, datatype, shape, anyRank }) => ({ name, datatype, shape, ...(anyRank ? { anyRank } : {}) })),
+    outputs: io.outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })),
+    splitItems: true,
+    ...(io.unavailable !== undefined ? { unavailable: io.unavailable } : {}),
+  };
+}
+
 function executorService(s: ServeConfig['services'][number], model: string, io: ModelIo): ExecutorServiceOptions {
+  // Inputs of open rank (onnxruntime reports them as scalars) take any shape, unless the config declares their dims.
+  const anyRank = io.inputs.filter((i) => i.anyRank).map((i) => i.name);
   return {
     id: s.id,
     model,
@@ -155,7 +196,7 @@ function executorService(s: ServeConfig['services'][number], model: string, io: 
     slo: s.slo,
     devices: s.devices,
     sampleInputs: sampleInputs(io),
-    ...(s.inputs !== undefined ? { inputs: s.inputs } : {}),
+    ...(s.inputs !== undefined || anyRank.length > 0 ? { inputs: { ...s.inputs, ...Object.fromEntries(anyRank.map((name) => [name, { ...s.inputs?.[name], anyRank: true }])) } } : {}),
     ...(s.outputNames !== undefined ? { outputNames: s.outputNames } : {}),
     ...(s.maxBatch !== undefined ? { maxBatch: s.maxBatch } : {}),
     ...(s.plan !== undefined ? { plan: s.plan } : {}),

@@ -1,3 +1,5 @@
+import { encodeFrame } from '../protocol/frame-codec.js';
+import type { Incarnation } from '../protocol/messages.js';
 import { secureConnection } from '../security/secure-connection.js';
 import type { Handshake } from './peer-links.js';
 import type { ResolvedNodeOptions } from './node-options.js';
@@ -5,11 +7,19 @@ import { plainHandshake } from './plain-handshake.js';
 
 /**
  * The node's handshake: PSK challenge-response (`secureConnection`, with per-peer frame size and rate
- * limits) before any other message, or the plain hello of an explicitly insecure node.
+ * limits) before any other message, or the plain hello of an explicitly insecure node. Its first frame after
+ * it is this process's `incarnation` (a build that does not know the type rejects the frame and keeps the link).
  */
-export function createHandshake(o: ResolvedNodeOptions): Handshake {
+export function createHandshake(o: ResolvedNodeOptions, incarnation: Incarnation): Handshake {
   const s = o.security;
-  if ('insecure' in s) return plainHandshake(o.id, o.timers, 5000);
+  const announce = <T extends Awaited<ReturnType<Handshake>>>(link: T): T => {
+    link.connection.send(encodeFrame({ type: 'incarnation', ...incarnation }, o.limits));
+    return link;
+  };
+  if ('insecure' in s) {
+    const plain = plainHandshake(o.id, o.timers, 5000);
+    return async (connection, direction) => announce(await plain(connection, direction));
+  }
   return async (connection, direction) => {
     const link = await secureConnection(connection, {
       psk: s.psk,
@@ -19,6 +29,6 @@ export function createHandshake(o: ResolvedNodeOptions): Handshake {
       rateLimit: s.rateLimit,
       protocolLimits: o.limits,
     });
-    return { peerId: link.peerId, connection: link.connection };
+    return announce({ peerId: link.peerId, connection: link.connection });
   };
 }

@@ -369,7 +369,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       inbound.onLinkClosed(link.linkId);
       streamHost.onLinkClosed(link.linkId);
       if (this.#state !== 'started') return;
-      if (!lastLink) return handler.onLinkDown(link.linkId);
+      if (!lastLink) return (handler.onLinkDown(link.linkId), streams.onLinkDown(link.linkId));
       handler.onPeerDown(link.peerId);
       streams.onPeerDown(link.peerId);
       sync.reportDead(link.peerId, 'link-closed');

@@ -17,6 +17,7 @@ import { createHandshake } from './handshake.js';
 import type { NodeEvents } from './node-events.js';
 import type { ResolvedNodeOptions } from './node-options.js';
 import { PeerLinks } from './peer-links.js';
+import { newIncarnation } from './peer-incarnations.js';
 import { readSelfState } from './self-state.js';
 import { StreamOpener } from './stream-opener.js';
 import { wireSync } from './wire-sync.js';
@@ -138,9 +139,10 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext, lateness: L
   const links: PeerLinks = new PeerLinks({
     selfId: o.id,
     transport: o.transport,
-    handshake: createHandshake(o),
+    handshake: createHandshake(o, newIncarnation(o.epoch)),
     limits: o.limits,
     addressOf: (id) => sync.store.get(id)?.address,
+    epochOf: (id) => sync.store.get(id)?.epoch,
     maxQueuedFrames: 1024,
     maxBufferedBytes: o.maxLinkBufferedBytes,
     authBackoff: new AuthBackoff({ ...o.authRetry, now: () => o.monotonicClock.now(), random: o.random }),

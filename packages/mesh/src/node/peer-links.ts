@@ -3,11 +3,12 @@ import { EparaError, toEparaError } from '@epara/core';
 import type { ServerId } from '@epara/core';
 import type { Connection, Transport } from '../transport/transport.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
-import type { DecodedMessage, WireMessage } from '../protocol/messages.js';
+import type { DecodedMessage, Incarnation, WireMessage } from '../protocol/messages.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
 import type { Logger } from '@epara/core';
 import { RepeatThrottle } from '../util/repeat-throttle.js';
 import type { AuthBackoff } from '../security/auth-backoff.js';
+import { PeerIncarnations } from './peer-incarnations.js';
 
 /** Turns a raw connection into one whose peer is known (and, when secured, authenticated). */
 export type Handshake = (
@@ -26,7 +27,11 @@ export interface PeerLink {
 export interface PeerLinksEvents {
   messageReceived: [{ link: PeerLink; message: DecodedMessage; bytes: number }];
   linkOpened: [{ link: PeerLink }];
-  /** `lastLink` is true when no other link to that peer remains. */
+  /**
+   * `lastLink` is true when no other link to that peer remains. A link of a peer's run that a newer run (the
+   * server restarted under its id) replaced closes with `lastLink: false`: the new run's link is up. So does a
+   * link refused as a replaced run's: its closing says nothing about the peer's current run.
+   */
   linkClosed: [{ link: PeerLink; lastLink: boolean }];
   /** A dial failed; frames queued for that peer are lost (their senders time out or retry). */
   peerUnreachable: [{ peerId: ServerId | undefined; address: string; error: EparaError }];
@@ -45,6 +50,8 @@ export interface PeerLinksConfig {
   readonly limits: ProtocolLimits;
   /** Where a peer listens (from the view). */
   readonly addressOf: (peerId: ServerId) => string | undefined;
+  /** The epoch the view holds for a peer: larger than its links' run announced means it may have restarted. */
+  readonly epochOf: (peerId: ServerId) => number | undefined;
   /** Frames queued per peer while dialing. */
   readonly maxQueuedFrames: number;
   /**
@@ -79,6 +86,13 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   readonly #dials = new Map<string, Dial>();
   /** A peer with the wrong key redials several times a second: its failed handshakes are logged once per 10 s. */
   readonly #handshakeWarnings = new RepeatThrottle(10_000);
+  readonly #incarnations = new PeerIncarnations();
+  /** The run each link's peer announced in its first frame (links of peers that announce none are absent). */
+  readonly #runs = new WeakMap<PeerLink, Incarnation>();
+  /** Links closed because they belong to a replaced run. */
+  readonly #refused = new WeakSet<PeerLink>();
+  /** Per peer, the view epoch whose run was last checked by dialing its address (see {@link send}). */
+  readonly #checkedEpochs = new Map<ServerId, number>();
   #closed = false;
 
   constructor(config: PeerLinksConfig) {
@@ -100,6 +114,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     if (this.#closed) throw new EparaError('CLOSED', 'node is closed');
     const link = this.#pick(peerId);
     if (link) {
+      this.#checkRun(link);
       this.#write(link, message);
       return link.linkId;
     }
@@ -138,6 +153,28 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     if (dial.queue.length >= this.#c.maxQueuedFrames) throw new EparaError('PEER_UNAVAILABLE', `too many frames queued for ${address}`, { address });
     dial.queue.push(frame);
     dial.types.push(message.type);
+  }
+
+  /**
+   * The view says the peer announced a larger epoch than the run its links belong to: it may have restarted
+   * while its old process kept these links open (stopped, half-open), and the new run never linked here. Its
+   * address is dialed once per such epoch: a new run's link replaces the old ones (what was sent on them is
+   * routed again); the same run's is one more link.
+   */
+  #checkRun(link: PeerLink): void {
+    const epoch = this.#c.epochOf(link.peerId);
+    const run = this.#runs.get(link);
+    if (run === undefined || epoch === undefined || epoch <= run.epoch) return;
+    if ((this.#checkedEpochs.get(link.peerId) ?? -Infinity) >= epoch) return;
+    this.#checkedEpochs.set(link.peerId, epoch);
+    const address = this.#c.addressOf(link.peerId);
+    if (address === undefined) return;
+    try {
+      // Not dialed as the peer: a failed check is no sign its linked run failed.
+      this.sendToAddress(address, { type: 'ping', requestId: 0 });
+    } catch (err) {
+      this.#c.logger.debug({ peer: link.peerId, err }, 'could not dial a peer to check its run');
+    }
   }
 
   /** Closes every link; later sends throw `CLOSED`. */
@@ -183,14 +220,15 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       result.connection.close(this.#closed ? 'node closing' : 'connected to self');
       return undefined;
     }
-    const link: PeerLink = { linkId: result.connection.id, peerId: result.peerId, connection: result.connection };
+    const { peerId } = result;
+    const link: PeerLink = { linkId: result.connection.id, peerId, connection: result.connection };
     // The peer proved the key (it may have dialed in after fixing it): dial its address freely again.
-    const address = this.#c.addressOf(result.peerId);
+    const address = this.#c.addressOf(peerId);
     if (address !== undefined) this.#c.authBackoff.succeeded(address);
     this.#byId.set(link.linkId, link);
-    const set = this.#byPeer.get(link.peerId) ?? new Set();
+    const set = this.#byPeer.get(peerId) ?? new Set();
     set.add(link);
-    this.#byPeer.set(link.peerId, set);
+    this.#byPeer.set(peerId, set);
     for (const frame of result.early ?? []) this.#onFrame(link, frame);
     result.connection.on('frameReceived', ({ frame }) => this.#onFrame(link, frame));
     result.connection.once('closed', () => this.#onClosed(link));
@@ -199,6 +237,8 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   }
 
   #onFrame(link: PeerLink, frame: Uint8Array): void {
+    // A link closed or retired (its peer's run was replaced) says nothing more: late frames are dropped.
+    if (this.#byId.get(link.linkId) !== link) return;
     let message: DecodedMessage;
     try {
       message = decodeFrame(frame, this.#c.limits);
@@ -206,6 +246,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       this.emit('frameRejected', { peerId: link.peerId, error: toEparaError(err, 'PROTOCOL_ERROR') });
       return;
     }
+    if (message.type === 'incarnation') return this.#onIncarnation(link, message);
     try {
       this.emit('messageReceived', { link, message, bytes: frame.byteLength });
     } catch (err) {
@@ -214,13 +255,51 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     }
   }
 
+  /**
+   * The peer's first frame on a link: the run of its process. A newer run than the one linked replaces it; a
+   * replaced run (or one older than a linked run) is refused. Later announcements on the link are ignored.
+   */
+  #onIncarnation(link: PeerLink, run: Incarnation): void {
+    if (this.#runs.has(link)) return;
+    const others = [...(this.#byPeer.get(link.peerId) ?? [])].some((l) => l !== link && !l.connection.isClosed);
+    const verdict = this.#incarnations.admit(link.peerId, { epoch: run.epoch, instance: run.instance }, others);
+    if (verdict === 'refused') return this.#refuse(link, run);
+    this.#runs.set(link, run);
+    if (verdict === 'replaces') this.#retireOldRuns(link.peerId);
+  }
+
+  /** A link of a run the peer's newer run replaced, or of a run older than the one linked: closed at once. */
+  #refuse(link: PeerLink, run: Incarnation): void {
+    // A replaced process that resumed redials every sync period: said once per 10 s.
+    const shown = this.#handshakeWarnings.pass(`superseded ${link.peerId}`);
+    const incarnation = { epoch: run.epoch, instance: run.instance };
+    if (shown) this.#c.logger.warn({ peer: link.peerId, incarnation, remote: link.connection.remoteAddress, repeatsSinceLastLogged: shown.held }, 'link from a replaced run of a peer refused');
+    this.#refused.add(link);
+    link.connection.close('a newer run of this server is linked');
+  }
+
+  /**
+   * A newer run of the peer linked: every link of its older runs closes now (`linkClosed` with `lastLink: false`,
+   * so what was in flight on them fails over), rather than when their sockets finally notice — a stopped
+   * process's never do.
+   */
+  #retireOldRuns(peerId: ServerId): void {
+    for (const old of [...(this.#byPeer.get(peerId) ?? [])]) {
+      const run = this.#runs.get(old);
+      if (run === undefined || this.#incarnations.isCurrent(peerId, run)) continue;
+      this.#c.logger.warn({ peer: peerId, incarnation: { epoch: run.epoch, instance: run.instance } }, 'a peer restarted under its id: links of its previous run closed');
+      old.connection.close('replaced by a newer run of the peer');
+    }
+  }
+
   #onClosed(link: PeerLink): void {
+    if (this.#byId.get(link.linkId) !== link) return;
     this.#byId.delete(link.linkId);
     const set = this.#byPeer.get(link.peerId);
     set?.delete(link);
-    const lastLink = !set || set.size === 0;
-    if (lastLink) this.#byPeer.delete(link.peerId);
-    this.emit('linkClosed', { link, lastLink });
+    const none = !set || set.size === 0;
+    if (none) this.#byPeer.delete(link.peerId);
+    this.emit('linkClosed', { link, lastLink: none && !this.#refused.has(link) });
   }
 
   #pick(peerId: ServerId): PeerLink | undefined {

@@ -42,6 +42,8 @@ export class StreamOpener {
   readonly #c: StreamOpenerConfig;
   readonly #opening = new Map<number, PendingOpen>();
   readonly #remote = new Map<number, RemoteStream>();
+  /** The link each stream was opened on, when one was up: the peer drops the stream if that link closes. */
+  readonly #linkOf = new Map<number, string>();
 
   constructor(config: StreamOpenerConfig) {
     this.#c = config;
@@ -89,25 +91,43 @@ export class StreamOpener {
       if (m.type === 'stream-accepted') {
         this.#remote.set(id, pending.stream);
         pending.resolve(pending.stream);
-      } else pending.reject(m.type === 'error' ? m.error : new EparaError('PEER_UNAVAILABLE', 'stream refused'));
+        return true;
+      }
+      this.#linkOf.delete(id);
+      pending.reject(m.type === 'error' ? m.error : new EparaError('PEER_UNAVAILABLE', 'stream refused'));
       return true;
     }
     const stream = this.#remote.get(id);
     if (!stream || stream.pinnedTo !== peer || m.type === 'stream-accepted') return false;
     stream.onMessage(m);
-    if (stream.settled) this.#remote.delete(id);
+    if (stream.settled) (this.#remote.delete(id), this.#linkOf.delete(id));
     return true;
   }
 
   onPeerDown(peer: ServerId): void {
+    this.#fail((_id, s) => s.pinnedTo === peer, peer);
+  }
+
+  /**
+   * One link closed while the peer keeps another (a newer run of it replaced the old one's links): the peer
+   * side of every stream opened on that link is gone with it, so those streams end as if the peer had failed.
+   */
+  onLinkDown(linkId: string): void {
+    this.#fail((id) => this.#linkOf.get(id) === linkId);
+  }
+
+  #fail(match: (id: number, stream: RemoteStream) => boolean, failed?: ServerId): void {
     for (const [id, p] of [...this.#opening]) {
-      if (p.stream.pinnedTo !== peer) continue;
+      if (!match(id, p.stream)) continue;
+      const peer = failed ?? p.stream.pinnedTo;
       this.#opening.delete(id);
+      this.#linkOf.delete(id);
       p.reject(new EparaError('PEER_UNAVAILABLE', `peer ${peer} failed while opening the stream`, { peer }));
     }
     for (const [id, s] of [...this.#remote]) {
-      if (s.pinnedTo !== peer) continue;
+      if (!match(id, s)) continue;
       this.#remote.delete(id);
+      this.#linkOf.delete(id);
       s.onPeerDown();
     }
   }
@@ -117,6 +137,7 @@ export class StreamOpener {
     this.#opening.clear();
     for (const s of this.#remote.values()) s.onMessage({ type: 'error', error: new EparaError('CLOSED', 'node closed') });
     this.#remote.clear();
+    this.#linkOf.clear();
   }
 
   #openAt(peer: ServerId, route: StreamRoute, next: { hops: number; visited: readonly ServerId[] }): Promise<MeshStream> {
@@ -125,6 +146,7 @@ export class StreamOpener {
     const stream = new RemoteStream({ streamId: id, peer, send: (m) => c.send(peer, m) });
     return new Promise<MeshStream>((resolve, reject) => {
       const timer = c.timers.setTimeout(() => {
+        this.#linkOf.delete(id);
         if (this.#opening.delete(id)) reject(new EparaError('PEER_UNAVAILABLE', `peer ${peer} did not accept the stream in time`, { peer }));
       }, c.openTimeoutMs);
       const settle = <T>(f: (v: T) => void) => (v: T): void => {
@@ -133,7 +155,8 @@ export class StreamOpener {
       };
       this.#opening.set(id, { stream, resolve: settle(resolve), reject: settle(reject) });
       try {
-        c.send(peer, { type: 'stream-open', requestId: id, serviceId: route.serviceId, rateHz: route.rateHz, stalenessMs: route.stalenessMs, hops: next.hops, visited: next.visited });
+        const linkId = c.send(peer, { type: 'stream-open', requestId: id, serviceId: route.serviceId, rateHz: route.rateHz, stalenessMs: route.stalenessMs, hops: next.hops, visited: next.visited });
+        if (typeof linkId === 'string') this.#linkOf.set(id, linkId);
       } catch (err) {
         this.#opening.delete(id);
         settle(reject)(err instanceof EparaError ? err : new EparaError('PEER_UNAVAILABLE', String(err)));

@@ -128,7 +128,7 @@ describe('RequestHandler paths', () => {
     expect(sent).toHaveLength(1);
   });
 
-  it('a closed link that was not the last to its peer retries the requests sent on it, and only those', async () => {
+  it('a closed link that was not the last to its peer routes the requests sent on it again, and only those, the peer still a candidate', async () => {
     const { sent, handler, links } = setup(['b', 'c']);
     const onFirstLink = handler.handle(request());
     links.current = 'L2';
@@ -138,8 +138,9 @@ describe('RequestHandler paths', () => {
     handler.onLinkDown('L1');
     expect(sent).toHaveLength(3);
     const retry = sent[2]!;
-    expect(retry.to).not.toBe(first.to);
-    expect(retry.m).toMatchObject({ type: 'submit', visited: ['a', first.to] });
+    // The server on the peer's other link never saw it (a new run of the peer) or dropped it: not visited.
+    expect(retry.m).toMatchObject({ type: 'submit', visited: ['a'] });
+    expect(retry.m.requestId).not.toBe(first.m.requestId);
     expect(handler.outstanding).toBe(2);
     handler.onResponse(first.to, { type: 'result', requestId: second.m.requestId!, outputs: x });
     handler.onResponse(retry.to, { type: 'result', requestId: retry.m.requestId!, outputs: x });

@@ -136,14 +136,15 @@ export class RequestHandler {
 
   /**
    * One link closed while the peer has another (two links to one peer: both dialed at once, or the peer came
-   * back under the same id while its old link lingered). The peer drops what came over the closed link, so
-   * its requests are retried as if the peer had failed, instead of waiting out their deadlines.
+   * back under the same id and its new run's link replaced the old run's). The peer drops what came over the
+   * closed link, so its requests are routed again instead of waiting out their deadlines — the peer stays a
+   * candidate: the server on its other link never saw them (a new run) or dropped them.
    */
   onLinkDown(linkId: string): void {
     for (const [id, o] of [...this.#outstanding]) {
       if (o.linkId !== linkId) continue;
       this.#settle(id, o);
-      this.#retry(o);
+      this.#retry(o, false);
     }
   }
 
@@ -279,8 +280,9 @@ export class RequestHandler {
     o.cleanup();
   }
 
-  #retry(o: Outstanding): void {
-    const visited = o.request.visited.includes(o.peer) ? o.request.visited : [...o.request.visited, o.peer];
+  /** Routes a request again after its peer failed; `peerFailed: false` keeps the peer a candidate (a link of it closed). */
+  #retry(o: Outstanding, peerFailed = true): void {
+    const visited = !peerFailed || o.request.visited.includes(o.peer) ? o.request.visited : [...o.request.visited, o.peer];
     const request = { ...o.request, visited };
     if (this.#closed) return o.reject(new EparaError('CLOSED', 'node closed'));
     if (request.deadline - this.#c.clock.now() <= this.#c.guardMs) {

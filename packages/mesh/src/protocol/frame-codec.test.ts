@@ -150,4 +150,14 @@ describe('frame codec', () => {
       expect(protocolCode(() => decodeFrame(frame))).toBe('PROTOCOL_ERROR');
     });
   });
+
+  describe('incarnation', () => {
+    it('carries a run epoch and an instance exactly, and refuses an instance that is not a safe integer', () => {
+      const m = { type: 'incarnation' as const, epoch: 1_700_000_000_123, instance: 2 ** 53 - 1 };
+      expect(decodeFrame(encodeFrame(m))).toMatchObject(m);
+      for (const instance of [0.5, -1, 2 ** 53]) {
+        expect(protocolCode(() => decodeFrame(encodeFrame({ ...m, instance })))).toBe('PROTOCOL_ERROR');
+      }
+    });
+  });
 });

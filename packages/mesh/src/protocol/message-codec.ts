@@ -224,4 +224,13 @@ export const MESSAGE_LAYOUTS: { readonly [T in WireMessageType]: MessageLayout<T
   },
   ping: nothing,
   pong: nothing,
+  incarnation: {
+    write: (w, m) => void (w.f64(m.epoch, 'incarnation epoch'), w.f64(m.instance, 'incarnation instance')),
+    read: (r) => {
+      const incarnation = { epoch: r.f64('incarnation epoch'), instance: r.f64('incarnation instance') };
+      if (!Number.isSafeInteger(incarnation.instance) || incarnation.instance < 0) throw protocolError('incarnation instance must be a non-negative safe integer');
+      return incarnation;
+    },
+    hasTensors: false,
+  },
 };

@@ -21,6 +21,7 @@ export const MESSAGE_TYPE_CODES = {
   placement: 16,
   ping: 17,
   pong: 18,
+  incarnation: 19,
 } as const;
 
 /** The kind of a {@link WireMessage}. */
@@ -33,6 +34,24 @@ export type WireMessageType = keyof typeof MESSAGE_TYPE_CODES;
 interface Base {
   readonly requestId?: number;
   readonly flags?: number;
+}
+
+/**
+ * Which run of a server a link belongs to: a process announces one incarnation on every link it opens or
+ * accepts. `epoch` is the run's announced epoch (a restarted server uses a larger one); `instance` is a random
+ * integer (below 2^53) drawn once per process, telling two runs with the same epoch apart.
+ */
+export interface Incarnation {
+  readonly epoch: number;
+  readonly instance: number;
+}
+
+/**
+ * The sender's {@link Incarnation}: the first frame each side sends on a link once the handshake is done. A
+ * build that does not know the type rejects the frame (`frameRejected`) and keeps the link.
+ */
+export interface IncarnationMessage extends Base, Incarnation {
+  readonly type: 'incarnation';
 }
 
 /** First message of the dialer: who it is and its challenge nonce. */
@@ -171,7 +190,8 @@ export type WireMessage =
   | SyncAckMessage
   | PlacementMessage
   | PingMessage
-  | PongMessage;
+  | PongMessage
+  | IncarnationMessage;
 
 /** A decoded message: like {@link WireMessage} with `requestId` and `flags` always present. */
 export type DecodedMessage = WireMessage & { readonly requestId: number; readonly flags: number };

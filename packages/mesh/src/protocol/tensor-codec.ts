@@ -15,6 +15,10 @@ export const DTYPE_CODES: Readonly<Record<TensorType, number>> = {
   int8: 6,
   bool: 7,
   float16: 8,
+  int16: 9,
+  uint16: 10,
+  uint32: 11,
+  uint64: 12,
 };
 
 const TYPES_BY_CODE: readonly (TensorType | undefined)[] = (() => {
@@ -33,6 +37,10 @@ const CTORS: Readonly<Record<TensorType, ArrayCtor>> = {
   int8: Int8Array,
   bool: Uint8Array,
   float16: Uint16Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
 };
 
 /** Tensor data sits at 8-byte boundaries of the body so that views need no copy when the frame is aligned. */

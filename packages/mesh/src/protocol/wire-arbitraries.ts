@@ -16,6 +16,10 @@ const CTORS = {
   int8: Int8Array,
   bool: Uint8Array,
   float16: Uint16Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
 } as const;
 
 const id = fc.string({ minLength: 0, maxLength: 12 });
@@ -85,6 +89,7 @@ export const messageArb: fc.Arbitrary<WireMessage> = fc.oneof(
   fc.record({ type: fc.constant('auth-challenge' as const), ...base, peerId: id, nonce }),
   fc.record({ type: fc.constant('auth-response' as const), ...base, proof: nonce }),
   fc.record({ type: fc.constant('auth-ok' as const), ...base, proof: nonce }),
+  fc.record({ type: fc.constant('incarnation' as const), ...base, epoch: count, instance: fc.maxSafeNat() }),
   fc.record({
     type: fc.constant('submit' as const),
     ...base,

@@ -1,7 +1,7 @@
 import { EparaError, type NamedTensors, type TensorDataArray, type TensorLike, type TensorType } from '@epara/core';
 import type { SlabHome } from '../devices/device-port.js';
 
-/** @internal What a lease is made from. */
+/** What a lease is made from. */
 export interface LeaseInit<D extends TensorDataArray = TensorDataArray> {
   serviceId: string;
   inputName: string;
@@ -24,13 +24,16 @@ export type ViewCtor = { new (buffer: ArrayBuffer, byteOffset: number, length: n
 export interface LeaseSlabOwner {
   /** Every lease of `slab` was released and the slab is home: its buffer may take new leases. */
   emptied(slab: LeaseSlab): void;
+  /** Whether `slab` is the one new leases take slots of now (its last slots handed out may then be handed again). */
+  takesLeases(slab: LeaseSlab): boolean;
 }
 
 /**
  * One buffer of a lease ring: item slots 0…capacity−1 for the leased input at the front (a batch of the first
  * `n` slots is the batch's tensor as it is), room behind them for the batch's other inputs and its outputs.
- * Slots are handed out in order and never reused until every lease of the buffer was released; the buffer is
- * lent whole to the worker that runs a batch of its leases.
+ * Slots are handed out in order; one is handed again only when every lease of the buffer was released, or when
+ * it is among the last handed out and the buffer still takes leases. The buffer is lent whole to the worker that
+ * runs a batch of its leases.
  */
 export class LeaseSlab implements SlabHome {
   buffer: ArrayBuffer;
@@ -44,7 +47,7 @@ export class LeaseSlab implements SlabHome {
   /** The worker died with it: the buffer is gone. */
   dead = false;
   /** The live lease in each slot handed out (undefined once released). */
-  readonly leases: (InputLease | undefined)[];
+  readonly leases: (Lease | undefined)[];
   /** Each slot's view, made once per buffer object (a buffer back from the worker is a new object). */
   readonly views: (TensorDataArray | undefined)[];
   readonly #owner: LeaseSlabOwner;
@@ -52,7 +55,7 @@ export class LeaseSlab implements SlabHome {
   constructor(buffer: ArrayBuffer, capacity: number, owner: LeaseSlabOwner) {
     this.buffer = buffer;
     this.capacity = capacity;
-    this.leases = new Array<InputLease | undefined>(capacity).fill(undefined);
+    this.leases = new Array<Lease | undefined>(capacity).fill(undefined);
     this.views = new Array<TensorDataArray | undefined>(capacity).fill(undefined);
     this.#owner = owner;
   }
@@ -78,10 +81,23 @@ export class LeaseSlab implements SlabHome {
     if (this.live === 0) this.#owner.emptied(this);
   }
 
-  /** The lease in `slot` was released (or moved to another slab). */
-  leaseReleased(slot: number): void {
+  /**
+   * The lease in `slot` was released (or moved to another slab). A lease that never joined a queue (`unused`:
+   * released by its host, or refused at admission) gives its slot back while the slab still takes leases and
+   * the slot is the last one handed out: a request refused at once costs no slot. Under overload most leases
+   * are refused: each took a slot for good before, so a slab filled with a few queued leases among many released
+   * ones, and every slab held by one long-queued lease left the ring without a slab (the lease fell back to a
+   * buffer of its own). A lease that was queued keeps its slot until the slab empties: handing it again would
+   * interleave newer leases with the queued ones the next batch runs in place, and cost moves.
+   */
+  leaseReleased(slot: number, unused = false): void {
     this.leases[slot] = undefined;
     this.live--;
+    if (unused && slot === this.next - 1 && this.#owner.takesLeases(this)) {
+      let next = slot;
+      while (next > 0 && this.leases[next - 1] === undefined) next--;
+      this.next = next;
+    }
     if (this.live === 0 && !this.lent) this.#owner.emptied(this);
   }
 }
@@ -92,11 +108,41 @@ export class LeaseSlab implements SlabHome {
  * ({@link InputLease.inSlab}) sits where its batch will run from: a batch made of the leases of one slab runs
  * from that slab without a copy. The lease belongs to the request from `submit` on, and is released when the
  * request settles (whatever its outcome); {@link InputLease.release} gives back a lease that will not be
- * submitted.
+ * submitted. Only leases the executor made are taken as leases: an object of this shape made elsewhere is an
+ * ordinary tensor.
  *
  * @typeParam D the typed array of the input's element type (`Float32Array` for `float32`), as the host expects it.
  */
-export class InputLease<D extends TensorDataArray = TensorDataArray> implements TensorLike {
+export interface InputLease<D extends TensorDataArray = TensorDataArray> extends TensorLike {
+  readonly type: TensorType;
+  /** The item's dims (size 1 on the batch axis); frozen, shared by the leases of one ring. */
+  readonly dims: readonly number[];
+  /** The service the lease was made for: it may be submitted only to that service. */
+  readonly serviceId: string;
+  /** The input the lease was made for: it may be submitted only as that input. */
+  readonly inputName: string;
+  /**
+   * The item's values, to write before `submit` (the executor reads them once the request is queued).
+   * @throws EparaError `INVALID_INPUT` (`details.reason: 'lease-released'`) once the lease was released: its
+   * memory may already hold another request's input.
+   */
+  readonly data: D;
+  readonly state: InputLeaseState;
+  /** Whether the lease sits in a slab its batch can run from; false when it fell back to a buffer of its own. */
+  readonly inSlab: boolean;
+  /**
+   * Gives the lease back without submitting it. Idempotent; once submitted, the request owns the lease and
+   * releases it when it settles (this is then a no-op).
+   */
+  release(): void;
+}
+
+/**
+ * The executor's {@link InputLease}: what hosts see of it, and what the executor's own code reaches (its slab and
+ * slot, its ring, the request's claim and release). The package exports only the interface, so none of these
+ * appear in the public type; `instanceof Lease` tells the executor's leases from tensors of the same shape.
+ */
+export class Lease<D extends TensorDataArray = TensorDataArray> implements InputLease<D> {
   readonly type: TensorType;
   /** The item's dims (size 1 on the batch axis); frozen, shared by the leases of one ring. */
   readonly dims: readonly number[];
@@ -110,7 +156,7 @@ export class InputLease<D extends TensorDataArray = TensorDataArray> implements 
   /** The ring that made it (staging checks it), undefined outside a slab. */
   readonly ring: object | undefined;
 
-  /** @internal Made by the executor (`o` is read at once: a ring passes the same object for every lease). */
+  /** `o` is read at once: a ring passes the same object for every lease. */
   constructor(o: LeaseInit<D>) {
     this.serviceId = o.serviceId;
     this.inputName = o.inputName;
@@ -141,18 +187,17 @@ export class InputLease<D extends TensorDataArray = TensorDataArray> implements 
     return this.#slab !== undefined;
   }
 
-  /** @internal Its slab (undefined outside one) and slot. */
+  /** Its slab (undefined outside one) and slot. */
   get slab(): LeaseSlab | undefined {
     return this.#slab;
   }
 
-  /** @internal */
   get slot(): number {
     return this.#slot;
   }
 
   /**
-   * @internal Moves the lease to `slot` of `slab` (its values already copied to `view` there): the executor
+   * Moves the lease to `slot` of `slab` (its values already copied to `view` there): the executor
    * makes room for a batch in a slab, or gathers a batch's items into one.
    */
   relocate(slab: LeaseSlab, slot: number, view: D): void {
@@ -165,7 +210,7 @@ export class InputLease<D extends TensorDataArray = TensorDataArray> implements 
     this.#slab = slab;
     this.#slot = slot;
     this.#view = view;
-    slab.leases[slot] = this as unknown as InputLease;
+    slab.leases[slot] = this as unknown as Lease;
   }
 
   /**
@@ -173,11 +218,11 @@ export class InputLease<D extends TensorDataArray = TensorDataArray> implements 
    * releases it when it settles (this is then a no-op).
    */
   release(): void {
-    if (this.#state === 'open') this.#free();
+    if (this.#state === 'open') this.#free(true);
   }
 
   /**
-   * @internal A request takes the lease (`submit`).
+   * A request takes the lease (`submit`).
    * @throws EparaError `INVALID_INPUT` when it was submitted or released already, or belongs to another
    * service or input.
    */
@@ -190,20 +235,20 @@ export class InputLease<D extends TensorDataArray = TensorDataArray> implements 
     this.#state = 'submitted';
   }
 
-  /** @internal The request that owns it settled (or its submit failed). */
-  settled(): void {
-    if (this.#state !== 'released') this.#free();
+  /** The request that owns it settled, or (`refused`) its submit failed before the request was queued. */
+  settled(refused = false): void {
+    if (this.#state !== 'released') this.#free(refused);
   }
 
-  #free(): void {
+  #free(unused: boolean): void {
     this.#state = 'released';
     const slab = this.#slab;
     this.#slab = undefined;
-    slab?.leaseReleased(this.#slot);
+    slab?.leaseReleased(this.#slot, unused);
   }
 }
 
-function leaseError(lease: InputLease, reason: 'lease-released' | 'lease-submitted' | 'lease-mismatch', message: string): EparaError {
+function leaseError(lease: Lease, reason: 'lease-released' | 'lease-submitted' | 'lease-mismatch', message: string): EparaError {
   return new EparaError('INVALID_INPUT', `${lease.serviceId}: input '${lease.inputName}': ${message}`, { serviceId: lease.serviceId, input: lease.inputName, reason });
 }
 
@@ -217,7 +262,7 @@ export function claimLeases(inputs: NamedTensors, serviceId: string): boolean {
   let any = false;
   for (const name in inputs) {
     const t = inputs[name];
-    if (!(t instanceof InputLease)) continue;
+    if (!(t instanceof Lease)) continue;
     try {
       t.claim(serviceId, name);
     } catch (err) {
@@ -234,15 +279,18 @@ function unclaimBefore(inputs: NamedTensors, stop: string): void {
   for (const name in inputs) {
     if (name === stop) return;
     const t = inputs[name];
-    if (t instanceof InputLease) t.settled();
+    if (t instanceof Lease) t.settled(true);
   }
 }
 
-/** Releases the leases among a settled request's inputs (the ones it claimed). */
-export function settleLeases(inputs: NamedTensors): void {
+/**
+ * Releases the leases among a settled request's inputs (the ones it claimed); `refused`: the request was refused
+ * before it was queued (its leases' slots may be handed again at once).
+ */
+export function settleLeases(inputs: NamedTensors, refused = false): void {
   for (const name in inputs) {
     const t = inputs[name];
-    if (t instanceof InputLease && t.state === 'submitted') t.settled();
+    if (t instanceof Lease && t.state === 'submitted') t.settled(refused);
   }
 }
 
@@ -251,6 +299,6 @@ export function releaseOpenLeases(inputs: NamedTensors): void {
   if (typeof inputs !== 'object' || inputs === null) return;
   for (const name in inputs) {
     const t = inputs[name];
-    if (t instanceof InputLease) t.release();
+    if (t instanceof Lease) t.release();
   }
 }

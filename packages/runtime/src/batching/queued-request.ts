@@ -4,6 +4,8 @@ import { settleLeases } from './input-lease.js';
 
 /** Where a queued request reports to: its queue (to leave it on abort) and the executor (its completion). */
 export interface QueuedRequestHost {
+  /** The service of every request the host queues (kept here, not in each request). */
+  readonly serviceId: string;
   /** Removes the request from its queue (abort); false when it already left it. */
   withdraw(item: WorkItem): boolean;
   /** The one place a queued request completes (its `requestCompleted` event and spans). */
@@ -13,7 +15,6 @@ export interface QueuedRequestHost {
 /** What a request is queued with. */
 export interface QueuedRequestInit {
   readonly seq: number;
-  readonly serviceId: string;
   readonly inputs: NamedTensors;
   readonly key: string;
   readonly costScale: number;
@@ -36,80 +37,109 @@ const capture = (resolve: (outputs: NamedTensors) => void, reject: (err: EparaEr
   nextReject = reject;
 };
 
+/** The fields few requests have (a stream's slot, an abort signal, a trace): one object only for those. */
+class RequestExtras {
+  readonly slot: StreamSlot | undefined;
+  readonly signal: AbortSignalLike | undefined;
+  readonly trace: TraceContext | undefined;
+  onAbort: (() => void) | undefined = undefined;
+
+  constructor(init: QueuedRequestInit) {
+    this.slot = init.slot;
+    this.signal = init.signal;
+    this.trace = init.trace;
+  }
+}
+
+const FRAME = 1;
+const LEASED = 2;
+const SETTLED = 4;
+
 /**
  * One queued request or stream frame: the work item the schedulers see and the settlement of its caller's
  * promise, in one object per submit — its `settle` a method, its promise's resolvers kept as fields; only a
- * request with an abort signal pays for a listener. It settles exactly once: the first of a completion, a
- * rejection and an abort wins.
+ * request with an abort signal pays for a listener. It holds what every request has (what the schedulers read,
+ * its resolvers, three flags in one number); the service is its host's, and the fields few requests carry (a
+ * stream's slot, a signal, a trace) are in an object of their own made only for those. It settles exactly once:
+ * the first of a completion, a rejection and an abort wins.
  */
 export class QueuedRequest implements WorkItem {
   readonly seq: number;
-  readonly serviceId: string;
   readonly inputs: NamedTensors;
   readonly key: string;
   readonly costScale: number;
   readonly deadline: number;
   readonly priority: number;
   readonly enqueuedAt: number;
-  readonly frame: boolean;
-  readonly slot: StreamSlot | undefined;
   /** Resolves with the request's outputs; rejects with its `EparaError`. */
   readonly promise: Promise<NamedTensors>;
   readonly #host: QueuedRequestHost;
   readonly #resolve: (outputs: NamedTensors) => void;
   readonly #reject: (err: EparaError) => void;
-  readonly #trace: TraceContext | undefined;
-  readonly #signal: AbortSignalLike | undefined;
-  readonly #onAbort: (() => void) | undefined;
-  readonly #leased: boolean;
-  #settled = false;
+  readonly #extras: RequestExtras | undefined;
+  #flags: number;
 
   constructor(init: QueuedRequestInit, host: QueuedRequestHost) {
     this.seq = init.seq;
-    this.serviceId = init.serviceId;
     this.inputs = init.inputs;
     this.key = init.key;
     this.costScale = init.costScale;
     this.deadline = init.deadline;
     this.priority = init.priority;
     this.enqueuedAt = init.enqueuedAt;
-    this.frame = init.frame;
-    this.slot = init.slot;
     this.#host = host;
-    this.#trace = init.trace;
-    this.#leased = init.leased;
+    this.#flags = (init.frame ? FRAME : 0) | (init.leased ? LEASED : 0);
     this.promise = new Promise<NamedTensors>(capture);
     this.#resolve = nextResolve!;
     this.#reject = nextReject!;
     nextResolve = nextReject = undefined;
-    this.#signal = init.signal;
-    if (init.signal) {
-      this.#onAbort = () => this.#aborted();
-      init.signal.addEventListener('abort', this.#onAbort, { once: true });
+    const signal = init.signal;
+    const extras = signal !== undefined || init.slot !== undefined || init.trace !== undefined ? new RequestExtras(init) : undefined;
+    this.#extras = extras;
+    if (signal !== undefined) {
+      extras!.onAbort = () => this.#aborted();
+      signal.addEventListener('abort', extras!.onAbort, { once: true });
     }
+  }
+
+  get serviceId(): string {
+    return this.#host.serviceId;
+  }
+
+  /** True for stream frames (a drop is `STALE_FRAME`, not `DEADLINE_EXCEEDED`). */
+  get frame(): boolean {
+    return (this.#flags & FRAME) !== 0;
+  }
+
+  /** Set for frames of a stateful stream. */
+  get slot(): StreamSlot | undefined {
+    return this.#extras?.slot;
   }
 
   settle(error: EparaError): void;
   settle(error: undefined, outputs: NamedTensors, done: ItemDone): void;
   settle(error: EparaError | undefined, outputs?: NamedTensors, done?: ItemDone): void {
-    if (this.#onAbort) this.#signal!.removeEventListener('abort', this.#onAbort);
-    if (this.#settled) return;
-    this.#settled = true;
+    const extras = this.#extras;
+    if (extras?.onAbort !== undefined) extras.signal!.removeEventListener('abort', extras.onAbort);
+    const flags = this.#flags;
+    if ((flags & SETTLED) !== 0) return;
+    this.#flags = flags | SETTLED;
     // Its batch is done with the inputs (outputs are copies or views of other memory): the leases go back.
-    if (this.#leased) settleLeases(this.inputs);
-    this.#host.completed(this, error === undefined ? 'ok' : error.code, done, this.#trace);
+    if ((flags & LEASED) !== 0) settleLeases(this.inputs);
+    this.#host.completed(this, error === undefined ? 'ok' : error.code, done, extras?.trace);
     if (error === undefined) this.#resolve(outputs!);
     else this.#reject(error);
   }
 
   #aborted(): void {
-    if (this.#settled) return;
-    this.#settled = true;
+    const flags = this.#flags;
+    if ((flags & SETTLED) !== 0) return;
+    this.#flags = flags | SETTLED;
     this.#host.withdraw(this);
     // Queued: nothing reads the inputs any more. Running: the batch's slab holds what it reads (a lease slab is
     // lent whole, and is taken back only once every lease of it is released and the worker answered).
-    if (this.#leased) settleLeases(this.inputs);
-    this.#host.completed(this, 'ABORTED', undefined, this.#trace);
+    if ((flags & LEASED) !== 0) settleLeases(this.inputs);
+    this.#host.completed(this, 'ABORTED', undefined, this.#extras?.trace);
     this.#reject(new EparaError('ABORTED', 'the request was aborted', { serviceId: this.serviceId }));
   }
 }

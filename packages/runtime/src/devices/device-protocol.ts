@@ -81,4 +81,9 @@ export interface KvStepResult {
 /** Messages from a device worker to the host. */
 export type DeviceResponse =
   | { readonly id: number; readonly ok: true; readonly result: LoadResult | RunResult | KvStepResult | null; readonly slab?: ArrayBuffer }
-  | { readonly id: number; readonly ok: false; readonly error: { code: string; message: string; details?: Record<string, unknown> }; readonly slab?: ArrayBuffer };
+  | { readonly id: number; readonly ok: false; readonly error: { code: string; message: string; details?: Record<string, unknown> }; readonly slab?: ArrayBuffer }
+  /**
+   * A run whose outputs the worker wrote into the returned slab at the planned places: its compute time, nothing
+   * else — one object for the host to deserialize per batch, not three.
+   */
+  | { readonly id: number; readonly ok: 'slab'; readonly runMs: number; readonly slab: ArrayBuffer };

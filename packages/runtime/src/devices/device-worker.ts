@@ -157,14 +157,11 @@ async function handle(req: DeviceRequest): Promise<void> {
     if (req.op === 'load') reply({ id: req.id, ok: true, result: await load(req) });
     else if (req.op === 'run') {
       const result = await run(req);
+      if (result.inSlab === true) return reply({ id: req.id, ok: 'slab', runMs: result.runMs, slab: req.slab! }, [req.slab!]);
       const { tensors, transfer } = prepareTransfer(req.slab === undefined ? result.outputs : unaliased(result.outputs, req.slab));
-      const body: RunResult = result.inSlab
-        ? result
-        : result.forwardedBytes === undefined
-          ? { outputs: tensors, runMs: result.runMs }
-          : { outputs: tensors, runMs: result.runMs, forwardedBytes: result.forwardedBytes };
-      // The lent slab goes back with the answer (holding the outputs when `inSlab`; other outputs are the backend's
-      // own buffers, copied by `unaliased` if they view the slab).
+      const body: RunResult = result.forwardedBytes === undefined ? { outputs: tensors, runMs: result.runMs } : { outputs: tensors, runMs: result.runMs, forwardedBytes: result.forwardedBytes };
+      // The lent slab goes back with the answer (the outputs are the backend's own buffers, copied by `unaliased`
+      // if they view the slab).
       if (req.slab !== undefined && !transfer.includes(req.slab)) transfer.push(req.slab);
       reply(req.slab === undefined ? { id: req.id, ok: true, result: body } : { id: req.id, ok: true, result: body, slab: req.slab }, transfer);
     } else if (req.op === 'kvStep') reply({ id: req.id, ok: true, result: await kvStep(req) });

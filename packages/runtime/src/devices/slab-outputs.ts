@@ -37,6 +37,10 @@ export const VIEW_CTOR: Record<TensorType, TypedCtor> = {
   bool: Uint8Array,
   int8: Int8Array,
   float16: Uint16Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
 };
 
 /** Places a batch of `count` items' outputs in a slab from byte `start` on; returns the end offset too. */

@@ -260,8 +260,8 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   #onMessage(msg: DeviceResponse): void {
     const p = this.#pending.take(msg.id);
-    let result: unknown = msg.ok ? msg.result : undefined;
-    let failure: EparaError | undefined = msg.ok ? undefined : eparaErrorFromJSON(msg.error);
+    let result: unknown = msg.ok === true ? msg.result : undefined;
+    let failure: EparaError | undefined = msg.ok === false ? eparaErrorFromJSON(msg.error) : undefined;
     // The slab comes back whether or not the caller still waits (an aborted call's slab returns too). Results
     // written into it are copied out first: once released, the next batch overwrites it.
     const home = msg.slab === undefined ? undefined : this.#slabCalls.get(msg.id);
@@ -269,7 +269,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       this.#slabCalls.delete(msg.id);
       if (p?.slabOutputs !== undefined && failure === undefined) {
         try {
-          result = this.#fromSlab(p, result as RunResult, msg.slab!, home === this.#poolHome);
+          result = this.#fromSlab(p, msg, msg.slab!, home === this.#poolHome);
         } catch (err) {
           failure = toEparaError(err, 'MODEL_ERROR');
         }
@@ -283,10 +283,11 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   /** Each request's outputs, read out of the returned slab (unless the worker declined to write them there). */
-  #fromSlab(p: PendingCall, r: RunResult, slab: ArrayBuffer, pooled: boolean): unknown {
-    if (!r.inSlab) return r; // a backend that cannot write into given outputs
+  #fromSlab(p: PendingCall, msg: DeviceResponse, slab: ArrayBuffer, pooled: boolean): unknown {
+    if (msg.ok !== 'slab') return msg.ok ? msg.result : undefined; // a backend that cannot write into given outputs
     if (pooled) this.#slabs.countOutputRun();
-    return { outputs: NO_OUTPUTS, runMs: r.runMs, items: splitSlabOutputs(slab, p.slabOutputs!, p.known!, p.count) };
+    const run: TimedRun = { outputs: NO_OUTPUTS, runMs: msg.runMs, items: splitSlabOutputs(slab, p.slabOutputs!, p.known!, p.count) };
+    return run;
   }
 
   #onCrash(worker: Worker, reason: string): void {

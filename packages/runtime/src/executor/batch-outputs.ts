@@ -4,7 +4,7 @@ import type { DeviceHandle, TimedRun } from '../devices/device-port.js';
 import { splitTensors, stackTensors } from '../tensors/stack.js';
 import type { LoadedInstance } from './instance-loading.js';
 import { cloneTensors } from './model-inputs.js';
-import { InputLease } from '../batching/input-lease.js';
+import { Lease } from '../batching/input-lease.js';
 import { LeaseRing } from './lease-ring.js';
 
 /** How a batch's outputs reach its items. */
@@ -81,7 +81,7 @@ export function outputFilter(run: TimedRun, loaded: LoadedInstance): readonly st
 function leaseRingOf(inputs: NamedTensors): LeaseRing | undefined {
   for (const name in inputs) {
     const t = inputs[name];
-    if (t instanceof InputLease && t.ring instanceof LeaseRing) return t.ring;
+    if (t instanceof Lease && t.ring instanceof LeaseRing) return t.ring;
   }
   return undefined;
 }

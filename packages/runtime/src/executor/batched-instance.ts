@@ -32,6 +32,8 @@ interface EnqueueOptions {
   readonly signal?: AbortSignalLike | undefined;
   readonly slot?: StreamSlot | undefined;
   readonly trace?: TraceContext | undefined;
+  /** The clock's reading at submit, when the caller took one. */
+  readonly now?: number | undefined;
 }
 
 /**
@@ -43,7 +45,6 @@ const EMPTY: NamedTensors = Object.freeze({});
 
 const INIT: { -readonly [K in keyof QueuedRequestInit]: QueuedRequestInit[K] } = {
   seq: 0,
-  serviceId: '',
   inputs: {},
   key: '',
   costScale: 1,
@@ -90,7 +91,7 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     this.#cost = { serviceId: model.serviceId, io: undefined as unknown as IoSpec, inputs: EMPTY, sampleInputs: c.service.sampleInputs, maxRequestBytes: c.service.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES };
     this.#requestCheck = { serviceId: model.serviceId, withState: true };
     this.#frameCheck = { serviceId: model.serviceId, withState: false };
-    this.#host = { withdraw: (item) => model.withdraw(item), completed: (item, outcome, done, trace) => c.completed(item, outcome, done, trace) };
+    this.#host = { serviceId: model.serviceId, withdraw: (item) => model.withdraw(item), completed: (item, outcome, done, trace) => c.completed(item, outcome, done, trace) };
   }
 
   get id(): string {
@@ -186,31 +187,29 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     const inst = this.model;
     // Read once, up front: refusing at admission emits an event whose listener may submit again.
     const { deadline, priority, signal, slot, trace } = o;
+    const now = o.now ?? this.#c.clock.now();
     const key = validateItem(inst.requestIo, inputs, frame ? this.#frameCheck : this.#requestCheck);
     // From here on the request owns the leases among its inputs: released when it settles, or now if refused.
     const leased = claimLeases(inputs, inst.serviceId);
-    let now: number;
     let costScale: number;
     try {
-      costScale = this.#costScale(inputs, deadline);
+      costScale = this.#costScale(inputs, deadline, now);
       if (inst.queue.size >= this.#c.maxQueue) {
         throw shedError('OVERLOADED', `${inst.serviceId}: queue is full (${this.#c.maxQueue})`, { serviceId: inst.serviceId });
       }
       // Shed at once what cannot make its deadline behind the work already queued: no queueing, pumping or
       // later drop for it (under overload most requests end here, so this path stays cheap).
-      now = this.#c.clock.now();
       if (!frame) {
         const refused = inst.admit(deadline, priority, costScale, now);
         if (refused) throw refused;
       }
     } catch (err) {
-      if (leased) settleLeases(inputs);
+      if (leased) settleLeases(inputs, true);
       throw err;
     }
     // One object per request (work item and settlement); resolves with the outputs directly, no extra promise.
     const init = INIT;
     init.seq = this.#c.nextSeq();
-    init.serviceId = inst.serviceId;
     init.inputs = inputs;
     init.key = key;
     init.costScale = costScale;
@@ -233,7 +232,7 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
    * The item's cost relative to the profiled input; refuses an input above the service's byte cap, and one
    * so much larger than the profiled input that even alone it would finish after its deadline.
    */
-  #costScale(inputs: NamedTensors, deadline: number): number {
+  #costScale(inputs: NamedTensors, deadline: number, now: number): number {
     const inst = this.model;
     const cost = this.#cost;
     const service = this.#c.service;
@@ -248,7 +247,6 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
       cost.inputs = EMPTY;
     }
     if (scale > 1) {
-      const now = this.#c.clock.now();
       const aloneMs = inst.dropLatencyMs(inst.devices[0]!.id) * scale;
       if (now + aloneMs > deadline) {
         throw new EparaError('DEADLINE_INFEASIBLE', `${inst.serviceId}: an input ${scale.toFixed(1)}× the profiled size needs about ${Math.round(aloneMs)} ms alone, past its deadline`, {

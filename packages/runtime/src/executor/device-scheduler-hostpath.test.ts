@@ -79,6 +79,22 @@ describe('DeviceScheduler: host work per arrival and per batch', () => {
     expect(s.armed()).toBe(1);
   });
 
+  it('arms no wake-up per batch under a steady backlog', async () => {
+    const s = setUp({ batchSize: 2, runMs: 1 });
+    for (let i = 0; i < 8; i++) s.arrive(1000 + i);
+    const armed = s.armed();
+    // Each batch that ends lets the next one be sent ahead; the items keep arriving as batches leave.
+    for (let b = 0; b < 20; b++) {
+      s.finish[b]!();
+      await tick();
+      s.arrive(1100 + b);
+      s.arrive(1100 + b);
+    }
+    expect(s.finish.length).toBeGreaterThanOrEqual(21);
+    // The expiry wake-up set while the first batches ran is kept: a launch no longer drops it to set it again.
+    expect(s.armed() - armed).toBe(0);
+  });
+
   it('still wakes, plans and launches when the kept wake-up fires early', () => {
     const s = setUp({ batchSize: 8, runMs: 2, arrivalsPerMs: 0.2, launchWhenIdle: false });
     for (let i = 0; i < 3; i++) {

@@ -122,8 +122,12 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /** Engine work among the launches on the device. */
   #runningWork = 0;
   #busySince = 0;
-  #timer: TimerHandle | undefined;
+  /** The wake-up: set, and when (clock ms). A launch drops it; the platform timer behind it may stay armed. */
+  #wakeSet = false;
   #timerAt = Number.NaN;
+  /** The platform timer, and the moment it was armed for (at or before the wake-up's; see {@link #sleepUntil}). */
+  #timer: TimerHandle | undefined;
+  #timerArmedAt = Number.NaN;
   #busyMs = 0;
   #timerLagMs = 0;
   /** When a timer last fired (and measured the lag), clock ms. */
@@ -215,6 +219,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     this.#closed = true;
     this.#timer?.cancel();
     this.#timer = undefined;
+    this.#wakeSet = false;
     const closed = new EparaError('CLOSED', 'the device scheduler closed');
     for (const w of this.#works.splice(0)) w.fail(closed);
   }
@@ -224,13 +229,12 @@ export class DeviceScheduler implements DeviceWorkQueue {
    * ahead) and no engine work waits, nothing can launch before a batch ends: the arrival only needs the expiry
    * wake-up moved earlier if the new item becomes hopeless first — O(1), no planning. Otherwise it pumps.
    */
-  arrived(lane: Lane, item: WorkItem): void {
+  arrived(lane: Lane, item: WorkItem, now = this.#clock.now()): void {
     if (this.#closed) return;
-    if (this.#pumping || this.#running - this.#runningWork < MAX_AHEAD || this.#works.length > 0) return this.pump();
-    const now = this.#clock.now();
+    if (this.#pumping || this.#running - this.#runningWork < MAX_AHEAD || this.#works.length > 0) return this.pump(now);
     // The launch rule's expiry for this item, with the lead `#context` gives it; the timer's pump drops it then.
     const expireAt = itemExpiry(item, lane.dropLatencyMs(this.device.id), 2 * this.#recentTimerLagMs(now));
-    if (this.#timer === undefined || expireAt < this.#timerAt) this.#sleepUntil(expireAt);
+    if (!this.#wakeSet || expireAt < this.#timerAt) this.#sleepUntil(expireAt);
   }
 
   /**
@@ -239,24 +243,26 @@ export class DeviceScheduler implements DeviceWorkQueue {
    * does not idle for a message round trip between batches under load. A pump asked for while one runs (a
    * launch, a callback that submits) runs right after it, never inside it: the lanes' plans are reused.
    */
-  pump(): void {
+  pump(now?: number): void {
     if (this.#pumping) {
       this.#pumpAgain = true;
       return;
     }
     this.#pumping = true;
     try {
+      // `now` (a caller's reading of the same moment) serves the first pass; a pass asked for meanwhile reads anew.
+      let at = now;
       do {
         this.#pumpAgain = false;
-        if (!this.#closed) this.#pumpOnce();
+        if (!this.#closed) this.#pumpOnce(at ?? this.#clock.now());
+        at = undefined;
       } while (this.#pumpAgain);
     } finally {
       this.#pumping = false;
     }
   }
 
-  #pumpOnce(): void {
-    const now = this.#clock.now();
+  #pumpOnce(now: number): void {
     const busy = this.#running > 0;
     const candidates = this.#candidates;
     candidates.length = 0;
@@ -376,20 +382,35 @@ export class DeviceScheduler implements DeviceWorkQueue {
    * Wakes the scheduler at `at` (clock ms; never when infinite). A wake-up already set no later than `at` is
    * kept: it pumps early, which is harmless (a pump decides from the state it finds), and sets the next one
    * then. Re-arming on every pump that moved the moment later cost a timer, its callback and its handle per
-   * arrival. A launch drops the wake-up (it pumps again at once).
+   * arrival. A launch drops the wake-up (it pumps again at once) but not the platform timer behind it: the next
+   * wake-up set no earlier reuses that timer, which re-arms itself for the later moment when it fires (without
+   * pumping). Cancelling and arming a timer at every launch cost a timer object, its handle and its async
+   * bookkeeping per batch; now a timer is armed about once per wake-up that really comes.
    */
   #sleepUntil(at: number): void {
-    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    if (this.#wakeSet && this.#timerAt <= at) return;
     if (!Number.isFinite(at)) return;
-    this.#timer?.cancel();
+    this.#wakeSet = true;
     this.#timerAt = at;
+    // An armed timer due no later still serves: it re-arms for `at` when it fires.
+    if (this.#timer !== undefined && this.#timerArmedAt <= at) return;
+    this.#arm(at);
+  }
+
+  #arm(at: number): void {
+    this.#timer?.cancel();
+    this.#timerArmedAt = at;
     this.#timer = this.#timers.at(at, this.#wake);
   }
 
-  /** The wake-up timer's callback (one function for every timer). */
+  /** The platform timer's callback (one function for every timer). */
   readonly #wake = (): void => {
     this.#timer = undefined;
+    if (!this.#wakeSet) return; // dropped by a launch, and none set since
     const at = this.#timerAt;
+    // Armed for an earlier wake-up that a launch dropped: wait on for this one.
+    if (this.#timerArmedAt < at) return this.#arm(at);
+    this.#wakeSet = false;
     this.#timerAt = Number.NaN;
     // Timers fire late on a busy host: plan that lateness into the guard.
     const now = this.#clock.now();
@@ -417,10 +438,13 @@ export class DeviceScheduler implements DeviceWorkQueue {
     this.pump();
   }
 
-  /** A launch goes to the device: the pending wake-up is dropped (the launch pumps again); returns its planned start. */
+  /**
+   * A launch goes to the device: the pending wake-up is dropped (the launch pumps again; its platform timer stays,
+   * see {@link #sleepUntil}); returns its planned start.
+   */
   #started(now: number, expectedMs: number): number {
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    this.#wakeSet = false;
+    this.#timerAt = Number.NaN;
     const plannedStart = this.#timeline.dispatch(now, expectedMs);
     if (this.#running === 0) this.#busySince = now;
     this.#running++;

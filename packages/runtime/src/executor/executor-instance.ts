@@ -8,10 +8,15 @@ import type { BatchVerdict } from './batch-check.js';
 import type { InstanceCounters } from './model-instance.js';
 import type { EngineSubmitOptions } from './service-engine.js';
 
-/** Options of one submission to an instance, already validated and resolved by the executor. */
+/**
+ * Options of one submission to an instance, already validated and resolved by the executor. The executor passes
+ * the same object for every request, refilled: an instance reads its fields at once and keeps no reference.
+ */
 export interface InstanceSubmitOptions extends EngineSubmitOptions {
   /** The caller's trace context, for the request's spans. */
   readonly trace?: TraceContext | undefined;
+  /** The executor clock's reading at `submit`, ms: the request's arrival (one clock read per request). */
+  readonly now?: number;
 }
 
 /** A snapshot of an instance's counters and backlog. */

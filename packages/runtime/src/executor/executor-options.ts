@@ -53,6 +53,12 @@ export interface TensorExpectation {
   readonly dims?: readonly (number | null)[];
   /** Axis along which items stack; `null` for a tensor shared by the batch (e.g. a sample rate). */
   readonly batchAxis?: number | null;
+  /**
+   * The model leaves this input's rank open (an ONNX input with no shape, which onnxruntime reports as a
+   * scalar): a request may give it any shape, and it is not batched (`dims` and `batchAxis` are then ignored).
+   * @default false
+   */
+  readonly anyRank?: boolean;
 }
 
 /** Recurrent state carried per stream (Silero VAD's `state` → `stateN`). */

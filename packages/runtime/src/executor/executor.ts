@@ -27,7 +27,7 @@ import type { ResolvedExecutorOptions } from './resolve-executor-options.js';
 import { validateService } from './resolve-executor-options.js';
 import { ModelInstance } from './model-instance.js';
 import { BatchedInstance } from './batched-instance.js';
-import type { ExecutorInstance, StreamTarget } from './executor-instance.js';
+import type { ExecutorInstance, InstanceSubmitOptions, StreamTarget } from './executor-instance.js';
 import type { BatchAxes } from '../tensors/stack.js';
 import { buildStats, type ExecutorStats, type StreamCounters } from './executor-stats.js';
 import { buildBuiltinEngine, builtinDeviceCount, usesBuiltinEngine } from './builtin-engines.js';
@@ -39,7 +39,7 @@ import { withDeclaredProfile } from './declared-profile.js';
 import { netOfSharedDevices } from '../streams/shared-device-capacity.js';
 import { warnIfOversubscribed } from './thread-budget.js';
 import { rejectSoon } from './reject-soon.js';
-import { InputLease, releaseOpenLeases } from '../batching/input-lease.js';
+import { Lease, releaseOpenLeases, type InputLease } from '../batching/input-lease.js';
 
 /**
  * The executor: hosts services on worker-thread devices and implements core's `LocalExecutor` port.
@@ -53,6 +53,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   readonly #streams = new Set<ExecutorStream>();
   readonly #streamCounters: StreamCounters = { opened: 0, pushed: 0, completed: 0, dropped: 0, stale: 0 };
   readonly #startedAt: number;
+  /** What `submit` hands its instance (refilled per request, read at once: see {@link InstanceSubmitOptions}). */
+  readonly #submitOptions: { -readonly [K in keyof InstanceSubmitOptions]: InstanceSubmitOptions[K] } = { deadline: 0, priority: 0, signal: undefined, trace: undefined, now: 0 };
   #seq = 0;
   #nextInstance = 1;
   #nextStream = 1;
@@ -134,20 +136,32 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     return inst.allocateInput(inputName, dims) as InputLease<D>;
   }
 
-  submit(serviceId: string, inputs: NamedTensors, options: LocalSubmitOptions = {}): Promise<NamedTensors> {
+  submit(serviceId: string, inputs: NamedTensors, options: LocalSubmitOptions = NO_OPTIONS): Promise<NamedTensors> {
     try {
       this.#assertOpen();
       const service = this.#service(serviceId);
       // Validated in place: no intermediate objects on the per-request path.
       this.#checkSubmit(options);
-      const deadline = options.deadline ?? this.#o.clock.now() + (service.slo.kind === 'latency' ? service.slo.deadlineMs : service.slo.stalenessMs);
+      const now = this.#o.clock.now();
+      const deadline = options.deadline ?? now + (service.slo.kind === 'latency' ? service.slo.deadlineMs : service.slo.stalenessMs);
       if (typeof deadline !== 'number' || !Number.isFinite(deadline)) invalidOption('deadline', deadline, 'a finite number (absolute clock ms)');
       const priority = options.priority ?? 0;
       if (typeof priority !== 'number' || !Number.isFinite(priority)) invalidOption('priority', priority, 'a finite number');
       if (options.signal?.aborted) throw new EparaError('ABORTED', 'the request was aborted before it was queued', { serviceId: service.id });
       const inst = this.#pick(serviceId);
       if (inst.allocateInput === undefined) refuseLeases(serviceId, inputs);
-      return inst.submit(inputs, { deadline, priority, signal: options.signal, trace: options.trace });
+      // One options object for every request (the instance reads it at once, before anything can submit again).
+      const o = this.#submitOptions;
+      o.deadline = deadline;
+      o.priority = priority;
+      o.now = now;
+      o.signal = options.signal;
+      o.trace = options.trace;
+      try {
+        return inst.submit(inputs, o);
+      } finally {
+        o.signal = o.trace = undefined; // keeps no caller's signal or trace alive
+      }
     } catch (err) {
       // A lease passed to a submit that failed before a request took it is released all the same.
       releaseOpenLeases(inputs);
@@ -474,10 +488,13 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   }
 }
 
+/** `submit`'s options when none are given (no object per call). */
+const NO_OPTIONS: LocalSubmitOptions = Object.freeze({});
+
 /** An instance that lends no input memory (an engine) takes no leases: they would never be released. */
 function refuseLeases(serviceId: string, inputs: NamedTensors): void {
   if (typeof inputs !== 'object' || inputs === null) return;
   for (const name in inputs) {
-    if (inputs[name] instanceof InputLease) throw new EparaError('INVALID_INPUT', `${serviceId}: its instance takes no input leases (input '${name}')`, { serviceId, input: name, reason: 'lease-mismatch' });
+    if (inputs[name] instanceof Lease) throw new EparaError('INVALID_INPUT', `${serviceId}: its instance takes no input leases (input '${name}')`, { serviceId, input: name, reason: 'lease-mismatch' });
   }
 }

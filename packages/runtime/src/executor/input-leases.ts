@@ -1,5 +1,5 @@
 import { EparaError, TENSOR_ELEMENT_BYTES } from '@epara/core';
-import type { InputLease } from '../batching/input-lease.js';
+import type { Lease } from '../batching/input-lease.js';
 import type { KnownOutput } from '../devices/slab-outputs.js';
 import { planSlabOutputs, VIEW_CTOR } from '../devices/slab-outputs.js';
 import type { InputSpec, IoSpec } from './io-spec.js';
@@ -33,7 +33,7 @@ export class InputLeases {
    * A lease for input `name` of one item of `dims`.
    * @throws EparaError `INVALID_INPUT` for an input the model does not take, or dims it does not take for one item.
    */
-  allocate(context: () => InputLeaseContext, sizes: Readonly<{ batchSize: number; maxBatchSize: number }>, name: string, dims: readonly number[]): InputLease {
+  allocate(context: () => InputLeaseContext, sizes: Readonly<{ batchSize: number; maxBatchSize: number }>, name: string, dims: readonly number[]): Lease {
     let rings = this.#rings.get(name);
     if (rings === undefined) this.#rings.set(name, (rings = []));
     let at = -1;

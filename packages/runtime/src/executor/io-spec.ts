@@ -10,6 +10,8 @@ export interface InputSpec {
   readonly type: TensorType;
   readonly dims: readonly (number | null)[];
   readonly batchAxis: number | null;
+  /** Any rank and size (the model leaves the rank open): only the type and the data length are checked. */
+  readonly anyRank?: true;
 }
 
 /**
@@ -45,6 +47,10 @@ const ARRAY_OF: Record<TensorType, string> = {
   bool: 'Uint8Array',
   int8: 'Int8Array',
   float16: 'Uint16Array',
+  int16: 'Int16Array',
+  uint16: 'Uint16Array',
+  uint32: 'Uint32Array',
+  uint64: 'BigUint64Array',
 };
 
 type AxisHow = 'explicit' | 'named' | 'guessed' | 'shared' | 'none';
@@ -87,6 +93,10 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
   const hows: AxisHow[] = [];
   const all: InputSpec[] = info.inputs.map((io) => {
     const exp = service.inputs?.[io.name];
+    if (exp?.anyRank === true) {
+      hows.push('shared');
+      return { name: io.name, type: exp.type ?? io.type, dims: [], batchAxis: null, anyRank: true };
+    }
     const { axis: batchAxis, how } = axisOf(io, symbol, exp?.batchAxis, false);
     hows.push(how);
     const modelDims = io.dims.map((d, i) => (i === batchAxis ? 1 : typeof d === 'number' && d >= 0 ? d : null));
@@ -225,7 +235,8 @@ function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): void {
   if (typeof t !== 'object' || t === null || !Array.isArray(t.dims)) bad(serviceId, s.name, `input '${s.name}' is not a tensor`);
   if (t.type !== s.type) bad(serviceId, s.name, `input '${s.name}' has dtype ${t.type}, expected ${s.type}`);
   if (t.data?.constructor?.name !== ARRAY_OF[s.type]) bad(serviceId, s.name, `input '${s.name}' data must be a ${ARRAY_OF[s.type]}`);
-  if (t.dims.length !== s.dims.length) bad(serviceId, s.name, `input '${s.name}' has rank ${t.dims.length}, expected ${s.dims.length}`);
+  // An input of open rank has no dims to compare (its spec's are empty): only sizes and the data length are checked.
+  if (!s.anyRank && t.dims.length !== s.dims.length) bad(serviceId, s.name, `input '${s.name}' has rank ${t.dims.length}, expected ${s.dims.length}`);
   for (let i = 0; i < t.dims.length; i++) {
     const d = t.dims[i]!;
     if (!Number.isInteger(d) || d < 1) bad(serviceId, s.name, `input '${s.name}' dim ${i} is ${d}`);

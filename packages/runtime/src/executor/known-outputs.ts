@@ -10,7 +10,7 @@ import type { BatchAxes } from '../tensors/stack.js';
  */
 export const SLAB_OUTPUT_MAX_ITEM_BYTES = 64 * 1024;
 
-const BYTES: Record<TensorType, number> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, bool: 1, int8: 1, float16: 2 };
+const BYTES: Record<TensorType, number> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, bool: 1, int8: 1, float16: 2, int16: 2, uint16: 2, uint32: 4, uint64: 8 };
 
 /**
  * The per-item shapes of the outputs a run fetches, when the model fixes every dim but the batch axis (and

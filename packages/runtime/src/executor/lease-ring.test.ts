@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NamedTensors } from '@epara/core';
-import type { InputLease } from '../batching/input-lease.js';
+import type { Lease } from '../batching/input-lease.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { LeaseRing } from './lease-ring.js';
 
@@ -12,7 +12,7 @@ import { LeaseRing } from './lease-ring.js';
 const ring = (maxSlabs = 4, fill = 4): LeaseRing =>
   new LeaseRing({ serviceId: 's', inputName: 'x', type: 'float32', itemDims: Object.freeze([1, 3]), ctor: Float32Array, capacity: 4, fill, tailBytes: 0, inPlace: true, maxSlabBytes: 1 << 20, maxSlabs, maxBytes: 0 });
 
-function leased(r: LeaseRing, v: number, submit = true): InputLease {
+function leased(r: LeaseRing, v: number, submit = true): Lease {
   const l = r.allocate();
   (l.data as Float32Array).set([v, v + 0.5, -v]);
   if (submit) l.claim('s', 'x');
@@ -96,6 +96,39 @@ describe('LeaseRing', () => {
     // That slab is lent: the next lease gets a buffer of its own.
     expect(leased(r, 9).inSlab).toBe(false);
     expect(r.stats()).toMatchObject({ leases: 4, fellBack: 1, slabs: 1 });
+  });
+
+  it('hands the last slot of the open slab again when its lease is refused at once, so refusals cost no slab', () => {
+    // Under overload most requests are refused at admission: allocated, submitted, released at once. Two of three
+    // are refused here; eight kept (queued) leases fit the two slabs of four.
+    const r = ring(2);
+    const kept: Lease[] = [];
+    for (let i = 0; i < 8; i++) {
+      for (let k = 0; k < 2; k++) leased(r, 100 + k).settled(true);
+      kept.push(leased(r, i));
+    }
+    expect(kept.every((l) => l.inSlab)).toBe(true);
+    expect(kept.map((l) => l.slot)).toEqual([0, 1, 2, 3, 0, 1, 2, 3]);
+    expect(r.stats()).toMatchObject({ leases: 24, fellBack: 0, slabs: 2 });
+    // Each kept lease kept its values (a refused one wrote its own into the slot after it, then gave it back).
+    expect(kept.map((l) => (l.data as Float32Array)[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('hands no slot of a lease that was queued again before its slab empties', () => {
+    // A queued lease of the open slab that ran in another slab's batch (copied there) settles: its slot stays
+    // taken, so the next lease does not land between the queued ones the next batch would run in place.
+    const r = ring(2);
+    const a = [leased(r, 1), leased(r, 2)];
+    a[1]!.settled();
+    expect(leased(r, 3).slot).toBe(2);
+  });
+
+  it('hands no slot again once its slab stopped taking leases', () => {
+    const r = ring(2);
+    const a = [1, 2, 3, 4].map((v) => leased(r, v)); // fills the first slab
+    leased(r, 5); // the second slab takes leases now
+    a[3]!.settled(true);
+    expect(leased(r, 6).slot).toBe(1); // from the second slab; the first one's freed slot waits for the others
   });
 
   it('takes a slab back for new leases once the worker returned it and its leases were released', () => {

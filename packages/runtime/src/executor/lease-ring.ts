@@ -1,5 +1,5 @@
 import type { NamedTensors, TensorDataArray, TensorType } from '@epara/core';
-import { InputLease, LeaseSlab, type LeaseInit, type LeaseSlabOwner, type ViewCtor } from '../batching/input-lease.js';
+import { Lease, LeaseSlab, type LeaseInit, type LeaseSlabOwner, type ViewCtor } from '../batching/input-lease.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { StagedBatch } from '../devices/device-port.js';
 import type { KnownOutput } from '../devices/slab-outputs.js';
@@ -118,7 +118,7 @@ export class LeaseRing implements LeaseSlabOwner {
   }
 
   /** A lease: the next slot of the open slab, else (no slab to be had) a buffer of its own. */
-  allocate(): InputLease {
+  allocate(): Lease {
     const o = this.o;
     this.#counts.leases++;
     let slab = this.#open;
@@ -135,7 +135,7 @@ export class LeaseRing implements LeaseSlabOwner {
       init.slab = slab;
       init.ring = this;
     }
-    const lease = new InputLease(init);
+    const lease = new Lease(init);
     init.slab = init.ring = undefined; // keeps nothing alive
     if (slab !== undefined) {
       slab.leases[lease.slot] = lease;
@@ -152,7 +152,7 @@ export class LeaseRing implements LeaseSlabOwner {
   stage(key: string, items: WorkItem[], axes: BatchAxes, known: readonly KnownOutput[] | undefined): StagedBatch | undefined {
     const name = this.o.inputName;
     const lead = items[0]!.inputs[name];
-    if (!(lead instanceof InputLease) || lead.ring !== this) return undefined;
+    if (!(lead instanceof Lease) || lead.ring !== this) return undefined;
     const slab = lead.slab;
     const n = items.length;
     if (slab === undefined || slab.lent || slab.dead || n > slab.capacity) return undefined;
@@ -168,7 +168,7 @@ export class LeaseRing implements LeaseSlabOwner {
     let inPlace = 0;
     for (let i = 0; i < n; i++) {
       const t = inputs[i]![name];
-      if (!(t instanceof InputLease) || t.slab !== slab) continue;
+      if (!(t instanceof Lease) || t.slab !== slab) continue;
       itemAt[t.slot] = i;
       if (t.slot < n) inPlace++;
     }
@@ -204,6 +204,10 @@ export class LeaseRing implements LeaseSlabOwner {
     }
     slab.reset();
     if (slab !== this.#open) this.#free.push(slab);
+  }
+
+  takesLeases(slab: LeaseSlab): boolean {
+    return slab === this.#open && !slab.lent && !slab.dead;
   }
 
   /** Queued leases of `slab` outside the batch (marked in `#itemAt`), or −1 when one is still being written. */
@@ -254,7 +258,7 @@ export class LeaseRing implements LeaseSlabOwner {
     let free = 0;
     for (let i = 0; i < n; i++) {
       const t = inputs[i]![name]!;
-      const own = t instanceof InputLease && t.slab === slab;
+      const own = t instanceof Lease && t.slab === slab;
       if (own && t.slot < n) {
         this.#counts.inPlaceItems++;
         continue;

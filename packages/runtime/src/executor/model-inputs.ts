@@ -18,7 +18,10 @@ export function zeros(type: TensorType, dims: readonly number[]): TensorLike {
     : type === 'int32' ? new Int32Array(n)
     : type === 'int64' ? new BigInt64Array(n)
     : type === 'int8' ? new Int8Array(n)
-    : type === 'float16' ? new Uint16Array(n)
+    : type === 'float16' || type === 'uint16' ? new Uint16Array(n)
+    : type === 'int16' ? new Int16Array(n)
+    : type === 'uint32' ? new Uint32Array(n)
+    : type === 'uint64' ? new BigUint64Array(n)
     : new Uint8Array(n);
   return { type, dims: [...dims], data };
 }

@@ -207,7 +207,7 @@ export class ModelInstance implements Lane {
     this.#loaded?.batching.observe(item.inputs);
     this.queue.push(item);
     const schedulers = this.#c.schedulers;
-    for (let i = 0; i < schedulers.length; i++) schedulers[i]!.arrived(this, item);
+    for (let i = 0; i < schedulers.length; i++) schedulers[i]!.arrived(this, item, now);
   }
 
   /** Removes a queued item (abort); false when it already left the queue. */

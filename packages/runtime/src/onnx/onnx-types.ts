@@ -14,6 +14,10 @@ export const ONNX_DATA_TYPE = {
   bool: 9,
   float16: 10,
   float64: 11,
+  uint16: 4,
+  int16: 5,
+  uint32: 12,
+  uint64: 13,
 } as const;
 
 /** ONNX `AttributeProto.AttributeType` codes. */

@@ -10,6 +10,7 @@ function chatInstance(): SimInstance {
   return {
     svc: SERVICE_CATALOG['llm-chat']!,
     devices: [{ kind: 'edge-gpu' }],
+    profile: SERVICE_CATALOG['llm-chat']!.spec.profiles['edge-gpu']!,
     plan: { requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 18, capacityPerSec: 1.5, memoryPerDeviceBytes: 0, runMs: 9910, stages: 1 },
   } as unknown as SimInstance;
 }

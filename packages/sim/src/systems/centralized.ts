@@ -102,7 +102,9 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
     decisions++;
     const now = world.clock.now();
     const svc = world.services[req.service]!;
-    const back = world.network.delayMs(ctrl, req.origin);
+    // The deployable controller's answer travels back to the access server; the oracle decides where the request
+    // is, for free (no control round trip either way).
+    const back = o.oracle ? 0 : world.network.delayMs(ctrl, req.origin);
     let best: SimInstance | undefined;
     let bestAt = Infinity;
     const candidates = o.oracle ? zones[zoneIndex[req.origin]!]! : world.servers.map((s) => s.index);

@@ -121,21 +121,24 @@ export interface EparaSystemOptions {
    * rate it committed) instead of the measured arrivals, which also count the frames of streams not admitted yet
    * and routed one by one: those raised the measured load, kept their own streams from being pinned, and the
    * instance then refused them frame by frame (`OVERLOADED`) under load. Peers are still judged by what they
-   * report. Measured: frequency ×16 +0.2 … +1.1 %, mixed ×12 0 … +0.4 %, no loss elsewhere (3 seeds). @default true
+   * report. Measured: frequency ×16 +0.2 … +1.1 %, mixed ×12 0 … +0.4 %, no loss elsewhere (3 seeds); since packs grow
+   * under a backlog, within ±0.5 % at every quick-sweep point on seeds 1–3 (docs/simulator.md, E7). @default true
    */
   readonly admitByPinnedRate: boolean;
   /**
    * Share of its own link a server lets the streams it pins to peers fill (their `frameBytes × rateHz`): a stream
-   * whose frames would not fit is not sent to a peer (core `admitStream`'s `egressSpareBytesPerSec`). `Infinity`
-   * turns the check off. @default 1
+   * whose frames would not fit is not sent to a peer (core `admitStream`'s `egressSpareBytesPerSec`). A stream is
+   * charged to the link its frames leave over: that of the access server they enter at, which changes when its
+   * client fails over to another one. `Infinity` turns the check off. @default 1
    */
   readonly streamEgressShare: number;
   /**
    * A pinned stream of which fewer than 2 of the last 20 frames sent to its instance came back answered (e.g.
    * frames from a hot spot whose access uplink makes them arrive too old) is unpinned — the rate it held is freed
    * for streams that can be served — and admitted again no sooner than 2 s later; its frames are routed one by one
-   * meanwhile (the server sees the results it returns, so it knows). Measured on seeds 1–3: frequency ×10
-   * +0.8 … +3.0 %, ×16 +0.3 … +0.9 %, worst −0.33 % (mixed ×10, seed 3). @default true
+   * meanwhile (the server sees the results it returns, so it knows). Measured on seeds 1–3 before stream
+   * admission counted the access link: frequency ×10 +0.8 … +3.0 %, ×16 +0.3 … +0.9 %, worst −0.33 % (mixed ×10,
+   * seed 3); with it, +0.7 … +1.5 % at mixed ×6 and ×12 and within ±0.5 % elsewhere (docs/simulator.md, E7). @default true
    */
   readonly unpinFailingStreams: boolean;
   /**

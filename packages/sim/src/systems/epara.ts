@@ -13,6 +13,7 @@ import { zonesOf } from './zones.js';
 import { serviceView } from './service-view.js';
 import { AnswerLengths, llmPackMs } from './answer-lengths.js';
 import { StreamOutcomes } from './stream-outcomes.js';
+import { StreamEgress } from './stream-egress.js';
 
 const EV_PLACE = 60;
 const EV_FORECAST = 61;
@@ -53,9 +54,8 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   /** Each server's own link rate, bytes/ms (flat: the preset → device kind → rate chain was three dependent loads per offload). */
   let linkOf: Float64Array = new Float64Array(0);
   let replacements = 0;
-  /** Bytes/ms of each server's link committed to the streams it pinned to peers, and which server each such stream charges. */
-  let streamEgress: Float64Array = new Float64Array(0);
-  const egressCharged = new Map<SimStream, number>();
+  /** Bytes/ms of each server's link committed to the streams whose frames it sends on to peers. */
+  let streamEgress = new StreamEgress<SimStream>(0);
   /** Answer lengths each server's LLM instances produced, per (server, service): `server × services + service`. */
   let answers: (AnswerLengths | undefined)[] = [];
 
@@ -87,20 +87,23 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   function pin(world: World, stream: SimStream, inst: SimInstance): void {
     stream.pinned = inst;
     inst.pinnedHz += stream.rateHz;
-    if (inst.server !== stream.origin) {
-      egressCharged.set(stream, stream.origin);
-      streamEgress[stream.origin] = streamEgress[stream.origin]! + (world.services[stream.service]!.payloadBytes * stream.rateHz) / 1000;
-    }
+    chargeLink(world, stream, stream.origin);
   }
 
-  function unpin(world: World, stream: SimStream): void {
+  function unpin(stream: SimStream): void {
     if (stream.pinned !== null) stream.pinned.pinnedHz -= stream.rateHz;
     stream.pinned = null;
-    const charged = egressCharged.get(stream);
-    if (charged !== undefined) {
-      egressCharged.delete(stream);
-      streamEgress[charged] = Math.max(0, streamEgress[charged]! - (world.services[stream.service]!.payloadBytes * stream.rateHz) / 1000);
-    }
+    streamEgress.charge(stream, -1, 0);
+  }
+
+  /**
+   * Charges a pinned stream's frames to the link they leave over: that of `access`, the server its frames enter
+   * at, when a peer serves them (none when `access` hosts the instance). Called again as frames arrive, so the
+   * charge follows a client that reaches another access server.
+   */
+  function chargeLink(world: World, stream: SimStream, access: number): void {
+    const inst = stream.pinned;
+    streamEgress.charge(stream, inst !== null && inst.server !== access ? access : -1, (world.services[stream.service]!.payloadBytes * stream.rateHz) / 1000);
   }
 
   /**
@@ -110,7 +113,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
    */
   function notePinnedFrame(world: World, stream: SimStream): void {
     if (!outcomes.sent(stream)) return;
-    unpin(world, stream);
+    unpin(stream);
     retryAt.set(stream, world.clock.now() + UNPIN_BACKOFF_MS);
   }
 
@@ -127,7 +130,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       const local = world.instancesByServer[server]!.filter((i) => i.service === stream.service && i.status === 'ready').map((i) => (o.admitByPinnedRate ? { ...book.info(i, now), loadPerSec: i.pinnedHz } : book.info(i, now)));
       const self = world.servers[server]!.spec.id;
       // The stream's frames leave through its access server's link whichever peer serves them.
-      const egress = server === stream.origin && o.streamEgressShare < Infinity ? (o.streamEgressShare * linkOf[server]! - streamEgress[server]!) * 1000 : undefined;
+      const egress = server === stream.origin && o.streamEgressShare < Infinity ? (o.streamEgressShare * linkOf[server]! - streamEgress.committed(server)) * 1000 : undefined;
       const d = admitStream({ stream: { serviceId: svc.spec.id, rateHz: stream.rateHz, stalenessMs: staleness, frameBytes: svc.payloadBytes, hops, visited }, localInstances: local, view: sliceOf(world, server, stream.service), self, now, network: book.network(server), ...(egress === undefined ? {} : { egressSpareBytesPerSec: egress }), options: route });
       if (d.action === 'local') {
         const inst = world.instancesByServer[server]!.find((i) => String(i.id) === d.instanceId);
@@ -208,7 +211,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     start(world) {
       ({ zones, zoneIndex } = zonesOf(world));
       egressFreeAt = new Float64Array(world.servers.length);
-      streamEgress = new Float64Array(world.servers.length);
+      streamEgress = new StreamEgress<SimStream>(world.servers.length);
       linkOf = Float64Array.from(world.servers, (s) => DEVICE_KINDS[s.preset.deviceKind]!.linkBytesPerMs);
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
       lastPlacedAt = zones.map(() => 0);
@@ -232,11 +235,14 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       }
       const stream = req.stream;
       if (stream !== null && o.categorize) {
-        if (stream.pinned !== null && stream.pinned.status !== 'ready') unpin(world, stream);
+        if (stream.pinned !== null && stream.pinned.status !== 'ready') unpin(stream);
         if (stream.pinned === null && world.clock.now() >= (retryAt.get(stream) ?? 0)) admit(world, stream);
         const inst = stream.pinned;
         if (inst !== null && (inst.server === server || req.hops === 0)) {
-          if (o.unpinFailingStreams && req.hops === 0) notePinnedFrame(world, stream);
+          if (req.hops === 0) {
+            chargeLink(world, stream, server);
+            if (o.unpinFailingStreams) notePinnedFrame(world, stream);
+          }
           if (inst.server === server) return world.enqueue(inst, req);
           return forward(world, req, server, inst.server);
         }
@@ -254,8 +260,8 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       if (stream.pinned !== null) return false;
       return world.network.upBacklogMs(stream.origin, world.clock.now()) > o.holdRefusedFramesMs;
     },
-    onStreamEnd(world, stream) {
-      unpin(world, stream);
+    onStreamEnd(_world, stream) {
+      unpin(stream);
       retryAt.delete(stream);
       outcomes.forget(stream);
     },

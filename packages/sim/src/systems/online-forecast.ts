@@ -10,6 +10,8 @@ export class OnlineForecast {
   readonly #f: DemandForecaster;
   readonly #servers: number;
   readonly #services: number;
+  /** The last {@link OnlineForecast.demand} copy, until the next window closes (the forecast moves only then). */
+  #demand: readonly (readonly number[])[] | null = null;
 
   constructor(world: World, options: Omit<ForecastOptions, 'series'> = {}) {
     this.#servers = world.servers.length;
@@ -25,13 +27,18 @@ export class OnlineForecast {
 
   /** Closes the current window; returns the access servers where some service's demand shifted (ascending, distinct). */
   close(now: number): number[] {
+    this.#demand = null;
     const changed = this.#f.closeWindow(now).changed;
     if (changed.length === 0) return [];
     return [...new Set(changed.map((i) => i % this.#servers))].sort((a, b) => a - b);
   }
 
-  /** Forecast items/s as `[service][server]`. */
-  demand(): number[][] {
+  /**
+   * Forecast items/s as `[service][server]`. One copy per window: every zone's placement reads the whole matrix,
+   * and the zones' periodic placements fall in the same window.
+   */
+  demand(): readonly (readonly number[])[] {
+    if (this.#demand !== null) return this.#demand;
     const r = this.#f.rates();
     const n = this.#servers;
     const out: number[][] = [];
@@ -41,6 +48,7 @@ export class OnlineForecast {
       for (let s = 0; s < n; s++) row.push(r[k * n + s]!);
       out.push(row);
     }
+    this.#demand = out;
     return out;
   }
 

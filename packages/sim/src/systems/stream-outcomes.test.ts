@@ -4,9 +4,9 @@ import { StreamOutcomes } from './stream-outcomes.js';
 
 describe('outcomes of pinned streams', () => {
   it('judges a stream failing only at the end of a window with too few frames answered', () => {
-    const o = new StreamOutcomes<object>(20, 0.1);
-    const hopeless = {};
-    const fine = {};
+    const o = new StreamOutcomes<{ readonly id: number }>(20, 0.1);
+    const hopeless = { id: 0 };
+    const fine = { id: 1 };
     for (let i = 0; i < 19; i++) {
       expect(o.sent(hopeless)).toBe(false);
       expect(o.sent(fine)).toBe(false);
@@ -24,8 +24,8 @@ describe('outcomes of pinned streams', () => {
   });
 
   it('ignores answers of a stream it never saw send, and forgets ended streams', () => {
-    const o = new StreamOutcomes<object>(2, 0.5);
-    const s = {};
+    const o = new StreamOutcomes<{ readonly id: number }>(2, 0.5);
+    const s = { id: 3 };
     o.served(s);
     expect(o.sent(s)).toBe(false);
     expect(o.sent(s)).toBe(true);
@@ -39,8 +39,8 @@ describe('outcomes of pinned streams', () => {
   it('flags a window exactly when fewer than below × window frames were answered (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 50 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.array(fc.boolean(), { minLength: 1, maxLength: 200 }), (window, below, answered) => {
-        const o = new StreamOutcomes<object>(window, below);
-        const s = {};
+        const o = new StreamOutcomes<{ readonly id: number }>(window, below);
+        const s = { id: 200 };
         let served = 0;
         let sent = 0;
         let seen = false;

@@ -13,7 +13,7 @@ import type { SimDevice, SimInstance, SimRequest } from './types.js';
  * scaled for model-parallel pipelines by the plan's own run time.
  */
 export function profileMs(inst: SimInstance, k: number): number {
-  const p = inst.svc.spec.profiles[inst.devices[0]!.kind]!;
+  const p = inst.profile;
   if (inst.plan.serviceStrategy !== 'model-parallel') return latencyAt(p, k);
   return (inst.plan.runMs * latencyAt(p, k)) / latencyAt(p, inst.plan.batchSize);
 }
@@ -28,7 +28,7 @@ export function actualMs(inst: SimInstance, items: readonly SimRequest[]): numbe
     prompt += r.promptTokens;
     if (r.outputTokens > maxOut) maxOut = r.outputTokens;
   }
-  const p = inst.svc.spec.profiles[inst.devices[0]!.kind]!;
+  const p = inst.profile;
   const slowdown = DEVICE_KINDS[inst.devices[0]!.kind]?.slowdown ?? 1;
   const ms = slowdown * (prompt * llm.prefillMsPerToken + maxOut * (llm.decodeFixedMs + llm.decodePerItemMs * items.length));
   return inst.plan.serviceStrategy === 'model-parallel' ? (ms * inst.plan.runMs) / latencyAt(p, inst.plan.batchSize) : ms;

@@ -77,13 +77,13 @@ let launching: SimInstance | undefined;
 let launchOthers: number[] | null = null;
 let launchBeta = 0;
 let launchGuard: LatencyGuard | null = null;
-const LAUNCH: { -readonly [K in 'now' | 'startAt' | 'batchSize' | 'latencyMs' | 'dropLatencyMs' | 'guardMs' | 'launchWhenIdle']: NonNullable<LaunchContext[K]> } & {
+const LAUNCH: { -readonly [K in 'now' | 'startAt' | 'batchSize' | 'maxBatchSize' | 'latencyMs' | 'dropLatencyMs' | 'guardMs' | 'launchWhenIdle']: NonNullable<LaunchContext[K]> } & {
   arrivalsPerMs: number | undefined;
   sizeGuardMs: ((n: number) => number) | undefined;
   overloadBelowPlan: boolean;
   skipShrinkingHead: number | undefined;
 } = {
-  now: 0, startAt: 0, batchSize: 1, dropLatencyMs: 0, guardMs: 0, launchWhenIdle: false, arrivalsPerMs: undefined, overloadBelowPlan: false, skipShrinkingHead: undefined, sizeGuardMs: undefined,
+  now: 0, startAt: 0, batchSize: 1, maxBatchSize: 1, dropLatencyMs: 0, guardMs: 0, launchWhenIdle: false, arrivalsPerMs: undefined, overloadBelowPlan: false, skipShrinkingHead: undefined, sizeGuardMs: undefined,
   latencyMs: (n) =>
     launchOthers === null ? profileMs(launching!, n) : sharedRunMs(profileMs(launching!, n), launchOthers, launchBeta),
 };
@@ -110,6 +110,10 @@ function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, 
   ctx.now = now;
   ctx.startAt = now;
   ctx.batchSize = size;
+  // Under a backlog a batch may grow to the plan's size (what placement reserved memory for), as the runtime's
+  // instances grow to their `maxBatchSize`: a pack sized for the pinned rate alone keeps up with it only by using
+  // all of the device, and a backlog left by a burst never drained.
+  ctx.maxBatchSize = inst.plan.batchSize;
   // Drops stay optimistic: an item is rejected only when even an unshared run alone would miss.
   ctx.dropLatencyMs = profileMs(inst, 1);
   // The learned guard (core's `LatencyGuard`, as the runtime keeps it) answers per candidate batch size.
@@ -120,10 +124,14 @@ function takeDeadline(world: World, inst: SimInstance, q: EdfQueue<SimRequest>, 
   ctx.launchWhenIdle = inst.status !== 'ready';
   // Fill-aware waiting (as the runtime's instances): an idle device waits for a partial batch only when the
   // recent arrivals are expected to fill it before the head's latest start.
-  ctx.arrivalsPerMs = inst.policy.fillAware === true ? arrivalsPerMs(inst, now) : undefined;
+  // Both rules read the same recent arrivals: computed once.
+  const fillAware = inst.policy.fillAware === true;
+  const skipShrinking = inst.policy.skipShrinkingHead === true;
+  const arrivals = fillAware || skipShrinking ? arrivalsPerMs(inst, now) : 0;
+  ctx.arrivalsPerMs = fillAware ? arrivals : undefined;
   ctx.overloadBelowPlan = inst.policy.overloadBelowPlan === true;
   // Under overload, a head that only a small batch could serve is passed over for a batch that does much more.
-  ctx.skipShrinkingHead = inst.policy.skipShrinkingHead === true ? skipShrinkingHeadAt(loadOf(inst, now, size)) : undefined;
+  ctx.skipShrinkingHead = skipShrinking ? skipShrinkingHeadAt(loadOf(inst, arrivals, size)) : undefined;
   const d = planLaunch(q.items, ctx, PLAN);
   const launch = d.launch === undefined ? undefined : d.launch.slice();
   const wakeAt = d.wakeAt;
@@ -157,7 +165,7 @@ function takeTriton(world: World, inst: SimInstance, q: RequestHeap): SimRequest
   return items;
 }
 
-/** Device time the instance's recent arrivals need per ms of each device's time, at packs or batches of `size`. */
-function loadOf(inst: SimInstance, now: number, size: number): number {
-  return (arrivalsPerMs(inst, now) * profileMs(inst, size)) / size / inst.devices.length;
+/** Device time `arrivals` (items/ms) need per ms of each of the instance's devices, at packs or batches of `size`. */
+function loadOf(inst: SimInstance, arrivals: number, size: number): number {
+  return (arrivals * profileMs(inst, size)) / size / inst.devices.length;
 }

@@ -1,4 +1,4 @@
-import type { ParallelPlan } from '@epara/core';
+import type { LatencyProfile, ParallelPlan } from '@epara/core';
 import type { EdfQueue, LatencyGuard, LatencyGuardOptions } from '@epara/core/scheduling';
 import type { SimService } from '../model/services.js';
 
@@ -86,6 +86,11 @@ export interface SimInstance {
   readonly svc: SimService;
   readonly server: number;
   readonly devices: SimDevice[];
+  /**
+   * The service's latency profile on the instance's device kind, looked up once: the launch rule reads it for
+   * every candidate batch size (`profileMs`), and the lookup was a chain of five loads ending in a keyed one.
+   */
+  readonly profile: LatencyProfile;
   plan: InstancePlan;
   readonly policy: BatchPolicy;
   status: 'loading' | 'ready' | 'draining' | 'gone';

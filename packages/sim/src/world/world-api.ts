@@ -55,7 +55,7 @@ export interface World extends EventHandler {
   forward(req: SimRequest, from: number, to: number): void;
   /** Upload bytes of a request. */
   payloadOf(req: SimRequest): number;
-  /** Delivers a finished item's result from `server` to its client over the contended links. */
+  /** Delivers a finished item's result from `server` to its client over the contended links (lost if its access server failed). */
   deliver(req: SimRequest, server: number): void;
   /** Queues a request at an instance. */
   enqueue(inst: SimInstance, req: SimRequest): void;

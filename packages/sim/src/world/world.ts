@@ -144,8 +144,13 @@ export class SimWorld implements World {
     return req.promptTokens > 0 ? 512 + 4 * req.promptTokens : this.services[req.service]!.payloadBytes;
   }
 
-  /** Delivers a finished item's result from `server` to its client over the contended links. */
+  /**
+   * Delivers a finished item's result from `server` to its client over the contended links, through the access
+   * server the client sent it by; a result that reaches a failed server is lost with it (`PEER_UNAVAILABLE`), as
+   * a request is (its client, failed over to another access server, no longer listens there).
+   */
   deliver(req: SimRequest, server: number): void {
+    if (!this.serverAlive[req.origin]) return this.dropItem(req, 'PEER_UNAVAILABLE');
     const bytes = req.outputTokens > 0 ? 256 + 4 * req.outputTokens : this.services[req.service]!.responseBytes;
     const now = this.clock.now();
     const atAccess = server === req.origin ? now : this.network.send(server, req.origin, bytes, now);
@@ -172,7 +177,7 @@ export class SimWorld implements World {
         return null;
       }
     }
-    const inst: SimInstance = { ...init, id: this.#nextInstanceId++, svc, status: warm ? 'ready' : 'loading', queue: init.policy.kind === 'deadline' ? new EdfQueue<SimRequest>() : new RequestHeap(), guard: init.policy.kind === 'deadline' && init.policy.learnedGuard === true ? new LatencyGuard(init.policy.guardOptions) : null, freeAt: [], running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0, measuredRate: -1, recentArrivals: -1, recentArrivalsAt: 0, packHz: -1, packN: 0 };
+    const inst: SimInstance = { ...init, id: this.#nextInstanceId++, svc, profile: svc.spec.profiles[init.devices[0]!.kind]!, status: warm ? 'ready' : 'loading', queue: init.policy.kind === 'deadline' ? new EdfQueue<SimRequest>() : new RequestHeap(), guard: init.policy.kind === 'deadline' && init.policy.learnedGuard === true ? new LatencyGuard(init.policy.guardOptions) : null, freeAt: [], running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0, measuredRate: -1, recentArrivals: -1, recentArrivalsAt: 0, packHz: -1, packN: 0 };
     for (const d of inst.devices) d.instances.push(inst);
     this.instancesByServer[inst.server]!.push(inst);
     if (!warm) this.queue.push(this.clock.now() + (svc.spec.loadTimeMs ?? 0), EV.READY, 0, inst);

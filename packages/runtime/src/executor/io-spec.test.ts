@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import type { LoadedModelInfo } from '../devices/device-port.js';
+import type { ExecutorServiceOptions } from './executor-options.js';
+import { resolveIoSpec, validateItem, wholeRequestSpec } from './io-spec.js';
+
+/*
+ * An ONNX input with no shape has an open rank, which onnxruntime reports as a scalar (`[]`): without
+ * `anyRank`, every request giving it a shape was refused ("has rank 2, expected 0").
+ */
+
+const info: LoadedModelInfo = { inputs: [{ name: 'x', type: 'float32', dims: [] }], outputs: [{ name: 'y', type: 'float32', dims: [] }], memoryBytes: 0, executionProvider: 'cpu' };
+const service = (inputs: ExecutorServiceOptions['inputs']): ExecutorServiceOptions => ({ id: 's', model: 'm.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 100 }, ...(inputs ? { inputs } : {}) });
+const tensor = (dims: number[], n = dims.reduce((a, b) => a * b, 1)): { type: 'float32'; dims: number[]; data: Float32Array } => ({ type: 'float32', dims, data: new Float32Array(n) });
+const check = { serviceId: 's', withState: false };
+
+describe('io spec: inputs of open rank', () => {
+  it('takes any rank and size with anyRank, and never batches the input', () => {
+    const io = wholeRequestSpec(resolveIoSpec(info, service({ x: { anyRank: true } })));
+    expect(io.inputs).toEqual([{ name: 'x', type: 'float32', dims: [], batchAxis: null, anyRank: true }]);
+    expect(io.separability.kind).toBe('none');
+    for (const dims of [[], [4], [2, 3], [1, 2, 2]]) expect(() => validateItem(io, { x: tensor(dims) }, check), JSON.stringify(dims)).not.toThrow();
+    // Sizes and the data length are still checked, and the type.
+    expect(() => validateItem(io, { x: tensor([2, 3], 5) }, check)).toThrow(/holds 5 values for dims \[2, 3\]/);
+    expect(() => validateItem(io, { x: tensor([2, 0]) }, check)).toThrow(/dim 1 is 0/);
+    expect(() => validateItem(io, { x: { type: 'int32', dims: [1], data: new Int32Array(1) } }, check)).toThrow(/dtype int32, expected float32/);
+  });
+
+  it('without it, the input reads as the scalar onnxruntime reports', () => {
+    const io = wholeRequestSpec(resolveIoSpec(info, service(undefined)));
+    expect(() => validateItem(io, { x: tensor([]) }, check)).not.toThrow();
+    expect(() => validateItem(io, { x: tensor([2, 3]) }, check)).toThrow(/has rank 2, expected 0/);
+  });
+});
