@@ -184,6 +184,13 @@ export class DeviceScheduler implements DeviceWorkQueue {
     return this.#lanes;
   }
 
+  /** The share of the device's time its lanes' recent arrivals need (sum of their `loadShare`). */
+  sharedLoad(now: number): number {
+    let share = 0;
+    for (const lane of this.#lanes) share += lane.loadShare(this.device.id, now);
+    return share;
+  }
+
   /** Expected device time of the engine work queued and not yet launched, ms. */
   queuedWorkMs(): number {
     let ms = 0;
