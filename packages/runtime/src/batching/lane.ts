@@ -28,7 +28,7 @@ export interface Lane {
    * and lets the launch rule pass over a head item that only a small batch could serve (`skipShrinkingHead`).
    */
   loadShare(deviceId: string, now: number): number;
-  /** Expected run time of a batch of `n` on `deviceId` (profile × measured correction), ms. */
+  /** Expected device time of a batch of `n` on `deviceId` (profile × learned hold-time correction), ms. */
   latencyMs(deviceId: string, n: number): number;
   /** One item's run time for drop decisions: the smaller of the profile's and the adapted one, ms. */
   dropLatencyMs(deviceId: string): number;
@@ -41,6 +41,12 @@ export interface Lane {
    * the device, ms, when known: the scheduler learns compute error and host-side delay apart.
    */
   run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | void>;
+  /**
+   * How long a batch of `n` of this lane held `deviceId`, ms (scaled to profiled input size), ending at `now`:
+   * from the later of its dispatch and the previous launch's outputs reaching the host, to its own outputs
+   * reaching the host. Called by the device scheduler for every batch that ran; what `latencyMs` learns from.
+   */
+  observeHold?(deviceId: string, n: number, holdMs: number, now: number): void;
   /** Called after a batch of this lane finished on some device: wake the lane's other devices. */
   readonly onBatchDone: () => void;
 }

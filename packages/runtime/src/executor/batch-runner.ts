@@ -1,10 +1,9 @@
-import { toEparaError, type Clock, type LatencyProfile } from '@epara/core';
+import { toEparaError, type Clock } from '@epara/core';
 import type { WorkItem } from '../batching/work-item.js';
 import type { DeviceHandle } from '../devices/device-port.js';
 import { deliverOutputs, outputFilter, splitRun, startRun } from './batch-outputs.js';
 import type { Emit, InstanceCounters } from './instance-context.js';
 import type { LoadedInstance } from './instance-loading.js';
-import type { RunCorrections } from './run-corrections.js';
 import { unreadableTensor, unreadableTensorError } from '../tensors/readable-data.js';
 
 /** What a {@link BatchRunner} works with: its instance's identity, counters, clock and loaded model. */
@@ -16,10 +15,7 @@ export interface BatchRunnerContext {
   readonly emit: Emit;
   /** Whether an event has listeners: the per-batch event is built only then. */
   readonly listening: (event: 'batchCompleted') => boolean;
-  /** Undefined: run times are not folded into the corrections. */
-  readonly corrections: RunCorrections | undefined;
   readonly loaded: () => LoadedInstance;
-  readonly profile: () => LatencyProfile;
 }
 
 /**
@@ -55,8 +51,6 @@ export class BatchRunner {
       const runMs = run.runMs;
       const parts = splitRun(run, items.length, loaded);
       const finishedAt = c.clock.now();
-      // Compute time inside the worker: wall time would also count the wait behind a batch sent ahead.
-      c.corrections?.observe(c.profile(), device.id, items.length, runMs);
       c.counters.completed += items.length;
       deliverOutputs(items, parts, { batch: { startedAt, finishedAt, batchSize: items.length, deviceId: device.id }, stateMap: loaded.io.stateMap, filter: outputFilter(run, loaded) });
       if (c.listening('batchCompleted')) c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });

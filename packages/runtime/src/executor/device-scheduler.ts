@@ -134,6 +134,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
   #timerLagAt = Number.NEGATIVE_INFINITY;
   #batches = 0;
   #closed = false;
+  /** When the host last had a launch's outputs (a batch's or engine work's), clock ms. */
+  #lastEndAt = Number.NEGATIVE_INFINITY;
 
   constructor(o: { device: DeviceHandle; clock: Clock; timers: Timers; onDispatch: (info: DispatchInfo) => void }) {
     this.device = o.device;
@@ -155,8 +157,10 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /**
    * The margin learned for a batch of `n` of `lane` on this device, ms: a high quantile of how much later than
    * predicted its batches of that size ended (from their planned start), for a batch started on an idle device
-   * or (`ahead`) sent behind a running one. Proportional slowdowns are already in `lane.latencyMs` (the
-   * per-device correction of compute time); what remains is what the estimate cannot know in advance.
+   * or (`ahead`) sent behind a running one. What a batch usually holds the device is already in `lane.latencyMs`
+   * (the per-device correction by learned hold time, which this scheduler measures: from the later of a batch's
+   * dispatch and the previous launch's end, to its outputs reaching the host); what remains is what the
+   * estimate cannot know in advance.
    */
   learnedGuardMs(lane: Lane, n = lane.batchSize, ahead = false, now = this.#clock.now()): number {
     return this.#lanesState.get(lane)?.lateness.marginMs(n, ahead, now) ?? 0;
@@ -178,6 +182,13 @@ export class DeviceScheduler implements DeviceWorkQueue {
 
   get lanes(): ReadonlySet<Lane> {
     return this.#lanes;
+  }
+
+  /** The share of the device's time its lanes' recent arrivals need (sum of their `loadShare`). */
+  sharedLoad(now: number): number {
+    let share = 0;
+    for (const lane of this.#lanes) share += lane.loadShare(this.device.id, now);
+    return share;
   }
 
   /** Expected device time of the engine work queued and not yet launched, ms. */
@@ -459,6 +470,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     // The next held batch starts now: re-anchor instead of trusting the prediction made at dispatch.
     this.#timeline.complete(end);
     if (this.#running === 0) this.#busyMs += Math.max(0, end - this.#busySince);
+    this.#lastEndAt = end;
     return end;
   }
 
@@ -470,7 +482,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     const ahead = this.#timeline.held > 0;
     const plannedStart = this.#started(now, expectedMs);
     // One record per batch: the dispatch hook's payload, and what the batch's end is learned from.
-    const launch: Launch = { lane, deviceId: this.device.id, items, expectedMs, at: now, plannedStart, ahead };
+    const launch: Launch = { lane, deviceId: this.device.id, items, expectedMs, at: now, plannedStart, ahead, scale };
     this.#onDispatch(launch);
     // `run` never rejects; a rejection would still free the device (one callback for both outcomes).
     const done = (runMs: unknown): void => this.#ended(launch, typeof runMs === 'number' ? runMs : undefined);
@@ -481,7 +493,11 @@ export class DeviceScheduler implements DeviceWorkQueue {
   }
 
   #ended(l: Launch, runMs: number | undefined): void {
+    // The device was this batch's from its dispatch, or from the previous launch's end when sent behind it:
+    // counting from the dispatch alone would bill it the wait behind the batch ahead, which that one's hold has.
+    const heldFrom = Math.max(l.at, this.#lastEndAt);
     const end = this.#settled();
+    if (runMs !== undefined) l.lane.observeHold?.(this.device.id, l.items.length, (end - heldFrom) / l.scale, end);
     // Until the host has the outputs: the worker's messaging and a late host thread count as lateness.
     const st = this.#lanesState.get(l.lane);
     if (st !== undefined) {
@@ -510,4 +526,6 @@ export class DeviceScheduler implements DeviceWorkQueue {
 interface Launch extends DispatchInfo {
   /** Sent behind a running batch. */
   readonly ahead: boolean;
+  /** The largest input size of its items relative to the profiled one (its expected time is scaled by it). */
+  readonly scale: number;
 }

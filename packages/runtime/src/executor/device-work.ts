@@ -40,6 +40,12 @@ export interface DeviceWorkQueue {
   enqueueWork(work: DeviceWork): void;
   /** When the device is expected to be free for new work (now when idle), clock ms. */
   freeAt(now: number): number;
+  /**
+   * The share of the device's time the batch services placed on it need at `now` (their recent arrivals at
+   * their expected batch cost), 0 or more; absent: none share it. Engine work gets the rest: a turn of many
+   * steps is stretched by the batches that arrive between them.
+   */
+  sharedLoad?(now: number): number;
 }
 
 /**

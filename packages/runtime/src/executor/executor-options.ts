@@ -178,8 +178,10 @@ export interface ExecutorOptions {
    */
   readonly skipShrinkingHead?: boolean;
   /**
-   * Scale each service's profile by the measured run times on each device (EWMA of measured/predicted, wall
-   * time), so that interference and messaging costs are planned for. Turn off with a manual clock. @default true
+   * Scale each service's profile, per device and batch-size class, by how long its batches really hold the
+   * device as the host sees it (EWMA of held/profiled time: compute plus the hand-offs to and from the device's
+   * thread; a batch sent ahead counted from the previous one's end), so that interference and messaging costs
+   * are planned for. Turn off with a manual clock. @default true
    */
   readonly adaptLatency?: boolean;
   /** Queued items per instance beyond which submissions are refused with `OVERLOADED`. @default 10000 */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { affineProfile, isEparaError } from '@epara/core';
 import { InstanceAdmission } from './instance-admission.js';
-import { RunCorrections } from './run-corrections.js';
+import { HoldCorrections } from './hold-corrections.js';
 import type { InstanceSizing } from './instance-sizing.js';
 import type { InstanceCounters } from './instance-context.js';
 
@@ -9,7 +9,7 @@ import type { InstanceCounters } from './instance-context.js';
 function setup() {
   const profile = affineProfile('cpu-1t', { fixedMs: 8, perItemMs: 2, maxBatch: 8 });
   const sizes = { batchSize: 4, maxBatchSize: 8 };
-  const corrections = new RunCorrections();
+  const corrections = new HoldCorrections();
   const counters: InstanceCounters = { submitted: 0, completed: 0, dropped: 0, failed: 0, batches: 0, batchedItems: 0 };
   const events: unknown[] = [];
   const admission = new InstanceAdmission({
@@ -42,8 +42,8 @@ describe('InstanceAdmission', () => {
     const { admission, corrections, profile } = setup();
     expect(admission.admit(1000 + 9, 0, 1, 1000)).toBeDefined();
     // Batches alone ran at half the profiled time: the optimistic figures take the faster device.
-    for (let i = 0; i < 10; i++) corrections.observe(profile, 'd', 1, 5);
-    expect(corrections.of('d')).toBeLessThan(0.6);
+    for (let i = 0; i < 10; i++) corrections.observe(profile, 'd', 1, 5, 2000);
+    expect(corrections.of('d', 1, 2000)).toBeLessThan(0.6);
     expect(admission.admit(2000 + 9, 0, 1, 2000)).toBeUndefined();
   });
 });

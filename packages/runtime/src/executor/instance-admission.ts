@@ -2,7 +2,7 @@ import type { EparaError, LatencyProfile } from '@epara/core';
 import { admissionCheck } from '../batching/admission.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { InstanceSizing } from './instance-sizing.js';
-import type { RunCorrections } from './run-corrections.js';
+import type { HoldCorrections } from './hold-corrections.js';
 import type { Emit, InstanceCounters, ModelInstanceContext } from './instance-context.js';
 import { shedError } from './shed-error.js';
 
@@ -24,7 +24,7 @@ export interface AdmissionSource {
   readonly queue: { readonly items: readonly WorkItem[] };
   /** The instance's batch sizes (the same object until they change). */
   readonly sizing: InstanceSizing;
-  readonly corrections: RunCorrections;
+  readonly corrections: HoldCorrections;
   readonly deviceIds: readonly string[];
   readonly profile: () => LatencyProfile;
   readonly earliestStart: (now: number) => number;
@@ -75,7 +75,7 @@ export class InstanceAdmission {
   }
 
   #check(deadline: number, priority: number, costScale: number, now: number): Refusal | undefined {
-    const f = this.#currentFigures();
+    const f = this.#currentFigures(now);
     f.startAt = this.#src.earliestStart(now);
     const item = this.#item;
     item.deadline = deadline;
@@ -92,8 +92,11 @@ export class InstanceAdmission {
     return { code, error: shedError(code, message, { serviceId, deadline, now, expectedFinish: v.finishAt, queuedAhead: v.ahead }) };
   }
 
-  /** Recomputed (into the same object: a correction changes with every batch) only when an input changed. */
-  #currentFigures(): AdmissionFigures {
+  /**
+   * Recomputed (into the same object: a correction changes with every batch) only when an input changed. A
+   * correction fading while no batch ends is read at the next change: the figures stay optimistic meanwhile.
+   */
+  #currentFigures(now: number): AdmissionFigures {
     const src = this.#src;
     const sizes = src.sizing.sizes();
     const f = this.#figures;
@@ -102,9 +105,9 @@ export class InstanceAdmission {
     const profile = src.profile();
     const { corrections, deviceIds } = src;
     const big = Math.max(1, sizes.maxBatchSize);
-    f.bigBatchMs = corrections.optimisticMs(profile, big, deviceIds);
-    f.aloneMs = corrections.optimisticMs(profile, 1, deviceIds);
-    f.perItemMs = Math.min(f.aloneMs, corrections.optimisticMs(profile, sizes.batchSize, deviceIds) / sizes.batchSize, f.bigBatchMs / big) / deviceIds.length;
+    f.bigBatchMs = corrections.optimisticMs(profile, big, deviceIds, now);
+    f.aloneMs = corrections.optimisticMs(profile, 1, deviceIds, now);
+    f.perItemMs = Math.min(f.aloneMs, corrections.optimisticMs(profile, sizes.batchSize, deviceIds, now) / sizes.batchSize, f.bigBatchMs / big) / deviceIds.length;
     f.sizes = sizes;
     f.corrections = version;
     return f;

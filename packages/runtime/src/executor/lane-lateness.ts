@@ -61,7 +61,10 @@ export class LaneLateness {
     if (b.runMs === undefined || !Number.isFinite(b.runMs)) this.#observe(delivery, b.expectedMs, total);
     else {
       this.#observe(this.#compute, b.expectedMs, b.runMs);
-      this.#observe(delivery, b.runMs, total);
+      // Beyond what the prediction left room for: a prediction that already counts the hand-offs (learned
+      // device hold time) leaves a negative compute error, which the guard clamps to 0; the hand-offs must not
+      // count a second time here.
+      this.#observe(delivery, Math.max(b.runMs, b.expectedMs), total);
     }
     this.#lastEnd = b.end;
   }

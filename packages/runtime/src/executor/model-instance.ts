@@ -12,7 +12,7 @@ import { cloneTensors } from './model-inputs.js';
 import type { BatchVerdict } from './batch-check.js';
 import type { InstanceCounters, ModelInstanceContext } from './instance-context.js';
 import { loadInstance, type LoadedInstance } from './instance-loading.js';
-import { RunCorrections } from './run-corrections.js';
+import { HoldCorrections } from './hold-corrections.js';
 import { InstanceAdmission } from './instance-admission.js';
 import { BatchRunner } from './batch-runner.js';
 import { instanceInfo } from './instance-info.js';
@@ -35,7 +35,7 @@ export class ModelInstance implements Lane {
   readonly #c: ModelInstanceContext;
   #streamRateHz = 0;
   readonly #sizing: InstanceSizing;
-  readonly #corrections = new RunCorrections();
+  readonly #corrections = new HoldCorrections();
   readonly #admission: InstanceAdmission;
   readonly #runner: BatchRunner;
   #loaded: LoadedInstance | undefined;
@@ -60,9 +60,7 @@ export class ModelInstance implements Lane {
       clock: c.clock,
       emit: c.emit,
       listening: c.listening,
-      corrections: c.adaptLatency ? this.#corrections : undefined,
       loaded: () => this.#loaded!,
-      profile,
     });
   }
 
@@ -176,7 +174,11 @@ export class ModelInstance implements Lane {
   }
 
   latencyMs(deviceId: string, n: number): number {
-    return latencyAt(this.profile, n) * this.#corrections.of(deviceId);
+    return latencyAt(this.profile, n) * this.#corrections.of(deviceId, n, this.#c.clock.now());
+  }
+
+  observeHold(deviceId: string, n: number, holdMs: number, now: number): void {
+    if (this.#c.adaptLatency && this.#loaded) this.#corrections.observe(this.#loaded.profile, deviceId, n, holdMs, now);
   }
 
   loadShare(deviceId: string, now: number): number {

@@ -34,6 +34,13 @@ export interface GenerationEngine extends EventEmitter<GenerationEvents> {
 let engines = 0;
 
 /**
+ * Largest share of the device the batch services are taken to leave a turn's steps short of: a device they
+ * saturate stretches the steps 20× in the estimate, not without bound (EDF still gives a step its turn by its
+ * deadline).
+ */
+const MAX_SHARED_LOAD = 0.95;
+
+/**
  * Creates a generation engine: greedy (arg-max, deterministic) decoding of a causal LM on one device with
  * iteration-level batching. Sequences of different lengths share each decode step (left padding plus an
  * attention mask); a finished sequence leaves and a waiting one joins between steps. Admission checks the
@@ -179,22 +186,36 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
     if (this.#stepMs(1) === undefined) return undefined; // nothing measured yet: admit optimistically
     const alone = this.#stepMs(this.#runner!.stepWork(1, seq.tokens.length + seq.maxNewTokens))!;
     if (alone > seq.tpotMs) return new EparaError('DEADLINE_INFEASIBLE', 'a decode step takes longer than the time-per-token SLO even alone', { stepMs: alone, tpotMs: seq.tpotMs });
-    const est = this.estimate({ promptTokens: seq.tokens.length, maxNewTokens: seq.maxNewTokens });
+    // Optimistic, as a batch service's admission: refused is only what cannot fit even if the batches sharing
+    // the device left every step its turn at once (EDF gives urgent steps the device before later batches).
+    const est = this.#estimate({ promptTokens: seq.tokens.length, maxNewTokens: seq.maxNewTokens }, this.#o.clock.now(), false);
     if (est.firstTokenAt > seq.ttftDeadline) return new EparaError('DEADLINE_INFEASIBLE', 'the first token cannot come before the TTFT deadline', { estimate: est.firstTokenAt, ttftDeadline: seq.ttftDeadline });
     if (est.completionAt > seq.deadline) return new EparaError('DEADLINE_INFEASIBLE', 'the generation cannot finish before its deadline', { estimate: est.completionAt, deadline: seq.deadline });
     return undefined;
   }
 
   estimate(request: { promptTokens: number; maxNewTokens: number }, now = this.#o.clock.now()): GenerationEstimate {
+    return this.#estimate(request, now, true);
+  }
+
+  /**
+   * The estimate; `expected` prices every step as it is expected to come: with its hand-offs (the mean
+   * overhead learned from steps), and, on a device shared with batch services, stretched by the share of the
+   * device their arrivals need — the batches arriving during a turn run between its steps, which get what they
+   * leave. Without, steps are priced at compute time back to back (the optimistic figure).
+   */
+  #estimate(request: { promptTokens: number; maxNewTokens: number }, now: number, expected: boolean): GenerationEstimate {
     // The device's own timeline holds the running step and whatever other services' batches it holds.
     const freeAt = this.#queue.freeAt(now);
+    const overheadMs = expected ? this.#overheadMs : 0;
+    const stretch = expected ? 1 / (1 - Math.min(MAX_SHARED_LOAD, Math.max(0, this.#queue.sharedLoad?.(now) ?? 0))) : 1;
     return estimateGeneration(
       {
         now: freeAt,
         maxBatch: this.#o.maxBatch,
         active: this.#active.map((s) => ({ length: s.tokens.length, remainingSteps: s.maxNewTokens - s.generated })),
         waitingAhead: this.#waiting.length,
-        stepMs: (work) => this.#stepMs(work) ?? 0,
+        stepMs: (work) => ((this.#stepMs(work) ?? 0) + overheadMs) * stretch,
         ...(this.#runner ? { stepWork: this.#runner.stepWork } : {}),
         ...(this.#runner?.kind === 'kv' ? { prefillWork: this.#runner.prefillWork } : {}),
       },

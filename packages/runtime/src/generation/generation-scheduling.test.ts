@@ -175,6 +175,32 @@ describe('generation steps on the device scheduler', () => {
     await engine.close();
   });
 
+  it('stretches the expected steps of a turn by the share of the device the batch services sharing it need', async () => {
+    const { scheduler, lane, engine, finish } = setup({ computeMs: 2, laneRunMs: 10 });
+    await engine.start();
+    const first = engine.generate({ tokens: [1], maxNewTokens: 1 }).collect();
+    await finish(2);
+    await first;
+    // Alone on the device, steps are priced at their learned compute (the fake device adds no hand-off).
+    const alone = engine.estimate({ promptTokens: 1, maxNewTokens: 10 }, 2);
+    expect(alone.stepMs).toBeGreaterThan(0);
+    // The image service's arrivals need 90 % of the device: between two steps its batches take the rest.
+    lane.loadShare = () => 0.9;
+    expect(scheduler.sharedLoad(2)).toBeCloseTo(0.9, 9);
+    const shared = engine.estimate({ promptTokens: 1, maxNewTokens: 10 }, 2);
+    expect(shared.stepMs).toBeCloseTo(10 * alone.stepMs, 6);
+    expect(shared.completionAt - 2).toBeCloseTo(10 * (alone.completionAt - 2), 6);
+    // A saturated device stretches it 20×, not without bound.
+    lane.loadShare = () => 3;
+    expect(engine.estimate({ promptTokens: 1, maxNewTokens: 10 }, 2).stepMs).toBeCloseTo(20 * alone.stepMs, 6);
+    // Admission stays optimistic: a turn that fits at compute time is admitted (EDF gives urgent steps the device).
+    const turn = engine.generate({ tokens: [1], maxNewTokens: 2, deadline: 2 + 10 }).collect();
+    await finish(2);
+    await finish(2);
+    expect(await turn).toEqual([2, 3]);
+    await engine.close();
+  });
+
   it('counts queued steps in what other services on the device see', async () => {
     const { clock, scheduler, lane, engine, finish } = setup({ computeMs: 2, laneRunMs: 10 });
     await engine.start();

@@ -1,0 +1,94 @@
+import { latencyAt, type LatencyProfile } from '@epara/core';
+
+/** Bounds of a correction, and of what one batch may pull it toward: one stall cannot inflate it past 4×. */
+const MIN_RATIO = 0.5;
+const MAX_RATIO = 4;
+/** Weight of the newest batch in the EWMA. */
+const WEIGHT = 0.2;
+/**
+ * Half-life of a correction no batch refreshed for {@link STALE_AFTER_MS}, ms: it fades back toward the
+ * profile, so a service whose inflated estimate stops work from reaching it (refused, routed away) is trusted
+ * again instead of being locked out by a correction nothing can replace.
+ */
+const HALF_LIFE_MS = 2000;
+/** A correction refreshed within this is kept as is (fading it between batches would bias it toward 1), ms. */
+const STALE_AFTER_MS = 1000;
+
+/** A learned ratio and when a batch last set it, clock ms. */
+interface Ratio {
+  value: number;
+  at: number;
+}
+
+/** What one device learned: per batch-size class (1, 2–3, 4–7, …), and over all sizes for a class not seen yet. */
+interface DeviceRatios {
+  readonly all: Ratio;
+  readonly classes: (Ratio | undefined)[];
+}
+
+/**
+ * Per-device corrections of a service's profile by how long its batches really **hold the device**, as the
+ * host sees it: from the later of the batch's dispatch and the previous launch's outputs reaching the host,
+ * to its own outputs reaching the host (measured by the device scheduler). That is the compute plus what the
+ * host adds to each batch — the hand-offs to and from the device's thread, waiting for a core — so that
+ * batches queued behind each other are priced at what they really cost, not at compute time; a batch sent
+ * ahead is counted from the previous one's end, not from its dispatch (its wait is the other batch's hold).
+ * Kept as an EWMA of held over profiled time per batch-size class (the hand-offs cost about the same per
+ * batch, so they weigh more on small batches), clamped to ½…4×, fading toward 1 (half-life {@link HALF_LIFE_MS})
+ * once no batch refreshed it for {@link STALE_AFTER_MS}. `version` changes with every observation, for callers
+ * that cache figures derived from them.
+ */
+export class HoldCorrections {
+  readonly #devices = new Map<string, DeviceRatios>();
+  #version = 0;
+
+  /** Bumped whenever a correction changes. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** The correction of a batch of `n` on `deviceId` at `now` (1 before any batch there). */
+  of(deviceId: string, n: number, now: number): number {
+    const d = this.#devices.get(deviceId);
+    if (d === undefined) return 1;
+    return aged(d.classes[sizeClass(n)] ?? d.all, now);
+  }
+
+  /** Folds in a batch of `n` (at profiled input size) that held `deviceId` for `holdMs`, ending at `now`. */
+  observe(profile: LatencyProfile, deviceId: string, n: number, holdMs: number, now: number): void {
+    if (!(holdMs > 0) || !Number.isFinite(holdMs)) return;
+    const ratio = clamp(holdMs / latencyAt(profile, n));
+    let d = this.#devices.get(deviceId);
+    if (d === undefined) this.#devices.set(deviceId, (d = { all: { value: 1, at: now }, classes: [] }));
+    const k = sizeClass(n);
+    // A class seen for the first time starts from what all sizes taught, not from the profile.
+    const own = (d.classes[k] ??= { value: aged(d.all, now), at: now });
+    own.value = clamp((1 - WEIGHT) * aged(own, now) + WEIGHT * ratio);
+    own.at = now;
+    d.all.value = clamp((1 - WEIGHT) * aged(d.all, now) + WEIGHT * ratio);
+    d.all.at = now;
+    this.#version++;
+  }
+
+  /** The smaller of the profile's and the corrected time of a batch of `n` over `deviceIds` at `now`, ms. */
+  optimisticMs(profile: LatencyProfile, n: number, deviceIds: readonly string[], now: number): number {
+    const profiled = latencyAt(profile, n);
+    let ms = profiled;
+    for (const id of deviceIds) ms = Math.min(ms, profiled * this.of(id, n, now));
+    return ms;
+  }
+}
+
+function aged(r: Ratio, now: number): number {
+  const age = now - r.at - STALE_AFTER_MS;
+  return age > 0 ? 1 + (r.value - 1) * 0.5 ** (age / HALF_LIFE_MS) : r.value;
+}
+
+function clamp(ratio: number): number {
+  return Math.min(MAX_RATIO, Math.max(MIN_RATIO, ratio));
+}
+
+/** ⌊log2 n⌋: 1 → 0, 2–3 → 1, 4–7 → 2, … */
+function sizeClass(n: number): number {
+  return n >= 1 ? Math.floor(Math.log2(n)) : 0;
+}
