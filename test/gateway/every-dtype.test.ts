@@ -426,7 +426,7 @@ describe('signatures never met', () => {
       ],
     });
     expect(grpcAnswer(typed), 'strings over gRPC typed contents').toEqual(want);
-    // Requests batched together come back each with its own strings (a batch of strings is concatenated as arrays).
+    // Concurrent one-item requests (which the executor may batch) come back each with its own strings.
     const one = (k: number): Promise<unknown> =>
       fetch(`${serve.http}/v2/models/strings/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 's', datatype: 'BYTES', shape: [1], data: [s[k]] }, { name: 'r', datatype: 'BYTES', shape: [1], data: [r[k]] }] }) })
         .then((res) => res.json())
