@@ -40,11 +40,14 @@ describe('string tensors on a device', () => {
     expect(info.inputs.find((i) => i.name === 's')?.type).toBe('string');
     const words = ['héllo', '', '日本 🎉', 'x'.repeat(1000)];
     const batch = words.map((w, i) => item(w, i));
+    if (!d.runBatch) throw new Error('createDevice devices run batches');
     const run = await d.runBatch('m', batch, { s: 0, x: 0 }, {});
     expect(run.outputs['t']).toEqual({ type: 'string', dims: [4], data: words } satisfies TensorLike);
     expect(Array.from(run.outputs['y']!.data as Float32Array)).toEqual([0, 1, 2, 3]);
     // The callers' arrays are untouched, and no input slab was used.
     expect(batch.map((b) => b['s']!.data)).toEqual(words.map((w) => [w]));
-    expect(d.inputSlabs().slabRuns).toBe(0);
+    const slabs = d.inputSlabs?.();
+    expect(slabs).toBeDefined();
+    expect(slabs?.slabRuns).toBe(0);
   });
 });
