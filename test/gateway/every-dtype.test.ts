@@ -15,7 +15,7 @@ import type { ServeProcess } from './serve-process.js';
 /*
  * Every data type onnxruntime-node runs, and signatures EPARA has never met (an input of open rank, a model with
  * no batch dim and a scalar output, an output whose size depends on the values, int64 token ids beside weights
- * of a dynamic length, a string tensor EPARA does not carry), served by `epara serve` and called as outside
+ * of a dynamic length, string tensors), served by `epara serve` and called as outside
  * clients call it: HTTP JSON, HTTP with binary tensors, gRPC with raw_input_contents and with typed contents
  * (grpc-js + proto-loader on the protocol's .proto). Every answer is compared bit for bit with raw
  * onnxruntime-node on the same inputs.
@@ -146,12 +146,15 @@ function buildModels(): void {
     g.node('ReduceSum', ['x'], ['y'], { axes: [1], keepdims: 0 });
     g.output('y', 'float32', ['b']);
   });
-  // A string tensor (BYTES), which EPARA does not carry: the server must still serve every other model.
+  // String tensors (BYTES) in and out: s upper-cased, r passed through.
   model('strings', (g) => {
     g.input('s', 'float32', ['b']);
-    g.node('Identity', ['s'], ['t']);
+    g.input('r', 'float32', ['b']);
+    g.node('StringNormalizer', ['s'], ['u'], { case_change_action: 'UPPER', locale: 'C' });
+    g.node('Identity', ['r'], ['t']);
+    g.output('u', 'float32', ['b']);
     g.output('t', 'float32', ['b']);
-  }, { types: { s: 8, t: 8 } });
+  }, { types: { s: 8, r: 8, u: 8, t: 8 } });
 }
 
 let serve: ServeProcess;
@@ -384,18 +387,58 @@ describe('signatures never met', () => {
     }
   });
 
-  it('a model with a string tensor is shown, never ready, answered LOAD_FAILED, and the others are served', async () => {
-    // It stopped `epara serve` from starting at all.
-    const meta = (await (await fetch(`${serve.http}/v2/models/strings`)).json()) as { inputs: unknown[] };
-    expect(meta.inputs).toEqual([{ name: 's', datatype: 'BYTES', shape: [-1] }]);
-    expect((await fetch(`${serve.http}/v2/models/strings/ready`)).status).toBe(503);
-    expect(await grpc('ModelReady', { name: 'strings', version: '' })).toEqual({ ready: false });
-    expect((await fetch(`${serve.http}/v2/health/ready`)).status).toBe(200);
-    const res = await fetch(`${serve.http}/v2/models/strings/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 's', datatype: 'BYTES', shape: [1], data: ['a'] }] }) });
-    expect({ status: res.status, body: await res.json() }).toMatchObject({ status: 503, body: { code: 'LOAD_FAILED', error: expect.stringMatching(/tensor s is a string tensor/) } });
-    const viaGrpc = await grpc('ModelInfer', { model_name: 'strings', inputs: [{ name: 's', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from('a')] } }] }).catch((e: ServiceError) => e);
-    expect((viaGrpc as ServiceError).code).toBe(14); // UNAVAILABLE
-    expect((viaGrpc as ServiceError).metadata.get('epara-code')).toEqual(['LOAD_FAILED']);
+  it('a model with string tensors (BYTES) is ready and answers as onnxruntime does, on every transport', async () => {
+    // It was listed but never ready, and answered LOAD_FAILED.
+    const meta = (await (await fetch(`${serve.http}/v2/models/strings`)).json()) as { inputs: unknown[]; outputs: unknown[] };
+    expect(meta.inputs).toEqual([{ name: 's', datatype: 'BYTES', shape: [-1] }, { name: 'r', datatype: 'BYTES', shape: [-1] }]);
+    expect(meta.outputs).toEqual([{ name: 'u', datatype: 'BYTES', shape: [-1] }, { name: 't', datatype: 'BYTES', shape: [-1] }]);
+    expect((await fetch(`${serve.http}/v2/models/strings/ready`)).status, serve.output()).toBe(200);
+    expect(await grpc('ModelReady', { name: 'strings', version: '' })).toEqual({ ready: true });
+    const s = ['héllo', '', 'Straße 日本 🎉', 'same', 'x'.repeat(300)];
+    const r = ['ünï', '', 'other', 'same', 'y'.repeat(300)];
+    // Length-prefixed raw form of BYTES: each element a u32 little-endian length, then its UTF-8 bytes.
+    const lp = (list: readonly string[]): Buffer => Buffer.concat(list.flatMap((x) => [Buffer.from(Uint32Array.of(Buffer.byteLength(x)).buffer), Buffer.from(x)]));
+    const session = await ort.InferenceSession.create(files.get('strings')!);
+    const shape = [s.length];
+    const out = await session.run({ s: new ort.Tensor('string', s as never, shape), r: new ort.Tensor('string', r as never, shape) });
+    await session.release();
+    const want = {
+      u: { datatype: 'BYTES', shape, bytes: lp(out['u']!.data as unknown as string[]).toString('hex') },
+      t: { datatype: 'BYTES', shape, bytes: lp(out['t']!.data as unknown as string[]).toString('hex') },
+    };
+    expect((out['u']!.data as unknown as string[])[3]).toBe('SAME');
+    expect(out['t']!.data as unknown as string[]).toEqual(r);
+    const json = await fetch(`${serve.http}/v2/models/strings/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 's', datatype: 'BYTES', shape, data: s }, { name: 'r', datatype: 'BYTES', shape, data: r }] }) });
+    const body = (await json.json()) as { outputs: { name: string; datatype: string; shape: number[]; data: unknown[] }[]; error?: string };
+    expect(json.status, body.error).toBe(200);
+    expect(Object.fromEntries(body.outputs.map((o) => [o.name, { datatype: o.datatype, shape: o.shape, bytes: lp(o.data as string[]).toString('hex') }])), 'strings over HTTP JSON').toEqual(want);
+    const inputs = [
+      { name: 's', datatype: 'BYTES', shape, data: lp(s) },
+      { name: 'r', datatype: 'BYTES', shape, data: lp(r) },
+    ] as unknown as Tensor[];
+    expect(await viaBinary('strings', inputs), 'strings over HTTP binary').toEqual(want);
+    expect(await viaGrpcRaw('strings', inputs), 'strings over gRPC raw_input_contents').toEqual(want);
+    const typed = await grpc('ModelInfer', {
+      model_name: 'strings',
+      inputs: [
+        { name: 's', datatype: 'BYTES', shape, contents: { bytes_contents: s.map((x) => Buffer.from(x)) } },
+        { name: 'r', datatype: 'BYTES', shape, contents: { bytes_contents: r.map((x) => Buffer.from(x)) } },
+      ],
+    });
+    expect(grpcAnswer(typed), 'strings over gRPC typed contents').toEqual(want);
+    // Concurrent one-item requests (which the executor may batch) come back each with its own strings.
+    const one = (k: number): Promise<unknown> =>
+      fetch(`${serve.http}/v2/models/strings/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 's', datatype: 'BYTES', shape: [1], data: [s[k]] }, { name: 'r', datatype: 'BYTES', shape: [1], data: [r[k]] }] }) })
+        .then((res) => res.json())
+        .then((b) => (b as typeof body).outputs.find((o) => o.name === 't')!.data);
+    expect(await Promise.all(s.map((_, k) => one(k)))).toEqual(r.map((x) => [x]));
+    // A length prefix past the data is the client's mistake: 400 INVALID_INPUT, on HTTP and gRPC.
+    const short = lp(s).subarray(0, lp(s).length - 1);
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 's', datatype: 'BYTES', shape, parameters: { binary_data_size: short.length } }, { name: 'r', datatype: 'BYTES', shape, parameters: { binary_data_size: lp(r).length } }] }));
+    const bad = await fetch(`${serve.http}/v2/models/strings/infer`, { method: 'POST', body: Buffer.concat([header, short, lp(r)]), headers: { 'inference-header-content-length': String(header.length) } });
+    expect({ status: bad.status, body: await bad.json() }).toMatchObject({ status: 400, body: { code: 'INVALID_INPUT', error: expect.stringMatching(/length prefix says 300 bytes, only 299 are left/) } });
+    const viaGrpc = await grpc('ModelInfer', { model_name: 'strings', inputs: inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape })), raw_input_contents: [short, lp(r)] }).catch((e: ServiceError) => e);
+    expect((viaGrpc as ServiceError).code).toBe(3); // INVALID_ARGUMENT
   });
 
   it('a model onnxruntime cannot load is not served, and the others are', async () => {
@@ -443,7 +486,7 @@ describe('signatures never met', () => {
         output: [{ name: 'emb', data_type: 'TYPE_FP32', dims: [-1, -1, 2] }, { name: 'score', data_type: 'TYPE_FP32', dims: [-1] }],
       },
     });
-    expect(await get('/v2/models/strings/versions/1/config')).toMatchObject({ status: 200, body: { input: [{ name: 's', data_type: 'TYPE_STRING', dims: [-1] }] } });
+    expect(await get('/v2/models/strings/versions/1/config')).toMatchObject({ status: 200, body: { input: [{ name: 's', data_type: 'TYPE_STRING', dims: [-1] }, { name: 'r', data_type: 'TYPE_STRING', dims: [-1] }] } });
     expect(await get('/v2/models/nope/config')).toMatchObject({ status: 404, body: { code: 'UNKNOWN_SERVICE' } });
     const index = async (body?: string): Promise<{ status: number; body: { name: string; version: string; state: string; reason?: string }[] }> => {
       const r = await fetch(`${serve.http}/v2/repository/index`, { method: 'POST', ...(body !== undefined ? { body } : {}) });
@@ -453,8 +496,8 @@ describe('signatures never met', () => {
     expect(all.status).toBe(200);
     expect(all.body.map((e) => e.name).sort()).toEqual([...files.keys()].sort());
     expect(all.body.find((e) => e.name === 'tokens')).toEqual({ name: 'tokens', version: '1', state: 'READY' });
-    expect(all.body.find((e) => e.name === 'strings')).toMatchObject({ state: 'UNAVAILABLE', reason: expect.stringMatching(/string tensor/) });
-    expect((await index('{"ready":true}')).body.map((e) => e.name)).not.toContain('strings');
+    expect(all.body.find((e) => e.name === 'strings')).toEqual({ name: 'strings', version: '1', state: 'READY' });
+    expect((await index('{"ready":true}')).body.map((e) => e.name)).toContain('strings');
     expect((await index('{"ready":"yes"}')).status).toBe(400);
     expect(await grpc('ServerLive', {})).toEqual({ live: true });
     expect(await grpc('ServerReady', {})).toEqual({ ready: true });

@@ -71,7 +71,7 @@ describe.skipIf(!python)("Python's standard library as the client", () => {
       expect({ k, status: b(k).status, code: b(k).code, retryAfter: b(k).retryAfter }).toEqual({ k, status, code, retryAfter: null });
       expect(b(k).error, k).toEqual(expect.any(String));
     }
-    expect(b('bytesType').error).toMatch(/BYTES is not supported/);
+    expect(b('bytesType').error).toMatch(/must be a string \(UTF-8 text\) for BYTES/);
     expect(b('infeasibleDeadline')).toMatchObject({ status: 503, code: 'DEADLINE_INFEASIBLE', retryAfter: '1' });
     expect(seen['urllibError']).toEqual({ status: 400, code: 'INVALID_INPUT' });
   });

@@ -55,13 +55,13 @@ function buildModels(): void {
   half.output('y', 'float32', ['b', 4]);
   const hm = half.toModel();
   writeFileSync(join(dir, 'half.onnx'), encodeModel(retype(hm, 10)));
-  // s string[b] → Shape(s): a string input, which EPARA has no tensor for.
-  const str = createGraphBuilder({ name: 'str' });
-  str.input('s', 'int64', ['b']);
-  str.node('Shape', ['s'], ['n']);
-  str.output('n', 'int64', [1]);
-  const sm = str.toModel();
-  writeFileSync(join(dir, 'str.onnx'), encodeModel({ ...sm, graph: { ...sm.graph, input: [{ ...sm.graph!.input![0]!, type: { tensorType: { ...sm.graph!.input![0]!.type!.tensorType!, elemType: 8 } } }] } }));
+  // s bfloat16[b] → Shape(s): a bfloat16 input, which EPARA has no tensor for.
+  const bf16 = createGraphBuilder({ name: 'bf16' });
+  bf16.input('s', 'int64', ['b']);
+  bf16.node('Shape', ['s'], ['n']);
+  bf16.output('n', 'int64', [1]);
+  const sm = bf16.toModel();
+  writeFileSync(join(dir, 'bf16.onnx'), encodeModel({ ...sm, graph: { ...sm.graph, input: [{ ...sm.graph!.input![0]!, type: { tensorType: { ...sm.graph!.input![0]!.type!.tensorType!, elemType: 16 } } }] } }));
 }
 
 /** The model with every graph input and output retyped to ONNX element type `elemType`. */
@@ -167,10 +167,10 @@ describe('a first dimension that is not a batch', () => {
 
 describe('a tensor type EPARA has no tensor for', () => {
   it('fails `epara serve --check` naming the tensor and its type, instead of serving it as FP32', () => {
-    const file = join(dir, 'str.yaml');
-    writeFileSync(file, config([service('str', 'str.onnx')]));
+    const file = join(dir, 'bf16.yaml');
+    writeFileSync(file, config([service('bf16', 'bf16.onnx')]));
     const r = spawnSync(process.execPath, [BIN, 'serve', '--check', file], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status).not.toBe(0);
-    expect(r.stdout + r.stderr).toMatch(/model str .* cannot be served: tensor s is a string tensor, which EPARA does not carry/);
+    expect(r.stdout + r.stderr).toMatch(/model bf16 .* cannot be served: tensor s is bfloat16, which EPARA does not carry/);
   });
 });

@@ -13,7 +13,7 @@ import { codeOf, doubler, flat, item, values } from './helpers.js';
 
 /** Detaches `data`'s buffer as a transfer to another thread would. */
 function detach(inputs: NamedTensors): void {
-  const buffer = inputs['x']!.data.buffer;
+  const buffer = (inputs['x']!.data as Float32Array).buffer;
   structuredClone(buffer, { transfer: [buffer as ArrayBuffer] });
 }
 

@@ -60,7 +60,7 @@ describe('device output slabs', () => {
     }
     // Views of the batch's own copy (3 × 2 floats), not of the 8 MiB slab the later batches wrote into.
     expect(first.map((o) => values(o, 'y'))).toEqual([[2, 2], [4, 2], [6, 2]]);
-    expect(first[0]!['y']!.data.buffer.byteLength).toBe(3 * 2 * 4);
+    expect((first[0]!['y']!.data as Float32Array).buffer.byteLength).toBe(3 * 2 * 4);
     expect(d.inputSlabs!()).toMatchObject({ allocated: 1, slabRuns: 21, outputRuns: 21, lent: 0, free: 1 });
   });
 

@@ -36,10 +36,10 @@ const request = (rows: number, extra: Partial<InferRequest> = {}): InferRequest 
 
 describe('model edges', () => {
   it('a model marked unavailable is never ready and answers LOAD_FAILED with the reason, before reading inputs', async () => {
-    const c = core({ unavailable: 'model m cannot be served: tensor s is a string tensor' });
+    const c = core({ unavailable: 'model m cannot be served: tensor s is bfloat16' });
     expect(c.modelReady(c.model('m'))).toBe(false);
     const err = await c.infer({ model: 'm', inputs: [] }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'LOAD_FAILED', message: 'model m cannot be served: tensor s is a string tensor' });
+    expect(err).toMatchObject({ code: 'LOAD_FAILED', message: 'model m cannot be served: tensor s is bfloat16' });
     expect(errorStatusOf(err).status).toMatchObject({ http: 503, grpc: 14 });
   });
 

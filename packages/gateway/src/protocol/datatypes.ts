@@ -1,4 +1,4 @@
-import type { TensorDataArray, TensorType } from '@epara/core';
+import type { NumericTensorType, TensorDataArray, TensorType } from '@epara/core';
 
 /** Open Inference Protocol tensor data types (the strings on the wire). */
 export type OipDatatype =
@@ -30,6 +30,7 @@ export const DATATYPE_OF: Readonly<Record<TensorType, OipDatatype>> = {
   uint16: 'UINT16',
   uint32: 'UINT32',
   uint64: 'UINT64',
+  string: 'BYTES',
 };
 
 const TYPE_OF: Readonly<Record<string, TensorType>> = Object.fromEntries(
@@ -43,13 +44,13 @@ export function isOipDatatype(value: unknown): value is OipDatatype {
   return typeof value === 'string' && ALL.has(value);
 }
 
-/** EPARA's tensor type for a protocol data type, or `undefined` when EPARA cannot carry it (BYTES). */
+/** EPARA's tensor type for a protocol data type (`string` for BYTES), or `undefined` for a string that is none. */
 export function tensorTypeOf(datatype: string): TensorType | undefined {
   return TYPE_OF[datatype];
 }
 
 /** Allocates the typed array backing `type` over a copy of `bytes` (little-endian, as the protocol's raw form). */
-export function typedArrayFromBytes(type: TensorType, bytes: Uint8Array): TensorDataArray {
+export function typedArrayFromBytes(type: NumericTensorType, bytes: Uint8Array): TensorDataArray {
   // A fresh, aligned buffer: slices of a request body may start at any offset.
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
@@ -81,7 +82,7 @@ export function typedArrayFromBytes(type: TensorType, bytes: Uint8Array): Tensor
 }
 
 /** Allocates an empty typed array of `type` with `length` elements. */
-export function allocTyped(type: TensorType, length: number): TensorDataArray {
+export function allocTyped(type: NumericTensorType, length: number): TensorDataArray {
   switch (type) {
     case 'float32':
       return new Float32Array(length);
@@ -111,4 +112,54 @@ export function allocTyped(type: TensorType, length: number): TensorDataArray {
 /** The bytes of a typed array as a view (no copy). */
 export function bytesOf(data: TensorDataArray): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The raw form of BYTES: each element a 4-byte little-endian length, then that many bytes (the elements' UTF-8).
+ */
+export function bytesElementsOf(data: readonly string[]): Uint8Array {
+  const parts = data.map((s) => Buffer.from(s, 'utf8'));
+  let total = 0;
+  for (const p of parts) total += 4 + p.byteLength;
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const p of parts) {
+    out.writeUInt32LE(p.byteLength, at);
+    out.set(p, at + 4);
+    at += 4 + p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Reads `count` BYTES elements from their raw form, each as UTF-8 text.
+ * @returns the strings, or why the bytes are not `count` such elements.
+ */
+export function stringsFromBytes(raw: Uint8Array, count: number): string[] | string {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const out: string[] = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    if (at + 4 > raw.byteLength) return `element ${i} of ${count} has no room for its 4-byte length (${raw.byteLength - at} bytes left)`;
+    const len = view.getUint32(at, true);
+    at += 4;
+    if (len > raw.byteLength - at) return `element ${i}'s length prefix says ${len} bytes, only ${raw.byteLength - at} are left`;
+    const text = utf8Text(raw.subarray(at, at + len));
+    if (text === undefined) return `element ${i} is not UTF-8 text (EPARA carries BYTES as strings)`;
+    out.push(text);
+    at += len;
+  }
+  if (at !== raw.byteLength) return `${count} elements use ${at} bytes, the data has ${raw.byteLength}`;
+  return out;
+}
+
+/** `bytes` as UTF-8 text, or `undefined` when they are not valid UTF-8. */
+export function utf8Text(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8Strict.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }

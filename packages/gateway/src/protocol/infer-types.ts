@@ -40,11 +40,11 @@ export interface InferOutput {
   readonly datatype: string;
   readonly shape: readonly number[];
   readonly type: TensorType;
-  /** Little-endian row-major bytes (a view of the result tensor). */
+  /** Little-endian row-major bytes (a view of the result tensor); for BYTES, each element's length (u32 LE) then its UTF-8. */
   readonly bytes: Uint8Array;
   /** Whether the client asked for this output in binary form (HTTP binary extension). */
   readonly binary: boolean;
-  readonly data: ArrayLike<number | bigint>;
+  readonly data: ArrayLike<number | bigint | string>;
 }
 
 /** A transport-neutral inference response. */

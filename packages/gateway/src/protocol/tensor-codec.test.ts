@@ -24,7 +24,46 @@ describe('tensor codec', () => {
     for (const [datatype, v] of [['INT16', 32768], ['UINT16', -1], ['UINT32', 2 ** 32], ['UINT64', '-1'], ['UINT64', '18446744073709551616']] as const) {
       expect(() => decodeInput({ name: 'x', datatype, shape: [1], data: [v] }, 0), `${datatype} ${v}`).toThrow(new RegExp(`does not fit ${datatype}`));
     }
-    expect(() => decodeInput({ name: 'x', datatype: 'BYTES', shape: [1], data: ['a'] }, 0)).toThrow(/BYTES is not supported by EPARA/);
+  });
+
+  it('decodes BYTES as strings from JSON, gRPC bytes_contents and the length-prefixed raw form, and encodes them back', () => {
+    const words = ['héllo', '', '日本 🎉'];
+    const raw = Buffer.concat(words.flatMap((w) => [Buffer.from(Uint32Array.of(Buffer.byteLength(w)).buffer), Buffer.from(w)]));
+    expect(decodeInput({ name: 'j', datatype: 'BYTES', shape: [3], data: words }, 0)).toEqual({ type: 'string', dims: [3], data: words });
+    expect(decodeInput({ name: 'g', datatype: 'BYTES', shape: [1, 3], data: words.map((w) => Buffer.from(w)) }, 0)).toEqual({ type: 'string', dims: [1, 3], data: words });
+    // At an odd offset of a larger body, as the binary extension slices it.
+    const body = Buffer.concat([Buffer.from([9]), raw]).subarray(1);
+    expect(decodeInput({ name: 'r', datatype: 'BYTES', shape: [3], raw: body }, 0)).toEqual({ type: 'string', dims: [3], data: words });
+    const out = encodeOutput('y', { type: 'string', dims: [3], data: words }, true);
+    expect({ datatype: out.datatype, bytes: Buffer.from(out.bytes).toString('hex'), json: outputJsonData(out) }).toEqual({ datatype: 'BYTES', bytes: raw.toString('hex'), json: words });
+    expect(encodeInferResponse({ model: 'm', version: '1', parameters: {}, outputs: [encodeOutput('y', { type: 'string', dims: [3], data: words }, false)] }).body.toString()).toContain(`"data":${JSON.stringify(words)}`);
+  });
+
+  it('refuses BYTES whose length prefixes do not fit the data, that is not UTF-8, or JSON values that are not strings, with INVALID_INPUT', () => {
+    const code = (f: () => unknown): string | undefined => {
+      try {
+        f();
+        return undefined;
+      } catch (err) {
+        return (err as { code?: string }).code;
+      }
+    };
+    const prefixed = (len: number, bytes: number[]): Uint8Array => new Uint8Array([...new Uint8Array(Uint32Array.of(len).buffer), ...bytes]);
+    const cases: [Uint8Array, number, RegExp][] = [
+      [prefixed(5, [97, 98]), 1, /length prefix says 5 bytes, only 2 are left/],
+      [prefixed(0xffffffff, []), 1, /length prefix says 4294967295 bytes, only 0 are left/],
+      [new Uint8Array([1, 0]), 1, /element 0 of 1 has no room for its 4-byte length/],
+      [prefixed(1, [97]), 2, /element 1 of 2 has no room/],
+      [prefixed(1, [97, 98]), 1, /1 elements use 5 bytes, the data has 6/],
+      [prefixed(2, [0xc3, 0x28]), 1, /element 0 is not UTF-8 text/],
+    ];
+    for (const [raw, n, message] of cases) {
+      const f = (): unknown => decodeInput({ name: 's', datatype: 'BYTES', shape: [n], raw }, 0);
+      expect(f).toThrow(message);
+      expect(code(f)).toBe('INVALID_INPUT');
+    }
+    expect(() => decodeInput({ name: 's', datatype: 'BYTES', shape: [2], data: ['a', 3] }, 0)).toThrow(/data\[1\] must be a string \(UTF-8 text\) for BYTES/);
+    expect(() => decodeInput({ name: 's', datatype: 'BYTES', shape: [1], data: [Buffer.from([0xff])] }, 0)).toThrow(/must be a string/);
   });
 
   it('answers UINT64 as exact integers in JSON', () => {

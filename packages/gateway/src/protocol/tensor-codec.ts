@@ -1,6 +1,6 @@
 import { EparaError, TENSOR_ELEMENT_BYTES } from '@epara/core';
-import type { TensorDataArray, TensorLike, TensorType } from '@epara/core';
-import { DATATYPE_OF, allocTyped, bytesOf, isOipDatatype, tensorTypeOf, typedArrayFromBytes } from './datatypes.js';
+import type { NumericTensorType, TensorDataArray, TensorLike, TensorType } from '@epara/core';
+import { DATATYPE_OF, allocTyped, bytesElementsOf, bytesOf, isOipDatatype, stringsFromBytes, tensorTypeOf, typedArrayFromBytes, utf8Text } from './datatypes.js';
 import { halfToFloat, floatToHalf } from './half-float.js';
 import type { InferInput, InferOutput } from './infer-types.js';
 
@@ -37,6 +37,11 @@ export function decodeInput(input: InferInput, index: number): TensorLike {
   const count = elementCount(input.shape, field);
   const dims = [...input.shape];
   if (input.raw !== undefined) {
+    if (type === 'string') {
+      const strings = stringsFromBytes(input.raw, count);
+      if (typeof strings === 'string') throw bad(`${field} BYTES data of shape [${dims.join(',')}]: ${strings}`, { field });
+      return { type, dims, data: strings };
+    }
     const expected = count * TENSOR_ELEMENT_BYTES[type];
     if (input.raw.byteLength !== expected) {
       throw bad(`${field} has ${input.raw.byteLength} bytes of data but shape [${dims.join(',')}] of ${input.datatype} needs ${expected}`, { field });
@@ -46,7 +51,7 @@ export function decodeInput(input: InferInput, index: number): TensorLike {
   }
   if (input.data === undefined) throw bad(`${field} has no data (neither "data" nor binary_data_size)`, { field: `${field}.data` });
   const flat = flatten(input.data, dims, count, field);
-  return { type, dims, data: fromJsonValues(type, flat, field) };
+  return { type, dims, data: type === 'string' ? fromJsonStrings(flat, field) : fromJsonValues(type, flat, field) };
 }
 
 /**
@@ -82,7 +87,19 @@ function flatten(data: unknown, shape: readonly number[], count: number, field: 
   return out;
 }
 
-function fromJsonValues(type: TensorType, values: unknown[], field: string): TensorDataArray {
+/** BYTES elements: JSON strings, or (gRPC's `bytes_contents`) byte arrays of UTF-8 text. */
+function fromJsonStrings(values: unknown[], field: string): string[] {
+  const out = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    const text = typeof v === 'string' ? v : v instanceof Uint8Array ? utf8Text(v) : undefined;
+    if (text === undefined) throw bad(`${field}.data[${i}] must be a string (UTF-8 text) for BYTES`, { field: `${field}.data` });
+    out[i] = text;
+  }
+  return out;
+}
+
+function fromJsonValues(type: NumericTensorType, values: unknown[], field: string): TensorDataArray {
   const arr = allocTyped(type, values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -138,13 +155,14 @@ function fitsInt(type: TensorType, n: number): boolean {
 
 /** Builds a protocol output from a result tensor. */
 export function encodeOutput(name: string, t: TensorLike, binary: boolean): InferOutput {
-  return { name, datatype: DATATYPE_OF[t.type], shape: t.dims, type: t.type, bytes: bytesOf(t.data), binary, data: t.data };
+  const bytes = t.type === 'string' ? bytesElementsOf(t.data as readonly string[]) : bytesOf(t.data as TensorDataArray);
+  return { name, datatype: DATATYPE_OF[t.type], shape: t.dims, type: t.type, bytes, binary, data: t.data };
 }
 
 /**
  * The JSON text of an output's `data` (or of the values `start` to `end`): INT64 and UINT64 as exact integers (their
  * decimal digits, not a double's), booleans for BOOL, FP16 decoded; NaN and ±Infinity, which JSON cannot
- * spell, as `null`.
+ * spell, as `null`; BYTES as strings.
  */
 export function outputJsonText(o: InferOutput, start = 0, end = o.data.length): string {
   if (o.type !== 'int64' && o.type !== 'uint64') return JSON.stringify(outputJsonData(o, start, end));
@@ -158,7 +176,7 @@ export function outputJsonData(o: InferOutput, start = 0, end = o.data.length): 
   const out = new Array<unknown>(end - start);
   for (let i = start; i < end; i++) {
     const v = o.data[i]!;
-    out[i - start] = o.type === 'bool' ? v !== 0 : typeof v === 'bigint' ? Number(v) : o.type === 'float16' ? halfToFloat(v as number) : v;
+    out[i - start] = typeof v === 'string' ? v : o.type === 'bool' ? v !== 0 : typeof v === 'bigint' ? Number(v) : o.type === 'float16' ? halfToFloat(v as number) : v;
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createGraphBuilder, encodeModel } from '@epara/runtime';
 import type { DimSpec } from '@epara/runtime';
 import { describe, expect, it } from 'vitest';
-import { readModelIo } from './model-metadata.js';
+import { readModelIo, sampleInputs } from './model-metadata.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'epara-model-io-'));
 
@@ -55,11 +55,15 @@ describe('readModelIo: tensors EPARA cannot carry, and inputs of open rank', () 
     return path;
   }
 
-  it('a string tensor makes the model unavailable (with the reason and BYTES in its metadata) instead of throwing', () => {
+  it('a string tensor is carried as BYTES; a bfloat16 one makes the model unavailable (with the reason) instead of throwing', () => {
+    const strings = readModelIo(edited('strings', { elemType: 8 }), service);
+    expect(strings.unavailable).toBeUndefined();
+    expect(strings.inputs).toMatchObject([{ name: 'x', datatype: 'BYTES', shape: [-1, 3], type: 'string' }]);
+    expect(sampleInputs(strings)).toEqual({ x: { type: 'string', dims: [1, 3], data: ['', '', ''] } });
     // It threw LOAD_FAILED, which stopped `epara serve` and every other model with it.
-    const io = readModelIo(edited('strings', { elemType: 8 }), service);
-    expect(io.unavailable).toMatch(/tensor x is a string tensor; tensor y is a string tensor, which EPARA does not carry/);
-    expect(io.inputs).toMatchObject([{ name: 'x', datatype: 'BYTES', shape: [-1, 3], type: undefined }]);
+    const io = readModelIo(edited('bf16', { elemType: 16 }), service);
+    expect(io.unavailable).toMatch(/tensor x is bfloat16; tensor y is bfloat16, which EPARA does not carry/);
+    expect(io.inputs).toMatchObject([{ name: 'x', datatype: 'BF16', shape: [-1, 3], type: undefined }]);
   });
 
   it('int16, uint16, uint32 and uint64 are carried', () => {

@@ -1,16 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { EparaError } from '@epara/core';
-import type { NamedTensors, TensorType } from '@epara/core';
+import type { NamedTensors, TensorLike, TensorType } from '@epara/core';
 import { decodeModel } from '@epara/runtime';
 import { DATATYPE_OF, allocTyped } from '../protocol/datatypes.js';
 import type { TensorMetadata } from '../protocol/infer-types.js';
 import type { ServeServiceConfig } from './config-schema.js';
 
 /** ONNX `TensorProto.DataType` codes of the types EPARA carries. */
-const ONNX_TYPES: Readonly<Record<number, TensorType>> = { 1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64' };
+const ONNX_TYPES: Readonly<Record<number, TensorType>> = { 1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64' };
 /** The other ONNX types: how the load error names each, and its protocol data type for the metadata (if any). */
 const ONNX_OTHER_TYPES: Readonly<Record<number, { readonly what: string; readonly datatype: string }>> = {
-  8: { what: 'a string tensor', datatype: 'BYTES' },
   14: { what: 'complex64', datatype: 'COMPLEX64' },
   15: { what: 'complex128', datatype: 'COMPLEX128' },
   16: { what: 'bfloat16', datatype: 'BF16' },
@@ -24,8 +23,8 @@ export interface ModelIo {
   readonly inputs: readonly ModelTensor[];
   readonly outputs: readonly ModelTensor[];
   /**
-   * Why the model cannot be served, when some input or fetched output has a type EPARA does not carry (a
-   * string tensor, bfloat16, complex): the server keeps serving its other models and answers this one
+   * Why the model cannot be served, when some input or fetched output has a type EPARA does not carry
+   * (bfloat16, complex): the server keeps serving its other models and answers this one
    * `LOAD_FAILED` with this message.
    */
   readonly unavailable?: string;
@@ -93,11 +92,13 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
  * profile the model at load time.
  */
 export function sampleInputs(io: ModelIo): NamedTensors {
-  const out: Record<string, { type: TensorType; dims: number[]; data: ReturnType<typeof allocTyped> }> = {};
+  const out: Record<string, TensorLike> = {};
   for (const i of io.inputs) {
     if (i.type === undefined) continue; // an unavailable model is never loaded
     const dims = i.shape.map((d) => (d < 0 ? 1 : d));
-    out[i.name] = { type: i.type, dims, data: allocTyped(i.type, dims.reduce((a, b) => a * b, 1)) };
+    const n = dims.reduce((a, b) => a * b, 1);
+    // A string input's sample is empty strings.
+    out[i.name] = { type: i.type, dims, data: i.type === 'string' ? new Array<string>(n).fill('') : allocTyped(i.type, n) };
   }
   return out;
 }

@@ -40,7 +40,7 @@ describe('frame codec', () => {
     const frame = encodeFrame({ type: 'result', requestId: 9, outputs: { a: { type: 'uint8', dims: [3], data: new Uint8Array(3) }, x } });
     const aligned = decodeFrame(frame);
     if (aligned.type !== 'result') throw new Error('wrong type');
-    expect(aligned.outputs['x']?.data.buffer).toBe(frame.buffer);
+    expect((aligned.outputs['x']?.data as Float64Array).buffer).toBe(frame.buffer);
     const shifted = new Uint8Array(frame.byteLength + 1).subarray(1);
     shifted.set(frame);
     const copy = decodeFrame(shifted);
@@ -78,6 +78,34 @@ describe('frame codec', () => {
     expect(() => decodeFrame(dims)).toThrow(/dims × 4 = 12 ≠ 8/);
     expect(protocolCode(() => decodeFrame(new Uint8Array(20 * 1024 * 1024)))).toBe('PROTOCOL_ERROR');
     expect(protocolCode(() => decodeFrame(ok, { maxFrameBytes: 8 }))).toBe('PROTOCOL_ERROR');
+  });
+
+  it('carries string tensors as length-prefixed UTF-8, and refuses a length prefix that does not fit with PROTOCOL_ERROR', () => {
+    const s = { type: 'string' as const, dims: [2, 2], data: ['héllo', '', '日本語 🎉', 'x'] };
+    const frame = encodeFrame({ type: 'result', requestId: 4, outputs: { s, n: { type: 'int32', dims: [1], data: new Int32Array([7]) } } });
+    const back = decodeFrame(frame);
+    expect(back.type === 'result' && back.outputs['s']).toEqual(s);
+    expect(back.type === 'result' && Array.from(back.outputs['n']!.data as Int32Array)).toEqual([7]);
+    // dtype sits after count(2) + name(2 + 1): code 13, appended after the twelve numeric types.
+    expect(frame[FRAME_HEADER_BYTES + 5]).toBe(13);
+    // The first element's prefix (5 + 1 + 4 + 4 bytes before 'héllo'): 6 UTF-8 bytes.
+    const at = Buffer.from(frame).indexOf(Buffer.from('héllo')) - 4;
+    expect(new DataView(frame.buffer, frame.byteOffset).getUint32(at, true)).toBe(6);
+    const past = frame.slice();
+    new DataView(past.buffer).setUint32(at, 1000, true);
+    expect(() => decodeFrame(past)).toThrow(/string 0 of 1000 bytes runs past/);
+    expect(protocolCode(() => decodeFrame(past))).toBe('PROTOCOL_ERROR');
+    // The first string swallows the rest: the last element has no room left for its length prefix.
+    const swallow = frame.slice();
+    const tensorBytes = 4 * 4 + s.data.reduce((n, x) => n + Buffer.byteLength(x), 0);
+    new DataView(swallow.buffer).setUint32(at, tensorBytes - 4 - 2, true);
+    expect(() => decodeFrame(swallow)).toThrow(/has no room for its length prefix/);
+    // A peer that predates code 13 (here: a code from the future) refuses the tensor typed, not with a crash.
+    const future = frame.slice();
+    future[FRAME_HEADER_BYTES + 5] = 200;
+    expect(() => decodeFrame(future)).toThrow(/unknown dtype code 200/);
+    expect(protocolCode(() => encodeFrame({ type: 'result', outputs: { s: { ...s, data: ['a', 'b', 'c'] } } }))).toBe('INVALID_INPUT');
+    expect(protocolCode(() => encodeFrame({ type: 'result', outputs: { s: { ...s, data: ['a', 'b', 'c', 4] as unknown as string[] } } }))).toBe('INVALID_INPUT');
   });
 
   it('refuses to encode values the format cannot carry with INVALID_INPUT', () => {

@@ -1,11 +1,15 @@
 import { EparaError, TENSOR_ELEMENT_BYTES } from '@epara/core';
-import type { NamedTensors, TensorDataArray, TensorLike, TensorType } from '@epara/core';
+import type { NamedTensors, NumericTensorType, TensorDataArray, TensorLike, TensorType } from '@epara/core';
 import type { ByteReader } from './byte-reader.js';
 import { protocolError } from './byte-reader.js';
 import type { ByteWriter } from './byte-writer.js';
 import type { ResolvedProtocolLimits } from './protocol-limits.js';
 
-/** Wire codes of tensor element types (stable across versions: append only). */
+/**
+ * Wire codes of tensor element types (stable across versions: append only). A `string` tensor's bytes are its
+ * elements in order, each a 4-byte little-endian length then that many UTF-8 bytes; a peer that predates code
+ * 13 rejects it as an unknown dtype (`PROTOCOL_ERROR`).
+ */
 export const DTYPE_CODES: Readonly<Record<TensorType, number>> = {
   float32: 1,
   float64: 2,
@@ -19,6 +23,7 @@ export const DTYPE_CODES: Readonly<Record<TensorType, number>> = {
   uint16: 10,
   uint32: 11,
   uint64: 12,
+  string: 13,
 };
 
 const TYPES_BY_CODE: readonly (TensorType | undefined)[] = (() => {
@@ -28,7 +33,7 @@ const TYPES_BY_CODE: readonly (TensorType | undefined)[] = (() => {
 })();
 
 type ArrayCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => TensorDataArray;
-const CTORS: Readonly<Record<TensorType, ArrayCtor>> = {
+const CTORS: Readonly<Record<NumericTensorType, ArrayCtor>> = {
   float32: Float32Array,
   float64: Float64Array,
   int32: Int32Array,
@@ -89,6 +94,7 @@ function checkTensor(name: string, t: TensorLike, limits: ResolvedProtocolLimits
     throw new EparaError('INVALID_INPUT', `tensor \`${name}\` ${why}`, { tensor: name });
   };
   if (typeof t !== 'object' || t === null) return fail('is not a tensor');
+  if (t.type === 'string') return stringBytes(t, limits, fail);
   const size = TENSOR_ELEMENT_BYTES[t.type];
   if (size === undefined || !Object.hasOwn(DTYPE_CODES, t.type)) return fail(`has unknown type \`${String(t.type)}\``);
   if (!Array.isArray(t.dims) || t.dims.length > limits.maxRank) return fail(`needs at most ${limits.maxRank} dims`);
@@ -100,7 +106,61 @@ function checkTensor(name: string, t: TensorLike, limits: ResolvedProtocolLimits
   if (!ArrayBuffer.isView(t.data) || n * size !== t.data.byteLength) {
     fail(`has ${ArrayBuffer.isView(t.data) ? t.data.byteLength : 'no'} data bytes, dims × ${size} needs ${n * size}`);
   }
-  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const data = t.data as TensorDataArray;
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+const utf8 = new TextEncoder();
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/** A `string` tensor's wire bytes: per element a u32 LE length, then its UTF-8 bytes. */
+function stringBytes(t: TensorLike, limits: ResolvedProtocolLimits, fail: (why: string) => never): Uint8Array {
+  if (!Array.isArray(t.dims) || t.dims.length > limits.maxRank) return fail(`needs at most ${limits.maxRank} dims`);
+  let n = 1;
+  for (const d of t.dims) {
+    if (!Number.isInteger(d) || d < 0 || d > 0xffffffff) fail(`has a bad dimension \`${String(d)}\``);
+    n *= d;
+  }
+  const data = t.data as readonly unknown[];
+  if (!Array.isArray(data) || data.length !== n) return fail(`has ${Array.isArray(data) ? data.length : 'no'} strings, dims need ${n}`);
+  const encoded: Uint8Array[] = [];
+  let total = 0;
+  for (const s of data) {
+    if (typeof s !== 'string') return fail('holds an element that is not a string');
+    const b = utf8.encode(s);
+    encoded.push(b);
+    total += 4 + b.byteLength;
+  }
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const b of encoded) {
+    view.setUint32(at, b.byteLength, true);
+    out.set(b, at + 4);
+    at += 4 + b.byteLength;
+  }
+  return out;
+}
+
+/** Reads `n` length-prefixed UTF-8 strings that fill `bytes` exactly. */
+function readStrings(name: string, bytes: Uint8Array, n: number): string[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: string[] = [];
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    if (at + 4 > bytes.byteLength) throw protocolError(`tensor \`${name}\`: string ${i} of ${n} has no room for its length prefix`, { tensor: name });
+    const len = view.getUint32(at, true);
+    at += 4;
+    if (len > bytes.byteLength - at) throw protocolError(`tensor \`${name}\`: string ${i} of ${len} bytes runs past the tensor's ${bytes.byteLength}`, { tensor: name });
+    try {
+      out.push(utf8Strict.decode(bytes.subarray(at, at + len)));
+    } catch {
+      throw protocolError(`tensor \`${name}\`: string ${i} is not valid UTF-8`, { tensor: name });
+    }
+    at += len;
+  }
+  if (at !== bytes.byteLength) throw protocolError(`tensor \`${name}\`: ${n} strings use ${at} of its ${bytes.byteLength} bytes`, { tensor: name });
+  return out;
 }
 
 /**
@@ -132,6 +192,15 @@ export function readTensorTable(r: ByteReader, body: Uint8Array, limits: Resolve
       n *= d;
     }
     const byteLength = r.u32('tensor byte length');
+    if (type === 'string') {
+      // At least a length prefix per element: a count of strings the bytes cannot hold is refused before any is read.
+      if (n * 4 > byteLength) throw protocolError(`tensor \`${name}\`: ${n} strings need at least ${n * 4} bytes, it has ${byteLength}`);
+      const offset = align8(cursor);
+      if (offset + byteLength > body.byteLength) throw protocolError(`tensor \`${name}\` runs past the body`);
+      cursor = offset + byteLength;
+      out.push([name, { type, dims, data: readStrings(name, body.subarray(offset, offset + byteLength), n) }]);
+      continue;
+    }
     const size = TENSOR_ELEMENT_BYTES[type];
     if (n * size !== byteLength) throw protocolError(`tensor \`${name}\`: dims × ${size} = ${n * size} ≠ ${byteLength} bytes`);
     const offset = align8(cursor);
@@ -143,7 +212,7 @@ export function readTensorTable(r: ByteReader, body: Uint8Array, limits: Resolve
   return Object.fromEntries(out);
 }
 
-function view(type: TensorType, body: Uint8Array, offset: number, length: number): TensorDataArray {
+function view(type: NumericTensorType, body: Uint8Array, offset: number, length: number): TensorDataArray {
   const Ctor = CTORS[type];
   const size = TENSOR_ELEMENT_BYTES[type];
   const absolute = body.byteOffset + offset;

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { EPARA_ERROR_CODES, EparaError, TENSOR_ELEMENT_BYTES, isEparaError } from '@epara/core';
-import type { NamedTensors, TensorLike, TensorType } from '@epara/core';
+import type { NamedTensors, NumericTensorType, TensorLike } from '@epara/core';
 import type { WireMessage } from './messages.js';
 import type { WireEntryStub, WireSyncToken, WireViewEntry } from './view-codec.js';
 
 // Test support (fast-check arbitraries of every wire message); not part of the package's public API.
 
-const TYPES = Object.keys(TENSOR_ELEMENT_BYTES) as TensorType[];
+const TYPES = Object.keys(TENSOR_ELEMENT_BYTES) as NumericTensorType[];
 const CTORS = {
   float32: Float32Array,
   float64: Float64Array,
@@ -26,16 +26,24 @@ const id = fc.string({ minLength: 0, maxLength: 12 });
 const num = fc.double({ noNaN: true });
 const count = fc.integer({ min: 0, max: 1e9 });
 
-export const tensorArb: fc.Arbitrary<TensorLike> = fc
-  .record({ type: fc.constantFrom(...TYPES), dims: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }) })
-  .chain(({ type, dims }) => {
-    const n = dims.reduce((a, b) => a * b, 1);
-    return fc.uint8Array({ minLength: n * TENSOR_ELEMENT_BYTES[type], maxLength: n * TENSOR_ELEMENT_BYTES[type] }).map((bytes) => ({
-      type,
-      dims,
-      data: new CTORS[type](bytes.buffer, 0, n),
-    }));
-  });
+const dimsArb = fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 });
+const size = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
+
+const numericTensorArb: fc.Arbitrary<TensorLike> = fc.record({ type: fc.constantFrom(...TYPES), dims: dimsArb }).chain(({ type, dims }) => {
+  const n = size(dims);
+  return fc.uint8Array({ minLength: n * TENSOR_ELEMENT_BYTES[type], maxLength: n * TENSOR_ELEMENT_BYTES[type] }).map((bytes) => ({
+    type,
+    dims,
+    data: new CTORS[type](bytes.buffer, 0, n),
+  }));
+});
+
+/** A `string` tensor (well-formed strings: a lone surrogate would not come back as itself). */
+const stringTensorArb: fc.Arbitrary<TensorLike> = dimsArb.chain((dims) =>
+  fc.array(fc.string({ maxLength: 6 }), { minLength: size(dims), maxLength: size(dims) }).map((data) => ({ type: 'string' as const, dims, data })),
+);
+
+export const tensorArb: fc.Arbitrary<TensorLike> = fc.oneof({ arbitrary: numericTensorArb, weight: 12 }, { arbitrary: stringTensorArb, weight: 1 });
 
 export const tensorsArb: fc.Arbitrary<NamedTensors> = fc.dictionary(id, tensorArb, { maxKeys: 4 });
 

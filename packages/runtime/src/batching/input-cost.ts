@@ -1,4 +1,4 @@
-import { EparaError, TENSOR_ELEMENT_BYTES, type NamedTensors } from '@epara/core';
+import { EparaError, TENSOR_ELEMENT_BYTES, tensorByteLength, type NamedTensors } from '@epara/core';
 import type { IoSpec } from '../executor/io-spec.js';
 
 /** Default per-request input cap of a service, bytes (128 MiB). */
@@ -19,8 +19,8 @@ export function profiledItemBytes(io: IoSpec, sampleInputs: NamedTensors | undef
     let known = true;
     for (const s of io.inputs) {
       const t = sampleInputs?.[s.name];
-      if (t) total += t.data.byteLength;
-      else if (s.dims.every((d) => d !== null)) total += (s.dims as number[]).reduce((a, d) => a * d, 1) * TENSOR_ELEMENT_BYTES[s.type];
+      if (t) total += tensorByteLength(t);
+      else if (s.type !== 'string' && s.dims.every((d) => d !== null)) total += (s.dims as number[]).reduce((a, d) => a * d, 1) * TENSOR_ELEMENT_BYTES[s.type];
       else known = false;
     }
     if (known && total > 0) bytes = total;
@@ -39,7 +39,10 @@ export function inputCostScale(o: { serviceId: string; io: IoSpec; inputs: Named
   // The caller's inputs only: recurrent state is not part of the request's size.
   let bytes = 0;
   const specs = o.io.inputs;
-  for (let i = 0; i < specs.length; i++) bytes += o.inputs[specs[i]!.name]?.data.byteLength ?? 0;
+  for (let i = 0; i < specs.length; i++) {
+    const t = o.inputs[specs[i]!.name];
+    if (t !== undefined) bytes += tensorByteLength(t);
+  }
   if (bytes > o.maxRequestBytes) {
     throw new EparaError('INVALID_INPUT', `${o.serviceId}: request inputs are ${bytes} bytes, above the service's maxRequestBytes (${o.maxRequestBytes})`, {
       serviceId: o.serviceId,

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { EparaError, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import { EparaError, toEparaError, type NamedTensors, type TensorDataArray, type TensorLike } from '@epara/core';
 import type { BackendSession, InferenceBackend } from './backend.js';
 import { loadBackend } from './load-backend.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
@@ -197,7 +197,7 @@ function unaliased(outputs: NamedTensors, slab: ArrayBuffer): NamedTensors {
   let out: Record<string, TensorLike> | undefined;
   for (const name of Object.keys(outputs)) {
     const t = outputs[name]!;
-    if (t.data.buffer !== slab) continue;
+    if (Array.isArray(t.data) || (t.data as TensorDataArray).buffer !== slab) continue;
     out ??= { ...outputs };
     out[name] = { type: t.type, dims: t.dims, data: t.data.slice() as TensorLike['data'] };
   }

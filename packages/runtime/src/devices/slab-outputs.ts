@@ -1,4 +1,4 @@
-import type { NamedTensors, TensorLike, TensorType } from '@epara/core';
+import type { NamedTensors, NumericTensorType, TensorDataArray, TensorLike } from '@epara/core';
 import { product } from '../tensors/stack.js';
 
 /**
@@ -7,7 +7,7 @@ import { product } from '../tensors/stack.js';
  */
 export interface KnownOutput {
   readonly name: string;
-  readonly type: TensorType;
+  readonly type: NumericTensorType;
   /** Per-item dims: size 1 on `axis`, every other dim fixed. Handed, frozen, to every request. */
   readonly dims: readonly number[];
   /** The batch axis, or `null` for an output the whole batch shares (every request gets the same copy). */
@@ -17,7 +17,7 @@ export interface KnownOutput {
 /** Where one output of a batch sits in a slab (the request message carries these to the worker). */
 export interface SlabOutput {
   readonly name: string;
-  readonly type: TensorType;
+  readonly type: NumericTensorType;
   /** Dims of the batch's output. */
   readonly dims: readonly number[];
   /** Byte offset in the slab (8-byte aligned). */
@@ -26,9 +26,9 @@ export interface SlabOutput {
   readonly length: number;
 }
 
-type TypedCtor = { new (buffer: ArrayBuffer, byteOffset: number, length: number): TensorLike['data']; readonly BYTES_PER_ELEMENT: number };
+type TypedCtor = { new (buffer: ArrayBuffer, byteOffset: number, length: number): TensorDataArray; readonly BYTES_PER_ELEMENT: number };
 
-export const VIEW_CTOR: Record<TensorType, TypedCtor> = {
+export const VIEW_CTOR: Record<NumericTensorType, TypedCtor> = {
   float32: Float32Array,
   float64: Float64Array,
   int32: Int32Array,
@@ -77,7 +77,7 @@ export function splitSlabOutputs(slab: ArrayBuffer, outputs: readonly SlabOutput
   for (let j = 0; j < outputs.length; j++) {
     const o = outputs[j]!;
     const k = known[j]!;
-    const copy = new VIEW_CTOR[o.type](slab, o.offset, o.length).slice() as TensorLike['data'];
+    const copy = new VIEW_CTOR[o.type](slab, o.offset, o.length).slice() as TensorDataArray;
     if (k.axis === null) {
       const whole: TensorLike = { type: o.type, dims: k.dims, data: copy };
       for (let i = 0; i < count; i++) items[i]![o.name] = whole;
@@ -87,7 +87,7 @@ export function splitSlabOutputs(slab: ArrayBuffer, outputs: readonly SlabOutput
     for (let d = 0; d < k.axis; d++) outer *= o.dims[d]!;
     const inner = o.length / outer / count;
     for (let i = 0; i < count; i++) {
-      const data = outer === 1 ? (copy.subarray(i * inner, (i + 1) * inner) as TensorLike['data']) : gather(copy, outer, inner, count, i);
+      const data = outer === 1 ? (copy.subarray(i * inner, (i + 1) * inner) as TensorDataArray) : gather(copy, outer, inner, count, i);
       items[i]![o.name] = { type: o.type, dims: k.dims, data };
     }
   }
@@ -95,8 +95,8 @@ export function splitSlabOutputs(slab: ArrayBuffer, outputs: readonly SlabOutput
 }
 
 /** Item `i`'s elements: `outer` runs of `inner` elements, strided by `count · inner`. */
-function gather(batch: TensorLike['data'], outer: number, inner: number, count: number, i: number): TensorLike['data'] {
-  const Ctor = batch.constructor as new (n: number) => TensorLike['data'];
+function gather(batch: TensorDataArray, outer: number, inner: number, count: number, i: number): TensorLike['data'] {
+  const Ctor = batch.constructor as new (n: number) => TensorDataArray;
   const data = new Ctor(outer * inner);
   for (let o = 0; o < outer; o++) {
     const from = (o * count + i) * inner;

@@ -103,11 +103,13 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
    * allocation, the callers' arrays untouched); a batch larger than a slab, or one arriving while every slab is
    * lent, is stacked into a fresh buffer and transferred instead. With `knownOutputs`, and room left in the
    * slab, the backend writes the outputs behind the inputs and each request's outputs are copied out before
-   * the slab returns to the pool (`items`).
+   * the slab returns to the pool (`items`). A batch with a `string` tensor (elements of no fixed size) takes
+   * the copy path: its tensors are concatenated ({@link stackTensors}) and sent by message, never laid in a slab.
    */
   runBatch(key: string, items: readonly NamedTensors[], axes: BatchAxes, options: RunBatchOptions = {}): Promise<TimedRun> {
     let slab: ArrayBuffer | undefined;
     try {
+      if (holdsStrings(items[0])) return this.runTimed(key, stackTensors(items, axes), options);
       const { layout, outputs: planned } = this.#plans.plan(key, items, axes, options.knownOutputs);
       const withOutputs = planned !== undefined && planned.end <= this.#slabs.slabBytes;
       slab = this.#slabs.acquire(withOutputs ? planned.end : layout.bytes);
@@ -402,4 +404,10 @@ function shutDown(worker: Worker, waitMs: number): Promise<void> {
       done();
     }
   });
+}
+
+/** Whether a request has a `string` tensor (callers group only items of the same inputs). */
+function holdsStrings(item: NamedTensors | undefined): boolean {
+  for (const name in item) if (item[name]!.type === 'string') return true;
+  return false;
 }

@@ -1,4 +1,4 @@
-import { createSeededRandom, isEparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import { createSeededRandom, isEparaError, type NamedTensors, type TensorDataArray, type TensorLike } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-port.js';
 import { splitTensors, stackTensors } from '../tensors/stack.js';
 import type { IoSpec } from './io-spec.js';
@@ -74,9 +74,10 @@ function firstItem(o: BatchCheckOptions): NamedTensors | string {
     }
     if (s.dims.some((d) => d === null)) return `input '${s.name}' has free dims [${s.dims.map((d) => d ?? '?').join(', ')}] and the service gives no sampleInputs to check with`;
     const t = zeros(s.type, s.dims as number[]);
-    const data = t.data;
+    const data = t.data as TensorDataArray | string[];
     for (let i = 0; i < data.length; i++) {
-      if (data instanceof BigInt64Array) data[i] = BigInt(i % 2);
+      if (Array.isArray(data)) data[i] = String(i % 2);
+      else if (data instanceof BigInt64Array) data[i] = BigInt(i % 2);
       else if (data instanceof Float32Array || data instanceof Float64Array) data[i] = random.next();
       else data[i] = i % 2;
     }

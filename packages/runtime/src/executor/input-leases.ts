@@ -1,4 +1,4 @@
-import { EparaError, TENSOR_ELEMENT_BYTES } from '@epara/core';
+import { EparaError, TENSOR_ELEMENT_BYTES, type NumericTensorType } from '@epara/core';
 import type { Lease } from '../batching/input-lease.js';
 import type { KnownOutput } from '../devices/slab-outputs.js';
 import { planSlabOutputs, VIEW_CTOR } from '../devices/slab-outputs.js';
@@ -31,7 +31,8 @@ export class InputLeases {
 
   /**
    * A lease for input `name` of one item of `dims`.
-   * @throws EparaError `INVALID_INPUT` for an input the model does not take, or dims it does not take for one item.
+   * @throws EparaError `INVALID_INPUT` for an input the model does not take, or dims it does not take for one
+   * item, or a model with a `string` input (its batches are concatenated as arrays, never laid in a slab).
    */
   allocate(context: () => InputLeaseContext, sizes: Readonly<{ batchSize: number; maxBatchSize: number }>, name: string, dims: readonly number[]): Lease {
     let rings = this.#rings.get(name);
@@ -42,6 +43,13 @@ export class InputLeases {
     if (found !== undefined && found.sizedFor(sizes.batchSize, sizes.maxBatchSize)) return found.allocate();
     const c = context();
     const spec = specOf(c, name);
+    const strings = [...c.io.inputs, ...c.io.stateInputs].find((s) => s.type === 'string');
+    if (strings !== undefined) {
+      throw new EparaError('INVALID_INPUT', `${c.serviceId}: no lease for input '${name}': input '${strings.name}' is a string tensor, whose batches are never laid in a slab`, {
+        serviceId: c.serviceId,
+        input: name,
+      });
+    }
     checkDims(c.serviceId, spec, dims);
     // A ring laid out for other batch sizes keeps serving the leases it gave; new ones come from a new ring.
     const ring = new LeaseRing(ringOptions(c, spec, Object.freeze([...dims])));
@@ -95,7 +103,7 @@ function ringOptions(c: InputLeaseContext, spec: InputSpec, itemDims: readonly n
     inputName: spec.name,
     type: spec.type,
     itemDims,
-    ctor: VIEW_CTOR[spec.type],
+    ctor: VIEW_CTOR[spec.type as NumericTensorType],
     capacity,
     fill: Math.max(1, c.batchSize),
     tailBytes: tailBytes(c, spec.name, capacity),
@@ -116,7 +124,7 @@ function tailBytes(c: InputLeaseContext, lead: string, capacity: number): number
     if (s.name === lead || s.dims.some((d) => d === null)) continue;
     let len = s.batchAxis === null ? 1 : capacity;
     for (const d of s.dims) len *= d ?? 1;
-    bytes += align8(len * TENSOR_ELEMENT_BYTES[s.type]);
+    bytes += align8(len * TENSOR_ELEMENT_BYTES[s.type as NumericTensorType]);
   }
   if (c.knownOutputs !== undefined) bytes += planSlabOutputs(c.knownOutputs, capacity, 0).end;
   return bytes;

@@ -51,6 +51,7 @@ const ARRAY_OF: Record<TensorType, string> = {
   uint16: 'Uint16Array',
   uint32: 'Uint32Array',
   uint64: 'BigUint64Array',
+  string: 'Array',
 };
 
 type AxisHow = 'explicit' | 'named' | 'guessed' | 'shared' | 'none';
@@ -234,7 +235,8 @@ function expectedInputs(spec: IoSpec, withState: boolean): Expected {
 function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): void {
   if (typeof t !== 'object' || t === null || !Array.isArray(t.dims)) bad(serviceId, s.name, `input '${s.name}' is not a tensor`);
   if (t.type !== s.type) bad(serviceId, s.name, `input '${s.name}' has dtype ${t.type}, expected ${s.type}`);
-  if (t.data?.constructor?.name !== ARRAY_OF[s.type]) bad(serviceId, s.name, `input '${s.name}' data must be a ${ARRAY_OF[s.type]}`);
+  if (t.data?.constructor?.name !== ARRAY_OF[s.type]) bad(serviceId, s.name, `input '${s.name}' data must be a${s.type === 'string' ? 'n Array of strings' : ` ${ARRAY_OF[s.type]}`}`);
+  if (s.type === 'string' && !(t.data as readonly unknown[]).every((v) => typeof v === 'string')) bad(serviceId, s.name, `input '${s.name}' data must be an Array of strings`);
   // An input of open rank has no dims to compare (its spec's are empty): only sizes and the data length are checked.
   if (!s.anyRank && t.dims.length !== s.dims.length) bad(serviceId, s.name, `input '${s.name}' has rank ${t.dims.length}, expected ${s.dims.length}`);
   for (let i = 0; i < t.dims.length; i++) {

@@ -1,4 +1,4 @@
-import type { TensorType } from '@epara/core';
+import type { NumericTensorType, TensorType } from '@epara/core';
 import type { ModelIoInfo } from '../devices/device-port.js';
 import type { KnownOutput } from '../devices/slab-outputs.js';
 import type { BatchAxes } from '../tensors/stack.js';
@@ -10,7 +10,7 @@ import type { BatchAxes } from '../tensors/stack.js';
  */
 export const SLAB_OUTPUT_MAX_ITEM_BYTES = 64 * 1024;
 
-const BYTES: Record<TensorType, number> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, bool: 1, int8: 1, float16: 2, int16: 2, uint16: 2, uint32: 4, uint64: 8 };
+const BYTES: Partial<Record<TensorType, number>> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, bool: 1, int8: 1, float16: 2, int16: 2, uint16: 2, uint32: 4, uint64: 8 };
 
 /**
  * The per-item shapes of the outputs a run fetches, when the model fixes every dim but the batch axis (and
@@ -23,7 +23,9 @@ export function knownOutputs(outputs: readonly ModelIoInfo[], fetched: readonly 
   let itemBytes = 0;
   for (const name of names) {
     const info = outputs.find((o) => o.name === name);
-    if (info === undefined || !(info.type in BYTES)) return undefined;
+    const bytes = info === undefined ? undefined : BYTES[info.type];
+    // A string output has no fixed size: it comes back as the backend's own array.
+    if (info === undefined || bytes === undefined) return undefined;
     // As splitTensors reads them: unlisted outputs batch on axis 0, scalars go whole to every item.
     const axis = info.dims.length === 0 ? null : name in axes ? axes[name]! : 0;
     const dims: number[] = [];
@@ -35,8 +37,8 @@ export function knownOutputs(outputs: readonly ModelIoInfo[], fetched: readonly 
       else return undefined; // a free dim besides the batch: the size is only known after the run
     }
     if (axis !== null && axis >= info.dims.length) return undefined;
-    itemBytes += dims.reduce((a, b) => a * b, 1) * BYTES[info.type];
-    known.push({ name, type: info.type, dims: Object.freeze(dims), axis });
+    itemBytes += dims.reduce((a, b) => a * b, 1) * bytes;
+    known.push({ name, type: info.type as NumericTensorType, dims: Object.freeze(dims), axis });
   }
   return itemBytes <= SLAB_OUTPUT_MAX_ITEM_BYTES ? known : undefined;
 }

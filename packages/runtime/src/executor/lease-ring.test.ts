@@ -33,7 +33,7 @@ describe('LeaseRing', () => {
     expect(items.map((it) => it.inputs['x'])).toEqual([ls[0], ls[1]]);
     expect(staged.feeds['x']!.dims).toEqual([2, 3]);
     expect(Array.from(staged.feeds['x']!.data as Float32Array)).toEqual([1, 1.5, -1, 2, 2.5, -2]);
-    expect(staged.feeds['x']!.data.buffer).toBe(staged.slab);
+    expect((staged.feeds['x']!.data as Float32Array).buffer).toBe(staged.slab);
     // Slots 2 and 3 were queued behind: moved out (one copy each) to slots 0 and 1 of another slab.
     expect(Array.from(ls[2]!.data as Float32Array)).toEqual([3, 3.5, -3]);
     expect(ls[2]!.slab).not.toBe(ls[0]!.slab);

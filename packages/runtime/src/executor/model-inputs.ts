@@ -5,11 +5,11 @@ import type { InputSpec, IoSpec } from './io-spec.js';
 /** A deep copy of tensors (fresh, transferable buffers). */
 export function cloneTensors(tensors: NamedTensors): Record<string, TensorLike> {
   const out: Record<string, TensorLike> = {};
-  for (const [name, t] of Object.entries(tensors)) out[name] = { type: t.type, dims: [...t.dims], data: t.data.slice() as TensorLike['data'] };
+  for (const [name, t] of Object.entries(tensors)) out[name] = { type: t.type, dims: [...t.dims], data: t.data.slice() };
   return out;
 }
 
-/** A tensor of zeros of the given type and dims. */
+/** A tensor of zeros (empty strings for `string`) of the given type and dims. */
 export function zeros(type: TensorType, dims: readonly number[]): TensorLike {
   const n = product(dims);
   const data =
@@ -22,6 +22,7 @@ export function zeros(type: TensorType, dims: readonly number[]): TensorLike {
     : type === 'int16' ? new Int16Array(n)
     : type === 'uint32' ? new Uint32Array(n)
     : type === 'uint64' ? new BigUint64Array(n)
+    : type === 'string' ? new Array<string>(n).fill('')
     : new Uint8Array(n);
   return { type, dims: [...dims], data };
 }

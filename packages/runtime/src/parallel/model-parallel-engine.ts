@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { EparaError, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import { EparaError, tensorByteLength, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
 import { checkSignal } from '@epara/core/internal';
 import type { EngineSubmitOptions, ServiceEngine } from '../executor/service-engine.js';
 import type { TimedRun } from '../devices/device-port.js';
@@ -274,7 +274,7 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
     for (const name of flow.stages[i]!.inputs) {
       const t = batch.values[name];
       if (t === undefined) continue; // arrives over a link (direct hand-off)
-      if (!flow.requestInputs.has(name)) this.#counts.handoffBytesViaHost += t.data.byteLength;
+      if (!flow.requestInputs.has(name)) this.#counts.handoffBytesViaHost += tensorByteLength(t);
       // A value a later stage (or the caller) still needs is copied; otherwise its buffer is handed over.
       if ((flow.lastUse.get(name) ?? -1) > i) feeds[name] = { type: t.type, dims: t.dims, data: t.data.slice() as TensorLike['data'] };
       else {

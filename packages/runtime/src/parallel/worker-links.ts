@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import { EparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import { EparaError, tensorByteLength, type NamedTensors, type TensorDataArray, type TensorLike } from '@epara/core';
 import type { LinkInbound, LinkOutbound } from './stage-links.js';
 
 /* Worker side of pipeline links: the ends of worker-to-worker channels a device worker holds. */
@@ -83,8 +83,15 @@ export class WorkerLinks {
         if (t === undefined) throw new EparaError('MODEL_ERROR', `stage produced no output ${name}`, { name });
         const left = uses.get(name)! - 1;
         uses.set(name, left);
-        const whole = t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength && !(t.data.buffer instanceof SharedArrayBuffer);
-        const data = left > 0 || !whole || transfer.includes(t.data.buffer as ArrayBuffer) ? (t.data.slice() as TensorLike['data']) : t.data;
+        if (Array.isArray(t.data)) {
+          // A string tensor's array is cloned by postMessage: nothing to transfer.
+          values[name] = t;
+          bytes += tensorByteLength(t);
+          continue;
+        }
+        const typed = t.data as TensorDataArray;
+        const whole = typed.byteOffset === 0 && typed.byteLength === typed.buffer.byteLength && !(typed.buffer instanceof SharedArrayBuffer);
+        const data = left > 0 || !whole || transfer.includes(typed.buffer as ArrayBuffer) ? typed.slice() : typed;
         transfer.push(data.buffer as ArrayBuffer);
         values[name] = { type: t.type, dims: t.dims, data };
         bytes += data.byteLength;

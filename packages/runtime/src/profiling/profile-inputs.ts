@@ -1,4 +1,4 @@
-import { invalidOption, type NamedTensors, type TensorLike } from '@epara/core';
+import { invalidOption, type NamedTensors, type TensorDataArray, type TensorLike } from '@epara/core';
 import type { LoadedModelInfo } from '../devices/device-port.js';
 import { resolveIoSpec, type InputSpec, type IoSpec } from '../executor/io-spec.js';
 import { sampleFeeds, zeros } from '../executor/model-inputs.js';
@@ -58,9 +58,10 @@ function itemTensor(s: InputSpec, fill: number | undefined): TensorLike {
     invalidOption(`--input ${s.name}`, dimsHint(s), `fixed per-item dims (${axis}): pass --input ${s.name}=${dimsHint(s).replaceAll('?', 'N')}`);
   }
   const t = zeros(s.type, s.dims as number[]);
-  const data = t.data;
+  const data = t.data as TensorDataArray | string[];
   for (let i = 0; i < data.length; i++) {
-    if (data instanceof BigInt64Array) data[i] = BigInt(Math.trunc(fill ?? 0));
+    if (Array.isArray(data)) data[i] = String(fill ?? i);
+    else if (data instanceof BigInt64Array) data[i] = BigInt(Math.trunc(fill ?? 0));
     else if (fill !== undefined) data[i] = fill;
     else if (data instanceof Float32Array || data instanceof Float64Array) data[i] = Math.sin(i);
   }

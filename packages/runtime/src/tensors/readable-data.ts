@@ -1,4 +1,4 @@
-import { EparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import { EparaError, type NamedTensors, type TensorDataArray, type TensorLike } from '@epara/core';
 
 /**
  * Whether a tensor's array still holds the values its dims call for. An array whose `ArrayBuffer` was
@@ -23,7 +23,7 @@ export function unreadableTensor(tensors: NamedTensors): string | undefined {
  * would never be answered; and a detached item stacked into a batch would run on whatever its place held.
  */
 export function unreadableTensorError(name: string, t: TensorLike): EparaError {
-  const detached = t.data.byteLength === 0 && t.data.buffer.byteLength === 0;
+  const detached = !Array.isArray(t.data) && (t.data as TensorDataArray).byteLength === 0 && (t.data as TensorDataArray).buffer.byteLength === 0;
   const why = detached ? 'its ArrayBuffer was detached (transferred away)' : `it holds ${t.data.length} values for dims [${t.dims.join(', ')}]`;
   return new EparaError('INVALID_INPUT', `input '${name}' cannot be read: ${why}`, { input: name, detached, values: t.data.length, dims: [...t.dims] });
 }

@@ -40,14 +40,15 @@ export function concatAlong(parts: readonly TensorLike[], axis: number): TensorL
   let total = 0;
   for (const p of parts) total += p.dims[axis] ?? 1;
   dims[axis] = total;
-  const Ctor = t0.data.constructor as new (n: number) => TensorLike['data'];
-  const data = new Ctor(product(dims));
+  // A string tensor's data is a plain array (no slab, no typed view): its elements are copied one by one.
+  const data = Array.isArray(t0.data) ? new Array<string>(product(dims)) : new (t0.data.constructor as new (n: number) => Float32Array)(product(dims));
   const rowOut = product(dims.slice(axis));
   let offset = 0;
   for (const p of parts) {
     const row = (p.dims[axis] ?? 1) * product(p.dims.slice(axis + 1));
     for (let o = 0; o < outer; o++) {
-      (data as Float32Array).set(p.data.subarray(o * row, (o + 1) * row) as Float32Array, o * rowOut + offset);
+      if (Array.isArray(data)) for (let k = 0; k < row; k++) data[o * rowOut + offset + k] = (p.data as readonly string[])[o * row + k]!;
+      else data.set((p.data as Float32Array).subarray(o * row, (o + 1) * row), o * rowOut + offset);
     }
     offset += row;
   }
@@ -89,12 +90,19 @@ export function sliceAlong(t: TensorLike, axis: number, index: number): TensorLi
   dims[axis] = 1;
   const inner = product(t.dims.slice(axis + 1));
   const outer = product(t.dims.slice(0, axis));
-  if (outer === 1) return { type: t.type, dims, data: t.data.subarray(index * inner, (index + 1) * inner) as TensorLike['data'] };
-  const Ctor = t.data.constructor as new (n: number) => TensorLike['data'];
+  if (Array.isArray(t.data)) {
+    const strings = t.data as readonly string[];
+    const data: string[] = [];
+    for (let o = 0; o < outer; o++) for (let k = (o * n + index) * inner, end = k + inner; k < end; k++) data.push(strings[k]!);
+    return { type: t.type, dims, data };
+  }
+  const typed = t.data as Float32Array;
+  if (outer === 1) return { type: t.type, dims, data: typed.subarray(index * inner, (index + 1) * inner) };
+  const Ctor = typed.constructor as new (n: number) => Float32Array;
   const data = new Ctor(outer * inner);
   for (let o = 0; o < outer; o++) {
     const from = (o * n + index) * inner;
-    (data as Float32Array).set(t.data.subarray(from, from + inner) as Float32Array, o * inner);
+    data.set(typed.subarray(from, from + inner), o * inner);
   }
   return { type: t.type, dims, data };
 }

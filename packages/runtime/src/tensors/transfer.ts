@@ -1,4 +1,4 @@
-import type { NamedTensors, TensorLike } from '@epara/core';
+import type { NamedTensors, TensorDataArray, TensorLike } from '@epara/core';
 import { holdsItsData, unreadableTensorError } from './readable-data.js';
 
 /**
@@ -18,7 +18,12 @@ export function prepareTransfer(tensors: NamedTensors): { tensors: Record<string
   for (const name of Object.keys(tensors)) {
     const t = tensors[name]!;
     if (!holdsItsData(t)) throw unreadableTensorError(name, t);
-    let data = t.data;
+    // A string tensor's array is cloned by postMessage: there is no buffer to transfer.
+    if (Array.isArray(t.data)) {
+      out[name] = t;
+      continue;
+    }
+    let data = t.data as TensorDataArray;
     if (!ownsWholeBuffer(data) || transfer.includes(data.buffer as ArrayBuffer)) data = data.slice() as typeof data;
     transfer.push(data.buffer as ArrayBuffer);
     out[name] = { type: t.type, dims: t.dims, data };
@@ -27,7 +32,7 @@ export function prepareTransfer(tensors: NamedTensors): { tensors: Record<string
 }
 
 /** True when the array spans its entire, transferable `ArrayBuffer`. */
-export function ownsWholeBuffer(data: TensorLike['data']): boolean {
+export function ownsWholeBuffer(data: TensorDataArray): boolean {
   const buffer = data.buffer;
   if (data.byteOffset !== 0 || data.byteLength !== buffer.byteLength) return false;
   return typeof SharedArrayBuffer === 'undefined' || !(buffer instanceof SharedArrayBuffer);
