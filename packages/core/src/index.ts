@@ -55,7 +55,7 @@ export type { Sensitivity, LatencySlo, FrequencySlo, Slo, ServiceMemory, Service
 export type { ServiceDemand, StreamDemand } from './model/demand.js';
 export { totalDemandRate } from './model/demand.js';
 export type { TensorType, NumericTensorType, TensorDataArray, StringTensorData, TensorLike, NamedTensors } from './model/tensor.js';
-export { TENSOR_ELEMENT_BYTES, isStringTensor, tensorByteLength, utf8ByteLength } from './model/tensor.js';
+export { TENSOR_ELEMENT_BYTES } from './model/tensor.js';
 
 // profiles
 export { createProfile, fitProfile, latencyAt, scaleProfile, affineProfile } from './profiles/latency-profile.js';

@@ -33,3 +33,4 @@ export { createTracing, NO_TRACING } from './tracing/tracing.js';
 export { createLazyTracing } from './tracing/lazy-tracing.js';
 export type { LazyTracing } from './tracing/lazy-tracing.js';
 export type { ActiveSpan, SpanKind, StartSpanOptions, Tracing } from './tracing/tracing.js';
+export { isStringTensor, tensorByteLength, utf8ByteLength } from './model/tensor.js';

@@ -1,4 +1,5 @@
-import { EparaError, TENSOR_ELEMENT_BYTES, tensorByteLength, type NamedTensors } from '@epara/core';
+import { EparaError, TENSOR_ELEMENT_BYTES, type NamedTensors } from '@epara/core';
+import { tensorByteLength } from '@epara/core/internal';
 import type { IoSpec } from '../executor/io-spec.js';
 
 /** Default per-request input cap of a service, bytes (128 MiB). */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import { EparaError, tensorByteLength, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
-import { checkSignal } from '@epara/core/internal';
+import { EparaError, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
+import { checkSignal, tensorByteLength } from '@epara/core/internal';
 import type { EngineSubmitOptions, ServiceEngine } from '../executor/service-engine.js';
 import type { TimedRun } from '../devices/device-port.js';
 import { createLatencyTracker, type LatencyTracker } from './model-parallel-latency.js';

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
-import { EparaError, tensorByteLength, type NamedTensors, type TensorDataArray, type TensorLike } from '@epara/core';
+import { EparaError, type NamedTensors, type TensorDataArray, type TensorLike } from '@epara/core';
+import { tensorByteLength } from '@epara/core/internal';
 import type { LinkInbound, LinkOutbound } from './stage-links.js';
 
 /* Worker side of pipeline links: the ends of worker-to-worker channels a device worker holds. */
