@@ -15,15 +15,7 @@ import { buildWorkload } from './workload.js';
 export async function capacitySearch(
   o: ResolvedDemoOptions,
   ctx: TrialContext,
-  c: {
-    calibration: Calibration;
-    services: readonly DemoService[];
-    cluster: Cluster;
-    bytes: number;
-    placed: readonly PlacedInstance[];
-    /** Per-item device cost the replica rule plans with (measured in the warm-up), ms per service. */
-    itemMs?: Readonly<Record<string, number>>;
-  },
+  c: { calibration: Calibration; services: readonly DemoService[]; cluster: Cluster; bytes: number; placed: readonly PlacedInstance[] },
 ): Promise<CapacityResult> {
   const { calibration, services, cluster } = c;
   let placedKey = placementKey(c.placed);
@@ -36,7 +28,7 @@ export async function capacitySearch(
     bisections: o.quick ? 1 : 2,
     placeEpara: async (load) => {
       const forecast = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed });
-      const instances = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, c.bytes, c.itemMs).instances;
+      const instances = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, c.bytes).instances;
       await cluster.place(instances);
       // A node loads a new or re-planned instance cold (its sessions' first runs, its learned run times); the
       // baseline's sites load each model once and keep it warm across configurations. Give EPARA the same.
@@ -60,7 +52,7 @@ export async function capacitySearch(
 }
 
 /** What a node's `place` compares: each instance's id, server, devices and plan. */
-export function placementKey(instances: readonly PlacedInstance[]): string {
+function placementKey(instances: readonly PlacedInstance[]): string {
   return JSON.stringify(instances.map((p) => [p.instanceId, p.serverId, p.deviceIds, p.plan]).sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)));
 }
 

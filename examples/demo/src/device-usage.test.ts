@@ -26,15 +26,15 @@ describe('DeviceUsageLog (where a node spent its device and event-loop time)', (
     clock.loop = 700;
     const log = new DeviceUsageLog(clock);
     log.dispatched({ serviceId: 'image', expectedMs: 18 });
-    log.completed({ serviceId: 'image', size: 4, runMs: 27, durationMs: 30, ok: true });
-    log.completed({ serviceId: 'image', size: 2, runMs: 0, durationMs: 5, ok: false }); // ended at the same instant: held nothing more
+    log.completed({ serviceId: 'image', size: 4, runMs: 27, ok: true });
+    log.completed({ serviceId: 'image', size: 2, runMs: 0, ok: false });
     log.settled({ serviceId: 'image', enqueuedAt: 100, startedAt: 130 });
     log.settled({ serviceId: 'image', enqueuedAt: 100 }); // dropped before running: no wait counted
     clock.at += 1000;
     clock.busy += 400;
     clock.loop += 600;
     const u = log.take();
-    expect(u).toEqual({ wallMs: 1000, busyMs: 400, loopBusyMs: 600, services: { image: { batches: 1, items: 4, runMs: 27, expectedMs: 18, waitsMs: [30], heldMs: 30, servedItems: 4 } } });
+    expect(u).toEqual({ wallMs: 1000, busyMs: 400, loopBusyMs: 600, services: { image: { batches: 1, items: 4, runMs: 27, expectedMs: 18, waitsMs: [30] } } });
     // The next take starts from the last readings.
     clock.at += 500;
     expect(log.take()).toEqual({ wallMs: 500, busyMs: 0, loopBusyMs: 0, services: {} });
@@ -44,39 +44,20 @@ describe('DeviceUsageLog (where a node spent its device and event-loop time)', (
     const clock = fakeClock();
     const log = new DeviceUsageLog(clock);
     log.dispatched({ serviceId: 'vad', expectedMs: 10 });
-    log.completed({ serviceId: 'vad', size: 3, runMs: 20, durationMs: 24, ok: true });
+    log.completed({ serviceId: 'vad', size: 3, runMs: 20, ok: true });
     for (const w of [1, 2, 3, 40]) log.settled({ serviceId: 'vad', enqueuedAt: 0, startedAt: w });
     clock.at += 1000;
     clock.busy = 100;
     clock.loop = 250;
     const one = log.take();
     const [summed] = sumDeviceUsage([[one], [one]]);
-    expect(summed).toMatchObject({ wallMs: 2000, busyMs: 200, loopBusyMs: 500, services: { vad: { batches: 2, items: 6, runMs: 40, expectedMs: 20, heldMs: 48, servedItems: 6 } } });
+    expect(summed).toMatchObject({ wallMs: 2000, busyMs: 200, loopBusyMs: 500, services: { vad: { batches: 2, items: 6, runMs: 40, expectedMs: 20 } } });
     expect(deviceUsageRows([summed!], ['edge-0'])).toEqual([
-      ['node', 'service', 'device busy', 'event loop busy', 'items', 'mean batch', 'run ÷ profile', 'held ms/item', 'queue wait p50/p90 ms'],
-      ['edge-0', '(all)', '10.0%', '25.0%', '', '', '', '', ''],
-      ['edge-0', 'vad', '2.0%', '', '6', '3.00', '2.00×', '8.00', '2/40'],
+      ['node', 'service', 'device busy', 'event loop busy', 'items', 'mean batch', 'run ÷ profile', 'queue wait p50/p90 ms'],
+      ['edge-0', '(all)', '10.0%', '25.0%', '', '', '', ''],
+      ['edge-0', 'vad', '2.0%', '', '6', '3.00', '2.00×', '2/40'],
       // Busy time outside the services' batches: generation steps and the hand-offs around each run.
-      ['edge-0', 'steps and hand-offs', '8.0%', '', '', '', '', '', ''],
+      ['edge-0', 'steps and hand-offs', '8.0%', '', '', '', '', ''],
     ]);
-  });
-
-  it('counts the wall time each launch held the device: from the later of its start and the last end, to its end', () => {
-    const clock = fakeClock();
-    const log = new DeviceUsageLog(clock);
-    // An image batch dispatched at 1000 ends at 1030 (30 ms held); a video batch sent ahead of it at 1010 ends at
-    // 1045: it held the device from 1030, 15 ms, not its 35 ms from dispatch.
-    clock.at = 1030;
-    log.completed({ serviceId: 'image', size: 4, runMs: 20, durationMs: 30, ok: true });
-    clock.at = 1045;
-    log.completed({ serviceId: 'video', size: 2, runMs: 10, durationMs: 35, ok: true });
-    // A generation step launched on the idle device at 1100 ends at 1112; its turn is answered later.
-    clock.at = 1112;
-    log.workEnded({ serviceId: 'chat', durationMs: 12 });
-    log.engineServed('chat');
-    const u = log.take();
-    expect(u.services['image']).toMatchObject({ heldMs: 30, servedItems: 4 });
-    expect(u.services['video']).toMatchObject({ heldMs: 15, servedItems: 2 });
-    expect(u.services['chat']).toMatchObject({ heldMs: 12, servedItems: 1, batches: 0, items: 0 });
   });
 });

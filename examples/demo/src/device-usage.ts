@@ -16,14 +16,6 @@ export interface ServiceDeviceUsage {
   expectedMs: number;
   /** Per item that ran: from queued to its batch leaving for the device, ms. */
   waitsMs: number[];
-  /**
-   * Wall time its launches (batches, an engine's steps) held the device, ms: each from the later of its start on
-   * the host (dispatch) and the end of the launch before it, to its outputs on the host — the time inside the
-   * backend plus the hand-offs between the event loop and the device thread and the wait for a core.
-   */
-  heldMs: number;
-  /** Items those launches served: a batch's items, an engine's requests answered. */
-  servedItems: number;
 }
 
 /** One node over one run. */
@@ -50,8 +42,6 @@ export class DeviceUsageLog {
   readonly #clock: UsageClock;
   #services: Record<string, ServiceDeviceUsage> = {};
   #since: { at: number; busyMs: number; loopMs: number };
-  /** When the last launch ended, clock ms: the next one holds the device from then at the earliest. */
-  #lastEndAt = Number.NEGATIVE_INFINITY;
 
   constructor(clock: UsageClock) {
     this.#clock = clock;
@@ -63,14 +53,7 @@ export class DeviceUsageLog {
   }
 
   #service(id: string): ServiceDeviceUsage {
-    return (this.#services[id] ??= emptyService());
-  }
-
-  /** A launch ended now after `durationMs` on the host: the part of it no earlier launch covered held the device. */
-  #held(serviceId: string, durationMs: number): void {
-    const end = this.#clock.now();
-    this.#service(serviceId).heldMs += Math.max(0, end - Math.max(end - durationMs, this.#lastEndAt));
-    this.#lastEndAt = Math.max(this.#lastEndAt, end);
+    return (this.#services[id] ??= { batches: 0, items: 0, runMs: 0, expectedMs: 0, waitsMs: [] });
   }
 
   /** A batch left for the device with the profile's predicted run time. */
@@ -78,25 +61,13 @@ export class DeviceUsageLog {
     this.#service(e.serviceId).expectedMs += e.expectedMs;
   }
 
-  /** A batch finished now: its time inside the backend, and from its dispatch to its outputs on the host. */
-  completed(e: { readonly serviceId: string; readonly size: number; readonly runMs: number; readonly durationMs: number; readonly ok: boolean }): void {
-    this.#held(e.serviceId, e.durationMs);
+  /** A batch finished: its time inside the backend. */
+  completed(e: { readonly serviceId: string; readonly size: number; readonly runMs: number; readonly ok: boolean }): void {
     if (!e.ok) return;
     const s = this.#service(e.serviceId);
     s.batches++;
     s.items += e.size;
-    s.servedItems += e.size;
     s.runMs += e.runMs;
-  }
-
-  /** An engine's launch (a generation step) ended now, `durationMs` after the scheduler launched it. */
-  workEnded(e: { readonly serviceId: string; readonly durationMs: number }): void {
-    this.#held(e.serviceId, e.durationMs);
-  }
-
-  /** An engine answered one request (a chat turn): one item served by its steps. */
-  engineServed(serviceId: string): void {
-    this.#service(serviceId).servedItems++;
   }
 
   /** One item settled: its queue wait, when it ran. */
@@ -124,22 +95,16 @@ export function sumDeviceUsage(runs: readonly (readonly DeviceUsage[])[]): Devic
       into.busyMs += u.busyMs;
       into.loopBusyMs += u.loopBusyMs;
       for (const [id, s] of Object.entries(u.services)) {
-        const t = (into.services[id] ??= emptyService());
+        const t = (into.services[id] ??= { batches: 0, items: 0, runMs: 0, expectedMs: 0, waitsMs: [] });
         t.batches += s.batches;
         t.items += s.items;
         t.runMs += s.runMs;
         t.expectedMs += s.expectedMs;
         t.waitsMs.push(...s.waitsMs);
-        t.heldMs += s.heldMs;
-        t.servedItems += s.servedItems;
       }
     });
   }
   return out;
-}
-
-function emptyService(): ServiceDeviceUsage {
-  return { batches: 0, items: 0, runMs: 0, expectedMs: 0, waitsMs: [], heldMs: 0, servedItems: 0 };
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -153,25 +118,22 @@ const pct = (part: number, whole: number): string => `${((100 * part) / Math.max
  * batches spent in the backend, that time against the profile's prediction, and its items' queue waits. What the
  * device was busy with beyond the services' batches (generation steps, which run outside the batch events) is
  * the `steps and hand-offs` row (device busy is
- * wall time from a dispatch to its outputs on the host; run time is inside the backend). `held ms/item` is the
- * wall time the service's launches held the device (steps and hand-offs included) per item they served: the
- * per-item cost the replica rule plans with once measured ({@link ServiceDeviceUsage.heldMs}).
+ * wall time from a dispatch to its outputs on the host; run time is inside the backend).
  */
 export function deviceUsageRows(perNode: readonly DeviceUsage[], nodeIds: readonly string[]): string[][] {
-  const rows: string[][] = [['node', 'service', 'device busy', 'event loop busy', 'items', 'mean batch', 'run ÷ profile', 'held ms/item', 'queue wait p50/p90 ms']];
+  const rows: string[][] = [['node', 'service', 'device busy', 'event loop busy', 'items', 'mean batch', 'run ÷ profile', 'queue wait p50/p90 ms']];
   perNode.forEach((u, node) => {
     const id = nodeIds[node] ?? String(node);
-    rows.push([id, '(all)', pct(u.busyMs, u.wallMs), pct(u.loopBusyMs, u.wallMs), '', '', '', '', '']);
+    rows.push([id, '(all)', pct(u.busyMs, u.wallMs), pct(u.loopBusyMs, u.wallMs), '', '', '', '']);
     let batchMs = 0;
     for (const [serviceId, s] of Object.entries(u.services).sort((a, b) => a[0].localeCompare(b[0]))) {
       batchMs += s.runMs;
       const waits = [...s.waitsMs].sort((a, b) => a - b);
       const wait = waits.length === 0 ? '-' : `${quantile(waits, 0.5).toFixed(0)}/${quantile(waits, 0.9).toFixed(0)}`;
       const vsProfile = s.expectedMs > 0 ? `${(s.runMs / s.expectedMs).toFixed(2)}×` : '-';
-      const held = s.servedItems > 0 ? (s.heldMs / s.servedItems).toFixed(2) : '-';
-      rows.push([id, serviceId, pct(s.runMs, u.wallMs), '', String(s.items), (s.items / Math.max(1, s.batches)).toFixed(2), vsProfile, held, wait]);
+      rows.push([id, serviceId, pct(s.runMs, u.wallMs), '', String(s.items), (s.items / Math.max(1, s.batches)).toFixed(2), vsProfile, wait]);
     }
-    if (u.busyMs - batchMs > 0.005 * u.wallMs) rows.push([id, 'steps and hand-offs', pct(u.busyMs - batchMs, u.wallMs), '', '', '', '', '', '']);
+    if (u.busyMs - batchMs > 0.005 * u.wallMs) rows.push([id, 'steps and hand-offs', pct(u.busyMs - batchMs, u.wallMs), '', '', '', '', '']);
   });
   return rows;
 }

@@ -1,6 +1,6 @@
 import { createProfile, type PlacedInstance } from '@epara/core';
 import { describe, expect, it } from 'vitest';
-import { MAX_DEVICE_SHARE, localReplicas, reliefPays, servedFrom } from './local-replicas.js';
+import { localReplicas, reliefPays, servedFrom } from './local-replicas.js';
 import { ITEM_BYTES } from './placement.js';
 import { DEVICE_KIND, type DemoProfiles } from './profiles.js';
 import { demoServices } from './services.js';
@@ -103,39 +103,5 @@ describe('localReplicas (serve demand where it enters)', () => {
     for (const s of ['video', 'vad', 'loop', 'chat', 'image']) expect(at(out, s).size).toBeGreaterThan(0);
     // With no room for replicas the streams stay where core put them: nothing else can serve them.
     expect(localReplicas(packed, { ...near, maxShare: 0.01 })).toEqual(packed);
-  });
-
-  it('plans with the measured per-item device cost when given one, in place of the profile', () => {
-    const scaled = (k: number): Record<string, number> => Object.fromEntries(Object.entries(itemMs).map(([id, ms]) => [id, ms * k]));
-    const c = context(2.62);
-    // Each device's predicted share of wall time at the given per-item costs, as the rule predicts it.
-    const shares = (out: readonly PlacedInstance[], costs: Record<string, number>): number[] => {
-      const share = ids.map(() => 0);
-      for (const s of specs) {
-        const hosts = [...new Set(out.filter((p) => p.serviceId === s.id).map((p) => ids.indexOf(p.serverId)))];
-        ids.forEach((_, node) => {
-          for (const [at, part] of servedFrom(s, node, hosts, c)) share[at]! += ((c.workload.demand[s.id]?.[node] ?? 0) * costs[s.id]! * part) / 1000;
-        });
-      }
-      return share;
-    };
-    const replicaHosts = (out: readonly PlacedInstance[]): number[] => [...new Set(out.slice(placed.length).map((p) => ids.indexOf(p.serverId)))];
-    const byProfile = localReplicas(placed, c);
-    // Measured costs equal to the profile's: the same placement.
-    expect(localReplicas(placed, { ...c, itemMs: scaled(1) })).toEqual(byProfile);
-    // The quiet runs' figures: hand-offs 41% of a device's wall time, batches 1.05× their profile inside the backend,
-    // so an item holds the device about 1.05 / 0.59 ≈ 1.8× its profile. The profile's placement puts a device that
-    // took replicas past the cap in wall time; the one planned with the measured cost keeps every such device within it.
-    const wall = scaled(1.8);
-    expect(Math.max(...replicaHosts(byProfile).map((n) => shares(byProfile, wall)[n]!))).toBeGreaterThan(MAX_DEVICE_SHARE);
-    const measured = localReplicas(placed, { ...c, itemMs: wall });
-    expect(measured).not.toEqual(byProfile);
-    expect(measured.slice(0, placed.length)).toEqual(placed);
-    for (const n of replicaHosts(measured)) expect(shares(measured, wall)[n]).toBeLessThanOrEqual(MAX_DEVICE_SHARE);
-    // Items costing twice their profile leave no device room for any replica.
-    expect(localReplicas(placed, { ...c, itemMs: scaled(2) })).toEqual(placed);
-    // A service the measurement does not name keeps its profile's cost.
-    const { image: _image, ...rest } = scaled(1);
-    expect(localReplicas(placed, { ...c, itemMs: rest })).toEqual(byProfile);
   });
 });

@@ -20,17 +20,6 @@ export interface ReplicaContext {
   readonly deviceMemoryBytes: number;
   /** Largest device share after an addition. @default {@link MAX_DEVICE_SHARE} */
   readonly maxShare?: number;
-  /**
-   * Device wall time one item of each service costs on this host, ms (`measuredItemCosts`: the time its launches
-   * held a device per item, hand-offs included). A service missing here costs its profile's time of one item alone.
-   * @default the profiles
-   */
-  readonly itemMs?: Readonly<Record<string, number>>;
-}
-
-/** The per-item device cost the rule plans with, ms: the measured one when given, else the profile's one item alone. */
-function itemCostMs(s: ServiceSpec, c: Pick<ReplicaContext, 'itemMs'>): number {
-  return c.itemMs?.[s.id] ?? latencyAt(Object.values(s.profiles)[0]!, 1);
 }
 
 /**
@@ -42,8 +31,7 @@ function itemCostMs(s: ServiceSpec, c: Pick<ReplicaContext, 'itemMs'>): number {
  * network time saved first (`entering items/s × (2 × delay to the nearest instance + item bytes / bandwidth)`),
  * as long as every device stays within `maxShare` of its time — the demand each device would then serve
  * (what enters where it hosts the service, plus its part of what enters where no instance runs, {@link servedFrom}) × the
- * per-item cost ({@link ReplicaContext.itemMs}: the device wall time measured per item on this host when known,
- * else the profile's time of one item alone) — and its memory holds the weights, and **never on the server whose device
+ * measured time of one item alone — and its memory holds the weights, and **never on the server whose device
  * that would make the busiest device busier**: serving demand where it enters saves a link's round trip, but on the server
  * that already carries the most (the one where most images enter) it stacks stream frames behind that
  * server's work; a 5 ms link costs a 100 ms staleness budget little. Measured at the baseline's knee on a
@@ -56,7 +44,7 @@ export function localReplicas(instances: readonly PlacedInstance[], c: ReplicaCo
   const out = [...instances];
   const hosts = (serviceId: string): Set<number> => new Set(out.filter((p) => p.serviceId === serviceId).map((p) => c.ids.indexOf(p.serverId)));
   const demandAt = (serviceId: string, node: number): number => c.workload.demand[serviceId as DemoServiceId]?.[node] ?? 0;
-  const itemMs = new Map(c.specs.map((s) => [s.id, itemCostMs(s, c)]));
+  const itemMs = new Map(c.specs.map((s) => [s.id, latencyAt(Object.values(s.profiles)[0]!, 1)]));
   const shares = (): number[] => {
     const share = c.ids.map(() => 0);
     for (const s of c.specs) {
@@ -141,9 +129,8 @@ function relieveBusiest(out: PlacedInstance[], c: ReplicaContext, maxShare: numb
  * Whether moving stream service `p` off its server pays for the streams' frames. On their server, frames wait
  * behind the other services' work: under the device scheduler's earliest-deadline order they go first but never
  * interrupt a batch already running, so on average a frame waits the residual of the batch in progress,
- * `Σ ρ × L(b) / 2` over the co-located instances (`ρ`: the share of the device that instance's demand takes — at
- * the measured per-item cost when {@link ReplicaContext.itemMs} gives one, else at its plan's batch `b` —, `L(b)`
- * that batch's run time by the profile). Moved, every frame pays the round trip to the nearest other
+ * `Σ ρ × L(b) / 2` over the co-located instances (`ρ`: the share of the device that instance's demand takes at
+ * its plan's batch `b`, `L(b)` that batch's run time). Moved, every frame pays the round trip to the nearest other
  * server hosting the service instead — and still crosses its entry's host, which relays it. The move pays only
  * when the wait saved exceeds that round trip. Measured on a quiet machine before this test: loop and VAD streams
  * moved off the image server kept 40–50% of their frames fresh one to two links away, against 62–68% in the
@@ -161,7 +148,7 @@ export function reliefPays(out: readonly PlacedInstance[], p: PlacedInstance, c:
     if (spec === undefined) continue;
     const b = Math.max(1, q.plan.batchSize);
     const runMs = latencyAt(Object.values(spec.profiles)[0]!, b);
-    const rho = Math.min(1, (servedPerSec(out, q.serviceId, here, c) * (c.itemMs?.[q.serviceId] ?? runMs / b)) / 1000);
+    const rho = Math.min(1, (servedPerSec(out, q.serviceId, here, c) * runMs) / b / 1000);
     waitMs += (rho * runMs) / 2;
   }
   return waitMs > roundTripMs;

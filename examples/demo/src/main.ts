@@ -5,7 +5,7 @@ import { NODE_DEFAULTS } from '@epara/mesh';
 import { TRITON_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
 import { calibrate, tritonAt, type Calibration } from './calibrate.js';
 import { formatKnee, type CapacityResult } from './capacity.js';
-import { bytesPerMs, calibrationMs, capacitySearch, placementKey } from './capacity-search.js';
+import { bytesPerMs, calibrationMs, capacitySearch } from './capacity-search.js';
 import { serviceInfo } from './catalog.js';
 import { ChildGroup } from './cluster/children.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
@@ -13,9 +13,7 @@ import type { SystemName } from './cluster/client-process.js';
 import { comparisonTable, cpuLine, entryTable, placementLines, serviceTable, tritonLines } from './format.js';
 import { buildLanguageModel } from './models.js';
 import { USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
-import type { DeviceUsage } from './device-usage.js';
-import { itemCostLines, measuredItemCosts, planningItemMs, type ItemCost } from './item-costs.js';
-import { nodeIds, planPlacement, type InitialPlacement } from './placement.js';
+import { nodeIds, planPlacement } from './placement.js';
 import { formatProfile, measureProfiles } from './profiles.js';
 import { reportMarkdown } from './report-markdown.js';
 import { chartSvg, writeReportFolder } from './report-folder.js';
@@ -23,15 +21,13 @@ import { CpuMeter, type MachineLoad } from './reliability.js';
 import { finalTable, goodputRatios, median, type RatioSpread, type TrialPair } from './summary.js';
 import { runSystem, type SystemRun, type TrialContext } from './trials.js';
 import { demoServices, type DemoService } from './services.js';
-import { buildWorkload, type Workload } from './workload.js';
+import { buildWorkload } from './workload.js';
 
 /** What a demo run measured. */
 export interface DemoResult {
   readonly options: ResolvedDemoOptions;
   readonly calibration: Calibration;
   readonly placement: readonly PlacedInstance[];
-  /** Per service, the profile's cost of one item and the device wall time measured per item in EPARA's warm-up. */
-  readonly itemCosts: Readonly<Record<string, ItemCost>>;
   readonly measuredDelayMs: readonly (readonly number[])[];
   readonly pairs: readonly TrialPair[];
   readonly ratios: Readonly<Record<string, RatioSpread>>;
@@ -118,54 +114,28 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   log(`offered load: ${(100 * calibration.fraction).toFixed(1)}% of the measured capacity (×${calibration.load.toFixed(2)} the base mix; capacity ×${calibration.capacityLoad.toFixed(2)}); baseline max_queue_delay ${calibration.maxQueueDelayMs} ms`);
 
   const forecast = buildWorkload({ durationMs: o.durationMs, load: calibration.load, nodes: o.nodes, seed: o.seed });
-  const profiled = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o));
+  const placed = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o));
   const triton = tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, calibration.load, calibration.maxQueueDelayMs);
-  log(`\nEPARA placement by the profiles (allocate + placeServices with locality over the measured delays, instances moved to where their demand enters, replicas where demand enters without one):`);
-  for (const line of placementLines(profiled.instances)) log(`  ${line}`);
+  log(`\nEPARA placement (allocate + placeServices with locality over the measured delays, instances moved to where their demand enters, replicas where demand enters without one):`);
+  for (const line of placementLines(placed.instances)) log(`  ${line}`);
   log('Triton-like configuration (the simulator\'s deployable Triton: static placement by forecast and memory, model-analyzer batch):');
   for (const line of tritonLines(triton, ids)) log(`  ${line}`);
-  await cluster.place(profiled.instances);
+  await cluster.place(placed.instances);
   await cluster.configureTriton(triton);
-  const trialCtx: TrialContext = { ...ctx, categories: profiled.categories };
+  const trialCtx: TrialContext = { ...ctx, categories: placed.categories };
   // The baseline has just served the calibration runs; EPARA gets the same chance to learn its latencies.
-  const warm = await runSystem(trialCtx, { system: 'epara', label: 'EPARA warm-up', seed: o.seed + 999, load: calibration.load, durationMs: calibrationMs(o) });
-  const { placed, itemCosts } = await replanMeasured(o, trialCtx, { services, forecast, load: calibration.load, profiled: profiled.instances, usage: warm.usage ?? [] });
+  await runSystem(trialCtx, { system: 'epara', label: 'EPARA warm-up', seed: o.seed + 999, load: calibration.load, durationMs: calibrationMs(o) });
 
   const cpu = new CpuMeter();
   const pairs = await runTrials(o, trialCtx, calibration.load, group, cpu);
   const machine = cpu.result();
   const ratios = goodputRatios(pairs);
   printResults(o, services, pairs, machine);
-  const capacity = o.capacity ? await capacitySearch(o, trialCtx, { calibration, services, cluster, bytes: bytesPerMs(o), placed: placed.instances, itemMs: planningItemMs(itemCosts) }) : null;
-  const markdown = reportMarkdown({ o, services, calibration, placement: placed.instances, itemCosts, triton, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, machine, profiles, capacity });
+  const capacity = o.capacity ? await capacitySearch(o, trialCtx, { calibration, services, cluster, bytes: bytesPerMs(o), placed: placed.instances }) : null;
+  const markdown = reportMarkdown({ o, services, calibration, placement: placed.instances, triton, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, machine, profiles, capacity });
   const reportFolder = writeReportFolder({ dir: o.reportDir ?? REPORTS, markdown, svg: chartSvg(pairs, o.durationMs / 1000) });
   log(`\nreport: ${reportFolder}`);
-  return { options: o, calibration, placement: placed.instances, itemCosts, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, capacity, machine, pids: group.pids, reportFolder };
-}
-
-/**
- * EPARA's placement again, its replica rule planning with the device wall time each service's items took in the
- * warm-up (`measuredItemCosts`) instead of the profiles; a changed placement is loaded and warmed up in turn.
- */
-async function replanMeasured(
-  o: ResolvedDemoOptions,
-  ctx: TrialContext,
-  w: { services: readonly DemoService[]; forecast: Workload; load: number; profiled: readonly PlacedInstance[]; usage: readonly DeviceUsage[] },
-): Promise<{ placed: InitialPlacement; itemCosts: Record<string, ItemCost> }> {
-  const itemCosts = measuredItemCosts(w.services, w.usage);
-  o.log('\ndevice wall time per item in the warm-up (the replica rule plans with it instead of the profile):');
-  for (const line of itemCostLines(itemCosts)) o.log(`  ${line}`);
-  const placed = planPlacement(w.services, w.forecast, o.nodes, ctx.cluster.measuredDelayMs, bytesPerMs(o), planningItemMs(itemCosts));
-  if (placementKey(placed.instances) === placementKey(w.profiled)) {
-    o.log('EPARA placement by the measured costs: unchanged');
-    return { placed, itemCosts };
-  }
-  o.log('EPARA placement by the measured costs:');
-  for (const line of placementLines(placed.instances)) o.log(`  ${line}`);
-  await ctx.cluster.place(placed.instances);
-  // New or re-planned instances load cold: they get the warm-up the others had.
-  await runSystem(ctx, { system: 'epara', label: 'EPARA warm-up (new placement)', seed: o.seed + 998, load: w.load, durationMs: calibrationMs(o) });
-  return { placed, itemCosts };
+  return { options: o, calibration, placement: placed.instances, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, capacity, machine, pids: group.pids, reportFolder };
 }
 
 async function runTrials(o: ResolvedDemoOptions, ctx: TrialContext, load: number, group: ChildGroup, cpu: CpuMeter): Promise<TrialPair[]> {

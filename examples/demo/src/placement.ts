@@ -47,18 +47,9 @@ export interface InitialPlacement {
  * Computes the placement from the workload's average demand (the forecast a host would have), with core's
  * locality objective over the measured one-way delays between the nodes (`delaysMs[i][j]`), then lets
  * {@link nearDemand} put each server's instances where their demand enters, and {@link localReplicas} add
- * replicas where demand still enters without an instance while the devices have time to spare — each item costing
- * `itemMs` of its service (the device wall time measured per item on this host, `measuredItemCosts`) when given,
- * else its profile's time alone.
+ * replicas where demand still enters without an instance while the devices have time to spare.
  */
-export function planPlacement(
-  specs: readonly ServiceSpec[],
-  workload: Workload,
-  nodes: number,
-  delaysMs: readonly (readonly number[])[],
-  bytesPerMs: number,
-  itemMs?: Readonly<Record<string, number>>,
-): InitialPlacement {
+export function planPlacement(specs: readonly ServiceSpec[], workload: Workload, nodes: number, delaysMs: readonly (readonly number[])[], bytesPerMs: number): InitialPlacement {
   const ids = nodeIds(nodes);
   const delays = Object.fromEntries(ids.map((a, i) => [a, Object.fromEntries(ids.map((b, j) => [b, delaysMs?.[i]?.[j] ?? 0]))]));
   const servers: ServerSpec[] = ids.map((id) => ({ id, devices: [deviceOf()] }));
@@ -78,7 +69,7 @@ export function planPlacement(
   const flat = delaysMs.flatMap((row, i) => row.filter((_, j) => j !== i));
   const delayMs = flat.reduce((a, b) => a + b, 0) / Math.max(1, flat.length);
   const moved = nearDemand([...result.instances, ...added], workload, ids, { delayMs, bytesPerMs });
-  const instances = localReplicas(moved, { specs, workload, ids, delaysMs, bytesPerMs, itemBytes: ITEM_BYTES, deviceMemoryBytes: DEVICE_MEMORY_BYTES, ...(itemMs ? { itemMs } : {}) });
+  const instances = localReplicas(moved, { specs, workload, ids, delaysMs, bytesPerMs, itemBytes: ITEM_BYTES, deviceMemoryBytes: DEVICE_MEMORY_BYTES });
   return { result, instances, added, replicas: instances.slice(moved.length), categories, servers };
 }
 

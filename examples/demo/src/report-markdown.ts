@@ -5,7 +5,6 @@ import { formatKnee, type CapacityResult } from './capacity.js';
 import type { DemoService } from './services.js';
 import { decisionRows, sumDecisions } from './entry-decisions.js';
 import { deviceUsageRows, sumDeviceUsage } from './device-usage.js';
-import { itemCostLines, type ItemCost } from './item-costs.js';
 import { comparisonTable, cpuLine, entryTable, packLines, placementLines, serviceTable, streamServingTable, sumPacks, sumServed, table, tritonLines } from './format.js';
 import type { ResolvedDemoOptions } from './options.js';
 import { nodeIds } from './placement.js';
@@ -21,7 +20,6 @@ export function reportMarkdown(r: {
   services: readonly DemoService[];
   calibration: Calibration;
   placement: readonly PlacedInstance[];
-  itemCosts: Readonly<Record<string, ItemCost>>;
   triton: TritonConfig;
   measuredDelayMs: readonly (readonly number[])[];
   pairs: readonly TrialPair[];
@@ -61,10 +59,6 @@ export function reportMarkdown(r: {
     '',
     ...(r.calibration.searched ? [`The baseline's knee at its best max_queue_delay: ${formatKnee(r.calibration.knee)}.`, ''] : []),
     block(r.calibration.probes.map((p) => `${(100 * p.fraction).toFixed(1)}%  ×${p.load.toFixed(2)}  q${p.maxQueueDelayMs}  seed ${p.seed}  attainment ${(100 * p.attainment).toFixed(1)}%  goodput ${p.goodputPerSec.toFixed(0)}/s`)),
-    '',
-    'Device wall time per item in EPARA\'s warm-up, which the replica rule planned with instead of the profile:',
-    '',
-    block(itemCostLines(r.itemCosts)),
     '',
     'EPARA placement:',
     '',

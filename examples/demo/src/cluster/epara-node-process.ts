@@ -11,7 +11,6 @@ import { buildLanguageModel } from '../models.js';
 import { deviceOf } from '../placement.js';
 import { emitToParent, serveChild } from './child-rpc.js';
 import { serveEntry } from './entry.js';
-import { timedEngine } from './timed-engine.js';
 import { RoutedTransport } from './routed-transport.js';
 
 /*
@@ -58,8 +57,7 @@ serveChild(
   {
     /** Creates the executor and both sockets; answers their addresses. */
     async listen(o: { seed: number } & Omit<DemoRun, 'lm'>) {
-      // The chat engine's steps are timed on the device like the batches are (its device wall time per turn).
-      services = demoServices({ profiles: o.profiles, networkBudgetMs: o.networkBudgetMs, lm: buildLanguageModel(o.seed) }).map((s) => timedEngine(s, () => usage));
+      services = demoServices({ profiles: o.profiles, networkBudgetMs: o.networkBudgetMs, lm: buildLanguageModel(o.seed) });
       // Work-conserving batching (a partial batch runs as soon as the device idles): on a 1-thread CPU device a
       // fuller batch gains little per item, and waiting for one costs deadline slack.
       executor = createExecutor({ launchWhenIdle: true, devices: [{ id: 'cpu0', threads: 1, memoryBytes: deviceOf().memoryBytes }], services });
