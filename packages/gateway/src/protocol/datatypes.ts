@@ -1,4 +1,5 @@
 import type { NumericTensorType, TensorDataArray, TensorType } from '@epara/core';
+import { decodeStringElements } from '@epara/core/internal';
 
 /** Open Inference Protocol tensor data types (the strings on the wire). */
 export type OipDatatype =
@@ -117,42 +118,23 @@ export function bytesOf(data: TensorDataArray): Uint8Array {
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * The raw form of BYTES: each element a 4-byte little-endian length, then that many bytes (the elements' UTF-8).
- */
-export function bytesElementsOf(data: readonly string[]): Uint8Array {
-  const parts = data.map((s) => Buffer.from(s, 'utf8'));
-  let total = 0;
-  for (const p of parts) total += 4 + p.byteLength;
-  const out = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const p of parts) {
-    out.writeUInt32LE(p.byteLength, at);
-    out.set(p, at + 4);
-    at += 4 + p.byteLength;
-  }
-  return out;
-}
-
-/**
- * Reads `count` BYTES elements from their raw form, each as UTF-8 text.
+ * Reads `count` BYTES elements from their raw form (each a 4-byte little-endian length, then its bytes), each as
+ * UTF-8 text.
  * @returns the strings, or why the bytes are not `count` such elements.
  */
 export function stringsFromBytes(raw: Uint8Array, count: number): string[] | string {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const out: string[] = [];
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    if (at + 4 > raw.byteLength) return `element ${i} of ${count} has no room for its 4-byte length (${raw.byteLength - at} bytes left)`;
-    const len = view.getUint32(at, true);
-    at += 4;
-    if (len > raw.byteLength - at) return `element ${i}'s length prefix says ${len} bytes, only ${raw.byteLength - at} are left`;
-    const text = utf8Text(raw.subarray(at, at + len));
-    if (text === undefined) return `element ${i} is not UTF-8 text (EPARA carries BYTES as strings)`;
-    out.push(text);
-    at += len;
+  const read = decodeStringElements(raw, count);
+  if (Array.isArray(read)) return read;
+  switch (read.fault) {
+    case 'no-length':
+      return `element ${read.index} of ${count} has no room for its 4-byte length (${read.left} bytes left)`;
+    case 'overrun':
+      return `element ${read.index}'s length prefix says ${read.length} bytes, only ${read.left} are left`;
+    case 'not-utf8':
+      return `element ${read.index} is not UTF-8 text (EPARA carries BYTES as strings)`;
+    case 'leftover':
+      return `${count} elements use ${read.used} bytes, the data has ${raw.byteLength}`;
   }
-  if (at !== raw.byteLength) return `${count} elements use ${at} bytes, the data has ${raw.byteLength}`;
-  return out;
 }
 
 /** `bytes` as UTF-8 text, or `undefined` when they are not valid UTF-8. */

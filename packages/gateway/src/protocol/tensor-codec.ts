@@ -1,6 +1,7 @@
 import { EparaError, TENSOR_ELEMENT_BYTES } from '@epara/core';
 import type { NumericTensorType, TensorDataArray, TensorLike, TensorType } from '@epara/core';
-import { DATATYPE_OF, allocTyped, bytesElementsOf, bytesOf, isOipDatatype, stringsFromBytes, tensorTypeOf, typedArrayFromBytes, utf8Text } from './datatypes.js';
+import { DATATYPE_OF, allocTyped, bytesOf, isOipDatatype, stringsFromBytes, tensorTypeOf, typedArrayFromBytes, utf8Text } from './datatypes.js';
+import { encodeStringElements } from '@epara/core/internal';
 import { halfToFloat, floatToHalf } from './half-float.js';
 import type { InferInput, InferOutput } from './infer-types.js';
 
@@ -155,7 +156,7 @@ function fitsInt(type: TensorType, n: number): boolean {
 
 /** Builds a protocol output from a result tensor. */
 export function encodeOutput(name: string, t: TensorLike, binary: boolean): InferOutput {
-  const bytes = t.type === 'string' ? bytesElementsOf(t.data as readonly string[]) : bytesOf(t.data as TensorDataArray);
+  const bytes = t.type === 'string' ? encodeStringElements(t.data as readonly string[]) : bytesOf(t.data as TensorDataArray);
   return { name, datatype: DATATYPE_OF[t.type], shape: t.dims, type: t.type, bytes, binary, data: t.data };
 }
 

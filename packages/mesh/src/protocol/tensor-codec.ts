@@ -1,5 +1,6 @@
 import { EparaError, TENSOR_ELEMENT_BYTES } from '@epara/core';
 import type { NamedTensors, NumericTensorType, TensorDataArray, TensorLike, TensorType } from '@epara/core';
+import { decodeStringElements, encodeStringElements } from '@epara/core/internal';
 import type { ByteReader } from './byte-reader.js';
 import { protocolError } from './byte-reader.js';
 import type { ByteWriter } from './byte-writer.js';
@@ -110,9 +111,6 @@ function checkTensor(name: string, t: TensorLike, limits: ResolvedProtocolLimits
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
-
 /** A `string` tensor's wire bytes: per element a u32 LE length, then its UTF-8 bytes. */
 function stringBytes(t: TensorLike, limits: ResolvedProtocolLimits, fail: (why: string) => never): Uint8Array {
   if (!Array.isArray(t.dims) || t.dims.length > limits.maxRank) return fail(`needs at most ${limits.maxRank} dims`);
@@ -123,44 +121,20 @@ function stringBytes(t: TensorLike, limits: ResolvedProtocolLimits, fail: (why: 
   }
   const data = t.data as readonly unknown[];
   if (!Array.isArray(data) || data.length !== n) return fail(`has ${Array.isArray(data) ? data.length : 'no'} strings, dims need ${n}`);
-  const encoded: Uint8Array[] = [];
-  let total = 0;
-  for (const s of data) {
-    if (typeof s !== 'string') return fail('holds an element that is not a string');
-    const b = utf8.encode(s);
-    encoded.push(b);
-    total += 4 + b.byteLength;
-  }
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  let at = 0;
-  for (const b of encoded) {
-    view.setUint32(at, b.byteLength, true);
-    out.set(b, at + 4);
-    at += 4 + b.byteLength;
-  }
-  return out;
+  for (const s of data) if (typeof s !== 'string') return fail('holds an element that is not a string');
+  return encodeStringElements(data as readonly string[]);
 }
 
 /** Reads `n` length-prefixed UTF-8 strings that fill `bytes` exactly. */
 function readStrings(name: string, bytes: Uint8Array, n: number): string[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: string[] = [];
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    if (at + 4 > bytes.byteLength) throw protocolError(`tensor \`${name}\`: string ${i} of ${n} has no room for its length prefix`, { tensor: name });
-    const len = view.getUint32(at, true);
-    at += 4;
-    if (len > bytes.byteLength - at) throw protocolError(`tensor \`${name}\`: string ${i} of ${len} bytes runs past the tensor's ${bytes.byteLength}`, { tensor: name });
-    try {
-      out.push(utf8Strict.decode(bytes.subarray(at, at + len)));
-    } catch {
-      throw protocolError(`tensor \`${name}\`: string ${i} is not valid UTF-8`, { tensor: name });
-    }
-    at += len;
-  }
-  if (at !== bytes.byteLength) throw protocolError(`tensor \`${name}\`: ${n} strings use ${at} of its ${bytes.byteLength} bytes`, { tensor: name });
-  return out;
+  const read = decodeStringElements(bytes, n);
+  if (Array.isArray(read)) return read;
+  const why =
+    read.fault === 'no-length' ? `string ${read.index} of ${n} has no room for its length prefix`
+    : read.fault === 'overrun' ? `string ${read.index} of ${read.length} bytes runs past the tensor's ${bytes.byteLength}`
+    : read.fault === 'not-utf8' ? `string ${read.index} is not valid UTF-8`
+    : `${n} strings use ${read.used} of its ${bytes.byteLength} bytes`;
+  throw protocolError(`tensor \`${name}\`: ${why}`, { tensor: name });
 }
 
 /**
