@@ -191,6 +191,18 @@ export class DeviceScheduler implements DeviceWorkQueue {
     return share;
   }
 
+  /** The mean residual of the batch in progress, ms (see {@link DeviceWorkQueue.residualMs}). */
+  residualMs(now: number): number {
+    let share = 0;
+    let ms = 0;
+    for (const lane of this.#lanes) {
+      const rho = Math.max(0, lane.loadShare(this.device.id, now));
+      share += rho;
+      ms += (rho * lane.latencyMs(this.device.id, lane.batchSize)) / 2;
+    }
+    return share > 1 ? ms / share : ms;
+  }
+
   /** Expected device time of the engine work queued and not yet launched, ms. */
   queuedWorkMs(): number {
     let ms = 0;

@@ -42,10 +42,16 @@ export interface DeviceWorkQueue {
   freeAt(now: number): number;
   /**
    * The share of the device's time the batch services placed on it need at `now` (their recent arrivals at
-   * their expected batch cost), 0 or more; absent: none share it. Engine work gets the rest: a turn of many
-   * steps is stretched by the batches that arrive between them.
+   * their expected batch cost), 0 or more; absent: none share it.
    */
   sharedLoad?(now: number): number;
+  /**
+   * How long work queued at `now` waits on average for the batch services' batch in progress to end, ms: over
+   * the services, the share of the device their arrivals need × half their expected batch time (shares summing
+   * past 1 are scaled down to 1). Absent: none share the device. What an urgent unit of work (a generation step)
+   * waits under earliest-deadline order, which never interrupts a running batch.
+   */
+  residualMs?(now: number): number;
 }
 
 /**

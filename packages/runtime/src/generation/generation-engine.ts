@@ -34,13 +34,6 @@ export interface GenerationEngine extends EventEmitter<GenerationEvents> {
 let engines = 0;
 
 /**
- * Largest share of the device the batch services are taken to leave a turn's steps short of: a device they
- * saturate stretches the steps 20× in the estimate, not without bound (EDF still gives a step its turn by its
- * deadline).
- */
-const MAX_SHARED_LOAD = 0.95;
-
-/**
  * Creates a generation engine: greedy (arg-max, deterministic) decoding of a causal LM on one device with
  * iteration-level batching. Sequences of different lengths share each decode step (left padding plus an
  * attention mask); a finished sequence leaves and a waiting one joins between steps. Admission checks the
@@ -200,22 +193,22 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
 
   /**
    * The estimate; `expected` prices every step as it is expected to come: with its hand-offs (the mean
-   * overhead learned from steps), and, on a device shared with batch services, stretched by the share of the
-   * device their arrivals need — the batches arriving during a turn run between its steps, which get what they
-   * leave. Without, steps are priced at compute time back to back (the optimistic figure).
+   * overhead learned from steps), and, on a device shared with batch services, plus the wait for the batch in
+   * progress when the step is queued (`residualMs`). Under the scheduler's earliest-deadline order a step, due
+   * an even share of its turn's slack away, goes before the batches queued behind it, but never interrupts a
+   * running one. Without, steps are priced at compute time back to back (the optimistic figure).
    */
   #estimate(request: { promptTokens: number; maxNewTokens: number }, now: number, expected: boolean): GenerationEstimate {
     // The device's own timeline holds the running step and whatever other services' batches it holds.
     const freeAt = this.#queue.freeAt(now);
-    const overheadMs = expected ? this.#overheadMs : 0;
-    const stretch = expected ? 1 / (1 - Math.min(MAX_SHARED_LOAD, Math.max(0, this.#queue.sharedLoad?.(now) ?? 0))) : 1;
+    const overheadMs = expected ? this.#overheadMs + Math.max(0, this.#queue.residualMs?.(now) ?? 0) : 0;
     return estimateGeneration(
       {
         now: freeAt,
         maxBatch: this.#o.maxBatch,
         active: this.#active.map((s) => ({ length: s.tokens.length, remainingSteps: s.maxNewTokens - s.generated })),
         waitingAhead: this.#waiting.length,
-        stepMs: (work) => ((this.#stepMs(work) ?? 0) + overheadMs) * stretch,
+        stepMs: (work) => (this.#stepMs(work) ?? 0) + overheadMs,
         ...(this.#runner ? { stepWork: this.#runner.stepWork } : {}),
         ...(this.#runner?.kind === 'kv' ? { prefillWork: this.#runner.prefillWork } : {}),
       },
