@@ -1,8 +1,9 @@
 /*
  * What an EPARA node decided for each request entering at its entry, and how each decision fared: served
- * here (with the local estimate's wait at the moment of the decision), forwarded to which peer, or refused
- * with which code. Counted per decision, not inferred from wall time: a reader sees where the images entering
- * a server were served, how many were offloaded, and whether the offloaded ones made their deadline.
+ * here, forwarded to which peer, or refused with which code, each with the local estimate's wait at the moment
+ * of the decision where the node hosts the service. Counted per decision, not inferred from wall time: a
+ * reader sees where the images entering a server were served, how many were offloaded, whether the offloaded
+ * ones made their deadline, and what the local estimate read when a request was sent elsewhere or refused.
  */
 
 /** Counters of one decision (for one service, at one entry). */
@@ -16,7 +17,10 @@ export interface DecisionCount {
   dropped: Record<string, number>;
   /** Time from the node's submit to its settle, ms (completed items only). */
   latenciesMs: number[];
-  /** Local decisions: the executor's estimated completion minus the time of the decision, ms. */
+  /**
+   * The local executor's estimated completion minus the time of the decision, ms, wherever this node hosts the
+   * service (for a forward or a refusal too: what made the node look elsewhere).
+   */
   estimateMs: number[];
 }
 

@@ -107,7 +107,7 @@ function capacitySection(c: CapacityResult | null): string[] {
 function breakdowns(p: TrialPair, services: readonly DemoService[], ids: readonly string[], delaysMs: readonly (readonly number[])[]): string[] {
   const out: string[] = [];
   if (p.epara.decisions) {
-    out.push('', 'EPARA, requests by entry and routing decision (latency and deadline at the node; est. wait: the local estimate at the decision):', '', block(table(decisionRows(p.epara.decisions, ids))));
+    out.push('', 'EPARA, requests by entry and routing decision (latency and deadline at the node; est. wait: the local estimate at the decision, wherever the node hosts the service):', '', block(table(decisionRows(p.epara.decisions, ids))));
   }
   out.push('', 'Stream frames by entry and serving node (link RTT: twice the measured one-way delay; a frame is fresh within its staleness budget):', '', 'EPARA:', '', block(streamServingTable(p.epara, services, ids, delaysMs)), '', 'Triton-like:', '', block(streamServingTable(p.triton, services, ids, delaysMs)));
   if (p.epara.packs) out.push('', 'EPARA, batches and packs run per device:', '', block(packLines(p.epara.packs, ids)));
@@ -124,7 +124,7 @@ function allTrials(pairs: readonly TrialPair[], services: readonly DemoService[]
   return [
     '## Where each request and stream was served (all trials summed)',
     '',
-    'EPARA, requests by entry and routing decision (latency and deadline at the node; est. wait: the local estimate at the decision):',
+    'EPARA, requests by entry and routing decision (latency and deadline at the node; est. wait: the local estimate at the decision, wherever the node hosts the service):',
     '',
     block(table(decisionRows(sumDecisions(decisions), ids))),
     '',

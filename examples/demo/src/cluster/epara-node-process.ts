@@ -110,7 +110,7 @@ serveChild(
           const done = n.submit(serviceId, inputs, { deadline });
           const decision = decided ?? 'local';
           decided = undefined;
-          const settle = decisions.record(serviceId, decision, decision === 'local' && estimate?.ready ? estimate.completionAt - startedAt : undefined);
+          const settle = decisions.record(serviceId, decision, estimate?.ready ? estimate.completionAt - startedAt : undefined);
           done.then(
             () => settle({ ok: true, latencyMs: Date.now() - startedAt, deadlineMet: Date.now() <= deadline }),
             (err: unknown) => settle({ ok: false, code: toEparaError(err).code }),
