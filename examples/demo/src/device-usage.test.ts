@@ -25,7 +25,7 @@ describe('DeviceUsageLog (where a node spent its device and event-loop time)', (
     clock.busy = 500; // before the log: not this run's
     clock.loop = 700;
     const log = new DeviceUsageLog(clock);
-    log.dispatched({ serviceId: 'image', expectedMs: 18 });
+    log.dispatched({ serviceId: 'image', expectedMs: 36, profileMs: 18 });
     log.completed({ serviceId: 'image', size: 4, runMs: 27, ok: true });
     log.completed({ serviceId: 'image', size: 2, runMs: 0, ok: false });
     log.settled({ serviceId: 'image', enqueuedAt: 100, startedAt: 130 });
@@ -34,7 +34,7 @@ describe('DeviceUsageLog (where a node spent its device and event-loop time)', (
     clock.busy += 400;
     clock.loop += 600;
     const u = log.take();
-    expect(u).toEqual({ wallMs: 1000, busyMs: 400, loopBusyMs: 600, services: { image: { batches: 1, items: 4, runMs: 27, expectedMs: 18, waitsMs: [30] } } });
+    expect(u).toEqual({ wallMs: 1000, busyMs: 400, loopBusyMs: 600, services: { image: { batches: 1, items: 4, runMs: 27, profileMs: 18, expectedMs: 36, waitsMs: [30] } } });
     // The next take starts from the last readings.
     clock.at += 500;
     expect(log.take()).toEqual({ wallMs: 500, busyMs: 0, loopBusyMs: 0, services: {} });
@@ -43,7 +43,7 @@ describe('DeviceUsageLog (where a node spent its device and event-loop time)', (
   it('sums node by node and lays out shares of the run, run against profile and queue waits', () => {
     const clock = fakeClock();
     const log = new DeviceUsageLog(clock);
-    log.dispatched({ serviceId: 'vad', expectedMs: 10 });
+    log.dispatched({ serviceId: 'vad', expectedMs: 30, profileMs: 10 });
     log.completed({ serviceId: 'vad', size: 3, runMs: 20, ok: true });
     for (const w of [1, 2, 3, 40]) log.settled({ serviceId: 'vad', enqueuedAt: 0, startedAt: w });
     clock.at += 1000;
@@ -51,13 +51,14 @@ describe('DeviceUsageLog (where a node spent its device and event-loop time)', (
     clock.loop = 250;
     const one = log.take();
     const [summed] = sumDeviceUsage([[one], [one]]);
-    expect(summed).toMatchObject({ wallMs: 2000, busyMs: 200, loopBusyMs: 500, services: { vad: { batches: 2, items: 6, runMs: 40, expectedMs: 20 } } });
+    expect(summed).toMatchObject({ wallMs: 2000, busyMs: 200, loopBusyMs: 500, services: { vad: { batches: 2, items: 6, runMs: 40, profileMs: 20, expectedMs: 60 } } });
     expect(deviceUsageRows([summed!], ['edge-0'])).toEqual([
-      ['node', 'service', 'device busy', 'event loop busy', 'items', 'mean batch', 'run ÷ profile', 'queue wait p50/p90 ms'],
-      ['edge-0', '(all)', '10.0%', '25.0%', '', '', '', ''],
-      ['edge-0', 'vad', '2.0%', '', '6', '3.00', '2.00×', '2/40'],
+      ['node', 'service', 'device busy', 'event loop busy', 'items', 'mean batch', 'run ÷ profile', 'estimate ÷ profile', 'queue wait p50/p90 ms'],
+      ['edge-0', '(all)', '10.0%', '25.0%', '', '', '', '', ''],
+      // Run time against the profile itself, not against the executor's learned estimate (3× the profile here).
+      ['edge-0', 'vad', '2.0%', '', '6', '3.00', '2.00×', '3.00×', '2/40'],
       // Busy time outside the services' batches: generation steps and the hand-offs around each run.
-      ['edge-0', 'steps and hand-offs', '8.0%', '', '', '', '', ''],
+      ['edge-0', 'steps and hand-offs', '8.0%', '', '', '', '', '', ''],
     ]);
   });
 });

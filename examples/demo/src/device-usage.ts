@@ -12,7 +12,12 @@ export interface ServiceDeviceUsage {
   items: number;
   /** Time inside the backend, summed over its batches, ms. */
   runMs: number;
-  /** The profile's prediction for the same batches, ms. */
+  /** The profile's prediction for the same batches (measured at start-up on an idle device), ms. */
+  profileMs: number;
+  /**
+   * The executor's estimate for the same batches when it dispatched them, ms: the profile × what the runtime
+   * learned of the time a batch holds the device (so a ratio of run time to it says little about the profile).
+   */
   expectedMs: number;
   /** Per item that ran: from queued to its batch leaving for the device, ms. */
   waitsMs: number[];
@@ -53,12 +58,14 @@ export class DeviceUsageLog {
   }
 
   #service(id: string): ServiceDeviceUsage {
-    return (this.#services[id] ??= { batches: 0, items: 0, runMs: 0, expectedMs: 0, waitsMs: [] });
+    return (this.#services[id] ??= { batches: 0, items: 0, runMs: 0, profileMs: 0, expectedMs: 0, waitsMs: [] });
   }
 
-  /** A batch left for the device with the profile's predicted run time. */
-  dispatched(e: { readonly serviceId: string; readonly expectedMs: number }): void {
-    this.#service(e.serviceId).expectedMs += e.expectedMs;
+  /** A batch left for the device: the profile's time for its size and the executor's estimate of it. */
+  dispatched(e: { readonly serviceId: string; readonly expectedMs: number; readonly profileMs: number }): void {
+    const s = this.#service(e.serviceId);
+    s.expectedMs += e.expectedMs;
+    s.profileMs += e.profileMs;
   }
 
   /** A batch finished: its time inside the backend. */
@@ -95,11 +102,12 @@ export function sumDeviceUsage(runs: readonly (readonly DeviceUsage[])[]): Devic
       into.busyMs += u.busyMs;
       into.loopBusyMs += u.loopBusyMs;
       for (const [id, s] of Object.entries(u.services)) {
-        const t = (into.services[id] ??= { batches: 0, items: 0, runMs: 0, expectedMs: 0, waitsMs: [] });
+        const t = (into.services[id] ??= { batches: 0, items: 0, runMs: 0, profileMs: 0, expectedMs: 0, waitsMs: [] });
         t.batches += s.batches;
         t.items += s.items;
         t.runMs += s.runMs;
         t.expectedMs += s.expectedMs;
+        t.profileMs += s.profileMs;
         t.waitsMs.push(...s.waitsMs);
       }
     });
@@ -115,25 +123,26 @@ const pct = (part: number, whole: number): string => `${((100 * part) / Math.max
 
 /**
  * Rows per node: its device's and event loop's busy shares of the run, then per service the share of the run its
- * batches spent in the backend, that time against the profile's prediction, and its items' queue waits. What the
+ * batches spent in the backend, that time against the profile's prediction (on an idle device), the executor's
+ * estimate of the same batches against the profile (what the runtime learned), and its items' queue waits. What the
  * device was busy with beyond the services' batches (generation steps, which run outside the batch events) is
  * the `steps and hand-offs` row (device busy is
  * wall time from a dispatch to its outputs on the host; run time is inside the backend).
  */
 export function deviceUsageRows(perNode: readonly DeviceUsage[], nodeIds: readonly string[]): string[][] {
-  const rows: string[][] = [['node', 'service', 'device busy', 'event loop busy', 'items', 'mean batch', 'run ÷ profile', 'queue wait p50/p90 ms']];
+  const rows: string[][] = [['node', 'service', 'device busy', 'event loop busy', 'items', 'mean batch', 'run ÷ profile', 'estimate ÷ profile', 'queue wait p50/p90 ms']];
+  const times = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}×` : '-');
   perNode.forEach((u, node) => {
     const id = nodeIds[node] ?? String(node);
-    rows.push([id, '(all)', pct(u.busyMs, u.wallMs), pct(u.loopBusyMs, u.wallMs), '', '', '', '']);
+    rows.push([id, '(all)', pct(u.busyMs, u.wallMs), pct(u.loopBusyMs, u.wallMs), '', '', '', '', '']);
     let batchMs = 0;
     for (const [serviceId, s] of Object.entries(u.services).sort((a, b) => a[0].localeCompare(b[0]))) {
       batchMs += s.runMs;
       const waits = [...s.waitsMs].sort((a, b) => a - b);
       const wait = waits.length === 0 ? '-' : `${quantile(waits, 0.5).toFixed(0)}/${quantile(waits, 0.9).toFixed(0)}`;
-      const vsProfile = s.expectedMs > 0 ? `${(s.runMs / s.expectedMs).toFixed(2)}×` : '-';
-      rows.push([id, serviceId, pct(s.runMs, u.wallMs), '', String(s.items), (s.items / Math.max(1, s.batches)).toFixed(2), vsProfile, wait]);
+      rows.push([id, serviceId, pct(s.runMs, u.wallMs), '', String(s.items), (s.items / Math.max(1, s.batches)).toFixed(2), times(s.runMs, s.profileMs), times(s.expectedMs, s.profileMs), wait]);
     }
-    if (u.busyMs - batchMs > 0.005 * u.wallMs) rows.push([id, 'steps and hand-offs', pct(u.busyMs - batchMs, u.wallMs), '', '', '', '', '']);
+    if (u.busyMs - batchMs > 0.005 * u.wallMs) rows.push([id, 'steps and hand-offs', pct(u.busyMs - batchMs, u.wallMs), '', '', '', '', '', '']);
   });
   return rows;
 }

@@ -111,7 +111,7 @@ function breakdowns(p: TrialPair, services: readonly DemoService[], ids: readonl
   }
   out.push('', 'Stream frames by entry and serving node (link RTT: twice the measured one-way delay; a frame is fresh within its staleness budget):', '', 'EPARA:', '', block(streamServingTable(p.epara, services, ids, delaysMs)), '', 'Triton-like:', '', block(streamServingTable(p.triton, services, ids, delaysMs)));
   if (p.epara.packs) out.push('', 'EPARA, batches and packs run per device:', '', block(packLines(p.epara.packs, ids)));
-  if (p.epara.usage) out.push('', 'EPARA, device and event-loop time per node (shares of the run; run ÷ profile: time inside the backend against the profile\'s prediction; queue wait: queued to dispatched):', '', block(table(deviceUsageRows(p.epara.usage, ids))));
+  if (p.epara.usage) out.push('', 'EPARA, device and event-loop time per node (shares of the run; run ÷ profile: time inside the backend against the profile measured on an idle device; estimate ÷ profile: the executor\'s estimate of the same batches, with what it learned of their hold time; queue wait: queued to dispatched):', '', block(table(deviceUsageRows(p.epara.usage, ids))));
   return out;
 }
 
@@ -140,7 +140,7 @@ function allTrials(pairs: readonly TrialPair[], services: readonly DemoService[]
     '',
     block(packLines(sumPacks(packs), ids)),
     '',
-    'EPARA, device and event-loop time per node (shares of the run; run ÷ profile: time inside the backend against the profile\'s prediction; queue wait: queued to dispatched):',
+    'EPARA, device and event-loop time per node (shares of the run; run ÷ profile: time inside the backend against the profile measured on an idle device; estimate ÷ profile: the executor\'s estimate of the same batches, with what it learned of their hold time; queue wait: queued to dispatched):',
     '',
     block(table(deviceUsageRows(sumDeviceUsage(usage), ids))),
     '',

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mountDashboard, type Dashboard } from '@epara/dashboard';
-import { EparaError, toEparaError, type NetworkModel, type PlacedInstance } from '@epara/core';
+import { EparaError, latencyAt, toEparaError, type NetworkModel, type PlacedInstance } from '@epara/core';
 import { createNode, createWebSocketTransport, type MeshNode, type Transport } from '@epara/mesh';
 import { createExecutor, type Executor } from '@epara/runtime';
 import { DecisionLog } from '../entry-decisions.js';
@@ -93,7 +93,8 @@ serveChild(
       executor.on('batchDispatched', (e) => {
         const bySize = (packs[e.serviceId] ??= {});
         bySize[e.size] = (bySize[e.size] ?? 0) + 1;
-        u.dispatched(e);
+        const profile = services.find((s) => s.id === e.serviceId)?.profile;
+        u.dispatched({ serviceId: e.serviceId, expectedMs: e.expectedMs, profileMs: profile ? latencyAt(profile, e.size) : 0 });
       });
       executor.on('batchCompleted', (e) => u.completed(e));
       executor.on('requestCompleted', (e) => u.settled(e));
