@@ -97,6 +97,13 @@ describe('pnpm demo --quick (a real edge cloud of processes)', () => {
       if (typeof last['capacityRatioMax'] === 'number') expect(last['capacityRatio']).toBeLessThanOrEqual(last['capacityRatioMax']);
     }
     expect(run.lines.some((l) => l.startsWith('capacity at the SLO'))).toBe(true);
+    // Which figure answers the question: the capacity verdict, read from the two brackets; and the ceiling of
+    // the trials' goodput ratio at that load (1 ÷ the baseline's attainment), which the ratio never exceeds.
+    expect(['more', 'less', 'within resolution', 'not measured']).toContain(last['capacityVerdict']);
+    if (last['capacityRatio'] === null) expect(last['capacityVerdict']).toBe('not measured');
+    const ceiling = last['ratioCeiling'];
+    expect(ceiling === null || (typeof ceiling === 'number' && ceiling >= 1), `ratioCeiling = ${String(ceiling)}`).toBe(true);
+    expect(run.lines.some((l) => l.startsWith('Does EPARA carry more load at the SLO'))).toBe(true);
     // Where each system lost: per service and entry node.
     expect(run.lines.filter((l) => l.includes('per service and entry node'))).toHaveLength(2);
     const folder = String(last['report']);

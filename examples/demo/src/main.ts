@@ -5,6 +5,7 @@ import { NODE_DEFAULTS } from '@epara/mesh';
 import { TRITON_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
 import { calibrate, tritonAt, type Calibration } from './calibrate.js';
 import { formatKnee, type CapacityResult } from './capacity.js';
+import { headline, type Headline } from './headline.js';
 import { bytesPerMs, calibrationMs, capacitySearch } from './capacity-search.js';
 import { serviceInfo } from './catalog.js';
 import { ChildGroup } from './cluster/children.js';
@@ -33,6 +34,8 @@ export interface DemoResult {
   readonly ratios: Readonly<Record<string, RatioSpread>>;
   /** Each system's capacity at the SLO and their ratio; `null` when the search was skipped (`capacity: false`). */
   readonly capacity: CapacityResult | null;
+  /** Which figure answers "does EPARA carry more load at the SLO?", and what the trials' ratio can show. */
+  readonly headline: Headline;
   readonly machine: MachineLoad;
   /** Pids of every process the demo started (all ended when {@link main} resolves). */
   readonly pids: readonly number[];
@@ -132,10 +135,13 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const ratios = goodputRatios(pairs);
   printResults(o, services, pairs, machine);
   const capacity = o.capacity ? await capacitySearch(o, trialCtx, { calibration, services, cluster, bytes: bytesPerMs(o), placed: placed.instances }) : null;
-  const markdown = reportMarkdown({ o, services, calibration, placement: placed.instances, triton, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, machine, profiles, capacity });
+  const head = headline(pairs, ratios, capacity);
+  log('');
+  for (const line of head.lines) log(line);
+  const markdown = reportMarkdown({ o, services, calibration, placement: placed.instances, triton, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, machine, profiles, capacity, headline: head });
   const reportFolder = writeReportFolder({ dir: o.reportDir ?? REPORTS, markdown, svg: chartSvg(pairs, o.durationMs / 1000) });
   log(`\nreport: ${reportFolder}`);
-  return { options: o, calibration, placement: placed.instances, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, capacity, machine, pids: group.pids, reportFolder };
+  return { options: o, calibration, placement: placed.instances, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, capacity, headline: head, machine, pids: group.pids, reportFolder };
 }
 
 async function runTrials(o: ResolvedDemoOptions, ctx: TrialContext, load: number, group: ChildGroup, cpu: CpuMeter): Promise<TrialPair[]> {
@@ -192,6 +198,8 @@ export function resultLine(r: DemoResult): string {
     // Where the trials ran relative to the baseline's 90% line: below 0.9 means past its knee, as intended.
     eparaAttainment: round(median(r.pairs.map((p) => p.epara.report.overall.attainment))),
     baselineAttainment: round(median(r.pairs.map((p) => p.triton.report.overall.attainment))),
+    // The largest goodput ratio possible at that load (1 ÷ the baseline's attainment, median over trials).
+    ratioCeiling: round(r.headline.ratioCeiling),
     trials: r.pairs.length,
     nodeProcesses: r.options.nodes,
     interNodeDelayMs: round(flat.reduce((a, b) => a + b, 0) / Math.max(1, flat.length)),
@@ -201,6 +209,8 @@ export function resultLine(r: DemoResult): string {
     loadAvg1: round(r.machine.loadAvg1),
     processes: r.pids.length,
     report: r.reportFolder,
+    // The answer to "does EPARA carry more load at the SLO?": more, less, within resolution, not measured.
+    capacityVerdict: r.headline.capacityVerdict,
     capacityRatio: round(r.capacity?.ratio),
     capacityRatioMin: round(r.capacity?.ratioMin),
     capacityRatioMax: round(r.capacity?.ratioMax),

@@ -2,6 +2,7 @@ import type { PlacedInstance } from '@epara/core';
 import type { TritonConfig } from './baseline/triton-config.js';
 import type { Calibration } from './calibrate.js';
 import { formatKnee, type CapacityResult } from './capacity.js';
+import type { Headline } from './headline.js';
 import type { DemoService } from './services.js';
 import { decisionRows, sumDecisions } from './entry-decisions.js';
 import { deviceUsageRows, sumDeviceUsage } from './device-usage.js';
@@ -27,6 +28,7 @@ export function reportMarkdown(r: {
   machine: MachineLoad;
   profiles: DemoProfiles;
   capacity: CapacityResult | null;
+  headline: Headline;
 }): string {
   const ids = nodeIds(r.o.nodes);
   const m = r.machine;
@@ -39,6 +41,10 @@ export function reportMarkdown(r: {
     `Machine: ${m.cores} cores, 1-minute load average ${m.loadAvg1.toFixed(2)} at the end; CPU used during the trials by other processes ${m.otherShare === null ? 'unknown' : `${(100 * m.otherShare).toFixed(0)}%`}, by the demo ${m.demoShare === null ? 'unknown' : `${(100 * m.demoShare).toFixed(0)}%`} — ${verdict}.`,
     '',
     '![goodput and attainment over time](chart.svg)',
+    '',
+    '## Does EPARA carry more load at the SLO?',
+    '',
+    block(r.headline.lines),
     '',
     '## Verdict (EPARA ÷ Triton-like goodput, median over trials and range)',
     '',
