@@ -4,6 +4,7 @@ import { formatKnee, measureCapacity, type CapacityResult } from './capacity.js'
 import type { Cluster } from './cluster/cluster.js';
 import type { ResolvedDemoOptions } from './options.js';
 import { planPlacement } from './placement.js';
+import type { ReplicaContext } from './local-replicas.js';
 import type { DemoService } from './services.js';
 import { runSystem, type TrialContext } from './trials.js';
 import { buildWorkload } from './workload.js';
@@ -15,7 +16,15 @@ import { buildWorkload } from './workload.js';
 export async function capacitySearch(
   o: ResolvedDemoOptions,
   ctx: TrialContext,
-  c: { calibration: Calibration; services: readonly DemoService[]; cluster: Cluster; bytes: number; placed: readonly PlacedInstance[] },
+  c: {
+    calibration: Calibration;
+    services: readonly DemoService[];
+    cluster: Cluster;
+    bytes: number;
+    placed: readonly PlacedInstance[];
+    /** What the replica rule plans with at each load (measured costs and their cap); the profiles when empty. */
+    replicas: Pick<ReplicaContext, 'costRatio' | 'maxShare'>;
+  },
 ): Promise<CapacityResult> {
   const { calibration, services, cluster } = c;
   let placedKey = placementKey(c.placed);
@@ -28,7 +37,7 @@ export async function capacitySearch(
     bisections: o.quick ? 1 : 2,
     placeEpara: async (load) => {
       const forecast = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed });
-      const instances = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, c.bytes).instances;
+      const instances = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, c.bytes, c.replicas).instances;
       await cluster.place(instances);
       // A node loads a new or re-planned instance cold (its sessions' first runs, its learned run times); the
       // baseline's sites load each model once and keep it warm across configurations. Give EPARA the same.

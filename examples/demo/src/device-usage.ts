@@ -21,7 +21,23 @@ export interface ServiceDeviceUsage {
   expectedMs: number;
   /** Per item that ran: from queued to its batch leaving for the device, ms. */
   waitsMs: number[];
+  /**
+   * The batches past the first {@link SKIP_FIRST_BATCHES} of their instance's session (cold sessions and first
+   * batches run many times their steady cost): their items, their profile time and the executor's estimate.
+   */
+  steadyItems: number;
+  steadyProfileMs: number;
+  steadyExpectedMs: number;
 }
+
+/**
+ * Batches of an instance's session (from its load) left out of the steady counts: in a 2 s warm-up right after
+ * loading, the device wall time per item read 7.3–13.9× the profile on a quiet machine (cold sessions, first
+ * batches, and a hold-time estimate still learning from them).
+ */
+export const SKIP_FIRST_BATCHES = 20;
+
+const emptyUsage = (): ServiceDeviceUsage => ({ batches: 0, items: 0, runMs: 0, profileMs: 0, expectedMs: 0, waitsMs: [], steadyItems: 0, steadyProfileMs: 0, steadyExpectedMs: 0 });
 
 /** One node over one run. */
 export interface DeviceUsage {
@@ -47,6 +63,8 @@ export class DeviceUsageLog {
   readonly #clock: UsageClock;
   #services: Record<string, ServiceDeviceUsage> = {};
   #since: { at: number; busyMs: number; loopMs: number };
+  /** Batches dispatched per service since its instance was loaded (kept across takes). */
+  readonly #sessionBatches = new Map<string, number>();
 
   constructor(clock: UsageClock) {
     this.#clock = clock;
@@ -58,14 +76,25 @@ export class DeviceUsageLog {
   }
 
   #service(id: string): ServiceDeviceUsage {
-    return (this.#services[id] ??= { batches: 0, items: 0, runMs: 0, profileMs: 0, expectedMs: 0, waitsMs: [] });
+    return (this.#services[id] ??= emptyUsage());
+  }
+
+  /** The service's instance was (re)loaded: a new session, whose first batches are not steady. */
+  loaded(serviceId: string): void {
+    this.#sessionBatches.set(serviceId, 0);
   }
 
   /** A batch left for the device: the profile's time for its size and the executor's estimate of it. */
-  dispatched(e: { readonly serviceId: string; readonly expectedMs: number; readonly profileMs: number }): void {
+  dispatched(e: { readonly serviceId: string; readonly size: number; readonly expectedMs: number; readonly profileMs: number }): void {
     const s = this.#service(e.serviceId);
     s.expectedMs += e.expectedMs;
     s.profileMs += e.profileMs;
+    const n = (this.#sessionBatches.get(e.serviceId) ?? 0) + 1;
+    this.#sessionBatches.set(e.serviceId, n);
+    if (n <= SKIP_FIRST_BATCHES) return;
+    s.steadyItems += e.size;
+    s.steadyProfileMs += e.profileMs;
+    s.steadyExpectedMs += e.expectedMs;
   }
 
   /** A batch finished: its time inside the backend. */
@@ -102,12 +131,15 @@ export function sumDeviceUsage(runs: readonly (readonly DeviceUsage[])[]): Devic
       into.busyMs += u.busyMs;
       into.loopBusyMs += u.loopBusyMs;
       for (const [id, s] of Object.entries(u.services)) {
-        const t = (into.services[id] ??= { batches: 0, items: 0, runMs: 0, profileMs: 0, expectedMs: 0, waitsMs: [] });
+        const t = (into.services[id] ??= emptyUsage());
         t.batches += s.batches;
         t.items += s.items;
         t.runMs += s.runMs;
         t.expectedMs += s.expectedMs;
         t.profileMs += s.profileMs;
+        t.steadyItems += s.steadyItems;
+        t.steadyProfileMs += s.steadyProfileMs;
+        t.steadyExpectedMs += s.steadyExpectedMs;
         t.waitsMs.push(...s.waitsMs);
       }
     });

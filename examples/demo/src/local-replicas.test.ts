@@ -73,6 +73,17 @@ describe('localReplicas (serve demand where it enters)', () => {
     for (const s of ['video', 'loop', 'vad']) expect(at(s)).toEqual(new Set([...at(s), 'edge-1', 'edge-2']));
   });
 
+  it('plans with measured costs when given: a service costing more than its profile gets fewer replicas', () => {
+    const at = (out: readonly PlacedInstance[], s: string): Set<string> => new Set(out.filter((p) => p.serviceId === s).map((p) => p.serverId));
+    expect(at(localReplicas(placed, context(2.62)), 'image').size).toBe(2);
+    // Images measured at 20× their profile on this host: an image replica would take any device past its share.
+    const out = localReplicas(placed, { ...context(2.62), costRatio: { image: 20 } });
+    expect(at(out, 'image')).toEqual(new Set(['edge-0']));
+    expect(out.length).toBeGreaterThan(placed.length); // the cheap services still get theirs
+    // A ratio of 1 is the profile.
+    expect(localReplicas(placed, { ...context(2.62), costRatio: { image: 1, vad: 1 } })).toEqual(localReplicas(placed, context(2.62)));
+  });
+
   it('adds nothing that would push a device past its share of time', () => {
     expect(localReplicas(placed, context(2.62, 0.01))).toEqual(placed);
   });

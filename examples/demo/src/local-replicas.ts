@@ -20,6 +20,17 @@ export interface ReplicaContext {
   readonly deviceMemoryBytes: number;
   /** Largest device share after an addition. @default {@link MAX_DEVICE_SHARE} */
   readonly maxShare?: number;
+  /**
+   * Per service, what one item really costs a device on this host ÷ the profile (measured: `measuredCosts` in
+   * item-costs.ts); every device time the rule predicts is scaled by it. A service missing here costs its profile.
+   * @default the profiles (1 for every service)
+   */
+  readonly costRatio?: Readonly<Record<string, number>>;
+}
+
+/** Device time of a batch of `b` items of `spec`, ms: the profile's, × the measured cost ratio when given. */
+function batchMs(spec: ServiceSpec, b: number, c: Pick<ReplicaContext, 'costRatio'>): number {
+  return latencyAt(Object.values(spec.profiles)[0]!, b) * (c.costRatio?.[spec.id] ?? 1);
 }
 
 /**
@@ -31,7 +42,8 @@ export interface ReplicaContext {
  * network time saved first (`entering items/s × (2 × delay to the nearest instance + item bytes / bandwidth)`),
  * as long as every device stays within `maxShare` of its time — the demand each device would then serve
  * (what enters where it hosts the service, plus its part of what enters where no instance runs, {@link servedFrom}) × the
- * measured time of one item alone — and its memory holds the weights, and **never on the server whose device
+ * measured time of one item alone (× its measured cost ratio on this host when {@link ReplicaContext.costRatio}
+ * gives one) — and its memory holds the weights, and **never on the server whose device
  * that would make the busiest device busier**: serving demand where it enters saves a link's round trip, but on the server
  * that already carries the most (the one where most images enter) it stacks stream frames behind that
  * server's work; a 5 ms link costs a 100 ms staleness budget little. Measured at the baseline's knee on a
@@ -44,7 +56,7 @@ export function localReplicas(instances: readonly PlacedInstance[], c: ReplicaCo
   const out = [...instances];
   const hosts = (serviceId: string): Set<number> => new Set(out.filter((p) => p.serviceId === serviceId).map((p) => c.ids.indexOf(p.serverId)));
   const demandAt = (serviceId: string, node: number): number => c.workload.demand[serviceId as DemoServiceId]?.[node] ?? 0;
-  const itemMs = new Map(c.specs.map((s) => [s.id, latencyAt(Object.values(s.profiles)[0]!, 1)]));
+  const itemMs = new Map(c.specs.map((s) => [s.id, batchMs(s, 1, c)]));
   const shares = (): number[] => {
     const share = c.ids.map(() => 0);
     for (const s of c.specs) {
@@ -130,7 +142,7 @@ function relieveBusiest(out: PlacedInstance[], c: ReplicaContext, maxShare: numb
  * behind the other services' work: under the device scheduler's earliest-deadline order they go first but never
  * interrupt a batch already running, so on average a frame waits the residual of the batch in progress,
  * `Σ ρ × L(b) / 2` over the co-located instances (`ρ`: the share of the device that instance's demand takes at
- * its plan's batch `b`, `L(b)` that batch's run time). Moved, every frame pays the round trip to the nearest other
+ * its plan's batch `b`, `L(b)` that batch's run time, both × the measured cost ratio when given). Moved, every frame pays the round trip to the nearest other
  * server hosting the service instead — and still crosses its entry's host, which relays it. The move pays only
  * when the wait saved exceeds that round trip. Measured on a quiet machine before this test: loop and VAD streams
  * moved off the image server kept 40–50% of their frames fresh one to two links away, against 62–68% in the
@@ -147,7 +159,7 @@ export function reliefPays(out: readonly PlacedInstance[], p: PlacedInstance, c:
     const spec = c.specs.find((s) => s.id === q.serviceId);
     if (spec === undefined) continue;
     const b = Math.max(1, q.plan.batchSize);
-    const runMs = latencyAt(Object.values(spec.profiles)[0]!, b);
+    const runMs = batchMs(spec, b, c);
     const rho = Math.min(1, (servedPerSec(out, q.serviceId, here, c) * runMs) / b / 1000);
     waitMs += (rho * runMs) / 2;
   }

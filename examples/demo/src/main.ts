@@ -13,7 +13,9 @@ import { startCluster, type Cluster } from './cluster/cluster.js';
 import type { SystemName } from './cluster/client-process.js';
 import { comparisonTable, cpuLine, entryTable, placementLines, serviceTable, tritonLines } from './format.js';
 import { buildLanguageModel } from './models.js';
-import { USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
+import { MEASURED_MAX_SHARE, USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
+import { costLines, costRatios, measuredCosts } from './item-costs.js';
+import type { ReplicaContext } from './local-replicas.js';
 import { nodeIds, planPlacement } from './placement.js';
 import { formatProfile, measureProfiles } from './profiles.js';
 import { reportMarkdown } from './report-markdown.js';
@@ -92,7 +94,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
 
   // The mesh's own ring period, as a deployment that does not tune it runs: ring sync is the one cost an EPARA node
   // pays per second whatever its load (about 5% of a node's event-loop CPU in a trial at 250 ms; docs/demo.md).
-  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: NODE_DEFAULTS.syncPeriodMs });
+  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: NODE_DEFAULTS.syncPeriodMs, announce: o.announce });
   log(`\nprocesses: ${group.pids.length} (${ids.length} EPARA nodes, ${ids.length} Triton-like sites, ${ids.length} clients, 1 network): ${group.named.map((c) => `${c.name}=${c.pid}`).join(' ')}`);
   log('live dashboards of the EPARA nodes (open while the demo runs):');
   for (const [i, url] of cluster.dashboardUrls.entries()) log(`  ${ids[i]}: ${url}`);
@@ -117,7 +119,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   log(`offered load: ${(100 * calibration.fraction).toFixed(1)}% of the measured capacity (×${calibration.load.toFixed(2)} the base mix; capacity ×${calibration.capacityLoad.toFixed(2)}); baseline max_queue_delay ${calibration.maxQueueDelayMs} ms`);
 
   const forecast = buildWorkload({ durationMs: o.durationMs, load: calibration.load, nodes: o.nodes, seed: o.seed });
-  const placed = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o));
+  let placed = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o));
   const triton = tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, calibration.load, calibration.maxQueueDelayMs);
   log(`\nEPARA placement (allocate + placeServices with locality over the measured delays, instances moved to where their demand enters, replicas where demand enters without one):`);
   for (const line of placementLines(placed.instances)) log(`  ${line}`);
@@ -126,15 +128,22 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   await cluster.place(placed.instances);
   await cluster.configureTriton(triton);
   const trialCtx: TrialContext = { ...ctx, categories: placed.categories };
-  // The baseline has just served the calibration runs; EPARA gets the same chance to learn its latencies.
-  await runSystem(trialCtx, { system: 'epara', label: 'EPARA warm-up', seed: o.seed + 999, load: calibration.load, durationMs: calibrationMs(o) });
+  // The baseline has just served the calibration runs; EPARA gets the same chance to learn its latencies. Planning
+  // on measured costs, the warm-up is a trial long, and measures them (each instance's first batches left out).
+  const warmup = await runSystem(trialCtx, { system: 'epara', label: 'EPARA warm-up', seed: o.seed + 999, load: calibration.load, durationMs: o.planCosts === 'measured' ? o.durationMs : calibrationMs(o) });
+  if (o.planCosts === 'measured') {
+    const replanned = await replanOnMeasuredCosts(o, trialCtx, { services, forecast, cluster, load: calibration.load, runs: [warmup.usage ?? []], placed: placed.instances });
+    placed = { ...replanned, categories: placed.categories };
+  }
 
   const cpu = new CpuMeter();
   const pairs = await runTrials(o, trialCtx, calibration.load, group, cpu);
   const machine = cpu.result();
   const ratios = goodputRatios(pairs);
   printResults(o, services, pairs, machine);
-  const capacity = o.capacity ? await capacitySearch(o, trialCtx, { calibration, services, cluster, bytes: bytesPerMs(o), placed: placed.instances }) : null;
+  // Planning on measured costs, the capacity search's placements use those measured over the trials.
+  const replicas = o.planCosts === 'measured' ? measuredPolicy(o, services, pairs.map((p) => p.epara.usage ?? [])) : {};
+  const capacity = o.capacity ? await capacitySearch(o, trialCtx, { calibration, services, cluster, bytes: bytesPerMs(o), placed: placed.instances, replicas }) : null;
   const head = headline(pairs, ratios, capacity);
   log('');
   for (const line of head.lines) log(line);
@@ -142,6 +151,33 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const reportFolder = writeReportFolder({ dir: o.reportDir ?? REPORTS, markdown, svg: chartSvg(pairs, o.durationMs / 1000) });
   log(`\nreport: ${reportFolder}`);
   return { options: o, calibration, placement: placed.instances, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, capacity, headline: head, machine, pids: group.pids, reportFolder };
+}
+
+/** The replica rule's inputs from costs measured over `runs` (each node's device usage per run), logged. */
+function measuredPolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1]): Pick<ReplicaContext, 'costRatio' | 'maxShare'> {
+  const costs = measuredCosts(services, runs);
+  o.log('per-item device cost measured on EPARA\'s nodes (the executor\'s estimate ÷ the profile, steady batches), which the replica rule plans with:');
+  for (const line of costLines(costs)) o.log(`  ${line}`);
+  return { costRatio: costRatios(costs), maxShare: MEASURED_MAX_SHARE };
+}
+
+/**
+ * `planCosts: 'measured'`: places again with the costs measured in the warm-up; a placement that changed is
+ * loaded and warmed up (2 s) before the trials.
+ */
+async function replanOnMeasuredCosts(
+  o: ResolvedDemoOptions,
+  ctx: TrialContext,
+  c: { services: readonly DemoService[]; forecast: ReturnType<typeof buildWorkload>; cluster: Cluster; load: number; runs: Parameters<typeof measuredCosts>[1]; placed: readonly PlacedInstance[] },
+): Promise<ReturnType<typeof planPlacement>> {
+  const replanned = planPlacement(c.services, c.forecast, o.nodes, c.cluster.measuredDelayMs, bytesPerMs(o), measuredPolicy(o, c.services, c.runs));
+  o.log('EPARA placement on the measured costs:');
+  for (const line of placementLines(replanned.instances)) o.log(`  ${line}`);
+  if (JSON.stringify(replanned.instances) !== JSON.stringify(c.placed)) {
+    await c.cluster.place(replanned.instances);
+    await runSystem(ctx, { system: 'epara', label: 'EPARA warm-up (new placement)', seed: o.seed + 999, load: c.load, durationMs: o.quick ? 1500 : 2000 });
+  }
+  return replanned;
 }
 
 async function runTrials(o: ResolvedDemoOptions, ctx: TrialContext, load: number, group: ChildGroup, cpu: CpuMeter): Promise<TrialPair[]> {

@@ -30,6 +30,20 @@ export interface DemoOptions {
    * ratio: `capacityRatio` in the JSON line). Off: the line's capacity fields are `null`. @default true
    */
   readonly capacity?: boolean;
+  /**
+   * What EPARA's replica rule plans with. `'profile'`: each item's time on an idle device, capped at 60% of a
+   * device. `'measured'`: that time × the cost measured on this host (the executor's estimate against the
+   * profile, leaving out each instance's first batches; {@link MEASURED_MAX_SHARE} of a device) — from a
+   * trial-length warm-up for the trials, from the trials for the capacity search. @default 'profile'
+   */
+  readonly planCosts?: 'profile' | 'measured';
+  /**
+   * The capacity each EPARA node announces to the mesh (what stream admission, routing and peers read).
+   * `'profile'`: the executor's figure, from the profile. `'measured'`: divided per service by the cost the node
+   * measures (its executor's estimate against the profile, leaving out each instance's first batches).
+   * @default 'profile'
+   */
+  readonly announce?: 'profile' | 'measured';
   /** Where a report folder is written (a new sub-folder per run). @default `examples/demo/reports` */
   readonly reportDir?: string;
   /** Where lines go. @default console.log */
@@ -38,7 +52,14 @@ export interface DemoOptions {
 }
 
 /** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = { duration: 10, quickDuration: 4, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000 } as const;
+export const DEMO_DEFAULTS = { duration: 10, quickDuration: 4, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', announce: 'profile' } as const;
+
+/**
+ * The replica rule's cap on a device's predicted share with `planCosts: 'measured'`. Its cap of 60% of profiled
+ * time was 83–100% of device wall time in the quiet runs' counters (hand-offs took 28–41% of it); with costs
+ * measured in wall time the same rule is kept at the low end of that.
+ */
+export const MEASURED_MAX_SHARE = 0.85;
 
 /** {@link DemoOptions} with defaults filled and checked. */
 export interface ResolvedDemoOptions {
@@ -51,6 +72,8 @@ export interface ResolvedDemoOptions {
   readonly loadFraction: number | undefined;
   readonly quick: boolean;
   readonly capacity: boolean;
+  readonly planCosts: 'profile' | 'measured';
+  readonly announce: 'profile' | 'measured';
   readonly reportDir: string | undefined;
   readonly log: (line: string) => void;
   readonly signal: AbortSignal | undefined;
@@ -81,6 +104,10 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
   if (f !== undefined && !(typeof f === 'number' && f > 0 && f <= 5)) invalidOption('loadFraction', f, 'a fraction of capacity in (0, 5]');
   if (o.capacity !== undefined && typeof o.capacity !== 'boolean') invalidOption('capacity', o.capacity, 'a boolean');
   if (o.log !== undefined && typeof o.log !== 'function') invalidOption('log', o.log, 'a function (line) => void');
+  const planCosts = o.planCosts ?? DEMO_DEFAULTS.planCosts;
+  if (planCosts !== 'profile' && planCosts !== 'measured') invalidOption('planCosts', planCosts, "'profile' or 'measured'");
+  const announce = o.announce ?? DEMO_DEFAULTS.announce;
+  if (announce !== 'profile' && announce !== 'measured') invalidOption('announce', announce, "'profile' or 'measured'");
   return {
     durationMs: duration * 1000,
     trials,
@@ -91,6 +118,8 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
     loadFraction: f,
     quick,
     capacity: o.capacity ?? true,
+    planCosts,
+    announce,
     reportDir: o.reportDir,
     log: o.log ?? ((line) => console.log(line)),
     signal: o.signal,
@@ -119,6 +148,8 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
       load: { type: 'string' },
       quick: { type: 'boolean' },
       'no-capacity': { type: 'boolean' },
+      'plan-costs': { type: 'string' },
+      announce: { type: 'string' },
       'report-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -137,6 +168,8 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
     ...(values['report-dir'] !== undefined ? { reportDir: values['report-dir'] } : {}),
     ...(values.quick ? { quick: true } : {}),
     ...(values['no-capacity'] ? { capacity: false } : {}),
+    ...(values['plan-costs'] !== undefined ? { planCosts: values['plan-costs'] as DemoOptions['planCosts'] } : {}),
+    ...(values.announce !== undefined ? { announce: values.announce as DemoOptions['announce'] } : {}),
   };
   return { options, help: values.help === true };
 }
@@ -153,4 +186,10 @@ export const USAGE = `pnpm demo [-- options]
                the baseline first falls below 90% SLO attainment)
   --report-dir where the report folder goes (default examples/demo/reports)
   --quick      short run (about a minute and a half): CI's check of the demo
-  --no-capacity skip the capacity search after the trials (capacityRatio: null)`;
+  --no-capacity skip the capacity search after the trials (capacityRatio: null)
+  --plan-costs profile|measured
+               what EPARA's replica rule plans with: the profiles (default), or costs measured on this
+               host (a trial-length warm-up for the trials, the trials for the capacity search)
+  --announce profile|measured
+               the capacity EPARA's nodes announce to the mesh: the profile's (default), or divided by the
+               cost each node measures`;

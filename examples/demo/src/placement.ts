@@ -3,7 +3,7 @@ import type { Category, DeviceSpec, ParallelPlan, PlacedInstance, PlacementResul
 import type { DemoServiceId } from './catalog.js';
 import { DEVICE_KIND } from './profiles.js';
 import type { Workload } from './workload.js';
-import { localReplicas } from './local-replicas.js';
+import { localReplicas, type ReplicaContext } from './local-replicas.js';
 
 /** Declared memory of one demo device (a 1-thread CPU standing in for an accelerator), bytes. */
 export const DEVICE_MEMORY_BYTES = 2 * 1024 ** 3;
@@ -47,9 +47,17 @@ export interface InitialPlacement {
  * Computes the placement from the workload's average demand (the forecast a host would have), with core's
  * locality objective over the measured one-way delays between the nodes (`delaysMs[i][j]`), then lets
  * {@link nearDemand} put each server's instances where their demand enters, and {@link localReplicas} add
- * replicas where demand still enters without an instance while the devices have time to spare.
+ * replicas where demand still enters without an instance while the devices have time to spare (by the profiles,
+ * or by measured costs and their own cap: `replicas`).
  */
-export function planPlacement(specs: readonly ServiceSpec[], workload: Workload, nodes: number, delaysMs: readonly (readonly number[])[], bytesPerMs: number): InitialPlacement {
+export function planPlacement(
+  specs: readonly ServiceSpec[],
+  workload: Workload,
+  nodes: number,
+  delaysMs: readonly (readonly number[])[],
+  bytesPerMs: number,
+  replicas: Pick<ReplicaContext, 'costRatio' | 'maxShare'> = {},
+): InitialPlacement {
   const ids = nodeIds(nodes);
   const delays = Object.fromEntries(ids.map((a, i) => [a, Object.fromEntries(ids.map((b, j) => [b, delaysMs?.[i]?.[j] ?? 0]))]));
   const servers: ServerSpec[] = ids.map((id) => ({ id, devices: [deviceOf()] }));
@@ -69,7 +77,7 @@ export function planPlacement(specs: readonly ServiceSpec[], workload: Workload,
   const flat = delaysMs.flatMap((row, i) => row.filter((_, j) => j !== i));
   const delayMs = flat.reduce((a, b) => a + b, 0) / Math.max(1, flat.length);
   const moved = nearDemand([...result.instances, ...added], workload, ids, { delayMs, bytesPerMs });
-  const instances = localReplicas(moved, { specs, workload, ids, delaysMs, bytesPerMs, itemBytes: ITEM_BYTES, deviceMemoryBytes: DEVICE_MEMORY_BYTES });
+  const instances = localReplicas(moved, { specs, workload, ids, delaysMs, bytesPerMs, itemBytes: ITEM_BYTES, deviceMemoryBytes: DEVICE_MEMORY_BYTES, ...replicas });
   return { result, instances, added, replicas: instances.slice(moved.length), categories, servers };
 }
 
