@@ -18,8 +18,12 @@ describe('measuredCosts', () => {
     expect(costs['image']).toEqual({ ratio: 3, items: 22 });
     expect(costs['vad']).toEqual({ ratio: undefined, items: MIN_MEASURED_ITEMS - 1 });
     expect(costs['chat']).toEqual({ ratio: undefined, items: 0 });
-    expect(costRatios(costs)).toEqual({ image: 3 });
+    // The services not measured are taken at the host's median ratio (here the one measured).
+    expect(costRatios(costs)).toEqual({ image: 3, vad: 3, chat: 3 });
     expect(costLines(costs)[0]).toMatch(/^image +3\.00× the profile \(22 steady items\)$/);
-    expect(costLines(costs)[1]).toMatch(/not measured \(19 steady items < 20\): the profile$/);
+    expect(costLines(costs)[1]).toMatch(/not measured \(19 steady items < 20\): the median of the measured ratios$/);
+    // Nothing measured: no ratios, the rule keeps the profiles.
+    expect(costRatios(measuredCosts([spec('image')], []))).toEqual({});
+    expect(costRatios({ a: { ratio: 2, items: 20 }, b: { ratio: 4, items: 20 }, c: { ratio: undefined, items: 0 } })['c']).toBe(3);
   });
 });

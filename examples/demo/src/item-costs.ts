@@ -44,14 +44,21 @@ export function measuredCosts(specs: readonly ServiceSpec[], runs: readonly (rea
   return out;
 }
 
-/** The ratios the replica rule plans with (`costRatio`): the measured ones; an unmeasured service keeps its profile. */
+/**
+ * The ratios the replica rule plans with (`costRatio`): the measured ones, and for a service not measured (chat,
+ * whose generation steps are not batches; a service too little used) the median of the measured ones — the
+ * host's typical cost over its profiles. Empty when nothing was measured: the rule then keeps the profiles.
+ */
 export function costRatios(costs: Readonly<Record<string, MeasuredCost>>): Record<string, number> {
-  return Object.fromEntries(Object.entries(costs).flatMap(([id, c]) => (c.ratio === undefined ? [] : [[id, c.ratio]])));
+  const measured = Object.values(costs).flatMap((c) => (c.ratio === undefined ? [] : [c.ratio])).sort((a, b) => a - b);
+  if (measured.length === 0) return {};
+  const m = measured.length % 2 === 1 ? measured[(measured.length - 1) / 2]! : (measured[measured.length / 2 - 1]! + measured[measured.length / 2]!) / 2;
+  return Object.fromEntries(Object.entries(costs).map(([id, c]) => [id, c.ratio ?? m]));
 }
 
 /** One line per service: the measured ratio and how many items it counts. */
 export function costLines(costs: Readonly<Record<string, MeasuredCost>>): string[] {
   return Object.entries(costs).map(([id, c]) =>
-    c.ratio === undefined ? `${id.padEnd(6)} not measured (${c.items} steady items < ${MIN_MEASURED_ITEMS}): the profile` : `${id.padEnd(6)} ${c.ratio.toFixed(2)}× the profile (${c.items} steady items)`,
+    c.ratio === undefined ? `${id.padEnd(6)} not measured (${c.items} steady items < ${MIN_MEASURED_ITEMS}): the median of the measured ratios` : `${id.padEnd(6)} ${c.ratio.toFixed(2)}× the profile (${c.items} steady items)`,
   );
 }

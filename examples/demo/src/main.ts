@@ -158,7 +158,12 @@ function measuredPolicy(o: ResolvedDemoOptions, services: readonly DemoService[]
   const costs = measuredCosts(services, runs);
   o.log('per-item device cost measured on EPARA\'s nodes (the executor\'s estimate ÷ the profile, steady batches), which the replica rule plans with:');
   for (const line of costLines(costs)) o.log(`  ${line}`);
-  return { costRatio: costRatios(costs), maxShare: MEASURED_MAX_SHARE };
+  const costRatio = costRatios(costs);
+  if (Object.keys(costRatio).length === 0) {
+    o.log('  nothing measured: the replica rule keeps the profiles and their cap');
+    return {};
+  }
+  return { costRatio, maxShare: MEASURED_MAX_SHARE };
 }
 
 /**
