@@ -65,7 +65,7 @@ export function headline(pairs: readonly TrialPair[], ratios: Readonly<Record<st
     const step = capacity.baseline.passed !== null && capacity.baseline.failed !== null ? capacity.baseline.failed / capacity.baseline.passed : null;
     lines.push(
       `  capacity ratio ${x(capacity.ratio)} (EPARA ${pct(capacity.epara.passed)} ÷ baseline ${pct(capacity.baseline.passed)} of the measured capacity); the brackets allow ${x(capacity.ratioMin)}–${x(capacity.ratioMax)}.`,
-      `  Uncertainty: one run's search, resolved to one step of ×${step === null ? '?' : step.toFixed(2)}; a reading within 6 points of 90% is the mean of two or three workloads. Run-to-run spread is larger: repeat the run to see it.`,
+      `  Uncertainty: one run's search, resolved to one step of ×${step === null ? '?' : step.toFixed(2)}; a reading within 6 points of 90% is the mean of two or three workloads. Runs can differ by a step or more: repeat the run to see the spread.`,
     );
   }
   lines.push(
