@@ -112,7 +112,7 @@ serveChild(
       inputs = new InputFactory(o.seed);
       for (const [name, address] of o.entries) {
         const entry = new RedialingEntry(transport, address);
-        await entry.get();
+        await entry.open();
         entries.set(name, entry);
       }
     },

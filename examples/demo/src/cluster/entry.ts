@@ -228,6 +228,23 @@ export class RedialingEntry {
     return this.#dialing;
   }
 
+  /**
+   * The first connection: up to `attempts` dials, `backoffMs` doubling between them. A node process starting on a
+   * busy host can miss one WebSocket handshake window (`PEER_UNAVAILABLE`), as a client library's first dial
+   * does; the last failure is thrown.
+   */
+  async open(attempts = 4, backoffMs = 250): Promise<EntryClient> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.get();
+      } catch (err) {
+        const e = toEparaError(err);
+        if (attempt >= attempts || e.code !== 'PEER_UNAVAILABLE') throw e;
+        await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
   close(): void {
     this.#client?.close();
   }

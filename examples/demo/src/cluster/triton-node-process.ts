@@ -106,7 +106,7 @@ serveChild(
     async link(routes: [number, string][]) {
       for (const [to, address] of routes) {
         const peer = new RedialingEntry(transport, address);
-        await peer.get();
+        await peer.open();
         peers.set(to, peer);
       }
     },
