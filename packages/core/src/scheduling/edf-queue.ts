@@ -72,7 +72,7 @@ export class EdfQueue<T extends SchedulableItem = SchedulableItem> {
         // Shifted in place: `splice` would also build an array of the removed items.
         const n = a.length;
         for (let i = k; i < n; i++) a[i - k] = a[i]!;
-        a.length = n - k;
+        if (k > 0) a.length = n - k;
         return;
       }
     }
@@ -81,7 +81,7 @@ export class EdfQueue<T extends SchedulableItem = SchedulableItem> {
     let w = 0;
     const a = this.#items;
     for (let r = 0; r < a.length; r++) if (!set.has(a[r]!)) a[w++] = a[r]!;
-    a.length = w;
+    if (w !== a.length) a.length = w;
   }
 
   /** Empties the queue, returning what it held. */

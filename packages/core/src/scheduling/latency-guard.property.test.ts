@@ -117,6 +117,41 @@ function replay(options: Partial<LatencyGuardOptions>, steps: readonly Step[], o
   }
 }
 
+/** Another batch size of the size class of `n` (1, 2–3, 4–7, …), picked by `pick`. */
+function sameClass(n: number, pick: number): number {
+  if (n < 2) return n;
+  const lo = 2 ** Math.floor(Math.log2(n));
+  return lo + (pick % lo);
+}
+
+describe('LatencyGuard answering a question asked again', () => {
+  it('answers as the reference when asked twice at one time (another size of the class), observations at that time between', () => {
+    const askArb = fc.record({ n: fc.integer({ min: 0, max: 64 }), pick: fc.nat(), q: fc.constantFrom(0.5, 0.98, 0.9), observeBetween: fc.boolean(), excess: msArb, dt: fc.integer({ min: 0, max: 700 }) });
+    fc.assert(
+      fc.property(optionsArb, fc.array(askArb, { minLength: 1, maxLength: 300 }), (options, asks) => {
+        const guard = new LatencyGuard(options);
+        const reference = new SortingGuard(options);
+        let t = 0;
+        for (const a of asks) {
+          t += a.dt;
+          const o = { n: a.n, predictedMs: 0, actualMs: a.excess, at: t };
+          guard.observe(o);
+          reference.observe(o);
+          expect(Object.is(guard.quantileMs(a.n, t, a.q), reference.quantileMs(a.n, t, a.q))).toBe(true);
+          if (a.observeBetween) {
+            guard.observe(o);
+            reference.observe(o);
+          }
+          const again = sameClass(a.n, a.pick);
+          expect(Object.is(guard.quantileMs(again, t, a.q), reference.quantileMs(again, t, a.q))).toBe(true);
+          expect(Object.is(guard.excessMs(again, t), reference.quantileMs(again, t, resolveLatencyGuardOptions(options).quantile))).toBe(true);
+        }
+      }),
+      RUNS,
+    );
+  });
+});
+
 describe('LatencyGuard kept sorted incrementally', () => {
   it('answers every quantile exactly as sorting its window on every stale answer does, with time in order', () => {
     fc.assert(fc.property(optionsArb, fc.array(stepArb, { minLength: 1, maxLength: 400 }), (o, steps) => replay(o, steps, true)), RUNS);

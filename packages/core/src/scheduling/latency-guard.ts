@@ -50,6 +50,12 @@ export class LatencyGuard {
   readonly #o: LatencyGuardOptions;
   readonly #all: RecentWindow;
   readonly #classes: (RecentWindow | undefined)[] = [];
+  // The last answer and what it was asked for (size class, time, quantile), until the next observation: a host
+  // planning a launch asks for the batch it shrank to and then, deciding, for the same batch again.
+  #askedClass = -1;
+  #askedNow = Number.NaN;
+  #askedQ = Number.NaN;
+  #answer = 0;
 
   constructor(options: Partial<LatencyGuardOptions> = {}) {
     this.#o = resolveLatencyGuardOptions(options);
@@ -60,6 +66,7 @@ export class LatencyGuard {
   observe(o: { readonly n: number; readonly predictedMs: number; readonly actualMs: number; readonly at: number }): void {
     const excess = o.actualMs - o.predictedMs;
     if (!Number.isFinite(excess) || !Number.isFinite(o.at)) return;
+    this.#askedClass = -1;
     this.#all.push(o.at, excess);
     (this.#classes[sizeClass(o.n)] ??= new RecentWindow(this.#o.window, this.#o.maxAgeMs)).push(o.at, excess);
   }
@@ -77,9 +84,17 @@ export class LatencyGuard {
    * quantile is the margin that keeps late ends rare. O(1) while no observation arrives or ages out.
    */
   quantileMs(n: number, now: number, q: number): number {
-    const own = this.#classes[sizeClass(n)];
+    const c = sizeClass(n);
+    // The answer depends only on the observations, the class, the time and the quantile: asked again, it is the same.
+    if (c === this.#askedClass && now === this.#askedNow && q === this.#askedQ) return this.#answer;
+    const own = this.#classes[c];
     const mine = own === undefined ? undefined : this.#quantile(own, now, this.#o.minClassSamples, q);
-    return mine ?? this.#quantile(this.#all, now, this.#o.minSamples, q) ?? 0;
+    const answer = mine ?? this.#quantile(this.#all, now, this.#o.minSamples, q) ?? 0;
+    this.#askedClass = c;
+    this.#askedNow = now;
+    this.#askedQ = q;
+    this.#answer = answer;
+    return answer;
   }
 
   /** Observations over all sizes still within `maxAgeMs` of `now`. */

@@ -76,7 +76,8 @@ export class LaunchPlan<T extends SchedulableItem = SchedulableItem> implements 
 
 /** The launch rule ({@link planLaunch}) writing into `p`. */
 export function fillPlan<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext, p: LaunchPlan<T>): void {
-  p.drop.length = 0;
+  // Setting an array's length calls into the runtime even when nothing changes: most plans drop nothing.
+  if (p.drop.length !== 0) p.drop.length = 0;
   p.launch = p.wakeAt = p.headDeadline = p.group = p.runMs = p.expireAt = undefined;
   p.alone = ctx.dropLatencyMs ?? ctx.latencyMs(1);
   p.lead = Math.max(0, ctx.expiryLeadMs ?? 0);
@@ -117,7 +118,7 @@ export function fillPlan<T extends SchedulableItem>(items: readonly T[], ctx: La
         n = best.length;
       }
     }
-    group.length = n;
+    if (group.length !== n) group.length = n;
     decide(group, ctx, p);
   }
   p.expireAt = expiry(items, p);
