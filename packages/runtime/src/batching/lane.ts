@@ -18,8 +18,12 @@ export interface Lane {
   /** The configured safety margin, ms (the device scheduler adds what it learns from observed errors). */
   readonly guardMs: number;
   readonly launchWhenIdle: boolean;
-  /** Recent arrival rate (items/ms) for fill-aware waiting; undefined waits until the deadline requires. */
-  readonly arrivalsPerMs: number | undefined;
+  /**
+   * Recent arrival rate at `now` (items/ms) for fill-aware waiting; undefined waits until the deadline requires.
+   * Every figure below takes the caller's `now`: a scheduler plans from one reading of the clock, and a clock
+   * read per estimate cost the host thread a reading (and its heap numbers) dozens of times per arrival.
+   */
+  arrivalsPerMs(now: number): number | undefined;
   /** Whether the lane lets the launch rule pass over a costly head under overload (below); undefined: no. */
   readonly skipShrinkingHead?: boolean;
   /**
@@ -28,10 +32,10 @@ export interface Lane {
    * and lets the launch rule pass over a head item that only a small batch could serve (`skipShrinkingHead`).
    */
   loadShare(deviceId: string, now: number): number;
-  /** Expected device time of a batch of `n` on `deviceId` (profile × learned hold-time correction), ms. */
-  latencyMs(deviceId: string, n: number): number;
-  /** One item's run time for drop decisions: the smaller of the profile's and the adapted one, ms. */
-  dropLatencyMs(deviceId: string): number;
+  /** Expected device time of a batch of `n` on `deviceId` at `now` (profile × learned hold-time correction), ms. */
+  latencyMs(deviceId: string, n: number, now: number): number;
+  /** One item's run time for drop decisions at `now`: the smaller of the profile's and the adapted one, ms. */
+  dropLatencyMs(deviceId: string, now: number): number;
   /** Earliest time any of the lane's devices can start a batch. */
   earliestStart(now: number): number;
   /** Rejects an item that can no longer meet its deadline (already removed from the queue). */

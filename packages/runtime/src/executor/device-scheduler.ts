@@ -51,7 +51,7 @@ class LaneState {
       startAt: 0,
       batchSize: 1,
       maxBatchSize: 1,
-      latencyMs: (n: number) => lane.latencyMs(deviceId, n),
+      latencyMs: (n: number) => lane.latencyMs(deviceId, n, this.now),
       dropLatencyMs: 0,
       guardMs: 0,
       sizeGuardMs: (n: number) => this.lateness.marginMs(n, this.busy, this.now),
@@ -149,9 +149,9 @@ export class DeviceScheduler implements DeviceWorkQueue {
     return this.#timeline.freeAt(now);
   }
 
-  /** What a batch of `n` profiled-size items of `lane` is expected to take on this device, ms. */
-  expectedMs(lane: Lane, n: number): number {
-    return lane.latencyMs(this.device.id, n);
+  /** What a batch of `n` profiled-size items of `lane` is expected to take on this device at `now`, ms. */
+  expectedMs(lane: Lane, n: number, now: number): number {
+    return lane.latencyMs(this.device.id, n, now);
   }
 
   /**
@@ -244,7 +244,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     if (this.#closed) return;
     if (this.#pumping || this.#running - this.#runningWork < MAX_AHEAD || this.#works.length > 0) return this.pump(now);
     // The launch rule's expiry for this item, with the lead `#context` gives it; the timer's pump drops it then.
-    const expireAt = itemExpiry(item, lane.dropLatencyMs(this.device.id), 2 * this.#recentTimerLagMs(now));
+    const expireAt = itemExpiry(item, lane.dropLatencyMs(this.device.id, now), 2 * this.#recentTimerLagMs(now));
     if (!this.#wakeSet || expireAt < this.#timerAt) this.#sleepUntil(expireAt);
   }
 
@@ -367,13 +367,13 @@ export class DeviceScheduler implements DeviceWorkQueue {
     ctx.startAt = busy ? lane.earliestStart(now) : now;
     ctx.batchSize = lane.batchSize;
     ctx.maxBatchSize = lane.maxBatchSize;
-    ctx.dropLatencyMs = lane.dropLatencyMs(this.device.id);
+    ctx.dropLatencyMs = lane.dropLatencyMs(this.device.id, now);
     ctx.guardMs = lane.guardMs + 2 * this.#timerLagMs;
     ctx.likelyLateMarginMs = st.lateness.typicalMs(1, busy, now);
     // Wake-ups come late on a busy host: reject that much earlier, so that a rejection is not itself late.
     ctx.expiryLeadMs = 2 * this.#recentTimerLagMs(now);
     ctx.launchWhenIdle = lane.launchWhenIdle;
-    ctx.arrivalsPerMs = lane.arrivalsPerMs;
+    ctx.arrivalsPerMs = lane.arrivalsPerMs(now);
     // Under overload, a head that only a small batch could serve is passed over for a batch that does much more.
     ctx.skipShrinkingHead = lane.skipShrinkingHead === true ? skipShrinkingHeadAt(lane.loadShare(this.device.id, now)) : undefined;
     return ctx;
@@ -478,7 +478,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     lane.queue.removeAll(items);
     let scale = 1;
     for (let i = 0; i < items.length; i++) scale = Math.max(scale, items[i]!.costScale ?? 1);
-    const expectedMs = this.expectedMs(lane, items.length) * scale;
+    const expectedMs = this.expectedMs(lane, items.length, now) * scale;
     const ahead = this.#timeline.held > 0;
     const plannedStart = this.#started(now, expectedMs);
     // One record per batch: the dispatch hook's payload, and what the batch's end is learned from.

@@ -70,8 +70,8 @@ export class ModelInstance implements Lane {
   }
 
   /** Recent arrivals in items/ms when fill-aware waiting is on (the default). */
-  get arrivalsPerMs(): number | undefined {
-    return this.#c.batchWait === 'expected-fill' ? this.loadPerSec(this.#c.clock.now()) / 1000 : undefined;
+  arrivalsPerMs(now: number): number | undefined {
+    return this.#c.batchWait === 'expected-fill' ? this.loadPerSec(now) / 1000 : undefined;
   }
 
   get skipShrinkingHead(): boolean {
@@ -173,8 +173,8 @@ export class ModelInstance implements Lane {
     return this.#loaded.profile;
   }
 
-  latencyMs(deviceId: string, n: number): number {
-    return latencyAt(this.profile, n) * this.#corrections.of(deviceId, n, this.#c.clock.now());
+  latencyMs(deviceId: string, n: number, now: number): number {
+    return latencyAt(this.profile, n) * this.#corrections.of(deviceId, n, now);
   }
 
   observeHold(deviceId: string, n: number, holdMs: number, now: number): void {
@@ -183,11 +183,11 @@ export class ModelInstance implements Lane {
 
   loadShare(deviceId: string, now: number): number {
     const n = this.batchSize;
-    return ((this.loadPerSec(now) / 1000) * this.latencyMs(deviceId, n)) / n / this.#c.schedulers.length;
+    return ((this.loadPerSec(now) / 1000) * this.latencyMs(deviceId, n, now)) / n / this.#c.schedulers.length;
   }
 
-  dropLatencyMs(deviceId: string): number {
-    return Math.min(latencyAt(this.profile, 1), this.latencyMs(deviceId, 1));
+  dropLatencyMs(deviceId: string, now: number): number {
+    return Math.min(latencyAt(this.profile, 1), this.latencyMs(deviceId, 1, now));
   }
 
   earliestStart(now: number): number {
