@@ -197,9 +197,20 @@ export class ModelInstance implements Lane {
     return t;
   }
 
-  /** Items/s the instance serves within its SLO. */
+  /**
+   * Items/s the instance serves within its SLO, at the time its batches really hold its devices (the learned
+   * hold-time correction, as every estimate reads it): stream admission and routing compare it with the load,
+   * which is priced the same way (`loadShare`). A plan's declared capacity is taken as declared.
+   */
   get capacityPerSec(): number {
-    return this.#sizing.capacityPerSec();
+    if (!this.#c.adaptLatency) return this.#sizing.capacityPerSec();
+    const now = this.#c.clock.now();
+    const schedulers = this.#c.schedulers;
+    return this.#sizing.capacityPerSec((b) => {
+      let speed = 0;
+      for (let i = 0; i < schedulers.length; i++) speed += 1 / this.#corrections.of(schedulers[i]!.device.id, b, now);
+      return speed / schedulers.length;
+    });
   }
 
   /** Queues an item (arriving at `now`, clock ms) and wakes the devices. */
