@@ -2,6 +2,11 @@ import type { EdfQueue } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { WorkItem } from './work-item.js';
 
+/** Told when a batch a lane ran has ended (see {@link Lane.run}). */
+export interface BatchDone {
+  batchEnded(runMs: number | undefined): void;
+}
+
 /**
  * One service instance's queue as the device schedulers see it. An instance on several devices
  * (data parallelism) shares one lane between their schedulers: an idle device takes the next batch (late
@@ -41,10 +46,12 @@ export interface Lane {
   /** Rejects an item that can no longer meet its deadline (already removed from the queue). */
   drop(item: WorkItem, now: number): void;
   /**
-   * Runs a batch on a device and settles its items; never rejects. Resolves with the batch's compute time inside
-   * the device, ms, when known: the scheduler learns compute error and host-side delay apart.
+   * Runs a batch on a device and settles its items, then calls `done.batchEnded` exactly once, with the batch's
+   * compute time inside the device, ms, when known (the scheduler learns compute error and host-side delay
+   * apart; undefined when the run failed). A callback, not a promise: a batch costs no promise chain (an async
+   * frame, a `then` and its closure) between the device's answer and the scheduler.
    */
-  run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | void>;
+  run(items: WorkItem[], device: DeviceHandle, startedAt: number, done: BatchDone): void;
   /**
    * How long a batch of `n` of this lane held `deviceId`, ms (scaled to profiled input size), ending at `now`:
    * from the later of its dispatch and the previous launch's outputs reaching the host, to its own outputs

@@ -53,21 +53,20 @@ async function overload(o: { hostDelayMs: number; durationMs: number; warmupMs: 
       // As the bench counts: a request submitted before its deadline and rejected more than 5 ms after it.
       if (it.enqueuedAt <= it.deadline && now > it.deadline + TOLERANCE_MS) out.lateRejected++;
     },
-    run: (items) =>
-      new Promise<void>((resolve) => {
-        // The worker runs held batches back to back; the host hears of each `hostDelayMs` after it ended.
-        const end = Math.max(clock.now(), deviceFreeAt) + latencyMs(items.length);
-        deviceFreeAt = end;
-        out.batches++;
-        timers.at(end + o.hostDelayMs, () => {
-          for (const it of items) {
-            if (!counts(it)) continue;
-            out.served++;
-            if (clock.now() > it.deadline + TOLERANCE_MS) out.late++;
-          }
-          resolve();
-        });
-      }),
+    run: (items, _device, _startedAt, done) => {
+      // The worker runs held batches back to back; the host hears of each `hostDelayMs` after it ended.
+      const end = Math.max(clock.now(), deviceFreeAt) + latencyMs(items.length);
+      deviceFreeAt = end;
+      out.batches++;
+      timers.at(end + o.hostDelayMs, () => {
+        for (const it of items) {
+          if (!counts(it)) continue;
+          out.served++;
+          if (clock.now() > it.deadline + TOLERANCE_MS) out.late++;
+        }
+        done.batchEnded(undefined);
+      });
+    },
   });
   sch = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers, onDispatch: () => undefined });
   sch.attach(lane);

@@ -1,7 +1,7 @@
 import { type Clock } from '@epara/core';
 import { DeviceTimeline, itemExpiry, LaunchPlan, planLaunch, skipShrinkingHeadAt, type LaunchContext } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
-import type { Lane } from '../batching/lane.js';
+import type { BatchDone, Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { EparaError, type TimerHandle, type Timers } from '@epara/core';
 import type { DeviceWork, DeviceWorkQueue } from './device-work.js';
@@ -481,16 +481,23 @@ export class DeviceScheduler implements DeviceWorkQueue {
     const expectedMs = this.expectedMs(lane, items.length, now) * scale;
     const ahead = this.#timeline.held > 0;
     const plannedStart = this.#started(now, expectedMs);
-    // One record per batch: the dispatch hook's payload, and what the batch's end is learned from.
-    const launch: Launch = { lane, deviceId: this.device.id, items, expectedMs, at: now, plannedStart, ahead, scale };
+    // One record per batch: the dispatch hook's payload, what the batch's end is learned from, and its callback.
+    const launch = new Launch(this.#onEnded, lane, items);
+    launch.deviceId = this.device.id;
+    launch.expectedMs = expectedMs;
+    launch.at = now;
+    launch.plannedStart = plannedStart;
+    launch.ahead = ahead;
+    launch.scale = scale;
     this.#onDispatch(launch);
-    // `run` never rejects; a rejection would still free the device (one callback for both outcomes).
-    const done = (runMs: unknown): void => this.#ended(launch, typeof runMs === 'number' ? runMs : undefined);
-    void lane.run(items, this.device, plannedStart).then(done, done);
+    lane.run(items, this.device, plannedStart, launch);
     // Look again at once: items only this batch's start could have saved are rejected now, not after it ran,
     // and a full batch may be sent ahead.
     this.pump();
   }
+
+  /** What every launch calls when its batch ended (one function per scheduler). */
+  readonly #onEnded = (l: Launch, runMs: number | undefined): void => this.#ended(l, typeof runMs === 'number' ? runMs : undefined);
 
   #ended(l: Launch, runMs: number | undefined): void {
     // The device was this batch's from its dispatch, or from the previous launch's end when sent behind it:
@@ -522,10 +529,31 @@ export class DeviceScheduler implements DeviceWorkQueue {
   }
 }
 
-/** A batch on its way to the device. */
-interface Launch extends DispatchInfo {
+/** A batch on its way to the device: the dispatch hook's payload, and the lane's callback when it ended. */
+class Launch implements DispatchInfo, BatchDone {
+  readonly #onEnded: (l: Launch, runMs: number | undefined) => void;
+  readonly lane: Lane;
+  readonly items: readonly WorkItem[];
+  deviceId = '';
+  expectedMs = 0;
+  at = 0;
+  plannedStart = 0;
   /** Sent behind a running batch. */
-  readonly ahead: boolean;
+  ahead = false;
   /** The largest input size of its items relative to the profiled one (its expected time is scaled by it). */
-  readonly scale: number;
+  scale = 1;
+  #ended = false;
+
+  constructor(onEnded: (l: Launch, runMs: number | undefined) => void, lane: Lane, items: readonly WorkItem[]) {
+    this.#onEnded = onEnded;
+    this.lane = lane;
+    this.items = items;
+  }
+
+  batchEnded(runMs: number | undefined): void {
+    // Once: a lane calling twice must not free the device twice.
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#onEnded(this, runMs);
+  }
 }

@@ -82,24 +82,23 @@ async function trace(o: { pricing: 'profile' | 'hold'; handOffMs: number; seed: 
     freeAt: () => sch,
     drop: () => void t.dropped++,
     observeHold: (d, n, holdMs, now) => corrections.observe(profile, d, n, holdMs, now),
-    run: (items) =>
-      new Promise<number>((resolve) => {
-        // The worker runs what reached it in order; the host sees each batch end `handOffMs` after it ended.
-        const end = Math.max(clock.now() + o.handOffMs, workerFreeAt) + COMPUTE(items.length);
-        workerFreeAt = end;
-        t.runs++;
-        t.sizes.set(items.length, (t.sizes.get(items.length) ?? 0) + 1);
-        // A host thread that stalls `stallMs` every `stallEveryMs` (a collection, a preemption) sees it after the stall.
-        let seen = end + o.handOffMs;
-        if (o.stallEveryMs !== undefined && seen % o.stallEveryMs > o.stallEveryMs - (o.stallMs ?? 0)) seen += o.stallEveryMs - (seen % o.stallEveryMs);
-        timers.at(seen, () => {
-          for (const it of items) {
-            t.served++;
-            if (clock.now() <= it.deadline) t.onTime++;
-          }
-          resolve(COMPUTE(items.length));
-        });
-      }),
+    run: (items, _device, _startedAt, done) => {
+      // The worker runs what reached it in order; the host sees each batch end `handOffMs` after it ended.
+      const end = Math.max(clock.now() + o.handOffMs, workerFreeAt) + COMPUTE(items.length);
+      workerFreeAt = end;
+      t.runs++;
+      t.sizes.set(items.length, (t.sizes.get(items.length) ?? 0) + 1);
+      // A host thread that stalls `stallMs` every `stallEveryMs` (a collection, a preemption) sees it after the stall.
+      let seen = end + o.handOffMs;
+      if (o.stallEveryMs !== undefined && seen % o.stallEveryMs > o.stallEveryMs - (o.stallMs ?? 0)) seen += o.stallEveryMs - (seen % o.stallEveryMs);
+      timers.at(seen, () => {
+        for (const it of items) {
+          t.served++;
+          if (clock.now() <= it.deadline) t.onTime++;
+        }
+        done.batchEnded(COMPUTE(items.length));
+      });
+    },
   });
   sch = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers, onDispatch: () => undefined });
   sch.attach(lane);

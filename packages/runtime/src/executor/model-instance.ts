@@ -4,7 +4,7 @@ import { InstanceSizing } from './instance-sizing.js';
 import type { InstanceSizes } from './instance-sizes.js';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { KnownOutput } from '../devices/slab-outputs.js';
-import type { Lane } from '../batching/lane.js';
+import type { BatchDone, Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { IoSpec } from './io-spec.js';
 import { estimateCompletion } from './estimate-completion.js';
@@ -248,14 +248,22 @@ export class ModelInstance implements Lane {
     this.#admission.drop(item, now);
   }
 
-  run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | void> {
+  run(items: WorkItem[], device: DeviceHandle, startedAt: number, done: BatchDone): void {
     // The launch rule keeps batches of an unbatched instance at one; this holds whatever a scheduler sends.
-    if (items.length > 1 && !this.#batchable) return this.#runEach(items, device, startedAt);
-    return this.#runner.run(items, device, startedAt);
+    if (items.length > 1 && !this.#batchable) return this.#runEach(items, device, startedAt, done);
+    this.#runner.run(items, device, startedAt, done);
   }
 
-  async #runEach(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<void> {
-    for (const it of items) await this.#runner.run([it], device, startedAt);
+  /** Runs `items` one after another (an unbatched instance), then tells `done` (no compute time: several runs). */
+  #runEach(items: WorkItem[], device: DeviceHandle, startedAt: number, done: BatchDone): void {
+    let i = 0;
+    const next: BatchDone = {
+      batchEnded: () => {
+        if (++i < items.length) this.#runner.run([items[i]!], device, startedAt, next);
+        else done.batchEnded(undefined);
+      },
+    };
+    this.#runner.run([items[0]!], device, startedAt, next);
   }
 
   #afterBatch(): void {

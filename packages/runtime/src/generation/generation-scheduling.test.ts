@@ -61,11 +61,10 @@ function otherLane(scheduler: () => DeviceScheduler, runMs: number, dev: ReturnT
     batchSize: 1,
     runMs,
     freeAt: scheduler,
-    run: (items) =>
-      new Promise<void>((resolve) => {
-        dev.log.push(`lane:${items.map((i) => i.deadline).join(',')}`);
-        dev.calls.push({ kind: 'lane', finish: resolve });
-      }),
+    run: (items, _device, _startedAt, done) => {
+      dev.log.push(`lane:${items.map((i) => i.deadline).join(',')}`);
+      dev.calls.push({ kind: 'lane', finish: () => done.batchEnded(undefined) });
+    },
   }).lane;
 }
 

@@ -1,5 +1,5 @@
 import { EdfQueue } from '@epara/core/scheduling';
-import type { Lane } from '../batching/lane.js';
+import type { BatchDone, Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 
 /**
@@ -17,7 +17,7 @@ export interface FakeLaneOptions extends Partial<Omit<Lane, 'arrivalsPerMs' | 'q
 
 /**
  * A fake lane for the device scheduler's tests, whose batches end when the test says so: `finish[i]()` ends the
- * i-th batch run (with `runMs` of compute when given). Defaults: lane `i` of service `s`, batches of 2, no
+ * i-th batch run (reporting `runMs` of compute when given). Defaults: lane `i` of service `s`, batches of 2, no
  * guard, launched when the device is idle, run times of `runMs` (10 ms), nothing dropped or recorded.
  *
  * @example
@@ -49,7 +49,7 @@ export function fakeLane(o: FakeLaneOptions = {}): { lane: Lane & { readonly que
     dropLatencyMs: () => ms(1),
     earliestStart: (now: number) => (freeAt === undefined ? now : freeAt().freeAt(now)),
     drop: () => undefined,
-    run: () => new Promise<number | void>((resolve) => finish.push(resolve)),
+    run: (_items: WorkItem[], _device: unknown, _startedAt: number, done: BatchDone) => void finish.push((runMs) => done.batchEnded(runMs)),
     onBatchDone: () => undefined,
     ...members,
   };
