@@ -2,6 +2,11 @@ import type { EdfQueue } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { WorkItem } from './work-item.js';
 
+/** Told when a batch a lane ran has ended (see {@link Lane.run}). */
+export interface BatchDone {
+  batchEnded(runMs: number | undefined): void;
+}
+
 /**
  * One service instance's queue as the device schedulers see it. An instance on several devices
  * (data parallelism) shares one lane between their schedulers: an idle device takes the next batch (late
@@ -18,8 +23,12 @@ export interface Lane {
   /** The configured safety margin, ms (the device scheduler adds what it learns from observed errors). */
   readonly guardMs: number;
   readonly launchWhenIdle: boolean;
-  /** Recent arrival rate (items/ms) for fill-aware waiting; undefined waits until the deadline requires. */
-  readonly arrivalsPerMs: number | undefined;
+  /**
+   * Recent arrival rate at `now` (items/ms) for fill-aware waiting; undefined waits until the deadline requires.
+   * Every figure below takes the caller's `now`: a scheduler plans from one reading of the clock, and a clock
+   * read per estimate cost the host thread a reading (and its heap numbers) dozens of times per arrival.
+   */
+  arrivalsPerMs(now: number): number | undefined;
   /** Whether the lane lets the launch rule pass over a costly head under overload (below); undefined: no. */
   readonly skipShrinkingHead?: boolean;
   /**
@@ -28,19 +37,21 @@ export interface Lane {
    * and lets the launch rule pass over a head item that only a small batch could serve (`skipShrinkingHead`).
    */
   loadShare(deviceId: string, now: number): number;
-  /** Expected device time of a batch of `n` on `deviceId` (profile × learned hold-time correction), ms. */
-  latencyMs(deviceId: string, n: number): number;
-  /** One item's run time for drop decisions: the smaller of the profile's and the adapted one, ms. */
-  dropLatencyMs(deviceId: string): number;
+  /** Expected device time of a batch of `n` on `deviceId` at `now` (profile × learned hold-time correction), ms. */
+  latencyMs(deviceId: string, n: number, now: number): number;
+  /** One item's run time for drop decisions at `now`: the smaller of the profile's and the adapted one, ms. */
+  dropLatencyMs(deviceId: string, now: number): number;
   /** Earliest time any of the lane's devices can start a batch. */
   earliestStart(now: number): number;
   /** Rejects an item that can no longer meet its deadline (already removed from the queue). */
   drop(item: WorkItem, now: number): void;
   /**
-   * Runs a batch on a device and settles its items; never rejects. Resolves with the batch's compute time inside
-   * the device, ms, when known: the scheduler learns compute error and host-side delay apart.
+   * Runs a batch on a device and settles its items, then calls `done.batchEnded` exactly once, with the batch's
+   * compute time inside the device, ms, when known (the scheduler learns compute error and host-side delay
+   * apart; undefined when the run failed). A callback, not a promise: a batch costs no promise chain (an async
+   * frame, a `then` and its closure) between the device's answer and the scheduler.
    */
-  run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | void>;
+  run(items: WorkItem[], device: DeviceHandle, startedAt: number, done: BatchDone): void;
   /**
    * How long a batch of `n` of this lane held `deviceId`, ms (scaled to profiled input size), ending at `now`:
    * from the later of its dispatch and the previous launch's outputs reaching the host, to its own outputs

@@ -1,6 +1,7 @@
 import { toEparaError, type Clock } from '@epara/core';
 import type { WorkItem } from '../batching/work-item.js';
-import type { DeviceHandle } from '../devices/device-port.js';
+import type { BatchDone } from '../batching/lane.js';
+import type { DeviceHandle, TimedRun } from '../devices/device-port.js';
 import { deliverOutputs, outputFilter, splitRun, startRun } from './batch-outputs.js';
 import type { Emit, InstanceCounters } from './instance-context.js';
 import type { LoadedInstance } from './instance-loading.js';
@@ -19,12 +20,37 @@ export interface BatchRunnerContext {
 }
 
 /**
+ * One batch on its way through the device. The records are reused (a runner keeps the finished ones), and
+ * their two callbacks are made once per record: a batch costs no async frame, closure or promise chain of its
+ * own beyond the device call's promise and its one `then`.
+ */
+class BatchRun {
+  items: WorkItem[] = NO_ITEMS;
+  device: DeviceHandle | undefined = undefined;
+  startedAt = 0;
+  done: BatchDone | undefined = undefined;
+  loaded: LoadedInstance | undefined = undefined;
+  readonly onRun: (run: TimedRun) => void;
+  readonly onFail: (err: unknown) => void;
+
+  constructor(runner: BatchRunner) {
+    this.onRun = (run) => runner.completed(this, run);
+    this.onFail = (err) => runner.failed(this, err);
+  }
+}
+
+const NO_ITEMS: WorkItem[] = [];
+/** Records kept for reuse, at most (a device holds two batches at once; a few devices share an instance). */
+const MAX_FREE_RUNS = 8;
+
+/**
  * Runs an instance's batches on its devices: counts them, marks stream slots in flight, splits the outputs
- * back to the items and settles each (every item settles, with a `MODEL_ERROR` when the run fails), and
- * emits `batchCompleted`.
+ * back to the items and settles each (every item settles, with a `MODEL_ERROR` when the run fails), emits
+ * `batchCompleted`, and tells the scheduler the batch ended.
  */
 export class BatchRunner {
   readonly #c: BatchRunnerContext;
+  readonly #free: BatchRun[] = [];
   #inFlight = 0;
 
   constructor(c: BatchRunnerContext) {
@@ -36,36 +62,72 @@ export class BatchRunner {
     return this.#inFlight;
   }
 
-  /** Runs `items` as one batch; resolves with the compute time inside the worker (undefined on failure). */
-  async run(batch: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | undefined> {
+  /** Runs `items` as one batch; `done` hears its compute time inside the worker (undefined on failure). */
+  run(batch: WorkItem[], device: DeviceHandle, startedAt: number, done: BatchDone): void {
     const c = this.#c;
     const items = this.#readable(batch);
-    if (items.length === 0) return undefined;
+    if (items.length === 0) return done.batchEnded(undefined);
     this.#inFlight += items.length;
     c.counters.batches++;
     c.counters.batchedItems += items.length;
     for (let i = 0; i < items.length; i++) if (items[i]!.slot) items[i]!.slot!.inFlight = true;
-    const loaded = c.loaded();
+    const r = this.#free.pop() ?? new BatchRun(this);
+    r.items = items;
+    r.device = device;
+    r.startedAt = startedAt;
+    r.done = done;
+    let call: Promise<TimedRun>;
     try {
-      const run = await startRun(device, c.instanceId, items, loaded);
-      const runMs = run.runMs;
-      const parts = splitRun(run, items.length, loaded);
+      r.loaded = c.loaded();
+      call = startRun(device, c.instanceId, items, r.loaded);
+    } catch (err) {
+      return this.failed(r, err);
+    }
+    call.then(r.onRun, r.onFail);
+  }
+
+  /** The device answered `r`'s run: its items get their outputs. */
+  completed(r: BatchRun, run: TimedRun): void {
+    const c = this.#c;
+    const { items, device, startedAt, loaded } = r;
+    let runMs: number;
+    try {
+      runMs = run.runMs;
+      const parts = splitRun(run, items.length, loaded!);
       const finishedAt = c.clock.now();
       c.counters.completed += items.length;
-      deliverOutputs(items, parts, { batch: { startedAt, finishedAt, batchSize: items.length, deviceId: device.id }, stateMap: loaded.io.stateMap, filter: outputFilter(run, loaded) });
-      if (c.listening('batchCompleted')) c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
-      return runMs;
+      deliverOutputs(items, parts, { batch: { startedAt, finishedAt, batchSize: items.length, deviceId: device!.id }, stateMap: loaded!.io.stateMap, filter: outputFilter(run, loaded!) });
+      if (c.listening('batchCompleted')) c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device!.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
     } catch (err) {
+      return this.failed(r, err);
+    }
+    this.#ended(r, runMs);
+  }
+
+  /** `r`'s run failed (or its outputs could not be delivered): every item not settled yet fails with it. */
+  failed(r: BatchRun, err: unknown): void {
+    const c = this.#c;
+    const { items, device, startedAt } = r;
+    try {
       const e = toEparaError(err, 'MODEL_ERROR');
       c.counters.failed += items.length;
       for (let i = 0; i < items.length; i++) items[i]!.settle(e);
       const durationMs = c.clock.now() - startedAt;
-      if (c.listening('batchCompleted')) c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device.id, size: items.length, durationMs, runMs: 0, ok: false, error: e.code });
-      return undefined;
+      if (c.listening('batchCompleted')) c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device!.id, size: items.length, durationMs, runMs: 0, ok: false, error: e.code });
     } finally {
-      for (let i = 0; i < items.length; i++) if (items[i]!.slot) items[i]!.slot!.inFlight = false;
-      this.#inFlight -= items.length;
+      this.#ended(r, undefined);
     }
+  }
+
+  /** The batch is over: its slots and record are free, and the scheduler hears of it. */
+  #ended(r: BatchRun, runMs: number | undefined): void {
+    const { items, done } = r;
+    for (let i = 0; i < items.length; i++) if (items[i]!.slot) items[i]!.slot!.inFlight = false;
+    this.#inFlight -= items.length;
+    r.items = NO_ITEMS;
+    r.device = r.done = r.loaded = undefined;
+    if (this.#free.length < MAX_FREE_RUNS) this.#free.push(r);
+    done!.batchEnded(runMs);
   }
 
   /**

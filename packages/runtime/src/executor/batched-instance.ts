@@ -247,7 +247,7 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
       cost.inputs = EMPTY;
     }
     if (scale > 1) {
-      const aloneMs = inst.dropLatencyMs(inst.devices[0]!.id) * scale;
+      const aloneMs = inst.dropLatencyMs(inst.devices[0]!.id, now) * scale;
       if (now + aloneMs > deadline) {
         throw new EparaError('DEADLINE_INFEASIBLE', `${inst.serviceId}: an input ${scale.toFixed(1)}× the profiled size needs about ${Math.round(aloneMs)} ms alone, past its deadline`, {
           serviceId: inst.serviceId,

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { affineProfile, createManualClock, latencyAt } from '@epara/core';
-import { EdfQueue } from '@epara/core/scheduling';
 import { createManualTimers } from '@epara/core/testing';
 import type { DeviceHandle } from '../devices/device-port.js';
-import type { Lane } from '../batching/lane.js';
-import type { WorkItem } from '../batching/work-item.js';
 import { DeviceScheduler } from './device-scheduler.js';
+import { fakeItem, fakeLane } from '../testing/fake-lane.js';
 import { HoldCorrections } from './hold-corrections.js';
 import { estimateCompletion } from './estimate-completion.js';
 import { LaneLateness } from './lane-lateness.js';
@@ -21,34 +19,20 @@ function setUp() {
   const clock = createManualClock(0);
   const corrections = new HoldCorrections();
   const holds: number[] = [];
-  const finish: ((runMs: number) => void)[] = [];
   let sch!: DeviceScheduler;
-  const lane: Lane = {
-    id: 'i',
-    serviceId: 's',
-    queue: new EdfQueue<WorkItem>(),
-    batchSize: 2,
-    maxBatchSize: 2,
-    guardMs: 0,
-    launchWhenIdle: true,
-    arrivalsPerMs: undefined,
-    loadShare: () => 0,
-    latencyMs: (d, n) => latencyAt(profile, n) * corrections.of(d, n, clock.now()),
-    dropLatencyMs: () => latencyAt(profile, 1),
-    earliestStart: (now) => sch.freeAt(now),
-    drop: () => undefined,
+  const { lane, finish } = fakeLane({
+    runMs: (n) => latencyAt(profile, n),
+    latencyMs: (d, n, now) => latencyAt(profile, n) * corrections.of(d, n, now),
+    freeAt: () => sch,
     observeHold: (d, n, holdMs, now) => {
       holds.push(holdMs);
       corrections.observe(profile, d, n, holdMs, now);
     },
-    run: () => new Promise<number>((resolve) => finish.push(resolve)),
-    onBatchDone: () => undefined,
-  };
+  });
   sch = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(clock), onDispatch: () => undefined });
   sch.attach(lane);
-  let seq = 0;
   const push = (k: number): void => {
-    for (let i = 0; i < k; i++) lane.queue.push({ seq: seq++, serviceId: 's', inputs: {}, key: 'k', deadline: 1e9, priority: 0, enqueuedAt: clock.now(), frame: false, settle: () => undefined });
+    for (let i = 0; i < k; i++) lane.queue.push(fakeItem(1e9, { enqueuedAt: clock.now() }));
   };
   return { clock, corrections, holds, finish, sch, lane, push };
 }
@@ -104,7 +88,7 @@ describe('device hold time', () => {
     }
     expect(s.holds.every((h) => h === COMPUTE_MS + 4)).toBe(true);
     // Learned per size class: a batch of two is expected to hold the device 14 ms, not compute 10.
-    expect(s.sch.expectedMs(s.lane, 2)).toBeCloseTo(14, 1);
+    expect(s.sch.expectedMs(s.lane, 2, s.clock.now())).toBeCloseTo(14, 1);
     // A new item behind two queued batches (the one running ends at `lastEnd` + 14): 14 ms each, then its own.
     s.lane.queue.removeAll([...s.lane.queue.items]);
     s.push(4);

@@ -1,52 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '@epara/core';
-import { EdfQueue } from '@epara/core/scheduling';
 import { createManualTimers } from '@epara/core/testing';
 import type { DeviceHandle } from '../devices/device-port.js';
-import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { DeviceScheduler } from './device-scheduler.js';
+import { fakeItem, fakeLane } from '../testing/fake-lane.js';
 
 // What a device scheduler reports about its own work — busy time, batch count, the expected run time of a
 // dispatched batch, which lanes it serves — on a manual clock, with batches that end when the test says.
 
-let seq = 0;
-const item = (deadline: number, costScale?: number): WorkItem => ({
-  seq: seq++,
-  serviceId: 's',
-  inputs: {},
-  key: 'k',
-  deadline,
-  priority: 0,
-  enqueuedAt: 0,
-  frame: false,
-  settle: () => undefined,
-  ...(costScale === undefined ? {} : { costScale }),
-});
+const item = (deadline: number, costScale?: number): WorkItem => fakeItem(deadline, costScale === undefined ? {} : { costScale });
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 function setup(runMs = 5) {
   const clock = createManualClock(0);
   const dispatched: { items: number; expectedMs: number; at: number }[] = [];
-  const finish: (() => void)[] = [];
   let sch!: DeviceScheduler;
-  const lane: Lane = {
-    id: 'i',
-    serviceId: 's',
-    queue: new EdfQueue<WorkItem>(),
-    batchSize: 2,
-    maxBatchSize: 2,
-    guardMs: 0,
-    launchWhenIdle: true,
-    arrivalsPerMs: undefined,
-    loadShare: () => 0,
-    latencyMs: () => runMs,
-    dropLatencyMs: () => runMs,
-    earliestStart: (now) => sch.freeAt(now),
-    drop: () => undefined,
-    run: () => new Promise<void>((resolve) => finish.push(resolve)),
-    onBatchDone: () => undefined,
-  };
+  const { lane, finish } = fakeLane({ runMs, freeAt: () => sch });
   sch = new DeviceScheduler({
     device: { id: 'd0' } as DeviceHandle,
     clock,

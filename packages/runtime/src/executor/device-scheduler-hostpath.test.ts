@@ -1,17 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock, type Timers } from '@epara/core';
-import { EdfQueue } from '@epara/core/scheduling';
 import { createManualTimers } from '@epara/core/testing';
 import type { DeviceHandle } from '../devices/device-port.js';
-import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { DeviceScheduler } from './device-scheduler.js';
+import { fakeItem, fakeLane } from '../testing/fake-lane.js';
 
 // What the scheduler does per arrival and per batch on the host thread, counted (never timed): wake-ups armed,
 // and plans made (each plan of a lane reads its drop latency once).
 
-let seq = 0;
-const item = (deadline: number): WorkItem => ({ seq: seq++, serviceId: 's', inputs: {}, key: 'k', deadline, priority: 0, enqueuedAt: 0, frame: false, settle: () => undefined });
+const item = (deadline: number): WorkItem => fakeItem(deadline);
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 function counted(timers: Timers): { timers: Timers; armed: () => number } {
@@ -24,26 +22,17 @@ function setUp(o: { batchSize: number; runMs: number; arrivalsPerMs?: number; la
   const manual = createManualTimers(clock);
   const t = counted(manual);
   let plans = 0;
-  const finish: (() => void)[] = [];
   const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: t.timers, onDispatch: () => undefined });
-  const lane: Lane = {
-    id: 'i',
-    serviceId: 's',
-    queue: new EdfQueue<WorkItem>(),
+  const { lane, finish } = fakeLane({
     batchSize: o.batchSize,
-    maxBatchSize: o.batchSize,
-    guardMs: 0,
-    launchWhenIdle: o.launchWhenIdle ?? true,
+    launchWhenIdle: o.launchWhenIdle,
     arrivalsPerMs: o.arrivalsPerMs,
-    loadShare: () => 0,
-    latencyMs: () => o.runMs,
+    runMs: o.runMs,
     dropLatencyMs: () => (plans++, o.runMs),
-    earliestStart: (now) => sch.freeAt(now),
-    drop: () => undefined,
-    run: () => new Promise<void>((resolve) => finish.push(resolve)),
+    freeAt: () => sch,
     // As a model instance does: a finished batch pumps every device of the lane.
     onBatchDone: () => sch.pump(),
-  };
+  });
   sch.attach(lane);
   const arrive = (deadline: number): void => {
     const it = item(deadline);

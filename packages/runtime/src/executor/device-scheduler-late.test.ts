@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '@epara/core';
-import { EdfQueue } from '@epara/core/scheduling';
 import { createManualTimers } from '@epara/core/testing';
 import type { DeviceHandle } from '../devices/device-port.js';
-import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { DeviceScheduler } from './device-scheduler.js';
+import { fakeItem, fakeLane } from '../testing/fake-lane.js';
 
 // Late service under a saturating overload, in virtual time: one device, a flood of requests with mixed
 // 10/25 ms deadlines, a run time the profile predicts exactly (2 + 0.5·n ms), and a host that sees every batch
@@ -37,48 +36,40 @@ async function overload(o: { hostDelayMs: number; durationMs: number; warmupMs: 
   const counts = (it: WorkItem): boolean => it.enqueuedAt >= o.warmupMs;
   let deviceFreeAt = 0;
   let sch!: DeviceScheduler;
-  const lane: Lane = {
-    id: 'i',
-    serviceId: 's',
-    queue: new EdfQueue<WorkItem>(),
+  const { lane } = fakeLane({
     batchSize: o.plan ?? 4,
     maxBatchSize: o.max ?? 12,
-    guardMs: 0,
     launchWhenIdle: false,
     arrivalsPerMs: 2,
-    loadShare: () => 0,
+    runMs: latencyMs,
     latencyMs: (_d, n) => {
       out.plans++;
       return latencyMs(n);
     },
-    dropLatencyMs: () => latencyMs(1),
-    earliestStart: (now) => sch.freeAt(now),
+    freeAt: () => sch,
     drop: (it, now) => {
       if (!counts(it)) return;
       out.rejected++;
       // As the bench counts: a request submitted before its deadline and rejected more than 5 ms after it.
       if (it.enqueuedAt <= it.deadline && now > it.deadline + TOLERANCE_MS) out.lateRejected++;
     },
-    run: (items) =>
-      new Promise<void>((resolve) => {
-        // The worker runs held batches back to back; the host hears of each `hostDelayMs` after it ended.
-        const end = Math.max(clock.now(), deviceFreeAt) + latencyMs(items.length);
-        deviceFreeAt = end;
-        out.batches++;
-        timers.at(end + o.hostDelayMs, () => {
-          for (const it of items) {
-            if (!counts(it)) continue;
-            out.served++;
-            if (clock.now() > it.deadline + TOLERANCE_MS) out.late++;
-          }
-          resolve();
-        });
-      }),
-    onBatchDone: () => undefined,
-  };
+    run: (items, _device, _startedAt, done) => {
+      // The worker runs held batches back to back; the host hears of each `hostDelayMs` after it ended.
+      const end = Math.max(clock.now(), deviceFreeAt) + latencyMs(items.length);
+      deviceFreeAt = end;
+      out.batches++;
+      timers.at(end + o.hostDelayMs, () => {
+        for (const it of items) {
+          if (!counts(it)) continue;
+          out.served++;
+          if (clock.now() > it.deadline + TOLERANCE_MS) out.late++;
+        }
+        done.batchEnded(undefined);
+      });
+    },
+  });
   sch = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers, onDispatch: () => undefined });
   sch.attach(lane);
-  let seq = 0;
   // Two requests per 0.5 ms (4 000/s, ~3× the device's best rate), deadlines alternating 10 and 25 ms. Every
   // `pauseEveryMs` the host thread stops for `pauseMs` (a garbage collection): the device runs on, while
   // arrivals, timers and completions wait; the requests that arrived meanwhile are submitted when it resumes,
@@ -92,7 +83,7 @@ async function overload(o: { hostDelayMs: number; durationMs: number; warmupMs: 
       continue;
     }
     for (const a of pending) {
-      const item: WorkItem = { seq: seq++, serviceId: 's', inputs: {}, key: 'k', deadline: a.at + a.sloMs, priority: 0, enqueuedAt: t, frame: false, settle: () => undefined };
+      const item = fakeItem(a.at + a.sloMs, { enqueuedAt: t });
       lane.queue.push(item);
       // As the executor's instances report an arrival (O(1) on a saturated device), or one pump for all.
       if (o.arrivals === 'arrived') sch.arrived(lane, item);

@@ -1,47 +1,34 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '@epara/core';
-import { EdfQueue } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
-import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { createManualTimers } from '@epara/core/testing';
 import { DeviceScheduler } from './device-scheduler.js';
+import { fakeItem, fakeLane } from '../testing/fake-lane.js';
 
-/** A lane whose batches end when the test says so; every batch is expected to take `runMs`. */
-function fakeLane(scheduler: () => DeviceScheduler, runMs: number | ((n: number) => number), o: { dropMs?: number; batchSize?: number; load?: number; skip?: boolean } = {}) {
-  const ms = (n: number): number => (typeof runMs === 'number' ? runMs : runMs(n));
-  const finish: (() => void)[] = [];
+/** A lane whose batches end when the test says so (every batch expected to take `runMs`), recording its drops. */
+function schedulerLane(scheduler: () => DeviceScheduler, runMs: number | ((n: number) => number), o: { dropMs?: number; batchSize?: number; load?: number; skip?: boolean } = {}) {
   const dropped: WorkItem[] = [];
-  const lane: Lane = {
-    id: 'i',
-    serviceId: 's',
-    queue: new EdfQueue<WorkItem>(),
-    batchSize: o.batchSize ?? 2,
-    maxBatchSize: o.batchSize ?? 2,
-    guardMs: 0,
-    launchWhenIdle: true,
-    arrivalsPerMs: undefined,
+  const { lane, finish } = fakeLane({
+    runMs,
+    freeAt: scheduler,
+    batchSize: o.batchSize,
     loadShare: () => o.load ?? 0,
     skipShrinkingHead: o.skip === true,
-    latencyMs: (_d, n) => ms(n),
-    dropLatencyMs: () => o.dropMs ?? ms(1),
-    earliestStart: (now) => scheduler().freeAt(now),
     drop: (item) => void dropped.push(item),
-    run: () => new Promise<void>((resolve) => finish.push(resolve)),
-    onBatchDone: () => undefined,
-  };
+    ...(o.dropMs === undefined ? {} : { dropLatencyMs: () => o.dropMs! }),
+  });
   return { lane, finish, dropped };
 }
 
-let seq = 0;
-const item = (deadline: number): WorkItem => ({ seq: seq++, serviceId: 's', inputs: {}, key: 'k', deadline, priority: 0, enqueuedAt: 0, frame: false, settle: () => undefined });
+const item = (deadline: number): WorkItem => fakeItem(deadline);
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('DeviceScheduler', () => {
   it('predicts the device free from the last actual end under a steady backlog, not from the dispatch-time guess', async () => {
     const clock = createManualClock(0);
     const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(), onDispatch: () => undefined });
-    const { lane, finish } = fakeLane(() => sch, 5);
+    const { lane, finish } = schedulerLane(() => sch, 5);
     sch.attach(lane);
     for (let i = 0; i < 4; i++) lane.queue.push(item(1000));
     sch.pump();
@@ -58,7 +45,7 @@ describe('DeviceScheduler', () => {
   it('rejects, right after a launch, the items that only the launched batch could have served', () => {
     const clock = createManualClock(0);
     const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(), onDispatch: () => undefined });
-    const { lane, dropped } = fakeLane(() => sch, 5);
+    const { lane, dropped } = schedulerLane(() => sch, 5);
     sch.attach(lane);
     // Two launch together at 0 (ending at 5); a third due at 7 cannot run after them (5 + 5 > 7).
     const late = item(7);
@@ -71,7 +58,7 @@ describe('DeviceScheduler', () => {
     const clock = createManualClock(0);
     const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(clock), onDispatch: () => undefined });
     // The device runs slower than profiled: 8 ms expected, 5 ms optimistic (the profile).
-    const { lane, finish, dropped } = fakeLane(() => sch, 8, { dropMs: 5, batchSize: 1 });
+    const { lane, finish, dropped } = schedulerLane(() => sch, 8, { dropMs: 5, batchSize: 1 });
     sch.attach(lane);
     const doomed = item(6); // optimistically on time (5 ≤ 6), expected 2 ms late
     const fine = item(50);
@@ -86,7 +73,7 @@ describe('DeviceScheduler', () => {
     const clock = createManualClock(0);
     const timers = createManualTimers(clock);
     const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers, onDispatch: () => undefined });
-    const { lane, finish, dropped } = fakeLane(() => sch, 30);
+    const { lane, finish, dropped } = schedulerLane(() => sch, 30);
     sch.attach(lane);
     lane.queue.push(item(1000));
     lane.queue.push(item(1000));
@@ -112,7 +99,7 @@ describe('DeviceScheduler', () => {
   it('learns lateness per batch size from completions and keeps it at launch', async () => {
     const clock = createManualClock(0);
     const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(clock), onDispatch: () => undefined });
-    const { lane, finish, dropped } = fakeLane(() => sch, 5, { batchSize: 2 });
+    const { lane, finish, dropped } = schedulerLane(() => sch, 5, { batchSize: 2 });
     sch.attach(lane);
     // Twenty batches of 2, each 3 ms later than its 5 ms estimate.
     for (let k = 0; k < 20; k++) {
@@ -134,7 +121,7 @@ describe('DeviceScheduler', () => {
     const pair = [item(t + 7), item(t + 7)];
     for (const it of pair) lane.queue.push(it);
     let launched = 0;
-    lane.run = (items) => ((launched = items.length), new Promise<void>(() => undefined));
+    lane.run = (items) => void (launched = items.length);
     sch.pump();
     expect(launched).toBe(0);
     expect(dropped).toEqual(pair);
@@ -149,7 +136,7 @@ describe('DeviceScheduler', () => {
     const clock = createManualClock(0);
     const timers = createManualTimers(clock);
     const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers, onDispatch: () => undefined });
-    const { lane, finish, dropped } = fakeLane(() => sch, 5);
+    const { lane, finish, dropped } = schedulerLane(() => sch, 5);
     sch.attach(lane);
     lane.queue.push(item(1000));
     lane.queue.push(item(1000));
@@ -179,7 +166,7 @@ describe('DeviceScheduler', () => {
   it('stops rejecting by a typical lateness no batch has confirmed lately: one item runs as a probe', async () => {
     const clock = createManualClock(0);
     const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(clock), onDispatch: () => undefined });
-    const { lane, finish, dropped } = fakeLane(() => sch, 5, { batchSize: 1 });
+    const { lane, finish, dropped } = schedulerLane(() => sch, 5, { batchSize: 1 });
     sch.attach(lane);
     // A bad spell: every batch seen 30 ms after its predicted end.
     for (let i = 0; i < 5; i++) {
@@ -207,7 +194,7 @@ describe('DeviceScheduler', () => {
   it('forgets a learned margin once no batch confirms it, so a lane refused for it can serve again', async () => {
     const clock = createManualClock(0);
     const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(clock), onDispatch: () => undefined });
-    const { lane, finish } = fakeLane(() => sch, 5);
+    const { lane, finish } = schedulerLane(() => sch, 5);
     sch.attach(lane);
     // A bad spell (a cold start): ten batches of one item, each ending 50 ms later than the 5 ms predicted.
     for (let i = 0; i < 10; i++) {
@@ -238,7 +225,7 @@ describe('DeviceScheduler', () => {
       const clock = createManualClock(0);
       const firstBatches: (readonly WorkItem[])[] = [];
       const sch: DeviceScheduler = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(clock), onDispatch: (d) => void firstBatches.push(d.items) });
-      const { lane, dropped } = fakeLane(() => sch, (n) => 10 + n, { batchSize: 16, load, skip });
+      const { lane, dropped } = schedulerLane(() => sch, (n) => 10 + n, { batchSize: 16, load, skip });
       sch.attach(lane);
       const head = item(11.5);
       lane.queue.push(head);

@@ -1,7 +1,7 @@
 import { type Clock } from '@epara/core';
 import { DeviceTimeline, itemExpiry, LaunchPlan, planLaunch, skipShrinkingHeadAt, type LaunchContext } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
-import type { Lane } from '../batching/lane.js';
+import type { BatchDone, Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { EparaError, type TimerHandle, type Timers } from '@epara/core';
 import type { DeviceWork, DeviceWorkQueue } from './device-work.js';
@@ -51,7 +51,7 @@ class LaneState {
       startAt: 0,
       batchSize: 1,
       maxBatchSize: 1,
-      latencyMs: (n: number) => lane.latencyMs(deviceId, n),
+      latencyMs: (n: number) => lane.latencyMs(deviceId, n, this.now),
       dropLatencyMs: 0,
       guardMs: 0,
       sizeGuardMs: (n: number) => this.lateness.marginMs(n, this.busy, this.now),
@@ -149,9 +149,9 @@ export class DeviceScheduler implements DeviceWorkQueue {
     return this.#timeline.freeAt(now);
   }
 
-  /** What a batch of `n` profiled-size items of `lane` is expected to take on this device, ms. */
-  expectedMs(lane: Lane, n: number): number {
-    return lane.latencyMs(this.device.id, n);
+  /** What a batch of `n` profiled-size items of `lane` is expected to take on this device at `now`, ms. */
+  expectedMs(lane: Lane, n: number, now: number): number {
+    return lane.latencyMs(this.device.id, n, now);
   }
 
   /**
@@ -256,7 +256,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     if (this.#closed) return;
     if (this.#pumping || this.#running - this.#runningWork < MAX_AHEAD || this.#works.length > 0) return this.pump(now);
     // The launch rule's expiry for this item, with the lead `#context` gives it; the timer's pump drops it then.
-    const expireAt = itemExpiry(item, lane.dropLatencyMs(this.device.id), 2 * this.#recentTimerLagMs(now));
+    const expireAt = itemExpiry(item, lane.dropLatencyMs(this.device.id, now), 2 * this.#recentTimerLagMs(now));
     if (!this.#wakeSet || expireAt < this.#timerAt) this.#sleepUntil(expireAt);
   }
 
@@ -379,13 +379,13 @@ export class DeviceScheduler implements DeviceWorkQueue {
     ctx.startAt = busy ? lane.earliestStart(now) : now;
     ctx.batchSize = lane.batchSize;
     ctx.maxBatchSize = lane.maxBatchSize;
-    ctx.dropLatencyMs = lane.dropLatencyMs(this.device.id);
+    ctx.dropLatencyMs = lane.dropLatencyMs(this.device.id, now);
     ctx.guardMs = lane.guardMs + 2 * this.#timerLagMs;
     ctx.likelyLateMarginMs = st.lateness.typicalMs(1, busy, now);
     // Wake-ups come late on a busy host: reject that much earlier, so that a rejection is not itself late.
     ctx.expiryLeadMs = 2 * this.#recentTimerLagMs(now);
     ctx.launchWhenIdle = lane.launchWhenIdle;
-    ctx.arrivalsPerMs = lane.arrivalsPerMs;
+    ctx.arrivalsPerMs = lane.arrivalsPerMs(now);
     // Under overload, a head that only a small batch could serve is passed over for a batch that does much more.
     ctx.skipShrinkingHead = lane.skipShrinkingHead === true ? skipShrinkingHeadAt(lane.loadShare(this.device.id, now)) : undefined;
     return ctx;
@@ -490,19 +490,26 @@ export class DeviceScheduler implements DeviceWorkQueue {
     lane.queue.removeAll(items);
     let scale = 1;
     for (let i = 0; i < items.length; i++) scale = Math.max(scale, items[i]!.costScale ?? 1);
-    const expectedMs = this.expectedMs(lane, items.length) * scale;
+    const expectedMs = this.expectedMs(lane, items.length, now) * scale;
     const ahead = this.#timeline.held > 0;
     const plannedStart = this.#started(now, expectedMs);
-    // One record per batch: the dispatch hook's payload, and what the batch's end is learned from.
-    const launch: Launch = { lane, deviceId: this.device.id, items, expectedMs, at: now, plannedStart, ahead, scale };
+    // One record per batch: the dispatch hook's payload, what the batch's end is learned from, and its callback.
+    const launch = new Launch(this.#onEnded, lane, items);
+    launch.deviceId = this.device.id;
+    launch.expectedMs = expectedMs;
+    launch.at = now;
+    launch.plannedStart = plannedStart;
+    launch.ahead = ahead;
+    launch.scale = scale;
     this.#onDispatch(launch);
-    // `run` never rejects; a rejection would still free the device (one callback for both outcomes).
-    const done = (runMs: unknown): void => this.#ended(launch, typeof runMs === 'number' ? runMs : undefined);
-    void lane.run(items, this.device, plannedStart).then(done, done);
+    lane.run(items, this.device, plannedStart, launch);
     // Look again at once: items only this batch's start could have saved are rejected now, not after it ran,
     // and a full batch may be sent ahead.
     this.pump();
   }
+
+  /** What every launch calls when its batch ended (one function per scheduler). */
+  readonly #onEnded = (l: Launch, runMs: number | undefined): void => this.#ended(l, typeof runMs === 'number' ? runMs : undefined);
 
   #ended(l: Launch, runMs: number | undefined): void {
     // The device was this batch's from its dispatch, or from the previous launch's end when sent behind it:
@@ -534,10 +541,31 @@ export class DeviceScheduler implements DeviceWorkQueue {
   }
 }
 
-/** A batch on its way to the device. */
-interface Launch extends DispatchInfo {
+/** A batch on its way to the device: the dispatch hook's payload, and the lane's callback when it ended. */
+class Launch implements DispatchInfo, BatchDone {
+  readonly #onEnded: (l: Launch, runMs: number | undefined) => void;
+  readonly lane: Lane;
+  readonly items: readonly WorkItem[];
+  deviceId = '';
+  expectedMs = 0;
+  at = 0;
+  plannedStart = 0;
   /** Sent behind a running batch. */
-  readonly ahead: boolean;
+  ahead = false;
   /** The largest input size of its items relative to the profiled one (its expected time is scaled by it). */
-  readonly scale: number;
+  scale = 1;
+  #ended = false;
+
+  constructor(onEnded: (l: Launch, runMs: number | undefined) => void, lane: Lane, items: readonly WorkItem[]) {
+    this.#onEnded = onEnded;
+    this.lane = lane;
+    this.items = items;
+  }
+
+  batchEnded(runMs: number | undefined): void {
+    // Once: a lane calling twice must not free the device twice.
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#onEnded(this, runMs);
+  }
 }

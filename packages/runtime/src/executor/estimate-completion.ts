@@ -15,7 +15,7 @@ export function estimateCompletion(lane: Lane, schedulers: readonly DeviceSchedu
     let t = s.freeAt(now) + s.queuedWorkMs();
     for (const other of s.lanes) {
       if (other === lane || other.queue.size === 0) continue;
-      t += backlogMs(other.queue.size, other.batchSize, s.expectedMs(other, other.batchSize), countDevices(other, schedulers));
+      t += backlogMs(other.queue.size, other.batchSize, s.expectedMs(other, other.batchSize, now), countDevices(other, schedulers));
     }
     return t;
   });
@@ -23,7 +23,7 @@ export function estimateCompletion(lane: Lane, schedulers: readonly DeviceSchedu
     freeAt,
     queued: lane.queue.size,
     batchSize: lane.batchSize,
-    latencyMs: (n, i) => schedulers[i]!.expectedMs(lane, n),
+    latencyMs: (n, i) => schedulers[i]!.expectedMs(lane, n, now),
     costScale,
   });
   // Plus how late this lane's batches have been ending (learned per device; the first device stands for all).

@@ -43,8 +43,12 @@ export class InstanceSizing {
     this.#sizes = undefined;
   }
 
-  /** Items/s the instance serves within its SLO. */
-  capacityPerSec(): number {
+  /**
+   * Items/s the instance serves within its SLO: a plan's declared figure, or its devices' rate at the deadline
+   * rule's batch `b`, each device's `b / L(b)` scaled by `speed(b)` — the mean over its devices of profiled over
+   * learned device time (1 without learning: the profile's figure).
+   */
+  capacityPerSec(speed: (b: number) => number = () => 1): number {
     const s = this.#s;
     const batchable = s.batchable();
     // An unbatched instance cannot reach a plan's batched capacity: its own is one item per run.
@@ -53,6 +57,6 @@ export class InstanceSizing {
     const profile = s.profile();
     const budget = (svc.slo.kind === 'latency' ? svc.slo.deadlineMs : svc.slo.stalenessMs) - (svc.networkBudgetMs ?? 0);
     const b = batchable ? batchSizeForDeadline(profile, budget, { maxBatch: svc.maxBatch ?? 32 }) : 1;
-    return ((b * 1000) / latencyAt(profile, b)) * s.devices;
+    return ((b * 1000) / latencyAt(profile, b)) * s.devices * speed(b);
   }
 }

@@ -4,7 +4,7 @@ import { InstanceSizing } from './instance-sizing.js';
 import type { InstanceSizes } from './instance-sizes.js';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { KnownOutput } from '../devices/slab-outputs.js';
-import type { Lane } from '../batching/lane.js';
+import type { BatchDone, Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { IoSpec } from './io-spec.js';
 import { estimateCompletion } from './estimate-completion.js';
@@ -70,8 +70,8 @@ export class ModelInstance implements Lane {
   }
 
   /** Recent arrivals in items/ms when fill-aware waiting is on (the default). */
-  get arrivalsPerMs(): number | undefined {
-    return this.#c.batchWait === 'expected-fill' ? this.loadPerSec(this.#c.clock.now()) / 1000 : undefined;
+  arrivalsPerMs(now: number): number | undefined {
+    return this.#c.batchWait === 'expected-fill' ? this.loadPerSec(now) / 1000 : undefined;
   }
 
   get skipShrinkingHead(): boolean {
@@ -173,8 +173,8 @@ export class ModelInstance implements Lane {
     return this.#loaded.profile;
   }
 
-  latencyMs(deviceId: string, n: number): number {
-    return latencyAt(this.profile, n) * this.#corrections.of(deviceId, n, this.#c.clock.now());
+  latencyMs(deviceId: string, n: number, now: number): number {
+    return latencyAt(this.profile, n) * this.#corrections.of(deviceId, n, now);
   }
 
   observeHold(deviceId: string, n: number, holdMs: number, now: number): void {
@@ -183,11 +183,11 @@ export class ModelInstance implements Lane {
 
   loadShare(deviceId: string, now: number): number {
     const n = this.batchSize;
-    return ((this.loadPerSec(now) / 1000) * this.latencyMs(deviceId, n)) / n / this.#c.schedulers.length;
+    return ((this.loadPerSec(now) / 1000) * this.latencyMs(deviceId, n, now)) / n / this.#c.schedulers.length;
   }
 
-  dropLatencyMs(deviceId: string): number {
-    return Math.min(latencyAt(this.profile, 1), this.latencyMs(deviceId, 1));
+  dropLatencyMs(deviceId: string, now: number): number {
+    return Math.min(latencyAt(this.profile, 1), this.latencyMs(deviceId, 1, now));
   }
 
   earliestStart(now: number): number {
@@ -197,9 +197,20 @@ export class ModelInstance implements Lane {
     return t;
   }
 
-  /** Items/s the instance serves within its SLO. */
+  /**
+   * Items/s the instance serves within its SLO, at the time its batches really hold its devices (the learned
+   * hold-time correction, as every estimate reads it): stream admission and routing compare it with the load,
+   * which is priced the same way (`loadShare`). A plan's declared capacity is taken as declared.
+   */
   get capacityPerSec(): number {
-    return this.#sizing.capacityPerSec();
+    if (!this.#c.adaptLatency) return this.#sizing.capacityPerSec();
+    const now = this.#c.clock.now();
+    const schedulers = this.#c.schedulers;
+    return this.#sizing.capacityPerSec((b) => {
+      let speed = 0;
+      for (let i = 0; i < schedulers.length; i++) speed += 1 / this.#corrections.of(schedulers[i]!.device.id, b, now);
+      return speed / schedulers.length;
+    });
   }
 
   /** Queues an item (arriving at `now`, clock ms) and wakes the devices. */
@@ -237,14 +248,22 @@ export class ModelInstance implements Lane {
     this.#admission.drop(item, now);
   }
 
-  run(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<number | void> {
+  run(items: WorkItem[], device: DeviceHandle, startedAt: number, done: BatchDone): void {
     // The launch rule keeps batches of an unbatched instance at one; this holds whatever a scheduler sends.
-    if (items.length > 1 && !this.#batchable) return this.#runEach(items, device, startedAt);
-    return this.#runner.run(items, device, startedAt);
+    if (items.length > 1 && !this.#batchable) return this.#runEach(items, device, startedAt, done);
+    this.#runner.run(items, device, startedAt, done);
   }
 
-  async #runEach(items: WorkItem[], device: DeviceHandle, startedAt: number): Promise<void> {
-    for (const it of items) await this.#runner.run([it], device, startedAt);
+  /** Runs `items` one after another (an unbatched instance), then tells `done` (no compute time: several runs). */
+  #runEach(items: WorkItem[], device: DeviceHandle, startedAt: number, done: BatchDone): void {
+    let i = 0;
+    const next: BatchDone = {
+      batchEnded: () => {
+        if (++i < items.length) this.#runner.run([items[i]!], device, startedAt, next);
+        else done.batchEnded(undefined);
+      },
+    };
+    this.#runner.run([items[0]!], device, startedAt, next);
   }
 
   #afterBatch(): void {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { EventEmitter } from 'eventemitter3';
 import { createManualClock, isEparaError, type NamedTensors } from '@epara/core';
-import { EdfQueue } from '@epara/core/scheduling';
 import { createManualTimers } from '@epara/core/testing';
 import type { DeviceHandle, LoadedModelInfo, TimedRun } from '../devices/device-port.js';
 import type { Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { DeviceScheduler } from '../executor/device-scheduler.js';
+import { fakeItem, fakeLane } from '../testing/fake-lane.js';
 import { createGenerationEngine } from './generation-engine.js';
 import type { StepCompletedEvent } from './generation-events.js';
 import type { Sequence } from './generation-request.js';
@@ -55,31 +55,20 @@ function fakeDevice(computeMs: number) {
 
 /** A lane of another service on the same device: each batch is one call the test finishes. */
 function otherLane(scheduler: () => DeviceScheduler, runMs: number, dev: ReturnType<typeof fakeDevice>): Lane {
-  return {
+  return fakeLane({
     id: 'image/0',
     serviceId: 'image',
-    queue: new EdfQueue<WorkItem>(),
     batchSize: 1,
-    maxBatchSize: 1,
-    guardMs: 0,
-    launchWhenIdle: true,
-    arrivalsPerMs: undefined,
-    loadShare: () => 0,
-    latencyMs: () => runMs,
-    dropLatencyMs: () => runMs,
-    earliestStart: (now) => scheduler().freeAt(now),
-    drop: () => undefined,
-    run: (items) =>
-      new Promise<void>((resolve) => {
-        dev.log.push(`lane:${items.map((i) => i.deadline).join(',')}`);
-        dev.calls.push({ kind: 'lane', finish: resolve });
-      }),
-    onBatchDone: () => undefined,
-  };
+    runMs,
+    freeAt: scheduler,
+    run: (items, _device, _startedAt, done) => {
+      dev.log.push(`lane:${items.map((i) => i.deadline).join(',')}`);
+      dev.calls.push({ kind: 'lane', finish: () => done.batchEnded(undefined) });
+    },
+  }).lane;
 }
 
-let seq = 0;
-const item = (deadline: number): WorkItem => ({ seq: seq++, serviceId: 'image', inputs: {}, key: 'k', deadline, priority: 0, enqueuedAt: 0, frame: false, settle: () => undefined });
+const item = (deadline: number): WorkItem => fakeItem(deadline, { serviceId: 'image' });
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 function setup(o: { computeMs?: number; laneRunMs?: number } = {}) {

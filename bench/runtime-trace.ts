@@ -1,0 +1,113 @@
+/**
+ * A trace of what the executor's host thread does per request under section 2's load shape (not part of
+ * `pnpm bench:runtime`): seeded Poisson arrivals at twice the device's capacity, deadlines 15/50 ms, each input
+ * written into a lease, on the fake backend with a model that sleeps `2 + 0.5·b` ms (section 2b's), so that the
+ * worker takes no CPU and what is counted is the host's. It prints counts rather than times — a loaded machine
+ * moves them little:
+ *
+ * - what became of the offered requests (served, refused at admission, dropped in the queue) and the batch-size
+ *   distribution of the runs;
+ * - runs per 1 000 offered and per 1 000 served requests; messages posted to and received from the worker per run;
+ * - wall-clock reads per offered request (`Date.now` calls: the runtime's default clock reads it once per reading);
+ * - V8 heap bytes allocated per offered and per served request, and GC pauses per 1 000 offered requests.
+ *
+ *   pnpm build && npx tsx --tsconfig bench/tsconfig.dist.json bench/runtime-trace.ts [rounds] [ratePerSec]
+ *
+ * Any build with the same public API can be traced by pointing a tsconfig's paths at its `dist/` folders.
+ */
+import { loadavg } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { affineProfile } from '@epara/core';
+import { createExecutor, fakeModelBytes } from '@epara/runtime';
+import { startAllocMeter } from './lib/alloc-meter.js';
+import { poissonLoad, replay } from './lib/runtime-load.js';
+
+const rounds = Number(process.argv[2] ?? 2);
+const ratePerSec = Number(process.argv[3] ?? 3400);
+const SLOS = [15, 50];
+const ITEM = [1, 4];
+
+// Counted on the host thread: messages to and from the device's worker, and wall-clock reads.
+let posted = 0;
+let received = 0;
+let wallReads = 0;
+const post = Worker.prototype.postMessage;
+Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+  posted++;
+  return post.apply(this, args);
+};
+const emit = Worker.prototype.emit;
+Worker.prototype.emit = function (this: Worker, event: string | symbol, ...args: unknown[]) {
+  if (event === 'message') received++;
+  return emit.call(this, event, ...args);
+} as Worker['emit'];
+const dateNow = Date.now;
+Date.now = () => {
+  wallReads++;
+  return dateNow();
+};
+
+async function round(seed: number): Promise<Record<string, unknown>> {
+  const model = fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 4] }], outputs: [{ name: 'y', from: 'x' }], fixedMs: 2, perItemMs: 0.5 });
+  const ex = createExecutor({
+    backend: { kind: 'fake' },
+    devices: [{ id: 'fake0' }],
+    services: [{ id: 's', model, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: Math.min(...SLOS) }, profile: affineProfile('cpu-1t', { fixedMs: 2.3, perItemMs: 0.5, maxBatch: 32 }), devices: ['fake0'] }],
+  });
+  await ex.start();
+  // Warm: the first batches teach the learned margins and corrections.
+  const warm = poissonLoad({ ratePerSec, durationMs: 500, slosMs: SLOS, inputs: 1, seed: seed + 1000 });
+  const submit = (deadline: number): Promise<unknown> => {
+    const lease = ex.allocateInput<Float32Array>('s', 'x', ITEM);
+    lease.data.fill(1);
+    return ex.submit('s', { x: lease }, { deadline });
+  };
+  await replay(warm, (_a, deadline) => submit(deadline));
+  const sizes = new Map<number, number>();
+  const onBatch = (e: { size: number; ok: boolean }): void => {
+    if (e.ok) sizes.set(e.size, (sizes.get(e.size) ?? 0) + 1);
+  };
+  ex.on('batchCompleted', onBatch);
+  const before = ex.stats().services['s']!;
+  const arrivals = poissonLoad({ ratePerSec, durationMs: 2500, slosMs: SLOS, inputs: 1, seed });
+  let gcs = 0;
+  const gcObserver = new PerformanceObserver((list) => void (gcs += list.getEntries().length));
+  gcObserver.observe({ entryTypes: ['gc'] });
+  const [p0, r0, w0] = [posted, received, wallReads];
+  const meter = startAllocMeter();
+  const result = await replay(arrivals, (_a, deadline) => submit(deadline));
+  const heap = meter();
+  gcs += gcObserver.takeRecords().length;
+  gcObserver.disconnect();
+  const [p1, r1, w1] = [posted, received, wallReads];
+  ex.off('batchCompleted', onBatch);
+  const after = ex.stats().services['s']!;
+  await ex.close();
+  const offered = arrivals.length;
+  const runs = [...sizes.values()].reduce((a, b) => a + b, 0);
+  const served = after.completed - before.completed;
+  const refusedOrDropped = after.dropped - before.dropped;
+  const histogram = [...sizes].sort((a, b) => a[0] - b[0]).map(([size, n]) => `${size}:${n}`).join(' ');
+  return {
+    seed,
+    load: +loadavg()[0]!.toFixed(1),
+    offered,
+    served,
+    good: result.good,
+    refusedOrDropped,
+    runs,
+    meanBatch: +(served / Math.max(1, runs)).toFixed(2),
+    runsPerKOffered: +((1000 * runs) / offered).toFixed(1),
+    runsPerKServed: +((1000 * runs) / Math.max(1, served)).toFixed(1),
+    postedPerRun: +((p1 - p0) / Math.max(1, runs)).toFixed(2),
+    receivedPerRun: +((r1 - r0) / Math.max(1, runs)).toFixed(2),
+    wallReadsPerOffered: +((w1 - w0) / offered).toFixed(2),
+    heapBytesPerOffered: Math.round(heap / offered),
+    heapBytesPerServed: Math.round(heap / Math.max(1, served)),
+    gcPerKOffered: +((1000 * gcs) / offered).toFixed(2),
+    batchSizes: histogram,
+  };
+}
+
+for (let r = 0; r < rounds; r++) console.log(JSON.stringify(await round(7 + r)));
