@@ -365,19 +365,23 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       if (type === 'sync-token' || type === 'sync-ack') (count('syncBytesSent', bytes), count('syncFramesSent'));
     });
     links.on('frameRejected', ({ peerId, error }) => (count('framesRejected'), this.emit('frameRejected', { peerId, code: error.code })));
-    links.on('linkClosed', ({ link, lastLink }) => {
+    links.on('linkClosed', ({ link, lastLink, dialIds }) => {
       inbound.onLinkClosed(link.linkId);
       streamHost.onLinkClosed(link.linkId);
       if (this.#state !== 'started') return;
-      if (!lastLink) return (handler.onLinkDown(link.linkId), streams.onLinkDown(link.linkId));
+      if (!lastLink) {
+        for (const id of [link.linkId, ...dialIds]) (handler.onLinkDown(id), streams.onLinkDown(id));
+        return;
+      }
       handler.onPeerDown(link.peerId);
       streams.onPeerDown(link.peerId);
       sync.reportDead(link.peerId, 'link-closed');
     });
-    links.on('peerUnreachable', ({ peerId }) => {
-      if (peerId === undefined || this.#state !== 'started') return;
-      handler.onPeerDown(peerId);
-      streams.onPeerDown(peerId);
+    // Only what waited for that dial is lost: requests on a link the peer's current run opened meanwhile are not.
+    links.on('peerUnreachable', ({ dialId, peerLinked }) => {
+      if (this.#state !== 'started') return;
+      handler.onLinkDown(dialId, !peerLinked);
+      streams.onLinkDown(dialId);
     });
     sync.on('peerJoined', (e) => this.emit('peerJoined', e));
     sync.on('peerLeft', (e) => {
