@@ -46,6 +46,8 @@ export interface PeerConfig {
   readonly waitForStart?: boolean;
   /** Start hosting nothing, and load an `echo` instance on {@link PeerProcess.loadNow}. */
   readonly loadOnSignal?: boolean;
+  /** Give the node a CPU device and run placement (it hosts only what the leader places on it). */
+  readonly placement?: boolean;
 }
 
 /** Starts and stops the processes and nodes of one test. */

@@ -56,6 +56,27 @@ describe('faults in a cluster of real processes', () => {
     await until(() => n0.view().entries['n1']?.alive === false && aliveIds(n0).join() === 'n0,n2', 'n0 sees n1 dead and n2 alive');
   });
 
+  it('the server placement gave the only instance killed mid-offload: requests settle, and placement moves the service to the survivor', async () => {
+    // The observer takes the highest id, so the placement leader (lowest alive id) is a process: n1, then n2 if n1
+    // dies. It runs placement too, with no device: it reports that, and the leader places once everyone reported.
+    const n9 = await h.observer({ id: 'n9', placement: { initialDelayMs: 300 } });
+    const peers = new Map([
+      ['n1', await h.peer({ id: 'n1', seed: n9.address!, serviceTimeMs: 300, tag: 1, placement: true })],
+      ['n2', await h.peer({ id: 'n2', seed: n9.address!, serviceTimeMs: 300, tag: 2, placement: true })],
+    ]);
+    // The leader places one instance (the demand floor) on n1 or n2.
+    await until(() => ready(n9, 'n1') || ready(n9, 'n2'), 'n9 sees the instance the leader placed', 30_000);
+    const [victim, survivor] = ready(n9, 'n1') ? ['n1', 'n2'] : ['n2', 'n1'];
+    const run = submitAll(n9, inputs(8), 10_000);
+    await until(() => run.offloaded() >= 8, 'n9 offloaded the eight requests');
+    peers.get(victim)!.child.kill('SIGKILL');
+    expectInvariants(await run.settled, [1, 2]);
+    // Losing a server triggers a placement at once (by the survivor itself when the leader died).
+    await until(() => n9.view().entries[victim]?.alive === false && ready(n9, survivor), `n9 sees ${victim} dead and an instance on ${survivor}`, 30_000);
+    const out = await n9.submit('echo', input([5]), { deadline: Date.now() + 10_000 });
+    expect([serverOf(out), (out['x']!.data as Float32Array)[0]]).toEqual([Number(survivor.slice(1)), 10]);
+  }, 90_000);
+
   it('a peer restarted under the same id rejoins with a new epoch and serves again', async () => {
     const n0 = await h.observer();
     const first = await h.peer({ id: 'n1', seed: n0.address!, serviceTimeMs: 20, tag: 1 });
