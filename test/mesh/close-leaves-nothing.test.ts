@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { isEparaError } from '@epara/core';
 import { createFakeExecutor, createNode, createWebSocketTransport } from '@epara/mesh';
-import { closeAll, ECHO, input, PSK, startCluster, until, watch } from './helpers.js';
+import { activeResources, closeAll, ECHO, input, leftOverAfter, PSK, startCluster, until, watch } from './helpers.js';
 
 /*
  * After `close()` a node leaves nothing behind in the process — no timer, socket or server — whatever it was
@@ -11,34 +11,13 @@ import { closeAll, ECHO, input, PSK, startCluster, until, watch } from './helper
  * never answered. Counted with `process.getActiveResourcesInfo()` against the count before the nodes started.
  */
 
-/** Active resources by type (`Timeout`, `TCPSocketWrap`, `TCPServerWrap`…). */
-function resources(): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) ?? 0) + 1);
-  return counts;
-}
-
-/** The types of which more are active now than in `baseline`. */
-function leftOver(baseline: Map<string, number>): string[] {
-  return [...resources()].filter(([type, n]) => n > (baseline.get(type) ?? 0)).map(([type, n]) => `${type} ×${n - (baseline.get(type) ?? 0)}`);
-}
-
-/**
- * Waits until nothing more is active than in `baseline`: sockets finish closing a few event-loop turns after
- * `close()` returns. Bounded by turns of the loop, not by time; returns what is still left after them.
- */
-async function settledTo(baseline: Map<string, number>, turns = 2000): Promise<string[]> {
-  for (let i = 0; i < turns && leftOver(baseline).length > 0; i++) await new Promise((r) => setImmediate(r));
-  return leftOver(baseline);
-}
-
 describe('close() leaves no timer, socket or server behind', () => {
   it('with requests in flight to a peer, a stream pinned to it and a dial to a seed that never answers', async () => {
     // The test's own blackhole: accepts TCP, never answers (closed by the test before counting).
     const held = new Set<Socket>();
     const blackhole = createServer((s) => (held.add(s), s.on('error', () => undefined)));
     await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', r));
-    const baseline = resources();
+    const baseline = activeResources();
     const cluster = await startCluster({ size: 3, kind: 'ws', hosted: [1], serviceTimeMs: 100 });
     const [n0] = cluster.map((c) => c.node);
     const stream = await n0!.openStream('echo', { rateHz: 1, stalenessMs: 60_000 });
@@ -68,6 +47,6 @@ describe('close() leaves no timer, socket or server behind', () => {
     for await (const r of stream) if (!r.ok) expect(isEparaError(r.error)).toBe(true);
     for (const s of held) s.destroy();
     await new Promise<void>((r) => blackhole.close(() => r()));
-    expect(await settledTo(baseline)).toEqual([]);
+    expect(await leftOverAfter(baseline)).toEqual([]);
   });
 });

@@ -159,3 +159,20 @@ export function recordingLogger(): Logger & { messages: string[] } {
   };
   return { messages, debug: () => undefined, info: log, warn: log, error: log };
 }
+
+/** The process's active resources by type (`Timeout`, `TCPSocketWrap`, `TCPServerWrap`…), to compare after a close. */
+export function activeResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * What is active beyond `baseline` (`'Timeout ×2'`…), once it is gone or after `turns` turns of the event loop:
+ * sockets finish closing a few turns after a `close()` resolves. Bounded by turns of the loop, not by time.
+ */
+export async function leftOverAfter(baseline: ReadonlyMap<string, number>, turns = 2000): Promise<string[]> {
+  const extra = (): string[] => [...activeResources()].filter(([type, n]) => n > (baseline.get(type) ?? 0)).map(([type, n]) => `${type} ×${n - (baseline.get(type) ?? 0)}`);
+  for (let i = 0; i < turns && extra().length > 0; i++) await new Promise((r) => setImmediate(r));
+  return extra();
+}
