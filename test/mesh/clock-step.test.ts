@@ -1,12 +1,9 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createFakeExecutor, createNode, createWebSocketTransport, monotonicClock } from '@epara/mesh';
+import { createWebSocketTransport, monotonicClock } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
-import { aliveIds, closeAll, ECHO, input, PSK, startCluster, until, watch } from './helpers.js';
+import { aliveIds, closeAll, input, startCluster, until } from './helpers.js';
 import type { ClusterNode } from './helpers.js';
+import { FaultHarness } from './fault-harness.js';
 
 /*
  * The wall clock of the node under test steps (NTP, a VM resumed, the date set by hand) while its cluster runs
@@ -17,12 +14,10 @@ import type { ClusterNode } from './helpers.js';
  */
 
 const HOUR = 3_600_000;
-const PEER = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'echo-peer.mjs');
 const realNow = Date.now.bind(Date);
 let stepMs = 0;
 let cluster: ClusterNode[] = [];
-const nodes: MeshNode[] = [];
-const children: ChildProcess[] = [];
+const h = new FaultHarness();
 
 beforeEach(() => {
   stepMs = 0;
@@ -30,10 +25,9 @@ beforeEach(() => {
 });
 afterEach(async () => {
   vi.restoreAllMocks();
-  for (const c of children.splice(0)) (c.kill('SIGCONT'), c.kill('SIGKILL'));
   await closeAll(cluster);
   cluster = [];
-  await Promise.all(nodes.splice(0).map((n) => n.close()));
+  await h.close();
 });
 
 /** Resolves after `node` completes `rounds` more ring rounds (it leads the ring: lowest id). */
@@ -65,23 +59,12 @@ describe('a wall-clock step on a running cluster (WebSocket, 127.0.0.1)', () => 
   });
 
   it('an hour back, then a peer hangs (stopped, its sockets open): the ring still finds it dead', async () => {
-    const n0 = createNode({
-      id: 'n0',
+    const n0 = await h.observer({
       // The transport's own keepalive would find the hung peer too, much later: keep it out of the way, so this
       // tests the ring's failure detector.
       transport: createWebSocketTransport({ host: '127.0.0.1', port: 0, keepaliveIntervalMs: 60_000, deadPeerTimeoutMs: 120_000 }),
-      executor: createFakeExecutor({ services: { echo: { serviceTimeMs: 5 } }, hosted: [] }),
-      security: { psk: PSK },
-      services: [ECHO],
-      syncPeriodMs: 100,
-      syncAckTimeoutMs: 300,
-      placement: false,
     });
-    watch(n0);
-    nodes.push(n0);
-    await n0.start();
-    const peer = spawn(process.execPath, [PEER, 'n1', n0.address!, '5', PSK, ''], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(peer);
+    const peer = (await h.peer({ id: 'n1', seed: n0.address!, serviceTimeMs: 5, tag: 1 })).child;
     await until(() => n0.view().entries['n1']?.alive === true, 'n0 sees n1');
     stepMs = -HOUR;
     await rounds(n0, 5);

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Logger } from '@epara/core';
-import { changed, until } from './helpers.js';
-import { completions, expectInvariants, FaultHarness, ready, submitAll, untilReady } from './fault-harness.js';
+import { ready, recordingLogger, until, untilReady } from './helpers.js';
+import { completions, expectInvariants, FaultHarness, submitAll } from './fault-harness.js';
 
 /*
  * Faults injected into a running cluster of real processes (see fault-harness.ts): a server restarted under its
@@ -12,16 +11,6 @@ import { completions, expectInvariants, FaultHarness, ready, submitAll, untilRea
 
 const h = new FaultHarness();
 afterEach(() => h.close());
-
-/** A logger that keeps its messages (and wakes `until`). */
-function recordingLogger(): Logger & { messages: string[] } {
-  const messages: string[] = [];
-  const log = (obj: object | string, msg?: string): void => {
-    messages.push(typeof obj === 'string' ? obj : (msg ?? ''));
-    changed();
-  };
-  return { messages, debug: () => undefined, info: log, warn: log, error: log };
-}
 
 describe('fault harness: real processes on 127.0.0.1', () => {
   it('a server restarted under its id while its old process is stopped: the new run serves, and the old one is refused when it resumes', async () => {

@@ -6,7 +6,7 @@ import { expect } from 'vitest';
 import { isEparaError } from '@epara/core';
 import { createFakeExecutor, createNode, createWebSocketTransport } from '@epara/mesh';
 import type { MeshNode, NodeOptions } from '@epara/mesh';
-import { changed, ECHO, input, PSK, serverOf, until, watch } from './helpers.js';
+import { changed, ECHO, input, PSK, serverOf, watch } from './helpers.js';
 
 /*
  * The fault harness: mesh nodes in their own processes (test/mesh/fixtures/fault-peer.mjs: `createNode`, the
@@ -30,6 +30,8 @@ export interface PeerProcess {
   readonly address: Promise<string>;
   /** Starts a `waitForStart` peer's node now. */
   startNow(): void;
+  /** Makes a `loadOnSignal` peer load its `echo` instance now. */
+  loadNow(): void;
 }
 
 /** What a fault-peer process runs. */
@@ -40,7 +42,12 @@ export interface PeerConfig {
   /** The `server` tag of its outputs: tells two runs of one id apart. */
   readonly tag: number;
   readonly hosted?: boolean;
+  /** Load everything, and create and start the node only on {@link PeerProcess.startNow}. */
   readonly waitForStart?: boolean;
+  /** Start hosting nothing, and load an `echo` instance on {@link PeerProcess.loadNow}. */
+  readonly loadOnSignal?: boolean;
+  /** Give the node a CPU device and run placement (it hosts only what the leader places on it). */
+  readonly placement?: boolean;
 }
 
 /** Starts and stops the processes and nodes of one test. */
@@ -69,6 +76,8 @@ export class FaultHarness {
 
   /** Spawns a peer process; resolves once it has loaded (and, unless `waitForStart`, listens). */
   async peer(config: PeerConfig): Promise<PeerProcess> {
+    // Both are told by SIGUSR2.
+    if (config.waitForStart === true && config.loadOnSignal === true) throw new Error('a peer waits for its start or for its load, not both');
     const child = spawn(process.execPath, [PEER, JSON.stringify({ hosted: true, psk: PSK, ...config })], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#children.push(child);
     let out = '';
@@ -85,7 +94,7 @@ export class FaultHarness {
     // An exit before the test asked for the address is reported there; this keeps it from going unhandled.
     address.catch(() => undefined);
     await (config.waitForStart ? seen('"loaded"') : address);
-    return { child, address, startNow: () => void child.kill('SIGUSR2') };
+    return { child, address, startNow: () => void child.kill('SIGUSR2'), loadNow: () => void child.kill('SIGUSR2') };
   }
 
   /** Resumes and kills every process, closes every node. */
@@ -154,9 +163,3 @@ export function completions(n: MeshNode): { count: () => number; check: () => vo
   n.on('requestCompleted', () => void (count += 1));
   return { count: () => count, check: () => expect(count).toBe(n.stats().submitted) };
 }
-
-/** Whether `n` sees `id` alive with a ready instance. */
-export const ready = (n: MeshNode, id: string): boolean => n.view().entries[id]?.alive === true && n.view().entries[id]!.instances.some((i) => i.status === 'ready');
-
-/** Waits until `n` sees `id` alive with a ready instance. */
-export const untilReady = (n: MeshNode, id: string, ms = 30_000): Promise<void> => until(() => ready(n, id), `${n.id} sees the instance of ${id}`, ms);

@@ -1,6 +1,6 @@
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode, createWebSocketTransport } from '@epara/mesh';
 import type { FakeExecutor, MemoryHub, MeshNode, NodeOptions, Transport } from '@epara/mesh';
-import type { NamedTensors, ServiceSpec } from '@epara/core';
+import type { Logger, NamedTensors, ServiceSpec } from '@epara/core';
 import { affineProfile } from '@epara/core';
 
 export const PSK = 'test-psk-0123456789abcdef';
@@ -142,4 +142,37 @@ export const serverOf = (out: NamedTensors): number => (out['server']!.data as I
 
 export async function closeAll(nodes: readonly ClusterNode[]): Promise<void> {
   await Promise.all(nodes.map((c) => c.node.close()));
+}
+
+/** Whether `n` sees `id` alive with a ready instance. */
+export const ready = (n: MeshNode, id: string): boolean => n.view().entries[id]?.alive === true && n.view().entries[id]!.instances.some((i) => i.status === 'ready');
+
+/** Waits until `n` sees `id` alive with a ready instance. */
+export const untilReady = (n: MeshNode, id: string, ms = 30_000): Promise<void> => until(() => ready(n, id), `${n.id} sees the instance of ${id}`, ms);
+
+/** A logger that keeps the messages it is given (and wakes {@link until}). */
+export function recordingLogger(): Logger & { messages: string[] } {
+  const messages: string[] = [];
+  const log = (obj: object | string, msg?: string): void => {
+    messages.push(typeof obj === 'string' ? obj : (msg ?? ''));
+    changed();
+  };
+  return { messages, debug: () => undefined, info: log, warn: log, error: log };
+}
+
+/** The process's active resources by type (`Timeout`, `TCPSocketWrap`, `TCPServerWrap`…), to compare after a close. */
+export function activeResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * What is active beyond `baseline` (`'Timeout ×2'`…), once it is gone or after `turns` turns of the event loop:
+ * sockets finish closing a few turns after a `close()` resolves. Bounded by turns of the loop, not by time.
+ */
+export async function leftOverAfter(baseline: ReadonlyMap<string, number>, turns = 2000): Promise<string[]> {
+  const extra = (): string[] => [...activeResources()].filter(([type, n]) => n > (baseline.get(type) ?? 0)).map(([type, n]) => `${type} ×${n - (baseline.get(type) ?? 0)}`);
+  for (let i = 0; i < turns && extra().length > 0; i++) await new Promise((r) => setImmediate(r));
+  return extra();
 }

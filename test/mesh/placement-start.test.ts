@@ -85,7 +85,9 @@ describe('placement coordinator: host-loaded instances', () => {
         transport: createMemoryTransport({ hub, address: id }),
         executor,
         security: { psk: PSK },
-        seeds: i === 0 ? [] : ['n0'],
+        // Each seeds the other: the leader (n0) then waits for a peer before its first placement, rather than
+        // placing alone when n1 is slow to join (at load 50 it placed both services on itself first).
+        seeds: [i === 0 ? 'n1' : 'n0'],
         services: [ECHO, DETECT],
         devices: [0, 1].map((d) => ({ id: `cpu${d}`, kind: 'cpu', memoryBytes: 1e9 })),
         syncPeriodMs: 50,

@@ -4,7 +4,7 @@ import type { Logger } from '@epara/core';
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode, secureConnection } from '@epara/mesh';
 import { decodeFrame, encodeFrame } from '@epara/mesh/wire';
 import type { MemoryHub, MeshNode } from '@epara/mesh';
-import { changed, ECHO, input, PSK, serverOf, until, watch } from './helpers.js';
+import { ECHO, input, PSK, ready, recordingLogger, serverOf, until, watch } from './helpers.js';
 
 /*
  * A server restarted under its id while its old process still hangs (stopped, its links open and silent): the
@@ -17,16 +17,6 @@ const nodes: MeshNode[] = [];
 afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.close()));
 });
-
-/** A logger that keeps the messages it is given (and wakes {@link until}). */
-function recordingLogger(): Logger & { messages: string[] } {
-  const messages: string[] = [];
-  const log = (obj: object | string, msg?: string): void => {
-    messages.push(typeof obj === 'string' ? obj : (msg ?? ''));
-    changed();
-  };
-  return { messages, debug: () => undefined, info: log, warn: log, error: log };
-}
 
 async function start(hub: MemoryHub, o: { id: string; address: string; hosted: boolean; tag: number; epoch: number; logger?: Logger }): Promise<MeshNode> {
   const node = createNode({
@@ -47,8 +37,6 @@ async function start(hub: MemoryHub, o: { id: string; address: string; hosted: b
   await node.start();
   return node;
 }
-
-const ready = (n: MeshNode, id: string): boolean => n.view().entries[id]?.alive === true && n.view().entries[id]!.instances.some((i) => i.status === 'ready');
 
 describe('a server restarted under its id while its old process hangs', () => {
   it('replaces the old run on its peers: in-flight requests go to the new run, and the old run is refused when it resumes', async () => {

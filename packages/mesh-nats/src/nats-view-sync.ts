@@ -88,14 +88,27 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     this.#schedule();
   }
 
-  /** Stops writing and watching; with `leave` (default) deletes this server's entry so peers see it gone now. */
+  /**
+   * Stops writing and watching; with `leave` (default) deletes this server's entry so peers see it gone now.
+   * The write in flight and the delete are each awaited at most `deadAfterMs`: with the broker gone they would
+   * wait out the client's request timeout, and past `deadAfterMs` the peers have found this server dead anyway.
+   */
   async stop({ leave = true }: { leave?: boolean } = {}): Promise<void> {
     const wasRunning = this.#running;
     this.#running = false;
     if (this.#tick) this.#tick.cancel();
     this.#watch?.stop();
-    await this.#writing?.catch(() => undefined);
-    if (wasRunning && leave && this.#kv && !this.#o.connection.isClosed()) await this.#kv.delete(this.#key).catch(() => undefined);
+    if (this.#writing) await this.#atMost(this.#writing);
+    if (wasRunning && leave && this.#kv && !this.#o.connection.isClosed()) await this.#atMost(this.#kv.delete(this.#key));
+  }
+
+  /** Waits for `work` (its failure ignored) at most `deadAfterMs`; the timer goes as soon as `work` settles. */
+  #atMost(work: Promise<unknown>): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.#o.timers.setTimeout(resolve, this.#o.deadAfterMs);
+      const done = (): void => (timer.cancel(), resolve());
+      work.then(done, done);
+    });
   }
 
   /** Writes this server's entry now (also done every period). Resolves once the write landed. */

@@ -45,6 +45,8 @@ export class MeshNode extends EventEmitter<NodeEvents> {
   readonly #counters = new Map<Counter, number>();
   readonly #pending = new Set<(e: EparaError) => void>();
   readonly #viewWaiters = new Set<(e: EparaError) => void>();
+  /** Resolved when the last pending submit settles (drain and close wait on it). */
+  readonly #drainWaiters = new Set<() => void>();
   #state: 'new' | 'starting' | 'started' | 'closing' | 'closed' = 'new';
   #draining = false;
   #drainP: Promise<void> | undefined;
@@ -249,7 +251,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       this.#draining = true;
       const timeoutMs = options.timeoutMs ?? this.#o.drainTimeoutMs;
       this.#o.logger.info({ id: this.id, pending: this.#pending.size, timeoutMs }, 'node draining');
-      if (this.#pending.size > 0) await Promise.race([this.#drained(), this.#sleep(timeoutMs)]);
+      if (this.#pending.size > 0) await this.#atMost(this.#drained(), timeoutMs);
       await this.close();
     })();
     return this.#drainP;
@@ -275,10 +277,10 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     p.offloadServing?.close();
     p.inbound.close();
     p.streams.close();
-    await Promise.race([p.streamHost.closeAll(), this.#sleep(this.#o.closeTimeoutMs)]);
-    if (this.#pending.size > 0) await Promise.race([this.#drained(), this.#sleep(this.#o.closeTimeoutMs)]);
+    await this.#atMost(p.streamHost.closeAll(), this.#o.closeTimeoutMs);
+    if (this.#pending.size > 0) await this.#atMost(this.#drained(), this.#o.closeTimeoutMs);
     for (const reject of [...this.#pending]) reject(new EparaError('CLOSED', 'node closed before the request finished'));
-    await Promise.race([this.#p.applier.close(), this.#sleep(this.#o.closeTimeoutMs)]);
+    await this.#atMost(this.#p.applier.close(), this.#o.closeTimeoutMs);
     p.links.close();
     await this.#o.transport.close();
     this.#state = 'closed';
@@ -287,18 +289,25 @@ export class MeshNode extends EventEmitter<NodeEvents> {
   #track(work: Promise<NamedTensors>): Promise<NamedTensors> {
     return new Promise<NamedTensors>((resolve, reject) => {
       const fail = (e: EparaError): void => {
-        this.#pending.delete(fail);
+        this.#untrack(fail);
         reject(e);
       };
       this.#pending.add(fail);
       work.then(
         (v) => {
-          this.#pending.delete(fail);
+          this.#untrack(fail);
           resolve(v);
         },
         (err: unknown) => fail(toEparaError(err)),
       );
     });
+  }
+
+  #untrack(fail: (e: EparaError) => void): void {
+    this.#pending.delete(fail);
+    if (this.#pending.size > 0) return;
+    for (const resolve of [...this.#drainWaiters]) resolve();
+    this.#drainWaiters.clear();
   }
 
   /** Passes a stream's results through unchanged, reporting each as `frameCompleted`. */
@@ -338,15 +347,19 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     }
   }
 
+  /** Resolves once no submit is pending (at once when none is). */
   #drained(): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): void => (this.#pending.size === 0 ? resolve() : void this.#o.timers.setTimeout(check, 5));
-      check();
-    });
+    if (this.#pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.add(resolve));
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((r) => this.#o.timers.setTimeout(r, ms));
+  /** Waits for `work` at most `ms`; its timer is cancelled once `work` settles, so a closed node keeps none. */
+  #atMost(work: Promise<unknown>, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.#o.timers.setTimeout(resolve, ms);
+      const done = (): void => (timer.cancel(), resolve());
+      work.then(done, done);
+    });
   }
 
   #defaultBudget(serviceId: ServiceId): number {
@@ -365,19 +378,23 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       if (type === 'sync-token' || type === 'sync-ack') (count('syncBytesSent', bytes), count('syncFramesSent'));
     });
     links.on('frameRejected', ({ peerId, error }) => (count('framesRejected'), this.emit('frameRejected', { peerId, code: error.code })));
-    links.on('linkClosed', ({ link, lastLink }) => {
+    links.on('linkClosed', ({ link, lastLink, dialIds }) => {
       inbound.onLinkClosed(link.linkId);
       streamHost.onLinkClosed(link.linkId);
       if (this.#state !== 'started') return;
-      if (!lastLink) return (handler.onLinkDown(link.linkId), streams.onLinkDown(link.linkId));
+      if (!lastLink) {
+        for (const id of [link.linkId, ...dialIds]) (handler.onLinkDown(id), streams.onLinkDown(id));
+        return;
+      }
       handler.onPeerDown(link.peerId);
       streams.onPeerDown(link.peerId);
       sync.reportDead(link.peerId, 'link-closed');
     });
-    links.on('peerUnreachable', ({ peerId }) => {
-      if (peerId === undefined || this.#state !== 'started') return;
-      handler.onPeerDown(peerId);
-      streams.onPeerDown(peerId);
+    // Only what waited for that dial is lost: requests on a link the peer's current run opened meanwhile are not.
+    links.on('peerUnreachable', ({ dialId, peerLinked }) => {
+      if (this.#state !== 'started') return;
+      handler.onLinkDown(dialId, !peerLinked);
+      streams.onLinkDown(dialId);
     });
     sync.on('peerJoined', (e) => this.emit('peerJoined', e));
     sync.on('peerLeft', (e) => {

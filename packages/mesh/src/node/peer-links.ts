@@ -30,11 +30,16 @@ export interface PeerLinksEvents {
   /**
    * `lastLink` is true when no other link to that peer remains. A link of a peer's run that a newer run (the
    * server restarted under its id) replaced closes with `lastLink: false`: the new run's link is up. So does a
-   * link refused as a replaced run's: its closing says nothing about the peer's current run.
+   * link refused as a replaced run's: its closing says nothing about the peer's current run. `dialIds` are the
+   * dials whose queued frames went out on this link (see {@link PeerLinks.send}): they are lost with it too.
    */
-  linkClosed: [{ link: PeerLink; lastLink: boolean }];
-  /** A dial failed; frames queued for that peer are lost (their senders time out or retry). */
-  peerUnreachable: [{ peerId: ServerId | undefined; address: string; error: EparaError }];
+  linkClosed: [{ link: PeerLink; lastLink: boolean; dialIds: readonly string[] }];
+  /**
+   * A dial failed, or its link was refused (the address answered as a replaced run of the peer): the frames
+   * queued on dial `dialId` are lost. `peerLinked` says whether the peer has another link open (its current run
+   * linked meanwhile), in which case the peer itself is not shown to have failed.
+   */
+  peerUnreachable: [{ peerId: ServerId | undefined; address: string; error: EparaError; dialId: string; peerLinked: boolean }];
   /** A frame could not be decoded (the link stays up; the frame is ignored). */
   frameRejected: [{ peerId: ServerId; error: EparaError }];
   frameSent: [{ type: WireMessage['type']; bytes: number }];
@@ -69,7 +74,10 @@ export interface PeerLinksConfig {
 }
 
 interface Dial {
-  readonly peerId: ServerId | undefined;
+  /** Returned by {@link PeerLinks.send} for frames queued on this dial, and reported when they are lost. */
+  readonly id: string;
+  /** The peer dialed, once any frame queued on the dial was sent to the peer by id (a run check is not). */
+  peerId: ServerId | undefined;
   readonly queue: Uint8Array[];
   readonly types: WireMessage['type'][];
 }
@@ -93,6 +101,16 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   readonly #refused = new WeakSet<PeerLink>();
   /** Per peer, the view epoch whose run was last checked by dialing its address (see {@link send}). */
   readonly #checkedEpochs = new Map<ServerId, number>();
+  /** The address each outbound link was dialed at. */
+  readonly #dialedAt = new WeakMap<PeerLink, string>();
+  /** The dials whose queued frames went out on each link. */
+  readonly #carried = new WeakMap<PeerLink, string[]>();
+  /**
+   * Per peer, an address where a replaced run of it answered, and the view epoch the peer had then: not
+   * dialed as that peer again until the view shows another address or a larger epoch.
+   */
+  readonly #replacedAt = new Map<ServerId, { address: string; epoch: number | undefined }>();
+  #nextDial = 0;
   #closed = false;
 
   constructor(config: PeerLinksConfig) {
@@ -107,10 +125,12 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   }
 
   /**
-   * Sends to a peer, dialing it first when needed; returns the id of the link the frame went on (`undefined`
-   * when it waits for a dial). @throws EparaError `PEER_UNAVAILABLE` when no address is known, `CLOSED` after close.
+   * Sends to a peer, dialing it first when needed; returns the id of the link the frame went on, or of the dial
+   * it waits for (reported by `linkClosed` or `peerUnreachable` if the frame is lost with it).
+   * @throws EparaError `PEER_UNAVAILABLE` when no address is known, or the view's address is where a replaced run
+   * of the peer answered (`details.cause: 'REPLACED_RUN'`); `CLOSED` after close.
    */
-  send(peerId: ServerId, message: WireMessage): string | undefined {
+  send(peerId: ServerId, message: WireMessage): string {
     if (this.#closed) throw new EparaError('CLOSED', 'node is closed');
     const link = this.#pick(peerId);
     if (link) {
@@ -120,8 +140,14 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     }
     const address = this.#c.addressOf(peerId);
     if (address === undefined) throw new EparaError('PEER_UNAVAILABLE', `no address known for ${peerId}`, { peer: peerId });
-    this.sendToAddress(address, message, peerId);
-    return undefined;
+    if (this.#isReplacedAddress(peerId, address)) {
+      throw new EparaError('PEER_UNAVAILABLE', `${address} answered as a replaced run of ${peerId}; not dialed again until the view shows its current run`, {
+        peer: peerId,
+        address,
+        cause: 'REPLACED_RUN',
+      });
+    }
+    return this.sendToAddress(address, message, peerId);
   }
 
   /** Sends on one particular link (replies go back where the request came from). @throws EparaError `PEER_UNAVAILABLE` */
@@ -132,10 +158,10 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   }
 
   /**
-   * Dials an address (joining through a seed), queueing the frame until the link is up.
+   * Dials an address (joining through a seed), queueing the frame until the link is up; returns the dial's id.
    * @throws EparaError `PEER_UNAVAILABLE` while the address is backed off after a failed authentication.
    */
-  sendToAddress(address: string, message: WireMessage, peerId?: ServerId): void {
+  sendToAddress(address: string, message: WireMessage, peerId?: ServerId): string {
     if (this.#closed) throw new EparaError('CLOSED', 'node is closed');
     let dial = this.#dials.get(address);
     if (!dial) {
@@ -146,13 +172,26 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     }
     const frame = encodeFrame(message, this.#c.limits);
     if (!dial) {
-      dial = { peerId, queue: [], types: [] };
+      dial = { id: `dial-${(this.#nextDial++).toString(36)}`, peerId, queue: [], types: [] };
       this.#dials.set(address, dial);
       void this.#dial(address, dial);
     }
     if (dial.queue.length >= this.#c.maxQueuedFrames) throw new EparaError('PEER_UNAVAILABLE', `too many frames queued for ${address}`, { address });
+    dial.peerId ??= peerId;
     dial.queue.push(frame);
     dial.types.push(message.type);
+    return dial.id;
+  }
+
+  /** Whether `address` is where a replaced run of `peerId` answered while the view still showed this epoch. */
+  #isReplacedAddress(peerId: ServerId, address: string): boolean {
+    const mark = this.#replacedAt.get(peerId);
+    if (mark === undefined) return false;
+    const epoch = this.#c.epochOf(peerId);
+    if (mark.address === address && (epoch === undefined || mark.epoch === undefined || epoch <= mark.epoch)) return true;
+    // The view moved on (another address, or a run announced since): the mark says nothing about it.
+    this.#replacedAt.delete(peerId);
+    return false;
   }
 
   /**
@@ -168,7 +207,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     if ((this.#checkedEpochs.get(link.peerId) ?? -Infinity) >= epoch) return;
     this.#checkedEpochs.set(link.peerId, epoch);
     const address = this.#c.addressOf(link.peerId);
-    if (address === undefined) return;
+    if (address === undefined || this.#isReplacedAddress(link.peerId, address)) return;
     try {
       // Not dialed as the peer: a failed check is no sign its linked run failed.
       this.sendToAddress(address, { type: 'ping', requestId: 0 });
@@ -186,7 +225,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   async #dial(address: string, dial: Dial): Promise<void> {
     try {
       const raw = await this.#c.transport.connect(address);
-      const link = await this.#establish(raw, 'outbound');
+      const link = await this.#establish(raw, 'outbound', address);
       this.#dials.delete(address);
       if (link instanceof EparaError) {
         if (link.code === 'UNAUTHENTICATED') this.#c.authBackoff.failed(address);
@@ -194,17 +233,22 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       }
       if (!link) throw new EparaError('PEER_UNAVAILABLE', `handshake with ${address} failed`, { address });
       this.#c.authBackoff.succeeded(address);
+      // Refused already (its run announced itself in the handshake's last flight, as a replaced one): the queued
+      // frames have nowhere to go.
+      if (this.#byId.get(link.linkId) !== link) throw new EparaError('PEER_UNAVAILABLE', `${address} answered as a replaced run of ${link.peerId}`, { address, cause: 'REPLACED_RUN' });
+      this.#carried.set(link, [...(this.#carried.get(link) ?? []), dial.id]);
       dial.queue.forEach((frame, i) => this.#writeFrame(link, frame, dial.types[i]!));
     } catch (err) {
       this.#dials.delete(address);
       const error = toEparaError(err, 'PEER_UNAVAILABLE');
       this.#c.logger.debug({ address, code: error.code, retryInMs: Math.ceil(this.#c.authBackoff.remainingMs(address)) }, 'dial failed');
-      this.emit('peerUnreachable', { peerId: dial.peerId, address, error });
+      const peerLinked = dial.peerId !== undefined && this.#pick(dial.peerId) !== undefined;
+      this.emit('peerUnreachable', { peerId: dial.peerId, address, error, dialId: dial.id, peerLinked });
     }
   }
 
   /** The link, the handshake's error, or `undefined` when the link is not kept (closing, or self). */
-  async #establish(raw: Connection, direction: 'inbound' | 'outbound'): Promise<PeerLink | EparaError | undefined> {
+  async #establish(raw: Connection, direction: 'inbound' | 'outbound', dialedAt?: string): Promise<PeerLink | EparaError | undefined> {
     let result: Awaited<ReturnType<Handshake>>;
     try {
       result = await this.#c.handshake(raw, direction);
@@ -222,6 +266,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     }
     const { peerId } = result;
     const link: PeerLink = { linkId: result.connection.id, peerId, connection: result.connection };
+    if (dialedAt !== undefined) this.#dialedAt.set(link, dialedAt);
     // The peer proved the key (it may have dialed in after fixing it): dial its address freely again.
     const address = this.#c.addressOf(peerId);
     if (address !== undefined) this.#c.authBackoff.succeeded(address);
@@ -229,9 +274,11 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     const set = this.#byPeer.get(peerId) ?? new Set();
     set.add(link);
     this.#byPeer.set(peerId, set);
-    for (const frame of result.early ?? []) this.#onFrame(link, frame);
-    result.connection.on('frameReceived', ({ frame }) => this.#onFrame(link, frame));
+    // Before the early frames: the first of them may be a refused run's announcement, which closes the link.
     result.connection.once('closed', () => this.#onClosed(link));
+    for (const frame of result.early ?? []) this.#onFrame(link, frame);
+    if (this.#byId.get(link.linkId) !== link) return link;
+    result.connection.on('frameReceived', ({ frame }) => this.#onFrame(link, frame));
     this.emit('linkOpened', { link });
     return link;
   }
@@ -275,6 +322,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     const incarnation = { epoch: run.epoch, instance: run.instance };
     if (shown) this.#c.logger.warn({ peer: link.peerId, incarnation, remote: link.connection.remoteAddress, repeatsSinceLastLogged: shown.held }, 'link from a replaced run of a peer refused');
     this.#refused.add(link);
+    this.#markReplacedAddress(link);
     link.connection.close('a newer run of this server is linked');
   }
 
@@ -292,6 +340,18 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     }
   }
 
+  /**
+   * A link this node dialed was refused as a replaced run's: that run listens at the address dialed, which the
+   * view still shows for the peer (or shows again: a resumed old run can outbid its replacement's entry for a
+   * while). Dialing it as the peer would be refused each time, so it is not dialed again until the view moves
+   * on. Only a refusal marks an address: the link of a replaced run that merely closed says nothing of who
+   * listens there now (a restart on the same port does).
+   */
+  #markReplacedAddress(link: PeerLink): void {
+    const address = this.#dialedAt.get(link);
+    if (address !== undefined) this.#replacedAt.set(link.peerId, { address, epoch: this.#c.epochOf(link.peerId) });
+  }
+
   #onClosed(link: PeerLink): void {
     if (this.#byId.get(link.linkId) !== link) return;
     this.#byId.delete(link.linkId);
@@ -299,7 +359,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     set?.delete(link);
     const none = !set || set.size === 0;
     if (none) this.#byPeer.delete(link.peerId);
-    this.emit('linkClosed', { link, lastLink: none && !this.#refused.has(link) });
+    this.emit('linkClosed', { link, lastLink: none && !this.#refused.has(link), dialIds: this.#carried.get(link) ?? [] });
   }
 
   #pick(peerId: ServerId): PeerLink | undefined {

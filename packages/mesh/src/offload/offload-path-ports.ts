@@ -24,8 +24,8 @@ export interface OffloadPathPorts {
   /** Allocates request ids (shared by requests and streams, so responses on a link never collide). */
   readonly nextId: () => number;
   /**
-   * Sends to a peer; returns the id of the link it went on when one was up (nothing while a dial is in
-   * progress). Throws `PEER_UNAVAILABLE` when no link can be had.
+   * Sends to a peer; returns the id of the link it went on, or of the dial it waits for (the node reports either
+   * to `onLinkDown` if the frame is lost with it). Throws `PEER_UNAVAILABLE` when no link can be had.
    */
   readonly send: (peer: ServerId, message: OffloadMessage) => string | void;
 }

@@ -150,6 +150,27 @@ describe('RequestHandler paths', () => {
     expect(sent).toHaveLength(3);
   });
 
+  it('a lost dial routes the requests queued on it again at once, the peer visited when it failed and a candidate when it has another link', async () => {
+    const { sent, handler, links } = setup(['b', 'c']);
+    links.current = 'dial-0';
+    const queued = handler.handle(request());
+    const first = sent[0]!;
+    handler.onLinkDown('dial-0', true);
+    const retry = sent[1]!;
+    expect(retry.to).not.toBe(first.to);
+    expect(retry.m).toMatchObject({ type: 'submit', visited: ['a', first.to] });
+    handler.onResponse(retry.to, { type: 'result', requestId: retry.m.requestId!, outputs: x });
+    await expect(queued).resolves.toBe(x);
+
+    links.current = 'dial-1';
+    const again = handler.handle(request());
+    handler.onLinkDown('dial-1', false);
+    // The peer's current run linked meanwhile: the retry may go to it.
+    expect(sent.at(-1)!.m).toMatchObject({ type: 'submit', visited: ['a'] });
+    handler.onResponse(sent.at(-1)!.to, { type: 'result', requestId: sent.at(-1)!.m.requestId!, outputs: x });
+    await expect(again).resolves.toBe(x);
+  });
+
   it('a peer failing after close rejects CLOSED', async () => {
     const { sent, handler } = setup(['b', 'c']);
     const p = handler.handle(request());

@@ -55,7 +55,7 @@ export interface RequestHandlerConfig extends OffloadPathPorts {
 interface Outstanding {
   readonly request: HandledRequest;
   readonly peer: ServerId;
-  /** The link the request went on, when one was up: the peer drops the request if that link closes. */
+  /** The link the request went on, or the dial it waits for: the peer drops the request if that link closes. */
   readonly linkId: string | undefined;
   readonly resolve: (out: NamedTensors) => void;
   readonly reject: (err: EparaError) => void;
@@ -136,15 +136,16 @@ export class RequestHandler {
 
   /**
    * One link closed while the peer has another (two links to one peer: both dialed at once, or the peer came
-   * back under the same id and its new run's link replaced the old run's). The peer drops what came over the
-   * closed link, so its requests are routed again instead of waiting out their deadlines — the peer stays a
-   * candidate: the server on its other link never saw them (a new run) or dropped them.
+   * back under the same id and its new run's link replaced the old run's), or a dial's frames were lost (the
+   * dial failed, or the address answered as a replaced run of the peer). The peer drops what came over the
+   * closed link, so its requests are routed again instead of waiting out their deadlines. `peerFailed: false`
+   * keeps the peer a candidate: the server on its other link never saw them (a new run) or dropped them.
    */
-  onLinkDown(linkId: string): void {
+  onLinkDown(linkId: string, peerFailed = false): void {
     for (const [id, o] of [...this.#outstanding]) {
       if (o.linkId !== linkId) continue;
       this.#settle(id, o);
-      this.#retry(o, false);
+      this.#retry(o, peerFailed);
     }
   }
 
