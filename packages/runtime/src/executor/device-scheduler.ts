@@ -198,7 +198,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     for (const lane of this.#lanes) {
       const rho = Math.max(0, lane.loadShare(this.device.id, now));
       share += rho;
-      ms += (rho * lane.latencyMs(this.device.id, lane.batchSize)) / 2;
+      ms += (rho * lane.latencyMs(this.device.id, lane.batchSize, now)) / 2;
     }
     return share > 1 ? ms / share : ms;
   }
