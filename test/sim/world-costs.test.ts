@@ -82,6 +82,54 @@ describe('every cost is paid where it falls', () => {
     expect(remote).toBeGreaterThan(5);
   });
 
+  it('learns that a remote pinned instance is gone only from the server that hosted it', () => {
+    // The scenario above; both GPUs of server 1, which hosts the `seg-video` instance, fail at 6 s (the server stays
+    // up). A stream's access server hears of it when a frame it forwarded reached server 1 and the notice came back.
+    const failAt = 6000;
+    const lostAt = new Map<SimStream, number>();
+    const pinnedThen: SimStream[] = [];
+    let delay: (from: number, to: number) => number = () => 0;
+    const started: SimStream[] = [];
+    simulate(
+      { seed: 1, durationMs: 9000, warmupMs: 1000, cluster: { groups: [{ preset: 'micro', count: 3 }, { preset: 'gpu-server', count: 3 }] }, network: { metroMs: [20, 20] }, workload: { streams: [{ service: 'seg-video', concurrentStreams: 12, meanDurationMs: 20_000 }] }, failures: [{ atMs: failAt, server: 1, device: 0 }, { atMs: failAt, server: 1, device: 1 }], system: { kind: 'epara', placementPeriodMs: 60_000 } },
+      {
+        wrapSystem: (inner) => {
+          const watch = (now: number): void => {
+            for (const s of pinnedThen) if (s.pinned === null && !lostAt.has(s)) lostAt.set(s, now);
+          };
+          return {
+            ...inner,
+            start(world) {
+              delay = world.network.delayMs;
+              inner.start(world);
+            },
+            onStreamStart(world, stream) {
+              started.push(stream);
+              inner.onStreamStart(world, stream);
+            },
+            onFailure(world, server, device, recovered) {
+              if (pinnedThen.length === 0) for (const s of started) if (!s.ended && s.pinned?.server === 1 && s.origin >= 3) pinnedThen.push(s);
+              inner.onFailure(world, server, device, recovered);
+            },
+            onRequest(world, req, server) {
+              inner.onRequest(world, req, server);
+              watch(world.clock.now());
+            },
+            onEvent(world, kind, a, ref) {
+              inner.onEvent(world, kind, a, ref);
+              watch(world.clock.now());
+            },
+          };
+        },
+      },
+    );
+    expect(pinnedThen.length).toBeGreaterThan(2);
+    expect(lostAt.size).toBe(pinnedThen.length);
+    // (Before, the access server read the instance's status at its next frame: some streams let go of it within
+    // a frame's interval, before any message could have come back from server 1.)
+    for (const [s, at] of lostAt) expect(at - failAt).toBeGreaterThanOrEqual(2 * delay(s.origin, 1) - 1e-9);
+  });
+
   it('fails the centralized controller over to a standby that starts empty, losing what was sent to the dead one', () => {
     // Six GPU servers in two sites; `seg-image` requests (150 ms SLO) every 20 ms from server 4. The controller
     // (server 0) fails at 3 s for good; a standby takes over at the next alive server after the detection time.
