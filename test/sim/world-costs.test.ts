@@ -1,6 +1,8 @@
-import { productionMix, simulate, type Scenario } from '@epara/sim';
-import type { SimStream } from '../../packages/sim/src/world/types.js';
+import { productionMix, simulate, type Scenario, type SimulateOptions } from '@epara/sim';
 import { describe, expect, it } from 'vitest';
+
+/** A stream as the system under test sees it (the package exports the system's shape only through `wrapSystem`). */
+type SimStream = Parameters<ReturnType<NonNullable<SimulateOptions['wrapSystem']>>['onStreamStart']>[1];
 
 describe('every cost is paid where it falls', () => {
   it('the upper bound decides for free: its requests wait for no control message, however far its controller is', () => {
