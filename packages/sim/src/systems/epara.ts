@@ -165,7 +165,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       admitting.add(stream);
       // The access server counts the stream against its own link as soon as it sends the stream elsewhere, so that
       // the streams it sends on while the answers travel do not overcommit the link.
-      if (server === stream.origin) streamEgress.charge(stream, server, (svc.payloadBytes * stream.rateHz) / 1000);
+      if (o.chargeLinkWhileAdmitting && server === stream.origin) streamEgress.charge(stream, server, (svc.payloadBytes * stream.rateHz) / 1000);
       world.schedule(now + world.network.delayMs(server, next), EV_ADMIT, next, { stream, hops: hops + 1, visited: [...visited, self], inst: null } satisfies Admission);
       return;
     }
