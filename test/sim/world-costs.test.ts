@@ -1,5 +1,8 @@
-import { productionMix, simulate, type Scenario } from '@epara/sim';
+import { productionMix, simulate, type Scenario, type SimulateOptions } from '@epara/sim';
 import { describe, expect, it } from 'vitest';
+
+/** A stream as the system under test sees it (the package exports the system's shape only through `wrapSystem`). */
+type SimStream = Parameters<ReturnType<NonNullable<SimulateOptions['wrapSystem']>>['onStreamStart']>[1];
 
 describe('every cost is paid where it falls', () => {
   it('the upper bound decides for free: its requests wait for no control message, however far its controller is', () => {
@@ -31,6 +34,160 @@ describe('every cost is paid where it falls', () => {
     // new streams were refused a peer: 0.915 and 583 stale frames.
     expect(r.perService['seg-video']!.sloAttainment).toBeGreaterThan(0.93);
     expect(r.total.drops.STALE_FRAME ?? 0).toBeLessThan(450);
+  });
+
+  it("pins a stream to a peer only after the admission's round trip to it", () => {
+    // Two sites of three servers, 20 ms apart; `seg-video` streams enter at all six, and one server hosts the
+    // instance (measured: streams from its own site are pinned after 0.9–1.3 ms, from the other after 40 ms).
+    const pinnedAt = new Map<SimStream, { at: number; host: number }>();
+    const started: SimStream[] = [];
+    let delay: (from: number, to: number) => number = () => 0;
+    const r = simulate(
+      { seed: 1, durationMs: 12_000, warmupMs: 1000, cluster: { groups: [{ preset: 'micro', count: 3 }, { preset: 'gpu-server', count: 3 }] }, network: { metroMs: [20, 20] }, workload: { streams: [{ service: 'seg-video', concurrentStreams: 12, meanDurationMs: 4000 }] }, system: { kind: 'epara' } },
+      {
+        wrapSystem: (inner) => {
+          const watch = (now: number): void => {
+            for (const s of started) if (s.pinned !== null && !pinnedAt.has(s)) pinnedAt.set(s, { at: now, host: s.pinned.server });
+          };
+          return {
+            ...inner,
+            start(world) {
+              delay = world.network.delayMs;
+              inner.start(world);
+            },
+            onStreamStart(world, stream) {
+              started.push(stream);
+              inner.onStreamStart(world, stream);
+              watch(world.clock.now());
+            },
+            onRequest(world, req, server) {
+              inner.onRequest(world, req, server);
+              watch(world.clock.now());
+            },
+            onEvent(world, kind, a, ref) {
+              inner.onEvent(world, kind, a, ref);
+              watch(world.clock.now());
+            },
+          };
+        },
+      },
+    );
+    expect(r.total.good + r.total.late + r.total.dropped).toBe(r.total.offered);
+    let remote = 0;
+    for (const [s, { at, host }] of pinnedAt) {
+      if (host === s.origin) continue;
+      remote++;
+      // The request reached the peer and its answer came back. (Before, the access server pinned the stream to the
+      // peer the moment the stream started.)
+      expect(at - s.startMs).toBeGreaterThanOrEqual(2 * delay(s.origin, host) - 1e-9);
+    }
+    expect(remote).toBeGreaterThan(5);
+  });
+
+  it('learns that a remote pinned instance is gone only from the server that hosted it', () => {
+    // The scenario above; both GPUs of server 1, which hosts the `seg-video` instance, fail at 6 s (the server stays
+    // up). A stream's access server hears of it when a frame it forwarded reached server 1 and the notice came back.
+    const failAt = 6000;
+    const lostAt = new Map<SimStream, number>();
+    const pinnedThen: SimStream[] = [];
+    let delay: (from: number, to: number) => number = () => 0;
+    const started: SimStream[] = [];
+    simulate(
+      { seed: 1, durationMs: 9000, warmupMs: 1000, cluster: { groups: [{ preset: 'micro', count: 3 }, { preset: 'gpu-server', count: 3 }] }, network: { metroMs: [20, 20] }, workload: { streams: [{ service: 'seg-video', concurrentStreams: 12, meanDurationMs: 20_000 }] }, failures: [{ atMs: failAt, server: 1, device: 0 }, { atMs: failAt, server: 1, device: 1 }], system: { kind: 'epara', placementPeriodMs: 60_000 } },
+      {
+        wrapSystem: (inner) => {
+          const watch = (now: number): void => {
+            for (const s of pinnedThen) if (s.pinned === null && !lostAt.has(s)) lostAt.set(s, now);
+          };
+          return {
+            ...inner,
+            start(world) {
+              delay = world.network.delayMs;
+              inner.start(world);
+            },
+            onStreamStart(world, stream) {
+              started.push(stream);
+              inner.onStreamStart(world, stream);
+            },
+            onFailure(world, server, device, recovered) {
+              if (pinnedThen.length === 0) for (const s of started) if (!s.ended && s.pinned?.server === 1 && s.origin >= 3) pinnedThen.push(s);
+              inner.onFailure(world, server, device, recovered);
+            },
+            onRequest(world, req, server) {
+              inner.onRequest(world, req, server);
+              watch(world.clock.now());
+            },
+            onEvent(world, kind, a, ref) {
+              inner.onEvent(world, kind, a, ref);
+              watch(world.clock.now());
+            },
+          };
+        },
+      },
+    );
+    expect(pinnedThen.length).toBeGreaterThan(2);
+    expect(lostAt.size).toBe(pinnedThen.length);
+    // (Before, the access server read the instance's status at its next frame: some streams let go of it within
+    // a frame's interval, before any message could have come back from server 1.)
+    for (const [s, at] of lostAt) expect(at - failAt).toBeGreaterThanOrEqual(2 * delay(s.origin, 1) - 1e-9);
+  });
+
+  it('fails the centralized controller over to a standby that starts empty, losing what was sent to the dead one', () => {
+    // Six GPU servers in two sites; `seg-image` requests (150 ms SLO) every 20 ms from server 4. The controller
+    // (server 0) fails at 3 s for good; a standby takes over at the next alive server after the detection time.
+    const trace = Array.from({ length: 300 }, (_, i) => ({ timeMs: 500 + i * 20, service: 'seg-image', origin: 4 }));
+    const outcomes: Array<{ at: number; outcome: string }> = [];
+    let described: Record<string, unknown> = {};
+    const r = simulate(
+      { seed: 1, durationMs: 7000, warmupMs: 0, earlyWindowMs: 7000, cluster: { groups: [{ preset: 'gpu-server', count: 6 }] }, network: { metroMs: [10, 10] }, workload: { trace }, failures: [{ atMs: 3000, server: 0 }], system: { kind: 'centralized' } },
+      {
+        wrapSystem: (inner) => ({
+          ...inner,
+          start(world) {
+            world.metrics.observer = (req, outcome) => outcomes.push({ at: req.emitAt, outcome });
+            inner.start(world);
+          },
+          describe() {
+            described = inner.describe();
+            return described;
+          },
+        }),
+      },
+    );
+    expect(r.total.good + r.total.late + r.total.dropped).toBe(r.total.offered);
+    const between = (from: number, to: number) => outcomes.filter((x) => x.at >= from && x.at < to);
+    expect(described['failovers']).toBe(1);
+    // Before the failure, and once the standby has its servers' reports (1 s detection, then ~60 ms), all served.
+    expect(between(500, 2900).every((x) => x.outcome === 'good')).toBe(true);
+    expect(between(4200, 6500).every((x) => x.outcome === 'good')).toBe(true);
+    // Sent to the dead controller before the standby took over: lost. (Before, the next server decided at once,
+    // with the dead controller's state, and every one of them was served.)
+    const gap = between(3000, 3990);
+    expect(gap.length).toBeGreaterThan(40);
+    expect(gap.every((x) => x.outcome === 'PEER_UNAVAILABLE')).toBe(true);
+  });
+
+  it("starts no Ray Serve replica while its controller's server is down, and its proxies keep routing", () => {
+    // Six GPU servers, `seg-image` and `classify` at 125 requests/s each; the operator's replicas take every GPU. A
+    // server holding replicas fails for good at 2 s: the controller restarts what was lost on a GPU with memory left
+    // (Ray's target count), unless the server that failed is its own.
+    const trace = Array.from({ length: 2000 }, (_, i) => ({ timeMs: 100 + i * 4, service: i % 2 === 0 ? 'seg-image' : 'classify' }));
+    const run = (failed: number) => {
+      let described: Record<string, unknown> = {};
+      const r = simulate(
+        { seed: 1, durationMs: 8200, warmupMs: 0, earlyWindowMs: 2000, cluster: { groups: [{ preset: 'gpu-server', count: 6 }] }, workload: { trace }, failures: [{ atMs: 2000, server: failed }], system: { kind: 'ray-serve' } },
+        { wrapSystem: (inner) => ({ ...inner, describe: () => (described = inner.describe()) }) },
+      );
+      return { r, scaleUps: described['scaleUps'] as number };
+    };
+    const controllerDown = run(0);
+    const otherDown = run(1);
+    expect(otherDown.scaleUps).toBeGreaterThan(0);
+    // (Before, the controller restarted the lost replicas with its own server down, as it did for another server.)
+    expect(controllerDown.scaleUps).toBe(0);
+    // The proxies route on the replica set they last heard of, dropping a lost replica once a probe finds it gone.
+    // (Measured: 1480 of 2000 good, as with server 1 down — 1479.)
+    expect(controllerDown.r.total.good).toBeGreaterThan(0.7 * controllerDown.r.total.offered);
   });
 
   it('loses a result whose access server failed, for every system: no client is answered through a dead server', () => {

@@ -71,7 +71,7 @@ export function simulate(input: Scenario, options: SimulateOptions = {}): RunRes
   });
   const world = new SimWorld({
     seed, servers, services, network, failures,
-    sources: compiled.sources, trace: compiled.trace, sessions: compiled.sessions, origins: compiled.origins, earlyWindowDemand: compiled.earlyWindowDemand, earlyWindowAnswers: compiled.earlyWindowAnswers, interference: scenario.interference ?? DEFAULT_INTERFERENCE,
+    sources: compiled.sources, trace: compiled.trace, sessions: compiled.sessions, origins: compiled.origins, earlyWindowDemand: compiled.earlyWindowDemand, interference: scenario.interference ?? DEFAULT_INTERFERENCE,
     durationMs: scenario.durationMs, warmupMs: scenario.warmupMs ?? 0,
     system: options.wrapSystem === undefined ? createSystem(scenario.system) : options.wrapSystem(createSystem(scenario.system)),
   });

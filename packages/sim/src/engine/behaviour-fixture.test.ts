@@ -13,7 +13,9 @@ import type { Scenario, SystemSpec } from '../scenario/scenario.js';
  * after placement took the server nearest a service's demand among equal items; EPARA's hash again when its learned guard
  * became core's `LatencyGuard`, figures unchanged on this run; Triton's, the centralized baseline's and Ray Serve's when a
 result bound for the failed server's clients was lost with it — EPARA's lost none there; EPARA's when a backlog let its packs
-grow from the size for the pinned rate to the plan's). A deliberate policy change changes
+grow from the size for the pinned rate to the plan's; EPARA's events and hash when stream admission through a peer paid
+the delay both ways, figures unchanged; the centralized baseline's when its workers' reports became messages that arrive
+after the delay and it dispatched only to the instances they listed). A deliberate policy change changes
  * them; then recapture with `EPARA_PRINT_FIXTURE=1 pnpm vitest run behaviour-fixture` and replace `FIXTURE`.
  */
 function scenario(system: SystemSpec): Scenario {
@@ -45,9 +47,9 @@ function digest(r: ReturnType<typeof simulate>): Digest {
 }
 
 const FIXTURE: Record<string, Digest> = {
-  "epara": {"events":20781,"goodput":381.75,"attainment":{"llm-chat":0.8392857142857143,"seg-image":0.7091108671789242,"classify":0.9794617563739377,"seg-video":0.9005158437730287,"hci":0.8885041551246537},"sha256":"40f7bc6509c7b3c75d2a7407e633940b127be52a694544f197ac286c46b43183"},
+  "epara": {"events":20837,"goodput":381.75,"attainment":{"llm-chat":0.8392857142857143,"seg-image":0.7091108671789242,"classify":0.9794617563739377,"seg-video":0.9005158437730287,"hci":0.8885041551246537},"sha256":"c8f26838bb9b7c8b5f3b367f52b61192e5ace7a66d1787baecc0b32a9e0afdf9"},
   "triton": {"events":18188,"goodput":270.5,"attainment":{"llm-chat":1,"seg-image":0.8046103183315039,"classify":0.3031161473087819,"seg-video":0.9896831245394252,"hci":0.47506925207756234},"sha256":"866662f240e7f4c5fe298c6ece4707e020da54f733150751097536988f63af48"},
-  "centralized": {"events":24974,"goodput":270.75,"attainment":{"llm-chat":1,"seg-image":0.579582875960483,"classify":0.0056657223796034,"seg-video":0.899042004421518,"hci":0.9951523545706371},"sha256":"989f0d01cbff1c61b0e5bfa547aee033177385ce3db6cd2c89605c7dc8cd8776"},
+  "centralized": {"events":45883,"goodput":268.4166666666667,"attainment":{"llm-chat":1,"seg-image":0.5488474204171241,"classify":0.004957507082152974,"seg-video":0.8983050847457628,"hci":0.9965373961218836},"sha256":"e11560cd9282bbc71727410ef599d213a7bf3d8ccc1c4411e14380ceb4254f24"},
   "ray-serve": {"events":26355,"goodput":208.41666666666666,"attainment":{"llm-chat":1,"seg-image":0.47091108671789245,"classify":0.11827195467422097,"seg-video":0.8953574060427414,"hci":0.4390581717451524},"sha256":"e06b2807006f2df134ffd86a50f107cf4400a7d0a2944bb2f233269ad308e549"},
 };
 

@@ -47,25 +47,53 @@ export interface CentralizedOptions {
    * instances do. @default true
    */
   readonly skipShrinkingHead: boolean;
+  /**
+   * Deployable mode: how long until a failure is acted on, ms — a server whose reports stopped this long ago is
+   * taken as dead (no dispatch to it), re-placement after a failure waits this long, and when the controller's own
+   * server fails, a standby at the next alive server takes over this long after (lease expiry). The same figure as
+   * EPARA's `failureDetectionMs`. @default 1000
+   */
+  readonly failureDetectionMs: number;
 }
 
 /** Defaults of {@link CentralizedOptions}. */
-export const DEFAULT_CENTRALIZED_OPTIONS: CentralizedOptions = { oracle: false, controllerServer: 0, decisionMs: 0.05, reportIntervalMs: 50, placementPeriodMs: 30_000, demandHeadroom: 1.25, batchGuardMs: 2, guardMs: 1, fillAwareWait: true, overloadBelowPlan: true, skipShrinkingHead: true };
+export const DEFAULT_CENTRALIZED_OPTIONS: CentralizedOptions = { oracle: false, controllerServer: 0, decisionMs: 0.05, reportIntervalMs: 50, placementPeriodMs: 30_000, demandHeadroom: 1.25, batchGuardMs: 2, guardMs: 1, fillAwareWait: true, overloadBelowPlan: true, skipShrinkingHead: true, failureDetectionMs: 1000 };
 
 const EV_DECIDE = 70;
 const EV_PLACE = 71;
 const EV_REPORT = 72;
 const EV_ANSWER = 73;
 const EV_FORECAST = 74;
+const EV_REPORT_IN = 75;
+const EV_TAKEOVER = 76;
 
+/** One server's report as the controller receives it: its ready instances and their backlogs when it was sent. */
+interface ServerReport {
+  readonly server: number;
+  readonly sentAt: number;
+  readonly instances: readonly SimInstance[];
+  readonly backlogMs: readonly number[];
+}
+
+/** What the deployable controller knows of an instance: its last reported backlog, and what it sent there since. */
+interface Known {
+  backlogMs: number;
+  at: number;
+  /** When the controller dispatched each request to it after that report was taken. */
+  sent: number[];
+}
 /**
  * A centralized earliest-completion dispatcher (Clockwork/SHEPHERD-like). Deployable mode: every request
  * costs a control round trip between its access server and the controller; the controller decides one
  * request at a time (`decisionMs` each, so requests queue at it under load) from worker reports that are
  * `reportIntervalMs` plus the network delay old, plus what it dispatched since; it places replicas itself
  * (demand-proportional, bin-packed by memory, batches sized so an item can wait one batch and run the next,
- * from its learned forecast) every period. The oracle
- * (not deployable) sees every queue exactly, decides for free, and uses EPARA's placement.
+ * from its learned forecast) every period. It dispatches only to instances the servers' reports listed, reports
+ * arrive after the network delay, and a server silent for `failureDetectionMs` is taken as dead. When the
+ * controller's server fails, requests sent to it are lost until a standby at the next alive server takes over
+ * (`failureDetectionMs` later); the standby starts empty — it decides nothing until the servers' next reports have
+ * reached it (its demand forecast is rebuilt from what they count). The oracle (not deployable) sees every queue
+ * exactly, decides for free, and uses EPARA's placement.
  */
 export function createCentralizedSystem(options: Partial<CentralizedOptions> = {}): SimSystem {
   const o: CentralizedOptions = { ...DEFAULT_CENTRALIZED_OPTIONS, ...strip(options) };
@@ -73,32 +101,63 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
   let zoneIndex: number[] = [];
   let drivers: PlacementDriver[] = [];
   let learned: OnlineForecast;
-  /** Oracle: dispatched requests still in flight. Deployable: requests dispatched since the last report. */
+  /** Oracle: dispatched requests still in flight. */
   const incoming = new Map<SimInstance, number>();
-  // Lagged state: per instance, the backlog (ms of work ahead of a new item) and time of its last report.
-  const reported = new Map<SimInstance, { backlogMs: number; at: number }>();
+  // Deployable: per instance, the backlog (ms of work ahead of a new item) of its last report and what was sent since.
+  let known = new Map<SimInstance, Known>();
+  /** Deployable: per server, its last report received (null: none since the controller started). */
+  let lastReport: (ServerReport | null)[] = [];
+  /** Instances the controller drained itself (it stops dispatching to them at once). */
+  const drained = new WeakSet<SimInstance>();
   const target = new Map<SimRequest, SimInstance>();
+  /** Deployable: the server hosting the controller now, whether it is down, its epoch, and when it can decide again. */
+  let ctrl = o.controllerServer;
+  let ctrlDown = false;
+  let epoch = 0;
+  let readyAt = 0;
+  let failovers = 0;
+  let lostAtController = 0;
   let ctrlFreeAt = 0;
   let decisions = 0;
   let maxControllerQueueMs = 0;
   let owned: SimInstance[] = [];
 
-  const controllerOf = (world: World, server: number): number => {
-    if (o.oracle) return zones[zoneIndex[server]!]!.find((s) => world.serverAlive[s]) ?? server;
-    return world.serverAlive[o.controllerServer] ? o.controllerServer : world.servers.findIndex((_, s) => world.serverAlive[s]);
-  };
+  /** The oracle's controller for requests entering at `server`: its zone's first alive server. */
+  const oracleOf = (world: World, server: number): number => zones[zoneIndex[server]!]!.find((s) => world.serverAlive[s]) ?? server;
 
   /** When the controller believes a request joining `inst` now would finish on the device. */
   function believedCompletion(world: World, inst: SimInstance, now: number): number {
-    const extra = incoming.get(inst) ?? 0;
-    if (o.oracle) return estimateCompletion(inst, now, extra, world.interference);
-    const r = reported.get(inst);
+    if (o.oracle) return estimateCompletion(inst, now, incoming.get(inst) ?? 0, world.interference);
+    const r = known.get(inst);
     const backlog = r === undefined ? 0 : Math.max(0, r.backlogMs - (now - r.at));
+    const extra = r === undefined ? 0 : r.sent.length;
     const replicas = inst.plan.serviceStrategy === 'data-parallel' ? inst.devices.length : 1;
     return now + backlog + (extra * profileMs(inst, inst.plan.batchSize)) / inst.plan.batchSize / replicas + profileMs(inst, 1);
   }
 
-  function decide(world: World, req: SimRequest, ctrl: number): void {
+  /** The instances the controller may dispatch to: the oracle's are the world's; the deployable one's, its servers' reports. */
+  function* candidates(world: World, req: SimRequest): Generator<SimInstance> {
+    if (o.oracle) {
+      for (const s of zones[zoneIndex[req.origin]!]!) {
+        if (!world.serverAlive[s]) continue;
+        for (const inst of world.instancesByServer[s]!) if (inst.service === req.service && inst.status === 'ready') yield inst;
+      }
+      return;
+    }
+    const now = world.clock.now();
+    for (const r of lastReport) {
+      // A server whose reports stopped is taken as dead once they have been missing for the detection time.
+      if (r === null || now - r.sentAt > o.failureDetectionMs) continue;
+      for (const inst of r.instances) if (inst.service === req.service && !drained.has(inst)) yield inst;
+    }
+  }
+
+  function decide(world: World, req: SimRequest, at: number): void {
+    // A decision queued at a controller that has failed since is lost with it (its access server times out).
+    if (!o.oracle && (at !== epoch || ctrlDown)) {
+      lostAtController++;
+      return world.dropItem(req, 'PEER_UNAVAILABLE');
+    }
     decisions++;
     const now = world.clock.now();
     const svc = world.services[req.service]!;
@@ -107,23 +166,20 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
     const back = o.oracle ? 0 : world.network.delayMs(ctrl, req.origin);
     let best: SimInstance | undefined;
     let bestAt = Infinity;
-    const candidates = o.oracle ? zones[zoneIndex[req.origin]!]! : world.servers.map((s) => s.index);
-    for (const s of candidates) {
-      if (!world.serverAlive[s]) continue;
-      for (const inst of world.instancesByServer[s]!) {
-        if (inst.service !== req.service || inst.status !== 'ready') continue;
-        const arrive = now + back + world.network.transferMs(req.origin, s, world.payloadOf(req));
-        const ret = world.network.transferMs(s, req.origin, svc.responseBytes) + world.network.downlinkMs(req.origin, svc.responseBytes);
-        const at = Math.max(believedCompletion(world, inst, now), arrive) + ret;
-        if (at < bestAt) {
-          bestAt = at;
-          best = inst;
-        }
+    for (const inst of candidates(world, req)) {
+      const s = inst.server;
+      const arrive = now + back + world.network.transferMs(req.origin, s, world.payloadOf(req));
+      const ret = world.network.transferMs(s, req.origin, svc.responseBytes) + world.network.downlinkMs(req.origin, svc.responseBytes);
+      const done = Math.max(believedCompletion(world, inst, now), arrive) + ret;
+      if (done < bestAt) {
+        bestAt = done;
+        best = inst;
       }
     }
     if (best === undefined) return world.dropItem(req, 'NO_INSTANCE');
     if (bestAt > req.dueAt - o.guardMs) return world.dropItem(req, 'OVERLOADED');
-    incoming.set(best, (incoming.get(best) ?? 0) + 1);
+    if (o.oracle) incoming.set(best, (incoming.get(best) ?? 0) + 1);
+    else known.get(best)?.sent.push(now);
     target.set(req, best);
     world.schedule(now + back, EV_ANSWER, req.origin, req);
   }
@@ -143,17 +199,74 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
     world.dropItem(req, 'WORKER_CRASHED');
   }
 
+  /** Every alive server sends the controller its ready instances' backlogs; each report arrives after the delay. */
   function report(world: World): void {
     const now = world.clock.now();
-    for (const list of world.instancesByServer) {
-      for (const inst of list) {
-        const lag = world.network.delayMs(inst.server, o.controllerServer);
-        reported.set(inst, { backlogMs: estimateCompletion(inst, now, 0, world.interference) - now - profileMs(inst, 1), at: now - lag });
-        // What the controller dispatched before this report is (about) in the reported queue now.
-        incoming.set(inst, 0);
-      }
-    }
     world.schedule(now + o.reportIntervalMs, EV_REPORT, 0);
+    // Reports sent to a failed controller are lost.
+    if (ctrlDown) return;
+    for (let s = 0; s < world.servers.length; s++) {
+      if (!world.serverAlive[s]) continue;
+      const r = snapshot(world, s);
+      if (s === ctrl) receive(r);
+      else world.schedule(now + world.network.delayMs(s, ctrl), EV_REPORT_IN, epoch, r);
+    }
+  }
+
+  /** The report server `s` sends now. */
+  function snapshot(world: World, s: number): ServerReport {
+    const now = world.clock.now();
+    const instances: SimInstance[] = [];
+    const backlogMs: number[] = [];
+    for (const inst of world.instancesByServer[s]!) {
+      if (inst.status !== 'ready') continue;
+      instances.push(inst);
+      backlogMs.push(estimateCompletion(inst, now, 0, world.interference) - now - profileMs(inst, 1));
+    }
+    return { server: s, sentAt: now, instances, backlogMs };
+  }
+
+  function receive(r: ServerReport): void {
+    lastReport[r.server] = r;
+    r.instances.forEach((inst, i) => {
+      const k = known.get(inst);
+      // What the controller sent there before the report was taken is (about) in the reported queue.
+      const sent = k === undefined ? [] : k.sent.filter((t) => t > r.sentAt);
+      known.set(inst, { backlogMs: r.backlogMs[i]!, at: r.sentAt, sent });
+    });
+  }
+
+  /** The controller's server failed: a standby takes over once the lease expires. */
+  function controllerFailed(world: World): void {
+    ctrlDown = true;
+    epoch++;
+    world.schedule(world.clock.now() + o.failureDetectionMs, EV_TAKEOVER, epoch);
+  }
+
+  /**
+   * The standby at the next alive server takes over with no state: it knows the instances and their queues only
+   * from the reports the servers send it from now on, so it decides nothing until one round of them has arrived
+   * (requests reaching it meanwhile wait). Its forecaster is kept: each server counts what enters there, so the
+   * demand it learned can be rebuilt from their reports (a reset to the operator's prior cost the baseline 28 % of
+   * its goodput after the failed server's return in E5, a handicap no operator would accept).
+   */
+  function takeOver(world: World): void {
+    const n = world.servers.length;
+    let next = -1;
+    for (let i = 1; i <= n && next < 0; i++) if (world.serverAlive[(ctrl + i) % n]) next = (ctrl + i) % n;
+    if (next < 0) return;
+    const now = world.clock.now();
+    failovers++;
+    ctrl = next;
+    ctrlDown = false;
+    epoch++;
+    known = new Map();
+    lastReport = world.servers.map(() => null);
+    let farthest = 0;
+    for (let s = 0; s < n; s++) if (world.serverAlive[s]) farthest = Math.max(farthest, world.network.delayMs(s, ctrl));
+    readyAt = now + o.reportIntervalMs + farthest;
+    ctrlFreeAt = readyAt;
+    world.schedule(readyAt, EV_PLACE, -1, 'now');
   }
 
   function placeOwn(world: World, warm: boolean): void {
@@ -170,7 +283,9 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
     for (const inst of owned) {
       if (inst.status === 'gone' || inst.status === 'draining') continue;
       const keys = inst.plan.serviceStrategy === 'model-parallel' ? [`${inst.service}@${inst.server}:${inst.devices.map((d) => d.local).join('+')}`] : keyOf(inst);
-      if (!keys.every((k) => want.has(k))) world.drainInstance(inst);
+      if (keys.every((k) => want.has(k))) continue;
+      drained.add(inst);
+      world.drainInstance(inst);
     }
     const fresh = plan.filter((r) => !have.has(`${r.service}@${r.server}:${r.devices.join('+')}`));
     for (const group of groupReplicas(fresh)) owned.push(...deployReplicas(world, group, { kind: 'deadline', guardMs: o.batchGuardMs, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, warm));
@@ -191,20 +306,33 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
       place(world, true);
       world.schedule(o.placementPeriodMs, EV_PLACE, -1, 'tick');
       world.schedule(1000, EV_FORECAST, 0);
-      if (!o.oracle) world.schedule(0, EV_REPORT, 0);
+      if (!o.oracle) {
+        // The controller deployed the initial replicas itself: it starts knowing them, idle.
+        lastReport = world.servers.map(() => null);
+        for (let s = 0; s < world.servers.length; s++) receive(snapshot(world, s));
+        world.schedule(o.reportIntervalMs, EV_REPORT, 0);
+      }
     },
     onRequest(world, req, server) {
       if (target.has(req)) return arrive(world, req);
-      learned.record(req.service, server);
-      const ctrl = controllerOf(world, server);
       const now = world.clock.now();
-      if (o.oracle) return world.schedule(now, EV_DECIDE, ctrl, req);
-      // The request waits for the controller: round trip to it, then its turn among queued decisions.
+      if (o.oracle) {
+        learned.record(req.service, server);
+        return world.schedule(now, EV_DECIDE, oracleOf(world, server), req);
+      }
+      // Sent to a failed controller before the standby took over: lost (the access server's call times out).
+      if (ctrlDown) {
+        lostAtController++;
+        return world.dropItem(req, 'PEER_UNAVAILABLE');
+      }
+      learned.record(req.service, server);
+      // The request waits for the controller: round trip to it, then its turn among queued decisions (none before
+      // a new controller has its servers' reports).
       const reach = now + world.network.delayMs(server, ctrl);
-      const start = Math.max(reach, ctrlFreeAt);
+      const start = Math.max(reach, ctrlFreeAt, readyAt);
       ctrlFreeAt = start + o.decisionMs;
       maxControllerQueueMs = Math.max(maxControllerQueueMs, start - reach);
-      world.schedule(ctrlFreeAt, EV_DECIDE, ctrl, req);
+      world.schedule(ctrlFreeAt, EV_DECIDE, epoch, req);
     },
     onStreamStart() {},
     onStreamEnd() {},
@@ -212,21 +340,34 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
       if (kind === EV_DECIDE) return decide(world, ref as SimRequest, a);
       if (kind === EV_ANSWER) return onAnswer(world, ref as SimRequest, a);
       if (kind === EV_REPORT) return report(world);
+      if (kind === EV_REPORT_IN) {
+        if (a === epoch && !ctrlDown) receive(ref as ServerReport);
+        return;
+      }
+      if (kind === EV_TAKEOVER) {
+        if (a === epoch) takeOver(world);
+        return;
+      }
       if (kind === EV_FORECAST) {
         learned.close(world.clock.now());
         return world.schedule(world.clock.now() + 1000, EV_FORECAST, 0);
       }
       if (kind !== EV_PLACE) return;
-      place(world, false);
       if (ref === 'tick') world.schedule(world.clock.now() + o.placementPeriodMs, EV_PLACE, -1, 'tick');
+      // A controller that is down or still rebuilding its state places nothing (the takeover re-places).
+      if (!o.oracle && (ctrlDown || world.clock.now() < readyAt)) return;
+      place(world, false);
     },
-    onFailure(world) {
-      world.schedule(world.clock.now(), EV_PLACE, -1, 'now');
+    onFailure(world, server, device, recovered) {
+      if (o.oracle) return world.schedule(world.clock.now(), EV_PLACE, -1, 'now');
+      if (server === ctrl && device === null && !recovered && !ctrlDown) controllerFailed(world);
+      // The controller learns of a failure (or a return) from the reports that stop (or resume).
+      world.schedule(world.clock.now() + o.failureDetectionMs, EV_PLACE, -1, 'now');
     },
     onInstanceChange(world, inst) {
       if (o.oracle) drivers[zoneIndex[inst.server]!]?.resume(world);
     },
-    describe: () => ({ options: o, decisions, maxControllerQueueMs, placement: o.oracle ? drivers.map((d) => d.stats())[0] : 'own (demand-proportional, memory bin-packing, every period)', forecast: learned.stats(), controlRoundTrip: o.oracle ? 'none (oracle)' : 'access server ↔ controller, one per request' }),
+    describe: () => ({ options: o, decisions, maxControllerQueueMs, failovers, lostAtController, placement: o.oracle ? drivers.map((d) => d.stats())[0] : 'own (demand-proportional, memory bin-packing, every period)', forecast: learned.stats(), controlRoundTrip: o.oracle ? 'none (oracle)' : 'access server ↔ controller, one per request' }),
   };
 }
 

@@ -117,21 +117,19 @@ export interface EparaSystemOptions {
    */
   readonly egressAwareOffload: boolean;
   /**
-   * Stream admission at a server checks its own instances' spare rate against the streams pinned to them (the
-   * rate it committed) instead of the measured arrivals, which also count the frames of streams not admitted yet
-   * and routed one by one: those raised the measured load, kept their own streams from being pinned, and the
-   * instance then refused them frame by frame (`OVERLOADED`) under load. Peers are still judged by what they
-   * report. Measured: frequency ×16 +0.2 … +1.1 %, mixed ×12 0 … +0.4 %, no loss elsewhere (3 seeds); since packs grow
-   * under a backlog, within ±0.5 % at every quick-sweep point on seeds 1–3 (docs/simulator.md, E7). @default true
-   */
-  readonly admitByPinnedRate: boolean;
-  /**
    * Share of its own link a server lets the streams it pins to peers fill (their `frameBytes × rateHz`): a stream
    * whose frames would not fit is not sent to a peer (core `admitStream`'s `egressSpareBytesPerSec`). A stream is
    * charged to the link its frames leave over: that of the access server they enter at, which changes when its
    * client fails over to another one. `Infinity` turns the check off. @default 1
    */
   readonly streamEgressShare: number;
+  /**
+   * The access server counts a stream against its own link (`streamEgressShare`) from the moment it sends the
+   * stream's admission to a peer, not only once the peer's answer is back: it knows what it sent. Without it,
+   * streams that start together each pass the link check while the first answers travel. Measured: frequency ×12
+   * (12 s, seed 1) 2577 → 2775 items/s, stale frames 1179 → 13 (docs/simulator.md, E7). @default true
+   */
+  readonly chargeLinkWhileAdmitting: boolean;
   /**
    * A pinned stream of which fewer than 2 of the last 20 frames sent to its instance came back answered (e.g.
    * frames from a hot spot whose access uplink makes them arrive too old) is unpinned — the rate it held is freed
@@ -141,17 +139,6 @@ export interface EparaSystemOptions {
    * seed 3); with it, +0.7 … +1.5 % at mixed ×6 and ×12 and within ±0.5 % elsewhere (docs/simulator.md, E7). @default true
    */
   readonly unpinFailingStreams: boolean;
-  /**
-   * LLM instances estimate a pack's run time by the answer lengths their server has produced (the
-   * `answerQuantile` of the longest answer of a pack of `n`, from the last 512 answers; the profile until 20 are
-   * known) in routing's local completion estimate and in the wait and run time they report into the view,
-   * instead of the profile of the mean. A pack decodes until its longest answer ends, and the trace's answers are
-   * heavy-tailed, so the profile made an overloaded instance accept requests it then finished late; with this,
-   * routing refuses them early (`OVERLOADED` or `DEADLINE_INFEASIBLE`, or offloads to a peer that fits). @default true
-   */
-  readonly answerAwareAdmission: boolean;
-  /** Quantile of a pack's longest answer used by {@link EparaSystemOptions.answerAwareAdmission}, in (0, 1]. @default 0.5 */
-  readonly answerQuantile: number;
   /**
    * Placement accounts for co-location interference with the slowdown EPARA measured when two batches share a
    * device (the world's `interference`, as a profiler would find it) instead of core's configured 0.1; an
@@ -203,11 +190,9 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   skipShrinkingHead: true,
   reportNextRun: true,
   egressAwareOffload: true,
-  admitByPinnedRate: true,
   streamEgressShare: 1,
+  chargeLinkWhileAdmitting: true,
   unpinFailingStreams: true,
-  answerAwareAdmission: false,
-  answerQuantile: 0.5,
   profileInterference: true,
   accessAwareLocality: false,
   syncOptions: {},

@@ -28,8 +28,6 @@ export class ServerStateBook {
     private readonly zoneOf: (server: number) => readonly number[],
     /** Report each (non-LLM) instance's `nextRunMs` (the batch a newcomer would join) next to the full batch's `runMs`. */
     private readonly nextRun = false,
-    /** The server's own estimate of an instance's batch of `n` where it has one (LLM packs), else the profile. */
-    private readonly latencyOf: (inst: SimInstance) => ((n: number) => number) | undefined = () => undefined,
   ) {
     const n = world.servers.length;
     const k = world.services.length;
@@ -63,16 +61,14 @@ export class ServerStateBook {
 
   /** Exact info of one local instance (what `LocalExecutor.instances()` would report). */
   info(inst: SimInstance, now: number): InstanceInfo {
-    const own = this.latencyOf(inst);
-    const runMs = own === undefined ? profileMs(inst, inst.plan.batchSize) : own(inst.plan.batchSize);
+    const runMs = profileMs(inst, inst.plan.batchSize);
     // The batch a newcomer would join (the queue's remainder plus itself), as core estimateCompletion counts it.
     // Not for LLM instances: a small LLM batch runs as long as its longest answer, which the profile of the mean
     // understates (measured: reporting it cost llm-chat up to 4 points of attainment and no goodput elsewhere).
-    // With the server's answer-aware estimate of an LLM pack (`latencyOf`), LLM instances report it too.
-    const withNextRun = this.nextRun && (inst.svc.llm === undefined || own !== undefined);
+    const withNextRun = this.nextRun && inst.svc.llm === undefined;
     const joins = (inst.queue.size % Math.max(1, inst.plan.batchSize)) + 1;
-    const nextRunMs = withNextRun ? (own === undefined ? profileMs(inst, joins) : own(joins)) : runMs;
-    const wait = Math.max(0, estimateCompletion(inst, now, 0, this.world.interference, own) - now - nextRunMs);
+    const nextRunMs = withNextRun ? profileMs(inst, joins) : runMs;
+    const wait = Math.max(0, estimateCompletion(inst, now, 0, this.world.interference) - now - nextRunMs);
     const measured = inst.measuredRate < 0 ? 0 : inst.measuredRate;
     const plan = inst.plan;
     const info: { -readonly [K in keyof InstanceInfo]: InstanceInfo[K] } = {

@@ -11,15 +11,30 @@ import { ServerStateBook } from './epara-state.js';
 import { createPlacementDriver, indexOf, type PlacementDriver } from './placement-driver.js';
 import { zonesOf } from './zones.js';
 import { serviceView } from './service-view.js';
-import { AnswerLengths, llmPackMs } from './answer-lengths.js';
 import { StreamOutcomes } from './stream-outcomes.js';
 import { StreamEgress } from './stream-egress.js';
 
 const EV_PLACE = 60;
 const EV_FORECAST = 61;
+/** An admission request reaches a peer (`a`: that server). */
+const EV_ADMIT = 62;
+/** A peer's admission answer reaches the stream's access server. */
+const EV_ADMIT_REPLY = 63;
+/** A peer tells a stream's access server that the instance the stream is pinned to is gone. */
+const EV_PIN_LOST = 64;
 const NO_VISITS: readonly string[] = [];
 /** How long an unpinned failing stream waits before admission is tried again, ms. */
 const UNPIN_BACKOFF_MS = 2000;
+/** How long a stream no server admitted waits before admission is tried again, ms. */
+const REFUSED_BACKOFF_MS = 1000;
+
+/** An admission travelling between servers: where it has been, and (in an answer) the instance a peer reserved. */
+interface Admission {
+  readonly stream: SimStream;
+  readonly hops: number;
+  readonly visited: string[];
+  readonly inst: SimInstance | null;
+}
 
 /**
  * EPARA in the simulator, running the core's own logic: `allocate` → `placeServices` per zone at start, every
@@ -47,6 +62,8 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   let lastPlacedAt: number[] = [];
   let shiftReplacements = 0;
   const retryAt = new Map<SimStream, number>();
+  /** Streams whose admission is still travelling between servers (no second one starts meanwhile). */
+  const admitting = new Set<SimStream>();
   /** Frames each pinned stream sent to its instance and got answered, in the current window (`unpinFailingStreams`). */
   const outcomes = new StreamOutcomes<SimStream>(20, 0.1);
   /** When each server's own egress link is through with the offloads it sent (what a server knows of its NIC queue). */
@@ -56,19 +73,6 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   let replacements = 0;
   /** Bytes/ms of each server's link committed to the streams whose frames it sends on to peers. */
   let streamEgress = new StreamEgress<SimStream>(0);
-  /** Answer lengths each server's LLM instances produced, per (server, service): `server × services + service`. */
-  let answers: (AnswerLengths | undefined)[] = [];
-
-  /** The server's answer-aware estimate of an LLM instance's pack of `n`, once it has seen enough answers. */
-  function latencyOf(inst: SimInstance): ((n: number) => number) | undefined {
-    if (!o.answerAwareAdmission || inst.svc.llm === undefined) return undefined;
-    const at = inst.server * answersPerServer + inst.service;
-    const lengths = (answers[at] ??= new AnswerLengths(512, 20, worldAnswers[inst.service]));
-    if (lengths.count < lengths.minSamples) return undefined;
-    return (n) => llmPackMs(inst, n, lengths.longestOf(n, o.answerQuantile)!);
-  }
-  let answersPerServer = 0;
-  let worldAnswers: readonly (readonly number[])[] = [];
 
   /** What routing at `server` reads: the entries of its view that host service `k`. */
   const sliceOf = (world: World, server: number, k: number): ClusterView =>
@@ -87,6 +91,12 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   function pin(world: World, stream: SimStream, inst: SimInstance): void {
     stream.pinned = inst;
     inst.pinnedHz += stream.rateHz;
+    chargeLink(world, stream, stream.origin);
+  }
+
+  /** Pins a stream to the instance a peer reserved for it (the peer added its rate when it admitted it). */
+  function pinReserved(world: World, stream: SimStream, inst: SimInstance): void {
+    stream.pinned = inst;
     chargeLink(world, stream, stream.origin);
   }
 
@@ -117,31 +127,81 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     retryAt.set(stream, world.clock.now() + UNPIN_BACKOFF_MS);
   }
 
+  /**
+   * Starts a stream's admission at its access server. Decided there when one of its own instances takes it;
+   * otherwise the request travels to the peer core `admitStream` names, paying the delay between them, is
+   * decided there on that peer's own state (which reserves the rate when it admits), and the answer travels back
+   * before the stream is pinned — its frames are routed one by one meanwhile.
+   */
   function admit(world: World, stream: SimStream): void {
+    if (admitting.has(stream)) return;
+    admitAt(world, stream, stream.origin, 0, []);
+  }
+
+  function admitAt(world: World, stream: SimStream, server: number, hops: number, visited: string[]): void {
     const svc = world.services[stream.service]!;
     const now = world.clock.now();
     const staleness = svc.spec.slo.kind === 'frequency' ? svc.spec.slo.stalenessMs : undefined;
-    let server = stream.origin;
-    const visited: string[] = [];
-    for (let hops = 0; hops <= route.hopLimit; hops++) {
-      // A server knows which streams it pinned to its own instances: with `admitByPinnedRate` their spare rate is
-      // the capacity less those commitments, not less the measured arrivals, which count the frames of unadmitted
-      // streams routed one by one (those would not need routing once their stream is pinned).
-      const local = world.instancesByServer[server]!.filter((i) => i.service === stream.service && i.status === 'ready').map((i) => (o.admitByPinnedRate ? { ...book.info(i, now), loadPerSec: i.pinnedHz } : book.info(i, now)));
-      const self = world.servers[server]!.spec.id;
-      // The stream's frames leave through its access server's link whichever peer serves them.
-      const egress = server === stream.origin && o.streamEgressShare < Infinity ? (o.streamEgressShare * linkOf[server]! - streamEgress.committed(server)) * 1000 : undefined;
-      const d = admitStream({ stream: { serviceId: svc.spec.id, rateHz: stream.rateHz, stalenessMs: staleness, frameBytes: svc.payloadBytes, hops, visited }, localInstances: local, view: sliceOf(world, server, stream.service), self, now, network: book.network(server), ...(egress === undefined ? {} : { egressSpareBytesPerSec: egress }), options: route });
-      if (d.action === 'local') {
-        const inst = world.instancesByServer[server]!.find((i) => String(i.id) === d.instanceId);
-        if (inst !== undefined) pin(world, stream, inst);
+    // A server knows which streams it pinned to its own instances: their spare rate is the capacity less those
+    // commitments, not less the measured arrivals, which count the frames of unadmitted streams routed one by one
+    // (those would not need routing once their stream is pinned).
+    const local = world.instancesByServer[server]!.filter((i) => i.service === stream.service && i.status === 'ready').map((i) => ({ ...book.info(i, now), loadPerSec: i.pinnedHz }));
+    const self = world.servers[server]!.spec.id;
+    // The stream's frames leave through its access server's link whichever peer serves them.
+    const egress = server === stream.origin && o.streamEgressShare < Infinity ? (o.streamEgressShare * linkOf[server]! - streamEgress.committed(server)) * 1000 : undefined;
+    const d = admitStream({ stream: { serviceId: svc.spec.id, rateHz: stream.rateHz, stalenessMs: staleness, frameBytes: svc.payloadBytes, hops, visited }, localInstances: local, view: sliceOf(world, server, stream.service), self, now, network: book.network(server), ...(egress === undefined ? {} : { egressSpareBytesPerSec: egress }), options: route });
+    if (d.action === 'local') {
+      const inst = world.instancesByServer[server]!.find((i) => String(i.id) === d.instanceId) ?? null;
+      if (server === stream.origin) {
+        if (inst !== null) pin(world, stream, inst);
         return;
       }
-      if (d.action === 'reject') break;
-      visited.push(self);
-      server = indexOf(world, d.serverId);
+      // The peer commits the rate now; the stream's access server learns of it when the answer arrives.
+      if (inst !== null) inst.pinnedHz += stream.rateHz;
+      return answer(world, { stream, hops, visited, inst }, server);
     }
-    retryAt.set(stream, now + 1000);
+    if (d.action === 'forward' && hops < route.hopLimit) {
+      const next = indexOf(world, d.serverId);
+      admitting.add(stream);
+      // The access server counts the stream against its own link as soon as it sends the stream elsewhere, so that
+      // the streams it sends on while the answers travel do not overcommit the link.
+      if (o.chargeLinkWhileAdmitting && server === stream.origin) streamEgress.charge(stream, server, (svc.payloadBytes * stream.rateHz) / 1000);
+      world.schedule(now + world.network.delayMs(server, next), EV_ADMIT, next, { stream, hops: hops + 1, visited: [...visited, self], inst: null } satisfies Admission);
+      return;
+    }
+    if (server === stream.origin) retryAt.set(stream, now + REFUSED_BACKOFF_MS);
+    else answer(world, { stream, hops, visited, inst: null }, server);
+  }
+
+  /** A peer's answer (the instance it reserved, or none) travels back to the stream's access server. */
+  function answer(world: World, adm: Admission, from: number): void {
+    admitting.add(adm.stream);
+    world.schedule(world.clock.now() + world.network.delayMs(from, adm.stream.origin), EV_ADMIT_REPLY, from, adm);
+  }
+
+  function onAdmitted(world: World, adm: Admission): void {
+    const { stream, inst } = adm;
+    admitting.delete(stream);
+    const usable = inst !== null && inst.status === 'ready' && !stream.ended && stream.pinned === null;
+    if (!usable) {
+      if (inst !== null) inst.pinnedHz -= stream.rateHz;
+      if (stream.pinned === null) streamEgress.charge(stream, -1, 0);
+      if (!stream.ended) retryAt.set(stream, world.clock.now() + REFUSED_BACKOFF_MS);
+      return;
+    }
+    pinReserved(world, stream, inst);
+  }
+
+  /** An admission request reached a peer: decided there, unless the peer is down (then it is lost, and retried). */
+  function onAdmitRequest(world: World, adm: Admission, server: number): void {
+    if (!world.serverAlive[server] || adm.stream.ended) {
+      admitting.delete(adm.stream);
+      if (adm.stream.pinned === null) streamEgress.charge(adm.stream, -1, 0);
+      retryAt.set(adm.stream, world.clock.now() + REFUSED_BACKOFF_MS);
+      return;
+    }
+    admitting.delete(adm.stream);
+    admitAt(world, adm.stream, server, adm.hops, adm.visited);
   }
 
   // Scratch inputs of core routeRequest, refilled per request (it reads them synchronously, keeps none).
@@ -158,7 +218,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     let bestAt = Infinity;
     for (const inst of world.instancesByServer[server]!) {
       if (inst.service !== req.service || inst.status !== 'ready') continue;
-      const at = estimateCompletion(inst, now, 0, world.interference, latencyOf(inst));
+      const at = estimateCompletion(inst, now, 0, world.interference);
       if (at < bestAt) {
         bestAt = at;
         best = inst;
@@ -216,10 +276,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
       lastPlacedAt = zones.map(() => 0);
       drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard, guardOptions: o.learnedGuardOptions, ratePacks: o.ratePacks, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality }));
-      answersPerServer = world.services.length;
-      worldAnswers = world.earlyWindowAnswers;
-      answers = new Array<AnswerLengths | undefined>(world.servers.length * answersPerServer).fill(undefined);
-      book = new ServerStateBook(world, (s) => drivers[zoneIndex[s]!]!, (s) => zones[zoneIndex[s]!]!, o.reportNextRun, latencyOf);
+      book = new ServerStateBook(world, (s) => drivers[zoneIndex[s]!]!, (s) => zones[zoneIndex[s]!]!, o.reportNextRun);
       if (o.sync) {
         ring = createRingSync({ zones, options: syncO, serviceIds: world.services.map((s) => s.spec.id), entryOf: (s) => book.entry(s, syncO.noise), onDeadDetected: () => {} });
       }
@@ -235,10 +292,16 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       }
       const stream = req.stream;
       if (stream !== null && o.categorize) {
-        if (stream.pinned !== null && stream.pinned.status !== 'ready') unpin(stream);
+        // Only the server hosting the pinned instance knows it is gone (drained or failed): the stream's access
+        // server learns it from that server's notice, and forwards its frames there until then.
+        const held = stream.pinned;
+        if (held !== null && held.server === server && held.status !== 'ready') {
+          if (req.hops === 0) unpin(stream);
+          else world.schedule(world.clock.now() + world.network.delayMs(server, stream.origin), EV_PIN_LOST, server, { stream, inst: held });
+        }
         if (stream.pinned === null && world.clock.now() >= (retryAt.get(stream) ?? 0)) admit(world, stream);
         const inst = stream.pinned;
-        if (inst !== null && (inst.server === server || req.hops === 0)) {
+        if (inst !== null && (inst.server === server ? inst.status === 'ready' : req.hops === 0)) {
           if (req.hops === 0) {
             chargeLink(world, stream, server);
             if (o.unpinFailingStreams) notePinnedFrame(world, stream);
@@ -267,6 +330,13 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     },
     onEvent(world, kind, a, ref) {
       if (ring?.onEvent(world, kind, a, ref) === true) return;
+      if (kind === EV_ADMIT) return onAdmitRequest(world, ref as Admission, a);
+      if (kind === EV_ADMIT_REPLY) return onAdmitted(world, ref as Admission);
+      if (kind === EV_PIN_LOST) {
+        const { stream, inst } = ref as { stream: SimStream; inst: SimInstance };
+        if (stream.pinned === inst) unpin(stream);
+        return;
+      }
       if (kind === EV_FORECAST) {
         const now = world.clock.now();
         // A detected demand shift re-places its zone early (no sooner than minReplaceGapMs after its last placement).
@@ -297,10 +367,6 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
           outcomes.served(r.stream);
         }
       }
-      if (!o.answerAwareAdmission || inst.svc.llm === undefined) return;
-      const at = inst.server * answersPerServer + inst.service;
-      const lengths = (answers[at] ??= new AnswerLengths(512, 20, worldAnswers[inst.service]));
-      for (const r of items) lengths.record(r.outputTokens);
     },
     onInstanceChange(world, inst) {
       drivers[zoneIndex[inst.server]!]?.resume(world);

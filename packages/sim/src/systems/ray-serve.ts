@@ -54,6 +54,10 @@ interface Deployment {
  * room. A proxy on every server routes with power of two choices: two random replicas, their queue lengths
  * probed (one round trip to the farther one), the shorter wins. Replicas batch with `@serve.batch`
  * (`max_batch_size` from the model-analyzer rule, `batch_wait_timeout_s`); a request times out at its SLO.
+ * While the controller's server is down there is no controller: no autoscaling, no restart of lost replicas, and
+ * the metrics pushed meanwhile are lost; each proxy keeps routing on the replica set it last heard from the
+ * controller (as Ray Serve's handles do), dropping a replica only once a probe finds it gone. The controller comes
+ * back with its server, its targets restored (Ray keeps them in the GCS) and its metrics window empty.
  */
 export function createRayServeSystem(options: Partial<RayServeOptions> = {}): SimSystem {
   const o: RayServeOptions = { ...DEFAULT_RAY_SERVE_OPTIONS, ...options };
@@ -66,6 +70,27 @@ export function createRayServeSystem(options: Partial<RayServeOptions> = {}): Si
 
   const ongoing = (inst: SimInstance): number => inst.queue.size + inst.running * inst.plan.batchSize;
   const ready = (d: Deployment): SimInstance[] => d.replicas.filter((r) => r.status === 'ready');
+  /** The ready replicas of each deployment when the controller went down, or null while it is up. */
+  let lastBroadcast: SimInstance[][] | null = null;
+  /** Per proxy (`server × deployments + deployment`), what it routes to while the controller is down. */
+  const proxyViews = new Map<number, SimInstance[]>();
+
+  /** The replicas the proxy at `server` routes among: the controller's live set, or its last one while it is down. */
+  function replicasSeenBy(world: World, server: number, k: number): SimInstance[] {
+    if (lastBroadcast === null) return ready(deployments[k]!);
+    const key = server * world.services.length + k;
+    let view = proxyViews.get(key);
+    if (view === undefined) proxyViews.set(key, (view = lastBroadcast[k]!.slice()));
+    return view;
+  }
+
+  /** A probe found `inst` gone: the proxy at `server` stops routing to it (nothing to do while the controller is up). */
+  function forget(world: World, server: number, inst: SimInstance): void {
+    if (lastBroadcast === null) return;
+    const view = replicasSeenBy(world, server, inst.service);
+    const i = view.indexOf(inst);
+    if (i >= 0) view.splice(i, 1);
+  }
 
   function addReplica(world: World, k: number): boolean {
     const d = deployments[k]!;
@@ -96,6 +121,8 @@ export function createRayServeSystem(options: Partial<RayServeOptions> = {}): Si
 
   function control(world: World): void {
     const now = world.clock.now();
+    world.schedule(now + 1000, EV_CONTROL, 0);
+    if (!world.serverAlive[o.controllerServer]) return;
     deployments.forEach((d, k) => {
       d.reports = d.reports.filter((r) => r.at > now - o.lookBackMs);
       d.replicas = d.replicas.filter((r) => r.status !== 'gone');
@@ -127,11 +154,10 @@ export function createRayServeSystem(options: Partial<RayServeOptions> = {}): Si
         }
       } else d.upSince = d.downSince = -1;
     });
-    world.schedule(now + 1000, EV_CONTROL, 0);
   }
 
   function route(world: World, req: SimRequest, server: number): void {
-    const reps = ready(deployments[req.service]!);
+    const reps = replicasSeenBy(world, server, req.service);
     if (reps.length === 0) return world.dropItem(req, 'NO_INSTANCE');
     const rnd = world.systemRandom;
     const a = reps[Math.floor(rnd.next() * reps.length)]!;
@@ -183,6 +209,7 @@ export function createRayServeSystem(options: Partial<RayServeOptions> = {}): Si
       if (kind === EV_PROBED) {
         const p = ref as { req: SimRequest; a: SimInstance; b: SimInstance };
         const alive = [p.a, p.b].filter((x) => x.status === 'ready');
+        for (const x of [p.a, p.b]) if (x.status === 'gone') forget(world, a, x);
         if (alive.length === 0) return route(world, p.req, a);
         return send(world, p.req, a, alive.length === 1 ? alive[0]! : ongoing(p.a) <= ongoing(p.b) ? p.a : p.b);
       }
@@ -193,11 +220,13 @@ export function createRayServeSystem(options: Partial<RayServeOptions> = {}): Si
       }
       if (kind === EV_REPORT) {
         const now = world.clock.now();
+        // Replicas push to the controller: with its server down, the pushes are lost.
+        const up = world.serverAlive[o.controllerServer];
         deployments.forEach((d, k) => {
           // A deployment's metrics are complete once the farthest replica's push reached the controller.
           let lag = 0;
           for (const r of d.replicas) lag = Math.max(lag, world.network.delayMs(r.server, o.controllerServer));
-          d.reports.push({ at: now + lag, ongoing: samples === 0 ? 0 : ongoingSum[k]! / samples });
+          if (up) d.reports.push({ at: now + lag, ongoing: samples === 0 ? 0 : ongoingSum[k]! / samples });
           ongoingSum[k] = 0;
         });
         samples = 0;
@@ -205,7 +234,20 @@ export function createRayServeSystem(options: Partial<RayServeOptions> = {}): Si
       }
       if (kind === EV_CONTROL) return control(world);
     },
-    onFailure() {},
+    onFailure(_world, server, device, recovered) {
+      if (server !== o.controllerServer || device !== null) return;
+      if (!recovered) {
+        lastBroadcast = deployments.map(ready);
+        return;
+      }
+      // Back with its server: targets from the GCS, no metrics, no pending scaling decision.
+      lastBroadcast = null;
+      proxyViews.clear();
+      for (const d of deployments) {
+        d.reports = [];
+        d.upSince = d.downSince = -1;
+      }
+    },
     onInstanceChange() {},
     describe: () => ({ options: o, scaleUps, scaleDowns, probes, replicas: deployments.map((d) => d.replicas.filter((r) => r.status !== 'gone').length) }),
   };

@@ -14,8 +14,6 @@ export interface CompiledWorkload {
   readonly origins: OriginTable;
   /** Items/s per service (row) and access server (column) measured over a sampled early window. */
   readonly earlyWindowDemand: number[][];
-  /** Answer lengths (output tokens) per service of the trace's requests in the early window (empty without a trace). */
-  readonly earlyWindowAnswers: number[][];
 }
 
 /** Inputs of {@link compileWorkload}. */
@@ -73,10 +71,7 @@ export function compileWorkload(input: CompileWorkloadInput): CompiledWorkload {
     });
   }
   const earlyWindowDemand = sampleEarlyWindow({ ids, sources, sessions, trace, origins, servers: servers.length, windowMs: Math.min(input.earlyWindowMs, durationMs), seed: input.seed });
-  const earlyWindowAnswers = ids.map((): number[] => []);
-  const W = Math.min(input.earlyWindowMs, durationMs);
-  if (trace !== null) for (let i = 0; i < trace.times.length && trace.times[i]! < W; i++) if (trace.outputTokens[i]! >= 0) earlyWindowAnswers[trace.services[i]!]!.push(trace.outputTokens[i]!);
-  return { serviceIds: ids, sources, trace, sessions, origins, earlyWindowDemand, earlyWindowAnswers };
+  return { serviceIds: ids, sources, trace, sessions, origins, earlyWindowDemand };
 }
 
 /** Base weights per server: `clients` weighs embedded boards and microcomputers 3, GPU servers 1. */

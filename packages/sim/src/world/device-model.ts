@@ -54,10 +54,9 @@ export function hasRunning(dev: SimDevice, inst: SimInstance): boolean {
  * (the arithmetic the runtime's routing uses too): each device of the instance is free when the instance's
  * batch running on it ends (its remaining work stretched by the device's current sharing), the queued
  * batches run ahead, then its own; device sharing with other instances stretches all of it (time slicing and
- * the interference `beta` the world documents, which systems may profile). `latencyMs`, when given, is the
- * system's own estimate of a batch of `n` (e.g. an LLM pack by the answer lengths it has seen) instead of the profile.
+ * the interference `beta` the world documents, which systems may profile).
  */
-export function estimateCompletion(inst: SimInstance, now: number, extraQueued = 0, beta = 0, latencyMs?: (n: number) => number): number {
+export function estimateCompletion(inst: SimInstance, now: number, extraQueued = 0, beta = 0): number {
   const free = inst.freeAt;
   // Overwritten in place (emptying the array first would drop its backing store and allocate a new one).
   let used = 0;
@@ -72,7 +71,6 @@ export function estimateCompletion(inst: SimInstance, now: number, extraQueued =
   if (free.length !== used) free.length = used;
   const input = ESTIMATE;
   estimating = inst;
-  estimatingLatency = latencyMs;
   input.freeAt = free;
   input.queued = inst.queue.size + extraQueued;
   input.batchSize = inst.plan.batchSize;
@@ -83,9 +81,7 @@ export function estimateCompletion(inst: SimInstance, now: number, extraQueued =
 // One reused input of core estimateCompletion (it reads it synchronously and keeps nothing): routing estimates
 // every local instance per request, and a fresh object and closure each time were measurable GC load.
 let estimating: SimInstance | undefined;
-/** A system's own estimate of a batch's run time for the instance being estimated (the profile when absent). */
-let estimatingLatency: ((n: number) => number) | undefined;
 const ESTIMATE: { -readonly [K in keyof CompletionInput]-?: CompletionInput[K] } = {
   freeAt: [], queued: 0, batchSize: 1, slowdown: 1, costScale: 1,
-  latencyMs: (n) => (estimatingLatency === undefined ? profileMs(estimating!, n) : estimatingLatency(n)),
+  latencyMs: (n) => profileMs(estimating!, n),
 };

@@ -8,7 +8,6 @@ export const EV = {
   DEVICE: 6,
   TIMER: 7,
   READY: 8,
-  PIPELINE_DONE: 9,
   FAILURE: 10,
   SAMPLE: 11,
   FREE_CHECK: 12,

@@ -52,15 +52,41 @@ export function onDeviceEvent(world: World, dev: SimDevice, version: number): vo
   if (end === base) return;
   for (let i = base; i < end; i++) {
     const b = DONE[i]!;
-    b.instance.running--;
-    observeBatch(b, now + b.tailMs);
-    if (b.tailMs > 0) world.queue.push(now + b.tailMs, EV.PIPELINE_DONE, 0, b);
-    else finishBatch(world, b);
+    // The first stage frees the instance's launch device; a later stage's end only moves the batch on.
+    if (b.stage === 0) b.instance.running--;
+    if (b.tailMs > 0) nextStage(world, b, now);
+    else {
+      observeBatch(b, now);
+      finishBatch(world, b);
+    }
   }
   for (let i = base; i < end; i++) kickInstance(world, DONE[i]!.instance);
   for (let i = base; i < end; i++) DONE[i] = undefined;
   doneTop = base;
   kickDevice(world, dev);
+}
+
+/**
+ * Moves a model-parallel batch to its next stage's device, where it runs as a batch of its own: it shares that
+ * device's time with the batches running there and pays their interference (and they pay its), as the first stage
+ * does. A batch whose next device failed is lost there.
+ */
+function nextStage(world: World, b: RunningBatch, now: number): void {
+  const inst = b.instance;
+  const stage = b.stage + 1;
+  const dev = inst.devices[stage];
+  if (dev === undefined || !dev.healthy) {
+    for (const r of b.items) if (!r.settled) world.dropItem(r, 'WORKER_CRASHED');
+    world.maybeFree(inst);
+    return;
+  }
+  const left = Math.max(1, inst.plan.stages - stage);
+  const work = b.tailMs / left;
+  advance(dev, now, world.interference);
+  const next: RunningBatch = { instance: inst, device: dev, items: b.items, remaining: work, tailMs: b.tailMs - work, stage, startedAt: b.startedAt, predictedMs: b.predictedMs };
+  if (dev.running.length === 0) dev.running = [next];
+  else dev.running.push(next);
+  reschedule(world, dev);
 }
 
 /** The observation handed to an instance's guard (read at once, not kept): refilled per batch. */
@@ -78,7 +104,7 @@ function observeBatch(b: RunningBatch, end: number): void {
 }
 
 /** Delivers the results of a finished batch. */
-export function finishBatch(world: World, b: RunningBatch): void {
+function finishBatch(world: World, b: RunningBatch): void {
   for (const r of b.items) {
     if (r.settled) continue;
     world.deliver(r, b.instance.server);
@@ -132,12 +158,11 @@ function tryLaunch(world: World, inst: SimInstance, dev: SimDevice): void {
   const total = actualMs(inst, items);
   const stages = inst.plan.serviceStrategy === 'model-parallel' ? inst.plan.stages : 1;
   const work = total / stages;
-  const batch: RunningBatch = { instance: inst, device: dev, items, remaining: work, tailMs: total - work, startedAt: now, predictedMs: predicted };
+  const batch: RunningBatch = { instance: inst, device: dev, items, remaining: work, tailMs: total - work, stage: 0, startedAt: now, predictedMs: predicted };
   // An idle device's list was emptied (which drops its backing store): a one-slot literal instead of a push,
   // which would grow a 17-slot store for what is most often the device's only batch.
   if (dev.running.length === 0) dev.running = [batch];
   else dev.running.push(batch);
-  if (stages > 1) for (const d of inst.devices) if (d !== dev) d.busyMs += work;
   inst.running++;
   reschedule(world, dev);
 }

@@ -33,7 +33,7 @@ export function applyFailure(world: World, f: FailureEvent): void {
     d.healthy = false;
     d.version++;
     for (const b of d.running) {
-      b.instance.running--;
+      if (b.stage === 0) b.instance.running--;
       for (const r of b.items) if (!r.settled) world.dropItem(r, 'WORKER_CRASHED');
     }
     d.running = [];

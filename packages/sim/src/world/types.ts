@@ -140,8 +140,10 @@ export interface RunningBatch {
   readonly items: SimRequest[];
   /** Work left, in ms of exclusive device time. */
   remaining: number;
-  /** Extra pipeline latency after the device part (model parallel), ms. */
+  /** Work of the pipeline stages still to run after this one (model parallel), ms of exclusive device time. */
   readonly tailMs: number;
+  /** Pipeline stage this part runs (0, or the index of its device in a model-parallel instance). */
+  readonly stage: number;
   /** Launch time, and the run time predicted then from the profile and the device's share (learned guard). */
   readonly startedAt: number;
   readonly predictedMs: number;

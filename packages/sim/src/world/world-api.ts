@@ -38,8 +38,6 @@ export interface World extends EventHandler {
   readonly durationMs: number;
   readonly warmupMs: number;
   readonly earlyWindowDemand: readonly (readonly number[])[];
-  /** Answer lengths per service the operator saw over the early window (traced LLM requests; may be empty). */
-  readonly earlyWindowAnswers: readonly (readonly number[])[];
   readonly interference: number;
   /** Instances by mode per service, taken when the workload stops. */
   modesAtEnd: Record<string, string>;

@@ -72,8 +72,6 @@ export interface WorldInit {
    * learn the rest online.
    */
   readonly earlyWindowDemand: readonly (readonly number[])[];
-  /** Answer lengths per service the operator saw over the same window (traced LLM requests; may be empty). */
-  readonly earlyWindowAnswers?: readonly (readonly number[])[];
   /** Slowdown per extra batch sharing a device: `n` concurrent batches each run at `1/(n·(1+β(n−1)))`. */
   readonly interference: number;
   readonly durationMs: number;

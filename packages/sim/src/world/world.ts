@@ -8,9 +8,9 @@ import { MetricsCollector } from '../metrics/collector.js';
 import type { StreamSession } from '../workload/workload.js';
 import { nextArrivalMs } from '../workload/workload.js';
 import { EV } from './events.js';
-import { enqueue, finishBatch, kickDevice, kickInstance, onDeviceEvent } from './execution.js';
+import { enqueue, kickDevice, kickInstance, onDeviceEvent } from './execution.js';
 import type { SimSystem, World } from './world-api.js';
-import { RequestHeap, type DropReason, type RunningBatch, type SimDevice, type SimInstance, type SimRequest, type SimStream } from './types.js';
+import { RequestHeap, type DropReason, type SimDevice, type SimInstance, type SimRequest, type SimStream } from './types.js';
 import { applyFailure, type FailureEvent } from './failures.js';
 import { instanceModes, pickOrigin, type OriginTable, type WorldInit } from './world-init.js';
 
@@ -46,7 +46,6 @@ export class SimWorld implements World {
   readonly durationMs: number;
   readonly warmupMs: number;
   readonly earlyWindowDemand: readonly (readonly number[])[];
-  readonly earlyWindowAnswers: readonly (readonly number[])[];
   readonly interference: number;
   /** Instances by mode per service, taken when the workload stops (see `instanceModes`). */
   modesAtEnd: Record<string, string> = {};
@@ -71,7 +70,6 @@ export class SimWorld implements World {
     this.durationMs = init.durationMs;
     this.warmupMs = init.warmupMs;
     this.earlyWindowDemand = init.earlyWindowDemand;
-    this.earlyWindowAnswers = init.earlyWindowAnswers ?? init.services.map(() => []);
     this.interference = init.interference;
     this.systemRandom = createSeededRandom(init.seed ^ 0x5bd1e995);
     this.#workRandom = createSeededRandom(init.seed);
@@ -117,7 +115,6 @@ export class SimWorld implements World {
         return;
       }
       case EV.READY: return this.#onReady(ref as SimInstance);
-      case EV.PIPELINE_DONE: return finishBatch(this, ref as RunningBatch);
       case EV.FAILURE: return applyFailure(this, ref as FailureEvent);
       case EV.SAMPLE: return this.#onSample();
       case EV.SNAPSHOT: return void (this.modesAtEnd = instanceModes(this));
