@@ -177,7 +177,14 @@ export class SimWorld implements World {
         return null;
       }
     }
-    const inst: SimInstance = { ...init, id: this.#nextInstanceId++, svc, profile: svc.spec.profiles[init.devices[0]!.kind]!, status: warm ? 'ready' : 'loading', queue: init.policy.kind === 'deadline' ? new EdfQueue<SimRequest>() : new RequestHeap(), guard: init.policy.kind === 'deadline' && init.policy.learnedGuard === true ? new LatencyGuard(init.policy.guardOptions) : null, freeAt: [], running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0, measuredRate: -1, recentArrivals: -1, recentArrivalsAt: 0, packHz: -1, packN: 0 };
+    // Every field is written out, not spread from `init`: a spread followed by this many fields left the
+    // instance in dictionary mode (V8 normalizes an object given more than a dozen properties after its clone),
+    // so every read of an instance on the hot paths was a hash lookup and every number written a fresh heap number.
+    const inst: SimInstance = {
+      id: this.#nextInstanceId++, service: init.service, svc, server: init.server, devices: init.devices, profile: svc.spec.profiles[init.devices[0]!.kind]!, plan: init.plan, policy: init.policy,
+      status: warm ? 'ready' : 'loading', queue: init.policy.kind === 'deadline' ? new EdfQueue<SimRequest>() : new RequestHeap(), guard: init.policy.kind === 'deadline' && init.policy.learnedGuard === true ? new LatencyGuard(init.policy.guardOptions) : null,
+      freeAt: [], running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0, measuredRate: -1, recentArrivals: -1, recentArrivalsAt: 0, packHz: -1, packN: 0,
+    };
     for (const d of inst.devices) d.instances.push(inst);
     this.instancesByServer[inst.server]!.push(inst);
     if (!warm) this.queue.push(this.clock.now() + (svc.spec.loadTimeMs ?? 0), EV.READY, 0, inst);
