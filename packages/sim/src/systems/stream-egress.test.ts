@@ -4,9 +4,10 @@ import { StreamEgress } from './stream-egress.js';
 
 describe("the link bytes committed to streams sent on to peers", () => {
   it('moves a stream\'s charge to the access server its frames now leave from, and drops it where they are served', () => {
-    const e = new StreamEgress<object>(3);
-    const a = {};
-    const b = {};
+    const e = new StreamEgress<{ id: number }>(3);
+    const a = { id: 0 };
+    // Past the arrays' first size: they grow.
+    const b = { id: 100 };
     e.charge(a, 0, 600);
     e.charge(b, 0, 150);
     expect(e.committed(0)).toBe(750);
@@ -26,8 +27,8 @@ describe("the link bytes committed to streams sent on to peers", () => {
   it('each link carries exactly the charges of the streams last charged to it (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.record({ stream: fc.nat(4), server: fc.integer({ min: -1, max: 2 }), rate: fc.integer({ min: 1, max: 1000 }) }), { maxLength: 60 }), (steps) => {
-        const e = new StreamEgress<object>(3);
-        const streams = Array.from({ length: 5 }, () => ({}));
+        const e = new StreamEgress<{ id: number }>(3);
+        const streams = Array.from({ length: 5 }, (_, id) => ({ id }));
         const last = new Map<number, { server: number; rate: number }>();
         for (const s of steps) {
           e.charge(streams[s.stream]!, s.server, s.rate);

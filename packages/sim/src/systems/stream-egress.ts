@@ -5,9 +5,14 @@
  * reaches another access server (its server failed, or the client moved), the frames leave over the new one's
  * link, so the charge moves there — and is dropped when the new access server hosts the stream's instance itself.
  */
-export class StreamEgress<S extends object> {
+export class StreamEgress<S extends { readonly id: number }> {
   readonly #committed: Float64Array;
-  readonly #charged = new Map<S, { server: number; bytesPerMs: number }>();
+  /**
+   * Per stream id (a small non-negative integer: the workload numbers its sessions from 0), the server charged, −1
+   * for none, and the rate charged there: typed arrays, since a `Map` keyed by stream cost a hash lookup per frame.
+   */
+  #server = new Int32Array(64).fill(-1);
+  #bytesPerMs = new Float64Array(64);
 
   /** @param servers number of servers (indices `0 … servers − 1`). */
   constructor(servers: number) {
@@ -20,14 +25,17 @@ export class StreamEgress<S extends object> {
    * the same link again changes nothing.
    */
   charge(stream: S, server: number, bytesPerMs: number): void {
-    const was = this.#charged.get(stream);
-    if (was !== undefined && was.server === server && was.bytesPerMs === bytesPerMs) return;
-    if (was !== undefined) {
-      this.#committed[was.server] = Math.max(0, this.#committed[was.server]! - was.bytesPerMs);
-      this.#charged.delete(stream);
+    const id = stream.id;
+    if (id >= this.#server.length) this.#grow(id);
+    const was = this.#server[id]!;
+    if (was >= 0 && was === server && this.#bytesPerMs[id] === bytesPerMs) return;
+    if (was >= 0) {
+      this.#committed[was] = Math.max(0, this.#committed[was]! - this.#bytesPerMs[id]!);
+      this.#server[id] = -1;
     }
     if (server < 0) return;
-    this.#charged.set(stream, { server, bytesPerMs });
+    this.#server[id] = server;
+    this.#bytesPerMs[id] = bytesPerMs;
     this.#committed[server] = this.#committed[server]! + bytesPerMs;
   }
 
@@ -38,6 +46,18 @@ export class StreamEgress<S extends object> {
 
   /** The server whose link `stream` is charged to, or −1. */
   chargedTo(stream: S): number {
-    return this.#charged.get(stream)?.server ?? -1;
+    return stream.id < this.#server.length ? this.#server[stream.id]! : -1;
+  }
+
+  /** Makes room for stream id `id` (doubling, so a run grows the arrays a few times at most). */
+  #grow(id: number): void {
+    let n = this.#server.length;
+    while (n <= id) n *= 2;
+    const server = new Int32Array(n).fill(-1);
+    server.set(this.#server);
+    const bytes = new Float64Array(n);
+    bytes.set(this.#bytesPerMs);
+    this.#server = server;
+    this.#bytesPerMs = bytes;
   }
 }

@@ -174,7 +174,15 @@ export class SimWorld implements World {
         return null;
       }
     }
-    const inst: SimInstance = { ...init, id: this.#nextInstanceId++, svc, profile: svc.spec.profiles[init.devices[0]!.kind]!, status: warm ? 'ready' : 'loading', queue: init.policy.kind === 'deadline' ? new EdfQueue<SimRequest>() : new RequestHeap(), guard: init.policy.kind === 'deadline' && init.policy.learnedGuard === true ? new LatencyGuard(init.policy.guardOptions) : null, freeAt: [], running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0, measuredRate: -1, recentArrivals: -1, recentArrivalsAt: 0, packHz: -1, packN: 0 };
+    // Every field is written out, not spread from `init`: V8 gives an object built by a spread a map outside the
+    // literal's transition tree, and turns it into a dictionary the first time one of its fields changes
+    // representation (a small integer field first given a fraction, `recentArrivals` at the second enqueue): every
+    // read of an instance on the hot paths was then a hash lookup, and every number written a fresh heap number.
+    const inst: SimInstance = {
+      id: this.#nextInstanceId++, service: init.service, svc, server: init.server, devices: init.devices, profile: svc.spec.profiles[init.devices[0]!.kind]!, plan: init.plan, policy: init.policy,
+      status: warm ? 'ready' : 'loading', queue: init.policy.kind === 'deadline' ? new EdfQueue<SimRequest>() : new RequestHeap(), guard: init.policy.kind === 'deadline' && init.policy.learnedGuard === true ? new LatencyGuard(init.policy.guardOptions) : null,
+      freeAt: [], running: 0, timerVersion: 0, timerAt: -1, pinnedHz: 0, arrivals: 0, measuredRate: -1, recentArrivals: -1, recentArrivalsAt: 0, packHz: -1, packN: 0,
+    };
     for (const d of inst.devices) d.instances.push(inst);
     this.instancesByServer[inst.server]!.push(inst);
     if (!warm) this.queue.push(this.clock.now() + (svc.spec.loadTimeMs ?? 0), EV.READY, 0, inst);
