@@ -124,7 +124,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const addresses = await gateway.start();
   try {
     await executor.start();
-    await loadEach(executor, served, logger);
+    await loadEach(executor, served, io, logger);
     await node.start();
     startedAt = performance.now();
   } catch (err) {
@@ -159,20 +159,29 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
 
 /**
  * Loads each service on its devices, one at a time as `executor.start()` would. A model onnxruntime cannot load
- * (an operator it lacks, a malformed graph) is logged and left without a local instance: the server serves the
- * others, and requests for it are answered `NO_INSTANCE` unless a peer serves it.
- * @throws whatever a load rejects with other than `LOAD_FAILED` (out of memory, a bad plan…).
+ * (an operator it lacks, a malformed graph), or that fails on its load-time sample (a `MODEL_ERROR`: free
+ * dimensions are 1 there, too small for some models), is logged and left without a local instance: the server
+ * serves the others, and requests for it are answered `NO_INSTANCE` unless a peer serves it.
+ * @throws whatever a load rejects with otherwise (out of memory, a bad plan…).
  */
-async function loadEach(executor: Executor, services: ServeConfig['services'], logger: Logger): Promise<void> {
+async function loadEach(executor: Executor, services: ServeConfig['services'], io: ReadonlyMap<string, ModelIo>, logger: Logger): Promise<void> {
   for (const s of services) {
     if (s.devices.length === 0) continue;
     try {
       await executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices });
     } catch (err) {
-      if (!isEparaError(err) || err.code !== 'LOAD_FAILED') throw err;
-      logger.error({ serviceId: s.id, code: err.code }, `service ${s.id} is not served here: ${err.message}`);
+      if (!isEparaError(err) || (err.code !== 'LOAD_FAILED' && err.code !== 'MODEL_ERROR')) throw err;
+      const hint = err.code === 'MODEL_ERROR' ? ` (the model failed on its load-time sample, zeros shaped ${sampleText(io.get(s.id)!)}: declare the dims of its inputs, services[].inputs.<name>.dims, with sizes it runs)` : '';
+      logger.error({ serviceId: s.id, code: err.code }, `service ${s.id} is not served here: ${err.message}${hint}`);
     }
   }
+}
+
+/** The shapes of a model's load-time sample, as the log names them (`input [1,1], sr []`). */
+function sampleText(io: ModelIo): string {
+  return Object.entries(sampleInputs(io))
+    .map(([name, t]) => `${name} [${t.dims.join(',')}]`)
+    .join(', ');
 }
 
 function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayModel {
