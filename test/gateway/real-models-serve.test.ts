@@ -18,7 +18,7 @@ let serve: ServeProcess;
 
 beforeAll(async () => {
   const service = (id: string, file: string, extra = ''): string =>
-    `  - { id: ${id}, model: ${JSON.stringify(file)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 20000 }, devices: [cpu0]${extra} }`;
+    `  - { id: ${id}, model: ${JSON.stringify(file)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 120000 }, devices: [cpu0]${extra} }`;
   serve = await startServe(
     `node: { id: real-1, listen: { host: 127.0.0.1, port: 0 } }
 security: { insecure: true }
@@ -30,6 +30,7 @@ ${Object.entries(VAD_FILES)
   .map(([id, file]) => service(id, join(vadDir, file)))
   .join('\n')}
 ${service('vad_declared', join(vadDir, VAD_FILES.vad15), ', inputs: { input: { dims: [1, 512] } }')}
+${service('det', models.ocrDet, ', inputs: { x: { sampleDims: [1, 3, 96, 96] } }')}
 gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: false }
 `,
     240_000,
@@ -74,8 +75,23 @@ describe('real models never met, served from the file alone', () => {
     expect(out.data[0]).toBeLessThanOrEqual(1);
   });
 
+  it('a model with free image dims takes images of any size near its declared sample size', async () => {
+    // PP-OCR's detector is x f32[N,3,H,W]. Profiled on a 1×3×1×1 sample, a 96×96 image was estimated 9216×
+    // that cost and refused as infeasible at any deadline; sampleDims profiles it on an image of a typical size.
+    const meta = (await (await fetch(`${serve.http}/v2/models/det`)).json()) as { inputs: { shape: number[] }[] };
+    expect(meta.inputs[0]!.shape).toEqual([-1, 3, -1, -1]);
+    for (const [h, w] of [
+      [96, 96],
+      [64, 128],
+    ] as const) {
+      const res = await infer('det', [{ name: 'x', datatype: 'FP32', shape: [1, 3, h, w], data: Array.from({ length: 3 * h * w }, (_, i) => (i % 7) / 7) }]);
+      expect(res.status, res.body.error).toBe(200);
+      expect(res.body.outputs![0]!.shape).toEqual([1, 1, h, w]);
+    }
+  });
+
   it('every model is described, served or not', async () => {
-    for (const id of [...Object.keys(VAD_FILES), 'cls', 'vad_declared']) {
+    for (const id of [...Object.keys(VAD_FILES), 'cls', 'vad_declared', 'det']) {
       const res = await fetch(`${serve.http}/v2/models/${id}`);
       expect(res.status, id).toBe(200);
       const meta = (await res.json()) as { name: string; inputs: unknown[]; outputs: unknown[] };

@@ -14,7 +14,7 @@ import type { Gateway, GatewayAddresses } from '../gateway.js';
 import { defaultSplitItems } from '../gateway-options.js';
 import type { GatewayModel, HttpHandler } from '../gateway-options.js';
 import type { ServeConfig } from './config-schema.js';
-import { readModelIo, sampleInputs } from './model-metadata.js';
+import { readModelIo, sampleInputs, undersampledInputs } from './model-metadata.js';
 import type { ModelIo } from './model-metadata.js';
 import { createLineLogger } from './serve-logger.js';
 
@@ -62,6 +62,15 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     if (why !== undefined) logger.warn({ serviceId: s.id }, why);
     return why === undefined;
   });
+  for (const s of served) {
+    const small = undersampledInputs(io.get(s.id)!, s);
+    if (s.devices.length > 0 && small.length > 0) {
+      logger.warn(
+        { serviceId: s.id, inputs: small },
+        `service ${s.id} is profiled on a sample of size 1 in its free dimensions (${small.join(', ')}): a larger request is estimated to cost that much more, and may be refused as infeasible; declare inputs.<name>.sampleDims with a typical size`,
+      );
+    }
+  }
   const executor = createExecutor({
     logger,
     devices: config.devices.map((d) => ({ id: d.id, provider: d.provider, threads: d.threads, ...(d.ordinal !== undefined ? { ordinal: d.ordinal } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
@@ -205,13 +214,18 @@ function executorService(s: ServeConfig['services'][number], model: string, io: 
     slo: s.slo,
     devices: s.devices,
     sampleInputs: sampleInputs(io),
-    ...(s.inputs !== undefined || anyRank.length > 0 ? { inputs: { ...s.inputs, ...Object.fromEntries(anyRank.map((name) => [name, { ...s.inputs?.[name], anyRank: true }])) } } : {}),
+    ...(s.inputs !== undefined || anyRank.length > 0 ? { inputs: { ...runtimeInputs(s.inputs), ...Object.fromEntries(anyRank.map((name) => [name, { ...runtimeInputs(s.inputs)[name], anyRank: true }])) } } : {}),
     ...(s.outputNames !== undefined ? { outputNames: s.outputNames } : {}),
     ...(s.maxBatch !== undefined ? { maxBatch: s.maxBatch } : {}),
     ...(s.plan !== undefined ? { plan: s.plan } : {}),
     ...(s.memoryBytes !== undefined ? { memoryBytes: s.memoryBytes } : {}),
     ...(s.networkBudgetMs !== undefined ? { networkBudgetMs: s.networkBudgetMs } : {}),
   };
+}
+
+/** The config's input overrides as the runtime takes them (`sampleDims` shapes the gateway's sample only). */
+function runtimeInputs(inputs: ServeConfig['services'][number]['inputs']): Record<string, Omit<NonNullable<typeof inputs>[string], 'sampleDims'>> {
+  return Object.fromEntries(Object.entries(inputs ?? {}).map(([name, { sampleDims: _, ...rest }]) => [name, rest]));
 }
 
 function serviceSpec(s: ServeConfig['services'][number]): ServiceSpec {
