@@ -96,7 +96,8 @@ export const serveConfigSchema = z
         .strict(),
       z.object({ insecure: z.literal(true) }).strict(),
     ]),
-    devices: z.array(device).default([]),
+    // The executor needs a device even when every service is served by peers (it then loads nothing).
+    devices: z.array(device).min(1, 'at least one device: the executor needs one, even on a node whose services are all served by peers').default([]),
     executor: z
       .object({
         launchWhenIdle: z.boolean().default(true).describe('launch a partial batch as soon as a device idles (Triton max_queue_delay 0); false: wait for the batch to fill while deadlines allow'),
