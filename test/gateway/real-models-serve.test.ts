@@ -30,6 +30,7 @@ ${Object.entries(VAD_FILES)
   .map(([id, file]) => service(id, join(vadDir, file)))
   .join('\n')}
 ${service('vad_declared', join(vadDir, VAD_FILES.vad15), ', inputs: { input: { dims: [1, 512] } }')}
+${service('vad_sampled', join(vadDir, VAD_FILES.vad15), ', inputs: { input: { sampleDims: [1, 512] } }')}
 ${service('det', models.ocrDet, ', inputs: { x: { sampleDims: [1, 3, 96, 96] } }')}
 gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: false }
 `,
@@ -52,7 +53,7 @@ describe('real models never met, served from the file alone', () => {
     const cls = await infer('cls', [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], data: new Array(3 * 48 * 192).fill(0.5) }]);
     expect(cls.status, cls.body.error).toBe(200);
     // silero_vad.onnx fails its profiling sample (one audio sample): named, with what to declare.
-    expect(serve.output()).toMatch(/service vad is not served here: .*declare the dims of its inputs/);
+    expect(serve.output()).toMatch(/service vad is not served here: .*zeros shaped input \[1,1\], state \[2,1,128\], sr \[\]: declare the sizes its inputs run with, services\[\]\.inputs\.<name>\.sampleDims/);
     expect((await fetch(`${serve.http}/v2/models/vad/ready`)).status).toBe(503);
     const vad = await infer('vad', [
       { name: 'input', datatype: 'FP32', shape: [1, 512], data: new Array(512).fill(0) },
@@ -62,17 +63,21 @@ describe('real models never met, served from the file alone', () => {
     expect({ status: vad.status, code: vad.body.code }).toEqual({ status: 503, code: 'NO_INSTANCE' });
   });
 
-  it('the same model with its dims declared is served', async () => {
-    const res = await infer('vad_declared', [
-      { name: 'input', datatype: 'FP32', shape: [1, 512], data: Array.from({ length: 512 }, (_, i) => Math.sin(i / 8) / 4) },
-      { name: 'state', datatype: 'FP32', shape: [2, 1, 128], data: new Array(256).fill(0) },
-      { name: 'sr', datatype: 'INT64', shape: [], data: [16000] },
-    ]);
-    expect(res.status, `${res.body.error}\n${serve.output()}`).toBe(200);
-    const out = res.body.outputs!.find((o) => o.name === 'output')!;
-    expect(out.shape).toEqual([1, 1]);
-    expect(out.data[0]).toBeGreaterThanOrEqual(0);
-    expect(out.data[0]).toBeLessThanOrEqual(1);
+  it('the same model with its dims declared, or only its sample, is served', async () => {
+    for (const id of ['vad_declared', 'vad_sampled']) {
+      const res = await infer(id, [
+        { name: 'input', datatype: 'FP32', shape: [1, 512], data: Array.from({ length: 512 }, (_, i) => Math.sin(i / 8) / 4) },
+        { name: 'state', datatype: 'FP32', shape: [2, 1, 128], data: new Array(256).fill(0) },
+        { name: 'sr', datatype: 'INT64', shape: [], data: [16000] },
+      ]);
+      expect(res.status, `${res.body.error}\n${serve.output()}`).toBe(200);
+      const out = res.body.outputs!.find((o) => o.name === 'output')!;
+      expect(out.shape).toEqual([1, 1]);
+      expect(out.data[0]).toBeGreaterThanOrEqual(0);
+      expect(out.data[0]).toBeLessThanOrEqual(1);
+    }
+    const meta = (await (await fetch(`${serve.http}/v2/models/vad_sampled`)).json()) as { inputs: { name: string; shape: number[] }[] };
+    expect(meta.inputs.find((i) => i.name === 'input')!.shape).toEqual([-1, -1]);
   });
 
   it('a model with free image dims takes images of any size near its declared sample size', async () => {
@@ -91,7 +96,7 @@ describe('real models never met, served from the file alone', () => {
   });
 
   it('every model is described, served or not', async () => {
-    for (const id of [...Object.keys(VAD_FILES), 'cls', 'vad_declared', 'det']) {
+    for (const id of [...Object.keys(VAD_FILES), 'cls', 'vad_declared', 'vad_sampled', 'det']) {
       const res = await fetch(`${serve.http}/v2/models/${id}`);
       expect(res.status, id).toBe(200);
       const meta = (await res.json()) as { name: string; inputs: unknown[]; outputs: unknown[] };

@@ -180,7 +180,7 @@ async function loadEach(executor: Executor, services: ServeConfig['services'], i
       await executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices });
     } catch (err) {
       if (!isEparaError(err) || (err.code !== 'LOAD_FAILED' && err.code !== 'MODEL_ERROR')) throw err;
-      const hint = err.code === 'MODEL_ERROR' ? ` (the model failed on its load-time sample, zeros shaped ${sampleText(io.get(s.id)!)}: declare the dims of its inputs, services[].inputs.<name>.dims, with sizes it runs)` : '';
+      const hint = err.code === 'MODEL_ERROR' ? ` (the model failed on its load-time sample, zeros shaped ${sampleText(io.get(s.id)!)}: declare the sizes its inputs run with, services[].inputs.<name>.sampleDims, or fix them with dims)` : '';
       logger.error({ serviceId: s.id, code: err.code }, `service ${s.id} is not served here: ${err.message}${hint}`);
     }
   }
