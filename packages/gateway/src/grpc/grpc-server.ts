@@ -98,7 +98,7 @@ export class GrpcFront {
       return;
     }
     if (REFLECTION_PATHS.has(headers[':path'] ?? '')) {
-      new ReflectionStream(stream, this.#o.maxBodyBytes);
+      new ReflectionStream(stream, { maxMessageBytes: this.#o.maxBodyBytes, idleMs: Math.min(this.#o.requestTimeoutMs, 2 ** 31 - 1) });
       return;
     }
     const method = this.#methods.get(headers[':path'] ?? '');

@@ -54,15 +54,27 @@ function declares(d: Described, symbol: string): boolean {
 export class ReflectionStream {
   readonly #stream: ServerHttp2Stream;
   readonly #maxMessageBytes: number;
+  readonly #idleMs: number;
   #pending: Buffer = Buffer.alloc(0);
   #failed = false;
+  #idle: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(stream: ServerHttp2Stream, maxMessageBytes: number) {
+  /** `idleMs`: a stream with no complete request for this long is ended (`DEADLINE_EXCEEDED`), as a silent call is. */
+  constructor(stream: ServerHttp2Stream, o: { maxMessageBytes: number; idleMs: number }) {
     this.#stream = stream;
-    this.#maxMessageBytes = maxMessageBytes;
+    this.#maxMessageBytes = o.maxMessageBytes;
+    this.#idleMs = o.idleMs;
     stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity' }, { waitForTrailers: true });
     stream.on('data', (chunk: Buffer) => this.#data(chunk));
     stream.once('end', () => this.#end(GRPC_STATUS.OK, ''));
+    stream.once('close', () => clearTimeout(this.#idle));
+    this.#rearm();
+  }
+
+  #rearm(): void {
+    clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => this.#end(GRPC_STATUS.DEADLINE_EXCEEDED, `no reflection request arrived within ${this.#idleMs} ms`), this.#idleMs);
+    this.#idle.unref();
   }
 
   #data(chunk: Buffer): void {
@@ -83,6 +95,7 @@ export class ReflectionStream {
         return this.#end(GRPC_STATUS.INVALID_ARGUMENT, `the ServerReflectionRequest message is malformed: ${(err as Error).message}`);
       }
       if (!this.#stream.destroyed) this.#stream.write(frameMessage(answer));
+      this.#rearm();
     }
   }
 
@@ -90,10 +103,16 @@ export class ReflectionStream {
   #end(status: number, message: string): void {
     if (this.#failed || this.#stream.destroyed) return;
     this.#failed = true;
-    this.#stream.once('wantTrailers', () => this.#stream.sendTrailers(status === GRPC_STATUS.OK ? { 'grpc-status': '0' } : { 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(message) }));
-    this.#stream.end();
-    // A failed stream takes nothing more: reset it once the status is out, so the client stops sending.
-    if (status !== GRPC_STATUS.OK) this.#stream.once('finish', () => this.#stream.close(h2.NGHTTP2_NO_ERROR));
+    clearTimeout(this.#idle);
+    const stream = this.#stream;
+    stream.once('wantTrailers', () => {
+      if (status === GRPC_STATUS.OK) return stream.sendTrailers({ 'grpc-status': '0' });
+      stream.sendTrailers({ 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(message) });
+      // A failed stream takes nothing more: reset it behind the status, so the client stops sending. On the next
+      // turn: node:http2 writes the trailers from a setImmediate of its own, and a reset before it drops them.
+      setImmediate(() => stream.close(h2.NGHTTP2_NO_ERROR));
+    });
+    stream.end();
   }
 }
 
