@@ -43,6 +43,15 @@ describe('epara serve config', () => {
     expect(problems(base.replace('maxBatch: 8', 'maxBatch: 8\n    batchSize: 3'))[0]!.message).toMatch(/batchSize/);
   });
 
+  it('refuses a config without devices at load, naming the field, rather than failing to start', () => {
+    // A node whose every service is served by peers still needs one device for its executor: without any,
+    // `epara serve` passed --check and then exited with the runtime's "Expected `devices` to be a non-empty array".
+    const none = classifierConfig().replace('devices:\n  - { id: cpu0, threads: 1 }\n', '').replace('    devices: [cpu0]\n', '');
+    const p = problems(none);
+    expect(p).toContainEqual(expect.objectContaining({ field: 'devices', message: expect.stringMatching(/at least one device/) }));
+    expect(problems(none.replace('services:', 'devices: []\nservices:'))).toContainEqual(expect.objectContaining({ field: 'devices' }));
+  });
+
   it('reads the device fields by their former names too (kind for provider, deviceId for ordinal)', () => {
     const json = (device: object): string =>
       JSON.stringify({ node: { id: 'j' }, security: { insecure: true }, devices: [{ id: 'g0', ...device }], services: [{ id: 's', model: 'm.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 50 }, devices: ['g0'] }] });
@@ -60,7 +69,7 @@ describe('epara serve config', () => {
   });
 
   it('reads JSON configs too', () => {
-    const json = JSON.stringify({ node: { id: 'j' }, security: { insecure: true }, services: [{ id: 's', model: 'm.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 50 } }] }, null, 2);
+    const json = JSON.stringify({ node: { id: 'j' }, security: { insecure: true }, devices: [{ id: 'cpu0' }], services: [{ id: 's', model: 'm.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 50 } }] }, null, 2);
     expect(parseServeConfig(json).node.listen).toEqual({ host: '127.0.0.1', port: 7400 });
   });
 

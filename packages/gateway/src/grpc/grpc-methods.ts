@@ -1,6 +1,6 @@
 import { EparaError, isEparaError } from '@epara/core';
 import { loadSync } from '@grpc/proto-loader';
-import type { ResolvedGatewayOptions } from '../gateway-options.js';
+import type { ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-options.js';
 import { EXTENSIONS, metadataJson } from '../http/metadata-json.js';
 import type { InferCore } from '../inference/infer-core.js';
 import type { InferResponse } from '../protocol/infer-types.js';
@@ -11,6 +11,7 @@ import { decodeModelInferRequest } from './infer-request-wire.js';
 import type { UndecodableRequest } from './infer-request-wire.js';
 import { frameModelInferResponse } from './infer-response-wire.js';
 import { frameMessage } from './grpc-http2-wire.js';
+import { encodeModelConfigResponse } from './model-config-wire.js';
 import { oipProtoPath } from './proto-path.js';
 import type { UnaryCallContext, UnaryMethod } from './unary-call.js';
 
@@ -30,20 +31,24 @@ type Handler = (req: Record<string, unknown>, call: UnaryCallContext) => unknown
 
 /**
  * The protocol's `GRPCInferenceService` methods by path: `ModelInfer`, the hot path, with the hand-written
- * codec; the others with protobuf.js codecs that `@grpc/proto-loader` builds from the shipped `.proto`.
+ * codec; the others with protobuf.js codecs that `@grpc/proto-loader` builds from the shipped `.proto`; and
+ * Triton's `ModelConfig`, which standard Triton clients call on the same service.
  */
 export function grpcMethods(o: ResolvedGatewayOptions, core: InferCore): ReadonlyMap<string, UnaryMethod> {
   const service = loadSync(oipProtoPath(), PROTO_LOADER_OPTIONS)[SERVICE_NAME] as unknown as Record<string, LoadedMethod>;
-  const protobuf = (name: string, handle: Handler): [string, UnaryMethod] => {
-    const m = service[name]!;
-    const decode = (b: Buffer): Record<string, unknown> => {
+  /** A decoder of method `name`'s request, with the deserializer of `like` (a request of the same fields). */
+  const decoder =
+    (name: string, like = name) =>
+    (b: Buffer): Record<string, unknown> => {
       try {
-        return m.requestDeserialize(b);
+        return service[like]!.requestDeserialize(b);
       } catch (err) {
         throw new EparaError('INVALID_INPUT', `the ${name} request message is malformed: ${(err as Error).message}`, { field: 'request' });
       }
     };
-    return [m.path, { decode, encode: (v: unknown) => frameMessage(m.responseSerialize(v)), handle }];
+  const protobuf = (name: string, handle: Handler): [string, UnaryMethod] => {
+    const m = service[name]!;
+    return [m.path, { decode: decoder(name), encode: (v: unknown) => frameMessage(m.responseSerialize(v)), handle }];
   };
   const model = (r: Record<string, unknown>): ReturnType<InferCore['model']> => core.model(String(r['name']), String(r['version'] ?? ''));
   return new Map<string, UnaryMethod>([
@@ -52,6 +57,9 @@ export function grpcMethods(o: ResolvedGatewayOptions, core: InferCore): Readonl
     protobuf('ServerMetadata', () => ({ name: o.server.name, version: o.server.version, extensions: EXTENSIONS })),
     protobuf('ModelReady', (r) => ({ ready: core.modelReady(model(r)) })),
     protobuf('ModelMetadata', (r) => metadataJson(model(r))),
+    // Triton's ModelConfig (not in the protocol's .proto, whose messages are all there is here): its request has
+    // ModelReadyRequest's fields, and its answer is written by hand.
+    [`/${SERVICE_NAME}/ModelConfig`, { decode: decoder('ModelConfig', 'ModelReady'), encode: (m: ResolvedGatewayModel) => frameMessage(encodeModelConfigResponse(m)), handle: model }],
     [service['ModelInfer']!.path, { decode: decodeModelInferRequest, encode: frameModelInferResponse, handle: (r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext) => modelInfer(core, r, call) }],
   ]);
 }

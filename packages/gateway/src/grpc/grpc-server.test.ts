@@ -186,6 +186,36 @@ describe('gRPC on node:http2', () => {
   });
 });
 
+describe('gRPC server reflection, what a reflection client would never send', () => {
+  const reflect = { ':path': '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo' };
+
+  it('ends the stream with a status on a malformed, compressed or oversized request, and answers a good one before it', async () => {
+    // list_services (field 7) as the first request, then a broken one on the same stream.
+    const list = frame(Buffer.from([0x3a, 1, 0x2a]));
+    const malformed = await raw(Buffer.concat([list, frame(Buffer.from([0x22, 0x7f, 0x01]))]), reflect);
+    expect(malformed.status).toBe(String(status.INVALID_ARGUMENT));
+    expect(malformed.data.length).toBeGreaterThan(5); // the list_services answer came first
+    expect((await raw(frame(Buffer.from([0x3a, 1, 0x2a]), 1), reflect)).status).toBe(String(status.UNIMPLEMENTED));
+    const big = Buffer.alloc(5);
+    big.writeUInt32BE(5000, 1);
+    expect((await raw(big, reflect)).status).toBe(String(status.RESOURCE_EXHAUSTED));
+  });
+
+  it('ends a stream on which no request arrives within requestTimeoutMs', async () => {
+    const quick = createGateway({ node, models: [], http: false, grpc: { port: 0 }, requestTimeoutMs: 50 });
+    const s = connect(`http://${(await quick.start()).grpc!}`);
+    try {
+      const req = s.request({ ':method': 'POST', 'content-type': 'application/grpc', te: 'trailers', ...reflect });
+      req.resume();
+      const trailers = await new Promise<IncomingHttpHeaders>((resolve) => req.on('trailers', resolve));
+      expect(trailers['grpc-status']).toBe(String(status.DEADLINE_EXCEEDED));
+    } finally {
+      s.close();
+      await quick.close();
+    }
+  });
+});
+
 describe('gRPC on node:http2, large messages', () => {
   it('takes and answers a 12 MB tensor (many flow-control windows each way)', async () => {
     const executor = createFakeExecutor({ services: { wide: { serviceTimeMs: 1 } }, hosted: ['wide'] });

@@ -7,6 +7,7 @@ import type { InferCore } from '../inference/infer-core.js';
 import { parseGrpcTimeout } from './grpc-http2-wire.js';
 import { grpcMethods } from './grpc-methods.js';
 import { GRPC_STATUS } from './grpc-status.js';
+import { REFLECTION_PATHS, ReflectionStream } from './server-reflection.js';
 import { ACCEPT_ENCODING, UnaryCall } from './unary-call.js';
 import type { UnaryMethod } from './unary-call.js';
 
@@ -94,6 +95,10 @@ export class GrpcFront {
       // Not a gRPC call: an HTTP status, as the protocol asks of a server (405 or 415).
       stream.respond({ ':status': headers[':method'] !== 'POST' ? 405 : 415, 'content-type': 'text/plain' }, { endStream: false });
       stream.end(`gRPC needs POST with content-type application/grpc; got ${headers[':method']} ${contentType ?? '(none)'}`);
+      return;
+    }
+    if (REFLECTION_PATHS.has(headers[':path'] ?? '')) {
+      new ReflectionStream(stream, { maxMessageBytes: this.#o.maxBodyBytes, idleMs: Math.min(this.#o.requestTimeoutMs, 2 ** 31 - 1) });
       return;
     }
     const method = this.#methods.get(headers[':path'] ?? '');

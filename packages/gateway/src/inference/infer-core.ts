@@ -4,7 +4,7 @@ import type { ItemAxes, ResolvedGatewayModel, ResolvedGatewayOptions } from '../
 
 import type { InferOutput, InferRequest, InferResponse } from '../protocol/infer-types.js';
 import { readControls } from '../protocol/request-controls.js';
-import { decodeInput, encodeOutput } from '../protocol/tensor-codec.js';
+import { decodeInput, encodeOutput, sharedMemoryRefused } from '../protocol/tensor-codec.js';
 import { splitTensors, stackTensors } from '@epara/runtime';
 
 /** Per-call context a transport adds to a request. */
@@ -188,6 +188,7 @@ export class InferCore {
         // Triton's classification extension answers labels instead of the tensor: not served here.
         throw new EparaError('INVALID_INPUT', `outputs[${i}].parameters.classification: the classification extension is not supported (ask for the tensor and rank it)`, { field: `outputs[${i}].parameters.classification` });
       }
+      if (o.parameters?.['shared_memory_region'] !== undefined) throw sharedMemoryRefused(`outputs[${i}]`);
       wanted.set(o.name, boolParameter(o.parameters, 'binary_data', `outputs[${i}].parameters`) ?? allBinary);
     });
     return wanted;

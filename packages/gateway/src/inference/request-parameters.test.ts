@@ -37,6 +37,17 @@ describe('request and output parameters', () => {
     await expect(core.infer(request({ outputs: [{ name: 'y', parameters: { classification: 1 } }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/outputs\[0\]\.parameters\.classification: the classification extension is not supported/) });
   });
 
+  it("refuses Triton's shared memory extension, which it does not implement, on inputs and outputs", async () => {
+    // An output the client expects in its shared memory region would otherwise be answered in the body, and the
+    // client would read its region, unwritten.
+    await expect(core.infer(request({ outputs: [{ name: 'y', parameters: { shared_memory_region: 'out0', shared_memory_byte_size: 8 } }] }))).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringMatching(/outputs\[0\]\.parameters\.shared_memory_region: the shared memory extension is not supported/),
+    });
+    const input = { name: 'x', datatype: 'FP32', shape: [1, 2], parameters: { shared_memory_region: 'in0', shared_memory_byte_size: 8 } };
+    await expect(core.infer(request({ inputs: [input] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/inputs\[0\] \(x\)\.parameters\.shared_memory_region: the shared memory extension is not supported/) });
+  });
+
   it('refuses an output the model does not answer even when its metadata lists no outputs', async () => {
     const unknown = new InferCore(
       resolveGatewayOptions({

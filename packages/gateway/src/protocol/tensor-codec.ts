@@ -35,6 +35,7 @@ export function decodeInput(input: InferInput, index: number): TensorLike {
   if (!isOipDatatype(input.datatype)) throw bad(`${field}.datatype ${JSON.stringify(input.datatype)} is not a protocol data type`, { field: `${field}.datatype` });
   const type = tensorTypeOf(input.datatype);
   if (type === undefined) throw bad(`${field}.datatype ${input.datatype} is not supported by EPARA (supported: ${Object.values(DATATYPE_OF).join(', ')})`, { field: `${field}.datatype` });
+  if (input.parameters?.['shared_memory_region'] !== undefined) throw sharedMemoryRefused(field);
   const count = elementCount(input.shape, field);
   const dims = [...input.shape];
   if (input.raw !== undefined) {
@@ -53,6 +54,17 @@ export function decodeInput(input: InferInput, index: number): TensorLike {
   if (input.data === undefined) throw bad(`${field} has no data (neither "data" nor binary_data_size)`, { field: `${field}.data` });
   const flat = flatten(input.data, dims, count, field);
   return { type, dims, data: type === 'string' ? fromJsonStrings(flat, field) : fromJsonValues(type, flat, field) };
+}
+
+/**
+ * Triton's shared memory extension (`shared_memory_region` on an input or output): the tensor is in, or is to
+ * be written to, memory the client registered with the server, which this gateway has no way to reach. Refused
+ * rather than answered in the body, where a client reading its region would find it unwritten.
+ */
+export function sharedMemoryRefused(field: string): EparaError {
+  return new EparaError('INVALID_INPUT', `${field}.parameters.shared_memory_region: the shared memory extension is not supported (send the tensor in the request, and read outputs from the answer)`, {
+    field: `${field}.parameters.shared_memory_region`,
+  });
 }
 
 /**

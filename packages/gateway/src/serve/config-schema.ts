@@ -27,7 +27,19 @@ const service = z
     slo,
     devices: z.array(z.string().min(1)).default([]).describe('devices of this node to load an instance on at start; none: served by peers'),
     inputs: z
-      .record(z.object({ type: tensorType.optional(), dims: z.array(z.number().int().min(1).nullable()).optional(), batchAxis: z.number().int().min(0).nullable().optional() }).strict())
+      .record(
+        z
+          .object({
+            type: tensorType.optional(),
+            dims: z.array(z.number().int().min(1).nullable()).optional(),
+            batchAxis: z.number().int().min(0).nullable().optional(),
+            sampleDims: z
+              .array(z.number().int().min(1))
+              .optional()
+              .describe('shape of the one-item sample the model is profiled with at load (a typical size for its free dims; default 1 each): larger requests are estimated from it'),
+          })
+          .strict(),
+      )
       .optional()
       .describe('input expectations overriding the model (null dims: any size)'),
     outputNames: z.array(z.string()).optional(),
@@ -84,7 +96,8 @@ export const serveConfigSchema = z
         .strict(),
       z.object({ insecure: z.literal(true) }).strict(),
     ]),
-    devices: z.array(device).default([]),
+    // The executor needs a device even when every service is served by peers (it then loads nothing).
+    devices: z.array(device).min(1, 'at least one device: the executor needs one, even on a node whose services are all served by peers').default([]),
     executor: z
       .object({
         launchWhenIdle: z.boolean().default(true).describe('launch a partial batch as soon as a device idles (Triton max_queue_delay 0); false: wait for the batch to fill while deadlines allow'),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createGraphBuilder, encodeModel } from '@epara/runtime';
 import type { DimSpec } from '@epara/runtime';
 import { describe, expect, it } from 'vitest';
-import { readModelIo, sampleInputs } from './model-metadata.js';
+import { readModelIo, sampleInputs, undersampledInputs } from './model-metadata.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'epara-model-io-'));
 
@@ -80,5 +80,31 @@ describe('readModelIo: tensors EPARA cannot carry, and inputs of open rank', () 
     expect(io.outputs).toMatchObject([{ name: 'y', shape: [-1], anyRank: true }]);
     // Its [-1] must not read as a free batch dim: without the executor's verdict, requests go whole.
     expect(io.splitItems).toBe(false);
+  });
+});
+
+describe('sampleDims: the shape a model is profiled on at load', () => {
+  const withInputs = (inputs: object): never => ({ id: 's', model: 'm.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 100 }, devices: [], inputs }) as never;
+  const image = file('image', { x: ['n', 3, 'h', 'w'] });
+
+  it('shapes the sample and leaves the metadata free', () => {
+    const io = readModelIo(image, withInputs({ x: { sampleDims: [1, 3, 64, 96] } }));
+    expect(io.inputs).toMatchObject([{ name: 'x', shape: [-1, 3, -1, -1], sampleDims: [1, 3, 64, 96] }]);
+    expect(sampleInputs(io)['x']!.dims).toEqual([1, 3, 64, 96]);
+    expect(undersampledInputs(io, withInputs({ x: { sampleDims: [1, 3, 64, 96] } }))).toEqual([]);
+  });
+
+  it('without it, free dims besides the batch axis are named as sampled at 1', () => {
+    expect(undersampledInputs(readModelIo(image, service), service)).toEqual(['x [1, 3, 1, 1]']);
+    const batchOnly = file('batch-only', { x: ['n', 4] });
+    expect(undersampledInputs(readModelIo(batchOnly, service), service)).toEqual([]);
+  });
+
+  it('refuses a sample of another rank, other fixed sizes, or more than one item', () => {
+    const read = (sampleDims: number[]): unknown => readModelIo(image, withInputs({ x: { sampleDims } }));
+    expect(() => read([1, 3, 64])).toThrow(/services\.s\.inputs\.x\.sampleDims: \[1, 3, 64\] has rank 3, the input \[-1, 3, -1, -1\] has rank 4/);
+    expect(() => read([1, 4, 64, 64])).toThrow(/must keep the input's fixed size 3 at dimension 1/);
+    expect(() => read([2, 3, 64, 64])).toThrow(/is one item: its batch dimension 0 must be 1/);
+    expect(() => read([2, 3, 64, 64])).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
   });
 });

@@ -15,8 +15,11 @@ const ONNX_OTHER_TYPES: Readonly<Record<number, { readonly what: string; readonl
   16: { what: 'bfloat16', datatype: 'BF16' },
 };
 
-/** One boundary tensor: its metadata, EPARA's type (none when EPARA cannot carry it), and whether its rank is known. */
-export type ModelTensor = TensorMetadata & { readonly type: TensorType | undefined; readonly anyRank?: true };
+/**
+ * One boundary tensor: its metadata, EPARA's type (none when EPARA cannot carry it), whether its rank is known,
+ * and (inputs) the shape of its load-time sample when the config declares one.
+ */
+export type ModelTensor = TensorMetadata & { readonly type: TensorType | undefined; readonly anyRank?: true; readonly sampleDims?: readonly number[] };
 
 /** A model's boundary tensors read from its ONNX file, with the service's input overrides applied. */
 export interface ModelIo {
@@ -72,7 +75,8 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
     // `batchAxis: null` declares no batch axis: the declared dims stand as they are.
     const axis = o.batchAxis === undefined ? 0 : o.batchAxis;
     const datatype = type !== undefined ? DATATYPE_OF[type] : m.datatype;
-    return o.dims ? { name: m.name, type, datatype, shape: o.dims.map((d, k) => (d === null || k === axis ? -1 : d)) } : { ...m, type, datatype };
+    const t: ModelTensor = o.dims ? { name: m.name, type, datatype, shape: o.dims.map((d, k) => (d === null || k === axis ? -1 : d)) } : { ...m, type, datatype };
+    return o.sampleDims ? { ...t, sampleDims: checkedSampleDims(service.id, t, o.sampleDims, axis) } : t;
   });
   const moved = Object.values(service.inputs ?? {}).some((o) => o.batchAxis !== undefined && o.batchAxis !== 0);
   const firsts = new Set((graph.input ?? []).filter((v) => !constants.has(v.name)).map((v) => v.type?.tensorType?.shape?.dim?.[0]?.dimParam || undefined));
@@ -88,14 +92,48 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
 }
 
 /**
- * One item of zeros per input (free dimensions, the batch axis among them, set to 1; fixed ones kept), used to
- * profile the model at load time.
+ * A declared sample shape, checked against the input: the same rank (any, for an input of open rank), the
+ * input's fixed sizes, and one item (size 1) on its batch axis.
+ * @throws EparaError `INVALID_OPTIONS` naming the field.
+ */
+function checkedSampleDims(serviceId: string, t: ModelTensor, dims: readonly number[], axis: number | null): readonly number[] {
+  const field = `services.${serviceId}.inputs.${t.name}.sampleDims`;
+  const fail = (why: string): never => {
+    throw new EparaError('INVALID_OPTIONS', `${field}: [${dims.join(', ')}] ${why}`, { field });
+  };
+  if (t.anyRank) return dims;
+  if (dims.length !== t.shape.length) fail(`has rank ${dims.length}, the input [${t.shape.join(', ')}] has rank ${t.shape.length}`);
+  t.shape.forEach((d, k) => {
+    if (k === axis && dims[k] !== 1) fail(`is one item: its batch dimension ${k} must be 1`);
+    else if (d > 0 && dims[k] !== d) fail(`must keep the input's fixed size ${d} at dimension ${k}`);
+  });
+  return dims;
+}
+
+/**
+ * Free dimensions that stay free once the batch axis is set aside: their sample size (1 unless `sampleDims`
+ * declares one) is what larger requests are estimated from. One line per input, for the load-time warning.
+ */
+export function undersampledInputs(io: ModelIo, service: ServeServiceConfig): string[] {
+  const out: string[] = [];
+  for (const i of io.inputs) {
+    if (i.sampleDims !== undefined || i.type === undefined) continue;
+    const o = service.inputs?.[i.name];
+    const axis = o?.batchAxis === undefined ? 0 : o.batchAxis;
+    if (i.anyRank || i.shape.some((d, k) => d < 0 && k !== axis)) out.push(`${i.name} [${i.shape.map((d) => (d < 0 ? 1 : d)).join(', ')}]`);
+  }
+  return out;
+}
+
+/**
+ * One item of zeros per input, used to profile the model at load time: the input's `sampleDims` when the
+ * config declares them, else its shape with free dimensions (the batch axis among them) set to 1.
  */
 export function sampleInputs(io: ModelIo): NamedTensors {
   const out: Record<string, TensorLike> = {};
   for (const i of io.inputs) {
     if (i.type === undefined) continue; // an unavailable model is never loaded
-    const dims = i.shape.map((d) => (d < 0 ? 1 : d));
+    const dims = i.sampleDims !== undefined ? [...i.sampleDims] : i.shape.map((d) => (d < 0 ? 1 : d));
     const n = dims.reduce((a, b) => a * b, 1);
     // A string input's sample is empty strings.
     out[i.name] = { type: i.type, dims, data: i.type === 'string' ? new Array<string>(n).fill('') : allocTyped(i.type, n) };

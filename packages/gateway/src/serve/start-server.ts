@@ -14,7 +14,7 @@ import type { Gateway, GatewayAddresses } from '../gateway.js';
 import { defaultSplitItems } from '../gateway-options.js';
 import type { GatewayModel, HttpHandler } from '../gateway-options.js';
 import type { ServeConfig } from './config-schema.js';
-import { readModelIo, sampleInputs } from './model-metadata.js';
+import { readModelIo, sampleInputs, undersampledInputs } from './model-metadata.js';
 import type { ModelIo } from './model-metadata.js';
 import { createLineLogger } from './serve-logger.js';
 
@@ -62,6 +62,15 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     if (why !== undefined) logger.warn({ serviceId: s.id }, why);
     return why === undefined;
   });
+  for (const s of served) {
+    const small = undersampledInputs(io.get(s.id)!, s);
+    if (s.devices.length > 0 && small.length > 0) {
+      logger.warn(
+        { serviceId: s.id, inputs: small },
+        `service ${s.id} is profiled on a sample of size 1 in its free dimensions (${small.join(', ')}): a larger request is estimated to cost that much more, and may be refused as infeasible; declare inputs.<name>.sampleDims with a typical size`,
+      );
+    }
+  }
   const executor = createExecutor({
     logger,
     devices: config.devices.map((d) => ({ id: d.id, provider: d.provider, threads: d.threads, ...(d.ordinal !== undefined ? { ordinal: d.ordinal } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
@@ -124,7 +133,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const addresses = await gateway.start();
   try {
     await executor.start();
-    await loadEach(executor, served, logger);
+    await loadEach(executor, served, io, logger);
     await node.start();
     startedAt = performance.now();
   } catch (err) {
@@ -159,20 +168,29 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
 
 /**
  * Loads each service on its devices, one at a time as `executor.start()` would. A model onnxruntime cannot load
- * (an operator it lacks, a malformed graph) is logged and left without a local instance: the server serves the
- * others, and requests for it are answered `NO_INSTANCE` unless a peer serves it.
- * @throws whatever a load rejects with other than `LOAD_FAILED` (out of memory, a bad plan…).
+ * (an operator it lacks, a malformed graph), or that fails on its load-time sample (a `MODEL_ERROR`: free
+ * dimensions are 1 there, too small for some models), is logged and left without a local instance: the server
+ * serves the others, and requests for it are answered `NO_INSTANCE` unless a peer serves it.
+ * @throws whatever a load rejects with otherwise (out of memory, a bad plan…).
  */
-async function loadEach(executor: Executor, services: ServeConfig['services'], logger: Logger): Promise<void> {
+async function loadEach(executor: Executor, services: ServeConfig['services'], io: ReadonlyMap<string, ModelIo>, logger: Logger): Promise<void> {
   for (const s of services) {
     if (s.devices.length === 0) continue;
     try {
       await executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices });
     } catch (err) {
-      if (!isEparaError(err) || err.code !== 'LOAD_FAILED') throw err;
-      logger.error({ serviceId: s.id, code: err.code }, `service ${s.id} is not served here: ${err.message}`);
+      if (!isEparaError(err) || (err.code !== 'LOAD_FAILED' && err.code !== 'MODEL_ERROR')) throw err;
+      const hint = err.code === 'MODEL_ERROR' ? ` (the model failed on its load-time sample, zeros shaped ${sampleText(io.get(s.id)!)}: declare the sizes its inputs run with, services[].inputs.<name>.sampleDims, or fix them with dims)` : '';
+      logger.error({ serviceId: s.id, code: err.code }, `service ${s.id} is not served here: ${err.message}${hint}`);
     }
   }
+}
+
+/** The shapes of a model's load-time sample, as the log names them (`input [1,1], sr []`). */
+function sampleText(io: ModelIo): string {
+  return Object.entries(sampleInputs(io))
+    .map(([name, t]) => `${name} [${t.dims.join(',')}]`)
+    .join(', ');
 }
 
 function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayModel {
@@ -196,13 +214,18 @@ function executorService(s: ServeConfig['services'][number], model: string, io: 
     slo: s.slo,
     devices: s.devices,
     sampleInputs: sampleInputs(io),
-    ...(s.inputs !== undefined || anyRank.length > 0 ? { inputs: { ...s.inputs, ...Object.fromEntries(anyRank.map((name) => [name, { ...s.inputs?.[name], anyRank: true }])) } } : {}),
+    ...(s.inputs !== undefined || anyRank.length > 0 ? { inputs: { ...runtimeInputs(s.inputs), ...Object.fromEntries(anyRank.map((name) => [name, { ...runtimeInputs(s.inputs)[name], anyRank: true }])) } } : {}),
     ...(s.outputNames !== undefined ? { outputNames: s.outputNames } : {}),
     ...(s.maxBatch !== undefined ? { maxBatch: s.maxBatch } : {}),
     ...(s.plan !== undefined ? { plan: s.plan } : {}),
     ...(s.memoryBytes !== undefined ? { memoryBytes: s.memoryBytes } : {}),
     ...(s.networkBudgetMs !== undefined ? { networkBudgetMs: s.networkBudgetMs } : {}),
   };
+}
+
+/** The config's input overrides as the runtime takes them (`sampleDims` shapes the gateway's sample only). */
+function runtimeInputs(inputs: ServeConfig['services'][number]['inputs']): Record<string, Omit<NonNullable<typeof inputs>[string], 'sampleDims'>> {
+  return Object.fromEntries(Object.entries(inputs ?? {}).map(([name, { sampleDims: _, ...rest }]) => [name, rest]));
 }
 
 function serviceSpec(s: ServeConfig['services'][number]): ServiceSpec {

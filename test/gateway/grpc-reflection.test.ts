@@ -1,0 +1,104 @@
+import { fileURLToPath } from 'node:url';
+import { Metadata, credentials, loadPackageDefinition } from '@grpc/grpc-js';
+import type { Client, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
+import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
+import { afterAll, describe, expect, it } from 'vitest';
+import { servedOipGrpc } from './oip-grpc-client.js';
+import { classifierConfig, clsInput } from './serve-process.js';
+
+/*
+ * gRPC server reflection, as grpcurl without -proto uses it: list the services, fetch the file that declares a
+ * symbol, and build a client from that descriptor alone, with no .proto at hand. The client here is grpc-js
+ * with the published reflection.proto (both versions grpcurl tries).
+ */
+
+type Reflection = Client & { ServerReflectionInfo: (meta?: Metadata) => ClientDuplexStream<object, ReflectionResponse> };
+interface ReflectionResponse {
+  valid_host: string;
+  original_request: Record<string, unknown>;
+  message_response: string;
+  file_descriptor_response?: { file_descriptor_proto: Buffer[] };
+  list_services_response?: { service: { name: string }[] };
+  all_extension_numbers_response?: { base_type_name: string; extension_number: number[] };
+  error_response?: { error_code: number; error_message: string };
+}
+type Unary = (req: object, meta: Metadata, opts: object, cb: (err: ServiceError | null, res: Record<string, unknown>) => void) => void;
+
+const served = servedOipGrpc<Unary>(classifierConfig({ id: 'edge-reflect' }));
+const clients: Client[] = [];
+
+function reflectionClient(version: 'v1' | 'v1alpha'): Reflection {
+  const def = loadSync(fileURLToPath(new URL(`./proto/reflection_${version}.proto`, import.meta.url)), { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+  const pkg = loadPackageDefinition(def) as unknown as { grpc: { reflection: Record<string, { ServerReflection: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Reflection }> } };
+  const client = new pkg.grpc.reflection[version]!.ServerReflection(served.serve.grpc, credentials.createInsecure());
+  clients.push(client);
+  return client;
+}
+
+/** Sends each request on one stream, one after the other's answer, then ends it; resolves with the answers and the status. */
+async function ask(client: Reflection, requests: object[]): Promise<{ answers: ReflectionResponse[]; code: number }> {
+  const stream = client.ServerReflectionInfo();
+  const answers: ReflectionResponse[] = [];
+  const ended = new Promise<number>((resolve) => {
+    stream.on('status', (s: { code: number }) => resolve(s.code));
+    stream.on('error', () => undefined); // the status carries it
+  });
+  for (const r of requests) {
+    const next = new Promise<ReflectionResponse>((resolve) => stream.once('data', resolve));
+    stream.write(r);
+    answers.push(await next);
+  }
+  stream.end();
+  return { answers, code: await ended };
+}
+
+afterAll(() => {
+  for (const c of clients) c.close();
+});
+
+describe('gRPC server reflection', () => {
+  it('lists the service and describes it well enough to call it with no .proto', async () => {
+    const { answers, code } = await ask(reflectionClient('v1'), [{ list_services: '*' }, { host: 'h', file_containing_symbol: 'inference.GRPCInferenceService' }]);
+    expect(code).toBe(0);
+    expect(answers[0]!.list_services_response!.service.map((s) => s.name)).toEqual(['inference.GRPCInferenceService']);
+    expect(answers[1]).toMatchObject({ valid_host: 'h', original_request: { file_containing_symbol: 'inference.GRPCInferenceService' }, message_response: 'file_descriptor_response' });
+    // What grpcurl does next: a client from the descriptor alone (a FileDescriptorSet of the files received).
+    const files = answers[1]!.file_descriptor_response!.file_descriptor_proto;
+    const set = Buffer.concat(files.flatMap((f) => [Buffer.from([0x0a]), varint(f.length), f]));
+    const pkg = loadPackageDefinition(loadFileDescriptorSetFromBuffer(set, { keepCase: true, longs: Number, defaults: true })) as unknown as {
+      inference: { GRPCInferenceService: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client & Record<string, Unary> };
+    };
+    const oip = new pkg.inference.GRPCInferenceService(served.serve.grpc, credentials.createInsecure());
+    clients.push(oip);
+    const call = (m: string, req: object): Promise<Record<string, unknown>> => new Promise((resolve, reject) => oip[m]!(req, new Metadata(), {}, (err, res) => (err ? reject(err) : resolve(res))));
+    expect(await call('ServerLive', {})).toEqual({ live: true });
+    const res = await call('ModelInfer', { model_name: 'cls', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192] }], raw_input_contents: [Buffer.from(clsInput().buffer)] });
+    expect(res['outputs']).toMatchObject([{ name: 'softmax_0.tmp_0', shape: [1, 2] }]);
+  });
+
+  it('finds nested symbols and the file by name; what is not declared is NOT_FOUND in the answer, and the stream goes on', async () => {
+    const { answers, code } = await ask(reflectionClient('v1alpha'), [
+      { file_containing_symbol: 'inference.ModelInferRequest.InferInputTensor' },
+      { file_containing_symbol: 'inference.GRPCInferenceService.ModelInfer' },
+      { file_containing_symbol: 'nope.Service' },
+      { file_by_filename: 'grpc_predict_v2.proto' },
+      { file_by_filename: 'other.proto' },
+      { all_extension_numbers_of_type: 'inference.ModelInferRequest' },
+      { file_containing_extension: { containing_type: 'inference.ModelInferRequest', extension_number: 100 } },
+    ]);
+    expect(code).toBe(0);
+    expect(answers.map((a) => a.message_response)).toEqual(['file_descriptor_response', 'file_descriptor_response', 'error_response', 'file_descriptor_response', 'error_response', 'all_extension_numbers_response', 'error_response']);
+    expect(answers[2]!.error_response).toMatchObject({ error_code: 5, error_message: expect.stringMatching(/nope\.Service not found/) });
+    expect(answers[5]!.all_extension_numbers_response).toEqual({ base_type_name: 'inference.ModelInferRequest', extension_number: [] });
+  });
+});
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+  return Buffer.from(out);
+}

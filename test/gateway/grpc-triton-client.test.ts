@@ -1,0 +1,70 @@
+import { fileURLToPath } from 'node:url';
+import { Metadata, credentials, loadPackageDefinition } from '@grpc/grpc-js';
+import type { Client, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { servedOipGrpc } from './oip-grpc-client.js';
+import { classifierConfig, clsInput } from './serve-process.js';
+
+/*
+ * What a Triton client calls on the same `inference.GRPCInferenceService` beyond the KServe protocol, with a
+ * grpc-js client built from Triton's published .proto (the subset in ./proto): `ModelConfig` (tritonclient's
+ * get_model_config, perf_analyzer, Triton's image_client example) is answered; the RPCs the gateway does not
+ * serve answer UNIMPLEMENTED at once, a bidirectional stream included, rather than hang.
+ */
+
+type Unary = (req: object, meta: Metadata, opts: object, cb: (err: ServiceError | null, res: Record<string, unknown>) => void) => void;
+const served = servedOipGrpc<Unary>(classifierConfig({ id: 'edge-triton' }));
+let triton: Client & { ModelConfig: Unary; ModelStatistics: Unary; ModelStreamInfer: (meta: Metadata, opts: object) => ClientDuplexStream<object, object> };
+
+beforeAll(() => {
+  const def = loadSync(fileURLToPath(new URL('./proto/triton_subset.proto', import.meta.url)), { keepCase: true, longs: Number, enums: String, defaults: true });
+  const pkg = loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => typeof triton } };
+  triton = new pkg.inference.GRPCInferenceService(served.serve.grpc, credentials.createInsecure());
+});
+afterAll(() => triton?.close());
+
+const unary = (method: Unary, client: Client, req: object): Promise<Record<string, unknown>> =>
+  new Promise((resolve, reject) => method.call(client, req, new Metadata(), { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(err) : resolve(res))));
+
+describe("Triton's RPCs on GRPCInferenceService", () => {
+  it('ModelConfig answers the model configuration, as GET /v2/models/{name}/config does', async () => {
+    const res = await unary(triton.ModelConfig, triton, { name: 'cls', version: '1' });
+    const http = (await (await fetch(`${served.serve.http}/v2/models/cls/config`)).json()) as Record<string, unknown>;
+    expect(res).toEqual({
+      config: {
+        name: 'cls',
+        platform: 'onnxruntime_onnx',
+        backend: 'onnxruntime',
+        max_batch_size: 0,
+        input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [-1, 3, 48, 192], optional: false }],
+        output: [{ name: 'softmax_0.tmp_0', data_type: 'TYPE_FP32', dims: [-1, 2], label_filename: '' }],
+      },
+    });
+    expect(http).toMatchObject({ name: 'cls', max_batch_size: 0, input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [-1, 3, 48, 192] }] });
+    // An unknown model or version: NOT_FOUND, as for ModelMetadata.
+    await expect(unary(triton.ModelConfig, triton, { name: 'nope' })).rejects.toMatchObject({ code: 5 });
+    await expect(unary(triton.ModelConfig, triton, { name: 'cls', version: '7' })).rejects.toMatchObject({ code: 5 });
+  });
+
+  it('an RPC the gateway does not serve is UNIMPLEMENTED, a stream left open included', async () => {
+    await expect(unary(triton.ModelStatistics, triton, { name: 'cls' })).rejects.toMatchObject({ code: 12 });
+    // ModelStreamInfer: the client writes a request and keeps its side open, as a streaming client does.
+    const stream = triton.ModelStreamInfer(new Metadata(), {});
+    const status = new Promise<number>((resolve) => stream.on('error', (err: ServiceError) => resolve(err.code)));
+    stream.on('data', () => undefined);
+    stream.write({ model_name: 'cls', id: 's-1' });
+    expect(await status).toBe(12);
+  });
+
+  it("Triton's shared memory parameters are refused over gRPC, not ignored", async () => {
+    const call = (req: object): Promise<unknown> => unary(served.client['ModelInfer']!, served.client, req);
+    const x = { name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192] };
+    const region = { shared_memory_region: { string_param: 'out0' }, shared_memory_byte_size: { int64_param: 8 } };
+    await expect(call({ model_name: 'cls', inputs: [x], raw_input_contents: [Buffer.from(clsInput().buffer)], outputs: [{ name: 'softmax_0.tmp_0', parameters: region }] })).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringMatching(/shared memory extension is not supported/),
+    });
+    await expect(call({ model_name: 'cls', inputs: [{ ...x, parameters: { ...region, shared_memory_region: { string_param: 'in0' } } }] })).rejects.toMatchObject({ code: 3, details: expect.stringMatching(/shared memory extension is not supported/) });
+  });
+});
