@@ -233,3 +233,45 @@ describe('devices that report no memory', () => {
     }
   });
 });
+
+describe('a one-device data-parallel instance keeps its device', () => {
+  // Two GPUs: a runs on g0 as a one-device data-parallel instance at 50 items/s (its device's time: 160 ms a cycle).
+  // b and c (30 items/s each) can pair at a ¼ share, and a ¼ share of b would fit beside a by memory and duty
+  // cycle — but a plan that is not `single` never shares: b and c go to g1, together.
+  const [a, b, c] = [service('a', 2), service('b', 2), service('c', 2)];
+  const dp: ParallelPlan = { ...planOf(a), serviceStrategy: 'data-parallel' };
+  const servers = [server('s0', device('g0', 16), device('g1', 16))];
+  const inp = (current: boolean): PlacementInput => ({
+    ...input(servers, [a, b, c], { a: 50, b: 30, c: 30 }, { a: [dp], b: [planOf(b)], c: [planOf(c)] }),
+    ...(current ? { current: [{ instanceId: 'a-1', serviceId: 'a', plan: dp, serverId: 's0', deviceIds: ['g0'], capacityPerSec: 50 }] } : {}),
+  });
+
+  it('running: nothing joins it', () => {
+    const r = placeServices(inp(true), NO_RESERVE);
+    expect(r.instances.filter((i) => i.deviceIds.includes('g0')).map((i) => i.instanceId)).toEqual(['a-1']);
+    expect(r.services.map((x) => x.servedPerSec)).toEqual([50, 30, 30]);
+  });
+
+  it('new: it takes a device alone', () => {
+    const r = placeServices(inp(false), NO_RESERVE);
+    const onA = r.instances.find((i) => i.serviceId === 'a')!.deviceIds;
+    expect(r.instances.filter((i) => i.deviceIds.join() === onA.join()).map((i) => i.serviceId)).toEqual(['a']);
+    expect(r.services.map((x) => x.servedPerSec)).toEqual([50, 30, 30]);
+  });
+});
+
+describe('the unit cost model', () => {
+  // Two GPUs. g needs both (a two-device group, 615 items/s) for 500 items/s of demand; s needs one for 300. Under
+  // the resource cost model the group costs two devices (250 items/s a device against s's 300) and greedy takes s
+  // first, which leaves no pair of free devices; under `costModel: 'unit'` every item costs 1 and greedy takes g.
+  // Safeguard and restarts are off so that the greedy's own order shows.
+  const [g, s] = [service('g', 2), service('s', 2)];
+  const inp = input([server('s0', device('g0', 16), device('g1', 16))], [g, s], { g: 500, s: 300 }, { g: [planOf(g, 'gpu', 2)], s: [planOf(s)] });
+  const served = (costModel: 'unit' | 'resource') =>
+    placeServices(inp, { ...NO_RESERVE, costModel, safeguard: false, restarts: 0 }).services.map((x) => x.servedPerSec);
+
+  it('counts each item as one', () => {
+    expect(served('resource')).toEqual([0, 300]);
+    expect(served('unit')).toEqual([500, 0]);
+  });
+});
