@@ -40,11 +40,11 @@ export const GROUPS = {
  * estimated at 20 minutes or less from the counts of `pnpm test:mutation:cost` (docs/testing.md, "Run time").
  */
 export const JOBS = [
-  ['mesh-sync', 'core-profiles'],
+  ['mesh-sync', 'core-placement-input'],
   ['runtime', 'core-support'],
-  ['mesh-offload', 'core-placement-input'],
-  ['core-placement-flow', 'core-placement-search'],
-  ['core-placement-repair', 'core-scheduling'],
+  ['mesh-offload', 'core-placement-repair'],
+  ['core-placement-search', 'core-profiles'],
+  ['core-placement-flow', 'core-scheduling'],
   ['core-allocation', 'core-routing'],
 ];
 
