@@ -3,7 +3,8 @@
 // mesh, their scoped modules); the last line is one JSON object.
 //
 // Each group of stryker.config.mjs keeps its results in its incremental file (test/mutation/<group>.incremental.json,
-// committed; a full mutation-testing report). With MUTATION_GROUP set this reads that group's; otherwise it adds
+// committed; a full mutation-testing report). With MUTATION_GROUP set (one group, or several separated by commas)
+// this reads those groups'; otherwise it adds
 // up every group's there (or reports/mutation/all.json, the report of an ungrouped run, when there is none).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ const dir = fileURLToPath(new URL('../test/mutation/', import.meta.url));
 const group = process.env.MUTATION_GROUP;
 const SUFFIX = '.incremental.json';
 const grouped = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(SUFFIX)).map((f) => f.slice(0, -SUFFIX.length)).filter((n) => n !== 'all').sort() : [];
-const names = group ? [group] : grouped;
+const names = group ? group.split(',') : grouped;
 const paths = names.length > 0 ? names.map((n) => `${dir}${n}${SUFFIX}`) : [fileURLToPath(new URL('../reports/mutation/all.json', import.meta.url))];
 const report = { files: {} };
 for (const path of paths) Object.assign(report.files, JSON.parse(readFileSync(path, 'utf8')).files);

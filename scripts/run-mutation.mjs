@@ -1,11 +1,19 @@
 #!/usr/bin/env node
-// `pnpm test:mutation`: runs Stryker once per group of stryker.config.mjs (or only MUTATION_GROUP's), each
-// incremental with its own report, prints each group's wall time, then the summary over every group's report.
+// `pnpm test:mutation`: runs Stryker once per group of stryker.config.mjs (or per group MUTATION_GROUP or
+// MUTATION_JOB names), each incremental with its own report, prints each group's wall time, then the summary over
+// every group's report (over the groups run, when MUTATION_GROUP or MUTATION_JOB names some).
 import { spawnSync } from 'node:child_process';
-import { GROUPS } from '../stryker.config.mjs';
 
-const only = process.env.MUTATION_GROUP;
-const groups = only ? [only] : Object.keys(GROUPS);
+// MUTATION_GROUP: one group, or several separated by commas; MUTATION_JOB=<n>: the groups of JOBS[n − 1] (one CI job
+// of a split run); neither: every group. The config reads MUTATION_GROUP as the one group a Stryker run tests, so it
+// is loaded here without it (each run below gets its own).
+const named = process.env.MUTATION_GROUP;
+delete process.env.MUTATION_GROUP;
+const { GROUPS, JOBS } = await import('../stryker.config.mjs');
+const job = process.env.MUTATION_JOB;
+if (job !== undefined && JOBS[Number(job) - 1] === undefined) throw new Error(`MUTATION_JOB=${job}: not one of 1…${JOBS.length}`);
+const only = job !== undefined ? JOBS[Number(job) - 1].join(',') : named;
+const groups = only ? only.split(',') : Object.keys(GROUPS);
 const began = Date.now();
 for (const group of groups) {
   const started = Date.now();
@@ -14,5 +22,5 @@ for (const group of groups) {
   if (run.status !== 0) process.exit(run.status ?? 1);
 }
 if (groups.length > 1) console.log(`mutation, all groups: ${Math.round((Date.now() - began) / 1000)} s`);
-const summary = spawnSync('node', ['scripts/mutation-summary.mjs'], { stdio: 'inherit', env: process.env });
+const summary = spawnSync('node', ['scripts/mutation-summary.mjs'], { stdio: 'inherit', env: { ...process.env, ...(only ? { MUTATION_GROUP: only } : {}) } });
 process.exit(summary.status ?? 1);
