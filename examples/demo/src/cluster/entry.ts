@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EparaError, toEparaError, type NamedTensors, type StreamResult } from '@epara/core';
 import { type Connection, type Transport } from '@epara/mesh';
 import { decodeFrame, encodeFrame, type WireMessage } from '@epara/mesh/wire';
@@ -240,7 +241,7 @@ export class RedialingEntry {
       } catch (err) {
         const e = toEparaError(err);
         if (attempt >= attempts || e.code !== 'PEER_UNAVAILABLE') throw e;
-        await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 1)));
+        await sleep(backoffMs * 2 ** (attempt - 1));
       }
     }
   }
