@@ -16,6 +16,12 @@ export function itemExpiry(item: SchedulableItem, aloneMs: number, leadMs: numbe
   return item.deadline - aloneMs * (item.costScale ?? 1) - leadMs + EXPIRY_EPSILON_MS;
 }
 
+/** Which of a {@link LaunchPlan}'s times are set. */
+const WAKE_AT = 1;
+const HEAD_DEADLINE = 2;
+const RUN_MS = 4;
+const EXPIRE_AT = 8;
+
 /** What a scan passes over: the first scan (which also drops), the guarded re-scan, or a throughput candidate's. */
 const MAIN = 0;
 const GUARDED = 1;
@@ -37,11 +43,15 @@ type ScanMode = typeof MAIN | typeof GUARDED | typeof FITS;
 export class LaunchPlan<T extends SchedulableItem = SchedulableItem> implements LaunchDecision<T> {
   readonly drop: T[] = [];
   launch: T[] | undefined = undefined;
-  wakeAt: number | undefined = undefined;
-  headDeadline: number | undefined = undefined;
   group: T[] | undefined = undefined;
-  runMs: number | undefined = undefined;
-  expireAt: number | undefined = undefined;
+  // The times are kept in fields that only ever hold numbers, with a bit per field for "set": V8 keeps such a
+  // field's double in place, where a `number | undefined` field boxes every fractional value stored into it (a
+  // fresh heap number per launch attempt for each of them).
+  #set = 0;
+  #wakeAt = 0;
+  #headDeadline = 0;
+  #runMs = 0;
+  #expireAt = 0;
   // Scratch of one call: the batches scanned, and the figures the scans test items against.
   /** @internal */ readonly first: T[] = [];
   /** @internal */ readonly guarded: T[] = [];
@@ -58,6 +68,53 @@ export class LaunchPlan<T extends SchedulableItem = SchedulableItem> implements 
   /** @internal */ fitGuard = 0;
   /** @internal */ fitMs = 0;
   /** @internal */ dropAt = 0;
+
+  get wakeAt(): number | undefined {
+    return (this.#set & WAKE_AT) === 0 ? undefined : this.#wakeAt;
+  }
+  set wakeAt(v: number | undefined) {
+    if (v === undefined) this.#set &= ~WAKE_AT;
+    else {
+      this.#wakeAt = v;
+      this.#set |= WAKE_AT;
+    }
+  }
+  get headDeadline(): number | undefined {
+    return (this.#set & HEAD_DEADLINE) === 0 ? undefined : this.#headDeadline;
+  }
+  set headDeadline(v: number | undefined) {
+    if (v === undefined) this.#set &= ~HEAD_DEADLINE;
+    else {
+      this.#headDeadline = v;
+      this.#set |= HEAD_DEADLINE;
+    }
+  }
+  get runMs(): number | undefined {
+    return (this.#set & RUN_MS) === 0 ? undefined : this.#runMs;
+  }
+  set runMs(v: number | undefined) {
+    if (v === undefined) this.#set &= ~RUN_MS;
+    else {
+      this.#runMs = v;
+      this.#set |= RUN_MS;
+    }
+  }
+  get expireAt(): number | undefined {
+    return (this.#set & EXPIRE_AT) === 0 ? undefined : this.#expireAt;
+  }
+  set expireAt(v: number | undefined) {
+    if (v === undefined) this.#set &= ~EXPIRE_AT;
+    else {
+      this.#expireAt = v;
+      this.#set |= EXPIRE_AT;
+    }
+  }
+
+  /** Clears the decision's fields (its arrays are kept: see {@link fillPlan}). @internal */
+  reset(): void {
+    this.launch = this.group = undefined;
+    this.#set = 0;
+  }
 
   /** The decision as a fresh plain object (what {@link planLaunch} returns without a plan of the caller's). */
   toDecision(): LaunchDecision<T> {
@@ -78,7 +135,7 @@ export class LaunchPlan<T extends SchedulableItem = SchedulableItem> implements 
 export function fillPlan<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext, p: LaunchPlan<T>): void {
   // Setting an array's length calls into the runtime even when nothing changes: most plans drop nothing.
   if (p.drop.length !== 0) p.drop.length = 0;
-  p.launch = p.wakeAt = p.headDeadline = p.group = p.runMs = p.expireAt = undefined;
+  p.reset();
   p.alone = ctx.dropLatencyMs ?? ctx.latencyMs(1);
   p.lead = Math.max(0, ctx.expiryLeadMs ?? 0);
   const limit = Math.max(ctx.batchSize, ctx.maxBatchSize ?? ctx.batchSize);
