@@ -133,20 +133,20 @@ export interface SimDevice {
   busyMs: number;
 }
 
-/** A batch in flight on a device. */
+/** A batch in flight on a device (recycled once it ends: `execution.ts` keeps the ended ones for the next launches). */
 export interface RunningBatch {
-  readonly instance: SimInstance;
-  readonly device: SimDevice;
-  readonly items: SimRequest[];
+  instance: SimInstance;
+  device: SimDevice;
+  items: SimRequest[];
   /** Work left, in ms of exclusive device time. */
   remaining: number;
   /** Work of the pipeline stages still to run after this one (model parallel), ms of exclusive device time. */
-  readonly tailMs: number;
+  tailMs: number;
   /** Pipeline stage this part runs (0, or the index of its device in a model-parallel instance). */
-  readonly stage: number;
+  stage: number;
   /** Launch time, and the run time predicted then from the profile and the device's share (learned guard). */
-  readonly startedAt: number;
-  readonly predictedMs: number;
+  startedAt: number;
+  predictedMs: number;
 }
 
 /** Binary min-heap of requests by `enqueuedAt`. */

@@ -5,7 +5,7 @@ import type { MetricsCollector } from '../metrics/collector.js';
 import type { SimServer } from '../model/hardware.js';
 import type { Network } from '../model/network.js';
 import type { SimService } from '../model/services.js';
-import type { DropReason, SimDevice, SimInstance, SimRequest, SimStream } from './types.js';
+import type { DropReason, RunningBatch, SimDevice, SimInstance, SimRequest, SimStream } from './types.js';
 
 /*
  * The world as its parts see it, and the system under test as the world sees it. Both live here, apart from the
@@ -39,6 +39,8 @@ export interface World extends EventHandler {
   readonly warmupMs: number;
   readonly earlyWindowDemand: readonly (readonly number[])[];
   readonly interference: number;
+  /** Batches that ended, reused by the next launches (`execution.ts`). */
+  readonly freeBatches: RunningBatch[];
   /** Instances by mode per service, taken when the workload stops. */
   modesAtEnd: Record<string, string>;
   /** Loads refused because the device memory could not hold them. */

@@ -10,7 +10,7 @@ import { nextArrivalMs } from '../workload/workload.js';
 import { EV } from './events.js';
 import { enqueue, kickDevice, kickInstance, onDeviceEvent } from './execution.js';
 import type { SimSystem, World } from './world-api.js';
-import { RequestHeap, type DropReason, type SimDevice, type SimInstance, type SimRequest, type SimStream } from './types.js';
+import { RequestHeap, type DropReason, type RunningBatch, type SimDevice, type SimInstance, type SimRequest, type SimStream } from './types.js';
 import { applyFailure, type FailureEvent } from './failures.js';
 import { instanceModes, pickOrigin, type OriginTable, type WorldInit } from './world-init.js';
 
@@ -47,6 +47,7 @@ export class SimWorld implements World {
   readonly warmupMs: number;
   readonly earlyWindowDemand: readonly (readonly number[])[];
   readonly interference: number;
+  readonly freeBatches: RunningBatch[] = [];
   /** Instances by mode per service, taken when the workload stops (see `instanceModes`). */
   modesAtEnd: Record<string, string> = {};
   /** Loads refused because the device memory could not hold them. */
