@@ -4,6 +4,7 @@ import type { LocalEstimate } from '../ports/local-executor.js';
 import type { ClusterView, InstanceInfo, ServerEntry } from '../view/server-entry.js';
 import { resolveRouteOptions, type NetworkModel, type RouteOptions } from './route-options.js';
 import { assertRoutingContext, entriesOf, nextHop, type NextHop } from './routing-common.js';
+import type { RoutePlan } from './route-plan.js';
 
 /** A request as the handler sees it at this server. */
 export interface RoutedRequest {
@@ -64,7 +65,8 @@ export type RouteDecision =
  * `DEADLINE_INFEASIBLE` when even an idle instance could not finish in time, else `OVERLOADED`.
  *
  * Treat the view as an immutable value: the entry list is cached per `view.entries` object, so a changed view
- * must be a new object (as `mergeView`, `upsertEntry`, `markDead` and `applyDelta` return).
+ * must be a new object (as `mergeView`, `upsertEntry`, `markDead` and `applyDelta` return). A host that needs only
+ * where each request goes can use {@link routeRequestInto}, which builds no candidate list, next hop or reason.
  *
  * @throws EparaError `INVALID_OPTIONS` for a malformed request, view, time or option.
  * @example
@@ -75,47 +77,123 @@ export type RouteDecision =
  * ```
  */
 export function routeRequest(input: RouteRequestInput): RouteDecision {
+  const outcome = decide(input);
+  const { request, local, self } = input;
+  if (outcome === LOCAL) return { action: 'local', estimateAt: local!.completionAt };
+  const hops = request.hops ?? 0;
+  if (outcome === FORWARD) {
+    const best = SLOTS[0]!;
+    return { action: 'forward', serverId: best.serverId, estimateAt: best.estimateAt, candidates: takeShortList(), next: nextHop(hops, request.visited ?? NO_VISITS, self) };
+  }
+  shortCount = 0;
+  const latest = decided.latest;
+  const why = local !== undefined && local.ready ? `local estimate ${local.completionAt} misses ${latest}` : 'no ready local instance';
+  if (outcome === HOP_LIMIT) return { action: 'reject', code: 'HOP_LIMIT', reason: `${why}; ${hops} hops taken, limit ${decided.hopLimit}` };
+  if (outcome === NO_INSTANCE) return { action: 'reject', code: 'NO_INSTANCE', reason: `no ready instance of ${request.serviceId} here or in the view` };
+  if (outcome === OVERLOADED) return { action: 'reject', code: 'OVERLOADED', reason: `${why}; no unvisited peer meets the deadline at its current wait` };
+  return { action: 'reject', code: 'DEADLINE_INFEASIBLE', reason: `${why}; even an idle instance would finish after ${latest}` };
+}
+
+/**
+ * {@link routeRequest}'s decision written into a caller-owned {@link RoutePlan}: the action, the peer to forward
+ * to, the estimate and the rejection code, without the candidate list, the next hop's visited list and the
+ * reason, which a host routing every request of a busy server need not build (`routeRequest` allocates them per
+ * call). The same rule and validation; the plan is valid until the next call with it.
+ *
+ * @throws EparaError `INVALID_OPTIONS` for a malformed request, view, time or option.
+ * @example
+ * ```ts
+ * const plan = new RoutePlan();
+ * routeRequestInto({ request: { serviceId: 'seg', deadline: now + 80 }, local: executor.estimate('seg'), view, self: 'edge-1', now }, plan);
+ * if (plan.action === 'forward') send(plan.serverId);
+ * ```
+ */
+export function routeRequestInto(input: RouteRequestInput, into: RoutePlan): RoutePlan {
+  const outcome = decide(input);
+  if (outcome === LOCAL) {
+    into.action = 'local';
+    into.serverId = input.self;
+    into.estimateAt = input.local!.completionAt;
+    into.code = undefined;
+    return into;
+  }
+  if (outcome === FORWARD) {
+    into.action = 'forward';
+    into.serverId = SLOTS[0]!.serverId;
+    into.estimateAt = SLOTS[0]!.estimateAt;
+    into.code = undefined;
+  } else {
+    into.action = 'reject';
+    into.serverId = '';
+    into.estimateAt = Number.NaN;
+    into.code = REJECT_CODES[outcome - HOP_LIMIT]!;
+  }
+  shortCount = 0;
+  return into;
+}
+
+/** What {@link decide} found: queue here, forward to the short list's head, or one of the rejections in order. */
+const LOCAL = 0;
+const FORWARD = 1;
+const HOP_LIMIT = 2;
+const NO_INSTANCE = 3;
+const OVERLOADED = 4;
+const INFEASIBLE = 5;
+type Outcome = typeof LOCAL | typeof FORWARD | typeof HOP_LIMIT | typeof NO_INSTANCE | typeof OVERLOADED | typeof INFEASIBLE;
+const REJECT_CODES = ['HOP_LIMIT', 'NO_INSTANCE', 'OVERLOADED', 'DEADLINE_INFEASIBLE'] as const;
+
+/** The figures of the last {@link decide} a rejection's reason quotes. */
+const decided = { latest: 0, hopLimit: 0 };
+
+/** The routing rule (see {@link routeRequest}); the short list is left in {@link SLOTS} for the caller. */
+function decide(input: RouteRequestInput): Outcome {
   const { request, local, view, self, now } = input;
   const o = resolveRouteOptions(input.options);
   assertRoutingContext(view, self, now);
   assertRequest(request);
   const latest = request.deadline - o.guardMs;
-  if (local !== undefined && local.ready && local.completionAt <= latest) return { action: 'local', estimateAt: local.completionAt };
+  if (local !== undefined && local.ready && local.completionAt <= latest) return LOCAL;
   const hops = request.hops ?? 0;
   const visited = request.visited ?? NO_VISITS;
   const scan = scanPeers(input, o, visited, latest);
-  if (scan.candidates.length > 0 && hops < o.hopLimit) {
-    const best = scan.candidates[0]!;
-    return { action: 'forward', serverId: best.serverId, estimateAt: best.estimateAt, candidates: scan.candidates, next: nextHop(hops, visited, self) };
-  }
+  if (shortCount > 0 && hops < o.hopLimit) return FORWARD;
+  decided.latest = latest;
+  decided.hopLimit = o.hopLimit;
   const localReady = local !== undefined && local.ready;
-  const why = localReady ? `local estimate ${local.completionAt} misses ${latest}` : 'no ready local instance';
-  if (scan.candidates.length > 0) return { action: 'reject', code: 'HOP_LIMIT', reason: `${why}; ${hops} hops taken, limit ${o.hopLimit}` };
-  if (!localReady && !scan.anyInstance) return { action: 'reject', code: 'NO_INSTANCE', reason: `no ready instance of ${request.serviceId} here or in the view` };
+  if (shortCount > 0) return HOP_LIMIT;
+  if (!localReady && !scan.anyInstance) return NO_INSTANCE;
   const selfRun = minRunMs(view.entries[self], request.serviceId);
   const idleLocalFits = localReady && (selfRun === undefined || now + selfRun <= latest);
-  if (scan.idleFits || idleLocalFits) return { action: 'reject', code: 'OVERLOADED', reason: `${why}; no unvisited peer meets the deadline at its current wait` };
-  return { action: 'reject', code: 'DEADLINE_INFEASIBLE', reason: `${why}; even an idle instance would finish after ${latest}` };
+  if (scan.idleFits || idleLocalFits) return OVERLOADED;
+  return INFEASIBLE;
 }
 
 interface PeerScan {
-  /** Feasible peers, best first, at most `maxCandidates`. */
-  candidates: RouteCandidate[];
   /** Some alive peer (visited or not) hosts a ready instance. */
   anyInstance: boolean;
   /** Some unvisited peer would meet the deadline if it were idle. */
   idleFits: boolean;
 }
 
-const SCAN: PeerScan = { candidates: [], anyInstance: false, idleFits: false };
+const SCAN: PeerScan = { anyInstance: false, idleFits: false };
+
+/** A short-list slot: a candidate's figures, rewritten in place by each scan. */
+interface Slot {
+  serverId: ServerId;
+  instanceId: string;
+  estimateAt: number;
+  inflatedWaitMs: number;
+  load: number;
+}
+
 /**
- * The short list while a scan builds it: slots `0..shortCount−1`, cleared after each scan (it keeps no candidate
- * alive) but never emptied by `length`, which would drop its backing store. The decision gets an exact-size copy:
- * a fresh list grown by `push` was a 17-slot store per forwarding decision.
+ * The short list while a scan builds it, best first: slots `0..shortCount−1` are the candidates, the slots past
+ * them spares that the next insertion reuses. A candidate's figures are written into a slot (a literal per
+ * candidate entering the list was a few heap numbers each), and {@link routeRequest} copies the list out at its
+ * exact size for its decision.
  */
-const SHORT: (RouteCandidate | undefined)[] = [];
+const SLOTS: Slot[] = [];
 let shortCount = 0;
-const NO_CANDIDATES: RouteCandidate[] = [];
 /** A request without `visited` (read only: `nextHop` copies it). */
 const NO_VISITS: readonly ServerId[] = [];
 
@@ -158,22 +236,26 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
       const inflatedWaitMs = inflateWait(inst, Math.max(0, age), o);
       const estimateAt = now + travel + inflatedWaitMs + run;
       if (estimateAt <= latest && mayEnter(estimateAt, entry.load, peer, o.maxCandidates)) {
-        insertCandidate({ serverId: peer, instanceId: inst.instanceId, estimateAt, inflatedWaitMs, load: entry.load }, o.maxCandidates);
+        const slot = insertCandidate(estimateAt, entry.load, peer, o.maxCandidates);
+        if (slot !== undefined) {
+          slot.instanceId = inst.instanceId;
+          slot.inflatedWaitMs = inflatedWaitMs;
+        }
       }
     }
   }
-  scan.candidates = shortCount === 0 ? NO_CANDIDATES : takeShortList();
   return scan;
 }
 
-/** The short list as an exact-size array, its slots cleared (plain loops: `slice` and `fill` are builtin calls, dear for three slots). */
+/** The short list as an exact-size array of fresh candidates, emptied (plain loops: `slice` is a builtin call, dear for three slots). */
 function takeShortList(): RouteCandidate[] {
   const n = shortCount;
   const out = new Array<RouteCandidate>(n);
   for (let i = 0; i < n; i++) {
-    out[i] = SHORT[i]!;
-    SHORT[i] = undefined;
+    const c = SLOTS[i]!;
+    out[i] = { serverId: c.serverId, instanceId: c.instanceId, estimateAt: c.estimateAt, inflatedWaitMs: c.inflatedWaitMs, load: c.load };
   }
+  shortCount = 0;
   return out;
 }
 
@@ -186,45 +268,62 @@ export function inflateWait(inst: InstanceInfo, ageMs: number, o: RouteOptions):
   return Math.max(0, inst.waitMs) + ageMs * (Math.max(0, rho - 1) + o.stalenessFactor * rho);
 }
 
-/** Enters `c` into the short list ({@link SHORT}, best first), replacing a worse candidate of the same peer. */
-function insertCandidate(c: RouteCandidate, max: number): void {
-  const list = SHORT;
+/**
+ * Enters a candidate into the short list ({@link SLOTS}, best first), replacing a worse candidate of the same peer;
+ * returns its slot (with its estimate, load and peer written; the caller writes the rest), or `undefined` when it
+ * does not enter.
+ */
+function insertCandidate(estimateAt: number, load: number, serverId: ServerId, max: number): Slot | undefined {
+  const list = SLOTS;
   let existing = -1;
-  for (let i = 0; i < shortCount; i++) if (list[i]!.serverId === c.serverId) existing = i;
+  for (let i = 0; i < shortCount; i++) if (list[i]!.serverId === serverId) existing = i;
   if (existing >= 0) {
-    if (better(list[existing]!, c)) return;
+    if (better(list[existing]!, estimateAt, load, serverId)) return undefined;
+    // The replaced candidate's slot becomes the first spare.
+    const gone = list[existing]!;
     for (let j = existing; j < shortCount - 1; j++) list[j] = list[j + 1]!;
-    list[--shortCount] = undefined;
+    list[--shortCount] = gone;
   }
   let i = shortCount;
-  while (i > 0 && better(c, list[i - 1]!)) i--;
-  if (i >= max) return;
-  // Insert at i, shifting the tail, then keep at most max.
+  while (i > 0 && beats(estimateAt, load, serverId, list[i - 1]!)) i--;
+  if (i >= max) return undefined;
+  // Insert at i a spare slot (the first one past the list, or a new one), shifting the tail; keep at most max.
+  const slot = list[shortCount] ?? { serverId, instanceId: '', estimateAt, inflatedWaitMs: 0, load };
   for (let j = shortCount; j > i; j--) list[j] = list[j - 1]!;
-  list[i] = c;
+  list[i] = slot;
+  slot.serverId = serverId;
+  slot.estimateAt = estimateAt;
+  slot.load = load;
   shortCount++;
-  if (shortCount > max) list[--shortCount] = undefined;
+  // The last candidate falls off into the spares.
+  if (shortCount > max) shortCount--;
+  return slot;
 }
 
 /**
  * False only when {@link insertCandidate} would discard the candidate: the list is full, holds no candidate of
- * the same peer, and the candidate does not beat the last one. Lets the scan skip building it (most feasible
- * peers of a busy zone never make the short list).
+ * the same peer, and the candidate does not beat the last one. Lets the scan skip it (most feasible peers of a
+ * busy zone never make the short list).
  */
 function mayEnter(estimateAt: number, load: number, serverId: ServerId, max: number): boolean {
-  const list = SHORT;
+  const list = SLOTS;
   if (shortCount < max) return true;
   for (let i = 0; i < shortCount; i++) if (list[i]!.serverId === serverId) return true;
-  const last = list[shortCount - 1]!;
-  if (estimateAt !== last.estimateAt) return estimateAt < last.estimateAt;
-  if (load !== last.load) return load < last.load;
-  return serverId < last.serverId;
+  return beats(estimateAt, load, serverId, list[shortCount - 1]!);
 }
 
-function better(a: RouteCandidate, b: RouteCandidate): boolean {
-  if (a.estimateAt !== b.estimateAt) return a.estimateAt < b.estimateAt;
-  if (a.load !== b.load) return a.load < b.load;
-  return a.serverId < b.serverId;
+/** Whether the candidate in `a` ranks before one with these figures: earlier estimate, then lower load, then lower server id. */
+function better(a: Slot, estimateAt: number, load: number, serverId: ServerId): boolean {
+  if (a.estimateAt !== estimateAt) return a.estimateAt < estimateAt;
+  if (a.load !== load) return a.load < load;
+  return a.serverId < serverId;
+}
+
+/** Whether a candidate with these figures ranks before the one in `b` (the same order as {@link better}). */
+function beats(estimateAt: number, load: number, serverId: ServerId, b: Slot): boolean {
+  if (estimateAt !== b.estimateAt) return estimateAt < b.estimateAt;
+  if (load !== b.load) return load < b.load;
+  return serverId < b.serverId;
 }
 
 function minRunMs(entry: ServerEntry | undefined, serviceId: ServiceId): number | undefined {
