@@ -1,4 +1,4 @@
-import { admitStream, createView, resolveRouteOptions, routeRequest, type ClusterView, type RouteOptions, type RouteRequestInput, type ServerEntry } from '@epara/core';
+import { admitStream, createView, resolveRouteOptions, routeRequestInto, RoutePlan, type ClusterView, type RouteOptions, type RouteRequestInput, type ServerEntry } from '@epara/core';
 import type { SimSystem } from '../world/system.js';
 import type { SimInstance, SimRequest, SimStream } from '../world/types.js';
 import type { World } from '../world/world.js';
@@ -210,6 +210,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   const scratch: { -readonly [K in keyof RouteRequestInput]: RouteRequestInput[K] } = {
     request: scratchRequest, local: undefined, view: { entries: {} }, self: '', now: 0, network: undefined, options: route,
   };
+  const routePlan = new RoutePlan();
 
   function routeAsRequest(world: World, req: SimRequest, server: number): void {
     const svc = world.services[req.service]!;
@@ -238,18 +239,18 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     scratch.self = world.serverIds[server]!;
     scratch.now = now;
     scratch.network = book.network(server);
-    let d = routeRequest(scratch);
+    let d = routeRequestInto(scratch, routePlan);
     if (d.action === 'local') return world.enqueue(best!, req);
     const wait = o.egressAwareOffload ? egressFreeAt[server]! - now : 0;
     if (d.action === 'forward' && wait > 0) {
       // The payload leaves only after what this server already sent: peers must meet the deadline after that wait.
       r.deadline -= wait;
       scratch.local = undefined;
-      d = routeRequest(scratch);
+      d = routeRequestInto(scratch, routePlan);
     }
     if (d.action === 'forward') return forward(world, req, server, indexOf(world, d.serverId));
     if (d.action === 'local') return world.enqueue(best!, req);
-    world.dropItem(req, d.code);
+    world.dropItem(req, d.code!);
   }
 
   /** Offloads one item, keeping this server's egress backlog (payload bytes over its own link rate). */
