@@ -69,6 +69,7 @@ export class LaunchPlan<T extends SchedulableItem = SchedulableItem> implements 
   /** @internal */ fitMs = 0;
   /** @internal */ dropAt = 0;
 
+  /** {@inheritDoc LaunchDecision.wakeAt} */
   get wakeAt(): number | undefined {
     return (this.#set & WAKE_AT) === 0 ? undefined : this.#wakeAt;
   }
@@ -79,6 +80,7 @@ export class LaunchPlan<T extends SchedulableItem = SchedulableItem> implements 
       this.#set |= WAKE_AT;
     }
   }
+  /** {@inheritDoc LaunchDecision.headDeadline} */
   get headDeadline(): number | undefined {
     return (this.#set & HEAD_DEADLINE) === 0 ? undefined : this.#headDeadline;
   }
@@ -89,6 +91,7 @@ export class LaunchPlan<T extends SchedulableItem = SchedulableItem> implements 
       this.#set |= HEAD_DEADLINE;
     }
   }
+  /** {@inheritDoc LaunchDecision.runMs} */
   get runMs(): number | undefined {
     return (this.#set & RUN_MS) === 0 ? undefined : this.#runMs;
   }
@@ -99,6 +102,7 @@ export class LaunchPlan<T extends SchedulableItem = SchedulableItem> implements 
       this.#set |= RUN_MS;
     }
   }
+  /** {@inheritDoc LaunchDecision.expireAt} */
   get expireAt(): number | undefined {
     return (this.#set & EXPIRE_AT) === 0 ? undefined : this.#expireAt;
   }
