@@ -529,16 +529,37 @@ export class DeviceScheduler implements DeviceWorkQueue {
       b.ahead = l.ahead;
       st.lateness.observe(b);
     }
-    // The lane pumps its devices (this one among them): held until it returns, so that this device plans once.
+    // What follows a batch's end — dropping what expired, planning, stacking and posting the next batch — waits for
+    // a microtask: the batch's callers were just handed their outputs (their promises' reactions are queued), and
+    // run first. Done at once, that work came between the outputs reaching the host (`end`, what the guards learn
+    // from) and the callers seeing them, so every request was served later than the scheduler planned by the
+    // next launch's preparation, which no guard knew of.
+    this.#endedLanes.push(l.lane);
+    if (!this.#afterEndQueued) {
+      this.#afterEndQueued = true;
+      queueMicrotask(this.#afterEnd);
+    }
+  }
+
+  /** Lanes whose batches ended since the last {@link #afterEnd}, in order (a lane once per batch). */
+  readonly #endedLanes: Lane[] = [];
+  #afterEndQueued = false;
+
+  /** After the callers of the batches that ended saw their outputs: the lanes wake their devices, and this one plans. */
+  readonly #afterEnd = (): void => {
+    this.#afterEndQueued = false;
+    const lanes = this.#endedLanes;
+    // Each lane pumps its devices (this one among them): held until they return, so that this device plans once.
     const pumping = this.#pumping;
     this.#pumping = true;
     try {
-      l.lane.onBatchDone();
+      for (let i = 0; i < lanes.length; i++) lanes[i]!.onBatchDone();
     } finally {
+      lanes.length = 0;
       this.#pumping = pumping;
     }
     this.pump();
-  }
+  };
 }
 
 /** A batch on its way to the device: the dispatch hook's payload, and the lane's callback when it ended. */
