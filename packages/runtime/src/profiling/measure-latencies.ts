@@ -20,7 +20,7 @@ export interface MeasureOptions {
 }
 
 /** `performance.now()` as a {@link Clock}: what runs are timed with unless a caller passes another. */
-export const MONOTONIC_CLOCK: Clock = { now: () => performance.now() };
+const MONOTONIC_CLOCK: Clock = { now: () => performance.now() };
 
 /**
  * Times the model at each batch size as the executor sees it (dispatch to outputs on the host, which
