@@ -53,6 +53,9 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   readonly #plans = new SlabPlans();
   /** Ids of calls whose input slab is in the worker now, and where each slab goes back to. */
   readonly #slabCalls = new SlabCalls<SlabHome>();
+  /** The run message and its send options, refilled per batch (see {@link #sendBatch}). */
+  readonly #runBody: Mutable<Extract<RequestBody, { op: 'run' }>> = { op: 'run', key: '', feeds: {}, slab: undefined, outputNames: undefined, outputsAt: undefined };
+  readonly #runSend: Mutable<SendOptions> = { transfer: [], signal: undefined, slab: undefined, home: undefined, isRun: true, slabOutputs: undefined, known: undefined, count: 0, listener: undefined };
   /** The device's slab pool as a {@link SlabHome}. */
   readonly #poolHome: SlabHome = {
     returned: (slab) => this.#slabs.release(slab),
@@ -156,14 +159,34 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   #sendBatch(key: string, slab: ArrayBuffer, feeds: NamedTensors, planned: SlabPlan['outputs'], count: number, options: RunBatchOptions, home: SlabHome, listener: RunListener | undefined): Promise<TimedRun> | undefined {
-    const body: Mutable<Extract<RequestBody, { op: 'run' }>> = { op: 'run', key, feeds, slab };
-    if (options.outputNames) body.outputNames = options.outputNames;
-    const l = listener as CallListener | undefined;
-    if (planned === undefined) return this.#request(body, { transfer: [slab], signal: options.signal, slab, home, isRun: true, listener: l }) as Promise<TimedRun> | undefined;
-    body.outputsAt = planned.outputs;
-    // The answer is read out of the slab when it comes back (#onMessage): no closure per batch.
-    const send = { transfer: [slab], signal: options.signal, slab, home, isRun: true, slabOutputs: planned.outputs, known: options.knownOutputs, count, listener: l };
-    return this.#request(body, send) as Promise<TimedRun> | undefined;
+    // While no restart defers the send, the message is posted (cloned) at once: one body, options object and
+    // transfer list per device serve every batch, emptied after the send so that they hold no batch's memory.
+    const reuse = !this.#restarting;
+    const body: Mutable<Extract<RequestBody, { op: 'run' }>> = reuse ? this.#runBody : { op: 'run', key, feeds, slab };
+    body.key = key;
+    body.feeds = feeds;
+    body.slab = slab;
+    body.outputNames = options.outputNames;
+    body.outputsAt = planned?.outputs; // the answer is read out of the slab when it comes back (#onMessage)
+    const send: Mutable<SendOptions> = reuse ? this.#runSend : { transfer: [slab] };
+    (send.transfer as TransferListItem[])[0] = slab;
+    send.signal = options.signal;
+    send.slab = slab;
+    send.home = home;
+    send.isRun = true;
+    send.slabOutputs = planned?.outputs;
+    send.known = planned === undefined ? undefined : options.knownOutputs;
+    send.count = count;
+    send.listener = listener as CallListener | undefined;
+    try {
+      return this.#request(body, send) as Promise<TimedRun> | undefined;
+    } finally {
+      if (reuse) {
+        body.feeds = body.slab = body.outputNames = body.outputsAt = undefined as never;
+        (send.transfer as TransferListItem[])[0] = EMPTY_SLAB;
+        send.signal = send.slab = send.home = send.slabOutputs = send.known = send.listener = undefined;
+      }
+    }
   }
 
   /** What the input slab pool has done so far. */
@@ -396,6 +419,8 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 }
 
 const NO_TRANSFER: SendOptions = { transfer: [] };
+/** What the reused transfer list holds between batches. */
+const EMPTY_SLAB = new ArrayBuffer(0);
 /** The `outputs` of a run answered in its slab (each request's are in `items`). */
 const NO_OUTPUTS: NamedTensors = Object.freeze({});
 
