@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { affineProfile, isEparaError, type StreamResult } from '@epara/core';
-import { createExecutor, profileModel } from '@epara/runtime';
+import { affineProfile, createManualClock, isEparaError, type StreamResult } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
+import { createExecutor, profileModel, type Executor, type ExecutorOptions } from '@epara/runtime';
 import { models, seededFloats } from '../fixtures/models.js';
 
 /*
@@ -13,8 +14,20 @@ const image = (seed: number) => ({ x: { type: 'float32' as const, dims: [1, 3, 4
 const clsPath = models.ocrCls;
 const vadPath = models.sileroVad;
 
+/**
+ * `createExecutor` on a manual clock that nothing moves, for the snippets whose requests have a deadline or frames
+ * a staleness bound: they run the same code, and what they print does not depend on how fast a loaded machine runs
+ * the model (a request past its 100 ms of wall time came back `DEADLINE_EXCEEDED`, a frame past its 200 ms
+ * `STALE_FRAME`). A profile measured at load is still timed on the monotonic clock.
+ */
+const onManualClock = (o: ExecutorOptions): Executor => {
+  const clock = createManualClock(Date.now());
+  return createExecutor({ ...o, clock, timers: createManualTimers(clock) });
+};
+
 describe('docs/runtime.md examples', () => {
   it('quick start: batch requests on one device', async () => {
+    const createExecutor = onManualClock;
     // snippet: quick-start
     const executor = createExecutor({
       devices: [{ id: 'cpu0', threads: 1 }],
@@ -70,6 +83,7 @@ describe('docs/runtime.md examples', () => {
   });
 
   it('streams with per-stream state', async () => {
+    const createExecutor = onManualClock;
     // snippet: stream
     const executor = createExecutor({
       devices: [{ id: 'cpu0' }],

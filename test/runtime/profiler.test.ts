@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { isEparaError, latencyAt, type LatencyProfile } from '@epara/core';
-import { createDevice, profileModel } from '@epara/runtime';
+import { createManualClock, isEparaError, type LatencyProfile, type NamedTensors } from '@epara/core';
+import { createDevice, profileModel, type DeviceHandle } from '@epara/runtime';
 import { models } from '../fixtures/models.js';
 import { doubler } from './helpers.js';
 
@@ -15,7 +15,7 @@ const cli = fileURLToPath(new URL('../../packages/runtime/dist/profile-cli.js', 
 const rootBin = fileURLToPath(new URL('../../node_modules/.bin/epara-profile', import.meta.url));
 
 describe('profiler', () => {
-  it('measures latency against batch size on a device (median, monotone) and reports progress', async () => {
+  it('measures latency against batch size on a device and reports progress', async () => {
     const device = createDevice({ id: 'p', backend: { kind: 'fake' } });
     const progress: number[] = [];
     const profile = await profileModel({
@@ -30,15 +30,54 @@ describe('profiler', () => {
     await device.close();
     expect(profile.deviceKind).toBe('cpu-1t');
     expect(profile.points.map((p) => p.batch)).toEqual([1, 2, 4]);
-    // The fake blocks 2 + 1·b ms: the medians are at least that.
+    // The fake blocks 2 + 1·b ms: the medians are at least that (a loaded machine only adds to them; how they
+    // compare with each other is the timed test's below, on a clock the device moves).
     for (const p of profile.points) expect(p.ms).toBeGreaterThanOrEqual(2 + p.batch - 0.2);
-    expect(latencyAt(profile, 4)).toBeGreaterThan(latencyAt(profile, 1));
     expect(progress).toEqual(Array.from({ length: 9 }, (_, i) => i + 1));
+  });
+
+  it('keeps the median of the timed runs per batch size, after the warm-up, made monotone', async () => {
+    // A device whose runs take exactly what it says on a manual clock: 2 + 1·b ms, except the warm-up run of
+    // each size (40 ms, discarded) and one stalled run of batch 4 (50 ms, outvoted by the median); batch 2's
+    // runs are 3 ms, faster than batch 1's 5 ms, and the fitted profile does not let 2 run faster than 1.
+    const clock = createManualClock(0);
+    const runs = new Map<number, number>();
+    const runMs = (b: number, k: number): number => (k === 0 ? 40 : b === 4 && k === 2 ? 50 : b === 1 ? 5 : b === 2 ? 3 : 2 + b);
+    const device = {
+      provider: 'cpu',
+      threads: 1,
+      loadModel: () => Promise.resolve({ inputs: [], outputs: [] }),
+      unloadModel: () => Promise.resolve(),
+      run: (_key: string, feeds: NamedTensors) => {
+        const b = feeds['x']!.dims[0]!;
+        const k = runs.get(b) ?? 0;
+        runs.set(b, k + 1);
+        clock.set(clock.now() + runMs(b, k));
+        return Promise.resolve({});
+      },
+    } as unknown as DeviceHandle;
+    const profile = await profileModel({
+      model: doubler(),
+      device,
+      clock,
+      batchSizes: [1, 2, 4],
+      warmup: 1,
+      repetitions: 3,
+      inputs: (b) => ({ x: { type: 'float32', dims: [b, 2], data: new Float32Array(2 * b) } }),
+    });
+    expect(profile.points).toEqual([
+      { batch: 1, ms: 5 },
+      { batch: 2, ms: 5 },
+      { batch: 4, ms: 6 },
+    ]);
+    expect([...runs.values()]).toEqual([4, 4, 4]);
   });
 
   it('rejects bad options with INVALID_OPTIONS naming the field', async () => {
     const err = await profileModel({ model: 'x.onnx', batchSizes: [0], inputs: () => ({}) }).catch((e: unknown) => e);
     expect(isEparaError(err) && err.details['field']).toBe('batchSizes');
+    const clockErr = await profileModel({ model: 'x.onnx', inputs: () => ({}), clock: 5 as never }).catch((e: unknown) => e);
+    expect(isEparaError(clockErr) && clockErr.details['field']).toBe('clock');
   });
 
   it('the epara-profile CLI writes a profile JSON for a real model', async () => {

@@ -4,7 +4,7 @@
  * import these types without an import circle.
  */
 import type { EventEmitter } from 'eventemitter3';
-import type { NamedTensors } from '@epara/core';
+import type { EparaError, NamedTensors } from '@epara/core';
 import type { Logger } from '@epara/core';
 import type { BackendSpec, ModelIoInfo } from './backend.js';
 import type { BatchAxes } from '../tensors/stack.js';
@@ -155,6 +155,24 @@ export interface DeviceHandle extends EventEmitter<DeviceEvents> {
   unloadModel(key: string): Promise<void>;
   /** Settles every pending call (`CLOSED`) and ends the worker. Idempotent. */
   close(): Promise<void>;
+}
+
+/** A run's outcome delivered to a listener instead of a promise ({@link ListeningDevice}). */
+export interface RunListener {
+  onRun(run: TimedRun): void;
+  onFail(err: EparaError): void;
+}
+
+/**
+ * A device that can hand a batch's outcome to a listener instead of a promise (devices made by `createDevice`):
+ * the executor's batch path runs one batch per answer, and a promise per batch cost it the promise, a reaction
+ * and a microtask between the worker's answer and the requests' outputs. Not part of the package's API.
+ */
+export interface ListeningDevice {
+  /** {@link DeviceHandle.runBatch}, its outcome to `listener` (at once when it fails before being sent). */
+  runBatchTo(key: string, items: readonly NamedTensors[], axes: BatchAxes, options: RunBatchOptions, listener: RunListener): void;
+  /** {@link DeviceHandle.runStaged}, its outcome to `listener`. */
+  runStagedTo(key: string, staged: StagedBatch, options: RunBatchOptions, listener: RunListener): void;
 }
 
 /** Options of {@link createDevice}. Defaults in {@link DEFAULT_DEVICE_OPTIONS}. */

@@ -1,6 +1,6 @@
 import { EparaError } from '@epara/core';
 import { describe, expect, it } from 'vitest';
-import { PendingCalls } from './pending-calls.js';
+import { PendingCalls, SlabCalls } from './pending-calls.js';
 
 describe('PendingCalls', () => {
   it('settles each call once through its own promise and reuses the finished records', async () => {
@@ -70,4 +70,40 @@ describe('PendingCalls', () => {
     expect(listeners).toBe(0);
     expect(call.signal).toBeUndefined();
   });
+
+  it('tells a listener instead of making a promise, and clears it with the record', () => {
+    const calls = new PendingCalls();
+    const heard: unknown[] = [];
+    const listener = { onRun: (v: unknown) => heard.push(v), onFail: (e: EparaError) => heard.push(e.code) };
+    const { call, promise } = calls.open(1, listener);
+    expect(promise).toBeUndefined();
+    calls.take(1);
+    call.settle(undefined, 'ran');
+    calls.recycle(call);
+    // The reused record serves a promise call next: the listener is not told again.
+    const { call: next, promise: rejected } = calls.open(2); // read at once: the returned object is reused
+    expect(next).toBe(call);
+    calls.take(2);
+    next.settle(new EparaError('MODEL_ERROR', 'x'), undefined);
+    const failed = calls.open(3, listener).call;
+    calls.take(3);
+    failed.settle(new EparaError('CLOSED', 'y'), undefined);
+    expect(heard).toEqual(['ran', 'CLOSED']);
+    return expect(rejected).rejects.toMatchObject({ code: 'MODEL_ERROR' });
+  });
 });
+
+describe('SlabCalls', () => {
+  it('finds each home by its call id, colliding ids included, once', () => {
+    const homes = new SlabCalls<string>();
+    // 1, 65 and 129 share a slot; 2 has its own.
+    for (const id of [1, 65, 129, 2]) homes.set(id, `h${id}`);
+    expect(homes.take(65)).toBe('h65');
+    expect(homes.take(65)).toBeUndefined();
+    expect(homes.take(1)).toBe('h1');
+    expect(homes.take(3)).toBeUndefined();
+    expect(homes.takeAll().sort()).toEqual(['h129', 'h2']);
+    expect(homes.take(129)).toBeUndefined();
+  });
+});
+

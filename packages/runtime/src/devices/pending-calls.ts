@@ -2,6 +2,15 @@ import type { EparaError } from '@epara/core';
 import type { KnownOutput, SlabOutput } from './slab-outputs.js';
 
 /**
+ * Who hears a call's outcome instead of a promise: the batch path's run records ({@link PendingCalls.open} with a
+ * listener makes no promise, and the answer reaches the record in the message handler, with no reaction job).
+ */
+export interface CallListener {
+  onRun(value: unknown): void;
+  onFail(err: EparaError): void;
+}
+
+/**
  * One call a device sent its worker and awaits the answer of. The records are reused (a device keeps the
  * finished ones for its next calls), so that a call costs no record, closure or map entry of its own; only a
  * call with an abort signal adds a listener.
@@ -18,14 +27,19 @@ export class PendingCall {
   count = 0;
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
+  /** Hears the outcome instead of a promise (then `resolve` and `reject` are unset). */
+  listener: CallListener | undefined = undefined;
 
-  /** Settles the caller's promise, and forgets everything the call held. */
+  /** Settles the caller's promise (or tells its listener), and forgets everything the call held. */
   settle(err: EparaError | undefined, value: unknown): void {
-    const { resolve, reject } = this;
+    const { resolve, reject, listener } = this;
     if (this.signal !== undefined) this.signal.removeEventListener('abort', this.onAbort!);
-    this.resolve = this.reject = this.onAbort = this.signal = undefined;
+    this.resolve = this.reject = this.onAbort = this.signal = this.listener = undefined;
     this.slabOutputs = this.known = undefined;
-    if (err === undefined) resolve!(value);
+    if (listener !== undefined) {
+      if (err === undefined) listener.onRun(value);
+      else listener.onFail(err);
+    } else if (err === undefined) resolve!(value);
     else reject!(err);
   }
 }
@@ -56,14 +70,22 @@ export class PendingCalls {
     return this.#size;
   }
 
-  /** Registers call `id`; returns its record (to fill) and the promise its answer settles. */
-  open(id: number): { call: PendingCall; promise: Promise<unknown> } {
+  /**
+   * Registers call `id`; returns its record (to fill) and the promise its answer settles — none with a
+   * `listener`, which hears the answer instead.
+   */
+  open(id: number): { call: PendingCall; promise: Promise<unknown> };
+  open(id: number, listener: CallListener | undefined): { call: PendingCall; promise: Promise<unknown> | undefined };
+  open(id: number, listener?: CallListener): { call: PendingCall; promise: Promise<unknown> | undefined } {
     const call = this.#free.pop() ?? new PendingCall();
     call.id = id;
-    const promise = new Promise<unknown>(capture);
-    call.resolve = nextResolve;
-    call.reject = nextReject;
-    nextResolve = nextReject = undefined;
+    let promise: Promise<unknown> | undefined;
+    if (listener === undefined) {
+      promise = new Promise<unknown>(capture);
+      call.resolve = nextResolve;
+      call.reject = nextReject;
+      nextResolve = nextReject = undefined;
+    } else call.listener = listener;
     call.isRun = false;
     call.count = 0;
     const i = id & MASK;
@@ -117,4 +139,51 @@ const MASK = SLOTS - 1;
 const MAX_FREE = 64;
 
 /** What {@link PendingCalls.open} returns (one object, read at once by the caller). */
-const OPENED: { call: PendingCall; promise: Promise<unknown> } = { call: undefined as unknown as PendingCall, promise: Promise.resolve() };
+const OPENED: { call: PendingCall; promise: Promise<unknown> | undefined } = { call: undefined as unknown as PendingCall, promise: undefined };
+
+/**
+ * Where each slab lent to the worker goes back, by the id of the call it went with, in the same kind of table as
+ * {@link PendingCalls} (a slot per id's low bits, a map for the rare collision): a `Map` with an entry added and
+ * deleted per batch reallocated its backing store as it grew and shrank.
+ */
+export class SlabCalls<H> {
+  readonly #ids = new Float64Array(SLOTS);
+  readonly #homes: (H | undefined)[] = new Array<H | undefined>(SLOTS).fill(undefined);
+  readonly #overflow = new Map<number, H>();
+
+  /** Records that call `id` lent a slab whose home is `home`. */
+  set(id: number, home: H): void {
+    const i = id & MASK;
+    if (this.#homes[i] === undefined) {
+      this.#ids[i] = id;
+      this.#homes[i] = home;
+    } else this.#overflow.set(id, home);
+  }
+
+  /** Removes and returns the home of call `id`'s slab (undefined when it lent none). */
+  take(id: number): H | undefined {
+    const i = id & MASK;
+    const home = this.#homes[i];
+    if (home !== undefined && this.#ids[i] === id) {
+      this.#homes[i] = undefined;
+      return home;
+    }
+    if (this.#overflow.size === 0) return undefined;
+    const other = this.#overflow.get(id);
+    if (other !== undefined) this.#overflow.delete(id);
+    return other;
+  }
+
+  /** Removes and returns every home of a slab still lent. */
+  takeAll(): H[] {
+    const all: H[] = [];
+    for (let i = 0; i < SLOTS; i++) {
+      const home = this.#homes[i];
+      if (home !== undefined) all.push(home);
+      this.#homes[i] = undefined;
+    }
+    for (const home of this.#overflow.values()) all.push(home);
+    this.#overflow.clear();
+    return all;
+  }
+}

@@ -2,7 +2,7 @@ import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threa
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, eparaErrorFromJSON, toEparaError, type NamedTensors } from '@epara/core';
 import { signalError } from '@epara/core/internal';
-import type { DeviceEvents, DeviceHandle, LoadedModelInfo, ModelSource, RunBatchOptions, SlabHome, StagedBatch, TimedRun } from './device-port.js';
+import type { DeviceEvents, DeviceHandle, ListeningDevice, LoadedModelInfo, ModelSource, RunBatchOptions, RunListener, SlabHome, StagedBatch, TimedRun } from './device-port.js';
 import type { ResolvedDeviceOptions } from './device-options.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
 import type { KvLayout, KvStepRequest, ResidentKvDevice } from '../generation/kv-cache-store.js';
@@ -13,7 +13,7 @@ import { stackTensors, type BatchAxes } from '../tensors/stack.js';
 import { InputSlabPool, type InputSlabStats } from './input-slabs.js';
 import { stackIntoSlab } from './slab-stack.js';
 import { splitSlabOutputs, type KnownOutput, type SlabOutput } from './slab-outputs.js';
-import { PendingCalls, type PendingCall } from './pending-calls.js';
+import { PendingCalls, SlabCalls, type CallListener, type PendingCall } from './pending-calls.js';
 import { SlabPlans, type SlabPlan } from './slab-plans.js';
 
 /** How a call is sent: what it transfers, its signal, and the slab lent with it. */
@@ -29,6 +29,8 @@ interface SendOptions {
   readonly slabOutputs?: readonly SlabOutput[] | undefined;
   readonly known?: readonly KnownOutput[] | undefined;
   readonly count?: number;
+  /** Hears the outcome instead of a promise (the batch path: no promise or reaction job per batch). */
+  readonly listener?: CallListener | undefined;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -39,7 +41,7 @@ type RequestBody = DeviceRequest extends infer R ? (R extends DeviceRequest ? Om
  * engines' KV caches inside the worker ({@link ResidentKvDevice}) and links its worker to other devices'
  * workers for pipeline hand-offs ({@link StageLinkDevice}); a crash loses both.
  */
-export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHandle, ResidentKvDevice, StageLinkDevice {
+export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHandle, ListeningDevice, ResidentKvDevice, StageLinkDevice {
   readonly id: string;
   readonly provider: 'cpu' | 'cuda';
   readonly threads: number;
@@ -50,7 +52,10 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   readonly #slabs: InputSlabPool;
   readonly #plans = new SlabPlans();
   /** Ids of calls whose input slab is in the worker now, and where each slab goes back to. */
-  readonly #slabCalls = new Map<number, SlabHome>();
+  readonly #slabCalls = new SlabCalls<SlabHome>();
+  /** The run message and its send options, refilled per batch (see {@link #sendBatch}). */
+  readonly #runBody: Mutable<Extract<RequestBody, { op: 'run' }>> = { op: 'run', key: '', feeds: {}, slab: undefined, outputNames: undefined, outputsAt: undefined };
+  readonly #runSend: Mutable<SendOptions> = { transfer: [], signal: undefined, slab: undefined, home: undefined, isRun: true, slabOutputs: undefined, known: undefined, count: 0, listener: undefined };
   /** The device's slab pool as a {@link SlabHome}. */
   readonly #poolHome: SlabHome = {
     returned: (slab) => this.#slabs.release(slab),
@@ -107,19 +112,37 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
    * the copy path: its tensors are concatenated ({@link stackTensors}) and sent by message, never laid in a slab.
    */
   runBatch(key: string, items: readonly NamedTensors[], axes: BatchAxes, options: RunBatchOptions = {}): Promise<TimedRun> {
+    return this.#batch(key, items, axes, options, undefined)!;
+  }
+
+  /** {@link runBatch} whose outcome goes to `listener` (synchronously when it fails before it is sent). */
+  runBatchTo(key: string, items: readonly NamedTensors[], axes: BatchAxes, options: RunBatchOptions, listener: RunListener): void {
+    void this.#batch(key, items, axes, options, listener);
+  }
+
+  #batch(key: string, items: readonly NamedTensors[], axes: BatchAxes, options: RunBatchOptions, listener: RunListener | undefined): Promise<TimedRun> | undefined {
     let slab: ArrayBuffer | undefined;
     try {
-      if (holdsStrings(items[0])) return this.runTimed(key, stackTensors(items, axes), options);
+      if (holdsStrings(items[0])) return this.#timed(key, stackTensors(items, axes), options, listener);
       const { layout, outputs: planned } = this.#plans.plan(key, items, axes, options.knownOutputs);
       const withOutputs = planned !== undefined && planned.end <= this.#slabs.slabBytes;
       slab = this.#slabs.acquire(withOutputs ? planned.end : layout.bytes);
-      if (slab === undefined) return this.runTimed(key, stackTensors(items, axes), options);
-      return this.#sendBatch(key, slab, stackIntoSlab(slab, items, layout), withOutputs ? planned : undefined, items.length, options, this.#poolHome);
+      if (slab === undefined) return this.#timed(key, stackTensors(items, axes), options, listener);
+      return this.#sendBatch(key, slab, stackIntoSlab(slab, items, layout), withOutputs ? planned : undefined, items.length, options, this.#poolHome, listener);
     } catch (err) {
       // Planning or stacking refused the batch before anything was sent: the slab goes back to the pool.
       if (slab !== undefined) this.#slabs.release(slab);
-      return Promise.reject(err);
+      return failed(err, listener);
     }
+  }
+
+  /** {@link runTimed} for the batch path, its outcome to `listener` when given. */
+  #timed(key: string, feeds: NamedTensors, options: RunBatchOptions, listener: RunListener | undefined): Promise<TimedRun> | undefined {
+    if (listener === undefined) return this.runTimed(key, feeds, options);
+    const { tensors, transfer } = prepareTransfer(feeds);
+    const body = options.outputNames ? { op: 'run' as const, key, feeds: tensors, outputNames: options.outputNames } : { op: 'run' as const, key, feeds: tensors };
+    this.#request(body, { transfer, signal: options.signal, isRun: true, listener: listener as CallListener });
+    return undefined;
   }
 
   /**
@@ -127,17 +150,43 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
    * slab of the device's would be, and handed back to `staged.home` with the answer.
    */
   runStaged(key: string, staged: StagedBatch, options: RunBatchOptions = {}): Promise<TimedRun> {
-    return this.#sendBatch(key, staged.slab, staged.feeds, staged.outputs, staged.count, options, staged.home);
+    return this.#sendBatch(key, staged.slab, staged.feeds, staged.outputs, staged.count, options, staged.home, undefined)!;
   }
 
-  #sendBatch(key: string, slab: ArrayBuffer, feeds: NamedTensors, planned: SlabPlan['outputs'], count: number, options: RunBatchOptions, home: SlabHome): Promise<TimedRun> {
-    const body: Mutable<Extract<RequestBody, { op: 'run' }>> = { op: 'run', key, feeds, slab };
-    if (options.outputNames) body.outputNames = options.outputNames;
-    if (planned === undefined) return this.#call(body, { transfer: [slab], signal: options.signal, slab, home, isRun: true }) as Promise<TimedRun>;
-    body.outputsAt = planned.outputs;
-    // The answer is read out of the slab when it comes back (#onMessage): no closure per batch.
-    const send = { transfer: [slab], signal: options.signal, slab, home, isRun: true, slabOutputs: planned.outputs, known: options.knownOutputs, count };
-    return this.#call(body, send) as Promise<TimedRun>;
+  /** {@link runStaged} whose outcome goes to `listener`. */
+  runStagedTo(key: string, staged: StagedBatch, options: RunBatchOptions, listener: RunListener): void {
+    void this.#sendBatch(key, staged.slab, staged.feeds, staged.outputs, staged.count, options, staged.home, listener);
+  }
+
+  #sendBatch(key: string, slab: ArrayBuffer, feeds: NamedTensors, planned: SlabPlan['outputs'], count: number, options: RunBatchOptions, home: SlabHome, listener: RunListener | undefined): Promise<TimedRun> | undefined {
+    // While no restart defers the send, the message is posted (cloned) at once: one body, options object and
+    // transfer list per device serve every batch, emptied after the send so that they hold no batch's memory.
+    const reuse = !this.#restarting;
+    const body: Mutable<Extract<RequestBody, { op: 'run' }>> = reuse ? this.#runBody : { op: 'run', key, feeds, slab };
+    body.key = key;
+    body.feeds = feeds;
+    body.slab = slab;
+    body.outputNames = options.outputNames;
+    body.outputsAt = planned?.outputs; // the answer is read out of the slab when it comes back (#onMessage)
+    const send: Mutable<SendOptions> = reuse ? this.#runSend : { transfer: [slab] };
+    (send.transfer as TransferListItem[])[0] = slab;
+    send.signal = options.signal;
+    send.slab = slab;
+    send.home = home;
+    send.isRun = true;
+    send.slabOutputs = planned?.outputs;
+    send.known = planned === undefined ? undefined : options.knownOutputs;
+    send.count = count;
+    send.listener = listener as CallListener | undefined;
+    try {
+      return this.#request(body, send) as Promise<TimedRun> | undefined;
+    } finally {
+      if (reuse) {
+        body.feeds = body.slab = body.outputNames = body.outputsAt = undefined as never;
+        (send.transfer as TransferListItem[])[0] = EMPTY_SLAB;
+        send.signal = send.slab = send.home = send.slabOutputs = send.known = send.listener = undefined;
+      }
+    }
   }
 
   /** What the input slab pool has done so far. */
@@ -197,28 +246,40 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     }
   }
 
+  /** Sends a call; its answer settles the returned promise. */
   #call(body: RequestBody, o: SendOptions): Promise<unknown> {
+    return this.#request(body, o)!;
+  }
+
+  /** Sends a call; its answer settles the returned promise, or goes to `o.listener` (then nothing is returned). */
+  #request(body: RequestBody, o: SendOptions): Promise<unknown> | undefined {
     const bad = signalError(o.signal) ?? (o.signal?.aborted ? aborted(o.signal) : undefined);
     if (bad) return this.#unsent(bad, o);
     // Wait for a restart's reloads only while one is under way: no extra await per call otherwise.
-    if (this.#restarting) return this.#ready.then(() => this.#send(body, o));
+    if (this.#restarting) {
+      const sent = this.#ready.then(() => this.#send(body, o));
+      if (o.listener === undefined) return sent;
+      const l = o.listener;
+      sent.catch((err: unknown) => l.onFail(toEparaError(err)));
+      return undefined;
+    }
     return this.#send(body, o);
   }
 
-  /** Rejects a call that never reached the worker, returning its slab to its home. */
-  #unsent(err: EparaError, o: SendOptions): Promise<never> {
+  /** Fails a call that never reached the worker, returning its slab to its home. */
+  #unsent(err: EparaError, o: SendOptions): Promise<never> | undefined {
     if (o.slab !== undefined) (o.home ?? this.#poolHome).returned(o.slab);
-    return Promise.reject(err);
+    return failed(err, o.listener);
   }
 
-  #send(body: RequestBody, o: SendOptions): Promise<unknown> {
+  #send(body: RequestBody, o: SendOptions): Promise<unknown> | undefined {
     const { signal, slab } = o;
     if (this.#closed) return this.#unsent(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }), o);
     if (this.#failed) return this.#unsent(this.#failed, o);
     if (signal?.aborted) return this.#unsent(aborted(signal), o);
     const worker = this.#ensureWorker();
     const id = this.#nextId++;
-    const { call, promise } = this.#pending.open(id);
+    const { call, promise } = this.#pending.open(id, o.listener);
     call.isRun = o.isRun === true;
     call.slabOutputs = o.slabOutputs;
     call.known = o.known;
@@ -266,9 +327,8 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     let failure: EparaError | undefined = msg.ok === false ? eparaErrorFromJSON(msg.error) : undefined;
     // The slab comes back whether or not the caller still waits (an aborted call's slab returns too). Results
     // written into it are copied out first: once released, the next batch overwrites it.
-    const home = msg.slab === undefined ? undefined : this.#slabCalls.get(msg.id);
+    const home = msg.slab === undefined ? undefined : this.#slabCalls.take(msg.id);
     if (home !== undefined) {
-      this.#slabCalls.delete(msg.id);
       if (p?.slabOutputs !== undefined && failure === undefined) {
         try {
           result = this.#fromSlab(p, msg, msg.slab!, home === this.#poolHome);
@@ -350,8 +410,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   /** Slabs lent to a worker that is gone died with it: the pool replaces them when next needed. */
   #writeOffSlabs(): void {
-    for (const home of this.#slabCalls.values()) home.lost();
-    this.#slabCalls.clear();
+    for (const home of this.#slabCalls.takeAll()) home.lost();
   }
 
   #rejectAll(err: EparaError): void {
@@ -360,6 +419,8 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 }
 
 const NO_TRANSFER: SendOptions = { transfer: [] };
+/** What the reused transfer list holds between batches. */
+const EMPTY_SLAB = new ArrayBuffer(0);
 /** The `outputs` of a run answered in its slab (each request's are in `items`). */
 const NO_OUTPUTS: NamedTensors = Object.freeze({});
 
@@ -410,4 +471,14 @@ function shutDown(worker: Worker, waitMs: number): Promise<void> {
 function holdsStrings(item: NamedTensors | undefined): boolean {
   for (const name in item) if (item[name]!.type === 'string') return true;
   return false;
+}
+
+/**
+ * A call that failed before it was sent: a rejected promise, or the listener told at once (an error that is not
+ * an `EparaError` yet becomes a `MODEL_ERROR`, as the batch runner would make it).
+ */
+function failed(err: unknown, listener: Pick<CallListener, 'onFail'> | undefined): Promise<never> | undefined {
+  if (listener === undefined) return Promise.reject(err);
+  listener.onFail(toEparaError(err, 'MODEL_ERROR'));
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import type { NamedTensors, TensorLike } from '@epara/core';
 import type { ItemDone, WorkItem } from '../batching/work-item.js';
-import type { DeviceHandle, TimedRun } from '../devices/device-port.js';
+import type { DeviceHandle, ListeningDevice, RunListener, TimedRun } from '../devices/device-port.js';
 import { splitTensors, stackTensors } from '../tensors/stack.js';
 import type { LoadedInstance } from './instance-loading.js';
 import { cloneTensors } from './model-inputs.js';
@@ -43,14 +43,20 @@ export function deliverOutputs(items: readonly WorkItem[], parts: readonly Named
 /**
  * Sends `items` as one batch of model `key` to `device`: from the lease slab its first item's input was written
  * into, when the batch can run from there (`items` is then reordered to the slab's slot order); else stacked
- * once, into the device's input slab where it has one.
+ * once, into the device's input slab where it has one. The outcome goes to `listener` — straight from the
+ * worker's answer on a device made by `createDevice` (no promise per batch), through the device's promise on
+ * any other.
  */
-export function startRun(device: DeviceHandle, key: string, items: WorkItem[], loaded: LoadedInstance): Promise<TimedRun> {
+export function startRun(device: DeviceHandle, key: string, items: WorkItem[], loaded: LoadedInstance, listener: RunListener): void {
   const { io, runOptions } = loaded;
+  const listening = isListening(device) ? device : undefined;
   if (device.runStaged !== undefined) {
     const ring = leaseRingOf(items[0]!.inputs);
     const staged = ring?.stage(key, items, io.inputAxes, runOptions.knownOutputs);
-    if (staged !== undefined) return device.runStaged(key, staged, runOptions);
+    if (staged !== undefined) {
+      if (listening !== undefined) return listening.runStagedTo(key, staged, runOptions, listener);
+      return void device.runStaged(key, staged, runOptions).then(listener.onRun, listener.onFail);
+    }
   }
   // A stream's state is cloned: the copy path transfers (detaches) a lone item's buffers.
   const perItem: NamedTensors[] = new Array(items.length);
@@ -58,7 +64,14 @@ export function startRun(device: DeviceHandle, key: string, items: WorkItem[], l
     const it = items[i]!;
     perItem[i] = it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs;
   }
-  return device.runBatch ? device.runBatch(key, perItem, io.inputAxes, runOptions) : device.runTimed(key, stackTensors(perItem, io.inputAxes), runOptions);
+  if (listening !== undefined) return listening.runBatchTo(key, perItem, io.inputAxes, runOptions, listener);
+  const run = device.runBatch ? device.runBatch(key, perItem, io.inputAxes, runOptions) : device.runTimed(key, stackTensors(perItem, io.inputAxes), runOptions);
+  void run.then(listener.onRun, listener.onFail);
+}
+
+function isListening(device: DeviceHandle): device is DeviceHandle & ListeningDevice {
+  const d = device as DeviceHandle & Partial<ListeningDevice>;
+  return typeof d.runBatchTo === 'function' && typeof d.runStagedTo === 'function';
 }
 
 /** A finished run's outputs, one part per item. */

@@ -1,7 +1,7 @@
-import { toEparaError, type Clock } from '@epara/core';
+import { toEparaError, type Clock, type EparaError } from '@epara/core';
 import type { WorkItem } from '../batching/work-item.js';
 import type { BatchDone } from '../batching/lane.js';
-import type { DeviceHandle, TimedRun } from '../devices/device-port.js';
+import type { DeviceHandle, RunListener, TimedRun } from '../devices/device-port.js';
 import { deliverOutputs, outputFilter, splitRun, startRun } from './batch-outputs.js';
 import type { Emit, InstanceCounters } from './instance-context.js';
 import type { LoadedInstance } from './instance-loading.js';
@@ -20,18 +20,18 @@ export interface BatchRunnerContext {
 }
 
 /**
- * One batch on its way through the device. The records are reused (a runner keeps the finished ones), and
- * their two callbacks are made once per record: a batch costs no async frame, closure or promise chain of its
- * own beyond the device call's promise and its one `then`.
+ * One batch on its way through the device, and the listener of its run: the records are reused (a runner keeps
+ * the finished ones), and their two callbacks are made once per record. A batch costs no async frame, closure,
+ * promise or reaction of its own: the device's answer reaches the record from the worker's message.
  */
-class BatchRun {
+class BatchRun implements RunListener {
   items: WorkItem[] = NO_ITEMS;
   device: DeviceHandle | undefined = undefined;
   startedAt = 0;
   done: BatchDone | undefined = undefined;
   loaded: LoadedInstance | undefined = undefined;
   readonly onRun: (run: TimedRun) => void;
-  readonly onFail: (err: unknown) => void;
+  readonly onFail: (err: EparaError) => void;
 
   constructor(runner: BatchRunner) {
     this.onRun = (run) => runner.completed(this, run);
@@ -76,14 +76,18 @@ export class BatchRunner {
     r.device = device;
     r.startedAt = startedAt;
     r.done = done;
-    let call: Promise<TimedRun>;
     try {
       r.loaded = c.loaded();
-      call = startRun(device, c.instanceId, items, r.loaded);
     } catch (err) {
       return this.failed(r, err);
     }
-    call.then(r.onRun, r.onFail);
+    // The record hears the answer itself (no promise per batch); a failure before sending reaches it at once.
+    try {
+      startRun(device, c.instanceId, items, r.loaded, r);
+    } catch (err) {
+      // Thrown before the device took the batch (stacking a stream's state, a lease ring's staging).
+      if (r.items === items) this.failed(r, err);
+    }
   }
 
   /** The device answered `r`'s run: its items get their outputs. */

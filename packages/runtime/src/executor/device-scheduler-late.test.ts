@@ -98,6 +98,45 @@ async function overload(o: { hostDelayMs: number; durationMs: number; warmupMs: 
 }
 
 describe('DeviceScheduler: late service', () => {
+  it("hands a batch's outputs to its callers before it prepares the next batch", async () => {
+    // Preparing a batch (stacking its inputs, posting it) takes the host 3 ms here. The callers of a batch that
+    // ended must see their outputs when it ended: the next batch's preparation is not theirs to wait for (it
+    // was, by the whole pump after the end, and no learned guard counted it: served later than planned).
+    const clock = createManualClock(0);
+    const timers = createManualTimers(clock);
+    const seen: number[] = [];
+    const ended: (() => void)[] = [];
+    let sch!: DeviceScheduler;
+    const { lane } = fakeLane({
+      batchSize: 2,
+      freeAt: () => sch,
+      run: (items, _device, _startedAt, done) => {
+        clock.set(clock.now() + 3);
+        ended.push(() => {
+          for (const it of items) it.settle(undefined, {}, { startedAt: 0, finishedAt: clock.now(), batchSize: items.length, deviceId: 'd0' });
+          done.batchEnded(10);
+        });
+      },
+    });
+    sch = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers, onDispatch: () => undefined });
+    sch.attach(lane);
+    for (let i = 0; i < 6; i++) {
+      let resolve!: () => void;
+      void new Promise<void>((r) => (resolve = r)).then(() => seen.push(clock.now()));
+      lane.queue.push(fakeItem(1e9, { settle: () => resolve() }));
+    }
+    sch.pump();
+    // One batch running, one sent ahead; the third waits for the first to end.
+    expect(ended).toHaveLength(2);
+    clock.set(20);
+    ended[0]!();
+    await flush();
+    expect(seen).toEqual([20, 20]);
+    // The next batch went to the device right after (prepared from 20 to 23).
+    expect(ended).toHaveLength(3);
+    expect(clock.now()).toBe(23);
+  });
+
   it('serves nothing late under a 3× overload when the host sees every completion 8 ms late, and rejects by the deadline', async () => {
     const o = await overload({ hostDelayMs: 8, durationMs: 1200, warmupMs: 200 });
     expect(o.late).toBe(0);

@@ -26,8 +26,21 @@ interface Candidate {
   runMs: number;
 }
 
-/** EDF order of candidates. */
-const byHeadDeadline = (a: Candidate, b: Candidate): number => a.headDeadline - b.headDeadline;
+/**
+ * EDF order of the first `n` candidates, in place: an insertion sort (a handful of lanes share a device), stable
+ * as `Array.prototype.sort` is, without sorting the stale entries past `n`.
+ */
+function sortCandidates(c: Candidate[], n: number): void {
+  for (let i = 1; i < n; i++) {
+    const x = c[i]!;
+    let j = i - 1;
+    while (j >= 0 && c[j]!.headDeadline > x.headDeadline) {
+      c[j + 1] = c[j]!;
+      j--;
+    }
+    c[j + 1] = x;
+  }
+}
 
 /**
  * What the scheduler keeps per lane, made once at attach: the learned lateness, and the launch rule's context and
@@ -102,13 +115,18 @@ export interface DispatchInfo {
 export class DeviceScheduler implements DeviceWorkQueue {
   readonly device: DeviceHandle;
   readonly #lanes = new Set<Lane>();
+  /** The same lanes in attach order, walked by index on every pump (a set's iterator is an object per walk). */
+  readonly #laneList: Lane[] = [];
   readonly #clock: Clock;
   readonly #timers: Timers;
   readonly #onDispatch: (info: DispatchInfo) => void;
   readonly #timeline = new DeviceTimeline();
   /** Per lane: learned lateness (batches started on an idle device, and sent ahead behind another), plan. */
   readonly #lanesState = new Map<Lane, LaneState>();
-  /** The candidates of one pump (reused). */
+  /**
+   * The candidates of one pump (reused): a pump counts the ones it wrote, the rest are stale. Never emptied by
+   * `length = 0`, which drops an array's backing store (every pump grew a new one).
+   */
   readonly #candidates: Candidate[] = [];
   readonly #workCandidate: Candidate = { lane: undefined, decision: undefined, work: undefined, headDeadline: 0, runMs: 0 };
   /** A pump is running; one asked for meanwhile (a launch, a settle callback) runs right after it. */
@@ -187,7 +205,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /** The share of the device's time its lanes' recent arrivals need (sum of their `loadShare`). */
   sharedLoad(now: number): number {
     let share = 0;
-    for (const lane of this.#lanes) share += lane.loadShare(this.device.id, now);
+    const lanes = this.#laneList;
+    for (let i = 0; i < lanes.length; i++) share += lanes[i]!.loadShare(this.device.id, now);
     return share;
   }
 
@@ -195,7 +214,9 @@ export class DeviceScheduler implements DeviceWorkQueue {
   residualMs(now: number): number {
     let share = 0;
     let ms = 0;
-    for (const lane of this.#lanes) {
+    const lanes = this.#laneList;
+    for (let i = 0; i < lanes.length; i++) {
+      const lane = lanes[i]!;
       const rho = Math.max(0, lane.loadShare(this.device.id, now));
       share += rho;
       ms += (rho * lane.latencyMs(this.device.id, lane.batchSize, now)) / 2;
@@ -206,7 +227,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /** Expected device time of the engine work queued and not yet launched, ms. */
   queuedWorkMs(): number {
     let ms = 0;
-    for (const w of this.#works) ms += w.expectedMs;
+    const works = this.#works;
+    for (let i = 0; i < works.length; i++) ms += works[i]!.expectedMs;
     return ms;
   }
 
@@ -228,12 +250,18 @@ export class DeviceScheduler implements DeviceWorkQueue {
   }
 
   attach(lane: Lane): void {
+    if (!this.#lanes.has(lane)) this.#laneList.push(lane);
     this.#lanes.add(lane);
     if (!this.#lanesState.has(lane)) this.#lanesState.set(lane, new LaneState(lane, this.device.id));
   }
 
   detach(lane: Lane): void {
     this.#lanes.delete(lane);
+    const at = this.#laneList.indexOf(lane);
+    if (at >= 0) this.#laneList.splice(at, 1);
+    // The scratch arrays' stale entries must not keep a detached lane alive.
+    this.#candidates.length = 0;
+    this.#endedLanes.length = this.#endedCount;
     this.#lanesState.delete(lane);
   }
 
@@ -288,9 +316,11 @@ export class DeviceScheduler implements DeviceWorkQueue {
   #pumpOnce(now: number): void {
     const busy = this.#running > 0;
     const candidates = this.#candidates;
-    candidates.length = 0;
+    let count = 0;
     let expireAt = Number.POSITIVE_INFINITY;
-    for (const lane of this.#lanes) {
+    const lanes = this.#laneList;
+    for (let l = 0; l < lanes.length; l++) {
+      const lane = lanes[l]!;
       if (lane.queue.size === 0) continue;
       const st = this.#lanesState.get(lane)!;
       const decision = planLaunch(lane.queue.items, this.#context(lane, st, now, busy), st.plan);
@@ -303,7 +333,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
       if (decision.group) {
         st.candidate.headDeadline = decision.headDeadline!;
         st.candidate.runMs = decision.runMs!;
-        candidates.push(st.candidate);
+        candidates[count++] = st.candidate;
       }
     }
     // Engine work is always ready: only its deadline orders it (the queue is sorted, the head stands for all).
@@ -313,14 +343,14 @@ export class DeviceScheduler implements DeviceWorkQueue {
       wc.work = work;
       wc.headDeadline = work.deadline;
       wc.runMs = work.expectedMs;
-      candidates.push(wc);
+      candidates[count++] = wc;
     }
-    if (candidates.length === 0) {
+    if (count === 0) {
       // Nothing to launch (an empty queue, or frames waiting for their stream): wake when something expires.
       this.#sleepUntil(expireAt);
       return;
     }
-    if (candidates.length > 1) candidates.sort(byHeadDeadline);
+    if (count > 1) sortCandidates(candidates, count);
     if (busy) {
       const first = candidates[0]!;
       if (this.#sendAhead(first, now)) this.#launch(first, now);
@@ -334,7 +364,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     let slackStart = Number.POSITIVE_INFINITY;
     let cumulative = 0;
     let wakeAt = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < candidates.length; i++) {
+    for (let i = 0; i < count; i++) {
       const c = candidates[i]!;
       if (due === undefined && (c.work !== undefined || c.decision!.launch)) due = c;
       cumulative += c.runMs;
@@ -355,8 +385,9 @@ export class DeviceScheduler implements DeviceWorkQueue {
   #sendAhead(c: Candidate, now: number): boolean {
     if (c.work !== undefined) return true;
     if (this.#running - this.#runningWork >= MAX_AHEAD) return false;
-    // A batch due later than an announced follow-up goes first only if the follow-up still makes its deadline.
-    for (const [w, at] of this.#followUps) if (at < c.headDeadline && this.freeAt(now) + c.runMs + w.expectedMs > at) return false;
+    // A batch due later than an announced follow-up goes first only if the follow-up still makes its deadline
+    // (walked only when there is one: an iterator is an object per walk).
+    if (this.#followUps.size > 0) for (const [w, at] of this.#followUps) if (at < c.headDeadline && this.freeAt(now) + c.runMs + w.expectedMs > at) return false;
     // Behind engine work only (a short step), a lane that launches partial batches on an idle device sends one
     // now: the device is about to idle, and waiting would cost it a round trip to the host.
     const full = c.decision!.group!.length >= c.lane!.batchSize || (c.lane!.launchWhenIdle && this.#running === this.#runningWork);
@@ -529,16 +560,42 @@ export class DeviceScheduler implements DeviceWorkQueue {
       b.ahead = l.ahead;
       st.lateness.observe(b);
     }
-    // The lane pumps its devices (this one among them): held until it returns, so that this device plans once.
+    // What follows a batch's end — dropping what expired, planning, stacking and posting the next batch — waits for
+    // a microtask: the batch's callers were just handed their outputs (their promises' reactions are queued), and
+    // run first. Done at once, that work came between the outputs reaching the host (`end`, what the guards learn
+    // from) and the callers seeing them, so every request was served later than the scheduler planned by the
+    // next launch's preparation, which no guard knew of.
+    this.#endedLanes[this.#endedCount++] = l.lane;
+    if (!this.#afterEndQueued) {
+      this.#afterEndQueued = true;
+      queueMicrotask(this.#afterEnd);
+    }
+  }
+
+  /**
+   * Lanes whose batches ended since the last {@link #afterEnd}, in order (a lane once per batch): the first
+   * `#endedCount`, the rest stale (kept, not emptied: `length = 0` would drop the backing store every batch).
+   */
+  readonly #endedLanes: Lane[] = [];
+  #endedCount = 0;
+  #afterEndQueued = false;
+
+  /** After the callers of the batches that ended saw their outputs: the lanes wake their devices, and this one plans. */
+  readonly #afterEnd = (): void => {
+    this.#afterEndQueued = false;
+    const lanes = this.#endedLanes;
+    // Each lane pumps its devices (this one among them): held until they return, so that this device plans once.
     const pumping = this.#pumping;
     this.#pumping = true;
     try {
-      l.lane.onBatchDone();
+      // A batch ending meanwhile (a lane's pumps run other devices) is appended and seen by this loop.
+      for (let i = 0; i < this.#endedCount; i++) lanes[i]!.onBatchDone();
     } finally {
+      this.#endedCount = 0;
       this.#pumping = pumping;
     }
     this.pump();
-  }
+  };
 }
 
 /** A batch on its way to the device: the dispatch hook's payload, and the lane's callback when it ended. */

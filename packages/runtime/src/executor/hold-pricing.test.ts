@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { affineProfile, createManualClock, createSeededRandom, latencyAt, type ManualClock, type TimerHandle, type Timers } from '@epara/core';
+import { affineProfile, createManualClock, createSeededRandom, latencyAt } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { admissionCheck } from '../batching/admission.js';
 import { fakeItem, fakeLane } from '../testing/fake-lane.js';
+import { eventTimers } from '../testing/event-timers.js';
 import { DeviceScheduler } from './device-scheduler.js';
 import { HoldCorrections } from './hold-corrections.js';
 
@@ -19,40 +20,6 @@ const profile = affineProfile('cpu-1t', { fixedMs: 2.3, perItemMs: 0.5, maxBatch
 const tick = async (): Promise<void> => {
   for (let i = 0; i < 4; i++) await Promise.resolve();
 };
-
-/** Timers on a manual clock that the driver runs in time order, one at a time (a batch's end settles between them). */
-function eventTimers(clock: ManualClock): Timers & { nextAt(): number; fireNext(): void } {
-  const queue: { at: number; seq: number; fn: () => void; live: boolean }[] = [];
-  let seq = 0;
-  const at = (when: number, fn: () => void): TimerHandle => {
-    const e = { at: when, seq: seq++, fn, live: true };
-    queue.push(e);
-    return { cancel: () => void (e.live = false) };
-  };
-  const first = (): number => {
-    let best = -1;
-    for (let i = 0; i < queue.length; i++) {
-      const e = queue[i]!;
-      if (e.live && (best < 0 || e.at < queue[best]!.at || (e.at === queue[best]!.at && e.seq < queue[best]!.seq))) best = i;
-    }
-    return best;
-  };
-  return {
-    at,
-    setTimeout: (fn, ms) => at(clock.now() + Math.max(0, ms), fn),
-    nextAt: () => {
-      const i = first();
-      return i < 0 ? Number.POSITIVE_INFINITY : queue[i]!.at;
-    },
-    fireNext: () => {
-      const i = first();
-      const e = queue.splice(i, 1)[0]!;
-      for (let k = queue.length - 1; k >= 0; k--) if (!queue[k]!.live) queue.splice(k, 1);
-      clock.set(Math.max(clock.now(), e.at));
-      e.fn();
-    },
-  };
-}
 
 interface Trace {
   offered: number;

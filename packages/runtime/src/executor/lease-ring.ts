@@ -187,7 +187,7 @@ export class LeaseRing implements LeaseSlabOwner {
     this.#counts.slabBatches++;
     const outputs = plan.outputs !== undefined && plan.outputs.end <= slab.buffer.byteLength ? plan.outputs : undefined;
     const feeds = stackIntoSlab(slab.buffer, inputs, plan.layout);
-    inputs.length = 0;
+    forget(inputs);
     return { slab: slab.buffer, feeds, count: n, outputs, home: slab };
   }
 
@@ -281,13 +281,13 @@ export class LeaseRing implements LeaseSlabOwner {
       items[s] = order[s]!;
       inputs[s] = order[s]!.inputs;
     }
-    order.length = 0;
+    forget(order);
     itemAt.fill(-1);
   }
 
   #abandon(): undefined {
     this.#itemAt.fill(-1);
-    this.#inputs.length = 0;
+    forget(this.#inputs);
     return undefined;
   }
 
@@ -314,4 +314,12 @@ export class LeaseRing implements LeaseSlabOwner {
 
 function align8(n: number): number {
   return (n + 7) & ~7;
+}
+
+/**
+ * Lets a scratch array hold no request's objects until its next batch, keeping its backing store: emptying it with
+ * `length = 0` dropped the store, and the next batch's `length = n` grew a new one (two arrays per staged batch).
+ */
+function forget(scratch: unknown[]): void {
+  for (let i = 0; i < scratch.length; i++) scratch[i] = undefined;
 }

@@ -267,7 +267,8 @@ export class ModelInstance implements Lane {
   }
 
   #afterBatch(): void {
-    for (const s of this.#c.schedulers) s.pump();
+    const schedulers = this.#c.schedulers;
+    for (let i = 0; i < schedulers.length; i++) schedulers[i]!.pump();
     if (this.#idle && this.#runner.inFlight === 0 && this.queue.size === 0) this.#idle();
   }
 

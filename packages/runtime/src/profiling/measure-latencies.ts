@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { EparaError, type NamedTensors, type ProfileSample } from '@epara/core';
+import { EparaError, type Clock, type NamedTensors, type ProfileSample } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-port.js';
 
 /** Inputs of {@link measureLatencies}. */
@@ -15,7 +15,12 @@ export interface MeasureOptions {
   readonly signal?: AbortSignal;
   /** Called after each timed run. */
   readonly onSample?: (sample: ProfileSample) => void;
+  /** What each run is timed with (ms). @default the monotonic `performance.now()` ({@link MONOTONIC_CLOCK}) */
+  readonly clock?: Clock;
 }
+
+/** `performance.now()` as a {@link Clock}: what runs are timed with unless a caller passes another. */
+const MONOTONIC_CLOCK: Clock = { now: () => performance.now() };
 
 /**
  * Times the model at each batch size as the executor sees it (dispatch to outputs on the host, which
@@ -25,13 +30,14 @@ export interface MeasureOptions {
  */
 export async function measureLatencies(o: MeasureOptions): Promise<ProfileSample[]> {
   const samples: ProfileSample[] = [];
+  const clock = o.clock ?? MONOTONIC_CLOCK;
   for (const batch of o.batchSizes) {
     for (let i = 0; i < o.warmup + o.repetitions; i++) {
       if (o.signal?.aborted) throw new EparaError('ABORTED', 'profiling was aborted', { batch });
       const feeds = o.inputs(batch);
-      const start = performance.now();
+      const start = clock.now();
       await o.device.run(o.modelKey, feeds, o.signal ? { signal: o.signal } : {});
-      const ms = performance.now() - start;
+      const ms = clock.now() - start;
       if (i < o.warmup) continue;
       const sample = { batch, ms: Math.max(ms, 1e-3) };
       samples.push(sample);

@@ -1,4 +1,4 @@
-import { fitProfile, invalidOption, type LatencyProfile, type NamedTensors, type ProfileSample } from '@epara/core';
+import { fitProfile, invalidOption, type Clock, type LatencyProfile, type NamedTensors, type ProfileSample } from '@epara/core';
 import { checkSignal } from '@epara/core/internal';
 import { createDevice, type DeviceHandle, type DeviceOptions } from '../devices/device-handle.js';
 import { measureLatencies } from './measure-latencies.js';
@@ -22,6 +22,12 @@ export interface ProfileModelOptions {
   readonly signal?: AbortSignal;
   /** Progress callback: runs done, runs in total, the last sample. */
   readonly onProgress?: (done: number, total: number, sample: ProfileSample) => void;
+  /**
+   * What each run is timed with, ms (from the run's dispatch to its outputs on this thread). A test passes a
+   * manual clock that its fake device moves, so the profile is a pure function of what the device reports.
+   * @default `performance.now()`
+   */
+  readonly clock?: Clock;
 }
 
 /** Defaults of {@link ProfileModelOptions}. */
@@ -60,6 +66,7 @@ export async function profileModel(options: ProfileModelOptions): Promise<Latenc
       repetitions: o.repetitions,
       ...(options.signal ? { signal: options.signal } : {}),
       onSample: (s) => options.onProgress?.(++done, total, s),
+      ...(options.clock ? { clock: options.clock } : {}),
     });
     return fitProfile(options.deviceKind ?? `${device.provider}-${device.threads}t`, samples);
   } finally {
@@ -76,6 +83,7 @@ function resolveProfileOptions(o: ProfileModelOptions): { batchSizes: readonly n
   if (typeof o !== 'object' || o === null) invalidOption('options', o, 'an object');
   if (typeof o.model !== 'string' && !(o.model instanceof Uint8Array)) invalidOption('model', o.model, 'a file path or ONNX bytes');
   checkSignal(o.signal);
+  if (o.clock !== undefined && (typeof o.clock !== 'object' || o.clock === null || typeof o.clock.now !== 'function')) invalidOption('clock', o.clock, 'a Clock ({ now(): number })');
   if (typeof o.inputs !== 'function') invalidOption('inputs', o.inputs, 'a function (batch) => NamedTensors');
   const batchSizes = o.batchSizes ?? DEFAULT_PROFILE_OPTIONS.batchSizes;
   if (!Array.isArray(batchSizes) || batchSizes.length === 0 || !batchSizes.every((b) => Number.isInteger(b) && b >= 1)) {
