@@ -8,7 +8,8 @@ import { OnlineForecast } from './online-forecast.js';
 import { createRingSync, type RingSync } from '../sync/ring-sync.js';
 import { DEFAULT_EPARA_OPTIONS, DEFAULT_SYNC_OPTIONS, type EparaSystemOptions, type SyncOptions } from './epara-options.js';
 import { ServerStateBook } from './epara-state.js';
-import { createPlacementDriver, indexOf, type PlacementDriver } from './placement-driver.js';
+import { createPlacementDriver, EV_PLACEMENT_COMMAND, EV_PLACEMENT_NOTICE, indexOf, type PlacementDriver, type PlacementKnowledge } from './placement-driver.js';
+import { DetectedHealth, EV_HEALTH_DETECTED } from './detected-health.js';
 import { zonesOf } from './zones.js';
 import { serviceView } from './service-view.js';
 import { StreamOutcomes } from './stream-outcomes.js';
@@ -22,6 +23,10 @@ const EV_ADMIT = 62;
 const EV_ADMIT_REPLY = 63;
 /** A peer tells a stream's access server that the instance the stream is pinned to is gone. */
 const EV_PIN_LOST = 64;
+/** A stream client's admission request reaches its access server (`ref`: the stream). */
+const EV_CLIENT_ADMIT = 65;
+/** The access server's word that a stream is pinned, or no longer, reaches its client (`ref`: {@link ClientAnswer}). */
+const EV_CLIENT_ANSWER = 66;
 const NO_VISITS: readonly string[] = [];
 /** How long an unpinned failing stream waits before admission is tried again, ms. */
 const UNPIN_BACKOFF_MS = 2000;
@@ -34,6 +39,12 @@ interface Admission {
   readonly hops: number;
   readonly visited: string[];
   readonly inst: SimInstance | null;
+}
+
+/** What a stream's client hears from its access server: whether its stream is pinned now. */
+interface ClientAnswer {
+  readonly stream: SimStream;
+  readonly pinned: boolean;
 }
 
 /**
@@ -71,8 +82,20 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   /** Each server's own link rate, bytes/ms (flat: the preset → device kind → rate chain was three dependent loads per offload). */
   let linkOf: Float64Array = new Float64Array(0);
   let replacements = 0;
+  /** Services of the world (the stride of the per-server arrival counts). */
+  let serviceCount = 0;
   /** Bytes/ms of each server's link committed to the streams whose frames it sends on to peers. */
   let streamEgress = new StreamEgress<SimStream>(0);
+  /** Failures and returns as the zones' placements know them (after `failureDetectionMs`). */
+  let health: DetectedHealth;
+  /** Arrivals counted at each server and not yet carried to the forecaster by the ring, `server × services + service`. */
+  let uncarried: Float64Array = new Float64Array(0);
+  /** Arrivals the ring's token of each zone carries this round (taken from each server as it visits). */
+  let carried: Float64Array[] = [];
+  /** Whether each stream's client knows its stream is pinned (its access server's last word, one access leg old). */
+  const clientPinned = new Map<SimStream, boolean>();
+  /** Streams whose client's admission request is on its way to the access server. */
+  const clientAsking = new Set<SimStream>();
 
   /** What routing at `server` reads: the entries of its view that host service `k`. */
   const sliceOf = (world: World, server: number, k: number): ClusterView =>
@@ -92,18 +115,31 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     stream.pinned = inst;
     inst.pinnedHz += stream.rateHz;
     chargeLink(world, stream, stream.origin);
+    tellClient(world, stream, true);
   }
 
   /** Pins a stream to the instance a peer reserved for it (the peer added its rate when it admitted it). */
   function pinReserved(world: World, stream: SimStream, inst: SimInstance): void {
     stream.pinned = inst;
     chargeLink(world, stream, stream.origin);
+    tellClient(world, stream, true);
   }
 
-  function unpin(stream: SimStream): void {
+  function unpin(world: World, stream: SimStream): void {
+    const was = stream.pinned !== null;
     if (stream.pinned !== null) stream.pinned.pinnedHz -= stream.rateHz;
     stream.pinned = null;
     streamEgress.charge(stream, -1, 0);
+    if (was && !stream.ended) tellClient(world, stream, false);
+  }
+
+  /**
+   * The access server tells a stream's client whether its stream is pinned: the word takes the access leg down
+   * (the client keeps frames only while it does not know its stream pinned, see `holdsFrame`).
+   */
+  function tellClient(world: World, stream: SimStream, pinned: boolean): void {
+    if (!(o.holdRefusedFramesMs < Number.POSITIVE_INFINITY)) return;
+    world.schedule(world.clock.now() + world.servers[stream.origin]!.preset.accessLatencyMs, EV_CLIENT_ANSWER, 0, { stream, pinned } satisfies ClientAnswer);
   }
 
   /**
@@ -123,7 +159,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
    */
   function notePinnedFrame(world: World, stream: SimStream): void {
     if (!outcomes.sent(stream)) return;
-    unpin(stream);
+    unpin(world, stream);
     retryAt.set(stream, world.clock.now() + UNPIN_BACKOFF_MS);
   }
 
@@ -261,6 +297,59 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     world.forward(req, from, to);
   }
 
+  /** A stream's client sends its access server an admission request (one at a time). */
+  function askAdmission(world: World, stream: SimStream): void {
+    if (clientAsking.has(stream)) return;
+    clientAsking.add(stream);
+    world.schedule(world.clock.now() + world.servers[stream.origin]!.preset.accessLatencyMs, EV_CLIENT_ADMIT, 0, stream);
+  }
+
+  /**
+   * A client's admission request reached its access server. Admission starts there unless the stream is being
+   * admitted (the answer will tell the client), in its backoff, or pinned (the client is told so again).
+   */
+  function onClientAdmit(world: World, stream: SimStream): void {
+    clientAsking.delete(stream);
+    if (stream.ended || !world.serverAlive[stream.origin] || admitting.has(stream)) return;
+    if (stream.pinned !== null) return tellClient(world, stream, true);
+    if (world.clock.now() >= (retryAt.get(stream) ?? 0)) admit(world, stream);
+  }
+
+  /**
+   * Counts an arrival at its access server. With the ring on, the count reaches the forecaster (at the zone's
+   * placer) only when the ring's token has taken it from that server and completed its round.
+   */
+  function countForForecast(server: number, service: number): void {
+    if (ring === null) learned.record(service, server);
+    else uncarried[server * serviceCount + service]!++;
+  }
+
+  /** The token takes `server`'s uncarried arrivals as it visits (called when the server writes its entry). */
+  function carry(server: number): void {
+    const into = carried[zoneIndex[server]!]!;
+    const base = server * serviceCount;
+    for (let k = 0; k < serviceCount; k++) {
+      const n = uncarried[base + k]!;
+      if (n === 0) continue;
+      into[base + k]! += n;
+      uncarried[base + k] = 0;
+    }
+  }
+
+  /** The token's round is complete: what it carried reaches the forecaster. */
+  function roundDone(zone: number): void {
+    const from = carried[zone]!;
+    for (const s of zones[zone]!) {
+      const base = s * serviceCount;
+      for (let k = 0; k < serviceCount; k++) {
+        const n = from[base + k]!;
+        if (n === 0) continue;
+        learned.record(k, s, n);
+        from[base + k] = 0;
+      }
+    }
+  }
+
   function scheduleReplacement(world: World, zone: number): void {
     if (!o.periodicPlacement) return;
     world.schedule(world.clock.now() + o.failureDetectionMs, EV_PLACE, zone, 'now');
@@ -275,10 +364,28 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       linkOf = Float64Array.from(world.servers, (s) => DEVICE_KINDS[s.preset.deviceKind]!.linkBytesPerMs);
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
       lastPlacedAt = zones.map(() => 0);
-      drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard, guardOptions: o.learnedGuardOptions, ratePacks: o.ratePacks, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality }));
+      health = new DetectedHealth(world, o.failureDetectionMs);
+      serviceCount = world.services.length;
+      uncarried = new Float64Array(world.servers.length * serviceCount);
+      carried = zones.map(() => new Float64Array(world.servers.length * serviceCount));
+      // The zone's placement runs at its first server it takes as alive (the ring's starter), reading that server's view.
+      const knowledge = (z: number): PlacementKnowledge => ({
+        placer: () => zones[z]!.find((s) => health.serverAlive(s)) ?? zones[z]![0]!,
+        serverAlive: (s) => health.serverAlive(s),
+        deviceHealthy: (w, s, d) => health.deviceHealthy(w, s, d),
+        entryOf: (w, placer, s) => ring?.view(placer).entries[w.serverIds[s]!],
+      });
+      drivers = zones.map((servers, z) => createPlacementDriver({ knowledge: knowledge(z), zone: z, servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard, guardOptions: o.learnedGuardOptions, ratePacks: o.ratePacks, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality }));
       book = new ServerStateBook(world, (s) => drivers[zoneIndex[s]!]!, (s) => zones[zoneIndex[s]!]!, o.reportNextRun);
       if (o.sync) {
-        ring = createRingSync({ zones, options: syncO, serviceIds: world.services.map((s) => s.spec.id), entryOf: (s) => book.entry(s, syncO.noise), onDeadDetected: () => {} });
+        ring = createRingSync({
+          zones, options: syncO, serviceIds: world.services.map((s) => s.spec.id),
+          entryOf: (s) => {
+            carry(s);
+            return book.entry(s, syncO.noise);
+          },
+          onDeadDetected: () => {}, onRoundDone: roundDone,
+        });
       }
       zones.forEach((_, z) => place(world, z, true));
       ring?.start(world);
@@ -288,7 +395,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     onRequest(world, req, server) {
       if (req.hops === 0) {
         book.countArrival(server, req.service);
-        learned.record(req.service, server);
+        countForForecast(server, req.service);
       }
       const stream = req.stream;
       if (stream !== null && o.categorize) {
@@ -296,7 +403,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
         // server learns it from that server's notice, and forwards its frames there until then.
         const held = stream.pinned;
         if (held !== null && held.server === server && held.status !== 'ready') {
-          if (req.hops === 0) unpin(stream);
+          if (req.hops === 0) unpin(world, stream);
           else world.schedule(world.clock.now() + world.network.delayMs(server, stream.origin), EV_PIN_LOST, server, { stream, inst: held });
         }
         if (stream.pinned === null && world.clock.now() >= (retryAt.get(stream) ?? 0)) admit(world, stream);
@@ -313,28 +420,41 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       routeAsRequest(world, req, server);
     },
     onStreamStart(world, stream) {
-      if (o.categorize) admit(world, stream);
+      // The client asks its access server to admit the stream: the request takes the access leg up.
+      if (o.categorize) askAdmission(world, stream);
     },
     holdsFrame(world, stream) {
       if (!o.categorize || !(o.holdRefusedFramesMs < Number.POSITIVE_INFINITY)) return false;
-      if (stream.pinned !== null) return false;
-      // The client of a refused stream retries admission (a control message) when its backoff ends.
-      if (world.clock.now() >= (retryAt.get(stream) ?? 0)) admit(world, stream);
-      if (stream.pinned !== null) return false;
-      return world.network.upBacklogMs(stream.origin, world.clock.now()) > o.holdRefusedFramesMs;
+      // The client knows only what its access server told it (one access leg ago): it keeps the frames of a stream
+      // it does not know pinned, its admission pending or refused.
+      if (clientPinned.get(stream) === true) return false;
+      const now = world.clock.now();
+      // The client of a refused stream retries admission (a control message up its access leg) when its backoff ends.
+      if (now >= (retryAt.get(stream) ?? 0)) askAdmission(world, stream);
+      return world.network.upBacklogMs(stream.origin, now) > o.holdRefusedFramesMs;
     },
-    onStreamEnd(_world, stream) {
-      unpin(stream);
+    onStreamEnd(world, stream) {
+      unpin(world, stream);
       retryAt.delete(stream);
       outcomes.forget(stream);
+      clientPinned.delete(stream);
+      clientAsking.delete(stream);
     },
     onEvent(world, kind, a, ref) {
       if (ring?.onEvent(world, kind, a, ref) === true) return;
       if (kind === EV_ADMIT) return onAdmitRequest(world, ref as Admission, a);
       if (kind === EV_ADMIT_REPLY) return onAdmitted(world, ref as Admission);
+      if (kind === EV_CLIENT_ADMIT) return onClientAdmit(world, ref as SimStream);
+      if (kind === EV_CLIENT_ANSWER) {
+        const { stream, pinned } = ref as ClientAnswer;
+        if (!stream.ended) clientPinned.set(stream, pinned);
+        return;
+      }
+      if (kind === EV_HEALTH_DETECTED) return health.detected(world, ref);
+      if (kind === EV_PLACEMENT_COMMAND || kind === EV_PLACEMENT_NOTICE) return drivers[a]!.onEvent(world, kind, ref);
       if (kind === EV_PIN_LOST) {
         const { stream, inst } = ref as { stream: SimStream; inst: SimInstance };
-        if (stream.pinned === inst) unpin(stream);
+        if (stream.pinned === inst) unpin(world, stream);
         return;
       }
       if (kind === EV_FORECAST) {
@@ -356,8 +476,10 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       replacements++;
       if (ref === 'tick') world.schedule(world.clock.now() + o.placementPeriodMs, EV_PLACE, a, 'tick');
     },
-    onFailure(world, server, _device, recovered) {
-      if (recovered && _device === null) book.bumpEpoch(server);
+    onFailure(world, server, device, recovered) {
+      if (recovered && device === null) book.bumpEpoch(server);
+      // Detection is scheduled first: the re-placement at the same time reads it.
+      health.noted(world, server, device, recovered);
       scheduleReplacement(world, zoneIndex[server]!);
     },
     onBatchDone(_world, inst, items) {
@@ -369,7 +491,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       }
     },
     onInstanceChange(world, inst) {
-      drivers[zoneIndex[inst.server]!]?.resume(world);
+      drivers[zoneIndex[inst.server]!]?.noticed(world, inst);
     },
     describe: () => ({
       options: { locality: o.placementOptions.locality ?? false, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, ratePacks: o.ratePacks, fillAwareWait: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead, reportNextRun: o.reportNextRun, egressAwareOffload: o.egressAwareOffload, holdRefusedFramesMs: o.holdRefusedFramesMs, streamEgressShare: o.streamEgressShare, hopLimit: route.hopLimit },
