@@ -10,6 +10,8 @@ import { DEFAULT_EPARA_OPTIONS, DEFAULT_SYNC_OPTIONS, type EparaSystemOptions, t
 import { ServerStateBook } from './epara-state.js';
 import { createPlacementDriver, EV_PLACEMENT_COMMAND, EV_PLACEMENT_NOTICE, indexOf, type PlacementDriver, type PlacementKnowledge } from './placement-driver.js';
 import { DetectedHealth, EV_HEALTH_DETECTED } from './detected-health.js';
+import { CarriedArrivals } from './carried-arrivals.js';
+import { EV_CLIENT_ADMIT, EV_CLIENT_ANSWER, StreamClients } from './stream-clients.js';
 import { zonesOf } from './zones.js';
 import { serviceView } from './service-view.js';
 import { StreamOutcomes } from './stream-outcomes.js';
@@ -23,10 +25,6 @@ const EV_ADMIT = 62;
 const EV_ADMIT_REPLY = 63;
 /** A peer tells a stream's access server that the instance the stream is pinned to is gone. */
 const EV_PIN_LOST = 64;
-/** A stream client's admission request reaches its access server (`ref`: the stream). */
-const EV_CLIENT_ADMIT = 65;
-/** The access server's word that a stream is pinned, or no longer, reaches its client (`ref`: {@link ClientAnswer}). */
-const EV_CLIENT_ANSWER = 66;
 const NO_VISITS: readonly string[] = [];
 /** How long an unpinned failing stream waits before admission is tried again, ms. */
 const UNPIN_BACKOFF_MS = 2000;
@@ -39,12 +37,6 @@ interface Admission {
   readonly hops: number;
   readonly visited: string[];
   readonly inst: SimInstance | null;
-}
-
-/** What a stream's client hears from its access server: whether its stream is pinned now. */
-interface ClientAnswer {
-  readonly stream: SimStream;
-  readonly pinned: boolean;
 }
 
 /**
@@ -82,20 +74,14 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   /** Each server's own link rate, bytes/ms (flat: the preset → device kind → rate chain was three dependent loads per offload). */
   let linkOf: Float64Array = new Float64Array(0);
   let replacements = 0;
-  /** Services of the world (the stride of the per-server arrival counts). */
-  let serviceCount = 0;
   /** Bytes/ms of each server's link committed to the streams whose frames it sends on to peers. */
   let streamEgress = new StreamEgress<SimStream>(0);
   /** Failures and returns as the zones' placements know them (after `failureDetectionMs`). */
   let health: DetectedHealth;
-  /** Arrivals counted at each server and not yet carried to the forecaster by the ring, `server × services + service`. */
-  let uncarried: Float64Array = new Float64Array(0);
-  /** Arrivals the ring's token of each zone carries this round (taken from each server as it visits). */
-  let carried: Float64Array[] = [];
-  /** Whether each stream's client knows its stream is pinned (its access server's last word, one access leg old). */
-  const clientPinned = new Map<SimStream, boolean>();
-  /** Streams whose client's admission request is on its way to the access server. */
-  const clientAsking = new Set<SimStream>();
+  /** Arrivals on their way to the forecaster over the ring (with sync on). */
+  let carried: CarriedArrivals;
+  /** What the streams' clients know of their admission (clients keep frames only with `holdRefusedFramesMs`). */
+  const clients = new StreamClients(o.holdRefusedFramesMs < Number.POSITIVE_INFINITY);
 
   /** What routing at `server` reads: the entries of its view that host service `k`. */
   const sliceOf = (world: World, server: number, k: number): ClusterView =>
@@ -115,14 +101,14 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     stream.pinned = inst;
     inst.pinnedHz += stream.rateHz;
     chargeLink(world, stream, stream.origin);
-    tellClient(world, stream, true);
+    clients.tell(world, stream, true);
   }
 
   /** Pins a stream to the instance a peer reserved for it (the peer added its rate when it admitted it). */
   function pinReserved(world: World, stream: SimStream, inst: SimInstance): void {
     stream.pinned = inst;
     chargeLink(world, stream, stream.origin);
-    tellClient(world, stream, true);
+    clients.tell(world, stream, true);
   }
 
   function unpin(world: World, stream: SimStream): void {
@@ -130,16 +116,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     if (stream.pinned !== null) stream.pinned.pinnedHz -= stream.rateHz;
     stream.pinned = null;
     streamEgress.charge(stream, -1, 0);
-    if (was && !stream.ended) tellClient(world, stream, false);
-  }
-
-  /**
-   * The access server tells a stream's client whether its stream is pinned: the word takes the access leg down
-   * (the client keeps frames only while it does not know its stream pinned, see `holdsFrame`).
-   */
-  function tellClient(world: World, stream: SimStream, pinned: boolean): void {
-    if (!(o.holdRefusedFramesMs < Number.POSITIVE_INFINITY)) return;
-    world.schedule(world.clock.now() + world.servers[stream.origin]!.preset.accessLatencyMs, EV_CLIENT_ANSWER, 0, { stream, pinned } satisfies ClientAnswer);
+    if (was && !stream.ended) clients.tell(world, stream, false);
   }
 
   /**
@@ -297,57 +274,24 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     world.forward(req, from, to);
   }
 
-  /** A stream's client sends its access server an admission request (one at a time). */
-  function askAdmission(world: World, stream: SimStream): void {
-    if (clientAsking.has(stream)) return;
-    clientAsking.add(stream);
-    world.schedule(world.clock.now() + world.servers[stream.origin]!.preset.accessLatencyMs, EV_CLIENT_ADMIT, 0, stream);
-  }
-
   /**
    * A client's admission request reached its access server. Admission starts there unless the stream is being
    * admitted (the answer will tell the client), in its backoff, or pinned (the client is told so again).
    */
   function onClientAdmit(world: World, stream: SimStream): void {
-    clientAsking.delete(stream);
+    clients.arrived(stream);
     if (stream.ended || !world.serverAlive[stream.origin] || admitting.has(stream)) return;
-    if (stream.pinned !== null) return tellClient(world, stream, true);
+    if (stream.pinned !== null) return clients.tell(world, stream, true);
     if (world.clock.now() >= (retryAt.get(stream) ?? 0)) admit(world, stream);
   }
 
   /**
-   * Counts an arrival at its access server. With the ring on, the count reaches the forecaster (at the zone's
-   * placer) only when the ring's token has taken it from that server and completed its round.
+   * Counts an arrival at its access server for the forecaster. With the ring on, the count reaches the forecaster
+   * (at the zone's placer) only when the ring's token has taken it from that server and completed its round.
    */
   function countForForecast(server: number, service: number): void {
     if (ring === null) learned.record(service, server);
-    else uncarried[server * serviceCount + service]!++;
-  }
-
-  /** The token takes `server`'s uncarried arrivals as it visits (called when the server writes its entry). */
-  function carry(server: number): void {
-    const into = carried[zoneIndex[server]!]!;
-    const base = server * serviceCount;
-    for (let k = 0; k < serviceCount; k++) {
-      const n = uncarried[base + k]!;
-      if (n === 0) continue;
-      into[base + k]! += n;
-      uncarried[base + k] = 0;
-    }
-  }
-
-  /** The token's round is complete: what it carried reaches the forecaster. */
-  function roundDone(zone: number): void {
-    const from = carried[zone]!;
-    for (const s of zones[zone]!) {
-      const base = s * serviceCount;
-      for (let k = 0; k < serviceCount; k++) {
-        const n = from[base + k]!;
-        if (n === 0) continue;
-        learned.record(k, s, n);
-        from[base + k] = 0;
-      }
-    }
+    else carried.count(server, service);
   }
 
   function scheduleReplacement(world: World, zone: number): void {
@@ -365,9 +309,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
       lastPlacedAt = zones.map(() => 0);
       health = new DetectedHealth(world, o.failureDetectionMs);
-      serviceCount = world.services.length;
-      uncarried = new Float64Array(world.servers.length * serviceCount);
-      carried = zones.map(() => new Float64Array(world.servers.length * serviceCount));
+      carried = new CarriedArrivals(world.servers.length, world.services.length, zones, zoneIndex);
       // The zone's placement runs at its first server it takes as alive (the ring's starter), reading that server's view.
       const knowledge = (z: number): PlacementKnowledge => ({
         placer: () => zones[z]!.find((s) => health.serverAlive(s)) ?? zones[z]![0]!,
@@ -381,10 +323,10 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
         ring = createRingSync({
           zones, options: syncO, serviceIds: world.services.map((s) => s.spec.id),
           entryOf: (s) => {
-            carry(s);
+            carried.take(s);
             return book.entry(s, syncO.noise);
           },
-          onDeadDetected: () => {}, onRoundDone: roundDone,
+          onDeadDetected: () => {}, onRoundDone: (z) => carried.deliver(z, (k, s, n) => learned.record(k, s, n)),
         });
       }
       zones.forEach((_, z) => place(world, z, true));
@@ -421,35 +363,30 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     },
     onStreamStart(world, stream) {
       // The client asks its access server to admit the stream: the request takes the access leg up.
-      if (o.categorize) askAdmission(world, stream);
+      if (o.categorize) clients.ask(world, stream);
     },
     holdsFrame(world, stream) {
       if (!o.categorize || !(o.holdRefusedFramesMs < Number.POSITIVE_INFINITY)) return false;
       // The client knows only what its access server told it (one access leg ago): it keeps the frames of a stream
       // it does not know pinned, its admission pending or refused.
-      if (clientPinned.get(stream) === true) return false;
+      if (clients.knowsPinned(stream)) return false;
       const now = world.clock.now();
       // The client of a refused stream retries admission (a control message up its access leg) when its backoff ends.
-      if (now >= (retryAt.get(stream) ?? 0)) askAdmission(world, stream);
+      if (now >= (retryAt.get(stream) ?? 0)) clients.ask(world, stream);
       return world.network.upBacklogMs(stream.origin, now) > o.holdRefusedFramesMs;
     },
     onStreamEnd(world, stream) {
       unpin(world, stream);
       retryAt.delete(stream);
       outcomes.forget(stream);
-      clientPinned.delete(stream);
-      clientAsking.delete(stream);
+      clients.forget(stream);
     },
     onEvent(world, kind, a, ref) {
       if (ring?.onEvent(world, kind, a, ref) === true) return;
       if (kind === EV_ADMIT) return onAdmitRequest(world, ref as Admission, a);
       if (kind === EV_ADMIT_REPLY) return onAdmitted(world, ref as Admission);
       if (kind === EV_CLIENT_ADMIT) return onClientAdmit(world, ref as SimStream);
-      if (kind === EV_CLIENT_ANSWER) {
-        const { stream, pinned } = ref as ClientAnswer;
-        if (!stream.ended) clientPinned.set(stream, pinned);
-        return;
-      }
+      if (kind === EV_CLIENT_ANSWER) return clients.heard(ref);
       if (kind === EV_HEALTH_DETECTED) return health.detected(world, ref);
       if (kind === EV_PLACEMENT_COMMAND || kind === EV_PLACEMENT_NOTICE) return drivers[a]!.onEvent(world, kind, ref);
       if (kind === EV_PIN_LOST) {
