@@ -42,6 +42,7 @@ describe('every cost is paid where it falls', () => {
     const pinnedAt = new Map<SimStream, { at: number; host: number }>();
     const started: SimStream[] = [];
     let delay: (from: number, to: number) => number = () => 0;
+    let accessMs: (server: number) => number = () => 0;
     const r = simulate(
       { seed: 1, durationMs: 12_000, warmupMs: 1000, cluster: { groups: [{ preset: 'micro', count: 3 }, { preset: 'gpu-server', count: 3 }] }, network: { metroMs: [20, 20] }, workload: { streams: [{ service: 'seg-video', concurrentStreams: 12, meanDurationMs: 4000 }] }, system: { kind: 'epara' } },
       {
@@ -53,6 +54,7 @@ describe('every cost is paid where it falls', () => {
             ...inner,
             start(world) {
               delay = world.network.delayMs;
+              accessMs = (server) => world.servers[server]!.preset.accessLatencyMs;
               inner.start(world);
             },
             onStreamStart(world, stream) {
@@ -74,14 +76,22 @@ describe('every cost is paid where it falls', () => {
     );
     expect(r.total.good + r.total.late + r.total.dropped).toBe(r.total.offered);
     let remote = 0;
+    let local = 0;
     for (const [s, { at, host }] of pinnedAt) {
-      if (host === s.origin) continue;
+      if (host === s.origin) {
+        // The client's admission request took its access leg up. (Before, its access server admitted the stream
+        // the instant it started.)
+        expect(at - s.startMs).toBeGreaterThanOrEqual(accessMs(s.origin) - 1e-9);
+        local++;
+        continue;
+      }
       remote++;
       // The request reached the peer and its answer came back. (Before, the access server pinned the stream to the
       // peer the moment the stream started.)
-      expect(at - s.startMs).toBeGreaterThanOrEqual(2 * delay(s.origin, host) - 1e-9);
+      expect(at - s.startMs).toBeGreaterThanOrEqual(accessMs(s.origin) + 2 * delay(s.origin, host) - 1e-9);
     }
     expect(remote).toBeGreaterThan(5);
+    expect(local).toBeGreaterThan(0);
   });
 
   it('learns that a remote pinned instance is gone only from the server that hosted it', () => {
@@ -188,6 +198,87 @@ describe('every cost is paid where it falls', () => {
     // The proxies route on the replica set they last heard of, dropping a lost replica once a probe finds it gone.
     // (Measured: 1480 of 2000 good, as with server 1 down — 1479.)
     expect(controllerDown.r.total.good).toBeGreaterThan(0.7 * controllerDown.r.total.offered);
+  });
+
+  it("acts on a failure or a return only once it is detected, and each load command pays the delay to its server (EPARA's placement and the centralized scheduler's)", () => {
+    // Two sites of three GPU servers, 20 ms apart; `seg-image` requests every 20 ms enter at server 4; both systems
+    // place at server 0 (EPARA's zone placer, the centralized controller) and re-place every 5 s. EPARA: the server
+    // hosting its instance fails at 4.7 s. The centralized scheduler has a replica on every server: server 4 fails
+    // at 1 s and returns at 4.7 s. Either way the periodic placement at 5 s runs before the detection (1 s).
+    const trace = Array.from({ length: 500 }, (_, i) => ({ timeMs: 200 + i * 20, service: 'seg-image', origin: 4 }));
+    const changedAt = 4700;
+    for (const kind of ['epara', 'centralized'] as const) {
+      const base: Omit<Scenario, 'failures'> = { seed: 1, durationMs: 10_000, warmupMs: 0, earlyWindowMs: 10_000, cluster: { groups: [{ preset: 'gpu-server', count: 6 }] }, network: { metroMs: [20, 20] }, workload: { trace }, system: { kind, placementPeriodMs: 5000 } };
+      let hosts: number[] = [];
+      simulate(base, { wrapSystem: (inner) => ({ ...inner, start(world) { inner.start(world); hosts = world.instancesByServer.flatMap((list, s) => (list.some((i) => world.services[i.service]!.spec.id === 'seg-image') ? [s] : [])); } }) });
+      expect([kind, hosts.length > 0 && !hosts.includes(0) && hosts.length < 6]).toEqual([kind, kind === 'epara']);
+      const failures = kind === 'epara' ? [{ atMs: changedAt, server: hosts[0]! }] : [{ atMs: 1000, server: 4 }, { atMs: changedAt, server: 4, recover: true }];
+      const created: Array<{ at: number; server: number }> = [];
+      let delay: (from: number, to: number) => number = () => 0;
+      const r = simulate(
+        { ...base, failures },
+        {
+          wrapSystem: (inner) => ({
+            ...inner,
+            start(world) {
+              delay = world.network.delayMs;
+              const create = world.createInstance.bind(world);
+              world.createInstance = (init, warm) => {
+                if (!warm) created.push({ at: world.clock.now(), server: init.server });
+                return create(init, warm);
+              };
+              inner.start(world);
+            },
+          }),
+        },
+      );
+      expect(r.total.good + r.total.late + r.total.dropped).toBe(r.total.offered);
+      const after = created.filter((c) => c.at >= changedAt);
+      expect([kind, after.some((c) => c.server !== 0)]).toEqual([kind, true]);
+      // (Before, the placement at 5 s read the failure, or the return, at once and loaded at that instant.)
+      for (const c of after) expect([kind, c.at - (changedAt + 1000) >= delay(0, c.server) - 1e-9]).toEqual([kind, true]);
+    }
+  });
+
+  it("feeds EPARA's forecaster an arrival only once the ring has carried it to the zone's placer", () => {
+    // Six GPU servers in two sites; requests enter at every server. The forecaster's count must not move while an
+    // arrival is handled at its access server (before, every arrival was counted there and then), and must move only
+    // as the ring's rounds complete (every 500 ms).
+    const trace = Array.from({ length: 400 }, (_, i) => ({ timeMs: 100 + i * 10, service: 'classify', origin: i % 6 }));
+    const counted: Array<{ at: number; recorded: number }> = [];
+    let atArrival = 0;
+    let described: () => Record<string, unknown> = () => ({});
+    const recorded = (): number => (described()['forecast'] as { recorded: number }).recorded;
+    simulate(
+      { seed: 1, durationMs: 5000, warmupMs: 0, earlyWindowMs: 5000, cluster: { groups: [{ preset: 'gpu-server', count: 6 }] }, workload: { trace }, system: { kind: 'epara' } },
+      {
+        wrapSystem: (inner) => {
+          described = () => inner.describe();
+          const watch = (now: number): void => {
+            const n = recorded();
+            if (n !== (counted[counted.length - 1]?.recorded ?? 0)) counted.push({ at: now, recorded: n });
+          };
+          return {
+            ...inner,
+            onRequest(world, req, server) {
+              const before = recorded();
+              inner.onRequest(world, req, server);
+              if (req.hops === 0) atArrival += recorded() - before;
+            },
+            onEvent(world, kind, a, ref) {
+              inner.onEvent(world, kind, a, ref);
+              watch(world.clock.now());
+            },
+          };
+        },
+      },
+    );
+    expect(atArrival).toBe(0);
+    // Counted in a few batches (one per ring round), most of the 400 arrivals by the end.
+    expect(counted.length).toBeGreaterThan(5);
+    expect(counted.length).toBeLessThan(12);
+    expect(counted[counted.length - 1]!.recorded).toBeGreaterThan(350);
+    for (let i = 1; i < counted.length; i++) expect(counted[i]!.at - counted[i - 1]!.at).toBeGreaterThan(400);
   });
 
   it('loses a result whose access server failed, for every system: no client is answered through a dead server', () => {

@@ -78,7 +78,7 @@ describe('epara-sim CLI', () => {
   it('--help prints usage and exits 0; an unknown option exits 2 without a stack trace', () => {
     const out: string[] = [];
     expect(runCli(['--help'], (s) => out.push(s))).toBe(0);
-    expect(out.join('')).toContain('epara-sim run <e1..e8>');
+    expect(out.join('')).toContain('epara-sim run <e1..e8|sensitivity>');
     expect(runCli(['-h'], () => {})).toBe(0);
     expect(runCli(['run', 'e1', '--bogus'], () => {})).toBe(2);
   });

@@ -7,7 +7,7 @@ import { writeReport } from '../report/write-report.js';
 import { simulate } from '../simulate.js';
 
 const USAGE = `usage:
-  epara-sim run <e1..e8> [--seed N] [--out DIR] [--quick] [--no-progress]
+  epara-sim run <e1..e8|sensitivity> [--seed N] [--out DIR] [--quick] [--no-progress]
       run one experiment and write its report (markdown, JSON, SVG charts) to DIR (default sim-reports/<id>)
   epara-sim scenario <file.json>
       run one scenario file (JSON, see docs/simulator.md) and print its result as JSON

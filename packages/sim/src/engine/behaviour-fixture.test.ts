@@ -15,7 +15,10 @@ import type { Scenario, SystemSpec } from '../scenario/scenario.js';
 result bound for the failed server's clients was lost with it — EPARA's lost none there; EPARA's when a backlog let its packs
 grow from the size for the pinned rate to the plan's; EPARA's events and hash when stream admission through a peer paid
 the delay both ways, figures unchanged; the centralized baseline's when its workers' reports became messages that arrive
-after the delay and it dispatched only to the instances they listed). A deliberate policy change changes
+after the delay and it dispatched only to the instances they listed; EPARA's and the centralized baseline's when their
+placements saw failures only once detected and their load and drain commands paid the delay to their servers, EPARA's
+forecaster counted arrivals only once the ring carried them, a stream client's admission paid its access leg, and the
+centralized forecaster counted a request when it reached the controller). A deliberate policy change changes
  * them; then recapture with `EPARA_PRINT_FIXTURE=1 pnpm vitest run behaviour-fixture` and replace `FIXTURE`.
  */
 function scenario(system: SystemSpec): Scenario {
@@ -47,9 +50,9 @@ function digest(r: ReturnType<typeof simulate>): Digest {
 }
 
 const FIXTURE: Record<string, Digest> = {
-  "epara": {"events":20837,"goodput":381.75,"attainment":{"llm-chat":0.8392857142857143,"seg-image":0.7091108671789242,"classify":0.9794617563739377,"seg-video":0.9005158437730287,"hci":0.8885041551246537},"sha256":"c8f26838bb9b7c8b5f3b367f52b61192e5ace7a66d1787baecc0b32a9e0afdf9"},
+  "epara": {"events":20912,"goodput":382,"attainment":{"llm-chat":0.8392857142857143,"seg-image":0.712403951701427,"classify":0.9794617563739377,"seg-video":0.9005158437730287,"hci":0.8885041551246537},"sha256":"ed7ba4d46f1353c362b5717d5ea2664d56a4ce47d2af8afacc1d162fc2578e4b"},
   "triton": {"events":18188,"goodput":270.5,"attainment":{"llm-chat":1,"seg-image":0.8046103183315039,"classify":0.3031161473087819,"seg-video":0.9896831245394252,"hci":0.47506925207756234},"sha256":"866662f240e7f4c5fe298c6ece4707e020da54f733150751097536988f63af48"},
-  "centralized": {"events":45883,"goodput":268.4166666666667,"attainment":{"llm-chat":1,"seg-image":0.5488474204171241,"classify":0.004957507082152974,"seg-video":0.8983050847457628,"hci":0.9965373961218836},"sha256":"e11560cd9282bbc71727410ef599d213a7bf3d8ccc1c4411e14380ceb4254f24"},
+  "centralized": {"events":45956,"goodput":268.75,"attainment":{"llm-chat":1,"seg-image":0.5510428100987925,"classify":0.004957507082152974,"seg-video":0.8997789240972734,"hci":0.9965373961218836},"sha256":"1e12a3147804bba088a63b8edd5a34b86cb04e4804c484d617167c5e784838b1"},
   "ray-serve": {"events":26355,"goodput":208.41666666666666,"attainment":{"llm-chat":1,"seg-image":0.47091108671789245,"classify":0.11827195467422097,"seg-video":0.8953574060427414,"hci":0.4390581717451524},"sha256":"e06b2807006f2df134ffd86a50f107cf4400a7d0a2944bb2f233269ad308e549"},
 };
 

@@ -8,9 +8,10 @@ import { runE5 } from './e5-failures.js';
 import { runE6 } from './e6-scale.js';
 import { runE7 } from './e7-ablations.js';
 import { runE8 } from './e8-case-studies.js';
+import { runSensitivity } from './sensitivity.js';
 
 /** Experiment ids. */
-export type ExperimentId = 'e1' | 'e2' | 'e3' | 'e4' | 'e5' | 'e6' | 'e7' | 'e8';
+export type ExperimentId = 'e1' | 'e2' | 'e3' | 'e4' | 'e5' | 'e6' | 'e7' | 'e8' | 'sensitivity';
 
 /** Every experiment, by id: one command each (`epara-sim run e1`). */
 export const EXPERIMENTS: Readonly<Record<ExperimentId, { readonly title: string; readonly run: (ctx: ExperimentContext) => ExperimentReport }>> = {
@@ -22,6 +23,7 @@ export const EXPERIMENTS: Readonly<Record<ExperimentId, { readonly title: string
   e6: { title: 'scale 10 → 1000 servers', run: runE6 },
   e7: { title: 'ablations', run: runE7 },
   e8: { title: 'case studies', run: runE8 },
+  sensitivity: { title: 'robustness of the mixed verdict over seeds and world parameters', run: runSensitivity },
 };
 
 /** Runs one experiment by id. */

@@ -29,6 +29,8 @@ export interface RingSyncOptions {
   readonly entryOf: (server: number) => ServerEntry;
   /** A server found its successor dead (ring bypass). */
   readonly onDeadDetected: (server: number) => void;
+  /** A zone's token came back to the server that started its round (what it carried has reached that server). */
+  readonly onRoundDone?: (zone: number) => void;
 }
 
 /** The per-server synchronized views and the ring that keeps them fresh. */
@@ -113,7 +115,7 @@ export function createRingSync(o: RingSyncOptions): RingSync {
       const next = ring[i]!;
       if (next === token.starter) {
         token.done = true;
-        if (next === from) return;
+        if (next === from) return o.onRoundDone?.(token.zone);
       }
       if (!world.serverAlive[next]) {
         // No acknowledgement: bypass the successor and mark it dead in the table.
@@ -170,6 +172,7 @@ export function createRingSync(o: RingSyncOptions): RingSync {
         if (a === token.starter && token.done) {
           writeOwn(a, token);
           mergeInto(a, token);
+          o.onRoundDone?.(token.zone);
           return true;
         }
         visit(world, a, token);

@@ -5,7 +5,8 @@ import type { World } from '../world/world.js';
 import { OnlineForecast } from './online-forecast.js';
 import { createPlacementDriver, type PlacementDriver } from './placement-driver.js';
 import { deployReplicas, groupReplicas } from './replica.js';
-import { tritonStaticPlacement } from './triton-config.js';
+import { tritonStaticPlacement, type TritonReplica } from './triton-config.js';
+import { DetectedHealth, EV_HEALTH_DETECTED } from './detected-health.js';
 import { zonesOf } from './zones.js';
 
 /** Parameters of the centralized SLO scheduler (and of the oracle upper bound). */
@@ -66,6 +67,8 @@ const EV_ANSWER = 73;
 const EV_FORECAST = 74;
 const EV_REPORT_IN = 75;
 const EV_TAKEOVER = 76;
+/** The controller's load (`ref`: replicas of one service on one server) or drain (`ref`: an instance) command reaches its server. */
+const EV_COMMAND = 77;
 
 /** One server's report as the controller receives it: its ready instances and their backlogs when it was sent. */
 interface ServerReport {
@@ -121,6 +124,12 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
   let decisions = 0;
   let maxControllerQueueMs = 0;
   let owned: SimInstance[] = [];
+  /** Deployable: failures and returns as the controller knows them (after `failureDetectionMs`). */
+  let health: DetectedHealth;
+  /** Deployable: instances some report has listed (one a later report no longer lists is gone). */
+  const seen = new WeakSet<SimInstance>();
+  /** Deployable: replica groups whose load command is on its way to their server. */
+  const sending = new Set<readonly TritonReplica[]>();
 
   /** The oracle's controller for requests entering at `server`: its zone's first alive server. */
   const oracleOf = (world: World, server: number): number => zones[zoneIndex[server]!]!.find((s) => world.serverAlive[s]) ?? server;
@@ -159,6 +168,8 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
       return world.dropItem(req, 'PEER_UNAVAILABLE');
     }
     decisions++;
+    // The deployable controller counts a request when it reaches it (the oracle where it enters).
+    if (!o.oracle) learned.record(req.service, req.origin);
     const now = world.clock.now();
     const svc = world.services[req.service]!;
     // The deployable controller's answer travels back to the access server; the oracle decides where the request
@@ -229,6 +240,7 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
   function receive(r: ServerReport): void {
     lastReport[r.server] = r;
     r.instances.forEach((inst, i) => {
+      seen.add(inst);
       const k = known.get(inst);
       // What the controller sent there before the report was taken is (about) in the reported queue.
       const sent = k === undefined ? [] : k.sent.filter((t) => t > r.sentAt);
@@ -269,27 +281,61 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
     world.schedule(readyAt, EV_PLACE, -1, 'now');
   }
 
+  /**
+   * Whether the controller takes an instance it deployed as still there: not drained by itself, its server not
+   * taken as dead, and not missing from its server's reports after one listed it (a loading instance is never
+   * reported: it counts until then).
+   */
+  function believedPresent(inst: SimInstance): boolean {
+    if (drained.has(inst) || !health.serverAlive(inst.server)) return false;
+    const r = lastReport[inst.server];
+    return r === null || r === undefined || !seen.has(inst) || r.instances.includes(inst);
+  }
+
+  const replicaKey = (r: TritonReplica): string => `${r.service}@${r.server}:${r.devices.join('+')}`;
+
   function placeOwn(world: World, warm: boolean): void {
     const unavailable = new Set<string>();
     world.devices.forEach((d) => {
-      if (!d.healthy || !world.serverAlive[d.server]) unavailable.add(`${d.server}:${d.local}`);
+      if (!health.deviceHealthy(world, d.server, d.local) || !health.serverAlive(d.server)) unavailable.add(`${d.server}:${d.local}`);
     });
     const demand = learned.demand().map((row) => row.map((x) => x * o.demandHeadroom));
     const plan = tritonStaticPlacement({ servers: world.servers, services: world.services, demand, unavailable, budgetFactor: 0.5 });
-    const want = new Set(plan.map((r) => `${r.service}@${r.server}:${r.devices.join('+')}`));
+    const want = new Set(plan.map(replicaKey));
     const keyOf = (i: SimInstance): string[] => i.devices.map((d) => `${i.service}@${i.server}:${d.local}`);
-    const have = new Set(owned.filter((i) => i.status !== 'gone' && i.status !== 'draining').flatMap((i) => (i.plan.serviceStrategy === 'model-parallel' ? [`${i.service}@${i.server}:${i.devices.map((d) => d.local).join('+')}`] : keyOf(i))));
-    // Drain instances no longer wanted, then load the new replicas (device memory permitting).
+    owned = owned.filter(believedPresent);
+    const have = new Set(owned.flatMap((i) => (i.plan.serviceStrategy === 'model-parallel' ? [`${i.service}@${i.server}:${i.devices.map((d) => d.local).join('+')}`] : keyOf(i))));
+    // Loads on their way count as deployed.
+    for (const group of sending) for (const r of group) have.add(replicaKey(r));
+    // Drain instances no longer wanted, then load the new replicas (device memory permitting). Both are commands
+    // that reach their server after the delay from the controller (the initial deployment, before traffic, at once).
     for (const inst of owned) {
-      if (inst.status === 'gone' || inst.status === 'draining') continue;
       const keys = inst.plan.serviceStrategy === 'model-parallel' ? [`${inst.service}@${inst.server}:${inst.devices.map((d) => d.local).join('+')}`] : keyOf(inst);
       if (keys.every((k) => want.has(k))) continue;
       drained.add(inst);
-      world.drainInstance(inst);
+      if (warm) world.drainInstance(inst);
+      else world.schedule(world.clock.now() + world.network.delayMs(ctrl, inst.server), EV_COMMAND, 0, inst);
     }
-    const fresh = plan.filter((r) => !have.has(`${r.service}@${r.server}:${r.devices.join('+')}`));
-    for (const group of groupReplicas(fresh)) owned.push(...deployReplicas(world, group, { kind: 'deadline', guardMs: o.batchGuardMs, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, warm));
-    owned = owned.filter((i) => i.status !== 'gone');
+    owned = owned.filter((i) => !drained.has(i));
+    const fresh = plan.filter((r) => !have.has(replicaKey(r)));
+    for (const group of groupReplicas(fresh)) {
+      if (warm) owned.push(...deploy(world, group, true));
+      else {
+        sending.add(group);
+        world.schedule(world.clock.now() + world.network.delayMs(ctrl, group[0]!.server), EV_COMMAND, 0, group);
+      }
+    }
+  }
+
+  function deploy(world: World, group: readonly TritonReplica[], warm: boolean): SimInstance[] {
+    return deployReplicas(world, group, { kind: 'deadline', guardMs: o.batchGuardMs, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, warm);
+  }
+
+  function onCommand(world: World, ref: unknown): void {
+    if (!Array.isArray(ref)) return world.drainInstance(ref as SimInstance);
+    const group = ref as readonly TritonReplica[];
+    sending.delete(group);
+    owned.push(...deploy(world, group, false));
   }
 
   function place(world: World, warm: boolean): void {
@@ -302,6 +348,7 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
     start(world) {
       ({ zones, zoneIndex } = zonesOf(world));
       learned = new OnlineForecast(world);
+      health = new DetectedHealth(world, o.failureDetectionMs);
       if (o.oracle) drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: false, strategyOptions: {}, placementOptions: { periodMs: o.placementPeriodMs }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, demandHeadroom: o.demandHeadroom }));
       place(world, true);
       world.schedule(o.placementPeriodMs, EV_PLACE, -1, 'tick');
@@ -325,7 +372,6 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
         lostAtController++;
         return world.dropItem(req, 'PEER_UNAVAILABLE');
       }
-      learned.record(req.service, server);
       // The request waits for the controller: round trip to it, then its turn among queued decisions (none before
       // a new controller has its servers' reports).
       const reach = now + world.network.delayMs(server, ctrl);
@@ -344,6 +390,8 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
         if (a === epoch && !ctrlDown) receive(ref as ServerReport);
         return;
       }
+      if (kind === EV_COMMAND) return onCommand(world, ref);
+      if (kind === EV_HEALTH_DETECTED) return health.detected(world, ref);
       if (kind === EV_TAKEOVER) {
         if (a === epoch) takeOver(world);
         return;
@@ -361,11 +409,13 @@ export function createCentralizedSystem(options: Partial<CentralizedOptions> = {
     onFailure(world, server, device, recovered) {
       if (o.oracle) return world.schedule(world.clock.now(), EV_PLACE, -1, 'now');
       if (server === ctrl && device === null && !recovered && !ctrlDown) controllerFailed(world);
+      // Detection is scheduled first: the re-placement at the same time reads it.
+      health.noted(world, server, device, recovered);
       // The controller learns of a failure (or a return) from the reports that stop (or resume).
       world.schedule(world.clock.now() + o.failureDetectionMs, EV_PLACE, -1, 'now');
     },
     onInstanceChange(world, inst) {
-      if (o.oracle) drivers[zoneIndex[inst.server]!]?.resume(world);
+      if (o.oracle) drivers[zoneIndex[inst.server]!]?.noticed(world, inst);
     },
     describe: () => ({ options: o, decisions, maxControllerQueueMs, failovers, lostAtController, placement: o.oracle ? drivers.map((d) => d.stats())[0] : 'own (demand-proportional, memory bin-packing, every period)', forecast: learned.stats(), controlRoundTrip: o.oracle ? 'none (oracle)' : 'access server ↔ controller, one per request' }),
   };

@@ -8,7 +8,10 @@ import { OnlineForecast } from './online-forecast.js';
 import { createRingSync, type RingSync } from '../sync/ring-sync.js';
 import { DEFAULT_EPARA_OPTIONS, DEFAULT_SYNC_OPTIONS, type EparaSystemOptions, type SyncOptions } from './epara-options.js';
 import { ServerStateBook } from './epara-state.js';
-import { createPlacementDriver, indexOf, type PlacementDriver } from './placement-driver.js';
+import { createPlacementDriver, EV_PLACEMENT_COMMAND, EV_PLACEMENT_NOTICE, indexOf, type PlacementDriver, type PlacementKnowledge } from './placement-driver.js';
+import { DetectedHealth, EV_HEALTH_DETECTED } from './detected-health.js';
+import { CarriedArrivals } from './carried-arrivals.js';
+import { EV_CLIENT_ADMIT, EV_CLIENT_ANSWER, StreamClients } from './stream-clients.js';
 import { zonesOf } from './zones.js';
 import { serviceView } from './service-view.js';
 import { StreamOutcomes } from './stream-outcomes.js';
@@ -73,6 +76,12 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   let replacements = 0;
   /** Bytes/ms of each server's link committed to the streams whose frames it sends on to peers. */
   let streamEgress = new StreamEgress<SimStream>(0);
+  /** Failures and returns as the zones' placements know them (after `failureDetectionMs`). */
+  let health: DetectedHealth;
+  /** Arrivals on their way to the forecaster over the ring (with sync on). */
+  let carried: CarriedArrivals;
+  /** What the streams' clients know of their admission (clients keep frames only with `holdRefusedFramesMs`). */
+  const clients = new StreamClients(o.holdRefusedFramesMs < Number.POSITIVE_INFINITY);
 
   /** What routing at `server` reads: the entries of its view that host service `k`. */
   const sliceOf = (world: World, server: number, k: number): ClusterView =>
@@ -92,18 +101,22 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     stream.pinned = inst;
     inst.pinnedHz += stream.rateHz;
     chargeLink(world, stream, stream.origin);
+    clients.tell(world, stream, true);
   }
 
   /** Pins a stream to the instance a peer reserved for it (the peer added its rate when it admitted it). */
   function pinReserved(world: World, stream: SimStream, inst: SimInstance): void {
     stream.pinned = inst;
     chargeLink(world, stream, stream.origin);
+    clients.tell(world, stream, true);
   }
 
-  function unpin(stream: SimStream): void {
+  function unpin(world: World, stream: SimStream): void {
+    const was = stream.pinned !== null;
     if (stream.pinned !== null) stream.pinned.pinnedHz -= stream.rateHz;
     stream.pinned = null;
     streamEgress.charge(stream, -1, 0);
+    if (was && !stream.ended) clients.tell(world, stream, false);
   }
 
   /**
@@ -123,7 +136,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
    */
   function notePinnedFrame(world: World, stream: SimStream): void {
     if (!outcomes.sent(stream)) return;
-    unpin(stream);
+    unpin(world, stream);
     retryAt.set(stream, world.clock.now() + UNPIN_BACKOFF_MS);
   }
 
@@ -262,6 +275,26 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     world.forward(req, from, to);
   }
 
+  /**
+   * A client's admission request reached its access server. Admission starts there unless the stream is being
+   * admitted (the answer will tell the client), in its backoff, or pinned (the client is told so again).
+   */
+  function onClientAdmit(world: World, stream: SimStream): void {
+    clients.arrived(stream);
+    if (stream.ended || !world.serverAlive[stream.origin] || admitting.has(stream)) return;
+    if (stream.pinned !== null) return clients.tell(world, stream, true);
+    if (world.clock.now() >= (retryAt.get(stream) ?? 0)) admit(world, stream);
+  }
+
+  /**
+   * Counts an arrival at its access server for the forecaster. With the ring on, the count reaches the forecaster
+   * (at the zone's placer) only when the ring's token has taken it from that server and completed its round.
+   */
+  function countForForecast(server: number, service: number): void {
+    if (ring === null) learned.record(service, server);
+    else carried.count(server, service);
+  }
+
   function scheduleReplacement(world: World, zone: number): void {
     if (!o.periodicPlacement) return;
     world.schedule(world.clock.now() + o.failureDetectionMs, EV_PLACE, zone, 'now');
@@ -276,10 +309,26 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       linkOf = Float64Array.from(world.servers, (s) => DEVICE_KINDS[s.preset.deviceKind]!.linkBytesPerMs);
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
       lastPlacedAt = zones.map(() => 0);
-      drivers = zones.map((servers) => createPlacementDriver({ servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard, guardOptions: o.learnedGuardOptions, ratePacks: o.ratePacks, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality }));
+      health = new DetectedHealth(world, o.failureDetectionMs);
+      carried = new CarriedArrivals(world.servers.length, world.services.length, zones, zoneIndex);
+      // The zone's placement runs at its first server it takes as alive (the ring's starter), reading that server's view.
+      const knowledge = (z: number): PlacementKnowledge => ({
+        placer: () => zones[z]!.find((s) => health.serverAlive(s)) ?? zones[z]![0]!,
+        serverAlive: (s) => health.serverAlive(s),
+        deviceHealthy: (w, s, d) => health.deviceHealthy(w, s, d),
+        entryOf: (w, placer, s) => ring?.view(placer).entries[w.serverIds[s]!],
+      });
+      drivers = zones.map((servers, z) => createPlacementDriver({ knowledge: knowledge(z), zone: z, servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard, guardOptions: o.learnedGuardOptions, ratePacks: o.ratePacks, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality }));
       book = new ServerStateBook(world, (s) => drivers[zoneIndex[s]!]!, (s) => zones[zoneIndex[s]!]!, o.reportNextRun);
       if (o.sync) {
-        ring = createRingSync({ zones, options: syncO, serviceIds: world.services.map((s) => s.spec.id), entryOf: (s) => book.entry(s, syncO.noise), onDeadDetected: () => {} });
+        ring = createRingSync({
+          zones, options: syncO, serviceIds: world.services.map((s) => s.spec.id),
+          entryOf: (s) => {
+            carried.take(s);
+            return book.entry(s, syncO.noise);
+          },
+          onDeadDetected: () => {}, onRoundDone: (z) => carried.deliver(z, (k, s, n) => learned.record(k, s, n)),
+        });
       }
       zones.forEach((_, z) => place(world, z, true));
       ring?.start(world);
@@ -289,7 +338,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     onRequest(world, req, server) {
       if (req.hops === 0) {
         book.countArrival(server, req.service);
-        learned.record(req.service, server);
+        countForForecast(server, req.service);
       }
       const stream = req.stream;
       if (stream !== null && o.categorize) {
@@ -297,7 +346,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
         // server learns it from that server's notice, and forwards its frames there until then.
         const held = stream.pinned;
         if (held !== null && held.server === server && held.status !== 'ready') {
-          if (req.hops === 0) unpin(stream);
+          if (req.hops === 0) unpin(world, stream);
           else world.schedule(world.clock.now() + world.network.delayMs(server, stream.origin), EV_PIN_LOST, server, { stream, inst: held });
         }
         if (stream.pinned === null && world.clock.now() >= (retryAt.get(stream) ?? 0)) admit(world, stream);
@@ -314,28 +363,36 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       routeAsRequest(world, req, server);
     },
     onStreamStart(world, stream) {
-      if (o.categorize) admit(world, stream);
+      // The client asks its access server to admit the stream: the request takes the access leg up.
+      if (o.categorize) clients.ask(world, stream);
     },
     holdsFrame(world, stream) {
       if (!o.categorize || !(o.holdRefusedFramesMs < Number.POSITIVE_INFINITY)) return false;
-      if (stream.pinned !== null) return false;
-      // The client of a refused stream retries admission (a control message) when its backoff ends.
-      if (world.clock.now() >= (retryAt.get(stream) ?? 0)) admit(world, stream);
-      if (stream.pinned !== null) return false;
-      return world.network.upBacklogMs(stream.origin, world.clock.now()) > o.holdRefusedFramesMs;
+      // The client knows only what its access server told it (one access leg ago): it keeps the frames of a stream
+      // it does not know pinned, its admission pending or refused.
+      if (clients.knowsPinned(stream)) return false;
+      const now = world.clock.now();
+      // The client of a refused stream retries admission (a control message up its access leg) when its backoff ends.
+      if (now >= (retryAt.get(stream) ?? 0)) clients.ask(world, stream);
+      return world.network.upBacklogMs(stream.origin, now) > o.holdRefusedFramesMs;
     },
-    onStreamEnd(_world, stream) {
-      unpin(stream);
+    onStreamEnd(world, stream) {
+      unpin(world, stream);
       retryAt.delete(stream);
       outcomes.forget(stream);
+      clients.forget(stream);
     },
     onEvent(world, kind, a, ref) {
       if (ring?.onEvent(world, kind, a, ref) === true) return;
       if (kind === EV_ADMIT) return onAdmitRequest(world, ref as Admission, a);
       if (kind === EV_ADMIT_REPLY) return onAdmitted(world, ref as Admission);
+      if (kind === EV_CLIENT_ADMIT) return onClientAdmit(world, ref as SimStream);
+      if (kind === EV_CLIENT_ANSWER) return clients.heard(ref);
+      if (kind === EV_HEALTH_DETECTED) return health.detected(world, ref);
+      if (kind === EV_PLACEMENT_COMMAND || kind === EV_PLACEMENT_NOTICE) return drivers[a]!.onEvent(world, kind, ref);
       if (kind === EV_PIN_LOST) {
         const { stream, inst } = ref as { stream: SimStream; inst: SimInstance };
-        if (stream.pinned === inst) unpin(stream);
+        if (stream.pinned === inst) unpin(world, stream);
         return;
       }
       if (kind === EV_FORECAST) {
@@ -357,8 +414,10 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       replacements++;
       if (ref === 'tick') world.schedule(world.clock.now() + o.placementPeriodMs, EV_PLACE, a, 'tick');
     },
-    onFailure(world, server, _device, recovered) {
-      if (recovered && _device === null) book.bumpEpoch(server);
+    onFailure(world, server, device, recovered) {
+      if (recovered && device === null) book.bumpEpoch(server);
+      // Detection is scheduled first: the re-placement at the same time reads it.
+      health.noted(world, server, device, recovered);
       scheduleReplacement(world, zoneIndex[server]!);
     },
     onBatchDone(_world, inst, items) {
@@ -370,7 +429,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       }
     },
     onInstanceChange(world, inst) {
-      drivers[zoneIndex[inst.server]!]?.resume(world);
+      drivers[zoneIndex[inst.server]!]?.noticed(world, inst);
     },
     describe: () => ({
       options: { locality: o.placementOptions.locality ?? false, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, ratePacks: o.ratePacks, fillAwareWait: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead, reportNextRun: o.reportNextRun, egressAwareOffload: o.egressAwareOffload, holdRefusedFramesMs: o.holdRefusedFramesMs, streamEgressShare: o.streamEgressShare, hopLimit: route.hopLimit },

@@ -12,6 +12,8 @@ export class OnlineForecast {
   readonly #services: number;
   /** The last {@link OnlineForecast.demand} copy, until the next window closes (the forecast moves only then). */
   #demand: readonly (readonly number[])[] | null = null;
+  /** Arrivals recorded so far. */
+  #recorded = 0;
 
   constructor(world: World, options: Omit<ForecastOptions, 'series'> = {}) {
     this.#servers = world.servers.length;
@@ -20,9 +22,10 @@ export class OnlineForecast {
     world.earlyWindowDemand.forEach((row, k) => row.forEach((r, s) => this.#f.seed(k * this.#servers + s, r)));
   }
 
-  /** Counts one arrival of `service` observed at access server `server`. */
-  record(service: number, server: number): void {
-    this.#f.record(service * this.#servers + server);
+  /** Counts `count` arrivals (default one) of `service` observed at access server `server`. */
+  record(service: number, server: number, count?: number): void {
+    this.#f.record(service * this.#servers + server, count);
+    this.#recorded += count ?? 1;
   }
 
   /** Closes the current window; returns the access servers where some service's demand shifted (ascending, distinct). */
@@ -59,7 +62,8 @@ export class OnlineForecast {
     return t;
   }
 
-  stats(): { windows: number; changes: number } {
-    return this.#f.stats();
+  /** Windows closed, changes declared and arrivals recorded so far. */
+  stats(): { windows: number; changes: number; recorded: number } {
+    return { ...this.#f.stats(), recorded: this.#recorded };
   }
 }

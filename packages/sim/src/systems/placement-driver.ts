@@ -1,5 +1,6 @@
 import {
   allocate,
+  type ServerEntry,
   deviceKindsOf,
   placeServices,
   type ParallelPlan,
@@ -14,6 +15,32 @@ import {
 import { asLatencyService } from '../model/services.js';
 import type { BatchPolicy, SimInstance } from '../world/types.js';
 import type { World } from '../world/world.js';
+
+/** Event kind: a placement command (load or drain) reaches its server (`a`: the zone, `ref`: the command). */
+export const EV_PLACEMENT_COMMAND = 80;
+/** Event kind: a server's notice that one of its instances became ready or was freed reaches the placer. */
+export const EV_PLACEMENT_NOTICE = 81;
+
+/**
+ * What a deployable placement knows, and where it runs. Without it the driver reads the world exactly and its
+ * commands act at once (the oracle's placement: an upper bound).
+ */
+export interface PlacementKnowledge {
+  /** The server the placement runs on: its load and drain commands leave from there, notices come back there. */
+  placer(world: World): number;
+  /** Whether server `server` is taken as alive (a failure only once detected). */
+  serverAlive(server: number): boolean;
+  /** Whether device `local` of `server` is taken as healthy (a failure only once detected). */
+  deviceHealthy(world: World, server: number, local: number): boolean;
+  /**
+   * The placer's entry for `server` (its instances and their waits as that server last wrote them and the ring
+   * carried them to the placer); undefined: none (the driver reads the instances' own state).
+   */
+  entryOf(world: World, placer: number, server: number): ServerEntry | undefined;
+}
+
+/** A command travelling from the placer to a server. */
+type Command = { readonly load: PlacedInstance } | { readonly drain: SimInstance };
 
 /** Options of {@link createPlacementDriver}. */
 export interface PlacementDriverOptions {
@@ -32,6 +59,10 @@ export interface PlacementDriverOptions {
    * the test. Default false (server-to-server delays only).
    */
   readonly accessInDelays?: boolean;
+  /** What the placement knows and where it runs (omitted: exact state, commands act at once). */
+  readonly knowledge?: PlacementKnowledge;
+  /** This driver's zone index (the `a` of its command and notice events). @default 0 */
+  readonly zone?: number;
 }
 
 /** Delay between two servers as placement sees it (with the access legs when `accessInDelays`). */
@@ -44,8 +75,13 @@ function delayWith(access: boolean): (world: World, a: number, b: number) => num
 export interface PlacementDriver {
   /** Places for `demand[service][server]` (items/s); `warm` instances start ready (the initial deployment). */
   run(world: World, demand: readonly (readonly number[])[], warm: boolean): PlacementResult;
-  /** Continues a paused change plan (call when an instance became ready or was freed). */
-  resume(world: World): void;
+  /**
+   * One of this zone's instances became ready or was freed: the plan continues once the hosting server's notice
+   * reached the placer (at once without {@link PlacementDriverOptions.knowledge}).
+   */
+  noticed(world: World, inst: SimInstance): void;
+  /** Handles {@link EV_PLACEMENT_COMMAND} and {@link EV_PLACEMENT_NOTICE}. */
+  onEvent(world: World, kind: number, ref: unknown): void;
   /** Instances this driver placed that are not gone. */
   instances(): SimInstance[];
   /** Placed (possibly fractional, multi-task) capacity of an instance, items/s. */
@@ -69,14 +105,40 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
   let lastPredicted = 0;
   let lastGuarantee = '';
   let lastMs = 0;
+  const k = o.knowledge;
+  const zone = o.zone ?? 0;
+  /** Load commands on their way to their servers, by instance id (the plan waits for them as for a loading instance). */
+  const sent = new Map<string, PlacedInstance>();
+  /** When each instance was created at its server (an entry written later that does not list it means it is gone). */
+  const createdAt = new Map<SimInstance, number>();
+  /** The instance ids of the last plan: a load command arriving for another one was superseded on the way. */
+  let wanted = new Set<string>();
 
   const specOf = (world: World, k: number): ServiceSpec => (o.categorize ? world.services[k]!.spec : asLatencyService(world.services[k]!).spec);
 
   function serverSpecs(world: World): ServerSpec[] {
     return o.servers.map((s) => {
       const spec = world.servers[s]!.spec;
+      if (k !== undefined) return { ...spec, healthy: k.serverAlive(s), devices: spec.devices.map((d, i) => ({ ...d, healthy: k.deviceHealthy(world, s, i) })) };
       return { ...spec, healthy: world.serverAlive[s]!, devices: spec.devices.map((d, i) => ({ ...d, healthy: world.devicesByServer[s]![i]!.healthy })) };
     });
+  }
+
+  /**
+   * An instance's status and backlog (items) as the placer knows them: from its view's entry for the instance's
+   * server (the backlog from the reported wait, as the mesh's leader computes it), exact without knowledge.
+   */
+  function known(world: World, inst: SimInstance, placer: number): { status: SimInstance['status']; backlog: number } {
+    if (k === undefined) return { status: inst.status, backlog: inst.queue.size };
+    if (!k.serverAlive(inst.server)) return GONE;
+    const entry = k.entryOf(world, placer, inst.server);
+    if (entry === undefined) return { status: inst.status, backlog: inst.queue.size };
+    if (!entry.alive) return GONE;
+    const id = String(inst.id);
+    const info = entry.instances.find((i) => i.instanceId === id);
+    if (info !== undefined) return { status: info.status, backlog: info.runMs > 0 ? Math.round((info.waitMs / info.runMs) * info.batchSize) : 0 };
+    // Not listed: gone when its server wrote the entry after the instance was created there, else not reported yet.
+    return entry.updatedAt > (createdAt.get(inst) ?? 0) ? GONE : { status: 'loading', backlog: 0 };
   }
 
   function run(world: World, demand: readonly (readonly number[])[], warm: boolean): PlacementResult {
@@ -97,11 +159,18 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
       demands.push({ serviceId: spec.id, ratePerServer });
       plans[spec.id] = kinds.length === 0 ? [] : allocate({ service: spec, demand: total, deviceKinds: kinds, options: o.strategyOptions }).plans;
     });
-    const current = [...placed.entries()].filter(([inst]) => inst.status !== 'gone' && inst.status !== 'draining').map(([inst, p]) => ({ ...p, backlogItems: inst.queue.size }));
+    const placer = k?.placer(world) ?? -1;
+    const current: PlacedInstance[] = [];
+    for (const [inst, p] of placed) {
+      const s = known(world, inst, placer);
+      if (s.status !== 'gone' && s.status !== 'draining') current.push({ ...p, backlogItems: s.backlog });
+    }
+    // Loads still on their way: the placer commanded them, so they are part of the current placement (loading).
+    for (const p of sent.values()) current.push({ ...p, backlogItems: 0 });
     // The initial deployment happens before traffic: loading then forgoes no goodput, so it pays no switching cost.
     const options = warm ? { ...o.placementOptions, switchWeight: 0 } : o.placementOptions;
     const result = placeServices({ servers, services, plans, demand: demands, current, delaysMs: (a, b) => delayOf(world, indexOf(world, a), indexOf(world, b)) }, options);
-    apply(world, result, warm);
+    apply(world, result, warm, placer);
     runs++;
     lastPredicted = result.goodputPerSec;
     lastGuarantee = result.guarantee.statement;
@@ -113,18 +182,43 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
   let loadFailures = 0;
 
   /** Applies the core's make-before-break steps in order, pausing at `ready` and `free` until they happen. */
-  function apply(world: World, result: PlacementResult, warm: boolean): void {
+  function apply(world: World, result: PlacementResult, warm: boolean, placer: number): void {
     if (pending !== null) advance(world, true);
-    // Instances lost to failures are gone: forget them so a new instance may reuse their id.
+    // Instances lost to failures are gone (as far as the placer knows): forget them so a new instance may reuse their id.
     for (const [id, inst] of byId) {
-      if (inst.status !== 'gone') continue;
+      if (known(world, inst, placer).status !== 'gone') continue;
       byId.delete(id);
       placed.delete(inst);
     }
     const byPlaced = new Map(result.instances.map((p) => [p.instanceId, p]));
+    wanted = new Set(byPlaced.keys());
     // Loads are issued as the walk reaches them (after the frees the plan puts before them): the world
     // enforces device memory, so a load issued early could fail.
     pending = { steps: result.changes, at: 0, next: new Set(result.instances.map((p) => p.instanceId)), warm, byPlaced };
+    advance(world, false);
+  }
+
+  /** Sends a load command to the instance's server (the initial deployment, before traffic, loads at once). */
+  function load(world: World, p: PlacedInstance, warm: boolean): void {
+    if (k === undefined || warm) return create(world, p, warm);
+    sent.set(p.instanceId, p);
+    const server = indexOf(world, p.serverId);
+    world.schedule(world.clock.now() + world.network.delayMs(k.placer(world), server), EV_PLACEMENT_COMMAND, zone, { load: p } satisfies Command);
+  }
+
+  /** Sends a drain command to the instance's server. */
+  function drain(world: World, inst: SimInstance): void {
+    if (k === undefined) return world.drainInstance(inst);
+    world.schedule(world.clock.now() + world.network.delayMs(k.placer(world), inst.server), EV_PLACEMENT_COMMAND, zone, { drain: inst } satisfies Command);
+  }
+
+  function onCommand(world: World, c: Command): void {
+    if ('drain' in c) return world.drainInstance(c.drain);
+    const id = c.load.instanceId;
+    if (sent.get(id) !== c.load) return;
+    sent.delete(id);
+    // A later plan dropped it while the command travelled: its drain would follow at once, so it never loads.
+    if (wanted.has(id) && !byId.has(id)) create(world, c.load, false);
     advance(world, false);
   }
 
@@ -140,6 +234,7 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
     }
     byId.set(p.instanceId, inst);
     placed.set(inst, p);
+    createdAt.set(inst, world.clock.now());
     changes++;
   }
 
@@ -160,18 +255,19 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
   function walk(world: World, plan: NonNullable<typeof pending>, force: boolean): void {
     while (plan.at < plan.steps.length) {
       const step = plan.steps[plan.at]!;
-      if (step.action === 'load' && !byId.has(step.instanceId)) {
+      if (step.action === 'load' && !byId.has(step.instanceId) && !sent.has(step.instanceId)) {
         const p = plan.byPlaced.get(step.instanceId);
-        if (p !== undefined) create(world, p, plan.warm);
+        if (p !== undefined) load(world, p, plan.warm);
       }
       const inst = byId.get(step.instanceId) ?? gone.get(step.instanceId);
-      if (!force && step.action === 'ready' && inst?.status === 'loading') return;
+      if (!force && step.action === 'ready' && (sent.has(step.instanceId) || inst?.status === 'loading')) return;
       if (!force && step.action === 'free' && inst !== undefined && inst.status !== 'gone') return;
       if (step.action === 'drain' && inst !== undefined) {
         byId.delete(step.instanceId);
         gone.set(step.instanceId, inst);
         placed.delete(inst);
-        world.drainInstance(inst);
+        createdAt.delete(inst);
+        drain(world, inst);
         changes++;
       }
       plan.at++;
@@ -180,7 +276,8 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
       if (plan.next.has(id)) continue;
       byId.delete(id);
       placed.delete(inst);
-      world.drainInstance(inst);
+      createdAt.delete(inst);
+      drain(world, inst);
     }
     gone.clear();
     pending = null;
@@ -188,7 +285,14 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
 
   return {
     run,
-    resume: (world) => advance(world, false),
+    noticed(world, inst) {
+      if (k === undefined) return advance(world, false);
+      world.schedule(world.clock.now() + world.network.delayMs(inst.server, k.placer(world)), EV_PLACEMENT_NOTICE, zone);
+    },
+    onEvent(world, kind, ref) {
+      if (kind === EV_PLACEMENT_COMMAND) return onCommand(world, ref as Command);
+      if (kind === EV_PLACEMENT_NOTICE) advance(world, false);
+    },
     instances: () => [...placed.keys()].filter((i) => i.status !== 'gone'),
     capacityOf: (inst) => {
       const p = placed.get(inst);
@@ -197,6 +301,8 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
     stats: () => ({ runs, lastPredictedGoodput: lastPredicted, lastGuarantee, changes, lastMs, loadFailures }),
   };
 }
+
+const GONE = { status: 'gone', backlog: 0 } as const;
 
 function toInstancePlan(p: PlacedInstance): SimInstance['plan'] {
   const plan = p.plan;

@@ -14,6 +14,8 @@ export interface EdgeMixOptions {
   readonly shiftEveryMs?: number;
   /** Zipf exponent of the entry skew. @default 0.9 */
   readonly zipfExponent?: number;
+  /** Image and classifier requests arrive at this many times their mean rate for 2 s in every 20 s (1: no bursts). @default 4 */
+  readonly burstFactor?: number;
   /** Chat arrivals from the bundled Azure LLM trace (true) or productionMix's synthetic diurnal process. @default true */
   readonly chatTrace?: boolean;
   /** Chat trace text to use instead of the bundled one (any CSV of the same columns). */
@@ -24,7 +26,7 @@ export interface EdgeMixOptions {
  * The edge world's workload: {@link productionMix}'s services and volumes, with
  * - entry skew that moves: a Zipf over access servers re-drawn every `shiftEveryMs`, so the hot spots move
  *   during the run;
- * - bursts: image and classifier requests rise 4× for 2 s in every 20 s (mean kept);
+ * - bursts: image and classifier requests rise 4× (`burstFactor`) for 2 s in every 20 s (mean kept);
  * - chat arrivals and token counts replayed from the Azure LLM conversation trace, sped up to productionMix's
  *   chat rate (2 requests/s per unit of scale).
  */
@@ -37,7 +39,7 @@ export function edgeMix(options: EdgeMixOptions): WorkloadSpec {
   const chat = (base.requests ?? []).find((r) => r.service === 'llm-chat');
   const requests = (base.requests ?? [])
     .filter((r) => !(useTrace && r.service === 'llm-chat'))
-    .map((r) => (r.service === 'llm-chat' ? r : { ...r, process: { kind: 'bursts', periodMs: 20_000, burstMs: 2000, factor: 4 } as const }));
+    .map((r) => (r.service === 'llm-chat' ? r : { ...r, process: { kind: 'bursts', periodMs: 20_000, burstMs: 2000, factor: options.burstFactor ?? 4 } as const }));
   if (!useTrace || chat === undefined) return { ...base, origins, requests };
   const text = options.traceText ?? bundledAzureLlmTrace();
   const probe = readAzureLlmTrace(text, {});
