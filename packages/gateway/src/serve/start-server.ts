@@ -17,6 +17,7 @@ import type { ServeConfig } from './config-schema.js';
 import { readModelIo, sampleInputs, undersampledInputs } from './model-metadata.js';
 import type { ModelIo } from './model-metadata.js';
 import { createLineLogger } from './serve-logger.js';
+import { collectExecutionStatistics } from './execution-statistics.js';
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
@@ -105,8 +106,10 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   if (metrics) handlers.push(metrics.handler);
   const dashboard = startDashboard(config, node, options.env ?? process.env);
   if (dashboard) handlers.push((req, res) => dashboard.handle(req, res));
+  const statistics = collectExecutionStatistics(executor);
   const gateway = createGateway({
     node,
+    executionStatistics: (m) => statistics.of(m.serviceId),
     // Every model may be split; canSplitItems decides per request (the executor's check, or the metadata).
     models: config.services.map((s) => gatewayModel(s, io.get(s.id)!)),
     http: config.gateway.http,
@@ -147,6 +150,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
       await gateway.close();
       await node.close();
       await executor.close();
+      statistics.close();
       metrics?.close();
       dashboard?.close();
     })());
