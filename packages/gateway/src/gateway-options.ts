@@ -115,7 +115,11 @@ export interface GatewayOptions {
    * that trickles its request cannot hold a buffer forever. HTTP headers get at most 60 s of it. @default 300000
    */
   readonly requestTimeoutMs?: number;
-  /** A gRPC connection with no call open and no traffic for this long is closed (GOAWAY). @default 300000 */
+  /**
+   * A gRPC connection with no call open and no traffic for this long is closed (GOAWAY); an answer the client
+   * stops reading makes no progress this long: its HTTP connection is destroyed, its gRPC stream reset.
+   * @default 300000
+   */
   readonly idleTimeoutMs?: number;
   /** Server name and version of `GET /v2`. @default { name: 'epara', version: '0.1.0' } */
   readonly server?: { readonly name: string; readonly version: string };

@@ -38,7 +38,7 @@ export class HttpFront {
   constructor(o: ResolvedGatewayOptions, core: InferCore) {
     this.#o = o;
     this.#core = core;
-    this.#route = new InferRoute(core, o.maxBodyBytes);
+    this.#route = new InferRoute(core, o.maxBodyBytes, o.idleTimeoutMs);
     this.#app = Fastify({
       logger: false,
       bodyLimit: o.maxBodyBytes,
