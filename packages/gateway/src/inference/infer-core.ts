@@ -212,6 +212,7 @@ export class InferCore {
     req.outputs.forEach((o, i) => {
       if (typeof o?.name !== 'string') throw new EparaError('INVALID_INPUT', `outputs[${i}].name must be a string`, { field: `outputs[${i}].name` });
       if (m.outputs.length > 0 && !m.outputs.some((x) => x.name === o.name)) throw new EparaError('INVALID_INPUT', `model ${m.name} has no output ${o.name}`, { field: `outputs[${i}].name` });
+      if (wanted.has(o.name)) throw new EparaError('INVALID_INPUT', `outputs[${i}]: output ${o.name} is asked for twice`, { field: `outputs[${i}].name` });
       if (o.parameters?.['classification'] !== undefined) {
         // Triton's classification extension answers labels instead of the tensor: not served here.
         throw new EparaError('INVALID_INPUT', `outputs[${i}].parameters.classification: the classification extension is not supported (ask for the tensor and rank it)`, { field: `outputs[${i}].parameters.classification` });
