@@ -138,4 +138,12 @@ out["raw"] = {
 with urllib.request.urlopen(urllib.request.Request(base + "/v2/models/cls/infer", data=ok_body, headers={"Content-Type": "application/json"}, method="POST"), timeout=30) as resp:
     out["after"] = {"status": resp.status, "data": json.loads(resp.read())["outputs"][0]["data"]}
 
+# Triton's statistics extension, as tritonclient's get_inference_statistics reads it (GET, JSON)
+with urllib.request.urlopen(base + "/v2/models/cls/stats", timeout=30) as resp:
+    out["stats"] = {"status": resp.status, "body": json.loads(resp.read())}
+try:
+    urllib.request.urlopen(base + "/v2/models/nope/stats", timeout=30)
+except urllib.error.HTTPError as e:
+    out["statsUnknown"] = {"status": e.code, "error": json.loads(e.read()).get("error")}
+
 print(json.dumps(out, default=lambda b: b.decode("utf-8", "replace")))

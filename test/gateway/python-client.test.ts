@@ -37,6 +37,19 @@ describe.skipIf(!python)("Python's standard library as the client", () => {
     expect(seen['metadata']).toMatchObject({ name: 'cls', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3, 48, 192] }], outputs: [{ datatype: 'FP32', shape: [-1, 2] }] });
   });
 
+  it("reads Triton's statistics of the requests it sent, and a 404 for an unknown model", () => {
+    const stats = seen['stats'] as { status: number; body: { model_stats: { name: string; version: string; inference_count: number; execution_count: number; inference_stats: Record<string, { count: number; ns: number }> }[] } };
+    expect(stats.status).toBe(200);
+    const [cls] = stats.body.model_stats;
+    expect(cls).toMatchObject({ name: 'cls', version: '1' });
+    // Its successful inference requests (JSON, binary, the one after the refusals) are counted, and so are those refused.
+    expect(cls!.inference_stats['success']!.count).toBeGreaterThanOrEqual(3);
+    expect(cls!.inference_stats['fail']!.count).toBeGreaterThan(0);
+    expect(cls!.inference_count).toBe(cls!.inference_stats['success']!.count);
+    expect(cls!.execution_count).toBeGreaterThanOrEqual(1);
+    expect(seen['statsUnknown']).toMatchObject({ status: 404, error: expect.stringMatching(/unknown model/) });
+  });
+
   it('gets the same answer as JSON (nested data, urllib) and as binary tensors (http.client)', () => {
     const json = seen['jsonInfer'] as { status: number; id: string; outputs: { shape: number[]; data: number[] }[] };
     const binary = seen['binaryInfer'] as { status: number; shape: number[]; data: number[]; trailing: number };

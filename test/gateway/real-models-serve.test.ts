@@ -1,4 +1,7 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createGraphBuilder } from '@epara/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { models } from '../fixtures/models.js';
 import { startServe } from './serve-process.js';
@@ -6,15 +9,27 @@ import type { ServeProcess } from './serve-process.js';
 
 /*
  * Every real ONNX model available offline, served by `epara serve` as an operator would first try it: the file
- * and nothing else (no dims declared, so each free dimension is 1 in the sample the executor profiles with).
- * Silero VAD's full models pad their audio with `reflect`, which fails on a window of one sample: such a model
- * must be left out with a message saying what to declare, while the server serves every other model; declared
- * dims make the 16 kHz one served (the full one also needs a sample rate other than the sample's zero).
+ * and nothing else (no dims declared, so each free dimension is 1 in the default sample the executor profiles
+ * with). Silero VAD's models pad their audio with `reflect`, which fails on a window of one sample: each is
+ * loaded again on a longer window found by a probe, and served. A model that runs on no sample tried must be
+ * left out with a message saying what to declare, while the server serves every other model.
  */
 
 const vadDir = dirname(models.sileroVad);
 const VAD_FILES = { vad: 'silero_vad.onnx', vad18: 'silero_vad_op18_ifless.onnx', vadh: 'silero_vad_half.onnx', vad15: 'silero_vad_16k_op15.onnx' } as const;
 let serve: ServeProcess;
+
+/** x f32[b, n] reshaped to [1, 7]: runs only when n is 7, which no sample tried has. */
+function sevenOnly(): string {
+  const g = createGraphBuilder({ name: 'seven', seed: 1 });
+  g.input('x', 'float32', ['b', 'n']);
+  g.constant('shape', 'int64', [2], [1, 7]);
+  g.node('Reshape', ['x', 'shape'], ['y']);
+  g.output('y', 'float32', [1, 7]);
+  const file = join(mkdtempSync(join(tmpdir(), 'epara-seven-')), 'seven.onnx');
+  writeFileSync(file, g.toBytes());
+  return file;
+}
 
 beforeAll(async () => {
   const service = (id: string, file: string, extra = ''): string =>
@@ -32,6 +47,7 @@ ${Object.entries(VAD_FILES)
 ${service('vad_declared', join(vadDir, VAD_FILES.vad15), ', inputs: { input: { dims: [1, 512] } }')}
 ${service('vad_sampled', join(vadDir, VAD_FILES.vad15), ', inputs: { input: { sampleDims: [1, 512] } }')}
 ${service('det', models.ocrDet, ', inputs: { x: { sampleDims: [1, 3, 96, 96] } }')}
+${service('seven', sevenOnly())}
 gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: false }
 `,
     240_000,
@@ -48,19 +64,30 @@ const infer = async (model: string, inputs: object[]): Promise<{ status: number;
 };
 
 describe('real models never met, served from the file alone', () => {
-  it('a model whose load-time sample fails is left out with a hint, and the others are served', async () => {
+  it('a model that runs on no sample tried is left out with a hint, and the others are served', async () => {
     expect((await fetch(`${serve.http}/v2/health/ready`)).status).toBe(200);
     const cls = await infer('cls', [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], data: new Array(3 * 48 * 192).fill(0.5) }]);
     expect(cls.status, cls.body.error).toBe(200);
-    // silero_vad.onnx fails its profiling sample (one audio sample): named, with what to declare.
-    expect(serve.output()).toMatch(/service vad is not served here: .*zeros shaped input \[1,1\], state \[2,1,128\], sr \[\]: declare the sizes its inputs run with, services\[\]\.inputs\.<name>\.sampleDims/);
-    expect((await fetch(`${serve.http}/v2/models/vad/ready`)).status).toBe(503);
-    const vad = await infer('vad', [
-      { name: 'input', datatype: 'FP32', shape: [1, 512], data: new Array(512).fill(0) },
-      { name: 'state', datatype: 'FP32', shape: [2, 1, 128], data: new Array(256).fill(0) },
-      { name: 'sr', datatype: 'INT64', shape: [], data: [16000] },
-    ]);
-    expect({ status: vad.status, code: vad.body.code }).toEqual({ status: 503, code: 'NO_INSTANCE' });
+    expect(serve.output()).toMatch(/service seven is not served here: .*zeros shaped x \[1,1\], and on the larger or non-zero samples tried after it: declare the sizes its inputs run with, services\[\]\.inputs\.<name>\.sampleDims/);
+    expect((await fetch(`${serve.http}/v2/models/seven/ready`)).status).toBe(503);
+    const seven = await infer('seven', [{ name: 'x', datatype: 'FP32', shape: [1, 7], data: new Array(7).fill(1) }]);
+    expect({ status: seven.status, code: seven.body.code }).toEqual({ status: 503, code: 'NO_INSTANCE' });
+  });
+
+  it('every Silero VAD file is served from the file alone, on a window its padding takes', async () => {
+    for (const id of Object.keys(VAD_FILES)) {
+      expect((await fetch(`${serve.http}/v2/models/${id}/ready`)).status, `${id}\n${serve.output()}`).toBe(200);
+      expect(serve.output()).toMatch(new RegExp(`service ${id} failed on its load-time sample \\(zeros shaped input \\[1,1\\]`));
+      const inputs = [
+        { name: 'input', datatype: 'FP32', shape: [1, 512], data: Array.from({ length: 512 }, (_, i) => Math.sin(i / 8) / 4) },
+        { name: 'state', datatype: 'FP32', shape: [2, 1, 128], data: new Array(256).fill(0) },
+        ...(id === 'vadh' ? [] : [{ name: 'sr', datatype: 'INT64', shape: [], data: [16000] }]),
+      ];
+      const res = await infer(id, inputs);
+      expect(res.status, `${id}: ${res.body.error}`).toBe(200);
+      const p = res.body.outputs!.find((o) => o.name === 'output')!.data[0]!;
+      expect(p >= 0 && p <= 1, `${id}: ${p}`).toBe(true);
+    }
   });
 
   it('the same model with its dims declared, or only its sample, is served', async () => {
@@ -96,7 +123,7 @@ describe('real models never met, served from the file alone', () => {
   });
 
   it('every model is described, served or not', async () => {
-    for (const id of [...Object.keys(VAD_FILES), 'cls', 'vad_declared', 'vad_sampled', 'det']) {
+    for (const id of [...Object.keys(VAD_FILES), 'cls', 'vad_declared', 'vad_sampled', 'det', 'seven']) {
       const res = await fetch(`${serve.http}/v2/models/${id}`);
       expect(res.status, id).toBe(200);
       const meta = (await res.json()) as { name: string; inputs: unknown[]; outputs: unknown[] };

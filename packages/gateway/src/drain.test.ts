@@ -49,6 +49,16 @@ it('answers every request in flight on HTTP and gRPC while draining, and refuses
     const running = [http(), http(), grpc(), grpc()];
     await node.held;
     const drained = gateway.drain({ timeoutMs: 60_000 });
+    // Not ready at once, while the four requests are still running: a load balancer stops sending before they end.
+    expect((await fetch(`${a.http}/v2/health/ready`)).status).toBe(503);
+    expect((await fetch(`${a.http}/v2/models/m/ready`)).status).toBe(503);
+    expect((await fetch(`${a.http}/v2/health/live`)).status).toBe(200);
+    const serverReady = await new Promise<Buffer | ServiceError>((resolve) =>
+      client.makeUnaryRequest('/inference.GRPCInferenceService/ServerReady', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), new Metadata(), (err: ServiceError | null, res?: Buffer) => resolve(err ?? res!)),
+    );
+    // ServerReadyResponse { ready: false }: field 1 false, written (08 00) or left out as proto3's default.
+    expect([Buffer.from([8, 0]).toString('hex'), '']).toContain((serverReady as Buffer).toString('hex'));
+    expect(gateway.stats().inFlight).toBe(4);
     expect(await http()).toBe(503);
     expect(await grpc()).toBe(status.UNAVAILABLE);
     expect(gateway.stats().inFlight).toBe(4);
@@ -58,6 +68,7 @@ it('answers every request in flight on HTTP and gRPC while draining, and refuses
     expect(gateway.stats().inFlight).toBe(0);
     expect(gateway.stats().httpAccepted).toBe(gateway.stats().httpAnswered);
   } finally {
+    node.release();
     client.close();
     await gateway.close();
   }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidOption, systemClock } from '@epara/core';
 import type { AbortSignalLike, Clock, ClusterView, NamedTensors, ServiceId } from '@epara/core';
 import type { ModelMetadata, TensorMetadata } from './protocol/infer-types.js';
+import type { ExecutionStatistics } from './inference/model-statistics.js';
 
 /**
  * A node:http-style handler mounted in front of the protocol routes (e.g. a dashboard). It returns `true` when it
@@ -100,6 +101,12 @@ export interface GatewayOptions {
    * `undefined` splits every input and output on dimension 0. @default () => undefined
    */
   readonly batchAxes?: (model: ResolvedGatewayModel) => ItemAxes | undefined;
+  /**
+   * What the executor measured for a model's service (runs, queue and compute time, per batch size), for
+   * Triton's statistics (`GET /v2/models/stats`, the `ModelStatistics` RPC); the gateway adds the requests it
+   * answered. `epara serve` passes the local executor's ({@link collectExecutionStatistics}). @default () => undefined
+   */
+  readonly executionStatistics?: (model: ResolvedGatewayModel) => ExecutionStatistics | undefined;
   /** `drain()` waits at most this for requests in flight, ms. @default 10000 */
   readonly drainTimeoutMs?: number;
   /**
@@ -108,7 +115,11 @@ export interface GatewayOptions {
    * that trickles its request cannot hold a buffer forever. HTTP headers get at most 60 s of it. @default 300000
    */
   readonly requestTimeoutMs?: number;
-  /** A gRPC connection with no call open and no traffic for this long is closed (GOAWAY). @default 300000 */
+  /**
+   * A gRPC connection with no call open and no traffic for this long is closed (GOAWAY); an answer the client
+   * stops reading makes no progress this long: its HTTP connection is destroyed, its gRPC stream reset.
+   * @default 300000
+   */
   readonly idleTimeoutMs?: number;
   /** Server name and version of `GET /v2`. @default { name: 'epara', version: '0.1.0' } */
   readonly server?: { readonly name: string; readonly version: string };
@@ -154,6 +165,7 @@ export interface ResolvedGatewayOptions {
   readonly isModelReady: ((model: ResolvedGatewayModel) => boolean) | undefined;
   readonly canSplitItems: (model: ResolvedGatewayModel) => boolean;
   readonly batchAxes: (model: ResolvedGatewayModel) => ItemAxes | undefined;
+  readonly executionStatistics: (model: ResolvedGatewayModel) => ExecutionStatistics | undefined;
   readonly drainTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -200,6 +212,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
   if (o.isModelReady !== undefined && typeof o.isModelReady !== 'function') invalidOption('isModelReady', o.isModelReady, 'a function');
   if (o.canSplitItems !== undefined && typeof o.canSplitItems !== 'function') invalidOption('canSplitItems', o.canSplitItems, 'a function');
   if (o.batchAxes !== undefined && typeof o.batchAxes !== 'function') invalidOption('batchAxes', o.batchAxes, 'a function');
+  if (o.executionStatistics !== undefined && typeof o.executionStatistics !== 'function') invalidOption('executionStatistics', o.executionStatistics, 'a function');
   return {
     node: o.node,
     models,
@@ -212,6 +225,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     isModelReady: o.isModelReady,
     canSplitItems: o.canSplitItems ?? (() => true),
     batchAxes: o.batchAxes ?? (() => undefined),
+    executionStatistics: o.executionStatistics ?? (() => undefined),
     drainTimeoutMs,
     requestTimeoutMs,
     idleTimeoutMs,

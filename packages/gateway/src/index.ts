@@ -32,4 +32,7 @@ export type { ServeConfig, ServeServiceConfig } from './serve/config-schema.js';
 export { parseServeConfig, loadServeConfig } from './serve/load-config.js';
 export type { ConfigProblem } from './serve/load-config.js';
 export { startServer } from './serve/start-server.js';
+export { collectExecutionStatistics } from './serve/execution-statistics.js';
+export type { ExecutionStatisticsCollector } from './serve/execution-statistics.js';
+export type { BatchStatistics, DurationStat, ExecutionStatistics, InferenceStatistics, ModelStatistics } from './inference/model-statistics.js';
 export type { StartServerOptions, RunningServer } from './serve/start-server.js';

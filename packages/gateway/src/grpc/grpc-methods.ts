@@ -12,6 +12,8 @@ import type { UndecodableRequest } from './infer-request-wire.js';
 import { frameModelInferResponse } from './infer-response-wire.js';
 import { frameMessage } from './grpc-http2-wire.js';
 import { encodeModelConfigResponse } from './model-config-wire.js';
+import { encodeModelStatisticsResponse } from './model-statistics-wire.js';
+import type { ModelStatistics } from '../inference/model-statistics.js';
 import { oipProtoPath } from './proto-path.js';
 import type { UnaryCallContext, UnaryMethod } from './unary-call.js';
 
@@ -60,6 +62,9 @@ export function grpcMethods(o: ResolvedGatewayOptions, core: InferCore): Readonl
     // Triton's ModelConfig (not in the protocol's .proto, whose messages are all there is here): its request has
     // ModelReadyRequest's fields, and its answer is written by hand.
     [`/${SERVICE_NAME}/ModelConfig`, { decode: decoder('ModelConfig', 'ModelReady'), encode: (m: ResolvedGatewayModel) => frameMessage(encodeModelConfigResponse(m)), handle: model }],
+    // Triton's ModelStatistics (its statistics extension): the request has ModelReadyRequest's fields, and an
+    // empty name asks for every model.
+    [`/${SERVICE_NAME}/ModelStatistics`, { decode: decoder('ModelStatistics', 'ModelReady'), encode: (s: ModelStatistics[]) => frameMessage(encodeModelStatisticsResponse(s)), handle: (r) => core.statistics(String(r['name'] ?? ''), String(r['version'] ?? '')) }],
     [service['ModelInfer']!.path, { decode: decodeModelInferRequest, encode: frameModelInferResponse, handle: (r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext) => modelInfer(core, r, call) }],
   ]);
 }

@@ -1,7 +1,9 @@
 import type { ResolvedGatewayModel } from '../gateway-options.js';
 import type { TensorMetadata } from '../protocol/infer-types.js';
 import { modelConfigJson } from '../http/metadata-json.js';
-import { WireWriter, varintSize } from './proto-wire.js';
+import { varintSize } from './proto-wire.js';
+import { field, messageField, stringField, varintField } from './message-fields.js';
+import type { Fields } from './message-fields.js';
 
 /** Triton's `inference.DataType` number of each protocol data type (`model_config.proto`). */
 const DATA_TYPE: Readonly<Record<string, number>> = {
@@ -21,26 +23,6 @@ const DATA_TYPE: Readonly<Record<string, number>> = {
   BF16: 14,
 };
 
-/** A message under construction: its fields, each already encoded. */
-type Fields = Buffer[];
-
-function field(fields: Fields, size: number, write: (w: WireWriter) => void): void {
-  const w = new WireWriter(size);
-  write(w);
-  fields.push(w.buf.subarray(0, w.pos));
-}
-
-function stringField(fields: Fields, n: number, s: string): void {
-  if (s === '') return; // proto3 leaves defaults out
-  const len = Buffer.byteLength(s);
-  field(fields, 10 + 5 + len, (w) => w.string(n, s, len));
-}
-
-function varintField(fields: Fields, n: number, v: number): void {
-  if (v === 0) return;
-  field(fields, 10 + varintSize(v), (w) => (w.tag(n, 0), w.varint(v)));
-}
-
 /** A repeated int64 field, packed (proto3's default; parsers read packed and unpacked alike). */
 function packedInt64(fields: Fields, n: number, values: readonly number[]): void {
   if (values.length === 0) return;
@@ -51,10 +33,6 @@ function packedInt64(fields: Fields, n: number, values: readonly number[]): void
     w.varint(len);
     for (const v of values) w.varint(v);
   });
-}
-
-function messageField(fields: Fields, n: number, body: Buffer): void {
-  field(fields, 10 + 5 + body.length, (w) => w.bytes(n, body));
 }
 
 /** `ModelInput` (dims field 4) or `ModelOutput` (dims field 3): name 1, data_type 2. */

@@ -51,6 +51,8 @@ export class UnaryCall implements UnaryCallContext {
   readonly #headers: IncomingHttpHeaders;
   readonly #method: UnaryMethod;
   readonly #maxMessageBytes: number;
+  /** An answer the client stops reading for this long (ms) has its stream reset. */
+  readonly #stalledAnswerMs: number;
   #first: Buffer | undefined;
   #chunks: Buffer[] | undefined;
   #length = 0;
@@ -67,13 +69,14 @@ export class UnaryCall implements UnaryCallContext {
   /** The set of calls still reading their message (the server's read-timeout sweep); left once it is in. */
   readonly #reading: Set<UnaryCall> | undefined;
 
-  constructor(o: { stream: ServerHttp2Stream; headers: IncomingHttpHeaders; method: UnaryMethod; maxMessageBytes: number; timeoutMs: number | undefined; now: number; reading?: Set<UnaryCall> }) {
+  constructor(o: { stream: ServerHttp2Stream; headers: IncomingHttpHeaders; method: UnaryMethod; maxMessageBytes: number; timeoutMs: number | undefined; now: number; reading?: Set<UnaryCall>; stalledAnswerMs?: number }) {
     this.#reading = o.reading;
     o.reading?.add(this);
     this.#stream = o.stream;
     this.#headers = o.headers;
     this.#method = o.method;
     this.#maxMessageBytes = o.maxMessageBytes;
+    this.#stalledAnswerMs = o.stalledAnswerMs ?? MAX_TIMER_MS;
     this.deadline = o.timeoutMs === undefined ? undefined : o.now + o.timeoutMs;
     // A timer cannot wait longer than 2^31 - 1 ms (node fires it at once instead): a deadline past ~24 days needs none.
     if (o.timeoutMs !== undefined && o.timeoutMs <= MAX_TIMER_MS) this.#timer = setTimeout(() => this.#expire(), o.timeoutMs);
@@ -166,6 +169,13 @@ export class UnaryCall implements UnaryCallContext {
     stream.respond({ ...this.responseMetadata, ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING }, { waitForTrailers: true });
     stream.once('wantTrailers', UnaryCall.#onWantTrailers);
     stream.end(frame);
+    // What flow control holds back waits for the client to read: one that stops would keep the answer and the
+    // stream (and so its connection, which is not idle while a stream is open) for ever.
+    if (stream.writableLength > 0) stream.setTimeout(this.#stalledAnswerMs, UnaryCall.#onStalled);
+  }
+
+  static #onStalled(this: ServerHttp2Stream): void {
+    this.close(h2.NGHTTP2_CANCEL);
   }
 
   #error(err: unknown): void {

@@ -38,7 +38,7 @@ export class HttpFront {
   constructor(o: ResolvedGatewayOptions, core: InferCore) {
     this.#o = o;
     this.#core = core;
-    this.#route = new InferRoute(core, o.maxBodyBytes);
+    this.#route = new InferRoute(core, o.maxBodyBytes, o.idleTimeoutMs);
     this.#app = Fastify({
       logger: false,
       bodyLimit: o.maxBodyBytes,
@@ -149,6 +149,17 @@ export class HttpFront {
     };
     app.get('/v2/models/:name/ready', ready);
     app.get('/v2/models/:name/versions/:version/ready', ready);
+    // Triton's statistics extension: every model, one model (every version), or one version.
+    const stats = async (req: FastifyRequest<{ Params: Partial<Params> }>, reply: FastifyReply): Promise<unknown> => {
+      try {
+        return { model_stats: core.statistics(req.params.name, req.params.version) };
+      } catch (err) {
+        return sendError(reply, err);
+      }
+    };
+    app.get('/v2/models/stats', stats);
+    app.get('/v2/models/:name/stats', stats);
+    app.get('/v2/models/:name/versions/:version/stats', stats);
     // Triton's model repository index (the listing only: models are not loaded or unloaded through the gateway).
     app.post('/v2/repository/index', async (req, reply) => {
       try {

@@ -24,7 +24,11 @@ export function parseInferBody(body: Buffer, model: string, version: string | un
   try {
     json = JSON.parse(body.toString('utf8', 0, jsonEnd));
   } catch (err) {
-    throw bad(`request body is not valid JSON: ${(err as Error).message}${headerLength === undefined ? binaryHint(body) : ''}`, 'body');
+    if (headerLength !== undefined) {
+      // A length that cuts the JSON short (or leaves none: 0) is the header's fault, not the body's.
+      throw bad(`the JSON header, the first ${jsonEnd} bytes of the body as Inference-Header-Content-Length says, is not valid JSON: ${(err as Error).message}`, 'Inference-Header-Content-Length');
+    }
+    throw bad(`request body is not valid JSON: ${(err as Error).message}${binaryHint(body)}`, 'body');
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('request body must be a JSON object', 'body');
   const j = json as Record<string, unknown>;

@@ -60,15 +60,18 @@ type Carrier = { [EXCHANGE]?: Exchange };
 export class InferRoute {
   readonly core: InferCore;
   readonly maxBodyBytes: number;
+  /** An answer the client stops reading for this long (ms) has its connection destroyed. */
+  readonly stalledAnswerMs: number;
   /** Inference requests taken, and those answered (response written). */
   accepted = 0;
   answered = 0;
   /** Requests whose body is still arriving (answered at once by {@link closeReading}). */
   readonly reading = new Set<Exchange>();
 
-  constructor(core: InferCore, maxBodyBytes: number) {
+  constructor(core: InferCore, maxBodyBytes: number, stalledAnswerMs: number) {
     this.core = core;
     this.maxBodyBytes = maxBodyBytes;
+    this.stalledAnswerMs = stalledAnswerMs;
   }
 
   /** Takes the request when it is `POST` on an infer URL; returns whether it did. */
@@ -287,6 +290,10 @@ function send(x: Pick<Exchange, 'route' | 'res'> & { answered?: boolean }, statu
   headers.push('content-length', String(payload.length));
   res.writeHead(status, headers);
   res.end(payload);
+  // What the socket could not take at once waits for the client to read it: a client that stops reading would
+  // hold the answer and the connection for ever. Without progress for stalledAnswerMs, the socket times out and
+  // node:http destroys it (no 'timeout' listener); once the answer is out, keep-alive sets its own timeout.
+  if ((res.socket?.writableLength ?? 0) > 0) res.setTimeout(x.route.stalledAnswerMs);
 }
 
 function hasHeader(headers: readonly string[], name: string): boolean {

@@ -6,6 +6,8 @@ import type { InferOutput, InferRequest, InferResponse } from '../protocol/infer
 import { readControls } from '../protocol/request-controls.js';
 import { decodeInput, encodeOutput, sharedMemoryRefused } from '../protocol/tensor-codec.js';
 import { splitTensors, stackTensors } from '@epara/runtime';
+import { RequestStatistics } from './model-statistics.js';
+import type { ModelStatistics } from './model-statistics.js';
 
 /** Per-call context a transport adds to a request. */
 export interface InferContext {
@@ -30,6 +32,7 @@ export class InferCore {
   #drainP: Promise<void> | undefined;
   /** Models seen answering one item with an output not batched on its first dimension: sent whole from then on. */
   readonly #whole = new Set<string>();
+  readonly #stats = new RequestStatistics();
 
   constructor(o: ResolvedGatewayOptions) {
     this.#o = o;
@@ -81,7 +84,31 @@ export class InferCore {
    * @throws EparaError `UNKNOWN_SERVICE`, `INVALID_INPUT`, `CLOSED` (draining), or whatever `node.submit` rejects with.
    */
   async infer(req: InferRequest, ctx: InferContext = {}): Promise<InferResponse> {
-    const m = this.admit(req.model, req.version);
+    const m = this.model(req.model, req.version);
+    const version = req.version || m.versions[m.versions.length - 1]!;
+    const startedAt = this.#stats.start();
+    const settled = { ok: false, items: 0 };
+    try {
+      const response = await this.#run(m, req, ctx, settled);
+      settled.ok = true;
+      return response;
+    } finally {
+      this.#stats.settled(m.name, version, startedAt, settled);
+    }
+  }
+
+  /**
+   * Triton's statistics of every version of every model, or of `name` (and `version`), each with what the
+   * host's executor measured for its service.
+   * @throws EparaError `UNKNOWN_SERVICE` for an unknown model or version.
+   */
+  statistics(name?: string, version?: string): ModelStatistics[] {
+    const models = name === undefined || name === '' ? [...this.#o.models.values()] : [this.model(name, version)];
+    return models.flatMap((m) => this.#stats.of(m, version, this.#o.executionStatistics(m)));
+  }
+
+  async #run(m: ResolvedGatewayModel, req: InferRequest, ctx: InferContext, settled: { items: number }): Promise<InferResponse> {
+    this.admit(req.model, req.version);
     if (m.unavailable !== undefined) throw new EparaError('LOAD_FAILED', m.unavailable, { model: m.name });
     const inputs = this.#inputs(m, req);
     const wanted = this.#wantedOutputs(m, req);
@@ -110,6 +137,7 @@ export class InferCore {
         }
         throw err;
       });
+      settled.items = items;
       return { model: m.name, version: req.version || m.versions[m.versions.length - 1]!, ...(req.id !== undefined ? { id: req.id } : {}), parameters: req.parameters ?? {}, outputs: this.#outputs(m, result, wanted, req) };
     } finally {
       if (--this.#inFlight === 0) this.#idle?.();
@@ -184,6 +212,7 @@ export class InferCore {
     req.outputs.forEach((o, i) => {
       if (typeof o?.name !== 'string') throw new EparaError('INVALID_INPUT', `outputs[${i}].name must be a string`, { field: `outputs[${i}].name` });
       if (m.outputs.length > 0 && !m.outputs.some((x) => x.name === o.name)) throw new EparaError('INVALID_INPUT', `model ${m.name} has no output ${o.name}`, { field: `outputs[${i}].name` });
+      if (wanted.has(o.name)) throw new EparaError('INVALID_INPUT', `outputs[${i}]: output ${o.name} is asked for twice`, { field: `outputs[${i}].name` });
       if (o.parameters?.['classification'] !== undefined) {
         // Triton's classification extension answers labels instead of the tensor: not served here.
         throw new EparaError('INVALID_INPUT', `outputs[${i}].parameters.classification: the classification extension is not supported (ask for the tensor and rank it)`, { field: `outputs[${i}].parameters.classification` });

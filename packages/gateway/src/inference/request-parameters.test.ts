@@ -33,6 +33,10 @@ describe('request and output parameters', () => {
     await expect(core.infer(request({ parameters: { binary_data_output: 1 } }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: 'parameters.binary_data_output must be true or false, got 1' });
   });
 
+  it('refuses an output asked for twice, as Triton does, instead of answering it once', async () => {
+    await expect(core.infer(request({ outputs: [{ name: 'y' }, { name: 'y', parameters: { binary_data: true } }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: 'outputs[1]: output y is asked for twice' });
+  });
+
   it('refuses the classification extension, which it does not implement, instead of answering raw values', async () => {
     await expect(core.infer(request({ outputs: [{ name: 'y', parameters: { classification: 1 } }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/outputs\[0\]\.parameters\.classification: the classification extension is not supported/) });
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createGraphBuilder, encodeModel } from '@epara/runtime';
 import type { DimSpec } from '@epara/runtime';
 import { describe, expect, it } from 'vitest';
-import { readModelIo, sampleInputs, undersampledInputs } from './model-metadata.js';
+import { readModelIo, sampleCandidates, sampleInputs, undersampledInputs } from './model-metadata.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'epara-model-io-'));
 
@@ -91,13 +91,13 @@ describe('sampleDims: the shape a model is profiled on at load', () => {
     const io = readModelIo(image, withInputs({ x: { sampleDims: [1, 3, 64, 96] } }));
     expect(io.inputs).toMatchObject([{ name: 'x', shape: [-1, 3, -1, -1], sampleDims: [1, 3, 64, 96] }]);
     expect(sampleInputs(io)['x']!.dims).toEqual([1, 3, 64, 96]);
-    expect(undersampledInputs(io, withInputs({ x: { sampleDims: [1, 3, 64, 96] } }))).toEqual([]);
+    expect(undersampledInputs(io)).toEqual([]);
   });
 
   it('without it, free dims besides the batch axis are named as sampled at 1', () => {
-    expect(undersampledInputs(readModelIo(image, service), service)).toEqual(['x [1, 3, 1, 1]']);
+    expect(undersampledInputs(readModelIo(image, service))).toEqual(['x [1, 3, 1, 1]']);
     const batchOnly = file('batch-only', { x: ['n', 4] });
-    expect(undersampledInputs(readModelIo(batchOnly, service), service)).toEqual([]);
+    expect(undersampledInputs(readModelIo(batchOnly, service))).toEqual([]);
   });
 
   it('refuses a sample of another rank, other fixed sizes, or more than one item', () => {
@@ -106,5 +106,48 @@ describe('sampleDims: the shape a model is profiled on at load', () => {
     expect(() => read([1, 4, 64, 64])).toThrow(/must keep the input's fixed size 3 at dimension 1/);
     expect(() => read([2, 3, 64, 64])).toThrow(/is one item: its batch dimension 0 must be 1/);
     expect(() => read([2, 3, 64, 64])).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+  });
+});
+
+describe('sampleCandidates: the samples tried when a model fails on zeros with free dims of 1', () => {
+  /** A model with the given inputs (ONNX type name, dims), each passed through to an output. */
+  function typed(name: string, inputs: Record<string, [string, readonly DimSpec[]]>): string {
+    const g = createGraphBuilder({ name });
+    for (const [input, [type, dims]] of Object.entries(inputs)) {
+      g.input(input, type as 'float32', dims);
+      g.node('Identity', [input], [`${input}_out`]);
+      g.output(`${input}_out`, type as 'float32', dims);
+    }
+    const path = join(dir, `${name}.onnx`);
+    writeFileSync(path, g.toBytes());
+    return path;
+  }
+
+  it('keeps the default alone for float inputs whose only free dim is the batch', () => {
+    expect(sampleCandidates(readModelIo(file('cls', { x: ['n', 3, 48, 192] }), service))).toEqual([{ size: 1, fill: 0 }]);
+  });
+
+  it('adds ones for integer or bool inputs, and larger sizes for free data dims', () => {
+    expect(sampleCandidates(readModelIo(typed('ids', { ids: ['int64', ['b', 8]] }), service))).toEqual([{ size: 1, fill: 0 }, { size: 1, fill: 1 }]);
+    expect(sampleCandidates(readModelIo(file('seq', { x: ['b', 'len'] }), service)).map((c) => c.size)).toEqual([1, 16, 256, 1024]);
+  });
+
+  it("sizes every free dim but the item's: the batch found by name where it is not first", () => {
+    const io = readModelIo(typed('vad', { input: ['float32', ['batch', 'sequence']], state: ['float32', [2, 'batch', 128]], sr: ['int64', []] }), service);
+    const s = sampleInputs(io, { size: 256, fill: 1 });
+    expect(Object.fromEntries(Object.entries(s).map(([k, t]) => [k, t.dims]))).toEqual({ input: [1, 256], state: [2, 1, 128], sr: [] });
+    expect(s['sr']!.data).toEqual(new BigInt64Array([1n]));
+    expect(Array.from(s['input']!.data as Float32Array).every((v) => v === 1)).toBe(true);
+    // Unnamed dims: the first free one holds the item.
+    const unnamed = readModelIo(typed('vad-unnamed', { input: ['float32', ['', '']], state: ['float32', [2, '', 128]] }), service);
+    expect(Object.values(sampleInputs(unnamed, { size: 16 })).map((t) => t.dims)).toEqual([[1, 16], [2, 1, 128]]);
+  });
+
+  it('fills half floats with the bits of 1.0 and bools with true', () => {
+    const io = readModelIo(typed('kinds', { h: ['float16', ['b', 2]], f: ['bool', ['b']] }), service);
+    const s = sampleInputs(io, { fill: 1 });
+    expect(s['h']!.data).toEqual(new Uint16Array([0x3c00, 0x3c00]));
+    expect(s['f']!.data).toEqual(new Uint8Array([1]));
+    expect(sampleInputs(io)['h']!.data).toEqual(new Uint16Array(2));
   });
 });

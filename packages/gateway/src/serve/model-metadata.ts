@@ -19,7 +19,16 @@ const ONNX_OTHER_TYPES: Readonly<Record<number, { readonly what: string; readonl
  * One boundary tensor: its metadata, EPARA's type (none when EPARA cannot carry it), whether its rank is known,
  * and (inputs) the shape of its load-time sample when the config declares one.
  */
-export type ModelTensor = TensorMetadata & { readonly type: TensorType | undefined; readonly anyRank?: true; readonly sampleDims?: readonly number[] };
+export type ModelTensor = TensorMetadata & {
+  readonly type: TensorType | undefined;
+  readonly anyRank?: true;
+  readonly sampleDims?: readonly number[];
+  /**
+   * (inputs) The dimension that holds one item in the load-time sample (size 1); its other free dimensions take
+   * the sample's size. `null`: none (every free dimension is data).
+   */
+  readonly sampleAxis?: number | null;
+};
 
 /** A model's boundary tensors read from its ONNX file, with the service's input overrides applied. */
 export interface ModelIo {
@@ -68,18 +77,21 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
     const shape = (tt.shape.dim ?? []).map((d) => (typeof d.dimValue === 'number' && d.dimValue > 0 ? d.dimValue : -1));
     return { name: v.name ?? '', datatype, shape, type };
   };
-  const inputs = (graph.input ?? []).filter((v) => !constants.has(v.name)).map(io).map((m): ModelTensor => {
+  const graphInputs = (graph.input ?? []).filter((v) => !constants.has(v.name));
+  const batchName = graphInputs[0]?.type?.tensorType?.shape?.dim?.[0]?.dimParam || undefined;
+  const inputs = graphInputs.map((v) => ({ ...io(v), sampleAxis: itemAxis(v, batchName) })).map((m): ModelTensor => {
     const o = service.inputs?.[m.name];
     if (!o) return m;
     const type = o.type ?? m.type;
     // `batchAxis: null` declares no batch axis: the declared dims stand as they are.
     const axis = o.batchAxis === undefined ? 0 : o.batchAxis;
     const datatype = type !== undefined ? DATATYPE_OF[type] : m.datatype;
-    const t: ModelTensor = o.dims ? { name: m.name, type, datatype, shape: o.dims.map((d, k) => (d === null || k === axis ? -1 : d)) } : { ...m, type, datatype };
+    const sampleAxis = o.batchAxis === undefined ? m.sampleAxis : o.batchAxis;
+    const t: ModelTensor = o.dims ? { name: m.name, type, datatype, shape: o.dims.map((d, k) => (d === null || k === axis ? -1 : d)), sampleAxis } : { ...m, type, datatype, sampleAxis };
     return o.sampleDims ? { ...t, sampleDims: checkedSampleDims(service.id, t, o.sampleDims, axis) } : t;
   });
   const moved = Object.values(service.inputs ?? {}).some((o) => o.batchAxis !== undefined && o.batchAxis !== 0);
-  const firsts = new Set((graph.input ?? []).filter((v) => !constants.has(v.name)).map((v) => v.type?.tensorType?.shape?.dim?.[0]?.dimParam || undefined));
+  const firsts = new Set(graphInputs.map((v) => v.type?.tensorType?.shape?.dim?.[0]?.dimParam || undefined));
   const outputs = (graph.output ?? []).filter((o) => !service.outputNames || service.outputNames.includes(o.name ?? '')).map(io);
   const sameFirstDim = inputs.length <= 1 || (firsts.size === 1 && !firsts.has(undefined) && !inputs.some((i) => i.anyRank));
   const unavailable =
@@ -89,6 +101,19 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
   // An output of open rank (onnxruntime reads it as a scalar) has no known batch axis: its requests go whole.
   const whole = moved || outputs.some((o) => o.anyRank);
   return { inputs, outputs, sameFirstDim, ...(whole ? { splitItems: false as const } : {}), ...(unavailable !== undefined ? { unavailable } : {}) };
+}
+
+/**
+ * Which dimension of an input holds one item in the load-time sample: the one named like the first input's first
+ * dimension (the batch), else its first free dimension (`[2, batch, 128]` beside `[batch, samples]`: axis 1).
+ */
+function itemAxis(v: { readonly type?: { readonly tensorType?: { readonly shape?: { readonly dim?: readonly { readonly dimParam?: string; readonly dimValue?: number }[] } | null } } }, batchName: string | undefined): number | null {
+  const dims = v.type?.tensorType?.shape?.dim ?? [];
+  const free = (d: { readonly dimValue?: number }): boolean => !(typeof d.dimValue === 'number' && d.dimValue > 0);
+  const named = batchName === undefined ? -1 : dims.findIndex((d) => d.dimParam === batchName);
+  if (named >= 0) return named;
+  const first = dims.findIndex(free);
+  return first >= 0 ? first : null;
 }
 
 /**
@@ -114,29 +139,71 @@ function checkedSampleDims(serviceId: string, t: ModelTensor, dims: readonly num
  * Free dimensions that stay free once the batch axis is set aside: their sample size (1 unless `sampleDims`
  * declares one) is what larger requests are estimated from. One line per input, for the load-time warning.
  */
-export function undersampledInputs(io: ModelIo, service: ServeServiceConfig): string[] {
+export function undersampledInputs(io: ModelIo): string[] {
   const out: string[] = [];
   for (const i of io.inputs) {
     if (i.sampleDims !== undefined || i.type === undefined) continue;
-    const o = service.inputs?.[i.name];
-    const axis = o?.batchAxis === undefined ? 0 : o.batchAxis;
-    if (i.anyRank || i.shape.some((d, k) => d < 0 && k !== axis)) out.push(`${i.name} [${i.shape.map((d) => (d < 0 ? 1 : d)).join(', ')}]`);
+    if (i.anyRank || i.shape.some((d, k) => d < 0 && k !== i.sampleAxis)) out.push(`${i.name} [${i.shape.map((d) => (d < 0 ? 1 : d)).join(', ')}]`);
   }
   return out;
 }
 
+/** How a load-time sample is filled: the size of its free data dimensions, and its values. */
+export interface SampleShape {
+  /** Size of every free dimension other than the item's. @default 1 */
+  readonly size?: number;
+  /** Every value (`'1'` for strings, true for bool when 1). @default 0 */
+  readonly fill?: 0 | 1;
+}
+
 /**
- * One item of zeros per input, used to profile the model at load time: the input's `sampleDims` when the
- * config declares them, else its shape with free dimensions (the batch axis among them) set to 1.
+ * One item per input, used to profile the model at load time: the input's `sampleDims` when the config declares
+ * them, else its shape with the item's dimension set to 1 and its other free dimensions to `size`; every value
+ * `fill` (zeros by default).
  */
-export function sampleInputs(io: ModelIo): NamedTensors {
+export function sampleInputs(io: ModelIo, shape: SampleShape = {}): NamedTensors {
+  const size = shape.size ?? 1;
   const out: Record<string, TensorLike> = {};
   for (const i of io.inputs) {
     if (i.type === undefined) continue; // an unavailable model is never loaded
-    const dims = i.sampleDims !== undefined ? [...i.sampleDims] : i.shape.map((d) => (d < 0 ? 1 : d));
+    const dims = i.sampleDims !== undefined ? [...i.sampleDims] : i.shape.map((d, k) => (d > 0 ? d : k === i.sampleAxis || i.anyRank ? 1 : size));
     const n = dims.reduce((a, b) => a * b, 1);
-    // A string input's sample is empty strings.
-    out[i.name] = { type: i.type, dims, data: i.type === 'string' ? new Array<string>(n).fill('') : allocTyped(i.type, n) };
+    out[i.name] = { type: i.type, dims, data: filled(i.type, n, shape.fill ?? 0) };
   }
   return out;
+}
+
+/** Sizes tried for free data dimensions when a smaller sample fails (Silero VAD needs 256 audio samples). */
+const SAMPLE_SIZES = [1, 16, 256, 1024] as const;
+
+/**
+ * The load-time samples worth trying, in order, when the first fails: the default (zeros, free data dimensions 1),
+ * then the same filled with ones when some input is an integer or bool (an input used as a divisor, a count or
+ * a mask that must not be all zeros), then larger free data dimensions (a window, a kernel or a reflect padding
+ * wider than one element). Inputs whose `sampleDims` the config declares keep them.
+ */
+export function sampleCandidates(io: ModelIo): SampleShape[] {
+  const open = io.inputs.filter((i) => i.type !== undefined && i.sampleDims === undefined);
+  const sized = open.some((i) => !i.anyRank && i.shape.some((d, k) => d < 0 && k !== i.sampleAxis));
+  const counted = open.some((i) => i.type !== 'float32' && i.type !== 'float64' && i.type !== 'float16' && i.type !== 'string');
+  const out: SampleShape[] = [];
+  for (const size of sized ? SAMPLE_SIZES : [1]) for (const fill of counted ? ([0, 1] as const) : ([0] as const)) out.push({ size, fill });
+  return out;
+}
+
+/** The shapes of a sample, as logs name them (`input [1,256], sr []`). */
+export function sampleText(sample: NamedTensors): string {
+  return Object.entries(sample)
+    .map(([name, t]) => `${name} [${t.dims.join(',')}]`)
+    .join(', ');
+}
+
+/** `n` values of `type`, each 0 or 1 (1.0 as a half float's bits, `'1'` for strings). */
+function filled(type: TensorType, n: number, fill: 0 | 1): TensorLike['data'] {
+  if (type === 'string') return new Array<string>(n).fill(fill === 0 ? '' : '1');
+  const data = allocTyped(type, n);
+  if (fill === 0) return data;
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) data.fill(1n);
+  else (data as Exclude<typeof data, BigInt64Array | BigUint64Array>).fill(type === 'float16' ? 0x3c00 : 1);
+  return data;
 }

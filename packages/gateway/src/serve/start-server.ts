@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { EparaError, isEparaError } from '@epara/core';
-import type { Logger, ServiceSpec } from '@epara/core';
+import type { Logger, NamedTensors, ServiceSpec } from '@epara/core';
 import { createMeshMetrics, createNode, createWebSocketTransport } from '@epara/mesh';
 import type { MeshNode, NodeSecurity } from '@epara/mesh';
 import { createExecutor, createRuntimeMetrics } from '@epara/runtime';
@@ -14,9 +14,11 @@ import type { Gateway, GatewayAddresses } from '../gateway.js';
 import { defaultSplitItems } from '../gateway-options.js';
 import type { GatewayModel, HttpHandler } from '../gateway-options.js';
 import type { ServeConfig } from './config-schema.js';
-import { readModelIo, sampleInputs, undersampledInputs } from './model-metadata.js';
+import { readModelIo, sampleInputs, sampleText, undersampledInputs } from './model-metadata.js';
 import type { ModelIo } from './model-metadata.js';
+import { SampleProber } from './sample-probe.js';
 import { createLineLogger } from './serve-logger.js';
+import { collectExecutionStatistics } from './execution-statistics.js';
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
@@ -62,8 +64,11 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     if (why !== undefined) logger.warn({ serviceId: s.id }, why);
     return why === undefined;
   });
+  // Each service's load-time sample, a record the executor reads at each load: filled in place with a sample the
+  // model runs on when it fails on this default one (see loadEach).
+  const samples = new Map<string, Record<string, NamedTensors[string]>>(served.map((s) => [s.id, { ...sampleInputs(io.get(s.id)!) }]));
   for (const s of served) {
-    const small = undersampledInputs(io.get(s.id)!, s);
+    const small = undersampledInputs(io.get(s.id)!);
     if (s.devices.length > 0 && small.length > 0) {
       logger.warn(
         { serviceId: s.id, inputs: small },
@@ -75,7 +80,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     logger,
     devices: config.devices.map((d) => ({ id: d.id, provider: d.provider, threads: d.threads, ...(d.ordinal !== undefined ? { ordinal: d.ordinal } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
     // No devices here: start() would stop at the first model onnxruntime cannot load; each is loaded alone below.
-    services: served.map((s) => ({ ...executorService(s, at(s.model), io.get(s.id)!), devices: [] })),
+    services: served.map((s) => ({ ...executorService(s, at(s.model), io.get(s.id)!, samples.get(s.id)!), devices: [] })),
     profiling: config.executor.profiling,
     launchWhenIdle: config.executor.launchWhenIdle,
     ...(config.executor.maxQueue !== undefined ? { maxQueue: config.executor.maxQueue } : {}),
@@ -105,8 +110,10 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   if (metrics) handlers.push(metrics.handler);
   const dashboard = startDashboard(config, node, options.env ?? process.env);
   if (dashboard) handlers.push((req, res) => dashboard.handle(req, res));
+  const statistics = collectExecutionStatistics(executor);
   const gateway = createGateway({
     node,
+    executionStatistics: (m) => statistics.of(m.serviceId),
     // Every model may be split; canSplitItems decides per request (the executor's check, or the metadata).
     models: config.services.map((s) => gatewayModel(s, io.get(s.id)!)),
     http: config.gateway.http,
@@ -133,7 +140,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const addresses = await gateway.start();
   try {
     await executor.start();
-    await loadEach(executor, served, io, logger);
+    await loadEach(executor, served, { io, samples, at }, logger);
     await node.start();
     startedAt = performance.now();
   } catch (err) {
@@ -147,6 +154,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
       await gateway.close();
       await node.close();
       await executor.close();
+      statistics.close();
       metrics?.close();
       dashboard?.close();
     })());
@@ -167,30 +175,41 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
 }
 
 /**
- * Loads each service on its devices, one at a time as `executor.start()` would. A model onnxruntime cannot load
- * (an operator it lacks, a malformed graph), or that fails on its load-time sample (a `MODEL_ERROR`: free
- * dimensions are 1 there, too small for some models), is logged and left without a local instance: the server
- * serves the others, and requests for it are answered `NO_INSTANCE` unless a peer serves it.
+ * Loads each service on its devices, one at a time as `executor.start()` would. A model that fails on its
+ * default load-time sample (zeros, each free data dimension 1: an integer input it divides by, a window wider
+ * than one element) is loaded again on the first sample a probe finds it runs on (ones, larger free dimensions).
+ * A model onnxruntime cannot load (an operator it lacks, a malformed graph), or that runs on no sample tried, is
+ * logged and left without a local instance: the server serves the others, and requests for it are answered
+ * `NO_INSTANCE` unless a peer serves it.
  * @throws whatever a load rejects with otherwise (out of memory, a bad plan…).
  */
-async function loadEach(executor: Executor, services: ServeConfig['services'], io: ReadonlyMap<string, ModelIo>, logger: Logger): Promise<void> {
-  for (const s of services) {
-    if (s.devices.length === 0) continue;
-    try {
-      await executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices });
-    } catch (err) {
-      if (!isEparaError(err) || (err.code !== 'LOAD_FAILED' && err.code !== 'MODEL_ERROR')) throw err;
-      const hint = err.code === 'MODEL_ERROR' ? ` (the model failed on its load-time sample, zeros shaped ${sampleText(io.get(s.id)!)}: declare the sizes its inputs run with, services[].inputs.<name>.sampleDims, or fix them with dims)` : '';
-      logger.error({ serviceId: s.id, code: err.code }, `service ${s.id} is not served here: ${err.message}${hint}`);
+async function loadEach(executor: Executor, services: ServeConfig['services'], c: { io: ReadonlyMap<string, ModelIo>; samples: ReadonlyMap<string, Record<string, NamedTensors[string]>>; at: (p: string) => string }, logger: Logger): Promise<void> {
+  const prober = new SampleProber();
+  try {
+    for (const s of services) {
+      if (s.devices.length === 0) continue;
+      const load = (): Promise<unknown> => executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices });
+      const sample = c.samples.get(s.id)!;
+      const tried = sampleText(sample);
+      try {
+        await load().catch(async (err: unknown) => {
+          if (!isEparaError(err) || err.code !== 'MODEL_ERROR') throw err;
+          const better = await prober.find({ id: s.id, model: c.at(s.model), io: c.io.get(s.id)!, ...(s.outputNames ? { outputNames: s.outputNames } : {}) });
+          if (better === undefined) throw err;
+          logger.info({ serviceId: s.id, sample: sampleText(better) }, `service ${s.id} failed on its load-time sample (zeros shaped ${tried}: ${err.message}); loading it again, profiled on ${sampleText(better)} (declare inputs.<name>.sampleDims to choose)`);
+          for (const name of Object.keys(sample)) delete sample[name];
+          Object.assign(sample, better);
+          await load();
+        });
+      } catch (err) {
+        if (!isEparaError(err) || (err.code !== 'LOAD_FAILED' && err.code !== 'MODEL_ERROR')) throw err;
+        const hint = err.code === 'MODEL_ERROR' ? ` (the model failed on its load-time sample, zeros shaped ${tried}, and on the larger or non-zero samples tried after it: declare the sizes its inputs run with, services[].inputs.<name>.sampleDims, or fix them with dims)` : '';
+        logger.error({ serviceId: s.id, code: err.code }, `service ${s.id} is not served here: ${err.message}${hint}`);
+      }
     }
+  } finally {
+    await prober.close();
   }
-}
-
-/** The shapes of a model's load-time sample, as the log names them (`input [1,1], sr []`). */
-function sampleText(io: ModelIo): string {
-  return Object.entries(sampleInputs(io))
-    .map(([name, t]) => `${name} [${t.dims.join(',')}]`)
-    .join(', ');
 }
 
 function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayModel {
@@ -204,7 +223,7 @@ function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayM
   };
 }
 
-function executorService(s: ServeConfig['services'][number], model: string, io: ModelIo): ExecutorServiceOptions {
+function executorService(s: ServeConfig['services'][number], model: string, io: ModelIo, sample: NamedTensors): ExecutorServiceOptions {
   // Inputs of open rank (onnxruntime reports them as scalars) take any shape, unless the config declares their dims.
   const anyRank = io.inputs.filter((i) => i.anyRank).map((i) => i.name);
   return {
@@ -213,7 +232,7 @@ function executorService(s: ServeConfig['services'][number], model: string, io: 
     sensitivity: s.sensitivity,
     slo: s.slo,
     devices: s.devices,
-    sampleInputs: sampleInputs(io),
+    sampleInputs: sample,
     ...(s.inputs !== undefined || anyRank.length > 0 ? { inputs: { ...runtimeInputs(s.inputs), ...Object.fromEntries(anyRank.map((name) => [name, { ...runtimeInputs(s.inputs)[name], anyRank: true }])) } } : {}),
     ...(s.outputNames !== undefined ? { outputNames: s.outputNames } : {}),
     ...(s.maxBatch !== undefined ? { maxBatch: s.maxBatch } : {}),
