@@ -39,7 +39,7 @@ describe.skipIf(skip)('NATS KV view sync', () => {
   const make = async (
     bucket: string,
     selfId: string,
-    extra: { epoch?: number; load?: () => number; onError?: (e: { code: string }) => void } = {},
+    extra: { epoch?: number; load?: () => number; onError?: (e: { code: string; details?: unknown }) => void; address?: string } = {},
   ): Promise<{ sync: NatsViewSync; nc: NatsConnection }> => {
     const nc = await connectNats({ servers: server.url });
     conns.push(nc);
@@ -52,7 +52,7 @@ describe.skipIf(skip)('NATS KV view sync', () => {
       ttlMs: 5000,
       ...(extra.epoch !== undefined ? { epoch: extra.epoch } : {}),
       ...(extra.onError ? { onError: extra.onError } : {}),
-      readSelf: () => ({ instances: [], load: extra.load?.() ?? 0, freeMemoryBytes: 1, arrivalRates: { svc: 1 }, address: `epara.peer.${selfId}` }),
+      readSelf: () => ({ instances: [], load: extra.load?.() ?? 0, freeMemoryBytes: 1, arrivalRates: { svc: 1 }, address: extra.address ?? `epara.peer.${selfId}` }),
     });
     syncs.push(sync);
     return { sync, nc };
@@ -118,6 +118,32 @@ describe.skipIf(skip)('NATS KV view sync', () => {
     await watcher.sync.start();
     await until(watcher.sync, () => watcher.sync.view().entries['z']?.epoch === 51);
     expect(watcher.sync.view().entries['z']!.alive).toBe(true);
+  });
+
+  it('two live runs of one server id do not trade its entry: the newer run keeps it, the replaced one stops writing and says so', async () => {
+    const bucket = uniqueName('view');
+    const errors: { code: string; details?: unknown }[] = [];
+    const old = await make(bucket, 'x', { epoch: 1000, address: 'old-run', onError: (e) => errors.push(e) });
+    const watcher = await make(bucket, 'w');
+    await Promise.all([old.sync.start(), watcher.sync.start()]);
+    await until(watcher.sync, () => watcher.sync.view().entries['x']?.address === 'old-run');
+    // The server restarted while its old process still runs (it was stopped and resumed, or cut off and back).
+    const fresh = await make(bucket, 'x', { epoch: 2000, address: 'new-run' });
+    const seen: string[] = [];
+    watcher.sync.on('viewUpdated', () => {
+      const address = watcher.sync.view().entries['x']?.address ?? '';
+      if (seen.at(-1) !== address) seen.push(address);
+    });
+    await fresh.sync.start();
+    // Both runs write every period; fifteen of the new run's rounds give the old one many chances to outbid it.
+    await new Promise<void>((resolve) => {
+      let rounds = 0;
+      fresh.sync.on('roundCompleted', () => void (++rounds === 15 && resolve()));
+    });
+    await until(watcher.sync, () => watcher.sync.view().entries['x']?.address === 'new-run');
+    expect(seen.slice(seen.indexOf('new-run'))).toEqual(['new-run']);
+    expect(fresh.sync.store.self.epoch).toBe(2000);
+    expect(errors.map((e) => [e.code, (e.details as { cause?: string } | undefined)?.cause])).toContainEqual(['CLOSED', 'REPLACED_RUN']);
   });
 
   it('ignores a malformed or impostor entry (reported to onError) and keeps syncing', async () => {
