@@ -112,19 +112,34 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
 
   /**
    * Stops writing and watching; with `leave` (default) deletes this server's entry so peers see it gone now.
-   * The write in flight and the delete are each awaited at most `deadAfterMs`: with the broker gone they would
+   * The write in flight and the delete are each awaited at most `deadAfterMs`: with the broker hung they would
    * wait out the client's request timeout, and past `deadAfterMs` the peers have found this server dead anyway.
+   * With the client disconnected (the broker down) neither is awaited: nothing can land, and waiting only held
+   * `close()` for twice `deadAfterMs`.
    */
   async stop({ leave = true }: { leave?: boolean } = {}): Promise<void> {
     const wasRunning = this.#running;
     this.#running = false;
     if (this.#tick) this.#tick.cancel();
     this.#watch?.stop();
+    if ((!wasRunning && this.#writing === undefined) || !this.#kv || this.#o.connection.isClosed() || !(await this.#reachable())) return;
     if (this.#writing) await this.#atMost(this.#writing);
     // Only while the entry is still this run's last write: a newer run of this server may own it now.
-    if (wasRunning && leave && !this.#replaced && this.#kv && !this.#o.connection.isClosed()) {
+    if (wasRunning && leave && !this.#replaced && !this.#o.connection.isClosed()) {
       await this.#atMost(this.#kv.delete(this.#key, this.#revision > 0 ? { previousSeq: this.#revision } : {}));
     }
+  }
+
+  /**
+   * Whether the broker answers a ping within `deadAfterMs`. The client refuses at once while it is disconnected
+   * (it would otherwise queue the ping until it reconnects).
+   */
+  #reachable(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = this.#o.timers.setTimeout(() => resolve(false), this.#o.deadAfterMs);
+      const done = (answered: boolean) => (): void => (timer.cancel(), resolve(answered));
+      this.#o.connection.rtt().then(done(true), done(false));
+    });
   }
 
   /** Waits for `work` (its failure ignored) at most `deadAfterMs`; the timer goes as soon as `work` settles. */
