@@ -54,6 +54,9 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
   readonly #run: { readonly epoch: number; readonly instance: string };
   /** A later run of this server claimed the run key: this one writes no more. */
   #replaced = false;
+  /** The KV revision of this run's claim, and when it was last written (monotonic ms): refreshed before the bucket's max age drops it. */
+  #runRevision = 0;
+  #runWrittenAt = 0;
   readonly #heard = new Map<ServerId, number>();
   readonly #ids = new Map<string, ServerId>();
   #view: ClusterView;
@@ -100,7 +103,8 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
       this.#kv = await this.#openBucket();
       if (signal?.aborted) throw new EparaError('ABORTED', 'aborted while starting NATS view sync');
       // Starting is what makes a run the newest of its server: it claims the run key whoever held it.
-      await this.#kv.put(this.#runKey, JSON.stringify(this.#run));
+      this.#runRevision = await this.#kv.put(this.#runKey, JSON.stringify(this.#run));
+      this.#runWrittenAt = this.#o.clock.now();
       await this.#rewatch(this.#kv);
       await this.writeNow();
     } catch (err) {
@@ -195,7 +199,7 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     const kv = await this.#openBucket();
     if (!this.#running) return;
     // A broker that came back without its store lost the run key too: claim it again, unless a run already did.
-    await kv.create(this.#runKey, JSON.stringify(this.#run)).catch(() => undefined);
+    await this.#claimRun(kv);
     this.#kv = kv;
     this.#revision = 0; // the key's revision is found again by the first write (create, else catch up)
     await this.#rewatch(kv);
@@ -230,6 +234,7 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
       }
       this.#self = next;
       this.#apply(next);
+      await this.#refreshRun(kv);
       const hops = Object.values(this.#view.entries).filter((e) => e.alive).length;
       this.emit('roundCompleted', { origin: this.#o.selfId, round: next.version, hops, durationMs: this.#o.clock.now() - started });
       return;
@@ -239,12 +244,38 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
   /** Whether the run key still names this run (or names none: then this run claims it). */
   async #stillCurrent(kv: KV): Promise<boolean> {
     const holder = await kv.get(this.#runKey);
-    if (!holder || holder.operation !== 'PUT') {
-      await kv.create(this.#runKey, JSON.stringify(this.#run)).catch(() => undefined);
-      return true;
-    }
+    if (!holder || holder.operation !== 'PUT') return this.#claimRun(kv);
     const run = parseRun(holder.string());
+    if (run?.instance === this.#run.instance) this.#runRevision = holder.revision;
     return run === undefined || run.instance === this.#run.instance;
+  }
+
+  /** Claims an absent run key (a broker that lost its store); false when another run claimed it first. */
+  async #claimRun(kv: KV): Promise<boolean> {
+    try {
+      this.#runRevision = await kv.create(this.#runKey, JSON.stringify(this.#run));
+      this.#runWrittenAt = this.#o.clock.now();
+      return true;
+    } catch {
+      const holder = await kv.get(this.#runKey);
+      return holder?.operation === 'PUT' && parseRun(holder.string())?.instance === this.#run.instance;
+    }
+  }
+
+  /**
+   * Rewrites this run's claim a few times per bucket max age (`ttlMs`), which would otherwise drop it: an old
+   * process resuming later would find the key gone, claim it and outbid this run. The rewrite is a
+   * compare-and-set on the claim's revision, so it never takes the key from a newer run.
+   */
+  async #refreshRun(kv: KV): Promise<void> {
+    const now = this.#o.clock.now();
+    if (now - this.#runWrittenAt < this.#o.ttlMs / 3) return;
+    try {
+      this.#runRevision = await kv.update(this.#runKey, JSON.stringify(this.#run), this.#runRevision);
+      this.#runWrittenAt = now;
+    } catch {
+      if (!(await this.#stillCurrent(kv))) this.#retire();
+    }
   }
 
   /** A newer run of this server took over: stop writing for good and say so once. */
