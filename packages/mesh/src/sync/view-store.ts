@@ -152,7 +152,7 @@ export class ViewStore {
    * the entry, each jumping past the other's epoch. A stub of a larger epoch says nothing of its run: the
    * full entry is asked for (`missing`) and decides.
    */
-  #applySelfEcho(w: { epoch: number; version: number; alive: boolean; run?: EntryRun; ageMs?: number }, now: number, stub = false): ApplyOutcome {
+  #applySelfEcho(w: { epoch: number; version: number; alive: boolean; run?: EntryRun }, now: number, stub = false): ApplyOutcome {
     const cur = this.#entries.get(this.selfId)!;
     if (w.epoch > cur.entry.epoch && (this.#replacedBy !== undefined || this.#isNewerRun(w))) {
       // Once replaced, for good: the new run's entry marked dead later does not hand the id back to this one.
