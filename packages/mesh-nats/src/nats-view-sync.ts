@@ -198,8 +198,9 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     if (!this.#stale) return;
     const kv = await this.#openBucket();
     if (!this.#running) return;
-    // A broker that came back without its store lost the run key too: claim it again, unless a run already did.
-    await this.#claimRun(kv);
+    // A broker that came back without its store lost the run key too: claim it again, unless a run already did
+    // (a replaced run never does).
+    if (!this.#replaced) await this.#claimRun(kv);
     this.#kv = kv;
     this.#revision = 0; // the key's revision is found again by the first write (create, else catch up)
     await this.#rewatch(kv);
