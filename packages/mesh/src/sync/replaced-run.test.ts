@@ -54,6 +54,14 @@ describe('ViewStore: its own id written by another run', () => {
     expect(bare.applyStub(stub({ epoch: NEW.epoch }), 10)).toBe('updated');
   });
 
+  it('learns the run of an entry it holds without one when the same entry comes again with it (an idle server joined through a seed)', () => {
+    const s = new ViewStore('a', 1, 0, state);
+    s.applyEntry(wire({ epoch: NEW.epoch }), 10);
+    expect(s.toWire('x', 10)?.run).toBeUndefined();
+    expect(s.applyEntry(wire({ epoch: NEW.epoch, run: NEW }), 10)).toBe('ignored');
+    expect(s.toWire('x', 10)?.run).toEqual(NEW);
+  });
+
   it('carries the run with the entry it relays, and keeps it across a relay that dropped it at the same epoch', () => {
     const s = new ViewStore('a', 1, 0, state);
     s.applyEntry(wire({ epoch: NEW.epoch, run: NEW }), 10);

@@ -89,7 +89,12 @@ export class ViewStore {
     const cur = this.#entries.get(w.serverId);
     const { ageMs, run: wireRun, ...rest } = w;
     const incoming: ServerEntry = { ...rest, updatedAt: now - Math.max(0, ageMs) };
-    if (cur && compareEntries(incoming, cur.entry) <= 0) return 'ignored';
+    if (cur && compareEntries(incoming, cur.entry) <= 0) {
+      // The same entry, now with its run (it first came by a path that does not carry runs, such as a join
+      // through a seed, and an idle server's version does not move): learn the run anyway.
+      if (wireRun !== undefined && cur.run === undefined && cur.entry.epoch === incoming.epoch) cur.run = wireRun;
+      return 'ignored';
+    }
     const stampChanged = !cur || sameStamp(incoming, cur.entry) === false;
     // A relay that does not carry runs (an older build) passes the entry on without one: keep the run known for that epoch.
     const run = wireRun ?? (cur?.entry.epoch === incoming.epoch ? cur.run : undefined);
