@@ -48,9 +48,20 @@ describe('a partition and its heal (in-process nodes, memory network)', () => {
     const far = await n3.submit('echo', input([2]), { deadline: Date.now() + 5000 });
     expect([serverOf(near), (near['x']!.data as Float32Array)[0]]).toEqual([1, 2]);
     expect([[2, 3].includes(serverOf(far)), (far['x']!.data as Float32Array)[0]]).toEqual([true, 4]);
+    // Both sides' leaders place as the cut heals, then the one leader of the healed cluster places again: at no
+    // point may the service be left without a ready instance on some executor (the ground truth, not a view).
+    const readyEcho = (): number => cluster.reduce((k, c) => k + c.executor.instances().filter((i) => i.serviceId === 'echo' && i.status === 'ready').length, 0);
+    const lows: number[] = [];
+    for (const c of cluster) c.node.on('placementApplied', () => lows.push(readyEcho()));
+    expect([n0.placeNow(), n2.placeNow()]).toEqual([true, true]);
     hub.setFaults({});
     await until(() => cluster.every((c) => aliveIds(c.node).join() === 'n0,n1,n2,n3'), 'every view holds all four again');
     expect(cluster.map((c) => c.node.stats().leader)).toEqual(['n0', 'n0', 'n0', 'n0']);
+    expect(n0.placeNow()).toBe(true);
+    const settled = (): boolean => cluster.every((c) => c.executor.instances().every((i) => i.status === 'ready')) && readyEcho() > 0;
+    await until(settled, 'the healed placement is applied: every instance ready, none loading or draining');
+    expect(lows.filter((k) => k === 0)).toEqual([]);
+    expect(readyEcho()).toBeGreaterThan(0);
     const outs = await Promise.allSettled(cluster.map((c, i) => c.node.submit('echo', input([i]), { deadline: Date.now() + 5000 })));
     outs.forEach((o, i) => {
       if (o.status === 'rejected') expect(isEparaError(o.reason) ? o.reason.code : String(o.reason)).toBe('a result');

@@ -14,6 +14,14 @@ import { ECHO, input, PSK, ready, recordingLogger, serverOf, until, watch } from
  */
 
 const nodes: MeshNode[] = [];
+/** A frame as the wire carries it, or `undefined` for a handshake frame the codec does not read. */
+const tryDecode = (frame: Uint8Array): ReturnType<typeof decodeFrame> | undefined => {
+  try {
+    return decodeFrame(frame);
+  } catch {
+    return undefined;
+  }
+};
 afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.close()));
 });
@@ -104,6 +112,30 @@ describe('a server restarted under its id while its old process hangs', () => {
     const outs = await Promise.all([2, 3, 4].map((v) => n3.submit('echo', input([v]), { deadline: Date.now() + 5000 })));
     expect(outs.map(serverOf)).toEqual([2, 2, 2]);
     expect(outs.map((o) => (o['x']!.data as Float32Array)[0])).toEqual([4, 6, 8]);
+  });
+
+  it('ring tokens between two runs that read them carry the run of each entry (what lets a replaced run stand down)', async () => {
+    const hub = createMemoryHub();
+    const runs = new Map<string, number>();
+    hub.setFaults({
+      drop: (_link, frame) => {
+        const m = tryDecode(frame);
+        if (m?.type === 'sync-token') for (const e of m.token.entries) if (e.run) runs.set(e.serverId, e.run.epoch);
+        return false;
+      },
+    });
+    const n0 = await start(hub, { id: 'n0', address: 'n0', hosted: false, tag: 0, epoch: 5 });
+    await start(hub, { id: 'n1', address: 'n1', hosted: true, tag: 1, epoch: 7 });
+    // Checked at each round n0 (the initiator) completes.
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (runs.get('n0') !== 5 || runs.get('n1') !== 7) return;
+        n0.off('syncCompleted', check);
+        resolve();
+      };
+      n0.on('syncCompleted', check);
+    });
+    expect(Object.fromEntries(runs)).toEqual({ n0: 5, n1: 7 });
   });
 
   it('links a peer that announces no run (an older build) as before, and it is answered', async () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isEparaError } from '@epara/core';
+import { createManualClock, isEparaError } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 import { createFakeExecutor, createNode } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
 import { connectNats, createNatsOffloader, createNatsTransport, createNatsViewSync } from '@epara/mesh-nats';
@@ -60,8 +61,8 @@ describe.skipIf(skip)('closing NATS nodes whose broker is gone', () => {
     expect(['typed', 'answered by 1']).toContain(during);
     expect(Date.now()).toBeLessThan(deadline + 11_000);
 
-    // The KV view's last write and its leave (a delete) cannot land: each is given up after deadAfterMs (500 ms)
-    // rather than the JetStream request timeout (5 s each, ≈ 15 s in all before), by which the peers found it dead.
+    // The KV view's last write and its leave (a delete) cannot land: with the client disconnected neither is awaited
+    // (the JetStream request timeouts, 5 s each, ≈ 15 s in all at first; then deadAfterMs each).
     const closing = Date.now();
     await Promise.all(members.map((m) => m.node.close()));
     expect(Date.now() - closing).toBeLessThan(10_000);
@@ -69,5 +70,43 @@ describe.skipIf(skip)('closing NATS nodes whose broker is gone', () => {
     await server.stop();
     server = undefined;
     expect(await leftOverAfter(baseline)).toEqual([]);
+  });
+
+  it('a KV view stopped while its broker is down returns at once: nothing can land, so it waits neither for its last write nor for its leave', async () => {
+    server = await startNatsServer();
+    const nc = await connectNats({ servers: server.url });
+    // Timers that never fire: a bounded wait inside stop() would never end on its own.
+    const timers = createManualTimers(createManualClock(0));
+    const sync = createNatsViewSync({ connection: nc, selfId: 'gone', bucket: uniqueName('view'), periodMs: 100, deadAfterMs: 500, timers, readSelf: () => ({ instances: [], load: 0, freeMemoryBytes: 0, arrivalRates: {} }) });
+    await sync.start();
+    const disconnected = (async () => {
+      for await (const s of nc.status()) if (s.type === 'disconnect') return;
+    })();
+    await server.crash();
+    await disconnected;
+    // Before, the leave (a delete) waited for the JetStream request timeout (5 s) here; the bound is the fault's.
+    let bound: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([sync.stop().then(() => 'stopped'), new Promise((resolve) => (bound = setTimeout(resolve, 3000, 'still waiting')))]);
+    clearTimeout(bound);
+    expect(outcome).toBe('stopped');
+    await nc.close();
+  });
+
+  it('a transport on the host\'s connection closes at once while the broker is down (no flush waiting for a reconnect)', async () => {
+    server = await startNatsServer();
+    // A long reconnect wait: a flush queued while disconnected would wait for the next attempt.
+    const nc = await connectNats({ servers: server.url, reconnectWaitMs: 60_000 });
+    const transport = createNatsTransport({ connection: nc, name: uniqueName('t') });
+    await transport.listen();
+    const disconnected = (async () => {
+      for await (const s of nc.status()) if (s.type === 'disconnect') return;
+    })();
+    await server.crash();
+    await disconnected;
+    let bound: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([transport.close().then(() => 'closed'), new Promise((resolve) => (bound = setTimeout(resolve, 3000, 'still waiting')))]);
+    clearTimeout(bound);
+    expect(outcome).toBe('closed');
+    await nc.close();
   });
 });

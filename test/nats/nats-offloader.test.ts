@@ -40,7 +40,9 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
 
   it('forwards to a queue-group member and returns its typed result', async () => {
     const prefix = uniqueName('t');
-    const [a, b, c] = await Promise.all([node(prefix, 'a', 1), node(prefix, 'b', 2), node(prefix, 'c', 3)]);
+    // Patience well past what a loaded machine takes to accept: a retry here (the member was only slow to say it
+    // took the request) would run it twice, and this case counts executions.
+    const [a, b, c] = await Promise.all([node(prefix, 'a', 1, 2, undefined, 1500), node(prefix, 'b', 2, 2, undefined, 1500), node(prefix, 'c', 3, 2, undefined, 1500)]);
     await b.offloader.serve(['svc']);
     await c.offloader.serve(['svc']);
     const seen = new Set<number>();

@@ -4,6 +4,9 @@ import { connectNats, createNatsViewSync, viewKeyOf } from '@epara/mesh-nats';
 import type { NatsViewSync } from '@epara/mesh-nats';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';
+import { createManualClock } from '@epara/core';
+import type { Timers } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 
 const skip = skipNats();
 type NatsConnection = Awaited<ReturnType<typeof connectNats>>;
@@ -39,7 +42,7 @@ describe.skipIf(skip)('NATS KV view sync', () => {
   const make = async (
     bucket: string,
     selfId: string,
-    extra: { epoch?: number; load?: () => number; onError?: (e: { code: string }) => void } = {},
+    extra: { epoch?: number; load?: () => number; onError?: (e: { code: string; details?: unknown }) => void; address?: string; ttlMs?: number; timers?: Timers } = {},
   ): Promise<{ sync: NatsViewSync; nc: NatsConnection }> => {
     const nc = await connectNats({ servers: server.url });
     conns.push(nc);
@@ -49,10 +52,11 @@ describe.skipIf(skip)('NATS KV view sync', () => {
       bucket,
       periodMs: 100,
       deadAfterMs: 400,
-      ttlMs: 5000,
+      ttlMs: extra.ttlMs ?? 5000,
+      ...(extra.timers ? { timers: extra.timers } : {}),
       ...(extra.epoch !== undefined ? { epoch: extra.epoch } : {}),
       ...(extra.onError ? { onError: extra.onError } : {}),
-      readSelf: () => ({ instances: [], load: extra.load?.() ?? 0, freeMemoryBytes: 1, arrivalRates: { svc: 1 }, address: `epara.peer.${selfId}` }),
+      readSelf: () => ({ instances: [], load: extra.load?.() ?? 0, freeMemoryBytes: 1, arrivalRates: { svc: 1 }, address: extra.address ?? `epara.peer.${selfId}` }),
     });
     syncs.push(sync);
     return { sync, nc };
@@ -118,6 +122,65 @@ describe.skipIf(skip)('NATS KV view sync', () => {
     await watcher.sync.start();
     await until(watcher.sync, () => watcher.sync.view().entries['z']?.epoch === 51);
     expect(watcher.sync.view().entries['z']!.alive).toBe(true);
+  });
+
+  it('two live runs of one server id do not trade its entry: the newer run keeps it, the replaced one stops writing and says so', async () => {
+    const bucket = uniqueName('view');
+    const errors: { code: string; details?: unknown }[] = [];
+    const old = await make(bucket, 'x', { epoch: 1000, address: 'old-run', onError: (e) => errors.push(e) });
+    const watcher = await make(bucket, 'w');
+    await Promise.all([old.sync.start(), watcher.sync.start()]);
+    await until(watcher.sync, () => watcher.sync.view().entries['x']?.address === 'old-run');
+    // The server restarted while its old process still runs (it was stopped and resumed, or cut off and back).
+    const fresh = await make(bucket, 'x', { epoch: 2000, address: 'new-run' });
+    const seen: string[] = [];
+    watcher.sync.on('viewUpdated', () => {
+      const address = watcher.sync.view().entries['x']?.address ?? '';
+      if (seen.at(-1) !== address) seen.push(address);
+    });
+    await fresh.sync.start();
+    // Both runs write every period; fifteen of the new run's rounds give the old one many chances to outbid it.
+    await new Promise<void>((resolve) => {
+      let rounds = 0;
+      fresh.sync.on('roundCompleted', () => void (++rounds === 15 && resolve()));
+    });
+    await until(watcher.sync, () => watcher.sync.view().entries['x']?.address === 'new-run');
+    expect(seen.slice(seen.indexOf('new-run'))).toEqual(['new-run']);
+    expect(fresh.sync.store.self.epoch).toBe(2000);
+    expect(errors.map((e) => [e.code, (e.details as { cause?: string } | undefined)?.cause])).toContainEqual(['CLOSED', 'REPLACED_RUN']);
+  });
+
+  it('an old run that resumes after the bucket max age has passed still finds the run key taken (the new run keeps it fresh)', async () => {
+    const bucket = uniqueName('view');
+    let onOldError: (e: { code: string; details?: unknown }) => void = () => undefined;
+    // The old process is "stopped": its timers fire only when the test advances them.
+    const oldTimers = createManualTimers(createManualClock(0));
+    const old = await make(bucket, 'x', { epoch: 1000, address: 'old-run', ttlMs: 1000, timers: oldTimers, onError: (e) => onOldError(e) });
+    await old.sync.start();
+    const fresh = await make(bucket, 'x', { epoch: 2000, address: 'new-run', ttlMs: 1000 });
+    const watcher = await make(bucket, 'w', { ttlMs: 1000 });
+    await Promise.all([fresh.sync.start(), watcher.sync.start()]);
+    // Thirty periods of the new run: three times the bucket max age, so a run key written once has expired.
+    await new Promise<void>((resolve) => {
+      let rounds = 0;
+      fresh.sync.on('roundCompleted', () => void (++rounds === 30 && resolve()));
+    });
+    const seen: string[] = [];
+    watcher.sync.on('viewUpdated', () => seen.push(watcher.sync.view().entries['x']?.address ?? ''));
+    // The old process resumes for one period: its write finds the entry moved on and reads the run key. It either
+    // stands down (replaced) or, finding the key gone, claims it and outbids the new run (its write lands).
+    const outcome = await new Promise<string>((resolve) => {
+      old.sync.on('roundCompleted', () => resolve('the old run wrote its entry'));
+      onOldError = (e) => (e.details as { cause?: string } | undefined)?.cause === 'REPLACED_RUN' && resolve('replaced');
+      oldTimers.advance(100);
+    });
+    expect(outcome).toBe('replaced');
+    await new Promise<void>((resolve) => {
+      let rounds = 0;
+      fresh.sync.on('roundCompleted', () => void (++rounds === 5 && resolve()));
+    });
+    expect(seen.filter((a) => a !== 'new-run')).toEqual([]);
+    expect(fresh.sync.store.self.epoch).toBe(2000);
   });
 
   it('ignores a malformed or impostor entry (reported to onError) and keeps syncing', async () => {

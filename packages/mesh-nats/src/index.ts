@@ -18,7 +18,7 @@ export { resolveNatsTransportOptions, NATS_TRANSPORT_DEFAULTS } from './nats-tra
 export type { NatsTransportOptions } from './nats-transport-options.js';
 export { connectNats } from './nats-connect.js';
 export type { NatsAuth, NatsTlsOptions, NatsConnectOptions, NatsConnection } from './nats-connect.js';
-export { createNatsViewSync, viewKeyOf } from './nats-view-sync.js';
+export { createNatsViewSync, runKeyOf, viewKeyOf } from './nats-view-sync.js';
 export type { NatsViewSync, NatsViewSyncEvents } from './nats-view-sync.js';
 export { resolveNatsViewSyncOptions, NATS_VIEW_SYNC_DEFAULTS } from './nats-view-sync-options.js';
 export type { NatsViewSyncOptions } from './nats-view-sync-options.js';

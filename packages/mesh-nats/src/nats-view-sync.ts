@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { Kvm } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/transport-node';
@@ -23,6 +24,11 @@ export function viewKeyOf(serverId: ServerId): string {
   return /^[A-Za-z0-9_-]+$/.test(serverId) ? `srv.${serverId}` : `srv.=${Buffer.from(serverId).toString('hex')}`;
 }
 
+/** The KV key naming the current run of a server: `run.` and the same suffix as its {@link viewKeyOf} key. */
+export function runKeyOf(serverId: ServerId): string {
+  return `run.${viewKeyOf(serverId).slice('srv.'.length)}`;
+}
+
 /**
  * Cluster-view synchronization over NATS JetStream KV, an alternative to the ring: each server writes its
  * own entry under `srv.<id>` every period (the write is its heartbeat; the version grows with each write and
@@ -32,10 +38,25 @@ export function viewKeyOf(serverId: ServerId): string {
  * dead; a clean stop deletes the entry so peers learn at once; the bucket's max age drops long-dead servers.
  * A failed write or a watch that ended reopens the bucket (creating it again if a broker restarted without its
  * store lost it) and restarts the watch at the next period, so the view converges again after the broker heals.
+ *
+ * One run per server id: each run claims the key {@link runKeyOf} when it starts (its epoch and a random
+ * instance). Two live runs of one id (a server restarted while its old process was stopped or cut off, then
+ * resumed) would otherwise outbid each other's entry every period — each compare-and-set failure jumping past
+ * the other's epoch. A run whose write finds the entry moved on reads the run key first: held by another run,
+ * it was replaced, so it stops writing (and never deletes the entry on stop) and reports a `CLOSED` error with
+ * `details.cause: 'REPLACED_RUN'` to `onError`; only its own run moves past the entry.
  */
 export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements ViewSync {
   readonly #o: ResolvedNatsViewSyncOptions;
   readonly #key: string;
+  readonly #runKey: string;
+  /** This run, as claimed under {@link runKeyOf}: the epoch and a random instance (not the seeded random of a node, which repeats across runs). */
+  readonly #run: { readonly epoch: number; readonly instance: string };
+  /** A later run of this server claimed the run key: this one writes no more. */
+  #replaced = false;
+  /** The KV revision of this run's claim, and when it was last written (monotonic ms): refreshed before the bucket's max age drops it. */
+  #runRevision = 0;
+  #runWrittenAt = 0;
   readonly #heard = new Map<ServerId, number>();
   readonly #ids = new Map<string, ServerId>();
   #view: ClusterView;
@@ -54,6 +75,8 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     super();
     this.#o = options;
     this.#key = viewKeyOf(options.selfId);
+    this.#runKey = runKeyOf(options.selfId);
+    this.#run = { epoch: options.epoch, instance: randomBytes(8).toString('hex') };
     this.#self = { serverId: options.selfId, epoch: options.epoch, version: 0, updatedAt: options.clock.now(), alive: true, ...options.readSelf() };
     this.#view = createView([this.#self]);
   }
@@ -79,6 +102,9 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     try {
       this.#kv = await this.#openBucket();
       if (signal?.aborted) throw new EparaError('ABORTED', 'aborted while starting NATS view sync');
+      // Starting is what makes a run the newest of its server: it claims the run key whoever held it.
+      this.#runRevision = await this.#kv.put(this.#runKey, JSON.stringify(this.#run));
+      this.#runWrittenAt = this.#o.clock.now();
       await this.#rewatch(this.#kv);
       await this.writeNow();
     } catch (err) {
@@ -90,16 +116,34 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
 
   /**
    * Stops writing and watching; with `leave` (default) deletes this server's entry so peers see it gone now.
-   * The write in flight and the delete are each awaited at most `deadAfterMs`: with the broker gone they would
+   * The write in flight and the delete are each awaited at most `deadAfterMs`: with the broker hung they would
    * wait out the client's request timeout, and past `deadAfterMs` the peers have found this server dead anyway.
+   * With the client disconnected (the broker down) neither is awaited: nothing can land, and waiting only held
+   * `close()` for twice `deadAfterMs`.
    */
   async stop({ leave = true }: { leave?: boolean } = {}): Promise<void> {
     const wasRunning = this.#running;
     this.#running = false;
     if (this.#tick) this.#tick.cancel();
     this.#watch?.stop();
+    if ((!wasRunning && this.#writing === undefined) || !this.#kv || this.#o.connection.isClosed() || !(await this.#reachable())) return;
     if (this.#writing) await this.#atMost(this.#writing);
-    if (wasRunning && leave && this.#kv && !this.#o.connection.isClosed()) await this.#atMost(this.#kv.delete(this.#key));
+    // Only while the entry is still this run's last write: a newer run of this server may own it now.
+    if (wasRunning && leave && !this.#replaced && !this.#o.connection.isClosed()) {
+      await this.#atMost(this.#kv.delete(this.#key, this.#revision > 0 ? { previousSeq: this.#revision } : {}));
+    }
+  }
+
+  /**
+   * Whether the broker answers a ping within `deadAfterMs`. The client refuses at once while it is disconnected
+   * (it would otherwise queue the ping until it reconnects).
+   */
+  #reachable(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = this.#o.timers.setTimeout(() => resolve(false), this.#o.deadAfterMs);
+      const done = (answered: boolean) => (): void => (timer.cancel(), resolve(answered));
+      this.#o.connection.rtt().then(done(true), done(false));
+    });
   }
 
   /** Waits for `work` (its failure ignored) at most `deadAfterMs`; the timer goes as soon as `work` settles. */
@@ -154,6 +198,9 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     if (!this.#stale) return;
     const kv = await this.#openBucket();
     if (!this.#running) return;
+    // A broker that came back without its store lost the run key too: claim it again, unless a run already did
+    // (a replaced run never does).
+    if (!this.#replaced) await this.#claimRun(kv);
     this.#kv = kv;
     this.#revision = 0; // the key's revision is found again by the first write (create, else catch up)
     await this.#rewatch(kv);
@@ -171,7 +218,7 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
 
   async #write(): Promise<void> {
     const kv = this.#kv;
-    if (!kv) return;
+    if (!kv || this.#replaced) return;
     const started = this.#o.clock.now();
     for (let attempt = 0; ; attempt++) {
       const next: ServerEntry = { ...this.#self, ...this.#o.readSelf(), version: this.#self.version + 1, alive: true, updatedAt: this.#o.clock.now() };
@@ -181,15 +228,67 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
         this.#revision = this.#revision > 0 ? await kv.update(this.#key, bytes, this.#revision) : await kv.create(this.#key, bytes);
       } catch (err) {
         if (attempt >= 2) throw err;
-        await this.#catchUp(kv); // someone else (a previous life of this server) wrote our key: move past it
+        // Someone else wrote our key: a previous life of this server (move past it), or a newer run (stop).
+        if (!(await this.#stillCurrent(kv))) return this.#retire();
+        await this.#catchUp(kv);
         continue;
       }
       this.#self = next;
       this.#apply(next);
+      await this.#refreshRun(kv);
       const hops = Object.values(this.#view.entries).filter((e) => e.alive).length;
       this.emit('roundCompleted', { origin: this.#o.selfId, round: next.version, hops, durationMs: this.#o.clock.now() - started });
       return;
     }
+  }
+
+  /** Whether the run key still names this run (or names none: then this run claims it). */
+  async #stillCurrent(kv: KV): Promise<boolean> {
+    const holder = await kv.get(this.#runKey);
+    if (!holder || holder.operation !== 'PUT') return this.#claimRun(kv);
+    const run = parseRun(holder.string());
+    if (run?.instance === this.#run.instance) this.#runRevision = holder.revision;
+    return run === undefined || run.instance === this.#run.instance;
+  }
+
+  /** Claims an absent run key (a broker that lost its store); false when another run claimed it first. */
+  async #claimRun(kv: KV): Promise<boolean> {
+    try {
+      this.#runRevision = await kv.create(this.#runKey, JSON.stringify(this.#run));
+      this.#runWrittenAt = this.#o.clock.now();
+      return true;
+    } catch {
+      const holder = await kv.get(this.#runKey);
+      return holder?.operation === 'PUT' && parseRun(holder.string())?.instance === this.#run.instance;
+    }
+  }
+
+  /**
+   * Rewrites this run's claim a few times per bucket max age (`ttlMs`), which would otherwise drop it: an old
+   * process resuming later would find the key gone, claim it and outbid this run. The rewrite is a
+   * compare-and-set on the claim's revision, so it never takes the key from a newer run.
+   */
+  async #refreshRun(kv: KV): Promise<void> {
+    const now = this.#o.clock.now();
+    if (now - this.#runWrittenAt < this.#o.ttlMs / 3) return;
+    try {
+      this.#runRevision = await kv.update(this.#runKey, JSON.stringify(this.#run), this.#runRevision);
+      this.#runWrittenAt = now;
+    } catch {
+      if (!(await this.#stillCurrent(kv))) this.#retire();
+    }
+  }
+
+  /** A newer run of this server took over: stop writing for good and say so once. */
+  #retire(): void {
+    this.#replaced = true;
+    this.#emitError(
+      new EparaError('CLOSED', `a newer run of ${this.#o.selfId} claimed its entry; this run stops writing it`, {
+        serverId: this.#o.selfId,
+        epoch: this.#run.epoch,
+        cause: 'REPLACED_RUN',
+      }),
+    );
   }
 
   async #catchUp(kv: KV): Promise<void> {
@@ -267,6 +366,16 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     const error = toEparaError(err, 'PEER_UNAVAILABLE');
     this.#o.logger.warn({ err: error }, 'NATS view sync error');
     this.#o.onError(error);
+  }
+}
+
+/** A run key's value, or `undefined` when it is not one (written by something else: then it proves nothing). */
+function parseRun(text: string): { epoch: number; instance: string } | undefined {
+  try {
+    const v = JSON.parse(text) as { epoch?: unknown; instance?: unknown };
+    return typeof v.epoch === 'number' && typeof v.instance === 'string' ? { epoch: v.epoch, instance: v.instance } : undefined;
+  } catch {
+    return undefined;
   }
 }
 

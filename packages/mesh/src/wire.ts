@@ -45,7 +45,7 @@ export type {
 } from './protocol/messages.js';
 export { DTYPE_CODES } from './protocol/tensor-codec.js';
 export { encodeViewEntries, decodeViewEntries } from './protocol/view-codec.js';
-export type { WireViewEntry, WireEntryStub, WireSyncToken } from './protocol/view-codec.js';
+export type { EntryRun, WireViewEntry, WireEntryStub, WireSyncToken } from './protocol/view-codec.js';
 export { resolveProtocolLimits, PROTOCOL_LIMIT_DEFAULTS } from './protocol/protocol-limits.js';
 export type { ProtocolLimits, ResolvedProtocolLimits } from './protocol/protocol-limits.js';
 export { createConnection } from './transport/create-connection.js';

@@ -1,4 +1,5 @@
 import { encodeFrame } from '../protocol/frame-codec.js';
+import { INCARNATION_FLAG_RUNS } from '../protocol/messages.js';
 import type { Incarnation } from '../protocol/messages.js';
 import { secureConnection } from '../security/secure-connection.js';
 import type { Handshake } from './peer-links.js';
@@ -13,7 +14,8 @@ import { plainHandshake } from './plain-handshake.js';
 export function createHandshake(o: ResolvedNodeOptions, incarnation: Incarnation): Handshake {
   const s = o.security;
   const announce = <T extends Awaited<ReturnType<Handshake>>>(link: T): T => {
-    link.connection.send(encodeFrame({ type: 'incarnation', ...incarnation }, o.limits));
+    // The flag says this build reads entry runs in sync tokens, so the peer may send them.
+    link.connection.send(encodeFrame({ type: 'incarnation', flags: INCARNATION_FLAG_RUNS, ...incarnation }, o.limits));
     return link;
   };
   if ('insecure' in s) {

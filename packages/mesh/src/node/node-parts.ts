@@ -136,10 +136,12 @@ function buildOffloadServing(o: ResolvedNodeOptions): OffloadServing | undefined
 
 function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext, lateness: LocalLateness | undefined): { links: PeerLinks; sync: ViewSync } {
   let sync: ViewSync;
+  // One run per process: announced on every link, and carried by this server's view entry on the ring.
+  const run = newIncarnation(o.epoch);
   const links: PeerLinks = new PeerLinks({
     selfId: o.id,
     transport: o.transport,
-    handshake: createHandshake(o, newIncarnation(o.epoch)),
+    handshake: createHandshake(o, run),
     limits: o.limits,
     addressOf: (id) => sync.store.get(id)?.address,
     epochOf: (id) => sync.store.get(id)?.epoch,
@@ -165,6 +167,7 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext, lateness: L
   sync = new RingSync({
     selfId: o.id,
     epoch: o.epoch,
+    run,
     clock: o.monotonicClock,
     timers: o.timers,
     periodMs: o.syncPeriodMs,

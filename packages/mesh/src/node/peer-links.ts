@@ -3,6 +3,7 @@ import { EparaError, toEparaError } from '@epara/core';
 import type { ServerId } from '@epara/core';
 import type { Connection, Transport } from '../transport/transport.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
+import { INCARNATION_FLAG_RUNS, SYNC_FLAG_RUNS } from '../protocol/messages.js';
 import type { DecodedMessage, Incarnation, WireMessage } from '../protocol/messages.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
 import type { Logger } from '@epara/core';
@@ -97,6 +98,8 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   readonly #incarnations = new PeerIncarnations();
   /** The run each link's peer announced in its first frame (links of peers that announce none are absent). */
   readonly #runs = new WeakMap<PeerLink, Incarnation>();
+  /** Links whose peer reads entry runs in sync tokens (it said so in its incarnation frame). */
+  readonly #readsRuns = new WeakSet<PeerLink>();
   /** Links closed because they belong to a replaced run. */
   readonly #refused = new WeakSet<PeerLink>();
   /** Per peer, the view epoch whose run was last checked by dialing its address (see {@link send}). */
@@ -170,7 +173,8 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
         throw new EparaError('PEER_UNAVAILABLE', `${address} failed authentication; not dialed again for ${retryInMs} ms`, { address, peer: peerId, retryInMs, cause: 'UNAUTHENTICATED' });
       }
     }
-    const frame = encodeFrame(message, this.#c.limits);
+    // Who answers the dial is not known yet: a token goes in the form every build reads.
+    const frame = encodeFrame(withRuns(message, false), this.#c.limits);
     if (!dial) {
       dial = { id: `dial-${(this.#nextDial++).toString(36)}`, peerId, queue: [], types: [] };
       this.#dials.set(address, dial);
@@ -306,8 +310,9 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
    * The peer's first frame on a link: the run of its process. A newer run than the one linked replaces it; a
    * replaced run (or one older than a linked run) is refused. Later announcements on the link are ignored.
    */
-  #onIncarnation(link: PeerLink, run: Incarnation): void {
+  #onIncarnation(link: PeerLink, run: Incarnation & { readonly flags: number }): void {
     if (this.#runs.has(link)) return;
+    if ((run.flags & INCARNATION_FLAG_RUNS) !== 0) this.#readsRuns.add(link);
     const others = [...(this.#byPeer.get(link.peerId) ?? [])].some((l) => l !== link && !l.connection.isClosed);
     const verdict = this.#incarnations.admit(link.peerId, { epoch: run.epoch, instance: run.instance }, others);
     if (verdict === 'refused') return this.#refuse(link, run);
@@ -370,7 +375,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   #write(link: PeerLink, message: WireMessage): void {
     const buffered = link.connection.bufferedBytes;
     if (buffered > this.#c.maxBufferedBytes) this.#shed(link, message, buffered);
-    this.#writeFrame(link, encodeFrame(message, this.#c.limits), message.type);
+    this.#writeFrame(link, encodeFrame(withRuns(message, this.#readsRuns.has(link)), this.#c.limits), message.type);
   }
 
   #shed(link: PeerLink, message: WireMessage, buffered: number): never {
@@ -396,6 +401,13 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     link.connection.send(frame);
     this.emit('frameSent', { type, bytes: frame.byteLength });
   }
+}
+
+/** A sync token with its entries' runs for a peer that reads them, without for one that does not (an older build). */
+function withRuns(message: WireMessage, peerReadsRuns: boolean): WireMessage {
+  if (message.type !== 'sync-token') return message;
+  const flags = peerReadsRuns ? (message.flags ?? 0) | SYNC_FLAG_RUNS : (message.flags ?? 0) & ~SYNC_FLAG_RUNS;
+  return flags === (message.flags ?? 0) ? message : { ...message, flags };
 }
 
 /** The host part of `host:port` (or of `[v6]:port`): inbound links from one peer come from a new port each time. */

@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { EparaError, isEparaError } from '@epara/core';
 import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, readFrameHeader } from './frame-codec.js';
 import { decodeViewEntries, encodeViewEntries } from './view-codec.js';
+import type { WireViewEntry } from './view-codec.js';
 import { entryArb, messageArb, plain } from './wire-arbitraries.js';
-import { SUBMIT_FLAG_TRACE } from './messages.js';
+import { SUBMIT_FLAG_TRACE, SYNC_FLAG_RUNS } from './messages.js';
 
 function protocolCode(fn: () => unknown): string {
   try {
@@ -176,6 +177,34 @@ describe('frame codec', () => {
       const frame = encodeFrame(submit);
       new DataView(frame.buffer).setUint16(4, SUBMIT_FLAG_TRACE, true);
       expect(protocolCode(() => decodeFrame(frame))).toBe('PROTOCOL_ERROR');
+    });
+  });
+
+  describe('sync-token entry runs', () => {
+    const entry = { serverId: 'x', epoch: 2000, version: 3, ageMs: 4, alive: true, load: 0, freeMemoryBytes: 0, instances: [], arrivalRates: {} };
+    const entries: WireViewEntry[] = [{ ...entry, run: { epoch: 2000, instance: 22 } }, { ...entry, serverId: 'y' }];
+    const token = { origin: 'a', epoch: 1, round: 2, full: true, wantFull: false, entries, stubs: [] };
+    const message = { type: 'sync-token' as const, from: 'a', token };
+
+    it('carries each entry run behind a header flag', () => {
+      const m = decodeFrame(encodeFrame({ ...message, flags: SYNC_FLAG_RUNS }));
+      expect(m.type === 'sync-token' && m.token.entries.map((e) => e.run)).toEqual([{ epoch: 2000, instance: 22 }, undefined]);
+    });
+
+    it('leaves a token without the flag byte for byte as before (older builds read it), its runs dropped', () => {
+      const bare = { ...message, token: { ...token, entries: token.entries.map(({ run: _run, ...e }) => e) } };
+      const frame = encodeFrame(message);
+      expect(frame).toEqual(encodeFrame(bare));
+      const m = decodeFrame(frame);
+      expect(m.type === 'sync-token' && m.token.entries.every((e) => !('run' in e))).toBe(true);
+    });
+
+    it('refuses a frame whose flag promises a run section that is not there, or a run instance that is not a safe integer', () => {
+      const frame = encodeFrame(message);
+      new DataView(frame.buffer).setUint16(4, SYNC_FLAG_RUNS, true);
+      expect(protocolCode(() => decodeFrame(frame))).toBe('PROTOCOL_ERROR');
+      const bad = { ...message, flags: SYNC_FLAG_RUNS, token: { ...token, entries: [{ ...entry, run: { epoch: 1, instance: 0.5 } }] } };
+      expect(protocolCode(() => decodeFrame(encodeFrame(bad)))).toBe('PROTOCOL_ERROR');
     });
   });
 

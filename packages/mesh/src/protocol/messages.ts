@@ -103,6 +103,15 @@ export interface SubmitMessage extends Base {
 /** Header flag of a `submit` frame whose metadata ends with a trace context. */
 export const SUBMIT_FLAG_TRACE = 0x0001;
 
+/**
+ * Header flag of an `incarnation` frame: the sender reads entry runs in sync tokens, so tokens sent to it may
+ * carry them ({@link SYNC_FLAG_RUNS}). An older build ignores the bit, and is sent tokens without runs.
+ */
+export const INCARNATION_FLAG_RUNS = 0x0001;
+
+/** Header flag of a `sync-token` frame whose metadata ends with each entry's run (`WireViewEntry.run`). */
+export const SYNC_FLAG_RUNS = 0x0001;
+
 export interface ResultMessage extends Base {
   readonly type: 'result';
   readonly outputs: NamedTensors;

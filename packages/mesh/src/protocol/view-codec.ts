@@ -5,8 +5,18 @@ import { resolveProtocolLimits } from './protocol-limits.js';
 import type { ProtocolLimits, ResolvedProtocolLimits } from './protocol-limits.js';
 
 /**
+ * The run of a server that wrote an entry: the epoch that run announced at start and its random instance
+ * number (the `incarnation` a process announces on its links).
+ */
+export interface EntryRun {
+  readonly epoch: number;
+  readonly instance: number;
+}
+
+/**
  * A server entry as it travels on the ring: an age instead of an absolute time, so clocks never need to
- * agree (the receiver sets `updatedAt = its now − ageMs`).
+ * agree (the receiver sets `updatedAt = its now − ageMs`). `run` says which run of the server wrote it, when
+ * known: a run that sees its own id written by a newer run does not outbid it.
  */
 export interface WireViewEntry {
   readonly serverId: string;
@@ -19,6 +29,7 @@ export interface WireViewEntry {
   readonly freeMemoryBytes: number;
   readonly instances: readonly InstanceInfo[];
   readonly arrivalRates: Readonly<Record<string, number>>;
+  readonly run?: EntryRun;
 }
 
 /** A heartbeat for an unchanged entry: identity, version and age only. */
@@ -124,8 +135,12 @@ function readEntry(r: ByteReader, l: ResolvedProtocolLimits): WireViewEntry {
   return { ...stub, ...(address === undefined ? {} : { address }), load, freeMemoryBytes, instances, arrivalRates: Object.fromEntries(rates) };
 }
 
-/** Writes a sync token into `w` (used by the `sync-token` message). */
-export function writeSyncToken(w: ByteWriter, t: WireSyncToken, l: ResolvedProtocolLimits): void {
+/**
+ * Writes a sync token into `w` (used by the `sync-token` message). With `withRuns` a section after the stubs
+ * gives each entry's run (a flag byte, then epoch and instance): only for a reader that asked for it, since an
+ * older one rejects the trailing bytes.
+ */
+export function writeSyncToken(w: ByteWriter, t: WireSyncToken, l: ResolvedProtocolLimits, withRuns = false): void {
   w.str(t.origin, l.maxIdBytes, 'origin');
   w.f64(t.epoch);
   w.f64(t.round);
@@ -134,10 +149,15 @@ export function writeSyncToken(w: ByteWriter, t: WireSyncToken, l: ResolvedProto
   if (t.stubs.length > l.maxEntries) throw protocolError(`${t.stubs.length} stubs exceed the limit of ${l.maxEntries}`);
   w.u16(t.stubs.length);
   for (const s of t.stubs) writeStub(w, s, l);
+  if (!withRuns) return;
+  for (const e of t.entries) {
+    w.bool(e.run !== undefined);
+    if (e.run !== undefined) (w.f64(e.run.epoch, 'run epoch'), w.f64(e.run.instance, 'run instance'));
+  }
 }
 
-/** Reads a sync token written by {@link writeSyncToken}. */
-export function readSyncToken(r: ByteReader, l: ResolvedProtocolLimits): WireSyncToken {
+/** Reads a sync token written by {@link writeSyncToken} (with its run section when `withRuns`). */
+export function readSyncToken(r: ByteReader, l: ResolvedProtocolLimits, withRuns = false): WireSyncToken {
   const origin = r.str('origin', l.maxIdBytes);
   const epoch = r.f64('epoch');
   const round = r.f64('round');
@@ -145,7 +165,14 @@ export function readSyncToken(r: ByteReader, l: ResolvedProtocolLimits): WireSyn
   if (bits > 3) throw protocolError(`unknown token flags ${bits}`);
   const entries = readEntries(r, l);
   const stubs = Array.from({ length: r.count('stubs', l.maxEntries) }, () => readStub(r, l));
-  return { origin, epoch, round, full: (bits & 1) === 1, wantFull: (bits & 2) === 2, entries, stubs };
+  const withRun = withRuns ? entries.map((e) => (r.bool('has run') ? { ...e, run: readRun(r) } : e)) : entries;
+  return { origin, epoch, round, full: (bits & 1) === 1, wantFull: (bits & 2) === 2, entries: withRun, stubs };
+}
+
+function readRun(r: ByteReader): EntryRun {
+  const run = { epoch: r.f64('run epoch'), instance: r.f64('run instance') };
+  if (!Number.isSafeInteger(run.instance) || run.instance < 0) throw protocolError('run instance must be a non-negative safe integer');
+  return run;
 }
 
 function writeEntries(w: ByteWriter, entries: readonly WireViewEntry[], l: ResolvedProtocolLimits): void {

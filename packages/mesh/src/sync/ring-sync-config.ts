@@ -1,6 +1,7 @@
 import type { Clock, ServerId } from '@epara/core';
 import type { Logger } from '@epara/core';
 import type { Timers } from '@epara/core';
+import type { EntryRun } from '../protocol/view-codec.js';
 import type { FaultInjector } from './sync-faults.js';
 import type { SyncMessage } from './sync-types.js';
 import type { SelfState } from './view-store.js';
@@ -15,6 +16,12 @@ export interface SyncTarget {
 export interface RingSyncConfig {
   readonly selfId: ServerId;
   readonly epoch: number;
+  /**
+   * This process's run (its announced epoch and random instance). Given, this server's entry carries it, and a
+   * live entry of this id written by a newer run is not outbid: this run was replaced. Without it, any larger
+   * epoch of this id is outbid (a previous life's entry).
+   */
+  readonly run?: EntryRun;
   /** Measures liveness and entry ages; must not step with the wall clock (the node passes its monotonic clock). */
   readonly clock: Clock;
   readonly timers: Timers;

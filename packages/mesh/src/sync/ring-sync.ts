@@ -43,13 +43,14 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   #tick: TimerHandle | undefined;
   #tickDueAt = 0;
   #running = false;
+  #toldReplaced = false;
 
   constructor(config: RingSyncConfig) {
     super();
     this.#c = config;
     this.#suspicionMs = config.suspicionMs ?? Math.max(3 * config.periodMs, 2 * config.attempts * config.ackTimeoutMs);
     this.#liveness = new Liveness({ periodMs: config.periodMs, suspicionMs: this.#suspicionMs, eagerProbes: 20, maxProbeGapPeriods: 32 });
-    this.store = new ViewStore(config.selfId, config.epoch, config.clock.now(), config.readSelf());
+    this.store = new ViewStore(config.selfId, config.epoch, config.clock.now(), config.readSelf(), config.run);
     this.#lastTokenAt = config.clock.now();
   }
 
@@ -164,6 +165,11 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   #merge(token: SyncToken, from: ServerId, now: number): boolean {
     const { changed, missing } = mergeToken(this.store, token, from, now, this.#c.faults);
     if (changed) this.emit('viewUpdated');
+    const newer = this.store.replacedBy;
+    if (newer !== undefined && !this.#toldReplaced) {
+      this.#toldReplaced = true;
+      this.#c.logger.warn({ run: this.#c.run, newerRun: newer }, 'a newer run of this server is in the view: this run was replaced and does not outbid its entry');
+    }
     return missing;
   }
 

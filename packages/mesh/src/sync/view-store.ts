@@ -1,5 +1,6 @@
 import { compareEntries } from '@epara/core/internal';
 import type { ClusterView, ServerEntry, ServerId } from '@epara/core';
+import type { EntryRun } from '../protocol/view-codec.js';
 import type { EntryStub, WireEntry } from './sync-types.js';
 
 /** The part of its own entry a server writes each round (identity and version are managed by the store). */
@@ -12,6 +13,8 @@ interface Stored {
   entry: ServerEntry;
   /** Local time this store last saw the version change (drives which entries travel in full). */
   changedAt: number;
+  /** The run of the server that wrote the entry, when the entry came with one. */
+  run?: EntryRun;
 }
 
 /**
@@ -22,10 +25,21 @@ interface Stored {
 export class ViewStore {
   readonly selfId: ServerId;
   readonly #entries = new Map<ServerId, Stored>();
+  readonly #run: EntryRun | undefined;
+  /** A newer run of this server whose live entry this store saw (and did not outbid). */
+  #replacedBy: EntryRun | undefined;
 
-  constructor(selfId: ServerId, epoch: number, now: number, state: SelfState) {
+  /** `run` is this process's run: given, the entry carries it, and a newer run's entry of this id is not outbid. */
+  constructor(selfId: ServerId, epoch: number, now: number, state: SelfState, run?: EntryRun) {
     this.selfId = selfId;
-    this.#entries.set(selfId, { entry: { serverId: selfId, epoch, version: 1, updatedAt: now, alive: true, ...state }, changedAt: now });
+    this.#run = run;
+    const entry: ServerEntry = { serverId: selfId, epoch, version: 1, updatedAt: now, alive: true, ...state };
+    this.#entries.set(selfId, { entry, changedAt: now, ...(run ? { run } : {}) });
+  }
+
+  /** The newer run of this server seen in the view, if any: this run is replaced and no longer outbids it. */
+  get replacedBy(): EntryRun | undefined {
+    return this.#replacedBy;
   }
 
   get self(): ServerEntry {
@@ -56,7 +70,7 @@ export class ViewStore {
     const cur = this.#entries.get(this.selfId)!;
     const changed = !sameContent(cur.entry, state) || !cur.entry.alive;
     const entry: ServerEntry = { ...cur.entry, ...state, alive: true, updatedAt: now, version: cur.entry.version + (changed ? 1 : 0) };
-    this.#entries.set(this.selfId, { entry, changedAt: changed ? now : cur.changedAt });
+    this.#entries.set(this.selfId, { ...cur, entry, changedAt: changed ? now : cur.changedAt });
     return changed;
   }
 
@@ -66,29 +80,36 @@ export class ViewStore {
    */
   refute(now: number): void {
     const cur = this.#entries.get(this.selfId)!;
-    this.#entries.set(this.selfId, { entry: { ...cur.entry, alive: true, version: cur.entry.version + 1, updatedAt: now }, changedAt: now });
+    this.#entries.set(this.selfId, { ...cur, entry: { ...cur.entry, alive: true, version: cur.entry.version + 1, updatedAt: now }, changedAt: now });
   }
 
   /** Merges one full entry from the ring (core's `compareEntries` decides which copy wins). */
   applyEntry(w: WireEntry, now: number): ApplyOutcome {
     if (w.serverId === this.selfId) return this.#applySelfEcho(w, now);
     const cur = this.#entries.get(w.serverId);
-    const { ageMs, ...rest } = w;
+    const { ageMs, run: wireRun, ...rest } = w;
     const incoming: ServerEntry = { ...rest, updatedAt: now - Math.max(0, ageMs) };
-    if (cur && compareEntries(incoming, cur.entry) <= 0) return 'ignored';
+    if (cur && compareEntries(incoming, cur.entry) <= 0) {
+      // The same entry, now with its run (it first came by a path that does not carry runs, such as a join
+      // through a seed, and an idle server's version does not move): learn the run anyway.
+      if (wireRun !== undefined && cur.run === undefined && cur.entry.epoch === incoming.epoch) cur.run = wireRun;
+      return 'ignored';
+    }
     const stampChanged = !cur || sameStamp(incoming, cur.entry) === false;
-    this.#entries.set(w.serverId, { entry: incoming, changedAt: stampChanged || !cur ? now : cur.changedAt });
+    // A relay that does not carry runs (an older build) passes the entry on without one: keep the run known for that epoch.
+    const run = wireRun ?? (cur?.entry.epoch === incoming.epoch ? cur.run : undefined);
+    this.#entries.set(w.serverId, { entry: incoming, changedAt: stampChanged || !cur ? now : cur.changedAt, ...(run ? { run } : {}) });
     return stampChanged ? 'updated' : 'refreshed';
   }
 
   /** Merges a heartbeat stub; `missing` means the stub is newer than the content held here. */
   applyStub(s: EntryStub, now: number): ApplyOutcome {
-    if (s.serverId === this.selfId) return this.#applySelfEcho(s, now);
+    if (s.serverId === this.selfId) return this.#applySelfEcho(s, now, true);
     const cur = this.#entries.get(s.serverId);
     if (!cur || s.epoch > cur.entry.epoch || (s.epoch === cur.entry.epoch && s.version > cur.entry.version)) return 'missing';
     if (s.epoch < cur.entry.epoch || s.version < cur.entry.version) return 'ignored';
     if (!s.alive && cur.entry.alive) {
-      this.#entries.set(s.serverId, { entry: { ...cur.entry, alive: false }, changedAt: now });
+      this.#entries.set(s.serverId, { ...cur, entry: { ...cur.entry, alive: false }, changedAt: now });
       return 'updated';
     }
     if (s.alive !== cur.entry.alive) return 'ignored';
@@ -105,16 +126,16 @@ export class ViewStore {
   markDead(id: ServerId, now: number): boolean {
     const cur = this.#entries.get(id);
     if (!cur || !cur.entry.alive || id === this.selfId) return false;
-    this.#entries.set(id, { entry: { ...cur.entry, alive: false }, changedAt: now });
+    this.#entries.set(id, { ...cur, entry: { ...cur.entry, alive: false }, changedAt: now });
     return true;
   }
 
   /** Wire form of an entry, with its age as of `now`. */
   toWire(id: ServerId, now: number): WireEntry | undefined {
-    const e = this.#entries.get(id)?.entry;
-    if (!e) return undefined;
-    const { updatedAt, ...rest } = e;
-    return { ...rest, ageMs: Math.max(0, now - updatedAt) };
+    const stored = this.#entries.get(id);
+    if (!stored) return undefined;
+    const { updatedAt, ...rest } = stored.entry;
+    return { ...rest, ageMs: Math.max(0, now - updatedAt), ...(stored.run ? { run: stored.run } : {}) };
   }
 
   toStub(id: ServerId, now: number): EntryStub | undefined {
@@ -130,19 +151,39 @@ export class ViewStore {
 
   /**
    * Our own entry came back from someone else. If it is at least as new as ours it was written by a previous
-   * life of this server or by a peer that declared us dead: jump past it so our live entry wins.
+   * life of this server or by a peer that declared us dead: jump past it so our live entry wins. Unless it is
+   * the live entry of a newer run of this server (a larger announced epoch, another instance): then this run
+   * was replaced — its process kept running beside its restart — and outbidding it would make the two trade
+   * the entry, each jumping past the other's epoch. A stub of a larger epoch says nothing of its run: the
+   * full entry is asked for (`missing`) and decides.
    */
-  #applySelfEcho(w: { epoch: number; version: number; alive: boolean }, now: number): ApplyOutcome {
+  #applySelfEcho(w: { epoch: number; version: number; alive: boolean; run?: EntryRun }, now: number, stub = false): ApplyOutcome {
     const cur = this.#entries.get(this.selfId)!;
+    if (w.epoch > cur.entry.epoch && (this.#replacedBy !== undefined || this.#isNewerRun(w))) {
+      // Once replaced, for good: the new run's entry marked dead later does not hand the id back to this one.
+      this.#replacedBy ??= w.run;
+      return 'ignored';
+    }
+    if (w.epoch > cur.entry.epoch && stub && this.#run !== undefined) return 'missing';
     if (w.epoch > cur.entry.epoch) {
-      this.#entries.set(this.selfId, { entry: { ...cur.entry, epoch: w.epoch + 1, version: 1, alive: true, updatedAt: now }, changedAt: now });
+      this.#entries.set(this.selfId, { ...cur, entry: { ...cur.entry, epoch: w.epoch + 1, version: 1, alive: true, updatedAt: now }, changedAt: now });
       return 'updated';
     }
     if (w.epoch === cur.entry.epoch && (w.version > cur.entry.version || (!w.alive && w.version === cur.entry.version))) {
-      this.#entries.set(this.selfId, { entry: { ...cur.entry, version: w.version + 1, alive: true, updatedAt: now }, changedAt: now });
+      this.#entries.set(this.selfId, { ...cur, entry: { ...cur.entry, version: w.version + 1, alive: true, updatedAt: now }, changedAt: now });
       return 'updated';
     }
     return 'ignored';
+  }
+
+  /**
+   * Whether an entry of this id is the live entry of a newer run: announced with a larger epoch than this run's
+   * and from another instance. A dead one is not: a restart whose clock stepped back (a smaller epoch) takes
+   * over the id once its previous run is found dead.
+   */
+  #isNewerRun(w: { alive: boolean; run?: EntryRun }): boolean {
+    const mine = this.#run;
+    return mine !== undefined && w.run !== undefined && w.alive && w.run.instance !== mine.instance && w.run.epoch > mine.epoch;
   }
 }
 
