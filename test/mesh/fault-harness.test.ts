@@ -69,7 +69,8 @@ describe('fault harness: real processes on 127.0.0.1', () => {
     const done = completions(n0);
     const p = await h.peer({ id: 'n1', seed: n0.address!, serviceTimeMs: 1000, tag: 1 });
     await untilReady(n0, 'n1');
-    const run = submitAll(n0, [0, 1, 2, 3], 4000);
+    // n1 runs one a second: n0 counts the ones it already sent, so the fourth needs a budget past 4 s to be sent.
+    const run = submitAll(n0, [0, 1, 2, 3], 5000);
     await until(() => run.offloaded() >= 4, 'n0 offloaded the four requests to n1');
     p.child.kill('SIGSTOP');
     const outcomes = await run.settled;

@@ -15,7 +15,7 @@ describe('executor: capacity at the learned device hold time', () => {
     ex = undefined;
   });
 
-  const setUp = (adaptLatency: boolean) => {
+  const setUp = (adaptLatency: boolean, plan: { batchSize: number; capacityPerSec?: number } = { batchSize: 1 }, maxBatch = 1) => {
     const clock = createManualClock(1000);
     ex = createExecutor({
       backend: { kind: 'fake' },
@@ -23,7 +23,7 @@ describe('executor: capacity at the learned device hold time', () => {
       timers: createManualTimers(clock),
       adaptLatency,
       devices: [{ id: 'd0' }],
-      services: [{ id: 's', model: doubler(), sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 60_000 }, profile: flat(10), plan: { batchSize: 1 }, maxBatch: 1, devices: ['d0'] }],
+      services: [{ id: 's', model: doubler(), sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 60_000 }, profile: flat(10), plan, maxBatch, devices: ['d0'] }],
     });
     ex.on('batchDispatched', () => clock.advance(30));
     return { clock, ex };
@@ -38,6 +38,18 @@ describe('executor: capacity at the learned device hold time', () => {
     const capacity = ex.instances()[0]!.capacityPerSec;
     expect(capacity).toBeGreaterThan(100 / 3);
     expect(capacity).toBeLessThan(100 / (3 - 2 * 0.8 ** 17));
+  });
+
+  it("scales a plan's declared capacity the same way", async () => {
+    // Core's plans declare the figure they computed from the profile (here 80/s, as a host may round it down);
+    // a batched service (maxBatch 1 would run unbatched, whose capacity is one item per run whatever the plan).
+    const { ex } = setUp(true, { batchSize: 1, capacityPerSec: 80 }, 8);
+    await ex.start();
+    expect(ex.instances()[0]!.capacityPerSec).toBeCloseTo(80, 6);
+    for (let i = 0; i < 20; i++) await ex.submit('s', item(i));
+    const capacity = ex.instances()[0]!.capacityPerSec;
+    expect(capacity).toBeGreaterThan(80 / 3);
+    expect(capacity).toBeLessThan(80 / (3 - 2 * 0.8 ** 17));
   });
 
   it('stays at the profile without learning (adaptLatency: false)', async () => {

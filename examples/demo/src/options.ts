@@ -37,13 +37,6 @@ export interface DemoOptions {
    * trial-length warm-up for the trials, from the trials for the capacity search. @default 'profile'
    */
   readonly planCosts?: 'profile' | 'measured';
-  /**
-   * The capacity each EPARA node announces to the mesh (what stream admission, routing and peers read).
-   * `'profile'`: the executor's figure, from the profile. `'measured'`: divided per service by the cost the node
-   * measures (its executor's estimate against the profile, leaving out each instance's first batches).
-   * @default 'profile'
-   */
-  readonly announce?: 'profile' | 'measured';
   /** Where a report folder is written (a new sub-folder per run). @default `examples/demo/reports` */
   readonly reportDir?: string;
   /** Where lines go. @default console.log */
@@ -52,7 +45,7 @@ export interface DemoOptions {
 }
 
 /** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = { duration: 10, quickDuration: 4, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', announce: 'profile' } as const;
+export const DEMO_DEFAULTS = { duration: 10, quickDuration: 4, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile' } as const;
 
 /**
  * The replica rule's cap on a device's predicted share with `planCosts: 'measured'`. Its cap of 60% of profiled
@@ -73,7 +66,6 @@ export interface ResolvedDemoOptions {
   readonly quick: boolean;
   readonly capacity: boolean;
   readonly planCosts: 'profile' | 'measured';
-  readonly announce: 'profile' | 'measured';
   readonly reportDir: string | undefined;
   readonly log: (line: string) => void;
   readonly signal: AbortSignal | undefined;
@@ -106,8 +98,6 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
   if (o.log !== undefined && typeof o.log !== 'function') invalidOption('log', o.log, 'a function (line) => void');
   const planCosts = o.planCosts ?? DEMO_DEFAULTS.planCosts;
   if (planCosts !== 'profile' && planCosts !== 'measured') invalidOption('planCosts', planCosts, "'profile' or 'measured'");
-  const announce = o.announce ?? DEMO_DEFAULTS.announce;
-  if (announce !== 'profile' && announce !== 'measured') invalidOption('announce', announce, "'profile' or 'measured'");
   return {
     durationMs: duration * 1000,
     trials,
@@ -119,7 +109,6 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
     quick,
     capacity: o.capacity ?? true,
     planCosts,
-    announce,
     reportDir: o.reportDir,
     log: o.log ?? ((line) => console.log(line)),
     signal: o.signal,
@@ -149,7 +138,6 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
       quick: { type: 'boolean' },
       'no-capacity': { type: 'boolean' },
       'plan-costs': { type: 'string' },
-      announce: { type: 'string' },
       'report-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -169,7 +157,6 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
     ...(values.quick ? { quick: true } : {}),
     ...(values['no-capacity'] ? { capacity: false } : {}),
     ...(values['plan-costs'] !== undefined ? { planCosts: values['plan-costs'] as DemoOptions['planCosts'] } : {}),
-    ...(values.announce !== undefined ? { announce: values.announce as DemoOptions['announce'] } : {}),
   };
   return { options, help: values.help === true };
 }
@@ -189,7 +176,4 @@ export const USAGE = `pnpm demo [-- options]
   --no-capacity skip the capacity search after the trials (capacityRatio: null)
   --plan-costs profile|measured
                what EPARA's replica rule plans with: the profiles (default), or costs measured on this
-               host (a trial-length warm-up for the trials, the trials for the capacity search)
-  --announce profile|measured
-               the capacity EPARA's nodes announce to the mesh: the profile's (default), or divided by the
-               cost each node measures`;
+               host (a trial-length warm-up for the trials, the trials for the capacity search)`;

@@ -25,8 +25,6 @@ export interface ClusterOptions {
   /** Bandwidth of every link, bytes per ms. */
   readonly bytesPerMs: number;
   readonly syncPeriodMs: number;
-  /** The capacity each EPARA node announces to the mesh: its executor's (the profile's), or divided by what it measures. */
-  readonly announce: 'profile' | 'measured';
 }
 
 /** Both systems' node processes, the clients and the network, running. */
@@ -86,7 +84,6 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       },
       psk,
       syncPeriodMs: o.syncPeriodMs,
-      announce: o.announce,
       dashboardToken,
     });
   const first = await join(0);

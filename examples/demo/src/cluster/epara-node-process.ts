@@ -12,7 +12,6 @@ import { deviceOf } from '../placement.js';
 import { emitToParent, serveChild } from './child-rpc.js';
 import { serveEntry } from './entry.js';
 import { RoutedTransport } from './routed-transport.js';
-import { CostRatios, announcingMeasured } from './measured-announce.js';
 
 /*
  * One EPARA edge node in its own OS process: an `@epara/runtime` executor with one 1-thread worker device,
@@ -39,8 +38,6 @@ let packs: Record<string, Record<number, number>> = {};
 let usage: DeviceUsageLog | undefined;
 /** Instances this server runs, with their plan's shape ({@link planKey}): what a new placement is compared with. */
 const loaded = new Map<string, string>();
-/** What each service's batches cost this node's device against the profile (`announce: 'measured'` reads it). */
-const costRatios = new CostRatios();
 
 async function until(check: () => boolean, what: string, limitMs = 30_000): Promise<void> {
   const start = Date.now();
@@ -70,13 +67,13 @@ serveChild(
       return { meshAddress: address, entryAddress };
     },
     /** Starts the mesh node: peers are dialed through `routes` (real address → delaying link), joined by `seeds`. */
-    async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; announce: 'profile' | 'measured'; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
+    async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
       if (!executor || !mesh) throw new EparaError('INTERNAL', 'listen first');
       node = createNode({
         id,
         transport: new RoutedTransport(mesh, new Map(o.routes)),
-        // The node reads its capacities from here: the executor's (the profiles'), or divided by what this host measures.
-        executor: o.announce === 'measured' ? announcingMeasured(executor, costRatios) : executor,
+        // The node reads its capacities from here: each instance's rate at the device hold time the runtime learns.
+        executor,
         security: { psk: o.psk },
         seeds: o.seeds,
         network: o.network,
@@ -100,7 +97,6 @@ serveChild(
         const profile = services.find((s) => s.id === e.serviceId)?.profile;
         const batch = { serviceId: e.serviceId, size: e.size, expectedMs: e.expectedMs, profileMs: profile ? latencyAt(profile, e.size) : 0 };
         u.dispatched(batch);
-        costRatios.dispatched(batch);
       });
       executor.on('batchCompleted', (e) => u.completed(e));
       executor.on('requestCompleted', (e) => u.settled(e));
@@ -159,7 +155,6 @@ serveChild(
         loaded.set(p.instanceId, planKey(p));
         // A new session: its first batches (cold, the estimate still learning) are not what the host costs.
         usage?.loaded(p.serviceId);
-        costRatios.loaded(p.serviceId);
       }
     },
     /** Waits until this node's view shows every instance of the placement ready. */

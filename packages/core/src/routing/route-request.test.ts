@@ -51,6 +51,26 @@ describe('routeRequest', () => {
     expect(routeRequest({ request: req, local: undefined, view: peers({ ...full, nextRunMs: 8.5 }), self: 'self', now })).toMatchObject({ action: 'forward', serverId: 'p', estimateAt: now + 10.5 });
   });
 
+  it('lengthens a peer\'s wait by the requests sent to it since its report, one item at its capacity each', () => {
+    const req = { serviceId: 'seg', deadline: now + 100 };
+    const local = { completionAt: now + 200, ready: true };
+    // p2 and p3 both read 27 ms (ties to p3, the lower load); three requests already on their way to p3 that
+    // its entry cannot show add 3 × 1000 / 100 = 30 ms: p2 (27) now beats p3 (57), and p1 (1 + 30 + 20 + 1 = 52).
+    const d = routeRequest({ request: req, local, view, self: 'self', now, sentSinceReport: { p3: 3 } });
+    expect(d).toMatchObject({ action: 'forward', serverId: 'p2', estimateAt: now + 27 });
+    if (d.action !== 'forward') return;
+    expect(d.candidates.map((c) => [c.serverId, c.estimateAt, c.inflatedWaitMs])).toEqual([
+      ['p2', now + 27, 5],
+      ['p1', now + 52, 30],
+      ['p3', now + 57, 35],
+    ]);
+    // Enough sent everywhere and no peer meets the deadline: refused, though each would if idle.
+    expect(routeRequest({ request: req, local, view, self: 'self', now, sentSinceReport: { p1: 5, p2: 8, p3: 8 } })).toMatchObject({ action: 'reject', code: 'OVERLOADED' });
+    // An instance that reports no capacity is read as reported.
+    const zero = createView([server('self', []), server('p', [inst('seg', { waitMs: 5, capacityPerSec: 0 })])]);
+    expect(routeRequest({ request: req, local: undefined, view: zero, self: 'self', now, sentSinceReport: { p: 9 } })).toMatchObject({ action: 'forward', estimateAt: now + 27 });
+  });
+
   it('adds payload transfer and per-peer delay from the network model', () => {
     const d = routeRequest({
       request: { serviceId: 'seg', deadline: now + 100, payloadBytes: 1_000_000, responseBytes: 10_000 },

@@ -32,6 +32,13 @@ export interface RouteRequestInput {
   /** Current time, ms, same clock as the deadline and the view's `updatedAt`. */
   readonly now: number;
   readonly network?: NetworkModel;
+  /**
+   * Requests of this service that this server forwarded to each peer after the peer wrote its entry in `view`
+   * and that are not answered yet: the peer's reported wait cannot include them. Each adds one item's time at the
+   * peer instance's capacity (`1000 / capacityPerSec` ms) to the wait routing reads, so that a burst of forwards
+   * decided on one entry does not all land on the one peer that entry made look best. @default none
+   */
+  readonly sentSinceReport?: Readonly<Record<ServerId, number>>;
   readonly options?: Partial<RouteOptions>;
 }
 
@@ -41,7 +48,7 @@ export interface RouteCandidate {
   readonly instanceId: string;
   /** Estimated completion (result back here when `includeReturnHop`), ms. */
   readonly estimateAt: number;
-  /** The peer's reported wait after staleness inflation, ms. */
+  /** The peer's reported wait after staleness inflation, plus what this server sent it since its report, ms. */
   readonly inflatedWaitMs: number;
   /** The peer's reported device load, 0..1 (tie-breaker). */
   readonly load: number;
@@ -59,7 +66,8 @@ export type RouteDecision =
  * alive, fresh enough, not this server, not visited and hosts a `ready` instance of the service:
  * `now + one-way delay + payload transfer + inflated wait + run (+ return delay + response transfer)`, where
  * run is the instance's `nextRunMs` when reported (else its full batch's `runMs`) and
- * the reported wait is inflated by the entry's age (see {@link RouteOptions.stalenessFactor}). 3) Forward to
+ * the reported wait is inflated by the entry's age (see {@link RouteOptions.stalenessFactor}) and lengthened by
+ * the requests this server sent the peer since (see {@link RouteRequestInput.sentSinceReport}). 3) Forward to
  * the earliest estimate that meets the deadline (ties: lower load, then server id). 4) Otherwise reject:
  * `HOP_LIMIT` when hops are exhausted, `NO_INSTANCE` when no ready instance exists here or in the view,
  * `DEADLINE_INFEASIBLE` when even an idle instance could not finish in time, else `OVERLOADED`.
@@ -198,7 +206,7 @@ let shortCount = 0;
 const NO_VISITS: readonly ServerId[] = [];
 
 function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly ServerId[], latest: number): PeerScan {
-  const { request, view, self, now, network } = input;
+  const { request, view, self, now, network, sentSinceReport } = input;
   // One reused record (decisions are synchronous and keep only the candidate list, which is new per scan).
   const scan = SCAN;
   scan.anyInstance = false;
@@ -233,7 +241,9 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
       }
       const run = inst.nextRunMs ?? inst.runMs;
       if (now + travel + run <= latest) scan.idleFits = true;
-      const inflatedWaitMs = inflateWait(inst, Math.max(0, age), o);
+      const sent = sentSinceReport?.[peer] ?? 0;
+      const sentMs = sent > 0 && inst.capacityPerSec > 0 ? (sent * 1000) / inst.capacityPerSec : 0;
+      const inflatedWaitMs = inflateWait(inst, Math.max(0, age), o) + sentMs;
       const estimateAt = now + travel + inflatedWaitMs + run;
       if (estimateAt <= latest && mayEnter(estimateAt, entry.load, peer, o.maxCandidates)) {
         const slot = insertCandidate(estimateAt, entry.load, peer, o.maxCandidates);

@@ -75,15 +75,16 @@ describe('LocalLateness', () => {
  * An executor whose estimate says a request finishes `estimateMs` from now while it really takes `realMs`
  * (what a host adds to each batch that the estimate leaves out), or is dropped DEADLINE_EXCEEDED at its deadline.
  */
-function slowExecutor(o: { clock: { now(): number }; timers: ReturnType<typeof createManualTimers>; estimateMs: number; realMs: number }): LocalExecutor {
+function slowExecutor(o: { clock: { now(): number }; timers: ReturnType<typeof createManualTimers>; estimateMs: number; realMs: () => number }): LocalExecutor {
   return {
     estimate: () => ({ ready: true, completionAt: o.clock.now() + o.estimateMs }),
     submit: (_s, inputs, options) =>
       new Promise((resolve, reject) => {
-        const done = o.clock.now() + o.realMs;
+        const realMs = o.realMs();
+        const done = o.clock.now() + realMs;
         const deadline = options?.deadline ?? Number.POSITIVE_INFINITY;
         if (done > deadline) o.timers.setTimeout(() => reject(new EparaError('DEADLINE_EXCEEDED', 'late')), deadline - o.clock.now());
-        else o.timers.setTimeout(() => resolve(inputs), o.realMs);
+        else o.timers.setTimeout(() => resolve(inputs), realMs);
       }),
     openStream: () => {
       throw new EparaError('INTERNAL', 'no streams here');
@@ -99,21 +100,22 @@ const peerB: ServerEntry = {
   instances: [{ instanceId: 'b/s', serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs: 0, runMs: 5 }],
 };
 
-function handlerOver(lateness: LocalLateness | undefined) {
+function handlerOver(lateness: LocalLateness | undefined, o: { peers?: ClusterView['entries']; realMs?: () => number } = {}) {
   const clock = createManualClock(0);
   const timers = createManualTimers(clock);
-  const view: ClusterView = { entries: { b: peerB } };
+  const view: ClusterView = { entries: o.peers ?? { b: peerB } };
+  const rejected: string[] = [];
   /** Peers a request was forwarded to (`submit` messages only). */
   const sent: string[] = [];
   let id = 1;
   const handler = new RequestHandler({
-    selfId: 'a', clock, timers, executor: slowExecutor({ clock, timers, estimateMs: 10, realMs: 40 }), view: () => view,
+    selfId: 'a', clock, timers, executor: slowExecutor({ clock, timers, estimateMs: 10, realMs: o.realMs ?? (() => 40) }), view: () => view,
     hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++, lateness,
     send: (to, m) => void (m.type === 'submit' && sent.push(to)),
     logger: silentLogger,
-    hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined },
+    hooks: { offloaded: () => undefined, rejected: (e) => void rejected.push(e.code), ranLocally: () => undefined },
   });
-  return { clock, timers, handler, sent };
+  return { clock, timers, handler, sent, rejected };
 }
 
 describe('RequestHandler with a measured local correction', () => {
@@ -162,5 +164,40 @@ describe('RequestHandler with a measured local correction', () => {
     expect(sent).toEqual([]);
     timers.advance(30);
     await expect(p).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+  });
+
+  it('when no peer has room, runs here what only the correction made miss, instead of refusing it', async () => {
+    // b's queue is 200 ms long: no forward fits a 30 ms deadline. Local requests take 40, 40, 40, 40 ms, then
+    // 25 ms: the median of the first four (×4) is a correction, not a law of every request.
+    const busyB: ServerEntry = { ...peerB, instances: [{ ...peerB.instances[0]!, waitMs: 200 }] };
+    const real = [40, 40, 40, 40, 25];
+    const { clock, timers, handler, sent, rejected } = handlerOver(new LocalLateness(2000), { peers: { b: busyB }, realMs: () => real.shift() ?? 40 });
+    for (let i = 0; i < 4; i++) {
+      const p = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 100, hops: 0, visited: [] });
+      timers.advance(40);
+      await p;
+    }
+    // Raw estimate 10 ms fits the 30 ms deadline, the corrected 40 ms does not, and b cannot take it: it runs here.
+    const p = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 30, hops: 0, visited: [] });
+    timers.advance(25);
+    await expect(p).resolves.toBeDefined();
+    expect(sent).toEqual([]);
+    expect(rejected).toEqual([]);
+    // A deadline the raw estimate misses too is refused as before.
+    await expect(handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 8, hops: 0, visited: [] })).rejects.toMatchObject({ code: 'OVERLOADED' });
+    expect(rejected).toEqual(['OVERLOADED']);
+    handler.close();
+  });
+
+  it('still forwards to a peer with room what the corrected estimate misses (the last resort is only the last)', async () => {
+    const { clock, timers, handler, sent } = handlerOver(new LocalLateness(2000));
+    for (let i = 0; i < 4; i++) {
+      const p = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 100, hops: 0, visited: [] });
+      timers.advance(40);
+      await p;
+    }
+    void handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 30, hops: 0, visited: [] }).catch(() => undefined);
+    expect(sent).toEqual(['b']);
+    handler.close();
   });
 });

@@ -25,10 +25,35 @@ function setup(peers: string[]) {
     send: (to, m) => void sent.push({ to, m }), logger: silentLogger,
     hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined },
   });
-  return { clock, timers, sent, handler };
+  return { clock, timers, sent, handler, view };
 }
 
 describe('RequestHandler', () => {
+  it('counts what it forwarded since a peer wrote its entry: a burst decided on one view spreads', async () => {
+    const { clock, sent, handler, view } = setup(['b', 'c']);
+    // A new view is a new entries object (routing caches its entry list per object).
+    const update = (e: ServerEntry): void => void ((view as { entries: ClusterView['entries'] }).entries = { ...view.entries, [e.serverId]: e });
+    // Both entries written at 0; c reports a 25 ms queue. Each request sent adds 1000 / 100 = 10 ms to its peer.
+    update({ ...peer('c'), instances: [{ ...peer('c').instances[0]!, waitMs: 25 }] });
+    clock.set(10);
+    const burst = () => handler.handle({ serviceId: 's', inputs: x, deadline: 200, hops: 0, visited: [] }).catch(() => undefined);
+    for (let i = 0; i < 5; i++) void burst();
+    // b: 7, 17, 27 ms, then 37 > c's 32: the fourth goes to c, the fifth to b again (37 < 42).
+    expect(sent.map((m) => m.to)).toEqual(['b', 'b', 'b', 'c', 'b']);
+    // An answer takes its request off the count.
+    handler.onResponse('b', { type: 'result', requestId: sent[0]!.m.requestId!, outputs: x });
+    void burst();
+    expect(sent.at(-1)!.to).toBe('b');
+    // A report written after the forwards shows them (or their absence): the count starts again from it.
+    // b's new report reads 30 ms (37 in all; with its four unanswered requests counted again, 77); c's, still
+    // the old one, 25 + the one sent since = 42.
+    update({ ...peer('b'), updatedAt: 20, instances: [{ ...peer('b').instances[0]!, waitMs: 30 }] });
+    clock.set(20);
+    void burst();
+    expect(sent.at(-1)!.to).toBe('b');
+    handler.close();
+  });
+
   it('forwards with the remaining budget, hop count and visited list, and resolves with the peer result', async () => {
     const { clock, sent, handler } = setup(['b']);
     clock.set(10);

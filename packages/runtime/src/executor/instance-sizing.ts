@@ -44,15 +44,17 @@ export class InstanceSizing {
   }
 
   /**
-   * Items/s the instance serves within its SLO: a plan's declared figure, or its devices' rate at the deadline
-   * rule's batch `b`, each device's `b / L(b)` scaled by `speed(b)` — the mean over its devices of profiled over
-   * learned device time (1 without learning: the profile's figure).
+   * Items/s the instance serves within its SLO, scaled by `speed(b)` — the mean over its devices of profiled
+   * over learned device time for a batch of `b` (1 without learning: the profile's figure): a plan's declared
+   * figure at the plan's batch size, or its devices' rate at the deadline rule's batch `b`, each device's
+   * `b / L(b)`. A declared figure is a profile's figure too (core's plans compute it from the same profile), so
+   * a device whose batches hold it three times their profile serves a third of it, whoever did the arithmetic.
    */
   capacityPerSec(speed: (b: number) => number = () => 1): number {
     const s = this.#s;
     const batchable = s.batchable();
     // An unbatched instance cannot reach a plan's batched capacity: its own is one item per run.
-    if (s.plan.capacityPerSec !== undefined && batchable) return s.plan.capacityPerSec;
+    if (s.plan.capacityPerSec !== undefined && batchable) return s.plan.capacityPerSec * speed(Math.max(1, s.plan.batchSize ?? 1));
     const svc = s.service;
     const profile = s.profile();
     const budget = (svc.slo.kind === 'latency' ? svc.slo.deadlineMs : svc.slo.stalenessMs) - (svc.networkBudgetMs ?? 0);

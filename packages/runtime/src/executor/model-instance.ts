@@ -200,7 +200,8 @@ export class ModelInstance implements Lane {
   /**
    * Items/s the instance serves within its SLO, at the time its batches really hold its devices (the learned
    * hold-time correction, as every estimate reads it): stream admission and routing compare it with the load,
-   * which is priced the same way (`loadShare`). A plan's declared capacity is taken as declared.
+   * which is priced the same way (`loadShare`). A plan's declared capacity is scaled the same way, at the
+   * plan's batch size.
    */
   get capacityPerSec(): number {
     if (!this.#c.adaptLatency) return this.#sizing.capacityPerSec();
