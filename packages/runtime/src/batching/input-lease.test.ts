@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { isEparaError } from '@epara/core';
+import { Lease, LeaseSlab, type LeaseSlabOwner } from './input-lease.js';
+
+/*
+ * One lease slab and its leases on their own, with the owner (a ring) recorded: which slots are handed again, and
+ * when the slab tells its owner it is empty.
+ */
+
+function slabOf(capacity: number, takes = true): { slab: LeaseSlab; emptied: LeaseSlab[] } {
+  const emptied: LeaseSlab[] = [];
+  const owner: LeaseSlabOwner = { emptied: (s) => void emptied.push(s), takesLeases: () => takes };
+  return { slab: new LeaseSlab(new ArrayBuffer(capacity * 12), capacity, owner), emptied };
+}
+
+/** Hands out the slab's next slot as a ring does. */
+function lease(slab: LeaseSlab): Lease {
+  const slot = slab.next++;
+  const l = new Lease({ serviceId: 's', inputName: 'x', type: 'float32', dims: [1, 3], view: new Float32Array(slab.buffer, slot * 12, 3), slab, slot, ring: undefined });
+  slab.leases[slot] = l;
+  slab.live++;
+  return l;
+}
+
+describe('LeaseSlab', () => {
+  it('hands the last slots again when their leases are released unused, back past every released slot before them', () => {
+    const { slab, emptied } = slabOf(4);
+    const [a, b, c] = [lease(slab), lease(slab), lease(slab)];
+    b.claim('s', 'x');
+    b.settled(); // a queued lease: its slot stays handed out
+    expect(slab.next).toBe(3);
+    c.release(); // unused and the last handed out: slots 1 and 2 are free again
+    expect(slab.next).toBe(1);
+    expect(c.state).toBe('released');
+    expect(emptied).toEqual([]);
+    a.release();
+    expect(slab.next).toBe(0);
+    expect(slab.live).toBe(0);
+    expect(emptied).toEqual([slab]);
+  });
+
+  it('keeps a queued lease’s slot, and every slot once the slab no longer takes leases', () => {
+    const { slab } = slabOf(4);
+    const [, b] = [lease(slab), lease(slab)];
+    b.claim('s', 'x');
+    b.settled(); // the request settled: not unused
+    expect(slab.next).toBe(2);
+    const sealed = slabOf(4, false).slab;
+    const [, y] = [lease(sealed), lease(sealed)];
+    y.release();
+    expect(sealed.next).toBe(2);
+    expect(sealed.live).toBe(1);
+  });
+
+  it('an unused lease not the last handed out, and a lease moved to another slab, leave the next slot where it is', () => {
+    const { slab } = slabOf(4);
+    const [a] = [lease(slab), lease(slab)];
+    a.release();
+    expect(slab.next).toBe(2);
+    const from = slabOf(4).slab;
+    const [, moved] = [lease(from), lease(from)];
+    const to = slabOf(4).slab;
+    moved.relocate(to, 0, new Float32Array(to.buffer, 0, 3));
+    expect(from.next).toBe(2); // a moved lease was queued: its old slot stays handed out until the slab empties
+    expect(from.live).toBe(1);
+    expect([moved.slab, moved.slot, to.live]).toEqual([to, 0, 1]);
+  });
+
+  it('tells its owner it is empty when lent and returned, or lost, with no live lease; not while one is live', () => {
+    const { slab, emptied } = slabOf(2);
+    const a = lease(slab);
+    slab.lent = true;
+    a.release(); // lent: not yet empty for the owner
+    expect(emptied).toEqual([]);
+    const back = new ArrayBuffer(24);
+    slab.returned(back);
+    expect(slab.buffer).toBe(back);
+    expect(slab.lent).toBe(false);
+    expect(emptied).toEqual([slab]);
+
+    const other = slabOf(2);
+    const b = lease(other.slab);
+    other.slab.lent = true;
+    other.slab.lost();
+    expect(other.slab.dead).toBe(true);
+    expect(other.slab.lent).toBe(false);
+    expect(other.emptied).toEqual([]); // b is live
+    const gone = slabOf(2);
+    gone.slab.lent = true;
+    gone.slab.lost();
+    expect(gone.emptied).toEqual([gone.slab]);
+    b.release();
+    expect(other.emptied).toEqual([other.slab]);
+  });
+});
+
+describe('Lease', () => {
+  it('release() gives back an open lease once, and leaves a submitted one to its request', () => {
+    const { slab } = slabOf(2);
+    const a = lease(slab);
+    a.release();
+    a.release();
+    expect(a.state).toBe('released');
+    expect(a.inSlab).toBe(false);
+    expect(slab.live).toBe(0);
+    let error: unknown;
+    try {
+      void a.data;
+    } catch (err) {
+      error = err;
+    }
+    expect(isEparaError(error) && error.code === 'INVALID_INPUT' && error.details?.['reason']).toBe('lease-released');
+    const b = lease(slab);
+    b.claim('s', 'x');
+    b.release();
+    expect(b.state).toBe('submitted');
+    expect(slab.live).toBe(1);
+  });
+});
