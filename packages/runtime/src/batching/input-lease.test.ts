@@ -116,4 +116,43 @@ describe('Lease', () => {
     expect(b.state).toBe('submitted');
     expect(slab.live).toBe(1);
   });
+
+  it('is claimed once, for its own service and input: anything else is INVALID_INPUT with the reason', () => {
+    const reasonOf = (f: () => void): unknown => {
+      try {
+        f();
+      } catch (err) {
+        return isEparaError(err) && err.code === 'INVALID_INPUT' ? err.details?.['reason'] : err;
+      }
+      return 'no error';
+    };
+    const { slab } = slabOf(4);
+    const a = lease(slab);
+    expect(reasonOf(() => a.claim('other', 'x'))).toBe('lease-mismatch');
+    expect(reasonOf(() => a.claim('s', 'y'))).toBe('lease-mismatch');
+    expect(a.state).toBe('open');
+    a.claim('s', 'x');
+    expect(reasonOf(() => a.claim('s', 'x'))).toBe('lease-submitted');
+    const b = lease(slab);
+    b.release();
+    expect(reasonOf(() => b.claim('s', 'x'))).toBe('lease-released');
+  });
+
+  it('settles once: a second settle releases nothing more', () => {
+    const { slab } = slabOf(4);
+    const [a] = [lease(slab), lease(slab)];
+    a.claim('s', 'x');
+    a.settled();
+    a.settled(true);
+    expect(slab.live).toBe(1);
+    expect(slab.next).toBe(2);
+  });
+
+  it('moved within its own slab, stays live there: the slab is not emptied', () => {
+    const { slab, emptied } = slabOf(4);
+    const a = lease(slab);
+    a.relocate(slab, 2, new Float32Array(slab.buffer, 24, 3));
+    expect([slab.live, slab.leases[0], slab.leases[2], a.slot]).toEqual([1, undefined, a, 2]);
+    expect(emptied).toEqual([]);
+  });
 });
