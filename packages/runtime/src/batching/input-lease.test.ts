@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isEparaError } from '@epara/core';
-import { Lease, LeaseSlab, type LeaseSlabOwner } from './input-lease.js';
+import { claimLeases, Lease, LeaseSlab, releaseOpenLeases, settleLeases, type LeaseSlabOwner } from './input-lease.js';
 
 /*
  * One lease slab and its leases on their own, with the owner (a ring) recorded: which slots are handed again, and
@@ -154,5 +154,39 @@ describe('Lease', () => {
     a.relocate(slab, 2, new Float32Array(slab.buffer, 24, 3));
     expect([slab.live, slab.leases[0], slab.leases[2], a.slot]).toEqual([1, undefined, a, 2]);
     expect(emptied).toEqual([]);
+  });
+});
+
+describe('claimLeases, settleLeases, releaseOpenLeases', () => {
+  const tensor = { type: 'float32' as const, dims: [1], data: new Float32Array(1) };
+
+  it('claims every lease among the inputs under the name it is given as, and says whether there was one', () => {
+    const { slab } = slabOf(4);
+    const x = lease(slab);
+    expect(claimLeases({ y: tensor }, 's')).toBe(false);
+    expect(claimLeases({ y: tensor, x }, 's')).toBe(true);
+    expect(x.state).toBe('submitted');
+  });
+
+  it('a claim that fails releases the leases claimed before it (that request never existed), and throws', () => {
+    const { slab } = slabOf(4);
+    const x = lease(slab);
+    const other = lease(slab); // made for input x, given as z
+    expect(() => claimLeases({ x, z: other }, 's')).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    expect(x.state).toBe('released');
+    expect(other.state).toBe('open');
+  });
+
+  it('settles the submitted leases only (refused: their slots may be handed again), and releases the open ones of a failed submit', () => {
+    const { slab } = slabOf(4);
+    const [a, b] = [lease(slab), lease(slab)];
+    b.claim('s', 'x');
+    settleLeases({ x: b, y: a, t: tensor }, true);
+    expect([a.state, b.state]).toEqual(['open', 'released']);
+    expect(slab.next).toBe(1); // b, refused and the last handed out, gives its slot back; a's stays out
+    releaseOpenLeases({ y: a, t: tensor });
+    expect(a.state).toBe('released');
+    expect(slab.next).toBe(0);
+    releaseOpenLeases(null as unknown as Record<string, never>);
   });
 });
