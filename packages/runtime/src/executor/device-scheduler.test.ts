@@ -205,6 +205,9 @@ describe('DeviceScheduler', () => {
       await tick();
     }
     expect(sch.learnedGuardMs(lane)).toBeCloseTo(50, 6);
+    // Attached again (the lane placed on the device once more), it keeps what it learned.
+    sch.attach(lane);
+    expect(sch.learnedGuardMs(lane)).toBeCloseTo(50, 6);
     // A margin that makes every request look late admits none, so no batch runs to correct it: it must age out
     // by itself. It holds while recent…
     clock.set(clock.now() + 1000);

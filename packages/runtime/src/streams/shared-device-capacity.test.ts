@@ -49,4 +49,24 @@ describe('netOfSharedDevices', () => {
     expect(admit(local).action).toBe('local');
     expect(admit(netOfSharedDevices(local))).toMatchObject({ action: 'reject', code: 'OVERLOADED' });
   });
+
+  it('counts nothing used by an instance without a capacity or without a load figure', () => {
+    const busy = info('image/a', { capacityPerSec: 200, loadPerSec: 100, deviceIds: ['d0'] }); // half of d0
+    const out = netOfSharedDevices([
+      busy,
+      info('zero/a', { capacityPerSec: 0, loadPerSec: 50, deviceIds: ['d0'] }), // no capacity: takes none of d0
+      info('unknown/a', { capacityPerSec: 100, loadPerSec: Number.NaN, deviceIds: ['d0'] }), // no load figure: none
+    ]);
+    expect(out[0]!.capacityPerSec).toBe(200);
+  });
+
+  it('returns an instance not ready, or without a capacity, as it is, however busy its device', () => {
+    const loading = info('cold/a', { capacityPerSec: 400, loadPerSec: 0, deviceIds: ['d0'], status: 'loading' });
+    const none = info('zero/a', { capacityPerSec: 0, loadPerSec: 0, deviceIds: ['d0'] });
+    const input = [info('image/a', { capacityPerSec: 200, loadPerSec: 100, deviceIds: ['d0'] }), loading, none];
+    const out = netOfSharedDevices(input);
+    expect(out[0]!.capacityPerSec).toBe(200);
+    expect(out[1]).toBe(loading);
+    expect(out[2]).toBe(none);
+  });
 });

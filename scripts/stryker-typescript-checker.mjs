@@ -1,0 +1,159 @@
+// A Stryker checker (`checkers: ['epara-typescript']` in stryker.config.mjs): a mutant that does not compile is a
+// `CompileError`, settled without running a test. It answers what @stryker-mutator/typescript-checker answers, for a
+// fraction of the CPU: that checker drives TypeScript's solution builder in watch mode, which parses and binds every
+// file of the program again on each check (@types/node and the lib files included) and waits out the builder's
+// 250 ms debounce; a runtime mutant cost 0.6–2 s of CPU there (docs/testing.md, "The checker"). Here the program's
+// source files are parsed and bound once and shared by every check, as TypeScript's language service shares them:
+// a check builds a new program that reuses every file but the mutated one, and type-checks that file. Like the
+// builder, it then checks the files that import it (transitively) only when the file's declaration output (its
+// exported types) changed; a mutant inside a function body leaves it unchanged.
+import { resolve } from 'node:path';
+import ts from 'typescript';
+
+/** The options the mutated program is checked with: those of the config, less the code-quality ones (as Stryker's). */
+const OVERRIDES = {
+  allowUnreachableCode: true,
+  noUnusedLocals: false,
+  noUnusedParameters: false,
+  // The declaration output of a mutated file says whether its importers need checking (emitted to memory only).
+  declaration: true,
+  emitDeclarationOnly: true,
+  noEmit: false,
+  declarationMap: false,
+  incremental: false,
+  composite: false,
+};
+
+const posix = (fileName) => fileName.replaceAll('\\', '/');
+const formatHost = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' };
+
+class EparaTypescriptChecker {
+  static inject = ['logger', 'options'];
+  #log;
+  #tsconfigFile;
+  #options;
+  #rootNames = [];
+  /** The unmutated program: every check's new program reuses its source files. */
+  #program;
+  #host;
+  /** The text of the file being checked, mutated (one at a time); every other file comes from the cache. */
+  #mutated;
+  #cache = new Map();
+  /** Project file (posix) → the project files that import it. */
+  #importers = new Map();
+  #declarations = new Map();
+
+  constructor(log, options) {
+    this.#log = log;
+    this.#tsconfigFile = resolve(options.tsconfigFile ?? 'tsconfig.json');
+  }
+
+  async init() {
+    const parsed = ts.getParsedCommandLineOfConfigFile(this.#tsconfigFile, OVERRIDES, {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.formatDiagnostics([d], formatHost));
+      },
+    });
+    if (parsed.errors.length > 0) throw new Error(ts.formatDiagnostics(parsed.errors, formatHost));
+    this.#options = parsed.options;
+    this.#rootNames = parsed.fileNames;
+    const host = ts.createCompilerHost(this.#options, true);
+    const read = host.getSourceFile.bind(host);
+    host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
+      const key = posix(fileName);
+      if (this.#mutated?.fileName === key) {
+        return ts.createSourceFile(fileName, this.#mutated.text, languageVersion, true);
+      }
+      if (!this.#cache.has(key)) this.#cache.set(key, read(fileName, languageVersion, onError, shouldCreate));
+      return this.#cache.get(key);
+    };
+    host.writeFile = () => {};
+    this.#host = host;
+    this.#program = ts.createProgram({ rootNames: this.#rootNames, options: this.#options, host });
+    const errors = [...this.#program.getSyntacticDiagnostics(), ...this.#program.getSemanticDiagnostics()];
+    if (errors.length > 0) throw new Error(`TypeScript errors before any mutant: ${ts.formatDiagnostics(errors, formatHost)}`);
+    for (const file of this.#projectFiles(this.#program)) {
+      for (const specifier of file.imports) {
+        const target = this.#program.getResolvedModuleFromModuleSpecifier(specifier, file)?.resolvedModule?.resolvedFileName;
+        if (target === undefined) continue;
+        const key = posix(target);
+        if (!this.#importers.has(key)) this.#importers.set(key, new Set());
+        this.#importers.get(key).add(posix(file.fileName));
+      }
+    }
+    this.#log.debug(`epara-typescript: ${this.#projectFiles(this.#program).length} project files`);
+  }
+
+  /** Stryker calls this with one mutant at a time (no `group`): each is checked on its own. */
+  async check(mutants) {
+    const result = {};
+    for (const mutant of mutants) result[mutant.id] = this.#checkOne(mutant);
+    return result;
+  }
+
+  #checkOne(mutant) {
+    const fileName = posix(resolve(mutant.fileName));
+    const original = this.#program.getSourceFile(fileName);
+    if (original === undefined || original.isDeclarationFile) return { status: 'passed' };
+    const start = original.getPositionOfLineAndCharacter(mutant.location.start.line, mutant.location.start.column);
+    const end = original.getPositionOfLineAndCharacter(mutant.location.end.line, mutant.location.end.column);
+    this.#mutated = { fileName, text: `${original.text.slice(0, start)}${mutant.replacement}${original.text.slice(end)}` };
+    try {
+      const program = ts.createProgram({ rootNames: this.#rootNames, options: this.#options, host: this.#host, oldProgram: this.#program });
+      const file = program.getSourceFile(fileName);
+      let errors = [...program.getSyntacticDiagnostics(file), ...program.getSemanticDiagnostics(file)];
+      if (errors.length === 0 && this.#declarationOf(program, file) !== this.#originalDeclaration(fileName)) {
+        for (const importer of this.#importersOf(fileName)) {
+          errors = [...program.getSemanticDiagnostics(program.getSourceFile(importer))];
+          if (errors.length > 0) break;
+        }
+      }
+      return errors.length === 0 ? { status: 'passed' } : { status: 'compileError', reason: ts.formatDiagnostics(errors, formatHost) };
+    } finally {
+      this.#mutated = undefined;
+    }
+  }
+
+  #projectFiles(program) {
+    return program.getSourceFiles().filter((f) => !f.isDeclarationFile && !f.fileName.includes('/node_modules/'));
+  }
+
+  #declarationOf(program, file) {
+    let text = '';
+    program.emit(file, (name, data) => {
+      if (name.endsWith('.d.ts')) text = data;
+    }, undefined, true);
+    return text;
+  }
+
+  #originalDeclaration(fileName) {
+    if (!this.#declarations.has(fileName)) {
+      this.#declarations.set(fileName, this.#declarationOf(this.#program, this.#program.getSourceFile(fileName)));
+    }
+    return this.#declarations.get(fileName);
+  }
+
+  /** Every project file that imports `fileName`, directly or through others. */
+  #importersOf(fileName) {
+    const seen = new Set();
+    const queue = [fileName];
+    while (queue.length > 0) {
+      for (const importer of this.#importers.get(queue.pop()) ?? []) {
+        if (seen.has(importer)) continue;
+        seen.add(importer);
+        queue.push(importer);
+      }
+    }
+    return seen;
+  }
+}
+
+function create(log, options) {
+  return new EparaTypescriptChecker(log, options);
+}
+create.inject = ['logger', 'options'];
+
+export const strykerPlugins = [{ kind: 'Checker', name: 'epara-typescript', factory: create }];
+
+export { EparaTypescriptChecker };
