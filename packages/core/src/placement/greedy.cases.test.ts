@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placementService } from '../testing/placement-fixture.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
 import { buildPlacement } from './build-placement.js';
@@ -17,14 +18,7 @@ import type { PlacementInput } from './types.js';
 const GB = 1024 ** 3;
 const PLAIN = { valueWeighting: 'per-item', minServedShare: 0, multiTask: false, batchVariants: 0 } as const;
 
-const service = (id: string, weightsGb = 1): ServiceSpec => ({
-  id,
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 200 },
-  memory: { weightsBytes: weightsGb * GB, perItemBytes: 0.05 * GB },
-  loadTimeMs: 3000,
-  profiles: {},
-});
+const service = (id: string, weightsGb = 1): ServiceSpec => placementService(id, { weightsGb, loadTimeMs: 3000 });
 const plan = (s: ServiceSpec, devices = 1) => affinePlan(s, 'gpu', { fixedMs: 10, perItemMs: 2, batch: 8, devices });
 const gpus = (n: number): ServerSpec => ({
   id: 's0',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placementService } from '../testing/placement-fixture.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
 import { findPlacementViolations } from './find-violations.js';
@@ -13,14 +14,7 @@ const GB = 1024 ** 3;
 /** Items valued by the service weight, no floor: the figures below are plain items/s. */
 const PER_ITEM = { valueWeighting: 'per-item', minServedShare: 0 } as const;
 
-const service = (id: string, weightsGb: number): ServiceSpec => ({
-  id,
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 200 },
-  memory: { weightsBytes: weightsGb * GB, perItemBytes: 0.05 * GB },
-  loadTimeMs: 3000,
-  profiles: {},
-});
+const service = (id: string, weightsGb: number): ServiceSpec => placementService(id, { weightsGb, loadTimeMs: 3000 });
 /** 10 ms + 2 ms per item at batch 8: one batch runs 26 ms, 1000 · 8 / 26 ≈ 307.7 items/s per device. */
 const PER_DEVICE = 8000 / 26;
 const plan = (s: ServiceSpec, devices = 1) => affinePlan(s, 'gpu', { fixedMs: 10, perItemMs: 2, batch: 8, devices });

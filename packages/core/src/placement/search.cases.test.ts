@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placementService } from '../testing/placement-fixture.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
 import { placeServices } from './place-services.js';
@@ -9,16 +10,8 @@ import type { PlacedInstance, PlacementInput } from './types.js';
 // what the prune pass reports.
 
 const GB = 1024 ** 3;
-const service = (id: string): ServiceSpec => ({
-  id,
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 200 },
-  memory: { weightsBytes: GB, perItemBytes: 0.05 * GB },
-  loadTimeMs: 3000,
-  profiles: {},
-});
-const a = service('a');
-const b = service('b');
+const a = placementService('a', { loadTimeMs: 3000 });
+const b = placementService('b', { loadTimeMs: 3000 });
 const plan = (s: ServiceSpec) => affinePlan(s, 'gpu', { fixedMs: 10, perItemMs: 2, batch: 8 });
 const server = (devices: number, unhealthy = 0): ServerSpec => ({
   id: 's0',
