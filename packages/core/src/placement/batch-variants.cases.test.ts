@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placementService } from '../testing/placement-fixture.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
 import { affineProfile } from '../profiles/latency-profile.js';
@@ -13,15 +14,8 @@ import type { PlacementInput } from './types.js';
 
 const GB = 1024 ** 3;
 const profile = affineProfile('gpu', { fixedMs: 10, perItemMs: 2 });
-const service = (over: Partial<ServiceSpec> = {}): ServiceSpec => ({
-  id: 's',
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 400 },
-  memory: { weightsBytes: GB, perItemBytes: 0.5 * GB },
-  loadTimeMs: 1000,
-  profiles: { gpu: profile },
-  ...over,
-});
+const service = (over: Partial<ServiceSpec> = {}): ServiceSpec =>
+  placementService('s', { deadlineMs: 400, perItemGb: 0.5, loadTimeMs: 1000, profiles: { gpu: profile }, ...over });
 /** One server of `devices` GPUs of `gb` GB each (the default reserve keeps 10 %). */
 const server = (gb: number, devices = 1): ServerSpec => ({
   id: 's0',

@@ -32,8 +32,6 @@ export interface BuildHow {
 /** A current instance that cannot stay, and why. */
 export interface Dropped {
   readonly instance: PlacedInstance;
-  /** Device indices it occupied (empty when its server is unknown). */
-  readonly devices: readonly number[];
   readonly reason: 'failed' | 'no longer fits';
 }
 
@@ -83,9 +81,10 @@ function warmStart(ctx: GreedyContext, state: BuildState, current: readonly Plac
   const dropped: Dropped[] = [];
   for (const inst of current) {
     const server = model.serverIndex.get(inst.serverId);
-    const devices = server === undefined ? [] : inst.deviceIds.map((id) => model.deviceIndex.get(`${server}:${id}`) ?? -1);
-    if (server === undefined || devices.some((d) => d < 0 || !model.devices[d]!.healthy)) {
-      dropped.push({ instance: inst, devices: devices.filter((d) => d >= 0), reason: 'failed' });
+    // An unknown server's devices are not in the index either (its keys are `server index:device id`).
+    const devices = inst.deviceIds.map((id) => model.deviceIndex.get(`${server}:${id}`) ?? -1);
+    if (devices.some((d) => d < 0 || !model.devices[d]!.healthy)) {
+      dropped.push({ instance: inst, reason: 'failed' });
       continue;
     }
     const svc = model.services[model.serviceIndex.get(inst.serviceId)!]!;
@@ -93,7 +92,7 @@ function warmStart(ctx: GreedyContext, state: BuildState, current: readonly Plac
     const foot = footprintOf(svc, inst.plan, assigned, options.multiTask);
     const kind = inst.plan.deviceKind;
     if (!devices.every((d) => model.devices[d]!.kind === kind && state.resources.fits(d, foot))) {
-      dropped.push({ instance: inst, devices, reason: 'no longer fits' });
+      dropped.push({ instance: inst, reason: 'no longer fits' });
       continue;
     }
     const value = inst.measuredCapacityPerSec ?? assigned;

@@ -1,4 +1,5 @@
 import { switchPenalty } from './candidates.js';
+import { suppliedAt } from './upgrade-shares.js';
 import type { BuildState, Chosen, GreedyContext } from './greedy.js';
 
 /**
@@ -58,8 +59,7 @@ function absorb(ctx: GreedyContext, state: BuildState, ai: number, bi: number): 
   state.objective.remove(a.handle);
   state.resources.remove(a.devices, a.foot);
   state.resources.add(a.devices, foot);
-  const value = a.current?.measuredCapacityPerSec !== undefined ? (a.current.measuredCapacityPerSec * next) / cap : next;
-  const handle = state.objective.add({ service: a.service, server, latencyMs: a.plan.expectedLatencyMs, capacityPerSec: value });
+  const handle = state.objective.add({ service: a.service, server, latencyMs: a.plan.expectedLatencyMs, capacityPerSec: suppliedAt(a, next) });
   const penalty = a.current ? 0 : switchPenalty(model.services[a.service]!, next, options);
   state.chosen[ai] = { ...a, foot, handle, penalty };
   return true;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placementService } from '../testing/placement-fixture.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
 import { findPlacementViolations } from './find-violations.js';
@@ -11,14 +12,7 @@ const GB = 1024 ** 3;
 const PER_ITEM = { valueWeighting: 'per-item', minServedShare: 0 } as const;
 
 /** A service whose weights take most of a 16 GB device, so two never share one. */
-const big = (id: string): ServiceSpec => ({
-  id,
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 200 },
-  memory: { weightsBytes: 10 * GB, perItemBytes: 0.05 * GB },
-  loadTimeMs: 3000,
-  profiles: {},
-});
+const big = (id: string): ServiceSpec => placementService(id, { weightsGb: 10, loadTimeMs: 3000 });
 
 const oneDevice: ServerSpec[] = [{ id: 's0', devices: [{ id: 'g0', kind: 'gpu', memoryBytes: 16 * GB }] }];
 

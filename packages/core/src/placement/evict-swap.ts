@@ -1,4 +1,5 @@
 import { devicesIn, type Template } from './candidates.js';
+import { suppliedAt } from './upgrade-shares.js';
 import { valueGap, valueLoss } from './value.js';
 import { addSupply, commitTemplate, netGain, type BuildState, type Chosen, type GreedyContext } from './greedy.js';
 
@@ -87,7 +88,7 @@ function devicesNear(model: GreedyContext['model'], t: Template, freed: readonly
 
 /** Puts a tentatively evicted item back, in its place in `chosen` (output order stays stable: no churn). */
 function restore(ctx: GreedyContext, state: BuildState, c: Chosen): void {
-  // The same supply the item had: a kept instance's measured capacity when known (as in the warm start).
-  const handle = addSupply(ctx, state, c, c.current?.measuredCapacityPerSec ?? c.foot.capacityPerSec);
+  // The same supply the item had: a kept instance's measured capacity, scaled to its present claim.
+  const handle = addSupply(ctx, state, c, suppliedAt(c, c.foot.capacityPerSec));
   state.chosen[state.chosen.indexOf(c)] = { ...c, handle, removed: false };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ParallelPlan } from '../allocation/plan.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
-import { gpuBatchPlan } from '../testing/placement-fixture.js';
+import { gpuBatchPlan, placementService } from '../testing/placement-fixture.js';
 import { UNDO_ALIVE, UNDO_FLOW, UndoLog } from './flow-undo.js';
 import { findPlacementViolations } from './find-violations.js';
 import { placeServices } from './place-services.js';
@@ -13,14 +13,8 @@ import type { PlacedInstance, PlacementInput } from './types.js';
 
 const NO_RESERVE = { reserveFraction: 0, colocationSlowdown: 0 } as const;
 
-const service = (id: string, deadlineMs = 200): ServiceSpec => ({
-  id,
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs },
-  memory: { weightsBytes: 400, perItemBytes: 10 },
-  loadTimeMs: 1000,
-  profiles: {},
-});
+const service = (id: string, deadlineMs = 200): ServiceSpec =>
+  placementService(id, { deadlineMs, memory: { weightsBytes: 400, perItemBytes: 10 }, loadTimeMs: 1000 });
 
 /** One batch of 8 runs 26 ms: 8000 / 26 items/s alone; 400 + 10 × 8 = 480 bytes on each device. */
 const plan = (serviceId: string, over: Partial<ParallelPlan> = {}): ParallelPlan =>

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placementService } from '../testing/placement-fixture.js';
 import type { ServiceSpec } from '../model/service.js';
 import { findPlacementViolations } from './find-violations.js';
 import { placeServices } from './place-services.js';
@@ -9,13 +10,7 @@ import type { PlacementInput } from './types.js';
 // itself. Each plan states a token 1 GB per device, so the footprint's own rule decides; no reserve.
 
 const GB = 1024 ** 3;
-const service = (id: string, weightsGb: number, perItemGb: number): ServiceSpec => ({
-  id,
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 500 },
-  memory: { weightsBytes: weightsGb * GB, perItemBytes: perItemGb * GB },
-  profiles: {},
-});
+const service = (id: string, weightsGb: number, perItemGb: number): ServiceSpec => placementService(id, { weightsGb, perItemGb, deadlineMs: 500 });
 const gpus = (n: number) => [{ id: 's0', devices: Array.from({ length: n }, (_, d) => ({ id: `g${d}`, kind: 'gpu', memoryBytes: 16 * GB })) }];
 /** batch 8, 26 ms a batch: about 307.7 items/s per device. */
 const planOf = (s: ServiceSpec, devices: number, serviceStrategy: 'single' | 'data-parallel' | 'model-parallel') => ({

@@ -125,9 +125,10 @@ export function runGreedy(ctx: GreedyContext, state: BuildState, only?: (t: Temp
   return ctx.options.lazy ? lazyGreedy(ctx, state, only) : eagerGreedy(ctx, state, only);
 }
 
+/** Singles arrive in template order, and the sort is stable: equal gains stay in template order. */
 function topSingles(singles: [number, number][]): number[] {
   return singles
-    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .sort((a, b) => b[1] - a[1])
     .slice(0, TOP_SINGLES)
     .map(([i]) => i);
 }
@@ -161,10 +162,11 @@ function eagerGreedy(ctx: GreedyContext, state: BuildState, only?: (t: Template)
   const eps = ctx.options.epsilon;
   const alive = new Set(ctx.templates.filter((t) => !only || only(t)).map((t) => t.index));
   const singles: [number, number][] = [];
-  for (let round = 0; ; round++) {
+  for (let first = true; ; first = false) {
     let pick = -1;
     let pickRatio = Number.NEGATIVE_INFINITY;
     let pickDevices: readonly number[] = [];
+    // `alive` iterates in template order: of equal ratios the first stays, as the lazy heap's lower index does.
     for (const ti of alive) {
       const t = ctx.templates[ti]!;
       const r = evaluate(ctx, state, t);
@@ -172,9 +174,9 @@ function eagerGreedy(ctx: GreedyContext, state: BuildState, only?: (t: Template)
         alive.delete(ti);
         continue;
       }
-      if (round === 0) singles.push([ti, r.net]);
+      if (first) singles.push([ti, r.net]);
       const ratio = r.net / t.cost;
-      if (ratio > pickRatio || (ratio === pickRatio && ti < pick)) (pick = ti), (pickRatio = ratio), (pickDevices = r.devices);
+      if (ratio > pickRatio) (pick = ti), (pickRatio = ratio), (pickDevices = r.devices);
     }
     if (pick < 0) return topSingles(singles);
     commitTemplate(ctx, state, ctx.templates[pick]!, pickDevices);

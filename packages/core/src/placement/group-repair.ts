@@ -1,4 +1,5 @@
 import type { Template } from './candidates.js';
+import { suppliedAt } from './upgrade-shares.js';
 import { valueGap, valueLoss } from './value.js';
 import { addSupply, commitTemplate, netGain, type BuildState, type Chosen, type GreedyContext } from './greedy.js';
 
@@ -93,7 +94,7 @@ function trySwapOn(ctx: GreedyContext, state: BuildState, t: Template, devices: 
   }
   // Put them back in their places in `chosen` (output order stays stable).
   for (const c of victims) {
-    const handle = addSupply(ctx, state, c, c.current?.measuredCapacityPerSec ?? c.foot.capacityPerSec);
+    const handle = addSupply(ctx, state, c, suppliedAt(c, c.foot.capacityPerSec));
     const back = { ...c, handle, removed: false };
     state.chosen[state.chosen.indexOf(c)] = back;
     for (const d of c.devices) {

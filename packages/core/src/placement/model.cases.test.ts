@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isEparaError } from '../errors/epara-error.js';
-import { gpuBatchPlan } from '../testing/placement-fixture.js';
+import { gpuBatchPlan, placementService } from '../testing/placement-fixture.js';
 import type { ServiceSpec } from '../model/service.js';
 import { buildPlacementModel, fairShareCapacity, type DeviceNode } from './model.js';
 import { resolvePlacementOptions, type PlacementOptions } from './options.js';
@@ -10,14 +10,7 @@ import type { PlacementInput } from './types.js';
 // memory after the reserve, device classes, demand per access server (rates, streams and backlog), value
 // weights, floors, round trips.
 
-const service = (id: string, over: Partial<ServiceSpec> = {}): ServiceSpec => ({
-  id,
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 200 },
-  memory: { weightsBytes: 400, perItemBytes: 10 },
-  profiles: {},
-  ...over,
-});
+const service = (id: string, over: Partial<ServiceSpec> = {}): ServiceSpec => placementService(id, { memory: { weightsBytes: 400, perItemBytes: 10 }, ...over });
 const plan = gpuBatchPlan;
 const model = (input: Partial<PlacementInput>, options: PlacementOptions = {}) =>
   buildPlacementModel({ servers: [], services: [], plans: {}, demand: [], ...input }, resolvePlacementOptions(options));

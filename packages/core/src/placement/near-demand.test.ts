@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placementService } from '../testing/placement-fixture.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
 import { affineProfile } from '../profiles/latency-profile.js';
@@ -9,14 +10,8 @@ import type { PlacementInput } from './types.js';
 
 const GB = 1024 ** 3;
 
-const svc = (id: string, deadlineMs: number, weightsGb = 1): ServiceSpec => ({
-  id,
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs },
-  memory: { weightsBytes: weightsGb * GB, perItemBytes: 0.05 * GB },
-  loadTimeMs: 1000,
-  profiles: { gpu: affineProfile('gpu', { fixedMs: 10, perItemMs: 2, maxBatch: 64 }) },
-});
+const svc = (id: string, deadlineMs: number, weightsGb = 1): ServiceSpec =>
+  placementService(id, { weightsGb, deadlineMs, loadTimeMs: 1000, profiles: { gpu: affineProfile('gpu', { fixedMs: 10, perItemMs: 2, maxBatch: 64 }) } });
 
 /** One GPU per server; `a`–`b` and `a`–`c` are 10 ms apart, `b`–`c` 5 ms, so every server reaches every other. */
 const servers: ServerSpec[] = ['a', 'b', 'c'].map((id) => ({ id, devices: [{ id: 'g0', kind: 'gpu', memoryBytes: 16 * GB }] }));

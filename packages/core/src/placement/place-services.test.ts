@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placementService } from '../testing/placement-fixture.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
 import { isEparaError } from '../errors/epara-error.js';
@@ -9,15 +10,7 @@ import type { PlacementInput } from './types.js';
 
 const GB = 1024 ** 3;
 
-const svc = (id: string, over: Partial<ServiceSpec> = {}): ServiceSpec => ({
-  id,
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 200 },
-  memory: { weightsBytes: 1 * GB, perItemBytes: 0.05 * GB },
-  loadTimeMs: 3000,
-  profiles: {},
-  ...over,
-});
+const svc = (id: string, over: Partial<ServiceSpec> = {}): ServiceSpec => placementService(id, { loadTimeMs: 3000, ...over });
 
 const servers = (n: number, devices = 2, memGb = 16): ServerSpec[] =>
   Array.from({ length: n }, (_, s) => ({

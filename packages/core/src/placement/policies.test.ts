@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placementService } from '../testing/placement-fixture.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
 import { affineProfile } from '../profiles/latency-profile.js';
@@ -9,15 +10,8 @@ import type { PlacementInput } from './types.js';
 
 const GB = 1024 ** 3;
 
-const svc = (id: string, over: Partial<ServiceSpec> = {}): ServiceSpec => ({
-  id,
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 200 },
-  memory: { weightsBytes: 1 * GB, perItemBytes: 0.05 * GB },
-  loadTimeMs: 3000,
-  profiles: { gpu: affineProfile('gpu', { fixedMs: 10, perItemMs: 2, maxBatch: 64 }) },
-  ...over,
-});
+const svc = (id: string, over: Partial<ServiceSpec> = {}): ServiceSpec =>
+  placementService(id, { loadTimeMs: 3000, profiles: { gpu: affineProfile('gpu', { fixedMs: 10, perItemMs: 2, maxBatch: 64 }) }, ...over });
 
 const servers = (n: number, devices: number, memGb = 16): ServerSpec[] =>
   Array.from({ length: n }, (_, s) => ({ id: `s${s}`, devices: Array.from({ length: devices }, (_, d) => ({ id: `g${d}`, kind: 'gpu', memoryBytes: memGb * GB })) }));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placementService } from '../testing/placement-fixture.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
 import { findPlacementViolations } from './find-violations.js';
@@ -13,14 +14,7 @@ const GB = 1024 ** 3;
 /** Items valued by the service weight, no floor: the figures below are plain items/s. */
 const PER_ITEM = { valueWeighting: 'per-item', minServedShare: 0 } as const;
 
-const service = (id: string, weightsGb: number): ServiceSpec => ({
-  id,
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 200 },
-  memory: { weightsBytes: weightsGb * GB, perItemBytes: 0.05 * GB },
-  loadTimeMs: 3000,
-  profiles: {},
-});
+const service = (id: string, weightsGb: number): ServiceSpec => placementService(id, { weightsGb, loadTimeMs: 3000 });
 /** 10 ms + 2 ms per item at batch 8: one batch runs 26 ms, 1000 · 8 / 26 ≈ 307.7 items/s per device. */
 const PER_DEVICE = 8000 / 26;
 const plan = (s: ServiceSpec, devices = 1) => affinePlan(s, 'gpu', { fixedMs: 10, perItemMs: 2, batch: 8, devices });
@@ -188,9 +182,19 @@ describe('evicting for a starving multi-device group', () => {
   }
 });
 
+const a = service('a', 1);
+const b = service('b', 1);
+const pairOf = (rateA: number, rateB = 0): PlacementInput => ({
+  servers: [gpus('s0', 2)],
+  services: [a, b],
+  plans: { a: [plan(a)], b: [plan(b)] },
+  demand: [
+    { serviceId: 'a', ratePerServer: { s0: rateA } },
+    { serviceId: 'b', ratePerServer: { s0: rateB } },
+  ],
+});
+
 describe('merging and growing partial shares', () => {
-  const a = service('a', 1);
-  const b = service('b', 1);
   const pair = (rateA: number, rateB: number): PlacementInput => ({
     servers: [gpus('s0', 2)],
     services: [a, b],
@@ -226,6 +230,26 @@ describe('merging and growing partial shares', () => {
     expect(r.changes).toEqual([]);
     expect(served(r)['a']).toBeCloseTo(120, 9);
   });
+});
+
+describe('growing a running instance whose capacity was measured', () => {
+  // a-1 claims 60 items/s and was measured at `measured`: it serves measured / 60 of whatever it claims, however
+  // often its share grows or absorbs another in one placement. Demand is 120 items/s.
+  for (const measured of [54, 30]) {
+    it(`serves ${measured} / 60 of its final claim (measured at ${measured})`, () => {
+      const input: PlacementInput = { ...pairOf(120), current: [{ ...running('a-1', a, 's0', 'g0'), capacityPerSec: 60, measuredCapacityPerSec: measured }] };
+      const r = placeServices(input);
+      const kept = r.instances.find((i) => i.instanceId === 'a-1')!;
+      // It grew (the stale measurement is dropped from the output) ...
+      expect(kept.capacityPerSec).toBeGreaterThan(60);
+      expect(kept.measuredCapacityPerSec).toBeUndefined();
+      // ... and what a service is served is its instances' supply: the kept one at its measured rate.
+      const others = r.instances.filter((i) => i !== kept).reduce((sum, i) => sum + i.capacityPerSec!, 0);
+      expect(served(r)['a']).toBeCloseTo(Math.min(120, (measured / 60) * kept.capacityPerSec! + others), 9);
+      // At the least the first grow's worth: 60 plus the 120 − measured unserved at the start.
+      expect(served(r)['a']).toBeGreaterThanOrEqual((measured / 60) * (180 - measured) - 1e-9);
+    });
+  }
 });
 
 describe('groups first only as a restart', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placementService } from '../testing/placement-fixture.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
 import { placeServices } from './place-services.js';
@@ -9,16 +10,8 @@ import type { PlacedInstance, PlacementInput } from './types.js';
 // what the prune pass reports.
 
 const GB = 1024 ** 3;
-const service = (id: string): ServiceSpec => ({
-  id,
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 200 },
-  memory: { weightsBytes: GB, perItemBytes: 0.05 * GB },
-  loadTimeMs: 3000,
-  profiles: {},
-});
-const a = service('a');
-const b = service('b');
+const a = placementService('a', { loadTimeMs: 3000 });
+const b = placementService('b', { loadTimeMs: 3000 });
 const plan = (s: ServiceSpec) => affinePlan(s, 'gpu', { fixedMs: 10, perItemMs: 2, batch: 8 });
 const server = (devices: number, unhealthy = 0): ServerSpec => ({
   id: 's0',
@@ -69,6 +62,29 @@ describe('the prune pass', () => {
     expect(r.instances.map((i) => i.serviceId)).toEqual(['b']);
     expect(r.stats.pruned).toBe(2);
     expect(r.changes.filter((c) => c.action === 'free').map((c) => c.instanceId).sort()).toEqual(['a1', 'a2']);
+  });
+
+  it('removes a new instance whose goodput a later one covers, since its goodput no longer pays its switching cost', () => {
+    // One service, 400 items/s, valued per item (no floor), multiTask off (whole devices, cost 1 a device). Two
+    // plans: X on the CPU, 8000 / 26 ≈ 307.7 items/s; Y, data-parallel on both GPUs, ≈ 615.4. Switching cost:
+    // 3000 / 30000 of the demand an item takes: X 30.77, Y 40. Greedy takes X first (net 276.9 per device
+    // against Y's 360 over 2 = 180), then Y (it adds 92.3 for 40). With Y in place X serves nothing of its own
+    // (removal loss 0 < 30.77), so the prune takes it out: Y alone, 400 − 40 = 360 (X and Y would be 330).
+    const cpuPlan = affinePlan(a, 'cpu', { fixedMs: 10, perItemMs: 2, batch: 8 });
+    const input: PlacementInput = {
+      servers: [{ id: 's0', devices: [{ id: 'c0', kind: 'cpu', memoryBytes: 16 * GB }, ...server(2).devices] }],
+      services: [a],
+      plans: { a: [cpuPlan, affinePlan(a, 'gpu', { fixedMs: 10, perItemMs: 2, batch: 8, devices: 2 })] },
+      demand: [{ serviceId: 'a', ratePerServer: { s0: 400 } }],
+    };
+    for (const lazy of [true, false]) {
+      // Restarts off: the groups-first restart would place Y alone anyway, hiding the pipeline's own prune.
+      const r = placeServices(input, { multiTask: false, valueWeighting: 'per-item', minServedShare: 0, restarts: 0, lazy });
+      expect(r.instances.map((i) => i.deviceIds.join('+'))).toEqual(['g0+g1']);
+      expect(r.stats.pruned).toBe(1);
+      expect(r.switchCost).toBeCloseTo(40, 9);
+      expect(r.objective).toBeCloseTo(360, 9);
+    }
   });
 
   it('counts none when every instance pays for itself', () => {

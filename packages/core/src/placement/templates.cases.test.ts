@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placementService } from '../testing/placement-fixture.js';
 import type { ParallelPlan } from '../allocation/plan.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
@@ -15,14 +16,8 @@ import type { PlacementInput } from './types.js';
 
 const GB = 1024 ** 3;
 const NO_RESERVE = { reserveFraction: 0 } as const;
-const service = (id: string, weightsGb: number, over: Partial<ServiceSpec> = {}): ServiceSpec => ({
-  id,
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 500 },
-  memory: { weightsBytes: weightsGb * GB, perItemBytes: 0 },
-  profiles: {},
-  ...over,
-});
+const service = (id: string, weightsGb: number, over: Partial<ServiceSpec> = {}): ServiceSpec =>
+  placementService(id, { weightsGb, perItemGb: 0, deadlineMs: 500, ...over });
 /** batch 8 in 26 ms: 307.7 items/s per device; memory = the weights (no per-item memory). */
 const planOf = (s: ServiceSpec, kind = 'gpu', devices = 1): ParallelPlan => affinePlan(s, kind, { fixedMs: 10, perItemMs: 2, batch: 8, devices });
 const device = (id: string, gb: number, kind = 'gpu', healthy = true) => ({ id, kind, memoryBytes: gb * GB, healthy });

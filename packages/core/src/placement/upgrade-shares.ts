@@ -1,6 +1,6 @@
 import { switchPenalty } from './candidates.js';
 import { valueGain } from './value.js';
-import type { BuildState, GreedyContext } from './greedy.js';
+import type { BuildState, Chosen, GreedyContext } from './greedy.js';
 
 /**
  * Grows the time share of co-located single-device items whose service still has unserved demand. A share is
@@ -23,8 +23,7 @@ export function upgradeShares(ctx: GreedyContext, state: BuildState): number {
     const next = cap + extra;
     const penalty = c.current ? 0 : switchPenalty(svc, next, options);
     if (valueGain(svc, state.objective.served(c.service), extra) - (penalty - c.penalty) <= options.epsilon) return;
-    // Measured capacity (kept items) scales with the claimed share.
-    const value = c.current?.measuredCapacityPerSec !== undefined ? (c.current.measuredCapacityPerSec * next) / cap : next;
+    const value = suppliedAt(c, next);
     const foot = { ...c.foot, capacityPerSec: next };
     state.objective.remove(c.handle);
     state.resources.remove(c.devices, c.foot);
@@ -34,4 +33,15 @@ export function upgradeShares(ctx: GreedyContext, state: BuildState): number {
     grown++;
   });
   return grown;
+}
+
+/**
+ * What an item supplies when it claims `claimPerSec`: the claim, or for a kept instance with a measured capacity,
+ * the measurement scaled from the claim it was measured at (its own `capacityPerSec`, else its plan's) — not from
+ * the item's present claim, which a grow or merge earlier in the same placement may have changed.
+ */
+export function suppliedAt(c: Pick<Chosen, 'current'>, claimPerSec: number): number {
+  const measured = c.current?.measuredCapacityPerSec;
+  if (measured === undefined) return claimPerSec;
+  return (measured * claimPerSec) / (c.current!.capacityPerSec ?? c.current!.plan.capacityPerSec);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isEparaError } from '../errors/epara-error.js';
-import { gpuBatchPlan } from '../testing/placement-fixture.js';
+import { gpuBatchPlan, placementService } from '../testing/placement-fixture.js';
 import type { ServiceSpec } from '../model/service.js';
 import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions } from './options.js';
 import type { PlacedInstance, PlacementInput } from './types.js';
@@ -22,14 +22,7 @@ function outcome(f: () => unknown): { code: string; field: unknown } | 'accepted
 const invalid = (field: string) => ({ code: 'INVALID_OPTIONS', field });
 const unknown = (field: string) => ({ code: 'UNKNOWN_SERVICE', field });
 
-const service: ServiceSpec = {
-  id: 'a',
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 200 },
-  memory: { weightsBytes: 400, perItemBytes: 10 },
-  loadTimeMs: 1000,
-  profiles: {},
-};
+const service: ServiceSpec = placementService('a', { memory: { weightsBytes: 400, perItemBytes: 10 }, loadTimeMs: 1000 });
 const plan = gpuBatchPlan('a');
 const instance: PlacedInstance = { instanceId: 'i', serviceId: 'a', plan, serverId: 's0', deviceIds: ['g0'] };
 const base: PlacementInput = {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placementService } from '../testing/placement-fixture.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
 import { findPlacementViolations } from './find-violations.js';
@@ -11,14 +12,7 @@ import type { PlacedInstance, PlacementInput, PlacementResult } from './types.js
 // (drained after its replacement is ready). Each case is one running instance, worked out by hand.
 
 const GB = 1024 ** 3;
-const service = (id: string): ServiceSpec => ({
-  id,
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 200 },
-  memory: { weightsBytes: GB, perItemBytes: 0.05 * GB },
-  loadTimeMs: 3000,
-  profiles: {},
-});
+const service = (id: string): ServiceSpec => placementService(id, { loadTimeMs: 3000 });
 const a = service('a');
 /** One batch of 8 runs 26 ms on a gpu: about 307.7 items/s per device, far above the 100 items/s asked. */
 const plan = (devices: number) => affinePlan(a, 'gpu', { fixedMs: 10, perItemMs: 2, batch: 8, devices });
