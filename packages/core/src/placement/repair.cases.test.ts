@@ -195,16 +195,6 @@ const pairOf = (rateA: number, rateB = 0): PlacementInput => ({
 });
 
 describe('merging and growing partial shares', () => {
-  const pair = (rateA: number, rateB: number): PlacementInput => ({
-    servers: [gpus('s0', 2)],
-    services: [a, b],
-    plans: { a: [plan(a)], b: [plan(b)] },
-    demand: [
-      { serviceId: 'a', ratePerServer: { s0: rateA } },
-      { serviceId: 'b', ratePerServer: { s0: rateB } },
-    ],
-  });
-
   for (const [rateA, rateB] of [
     [60, 30],
     [120, 100],
@@ -212,7 +202,7 @@ describe('merging and growing partial shares', () => {
     it(`serves ${rateA} + ${rateB} items/s from one instance per service, both on one device`, () => {
       // Together they keep a device busy (rateA + rateB) · 26 / 8000 of the time, well under its cycle: one
       // device holds both, and no service is split over two partial shares.
-      const input = pair(rateA, rateB);
+      const input = pairOf(rateA, rateB);
       const r = placeServices(input);
       expect(findPlacementViolations(input, r.instances)).toEqual([]);
       expect(r.instances.map((i) => i.serviceId).sort()).toEqual(['a', 'b']);
@@ -224,7 +214,7 @@ describe('merging and growing partial shares', () => {
   }
 
   it('grows a running instance’s share to new demand instead of loading another instance', () => {
-    const input: PlacementInput = { ...pair(120, 0), current: [{ ...running('a-1', a, 's0', 'g0'), capacityPerSec: 60 }] };
+    const input: PlacementInput = { ...pairOf(120), current: [{ ...running('a-1', a, 's0', 'g0'), capacityPerSec: 60 }] };
     const r = placeServices(input);
     expect(r.instances).toEqual([{ ...running('a-1', a, 's0', 'g0'), capacityPerSec: 120 }]);
     expect(r.changes).toEqual([]);
