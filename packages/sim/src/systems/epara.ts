@@ -1,4 +1,5 @@
-import { admitStream, createView, resolveRouteOptions, routeRequestInto, RoutePlan, type ClusterView, type RouteOptions, type RouteRequestInput, type ServerEntry } from '@epara/core';
+import { admitStream, createView, resolveRouteOptions, type ClusterView, type RouteOptions, type RouteRequestInput, type ServerEntry } from '@epara/core';
+import { routeRequestInto, RoutePlan } from '@epara/core/internal';
 import type { SimSystem } from '../world/system.js';
 import type { SimInstance, SimRequest, SimStream } from '../world/types.js';
 import type { World } from '../world/world.js';
