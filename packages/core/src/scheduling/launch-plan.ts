@@ -286,13 +286,18 @@ function runMsOf(group: readonly SchedulableItem[], n: number, ctx: LaunchContex
  * Under a backlog, the batch size `m` (`from`, the plan's size or just above the shrunk batch, … limit) whose
  * on-time items per ms, `m / L(m)`, is best: the `m` earliest items that all finish by `deadline − guard` in a
  * batch of `m`. Returns it (one of the plan's scratch arrays) when it beats `baseline` (the EDF batch's rate).
+ * With `amortizeShare` below 1, the largest `m` whose rate is at least that share of the best (the baseline's
+ * included) wins instead.
  */
 function bestThroughputBatch<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext, p: LaunchPlan<T>, from: number, limit: number, baseline: number): T[] | undefined {
+  const share = ctx.amortizeShare !== undefined && ctx.amortizeShare > 0 && ctx.amortizeShare < 1 ? ctx.amortizeShare : 1;
   let best: T[] | undefined;
-  let bestRate = baseline;
+  // The best rate seen (the baseline's included), and the bar a larger batch must reach: that rate (strictly
+  // above it with a share of 1), or `share` of it.
+  let topRate = baseline;
   for (let m = from; m <= limit; m++) {
     const l = ctx.latencyMs(m);
-    if (m / l <= bestRate) continue;
+    if (!clears(m / l, topRate, share)) continue;
     // Items of profiled size: the scan keeps only those whose scaled run still ends in time.
     const g = guardOf(ctx, m);
     p.fitGuard = g;
@@ -303,14 +308,19 @@ function bestThroughputBatch<T extends SchedulableItem>(items: readonly T[], ctx
     // A larger input in the batch slows every item: its earliest deadline must still hold.
     if (cand[0]!.deadline < ctx.startAt + g + runMs) continue;
     const rate = m / runMs;
-    if (rate <= bestRate) continue;
+    if (!clears(rate, topRate, share)) continue;
     // Keep this candidate: the next scan fills the other scratch array.
     p.cand = p.best;
     p.best = cand;
     best = cand;
-    bestRate = rate;
+    topRate = Math.max(topRate, rate);
   }
   return best;
+}
+
+/** Whether a larger batch's `rate` wins against the best rate so far: above it, or with a share, within it. */
+function clears(rate: number, topRate: number, share: number): boolean {
+  return share === 1 ? rate > topRate : rate >= share * topRate;
 }
 
 /** Largest prefix size whose run still lets the head finish by `deadline − guard` (at least 1). */

@@ -128,6 +128,23 @@ describe('planLaunch under overload', () => {
     expect(d.launch).toEqual(ok);
     for (const it of d.launch!) expect(it.deadline - d.runMs!).toBeGreaterThanOrEqual(1);
   });
+
+  it('with amortizeShare, takes the largest batch within that share of the best rate on a flat profile', () => {
+    // A flat profile whose small batches measured 3 % faster per item (noise): L(n) = 0.68 n up to 3, 0.7 n above.
+    const flat = (n: number): number => (n <= 3 ? 0.68 : 0.7) * n;
+    // Three urgent items shrink the EDF batch to them (L(3) = 2.04 ≤ 3 − 0.5); twenty loose ones wait behind.
+    const urgent = [mk(3), mk(3), mk(3)];
+    const loose = Array.from({ length: 20 }, () => mk(50));
+    const base = { batchSize: 3, maxBatchSize: 20, latencyMs: flat, guardMs: 0.5 };
+    // The strictly best rate is the urgent batch of three's: the backlog runs in batches of three.
+    expect(planLaunch([...urgent, ...loose], ctx(base)).launch).toEqual(urgent);
+    // Within 95 % of it, the larger batch: twenty items for one batch's messages instead of three.
+    const amortized = planLaunch([...urgent, ...loose], ctx({ ...base, amortizeShare: 0.95 }));
+    expect(amortized.launch).toEqual(loose);
+    // A larger batch that falls below the share of the best is not taken: small batches 10 % faster per item.
+    const steeper = (n: number): number => (n <= 3 ? 0.63 : 0.7) * n;
+    expect(planLaunch([...urgent, ...loose], ctx({ ...base, latencyMs: steeper, amortizeShare: 0.95 })).launch).toEqual(urgent);
+  });
 });
 
 describe('planLaunch: reject rather than serve late', () => {

@@ -77,6 +77,14 @@ export interface LaunchContext {
    */
   readonly overloadBelowPlan?: boolean;
   /**
+   * When the overload rule picks a batch by on-time items per ms of device time, a larger batch wins when it
+   * completes at least this share of the best rate (in (0, 1]). The run times hold the device's time only: a host
+   * pays a cost per batch too (messages, settling, planning) that only larger batches amortize, and where a
+   * profile is flat — a CPU model running about as many items per second at every batch size — the strictly best
+   * rate is decided by measurement noise, often at a small batch. 1: the strictly best rate. @default 1
+   */
+  readonly amortizeShare?: number;
+  /**
    * For a host that judges the device overloaded (its recent arrivals need all of its time): also pass over a head
    * item whose deadline shrinks the batch when no plan-sized backlog is queued. The overload rule's search (from
    * the shrunk batch's size + 1) then runs whenever the head allows fewer items than are queued, and the batch of

@@ -6,6 +6,7 @@ import type { WorkItem } from '../batching/work-item.js';
 import { EparaError, type TimerHandle, type Timers } from '@epara/core';
 import type { DeviceWork, DeviceWorkQueue } from './device-work.js';
 import { LaneLateness, type BatchEnd } from './lane-lateness.js';
+import { AMORTIZE_SHARE } from './instance-sizes.js';
 
 /** Half-life of the timer lag used to reject early, ms (see `#recentTimerLagMs`). */
 const TIMER_LAG_HALF_LIFE_MS = 250;
@@ -78,6 +79,9 @@ class LaneState {
       launchWhenIdle: false,
       arrivalsPerMs: undefined,
       skipShrinkingHead: undefined,
+      // Under a backlog, the larger batch when it serves nearly as many items per ms of device time: each batch
+      // costs the host thread its messages, settling and planning, which the run times leave out.
+      amortizeShare: AMORTIZE_SHARE,
     };
   }
 }

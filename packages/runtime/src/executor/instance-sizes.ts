@@ -46,13 +46,14 @@ export function instanceSizes(i: SizingInputs): InstanceSizes {
 }
 
 /**
- * Throughput a batch must keep, as a share of the best one's, to be preferred for being larger. A compute
+ * Throughput a batch must keep, as a share of the best one's, to be preferred for being larger — by the plan's
+ * batch size here, and by the device scheduler's launch rule under a backlog (core's `amortizeShare`). A compute
  * profile does not contain the executor's per-batch host cost (messaging the worker, stacking, settling), which
  * only larger batches amortize: where the profile is flat (a CPU model running about as many items per second
  * at batch 2 as at 16), its best batch is decided by measurement noise and is often the smallest, and the host
  * then pays its per-batch cost for every two items.
  */
-const AMORTIZE_SHARE = 0.95;
+export const AMORTIZE_SHARE = 0.95;
 
 /**
  * The deadline rule's batch (the highest-throughput `b` with `2·L(b) ≤ D`, core's `batchSizeForDeadline`), or
