@@ -5,6 +5,7 @@ import { searchCalibration } from './calibration-search.js';
 import type { Knee } from './knee.js';
 import { serviceLine } from './report.js';
 import { runSystem, type TrialContext } from './trials.js';
+import { gridLoad, gridLoadAtLeast } from './load-grid.js';
 import { MIN_LOAD, buildWorkload } from './workload.js';
 
 /** One short baseline run of the calibration. */
@@ -54,6 +55,8 @@ export interface CalibrateOptions {
   readonly queueDelaysMs: readonly number[];
   /** A fixed fraction: no search (the sweep still runs). */
   readonly fixedFraction?: number;
+  /** Readings (on as many workloads) whose median decides each end of the final bracket. @default 1 */
+  readonly confirmRuns?: number;
 }
 
 /** The attainment below which the baseline counts as past its capacity. */
@@ -95,13 +98,17 @@ export function capacityLoad(o: { specs: readonly ServiceSpec[]; nodes: number; 
 export async function calibrate(ctx: TrialContext & { cluster: { configureTriton(c: TritonConfig): Promise<void> } }, o: CalibrateOptions): Promise<Calibration> {
   const cap = capacityLoad(o);
   const probes: Probe[] = [];
+  // A search probes loads on a grid of the base mix that every run shares (its steps and bisections stay on
+  // it); a fixed `--load` is run as given.
+  const perDoubling = 2 ** o.bisections;
+  const snap = o.fixedFraction === undefined ? (fraction: number): number => gridLoad(cap * fraction, perDoubling) / cap : (fraction: number): number => fraction;
   const probe = async (fraction: number, maxQueueDelayMs: number, repeat: number): Promise<Probe> => {
-    const load = cap * fraction;
+    const load = cap * snap(fraction);
     await ctx.cluster.configureTriton(tritonAt(o, load, maxQueueDelayMs));
     const seed = probeSeed(o.seed, repeat);
     const label = `calibrate ${(100 * fraction).toFixed(1)}% q${maxQueueDelayMs}${repeat > 0 ? ' (confirm)' : ''}`;
     const r = await runSystem(ctx, { system: 'triton', label, seed, load, durationMs: o.durationMs });
-    const p = { fraction, load, maxQueueDelayMs, seed, attainment: r.report.overall.attainment, goodputPerSec: r.report.overall.goodputPerSec };
+    const p = { fraction: load / cap, load, maxQueueDelayMs, seed, attainment: r.report.overall.attainment, goodputPerSec: r.report.overall.goodputPerSec };
     ctx.log(`  ${label}: load ×${load.toFixed(2)}, baseline attainment ${(100 * p.attainment).toFixed(1)}%, goodput ${p.goodputPerSec.toFixed(0)}/s (${serviceLine(r.report)})`);
     probes.push(p);
     return p;
@@ -112,9 +119,11 @@ export async function calibrate(ctx: TrialContext & { cluster: { configureTriton
     start: o.start,
     maxSteps: o.maxSteps,
     bisections: o.bisections,
-    minFraction: MIN_LOAD / cap,
+    minFraction: gridLoadAtLeast(MIN_LOAD, perDoubling) / cap,
     defaultQueueDelayMs: DEFAULT_TRITON_OPTIONS.maxQueueDelayMs,
     queueDelaysMs: o.queueDelaysMs,
+    snap,
+    confirmRuns: o.confirmRuns ?? 1,
     ...(o.fixedFraction === undefined ? {} : { fixedFraction: o.fixedFraction }),
   });
   return { capacityLoad: cap, fraction: found.fraction, load: cap * found.fraction, maxQueueDelayMs: found.maxQueueDelayMs, probes, knee: found.knee, searched: found.searched };

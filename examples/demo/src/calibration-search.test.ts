@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { searchCalibration, type CalibrationReading } from './calibration-search.js';
+import { confirmEnds, searchCalibration, type CalibrationReading } from './calibration-search.js';
+import { gridLoad } from './load-grid.js';
 
 /**
  * A fake baseline: attainment 100% up to the knee of its queue delay, then down 10 points per 0.01 of load, to
@@ -72,5 +73,52 @@ describe('searchCalibration', () => {
     const r = await searchCalibration({ ...options, probe: b.probe, fixedFraction: 0.16 });
     expect(r).toMatchObject({ fraction: 0.16, maxQueueDelayMs: 5, searched: false, knee: { passed: 0.16, failed: null } });
     expect(b.runs.every((k) => k.startsWith('0.1600/'))).toBe(true);
+  });
+
+  it('lands on the same load in runs whose measured capacity differs, on the grid of loads', async () => {
+    // The baseline's curve in load (× the base mix), as the machine sets it: a cliff at ×3.5, whatever the
+    // capacity figure of the run. Three quiet runs measured capacities of ×17.52, ×18.16 and ×17.61.
+    const run = async (cap: number, grid: boolean): Promise<number> => {
+      const probe = async (f: number): Promise<CalibrationReading> => {
+        const load = cap * f;
+        return { attainment: load <= 3.5 ? 0.97 : 0.5, goodputPerSec: 100 * load };
+      };
+      const snap = grid ? (f: number): number => gridLoad(cap * f, 4) / cap : undefined;
+      const r = await searchCalibration({ ...options, minFraction: 0.01, probe, ...(snap ? { snap } : {}) });
+      return cap * r.fraction;
+    };
+    const onGrid = await Promise.all([17.52, 18.16, 17.61].map((cap) => run(cap, true)));
+    expect(onGrid[0]).toBeCloseTo(2 ** (8 / 4), 9); // ×4: the first grid load past ×3.5
+    expect(onGrid[1]).toBeCloseTo(onGrid[0]!, 9);
+    expect(onGrid[2]).toBeCloseTo(onGrid[0]!, 9);
+    // In fractions of each run's capacity, the three runs probed (and chose) three different loads.
+    const fractions = await Promise.all([17.52, 18.16, 17.61].map((cap) => run(cap, false)));
+    expect(new Set(fractions.map((l) => l.toFixed(3))).size).toBe(3);
+  });
+
+  it('decides the final bracket by the median of three workloads: one reading far off the line is outvoted', async () => {
+    // The baseline passes up to 16% (96%), fails above (50%); the first workload at 14.87% reads 79% — as a
+    // quiet run read 79.2% at a load where its other readings, in three runs, gave 93.9–99.5%.
+    const probe = async (f: number, _q: number, repeat: number): Promise<CalibrationReading> => {
+      const outlier = Math.abs(f - 0.125 * 2 ** 0.25) < 1e-9 && repeat === 0;
+      const attainment = outlier ? 0.79 : f <= 0.16 ? 0.96 : 0.5;
+      return { attainment, goodputPerSec: 1000 * f * attainment };
+    };
+    const once = await searchCalibration({ ...options, queueDelaysMs: [0], probe });
+    expect(once.fraction).toBeCloseTo(0.125 * 2 ** 0.25, 9); // the outlier placed the knee a step low
+    const confirmed = await searchCalibration({ ...options, queueDelaysMs: [0], probe, confirmRuns: 3 });
+    expect(confirmed.fraction).toBeCloseTo(0.125 * 2 ** 0.5, 9);
+    expect(confirmed.knee.passed).toBeCloseTo(0.125 * 2 ** 0.25, 9);
+  });
+});
+
+describe('confirmEnds', () => {
+  it('moves the bracket down when the passing end fails on the median, and keeps a bracket the medians agree with', async () => {
+    const attainment = async (f: number, repeat: number): Promise<number> => (f < 0.105 ? 0.95 : repeat === 0 && f < 0.12 ? 0.93 : 0.6);
+    const knee = await confirmEnds({ passed: 0.11, failed: 0.13, probes: [] }, { target: 0.9, step: 1.1, runs: 3, minFraction: 0.01, attainment });
+    expect(knee.passed).toBeCloseTo(0.1, 9);
+    expect(knee.failed).toBe(0.11);
+    const kept = await confirmEnds({ passed: 0.05, failed: 0.2, probes: [] }, { target: 0.9, step: 2, runs: 3, minFraction: 0.01, attainment });
+    expect(kept).toMatchObject({ passed: 0.05, failed: 0.2 });
   });
 });

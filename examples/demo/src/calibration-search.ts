@@ -26,6 +26,16 @@ export interface CalibrationSearchOptions {
   readonly queueDelaysMs: readonly number[];
   /** A fixed fraction: no search, the sweep runs there. */
   readonly fixedFraction?: number;
+  /**
+   * Maps a fraction the search computed to the one it probes (a grid of loads the same in every run, see
+   * `load-grid.ts`): readings are keyed, and the result reported, by the snapped fraction. @default identity
+   */
+  readonly snap?: (fraction: number) => number;
+  /**
+   * Readings, on as many workloads, that decide each end of the final bracket by their median (see
+   * {@link confirmEnds}); 1 leaves the bracket as the search found it. @default 1
+   */
+  readonly confirmRuns?: number;
 }
 
 /** Where the calibration landed. */
@@ -55,7 +65,9 @@ export interface CalibrationSearch {
  */
 export async function searchCalibration(o: CalibrationSearchOptions): Promise<CalibrationSearch> {
   const readings = new Map<string, Promise<CalibrationReading>>();
-  const read = (f: number, q: number, repeat: number): Promise<CalibrationReading> => {
+  const snap = o.snap ?? ((f: number): number => f);
+  const read = (at: number, q: number, repeat: number): Promise<CalibrationReading> => {
+    const f = snap(at);
     const key = `${f}/${q}/${repeat}`;
     let r = readings.get(key);
     if (r === undefined) readings.set(key, (r = o.probe(f, q, repeat)));
@@ -72,21 +84,67 @@ export async function searchCalibration(o: CalibrationSearchOptions): Promise<Ca
     return best.q;
   };
   if (o.fixedFraction !== undefined) {
-    const at = o.fixedFraction;
+    const at = snap(o.fixedFraction);
     const q = await sweepAt(at);
     const passes = (await attainmentAt(q)(at)) >= o.target;
     return { fraction: at, maxQueueDelayMs: q, knee: { passed: passes ? at : null, failed: passes ? null : at, probes: [] }, searched: false };
   }
-  const search = { target: o.target, start: o.start, factor: 2, maxSteps: o.maxSteps, minFraction: o.minFraction };
+  const search = { target: o.target, start: snap(o.start), factor: 2, maxSteps: o.maxSteps, minFraction: o.minFraction };
   const atDefault = await searchKnee({ ...search, bisections: o.bisections, probe: attainmentAt(q0) });
-  const at = atDefault.failed ?? atDefault.passed ?? o.start;
+  const at = snap(atDefault.failed ?? atDefault.passed ?? o.start);
   const step = atDefault.passed !== null && atDefault.failed !== null ? atDefault.failed / atDefault.passed : 2 ** (1 / 2 ** o.bisections);
   const q = await sweepAt(at);
-  if (q === q0) return { fraction: at, maxQueueDelayMs: q, knee: atDefault, searched: true };
-  const probe = attainmentAt(q);
-  const passes = (await probe(at)) >= o.target;
-  // Enough ×step moves to cover the coarse ×2 the sweep could shift the knee by, at the same resolution.
-  const moves = Math.max(o.maxSteps, Math.ceil(Math.log(2) / Math.log(step)) + 1);
-  const knee = await searchKnee({ ...search, factor: step, maxSteps: moves, bisections: 0, known: passes ? { passed: at, failed: null } : { passed: null, failed: at }, probe });
-  return { fraction: knee.failed ?? knee.passed ?? at, maxQueueDelayMs: q, knee, searched: true };
+  let knee = atDefault;
+  if (q !== q0) {
+    const probe = attainmentAt(q);
+    const passes = (await probe(at)) >= o.target;
+    // Enough ×step moves to cover the coarse ×2 the sweep could shift the knee by, at the same resolution.
+    const moves = Math.max(o.maxSteps, Math.ceil(Math.log(2) / Math.log(step)) + 1);
+    knee = await searchKnee({ ...search, factor: step, maxSteps: moves, bisections: 0, known: passes ? { passed: at, failed: null } : { passed: null, failed: at }, probe });
+  }
+  const runs = o.confirmRuns ?? 1;
+  if (runs > 1) knee = await confirmEnds(knee, { target: o.target, step, runs, minFraction: o.minFraction, attainment: async (f, repeat) => (await read(f, q, repeat)).attainment });
+  const fraction = knee.failed ?? knee.passed ?? at;
+  return { fraction: snap(fraction), maxQueueDelayMs: q, knee: { ...knee, passed: knee.passed === null ? null : snap(knee.passed), failed: knee.failed === null ? null : snap(knee.failed) }, searched: true };
+}
+
+/** Moves of the bracket {@link confirmEnds} makes at most (each costs up to `runs` readings). */
+const MAX_CONFIRM_MOVES = 3;
+
+/**
+ * The final bracket with each end decided by the median of `runs` readings on as many workloads (the ones
+ * already read count), not by the one or two that placed it: a failing end whose median passes moves the
+ * bracket a `step` up, a passing end whose median fails moves it a step down, at most
+ * {@link MAX_CONFIRM_MOVES} times. The confirmation band of the search only re-reads readings near the line;
+ * a single reading can be far off it (a quiet run read the baseline at 79.2% where every other reading at that
+ * load, in three runs, gave 93.9–99.5%), and the median of three outvotes one such reading where a mean does not.
+ */
+export async function confirmEnds(
+  knee: Knee,
+  o: { target: number; step: number; runs: number; minFraction: number; attainment: (fraction: number, repeat: number) => Promise<number> },
+): Promise<Knee> {
+  const probes = [...knee.probes];
+  const medianAt = async (f: number): Promise<number> => {
+    const values: number[] = [];
+    for (let repeat = 0; repeat < o.runs; repeat++) values.push(await o.attainment(f, repeat));
+    values.sort((a, b) => a - b);
+    const m = values.length % 2 === 1 ? values[(values.length - 1) / 2]! : (values[values.length / 2 - 1]! + values[values.length / 2]!) / 2;
+    probes.push({ fraction: f, attainment: m });
+    return m;
+  };
+  let { passed, failed } = knee;
+  for (let move = 0; move < MAX_CONFIRM_MOVES; move++) {
+    if (failed !== null && (await medianAt(failed)) >= o.target) {
+      [passed, failed] = [failed, failed * o.step];
+      continue;
+    }
+    if (passed !== null && (await medianAt(passed)) < o.target) {
+      const below = passed / o.step;
+      [passed, failed] = [below < o.minFraction / 1.02 ? null : below, passed];
+      if (passed === null) break;
+      continue;
+    }
+    break;
+  }
+  return { passed, failed, probes };
 }

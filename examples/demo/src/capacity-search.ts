@@ -35,6 +35,7 @@ export async function capacitySearch(
     durationMs: calibrationMs(o),
     maxSteps: 3,
     bisections: o.quick ? 1 : 2,
+    confirmRuns: confirmRuns(o),
     placeEpara: async (load) => {
       const forecast = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed });
       const instances = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, c.bytes, c.replicas).instances;
@@ -68,6 +69,14 @@ function placementKey(instances: readonly PlacedInstance[]): string {
 /** Link bandwidth in bytes per ms. */
 export function bytesPerMs(o: ResolvedDemoOptions): number {
   return (o.bandwidthMbps * 1e6) / 8 / 1000;
+}
+
+/**
+ * Readings whose median decides each end of a search's final bracket (the calibration's and EPARA's capacity
+ * search): three by default, one with `--quick` (its bracket as the search found it).
+ */
+export function confirmRuns(o: ResolvedDemoOptions): number {
+  return o.quick ? 1 : 3;
 }
 
 /** Length of a calibration or capacity probe, ms. */

@@ -1,5 +1,7 @@
 import { TARGET_ATTAINMENT, probeSeed, type Calibration } from './calibrate.js';
 import { CONFIRM_RULE, confirmedProbe, searchKnee, type Knee } from './knee.js';
+import { confirmEnds } from './calibration-search.js';
+import { gridLoad, gridLoadAtLeast } from './load-grid.js';
 import { MIN_LOAD } from './workload.js';
 import { serviceLine } from './report.js';
 import { runSystem, type TrialContext } from './trials.js';
@@ -40,6 +42,8 @@ export interface CapacityOptions {
   readonly placeEpara: (load: number) => Promise<void>;
   /** Runs the baseline's own search when the calibration did not (a fixed `--load`): one run per call, `repeat` 1 on the second workload. */
   readonly baselineProbe: (fraction: number, repeat: number) => Promise<number>;
+  /** Readings whose median decides each end of EPARA's final bracket, as the calibration's. @default 1 */
+  readonly confirmRuns?: number;
 }
 
 /**
@@ -50,31 +54,47 @@ export interface CapacityOptions {
  */
 export async function measureCapacity(ctx: TrialContext, o: CapacityOptions): Promise<CapacityResult> {
   const c = o.calibration;
-  const search = { target: TARGET_ATTAINMENT, factor: 2, maxSteps: o.maxSteps, bisections: o.bisections, minFraction: MIN_LOAD / c.capacityLoad };
+  // EPARA is probed on the calibration's grid of loads (see `load-grid.ts`) when the calibration searched.
+  const perDoubling = 2 ** o.bisections;
+  const snap = (fraction: number): number => (c.searched ? gridLoad(c.capacityLoad * fraction, perDoubling) / c.capacityLoad : fraction);
+  const search = { target: TARGET_ATTAINMENT, factor: 2, maxSteps: o.maxSteps, bisections: o.bisections, minFraction: gridLoadAtLeast(MIN_LOAD, perDoubling) / c.capacityLoad };
   const baseline = c.searched ? c.knee : await searchKnee({ ...search, start: c.fraction, known: c.knee, probe: confirmedProbe(o.baselineProbe, { target: TARGET_ATTAINMENT, ...CONFIRM_RULE }) });
   // Start where the baseline first failed: EPARA passing there already says it carries more; bisect only down
   // to the baseline's bracket, so both capacities are known to the same resolution.
   const resolution = baseline.passed !== null && baseline.failed !== null ? baseline.failed / baseline.passed : 1;
   const eparaRuns: CapacityRun[] = [];
-  const epara = await searchKnee({
+  const readings = new Map<string, Promise<number>>();
+  // One run per (load, workload), re-placed for its load first (a no-op when the placement is the same).
+  const read = (at: number, repeat: number): Promise<number> => {
+    const fraction = snap(at);
+    const key = `${fraction}/${repeat}`;
+    let r = readings.get(key);
+    if (r === undefined) readings.set(key, (r = runEpara(fraction, repeat)));
+    return r;
+  };
+  const runEpara = async (fraction: number, repeat: number): Promise<number> => {
+    const load = c.capacityLoad * fraction;
+    await o.placeEpara(load);
+    const label = `capacity ${(100 * fraction).toFixed(1)}% EPARA${repeat > 0 ? ' (confirm)' : ''}`;
+    const r = await runSystem(ctx, { system: 'epara', label, seed: probeSeed(o.seed, repeat), load, durationMs: o.durationMs });
+    const run = { fraction, seed: probeSeed(o.seed, repeat), attainment: r.report.overall.attainment, services: serviceLine(r.report) };
+    eparaRuns.push(run);
+    ctx.log(`  ${label}: load ×${load.toFixed(2)}, EPARA attainment ${(100 * run.attainment).toFixed(1)}%, goodput ${r.report.overall.goodputPerSec.toFixed(0)}/s (${run.services})`);
+    return run.attainment;
+  };
+  let epara = await searchKnee({
     ...search,
     resolution,
     start: baseline.failed ?? baseline.passed ?? c.fraction,
     // Confirmed like the baseline's: a reading near the line is measured again on the second workload.
-    probe: confirmedProbe(
-      async (fraction, repeat) => {
-        const load = c.capacityLoad * fraction;
-        if (repeat === 0) await o.placeEpara(load);
-        const label = `capacity ${(100 * fraction).toFixed(1)}% EPARA${repeat > 0 ? ' (confirm)' : ''}`;
-        const r = await runSystem(ctx, { system: 'epara', label, seed: probeSeed(o.seed, repeat), load, durationMs: o.durationMs });
-        const run = { fraction, seed: probeSeed(o.seed, repeat), attainment: r.report.overall.attainment, services: serviceLine(r.report) };
-        eparaRuns.push(run);
-        ctx.log(`  ${label}: load ×${load.toFixed(2)}, EPARA attainment ${(100 * run.attainment).toFixed(1)}%, goodput ${r.report.overall.goodputPerSec.toFixed(0)}/s (${run.services})`);
-        return run.attainment;
-      },
-      { target: TARGET_ATTAINMENT, ...CONFIRM_RULE },
-    ),
+    probe: confirmedProbe(read, { target: TARGET_ATTAINMENT, ...CONFIRM_RULE }),
   });
+  const runs = o.confirmRuns ?? 1;
+  if (runs > 1) {
+    const step = epara.passed !== null && epara.failed !== null ? epara.failed / epara.passed : 2 ** (1 / perDoubling);
+    epara = await confirmEnds(epara, { target: TARGET_ATTAINMENT, step, runs, minFraction: search.minFraction, attainment: read });
+  }
+  if (c.searched) epara = { ...epara, passed: epara.passed === null ? null : snap(epara.passed), failed: epara.failed === null ? null : snap(epara.failed) };
   const div = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : a / b);
   return {
     epara,

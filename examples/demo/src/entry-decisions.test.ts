@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DecisionLog, decisionRows, sumDecisions } from './entry-decisions.js';
+import { DecisionLog, decisionRows, slackBucket, slackRows, sumDecisions } from './entry-decisions.js';
 
 describe('DecisionLog (what each entry decided, and how it fared)', () => {
   it('counts each decision and its outcome, and starts afresh on take()', () => {
@@ -29,6 +29,22 @@ describe('DecisionLog (what each entry decided, and how it fared)', () => {
       ['service', 'enters at', 'decision', 'requests', 'good'],
       ['image', 'edge-0', 'local', '2', '2'],
       ['image', 'edge-0', 'reject OVERLOADED', '2', '0'],
+    ]);
+  });
+
+  it("counts local decisions by the estimate's share of the budget, and how each share fared", () => {
+    expect([0.2, 0.5, 0.6, 0.8, 0.95, 1, 1.3].map(slackBucket)).toEqual(['<50%', '<50%', '50–75%', '75–90%', '90–100%', '90–100%', '>100%']);
+    const log = new DecisionLog();
+    log.record('image', 'local', 100, 300)({ ok: true, latencyMs: 120, deadlineMet: true });
+    log.record('image', 'local', 280, 300)({ ok: false, code: 'DEADLINE_EXCEEDED' });
+    log.record('image', 'local', 285, 300)({ ok: true, latencyMs: 310, deadlineMet: false });
+    log.record('image', 'forward edge-1', 320, 300)({ ok: true, latencyMs: 200, deadlineMet: true });
+    const one = log.take();
+    expect(one['image']!['local']!.bySlack).toEqual({ '<50%': { n: 1, good: 1, late: 0, dropped: 0 }, '90–100%': { n: 2, good: 0, late: 1, dropped: 1 } });
+    const rows = slackRows(sumDecisions([[one], [one]]), ['edge-0']);
+    expect(rows.slice(1)).toEqual([
+      ['image', 'edge-0', '<50%', '2', '2', '0', '0', '100.0%'],
+      ['image', 'edge-0', '90–100%', '4', '0', '2', '2', '0.0%'],
     ]);
   });
 });

@@ -22,6 +22,32 @@ export interface DecisionCount {
    * service (for a forward or a refusal too: what made the node look elsewhere).
    */
   estimateMs: number[];
+  /**
+   * The same requests by the estimate's share of their budget at the decision ({@link SLACK_BUCKETS}; only where
+   * the node hosts the service): whether those admitted close to their deadline are the ones that expire.
+   */
+  bySlack?: Record<string, SlackCount>;
+}
+
+/** Requests of one decision whose estimate read one share of their budget, and how they ended. */
+export interface SlackCount {
+  n: number;
+  good: number;
+  late: number;
+  dropped: number;
+}
+
+/** Upper ends of the buckets of {@link DecisionCount.bySlack}: the estimate's wait ÷ the request's budget. */
+const SLACK_BUCKETS = [0.5, 0.75, 0.9, 1] as const;
+
+/** `<50%`, `50–75%`, `75–90%`, `90–100%`, `>100%`: the bucket of an estimate's share of the budget. */
+export function slackBucket(share: number): string {
+  let lo = 0;
+  for (const hi of SLACK_BUCKETS) {
+    if (share <= hi) return lo === 0 ? `<${100 * hi}%` : `${100 * lo}–${100 * hi}%`;
+    lo = hi;
+  }
+  return `>${100 * lo}%`;
 }
 
 /** Per service, per decision (`local`, `forward edge-1`, `reject OVERLOADED`…). */
@@ -34,21 +60,32 @@ export type DecisionOutcome = { readonly ok: true; readonly latencyMs: number; r
 export class DecisionLog {
   #d: EntryDecisions = {};
 
-  /** Counts one decision; the returned function records its outcome (once). */
-  record(serviceId: string, decision: string, estimateMs?: number): (o: DecisionOutcome) => void {
+  /**
+   * Counts one decision (with the local estimate's wait and the request's budget, ms, where the node hosts the
+   * service); the returned function records its outcome (once).
+   */
+  record(serviceId: string, decision: string, estimateMs?: number, budgetMs?: number): (o: DecisionOutcome) => void {
     const byDecision = (this.#d[serviceId] ??= {});
     const c = (byDecision[decision] ??= { n: 0, good: 0, late: 0, dropped: {}, latenciesMs: [], estimateMs: [] });
     c.n++;
-    if (estimateMs !== undefined) c.estimateMs.push(estimateMs);
+    let slack: SlackCount | undefined;
+    if (estimateMs !== undefined) {
+      c.estimateMs.push(estimateMs);
+      if (budgetMs !== undefined && budgetMs > 0) slack = ((c.bySlack ??= {})[slackBucket(estimateMs / budgetMs)] ??= { n: 0, good: 0, late: 0, dropped: 0 });
+    }
+    if (slack) slack.n++;
     const log = this.#d;
     return (o) => {
       // A take() in between started a new log: the outcome belongs to the run that offered the request.
       if (this.#d !== log) return;
-      if (!o.ok) c.dropped[o.code] = (c.dropped[o.code] ?? 0) + 1;
-      else {
+      if (!o.ok) {
+        c.dropped[o.code] = (c.dropped[o.code] ?? 0) + 1;
+        if (slack) slack.dropped++;
+      } else {
         c.latenciesMs.push(o.latencyMs);
         if (o.deadlineMet) c.good++;
         else c.late++;
+        if (slack) slack[o.deadlineMet ? 'good' : 'late']++;
       }
     };
   }
@@ -87,6 +124,24 @@ export function decisionRows(perNode: readonly EntryDecisions[], nodeIds: readon
   return rows;
 }
 
+/**
+ * Rows of the table of local decisions by the estimate's share of the budget: for each service, entry and
+ * bucket, how many were served here, made their deadline, finished late or were dropped.
+ */
+export function slackRows(perNode: readonly EntryDecisions[], nodeIds: readonly string[]): string[][] {
+  const rows: string[][] = [['service', 'enters at', 'est. wait ÷ budget', 'requests', 'good', 'late', 'dropped', 'att.']];
+  const order = (k: string): number => (k.startsWith('<') ? 0 : k.startsWith('>') ? 9 : Number.parseFloat(k));
+  for (const s of [...new Set(perNode.flatMap((d) => Object.keys(d)))].sort()) {
+    perNode.forEach((d, node) => {
+      const bySlack = d[s]?.['local']?.bySlack ?? {};
+      for (const [bucket, c] of Object.entries(bySlack).sort((a, b) => order(a[0]) - order(b[0]))) {
+        rows.push([s, nodeIds[node] ?? String(node), bucket, String(c.n), String(c.good), String(c.late), String(c.dropped), `${((100 * c.good) / Math.max(1, c.n)).toFixed(1)}%`]);
+      }
+    });
+  }
+  return rows;
+}
+
 /** Sums per-node decision counts over several runs (node by node). */
 export function sumDecisions(runs: readonly (readonly EntryDecisions[])[]): EntryDecisions[] {
   const out: EntryDecisions[] = [];
@@ -102,6 +157,13 @@ export function sumDecisions(runs: readonly (readonly EntryDecisions[])[]): Entr
           for (const [code, k] of Object.entries(c.dropped)) t.dropped[code] = (t.dropped[code] ?? 0) + k;
           t.latenciesMs.push(...c.latenciesMs);
           t.estimateMs.push(...c.estimateMs);
+          for (const [bucket, k] of Object.entries(c.bySlack ?? {})) {
+            const u = ((t.bySlack ??= {})[bucket] ??= { n: 0, good: 0, late: 0, dropped: 0 });
+            u.n += k.n;
+            u.good += k.good;
+            u.late += k.late;
+            u.dropped += k.dropped;
+          }
         }
       }
     });

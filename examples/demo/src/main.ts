@@ -6,7 +6,7 @@ import { TRITON_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
 import { calibrate, tritonAt, type Calibration } from './calibrate.js';
 import { formatKnee, type CapacityResult } from './capacity.js';
 import { headline, type Headline } from './headline.js';
-import { bytesPerMs, calibrationMs, capacitySearch } from './capacity-search.js';
+import { bytesPerMs, calibrationMs, capacitySearch, confirmRuns } from './capacity-search.js';
 import { serviceInfo } from './catalog.js';
 import { ChildGroup } from './cluster/children.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
@@ -39,6 +39,8 @@ export interface DemoResult {
   /** Which figure answers "does EPARA carry more load at the SLO?", and what the trials' ratio can show. */
   readonly headline: Headline;
   readonly machine: MachineLoad;
+  /** The same accounting over the calibration's runs (the trials' load is chosen there). */
+  readonly calibrationMachine: MachineLoad;
   /** Pids of every process the demo started (all ended when {@link main} resolves). */
   readonly pids: readonly number[];
   readonly reportFolder: string;
@@ -104,6 +106,8 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const placeholderCats = Object.fromEntries(services.map((s) => [s.id, { sensitivity: s.sensitivity, devices: 'single' as const }]));
   const ctx: TrialContext = { cluster, group, nodes: o.nodes, services: services.map(serviceInfo), categories: placeholderCats, log, progressEverySec: o.quick ? 1 : 2 };
   log(`\ncalibrating the offered load on the baseline (${o.quick ? 'quick' : 'short'} runs of ${(calibrationMs(o) / 1000).toFixed(0)} s):`);
+  const calibrationCpu = new CpuMeter();
+  calibrationCpu.begin([process.pid, ...group.pids]);
   const calibration = await calibrate(ctx, {
     specs: services,
     nodes: o.nodes,
@@ -113,8 +117,12 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     maxSteps: 3,
     bisections: o.quick ? 1 : 2,
     queueDelaysMs: o.quick ? [0, 5] : TRITON_QUEUE_DELAYS_MS,
+    confirmRuns: confirmRuns(o),
     ...(o.loadFraction !== undefined ? { fixedFraction: o.loadFraction } : {}),
   });
+  calibrationCpu.end([process.pid, ...group.pids]);
+  const calibrationMachine = calibrationCpu.result();
+  if (calibrationMachine.otherShare !== null) log(`other processes used ${(100 * calibrationMachine.otherShare).toFixed(0)}% of the machine's CPU during the calibration`);
   if (calibration.searched) log(`baseline's knee at max_queue_delay ${calibration.maxQueueDelayMs} ms: ${formatKnee(calibration.knee)}`);
   log(`offered load: ${(100 * calibration.fraction).toFixed(1)}% of the measured capacity (×${calibration.load.toFixed(2)} the base mix; capacity ×${calibration.capacityLoad.toFixed(2)}); baseline max_queue_delay ${calibration.maxQueueDelayMs} ms`);
 
@@ -150,7 +158,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const markdown = reportMarkdown({ o, services, calibration, placement: placed.instances, triton, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, machine, profiles, capacity, headline: head });
   const reportFolder = writeReportFolder({ dir: o.reportDir ?? REPORTS, markdown, svg: chartSvg(pairs, o.durationMs / 1000) });
   log(`\nreport: ${reportFolder}`);
-  return { options: o, calibration, placement: placed.instances, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, capacity, headline: head, machine, pids: group.pids, reportFolder };
+  return { options: o, calibration, placement: placed.instances, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, capacity, headline: head, machine, calibrationMachine, pids: group.pids, reportFolder };
 }
 
 /** The replica rule's inputs from costs measured over `runs` (each node's device usage per run), logged. */
@@ -247,6 +255,8 @@ export function resultLine(r: DemoResult): string {
     reliable: r.machine.reliable,
     loadFraction: round(r.calibration.fraction),
     otherCpuShare: round(r.machine.otherShare),
+    // The same during the calibration: a busy machine there moves the load the trials run at.
+    calibrationOtherCpuShare: round(r.calibrationMachine.otherShare),
     loadAvg1: round(r.machine.loadAvg1),
     processes: r.pids.length,
     report: r.reportFolder,

@@ -4,7 +4,7 @@ import type { Calibration } from './calibrate.js';
 import { formatKnee, type CapacityResult } from './capacity.js';
 import type { Headline } from './headline.js';
 import type { DemoService } from './services.js';
-import { decisionRows, sumDecisions } from './entry-decisions.js';
+import { decisionRows, slackRows, sumDecisions } from './entry-decisions.js';
 import { deviceUsageRows, sumDeviceUsage } from './device-usage.js';
 import { comparisonTable, cpuLine, entryTable, packLines, placementLines, serviceTable, streamServingTable, sumPacks, sumServed, table, tritonLines } from './format.js';
 import type { ResolvedDemoOptions } from './options.js';
@@ -133,6 +133,10 @@ function allTrials(pairs: readonly TrialPair[], services: readonly DemoService[]
     'EPARA, requests by entry and routing decision (latency and deadline at the node; est. wait: the local estimate at the decision, wherever the node hosts the service):',
     '',
     block(table(decisionRows(sumDecisions(decisions), ids))),
+    '',
+    "EPARA, requests served where they entered, by the local estimate's wait at the decision ÷ the request's budget (whether the ones admitted close to their deadline are the ones lost; dropped: by the executor, mostly expired in the queue):",
+    '',
+    block(table(slackRows(sumDecisions(decisions), ids))),
     '',
     'Stream frames by entry and serving node (link RTT: twice the measured one-way delay; a frame is fresh within its staleness budget). EPARA:',
     '',

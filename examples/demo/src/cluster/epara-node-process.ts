@@ -113,7 +113,7 @@ serveChild(
           const done = n.submit(serviceId, inputs, { deadline });
           const decision = decided ?? 'local';
           decided = undefined;
-          const settle = decisions.record(serviceId, decision, estimate?.ready ? estimate.completionAt - startedAt : undefined);
+          const settle = decisions.record(serviceId, decision, estimate?.ready ? estimate.completionAt - startedAt : undefined, budgetMs);
           done.then(
             () => settle({ ok: true, latencyMs: Date.now() - startedAt, deadlineMet: Date.now() <= deadline }),
             (err: unknown) => settle({ ok: false, code: toEparaError(err).code }),

@@ -22,6 +22,13 @@ export interface Lane {
   readonly maxBatchSize: number;
   /** The configured safety margin, ms (the device scheduler adds what it learns from observed errors). */
   readonly guardMs: number;
+  /**
+   * The time an item of the lane has from its arrival to its deadline, ms: its service's SLO deadline (requests)
+   * or staleness limit (stream frames). Another service's estimate on the same device counts this lane's items
+   * arriving while its own item waits when they will be due first (earliest-deadline order puts them ahead).
+   * Undefined: not known (such a lane neither counts as overtaking nor counts what overtakes it).
+   */
+  readonly deadlineBudgetMs?: number;
   readonly launchWhenIdle: boolean;
   /**
    * Recent arrival rate at `now` (items/ms) for fill-aware waiting; undefined waits until the deadline requires.

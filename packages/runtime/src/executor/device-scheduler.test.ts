@@ -249,4 +249,20 @@ describe('DeviceScheduler', () => {
     // before its deadline, rather than left queued.
     expect(overloaded.dropped).toEqual([overloaded.head]);
   });
+
+  it('reports the share of the device the engine work took lately, decayed over a second', async () => {
+    const clock = createManualClock(0);
+    const sch = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers: createManualTimers(), onDispatch: () => undefined });
+    expect(sch.workShare(0)).toBe(0);
+    const step = (expectedMs: number) => ({ ownerId: 'chat', deadline: clock.now() + 50, expectedMs, run: async () => undefined, fail: () => undefined });
+    sch.enqueueWork(step(10));
+    await tick();
+    clock.set(100);
+    sch.enqueueWork(step(30));
+    await tick();
+    // 10 ms launched at 0 and 30 ms at 100: (10·e^−0.1 + 30) ms per 1000 ms at 100, then decaying.
+    expect(sch.workShare(100)).toBeCloseTo((10 * Math.exp(-0.1) + 30) / 1000, 12);
+    expect(sch.workShare(1100)).toBeCloseTo(((10 * Math.exp(-0.1) + 30) / 1000) * Math.exp(-1), 12);
+    sch.close();
+  });
 });

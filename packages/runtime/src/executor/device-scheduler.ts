@@ -43,6 +43,14 @@ function sortCandidates(c: Candidate[], n: number): void {
   }
 }
 
+/** Time constant of {@link DeviceScheduler.workShare}'s decay, ms. */
+const WORK_SHARE_TAU_MS = 1000;
+
+/** `ms` decayed over `ageMs` with {@link WORK_SHARE_TAU_MS}. */
+function decayed(ms: number, ageMs: number): number {
+  return ageMs > 0 ? ms * Math.exp(-ageMs / WORK_SHARE_TAU_MS) : ms;
+}
+
 /**
  * What the scheduler keeps per lane, made once at attach: the learned lateness, and the launch rule's context and
  * plan, refilled on every pump (the rule runs on every arrival: no closure, context or array per call).
@@ -141,6 +149,9 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /** Engine work on the device that announced a follow-up, with that follow-up's deadline. */
   readonly #followUps = new Map<DeviceWork, number>();
   #running = 0;
+  /** Expected device time of the engine work launched lately, decayed with {@link WORK_SHARE_TAU_MS}, and when. */
+  #recentWorkMs = 0;
+  #recentWorkAt = 0;
   /** Engine work among the launches on the device. */
   #runningWork = 0;
   #busySince = 0;
@@ -226,6 +237,16 @@ export class DeviceScheduler implements DeviceWorkQueue {
       ms += (rho * lane.latencyMs(this.device.id, lane.batchSize, now)) / 2;
     }
     return share > 1 ? ms / share : ms;
+  }
+
+  /**
+   * The share of the device's time the engine work (generation steps) took lately: the expected device time of
+   * the work launched, decayed exponentially over {@link WORK_SHARE_TAU_MS}, per ms. What a batch service's
+   * estimate expects of the steps still to come while its item waits (a step, paced at a short deadline, goes
+   * ahead of a queued batch under earliest-deadline order); 0 on a device without engine work.
+   */
+  workShare(now: number): number {
+    return decayed(this.#recentWorkMs, now - this.#recentWorkAt) / WORK_SHARE_TAU_MS;
   }
 
   /** Expected device time of the engine work queued and not yet launched, ms. */
@@ -481,6 +502,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
   #dispatchWork(work: DeviceWork, now: number): void {
     this.#works.splice(this.#works.indexOf(work), 1);
     const plannedStart = this.#started(now, work.expectedMs);
+    this.#recentWorkMs = decayed(this.#recentWorkMs, now - this.#recentWorkAt) + work.expectedMs;
+    this.#recentWorkAt = now;
     this.#runningWork++;
     if (work.followUpDeadline !== undefined) this.#followUps.set(work, work.followUpDeadline);
     // run() must not reject; a bug there must not stall the device either.

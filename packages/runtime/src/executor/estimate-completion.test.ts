@@ -18,8 +18,13 @@ function lane(id: string, batchSize: number, queued: number): Lane {
 }
 
 /** A device free at `free`, running `lanes`, whose batch of `n` of a lane takes `ms(lane, n)`. */
-function device(free: number, lanes: Lane[], ms: (l: Lane, n: number) => number, guard = 0, workMs = 0): DeviceScheduler {
-  return { freeAt: () => free, lanes: new Set(lanes), expectedMs: ms, learnedGuardMs: () => guard, queuedWorkMs: () => workMs } as unknown as DeviceScheduler;
+function device(free: number, lanes: Lane[], ms: (l: Lane, n: number) => number, guard = 0, workMs = 0, workShare = 0): DeviceScheduler {
+  return { device: { id: 'd' }, freeAt: () => free, lanes: new Set(lanes), expectedMs: ms, learnedGuardMs: () => guard, queuedWorkMs: () => workMs, workShare: () => workShare } as unknown as DeviceScheduler;
+}
+
+/** A lane with a deadline budget whose recent arrivals need `share` of the device. */
+function urgent(id: string, deadlineBudgetMs: number | undefined, share: number, queued = 0): Lane {
+  return { ...lane(id, 1, queued), deadlineBudgetMs, loadShare: () => share } as unknown as Lane;
 }
 
 const affine = (_l: Lane, n: number): number => 2 + n;
@@ -69,5 +74,29 @@ describe('estimateCompletion (runtime)', () => {
     const l = lane('a', 4, 0);
     expect(estimateCompletion(l, [device(10, [l], affine, 2.5), device(0, [l], affine, 100)], 0)).toBe(3 + 2.5);
     expect(estimateCompletion(l, [], 0)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('adds what other services will queue during the wait and be due first, at their share of the device', () => {
+    // Own budget 300 ms; its item waits 100 ms (a free time of 100) before its 3 ms run.
+    const l = urgent('a', 300, 0);
+    const video = urgent('v', 250, 0.2); // due first when arriving in the first 50 ms of the wait
+    const frames = urgent('f', 100, 0.1); // due first when arriving in the first 200 ms
+    const later = urgent('c', 800, 0.5); // due later: never ahead
+    const unknown = urgent('u', undefined, 0.5); // no budget: not counted
+    const ms = (x: Lane, n: number): number => (x === l ? affine(x, n) : 1000);
+    // w = 100 + 0.2·min(w, 50) + 0.1·min(w, 200) → w = 110 / 0.9 = 122.2: 22.2 ms more (to within the
+    // fixed point's 0.05 ms).
+    expect(estimateCompletion(l, [device(100, [l, video, frames, later, unknown], ms)], 0)).toBeCloseTo(3 + 110 / 0.9, 1);
+    // Alone on its device, or without a budget of its own, nothing overtakes it.
+    expect(estimateCompletion(l, [device(100, [l], ms)], 0)).toBe(103);
+    expect(estimateCompletion(urgent('x', undefined, 0), [device(100, [urgent('x', undefined, 0), video], affine)], 0)).toBe(103);
+  });
+
+  it("adds the engine work (generation steps) at the share of the device it took lately, over the whole wait", () => {
+    const l = urgent('a', 300, 0);
+    // w = 60 + 0.25·w → 80 (eight passes of the fixed point come within 0.001 ms).
+    expect(estimateCompletion(l, [device(60, [l], affine, 0, 0, 0.25)], 0)).toBeCloseTo(60 + 3 + 20, 2);
+    // Nothing waits on an idle device: nothing overtakes.
+    expect(estimateCompletion(l, [device(0, [l], affine, 0, 0, 0.25)], 0)).toBe(3);
   });
 });

@@ -2,12 +2,18 @@ import { backlogMs, estimateCompletion as estimateQueueCompletion } from '@epara
 import type { Lane } from '../batching/lane.js';
 import type { DeviceScheduler } from './device-scheduler.js';
 
+/** Most passes of {@link overtakingMs}'s fixed point (each pass is a few multiplications per lane). */
+const OVERTAKE_PASSES = 8;
+/** The fixed point stops once a pass adds less than this, ms. */
+const OVERTAKE_SETTLED_MS = 0.05;
+
 /**
  * Expected completion time of a new item of `lane` submitted at `now`, from the exact local state, with
- * core's {@link estimateQueueCompletion}: each device's held batches (its timeline), the engine work
- * (generation steps) queued on it, the work other services have queued on the same devices (multi-task), the
- * lane's full batches ahead (spread over its devices, earliest free first), then its own batch, plus the
- * margin the device scheduler learned. `costScale` is the new item's input size relative to the profiled one.
+ * core's {@link estimateQueueCompletion}: each device's held batches (its timeline), the engine work (generation
+ * steps) queued on it, the work other services have queued on the same devices (multi-task), the lane's full
+ * batches ahead (spread over its devices, earliest free first), then its own batch, plus the work that will
+ * arrive while it waits and be due before it ({@link overtakingMs}), plus the margin the device scheduler
+ * learned. `costScale` is the new item's input size relative to the profiled one.
  */
 export function estimateCompletion(lane: Lane, schedulers: readonly DeviceScheduler[], now: number, costScale = 1): number {
   const freeAt = schedulers.map((s) => {
@@ -26,8 +32,53 @@ export function estimateCompletion(lane: Lane, schedulers: readonly DeviceSchedu
     latencyMs: (n, i) => schedulers[i]!.expectedMs(lane, n, now),
     costScale,
   });
+  if (schedulers.length === 0) return at;
+  // The wait before its own batch starts: what arrives meanwhile and is due first goes ahead of it.
+  const own = (lane.queue.size % Math.max(1, Math.floor(lane.batchSize))) + 1;
+  let ownMs = Number.POSITIVE_INFINITY;
+  for (const s of schedulers) ownMs = Math.min(ownMs, s.expectedMs(lane, own, now) * costScale);
+  const overtaking = overtakingMs(lane, schedulers, now, Math.max(0, at - ownMs - now));
   // Plus how late this lane's batches have been ending (learned per device; the first device stands for all).
-  return schedulers.length > 0 ? at + schedulers[0]!.learnedGuardMs(lane) : at;
+  return at + overtaking + schedulers[0]!.learnedGuardMs(lane);
+}
+
+/**
+ * Device time that work arriving while a new item of `lane` waits `waitMs` for its batch, and due before it,
+ * takes ahead of it: the queue the estimate reads is the one at `now`, while the device runs work in
+ * earliest-deadline order. Counted per device of the lane (the busiest counts):
+ * - each other lane whose items carry a shorter deadline budget ({@link Lane.deadlineBudgetMs}): its items
+ *   arriving within the first `budget − its budget` ms of the wait are due first, and take the share of the
+ *   device its recent arrivals need ({@link Lane.loadShare}) of that time;
+ * - the engine work (generation steps, paced at short deadlines: due before a queued batch), at the share of
+ *   the device it took lately ({@link DeviceScheduler.workShare}), over the whole wait.
+ *
+ * What goes ahead lengthens the wait, in which more arrives: the fixed point `w = waitMs + overtaking(w)`, from
+ * `w = waitMs`, at most {@link OVERTAKE_PASSES} passes (it stays finite when the shares sum past 1: each lane's
+ * part is capped by its lead; the engine's by the passes). Zero on a device the lane has to itself.
+ */
+function overtakingMs(lane: Lane, schedulers: readonly DeviceScheduler[], now: number, waitMs: number): number {
+  if (!(waitMs > 0)) return 0;
+  const budget = lane.deadlineBudgetMs;
+  let w = waitMs;
+  for (let pass = 0; pass < OVERTAKE_PASSES; pass++) {
+    let ahead = 0;
+    for (const s of schedulers) {
+      let ms = Math.max(0, s.workShare(now)) * w;
+      if (budget !== undefined) {
+        for (const other of s.lanes) {
+          if (other === lane || other.deadlineBudgetMs === undefined) continue;
+          const lead = budget - other.deadlineBudgetMs;
+          if (lead > 0) ms += Math.max(0, other.loadShare(s.device.id, now)) * Math.min(w, lead);
+        }
+      }
+      ahead = Math.max(ahead, ms);
+    }
+    const next = waitMs + ahead;
+    const settled = next - w < OVERTAKE_SETTLED_MS;
+    w = next;
+    if (settled) break;
+  }
+  return w - waitMs;
 }
 
 function countDevices(lane: Lane, schedulers: readonly DeviceScheduler[]): number {

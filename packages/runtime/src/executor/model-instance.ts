@@ -69,6 +69,12 @@ export class ModelInstance implements Lane {
     return this.#c.guardMs;
   }
 
+  /** The service's SLO deadline (requests) or staleness limit (stream frames), ms. */
+  get deadlineBudgetMs(): number {
+    const slo = this.#c.service.slo;
+    return slo.kind === 'latency' ? slo.deadlineMs : slo.stalenessMs;
+  }
+
   /** Recent arrivals in items/ms when fill-aware waiting is on (the default). */
   arrivalsPerMs(now: number): number | undefined {
     return this.#c.batchWait === 'expected-fill' ? this.loadPerSec(now) / 1000 : undefined;

@@ -11,6 +11,11 @@ import { shedError } from '../executor/shed-error.js';
 import { directWorkQueue, type DeviceWorkQueue } from '../executor/device-work.js';
 import { nextStepDeadline, stepDeadline } from './step-deadline.js';
 
+/** A learned step overhead no step refreshed for this long starts fading (see `#overhead`), ms. */
+const OVERHEAD_STALE_AFTER_MS = 1000;
+/** Half-life of that fading, ms (as the executor's hold-time corrections fade toward the profile). */
+const OVERHEAD_HALF_LIFE_MS = 2000;
+
 /** The streamed tokens of one request. Iterating ends after the last token or throws an `EparaError`. */
 export interface GenerationStream extends AsyncIterable<number> {
   readonly id: number;
@@ -71,8 +76,10 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
   #loopEnded: (() => void) | undefined;
   /** True from the moment a loop is scheduled until it finds nothing to run (cleared in the same tick). */
   #looping = false;
-  /** Mean time a step takes on the device beyond its compute (messaging, host thread), ms. */
+  /** Mean time a step takes on the device beyond its compute (messaging, host thread), ms, as last learned. */
   #overheadMs = 0;
+  /** When a step last refreshed the overhead, clock ms. */
+  #overheadAt = 0;
   #runner: StepRunner | undefined;
   /** Sequences that joined since the last iteration (a KV-cache runner prefills them). */
   #fresh: Sequence[] = [];
@@ -167,6 +174,19 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
     void Promise.resolve().then(() => this.#next());
   }
 
+  /**
+   * The learned overhead at `now`: kept as is for {@link OVERHEAD_STALE_AFTER_MS} after the last step that
+   * refreshed it, then fading toward 0 with a half-life of {@link OVERHEAD_HALF_LIFE_MS}. Only steps teach it,
+   * and turns run only when the estimate admits them: an overhead inflated by a stall (a cold start on a starved
+   * host) priced every turn past its deadline, so no turn ran and nothing replaced it — in a quiet demo run
+   * every chat turn of three trials was refused on estimates of 1.1 and 2.1 s, near constant (p50 and p90 within
+   * 3%), where the other runs served chat in 126–224 ms (p50).
+   */
+  #overhead(now: number): number {
+    const age = now - this.#overheadAt - OVERHEAD_STALE_AFTER_MS;
+    return age > 0 ? this.#overheadMs * 0.5 ** (age / OVERHEAD_HALF_LIFE_MS) : this.#overheadMs;
+  }
+
   #stepMs(tokens: number): number | undefined {
     return this.#tracker.estimate(tokens);
   }
@@ -201,7 +221,7 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
   #estimate(request: { promptTokens: number; maxNewTokens: number }, now: number, expected: boolean): GenerationEstimate {
     // The device's own timeline holds the running step and whatever other services' batches it holds.
     const freeAt = this.#queue.freeAt(now);
-    const overheadMs = expected ? this.#overheadMs + Math.max(0, this.#queue.residualMs?.(now) ?? 0) : 0;
+    const overheadMs = expected ? this.#overhead(now) + Math.max(0, this.#queue.residualMs?.(now) ?? 0) : 0;
     return estimateGeneration(
       {
         now: freeAt,
@@ -233,7 +253,7 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
       this.#fresh = [];
       const expectedMs = this.#stepMs(this.#runner!.workOf(members, joined)) ?? 0;
       const queuedAt = this.#o.clock.now();
-      const stepMs = expectedMs + this.#overheadMs;
+      const stepMs = expectedMs + this.#overhead(queuedAt);
       const deadline = stepDeadline(members, { now: queuedAt, stepMs });
       const followUpDeadline = nextStepDeadline(members, joined, { now: queuedAt + stepMs, stepMs }, this.#runner!.kind);
       this.#queue.enqueueWork({
@@ -334,7 +354,11 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
     this.#tracker.observe(result.work, computeMs);
     // What a step costs beyond compute (messaging, the host's turn), learned from steps that found the device
     // idle: behind a batch, the span also holds that batch's overrun.
-    if (at.plannedStart <= launchedAt) this.#overheadMs += 0.2 * (Math.max(0, spanMs - computeMs) - this.#overheadMs);
+    if (at.plannedStart <= launchedAt) {
+      const was = this.#overhead(endedAt);
+      this.#overheadMs = was + 0.2 * (Math.max(0, spanMs - computeMs) - was);
+      this.#overheadAt = endedAt;
+    }
     const advanced = members.filter((s) => result.tokens.has(s));
     for (const s of advanced) {
       if (s.state !== 'active') continue; // aborted while the step ran: its token is discarded

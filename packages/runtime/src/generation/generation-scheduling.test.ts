@@ -193,6 +193,27 @@ describe('generation steps on the device scheduler', () => {
     await engine.close();
   });
 
+  it('forgets a step overhead no step refreshed, so that one inflated by a stall cannot refuse every turn for good', async () => {
+    const { clock, engine, finish } = setup({ computeMs: 2 });
+    await engine.start();
+    // Three steps on an idle device, each 200 ms from launch to outputs for 2 ms of compute (a stall): the
+    // overhead learned grows to about 97 ms a step, which prices a 10-token turn at about a second.
+    const stalled = engine.generate({ tokens: [1], maxNewTokens: 3, deadline: 100_000 }).collect();
+    for (let i = 0; i < 3; i++) await finish(200);
+    await stalled;
+    const turn = { promptTokens: 1, maxNewTokens: 10 };
+    const inflated = engine.estimate(turn).stepMs;
+    expect(inflated).toBeGreaterThan(90);
+    // Kept for a second after the last step, then halved every two seconds.
+    clock.advance(900);
+    expect(engine.estimate(turn).stepMs).toBeCloseTo(inflated, 6);
+    clock.advance(5100); // 5 s past the keep: 2.5 half-lives
+    expect(engine.estimate(turn).stepMs).toBeCloseTo(2 + (inflated - 2) * 0.5 ** 2.5, 1);
+    clock.advance(10_000);
+    expect(engine.estimate(turn).stepMs).toBeLessThan(4);
+    await engine.close();
+  });
+
   it('counts queued steps in what other services on the device see', async () => {
     const { clock, scheduler, lane, engine, finish } = setup({ computeMs: 2, laneRunMs: 10 });
     await engine.start();
