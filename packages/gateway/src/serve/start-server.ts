@@ -64,9 +64,6 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     if (why !== undefined) logger.warn({ serviceId: s.id }, why);
     return why === undefined;
   });
-  // Each service's load-time sample, a record the executor reads at each load: filled in place with a sample the
-  // model runs on when it fails on this default one (see loadEach).
-  const samples = new Map<string, Record<string, NamedTensors[string]>>(served.map((s) => [s.id, { ...sampleInputs(io.get(s.id)!) }]));
   for (const s of served) {
     const small = undersampledInputs(io.get(s.id)!);
     if (s.devices.length > 0 && small.length > 0) {
@@ -80,7 +77,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     logger,
     devices: config.devices.map((d) => ({ id: d.id, provider: d.provider, threads: d.threads, ...(d.ordinal !== undefined ? { ordinal: d.ordinal } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
     // No devices here: start() would stop at the first model onnxruntime cannot load; each is loaded alone below.
-    services: served.map((s) => ({ ...executorService(s, at(s.model), io.get(s.id)!, samples.get(s.id)!), devices: [] })),
+    services: served.map((s) => ({ ...executorService(s, at(s.model), io.get(s.id)!), devices: [] })),
     profiling: config.executor.profiling,
     launchWhenIdle: config.executor.launchWhenIdle,
     ...(config.executor.maxQueue !== undefined ? { maxQueue: config.executor.maxQueue } : {}),
@@ -140,7 +137,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const addresses = await gateway.start();
   try {
     await executor.start();
-    await loadEach(executor, served, { io, samples, at }, logger);
+    await loadEach(executor, served, { io, at }, logger);
     await node.start();
     startedAt = performance.now();
   } catch (err) {
@@ -183,23 +180,21 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
  * `NO_INSTANCE` unless a peer serves it.
  * @throws whatever a load rejects with otherwise (out of memory, a bad plan…).
  */
-async function loadEach(executor: Executor, services: ServeConfig['services'], c: { io: ReadonlyMap<string, ModelIo>; samples: ReadonlyMap<string, Record<string, NamedTensors[string]>>; at: (p: string) => string }, logger: Logger): Promise<void> {
+async function loadEach(executor: Executor, services: ServeConfig['services'], c: { io: ReadonlyMap<string, ModelIo>; at: (p: string) => string }, logger: Logger): Promise<void> {
   const prober = new SampleProber();
   try {
     for (const s of services) {
       if (s.devices.length === 0) continue;
-      const load = (): Promise<unknown> => executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices });
-      const sample = c.samples.get(s.id)!;
-      const tried = sampleText(sample);
+      const load = (sample?: NamedTensors): Promise<unknown> => executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices, ...(sample ? { sampleInputs: sample } : {}) });
+      const tried = sampleText(sampleInputs(c.io.get(s.id)!));
       try {
         await load().catch(async (err: unknown) => {
           if (!isEparaError(err) || err.code !== 'MODEL_ERROR') throw err;
           const better = await prober.find({ id: s.id, model: c.at(s.model), io: c.io.get(s.id)!, ...(s.outputNames ? { outputNames: s.outputNames } : {}) });
           if (better === undefined) throw err;
           logger.info({ serviceId: s.id, sample: sampleText(better) }, `service ${s.id} failed on its load-time sample (zeros shaped ${tried}: ${err.message}); loading it again, profiled on ${sampleText(better)} (declare inputs.<name>.sampleDims to choose)`);
-          for (const name of Object.keys(sample)) delete sample[name];
-          Object.assign(sample, better);
-          await load();
+          // The executor keeps the sample it loaded on as the service's: a later load (a placement move) uses it.
+          await load(better);
         });
       } catch (err) {
         if (!isEparaError(err) || (err.code !== 'LOAD_FAILED' && err.code !== 'MODEL_ERROR')) throw err;
@@ -223,7 +218,7 @@ function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayM
   };
 }
 
-function executorService(s: ServeConfig['services'][number], model: string, io: ModelIo, sample: NamedTensors): ExecutorServiceOptions {
+function executorService(s: ServeConfig['services'][number], model: string, io: ModelIo): ExecutorServiceOptions {
   // Inputs of open rank (onnxruntime reports them as scalars) take any shape, unless the config declares their dims.
   const anyRank = io.inputs.filter((i) => i.anyRank).map((i) => i.name);
   return {
@@ -232,7 +227,7 @@ function executorService(s: ServeConfig['services'][number], model: string, io: 
     sensitivity: s.sensitivity,
     slo: s.slo,
     devices: s.devices,
-    sampleInputs: sample,
+    sampleInputs: sampleInputs(io),
     ...(s.inputs !== undefined || anyRank.length > 0 ? { inputs: { ...runtimeInputs(s.inputs), ...Object.fromEntries(anyRank.map((name) => [name, { ...runtimeInputs(s.inputs)[name], anyRank: true }])) } } : {}),
     ...(s.outputNames !== undefined ? { outputNames: s.outputNames } : {}),
     ...(s.maxBatch !== undefined ? { maxBatch: s.maxBatch } : {}),
