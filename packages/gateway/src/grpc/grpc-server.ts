@@ -114,7 +114,7 @@ export class GrpcFront {
       stream.resume(); // the request's data is not read
       return;
     }
-    new UnaryCall({ stream, headers, method, maxMessageBytes: this.#o.maxBodyBytes, timeoutMs, now: this.#o.clock.now(), reading: this.#reading, stalledAnswerMs: this.#o.idleTimeoutMs });
+    new UnaryCall({ stream, headers, method, maxMessageBytes: this.#o.maxBodyBytes, timeoutMs, now: this.#o.clock.now(), reading: this.#reading, stalledMs: this.#o.idleTimeoutMs });
   }
 
   #idle(session: Http2Session): void {

@@ -9,6 +9,7 @@ import type { ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-op
 import type { InferCore } from '../inference/infer-core.js';
 import { InferRoute } from './infer-route.js';
 import { answerClientError } from './client-errors.js';
+import { cutStalledClient } from './stalled-clients.js';
 import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
 
 type Params = { name: string; version?: string };
@@ -51,6 +52,7 @@ export class HttpFront {
         const route = (req: IncomingMessage, res: ServerResponse): void => {
           for (const h of o.handlers) if (h(req, res)) return;
           if (this.#route.handle(req, res)) return;
+          cutStalledClient(req, res, o.idleTimeoutMs);
           handler(req, res);
         };
         this.#server = createServer(timeouts, route);
