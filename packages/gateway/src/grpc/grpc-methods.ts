@@ -69,7 +69,8 @@ export function grpcMethods(o: ResolvedGatewayOptions, core: InferCore): Readonl
   ]);
 }
 
-async function modelInfer(core: InferCore, r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext): Promise<InferResponse> {
+/** `ModelInfer`'s handler: one decoded request through the core, with the call's signal, deadline and trace. */
+export async function modelInfer(core: InferCore, r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext): Promise<InferResponse> {
   if ('undecodable' in r) throw new EparaError('INVALID_INPUT', r.undecodable, { field: 'request' });
   // An unknown model or version is NOT_FOUND whatever its inputs hold, as over HTTP.
   core.model(r.model_name, r.model_version);
