@@ -12,7 +12,7 @@ import type { Dashboard } from '@epara/dashboard';
 import { createGateway } from '../gateway.js';
 import type { Gateway, GatewayAddresses } from '../gateway.js';
 import { defaultSplitItems } from '../gateway-options.js';
-import type { GatewayModel, HttpHandler } from '../gateway-options.js';
+import type { GatewayModel, HttpHandler, ModelControl } from '../gateway-options.js';
 import type { ServeConfig } from './config-schema.js';
 import { readModelIo, sampleInputs, sampleText, undersampledInputs } from './model-metadata.js';
 import type { ModelIo } from './model-metadata.js';
@@ -133,6 +133,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
       return model.sameFirstDim && model.splitItems !== false && defaultSplitItems(model);
     },
     batchAxes: (m) => (executor.itemSeparability(m.serviceId) === 'separable' ? executor.batchAxes(m.serviceId) : undefined),
+    modelControl: modelControl(executor, served, { io, at }, logger),
   });
   const addresses = await gateway.start();
   try {
@@ -180,22 +181,14 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
  * `NO_INSTANCE` unless a peer serves it.
  * @throws whatever a load rejects with otherwise (out of memory, a bad plan…).
  */
-async function loadEach(executor: Executor, services: ServeConfig['services'], c: { io: ReadonlyMap<string, ModelIo>; at: (p: string) => string }, logger: Logger): Promise<void> {
+async function loadEach(executor: Executor, services: ServeConfig['services'], c: ServiceFiles, logger: Logger): Promise<void> {
   const prober = new SampleProber();
   try {
     for (const s of services) {
       if (s.devices.length === 0) continue;
-      const load = (sample?: NamedTensors): Promise<unknown> => executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices, ...(sample ? { sampleInputs: sample } : {}) });
       const tried = sampleText(sampleInputs(c.io.get(s.id)!));
       try {
-        await load().catch(async (err: unknown) => {
-          if (!isEparaError(err) || err.code !== 'MODEL_ERROR') throw err;
-          const better = await prober.find({ id: s.id, model: c.at(s.model), io: c.io.get(s.id)!, ...(s.outputNames ? { outputNames: s.outputNames } : {}) });
-          if (better === undefined) throw err;
-          logger.info({ serviceId: s.id, sample: sampleText(better) }, `service ${s.id} failed on its load-time sample (zeros shaped ${tried}: ${err.message}); loading it again, profiled on ${sampleText(better)} (declare inputs.<name>.sampleDims to choose)`);
-          // The executor keeps the sample it loaded on as the service's: a later load (a placement move) uses it.
-          await load(better);
-        });
+        await loadService(executor, s, c, { prober, logger });
       } catch (err) {
         if (!isEparaError(err) || (err.code !== 'LOAD_FAILED' && err.code !== 'MODEL_ERROR')) throw err;
         const hint = err.code === 'MODEL_ERROR' ? ` (the model failed on its load-time sample, zeros shaped ${tried}, and on the larger or non-zero samples tried after it: declare the sizes its inputs run with, services[].inputs.<name>.sampleDims, or fix them with dims)` : '';
@@ -205,6 +198,66 @@ async function loadEach(executor: Executor, services: ServeConfig['services'], c
   } finally {
     await prober.close();
   }
+}
+
+/** Each service's model metadata, and the resolver of its paths. */
+interface ServiceFiles {
+  readonly io: ReadonlyMap<string, ModelIo>;
+  readonly at: (p: string) => string;
+}
+
+/**
+ * Loads a service on its devices; one that fails on its default load-time sample is loaded again on the first
+ * sample the prober finds it runs on (`executor.load` keeps that sample as the service's: a later load, a
+ * placement move or a repository load, uses it).
+ * @throws what the load rejects with (`MODEL_ERROR` when no sample runs, `LOAD_FAILED`…).
+ */
+async function loadService(executor: Executor, s: ServeConfig['services'][number], c: ServiceFiles, o: { prober: SampleProber; logger: Logger }): Promise<void> {
+  const load = (sample?: NamedTensors): Promise<unknown> => executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices, ...(sample ? { sampleInputs: sample } : {}) });
+  await load().catch(async (err: unknown) => {
+    if (!isEparaError(err) || err.code !== 'MODEL_ERROR') throw err;
+    const better = await o.prober.find({ id: s.id, model: c.at(s.model), io: c.io.get(s.id)!, ...(s.outputNames ? { outputNames: s.outputNames } : {}) });
+    if (better === undefined) throw err;
+    const tried = sampleText(sampleInputs(c.io.get(s.id)!));
+    o.logger.info({ serviceId: s.id, sample: sampleText(better) }, `service ${s.id} failed on its load-time sample (zeros shaped ${tried}: ${err.message}); loading it again, profiled on ${sampleText(better)} (declare inputs.<name>.sampleDims to choose)`);
+    await load(better);
+  });
+}
+
+/**
+ * Triton's repository load and unload on this server: load brings up the model's instances on the devices its
+ * service names (nothing when one is loaded or loading; refused for a service with no devices here, or a model
+ * EPARA cannot serve), unload drains and frees every instance of it here. One at a time, in order.
+ */
+function modelControl(executor: Executor, services: ServeConfig['services'], c: ServiceFiles, logger: Logger): ModelControl {
+  const byId = new Map(services.map((s) => [s.id, s]));
+  let queue: Promise<unknown> = Promise.resolve();
+  const inOrder = (run: () => Promise<void>): Promise<void> => {
+    const p = queue.then(run);
+    queue = p.catch(() => undefined);
+    return p;
+  };
+  return {
+    load: (m) =>
+      inOrder(async () => {
+        const s = byId.get(m.serviceId);
+        if (!s) throw new EparaError('LOAD_FAILED', m.unavailable ?? `model ${m.name} cannot be served here`, { model: m.name });
+        if (s.devices.length === 0) throw new EparaError('INVALID_INPUT', `model ${m.name} names no devices of this server (services[].devices): its peers serve it`, { model: m.name, field: 'devices' });
+        if (executor.instances().some((i) => i.serviceId === s.id && i.status !== 'draining')) return;
+        const prober = new SampleProber();
+        try {
+          await loadService(executor, s, c, { prober, logger });
+        } finally {
+          await prober.close();
+        }
+        logger.info({ serviceId: s.id }, `service ${s.id} loaded (repository load)`);
+      }),
+    unload: (m) =>
+      inOrder(async () => {
+        await Promise.all(executor.instances().filter((i) => i.serviceId === m.serviceId).map((i) => executor.unload(i.instanceId)));
+        logger.info({ serviceId: m.serviceId }, `service ${m.serviceId} unloaded here (repository unload)`);
+      }),
+  };
 }
 
 function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayModel {
