@@ -3,7 +3,8 @@ import type { ServiceError } from '@grpc/grpc-js';
 import type { ClusterView, NamedTensors } from '@epara/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGateway } from './gateway.js';
-import type { Gateway, GatewayOptions, ResolvedGatewayModel } from './gateway.js';
+import type { Gateway } from './gateway.js';
+import type { GatewayOptions, ResolvedGatewayModel } from './gateway-options.js';
 import { WireReader } from './grpc/proto-wire.js';
 
 /*

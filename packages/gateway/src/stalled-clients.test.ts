@@ -5,7 +5,8 @@ import type { Socket } from 'node:net';
 import type { ClusterView, NamedTensors } from '@epara/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGateway } from './gateway.js';
-import type { Gateway, GatewayOptions } from './gateway.js';
+import type { Gateway } from './gateway.js';
+import type { GatewayOptions } from './gateway-options.js';
 
 /*
  * `idleTimeoutMs` on every route of both fronts, real sockets on 127.0.0.1: a client that stops sending its
