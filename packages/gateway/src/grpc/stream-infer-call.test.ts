@@ -134,6 +134,22 @@ describe('ModelStreamInfer', () => {
     expect(s.answers.find((a) => a.id === 'c')!.y).toEqual([3, 3]);
   });
 
+  it('takes a message of many DATA frames and 200 small ones on one stream, and answers each', async () => {
+    const address = await start({ models: [{ name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, -1] }], outputs: [] }] });
+    const s = open(address);
+    const n = 1 << 20; // 4 MiB of FP32: some 256 frames of 16 KiB
+    const big = frame(service['ModelInfer']!.requestSerialize({ model_name: 'm', id: 'big', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, n] }], raw_input_contents: [Buffer.from(new Float32Array(n).fill(7).buffer)] }));
+    s.stream.write(big);
+    for (let i = 0; i < 200; i++) s.stream.write(frame(service['ModelInfer']!.requestSerialize({ model_name: 'm', id: `small-${i}`, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2] }], raw_input_contents: [Buffer.from(new Float32Array([i, i]).buffer)] })));
+    s.stream.end();
+    expect(await s.status).toEqual({ status: '0', message: '' });
+    expect(s.answers).toHaveLength(201);
+    const bigAnswer = s.answers.find((a) => a.id === 'big')!;
+    expect(bigAnswer.y).toHaveLength(n);
+    expect(bigAnswer.y!.every((v) => v === 7)).toBe(true);
+    for (let i = 0; i < 200; i++) expect(s.answers.find((a) => a.id === `small-${i}`)!.y).toEqual([i, i]);
+  }, 60_000);
+
   it('answers a failed request in the stream (its error_message and id) and goes on', async () => {
     const address = await start();
     const s = open(address);

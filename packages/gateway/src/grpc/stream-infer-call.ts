@@ -39,7 +39,12 @@ export class StreamInferCall implements ReadingCall {
   readonly #deadline: number | undefined;
   /** Signals of the requests running, aborted when the stream goes. */
   readonly #running = new Set<RequestSignal>();
-  #buffered: Buffer = Buffer.alloc(0);
+  /** Bytes received and not yet taken as a message, and their total length. */
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  /** The length of the message now arriving, once its prefix is in (-1 before), and its flag. */
+  #declared = -1;
+  #flag = 0;
   #halfClosed = false;
   #responded = false;
   #done = false;
@@ -70,7 +75,7 @@ export class StreamInferCall implements ReadingCall {
     o.stream.on('data', (chunk: Buffer) => this.#data(chunk));
     o.stream.once('end', () => {
       this.#halfClosed = true;
-      if (this.#buffered.length > 0) return this.#fail(GRPC_STATUS.INTERNAL, `the stream ends inside a message (${this.#buffered.length} bytes of it)`);
+      if (this.#buffered > 0) return this.#fail(GRPC_STATUS.INTERNAL, `the stream ends inside a message (${this.#buffered} bytes of it)`);
       this.#settle();
     });
     o.stream.once('close', () => this.#closed());
@@ -82,20 +87,30 @@ export class StreamInferCall implements ReadingCall {
   #data(chunk: Buffer): void {
     if (this.#done) return;
     if (this.startedAt === Number.POSITIVE_INFINITY) this.startedAt = performance.now();
-    this.#buffered = this.#buffered.length === 0 ? chunk : Buffer.concat([this.#buffered, chunk]);
-    while (this.#buffered.length >= 5) {
-      const flag = this.#buffered[0]!;
-      const length = this.#buffered.readUInt32BE(1);
-      if (flag > 1) return this.#fail(GRPC_STATUS.INTERNAL, `invalid message flag ${flag} (0: uncompressed, 1: compressed)`);
-      if (length > this.#maxMessageBytes) {
-        this.#fail(GRPC_STATUS.RESOURCE_EXHAUSTED, `a request message (${length} bytes) is larger than the limit of ${this.#maxMessageBytes} bytes`);
-        return;
+    // Chunks are kept as they come and joined once a whole message is in: a large message arrives in many DATA
+    // frames, and joining at each one would copy it over and over.
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    for (;;) {
+      if (this.#declared < 0) {
+        if (this.#buffered < 5) return;
+        const head = this.#chunks[0]!.length >= 5 ? this.#chunks[0]! : Buffer.concat(this.#chunks, 5);
+        const flag = head[0]!;
+        const length = head.readUInt32BE(1);
+        if (flag > 1) return this.#fail(GRPC_STATUS.INTERNAL, `invalid message flag ${flag} (0: uncompressed, 1: compressed)`);
+        if (length > this.#maxMessageBytes) return this.#fail(GRPC_STATUS.RESOURCE_EXHAUSTED, `a request message (${length} bytes) is larger than the limit of ${this.#maxMessageBytes} bytes`);
+        this.#flag = flag;
+        this.#declared = length;
       }
-      if (this.#buffered.length < 5 + length) return;
-      const message = this.#buffered.subarray(5, 5 + length);
-      this.#buffered = this.#buffered.subarray(5 + length);
-      this.startedAt = this.#buffered.length > 0 ? performance.now() : Number.POSITIVE_INFINITY;
-      void this.#request(message, flag === 1);
+      if (this.#buffered < 5 + this.#declared) return;
+      const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#buffered);
+      const message = all.subarray(5, 5 + this.#declared);
+      const rest = all.subarray(5 + this.#declared);
+      this.#chunks = rest.length > 0 ? [rest] : [];
+      this.#buffered = rest.length;
+      this.#declared = -1;
+      this.startedAt = rest.length > 0 ? performance.now() : Number.POSITIVE_INFINITY;
+      void this.#request(message, this.#flag === 1);
     }
   }
 
@@ -158,7 +173,7 @@ export class StreamInferCall implements ReadingCall {
 
   #quiet(): void {
     if (this.#done) return;
-    if (this.#buffered.length > 0) return this.#fail(GRPC_STATUS.DEADLINE_EXCEEDED, `a request message made no progress for ${this.#stalledMs} ms`, true);
+    if (this.#buffered > 0) return this.#fail(GRPC_STATUS.DEADLINE_EXCEEDED, `a request message made no progress for ${this.#stalledMs} ms`, true);
     if (this.#stream.writableLength > 0) return void this.#stream.close(h2.NGHTTP2_CANCEL); // the client stopped reading
     if (this.#running.size === 0) this.#fail(GRPC_STATUS.DEADLINE_EXCEEDED, `no request arrived on the stream for ${this.#stalledMs} ms`);
   }
@@ -173,6 +188,7 @@ export class StreamInferCall implements ReadingCall {
 
   #end(status: number, message: string): void {
     this.#done = true;
+    this.#chunks = [];
     this.#reading?.delete(this);
     clearTimeout(this.#timer);
     const stream = this.#stream;
