@@ -10,8 +10,7 @@ import { classifierConfig, clsInput } from './serve-process.js';
  * What a Triton client calls on the same `inference.GRPCInferenceService` beyond the KServe protocol, with a
  * grpc-js client built from Triton's published .proto (the subset in ./proto): `ModelConfig` (tritonclient's
  * get_model_config, perf_analyzer, Triton's image_client example) and `ModelStatistics` (get_inference_statistics)
- * are answered; the RPCs the gateway does not
- * serve answer UNIMPLEMENTED at once, a bidirectional stream included, rather than hang.
+ * are answered, and so is `ModelStreamInfer` (tritonclient's start_stream / async_stream_infer).
  */
 
 type Unary = (req: object, meta: Metadata, opts: object, cb: (err: ServiceError | null, res: Record<string, unknown>) => void) => void;
@@ -73,13 +72,37 @@ describe("Triton's RPCs on GRPCInferenceService", () => {
     await expect(unary(triton.ModelStatistics, triton, { name: 'cls', version: '7' })).rejects.toMatchObject({ code: 5 });
   });
 
-  it('an RPC the gateway does not serve is UNIMPLEMENTED, a stream left open included', async () => {
-    // ModelStreamInfer: the client writes a request and keeps its side open, as a streaming client does.
+  it('ModelStreamInfer answers each request of a stream, a failed one with its error_message, and ends OK', async () => {
+    // What tritonclient's start_stream / async_stream_infer does: requests written on one stream, answers read
+    // from it as they complete, matched by id.
     const stream = triton.ModelStreamInfer(new Metadata(), {});
-    const status = new Promise<number>((resolve) => stream.on('error', (err: ServiceError) => resolve(err.code)));
-    stream.on('data', () => undefined);
-    stream.write({ model_name: 'cls', id: 's-1' });
-    expect(await status).toBe(12);
+    const answers: { error_message: string; infer_response: { id: string; model_name: string; outputs: { name: string; shape: number[] }[]; raw_output_contents: Buffer[] } }[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('data', (a: (typeof answers)[number]) => answers.push(a));
+      stream.on('error', reject);
+      stream.on('end', () => resolve());
+    });
+    const x = { name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192] };
+    stream.write({ model_name: 'cls', id: 's-1', inputs: [x], raw_input_contents: [Buffer.from(clsInput(0.5).buffer)] });
+    stream.write({ model_name: 'nope', id: 's-2' });
+    stream.write({ model_name: 'cls', id: 's-3', inputs: [x], raw_input_contents: [Buffer.from(clsInput(-0.5).buffer)] });
+    stream.end();
+    await ended;
+    const byId = new Map(answers.map((a) => [a.infer_response.id, a]));
+    expect([...byId.keys()].sort()).toEqual(['s-1', 's-2', 's-3']);
+    expect(byId.get('s-2')!.error_message).toMatch(/unknown model "nope".*UNKNOWN_SERVICE/);
+    for (const id of ['s-1', 's-3']) {
+      const a = byId.get(id)!;
+      expect(a.error_message).toBe('');
+      expect(a.infer_response).toMatchObject({ model_name: 'cls', outputs: [{ name: 'softmax_0.tmp_0', shape: [1, 2] }] });
+      const p = new Float32Array(new Uint8Array(a.infer_response.raw_output_contents[0]!).buffer);
+      expect(p[0]! + p[1]!).toBeCloseTo(1, 5); // a softmax over the two classes
+    }
+    // The same answer ModelInfer gives for the same input.
+    const unaryAnswer = await new Promise<{ raw_output_contents: Buffer[] }>((resolve, reject) =>
+      served.client['ModelInfer']!.call(served.client, { model_name: 'cls', inputs: [x], raw_input_contents: [Buffer.from(clsInput(0.5).buffer)] }, new Metadata(), { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(err) : resolve(res as never))),
+    );
+    expect(Buffer.from(byId.get('s-1')!.infer_response.raw_output_contents[0]!)).toEqual(Buffer.from(unaryAnswer.raw_output_contents[0]!));
   });
 
   it("Triton's shared memory parameters are refused over gRPC, not ignored", async () => {

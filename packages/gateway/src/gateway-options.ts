@@ -116,15 +116,31 @@ export interface GatewayOptions {
    */
   readonly requestTimeoutMs?: number;
   /**
-   * A gRPC connection with no call open and no traffic for this long is closed (GOAWAY); an answer the client
-   * stops reading makes no progress this long: its HTTP connection is destroyed, its gRPC stream reset.
-   * @default 300000
+   * The longest a request or its answer may make no progress, ms: a body (HTTP) that brings no byte this long is
+   * answered 408 and its connection closed, a gRPC message that brings no frame this long ends
+   * `DEADLINE_EXCEEDED`; an answer the client stops reading this long has its HTTP connection destroyed, its gRPC
+   * stream reset; a gRPC connection with no call open and no traffic this long is closed (GOAWAY). A client that
+   * keeps sending or reading, however slowly, is not cut, nor is a request while the model runs. @default 300000
    */
   readonly idleTimeoutMs?: number;
+  /**
+   * Triton's model control (`POST /v2/repository/models/{name}/load` and `/unload`, the `RepositoryModelLoad`
+   * and `RepositoryModelUnload` RPCs): what loading and unloading a model means on this server. `epara serve`
+   * loads and unloads the model's instances on its own devices. @default none: load and unload are refused (400)
+   */
+  readonly modelControl?: ModelControl;
   /** Server name and version of `GET /v2`. @default { name: 'epara', version: '0.1.0' } */
   readonly server?: { readonly name: string; readonly version: string };
   /** The node's clock (relative deadlines become absolute on it). @default systemClock */
   readonly clock?: Clock;
+}
+
+/** What Triton's repository load and unload do on this server (see {@link GatewayOptions.modelControl}). */
+export interface ModelControl {
+  /** Brings up the model here; a model already loaded stays as it is. Rejects with an `EparaError` to refuse. */
+  load(model: ResolvedGatewayModel): Promise<void>;
+  /** Unloads the model's instances here (requests then go to a peer that serves it, or are answered `NO_INSTANCE`). */
+  unload(model: ResolvedGatewayModel): Promise<void>;
 }
 
 /** A {@link GatewayModel} with its defaults filled. */
@@ -166,6 +182,7 @@ export interface ResolvedGatewayOptions {
   readonly canSplitItems: (model: ResolvedGatewayModel) => boolean;
   readonly batchAxes: (model: ResolvedGatewayModel) => ItemAxes | undefined;
   readonly executionStatistics: (model: ResolvedGatewayModel) => ExecutionStatistics | undefined;
+  readonly modelControl: ModelControl | undefined;
   readonly drainTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -213,6 +230,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
   if (o.canSplitItems !== undefined && typeof o.canSplitItems !== 'function') invalidOption('canSplitItems', o.canSplitItems, 'a function');
   if (o.batchAxes !== undefined && typeof o.batchAxes !== 'function') invalidOption('batchAxes', o.batchAxes, 'a function');
   if (o.executionStatistics !== undefined && typeof o.executionStatistics !== 'function') invalidOption('executionStatistics', o.executionStatistics, 'a function');
+  if (o.modelControl !== undefined && (typeof o.modelControl?.load !== 'function' || typeof o.modelControl.unload !== 'function')) invalidOption('modelControl', o.modelControl, '{ load, unload } functions');
   return {
     node: o.node,
     models,
@@ -226,6 +244,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     canSplitItems: o.canSplitItems ?? (() => true),
     batchAxes: o.batchAxes ?? (() => undefined),
     executionStatistics: o.executionStatistics ?? (() => undefined),
+    modelControl: o.modelControl,
     drainTimeoutMs,
     requestTimeoutMs,
     idleTimeoutMs,

@@ -17,7 +17,7 @@
 export { createGateway, Gateway } from './gateway.js';
 export type { GatewayAddresses } from './gateway.js';
 export { resolveGatewayOptions, GATEWAY_DEFAULTS } from './gateway-options.js';
-export type { GatewayOptions, GatewayModel, GatewayNode, GatewayTensor, HttpHandler, ItemAxes, ListenOptions, ResolvedGatewayModel, ResolvedGatewayOptions } from './gateway-options.js';
+export type { GatewayOptions, GatewayModel, GatewayNode, GatewayTensor, HttpHandler, ItemAxes, ListenOptions, ModelControl, ResolvedGatewayModel, ResolvedGatewayOptions } from './gateway-options.js';
 export { ERROR_STATUS, RETRY_AFTER_SECONDS, errorStatusOf } from './errors/error-status.js';
 export type { ErrorStatus } from './errors/error-status.js';
 export type { GrpcStatusCode } from './grpc/grpc-status.js';

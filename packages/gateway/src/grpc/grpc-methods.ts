@@ -15,6 +15,10 @@ import { encodeModelConfigResponse } from './model-config-wire.js';
 import { encodeModelStatisticsResponse } from './model-statistics-wire.js';
 import type { ModelStatistics } from '../inference/model-statistics.js';
 import { oipProtoPath } from './proto-path.js';
+import { WireError } from './proto-wire.js';
+import { decodeRepositoryIndexRequest, decodeRepositoryModelRequest, encodeRepositoryIndexResponse } from './repository-wire.js';
+import { repositoryIndex } from '../inference/repository-index.js';
+import type { RepositoryIndexEntry } from '../inference/repository-index.js';
 import type { UnaryCallContext, UnaryMethod } from './unary-call.js';
 
 /** proto-loader options: the protocol's snake_case names, int64 as numbers, oneofs named. */
@@ -65,11 +69,33 @@ export function grpcMethods(o: ResolvedGatewayOptions, core: InferCore): Readonl
     // Triton's ModelStatistics (its statistics extension): the request has ModelReadyRequest's fields, and an
     // empty name asks for every model.
     [`/${SERVICE_NAME}/ModelStatistics`, { decode: decoder('ModelStatistics', 'ModelReady'), encode: (s: ModelStatistics[]) => frameMessage(encodeModelStatisticsResponse(s)), handle: (r) => core.statistics(String(r['name'] ?? ''), String(r['version'] ?? '')) }],
+    // Triton's repository RPCs, with hand-written codecs (their messages are not in the protocol's .proto).
+    [`/${SERVICE_NAME}/RepositoryIndex`, { decode: repositoryDecoder('RepositoryIndex', decodeRepositoryIndexRequest), encode: (e: RepositoryIndexEntry[]) => frameMessage(encodeRepositoryIndexResponse(e)), handle: (r: { ready: boolean }) => repositoryIndex(core, o.models.values(), r.ready) }],
+    [`/${SERVICE_NAME}/RepositoryModelLoad`, { decode: repositoryDecoder('RepositoryModelLoad', decodeRepositoryModelRequest), encode: EMPTY_ANSWER, handle: (r: RepositoryModelRequest) => core.controlModel(r.model, 'load', r.parameters) }],
+    [`/${SERVICE_NAME}/RepositoryModelUnload`, { decode: repositoryDecoder('RepositoryModelUnload', decodeRepositoryModelRequest), encode: EMPTY_ANSWER, handle: (r: RepositoryModelRequest) => core.controlModel(r.model, 'unload', r.parameters) }],
     [service['ModelInfer']!.path, { decode: decodeModelInferRequest, encode: frameModelInferResponse, handle: (r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext) => modelInfer(core, r, call) }],
   ]);
 }
 
-async function modelInfer(core: InferCore, r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext): Promise<InferResponse> {
+type RepositoryModelRequest = ReturnType<typeof decodeRepositoryModelRequest>;
+
+/** An empty response message (`RepositoryModelLoadResponse`, `RepositoryModelUnloadResponse`). */
+const EMPTY_ANSWER = (): Buffer => frameMessage(new Uint8Array(0));
+
+/** A hand-written decoder whose `WireError` becomes `INVALID_INPUT` naming the message. */
+function repositoryDecoder<T>(name: string, decode: (b: Buffer) => T): (b: Buffer) => T {
+  return (b) => {
+    try {
+      return decode(b);
+    } catch (err) {
+      if (err instanceof WireError) throw new EparaError('INVALID_INPUT', `the ${name} request message is malformed: ${err.message}`, { field: 'request' });
+      throw err;
+    }
+  };
+}
+
+/** `ModelInfer`'s handler: one decoded request through the core, with the call's signal, deadline and trace. */
+export async function modelInfer(core: InferCore, r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext): Promise<InferResponse> {
   if ('undecodable' in r) throw new EparaError('INVALID_INPUT', r.undecodable, { field: 'request' });
   // An unknown model or version is NOT_FOUND whatever its inputs hold, as over HTTP.
   core.model(r.model_name, r.model_version);

@@ -5,11 +5,16 @@ import { performance } from 'node:perf_hooks';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { parseGrpcTimeout } from './grpc-http2-wire.js';
-import { grpcMethods } from './grpc-methods.js';
+import { SERVICE_NAME, grpcMethods, modelInfer } from './grpc-methods.js';
 import { GRPC_STATUS } from './grpc-status.js';
 import { REFLECTION_PATHS, ReflectionStream } from './server-reflection.js';
 import { ACCEPT_ENCODING, UnaryCall } from './unary-call.js';
-import type { UnaryMethod } from './unary-call.js';
+import type { ReadingCall, UnaryMethod } from './unary-call.js';
+import { StreamInferCall } from './stream-infer-call.js';
+import type { StreamRequestHandler } from './stream-infer-call.js';
+
+/** Triton's bidirectional streaming inference method. */
+const STREAM_INFER_PATH = `/${SERVICE_NAME}/ModelStreamInfer`;
 
 export { PROTO_LOADER_OPTIONS } from './grpc-methods.js';
 
@@ -17,7 +22,8 @@ const ignore = (): void => undefined;
 
 /**
  * The protocol's `GRPCInferenceService` served directly on `node:http2` (cleartext HTTP/2, prior knowledge, as
- * gRPC clients connect): every method of the service is unary, so each call is one {@link UnaryCall}. Speaks
+ * gRPC clients connect): each call of a unary method is one {@link UnaryCall}, and Triton's `ModelStreamInfer`
+ * one {@link StreamInferCall}. Speaks
  * what standard clients expect: `grpc-timeout` deadlines, cancellation by stream reset, `gzip`/`deflate`
  * request messages, `grpc-status`/`grpc-message` trailers (trailers-only for errors), `UNIMPLEMENTED` for
  * unknown methods, `415` for a non-gRPC content type, and a GOAWAY on close.
@@ -28,7 +34,8 @@ export class GrpcFront {
   readonly #server: Http2Server;
   readonly #sessions = new Set<Http2Session>();
   /** Calls whose request message is still arriving (swept for `requestTimeoutMs`). */
-  readonly #reading = new Set<UnaryCall>();
+  readonly #reading = new Set<ReadingCall>();
+  readonly #streamRequest: StreamRequestHandler;
   /** Open streams per session: an idle timeout closes only a session without any. */
   readonly #open = new WeakMap<Http2Session, number>();
   /** Sessions whose idle timer fired while a call was open: re-armed when their last call ends. */
@@ -38,6 +45,7 @@ export class GrpcFront {
   constructor(o: ResolvedGatewayOptions, core: InferCore) {
     this.#o = o;
     this.#methods = grpcMethods(o, core);
+    this.#streamRequest = (request, call) => modelInfer(core, request, call);
     // node:http2 refuses new streams once a session buffers more than `maxSessionMemory` (default 10 MB); a
     // client multiplexing several calls of the allowed size on one connection should not meet that first.
     this.#server = createServer({ maxSessionMemory: Math.max(10, Math.ceil((4 * o.maxBodyBytes) / 2 ** 20)) });
@@ -101,20 +109,26 @@ export class GrpcFront {
       new ReflectionStream(stream, { maxMessageBytes: this.#o.maxBodyBytes, idleMs: Math.min(this.#o.requestTimeoutMs, 2 ** 31 - 1) });
       return;
     }
+    const streaming = headers[':path'] === STREAM_INFER_PATH;
     const method = this.#methods.get(headers[':path'] ?? '');
     const timeoutMs = parseGrpcTimeout(headers['grpc-timeout'] as string | undefined);
+    if (streaming && !Number.isNaN(timeoutMs)) {
+      new StreamInferCall({ stream, headers, run: this.#streamRequest, maxMessageBytes: this.#o.maxBodyBytes, stalledMs: this.#o.idleTimeoutMs, timeoutMs, now: this.#o.clock.now(), reading: this.#reading });
+      return;
+    }
     if (!method || Number.isNaN(timeoutMs)) {
+      const known = method !== undefined || streaming;
       stream.respond({
         ':status': 200,
         'content-type': 'application/grpc',
         'grpc-accept-encoding': ACCEPT_ENCODING,
-        'grpc-status': String(method ? GRPC_STATUS.OUT_OF_RANGE : GRPC_STATUS.UNIMPLEMENTED),
-        'grpc-message': method ? `invalid grpc-timeout ${JSON.stringify(headers['grpc-timeout'])}` : `unknown method ${headers[':path']}`,
+        'grpc-status': String(known ? GRPC_STATUS.OUT_OF_RANGE : GRPC_STATUS.UNIMPLEMENTED),
+        'grpc-message': known ? `invalid grpc-timeout ${JSON.stringify(headers['grpc-timeout'])}` : `unknown method ${headers[':path']}`,
       }, { endStream: true });
       stream.resume(); // the request's data is not read
       return;
     }
-    new UnaryCall({ stream, headers, method, maxMessageBytes: this.#o.maxBodyBytes, timeoutMs, now: this.#o.clock.now(), reading: this.#reading, stalledAnswerMs: this.#o.idleTimeoutMs });
+    new UnaryCall({ stream, headers, method, maxMessageBytes: this.#o.maxBodyBytes, timeoutMs, now: this.#o.clock.now(), reading: this.#reading, stalledMs: this.#o.idleTimeoutMs });
   }
 
   #idle(session: Http2Session): void {

@@ -29,6 +29,16 @@ export interface UnaryCallContext {
   responseMetadata: Readonly<Record<string, string>>;
 }
 
+/** A call whose request message may still be arriving: the server's read-timeout sweep and its close refuse it. */
+export interface ReadingCall {
+  /** When its message began to arrive, on the monotonic clock (ms). */
+  readonly startedAt: number;
+  /** The message did not arrive within `timeoutMs`: answers `DEADLINE_EXCEEDED` and resets the stream. */
+  readTimedOut(timeoutMs: number): void;
+  /** The server is closing: answers `UNAVAILABLE` (retryable). */
+  refuseClosing(): void;
+}
+
 /** One method: its codec and its handler (a value or a promise of one; a throw or rejection becomes a status). */
 export interface UnaryMethod {
   readonly decode: (message: Buffer) => unknown;
@@ -43,7 +53,7 @@ export interface UnaryMethod {
  * HEADERS + DATA + trailers, or a trailers-only status. The deadline timer and a reset stream abort the
  * handler's signal; exactly one answer is ever written.
  */
-export class UnaryCall implements UnaryCallContext {
+export class UnaryCall implements UnaryCallContext, ReadingCall {
   readonly signal = new RequestSignal();
   readonly deadline: number | undefined;
   responseMetadata: Readonly<Record<string, string>> = {};
@@ -51,8 +61,8 @@ export class UnaryCall implements UnaryCallContext {
   readonly #headers: IncomingHttpHeaders;
   readonly #method: UnaryMethod;
   readonly #maxMessageBytes: number;
-  /** An answer the client stops reading for this long (ms) has its stream reset. */
-  readonly #stalledAnswerMs: number;
+  /** A message that stops arriving, or an answer the client stops reading, for this long (ms): the stream is reset. */
+  readonly #stalledMs: number;
   #first: Buffer | undefined;
   #chunks: Buffer[] | undefined;
   #length = 0;
@@ -67,16 +77,16 @@ export class UnaryCall implements UnaryCallContext {
    */
   readonly startedAt = performance.now();
   /** The set of calls still reading their message (the server's read-timeout sweep); left once it is in. */
-  readonly #reading: Set<UnaryCall> | undefined;
+  readonly #reading: Set<ReadingCall> | undefined;
 
-  constructor(o: { stream: ServerHttp2Stream; headers: IncomingHttpHeaders; method: UnaryMethod; maxMessageBytes: number; timeoutMs: number | undefined; now: number; reading?: Set<UnaryCall>; stalledAnswerMs?: number }) {
+  constructor(o: { stream: ServerHttp2Stream; headers: IncomingHttpHeaders; method: UnaryMethod; maxMessageBytes: number; timeoutMs: number | undefined; now: number; reading?: Set<ReadingCall>; stalledMs?: number }) {
     this.#reading = o.reading;
     o.reading?.add(this);
     this.#stream = o.stream;
     this.#headers = o.headers;
     this.#method = o.method;
     this.#maxMessageBytes = o.maxMessageBytes;
-    this.#stalledAnswerMs = o.stalledAnswerMs ?? MAX_TIMER_MS;
+    this.#stalledMs = o.stalledMs ?? MAX_TIMER_MS;
     this.deadline = o.timeoutMs === undefined ? undefined : o.now + o.timeoutMs;
     // A timer cannot wait longer than 2^31 - 1 ms (node fires it at once instead): a deadline past ~24 days needs none.
     if (o.timeoutMs !== undefined && o.timeoutMs <= MAX_TIMER_MS) this.#timer = setTimeout(() => this.#expire(), o.timeoutMs);
@@ -84,6 +94,22 @@ export class UnaryCall implements UnaryCallContext {
     o.stream.on('data', UnaryCall.#onData);
     o.stream.once('end', UnaryCall.#onEnd);
     o.stream.once('close', UnaryCall.#onClose);
+    // A message that stops arriving (no DATA frame for stalledMs) is refused then, not at requestTimeoutMs: a
+    // client that keeps sending, however slowly, re-arms the timer with each frame.
+    if (o.stalledMs !== undefined) o.stream.setTimeout(o.stalledMs, UnaryCall.#onReadStalled);
+  }
+
+  static #onReadStalled(this: CallStream): void {
+    const call = this[CALL];
+    if (call) call.#readStalled();
+  }
+
+  #readStalled(): void {
+    this.#reading?.delete(this);
+    if (this.#done) return;
+    this.fail(GRPC_STATUS.DEADLINE_EXCEEDED, `the request message made no progress for ${this.#stalledMs} ms`);
+    this.signal.abort();
+    this.#stream.close(h2.NGHTTP2_CANCEL);
   }
 
   static #onData(this: CallStream, chunk: Buffer): void {
@@ -126,6 +152,8 @@ export class UnaryCall implements UnaryCallContext {
 
   #end(): void {
     this.#reading?.delete(this);
+    // The message is in: the call may now run as long as it needs without traffic.
+    this.#stream.setTimeout(0);
     if (this.#done) return;
     const body = this.#chunks ? Buffer.concat(this.#chunks, this.#length) : (this.#first ?? Buffer.alloc(0));
     this.#first = this.#chunks = undefined;
@@ -171,7 +199,10 @@ export class UnaryCall implements UnaryCallContext {
     stream.end(frame);
     // What flow control holds back waits for the client to read: one that stops would keep the answer and the
     // stream (and so its connection, which is not idle while a stream is open) for ever.
-    if (stream.writableLength > 0) stream.setTimeout(this.#stalledAnswerMs, UnaryCall.#onStalled);
+    if (stream.writableLength > 0) {
+      stream.removeListener('timeout', UnaryCall.#onReadStalled);
+      stream.setTimeout(this.#stalledMs, UnaryCall.#onStalled);
+    }
   }
 
   static #onStalled(this: ServerHttp2Stream): void {

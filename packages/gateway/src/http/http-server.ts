@@ -5,11 +5,13 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
 import { EparaError } from '@epara/core';
-import type { ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-options.js';
+import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { InferRoute } from './infer-route.js';
 import { answerClientError } from './client-errors.js';
+import { cutStalledClient } from './stalled-clients.js';
 import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
+import { repositoryIndex } from '../inference/repository-index.js';
 
 type Params = { name: string; version?: string };
 
@@ -51,6 +53,7 @@ export class HttpFront {
         const route = (req: IncomingMessage, res: ServerResponse): void => {
           for (const h of o.handlers) if (h(req, res)) return;
           if (this.#route.handle(req, res)) return;
+          cutStalledClient(req, res, o.idleTimeoutMs);
           handler(req, res);
         };
         this.#server = createServer(timeouts, route);
@@ -160,7 +163,7 @@ export class HttpFront {
     app.get('/v2/models/stats', stats);
     app.get('/v2/models/:name/stats', stats);
     app.get('/v2/models/:name/versions/:version/stats', stats);
-    // Triton's model repository index (the listing only: models are not loaded or unloaded through the gateway).
+    // Triton's model repository extension: the index, and load / unload through the host's model control.
     app.post('/v2/repository/index', async (req, reply) => {
       try {
         return repositoryIndex(core, this.#o.models.values(), readyOnly(req.body));
@@ -168,27 +171,19 @@ export class HttpFront {
         return sendError(reply, err);
       }
     });
+    const control =
+      (action: 'load' | 'unload') =>
+      async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<unknown> => {
+        try {
+          await core.controlModel(req.params.name, action, controlParameters(req.body));
+          return {};
+        } catch (err) {
+          return sendError(reply, err);
+        }
+      };
+    app.post('/v2/repository/models/:name/load', control('load'));
+    app.post('/v2/repository/models/:name/unload', control('unload'));
   }
-}
-
-/** One row of Triton's repository index. */
-interface RepositoryIndexEntry {
-  readonly name: string;
-  readonly version: string;
-  readonly state: 'READY' | 'UNAVAILABLE';
-  readonly reason?: string;
-}
-
-/** Every version of every model with its state (`READY` when the model is ready), or the ready ones only. */
-function repositoryIndex(core: InferCore, models: Iterable<ResolvedGatewayModel>, onlyReady: boolean): RepositoryIndexEntry[] {
-  const out: RepositoryIndexEntry[] = [];
-  for (const m of models) {
-    const ready = core.modelReady(m);
-    if (onlyReady && !ready) continue;
-    const reason = ready ? undefined : (m.unavailable ?? (core.draining ? 'the server is draining' : 'no ready instance in the cluster'));
-    for (const version of m.versions) out.push({ name: m.name, version, state: ready ? 'READY' : 'UNAVAILABLE', ...(reason !== undefined ? { reason } : {}) });
-  }
-  return out;
 }
 
 /** The index request's `ready` flag: an empty body or `{}` lists every model. @throws EparaError `INVALID_INPUT` */
@@ -206,6 +201,23 @@ function readyOnly(body: unknown): boolean {
     throw new EparaError('INVALID_INPUT', 'the repository index request must be an object whose "ready" is true or false', { field: 'ready' });
   }
   return ready === true;
+}
+
+/** The `parameters` of a load or unload request body (empty, `{}`, or `{ "parameters": { … } }`). @throws EparaError `INVALID_INPUT` */
+function controlParameters(body: unknown): Record<string, unknown> {
+  const text = Buffer.isBuffer(body) ? body.toString('utf8').trim() : '';
+  if (text === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new EparaError('INVALID_INPUT', 'the repository request body is not JSON', { field: 'body' });
+  }
+  const parameters = (parsed as { parameters?: unknown } | null)?.parameters ?? {};
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || typeof parameters !== 'object' || parameters === null || Array.isArray(parameters)) {
+    throw new EparaError('INVALID_INPUT', 'the repository request must be an object whose "parameters" is an object', { field: 'parameters' });
+  }
+  return parameters as Record<string, unknown>;
 }
 
 /** Sends an error as the protocol's `{ "error": message }`, plus EPARA's `code`, with the status of the table. */

@@ -8,6 +8,7 @@ import { beginRequestTrace } from '../protocol/request-trace.js';
 import { REQUEST_ENCODINGS, inflateBody } from './content-encoding.js';
 import { HEADER_LENGTH, encodeInferResponse, parseInferBody } from './infer-body.js';
 import { LARGE_JSON_VALUES, encodeLargeInferResponse, jsonValueCount } from './large-response.js';
+import { answerStalledBody } from './stalled-clients.js';
 
 /** `/v2/models/{name}/infer` and `/v2/models/{name}/versions/{version}/infer` (no query string). */
 const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
@@ -60,18 +61,21 @@ type Carrier = { [EXCHANGE]?: Exchange };
 export class InferRoute {
   readonly core: InferCore;
   readonly maxBodyBytes: number;
-  /** An answer the client stops reading for this long (ms) has its connection destroyed. */
-  readonly stalledAnswerMs: number;
+  /**
+   * A body that brings no byte for this long (ms) is answered 408; an answer the client stops reading for this
+   * long has its connection destroyed.
+   */
+  readonly stalledMs: number;
   /** Inference requests taken, and those answered (response written). */
   accepted = 0;
   answered = 0;
   /** Requests whose body is still arriving (answered at once by {@link closeReading}). */
   readonly reading = new Set<Exchange>();
 
-  constructor(core: InferCore, maxBodyBytes: number, stalledAnswerMs: number) {
+  constructor(core: InferCore, maxBodyBytes: number, stalledMs: number) {
     this.core = core;
     this.maxBodyBytes = maxBodyBytes;
-    this.stalledAnswerMs = stalledAnswerMs;
+    this.stalledMs = stalledMs;
   }
 
   /** Takes the request when it is `POST` on an infer URL; returns whether it did. */
@@ -91,6 +95,9 @@ export class InferRoute {
     req.on('data', onData);
     req.on('end', onEnd);
     req.once('close', onRequestClose);
+    // A body that stops arriving for stalledMs is answered 408; progress, however slow, re-arms the timer.
+    req.on('timeout', onReadStalled);
+    req.socket.setTimeout(this.stalledMs);
     this.reading.add(x);
     return true;
   }
@@ -168,6 +175,20 @@ function onRequestClose(this: IncomingMessage & Carrier): void {
   if (x) x.route.reading.delete(x);
 }
 
+/** The body brought no byte for `stalledMs`: 408 and the connection closed, or (answered already) destroyed. */
+function onReadStalled(this: IncomingMessage & Carrier): void {
+  const x = this[EXCHANGE];
+  if (!x || x.failed || x.answered || !x.route.reading.has(x)) {
+    this.socket.destroy();
+    return;
+  }
+  x.failed = true;
+  x.route.reading.delete(x);
+  x.route.answered++;
+  x.answered = true;
+  answerStalledBody(x.res, x.route.stalledMs);
+}
+
 function endSocket(this: ServerResponse): void {
   this.socket?.destroySoon();
 }
@@ -196,6 +217,8 @@ function onEnd(this: IncomingMessage & Carrier): void {
   const x = this[EXCHANGE]!;
   x.route.reading.delete(x);
   if (x.failed) return;
+  // The body is in: the request may run as long as it needs without traffic (send() starts the clock again).
+  this.socket.setTimeout(0);
   x.abort = new RequestSignal();
   x.res.on('close', onClose);
   const encoding = header(x.req, 'content-encoding');
@@ -260,6 +283,14 @@ const LINGER_MAX_BYTES = 64 * 1024 * 1024;
 function tooLarge(route: InferRoute, req: IncomingMessage, res: ServerResponse, declared: number): void {
   const linger = declared <= LINGER_MAX_BYTES;
   sendJson({ route, res }, 413, { error: `request body is larger than the limit of ${route.maxBodyBytes} bytes`, code: 'INVALID_INPUT' }, linger ? [] : ['connection', 'close']);
+  discard(route, req, res);
+}
+
+/** Reads and drops the rest of a refused request's body; a client that stalls in it has its connection destroyed. */
+function discard(route: InferRoute, req: IncomingMessage, res: ServerResponse): void {
+  req.socket.setTimeout(route.stalledMs);
+  // Once the answer is out, node:http arms its keep-alive timeout instead: the body is still arriving, so not yet.
+  if (!req.complete) res.once('finish', () => req.socket?.setTimeout(route.stalledMs));
   req.resume();
 }
 
@@ -271,7 +302,7 @@ function refuseUnread(route: InferRoute, x: { req: IncomingMessage; res: ServerR
   // A body of unknown length (chunked) or past the linger limit could be endless: the connection closes.
   if (x.declared === undefined || x.declared > LINGER_MAX_BYTES) headers.push('connection', 'close');
   sendJson({ route, res: x.res }, status.http, { error: message, code: error.code }, headers);
-  x.req.resume();
+  discard(route, x.req, x.res);
 }
 
 function sendJson(x: Pick<Exchange, 'route' | 'res'> & { answered?: boolean }, status: number, value: unknown, headers: string[]): void {
@@ -291,9 +322,9 @@ function send(x: Pick<Exchange, 'route' | 'res'> & { answered?: boolean }, statu
   res.writeHead(status, headers);
   res.end(payload);
   // What the socket could not take at once waits for the client to read it: a client that stops reading would
-  // hold the answer and the connection for ever. Without progress for stalledAnswerMs, the socket times out and
+  // hold the answer and the connection for ever. Without progress for stalledMs, the socket times out and
   // node:http destroys it (no 'timeout' listener); once the answer is out, keep-alive sets its own timeout.
-  if ((res.socket?.writableLength ?? 0) > 0) res.setTimeout(x.route.stalledAnswerMs);
+  if ((res.socket?.writableLength ?? 0) > 0) res.setTimeout(x.route.stalledMs);
 }
 
 function hasHeader(headers: readonly string[], name: string): boolean {

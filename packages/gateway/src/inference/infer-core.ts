@@ -107,6 +107,25 @@ export class InferCore {
     return models.flatMap((m) => this.#stats.of(m, version, this.#o.executionStatistics(m)));
   }
 
+  /**
+   * Triton's repository load or unload of `name` (HTTP `POST /v2/repository/models/{name}/load`, the
+   * `RepositoryModelLoad` RPC…), through the host's model control. `parameters` are the names of the request's
+   * parameters: a model configuration or file override (`config`, `file:…`) is refused, since the model is the
+   * one the server declares.
+   * @throws EparaError `UNKNOWN_SERVICE`; `INVALID_INPUT` without model control or for an override; `CLOSED`
+   * (a load while draining); whatever the host's control rejects with.
+   */
+  async controlModel(name: string, action: 'load' | 'unload', parameters: Readonly<Record<string, unknown>> = {}): Promise<void> {
+    const m = action === 'load' ? this.admit(name) : this.model(name);
+    const control = this.#o.modelControl;
+    if (!control) throw new EparaError('INVALID_INPUT', `models are not ${action}ed through this server: it serves the models its configuration declares`, { field: 'model' });
+    const override = Object.keys(parameters).find((k) => k === 'config' || k.startsWith('file:'));
+    if (override !== undefined) {
+      throw new EparaError('INVALID_INPUT', `repository ${action} parameter ${JSON.stringify(override)}: a model configuration or file given with the request is not supported (the server's configuration declares the model)`, { field: `parameters.${override}` });
+    }
+    await control[action](m);
+  }
+
   async #run(m: ResolvedGatewayModel, req: InferRequest, ctx: InferContext, settled: { items: number }): Promise<InferResponse> {
     this.admit(req.model, req.version);
     if (m.unavailable !== undefined) throw new EparaError('LOAD_FAILED', m.unavailable, { model: m.name });
@@ -197,6 +216,10 @@ export class InferCore {
       const t = decodeInput(input, i);
       if (Object.hasOwn(out, input.name)) throw new EparaError('INVALID_INPUT', `input ${input.name} appears twice`, { field: `inputs[${i}].name` });
       checkAgainstMetadata(m, input.name, input.datatype, t.dims);
+      if (t.dims.includes(0)) {
+        // The executor runs tensors of at least one element: refused here, naming the limit, before any queue.
+        throw new EparaError('INVALID_INPUT', `input ${input.name} has shape [${t.dims.join(',')}], a tensor without elements: every dimension must be at least 1 (EPARA runs no empty tensors)`, { field: `${input.name}.shape` });
+      }
       out[input.name] = t;
     });
     for (const meta of m.inputs) {

@@ -12,7 +12,7 @@ import type { Dashboard } from '@epara/dashboard';
 import { createGateway } from '../gateway.js';
 import type { Gateway, GatewayAddresses } from '../gateway.js';
 import { defaultSplitItems } from '../gateway-options.js';
-import type { GatewayModel, HttpHandler } from '../gateway-options.js';
+import type { GatewayModel, HttpHandler, ModelControl } from '../gateway-options.js';
 import type { ServeConfig } from './config-schema.js';
 import { readModelIo, sampleInputs, sampleText, undersampledInputs } from './model-metadata.js';
 import type { ModelIo } from './model-metadata.js';
@@ -64,9 +64,6 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     if (why !== undefined) logger.warn({ serviceId: s.id }, why);
     return why === undefined;
   });
-  // Each service's load-time sample, a record the executor reads at each load: filled in place with a sample the
-  // model runs on when it fails on this default one (see loadEach).
-  const samples = new Map<string, Record<string, NamedTensors[string]>>(served.map((s) => [s.id, { ...sampleInputs(io.get(s.id)!) }]));
   for (const s of served) {
     const small = undersampledInputs(io.get(s.id)!);
     if (s.devices.length > 0 && small.length > 0) {
@@ -80,7 +77,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     logger,
     devices: config.devices.map((d) => ({ id: d.id, provider: d.provider, threads: d.threads, ...(d.ordinal !== undefined ? { ordinal: d.ordinal } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
     // No devices here: start() would stop at the first model onnxruntime cannot load; each is loaded alone below.
-    services: served.map((s) => ({ ...executorService(s, at(s.model), io.get(s.id)!, samples.get(s.id)!), devices: [] })),
+    services: served.map((s) => ({ ...executorService(s, at(s.model), io.get(s.id)!), devices: [] })),
     profiling: config.executor.profiling,
     launchWhenIdle: config.executor.launchWhenIdle,
     ...(config.executor.maxQueue !== undefined ? { maxQueue: config.executor.maxQueue } : {}),
@@ -136,11 +133,12 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
       return model.sameFirstDim && model.splitItems !== false && defaultSplitItems(model);
     },
     batchAxes: (m) => (executor.itemSeparability(m.serviceId) === 'separable' ? executor.batchAxes(m.serviceId) : undefined),
+    modelControl: modelControl(executor, served, { io, at }, logger),
   });
   const addresses = await gateway.start();
   try {
     await executor.start();
-    await loadEach(executor, served, { io, samples, at }, logger);
+    await loadEach(executor, served, { io, at }, logger);
     await node.start();
     startedAt = performance.now();
   } catch (err) {
@@ -183,24 +181,14 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
  * `NO_INSTANCE` unless a peer serves it.
  * @throws whatever a load rejects with otherwise (out of memory, a bad plan…).
  */
-async function loadEach(executor: Executor, services: ServeConfig['services'], c: { io: ReadonlyMap<string, ModelIo>; samples: ReadonlyMap<string, Record<string, NamedTensors[string]>>; at: (p: string) => string }, logger: Logger): Promise<void> {
+async function loadEach(executor: Executor, services: ServeConfig['services'], c: ServiceFiles, logger: Logger): Promise<void> {
   const prober = new SampleProber();
   try {
     for (const s of services) {
       if (s.devices.length === 0) continue;
-      const load = (): Promise<unknown> => executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices });
-      const sample = c.samples.get(s.id)!;
-      const tried = sampleText(sample);
+      const tried = sampleText(sampleInputs(c.io.get(s.id)!));
       try {
-        await load().catch(async (err: unknown) => {
-          if (!isEparaError(err) || err.code !== 'MODEL_ERROR') throw err;
-          const better = await prober.find({ id: s.id, model: c.at(s.model), io: c.io.get(s.id)!, ...(s.outputNames ? { outputNames: s.outputNames } : {}) });
-          if (better === undefined) throw err;
-          logger.info({ serviceId: s.id, sample: sampleText(better) }, `service ${s.id} failed on its load-time sample (zeros shaped ${tried}: ${err.message}); loading it again, profiled on ${sampleText(better)} (declare inputs.<name>.sampleDims to choose)`);
-          for (const name of Object.keys(sample)) delete sample[name];
-          Object.assign(sample, better);
-          await load();
-        });
+        await loadService(executor, s, c, { prober, logger });
       } catch (err) {
         if (!isEparaError(err) || (err.code !== 'LOAD_FAILED' && err.code !== 'MODEL_ERROR')) throw err;
         const hint = err.code === 'MODEL_ERROR' ? ` (the model failed on its load-time sample, zeros shaped ${tried}, and on the larger or non-zero samples tried after it: declare the sizes its inputs run with, services[].inputs.<name>.sampleDims, or fix them with dims)` : '';
@@ -210,6 +198,66 @@ async function loadEach(executor: Executor, services: ServeConfig['services'], c
   } finally {
     await prober.close();
   }
+}
+
+/** Each service's model metadata, and the resolver of its paths. */
+interface ServiceFiles {
+  readonly io: ReadonlyMap<string, ModelIo>;
+  readonly at: (p: string) => string;
+}
+
+/**
+ * Loads a service on its devices; one that fails on its default load-time sample is loaded again on the first
+ * sample the prober finds it runs on (`executor.load` keeps that sample as the service's: a later load, a
+ * placement move or a repository load, uses it).
+ * @throws what the load rejects with (`MODEL_ERROR` when no sample runs, `LOAD_FAILED`…).
+ */
+async function loadService(executor: Executor, s: ServeConfig['services'][number], c: ServiceFiles, o: { prober: SampleProber; logger: Logger }): Promise<void> {
+  const load = (sample?: NamedTensors): Promise<unknown> => executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices, ...(sample ? { sampleInputs: sample } : {}) });
+  await load().catch(async (err: unknown) => {
+    if (!isEparaError(err) || err.code !== 'MODEL_ERROR') throw err;
+    const better = await o.prober.find({ id: s.id, model: c.at(s.model), io: c.io.get(s.id)!, ...(s.outputNames ? { outputNames: s.outputNames } : {}) });
+    if (better === undefined) throw err;
+    const tried = sampleText(sampleInputs(c.io.get(s.id)!));
+    o.logger.info({ serviceId: s.id, sample: sampleText(better) }, `service ${s.id} failed on its load-time sample (zeros shaped ${tried}: ${err.message}); loading it again, profiled on ${sampleText(better)} (declare inputs.<name>.sampleDims to choose)`);
+    await load(better);
+  });
+}
+
+/**
+ * Triton's repository load and unload on this server: load brings up the model's instances on the devices its
+ * service names (nothing when one is loaded or loading; refused for a service with no devices here, or a model
+ * EPARA cannot serve), unload drains and frees every instance of it here. One at a time, in order.
+ */
+function modelControl(executor: Executor, services: ServeConfig['services'], c: ServiceFiles, logger: Logger): ModelControl {
+  const byId = new Map(services.map((s) => [s.id, s]));
+  let queue: Promise<unknown> = Promise.resolve();
+  const inOrder = (run: () => Promise<void>): Promise<void> => {
+    const p = queue.then(run);
+    queue = p.catch(() => undefined);
+    return p;
+  };
+  return {
+    load: (m) =>
+      inOrder(async () => {
+        const s = byId.get(m.serviceId);
+        if (!s) throw new EparaError('LOAD_FAILED', m.unavailable ?? `model ${m.name} cannot be served here`, { model: m.name });
+        if (s.devices.length === 0) throw new EparaError('INVALID_INPUT', `model ${m.name} names no devices of this server (services[].devices): its peers serve it`, { model: m.name, field: 'devices' });
+        if (executor.instances().some((i) => i.serviceId === s.id && i.status !== 'draining')) return;
+        const prober = new SampleProber();
+        try {
+          await loadService(executor, s, c, { prober, logger });
+        } finally {
+          await prober.close();
+        }
+        logger.info({ serviceId: s.id }, `service ${s.id} loaded (repository load)`);
+      }),
+    unload: (m) =>
+      inOrder(async () => {
+        await Promise.all(executor.instances().filter((i) => i.serviceId === m.serviceId).map((i) => executor.unload(i.instanceId)));
+        logger.info({ serviceId: m.serviceId }, `service ${m.serviceId} unloaded here (repository unload)`);
+      }),
+  };
 }
 
 function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayModel {
@@ -223,7 +271,7 @@ function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayM
   };
 }
 
-function executorService(s: ServeConfig['services'][number], model: string, io: ModelIo, sample: NamedTensors): ExecutorServiceOptions {
+function executorService(s: ServeConfig['services'][number], model: string, io: ModelIo): ExecutorServiceOptions {
   // Inputs of open rank (onnxruntime reports them as scalars) take any shape, unless the config declares their dims.
   const anyRank = io.inputs.filter((i) => i.anyRank).map((i) => i.name);
   return {
@@ -232,7 +280,7 @@ function executorService(s: ServeConfig['services'][number], model: string, io: 
     sensitivity: s.sensitivity,
     slo: s.slo,
     devices: s.devices,
-    sampleInputs: sample,
+    sampleInputs: sampleInputs(io),
     ...(s.inputs !== undefined || anyRank.length > 0 ? { inputs: { ...runtimeInputs(s.inputs), ...Object.fromEntries(anyRank.map((name) => [name, { ...runtimeInputs(s.inputs)[name], anyRank: true }])) } } : {}),
     ...(s.outputNames !== undefined ? { outputNames: s.outputNames } : {}),
     ...(s.maxBatch !== undefined ? { maxBatch: s.maxBatch } : {}),

@@ -210,6 +210,15 @@ export interface LoadOptions {
   readonly instanceId?: string;
   /** Devices to use. @default the least-loaded devices of the plan's `deviceKind` */
   readonly deviceIds?: readonly string[];
+  /**
+   * One item's inputs to load this instance with, in place of the service's `sampleInputs`: the profile is
+   * measured on it, the batch check runs on it, and a request's cost is estimated against its size. Once the load
+   * succeeds it becomes the service's sample, so later loads (a placement move, a reload) use it too; a load that
+   * fails leaves the service's sample as it was. For a model that fails on its default sample (a zero it divides
+   * by, a window wider than one element), or whose free dimensions should be profiled at a typical size.
+   * @default the service's `sampleInputs`
+   */
+  readonly sampleInputs?: NamedTensors;
   readonly signal?: AbortSignalLike;
 }
 

@@ -36,6 +36,7 @@ import type { GenerationStream } from '../generation/generation-engine.js';
 import { reportCompletion } from '../observability/request-completion.js';
 import { loadRuntimeTracing } from '../observability/runtime-tracing.js';
 import { withDeclaredProfile } from './declared-profile.js';
+import { checkSampleInputs } from './model-inputs.js';
 import { netOfSharedDevices } from '../streams/shared-device-capacity.js';
 import { warnIfOversubscribed } from './thread-budget.js';
 import { rejectSoon } from './reject-soon.js';
@@ -263,14 +264,23 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
    * Brings up an instance of a plan: reserves memory, loads the model on the chosen devices, profiles it if
    * needed, then marks it ready (make-before-break: existing instances keep serving meanwhile).
    *
-   * @throws EparaError `UNKNOWN_SERVICE`, `OUT_OF_MEMORY`, `LOAD_FAILED`, `INFEASIBLE` (not enough devices),
-   * `INVALID_OPTIONS`, `CLOSED`.
+   * `options.sampleInputs` loads it on another one-item sample, which becomes the service's sample once the load
+   * succeeds.
+   *
+   * @example
+   * ```ts
+   * // A model that divides by an integer input fails on zeros: load it on ones.
+   * await executor.load({ serviceId: 'ratio' }, { deviceIds: ['cpu0'], sampleInputs: { x, k: ones } });
+   * ```
+   * @throws EparaError `UNKNOWN_SERVICE`, `OUT_OF_MEMORY`, `LOAD_FAILED`, `MODEL_ERROR` (the model failed on its
+   * sample), `INFEASIBLE` (not enough devices), `INVALID_OPTIONS`, `CLOSED`.
    */
   async load(plan: ParallelPlan | (Partial<ParallelPlan> & { serviceId: string }), options: LoadOptions = {}): Promise<InstanceInfo> {
     this.#assertOpen();
     if (typeof plan !== 'object' || plan === null) invalidOption('plan', plan, 'a ParallelPlan');
     checkSignal(options?.signal, 'options.signal');
-    const service = this.#service(plan.serviceId);
+    const registered = this.#service(plan.serviceId);
+    const service = options.sampleInputs === undefined ? registered : { ...registered, sampleInputs: checkSampleInputs(options.sampleInputs) };
     const merged = { ...service.plan, ...plan };
     if (merged.serviceStrategy === 'model-parallel' && !usesBuiltinEngine(service) && !service.engine) {
       throw new EparaError('INFEASIBLE', `${service.id}: a model-parallel plan needs the service's model as { stages } (see splitModel)`, {
@@ -289,6 +299,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
         held.push(s);
       }
       const inst = service.engine || usesBuiltinEngine(service) ? await this.#loadEngine(service, instanceId, slots, merged, options) : await this.#loadModel(service, instanceId, slots, merged, declared, options);
+      // The sample it loaded on becomes the service's, unless the service was redefined meanwhile.
+      if (service !== registered && this.#services.get(service.id) === registered) this.#services.set(service.id, service);
       this.emit('instanceChanged', { instance: inst.info(this.#o.clock.now()), status: 'ready' });
       return inst.info(this.#o.clock.now());
     } catch (err) {
@@ -498,3 +510,4 @@ function refuseLeases(serviceId: string, inputs: NamedTensors): void {
     if (inputs[name] instanceof Lease) throw new EparaError('INVALID_INPUT', `${serviceId}: its instance takes no input leases (input '${name}')`, { serviceId, input: name, reason: 'lease-mismatch' });
   }
 }
+

@@ -53,3 +53,21 @@ export function sampleFeeds(io: IoSpec, batch: number, sample: NamedTensors | un
   const items = Array.from({ length: batch }, () => cloneTensors(item));
   return stackTensors(items, io.inputAxes);
 }
+
+const TENSOR_TYPES: ReadonlySet<string> = new Set(['float32', 'float64', 'int32', 'int64', 'uint8', 'int8', 'bool', 'float16', 'int16', 'uint16', 'uint32', 'uint64', 'string']);
+
+/**
+ * `options.sampleInputs` of a load, checked as tensors whose data holds as many elements as their dims.
+ * @throws EparaError `INVALID_OPTIONS` naming the input and field.
+ */
+export function checkSampleInputs(sample: NamedTensors): NamedTensors {
+  if (typeof sample !== 'object' || sample === null || Array.isArray(sample)) invalidOption('options.sampleInputs', sample, 'an object of tensors by input name');
+  for (const [name, t] of Object.entries(sample)) {
+    const field = `options.sampleInputs.${name}`;
+    if (typeof t !== 'object' || t === null || !TENSOR_TYPES.has(t.type)) invalidOption(`${field}.type`, (t as { type?: unknown } | null)?.type, 'a tensor type');
+    if (!Array.isArray(t.dims) || !t.dims.every((d) => Number.isSafeInteger(d) && d >= 0)) invalidOption(`${field}.dims`, t.dims, 'an array of integers >= 0');
+    const elements = t.dims.reduce((a, d) => a * d, 1);
+    if (typeof t.data !== 'object' || t.data === null || t.data.length !== elements) invalidOption(`${field}.data`, t.data, `${elements} elements (the product of its dims)`);
+  }
+  return sample;
+}

@@ -1,0 +1,115 @@
+import { Client, credentials, Metadata } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+import type { ClusterView, NamedTensors } from '@epara/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createGateway } from './gateway.js';
+import type { Gateway } from './gateway.js';
+import type { GatewayOptions, ResolvedGatewayModel } from './gateway-options.js';
+import { WireReader } from './grpc/proto-wire.js';
+
+/*
+ * Triton's model repository extension on an embedded gateway: the index, and load / unload through the host's
+ * `modelControl`, over HTTP and gRPC (a grpc-js client sending the messages Triton's .proto describes).
+ */
+
+let gateway: Gateway | undefined;
+let client: Client | undefined;
+afterEach(async () => {
+  client?.close();
+  await gateway?.close();
+  gateway = client = undefined;
+});
+
+const node: GatewayOptions['node'] = { id: 'n1', view: () => ({ entries: {} }) as unknown as ClusterView, submit: (_s: string, i: NamedTensors) => Promise.resolve(i) };
+const models = [{ name: 'm', versions: ['1', '2'], inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [] }];
+
+async function start(o: Partial<GatewayOptions> = {}): Promise<{ http: string; grpc: string }> {
+  gateway = createGateway({ node, models, http: { port: 0 }, grpc: { port: 0 }, isModelReady: () => true, ...o });
+  const a = await gateway.start();
+  return { http: a.http!, grpc: a.grpc! };
+}
+
+/** A model control that records what it was asked. */
+function recording(): { control: NonNullable<GatewayOptions['modelControl']>; calls: string[] } {
+  const calls: string[] = [];
+  return { calls, control: { load: async (m: ResolvedGatewayModel) => void calls.push(`load ${m.name}`), unload: async (m: ResolvedGatewayModel) => void calls.push(`unload ${m.name}`) } };
+}
+
+const post = async (url: string, body?: string): Promise<{ status: number; body: unknown }> => {
+  const res = await fetch(url, { method: 'POST', ...(body !== undefined ? { body } : {}) });
+  return { status: res.status, body: await res.json() };
+};
+
+/** A unary call with hand-encoded request bytes; resolves with the response bytes or the status error. */
+function grpcCall(address: string, method: string, request: Buffer): Promise<Buffer> {
+  client ??= new Client(address, credentials.createInsecure());
+  const bytes = (b: Buffer): Buffer => b;
+  return new Promise((resolve, reject) => client!.makeUnaryRequest(`/inference.GRPCInferenceService/${method}`, bytes, bytes, request, new Metadata(), (err: ServiceError | null, res?: Buffer) => (err ? reject(err) : resolve(res!))));
+}
+
+/** `RepositoryModelLoadRequest { model_name = 2; parameters = 3 (map entry key = 1) }`. */
+function modelRequest(model: string, parameter?: string): Buffer {
+  const name = Buffer.from(model);
+  const parts = [Buffer.from([0x12, name.length]), name];
+  if (parameter !== undefined) {
+    const key = Buffer.from(parameter);
+    parts.push(Buffer.from([0x1a, key.length + 2, 0x0a, key.length]), key);
+  }
+  return Buffer.concat(parts);
+}
+
+/** `RepositoryIndexResponse`: each `ModelIndex` as `name/version/state`. */
+function readIndex(b: Buffer): string[] {
+  const out: string[] = [];
+  const r = new WireReader(b);
+  while (!r.done) {
+    r.uint32();
+    const [from, to] = r.bytesRange();
+    const m = new WireReader(b, from, to);
+    const f: string[] = [];
+    while (!m.done) f[(m.uint32() >>> 3) - 1] = m.string();
+    out.push(f.slice(0, 3).join('/'));
+  }
+  return out;
+}
+
+describe("Triton's repository load and unload", () => {
+  it('go to the host over HTTP and gRPC, and answer 200 {} / an empty message', async () => {
+    const { control, calls } = recording();
+    const a = await start({ modelControl: control });
+    expect(await post(`${a.http}/v2/repository/models/m/unload`)).toEqual({ status: 200, body: {} });
+    expect(await post(`${a.http}/v2/repository/models/m/load`, JSON.stringify({ parameters: {} }))).toEqual({ status: 200, body: {} });
+    expect((await grpcCall(a.grpc, 'RepositoryModelUnload', modelRequest('m'))).length).toBe(0);
+    expect((await grpcCall(a.grpc, 'RepositoryModelLoad', modelRequest('m'))).length).toBe(0);
+    expect(calls).toEqual(['unload m', 'load m', 'unload m', 'load m']);
+  });
+
+  it('refuse an unknown model (404, NOT_FOUND), a configuration override (400), and a failed load as the host failed it', async () => {
+    const a = await start({ modelControl: { load: () => Promise.reject(Object.assign(new Error('x'), {})), unload: () => Promise.resolve() } });
+    expect(await post(`${a.http}/v2/repository/models/nope/load`)).toMatchObject({ status: 404, body: { code: 'UNKNOWN_SERVICE' } });
+    await expect(grpcCall(a.grpc, 'RepositoryModelUnload', modelRequest('nope'))).rejects.toMatchObject({ code: 5 });
+    expect(await post(`${a.http}/v2/repository/models/m/load`, JSON.stringify({ parameters: { config: '{}' } }))).toMatchObject({ status: 400, body: { code: 'INVALID_INPUT', error: expect.stringMatching(/parameter "config": a model configuration or file given with the request is not supported/) } });
+    await expect(grpcCall(a.grpc, 'RepositoryModelLoad', modelRequest('m', 'file:1/model.onnx'))).rejects.toMatchObject({ code: 3, details: expect.stringMatching(/"file:1\/model.onnx"/) });
+    expect(await post(`${a.http}/v2/repository/models/m/load`, '[1]')).toMatchObject({ status: 400, body: { code: 'INVALID_INPUT' } });
+    expect(await post(`${a.http}/v2/repository/models/m/load`)).toMatchObject({ status: 500, body: { code: 'INTERNAL' } });
+  });
+
+  it('are refused with a 400 that says why when the host gives no model control', async () => {
+    const a = await start();
+    expect(await post(`${a.http}/v2/repository/models/m/load`)).toEqual({ status: 400, body: { code: 'INVALID_INPUT', error: 'models are not loaded through this server: it serves the models its configuration declares' } });
+    await expect(grpcCall(a.grpc, 'RepositoryModelUnload', modelRequest('m'))).rejects.toMatchObject({ code: 3, details: 'models are not unloaded through this server: it serves the models its configuration declares' });
+  });
+
+  it('RepositoryIndex over gRPC lists what POST /v2/repository/index lists', async () => {
+    let ready = true;
+    const a = await start({ isModelReady: () => ready });
+    expect(readIndex(await grpcCall(a.grpc, 'RepositoryIndex', Buffer.alloc(0)))).toEqual(['m/1/READY', 'm/2/READY']);
+    ready = false;
+    expect(readIndex(await grpcCall(a.grpc, 'RepositoryIndex', Buffer.alloc(0)))).toEqual(['m/1/UNAVAILABLE', 'm/2/UNAVAILABLE']);
+    expect(readIndex(await grpcCall(a.grpc, 'RepositoryIndex', Buffer.from([0x10, 1])))).toEqual([]);
+    expect((await post(`${a.http}/v2/repository/index`)).body).toEqual([
+      { name: 'm', version: '1', state: 'UNAVAILABLE', reason: 'no ready instance in the cluster' },
+      { name: 'm', version: '2', state: 'UNAVAILABLE', reason: 'no ready instance in the cluster' },
+    ]);
+  });
+});
