@@ -27,8 +27,7 @@ describe('indexedNetwork', () => {
   it('holds each figure densely by slot and in records keyed by id', () => {
     const n = indexedNetwork({ ids: ['a', 'b', 'c'], delayMs: [0, 2.5, 7], bandwidthBytesPerMs: [Infinity, 125_000, 10] });
     expect(indexedOf(n)).toBe(n);
-    expect([...n.delays]).toEqual([0, 2.5, 7]);
-    expect([...n.bandwidths]).toEqual([Infinity, 125_000, 10]);
+    expect([...n.figures]).toEqual([0, Infinity, 2.5, 125_000, 7, 10]);
     expect(n.delayMs).toEqual({ a: 0, b: 2.5, c: 7 });
     expect(n.bandwidthBytesPerMs).toEqual({ a: Infinity, b: 125_000, c: 10 });
     expect(indexedOf({ delayMs: { a: 1 } })).toBeUndefined();
@@ -41,7 +40,9 @@ describe('indexedNetwork', () => {
     const n = indexedNetwork({ ids, delayMs, bandwidthBytesPerMs: [3, 4] });
     ids[0] = 'z';
     delayMs[0] = 9;
-    expect([n.ids[0], n.delays[0], n.delayMs['a']]).toEqual(['a', 1, 1]);
+    expect([n.ids[0], n.figures[0], n.delayMs['a']]).toEqual(['a', 1, 1]);
+    const frozen = Object.freeze(['a', 'b']);
+    expect(indexedNetwork({ ids: frozen, delayMs, bandwidthBytesPerMs: [3, 4] }).ids).toBe(frozen);
   });
 
   it('rejects repeated or empty ids, arrays of another length and figures out of range', () => {
@@ -122,7 +123,7 @@ describe('routing on an indexed network', () => {
   it('reads a peer at its slot when the model holds that peer there, by id otherwise', () => {
     const network = indexedNetwork({ ids: ['p', 'q'], delayMs: [5, 7], bandwidthBytesPerMs: [Infinity, Infinity] });
     // Only the dense figures change: a decision that moves with them was read by slot.
-    network.delays[1] = 2;
+    network.figures[2] = 2;
     expect(route(listView([entry('q')], [1]), network)).toBe(1000 + 2 + 10 + 2);
     expect(route(listView([entry('q')]), network)).toBe(1000 + 7 + 10 + 7);
     expect(route(listView([entry('q')], [0]), network)).toBe(1000 + 7 + 10 + 7);

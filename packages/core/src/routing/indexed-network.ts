@@ -13,29 +13,28 @@ export interface IndexedNetworkInit {
 }
 
 /**
- * A {@link NetworkModel} that also holds its figures densely, by slot: `delays[i]` and `bandwidths[i]` are
- * `delayMs[ids[i]]` and `bandwidthBytesPerMs[ids[i]]`. Routing reads a peer's figures by slot when the view
- * gives the slot of each entry (a {@link listView} built with slots) — two typed-array loads instead of two keyed
- * lookups in records of a zone's size, which V8 keeps in dictionary mode. The records are the same figures, so
- * every other reader (and routing on a view without slots) decides exactly as with a plain `NetworkModel`.
+ * A {@link NetworkModel} that also holds its figures densely, by slot: `figures[2i]` and `figures[2i + 1]` are
+ * `delayMs[ids[i]]` and `bandwidthBytesPerMs[ids[i]]` (side by side: routing reads both for a peer). Routing reads
+ * a peer's figures by slot when the view gives the slot of each entry (a {@link listView} built with slots) —
+ * loads from one typed array instead of two keyed lookups in records of a zone's size, which V8 keeps in
+ * dictionary mode. The records are the same figures, so every other reader (and routing on a view without slots)
+ * decides exactly as with a plain `NetworkModel`.
  */
 class IndexedNetwork implements NetworkModel {
   readonly ids: readonly ServerId[];
-  readonly delays: Float64Array;
-  readonly bandwidths: Float64Array;
+  readonly figures: Float64Array;
   readonly delayMs: Readonly<Record<ServerId, number>>;
   readonly bandwidthBytesPerMs: Readonly<Record<ServerId, number>>;
 
   /** Figures already validated by {@link indexedNetwork}. */
-  constructor(ids: readonly ServerId[], delays: Float64Array, bandwidths: Float64Array) {
+  constructor(ids: readonly ServerId[], figures: Float64Array) {
     this.ids = ids;
-    this.delays = delays;
-    this.bandwidths = bandwidths;
+    this.figures = figures;
     const delayMs: Record<ServerId, number> = {};
     const bandwidthBytesPerMs: Record<ServerId, number> = {};
     for (let i = 0; i < ids.length; i++) {
-      delayMs[ids[i]!] = delays[i]!;
-      bandwidthBytesPerMs[ids[i]!] = bandwidths[i]!;
+      delayMs[ids[i]!] = figures[2 * i]!;
+      bandwidthBytesPerMs[ids[i]!] = figures[2 * i + 1]!;
     }
     this.delayMs = delayMs;
     this.bandwidthBytesPerMs = bandwidthBytesPerMs;
@@ -43,7 +42,8 @@ class IndexedNetwork implements NetworkModel {
 }
 
 /**
- * An {@link IndexedNetwork} over `init`'s servers (the arrays are copied).
+ * An {@link IndexedNetwork} over `init`'s servers. The figures are copied; so are the ids unless frozen (servers
+ * sharing one frozen id list — a zone's members — share it in their models, and routing finds it in cache).
  *
  * @throws EparaError `INVALID_OPTIONS` for an id that is empty, repeated or `__proto__`, arrays of another length
  * than `ids`, a delay that is not a number ≥ 0 or a bandwidth that is not a number > 0 (`Infinity` allowed).
@@ -60,8 +60,7 @@ export function indexedNetwork(init: IndexedNetworkInit): IndexedNetwork {
   if (delayMs?.length !== n) invalidOption('delayMs', delayMs, `an array of ${n} numbers (one per id)`);
   if (bandwidthBytesPerMs?.length !== n) invalidOption('bandwidthBytesPerMs', bandwidthBytesPerMs, `an array of ${n} numbers (one per id)`);
   const seen = new Set<ServerId>();
-  const delays = new Float64Array(n);
-  const bandwidths = new Float64Array(n);
+  const figures = new Float64Array(2 * n);
   for (let i = 0; i < n; i++) {
     const id = ids[i];
     if (typeof id !== 'string' || id === '' || id === '__proto__' || seen.has(id)) invalidOption(`ids[${i}]`, id, 'a distinct non-empty server id');
@@ -70,10 +69,10 @@ export function indexedNetwork(init: IndexedNetworkInit): IndexedNetwork {
     if (!(typeof d === 'number' && d >= 0)) invalidOption(`delayMs[${i}]`, d, 'a number >= 0');
     const bw = bandwidthBytesPerMs[i];
     if (!(typeof bw === 'number' && bw > 0)) invalidOption(`bandwidthBytesPerMs[${i}]`, bw, 'a number > 0');
-    delays[i] = d;
-    bandwidths[i] = bw;
+    figures[2 * i] = d;
+    figures[2 * i + 1] = bw;
   }
-  return new IndexedNetwork(ids.slice(), delays, bandwidths);
+  return new IndexedNetwork(Object.isFrozen(ids) ? ids : ids.slice(), figures);
 }
 
 export type { IndexedNetwork };

@@ -243,8 +243,8 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
         // path and by a record on the other would hold a boxed number.
         const slot = slots === undefined ? -1 : slots[e]!;
         if (slot >= 0 && indexed!.ids[slot] === peer) {
-          const delay = indexed!.delays[slot]!;
-          const bw = indexed!.bandwidths[slot]!;
+          const delay = indexed!.figures[2 * slot]!;
+          const bw = indexed!.figures[2 * slot + 1]!;
           const there = delay + payloadBytes / bw;
           travel = returnHop ? there + (delay + responseBytes / bw) : there;
         } else {

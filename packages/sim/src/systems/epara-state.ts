@@ -22,6 +22,7 @@ export class ServerStateBook {
   readonly #epochs: Int32Array;
   /** Per server, built on first use (preallocated: filling a sparse array in random order would make it a dictionary). */
   readonly #net: (NetworkModel | undefined)[];
+  readonly #zoneIds = new Map<readonly number[], readonly string[]>();
 
   constructor(
     private readonly world: World,
@@ -153,13 +154,12 @@ export class ServerStateBook {
     let m = this.#net[server];
     if (m === undefined) {
       const zone = this.zoneOf(server);
-      const ids: string[] = [];
+      const ids = this.#idsOf(zone);
       const delayMs = new Float64Array(zone.length);
       const bandwidthBytesPerMs = new Float64Array(zone.length);
       // A plain loop: a closure capturing `server` would make every call allocate a context, the cached ones too.
       for (let i = 0; i < zone.length; i++) {
         const peer = zone[i]!;
-        ids.push(this.world.servers[peer]!.spec.id);
         // Its own slot too, which routing never reads (it skips itself).
         if (peer === server) {
           bandwidthBytesPerMs[i] = Infinity;
@@ -173,5 +173,15 @@ export class ServerStateBook {
       this.#net[server] = m;
     }
     return m;
+  }
+
+  /** A zone's server ids in zone order, one frozen list shared by its members' network models. */
+  #idsOf(zone: readonly number[]): readonly string[] {
+    let ids = this.#zoneIds.get(zone);
+    if (ids === undefined) {
+      ids = Object.freeze(zone.map((peer) => this.world.servers[peer]!.spec.id));
+      this.#zoneIds.set(zone, ids);
+    }
+    return ids;
   }
 }
