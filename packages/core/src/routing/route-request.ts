@@ -4,6 +4,8 @@ import type { LocalEstimate } from '../ports/local-executor.js';
 import type { ClusterView, InstanceInfo, ServerEntry } from '../view/server-entry.js';
 import { resolveRouteOptions, type NetworkModel, type RouteOptions } from './route-options.js';
 import { assertRoutingContext, entriesOf, nextHop, type NextHop } from './routing-common.js';
+import { slotsOf } from '../view/entry-list.js';
+import { indexedOf } from './indexed-network.js';
 import type { RoutePlan } from './route-plan.js';
 
 /** A request as the handler sees it at this server. */
@@ -217,6 +219,9 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
   // travelMs inlined with one delay and one bandwidth lookup per peer (same arithmetic as sendMs, twice).
   const delays = network?.delayMs;
   const bandwidths = network?.bandwidthBytesPerMs;
+  // An indexed model read by the view's slots: the same figures as its records (checked: the slot's id is the peer's).
+  const indexed = indexedOf(network);
+  const slots = indexed === undefined ? undefined : slotsOf(view);
   const payloadBytes = request.payloadBytes ?? 0;
   const responseBytes = request.responseBytes ?? 0;
   const returnHop = o.includeReturnHop;
@@ -234,10 +239,20 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
       scan.anyInstance = true;
       if (peer === self || (visited.length > 0 && visited.includes(peer))) continue;
       if (travel < 0) {
-        const delay = delays?.[peer] ?? o.defaultDelayMs;
-        const bw = bandwidths?.[peer] ?? o.defaultBandwidthBytesPerMs;
-        const there = delay + payloadBytes / bw;
-        travel = returnHop ? there + (delay + responseBytes / bw) : there;
+        // The same arithmetic in both branches, each on its own figures: one variable fed by a typed array on one
+        // path and by a record on the other would hold a boxed number.
+        const slot = slots === undefined ? -1 : slots[e]!;
+        if (slot >= 0 && indexed!.ids[slot] === peer) {
+          const delay = indexed!.figures[2 * slot]!;
+          const bw = indexed!.figures[2 * slot + 1]!;
+          const there = delay + payloadBytes / bw;
+          travel = returnHop ? there + (delay + responseBytes / bw) : there;
+        } else {
+          const delay = delays?.[peer] ?? o.defaultDelayMs;
+          const bw = bandwidths?.[peer] ?? o.defaultBandwidthBytesPerMs;
+          const there = delay + payloadBytes / bw;
+          travel = returnHop ? there + (delay + responseBytes / bw) : there;
+        }
       }
       const run = inst.nextRunMs ?? inst.runMs;
       if (now + travel + run <= latest) scan.idleFits = true;

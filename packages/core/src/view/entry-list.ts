@@ -1,3 +1,4 @@
+import { invalidOption } from '../errors/epara-error.js';
 import type { ClusterView, ServerEntry } from './server-entry.js';
 
 /** Views built by `createView` carry their entry array under this key (non-enumerable: invisible to for…in, keys, spread, JSON). */
@@ -42,14 +43,29 @@ export function rememberEntryList(entries: object, list: readonly ServerEntry[])
  * gives exactly what `createView(list)` holds. The caller guarantees what `createView` would otherwise check:
  * valid entries with distinct server ids; `list` must not change afterwards. Ids that are integer-like or
  * `__proto__` (whose record order differs from the list's) fall back to an eager record.
+ *
+ * `slots`, when given, holds one number per entry: its server's slot in the `IndexedNetwork` routing will read
+ * (see {@link slotsOf}); the view keeps it as it is (it must not change either).
+ *
+ * @throws EparaError `INVALID_OPTIONS` when `slots` is not as long as `list`.
  */
-export function listView(list: readonly ServerEntry[]): ClusterView {
+export function listView(list: readonly ServerEntry[], slots?: readonly number[]): ClusterView {
+  if (slots !== undefined && slots.length !== list.length) invalidOption('slots', slots, `an array of ${list.length} slots (one per entry)`);
   for (let i = 0; i < list.length; i++) {
     const id = list[i]!.serverId;
     const c = id.charCodeAt(0);
     if ((c >= 48 && c <= 57) || id === '__proto__') return { entries: recordOf(list, false) };
   }
-  return new ListView(list);
+  return new ListView(list, slots);
+}
+
+/**
+ * The slots a {@link listView} was built with (`slots[i]` for its `i`-th entry), `undefined` for any other view.
+ * Routing reads a peer's network figures at that slot of an `IndexedNetwork` when the model's id there is the
+ * entry's server, and by id otherwise, so a slot is only ever a shortcut.
+ */
+export function slotsOf(view: ClusterView): readonly number[] | undefined {
+  return ListView.slotsOf(view);
 }
 
 /** True when `view` is a {@link listView} (its entries are valid by construction; reading them builds the record). */
@@ -71,6 +87,7 @@ function recordOf(list: readonly ServerEntry[], plain: boolean): Record<string, 
  */
 class ListView implements ClusterView {
   readonly #list: readonly ServerEntry[];
+  readonly #slots: readonly number[] | undefined;
   #record: Record<string, ServerEntry> | undefined;
   declare readonly entries: Readonly<Record<string, ServerEntry>>;
   static readonly #entries: PropertyDescriptor = {
@@ -81,13 +98,19 @@ class ListView implements ClusterView {
     configurable: true,
   };
 
-  constructor(list: readonly ServerEntry[]) {
+  constructor(list: readonly ServerEntry[], slots: readonly number[] | undefined) {
     this.#list = list;
+    this.#slots = slots;
     Object.defineProperty(this, 'entries', ListView.#entries);
   }
 
   /** The list of a {@link ListView}, `undefined` for any other value. */
   static listOf(view: unknown): readonly ServerEntry[] | undefined {
     return typeof view === 'object' && view !== null && #list in view ? (view as ListView).#list : undefined;
+  }
+
+  /** The slots of a {@link ListView}, `undefined` for any other value or one built without. */
+  static slotsOf(view: unknown): readonly number[] | undefined {
+    return typeof view === 'object' && view !== null && #list in view ? (view as ListView).#slots : undefined;
   }
 }

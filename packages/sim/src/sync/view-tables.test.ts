@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type InstanceInfo, type ServerEntry } from '@epara/core';
-import { mergeView } from '@epara/core/internal';
+import { mergeView, slotsOf } from '@epara/core/internal';
 import { createViewTables } from './view-tables.js';
 
 function inst(serviceId: string): InstanceInfo {
@@ -52,5 +52,28 @@ describe('createViewTables', () => {
     expect([t.position(4), t.position(2), t.position(7)]).toEqual([0, 1, 0]);
     expect(t.hostMask(entry('x', 1, ['unknown']))).toBe(0);
     expect(t.hostMask(entry('x', 1, ['hci', 'seg']))).toBe(0b101);
+  });
+
+  it('gives each slice entry its table position as its slot, and shares the slots while the positions stay', () => {
+    const t = createViewTables([[0, 1, 2, 3]], ids);
+    const put = (slot: number, e: ServerEntry): void => {
+      t.table(0)[slot] = e;
+      t.masks(0)[slot] = t.hostMask(e);
+      t.changed(0);
+    };
+    put(1, entry('b', 1, ['seg']));
+    put(3, entry('d', 1, ['seg', 'llm']));
+    const first = t.slice(0, 0);
+    expect(slotsOf(first)).toEqual([1, 3]);
+    expect(slotsOf(t.slice(0, 1))).toEqual([3]);
+    // A newer entry at the same positions: a new slice, the same slots.
+    put(3, entry('d', 2, ['seg']));
+    const second = t.slice(0, 0);
+    expect(second).not.toBe(first);
+    expect(slotsOf(second)).toBe(slotsOf(first));
+    // A service placed at another position: new slots.
+    put(0, entry('a', 1, ['seg']));
+    expect(slotsOf(t.slice(0, 0))).toEqual([0, 1, 3]);
+    expect(Object.keys(t.slice(0, 0).entries)).toEqual(['a', 'b', 'd']);
   });
 });

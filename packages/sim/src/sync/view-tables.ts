@@ -22,6 +22,8 @@ export interface ViewTables {
 const EMPTY: ClusterView = { entries: {} };
 /** Scratch of a slice being built (cleared after each copy, so it keeps no entry alive). */
 const SCRATCH: (ServerEntry | undefined)[] = [];
+/** The table positions of {@link SCRATCH}'s entries. */
+const SLOT_SCRATCH: number[] = [];
 
 /**
  * Creates the per-server tables of a set of zones. Core routing only reads the entries of a view that host the
@@ -46,6 +48,22 @@ export function createViewTables(zones: readonly (readonly number[])[], serviceI
   const k = serviceIds.length;
   const sliceViews: (ClusterView | undefined)[] = new Array<ClusterView | undefined>(tables.length * k).fill(undefined);
   const sliceVersions = new Int32Array(tables.length * k).fill(-1);
+  // The slots of each (server, service)'s last slice, shared by the next slice when its entries sit at the same
+  // table positions (they move only when placement moves the service, while every ring pass rebuilds the slice).
+  const sliceSlots: (readonly number[] | undefined)[] = new Array<readonly number[] | undefined>(tables.length * k).fill(undefined);
+
+  /** {@link SLOT_SCRATCH}'s first `n` slots, as the last slice at `at` held them if they are the same. */
+  function slotsFor(at: number, n: number): readonly number[] {
+    const last = sliceSlots[at];
+    if (last !== undefined && last.length === n) {
+      let same = true;
+      for (let i = 0; i < n && same; i++) same = last[i] === SLOT_SCRATCH[i];
+      if (same) return last;
+    }
+    const slots = SLOT_SCRATCH.slice(0, n);
+    sliceSlots[at] = slots;
+    return slots;
+  }
 
   function hostMask(e: ServerEntry): number {
     let mask = 0;
@@ -85,13 +103,16 @@ export function createViewTables(zones: readonly (readonly number[])[], serviceI
         const e = table[i];
         if (e === undefined || (m[i]! & bit) === 0) continue;
         if (service >= 31 && !e.instances.some((x) => x.serviceId === serviceIds[service])) continue;
+        SLOT_SCRATCH[n] = i;
         SCRATCH[n++] = e;
       }
       // An exact-size copy of the scratch (pushing into a new array grew a 17-slot store for a few entries).
       const list = SCRATCH.slice(0, n);
       SCRATCH.fill(undefined, 0, n);
-      // core listView hands routing this list as the view's entry array; its record is built only if read.
-      const view = listView(list as ServerEntry[]);
+      // core listView hands routing this list as the view's entry array; its record is built only if read. Each
+      // entry's slot is its table position, its server's place in the zone: the slot of the routing server's
+      // network model (ServerStateBook.network), read by index instead of by server id.
+      const view = listView(list as ServerEntry[], slotsFor(at, n));
       sliceViews[at] = view;
       sliceVersions[at] = versions[s]!;
       return view;

@@ -1,4 +1,5 @@
 import type { InstanceInfo, NetworkModel, ServerEntry } from '@epara/core';
+import { indexedNetwork } from '@epara/core/internal';
 import { estimateCompletion, profileMs } from '../world/device-model.js';
 import type { SimInstance } from '../world/types.js';
 import type { World } from '../world/world.js';
@@ -21,6 +22,7 @@ export class ServerStateBook {
   readonly #epochs: Int32Array;
   /** Per server, built on first use (preallocated: filling a sparse array in random order would make it a dictionary). */
   readonly #net: (NetworkModel | undefined)[];
+  readonly #zoneIds = new Map<readonly number[], readonly string[]>();
 
   constructor(
     private readonly world: World,
@@ -144,28 +146,42 @@ export class ServerStateBook {
     return noise > 0 ? x * (1 + noise * (2 * this.world.systemRandom.next() - 1)) : x;
   }
 
-  /** The network model one server routes with (its zone's peers). */
+  /**
+   * The network model one server routes with (its zone's peers, in zone order: a peer's slot is its position in
+   * the zone, as in the ring's tables, so routing reads a slice's figures by slot).
+   */
   network(server: number): NetworkModel {
     let m = this.#net[server];
     if (m === undefined) {
-      const delayMs: Record<string, number> = {};
-      const bandwidthBytesPerMs: Record<string, number> = {};
-      // Every member of a zone writes the same keys in the same order (its own too, which routing never reads:
-      // it skips itself), so the zone's records share one shape and routing's keyed lookups stay cheap.
-      for (const peer of this.zoneOf(server)) {
-        const id = this.world.servers[peer]!.spec.id;
+      const zone = this.zoneOf(server);
+      const ids = this.#idsOf(zone);
+      const delayMs = new Float64Array(zone.length);
+      const bandwidthBytesPerMs = new Float64Array(zone.length);
+      // A plain loop: a closure capturing `server` would make every call allocate a context, the cached ones too.
+      for (let i = 0; i < zone.length; i++) {
+        const peer = zone[i]!;
+        // Its own slot too, which routing never reads (it skips itself).
         if (peer === server) {
-          delayMs[id] = 0;
-          bandwidthBytesPerMs[id] = Infinity;
+          bandwidthBytesPerMs[i] = Infinity;
           continue;
         }
-        delayMs[id] = this.world.network.delayMs(server, peer);
+        delayMs[i] = this.world.network.delayMs(server, peer);
         // transferMs = delay + bytes/bw: recover bw from a 1 MB probe.
-        bandwidthBytesPerMs[id] = 1e6 / (this.world.network.transferMs(server, peer, 1e6) - delayMs[id]!);
+        bandwidthBytesPerMs[i] = 1e6 / (this.world.network.transferMs(server, peer, 1e6) - delayMs[i]!);
       }
-      m = { delayMs, bandwidthBytesPerMs };
+      m = indexedNetwork({ ids, delayMs, bandwidthBytesPerMs });
       this.#net[server] = m;
     }
     return m;
+  }
+
+  /** A zone's server ids in zone order, one frozen list shared by its members' network models. */
+  #idsOf(zone: readonly number[]): readonly string[] {
+    let ids = this.#zoneIds.get(zone);
+    if (ids === undefined) {
+      ids = Object.freeze(zone.map((peer) => this.world.servers[peer]!.spec.id));
+      this.#zoneIds.set(zone, ids);
+    }
+    return ids;
   }
 }
