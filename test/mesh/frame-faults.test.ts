@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MeshNode } from '@epara/mesh';
 import { aliveIds, ready, until } from './helpers.js';
 import { completions, expectInvariants, FaultHarness, submitAll } from './fault-harness.js';
-import { MESH_TYPE, meshTypeOf } from './ws-frames.js';
+import { MESH_TYPE, meshTypeOf, payloadOf, withPayload } from './ws-frames.js';
+import type { WsFrame } from './ws-frames.js';
 
 /*
  * Single frames of the mesh protocol rewritten in transit between real processes: every node sits behind its own
@@ -27,6 +28,25 @@ async function cluster(serviceTimeMs = 20): Promise<MeshNode> {
   return n0;
 }
 
+/** The body (tensor bytes) of a mesh frame's payload starts after the header and the 8-aligned metadata. */
+const bodyStart = (payload: Buffer): number => 24 + Math.ceil(payload.readUInt32LE(12) / 8) * 8;
+
+/**
+ * Rewrites the first frame of `type` from each of `from` to `to` with `rewrite` (one hook: it replaces any other);
+ * resolves once each sender's was.
+ */
+function rewriteFirst(o: { from: readonly string[]; to: string; type: number; rewrite: (f: WsFrame) => Buffer[] }): Promise<void> {
+  const left = new Set(o.from);
+  return new Promise((resolve) =>
+    h.frames((frame, link) => {
+      if (!left.has(link.from) || link.to !== o.to || meshTypeOf(frame) !== o.type) return [frame.raw];
+      left.delete(link.from);
+      if (left.size === 0) resolve();
+      return o.rewrite(frame);
+    }),
+  );
+}
+
 /** After the fault: every frame passes again, n0 sees both instances, and new requests are all answered right. */
 async function servesAgain(n0: MeshNode): Promise<void> {
   h.frames(undefined);
@@ -37,6 +57,29 @@ async function servesAgain(n0: MeshNode): Promise<void> {
 }
 
 describe('frames rewritten in transit between real processes', () => {
+  it('a result whose tensor bytes were flipped on the way is never taken for an answer', async () => {
+    const n0 = await cluster();
+    const done = completions(n0);
+    const rejected: string[] = [];
+    n0.on('frameRejected', (e) => rejected.push(`${e.peerId}:${e.code}`));
+    // One result from each host arrives with its first tensor byte flipped (bit errors the transport let through).
+    const corrupt = (f: WsFrame): Buffer[] => {
+      const p = payloadOf(f);
+      p[bodyStart(p)]! ^= 0xff;
+      return [withPayload(f, p)];
+    };
+    const corrupted = rewriteFirst({ from: ['n1', 'n2'], to: 'n0', type: MESH_TYPE.result, rewrite: corrupt });
+    // Sent at once, the burst spills over from one host to the other: both answer some.
+    const run = submitAll(n0, inputs(24), 10_000);
+    await corrupted;
+    expectInvariants(await run.settled, [1, 2]);
+    expect(rejected).toEqual(expect.arrayContaining(['n1:PROTOCOL_ERROR', 'n2:PROTOCOL_ERROR']));
+    // The requests whose answers were refused were routed again as their links closed, not left to time out.
+    expect(n0.stats().retried).toBeGreaterThanOrEqual(2);
+    await servesAgain(n0);
+    done.check();
+  });
+
   it('frames duplicated and reordered on the way: every request is answered once, with its own answer', async () => {
     const n0 = await cluster(40);
     const done = completions(n0);
