@@ -80,6 +80,19 @@ describe('frames rewritten in transit between real processes', () => {
     done.check();
   });
 
+  it('a result cut short on the way: the request is answered right or fails typed, and the link recovers', async () => {
+    const n0 = await cluster();
+    const done = completions(n0);
+    const cut = rewriteFirst({ from: ['n1'], to: 'n0', type: MESH_TYPE.result, rewrite: (f) => [withPayload(f, payloadOf(f).subarray(0, 30))] });
+    const run = submitAll(n0, inputs(24), 10_000);
+    await cut;
+    expectInvariants(await run.settled, [1, 2]);
+    // The request whose answer was cut short was routed again as the link closed, not left to time out.
+    expect(n0.stats().retried).toBeGreaterThanOrEqual(1);
+    await servesAgain(n0);
+    done.check();
+  });
+
   it('frames duplicated and reordered on the way: every request is answered once, with its own answer', async () => {
     const n0 = await cluster(40);
     const done = completions(n0);

@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { EparaError, toEparaError } from '@epara/core';
 import type { ServerId } from '@epara/core';
 import type { Connection, Transport } from '../transport/transport.js';
-import { ChecksumPolicy, decodeFrame, encodeFrame, isChecksumError } from '../protocol/frame-codec.js';
+import { ChecksumPolicy, decodeFrame, encodeFrame, isUnknownTypeError } from '../protocol/frame-codec.js';
 import { INCARNATION_FLAG_RUNS, SYNC_FLAG_RUNS } from '../protocol/messages.js';
 import type { DecodedMessage, Incarnation, WireMessage } from '../protocol/messages.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
@@ -42,8 +42,8 @@ export interface PeerLinksEvents {
    */
   peerUnreachable: [{ peerId: ServerId | undefined; address: string; error: EparaError; dialId: string; peerLinked: boolean }];
   /**
-   * A frame could not be decoded: the frame is ignored and the link stays up (an older build may not know a
-   * type), unless its checksum failed — then the link's bytes cannot be trusted and it is closed.
+   * A frame could not be decoded. One of a type this build does not know (a newer build's) is ignored and the link
+   * stays up; after any other (corrupted, cut short) the link's bytes cannot be trusted and it is closed.
    */
   frameRejected: [{ peerId: ServerId; error: EparaError }];
   frameSent: [{ type: WireMessage['type']; bytes: number }];
@@ -300,9 +300,10 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       message = decodeFrame(frame, this.#c.limits);
     } catch (err) {
       this.emit('frameRejected', { peerId: link.peerId, error: toEparaError(err, 'PROTOCOL_ERROR') });
-      // Corrupted in transit: what else crossed the link may be too, and a request whose answer was dropped here
-      // is routed again at once when the link closes instead of waiting out its deadline.
-      if (isChecksumError(err)) link.connection.close('corrupted frame');
+      // A type from a newer build is skipped and the link kept. Any other bad frame was corrupted or cut short on
+      // the way (or the peer is broken): what else crossed the link may be too, and the request whose answer was
+      // lost here would wait out its deadline — the link closes, and its requests are routed again at once.
+      if (!isUnknownTypeError(err)) link.connection.close('malformed frame');
       return;
     }
     if (message.type === 'incarnation') return this.#onIncarnation(link, message);

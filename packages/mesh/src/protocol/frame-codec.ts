@@ -59,7 +59,7 @@ export function readFrameHeader(frame: Uint8Array, limits?: ProtocolLimits): Fra
   }
   const code = v.getUint8(3);
   const type = TYPES_BY_CODE[code];
-  if (type === undefined) throw protocolError(`unknown message type ${code}`, { type: code });
+  if (type === undefined) throw protocolError(`unknown message type ${code}`, { type: code, reason: 'unknown-type' });
   const metaLength = v.getUint32(12, true);
   const bodyLength = v.getUint32(16, true);
   const expected = FRAME_HEADER_BYTES + align8(metaLength) + bodyLength;
@@ -114,6 +114,11 @@ export function encodeFrame(message: WireMessage, limits?: ProtocolLimits): Uint
   v.setUint8(6, FRAME_FLAG_CHECKSUM);
   v.setUint32(CHECKSUM_OFFSET, crc32c(frame, CHECKSUM_OFFSET), true);
   return frame;
+}
+
+/** Whether a frame is refused only for its message type, one a newer build may send: the rest of the link is fine. */
+export function isUnknownTypeError(err: unknown): boolean {
+  return isEparaError(err) && err.code === 'PROTOCOL_ERROR' && err.details['reason'] === 'unknown-type';
 }
 
 /** Whether a frame is refused for its checksum: bytes changed in transit, nothing in it can be believed. */
