@@ -37,6 +37,12 @@ export interface PeerProcess {
   startNow(): void;
   /** Makes a `loadOnSignal` peer load its `echo` instance now. */
   loadNow(): void;
+  /** Makes a `placement` peer run placement now, if it is the leader it sees. */
+  placeNow(): void;
+  /** Resolves once the process has printed `text` `count` times in all (its stdout and stderr). */
+  printed(text: string, count: number): Promise<void>;
+  /** Everything the process printed so far. */
+  output(): string;
 }
 
 /** What a fault-peer process runs. */
@@ -89,9 +95,9 @@ export class FaultHarness {
     const child = spawn(process.execPath, [PEER, JSON.stringify({ hosted: true, psk: PSK, ...config })], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#children.push(child);
     let out = '';
-    const seen = (text: string): Promise<void> =>
+    const seen = (text: string, count = 1): Promise<void> =>
       new Promise((resolve, reject) => {
-        const check = (): void => void (out.includes(text) && resolve());
+        const check = (): void => void (out.split(text).length - 1 >= count && resolve());
         child.stdout!.on('data', check);
         child.once('exit', (code, signal) => reject(new Error(`peer ${config.id} exited (${code ?? signal}): ${out}`)));
         check();
@@ -104,7 +110,7 @@ export class FaultHarness {
     // An exit before the test asked for the address is reported there; this keeps it from going unhandled.
     for (const p of [address, listening]) p.catch(() => undefined);
     await (config.waitForStart ? seen('"loaded"') : address);
-    return { child, address, listening, startNow: () => void child.kill('SIGUSR2'), loadNow: () => void child.kill('SIGUSR2') };
+    return { child, address, listening, startNow: () => void child.kill('SIGUSR2'), loadNow: () => void child.kill('SIGUSR2'), placeNow: () => void child.kill('SIGUSR2'), printed: seen, output: () => out };
   }
 
   /**
