@@ -78,7 +78,7 @@ describe('frames rewritten in transit between real processes', () => {
     expect(n0.stats().retried).toBeGreaterThanOrEqual(2);
     await servesAgain(n0);
     done.check();
-  });
+  }, 90_000); // a hang guard only
 
   it('a result cut short on the way: the request is answered right or fails typed, and the link recovers', async () => {
     const n0 = await cluster();
@@ -91,7 +91,7 @@ describe('frames rewritten in transit between real processes', () => {
     expect(n0.stats().retried).toBeGreaterThanOrEqual(1);
     await servesAgain(n0);
     done.check();
-  });
+  }, 90_000); // a hang guard only
 
   it('frames duplicated and reordered on the way: every request is answered once, with its own answer', async () => {
     const n0 = await cluster(40);
@@ -119,5 +119,5 @@ describe('frames rewritten in transit between real processes', () => {
     expect(swapped).toBeGreaterThan(0);
     await servesAgain(n0);
     done.check();
-  });
+  }, 90_000); // a hang guard only
 });
