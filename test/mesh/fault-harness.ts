@@ -7,6 +7,9 @@ import { isEparaError } from '@epara/core';
 import { createFakeExecutor, createNode, createWebSocketTransport } from '@epara/mesh';
 import type { MeshNode, NodeOptions } from '@epara/mesh';
 import { changed, ECHO, input, PSK, serverOf, watch } from './helpers.js';
+import { startTcpProxy } from './tcp-proxy.js';
+import type { TcpProxy } from './tcp-proxy.js';
+import type { WsFrame } from './ws-frames.js';
 
 /*
  * The fault harness: mesh nodes in their own processes (test/mesh/fixtures/fault-peer.mjs: `createNode`, the
@@ -28,10 +31,18 @@ export interface PeerProcess {
   readonly child: ChildProcess;
   /** Resolves with the node's address once it listens (for `waitForStart`, after {@link startNow}). */
   readonly address: Promise<string>;
+  /** Resolves with the transport's own address (the `address` unless the peer advertises a proxy). */
+  readonly listening: Promise<string>;
   /** Starts a `waitForStart` peer's node now. */
   startNow(): void;
   /** Makes a `loadOnSignal` peer load its `echo` instance now. */
   loadNow(): void;
+  /** Makes a `placement` peer run placement now, if it is the leader it sees. */
+  placeNow(): void;
+  /** Resolves once the process has printed `text` `count` times in all (its stdout and stderr). */
+  printed(text: string, count: number): Promise<void>;
+  /** Everything the process printed so far. */
+  output(): string;
 }
 
 /** What a fault-peer process runs. */
@@ -48,12 +59,15 @@ export interface PeerConfig {
   readonly loadOnSignal?: boolean;
   /** Give the node a CPU device and run placement (it hosts only what the leader places on it). */
   readonly placement?: boolean;
+  /** The address the node gives its peers (a proxy in front of it); dials and handshakes bounded by a second. */
+  readonly advertise?: string;
 }
 
 /** Starts and stops the processes and nodes of one test. */
 export class FaultHarness {
   readonly #children: ChildProcess[] = [];
   readonly #nodes: MeshNode[] = [];
+  readonly #proxies = new Map<string, TcpProxy>();
 
   /** The observing node: in this process, hosting nothing. */
   async observer(options: Partial<NodeOptions> = {}): Promise<MeshNode> {
@@ -81,20 +95,69 @@ export class FaultHarness {
     const child = spawn(process.execPath, [PEER, JSON.stringify({ hosted: true, psk: PSK, ...config })], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#children.push(child);
     let out = '';
-    const seen = (text: string): Promise<void> =>
+    const seen = (text: string, count = 1): Promise<void> =>
       new Promise((resolve, reject) => {
-        const check = (): void => void (out.includes(text) && resolve());
+        const check = (): void => void (out.split(text).length - 1 >= count && resolve());
         child.stdout!.on('data', check);
         child.once('exit', (code, signal) => reject(new Error(`peer ${config.id} exited (${code ?? signal}): ${out}`)));
         check();
       });
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    const address = seen('"address"').then(() => (JSON.parse(out.slice(out.indexOf('{"address"')).split('\n')[0]!) as { address: string }).address);
+    const started = seen('"address"').then(() => JSON.parse(out.slice(out.indexOf('{"address"')).split('\n')[0]!) as { address: string; listening: string });
+    const address = started.then((s) => s.address);
+    const listening = started.then((s) => s.listening);
     // An exit before the test asked for the address is reported there; this keeps it from going unhandled.
-    address.catch(() => undefined);
+    for (const p of [address, listening]) p.catch(() => undefined);
     await (config.waitForStart ? seen('"loaded"') : address);
-    return { child, address, startNow: () => void child.kill('SIGUSR2'), loadNow: () => void child.kill('SIGUSR2') };
+    return { child, address, listening, startNow: () => void child.kill('SIGUSR2'), loadNow: () => void child.kill('SIGUSR2'), placeNow: () => void child.kill('SIGUSR2'), printed: seen, output: () => out };
+  }
+
+  /**
+   * A peer process behind its own frame-level TCP proxy (tcp-proxy.ts, `frames: true`), which it advertises: every
+   * node dials it there. With every node of a test proxied (the observer through {@link proxiedObserver}), each
+   * link crosses exactly one proxy, and {@link frames} sees every frame between any two nodes.
+   */
+  async proxiedPeer(config: Omit<PeerConfig, 'advertise'>): Promise<PeerProcess> {
+    const proxy = await this.#proxyFor(config.id);
+    const peer = await this.peer({ ...config, advertise: proxy.url });
+    void peer.listening.then((a) => proxy.target(Number(new URL(a).port)));
+    return peer;
+  }
+
+  /** The observer ({@link observer}) behind its own frame-level proxy, which it advertises. */
+  async proxiedObserver(options: Partial<NodeOptions> = {}): Promise<MeshNode> {
+    const id = options.id ?? 'n0';
+    const proxy = await this.#proxyFor(id);
+    const transport = createWebSocketTransport({ host: '127.0.0.1', port: 0, connectTimeoutMs: 1000 });
+    const node = await this.observer({ transport, advertise: proxy.url, security: { psk: PSK, handshakeTimeoutMs: 1000 }, authRetry: { initialMs: 100, maxMs: 500 }, ...options });
+    proxy.target(Number(new URL(transport.address!).port));
+    return node;
+  }
+
+  /**
+   * Passes every frame between proxied nodes through `hook`, told which node sent it to which; `undefined`
+   * forwards everything unchanged again.
+   */
+  frames(hook: ((frame: WsFrame, link: { readonly from: string; readonly to: string }) => readonly Buffer[]) | undefined): void {
+    for (const [owner, proxy] of this.#proxies) {
+      proxy.frames(
+        hook &&
+          ((frame, c) => {
+            // A frame before the dialer's `hello` (the upgrade's first bytes) goes through untouched.
+            if (c.dialer === undefined) return [frame.raw];
+            return hook(frame, c.toTarget ? { from: c.dialer, to: owner } : { from: owner, to: c.dialer });
+          }),
+      );
+    }
+  }
+
+  async #proxyFor(owner: string): Promise<{ readonly url: string; readonly target: (port: number) => void }> {
+    let target!: (port: number) => void;
+    const port = new Promise<number>((resolve) => (target = resolve));
+    const proxy = await startTcpProxy(() => port, { frames: true });
+    this.#proxies.set(owner, proxy);
+    return { url: `ws://127.0.0.1:${proxy.port}/epara`, target };
   }
 
   /** Resumes and kills every process, closes every node. */
@@ -104,6 +167,8 @@ export class FaultHarness {
       c.kill('SIGKILL');
     }
     await Promise.all(this.#nodes.splice(0).map((n) => n.close()));
+    await Promise.all([...this.#proxies.values()].map((p) => p.close()));
+    this.#proxies.clear();
   }
 }
 

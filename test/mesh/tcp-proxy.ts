@@ -1,5 +1,18 @@
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import { MESH_TYPE, meshTypeOf, payloadOf, WsSplitter } from './ws-frames.js';
+import type { WsFrame } from './ws-frames.js';
+
+/** Where a WebSocket frame crosses the proxy: its direction, and the id the dialer gave in its `hello`. */
+export interface FrameContext {
+  /** From the dialer to the proxied target. */
+  readonly toTarget: boolean;
+  /** The dialing node's id (read from its `hello` frame), once seen. */
+  readonly dialer: string | undefined;
+}
+
+/** Decides what becomes of one frame: the buffers to forward in its place (none drops it, two duplicates it). */
+export type FrameHook = (frame: WsFrame, context: FrameContext) => readonly Buffer[];
 
 /** A TCP proxy on 127.0.0.1 standing for the network between nodes: it can cut, slow or blackhole the link. */
 export interface TcpProxy {
@@ -20,13 +33,22 @@ export interface TcpProxy {
   resume(): void;
   /** Calls `fn` once, on the next chunk going either way: to cut a link while a frame is in transit. */
   onNextChunk(fn: () => void): void;
+  /**
+   * Passes every WebSocket frame through `hook` (a proxy started with `frames: true`); `undefined` forwards
+   * frames unchanged again.
+   */
+  frames(hook: FrameHook | undefined): void;
   /** Connections accepted so far. */
   accepted(): number;
   close(): Promise<void>;
 }
 
-/** Starts a proxy to `127.0.0.1:targetPort()` (read at each connection: the target may bind after the proxy). */
-export async function startTcpProxy(targetPort: () => number): Promise<TcpProxy> {
+/**
+ * Starts a proxy to `127.0.0.1:targetPort()` (read at each connection: the target may bind after the proxy; a
+ * promise delays the connection until it resolves). With `frames: true` the proxy forwards whole WebSocket
+ * frames (after the HTTP upgrade), which {@link TcpProxy.frames} can rewrite.
+ */
+export async function startTcpProxy(targetPort: () => number | Promise<number>, options: { readonly frames?: boolean } = {}): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket | undefined]>();
   let mode: 'forward' | 'blackhole' = 'forward';
   let delayMs = 0;
@@ -35,9 +57,21 @@ export async function startTcpProxy(targetPort: () => number): Promise<TcpProxy>
   const sleep = (ms: number): Promise<void> | undefined => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : undefined);
   let accepted = 0;
   let next: (() => void) | undefined;
-  const pipe = (from: Socket, to: Socket): void => {
-    let chain = Promise.resolve();
-    from.on('data', (chunk: Buffer) => {
+  let hook: FrameHook | undefined;
+  // Whole frames through the hook; the dialer's id is learned from its first frame (the `hello`).
+  const framesOf = (splitter: WsSplitter, chunk: Buffer, context: { toTarget: boolean; dialer: { id?: string } }): Buffer[] =>
+    splitter.push(chunk).flatMap(({ raw, frame }) => {
+      if (frame === undefined) return [raw];
+      if (context.toTarget && context.dialer.id === undefined && meshTypeOf(frame) === MESH_TYPE.hello) {
+        const p = payloadOf(frame);
+        context.dialer.id = p.subarray(26, 26 + p.readUInt16LE(24)).toString('utf8');
+      }
+      return hook === undefined ? [raw] : [...hook(frame, { toTarget: context.toTarget, dialer: context.dialer.id })];
+    });
+  const pipe = (from: Socket, to: Socket, opened: Promise<void>, context: { toTarget: boolean; dialer: { id?: string } }): void => {
+    let chain = opened;
+    const splitter = options.frames === true ? new WsSplitter() : undefined;
+    from.on('data', (received: Buffer) => {
       const hook = next;
       next = undefined;
       hook?.();
@@ -48,7 +82,10 @@ export async function startTcpProxy(targetPort: () => number): Promise<TcpProxy>
         .then(() => gate)
         .then(() => sleep(delayMs))
         .then(() => sleep(due - performance.now()))
-        .then(() => void (to.destroyed || to.write(chunk)));
+        .then(() => {
+          if (to.destroyed) return;
+          for (const b of splitter === undefined ? [received] : framesOf(splitter, received, context)) to.write(b);
+        });
     });
     from.on('close', () => to.destroy());
     from.on('error', () => to.destroy());
@@ -66,9 +103,10 @@ export async function startTcpProxy(targetPort: () => number): Promise<TcpProxy>
     const upstream = new (client.constructor as typeof Socket)();
     const pair: [Socket, Socket | undefined] = [client, upstream];
     pairs.add(pair);
-    upstream.connect(targetPort(), '127.0.0.1');
-    pipe(client, upstream);
-    pipe(upstream, client);
+    const opened = Promise.resolve(targetPort()).then((port) => void upstream.connect(port, '127.0.0.1'));
+    const dialer: { id?: string } = {};
+    pipe(client, upstream, opened, { toTarget: true, dialer });
+    pipe(upstream, client, opened, { toTarget: false, dialer });
     const forget = (): void => void pairs.delete(pair);
     client.on('close', forget);
   });
@@ -100,6 +138,9 @@ export async function startTcpProxy(targetPort: () => number): Promise<TcpProxy>
     },
     onNextChunk(fn) {
       next = fn;
+    },
+    frames(h) {
+      hook = h;
     },
     accepted: () => accepted,
     close() {

@@ -4,6 +4,7 @@ import type { MeshNode } from '@epara/mesh';
 import { connectNats, createNatsOffloader, createNatsTransport, createNatsViewSync } from '@epara/mesh-nats';
 import type { NatsOffloader, NatsViewSync } from '@epara/mesh-nats';
 import { ECHO, PSK, aliveIds, input, serverOf, until as untilNodes, watch } from '../mesh/helpers.js';
+import { completions, expectInvariants, submitAll } from '../mesh/fault-harness.js';
 import type { NamedTensors } from '@epara/core';
 import { skipNats, startNatsServer, uniqueName } from './nats-server.js';
 import type { OwnedNatsServer } from './nats-server.js';
@@ -111,5 +112,44 @@ describe.skipIf(skip)('a NATS broker restart under a running view and offloading
     await untilNodes(whole, 'every node sees all three again after the broker is back', 60_000);
     const out = await nodes[0]!.submit('echo', input([5]), { deadline: Date.now() + 5000 });
     expect(serverOf(out)).toBe(2);
+  }, 180_000); // a hang guard only
+
+  it('killed (SIGKILL) with submits in flight over a ring on the NATS transport: each settles once, right or typed; the ring resyncs once it is back', async () => {
+    server = await startNatsServer();
+    const prefix = uniqueName('k');
+    for (let i = 0; i < 3; i++) {
+      const nc = await connectNats({ servers: server.url });
+      conns.push(nc);
+      const node = createNode({
+        id: `n${i}`,
+        transport: createNatsTransport({ connection: nc, name: `n${i}`, subjectPrefix: prefix, keepaliveIntervalMs: 100, deadPeerTimeoutMs: 600 }),
+        // n2 takes 300 ms a request: it still holds most of them when the broker dies.
+        executor: createFakeExecutor({ services: { echo: { serviceTimeMs: 300 } }, hosted: i === 2 ? ['echo'] : [], tag: i }),
+        security: { psk: PSK },
+        seeds: i === 0 ? [] : [nodes[0]!.address!],
+        services: [ECHO],
+        syncPeriodMs: 50,
+        syncAckTimeoutMs: 150,
+        placement: false,
+      });
+      watch(node);
+      nodes.push(node);
+      await node.start();
+    }
+    const n0 = nodes[0]!;
+    const done = completions(n0);
+    const whole = (): boolean => nodes.every((n) => aliveIds(n).join() === 'n0,n1,n2') && n0.view().entries['n2']!.instances.length > 0;
+    await untilNodes(whole, 'every node sees all three');
+    const run = submitAll(n0, [0, 1, 2, 3, 4, 5], 4000);
+    await untilNodes(() => run.offloaded() >= 6, 'n0 offloaded the six requests to n2');
+    await server.crash();
+    // Settled while the broker is down: answers that crossed before the crash, the others typed.
+    expectInvariants(await run.settled, [2]);
+    await server.revive();
+    await untilNodes(whole, 'every node sees all three again after the broker is back', 60_000);
+    const after = await submitAll(n0, [10, 11, 12], 5000).settled;
+    expectInvariants(after, [2]);
+    expect(after.every((o) => o.code === undefined)).toBe(true);
+    done.check();
   }, 180_000); // a hang guard only
 });

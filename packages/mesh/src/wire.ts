@@ -15,7 +15,7 @@
 import type { Connection } from './transport/transport.js';
 
 export type { Connection };
-export { encodeFrame, decodeFrame, readFrameHeader, PROTOCOL_VERSION, FRAME_HEADER_BYTES, FRAME_MAGIC } from './protocol/frame-codec.js';
+export { encodeFrame, decodeFrame, readFrameHeader, PROTOCOL_VERSION, FRAME_HEADER_BYTES, FRAME_MAGIC, FRAME_FLAG_CHECKSUM } from './protocol/frame-codec.js';
 export type { FrameHeader } from './protocol/frame-codec.js';
 export { MESSAGE_TYPE_CODES, SUBMIT_FLAG_TRACE } from './protocol/messages.js';
 export type {

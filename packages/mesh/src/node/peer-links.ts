@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { EparaError, toEparaError } from '@epara/core';
 import type { ServerId } from '@epara/core';
 import type { Connection, Transport } from '../transport/transport.js';
-import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
+import { ChecksumPolicy, decodeFrame, encodeFrame, isUnknownTypeError } from '../protocol/frame-codec.js';
 import { INCARNATION_FLAG_RUNS, SYNC_FLAG_RUNS } from '../protocol/messages.js';
 import type { DecodedMessage, Incarnation, WireMessage } from '../protocol/messages.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
@@ -41,7 +41,10 @@ export interface PeerLinksEvents {
    * linked meanwhile), in which case the peer itself is not shown to have failed.
    */
   peerUnreachable: [{ peerId: ServerId | undefined; address: string; error: EparaError; dialId: string; peerLinked: boolean }];
-  /** A frame could not be decoded (the link stays up; the frame is ignored). */
+  /**
+   * A frame could not be decoded. One of a type this build does not know (a newer build's) is ignored and the link
+   * stays up; after any other (corrupted, cut short) the link's bytes cannot be trusted and it is closed.
+   */
   frameRejected: [{ peerId: ServerId; error: EparaError }];
   frameSent: [{ type: WireMessage['type']; bytes: number }];
   /** A peer let more than `maxBufferedBytes` pile up unread on its link: the write was refused and the link cut. */
@@ -100,6 +103,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   readonly #runs = new WeakMap<PeerLink, Incarnation>();
   /** Links whose peer reads entry runs in sync tokens (it said so in its incarnation frame). */
   readonly #readsRuns = new WeakSet<PeerLink>();
+  readonly #checksums = new ChecksumPolicy();
   /** Links closed because they belong to a replaced run. */
   readonly #refused = new WeakSet<PeerLink>();
   /** Per peer, the view epoch whose run was last checked by dialing its address (see {@link send}). */
@@ -292,9 +296,14 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     if (this.#byId.get(link.linkId) !== link) return;
     let message: DecodedMessage;
     try {
+      this.#checksums.check(link, frame);
       message = decodeFrame(frame, this.#c.limits);
     } catch (err) {
       this.emit('frameRejected', { peerId: link.peerId, error: toEparaError(err, 'PROTOCOL_ERROR') });
+      // A type from a newer build is skipped and the link kept. Any other bad frame was corrupted or cut short on
+      // the way (or the peer is broken): what else crossed the link may be too, and the request whose answer was
+      // lost here would wait out its deadline — the link closes, and its requests are routed again at once.
+      if (!isUnknownTypeError(err)) link.connection.close('malformed frame');
       return;
     }
     if (message.type === 'incarnation') return this.#onIncarnation(link, message);

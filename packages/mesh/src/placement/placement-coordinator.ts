@@ -56,6 +56,10 @@ export class PlacementCoordinator {
   #reportedTo: ServerId | undefined;
   #reportedKey = '';
   #running = false;
+  /** The highest leadership term seen (decisions applied, reports received, its own). */
+  #term = 0;
+  /** The term this server leads under; unset when it does not lead, or learned that another led since. */
+  #leading: number | undefined;
   readonly #delays: PeerDelays;
 
   constructor(config: CoordinatorConfig) {
@@ -105,6 +109,8 @@ export class PlacementCoordinator {
   /** The view changed: report devices to a new leader (or changed instances), maybe place for the first time. */
   onViewChanged(): void {
     if (!this.#running) return;
+    // Whoever leads meanwhile takes a newer term: leading again later needs a term above it.
+    if (this.leader() !== this.#c.selfId) this.#leading = undefined;
     this.#probePeers(false);
     this.#reportDevices(false);
     this.#tryFirst();
@@ -128,6 +134,7 @@ export class PlacementCoordinator {
     if (payload.kind === 'devices') {
       if (payload.serverId !== from) return;
       if (payload.delaysMs) this.#delays.report(from, payload.delaysMs);
+      if (payload.term !== undefined) this.#learnTerm(payload.term);
       const isNew = !this.#devices.has(from);
       this.#devices.set(from, payload.devices);
       this.#hosted.set(from, payload.instances ?? []);
@@ -135,8 +142,16 @@ export class PlacementCoordinator {
       this.#tryFirst();
       return;
     }
-    // Only the leader this server sees may place it (a stale or rogue leader is ignored).
+    // Only the leader this server sees may place it (a stale or rogue leader is ignored), and only under a term
+    // no older than one already applied (a decision of a leader that was failed over, arriving late).
     if (payload.leader !== from || from !== this.leader() || !this.#newer(payload)) return;
+    if (payload.term !== undefined) {
+      if (payload.term < this.#term) {
+        this.#c.logger.debug({ leader: from, term: payload.term, seen: this.#term }, 'placement of an older leadership term ignored');
+        return;
+      }
+      this.#learnTerm(payload.term);
+    }
     this.#last = payload;
     this.#c.apply(payload);
   }
@@ -149,6 +164,7 @@ export class PlacementCoordinator {
     const self = this.#c.selfId;
     if (this.leader() !== self) return undefined;
     const view = this.#c.view();
+    if (this.#leading === undefined) this.#leading = this.#term = this.#term + 1;
     try {
       const forecast = this.#forecast();
       const input = buildPlacementInput({
@@ -175,6 +191,7 @@ export class PlacementCoordinator {
         instances: result.instances,
         changes: result.changes,
         goodputPerSec: result.goodputPerSec,
+        term: this.#leading,
       };
       this.#last = decision;
       for (const e of Object.values(view.entries)) if (e.alive && e.serverId !== self) this.#c.send(e.serverId, decision);
@@ -191,6 +208,18 @@ export class PlacementCoordinator {
     const l = this.#last;
     if (!l || l.leader !== d.leader) return true;
     return d.leaderEpoch > l.leaderEpoch || (d.leaderEpoch === l.leaderEpoch && d.seq > l.seq);
+  }
+
+  /**
+   * A term above the one this server leads under means another led meanwhile (this one was frozen or cut off):
+   * its decisions would be refused, so it leads under a new term, and re-places soon on the newer basis.
+   */
+  #learnTerm(term: number): void {
+    if (term <= this.#term) return;
+    this.#term = term;
+    if (this.#leading === undefined) return;
+    this.#leading = undefined;
+    this.#onServerJoined();
   }
 
   /** The host's forecast; a forecast function that throws or returns bad data is logged and skipped. */
@@ -245,6 +274,7 @@ export class PlacementCoordinator {
       devices: this.#c.devices,
       instances: this.#c.hosted(),
       ...(Object.keys(delaysMs).length > 0 ? { delaysMs } : {}),
+      ...(this.#term > 0 ? { term: this.#term } : {}),
     };
     // Instances the host loads change the report: resend then too, not only to a new leader.
     const key = JSON.stringify(report.instances);

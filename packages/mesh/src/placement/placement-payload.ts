@@ -19,6 +19,8 @@ export interface DeviceReport {
   readonly instances?: readonly HostedDevices[];
   /** The reporter's measured one-way delays to its peers, ms (locality-aware placement). @default none */
   readonly delaysMs?: Readonly<Record<ServerId, number>>;
+  /** The highest leadership term the reporter has seen ({@link PlacementDecision.term}). @default none (an older build) */
+  readonly term?: number;
 }
 
 /**
@@ -46,6 +48,13 @@ export interface PlacementDecision {
   readonly instances: readonly PlacedInstance[];
   readonly changes: readonly PlacementStep[];
   readonly goodputPerSec: number;
+  /**
+   * The leadership term: a server that starts to lead — first, after another led, or after it was away (a
+   * frozen or cut-off leader that comes back) — leads under a term above every one it has seen, and a server
+   * refuses a decision of a lower term than one it applied. So a stale leader's decision, delayed on the way or
+   * computed before it was failed over, cannot undo the newer leader's. @default none (an older build: not fenced)
+   */
+  readonly term?: number;
 }
 
 /** The JSON payload of a `placement` protocol message. */
@@ -59,7 +68,7 @@ export function parsePlacementPayload(value: unknown): PlacementPayload | undefi
     const ok = v['devices'].every((d) => isObj(d) && typeof d['id'] === 'string' && typeof d['kind'] === 'string' && typeof d['memoryBytes'] === 'number');
     const hosted = v['instances'] === undefined || (Array.isArray(v['instances']) && v['instances'].every(isHostedDevices));
     const delays = v['delaysMs'] === undefined || (isObj(v['delaysMs']) && Object.values(v['delaysMs']).every((d) => typeof d === 'number'));
-    return ok && hosted && delays ? (value as DeviceReport) : undefined;
+    return ok && hosted && delays && isTerm(v['term']) ? (value as DeviceReport) : undefined;
   }
   if (v['kind'] === 'probe' && typeof v['sentAt'] === 'number' && Number.isFinite(v['sentAt']) && typeof v['reply'] === 'boolean') {
     return value as DelayProbe;
@@ -69,6 +78,7 @@ export function parsePlacementPayload(value: unknown): PlacementPayload | undefi
     typeof v['leader'] === 'string' &&
     typeof v['leaderEpoch'] === 'number' &&
     typeof v['seq'] === 'number' &&
+    isTerm(v['term']) &&
     Array.isArray(v['instances']) &&
     Array.isArray(v['changes']) &&
     v['instances'].every((i) => isObj(i) && typeof i['instanceId'] === 'string' && typeof i['serverId'] === 'string' && isObj(i['plan'])) &&
@@ -81,6 +91,10 @@ export function parsePlacementPayload(value: unknown): PlacementPayload | undefi
 
 function isHostedDevices(h: unknown): boolean {
   return isObj(h) && typeof h['instanceId'] === 'string' && Array.isArray(h['deviceIds']) && h['deviceIds'].every((d) => typeof d === 'string');
+}
+
+function isTerm(t: unknown): boolean {
+  return t === undefined || (typeof t === 'number' && Number.isSafeInteger(t) && t >= 0);
 }
 
 function isObj(x: unknown): x is Record<string, unknown> {

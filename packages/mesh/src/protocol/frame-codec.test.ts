@@ -1,11 +1,26 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EparaError, isEparaError } from '@epara/core';
-import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, readFrameHeader } from './frame-codec.js';
+import { ChecksumPolicy, decodeFrame, encodeFrame, FRAME_HEADER_BYTES, isChecksumError, readFrameHeader } from './frame-codec.js';
+import { crc32c } from './frame-checksum.js';
 import { decodeViewEntries, encodeViewEntries } from './view-codec.js';
 import type { WireViewEntry } from './view-codec.js';
 import { entryArb, messageArb, plain } from './wire-arbitraries.js';
 import { SUBMIT_FLAG_TRACE, SYNC_FLAG_RUNS } from './messages.js';
+
+/** A frame changed on purpose, sealed again with its new checksum (so the decoder's other checks see it). */
+function resealed(frame: Uint8Array): Uint8Array {
+  new DataView(frame.buffer, frame.byteOffset).setUint32(20, crc32c(frame, 20), true);
+  return frame;
+}
+
+/** The frame as an older build wrote it: no checksum flag, no checksum. */
+function unchecksummed(frame: Uint8Array): Uint8Array {
+  const copy = frame.slice();
+  copy[6] = 0;
+  copy.fill(0, 20, 24);
+  return copy;
+}
 
 function protocolCode(fn: () => unknown): string {
   try {
@@ -58,7 +73,7 @@ describe('frame codec', () => {
     const text = new TextEncoder().encode('INTERNAL');
     const at = Buffer.from(future).indexOf(Buffer.from(text));
     future.set(new TextEncoder().encode('FUTURE__'), at);
-    const f = decodeFrame(future);
+    const f = decodeFrame(resealed(future));
     expect(f.type === 'error' && [f.error.code, f.error.details['remoteCode']]).toEqual(['INTERNAL', 'FUTURE__']);
   });
 
@@ -76,7 +91,7 @@ describe('frame codec', () => {
     const dims = t.slice();
     // dims[0] sits after count(2) + name(2 + 1) + dtype(1) + rank(1): claim 3 elements for 8 bytes of data.
     new DataView(dims.buffer).setUint32(FRAME_HEADER_BYTES + 7, 3, true);
-    expect(() => decodeFrame(dims)).toThrow(/dims × 4 = 12 ≠ 8/);
+    expect(() => decodeFrame(resealed(dims))).toThrow(/dims × 4 = 12 ≠ 8/);
     expect(protocolCode(() => decodeFrame(new Uint8Array(20 * 1024 * 1024)))).toBe('PROTOCOL_ERROR');
     expect(protocolCode(() => decodeFrame(ok, { maxFrameBytes: 8 }))).toBe('PROTOCOL_ERROR');
   });
@@ -94,17 +109,17 @@ describe('frame codec', () => {
     expect(new DataView(frame.buffer, frame.byteOffset).getUint32(at, true)).toBe(6);
     const past = frame.slice();
     new DataView(past.buffer).setUint32(at, 1000, true);
-    expect(() => decodeFrame(past)).toThrow(/string 0 of 1000 bytes runs past/);
+    expect(() => decodeFrame(resealed(past))).toThrow(/string 0 of 1000 bytes runs past/);
     expect(protocolCode(() => decodeFrame(past))).toBe('PROTOCOL_ERROR');
     // The first string swallows the rest: the last element has no room left for its length prefix.
     const swallow = frame.slice();
     const tensorBytes = 4 * 4 + s.data.reduce((n, x) => n + Buffer.byteLength(x), 0);
     new DataView(swallow.buffer).setUint32(at, tensorBytes - 4 - 2, true);
-    expect(() => decodeFrame(swallow)).toThrow(/has no room for its length prefix/);
+    expect(() => decodeFrame(resealed(swallow))).toThrow(/has no room for its length prefix/);
     // A peer that predates code 13 (here: a code from the future) refuses the tensor typed, not with a crash.
     const future = frame.slice();
     future[FRAME_HEADER_BYTES + 5] = 200;
-    expect(() => decodeFrame(future)).toThrow(/unknown dtype code 200/);
+    expect(() => decodeFrame(resealed(future))).toThrow(/unknown dtype code 200/);
     expect(protocolCode(() => encodeFrame({ type: 'result', outputs: { s: { ...s, data: ['a', 'b', 'c'] } } }))).toBe('INVALID_INPUT');
     expect(protocolCode(() => encodeFrame({ type: 'result', outputs: { s: { ...s, data: ['a', 'b', 'c', 4] as unknown as string[] } } }))).toBe('INVALID_INPUT');
   });
@@ -142,6 +157,54 @@ describe('frame codec', () => {
     );
     // Mutations of payload bytes often still decode (to different values): that is fine, they are valid frames.
     expect(decodedAnyway).toBeLessThan(3000);
+  });
+
+  describe('checksum', () => {
+    it('refuses a frame with any byte changed as corrupted, before reading anything in it (property)', () => {
+      fc.assert(
+        fc.property(messageArb, fc.nat(), fc.integer({ min: 1, max: 255 }), (m, at, xor) => {
+          const frame = encodeFrame(m);
+          const i = at % frame.byteLength;
+          // Byte 6 holds the checksum flag: clearing it is caught per link (ChecksumPolicy, below).
+          fc.pre(i !== 6);
+          frame[i]! ^= xor;
+          let error: unknown;
+          try {
+            decodeFrame(frame);
+          } catch (err) {
+            error = err;
+          }
+          expect(isEparaError(error) && error.code).toBe('PROTOCOL_ERROR');
+          // Past the header's own checks (magic, version, type, lengths), the checksum is what refuses it.
+          if (i >= FRAME_HEADER_BYTES) expect(isChecksumError(error)).toBe(true);
+        }),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('reads a frame without one, as an older build sends it, exactly as before', () => {
+      const m = { type: 'result' as const, requestId: 9, outputs: { x: { type: 'float32' as const, dims: [2], data: Float32Array.of(1, 2) } } };
+      const frame = encodeFrame(m);
+      expect(readFrameHeader(frame).checksummed).toBe(true);
+      expect(readFrameHeader(unchecksummed(frame)).checksummed).toBe(false);
+      expect(plain(decodeFrame(unchecksummed(frame)))).toEqual(plain(decodeFrame(frame)));
+    });
+
+    it('refuses an unflagged frame on a link whose peer checksums, and reads one from a peer that never does', () => {
+      const policy = new ChecksumPolicy();
+      const [checked, older] = [{}, {}];
+      const frame = encodeFrame({ type: 'ping', requestId: 1 });
+      policy.check(older, unchecksummed(frame));
+      policy.check(older, unchecksummed(frame));
+      policy.check(checked, frame);
+      let error: unknown;
+      try {
+        policy.check(checked, unchecksummed(frame));
+      } catch (err) {
+        error = err;
+      }
+      expect(isChecksumError(error)).toBe(true);
+    });
   });
 
   describe('submit trace context', () => {

@@ -8,6 +8,7 @@ import type { DecodedMessage, WireMessage, WireMessageType } from './messages.js
 import { resolveProtocolLimits } from './protocol-limits.js';
 import type { ProtocolLimits } from './protocol-limits.js';
 import { align8, readTensorTable, writeTensorTable } from './tensor-codec.js';
+import { crc32c } from './frame-checksum.js';
 
 /** The protocol version this build speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -15,6 +16,10 @@ export const PROTOCOL_VERSION = 1;
 export const FRAME_HEADER_BYTES = 24;
 /** First two bytes of every frame: ASCII "EP". */
 export const FRAME_MAGIC = 0x5045;
+/** Bit 0 of the frame flags (header byte 6): a CRC-32C of the frame is in header bytes 20–23. */
+export const FRAME_FLAG_CHECKSUM = 1;
+/** Offset of the checksum field in the header. */
+const CHECKSUM_OFFSET = 20;
 
 const TYPES_BY_CODE: readonly (WireMessageType | undefined)[] = (() => {
   const out: (WireMessageType | undefined)[] = [];
@@ -30,6 +35,8 @@ export interface FrameHeader {
   readonly requestId: number;
   readonly metaLength: number;
   readonly bodyLength: number;
+  /** The frame carries a CRC-32C (set by every frame this build encodes; an older build's frames do not). */
+  readonly checksummed: boolean;
 }
 
 /**
@@ -52,13 +59,14 @@ export function readFrameHeader(frame: Uint8Array, limits?: ProtocolLimits): Fra
   }
   const code = v.getUint8(3);
   const type = TYPES_BY_CODE[code];
-  if (type === undefined) throw protocolError(`unknown message type ${code}`, { type: code });
+  if (type === undefined) throw protocolError(`unknown message type ${code}`, { type: code, reason: 'unknown-type' });
   const metaLength = v.getUint32(12, true);
   const bodyLength = v.getUint32(16, true);
   const expected = FRAME_HEADER_BYTES + align8(metaLength) + bodyLength;
   if (expected !== frame.byteLength) throw protocolError(`frame is ${frame.byteLength} bytes, its header says ${expected}`);
   if (bodyLength > 0 && !MESSAGE_LAYOUTS[type].hasTensors) throw protocolError(`a ${type} message has no body`);
-  return { version, type, flags: v.getUint16(4, true), requestId: v.getUint32(8, true), metaLength, bodyLength };
+  const checksummed = (v.getUint8(6) & FRAME_FLAG_CHECKSUM) !== 0;
+  return { version, type, flags: v.getUint16(4, true), requestId: v.getUint32(8, true), metaLength, bodyLength, checksummed };
 }
 
 /**
@@ -103,7 +111,41 @@ export function encodeFrame(message: WireMessage, limits?: ProtocolLimits): Uint
   frame.set(meta.bytes(), FRAME_HEADER_BYTES);
   if (table !== undefined) for (const p of table.placements) frame.set(p.bytes, bodyStart + p.offset);
   release(meta);
+  v.setUint8(6, FRAME_FLAG_CHECKSUM);
+  v.setUint32(CHECKSUM_OFFSET, crc32c(frame, CHECKSUM_OFFSET), true);
   return frame;
+}
+
+/** Whether a frame is refused only for its message type, one a newer build may send: the rest of the link is fine. */
+export function isUnknownTypeError(err: unknown): boolean {
+  return isEparaError(err) && err.code === 'PROTOCOL_ERROR' && err.details['reason'] === 'unknown-type';
+}
+
+/** Whether a frame is refused for its checksum: bytes changed in transit, nothing in it can be believed. */
+export function isChecksumError(err: unknown): boolean {
+  return isEparaError(err) && err.code === 'PROTOCOL_ERROR' && err.details['reason'] === 'checksum';
+}
+
+/**
+ * Remembers, per link, whether its peer checksums its frames: once one checksummed frame arrived on a link, a
+ * frame without the checksum flag there is refused like a checksum mismatch (the flag bit itself was flipped).
+ * A peer of an older build, which never sets it, is read as before.
+ */
+export class ChecksumPolicy {
+  readonly #checksummed = new WeakSet<object>();
+
+  /** @throws EparaError `PROTOCOL_ERROR` (`details.reason: 'checksum'`) for an unflagged frame on a checksummed link. */
+  check(link: object, frame: Uint8Array): void {
+    if (frame.byteLength < FRAME_HEADER_BYTES) return;
+    if ((frame[6]! & FRAME_FLAG_CHECKSUM) !== 0) this.#checksummed.add(link);
+    else if (this.#checksummed.has(link)) throw protocolError('frame without a checksum on a link whose peer checksums: corrupted in transit', { reason: 'checksum' });
+  }
+}
+
+function verifyChecksum(frame: Uint8Array): void {
+  const stored = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES).getUint32(CHECKSUM_OFFSET, true);
+  const actual = crc32c(frame, CHECKSUM_OFFSET);
+  if (stored !== actual) throw protocolError(`frame checksum mismatch (stored ${stored}, computed ${actual}): corrupted in transit`, { reason: 'checksum' });
 }
 
 /** The writer {@link encodeFrame} reuses; one that grew past this for a large payload is not kept. */
@@ -126,13 +168,18 @@ function release(w: ByteWriter): void {
  * unmodified while you use them). Nothing but `PROTOCOL_ERROR` ever escapes: a malformed frame cannot
  * crash the caller.
  *
- * @throws EparaError `PROTOCOL_ERROR` for an unknown version or type, a size over the limits, or any
- * inconsistency (lengths, counts, dtypes, dims × element size ≠ byte length, invalid UTF-8, trailing bytes).
+ * A frame that carries a checksum (every frame {@link encodeFrame} makes) is checked against it first: bytes
+ * changed in transit are refused (`details.reason: 'checksum'`) before anything in them is believed.
+ *
+ * @throws EparaError `PROTOCOL_ERROR` for a checksum mismatch, an unknown version or type, a size over the
+ * limits, or any inconsistency (lengths, counts, dtypes, dims × element size ≠ byte length, invalid UTF-8,
+ * trailing bytes).
  */
 export function decodeFrame(frame: Uint8Array, limits?: ProtocolLimits): DecodedMessage {
   try {
     const l = resolveProtocolLimits(limits);
     const h = readFrameHeader(frame, l);
+    if (h.checksummed) verifyChecksum(frame);
     const r = new ByteReader(frame.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + h.metaLength));
     const bodyStart = FRAME_HEADER_BYTES + align8(h.metaLength);
     const body = frame.subarray(bodyStart, bodyStart + h.bodyLength);

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, toEparaError } from '@epara/core';
 import type { Connection, ConnectionClosedEvent } from '../transport/transport.js';
-import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, FRAME_MAGIC } from './frame-codec.js';
+import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, FRAME_MAGIC, isChecksumError } from './frame-codec.js';
 import type { DecodedMessage, WireMessage } from './messages.js';
 import type { ProtocolLimits } from './protocol-limits.js';
 import { resolveProtocolLimits } from './protocol-limits.js';
@@ -89,7 +89,8 @@ class Channel extends EventEmitter<PeerChannelEvents> implements PeerChannel {
     try {
       message = decodeFrame(frame, this.#limits);
     } catch (err) {
-      return this.#malformed(toEparaError(err, 'PROTOCOL_ERROR'), peekRequestId(frame));
+      // A corrupted frame's request id is not to be believed either: answering it could fail another request.
+      return this.#malformed(toEparaError(err, 'PROTOCOL_ERROR'), isChecksumError(err) ? undefined : peekRequestId(frame));
     }
     this.emit('messageReceived', message);
   }

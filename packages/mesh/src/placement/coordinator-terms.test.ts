@@ -1,0 +1,109 @@
+import { affineProfile } from '@epara/core';
+import type { ClusterView, ServerEntry, ServiceSpec } from '@epara/core';
+import { describe, expect, it } from 'vitest';
+import { createManualClock } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
+import { resolveCoordinatorOptions } from './coordinator-options.js';
+import { PlacementCoordinator } from './placement-coordinator.js';
+import type { PlacementDecision, PlacementPayload } from './placement-payload.js';
+
+const SERVICE: ServiceSpec = {
+  id: 'echo',
+  sensitivity: 'latency',
+  slo: { kind: 'latency', deadlineMs: 200 },
+  memory: { weightsBytes: 10e6, perItemBytes: 1e6 },
+  profiles: { cpu: affineProfile('cpu', { fixedMs: 5, perItemMs: 1, maxBatch: 8 }) },
+};
+const noop = (): void => undefined;
+const logger = { debug: noop, info: noop, warn: noop, error: noop, child: () => logger } as never;
+const entry = (serverId: string, alive: boolean): ServerEntry => ({ serverId, epoch: 1, version: 1, updatedAt: 0, alive, instances: [], load: 0, freeMemoryBytes: 0, arrivalRates: {} });
+
+/** Three coordinators over a network whose messages the test delivers (or holds back) one by one. */
+function cluster() {
+  const clock = createManualClock(0);
+  const timers = createManualTimers(clock);
+  const ids: readonly string[] = ['a', 'b', 'c'];
+  const alive = new Map<string, Set<string>>(ids.map((id) => [id, new Set(ids)]));
+  const inbox: { from: string; to: string; payload: PlacementPayload }[] = [];
+  const applied = new Map<string, PlacementDecision[]>(ids.map((id) => [id, []]));
+  const nodes = new Map(
+    ids.map((id) => {
+      const view = (): ClusterView => ({ entries: Object.fromEntries(ids.map((s) => [s, entry(s, alive.get(id)!.has(s))])) }) as unknown as ClusterView;
+      const c = new PlacementCoordinator({
+        selfId: id,
+        timers,
+        periodMs: 600_000,
+        services: [SERVICE],
+        devices: [{ id: 'cpu0', kind: 'cpu', memoryBytes: 1e9 }],
+        options: resolveCoordinatorOptions({ initialDelayMs: 100 }, { services: [SERVICE], syncPeriodMs: 100 }),
+        hasSeeds: false,
+        view,
+        hosted: () => [],
+        epoch: () => 1,
+        send: (to, payload) => void inbox.push({ from: id, to, payload }),
+        apply: (d) => void applied.get(id)!.push(d),
+        logger,
+        ran: noop,
+      });
+      return [id, c];
+    }),
+  );
+  /** Delivers every message waiting that `keep` does not hold back; returns the held ones. */
+  const deliver = (keep: (m: (typeof inbox)[number]) => boolean = () => false): typeof inbox => {
+    const held: typeof inbox = [];
+    while (inbox.length > 0) {
+      const m = inbox.shift()!;
+      if (keep(m)) held.push(m);
+      else nodes.get(m.to)!.onPayload(m.from, m.payload);
+    }
+    return held;
+  };
+  const setAlive = (of: string, up: boolean): void => {
+    for (const id of ids) if (id !== of) (up ? alive.get(id)!.add(of) : alive.get(id)!.delete(of));
+    for (const id of ids) if (id !== of) nodes.get(id)!.onViewChanged();
+  };
+  return { nodes, deliver, setAlive, applied, timers, inbox };
+}
+
+const byWhom = (ds: readonly PlacementDecision[]): string[] => ds.map((d) => `${d.leader}@${d.term}`);
+
+describe('placement coordinator: leadership terms', () => {
+  it("a failed-over leader's decision that arrives late is refused; the leader, back, leads under a new term", () => {
+    const { nodes, deliver, setAlive, applied, timers, inbox } = cluster();
+    for (const c of nodes.values()) (c.start(), c.onViewChanged());
+    deliver(); // b and c report their devices to a
+    expect(nodes.get('a')!.run('manual')).toMatchObject({ leader: 'a', term: 1 });
+    // a's decision reaches b; the one to c is held on the way.
+    const held = deliver((m) => m.to === 'c' && m.payload.kind === 'placement');
+    expect(held).toHaveLength(1);
+    // a is failed over: b leads under a newer term, and c applies its decision.
+    setAlive('a', false);
+    deliver();
+    expect(nodes.get('b')!.run('failure')).toMatchObject({ leader: 'b', term: 2 });
+    deliver();
+    expect(byWhom(applied.get('c')!)).toEqual(['b@2']);
+    // a is back (it never saw itself lose the lead), and the held decision arrives at last: refused.
+    setAlive('a', true);
+    for (const m of held) nodes.get(m.to)!.onPayload(m.from, m.payload);
+    expect(byWhom(applied.get('c')!)).toEqual(['b@2']);
+    // b and c report to a again with the term they saw: a leads under a newer one, re-placing soon on its own.
+    deliver();
+    timers.advance(100);
+    const fresh = inbox.filter((m) => m.payload.kind === 'placement');
+    expect(fresh.map((m) => (m.payload as PlacementDecision).term)).toEqual([3, 3]);
+    deliver();
+    expect(byWhom(applied.get('c')!)).toEqual(['b@2', 'a@3']);
+    expect(byWhom(applied.get('b')!)).toEqual(['a@1', 'b@2', 'a@3']);
+    for (const c of nodes.values()) c.stop();
+  });
+
+  it('a decision of an older build (no term) is applied as before', () => {
+    const { nodes, applied } = cluster();
+    const c = nodes.get('c')!;
+    c.start();
+    const decision: PlacementDecision = { kind: 'placement', leader: 'a', leaderEpoch: 1, seq: 1, trigger: 'manual', instances: [], changes: [], goodputPerSec: 0 };
+    c.onPayload('a', decision);
+    expect(applied.get('c')).toEqual([decision]);
+    c.stop();
+  });
+});
