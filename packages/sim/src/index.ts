@@ -21,6 +21,10 @@
  */
 export { simulate, createSystem, DEFAULT_INTERFERENCE } from './simulate.js';
 export type { SimulateOptions } from './simulate.js';
+export { simulateInParallel } from './shard/simulate-in-parallel.js';
+export type { ParallelOptions } from './shard/simulate-in-parallel.js';
+export { shardPlanOf } from './shard/shard-plan.js';
+export type { ShardPlan } from './shard/shard-plan.js';
 export type { Scenario, SystemSpec, FailureSpec } from './scenario/scenario.js';
 export { validateScenario } from './scenario/resolve-scenario.js';
 export type { RunResult, OutcomeSummary } from './metrics/summary.js';
