@@ -72,7 +72,7 @@ export function runE6(ctx: ExperimentContext): ExperimentReport {
   return {
     id: 'e6', title: 'Scale: 10 → 1000 servers', question: 'Does goodput scale with the cluster, and can the simulator and the placement keep up?',
     seed: ctx.seed, quick: ctx.quick,
-    setup: [`EPARA only; servers half gpu-servers, a quarter Jetson boards, a quarter microcomputers; zones of 50 servers (own ring and scheduler each).`, `Load proportional to size: productionMix({ scale: ${E6_SCALE_PER_SERVER} × servers }); ${durationMs / 1000} s simulated per size.`],
+    setup: [`EPARA only; servers half gpu-servers, a quarter Jetson boards, a quarter microcomputers; zones of 50 servers (own ring and scheduler each), simulated zone by zone (independent zones: each its own world and random streams; runScalePointInParallel spreads them over threads).`, `Load proportional to size: productionMix({ scale: ${E6_SCALE_PER_SERVER} × servers }); ${durationMs / 1000} s simulated per size.`],
     tables: [{ title: 'Per size', columns: ['servers', 'offered requests/s', 'offered frames/s', 'goodput/s', 'SLO attainment', 'events', 'wall s', 'events/s', 'last placement ms'], rows }],
     charts: [{ id: 'e6-goodput', title: 'Goodput vs cluster size', xLabel: 'servers', yLabel: 'goodput (items/s)', series: [{ name: 'EPARA', points: pts }] }],
     notes: ['Wall time depends on the machine (it is the only non-deterministic column).', 'The offered load is light per server so that 1000 servers × 10 simulated minutes stays within a minute of wall time; the goodput column shows it scales linearly.'],
