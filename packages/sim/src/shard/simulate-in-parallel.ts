@@ -69,7 +69,8 @@ export async function simulateInParallel(input: Scenario, options: ParallelOptio
   const url = options.workerUrl ?? defaultZoneWorkerUrl();
   const zones = plan.zones.length;
   const pool = Array.from({ length: workers }, () => {
-    const w = new Worker(url, { workerData: { scenario } });
+    // Workers take this process's flags, but `--input-type` (a script given with --eval) fails a worker started from a file.
+    const w = new Worker(url, { workerData: { scenario }, execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) });
     // Once the run has failed, a second worker's error is of no use, but unheard it would be an uncaught one.
     w.on('error', () => {});
     return w;
