@@ -7,7 +7,7 @@ import { buildRunResult, type RunResult } from './metrics/summary.js';
 import type { Scenario, SystemSpec } from './scenario/scenario.js';
 import { DEFAULT_INTERFERENCE, validateScenario } from './scenario/resolve-scenario.js';
 import { shardPlanOf } from './shard/shard-plan.js';
-import { prepareShards, runZone, type ZonePartial } from './shard/zone-run.js';
+import { prepareShards, runZone, type ShardContext, type ZonePartial } from './shard/zone-run.js';
 import { mergeZones } from './shard/merge-zones.js';
 import { compileWorkload } from './workload/compile-workload.js';
 import { SimWorld } from './world/world.js';
@@ -62,18 +62,7 @@ export function simulate(input: Scenario, options: SimulateOptions = {}): RunRes
   const seed = scenario.seed ?? 1;
   const servers = buildServers(scenario.cluster.groups, scenario.cluster.zoneSize ?? 50);
   const plan = shardPlanOf(scenario, servers);
-  if (plan.sharded) {
-    const ctx = prepareShards(scenario, servers, plan.zones);
-    const parts: ZonePartial[] = [];
-    const onProgress = options.onProgress;
-    const zones = plan.zones.length;
-    for (let z = 0; z < zones; z++) {
-      const system = (): SimSystem => (options.wrapSystem === undefined ? createSystem(scenario.system) : options.wrapSystem(createSystem(scenario.system)));
-      parts.push(runZone(ctx, z, { createSystem: system, ...(onProgress === undefined ? {} : { onProgress: (t: number) => onProgress(Math.min(1, (z + t / ctx.untilMs) / zones)) }) }));
-    }
-    options.onProgress?.(1);
-    return mergeZones(ctx, parts);
-  }
+  if (plan.sharded) return simulateZones(prepareShards(scenario, servers, plan.zones), options);
   const network = createNetwork(servers, { ...DEFAULT_NETWORK_OPTIONS, ...scenario.network }, seed);
   const earlyWindowMs = scenario.earlyWindowMs ?? Math.min(60_000, scenario.durationMs / 4);
   const compiled = compileWorkload({ workload: scenario.workload, servers, durationMs: scenario.durationMs, seed, earlyWindowMs });
@@ -97,4 +86,18 @@ export function simulate(input: Scenario, options: SimulateOptions = {}): RunRes
   const events = runEvents({ queue: world.queue, clock: world.clock, handler: world, untilMs: until, onProgress: onProgress && ((t) => onProgress(Math.min(1, t / until))) });
   onProgress?.(1);
   return buildRunResult(world, scenario.name ?? 'scenario', seed, events);
+}
+
+/** Simulates the zones of a sharded run one after the other in this thread and merges them. */
+function simulateZones(ctx: ShardContext, options: SimulateOptions): RunResult {
+  const { scenario } = ctx;
+  const system = (): SimSystem => (options.wrapSystem === undefined ? createSystem(scenario.system) : options.wrapSystem(createSystem(scenario.system)));
+  const onProgress = options.onProgress;
+  const zones = ctx.zones.length;
+  const parts: ZonePartial[] = [];
+  for (let z = 0; z < zones; z++) {
+    parts.push(runZone(ctx, z, { createSystem: system, ...(onProgress === undefined ? {} : { onProgress: (t: number) => onProgress(Math.min(1, (z + t / ctx.untilMs) / zones)) }) }));
+  }
+  onProgress?.(1);
+  return mergeZones(ctx, parts);
 }
