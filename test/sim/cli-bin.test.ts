@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,4 +23,28 @@ describe('epara-sim from the workspace root', () => {
     expect(counts.every(([n, total]) => n <= total)).toBe(true);
     expect(run.stdout).toContain('wrote');
   }, 120_000);
+
+  it('runs a scenario file with its zones on worker threads, the same result as in one thread', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'epara-sim-'));
+    const file = join(dir, 'zoned.json');
+    await writeFile(file, JSON.stringify({
+      name: 'zoned', seed: 2, durationMs: 3000,
+      cluster: { groups: [{ preset: 'gpu-server', count: 8 }, { preset: 'jetson', count: 4 }], zoneSize: 4 },
+      workload: { origins: 'clients', requests: [{ service: 'classify', ratePerSec: 60 }], streams: [{ service: 'hci', concurrentStreams: 3 }] },
+      system: { kind: 'epara' },
+    }));
+    // Placement timing (keys ending in ms under systemInfo.placement) is wall clock: everything else must match.
+    const figures = (stdout: string): unknown => {
+      const r = JSON.parse(stdout) as { systemInfo: { placement?: Record<string, unknown> } };
+      const p = r.systemInfo.placement ?? {};
+      return { ...r, systemInfo: { ...r.systemInfo, placement: Object.fromEntries(Object.entries(p).filter(([k]) => !/ms$/i.test(k))) } };
+    };
+    const one = await promisify(execFile)(bin, ['scenario', file, '--workers', '1'], { timeout: 120_000 });
+    const three = await promisify(execFile)(bin, ['scenario', file, '--workers', '3'], { timeout: 120_000 });
+    expect((JSON.parse(one.stdout) as { total: { offered: number } }).total.offered).toBeGreaterThan(100);
+    expect(figures(three.stdout)).toEqual(figures(one.stdout));
+    const bad = await promisify(execFile)(bin, ['scenario', file, '--workers', '0']).catch((err: { code: number; stderr: string }) => err);
+    expect(bad).toMatchObject({ code: 2 });
+    expect((bad as { stderr: string }).stderr).toContain('--workers must be an integer >= 1');
+  }, 240_000);
 });

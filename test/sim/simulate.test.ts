@@ -69,11 +69,12 @@ describe('simulate', () => {
     }
   });
 
-  it('CLI: unknown experiment and bad seed exit with code 2', () => {
+  it('CLI: unknown experiment, bad seed and bad worker count exit with code 2', async () => {
     const out: string[] = [];
-    expect(runCli(['run', 'e9'], (s) => out.push(s))).toBe(2);
-    expect(runCli(['run', 'e1', '--seed', 'x'], (s) => out.push(s))).toBe(2);
-    expect(runCli(['list'], (s) => out.push(s))).toBe(0);
+    expect(await runCli(['run', 'e9'], (s) => out.push(s))).toBe(2);
+    expect(await runCli(['run', 'e1', '--seed', 'x'], (s) => out.push(s))).toBe(2);
+    expect(await runCli(['scenario', 'any.json', '--workers', '0'], (s) => out.push(s))).toBe(2);
+    expect(await runCli(['list'], (s) => out.push(s))).toBe(0);
     expect(out.join('')).toContain('e8');
   });
 });

@@ -75,11 +75,11 @@ describe('the Azure LLM trace reader', () => {
 });
 
 describe('epara-sim CLI', () => {
-  it('--help prints usage and exits 0; an unknown option exits 2 without a stack trace', () => {
+  it('--help prints usage and exits 0; an unknown option exits 2 without a stack trace', async () => {
     const out: string[] = [];
-    expect(runCli(['--help'], (s) => out.push(s))).toBe(0);
+    expect(await runCli(['--help'], (s) => out.push(s))).toBe(0);
     expect(out.join('')).toContain('epara-sim run <e1..e8|sensitivity>');
-    expect(runCli(['-h'], () => {})).toBe(0);
-    expect(runCli(['run', 'e1', '--bogus'], () => {})).toBe(2);
+    expect(await runCli(['-h'], () => {})).toBe(0);
+    expect(await runCli(['run', 'e1', '--bogus'], () => {})).toBe(2);
   });
 });

@@ -21,6 +21,10 @@
  */
 export { simulate, createSystem, DEFAULT_INTERFERENCE } from './simulate.js';
 export type { SimulateOptions } from './simulate.js';
+export { simulateInParallel } from './shard/simulate-in-parallel.js';
+export type { ParallelOptions } from './shard/simulate-in-parallel.js';
+export { shardPlanOf } from './shard/shard-plan.js';
+export type { ShardPlan } from './shard/shard-plan.js';
 export type { Scenario, SystemSpec, FailureSpec } from './scenario/scenario.js';
 export { validateScenario } from './scenario/resolve-scenario.js';
 export type { RunResult, OutcomeSummary } from './metrics/summary.js';
@@ -55,7 +59,8 @@ export type { ExperimentId } from './experiments/registry.js';
 export type { ExperimentContext, Comparison } from './experiments/common.js';
 export { DEPLOYABLE_BASELINES, UPPER_BOUND, MAIN_SYSTEMS, compare, minServiceAttainment } from './experiments/common.js';
 export { runLoadSweep } from './experiments/load-sweep.js';
-export { runScalePoint } from './experiments/e6-scale.js';
+export { runScalePoint, runScalePointInParallel } from './experiments/e6-scale.js';
+export type { ScalePoint } from './experiments/e6-scale.js';
 export { renderSvgChart } from './report/svg-chart.js';
 export { renderMarkdown, writeReport } from './report/write-report.js';
 export type { ExperimentReport, Chart, ChartSeries, Table } from './report/types.js';

@@ -5,7 +5,10 @@ import { createNetwork, DEFAULT_NETWORK_OPTIONS } from './model/network.js';
 import { SERVICE_CATALOG, serviceDeadlineMs, type SimService } from './model/services.js';
 import { buildRunResult, type RunResult } from './metrics/summary.js';
 import type { Scenario, SystemSpec } from './scenario/scenario.js';
-import { validateScenario } from './scenario/resolve-scenario.js';
+import { DEFAULT_INTERFERENCE, validateScenario } from './scenario/resolve-scenario.js';
+import { shardPlanOf } from './shard/shard-plan.js';
+import { prepareShards, runZone, type ShardContext, type ZonePartial } from './shard/zone-run.js';
+import { mergeZones } from './shard/merge-zones.js';
 import { compileWorkload } from './workload/compile-workload.js';
 import { SimWorld } from './world/world.js';
 import type { SimSystem } from './world/system.js';
@@ -14,11 +17,7 @@ import { createCentralizedSystem } from './systems/centralized.js';
 import { createEparaSystem } from './systems/epara.js';
 import { createRayServeSystem } from './systems/ray-serve.js';
 
-/**
- * Default co-location interference β: each of `n` batches sharing a device runs `1 + β(n − 1)` slower than
- * its fair time slice. 0.25 per co-runner is in the range reported for co-located DNN inference on one GPU.
- */
-export const DEFAULT_INTERFERENCE = 0.25;
+export { DEFAULT_INTERFERENCE };
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -40,7 +39,10 @@ export function createSystem(spec: SystemSpec): SimSystem {
 
 /**
  * Runs one scenario to completion under the core virtual clock and returns its figures. Deterministic: the
- * same scenario (and seed) gives the same result, bit for bit.
+ * same scenario (and seed) gives the same result, bit for bit. A run whose zones are independent (EPARA on
+ * more than one zone, no injected failure: `shardPlanOf`) is simulated zone by zone, each zone in a world of
+ * its own with random streams of its own, one zone after the other in this thread; `simulateInParallel` runs
+ * the same zones in worker threads and returns the same result.
  *
  * @throws EparaError `INVALID_OPTIONS` naming the field of an invalid scenario.
  * @example
@@ -59,6 +61,8 @@ export function simulate(input: Scenario, options: SimulateOptions = {}): RunRes
   const scenario = validateScenario(input);
   const seed = scenario.seed ?? 1;
   const servers = buildServers(scenario.cluster.groups, scenario.cluster.zoneSize ?? 50);
+  const plan = shardPlanOf(scenario, servers);
+  if (plan.sharded) return simulateZones(prepareShards(scenario, servers, plan.zones), options);
   const network = createNetwork(servers, { ...DEFAULT_NETWORK_OPTIONS, ...scenario.network }, seed);
   const earlyWindowMs = scenario.earlyWindowMs ?? Math.min(60_000, scenario.durationMs / 4);
   const compiled = compileWorkload({ workload: scenario.workload, servers, durationMs: scenario.durationMs, seed, earlyWindowMs });
@@ -82,4 +86,18 @@ export function simulate(input: Scenario, options: SimulateOptions = {}): RunRes
   const events = runEvents({ queue: world.queue, clock: world.clock, handler: world, untilMs: until, onProgress: onProgress && ((t) => onProgress(Math.min(1, t / until))) });
   onProgress?.(1);
   return buildRunResult(world, scenario.name ?? 'scenario', seed, events);
+}
+
+/** Simulates the zones of a sharded run one after the other in this thread and merges them. */
+function simulateZones(ctx: ShardContext, options: SimulateOptions): RunResult {
+  const { scenario } = ctx;
+  const system = (): SimSystem => (options.wrapSystem === undefined ? createSystem(scenario.system) : options.wrapSystem(createSystem(scenario.system)));
+  const onProgress = options.onProgress;
+  const zones = ctx.zones.length;
+  const parts: ZonePartial[] = [];
+  for (let z = 0; z < zones; z++) {
+    parts.push(runZone(ctx, z, { createSystem: system, ...(onProgress === undefined ? {} : { onProgress: (t: number) => onProgress(Math.min(1, (z + t / ctx.untilMs) / zones)) }) }));
+  }
+  onProgress?.(1);
+  return mergeZones(ctx, parts);
 }

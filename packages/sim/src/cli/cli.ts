@@ -4,24 +4,26 @@ import { SingleBar, Presets } from 'cli-progress';
 import { EparaError, isEparaError } from '@epara/core';
 import { EXPERIMENTS, runExperiment, type ExperimentId } from '../experiments/registry.js';
 import { writeReport } from '../report/write-report.js';
-import { simulate } from '../simulate.js';
+import { simulateInParallel } from '../shard/simulate-in-parallel.js';
 
 const USAGE = `usage:
   epara-sim run <e1..e8|sensitivity> [--seed N] [--out DIR] [--quick] [--no-progress]
       run one experiment and write its report (markdown, JSON, SVG charts) to DIR (default sim-reports/<id>)
-  epara-sim scenario <file.json>
-      run one scenario file (JSON, see docs/simulator.md) and print its result as JSON
+  epara-sim scenario <file.json> [--workers N]
+      run one scenario file (JSON, see docs/simulator.md) and print its result as JSON; a run whose zones are
+      independent spreads them over N worker threads (default: one per core, at most one per zone; the result
+      is the same for every N)
   epara-sim list
       list the experiments
   epara-sim --help
       print this help`;
 
-/** Parses the command line and runs it; returns the exit code. */
-export function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
+/** Parses the command line and runs it; resolves with the exit code. */
+export async function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   try {
     let parsed;
     try {
-      parsed = parseArgs({ args: [...argv], allowPositionals: true, options: { seed: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean' }, 'no-progress': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+      parsed = parseArgs({ args: [...argv], allowPositionals: true, options: { seed: { type: 'string' }, out: { type: 'string' }, workers: { type: 'string' }, quick: { type: 'boolean' }, 'no-progress': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
     } catch (err) {
       throw new EparaError('INVALID_OPTIONS', `${(err as Error).message}\n${USAGE}`, { field: 'argv' });
     }
@@ -61,13 +63,15 @@ export function main(argv: readonly string[], out: (s: string) => void = (s) => 
     }
     if (cmd === 'scenario') {
       if (arg === undefined) throw new EparaError('INVALID_OPTIONS', 'scenario needs a file', { field: 'file' });
+      const workers = values.workers === undefined ? undefined : Number(values.workers);
+      if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) throw new EparaError('INVALID_OPTIONS', `--workers must be an integer >= 1, got ${values.workers}`, { field: 'workers', value: values.workers });
       let parsed: unknown;
       try {
         parsed = JSON.parse(readFileSync(arg, 'utf8'));
       } catch (err) {
         throw new EparaError('INVALID_OPTIONS', `cannot read scenario file ${arg}: ${(err as Error).message}`, { field: 'file', value: arg });
       }
-      out(`${JSON.stringify(simulate(parsed as never), null, 2)}\n`);
+      out(`${JSON.stringify(await simulateInParallel(parsed as never, workers === undefined ? {} : { workers }), null, 2)}\n`);
       return 0;
     }
     out(`${USAGE}\n`);

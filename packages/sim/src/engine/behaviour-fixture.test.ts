@@ -18,7 +18,9 @@ the delay both ways, figures unchanged; the centralized baseline's when its work
 after the delay and it dispatched only to the instances they listed; EPARA's and the centralized baseline's when their
 placements saw failures only once detected and their load and drain commands paid the delay to their servers, EPARA's
 forecaster counted arrivals only once the ring carried them, a stream client's admission paid its access leg, and the
-centralized forecaster counted a request when it reached the controller). A deliberate policy change changes
+centralized forecaster counted a request when it reached the controller). `epara-sharded`, the same EPARA run without
+its failures and so simulated zone by zone, was captured when zones got worlds and random streams of their own (the
+four runs above inject failures, run as one world and did not change). A deliberate policy change changes
  * them; then recapture with `EPARA_PRINT_FIXTURE=1 pnpm vitest run behaviour-fixture` and replace `FIXTURE`.
  */
 function scenario(system: SystemSpec): Scenario {
@@ -54,12 +56,19 @@ const FIXTURE: Record<string, Digest> = {
   "triton": {"events":18188,"goodput":270.5,"attainment":{"llm-chat":1,"seg-image":0.8046103183315039,"classify":0.3031161473087819,"seg-video":0.9896831245394252,"hci":0.47506925207756234},"sha256":"866662f240e7f4c5fe298c6ece4707e020da54f733150751097536988f63af48"},
   "centralized": {"events":45956,"goodput":268.75,"attainment":{"llm-chat":1,"seg-image":0.5510428100987925,"classify":0.004957507082152974,"seg-video":0.8997789240972734,"hci":0.9965373961218836},"sha256":"1e12a3147804bba088a63b8edd5a34b86cb04e4804c484d617167c5e784838b1"},
   "ray-serve": {"events":26355,"goodput":208.41666666666666,"attainment":{"llm-chat":1,"seg-image":0.47091108671789245,"classify":0.11827195467422097,"seg-video":0.8953574060427414,"hci":0.4390581717451524},"sha256":"e06b2807006f2df134ffd86a50f107cf4400a7d0a2944bb2f233269ad308e549"},
+  "epara-sharded": {"events":20874,"goodput":377.9166666666667,"attainment":{"llm-chat":0.9722222222222222,"seg-image":0.7004357298474946,"classify":0.9790310918293564,"seg-video":0.9005158437730287,"hci":0.8871191135734072},"sha256":"d187db35180750ff63656d4577dbb7289ee49fc294e6d16f3723bf618c737b93"},
 };
 
+/**
+ * EPARA without the injected failures: its four zones are independent, so the run is simulated zone by zone (each
+ * zone its own world and random streams; see `shardPlanOf`), the path that `simulateInParallel` spreads over threads.
+ */
+const SHARDED: Scenario = { ...scenario(SYSTEMS['epara']!), name: 'behaviour-fixture-sharded', failures: [] };
+
 describe('simulator behaviour fixture (captured before speed work)', () => {
-  for (const [name, system] of Object.entries(SYSTEMS)) {
+  for (const [name, s] of [...Object.entries(SYSTEMS).map(([n, system]) => [n, scenario(system)] as const), ['epara-sharded', SHARDED] as const]) {
     it(`${name}: same events, goodput, per-service attainment and full figures`, () => {
-      const got = digest(simulate(scenario(system)));
+      const got = digest(simulate(s));
       if (process.env['EPARA_PRINT_FIXTURE'] === '1') process.stdout.write(`FIXTURE ${JSON.stringify(name)}: ${JSON.stringify(got)},\n`);
       expect(got.events).toBeGreaterThan(5000);
       expect(got).toEqual(FIXTURE[name]);

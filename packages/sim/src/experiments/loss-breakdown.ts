@@ -78,7 +78,8 @@ function byReason(reason: DropReason): LossClass {
  * settle observer classifies it): the simulated behaviour is the same as {@link simulate}'s.
  */
 export function lossBreakdown(scenario: Scenario): LossBreakdown {
-  const arrived = new Map<number, { at: number; server: number }>();
+  // Keyed by the request itself: a sharded run simulates each zone in a world of its own, whose request ids restart at 0.
+  const arrived = new Map<SimRequest, { at: number; server: number }>();
   const total = blank();
   const perService: Record<string, LossTally> = {};
   const count = (w: World, req: SimRequest, c: LossClass): void => {
@@ -89,8 +90,8 @@ export function lossBreakdown(scenario: Scenario): LossBreakdown {
     name: inner.name,
     start(world) {
       world.metrics.observer = (req, outcome) => {
-        const a = arrived.get(req.id);
-        arrived.delete(req.id);
+        const a = arrived.get(req);
+        arrived.delete(req);
         if (outcome === 'good') return count(world, req, 'good');
         if (a === undefined) return count(world, req, outcome === 'DEADLINE_INFEASIBLE' ? 'uplink' : outcome === 'late' ? 'late' : byReason(outcome));
         if (infeasibleOnArrival(world, req, a.at, a.server)) return count(world, req, 'infeasible');
@@ -99,7 +100,7 @@ export function lossBreakdown(scenario: Scenario): LossBreakdown {
       inner.start(world);
     },
     onRequest(world, req, server) {
-      if (!arrived.has(req.id)) arrived.set(req.id, { at: world.clock.now(), server });
+      if (!arrived.has(req)) arrived.set(req, { at: world.clock.now(), server });
       inner.onRequest(world, req, server);
     },
     onStreamStart: (world, stream) => inner.onStreamStart(world, stream),

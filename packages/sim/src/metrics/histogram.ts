@@ -1,3 +1,10 @@
+/** A {@link LatencyHistogram}'s buckets, count and sum as plain data. */
+export interface HistogramSnapshot {
+  readonly counts: Float64Array;
+  readonly n: number;
+  readonly sum: number;
+}
+
 /**
  * A log-bucketed latency histogram (about 1 % relative resolution from 0.01 ms to ~30 min): fixed memory
  * however many samples, exact enough for p50/p99.
@@ -46,6 +53,18 @@ export class LatencyHistogram {
       if (acc >= target) return LatencyHistogram.#MIN * Math.exp((i + 1) * LatencyHistogram.#BASE);
     }
     return LatencyHistogram.#MIN * Math.exp(this.#counts.length * LatencyHistogram.#BASE);
+  }
+
+  /** The histogram as plain data (it crosses a worker boundary by structured clone). */
+  snapshot(): HistogramSnapshot {
+    return { counts: this.#counts.slice(), n: this.#n, sum: this.#sum };
+  }
+
+  /** Adds every sample of a {@link LatencyHistogram.snapshot} (the same sums as merging the histogram itself). */
+  mergeSnapshot(s: HistogramSnapshot): void {
+    for (let i = 0; i < this.#counts.length; i++) this.#counts[i]! += s.counts[i]!;
+    this.#n += s.n;
+    this.#sum += s.sum;
   }
 
   /** Adds every sample of another histogram. */

@@ -58,6 +58,11 @@ export interface ServerGroup {
 /** A simulated server: the core spec plus the preset facts the simulator needs. */
 export interface SimServer {
   readonly index: number;
+  /**
+   * Index in the whole cluster when this server belongs to one zone's world (where `index` is its position);
+   * the network draws sites and delays from it, so a zone's world has the same links as the cluster. Omitted: `index`.
+   */
+  readonly clusterIndex?: number;
   readonly spec: ServerSpec;
   readonly preset: ServerPreset;
   readonly zone: number;

@@ -58,7 +58,8 @@ export function createNetwork(servers: readonly SimServer[], options: NetworkOpt
   const n = servers.length;
   const links = Float64Array.from(servers, (s) => DEVICE_KINDS[s.preset.deviceKind]!.linkBytesPerMs);
   const zones = Int32Array.from(servers, (s) => s.zone);
-  const sites = Int32Array.from(servers, (s) => Math.floor(s.index / options.siteSize));
+  const place = Int32Array.from(servers, (s) => s.clusterIndex ?? s.index);
+  const sites = Int32Array.from(place, (i) => Math.floor(i / options.siteSize));
   const access = Float64Array.from(servers, (s) => s.preset.accessLatencyMs);
   const accessBw = Float64Array.from(servers, (s) => s.preset.accessBytesPerMs);
   const egress = new Float64Array(n);
@@ -77,7 +78,7 @@ export function createNetwork(servers: readonly SimServer[], options: NetworkOpt
     const hi = from < to ? to : from;
     if (zones[lo] !== zones[hi]) return z0 + (z1 - z0) * hashUnit(Math.min(zones[lo]!, zones[hi]!), Math.max(zones[lo]!, zones[hi]!), seed ^ 0x3c6ef372);
     if (sites[lo] !== sites[hi]) return m0 + (m1 - m0) * hashUnit(sites[lo]!, sites[hi]!, seed ^ 0x1b873593);
-    return options.sameSiteMs + options.sameSiteSpreadMs * hashUnit(lo, hi, seed);
+    return options.sameSiteMs + options.sameSiteSpreadMs * hashUnit(place[lo]!, place[hi]!, seed);
   };
   /** Serializes `ms` of link time on `link` from `now`; returns when the bytes are through. */
   const occupy = (link: Float64Array, i: number, now: number, ms: number): number => {

@@ -3,6 +3,12 @@ import { SERVER_PRESETS } from '../model/hardware.js';
 import { SERVICE_CATALOG } from '../model/services.js';
 import type { Scenario } from './scenario.js';
 
+/**
+ * Default co-location interference β: each of `n` batches sharing a device runs `1 + β(n − 1)` slower than
+ * its fair time slice. 0.25 per co-runner is in the range reported for co-located DNN inference on one GPU.
+ */
+export const DEFAULT_INTERFERENCE = 0.25;
+
 function fail(field: string, value: unknown, expected: string): never {
   throw new EparaError('INVALID_OPTIONS', `scenario.${field} must be ${expected}, got ${JSON.stringify(value)}`, { field: `scenario.${field}`, value: value as never, expected });
 }

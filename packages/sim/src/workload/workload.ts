@@ -1,5 +1,5 @@
 import type { Random } from '@epara/core';
-import { sampleExponential, sampleInterArrival } from './samplers.js';
+import { sampleExponential, sampleGamma, sampleInterArrival } from './samplers.js';
 
 /**
  * How requests of one service arrive: `poisson`; `gamma` renewal with a coefficient of variation `cv`
@@ -93,10 +93,25 @@ export interface RequestSource {
   readonly service: number;
   readonly meanGapMs: number;
   readonly process: ArrivalProcess;
+  /** Set in a zone's world: the source emits only the cluster-wide arrivals whose clients are in the zone. */
+  readonly zoneShare?: ZoneShare;
+}
+
+/**
+ * The share of a cluster-wide source's arrivals that enter at one zone's access servers, per origin epoch: a
+ * zone's world runs the cluster process independently thinned by it (see `nextZoneArrivalMs`).
+ */
+export interface ZoneShare {
+  readonly epochMs: number;
+  /** Per epoch, the zone's weight over the cluster's (0..1). */
+  readonly shares: Float64Array;
+  /** The largest share (> 0). */
+  readonly max: number;
 }
 
 /** Next arrival time of a source after `nowMs` (diurnal by thinning against the peak rate). */
 export function nextArrivalMs(source: RequestSource, nowMs: number, rng: Random): number {
+  if (source.zoneShare !== undefined) return nextZoneArrivalMs(source, source.zoneShare, nowMs, rng);
   const p = source.process;
   if (p.kind === 'poisson') return nowMs + sampleExponential(rng, source.meanGapMs);
   if (p.kind === 'gamma') return nowMs + sampleInterArrival(rng, source.meanGapMs, p.cv);
@@ -108,6 +123,51 @@ export function nextArrivalMs(source: RequestSource, nowMs: number, rng: Random)
     const rel = (1 + p.amplitude * Math.sin((2 * Math.PI * t) / p.periodMs)) / peak;
     if (rng.next() < rel) return t;
   }
+}
+
+/**
+ * Next arrival of a cluster-wide source that enters at one zone: the cluster process thinned by the zone's share
+ * at each arrival's time, drawn directly. Candidates are the process's own candidate gaps thinned by the largest
+ * share `m` (a geometric number N of gaps each: for Gamma gaps of shape k, one Gamma of shape N·k; for
+ * exponential ones, one exponential of mean / m), each kept with the process's own test times share(t) / m.
+ * Independent thinning of a thinned process is thinning by the product, so a zone sees exactly the arrival process
+ * it sees in the whole cluster (its own marginal); what differs from drawing the cluster's sequence once is only
+ * that two zones' arrivals are drawn independently.
+ */
+function nextZoneArrivalMs(source: RequestSource, z: ZoneShare, nowMs: number, rng: Random): number {
+  const p = source.process;
+  const m = z.max;
+  let t = nowMs;
+  for (;;) {
+    let keep = 1;
+    if (p.kind === 'poisson') t += sampleExponential(rng, source.meanGapMs / m);
+    else if (p.kind === 'gamma') t += thinnedGap(rng, source.meanGapMs, p.cv, m);
+    else if (p.kind === 'diurnal') {
+      const peak = 1 + p.amplitude;
+      t += thinnedGap(rng, source.meanGapMs / peak, p.cv ?? 1, m);
+      keep = (1 + p.amplitude * Math.sin((2 * Math.PI * t) / p.periodMs)) / peak;
+    } else {
+      const share = p.burstMs / p.periodMs;
+      const base = 1 / (1 - share + p.factor * share);
+      t += sampleExponential(rng, source.meanGapMs / (p.factor * base) / m);
+      const i = Math.floor(t / p.periodMs);
+      const offset = unitHash(i, source.service) * (p.periodMs - p.burstMs);
+      const inBurst = t - i * p.periodMs >= offset && t - i * p.periodMs < offset + p.burstMs;
+      keep = inBurst ? 1 : 1 / p.factor;
+    }
+    const e = Math.min(z.shares.length - 1, Math.max(0, Math.floor(t / z.epochMs)));
+    // The last epoch lasts for ever: with no share in it, no arrival ever comes.
+    if (e === z.shares.length - 1 && z.shares[e] === 0) return Infinity;
+    if (rng.next() < (keep * z.shares[e]!) / m) return t;
+  }
+}
+
+/** The sum of a geometric(m) number of renewal gaps of mean `meanMs` and variation `cv`. */
+function thinnedGap(rng: Random, meanMs: number, cv: number, m: number): number {
+  if (cv === 1) return sampleExponential(rng, meanMs / m);
+  const n = m >= 1 ? 1 : 1 + Math.floor(Math.log(1 - rng.next()) / Math.log(1 - m));
+  const shape = 1 / (cv * cv);
+  return sampleGamma(rng, n * shape, meanMs / shape);
 }
 
 /** Generates the stream sessions of one load over `[0, durationMs)`: those active at 0 plus Poisson starts. */
