@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EparaError, isEparaError } from '@epara/core';
 import { ChecksumPolicy, decodeFrame, encodeFrame, FRAME_HEADER_BYTES, isChecksumError, readFrameHeader } from './frame-codec.js';
-import { crc32c } from './frame-checksum.js';
+import { frameCrc32 } from './frame-checksum.js';
 import { decodeViewEntries, encodeViewEntries } from './view-codec.js';
 import type { WireViewEntry } from './view-codec.js';
 import { entryArb, messageArb, plain } from './wire-arbitraries.js';
@@ -10,7 +10,7 @@ import { SUBMIT_FLAG_TRACE, SYNC_FLAG_RUNS } from './messages.js';
 
 /** A frame changed on purpose, sealed again with its new checksum (so the decoder's other checks see it). */
 function resealed(frame: Uint8Array): Uint8Array {
-  new DataView(frame.buffer, frame.byteOffset).setUint32(20, crc32c(frame, 20), true);
+  new DataView(frame.buffer, frame.byteOffset).setUint32(20, frameCrc32(frame, 20), true);
   return frame;
 }
 

@@ -8,7 +8,7 @@ import type { DecodedMessage, WireMessage, WireMessageType } from './messages.js
 import { resolveProtocolLimits } from './protocol-limits.js';
 import type { ProtocolLimits } from './protocol-limits.js';
 import { align8, readTensorTable, writeTensorTable } from './tensor-codec.js';
-import { crc32c } from './frame-checksum.js';
+import { frameCrc32 } from './frame-checksum.js';
 
 /** The protocol version this build speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -16,7 +16,7 @@ export const PROTOCOL_VERSION = 1;
 export const FRAME_HEADER_BYTES = 24;
 /** First two bytes of every frame: ASCII "EP". */
 export const FRAME_MAGIC = 0x5045;
-/** Bit 0 of the frame flags (header byte 6): a CRC-32C of the frame is in header bytes 20–23. */
+/** Bit 0 of the frame flags (header byte 6): a CRC-32 of the frame is in header bytes 20–23. */
 export const FRAME_FLAG_CHECKSUM = 1;
 /** Offset of the checksum field in the header. */
 const CHECKSUM_OFFSET = 20;
@@ -35,7 +35,7 @@ export interface FrameHeader {
   readonly requestId: number;
   readonly metaLength: number;
   readonly bodyLength: number;
-  /** The frame carries a CRC-32C (set by every frame this build encodes; an older build's frames do not). */
+  /** The frame carries a CRC-32 (set by every frame this build encodes; an older build's frames do not). */
   readonly checksummed: boolean;
 }
 
@@ -112,7 +112,7 @@ export function encodeFrame(message: WireMessage, limits?: ProtocolLimits): Uint
   if (table !== undefined) for (const p of table.placements) frame.set(p.bytes, bodyStart + p.offset);
   release(meta);
   v.setUint8(6, FRAME_FLAG_CHECKSUM);
-  v.setUint32(CHECKSUM_OFFSET, crc32c(frame, CHECKSUM_OFFSET), true);
+  v.setUint32(CHECKSUM_OFFSET, frameCrc32(frame, CHECKSUM_OFFSET), true);
   return frame;
 }
 
@@ -144,7 +144,7 @@ export class ChecksumPolicy {
 
 function verifyChecksum(frame: Uint8Array): void {
   const stored = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES).getUint32(CHECKSUM_OFFSET, true);
-  const actual = crc32c(frame, CHECKSUM_OFFSET);
+  const actual = frameCrc32(frame, CHECKSUM_OFFSET);
   if (stored !== actual) throw protocolError(`frame checksum mismatch (stored ${stored}, computed ${actual}): corrupted in transit`, { reason: 'checksum' });
 }
 
