@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isEparaError } from '../errors/epara-error.js';
 import { admitStream } from '../routing/admit-stream.js';
+import { routeRequest } from '../routing/route-request.js';
 import type { ServerEntry } from './server-entry.js';
 import { createView } from './merge-view.js';
 import { entriesOf } from './entry-list.js';
@@ -42,5 +43,17 @@ describe('admitStream: the stream request checked field by field', () => {
     expect(ask({ serviceId: 'v', rateHz: 10, hops: -1 })).toBe('stream.hops');
     // The edges accepted: no instance anywhere, so a rejection, not an error.
     expect(ask({ serviceId: 'v', rateHz: 10, stalenessMs: 1, hops: 0 })).toMatchObject({ action: 'reject' });
+  });
+});
+
+describe('routeRequest: the request checked field by field', () => {
+  const ask = (request: unknown) =>
+    refusedField(() => routeRequest({ request: request as never, local: undefined, view: createView([]), self: 'me', now: 0 }));
+
+  it('names the field of each bad value', () => {
+    expect(ask(5)).toBe('request');
+    expect(ask({ serviceId: 5, deadline: 10 })).toBe('request.serviceId');
+    expect(ask({ serviceId: 'v', deadline: '10' })).toBe('request.deadline');
+    expect(ask({ serviceId: 'v', deadline: 10 })).toMatchObject({ action: 'reject' });
   });
 });
