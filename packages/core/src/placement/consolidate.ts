@@ -7,7 +7,8 @@ import type { BuildState, Chosen, GreedyContext } from './greedy.js';
  * instance `a` of the same plan (growing `a`'s share within its device's duty cycle) without losing goodput,
  * `a` grows and `b` goes, freeing `b`'s device for other services in the next greedy round. Greedy with fixed
  * share levels may split a service over two half devices when one device would do; this undoes that. Only new
- * instances are absorbed (running ones stay). Returns how many were absorbed.
+ * instances are absorbed (running ones stay), and a running instance measured below its claim absorbs none (it
+ * would supply only its measured fraction of the absorbed claim). Returns how many were absorbed.
  */
 export function consolidateShares(ctx: GreedyContext, state: BuildState): number {
   let merged = 0;
@@ -52,6 +53,9 @@ function absorb(ctx: GreedyContext, state: BuildState, ai: number, bi: number): 
   // With locality a different server may reach different demand: only merge when nothing is lost.
   if (options.locality && !sameServer && state.objective.removalLoss(b.handle) > options.epsilon) return false;
   const next = cap + b.foot.capacityPerSec;
+  // A kept instance measured below the claim it was measured at supplies only that fraction of what it absorbs,
+  // while `b` (always new) supplies its whole claim: absorbing it would lose goodput.
+  if (suppliedAt(a, next) - suppliedAt(a, cap) < b.foot.capacityPerSec * (1 - 1e-9)) return false;
   state.objective.remove(b.handle);
   state.resources.remove(b.devices, b.foot);
   b.removed = true;
