@@ -142,24 +142,32 @@ describe('DeviceScheduler: lanes sharing a device', () => {
     const { clock, timers, sch, launches, lane } = setup();
     const a = lane({ id: 'a', batchSize: 4, runMs: 10, launchWhenIdle: false });
     const b = lane({ id: 'b', batchSize: 4, runMs: 10, launchWhenIdle: false, guardMs: 3 });
-    // Ten full batches of b, each handed back 4 ms after its predicted end: b learns a 4 ms margin.
-    for (let k = 0; k < 10; k++) {
+    // Ten full batches of b, each handed back 4 ms after its predicted end: b learns a 4 ms margin. Then ten pairs
+    // of full batches whose second, sent ahead, ends on time: no margin for batches sent ahead, which the slack below
+    // (a batch that starts on an idle device) must not use.
+    let f = 0;
+    for (let k = 0; k < 20; k++) {
       clock.set(k * 100);
-      for (let i = 0; i < 4; i++) b.arrive(k * 100 + 90);
+      for (let i = 0; i < (k < 10 ? 4 : 8); i++) b.arrive(k * 100 + 90);
       clock.set(k * 100 + 14);
-      b.finish[k]!(10);
+      b.finish[f++]!(10);
+      await tick();
+      if (k < 10) continue;
+      clock.set(k * 100 + 20);
+      b.finish[f++]!(10);
       await tick();
     }
     expect(sch.learnedGuardMs(b.lane, 1)).toBeCloseTo(4);
+    expect(sch.learnedGuardMs(b.lane, 1, true)).toBe(0);
     launches.length = 0;
-    clock.set(1000);
-    a.arrive(1100);
-    b.arrive(1105);
-    // a starts by 1105 − (3 + 4) − 10 − 10 = 1078.
+    clock.set(2000);
+    a.arrive(2100);
+    b.arrive(2105);
+    // a starts by 2105 − (3 + 4) − 10 − 10 = 2078.
     timers.advance(77.9);
     expect(launches).toEqual([]);
     timers.advance(0.1);
-    expect(launches).toEqual([['a', 1078, 1, 1078]]);
+    expect(launches).toEqual([['a', 2078, 1, 2078]]);
   });
 });
 
