@@ -286,6 +286,25 @@ describe('DeviceScheduler: engine work', () => {
     expect(sentAhead(19.9, 19.8)).toBe(true);
   });
 
+  it('forgets a step once it ended: neither its follow-up nor its place on the device holds what comes after', async () => {
+    const { launches, lane, sch, clock } = setup();
+    const log: string[] = [];
+    const first = work(8, 5, log, { followUpDeadline: 12 });
+    sch.enqueueWork(first.w);
+    clock.set(5);
+    first.end();
+    await tick();
+    // A second step without a follow-up: a full batch goes behind it (the first's follow-up, due 12, is gone).
+    sch.enqueueWork(work(30, 5, log, { id: 'second' }).w);
+    const a = lane({ batchSize: 1, runMs: 10 });
+    a.arrive(100);
+    expect(launches).toEqual([['i', 5, 1, 10]]);
+    // Behind that batch (no longer behind engine work only), a partial batch of a lane that launches when idle waits.
+    const b = lane({ id: 'b', batchSize: 2, runMs: 10 });
+    b.arrive(100);
+    expect(launches).toHaveLength(1);
+  });
+
   it('sends the held batch once the step with the follow-up ended', async () => {
     const { launches, lane, sch, clock } = setup();
     const log: string[] = [];
