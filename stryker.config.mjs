@@ -6,7 +6,9 @@
 // with its own incremental file and JSON report; scripts/mutation-summary.mjs adds up every group's report.
 // Without MUTATION_GROUP one run covers the whole scope into the `all` files.
 const CORE = 'packages/core/src';
-const notTests = ['!packages/*/src/**/*.test.ts', '!packages/*/src/**/testing/**'];
+// Test code is not mutated: test files, test helpers, and the contract suites (`*-contract.ts`: the suite each
+// implementation of a port runs, exported for tests; a mutant there changes a test, not the code under test).
+const notTests = ['!packages/*/src/**/*.test.ts', '!packages/*/src/**/testing/**', '!packages/*/src/**/*-contract.ts'];
 
 const inFolder = (dir, names) => names.map((n) => `${CORE}/${dir}/${n}.ts`);
 /**
@@ -64,7 +66,8 @@ export const TESTS = {
   'core-placement-repair': tests('core', ['placement']),
   'core-routing': tests('core', ['routing', 'view', 'forecast']),
   'core-support': tests('core', ['errors', 'metrics', 'ports', 'tracing']),
-  runtime: tests('runtime', ['batching', 'streams', 'executor']),
+  // generation/: its scheduling tests drive the device scheduler's engine-work path (enqueueWork, follow-ups).
+  runtime: tests('runtime', ['batching', 'streams', 'executor', 'generation']),
   'mesh-offload': tests('mesh', ['offload', 'node', 'observability', 'testing']),
   'mesh-sync': tests('mesh', ['sync', 'placement']),
   all: ['packages/*/src/**/*.test.ts'],

@@ -12,6 +12,12 @@ import { keepAlivePoolPlugin } from './scripts/mutation-pool.mjs';
 // The lists replace the base ones (mergeConfig would append to them and pull test/ back in).
 const group = process.env['MUTATION_GROUP'] ?? 'all';
 const include = TESTS[group as keyof typeof TESTS] ?? ['packages/*/src/**/*.test.ts'];
+/**
+ * What a test may wait while a mutant runs, beyond 1.5 × its file's slowest test in the dry run
+ * (test/setup/mutant-test-timeout.ts): MUTATION_TEST_TIMEOUT_MS, by default half of Stryker's `timeoutMS`
+ * (MUTATION_TIMEOUT_MS, 10 s), so that a hung test fails before Stryker's timeout would restart the test process.
+ */
+const mutantTestTimeoutMs = Number(process.env['MUTATION_TEST_TIMEOUT_MS'] ?? Number(process.env['MUTATION_TIMEOUT_MS'] ?? 10_000) / 2);
 
 /**
  * The order a mutant's test files run in. Stryker runs each mutant's covering tests with `bail: 1`, so a killed
@@ -50,7 +56,11 @@ export default defineConfig({
     include,
     // Read by the few statistical cases that simulate tens of thousands of arrivals (30 s and more each under
     // the instrumentation): they skip themselves in a mutation run (docs/testing.md, "Left out of mutation runs").
-    env: { ...base.test?.env, EPARA_MUTATION_RUN: '1' },
+    env: { ...base.test?.env, EPARA_MUTATION_RUN: '1', EPARA_MUTANT_TEST_TIMEOUT_MS: String(mutantTestTimeoutMs) },
+    // While a mutant runs, a test that hangs (a promise the mutant left unsettled) fails at the bound above and kills
+    // the mutant there, instead of holding the test process until Stryker's timeout restarts it (docs/testing.md,
+    // "Hung tests"). The dry run keeps `testTimeout` below.
+    setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts'],
     // The MILP reference (ten exact HiGHS solves, 8.5 s) would run for every placement mutant the faster files
     // do not kill; MUTATION_MILP=1 puts it back (docs/testing.md, "Left out of mutation runs").
     exclude: ['packages/*/src/**/*.nats.test.ts', '**/node_modules/**', ...(process.env['MUTATION_MILP'] === '1' ? [] : ['packages/core/src/placement/milp-reference.test.ts'])],

@@ -3,7 +3,9 @@
 // results (test/mutation/<group>.incremental.json) — how many mutants the checker alone settles (compile errors),
 // how many run tests, and how many tests each runs (`testsCompleted`: a killed mutant stops at its first failing
 // test; a survivor runs every test that covers it, `coveredBy`). docs/testing.md turns these into minutes with the
-// CPU per check and per test run it measured. `node scripts/mutation-cost.mjs [group…]`; the last line is one JSON
+// CPU per check and per test run it measured. Timeouts are split: those Stryker's hit limit ended at once, and those
+// waited out to Stryker's timeout (each costs that timeout and a restart of the test process); and the killed mutants
+// whose test hung and failed at the mutant-run test timeout (test/setup/mutant-test-timeout.ts) are counted. `node scripts/mutation-cost.mjs [group…]`; the last line is one JSON
 // object. A group still part-way counts the mutants settled so far, and its `settled` says how many that is.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +26,7 @@ for (const group of Object.keys(GROUPS)) {
   // A test's id is `file#name` in newer reports, a number in older ones: its file is where testFiles lists it.
   const fileOf = new Map();
   for (const [file, { tests }] of Object.entries(report.testFiles ?? {})) for (const t of tests) fileOf.set(t.id, file);
-  const c = { settled: 0, compileErrors: 0, ignored: 0, noCoverage: 0, killed: 0, timeout: 0, survived: 0, killedTests: 0, survivorTests: 0, survivorFiles: 0 };
+  const c = { settled: 0, compileErrors: 0, ignored: 0, noCoverage: 0, killed: 0, timeout: 0, waitedOut: 0, hungTests: 0, survived: 0, killedTests: 0, survivorTests: 0, survivorFiles: 0 };
   for (const { mutants } of Object.values(files)) {
     for (const m of mutants) {
       if (m.status === 'Pending') continue;
@@ -32,8 +34,16 @@ for (const group of Object.keys(GROUPS)) {
       if (m.status === 'CompileError' || m.status === 'RuntimeError') c.compileErrors++;
       else if (m.status === 'Ignored') c.ignored++;
       else if (m.status === 'NoCoverage') c.noCoverage++;
-      else if (m.status === 'Killed') (c.killed++, (c.killedTests += m.testsCompleted ?? 1));
-      else if (m.status === 'Timeout') c.timeout++;
+      else if (m.status === 'Killed') {
+        c.killed++;
+        c.killedTests += m.testsCompleted ?? 1;
+        // A test that hung and failed at the mutant-run test timeout (test/setup/mutant-test-timeout.ts).
+        if (/timed out in/i.test(m.statusReason ?? '')) c.hungTests++;
+      } else if (m.status === 'Timeout') {
+        c.timeout++;
+        // Ended by Stryker's hit limit at once, or waited out to Stryker's timeout (then the test process restarts).
+        if (!(m.statusReason ?? '').startsWith('Hit limit')) c.waitedOut++;
+      }
       else if (m.status === 'Survived') {
         c.survived++;
         const covering = m.coveredBy ?? [];
@@ -50,6 +60,8 @@ for (const group of Object.keys(GROUPS)) {
     noCoverage: c.noCoverage,
     killed: c.killed,
     timeout: c.timeout,
+    timeoutWaitedOut: c.waitedOut,
+    killedByHungTest: c.hungTests,
     survived: c.survived,
     testsPerKilled: per(c.killedTests, c.killed),
     testsPerSurvivor: per(c.survivorTests, c.survived),
@@ -57,7 +69,7 @@ for (const group of Object.keys(GROUPS)) {
   };
   const o = out[group];
   console.log(
-    `${group.padEnd(22)} settled ${String(o.settled).padStart(5)}  checker only ${String(o.compileErrors).padStart(4)} (${Math.round((100 * o.compileErrors) / Math.max(1, o.settled))} %)  ignored ${o.ignored}  no coverage ${o.noCoverage}  killed ${o.killed} (${o.testsPerKilled} tests each)  timeout ${o.timeout}  survived ${o.survived} (${o.testsPerSurvivor} tests, ${o.filesPerSurvivor} files each)`,
+    `${group.padEnd(22)} settled ${String(o.settled).padStart(5)}  checker only ${String(o.compileErrors).padStart(4)} (${Math.round((100 * o.compileErrors) / Math.max(1, o.settled))} %)  ignored ${o.ignored}  no coverage ${o.noCoverage}  killed ${o.killed} (${o.testsPerKilled} tests each)  timeout ${o.timeout} (${o.timeoutWaitedOut} waited out)  hung-test kills ${o.killedByHungTest}  survived ${o.survived} (${o.testsPerSurvivor} tests, ${o.filesPerSurvivor} files each)`,
   );
 }
 console.log(JSON.stringify(out));

@@ -2,7 +2,7 @@
 // `pnpm test:mutation`: runs Stryker once per group of stryker.config.mjs (or per group MUTATION_GROUP or
 // MUTATION_JOB names), each incremental with its own report, prints each group's wall time, then the summary over
 // every group's report (over the groups run, when MUTATION_GROUP or MUTATION_JOB names some).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 // MUTATION_GROUP: one group, or several separated by commas; MUTATION_JOB=<n>: the groups of JOBS[n − 1] (one CI job
 // of a split run); neither: every group. The config reads MUTATION_GROUP as the one group a Stryker run tests, so it
@@ -14,13 +14,33 @@ const job = process.env.MUTATION_JOB;
 if (job !== undefined && JOBS[Number(job) - 1] === undefined) throw new Error(`MUTATION_JOB=${job}: not one of 1…${JOBS.length}`);
 const only = job !== undefined ? JOBS[Number(job) - 1].join(',') : named;
 const groups = only ? only.split(',') : Object.keys(GROUPS);
+// MUTATION_PARALLEL=<n>: run n groups at a time (default 1). A group's start — instrumenting, the checker's first
+// program, the dry run — keeps one core busy for 40–90 s of CPU while the other waits; two groups at a time fill it
+// (each group still runs one checker and one test process: docs/testing.md, "What a full run costs").
+const parallel = Math.max(1, Number(process.env.MUTATION_PARALLEL ?? 1));
 const began = Date.now();
-for (const group of groups) {
-  const started = Date.now();
-  const run = spawnSync('stryker', ['run', ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, MUTATION_GROUP: group }, shell: process.platform === 'win32' });
-  console.log(`mutation group ${group}: ${Math.round((Date.now() - started) / 1000)} s, exit ${run.status}`);
-  if (run.status !== 0) process.exit(run.status ?? 1);
-}
+const runGroup = (group) =>
+  new Promise((resolve) => {
+    const started = Date.now();
+    const run = spawn('stryker', ['run', ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, MUTATION_GROUP: group }, shell: process.platform === 'win32' });
+    run.on('error', () => resolve(1));
+    run.on('close', (status) => {
+      console.log(`mutation group ${group}: ${Math.round((Date.now() - started) / 1000)} s, exit ${status}`);
+      resolve(status ?? 1);
+    });
+  });
+const queue = [...groups];
+let failed = 0;
+await Promise.all(
+  Array.from({ length: Math.min(parallel, queue.length) }, async () => {
+    // A failed group stops the run: no further group starts (one already running finishes).
+    for (let group = queue.shift(); group !== undefined && failed === 0; group = queue.shift()) {
+      const status = await runGroup(group);
+      if (status !== 0) failed = status;
+    }
+  }),
+);
+if (failed !== 0) process.exit(failed);
 if (groups.length > 1) console.log(`mutation, all groups: ${Math.round((Date.now() - began) / 1000)} s`);
 const summary = spawnSync('node', ['scripts/mutation-summary.mjs'], { stdio: 'inherit', env: { ...process.env, ...(only ? { MUTATION_GROUP: only } : {}) } });
 process.exit(summary.status ?? 1);

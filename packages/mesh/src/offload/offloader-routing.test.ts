@@ -116,5 +116,7 @@ describe('OffloadServing', () => {
     expect(isOffloader(recordingOffloader(async () => x).offloader)).toBe(true);
     expect(isOffloader({ serve() {}, forward() {} })).toBe(false);
     expect(isOffloader(null)).toBe(false);
+    expect(isOffloader(undefined)).toBe(false);
+    expect(isOffloader('serve')).toBe(false);
   });
 });

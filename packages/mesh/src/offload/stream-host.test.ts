@@ -112,7 +112,7 @@ describe('StreamHost', () => {
     const { h, replies } = host(async () => s.stream);
     h.onOpen('L1', 'b', openMsg(2));
     await flush();
-    expect(replies.at(-1)).toEqual({ linkId: 'L1', m: { type: 'error', requestId: 2, error: expect.objectContaining({ code: 'INTERNAL' }) } });
+    expect(replies.at(-1)).toEqual({ linkId: 'L1', m: { type: 'error', requestId: 2, error: expect.objectContaining({ code: 'INTERNAL', details: { cause: 'Error: device lost' } }) } });
     expect(h.size).toBe(0);
   });
 
