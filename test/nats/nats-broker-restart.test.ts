@@ -50,6 +50,30 @@ function until(sources: readonly NatsViewSync[], check: () => boolean, what: str
   });
 }
 
+/** A broker and a ring of three nodes on the NATS transport; only n2 hosts `echo`, at `serviceTimeMs` a request. */
+async function startRing(prefixBase: string, serviceTimeMs: number): Promise<void> {
+  server = await startNatsServer();
+  const prefix = uniqueName(prefixBase);
+  for (let i = 0; i < 3; i++) {
+    const nc = await connectNats({ servers: server.url });
+    conns.push(nc);
+    const node = createNode({
+      id: `n${i}`,
+      transport: createNatsTransport({ connection: nc, name: `n${i}`, subjectPrefix: prefix, keepaliveIntervalMs: 100, deadPeerTimeoutMs: 600 }),
+      executor: createFakeExecutor({ services: { echo: { serviceTimeMs } }, hosted: i === 2 ? ['echo'] : [], tag: i }),
+      security: { psk: PSK },
+      seeds: i === 0 ? [] : [nodes[0]!.address!],
+      services: [ECHO],
+      syncPeriodMs: 50,
+      syncAckTimeoutMs: 150,
+      placement: false,
+    });
+    watch(node);
+    nodes.push(node);
+    await node.start();
+  }
+}
+
 describe.skipIf(skip)('a NATS broker restart under a running view and offloading', () => {
   it('with its store, and replaced by an empty one: the views converge again and forwards succeed', async () => {
     server = await startNatsServer();
@@ -84,26 +108,7 @@ describe.skipIf(skip)('a NATS broker restart under a running view and offloading
   }, 180_000); // a hang guard only: each restart waits for the clients' reconnect
 
   it('under a ring over the NATS transport: the links fail, the nodes find each other again, requests succeed', async () => {
-    server = await startNatsServer();
-    const prefix = uniqueName('m');
-    for (let i = 0; i < 3; i++) {
-      const nc = await connectNats({ servers: server.url });
-      conns.push(nc);
-      const node = createNode({
-        id: `n${i}`,
-        transport: createNatsTransport({ connection: nc, name: `n${i}`, subjectPrefix: prefix, keepaliveIntervalMs: 100, deadPeerTimeoutMs: 600 }),
-        executor: createFakeExecutor({ services: { echo: { serviceTimeMs: 5 } }, hosted: i === 2 ? ['echo'] : [], tag: i }),
-        security: { psk: PSK },
-        seeds: i === 0 ? [] : [nodes[0]!.address!],
-        services: [ECHO],
-        syncPeriodMs: 50,
-        syncAckTimeoutMs: 150,
-        placement: false,
-      });
-      watch(node);
-      nodes.push(node);
-      await node.start();
-    }
+    await startRing('m', 5);
     const whole = (): boolean => nodes.every((n) => aliveIds(n).join() === 'n0,n1,n2');
     await untilNodes(whole, 'every node sees all three');
     const left = new Promise<void>((resolve) => nodes[0]!.once('peerLeft', () => resolve()));
@@ -115,27 +120,8 @@ describe.skipIf(skip)('a NATS broker restart under a running view and offloading
   }, 180_000); // a hang guard only
 
   it('killed (SIGKILL) with submits in flight over a ring on the NATS transport: each settles once, right or typed; the ring resyncs once it is back', async () => {
-    server = await startNatsServer();
-    const prefix = uniqueName('k');
-    for (let i = 0; i < 3; i++) {
-      const nc = await connectNats({ servers: server.url });
-      conns.push(nc);
-      const node = createNode({
-        id: `n${i}`,
-        transport: createNatsTransport({ connection: nc, name: `n${i}`, subjectPrefix: prefix, keepaliveIntervalMs: 100, deadPeerTimeoutMs: 600 }),
-        // n2 takes 300 ms a request: it still holds most of them when the broker dies.
-        executor: createFakeExecutor({ services: { echo: { serviceTimeMs: 300 } }, hosted: i === 2 ? ['echo'] : [], tag: i }),
-        security: { psk: PSK },
-        seeds: i === 0 ? [] : [nodes[0]!.address!],
-        services: [ECHO],
-        syncPeriodMs: 50,
-        syncAckTimeoutMs: 150,
-        placement: false,
-      });
-      watch(node);
-      nodes.push(node);
-      await node.start();
-    }
+    // n2 takes 300 ms a request: it still holds most of them when the broker dies.
+    await startRing('k', 300);
     const n0 = nodes[0]!;
     const done = completions(n0);
     const whole = (): boolean => nodes.every((n) => aliveIds(n).join() === 'n0,n1,n2') && n0.view().entries['n2']!.instances.length > 0;
