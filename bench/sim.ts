@@ -6,8 +6,8 @@
  */
 import { loadavg } from 'node:os';
 import { availableParallelism } from 'node:os';
-import { AZURE_LLM_CONV_TRACE, DEPLOYABLE_BASELINES, runLoadSweep, runExperiment, runScalePointInParallel, type ExperimentContext } from '../packages/sim/dist/index.js';
-import { createEventQueue } from '../packages/sim/dist/engine.js';
+import { AZURE_LLM_CONV_TRACE, DEPLOYABLE_BASELINES, runLoadSweep, runExperiment, type ExperimentContext } from '../packages/sim/dist/index.js';
+import { createEventQueue, runScalePointInParallel } from '../packages/sim/dist/engine.js';
 
 function rawEngineEventsPerSec(): number {
   // A steady heap of 65 536 pending events; each step pops the earliest and schedules a successor.

@@ -51,11 +51,12 @@ function until(sources: readonly NatsViewSync[], check: () => boolean, what: str
 }
 
 /** A broker and a ring of three nodes on the NATS transport; only n2 hosts `echo`, at `serviceTimeMs` a request. */
-async function startRing(prefixBase: string, serviceTimeMs: number): Promise<void> {
-  server = await startNatsServer();
+async function startRing(prefixBase: string, serviceTimeMs: number): Promise<OwnedNatsServer> {
+  const broker = await startNatsServer();
+  server = broker;
   const prefix = uniqueName(prefixBase);
   for (let i = 0; i < 3; i++) {
-    const nc = await connectNats({ servers: server.url });
+    const nc = await connectNats({ servers: broker.url });
     conns.push(nc);
     const node = createNode({
       id: `n${i}`,
@@ -72,6 +73,7 @@ async function startRing(prefixBase: string, serviceTimeMs: number): Promise<voi
     nodes.push(node);
     await node.start();
   }
+  return broker;
 }
 
 describe.skipIf(skip)('a NATS broker restart under a running view and offloading', () => {
@@ -108,11 +110,11 @@ describe.skipIf(skip)('a NATS broker restart under a running view and offloading
   }, 180_000); // a hang guard only: each restart waits for the clients' reconnect
 
   it('under a ring over the NATS transport: the links fail, the nodes find each other again, requests succeed', async () => {
-    await startRing('m', 5);
+    const broker = await startRing('m', 5);
     const whole = (): boolean => nodes.every((n) => aliveIds(n).join() === 'n0,n1,n2');
     await untilNodes(whole, 'every node sees all three');
     const left = new Promise<void>((resolve) => nodes[0]!.once('peerLeft', () => resolve()));
-    await server.restart({ keepStore: false });
+    await broker.restart({ keepStore: false });
     await left; // the broker's crash failed the links: the ring saw it
     await untilNodes(whole, 'every node sees all three again after the broker is back', 60_000);
     const out = await nodes[0]!.submit('echo', input([5]), { deadline: Date.now() + 5000 });
@@ -121,17 +123,17 @@ describe.skipIf(skip)('a NATS broker restart under a running view and offloading
 
   it('killed (SIGKILL) with submits in flight over a ring on the NATS transport: each settles once, right or typed; the ring resyncs once it is back', async () => {
     // n2 takes 300 ms a request: it still holds most of them when the broker dies.
-    await startRing('k', 300);
+    const broker = await startRing('k', 300);
     const n0 = nodes[0]!;
     const done = completions(n0);
     const whole = (): boolean => nodes.every((n) => aliveIds(n).join() === 'n0,n1,n2') && n0.view().entries['n2']!.instances.length > 0;
     await untilNodes(whole, 'every node sees all three');
     const run = submitAll(n0, [0, 1, 2, 3, 4, 5], 4000);
     await untilNodes(() => run.offloaded() >= 6, 'n0 offloaded the six requests to n2');
-    await server.crash();
+    await broker.crash();
     // Settled while the broker is down: answers that crossed before the crash, the others typed.
     expectInvariants(await run.settled, [2]);
-    await server.revive();
+    await broker.revive();
     await untilNodes(whole, 'every node sees all three again after the broker is back', 60_000);
     const after = await submitAll(n0, [10, 11, 12], 5000).settled;
     expectInvariants(after, [2]);

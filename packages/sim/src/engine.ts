@@ -1,7 +1,9 @@
 /**
  * `@epara/sim/engine`: the simulator's discrete-event machinery, for building a custom system or workload
  * generator — the event queue (time, then insertion order), the event loop over a manual clock, and the
- * inter-arrival samplers (Poisson, Gamma with a coefficient of variation) the built-in workloads draw from.
+ * inter-arrival samplers (Poisson, Gamma with a coefficient of variation) the built-in workloads draw from; and how
+ * a run is executed — `shardPlanOf` (whether a run is simulated zone by zone, and its zones) and E6's scale point
+ * (`runScalePoint`, `runScalePointInParallel`: the simulator's speed on 1000 servers).
  *
  * @example
  * ```ts
@@ -19,3 +21,7 @@ export type { EventQueue } from './engine/event-queue.js';
 export { runEvents } from './engine/run-events.js';
 export type { EventHandler, RunEventsOptions } from './engine/run-events.js';
 export { sampleInterArrival, sampleGamma, sampleExponential } from './workload/samplers.js';
+export { shardPlanOf } from './shard/shard-plan.js';
+export { runScalePoint, runScalePointInParallel } from './experiments/e6-scale.js';
+export type { ShardPlan } from './shard/shard-plan.js';
+export type { ScalePoint } from './experiments/e6-scale.js';
