@@ -80,8 +80,18 @@ export class HoldCorrections {
 }
 
 function aged(r: Ratio, now: number): number {
-  const age = now - r.at - STALE_AFTER_MS;
-  return age > 0 ? 1 + (r.value - 1) * 0.5 ** (age / HALF_LIFE_MS) : r.value;
+  return fadeStale(r.value, 1, r.at, now);
+}
+
+/**
+ * A learned `value` at `now`, set last at `refreshedAt`: kept as is for {@link STALE_AFTER_MS}, then fading
+ * toward `toward` with a half-life of {@link HALF_LIFE_MS} — so a figure that stops work from reaching what would
+ * refresh it cannot lock that work out for good. The executor's hold-time corrections and the generation engine's
+ * step overhead learn this way.
+ */
+export function fadeStale(value: number, toward: number, refreshedAt: number, now: number): number {
+  const age = now - refreshedAt - STALE_AFTER_MS;
+  return age > 0 ? toward + (value - toward) * 0.5 ** (age / HALF_LIFE_MS) : value;
 }
 
 function clamp(ratio: number): number {

@@ -10,11 +10,7 @@ import { validateRequest, type GenerationRequest, type Sequence } from './genera
 import { shedError } from '../executor/shed-error.js';
 import { directWorkQueue, type DeviceWorkQueue } from '../executor/device-work.js';
 import { nextStepDeadline, stepDeadline } from './step-deadline.js';
-
-/** A learned step overhead no step refreshed for this long starts fading (see `#overhead`), ms. */
-const OVERHEAD_STALE_AFTER_MS = 1000;
-/** Half-life of that fading, ms (as the executor's hold-time corrections fade toward the profile). */
-const OVERHEAD_HALF_LIFE_MS = 2000;
+import { fadeStale } from '../executor/hold-corrections.js';
 
 /** The streamed tokens of one request. Iterating ends after the last token or throws an `EparaError`. */
 export interface GenerationStream extends AsyncIterable<number> {
@@ -175,16 +171,15 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
   }
 
   /**
-   * The learned overhead at `now`: kept as is for {@link OVERHEAD_STALE_AFTER_MS} after the last step that
-   * refreshed it, then fading toward 0 with a half-life of {@link OVERHEAD_HALF_LIFE_MS}. Only steps teach it,
+   * The learned overhead at `now`: kept as is for a second after the last step that refreshed it, then fading
+   * toward 0 with a half-life of 2 s, as the hold-time corrections fade (`fadeStale`). Only steps teach it,
    * and turns run only when the estimate admits them: an overhead inflated by a stall (a cold start on a starved
    * host) priced every turn past its deadline, so no turn ran and nothing replaced it — in a quiet demo run
    * every chat turn of three trials was refused on estimates of 1.1 and 2.1 s, near constant (p50 and p90 within
    * 3%), where the other runs served chat in 126–224 ms (p50).
    */
   #overhead(now: number): number {
-    const age = now - this.#overheadAt - OVERHEAD_STALE_AFTER_MS;
-    return age > 0 ? this.#overheadMs * 0.5 ** (age / OVERHEAD_HALF_LIFE_MS) : this.#overheadMs;
+    return fadeStale(this.#overheadMs, 0, this.#overheadAt, now);
   }
 
   #stepMs(tokens: number): number | undefined {
