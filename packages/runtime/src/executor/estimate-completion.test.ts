@@ -11,10 +11,10 @@ import { estimateCompletion } from './estimate-completion.js';
 
 const item = (seq: number): WorkItem => ({ seq, serviceId: 's', inputs: {}, key: 'k', deadline: 1e9, priority: 0, enqueuedAt: 0, frame: false, settle: () => undefined });
 
-function lane(id: string, batchSize: number, queued: number): Lane {
+function lane(id: string, batchSize: number, queued: number, o: { maxBatchSize?: number; perMs?: number } = {}): Lane {
   const queue = new EdfQueue<WorkItem>();
   for (let i = 0; i < queued; i++) queue.push(item(i));
-  return { id, serviceId: id, queue, batchSize, maxBatchSize: batchSize } as unknown as Lane;
+  return { id, serviceId: id, queue, batchSize, maxBatchSize: o.maxBatchSize ?? batchSize, arrivalsPerMs: () => o.perMs } as unknown as Lane;
 }
 
 /** A device free at `free`, running `lanes`, whose batch of `n` of a lane takes `ms(lane, n)`. */
@@ -23,8 +23,8 @@ function device(free: number, lanes: Lane[], ms: (l: Lane, n: number) => number,
 }
 
 /** A lane with a deadline budget whose recent arrivals need `share` of the device. */
-function urgent(id: string, deadlineBudgetMs: number | undefined, share: number, queued = 0): Lane {
-  return { ...lane(id, 1, queued), deadlineBudgetMs, loadShare: () => share } as unknown as Lane;
+function urgent(id: string, deadlineBudgetMs: number | undefined, share: number, queued = 0, o: { maxBatchSize?: number; perMs?: number } = {}): Lane {
+  return { ...lane(id, 1, queued, o), deadlineBudgetMs, loadShare: () => share } as unknown as Lane;
 }
 
 const affine = (_l: Lane, n: number): number => 2 + n;
@@ -98,5 +98,29 @@ describe('estimateCompletion (runtime)', () => {
     expect(estimateCompletion(l, [device(60, [l], affine, 0, 0, 0.25)], 0)).toBeCloseTo(60 + 3 + 20, 2);
     // Nothing waits on an idle device: nothing overtakes.
     expect(estimateCompletion(l, [device(0, [l], affine, 0, 0, 0.25)], 0)).toBe(3);
+  });
+
+  it("prices the own batch at what the lane's arrivals fill it to by its turn, up to the largest batch", () => {
+    // Batches of 2 (up to 4), one full batch queued ahead; 0.05 items/ms arrive. On a device free at 40 the
+    // newcomer's batch starts at 40 + 4 = 44: 2 more items arrive by then, so it runs as a batch of 3, not 1.
+    const l = lane('a', 2, 2, { maxBatchSize: 4, perMs: 0.05 });
+    expect(estimateCompletion(l, [device(40, [l], affine)], 0)).toBe(40 + 4 + 5);
+    // By a device free at 200 the batch is full at 4; with no known rate it stays the remainder of 1.
+    expect(estimateCompletion(l, [device(200, [l], affine)], 0)).toBe(200 + 4 + 6);
+    const blind = lane('a', 2, 2, { maxBatchSize: 4 });
+    expect(estimateCompletion(blind, [device(40, [blind], affine)], 0)).toBe(40 + 4 + 3);
+  });
+
+  it("counts the items due later that another lane's last due-first batch takes along", () => {
+    // Own budget 300 ms, a wait of 100 ms; video due first for the first 50 ms of it, at a fifth of the device, in
+    // batches of up to 4 at 0.1 frames/ms. Its last batch headed by a frame due first takes the 3 frames arriving
+    // in the next 30 ms along, so video goes ahead for 80 ms of the wait: w = 100 + 0.2·min(w, 80) = 116.
+    const l = urgent('a', 300, 0);
+    const video = urgent('v', 250, 0.2, 0, { maxBatchSize: 4, perMs: 0.1 });
+    const ms = (x: Lane, n: number): number => (x === l ? affine(x, n) : 1000);
+    expect(estimateCompletion(l, [device(100, [l, video], ms)], 0)).toBeCloseTo(3 + 116, 1);
+    // Without a known rate, only the lead: w = 100 + 0.2·50.
+    const blind = urgent('v', 250, 0.2, 0, { maxBatchSize: 4 });
+    expect(estimateCompletion(l, [device(100, [l, blind], ms)], 0)).toBeCloseTo(3 + 110, 1);
   });
 });

@@ -12,8 +12,9 @@ const OVERTAKE_SETTLED_MS = 0.05;
  * core's {@link estimateQueueCompletion}: each device's held batches (its timeline), the engine work (generation
  * steps) queued on it, the work other services have queued on the same devices (multi-task), the lane's full
  * batches ahead (spread over its devices, earliest free first), then its own batch, plus the work that will
- * arrive while it waits and be due before it ({@link overtakingMs}), plus the margin the device scheduler
- * learned. `costScale` is the new item's input size relative to the profiled one.
+ * arrive while it waits and be due before it ({@link overtakingMs}), plus what the lane's later arrivals add to
+ * its own batch ({@link fillMs}), plus the margin the device scheduler learned. `costScale` is the new item's
+ * input size relative to the profiled one.
  */
 export function estimateCompletion(lane: Lane, schedulers: readonly DeviceScheduler[], now: number, costScale = 1): number {
   const freeAt = schedulers.map((s) => {
@@ -37,9 +38,11 @@ export function estimateCompletion(lane: Lane, schedulers: readonly DeviceSchedu
   const own = (lane.queue.size % Math.max(1, Math.floor(lane.batchSize))) + 1;
   let ownMs = Number.POSITIVE_INFINITY;
   for (const s of schedulers) ownMs = Math.min(ownMs, s.expectedMs(lane, own, now) * costScale);
-  const overtaking = overtakingMs(lane, schedulers, now, Math.max(0, at - ownMs - now));
+  const waitMs = Math.max(0, at - ownMs - now);
+  const overtaking = overtakingMs(lane, schedulers, now, waitMs);
+  const fill = fillMs(lane, schedulers, now, own, waitMs + overtaking) * costScale;
   // Plus how late this lane's batches have been ending (learned per device; the first device stands for all).
-  return at + overtaking + schedulers[0]!.learnedGuardMs(lane);
+  return at + overtaking + fill + schedulers[0]!.learnedGuardMs(lane);
 }
 
 /**
@@ -48,7 +51,8 @@ export function estimateCompletion(lane: Lane, schedulers: readonly DeviceSchedu
  * earliest-deadline order. Counted per device of the lane (the busiest counts):
  * - each other lane whose items carry a shorter deadline budget ({@link Lane.deadlineBudgetMs}): its items
  *   arriving within the first `budget − its budget` ms of the wait are due first, and take the share of the
- *   device its recent arrivals need ({@link Lane.loadShare}) of that time;
+ *   device its recent arrivals need ({@link Lane.loadShare}) of that time — and of the time its largest batch
+ *   takes to fill past that lead ({@link rideAlongMs}), whose items its last batch due first takes along;
  * - the engine work (generation steps, paced at short deadlines: due before a queued batch), at the share of
  *   the device it took lately ({@link DeviceScheduler.workShare}), over the whole wait.
  *
@@ -68,7 +72,7 @@ function overtakingMs(lane: Lane, schedulers: readonly DeviceScheduler[], now: n
         for (const other of s.lanes) {
           if (other === lane || other.deadlineBudgetMs === undefined) continue;
           const lead = budget - other.deadlineBudgetMs;
-          if (lead > 0) ms += Math.max(0, other.loadShare(s.device.id, now)) * Math.min(w, lead);
+          if (lead > 0) ms += Math.max(0, other.loadShare(s.device.id, now)) * Math.min(w, lead + rideAlongMs(other, now));
         }
       }
       ahead = Math.max(ahead, ms);
@@ -79,6 +83,31 @@ function overtakingMs(lane: Lane, schedulers: readonly DeviceScheduler[], now: n
     if (settled) break;
   }
   return w - waitMs;
+}
+
+/**
+ * How much longer the new item's own batch runs than the `own` items the queue leaves it: the launch rule takes
+ * the batch when the item's turn comes, with every item queued by then (later arrivals of the lane, due after
+ * it, included) up to the lane's largest batch. Under a backlog that is the largest batch, not the remainder.
+ * The items arriving within the wait `waitMs` fill it, at the lane's recent arrival rate (none when unknown).
+ */
+function fillMs(lane: Lane, schedulers: readonly DeviceScheduler[], now: number, own: number, waitMs: number): number {
+  const perMs = lane.arrivalsPerMs(now) ?? 0;
+  const fill = Math.min(Math.max(own, Math.floor(lane.maxBatchSize)), own + Math.floor((perMs * waitMs) / Math.max(1, schedulers.length)));
+  if (fill <= own) return 0;
+  let ms = Number.POSITIVE_INFINITY;
+  for (const s of schedulers) ms = Math.min(ms, s.expectedMs(lane, fill, now) - s.expectedMs(lane, own, now));
+  return Math.max(0, ms);
+}
+
+/**
+ * How long past its lead another lane's arrivals still go ahead: the last batch of it headed by an item due
+ * first takes every item of it queued by then, up to its largest batch — the ones due after the new item too.
+ * At the lane's recent arrival rate, the time its largest batch takes to fill (0 when its rate is unknown).
+ */
+function rideAlongMs(other: Lane, now: number): number {
+  const perMs = other.arrivalsPerMs(now);
+  return perMs !== undefined && perMs > 0 ? (Math.max(1, Math.floor(other.maxBatchSize)) - 1) / perMs : 0;
 }
 
 function countDevices(lane: Lane, schedulers: readonly DeviceScheduler[]): number {

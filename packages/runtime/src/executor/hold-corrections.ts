@@ -1,8 +1,20 @@
 import { latencyAt, type LatencyProfile } from '@epara/core';
 
-/** Bounds of a correction, and of what one batch may pull it toward: one stall cannot inflate it past 4×. */
+/**
+ * Bounds of a correction. The upper one bounds what stream admission and routing read as an instance's capacity
+ * (`capacityPerSec` divides by it at the plan's batch, a pack of 1 for streams, whose hand-offs alone hold a
+ * contended device several times a small model's profile, while its packs grow under a backlog).
+ */
 const MIN_RATIO = 0.5;
 const MAX_RATIO = 4;
+/**
+ * What one batch may pull a correction toward, relative to its current value: a stall counts as at most this many
+ * times the current figure, so one moves it by at most `WEIGHT × (STEP − 1)` (60 %), while a sustained slowdown
+ * is reached in a few batches. Each batch's ratio was clamped to 4× the profile before it entered the EWMA: on
+ * the demo's contended host, where batches held their device 3–4× the profile on average, that cut off the slow
+ * half of them and the estimate ran short by a tenth to a third, an error every queued batch adds to.
+ */
+const STEP = 4;
 /** Weight of the newest batch in the EWMA. */
 const WEIGHT = 0.2;
 /**
@@ -34,7 +46,7 @@ interface DeviceRatios {
  * batches queued behind each other are priced at what they really cost, not at compute time; a batch sent
  * ahead is counted from the previous one's end, not from its dispatch (its wait is the other batch's hold).
  * Kept as an EWMA of held over profiled time per batch-size class (the hand-offs cost about the same per
- * batch, so they weigh more on small batches), clamped to ½…4×, fading toward 1 (half-life {@link HALF_LIFE_MS})
+ * batch, so they weigh more on small batches), one batch counted at most 4× the current figure, the correction bounded to ½…4×, fading toward 1 (half-life {@link HALF_LIFE_MS})
  * once no batch refreshed it for {@link STALE_AFTER_MS}. `version` changes with every observation, for callers
  * that cache figures derived from them.
  */
@@ -57,15 +69,15 @@ export class HoldCorrections {
   /** Folds in a batch of `n` (at profiled input size) that held `deviceId` for `holdMs`, ending at `now`. */
   observe(profile: LatencyProfile, deviceId: string, n: number, holdMs: number, now: number): void {
     if (!(holdMs > 0) || !Number.isFinite(holdMs)) return;
-    const ratio = clamp(holdMs / latencyAt(profile, n));
+    const ratio = holdMs / latencyAt(profile, n);
     let d = this.#devices.get(deviceId);
     if (d === undefined) this.#devices.set(deviceId, (d = { all: { value: 1, at: now }, classes: [] }));
     const k = sizeClass(n);
     // A class seen for the first time starts from what all sizes taught, not from the profile.
     const own = (d.classes[k] ??= { value: aged(d.all, now), at: now });
-    own.value = clamp((1 - WEIGHT) * aged(own, now) + WEIGHT * ratio);
+    own.value = step(aged(own, now), ratio);
     own.at = now;
-    d.all.value = clamp((1 - WEIGHT) * aged(d.all, now) + WEIGHT * ratio);
+    d.all.value = step(aged(d.all, now), ratio);
     d.all.at = now;
     this.#version++;
   }
@@ -92,6 +104,11 @@ function aged(r: Ratio, now: number): number {
 export function fadeStale(value: number, toward: number, refreshedAt: number, now: number): number {
   const age = now - refreshedAt - STALE_AFTER_MS;
   return age > 0 ? toward + (value - toward) * 0.5 ** (age / HALF_LIFE_MS) : value;
+}
+
+/** The EWMA's next value from `value` and one batch's `ratio`, that batch counted at most {@link STEP}× `value`. */
+function step(value: number, ratio: number): number {
+  return clamp((1 - WEIGHT) * value + WEIGHT * Math.min(ratio, STEP * value));
 }
 
 function clamp(ratio: number): number {
