@@ -1,4 +1,5 @@
 import { createSeededRandom, isEparaError, type NamedTensors, type TensorDataArray, type TensorLike } from '@epara/core';
+import { floatToHalf, halfToFloat } from '@epara/core/internal';
 import type { DeviceHandle } from '../devices/device-port.js';
 import { splitTensors, stackTensors } from '../tensors/stack.js';
 import type { IoSpec } from './io-spec.js';
@@ -77,8 +78,9 @@ function firstItem(o: BatchCheckOptions): NamedTensors | string {
     const data = t.data as TensorDataArray | string[];
     for (let i = 0; i < data.length; i++) {
       if (Array.isArray(data)) data[i] = String(i % 2);
-      else if (data instanceof BigInt64Array) data[i] = BigInt(i % 2);
+      else if (data instanceof BigInt64Array || data instanceof BigUint64Array) data[i] = BigInt(i % 2);
       else if (data instanceof Float32Array || data instanceof Float64Array) data[i] = random.next();
+      else if (s.type === 'float16') data[i] = floatToHalf(random.next());
       else data[i] = i % 2;
     }
     item[s.name] = t;
@@ -99,6 +101,7 @@ function secondItem(io: IoSpec, a: NamedTensors): NamedTensors {
     }
     const data = t.data.slice().reverse() as TensorLike['data'];
     if (data instanceof Float32Array || data instanceof Float64Array) for (let i = 0; i < data.length; i++) data[i] = data[i]! * 3 + 0.5;
+    else if (t.type === 'float16') for (let i = 0; i < data.length; i++) (data as Uint16Array)[i] = floatToHalf(halfToFloat((data as Uint16Array)[i]!) * 3 + 0.5);
     out[name] = { type: t.type, dims: [...t.dims], data };
   }
   return out;
@@ -110,15 +113,18 @@ function compare(solo: NamedTensors, part: NamedTensors): string | undefined {
     const p = part[name];
     if (!p) return `output '${name}' is missing from the batch`;
     if (p.dims.length !== s.dims.length || p.dims.some((d, i) => d !== s.dims[i])) return `output '${name}' has dims [${p.dims.join(', ')}] in the batch, [${s.dims.join(', ')}] alone`;
-    const exact = !(s.data instanceof Float32Array || s.data instanceof Float64Array);
+    // A half's bits are compared as the number they stand for: a batch may round a half float differently too.
+    const half = s.type === 'float16';
+    const exact = !(half || s.data instanceof Float32Array || s.data instanceof Float64Array);
+    const at = (data: TensorLike['data'], i: number): unknown => (half ? halfToFloat((data as Uint16Array)[i]!) : data[i]);
     let scale = 0;
-    if (!exact) for (const v of s.data as Float32Array) scale = Math.max(scale, Math.abs(v));
+    if (!exact) for (let i = 0; i < s.data.length; i++) scale = Math.max(scale, Math.abs(at(s.data, i) as number));
     const atol = BATCH_CHECK_TOLERANCE.absolute * Math.max(1, scale);
     for (let i = 0; i < s.data.length; i++) {
-      const x = s.data[i]!;
-      const y = p.data[i]!;
+      const x = at(s.data, i);
+      const y = at(p.data, i);
       if (exact ? x === y : Math.abs((x as number) - (y as number)) <= atol + BATCH_CHECK_TOLERANCE.relative * Math.abs(x as number)) continue;
-      if (!exact && Number.isNaN(x as number) && Number.isNaN(y as number)) continue;
+      if (!exact && (x === y || (Number.isNaN(x as number) && Number.isNaN(y as number)))) continue;
       return `output '${name}'[${i}] is ${String(y)} in the batch, ${String(x)} alone`;
     }
   }
