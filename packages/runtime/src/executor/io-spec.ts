@@ -3,6 +3,7 @@ import type { LoadedModelInfo, ModelIoInfo } from '../devices/device-port.js';
 import type { BatchAxes } from '../tensors/stack.js';
 import { product } from '../tensors/stack.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
+import { checkDimTies, dimTies, type DimTie } from './dim-ties.js';
 
 /** One input as the executor checks it: per-item dims (size 1 on the batch axis, `null` = free). */
 export interface InputSpec {
@@ -36,6 +37,8 @@ export interface IoSpec {
   readonly stateMap: Readonly<Record<string, string>>;
   /** What the dim names say about batching this model. */
   readonly separability: NameSeparability;
+  /** Dims of different places the model names alike (not the batch's): a request gives them one size. */
+  readonly ties: readonly DimTie[];
 }
 
 const ARRAY_OF: Record<TensorType, string> = {
@@ -117,7 +120,10 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
   if (symbol === undefined && !all.some((s) => s.batchAxis !== null)) separability = { kind: 'none', reason: 'no input has a free batch dim' };
   else if (noBatch !== undefined) separability = { kind: 'none', reason: noBatch };
   else separability = { kind: hows.includes('guessed') ? 'guessed' : 'named' };
+  // The batch's symbol ties nothing per item (each request holds one); overridden dims are the service's.
+  const ties = dimTies(info.inputs, (name, axis, d) => d === symbol || inputAxes[name] === axis || service.inputs?.[name]?.dims !== undefined || service.inputs?.[name]?.anyRank === true);
   return {
+    ties,
     inputs: all.filter((s) => !(s.name in stateMap)),
     stateInputs: all.filter((s) => s.name in stateMap),
     inputAxes,
@@ -162,8 +168,9 @@ export function validateItem(spec: IoSpec, inputs: NamedTensors, options: { serv
     if (same && (s.batchAxis === null || !sameDims(exp.lastDims[e], t.dims))) same = false;
   }
   // Requests of a service mostly share one shape: the key of the last one serves again (building it appended a
-  // string piece per dim, ~8 allocations per request on the classifier).
+  // string piece per dim, ~8 allocations per request on the classifier). The same dims passed the ties then.
   if (same) return exp.lastKey!;
+  if (spec.ties.length > 0) checkDimTies(spec.ties, inputs, options.serviceId);
   let key = '';
   for (let e = 0; e < expected.length; e++) {
     const s = expected[e]!;
