@@ -7,6 +7,7 @@ import type { ModelInstanceContext } from './instance-context.js';
 import { resolveIoSpec, wholeRequestSpec, type IoSpec } from './io-spec.js';
 import { knownOutputs } from './known-outputs.js';
 import { initialState, sampleFeeds } from './model-inputs.js';
+import { checkServableIo } from './servable-io.js';
 
 /** What every run of an instance asks its device for. */
 export interface InstanceRunOptions {
@@ -40,6 +41,7 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
   const infos = await Promise.all(devices.map((d) => d.loadModel(c.instanceId, source, signal ? { signal } : {})));
   const memory = new Map<string, number>();
   infos.forEach((info, i) => memory.set(devices[i]!.id, info.memoryBytes));
+  checkServableIo(infos[0]!, s);
   const io = resolveIoSpec(infos[0]!, s);
   // Computed once: the outputs every run fetches (the requested ones plus the recurrent state).
   const outputNames = io.outputNames ? [...new Set([...io.outputNames, ...Object.values(io.stateMap)])] : undefined;

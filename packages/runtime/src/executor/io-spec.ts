@@ -97,9 +97,10 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
   const hows: AxisHow[] = [];
   const all: InputSpec[] = info.inputs.map((io) => {
     const exp = service.inputs?.[io.name];
-    if (exp?.anyRank === true) {
+    // An input the model leaves without a shape takes any rank, unless the service gives it dims.
+    if (exp?.anyRank === true || (io.anyRank === true && exp?.dims === undefined && exp?.anyRank === undefined)) {
       hows.push('shared');
-      return { name: io.name, type: exp.type ?? io.type, dims: [], batchAxis: null, anyRank: true };
+      return { name: io.name, type: exp?.type ?? io.type, dims: [], batchAxis: null, anyRank: true };
     }
     const { axis: batchAxis, how } = axisOf(io, symbol, exp?.batchAxis, false);
     hows.push(how);
@@ -114,7 +115,7 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
     const { axis, how } = axisOf(io, symbol, service.outputs?.[io.name]?.batchAxis, true);
     hows.push(how);
     outputAxes[io.name] = axis;
-    if (how === 'none') noBatch ??= `output '${io.name}' has no batch dim (dims [${io.dims.join(', ')}])`;
+    if (how === 'none') noBatch ??= io.anyRank ? `output '${io.name}' has an open rank (no shape in the model)` : `output '${io.name}' has no batch dim (dims [${io.dims.join(', ')}])`;
   }
   let separability: NameSeparability;
   if (symbol === undefined && !all.some((s) => s.batchAxis !== null)) separability = { kind: 'none', reason: 'no input has a free batch dim' };
