@@ -111,8 +111,12 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
   for (const s of all) inputAxes[s.name] = s.batchAxis;
   const outputAxes: Record<string, number | null> = {};
   let noBatch: string | undefined;
+  // A recurrent state output is its state input's next value: it batches where the input does (Silero's export
+  // with every free dim unnamed, `state [2, ?, 128]` → `stateN [?, ?, ?]`, says so in no other way).
+  const stateInputOf = new Map(Object.entries(stateMap).map(([input, output]) => [output, input]));
   for (const io of info.outputs) {
-    const { axis, how } = axisOf(io, symbol, service.outputs?.[io.name]?.batchAxis, true);
+    const fromState = stateInputOf.has(io.name) ? inputAxes[stateInputOf.get(io.name)!] : undefined;
+    const { axis, how } = axisOf(io, symbol, service.outputs?.[io.name]?.batchAxis ?? fromState ?? undefined, true);
     hows.push(how);
     outputAxes[io.name] = axis;
     if (how === 'none') noBatch ??= io.anyRank ? `output '${io.name}' has an open rank (no shape in the model)` : `output '${io.name}' has no batch dim (dims [${io.dims.join(', ')}])`;
