@@ -147,6 +147,35 @@ describe('models that fail, cannot return a value, or stretch the interface (rea
     });
   });
 
+  it('fails only the refused request when the batch runs from input leases', async () => {
+    await load('gather-leased', gather);
+    const items = [1, 2, 3, 4, 5, 6].map((s) => gatherItem(s, s === 2));
+    const expected = await Promise.all(items.map((it, i) => (i === 1 ? undefined : refs['gather']!.run(it))));
+    const leased = items.map((it) => {
+      const out: Record<string, NamedTensors[string]> = {};
+      for (const [name, t] of Object.entries(it)) {
+        const lease = executor.allocateInput('gather-leased', name, [...t.dims]);
+        (lease.data as Float32Array | BigInt64Array).set(t.data as never);
+        out[name] = lease;
+      }
+      return out;
+    });
+    const served = await submitAll(executor, 'gather-leased', leased);
+    expect(Math.max(...served.batchSizes)).toBeGreaterThan(1);
+    expect(executor.stats().services['gather-leased']!.inputLeases?.['x']?.slabBatches).toBeGreaterThan(0);
+    served.results.forEach((r, i) => {
+      if (i === 1) expect(r.ok ? 'ok' : r.error.code).toBe('MODEL_ERROR');
+      else if (!r.ok) throw new Error(`request ${i}: ${r.error.code} ${r.error.message}`);
+      else expect(Array.from(r.outputs['y']!.data as Float32Array)).toEqual(Array.from(expected[i]!['y']!.data as Float32Array));
+    });
+  });
+
+  it('refuses outputNames and state names the model does not have, at load, with INVALID_OPTIONS', async () => {
+    expect(await rejection(load('gather-misnamed', gather, { outputNames: ['nope'] }))).toMatchObject({ code: 'INVALID_OPTIONS' });
+    const stateful = { stateful: { state: { idx: 'nope' } } };
+    expect(await rejection(load('gather-misstated', gather, stateful))).toMatchObject({ code: 'INVALID_OPTIONS' });
+  });
+
   it.each([
     ['sequence-out', sequenceOut, /output 's'.*sequence/],
     ['map-out', mapOut, /output 'm'.*(sequence|map)/],

@@ -1,4 +1,4 @@
-import { toEparaError, type Clock, type EparaError } from '@epara/core';
+import { toEparaError, type Clock, type EparaError, type NamedTensors } from '@epara/core';
 import type { WorkItem } from '../batching/work-item.js';
 import type { BatchDone } from '../batching/lane.js';
 import type { DeviceHandle, RunListener, TimedRun } from '../devices/device-port.js';
@@ -6,6 +6,8 @@ import { deliverOutputs, outputFilter, splitRun, startRun } from './batch-output
 import type { Emit, InstanceCounters } from './instance-context.js';
 import type { LoadedInstance } from './instance-loading.js';
 import { unreadableTensor, unreadableTensorError } from '../tensors/readable-data.js';
+import { Lease } from '../batching/input-lease.js';
+import { LeaseRing } from './lease-ring.js';
 
 /** What a {@link BatchRunner} works with: its instance's identity, counters, clock and loaded model. */
 export interface BatchRunnerContext {
@@ -129,6 +131,7 @@ export class BatchRunner {
     r.items = NO_ITEMS;
     r.device = r.done = r.loaded = undefined;
     if (this.#free.length < MAX_FREE_RUNS) this.#free.push(r);
+    for (let k = 0; k < items.length; k++) refreshLeases(items[k]!.inputs);
     let i = 0;
     const next: BatchDone = {
       batchEnded: () => {
@@ -185,5 +188,13 @@ export class BatchRunner {
       }
     }
     return kept;
+  }
+}
+
+/** The leases among `inputs` whose batch ran from their slab see it again (it came back as a new buffer). */
+function refreshLeases(inputs: NamedTensors): void {
+  for (const name in inputs) {
+    const t = inputs[name];
+    if (t instanceof Lease && t.ring instanceof LeaseRing) t.ring.refresh(t);
   }
 }
