@@ -101,6 +101,21 @@ const MODELS = {
     g.output('values', 'float32', ['N', 'k']);
     g.output('indices', 'int64', ['N', 'k']);
   }),
+  /** An input returned as it is (a graph output named as the input) beside `y = 2x`. */
+  passThrough: model('pass-through', (g) => {
+    g.input('x', 'float32', ['N', 4]);
+    g.node('Mul', ['x', g.constant('two', 'float32', [], [2])], ['y']);
+    g.output('x', 'float32', ['N', 4]);
+    g.output('y', 'float32', ['N', 4]);
+  }),
+  /** A constant output (an initializer returned as it is) beside `y = x + 1`. */
+  constantOut: model('constant-out', (g) => {
+    g.input('x', 'float32', ['N', 4]);
+    g.constant('labels', 'int64', [3], [7n, 8n, 2n ** 60n]);
+    g.node('Add', ['x', g.constant('one', 'float32', [], [1])], ['y']);
+    g.output('labels', 'int64', [3]);
+    g.output('y', 'float32', ['N', 4]);
+  }),
 } as const;
 
 type Name = keyof typeof MODELS;
@@ -119,6 +134,8 @@ const ITEMS: Record<Name, (seed: number) => NamedTensors> = {
   anonymous: (s) => ({ x: f32([1, 2 + (s % 2)], s) }),
   nonZero: (s) => ({ x: { type: 'float32', dims: [1, 6], data: Float32Array.from({ length: 6 }, (_, i) => ((i + s) % 3 === 0 ? 0 : i + s)) } }),
   topK: (s) => ({ x: f32([1, 10], s), k: { type: 'int64', dims: [1], data: new BigInt64Array([BigInt(1 + (s % 3) * 2)]) } }),
+  passThrough: (s) => ({ x: f32([1, 4], s) }),
+  constantOut: (s) => ({ x: f32([1, 4], s) }),
 };
 
 /** Whether requests of the model may share a run (what a careful reading of its graph says). */
@@ -135,6 +152,8 @@ const SEPARABLE: Record<Name, boolean> = {
   anonymous: false,
   nonZero: false,
   topK: true,
+  passThrough: true,
+  constantOut: false,
 };
 
 describe('models of every shape, served as raw onnxruntime-node answers them', () => {
