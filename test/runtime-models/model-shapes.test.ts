@@ -101,6 +101,12 @@ const MODELS = {
     g.output('values', 'float32', ['N', 'k']);
     g.output('indices', 'int64', ['N', 'k']);
   }),
+  /** Time-major, the batch second: a running sum over time, `y[t, n] = Σ_{s≤t} x[s, n]`, per sequence. */
+  timeMajor: model('time-major', (g) => {
+    g.input('x', 'float32', ['seq', 'batch', 4]);
+    g.node('CumSum', ['x', g.constant('time', 'int64', [], [0])], ['y']);
+    g.output('y', 'float32', ['seq', 'batch', 4]);
+  }),
   /** An input returned as it is (a graph output named as the input) beside `y = 2x`. */
   passThrough: model('pass-through', (g) => {
     g.input('x', 'float32', ['N', 4]);
@@ -134,6 +140,7 @@ const ITEMS: Record<Name, (seed: number) => NamedTensors> = {
   anonymous: (s) => ({ x: f32([1, 2 + (s % 2)], s) }),
   nonZero: (s) => ({ x: { type: 'float32', dims: [1, 6], data: Float32Array.from({ length: 6 }, (_, i) => ((i + s) % 3 === 0 ? 0 : i + s)) } }),
   topK: (s) => ({ x: f32([1, 10], s), k: { type: 'int64', dims: [1], data: new BigInt64Array([BigInt(1 + (s % 3) * 2)]) } }),
+  timeMajor: (s) => ({ x: f32([2 + (s % 2) * 3, 1, 4], s) }),
   passThrough: (s) => ({ x: f32([1, 4], s) }),
   constantOut: (s) => ({ x: f32([1, 4], s) }),
 };
@@ -152,6 +159,7 @@ const SEPARABLE: Record<Name, boolean> = {
   anonymous: false,
   nonZero: false,
   topK: true,
+  timeMajor: true,
   passThrough: true,
   constantOut: false,
 };

@@ -64,11 +64,16 @@ function isFree(d: number | string | undefined): boolean {
   return typeof d === 'string' || (typeof d === 'number' && d < 0);
 }
 
+/** A dim name that says it is the batch (`batch`, `batch_size`, `BatchSize`…). */
+const BATCH_NAME = /batch/i;
+
 /**
- * The batch symbol: the leading dim of the first input that leaves it free. `undefined` when no input has a
- * free leading dim (a model with a fixed batch cannot stack requests).
+ * The batch symbol: a free dim of the inputs named as the batch, wherever it sits (a time-major model's
+ * `[seq, batch, features]`), else the leading dim of the first input that leaves it free. `undefined` when no
+ * input has one (a model with a fixed batch cannot stack requests).
  */
 function batchSymbolOf(info: LoadedModelInfo): number | string | undefined {
+  for (const io of info.inputs) for (const d of io.dims) if (typeof d === 'string' && BATCH_NAME.test(d)) return d;
   for (const io of info.inputs) if (isFree(io.dims[0])) return io.dims[0];
   return undefined;
 }
