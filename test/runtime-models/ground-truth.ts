@@ -105,8 +105,8 @@ export function service(id: string, model: Uint8Array | string, more: Partial<Ex
 }
 
 /** Starts an executor on one CPU device hosting `services`: an idle device runs the first request at once, the rest queue behind it. */
-export async function startExecutor(services: readonly ExecutorServiceOptions[]): Promise<Executor> {
-  const executor = createExecutor({ devices: [{ id: 'cpu0', threads: 1 }], services: [...services], launchWhenIdle: true });
+export async function startExecutor(services: readonly ExecutorServiceOptions[], profiling?: { warmup: number; repetitions: number }): Promise<Executor> {
+  const executor = createExecutor({ devices: [{ id: 'cpu0', threads: 1 }], services: [...services], launchWhenIdle: true, ...(profiling ? { profiling } : {}) });
   await executor.start();
   return executor;
 }

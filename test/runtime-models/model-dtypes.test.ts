@@ -70,7 +70,9 @@ describe.each([{ text: true }, { text: false }])('every element type through bat
   let ref: Reference;
   beforeAll(async () => {
     ref = await reference(bytes);
-    executor = await startExecutor([service('dtypes', bytes)]);
+    // 'measured': no profile and no sample — profiled at load on zeros of the model's fixed shapes.
+    const { profile: _given, ...measured } = service('measured', bytes, { maxBatch: 4 });
+    executor = await startExecutor([service('dtypes', bytes), measured], { warmup: 0, repetitions: 1 });
   });
   afterAll(async () => {
     await executor?.close();
@@ -82,5 +84,10 @@ describe.each([{ text: true }, { text: false }])('every element type through bat
     const served = await expectServedAsReference(executor, 'dtypes', ref, items);
     expect(executor.itemSeparability('dtypes')).toBe('separable');
     expect(Math.max(...served.batchSizes)).toBeGreaterThan(1);
+  });
+
+  it('loads without a profile or a sample, and answers as raw onnxruntime-node', async () => {
+    await expectServedAsReference(executor, 'measured', ref, Array.from({ length: 6 }, (_, k) => item(k + 20, o)));
+    expect(executor.itemSeparability('measured')).toBe('separable');
   });
 });

@@ -197,3 +197,26 @@ describe('models of every shape, served as raw onnxruntime-node answers them', (
     if (!failed.ok) expect(failed.error.message).toMatch(/'seq'/);
   });
 });
+
+describe('the same models without a profile: measured at load from their fixed shapes or a sample', () => {
+  const names = Object.keys(MODELS) as Name[];
+  let executor: Executor;
+  const refs = new Map<Name, Reference>();
+  beforeAll(async () => {
+    for (const name of names) refs.set(name, await reference(MODELS[name]));
+    const { profile: _given, ...noProfile } = service('x', MODELS.unbatched);
+    executor = await startExecutor(
+      names.map((name) => ({ ...noProfile, id: name, model: MODELS[name], maxBatch: 4, sampleInputs: ITEMS[name](0) })),
+      { warmup: 0, repetitions: 1 },
+    );
+  });
+  afterAll(async () => {
+    await executor?.close();
+    for (const r of refs.values()) await r.release();
+  });
+
+  it.each(names)('%s: loads, measures and answers as raw onnxruntime-node', async (name) => {
+    await expectServedAsReference(executor, name, refs.get(name)!, [1, 2, 3, 4, 5].map((k) => ITEMS[name](k)));
+    expect(executor.instances().find((i) => i.serviceId === name)?.runMs).toBeGreaterThan(0);
+  });
+});
