@@ -184,10 +184,16 @@ describe('models that fail, cannot return a value, or stretch the interface (rea
     expect(err.code).toBe('LOAD_FAILED');
     expect((err as Error).message).toMatch(message);
     await load(`${id}-tensors`, bytes, { outputNames: ['y'] });
+    // Without a profile: measured at load, fetching only the outputs asked for.
+    const { profile: _given, ...measured } = service(`${id}-measured`, bytes, { outputNames: ['y'] });
+    executor.register(measured);
+    await executor.load({ serviceId: `${id}-measured` } as ParallelPlan, { deviceIds: ['cpu0'] });
     const ref = await reference(bytes);
     try {
       const items = [1, 2, 3, 4].map((s) => ({ x: f32([1, id === 'map-out' ? 2 : 3], s) }));
       await expectServedAsReference(executor, `${id}-tensors`, ref, items, { outputNames: ['y'] });
+      await expectServedAsReference(executor, `${id}-measured`, ref, items, { outputNames: ['y'] });
+      expect(executor.itemSeparability(`${id}-measured`)).toBe('separable');
     } finally {
       await ref.release();
     }

@@ -119,11 +119,14 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
   // A recurrent state output is its state input's next value: it batches where the input does (Silero's export
   // with every free dim unnamed, `state [2, ?, 128]` → `stateN [?, ?, ?]`, says so in no other way).
   const stateInputOf = new Map(Object.entries(stateMap).map(([input, output]) => [output, input]));
+  const fetched = (name: string): boolean => service.outputNames === undefined || service.outputNames.includes(name) || stateInputOf.has(name);
   for (const io of info.outputs) {
     const fromState = stateInputOf.has(io.name) ? inputAxes[stateInputOf.get(io.name)!] : undefined;
     const { axis, how } = axisOf(io, symbol, service.outputs?.[io.name]?.batchAxis ?? fromState ?? undefined, true);
-    hows.push(how);
     outputAxes[io.name] = axis;
+    // An output no run fetches says nothing about splitting a batch's answers.
+    if (!fetched(io.name)) continue;
+    hows.push(how);
     if (how === 'none') noBatch ??= io.anyRank ? `output '${io.name}' has an open rank (no shape in the model)` : `output '${io.name}' has no batch dim (dims [${io.dims.join(', ')}])`;
   }
   let separability: NameSeparability;
