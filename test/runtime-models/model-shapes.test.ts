@@ -55,7 +55,7 @@ describe('the same models without a profile: measured at load from their fixed s
     const { profile: _given, ...noProfile } = service('x', MODELS.unbatched);
     // Samples of zeros, as a front end that knows nothing of the model makes them: the check must still see items mix.
     const zeros = (item: NamedTensors): NamedTensors =>
-      Object.fromEntries(Object.entries(item).map(([k, t]) => [k, t.type === 'float32' ? { ...t, data: new Float32Array(t.data.length) } : t]));
+      Object.fromEntries(Object.entries(item).map(([k, t]) => [k, t.type === 'float32' || t.type === 'int32' ? { ...t, data: new (t.data.constructor as Float32ArrayConstructor)(t.data.length) } : t]));
     executor = await startExecutor(
       names.map((name) => ({ ...noProfile, id: name, model: MODELS[name], maxBatch: 4, sampleInputs: zeros(ITEMS[name](0)) })),
       { warmup: 0, repetitions: 1 },

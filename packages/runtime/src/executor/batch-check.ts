@@ -97,6 +97,7 @@ function firstItem(o: BatchCheckOptions): NamedTensors | string {
  */
 function secondItem(io: IoSpec, a: NamedTensors): NamedTensors {
   const out: Record<string, TensorLike> = {};
+  let same = true;
   for (const [name, t] of Object.entries(a)) {
     if (io.inputAxes[name] === null) {
       out[name] = t;
@@ -105,9 +106,22 @@ function secondItem(io: IoSpec, a: NamedTensors): NamedTensors {
     const data = t.data.slice().reverse() as TensorLike['data'];
     if (data instanceof Float32Array || data instanceof Float64Array) for (let i = 0; i < data.length; i++) data[i] = data[i]! * 3 + 0.5;
     else if (t.type === 'float16') for (let i = 0; i < data.length; i++) (data as Uint16Array)[i] = floatToHalf(halfToFloat((data as Uint16Array)[i]!) * 3 + 0.5);
+    if (same) same = Array.prototype.every.call(data, (v: unknown, i: number) => v === t.data[i]);
     out[name] = { type: t.type, dims: [...t.dims], data };
   }
+  // Integer items equal to A (a sample of zeros, all ones) cannot show items mixing: B steps every integer by one
+  // and flips every bool. A model that refuses those values fails the check alone, which only keeps it unbatched.
+  if (same) for (const [name, t] of Object.entries(out)) if (io.inputAxes[name] !== null) out[name] = { ...t, data: stepped(t) };
   return out;
+}
+
+/** A tensor's integers plus one (wrapping), its bools flipped; other types as they are. */
+function stepped(t: TensorLike): TensorLike['data'] {
+  const data = t.data;
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return (data as BigInt64Array).map((v) => v + 1n);
+  if (t.type === 'bool') return (data as Uint8Array).map((v) => (v === 0 ? 1 : 0));
+  if (Array.isArray(data) || t.type === 'float16' || data instanceof Float32Array || data instanceof Float64Array) return data;
+  return (data as Int32Array).map((v) => v + 1);
 }
 
 /** The first difference between a solo result and the batch's slice, or `undefined` when they agree. */
