@@ -13,7 +13,7 @@ describe('executor: failures, fallback, lifecycle (fake backend)', () => {
     ex = undefined;
   });
 
-  it('a model that throws fails only its batch', async () => {
+  it('a model that throws on one request fails only that request: the rest of its batch runs again alone', async () => {
     ex = createExecutor({
       backend: { kind: 'fake' },
       batchWait: 'until-deadline',
@@ -21,10 +21,13 @@ describe('executor: failures, fallback, lifecycle (fake backend)', () => {
       services: [{ id: 's', model: doubler({ fixedMs: 2 }), ...latency(200), profile: flat(2), plan: { batchSize: 2 }, devices: ['d0'] }],
     });
     await ex.start();
-    // Pairs fill batches of 2 at once: [-7, 1] fails together, [2, 3] succeeds.
+    // Pairs fill batches of 2 at once: [-7, 1] fails, then each runs alone (-7 fails again, 1 succeeds); [2, 3] succeeds.
+    const sizes: [number, boolean][] = [];
+    ex.on('batchCompleted', (e) => sizes.push([e.size, e.ok]));
     const results = await Promise.all([item(-7), item(1), item(2), item(3)].map((i) => codeOf(ex!.submit('s', i))));
-    expect(results).toEqual(['MODEL_ERROR', 'MODEL_ERROR', 'resolved', 'resolved']);
-    expect(ex.stats().services['s']).toMatchObject({ failed: 2, completed: 2 });
+    expect(results).toEqual(['MODEL_ERROR', 'resolved', 'resolved', 'resolved']);
+    expect(ex.stats().services['s']).toMatchObject({ failed: 1, completed: 3 });
+    expect(sizes.filter(([, ok]) => !ok)).toEqual([[2, false], [1, false]]);
     const [four] = await Promise.all([ex.submit('s', item(4)), ex.submit('s', item(5))]); // a full pair: no waiting
     expect(values(four!)).toEqual([9, 1]);
   });

@@ -38,5 +38,6 @@ export { createLazyTracing } from './tracing/lazy-tracing.js';
 export type { LazyTracing } from './tracing/lazy-tracing.js';
 export type { ActiveSpan, SpanKind, StartSpanOptions, Tracing } from './tracing/tracing.js';
 export { isStringTensor, tensorByteLength, utf8ByteLength } from './model/tensor.js';
+export { floatToHalf, halfToFloat } from './model/half-float.js';
 export { decodeStringElements, encodeStringElements } from './model/string-elements.js';
 export type { StringElementsFault } from './model/string-elements.js';

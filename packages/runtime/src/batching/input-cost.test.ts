@@ -15,6 +15,7 @@ const io = (...inputs: InputSpec[]): IoSpec => ({
   outputNames: undefined,
   stateMap: {},
   separability: { kind: 'named' },
+  ties: [],
 });
 const f32 = (n: number): NamedTensors[string] => ({ type: 'float32', dims: [n], data: new Float32Array(n) });
 

@@ -1,10 +1,21 @@
 import type { NamedTensors, TensorType } from '@epara/core';
 
-/** One input or output of a loaded model. Symbolic dimensions (such as `batch`) are strings. */
+/**
+ * One input or output of a loaded model. Symbolic dimensions (such as `batch`) are strings; a free dimension
+ * the model leaves unnamed is `''` (onnxruntime) or a negative number.
+ */
 export interface ModelIoInfo {
   readonly name: string;
   readonly type: TensorType;
   readonly dims: readonly (number | string)[];
+  /** The tensor's rank is open (the model gives it no shape): `dims` is empty, and not a scalar's. */
+  readonly anyRank?: true;
+  /**
+   * Set when the value is not a tensor (`'sequence'`, `'map'`, `'optional'`, `'sparse tensor'`, or `'unknown'`
+   * when the backend cannot tell which): onnxruntime-node can neither feed nor return one. `type` and `dims` then
+   * mean nothing.
+   */
+  readonly nonTensor?: 'sequence' | 'map' | 'optional' | 'sparse tensor' | 'unknown';
 }
 
 /** A model as the worker receives it. */

@@ -1,7 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import type { NamedTensors, TensorLike, TensorType } from '@epara/core';
 import type { ModelIoInfo } from './device-port.js';
 import type { BackendModelSource, BackendSession, BackendSessionOptions, InferenceBackend } from './backend.js';
+import { declaredBoundary, type DeclaredValue } from '../onnx/boundary-values.js';
+import { decodeModel } from '../onnx/onnx-codec.js';
 
 /**
  * The only file that touches onnxruntime-node: sessions with a fixed thread budget
@@ -25,7 +28,7 @@ export function createOrtBackend(): InferenceBackend {
       };
       const session =
         'path' in source ? await ort.InferenceSession.create(source.path, options) : await ort.InferenceSession.create(source.bytes, options);
-      return new OrtSession(session);
+      return new OrtSession(session, needsGraph(session) ? await readBoundary(source) : undefined);
     },
   };
 }
@@ -35,10 +38,10 @@ class OrtSession implements BackendSession {
   readonly outputs: ModelIoInfo[];
   readonly #session: ort.InferenceSession;
 
-  constructor(session: ort.InferenceSession) {
+  constructor(session: ort.InferenceSession, declared: { inputs: ReadonlyMap<string, DeclaredValue>; outputs: ReadonlyMap<string, DeclaredValue> } | undefined) {
     this.#session = session;
-    this.inputs = session.inputMetadata.map(toIoInfo);
-    this.outputs = session.outputMetadata.map(toIoInfo);
+    this.inputs = session.inputMetadata.map((m) => toIoInfo(m, declared?.inputs.get(m.name)));
+    this.outputs = session.outputMetadata.map((m) => toIoInfo(m, declared?.outputs.get(m.name)));
   }
 
   async run(feeds: NamedTensors, outputNames?: readonly string[], into?: NamedTensors): Promise<NamedTensors> {
@@ -87,7 +90,26 @@ function toOrt(tensors: NamedTensors): Record<string, ort.Tensor> {
   return out;
 }
 
-function toIoInfo(m: ort.InferenceSession.ValueMetadata): ModelIoInfo {
-  if (!m.isTensor) return { name: m.name, type: 'float32', dims: [] };
-  return { name: m.name, type: m.type as TensorType, dims: [...m.shape] };
+/**
+ * Whether onnxruntime's metadata leaves something only the graph can tell: a value that is not a tensor (which
+ * kind), or an empty shape (a scalar, or a tensor whose rank the model leaves open).
+ */
+function needsGraph(session: ort.InferenceSession): boolean {
+  return [...session.inputMetadata, ...session.outputMetadata].some((m) => !m.isTensor || m.shape.length === 0);
+}
+
+/** The graph's declared boundary, read from the model (only for the models {@link needsGraph} picks). */
+async function readBoundary(source: BackendModelSource): Promise<ReturnType<typeof declaredBoundary> | undefined> {
+  try {
+    return declaredBoundary(decodeModel('path' in source ? await readFile(source.path) : source.bytes));
+  } catch {
+    return undefined; // onnxruntime read the model; without the graph's word, its metadata stands
+  }
+}
+
+function toIoInfo(m: ort.InferenceSession.ValueMetadata, declared: DeclaredValue | undefined): ModelIoInfo {
+  if (!m.isTensor) return { name: m.name, type: 'float32', dims: [], nonTensor: declared === undefined || declared.kind === 'tensor' ? 'unknown' : declared.kind };
+  // onnxruntime reads a tensor without a shape as `[]`; for outputs it infers a shape when it can.
+  const anyRank = m.shape.length === 0 && declared?.kind === 'tensor' && declared.rank === undefined;
+  return { name: m.name, type: m.type as TensorType, dims: [...m.shape], ...(anyRank ? { anyRank: true as const } : {}) };
 }

@@ -1,4 +1,5 @@
 import { createSeededRandom, isEparaError, type NamedTensors, type TensorDataArray, type TensorLike } from '@epara/core';
+import { floatToHalf, halfToFloat } from '@epara/core/internal';
 import type { DeviceHandle } from '../devices/device-port.js';
 import { splitTensors, stackTensors } from '../tensors/stack.js';
 import type { IoSpec } from './io-spec.js';
@@ -50,15 +51,18 @@ export async function checkBatchSeparable(o: BatchCheckOptions): Promise<BatchVe
     rethrowFatal(err);
     return { ok: false, reason: `the check could not run one item alone: ${message(err)}` };
   }
+  // Both orders: a graph that mixes items one way only (a running sum down the batch reaches the second item
+  // from the first) hides behind a first item of zeros — what a load-time sample often is.
   let parts: NamedTensors[];
+  let swapped: NamedTensors[];
   try {
-    const batch = await run(stackTensors([cloneTensors(a), cloneTensors(b)], o.io.inputAxes));
-    parts = splitTensors(batch, 2, o.io.outputAxes);
+    parts = splitTensors(await run(stackTensors([cloneTensors(a), cloneTensors(b)], o.io.inputAxes)), 2, o.io.outputAxes);
+    swapped = splitTensors(await run(stackTensors([cloneTensors(b), cloneTensors(a)], o.io.inputAxes)), 2, o.io.outputAxes);
   } catch (err) {
     rethrowFatal(err);
     return { ok: false, reason: `a batch of two failed: ${message(err)}`, refuted: true };
   }
-  const diff = compare(soloA, parts[0]!) ?? compare(soloB, parts[1]!);
+  const diff = compare(soloA, parts[0]!) ?? compare(soloB, parts[1]!) ?? compare(soloB, swapped[0]!) ?? compare(soloA, swapped[1]!);
   return diff === undefined ? { ok: true, how: 'a batch of two equals two single runs' } : { ok: false, reason: `a batch of two differs from single runs: ${diff}`, refuted: true };
 }
 
@@ -77,8 +81,9 @@ function firstItem(o: BatchCheckOptions): NamedTensors | string {
     const data = t.data as TensorDataArray | string[];
     for (let i = 0; i < data.length; i++) {
       if (Array.isArray(data)) data[i] = String(i % 2);
-      else if (data instanceof BigInt64Array) data[i] = BigInt(i % 2);
+      else if (data instanceof BigInt64Array || data instanceof BigUint64Array) data[i] = BigInt(i % 2);
       else if (data instanceof Float32Array || data instanceof Float64Array) data[i] = random.next();
+      else if (s.type === 'float16') data[i] = floatToHalf(random.next());
       else data[i] = i % 2;
     }
     item[s.name] = t;
@@ -92,6 +97,7 @@ function firstItem(o: BatchCheckOptions): NamedTensors | string {
  */
 function secondItem(io: IoSpec, a: NamedTensors): NamedTensors {
   const out: Record<string, TensorLike> = {};
+  let same = true;
   for (const [name, t] of Object.entries(a)) {
     if (io.inputAxes[name] === null) {
       out[name] = t;
@@ -99,9 +105,23 @@ function secondItem(io: IoSpec, a: NamedTensors): NamedTensors {
     }
     const data = t.data.slice().reverse() as TensorLike['data'];
     if (data instanceof Float32Array || data instanceof Float64Array) for (let i = 0; i < data.length; i++) data[i] = data[i]! * 3 + 0.5;
+    else if (t.type === 'float16') for (let i = 0; i < data.length; i++) (data as Uint16Array)[i] = floatToHalf(halfToFloat((data as Uint16Array)[i]!) * 3 + 0.5);
+    if (same) same = Array.prototype.every.call(data, (v: unknown, i: number) => v === t.data[i]);
     out[name] = { type: t.type, dims: [...t.dims], data };
   }
+  // Integer items equal to A (a sample of zeros, all ones) cannot show items mixing: B steps every integer by one
+  // and flips every bool. A model that refuses those values fails the check alone, which only keeps it unbatched.
+  if (same) for (const [name, t] of Object.entries(out)) if (io.inputAxes[name] !== null) out[name] = { ...t, data: stepped(t) };
   return out;
+}
+
+/** A tensor's integers plus one (wrapping), its bools flipped; other types as they are. */
+function stepped(t: TensorLike): TensorLike['data'] {
+  const data = t.data;
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return (data as BigInt64Array).map((v) => v + 1n);
+  if (t.type === 'bool') return (data as Uint8Array).map((v) => (v === 0 ? 1 : 0));
+  if (Array.isArray(data) || t.type === 'float16' || data instanceof Float32Array || data instanceof Float64Array) return data;
+  return (data as Int32Array).map((v) => v + 1);
 }
 
 /** The first difference between a solo result and the batch's slice, or `undefined` when they agree. */
@@ -110,15 +130,18 @@ function compare(solo: NamedTensors, part: NamedTensors): string | undefined {
     const p = part[name];
     if (!p) return `output '${name}' is missing from the batch`;
     if (p.dims.length !== s.dims.length || p.dims.some((d, i) => d !== s.dims[i])) return `output '${name}' has dims [${p.dims.join(', ')}] in the batch, [${s.dims.join(', ')}] alone`;
-    const exact = !(s.data instanceof Float32Array || s.data instanceof Float64Array);
+    // A half's bits are compared as the number they stand for: a batch may round a half float differently too.
+    const half = s.type === 'float16';
+    const exact = !(half || s.data instanceof Float32Array || s.data instanceof Float64Array);
+    const at = (data: TensorLike['data'], i: number): unknown => (half ? halfToFloat((data as Uint16Array)[i]!) : data[i]);
     let scale = 0;
-    if (!exact) for (const v of s.data as Float32Array) scale = Math.max(scale, Math.abs(v));
+    if (!exact) for (let i = 0; i < s.data.length; i++) scale = Math.max(scale, Math.abs(at(s.data, i) as number));
     const atol = BATCH_CHECK_TOLERANCE.absolute * Math.max(1, scale);
     for (let i = 0; i < s.data.length; i++) {
-      const x = s.data[i]!;
-      const y = p.data[i]!;
+      const x = at(s.data, i);
+      const y = at(p.data, i);
       if (exact ? x === y : Math.abs((x as number) - (y as number)) <= atol + BATCH_CHECK_TOLERANCE.relative * Math.abs(x as number)) continue;
-      if (!exact && Number.isNaN(x as number) && Number.isNaN(y as number)) continue;
+      if (!exact && (x === y || (Number.isNaN(x as number) && Number.isNaN(y as number)))) continue;
       return `output '${name}'[${i}] is ${String(y)} in the batch, ${String(x)} alone`;
     }
   }

@@ -1,4 +1,4 @@
-import { toEparaError, type Clock, type EparaError } from '@epara/core';
+import { toEparaError, type Clock, type EparaError, type NamedTensors } from '@epara/core';
 import type { WorkItem } from '../batching/work-item.js';
 import type { BatchDone } from '../batching/lane.js';
 import type { DeviceHandle, RunListener, TimedRun } from '../devices/device-port.js';
@@ -6,6 +6,8 @@ import { deliverOutputs, outputFilter, splitRun, startRun } from './batch-output
 import type { Emit, InstanceCounters } from './instance-context.js';
 import type { LoadedInstance } from './instance-loading.js';
 import { unreadableTensor, unreadableTensorError } from '../tensors/readable-data.js';
+import { Lease } from '../batching/input-lease.js';
+import { LeaseRing } from './lease-ring.js';
 
 /** What a {@link BatchRunner} works with: its instance's identity, counters, clock and loaded model. */
 export interface BatchRunnerContext {
@@ -35,7 +37,7 @@ class BatchRun implements RunListener {
 
   constructor(runner: BatchRunner) {
     this.onRun = (run) => runner.completed(this, run);
-    this.onFail = (err) => runner.failed(this, err);
+    this.onFail = (err) => runner.runFailed(this, err);
   }
 }
 
@@ -108,6 +110,38 @@ export class BatchRunner {
     this.#ended(r, runMs);
   }
 
+  /**
+   * The device answered `r`'s run with an error. A model that fails on some requests' values (an index out of
+   * range, a shape it refuses) fails the whole batch they are in: a batch of several that failed with
+   * `MODEL_ERROR` runs again one item at a time, so that only those requests fail, each with its own error, and
+   * the others get their answers. Other errors (a crash, a closed device) fail every item at once.
+   */
+  runFailed(r: BatchRun, err: EparaError): void {
+    if (r.items.length > 1 && err.code === 'MODEL_ERROR') this.#runAlone(r, err);
+    else this.failed(r, err);
+  }
+
+  /** Runs each item of the failed batch `r` alone on its device, then ends the batch for the scheduler. */
+  #runAlone(r: BatchRun, err: EparaError): void {
+    const c = this.#c;
+    const { items, device, startedAt, done } = r;
+    if (c.listening('batchCompleted')) c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device!.id, size: items.length, durationMs: c.clock.now() - startedAt, runMs: 0, ok: false, error: err.code });
+    // The record is free; each item is counted again as it runs alone (its stream slot stays in flight).
+    this.#inFlight -= items.length;
+    r.items = NO_ITEMS;
+    r.device = r.done = r.loaded = undefined;
+    if (this.#free.length < MAX_FREE_RUNS) this.#free.push(r);
+    for (let k = 0; k < items.length; k++) refreshLeases(items[k]!.inputs);
+    let i = 0;
+    const next: BatchDone = {
+      batchEnded: () => {
+        if (++i < items.length) this.run([items[i]!], device!, startedAt, next);
+        else done!.batchEnded(undefined);
+      },
+    };
+    this.run([items[0]!], device!, startedAt, next);
+  }
+
   /** `r`'s run failed (or its outputs could not be delivered): every item not settled yet fails with it. */
   failed(r: BatchRun, err: unknown): void {
     const c = this.#c;
@@ -154,5 +188,13 @@ export class BatchRunner {
       }
     }
     return kept;
+  }
+}
+
+/** The leases among `inputs` whose batch ran from their slab see it again (it came back as a new buffer). */
+function refreshLeases(inputs: NamedTensors): void {
+  for (const name in inputs) {
+    const t = inputs[name];
+    if (t instanceof Lease && t.ring instanceof LeaseRing) t.ring.refresh(t);
   }
 }

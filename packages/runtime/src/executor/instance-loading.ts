@@ -7,6 +7,7 @@ import type { ModelInstanceContext } from './instance-context.js';
 import { resolveIoSpec, wholeRequestSpec, type IoSpec } from './io-spec.js';
 import { knownOutputs } from './known-outputs.js';
 import { initialState, sampleFeeds } from './model-inputs.js';
+import { checkServableIo } from './servable-io.js';
 
 /** What every run of an instance asks its device for. */
 export interface InstanceRunOptions {
@@ -40,6 +41,7 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
   const infos = await Promise.all(devices.map((d) => d.loadModel(c.instanceId, source, signal ? { signal } : {})));
   const memory = new Map<string, number>();
   infos.forEach((info, i) => memory.set(devices[i]!.id, info.memoryBytes));
+  checkServableIo(infos[0]!, s);
   const io = resolveIoSpec(infos[0]!, s);
   // Computed once: the outputs every run fetches (the requested ones plus the recurrent state).
   const outputNames = io.outputNames ? [...new Set([...io.outputNames, ...Object.values(io.stateMap)])] : undefined;
@@ -60,7 +62,7 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
     onBatchable,
   });
   await batching.decide(signal);
-  const profile = s.profile ?? (await measure(c, devices[0]!, { io, state, batchable: batching.ok }, signal));
+  const profile = s.profile ?? (await measure(c, devices[0]!, { io, state, batchable: batching.ok, outputNames: runOptions.outputNames }, signal));
   // Never stacked (a stateless model unbatched for good): a request runs whole, whatever its size on the batch
   // axes, so its outputs' sizes are not known before the run either.
   if (!batching.ok && batching.settled && io.stateInputs.length === 0) {
@@ -71,7 +73,12 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
 }
 
 /** Profiles the model on `device` at the default batch sizes (1 only when unbatchable). */
-async function measure(c: ModelInstanceContext, device: DeviceHandle, m: { io: IoSpec; state: NamedTensors; batchable: boolean }, signal?: AbortSignal): Promise<LatencyProfile> {
+async function measure(
+  c: ModelInstanceContext,
+  device: DeviceHandle,
+  m: { io: IoSpec; state: NamedTensors; batchable: boolean; outputNames: readonly string[] | undefined },
+  signal?: AbortSignal,
+): Promise<LatencyProfile> {
   const s = c.service;
   const maxBatch = c.plan.batchSize ?? s.maxBatch ?? 32;
   const samples = await measureLatencies({
@@ -81,6 +88,8 @@ async function measure(c: ModelInstanceContext, device: DeviceHandle, m: { io: I
     inputs: (b) => sampleFeeds(m.io, b, s.sampleInputs, m.state),
     warmup: c.profiling.warmup,
     repetitions: c.profiling.repetitions,
+    // The outputs a request fetches: a model whose other outputs cannot be returned (a sequence) still runs.
+    ...(m.outputNames ? { outputNames: m.outputNames } : {}),
     ...(signal ? { signal } : {}),
   });
   c.logger.info({ instanceId: c.instanceId, samples: samples.length }, 'profiled model at load');

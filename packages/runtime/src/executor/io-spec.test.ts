@@ -31,3 +31,29 @@ describe('io spec: inputs of open rank', () => {
     expect(() => validateItem(io, { x: tensor([2, 3]) }, check)).toThrow(/has rank 2, expected 0/);
   });
 });
+
+describe('io spec: what the device read from the graph', () => {
+  it('takes any rank for an input the model gives no shape (the device marks it), unless the service gives dims', () => {
+    const open: LoadedModelInfo = { ...info, inputs: [{ name: 'x', type: 'float32', dims: [], anyRank: true }] };
+    const io = resolveIoSpec(open, service(undefined));
+    expect(io.inputs[0]).toMatchObject({ anyRank: true, batchAxis: null });
+    expect(() => validateItem(io, { x: tensor([2, 3]) }, check)).not.toThrow();
+    expect(resolveIoSpec(open, service({ x: { dims: [2, 3] } })).inputs[0]).not.toHaveProperty('anyRank');
+  });
+
+  it('does not batch an output of open rank', () => {
+    const open: LoadedModelInfo = { ...info, inputs: [{ name: 'x', type: 'float32', dims: ['N', 2] }], outputs: [{ name: 'y', type: 'float32', dims: [], anyRank: true }] };
+    expect(resolveIoSpec(open, service(undefined)).separability).toEqual({ kind: 'none', reason: "output 'y' has an open rank (no shape in the model)" });
+  });
+
+  it('batches a recurrent state output on its state input\'s axis when no dim is named', () => {
+    const vad: LoadedModelInfo = {
+      ...info,
+      inputs: [{ name: 'input', type: 'float32', dims: ['', ''] }, { name: 'state', type: 'float32', dims: [2, '', 128] }],
+      outputs: [{ name: 'output', type: 'float32', dims: ['', 1] }, { name: 'stateN', type: 'float32', dims: ['', '', ''] }],
+    };
+    const io = resolveIoSpec(vad, { ...service(undefined), stateful: { state: { state: 'stateN' } } });
+    expect(io.inputAxes).toEqual({ input: 0, state: 1 });
+    expect(io.outputAxes).toEqual({ output: 0, stateN: 1 });
+  });
+});

@@ -3,6 +3,7 @@ import type { LoadedModelInfo, ModelIoInfo } from '../devices/device-port.js';
 import type { BatchAxes } from '../tensors/stack.js';
 import { product } from '../tensors/stack.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
+import { checkDimTies, dimTies, type DimTie } from './dim-ties.js';
 
 /** One input as the executor checks it: per-item dims (size 1 on the batch axis, `null` = free). */
 export interface InputSpec {
@@ -36,6 +37,8 @@ export interface IoSpec {
   readonly stateMap: Readonly<Record<string, string>>;
   /** What the dim names say about batching this model. */
   readonly separability: NameSeparability;
+  /** Dims of different places the model names alike (not the batch's): a request gives them one size. */
+  readonly ties: readonly DimTie[];
 }
 
 const ARRAY_OF: Record<TensorType, string> = {
@@ -61,11 +64,16 @@ function isFree(d: number | string | undefined): boolean {
   return typeof d === 'string' || (typeof d === 'number' && d < 0);
 }
 
+/** A dim name that says it is the batch (`batch`, `batch_size`, `BatchSize`…). */
+const BATCH_NAME = /batch/i;
+
 /**
- * The batch symbol: the leading dim of the first input that leaves it free. `undefined` when no input has a
- * free leading dim (a model with a fixed batch cannot stack requests).
+ * The batch symbol: a free dim of the inputs named as the batch, wherever it sits (a time-major model's
+ * `[seq, batch, features]`), else the leading dim of the first input that leaves it free. `undefined` when no
+ * input has one (a model with a fixed batch cannot stack requests).
  */
 function batchSymbolOf(info: LoadedModelInfo): number | string | undefined {
+  for (const io of info.inputs) for (const d of io.dims) if (typeof d === 'string' && BATCH_NAME.test(d)) return d;
   for (const io of info.inputs) if (isFree(io.dims[0])) return io.dims[0];
   return undefined;
 }
@@ -94,9 +102,10 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
   const hows: AxisHow[] = [];
   const all: InputSpec[] = info.inputs.map((io) => {
     const exp = service.inputs?.[io.name];
-    if (exp?.anyRank === true) {
+    // An input the model leaves without a shape takes any rank, unless the service gives it dims.
+    if (exp?.anyRank === true || (io.anyRank === true && exp?.dims === undefined && exp?.anyRank === undefined)) {
       hows.push('shared');
-      return { name: io.name, type: exp.type ?? io.type, dims: [], batchAxis: null, anyRank: true };
+      return { name: io.name, type: exp?.type ?? io.type, dims: [], batchAxis: null, anyRank: true };
     }
     const { axis: batchAxis, how } = axisOf(io, symbol, exp?.batchAxis, false);
     hows.push(how);
@@ -107,17 +116,27 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
   for (const s of all) inputAxes[s.name] = s.batchAxis;
   const outputAxes: Record<string, number | null> = {};
   let noBatch: string | undefined;
+  // A recurrent state output is its state input's next value: it batches where the input does (Silero's export
+  // with every free dim unnamed, `state [2, ?, 128]` → `stateN [?, ?, ?]`, says so in no other way).
+  const stateInputOf = new Map(Object.entries(stateMap).map(([input, output]) => [output, input]));
+  const fetched = (name: string): boolean => service.outputNames === undefined || service.outputNames.includes(name) || stateInputOf.has(name);
   for (const io of info.outputs) {
-    const { axis, how } = axisOf(io, symbol, service.outputs?.[io.name]?.batchAxis, true);
-    hows.push(how);
+    const fromState = stateInputOf.has(io.name) ? inputAxes[stateInputOf.get(io.name)!] : undefined;
+    const { axis, how } = axisOf(io, symbol, service.outputs?.[io.name]?.batchAxis ?? fromState ?? undefined, true);
     outputAxes[io.name] = axis;
-    if (how === 'none') noBatch ??= `output '${io.name}' has no batch dim (dims [${io.dims.join(', ')}])`;
+    // An output no run fetches says nothing about splitting a batch's answers.
+    if (!fetched(io.name)) continue;
+    hows.push(how);
+    if (how === 'none') noBatch ??= io.anyRank ? `output '${io.name}' has an open rank (no shape in the model)` : `output '${io.name}' has no batch dim (dims [${io.dims.join(', ')}])`;
   }
   let separability: NameSeparability;
   if (symbol === undefined && !all.some((s) => s.batchAxis !== null)) separability = { kind: 'none', reason: 'no input has a free batch dim' };
   else if (noBatch !== undefined) separability = { kind: 'none', reason: noBatch };
   else separability = { kind: hows.includes('guessed') ? 'guessed' : 'named' };
+  // The batch's symbol ties nothing per item (each request holds one); overridden dims are the service's.
+  const ties = dimTies(info.inputs, (name, axis, d) => d === symbol || inputAxes[name] === axis || service.inputs?.[name]?.dims !== undefined || service.inputs?.[name]?.anyRank === true);
   return {
+    ties,
     inputs: all.filter((s) => !(s.name in stateMap)),
     stateInputs: all.filter((s) => s.name in stateMap),
     inputAxes,
@@ -162,8 +181,9 @@ export function validateItem(spec: IoSpec, inputs: NamedTensors, options: { serv
     if (same && (s.batchAxis === null || !sameDims(exp.lastDims[e], t.dims))) same = false;
   }
   // Requests of a service mostly share one shape: the key of the last one serves again (building it appended a
-  // string piece per dim, ~8 allocations per request on the classifier).
+  // string piece per dim, ~8 allocations per request on the classifier). The same dims passed the ties then.
   if (same) return exp.lastKey!;
+  if (spec.ties.length > 0) checkDimTies(spec.ties, inputs, options.serviceId);
   let key = '';
   for (let e = 0; e < expected.length; e++) {
     const s = expected[e]!;

@@ -24,8 +24,8 @@ export function knownOutputs(outputs: readonly ModelIoInfo[], fetched: readonly 
   for (const name of names) {
     const info = outputs.find((o) => o.name === name);
     const bytes = info === undefined ? undefined : BYTES[info.type];
-    // A string output has no fixed size: it comes back as the backend's own array.
-    if (info === undefined || bytes === undefined) return undefined;
+    // A string output has no fixed size: it comes back as the backend's own array; nor has one of open rank.
+    if (info === undefined || bytes === undefined || info.anyRank === true) return undefined;
     // As splitTensors reads them: unlisted outputs batch on axis 0, scalars go whole to every item.
     const axis = info.dims.length === 0 ? null : name in axes ? axes[name]! : 0;
     const dims: number[] = [];

@@ -307,6 +307,16 @@ export class LeaseRing implements LeaseSlabOwner {
     if (slab.live === 0 && !slab.lent) this.emptied(slab);
   }
 
+  /**
+   * Points a lease of this ring at its slot again after its slab came back from a worker (a new buffer object:
+   * the lease's view is of the buffer that left), so that its request can run once more — alone, after its
+   * batch failed. Its values are still in its slot: nothing writes a slab's slots while their leases live.
+   */
+  refresh(lease: Lease): void {
+    const slab = lease.slab;
+    if (slab !== undefined && !slab.lent && !slab.dead) lease.relocate(slab, lease.slot, this.#view(slab, lease.slot));
+  }
+
   #view(slab: LeaseSlab, slot: number): TensorDataArray {
     return (slab.views[slot] ??= new this.o.ctor(slab.buffer, slot * this.#itemBytes, this.#itemLen));
   }

@@ -6,8 +6,8 @@ import { ONNX_ATTRIBUTE_TYPE, type OnnxAttribute, type OnnxModel, type OnnxNode,
 /** A node attribute value: integers → INT(S), other numbers → FLOAT(S), `{ float }` forces a float, tensors. */
 export type AttributeValue = number | readonly number[] | string | { readonly float: number } | { readonly tensor: OnnxTensor };
 
-/** A dimension: a fixed size or a symbolic name such as `'batch'`. */
-export type DimSpec = number | string;
+/** A dimension: a fixed size, a symbolic name such as `'batch'`, or `null` for a free dim left unnamed. */
+export type DimSpec = number | string | null;
 
 /** Builds one ONNX graph in code. Create with {@link createGraphBuilder}. */
 export interface GraphBuilder {
@@ -94,7 +94,7 @@ export function createGraphBuilder(options: { name: string; seed?: number }): Gr
 }
 
 function valueInfo(name: string, type: BuilderElemType, dims: readonly DimSpec[]): OnnxValueInfo {
-  const dim = dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
+  const dim = dims.map((d) => (d === null ? {} : typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
   return { name, type: { tensorType: { elemType: onnxElemType(type), shape: { dim } } } };
 }
 

@@ -4,7 +4,8 @@ import protobuf from 'protobufjs';
  * The subset of `onnx.proto` (ONNX IR 8) that EPARA reads and writes, as a protobufjs reflection descriptor
  * defined in code: models, graphs, nodes, attributes, tensors and value infos. Field numbers follow the
  * official schema so files written here load in onnxruntime and files from other exporters decode here.
- * Fields outside the subset (training info, functions, sparse tensors, quantization annotations) are skipped
+ * Value types cover tensors, sequences, maps, optionals and sparse tensors (what a boundary value may be).
+ * Fields outside the subset (training info, functions, sparse initializers, quantization annotations) are skipped
  * on decode and therefore not re-emitted on encode.
  */
 const int64 = (id: number) => ({ type: 'int64', id });
@@ -28,10 +29,20 @@ const ONNX_DESCRIPTOR = {
           },
         },
         TypeProto: {
-          oneofs: { value: { oneof: ['tensorType'] } },
-          fields: { tensorType: { type: 'Tensor', id: 1 }, denotation: str(6) },
+          oneofs: { value: { oneof: ['tensorType', 'sequenceType', 'mapType', 'sparseTensorType', 'optionalType'] } },
+          fields: {
+            tensorType: { type: 'Tensor', id: 1 },
+            sequenceType: { type: 'Sequence', id: 4 },
+            mapType: { type: 'Map', id: 5 },
+            denotation: str(6),
+            sparseTensorType: { type: 'Tensor', id: 8 },
+            optionalType: { type: 'Sequence', id: 9 },
+          },
           nested: {
             Tensor: { fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } },
+            // Sequence and Optional have the same layout: one element type.
+            Sequence: { fields: { elemType: { type: 'TypeProto', id: 1 } } },
+            Map: { fields: { keyType: { type: 'int32', id: 1 }, valueType: { type: 'TypeProto', id: 2 } } },
           },
         },
         ValueInfoProto: { fields: { name: str(1), type: { type: 'TypeProto', id: 2 }, docString: str(3) } },

@@ -18,6 +18,7 @@ export const ONNX_DATA_TYPE = {
   int16: 5,
   uint32: 12,
   uint64: 13,
+  string: 8,
 } as const;
 
 /** ONNX `AttributeProto.AttributeType` codes. */
@@ -57,9 +58,16 @@ export interface OnnxDimension {
   dimParam?: string;
 }
 
-/** The type of a graph input, output or intermediate value (tensors only). */
+/** The type of a graph input, output or intermediate value: a tensor, or one of ONNX's non-tensor types. */
 export interface OnnxType {
   tensorType?: { elemType?: number; shape?: { dim?: OnnxDimension[] } };
+  /** A sequence of values of one type (`SequenceConstruct`, `SplitToSequence`). */
+  sequenceType?: { elemType?: OnnxType };
+  /** A map from a key type (an ONNX data type code) to values (`ZipMap` of ai.onnx.ml). */
+  mapType?: { keyType?: number; valueType?: OnnxType };
+  /** A value that may be absent. */
+  optionalType?: { elemType?: OnnxType };
+  sparseTensorType?: { elemType?: number; shape?: { dim?: OnnxDimension[] } };
   denotation?: string;
 }
 

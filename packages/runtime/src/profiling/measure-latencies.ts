@@ -12,6 +12,8 @@ export interface MeasureOptions {
   readonly inputs: (batch: number) => NamedTensors;
   readonly warmup: number;
   readonly repetitions: number;
+  /** The outputs each run fetches (a service's `outputNames`, its state outputs). @default every output */
+  readonly outputNames?: readonly string[];
   readonly signal?: AbortSignal;
   /** Called after each timed run. */
   readonly onSample?: (sample: ProfileSample) => void;
@@ -36,7 +38,7 @@ export async function measureLatencies(o: MeasureOptions): Promise<ProfileSample
       if (o.signal?.aborted) throw new EparaError('ABORTED', 'profiling was aborted', { batch });
       const feeds = o.inputs(batch);
       const start = clock.now();
-      await o.device.run(o.modelKey, feeds, o.signal ? { signal: o.signal } : {});
+      await o.device.run(o.modelKey, feeds, { ...(o.outputNames ? { outputNames: o.outputNames } : {}), ...(o.signal ? { signal: o.signal } : {}) });
       const ms = clock.now() - start;
       if (i < o.warmup) continue;
       const sample = { batch, ms: Math.max(ms, 1e-3) };
