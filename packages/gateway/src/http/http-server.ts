@@ -183,8 +183,22 @@ export class HttpFront {
       };
     app.post('/v2/repository/models/:name/load', control('load'));
     app.post('/v2/repository/models/:name/unload', control('unload'));
+    // Triton's extensions this server does not implement: a 501 naming the extension (Triton's answer to what it
+    // does not support; gRPC answers these RPCs UNIMPLEMENTED), rather than a 404 a client reads as a wrong URL.
+    for (const [path, extension, instead] of UNSUPPORTED_EXTENSIONS) {
+      app.all(path, async (_req, reply) => reply.code(501).send({ error: `${extension} is not supported by this server: ${instead}`, code: 'NOT_IMPLEMENTED' }));
+    }
   }
 }
+
+/** Routes of Triton's extensions the gateway does not implement: the extension, and what to do instead. */
+const UNSUPPORTED_EXTENSIONS: readonly (readonly [string, string, string])[] = [
+  ['/v2/systemsharedmemory/*', "Triton's system shared memory extension", 'send tensors in the request body'],
+  ['/v2/cudasharedmemory/*', "Triton's CUDA shared memory extension", 'send tensors in the request body'],
+  ['/v2/trace/setting', "Triton's trace extension", 'requests are traced through their traceparent header'],
+  ['/v2/models/:name/trace/setting', "Triton's trace extension", 'requests are traced through their traceparent header'],
+  ['/v2/logging', "Triton's logging extension", "the log level is set in the server's configuration"],
+];
 
 /** The index request's `ready` flag: an empty body or `{}` lists every model. @throws EparaError `INVALID_INPUT` */
 function readyOnly(body: unknown): boolean {

@@ -9,6 +9,7 @@ import { REQUEST_ENCODINGS, inflateBody } from './content-encoding.js';
 import { HEADER_LENGTH, encodeInferResponse, parseInferBody } from './infer-body.js';
 import { LARGE_JSON_VALUES, encodeLargeInferResponse, jsonValueCount } from './large-response.js';
 import { answerStalledBody } from './stalled-clients.js';
+import { isRawBinaryRequest, rawBinaryRequest } from './raw-binary-request.js';
 
 /** `/v2/models/{name}/infer` and `/v2/models/{name}/versions/{version}/infer` (no query string). */
 const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
@@ -246,7 +247,9 @@ async function infer(x: Exchange): Promise<void> {
   const trace = beginRequestTrace((h) => header(req, h), x.name);
   try {
     if (x.filled === 0) throw new EparaError('INVALID_INPUT', 'the request has no body', { field: 'body' });
-    const request = parseInferBody(x.body.subarray(0, x.filled), x.name, x.version, header(req, HEADER_LENGTH));
+    const body = x.body.subarray(0, x.filled);
+    const jsonLength = header(req, HEADER_LENGTH);
+    const request = isRawBinaryRequest(jsonLength) ? rawBinaryRequest(route.core.model(x.name, x.version), body, x.version) : parseInferBody(body, x.name, x.version, jsonLength);
     const response = await route.core.infer(request, { signal: x.abort!, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) }, trace: trace.context });
     trace.end();
     // Millions of JSON values take seconds to write: encoded in slices, so other requests are not frozen meanwhile.
