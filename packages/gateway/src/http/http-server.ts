@@ -183,6 +183,13 @@ export class HttpFront {
       };
     app.post('/v2/repository/models/:name/load', control('load'));
     app.post('/v2/repository/models/:name/unload', control('unload'));
+    // The infer route takes POST ahead of the router; another method on its path is a 405 naming the one allowed.
+    const inferOnlyPost = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> =>
+      req.method === 'POST'
+        ? reply.code(404).send({ error: `no route ${req.method} ${req.url}`, code: 'NOT_FOUND' })
+        : reply.code(405).header('allow', 'POST').send({ error: `${req.method} is not allowed on ${req.url}: inference requests are POST`, code: 'METHOD_NOT_ALLOWED' });
+    app.all('/v2/models/:name/infer', inferOnlyPost);
+    app.all('/v2/models/:name/versions/:version/infer', inferOnlyPost);
     // Triton's extensions this server does not implement: a 501 naming the extension (Triton's answer to what it
     // does not support; gRPC answers these RPCs UNIMPLEMENTED), rather than a 404 a client reads as a wrong URL.
     for (const [path, extension, instead] of UNSUPPORTED_EXTENSIONS) {
