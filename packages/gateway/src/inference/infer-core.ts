@@ -213,7 +213,9 @@ export class InferCore {
 
   #inputs(m: ResolvedGatewayModel, req: InferRequest): NamedTensors {
     if (!Array.isArray(req.inputs) || req.inputs.length === 0) throw new EparaError('INVALID_INPUT', 'the request has no inputs', { field: 'inputs' });
-    const out: Record<string, TensorLike> = {};
+    // No prototype: an input named `__proto__` (a model's metadata may be unknown, so any name can reach here) is
+    // an input like any other, not the object's prototype.
+    const out = Object.create(null) as Record<string, TensorLike>;
     req.inputs.forEach((input, i) => {
       const t = decodeInput(input, i);
       if (Object.hasOwn(out, input.name)) throw new EparaError('INVALID_INPUT', `input ${input.name} appears twice`, { field: `inputs[${i}].name` });
@@ -251,7 +253,7 @@ export class InferCore {
     if (wanted === undefined || wanted.size === 0) return Object.entries(result).map(([name, t]) => encodeOutput(name, t, allBinary));
     const out: InferOutput[] = [];
     for (const [name, { binary, classes }] of wanted) {
-      const t = result[name];
+      const t = Object.hasOwn(result, name) ? result[name] : undefined; // `constructor` is a name, not Object's
       if (!t) {
         // Checked against the metadata before the run when it lists the outputs; here when it does not.
         if (m.outputs.length > 0) throw new EparaError('MODEL_ERROR', `model ${m.name} declares output ${name} but did not answer it`, { output: name });

@@ -75,6 +75,25 @@ describe('request and output parameters', () => {
     );
     expect((await unknown.infer(request({ outputs: [{ name: 'y' }] }))).outputs.map((o) => o.name)).toEqual(['y']);
     await expect(unknown.infer(request({ outputs: [{ name: 'nope' }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: 'model m has no output nope (outputs: y)' });
+    // Names of Object.prototype's members are names like any other, not the members.
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      await expect(unknown.infer(request({ outputs: [{ name }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: `model m has no output ${name} (outputs: y)` });
+    }
+  });
+
+  it('hands an input named like a member of Object.prototype to the node as that input', async () => {
+    let seen: NamedTensors | undefined;
+    const core2 = new InferCore(
+      resolveGatewayOptions({
+        node: { id: 'n1', view: () => ({ entries: {} }) as unknown as ClusterView, submit: (_s: string, inputs: NamedTensors) => ((seen = inputs), Promise.resolve({ y: inputs['__proto__']! })) },
+        models: [{ name: 'm', inputs: [], outputs: [] }],
+        http: false,
+        grpc: false,
+      }),
+    );
+    const res = await core2.infer({ model: 'm', inputs: [{ name: '__proto__', datatype: 'FP32', shape: [1, 2], data: [3, 4] }] });
+    expect(Object.keys(seen!)).toEqual(['__proto__']);
+    expect(Array.from(res.outputs[0]!.data)).toEqual([3, 4]);
   });
 
   it("refuses Triton's sequence parameters, whose server-side state it does not keep, instead of running each request alone", async () => {
