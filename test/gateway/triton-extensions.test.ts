@@ -16,7 +16,7 @@ import type { ServeProcess } from './serve-process.js';
  * Triton's extensions a tritonclient (or curl) uses on top of the protocol, against a real `epara serve`: the raw
  * binary request (`Inference-Header-Content-Length: 0`, the body is the one input's data), the classification
  * extension (`parameters.classification` on an output: its top values as "value:index" strings, over HTTP JSON,
- * HTTP binary and gRPC), and the extensions the server does not implement (shared memory, trace, logging),
+ * HTTP binary and gRPC), and the extensions the server does not implement (shared memory, trace, logging, generate),
  * which are a 501 naming them, not a 404 a client reads as a wrong URL.
  */
 
@@ -192,7 +192,7 @@ describe("Triton's classification extension", () => {
 });
 
 describe('extensions the server does not implement', () => {
-  it('answers the shared memory, trace and logging routes 501 naming the extension', async () => {
+  it('answers the shared memory, trace, logging and generate routes 501 naming the extension', async () => {
     const routes: [string, string, RegExp][] = [
       ['GET', '/v2/systemsharedmemory/status', /system shared memory extension is not supported/],
       ['POST', '/v2/systemsharedmemory/region/r0/register', /system shared memory extension is not supported/],
@@ -200,6 +200,8 @@ describe('extensions the server does not implement', () => {
       ['GET', '/v2/trace/setting', /trace extension is not supported/],
       ['POST', '/v2/models/cls/trace/setting', /trace extension is not supported/],
       ['GET', '/v2/logging', /logging extension is not supported/],
+      ['POST', '/v2/models/cls/generate', /generate extension is not supported/],
+      ['POST', '/v2/models/cls/versions/1/generate_stream', /generate extension is not supported/],
     ];
     for (const [method, path, message] of routes) {
       const res = await fetch(`${serve.http}${path}`, { method, ...(method === 'POST' ? { body: '{}' } : {}) });

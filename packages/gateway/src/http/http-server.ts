@@ -205,6 +205,7 @@ const UNSUPPORTED_EXTENSIONS: readonly (readonly [string, string, string])[] = [
   ['/v2/trace/setting', "Triton's trace extension", 'requests are traced through their traceparent header'],
   ['/v2/models/:name/trace/setting', "Triton's trace extension", 'requests are traced through their traceparent header'],
   ['/v2/logging', "Triton's logging extension", "the log level is set in the server's configuration"],
+  ...['generate', 'generate_stream'].flatMap((route) => [`/v2/models/:name/${route}`, `/v2/models/:name/versions/:version/${route}`].map((path) => [path, "Triton's generate extension", 'send the tensors to /infer'] as const)),
 ];
 
 /** The index request's `ready` flag: an empty body or `{}` lists every model. @throws EparaError `INVALID_INPUT` */
