@@ -22,3 +22,13 @@ it('names Inference-Header-Content-Length when the length it gives does not end 
   }
   expect(() => parseInferBody(Buffer.from('{"inputs":'), 'm', undefined, undefined)).toThrow(/^request body is not valid JSON/);
 });
+
+it('reads null as absent for the optional fields, as clients that serialize unset fields (pydantic models) send them', () => {
+  const r = parseInferBody(Buffer.from(JSON.stringify({ id: null, parameters: null, outputs: null, inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1], parameters: null }] })), 'm', undefined, undefined);
+  expect(r).toEqual({ model: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }] });
+  const binary = parseInferBody(body, 'm', undefined, String(json.length));
+  const withNullData = Buffer.concat([Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: null, parameters: { binary_data_size: 4 } }] })), Buffer.from(new Float32Array([1]).buffer)]);
+  expect(parseInferBody(withNullData, 'm', undefined, String(withNullData.length - 4)).inputs[0]!.raw).toEqual(binary.inputs[0]!.raw);
+  // Values that are there must still have their type.
+  expect(() => parseInferBody(Buffer.from(JSON.stringify({ id: 7, inputs: [] })), 'm', undefined, undefined)).toThrow(/"id" must be a string/);
+});
