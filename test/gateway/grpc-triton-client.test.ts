@@ -76,7 +76,7 @@ describe("Triton's RPCs on GRPCInferenceService", () => {
     // What tritonclient's start_stream / async_stream_infer does: requests written on one stream, answers read
     // from it as they complete, matched by id.
     const stream = triton.ModelStreamInfer(new Metadata(), {});
-    const answers: { error_message: string; infer_response: { id: string; model_name: string; outputs: { name: string; shape: number[] }[]; raw_output_contents: Buffer[] } }[] = [];
+    const answers: { error_message: string; infer_response: { id: string; model_name: string; parameters: Record<string, { bool_param?: boolean }>; outputs: { name: string; shape: number[] }[]; raw_output_contents: Buffer[] } }[] = [];
     const ended = new Promise<void>((resolve, reject) => {
       stream.on('data', (a: (typeof answers)[number]) => answers.push(a));
       stream.on('error', reject);
@@ -85,12 +85,16 @@ describe("Triton's RPCs on GRPCInferenceService", () => {
     const x = { name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192] };
     stream.write({ model_name: 'cls', id: 's-1', inputs: [x], raw_input_contents: [Buffer.from(clsInput(0.5).buffer)] });
     stream.write({ model_name: 'nope', id: 's-2' });
-    stream.write({ model_name: 'cls', id: 's-3', inputs: [x], raw_input_contents: [Buffer.from(clsInput(-0.5).buffer)] });
+    // What tritonclient's async_stream_infer(enable_empty_final_response=True) adds: the client then waits for an
+    // answer marked triton_final_response before it takes the request as done.
+    stream.write({ model_name: 'cls', id: 's-3', parameters: { triton_enable_empty_final_response: { bool_param: true } }, inputs: [x], raw_input_contents: [Buffer.from(clsInput(-0.5).buffer)] });
     stream.end();
     await ended;
     const byId = new Map(answers.map((a) => [a.infer_response.id, a]));
     expect([...byId.keys()].sort()).toEqual(['s-1', 's-2', 's-3']);
     expect(byId.get('s-2')!.error_message).toMatch(/unknown model "nope".*UNKNOWN_SERVICE/);
+    // Each request is answered once, so every answer, a failed one too, is its request's last (as Triton marks it).
+    for (const a of answers) expect(a.infer_response.parameters['triton_final_response']?.bool_param).toBe(true);
     for (const id of ['s-1', 's-3']) {
       const a = byId.get(id)!;
       expect(a.error_message).toBe('');

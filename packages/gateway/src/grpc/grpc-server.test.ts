@@ -181,6 +181,13 @@ describe('gRPC on node:http2', () => {
   it('answers non-gRPC requests with an HTTP status (415, 405)', async () => {
     const status415 = await raw(frame(inferRequest('echo')), { 'content-type': 'application/json' });
     expect(status415.headers[':status']).toBe(415);
+    // gRPC-Web carries its status in the body, and +json another message encoding: neither is served as gRPC.
+    for (const type of ['application/grpc-web', 'application/grpc-web-text', 'application/grpc-web+proto', 'application/grpc+json', 'application/grpcx']) {
+      expect([type, (await raw(frame(inferRequest('echo')), { 'content-type': type })).headers[':status']]).toEqual([type, 415]);
+    }
+    for (const type of ['application/grpc+proto', 'application/grpc; charset=utf-8', 'APPLICATION/GRPC']) {
+      expect([type, (await raw(frame(inferRequest('echo')), { 'content-type': type })).status]).toEqual([type, '0']);
+    }
     const get = await new Promise<IncomingHttpHeaders>((resolve) => session.request({ ':path': '/' }).on('response', resolve).resume().end());
     expect(get[':status']).toBe(405);
   });

@@ -13,6 +13,10 @@ import type { ReadingCall, UnaryMethod } from './unary-call.js';
 import { StreamInferCall } from './stream-infer-call.js';
 import type { StreamRequestHandler } from './stream-infer-call.js';
 
+
+/** `application/grpc`, optionally `+proto`, optionally with parameters (the gRPC over HTTP/2 spec's Content-Type). */
+const GRPC_CONTENT_TYPE = /^application\/grpc(\+proto)?\s*(;|$)/i;
+
 /** Triton's bidirectional streaming inference method. */
 const STREAM_INFER_PATH = `/${SERVICE_NAME}/ModelStreamInfer`;
 
@@ -99,10 +103,11 @@ export class GrpcFront {
       });
     }
     const contentType = headers['content-type'];
-    if (headers[':method'] !== 'POST' || contentType === undefined || !contentType.startsWith('application/grpc')) {
-      // Not a gRPC call: an HTTP status, as the protocol asks of a server (405 or 415).
+    if (headers[':method'] !== 'POST' || contentType === undefined || !GRPC_CONTENT_TYPE.test(contentType)) {
+      // Not a gRPC call: an HTTP status, as the protocol asks of a server (405 or 415). gRPC-Web (its status in the
+      // body, not in trailers) and messages in another encoding than protobuf (`+json`) are not gRPC this serves.
       stream.respond({ ':status': headers[':method'] !== 'POST' ? 405 : 415, 'content-type': 'text/plain' }, { endStream: false });
-      stream.end(`gRPC needs POST with content-type application/grpc; got ${headers[':method']} ${contentType ?? '(none)'}`);
+      stream.end(`gRPC needs POST with content-type application/grpc (or application/grpc+proto); got ${headers[':method']} ${contentType ?? '(none)'}`);
       return;
     }
     if (REFLECTION_PATHS.has(headers[':path'] ?? '')) {

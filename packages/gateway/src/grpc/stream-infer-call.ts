@@ -123,11 +123,12 @@ export class StreamInferCall implements ReadingCall {
       const request = decodeModelInferRequest(plain);
       const context: UnaryCallContext = { signal, deadline: this.#deadline, metadata: (key) => this.#metadata(key), responseMetadata: {} };
       try {
-        answer = streamResponse(encodeModelInferResponse(await this.#run(request, context)));
+        const response = await this.#run(request, context);
+        answer = streamResponse(encodeModelInferResponse({ ...response, parameters: { ...response.parameters, ...FINAL } }));
       } catch (err) {
         const { message: text, error } = errorStatusOf(err);
         const about = 'undecodable' in request ? { model: '', version: '', id: '' } : { model: request.model_name, version: request.model_version, id: request.id };
-        answer = streamResponse(encodeModelInferResponse({ ...about, parameters: {}, outputs: [] }), `${text} (${error.code})`);
+        answer = streamResponse(encodeModelInferResponse({ ...about, parameters: FINAL, outputs: [] }), `${text} (${error.code})`);
       }
     } catch (err) {
       // A compressed message the stream cannot read breaks the stream, as it breaks a unary call.
@@ -222,6 +223,13 @@ export class StreamInferCall implements ReadingCall {
     for (const s of this.#running) s.abort();
   }
 }
+
+/**
+ * Triton marks every stream answer with whether it is its request's last (`triton_final_response`, what clients
+ * that pass `enable_empty_final_response` wait for before they consider a request done): each request here is
+ * answered once, so each answer is its last.
+ */
+const FINAL = { triton_final_response: true } as const;
 
 /** A framed `ModelStreamInferResponse { error_message = 1; infer_response = 2 }`. */
 function streamResponse(inferResponse: Buffer, error = ''): Buffer {

@@ -9,15 +9,18 @@ const inflateRawP = promisify(inflateRaw);
 export const REQUEST_ENCODINGS = 'gzip, deflate';
 
 /** A body as the route reads it, or the answer to send instead. */
-export type InflatedBody = { readonly ok: true; readonly body: Buffer } | { readonly ok: false; readonly status: 400 | 413 | 415; readonly message: string };
+export type InflatedBody = { readonly ok: true; readonly body: Buffer } | { readonly ok: false; readonly status: 400 | 413 | 415 | 501; readonly message: string };
 
 /**
- * Undoes a request's `Content-Encoding` (RFC 9110 §8.4): `gzip` (`x-gzip`), `deflate` (zlib-wrapped as the
- * standard says, or raw as some clients send it) and `identity`. Clients of the protocol compress whole bodies
+ * Undoes a request's `Content-Encoding` (RFC 9110 §8.4), or the transfer codings of its `Transfer-Encoding` other
+ * than `chunked` (which node:http undoes itself; `field` says which header is read): `gzip` (`x-gzip`), `deflate`
+ * (zlib-wrapped as the standard says, or raw as some clients send it) and `identity`. Clients of the protocol compress whole bodies
  * this way (tritonclient's `request_compression_algorithm`); `Inference-Header-Content-Length` counts the
  * inflated bytes. The inflated size is bounded by `maxBytes`, so a compression bomb is a 413, not an allocation.
  */
-export async function inflateBody(body: Buffer, header: string, maxBytes: number): Promise<InflatedBody> {
+export async function inflateBody(body: Buffer, header: string, o: { readonly maxBytes: number; readonly field?: 'Content-Encoding' | 'Transfer-Encoding' }): Promise<InflatedBody> {
+  const { maxBytes } = o;
+  const field = o.field ?? 'Content-Encoding';
   const codings = header
     .split(',')
     .map((c) => c.trim().toLowerCase())
@@ -25,7 +28,8 @@ export async function inflateBody(body: Buffer, header: string, maxBytes: number
   if (codings.length === 0) return { ok: true, body };
   const coding = codings[0]!;
   if (codings.length > 1 || (coding !== 'gzip' && coding !== 'x-gzip' && coding !== 'deflate')) {
-    return { ok: false, status: 415, message: `Content-Encoding ${JSON.stringify(header)} is not supported (supported: ${REQUEST_ENCODINGS}, identity)` };
+    // An unknown transfer coding is a 501 (RFC 9112 §6.1), an unknown content coding a 415 (RFC 9110 §15.5.16).
+    return { ok: false, status: field === 'Content-Encoding' ? 415 : 501, message: `${field} ${JSON.stringify(header)} is not supported (supported: ${REQUEST_ENCODINGS}, identity${field === 'Content-Encoding' ? '' : ', chunked'})` };
   }
   const options = { maxOutputLength: maxBytes };
   try {
@@ -38,6 +42,6 @@ export async function inflateBody(body: Buffer, header: string, maxBytes: number
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return { ok: false, status: 413, message: `the inflated request body is larger than the limit of ${maxBytes} bytes` };
-    return { ok: false, status: 400, message: `the request body does not inflate as ${coding} (Content-Encoding): ${(err as Error).message}` };
+    return { ok: false, status: 400, message: `the request body does not inflate as ${coding} (${field}): ${(err as Error).message}` };
   }
 }

@@ -183,8 +183,30 @@ export class HttpFront {
       };
     app.post('/v2/repository/models/:name/load', control('load'));
     app.post('/v2/repository/models/:name/unload', control('unload'));
+    // The infer route takes POST ahead of the router; another method on its path is a 405 naming the one allowed.
+    const inferOnlyPost = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> =>
+      req.method === 'POST'
+        ? reply.code(404).send({ error: `no route ${req.method} ${req.url}`, code: 'NOT_FOUND' })
+        : reply.code(405).header('allow', 'POST').send({ error: `${req.method} is not allowed on ${req.url}: inference requests are POST`, code: 'METHOD_NOT_ALLOWED' });
+    app.all('/v2/models/:name/infer', inferOnlyPost);
+    app.all('/v2/models/:name/versions/:version/infer', inferOnlyPost);
+    // Triton's extensions this server does not implement: a 501 naming the extension (Triton's answer to what it
+    // does not support; gRPC answers these RPCs UNIMPLEMENTED), rather than a 404 a client reads as a wrong URL.
+    for (const [path, extension, instead] of UNSUPPORTED_EXTENSIONS) {
+      app.all(path, async (_req, reply) => reply.code(501).send({ error: `${extension} is not supported by this server: ${instead}`, code: 'NOT_IMPLEMENTED' }));
+    }
   }
 }
+
+/** Routes of Triton's extensions the gateway does not implement: the extension, and what to do instead. */
+const UNSUPPORTED_EXTENSIONS: readonly (readonly [string, string, string])[] = [
+  ['/v2/systemsharedmemory/*', "Triton's system shared memory extension", 'send tensors in the request body'],
+  ['/v2/cudasharedmemory/*', "Triton's CUDA shared memory extension", 'send tensors in the request body'],
+  ['/v2/trace/setting', "Triton's trace extension", 'requests are traced through their traceparent header'],
+  ['/v2/models/:name/trace/setting', "Triton's trace extension", 'requests are traced through their traceparent header'],
+  ['/v2/logging', "Triton's logging extension", "the log level is set in the server's configuration"],
+  ...['generate', 'generate_stream'].flatMap((route) => [`/v2/models/:name/${route}`, `/v2/models/:name/versions/:version/${route}`].map((path) => [path, "Triton's generate extension", 'send the tensors to /infer'] as const)),
+];
 
 /** The index request's `ready` flag: an empty body or `{}` lists every model. @throws EparaError `INVALID_INPUT` */
 function readyOnly(body: unknown): boolean {

@@ -41,9 +41,10 @@ export function parseInferBody(body: Buffer, model: string, version: string | un
     const parameters = params(x['parameters'], `inputs[${i}].parameters`);
     const size = parameters?.['binary_data_size'];
     const base = { name: x['name'] as string, datatype: x['datatype'] as string, shape: x['shape'] as number[], ...(parameters ? { parameters } : {}) };
-    if (size === undefined) return { ...base, data: x['data'] };
+    const data = x['data'] ?? undefined;
+    if (size === undefined) return { ...base, data };
     if (headerLength === undefined) throw bad(`inputs[${i}] has binary_data_size but the request has no Inference-Header-Content-Length header`, `inputs[${i}].parameters.binary_data_size`);
-    if (x['data'] !== undefined) throw bad(`inputs[${i}] has both "data" and binary_data_size`, `inputs[${i}]`);
+    if (data !== undefined) throw bad(`inputs[${i}] has both "data" and binary_data_size`, `inputs[${i}]`);
     if (!Number.isSafeInteger(size) || (size as number) < 0) throw bad(`inputs[${i}].parameters.binary_data_size must be a non-negative integer`, `inputs[${i}].parameters.binary_data_size`);
     if (offset + (size as number) > binary.length) {
       throw bad(`inputs[${i}] claims ${size as number} binary bytes at offset ${offset}, but the body has only ${binary.length} bytes after the JSON header`, `inputs[${i}].parameters.binary_data_size`);
@@ -53,9 +54,9 @@ export function parseInferBody(body: Buffer, model: string, version: string | un
     return { ...base, raw: slice };
   });
   if (offset !== binary.length) throw bad(`the body has ${binary.length - offset} bytes of binary data no input claims (binary_data_size values add up to ${offset})`, 'body');
-  const outputs = j['outputs'] === undefined ? undefined : requested(j['outputs']);
+  const outputs = j['outputs'] === undefined || j['outputs'] === null ? undefined : requested(j['outputs']);
   const parameters = params(j['parameters'], 'parameters');
-  const id = j['id'];
+  const id = j['id'] ?? undefined;
   if (id !== undefined && typeof id !== 'string') throw bad('"id" must be a string', 'id');
   return { model, ...(version !== undefined ? { version } : {}), ...(id !== undefined ? { id } : {}), ...(parameters ? { parameters } : {}), inputs, ...(outputs ? { outputs } : {}) };
 }
@@ -100,7 +101,8 @@ function requested(v: unknown): InferRequestedOutput[] {
 }
 
 function params(v: unknown, field: string): InferParameters | undefined {
-  if (v === undefined) return undefined;
+  // null is absent: clients that serialize optional fields they did not set (pydantic models) send it.
+  if (v === undefined || v === null) return undefined;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`${field} must be an object`, field);
   for (const [k, x] of Object.entries(v)) {
     if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') throw bad(`${field}.${k} must be a string, number or boolean`, `${field}.${k}`);

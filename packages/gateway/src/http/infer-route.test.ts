@@ -54,6 +54,13 @@ describe('infer route on node:http', () => {
     expect(matchInferPath('/v2/models/%E0%A4%A/infer')).toBeUndefined();
   });
 
+  it('matches a target in absolute form (RFC 9112: a server must accept it), as a proxy forwards it', () => {
+    expect(matchInferPath('http://10.0.0.1:8000/v2/models/m/versions/2/infer?x=1')).toEqual({ name: 'm', version: '2' });
+    expect(matchInferPath('HTTP://host/v2/models/m/infer')).toEqual({ name: 'm', version: undefined });
+    expect(matchInferPath('http://host/v2/models/m')).toBeUndefined();
+    expect(matchInferPath('http://host')).toBeUndefined();
+  });
+
   it('answers a chunked body read in pieces (model name %-encoded), with JSON content type and the id echoed', async () => {
     const b = Buffer.from(body);
     const res = await chunked('/v2/models/%65cho/infer', [b.subarray(0, 5), b.subarray(5, 40), b.subarray(40)]);
@@ -78,7 +85,7 @@ describe('infer route on node:http', () => {
     }
   });
 
-  it('answers an unknown model 404 and an empty body 400, and leaves other methods to the router', async () => {
+  it('answers an unknown model 404 and an empty body 400, and another method than POST 405', async () => {
     const unknown = await fetch(new URL('/v2/models/nope/infer', http), { method: 'POST', body });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { code: string }).code).toBe('UNKNOWN_SERVICE');
@@ -99,7 +106,8 @@ describe('infer route on node:http', () => {
     const empty = await fetch(new URL('/v2/models/echo/infer', http), { method: 'POST', body: '' });
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as { error: string }).error).toMatch(/no body/);
-    expect((await fetch(new URL('/v2/models/echo/infer', http))).status).toBe(404);
+    const get = await fetch(new URL('/v2/models/echo/infer', http));
+    expect([get.status, get.headers.get('allow')]).toEqual([405, 'POST']);
     expect(gateway.stats().httpAccepted).toBe(gateway.stats().httpAnswered);
   });
 });

@@ -9,6 +9,7 @@ import { REQUEST_ENCODINGS, inflateBody } from './content-encoding.js';
 import { HEADER_LENGTH, encodeInferResponse, parseInferBody } from './infer-body.js';
 import { LARGE_JSON_VALUES, encodeLargeInferResponse, jsonValueCount } from './large-response.js';
 import { answerStalledBody } from './stalled-clients.js';
+import { isRawBinaryRequest, rawBinaryRequest } from './raw-binary-request.js';
 
 /** `/v2/models/{name}/infer` and `/v2/models/{name}/versions/{version}/infer` (no query string). */
 const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
@@ -18,10 +19,17 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 /** The most a body buffer is allocated before its bytes arrive (a declared body is grown to its length as they do). */
 const FIRST_BUFFER_BYTES = 1024 * 1024;
 
-/** The model name and version of an infer URL, or `undefined` when the URL is not one (or not decodable). */
+/** The scheme and authority of an absolute-form request target (`POST http://host:8000/v2/… HTTP/1.1`). */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
+/**
+ * The model name and version of an infer URL, or `undefined` when the URL is not one (or not decodable). The
+ * target may be in absolute form, which a server must accept (RFC 9112 §3.2.2) and clients behind a proxy send.
+ */
 export function matchInferPath(url: string): { readonly name: string; readonly version: string | undefined } | undefined {
-  const q = url.indexOf('?');
-  const m = INFER_PATH.exec(q < 0 ? url : url.slice(0, q));
+  const target = url.charCodeAt(0) === 0x2f ? url : url.replace(ABSOLUTE_FORM, '');
+  const q = target.indexOf('?');
+  const m = INFER_PATH.exec(q < 0 ? target : target.slice(0, q));
   if (!m) return undefined;
   try {
     return { name: decodeURIComponent(m[1]!), version: m[2] === undefined ? undefined : decodeURIComponent(m[2]) };
@@ -222,16 +230,39 @@ function onEnd(this: IncomingMessage & Carrier): void {
   x.abort = new RequestSignal();
   x.res.on('close', onClose);
   const encoding = header(x.req, 'content-encoding');
-  if (encoding === undefined || x.filled === 0) void infer(x);
-  else void inflated(x, encoding);
+  const transfer = transferCodings(x.req);
+  if ((encoding === undefined && transfer === undefined) || x.filled === 0) void infer(x);
+  else void inflated(x, { transfer, encoding });
 }
 
-/** A compressed body (`Content-Encoding`): inflated, then read like any other; or refused (400, 413, 415). */
-async function inflated(x: Exchange, encoding: string): Promise<void> {
-  const r = await inflateBody(x.body.subarray(0, x.filled), encoding, x.route.maxBodyBytes);
-  if (!r.ok) return sendJson(x, r.status, { error: r.message, code: 'INVALID_INPUT' }, r.status === 415 ? ['accept-encoding', REQUEST_ENCODINGS] : []);
-  x.body = r.body;
-  x.filled = r.body.length;
+/**
+ * The transfer codings of a request besides `chunked`, which node:http undoes (it passes `gzip, chunked` through
+ * as is): `undefined` when there are none.
+ */
+function transferCodings(req: IncomingMessage): string | undefined {
+  const te = header(req, 'transfer-encoding');
+  if (te === undefined) return undefined;
+  const rest = te
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '' && c.toLowerCase() !== 'chunked');
+  return rest.length === 0 ? undefined : rest.join(', ');
+}
+
+/**
+ * A compressed body: its transfer codings undone (applied last by the client, so undone first), then its
+ * `Content-Encoding`, then read like any other; or refused (400, 413, 415; 501 for an unknown transfer coding).
+ */
+async function inflated(x: Exchange, codings: { transfer: string | undefined; encoding: string | undefined }): Promise<void> {
+  let body = x.body.subarray(0, x.filled);
+  for (const [field, value] of [['Transfer-Encoding', codings.transfer], ['Content-Encoding', codings.encoding]] as const) {
+    if (value === undefined) continue;
+    const r = await inflateBody(body, value, { maxBytes: x.route.maxBodyBytes, field });
+    if (!r.ok) return sendJson(x, r.status, { error: r.message, code: 'INVALID_INPUT' }, r.status === 415 ? ['accept-encoding', REQUEST_ENCODINGS] : []);
+    body = r.body;
+  }
+  x.body = body;
+  x.filled = body.length;
   await infer(x);
 }
 
@@ -246,7 +277,9 @@ async function infer(x: Exchange): Promise<void> {
   const trace = beginRequestTrace((h) => header(req, h), x.name);
   try {
     if (x.filled === 0) throw new EparaError('INVALID_INPUT', 'the request has no body', { field: 'body' });
-    const request = parseInferBody(x.body.subarray(0, x.filled), x.name, x.version, header(req, HEADER_LENGTH));
+    const body = x.body.subarray(0, x.filled);
+    const jsonLength = header(req, HEADER_LENGTH);
+    const request = isRawBinaryRequest(jsonLength) ? rawBinaryRequest(route.core.model(x.name, x.version), body, x.version) : parseInferBody(body, x.name, x.version, jsonLength);
     const response = await route.core.infer(request, { signal: x.abort!, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) }, trace: trace.context });
     trace.end();
     // Millions of JSON values take seconds to write: encoded in slices, so other requests are not frozen meanwhile.

@@ -2,7 +2,7 @@ import type { ResolvedGatewayModel } from '../gateway-options.js';
 import type { ModelMetadata, TensorMetadata } from '../protocol/infer-types.js';
 
 /** Protocol extensions the gateway implements (`GET /v2`). */
-export const EXTENSIONS: readonly string[] = ['binary_tensor_data', 'statistics', 'epara_deadline_priority'];
+export const EXTENSIONS: readonly string[] = ['binary_tensor_data', 'classification', 'statistics', 'epara_deadline_priority'];
 
 /** Triton's model configuration `data_type` of each protocol data type. */
 const CONFIG_DATA_TYPE: Readonly<Record<string, string>> = { BYTES: 'TYPE_STRING', BF16: 'TYPE_BF16' };

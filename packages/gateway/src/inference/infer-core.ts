@@ -5,6 +5,8 @@ import type { ItemAxes, ResolvedGatewayModel, ResolvedGatewayOptions } from '../
 import type { InferOutput, InferRequest, InferResponse } from '../protocol/infer-types.js';
 import { readControls } from '../protocol/request-controls.js';
 import { decodeInput, encodeOutput, sharedMemoryRefused } from '../protocol/tensor-codec.js';
+import { DATATYPE_OF } from '../protocol/datatypes.js';
+import { classCount, classify } from './classification.js';
 import { splitTensors, stackTensors } from '@epara/runtime';
 import { RequestStatistics } from './model-statistics.js';
 import type { ModelStatistics } from './model-statistics.js';
@@ -211,7 +213,9 @@ export class InferCore {
 
   #inputs(m: ResolvedGatewayModel, req: InferRequest): NamedTensors {
     if (!Array.isArray(req.inputs) || req.inputs.length === 0) throw new EparaError('INVALID_INPUT', 'the request has no inputs', { field: 'inputs' });
-    const out: Record<string, TensorLike> = {};
+    // No prototype: an input named `__proto__` (a model's metadata may be unknown, so any name can reach here) is
+    // an input like any other, not the object's prototype.
+    const out = Object.create(null) as Record<string, TensorLike>;
     req.inputs.forEach((input, i) => {
       const t = decodeInput(input, i);
       if (Object.hasOwn(out, input.name)) throw new EparaError('INVALID_INPUT', `input ${input.name} appears twice`, { field: `inputs[${i}].name` });
@@ -228,39 +232,44 @@ export class InferCore {
     return out;
   }
 
-  #wantedOutputs(m: ResolvedGatewayModel, req: InferRequest): ReadonlyMap<string, boolean> | undefined {
+  #wantedOutputs(m: ResolvedGatewayModel, req: InferRequest): ReadonlyMap<string, WantedOutput> | undefined {
     const allBinary = boolParameter(req.parameters, 'binary_data_output', 'parameters') === true;
     if (req.outputs === undefined || req.outputs.length === 0) return allBinary ? new Map() : undefined;
-    const wanted = new Map<string, boolean>();
+    const wanted = new Map<string, WantedOutput>();
     req.outputs.forEach((o, i) => {
       if (typeof o?.name !== 'string') throw new EparaError('INVALID_INPUT', `outputs[${i}].name must be a string`, { field: `outputs[${i}].name` });
       if (m.outputs.length > 0 && !m.outputs.some((x) => x.name === o.name)) throw new EparaError('INVALID_INPUT', `model ${m.name} has no output ${o.name}`, { field: `outputs[${i}].name` });
       if (wanted.has(o.name)) throw new EparaError('INVALID_INPUT', `outputs[${i}]: output ${o.name} is asked for twice`, { field: `outputs[${i}].name` });
-      if (o.parameters?.['classification'] !== undefined) {
-        // Triton's classification extension answers labels instead of the tensor: not served here.
-        throw new EparaError('INVALID_INPUT', `outputs[${i}].parameters.classification: the classification extension is not supported (ask for the tensor and rank it)`, { field: `outputs[${i}].parameters.classification` });
-      }
       if (o.parameters?.['shared_memory_region'] !== undefined) throw sharedMemoryRefused(`outputs[${i}]`);
-      wanted.set(o.name, boolParameter(o.parameters, 'binary_data', `outputs[${i}].parameters`) ?? allBinary);
+      const classes = classCount(o.parameters, `outputs[${i}]`, m.outputs.find((x) => x.name === o.name)?.datatype);
+      const binary = boolParameter(o.parameters, 'binary_data', `outputs[${i}].parameters`) ?? allBinary;
+      wanted.set(o.name, classes === undefined ? { binary } : { binary, classes });
     });
     return wanted;
   }
 
-  #outputs(m: ResolvedGatewayModel, result: NamedTensors, wanted: ReadonlyMap<string, boolean> | undefined, req: InferRequest): InferOutput[] {
+  #outputs(m: ResolvedGatewayModel, result: NamedTensors, wanted: ReadonlyMap<string, WantedOutput> | undefined, req: InferRequest): InferOutput[] {
     const allBinary = req.parameters?.['binary_data_output'] === true;
     if (wanted === undefined || wanted.size === 0) return Object.entries(result).map(([name, t]) => encodeOutput(name, t, allBinary));
     const out: InferOutput[] = [];
-    for (const [name, binary] of wanted) {
-      const t = result[name];
+    for (const [name, { binary, classes }] of wanted) {
+      const t = Object.hasOwn(result, name) ? result[name] : undefined; // `constructor` is a name, not Object's
       if (!t) {
         // Checked against the metadata before the run when it lists the outputs; here when it does not.
         if (m.outputs.length > 0) throw new EparaError('MODEL_ERROR', `model ${m.name} declares output ${name} but did not answer it`, { output: name });
         throw new EparaError('INVALID_INPUT', `model ${m.name} has no output ${name} (outputs: ${Object.keys(result).join(', ')})`, { field: 'outputs' });
       }
-      out.push(encodeOutput(name, t, binary));
+      out.push(encodeOutput(name, classes === undefined ? t : classify(t, classes, `output ${name}`, DATATYPE_OF[t.type]), binary));
     }
     return out;
   }
+}
+
+/** How a request asks for one output: in binary form or JSON, and as the tensor or its top classes. */
+interface WantedOutput {
+  readonly binary: boolean;
+  /** Triton's classification extension: answer the `classes` highest values as `"value:index"` strings. */
+  readonly classes?: number;
 }
 
 /** A boolean parameter, `undefined` when absent. @throws EparaError `INVALID_INPUT` for another type. */

@@ -6,7 +6,7 @@ import { InferCore } from './infer-core.js';
 
 /*
  * Request and output parameters that change what the answer holds are read exactly: a value of the wrong type,
- * or an extension the gateway does not implement (Triton's classification), is a 400 naming it rather than
+ * or an extension the gateway does not implement (Triton's shared memory), is a 400 naming it rather than
  * an answer in another form than the client asked for.
  */
 
@@ -37,8 +37,20 @@ describe('request and output parameters', () => {
     await expect(core.infer(request({ outputs: [{ name: 'y' }, { name: 'y', parameters: { binary_data: true } }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: 'outputs[1]: output y is asked for twice' });
   });
 
-  it('refuses the classification extension, which it does not implement, instead of answering raw values', async () => {
-    await expect(core.infer(request({ outputs: [{ name: 'y', parameters: { classification: 1 } }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/outputs\[0\]\.parameters\.classification: the classification extension is not supported/) });
+  it("answers Triton's classification: the top values of the whole tensor as BYTES \"value:index\", highest first", async () => {
+    const res = await core.infer(request({ inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], data: [0.25, 3.5, -1, 3.5] }], outputs: [{ name: 'y', parameters: { classification: 3 } }] }));
+    const y = res.outputs[0]!;
+    expect(y).toMatchObject({ name: 'y', datatype: 'BYTES', shape: [3], binary: false });
+    // Equal values keep their index order; the value is printed as C's %f.
+    expect(Array.from(y.data)).toEqual(['3.500000:1', '3.500000:3', '0.250000:0']);
+    // More classes than values: every value, once.
+    expect((await core.infer(request({ outputs: [{ name: 'y', parameters: { classification: 9 } }] }))).outputs[0]!.data).toEqual(['2.000000:1', '1.000000:0']);
+  });
+
+  it('refuses a class count that is not a positive integer', async () => {
+    for (const k of [0, -1, 1.5, '2', true]) {
+      await expect(core.infer(request({ outputs: [{ name: 'y', parameters: { classification: k } }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/^outputs\[0\]\.parameters\.classification must be a positive integer/) });
+    }
   });
 
   it("refuses Triton's shared memory extension, which it does not implement, on inputs and outputs", async () => {
@@ -63,6 +75,25 @@ describe('request and output parameters', () => {
     );
     expect((await unknown.infer(request({ outputs: [{ name: 'y' }] }))).outputs.map((o) => o.name)).toEqual(['y']);
     await expect(unknown.infer(request({ outputs: [{ name: 'nope' }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: 'model m has no output nope (outputs: y)' });
+    // Names of Object.prototype's members are names like any other, not the members.
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      await expect(unknown.infer(request({ outputs: [{ name }] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: `model m has no output ${name} (outputs: y)` });
+    }
+  });
+
+  it('hands an input named like a member of Object.prototype to the node as that input', async () => {
+    let seen: NamedTensors | undefined;
+    const core2 = new InferCore(
+      resolveGatewayOptions({
+        node: { id: 'n1', view: () => ({ entries: {} }) as unknown as ClusterView, submit: (_s: string, inputs: NamedTensors) => ((seen = inputs), Promise.resolve({ y: inputs['__proto__']! })) },
+        models: [{ name: 'm', inputs: [], outputs: [] }],
+        http: false,
+        grpc: false,
+      }),
+    );
+    const res = await core2.infer({ model: 'm', inputs: [{ name: '__proto__', datatype: 'FP32', shape: [1, 2], data: [3, 4] }] });
+    expect(Object.keys(seen!)).toEqual(['__proto__']);
+    expect(Array.from(res.outputs[0]!.data)).toEqual([3, 4]);
   });
 
   it("refuses Triton's sequence parameters, whose server-side state it does not keep, instead of running each request alone", async () => {
