@@ -1,6 +1,6 @@
 import { EparaError } from '@epara/core';
 import type { TensorLike } from '@epara/core';
-import { halfToFloat } from '../protocol/half-float.js';
+import { halfToFloat } from '@epara/core/internal';
 import type { InferParameters } from '../protocol/infer-types.js';
 
 /** The output parameter of Triton's classification extension: how many classes to answer. */

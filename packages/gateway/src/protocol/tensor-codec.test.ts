@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseInferBody, encodeInferResponse } from '../http/infer-body.js';
-import { floatToHalf, halfToFloat } from './half-float.js';
+import { floatToHalf, halfToFloat } from '@epara/core/internal';
 import { decodeInput, encodeOutput, outputJsonData } from './tensor-codec.js';
 
 describe('tensor codec', () => {

@@ -2,7 +2,7 @@ import { EparaError, TENSOR_ELEMENT_BYTES } from '@epara/core';
 import type { NumericTensorType, TensorDataArray, TensorLike, TensorType } from '@epara/core';
 import { DATATYPE_OF, allocTyped, bytesOf, isOipDatatype, stringsFromBytes, tensorTypeOf, typedArrayFromBytes, utf8Text } from './datatypes.js';
 import { encodeStringElements } from '@epara/core/internal';
-import { halfToFloat, floatToHalf } from './half-float.js';
+import { halfToFloat, floatToHalf } from '@epara/core/internal';
 import type { InferInput, InferOutput } from './infer-types.js';
 
 const bad = (message: string, details: Record<string, unknown> = {}): EparaError => new EparaError('INVALID_INPUT', message, details);
