@@ -11,8 +11,9 @@ export interface MeshStream extends LocalStream {
 
 /**
  * The client end of a stream served by a peer. Results arrive in push order (the link is ordered and the
- * peer's stream releases results in order); if the peer fails, every unanswered frame settles with
- * `PEER_UNAVAILABLE` and iteration ends.
+ * peer answers in the order frames were pushed here); if the peer fails, every unanswered frame settles with
+ * `PEER_UNAVAILABLE` and iteration ends. A result that skips frames, or the peer's summary while frames are
+ * unanswered, means their results were lost on the way: they settle `PEER_UNAVAILABLE` then.
  */
 export class RemoteStream implements MeshStream {
   readonly id: string;
@@ -60,10 +61,12 @@ export class RemoteStream implements MeshStream {
   /** A `stream-result` or the peer's `stream-close` for this stream. */
   onMessage(m: Extract<OffloadMessage, { type: 'stream-result' | 'stream-close' | 'error' }>): void {
     if (m.type === 'stream-result') {
-      // Out of order, repeated or late: the link guarantees order, so ignore it. So is a result for a frame not
-      // pushed yet (a faulty or replaying peer): taken, it would be delivered for nothing and the real answer of
-      // that frame, arriving later, dropped as a repeat.
-      if (m.seq !== this.#answered || m.seq >= this.#counts.pushed || this.#summary) return;
+      // Repeated or late: ignored. So is a result for a frame not pushed yet (a faulty or replaying peer): taken,
+      // it would be delivered for nothing and the real answer of that frame, arriving later, dropped as a repeat.
+      if (m.seq < this.#answered || m.seq >= this.#counts.pushed || this.#summary) return;
+      // The peer answers in push order: the results of the frames before this one were lost on the way. They
+      // fail now, rather than wait for answers that never come (and hold back every later frame's).
+      this.#lose(m.seq, new EparaError('PEER_UNAVAILABLE', `the result of a stream frame was lost on the way back from ${this.pinnedTo}`, { peer: this.pinnedTo, cause: 'LOST_IN_TRANSIT' }));
       this.#answered++;
       if (m.ok) this.#counts.completed++;
       else this.#counts.dropped++;
@@ -71,7 +74,8 @@ export class RemoteStream implements MeshStream {
       return;
     }
     if (m.type === 'error') return this.#fail(m.error);
-    this.#finish();
+    // The peer sent every result before its summary: frames still unanswered lost theirs on the way.
+    this.#fail(new EparaError('PEER_UNAVAILABLE', `the stream closed on ${this.pinnedTo} without the result of a frame (lost on the way)`, { peer: this.pinnedTo, cause: 'LOST_IN_TRANSIT' }));
   }
 
   /** The peer failed: settle every unanswered frame. */
@@ -89,12 +93,17 @@ export class RemoteStream implements MeshStream {
 
   #fail(error: EparaError): void {
     if (this.#summary) return;
-    while (this.#answered < this.#counts.pushed) {
+    this.#lose(this.#counts.pushed, error);
+    this.#closed = true;
+    this.#finish();
+  }
+
+  /** Settles every unanswered frame before `seq` with `error`. */
+  #lose(seq: number, error: EparaError): void {
+    while (this.#answered < seq) {
       this.#results.push({ seq: this.#answered++, ok: false, error });
       this.#counts.dropped++;
     }
-    this.#closed = true;
-    this.#finish();
   }
 
   #finish(): void {
