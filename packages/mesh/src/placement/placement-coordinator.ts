@@ -53,7 +53,13 @@ export class PlacementCoordinator {
   #initial: TimerHandle | undefined;
   #joined: TimerHandle | undefined;
   #initialDue = false;
-  #reportedTo: ServerId | undefined;
+  /** The leader's run the last device report went to (`id@epoch`): a restarted leader knows nothing of it. */
+  #reportedTo: string | undefined;
+  /**
+   * Per server, the largest epoch its alive entry showed: a larger one is a new run of it (a restart), which has
+   * none of the instances placed on the old run, nor a report of its devices.
+   */
+  readonly #epochs = new Map<ServerId, number>();
   #reportedKey = '';
   #running = false;
   /** The highest leadership term seen (decisions applied, reports received, its own). */
@@ -111,6 +117,9 @@ export class PlacementCoordinator {
     if (!this.#running) return;
     // Whoever leads meanwhile takes a newer term: leading again later needs a term above it.
     if (this.leader() !== this.#c.selfId) this.#leading = undefined;
+    // A server restarted under its id while its old process kept its links (stopped, half-open) never left the
+    // view: no failure run moves what the old run held, and nothing else re-placed until the period.
+    if (this.#noteRestarts() && this.#last !== undefined) this.#onServerJoined();
     this.#probePeers(false);
     this.#reportDevices(false);
     this.#tryFirst();
@@ -244,6 +253,22 @@ export class PlacementCoordinator {
     }, this.#c.options.initialDelayMs);
   }
 
+  /** Records the epoch of every alive server; true when one shows a larger epoch than before (it restarted). */
+  #noteRestarts(): boolean {
+    let restarted = false;
+    for (const e of Object.values(this.#c.view().entries)) {
+      if (!e.alive || e.serverId === this.#c.selfId) continue;
+      const seen = this.#epochs.get(e.serverId);
+      if (seen !== undefined && e.epoch <= seen) continue;
+      this.#epochs.set(e.serverId, e.epoch);
+      if (seen === undefined) continue;
+      restarted = true;
+      // What its old run reported hosting is gone with it; its new run reports afresh.
+      this.#hosted.delete(e.serverId);
+    }
+    return restarted;
+  }
+
   /** The first placement: once the initial delay passed and every alive server in the view reported devices. */
   #tryFirst(): void {
     if (!this.#running || !this.#initialDue || this.#last !== undefined || this.leader() !== this.#c.selfId) return;
@@ -267,6 +292,8 @@ export class PlacementCoordinator {
   #reportDevices(force: boolean): void {
     const leader = this.leader();
     if (leader === this.#c.selfId) return;
+    // A leader restarted under its id is a new run that has no report yet: reported to as a new leader.
+    const leaderRun = `${leader}@${this.#c.view().entries[leader]?.epoch ?? ''}`;
     const delaysMs = this.#delays.own();
     const report: DeviceReport = {
       kind: 'devices',
@@ -278,8 +305,8 @@ export class PlacementCoordinator {
     };
     // Instances the host loads change the report: resend then too, not only to a new leader.
     const key = JSON.stringify(report.instances);
-    if (!force && leader === this.#reportedTo && key === this.#reportedKey) return;
-    this.#reportedTo = leader;
+    if (!force && leaderRun === this.#reportedTo && key === this.#reportedKey) return;
+    this.#reportedTo = leaderRun;
     this.#reportedKey = key;
     this.#c.send(leader, report);
   }
