@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MeshNode } from '@epara/mesh';
-import { input, untilReady } from './helpers.js';
+import { input, until, untilReady } from './helpers.js';
 import { FaultHarness, TYPED } from './fault-harness.js';
 import { MESH_TYPE, meshTypeOf, payloadOf } from './ws-frames.js';
 import type { WsFrame } from './ws-frames.js';
@@ -106,5 +106,24 @@ describe('stream messages rewritten in transit between real processes', () => {
     const results = await pushAndRead(stream, 4);
     expectOwnAnswers(results, 4);
     expect(results[3]!.code).toBe('PEER_UNAVAILABLE');
+  }, 60_000); // a hang guard only
+});
+
+describe('a stream whose opening is answered too late', () => {
+  it('an acceptance lost on the way: the open fails typed, and the peer no longer holds the stream rate', async () => {
+    const n0 = await h.proxiedObserver();
+    await h.proxiedPeer({ id: 'n1', seed: n0.address!, serviceTimeMs: 20, tag: 1 });
+    await untilReady(n0, 'n1', 30_000);
+    const load = (): number => n0.view().entries['n1']?.instances.find((i) => i.serviceId === 'echo')?.loadPerSec ?? -1;
+    let dropped = 0;
+    h.frames((frame, link) => (link.from === 'n1' && link.to === 'n0' && meshTypeOf(frame) === MESH_TYPE.streamAccepted && dropped++ === 0 ? [] : [frame.raw]));
+    // n1 opens the stream (its instance now carries 20 Hz), but its acceptance never reaches n0.
+    const failed = await n0.openStream('echo', { rateHz: 20, stalenessMs: 60_000 }).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ code: 'PEER_UNAVAILABLE' });
+    expect(dropped).toBe(1);
+    // The opener closed what the peer opened: the stream rate leaves n1's instance.
+    await until(() => load() >= 0 && load() < 20, 'n0 sees the 20 Hz of the abandoned stream leave n1', 30_000);
+    const stream = await n0.openStream('echo', { rateHz: 20, stalenessMs: 60_000 });
+    expectOwnAnswers(await pushAndRead(stream, 3), 3);
   }, 60_000); // a hang guard only
 });

@@ -147,7 +147,15 @@ export class StreamOpener {
     return new Promise<MeshStream>((resolve, reject) => {
       const timer = c.timers.setTimeout(() => {
         this.#linkOf.delete(id);
-        if (this.#opening.delete(id)) reject(new EparaError('PEER_UNAVAILABLE', `peer ${peer} did not accept the stream in time`, { peer }));
+        if (!this.#opening.delete(id)) return;
+        // The peer may have opened it all the same (its acceptance lost or late): without a close it would hold
+        // the stream's rate on its instance for as long as the link lasts. Best effort: the link may be gone.
+        try {
+          c.send(peer, { type: 'stream-close', requestId: id, reason: 'open timed out' });
+        } catch {
+          // No link: the peer closes what the link carried when it closes.
+        }
+        reject(new EparaError('PEER_UNAVAILABLE', `peer ${peer} did not accept the stream in time`, { peer }));
       }, c.openTimeoutMs);
       const settle = <T>(f: (v: T) => void) => (v: T): void => {
         timer.cancel();
