@@ -109,6 +109,34 @@ describe('stream messages rewritten in transit between real processes', () => {
   }, 60_000); // a hang guard only
 });
 
+describe('stream messages lost with nothing after them to show it', () => {
+  it('the last frame lost on the way, the stream left open: it settles DEADLINE_EXCEEDED after its staleness limit plus the grace', async () => {
+    const n0 = await h.proxiedObserver();
+    await h.proxiedPeer({ id: 'n1', seed: n0.address!, serviceTimeMs: 20, tag: 1 });
+    await untilReady(n0, 'n1', 30_000);
+    const stream = await n0.openStream('echo', { rateHz: 1, stalenessMs: 3000 });
+    h.frames((frame, link) => (link.from === 'n0' && link.to === 'n1' && meshTypeOf(frame) === MESH_TYPE.streamFrame && seqOf(frame) === 2 ? [] : [frame.raw]));
+    for (let k = 0; k < 3; k++) stream.push(input([10 + k]));
+    const results: FrameOutcome[] = [];
+    for await (const r of stream) {
+      results.push(r.ok ? { seq: r.seq, value: (r.outputs['x']!.data as Float32Array)[0]! } : { seq: r.seq, code: r.error.code });
+      if (results.length === 3) break;
+    }
+    expectOwnAnswers(results, 3);
+    expect(results[2]!.code).toBe('DEADLINE_EXCEEDED');
+    await stream.close();
+  }, 60_000); // a hang guard only
+
+  it("the opener's close lost on the way: close() still resolves, every frame settled", async () => {
+    const { stream } = await pinnedStream();
+    let dropped = 0;
+    h.frames((frame, link) => (link.from === 'n0' && link.to === 'n1' && meshTypeOf(frame) === MESH_TYPE.streamClose && dropped++ === 0 ? [] : [frame.raw]));
+    const results = await pushAndRead(stream, 3);
+    expect(dropped).toBe(1);
+    expectOwnAnswers(results, 3);
+  }, 60_000); // a hang guard only
+});
+
 describe('a stream whose opening is answered too late', () => {
   it('an acceptance lost on the way: the open fails typed, and the peer no longer holds the stream rate', async () => {
     const n0 = await h.proxiedObserver();
