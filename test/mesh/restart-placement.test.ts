@@ -29,7 +29,9 @@ describe('a placement server restarted under its id while its old process is sto
     const n9 = await h.observer({ id: 'n9', placement: { initialDelayMs: 300 }, placementPeriodMs: PERIOD_MS });
     const done = completions(n9);
     const seed = n9.address!;
-    await h.peer({ id: 'n1', seed, serviceTimeMs: 20, tag: 1, placement: true, noDevice: true, placementPeriodMs: PERIOD_MS });
+    // The requests are expected at n2: placement keeps the instance there however slow this machine makes the
+    // round trips it measures (a loaded machine's delays could otherwise rule n2 out for demand entering at n1).
+    await h.peer({ id: 'n1', seed, serviceTimeMs: 20, tag: 1, placement: true, noDevice: true, placementPeriodMs: PERIOD_MS, demandAt: 'n2' });
     const old = await h.peer({ id: 'n2', seed, serviceTimeMs: 20, tag: 2, placement: true, placementPeriodMs: PERIOD_MS });
     await until(() => ready(n9, 'n2') && n9.stats().leader === 'n1', 'n9 sees the instance n1 placed on n2', 30_000);
     const before = await submitAll(n9, [1, 2, 3], 5000).settled;
