@@ -59,6 +59,15 @@ export interface PeerConfig {
   readonly loadOnSignal?: boolean;
   /** Give the node a CPU device and run placement (it hosts only what the leader places on it). */
   readonly placement?: boolean;
+  /** With `placement`: report no device, so placement never gives this server an instance. */
+  readonly noDevice?: boolean;
+  /**
+   * With `placement`: the server where this node, when it leads, expects the `echo` requests to enter (a
+   * forecast), so placement puts the instance near it whatever delays it measures. @default none
+   */
+  readonly demandAt?: string;
+  /** The placement period, ms. @default the node's (30 s) */
+  readonly placementPeriodMs?: number;
   /** The address the node gives its peers (a proxy in front of it); dials and handshakes bounded by a second. */
   readonly advertise?: string;
 }

@@ -8,7 +8,7 @@ import { ArrivalMeter } from './arrival-meter.js';
 import { dispatchMessage } from './dispatch-message.js';
 import type { NodeEvents, NodeStats } from './node-events.js';
 import type { ResolvedNodeOptions } from './node-options.js';
-import { buildNodeParts, nodeClockView } from './node-parts.js';
+import { buildNodeParts, defaultBudgetMs, nodeClockView } from './node-parts.js';
 import type { Counter, NodeParts } from './node-parts.js';
 import { waitForView } from './when-view.js';
 import type { WhenViewOptions } from './when-view.js';
@@ -130,7 +130,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     this.#p.count('submitted');
     this.#meter.record(serviceId);
     const startedAt = this.#o.monotonicClock.now();
-    const deadline = options.deadline ?? this.#o.clock.now() + this.#defaultBudget(serviceId);
+    const deadline = options.deadline ?? this.#o.clock.now() + defaultBudgetMs(this.#o, serviceId);
     const trace = options.trace === undefined ? undefined : sanitizeTraceContext(options.trace);
     const done = this.#track(this.#p.handler.handle({ serviceId, inputs, deadline, hops: 0, visited: [], signal: options.signal, priority: options.priority ?? 0, trace }));
     done.then(
@@ -360,11 +360,6 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       const done = (): void => (timer.cancel(), resolve());
       work.then(done, done);
     });
-  }
-
-  #defaultBudget(serviceId: ServiceId): number {
-    const s = this.#o.services.find((x) => x.id === serviceId);
-    return s?.slo.kind === 'latency' ? s.slo.deadlineMs : s?.slo.kind === 'frequency' ? s.slo.stalenessMs : this.#o.defaultDeadlineMs;
   }
 
   #wireEvents(): void {

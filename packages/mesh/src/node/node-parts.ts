@@ -85,7 +85,8 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
       ranLocally: () => ctx.count('ranLocally'),
     },
   });
-  const streams = new StreamOpener({ ...ports, openTimeoutMs: 5000, ...(lateness ? { capacityScale: () => lateness.hostRatio(o.clock.now()) } : {}) });
+  const frameBounds = { graceMs: o.responseGraceMs, defaultStalenessMs: (serviceId: string) => defaultBudgetMs(o, serviceId) };
+  const streams = new StreamOpener({ ...ports, openTimeoutMs: 5000, frameBounds, ...(lateness ? { capacityScale: () => lateness.hostRatio(o.clock.now()) } : {}) });
   const reply = (linkId: string, m: Parameters<PeerLinks['reply']>[1]): void => links.reply(linkId, m);
   const inbound = new InboundRequests({ clock: o.clock, handle: (r) => handler.handle(r), reply, maxBudgetMs: 10 * 60_000, hopLimit: o.hopLimit });
   const streamHost = new StreamHost({ open: (r) => streams.open(r), reply });
@@ -93,6 +94,15 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   coordinator = placement.coordinator;
   const { applier } = placement;
   return { links, sync, handler, inbound, streamHost, streams, coordinator, applier, offloadServing, count: ctx.count };
+}
+
+/**
+ * The budget of a request or stream frame of `serviceId` that names none: its latency SLO's deadline, or its
+ * frequency SLO's staleness limit, else the node's `defaultDeadlineMs`.
+ */
+export function defaultBudgetMs(o: Pick<ResolvedNodeOptions, 'services' | 'defaultDeadlineMs'>, serviceId: string): number {
+  const s = o.services.find((x) => x.id === serviceId);
+  return s?.slo.kind === 'latency' ? s.slo.deadlineMs : s?.slo.kind === 'frequency' ? s.slo.stalenessMs : o.defaultDeadlineMs;
 }
 
 /**

@@ -393,8 +393,11 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       bufferedBytes: buffered,
     });
     this.#c.logger.warn({ peer: link.peerId, bufferedBytes: buffered }, 'peer is not reading its link; cutting it');
-    const requestId = (message as { requestId?: number }).requestId;
-    if (requestId !== undefined && message.type !== 'error') {
+    // Only an answer carries an id of the peer's own (its request, its stream): told to that, the peer settles
+    // it. Any other message carries this node's id, which the peer would take for one of its own — an error
+    // sent under it failed whichever request or stream of the peer happened to have that number.
+    const requestId = ANSWERS.has(message.type) ? (message as { requestId?: number }).requestId : undefined;
+    if (requestId !== undefined) {
       try {
         link.connection.send(encodeFrame({ type: 'error', requestId, error }, this.#c.limits));
       } catch {
@@ -411,6 +414,9 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     this.emit('frameSent', { type, bytes: frame.byteLength });
   }
 }
+
+/** Messages that answer a request or stream the peer numbered: their `requestId` is in the peer's id space. */
+const ANSWERS: ReadonlySet<WireMessage['type']> = new Set(['result', 'stream-accepted', 'stream-result']);
 
 /** A sync token with its entries' runs for a peer that reads them, without for one that does not (an older build). */
 function withRuns(message: WireMessage, peerReadsRuns: boolean): WireMessage {

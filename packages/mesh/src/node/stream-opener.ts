@@ -3,7 +3,7 @@ import type { InstanceInfo, LocalStream, ServerId } from '@epara/core';
 import type { OffloadMessage } from '../offload/offload-messages.js';
 import type { OffloadPathPorts } from '../offload/offload-path-ports.js';
 import { RemoteStream } from '../offload/remote-stream.js';
-import type { MeshStream } from '../offload/remote-stream.js';
+import type { MeshStream, RemoteStreamBounds } from '../offload/remote-stream.js';
 import type { StreamRoute } from '../offload/stream-host.js';
 
 /** Ports of a {@link StreamOpener}: the ports it shares with the request path, and its open timeout. */
@@ -15,6 +15,12 @@ export interface StreamOpenerConfig extends OffloadPathPorts {
    * longer than estimated this server's local work really takes). @default none (the profiles' capacity)
    */
   readonly capacityScale?: () => number;
+  /**
+   * Bounds a remote stream's waits: a frame unanswered its staleness limit (the stream's, else
+   * `defaultStalenessMs` of its service) plus `graceMs` after its push settles `DEADLINE_EXCEEDED`, and `close()`
+   * waits at most `graceMs` for the summary once every frame settled. @default no bounds
+   */
+  readonly frameBounds?: { readonly graceMs: number; readonly defaultStalenessMs: (serviceId: string) => number };
 }
 
 interface PendingOpen {
@@ -65,6 +71,8 @@ export class StreamOpener {
     }
     if (decision.action === 'reject') throw new EparaError(decision.code, decision.reason, { serviceId: route.serviceId });
     let last: EparaError | undefined;
+    const b = c.frameBounds;
+    const bounds = b && { clock: c.clock, timers: c.timers, graceMs: b.graceMs, frameTimeoutMs: (route.stalenessMs ?? b.defaultStalenessMs(route.serviceId)) + b.graceMs };
     const peers = [decision.serverId, ...decision.candidates.map((x) => x.serverId).filter((p) => p !== decision.serverId)];
     for (const peer of peers) {
       // The peer sees each frame a one-way delay after it was pushed here, and its result needs another to come
@@ -73,7 +81,7 @@ export class StreamOpener {
       const roundTripMs = decision.candidates.find((x) => x.serverId === peer)?.roundTripMs ?? 0;
       const stalenessMs = route.stalenessMs === undefined ? undefined : Math.max(1, route.stalenessMs - roundTripMs);
       try {
-        return await this.#openAt(peer, { ...route, stalenessMs }, decision.next);
+        return await this.#openAt(peer, { ...route, stalenessMs }, decision.next, bounds);
       } catch (err) {
         last = err instanceof EparaError ? err : new EparaError('PEER_UNAVAILABLE', String(err));
         if (last.code !== 'PEER_UNAVAILABLE' && last.code !== 'OVERLOADED') throw last;
@@ -140,14 +148,22 @@ export class StreamOpener {
     this.#linkOf.clear();
   }
 
-  #openAt(peer: ServerId, route: StreamRoute, next: { hops: number; visited: readonly ServerId[] }): Promise<MeshStream> {
+  #openAt(peer: ServerId, route: StreamRoute, next: { hops: number; visited: readonly ServerId[] }, bounds: RemoteStreamBounds | undefined): Promise<MeshStream> {
     const c = this.#c;
     const id = c.nextId();
-    const stream = new RemoteStream({ streamId: id, peer, send: (m) => c.send(peer, m) });
+    const stream = new RemoteStream({ streamId: id, peer, send: (m) => c.send(peer, m), ...(bounds ? { bounds } : {}) });
     return new Promise<MeshStream>((resolve, reject) => {
       const timer = c.timers.setTimeout(() => {
         this.#linkOf.delete(id);
-        if (this.#opening.delete(id)) reject(new EparaError('PEER_UNAVAILABLE', `peer ${peer} did not accept the stream in time`, { peer }));
+        if (!this.#opening.delete(id)) return;
+        // The peer may have opened it all the same (its acceptance lost or late): without a close it would hold
+        // the stream's rate on its instance for as long as the link lasts. Best effort: the link may be gone.
+        try {
+          c.send(peer, { type: 'stream-close', requestId: id, reason: 'open timed out' });
+        } catch {
+          // No link: the peer closes what the link carried when it closes.
+        }
+        reject(new EparaError('PEER_UNAVAILABLE', `peer ${peer} did not accept the stream in time`, { peer }));
       }, c.openTimeoutMs);
       const settle = <T>(f: (v: T) => void) => (v: T): void => {
         timer.cancel();

@@ -49,12 +49,11 @@ describe('RemoteStream', () => {
     await expect(stream.close()).resolves.toEqual({ pushed: 1, completed: 1, dropped: 0 });
   });
 
-  it('delivers results in order, ignores out-of-order or repeated ones, and counts completed and dropped', async () => {
+  it('delivers results in order, ignores repeated ones, and counts completed and dropped', async () => {
     const { stream, sent } = open();
     stream.push(frame(1));
     stream.push(frame(2));
     stream.push(frame(3));
-    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 1, ok: true, outputs: frame(20), latencyMs: 4 }); // early: ignored
     stream.onMessage({ type: 'stream-result', requestId: 7, seq: 0, ok: true, outputs: frame(10), latencyMs: 3 });
     stream.onMessage({ type: 'stream-result', requestId: 7, seq: 0, ok: true, outputs: frame(11), latencyMs: 3 }); // repeat: ignored
     stream.onMessage({ type: 'stream-result', requestId: 7, seq: 1, ok: false, error: new EparaError('DEADLINE_EXCEEDED', 'late') });
@@ -71,13 +70,28 @@ describe('RemoteStream', () => {
     expect(results[1]).toMatchObject({ ok: false, error: { code: 'DEADLINE_EXCEEDED' } });
   });
 
-  it('a result after the stream settled is ignored', async () => {
+  it('a result after a skipped one: the skipped frame fails PEER_UNAVAILABLE (lost on the way), the later ones are delivered', async () => {
+    const { stream } = open();
+    for (let k = 1; k <= 4; k++) stream.push(frame(k));
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 0, ok: true, outputs: frame(10), latencyMs: 3 });
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 2, ok: true, outputs: frame(30), latencyMs: 3 });
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 1, ok: true, outputs: frame(20), latencyMs: 3 }); // too late: ignored
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 3, ok: true, outputs: frame(40), latencyMs: 3 });
+    stream.onPeerDown();
+    const results = await drain(stream);
+    expect(results.map((r) => [r.seq, r.ok])).toEqual([[0, true], [1, false], [2, true], [3, true]]);
+    expect(results[1]).toMatchObject({ error: { code: 'PEER_UNAVAILABLE', details: { peer: 'b', cause: 'LOST_IN_TRANSIT' } } });
+    expect(results[2]).toEqual({ seq: 2, ok: true, outputs: frame(30), latencyMs: 3 });
+    await expect(stream.close()).resolves.toEqual({ pushed: 4, completed: 3, dropped: 1 });
+  });
+
+  it("the peer's summary settles the frames it never answered; a result after it is ignored", async () => {
     const { stream } = open();
     stream.push(frame(1));
     stream.onMessage({ type: 'stream-close', requestId: 7, reason: 'closed' });
     stream.onMessage({ type: 'stream-result', requestId: 7, seq: 0, ok: true, outputs: frame(10), latencyMs: 3 });
-    expect(await drain(stream)).toEqual([]);
-    await expect(stream.close()).resolves.toEqual({ pushed: 1, completed: 0, dropped: 0 });
+    expect(await drain(stream)).toEqual([{ seq: 0, ok: false, error: expect.objectContaining({ code: 'PEER_UNAVAILABLE', details: { peer: 'b', cause: 'LOST_IN_TRANSIT' } }) }]);
+    await expect(stream.close()).resolves.toEqual({ pushed: 1, completed: 0, dropped: 1 });
   });
 
   it('the peer going down settles every unanswered frame with PEER_UNAVAILABLE, once, and ends iteration', async () => {

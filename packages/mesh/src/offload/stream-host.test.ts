@@ -66,8 +66,9 @@ describe('StreamHost', () => {
     expect(replies).toEqual([{ linkId: 'L1', m: { type: 'stream-accepted', requestId: 4, instanceId: 'a/s#1' } }]);
     h.onFrame('L1', { type: 'stream-frame', requestId: 4, seq: 0, inputs: frame(1) });
     h.onFrame('L2', { type: 'stream-frame', requestId: 4, seq: 0, inputs: frame(9) }); // another link's id: not this stream
+    h.onFrame('L1', { type: 'stream-frame', requestId: 4, seq: 1, inputs: frame(2) });
     await flush();
-    expect(s.pushed).toEqual([frame(1)]);
+    expect(s.pushed).toEqual([frame(1), frame(2)]);
     s.results.push({ seq: 0, ok: true, outputs: frame(10), latencyMs: 2 });
     s.results.push({ seq: 1, ok: false, error: new EparaError('DEADLINE_EXCEEDED', 'late') });
     await flush();

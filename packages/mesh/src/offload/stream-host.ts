@@ -18,14 +18,39 @@ export interface StreamHostConfig {
   readonly reply: (linkId: string, message: OffloadMessage) => void;
 }
 
+/** A gap this large between a frame's `seq` and the next expected is no loss on the way: the peer is broken. */
+const MAX_SEQ_GAP = 1024;
+
+/**
+ * One frame of a hosted stream awaiting its answer, in the client's push order: pushed to the local stream as
+ * its `local`-th frame, or settled here (`error`) because it never arrived or the stream refused it.
+ */
+interface Slot {
+  readonly seq: number;
+  readonly local?: number;
+  readonly error?: EparaError;
+}
+
+interface Hosted {
+  readonly stream: Promise<LocalStream | undefined>;
+  /** The client's `seq` of the next frame expected. */
+  next: number;
+  readonly slots: Slot[];
+}
+
 /**
  * The serving end of streams that peers pinned to this node: opens the stream through the node (admission
  * once), feeds pushed frames in order, and sends every result back in order; the client's `stream-close`
  * closes it and the summary travels back.
+ *
+ * Results go back under the client's `seq`, not the local stream's: a frame lost on the way (its `seq`
+ * skipped) is answered `PEER_UNAVAILABLE` in its place, and a frame that arrives twice or after a later one is
+ * dropped. Numbering results by the local stream instead answered every frame after a lost or repeated one
+ * with its neighbour's output.
  */
 export class StreamHost {
   readonly #c: StreamHostConfig;
-  readonly #streams = new Map<string, Promise<LocalStream | undefined>>();
+  readonly #streams = new Map<string, Hosted>();
 
   constructor(config: StreamHostConfig) {
     this.#c = config;
@@ -52,38 +77,68 @@ export class StreamHost {
         return undefined;
       },
     );
-    this.#streams.set(key, opened);
+    this.#streams.set(key, { stream: opened, next: 0, slots: [] });
   }
 
   onFrame(linkId: string, m: Extract<OffloadMessage, { type: 'stream-frame' }>): void {
     const requestId = m.requestId ?? 0;
-    void this.#streams.get(`${linkId}#${requestId}`)?.then((s) => {
-      try {
-        s?.push(m.inputs);
-      } catch (err) {
-        this.#send(linkId, { type: 'stream-result', requestId, seq: m.seq, ok: false, error: toEparaError(err) });
-      }
-    });
+    const hosted = this.#streams.get(`${linkId}#${requestId}`);
+    // Frames are handled in arrival order: every callback on one promise runs in the order it was added.
+    void hosted?.stream.then((s) => s && this.#take(linkId, requestId, hosted, s, m));
   }
 
   onClose(linkId: string, requestId: number): void {
-    void this.#streams.get(`${linkId}#${requestId}`)?.then((s) => s?.close());
+    void this.#streams.get(`${linkId}#${requestId}`)?.stream.then((s) => s?.close());
   }
 
   /** The client's link closed: close its streams (their results have nowhere to go). */
   onLinkClosed(linkId: string): void {
-    for (const [key, s] of this.#streams) if (key.startsWith(`${linkId}#`)) void s.then((x) => x?.close());
+    for (const [key, h] of this.#streams) if (key.startsWith(`${linkId}#`)) void h.stream.then((x) => x?.close());
   }
 
   /** Closes every hosted stream (node shutdown). */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.#streams.values()].map((s) => s.then((x) => x?.close())));
+    await Promise.all([...this.#streams.values()].map((h) => h.stream.then((x) => x?.close())));
+  }
+
+  /** One frame from the client: a repeat is dropped, the frames it skipped are answered lost, then it is pushed. */
+  #take(linkId: string, requestId: number, hosted: Hosted, stream: LocalStream, m: Extract<OffloadMessage, { type: 'stream-frame' }>): void {
+    if (m.seq < hosted.next) return;
+    if (m.seq - hosted.next > MAX_SEQ_GAP) {
+      this.#send(linkId, { type: 'error', requestId, error: new EparaError('PROTOCOL_ERROR', `stream frame #${m.seq} skips more than ${MAX_SEQ_GAP} frames after #${hosted.next}`) });
+      void stream.close();
+      return;
+    }
+    for (let seq = hosted.next; seq < m.seq; seq++) {
+      hosted.slots.push({ seq, error: new EparaError('PEER_UNAVAILABLE', `stream frame #${seq} was lost on the way to the serving peer`, { cause: 'LOST_IN_TRANSIT' }) });
+    }
+    hosted.next = m.seq + 1;
+    try {
+      hosted.slots.push({ seq: m.seq, local: stream.push(m.inputs) });
+    } catch (err) {
+      hosted.slots.push({ seq: m.seq, error: toEparaError(err) });
+    }
+    this.#flushSettled(linkId, requestId, hosted);
+  }
+
+  /** Sends the answers of the frames settled here that no pushed frame is waiting before. */
+  #flushSettled(linkId: string, requestId: number, hosted: Hosted): void {
+    for (let slot = hosted.slots[0]; slot?.error; slot = hosted.slots[0]) {
+      hosted.slots.shift();
+      this.#send(linkId, { type: 'stream-result', requestId, seq: slot.seq, ok: false, error: slot.error });
+    }
   }
 
   async #pipe(linkId: string, requestId: number, key: string, stream: LocalStream): Promise<void> {
     try {
       for await (const r of stream) {
-        this.#send(linkId, r.ok ? { type: 'stream-result', requestId, seq: r.seq, ok: true, outputs: r.outputs, latencyMs: r.latencyMs } : { type: 'stream-result', requestId, seq: r.seq, ok: false, error: r.error });
+        const hosted = this.#streams.get(key);
+        const slot = hosted?.slots[0];
+        // A result the local stream gives for no frame pushed here is nobody's answer.
+        if (!hosted || slot?.local !== r.seq) continue;
+        hosted.slots.shift();
+        this.#send(linkId, r.ok ? { type: 'stream-result', requestId, seq: slot.seq, ok: true, outputs: r.outputs, latencyMs: r.latencyMs } : { type: 'stream-result', requestId, seq: slot.seq, ok: false, error: r.error });
+        this.#flushSettled(linkId, requestId, hosted);
       }
       const summary = await stream.close();
       this.#send(linkId, { type: 'stream-close', requestId, reason: 'closed', summary });

@@ -53,7 +53,14 @@ export class PlacementCoordinator {
   #initial: TimerHandle | undefined;
   #joined: TimerHandle | undefined;
   #initialDue = false;
-  #reportedTo: ServerId | undefined;
+  /** The leader's run the last device report went to (`id@epoch`): a restarted leader knows nothing of it. */
+  #reportedTo: string | undefined;
+  /**
+   * The runs (`id@epoch`) of the alive servers with known devices that this server's last decision placed for.
+   * An alive server with known devices outside it was not placed for: it joined the view after its report came,
+   * or it restarted under its id (a new run holds none of the old run's instances).
+   */
+  #placedFor = new Set<string>();
   #reportedKey = '';
   #running = false;
   /** The highest leadership term seen (decisions applied, reports received, its own). */
@@ -111,6 +118,10 @@ export class PlacementCoordinator {
     if (!this.#running) return;
     // Whoever leads meanwhile takes a newer term: leading again later needs a term above it.
     if (this.leader() !== this.#c.selfId) this.#leading = undefined;
+    // A server restarted under its id while its old process kept its links (stopped, half-open) never left the
+    // view, and one whose report came before its entry did was left out of the run that followed: without this,
+    // neither was placed for until the period.
+    if (this.#last !== undefined && this.#unplaced()) this.#onServerJoined();
     this.#probePeers(false);
     this.#reportDevices(false);
     this.#tryFirst();
@@ -128,6 +139,9 @@ export class PlacementCoordinator {
   onPayload(from: ServerId, payload: PlacementPayload): void {
     if (payload.kind === 'probe') {
       if (!payload.reply) this.#c.send(from, { kind: 'probe', sentAt: payload.sentAt, reply: true });
+      // The leader probes each period, and a new run of it (restarted under its id) at once: the report it may
+      // have missed — sent over its old run's link, or before it was seen as leader — goes again.
+      if (!payload.reply && from === this.leader()) this.#reportDevices(true);
       else if (this.#c.now) this.#delays.sample(from, payload.sentAt, this.#c.now());
       return;
     }
@@ -138,7 +152,7 @@ export class PlacementCoordinator {
       const isNew = !this.#devices.has(from);
       this.#devices.set(from, payload.devices);
       this.#hosted.set(from, payload.instances ?? []);
-      if (isNew && this.#last !== undefined) this.#onServerJoined();
+      if ((isNew || this.#unplaced()) && this.#last !== undefined) this.#onServerJoined();
       this.#tryFirst();
       return;
     }
@@ -194,6 +208,7 @@ export class PlacementCoordinator {
         term: this.#leading,
       };
       this.#last = decision;
+      this.#placedFor = this.#placeable(view);
       for (const e of Object.values(view.entries)) if (e.alive && e.serverId !== self) this.#c.send(e.serverId, decision);
       this.#c.apply(decision);
       this.#c.ran({ trigger, seq: decision.seq, goodputPerSec: decision.goodputPerSec, changes: decision.changes.length, instances: decision.instances });
@@ -244,6 +259,17 @@ export class PlacementCoordinator {
     }, this.#c.options.initialDelayMs);
   }
 
+  /** The runs (`id@epoch`) of the alive servers in `view` whose devices are known: the servers a run places for. */
+  #placeable(view: ClusterView): Set<string> {
+    return new Set(Object.values(view.entries).flatMap((e) => (e.alive && this.#devices.has(e.serverId) ? [`${e.serverId}@${e.epoch}`] : [])));
+  }
+
+  /** Whether an alive server with known devices was not placed for by this server's last decision. */
+  #unplaced(): boolean {
+    for (const run of this.#placeable(this.#c.view())) if (!this.#placedFor.has(run)) return true;
+    return false;
+  }
+
   /** The first placement: once the initial delay passed and every alive server in the view reported devices. */
   #tryFirst(): void {
     if (!this.#running || !this.#initialDue || this.#last !== undefined || this.leader() !== this.#c.selfId) return;
@@ -267,6 +293,8 @@ export class PlacementCoordinator {
   #reportDevices(force: boolean): void {
     const leader = this.leader();
     if (leader === this.#c.selfId) return;
+    // A leader restarted under its id is a new run that has no report yet: reported to as a new leader.
+    const leaderRun = `${leader}@${this.#c.view().entries[leader]?.epoch ?? ''}`;
     const delaysMs = this.#delays.own();
     const report: DeviceReport = {
       kind: 'devices',
@@ -278,8 +306,8 @@ export class PlacementCoordinator {
     };
     // Instances the host loads change the report: resend then too, not only to a new leader.
     const key = JSON.stringify(report.instances);
-    if (!force && leader === this.#reportedTo && key === this.#reportedKey) return;
-    this.#reportedTo = leader;
+    if (!force && leaderRun === this.#reportedTo && key === this.#reportedKey) return;
+    this.#reportedTo = leaderRun;
     this.#reportedKey = key;
     this.#c.send(leader, report);
   }

@@ -29,13 +29,12 @@ describe('createPeerChannel', () => {
     expect(got.map((m) => [m.type, m.requestId])).toEqual([['ping', 1], ['cancel', 2]]);
   });
 
-  it('answers a malformed frame with PROTOCOL_ERROR for its request id and closes the link', async () => {
+  it("answers a malformed request of the peer's with PROTOCOL_ERROR for its request id and closes the link", async () => {
     const { client, inbound } = await pair();
     const b = createPeerChannel(inbound, { peerId: 'c' });
     const bad: MalformedFrameEvent[] = [];
     b.on('malformedFrameReceived', (e) => bad.push(e));
-    const frame = encodeFrame({ type: 'result', requestId: 42, outputs: { x: { type: 'float32', dims: [1], data: new Float32Array(1) } } });
-    frame[frame.byteLength - 10] = 0xff; // inside the tensor table or data: either decodes or fails cleanly
+    const frame = encodeFrame({ type: 'submit', requestId: 42, serviceId: 's', budgetMs: 100, hops: 0, maxHops: 2, visited: [], priority: 0, inputs: { x: { type: 'float32', dims: [1], data: new Float32Array(1) } } });
     const broken = frame.subarray(0, frame.byteLength - 4);
     const reply = collectFrames(client, 1);
     client.send(broken);
@@ -45,5 +44,19 @@ describe('createPeerChannel', () => {
     expect(bad).toHaveLength(1);
     expect(bad[0]?.requestId).toBe(42);
     expect(() => b.send({ type: 'ping' })).toThrow(/closed/);
+  });
+
+  it('a malformed answer is reported with its id but not answered: the id is this side\'s, the peer would fail its own request of that number', async () => {
+    const { client, inbound } = await pair();
+    const b = createPeerChannel(inbound, { peerId: 'c' });
+    const bad: MalformedFrameEvent[] = [];
+    b.on('malformedFrameReceived', (e) => bad.push(e));
+    const got: Uint8Array[] = [];
+    client.on('frameReceived', ({ frame }) => void got.push(frame));
+    const frame = encodeFrame({ type: 'result', requestId: 42, outputs: { x: { type: 'float32', dims: [1], data: new Float32Array(1) } } });
+    client.send(frame.subarray(0, frame.byteLength - 4));
+    await closedOf(client);
+    expect(bad.map((e) => e.requestId)).toEqual([42]);
+    expect(got).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { EparaError, toEparaError } from '@epara/core';
 import type { Connection, ConnectionClosedEvent } from '../transport/transport.js';
 import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, FRAME_MAGIC, isChecksumError } from './frame-codec.js';
+import { MESSAGE_TYPE_CODES } from './messages.js';
 import type { DecodedMessage, WireMessage } from './messages.js';
 import type { ProtocolLimits } from './protocol-limits.js';
 import { resolveProtocolLimits } from './protocol-limits.js';
@@ -9,7 +10,11 @@ import { resolveProtocolLimits } from './protocol-limits.js';
 /** Payload of {@link PeerChannelEvents.malformedFrameReceived}. */
 export interface MalformedFrameEvent {
   readonly error: EparaError;
-  /** The request id the frame carried, when its header could be read (the peer was answered with an `error`). */
+  /**
+   * The request id the frame carried, when its header could be read. The peer was answered with an `error`
+   * under it only when the frame was one of the peer's own requests (`submit`, `stream-open`, `stream-frame`):
+   * any other frame's id is this side's (an answer to its request) or none.
+   */
   readonly requestId: number | undefined;
 }
 
@@ -48,6 +53,14 @@ export interface PeerChannel extends EventEmitter<PeerChannelEvents> {
 }
 
 // The request id of a frame whose body is broken, so the peer's request can be failed instead of hanging.
+/** Frames whose request id the peer numbered, and that it waits an answer for. */
+const PEER_REQUESTS: ReadonlySet<number> = new Set([MESSAGE_TYPE_CODES.submit, MESSAGE_TYPE_CODES['stream-open'], MESSAGE_TYPE_CODES['stream-frame']]);
+
+/** Whether the frame (its header readable) is one of the peer's requests: an `error` under its id answers it. */
+function isPeerRequest(frame: Uint8Array): boolean {
+  return frame.byteLength >= FRAME_HEADER_BYTES && PEER_REQUESTS.has(frame[3]!);
+}
+
 function peekRequestId(frame: Uint8Array): number | undefined {
   if (frame.byteLength < FRAME_HEADER_BYTES) return undefined;
   const v = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES);
@@ -90,15 +103,18 @@ class Channel extends EventEmitter<PeerChannelEvents> implements PeerChannel {
       message = decodeFrame(frame, this.#limits);
     } catch (err) {
       // A corrupted frame's request id is not to be believed either: answering it could fail another request.
-      return this.#malformed(toEparaError(err, 'PROTOCOL_ERROR'), isChecksumError(err) ? undefined : peekRequestId(frame));
+      const requestId = isChecksumError(err) ? undefined : peekRequestId(frame);
+      return this.#malformed(toEparaError(err, 'PROTOCOL_ERROR'), requestId, requestId !== undefined && isPeerRequest(frame));
     }
     this.emit('messageReceived', message);
   }
 
-  #malformed(error: EparaError, requestId: number | undefined): void {
+  #malformed(error: EparaError, requestId: number | undefined, answer: boolean): void {
     this.emit('malformedFrameReceived', { error, requestId });
     if (this.connection.isClosed) return;
-    if (requestId !== undefined && requestId !== 0) {
+    // Only the peer's own request is answered: a broken answer to one of this side's requests carries this
+    // side's id, which the peer would take for one of its own and fail.
+    if (answer && requestId !== 0) {
       this.connection.send(encodeFrame({ type: 'error', requestId, error }, this.#limits));
     }
     if (this.#closeOnMalformed) this.connection.close(`protocol error: ${error.message}`.slice(0, 100));
@@ -108,7 +124,8 @@ class Channel extends EventEmitter<PeerChannelEvents> implements PeerChannel {
 /**
  * Wraps a (usually authenticated) connection into a message channel. Attach listeners right after
  * creating it. A malformed frame never throws out of the channel: it is reported, answered with a
- * `PROTOCOL_ERROR` error for its request id when one is readable, and the link closed (by default).
+ * `PROTOCOL_ERROR` error for its request id when it is one of the peer's requests with a readable id, and the
+ * link closed (by default).
  *
  * @example
  * ```ts

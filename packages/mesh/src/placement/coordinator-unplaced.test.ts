@@ -1,0 +1,104 @@
+import { affineProfile, createManualClock } from '@epara/core';
+import type { ClusterView, ServerEntry, ServiceSpec } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
+import { describe, expect, it } from 'vitest';
+import { resolveCoordinatorOptions } from './coordinator-options.js';
+import { PlacementCoordinator } from './placement-coordinator.js';
+import type { PlacementDecision, PlacementPayload } from './placement-payload.js';
+
+/*
+ * The leader places again (trigger `joined`) for an alive server with known devices that its last decision did not
+ * place for: one whose device report came before the view showed it alive, and one restarted under its id (its
+ * entry's epoch grew: the new run holds none of the old run's instances). The placement period is ten minutes:
+ * without these, nothing placed for them until it passed.
+ */
+
+const SERVICE: ServiceSpec = {
+  id: 'echo',
+  sensitivity: 'latency',
+  slo: { kind: 'latency', deadlineMs: 200 },
+  memory: { weightsBytes: 10e6, perItemBytes: 1e6 },
+  profiles: { cpu: affineProfile('cpu', { fixedMs: 5, perItemMs: 1, maxBatch: 8 }) },
+};
+const noop = (): void => undefined;
+const logger = { debug: noop, info: noop, warn: noop, error: noop, child: () => logger } as never;
+const entry = (serverId: string, epoch: number, alive: boolean): ServerEntry => ({ serverId, epoch, version: 1, updatedAt: 0, alive, instances: [], load: 0, freeMemoryBytes: 0, arrivalRates: {} });
+
+/** Leader `a` (no device) and `b` (one CPU); `a`'s view of `b` is set by the test. */
+function pair() {
+  const clock = createManualClock(0);
+  const timers = createManualTimers(clock);
+  const seen = { alive: false, epoch: 1 };
+  const runs: PlacementDecision[] = [];
+  const toA: { from: string; payload: PlacementPayload }[] = [];
+  const make = (id: string, view: () => ClusterView, devices: boolean): PlacementCoordinator =>
+    new PlacementCoordinator({
+      selfId: id,
+      timers,
+      periodMs: 600_000,
+      services: [SERVICE],
+      devices: devices ? [{ id: 'cpu0', kind: 'cpu', memoryBytes: 1e9 }] : [],
+      options: resolveCoordinatorOptions({ initialDelayMs: 100 }, { services: [SERVICE], syncPeriodMs: 100 }),
+      hasSeeds: false,
+      view,
+      hosted: () => [],
+      epoch: () => 1,
+      send: (to, payload) => void (to === 'a' && toA.push({ from: id, payload })),
+      apply: noop,
+      logger,
+      ran: (e) => void runs.push({ kind: 'placement', leader: id, leaderEpoch: 1, seq: e.seq, trigger: e.trigger, instances: e.instances, changes: [], goodputPerSec: e.goodputPerSec }),
+    });
+  const a = make('a', () => ({ entries: { a: entry('a', 1, true), b: entry('b', seen.epoch, seen.alive) } }), false);
+  const b = make('b', () => ({ entries: { a: entry('a', 1, true), b: entry('b', seen.epoch, true) } }), true);
+  const deliver = (): void => {
+    for (const m of toA.splice(0)) a.onPayload(m.from, m.payload);
+  };
+  return { a, b, seen, runs, timers, deliver, toA };
+}
+
+const onB = (d: PlacementDecision | undefined): number => d?.instances.filter((i) => i.serverId === 'b').length ?? 0;
+
+describe('placement coordinator: servers the last decision did not place for', () => {
+  it("a server whose report came before the leader's view showed it: placed for once the view does", () => {
+    const { a, b, seen, runs, timers, deliver } = pair();
+    a.start();
+    b.start();
+    b.onViewChanged(); // b reports its devices to a
+    deliver();
+    timers.advance(100); // the first placement: b is not alive in a's view yet, nothing can be placed
+    expect(runs.map((r) => [r.trigger, onB(r)])).toEqual([['start', 0]]);
+    seen.alive = true;
+    a.onViewChanged();
+    timers.advance(100);
+    expect(runs.map((r) => [r.trigger, onB(r)])).toEqual([['start', 0], ['joined', 1]]);
+  });
+
+  it('a server restarted under its id (a larger epoch in the view, never seen to leave) is placed for again', () => {
+    const { a, b, seen, runs, timers, deliver } = pair();
+    seen.alive = true;
+    a.start();
+    b.start();
+    b.onViewChanged();
+    deliver();
+    timers.advance(100);
+    expect(runs.map((r) => [r.trigger, onB(r)])).toEqual([['start', 1]]);
+    a.onViewChanged(); // nothing new: no run
+    timers.advance(100);
+    expect(runs).toHaveLength(1);
+    seen.epoch = 2;
+    a.onViewChanged();
+    timers.advance(100);
+    expect(runs.map((r) => r.trigger)).toEqual(['start', 'joined']);
+  });
+
+  it("a probe from the leader makes a server report its devices again (a restarted leader's new run has none)", () => {
+    const { b, toA } = pair();
+    b.start();
+    b.onViewChanged();
+    expect(toA.splice(0).map((m) => m.payload.kind)).toContain('devices');
+    b.onViewChanged(); // nothing changed: no report
+    expect(toA.splice(0).filter((m) => m.payload.kind === 'devices')).toEqual([]);
+    b.onPayload('a', { kind: 'probe', sentAt: 0, reply: false });
+    expect(toA.splice(0).map((m) => m.payload.kind).sort()).toEqual(['devices', 'probe']);
+  });
+});
