@@ -12,6 +12,7 @@
  * writes each into a lease instead (`executor.allocateInput`), `HOSTPATH_INPUT=copy` into a fresh array. The
  * saturated runs also count GC pauses per 1000 requests.
  */
+import './lib/no-source-maps.js';
 import { readFileSync } from 'node:fs';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { affineProfile, type NamedTensors } from '@epara/core';

@@ -12,6 +12,7 @@
  * `shared` passes the pool's buffers (the executor copies them into its slab either way). `devices` 1-thread
  * (or `threads`-thread) devices serve the service together.
  */
+import './lib/no-source-maps.js';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';

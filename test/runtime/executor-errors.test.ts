@@ -64,6 +64,9 @@ describe('executor: bad input and resource limits', () => {
       thrown(() => createExecutor({ devices: [{ id: 'a' }], services: [{ id: 's', model: 'm.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: -1 } }] })),
     ).toEqual({ code: 'INVALID_OPTIONS', field: 'services[0].slo.deadlineMs' });
     expect(thrown(() => createExecutor({ devices: [{ id: 'a' }], guardMs: Number.NaN }))).toEqual({ code: 'INVALID_OPTIONS', field: 'guardMs' });
+    for (const warmShapesMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(thrown(() => createExecutor({ devices: [{ id: 'a' }], profiling: { warmShapesMs } }))).toEqual({ code: 'INVALID_OPTIONS', field: 'profiling.warmShapesMs' });
+    }
     for (const networkBudgetMs of [-1, Number.NaN, 50, 80]) {
       // the test's latency SLO is 50 ms: a network budget that takes all of it leaves nothing to run the model in
       expect(

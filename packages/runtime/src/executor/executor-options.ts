@@ -186,8 +186,14 @@ export interface ExecutorOptions {
   readonly adaptLatency?: boolean;
   /** Queued items per instance beyond which submissions are refused with `OVERLOADED`. @default 10000 */
   readonly maxQueue?: number;
-  /** Profiling done at load when a service has no profile. @default { warmup: 2, repetitions: 5 } */
-  readonly profiling?: { readonly warmup?: number; readonly repetitions?: number };
+  /**
+   * Runs at load. `warmup` and `repetitions`: the profiling done when a service has no profile. `warmShapesMs`:
+   * the host time each instance may spend running every batch size it may launch (1 up to its largest) twice on
+   * each of its devices, smallest first, before it serves — onnxruntime's first runs at a new input shape cost
+   * 1.2–3.9× a warm one, and met while serving they make a saturated device settle at small batches; `0` turns
+   * it off. @default { warmup: 2, repetitions: 5, warmShapesMs: 1000 } (`warmShapesMs` 0 with the fake backend)
+   */
+  readonly profiling?: { readonly warmup?: number; readonly repetitions?: number; readonly warmShapesMs?: number };
   /** Backend of every device that names none (tests use `{ kind: 'fake' }`). @default { kind: 'ort' } */
   readonly backend?: BackendSpec;
   /** Consecutive worker crashes before a device gives up. @default 5 */
@@ -201,7 +207,7 @@ export const DEFAULT_EXECUTOR_OPTIONS = {
   launchWhenIdle: false,
   skipShrinkingHead: false,
   maxQueue: 10_000,
-  profiling: { warmup: 2, repetitions: 5 },
+  profiling: { warmup: 2, repetitions: 5, warmShapesMs: 1000 },
   maxBatch: 32,
 } as const;
 

@@ -51,6 +51,11 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   readonly #devices = new Map<string, DeviceSlot>();
   readonly #services = new Map<string, ExecutorServiceOptions>();
   readonly #instances = new Map<string, ExecutorInstance>();
+  /**
+   * The same instances by service, in the order they were added: what `#pick` scans on every submit and lease,
+   * by index (a `Map` iterator and its step results were allocations per call wherever that code ran unoptimized).
+   */
+  readonly #byService = new Map<string, ExecutorInstance[]>();
   readonly #streams = new Set<ExecutorStream>();
   readonly #streamCounters: StreamCounters = { opened: 0, pushed: 0, completed: 0, dropped: 0, stale: 0 };
   readonly #startedAt: number;
@@ -305,7 +310,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       return inst.info(this.#o.clock.now());
     } catch (err) {
       for (const s of held) s.ledger.release(instanceId);
-      this.#instances.delete(instanceId);
+      this.#removeInstance(instanceId);
       throw err;
     }
   }
@@ -341,7 +346,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       nextSeq: () => this.#seq++,
       completed: (item, outcome, done, trace) => this.#completed(item, outcome, done, trace),
     });
-    this.#instances.set(instanceId, inst);
+    this.#addInstance(instanceId, inst);
     try {
       await model.load(options.signal as AbortSignal | undefined);
       for (const s of slots) s.ledger.hold(instanceId, Math.max(declared, model.memoryByDevice.get(s.handle.id) ?? 0));
@@ -370,7 +375,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       throw new EparaError('CLOSED', 'the executor closed while the instance loaded');
     }
     const inst = new EngineInstance({ id: instanceId, serviceId: service.id, engine: built.engine, devices, plan, ...(built.generation ? { generation: built.generation } : {}) });
-    this.#instances.set(instanceId, inst);
+    this.#addInstance(instanceId, inst);
     return inst;
   }
 
@@ -387,7 +392,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     await inst.drain();
     await inst.release();
     for (const d of this.#devices.values()) d.ledger.release(instanceId);
-    this.#instances.delete(instanceId);
+    this.#removeInstance(instanceId);
     this.emit('instanceChanged', { instance: inst.info(this.#o.clock.now()), status: 'unloaded' });
   }
 
@@ -451,6 +456,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       for (const d of this.#devices.values()) d.scheduler.close();
       await Promise.all([...this.#devices.values()].map((d) => d.handle.close()));
       this.#instances.clear();
+      this.#byService.clear();
     })();
     return this.#closing;
   }
@@ -477,8 +483,10 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     let best: ExecutorInstance | undefined;
     let bestAt = Number.POSITIVE_INFINITY;
     // One pass; the estimates (and their cost) only once a second ready instance shows up.
-    for (const i of this.#instances.values()) {
-      if (i.serviceId !== serviceId || i.status !== 'ready') continue;
+    const list = this.#byService.get(serviceId) ?? NO_INSTANCES;
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k]!;
+      if (i.status !== 'ready') continue;
       if (first === undefined) {
         first = i;
         continue;
@@ -498,7 +506,26 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     if (!best) throw new EparaError('NO_INSTANCE', `no ready instance of ${serviceId} on this executor`, { serviceId });
     return best;
   }
+
+  #addInstance(instanceId: string, inst: ExecutorInstance): void {
+    this.#instances.set(instanceId, inst);
+    const list = this.#byService.get(inst.serviceId);
+    if (list === undefined) this.#byService.set(inst.serviceId, [inst]);
+    else list.push(inst);
+  }
+
+  #removeInstance(instanceId: string): void {
+    const inst = this.#instances.get(instanceId);
+    if (inst === undefined) return;
+    this.#instances.delete(instanceId);
+    const list = this.#byService.get(inst.serviceId) ?? NO_INSTANCES;
+    const at = list.indexOf(inst);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) this.#byService.delete(inst.serviceId);
+  }
 }
+
+const NO_INSTANCES: ExecutorInstance[] = [];
 
 /** `submit`'s options when none are given (no object per call). */
 const NO_OPTIONS: LocalSubmitOptions = Object.freeze({});

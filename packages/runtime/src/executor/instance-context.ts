@@ -32,7 +32,7 @@ export interface ModelInstanceContext {
   readonly batchWait: 'expected-fill' | 'until-deadline';
   /** Scale the profile by the measured/predicted run time ratio (EWMA). */
   readonly adaptLatency: boolean;
-  readonly profiling: { readonly warmup: number; readonly repetitions: number };
+  readonly profiling: { readonly warmup: number; readonly repetitions: number; readonly warmShapesMs: number };
   readonly emit: Emit;
   /** Whether an event has listeners: per-request events are built only then (shedding is the hot path). */
   readonly listening: (event: keyof ExecutorEvents) => boolean;

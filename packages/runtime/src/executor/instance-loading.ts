@@ -8,6 +8,7 @@ import { resolveIoSpec, wholeRequestSpec, type IoSpec } from './io-spec.js';
 import { knownOutputs } from './known-outputs.js';
 import { initialState, sampleFeeds } from './model-inputs.js';
 import { checkServableIo } from './servable-io.js';
+import { warmBatchShapes } from './warm-shapes.js';
 
 /** What every run of an instance asks its device for. */
 export interface InstanceRunOptions {
@@ -32,7 +33,8 @@ export interface LoadedInstance {
 
 /**
  * Loads an instance's model on every device, resolves its inputs and outputs, decides whether its requests
- * may share a run (`onBatchable` when that verdict comes later), then profiles it if no profile was given.
+ * may share a run (`onBatchable` when that verdict comes later), profiles it if no profile was given, and runs
+ * each batch size it may launch twice while `profiling.warmShapesMs` lasts ({@link warmBatchShapes}).
  */
 export async function loadInstance(c: ModelInstanceContext, onBatchable: () => void, signal?: AbortSignal): Promise<LoadedInstance> {
   const s = c.service;
@@ -63,6 +65,13 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
   });
   await batching.decide(signal);
   const profile = s.profile ?? (await measure(c, devices[0]!, { io, state, batchable: batching.ok, outputNames: runOptions.outputNames }, signal));
+  if (batching.ok && c.profiling.warmShapesMs > 0) {
+    // Up to the largest batch the instance may launch (instance-sizes.ts caps it the same way).
+    const maxBatch = Math.max(1, Math.min(s.maxBatch ?? 32, profile.points.at(-1)?.batch ?? 1));
+    const sample = s.sampleInputs;
+    const warmed = await warmBatchShapes({ devices, modelKey: c.instanceId, io, sample, state, outputNames, maxBatch, budgetMs: c.profiling.warmShapesMs, logger: c.logger, signal });
+    c.logger.info({ instanceId: c.instanceId, warmedSizes: warmed.sizes, maxBatch, ms: Math.round(warmed.ms) }, 'warmed batch sizes at load');
+  }
   // Never stacked (a stateless model unbatched for good): a request runs whole, whatever its size on the batch
   // axes, so its outputs' sizes are not known before the run either.
   if (!batching.ok && batching.settled && io.stateInputs.length === 0) {

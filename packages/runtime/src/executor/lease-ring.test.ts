@@ -58,6 +58,22 @@ describe('LeaseRing', () => {
     expect(r.stats()).toMatchObject({ slabBatches: 2, inPlaceItems: 4, copiedItems: 1, movedLeases: 0 });
   });
 
+  it('runs a batch from the slab that holds most of its leases, not its first item\'s', () => {
+    const r = ring();
+    const a = [1, 2, 3, 4].map((v) => leased(r, v)); // the first slab
+    const b = [5, 6, 7, 8].map((v) => leased(r, v)); // the second
+    for (const l of a.slice(0, 3)) l.settled(); // an earlier batch took the first slab's first three
+    // The tail of one slab and the head of the next, as after a partial launch: from the first item's slab it
+    // would copy three items in; from the second it finds three in place, copies one in and moves one out.
+    const items = [work({ x: a[3]! }), work({ x: b[0]! }), work({ x: b[1]! }), work({ x: b[2]! })];
+    const staged = r.stage('m', items, { x: 0 }, undefined)!;
+    expect(staged.slab).toBe(b[0]!.slab!.buffer);
+    expect(firstValues(staged.feeds)).toEqual(items.map((it) => (it.inputs['x']!.data as Float32Array)[0]));
+    expect(firstValues(staged.feeds).sort()).toEqual([4, 5, 6, 7]);
+    expect(Array.from(b[3]!.data as Float32Array)).toEqual([8, 8.5, -8]); // moved, values intact
+    expect(r.stats()).toMatchObject({ slabBatches: 1, inPlaceItems: 3, copiedItems: 1, movedLeases: 1 });
+  });
+
   it('leaves a batch to the copy path when the leases to move outnumber its items in place', () => {
     const r = ring();
     const ls = [1, 2, 3, 4].map((v) => leased(r, v));

@@ -55,7 +55,7 @@ export interface LeaseRingOptions {
 
 /**
  * The lease slabs of one input (one item shape) of a service instance. Leases take the open slab's slots in
- * order; a batch is run from the slab of its first item's lease once the batch holds slots 0…n−1 there: queued
+ * order; a batch is run from the slab that holds most of its leases once the batch holds slots 0…n−1 there: queued
  * leases of the slab that are not in the batch move to another slab (one copy each), batch items from elsewhere
  * are copied in (the copy the device's own slab would have made), and the slab is lent to the worker whole —
  * unless the leases to move outnumber the items found in place (the copy path then costs fewer copies).
@@ -145,7 +145,7 @@ export class LeaseRing implements LeaseSlabOwner {
   }
 
   /**
-   * Lays the batch `items` of model `key` out in the slab of its first item's lease, or returns undefined (the
+   * Lays the batch `items` of model `key` out in the slab holding most of its leases, or returns undefined (the
    * device's copy path then runs it). On success `items` is reordered in place to the slab's slot order (the
    * order the outputs come back in) and the slab is lent until the worker hands it back.
    */
@@ -153,7 +153,7 @@ export class LeaseRing implements LeaseSlabOwner {
     const name = this.o.inputName;
     const lead = items[0]!.inputs[name];
     if (!(lead instanceof Lease) || lead.ring !== this) return undefined;
-    const slab = lead.slab;
+    const slab = this.#slabOfMost(items, name) ?? lead.slab;
     const n = items.length;
     if (slab === undefined || slab.lent || slab.dead || n > slab.capacity) return undefined;
     const inputs = this.#inputs;
@@ -283,6 +283,39 @@ export class LeaseRing implements LeaseSlabOwner {
     }
     forget(order);
     itemAt.fill(-1);
+  }
+
+  /**
+   * The slab that holds the most of the batch's leases (the first item's on a tie), among those that can run a
+   * batch. Once a partial launch has split one slab's leases over two batches, every later batch holds the tail
+   * of one slab and the head of the next: run from its first item's slab, it finds few items in place and many
+   * queued leases to move, and went the copy path every time; from the slab of most of its items it moves few.
+   */
+  #slabOfMost(items: WorkItem[], name: string): LeaseSlab | undefined {
+    let best: LeaseSlab | undefined;
+    let bestCount = 0;
+    for (let i = 0; i < items.length; i++) {
+      const t = items[i]!.inputs[name];
+      if (!(t instanceof Lease) || t.ring !== this) continue;
+      const slab = t.slab;
+      if (slab === undefined || slab.lent || slab.dead) continue;
+      let seen = false;
+      for (let j = 0; j < i && !seen; j++) {
+        const u = items[j]!.inputs[name];
+        seen = u instanceof Lease && u.slab === slab;
+      }
+      if (seen) continue;
+      let count = 1;
+      for (let j = i + 1; j < items.length; j++) {
+        const u = items[j]!.inputs[name];
+        if (u instanceof Lease && u.slab === slab) count++;
+      }
+      if (count > bestCount) {
+        best = slab;
+        bestCount = count;
+      }
+    }
+    return best;
   }
 
   #abandon(): undefined {

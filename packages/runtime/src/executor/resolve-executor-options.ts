@@ -26,7 +26,7 @@ export interface ResolvedExecutorOptions {
   readonly adaptLatency: boolean;
   readonly batchWait: 'expected-fill' | 'until-deadline';
   readonly maxQueue: number;
-  readonly profiling: { readonly warmup: number; readonly repetitions: number };
+  readonly profiling: { readonly warmup: number; readonly repetitions: number; readonly warmShapesMs: number };
   readonly backend: BackendSpec;
   readonly maxRestarts: number;
 }
@@ -68,6 +68,10 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
   const repetitions = options.profiling?.repetitions ?? DEFAULT_EXECUTOR_OPTIONS.profiling.repetitions;
   if (!Number.isInteger(warmup) || warmup < 0) invalidOption('profiling.warmup', warmup, 'an integer >= 0');
   if (!Number.isInteger(repetitions) || repetitions < 1) invalidOption('profiling.repetitions', repetitions, 'a positive integer');
+  const backend = options.backend ?? { kind: 'ort' };
+  // The fake backend has no cold shapes to warm: its tests keep their loads short.
+  const warmShapesMs = options.profiling?.warmShapesMs ?? (backend.kind === 'fake' ? 0 : DEFAULT_EXECUTOR_OPTIONS.profiling.warmShapesMs);
+  if (!(warmShapesMs >= 0) || !Number.isFinite(warmShapesMs)) invalidOption('profiling.warmShapesMs', warmShapesMs, 'a finite number >= 0');
   return {
     devices,
     services,
@@ -81,8 +85,8 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
     adaptLatency: options.adaptLatency ?? true,
     batchWait: resolveBatchWait(options.batchWait),
     maxQueue,
-    profiling: { warmup, repetitions },
-    backend: options.backend ?? { kind: 'ort' },
+    profiling: { warmup, repetitions, warmShapesMs },
+    backend,
     maxRestarts: options.maxRestarts ?? 5,
   };
 }
