@@ -145,7 +145,7 @@ const share = (o: Outcome): number => o.fresh / o.frames;
 // Seeds 1–3, 40 streams asked for over 10 s, 20 s in all. At 250 ms (the demo's video): priced at the plan's pack
 // 12/13/14 streams admitted (99.9/99.7/99.8 % of frames fresh), at the pack the device runs 18/17/17 (99.8/100.0/
 // 99.9 %, mean pack 2.8–3.2); all 40 admitted: 15–16 % fresh. At 100 ms (the demo's loop and VAD): 12/13/14
-// against 17/16/18 (99.4/97.3/99.1 %); all 40: 13–15 % fresh. The capacity figure is read at each request from
+// against 17/16/18 (99.4/97.3/99.1 %); all 40: 12–15 % fresh. The capacity figure is read at each request from
 // corrections learned a few packs before, so an admission can land on a low reading: the tighter budget pays.
 
 describe('stream admission on a device that packs frames (virtual time)', () => {
