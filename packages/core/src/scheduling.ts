@@ -21,6 +21,8 @@ export { planLaunch, itemExpiry, EXPIRY_SCAN, LaunchPlan, skipShrinkingHeadAt } 
 export type { LaunchContext, LaunchDecision } from './scheduling/launch-rule.js';
 export { batchSizeForDeadline, packSizeForRate, chooseBatchSize } from './scheduling/batch-size.js';
 export type { BatchSizeOptions, BatchChoice } from './scheduling/batch-size.js';
+export { streamCapacity } from './scheduling/stream-capacity.js';
+export type { StreamCapacity, StreamCapacityOptions } from './scheduling/stream-capacity.js';
 export { DeviceTimeline } from './scheduling/device-timeline.js';
 export { LatencyGuard, DEFAULT_LATENCY_GUARD_OPTIONS, resolveLatencyGuardOptions } from './scheduling/latency-guard.js';
 export type { LatencyGuardOptions } from './scheduling/latency-guard.js';

@@ -2,8 +2,8 @@ import { latencyAt, type LatencyProfile } from '@epara/core';
 
 /**
  * Bounds of a correction. The upper one bounds what stream admission and routing read as an instance's capacity
- * (`capacityPerSec` divides by it at the plan's batch, a pack of 1 for streams, whose hand-offs alone hold a
- * contended device several times a small model's profile, while its packs grow under a backlog).
+ * (`capacityPerSec` divides by it at the plan's batch, or for streams at each pack size it weighs: a pack of 1's
+ * hand-offs alone hold a contended device several times a small model's profile).
  */
 const MIN_RATIO = 0.5;
 const MAX_RATIO = 4;
@@ -64,6 +64,24 @@ export class HoldCorrections {
     const d = this.#devices.get(deviceId);
     if (d === undefined) return 1;
     return aged(d.classes[sizeClass(n)] ?? d.all, now);
+  }
+
+  /**
+   * The correction a stream's capacity prices a pack of `n` at: the largest of the device's figure over all sizes,
+   * its size class's and every smaller class's. The capacity weighs packs larger than the ones running now: such
+   * a class's figure may rest on a few lucky batches, and once a size stops running its figure fades toward the
+   * profile — read alone, either announces capacity the device does not have. The figure over all sizes is
+   * refreshed by every batch; the smaller classes' (hand-offs weigh most there) make it err on the safe side.
+   */
+  packOf(deviceId: string, n: number, now: number): number {
+    const d = this.#devices.get(deviceId);
+    if (d === undefined) return 1;
+    let c = aged(d.all, now);
+    for (let k = sizeClass(n); k >= 0; k--) {
+      const r = d.classes[k];
+      if (r !== undefined) c = Math.max(c, aged(r, now));
+    }
+    return c;
   }
 
   /** Folds in a batch of `n` (at profiled input size) that held `deviceId` for `holdMs`, ending at `now`. */

@@ -1,5 +1,5 @@
 import { latencyAt, type LatencyProfile, type ParallelPlan } from '@epara/core';
-import { batchSizeForDeadline } from '@epara/core/scheduling';
+import { batchSizeForDeadline, streamCapacity } from '@epara/core/scheduling';
 import type { ExecutorServiceOptions } from './executor-options.js';
 import { instanceSizes, type InstanceSizes } from './instance-sizes.js';
 
@@ -49,10 +49,13 @@ export class InstanceSizing {
    * figure at the plan's batch size, or its devices' rate at the deadline rule's batch `b`, each device's
    * `b / L(b)`. A declared figure is a profile's figure too (core's plans compute it from the same profile), so
    * a device whose batches hold it three times their profile serves a third of it, whoever did the arithmetic.
+   * A stream service (frequency SLO) with a multi-frame plan or none is priced at the pack its devices really
+   * run instead ({@link streamCapacity}: the largest pack that stays fresh, at its learned hold time).
    */
   capacityPerSec(speed: (b: number) => number = () => 1): number {
     const s = this.#s;
     const batchable = s.batchable();
+    if (batchable && this.#packsStreams()) return this.#streamCapacity(speed);
     // An unbatched instance cannot reach a plan's batched capacity: its own is one item per run.
     if (s.plan.capacityPerSec !== undefined && batchable) return s.plan.capacityPerSec * speed(Math.max(1, s.plan.batchSize ?? 1));
     const svc = s.service;
@@ -60,5 +63,33 @@ export class InstanceSizing {
     const budget = (svc.slo.kind === 'latency' ? svc.slo.deadlineMs : svc.slo.stalenessMs) - (svc.networkBudgetMs ?? 0);
     const b = batchable ? batchSizeForDeadline(profile, budget, { maxBatch: svc.maxBatch ?? 32 }) : 1;
     return ((b * 1000) / latencyAt(profile, b)) * s.devices * speed(b);
+  }
+
+  /**
+   * A stream service sized by its own multi-frame rule: a core plan with `requestStrategy: 'multi-frame'` (not a
+   * pipeline), or no declared figure at all. A figure a host declares by hand is kept as declared.
+   */
+  #packsStreams(): boolean {
+    const s = this.#s;
+    if (s.service.slo.kind !== 'frequency') return false;
+    if (s.plan.capacityPerSec === undefined) return true;
+    return s.plan.requestStrategy === 'multi-frame' && s.plan.serviceStrategy !== 'model-parallel';
+  }
+
+  /**
+   * Frames/s at the pack the devices really run, not at the plan's pack. A multi-frame plan's figure is the rate
+   * of the smallest pack that keeps up with the rate it was planned for (a pack of 1 for one light stream),
+   * while a backlog grows packs up to the instance's largest batch (`sizes().maxBatchSize`): a device whose `L(n)` grows
+   * slower than `n` serves more frames per second than that. Each device serves core's {@link streamCapacity}:
+   * the largest pack that stays fresh, priced at the time packs of its size really hold the device (`speed(n)`),
+   * so a pack that would go stale at the learned time does not count.
+   */
+  #streamCapacity(speed: (b: number) => number): number {
+    const s = this.#s;
+    const svc = s.service;
+    const maxBatch = this.sizes().maxBatchSize;
+    const stalenessMs = (svc.slo.kind === 'frequency' ? svc.slo.stalenessMs : svc.slo.deadlineMs) - (svc.networkBudgetMs ?? 0);
+    if (!(stalenessMs > 0)) return 0;
+    return streamCapacity(s.profile(), { stalenessMs, maxBatch, speed }).ratePerSec * s.devices;
   }
 }

@@ -213,9 +213,14 @@ export class ModelInstance implements Lane {
     if (!this.#c.adaptLatency) return this.#sizing.capacityPerSec();
     const now = this.#c.clock.now();
     const schedulers = this.#c.schedulers;
+    // A stream service weighs packs larger than the ones running now (`InstanceSizing`): `packOf` guards them.
+    const packs = this.#c.service.slo.kind === 'frequency';
     return this.#sizing.capacityPerSec((b) => {
       let speed = 0;
-      for (let i = 0; i < schedulers.length; i++) speed += 1 / this.#corrections.of(schedulers[i]!.device.id, b, now);
+      for (let i = 0; i < schedulers.length; i++) {
+        const id = schedulers[i]!.device.id;
+        speed += 1 / (packs ? this.#corrections.packOf(id, b, now) : this.#corrections.of(id, b, now));
+      }
       return speed / schedulers.length;
     });
   }
