@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planChanges, type ChangeItem } from './change-plan.js';
+import { PLACEMENT_TOLERANCE } from './duty-cycle.js';
 import { buildPlacementModel } from './model.js';
 import { resolvePlacementOptions } from './options.js';
 import type { PlacementInput } from './types.js';
@@ -121,6 +122,43 @@ describe('planChanges: making room', () => {
     expect(steps({ removed: [item('old', 'a', 0, 6)], added: [item('new', 'b', 0, 10)] })[0]).toBe('load new (new instance)');
     const over = { ...item('new', 'b', 0, 10), memBytes: 10 * GB + 1024 };
     expect(planChanges(model, { ...none, removed: [item('old', 'a', 0, 6)], added: [over] })[0]!.action).toBe('drain');
+  });
+
+  it('makes room only with replaced instances on the new one\'s devices: one elsewhere goes at the end', () => {
+    // r1 on g1 cannot make room on g0 however many go; r0 there can (4 + 14 = 18 > 16; 14 alone fits).
+    expect(steps({ removed: [item('r1', 'b', 1, 4), item('r0', 'c', 0, 4)], added: [item('n', 'd', 0, 14)] })).toEqual([
+      'drain r0 (makes room for n)',
+      'free r0 (makes room for n)',
+      'load n (new instance (after making room))',
+      'ready n (loaded)',
+      'drain r1 (no longer needed)',
+      'free r1 (no longer needed)',
+    ]);
+  });
+
+  it('frees for room a replaced instance that shares any one of its devices with the new one', () => {
+    // r spans both devices; the new n needs g0 alone, where r holds 8 of 16 GB (8 + 12 = 20).
+    const r: ChangeItem = { ...item('r', 'b', 0, 8), deviceIds: ['g0', 'g1'], devices: [0, 1] };
+    expect(steps({ removed: [r], added: [item('n', 'd', 0, 12)] }).slice(0, 3)).toEqual([
+      'drain r (makes room for n)',
+      'free r (makes room for n)',
+      'load n (new instance (after making room))',
+    ]);
+  });
+
+  it('loads an exclusive new instance on an empty device without making room', () => {
+    expect(steps({ removed: [item('old', 'a', 0, 1)], added: [item('new', 'b', 1, 1, true)] })).toEqual([
+      'load new (new instance)',
+      'ready new (loaded)',
+      'drain old (no longer needed)',
+      'free old (no longer needed)',
+    ]);
+  });
+
+  it('fits up to the memory tolerance inclusive', () => {
+    // The rule: what a device holds ≤ its usable memory × (1 + PLACEMENT_TOLERANCE); exactly that still fits.
+    const full = { ...item('new', 'b', 0, 0), memBytes: model.devices[0]!.usableBytes * (1 + PLACEMENT_TOLERANCE) };
+    expect(steps({ removed: [item('old', 'a', 1, 1)], added: [full] })[0]).toBe('load new (new instance)');
   });
 
   it('frees lost instances first, naming a failed device or a failed server', () => {

@@ -130,6 +130,14 @@ describe('routing on an indexed network', () => {
     expect(route(listView([entry('q')], [9]), network)).toBe(1000 + 7 + 10 + 7);
     expect(route(listView([entry('r')], [1]), network)).toBe(1000 + 1 + 10 + 1);
   });
+
+  it('reads the first slot by slot too, and a view\'s slots with a plain network by id', () => {
+    const network = indexedNetwork({ ids: ['p', 'q'], delayMs: [5, 7], bandwidthBytesPerMs: [Infinity, Infinity] });
+    network.figures[0] = 3;
+    expect(route(listView([entry('p')], [0]), network)).toBe(1000 + 3 + 10 + 3);
+    // Slots index an indexed model only: with records alone they are not read.
+    expect(route(listView([entry('q')], [1]), { delayMs: { q: 4 } })).toBe(1000 + 4 + 10 + 4);
+  });
 });
 
 describe('routing on an indexed network (property)', () => {

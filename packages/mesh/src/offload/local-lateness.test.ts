@@ -189,6 +189,24 @@ describe('RequestHandler with a measured local correction', () => {
     handler.close();
   });
 
+  it('runs here what only the correction made miss when the request is out of hops, though a peer has room', async () => {
+    const real = [40, 40, 40, 40, 25];
+    const { clock, timers, handler, sent, rejected } = handlerOver(new LocalLateness(2000), { realMs: () => real.shift() ?? 40 });
+    for (let i = 0; i < 4; i++) {
+      const p = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 100, hops: 0, visited: [] });
+      timers.advance(40);
+      await p;
+    }
+    // The corrected estimate (40 ms) misses a 30 ms deadline and the raw one (10 ms) fits; b has room, but the
+    // request took its two hops: routing says HOP_LIMIT.
+    const p = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 30, hops: 2, visited: [] });
+    timers.advance(25);
+    await expect(p).resolves.toBeDefined();
+    expect(sent).toEqual([]);
+    expect(rejected).toEqual([]);
+    handler.close();
+  });
+
   it('still forwards to a peer with room what the corrected estimate misses (the last resort is only the last)', async () => {
     const { clock, timers, handler, sent } = handlerOver(new LocalLateness(2000));
     for (let i = 0; i < 4; i++) {

@@ -31,10 +31,11 @@ function recordingOffloader(answer: (serviceId: ServiceId, o: OffloadForwardOpti
   return { offloader, calls, setFailServe: (v: boolean) => (failServe = v) };
 }
 
-function setup(peers: string[], answer: (serviceId: ServiceId, o: OffloadForwardOptions) => Promise<NamedTensors>, hosted: ServiceId[] = []) {
+function setup(peers: (string | ServerEntry)[], answer: (serviceId: ServiceId, o: OffloadForwardOptions) => Promise<NamedTensors>, hosted: ServiceId[] = []) {
   const clock = createManualClock(0);
   const timers = createManualTimers(clock);
-  const view: ClusterView = { entries: Object.fromEntries(peers.map((p) => [p, peer(p)])) };
+  const entries = peers.map((p) => (typeof p === 'string' ? peer(p) : p));
+  const view: ClusterView = { entries: Object.fromEntries(entries.map((e) => [e.serverId, e])) };
   const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 50 } }, hosted, clock, timers });
   const rec = recordingOffloader(answer);
   const events = { offloaded: [] as { to: string; hops: number }[], rejected: [] as string[], sent: 0 };
@@ -81,6 +82,34 @@ describe('RequestHandler with an offloader', () => {
     const e = await t.handler.handle({ serviceId: 's', inputs: x, deadline: 200, hops: 0, visited: [] }).catch((err: EparaError) => err);
     expect((e as EparaError).code).toBe('OVERLOADED');
     expect(t.events.rejected).toEqual(['OVERLOADED']);
+  });
+
+  it('reports to the node only the rejections that are routing decisions; other failures pass through unreported', async () => {
+    for (const code of ['NO_INSTANCE', 'OVERLOADED', 'HOP_LIMIT', 'DEADLINE_INFEASIBLE', 'PEER_UNAVAILABLE', 'DEADLINE_EXCEEDED', 'INTERNAL'] as const) {
+      const t = setup(['b'], async () => Promise.reject(new EparaError(code, 'declined')));
+      await expect(t.handler.handle({ serviceId: 's', inputs: x, deadline: 200, hops: 0, visited: [] })).rejects.toMatchObject({ code });
+      expect(t.events.rejected).toEqual(['NO_INSTANCE', 'OVERLOADED', 'HOP_LIMIT', 'DEADLINE_INFEASIBLE'].includes(code) ? [code] : []);
+    }
+  });
+
+  it("refuses here what routing finds overloaded or infeasible in the view: the queue group is asked only for a forward or a missing instance", async () => {
+    const busy: ServerEntry = { ...peer('b'), instances: [{ ...peer('b').instances[0]!, waitMs: 500 }] };
+    const slow: ServerEntry = { ...peer('b'), instances: [{ ...peer('b').instances[0]!, runMs: 500 }] };
+    for (const [entry, code] of [[busy, 'OVERLOADED'], [slow, 'DEADLINE_INFEASIBLE']] as const) {
+      const t = setup([entry], async () => x);
+      await expect(t.handler.handle({ serviceId: 's', inputs: x, deadline: 200, hops: 0, visited: [] })).rejects.toMatchObject({ code });
+      expect(t.calls.forward).toEqual([]);
+      expect(t.events.rejected).toEqual([code]);
+    }
+  });
+
+  it("hands the caller's signal to the offloader, which stops the forward when it aborts", async () => {
+    const t = setup(['b'], (_s, o) => new Promise((_resolve, reject) => o.signal?.addEventListener('abort', () => reject(new EparaError('ABORTED', 'aborted')), { once: true })));
+    const c = new AbortController();
+    const p = t.handler.handle({ serviceId: 's', inputs: x, deadline: 200, hops: 0, visited: [], signal: c.signal });
+    c.abort();
+    await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(t.calls.forward[0]!.o.signal).toBe(c.signal);
   });
 });
 

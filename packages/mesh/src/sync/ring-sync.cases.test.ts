@@ -118,3 +118,93 @@ describe('RingSync defaults', () => {
     expect(roundsOfA(t0, ring.clock.now())).toBeGreaterThanOrEqual(3);
   });
 });
+
+/** Servers driven by hand: what each sends goes to `outbox`, and nothing is delivered unless the test does it. */
+function handDriven(ids: readonly { id: string; seeds: string[] }[]) {
+  const clock = createManualClock(1000);
+  const timers = createManualTimers(clock);
+  const outbox: { from: string; to: string; m: SyncMessage }[] = [];
+  const nodes = new Map<string, RingSync>();
+  for (const { id, seeds } of ids) {
+    nodes.set(id, new RingSync({
+      selfId: id, epoch: 1, clock, timers, periodMs: PERIOD, ackTimeoutMs: 50, attempts: 2, fullEvery: 1000, seeds,
+      faults: createFaultInjector({}, createSeededRandom(1)), logger: silentLogger,
+      readSelf: () => ({ instances: [], load: 0, freeMemoryBytes: 1e9, arrivalRates: {}, address: id }),
+      send: (target, m) => void outbox.push({ from: id, to: target.id ?? target.address!, m }),
+    }));
+  }
+  /** Each joiner's join token, delivered to the server it joined through. */
+  const join = (to: string) => {
+    for (const o of outbox.splice(0)) if (o.m.kind === 'token' && o.to === to) nodes.get(to)!.receive(o.m, () => undefined);
+  };
+  return { clock, timers, outbox, nodes, join };
+}
+
+describe('RingSync, messages and late timers', () => {
+  it('a stopped server takes nothing from a message: its view stays, no event, no answer, no timer left', () => {
+    const t = handDriven([{ id: 'x', seeds: [] }, { id: 'y', seeds: ['x'] }]);
+    const [x, y] = [t.nodes.get('x')!, t.nodes.get('y')!];
+    x.start();
+    x.stop();
+    y.start();
+    t.timers.advance(0); // y, alone, joins through x: a token carrying y's entry
+    y.stop();
+    const token = t.outbox.find((o) => o.to === 'x' && o.m.kind === 'token')!.m;
+    let updated = 0;
+    x.on('viewUpdated', () => void updated++);
+    const replies: SyncMessage[] = [];
+    x.receive(token, (m) => void replies.push(m));
+    expect(x.store.get('y')).toBeUndefined();
+    expect([updated, replies.length, t.timers.pending]).toEqual([0, 0, 0]);
+  });
+
+  it('a server holding a peer dead that hears from it shows it the dead mark at once, in a copy of the token', () => {
+    // a is the ring's first server; b follows it, c comes after b (so a's forwards to b pass no dead server).
+    const t = handDriven([{ id: 'a', seeds: [] }, { id: 'b', seeds: ['a'] }, { id: 'c', seeds: ['a'] }]);
+    for (const s of t.nodes.values()) s.start();
+    t.timers.advance(0);
+    t.join('a');
+    const a = t.nodes.get('a')!;
+    expect(a.store.aliveIds()).toEqual(['a', 'b', 'c']);
+    a.reportDead('c');
+    t.outbox.length = 0;
+    a.receive({ kind: 'token', from: 'c', token: { origin: 'c', epoch: 1, round: 7, full: false, wantFull: false, entries: [], stubs: [] } }, () => undefined);
+    const toC = t.outbox.filter((o) => o.to === 'c');
+    expect(toC).toHaveLength(1);
+    const notice = toC[0]!.m;
+    if (notice.kind !== 'token') throw new Error(`expected a token, got ${notice.kind}`);
+    // The copy asks nothing of the ring (no full round); what it carries is c's dead mark, for c to outbid.
+    expect(notice).toMatchObject({ from: 'a', token: { origin: 'c', round: 7, wantFull: false } });
+    expect(notice.token.entries).toContainEqual(expect.objectContaining({ serverId: 'c', alive: false }));
+  });
+
+  it('a timer that ran later than peers wait for acks re-announces the server: a higher version, and a round of its own', () => {
+    const ring = createRing();
+    ring.timers.advance(3000);
+    ring.timers.advance(PERIOD - 1); // every round timer is due 1 ms from now
+    const version = (id: string) => ring.nodes.get(id)!.store.self.version;
+    const before = IDS.map(version);
+    // The process stops for 301 ms (longer than 2 attempts × 50 ms): every timer fires 300 ms late.
+    ring.clock.set(ring.clock.now() + 301);
+    const pausedAt = ring.clock.now();
+    ring.timers.advance(0);
+    expect(IDS.map(version)).toEqual(before.map((v) => v + 1));
+    // b, c and d are not the ring's initiator, and tokens came recently: each starts a round only to re-announce itself.
+    for (const id of ['b', 'c', 'd']) expect(ring.sent.some((m) => m.at === pausedAt && m.from === id && m.kind === 'token' && m.origin === id)).toBe(true);
+  });
+
+  it('a timer that ran late with no peer alive joins through a seed, as an on-time one does', () => {
+    const t = handDriven([{ id: 'y', seeds: ['s'] }]);
+    const y = t.nodes.get('y')!;
+    y.start();
+    t.timers.advance(0);
+    const joins = () => new Set(t.outbox.flatMap((o) => (o.to === 's' && o.m.kind === 'token' ? [o.m.token.round] : [])));
+    expect(joins().size).toBe(1);
+    const version = y.store.self.version;
+    t.clock.set(t.clock.now() + PERIOD + 301);
+    t.timers.advance(0);
+    expect(y.store.self.version).toBe(version + 1);
+    // A second join token (a new round number; a retry of the first would carry its number).
+    expect(joins().size).toBe(2);
+  });
+});

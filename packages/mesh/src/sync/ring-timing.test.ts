@@ -137,4 +137,18 @@ describe('RingSync timing', () => {
     expect(full.length).toBeGreaterThanOrEqual(3);
     for (let i = 1; i < full.length; i++) expect(full[i]! - full[i - 1]!).toBe(4);
   });
+
+  it('a server taking over as initiator starts with a full round, then sends deltas', () => {
+    const ring = createRing();
+    ring.timers.advance(3000);
+    // a stops answering; b, next on the ring, takes over the rounds once tokens stop coming.
+    ring.nodes.get('a')!.stop();
+    const from = ring.clock.now();
+    const fromB = () => ring.delivered.filter((d) => d.at > from && d.from === 'b' && d.message.kind === 'token' && d.message.token.origin === 'b');
+    ring.advanceUntil(() => new Set(fromB().map((d) => (d.message.kind === 'token' ? d.message.token.round : -1))).size >= 2, 10 * PERIOD);
+    const rounds = new Map<number, boolean>();
+    for (const d of fromB()) if (d.message.kind === 'token') rounds.set(d.message.token.round, d.message.token.full);
+    const [first, second] = [...rounds.keys()].sort((x, y) => x - y);
+    expect([rounds.get(first!), rounds.get(second!)]).toEqual([true, false]);
+  });
 });
