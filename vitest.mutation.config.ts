@@ -64,7 +64,9 @@ export default defineConfig({
     // While a mutant runs, a test that hangs (a promise the mutant left unsettled) fails at the bound above and kills
     // the mutant there, instead of holding the test process until Stryker's timeout restarts it (docs/testing.md,
     // "Hung tests"). The dry run keeps `testTimeout` below.
-    setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts'],
+    // A property that fails on a mutant stops at its first counterexample, without shrinking it (test/setup/
+    // mutant-fast-check.ts; MUTATION_SHRINK=1 shrinks as `pnpm test` does, to compare).
+    setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts', 'test/setup/mutant-fast-check.ts'],
     // The MILP reference (ten exact HiGHS solves, 8.5 s) would run for every placement mutant the faster files
     // do not kill; MUTATION_MILP=1 puts it back (docs/testing.md, "Left out of mutation runs").
     exclude: ['packages/*/src/**/*.nats.test.ts', '**/node_modules/**', ...(process.env['MUTATION_MILP'] === '1' ? [] : ['packages/core/src/placement/milp-reference.test.ts'])],
