@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 import base from './vitest.config.js';
 import { TESTS } from './stryker.config.mjs';
 import { keepAlivePoolPlugin } from './scripts/mutation-pool.mjs';
+import { MutationRunLog } from './scripts/mutation-run-log.mjs';
 
 // Mutation testing runs the packages' own unit and property tests: fast, deterministic, and where the checks
 // of the mutated modules live. The integration suites in test/ (real models, sockets, browsers) stay out.
@@ -54,13 +55,18 @@ export default defineConfig({
   test: {
     ...base.test,
     include,
+    // MUTATION_RUN_LOG=<file>: one JSON line per run (the dry run and each mutant's) with its tests and CPU
+    // (scripts/mutation-run-log.mjs; `node scripts/mutation-run-cost.mjs <file>` adds them up).
+    ...(process.env['MUTATION_RUN_LOG'] ? { reporters: ['default', new MutationRunLog(process.env['MUTATION_RUN_LOG'])] } : {}),
     // Read by the few statistical cases that simulate tens of thousands of arrivals (30 s and more each under
     // the instrumentation): they skip themselves in a mutation run (docs/testing.md, "Left out of mutation runs").
     env: { ...base.test?.env, EPARA_MUTATION_RUN: '1', EPARA_MUTANT_TEST_TIMEOUT_MS: String(mutantTestTimeoutMs) },
     // While a mutant runs, a test that hangs (a promise the mutant left unsettled) fails at the bound above and kills
     // the mutant there, instead of holding the test process until Stryker's timeout restarts it (docs/testing.md,
     // "Hung tests"). The dry run keeps `testTimeout` below.
-    setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts'],
+    // A property that fails on a mutant stops at its first counterexample, without shrinking it (test/setup/
+    // mutant-fast-check.ts; MUTATION_SHRINK=1 shrinks as `pnpm test` does, to compare).
+    setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts', 'test/setup/mutant-fast-check.ts'],
     // The MILP reference (ten exact HiGHS solves, 8.5 s) would run for every placement mutant the faster files
     // do not kill; MUTATION_MILP=1 puts it back (docs/testing.md, "Left out of mutation runs").
     exclude: ['packages/*/src/**/*.nats.test.ts', '**/node_modules/**', ...(process.env['MUTATION_MILP'] === '1' ? [] : ['packages/core/src/placement/milp-reference.test.ts'])],

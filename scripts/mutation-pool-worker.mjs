@@ -2,7 +2,26 @@
 // session, from its start message to its stop; here each start message that arrives between sessions begins a
 // new one, on the same thread and with the runtime already loaded.
 import { parentPort } from 'node:worker_threads';
+import { vi } from 'vitest';
 import { init, runBaseTests, setupEnvironment } from 'vitest/worker';
+
+/**
+ * `vi.setConfig` saves the worker's config on its first call and `vi.resetConfig` (which vitest calls after every test
+ * file) writes that copy back, but the copy lives in vitest's module, which this thread keeps: it was the first run's
+ * config, for every later run. After the first file of a run, the rest ran with the first mutant's test-name filter
+ * (a setup file, test/setup/mutant-test-timeout.ts, calls `vi.setConfig`), so they ran none or the wrong tests, and a
+ * mutant survived without its covering tests (96 of 161 survivors of a core-scheduling run). Here the copy is the
+ * current run's, as in a new thread.
+ */
+let savedConfig;
+const workerConfig = () => globalThis.__vitest_worker__.config;
+vi.setConfig = (config) => {
+  savedConfig ??= { ...workerConfig() };
+  Object.assign(workerConfig(), config);
+};
+vi.resetConfig = () => {
+  if (savedConfig) Object.assign(workerConfig(), savedConfig);
+};
 
 /** The listeners of the current session (vitest's message handler and its RPC), or undefined between sessions. */
 let session;
@@ -15,6 +34,7 @@ parentPort.on('message', (message) => {
 function begin() {
   const listeners = new Set();
   session = listeners;
+  savedConfig = undefined;
   init({
     post: (response) => parentPort.postMessage(response),
     on: (listener) => listeners.add(listener),

@@ -1,0 +1,63 @@
+// A vitest reporter for mutation runs (vitest.mutation.config.ts adds it when MUTATION_RUN_LOG names a file): one
+// JSON line per vitest run of a Stryker test process — the dry run and every mutant's run — with what the run cost
+// in counts and CPU rather than wall time: the mutant, the test files and tests run, each file's test time, and the
+// CPU of the test process (its worker thread included) during the run and since the previous one ended (Stryker's
+// own work between runs). `node scripts/mutation-run-cost.mjs <log>` adds the lines up per source file and test file.
+// Several test processes may append to one file: a line is written with one appendFileSync call.
+import { appendFileSync } from 'node:fs';
+import { relative } from 'node:path';
+
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+export class MutationRunLog {
+  #file;
+  #ctx;
+  #cpuAtStart = 0;
+  #cpuAtLastEnd = cpuMs();
+  #wallAtStart = 0;
+
+  constructor(file) {
+    this.#file = file;
+  }
+
+  onInit(ctx) {
+    this.#ctx = ctx;
+  }
+
+  onTestRunStart() {
+    this.#cpuAtStart = cpuMs();
+    this.#wallAtStart = performance.now();
+  }
+
+  onTestRunEnd(testModules, unhandledErrors) {
+    const cpu = cpuMs();
+    const provided = this.#ctx?.getRootProject().getProvidedContext() ?? {};
+    const root = this.#ctx?.config.root ?? process.cwd();
+    const files = testModules.map((module) => {
+      const tests = [...module.children.allTests()];
+      const states = tests.map((t) => t.result().state);
+      return {
+        file: relative(root, module.moduleId),
+        ran: states.filter((s) => s === 'passed' || s === 'failed').length,
+        failed: states.filter((s) => s === 'failed').length,
+        testMs: Math.round(tests.reduce((sum, t) => sum + (t.diagnostic()?.duration ?? 0), 0)),
+        moduleMs: Math.round(module.diagnostic().duration),
+      };
+    });
+    const line = {
+      pid: process.pid,
+      mode: provided.mode ?? null,
+      mutant: provided.activeMutant ?? null,
+      files,
+      errors: unhandledErrors.length,
+      cpuMs: Math.round(cpu - this.#cpuAtStart),
+      cpuBetweenMs: Math.round(this.#cpuAtStart - this.#cpuAtLastEnd),
+      wallMs: Math.round(performance.now() - this.#wallAtStart),
+    };
+    this.#cpuAtLastEnd = cpu;
+    appendFileSync(this.#file, `${JSON.stringify(line)}\n`);
+  }
+}
