@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock, createProfile, createSeededRandom, latencyAt, type LatencyProfile } from '@epara/core';
+import { createManualClock, createSeededRandom, latencyAt, type LatencyProfile } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { fakeItem, fakeLane } from '../testing/fake-lane.js';
 import { eventTimers } from '../testing/event-timers.js';
+import { DEMO_IMAGE_PROFILE, DEMO_VIDEO_PROFILE } from '../testing/demo-profiles.js';
 import { DeviceScheduler } from './device-scheduler.js';
 import { estimateCompletion } from './estimate-completion.js';
 import { HoldCorrections } from './hold-corrections.js';
@@ -17,17 +18,8 @@ import { HoldCorrections } from './hold-corrections.js';
 // ran, each lane's load share from its arrivals at its priced batch cost. A host admits an image where it enters
 // when the estimate lands by its deadline (as the mesh does) and sends it elsewhere otherwise.
 
-const IMAGE = createProfile('cpu-1t', [
-  { batch: 1, ms: 4.83 },
-  { batch: 2, ms: 8.99 },
-  { batch: 4, ms: 17.6 },
-]);
-const VIDEO = createProfile('cpu-1t', [
-  { batch: 1, ms: 2.23 },
-  { batch: 2, ms: 4.27 },
-  { batch: 4, ms: 6.56 },
-  { batch: 8, ms: 12.6 },
-]);
+const IMAGE = DEMO_IMAGE_PROFILE;
+const VIDEO = DEMO_VIDEO_PROFILE;
 const IMAGE_BUDGET_MS = 300;
 const FRAME_BUDGET_MS = 250;
 const FRAME_PERIOD_MS = 100;

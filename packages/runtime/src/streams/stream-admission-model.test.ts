@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { admitStream, createProfile, createSeededRandom, createView, latencyAt, planMultiFrame, type InstanceInfo, type ParallelPlan, type ServiceSpec } from '@epara/core';
+import { admitStream, createSeededRandom, createView, latencyAt, planMultiFrame, type InstanceInfo, type ParallelPlan, type ServiceSpec } from '@epara/core';
 import type { ExecutorServiceOptions } from '../executor/executor-options.js';
 import { HoldCorrections } from '../executor/hold-corrections.js';
 import { InstanceSizing } from '../executor/instance-sizing.js';
+import { DEMO_VIDEO_PROFILE } from '../testing/demo-profiles.js';
 
 // Stream admission on one device in virtual time, deterministic (a pure function of the seed): streams of 10
 // frames/s ask to be admitted one every 250 ms, each against the capacity the runtime reports at that moment
@@ -14,12 +15,7 @@ import { InstanceSizing } from '../executor/instance-sizing.js';
 // mean 2 ms) — the hand-off weighs most on small packs. The profile is the detector on video that a quiet demo run
 // measured (`image-server-model.test.ts`): `L(n)` grows far slower than `n`.
 
-const VIDEO = createProfile('cpu-1t', [
-  { batch: 1, ms: 2.23 },
-  { batch: 2, ms: 4.27 },
-  { batch: 4, ms: 6.56 },
-  { batch: 8, ms: 12.6 },
-]);
+const VIDEO = DEMO_VIDEO_PROFILE;
 const RATE_HZ = 10;
 const REQUEST_EVERY_MS = 250;
 const HOST_MEDIAN = 2.85;
