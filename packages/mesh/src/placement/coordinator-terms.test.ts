@@ -1,22 +1,13 @@
-import { affineProfile } from '@epara/core';
-import type { ClusterView, ServerEntry, ServiceSpec } from '@epara/core';
+import type { ClusterView } from '@epara/core';
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '@epara/core';
+import { createManualClock, silentLogger } from '@epara/core';
 import { createManualTimers } from '@epara/core/testing';
+import { COORDINATOR_SERVICE, serverEntry } from '../testing/coordinator-fixture.js';
 import { resolveCoordinatorOptions } from './coordinator-options.js';
 import { PlacementCoordinator } from './placement-coordinator.js';
 import type { PlacementDecision, PlacementPayload } from './placement-payload.js';
 
-const SERVICE: ServiceSpec = {
-  id: 'echo',
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 200 },
-  memory: { weightsBytes: 10e6, perItemBytes: 1e6 },
-  profiles: { cpu: affineProfile('cpu', { fixedMs: 5, perItemMs: 1, maxBatch: 8 }) },
-};
 const noop = (): void => undefined;
-const logger = { debug: noop, info: noop, warn: noop, error: noop, child: () => logger } as never;
-const entry = (serverId: string, alive: boolean): ServerEntry => ({ serverId, epoch: 1, version: 1, updatedAt: 0, alive, instances: [], load: 0, freeMemoryBytes: 0, arrivalRates: {} });
 
 /** Three coordinators over a network whose messages the test delivers (or holds back) one by one. */
 function cluster() {
@@ -28,21 +19,21 @@ function cluster() {
   const applied = new Map<string, PlacementDecision[]>(ids.map((id) => [id, []]));
   const nodes = new Map(
     ids.map((id) => {
-      const view = (): ClusterView => ({ entries: Object.fromEntries(ids.map((s) => [s, entry(s, alive.get(id)!.has(s))])) }) as unknown as ClusterView;
+      const view = (): ClusterView => ({ entries: Object.fromEntries(ids.map((s) => [s, serverEntry(s, alive.get(id)!.has(s))])) }) as unknown as ClusterView;
       const c = new PlacementCoordinator({
         selfId: id,
         timers,
         periodMs: 600_000,
-        services: [SERVICE],
+        services: [COORDINATOR_SERVICE],
         devices: [{ id: 'cpu0', kind: 'cpu', memoryBytes: 1e9 }],
-        options: resolveCoordinatorOptions({ initialDelayMs: 100 }, { services: [SERVICE], syncPeriodMs: 100 }),
+        options: resolveCoordinatorOptions({ initialDelayMs: 100 }, { services: [COORDINATOR_SERVICE], syncPeriodMs: 100 }),
         hasSeeds: false,
         view,
         hosted: () => [],
         epoch: () => 1,
         send: (to, payload) => void inbox.push({ from: id, to, payload }),
         apply: (d) => void applied.get(id)!.push(d),
-        logger,
+        logger: silentLogger,
         ran: noop,
       });
       return [id, c];

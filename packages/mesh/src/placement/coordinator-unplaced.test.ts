@@ -1,10 +1,13 @@
-import { affineProfile, createManualClock } from '@epara/core';
-import type { ClusterView, ServerEntry, ServiceSpec } from '@epara/core';
+import { createManualClock, silentLogger } from '@epara/core';
+import type { ClusterView } from '@epara/core';
 import { createManualTimers } from '@epara/core/testing';
 import { describe, expect, it } from 'vitest';
+import { COORDINATOR_SERVICE, serverEntry } from '../testing/coordinator-fixture.js';
 import { resolveCoordinatorOptions } from './coordinator-options.js';
 import { PlacementCoordinator } from './placement-coordinator.js';
 import type { PlacementDecision, PlacementPayload } from './placement-payload.js';
+
+const noop = (): void => undefined;
 
 /*
  * The leader places again (trigger `joined`) for an alive server with known devices that its last decision did not
@@ -12,17 +15,6 @@ import type { PlacementDecision, PlacementPayload } from './placement-payload.js
  * entry's epoch grew: the new run holds none of the old run's instances). The placement period is ten minutes:
  * without these, nothing placed for them until it passed.
  */
-
-const SERVICE: ServiceSpec = {
-  id: 'echo',
-  sensitivity: 'latency',
-  slo: { kind: 'latency', deadlineMs: 200 },
-  memory: { weightsBytes: 10e6, perItemBytes: 1e6 },
-  profiles: { cpu: affineProfile('cpu', { fixedMs: 5, perItemMs: 1, maxBatch: 8 }) },
-};
-const noop = (): void => undefined;
-const logger = { debug: noop, info: noop, warn: noop, error: noop, child: () => logger } as never;
-const entry = (serverId: string, epoch: number, alive: boolean): ServerEntry => ({ serverId, epoch, version: 1, updatedAt: 0, alive, instances: [], load: 0, freeMemoryBytes: 0, arrivalRates: {} });
 
 /** Leader `a` (no device) and `b` (one CPU); `a`'s view of `b` is set by the test. */
 function pair() {
@@ -36,20 +28,20 @@ function pair() {
       selfId: id,
       timers,
       periodMs: 600_000,
-      services: [SERVICE],
+      services: [COORDINATOR_SERVICE],
       devices: devices ? [{ id: 'cpu0', kind: 'cpu', memoryBytes: 1e9 }] : [],
-      options: resolveCoordinatorOptions({ initialDelayMs: 100 }, { services: [SERVICE], syncPeriodMs: 100 }),
+      options: resolveCoordinatorOptions({ initialDelayMs: 100 }, { services: [COORDINATOR_SERVICE], syncPeriodMs: 100 }),
       hasSeeds: false,
       view,
       hosted: () => [],
       epoch: () => 1,
       send: (to, payload) => void (to === 'a' && toA.push({ from: id, payload })),
       apply: noop,
-      logger,
+      logger: silentLogger,
       ran: (e) => void runs.push({ kind: 'placement', leader: id, leaderEpoch: 1, seq: e.seq, trigger: e.trigger, instances: e.instances, changes: [], goodputPerSec: e.goodputPerSec }),
     });
-  const a = make('a', () => ({ entries: { a: entry('a', 1, true), b: entry('b', seen.epoch, seen.alive) } }), false);
-  const b = make('b', () => ({ entries: { a: entry('a', 1, true), b: entry('b', seen.epoch, true) } }), true);
+  const a = make('a', () => ({ entries: { a: serverEntry('a', true), b: serverEntry('b', seen.alive, seen.epoch) } }), false);
+  const b = make('b', () => ({ entries: { a: serverEntry('a', true), b: serverEntry('b', true, seen.epoch) } }), true);
   const deliver = (): void => {
     for (const m of toA.splice(0)) a.onPayload(m.from, m.payload);
   };
