@@ -98,7 +98,7 @@ export class DecisionLog {
   }
 }
 
-function quantile(values: readonly number[], q: number): number | null {
+export function quantile(values: readonly number[], q: number): number | null {
   if (values.length === 0) return null;
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;

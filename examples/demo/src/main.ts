@@ -85,6 +85,14 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const delay = (i: number, j: number): number => linkDelayMs(o, i, j);
   log(`EPARA demo: ${o.nodes} edge nodes per system, each its own OS process with one 1-thread worker device; links ${o.delayMs[0]}–${o.delayMs[1]} ms one way, ${o.bandwidthMbps} Mbit/s; ${o.trials} trials × ${o.durationMs / 1000} s per system; seed ${o.seed}`);
   const lm = buildLanguageModel(o.seed);
+  // Where the run's time goes, phase by phase (printed at the end: what a shorter run would have to cut).
+  const phases: [string, number][] = [];
+  let phaseStart = performance.now();
+  const phase = (name: string): void => {
+    const now = performance.now();
+    phases.push([name, now - phaseStart]);
+    phaseStart = now;
+  };
   const t0 = performance.now();
   const profiles = await measureProfiles({ lm, repetitions: o.quick ? 3 : 5 });
   log(`\nprofiles (batch:ms on one 1-thread device, measured in ${((performance.now() - t0) / 1000).toFixed(1)} s):`);
@@ -93,6 +101,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   // Declared once: these objects are what core places, and what every node's executor and mesh node serve.
   const services = demoServices({ profiles, lm, networkBudgetMs });
   for (const s of services) log(`  ${s.id.padEnd(6)} ${formatProfile(profiles[s.id])}`);
+  phase('profiles');
 
   // The mesh's own ring period, as a deployment that does not tune it runs: ring sync is the one cost an EPARA node
   // pays per second whatever its load (about 5% of a node's event-loop CPU in a trial at 250 ms; docs/demo.md).
@@ -100,6 +109,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   log(`\nprocesses: ${group.pids.length} (${ids.length} EPARA nodes, ${ids.length} Triton-like sites, ${ids.length} clients, 1 network): ${group.named.map((c) => `${c.name}=${c.pid}`).join(' ')}`);
   log('live dashboards of the EPARA nodes (open while the demo runs):');
   for (const [i, url] of cluster.dashboardUrls.entries()) log(`  ${ids[i]}: ${url}`);
+  phase('processes');
   log('measured one-way delays between nodes (ms):');
   for (const [i, row] of cluster.measuredDelayMs.entries()) log(`  ${ids[i]}: ${row.map((d, j) => (i === j ? '-' : `${ids[j]} ${d.toFixed(1)}`)).join(', ')}`);
 
@@ -121,6 +131,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     ...(o.loadFraction !== undefined ? { fixedFraction: o.loadFraction } : {}),
   });
   calibrationCpu.end([process.pid, ...group.pids]);
+  phase('calibration');
   const calibrationMachine = calibrationCpu.result();
   if (calibrationMachine.otherShare !== null) log(`other processes used ${(100 * calibrationMachine.otherShare).toFixed(0)}% of the machine's CPU during the calibration`);
   if (calibration.searched) log(`baseline's knee at max_queue_delay ${calibration.maxQueueDelayMs} ms: ${formatKnee(calibration.knee)}`);
@@ -144,20 +155,24 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     placed = { ...replanned, categories: placed.categories };
   }
 
+  phase('placement and warm-up');
   const cpu = new CpuMeter();
   const pairs = await runTrials(o, trialCtx, calibration.load, group, cpu);
   const machine = cpu.result();
   const ratios = goodputRatios(pairs);
   printResults(o, services, pairs, machine);
+  phase('trials');
   // Planning on measured costs, the capacity search's placements use those measured over the trials.
   const replicas = o.planCosts === 'measured' ? measuredPolicy(o, services, pairs.map((p) => p.epara.usage ?? [])) : {};
   const capacity = o.capacity ? await capacitySearch(o, trialCtx, { calibration, services, cluster, bytes: bytesPerMs(o), placed: placed.instances, replicas }) : null;
+  if (capacity) phase('capacity search');
   const head = headline(pairs, ratios, capacity);
   log('');
   for (const line of head.lines) log(line);
   const markdown = reportMarkdown({ o, services, calibration, placement: placed.instances, triton, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, machine, profiles, capacity, headline: head });
   const reportFolder = writeReportFolder({ dir: o.reportDir ?? REPORTS, markdown, svg: chartSvg(pairs, o.durationMs / 1000) });
   log(`\nreport: ${reportFolder}`);
+  log(`time by phase: ${phases.map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`).join(', ')}; total ${(phases.reduce((a, [, ms]) => a + ms, 0) / 1000).toFixed(1)} s`);
   return { options: o, calibration, placement: placed.instances, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, capacity, headline: head, machine, calibrationMachine, pids: group.pids, reportFolder };
 }
 

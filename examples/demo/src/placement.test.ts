@@ -1,7 +1,7 @@
-import type { PlacedInstance } from '@epara/core';
+import type { PlacedInstance, ServiceSpec } from '@epara/core';
 import { describe, expect, it } from 'vitest';
 import { nearDemand } from './placement.js';
-import { buildWorkload } from './workload.js';
+import { buildWorkload, type Workload } from './workload.js';
 
 const inst = (serviceId: string, serverId: string, capacityPerSec: number): PlacedInstance => ({
   instanceId: `${serviceId}/${serverId}/cpu0`,
@@ -14,11 +14,12 @@ const inst = (serviceId: string, serverId: string, capacityPerSec: number): Plac
 describe('nearDemand (instances moved to where their demand enters)', () => {
   const ids = ['edge-0', 'edge-1', 'edge-2'];
   const workload = buildWorkload({ durationMs: 5000, load: 3, nodes: 3, seed: 1 });
-  const link = { delayMs: 10, bytesPerMs: 125_000 };
+  const specs = (['image', 'chat', 'video', 'loop', 'vad'] as const).map((id) => ({ id, sensitivity: id === 'image' || id === 'chat' ? 'latency' : 'frequency' }) as ServiceSpec);
+  const even = { specs, workload, ids, delaysMs: ids.map((_, i) => ids.map((_, j) => (i === j ? 0 : 10))), bytesPerMs: 125_000 };
 
   it('moves whole servers so that images (entering mostly at edge-0) are served at edge-0 and chat at edge-2', () => {
     const placed = [inst('image', 'edge-2', 500), inst('chat', 'edge-0', 500), inst('video', 'edge-1', 500)];
-    const moved = nearDemand(placed, workload, ids, link);
+    const moved = nearDemand(placed, even);
     expect(moved.find((p) => p.serviceId === 'image')!.serverId).toBe('edge-0');
     expect(moved.find((p) => p.serviceId === 'chat')!.serverId).toBe('edge-2');
     expect(moved.find((p) => p.serviceId === 'image')!.instanceId).toBe('image/edge-0/cpu0');
@@ -29,6 +30,23 @@ describe('nearDemand (instances moved to where their demand enters)', () => {
 
   it('keeps a placement that is already best', () => {
     const placed = [inst('image', 'edge-0', 500), inst('video', 'edge-1', 500), inst('chat', 'edge-2', 500)];
-    expect(nearDemand(placed, workload, ids, link)).toEqual(placed);
+    expect(nearDemand(placed, even)).toEqual(placed);
+  });
+
+  it('puts a service with one instance, its demand entering everywhere, on the server nearest every entry', () => {
+    // A line: edge-0 — 6 ms — edge-1 — 6 ms — edge-2, and 21 ms between the ends. VAD streams enter at every server.
+    const line = [
+      [0, 6, 21],
+      [6, 0, 6],
+      [21, 6, 0],
+    ];
+    const demand = { image: [100, 0, 0], chat: [0, 0, 0], video: [10, 10, 10], loop: [0, 0, 0], vad: [100, 100, 100] };
+    const streams: Workload = { durationMs: 1000, requests: [], streams: [], demand };
+    const placed = [inst('image', 'edge-0', 500), inst('video', 'edge-1', 500), inst('vad', 'edge-2', 500)];
+    const moved = nearDemand(placed, { specs, workload: streams, ids, delaysMs: line, bytesPerMs: 125_000 });
+    // At edge-2 the frames entering edge-0 pay a 42 ms round trip; at edge-1 every entry's pay 12 ms.
+    expect(moved.find((p) => p.serviceId === 'vad')!.serverId).toBe('edge-1');
+    expect(moved.find((p) => p.serviceId === 'video')!.serverId).toBe('edge-2');
+    expect(moved.find((p) => p.serviceId === 'image')!.serverId).toBe('edge-0');
   });
 });

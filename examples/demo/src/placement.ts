@@ -3,7 +3,7 @@ import type { Category, DeviceSpec, ParallelPlan, PlacedInstance, PlacementResul
 import type { DemoServiceId } from './catalog.js';
 import { DEVICE_KIND } from './profiles.js';
 import type { Workload } from './workload.js';
-import { localReplicas, type ReplicaContext } from './local-replicas.js';
+import { localReplicas, servedFrom, type ReplicaContext } from './local-replicas.js';
 
 /** Declared memory of one demo device (a 1-thread CPU standing in for an accelerator), bytes. */
 export const DEVICE_MEMORY_BYTES = 2 * 1024 ** 3;
@@ -74,9 +74,7 @@ export function planPlacement(
   }
   const result = placeServices({ servers, services: specs, plans, demand, delaysMs: delays }, { locality: true });
   const added = coverEveryService(result.instances, specs, plans, ids);
-  const flat = delaysMs.flatMap((row, i) => row.filter((_, j) => j !== i));
-  const delayMs = flat.reduce((a, b) => a + b, 0) / Math.max(1, flat.length);
-  const moved = nearDemand([...result.instances, ...added], workload, ids, { delayMs, bytesPerMs });
+  const moved = nearDemand([...result.instances, ...added], { specs, workload, ids, delaysMs, bytesPerMs });
   const instances = localReplicas(moved, { specs, workload, ids, delaysMs, bytesPerMs, itemBytes: ITEM_BYTES, deviceMemoryBytes: DEVICE_MEMORY_BYTES, ...replicas });
   return { result, instances, added, replicas: instances.slice(moved.length), categories, servers };
 }
@@ -102,9 +100,12 @@ function coverEveryService(placed: readonly PlacedInstance[], specs: readonly Se
 export const ITEM_BYTES: Readonly<Record<DemoServiceId, number>> = { image: 3 * 160 * 160 * 4, video: 3 * 96 * 96 * 4, chat: 100, loop: 16 * 16, vad: 512 * 4 + 2 * 128 * 4 };
 
 /** What {@link nearDemand} needs to price an item served away from where it entered. */
-export interface LinkCost {
-  /** Mean one-way delay between nodes, ms. */
-  readonly delayMs: number;
+export interface NearDemandContext {
+  readonly specs: readonly ServiceSpec[];
+  readonly workload: Workload;
+  readonly ids: readonly string[];
+  /** Measured one-way delay between nodes, ms (`delaysMs[i][j]`). */
+  readonly delaysMs: readonly (readonly number[])[];
   /** Link bandwidth, bytes per ms. */
   readonly bytesPerMs: number;
 }
@@ -112,30 +113,42 @@ export interface LinkCost {
 /**
  * Host policy of the demo: every server has the same single device, so exchanging the whole contents of two
  * servers changes neither capacity nor feasibility — only where the instances sit relative to where the demand
- * enters. Among all such permutations (exhaustive up to 7 servers, else the identity) it keeps the one that
- * saves the most network time per second: `Σ min(entering demand, local capacity) × (2 × delay + item bytes /
- * bandwidth)` — each item served at its entry saves a round trip over a link and its transfer (and, on a
- * machine with few cores, the CPU of copying it through sockets). Core's locality objective alone does not
- * tell these placements apart when every delay fits the SLOs.
+ * enters. Among all such permutations (exhaustive up to 7 servers, else the identity) it keeps the one whose
+ * items cross the least network time per second: what enters a server beyond its local capacity for the
+ * service goes where the mesh sends it ({@link servedFrom}: a stream to the nearest other host, requests spread
+ * over them), each item paying that link's round trip and its transfer (`2 × delay + item bytes / bandwidth`).
+ * Core's locality objective alone does not tell these placements apart when every delay fits the SLOs. Priced
+ * at each pair's own delay, a service with one instance for demand entering everywhere goes to the server
+ * nearest all entries: at one end of a 6 ms – 6 ms line of three servers its far entry's items pay a 42 ms
+ * round trip of their 100 ms staleness budget, at the middle 12 ms (priced at the mean delay, every server
+ * scored the same and the first placement stayed).
  */
-export function nearDemand(instances: readonly PlacedInstance[], workload: Workload, ids: readonly string[], link: LinkCost): PlacedInstance[] {
-  const localMs = (server: string, at: number): number => {
+export function nearDemand(instances: readonly PlacedInstance[], c: NearDemandContext): PlacedInstance[] {
+  const { ids } = c;
+  const remoteMs = (perm: readonly number[]): number => {
     let sum = 0;
-    for (const id of Object.keys(ITEM_BYTES) as DemoServiceId[]) {
-      const cap = instances.filter((p) => p.serverId === server && p.serviceId === id).reduce((a, p) => a + (p.capacityPerSec ?? p.plan.capacityPerSec), 0);
-      sum += Math.min(workload.demand[id][at] ?? 0, cap) * (2 * link.delayMs + ITEM_BYTES[id] / link.bytesPerMs);
+    for (const spec of c.specs) {
+      const id = spec.id as DemoServiceId;
+      const capAt = ids.map(() => 0);
+      for (const p of instances) if (p.serviceId === id) capAt[perm.indexOf(ids.indexOf(p.serverId))]! += p.capacityPerSec ?? p.plan.capacityPerSec;
+      const hosts = ids.flatMap((_, i) => (capAt[i]! > 0 ? [i] : []));
+      ids.forEach((_, at) => {
+        const remote = Math.max(0, (c.workload.demand[id]?.[at] ?? 0) - capAt[at]!);
+        const others = hosts.filter((h) => h !== at);
+        if (remote <= 0 || others.length === 0) return;
+        for (const [h, part] of servedFrom(spec, at, others, c)) sum += remote * part * (2 * (c.delaysMs[at]?.[h] ?? 0) + (ITEM_BYTES[id] ?? 0) / c.bytesPerMs);
+      });
     }
     return sum;
   };
-  const scoreOf = (perm: readonly number[]): number => perm.reduce((a, from, to) => a + localMs(ids[from]!, to), 0);
   let best = ids.map((_, i) => i);
   if (ids.length <= 7) {
-    let bestScore = scoreOf(best);
+    let bestMs = remoteMs(best);
     for (const perm of permutations(ids.length)) {
       // perm[i]: the server whose instances move to server i.
-      const score = scoreOf(perm);
-      if (score > bestScore + 1e-6) {
-        bestScore = score;
+      const ms = remoteMs(perm);
+      if (ms < bestMs - 1e-6) {
+        bestMs = ms;
         best = perm;
       }
     }

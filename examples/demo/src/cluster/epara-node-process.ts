@@ -10,6 +10,7 @@ import { demoServices, type DemoRun, type DemoService } from '../services.js';
 import { buildLanguageModel } from '../models.js';
 import { deviceOf } from '../placement.js';
 import { emitToParent, serveChild } from './child-rpc.js';
+import { RequestTrace } from './request-trace.js';
 import { serveEntry } from './entry.js';
 import { RoutedTransport } from './routed-transport.js';
 
@@ -36,8 +37,14 @@ let decided: string | undefined;
 let packs: Record<string, Record<number, number>> = {};
 /** This node's device and event-loop time per run (see device-usage.ts); set once the executor exists. */
 let usage: DeviceUsageLog | undefined;
+/** Per-request timelines when `EPARA_DEMO_TRACE=<dir>` is set (request-trace.ts), and the runs flushed so far. */
+const trace = process.env.EPARA_DEMO_TRACE ? new RequestTrace(`${process.env.EPARA_DEMO_TRACE}/${id}.jsonl`) : undefined;
+let traceRuns = 0;
 /** Instances this server runs, with their plan's shape ({@link planKey}): what a new placement is compared with. */
 const loaded = new Map<string, string>();
+
+/** The executor's clock (the runtime's default: epoch ms at sub-ms resolution). */
+const clockNow = (): number => performance.timeOrigin + performance.now();
 
 async function until(check: () => boolean, what: string, limitMs = 30_000): Promise<void> {
   const start = Date.now();
@@ -97,9 +104,16 @@ serveChild(
         const profile = services.find((s) => s.id === e.serviceId)?.profile;
         const batch = { serviceId: e.serviceId, size: e.size, expectedMs: e.expectedMs, profileMs: profile ? latencyAt(profile, e.size) : 0 };
         u.dispatched(batch);
+        trace?.dispatched(e);
       });
-      executor.on('batchCompleted', (e) => u.completed(e));
-      executor.on('requestCompleted', (e) => u.settled(e));
+      executor.on('batchCompleted', (e) => {
+        u.completed(e);
+        trace?.completed(e);
+      });
+      executor.on('requestCompleted', (e) => {
+        u.settled(e);
+        trace?.executorSettled(e);
+      });
       await node.start();
       const n = node;
       const x = executor;
@@ -108,15 +122,22 @@ serveChild(
           const startedAt = Date.now();
           const deadline = startedAt + budgetMs;
           const estimate = x.estimate(serviceId);
+          const traced = trace?.begin({ serviceId, decidedAt: clockNow(), estimateAt: estimate?.ready ? estimate.completionAt : Number.NaN, deadline });
           // Routing runs synchronously inside submit: the events it fires name this request's decision.
           decided = undefined;
-          const done = n.submit(serviceId, inputs, { deadline });
+          const done = n.submit(serviceId, inputs, { deadline, ...(traced === undefined ? {} : { trace: { requestId: traced } }) });
           const decision = decided ?? 'local';
           decided = undefined;
           const settle = decisions.record(serviceId, decision, estimate?.ready ? estimate.completionAt - startedAt : undefined, budgetMs);
           done.then(
-            () => settle({ ok: true, latencyMs: Date.now() - startedAt, deadlineMet: Date.now() <= deadline }),
-            (err: unknown) => settle({ ok: false, code: toEparaError(err).code }),
+            () => {
+              if (traced !== undefined) trace!.settled(traced, { at: clockNow(), outcome: Date.now() <= deadline ? 'ok' : 'late', decision });
+              settle({ ok: true, latencyMs: Date.now() - startedAt, deadlineMet: Date.now() <= deadline });
+            },
+            (err: unknown) => {
+              if (traced !== undefined) trace!.settled(traced, { at: clockNow(), outcome: toEparaError(err).code, decision });
+              settle({ ok: false, code: toEparaError(err).code });
+            },
           );
           return done;
         },
@@ -171,6 +192,7 @@ serveChild(
     stats: () => ({ ...node!.stats(), offloads: { ...offloads } }),
     /** The per-decision counts and pack sizes since the last call (the main process calls it around each run). */
     take: () => {
+      trace?.flush(++traceRuns);
       const out = { decisions: decisions.take(), packs, usage: usage!.take() };
       packs = {};
       return out;
