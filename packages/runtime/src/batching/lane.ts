@@ -65,6 +65,9 @@ export interface Lane {
    * reaching the host. Called by the device scheduler for every batch that ran; what `latencyMs` learns from.
    */
   observeHold?(deviceId: string, n: number, holdMs: number, now: number): void;
-  /** Called after a batch of this lane finished on some device: wake the lane's other devices. */
-  readonly onBatchDone: () => void;
+  /**
+   * Called after a batch of this lane finished on some device: wake the lane's other devices. `planner` is the
+   * device scheduler the batch ended on: it plans right after, so the lane need not wake it.
+   */
+  readonly onBatchDone: (planner?: object) => void;
 }

@@ -87,7 +87,8 @@ export function splitSlabOutputs(slab: ArrayBuffer, outputs: readonly SlabOutput
     for (let d = 0; d < k.axis; d++) outer *= o.dims[d]!;
     const inner = o.length / outer / count;
     for (let i = 0; i < count; i++) {
-      const data = outer === 1 ? (copy.subarray(i * inner, (i + 1) * inner) as TensorDataArray) : gather(copy, outer, inner, count, i);
+      // A batch of one owns the whole copy: no view of it (a typed array is about 100 bytes of heap).
+      const data = count === 1 ? copy : outer === 1 ? (copy.subarray(i * inner, (i + 1) * inner) as TensorDataArray) : gather(copy, outer, inner, count, i);
       items[i]![o.name] = { type: o.type, dims: k.dims, data };
     }
   }

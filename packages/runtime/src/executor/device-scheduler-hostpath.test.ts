@@ -17,7 +17,7 @@ function counted(timers: Timers): { timers: Timers; armed: () => number } {
   return { timers: { setTimeout: timers.setTimeout, at: (at, fn) => (armed++, timers.at(at, fn)) }, armed: () => armed };
 }
 
-function setUp(o: { batchSize: number; runMs: number; arrivalsPerMs?: number; launchWhenIdle?: boolean }) {
+function setUp(o: { batchSize: number; runMs: number; arrivalsPerMs?: number; launchWhenIdle?: boolean; onBatchDone?: () => void }) {
   const clock = createManualClock(0);
   const manual = createManualTimers(clock);
   const t = counted(manual);
@@ -30,8 +30,12 @@ function setUp(o: { batchSize: number; runMs: number; arrivalsPerMs?: number; la
     runMs: o.runMs,
     dropLatencyMs: () => (plans++, o.runMs),
     freeAt: () => sch,
-    // As a model instance does: a finished batch pumps every device of the lane.
-    onBatchDone: () => sch.pump(),
+    // As a model instance does: a finished batch pumps every device of the lane but the one it ended on (that one
+    // plans by itself), and `onBatchDone` adds what a test asks for.
+    onBatchDone: (planner?: object) => {
+      if (planner !== sch) sch.pump();
+      o.onBatchDone?.();
+    },
   });
   sch.attach(lane);
   const arrive = (deadline: number): void => {
@@ -54,6 +58,44 @@ describe('DeviceScheduler: host work per arrival and per batch', () => {
     // The end plans once and sends the third ahead; the launch looks once more (the fourth must wait).
     expect(s.finish).toHaveLength(3);
     expect(s.plans() - before).toBe(2);
+  });
+
+  it('plans no third time at a batch end when a caller submitted again in between (a closed loop)', async () => {
+    const s = setUp({ batchSize: 1, runMs: 1 });
+    for (let i = 0; i < 3; i++) s.arrive(1000 + i);
+    expect(s.finish).toHaveLength(2); // one running, one sent ahead, one queued
+    const before = s.plans();
+    s.finish[0]!();
+    // The caller of the batch that ended submits its next request before the end's own pass runs.
+    s.arrive(1010);
+    await tick();
+    // The arrival plans and sends the queued item ahead, the launch looks once more; the end's pass would see the
+    // same state, and does not run (it was a third plan per batch).
+    expect(s.finish).toHaveLength(3);
+    expect(s.plans() - before).toBe(2);
+    // Nothing is left waiting for a pass that did not come: the next end launches the fourth item.
+    s.finish[1]!();
+    await tick();
+    expect(s.finish).toHaveLength(4);
+    expect(s.lane.queue.size).toBe(0);
+  });
+
+  it('still plans after a batch end when a lane asked for a pump while the end was handled', async () => {
+    let extra: (() => void) | undefined;
+    const s = setUp({ batchSize: 1, runMs: 1, onBatchDone: () => extra?.() });
+    for (let i = 0; i < 3; i++) s.arrive(1000 + i);
+    const before = s.plans();
+    s.finish[0]!();
+    s.arrive(1010); // planned at once (the queued item is sent ahead), as in a closed loop
+    // While the end is handled, a lane's callback queues one more item and asks for a pump: held, then run.
+    extra = () => {
+      extra = undefined;
+      s.lane.queue.push(item(1011));
+      s.sch.pump();
+    };
+    await tick();
+    expect(s.finish).toHaveLength(3);
+    expect(s.plans() - before).toBe(3);
   });
 
   it('keeps the wake-up it has while arrivals on an idle device move the next one later', () => {

@@ -339,6 +339,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
   }
 
   #pumpOnce(now: number): void {
+    this.#unplannedEnd = false;
     const busy = this.#running > 0;
     const candidates = this.#candidates;
     let count = 0;
@@ -593,6 +594,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     // from) and the callers seeing them, so every request was served later than the scheduler planned by the
     // next launch's preparation, which no guard knew of.
     this.#endedLanes[this.#endedCount++] = l.lane;
+    this.#unplannedEnd = true;
     if (!this.#afterEndQueued) {
       this.#afterEndQueued = true;
       queueMicrotask(this.#afterEnd);
@@ -606,22 +608,29 @@ export class DeviceScheduler implements DeviceWorkQueue {
   readonly #endedLanes: Lane[] = [];
   #endedCount = 0;
   #afterEndQueued = false;
+  /** A batch ended and no pass has planned since (a caller that submitted at once pumped after it: see {@link #afterEnd}). */
+  #unplannedEnd = false;
 
-  /** After the callers of the batches that ended saw their outputs: the lanes wake their devices, and this one plans. */
+  /**
+   * After the callers of the batches that ended saw their outputs: the lanes wake their other devices, and this
+   * one plans — unless a pass already planned after the last end with nothing new since: a caller that submitted
+   * again from its continuation pumped (in a closed loop, every batch end), and a second pass at the same state
+   * would decide the same (it was a third planning pass per batch, with its allocations).
+   */
   readonly #afterEnd = (): void => {
     this.#afterEndQueued = false;
     const lanes = this.#endedLanes;
-    // Each lane pumps its devices (this one among them): held until they return, so that this device plans once.
+    // A pump asked for meanwhile (a callback that submits) is held until the lanes return, and then runs.
     const pumping = this.#pumping;
     this.#pumping = true;
     try {
       // A batch ending meanwhile (a lane's pumps run other devices) is appended and seen by this loop.
-      for (let i = 0; i < this.#endedCount; i++) lanes[i]!.onBatchDone();
+      for (let i = 0; i < this.#endedCount; i++) lanes[i]!.onBatchDone(this);
     } finally {
       this.#endedCount = 0;
       this.#pumping = pumping;
     }
-    this.pump();
+    if (this.#unplannedEnd || this.#pumpAgain) this.pump();
   };
 }
 

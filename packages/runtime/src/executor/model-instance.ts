@@ -30,7 +30,7 @@ export class ModelInstance implements Lane {
   readonly serviceId: string;
   readonly queue = new EdfQueue<WorkItem>();
   readonly counters: InstanceCounters = { submitted: 0, completed: 0, dropped: 0, failed: 0, batches: 0, batchedItems: 0 };
-  readonly onBatchDone = (): void => this.#afterBatch();
+  readonly onBatchDone = (planner?: object): void => this.#afterBatch(planner);
   status: InstanceStatus = 'loading';
   readonly #c: ModelInstanceContext;
   #streamRateHz = 0;
@@ -278,9 +278,10 @@ export class ModelInstance implements Lane {
     this.#runner.run([items[0]!], device, startedAt, next);
   }
 
-  #afterBatch(): void {
+  /** Wakes the instance's devices (all but `planner`, which plans on its own) and an idle waiter. */
+  #afterBatch(planner?: object): void {
     const schedulers = this.#c.schedulers;
-    for (let i = 0; i < schedulers.length; i++) schedulers[i]!.pump();
+    for (let i = 0; i < schedulers.length; i++) if (schedulers[i] !== planner) schedulers[i]!.pump();
     if (this.#idle && this.#runner.inFlight === 0 && this.queue.size === 0) this.#idle();
   }
 
