@@ -79,6 +79,11 @@ export class BatchingDecision {
   async #decide(signal: AbortSignal | undefined): Promise<BatchVerdict> {
     const { service: s, io } = this.#c;
     if (s.batchable === false) return { ok: false, reason: 'the service sets batchable: false' };
+    // Each stream carries its own state: where the model leaves a state dim free besides the batch (a history that
+    // grows frame by frame), two streams' states may differ in shape and cannot share a run, whatever the
+    // service vouches for. Frames are packed by their own inputs' shapes, before the state they run with is known.
+    const ragged = io.stateInputs.find((i) => i.anyRank === true || i.dims.some((d, axis) => d === null && axis !== i.batchAxis));
+    if (ragged) return { ok: false, reason: `state input '${ragged.name}' has a free dim besides its batch axis: streams' states may differ in shape` };
     if (s.batchable === true) return { ok: true, how: 'the service sets batchable: true' };
     if (io.separability.kind === 'none') return { ok: false, reason: io.separability.reason };
     if ((s.maxBatch ?? 32) <= 1 && (this.#c.planBatchSize ?? 1) <= 1) return { ok: false, reason: 'maxBatch is 1' };

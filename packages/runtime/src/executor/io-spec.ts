@@ -222,10 +222,19 @@ let nextSharedId = 0;
 /**
  * The key part of a shared tensor: its values when small, else the identity of its data array — items that
  * pass the same array batch together, equal copies do not (always safe; spelling out a large tensor for
- * every request would cost more than the batching gains).
+ * every request would cost more than the batching gains). Values are spelled so that two tensors a model can
+ * tell apart never share a key: floats by their bits (`String` reads -0 as 0, and `x / s` answers -∞ for one
+ * and +∞ for the other), strings quoted (joined bare, `['a,b', 'c']` read as `['a', 'b,c']`).
  */
 function sharedKey(data: TensorLike['data']): string {
-  if (data.length <= SHARED_BY_VALUE) return Array.from(data as ArrayLike<unknown>, String).join(',');
+  if (data.length <= SHARED_BY_VALUE) {
+    if (Array.isArray(data)) return JSON.stringify(data);
+    if (data instanceof Float32Array || data instanceof Float64Array) {
+      // A typed array's offset is a multiple of its element size: a 32-bit view of its bytes always fits.
+      return new Uint32Array(data.buffer, data.byteOffset, data.byteLength / 4).join(',');
+    }
+    return Array.from(data as ArrayLike<unknown>, String).join(',');
+  }
   let id = sharedIds.get(data);
   if (id === undefined) sharedIds.set(data, (id = nextSharedId++));
   return `#${id}`;
@@ -261,7 +270,8 @@ function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): void {
   if (!s.anyRank && t.dims.length !== s.dims.length) bad(serviceId, s.name, `input '${s.name}' has rank ${t.dims.length}, expected ${s.dims.length}`);
   for (let i = 0; i < t.dims.length; i++) {
     const d = t.dims[i]!;
-    if (!Number.isInteger(d) || d < 1) bad(serviceId, s.name, `input '${s.name}' dim ${i} is ${d}`);
+    // A dim of 0 is an empty tensor, which onnxruntime takes (a sequence of no tokens, a box list with no box).
+    if (!Number.isInteger(d) || d < 0) bad(serviceId, s.name, `input '${s.name}' dim ${i} is ${d}`);
     const want = s.dims[i];
     if (want !== null && want !== undefined && want !== d) {
       const what = i === s.batchAxis ? ' (one item per request: size 1 on the batch axis)' : '';

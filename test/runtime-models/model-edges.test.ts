@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NamedTensors, ParallelPlan, StreamResult, TensorLike } from '@epara/core';
+import { createGraphBuilder, type Executor, type GraphBuilder } from '@epara/runtime';
+import { f32 } from './fixtures/shape-models.js';
+import { expectSameOutputs, expectServedAsReference, reference, service, startExecutor, type Reference } from './ground-truth.js';
+
+/*
+ * Values at the edges of what a tensor can be — a dim of 0, a shared scalar of -0, shared strings holding the
+ * separator a key would use — and stream state whose shape grows frame by frame. Each request is served among
+ * others of different values and shapes; every answer must be raw onnxruntime-node's on that request alone.
+ */
+
+const model = (name: string, build: (g: GraphBuilder) => void): Uint8Array => {
+  const g = createGraphBuilder({ name });
+  build(g);
+  return g.toBytes();
+};
+
+/** `y = 2x` over `x [N, k]`: a request may carry no values at all (`k = 0`). */
+const doubled = model('doubled', (g) => {
+  g.input('x', 'float32', ['N', 'k']);
+  g.node('Mul', ['x', g.constant('two', 'float32', [], [2])], ['y']);
+  g.output('y', 'float32', ['N', 'k']);
+});
+
+/** `y = x / s` with `s` a scalar the items of a batch share: `s = -0` and `s = 0` give -∞ and +∞. */
+const divided = model('divided', (g) => {
+  g.input('x', 'float32', ['N', 2]);
+  g.input('s', 'float32', []);
+  g.node('Div', ['x', 's'], ['y']);
+  g.output('y', 'float32', ['N', 2]);
+});
+
+/** `t = s` repeated per row: `s string[2]` is shared by the items of a batch, `y = x` is not. */
+const labelled = model('labelled', (g) => {
+  g.input('x', 'float32', ['N', 2]);
+  g.input('s', 'string', [2]);
+  g.node('Unsqueeze', ['s', g.constant('lead', 'int64', [1], [0])], ['row']);
+  g.node('Shape', ['x'], ['shape']);
+  g.node('Expand', ['row', 'shape'], ['t']);
+  g.node('Identity', ['x'], ['y']);
+  g.output('y', 'float32', ['N', 2]);
+  g.output('t', 'string', ['N', 2]);
+});
+
+/** A recurrent history that grows by one column per frame: `hN = [h, x]`, `y = Σ hN` per row. */
+const history = model('history', (g) => {
+  g.input('x', 'float32', ['batch', 1]);
+  g.input('h', 'float32', ['batch', 'T']);
+  g.node('Concat', ['h', 'x'], ['hN'], { axis: 1 });
+  g.node('ReduceSum', ['hN', g.constant('cols', 'int64', [1], [1])], ['y'], { keepdims: 1 });
+  g.output('y', 'float32', ['batch', 1]);
+  g.output('hN', 'float32', ['batch', 'T1']);
+});
+
+const scalar = (v: number): TensorLike => ({ type: 'float32', dims: [], data: new Float32Array([v]) });
+
+describe('tensors at the edges, served as raw onnxruntime-node answers them', () => {
+  let executor: Executor;
+  const refs: Record<string, Reference> = {};
+  const load = async (id: string, bytes: Uint8Array, more: Parameters<typeof service>[2] = {}): Promise<void> => {
+    executor.register(service(id, bytes, more));
+    await executor.load({ serviceId: id } as ParallelPlan, { deviceIds: ['cpu0'] });
+  };
+  beforeAll(async () => {
+    executor = await startExecutor([]);
+    for (const [name, bytes] of Object.entries({ doubled, divided, labelled, history })) refs[name] = await reference(bytes);
+  });
+  afterAll(async () => {
+    await executor?.close();
+    for (const r of Object.values(refs)) await r.release();
+  });
+
+  it('serves empty tensors (a dim of 0), alone and stacked, beside requests that hold values', async () => {
+    await load('doubled', doubled, { sampleInputs: { x: f32([1, 3], 0) } });
+    const items = [0, 3, 0, 3, 0, 3, 0].map((k, s) => ({ x: f32([1, k], s + 1) }));
+    const served = await expectServedAsReference(executor, 'doubled', refs['doubled']!, items);
+    expect(Math.max(...served.batchSizes)).toBeGreaterThan(1);
+  });
+
+  it('never lets a shared scalar of -0 ride in a batch keyed for 0 (x / s: -∞ against +∞)', async () => {
+    await load('divided', divided);
+    const items = [0, -0, 0, -0, 0, -0].map((s, k) => ({ x: f32([1, 2], k + 1), s: scalar(s) }));
+    const served = await expectServedAsReference(executor, 'divided', refs['divided']!, items);
+    expect(Math.max(...served.batchSizes)).toBeGreaterThan(1);
+  });
+
+  it('never lets shared strings that join alike share a batch (["a,b", "c"] against ["a", "b,c"])', async () => {
+    await load('labelled', labelled);
+    const texts = [['a,b', 'c'], ['a', 'b,c'], ['a,b', 'c'], ['a', 'b,c'], ['a,b', 'c']];
+    const items = texts.map((s, k) => ({ x: f32([1, 2], k + 1), s: { type: 'string', dims: [2], data: s } as TensorLike }));
+    const served = await expectServedAsReference(executor, 'labelled', refs['labelled']!, items);
+    expect(Math.max(...served.batchSizes)).toBeGreaterThan(1);
+  });
+
+  it('serves streams whose recurrent state grows frame by frame, each at its own length', async () => {
+    const initial: NamedTensors = { h: { type: 'float32', dims: [1, 1], data: new Float32Array([0.5]) } };
+    executor.register(
+      service('history', history, {
+        sensitivity: 'frequency',
+        slo: { kind: 'frequency', rateHz: 10, stalenessMs: 60_000 },
+        plan: { batchSize: 4, capacityPerSec: 1000 },
+        stateful: { state: { h: 'hN' }, initial },
+      }),
+    );
+    await executor.load({ serviceId: 'history' } as ParallelPlan, { deviceIds: ['cpu0'] });
+    const frame = (stream: number, k: number): NamedTensors => ({ x: f32([1, 1], 10 * stream + k) });
+    // Stream a runs two frames first: its history is two columns longer than b's when their frames meet.
+    const a = executor.openStream('history', { rateHz: 10 });
+    const ia = a[Symbol.asyncIterator]();
+    const got: Record<'a' | 'b', StreamResult[]> = { a: [], b: [] };
+    for (const k of [0, 1]) {
+      a.push(frame(1, k));
+      got.a.push((await ia.next()).value as StreamResult);
+    }
+    const b = executor.openStream('history', { rateHz: 10 });
+    const ib = b[Symbol.asyncIterator]();
+    for (let k = 2; k < 5; k++) {
+      a.push(frame(1, k));
+      b.push(frame(2, k));
+    }
+    for (let k = 0; k < 3; k++) {
+      got.a.push((await ia.next()).value as StreamResult);
+      got.b.push((await ib.next()).value as StreamResult);
+    }
+    await Promise.all([a.close(), b.close()]);
+    // Raw onnxruntime-node, each stream's state fed back by hand.
+    const replay = async (stream: number, ks: number[]): Promise<NamedTensors[]> => {
+      let h = initial['h']!;
+      const out: NamedTensors[] = [];
+      for (const k of ks) {
+        const r = await refs['history']!.run({ ...frame(stream, k), h });
+        h = r['hN']!;
+        out.push(r);
+      }
+      return out;
+    };
+    const expected = { a: await replay(1, [0, 1, 2, 3, 4]), b: await replay(2, [2, 3, 4]) };
+    for (const s of ['a', 'b'] as const) {
+      got[s].forEach((r, i) => {
+        if (!r.ok) throw new Error(`stream ${s} frame ${i}: ${r.error.code} ${r.error.message}`);
+        expectSameOutputs(r.outputs, expected[s][i]!);
+      });
+    }
+  });
+});
+
