@@ -53,6 +53,17 @@ const history = model('history', (g) => {
   g.output('hN', 'float32', ['batch', 'T1']);
 });
 
+/** Dims of 0 the model fixes: `x [N, 0]` summed into `y = v + Σx` (0), and an empty slice `e [N, 0]` beside `v`. */
+const fixedEmpty = model('fixed-empty', (g) => {
+  g.input('x', 'float32', ['N', 0]);
+  g.input('v', 'float32', ['N', 2]);
+  g.node('ReduceSum', ['x', g.constant('cols', 'int64', [1], [1])], ['r'], { keepdims: 1 });
+  g.node('Add', ['v', 'r'], ['y']);
+  g.node('Slice', ['v', g.constant('from', 'int64', [1], [0]), g.constant('to', 'int64', [1], [0]), g.constant('axis', 'int64', [1], [1])], ['e']);
+  g.output('y', 'float32', ['N', 2]);
+  g.output('e', 'float32', ['N', 0]);
+});
+
 const scalar = (v: number): TensorLike => ({ type: 'float32', dims: [], data: new Float32Array([v]) });
 
 describe('tensors at the edges, served as raw onnxruntime-node answers them', () => {
@@ -64,7 +75,7 @@ describe('tensors at the edges, served as raw onnxruntime-node answers them', ()
   };
   beforeAll(async () => {
     executor = await startExecutor([]);
-    for (const [name, bytes] of Object.entries({ doubled, divided, labelled, history })) refs[name] = await reference(bytes);
+    for (const [name, bytes] of Object.entries({ doubled, divided, labelled, history, fixedEmpty })) refs[name] = await reference(bytes);
   });
   afterAll(async () => {
     await executor?.close();
@@ -75,6 +86,13 @@ describe('tensors at the edges, served as raw onnxruntime-node answers them', ()
     await load('doubled', doubled, { sampleInputs: { x: f32([1, 3], 0) } });
     const items = [0, 3, 0, 3, 0, 3, 0].map((k, s) => ({ x: f32([1, k], s + 1) }));
     const served = await expectServedAsReference(executor, 'doubled', refs['doubled']!, items);
+    expect(Math.max(...served.batchSizes)).toBeGreaterThan(1);
+  });
+
+  it('serves dims the model fixes to 0, in and out (outputs of known size come back through the slab)', async () => {
+    await load('fixed-empty', fixedEmpty);
+    const items = [1, 2, 3, 4, 5].map((s) => ({ x: f32([1, 0], s), v: f32([1, 2], s) }));
+    const served = await expectServedAsReference(executor, 'fixed-empty', refs['fixedEmpty']!, items);
     expect(Math.max(...served.batchSizes)).toBeGreaterThan(1);
   });
 
@@ -145,3 +163,42 @@ describe('tensors at the edges, served as raw onnxruntime-node answers them', ()
   });
 });
 
+
+/** Each row less the mean over the whole batch, declared per item (`[N, k]`): requests must never share a run. */
+const centred = model('centred', (g) => {
+  g.input('x', 'float32', ['N', 'k']);
+  g.node('ReduceMean', ['x'], ['m'], { axes: [0], keepdims: 1 });
+  g.node('Sub', ['x', 'm'], ['y']);
+  g.output('y', 'float32', ['N', 'k']);
+});
+
+describe('the batch check never decides on an item that holds no values', () => {
+  let executor: Executor;
+  let ref: Reference;
+  beforeAll(async () => {
+    ref = await reference(centred);
+    executor = await startExecutor([]);
+  });
+  afterAll(async () => {
+    await executor?.close();
+    await ref?.release();
+  });
+
+  it('checks with a later request when the first one is empty (a batch of two empties equals two single runs)', async () => {
+    executor.register(service('centred', centred));
+    await executor.load({ serviceId: 'centred' } as ParallelPlan, { deviceIds: ['cpu0'] });
+    await expectServedAsReference(executor, 'centred', ref, [{ x: f32([1, 0], 1) }]);
+    const items = [1, 2, 3, 4, 5, 6].map((s) => ({ x: f32([1, 3], s) }));
+    await expectServedAsReference(executor, 'centred', ref, items);
+    const again = await expectServedAsReference(executor, 'centred', ref, items);
+    expect(Math.max(...again.batchSizes)).toBe(1);
+    expect(executor.itemSeparability('centred')).toBe('not-separable');
+  });
+
+  it('does not take empty sampleInputs as proof that items do not mix', async () => {
+    executor.register(service('centred-sampled', centred, { sampleInputs: { x: f32([1, 0], 0) } }));
+    await executor.load({ serviceId: 'centred-sampled' } as ParallelPlan, { deviceIds: ['cpu0'] });
+    const served = await expectServedAsReference(executor, 'centred-sampled', ref, [1, 2, 3, 4, 5, 6].map((s) => ({ x: f32([1, 3], s) })));
+    expect(Math.max(...served.batchSizes)).toBe(1);
+  });
+});

@@ -60,7 +60,8 @@ export class BatchingDecision {
 
   /** Sees a validated item: the first one runs a deferred check (the item's inputs are copied, not held). */
   observe(inputs: NamedTensors): void {
-    if (!this.#deferred) return;
+    // An empty request (a dim of 0) cannot show items mixing: a batch of two empties equals two single runs.
+    if (!this.#deferred || emptyInput(this.#c.io, inputs) !== undefined) return;
     this.#deferred = false;
     void this.#check(cloneTensors(inputs), undefined).then(
       (v) => {
@@ -92,6 +93,8 @@ export class BatchingDecision {
       this.#deferred = true;
       return { ok: false, reason: `inputs ${unsampled.join(', ')} have free dims and no sampleInputs: checked with the first request` };
     }
+    const empty = s.sampleInputs && emptyInput(io, s.sampleInputs);
+    if (empty) return { ok: false, reason: `sampleInputs.${empty} holds no values: the check could not see items mix` };
     return this.#check(s.sampleInputs, signal);
   }
 
@@ -106,4 +109,13 @@ export class BatchingDecision {
       ...(signal ? { signal } : {}),
     });
   }
+}
+
+/**
+ * The first input of `inputs` that holds no values (a dim of 0) where another request's could (a free dim; one
+ * the model fixes to 0 is empty in every request), by name.
+ */
+function emptyInput(io: IoSpec, inputs: NamedTensors): string | undefined {
+  for (const spec of io.inputs) if (inputs[spec.name]?.data.length === 0 && (spec.anyRank === true || spec.dims.includes(null))) return spec.name;
+  return undefined;
 }
