@@ -195,6 +195,18 @@ describe('the batch check never decides on an item that holds no values', () => 
     expect(executor.itemSeparability('centred')).toBe('not-separable');
   });
 
+  it('checks with a later request when the first one answers only NaN (NaN equals NaN in the comparison)', async () => {
+    executor.register(service('centred-nan', centred));
+    await executor.load({ serviceId: 'centred-nan' } as ParallelPlan, { deviceIds: ['cpu0'] });
+    const nan: NamedTensors = { x: { type: 'float32', dims: [1, 3], data: new Float32Array(3).fill(Number.NaN) } };
+    await expectServedAsReference(executor, 'centred-nan', ref, [nan]);
+    const items = [1, 2, 3, 4, 5, 6].map((s) => ({ x: f32([1, 3], s) }));
+    await expectServedAsReference(executor, 'centred-nan', ref, items);
+    const again = await expectServedAsReference(executor, 'centred-nan', ref, items);
+    expect(Math.max(...again.batchSizes)).toBe(1);
+    expect(executor.itemSeparability('centred-nan')).toBe('not-separable');
+  });
+
   it('does not take empty sampleInputs as proof that items do not mix', async () => {
     executor.register(service('centred-sampled', centred, { sampleInputs: { x: f32([1, 0], 0) } }));
     await executor.load({ serviceId: 'centred-sampled' } as ParallelPlan, { deviceIds: ['cpu0'] });

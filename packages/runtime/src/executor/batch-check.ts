@@ -10,7 +10,9 @@ import { cloneTensors, zeros } from './model-inputs.js';
  * of two answered differently from two single runs, or failed): the model's items are not separable along the
  * axes it was stacked on, so splitting a request of several items there would give a wrong answer too.
  */
-export type BatchVerdict = { readonly ok: true; readonly how: string } | { readonly ok: false; readonly reason: string; readonly refuted?: true };
+export type BatchVerdict =
+  | { readonly ok: true; readonly how: string }
+  | { readonly ok: false; readonly reason: string; readonly refuted?: true; readonly inconclusive?: true };
 
 /** Inputs of {@link checkBatchSeparable}. */
 export interface BatchCheckOptions {
@@ -51,6 +53,8 @@ export async function checkBatchSeparable(o: BatchCheckOptions): Promise<BatchVe
     rethrowFatal(err);
     return { ok: false, reason: `the check could not run one item alone: ${message(err)}` };
   }
+  // Outputs with nothing to compare (empty, or NaN and ±∞ throughout: NaN equals NaN here) would pass any batch.
+  if (!holdsAValue(soloA) && !holdsAValue(soloB)) return { ok: false, reason: 'the items alone answered no finite value to compare', inconclusive: true };
   // Both orders: a graph that mixes items one way only (a running sum down the batch reaches the second item
   // from the first) hides behind a first item of zeros — what a load-time sample often is.
   let parts: NamedTensors[];
@@ -122,6 +126,18 @@ function stepped(t: TensorLike): TensorLike['data'] {
   if (t.type === 'bool') return (data as Uint8Array).map((v) => (v === 0 ? 1 : 0));
   if (Array.isArray(data) || t.type === 'float16' || data instanceof Float32Array || data instanceof Float64Array) return data;
   return (data as Int32Array).map((v) => v + 1);
+}
+
+/** Whether some output holds a value a mixed batch could change visibly: any integer, bool or string, a finite float. */
+function holdsAValue(outputs: NamedTensors): boolean {
+  for (const t of Object.values(outputs)) {
+    const data = t.data;
+    if (data.length === 0) continue;
+    const half = t.type === 'float16';
+    if (!half && !(data instanceof Float32Array || data instanceof Float64Array)) return true;
+    for (let i = 0; i < data.length; i++) if (Number.isFinite(half ? halfToFloat((data as Uint16Array)[i]!) : (data as Float32Array)[i]!)) return true;
+  }
+  return false;
 }
 
 /** The first difference between a solo result and the batch's slice, or `undefined` when they agree. */

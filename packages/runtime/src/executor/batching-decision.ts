@@ -65,6 +65,11 @@ export class BatchingDecision {
     this.#deferred = false;
     void this.#check(cloneTensors(inputs), undefined).then(
       (v) => {
+        // Nothing to compare in this request's answers (NaN throughout): the next request checks instead.
+        if (!v.ok && v.inconclusive) {
+          this.#deferred = true;
+          return;
+        }
         this.#verdict = v;
         const log = { instanceId: this.#c.instanceId, serviceId: this.#c.service.id };
         if (v.ok) {
