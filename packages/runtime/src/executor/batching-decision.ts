@@ -99,8 +99,11 @@ export class BatchingDecision {
       return { ok: false, reason: `inputs ${unsampled.join(', ')} have free dims and no sampleInputs: checked with the first request` };
     }
     const empty = s.sampleInputs && emptyInput(io, s.sampleInputs);
-    if (empty) return { ok: false, reason: `sampleInputs.${empty} holds no values: the check could not see items mix` };
-    return this.#check(s.sampleInputs, signal);
+    const verdict = empty ? undefined : await this.#check(s.sampleInputs, signal);
+    if (verdict !== undefined && (verdict.ok || !verdict.inconclusive)) return verdict;
+    // Nothing to compare (empty sampleInputs, answers with no finite value): the first request that shows something checks.
+    this.#deferred = true;
+    return { ok: false, reason: empty ? `sampleInputs.${empty} holds no values: checked with the first request` : `${verdict!.reason}: checked with the first request` };
   }
 
   #check(sample: NamedTensors | undefined, signal: AbortSignal | undefined): Promise<BatchVerdict> {
