@@ -1,8 +1,12 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NamedTensors, ParallelPlan, StreamResult, TensorLike } from '@epara/core';
-import { createGraphBuilder, type Executor, type GraphBuilder } from '@epara/runtime';
+import { createGraphBuilder, encodeModel, type Executor, type GraphBuilder } from '@epara/runtime';
 import { f32 } from './fixtures/shape-models.js';
 import { expectSameOutputs, expectServedAsReference, reference, service, startExecutor, type Reference } from './ground-truth.js';
+import { rejection } from './helpers.js';
 
 /*
  * Values at the edges of what a tensor can be — a dim of 0, a shared scalar of -0, shared strings holding the
@@ -215,5 +219,74 @@ describe('the batch check never decides on an item that holds no values', () => 
     await executor.load({ serviceId: 'centred-sampled' } as ParallelPlan, { deviceIds: ['cpu0'] });
     const served = await expectServedAsReference(executor, 'centred-sampled', ref, [1, 2, 3, 4, 5, 6].map((s) => ({ x: f32([1, 3], s) })));
     expect(Math.max(...served.batchSizes)).toBe(1);
+  });
+});
+
+describe('model files: weights in a file beside the model, and files that are no model', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'epara-model-files-'));
+  const g = createGraphBuilder({ name: 'external' });
+  g.input('x', 'float32', ['N', 4]);
+  g.node('Add', ['x', g.constant('w', 'float32', [4], [1, -2, 3.5, 1e6])], ['y']);
+  g.output('y', 'float32', ['N', 4]);
+  const inline = g.toBytes();
+  // The same model with its weight in `w.bin` (ONNX external data: location, offset, length).
+  const external = g.toModel();
+  const w = external.graph!.initializer![0]!;
+  const weight = w.rawData!;
+  delete w.rawData;
+  w.dataLocation = 1;
+  w.externalData = [
+    { key: 'location', value: 'w.bin' },
+    { key: 'offset', value: '0' },
+    { key: 'length', value: String(weight.byteLength) },
+  ];
+  writeFileSync(join(dir, 'w.bin'), weight);
+  writeFileSync(join(dir, 'external.onnx'), encodeModel(external));
+  mkdirSync(join(dir, 'alone'));
+  writeFileSync(join(dir, 'alone', 'external.onnx'), encodeModel(external));
+  writeFileSync(join(dir, 'truncated.onnx'), inline.subarray(0, inline.length - 20));
+  writeFileSync(join(dir, 'text.onnx'), 'not a model, just text');
+  writeFileSync(join(dir, 'empty.onnx'), '');
+  let executor: Executor;
+  let ref: Reference;
+  beforeAll(async () => {
+    executor = await startExecutor([]);
+    ref = await reference(join(dir, 'external.onnx'));
+  });
+  afterAll(async () => {
+    await executor?.close();
+    await ref?.release();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const load = (id: string, model: string | Uint8Array): Promise<unknown> => {
+    executor.register(service(id, model));
+    return executor.load({ serviceId: id } as ParallelPlan, { deviceIds: ['cpu0'] });
+  };
+
+  it('serves a model whose weights are external data beside it, as raw onnxruntime-node does', async () => {
+    await load('external', join(dir, 'external.onnx'));
+    const served = await expectServedAsReference(executor, 'external', ref, [1, 2, 3, 4, 5].map((s) => ({ x: f32([1, 4], s) })));
+    expect(Math.max(...served.batchSizes)).toBeGreaterThan(1);
+  });
+
+  it.each([
+    ['its external data file missing', join('alone', 'external.onnx')],
+    ['a truncated file', 'truncated.onnx'],
+    ['a text file', 'text.onnx'],
+    ['an empty file', 'empty.onnx'],
+    ['a directory', '.'],
+    ['no file', 'nope.onnx'],
+  ])('refuses a model path with %s: LOAD_FAILED, and no instance of it is left', async (_what, file) => {
+    const id = `bad-${file}`;
+    expect(await rejection(load(id, join(dir, file)))).toMatchObject({ code: 'LOAD_FAILED' });
+    expect(executor.instances().some((i) => i.serviceId === id)).toBe(false);
+  });
+
+  it.each([
+    ['truncated bytes', inline.subarray(0, inline.length - 20)],
+    ['bytes of text', new TextEncoder().encode('not a model')],
+    ['no bytes', new Uint8Array(0)],
+  ])('refuses %s: LOAD_FAILED', async (what, bytes) => {
+    expect(await rejection(load(`bad-${what}`, bytes))).toMatchObject({ code: 'LOAD_FAILED' });
   });
 });
