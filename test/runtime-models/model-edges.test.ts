@@ -68,6 +68,16 @@ const fixedEmpty = model('fixed-empty', (g) => {
   g.output('e', 'float32', ['N', 0]);
 });
 
+/** A recurrent state of fixed shape: `hN = h + x`, `y = Σ_k hN[k]` (state `h [2, batch, 3]`). */
+const accumulator = model('accumulator', (g) => {
+  g.input('x', 'float32', ['batch', 3]);
+  g.input('h', 'float32', [2, 'batch', 3]);
+  g.node('Add', ['h', 'x'], ['hN']);
+  g.node('ReduceSum', ['hN', g.constant('layers', 'int64', [1], [0])], ['y'], { keepdims: 0 });
+  g.output('y', 'float32', ['batch', 3]);
+  g.output('hN', 'float32', [2, 'batch', 3]);
+});
+
 const scalar = (v: number): TensorLike => ({ type: 'float32', dims: [], data: new Float32Array([v]) });
 
 describe('tensors at the edges, served as raw onnxruntime-node answers them', () => {
@@ -174,6 +184,37 @@ const centred = model('centred', (g) => {
   g.node('ReduceMean', ['x'], ['m'], { axes: [0], keepdims: 1 });
   g.node('Sub', ['x', 'm'], ['y']);
   g.output('y', 'float32', ['N', 'k']);
+});
+
+describe('a stream service whose initial state the model would refuse', () => {
+  let executor: Executor;
+  beforeAll(async () => {
+    executor = await startExecutor([]);
+  });
+  afterAll(async () => {
+    await executor?.close();
+  });
+
+  it.each([
+    ['another dtype', { type: 'float64', dims: [2, 1, 3], data: new Float64Array(6) }, /dtype float64, expected float32/],
+    ['another typed array', { type: 'float32', dims: [2, 1, 3], data: new Float64Array(6) }, /data must be a Float32Array/],
+    ['another fixed dim', { type: 'float32', dims: [2, 1, 4], data: new Float32Array(8) }, /dim 2 is 4, expected 3/],
+    ['several rows on the batch axis (as if several streams)', { type: 'float32', dims: [2, 2, 3], data: new Float32Array(12) }, /dim 1 is 2, expected 1/],
+    ['fewer values than its dims', { type: 'float32', dims: [2, 1, 3], data: new Float32Array(5) }, /holds 5 values/],
+  ])('is refused at load with INVALID_OPTIONS naming stateful.initial.h: %s (every frame failed, or streams were mixed)', async (what, h, message) => {
+    const id = `initial ${what}`;
+    executor.register(service(id, accumulator, { stateful: { state: { h: 'hN' }, initial: { h: h as TensorLike } } }));
+    const err = await rejection(executor.load({ serviceId: id } as ParallelPlan, { deviceIds: ['cpu0'] }));
+    expect(err).toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'stateful.initial.h' } });
+    expect((err as Error).message).toMatch(message);
+  });
+
+  it('refuses an initial state for an input that is not a state', async () => {
+    const initial = { h: { type: 'float32', dims: [2, 1, 3], data: new Float32Array(6) }, x: f32([1, 3], 1) } as NamedTensors;
+    executor.register(service('initial x', accumulator, { stateful: { state: { h: 'hN' }, initial } }));
+    const err = await rejection(executor.load({ serviceId: 'initial x' } as ParallelPlan, { deviceIds: ['cpu0'] }));
+    expect(err).toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'stateful.initial.x' } });
+  });
 });
 
 describe('the batch check never decides on an item that holds no values', () => {

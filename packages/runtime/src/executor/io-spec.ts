@@ -261,7 +261,13 @@ function expectedInputs(spec: IoSpec, withState: boolean): Expected {
   return withState ? cached.withState : cached.plain;
 }
 
-function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): void {
+/**
+ * Checks one tensor against its input's spec: dtype and typed-array class, rank, fixed dims (size 1 on the
+ * batch axis), the data length.
+ *
+ * @throws EparaError `INVALID_INPUT` naming the input and what is wrong.
+ */
+export function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): void {
   if (typeof t !== 'object' || t === null || !Array.isArray(t.dims)) bad(serviceId, s.name, `input '${s.name}' is not a tensor`);
   if (t.type !== s.type) bad(serviceId, s.name, `input '${s.name}' has dtype ${t.type}, expected ${s.type}`);
   if (t.data?.constructor?.name !== ARRAY_OF[s.type]) bad(serviceId, s.name, `input '${s.name}' data must be a${s.type === 'string' ? 'n Array of strings' : ` ${ARRAY_OF[s.type]}`}`);

@@ -1,6 +1,6 @@
-import { invalidOption, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
+import { invalidOption, isEparaError, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
 import { product, stackTensors } from '../tensors/stack.js';
-import type { InputSpec, IoSpec } from './io-spec.js';
+import { checkTensor, type InputSpec, type IoSpec } from './io-spec.js';
 
 /** A deep copy of tensors (fresh, transferable buffers). */
 export function cloneTensors(tensors: NamedTensors): Record<string, TensorLike> {
@@ -34,11 +34,36 @@ function fixedDims(spec: InputSpec, what: string): number[] {
   });
 }
 
-/** The initial per-stream state of a stateful service: the given tensors, or zeros of the model's state shape. */
+/**
+ * The initial per-stream state of a stateful service: the given tensors, or zeros of the model's state shape.
+ * A given tensor is checked as a frame's input would be (one stream: size 1 on its batch axis): one the model
+ * would refuse failed every frame of every stream, and one of several rows was stacked as several streams.
+ *
+ * @throws EparaError `INVALID_OPTIONS` naming `stateful.initial.<input>` and what is wrong.
+ */
 export function initialState(io: IoSpec, given: NamedTensors | undefined): NamedTensors {
   const out: Record<string, TensorLike> = {};
-  for (const s of io.stateInputs) out[s.name] = given?.[s.name] ?? zeros(s.type, fixedDims(s, 'stateful.initial'));
+  const names = new Set(io.stateInputs.map((s) => s.name));
+  for (const name of Object.keys(given ?? {})) if (!names.has(name)) invalidOption(`stateful.initial.${name}`, name, `a state input of the model (${[...names].join(', ')})`);
+  for (const s of io.stateInputs) {
+    const t = given?.[s.name];
+    if (t === undefined) {
+      out[s.name] = zeros(s.type, fixedDims(s, 'stateful.initial'));
+      continue;
+    }
+    try {
+      checkTensor('stateful.initial', s, t);
+    } catch (err) {
+      if (!isEparaError(err)) throw err;
+      invalidOption(`stateful.initial.${s.name}`, describeTensor(t), err.message.replace(/^stateful\.initial: /, 'a tensor the model takes: '));
+    }
+    out[s.name] = t;
+  }
   return out;
+}
+
+function describeTensor(t: TensorLike): string {
+  return `${String(t?.type)}[${Array.isArray(t?.dims) ? t.dims.join(', ') : '?'}] (${String(t?.data?.constructor?.name)} of ${String(t?.data?.length)})`;
 }
 
 /**
