@@ -23,14 +23,37 @@ function maskless(): Uint8Array {
   return g.toBytes();
 }
 
-/** Greedy decoding of one prompt with raw onnxruntime-node. */
-async function greedy(ref: Reference, prompt: readonly number[], n: number): Promise<number[]> {
+/**
+ * The same without a mask, with a KV cache: `present_key_0 = [past_key_0, E[ids]]` (one head), and
+ * `logits = (Σ present_key_0) · W` at the last position only — every cached and new token counts, a pad too.
+ */
+function masklessKv(): Uint8Array {
+  const g = createGraphBuilder({ name: 'maskless-kv', seed: 6 });
+  g.input('input_ids', 'int64', ['batch', 'seq']);
+  g.input('past_key_0', 'float32', ['batch', 1, 'past', 8]);
+  g.input('past_value_0', 'float32', ['batch', 1, 'past', 8]);
+  const emb = g.op('Gather', [g.weight('embed', [VOCAB, 8], 1), 'input_ids']);
+  const fresh = g.op('Unsqueeze', [emb, g.constant('head_axis', 'int64', [1], [1])]);
+  g.node('Concat', ['past_key_0', fresh], ['present_key_0'], { axis: 2 });
+  g.node('Concat', ['past_value_0', fresh], ['present_value_0'], { axis: 2 });
+  const total = g.op('ReduceSum', ['present_key_0', g.constant('seq_axis', 'int64', [1], [2])], { keepdims: 0 });
+  g.node('MatMul', [total, g.weight('head', [8, VOCAB], 1)], ['logits']);
+  g.output('logits', 'float32', ['batch', 1, VOCAB]);
+  g.output('present_key_0', 'float32', ['batch', 1, 'total', 8]);
+  g.output('present_value_0', 'float32', ['batch', 1, 'total', 8]);
+  return g.toBytes();
+}
+
+/** Greedy decoding of one prompt with raw onnxruntime-node (a KV model fed an empty cache, the whole sequence). */
+async function greedy(ref: Reference, prompt: readonly number[], n: number, kv = false): Promise<number[]> {
   const tokens = [...prompt];
   const out: number[] = [];
+  const empty = { type: 'float32' as const, dims: [1, 1, 0, 8], data: new Float32Array(0) };
   for (let k = 0; k < n; k++) {
-    const r = await ref.run({ input_ids: { type: 'int64', dims: [1, tokens.length], data: BigInt64Array.from(tokens, BigInt) } });
+    const ids = { type: 'int64' as const, dims: [1, tokens.length], data: BigInt64Array.from(tokens, BigInt) };
+    const r = await ref.run(kv ? { input_ids: ids, past_key_0: empty, past_value_0: empty } : { input_ids: ids }, ['logits']);
     const logits = r['logits']!.data as Float32Array;
-    const base = (tokens.length - 1) * VOCAB;
+    const base = (r['logits']!.dims[1]! - 1) * VOCAB;
     let best = 0;
     for (let v = 1; v < VOCAB; v++) if (logits[base + v]! > logits[base + best]!) best = v;
     tokens.push(best);
@@ -79,6 +102,20 @@ describe('generation with models the engine has not met (against raw onnxruntime
     engines.push(engine);
     const got = await Promise.all(prompts.map((p) => engine.generate({ tokens: p, maxNewTokens: 6 }).collect()));
     expect(got).toEqual(expected);
+  });
+
+  it('a KV-cache model without attention_mask: prompts and caches of different lengths are never padded into one run', async () => {
+    const kv = masklessKv();
+    const kvRef = await reference(kv);
+    try {
+      const expected = await Promise.all(prompts.map((p) => greedy(kvRef, p, 6, true)));
+      const engine = createGenerationEngine({ device, model: { bytes: kv }, maxBatch: 4, maxSeq: 16, padToken: 0 });
+      engines.push(engine);
+      const got = await Promise.all(prompts.map((p) => engine.generate({ tokens: p, maxNewTokens: 6 }).collect()));
+      expect(got).toEqual(expected);
+    } finally {
+      await kvRef.release();
+    }
   });
 
   it.each([
