@@ -217,6 +217,53 @@ describe('a stream service whose initial state the model would refuse', () => {
   });
 });
 
+describe('sampleInputs the model would not take as one item', () => {
+  let executor: Executor;
+  beforeAll(async () => {
+    executor = await startExecutor([], { warmup: 0, repetitions: 1 });
+  });
+  afterAll(async () => {
+    await executor?.close();
+  });
+  const loadSampled = (id: string, bytes: Uint8Array, sampleInputs: NamedTensors): Promise<unknown> => {
+    const { profile: _measured, ...rest } = service(id, bytes, { sampleInputs, maxBatch: 4 });
+    executor.register(rest);
+    return executor.load({ serviceId: id } as ParallelPlan, { deviceIds: ['cpu0'] });
+  };
+
+  it.each([
+    ['two rows on the batch axis (the check stacked four: a separable model was called not separable)', { x: f32([2, 3], 1) }, 'sampleInputs.x', /dim 0 is 2, expected 1/],
+    ['another dtype (the load failed with the model\'s MODEL_ERROR)', { x: { type: 'float64', dims: [1, 3], data: new Float64Array(3) } as TensorLike }, 'sampleInputs.x', /dtype float64/],
+    ['another rank', { x: f32([3], 1) }, 'sampleInputs.x', /rank 1, expected 2/],
+    ['an input the model lacks', { x: f32([1, 3], 1), z: f32([1, 1], 1) }, 'sampleInputs.z', /an input of the model \(x\)/],
+  ])('refuses at load with INVALID_OPTIONS naming the field: %s', async (what, sample, field, message) => {
+    const err = await rejection(loadSampled(`sample ${what}`, doubled, sample));
+    expect(err).toMatchObject({ code: 'INVALID_OPTIONS', details: { field } });
+    expect((err as Error).message).toMatch(message);
+  });
+
+  it('takes a sample of several rows for a model that never stacks requests (they run whole, as the sample does)', async () => {
+    // `y [1, 4] = Σ_n x[n]`: no place for a batch in the output, so requests run whole, of any number of rows.
+    const summed = model('summed', (g) => {
+      g.input('x', 'float32', ['N', 4]);
+      g.node('ReduceSum', ['x', g.constant('rows', 'int64', [1], [0])], ['y'], { keepdims: 1 });
+      g.output('y', 'float32', [1, 4]);
+    });
+    await loadSampled('rows summed', summed, { x: f32([3, 4], 1) });
+    const ref = await reference(summed);
+    try {
+      await expectServedAsReference(executor, 'rows summed', ref, [{ x: f32([3, 4], 2) }, { x: f32([5, 4], 3) }]);
+    } finally {
+      await ref.release();
+    }
+  });
+
+  it('batches a separable model whose sample is one item', async () => {
+    await loadSampled('one item', doubled, { x: f32([1, 3], 1) });
+    expect(executor.itemSeparability('one item')).toBe('separable');
+  });
+});
+
 describe('the batch check never decides on an item that holds no values', () => {
   let executor: Executor;
   let ref: Reference;

@@ -96,3 +96,26 @@ export function checkSampleInputs(sample: NamedTensors): NamedTensors {
   }
   return sample;
 }
+
+/**
+ * Checks a service's `sampleInputs` against the model, once it is loaded: each tensor must be one item of an
+ * input (or state input) the model takes, as a request's would be — dtype and typed array, rank, fixed dims,
+ * size 1 on the batch axis. A sample the model refuses failed the load with the model's own error, and one of
+ * several rows was measured as one item and failed the batch check: a separable model ran unbatched, and
+ * `itemSeparability` called it not separable.
+ *
+ * @throws EparaError `INVALID_OPTIONS` naming `sampleInputs.<input>` and what is wrong.
+ */
+export function checkSampleAgainst(io: IoSpec, sample: NamedTensors): void {
+  const specs = new Map([...io.inputs, ...io.stateInputs].map((s) => [s.name, s]));
+  for (const [name, t] of Object.entries(sample)) {
+    const spec = specs.get(name);
+    if (spec === undefined) invalidOption(`sampleInputs.${name}`, name, `an input of the model (${[...specs.keys()].join(', ')})`);
+    try {
+      checkTensor('sampleInputs', spec, t);
+    } catch (err) {
+      if (!isEparaError(err)) throw err;
+      invalidOption(`sampleInputs.${name}`, describeTensor(t), err.message.replace(/^sampleInputs: /, 'one item the model takes: '));
+    }
+  }
+}
