@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NamedTensors, ParallelPlan, StreamResult, TensorLike } from '@epara/core';
 import { createGraphBuilder, encodeModel, type Executor, type GraphBuilder } from '@epara/runtime';
-import { f32 } from './fixtures/shape-models.js';
+import { f32, ITEMS, MODELS } from './fixtures/shape-models.js';
 import { expectSameOutputs, expectServedAsReference, reference, service, startExecutor, type Reference } from './ground-truth.js';
 import { rejection } from './helpers.js';
 
@@ -184,6 +184,24 @@ const centred = model('centred', (g) => {
   g.node('ReduceMean', ['x'], ['m'], { axes: [0], keepdims: 1 });
   g.node('Sub', ['x', 'm'], ['y']);
   g.output('y', 'float32', ['N', 'k']);
+});
+
+describe('batchable: true over an output of fixed shape (a constant: the batch\'s as a whole)', () => {
+  let executor: Executor;
+  let ref: Reference;
+  beforeAll(async () => {
+    ref = await reference(MODELS.constantOut);
+    executor = await startExecutor([service('vouched', MODELS.constantOut, { batchable: true })]);
+  });
+  afterAll(async () => {
+    await executor?.close();
+    await ref?.release();
+  });
+
+  it.each([3, 7])('gives every item of a batch the whole constant, %i requests at once (it was split per item, or failed them all)', async (n) => {
+    const served = await expectServedAsReference(executor, 'vouched', ref, Array.from({ length: n }, (_, k) => ITEMS.constantOut(k + 1)));
+    expect(Math.max(...served.batchSizes)).toBeGreaterThan(1);
+  });
 });
 
 describe('a stream service whose initial state the model would refuse', () => {

@@ -86,8 +86,12 @@ function batchSymbolOf(info: LoadedModelInfo): number | string | undefined {
  */
 function axisOf(io: ModelIoInfo, symbol: number | string | undefined, explicit: number | null | undefined, output: boolean): { axis: number | null; how: AxisHow } {
   if (explicit !== undefined) return { axis: explicit, how: 'explicit' };
-  // An output with no place for a batch keeps axis 0 (a scalar: whole) only for `batchable: true`, which vouches for it.
-  const none = { axis: io.dims.length === 0 ? null : 0, how: 'none' } as const;
+  // An output with no place for a batch keeps axis 0 only for `batchable: true`, which vouches for it: an export
+  // that fixed a batch of 1 in the output's declaration (`[1, 4]`, the run answers `[n, 4]`). A scalar, or an
+  // output whose dims are all fixed with a leading dim other than 1 (a constant `labels [3]`), cannot hold one
+  // row per item at every batch size: it is the batch's as a whole, and every item gets it.
+  const whole = io.dims.length === 0 || (io.dims.every((d) => typeof d === 'number' && d >= 0) && io.dims[0] !== 1);
+  const none = { axis: whole ? null : 0, how: 'none' } as const;
   if (io.dims.length === 0) return output ? none : { axis: null, how: 'shared' };
   const i = typeof symbol === 'string' ? io.dims.indexOf(symbol) : -1;
   if (i >= 0) return { axis: i, how: 'named' };
