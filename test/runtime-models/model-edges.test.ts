@@ -202,6 +202,27 @@ describe('batchable: true over an output of fixed shape (a constant: the batch\'
     const served = await expectServedAsReference(executor, 'vouched', ref, Array.from({ length: n }, (_, k) => ITEMS.constantOut(k + 1)));
     expect(Math.max(...served.batchSizes)).toBeGreaterThan(1);
   });
+
+  it('runs each item again alone when a batch\'s answer does not split (a constant declared [1, 4]: the names read it as the batch\'s)', async () => {
+    const rowConstant = model('row-constant', (g) => {
+      g.input('x', 'float32', ['N', 4]);
+      g.node('Identity', [g.constant('row', 'float32', [1, 4], [1, 2, 3, 4])], ['k']);
+      g.node('Add', ['x', 'k'], ['y']);
+      g.output('y', 'float32', ['N', 4]);
+      g.output('k', 'float32', [1, 4]);
+    });
+    executor.register(service('row-constant', rowConstant, { batchable: true }));
+    await executor.load({ serviceId: 'row-constant' } as ParallelPlan, { deviceIds: ['cpu0'] });
+    const rowRef = await reference(rowConstant);
+    try {
+      const failed: boolean[] = [];
+      executor.on('batchCompleted', (e) => e.serviceId === 'row-constant' && failed.push(!e.ok));
+      await expectServedAsReference(executor, 'row-constant', rowRef, [1, 2, 3, 4, 5].map((s) => ({ x: f32([1, 4], s) })));
+      expect(failed).toContain(true); // a batch of several that did not split, then its items alone
+    } finally {
+      await rowRef.release();
+    }
+  });
 });
 
 describe('a stream service whose initial state the model would refuse', () => {
