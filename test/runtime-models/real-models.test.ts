@@ -43,4 +43,37 @@ describe('PP-OCR models through batches (real onnxruntime-node, against raw onnx
   it('detector: per-pixel maps equal single raw runs', async () => {
     await expectServedAsReference(executor, 'det', refs.det!, [1, 2, 3].map((s) => image(64, 64, s)), { tolerance: 1e-4 });
   }, 120_000);
+
+  it('detector: images of different heights and widths in one burst, each answered as alone', async () => {
+    const sizes: [number, number][] = [[64, 64], [32, 96], [64, 64], [96, 32], [32, 96]];
+    await expectServedAsReference(executor, 'det', refs.det!, sizes.map(([h, w], s) => image(h, w, s + 10)), { tolerance: 1e-4 });
+  }, 120_000);
+});
+
+describe('PP-OCR models loaded without sampleInputs: batching decided by the first request', () => {
+  let executor: Executor;
+  const refs: Record<'rec' | 'det', Reference | undefined> = { rec: undefined, det: undefined };
+  beforeAll(async () => {
+    refs.rec = await reference(models.ocrRec);
+    refs.det = await reference(models.ocrDet);
+    // A profile but no sample: the free dims leave the batch check to the first request (its shape is not the others').
+    executor = await startExecutor([service('rec', models.ocrRec, { maxBatch: 4 }), service('det', models.ocrDet, { maxBatch: 4 })]);
+  }, 120_000);
+  afterAll(async () => {
+    await executor?.close();
+    for (const r of Object.values(refs)) await r?.release();
+  });
+
+  it('recognizer: widths varying from the first request on, each answered as alone', async () => {
+    const items = [1, 2, 3, 4, 5, 6].map((s) => image(48, [64, 96, 64, 128, 96, 64][s - 1]!, s));
+    await expectServedAsReference(executor, 'rec', refs.rec!, items, { tolerance: 1e-4 });
+    await expectServedAsReference(executor, 'rec', refs.rec!, items, { tolerance: 1e-4 });
+  }, 120_000);
+
+  it('detector: sizes varying from the first request on, each answered as alone', async () => {
+    const sizes: [number, number][] = [[32, 32], [64, 32], [32, 32], [32, 64]];
+    const items = sizes.map(([h, w], s) => image(h, w, s + 20));
+    await expectServedAsReference(executor, 'det', refs.det!, items, { tolerance: 1e-4 });
+    await expectServedAsReference(executor, 'det', refs.det!, items, { tolerance: 1e-4 });
+  }, 120_000);
 });

@@ -10,7 +10,9 @@ import { cloneTensors, zeros } from './model-inputs.js';
  * of two answered differently from two single runs, or failed): the model's items are not separable along the
  * axes it was stacked on, so splitting a request of several items there would give a wrong answer too.
  */
-export type BatchVerdict = { readonly ok: true; readonly how: string } | { readonly ok: false; readonly reason: string; readonly refuted?: true };
+export type BatchVerdict =
+  | { readonly ok: true; readonly how: string }
+  | { readonly ok: false; readonly reason: string; readonly refuted?: true; readonly inconclusive?: true };
 
 /** Inputs of {@link checkBatchSeparable}. */
 export interface BatchCheckOptions {
@@ -37,7 +39,13 @@ export const BATCH_CHECK_TOLERANCE = { relative: 1e-3, absolute: 1e-4 } as const
  * also count as not separable. Aborts and a closed device are rethrown.
  */
 export async function checkBatchSeparable(o: BatchCheckOptions): Promise<BatchVerdict> {
-  const a = firstItem(o);
+  const verdict = await checkWith(o, 0);
+  // Generated values can leave nothing to compare (a TopK whose k reads 0 answers empty tensors): try the others.
+  return !verdict.ok && verdict.inconclusive ? checkWith(o, 1) : verdict;
+}
+
+async function checkWith(o: BatchCheckOptions, variant: 0 | 1): Promise<BatchVerdict> {
+  const a = firstItem(o, variant);
   if (typeof a === 'string') return { ok: false, reason: a };
   const b = secondItem(o.io, a);
   const run = (feeds: NamedTensors): Promise<NamedTensors> =>
@@ -51,6 +59,8 @@ export async function checkBatchSeparable(o: BatchCheckOptions): Promise<BatchVe
     rethrowFatal(err);
     return { ok: false, reason: `the check could not run one item alone: ${message(err)}` };
   }
+  // Outputs with nothing to compare (empty, or NaN and ±∞ throughout: NaN equals NaN here) would pass any batch.
+  if (!holdsAValue(soloA) && !holdsAValue(soloB)) return { ok: false, reason: 'the items alone answered no finite value to compare', inconclusive: true };
   // Both orders: a graph that mixes items one way only (a running sum down the batch reaches the second item
   // from the first) hides behind a first item of zeros — what a load-time sample often is.
   let parts: NamedTensors[];
@@ -66,9 +76,12 @@ export async function checkBatchSeparable(o: BatchCheckOptions): Promise<BatchVe
   return diff === undefined ? { ok: true, how: 'a batch of two equals two single runs' } : { ok: false, reason: `a batch of two differs from single runs: ${diff}`, refuted: true };
 }
 
-/** Item A: the sample, else seeded values in the model's fixed shapes; or why it cannot be built. */
-function firstItem(o: BatchCheckOptions): NamedTensors | string {
-  const random = createSeededRandom(7);
+/**
+ * Item A: the sample, else seeded values in the model's fixed shapes (integers alternating 0, 1 — or 1, 0 in
+ * `variant` 1); or why it cannot be built.
+ */
+function firstItem(o: BatchCheckOptions, variant: 0 | 1): NamedTensors | string {
+  const random = createSeededRandom(7 + variant);
   const item: Record<string, TensorLike> = { ...o.state };
   for (const s of o.io.inputs) {
     const given = o.sample?.[s.name];
@@ -80,11 +93,12 @@ function firstItem(o: BatchCheckOptions): NamedTensors | string {
     const t = zeros(s.type, s.dims as number[]);
     const data = t.data as TensorDataArray | string[];
     for (let i = 0; i < data.length; i++) {
-      if (Array.isArray(data)) data[i] = String(i % 2);
-      else if (data instanceof BigInt64Array || data instanceof BigUint64Array) data[i] = BigInt(i % 2);
+      const bit = (i + variant) % 2;
+      if (Array.isArray(data)) data[i] = String(bit);
+      else if (data instanceof BigInt64Array || data instanceof BigUint64Array) data[i] = BigInt(bit);
       else if (data instanceof Float32Array || data instanceof Float64Array) data[i] = random.next();
       else if (s.type === 'float16') data[i] = floatToHalf(random.next());
-      else data[i] = i % 2;
+      else data[i] = bit;
     }
     item[s.name] = t;
   }
@@ -122,6 +136,18 @@ function stepped(t: TensorLike): TensorLike['data'] {
   if (t.type === 'bool') return (data as Uint8Array).map((v) => (v === 0 ? 1 : 0));
   if (Array.isArray(data) || t.type === 'float16' || data instanceof Float32Array || data instanceof Float64Array) return data;
   return (data as Int32Array).map((v) => v + 1);
+}
+
+/** Whether some output holds a value a mixed batch could change visibly: any integer, bool or string, a finite float. */
+function holdsAValue(outputs: NamedTensors): boolean {
+  for (const t of Object.values(outputs)) {
+    const data = t.data;
+    if (data.length === 0) continue;
+    const half = t.type === 'float16';
+    if (!half && !(data instanceof Float32Array || data instanceof Float64Array)) return true;
+    for (let i = 0; i < data.length; i++) if (Number.isFinite(half ? halfToFloat((data as Uint16Array)[i]!) : (data as Float32Array)[i]!)) return true;
+  }
+  return false;
 }
 
 /** The first difference between a solo result and the batch's slice, or `undefined` when they agree. */

@@ -97,9 +97,17 @@ export class BatchRunner {
     const c = this.#c;
     const { items, device, startedAt, loaded } = r;
     let runMs: number;
+    let parts: readonly NamedTensors[];
+    try {
+      parts = splitRun(run, items.length, loaded!);
+    } catch (err) {
+      // The batch ran but its answer does not split into its items (an output whose first dim is not the batch's
+      // after all: a constant `[1, 4]` under `batchable: true`): each item runs again alone, as after a failed run.
+      const e = toEparaError(err, 'MODEL_ERROR');
+      return items.length > 1 && e.code === 'MODEL_ERROR' ? this.#runAlone(r, e) : this.failed(r, e);
+    }
     try {
       runMs = run.runMs;
-      const parts = splitRun(run, items.length, loaded!);
       const finishedAt = c.clock.now();
       c.counters.completed += items.length;
       deliverOutputs(items, parts, { batch: { startedAt, finishedAt, batchSize: items.length, deviceId: device!.id }, stateMap: loaded!.io.stateMap, filter: outputFilter(run, loaded!) });

@@ -60,10 +60,16 @@ export class BatchingDecision {
 
   /** Sees a validated item: the first one runs a deferred check (the item's inputs are copied, not held). */
   observe(inputs: NamedTensors): void {
-    if (!this.#deferred) return;
+    // An empty request (a dim of 0) cannot show items mixing: a batch of two empties equals two single runs.
+    if (!this.#deferred || emptyInput(this.#c.io, inputs) !== undefined) return;
     this.#deferred = false;
     void this.#check(cloneTensors(inputs), undefined).then(
       (v) => {
+        // Nothing to compare in this request's answers (NaN throughout): the next request checks instead.
+        if (!v.ok && v.inconclusive) {
+          this.#deferred = true;
+          return;
+        }
         this.#verdict = v;
         const log = { instanceId: this.#c.instanceId, serviceId: this.#c.service.id };
         if (v.ok) {
@@ -79,6 +85,11 @@ export class BatchingDecision {
   async #decide(signal: AbortSignal | undefined): Promise<BatchVerdict> {
     const { service: s, io } = this.#c;
     if (s.batchable === false) return { ok: false, reason: 'the service sets batchable: false' };
+    // Each stream carries its own state: where the model leaves a state dim free besides the batch (a history that
+    // grows frame by frame), two streams' states may differ in shape and cannot share a run, whatever the
+    // service vouches for. Frames are packed by their own inputs' shapes, before the state they run with is known.
+    const ragged = io.stateInputs.find((i) => i.anyRank === true || i.dims.some((d, axis) => d === null && axis !== i.batchAxis));
+    if (ragged) return { ok: false, reason: `state input '${ragged.name}' has a free dim besides its batch axis: streams' states may differ in shape` };
     if (s.batchable === true) return { ok: true, how: 'the service sets batchable: true' };
     if (io.separability.kind === 'none') return { ok: false, reason: io.separability.reason };
     if ((s.maxBatch ?? 32) <= 1 && (this.#c.planBatchSize ?? 1) <= 1) return { ok: false, reason: 'maxBatch is 1' };
@@ -87,7 +98,12 @@ export class BatchingDecision {
       this.#deferred = true;
       return { ok: false, reason: `inputs ${unsampled.join(', ')} have free dims and no sampleInputs: checked with the first request` };
     }
-    return this.#check(s.sampleInputs, signal);
+    const empty = s.sampleInputs && emptyInput(io, s.sampleInputs);
+    const verdict = empty ? undefined : await this.#check(s.sampleInputs, signal);
+    if (verdict !== undefined && (verdict.ok || !verdict.inconclusive)) return verdict;
+    // Nothing to compare (empty sampleInputs, answers with no finite value): the first request that shows something checks.
+    this.#deferred = true;
+    return { ok: false, reason: empty ? `sampleInputs.${empty} holds no values: checked with the first request` : `${verdict!.reason}: checked with the first request` };
   }
 
   #check(sample: NamedTensors | undefined, signal: AbortSignal | undefined): Promise<BatchVerdict> {
@@ -101,4 +117,13 @@ export class BatchingDecision {
       ...(signal ? { signal } : {}),
     });
   }
+}
+
+/**
+ * The first input of `inputs` that holds no values (a dim of 0) where another request's could (a free dim; one
+ * the model fixes to 0 is empty in every request), by name.
+ */
+function emptyInput(io: IoSpec, inputs: NamedTensors): string | undefined {
+  for (const spec of io.inputs) if (inputs[spec.name]?.data.length === 0 && (spec.anyRank === true || spec.dims.includes(null))) return spec.name;
+  return undefined;
 }

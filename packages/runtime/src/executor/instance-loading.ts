@@ -6,7 +6,7 @@ import { BatchingDecision } from './batching-decision.js';
 import type { ModelInstanceContext } from './instance-context.js';
 import { resolveIoSpec, wholeRequestSpec, type IoSpec } from './io-spec.js';
 import { knownOutputs } from './known-outputs.js';
-import { initialState, sampleFeeds } from './model-inputs.js';
+import { checkSampleAgainst, initialState, sampleFeeds } from './model-inputs.js';
 import { checkServableIo } from './servable-io.js';
 import { warmBatchShapes } from './warm-shapes.js';
 
@@ -45,6 +45,8 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
   infos.forEach((info, i) => memory.set(devices[i]!.id, info.memoryBytes));
   checkServableIo(infos[0]!, s);
   const io = resolveIoSpec(infos[0]!, s);
+  // One item; of any size along the batch axes where requests never stack (they run whole, as the sample does).
+  if (s.sampleInputs !== undefined) checkSampleAgainst(s.batchable === false || io.separability.kind === 'none' ? wholeRequestSpec(io) : io, s.sampleInputs);
   // Computed once: the outputs every run fetches (the requested ones plus the recurrent state).
   const outputNames = io.outputNames ? [...new Set([...io.outputNames, ...Object.values(io.stateMap)])] : undefined;
   // Outputs of a size known before the run come back in the batch's slab, copied per request.

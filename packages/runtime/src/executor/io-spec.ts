@@ -86,8 +86,12 @@ function batchSymbolOf(info: LoadedModelInfo): number | string | undefined {
  */
 function axisOf(io: ModelIoInfo, symbol: number | string | undefined, explicit: number | null | undefined, output: boolean): { axis: number | null; how: AxisHow } {
   if (explicit !== undefined) return { axis: explicit, how: 'explicit' };
-  // An output with no place for a batch keeps axis 0 (a scalar: whole) only for `batchable: true`, which vouches for it.
-  const none = { axis: io.dims.length === 0 ? null : 0, how: 'none' } as const;
+  // An output with no place for a batch keeps axis 0 only for `batchable: true`, which vouches for it: an export
+  // that fixed a batch of 1 in the output's declaration (`[1, 4]`, the run answers `[n, 4]`). A scalar, or an
+  // output whose dims are all fixed with a leading dim other than 1 (a constant `labels [3]`), cannot hold one
+  // row per item at every batch size: it is the batch's as a whole, and every item gets it.
+  const whole = io.dims.length === 0 || (io.dims.every((d) => typeof d === 'number' && d >= 0) && io.dims[0] !== 1);
+  const none = { axis: whole ? null : 0, how: 'none' } as const;
   if (io.dims.length === 0) return output ? none : { axis: null, how: 'shared' };
   const i = typeof symbol === 'string' ? io.dims.indexOf(symbol) : -1;
   if (i >= 0) return { axis: i, how: 'named' };
@@ -222,10 +226,19 @@ let nextSharedId = 0;
 /**
  * The key part of a shared tensor: its values when small, else the identity of its data array — items that
  * pass the same array batch together, equal copies do not (always safe; spelling out a large tensor for
- * every request would cost more than the batching gains).
+ * every request would cost more than the batching gains). Values are spelled so that two tensors a model can
+ * tell apart never share a key: floats by their bits (`String` reads -0 as 0, and `x / s` answers -∞ for one
+ * and +∞ for the other), strings quoted (joined bare, `['a,b', 'c']` read as `['a', 'b,c']`).
  */
 function sharedKey(data: TensorLike['data']): string {
-  if (data.length <= SHARED_BY_VALUE) return Array.from(data as ArrayLike<unknown>, String).join(',');
+  if (data.length <= SHARED_BY_VALUE) {
+    if (Array.isArray(data)) return JSON.stringify(data);
+    if (data instanceof Float32Array || data instanceof Float64Array) {
+      // A typed array's offset is a multiple of its element size: a 32-bit view of its bytes always fits.
+      return new Uint32Array(data.buffer, data.byteOffset, data.byteLength / 4).join(',');
+    }
+    return Array.from(data as ArrayLike<unknown>, String).join(',');
+  }
   let id = sharedIds.get(data);
   if (id === undefined) sharedIds.set(data, (id = nextSharedId++));
   return `#${id}`;
@@ -252,7 +265,13 @@ function expectedInputs(spec: IoSpec, withState: boolean): Expected {
   return withState ? cached.withState : cached.plain;
 }
 
-function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): void {
+/**
+ * Checks one tensor against its input's spec: dtype and typed-array class, rank, fixed dims (size 1 on the
+ * batch axis), the data length.
+ *
+ * @throws EparaError `INVALID_INPUT` naming the input and what is wrong.
+ */
+export function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): void {
   if (typeof t !== 'object' || t === null || !Array.isArray(t.dims)) bad(serviceId, s.name, `input '${s.name}' is not a tensor`);
   if (t.type !== s.type) bad(serviceId, s.name, `input '${s.name}' has dtype ${t.type}, expected ${s.type}`);
   if (t.data?.constructor?.name !== ARRAY_OF[s.type]) bad(serviceId, s.name, `input '${s.name}' data must be a${s.type === 'string' ? 'n Array of strings' : ` ${ARRAY_OF[s.type]}`}`);
@@ -261,7 +280,8 @@ function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): void {
   if (!s.anyRank && t.dims.length !== s.dims.length) bad(serviceId, s.name, `input '${s.name}' has rank ${t.dims.length}, expected ${s.dims.length}`);
   for (let i = 0; i < t.dims.length; i++) {
     const d = t.dims[i]!;
-    if (!Number.isInteger(d) || d < 1) bad(serviceId, s.name, `input '${s.name}' dim ${i} is ${d}`);
+    // A dim of 0 is an empty tensor, which onnxruntime takes (a sequence of no tokens, a box list with no box).
+    if (!Number.isInteger(d) || d < 0) bad(serviceId, s.name, `input '${s.name}' dim ${i} is ${d}`);
     const want = s.dims[i];
     if (want !== null && want !== undefined && want !== d) {
       const what = i === s.batchAxis ? ' (one item per request: size 1 on the batch axis)' : '';

@@ -1,6 +1,6 @@
-import { invalidOption, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
+import { invalidOption, isEparaError, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
 import { product, stackTensors } from '../tensors/stack.js';
-import type { InputSpec, IoSpec } from './io-spec.js';
+import { checkTensor, type InputSpec, type IoSpec } from './io-spec.js';
 
 /** A deep copy of tensors (fresh, transferable buffers). */
 export function cloneTensors(tensors: NamedTensors): Record<string, TensorLike> {
@@ -34,11 +34,36 @@ function fixedDims(spec: InputSpec, what: string): number[] {
   });
 }
 
-/** The initial per-stream state of a stateful service: the given tensors, or zeros of the model's state shape. */
+/**
+ * The initial per-stream state of a stateful service: the given tensors, or zeros of the model's state shape.
+ * A given tensor is checked as a frame's input would be (one stream: size 1 on its batch axis): one the model
+ * would refuse failed every frame of every stream, and one of several rows was stacked as several streams.
+ *
+ * @throws EparaError `INVALID_OPTIONS` naming `stateful.initial.<input>` and what is wrong.
+ */
 export function initialState(io: IoSpec, given: NamedTensors | undefined): NamedTensors {
   const out: Record<string, TensorLike> = {};
-  for (const s of io.stateInputs) out[s.name] = given?.[s.name] ?? zeros(s.type, fixedDims(s, 'stateful.initial'));
+  const names = new Set(io.stateInputs.map((s) => s.name));
+  for (const name of Object.keys(given ?? {})) if (!names.has(name)) invalidOption(`stateful.initial.${name}`, name, `a state input of the model (${[...names].join(', ')})`);
+  for (const s of io.stateInputs) {
+    const t = given?.[s.name];
+    if (t === undefined) {
+      out[s.name] = zeros(s.type, fixedDims(s, 'stateful.initial'));
+      continue;
+    }
+    try {
+      checkTensor('stateful.initial', s, t);
+    } catch (err) {
+      if (!isEparaError(err)) throw err;
+      invalidOption(`stateful.initial.${s.name}`, describeTensor(t), err.message.replace(/^stateful\.initial: /, 'a tensor the model takes: '));
+    }
+    out[s.name] = t;
+  }
   return out;
+}
+
+function describeTensor(t: TensorLike): string {
+  return `${String(t?.type)}[${Array.isArray(t?.dims) ? t.dims.join(', ') : '?'}] (${String(t?.data?.constructor?.name)} of ${String(t?.data?.length)})`;
 }
 
 /**
@@ -70,4 +95,27 @@ export function checkSampleInputs(sample: NamedTensors): NamedTensors {
     if (typeof t.data !== 'object' || t.data === null || t.data.length !== elements) invalidOption(`${field}.data`, t.data, `${elements} elements (the product of its dims)`);
   }
   return sample;
+}
+
+/**
+ * Checks a service's `sampleInputs` against the model, once it is loaded: each tensor must be one item of an
+ * input (or state input) the model takes, as a request's would be — dtype and typed array, rank, fixed dims,
+ * size 1 on the batch axis. A sample the model refuses failed the load with the model's own error, and one of
+ * several rows was measured as one item and failed the batch check: a separable model ran unbatched, and
+ * `itemSeparability` called it not separable.
+ *
+ * @throws EparaError `INVALID_OPTIONS` naming `sampleInputs.<input>` and what is wrong.
+ */
+export function checkSampleAgainst(io: IoSpec, sample: NamedTensors): void {
+  const specs = new Map([...io.inputs, ...io.stateInputs].map((s) => [s.name, s]));
+  for (const [name, t] of Object.entries(sample)) {
+    const spec = specs.get(name);
+    if (spec === undefined) invalidOption(`sampleInputs.${name}`, name, `an input of the model (${[...specs.keys()].join(', ')})`);
+    try {
+      checkTensor('sampleInputs', spec, t);
+    } catch (err) {
+      if (!isEparaError(err)) throw err;
+      invalidOption(`sampleInputs.${name}`, describeTensor(t), err.message.replace(/^sampleInputs: /, 'one item the model takes: '));
+    }
+  }
 }
