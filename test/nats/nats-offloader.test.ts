@@ -3,6 +3,7 @@ import { createFakeExecutor } from '@epara/mesh';
 import { connectNats, createNatsOffloader } from '@epara/mesh-nats';
 import type { FakeExecutor } from '@epara/mesh';
 import type { NatsOffloader } from '@epara/mesh-nats';
+import { createManualClock, EparaError } from '@epara/core';
 import type { LocalExecutor, NamedTensors } from '@epara/core';
 import { codeOf } from '@epara/mesh/testing';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
@@ -122,6 +123,27 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     await takenP;
     await b.nc.close();
     expect(await result).toBe('NO_INSTANCE');
+  });
+
+  it('a retry due after the deadline settles DEADLINE_EXCEEDED, not the last member\'s OVERLOADED', async () => {
+    const prefix = uniqueName('t');
+    // The sender's clock is manual: the member's refusal moves it past the deadline, so the retry is due late.
+    const clock = createManualClock(Date.now());
+    const nc = await connectNats({ servers: server.url });
+    conns.push(nc);
+    const a = createNatsOffloader({ connection: nc, selfId: 'a', executor: createFakeExecutor({ services: { svc: { serviceTimeMs: 2 } } }), subjectPrefix: prefix, clock, hopLimit: 1, acceptTimeoutMs: 5000, deadAfterMs: 5000 });
+    offloaders.push(a);
+    const refuse = (e: FakeExecutor): LocalExecutor => ({
+      ...e,
+      submit: () => {
+        clock.advance(2000);
+        return Promise.reject(new EparaError('OVERLOADED', 'queue full'));
+      },
+    });
+    const b = await node(prefix, 'b', 2, 2, refuse);
+    await b.offloader.serve(['svc']);
+    const err = await a.forward('svc', inputs, { deadline: clock.now() + 1000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'DEADLINE_EXCEEDED', details: { after: 'OVERLOADED' } });
   });
 
   it('a member that is alive but never finishes cannot hold a request past its deadline', async () => {

@@ -79,7 +79,7 @@ export class NatsOffloader implements Offloader {
    *
    * @throws EparaError with the serving side's code (`MODEL_ERROR`, `DEADLINE_EXCEEDED`…), or `NO_INSTANCE`
    * (nobody serves it), `OVERLOADED` (every member tried declined), `HOP_LIMIT`, `DEADLINE_INFEASIBLE` (no
-   * time left to retry), `PEER_UNAVAILABLE` (members died), `ABORTED`, `CLOSED` (this offloader or its NATS
+   * time left to retry), `DEADLINE_EXCEEDED` (a retry due after the deadline), `PEER_UNAVAILABLE` (members died), `ABORTED`, `CLOSED` (this offloader or its NATS
    * connection is closed).
    */
   async forward(serviceId: ServiceId, inputs: NamedTensors, options: NatsForwardOptions): Promise<NamedTensors> {
@@ -93,8 +93,12 @@ export class NatsOffloader implements Offloader {
     for (;;) {
       if (this.#closed) throw new EparaError('CLOSED', 'offloader is closed');
       if (options.signal?.aborted) throw new EparaError('ABORTED', 'aborted before forwarding');
+      // Past the deadline a retry ends as late, whatever the last member said (`OVERLOADED` from one that
+      // declined, with the hop limit reached, hid that the caller's time ran out).
+      const left = options.deadline - o.clock.now();
+      if (left <= 0 && last) throw new EparaError('DEADLINE_EXCEEDED', 'the deadline passed before another member could take the request', { serviceId, after: last.code });
       if (hops >= o.hopLimit) throw last ?? new EparaError('HOP_LIMIT', `request already took ${hops} hops`, { serviceId });
-      if (options.deadline - o.clock.now() <= o.guardMs) {
+      if (left <= o.guardMs) {
         throw new EparaError('DEADLINE_INFEASIBLE', `no time left to ${last ? 'retry' : 'forward'}`, { serviceId, ...(last ? { after: last.code } : {}) });
       }
       hops++;

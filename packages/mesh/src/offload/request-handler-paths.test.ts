@@ -128,6 +128,25 @@ describe('RequestHandler paths', () => {
     expect(sent).toHaveLength(1);
   });
 
+  it('a retryable answer that comes after the deadline (in the grace period) settles DEADLINE_EXCEEDED, without a retry', async () => {
+    const { clock, sent, handler } = setup(['b', 'c']);
+    const p = handler.handle(request({ deadline: 100 }));
+    clock.set(130); // past the deadline, inside the 100 ms grace: the peer's answer still counts
+    handler.onResponse(sent[0]!.to, { type: 'error', requestId: sent[0]!.m.requestId!, error: new EparaError('CLOSED', 'peer closing') });
+    await expect(p).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED', details: { peer: sent[0]!.to } });
+    expect(sent).toHaveLength(1);
+    expect(handler.outstanding).toBe(0);
+  });
+
+  it('a peer whose link drops after the deadline settles its requests DEADLINE_EXCEEDED, not DEADLINE_INFEASIBLE', async () => {
+    const { clock, sent, handler } = setup(['b', 'c']);
+    const p = handler.handle(request({ deadline: 100 }));
+    clock.set(100);
+    handler.onPeerDown(sent[0]!.to);
+    await expect(p).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(sent).toHaveLength(1);
+  });
+
   it('a closed link that was not the last to its peer routes the requests sent on it again, and only those, the peer still a candidate', async () => {
     // One peer: both requests go to it whatever was sent there before, and the retry can only go to it again.
     const { sent, handler, links } = setup(['b']);

@@ -326,7 +326,11 @@ export class RequestHandler {
     const visited = !peerFailed || o.request.visited.includes(o.peer) ? o.request.visited : [...o.request.visited, o.peer];
     const request = { ...o.request, visited };
     if (this.#closed) return o.reject(new EparaError('CLOSED', 'node closed'));
-    if (request.deadline - this.#c.clock.now() <= this.#c.guardMs) {
+    const left = request.deadline - this.#c.clock.now();
+    // A failure that comes after the deadline (a retryable answer in the grace period) ends the request as late,
+    // not as unplaceable: the caller's deadline passed, whatever the peer said.
+    if (left <= 0) return o.reject(new EparaError('DEADLINE_EXCEEDED', `peer ${o.peer} failed after the deadline passed`, { peer: o.peer }));
+    if (left <= this.#c.guardMs) {
       return o.reject(new EparaError('DEADLINE_INFEASIBLE', `peer ${o.peer} failed and no time is left to retry`, { peer: o.peer }));
     }
     this.#safeRoute(request, true).then(o.resolve, (err: unknown) => {
