@@ -185,6 +185,8 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext, lateness: L
     attempts: o.syncAttempts,
     suspicionMs: o.syncSuspicionMs,
     fullEvery: o.fullSyncEvery,
+    deadRetentionMs: o.deadRetentionMs,
+    maxDeadEntries: o.maxDeadEntries,
     seeds: o.seeds,
     faults: createFaultInjector(o.syncFaults, o.random),
     logger: o.logger,

@@ -68,6 +68,8 @@ export class PlacementCoordinator {
   /** The term this server leads under; unset when it does not lead, or learned that another led since. */
   #leading: number | undefined;
   readonly #delays: PeerDelays;
+  /** The ids in the view at the last view change: one gone from it since was forgotten (long dead). */
+  #inView = new Set<ServerId>();
 
   constructor(config: CoordinatorConfig) {
     this.#c = config;
@@ -116,6 +118,7 @@ export class PlacementCoordinator {
   /** The view changed: report devices to a new leader (or changed instances), maybe place for the first time. */
   onViewChanged(): void {
     if (!this.#running) return;
+    this.#forgetGone();
     // Whoever leads meanwhile takes a newer term: leading again later needs a term above it.
     if (this.leader() !== this.#c.selfId) this.#leading = undefined;
     // A server restarted under its id while its old process kept its links (stopped, half-open) never left the
@@ -235,6 +238,21 @@ export class PlacementCoordinator {
     if (this.#leading === undefined) return;
     this.#leading = undefined;
     this.#onServerJoined();
+  }
+
+  /**
+   * Drops what is known of servers the view forgot (dead past its retention): over long churn — many
+   * short-lived servers — their device reports and delay rows would otherwise pile up here.
+   */
+  #forgetGone(): void {
+    const now = new Set(Object.keys(this.#c.view().entries));
+    for (const id of this.#inView) {
+      if (now.has(id) || id === this.#c.selfId) continue;
+      this.#devices.delete(id);
+      this.#hosted.delete(id);
+      this.#delays.forget(id);
+    }
+    this.#inView = now;
   }
 
   /** The host's forecast; a forecast function that throws or returns bad data is logged and skipped. */
