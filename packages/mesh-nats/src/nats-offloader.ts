@@ -19,6 +19,12 @@ const MAX_SELF_BOUNCES = 4;
 export interface NatsOffloaderStats {
   readonly forwarded: number;
   readonly retried: number;
+  /**
+   * Retries after an attempt that got no answer (no member answered in time, or the one that took it went
+   * silent): that attempt was cancelled, but a member may have run it anyway. Forwards run at least once:
+   * runs beyond the first number at most this.
+   */
+  readonly retriedUnanswered: number;
   readonly served: number;
   readonly declined: number;
 }
@@ -41,6 +47,7 @@ export class NatsOffloader implements Offloader {
   #closed = false;
   #forwarded = 0;
   #retried = 0;
+  #retriedUnanswered = 0;
 
   constructor(o: ResolvedNatsOffloaderOptions) {
     this.#o = o;
@@ -71,7 +78,7 @@ export class NatsOffloader implements Offloader {
   }
 
   stats(): NatsOffloaderStats {
-    return { forwarded: this.#forwarded, retried: this.#retried, served: this.#server.served, declined: this.#server.declined };
+    return { forwarded: this.#forwarded, retried: this.#retried, retriedUnanswered: this.#retriedUnanswered, served: this.#server.served, declined: this.#server.declined };
   }
 
   /**
@@ -88,6 +95,7 @@ export class NatsOffloader implements Offloader {
     const visited = [...(options.visited ?? [])];
     if (!visited.includes(o.selfId)) visited.push(o.selfId);
     let last: EparaError | undefined;
+    let unanswered = false;
     let selfBounces = 0;
     let attempts = 0;
     for (;;) {
@@ -103,11 +111,13 @@ export class NatsOffloader implements Offloader {
       }
       hops++;
       if (last) this.#retried++;
+      if (unanswered) this.#retriedUnanswered++;
       this.#forwarded++;
-      options.onAttempt?.({ hops, retry: attempts++ > 0 });
+      options.onAttempt?.({ hops, retry: attempts++ > 0, ...(unanswered ? { unanswered } : {}) });
       const out = await this.#attempt(serviceId, inputs, { deadline: options.deadline, hops, visited, signal: options.signal });
       if (out.kind === 'result') return out.outputs;
       if (out.kind === 'error') throw out.error;
+      unanswered = out.unanswered;
       if (out.server === o.selfId && selfBounces++ < MAX_SELF_BOUNCES) hops--; // the broker picked this server: no hop taken
       else last = out.error;
       if (out.server !== undefined && !visited.includes(out.server)) visited.push(out.server);

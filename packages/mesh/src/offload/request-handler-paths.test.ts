@@ -20,7 +20,7 @@ function setup(peers: string[], o: { hosted?: boolean; down?: string[] } = {}) {
   const clock = createManualClock(0);
   const timers = createManualTimers(clock);
   const sent: { to: string; m: OffloadMessage }[] = [];
-  const events = { offloaded: [] as { to: string; hops: number; retry: boolean }[], rejected: [] as string[], local: [] as string[] };
+  const events = { offloaded: [] as { to: string; hops: number; retry: boolean }[], rejected: [] as string[], local: [] as string[], resent: [] as string[] };
   const view: ClusterView = { entries: Object.fromEntries(peers.map((p, i) => [p, peer(p, i)])) };
   const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 5 } }, hosted: o.hosted ? ['s'] : [], clock, timers });
   let id = 1;
@@ -39,6 +39,7 @@ function setup(peers: string[], o: { hosted?: boolean; down?: string[] } = {}) {
       offloaded: (e) => void events.offloaded.push({ to: e.to, hops: e.hops, retry: e.retry }),
       rejected: (e) => void events.rejected.push(e.code),
       ranLocally: (s) => void events.local.push(s),
+      resentUnanswered: (s) => void events.resent.push(s),
     },
   });
   return { clock, timers, sent, events, handler, executor, links };
@@ -145,6 +146,33 @@ describe('RequestHandler paths', () => {
     handler.onPeerDown(sent[0]!.to);
     await expect(p).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
     expect(sent).toHaveLength(1);
+  });
+
+  it('a retry after a forward that reached a link and got no answer is reported as possibly run twice; one after a failed dial or a typed answer is not', async () => {
+    const { sent, events, handler, links } = setup(['b', 'c', 'd']);
+    // Sent on a link, then the peer dies: the first attempt may have run there.
+    const p1 = handler.handle(request());
+    handler.onPeerDown(sent[0]!.to);
+    expect(events.resent).toEqual(['s']);
+    // Sent on a link that closes: likewise.
+    links.current = 'L2';
+    const p2 = handler.handle(request());
+    handler.onLinkDown('L2');
+    expect(events.resent).toEqual(['s', 's']);
+    // Queued on a dial that failed: the frame never left, the retry runs nothing twice.
+    links.current = 'dial-0';
+    const p3 = handler.handle(request());
+    handler.onLinkDown('dial-0', true, false);
+    // A typed answer: the peer says it did not serve it.
+    links.current = 'L3';
+    const p4 = handler.handle(request());
+    const fourth = sent.at(-1)!;
+    handler.onResponse(fourth.to, { type: 'error', requestId: fourth.m.requestId!, error: new EparaError('CLOSED', 'closing') });
+    await flush();
+    expect(events.resent).toEqual(['s', 's']);
+    expect(events.offloaded.filter((e) => e.retry)).toHaveLength(4);
+    for (const m of sent) handler.onResponse(m.to, { type: 'result', requestId: m.m.requestId!, outputs: x });
+    await Promise.all([p1, p2, p3, p4]);
   });
 
   it('a closed link that was not the last to its peer routes the requests sent on it again, and only those, the peer still a candidate', async () => {
