@@ -16,7 +16,7 @@ const flush = async (): Promise<void> => {
 };
 
 /** A handler on `a` whose view holds `peers`; `down` lists peers whose link refuses to send. */
-function setup(peers: string[], o: { hosted?: boolean; down?: string[] } = {}) {
+function setup(peers: string[], o: { hosted?: boolean; down?: string[]; maxFrame?: number } = {}) {
   const clock = createManualClock(0);
   const timers = createManualTimers(clock);
   const sent: { to: string; m: OffloadMessage }[] = [];
@@ -31,6 +31,7 @@ function setup(peers: string[], o: { hosted?: boolean; down?: string[] } = {}) {
     hopLimit: 2, guardMs: 10, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
     send: (to, m) => {
       if (o.down?.includes(to)) throw new EparaError('PEER_UNAVAILABLE', 'no link');
+      if (o.maxFrame !== undefined) throw new EparaError('PROTOCOL_ERROR', `a submit frame of ${o.maxFrame + 1} bytes exceeds maxFrameBytes ${o.maxFrame}`, { frameBytes: o.maxFrame + 1 });
       sent.push({ to, m });
       return links.current;
     },
@@ -118,6 +119,22 @@ describe('RequestHandler paths', () => {
     expect(events.offloaded.map((e) => e.retry)).toEqual([false, true]);
     handler.onResponse(second.to, { type: 'result', requestId: second.m.requestId!, outputs: x });
     await expect(p).resolves.toBe(x);
+  });
+
+  it('a request too large for a frame is refused with the codec\'s error at once, not tried on every candidate and reported PEER_UNAVAILABLE', async () => {
+    const { sent, events, handler } = setup(['b', 'c'], { maxFrame: 65_536 });
+    await expect(handler.handle(request())).rejects.toMatchObject({ code: 'PROTOCOL_ERROR', details: { frameBytes: 65_537 } });
+    expect(sent).toEqual([]);
+    expect(events.offloaded).toEqual([]);
+  });
+
+  it('a peer answering that the result was too large for a frame is not retried elsewhere (it would be as large there)', async () => {
+    const { sent, handler } = setup(['b', 'c']);
+    const p = handler.handle(request());
+    const error = new EparaError('PROTOCOL_ERROR', 'the result cannot be sent', { frameBytes: 70_000 });
+    handler.onResponse(sent[0]!.to, { type: 'error', requestId: sent[0]!.m.requestId!, error });
+    await expect(p).rejects.toBe(error);
+    expect(sent).toHaveLength(1);
   });
 
   it('a peer failing with no time left beyond the guard rejects DEADLINE_INFEASIBLE instead of retrying', async () => {

@@ -92,6 +92,14 @@ function endingSpan(span: ActiveSpan, resolve: (o: NamedTensors) => void, reject
   ];
 }
 
+/**
+ * A frame over `maxFrameBytes` (the request here, or the result on the peer): the codec says how large it was.
+ * Retrying it elsewhere would hit the same limit.
+ */
+function tooLarge(e: EparaError): boolean {
+  return e.code === 'PROTOCOL_ERROR' && typeof e.details['frameBytes'] === 'number';
+}
+
 /** Peer failures that make a forwarded request worth retrying elsewhere. */
 const RETRYABLE = new Set(['PEER_UNAVAILABLE', 'CLOSED', 'UNAUTHENTICATED', 'RATE_LIMITED', 'PROTOCOL_ERROR']);
 
@@ -129,7 +137,7 @@ export class RequestHandler {
     if (!o || o.peer !== peer) return;
     this.#settle(message.requestId ?? 0, o);
     if (message.type === 'result') return o.resolve(message.outputs);
-    if (RETRYABLE.has(message.error.code)) return this.#retry(o);
+    if (RETRYABLE.has(message.error.code) && !tooLarge(message.error)) return this.#retry(o);
     o.reject(message.error);
   }
 
@@ -291,6 +299,13 @@ export class RequestHandler {
         try {
           linkId = c.send(peer, { type: 'submit', requestId, serviceId: request.serviceId, inputs: request.inputs, budgetMs, hops: next.hops, maxHops: c.hopLimit, visited: next.visited, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
         } catch (err) {
+          const e = toEparaError(err);
+          // A frame too large to build is as large for every candidate: the request is refused as it is, not
+          // reported as if no peer could be reached.
+          if (tooLarge(e)) {
+            hop?.end({ error: e.code });
+            return reject(e);
+          }
           hop?.end({ error: 'PEER_UNAVAILABLE' });
           c.logger.debug({ peer, err }, 'forward failed; trying the next candidate');
           continue;
