@@ -83,6 +83,8 @@ describe('peer failure with requests in flight (memory transport)', () => {
       else expect(['PEER_UNAVAILABLE', 'DEADLINE_INFEASIBLE']).toContain((s.reason as { code: string }).code);
     });
     expect(n0.node.stats().retried).toBeGreaterThan(0);
+    // n1 held them unanswered when its link closed: each retry may be a second run (it was frozen here, so none is).
+    expect(n0.node.stats().retriedUnanswered).toBe(n0.node.stats().retried);
     expect(settled.filter((s) => s.status === 'fulfilled').length).toBeGreaterThanOrEqual(20);
   });
 });

@@ -3,6 +3,7 @@ import { createFakeExecutor } from '@epara/mesh';
 import { connectNats, createNatsOffloader } from '@epara/mesh-nats';
 import type { FakeExecutor } from '@epara/mesh';
 import type { NatsOffloader } from '@epara/mesh-nats';
+import { createManualClock, EparaError } from '@epara/core';
 import type { LocalExecutor, NamedTensors } from '@epara/core';
 import { codeOf } from '@epara/mesh/testing';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
@@ -94,6 +95,7 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     expect(await codeOf(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 2500 }))).toBe('OVERLOADED');
     expect(b.fake.stats().executed).toBe(0);
     expect(b.offloader.stats().declined).toBe(4); // each forward spends both hops on b: visited twice, then too slow twice
+    expect(a.offloader.stats()).toMatchObject({ retried: 2, retriedUnanswered: 0 }); // a decline ran nothing
   });
 
   it('a member that dies mid-request loses nothing: the request is retried on another member', async () => {
@@ -108,7 +110,7 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     await c.offloader.serve(['svc']);
     await b.nc.close(); // b dies with the request: no progress, no answer
     expect(tagOf(await result)).toBe(3);
-    expect(a.offloader.stats().retried).toBe(1);
+    expect(a.offloader.stats()).toMatchObject({ retried: 1, retriedUnanswered: 1 });
   });
 
   it('when the only member dies and nobody else serves, the request is rejected with a code (never hangs)', async () => {
@@ -122,6 +124,27 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     await takenP;
     await b.nc.close();
     expect(await result).toBe('NO_INSTANCE');
+  });
+
+  it('a retry due after the deadline settles DEADLINE_EXCEEDED, not the last member\'s OVERLOADED', async () => {
+    const prefix = uniqueName('t');
+    // The sender's clock is manual: the member's refusal moves it past the deadline, so the retry is due late.
+    const clock = createManualClock(Date.now());
+    const nc = await connectNats({ servers: server.url });
+    conns.push(nc);
+    const a = createNatsOffloader({ connection: nc, selfId: 'a', executor: createFakeExecutor({ services: { svc: { serviceTimeMs: 2 } } }), subjectPrefix: prefix, clock, hopLimit: 1, acceptTimeoutMs: 5000, deadAfterMs: 5000 });
+    offloaders.push(a);
+    const refuse = (e: FakeExecutor): LocalExecutor => ({
+      ...e,
+      submit: () => {
+        clock.advance(2000);
+        return Promise.reject(new EparaError('OVERLOADED', 'queue full'));
+      },
+    });
+    const b = await node(prefix, 'b', 2, 2, refuse);
+    await b.offloader.serve(['svc']);
+    const err = await a.forward('svc', inputs, { deadline: clock.now() + 1000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'DEADLINE_EXCEEDED', details: { after: 'OVERLOADED' } });
   });
 
   it('a member that is alive but never finishes cannot hold a request past its deadline', async () => {
@@ -164,7 +187,8 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     // The sender cancelled the unanswered attempt before retrying it: the slow member aborts its copy instead of
     // running it to the end beside b's.
     await abortedP;
-    expect(a.offloader.stats()).toMatchObject({ forwarded: 2, retried: 1 });
+    // It is still counted as a retry that may have run twice: the member could have finished before the cancel.
+    expect(a.offloader.stats()).toMatchObject({ forwarded: 2, retried: 1, retriedUnanswered: 1 });
     expect(b.fake.stats().executed).toBe(1);
   });
 

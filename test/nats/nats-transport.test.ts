@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectNats, createNatsTransport } from '@epara/mesh-nats';
-import type { Transport } from '@epara/mesh';
+import type { Connection, Transport } from '@epara/mesh';
 import { closedOf, codeOf, collectFrames, nextAccepted } from '@epara/mesh/testing';
 import { skipNats, startNatsServer, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';
@@ -176,5 +176,50 @@ describe.skipIf(skip)('NATS transport: failures and credentials', () => {
     const [frame] = await got;
     expect(frame!.byteLength).toBe(big.byteLength);
     expect(Buffer.from(frame!).equals(Buffer.from(big))).toBe(true);
+  });
+
+  it('bounds links mid-handshake: a hello past maxUnauthenticatedLinks is refused, and a slot frees when a link authenticates or closes', async () => {
+    const a = track(createNatsTransport({ servers: shared.url, maxUnauthenticatedLinks: 2 }));
+    const b = track(createNatsTransport({ servers: shared.url }));
+    const { address } = await a.listen();
+    // The acceptor's host starts a handshake on every link at once, as the node's secure layer does.
+    const accepted: Connection[] = [];
+    a.on('connectionAccepted', ({ connection }) => (connection.beginAuthentication?.(), accepted.push(connection)));
+    const refused: string[] = [];
+    a.on('errored', ({ error }) => refused.push(error.code));
+    await b.connect(address);
+    await b.connect(address);
+    const third = await b.connect(address).catch((e: unknown) => e);
+    expect(third).toMatchObject({ code: 'PEER_UNAVAILABLE', message: expect.stringContaining('busy') });
+    expect(refused).toEqual(['RATE_LIMITED']);
+    accepted[0]!.markAuthenticated?.();
+    await b.connect(address);
+    accepted[1]!.close('gave up');
+    await b.connect(address);
+    expect(accepted).toHaveLength(4);
+  });
+
+  it('closes a link that sends more than preAuthMaxBytes, or announces a larger frame, before it authenticates', async () => {
+    const a = track(createNatsTransport({ servers: shared.url, preAuthMaxBytes: 1024 }));
+    const b = track(createNatsTransport({ servers: shared.url }));
+    const { address } = await a.listen();
+    a.on('connectionAccepted', ({ connection }) => connection.beginAuthentication?.());
+    for (const size of [2048, 5 * 1024 * 1024]) {
+      const accepted = nextAccepted(a);
+      const conn = await b.connect(address);
+      const inbound = await accepted;
+      const [dialer, acceptor] = [closedOf(conn), closedOf(inbound)];
+      conn.send(new Uint8Array(size));
+      expect((await acceptor)?.error?.code).toBe('PROTOCOL_ERROR');
+      expect((await dialer)?.error?.code).toBe('PROTOCOL_ERROR');
+    }
+    // Authenticated, the same link carries what it likes.
+    const accepted = nextAccepted(a);
+    const conn = await b.connect(address);
+    const inbound = await accepted;
+    inbound.markAuthenticated?.();
+    const got = collectFrames(inbound, 1);
+    conn.send(new Uint8Array(4096));
+    expect((await got)[0]!.byteLength).toBe(4096);
   });
 });

@@ -5,7 +5,7 @@ import type { NatsViewSync } from '@epara/mesh-nats';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';
 import { createManualClock } from '@epara/core';
-import type { Timers } from '@epara/core';
+import type { Clock, Timers } from '@epara/core';
 import { createManualTimers } from '@epara/core/testing';
 
 const skip = skipNats();
@@ -42,7 +42,7 @@ describe.skipIf(skip)('NATS KV view sync', () => {
   const make = async (
     bucket: string,
     selfId: string,
-    extra: { epoch?: number; load?: () => number; onError?: (e: { code: string; details?: unknown }) => void; address?: string; ttlMs?: number; timers?: Timers } = {},
+    extra: { epoch?: number; load?: () => number; onError?: (e: { code: string; details?: unknown }) => void; address?: string; ttlMs?: number; timers?: Timers; clock?: Clock } = {},
   ): Promise<{ sync: NatsViewSync; nc: NatsConnection }> => {
     const nc = await connectNats({ servers: server.url });
     conns.push(nc);
@@ -54,6 +54,7 @@ describe.skipIf(skip)('NATS KV view sync', () => {
       deadAfterMs: 400,
       ttlMs: extra.ttlMs ?? 5000,
       ...(extra.timers ? { timers: extra.timers } : {}),
+      ...(extra.clock ? { clock: extra.clock } : {}),
       ...(extra.epoch !== undefined ? { epoch: extra.epoch } : {}),
       ...(extra.onError ? { onError: extra.onError } : {}),
       readSelf: () => ({ instances: [], load: extra.load?.() ?? 0, freeMemoryBytes: 1, arrivalRates: { svc: 1 }, address: extra.address ?? `epara.peer.${selfId}` }),
@@ -108,6 +109,44 @@ describe.skipIf(skip)('NATS KV view sync', () => {
     const joined = new Promise<{ serverId: string; epoch: number }>((resolve) => x.sync.once('peerJoined', resolve));
     await back.sync.start();
     expect(await joined).toEqual({ serverId: 'y', epoch: 2 });
+  });
+
+  it('a server dead for the bucket max age leaves the view (short-lived servers do not pile up); a write of its own brings it back', async () => {
+    const bucket = uniqueName('view');
+    // The watcher's periods run on a manual clock: the next one is armed once its write is done.
+    const clock = createManualClock(0);
+    const timers = createManualTimers(clock);
+    let armed = false;
+    let onArmed: (() => void) | undefined;
+    const periodTimers: Timers = {
+      setTimeout: (fn, ms) => {
+        if (ms !== 100) return timers.setTimeout(fn, ms);
+        armed = true;
+        onArmed?.();
+        return timers.setTimeout(() => ((armed = false), fn()), ms);
+      },
+      at: (when, fn) => timers.at(when, fn),
+    };
+    const period = async (): Promise<void> => {
+      if (!armed) await new Promise<void>((resolve) => (onArmed = resolve));
+      onArmed = undefined;
+      timers.advance(100);
+    };
+    const w = await make(bucket, 'w', { ttlMs: 1000, timers: periodTimers, clock });
+    const y = await make(bucket, 'y', { epoch: 1, ttlMs: 1000 });
+    await w.sync.start();
+    await y.sync.start();
+    await until(w.sync, () => aliveIds(w.sync).includes('y'));
+    const left = new Promise<{ reason: string }>((resolve) => w.sync.once('peerLeft', resolve));
+    await y.sync.stop();
+    expect((await left).reason).toBe('deleted');
+    for (let k = 0; k < 9; k++) await period();
+    expect(w.sync.view().entries['y']?.alive).toBe(false); // 900 ms: still within the bucket max age
+    for (let k = 0; k < 3; k++) await period();
+    expect(w.sync.view().entries['y']).toBeUndefined();
+    const back = await make(bucket, 'y', { epoch: 2, ttlMs: 1000 });
+    await back.sync.start();
+    await until(w.sync, () => aliveIds(w.sync).includes('y'));
   });
 
   it('a server restarted with a lower epoch moves past its previous life (revision check) instead of losing writes', async () => {

@@ -9,7 +9,8 @@ import type { ResolvedNatsOffloaderOptions } from './nats-offload-options.js';
 export type AttemptOutcome =
   | { readonly kind: 'result'; readonly outputs: NamedTensors }
   | { readonly kind: 'error'; readonly error: EparaError }
-  | { readonly kind: 'retry'; readonly server: ServerId | undefined; readonly error: EparaError };
+  /** `unanswered`: no answer came (silence, or one that could not be read): the member may have run it. */
+  | { readonly kind: 'retry'; readonly server: ServerId | undefined; readonly error: EparaError; readonly unanswered: boolean };
 
 /** What one attempt sends. */
 export interface AttemptRequest {
@@ -80,7 +81,7 @@ export class ForwardAttempt {
     }
     if (kind === 'declined') {
       const code = (h?.get(OFFLOAD_HEADERS.code) || 'OVERLOADED') as EparaError['code'];
-      return this.#finish({ kind: 'retry', server, error: new EparaError(code, h?.get(OFFLOAD_HEADERS.reason) || 'declined', { serviceId: this.#r.serviceId }) });
+      return this.#finish({ kind: 'retry', server, error: new EparaError(code, h?.get(OFFLOAD_HEADERS.reason) || 'declined', { serviceId: this.#r.serviceId }), unanswered: false });
     }
     if (kind === 'done') this.#finish(this.#decode(msg, server));
   }
@@ -103,9 +104,9 @@ export class ForwardAttempt {
       const m = decodeFrame(new Uint8Array(msg.data), this.#o.limits); // own the bytes: outputs are views into them
       if (m.type === 'result') return { kind: 'result', outputs: m.outputs };
       if (m.type !== 'error') throw new EparaError('PROTOCOL_ERROR', `unexpected ${m.type} answer`);
-      return RETRYABLE.has(m.error.code) ? { kind: 'retry', server, error: m.error } : { kind: 'error', error: m.error };
+      return RETRYABLE.has(m.error.code) ? { kind: 'retry', server, error: m.error, unanswered: false } : { kind: 'error', error: m.error };
     } catch (err) {
-      return { kind: 'retry', server, error: toEparaError(err, 'PROTOCOL_ERROR') };
+      return { kind: 'retry', server, error: toEparaError(err, 'PROTOCOL_ERROR'), unanswered: true };
     }
   }
 
@@ -122,7 +123,7 @@ export class ForwardAttempt {
    */
   readonly #onUnanswered = (): void => {
     this.#cancel();
-    this.#finish({ kind: 'retry', server: undefined, error: new EparaError('PEER_UNAVAILABLE', `no server answered within ${this.#o.acceptTimeoutMs} ms`) });
+    this.#finish({ kind: 'retry', server: undefined, error: new EparaError('PEER_UNAVAILABLE', `no server answered within ${this.#o.acceptTimeoutMs} ms`), unanswered: true });
   };
 
   readonly #onSilent = (): void => {
@@ -131,7 +132,7 @@ export class ForwardAttempt {
     if (this.#remaining() <= 0) {
       return this.#finish({ kind: 'error', error: new EparaError('DEADLINE_EXCEEDED', `server ${server} did not answer before the deadline`, { server }) });
     }
-    this.#finish({ kind: 'retry', server, error: new EparaError('PEER_UNAVAILABLE', `server ${server} went silent with the request`, { server }) });
+    this.#finish({ kind: 'retry', server, error: new EparaError('PEER_UNAVAILABLE', `server ${server} went silent with the request`, { server }), unanswered: true });
   };
 
   /**

@@ -28,6 +28,11 @@ export interface NatsLinkConfig {
   readonly deadPeerTimeoutMs: number;
   /** Called once the link is closed, either way. */
   readonly onClosed: () => void;
+  /**
+   * Limits while a handshake runs on the link (started, not finished): bytes it may receive, frame lengths
+   * included; `onAuthenticated` once it finished. @default no limit
+   */
+  readonly preAuth?: { readonly maxBytes: number; readonly onArmed: () => void; readonly onAuthenticated: () => void };
 }
 
 /**
@@ -48,6 +53,9 @@ export class NatsLink {
   #heardAt = performance.now();
   #probing = false;
   #timer: ReturnType<typeof setInterval>;
+  /** A handshake started on the link and has not finished: the pre-authentication byte cap applies. */
+  #authenticating = false;
+  #preAuthBytes = 0;
 
   constructor(config: NatsLinkConfig) {
     this.#c = config;
@@ -56,7 +64,20 @@ export class NatsLink {
       direction: config.direction,
       maxFrameBytes: config.maxFrameBytes,
       idPrefix: `nats-${config.direction}`,
-      sink: { write: (frame) => this.#write(frame), close: (reason) => this.#sendClose(0, reason) },
+      sink: {
+        write: (frame) => this.#write(frame),
+        close: (reason) => this.#sendClose(0, reason),
+        authenticating: () => {
+          if (config.preAuth === undefined || this.#authenticating) return;
+          this.#authenticating = true;
+          config.preAuth.onArmed();
+        },
+        authenticated: () => {
+          if (!this.#authenticating) return;
+          this.#authenticating = false;
+          config.preAuth?.onAuthenticated();
+        },
+      },
     });
     this.connection = this.#ctl.connection;
     this.connection.once('closed', () => {
@@ -100,6 +121,14 @@ export class NatsLink {
       return this.#fail('PEER_UNAVAILABLE', `link lost messages (expected #${this.#recvSeq + 1}, got #${seq})`);
     }
     this.#recvSeq = seq;
+    const pre = this.#c.preAuth;
+    if (pre !== undefined && this.#authenticating) {
+      this.#preAuthBytes += d.byteLength;
+      // The announced length counts too: a small first chunk must not make this side allocate a large frame.
+      if (this.#preAuthBytes > pre.maxBytes || total > pre.maxBytes) {
+        return this.#fail('PROTOCOL_ERROR', `peer sent ${Math.max(this.#preAuthBytes, total)} bytes before authenticating (limit ${pre.maxBytes})`);
+      }
+    }
     if (total > this.#c.maxFrameBytes) {
       return this.#fail('PROTOCOL_ERROR', `incoming frame of ${total} bytes exceeds maxFrameBytes ${this.#c.maxFrameBytes}`);
     }

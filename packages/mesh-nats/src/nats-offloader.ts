@@ -19,6 +19,12 @@ const MAX_SELF_BOUNCES = 4;
 export interface NatsOffloaderStats {
   readonly forwarded: number;
   readonly retried: number;
+  /**
+   * Retries after an attempt that got no answer (no member answered in time, or the one that took it went
+   * silent): that attempt was cancelled, but a member may have run it anyway. Forwards run at least once:
+   * runs beyond the first number at most this.
+   */
+  readonly retriedUnanswered: number;
   readonly served: number;
   readonly declined: number;
 }
@@ -41,6 +47,7 @@ export class NatsOffloader implements Offloader {
   #closed = false;
   #forwarded = 0;
   #retried = 0;
+  #retriedUnanswered = 0;
 
   constructor(o: ResolvedNatsOffloaderOptions) {
     this.#o = o;
@@ -71,7 +78,7 @@ export class NatsOffloader implements Offloader {
   }
 
   stats(): NatsOffloaderStats {
-    return { forwarded: this.#forwarded, retried: this.#retried, served: this.#server.served, declined: this.#server.declined };
+    return { forwarded: this.#forwarded, retried: this.#retried, retriedUnanswered: this.#retriedUnanswered, served: this.#server.served, declined: this.#server.declined };
   }
 
   /**
@@ -79,7 +86,7 @@ export class NatsOffloader implements Offloader {
    *
    * @throws EparaError with the serving side's code (`MODEL_ERROR`, `DEADLINE_EXCEEDED`…), or `NO_INSTANCE`
    * (nobody serves it), `OVERLOADED` (every member tried declined), `HOP_LIMIT`, `DEADLINE_INFEASIBLE` (no
-   * time left to retry), `PEER_UNAVAILABLE` (members died), `ABORTED`, `CLOSED` (this offloader or its NATS
+   * time left to retry), `DEADLINE_EXCEEDED` (a retry due after the deadline), `PEER_UNAVAILABLE` (members died), `ABORTED`, `CLOSED` (this offloader or its NATS
    * connection is closed).
    */
   async forward(serviceId: ServiceId, inputs: NamedTensors, options: NatsForwardOptions): Promise<NamedTensors> {
@@ -88,22 +95,29 @@ export class NatsOffloader implements Offloader {
     const visited = [...(options.visited ?? [])];
     if (!visited.includes(o.selfId)) visited.push(o.selfId);
     let last: EparaError | undefined;
+    let unanswered = false;
     let selfBounces = 0;
     let attempts = 0;
     for (;;) {
       if (this.#closed) throw new EparaError('CLOSED', 'offloader is closed');
       if (options.signal?.aborted) throw new EparaError('ABORTED', 'aborted before forwarding');
+      // Past the deadline a retry ends as late, whatever the last member said (`OVERLOADED` from one that
+      // declined, with the hop limit reached, hid that the caller's time ran out).
+      const left = options.deadline - o.clock.now();
+      if (left <= 0 && last) throw new EparaError('DEADLINE_EXCEEDED', 'the deadline passed before another member could take the request', { serviceId, after: last.code });
       if (hops >= o.hopLimit) throw last ?? new EparaError('HOP_LIMIT', `request already took ${hops} hops`, { serviceId });
-      if (options.deadline - o.clock.now() <= o.guardMs) {
+      if (left <= o.guardMs) {
         throw new EparaError('DEADLINE_INFEASIBLE', `no time left to ${last ? 'retry' : 'forward'}`, { serviceId, ...(last ? { after: last.code } : {}) });
       }
       hops++;
       if (last) this.#retried++;
+      if (unanswered) this.#retriedUnanswered++;
       this.#forwarded++;
-      options.onAttempt?.({ hops, retry: attempts++ > 0 });
+      options.onAttempt?.({ hops, retry: attempts++ > 0, ...(unanswered ? { unanswered } : {}) });
       const out = await this.#attempt(serviceId, inputs, { deadline: options.deadline, hops, visited, signal: options.signal });
       if (out.kind === 'result') return out.outputs;
       if (out.kind === 'error') throw out.error;
+      unanswered = out.unanswered;
       if (out.server === o.selfId && selfBounces++ < MAX_SELF_BOUNCES) hops--; // the broker picked this server: no hop taken
       else last = out.error;
       if (out.server !== undefined && !visited.includes(out.server)) visited.push(out.server);

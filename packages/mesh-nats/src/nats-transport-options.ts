@@ -25,6 +25,17 @@ export interface NatsTransportOptions {
   readonly keepaliveIntervalMs?: number;
   /** A probe unanswered this long closes the link with `PEER_UNAVAILABLE`, ms. @default 15000 */
   readonly deadPeerTimeoutMs?: number;
+  /**
+   * Inbound links allowed mid-handshake at once (a handshake started on them, not finished); a hello past it is
+   * refused (the dialer gets `PEER_UNAVAILABLE`, "busy"). Anyone who may publish on the broker can send hellos.
+   * @default 64
+   */
+  readonly maxUnauthenticatedLinks?: number;
+  /**
+   * Bytes an inbound link may receive (and frame lengths it may announce) before it authenticates; past it the
+   * link is closed `PROTOCOL_ERROR`, so no large frame is assembled first. @default 65 536
+   */
+  readonly preAuthMaxBytes?: number;
   /** Limit for a dial's handshake, ms; then `PEER_UNAVAILABLE`. @default 5000 */
   readonly connectTimeoutMs?: number;
   /** Where diagnostics go. @default silent */
@@ -38,6 +49,8 @@ export const NATS_TRANSPORT_DEFAULTS = {
   keepaliveIntervalMs: 5000,
   deadPeerTimeoutMs: 15_000,
   connectTimeoutMs: 5000,
+  maxUnauthenticatedLinks: 64,
+  preAuthMaxBytes: 64 * 1024,
 } as const;
 
 /** {@link NatsTransportOptions} after defaults and validation. */
@@ -52,6 +65,8 @@ export interface ResolvedNatsTransportOptions {
   readonly keepaliveIntervalMs: number;
   readonly deadPeerTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  readonly maxUnauthenticatedLinks: number;
+  readonly preAuthMaxBytes: number;
   readonly logger: Logger;
 }
 
@@ -88,6 +103,8 @@ export function resolveNatsTransportOptions(options: NatsTransportOptions): Reso
   positiveInt('keepaliveIntervalMs', o.keepaliveIntervalMs);
   positiveInt('deadPeerTimeoutMs', o.deadPeerTimeoutMs);
   positiveInt('connectTimeoutMs', o.connectTimeoutMs);
+  positiveInt('maxUnauthenticatedLinks', o.maxUnauthenticatedLinks);
+  positiveInt('preAuthMaxBytes', o.preAuthMaxBytes);
   if (o.deadPeerTimeoutMs <= o.keepaliveIntervalMs) {
     invalidOption('deadPeerTimeoutMs', o.deadPeerTimeoutMs, `greater than keepaliveIntervalMs (${o.keepaliveIntervalMs})`);
   }
@@ -102,6 +119,8 @@ export function resolveNatsTransportOptions(options: NatsTransportOptions): Reso
     keepaliveIntervalMs: o.keepaliveIntervalMs,
     deadPeerTimeoutMs: o.deadPeerTimeoutMs,
     connectTimeoutMs: o.connectTimeoutMs,
+    maxUnauthenticatedLinks: o.maxUnauthenticatedLinks,
+    preAuthMaxBytes: o.preAuthMaxBytes,
     logger: o.logger ?? silentLogger,
   };
 }

@@ -4,6 +4,7 @@ import { EparaError, isEparaError } from '@epara/core';
 import { abortError, withAbort } from '@epara/mesh/wire';
 import type { Connection, ConnectOptions, ListenOptions, Transport, TransportEvents } from '@epara/mesh';
 import { connectNats } from './nats-connect.js';
+import type { NatsLinkConfig } from './nats-link.js';
 import { answerUnknownLink, NatsLink } from './nats-link.js';
 import { randomToken, resolveNatsTransportOptions } from './nats-transport-options.js';
 import type { NatsTransportOptions, ResolvedNatsTransportOptions } from './nats-transport-options.js';
@@ -37,6 +38,8 @@ class NatsTransport extends EventEmitter<TransportEvents> implements Transport {
   #address: string | undefined;
   #closing: Promise<void> | undefined;
   #nextKey = 0;
+  /** Inbound links mid-handshake now (bounded by `maxUnauthenticatedLinks`). */
+  #authenticating = 0;
 
   constructor(o: ResolvedNatsTransportOptions) {
     super();
@@ -71,6 +74,11 @@ class NatsTransport extends EventEmitter<TransportEvents> implements Transport {
     if (hello?.v !== 1 || typeof hello.subject !== 'string' || !/^[^\s*>]+$/.test(hello.subject) || this.#closing !== undefined) {
       msg.respond(json({ ok: false, reason: this.#closing ? 'closed' : 'bad hello' }));
       if (hello?.v !== 1) this.#bgError(new EparaError('PROTOCOL_ERROR', 'a dialer sent a malformed NATS hello'));
+      return;
+    }
+    if (this.#authenticating >= this.#o.maxUnauthenticatedLinks) {
+      msg.respond(json({ ok: false, reason: `busy: ${this.#authenticating} links are authenticating` }));
+      this.#bgError(new EparaError('RATE_LIMITED', `refused a link: ${this.#authenticating} links are already authenticating`));
       return;
     }
     const link = this.#open(nc, 'inbound', hello.subject, msg.reply);
@@ -125,10 +133,28 @@ class NatsTransport extends EventEmitter<TransportEvents> implements Transport {
 
   #open(nc: NatsConnection, direction: 'inbound', peerSubject: string, remote: string): { link: NatsLink; subject: string } {
     const key = this.#key();
-    return { link: this.#adopt(nc, direction, remote, key, peerSubject), subject: `${this.#inbox}.${key}` };
+    // The slot is taken when a handshake starts on the link (the node's secure layer does at once) and freed when
+    // it finishes or the link closes; a host that reads a bare link unauthenticated takes none.
+    let slot: 'none' | 'held' | 'freed' = 'none';
+    const free = (): void => {
+      if (slot === 'held') this.#authenticating--;
+      slot = 'freed';
+    };
+    const preAuth = {
+      maxBytes: this.#o.preAuthMaxBytes,
+      onArmed: () => {
+        if (slot !== 'none') return;
+        slot = 'held';
+        this.#authenticating++;
+      },
+      onAuthenticated: free,
+    };
+    const link = this.#adopt(nc, direction, remote, key, peerSubject, preAuth);
+    link.connection.once('closed', free);
+    return { link, subject: `${this.#inbox}.${key}` };
   }
 
-  #adopt(nc: NatsConnection, direction: 'inbound' | 'outbound', remoteAddress: string, key: string, peerSubject: string): NatsLink {
+  #adopt(nc: NatsConnection, direction: 'inbound' | 'outbound', remoteAddress: string, key: string, peerSubject: string, preAuth?: NatsLinkConfig['preAuth']): NatsLink {
     const o = this.#o;
     const link = new NatsLink({
       nc,
@@ -140,6 +166,7 @@ class NatsTransport extends EventEmitter<TransportEvents> implements Transport {
       keepaliveIntervalMs: o.keepaliveIntervalMs,
       deadPeerTimeoutMs: o.deadPeerTimeoutMs,
       onClosed: () => this.#links.delete(key),
+      ...(preAuth ? { preAuth } : {}),
     });
     this.#links.set(key, link);
     return link;

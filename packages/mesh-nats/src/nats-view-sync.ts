@@ -348,9 +348,23 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     // silence proves nothing yet. Decide at the next tick, once they are processed.
     if (late) return;
     for (const e of Object.values(this.#view.entries)) {
-      if (e.serverId === this.#o.selfId || !e.alive) continue;
-      if (now - (this.#heard.get(e.serverId) ?? now) > this.#o.deadAfterMs) this.#markDead(e.serverId, 'expired');
+      if (e.serverId === this.#o.selfId) continue;
+      const silentMs = now - (this.#heard.get(e.serverId) ?? now);
+      if (!e.alive && silentMs > this.#o.ttlMs) this.#forget(e.serverId);
+      else if (e.alive && silentMs > this.#o.deadAfterMs) this.#markDead(e.serverId, 'expired');
     }
+  }
+
+  /**
+   * A server dead and silent for the bucket's max age is gone from the bucket too: the view drops it, so many
+   * short-lived servers do not pile up in it (and in `#heard`) for ever. A write of its own brings it back.
+   */
+  #forget(id: ServerId): void {
+    const { [id]: _gone, ...entries } = this.#view.entries;
+    this.#view = { ...this.#view, entries };
+    this.#heard.delete(id);
+    for (const [key, of] of this.#ids) if (of === id) this.#ids.delete(key);
+    this.emit('viewUpdated');
   }
 
   #markDead(id: ServerId, reason: 'expired' | 'deleted' | 'reported' | 'link-closed'): void {

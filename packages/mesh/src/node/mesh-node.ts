@@ -214,6 +214,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       ranLocally: g('ranLocally'),
       offloaded: g('offloaded'),
       retried: g('retried'),
+      retriedUnanswered: g('retriedUnanswered'),
       received: g('received'),
       rejected: g('rejected'),
       inFlightForwards: this.#p.handler.outstanding,
@@ -388,7 +389,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     // Only what waited for that dial is lost: requests on a link the peer's current run opened meanwhile are not.
     links.on('peerUnreachable', ({ dialId, peerLinked }) => {
       if (this.#state !== 'started') return;
-      handler.onLinkDown(dialId, !peerLinked);
+      handler.onLinkDown(dialId, !peerLinked, false);
       streams.onLinkDown(dialId);
     });
     sync.on('peerJoined', (e) => this.emit('peerJoined', e));

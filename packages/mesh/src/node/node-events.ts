@@ -63,6 +63,12 @@ export interface NodeStats {
   readonly offloaded: number;
   /** Forwards that were retries after a peer failed. */
   readonly retried: number;
+  /**
+   * Retries (forwarded or run here) of a forward that reached a peer's link and was never answered — the link
+   * closed or the peer was found dead — so its first attempt may have run as well. Requests run at least once:
+   * across all requests, runs beyond the first number at most this (docs/mesh.md, *At least once*).
+   */
+  readonly retriedUnanswered: number;
   /** Requests peers forwarded to this node. */
   readonly received: number;
   readonly rejected: number;

@@ -68,6 +68,13 @@ export interface NodeOptions {
   /** Every this many rounds the token carries every entry in full. @default 20 */
   readonly fullSyncEvery?: number;
   /**
+   * A server held dead is forgotten (dropped from the view, the tokens and the probes of the dead) once its
+   * last stamp of its own is this old, ms; it is taken in again like a new server if it comes back. @default 3 600 000
+   */
+  readonly deadRetentionMs?: number;
+  /** At most this many dead servers are kept in the view; past it the longest-silent are forgotten. @default 256 */
+  readonly maxDeadEntries?: number;
+  /**
    * Bytes allowed to wait unsent on one peer link. A peer that stops reading (its replies pile up) is answered
    * `OVERLOADED` past this and its link is cut, so it cannot grow this node's memory. @default 32 MiB
    */
@@ -158,6 +165,8 @@ export const NODE_DEFAULTS = {
   syncAckTimeoutMs: 250,
   syncAttempts: 2,
   fullSyncEvery: 20,
+  deadRetentionMs: 3_600_000,
+  maxDeadEntries: 256,
   maxLinkBufferedBytes: 32 * 1024 * 1024,
   placementPeriodMs: 30_000,
   hopLimit: 2,
@@ -212,6 +221,8 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     syncAttempts: integer('syncAttempts', o.syncAttempts ?? d.syncAttempts, 1),
     syncSuspicionMs: positive('syncSuspicionMs', o.syncSuspicionMs ?? Math.max(3 * syncPeriodMs, 2 * (o.syncAttempts ?? d.syncAttempts) * (o.syncAckTimeoutMs ?? d.syncAckTimeoutMs))),
     fullSyncEvery: integer('fullSyncEvery', o.fullSyncEvery ?? d.fullSyncEvery, 1),
+    deadRetentionMs: positive('deadRetentionMs', o.deadRetentionMs ?? d.deadRetentionMs),
+    maxDeadEntries: integer('maxDeadEntries', o.maxDeadEntries ?? d.maxDeadEntries, 1),
     maxLinkBufferedBytes: integer('maxLinkBufferedBytes', o.maxLinkBufferedBytes ?? d.maxLinkBufferedBytes, 0),
     authRetry: resolveAuthRetry(o.authRetry),
     syncFaults: o.syncFaults ?? {},

@@ -29,6 +29,7 @@ export type Counter =
   | 'ranLocally'
   | 'offloaded'
   | 'retried'
+  | 'retriedUnanswered'
   | 'received'
   | 'rejected'
   | 'syncRounds'
@@ -83,6 +84,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
       offloaded: (e) => (ctx.count('offloaded'), e.retry && ctx.count('retried'), ctx.emit('requestOffloaded', e)),
       rejected: (e) => (ctx.count('rejected'), ctx.emit('requestRejected', e)),
       ranLocally: () => ctx.count('ranLocally'),
+      resentUnanswered: () => ctx.count('retriedUnanswered'),
     },
   });
   const frameBounds = { graceMs: o.responseGraceMs, defaultStalenessMs: (serviceId: string) => defaultBudgetMs(o, serviceId) };
@@ -185,6 +187,8 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext, lateness: L
     attempts: o.syncAttempts,
     suspicionMs: o.syncSuspicionMs,
     fullEvery: o.fullSyncEvery,
+    deadRetentionMs: o.deadRetentionMs,
+    maxDeadEntries: o.maxDeadEntries,
     seeds: o.seeds,
     faults: createFaultInjector(o.syncFaults, o.random),
     logger: o.logger,

@@ -11,7 +11,7 @@ const flush = async (): Promise<void> => {
 };
 
 /** Inbound requests whose handler the test settles by hand. */
-function setup(o: { hopLimit?: number; failReply?: boolean } = {}) {
+function setup(o: { hopLimit?: number; failReply?: boolean; resultTooLarge?: boolean } = {}) {
   const clock = createManualClock(1000);
   const handled: { r: HandledRequest; resolve: (v: NamedTensors) => void; reject: (e: unknown) => void }[] = [];
   const replies: { linkId: string; m: OffloadMessage }[] = [];
@@ -20,6 +20,7 @@ function setup(o: { hopLimit?: number; failReply?: boolean } = {}) {
     handle: (r) => new Promise((resolve, reject) => handled.push({ r, resolve, reject })),
     reply: (linkId, m) => {
       if (o.failReply) throw new Error('link gone');
+      if (o.resultTooLarge && m.type === 'result') throw new EparaError('PROTOCOL_ERROR', 'a result frame of 70000 bytes exceeds maxFrameBytes 65536', { frameBytes: 70_000 });
       replies.push({ linkId, m });
     },
     maxBudgetMs: 500,
@@ -43,6 +44,15 @@ describe('InboundRequests', () => {
     await flush();
     expect(replies).toEqual([{ linkId: 'L1', m: { type: 'result', requestId: 5, outputs: x } }]);
     expect(inbound.size).toBe(0);
+  });
+
+  it('a result too large for a frame is answered with that error, not left for the sender to wait out', async () => {
+    const { inbound, handled, replies } = setup({ resultTooLarge: true });
+    inbound.onSubmit('L1', 'b', submit(5));
+    handled[0]!.resolve(x);
+    await flush();
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.m).toMatchObject({ type: 'error', requestId: 5, error: { code: 'PROTOCOL_ERROR', details: { frameBytes: 70_000 } } });
   });
 
   it('a repeated submit of a running request is ignored; the same id on another link is another request', () => {

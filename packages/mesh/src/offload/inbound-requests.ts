@@ -83,8 +83,16 @@ export class InboundRequests {
     if (!controller || controller.signal.aborted) return;
     try {
       this.#c.reply(linkId, message);
-    } catch {
-      // The link closed meanwhile; the sender retries or times out on its own.
+    } catch (err) {
+      // The link closed meanwhile: the sender retries or times out on its own. A result too large for a frame
+      // (the codec refused it) is answered with that error instead of left for the sender to wait out.
+      const e = toEparaError(err);
+      if (message.type !== 'result' || e.code !== 'PROTOCOL_ERROR') return;
+      try {
+        this.#c.reply(linkId, { type: 'error', requestId: message.requestId, error: new EparaError('PROTOCOL_ERROR', `the result cannot be sent: ${e.message}`, e.details) });
+      } catch {
+        // The link closed after all.
+      }
     }
   }
 }

@@ -113,7 +113,7 @@ function handlerOver(lateness: LocalLateness | undefined, o: { peers?: ClusterVi
     hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++, lateness,
     send: (to, m) => void (m.type === 'submit' && sent.push(to)),
     logger: silentLogger,
-    hooks: { offloaded: () => undefined, rejected: (e) => void rejected.push(e.code), ranLocally: () => undefined },
+    hooks: { offloaded: () => undefined, rejected: (e) => void rejected.push(e.code), ranLocally: () => undefined, resentUnanswered: () => undefined },
   });
   return { clock, timers, handler, sent, rejected };
 }

@@ -54,7 +54,7 @@ function createMesh(o: { serviceTimeMs: Record<string, number>; waitMs: Record<s
       selfId: id, clock, timers, executor, view: () => view,
       hopLimit: HOP_LIMIT, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => nextId++,
       send, logger: silentLogger,
-      hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => void (ran[id] = (ran[id] ?? 0) + 1) },
+      hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => void (ran[id] = (ran[id] ?? 0) + 1), resentUnanswered: () => undefined },
     });
     const inbound = new InboundRequests({
       clock,

@@ -42,7 +42,7 @@ function setup(peers: (string | ServerEntry)[], answer: (serviceId: ServiceId, o
   const handler = new RequestHandler({
     selfId: 'a', clock, timers, executor, view: () => view, hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => 1,
     send: () => void events.sent++, logger: silentLogger, offloader: rec.offloader,
-    hooks: { offloaded: (e) => void events.offloaded.push(e), rejected: (e) => void events.rejected.push(e.code), ranLocally: () => undefined },
+    hooks: { offloaded: (e) => void events.offloaded.push(e), rejected: (e) => void events.rejected.push(e.code), ranLocally: () => undefined, resentUnanswered: () => undefined },
   });
   return { clock, timers, executor, handler, events, ...rec };
 }

@@ -10,8 +10,11 @@ export interface OffloadForwardOptions {
   /** Servers that already saw the request (the offloader adds this server). @default [] */
   readonly visited?: readonly ServerId[];
   readonly signal?: AbortSignalLike;
-  /** Called for each attempt sent (`retry` from the second on), so the node can count and report it. */
-  readonly onAttempt?: (e: { readonly hops: number; readonly retry: boolean }) => void;
+  /**
+   * Called for each attempt sent (`retry` from the second on), so the node can count and report it;
+   * `unanswered`: the attempt before it got no answer (silence), so it may have run as well.
+   */
+  readonly onAttempt?: (e: { readonly hops: number; readonly retry: boolean; readonly unanswered?: boolean }) => void;
 }
 
 /**

@@ -39,6 +39,26 @@ describe('RemoteStream', () => {
     ]);
   });
 
+  it('a frame too large for the wire settles with that error in its turn; the stream and the frames around it go on', async () => {
+    const tooLarge = new EparaError('PROTOCOL_ERROR', 'a stream-frame frame of 70000 bytes exceeds maxFrameBytes 65536', { frameBytes: 70_000 });
+    let n = 0;
+    const { stream, sent } = open(() => (n++ === 1 || n === 4 ? tooLarge : undefined));
+    stream.push(frame(1)); // 0: sent
+    expect(stream.push(frame(2))).toBe(1); // too large: not sent, settles after 0
+    stream.push(frame(3)); // 2: sent
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 0, ok: true, outputs: frame(10), latencyMs: 1 });
+    // The peer never saw frame 1: it answers it as lost when frame 2 comes, which changes nothing here.
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 1, ok: false, error: new EparaError('PEER_UNAVAILABLE', 'lost') });
+    stream.onMessage({ type: 'stream-result', requestId: 7, seq: 2, ok: true, outputs: frame(30), latencyMs: 1 });
+    stream.push(frame(4)); // 3: too large, every frame before it answered: settles now
+    const summary = stream.close();
+    stream.onMessage({ type: 'stream-close', requestId: 7, reason: 'closed' });
+    const results = await drain(stream);
+    expect(results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['ok', 'PROTOCOL_ERROR', 'ok', 'PROTOCOL_ERROR']);
+    expect(sent.map((m) => m.type)).toEqual(['stream-frame', 'stream-frame', 'stream-close']);
+    await expect(summary).resolves.toEqual({ pushed: 4, completed: 2, dropped: 2 });
+  });
+
   it('ignores a result for a frame not pushed yet: the frame pushed next still gets its own answer', async () => {
     const { stream } = open();
     stream.onMessage({ type: 'stream-result', requestId: 7, seq: 0, ok: true, outputs: frame(99), latencyMs: 1 }); // nothing pushed

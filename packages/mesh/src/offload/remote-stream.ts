@@ -35,6 +35,8 @@ export class RemoteStream implements MeshStream {
   readonly #bounds: RemoteStreamBounds | undefined;
   /** When each unanswered frame was pushed (the first is frame `#answered`), bounds' clock ms. */
   readonly #pushedAt: number[] = [];
+  /** Frames that could not be sent (too large), by number, with their error: each settles in its turn. */
+  readonly #unsent = new Map<number, EparaError>();
   #timer: TimerHandle | undefined;
 
   constructor(init: { streamId: number; peer: ServerId; send: (m: OffloadMessage) => void; bounds?: RemoteStreamBounds }) {
@@ -55,7 +57,15 @@ export class RemoteStream implements MeshStream {
     try {
       this.#send({ type: 'stream-frame', requestId: this.#streamId, seq, inputs: frame });
     } catch (err) {
-      this.#fail(err instanceof EparaError ? err : new EparaError('PEER_UNAVAILABLE', 'stream link is gone'));
+      // A frame too large for the wire (the codec says how large) is this frame's failure, not the stream's:
+      // it settles with that error in its turn, and the peer answers the number it never saw as lost.
+      if (err instanceof EparaError && err.code === 'PROTOCOL_ERROR' && typeof err.details['frameBytes'] === 'number') {
+        this.#unsent.set(seq, err);
+        this.#settleUnsent();
+        this.#arm();
+      } else {
+        this.#fail(err instanceof EparaError ? err : new EparaError('PEER_UNAVAILABLE', 'stream link is gone'));
+      }
     }
     return seq;
   }
@@ -116,13 +126,24 @@ export class RemoteStream implements MeshStream {
     while (this.#answered < seq) this.#deliver({ seq: this.#answered, ok: false, error });
   }
 
-  /** Hands the next frame's result to the reader. */
+  /** Settles the unsent frames that are next in line (every frame before them answered). */
+  #settleUnsent(): void {
+    while (this.#unsent.has(this.#answered)) this.#deliver({ seq: this.#answered, ok: false, error: this.#unsent.get(this.#answered)! });
+  }
+
+  /** Hands the next frame's result to the reader (a frame that was never sent, its own error). */
   #deliver(r: StreamResult): void {
+    const unsent = this.#unsent.get(r.seq);
+    if (unsent !== undefined) {
+      this.#unsent.delete(r.seq);
+      r = { seq: r.seq, ok: false, error: unsent };
+    }
     this.#answered++;
     this.#pushedAt.shift();
     if (r.ok) this.#counts.completed++;
     else this.#counts.dropped++;
     this.#results.push(r);
+    if (this.#unsent.has(this.#answered)) this.#settleUnsent();
   }
 
   /**

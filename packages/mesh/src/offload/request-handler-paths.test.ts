@@ -16,11 +16,11 @@ const flush = async (): Promise<void> => {
 };
 
 /** A handler on `a` whose view holds `peers`; `down` lists peers whose link refuses to send. */
-function setup(peers: string[], o: { hosted?: boolean; down?: string[] } = {}) {
+function setup(peers: string[], o: { hosted?: boolean; down?: string[]; maxFrame?: number } = {}) {
   const clock = createManualClock(0);
   const timers = createManualTimers(clock);
   const sent: { to: string; m: OffloadMessage }[] = [];
-  const events = { offloaded: [] as { to: string; hops: number; retry: boolean }[], rejected: [] as string[], local: [] as string[] };
+  const events = { offloaded: [] as { to: string; hops: number; retry: boolean }[], rejected: [] as string[], local: [] as string[], resent: [] as string[] };
   const view: ClusterView = { entries: Object.fromEntries(peers.map((p, i) => [p, peer(p, i)])) };
   const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 5 } }, hosted: o.hosted ? ['s'] : [], clock, timers });
   let id = 1;
@@ -31,6 +31,7 @@ function setup(peers: string[], o: { hosted?: boolean; down?: string[] } = {}) {
     hopLimit: 2, guardMs: 10, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
     send: (to, m) => {
       if (o.down?.includes(to)) throw new EparaError('PEER_UNAVAILABLE', 'no link');
+      if (o.maxFrame !== undefined) throw new EparaError('PROTOCOL_ERROR', `a submit frame of ${o.maxFrame + 1} bytes exceeds maxFrameBytes ${o.maxFrame}`, { frameBytes: o.maxFrame + 1 });
       sent.push({ to, m });
       return links.current;
     },
@@ -39,6 +40,7 @@ function setup(peers: string[], o: { hosted?: boolean; down?: string[] } = {}) {
       offloaded: (e) => void events.offloaded.push({ to: e.to, hops: e.hops, retry: e.retry }),
       rejected: (e) => void events.rejected.push(e.code),
       ranLocally: (s) => void events.local.push(s),
+      resentUnanswered: (s) => void events.resent.push(s),
     },
   });
   return { clock, timers, sent, events, handler, executor, links };
@@ -119,6 +121,22 @@ describe('RequestHandler paths', () => {
     await expect(p).resolves.toBe(x);
   });
 
+  it('a request too large for a frame is refused with the codec\'s error at once, not tried on every candidate and reported PEER_UNAVAILABLE', async () => {
+    const { sent, events, handler } = setup(['b', 'c'], { maxFrame: 65_536 });
+    await expect(handler.handle(request())).rejects.toMatchObject({ code: 'PROTOCOL_ERROR', details: { frameBytes: 65_537 } });
+    expect(sent).toEqual([]);
+    expect(events.offloaded).toEqual([]);
+  });
+
+  it('a peer answering that the result was too large for a frame is not retried elsewhere (it would be as large there)', async () => {
+    const { sent, handler } = setup(['b', 'c']);
+    const p = handler.handle(request());
+    const error = new EparaError('PROTOCOL_ERROR', 'the result cannot be sent', { frameBytes: 70_000 });
+    handler.onResponse(sent[0]!.to, { type: 'error', requestId: sent[0]!.m.requestId!, error });
+    await expect(p).rejects.toBe(error);
+    expect(sent).toHaveLength(1);
+  });
+
   it('a peer failing with no time left beyond the guard rejects DEADLINE_INFEASIBLE instead of retrying', async () => {
     const { clock, sent, handler } = setup(['b', 'c']);
     const p = handler.handle(request({ deadline: 100 }));
@@ -126,6 +144,52 @@ describe('RequestHandler paths', () => {
     handler.onPeerDown(sent[0]!.to);
     await expect(p).rejects.toMatchObject({ code: 'DEADLINE_INFEASIBLE', details: { peer: sent[0]!.to } });
     expect(sent).toHaveLength(1);
+  });
+
+  it('a retryable answer that comes after the deadline (in the grace period) settles DEADLINE_EXCEEDED, without a retry', async () => {
+    const { clock, sent, handler } = setup(['b', 'c']);
+    const p = handler.handle(request({ deadline: 100 }));
+    clock.set(130); // past the deadline, inside the 100 ms grace: the peer's answer still counts
+    handler.onResponse(sent[0]!.to, { type: 'error', requestId: sent[0]!.m.requestId!, error: new EparaError('CLOSED', 'peer closing') });
+    await expect(p).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED', details: { peer: sent[0]!.to } });
+    expect(sent).toHaveLength(1);
+    expect(handler.outstanding).toBe(0);
+  });
+
+  it('a peer whose link drops after the deadline settles its requests DEADLINE_EXCEEDED, not DEADLINE_INFEASIBLE', async () => {
+    const { clock, sent, handler } = setup(['b', 'c']);
+    const p = handler.handle(request({ deadline: 100 }));
+    clock.set(100);
+    handler.onPeerDown(sent[0]!.to);
+    await expect(p).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(sent).toHaveLength(1);
+  });
+
+  it('a retry after a forward that reached a link and got no answer is reported as possibly run twice; one after a failed dial or a typed answer is not', async () => {
+    const { sent, events, handler, links } = setup(['b', 'c', 'd']);
+    // Sent on a link, then the peer dies: the first attempt may have run there.
+    const p1 = handler.handle(request());
+    handler.onPeerDown(sent[0]!.to);
+    expect(events.resent).toEqual(['s']);
+    // Sent on a link that closes: likewise.
+    links.current = 'L2';
+    const p2 = handler.handle(request());
+    handler.onLinkDown('L2');
+    expect(events.resent).toEqual(['s', 's']);
+    // Queued on a dial that failed: the frame never left, the retry runs nothing twice.
+    links.current = 'dial-0';
+    const p3 = handler.handle(request());
+    handler.onLinkDown('dial-0', true, false);
+    // A typed answer: the peer says it did not serve it.
+    links.current = 'L3';
+    const p4 = handler.handle(request());
+    const fourth = sent.at(-1)!;
+    handler.onResponse(fourth.to, { type: 'error', requestId: fourth.m.requestId!, error: new EparaError('CLOSED', 'closing') });
+    await flush();
+    expect(events.resent).toEqual(['s', 's']);
+    expect(events.offloaded.filter((e) => e.retry)).toHaveLength(4);
+    for (const m of sent) handler.onResponse(m.to, { type: 'result', requestId: m.m.requestId!, outputs: x });
+    await Promise.all([p1, p2, p3, p4]);
   });
 
   it('a closed link that was not the last to its peer routes the requests sent on it again, and only those, the peer still a candidate', async () => {

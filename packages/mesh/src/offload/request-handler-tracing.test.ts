@@ -80,7 +80,7 @@ function setup(peers: string[], o: { down?: string[]; hosted?: boolean } = {}) {
       return 'L1';
     },
     logger: silentLogger,
-    hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined },
+    hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined, resentUnanswered: () => undefined },
   });
   return { handler, sent, submitted, timers };
 }

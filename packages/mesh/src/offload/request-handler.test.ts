@@ -23,7 +23,7 @@ function setup(peers: string[]) {
     selfId: 'a', clock, timers, executor: createFakeExecutor({ services: {}, clock, timers }), view: () => view,
     hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
     send: (to, m) => void sent.push({ to, m }), logger: silentLogger,
-    hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined },
+    hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined, resentUnanswered: () => undefined },
   });
   return { clock, timers, sent, handler, view };
 }
@@ -110,7 +110,7 @@ describe('RequestHandler with the host’s network model', () => {
         selfId: 'a', clock, timers, executor: createFakeExecutor({ services: {}, clock, timers }), view: () => view,
         hopLimit: 2, guardMs: 1, hopDelayMs: 1, network: () => network, responseGraceMs: 100, nextId: () => 1,
         send: (to, m) => void sent.push({ to, m }), logger: silentLogger,
-        hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined },
+        hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined, resentUnanswered: () => undefined },
       });
       void handler.handle({ serviceId: 's', inputs: x, deadline: 200, hops: 0, visited: [] }).catch(() => undefined);
       handler.close();

@@ -31,6 +31,12 @@ export interface RequestHandlerHooks {
   offloaded(e: { serviceId: ServiceId; to: ServerId; hops: number; retry: boolean }): void;
   rejected(e: { serviceId: ServiceId; code: string; reason: string }): void;
   ranLocally(serviceId: ServiceId): void;
+  /**
+   * A request went out again (to a peer, or run here) after a forward of it that reached a link and was never
+   * answered — the link closed, or the peer was found dead. The first attempt may have run too: a request runs
+   * more than once at most this many times in all.
+   */
+  resentUnanswered(serviceId: ServiceId): void;
 }
 
 /** Ports and settings of a {@link RequestHandler}: the ports it shares with the stream path, and its own. */
@@ -86,6 +92,14 @@ function endingSpan(span: ActiveSpan, resolve: (o: NamedTensors) => void, reject
   ];
 }
 
+/**
+ * A frame over `maxFrameBytes` (the request here, or the result on the peer): the codec says how large it was.
+ * Retrying it elsewhere would hit the same limit.
+ */
+function tooLarge(e: EparaError): boolean {
+  return e.code === 'PROTOCOL_ERROR' && typeof e.details['frameBytes'] === 'number';
+}
+
 /** Peer failures that make a forwarded request worth retrying elsewhere. */
 const RETRYABLE = new Set(['PEER_UNAVAILABLE', 'CLOSED', 'UNAUTHENTICATED', 'RATE_LIMITED', 'PROTOCOL_ERROR']);
 
@@ -123,7 +137,7 @@ export class RequestHandler {
     if (!o || o.peer !== peer) return;
     this.#settle(message.requestId ?? 0, o);
     if (message.type === 'result') return o.resolve(message.outputs);
-    if (RETRYABLE.has(message.error.code)) return this.#retry(o);
+    if (RETRYABLE.has(message.error.code) && !tooLarge(message.error)) return this.#retry(o);
     o.reject(message.error);
   }
 
@@ -132,7 +146,7 @@ export class RequestHandler {
     for (const [id, o] of [...this.#outstanding]) {
       if (o.peer !== peer) continue;
       this.#settle(id, o);
-      this.#retry(o);
+      this.#retry(o, true, true);
     }
   }
 
@@ -142,12 +156,13 @@ export class RequestHandler {
    * dial failed, or the address answered as a replaced run of the peer). The peer drops what came over the
    * closed link, so its requests are routed again instead of waiting out their deadlines. `peerFailed: false`
    * keeps the peer a candidate: the server on its other link never saw them (a new run) or dropped them.
+   * `delivered: false` says the frames never left this node (a dial that failed): the retry runs nothing twice.
    */
-  onLinkDown(linkId: string, peerFailed = false): void {
+  onLinkDown(linkId: string, peerFailed = false, delivered = true): void {
     for (const [id, o] of [...this.#outstanding]) {
       if (o.linkId !== linkId) continue;
       this.#settle(id, o);
-      this.#retry(o, peerFailed);
+      this.#retry(o, peerFailed, delivered);
     }
   }
 
@@ -161,16 +176,17 @@ export class RequestHandler {
     }
   }
 
-  #safeRoute(request: HandledRequest, retry: boolean): Promise<NamedTensors> {
+  /** `unanswered`: a retry of a forward that reached a link and got no answer (reported once it goes out again). */
+  #safeRoute(request: HandledRequest, retry: boolean, unanswered = false): Promise<NamedTensors> {
     try {
-      return this.#route(request, retry);
+      return this.#route(request, retry, unanswered);
     } catch (err) {
       // Malformed input (tensors, deadline) is a rejection of this call, never a throw.
       return Promise.reject(toEparaError(err, 'INVALID_INPUT'));
     }
   }
 
-  #route(request: HandledRequest, retry: boolean): Promise<NamedTensors> {
+  #route(request: HandledRequest, retry: boolean, unanswered: boolean): Promise<NamedTensors> {
     const c = this.#c;
     const now = c.clock.now();
     const estimate = c.executor.estimate(request.serviceId);
@@ -189,17 +205,19 @@ export class RequestHandler {
     });
     if (decision.action === 'local' || (corrected !== estimate && this.#lastResort(decision, estimate, request.deadline))) {
       c.hooks.ranLocally(request.serviceId);
+      if (unanswered) c.hooks.resentUnanswered(request.serviceId);
       const trace = request.trace;
       const run = c.executor.submit(request.serviceId, request.inputs, { deadline: request.deadline, signal: request.signal, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
       if (c.lateness && estimate !== undefined) this.#learn(c.lateness, request, now, estimate.completionAt, run);
       return run;
     }
     if (c.offloader && (decision.action === 'forward' || (decision.action === 'reject' && decision.code === 'NO_INSTANCE' && request.hops < c.hopLimit))) {
+      if (unanswered) c.hooks.resentUnanswered(request.serviceId);
       return this.#viaOffloader(c.offloader, request);
     }
     if (decision.action === 'forward') {
       const targets = [decision.serverId, ...decision.candidates.map((x) => x.serverId).filter((id) => id !== decision.serverId)];
-      return this.#forward(request, targets, decision.next, retry);
+      return this.#forward(request, targets, decision.next, retry, unanswered);
     }
     c.hooks.rejected({ serviceId: request.serviceId, code: decision.code, reason: decision.reason });
     return Promise.reject(new EparaError(decision.code, decision.reason, { serviceId: request.serviceId, server: c.selfId }));
@@ -258,7 +276,10 @@ export class RequestHandler {
   #viaOffloader(offloader: Offloader, request: HandledRequest): Promise<NamedTensors> {
     const { serviceId, inputs, deadline, hops, visited, signal } = request;
     const hooks = this.#c.hooks;
-    const onAttempt = (e: { hops: number; retry: boolean }): void => hooks.offloaded({ serviceId, to: '*', hops: e.hops, retry: e.retry });
+    const onAttempt = (e: { hops: number; retry: boolean; unanswered?: boolean }): void => {
+      hooks.offloaded({ serviceId, to: '*', hops: e.hops, retry: e.retry });
+      if (e.unanswered === true) hooks.resentUnanswered(serviceId);
+    };
     return offloader.forward(serviceId, inputs, { deadline, hops, visited, onAttempt, ...(signal ? { signal } : {}) }).catch((err: unknown) => {
       const e = toEparaError(err);
       if (['NO_INSTANCE', 'OVERLOADED', 'HOP_LIMIT', 'DEADLINE_INFEASIBLE'].includes(e.code)) hooks.rejected({ serviceId, code: e.code, reason: e.message });
@@ -266,7 +287,7 @@ export class RequestHandler {
     });
   }
 
-  #forward(request: HandledRequest, targets: readonly ServerId[], next: { hops: number; visited: readonly ServerId[] }, retry: boolean): Promise<NamedTensors> {
+  #forward(request: HandledRequest, targets: readonly ServerId[], next: { hops: number; visited: readonly ServerId[] }, retry: boolean, unanswered: boolean): Promise<NamedTensors> {
     const c = this.#c;
     return new Promise<NamedTensors>((resolve, reject) => {
       for (const peer of targets) {
@@ -278,6 +299,13 @@ export class RequestHandler {
         try {
           linkId = c.send(peer, { type: 'submit', requestId, serviceId: request.serviceId, inputs: request.inputs, budgetMs, hops: next.hops, maxHops: c.hopLimit, visited: next.visited, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
         } catch (err) {
+          const e = toEparaError(err);
+          // A frame too large to build is as large for every candidate: the request is refused as it is, not
+          // reported as if no peer could be reached.
+          if (tooLarge(e)) {
+            hop?.end({ error: e.code });
+            return reject(e);
+          }
           hop?.end({ error: 'PEER_UNAVAILABLE' });
           c.logger.debug({ peer, err }, 'forward failed; trying the next candidate');
           continue;
@@ -285,6 +313,7 @@ export class RequestHandler {
         const [onResult, onError] = hop ? endingSpan(hop, resolve, reject) : [resolve, reject];
         this.#track(requestId, { ...request, hops: request.hops, visited: next.visited }, { peer, linkId: linkId ?? undefined }, onResult, onError);
         c.hooks.offloaded({ serviceId: request.serviceId, to: peer, hops: next.hops, retry });
+        if (unanswered) c.hooks.resentUnanswered(request.serviceId);
         return;
       }
       reject(new EparaError('PEER_UNAVAILABLE', 'no link to any candidate peer', { serviceId: request.serviceId, candidates: [...targets] }));
@@ -321,15 +350,22 @@ export class RequestHandler {
     o.cleanup();
   }
 
-  /** Routes a request again after its peer failed; `peerFailed: false` keeps the peer a candidate (a link of it closed). */
-  #retry(o: Outstanding, peerFailed = true): void {
+  /**
+   * Routes a request again after its peer failed; `peerFailed: false` keeps the peer a candidate (a link of it
+   * closed); `unanswered`: the forward reached a link and may have run there.
+   */
+  #retry(o: Outstanding, peerFailed = true, unanswered = false): void {
     const visited = !peerFailed || o.request.visited.includes(o.peer) ? o.request.visited : [...o.request.visited, o.peer];
     const request = { ...o.request, visited };
     if (this.#closed) return o.reject(new EparaError('CLOSED', 'node closed'));
-    if (request.deadline - this.#c.clock.now() <= this.#c.guardMs) {
+    const left = request.deadline - this.#c.clock.now();
+    // A failure that comes after the deadline (a retryable answer in the grace period) ends the request as late,
+    // not as unplaceable: the caller's deadline passed, whatever the peer said.
+    if (left <= 0) return o.reject(new EparaError('DEADLINE_EXCEEDED', `peer ${o.peer} failed after the deadline passed`, { peer: o.peer }));
+    if (left <= this.#c.guardMs) {
       return o.reject(new EparaError('DEADLINE_INFEASIBLE', `peer ${o.peer} failed and no time is left to retry`, { peer: o.peer }));
     }
-    this.#safeRoute(request, true).then(o.resolve, (err: unknown) => {
+    this.#safeRoute(request, true, unanswered).then(o.resolve, (err: unknown) => {
       const e = toEparaError(err);
       // A routing rejection on retry means the failed peer left nowhere to go: say so, keep the cause.
       const routing = ['NO_INSTANCE', 'HOP_LIMIT', 'OVERLOADED', 'DEADLINE_INFEASIBLE'].includes(e.code);

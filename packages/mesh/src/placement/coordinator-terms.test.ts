@@ -5,15 +5,15 @@ import { createManualTimers } from '@epara/core/testing';
 import { COORDINATOR_SERVICE, serverEntry } from '../testing/coordinator-fixture.js';
 import { resolveCoordinatorOptions } from './coordinator-options.js';
 import { PlacementCoordinator } from './placement-coordinator.js';
+import { parsePlacementPayload } from './placement-payload.js';
 import type { PlacementDecision, PlacementPayload } from './placement-payload.js';
 
 const noop = (): void => undefined;
 
-/** Three coordinators over a network whose messages the test delivers (or holds back) one by one. */
-function cluster() {
+/** Coordinators (three by default) over a network whose messages the test delivers (or holds back) one by one. */
+function cluster(ids: readonly string[] = ['a', 'b', 'c']) {
   const clock = createManualClock(0);
   const timers = createManualTimers(clock);
-  const ids: readonly string[] = ['a', 'b', 'c'];
   const alive = new Map<string, Set<string>>(ids.map((id) => [id, new Set(ids)]));
   const inbox: { from: string; to: string; payload: PlacementPayload }[] = [];
   const applied = new Map<string, PlacementDecision[]>(ids.map((id) => [id, []]));
@@ -53,7 +53,12 @@ function cluster() {
     for (const id of ids) if (id !== of) (up ? alive.get(id)!.add(of) : alive.get(id)!.delete(of));
     for (const id of ids) if (id !== of) nodes.get(id)!.onViewChanged();
   };
-  return { nodes, deliver, setAlive, applied, timers, inbox };
+  /** Sets who `viewer` sees alive, and tells it its view changed. */
+  const sees = (viewer: string, up: readonly string[]): void => {
+    alive.set(viewer, new Set(up));
+    nodes.get(viewer)!.onViewChanged();
+  };
+  return { nodes, deliver, setAlive, sees, applied, timers, inbox };
 }
 
 const byWhom = (ds: readonly PlacementDecision[]): string[] => ds.map((d) => `${d.leader}@${d.term}`);
@@ -86,6 +91,45 @@ describe('placement coordinator: leadership terms', () => {
     expect(byWhom(applied.get('c')!)).toEqual(['b@2', 'a@3']);
     expect(byWhom(applied.get('b')!)).toEqual(['a@1', 'b@2', 'a@3']);
     for (const c of nodes.values()) c.stop();
+  });
+
+  it('two leaders of one term number (each side of a partition) are told apart: the stale one cannot undo the healed leader', () => {
+    const { nodes, deliver, sees, applied } = cluster(['a', 'b', 'c', 'd']);
+    for (const c of nodes.values()) (c.start(), c.onViewChanged());
+    deliver();
+    expect(nodes.get('a')!.run('manual')).toMatchObject({ leader: 'a', term: 1 });
+    deliver();
+    // a freezes and the rest split: b alone, c and d together. Each side leads from term 1 to the same number.
+    sees('b', ['b']);
+    sees('c', ['c', 'd']);
+    sees('d', ['c', 'd']);
+    deliver();
+    expect(nodes.get('b')!.run('failure')).toMatchObject({ leader: 'b', term: 2 });
+    expect(nodes.get('c')!.run('failure')).toMatchObject({ leader: 'c', term: 2 });
+    deliver();
+    // c decides once more while the cut heals; that decision is held on its way to d.
+    expect(nodes.get('c')!.run('manual')).toMatchObject({ leader: 'c', term: 2 });
+    const held = deliver((m) => m.payload.kind === 'placement');
+    // The heal: d reports to b the term it applied (c's); b leads again under a term above it, and d applies that.
+    for (const id of ['b', 'c', 'd']) sees(id, ['b', 'c', 'd']);
+    deliver();
+    const healed = nodes.get('b')!.run('manual');
+    deliver();
+    expect(healed!.term).toBe(3);
+    expect(byWhom(applied.get('d')!)).toEqual(['a@1', 'c@2', 'b@3']);
+    // b fails too: d now sees c lead, and c's decision from before the heal arrives at last: refused.
+    sees('c', ['c', 'd']);
+    sees('d', ['c', 'd']);
+    for (const m of held) nodes.get(m.to)!.onPayload(m.from, m.payload);
+    expect(byWhom(applied.get('d')!)).toEqual(['a@1', 'c@2', 'b@3']);
+    for (const c of nodes.values()) c.stop();
+  });
+
+  it("a device report's term leader must be an id; a report without one (an older build) still parses", () => {
+    const report = { kind: 'devices', serverId: 'b', devices: [], term: 2 };
+    expect(parsePlacementPayload({ ...report, termLeader: 'c' })).toBeDefined();
+    expect(parsePlacementPayload(report)).toBeDefined();
+    expect(parsePlacementPayload({ ...report, termLeader: 7 })).toBeUndefined();
   });
 
   it('a decision of an older build (no term) is applied as before', () => {

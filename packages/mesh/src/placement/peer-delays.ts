@@ -44,6 +44,13 @@ export class PeerDelays {
     this.#rows.set(from, clean);
   }
 
+  /** `peer` left the view for good: its row and this server's measurement of it go. */
+  forget(peer: ServerId): void {
+    if (peer === this.#self) return;
+    this.#rows.delete(peer);
+    if (this.#rows.get(this.#self)!.delete(peer)) this.#ownCache = undefined;
+  }
+
   /** True once this server has measured `peer`. */
   measured(peer: ServerId): boolean {
     return this.#rows.get(this.#self)!.has(peer);

@@ -133,7 +133,7 @@ describe('PlacementApplier rules', () => {
     expect(t.events.map((e) => e.seq)).toEqual([2]);
   });
 
-  it('after close, a wait ends at its next look and later decisions do nothing', async () => {
+  it('a close ends a wait for replacements at once, without the drain it waited for, no timer left; later decisions do nothing', async () => {
     const t = setup({ readyTimeoutMs: 1_000_000 });
     t.entries['b'] = server('b', true);
     const pending = t.applier.apply(decision(1, [step('load', 'new-b', 'b'), step('drain', 's#0', 'a')], [['new-b', 'b']]));
@@ -142,12 +142,15 @@ describe('PlacementApplier rules', () => {
     await flush();
     expect(t.ids()).toEqual(['s#0']);
     const closed = t.applier.close();
-    t.timers.advance(10);
-    await flush();
+    // No time passes: the close itself ends the wait (before, it ended at the next look and then drained s#0,
+    // the service's instance here, with its replacement never seen ready).
     await Promise.all([pending, closed]);
+    expect(t.timers.pending).toBe(0);
+    expect(t.ids()).toEqual(['s#0']);
+    expect(t.events).toEqual([]);
     await t.applier.apply(decision(2, [step('load', 'x-a', 'a')], [['x-a', 'a']]));
     expect(t.loads).toEqual([]);
-    expect(t.ids()).toEqual([]);
+    expect(t.ids()).toEqual(['s#0']);
   });
 
   it('counts a replacement only when that very instance shows ready', async () => {

@@ -1,7 +1,7 @@
 import { toEparaError } from '@epara/core';
 import type { ClusterView, LocalExecutor, ServerId } from '@epara/core';
 import type { Logger } from '@epara/core';
-import type { Timers } from '@epara/core';
+import type { TimerHandle, Timers } from '@epara/core';
 import type { PlacementDecision } from './placement-payload.js';
 
 /** What one application of a placement did on this server. */
@@ -39,6 +39,8 @@ export class PlacementApplier {
   readonly #c: PlacementApplierConfig;
   #chain: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Ends the wait for replacements in progress (on close). */
+  #wake: (() => void) | undefined;
 
   constructor(config: PlacementApplierConfig) {
     this.#c = config;
@@ -49,9 +51,14 @@ export class PlacementApplier {
     return this.#chain;
   }
 
-  /** Stops waiting; pending applications finish their current step and stop. */
+  /**
+   * Stops waiting at once; an application in progress finishes the load or unload it started and starts no
+   * other: a drain waiting for its replacements is not done (the node is leaving, and the host may be closing
+   * the executor it would unload from).
+   */
   close(): Promise<void> {
     this.#closed = true;
+    this.#wake?.();
     return this.#chain;
   }
 
@@ -76,6 +83,7 @@ export class PlacementApplier {
     for (const s of mine.filter((x) => x.action === 'drain' && present.has(x.instanceId))) {
       if (this.#closed) break;
       await this.#replacementsReady(d, s.serviceId);
+      if (this.#closed) break;
       try {
         await this.#c.executor.unload(s.instanceId);
         event.unloaded.push(s.instanceId);
@@ -96,11 +104,18 @@ export class PlacementApplier {
       });
     return new Promise((resolve) => {
       let waited = 0;
-      const check = (): void => {
-        if (this.#closed || ready() || waited >= this.#c.readyTimeoutMs) return resolve();
-        waited += this.#c.pollMs;
-        this.#c.timers.setTimeout(check, this.#c.pollMs);
+      let timer: TimerHandle | undefined;
+      const done = (): void => {
+        timer?.cancel();
+        this.#wake = undefined;
+        resolve();
       };
+      const check = (): void => {
+        if (this.#closed || ready() || waited >= this.#c.readyTimeoutMs) return done();
+        waited += this.#c.pollMs;
+        timer = this.#c.timers.setTimeout(check, this.#c.pollMs);
+      };
+      this.#wake = done;
       check();
     });
   }

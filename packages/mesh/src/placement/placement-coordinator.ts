@@ -63,11 +63,18 @@ export class PlacementCoordinator {
   #placedFor = new Set<string>();
   #reportedKey = '';
   #running = false;
-  /** The highest leadership term seen (decisions applied, reports received, its own). */
+  /**
+   * The highest leadership term seen (decisions applied, reports received, its own), and the leader it was
+   * taken by: a term is its number and its leader (two servers that start to lead apart — each side of a
+   * partition — may draw the same number), ordered by number, then by leader id.
+   */
   #term = 0;
+  #termLeader: ServerId = '';
   /** The term this server leads under; unset when it does not lead, or learned that another led since. */
   #leading: number | undefined;
   readonly #delays: PeerDelays;
+  /** The ids in the view at the last view change: one gone from it since was forgotten (long dead). */
+  #inView = new Set<ServerId>();
 
   constructor(config: CoordinatorConfig) {
     this.#c = config;
@@ -116,6 +123,7 @@ export class PlacementCoordinator {
   /** The view changed: report devices to a new leader (or changed instances), maybe place for the first time. */
   onViewChanged(): void {
     if (!this.#running) return;
+    this.#forgetGone();
     // Whoever leads meanwhile takes a newer term: leading again later needs a term above it.
     if (this.leader() !== this.#c.selfId) this.#leading = undefined;
     // A server restarted under its id while its old process kept its links (stopped, half-open) never left the
@@ -148,7 +156,7 @@ export class PlacementCoordinator {
     if (payload.kind === 'devices') {
       if (payload.serverId !== from) return;
       if (payload.delaysMs) this.#delays.report(from, payload.delaysMs);
-      if (payload.term !== undefined) this.#learnTerm(payload.term);
+      if (payload.term !== undefined) this.#learnTerm(payload.term, payload.termLeader ?? '');
       const isNew = !this.#devices.has(from);
       this.#devices.set(from, payload.devices);
       this.#hosted.set(from, payload.instances ?? []);
@@ -160,11 +168,11 @@ export class PlacementCoordinator {
     // no older than one already applied (a decision of a leader that was failed over, arriving late).
     if (payload.leader !== from || from !== this.leader() || !this.#newer(payload)) return;
     if (payload.term !== undefined) {
-      if (payload.term < this.#term) {
-        this.#c.logger.debug({ leader: from, term: payload.term, seen: this.#term }, 'placement of an older leadership term ignored');
+      if (compareTerms(payload.term, from, this.#term, this.#termLeader) < 0) {
+        this.#c.logger.debug({ leader: from, term: payload.term, seen: this.#term, seenLeader: this.#termLeader }, 'placement of an older leadership term ignored');
         return;
       }
-      this.#learnTerm(payload.term);
+      this.#learnTerm(payload.term, from);
     }
     this.#last = payload;
     this.#c.apply(payload);
@@ -178,7 +186,10 @@ export class PlacementCoordinator {
     const self = this.#c.selfId;
     if (this.leader() !== self) return undefined;
     const view = this.#c.view();
-    if (this.#leading === undefined) this.#leading = this.#term = this.#term + 1;
+    if (this.#leading === undefined) {
+      this.#leading = this.#term = this.#term + 1;
+      this.#termLeader = self;
+    }
     try {
       const forecast = this.#forecast();
       const input = buildPlacementInput({
@@ -229,12 +240,28 @@ export class PlacementCoordinator {
    * A term above the one this server leads under means another led meanwhile (this one was frozen or cut off):
    * its decisions would be refused, so it leads under a new term, and re-places soon on the newer basis.
    */
-  #learnTerm(term: number): void {
-    if (term <= this.#term) return;
+  #learnTerm(term: number, leader: ServerId): void {
+    if (compareTerms(term, leader, this.#term, this.#termLeader) <= 0) return;
     this.#term = term;
+    this.#termLeader = leader;
     if (this.#leading === undefined) return;
     this.#leading = undefined;
     this.#onServerJoined();
+  }
+
+  /**
+   * Drops what is known of servers the view forgot (dead past its retention): over long churn — many
+   * short-lived servers — their device reports and delay rows would otherwise pile up here.
+   */
+  #forgetGone(): void {
+    const now = new Set(Object.keys(this.#c.view().entries));
+    for (const id of this.#inView) {
+      if (now.has(id) || id === this.#c.selfId) continue;
+      this.#devices.delete(id);
+      this.#hosted.delete(id);
+      this.#delays.forget(id);
+    }
+    this.#inView = now;
   }
 
   /** The host's forecast; a forecast function that throws or returns bad data is logged and skipped. */
@@ -302,7 +329,7 @@ export class PlacementCoordinator {
       devices: this.#c.devices,
       instances: this.#c.hosted(),
       ...(Object.keys(delaysMs).length > 0 ? { delaysMs } : {}),
-      ...(this.#term > 0 ? { term: this.#term } : {}),
+      ...(this.#term > 0 ? { term: this.#term, ...(this.#termLeader !== '' ? { termLeader: this.#termLeader } : {}) } : {}),
     };
     // Instances the host loads change the report: resend then too, not only to a new leader.
     const key = JSON.stringify(report.instances);
@@ -311,4 +338,15 @@ export class PlacementCoordinator {
     this.#reportedKey = key;
     this.#c.send(leader, report);
   }
+}
+
+/**
+ * Orders leadership terms: by number, then by leader id (`''`: a term whose leader is not known, from an older
+ * build, below every leader's). Two leaders never hold one term, so a server that applied one leader's decision
+ * refuses another's of the same number on one side of the order, and the leader on that side learns it must
+ * lead under a newer term.
+ */
+function compareTerms(term: number, leader: ServerId, otherTerm: number, otherLeader: ServerId): number {
+  if (term !== otherTerm) return term - otherTerm;
+  return leader < otherLeader ? -1 : leader > otherLeader ? 1 : 0;
 }

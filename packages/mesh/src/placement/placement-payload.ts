@@ -21,6 +21,8 @@ export interface DeviceReport {
   readonly delaysMs?: Readonly<Record<ServerId, number>>;
   /** The highest leadership term the reporter has seen ({@link PlacementDecision.term}). @default none (an older build) */
   readonly term?: number;
+  /** The leader that took {@link term} (two leaders apart may draw one number). @default none (an older build) */
+  readonly termLeader?: ServerId;
 }
 
 /**
@@ -68,7 +70,8 @@ export function parsePlacementPayload(value: unknown): PlacementPayload | undefi
     const ok = v['devices'].every((d) => isObj(d) && typeof d['id'] === 'string' && typeof d['kind'] === 'string' && typeof d['memoryBytes'] === 'number');
     const hosted = v['instances'] === undefined || (Array.isArray(v['instances']) && v['instances'].every(isHostedDevices));
     const delays = v['delaysMs'] === undefined || (isObj(v['delaysMs']) && Object.values(v['delaysMs']).every((d) => typeof d === 'number'));
-    return ok && hosted && delays && isTerm(v['term']) ? (value as DeviceReport) : undefined;
+    const termLeader = v['termLeader'] === undefined || typeof v['termLeader'] === 'string';
+    return ok && hosted && delays && isTerm(v['term']) && termLeader ? (value as DeviceReport) : undefined;
   }
   if (v['kind'] === 'probe' && typeof v['sentAt'] === 'number' && Number.isFinite(v['sentAt']) && typeof v['reply'] === 'boolean') {
     return value as DelayProbe;

@@ -68,6 +68,12 @@ export class Liveness {
     return due;
   }
 
+  /** `id` left the view for good (forgotten): nothing of it is kept. */
+  forget(id: ServerId): void {
+    this.#heard.delete(id);
+    this.#probes.delete(id);
+  }
+
   /** `id` is alive again (or gone from the view): its probe schedule restarts with its next death. */
   revived(id: ServerId): void {
     this.#probes.delete(id);

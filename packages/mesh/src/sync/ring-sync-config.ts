@@ -35,6 +35,13 @@ export interface RingSyncConfig {
    * @default max(3 × periodMs, 2 × attempts × ackTimeoutMs)
    */
   readonly suspicionMs?: number;
+  /**
+   * Dead entries are forgotten once their last stamp is older than this, ms (docs/mesh.md, *Forgetting the
+   * dead*). @default 3 600 000 (an hour)
+   */
+  readonly deadRetentionMs?: number;
+  /** At most this many dead entries are kept; past it the oldest-stamped are forgotten. @default 256 */
+  readonly maxDeadEntries?: number;
   /** Every this many rounds a token carries every entry in full (anti-entropy). */
   readonly fullEvery: number;
   readonly seeds: readonly string[];

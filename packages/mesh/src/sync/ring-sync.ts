@@ -44,13 +44,16 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   #tickDueAt = 0;
   #running = false;
   #toldReplaced = false;
+  /** Periodic ticks, counting toward the next {@link RESEED_PERIODS}. */
+  #ticks = 0;
 
   constructor(config: RingSyncConfig) {
     super();
     this.#c = config;
     this.#suspicionMs = config.suspicionMs ?? Math.max(3 * config.periodMs, 2 * config.attempts * config.ackTimeoutMs);
     this.#liveness = new Liveness({ periodMs: config.periodMs, suspicionMs: this.#suspicionMs, eagerProbes: 20, maxProbeGapPeriods: 32 });
-    this.store = new ViewStore(config.selfId, config.epoch, config.clock.now(), config.readSelf(), config.run);
+    const retention = { retentionMs: config.deadRetentionMs ?? DEFAULT_DEAD_RETENTION_MS, maxDead: config.maxDeadEntries ?? DEFAULT_MAX_DEAD_ENTRIES };
+    this.store = new ViewStore(config.selfId, config.epoch, config.clock.now(), config.readSelf(), config.run, retention);
     this.#lastTokenAt = config.clock.now();
   }
 
@@ -114,13 +117,24 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
     }
     const alive = this.store.aliveIds();
     if (alive.length <= 1 && this.#c.seeds.length > 0) return this.#join();
+    this.#reseed();
     const rank = Math.max(0, alive.indexOf(this.#c.selfId));
     // The initiator is the lowest alive id; the others take over in rank order when tokens stop coming.
     if (rank === 0 || now - this.#lastTokenAt > (3 + rank) * this.#c.periodMs) this.startRound();
   }
 
-  #join(): void {
-    const seed = this.#c.seeds[this.#round % this.#c.seeds.length]!;
+  /**
+   * Every {@link RESEED_PERIODS} periods, a join token to each seed no alive entry of the view is at. Servers on
+   * the far side of a partition that outlasted the dead retention were forgotten, so no probe of the dead goes
+   * there any more; the seeds are how the two sides find each other again once the cut heals.
+   */
+  #reseed(): void {
+    if (this.#c.seeds.length === 0 || ++this.#ticks % RESEED_PERIODS !== 0) return;
+    const at = new Set(this.store.aliveIds().map((id) => this.store.get(id)?.address));
+    for (const seed of this.#c.seeds) if (!at.has(seed)) this.#join(seed);
+  }
+
+  #join(seed = this.#c.seeds[this.#round % this.#c.seeds.length]!): void {
     const now = this.#c.clock.now();
     this.store.writeSelf(this.#c.readSelf(), now);
     const token: SyncToken = { origin: this.#c.selfId, epoch: this.store.self.epoch, round: ++this.#round, full: true, wantFull: false, entries: [this.store.toWire(this.#c.selfId, now)!], stubs: [] };
@@ -164,7 +178,9 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
 
   #merge(token: SyncToken, from: ServerId, now: number): boolean {
     const { changed, missing } = mergeToken(this.store, token, from, now, this.#c.faults);
-    if (changed) this.emit('viewUpdated');
+    const forgotten = this.store.forgetDead(now);
+    for (const id of forgotten) this.#liveness.forget(id);
+    if (changed || forgotten.length > 0) this.emit('viewUpdated');
     const newer = this.store.replacedBy;
     if (newer !== undefined && !this.#toldReplaced) {
       this.#toldReplaced = true;
@@ -275,5 +291,11 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
     for (const [k, t] of this.#startedAt) if (t < horizon) this.#startedAt.delete(k);
   }
 }
+
+/** Dead entries are forgotten after an hour without a stamp of their own, or past 256 dead (the node's defaults). */
+const DEFAULT_DEAD_RETENTION_MS = 3_600_000;
+const DEFAULT_MAX_DEAD_ENTRIES = 256;
+/** How often a seed that is not in the view is sent a join token, in periods (the longest gap between probes of the dead). */
+const RESEED_PERIODS = 32;
 
 const key = (t: { origin: ServerId; epoch: number; round: number }): string => `${t.origin}/${t.epoch}/${t.round}`;

@@ -6,6 +6,18 @@ import type { EntryStub, WireEntry } from './sync-types.js';
 /** The part of its own entry a server writes each round (identity and version are managed by the store). */
 export type SelfState = Pick<ServerEntry, 'instances' | 'load' | 'freeMemoryBytes' | 'arrivalRates' | 'address'>;
 
+/**
+ * How long the store keeps servers it holds dead. A dead entry is forgotten once its last stamp (by the server
+ * itself) is older than `retentionMs`, and past `maxDead` dead entries the oldest-stamped go first: ids that
+ * never come back (many short-lived servers) would otherwise stay in every view, every token and the probe
+ * rotation for ever. Ages travel with entries, so every holder forgets an entry at about the same time, and an
+ * incoming dead entry this store would forget at once is not taken back in.
+ */
+export interface DeadRetention {
+  readonly retentionMs: number;
+  readonly maxDead: number;
+}
+
 /** What applying one incoming entry did. */
 export type ApplyOutcome = 'updated' | 'refreshed' | 'ignored' | 'missing';
 
@@ -30,9 +42,12 @@ export class ViewStore {
   #replacedBy: EntryRun | undefined;
 
   /** `run` is this process's run: given, the entry carries it, and a newer run's entry of this id is not outbid. */
-  constructor(selfId: ServerId, epoch: number, now: number, state: SelfState, run?: EntryRun) {
+  readonly #retention: DeadRetention;
+
+  constructor(selfId: ServerId, epoch: number, now: number, state: SelfState, run?: EntryRun, retention: DeadRetention = { retentionMs: Infinity, maxDead: Infinity }) {
     this.selfId = selfId;
     this.#run = run;
+    this.#retention = retention;
     const entry: ServerEntry = { serverId: selfId, epoch, version: 1, updatedAt: now, alive: true, ...state };
     this.#entries.set(selfId, { entry, changedAt: now, ...(run ? { run } : {}) });
   }
@@ -83,10 +98,36 @@ export class ViewStore {
     this.#entries.set(this.selfId, { ...cur, entry: { ...cur.entry, alive: true, version: cur.entry.version + 1, updatedAt: now }, changedAt: now });
   }
 
+  /**
+   * Forgets dead entries past the retention (see {@link DeadRetention}); returns their ids. An entry is never
+   * forgotten while alive, and this server's own never.
+   */
+  forgetDead(now: number): ServerId[] {
+    const { retentionMs, maxDead } = this.#retention;
+    const dead = [...this.#entries.values()].filter((s) => !s.entry.alive && s.entry.serverId !== this.selfId).sort((x, y) => x.entry.updatedAt - y.entry.updatedAt);
+    const forgotten: ServerId[] = [];
+    for (const [i, s] of dead.entries()) {
+      if (now - s.entry.updatedAt <= retentionMs && dead.length - i <= maxDead) break;
+      this.#entries.delete(s.entry.serverId);
+      forgotten.push(s.entry.serverId);
+    }
+    return forgotten;
+  }
+
+  /** Whether a dead entry of an id this store does not hold, stamped at `updatedAt`, would be forgotten at once. */
+  #forgettable(updatedAt: number, now: number): boolean {
+    const { retentionMs, maxDead } = this.#retention;
+    if (now - updatedAt > retentionMs) return true;
+    if (maxDead === Infinity) return false;
+    const dead = [...this.#entries.values()].filter((s) => !s.entry.alive);
+    return dead.length >= maxDead && dead.every((s) => s.entry.updatedAt >= updatedAt);
+  }
+
   /** Merges one full entry from the ring (core's `compareEntries` decides which copy wins). */
   applyEntry(w: WireEntry, now: number): ApplyOutcome {
     if (w.serverId === this.selfId) return this.#applySelfEcho(w, now);
     const cur = this.#entries.get(w.serverId);
+    if (!cur && !w.alive && this.#forgettable(now - Math.max(0, w.ageMs), now)) return 'ignored';
     const { ageMs, run: wireRun, ...rest } = w;
     const incoming: ServerEntry = { ...rest, updatedAt: now - Math.max(0, ageMs) };
     if (cur && compareEntries(incoming, cur.entry) <= 0) {
@@ -106,6 +147,7 @@ export class ViewStore {
   applyStub(s: EntryStub, now: number): ApplyOutcome {
     if (s.serverId === this.selfId) return this.#applySelfEcho(s, now, true);
     const cur = this.#entries.get(s.serverId);
+    if (!cur && !s.alive && this.#forgettable(now - Math.max(0, s.ageMs), now)) return 'ignored';
     if (!cur || s.epoch > cur.entry.epoch || (s.epoch === cur.entry.epoch && s.version > cur.entry.version)) return 'missing';
     if (s.epoch < cur.entry.epoch || s.version < cur.entry.version) return 'ignored';
     if (!s.alive && cur.entry.alive) {
