@@ -1,6 +1,8 @@
 import { EPARA_ERROR_CODES, EparaError } from '@epara/core';
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ERROR_STATUS, errorStatusOf } from './errors/error-status.js';
 import { createGateway } from './gateway.js';
@@ -8,6 +10,15 @@ import type { Gateway } from './gateway.js';
 import type { HttpHandler } from './gateway-options.js';
 
 const open: (Gateway | MeshNode)[] = [];
+
+/** A TCP server listening on 127.0.0.1:`port` (0: any), or the listen error. */
+function listening(port: number): Promise<ReturnType<typeof createServer>> {
+  const server = createServer();
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
 afterEach(async () => {
   for (const x of open.splice(0)) await x.close();
 });
@@ -74,5 +85,32 @@ describe('gateway over a mesh node', () => {
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(refused.headers.get('connection')).toBe('close');
     expect(gateway.stats().httpAccepted).toBe(gateway.stats().httpAnswered);
+  });
+
+  it('refuses an address it cannot listen on with INVALID_OPTIONS naming the port, and leaves no front listening', async () => {
+    const { node, url } = await start();
+    const httpPort = Number(new URL(url).port);
+    const models = [{ name: 'echo', inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [-1, 2] }], outputs: [] }];
+    const busy = createGateway({ node, models, http: { host: '127.0.0.1', port: httpPort }, grpc: false });
+    const err = await busy.start().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'http.port', value: httpPort, errno: 'EADDRINUSE' } });
+    expect((err as Error).message).toMatch(/cannot listen for HTTP on 127\.0\.0\.1:\d+ \(http\.port\)/);
+    await busy.close();
+    // gRPC's port taken, HTTP's free: HTTP listened first and is closed again, so its port can be listened on again.
+    const taken = await listening(0);
+    const free = await listening(0);
+    const httpFree = (free.address() as AddressInfo).port;
+    await new Promise((resolve) => free.close(resolve));
+    try {
+      const grpcPort = (taken.address() as AddressInfo).port;
+      const half = createGateway({ node, models, http: { host: '127.0.0.1', port: httpFree }, grpc: { host: '127.0.0.1', port: grpcPort } });
+      const grpcErr = await half.start().catch((e: unknown) => e);
+      expect(grpcErr).toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'grpc.port', value: grpcPort } });
+      const again = await listening(httpFree);
+      await new Promise((resolve) => again.close(resolve));
+      await half.close();
+    } finally {
+      taken.close();
+    }
   });
 });
