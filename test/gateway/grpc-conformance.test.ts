@@ -107,6 +107,21 @@ describe('GRPCInferenceService', () => {
     }
   });
 
+  it('refuses a request quoting a long name or a shape of many dimensions with INVALID_ARGUMENT, its message cut short', async () => {
+    // The messages quote the client's input: whole, their trailers outgrew a frame and the stream was reset (INTERNAL).
+    const requests = [
+      { model_name: 'cls', inputs: [{ name: 'y'.repeat(200_000), datatype: 'FP32', shape: [1] }], raw_input_contents: [Buffer.alloc(4)] },
+      { model_name: 'cls', inputs: [{ name: 'x', datatype: 'FP32', shape: new Array<number>(200_000).fill(1) }], raw_input_contents: [Buffer.alloc(4)] },
+    ];
+    for (const req of requests) {
+      const err = (await call('ModelInfer', req).catch((e: ServiceError) => e)) as ServiceError;
+      expect(err.code).toBe(3);
+      expect(err.metadata.get('epara-code')).toEqual(['INVALID_INPUT']);
+      expect(err.details).toMatch(/^(model cls has no input y+|input x has shape \[1,1,1[1,]*)\.\.\.$/);
+      expect(err.details.length).toBeLessThanOrEqual(4096);
+    }
+  });
+
   it('uses the gRPC deadline as the EPARA deadline', async () => {
     const err = await call('ModelInfer', { model_name: 'cls', inputs: [xTensor], raw_input_contents: [rawInput()] }, 1).catch((e: ServiceError) => e);
     // Either EPARA refuses a call deadline it cannot meet, or the client gives up first: DEADLINE_EXCEEDED both ways.
