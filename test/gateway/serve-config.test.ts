@@ -94,6 +94,13 @@ describe('epara serve config', () => {
     expect(bad.stderr).toMatch(/bad\.yaml:\d+:\d+ services\[0\]\.slo\.deadlineMs: Number must be greater than 0/);
   });
 
+  it('refuses a drain timeout longer than a timer can wait (it fired at once: SIGTERM did not wait for anything)', () => {
+    for (const value of ['.inf', '10000000000']) {
+      const text = classifierConfig().replace('drainTimeoutMs: 5000', `drainTimeoutMs: ${value}`);
+      expect(problems(text).map((p) => p.field), value).toEqual(['drainTimeoutMs']);
+    }
+  });
+
   it('answers a command line it cannot read with the usage and exit code 2, not a stack trace', () => {
     const dir = mkdtempSync(join(tmpdir(), 'epara-args-'));
     writeFileSync(join(dir, 'good.yaml'), classifierConfig());

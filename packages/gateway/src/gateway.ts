@@ -83,7 +83,9 @@ export class Gateway {
   /**
    * Reports not-ready at once, answers new inference requests `503`/`UNAVAILABLE` (retryable, with
    * `Retry-After`) and resolves when the requests in flight have been answered or `timeoutMs` passed. Health
-   * and metadata keep answering until {@link close}.
+   * and metadata keep answering until {@link close}. `timeoutMs` defaults to `drainTimeoutMs`; `Infinity` (or any
+   * wait longer than a timer takes, 2^31 - 1 ms) waits until they are answered.
+   * @throws EparaError `INVALID_OPTIONS` (rejected) for a `timeoutMs` that is not a number >= 0.
    */
   drain(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     return this.#core.drain(options.timeoutMs ?? this.#o.drainTimeoutMs);

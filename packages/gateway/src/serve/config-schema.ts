@@ -128,7 +128,7 @@ export const serveConfigSchema = z
       .strict()
       .default({}),
     log: z.object({ level: z.enum(LOG_LEVELS).default('info').describe('JSON lines on stderr at this level and above') }).strict().default({}),
-    drainTimeoutMs: z.number().min(0).default(10_000).describe('SIGTERM: longest wait for accepted work before exit'),
+    drainTimeoutMs: z.number().min(0).max(2_147_483_647).default(10_000).describe('SIGTERM: longest wait for accepted work before exit (at most 2^31 - 1 ms, the longest a timer waits)'),
   })
   .strict()
   .superRefine((c, ctx) => {
