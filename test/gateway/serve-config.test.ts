@@ -99,6 +99,8 @@ describe('epara serve config', () => {
       const text = classifierConfig().replace('drainTimeoutMs: 5000', `drainTimeoutMs: ${value}`);
       expect(problems(text).map((p) => p.field), value).toEqual(['drainTimeoutMs']);
     }
+    // The mesh's gossip timer likewise: past 2^31 - 1 ms, setInterval runs every millisecond.
+    expect(problems(classifierConfig().replace('  listen: { host: 127.0.0.1, port: 0 }', '  listen: { host: 127.0.0.1, port: 0 }\n  syncPeriodMs: 10000000000')).map((p) => p.field)).toEqual(['node.syncPeriodMs']);
   });
 
   it('answers a command line it cannot read with the usage and exit code 2, not a stack trace', () => {
