@@ -1,6 +1,7 @@
 import { EPARA_ERROR_CODES, EparaError } from '@epara/core';
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -112,5 +113,31 @@ describe('gateway over a mesh node', () => {
     } finally {
       taken.close();
     }
+  });
+
+  it('closes while a host handler holds an endless answer open (an event stream), cutting it', async () => {
+    const stream: HttpHandler = (req, res) => {
+      if (req.url !== '/events') return false;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('event: tick\ndata: {}\n\n');
+      return true;
+    };
+    const executor = createFakeExecutor({ services: { echo: { serviceTimeMs: 1 } }, hosted: ['echo'] });
+    const node = createNode({ id: 'n2', transport: createMemoryTransport({ hub: createMemoryHub() }), executor, security: { insecure: true }, placement: false });
+    await node.start();
+    open.push(node);
+    const gateway = createGateway({ node, models: [], http: { host: '127.0.0.1', port: 0 }, grpc: false, handlers: [stream] });
+    const { http } = await gateway.start();
+    const cut = new Promise<void>((resolve, reject) => {
+      const req = get(`${http}/events`, (res) => {
+        res.once('data', () => void gateway.close());
+        res.on('error', () => resolve());
+        res.on('close', () => resolve());
+      });
+      req.on('error', reject);
+    });
+    await cut;
+    // Before, close() waited for the stream's connection for ever (the test timed out here).
+    await gateway.close();
   });
 });

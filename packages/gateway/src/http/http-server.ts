@@ -36,6 +36,10 @@ export class HttpFront {
   #server: Server | undefined;
   #accepted = 0;
   #answered = 0;
+  /** Answers of the host's handlers still open (the dashboard's event stream never ends by itself). */
+  readonly #hosted = new Set<ServerResponse>();
+  /** Set once close() began: a host's answer still open {@link HOSTED_GRACE_MS} later has its connection destroyed. */
+  #closing = false;
 
   constructor(o: ResolvedGatewayOptions, core: InferCore) {
     this.#o = o;
@@ -51,7 +55,7 @@ export class HttpFront {
         // node:http checks these every `connectionsCheckingInterval`: a fraction of the timeout keeps it close.
         const timeouts = { requestTimeout: o.requestTimeoutMs, headersTimeout: Math.min(60_000, o.requestTimeoutMs), connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(o.requestTimeoutMs / 4))) };
         const route = (req: IncomingMessage, res: ServerResponse): void => {
-          for (const h of o.handlers) if (h(req, res)) return;
+          for (const h of o.handlers) if (h(req, res)) return this.#host(res);
           if (this.#route.handle(req, res)) return;
           cutStalledClient(req, res, o.idleTimeoutMs);
           handler(req, res);
@@ -81,10 +85,25 @@ export class HttpFront {
     return { accepted: this.#accepted + this.#route.accepted, answered: this.#answered + this.#route.answered };
   }
 
+  /**
+   * Stops listening and resolves once every connection closed: idle ones at once, those answering as soon as their
+   * answer is out. A host handler's answer still open {@link HOSTED_GRACE_MS} later (an event stream, which never
+   * ends by itself) has its connection destroyed, so closing does not wait for such a client for ever.
+   */
   async close(): Promise<void> {
+    this.#closing = true;
     this.#route.closeReading();
     this.#server?.closeIdleConnections();
+    for (const res of this.#hosted) cutAfterGrace(res);
     await this.#app.close();
+  }
+
+  /** Tracks an answer a host handler took, until it closes. */
+  #host(res: ServerResponse): void {
+    if (res.writableFinished || res.destroyed) return;
+    this.#hosted.add(res);
+    res.once('close', () => this.#hosted.delete(res));
+    if (this.#closing) cutAfterGrace(res);
   }
 
   #routes(): void {
@@ -196,6 +215,16 @@ export class HttpFront {
       app.all(path, async (_req, reply) => reply.code(501).send({ error: `${extension} is not supported by this server: ${instead}`, code: 'NOT_IMPLEMENTED' }));
     }
   }
+}
+
+/** How long a closing gateway lets a host handler's open answer (the dashboard's event stream) go on, ms. */
+export const HOSTED_GRACE_MS = 1000;
+
+/** Destroys the answer's connection if it is still open {@link HOSTED_GRACE_MS} from now. */
+function cutAfterGrace(res: ServerResponse): void {
+  const timer = setTimeout(() => res.destroy(), HOSTED_GRACE_MS);
+  timer.unref();
+  res.once('close', () => clearTimeout(timer));
 }
 
 /** Routes of Triton's extensions the gateway does not implement: the extension, and what to do instead. */

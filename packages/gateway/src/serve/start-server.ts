@@ -156,12 +156,13 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   let closeP: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closeP ??= (async () => {
+      // The dashboard first: it ends its event streams, whose connections the HTTP server would otherwise wait for.
+      dashboard?.close();
       await gateway.close();
       await node.close();
       await executor.close();
       statistics.close();
       metrics?.close();
-      dashboard?.close();
     })());
   return {
     node,
