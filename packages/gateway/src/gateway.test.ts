@@ -2,7 +2,7 @@ import { EPARA_ERROR_CODES, EparaError } from '@epara/core';
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ERROR_STATUS, errorStatusOf } from './errors/error-status.js';
@@ -139,5 +139,30 @@ describe('gateway over a mesh node', () => {
     await cut;
     // Before, close() waited for the stream's connection for ever (the test timed out here).
     await gateway.close();
+  });
+
+  it('answers a request whose body is still arriving on any route 503 CLOSED when it closes, rather than waiting for it', async () => {
+    let arrived!: () => void;
+    const routed = new Promise<void>((resolve) => (arrived = resolve));
+    // Handlers see every request first: this one only tells the test the request reached the server.
+    const spy: HttpHandler = (req) => (req.url === '/v2/repository/index' && arrived(), false);
+    const executor = createFakeExecutor({ services: { echo: { serviceTimeMs: 1 } }, hosted: ['echo'] });
+    const node = createNode({ id: 'n3', transport: createMemoryTransport({ hub: createMemoryHub() }), executor, security: { insecure: true }, placement: false });
+    await node.start();
+    open.push(node);
+    const gateway = createGateway({ node, models: [], http: { host: '127.0.0.1', port: 0 }, grpc: false, handlers: [spy] });
+    const url = new URL((await gateway.start()).http!);
+    const socket = connect(Number(url.port), url.hostname);
+    let answer = '';
+    socket.on('data', (b: Buffer) => (answer += b.toString()));
+    const gone = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write('POST /v2/repository/index HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"rea');
+    await routed;
+    // Before, close() waited for the rest of the body (up to requestTimeoutMs, 5 min by default).
+    await gateway.close();
+    await gone;
+    expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+    expect(answer.toLowerCase()).toContain('retry-after: 1');
+    expect(answer).toContain('"code":"CLOSED"');
   });
 });

@@ -9,7 +9,7 @@ import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { InferRoute } from './infer-route.js';
 import { answerClientError } from './client-errors.js';
-import { cutStalledClient } from './stalled-clients.js';
+import { answerClosing, cutStalledClient } from './stalled-clients.js';
 import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
 import { repositoryIndex } from '../inference/repository-index.js';
 
@@ -36,6 +36,8 @@ export class HttpFront {
   #server: Server | undefined;
   #accepted = 0;
   #answered = 0;
+  /** Requests handed to the router and not yet answered (a body may still be arriving). */
+  readonly #routed = new Set<ServerResponse>();
   /** Answers of the host's handlers still open (the dashboard's event stream never ends by itself). */
   readonly #hosted = new Set<ServerResponse>();
   /** Set once close() began: a host's answer still open {@link HOSTED_GRACE_MS} later has its connection destroyed. */
@@ -58,6 +60,8 @@ export class HttpFront {
           for (const h of o.handlers) if (h(req, res)) return this.#host(res);
           if (this.#route.handle(req, res)) return;
           cutStalledClient(req, res, o.idleTimeoutMs);
+          this.#routed.add(res);
+          res.once('close', () => this.#routed.delete(res));
           handler(req, res);
         };
         this.#server = createServer(timeouts, route);
@@ -93,6 +97,9 @@ export class HttpFront {
   async close(): Promise<void> {
     this.#closing = true;
     this.#route.closeReading();
+    // The router's requests whose body is still arriving (a slow upload to the repository index, or to any path)
+    // are answered 503 CLOSED at once, as the infer route answers its own: they would hold the shutdown otherwise.
+    for (const res of this.#routed) if (!res.req.complete) answerClosing(res);
     this.#server?.closeIdleConnections();
     for (const res of this.#hosted) cutAfterGrace(res);
     await this.#app.close();
