@@ -141,7 +141,7 @@ describe('gateway over a mesh node', () => {
     await gateway.close();
   });
 
-  it('answers a request whose body is still arriving on any route 503 CLOSED when it closes, rather than waiting for it', async () => {
+  it('answers a request whose body or head is still arriving, on any route, 503 CLOSED when it closes, rather than waiting for it', async () => {
     let arrived!: () => void;
     const routed = new Promise<void>((resolve) => (arrived = resolve));
     // Handlers see every request first: this one only tells the test the request reached the server.
@@ -158,11 +158,24 @@ describe('gateway over a mesh node', () => {
     const gone = new Promise<void>((resolve) => socket.on('close', () => resolve()));
     socket.write('POST /v2/repository/index HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"rea');
     await routed;
-    // Before, close() waited for the rest of the body (up to requestTimeoutMs, 5 min by default).
+    // A client trickling a request's head on another connection: the server has seen bytes but no request yet.
+    const trickler = connect(Number(url.port), url.hostname);
+    let headAnswer = '';
+    trickler.on('data', (b: Buffer) => (headAnswer += b.toString()));
+    const trickled = new Promise<void>((resolve) => trickler.on('close', () => resolve()));
+    trickler.on('error', () => undefined);
+    await new Promise<void>((resolve) => trickler.write('GET /v2/health/live HTTP/1.1\r\nHost: x\r\nX-Slow: a', () => resolve()));
+    // A request on a third connection answered: the server accepted the trickling one before it (connections are
+    // accepted in the order they arrive).
+    expect((await fetch(`${url.origin}/v2/health/live`)).status).toBe(200);
+    // Before, close() waited for the rest of the body (up to requestTimeoutMs, 5 min by default) and for the rest of
+    // the head (headersTimeout, 60 s).
     await gateway.close();
     await gone;
+    await trickled;
     expect(answer).toMatch(/^HTTP\/1\.1 503 /);
     expect(answer.toLowerCase()).toContain('retry-after: 1');
     expect(answer).toContain('"code":"CLOSED"');
+    expect(headAnswer).toMatch(/^HTTP\/1\.1 503 /);
   });
 });

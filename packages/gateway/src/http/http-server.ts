@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
@@ -36,6 +36,9 @@ export class HttpFront {
   #server: Server | undefined;
   #accepted = 0;
   #answered = 0;
+  /** Open connections, and how many answers each has pending (none: idle, or its request's head still arriving). */
+  readonly #sockets = new Set<Socket>();
+  readonly #pending = new WeakMap<Socket, number>();
   /** Requests handed to the router and not yet answered (a body may still be arriving). */
   readonly #routed = new Set<ServerResponse>();
   /** Answers of the host's handlers still open (the dashboard's event stream never ends by itself). */
@@ -65,6 +68,7 @@ export class HttpFront {
           handler(req, res);
         };
         this.#server = createServer(timeouts, route);
+        this.#trackConnections(this.#server);
         // A client waiting for `100 Continue` before its body (curl's large uploads) hears it only when the body
         // will be read: a request refused anyway (413, 404, 503) is answered at once and the body never sent.
         this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
@@ -100,9 +104,31 @@ export class HttpFront {
     // The router's requests whose body is still arriving (a slow upload to the repository index, or to any path)
     // are answered 503 CLOSED at once, as the infer route answers its own: they would hold the shutdown otherwise.
     for (const res of this.#routed) if (!res.req.complete) answerClosing(res);
+    // A connection with no answer pending that closeIdleConnections left open is in the middle of a request's head
+    // (a client trickling its headers): it would hold the shutdown until headersTimeout (60 s).
+    for (const socket of this.#sockets) {
+      if (socket.destroyed || this.#pending.get(socket)) continue;
+      socket.end(CLOSING_HEAD_ANSWER);
+      socket.destroySoon(); // the rest of its head is not read
+    }
     this.#server?.closeIdleConnections();
     for (const res of this.#hosted) cutAfterGrace(res);
     await this.#app.close();
+  }
+
+  /** Counts each connection's pending answers, for {@link close}. */
+  #trackConnections(server: Server): void {
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    const pending = (req: IncomingMessage, res: ServerResponse): void => {
+      const socket = req.socket;
+      this.#pending.set(socket, (this.#pending.get(socket) ?? 0) + 1);
+      res.once('close', () => this.#pending.set(socket, this.#pending.get(socket)! - 1));
+    };
+    server.prependListener('request', pending);
+    server.prependListener('checkContinue', pending);
   }
 
   /** Tracks an answer a host handler took, until it closes. */
@@ -223,6 +249,12 @@ export class HttpFront {
     }
   }
 }
+
+/** What a connection whose request head is still arriving hears when the server closes: 503 `CLOSED`, then the end. */
+const CLOSING_HEAD_ANSWER = (() => {
+  const body = JSON.stringify({ error: 'server is closing: send the request to another server', code: 'CLOSED' });
+  return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: ${RETRY_AFTER_SECONDS}\r\nconnection: close\r\n\r\n${body}`;
+})();
 
 /** How long a closing gateway lets a host handler's open answer (the dashboard's event stream) go on, ms. */
 export const HOSTED_GRACE_MS = 1000;
