@@ -1,3 +1,4 @@
+import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifierConfig, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
@@ -26,4 +27,21 @@ describe('epara serve: the dashboard on the gateway', () => {
     expect(JSON.stringify(await snapshot.json())).toContain('edge-1');
     expect((await fetch(`${serve.http}/v2/health/live`)).status).toBe(200);
   });
+
+  it('drains and exits on SIGTERM while a browser keeps the live event stream open', async () => {
+    // The event stream never ends by itself: before, the HTTP server waited for it and SIGTERM never finished.
+    const ended = new Promise<void>((resolve, reject) => {
+      const req = get(`${serve.http}/dashboard/events`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
+        expect(res.statusCode).toBe(200);
+        res.once('data', () => serve.child.kill('SIGTERM'));
+        res.on('error', () => resolve());
+        res.on('close', () => resolve());
+        res.resume();
+      });
+      req.on('error', reject);
+    });
+    await ended;
+    expect(await serve.exited).toBe(0);
+    expect(serve.output()).toContain('"event":"stopped"');
+  }, 60_000);
 });

@@ -1,5 +1,7 @@
-import { Metadata } from '@grpc/grpc-js';
-import type { ServiceError } from '@grpc/grpc-js';
+import { Metadata, credentials, loadPackageDefinition } from '@grpc/grpc-js';
+import type { Client, ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { oipProtoPath } from '@epara/gateway';
 import { describe, expect, it } from 'vitest';
 import { servedOipGrpc } from './oip-grpc-client.js';
 import { classifierConfig, clsInput } from './serve-process.js';
@@ -76,6 +78,48 @@ describe('GRPCInferenceService', () => {
     expect((count as ServiceError).code).toBe(3);
     const notReady = await call('ModelReady', { name: 'nope' }).catch((e: ServiceError) => e);
     expect((notReady as ServiceError).code).toBe(5);
+  });
+
+  it('echoes each request parameter in the form it was sent: every kind, 64-bit values exact', async () => {
+    // Read with 64-bit values as strings and without defaults, so a changed kind or a rounded value shows.
+    const pkg = loadPackageDefinition(loadSync(oipProtoPath(), { keepCase: true, longs: String, oneofs: true })) as unknown as {
+      inference: { GRPCInferenceService: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client & Record<string, Call> };
+    };
+    const exact = new pkg.inference.GRPCInferenceService(served.serve.grpc, credentials.createInsecure());
+    const parameters = {
+      flag: { bool_param: true },
+      small: { int64_param: '-5' },
+      big: { int64_param: '9007199254740993' },
+      unsigned: { uint64_param: '7' },
+      huge: { uint64_param: '18446744073709551615' },
+      whole: { double_param: 2 },
+      half: { double_param: -0.5 },
+      text: { string_param: 'ünï' },
+    };
+    try {
+      const res = await new Promise<Record<string, unknown>>((resolve, reject) =>
+        exact['ModelInfer']!({ model_name: 'cls', parameters, inputs: [xTensor], raw_input_contents: [rawInput()] }, new Metadata(), { deadline: Date.now() + 10_000 }, (err, r) => (err ? reject(err) : resolve(r))),
+      );
+      const echoed = res['parameters'] as Record<string, Record<string, unknown>>;
+      for (const [k, v] of Object.entries(parameters)) expect(echoed[k], k).toMatchObject(v);
+    } finally {
+      exact.close();
+    }
+  });
+
+  it('refuses a request quoting a long name or a shape of many dimensions with INVALID_ARGUMENT, its message cut short', async () => {
+    // The messages quote the client's input: whole, their trailers outgrew a frame and the stream was reset (INTERNAL).
+    const requests = [
+      { model_name: 'cls', inputs: [{ name: 'y'.repeat(200_000), datatype: 'FP32', shape: [1] }], raw_input_contents: [Buffer.alloc(4)] },
+      { model_name: 'cls', inputs: [{ name: 'x', datatype: 'FP32', shape: new Array<number>(200_000).fill(1) }], raw_input_contents: [Buffer.alloc(4)] },
+    ];
+    for (const req of requests) {
+      const err = (await call('ModelInfer', req).catch((e: ServiceError) => e)) as ServiceError;
+      expect(err.code).toBe(3);
+      expect(err.metadata.get('epara-code')).toEqual(['INVALID_INPUT']);
+      expect(err.details).toMatch(/^(model cls has no input y+|input x has shape \[1,1,1[1,]*)\.\.\.$/);
+      expect(err.details.length).toBeLessThanOrEqual(4096);
+    }
   });
 
   it('uses the gRPC deadline as the EPARA deadline', async () => {

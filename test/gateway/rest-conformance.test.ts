@@ -156,6 +156,13 @@ describe('malformed requests get a 4xx with a clear message and change nothing',
     ['binary_data_size without the header', () => infer({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1], parameters: { binary_data_size: 4 } }] }), 400, /no Inference-Header-Content-Length/],
     ['a body over the configured limit', () => post('/v2/models/cls/infer', Buffer.alloc(2 * 1024 * 1024, 32), { 'content-type': 'application/json' }), 413, /larger than the limit of 1048576 bytes/],
     ['an empty body', () => post('/v2/models/cls/infer', '', { 'content-type': 'application/json' }), 400, /./],
+    [
+      // Read without recursion: before, nesting this deep overflowed the call stack and was answered 500 INTERNAL.
+      'data nested as deep as a shape of 50 000 dimensions',
+      () => post('/v2/models/cls/infer', `{"inputs":[{"name":"x","datatype":"FP32","shape":[${new Array(50_000).fill(1).join(',')}],"data":${'['.repeat(50_000)}0.5${']'.repeat(50_000)}}]}`),
+      400,
+      /input x has shape \[1,1,1.*\] but model cls expects \[-1,3,48,192\]/,
+    ],
   ];
 
   it.each(cases)('%s', async (_name, send, status, message) => {

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isEparaError } from '@epara/core';
@@ -91,4 +93,40 @@ describe('epara serve config', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/bad\.yaml:\d+:\d+ services\[0\]\.slo\.deadlineMs: Number must be greater than 0/);
   });
+
+  it('refuses a drain timeout longer than a timer can wait (it fired at once: SIGTERM did not wait for anything)', () => {
+    for (const value of ['.inf', '10000000000']) {
+      const text = classifierConfig().replace('drainTimeoutMs: 5000', `drainTimeoutMs: ${value}`);
+      expect(problems(text).map((p) => p.field), value).toEqual(['drainTimeoutMs']);
+    }
+    // The mesh's gossip timer likewise: past 2^31 - 1 ms, setInterval runs every millisecond.
+    expect(problems(classifierConfig().replace('  listen: { host: 127.0.0.1, port: 0 }', '  listen: { host: 127.0.0.1, port: 0 }\n  syncPeriodMs: 10000000000')).map((p) => p.field)).toEqual(['node.syncPeriodMs']);
+  });
+
+  it('answers a command line it cannot read with the usage and exit code 2, not a stack trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'epara-args-'));
+    writeFileSync(join(dir, 'good.yaml'), classifierConfig());
+    for (const args of [['serve', '--bogus', join(dir, 'good.yaml')], ['serve', '--check=yes', join(dir, 'good.yaml')], ['serve', join(dir, 'good.yaml'), join(dir, 'other.yaml')]]) {
+      const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/usage: epara serve/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('names the address and the field when a gateway port is taken, and exits 1 without a stack trace', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const dir = mkdtempSync(join(tmpdir(), 'epara-port-'));
+      writeFileSync(join(dir, 'busy.yaml'), classifierConfig().replace('http: { host: 127.0.0.1, port: 0 }', `http: { host: 127.0.0.1, port: ${port} }`));
+      const r = spawnSync(process.execPath, [BIN, 'serve', join(dir, 'busy.yaml')], { encoding: 'utf8', env: { ...process.env, EPARA_TEST_PSK: 'test-psk-0123456789abcdef' } });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`epara serve: cannot listen for HTTP on 127.0.0.1:${port} (http.port)`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      taken.close();
+    }
+  }, 60_000);
 });

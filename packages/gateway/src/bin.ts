@@ -11,12 +11,34 @@ const USAGE = `usage: epara serve <config.yaml|json>      start executor, mesh n
        epara serve --check <config>          validate the config and exit
        epara serve --schema                  print the config's JSON Schema`;
 
+const OPTIONS = { check: { type: 'boolean' }, schema: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
+/** The command line, or the usage error it makes (an unknown option, a value given to a flag). */
+function readArgs(argv: readonly string[]): ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof OPTIONS }>> | string {
+  try {
+    return parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
+  } catch (err) {
+    // node:util reports a misuse as a TypeError whose code starts ERR_PARSE_ARGS_: the user's mistake, not a crash.
+    if ((err as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS_')) return (err as Error).message;
+    throw err;
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { check: { type: 'boolean' }, schema: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const args = readArgs(argv);
+  if (typeof args === 'string') {
+    console.error(`epara: ${args}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = args;
   const [command, file] = positionals;
   if (values.help || command !== 'serve') {
     (values.help ? console.log : console.error)(USAGE);
     return values.help ? 0 : 2;
+  }
+  if (positionals.length > 2) {
+    console.error(`epara serve: one config file, got ${positionals.length - 1} (${positionals.slice(1).join(' ')})\n${USAGE}`);
+    return 2;
   }
   if (values.schema) {
     console.log(JSON.stringify(serveConfigJsonSchema(), null, 2));

@@ -73,3 +73,33 @@ it('answers every request in flight on HTTP and gRPC while draining, and refuses
     await gateway.close();
   }
 });
+
+it('waits for the requests in flight however long the drain timeout, Infinity included, and refuses a timeout that is not one', async () => {
+  for (const timeoutMs of [10_000_000_000, Number.POSITIVE_INFINITY]) {
+    const node = heldNode(1);
+    const gateway = createGateway({ node, models: [{ name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }] }], http: { port: 0 }, grpc: false });
+    const a = await gateway.start();
+    try {
+      const order: string[] = [];
+      const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] });
+      const running = fetch(`${a.http}/v2/models/m/infer`, { method: 'POST', body }).then(async (r) => (await r.arrayBuffer(), r.status));
+      await node.held;
+      await expect(gateway.drain({ timeoutMs: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'timeoutMs' } });
+      await expect(gateway.drain({ timeoutMs: Number.NaN })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+      // A delay past 2^31 - 1 ms made setTimeout fire at once: the drain resolved while the request still ran.
+      const drained = gateway.drain({ timeoutMs }).then(() => order.push('drained'));
+      // Timers fire in the order they expire: a drain whose timer overflowed to 1 ms resolves before this one does,
+      // while the request is still held; a correct drain cannot resolve before the release below.
+      await new Promise<void>((resolve) => setTimeout(resolve, 5));
+      order.push('released');
+      node.release();
+      expect(await running).toBe(200);
+      await drained;
+      expect(order, String(timeoutMs)).toEqual(['released', 'drained']);
+    } finally {
+      node.release();
+      await gateway.close();
+    }
+  }
+  expect(() => createGateway({ node: heldNode(1), models: [], http: false, grpc: false, drainTimeoutMs: 10_000_000_000 })).toThrow(/drainTimeoutMs/);
+});

@@ -107,7 +107,7 @@ export interface GatewayOptions {
    * answered. `epara serve` passes the local executor's ({@link collectExecutionStatistics}). @default () => undefined
    */
   readonly executionStatistics?: (model: ResolvedGatewayModel) => ExecutionStatistics | undefined;
-  /** `drain()` waits at most this for requests in flight, ms. @default 10000 */
+  /** `drain()` waits at most this for requests in flight, ms (at most 2^31 - 1, the longest a timer waits). @default 10000 */
   readonly drainTimeoutMs?: number;
   /**
    * A request whose headers and body (HTTP) or message (gRPC) have not all arrived this long after it started
@@ -218,7 +218,8 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
   const maxBatchItems = o.maxBatchItems ?? d.maxBatchItems;
   if (!Number.isSafeInteger(maxBatchItems) || maxBatchItems < 1) invalidOption('maxBatchItems', o.maxBatchItems, 'an integer >= 1');
   const drainTimeoutMs = o.drainTimeoutMs ?? d.drainTimeoutMs;
-  if (!(drainTimeoutMs >= 0 && Number.isFinite(drainTimeoutMs))) invalidOption('drainTimeoutMs', o.drainTimeoutMs, 'a finite number >= 0');
+  // A timer cannot wait longer than 2^31 - 1 ms (setTimeout then fires at once: a drain that waits for nothing).
+  if (!(drainTimeoutMs >= 0 && drainTimeoutMs <= MAX_TIMER_MS)) invalidOption('drainTimeoutMs', o.drainTimeoutMs, `a number in [0, ${MAX_TIMER_MS}]`);
   const requestTimeoutMs = o.requestTimeoutMs ?? d.requestTimeoutMs;
   if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs < 1 || requestTimeoutMs > MAX_TIMER_MS) invalidOption('requestTimeoutMs', o.requestTimeoutMs, `an integer in [1, ${MAX_TIMER_MS}]`);
   const idleTimeoutMs = o.idleTimeoutMs ?? d.idleTimeoutMs;

@@ -55,14 +55,21 @@ export class Gateway {
     return { inFlight: this.#core.inFlight, httpAccepted: h.accepted, httpAnswered: h.answered };
   }
 
-  /** Listens on the configured ports. Idempotent. */
+  /**
+   * Listens on the configured ports. Idempotent.
+   * @throws EparaError `INVALID_OPTIONS` naming the port's field when an address cannot be listened on (in use, not
+   * this host's, a privileged port); a front already listening is closed first.
+   */
   start(): Promise<GatewayAddresses> {
     if (this.#closeP) return Promise.reject(new EparaError('CLOSED', 'gateway is closed'));
     this.#startP ??= (async () => {
       const { http, grpc } = this.#o;
       await loadGatewayTracing();
-      const httpPort = http && this.#http ? await this.#http.listen(http.host, http.port) : undefined;
-      const grpcPort = grpc && this.#grpc ? await this.#grpc.listen(grpc.host, grpc.port) : undefined;
+      const httpPort = http && this.#http ? await listenOn('http', http, (h, p) => this.#http!.listen(h, p)) : undefined;
+      const grpcPort = grpc && this.#grpc ? await listenOn('grpc', grpc, (h, p) => this.#grpc!.listen(h, p)).catch(async (err: unknown) => {
+        await this.#http?.close();
+        throw err;
+      }) : undefined;
       const host = (h: string): string => (h.includes(':') ? `[${h}]` : h);
       this.#addresses = {
         http: http && httpPort !== undefined ? `http://${host(http.host)}:${httpPort}` : undefined,
@@ -76,7 +83,9 @@ export class Gateway {
   /**
    * Reports not-ready at once, answers new inference requests `503`/`UNAVAILABLE` (retryable, with
    * `Retry-After`) and resolves when the requests in flight have been answered or `timeoutMs` passed. Health
-   * and metadata keep answering until {@link close}.
+   * and metadata keep answering until {@link close}. `timeoutMs` defaults to `drainTimeoutMs`; `Infinity` (or any
+   * wait longer than a timer takes, 2^31 - 1 ms) waits until they are answered.
+   * @throws EparaError `INVALID_OPTIONS` (rejected) for a `timeoutMs` that is not a number >= 0.
    */
   drain(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     return this.#core.drain(options.timeoutMs ?? this.#o.drainTimeoutMs);
@@ -89,6 +98,17 @@ export class Gateway {
       await Promise.all([this.#http?.close(), this.#grpc?.close()]);
     })();
     return this.#closeP;
+  }
+}
+
+/** Listens one front on its address; a failure (`EADDRINUSE`, `EACCES`…) is `INVALID_OPTIONS` naming the field. */
+async function listenOn(field: 'http' | 'grpc', at: { readonly host: string; readonly port: number }, listen: (host: string, port: number) => Promise<number>): Promise<number> {
+  try {
+    return await listen(at.host, at.port);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const what = field === 'http' ? 'HTTP' : 'gRPC';
+    throw new EparaError('INVALID_OPTIONS', `cannot listen for ${what} on ${at.host}:${at.port} (${field}.port): ${e.message}`, { field: `${field}.port`, value: at.port, ...(e.code !== undefined ? { errno: e.code } : {}) }, { cause: err });
   }
 }
 

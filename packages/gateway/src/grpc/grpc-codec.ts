@@ -27,6 +27,19 @@ export interface GrpcInferRequest {
   readonly inputs: readonly GrpcInput[];
   readonly outputs: readonly { name: string; parameters?: Readonly<Record<string, ParamMessage>> }[];
   readonly raw_input_contents: readonly Buffer[];
+  /**
+   * The request's parameters as they came on the wire, each `InferParameter` message's bytes beside the value
+   * read from it: the answer echoes a parameter in the form it was sent (a `uint64_param` stays one, a
+   * `double_param` of 2 is not turned into an `int64_param`, an int64 past 2^53 is not rounded). Set by the
+   * gateway's own decoder.
+   */
+  readonly parameter_wire?: ReadonlyMap<string, WireParameter>;
+}
+
+/** One request parameter as it came on the wire: the value the gateway read, and its `InferParameter` message. */
+export interface WireParameter {
+  readonly value: string | number | boolean | undefined;
+  readonly message: Uint8Array;
 }
 
 /** Which typed `contents` field carries each data type. */

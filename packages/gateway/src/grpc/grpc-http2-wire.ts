@@ -18,17 +18,29 @@ export function parseGrpcTimeout(value: string | undefined): number | undefined 
 }
 
 /**
+ * The longest `grpc-message` sent, in characters once percent-encoded. Clients bound the metadata they take (gRPC
+ * core, under Python's grpcio, refuses trailers past 8 KiB; node:http2 resets a stream whose header block outgrows
+ * a frame), and a message quoting a client's input (a long name, a shape of many dimensions) would otherwise turn
+ * a refusal into a reset stream the client reads as `INTERNAL`.
+ */
+export const MAX_GRPC_MESSAGE_LENGTH = 4096;
+
+/**
  * `grpc-message` as the protocol sends it: UTF-8, with every byte outside printable ASCII (0x20–0x7E) and `%`
- * itself percent-encoded; what a client decodes back to the same text.
+ * itself percent-encoded; what a client decodes back to the same text. A message longer than
+ * {@link MAX_GRPC_MESSAGE_LENGTH} once encoded is cut at a character and ends with `...`.
  */
 export function encodeGrpcMessage(message: string): string {
   // eslint-disable-next-line no-control-regex
-  if (!/[^\x20-\x24\x26-\x7e]/.test(message)) return message;
+  if (!/[^\x20-\x24\x26-\x7e]/.test(message) && message.length <= MAX_GRPC_MESSAGE_LENGTH) return message;
   let out = '';
   for (const ch of message) {
     const c = ch.codePointAt(0)!;
-    if (c >= 0x20 && c <= 0x7e && c !== 0x25) out += ch;
-    else for (const b of Buffer.from(ch, 'utf8')) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    let piece = '';
+    if (c >= 0x20 && c <= 0x7e && c !== 0x25) piece = ch;
+    else for (const b of Buffer.from(ch, 'utf8')) piece += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    if (out.length + piece.length > MAX_GRPC_MESSAGE_LENGTH - 3) return `${out}...`;
+    out += piece;
   }
   return out;
 }

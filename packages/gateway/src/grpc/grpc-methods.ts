@@ -3,13 +3,13 @@ import { loadSync } from '@grpc/proto-loader';
 import type { ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-options.js';
 import { EXTENSIONS, metadataJson } from '../http/metadata-json.js';
 import type { InferCore } from '../inference/infer-core.js';
-import type { InferResponse } from '../protocol/infer-types.js';
 import { beginRequestTrace } from '../protocol/request-trace.js';
 import { fromGrpcRequest } from './grpc-codec.js';
 import type { GrpcInferRequest } from './grpc-codec.js';
 import { decodeModelInferRequest } from './infer-request-wire.js';
 import type { UndecodableRequest } from './infer-request-wire.js';
 import { frameModelInferResponse } from './infer-response-wire.js';
+import type { GrpcInferResponse } from './infer-response-wire.js';
 import { frameMessage } from './grpc-http2-wire.js';
 import { encodeModelConfigResponse } from './model-config-wire.js';
 import { encodeModelStatisticsResponse } from './model-statistics-wire.js';
@@ -95,7 +95,7 @@ function repositoryDecoder<T>(name: string, decode: (b: Buffer) => T): (b: Buffe
 }
 
 /** `ModelInfer`'s handler: one decoded request through the core, with the call's signal, deadline and trace. */
-export async function modelInfer(core: InferCore, r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext): Promise<InferResponse> {
+export async function modelInfer(core: InferCore, r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext): Promise<GrpcInferResponse> {
   if ('undecodable' in r) throw new EparaError('INVALID_INPUT', r.undecodable, { field: 'request' });
   // An unknown model or version is NOT_FOUND whatever its inputs hold, as over HTTP.
   core.model(r.model_name, r.model_version);
@@ -105,7 +105,8 @@ export async function modelInfer(core: InferCore, r: GrpcInferRequest | Undecoda
   try {
     const response = await core.infer(request, { signal: call.signal, trace: trace.context, ...(call.deadline !== undefined ? { transportDeadline: call.deadline } : {}) });
     trace.end();
-    return response;
+    // The echoed parameters keep the form each was sent in.
+    return { ...response, parameterWire: r.parameter_wire };
   } catch (err) {
     trace.end(isEparaError(err) ? err.code : 'INTERNAL');
     throw err;

@@ -9,7 +9,7 @@ import type { MeshNode } from '@epara/mesh';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
 import type { Gateway } from '../gateway.js';
-import { encodeGrpcMessage, parseGrpcTimeout } from './grpc-http2-wire.js';
+import { MAX_GRPC_MESSAGE_LENGTH, encodeGrpcMessage, parseGrpcTimeout } from './grpc-http2-wire.js';
 import { PROTO_LOADER_OPTIONS } from './grpc-methods.js';
 import { oipProtoPath } from './proto-path.js';
 
@@ -174,6 +174,12 @@ describe('gRPC on node:http2', () => {
     expect(r.err?.details).toBe(`unknown model ${JSON.stringify(name)}`);
     expect(r.err?.metadata.get('epara-code')).toEqual(['UNKNOWN_SERVICE']);
     expect(encodeGrpcMessage('a%é')).toBe('a%25%C3%A9');
+    // Bounded, cut at a character (never inside a percent-encoded one): a client's metadata limit is not outgrown.
+    expect(encodeGrpcMessage('x'.repeat(MAX_GRPC_MESSAGE_LENGTH))).toBe('x'.repeat(MAX_GRPC_MESSAGE_LENGTH));
+    expect(encodeGrpcMessage('x'.repeat(MAX_GRPC_MESSAGE_LENGTH + 1))).toBe(`${'x'.repeat(MAX_GRPC_MESSAGE_LENGTH - 3)}...`);
+    const cut = encodeGrpcMessage('é'.repeat(10_000));
+    expect(cut.length).toBeLessThanOrEqual(MAX_GRPC_MESSAGE_LENGTH);
+    expect(decodeURIComponent(cut.slice(0, -3))).toBe('é'.repeat((cut.length - 3) / 6));
     const none = await grpcJs('Nope', Buffer.alloc(0));
     expect(none.err?.code).toBe(status.UNIMPLEMENTED);
   });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
-import { parseGrpcTimeout } from './grpc-http2-wire.js';
+import { encodeGrpcMessage, parseGrpcTimeout } from './grpc-http2-wire.js';
 import { SERVICE_NAME, grpcMethods, modelInfer } from './grpc-methods.js';
 import { GRPC_STATUS } from './grpc-status.js';
 import { REFLECTION_PATHS, ReflectionStream } from './server-reflection.js';
@@ -128,7 +128,7 @@ export class GrpcFront {
         'content-type': 'application/grpc',
         'grpc-accept-encoding': ACCEPT_ENCODING,
         'grpc-status': String(known ? GRPC_STATUS.OUT_OF_RANGE : GRPC_STATUS.UNIMPLEMENTED),
-        'grpc-message': known ? `invalid grpc-timeout ${JSON.stringify(headers['grpc-timeout'])}` : `unknown method ${headers[':path']}`,
+        'grpc-message': encodeGrpcMessage(known ? `invalid grpc-timeout ${JSON.stringify(headers['grpc-timeout'])}` : `unknown method ${headers[':path']}`),
       }, { endStream: true });
       stream.resume(); // the request's data is not read
       return;

@@ -1,4 +1,4 @@
-import type { GrpcInferRequest, ParamMessage } from './grpc-codec.js';
+import type { GrpcInferRequest, ParamMessage, WireParameter } from './grpc-codec.js';
 import { WireError, WireReader } from './proto-wire.js';
 
 /**
@@ -32,6 +32,7 @@ export function decodeModelInferRequest(buf: Buffer): GrpcInferRequest | Undecod
 }
 
 function readRequest(r: WireReader): GrpcInferRequest {
+  const sent = new Map<string, WireParameter>();
   const out: Mutable<GrpcInferRequest> & { parameters: Params; inputs: GrpcInferRequest['inputs'][number][]; outputs: { name: string; parameters: Params }[]; raw_input_contents: Buffer[] } = {
     model_name: '',
     model_version: '',
@@ -40,6 +41,7 @@ function readRequest(r: WireReader): GrpcInferRequest {
     inputs: [],
     outputs: [],
     raw_input_contents: [],
+    parameter_wire: sent,
   };
   while (!r.done) {
     const tag = r.uint32();
@@ -49,7 +51,7 @@ function readRequest(r: WireReader): GrpcInferRequest {
       if (field === 1) out.model_name = r.string();
       else if (field === 2) out.model_version = r.string();
       else if (field === 3) out.id = r.string();
-      else if (field === 4) readParamEntry(r, out.parameters);
+      else if (field === 4) readParamEntry(r, out.parameters, sent);
       else if (field === 7) {
         const [s, e] = r.bytesRange();
         out.raw_input_contents.push(r.buf.subarray(s, e));
@@ -151,21 +153,28 @@ function readContents(r: WireReader, c: Contents): Contents {
   return c;
 }
 
-/** One `map<string, InferParameter>` entry into `into` (a later entry with the same key wins). */
-function readParamEntry(r: WireReader, into: Params): void {
+/**
+ * One `map<string, InferParameter>` entry into `into` (a later entry with the same key wins), and with `wire`, the
+ * value's message bytes too (a copy: the request's buffer is not kept alive by its answer).
+ */
+function readParamEntry(r: WireReader, into: Params, wire?: Map<string, WireParameter>): void {
   const [s, e] = r.bytesRange();
   const entry = new WireReader(r.buf, s, e);
   let key = '';
   let value: Record<string, unknown> = {};
+  let message: [number, number] = [0, 0];
   while (!entry.done) {
     const tag = entry.uint32();
     if (tag === ((1 << 3) | 2)) key = entry.string();
     else if (tag === ((2 << 3) | 2)) {
-      const [vs, ve] = entry.bytesRange();
-      value = readParam(new WireReader(r.buf, vs, ve));
+      message = entry.bytesRange();
+      value = readParam(new WireReader(r.buf, message[0], message[1]));
     } else entry.skip(tag & 7, tag >>> 3);
   }
   into[key] = value as ParamMessage;
+  if (!wire) return;
+  const choice = (value as ParamMessage).parameter_choice;
+  wire.set(key, { value: choice === undefined ? undefined : (value[choice] as string | number | boolean), message: new Uint8Array(r.buf.subarray(message[0], message[1])) });
 }
 
 function readParam(r: WireReader): Record<string, unknown> {

@@ -1,12 +1,20 @@
 import type { InferResponse } from '../protocol/infer-types.js';
 import { toParamMessages } from './grpc-codec.js';
+import type { WireParameter } from './grpc-codec.js';
 import { WireWriter, varintSize } from './proto-wire.js';
+
+/**
+ * A response to a gRPC request: its parameters (the request's, echoed) are written in the form the request sent
+ * each one (`parameterWire`, by name) when the value is still the one read from it, rather than in the form a
+ * plain value suggests (a number that is an integer would become an `int64_param`).
+ */
+export type GrpcInferResponse = InferResponse & { readonly parameterWire?: ReadonlyMap<string, WireParameter> | undefined };
 
 /**
  * Encodes a `ModelInferResponse` with every output in `raw_output_contents`, into one buffer (the output bytes
  * are copied once, from the result tensors into it).
  */
-export function encodeModelInferResponse(r: InferResponse): Buffer {
+export function encodeModelInferResponse(r: GrpcInferResponse): Buffer {
   return encode(r, 0);
 }
 
@@ -14,7 +22,7 @@ export function encodeModelInferResponse(r: InferResponse): Buffer {
  * The same `ModelInferResponse` as one uncompressed gRPC message, its 5-byte prefix included: the buffer the
  * call writes as its DATA, with no second copy of the outputs to prepend the prefix.
  */
-export function frameModelInferResponse(r: InferResponse): Buffer {
+export function frameModelInferResponse(r: GrpcInferResponse): Buffer {
   const buf = encode(r, 5);
   buf[0] = 0;
   buf.writeUInt32BE(buf.length - 5, 1);
@@ -25,8 +33,12 @@ const strLen = (s: string): number => Buffer.byteLength(s, 'utf8');
 /** Bytes of a length-delimited field (1-byte tag) holding `len` bytes. */
 const field = (len: number): number => 1 + varintSize(len) + len;
 
-function encode(r: InferResponse, headroom: number): Buffer {
-  const params = Object.entries(toParamMessages(r.parameters));
+function encode(r: GrpcInferResponse, headroom: number): Buffer {
+  const messages = toParamMessages(r.parameters);
+  const params = Object.keys(messages).map((k): [string, Record<string, unknown> | Uint8Array] => {
+    const sent = r.parameterWire?.get(k);
+    return [k, sent !== undefined && Object.is(sent.value, r.parameters[k]) ? sent.message : messages[k]!];
+  });
   const nameLen = strLen(r.model);
   const versionLen = strLen(r.version);
   const id = r.id ?? '';
@@ -76,7 +88,8 @@ function encode(r: InferResponse, headroom: number): Buffer {
   return w.buf;
 }
 
-function paramSize(v: Record<string, unknown>): number {
+function paramSize(v: Record<string, unknown> | Uint8Array): number {
+  if (v instanceof Uint8Array) return v.byteLength;
   if ('bool_param' in v) return 2;
   if ('int64_param' in v) return 1 + varintSize(v['int64_param'] as number);
   if ('string_param' in v) {
@@ -86,8 +99,11 @@ function paramSize(v: Record<string, unknown>): number {
   return 9;
 }
 
-function writeParam(w: WireWriter, v: Record<string, unknown>): void {
-  if ('bool_param' in v) {
+function writeParam(w: WireWriter, v: Record<string, unknown> | Uint8Array): void {
+  if (v instanceof Uint8Array) {
+    w.buf.set(v, w.pos);
+    w.pos += v.byteLength;
+  } else if ('bool_param' in v) {
     w.tag(1, 0);
     w.varint(v['bool_param'] ? 1 : 0);
   } else if ('int64_param' in v) {

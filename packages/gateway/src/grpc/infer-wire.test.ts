@@ -168,6 +168,25 @@ describe('ModelInferResponse encoder', () => {
     );
   });
 
+  it('echoes request parameters in the form they were sent, whatever their kind', () => {
+    // 64-bit values as strings: a rounded value or a changed kind shows.
+    const exact = loadSync(oipProtoPath(), { keepCase: true, longs: String, oneofs: true })['inference.GRPCInferenceService'] as Record<string, MethodDefinition<object, object>>;
+    const big = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((v) => ({ int64_param: String(v) }));
+    const ubig = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map((v) => ({ uint64_param: String(v) }));
+    const whole = fc.integer().map((v) => ({ double_param: v }));
+    const sent = fc.dictionary(text, fc.oneof(param, big, ubig, whole), { maxKeys: 4 });
+    fc.assert(
+      fc.property(sent, (parameters) => {
+        const req = mine(exact['ModelInfer']!.requestSerialize({ model_name: 'm', parameters }));
+        const res: InferResponse = { model: 'm', version: '1', parameters: fromParamMessages(req.parameters) ?? {}, outputs: [] };
+        const back = exact['ModelInfer']!.responseDeserialize(encodeModelInferResponse({ ...res, parameterWire: req.parameter_wire })) as { parameters?: Record<string, object> };
+        const expected = exact['ModelInfer']!.requestDeserialize(exact['ModelInfer']!.requestSerialize({ parameters })) as { parameters?: Record<string, object> };
+        expect(back.parameters ?? {}).toEqual(expected.parameters ?? {});
+      }),
+      { numRuns: 300, seed: 6 },
+    );
+  });
+
   it('writes output bytes that are views into a larger buffer', () => {
     const backing = new Float32Array([9, 1, 2, 9]);
     const res: InferResponse = { model: 'm', version: '1', parameters: {}, outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 2], type: 'float32', binary: false, bytes: new Uint8Array(backing.buffer, 4, 8), data: backing.subarray(1, 3) }] };

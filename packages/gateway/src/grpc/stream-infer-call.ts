@@ -4,11 +4,11 @@ import { performance } from 'node:perf_hooks';
 import { gunzip, inflate } from 'node:zlib';
 import { promisify } from 'node:util';
 import { errorStatusOf } from '../errors/error-status.js';
-import type { InferResponse } from '../protocol/infer-types.js';
 import { RequestSignal } from '../protocol/request-signal.js';
 import { encodeGrpcMessage } from './grpc-http2-wire.js';
 import { GRPC_STATUS } from './grpc-status.js';
 import { encodeModelInferResponse } from './infer-response-wire.js';
+import type { GrpcInferResponse } from './infer-response-wire.js';
 import { decodeModelInferRequest } from './infer-request-wire.js';
 import { WireWriter, varintSize } from './proto-wire.js';
 import { ACCEPT_ENCODING } from './unary-call.js';
@@ -18,7 +18,7 @@ const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
 
 /** Runs one decoded `ModelInferRequest` as `ModelInfer` does (the request, its call context). */
-export type StreamRequestHandler = (request: ReturnType<typeof decodeModelInferRequest>, call: UnaryCallContext) => Promise<InferResponse>;
+export type StreamRequestHandler = (request: ReturnType<typeof decodeModelInferRequest>, call: UnaryCallContext) => Promise<GrpcInferResponse>;
 
 /**
  * Triton's `ModelStreamInfer` (what tritonclient's `start_stream` / `async_stream_infer` and perf_analyzer's

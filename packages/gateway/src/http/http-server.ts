@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
@@ -9,7 +9,7 @@ import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { InferRoute } from './infer-route.js';
 import { answerClientError } from './client-errors.js';
-import { cutStalledClient } from './stalled-clients.js';
+import { answerClosing, cutStalledClient } from './stalled-clients.js';
 import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
 import { repositoryIndex } from '../inference/repository-index.js';
 
@@ -36,6 +36,15 @@ export class HttpFront {
   #server: Server | undefined;
   #accepted = 0;
   #answered = 0;
+  /** Open connections, and how many answers each has pending (none: idle, or its request's head still arriving). */
+  readonly #sockets = new Set<Socket>();
+  readonly #pending = new WeakMap<Socket, number>();
+  /** Requests handed to the router and not yet answered (a body may still be arriving). */
+  readonly #routed = new Set<ServerResponse>();
+  /** Answers of the host's handlers still open (the dashboard's event stream never ends by itself). */
+  readonly #hosted = new Set<ServerResponse>();
+  /** Set once close() began: a host's answer still open {@link HOSTED_GRACE_MS} later has its connection destroyed. */
+  #closing = false;
 
   constructor(o: ResolvedGatewayOptions, core: InferCore) {
     this.#o = o;
@@ -51,12 +60,15 @@ export class HttpFront {
         // node:http checks these every `connectionsCheckingInterval`: a fraction of the timeout keeps it close.
         const timeouts = { requestTimeout: o.requestTimeoutMs, headersTimeout: Math.min(60_000, o.requestTimeoutMs), connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(o.requestTimeoutMs / 4))) };
         const route = (req: IncomingMessage, res: ServerResponse): void => {
-          for (const h of o.handlers) if (h(req, res)) return;
+          for (const h of o.handlers) if (h(req, res)) return this.#host(res);
           if (this.#route.handle(req, res)) return;
           cutStalledClient(req, res, o.idleTimeoutMs);
+          this.#routed.add(res);
+          res.once('close', () => this.#routed.delete(res));
           handler(req, res);
         };
         this.#server = createServer(timeouts, route);
+        this.#trackConnections(this.#server);
         // A client waiting for `100 Continue` before its body (curl's large uploads) hears it only when the body
         // will be read: a request refused anyway (413, 404, 503) is answered at once and the body never sent.
         this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
@@ -81,10 +93,50 @@ export class HttpFront {
     return { accepted: this.#accepted + this.#route.accepted, answered: this.#answered + this.#route.answered };
   }
 
+  /**
+   * Stops listening and resolves once every connection closed: idle ones at once, those answering as soon as their
+   * answer is out. A host handler's answer still open {@link HOSTED_GRACE_MS} later (an event stream, which never
+   * ends by itself) has its connection destroyed, so closing does not wait for such a client for ever.
+   */
   async close(): Promise<void> {
+    this.#closing = true;
     this.#route.closeReading();
+    // The router's requests whose body is still arriving (a slow upload to the repository index, or to any path)
+    // are answered 503 CLOSED at once, as the infer route answers its own: they would hold the shutdown otherwise.
+    for (const res of this.#routed) if (!res.req.complete) answerClosing(res);
+    // A connection with no answer pending that closeIdleConnections left open is in the middle of a request's head
+    // (a client trickling its headers): it would hold the shutdown until headersTimeout (60 s).
+    for (const socket of this.#sockets) {
+      if (socket.destroyed || this.#pending.get(socket)) continue;
+      socket.end(CLOSING_HEAD_ANSWER);
+      socket.destroySoon(); // the rest of its head is not read
+    }
     this.#server?.closeIdleConnections();
+    for (const res of this.#hosted) cutAfterGrace(res);
     await this.#app.close();
+  }
+
+  /** Counts each connection's pending answers, for {@link close}. */
+  #trackConnections(server: Server): void {
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    const pending = (req: IncomingMessage, res: ServerResponse): void => {
+      const socket = req.socket;
+      this.#pending.set(socket, (this.#pending.get(socket) ?? 0) + 1);
+      res.once('close', () => this.#pending.set(socket, this.#pending.get(socket)! - 1));
+    };
+    server.prependListener('request', pending);
+    server.prependListener('checkContinue', pending);
+  }
+
+  /** Tracks an answer a host handler took, until it closes. */
+  #host(res: ServerResponse): void {
+    if (res.writableFinished || res.destroyed) return;
+    this.#hosted.add(res);
+    res.once('close', () => this.#hosted.delete(res));
+    if (this.#closing) cutAfterGrace(res);
   }
 
   #routes(): void {
@@ -196,6 +248,22 @@ export class HttpFront {
       app.all(path, async (_req, reply) => reply.code(501).send({ error: `${extension} is not supported by this server: ${instead}`, code: 'NOT_IMPLEMENTED' }));
     }
   }
+}
+
+/** What a connection whose request head is still arriving hears when the server closes: 503 `CLOSED`, then the end. */
+const CLOSING_HEAD_ANSWER = (() => {
+  const body = JSON.stringify({ error: 'server is closing: send the request to another server', code: 'CLOSED' });
+  return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: ${RETRY_AFTER_SECONDS}\r\nconnection: close\r\n\r\n${body}`;
+})();
+
+/** How long a closing gateway lets a host handler's open answer (the dashboard's event stream) go on, ms. */
+export const HOSTED_GRACE_MS = 1000;
+
+/** Destroys the answer's connection if it is still open {@link HOSTED_GRACE_MS} from now. */
+function cutAfterGrace(res: ServerResponse): void {
+  const timer = setTimeout(() => res.destroy(), HOSTED_GRACE_MS);
+  timer.unref();
+  res.once('close', () => clearTimeout(timer));
 }
 
 /** Routes of Triton's extensions the gateway does not implement: the extension, and what to do instead. */

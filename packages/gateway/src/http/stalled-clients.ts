@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RETRY_AFTER_SECONDS } from '../errors/error-status.js';
 
 /**
  * Cuts an HTTP client that stalls, on the socket's inactivity timeout (node re-arms it with every byte read or
@@ -29,4 +30,17 @@ export function answerStalledBody(res: ServerResponse, idleMs: number): void {
   const body = JSON.stringify({ error: `the request body made no progress for ${idleMs} ms`, code: 'INVALID_INPUT' });
   res.writeHead(408, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
   res.end(body);
+}
+
+/**
+ * Answers a request whose body is still arriving when the server closes: 503 `CLOSED` (retryable, `Retry-After`)
+ * with `Connection: close`, and the connection closed once the answer is written, so a slow upload does not hold
+ * the shutdown until `requestTimeoutMs`. Nothing is done for a request already answered or gone.
+ */
+export function answerClosing(res: ServerResponse): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = JSON.stringify({ error: 'server is closing: send the request to another server', code: 'CLOSED' });
+  res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'retry-after': String(RETRY_AFTER_SECONDS), connection: 'close' });
+  res.end(body);
+  res.once('finish', () => res.socket?.destroySoon());
 }

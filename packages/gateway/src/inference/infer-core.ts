@@ -199,13 +199,21 @@ export class InferCore {
     }
   }
 
-  /** Stops taking requests (`CLOSED`, retryable) and resolves once those in flight settled or `timeoutMs` passed. Idempotent. */
+  /**
+   * Stops taking requests (`CLOSED`, retryable) and resolves once those in flight settled or `timeoutMs` passed
+   * (longer than a timer can wait, `Infinity` included: once they settled). Idempotent.
+   * @throws EparaError `INVALID_OPTIONS` (rejected) for a `timeoutMs` that is not a number >= 0.
+   */
   drain(timeoutMs: number): Promise<void> {
+    if (!(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
+      return Promise.reject(new EparaError('INVALID_OPTIONS', `drain timeoutMs must be a number >= 0 (Infinity: until the requests in flight settle), got ${String(timeoutMs)}`, { field: 'timeoutMs', value: timeoutMs }));
+    }
     this.#draining = true;
     this.#drainP ??= this.#inFlight === 0
       ? Promise.resolve()
       : new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, timeoutMs);
+          // setTimeout fires at once for a delay past 2^31 - 1 ms: such a wait has no timer at all.
+          const timer = timeoutMs <= MAX_TIMER_MS ? setTimeout(resolve, timeoutMs) : undefined;
           this.#idle = () => (clearTimeout(timer), resolve());
         });
     return this.#drainP;
@@ -264,6 +272,9 @@ export class InferCore {
     return out;
   }
 }
+
+/** The longest delay `setTimeout` keeps (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** How a request asks for one output: in binary form or JSON, and as the tensor or its top classes. */
 interface WantedOutput {

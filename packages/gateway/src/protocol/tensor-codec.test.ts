@@ -117,6 +117,20 @@ describe('tensor codec', () => {
     expect(() => decodeInput({ name: 'a', datatype: 'FP32', shape: [2], data: [[1], [2]] }, 0)).toThrow(/data\[0\] is nested deeper than shape \[2\]/);
   });
 
+  it('reads data nested as deep as a shape of many thousand dimensions, and names a fault deep inside it', () => {
+    const depth = 100_000;
+    const shape = new Array<number>(depth).fill(1);
+    const nest = (leaf: unknown): unknown => {
+      let v = leaf;
+      for (let i = 0; i < depth - 1; i++) v = [v];
+      return v;
+    };
+    expect(decodeInput({ name: 'd', datatype: 'FP32', shape, data: nest([0.5]) }, 0).data).toEqual(new Float32Array([0.5]));
+    expect(() => decodeInput({ name: 'd', datatype: 'FP32', shape, data: nest([0.5, 1]) }, 0)).toThrow(/data\[0\]\[0\].* holds 2 values where shape \[1,1,.*\] needs 1/);
+    expect(() => decodeInput({ name: 'd', datatype: 'FP32', shape: [2, 2, 2], data: [[[1, 2], [3, 4]], [[5, 6], [7]]] }, 0)).toThrow(/data\[1\]\[1\] holds 1 values where shape \[2,2,2\] needs 2/);
+    expect(() => decodeInput({ name: 'd', datatype: 'FP32', shape: [2, 2, 1], data: [[[1], [2]], [[3], 4]] }, 0)).toThrow(/data\[1\]\[1\] must be an array like the values beside it/);
+  });
+
   it('refuses BOOL bytes other than 0 and 1 (onnxruntime reads any other byte as an undefined bool)', () => {
     expect(decodeInput({ name: 'b', datatype: 'BOOL', shape: [2], raw: new Uint8Array([1, 0]) }, 0).data).toEqual(new Uint8Array([1, 0]));
     expect(() => decodeInput({ name: 'b', datatype: 'BOOL', shape: [3], raw: new Uint8Array([1, 0, 2]) }, 0)).toThrow(/inputs\[0\] \(b\) BOOL byte 2 is 2: BOOL data is 0 \(false\) or 1 \(true\)/);

@@ -81,22 +81,32 @@ function flatten(data: unknown, shape: readonly number[], count: number, field: 
   }
   const out: unknown[] = [];
   const dims = `[${shape.join(',')}]`;
-  const walk = (v: readonly unknown[], depth: number, path: string): void => {
-    if (depth >= shape.length) throw bad(`${field}.data${path} is nested deeper than shape ${dims}`, { field: `${field}.data` });
+  // Walked with a stack of its own, not by recursion: a shape of thousands of dimensions with data nested as deep
+  // must be a 400 (or run), never a call stack that overflows into a 500.
+  const stack: { readonly v: readonly unknown[]; readonly depth: number; k: number }[] = [];
+  const path = (): string => stack.map((f) => `[${f.k - 1}]`).join('');
+  const enter = (v: readonly unknown[], depth: number): void => {
+    if (depth >= shape.length) throw bad(`${field}.data${path()} is nested deeper than shape ${dims}`, { field: `${field}.data` });
     if (!v.some(Array.isArray)) {
       const rest = shape.slice(depth).reduce((a, b) => a * b, 1);
-      if (v.length !== rest) throw bad(`${field}.data${path} holds ${v.length} values where shape ${dims} needs ${rest}`, { field: `${field}.data` });
+      if (v.length !== rest) throw bad(`${field}.data${path()} holds ${v.length} values where shape ${dims} needs ${rest}`, { field: `${field}.data` });
       for (const x of v) out.push(x);
       return;
     }
-    if (v.length !== shape[depth]) throw bad(`${field}.data${path} holds ${v.length} values where shape ${dims} needs ${shape[depth]}`, { field: `${field}.data` });
-    for (let k = 0; k < v.length; k++) {
-      const x = v[k];
-      if (!Array.isArray(x)) throw bad(`${field}.data${path}[${k}] must be an array like the values beside it (shape ${dims})`, { field: `${field}.data` });
-      walk(x, depth + 1, `${path}[${k}]`);
-    }
+    if (v.length !== shape[depth]) throw bad(`${field}.data${path()} holds ${v.length} values where shape ${dims} needs ${shape[depth]}`, { field: `${field}.data` });
+    stack.push({ v, depth, k: 0 });
   };
-  walk(data, 0, '');
+  enter(data, 0);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.k === top.v.length) {
+      stack.pop();
+      continue;
+    }
+    const x = top.v[top.k++];
+    if (!Array.isArray(x)) throw bad(`${field}.data${path()} must be an array like the values beside it (shape ${dims})`, { field: `${field}.data` });
+    enter(x, top.depth + 1);
+  }
   return out;
 }
 

@@ -78,7 +78,7 @@ export const serveConfigSchema = z
         advertise: z.string().url().optional().describe('address peers dial, e.g. ws://10.0.0.1:7400 (needed when binding 0.0.0.0)'),
         seeds: z.array(z.string().url()).default([]),
         joinTimeoutMs: z.number().min(0).default(5000).describe('with seeds: not ready until a peer is seen or this long after start (then it serves alone)'),
-        syncPeriodMs: z.number().positive().optional(),
+        syncPeriodMs: z.number().positive().max(2_147_483_647).optional().describe('view gossip period (at most 2^31 - 1 ms: a longer timer fires every millisecond)'),
         hopLimit: z.number().int().min(0).optional(),
         placement: z.boolean().default(false).describe('run the placement coordinator (services then move between nodes)'),
       })
@@ -128,7 +128,7 @@ export const serveConfigSchema = z
       .strict()
       .default({}),
     log: z.object({ level: z.enum(LOG_LEVELS).default('info').describe('JSON lines on stderr at this level and above') }).strict().default({}),
-    drainTimeoutMs: z.number().min(0).default(10_000).describe('SIGTERM: longest wait for accepted work before exit'),
+    drainTimeoutMs: z.number().min(0).max(2_147_483_647).default(10_000).describe('SIGTERM: longest wait for accepted work before exit (at most 2^31 - 1 ms, the longest a timer waits)'),
   })
   .strict()
   .superRefine((c, ctx) => {

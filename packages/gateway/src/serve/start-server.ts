@@ -135,7 +135,14 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     batchAxes: (m) => (executor.itemSeparability(m.serviceId) === 'separable' ? executor.batchAxes(m.serviceId) : undefined),
     modelControl: modelControl(executor, served, { io, at }, logger),
   });
-  const addresses = await gateway.start();
+  const addresses = await gateway.start().catch(async (err: unknown) => {
+    // Nothing else started yet: the collectors and handlers made above are all there is to stop.
+    statistics.close();
+    metrics?.close();
+    dashboard?.close();
+    await gateway.close();
+    throw err;
+  });
   try {
     await executor.start();
     await loadEach(executor, served, { io, at }, logger);
@@ -149,12 +156,13 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   let closeP: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closeP ??= (async () => {
+      // The dashboard first: it ends its event streams, whose connections the HTTP server would otherwise wait for.
+      dashboard?.close();
       await gateway.close();
       await node.close();
       await executor.close();
       statistics.close();
       metrics?.close();
-      dashboard?.close();
     })());
   return {
     node,
