@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createManualClock } from './clock.js';
 import { isLogger, silentLogger } from './logger.js';
 import { createManualTimers, createSystemTimers } from './timers.js';
@@ -45,6 +45,29 @@ describe('system timers', () => {
     cancelled.cancel();
     await new Promise<void>((resolve) => timers.at(clock.now() + 5, () => (order.push('at'), resolve())));
     expect(order).toEqual(['at']);
+  });
+
+  it('keep a delay past the platform limit (2^31 − 1 ms) in steps instead of firing it at once, and never fire Infinity', () => {
+    vi.useFakeTimers();
+    try {
+      const timers = createSystemTimers({ now: () => Date.now() });
+      const fired: string[] = [];
+      timers.setTimeout(() => fired.push('long'), 1e10);
+      timers.setTimeout(() => fired.push('never'), Infinity);
+      const cancelled = timers.setTimeout(() => fired.push('cancelled'), 3e9);
+      vi.advanceTimersByTime(2 ** 31);
+      cancelled.cancel();
+      expect(fired).toEqual([]);
+      vi.advanceTimersByTime(1e10 - 2 ** 31 - 1);
+      expect(fired).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(fired).toEqual(['long']);
+      vi.advanceTimersByTime(1e12);
+      expect(fired).toEqual(['long']);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

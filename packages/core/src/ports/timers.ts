@@ -12,7 +12,10 @@ export interface TimerHandle {
  * {@link ManualClock} they pass as `clock`, so timing decisions are deterministic.
  */
 export interface Timers {
-  /** Calls `fn` once, `ms` milliseconds from now (a negative `ms` means as soon as possible). */
+  /**
+   * Calls `fn` once, `ms` milliseconds from now (a negative `ms` means as soon as possible, `Infinity` never; a
+   * delay past the platform's 2^31 − 1 ms limit is kept, not cut short).
+   */
   setTimeout(fn: () => void, ms: number): TimerHandle;
   /** Calls `fn` once at (or after) clock time `at`, on the clock these timers read. */
   at(at: number, fn: () => void): TimerHandle;
@@ -23,6 +26,9 @@ const platform = globalThis as unknown as {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 };
+
+/** The longest delay the platform's `setTimeout` honours (a signed 32-bit count of ms). */
+const MAX_PLATFORM_DELAY_MS = 2 ** 31 - 1;
 
 /**
  * {@link Timers} on the platform's `setTimeout`, reading `clock` to turn absolute times into delays.
@@ -36,8 +42,15 @@ const platform = globalThis as unknown as {
  */
 export function createSystemTimers(clock: Clock = systemClock): Timers {
   const after = (fn: () => void, ms: number): TimerHandle => {
-    const t = platform.setTimeout(fn, Math.max(0, ms));
-    return { cancel: () => platform.clearTimeout(t) };
+    let t: unknown;
+    // The platform fires a delay past 2^31 − 1 ms after 1 ms: a longer one waits in steps of at most that, and
+    // an infinite one (a wait with no bound) never fires.
+    const arm = (left: number): void => {
+      if (left === Infinity) return;
+      t = left > MAX_PLATFORM_DELAY_MS ? platform.setTimeout(() => arm(left - MAX_PLATFORM_DELAY_MS), MAX_PLATFORM_DELAY_MS) : platform.setTimeout(fn, left > 0 ? left : 0);
+    };
+    arm(ms);
+    return { cancel: () => (t === undefined ? undefined : platform.clearTimeout(t)) };
   };
   return { setTimeout: after, at: (at, fn) => after(fn, at - clock.now()) };
 }

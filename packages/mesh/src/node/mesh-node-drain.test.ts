@@ -23,6 +23,24 @@ describe('MeshNode drain and advertise', () => {
     expect(node.drain()).toBe(drained);
   });
 
+  it('drain waits as long as it is told — past the platform timer limit, or unbounded — and refuses a bad timeout', async () => {
+    const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 30 } }, hosted: ['s'] });
+    // closeTimeoutMs 0: whatever drain stops waiting for is cut off by close() with CLOSED at once.
+    const make = (id: string) => createNode({ id, transport: createMemoryTransport({ hub: createMemoryHub() }), executor, security: { insecure: true }, placement: false, closeTimeoutMs: 0 });
+    for (const [id, timeoutMs] of [['long', 1e10], ['unbounded', Infinity]] as const) {
+      const node = make(id);
+      await node.start();
+      const accepted = node.submit('s', x);
+      await node.drain({ timeoutMs });
+      await expect(accepted).resolves.toBeDefined();
+    }
+    const node = make('bad');
+    await node.start();
+    for (const timeoutMs of [-1, Number.NaN, '5' as unknown as number]) await expect(node.drain({ timeoutMs })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    expect(node.draining).toBe(false);
+    await node.close();
+  });
+
   it('announces the advertise address instead of the bound one', async () => {
     const executor = createFakeExecutor({ services: {} });
     const node = createNode({ id: 'b', transport: createMemoryTransport({ hub: createMemoryHub() }), executor, security: { insecure: true }, placement: false, advertise: 'ws://10.0.0.9:7400/epara', syncPeriodMs: 10 });

@@ -245,9 +245,16 @@ export class MeshNode extends EventEmitter<NodeEvents> {
    * Graceful shutdown for rolling restarts: refuses new submits at once (`CLOSED`, retryable elsewhere), waits
    * up to `timeoutMs` for the requests it already accepted to settle (locally or offloaded), then {@link close}s
    * — requests peers forwarded here and still running are then answered `CLOSED`, which their senders retry
-   * on another server. Idempotent; resolves when the node is closed.
+   * on another server. Idempotent; resolves when the node is closed. `timeoutMs: Infinity` waits for every
+   * accepted request.
+   *
+   * @throws EparaError (rejects) `INVALID_OPTIONS` when `timeoutMs` is not a number ≥ 0.
    */
   drain(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    const t = options?.timeoutMs;
+    if (t !== undefined && !(typeof t === 'number' && t >= 0)) {
+      return Promise.reject(new EparaError('INVALID_OPTIONS', `drain timeoutMs must be a number >= 0 (or Infinity), got ${String(t)}`, { field: 'timeoutMs' }));
+    }
     this.#drainP ??= (async () => {
       this.#draining = true;
       const timeoutMs = options.timeoutMs ?? this.#o.drainTimeoutMs;
