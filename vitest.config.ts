@@ -10,23 +10,30 @@ const src = (file: string): string => fileURLToPath(new URL(`./packages/${file}`
  * The files that run longest, longest first (as a run of the whole suite ranks them). A fresh clone, as in CI,
  * has no record of past durations, so vitest's own order is by file size: the demo (about two minutes on its
  * worker) started after 88 larger files and ran long past the rest. Started first, each of these overlaps the
- * many short files instead. A name that no longer exists fails the config, so the list cannot silently rot.
+ * many short files instead; the unit files among them too, which would otherwise come last (units run after the
+ * isolated files) and leave one worker idle. A name that no longer exists fails the config.
  */
 const LONGEST_FILES = [
   'examples/demo/demo.test.ts',
   'test/packaging/packed-install.test.ts',
   'test/dashboard/dashboard-browser.test.ts',
   'test/mesh/stream-frame-faults.test.ts',
-  'packages/core/src/placement/change-plan.test.ts',
+  'packages/core/src/placement/milp-reference.test.ts',
   'test/runtime/executor-streams.test.ts',
   'test/runtime/executor-batching.test.ts',
   'test/gateway/real-models-serve.test.ts',
   'test/runtime/executor-failures.test.ts',
-  'packages/gateway/src/repository-control.test.ts',
+  'packages/core/src/placement/place-services.property.test.ts',
+  'packages/core/src/scheduling/scheduler.property.test.ts',
   'test/runtime/docs-examples.test.ts',
+  'packages/gateway/src/repository-control.test.ts',
   'test/mesh-wire/secure-wire.test.ts',
   'test/runtime/executor-input-leases.test.ts',
   'test/nats/nats-transport.test.ts',
+  'packages/core/src/model/half-float.test.ts',
+  'test/gateway/grpc-triton-client.test.ts',
+  'packages/core/src/placement/change-plan.test.ts',
+  'packages/sim/src/shard/simulate-in-parallel.test.ts',
 ];
 
 for (const file of LONGEST_FILES) if (!existsSync(fileURLToPath(new URL(`./${file}`, import.meta.url)))) throw new Error(`vitest.config.ts: LONGEST_FILES names ${file}, which does not exist`);
