@@ -1,7 +1,64 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const src = (file: string): string => fileURLToPath(new URL(`./packages/${file}`, import.meta.url));
+
+/**
+ * The files that run longest, longest first (as a run of the whole suite ranks them). A fresh clone, as in CI,
+ * has no record of past durations, so vitest's own order is by file size: the demo (about two minutes on its
+ * worker) started after 88 larger files and ran long past the rest. Started first, each of these overlaps the
+ * many short files instead; the unit files among them too, which would otherwise come last (units run after the
+ * isolated files) and leave one worker idle. A name that no longer exists fails the config.
+ */
+const LONGEST_FILES = [
+  'examples/demo/demo.test.ts',
+  'test/packaging/packed-install.test.ts',
+  'test/runtime-models/serve-models.test.ts',
+  'test/mesh/frame-faults.test.ts',
+  'packages/core/src/placement/place-services.property.test.ts',
+  'test/dashboard/dashboard-browser.test.ts',
+  'test/mesh/stream-frame-faults.test.ts',
+  'packages/core/src/placement/milp-reference.test.ts',
+  'packages/core/src/placement/change-plan.test.ts',
+  'test/runtime/executor-streams.test.ts',
+  'test/runtime/executor-batching.test.ts',
+  'test/gateway/real-models-serve.test.ts',
+  'packages/gateway/src/misbehaving-clients.test.ts',
+  'test/runtime/executor-failures.test.ts',
+  'packages/core/src/scheduling/scheduler.property.test.ts',
+  'packages/gateway/src/repository-control.test.ts',
+  'test/runtime/docs-examples.test.ts',
+  'test/gateway/grpc-reflection.test.ts',
+  'test/mesh-wire/websocket-contract.test.ts',
+  'test/mesh-wire/secure-wire.test.ts',
+  'test/runtime/executor-input-leases.test.ts',
+  'test/nats/nats-transport.test.ts',
+  'packages/core/src/model/half-float.test.ts',
+  'test/gateway/grpc-triton-client.test.ts',
+  'packages/sim/src/shard/simulate-in-parallel.test.ts',
+];
+
+for (const file of LONGEST_FILES) if (!existsSync(fileURLToPath(new URL(`./${file}`, import.meta.url)))) throw new Error(`vitest.config.ts: LONGEST_FILES names ${file}, which does not exist`);
+
+/** The packages' test files that mock a module (`vi.mock`, `vi.doMock`), found by reading them. */
+const MOCKING_FILES = readdirSync(fileURLToPath(new URL('./packages', import.meta.url)), { recursive: true, encoding: 'utf8' })
+  .map((file) => `packages/${file.split(sep).join('/')}`)
+  .filter((file) => /^packages\/[^/]+\/src\/.*\.test\.ts$/.test(file) && !file.includes('/node_modules/'))
+  .filter((file) => /\bvi\.(mock|doMock)\(/.test(readFileSync(fileURLToPath(new URL(`./${file}`, import.meta.url)), 'utf8')));
+
+/** vitest's order (the last recorded durations, or file size), with {@link LONGEST_FILES} moved to the front. */
+class LongestFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (spec: TestSpecification): number => {
+      const i = LONGEST_FILES.indexOf(relative(this.ctx.config.root, spec.moduleId).split(sep).join('/'));
+      return i === -1 ? LONGEST_FILES.length : i;
+    };
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b)); // a stable sort: the rest keep vitest's order
+  }
+}
 
 export default defineConfig({
   resolve: {
@@ -25,7 +82,6 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],
     // Every fast-check property runs from one fixed seed (FC_SEED overrides it).
     setupFiles: ['test/setup/fast-check.ts'],
     // Both cores: the suite is mostly waiting on workers, sockets and child processes.
@@ -33,5 +89,17 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    sequence: { sequencer: LongestFirstSequencer },
+    // Two projects (`--project units` runs one), between them every test file; both share the two workers.
+    projects: [
+      // The packages' own unit and property tests share one module graph per worker: they hold no process-wide
+      // state, and re-importing the sources for each of their ~240 files was most of their time. Each test file is
+      // still evaluated afresh. A file that mocks a module (`vi.mock`) runs isolated: in a shared graph its mock
+      // would reach the files after it, and a module already imported would not see it.
+      { extends: true, test: { name: 'units', include: ['packages/*/src/**/*.test.ts'], exclude: [...MOCKING_FILES, '**/node_modules/**'], isolate: false } },
+      // Integration, examples and docs (they start workers, servers, children), and the mocking files: each file in
+      // a fresh process.
+      { extends: true, test: { name: 'isolated', include: ['test/**/*.test.ts', 'examples/**/*.test.ts', ...MOCKING_FILES] } },
+    ],
   },
 });

@@ -54,6 +54,8 @@ export default defineConfig({
   cacheDir: `.tmp/vitest-cache-${group}`,
   test: {
     ...base.test,
+    // One project, this config's: the base splits `pnpm test` into projects whose lists would replace `include`.
+    projects: undefined,
     include,
     // MUTATION_RUN_LOG=<file>: one JSON line per run (the dry run and each mutant's) with its tests and CPU
     // (scripts/mutation-run-log.mjs; `node scripts/mutation-run-cost.mjs <file>` adds them up).
@@ -81,6 +83,6 @@ export default defineConfig({
     // errors/ modules: 20 % less CPU per mutant, the same outcomes (docs/testing.md).
     isolate: false,
     // MUTATION_SEQUENCER=default keeps vitest's own order (to measure the difference: docs/testing.md).
-    sequence: { ...base.test?.sequence, ...(process.env['MUTATION_SEQUENCER'] === 'default' ? {} : { sequencer: FastFirstSequencer }) },
+    sequence: { ...base.test?.sequence, sequencer: process.env['MUTATION_SEQUENCER'] === 'default' ? BaseSequencer : FastFirstSequencer },
   },
 });

@@ -33,6 +33,21 @@ const watched = (e: FakeExecutor): LocalExecutor => ({
   },
 });
 const next = (k: keyof typeof hooks): Promise<void> => new Promise((resolve) => (hooks[k] = resolve));
+/**
+ * Waits until a member's executor took the `slow` request, or fails at once with how the submit settled when it
+ * settled first (a submit rejected before any member took it would otherwise leave the test waiting forever).
+ */
+async function takenBefore(taken: Promise<void>, result: Promise<unknown>): Promise<void> {
+  const settled = (how: string): string => `the submit settled before a member took the request: ${how}`;
+  const first = await Promise.race([
+    taken.then(() => undefined),
+    result.then(
+      (v) => settled(typeof v === 'string' ? v : 'with a result'),
+      (err: unknown) => settled((err as { code?: string }).code ?? String(err)),
+    ),
+  ]);
+  if (first !== undefined) throw new Error(first);
+}
 
 describe.skipIf(skip)('5 nodes offloading through NATS queue groups (createNode({ offloader }))', () => {
   let server: TestNatsServer;
@@ -133,7 +148,7 @@ describe.skipIf(skip)('5 nodes offloading through NATS queue groups (createNode(
     const aborted = next('aborted');
     const ac = new AbortController();
     const result = codeOf(() => node(0).submit('slow', input([1]), { deadline: Date.now() + 10_000, signal: ac.signal }));
-    await taken;
+    await takenBefore(taken, result);
     ac.abort();
     expect(await result).toBe('ABORTED');
     await aborted; // n3's executor saw the cancel
@@ -141,9 +156,12 @@ describe.skipIf(skip)('5 nodes offloading through NATS queue groups (createNode(
   });
 
   it('a member that dies mid-request loses nothing: the request is retried on another member that serves it', async () => {
+    // n3 is still running the request aborted above: like a device's, a batch that started runs to its end, so
+    // n3 is busy for up to 5 s more. The deadline leaves room to wait behind it: with 10 s, the request fitted by
+    // only the few ms the abort took, and was rejected OVERLOADED when the abort was quick.
     const taken = next('taken');
-    const result = node(0).submit('slow', input([3]), { deadline: Date.now() + 10_000 });
-    await taken; // n3 runs it (5 s)
+    const result = node(0).submit('slow', input([3]), { deadline: Date.now() + 20_000 });
+    await takenBefore(taken, result); // n3 takes it (behind the aborted batch, then 5 s of its own)
     await m[4]!.fake.load({ serviceId: 'slow' } as Parameters<FakeExecutor['load']>[0]);
     await until(() => m[4]!.served.includes('slow'), 'n4 serves slow after loading it');
     await m[3]!.nc.close(); // n3 dies with the request: no progress, no answer
@@ -167,7 +185,7 @@ describe.skipIf(skip)('5 nodes offloading through NATS queue groups (createNode(
     await until(() => m[4]!.served.filter((x) => x === 'slow').length === 2, 'n4 serves slow again');
     const taken = next('taken');
     const result = codeOf(() => node(0).submit('slow', input([1]), { deadline: Date.now() + 10_000 }));
-    await taken; // n4's executor runs it (n3 is gone)
+    await takenBefore(taken, result); // n4's executor runs it (n3 is gone)
     await node(0).close();
     expect(await result).toBe('CLOSED');
   });
