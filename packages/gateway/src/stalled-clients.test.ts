@@ -54,13 +54,21 @@ function untilClosed(socket: Socket): Promise<string> {
   return new Promise((resolve) => socket.once('close', () => resolve(got)));
 }
 
-/** Writes `text` one byte at a time, each after the previous one was flushed and `gapMs` passed. */
-async function trickle(socket: Socket | ClientHttp2Stream, bytes: Buffer, gapMs: number): Promise<void> {
-  for (const b of bytes) {
-    await new Promise<void>((resolve) => socket.write(Buffer.from([b]), () => resolve()));
+/** Writes `bytes` in `pieces` parts (one byte each by default), each after the previous one was flushed and `gapMs` passed. */
+async function trickle(socket: Socket | ClientHttp2Stream, bytes: Buffer, gapMs: number, pieces = bytes.length): Promise<void> {
+  const size = Math.ceil(bytes.length / pieces);
+  for (let at = 0; at < bytes.length; at += size) {
+    await new Promise<void>((resolve) => socket.write(bytes.subarray(at, at + size), () => resolve()));
     await new Promise((r) => setTimeout(r, gapMs));
   }
 }
+
+/**
+ * For the bodies that keep arriving: a longer idle limit, so a gap stretched by a busy machine (a 50 ms gap
+ * read 300 ms at load 50) stays far below it, while the whole body still takes longer than the limit.
+ */
+const TRICKLE_IDLE_MS = 1500;
+const TRICKLE_GAP_MS = TRICKLE_IDLE_MS / 6;
 
 describe('HTTP: a stalled request body', () => {
   it('on the infer route is answered 408 after idleTimeoutMs without a byte, and the connection closed', async () => {
@@ -86,13 +94,13 @@ describe('HTTP: a stalled request body', () => {
   }, 30_000);
 
   it('that keeps arriving, slower in total than idleTimeoutMs, is read and answered', async () => {
-    const { http } = await start();
+    const { http } = await start({ idleTimeoutMs: TRICKLE_IDLE_MS });
     const s = connect(...http);
     const answer = untilClosed(s);
     const body = Buffer.from(jsonBody);
     s.write(`POST /v2/models/m/infer HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n`);
-    // One byte each IDLE_MS / 6: the whole body takes about 12 × IDLE_MS, no gap comes near it.
-    await trickle(s, body, IDLE_MS / 6);
+    // 12 parts, one each idle limit ÷ 6: the whole body takes about twice the limit, no gap comes near it.
+    await trickle(s, body, TRICKLE_GAP_MS, 12);
     expect(await answer).toMatch(/^HTTP\/1\.1 200 [^]*"outputs":\[\{"name":"y"/);
   }, 60_000);
 });
@@ -180,11 +188,11 @@ describe('gRPC', () => {
   }, 30_000);
 
   it('a message that keeps arriving, slower in total than idleTimeoutMs, is answered', async () => {
-    const { grpc } = await start();
+    const { grpc } = await start({ idleTimeoutMs: TRICKLE_IDLE_MS });
     const call = grpcCall(grpc);
     try {
       const frame = inferFrame();
-      await trickle(call.stream, frame.subarray(0, 12), IDLE_MS / 6);
+      await trickle(call.stream, frame.subarray(0, 12), TRICKLE_GAP_MS);
       call.stream.end(frame.subarray(12));
       expect(await call.status).toEqual({ status: '0', message: '' });
     } finally {
