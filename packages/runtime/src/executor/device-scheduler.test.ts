@@ -263,6 +263,8 @@ describe('DeviceScheduler', () => {
     // 10 ms launched at 0 and 30 ms at 100: (10·e^−0.1 + 30) ms per 1000 ms at 100, then decaying.
     expect(sch.workShare(100)).toBeCloseTo((10 * Math.exp(-0.1) + 30) / 1000, 12);
     expect(sch.workShare(1100)).toBeCloseTo(((10 * Math.exp(-0.1) + 30) / 1000) * Math.exp(-1), 12);
+    // A reading from before the last launch (a caller's `now` taken earlier) counts as of the launch: not grown.
+    expect(sch.workShare(50)).toBeCloseTo((10 * Math.exp(-0.1) + 30) / 1000, 12);
     sch.close();
   });
 });
