@@ -88,6 +88,22 @@ describe('DeviceScheduler: arrivals', () => {
   });
 });
 
+describe('DeviceScheduler: a head that cannot keep its guard', () => {
+  it('leaves the idle device to an item that keeps its guard, rather than run alone inside its own', () => {
+    const { sch, lane } = setup();
+    const ran: WorkItem[][] = [];
+    // Due at 12 with 10 ms of run and a 5 ms guard: on time alone, but inside its guard (ends at 10 > 12 − 5).
+    const a = lane({ batchSize: 1, runMs: 10, guardMs: 5, run: (items) => void ran.push([...items]) });
+    const head = fakeItem(12);
+    const keeps = fakeItem(100);
+    a.lane.queue.push(head);
+    a.lane.queue.push(keeps);
+    sch.pump();
+    expect(ran).toEqual([[keeps]]);
+    expect(a.dropped).toEqual([head]); // behind that run it cannot make its deadline: rejected now
+  });
+});
+
 describe('DeviceScheduler: lanes sharing a device', () => {
   it('launches the earliest-deadline lane early enough that the next one, with its guard, still makes its deadline', async () => {
     const { clock, timers, launches, lane } = setup();
