@@ -88,6 +88,26 @@ describe('DeviceScheduler: arrivals', () => {
   });
 });
 
+describe('DeviceScheduler: an arrival while engine work waits', () => {
+  it('replans on a device that holds all it may: what expired meanwhile is rejected and the waiting step launches', () => {
+    const { clock, sch, launches, lane } = setup();
+    const log: string[] = [];
+    const a = lane({ batchSize: 1, runMs: 10 });
+    a.arrive(1000);
+    a.arrive(1000);
+    expect(launches).toHaveLength(2); // one running, one sent ahead
+    const head = a.arrive(30);
+    // Due later than the lane's head: the step waits behind it (the head's batch cannot be sent ahead).
+    sch.enqueueWork(work(500, 5, log).w);
+    expect(log).toEqual([]);
+    // The head's expiry wake-up (at 20) comes late: the next arrival finds it hopeless, and the step first.
+    clock.set(25);
+    a.arrive(1000);
+    expect(a.dropped).toEqual([head]);
+    expect(log).toEqual(['w500']);
+  });
+});
+
 describe('DeviceScheduler: a head that cannot keep its guard', () => {
   it('leaves the idle device to an item that keeps its guard, rather than run alone inside its own', () => {
     const { sch, lane } = setup();
@@ -101,6 +121,38 @@ describe('DeviceScheduler: a head that cannot keep its guard', () => {
     sch.pump();
     expect(ran).toEqual([[keeps]]);
     expect(a.dropped).toEqual([head]); // behind that run it cannot make its deadline: rejected now
+  });
+});
+
+describe('DeviceScheduler: attach, detach, close', () => {
+  it('arms no wake-up for an arrival once closed, even on a device that holds all it may', () => {
+    const { sch, timers, launches, lane } = setup();
+    const a = lane({ batchSize: 1, runMs: 10 });
+    a.arrive(1000);
+    a.arrive(1000);
+    expect(launches).toHaveLength(2);
+    sch.close();
+    a.arrive(50);
+    expect(timers.pending).toBe(0);
+    expect(launches).toHaveLength(2);
+  });
+
+  it('detaching a lane never attached leaves the attached ones scheduled', () => {
+    const { sch, launches, lane } = setup();
+    lane({ id: 'a', batchSize: 1 });
+    const b = lane({ id: 'b', batchSize: 1 });
+    sch.detach(fakeLane({ id: 'stranger' }).lane);
+    b.arrive(100);
+    expect(launches).toEqual([['b', 0, 1, 0]]);
+  });
+
+  it('a lane attached twice is scheduled once, and one detach takes it off the device', () => {
+    const { sch, launches, lane } = setup();
+    const a = lane({ id: 'a', batchSize: 1 });
+    sch.attach(a.lane);
+    sch.detach(a.lane);
+    a.arrive(100);
+    expect(launches).toEqual([]);
   });
 });
 
