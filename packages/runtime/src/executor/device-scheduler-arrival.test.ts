@@ -108,6 +108,17 @@ describe('DeviceScheduler: an arrival while engine work waits', () => {
   });
 });
 
+describe('DeviceScheduler: a lane on several devices', () => {
+  it('sends no batch ahead to this busy device when another device of the lane frees sooner', () => {
+    const { launches, lane } = setup();
+    // Its other device is free now: the full batch waits for it rather than queue behind this device's run.
+    const a = lane({ batchSize: 1, runMs: 10, earliestStart: (now) => now });
+    a.arrive(1000);
+    a.arrive(1000);
+    expect(launches).toEqual([['i', 0, 1, 0]]);
+  });
+});
+
 describe('DeviceScheduler: a head that cannot keep its guard', () => {
   it('leaves the idle device to an item that keeps its guard, rather than run alone inside its own', () => {
     const { sch, lane } = setup();
@@ -179,6 +190,28 @@ describe('DeviceScheduler: lanes sharing a device', () => {
     ]);
     expect([...a.dropped, ...b.dropped]).toEqual([]);
   });
+  it('starts the first lane earlier by twice the timer lag it measured, so the next one keeps its deadline', () => {
+    const { clock, timers, launches, lane } = setup();
+    // A wake-up that comes 10 ms late (due at 40 for c's partial batch, run at 50): the lag learned is 0.1 × 10.
+    const c = lane({ id: 'c', batchSize: 4, runMs: 10, launchWhenIdle: false });
+    const late = c.arrive(50);
+    clock.set(50);
+    timers.fire(50);
+    expect(c.dropped).toEqual([late]);
+    // As in the case above, 50 ms on: a starts by 155 − 3 − 10 − 10 = 132 less twice the lag. Each wake-up that
+    // comes on time learns a lag of 0 (the lag decays by 0.9), so the start creeps toward 132, never past it.
+    const a = lane({ id: 'a', batchSize: 4, runMs: 10, launchWhenIdle: false });
+    const b = lane({ id: 'b', batchSize: 4, runMs: 10, launchWhenIdle: false, guardMs: 3 });
+    a.arrive(150);
+    b.arrive(155);
+    timers.advance(79.9);
+    expect(launches).toEqual([]);
+    timers.advance(2.1);
+    expect(launches.map(([id]) => id)).toEqual(['a']);
+    expect(launches[0]![1]).toBeGreaterThanOrEqual(130);
+    expect(launches[0]![1]).toBeLessThanOrEqual(132);
+  });
+
   it('orders the lanes by their heads’ deadlines, whatever order they were attached in', () => {
     const { timers, launches, lane } = setup();
     const a = lane({ id: 'a', batchSize: 4, runMs: 10, launchWhenIdle: false });
