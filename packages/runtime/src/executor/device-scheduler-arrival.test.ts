@@ -85,6 +85,13 @@ describe('DeviceScheduler: arrivals', () => {
     timers.advance(20);
     expect(a.dropped).toEqual([sooner, later]);
     expect(launches).toHaveLength(2);
+    // The wake-up that emptied the queue is spent: the next arrival sets its own, and is rejected by it too.
+    const next = a.arrive(100); // at 52: hopeless past 100 − 10
+    timers.advance(37);
+    expect(a.dropped).toEqual([sooner, later]);
+    timers.advance(10);
+    expect(a.dropped).toEqual([sooner, later, next]);
+    expect(clock.now()).toBeLessThan(next.deadline);
   });
 });
 
