@@ -155,6 +155,17 @@ describe('DeviceScheduler: attach, detach, close', () => {
     expect(launches).toHaveLength(2);
   });
 
+  it('frees the device once for a batch whose end is reported twice', async () => {
+    const { launches, lane } = setup();
+    const a = lane({ batchSize: 1, runMs: 10 });
+    for (let i = 0; i < 4; i++) a.arrive(1000);
+    expect(launches).toHaveLength(2);
+    a.finish[0]!();
+    a.finish[0]!();
+    await tick();
+    expect(launches).toHaveLength(3); // one ended: one more sent ahead behind the one still running
+  });
+
   it('detaching a lane never attached leaves the attached ones scheduled', () => {
     const { sch, launches, lane } = setup();
     lane({ id: 'a', batchSize: 1 });
