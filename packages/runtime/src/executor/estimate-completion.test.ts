@@ -116,6 +116,8 @@ describe('estimateCompletion (runtime)', () => {
     expect(estimateCompletion(l, [device(200, [l], affine)], 0)).toBe(200 + 4 + 6);
     const blind = lane('a', 2, 2, { maxBatchSize: 4 });
     expect(estimateCompletion(blind, [device(40, [blind], affine)], 0)).toBe(40 + 4 + 3);
+    // On two devices the arrivals are split between them: 0.05 · 44 / 2 = 1.1, one more item, a batch of 2.
+    expect(estimateCompletion(l, [device(40, [l], affine), device(1000, [l], affine)], 0)).toBe(40 + 4 + 4);
   });
 
   it('measures the wait from the clock’s time and prices the own batch and its fill at the input’s size', () => {
@@ -138,5 +140,8 @@ describe('estimateCompletion (runtime)', () => {
     // Without a known rate, only the lead: w = 100 + 0.2·50.
     const blind = urgent('v', 250, 0.2, 0, { maxBatchSize: 4 });
     expect(estimateCompletion(l, [device(100, [l, blind], ms)], 0)).toBeCloseTo(3 + 110, 1);
+    // Nor at a rate of 0: nothing arrives to ride along.
+    const still = urgent('v', 250, 0.2, 0, { maxBatchSize: 4, perMs: 0 });
+    expect(estimateCompletion(l, [device(100, [l, still], ms)], 0)).toBeCloseTo(3 + 110, 1);
   });
 });
