@@ -122,20 +122,22 @@ describe('Lease', () => {
       try {
         f();
       } catch (err) {
-        return isEparaError(err) && err.code === 'INVALID_INPUT' ? err.details?.['reason'] : err;
+        return isEparaError(err) && err.code === 'INVALID_INPUT' ? [err.details?.['reason'], err.message] : err;
       }
       return 'no error';
     };
     const { slab } = slabOf(4);
     const a = lease(slab);
-    expect(reasonOf(() => a.claim('other', 'x'))).toBe('lease-mismatch');
-    expect(reasonOf(() => a.claim('s', 'y'))).toBe('lease-mismatch');
+    expect(reasonOf(() => a.claim('other', 'x'))).toEqual(['lease-mismatch', "s: input 'x': the lease was made for input 'x' of s, given as 'x' of other"]);
+    expect(reasonOf(() => a.claim('s', 'y'))).toEqual(['lease-mismatch', "s: input 'x': the lease was made for input 'x' of s, given as 'y' of s"]);
     expect(a.state).toBe('open');
     a.claim('s', 'x');
-    expect(reasonOf(() => a.claim('s', 'x'))).toBe('lease-submitted');
+    expect(reasonOf(() => a.claim('s', 'x'))).toEqual(['lease-submitted', "s: input 'x': the lease was already submitted (a lease carries one request)"]);
     const b = lease(slab);
     b.release();
-    expect(reasonOf(() => b.claim('s', 'x'))).toBe('lease-released');
+    const released = "s: input 'x': the lease was released (its request settled, or release() was called)";
+    expect(reasonOf(() => b.claim('s', 'x'))).toEqual(['lease-released', released]);
+    expect(reasonOf(() => b.data)).toEqual(['lease-released', released]);
   });
 
   it('settles once: a second settle releases nothing more', () => {
@@ -170,11 +172,12 @@ describe('claimLeases, settleLeases, releaseOpenLeases', () => {
 
   it('a claim that fails releases the leases claimed before it (that request never existed), and throws', () => {
     const { slab } = slabOf(4);
-    const x = lease(slab);
     const other = lease(slab); // made for input x, given as z
+    const x = lease(slab);
     expect(() => claimLeases({ x, z: other }, 's')).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
     expect(x.state).toBe('released');
     expect(other.state).toBe('open');
+    expect(slab.next).toBe(1); // x was never queued: released as refused, its slot (the last handed out) is free again
   });
 
   it('settles the submitted leases only (refused: their slots may be handed again), and releases the open ones of a failed submit', () => {
@@ -188,5 +191,14 @@ describe('claimLeases, settleLeases, releaseOpenLeases', () => {
     expect(a.state).toBe('released');
     expect(slab.next).toBe(0);
     releaseOpenLeases(null as unknown as Record<string, never>);
+  });
+
+  it('settles a request’s leases as queued by default: their slots stay handed out until the slab empties', () => {
+    const { slab } = slabOf(4);
+    const [, b] = [lease(slab), lease(slab)];
+    b.claim('s', 'x');
+    settleLeases({ x: b });
+    expect(b.state).toBe('released');
+    expect(slab.next).toBe(2);
   });
 });

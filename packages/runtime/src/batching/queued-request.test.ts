@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { EparaError, isEparaError, type AbortSignalLike, type NamedTensors, type TraceContext } from '@epara/core';
 import { Lease, LeaseSlab } from './input-lease.js';
@@ -109,6 +110,15 @@ describe('QueuedRequest', () => {
     expect(isEparaError(err) && err.details).toEqual({ serviceId: 'svc' });
     expect(r.withdrawn).toEqual([q]);
     expect(r.completed.map((c) => c.outcome)).toEqual(['ABORTED']);
+  });
+
+  it('leaves no listener on its signal once aborted (a queued request withdrawn is never settled after)', () => {
+    const ac = new AbortController();
+    const q = new QueuedRequest(init({ signal: ac.signal }), recorder().host);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+    ac.abort();
+    void q.promise.catch(() => undefined);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
   });
 
   it('stops listening to its signal once settled (the listener is removed, not left to the signal)', async () => {

@@ -68,6 +68,24 @@ describe('device hold time', () => {
     expect(s.holds).toEqual([15]);
   });
 
+  it('counts a batch of twice the profiled input size at half its hold, and learns nothing from a failed run', async () => {
+    const s = setUp();
+    s.clock.set(100);
+    s.lane.queue.push(fakeItem(1e9, { enqueuedAt: 100, costScale: 2 }));
+    s.push(1);
+    s.sch.pump();
+    s.clock.set(120);
+    s.finish[0]!(COMPUTE_MS);
+    await tick();
+    expect(s.holds).toEqual([10]); // 20 ms for inputs twice the size: 10 ms per profiled batch
+    s.push(2);
+    s.sch.pump();
+    s.clock.set(140);
+    s.finish[1]!(undefined); // failed: no compute time reported
+    await tick();
+    expect(s.holds).toEqual([10]);
+  });
+
   it('prices queued batches at what they hold the device, not at their compute time', async () => {
     const s = setUp();
     // A device that computes as profiled but takes 4 ms of hand-offs per batch (no overlap: the worker waits

@@ -85,6 +85,103 @@ describe('DeviceScheduler: arrivals', () => {
     timers.advance(20);
     expect(a.dropped).toEqual([sooner, later]);
     expect(launches).toHaveLength(2);
+    // The wake-up that emptied the queue is spent: the next arrival sets its own, and is rejected by it too.
+    const next = a.arrive(100); // at 52: hopeless past 100 − 10
+    timers.advance(37);
+    expect(a.dropped).toEqual([sooner, later]);
+    timers.advance(10);
+    expect(a.dropped).toEqual([sooner, later, next]);
+    expect(clock.now()).toBeLessThan(next.deadline);
+  });
+});
+
+describe('DeviceScheduler: an arrival while engine work waits', () => {
+  it('replans on a device that holds all it may: what expired meanwhile is rejected and the waiting step launches', () => {
+    const { clock, sch, launches, lane } = setup();
+    const log: string[] = [];
+    const a = lane({ batchSize: 1, runMs: 10 });
+    a.arrive(1000);
+    a.arrive(1000);
+    expect(launches).toHaveLength(2); // one running, one sent ahead
+    const head = a.arrive(30);
+    // Due later than the lane's head: the step waits behind it (the head's batch cannot be sent ahead).
+    sch.enqueueWork(work(500, 5, log).w);
+    expect(log).toEqual([]);
+    // The head's expiry wake-up (at 20) comes late: the next arrival finds it hopeless, and the step first.
+    clock.set(25);
+    a.arrive(1000);
+    expect(a.dropped).toEqual([head]);
+    expect(log).toEqual(['w500']);
+  });
+});
+
+describe('DeviceScheduler: a lane on several devices', () => {
+  it('sends no batch ahead to this busy device when another device of the lane frees sooner', () => {
+    const { launches, lane } = setup();
+    // Its other device is free now: the full batch waits for it rather than queue behind this device's run.
+    const a = lane({ batchSize: 1, runMs: 10, earliestStart: (now) => now });
+    a.arrive(1000);
+    a.arrive(1000);
+    expect(launches).toEqual([['i', 0, 1, 0]]);
+  });
+});
+
+describe('DeviceScheduler: a head that cannot keep its guard', () => {
+  it('leaves the idle device to an item that keeps its guard, rather than run alone inside its own', () => {
+    const { sch, lane } = setup();
+    const ran: WorkItem[][] = [];
+    // Due at 12 with 10 ms of run and a 5 ms guard: on time alone, but inside its guard (ends at 10 > 12 − 5).
+    const a = lane({ batchSize: 1, runMs: 10, guardMs: 5, run: (items) => void ran.push([...items]) });
+    const head = fakeItem(12);
+    const keeps = fakeItem(100);
+    a.lane.queue.push(head);
+    a.lane.queue.push(keeps);
+    sch.pump();
+    expect(ran).toEqual([[keeps]]);
+    expect(a.dropped).toEqual([head]); // behind that run it cannot make its deadline: rejected now
+  });
+});
+
+describe('DeviceScheduler: attach, detach, close', () => {
+  it('arms no wake-up for an arrival once closed, even on a device that holds all it may', () => {
+    const { sch, timers, launches, lane } = setup();
+    const a = lane({ batchSize: 1, runMs: 10 });
+    a.arrive(1000);
+    a.arrive(1000);
+    expect(launches).toHaveLength(2);
+    sch.close();
+    a.arrive(50);
+    expect(timers.pending).toBe(0);
+    expect(launches).toHaveLength(2);
+  });
+
+  it('frees the device once for a batch whose end is reported twice', async () => {
+    const { launches, lane } = setup();
+    const a = lane({ batchSize: 1, runMs: 10 });
+    for (let i = 0; i < 4; i++) a.arrive(1000);
+    expect(launches).toHaveLength(2);
+    a.finish[0]!();
+    a.finish[0]!();
+    await tick();
+    expect(launches).toHaveLength(3); // one ended: one more sent ahead behind the one still running
+  });
+
+  it('detaching a lane never attached leaves the attached ones scheduled', () => {
+    const { sch, launches, lane } = setup();
+    lane({ id: 'a', batchSize: 1 });
+    const b = lane({ id: 'b', batchSize: 1 });
+    sch.detach(fakeLane({ id: 'stranger' }).lane);
+    b.arrive(100);
+    expect(launches).toEqual([['b', 0, 1, 0]]);
+  });
+
+  it('a lane attached twice is scheduled once, and one detach takes it off the device', () => {
+    const { sch, launches, lane } = setup();
+    const a = lane({ id: 'a', batchSize: 1 });
+    sch.attach(a.lane);
+    sch.detach(a.lane);
+    a.arrive(100);
+    expect(launches).toEqual([]);
   });
 });
 
@@ -111,6 +208,28 @@ describe('DeviceScheduler: lanes sharing a device', () => {
     ]);
     expect([...a.dropped, ...b.dropped]).toEqual([]);
   });
+  it('starts the first lane earlier by twice the timer lag it measured, so the next one keeps its deadline', () => {
+    const { clock, timers, launches, lane } = setup();
+    // A wake-up that comes 10 ms late (due at 40 for c's partial batch, run at 50): the lag learned is 0.1 × 10.
+    const c = lane({ id: 'c', batchSize: 4, runMs: 10, launchWhenIdle: false });
+    const late = c.arrive(50);
+    clock.set(50);
+    timers.fire(50);
+    expect(c.dropped).toEqual([late]);
+    // As in the case above, 50 ms on: a starts by 155 − 3 − 10 − 10 = 132 less twice the lag. Each wake-up that
+    // comes on time learns a lag of 0 (the lag decays by 0.9), so the start creeps toward 132, never past it.
+    const a = lane({ id: 'a', batchSize: 4, runMs: 10, launchWhenIdle: false });
+    const b = lane({ id: 'b', batchSize: 4, runMs: 10, launchWhenIdle: false, guardMs: 3 });
+    a.arrive(150);
+    b.arrive(155);
+    timers.advance(79.9);
+    expect(launches).toEqual([]);
+    timers.advance(2.1);
+    expect(launches.map(([id]) => id)).toEqual(['a']);
+    expect(launches[0]![1]).toBeGreaterThanOrEqual(130);
+    expect(launches[0]![1]).toBeLessThanOrEqual(132);
+  });
+
   it('orders the lanes by their heads’ deadlines, whatever order they were attached in', () => {
     const { timers, launches, lane } = setup();
     const a = lane({ id: 'a', batchSize: 4, runMs: 10, launchWhenIdle: false });

@@ -263,6 +263,13 @@ describe('DeviceScheduler', () => {
     // 10 ms launched at 0 and 30 ms at 100: (10·e^−0.1 + 30) ms per 1000 ms at 100, then decaying.
     expect(sch.workShare(100)).toBeCloseTo((10 * Math.exp(-0.1) + 30) / 1000, 12);
     expect(sch.workShare(1100)).toBeCloseTo(((10 * Math.exp(-0.1) + 30) / 1000) * Math.exp(-1), 12);
+    // A reading from before the last launch (a caller's `now` taken earlier) counts as of the launch: not grown.
+    expect(sch.workShare(50)).toBeCloseTo((10 * Math.exp(-0.1) + 30) / 1000, 12);
+    // A third launch decays what came before over the time since the last launch (100 ms), not since 0.
+    clock.set(200);
+    sch.enqueueWork(step(20));
+    await tick();
+    expect(sch.workShare(200)).toBeCloseTo(((10 * Math.exp(-0.1) + 30) * Math.exp(-0.1) + 20) / 1000, 12);
     sch.close();
   });
 });

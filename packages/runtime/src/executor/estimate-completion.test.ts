@@ -100,6 +100,13 @@ describe('estimateCompletion (runtime)', () => {
     expect(estimateCompletion(l, [device(0, [l], affine, 0, 0, 0.25)], 0)).toBe(3);
   });
 
+  it('stops the fixed point after its eight passes when the engine takes the whole device, and fills over that wait', () => {
+    // A share of 1 never settles: each pass adds the 60 ms wait again, w = 60 · 9 after eight. The lane's arrivals
+    // (0.005 items/ms, batches up to 4) bring 2 more in those 540 ms: its batch runs as 3, 2 ms more.
+    const l = urgent('a', 300, 0, 0, { maxBatchSize: 4, perMs: 0.005 });
+    expect(estimateCompletion(l, [device(60, [l], affine, 0, 0, 1)], 0)).toBe(63 + 480 + 2);
+  });
+
   it("prices the own batch at what the lane's arrivals fill it to by its turn, up to the largest batch", () => {
     // Batches of 2 (up to 4), one full batch queued ahead; 0.05 items/ms arrive. On a device free at 40 the
     // newcomer's batch starts at 40 + 4 = 44: 2 more items arrive by then, so it runs as a batch of 3, not 1.
@@ -109,6 +116,17 @@ describe('estimateCompletion (runtime)', () => {
     expect(estimateCompletion(l, [device(200, [l], affine)], 0)).toBe(200 + 4 + 6);
     const blind = lane('a', 2, 2, { maxBatchSize: 4 });
     expect(estimateCompletion(blind, [device(40, [blind], affine)], 0)).toBe(40 + 4 + 3);
+    // On two devices the arrivals are split between them: 0.05 · 44 / 2 = 1.1, one more item, a batch of 2.
+    expect(estimateCompletion(l, [device(40, [l], affine), device(1000, [l], affine)], 0)).toBe(40 + 4 + 4);
+  });
+
+  it('measures the wait from the clock’s time and prices the own batch and its fill at the input’s size', () => {
+    // At 1000, batches of 2 (up to 8) taking n² ms, 3 queued: a full batch ahead (4 ms), then the newcomer's batch
+    // of 2 at twice the profiled size (8 ms) on a device free at 1040: its batch starts at 1044, a wait of 44 ms in
+    // which 0.1 items/ms bring 4 more. It runs as 6: (36 − 4) ms more, twice: 1040 + 4 + 8 + 64.
+    const l = lane('a', 2, 3, { maxBatchSize: 8, perMs: 0.1 });
+    const square = (_x: Lane, n: number): number => n * n;
+    expect(estimateCompletion(l, [device(1040, [l], square)], 1000, 2)).toBe(1116);
   });
 
   it("counts the items due later that another lane's last due-first batch takes along", () => {
@@ -122,5 +140,8 @@ describe('estimateCompletion (runtime)', () => {
     // Without a known rate, only the lead: w = 100 + 0.2·50.
     const blind = urgent('v', 250, 0.2, 0, { maxBatchSize: 4 });
     expect(estimateCompletion(l, [device(100, [l, blind], ms)], 0)).toBeCloseTo(3 + 110, 1);
+    // Nor at a rate of 0: nothing arrives to ride along.
+    const still = urgent('v', 250, 0.2, 0, { maxBatchSize: 4, perMs: 0 });
+    expect(estimateCompletion(l, [device(100, [l, still], ms)], 0)).toBeCloseTo(3 + 110, 1);
   });
 });

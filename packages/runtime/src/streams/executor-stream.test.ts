@@ -113,6 +113,19 @@ describe('ExecutorStream', () => {
     expect((await end).done).toBe(true);
   });
 
+  it('an iterator over a closed stream still yields the frames that settle after the close', async () => {
+    const { pending, stream } = harness();
+    stream.push(frame(1));
+    stream.push(frame(2));
+    const closing = stream.close();
+    const results = collect(stream);
+    await flush();
+    pending[0]!.resolve(frame(10));
+    pending[1]!.resolve(frame(20));
+    await closing;
+    expect((await results).map(valueOf)).toEqual([10, 20]);
+  });
+
   it('an iterator started before the first push waits for it instead of ending', async () => {
     const { pending, stream } = harness();
     const it = stream[Symbol.asyncIterator]();
