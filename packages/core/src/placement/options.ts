@@ -104,10 +104,10 @@ export interface PlacementOptions {
    * `Σ rate_a × rtt(a, s) ÷ Σ rate_a`, as a share of the service's SLO. Servers within `nearDemandTolerance` of
    * each other in that share keep server order, so a service whose SLO dwarfs the delays (an LLM) does not take
    * the devices near a hot spot from the tight ones. Only the order among equal items changes; the objective does
-   * not. Measured in the simulator's edge world it pays with one service per device (`multiTask: false` or
-   * `'auto'`); with co-location on every device the services whose demand enters at the same hot spot can all
-   * crowd its server, and the one that needs the proximity most (the tightest SLO) can be the one pushed away
-   * (docs/placement.md). `false` keeps server order among equal items. @default true
+   * not. With co-location the services whose demand enters at the same hot spot can all crowd its server (which
+   * service reaches it first is still the greedy's order). Measured in the simulator's edge world it pays with one
+   * service per device, and with co-location at most load points (docs/placement.md). `false` keeps server order
+   * among equal items. @default true
    */
   readonly nearDemandFirst?: boolean;
   /** Shares of the SLO (see `nearDemandFirst`) closer than this count as equally near. @default 0.02 */

@@ -33,9 +33,10 @@ export function placeServices(input: PlacementInput, options: PlacementOptions =
   if (resolved.multiTask !== 'auto') return placeRun(input, model, { ...resolved, multiTask: resolved.multiTask });
   // Whole devices, unless that leaves a service with demand without an instance that sharing gives one.
   const alone = placeRun(input, model, { ...resolved, multiTask: false });
-  const placed = (r: PlacementResult): number => r.services.filter((s) => s.instances > 0).length;
-  const wanting = model.services.filter((svc) => svc.totalDemand > 0 && svc.weight > 0 && svc.plans.length > 0).length;
-  if (placed(alone) >= wanting) return alone;
+  const wanting = model.services.filter((svc) => svc.totalDemand > 0 && svc.weight > 0 && svc.plans.length > 0).map((svc) => svc.index);
+  // `services` lists the model's services in order.
+  const placed = (r: PlacementResult): number => wanting.filter((k) => r.services[k]!.instances > 0).length;
+  if (placed(alone) >= wanting.length) return alone;
   const shared = placeRun(input, model, { ...resolved, multiTask: true });
   return placed(shared) > placed(alone) ? shared : alone;
 }
