@@ -91,7 +91,9 @@ describe('placement coordinator: host-loaded instances', () => {
         services: [ECHO, DETECT],
         devices: [0, 1].map((d) => ({ id: `cpu${d}`, kind: 'cpu', memoryBytes: 1e9 })),
         syncPeriodMs: 50,
-        placement: { demand: [{ serviceId: 'echo', ratePerServer: { n1: 20 } }, { serviceId: 'detect', ratePerServer: { n1: 20 } }], initialDelayMs: 100 },
+        // The host co-locates on purpose, so it lets placement keep shared devices (EPARA's default gives each
+        // service a device of its own when there are devices enough).
+        placement: { demand: [{ serviceId: 'echo', ratePerServer: { n1: 20 } }, { serviceId: 'detect', ratePerServer: { n1: 20 } }], initialDelayMs: 100, multiTask: true },
         placementPeriodMs: 60_000,
       });
       node.on('placementComputed', (e) => computed.push(e));

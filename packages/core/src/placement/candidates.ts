@@ -2,7 +2,7 @@ import type { ParallelPlan } from '../allocation/plan.js';
 import { withBatchVariants } from './batch-variants.js';
 import { dutyCycleFits, PLACEMENT_TOLERANCE, timeShare } from './duty-cycle.js';
 import type { PlacementModel, ServiceNode } from './model.js';
-import type { ResolvedPlacementOptions } from './options.js';
+import type { PlacementRunOptions } from './options.js';
 import type { ItemFootprint, Resources } from './resources.js';
 
 /**
@@ -52,7 +52,7 @@ export function footprintOf(svc: ServiceNode, plan: ParallelPlan, capacityPerSec
 }
 
 /** Switching cost of a new instance: `μ × weight × min(demand, capacity) × loadTime / period`. */
-export function switchPenalty(svc: ServiceNode, capacityPerSec: number, options: ResolvedPlacementOptions): number {
+export function switchPenalty(svc: ServiceNode, capacityPerSec: number, options: PlacementRunOptions): number {
   return (options.switchWeight * svc.weight * Math.min(svc.totalDemand, capacityPerSec) * svc.loadTimeMs) / options.periodMs;
 }
 
@@ -68,7 +68,7 @@ interface Spec {
 }
 
 /** Generates every template; services without demand or plans get none. */
-export function buildTemplates(model: PlacementModel, options: ResolvedPlacementOptions): Template[] {
+export function buildTemplates(model: PlacementModel, options: PlacementRunOptions): Template[] {
   const out: Template[] = [];
   const groupPools = buildGroupPools(model);
   const classGroups = buildClassGroups(model);
@@ -123,7 +123,7 @@ function nearness(svc: ServiceNode, servers: readonly number[], model: Placement
 export const SMALL_SHARE_DEVICES = 256;
 
 /** Every (service, plan, share) worth a template: batch variants only at partial shares. */
-function buildSpecs(model: PlacementModel, options: ResolvedPlacementOptions): Spec[] {
+function buildSpecs(model: PlacementModel, options: PlacementRunOptions): Spec[] {
   const specs: Spec[] = [];
   const healthy = model.devices.reduce((n, d) => n + (d.healthy ? 1 : 0), 0);
   // Shares below ¼ only on mid-size clusters: on large ones they triple the gain evaluations for little goodput.

@@ -31,7 +31,7 @@ function replay(input: PlacementInput, result: PlacementResult, opts: PlacementO
     const svc = model.services[model.serviceIndex.get(inst.serviceId)!]!;
     const server = model.serverIndex.get(inst.serverId);
     const devices = server === undefined ? [] : inst.deviceIds.map((id) => model.deviceIndex.get(`${server}:${id}`)!);
-    const foot = footprintOf(svc, inst.plan, inst.capacityPerSec ?? inst.plan.capacityPerSec, opts.multiTask ?? true);
+    const foot = footprintOf(svc, inst.plan, inst.capacityPerSec ?? inst.plan.capacityPerSec, opts.multiTask !== false);
     const failed = devices.length === 0 || devices.some((d) => !model.devices[d]!.healthy);
     return { inst, devices, mem: foot.memBytes, exclusive: foot.exclusive, state: failed ? 'lost' : state };
   };

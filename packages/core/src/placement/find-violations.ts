@@ -31,7 +31,7 @@ export function findPlacementViolations(input: PlacementInput, instances: readon
       out.push(`${inst.instanceId}: unknown service or server`);
       continue;
     }
-    const foot = footprintOf(model.services[svcIdx]!, inst.plan, inst.capacityPerSec ?? inst.plan.capacityPerSec, resolved.multiTask);
+    const foot = footprintOf(model.services[svcIdx]!, inst.plan, inst.capacityPerSec ?? inst.plan.capacityPerSec, resolved.multiTask !== false);
     if (inst.deviceIds.length !== inst.plan.devices) out.push(`${inst.instanceId}: ${inst.deviceIds.length} devices, plan needs ${inst.plan.devices}`);
     for (const id of inst.deviceIds) {
       const d = model.deviceIndex.get(`${server}:${id}`);

@@ -36,7 +36,8 @@ const cluster = (devices: number, rates: Record<string, number>): PlacementInput
 };
 
 function context(input: PlacementInput, options: PlacementOptions): GreedyContext {
-  const resolved = effectivePlacementOptions(resolvePlacementOptions(options), input);
+  const effective = effectivePlacementOptions(resolvePlacementOptions(options), input);
+  const resolved = { ...effective, multiTask: effective.multiTask !== false };
   const model = buildPlacementModel(input, resolved);
   return { model, options: resolved, templates: buildTemplates(model, resolved) };
 }

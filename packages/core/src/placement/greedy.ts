@@ -3,7 +3,7 @@ import { chooseDevices, type Template } from './candidates.js';
 import { createMaxHeap } from './max-heap.js';
 import type { PlacementModel } from './model.js';
 import { createObjective, type Objective } from './objective.js';
-import type { ResolvedPlacementOptions } from './options.js';
+import type { PlacementRunOptions } from './options.js';
 import { createResources, type ItemFootprint, type Resources } from './resources.js';
 import type { PlacedInstance } from './types.js';
 import { serviceValue, valueGain } from './value.js';
@@ -35,7 +35,7 @@ export interface BuildState {
 /** What every greedy run shares. */
 export interface GreedyContext {
   readonly model: PlacementModel;
-  readonly options: ResolvedPlacementOptions;
+  readonly options: PlacementRunOptions;
   readonly templates: readonly Template[];
 }
 

@@ -1,5 +1,5 @@
 import type { Template } from './candidates.js';
-import type { ResolvedPlacementOptions } from './options.js';
+import type { PlacementRunOptions } from './options.js';
 import type { PlacementGuarantee } from './types.js';
 
 /** What the guarantee depends on besides the options. */
@@ -29,7 +29,7 @@ const NOT_MONOTONE =
  *   worst-case bound; the knapsack safeguard guarantees at least the best single item. `(1 − 1/e)/2` is the
  *   bound for ONE knapsack and does not carry over to many.
  */
-export function placementGuarantee(options: ResolvedPlacementOptions, facts: GuaranteeFacts): PlacementGuarantee {
+export function placementGuarantee(options: PlacementRunOptions, facts: GuaranteeFacts): PlacementGuarantee {
   const p = facts.templates.reduce((m, t) => Math.max(m, t.plan.devices), 1);
   const suffix = ` ${VALUE}${facts.stateful ? ` ${NOT_MONOTONE}` : ''}`;
   if (!options.multiTask && p === 1) {

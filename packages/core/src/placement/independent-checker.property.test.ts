@@ -75,7 +75,7 @@ describe('placement against an independent checker', () => {
         const input = statefulScenario(s, sh, opts, failP);
         const r = placeServices(input, opts);
         placed += r.instances.length;
-        expect(violations(input, r.instances, opts.multiTask ?? true)).toEqual([]);
+        expect(violations(input, r.instances, opts.multiTask !== false)).toEqual([]);
       }),
       { numRuns: Number(process.env.FC_RUNS ?? 80) },
     );

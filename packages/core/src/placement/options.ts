@@ -25,9 +25,15 @@ export interface PlacementOptions {
   readonly lazy?: boolean;
   /**
    * Multi-task: single-device instances of different services may share a device (memory and duty cycle
-   * permitting). `false` gives every instance whole devices. @default true
+   * permitting). `false` gives every instance whole devices. `'auto'`: whole devices, unless that leaves a
+   * service with demand without any instance while sharing places it (more services than devices, or too few
+   * of the kinds a service runs on); then the co-located placement is used. Measured in the simulator's edge
+   * world, co-location costs goodput wherever whole devices serve every service, even priced with the profiled
+   * slowdown (docs/simulator.md, E7); on a cluster with fewer devices than services it is the only way to serve
+   * them all; the mesh's placement coordinator and the simulator's EPARA use it ({@link EPARA_PLACEMENT_OPTIONS}).
+   * @default true
    */
-  readonly multiTask?: boolean;
+  readonly multiTask?: boolean | 'auto';
   /**
    * Time shares a single-device instance may claim when multi-task is on: capacity `share × plan capacity`.
    * Levels below ¼ are used on clusters of at most 256 healthy devices (on larger ones they triple the gain
@@ -98,15 +104,18 @@ export interface PlacementOptions {
    * `Σ rate_a × rtt(a, s) ÷ Σ rate_a`, as a share of the service's SLO. Servers within `nearDemandTolerance` of
    * each other in that share keep server order, so a service whose SLO dwarfs the delays (an LLM) does not take
    * the devices near a hot spot from the tight ones. Only the order among equal items changes; the objective does
-   * not. Off by default: measured in the simulator's edge world it pays with one service per device
-   * (`multiTask: false`), but with co-location the services whose demand enters at the same hot spot all crowd
-   * its server, and the one that needs the proximity most (the tightest SLO) can be the one pushed away.
-   * @default false
+   * not. With co-location the services whose demand enters at the same hot spot can all crowd its server (which
+   * service reaches it first is still the greedy's order). Measured in the simulator's edge world it pays with one
+   * service per device, and with co-location at most load points (docs/placement.md). `false` keeps server order
+   * among equal items. @default true
    */
   readonly nearDemandFirst?: boolean;
   /** Shares of the SLO (see `nearDemandFirst`) closer than this count as equally near. @default 0.02 */
   readonly nearDemandTolerance?: number;
 }
+
+/** {@link ResolvedPlacementOptions} of one greedy run: co-location decided (see {@link PlacementOptions.multiTask}). */
+export type PlacementRunOptions = Omit<ResolvedPlacementOptions, 'multiTask'> & { readonly multiTask: boolean };
 
 /** {@link PlacementOptions} with every field filled. */
 export interface ResolvedPlacementOptions {
@@ -116,7 +125,7 @@ export interface ResolvedPlacementOptions {
   readonly reserveFraction: number;
   readonly epsilon: number;
   readonly lazy: boolean;
-  readonly multiTask: boolean;
+  readonly multiTask: boolean | 'auto';
   readonly shareLevels: readonly number[];
   readonly costModel: 'resource' | 'unit';
   readonly safeguard: boolean;
@@ -150,9 +159,19 @@ export const DEFAULT_PLACEMENT_OPTIONS: ResolvedPlacementOptions = {
   floorBonus: 1e6,
   floorFairShare: true,
   colocationSlowdown: 0.1,
-  nearDemandFirst: false,
+  nearDemandFirst: true,
   nearDemandTolerance: 0.02,
 };
+
+/**
+ * The placement policy EPARA deploys, over {@link DEFAULT_PLACEMENT_OPTIONS}: what the mesh's placement coordinator
+ * passes to {@link placeServices} unless the host sets these fields, and what the simulator's EPARA measures. One
+ * service per device unless that leaves a service with demand without an instance (`multiTask: 'auto'`): in the
+ * simulator's edge world co-location cost goodput at every load where whole devices served every service, while
+ * on a cluster with fewer devices than services (three servers of one device each) whole devices left one or two
+ * of five services unserved.
+ */
+export const EPARA_PLACEMENT_OPTIONS: Readonly<PlacementOptions> = Object.freeze({ multiTask: 'auto' });
 
 /**
  * The options a run uses for an input: locality is on only when the input carries a delay model (`delaysMs`).
@@ -208,7 +227,7 @@ export function resolvePlacementOptions(options: PlacementOptions = {}): Resolve
     reserveFraction,
     epsilon,
     lazy: bool('lazy', options.lazy, d.lazy),
-    multiTask: bool('multiTask', options.multiTask, d.multiTask),
+    multiTask: multiTaskOf(options.multiTask, d.multiTask),
     shareLevels: resolveShares(options.shareLevels ?? d.shareLevels),
     costModel,
     safeguard: bool('safeguard', options.safeguard, d.safeguard),
@@ -220,6 +239,12 @@ export function resolvePlacementOptions(options: PlacementOptions = {}): Resolve
 function bool(field: string, value: boolean | undefined, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') invalidOption(field, value, 'a boolean');
+  return value;
+}
+
+function multiTaskOf(value: boolean | 'auto' | undefined, fallback: boolean | 'auto'): boolean | 'auto' {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean' && value !== 'auto') invalidOption('multiTask', value, "a boolean or 'auto'");
   return value;
 }
 

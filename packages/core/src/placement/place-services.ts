@@ -4,7 +4,7 @@ import { planChanges, type ChangeItem } from './change-plan.js';
 import { createBuildState, netGain, objectiveValue, type Chosen, type GreedyContext } from './greedy.js';
 import { placementGuarantee } from './guarantee.js';
 import { buildPlacementModel, type PlacementModel } from './model.js';
-import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions } from './options.js';
+import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions, type PlacementRunOptions } from './options.js';
 import { validatePlacementInput } from './validate-input.js';
 import { valueGap } from './value.js';
 import type { PlacedInstance, PlacementInput, PlacementResult, ServicePlacement } from './types.js';
@@ -30,6 +30,19 @@ export function placeServices(input: PlacementInput, options: PlacementOptions =
   validatePlacementInput(input);
   const resolved = effectivePlacementOptions(resolvePlacementOptions(options), input);
   const model = buildPlacementModel(input, resolved);
+  if (resolved.multiTask !== 'auto') return placeRun(input, model, { ...resolved, multiTask: resolved.multiTask });
+  // Whole devices, unless that leaves a service with demand without an instance that sharing gives one.
+  const alone = placeRun(input, model, { ...resolved, multiTask: false });
+  const wanting = model.services.filter((svc) => svc.totalDemand > 0 && svc.weight > 0 && svc.plans.length > 0).map((svc) => svc.index);
+  // `services` lists the model's services in order.
+  const placed = (r: PlacementResult): number => wanting.filter((k) => r.services[k]!.instances > 0).length;
+  if (placed(alone) >= wanting.length) return alone;
+  const shared = placeRun(input, model, { ...resolved, multiTask: true });
+  return placed(shared) > placed(alone) ? shared : alone;
+}
+
+/** One placement with co-location decided. */
+function placeRun(input: PlacementInput, model: PlacementModel, resolved: PlacementRunOptions): PlacementResult {
   const templates = buildTemplates(model, resolved);
   const ctx: GreedyContext = { model, options: resolved, templates };
   const current = input.current ?? [];

@@ -188,7 +188,7 @@ describe('resolvePlacementOptions', () => {
       floorBonus: 1e6,
       floorFairShare: true,
       colocationSlowdown: 0.1,
-      nearDemandFirst: false,
+      nearDemandFirst: true,
       nearDemandTolerance: 0.02,
     });
   });

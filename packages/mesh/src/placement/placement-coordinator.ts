@@ -1,4 +1,4 @@
-import { placeServices, toEparaError } from '@epara/core';
+import { EPARA_PLACEMENT_OPTIONS, placeServices, toEparaError } from '@epara/core';
 import type { ClusterView, DeviceSpec, ServerId, ServiceDemand, ServiceSpec } from '@epara/core';
 import type { Logger } from '@epara/core';
 import type { Timers, TimerHandle } from '@epara/core';
@@ -206,7 +206,7 @@ export class PlacementCoordinator {
       if (input.servers.length === 0) return undefined;
       // Measured delays make placement locality-aware (instances go where demand enters); none yet: no locality.
       const delaysMs = this.#delays.model();
-      const result = placeServices(delaysMs ? { ...input, delaysMs } : input, { periodMs: this.#c.periodMs, ...this.#c.options.core });
+      const result = placeServices(delaysMs ? { ...input, delaysMs } : input, { periodMs: this.#c.periodMs, ...EPARA_PLACEMENT_OPTIONS, ...this.#c.options.core });
       const decision: PlacementDecision = {
         kind: 'placement',
         leader: self,

@@ -1,3 +1,4 @@
+import { EPARA_PLACEMENT_OPTIONS } from '@epara/core';
 import type { PlacementOptions, RouteOptions, StrategyOptions } from '@epara/core';
 import type { LatencyGuardOptions } from '@epara/core/scheduling';
 
@@ -156,9 +157,9 @@ export interface EparaSystemOptions {
   readonly routeOptions: Partial<RouteOptions>;
   readonly strategyOptions: Partial<StrategyOptions>;
   /**
-   * Core placement options, merged over the defaults. @default { locality: true, multiTask: false,
-   * valueWeighting: 'offered-load', nearDemandFirst: true } (locality-aware, value-weighted per service, no
-   * co-location, equal placements nearest the demand: see the measurements in docs/simulator.md)
+   * Core placement options, merged over core's defaults (locality-aware, value-weighted per service, co-location
+   * only when whole devices leave a service without an instance, equal placements nearest the demand: see the
+   * measurements in docs/simulator.md). @default core's `EPARA_PLACEMENT_OPTIONS` (`{ multiTask: 'auto' }`)
    */
   readonly placementOptions: PlacementOptions;
 }
@@ -198,11 +199,12 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   syncOptions: {},
   routeOptions: {},
   strategyOptions: {},
-  // EPARA's design places where demand enters, using the delays it measures between servers. Every service's
-  // offered load counts alike (an expensive service is not abandoned for items/s), and one service per device:
-  // measured in the edge world (interference β = 0.25), co-location costs goodput at every load even priced
-  // with the profiled slowdown, so it is off by default (`multiTask: true` turns it back on).
-  // Among placements that serve the same demand, the server nearest where it enters (core's default is server
-  // order): measured in the edge world with one service per device, see docs/simulator.md.
-  placementOptions: { locality: true, multiTask: false, valueWeighting: 'offered-load', nearDemandFirst: true },
+  // The policy EPARA deploys (core's EPARA_PLACEMENT_OPTIONS over its defaults, what the mesh's placement
+  // coordinator passes): places where demand enters, using the delays it measures between servers; every
+  // service's offered load counts alike (an expensive service is not abandoned for items/s); one service per
+  // device unless that leaves a service without an instance (`multiTask: 'auto'`: measured in the edge world,
+  // interference β = 0.25, co-location costs goodput at every load even priced with the profiled slowdown, and
+  // whole devices serve every service there); among placements that serve the same demand, the server nearest
+  // where it enters. See docs/simulator.md.
+  placementOptions: { ...EPARA_PLACEMENT_OPTIONS },
 };

@@ -1,4 +1,4 @@
-import { admitStream, createView, resolveRouteOptions, type ClusterView, type RouteOptions, type RouteRequestInput, type ServerEntry } from '@epara/core';
+import { admitStream, createView, DEFAULT_PLACEMENT_OPTIONS, resolveRouteOptions, type ClusterView, type RouteOptions, type RouteRequestInput, type ServerEntry } from '@epara/core';
 import { routeRequestInto, RoutePlan } from '@epara/core/internal';
 import type { SimSystem } from '../world/system.js';
 import type { SimInstance, SimRequest, SimStream } from '../world/types.js';
@@ -433,7 +433,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       drivers[zoneIndex[inst.server]!]?.noticed(world, inst);
     },
     describe: () => ({
-      options: { locality: o.placementOptions.locality ?? false, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, ratePacks: o.ratePacks, fillAwareWait: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead, reportNextRun: o.reportNextRun, egressAwareOffload: o.egressAwareOffload, holdRefusedFramesMs: o.holdRefusedFramesMs, streamEgressShare: o.streamEgressShare, hopLimit: route.hopLimit },
+      options: { locality: o.placementOptions.locality ?? DEFAULT_PLACEMENT_OPTIONS.locality, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, ratePacks: o.ratePacks, fillAwareWait: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead, reportNextRun: o.reportNextRun, egressAwareOffload: o.egressAwareOffload, holdRefusedFramesMs: o.holdRefusedFramesMs, streamEgressShare: o.streamEgressShare, hopLimit: route.hopLimit },
       sync: o.sync ? { ...syncO, ...ring!.stats() } : 'off',
       placements: replacements + zones.length + shiftReplacements,
       shiftReplacements,

@@ -1,6 +1,6 @@
 import { buildTemplates } from '../candidates.js';
 import { buildPlacementModel, type PlacementModel } from '../model.js';
-import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions } from '../options.js';
+import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions, type PlacementRunOptions } from '../options.js';
 import { createResources } from '../resources.js';
 import type { PlacementInput } from '../types.js';
 import { createSeededRandom } from '../../ports/random.js';
@@ -8,6 +8,12 @@ import { randomPlacementInstance, type RandomInstanceShape } from './random-inst
 import type { Template } from '../candidates.js';
 import { commitTemplate, createBuildState, type GreedyContext } from '../greedy.js';
 import { upgradeShares } from '../upgrade-shares.js';
+
+/** The options of the search: with `multiTask: 'auto'`, the co-located space (the larger of the two it chooses from). */
+function runOptions(options: PlacementOptions, input: PlacementInput): PlacementRunOptions {
+  const resolved = effectivePlacementOptions(resolvePlacementOptions(options), input);
+  return { ...resolved, multiTask: resolved.multiTask !== false };
+}
 
 /** Largest ground set {@link bruteForceOptimum} accepts (2^n subsets before pruning). */
 export const MAX_BRUTE_FORCE_ITEMS = 20;
@@ -31,7 +37,7 @@ export interface ConcreteItem {
 
 /** Every concrete item of an instance (each device of a class; each device subset of a group). */
 export function concreteItems(input: PlacementInput, options: PlacementOptions = {}): { model: PlacementModel; items: ConcreteItem[] } {
-  const resolved = effectivePlacementOptions(resolvePlacementOptions(options), input);
+  const resolved = runOptions(options, input);
   const model = buildPlacementModel(input, resolved);
   const items: ConcreteItem[] = [];
   for (const t of buildTemplates(model, resolved)) {
@@ -129,7 +135,7 @@ export function maxFlow(supply: readonly number[], caps: readonly number[], edge
  * as the greedy's post-processing (so both search the same space), then is valued by {@link referenceGoodput}.
  */
 export function bruteForceOptimum(input: PlacementInput, options: PlacementOptions = {}): { value: number; items: number } {
-  const resolved = effectivePlacementOptions(resolvePlacementOptions(options), input);
+  const resolved = runOptions(options, input);
   const { model, items } = concreteItems(input, options);
   if (items.length > MAX_BRUTE_FORCE_ITEMS) throw new Error(`brute force over ${items.length} items is intractable`);
   const ctx: GreedyContext = { model, options: resolved, templates: [] };
