@@ -116,7 +116,7 @@ export type { TraceContext, TraceParent } from './tracing/trace-context.js';
 
 // --- placement is exported below ---
 export { placeServices } from './placement/place-services.js';
-export { resolvePlacementOptions, DEFAULT_PLACEMENT_OPTIONS, EPARA_PLACEMENT_OPTIONS } from './placement/options.js';
+export { resolvePlacementOptions, DEFAULT_PLACEMENT_OPTIONS } from './placement/options.js';
 export { findPlacementViolations } from './placement/find-violations.js';
 export type { PlacementOptions, ResolvedPlacementOptions } from './placement/options.js';
 export type {

@@ -23,6 +23,8 @@ export { throughputAt } from './profiles/latency-profile.js';
 export { isLogger } from './ports/logger.js';
 export { tensorsByteLength } from './model/tensor.js';
 export { usableMemoryBytes } from './allocation/strategy-options.js';
+// The placement policy EPARA deploys: the mesh's coordinator and the simulator's EPARA run placeServices with it.
+export { EPARA_PLACEMENT_OPTIONS } from './placement/options.js';
 export { singleCapacity } from './categories/classify.js';
 export { comparePlans } from './allocation/allocate.js';
 export { inflateWait, routeRequestInto } from './routing/route-request.js';

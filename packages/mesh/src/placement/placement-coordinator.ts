@@ -1,4 +1,5 @@
-import { EPARA_PLACEMENT_OPTIONS, placeServices, toEparaError } from '@epara/core';
+import { placeServices, toEparaError } from '@epara/core';
+import { EPARA_PLACEMENT_OPTIONS } from '@epara/core/internal';
 import type { ClusterView, DeviceSpec, ServerId, ServiceDemand, ServiceSpec } from '@epara/core';
 import type { Logger } from '@epara/core';
 import type { Timers, TimerHandle } from '@epara/core';

@@ -1,4 +1,4 @@
-import { EPARA_PLACEMENT_OPTIONS } from '@epara/core';
+import { EPARA_PLACEMENT_OPTIONS } from '@epara/core/internal';
 import type { PlacementOptions, RouteOptions, StrategyOptions } from '@epara/core';
 import type { LatencyGuardOptions } from '@epara/core/scheduling';
 
