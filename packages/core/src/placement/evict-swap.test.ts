@@ -115,3 +115,117 @@ describe('eviction picks the cheapest victim', () => {
     expect(r.changes).toEqual([]);
   });
 });
+
+describe('what an eviction gives the freed device', () => {
+  // One 16 GB device held by `low` (50 items/s). Two services starve: `wide` (700 items/s, a plan of 800 a device)
+  // and `narrow` (2000 items/s on a plan of only 100 a device, so it still starves once placed). Figures exact:
+  // items valued by weight, no floor, no switching cost.
+  const EXACT = { valueWeighting: 'per-item', minServedShare: 0, switchWeight: 0 } as const;
+  const svc = { low: big('low'), wide: big('wide'), narrow: big('narrow') };
+  const plans = {
+    low: [affinePlan(svc.low, 'gpu', { fixedMs: 2, perItemMs: 1, batch: 8 })],
+    wide: [affinePlan(svc.wide, 'gpu', { fixedMs: 2, perItemMs: 1, batch: 8 })],
+    narrow: [affinePlan(svc.narrow, 'gpu', { fixedMs: 10, perItemMs: 0, batch: 1 })],
+  };
+  const input = (order: readonly ('wide' | 'narrow')[]): PlacementInput => ({
+    servers: oneDevice,
+    services: [svc.low, ...order.map((k) => svc[k])],
+    plans,
+    demand: [
+      { serviceId: 'low', ratePerServer: { s0: 50 } },
+      { serviceId: 'wide', ratePerServer: { s0: 700 } },
+      { serviceId: 'narrow', ratePerServer: { s0: 2000 } },
+    ],
+    current: [{ instanceId: 'low-1', serviceId: 'low', plan: plans.low[0]!, serverId: 's0', deviceIds: ['g0'] }],
+  });
+
+  for (const order of [
+    ['wide', 'narrow'],
+    ['narrow', 'wide'],
+  ] as const) {
+    it(`the starving service that gains most on it, whatever the order of the services (${order.join(', ')})`, () => {
+      const r = placeServices(input(order), EXACT);
+      expect(r.instances.map((i) => `${i.serviceId}@${i.deviceIds.join('+')}`)).toEqual(['wide@g0']);
+      const served = Object.fromEntries(r.services.map((s) => [s.serviceId, s.servedPerSec]));
+      expect(served).toEqual({ low: 0, wide: 700, narrow: 0 });
+    });
+  }
+
+  it('at equal gain, the service listed first', () => {
+    for (const [first, second] of [
+      ['a', 'b'],
+      ['b', 'a'],
+    ] as const) {
+      const twins = { a: big('a'), b: big('b') };
+      const twinPlan = (s: ServiceSpec) => affinePlan(s, 'gpu', { fixedMs: 2, perItemMs: 1, batch: 8 });
+      const r = placeServices(
+        {
+          servers: oneDevice,
+          services: [svc.low, twins[first], twins[second]],
+          plans: { low: plans.low, a: [twinPlan(twins.a)], b: [twinPlan(twins.b)] },
+          demand: [
+            { serviceId: 'low', ratePerServer: { s0: 50 } },
+            { serviceId: 'a', ratePerServer: { s0: 700 } },
+            { serviceId: 'b', ratePerServer: { s0: 700 } },
+          ],
+          current: input(['wide']).current,
+        },
+        EXACT,
+      );
+      expect(r.instances.map((i) => i.serviceId)).toEqual([first]);
+    }
+  });
+
+  it('of two victims that cost the same, evicts the one placed first', () => {
+    // x-1 and y-1 serve 5 items/s each on devices of their own; hot needs one device. Order: as the current list.
+    const two: ServerSpec[] = [{ id: 's0', devices: ['g0', 'g1'].map((id) => ({ id, kind: 'gpu', memoryBytes: 16 * GB })) }];
+    for (const [first, second] of [
+      ['x', 'y'],
+      ['y', 'x'],
+    ] as const) {
+      const s = { x: big('x'), y: big('y'), hot: big('hot') };
+      const p = (k: ServiceSpec) => affinePlan(k, 'gpu', { fixedMs: 2, perItemMs: 1, batch: 8 });
+      const device = { [first]: 'g0', [second]: 'g1' };
+      const r = placeServices(
+        {
+          servers: two,
+          services: [s.hot, s.x, s.y],
+          plans: { hot: [p(s.hot)], x: [p(s.x)], y: [p(s.y)] },
+          demand: [
+            { serviceId: 'hot', ratePerServer: { s0: 700 } },
+            { serviceId: 'x', ratePerServer: { s0: 5 } },
+            { serviceId: 'y', ratePerServer: { s0: 5 } },
+          ],
+          current: [first, second].map((k) => ({ instanceId: `${k}-1`, serviceId: k, plan: p(s[k]), serverId: 's0', deviceIds: [device[k]!] })),
+        },
+        EXACT,
+      );
+      expect(r.instances.map((i) => `${i.serviceId}@${i.deviceIds.join('+')}`).sort()).toEqual([`${second}@g1`, 'hot@g0'].sort());
+    }
+  });
+
+  it('re-places the evicted service where only it fits, in the next round', () => {
+    // `low` also has a CPU plan; `hot` runs on the GPU only. Evicting low-1 gives hot the GPU, and the round after
+    // puts low on the CPU, which nothing else could use.
+    const hot = big('hot');
+    const low = big('low');
+    const gpu = (s: ServiceSpec) => affinePlan(s, 'gpu', { fixedMs: 2, perItemMs: 1, batch: 8 });
+    const cpu = affinePlan(low, 'cpu', { fixedMs: 10, perItemMs: 10, batch: 1 });
+    const servers: ServerSpec[] = [{ id: 's0', devices: [{ id: 'g0', kind: 'gpu', memoryBytes: 16 * GB }, { id: 'c0', kind: 'cpu', memoryBytes: 16 * GB }] }];
+    const mixed: PlacementInput = {
+      servers,
+      services: [hot, low],
+      plans: { hot: [gpu(hot)], low: [gpu(low), cpu] },
+      demand: [
+        { serviceId: 'hot', ratePerServer: { s0: 700 } },
+        { serviceId: 'low', ratePerServer: { s0: 50 } },
+      ],
+      current: [{ instanceId: 'low-1', serviceId: 'low', plan: gpu(low), serverId: 's0', deviceIds: ['g0'] }],
+    };
+    const r = placeServices(mixed, EXACT);
+    expect(findPlacementViolations(mixed, r.instances)).toEqual([]);
+    expect(r.instances.map((i) => `${i.serviceId}@${i.deviceIds.join('+')}`).sort()).toEqual(['hot@g0', 'low@c0']);
+    const served = Object.fromEntries(r.services.map((s) => [s.serviceId, s.servedPerSec]));
+    expect(served).toEqual({ hot: 700, low: 50 });
+  });
+});

@@ -42,6 +42,13 @@ describe('placeServices', () => {
     expect(byId['a']!.servedPerSec).toBeCloseTo(500, 6);
     expect(byId['b']!.servedPerSec).toBeCloseTo(100, 6);
     expect(r.goodputPerSec).toBeCloseTo(600, 6);
+    // Each service's entry counts its own instances (a more than one: 500 items/s is past a device) and states its demand.
+    const count = (id: string): number => r.instances.filter((i) => i.serviceId === id).length;
+    expect(count('a')).toBeGreaterThan(count('b'));
+    expect(r.services.map((s) => [s.serviceId, s.instances, s.demandPerSec])).toEqual([
+      ['a', count('a'), 500],
+      ['b', count('b'), 100],
+    ]);
     // Only new instances: every change is a load followed by its ready, no drains.
     expect(r.changes.map((c) => c.action).filter((a) => a === 'drain' || a === 'free')).toEqual([]);
     expect(r.changes.filter((c) => c.action === 'load')).toHaveLength(r.instances.length);
