@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { placementService } from '../testing/placement-fixture.js';
+import { gpuServer, placementService, runningInstance, servedPerService } from '../testing/placement-fixture.js';
 import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
 import { findPlacementViolations } from './find-violations.js';
@@ -17,18 +17,9 @@ const EXACT = { valueWeighting: 'per-item', minServedShare: 0, switchWeight: 0 }
 /** 10 GB of weights on 16 GB devices: one instance per device. */
 const service = (id: string): ServiceSpec => placementService(id, { weightsGb: 10 });
 const plan = (s: ServiceSpec, devices = 1) => affinePlan(s, 'gpu', { fixedMs: 2, perItemMs: 1, batch: 8, devices });
-const gpus = (server: string, n: number): ServerSpec => ({
-  id: server,
-  devices: Array.from({ length: n }, (_, d) => ({ id: `g${d}`, kind: 'gpu', memoryBytes: 16 * GB })),
-});
-const running = (instanceId: string, s: ServiceSpec, serverId: string, device: string): PlacedInstance => ({
-  instanceId,
-  serviceId: s.id,
-  plan: plan(s),
-  serverId,
-  deviceIds: [device],
-});
-const served = (r: PlacementResult): Record<string, number> => Object.fromEntries(r.services.map((s) => [s.serviceId, s.servedPerSec]));
+const gpus = gpuServer;
+const running = (instanceId: string, s: ServiceSpec, serverId: string, device: string): PlacedInstance => runningInstance(instanceId, s, plan(s), serverId, device);
+const served = servedPerService;
 const where = (r: PlacementResult): string[] => r.instances.map((i) => `${i.instanceId}@${i.serverId}:${i.deviceIds.join('+')}`);
 
 const [g, h, c, d, e] = ['g', 'h', 'c', 'd', 'e'].map(service) as [ServiceSpec, ServiceSpec, ServiceSpec, ServiceSpec, ServiceSpec];

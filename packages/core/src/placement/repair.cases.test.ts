@@ -1,16 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { placementService } from '../testing/placement-fixture.js';
-import type { ServerSpec } from '../model/device.js';
+import { gpuServer, placementService, runningInstance, servedPerService } from '../testing/placement-fixture.js';
 import type { ServiceSpec } from '../model/service.js';
 import { findPlacementViolations } from './find-violations.js';
 import { placeServices } from './place-services.js';
 import { affinePlan } from './testing/random-instance.js';
-import type { PlacedInstance, PlacementInput, PlacementResult } from './types.js';
+import type { PlacedInstance, PlacementInput } from './types.js';
 
 // The passes after greedy (trim, grow, merge shares; evict for a starving service, one item or a whole group),
 // seen through placeServices only: each case is a cluster small enough to work out by hand.
 
-const GB = 1024 ** 3;
 /** Items valued by the service weight, no floor: the figures below are plain items/s. */
 const PER_ITEM = { valueWeighting: 'per-item', minServedShare: 0 } as const;
 
@@ -18,18 +16,9 @@ const service = (id: string, weightsGb: number): ServiceSpec => placementService
 /** 10 ms + 2 ms per item at batch 8: one batch runs 26 ms, 1000 · 8 / 26 ≈ 307.7 items/s per device. */
 const PER_DEVICE = 8000 / 26;
 const plan = (s: ServiceSpec, devices = 1) => affinePlan(s, 'gpu', { fixedMs: 10, perItemMs: 2, batch: 8, devices });
-const gpus = (server: string, n: number): ServerSpec => ({
-  id: server,
-  devices: Array.from({ length: n }, (_, d) => ({ id: `g${d}`, kind: 'gpu', memoryBytes: 16 * GB })),
-});
-const running = (instanceId: string, s: ServiceSpec, serverId: string, device: string): PlacedInstance => ({
-  instanceId,
-  serviceId: s.id,
-  plan: plan(s),
-  serverId,
-  deviceIds: [device],
-});
-const served = (r: PlacementResult): Record<string, number> => Object.fromEntries(r.services.map((s) => [s.serviceId, s.servedPerSec]));
+const gpus = gpuServer;
+const running = (instanceId: string, s: ServiceSpec, serverId: string, device: string): PlacedInstance => runningInstance(instanceId, s, plan(s), serverId, device);
+const served = servedPerService;
 
 describe('trimming a new instance’s claim', () => {
   const a = service('a', 1);

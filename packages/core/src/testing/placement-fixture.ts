@@ -1,5 +1,7 @@
 import type { ParallelPlan } from '../allocation/plan.js';
+import type { ServerSpec } from '../model/device.js';
 import type { ServiceSpec } from '../model/service.js';
+import type { PlacedInstance, PlacementResult } from '../placement/types.js';
 
 /**
  * For core's placement case tests: a batching plan on one GPU — a batch of 8 runs 26 ms (52 ms expected latency),
@@ -50,3 +52,21 @@ export function placementService(id: string, shape: PlacementServiceShape = {}):
     ...spec,
   };
 }
+
+/** For core's placement case tests: a server of `n` GPUs `g0`, `g1`, … of 16 GB each. */
+export const gpuServer = (server: string, n: number): ServerSpec => ({
+  id: server,
+  devices: Array.from({ length: n }, (_, d) => ({ id: `g${d}`, kind: 'gpu', memoryBytes: 16 * GB })),
+});
+
+/** For core's placement case tests: an instance of `s` running `plan` on one device of a server. */
+export const runningInstance = (instanceId: string, s: ServiceSpec, plan: ParallelPlan, serverId: string, device: string): PlacedInstance => ({
+  instanceId,
+  serviceId: s.id,
+  plan,
+  serverId,
+  deviceIds: [device],
+});
+
+/** For core's placement case tests: each service's items/s served, by service id. */
+export const servedPerService = (r: PlacementResult): Record<string, number> => Object.fromEntries(r.services.map((x) => [x.serviceId, x.servedPerSec]));
