@@ -4,7 +4,7 @@ import { connectNats, createNatsViewSync, viewKeyOf } from '@epara/mesh-nats';
 import type { NatsViewSync } from '@epara/mesh-nats';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';
-import { createManualClock } from '@epara/core';
+import { createManualClock, createSystemTimers } from '@epara/core';
 import type { Clock, Timers } from '@epara/core';
 import { createManualTimers } from '@epara/core/testing';
 
@@ -95,6 +95,34 @@ describe.skipIf(skip)('NATS KV view sync', () => {
     } finally {
       vi.restoreAllMocks();
     }
+  });
+
+  it('start tries its first write again while no stream listens on the bucket yet, and starts once one does', async () => {
+    // A stream named like the bucket's but on other subjects: the bucket opens, and its first write finds no
+    // responders — what a broker that takes clients before its streams are recovered answers. The stream is
+    // replaced by the real bucket at the first retry's wait.
+    const bucket = uniqueName('view');
+    const admin = await connectNats({ servers: server.url });
+    conns.push(admin);
+    const api = async (what: string, body: object = {}): Promise<Record<string, unknown>> => JSON.parse(new TextDecoder().decode((await admin.request(`$JS.API.STREAM.${what}.KV_${bucket}`, JSON.stringify(body))).data)) as Record<string, unknown>;
+    expect(await api('CREATE', { name: `KV_${bucket}`, subjects: [`elsewhere.${bucket}`], storage: 'memory' })).not.toHaveProperty('error');
+    const waits: number[] = [];
+    const system = createSystemTimers();
+    const timers: Timers = {
+      ...system,
+      setTimeout: (fn, ms) => {
+        waits.push(ms);
+        if (waits.length > 1) return system.setTimeout(fn, ms);
+        let handle: { cancel(): void } | undefined;
+        let cancelled = false;
+        void api('DELETE').then(() => (cancelled ? undefined : (handle = system.setTimeout(fn, ms))));
+        return { cancel: () => ((cancelled = true), handle?.cancel()) };
+      },
+    };
+    const { sync } = await make(bucket, 'a', { timers });
+    await sync.start();
+    expect(waits[0]).toBe(100);
+    expect(aliveIds(sync)).toEqual(['a']);
   });
 
   it('a clean stop deletes the entry (peers learn at once); a restart with a new epoch rejoins', async () => {

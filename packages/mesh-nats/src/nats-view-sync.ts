@@ -100,10 +100,22 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     if (this.#running) return;
     this.#running = true;
     try {
-      this.#kv = await this.#openBucket();
-      if (signal?.aborted) throw new EparaError('ABORTED', 'aborted while starting NATS view sync');
-      // Starting is what makes a run the newest of its server: it claims the run key whoever held it.
-      this.#runRevision = await this.#kv.put(this.#runKey, JSON.stringify(this.#run));
+      // JetStream can answer "no responders" for a while where the broker takes clients before its streams are
+      // back (a restart recovering its store): the first write is tried again a few times before start fails.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          this.#kv = await this.#openBucket();
+          if (signal?.aborted) throw new EparaError('ABORTED', 'aborted while starting NATS view sync');
+          // Starting is what makes a run the newest of its server: it claims the run key whoever held it.
+          this.#runRevision = await this.#kv.put(this.#runKey, JSON.stringify(this.#run));
+          break;
+        } catch (err) {
+          if (isAbort(err) || attempt >= START_ATTEMPTS - 1 || !jetStreamNotReady(err)) throw err;
+          this.#o.logger.debug({ err, attempt }, 'JetStream not ready at start; trying again');
+          await new Promise<void>((resolve) => this.#o.timers.setTimeout(resolve, 100 * 2 ** attempt));
+          if (signal?.aborted) throw new EparaError('ABORTED', 'aborted while starting NATS view sync');
+        }
+      }
       this.#runWrittenAt = this.#o.clock.now();
       await this.#rewatch(this.#kv);
       await this.writeNow();
@@ -410,4 +422,15 @@ const isAbort = (err: unknown): boolean => isEparaError(err) && err.code === 'AB
  */
 export function createNatsViewSync(options: NatsViewSyncOptions): NatsViewSync {
   return new NatsViewSync(resolveNatsViewSyncOptions(options));
+}
+
+/** How many times {@link NatsViewSync.start} tries its first write while JetStream is not ready (100, 200, 400, 800 ms apart). */
+const START_ATTEMPTS = 5;
+
+/** JetStream's "not enabled" / "no responders" answer: no stream listens on the subject (yet). */
+function jetStreamNotReady(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e.name === 'JetStreamNotEnabled' || e.name === 'NoRespondersError' || /no responders|jetstream is not enabled/i.test(e.message)) return true;
+  }
+  return false;
 }
