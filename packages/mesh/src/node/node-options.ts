@@ -7,6 +7,7 @@ import type { OffloaderFactory } from '../offload/offloader.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
 import type { RateLimiterOptions } from '../security/rate-limiter.js';
 import type { SyncFaults } from '../sync/sync-faults.js';
+import { DEFAULT_DEAD_RETENTION } from '../sync/view-store.js';
 import type { ViewSyncFactory } from '../sync/view-sync.js';
 import type { Transport } from '../transport/transport.js';
 import { silentLogger } from '@epara/core';
@@ -165,8 +166,8 @@ export const NODE_DEFAULTS = {
   syncAckTimeoutMs: 250,
   syncAttempts: 2,
   fullSyncEvery: 20,
-  deadRetentionMs: 3_600_000,
-  maxDeadEntries: 256,
+  deadRetentionMs: DEFAULT_DEAD_RETENTION.retentionMs,
+  maxDeadEntries: DEFAULT_DEAD_RETENTION.maxDead,
   maxLinkBufferedBytes: 32 * 1024 * 1024,
   placementPeriodMs: 30_000,
   hopLimit: 2,

@@ -1,5 +1,6 @@
 import { EparaError } from '@epara/core';
 import type { Clock, LocalStream, NamedTensors, ServerId, StreamResult, StreamSummary, TimerHandle, Timers } from '@epara/core';
+import { isFrameTooLarge } from '../protocol/frame-codec.js';
 import { createAsyncQueue } from '../util/async-queue.js';
 import type { OffloadMessage } from './offload-messages.js';
 
@@ -59,7 +60,7 @@ export class RemoteStream implements MeshStream {
     } catch (err) {
       // A frame too large for the wire (the codec says how large) is this frame's failure, not the stream's:
       // it settles with that error in its turn, and the peer answers the number it never saw as lost.
-      if (err instanceof EparaError && err.code === 'PROTOCOL_ERROR' && typeof err.details['frameBytes'] === 'number') {
+      if (isFrameTooLarge(err)) {
         this.#unsent.set(seq, err);
         this.#settleUnsent();
         this.#arm();

@@ -5,6 +5,7 @@ import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId, T
 import type { ActiveSpan } from '@epara/core/internal';
 import type { Logger } from '@epara/core';
 import type { TimerHandle } from '@epara/core';
+import { isFrameTooLarge } from '../protocol/frame-codec.js';
 import { meshTracing } from './mesh-tracing.js';
 import type { OffloadMessage } from './offload-messages.js';
 import type { Offloader } from './offloader.js';
@@ -92,14 +93,6 @@ function endingSpan(span: ActiveSpan, resolve: (o: NamedTensors) => void, reject
   ];
 }
 
-/**
- * A frame over `maxFrameBytes` (the request here, or the result on the peer): the codec says how large it was.
- * Retrying it elsewhere would hit the same limit.
- */
-function tooLarge(e: EparaError): boolean {
-  return e.code === 'PROTOCOL_ERROR' && typeof e.details['frameBytes'] === 'number';
-}
-
 /** Peer failures that make a forwarded request worth retrying elsewhere. */
 const RETRYABLE = new Set(['PEER_UNAVAILABLE', 'CLOSED', 'UNAUTHENTICATED', 'RATE_LIMITED', 'PROTOCOL_ERROR']);
 
@@ -137,7 +130,7 @@ export class RequestHandler {
     if (!o || o.peer !== peer) return;
     this.#settle(message.requestId ?? 0, o);
     if (message.type === 'result') return o.resolve(message.outputs);
-    if (RETRYABLE.has(message.error.code) && !tooLarge(message.error)) return this.#retry(o);
+    if (RETRYABLE.has(message.error.code) && !isFrameTooLarge(message.error)) return this.#retry(o);
     o.reject(message.error);
   }
 
@@ -302,7 +295,7 @@ export class RequestHandler {
           const e = toEparaError(err);
           // A frame too large to build is as large for every candidate: the request is refused as it is, not
           // reported as if no peer could be reached.
-          if (tooLarge(e)) {
+          if (isFrameTooLarge(e)) {
             hop?.end({ error: e.code });
             return reject(e);
           }

@@ -195,3 +195,11 @@ export function decodeFrame(frame: Uint8Array, limits?: ProtocolLimits): Decoded
     throw new EparaError('PROTOCOL_ERROR', `malformed frame: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
   }
 }
+
+/**
+ * Whether `err` is a frame over `maxFrameBytes` (the codec or a connection refused it; its details say how large).
+ * The same message is as large towards every peer: retrying it elsewhere would hit the same limit.
+ */
+export function isFrameTooLarge(err: unknown): err is EparaError {
+  return isEparaError(err) && err.code === 'PROTOCOL_ERROR' && typeof err.details['frameBytes'] === 'number';
+}

@@ -5,7 +5,7 @@ import type { RingSyncConfig, RingSyncEvents, SyncTarget } from './ring-sync-con
 import type { SyncMessage, SyncToken } from './sync-types.js';
 import { deadBefore, mergeToken, ringSuccessor, stampToken } from './token-ops.js';
 import { Liveness } from './liveness.js';
-import { ViewStore } from './view-store.js';
+import { DEFAULT_DEAD_RETENTION, ViewStore } from './view-store.js';
 
 export type { RingSyncConfig, RingSyncEvents, SyncTarget } from './ring-sync-config.js';
 
@@ -52,7 +52,7 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
     this.#c = config;
     this.#suspicionMs = config.suspicionMs ?? Math.max(3 * config.periodMs, 2 * config.attempts * config.ackTimeoutMs);
     this.#liveness = new Liveness({ periodMs: config.periodMs, suspicionMs: this.#suspicionMs, eagerProbes: 20, maxProbeGapPeriods: 32 });
-    const retention = { retentionMs: config.deadRetentionMs ?? DEFAULT_DEAD_RETENTION_MS, maxDead: config.maxDeadEntries ?? DEFAULT_MAX_DEAD_ENTRIES };
+    const retention = { retentionMs: config.deadRetentionMs ?? DEFAULT_DEAD_RETENTION.retentionMs, maxDead: config.maxDeadEntries ?? DEFAULT_DEAD_RETENTION.maxDead };
     this.store = new ViewStore(config.selfId, config.epoch, config.clock.now(), config.readSelf(), config.run, retention);
     this.#lastTokenAt = config.clock.now();
   }
@@ -292,9 +292,6 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   }
 }
 
-/** Dead entries are forgotten after an hour without a stamp of their own, or past 256 dead (the node's defaults). */
-const DEFAULT_DEAD_RETENTION_MS = 3_600_000;
-const DEFAULT_MAX_DEAD_ENTRIES = 256;
 /** How often a seed that is not in the view is sent a join token, in periods (the longest gap between probes of the dead). */
 const RESEED_PERIODS = 32;
 

@@ -18,6 +18,9 @@ export interface DeadRetention {
   readonly maxDead: number;
 }
 
+/** The node's defaults for `deadRetentionMs` and `maxDeadEntries`: an hour, and 256 dead entries. */
+export const DEFAULT_DEAD_RETENTION: DeadRetention = { retentionMs: 3_600_000, maxDead: 256 };
+
 /** What applying one incoming entry did. */
 export type ApplyOutcome = 'updated' | 'refreshed' | 'ignored' | 'missing';
 
