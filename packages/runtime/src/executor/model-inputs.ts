@@ -51,15 +51,24 @@ export function initialState(io: IoSpec, given: NamedTensors | undefined): Named
       out[s.name] = zeros(s.type, fixedDims(s, 'stateful.initial'));
       continue;
     }
-    try {
-      checkTensor('stateful.initial', s, t);
-    } catch (err) {
-      if (!isEparaError(err)) throw err;
-      invalidOption(`stateful.initial.${s.name}`, describeTensor(t), err.message.replace(/^stateful\.initial: /, 'a tensor the model takes: '));
-    }
+    checkOptionTensor('stateful.initial', s, t, 'a tensor the model takes');
     out[s.name] = t;
   }
   return out;
+}
+
+/**
+ * Checks an option's tensor as a request's item of input `s` would be checked; a refusal is `INVALID_OPTIONS`
+ * naming `<field>.<input>`, its message led by `expected` instead of the field.
+ */
+function checkOptionTensor(field: string, s: InputSpec, t: TensorLike, expected: string): void {
+  try {
+    checkTensor(field, s, t);
+  } catch (err) {
+    if (!isEparaError(err)) throw err;
+    const prefix = `${field}: `;
+    invalidOption(`${field}.${s.name}`, describeTensor(t), err.message.startsWith(prefix) ? `${expected}: ${err.message.slice(prefix.length)}` : err.message);
+  }
 }
 
 function describeTensor(t: TensorLike): string {
@@ -111,11 +120,6 @@ export function checkSampleAgainst(io: IoSpec, sample: NamedTensors): void {
   for (const [name, t] of Object.entries(sample)) {
     const spec = specs.get(name);
     if (spec === undefined) invalidOption(`sampleInputs.${name}`, name, `an input of the model (${[...specs.keys()].join(', ')})`);
-    try {
-      checkTensor('sampleInputs', spec, t);
-    } catch (err) {
-      if (!isEparaError(err)) throw err;
-      invalidOption(`sampleInputs.${name}`, describeTensor(t), err.message.replace(/^sampleInputs: /, 'one item the model takes: '));
-    }
+    checkOptionTensor('sampleInputs', spec, t, 'one item the model takes');
   }
 }
