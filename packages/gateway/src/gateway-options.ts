@@ -153,8 +153,8 @@ export interface ResolvedGatewayModel extends Omit<ModelMetadata, 'inputs'> {
   readonly splitItems: boolean;
 }
 
-/** The longest timer node runs as asked (2^31 - 1 ms). */
-const MAX_TIMER_MS = 2_147_483_647;
+/** The longest timer node runs as asked (2^31 - 1 ms): `setTimeout` fires a longer delay after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Defaults of {@link GatewayOptions}. */
 export const GATEWAY_DEFAULTS = {

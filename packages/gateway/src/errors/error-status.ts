@@ -48,6 +48,9 @@ export const ERROR_STATUS: Readonly<Record<EparaErrorCode, ErrorStatus>> = {
 /** Seconds a client should wait before retrying a retryable error (`Retry-After`). */
 export const RETRY_AFTER_SECONDS = 1;
 
+/** The JSON body of an HTTP request refused because the server is closing (`503`, retryable elsewhere). */
+export const CLOSING_BODY = { error: 'server is closing: send the request to another server', code: 'CLOSED' } as const;
+
 /** The error, its status row, and a message safe to send (an untyped error is `INTERNAL` without its text). */
 export function errorStatusOf(err: unknown): { readonly error: EparaError; readonly status: ErrorStatus; readonly message: string } {
   const typed = isEparaError(err);

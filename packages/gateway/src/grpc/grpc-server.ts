@@ -2,6 +2,7 @@ import { createServer } from 'node:http2';
 import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { MAX_TIMER_MS } from '../gateway-options.js';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { encodeGrpcMessage, parseGrpcTimeout } from './grpc-http2-wire.js';
@@ -111,7 +112,7 @@ export class GrpcFront {
       return;
     }
     if (REFLECTION_PATHS.has(headers[':path'] ?? '')) {
-      new ReflectionStream(stream, { maxMessageBytes: this.#o.maxBodyBytes, idleMs: Math.min(this.#o.requestTimeoutMs, 2 ** 31 - 1) });
+      new ReflectionStream(stream, { maxMessageBytes: this.#o.maxBodyBytes, idleMs: Math.min(this.#o.requestTimeoutMs, MAX_TIMER_MS) });
       return;
     }
     const streaming = headers[':path'] === STREAM_INFER_PATH;

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { gunzip, inflate } from 'node:zlib';
 import { promisify } from 'node:util';
 import { errorStatusOf } from '../errors/error-status.js';
+import { MAX_TIMER_MS } from '../gateway-options.js';
 import { RequestSignal } from '../protocol/request-signal.js';
 import { encodeGrpcMessage } from './grpc-http2-wire.js';
 import { GRPC_STATUS } from './grpc-status.js';
@@ -71,7 +72,7 @@ export class StreamInferCall implements ReadingCall {
     this.#deadline = o.timeoutMs === undefined ? undefined : o.now + o.timeoutMs;
     this.#reading = o.reading;
     o.reading?.add(this);
-    if (o.timeoutMs !== undefined && o.timeoutMs <= 2 ** 31 - 1) this.#timer = setTimeout(() => this.#fail(GRPC_STATUS.DEADLINE_EXCEEDED, 'deadline exceeded'), o.timeoutMs);
+    if (o.timeoutMs !== undefined && o.timeoutMs <= MAX_TIMER_MS) this.#timer = setTimeout(() => this.#fail(GRPC_STATUS.DEADLINE_EXCEEDED, 'deadline exceeded'), o.timeoutMs);
     o.stream.on('data', (chunk: Buffer) => this.#data(chunk));
     o.stream.once('end', () => {
       this.#halfClosed = true;

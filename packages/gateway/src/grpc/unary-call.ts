@@ -4,14 +4,13 @@ import { performance } from 'node:perf_hooks';
 import { gunzip, inflate } from 'node:zlib';
 import { EparaError } from '@epara/core';
 import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
+import { MAX_TIMER_MS } from '../gateway-options.js';
 import { RequestSignal } from '../protocol/request-signal.js';
 import { encodeGrpcMessage, readUnaryMessage } from './grpc-http2-wire.js';
 import { GRPC_STATUS } from './grpc-status.js';
 
 /** Request encodings the server accepts (`grpc-accept-encoding`); answers are always sent uncompressed. */
 export const ACCEPT_ENCODING = 'identity,deflate,gzip';
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const OK_TRAILERS = { 'grpc-status': '0' } as const;
 /** The call a stream carries, so that its listeners are shared functions rather than closures made per call. */
 const CALL = Symbol('epara.grpc.call');

@@ -3,7 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
+import { CLOSING_BODY, RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
 import { EparaError } from '@epara/core';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
@@ -252,7 +252,7 @@ export class HttpFront {
 
 /** What a connection whose request head is still arriving hears when the server closes: 503 `CLOSED`, then the end. */
 const CLOSING_HEAD_ANSWER = (() => {
-  const body = JSON.stringify({ error: 'server is closing: send the request to another server', code: 'CLOSED' });
+  const body = JSON.stringify(CLOSING_BODY);
   return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: ${RETRY_AFTER_SECONDS}\r\nconnection: close\r\n\r\n${body}`;
 })();
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EparaError } from '@epara/core';
-import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
+import { CLOSING_BODY, RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { DEADLINE_HEADER, PRIORITY_HEADER } from '../protocol/request-controls.js';
 import { RequestSignal } from '../protocol/request-signal.js';
@@ -117,7 +117,7 @@ export class InferRoute {
   closeReading(): void {
     for (const x of this.reading) {
       x.failed = true;
-      sendJson(x, 503, { error: 'server is closing: send the request to another server', code: 'CLOSED' }, ['retry-after', String(RETRY_AFTER_SECONDS), 'connection', 'close']);
+      sendJson(x, 503, CLOSING_BODY, ['retry-after', String(RETRY_AFTER_SECONDS), 'connection', 'close']);
       // The rest of the body is not wanted: the connection ends once the answer is written.
       x.res.once('finish', endSocket);
     }

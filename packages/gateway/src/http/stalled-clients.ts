@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RETRY_AFTER_SECONDS } from '../errors/error-status.js';
+import { CLOSING_BODY, RETRY_AFTER_SECONDS } from '../errors/error-status.js';
 
 /**
  * Cuts an HTTP client that stalls, on the socket's inactivity timeout (node re-arms it with every byte read or
@@ -39,7 +39,7 @@ export function answerStalledBody(res: ServerResponse, idleMs: number): void {
  */
 export function answerClosing(res: ServerResponse): void {
   if (res.headersSent || res.destroyed) return;
-  const body = JSON.stringify({ error: 'server is closing: send the request to another server', code: 'CLOSED' });
+  const body = JSON.stringify(CLOSING_BODY);
   res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'retry-after': String(RETRY_AFTER_SECONDS), connection: 'close' });
   res.end(body);
   res.once('finish', () => res.socket?.destroySoon());

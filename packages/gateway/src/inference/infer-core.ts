@@ -1,5 +1,6 @@
 import { EparaError, isEparaError } from '@epara/core';
 import type { AbortSignalLike, NamedTensors, TensorLike, TraceContext } from '@epara/core';
+import { MAX_TIMER_MS } from '../gateway-options.js';
 import type { ItemAxes, ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-options.js';
 
 import type { InferOutput, InferRequest, InferResponse } from '../protocol/infer-types.js';
@@ -272,9 +273,6 @@ export class InferCore {
     return out;
   }
 }
-
-/** The longest delay `setTimeout` keeps (a longer one fires at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** How a request asks for one output: in binary form or JSON, and as the tensor or its top classes. */
 interface WantedOutput {
