@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-const src = (file: string): string => fileURLToPath(new URL(`./packages/${file}`, import.meta.url));
+/** A path under the repository root. */
+const here = (file: string): string => fileURLToPath(new URL(`./${file}`, import.meta.url));
+const src = (file: string): string => here(`packages/${file}`);
 
 /**
  * The files that run longest, longest first (as a run of the whole suite ranks them). A fresh clone, as in CI,
@@ -41,13 +43,13 @@ const LONGEST_FILES = [
   'packages/sim/src/shard/simulate-in-parallel.test.ts',
 ];
 
-for (const file of LONGEST_FILES) if (!existsSync(fileURLToPath(new URL(`./${file}`, import.meta.url)))) throw new Error(`vitest.config.ts: LONGEST_FILES names ${file}, which does not exist`);
+for (const file of LONGEST_FILES) if (!existsSync(here(file))) throw new Error(`vitest.config.ts: LONGEST_FILES names ${file}, which does not exist`);
 
 /** The packages' test files that mock a module (`vi.mock`, `vi.doMock`), found by reading them. */
-const MOCKING_FILES = readdirSync(fileURLToPath(new URL('./packages', import.meta.url)), { recursive: true, encoding: 'utf8' })
+const MOCKING_FILES = readdirSync(here('packages'), { recursive: true, encoding: 'utf8' })
   .map((file) => `packages/${file.split(sep).join('/')}`)
   .filter((file) => /^packages\/[^/]+\/src\/.*\.test\.ts$/.test(file) && !file.includes('/node_modules/'))
-  .filter((file) => /\bvi\.(mock|doMock)\(/.test(readFileSync(fileURLToPath(new URL(`./${file}`, import.meta.url)), 'utf8')));
+  .filter((file) => /\bvi\.(mock|doMock)\(/.test(readFileSync(here(file), 'utf8')));
 
 /** vitest's order (the last recorded durations, or file size), with {@link LONGEST_FILES} moved to the front. */
 class LongestFirstSequencer extends BaseSequencer {
