@@ -88,7 +88,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
       resentUnanswered: () => ctx.count('retriedUnanswered'),
     },
   });
-  const frameBounds = { graceMs: o.responseGraceMs, defaultStalenessMs: (serviceId: string) => defaultBudgetMs(o, serviceId) };
+  const frameBounds = { graceMs: o.responseGraceMs, defaultStalenessMs: (serviceId: string) => defaultBudgetMs(o, serviceId), clock: o.monotonicClock };
   const streams = new StreamOpener({ ...ports, openTimeoutMs: 5000, frameBounds, ...(lateness ? { capacityScale: () => lateness.hostRatio(o.monotonicClock.now()) } : {}) });
   const reply = (linkId: string, m: Parameters<PeerLinks['reply']>[1]): void => links.reply(linkId, m);
   const inbound = new InboundRequests({ clock: o.clock, handle: (r) => handler.handle(r), reply, maxBudgetMs: 10 * 60_000, hopLimit: o.hopLimit });
