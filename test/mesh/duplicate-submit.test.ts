@@ -45,7 +45,7 @@ function node(id: string, o: { hosted: boolean; seeds?: string[]; advertise?: st
   return { n, runs: () => runs, streams: () => streams };
 }
 
-/** Where a frame goes: from which node to which, through the proxy of which (the node dialed on that link). */
+/** Where a frame goes: from which node to which, and on which link (`via`: the proxy's owner and connection). */
 type FrameHook = (frame: WsFrame, link: { readonly from: string; readonly to: string; readonly via: string }) => readonly Buffer[];
 
 /**
@@ -62,7 +62,8 @@ async function proxiedPair(): Promise<{ n0: ReturnType<typeof node>; n1: ReturnT
     proxy.frames((frame, c) => {
       const hook = hooks[0];
       if (hook === undefined || c.dialer === undefined) return [frame.raw];
-      return hook(frame, c.toTarget ? { from: c.dialer, to: id, via: id } : { from: id, to: c.dialer, via: id });
+      const via = `${id}#${c.connection}`;
+      return hook(frame, c.toTarget ? { from: c.dialer, to: id, via } : { from: id, to: c.dialer, via });
     });
     const transport = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
     const n = node(id, { hosted, seeds, advertise: `ws://127.0.0.1:${proxy.port}/epara`, transport });
