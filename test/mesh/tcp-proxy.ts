@@ -9,6 +9,8 @@ export interface FrameContext {
   readonly toTarget: boolean;
   /** The dialing node's id (read from its `hello` frame), once seen. */
   readonly dialer: string | undefined;
+  /** Which proxied connection the frame crosses (numbered from 1 as the proxy accepts them): one link's frames share it. */
+  readonly connection: number;
 }
 
 /** Decides what becomes of one frame: the buffers to forward in its place (none drops it, two duplicates it). */
@@ -59,16 +61,16 @@ export async function startTcpProxy(targetPort: () => number | Promise<number>, 
   let next: (() => void) | undefined;
   let hook: FrameHook | undefined;
   // Whole frames through the hook; the dialer's id is learned from its first frame (the `hello`).
-  const framesOf = (splitter: WsSplitter, chunk: Buffer, context: { toTarget: boolean; dialer: { id?: string } }): Buffer[] =>
+  const framesOf = (splitter: WsSplitter, chunk: Buffer, context: { toTarget: boolean; dialer: { id?: string }; connection: number }): Buffer[] =>
     splitter.push(chunk).flatMap(({ raw, frame }) => {
       if (frame === undefined) return [raw];
       if (context.toTarget && context.dialer.id === undefined && meshTypeOf(frame) === MESH_TYPE.hello) {
         const p = payloadOf(frame);
         context.dialer.id = p.subarray(26, 26 + p.readUInt16LE(24)).toString('utf8');
       }
-      return hook === undefined ? [raw] : [...hook(frame, { toTarget: context.toTarget, dialer: context.dialer.id })];
+      return hook === undefined ? [raw] : [...hook(frame, { toTarget: context.toTarget, dialer: context.dialer.id, connection: context.connection })];
     });
-  const pipe = (from: Socket, to: Socket, opened: Promise<void>, context: { toTarget: boolean; dialer: { id?: string } }): void => {
+  const pipe = (from: Socket, to: Socket, opened: Promise<void>, context: { toTarget: boolean; dialer: { id?: string }; connection: number }): void => {
     let chain = opened;
     const splitter = options.frames === true ? new WsSplitter() : undefined;
     from.on('data', (received: Buffer) => {
@@ -105,8 +107,8 @@ export async function startTcpProxy(targetPort: () => number | Promise<number>, 
     pairs.add(pair);
     const opened = Promise.resolve(targetPort()).then((port) => void upstream.connect(port, '127.0.0.1'));
     const dialer: { id?: string } = {};
-    pipe(client, upstream, opened, { toTarget: true, dialer });
-    pipe(upstream, client, opened, { toTarget: false, dialer });
+    pipe(client, upstream, opened, { toTarget: true, dialer, connection: accepted });
+    pipe(upstream, client, opened, { toTarget: false, dialer, connection: accepted });
     const forget = (): void => void pairs.delete(pair);
     client.on('close', forget);
   });

@@ -407,6 +407,8 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       coordinator?.onPeerLeft();
     });
     sync.on('viewUpdated', () => {
+      // Ids the view forgot (and no link holds) leave nothing behind in the links' per-peer bookkeeping.
+      links.prune();
       coordinator?.onViewChanged();
       this.emit('viewChanged');
     });

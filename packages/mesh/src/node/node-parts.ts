@@ -80,6 +80,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
     logger: o.logger,
     offloader: offloadServing?.offloader,
     lateness,
+    monotonicClock: o.monotonicClock,
     hooks: {
       offloaded: (e) => (ctx.count('offloaded'), e.retry && ctx.count('retried'), ctx.emit('requestOffloaded', e)),
       rejected: (e) => (ctx.count('rejected'), ctx.emit('requestRejected', e)),
@@ -87,8 +88,8 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
       resentUnanswered: () => ctx.count('retriedUnanswered'),
     },
   });
-  const frameBounds = { graceMs: o.responseGraceMs, defaultStalenessMs: (serviceId: string) => defaultBudgetMs(o, serviceId) };
-  const streams = new StreamOpener({ ...ports, openTimeoutMs: 5000, frameBounds, ...(lateness ? { capacityScale: () => lateness.hostRatio(o.clock.now()) } : {}) });
+  const frameBounds = { graceMs: o.responseGraceMs, defaultStalenessMs: (serviceId: string) => defaultBudgetMs(o, serviceId), clock: o.monotonicClock };
+  const streams = new StreamOpener({ ...ports, openTimeoutMs: 5000, frameBounds, ...(lateness ? { capacityScale: () => lateness.hostRatio(o.monotonicClock.now()) } : {}) });
   const reply = (linkId: string, m: Parameters<PeerLinks['reply']>[1]): void => links.reply(linkId, m);
   const inbound = new InboundRequests({ clock: o.clock, handle: (r) => handler.handle(r), reply, maxBudgetMs: 10 * 60_000, hopLimit: o.hopLimit });
   const streamHost = new StreamHost({ open: (r) => streams.open(r), reply });
@@ -170,7 +171,7 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext, lateness: L
       devices: o.devices,
       services: o.services,
       address: o.advertise ?? o.transport.address,
-      ...(lateness ? { waitScale: (serviceId: string) => lateness.ratio(serviceId, o.clock.now()) } : {}),
+      ...(lateness ? { waitScale: (serviceId: string) => lateness.ratio(serviceId, o.monotonicClock.now()) } : {}),
     });
   if (o.viewSync) {
     const custom = o.viewSync({ selfId: o.id, epoch: o.epoch, clock: o.monotonicClock, timers: o.timers, logger: o.logger, readSelf });

@@ -34,6 +34,9 @@ export type IncarnationVerdict =
  * equal epochs are two runs the newer link wins). A run with a smaller epoch is refused while the current
  * run has a link open, and taken once none is: after a restart whose clock stepped back, the old run's links
  * end by their own keepalive and the new run gets in then.
+ *
+ * What is kept per peer is forgotten ({@link forget}) once the peer has no link open and the view no longer
+ * holds it, so ids that come and go (a churning cluster, a peer that links under fresh ids) are not kept for ever.
  */
 export class PeerIncarnations {
   readonly #current = new Map<ServerId, Incarnation>();
@@ -52,6 +55,17 @@ export class PeerIncarnations {
     this.#retire(peer, current.instance);
     this.#current.set(peer, incarnation);
     return 'replaces';
+  }
+
+  /** Peers whose runs are remembered. */
+  ids(): ServerId[] {
+    return [...new Set([...this.#current.keys(), ...this.#retired.keys()])];
+  }
+
+  /** Forgets everything about `peer` (it has no link open and the view no longer knows it). */
+  forget(peer: ServerId): void {
+    this.#current.delete(peer);
+    this.#retired.delete(peer);
   }
 
   /** Whether a link that announced `incarnation` belongs to the peer's current run. */

@@ -131,6 +131,32 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     return [...this.#byPeer.keys()];
   }
 
+  /** Peer ids something is kept for (links, runs, checked epochs, replaced addresses): for diagnostics and tests. */
+  get trackedPeers(): number {
+    return this.#trackedIds().size;
+  }
+
+  /**
+   * Forgets what is kept per peer id (its runs, the epoch its run was checked at, an address where a replaced run
+   * of it answered) for every id with no link open that the view no longer holds (`epochOf` says none): a cluster
+   * whose servers come and go under new ids, or a peer linking under ever new ids, would otherwise grow these
+   * without bound. The node calls it when its view changes; a last link closing does it for its peer.
+   */
+  prune(): void {
+    for (const id of this.#trackedIds()) this.#forgetIfGone(id);
+  }
+
+  #trackedIds(): Set<ServerId> {
+    return new Set([...this.#byPeer.keys(), ...this.#checkedEpochs.keys(), ...this.#replacedAt.keys(), ...this.#incarnations.ids()]);
+  }
+
+  #forgetIfGone(id: ServerId): void {
+    if (this.#byPeer.has(id) || this.#c.epochOf(id) !== undefined) return;
+    this.#incarnations.forget(id);
+    this.#checkedEpochs.delete(id);
+    this.#replacedAt.delete(id);
+  }
+
   /**
    * Sends to a peer, dialing it first when needed; returns the id of the link the frame went on, or of the dial
    * it waits for (reported by `linkClosed` or `peerUnreachable` if the frame is lost with it).
@@ -372,7 +398,10 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     const set = this.#byPeer.get(link.peerId);
     set?.delete(link);
     const none = !set || set.size === 0;
-    if (none) this.#byPeer.delete(link.peerId);
+    if (none) {
+      this.#byPeer.delete(link.peerId);
+      this.#forgetIfGone(link.peerId);
+    }
     this.emit('linkClosed', { link, lastLink: none && !this.#refused.has(link), dialIds: this.#carried.get(link) ?? [] });
   }
 

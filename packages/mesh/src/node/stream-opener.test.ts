@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '@epara/core';
-import type { ClusterView, NetworkModel, ServerEntry } from '@epara/core';
+import type { ClusterView, NetworkModel, ServerEntry, StreamResult } from '@epara/core';
 import { createManualTimers } from '@epara/core/testing';
 import type { OffloadMessage } from '../offload/offload-messages.js';
 import { createFakeExecutor } from '../testing/fake-executor.js';
@@ -70,5 +70,32 @@ describe('StreamOpener', () => {
     expect(measuredCapacity(instances, 1)).toBe(instances);
     expect(measuredCapacity(instances, 2.5)[0]).toEqual({ ...instances[0], capacityPerSec: 400 });
   });
-});
 
+  it("bounds a remote stream's frames on the monotonic clock: a wall clock stepped forward fails no frame early", async () => {
+    const monotonic = createManualClock(0);
+    const timers = createManualTimers(monotonic);
+    const step = { ms: 0 };
+    const clock = { now: () => monotonic.now() + step.ms };
+    const view = (): ClusterView => ({ entries: { b: { ...peer('b'), updatedAt: clock.now() } } });
+    const opener = new StreamOpener({
+      selfId: 'a', clock, timers, executor: createFakeExecutor({ services: {}, clock, timers }), view,
+      hopLimit: 2, hopDelayMs: 1, network: () => undefined, nextId: () => 7, send: () => 'link-1', openTimeoutMs: 1000,
+      frameBounds: { graceMs: 100, defaultStalenessMs: () => 200, clock: monotonic },
+    });
+    const opening = opener.open({ serviceId: 's', rateHz: 10, stalenessMs: 200, hops: 0, visited: [] });
+    opener.onResponse('b', { type: 'stream-accepted', requestId: 7, instanceId: 'b/s' });
+    const stream = await opening;
+    // Each frame is bounded 300 ms after its push (staleness 200 ms less the round trip, plus the 100 ms grace).
+    stream.push({ x: { type: 'float32', dims: [1], data: Float32Array.of(0) } });
+    timers.advance(200);
+    stream.push({ x: { type: 'float32', dims: [1], data: Float32Array.of(1) } });
+    timers.advance(50);
+    step.ms = 3_600_000; // NTP steps the wall clock an hour ahead
+    timers.advance(100); // frame 0 unanswered past its bound; frame 1 has time left
+    opener.onResponse('b', { type: 'stream-result', requestId: 7, seq: 1, ok: true, outputs: { y: { type: 'float32', dims: [1], data: Float32Array.of(2) } }, latencyMs: 5 });
+    opener.onPeerDown('b');
+    const results: StreamResult[] = [];
+    for await (const r of stream) results.push(r);
+    expect(results.map((r) => [r.seq, r.ok ? 'ok' : r.error.code])).toEqual([[0, 'DEADLINE_EXCEEDED'], [1, 'ok']]);
+  });
+});

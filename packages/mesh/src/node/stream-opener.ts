@@ -1,5 +1,5 @@
 import { EparaError, admitStream } from '@epara/core';
-import type { InstanceInfo, LocalStream, ServerId } from '@epara/core';
+import type { Clock, InstanceInfo, LocalStream, ServerId } from '@epara/core';
 import type { OffloadMessage } from '../offload/offload-messages.js';
 import type { OffloadPathPorts } from '../offload/offload-path-ports.js';
 import { RemoteStream } from '../offload/remote-stream.js';
@@ -18,9 +18,11 @@ export interface StreamOpenerConfig extends OffloadPathPorts {
   /**
    * Bounds a remote stream's waits: a frame unanswered its staleness limit (the stream's, else
    * `defaultStalenessMs` of its service) plus `graceMs` after its push settles `DEADLINE_EXCEEDED`, and `close()`
-   * waits at most `graceMs` for the summary once every frame settled. @default no bounds
+   * waits at most `graceMs` for the summary once every frame settled, measured on `clock` (the node's monotonic
+   * clock: on the wall clock, a step forward failed frames that still had time, and a step back held them for as
+   * long as the step; default `clock` of the ports). @default no bounds
    */
-  readonly frameBounds?: { readonly graceMs: number; readonly defaultStalenessMs: (serviceId: string) => number };
+  readonly frameBounds?: { readonly graceMs: number; readonly defaultStalenessMs: (serviceId: string) => number; readonly clock?: Clock };
 }
 
 interface PendingOpen {
@@ -72,7 +74,7 @@ export class StreamOpener {
     if (decision.action === 'reject') throw new EparaError(decision.code, decision.reason, { serviceId: route.serviceId });
     let last: EparaError | undefined;
     const b = c.frameBounds;
-    const bounds = b && { clock: c.clock, timers: c.timers, graceMs: b.graceMs, frameTimeoutMs: (route.stalenessMs ?? b.defaultStalenessMs(route.serviceId)) + b.graceMs };
+    const bounds = b && { clock: b.clock ?? c.clock, timers: c.timers, graceMs: b.graceMs, frameTimeoutMs: (route.stalenessMs ?? b.defaultStalenessMs(route.serviceId)) + b.graceMs };
     const peers = [decision.serverId, ...decision.candidates.map((x) => x.serverId).filter((p) => p !== decision.serverId)];
     for (const peer of peers) {
       // The peer sees each frame a one-way delay after it was pushed here, and its result needs another to come

@@ -83,6 +83,32 @@ describe('createMeshMetrics (two nodes on the memory transport)', () => {
     expect(registry.getMetricsAsArray()).toHaveLength(0);
   });
 
+  it("drops a peer's offload series once the view forgot the peer: peers that come and go do not grow the registry", async () => {
+    const hub = createMemoryHub();
+    // A dead peer is forgotten 200 ms after its last stamp.
+    const common = { security: { insecure: true }, syncPeriodMs: 20, placement: false, deadRetentionMs: 200 } as const;
+    const edge = createNode({ id: 'edge', transport: createMemoryTransport({ hub, address: 'edge' }), executor: createFakeExecutor({ services: {} }), ...common });
+    await edge.start();
+    nodes = [edge];
+    const registry = new Registry();
+    const metrics = await createMeshMetrics({ node: edge, registry });
+    const x = { x: { type: 'float32' as const, dims: [1], data: Float32Array.of(3) } };
+    for (const id of ['gpu1', 'gpu2']) {
+      const gpu = createNode({ id, transport: createMemoryTransport({ hub, address: id }), executor: createFakeExecutor({ services: { echo: { serviceTimeMs: 1 } }, hosted: ['echo'] }), seeds: ['edge'], ...common });
+      nodes.push(gpu);
+      await gpu.start();
+      await until(nodes, () => edge.view().entries[id]?.instances.some((i) => i.status === 'ready') === true, `edge sees echo on ${id}`);
+      await edge.submit('echo', x, { deadline: Date.now() + 2000 });
+      expect(await sample(registry, 'epara_offloads_total', { peer: id })).toBe(1);
+      await gpu.close();
+      await until(nodes, () => edge.view().entries[id] === undefined, `edge forgot ${id}`);
+    }
+    // Each peer's series went with the peer.
+    expect(await sample(registry, 'epara_offloads_total', { peer: 'gpu1' })).toBeUndefined();
+    expect(await sample(registry, 'epara_offloads_total', { peer: 'gpu2' })).toBeUndefined();
+    metrics.close();
+  });
+
   it('rejects bad options with INVALID_OPTIONS naming the field', async () => {
     await expect(createMeshMetrics({ node: {} as never })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'node' } });
     const node = { id: 'n', on: () => undefined, off: () => undefined, stats: () => undefined, view: () => undefined } as never;

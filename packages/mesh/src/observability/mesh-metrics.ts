@@ -37,7 +37,8 @@ type Handlers = { [K in keyof NodeEvents]?: (...args: NodeEvents[K]) => void };
 /**
  * Registers Prometheus metrics for a mesh node: offloads, rejections by reason, sync rounds and lag (age of
  * each peer's entry in this node's view), peers, placement, fed by the node's typed events and read from
- * `node.stats()` / `node.view()` at each scrape. Counters end in `_total`, durations are in seconds, and every
+ * `node.stats()` / `node.view()` at each scrape. A peer's offload series are removed once the view forgot the
+ * peer. Counters end in `_total`, durations are in seconds, and every
  * series carries a `node` label (the node's id), so several nodes can share one registry.
  *
  * @throws EparaError `INVALID_OPTIONS` for bad options, when the optional peer `prom-client` is missing, or
@@ -62,7 +63,7 @@ export async function createMeshMetrics(options: MeshMetricsOptions): Promise<Me
   const registry = (options.registry ?? new client.Registry()) as Registry;
   const id = String(options.node.id);
   const shared = attachShared(registry, { kind: 'node', prefix: p }, id, { node: options.node, now }, (sources) => defineMetrics(client, registry, p, sources));
-  const handlers = eventHandlers(shared.metrics, id);
+  const handlers = eventHandlers(shared.metrics, id, options.node);
   for (const [event, fn] of Object.entries(handlers)) options.node.on(event as keyof NodeEvents, fn as never);
   let closed = false;
   return {
@@ -86,9 +87,28 @@ interface Source {
 
 type Metrics = ReturnType<typeof defineMetrics>;
 
-function eventHandlers(m: Metrics, node: string): Handlers {
+function eventHandlers(m: Metrics, node: string, source: MetricsNode): Handlers {
+  // The offload series of each peer, so they go once the view forgot the peer (dead past its retention): a
+  // cluster whose servers come and go under new ids would otherwise add series for ever.
+  const byPeer = new Map<string, Map<string, Record<string, string>>>();
   return {
-    requestOffloaded: (e) => m.offloads.inc({ node, model: e.serviceId, peer: e.to, retry: String(e.retry) }),
+    requestOffloaded: (e) => {
+      const labels = { node, model: e.serviceId, peer: e.to, retry: String(e.retry) };
+      m.offloads.inc(labels);
+      let series = byPeer.get(e.to);
+      if (series === undefined) byPeer.set(e.to, (series = new Map()));
+      series.set(`${e.serviceId}\u0000${labels.retry}`, labels);
+    },
+    viewChanged: () => {
+      if (byPeer.size === 0) return;
+      const entries = source.view().entries;
+      for (const [peer, series] of byPeer) {
+        // '*': a queue group (the NATS offloader), never in the view.
+        if (peer === '*' || entries[peer] !== undefined) continue;
+        for (const labels of series.values()) m.offloads.remove(labels);
+        byPeer.delete(peer);
+      }
+    },
     // One counter for every request this node turned away, whatever the reason (OVERLOADED included).
     requestRejected: (e) => m.rejected.inc({ node, model: e.serviceId, reason: String(e.code) }),
     syncCompleted: (e) => m.syncDuration.observe({ node }, e.durationMs / 1000),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock, EparaError } from '@epara/core';
 import type { NamedTensors } from '@epara/core';
-import { InboundRequests } from './inbound-requests.js';
+import { ANSWERED_KEPT_PER_LINK, InboundRequests } from './inbound-requests.js';
 import type { OffloadMessage } from './offload-messages.js';
 import type { HandledRequest } from './request-handler.js';
 
@@ -62,6 +62,45 @@ describe('InboundRequests', () => {
     inbound.onSubmit('L2', 'c', submit(5));
     expect(handled).toHaveLength(2);
     expect(inbound.size).toBe(2);
+  });
+
+  it('a submit repeated on its link after it was answered (or cancelled) is not run again; on another link it is', async () => {
+    const { inbound, handled, replies } = setup();
+    inbound.onSubmit('L1', 'b', submit(5));
+    inbound.onSubmit('L1', 'b', submit(6));
+    handled[0]!.resolve(x);
+    inbound.onCancel('L1', 6);
+    await flush();
+    expect(replies).toEqual([{ linkId: 'L1', m: { type: 'result', requestId: 5, outputs: x } }]);
+    // Copies arriving late (duplicated in transit): their answer went out on this link already.
+    inbound.onSubmit('L1', 'b', submit(5));
+    inbound.onSubmit('L1', 'b', submit(6));
+    await flush();
+    expect(handled).toHaveLength(2);
+    expect(replies).toHaveLength(1);
+    inbound.onSubmit('L2', 'c', submit(5));
+    expect(handled).toHaveLength(3);
+  });
+
+  it('the answered ids are bounded per link and forgotten with the link', async () => {
+    const { inbound, handled } = setup();
+    for (let id = 1; id <= ANSWERED_KEPT_PER_LINK + 1; id++) inbound.onSubmit('L1', 'b', submit(id));
+    for (const h of handled) h.resolve(x);
+    await flush();
+    const ran = handled.length;
+    // The oldest id fell out of the window; the newest is still remembered.
+    inbound.onSubmit('L1', 'b', submit(ANSWERED_KEPT_PER_LINK + 1));
+    expect(handled).toHaveLength(ran);
+    inbound.onSubmit('L1', 'b', submit(1));
+    expect(handled).toHaveLength(ran + 1);
+    // A request answered after its link closed leaves nothing behind for that link.
+    inbound.onSubmit('L3', 'b', submit(7));
+    inbound.onLinkClosed('L3');
+    handled.at(-1)!.resolve(x);
+    await flush();
+    inbound.onLinkClosed('L1');
+    expect(inbound.size).toBe(1);
+    expect(inbound.linksRemembered).toBe(0);
   });
 
   it('clamps the budget to [0, maxBudgetMs] and keeps visited when the sender is on it', () => {

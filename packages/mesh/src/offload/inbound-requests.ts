@@ -16,14 +16,24 @@ export interface InboundConfig {
   readonly hopLimit: number;
 }
 
+/** Request ids remembered as answered, per link: the most recent this many (older ones are forgotten first). */
+export const ANSWERED_KEPT_PER_LINK = 4096;
+
 /**
  * Requests that peers forwarded to this node: each runs through the same handler as a local submit, with a
  * deadline rebuilt from the carried budget (clock skew between servers never matters), and its outcome goes
  * back on the link it came from. A `cancel` or the link closing aborts it.
+ *
+ * A request runs once per link: a `submit` repeated on the link it came in on (a frame duplicated in transit)
+ * is not run again, whether the first is still running or was answered already — its answer went out on the same
+ * link before the copy arrived. The ids answered are remembered per link (the last
+ * {@link ANSWERED_KEPT_PER_LINK}) and forgotten with the link.
  */
 export class InboundRequests {
   readonly #c: InboundConfig;
   readonly #running = new Map<string, AbortController>();
+  /** Per open link, the request ids answered (or cancelled) on it, oldest first. */
+  readonly #answered = new Map<string, Set<number>>();
 
   constructor(config: InboundConfig) {
     this.#c = config;
@@ -33,10 +43,18 @@ export class InboundRequests {
     return this.#running.size;
   }
 
+  /** Links whose answered ids are remembered (open links that carried a request). */
+  get linksRemembered(): number {
+    return this.#answered.size;
+  }
+
   onSubmit(linkId: string, from: ServerId, m: Extract<OffloadMessage, { type: 'submit' }>): void {
     const requestId = m.requestId ?? 0;
     const key = `${linkId}#${requestId}`;
     if (this.#running.has(key)) return;
+    let answered = this.#answered.get(linkId);
+    if (answered?.has(requestId) === true) return;
+    if (!answered) this.#answered.set(linkId, (answered = new Set()));
     const controller = new AbortController();
     this.#running.set(key, controller);
     const visited = m.visited.includes(from) ? m.visited : [...m.visited, from];
@@ -57,6 +75,8 @@ export class InboundRequests {
 
   /** The link closed: nobody is waiting for these answers any more. */
   onLinkClosed(linkId: string): void {
+    // No frame comes over a closed link again: what was answered on it need not be remembered.
+    this.#answered.delete(linkId);
     for (const [key, c] of this.#running) if (key.startsWith(`${linkId}#`)) c.abort(new EparaError('PEER_UNAVAILABLE', 'sender link closed'));
   }
 
@@ -65,6 +85,7 @@ export class InboundRequests {
    * it here.
    */
   close(): void {
+    this.#answered.clear();
     for (const [key, controller] of [...this.#running]) {
       this.#running.delete(key);
       const [linkId, id] = splitKey(key);
@@ -80,7 +101,9 @@ export class InboundRequests {
   #answer(key: string, linkId: string, message: OffloadMessage): void {
     const controller = this.#running.get(key);
     this.#running.delete(key);
-    if (!controller || controller.signal.aborted) return;
+    if (!controller) return;
+    this.#remember(linkId, message.requestId ?? 0);
+    if (controller.signal.aborted) return;
     try {
       this.#c.reply(linkId, message);
     } catch (err) {
@@ -94,6 +117,14 @@ export class InboundRequests {
         // The link closed after all.
       }
     }
+  }
+
+  /** Remembers `requestId` as settled on `linkId` (unless the link closed meanwhile: nothing is kept for it then). */
+  #remember(linkId: string, requestId: number): void {
+    const answered = this.#answered.get(linkId);
+    if (!answered) return;
+    answered.add(requestId);
+    if (answered.size > ANSWERED_KEPT_PER_LINK) answered.delete(answered.values().next().value!);
   }
 }
 

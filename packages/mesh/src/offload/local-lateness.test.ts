@@ -100,17 +100,23 @@ const peerB: ServerEntry = {
   instances: [{ instanceId: 'b/s', serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs: 0, runMs: 5 }],
 };
 
-function handlerOver(lateness: LocalLateness | undefined, o: { peers?: ClusterView['entries']; realMs?: () => number } = {}) {
-  const clock = createManualClock(0);
-  const timers = createManualTimers(clock);
+function handlerOver(lateness: LocalLateness | undefined, o: { peers?: ClusterView['entries']; realMs?: () => number; wallStep?: { ms: number }; freshPeers?: boolean } = {}) {
+  // The node's clock (deadlines, the executor's estimates) follows the monotonic one the timers run on, stepped
+  // by `wallStep.ms` (a wall clock NTP or a resumed VM stepped).
+  const monotonic = createManualClock(0);
+  const timers = createManualTimers(monotonic);
+  const step = o.wallStep ?? { ms: 0 };
+  const clock = { now: () => monotonic.now() + step.ms };
   const view: ClusterView = { entries: o.peers ?? { b: peerB } };
   const rejected: string[] = [];
   /** Peers a request was forwarded to (`submit` messages only). */
   const sent: string[] = [];
   let id = 1;
   const handler = new RequestHandler({
-    selfId: 'a', clock, timers, executor: slowExecutor({ clock, timers, estimateMs: 10, realMs: o.realMs ?? (() => 40) }), view: () => view,
-    hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++, lateness,
+    selfId: 'a', clock, timers, executor: slowExecutor({ clock, timers, estimateMs: 10, realMs: o.realMs ?? (() => 40) }),
+    // `freshPeers`: each peer's entry as just written (routing inflates what a stale entry says).
+    view: () => (o.freshPeers === true ? { entries: Object.fromEntries(Object.entries(view.entries).map(([k, e]) => [k, { ...e, updatedAt: clock.now() }])) } : view),
+    hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++, lateness, monotonicClock: monotonic,
     send: (to, m) => void (m.type === 'submit' && sent.push(to)),
     logger: silentLogger,
     hooks: { offloaded: () => undefined, rejected: (e) => void rejected.push(e.code), ranLocally: () => undefined, resentUnanswered: () => undefined },
@@ -216,6 +222,38 @@ describe('RequestHandler with a measured local correction', () => {
     }
     void handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 30, hops: 0, visited: [] }).catch(() => undefined);
     expect(sent).toEqual(['b']);
+    handler.close();
+  });
+
+  it('a wall clock stepped back does not keep a correction alive past maxAgeMs (the service is not locked out)', async () => {
+    const wallStep = { ms: 0 };
+    const { clock, timers, handler, sent } = handlerOver(new LocalLateness(2000), { wallStep, freshPeers: true });
+    for (let i = 0; i < 4; i++) {
+      const p = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 100, hops: 0, visited: [] });
+      timers.advance(40);
+      await p;
+    }
+    // An hour back, then past maxAgeMs: the observations are 2 s old, whatever the wall clock reads.
+    wallStep.ms = -3_600_000;
+    timers.advance(2001);
+    const p = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 30, hops: 0, visited: [] });
+    expect(sent).toEqual([]);
+    timers.advance(30);
+    await expect(p).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    handler.close();
+  });
+
+  it('a wall clock stepped forward while local requests ran teaches no correction: they did not wait longer', async () => {
+    const wallStep = { ms: 0 };
+    const { clock, timers, handler, sent } = handlerOver(new LocalLateness(2000), { wallStep, realMs: () => 10, freshPeers: true });
+    const inFlight = Array.from({ length: 4 }, () => handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 100, hops: 0, visited: [] }));
+    timers.advance(5);
+    wallStep.ms = 10_000;
+    timers.advance(5);
+    await Promise.all(inFlight);
+    // Each took its estimated 10 ms: a request due in 15 ms still fits here.
+    void handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 15, hops: 0, visited: [] }).catch(() => undefined);
+    expect(sent).toEqual([]);
     handler.close();
   });
 });

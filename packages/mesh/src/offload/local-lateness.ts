@@ -39,7 +39,10 @@ export class LocalLateness {
     this.#maxAgeMs = maxAgeMs;
   }
 
-  /** Records one local request: routed at `decidedAt` with the estimate `estimateAt`, settled at `settledAt`. */
+  /**
+   * Records one local request: routed at `decidedAt` with the estimate `estimateAt`, settled at `settledAt` — all
+   * on one clock that never steps (the node's monotonic clock), which {@link ratio}'s `now` is on too.
+   */
   observe(serviceId: ServiceId, o: { decidedAt: number; estimateAt: number; settledAt: number }): void {
     const estimated = o.estimateAt - o.decidedAt;
     if (!(estimated >= MIN_WAIT_MS) || !(this.#maxAgeMs > 0)) return;
@@ -79,10 +82,13 @@ export class LocalLateness {
     return n;
   }
 
-  /** `estimate` with its wait from `now` scaled by {@link ratio}; unchanged when there is nothing to correct. */
-  correct(serviceId: ServiceId, estimate: LocalEstimate | undefined, now: number): LocalEstimate | undefined {
+  /**
+   * `estimate` with its wait from `now` (the estimate's clock) scaled by {@link ratio} at `observedNow` (the clock
+   * the observations were stamped on, when it is another); unchanged when there is nothing to correct.
+   */
+  correct(serviceId: ServiceId, estimate: LocalEstimate | undefined, now: number, observedNow = now): LocalEstimate | undefined {
     if (estimate === undefined || !estimate.ready || estimate.completionAt <= now) return estimate;
-    const k = this.ratio(serviceId, now);
+    const k = this.ratio(serviceId, observedNow);
     return k === 1 ? estimate : { ready: true, completionAt: now + (estimate.completionAt - now) * k };
   }
 }

@@ -1,7 +1,7 @@
 import { EparaError, resolveRouteOptions, routeRequest, toEparaError } from '@epara/core';
 import { tensorsByteLength } from '@epara/core/internal';
 import type { LocalEstimate, RouteDecision, RouteOptions } from '@epara/core';
-import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId, TraceContext } from '@epara/core';
+import type { AbortSignalLike, Clock, ClusterView, NamedTensors, ServerId, ServiceId, TraceContext } from '@epara/core';
 import type { ActiveSpan } from '@epara/core/internal';
 import type { Logger } from '@epara/core';
 import type { TimerHandle } from '@epara/core';
@@ -57,6 +57,12 @@ export interface RequestHandlerConfig extends OffloadPathPorts {
    * from every local request. @default no correction
    */
   readonly lateness?: LocalLateness | undefined;
+  /**
+   * The clock the measured waits and their ages are read on (the node's `monotonicClock`): a wall clock stepped
+   * back kept an hour's old correction fresh, and one stepped forward while requests ran taught them waits they
+   * never had. @default `clock`
+   */
+  readonly monotonicClock?: Clock | undefined;
 }
 
 interface Outstanding {
@@ -183,7 +189,7 @@ export class RequestHandler {
     const c = this.#c;
     const now = c.clock.now();
     const estimate = c.executor.estimate(request.serviceId);
-    const corrected = c.lateness ? c.lateness.correct(request.serviceId, estimate, now) : estimate;
+    const corrected = c.lateness ? c.lateness.correct(request.serviceId, estimate, now, this.#monotonic.now()) : estimate;
     const view = c.view();
     const sentSinceReport = this.#sentSinceReport(request.serviceId, view);
     const decision = routeRequest({
@@ -255,14 +261,23 @@ export class RequestHandler {
    * dropped `DEADLINE_EXCEEDED` would have finished no earlier than its deadline; other failures say nothing
    * about the wait.
    */
-  #learn(lateness: LocalLateness, request: HandledRequest, decidedAt: number, estimateAt: number, run: Promise<NamedTensors>): void {
-    const clock = this.#c.clock;
+  #learn(lateness: LocalLateness, request: HandledRequest, now: number, estimateAt: number, run: Promise<NamedTensors>): void {
+    // On the monotonic clock: the estimate and the deadline are moved onto it from the routing instant.
+    const monotonic = this.#monotonic;
+    const decidedAt = monotonic.now();
+    const onMonotonic = (t: number): number => decidedAt + (t - now);
     run.then(
-      () => lateness.observe(request.serviceId, { decidedAt, estimateAt, settledAt: clock.now() }),
+      () => lateness.observe(request.serviceId, { decidedAt, estimateAt: onMonotonic(estimateAt), settledAt: monotonic.now() }),
       (err: unknown) => {
-        if (toEparaError(err).code === 'DEADLINE_EXCEEDED') lateness.observe(request.serviceId, { decidedAt, estimateAt, settledAt: Math.max(clock.now(), request.deadline) });
+        if (toEparaError(err).code === 'DEADLINE_EXCEEDED') {
+          lateness.observe(request.serviceId, { decidedAt, estimateAt: onMonotonic(estimateAt), settledAt: Math.max(monotonic.now(), onMonotonic(request.deadline)) });
+        }
       },
     );
+  }
+
+  get #monotonic(): Clock {
+    return this.#c.monotonicClock ?? this.#c.clock;
   }
 
   /** The queue group picks the server; the offloader applies budget, hops and visited and retries itself. */

@@ -21,6 +21,9 @@ export interface StreamHostConfig {
 /** A gap this large between a frame's `seq` and the next expected is no loss on the way: the peer is broken. */
 const MAX_SEQ_GAP = 1024;
 
+/** Stream ids remembered as ended, per link: the most recent this many. */
+const ENDED_KEPT_PER_LINK = 1024;
+
 /**
  * One frame of a hosted stream awaiting its answer, in the client's push order: pushed to the local stream as
  * its `local`-th frame, or settled here (`error`) because it never arrived or the stream refused it.
@@ -51,6 +54,11 @@ interface Hosted {
 export class StreamHost {
   readonly #c: StreamHostConfig;
   readonly #streams = new Map<string, Hosted>();
+  /**
+   * Per open link, the ids of the streams that ended on it (closed, or refused), oldest first: a `stream-open`
+   * repeated in transit that arrives after its stream ended must not open another, which nobody would close.
+   */
+  readonly #ended = new Map<string, Set<number>>();
 
   constructor(config: StreamHostConfig) {
     this.#c = config;
@@ -63,7 +71,8 @@ export class StreamHost {
   onOpen(linkId: string, from: ServerId, m: Extract<OffloadMessage, { type: 'stream-open' }>): void {
     const requestId = m.requestId ?? 0;
     const key = `${linkId}#${requestId}`;
-    if (this.#streams.has(key)) return;
+    if (this.#streams.has(key) || this.#ended.get(linkId)?.has(requestId) === true) return;
+    if (!this.#ended.has(linkId)) this.#ended.set(linkId, new Set());
     const visited = m.visited.includes(from) ? m.visited : [...m.visited, from];
     const opened = this.#c.open({ serviceId: m.serviceId, rateHz: m.rateHz, stalenessMs: m.stalenessMs, hops: m.hops, visited }).then(
       (stream) => {
@@ -73,6 +82,7 @@ export class StreamHost {
       },
       (err: unknown) => {
         this.#streams.delete(key);
+        this.#remember(linkId, requestId);
         this.#send(linkId, { type: 'error', requestId, error: toEparaError(err) });
         return undefined;
       },
@@ -93,6 +103,7 @@ export class StreamHost {
 
   /** The client's link closed: close its streams (their results have nowhere to go). */
   onLinkClosed(linkId: string): void {
+    this.#ended.delete(linkId);
     for (const [key, h] of this.#streams) if (key.startsWith(`${linkId}#`)) void h.stream.then((x) => x?.close());
   }
 
@@ -146,7 +157,16 @@ export class StreamHost {
       this.#send(linkId, { type: 'error', requestId, error: new EparaError('INTERNAL', 'stream failed on the serving node', { cause: String(err) }) });
     } finally {
       this.#streams.delete(key);
+      this.#remember(linkId, requestId);
     }
+  }
+
+  /** Remembers that stream `requestId` of `linkId` ended (nothing is kept for a link that closed meanwhile). */
+  #remember(linkId: string, requestId: number): void {
+    const ended = this.#ended.get(linkId);
+    if (!ended) return;
+    ended.add(requestId);
+    if (ended.size > ENDED_KEPT_PER_LINK) ended.delete(ended.values().next().value!);
   }
 
   #send(linkId: string, m: OffloadMessage): void {

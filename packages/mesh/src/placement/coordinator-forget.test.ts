@@ -33,3 +33,31 @@ describe('placement coordinator: servers the view forgot', () => {
     a.stop();
   });
 });
+
+describe('placement coordinator: reports from servers the view does not hold', () => {
+  it('keeps a bounded number of them; one the view then shows is kept like any other', () => {
+    const clock = createManualClock(0);
+    const timers = createManualTimers(clock);
+    let ids = ['a', 'b'];
+    const view = (): ClusterView => ({ entries: Object.fromEntries(ids.map((s) => [s, serverEntry(s, true)])) }) as unknown as ClusterView;
+    const a = new PlacementCoordinator({
+      selfId: 'a', timers, periodMs: 600_000, services: [COORDINATOR_SERVICE], devices: [{ id: 'cpu0', kind: 'cpu', memoryBytes: 1e9 }],
+      options: resolveCoordinatorOptions({ initialDelayMs: 100 }, { services: [COORDINATOR_SERVICE], syncPeriodMs: 100 }),
+      hasSeeds: false, view, hosted: () => [], epoch: () => 1, now: () => clock.now(),
+      send: () => undefined, apply: () => undefined, logger: silentLogger, ran: () => undefined,
+    });
+    a.start();
+    a.onViewChanged();
+    const report = (from: string): void => a.onPayload(from, { kind: 'devices', serverId: from, devices: [{ id: 'cpu0', kind: 'cpu', memoryBytes: 1e9 }] });
+    report('b');
+    // A joiner reports before the view shows it; then a thousand ids the view never holds (a peer cycling ids,
+    // or servers forgotten before their last report came).
+    report('joiner');
+    ids = ['a', 'b', 'joiner'];
+    a.onViewChanged();
+    for (let k = 0; k < 1000; k++) report(`ghost${k}`);
+    // a, b and the joiner (the view shows it: never pushed out), and the 64 latest of the others.
+    expect(a.knownServers).toBe(3 + 64);
+    a.stop();
+  });
+});

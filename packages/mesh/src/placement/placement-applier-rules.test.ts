@@ -70,13 +70,54 @@ describe('PlacementApplier rules', () => {
     expect(t.events).toEqual([{ leader: 'L', seq: 1, trigger: 'period', loaded: [], unloaded: ['s#0'], failed: [] }]);
   });
 
-  it('does not wait on a replacement whose server is dead or not in the view', async () => {
-    for (const entries of [{ b: server('b', false) }, {}]) {
-      const t = setup({ readyTimeoutMs: 10_000 });
-      Object.assign(t.entries, entries);
-      await t.applier.apply(decision(1, [step('load', 'new-b', 'b'), step('drain', 's#0', 'a')], [['new-b', 'b']]));
-      expect(t.ids()).toEqual([]);
-    }
+  it('keeps the instance when every replacement is on a server that died: the service is not left without one', async () => {
+    // b died while it loaded the replacement (the leader that decided may have died with it): the new leader
+    // re-places on the failure, from the instances that still exist.
+    const t = setup({ readyTimeoutMs: 10_000 });
+    t.entries['b'] = server('b', false);
+    await t.applier.apply(decision(1, [step('load', 'new-b', 'b'), step('drain', 's#0', 'a')], [['new-b', 'b']]));
+    expect(t.ids()).toEqual(['s#0']);
+    expect(t.events).toEqual([]);
+    expect(t.timers.pending).toBe(0);
+  });
+
+  it('a replacement that dies while the drain waits for it: the instance is kept', async () => {
+    const t = setup({ readyTimeoutMs: 10_000 });
+    t.entries['b'] = server('b', true, [], ['new-b']);
+    const done = t.applier.apply(decision(1, [step('load', 'new-b', 'b'), step('drain', 's#0', 'a')], [['new-b', 'b']]));
+    await flush();
+    t.timers.advance(10);
+    t.entries['b'] = server('b', false, [], ['new-b']);
+    t.timers.advance(10);
+    await done;
+    expect(t.ids()).toEqual(['s#0']);
+  });
+
+  it('keeps the instance when its only replacement failed to load on this server', async () => {
+    const t = setup({ readyTimeoutMs: 10_000, failLoad: 'x-a' });
+    await t.applier.apply(decision(1, [step('load', 'x-a', 'a'), step('drain', 's#0', 'a')], [['x-a', 'a']]));
+    expect(t.ids()).toEqual(['s#0']);
+    expect(t.events).toEqual([{ leader: 'L', seq: 1, trigger: 'period', loaded: [], unloaded: [], failed: [{ instanceId: 'x-a', code: 'OVERLOADED' }] }]);
+  });
+
+  it('drains once another replacement is ready, though one of them is on a dead server', async () => {
+    const t = setup({ readyTimeoutMs: 10_000 });
+    t.entries['b'] = server('b', false);
+    t.entries['c'] = server('c', true, ['new-c']);
+    await t.applier.apply(decision(1, [step('load', 'new-b', 'b'), step('load', 'new-c', 'c'), step('drain', 's#0', 'a')], [['new-b', 'b'], ['new-c', 'c']]));
+    expect(t.ids()).toEqual([]);
+  });
+
+  it('waits for a replacement on a server not in the view yet (this view lags the leader), as for a slow one', async () => {
+    const t = setup({ readyTimeoutMs: 10_000 });
+    const done = t.applier.apply(decision(1, [step('load', 'new-b', 'b'), step('drain', 's#0', 'a')], [['new-b', 'b']]));
+    await flush();
+    t.timers.advance(50);
+    expect(t.ids()).toEqual(['s#0']);
+    t.entries['b'] = server('b', true, ['new-b']);
+    t.timers.advance(10);
+    await done;
+    expect(t.ids()).toEqual([]);
   });
 
   it('waits only on replacements of the drained service that the decision loads', async () => {
@@ -106,7 +147,8 @@ describe('PlacementApplier rules', () => {
 
   it('reports a failed load or drain with its error code', async () => {
     const t = setup({ failLoad: 'x-a', failUnload: 's#0' });
-    await t.applier.apply(decision(1, [step('load', 'x-a', 'a'), step('drain', 's#0', 'a')], [['x-a', 'a']]));
+    t.entries['b'] = server('b', true, ['x-b']);
+    await t.applier.apply(decision(1, [step('load', 'x-a', 'a'), step('load', 'x-b', 'b'), step('drain', 's#0', 'a')], [['x-a', 'a'], ['x-b', 'b']]));
     expect(t.events).toEqual([
       { leader: 'L', seq: 1, trigger: 'period', loaded: [], unloaded: [], failed: [{ instanceId: 'x-a', code: 'OVERLOADED' }, { instanceId: 's#0', code: 'INTERNAL' }] },
     ]);

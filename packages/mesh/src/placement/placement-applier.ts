@@ -33,7 +33,8 @@ export interface PlacementApplierConfig {
  * Applies this server's part of a placement, make-before-break: first every `load` (instances come up as
  * `loading`, then `ready`), then each `drain` — but only once the view shows the service's new instances
  * (on any server) `ready`, or after `readyTimeoutMs` — through `executor.unload` (draining finishes in-flight
- * work, then frees). Decisions are applied one at a time, in arrival order.
+ * work, then frees). A drain whose new instances are all on servers that died is not done: the instance stays
+ * until a placement made since the failure says otherwise. Decisions are applied one at a time, in arrival order.
  */
 export class PlacementApplier {
   readonly #c: PlacementApplierConfig;
@@ -82,8 +83,14 @@ export class PlacementApplier {
     );
     for (const s of mine.filter((x) => x.action === 'drain' && present.has(x.instanceId))) {
       if (this.#closed) break;
-      await this.#replacementsReady(d, s.serviceId);
+      const replaced = await this.#replacementsReady(d, s.serviceId, new Set(event.failed.map((f) => f.instanceId)));
       if (this.#closed) break;
+      if (!replaced) {
+        // Make-before-break: draining now would leave the service without the instance its replacement was to
+        // take over from. The server that died triggers a placement of its own (from the instances that exist).
+        this.#c.logger.warn({ instanceId: s.instanceId, serviceId: s.serviceId, leader: d.leader, seq: d.seq }, 'every replacement of a drained instance is on a server that died; the instance is kept');
+        continue;
+      }
       try {
         await this.#c.executor.unload(s.instanceId);
         event.unloaded.push(s.instanceId);
@@ -94,24 +101,35 @@ export class PlacementApplier {
     if (loads.length + event.unloaded.length + event.failed.length > 0) this.#c.applied(event);
   }
 
-  /** Resolves when every instance this decision loads for `serviceId` is ready in the view (or timed out). */
-  #replacementsReady(d: PlacementDecision, serviceId: string): Promise<void> {
+  /**
+   * Resolves once every instance this decision loads for `serviceId` is ready or will never be — on a server the
+   * view holds dead, or one of this server's whose load failed (a server not in this view yet is waited for, as a
+   * slow one is) —, or after `readyTimeoutMs`: with `false` when none of the new instances will ever take over,
+   * else `true`. This server's own new instances are read from its executor.
+   */
+  #replacementsReady(d: PlacementDecision, serviceId: string, failedHere: ReadonlySet<string>): Promise<boolean> {
     const news = d.changes.filter((s) => s.action === 'load' && s.serviceId === serviceId);
-    const ready = (): boolean =>
-      news.every((s) => {
-        const entry = this.#c.view().entries[s.serverId];
-        return !entry || !entry.alive || entry.instances.some((i) => i.instanceId === s.instanceId && i.status === 'ready');
-      });
+    const state = (s: (typeof news)[number]): 'ready' | 'dead' | 'waiting' => {
+      if (s.serverId === this.#c.selfId) {
+        if (failedHere.has(s.instanceId)) return 'dead';
+        return this.#c.executor.instances().some((i) => i.instanceId === s.instanceId && i.status === 'ready') ? 'ready' : 'waiting';
+      }
+      const entry = this.#c.view().entries[s.serverId];
+      if (entry?.alive === false) return 'dead';
+      return entry?.instances.some((i) => i.instanceId === s.instanceId && i.status === 'ready') === true ? 'ready' : 'waiting';
+    };
     return new Promise((resolve) => {
       let waited = 0;
       let timer: TimerHandle | undefined;
-      const done = (): void => {
+      const done = (replaced = true): void => {
         timer?.cancel();
         this.#wake = undefined;
-        resolve();
+        resolve(replaced);
       };
       const check = (): void => {
-        if (this.#closed || ready() || waited >= this.#c.readyTimeoutMs) return done();
+        const states = news.map(state);
+        if (!this.#closed && states.length > 0 && states.every((x) => x === 'dead')) return done(false);
+        if (this.#closed || !states.includes('waiting') || waited >= this.#c.readyTimeoutMs) return done();
         waited += this.#c.pollMs;
         timer = this.#c.timers.setTimeout(check, this.#c.pollMs);
       };

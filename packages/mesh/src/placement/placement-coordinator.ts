@@ -35,6 +35,9 @@ export interface CoordinatorConfig {
   readonly ran: (e: { trigger: PlacementDecision['trigger']; seq: number; goodputPerSec: number; changes: number; instances: PlacementDecision['instances'] }) => void;
 }
 
+/** Most servers whose device report is kept while the view does not hold them (see `#unseen`). */
+const MAX_UNSEEN = 64;
+
 /**
  * The placement coordinator (docs/placement.md): the lowest alive server id is the leader. The leader runs core's
  * `placeServices` every period and at once after a failure, and sends the decision to every alive server;
@@ -76,6 +79,12 @@ export class PlacementCoordinator {
   readonly #delays: PeerDelays;
   /** The ids in the view at the last view change: one gone from it since was forgotten (long dead). */
   #inView = new Set<ServerId>();
+  /**
+   * Servers whose device report came while the view did not hold them, oldest first: a joiner the view shows a
+   * round later — or an id the view never holds (forgotten before its last report came, a peer cycling ids). At
+   * most {@link MAX_UNSEEN} are kept.
+   */
+  readonly #unseen = new Set<ServerId>();
 
   constructor(config: CoordinatorConfig) {
     this.#c = config;
@@ -161,6 +170,7 @@ export class PlacementCoordinator {
       const isNew = !this.#devices.has(from);
       this.#devices.set(from, payload.devices);
       this.#hosted.set(from, payload.instances ?? []);
+      if (this.#c.view().entries[from] === undefined) this.#keepUnseen(from);
       if ((isNew || this.#unplaced()) && this.#last !== undefined) this.#onServerJoined();
       this.#tryFirst();
       return;
@@ -256,13 +266,30 @@ export class PlacementCoordinator {
    */
   #forgetGone(): void {
     const now = new Set(Object.keys(this.#c.view().entries));
-    for (const id of this.#inView) {
-      if (now.has(id) || id === this.#c.selfId) continue;
-      this.#devices.delete(id);
-      this.#hosted.delete(id);
-      this.#delays.forget(id);
-    }
+    for (const id of this.#inView) if (!now.has(id) && id !== this.#c.selfId) this.#forget(id);
+    for (const id of this.#unseen) if (now.has(id)) this.#unseen.delete(id);
     this.#inView = now;
+  }
+
+  /** Keeps the report of `id`, which the view does not hold (yet); past {@link MAX_UNSEEN} such, the oldest goes. */
+  #keepUnseen(id: ServerId): void {
+    this.#unseen.delete(id);
+    this.#unseen.add(id);
+    if (this.#unseen.size <= MAX_UNSEEN) return;
+    const oldest = this.#unseen.values().next().value!;
+    this.#unseen.delete(oldest);
+    this.#forget(oldest);
+  }
+
+  #forget(id: ServerId): void {
+    this.#devices.delete(id);
+    this.#hosted.delete(id);
+    this.#delays.forget(id);
+  }
+
+  /** Servers whose devices are known (this one included): for diagnostics and tests. */
+  get knownServers(): number {
+    return this.#devices.size;
   }
 
   /** The host's forecast; a forecast function that throws or returns bad data is logged and skipped. */

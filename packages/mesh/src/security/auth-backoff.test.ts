@@ -45,4 +45,19 @@ describe('AuthBackoff', () => {
     expect(b.failures('a0')).toBe(0);
     expect(b.failures('a4999')).toBe(1);
   });
+
+  it('forgets addresses whose wait ended more than maxMs ago, so addresses seen once are not held for ever', () => {
+    let now = 0;
+    const b = new AuthBackoff({ initialMs: 100, maxMs: 1000, now: () => now, random: fixed(0.999999) });
+    for (let i = 0; i < 500; i++) b.failed(`old${i}`);
+    now = 900;
+    b.failed('kept');
+    b.failed('kept');
+    now = 1800; // old*: waited until ~100, ended 1 700 ms ago; kept: until ~1 100, ended 700 ms ago
+    b.failed('new');
+    expect(b.size).toBe(2);
+    expect(b.failures('old0')).toBe(0);
+    expect(b.failures('kept')).toBe(2);
+    expect(Math.round(b.failed('old0'))).toBe(100);
+  });
 });

@@ -12,13 +12,18 @@ export interface AuthBackoffConfig {
   readonly random: Random;
 }
 
+/** Most addresses held at once: past it the oldest is forgotten. */
+const MAX_ADDRESSES = 1024;
+
 /**
  * Exponential backoff with jitter for addresses whose peer failed authentication (a wrong pre-shared key, a
  * peer announcing another id, a handshake that never finished). Without it a node keeps dialing such a peer on
  * its normal schedule (each sync period), costing both sides a connection and a handshake every time and
  * flooding their logs. After the n-th failure in a row the address is not dialed for
  * `min(maxMs, initialMs × 2^(n-1))` scaled by a random factor in [0.5, 1) ("equal jitter": nodes that failed
- * together do not retry together). One authenticated link with the peer, in either direction, clears it.
+ * together do not retry together). One authenticated link with the peer, in either direction, clears it; an
+ * address nothing dialed for `maxMs` after its wait ended is forgotten, so failed addresses seen once (a churning
+ * cluster's old ports) are not held for ever.
  */
 export class AuthBackoff {
   readonly #c: AuthBackoffConfig;
@@ -36,13 +41,28 @@ export class AuthBackoff {
 
   /** Records a failed handshake with `address`; returns how long it is now held back, ms. */
   failed(address: string): number {
+    const now = this.#c.now();
+    if (!this.#byAddress.has(address)) this.#expire(now);
     const failures = (this.#byAddress.get(address)?.failures ?? 0) + 1;
     const ceiling = Math.min(this.#c.maxMs, this.#c.initialMs * 2 ** Math.min(failures - 1, 52));
     const waitMs = ceiling * (0.5 + 0.5 * this.#c.random.next());
     // Many distinct failing addresses: forget the oldest rather than grow without bound.
-    if (this.#byAddress.size >= 1024 && !this.#byAddress.has(address)) this.#byAddress.delete(this.#byAddress.keys().next().value as string);
-    this.#byAddress.set(address, { failures, until: this.#c.now() + waitMs });
+    if (this.#byAddress.size >= MAX_ADDRESSES && !this.#byAddress.has(address)) this.#byAddress.delete(this.#byAddress.keys().next().value as string);
+    this.#byAddress.set(address, { failures, until: now + waitMs });
     return waitMs;
+  }
+
+  /** Addresses held: at most {@link MAX_ADDRESSES}, and none whose wait ended more than `maxMs` ago. */
+  get size(): number {
+    return this.#byAddress.size;
+  }
+
+  /**
+   * Forgets the addresses whose wait ended more than `maxMs` ago: nothing dialed them since (a peer gone for good,
+   * a port of a run long replaced), and one that fails again starts over from `initialMs`.
+   */
+  #expire(now: number): void {
+    for (const [address, e] of this.#byAddress) if (now - e.until > this.#c.maxMs) this.#byAddress.delete(address);
   }
 
   /** An authenticated link with the peer at `address`: dial it freely again. */

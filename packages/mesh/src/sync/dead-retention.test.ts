@@ -131,3 +131,17 @@ describe('ViewStore.forgetDead', () => {
     expect(store.forgetDead(10 * 3_600_000)).toEqual([]);
   });
 });
+
+describe('the failure detector of ids the view does not hold', () => {
+  it('keeps nothing for ids that spoke to the ring but are not in the view', () => {
+    const ring = createRing({});
+    for (const id of ['a', 'b']) ring.make(id);
+    ring.timers.advance(3000);
+    const a = ring.nodes.get('a')!;
+    // Acks under ids `a` never held (a peer cycling ids, a server forgotten since): each is a sign of life heard.
+    for (let k = 0; k < 50; k++) a.receive({ kind: 'ack', from: `ghost${k}`, origin: 'a', epoch: 1, round: 1 }, () => undefined);
+    ring.timers.advance(3000);
+    expect(a.store.ids().sort()).toEqual(['a', 'b']);
+    expect(a.trackedPeers).toBeLessThanOrEqual(2);
+  });
+});

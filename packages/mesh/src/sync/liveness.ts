@@ -68,6 +68,20 @@ export class Liveness {
     return due;
   }
 
+  /** Servers something is kept for (a sign of life heard, a probe schedule). */
+  get size(): number {
+    return new Set([...this.#heard.keys(), ...this.#probes.keys()]).size;
+  }
+
+  /**
+   * Keeps only what is kept for the servers `known` holds: a message from an id the view never held (or no
+   * longer holds) left a sign of life behind that nothing would ever forget.
+   */
+  retain(known: (id: ServerId) => boolean): void {
+    for (const id of this.#heard.keys()) if (!known(id)) this.#heard.delete(id);
+    for (const id of this.#probes.keys()) if (!known(id)) this.#probes.delete(id);
+  }
+
   /** `id` left the view for good (forgotten): nothing of it is kept. */
   forget(id: ServerId): void {
     this.#heard.delete(id);

@@ -57,6 +57,11 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
     this.#lastTokenAt = config.clock.now();
   }
 
+  /** Servers the failure detector keeps something for: at most those the view holds (diagnostics, tests). */
+  get trackedPeers(): number {
+    return this.#liveness.size;
+  }
+
   start(): void {
     if (this.#running) return;
     this.#running = true;
@@ -289,6 +294,8 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
     const horizon = now - 20 * this.#c.periodMs;
     for (const [k, t] of this.#seen) if (t.at < horizon) this.#seen.delete(k);
     for (const [k, t] of this.#startedAt) if (t < horizon) this.#startedAt.delete(k);
+    // Ids heard from that the view does not hold (acks from a server never merged, or forgotten since).
+    this.#liveness.retain((id) => this.store.get(id) !== undefined);
   }
 }
 
