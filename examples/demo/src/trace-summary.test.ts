@@ -35,7 +35,7 @@ describe('summarizeDecisions (what each entry decided, and what it read)', () =>
     const lines: TraceLine[] = [
       // Served here on an estimate of 150 ms of a 300 ms budget.
       { ...base, node: 'edge-0', estimateAt: 150, settledAt: 200, outcome: 'ok' },
-      // Refused: raw 240 ms, corrected 330 ms; the better peer (edge-2: 200 + 10) read 70% of the budget.
+      // Refused: raw 240 ms, corrected 330 ms; the better peer (edge-1: 12 + 280 + 10 = 302 ms) read past the budget.
       {
         ...base,
         node: 'edge-0',
@@ -45,12 +45,12 @@ describe('summarizeDecisions (what each entry decided, and what it read)', () =>
         outcome: 'OVERLOADED',
         reason: 'local estimate 330 misses 299; no unvisited peer meets the deadline at its current wait',
         peers: [
-          { serverId: 'edge-1', waitMs: 280, ageMs: 100, loadPerSec: 1, capacityPerSec: 10, runMs: 10 },
-          { serverId: 'edge-2', waitMs: 200, ageMs: 400, loadPerSec: 1, capacityPerSec: 10, runMs: 10 },
+          { serverId: 'edge-1', waitMs: 280, ageMs: 100, loadPerSec: 1, capacityPerSec: 10, runMs: 10, travelMs: 12 },
+          { serverId: 'edge-2', waitMs: 260, ageMs: 400, loadPerSec: 1, capacityPerSec: 10, runMs: 10, travelMs: 45 },
         ],
       },
-      // Where the service is not hosted: no estimate; forwarded, answered late.
-      { ...base, node: 'edge-1', decision: 'forward edge-0', estimateAt: Number.NaN, settledAt: 320, outcome: 'late', peers: [{ serverId: 'edge-0', waitMs: 90, ageMs: 250, loadPerSec: 1, capacityPerSec: 10, runMs: 15 }] },
+      // Where the service is not hosted: no estimate; forwarded (the view showed room: 15 + 90 + 15 ms), answered late.
+      { ...base, node: 'edge-1', decision: 'forward edge-0', estimateAt: Number.NaN, settledAt: 320, outcome: 'late', peers: [{ serverId: 'edge-0', waitMs: 90, ageMs: 250, loadPerSec: 1, capacityPerSec: 10, runMs: 15, travelMs: 15 }] },
       // Another service: left out.
       { ...base, node: 'edge-1', serviceId: 'chat', estimateAt: 1, settledAt: 2, outcome: 'ok' },
     ];
@@ -60,8 +60,9 @@ describe('summarizeDecisions (what each entry decided, and what it read)', () =>
       ['edge-0', 'reject OVERLOADED', 1, 0, { OVERLOADED: 1 }],
       ['edge-1', 'forward edge-0', 1, 0, { late: 1 }],
     ]);
-    expect(groups[1]).toMatchObject({ rawShare: [0.8], correctedShare: [1.1], peerShare: [0.7], peerAgeMs: [400] });
-    expect(groups[2]).toMatchObject({ rawShare: [], correctedShare: [], peerShare: [0.35], peerAgeMs: [250] });
-    expect(decisionTraceLines(groups)[2]).toBe('edge-0  reject OVERLOADED  1         0.0%    OVERLOADED:1  80%/80%      110%/110%         70%/70%           400/400');
+    expect(groups[1]).toMatchObject({ rawShare: [0.8], correctedShare: [1.1], peerAgeMs: [100], noRoom: 1 });
+    expect(groups[1]!.peerShare[0]).toBeCloseTo(302 / 300);
+    expect(groups[2]).toMatchObject({ rawShare: [], correctedShare: [], peerShare: [0.4], peerAgeMs: [250], noRoom: 0 });
+    expect(decisionTraceLines(groups)[2]).toBe('edge-0  reject OVERLOADED  1         0.0%    OVERLOADED:1  80%/80%      110%/110%         101%/101%         100/100            1');
   });
 });

@@ -91,9 +91,14 @@ export interface DecisionGroup {
   readonly rawShare: number[];
   /** The estimate routing read (corrected for measured lateness) ÷ the budget: refusals only (from their reason). */
   readonly correctedShare: number[];
-  /** The view's most promising peer: (reported wait + next run) ÷ the budget, and its entry's age, ms. */
+  /**
+   * The view's most promising peer: (travel there and back + reported wait + next run) ÷ the budget, and its
+   * entry's age, ms (routing adds the forwards sent it since, and a backlog grown since when it is overloaded).
+   */
   readonly peerShare: number[];
   readonly peerAgeMs: number[];
+  /** Requests whose most promising peer read past the budget: for a forward, one the view showed no room for. */
+  noRoom: number;
 }
 
 /** The corrected local completion a refusal's reason quotes (`local estimate <at> misses <latest>`), or undefined. */
@@ -109,7 +114,7 @@ export function summarizeDecisions(lines: readonly TraceLine[], service: string)
     if (t.serviceId !== service || t.decision === undefined) continue;
     const key = `${t.node}\u0000${t.decision}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { node: t.node, decision: t.decision, n: 0, good: 0, lost: {}, rawShare: [], correctedShare: [], peerShare: [], peerAgeMs: [] }));
+    if (!g) groups.set(key, (g = { node: t.node, decision: t.decision, n: 0, good: 0, lost: {}, rawShare: [], correctedShare: [], peerShare: [], peerAgeMs: [], noRoom: 0 }));
     g.n++;
     if (t.outcome === 'ok') g.good++;
     else g.lost[t.outcome ?? '?'] = (g.lost[t.outcome ?? '?'] ?? 0) + 1;
@@ -118,10 +123,12 @@ export function summarizeDecisions(lines: readonly TraceLine[], service: string)
     if (typeof t.estimateAt === 'number' && Number.isFinite(t.estimateAt)) g.rawShare.push((t.estimateAt - t.decidedAt) / budget);
     const corrected = correctedAt(t.reason);
     if (corrected !== undefined) g.correctedShare.push((corrected - t.decidedAt) / budget);
-    const best = (t.peers ?? []).reduce<TracedPeer | undefined>((a, p) => (a === undefined || p.waitMs + p.runMs < a.waitMs + a.runMs ? p : a), undefined);
+    const at = (p: TracedPeer): number => (p.travelMs ?? 0) + p.waitMs + p.runMs;
+    const best = (t.peers ?? []).reduce<TracedPeer | undefined>((a, p) => (a === undefined || at(p) < at(a) ? p : a), undefined);
     if (best) {
-      g.peerShare.push((best.waitMs + best.runMs) / budget);
+      g.peerShare.push(at(best) / budget);
       g.peerAgeMs.push(best.ageMs);
+      if (at(best) > budget) g.noRoom++;
     }
   }
   return [...groups.values()].sort((a, b) => a.node.localeCompare(b.node) || a.decision.localeCompare(b.decision));
@@ -141,8 +148,9 @@ export function decisionTraceLines(groups: readonly DecisionGroup[]): string[] {
     q(g.correctedShare, pct),
     q(g.peerShare, pct),
     q(g.peerAgeMs, (x) => x.toFixed(0)),
+    String(g.noRoom),
   ]);
-  const head = ['node', 'decision', 'requests', 'good', 'lost', 'est.÷budget', 'corrected÷budget', 'best peer÷budget', 'peer entry age ms'];
+  const head = ['node', 'decision', 'requests', 'good', 'lost', 'est.÷budget', 'corrected÷budget', 'best peer÷budget', 'peer entry age ms', 'peer past budget'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
 }
@@ -168,6 +176,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   console.log(`${service}, served where it entered: p50/p90 ms of each part`);
   const lines = readTraces(dir);
   for (const line of traceLines(summarizeTraces(lines, service))) console.log(line);
-  console.log(`\n${service}, every decision at its entry: what the node read (p50/p90; peer: the view's reported wait + next run)`);
+  console.log(`\n${service}, every decision at its entry: what the node read (p50/p90; peer: travel + the view's reported wait + next run)`);
   for (const line of decisionTraceLines(summarizeDecisions(lines, service))) console.log(line);
 }

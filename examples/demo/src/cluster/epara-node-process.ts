@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mountDashboard, type Dashboard } from '@epara/dashboard';
-import { EparaError, latencyAt, toEparaError, type NetworkModel, type PlacedInstance } from '@epara/core';
+import { EparaError, latencyAt, toEparaError, type NamedTensors, type NetworkModel, type PlacedInstance } from '@epara/core';
 import { createNode, createWebSocketTransport, type MeshNode, type Transport } from '@epara/mesh';
 import { createExecutor, type Executor } from '@epara/runtime';
 import { DecisionLog } from '../entry-decisions.js';
@@ -62,14 +62,28 @@ function planKey(p: PlacedInstance): string {
   return `${q.requestStrategy}/${q.serviceStrategy}/${q.batchSize}/${q.devices}/${p.deviceIds.join(',')}`;
 }
 
-/** Each peer's ready instances of `serviceId` as this node's view shows them at `now` (wall clock, the view's). */
-function peersOf(n: MeshNode, serviceId: string, now: number): TracedPeer[] {
+/** Bytes of a request's numeric inputs (what a forward sends; string tensors, which the demo has none of, count 0). */
+function inputBytes(inputs: NamedTensors): number {
+  let bytes = 0;
+  for (const t of Object.values(inputs)) if (ArrayBuffer.isView(t.data)) bytes += t.data.byteLength;
+  return bytes;
+}
+
+/** The network this node was told (one-way delays and bandwidth per peer), for the traces' travel times. */
+let network: NetworkModel = {};
+
+/**
+ * Each peer's ready instances of `serviceId` as this node's view shows them at `now` (wall clock, the view's),
+ * with the travel time routing adds for a request of `bytes` (there and back, the request's transfer).
+ */
+function peersOf(n: MeshNode, serviceId: string, now: number, bytes: number): TracedPeer[] {
+  const travelMs = (peer: string): number => 2 * (network.delayMs?.[peer] ?? 0) + bytes / (network.bandwidthBytesPerMs?.[peer] ?? Number.POSITIVE_INFINITY);
   return Object.values(n.view().entries).flatMap((e) =>
     e.serverId === id || !e.alive
       ? []
       : e.instances
           .filter((i) => i.serviceId === serviceId && i.status === 'ready')
-          .map((i) => ({ serverId: e.serverId, waitMs: i.waitMs, ageMs: now - e.updatedAt, loadPerSec: i.loadPerSec, capacityPerSec: i.capacityPerSec, runMs: i.nextRunMs ?? i.runMs })),
+          .map((i) => ({ serverId: e.serverId, waitMs: i.waitMs, ageMs: now - e.updatedAt, loadPerSec: i.loadPerSec, capacityPerSec: i.capacityPerSec, runMs: i.nextRunMs ?? i.runMs, travelMs: travelMs(e.serverId) })),
   );
 }
 
@@ -89,6 +103,7 @@ serveChild(
     /** Starts the mesh node: peers are dialed through `routes` (real address → delaying link), joined by `seeds`. */
     async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
       if (!executor || !mesh) throw new EparaError('INTERNAL', 'listen first');
+      network = o.network;
       node = createNode({
         id,
         transport: new RoutedTransport(mesh, new Map(o.routes)),
@@ -148,7 +163,7 @@ serveChild(
           decided = undefined;
           refusedWhy = undefined;
           // What the view showed of the peers when the request was not run here (traced only).
-          const peers = traced !== undefined && decision !== 'local' ? peersOf(n, serviceId, startedAt) : undefined;
+          const peers = traced !== undefined && decision !== 'local' ? peersOf(n, serviceId, startedAt, inputBytes(inputs)) : undefined;
           const settle = decisions.record(serviceId, decision, estimate?.ready ? estimate.completionAt - startedAt : undefined, budgetMs);
           done.then(
             () => {

@@ -14,7 +14,7 @@ describe('RequestTrace (EPARA_DEMO_TRACE)', () => {
     t.executorSettled({ serviceId: 'image', outcome: 'ok', enqueuedAt: 1000.5, startedAt: 1110, finishedAt: 1190, batchSize: 2, deviceId: 'cpu0', trace: { requestId: key } });
     t.completed({ instanceId: 'i', serviceId: 'image', deviceId: 'cpu0', size: 2, durationMs: 80, runMs: 55, ok: true });
     t.settled(key, { at: 1195, outcome: 'ok', decision: 'local' });
-    const peers = [{ serverId: 'edge-1', waitMs: 250, ageMs: 300, loadPerSec: 40, capacityPerSec: 50, runMs: 20 }];
+    const peers = [{ serverId: 'edge-1', waitMs: 250, ageMs: 300, loadPerSec: 40, capacityPerSec: 50, runMs: 20, travelMs: 12 }];
     t.settled(other, { at: 1200, outcome: 'OVERLOADED', decision: 'reject OVERLOADED', reason: 'local estimate 1320 misses 1300', peers });
     t.flush(1);
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

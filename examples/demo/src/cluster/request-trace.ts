@@ -36,7 +36,8 @@ export interface TracedRequest {
   reason?: string;
   /**
    * For a request sent elsewhere or refused: what the view showed of each peer's instances of the service at the
-   * decision — the wait it reported, its entry's age, its load and capacity, its next batch's run (ms, items/s).
+   * decision — the wait it reported, its entry's age, its load and capacity, its next batch's run, and the travel
+   * routing adds to reach it (ms, items/s).
    */
   peers?: readonly TracedPeer[];
 }
@@ -49,6 +50,8 @@ export interface TracedPeer {
   readonly loadPerSec: number;
   readonly capacityPerSec: number;
   readonly runMs: number;
+  /** What routing adds for the way there and back: twice the link's one-way delay and the request's transfer, ms. */
+  readonly travelMs?: number;
 }
 
 /** A batch as dispatched, and as it ended. */
