@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { summarizeTraces, traceLines, type TraceLine } from './trace-summary.js';
+import { decisionTraceLines, summarizeDecisions, summarizeTraces, traceLines, type TraceLine } from './trace-summary.js';
 
 const base = { run: 1, serviceId: 'image', decision: 'local', decidedAt: 0, deadline: 300 } as const;
 
@@ -27,5 +27,42 @@ describe('summarizeTraces (where a request\'s time went against the estimate)', 
     expect(late.hostMs).toEqual([8]);
     expect(late.missMs).toEqual([68, 41]);
     expect(traceLines(groups)[2]).toBe('edge-0  75–90%      2         0.0%    1        30.0/30.0    30.0/30.0    8.0/8.0         41.0/68.0');
+  });
+});
+
+describe('summarizeDecisions (what each entry decided, and what it read)', () => {
+  it('groups by node and decision, with the estimate, the corrected estimate of a refusal and the best peer', () => {
+    const lines: TraceLine[] = [
+      // Served here on an estimate of 150 ms of a 300 ms budget.
+      { ...base, node: 'edge-0', estimateAt: 150, settledAt: 200, outcome: 'ok' },
+      // Refused: raw 240 ms, corrected 330 ms; the better peer (edge-1: 12 + 280 + 10 = 302 ms) read past the budget.
+      {
+        ...base,
+        node: 'edge-0',
+        decision: 'reject OVERLOADED',
+        estimateAt: 240,
+        settledAt: 1,
+        outcome: 'OVERLOADED',
+        reason: 'local estimate 330 misses 299; no unvisited peer meets the deadline at its current wait',
+        peers: [
+          { serverId: 'edge-1', waitMs: 280, ageMs: 100, loadPerSec: 1, capacityPerSec: 10, runMs: 10, travelMs: 12 },
+          { serverId: 'edge-2', waitMs: 260, ageMs: 400, loadPerSec: 1, capacityPerSec: 10, runMs: 10, travelMs: 45 },
+        ],
+      },
+      // Where the service is not hosted: no estimate; forwarded (the view showed room: 15 + 90 + 15 ms), answered late.
+      { ...base, node: 'edge-1', decision: 'forward edge-0', estimateAt: Number.NaN, settledAt: 320, outcome: 'late', peers: [{ serverId: 'edge-0', waitMs: 90, ageMs: 250, loadPerSec: 1, capacityPerSec: 10, runMs: 15, travelMs: 15 }] },
+      // Another service: left out.
+      { ...base, node: 'edge-1', serviceId: 'chat', estimateAt: 1, settledAt: 2, outcome: 'ok' },
+    ];
+    const groups = summarizeDecisions(lines, 'image');
+    expect(groups.map((g) => [g.node, g.decision, g.n, g.good, g.lost])).toEqual([
+      ['edge-0', 'local', 1, 1, {}],
+      ['edge-0', 'reject OVERLOADED', 1, 0, { OVERLOADED: 1 }],
+      ['edge-1', 'forward edge-0', 1, 0, { late: 1 }],
+    ]);
+    expect(groups[1]).toMatchObject({ rawShare: [0.8], correctedShare: [1.1], peerAgeMs: [100], noRoom: 1 });
+    expect(groups[1]!.peerShare[0]).toBeCloseTo(302 / 300);
+    expect(groups[2]).toMatchObject({ rawShare: [], correctedShare: [], peerShare: [0.4], peerAgeMs: [250], noRoom: 0 });
+    expect(decisionTraceLines(groups)[2]).toBe('edge-0  reject OVERLOADED  1         0.0%    OVERLOADED:1  80%/80%      110%/110%         101%/101%         100/100            1');
   });
 });

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { quantile, slackBucket } from './entry-decisions.js';
-import type { TracedRequest } from './cluster/request-trace.js';
+import type { TracedPeer, TracedRequest } from './cluster/request-trace.js';
 
 /*
  * Reads the per-request traces of `EPARA_DEMO_TRACE=<dir>` (cluster/request-trace.ts) and splits, for the requests
@@ -11,6 +11,9 @@ import type { TracedRequest } from './cluster/request-trace.js';
  * estimate said (work the estimate did not see: overtaking items, its own batch's size, engine steps), how much
  * later the batch **really** ended than planned (a hold longer than learned, a late start behind the host), and
  * the executor's settle to the entry's (the host's event loop). By node and by the estimate's share of the budget.
+ * Then every decision of each node — served here, sent to which peer, refused with which code — with what it
+ * read: the local estimate's share of the budget (raw, and as routing corrected it for a refusal), and the view's
+ * most promising peer (its reported wait plus its next run, ÷ the budget; the age of its entry).
  *
  *   npx tsx examples/demo/src/trace-summary.ts <dir> [service]
  */
@@ -76,6 +79,82 @@ export function traceLines(groups: readonly TraceGroup[]): string[] {
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
 }
 
+/** The requests of one node and decision, and what the node read when it decided (shares of the budget, ms). */
+export interface DecisionGroup {
+  readonly node: string;
+  readonly decision: string;
+  n: number;
+  good: number;
+  /** How the others ended, by outcome (`late` or an error code). */
+  readonly lost: Record<string, number>;
+  /** The executor's own estimate ÷ the budget, where the node hosts the service. */
+  readonly rawShare: number[];
+  /** The estimate routing read (corrected for measured lateness) ÷ the budget: refusals only (from their reason). */
+  readonly correctedShare: number[];
+  /**
+   * The view's most promising peer: (travel there and back + reported wait + next run) ÷ the budget, and its
+   * entry's age, ms (routing adds the forwards sent it since, and a backlog grown since when it is overloaded).
+   */
+  readonly peerShare: number[];
+  readonly peerAgeMs: number[];
+  /** Requests whose most promising peer read past the budget: for a forward, one the view showed no room for. */
+  noRoom: number;
+}
+
+/** The corrected local completion a refusal's reason quotes (`local estimate <at> misses <latest>`), or undefined. */
+function correctedAt(reason: string | undefined): number | undefined {
+  const m = /local estimate (-?[\d.]+) misses/.exec(reason ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Groups the requests of `service` entering each node by the node's decision. */
+export function summarizeDecisions(lines: readonly TraceLine[], service: string): DecisionGroup[] {
+  const groups = new Map<string, DecisionGroup>();
+  for (const t of lines) {
+    if (t.serviceId !== service || t.decision === undefined) continue;
+    const key = `${t.node}\u0000${t.decision}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { node: t.node, decision: t.decision, n: 0, good: 0, lost: {}, rawShare: [], correctedShare: [], peerShare: [], peerAgeMs: [], noRoom: 0 }));
+    g.n++;
+    if (t.outcome === 'ok') g.good++;
+    else g.lost[t.outcome ?? '?'] = (g.lost[t.outcome ?? '?'] ?? 0) + 1;
+    const budget = t.deadline - t.decidedAt;
+    if (!(budget > 0)) continue;
+    if (typeof t.estimateAt === 'number' && Number.isFinite(t.estimateAt)) g.rawShare.push((t.estimateAt - t.decidedAt) / budget);
+    const corrected = correctedAt(t.reason);
+    if (corrected !== undefined) g.correctedShare.push((corrected - t.decidedAt) / budget);
+    const at = (p: TracedPeer): number => (p.travelMs ?? 0) + p.waitMs + p.runMs;
+    const best = (t.peers ?? []).reduce<TracedPeer | undefined>((a, p) => (a === undefined || at(p) < at(a) ? p : a), undefined);
+    if (best) {
+      g.peerShare.push(at(best) / budget);
+      g.peerAgeMs.push(best.ageMs);
+      if (at(best) > budget) g.noRoom++;
+    }
+  }
+  return [...groups.values()].sort((a, b) => a.node.localeCompare(b.node) || a.decision.localeCompare(b.decision));
+}
+
+/** One line per node and decision: counts, how the lost ones ended, then p50/p90 of what the node read. */
+export function decisionTraceLines(groups: readonly DecisionGroup[]): string[] {
+  const q = (v: readonly number[], f: (x: number) => string): string => (v.length === 0 ? '-' : `${f(quantile(v, 0.5)!)}/${f(quantile(v, 0.9)!)}`);
+  const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
+  const rows = groups.map((g) => [
+    g.node,
+    g.decision,
+    String(g.n),
+    `${((100 * g.good) / g.n).toFixed(1)}%`,
+    Object.entries(g.lost).map(([k, v]) => `${k}:${v}`).join(' ') || '-',
+    q(g.rawShare, pct),
+    q(g.correctedShare, pct),
+    q(g.peerShare, pct),
+    q(g.peerAgeMs, (x) => x.toFixed(0)),
+    String(g.noRoom),
+  ]);
+  const head = ['node', 'decision', 'requests', 'good', 'lost', 'est.÷budget', 'corrected÷budget', 'best peer÷budget', 'peer entry age ms', 'peer past budget'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
 /** Reads every `<node>.jsonl` of `dir`. */
 export function readTraces(dir: string): TraceLine[] {
   return readdirSync(dir)
@@ -95,5 +174,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.exit(2);
   }
   console.log(`${service}, served where it entered: p50/p90 ms of each part`);
-  for (const line of traceLines(summarizeTraces(readTraces(dir), service))) console.log(line);
+  const lines = readTraces(dir);
+  for (const line of traceLines(summarizeTraces(lines, service))) console.log(line);
+  console.log(`\n${service}, every decision at its entry: what the node read (p50/p90; peer: travel + the view's reported wait + next run)`);
+  for (const line of decisionTraceLines(summarizeDecisions(lines, service))) console.log(line);
 }

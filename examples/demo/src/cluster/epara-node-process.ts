@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mountDashboard, type Dashboard } from '@epara/dashboard';
-import { EparaError, latencyAt, toEparaError, type NetworkModel, type PlacedInstance } from '@epara/core';
+import { EparaError, latencyAt, toEparaError, type NamedTensors, type NetworkModel, type PlacedInstance } from '@epara/core';
 import { createNode, createWebSocketTransport, type MeshNode, type Transport } from '@epara/mesh';
 import { createExecutor, type Executor } from '@epara/runtime';
 import { DecisionLog } from '../entry-decisions.js';
@@ -10,7 +10,7 @@ import { demoServices, type DemoRun, type DemoService } from '../services.js';
 import { buildLanguageModel } from '../models.js';
 import { deviceOf } from '../placement.js';
 import { emitToParent, serveChild } from './child-rpc.js';
-import { RequestTrace } from './request-trace.js';
+import { RequestTrace, type TracedPeer } from './request-trace.js';
 import { serveEntry } from './entry.js';
 import { RoutedTransport } from './routed-transport.js';
 
@@ -33,6 +33,8 @@ const offloads: Record<string, number> = {};
 const decisions = new DecisionLog();
 /** Set by the node's synchronous routing events while a `submit` from the entry is being routed. */
 let decided: string | undefined;
+/** The reason routing gave for refusing the request being routed (traced only). */
+let refusedWhy: string | undefined;
 /** Sizes of the batches (packs, for streams) the executor sent to the device, per service: `size → batches`. */
 let packs: Record<string, Record<number, number>> = {};
 /** This node's device and event-loop time per run (see device-usage.ts); set once the executor exists. */
@@ -60,6 +62,31 @@ function planKey(p: PlacedInstance): string {
   return `${q.requestStrategy}/${q.serviceStrategy}/${q.batchSize}/${q.devices}/${p.deviceIds.join(',')}`;
 }
 
+/** Bytes of a request's numeric inputs (what a forward sends; string tensors, which the demo has none of, count 0). */
+function inputBytes(inputs: NamedTensors): number {
+  let bytes = 0;
+  for (const t of Object.values(inputs)) if (ArrayBuffer.isView(t.data)) bytes += t.data.byteLength;
+  return bytes;
+}
+
+/** The network this node was told (one-way delays and bandwidth per peer), for the traces' travel times. */
+let network: NetworkModel = {};
+
+/**
+ * Each peer's ready instances of `serviceId` as this node's view shows them at `now` (wall clock, the view's),
+ * with the travel time routing adds for a request of `bytes` (there and back, the request's transfer).
+ */
+function peersOf(n: MeshNode, serviceId: string, now: number, bytes: number): TracedPeer[] {
+  const travelMs = (peer: string): number => 2 * (network.delayMs?.[peer] ?? 0) + bytes / (network.bandwidthBytesPerMs?.[peer] ?? Number.POSITIVE_INFINITY);
+  return Object.values(n.view().entries).flatMap((e) =>
+    e.serverId === id || !e.alive
+      ? []
+      : e.instances
+          .filter((i) => i.serviceId === serviceId && i.status === 'ready')
+          .map((i) => ({ serverId: e.serverId, waitMs: i.waitMs, ageMs: now - e.updatedAt, loadPerSec: i.loadPerSec, capacityPerSec: i.capacityPerSec, runMs: i.nextRunMs ?? i.runMs, travelMs: travelMs(e.serverId) })),
+  );
+}
+
 serveChild(
   {
     /** Creates the executor and both sockets; answers their addresses. */
@@ -76,6 +103,7 @@ serveChild(
     /** Starts the mesh node: peers are dialed through `routes` (real address → delaying link), joined by `seeds`. */
     async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
       if (!executor || !mesh) throw new EparaError('INTERNAL', 'listen first');
+      network = o.network;
       node = createNode({
         id,
         transport: new RoutedTransport(mesh, new Map(o.routes)),
@@ -94,7 +122,10 @@ serveChild(
         offloads[e.serviceId] = (offloads[e.serviceId] ?? 0) + 1;
         decided ??= `forward ${e.to}`;
       });
-      node.on('requestRejected', (e) => (decided ??= `reject ${e.code}`));
+      node.on('requestRejected', (e) => {
+        decided ??= `reject ${e.code}`;
+        refusedWhy ??= e.reason;
+      });
       const x0 = executor;
       const u = new DeviceUsageLog({ now: () => performance.now(), deviceBusyMs: () => x0.stats().devices['cpu0']?.busyMs ?? 0, loopActiveMs: () => performance.eventLoopUtilization().active });
       usage = u;
@@ -125,17 +156,22 @@ serveChild(
           const traced = trace?.begin({ serviceId, decidedAt: clockNow(), estimateAt: estimate?.ready ? estimate.completionAt : Number.NaN, deadline });
           // Routing runs synchronously inside submit: the events it fires name this request's decision.
           decided = undefined;
+          refusedWhy = undefined;
           const done = n.submit(serviceId, inputs, { deadline, ...(traced === undefined ? {} : { trace: { requestId: traced } }) });
           const decision = decided ?? 'local';
+          const reason = refusedWhy;
           decided = undefined;
+          refusedWhy = undefined;
+          // What the view showed of the peers when the request was not run here (traced only).
+          const peers = traced !== undefined && decision !== 'local' ? peersOf(n, serviceId, startedAt, inputBytes(inputs)) : undefined;
           const settle = decisions.record(serviceId, decision, estimate?.ready ? estimate.completionAt - startedAt : undefined, budgetMs);
           done.then(
             () => {
-              if (traced !== undefined) trace!.settled(traced, { at: clockNow(), outcome: Date.now() <= deadline ? 'ok' : 'late', decision });
+              if (traced !== undefined) trace!.settled(traced, { at: clockNow(), outcome: Date.now() <= deadline ? 'ok' : 'late', decision, peers });
               settle({ ok: true, latencyMs: Date.now() - startedAt, deadlineMet: Date.now() <= deadline });
             },
             (err: unknown) => {
-              if (traced !== undefined) trace!.settled(traced, { at: clockNow(), outcome: toEparaError(err).code, decision });
+              if (traced !== undefined) trace!.settled(traced, { at: clockNow(), outcome: toEparaError(err).code, decision, reason, peers });
               settle({ ok: false, code: toEparaError(err).code });
             },
           );

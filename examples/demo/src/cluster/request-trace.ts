@@ -32,6 +32,26 @@ export interface TracedRequest {
   decision?: string;
   batchSize?: number;
   deviceId?: string;
+  /** A refusal's reason as routing gave it (the local estimate it read, corrected for measured lateness). */
+  reason?: string;
+  /**
+   * For a request sent elsewhere or refused: what the view showed of each peer's instances of the service at the
+   * decision — the wait it reported, its entry's age, its load and capacity, its next batch's run, and the travel
+   * routing adds to reach it (ms, items/s).
+   */
+  peers?: readonly TracedPeer[];
+}
+
+/** One peer's instance of the service as the deciding node's view showed it. */
+export interface TracedPeer {
+  readonly serverId: string;
+  readonly waitMs: number;
+  readonly ageMs: number;
+  readonly loadPerSec: number;
+  readonly capacityPerSec: number;
+  readonly runMs: number;
+  /** What routing adds for the way there and back: twice the link's one-way delay and the request's transfer, ms. */
+  readonly travelMs?: number;
 }
 
 /** A batch as dispatched, and as it ended. */
@@ -92,14 +112,16 @@ export class RequestTrace {
     if (e.deviceId !== undefined) t.deviceId = e.deviceId;
   }
 
-  /** The entry saw the request settle. */
-  settled(key: string, s: { at: number; outcome: string; decision: string }): void {
+  /** The entry saw the request settle (with a refusal's reason and the peers the view showed, when it was not run here). */
+  settled(key: string, s: { at: number; outcome: string; decision: string; reason?: string | undefined; peers?: readonly TracedPeer[] | undefined }): void {
     const t = this.#open.get(key);
     if (!t) return;
     this.#open.delete(key);
     t.settledAt = s.at;
     t.decision = s.decision;
     t.outcome = s.outcome;
+    if (s.reason !== undefined) t.reason = s.reason;
+    if (s.peers !== undefined) t.peers = s.peers;
     this.#done.push(t);
   }
 

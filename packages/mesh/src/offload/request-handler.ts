@@ -1,6 +1,6 @@
 import { EparaError, resolveRouteOptions, routeRequest, toEparaError } from '@epara/core';
 import { tensorsByteLength } from '@epara/core/internal';
-import type { LocalEstimate, RouteDecision, RouteOptions } from '@epara/core';
+import type { LocalEstimate, NextHop, RouteDecision, RouteOptions, RouteRequestInput } from '@epara/core';
 import type { AbortSignalLike, Clock, ClusterView, NamedTensors, ServerId, ServiceId, TraceContext } from '@epara/core';
 import type { ActiveSpan } from '@epara/core/internal';
 import type { Logger } from '@epara/core';
@@ -192,7 +192,7 @@ export class RequestHandler {
     const corrected = c.lateness ? c.lateness.correct(request.serviceId, estimate, now, this.#monotonic.now()) : estimate;
     const view = c.view();
     const sentSinceReport = this.#sentSinceReport(request.serviceId, view);
-    const decision = routeRequest({
+    const input: RouteRequestInput = {
       request: { serviceId: request.serviceId, deadline: request.deadline, hops: request.hops, visited: request.visited, payloadBytes: tensorsByteLength(request.inputs) },
       local: corrected,
       view,
@@ -201,7 +201,8 @@ export class RequestHandler {
       network: c.network?.(),
       ...(sentSinceReport ? { sentSinceReport } : {}),
       options: this.#routeOptions,
-    });
+    };
+    const decision = routeRequest(input);
     if (decision.action === 'local' || (corrected !== estimate && this.#lastResort(decision, estimate, request.deadline))) {
       c.hooks.ranLocally(request.serviceId);
       if (unanswered) c.hooks.resentUnanswered(request.serviceId);
@@ -218,6 +219,8 @@ export class RequestHandler {
       const targets = [decision.serverId, ...decision.candidates.map((x) => x.serverId).filter((id) => id !== decision.serverId)];
       return this.#forward(request, targets, decision.next, retry, unanswered);
     }
+    const owner = c.offloader ? undefined : this.#askOwners(decision, estimate, input);
+    if (owner) return this.#forward(request, owner.targets, owner.next, retry, unanswered);
     c.hooks.rejected({ serviceId: request.serviceId, code: decision.code, reason: decision.reason });
     return Promise.reject(new EparaError(decision.code, decision.reason, { serviceId: request.serviceId, server: c.selfId }));
   }
@@ -254,6 +257,27 @@ export class RequestHandler {
   #lastResort(decision: RouteDecision, raw: LocalEstimate | undefined, deadline: number): boolean {
     if (decision.action !== 'reject' || (decision.code !== 'OVERLOADED' && decision.code !== 'HOP_LIMIT')) return false;
     return raw !== undefined && raw.ready && raw.completionAt <= deadline - this.#c.guardMs;
+  }
+
+  /**
+   * Where a request refused `OVERLOADED` by a server that runs no ready instance of its service goes instead: to
+   * the peers the view expects to finish it first (best first, at most the routing's candidate count), among
+   * those that could meet the deadline if idle, while hops remain. Such a refusal rests on the view alone — each
+   * peer's wait as its last sync reported it, stretched by that peer's measured correction — while the peer
+   * decides on its exact queue and runs a request its own estimate still lands (its last resort): a request
+   * the owner would take was lost at an entry that could not see that. Asked, the owner answers with its own
+   * refusal when it has no room either, so a wrong hope costs a hop, as a stale view does (docs/mesh.md,
+   * "Refusals on the view's figures"). `undefined`: refuse as routing said.
+   */
+  #askOwners(decision: RouteDecision, raw: LocalEstimate | undefined, input: RouteRequestInput): { targets: ServerId[]; next: NextHop } | undefined {
+    if (decision.action !== 'reject' || decision.code !== 'OVERLOADED' || (raw !== undefined && raw.ready)) return undefined;
+    // The same scan with no deadline ranks every peer that hosts a ready instance by its estimated completion.
+    const ranked = routeRequest({ ...input, request: { ...input.request, deadline: Number.POSITIVE_INFINITY } });
+    if (ranked.action !== 'forward') return undefined;
+    const latest = input.request.deadline - this.#routeOptions.guardMs;
+    // An idle peer's completion is its estimate without the wait: travel, run and the way back.
+    const targets = ranked.candidates.filter((x) => x.estimateAt - x.inflatedWaitMs <= latest).map((x) => x.serverId);
+    return targets.length === 0 ? undefined : { targets, next: ranked.next };
   }
 
   /**

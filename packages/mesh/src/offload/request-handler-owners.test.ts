@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { createManualClock, EparaError, silentLogger } from '@epara/core';
+import type { ClusterView, NamedTensors, ServerEntry } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
+import { createFakeExecutor } from '../testing/fake-executor.js';
+import type { OffloadMessage } from './offload-messages.js';
+import { RequestHandler } from './request-handler.js';
+
+/*
+ * A server that runs no instance of a service refuses a request OVERLOADED only on what its view says of the
+ * peers (their reported waits, stretched by each one's measured correction). Such a request is handed to the
+ * peers that could meet its deadline idle, best estimate first, so that the owner decides on its exact queue.
+ */
+
+const x: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of(1) } };
+const peer = (id: string, waitMs: number): ServerEntry => ({
+  serverId: id, epoch: 1, version: 1, updatedAt: 0, alive: true, load: 0, freeMemoryBytes: 0, arrivalRates: {},
+  instances: [{ instanceId: `${id}/s`, serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs, runMs: 5 }],
+});
+
+/** A handler on `a` (hosting `s` when `hosted`) whose view holds `peers` at the given one-way delays. */
+function setup(peers: Record<string, { waitMs: number; delayMs: number }>, o: { hosted?: boolean; hopLimit?: number } = {}) {
+  const clock = createManualClock(0);
+  const timers = createManualTimers(clock);
+  const sent: { to: string; m: OffloadMessage }[] = [];
+  const events = { offloaded: [] as string[], rejected: [] as string[], local: 0 };
+  const view: ClusterView = { entries: Object.fromEntries(Object.entries(peers).map(([id, p]) => [id, peer(id, p.waitMs)])) };
+  const network = { delayMs: Object.fromEntries(Object.entries(peers).map(([id, p]) => [id, p.delayMs])) };
+  // The local instance takes 200 ms an item: a request due in less is not run here.
+  const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 200 } }, hosted: o.hosted ? ['s'] : [], clock, timers });
+  let id = 1;
+  const handler = new RequestHandler({
+    selfId: 'a', clock, timers, executor, view: () => view, network: () => network,
+    hopLimit: o.hopLimit ?? 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
+    send: (to, m) => {
+      sent.push({ to, m });
+      return 'L1';
+    },
+    logger: silentLogger,
+    hooks: {
+      offloaded: (e) => void events.offloaded.push(e.to),
+      rejected: (e) => void events.rejected.push(e.code),
+      ranLocally: () => void events.local++,
+      resentUnanswered: () => undefined,
+    },
+  });
+  return { clock, sent, events, handler };
+}
+
+const request = (deadline: number, o: { hops?: number; visited?: string[] } = {}) => ({ serviceId: 's', inputs: x, deadline, hops: o.hops ?? 0, visited: o.visited ?? [] });
+
+describe('RequestHandler: a refusal on the view’s figures is the owner’s to make', () => {
+  it('hands the request to the peer whose reported wait misses the deadline; its answer is the request’s', async () => {
+    // b reports 150 ms of wait: 5 + 150 + 5 + 5 = 165 ms misses a 100 ms deadline, an idle b (15 ms) would not.
+    const { sent, events, handler } = setup({ b: { waitMs: 150, delayMs: 5 } });
+    const p = handler.handle(request(100));
+    expect(sent.map((s) => s.to)).toEqual(['b']);
+    const m = sent[0]!.m;
+    expect(m.type === 'submit' && [m.hops, m.visited, m.budgetMs]).toEqual([1, ['a'], 100]);
+    expect(events).toEqual({ offloaded: ['b'], rejected: [], local: 0 });
+    handler.onResponse('b', { type: 'result', requestId: m.requestId, outputs: x });
+    await expect(p).resolves.toEqual(x);
+  });
+
+  it('the owner’s own refusal comes back as the request’s error', async () => {
+    const { sent, handler } = setup({ b: { waitMs: 150, delayMs: 5 } });
+    const p = handler.handle(request(100));
+    handler.onResponse('b', { type: 'error', requestId: sent[0]!.m.requestId!, error: new EparaError('OVERLOADED', 'b has no room either') });
+    await expect(p).rejects.toMatchObject({ code: 'OVERLOADED', message: 'b has no room either' });
+  });
+
+  it('asks the peers best estimate first, leaving out one that could not meet the deadline even idle', async () => {
+    // c (wait 120, 5 ms away) is expected before b (wait 150); d is 60 ms away: idle it would answer at 125.
+    const { sent, handler } = setup({ b: { waitMs: 150, delayMs: 5 }, c: { waitMs: 120, delayMs: 5 }, d: { waitMs: 0, delayMs: 60 } });
+    void handler.handle(request(100)).catch(() => undefined);
+    expect(sent.map((s) => s.to)).toEqual(['c']);
+    // c's link fails before it answers: the request goes on to b, and never to d.
+    handler.onPeerDown('c');
+    expect(sent.map((s) => s.to)).toEqual(['c', 'b']);
+  });
+
+  it('refuses as before where it runs an instance itself: its exact queue misses and the view has no room', async () => {
+    const { sent, events, handler } = setup({ b: { waitMs: 150, delayMs: 5 } }, { hosted: true });
+    await expect(handler.handle(request(100))).rejects.toMatchObject({ code: 'OVERLOADED' });
+    expect(sent).toEqual([]);
+    expect(events.rejected).toEqual(['OVERLOADED']);
+  });
+
+  it('never hands it back to a server it came from', async () => {
+    // b forwarded it here (and has the shorter wait): only c is asked.
+    const { sent, handler } = setup({ b: { waitMs: 110, delayMs: 5 }, c: { waitMs: 150, delayMs: 5 } });
+    void handler.handle(request(100, { hops: 1, visited: ['b'] })).catch(() => undefined);
+    expect(sent.map((s) => [s.to, s.m.type === 'submit' && s.m.visited])).toEqual([['c', ['b', 'a']]]);
+  });
+
+  it('refuses as before with no hop left, or with no peer that could meet the deadline idle', async () => {
+    const outOfHops = setup({ b: { waitMs: 150, delayMs: 5 } });
+    await expect(outOfHops.handler.handle(request(100, { hops: 2 }))).rejects.toMatchObject({ code: 'OVERLOADED' });
+    expect(outOfHops.events.rejected).toEqual(['OVERLOADED']);
+    const far = setup({ d: { waitMs: 0, delayMs: 60 } });
+    await expect(far.handler.handle(request(100))).rejects.toMatchObject({ code: 'DEADLINE_INFEASIBLE' });
+    for (const s of [outOfHops, far]) expect(s.sent).toEqual([]);
+  });
+});
