@@ -274,7 +274,7 @@ function expectedInputs(spec: IoSpec, withState: boolean): Expected {
 export function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): void {
   if (typeof t !== 'object' || t === null || !Array.isArray(t.dims)) bad(serviceId, s.name, `input '${s.name}' is not a tensor`);
   if (t.type !== s.type) bad(serviceId, s.name, `input '${s.name}' has dtype ${t.type}, expected ${s.type}`);
-  if (t.data?.constructor?.name !== ARRAY_OF[s.type]) bad(serviceId, s.name, `input '${s.name}' data must be a${s.type === 'string' ? 'n Array of strings' : ` ${ARRAY_OF[s.type]}`}`);
+  if (t.data?.constructor?.name !== ARRAY_OF[s.type] && !isByteBuffer(s.type, t.data)) bad(serviceId, s.name, `input '${s.name}' data must be a${s.type === 'string' ? 'n Array of strings' : ` ${ARRAY_OF[s.type]}`}`);
   if (s.type === 'string' && !(t.data as readonly unknown[]).every((v) => typeof v === 'string')) bad(serviceId, s.name, `input '${s.name}' data must be an Array of strings`);
   // An input of open rank has no dims to compare (its spec's are empty): only sizes and the data length are checked.
   if (!s.anyRank && t.dims.length !== s.dims.length) bad(serviceId, s.name, `input '${s.name}' has rank ${t.dims.length}, expected ${s.dims.length}`);
@@ -289,6 +289,33 @@ export function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): voi
     }
   }
   if (t.data.length !== product(t.dims)) bad(serviceId, s.name, `input '${s.name}' holds ${t.data.length} values for dims [${t.dims.join(', ')}]`);
+}
+
+/**
+ * A Node `Buffer` given for a uint8 or bool input: a `Uint8Array` under another constructor name, which
+ * onnxruntime-node takes as it is. The executor reads it through a plain view ({@link plainArrays}).
+ */
+function isByteBuffer(type: TensorType, data: unknown): boolean {
+  return (type === 'uint8' || type === 'bool') && data instanceof Uint8Array && typeof Buffer !== 'undefined' && Buffer.isBuffer(data);
+}
+
+/**
+ * `inputs` with every Node `Buffer` replaced by a plain `Uint8Array` view of the same memory (no copy), and
+ * `inputs` itself when none is one. A Buffer's `slice()` is a view, not a copy, its constructor makes Buffers,
+ * and a small one is a view into Node's shared pool: downstream, a batch copies and transfers typed arrays by
+ * their class, which for a Buffer would share or detach the pool. A view is copied before transfer like any
+ * view of a larger buffer.
+ */
+export function plainArrays(inputs: NamedTensors): NamedTensors {
+  let out: Record<string, TensorLike> | undefined;
+  for (const name in inputs) {
+    const t = inputs[name];
+    if (t === undefined || typeof Buffer === 'undefined' || !Buffer.isBuffer(t.data)) continue;
+    const b = t.data as Buffer;
+    out ??= { ...inputs };
+    out[name] = { type: t.type, dims: t.dims, data: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
+  }
+  return out ?? inputs;
 }
 
 function bad(serviceId: string, input: string, message: string): never {
