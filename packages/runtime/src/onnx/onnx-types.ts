@@ -1,8 +1,12 @@
 /**
  * Plain-object model of an ONNX file (the subset EPARA reads and writes), as produced by
  * {@link decodeModel} and consumed by {@link encodeModel}. Names follow `onnx.proto` in camelCase; int64
- * fields are plain numbers (every value EPARA meets fits in 2^53).
+ * fields are plain numbers, except the values a graph may hold beyond 2^53 (an int64 or uint64 tensor's data, an
+ * integer attribute), which are bigints there ({@link OnnxInt64}).
  */
+
+/** An int64 or uint64 value of a tensor's data or an attribute: a number within 2^53, a bigint beyond. */
+export type OnnxInt64 = number | bigint;
 
 /** ONNX `TensorProto.DataType` codes used here. */
 export const ONNX_DATA_TYPE = {
@@ -43,9 +47,9 @@ export interface OnnxTensor {
   rawData?: Uint8Array;
   floatData?: number[];
   int32Data?: number[];
-  int64Data?: number[];
+  int64Data?: OnnxInt64[];
   doubleData?: number[];
-  uint64Data?: number[];
+  uint64Data?: OnnxInt64[];
   stringData?: Uint8Array[];
   docString?: string;
   externalData?: { key?: string; value?: string }[];
@@ -83,12 +87,12 @@ export interface OnnxAttribute {
   name?: string;
   type?: number;
   f?: number;
-  i?: number;
+  i?: OnnxInt64;
   s?: Uint8Array;
   t?: OnnxTensor;
   g?: OnnxGraph;
   floats?: number[];
-  ints?: number[];
+  ints?: OnnxInt64[];
   strings?: Uint8Array[];
   tensors?: OnnxTensor[];
   graphs?: OnnxGraph[];

@@ -32,7 +32,10 @@ function outputType(node: OnnxNode, index: number, types: Map<string, number>): 
   const attr = (name: string): OnnxAttribute | undefined => node.attribute?.find((a) => a.name === name);
   if (BOOL_OPS.has(op)) return ONNX_DATA_TYPE.bool;
   if (INT64_OPS.has(op) || (op === 'TopK' && index === 1) || (op === 'MaxPool' && index === 1)) return ONNX_DATA_TYPE.int64;
-  if (op === 'Cast') return attr('to')?.i;
+  if (op === 'Cast') {
+    const to = attr('to')?.i;
+    return to === undefined ? undefined : Number(to);
+  }
   if (op === 'Constant' || op === 'ConstantOfShape') return attr('value')?.t?.dataType ?? ONNX_DATA_TYPE.float32;
   if (op === 'Where') return types.get(node.input?.[1] ?? '');
   for (const input of node.input ?? []) {
