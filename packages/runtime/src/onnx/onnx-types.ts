@@ -25,6 +25,30 @@ export const ONNX_DATA_TYPE = {
   string: 8,
 } as const;
 
+/** Bytes of one element of an ONNX data type code (undefined: `string` or a type EPARA does not carry). */
+export function onnxElemBytes(dataType: number): number | undefined {
+  switch (dataType) {
+    case ONNX_DATA_TYPE.uint8:
+    case ONNX_DATA_TYPE.int8:
+    case ONNX_DATA_TYPE.bool:
+      return 1;
+    case ONNX_DATA_TYPE.float16:
+    case ONNX_DATA_TYPE.uint16:
+    case ONNX_DATA_TYPE.int16:
+      return 2;
+    case ONNX_DATA_TYPE.float32:
+    case ONNX_DATA_TYPE.int32:
+    case ONNX_DATA_TYPE.uint32:
+      return 4;
+    case ONNX_DATA_TYPE.int64:
+    case ONNX_DATA_TYPE.float64:
+    case ONNX_DATA_TYPE.uint64:
+      return 8;
+    default:
+      return undefined;
+  }
+}
+
 /** ONNX `AttributeProto.AttributeType` codes. */
 export const ONNX_ATTRIBUTE_TYPE = {
   FLOAT: 1,

@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NamedTensors, TensorLike } from '@epara/core';
+import { createGraphBuilder } from './graph-builder.js';
 import { decodeModel, encodeModel } from './onnx-codec.js';
 import { onnxModelType } from './onnx-schema.js';
 import { splitModel, type ModelStage } from './split-model.js';
@@ -80,5 +84,49 @@ describe('int64 values beyond 2^53 survive the codec and splitModel exactly', ()
     const whole = await runWithOrt(bytes, x());
     expect([...(again['y']!.data as BigInt64Array)]).toEqual([...(whole['y']!.data as BigInt64Array)]);
     expect([...(again['u']!.data as BigUint64Array)]).toEqual([...(whole['u']!.data as BigUint64Array)]);
+  });
+});
+
+describe('splitModel on a model whose weights are external data beside it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'epara-split-external-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // y = relu(x · w0) · w1, both weights in one file `weights.bin` (w1 at an offset), as exporters write large models.
+  const g = createGraphBuilder({ name: 'external', seed: 3 });
+  g.input('x', 'float32', ['N', 4]);
+  g.node('MatMul', ['x', g.weight('w0', [4, 8], 0.5)], ['h']);
+  g.node('Relu', ['h'], ['r']);
+  g.node('MatMul', ['r', g.weight('w1', [8, 3], 0.5)], ['y']);
+  g.output('y', 'float32', ['N', 3]);
+  const model = g.toModel();
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  for (const t of model.graph!.initializer!) {
+    const data = t.rawData!;
+    delete t.rawData;
+    t.dataLocation = 1;
+    t.externalData = [
+      { key: 'location', value: 'weights.bin' },
+      { key: 'offset', value: String(offset) },
+      { key: 'length', value: String(data.byteLength) },
+    ];
+    parts.push(data, new Uint8Array(64 - (data.byteLength % 64))); // aligned, with a gap
+    offset += data.byteLength + 64 - (data.byteLength % 64);
+  }
+  writeFileSync(join(dir, 'weights.bin'), Buffer.concat(parts));
+  const path = join(dir, 'model.onnx');
+  writeFileSync(path, encodeModel(model));
+  const feeds = (): NamedTensors => ({ x: { type: 'float32', dims: [2, 4], data: new Float32Array([1, -2, 0.5, 3, 0, 1, -1, 2]) } });
+
+  it('reads the weights each stage uses from externalDataDir into the stage: the stages answer as the whole model', async () => {
+    const whole = await runWithOrt(path, feeds());
+    const stages = splitModel(readFileSync(path), { cutTensors: ['r'], externalDataDir: dir });
+    const staged = await runStages(stages, feeds());
+    expect([...(staged['y']!.data as Float32Array)]).toEqual([...(whole['y']!.data as Float32Array)]);
+    for (const s of stages) expect(decodeModel(s.bytes).graph!.initializer!.every((t) => t.dataLocation !== 1 && t.rawData !== undefined)).toBe(true);
+  });
+
+  it('refuses a model with external data and no externalDataDir, or a directory without the file, with typed errors', () => {
+    expect(() => splitModel(readFileSync(path), { cutTensors: ['r'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+    expect(() => splitModel(readFileSync(path), { cutTensors: ['r'], externalDataDir: join(dir, 'nowhere') })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
   });
 });
