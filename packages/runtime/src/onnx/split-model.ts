@@ -78,13 +78,17 @@ export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): 
   const stages: ModelStage[] = [];
   // External weights read so far (one read per tensor, however many stages use it).
   const loaded = new Map<OnnxTensor, OnnxTensor>();
+  // Graph outputs no (non-Constant) node produces — a graph input or an initializer returned as it is, a
+  // Constant's value — are the last stage's: it reads them and returns them.
+  const unproduced = [...graphOutputs].filter((v) => !producer.has(v));
   for (let s = 0; s < stageCount; s++) {
     const ownNodes = nodes.filter((n, i) => stageOf[i] === s && !isConstantNode(n));
-    const reads = [...new Set(ownNodes.flatMap(nodeReads))];
+    const reads = [...new Set([...ownNodes.flatMap(nodeReads), ...(s === stageCount - 1 ? unproduced : [])])];
     const stageNodes = [...reads.flatMap((v) => constants.get(v) ?? []), ...ownNodes];
     const produced = new Set(stageNodes.flatMap((n) => n.output ?? []).filter((o) => o));
     const inputs = reads.filter((v) => !produced.has(v) && !initializerNames.has(v) && (graphInputs.has(v) || producer.has(v)));
     const outputs = [...produced].filter((v) => !constants.has(v) && (graphOutputs.has(v) || (lastReader.get(v) ?? -1) > s));
+    if (s === stageCount - 1) outputs.push(...unproduced);
     const usedInits = new Set(reads.filter((v) => initializerNames.has(v) && !produced.has(v)));
     const stageGraph: OnnxGraph = {
       name: `${graph.name ?? 'graph'}_stage${s}`,
