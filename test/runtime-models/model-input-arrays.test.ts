@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NamedTensors } from '@epara/core';
-import { createExecutor, createGraphBuilder, type Executor } from '@epara/runtime';
+import { createDevice, createExecutor, createGraphBuilder, type Executor } from '@epara/runtime';
 import { expectServedAsReference, reference, service, startExecutor, submitAll, type Reference } from './ground-truth.js';
 
 /*
@@ -88,5 +88,33 @@ describe('tensor data of the wrong kind is refused with INVALID_INPUT, never a c
     const inputs = { ...item(1, (a) => new Uint8Array(a)), u8: { type: 'uint8', dims: [1, 4], data } } as unknown as NamedTensors;
     const { results } = await submitAll(executor, 'bytes', [inputs]);
     expect(results[0]).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
+  });
+});
+
+describe('device.run refuses feeds that are not tensors with INVALID_INPUT, never a TypeError', () => {
+  const bytes = bytesModel();
+  const device = createDevice({ id: 'feeds', threads: 1 });
+  beforeAll(async () => {
+    await device.loadModel('m', { bytes });
+  });
+  afterAll(async () => {
+    await device.close();
+  });
+
+  it.each([
+    ['feeds of null', null],
+    ['a tensor of null', { ...item(1, (a) => new Uint8Array(a)), u8: null }],
+    ['a tensor without dims', { ...item(1, (a) => new Uint8Array(a)), u8: { type: 'uint8', data: new Uint8Array(4) } }],
+    ['a tensor without data', { ...item(1, (a) => new Uint8Array(a)), u8: { type: 'uint8', dims: [1, 4] } }],
+    ['a tensor whose data is a number', { ...item(1, (a) => new Uint8Array(a)), u8: { type: 'uint8', dims: [1, 4], data: 4 } }],
+  ])('%s', async (_what, feeds) => {
+    await expect(device.run('m', feeds as unknown as NamedTensors)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+
+  it('still runs a Node Buffer from the pool, leaving the pool as it was', async () => {
+    const neighbour = Buffer.from('pool neighbour');
+    const out = await device.run('m', item(5, (a) => Buffer.from(a)));
+    expect(Array.from(out['u8_out']!.data as Uint8Array)).toEqual([6, 251, 8, 16]);
+    expect(neighbour.toString()).toBe('pool neighbour');
   });
 });
