@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { NamedTensors, TensorLike } from '@epara/core';
 import { createGraphBuilder, type GraphBuilder } from './graph-builder.js';
-import { encodeModel } from './onnx-codec.js';
+import { decodeModel, encodeModel } from './onnx-codec.js';
+import { buildMlp } from './models/mlp.js';
 import { ONNX_ATTRIBUTE_TYPE, type OnnxGraph } from './onnx-types.js';
 import { splitModel, type ModelStage } from './split-model.js';
 import { runWithOrt } from './testing/run-with-ort.js';
@@ -93,5 +94,14 @@ describe('splitModel: graph outputs no node produces, and cut values of other el
       g.output('y', 'int32', ['N', 3]);
     });
     await expectSplitAnswersAsWhole(bytes, ['mask', 'q', 'c'], x());
+  });
+});
+
+describe('splitModel: value infos of a traced shape', () => {
+  it('does not fix a cut value to the batch the exporter traced with (value_info [1, 16]): stages run at any batch, as the whole model does', async () => {
+    const model = decodeModel(buildMlp({ inputSize: 8, hidden: [16, 16], outputs: 2, seed: 1 }));
+    model.graph!.valueInfo = [{ name: 'h0', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 16 }] } } } }];
+    const feeds: NamedTensors = { x: { type: 'float32', dims: [3, 8], data: Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)) } };
+    await expectSplitAnswersAsWhole(encodeModel(model), ['h0'], feeds);
   });
 });

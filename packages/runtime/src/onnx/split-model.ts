@@ -168,8 +168,20 @@ function outerReads(graph: OnnxGraph): string[] {
   return (graph.node ?? []).flatMap(nodeReads).filter((v) => !local.has(v));
 }
 
+/**
+ * How a boundary value is declared: as the graph declares it when it is a graph input or output (the model's
+ * own contract), else from its value info with every fixed dim left free. A value info often holds the shapes
+ * an exporter traced with (a batch of 1): onnxruntime reads it as a hint inside a graph but enforces it on a
+ * graph input, so a stage input declared `[1, 16]` would refuse the batches the whole model takes.
+ */
 function declared(graph: OnnxGraph, name: string): OnnxValueInfo | undefined {
-  return [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])].find((v) => v.name === name);
+  const boundary = [...(graph.input ?? []), ...(graph.output ?? [])].find((v) => v.name === name);
+  if (boundary) return boundary;
+  const info = (graph.valueInfo ?? []).find((v) => v.name === name);
+  const tensor = info?.type?.tensorType;
+  if (info === undefined || tensor === undefined) return info;
+  const shape = tensor.shape ? { dim: (tensor.shape.dim ?? []).map((d) => (d.dimParam ? { dimParam: d.dimParam } : {})) } : undefined;
+  return { ...info, type: { ...info.type, tensorType: { ...tensor, ...(shape ? { shape } : {}) } } };
 }
 
 function typed(name: string, types: Map<string, number>): OnnxValueInfo {
