@@ -104,6 +104,36 @@ export interface OnnxValueInfo {
   name?: string;
   type?: OnnxType;
   docString?: string;
+  metadataProps?: OnnxStringEntry[];
+}
+
+/** A key–value pair (metadata, external-data locations). */
+export interface OnnxStringEntry {
+  key?: string;
+  value?: string;
+}
+
+/** A sparse constant: the non-zero `values` (named as the tensor), their `indices`, and the dense `dims`. */
+export interface OnnxSparseTensor {
+  values?: OnnxTensor;
+  indices?: OnnxTensor;
+  dims?: number[];
+}
+
+/** A model-local function: nodes of domain `domain` and type `name` run its body. */
+export interface OnnxFunction {
+  name?: string;
+  domain?: string;
+  overload?: string;
+  input?: string[];
+  output?: string[];
+  attribute?: string[];
+  attributeProto?: OnnxAttribute[];
+  node?: OnnxNode[];
+  valueInfo?: OnnxValueInfo[];
+  opsetImport?: { domain?: string; version?: number }[];
+  docString?: string;
+  metadataProps?: OnnxStringEntry[];
 }
 
 /** One node attribute; exactly one value field is set, matching `type`. */
@@ -120,6 +150,10 @@ export interface OnnxAttribute {
   strings?: Uint8Array[];
   tensors?: OnnxTensor[];
   graphs?: OnnxGraph[];
+  sparseTensor?: OnnxSparseTensor;
+  sparseTensors?: OnnxSparseTensor[];
+  tp?: OnnxType;
+  typeProtos?: OnnxType[];
   docString?: string;
   refAttrName?: string;
 }
@@ -131,8 +165,10 @@ export interface OnnxNode {
   name?: string;
   opType?: string;
   domain?: string;
+  overload?: string;
   attribute?: OnnxAttribute[];
   docString?: string;
+  metadataProps?: OnnxStringEntry[];
 }
 
 /** A computation graph: nodes in topological order plus constants and typed boundary values. */
@@ -143,7 +179,11 @@ export interface OnnxGraph {
   input?: OnnxValueInfo[];
   output?: OnnxValueInfo[];
   valueInfo?: OnnxValueInfo[];
+  /** Constants stored sparse (by name: `values.name`). */
+  sparseInitializer?: OnnxSparseTensor[];
+  quantizationAnnotation?: { tensorName?: string; quantParameterTensorNames?: OnnxStringEntry[] }[];
   docString?: string;
+  metadataProps?: OnnxStringEntry[];
 }
 
 /** A whole model file. */
@@ -156,5 +196,7 @@ export interface OnnxModel {
   docString?: string;
   graph?: OnnxGraph;
   opsetImport?: { domain?: string; version?: number }[];
-  metadataProps?: { key?: string; value?: string }[];
+  metadataProps?: OnnxStringEntry[];
+  /** Model-local functions, called by nodes of their domain and name. */
+  functions?: OnnxFunction[];
 }

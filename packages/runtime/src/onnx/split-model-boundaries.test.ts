@@ -3,6 +3,7 @@ import type { NamedTensors, TensorLike } from '@epara/core';
 import { createGraphBuilder, type GraphBuilder } from './graph-builder.js';
 import { decodeModel, encodeModel } from './onnx-codec.js';
 import { buildMlp } from './models/mlp.js';
+import { constantTensor } from './onnx-tensor.js';
 import { ONNX_ATTRIBUTE_TYPE, type OnnxGraph } from './onnx-types.js';
 import { splitModel, type ModelStage } from './split-model.js';
 import { runWithOrt } from './testing/run-with-ort.js';
@@ -103,5 +104,51 @@ describe('splitModel: value infos of a traced shape', () => {
     model.graph!.valueInfo = [{ name: 'h0', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 16 }] } } } }];
     const feeds: NamedTensors = { x: { type: 'float32', dims: [3, 8], data: Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)) } };
     await expectSplitAnswersAsWhole(encodeModel(model), ['h0'], feeds);
+  });
+});
+
+describe('splitModel and the codec keep what a graph may hold beyond nodes and dense initializers', () => {
+  /** `y = AddOne(relu(x)) · w` where AddOne is a model-local function (domain `local`), w a sparse initializer. */
+  function functionModel(): Uint8Array {
+    const g = createGraphBuilder({ name: 'local-functions' });
+    g.input('x', 'float32', ['N', 3]);
+    g.node('Relu', ['x'], ['r']);
+    g.output('y', 'float32', ['N', 3]);
+    const model = g.toModel();
+    model.opsetImport!.push({ domain: 'local', version: 1 });
+    model.graph!.node!.push(
+      { opType: 'AddOne', domain: 'local', input: ['r'], output: ['a'], name: 'add_one' },
+      { opType: 'Mul', input: ['a', 'w'], output: ['y'], name: 'mul' },
+    );
+    const one = constantTensor('one_value', 'float32', [], [1]);
+    model.functions = [
+      {
+        name: 'AddOne',
+        domain: 'local',
+        input: ['v'],
+        output: ['out'],
+        opsetImport: [{ domain: '', version: 17 }],
+        node: [
+          { opType: 'Constant', input: [], output: ['one'], name: 'one', attribute: [{ name: 'value', type: ONNX_ATTRIBUTE_TYPE.TENSOR, t: one }] },
+          { opType: 'Add', input: ['v', 'one'], output: ['out'], name: 'add' },
+        ],
+      },
+    ];
+    // w = [2, 0, -3] as a sparse tensor: values at indices 0 and 2.
+    model.graph!.sparseInitializer = [
+      { values: constantTensor('w', 'float32', [2], [2, -3]), indices: constantTensor('w_indices', 'int64', [2], [0n, 2n]), dims: [3] },
+    ];
+    return encodeModel(model);
+  }
+
+  it('a model-local function and a sparse initializer survive a decode → encode round trip', async () => {
+    const bytes = functionModel();
+    const whole = await runWithOrt(bytes, x());
+    const again = await runWithOrt(encodeModel(decodeModel(bytes)), x());
+    expect(Array.from(again['y']!.data as Float32Array)).toEqual(Array.from(whole['y']!.data as Float32Array));
+  });
+
+  it('stages that call a model-local function or read a sparse initializer carry them', async () => {
+    await expectSplitAnswersAsWhole(functionModel(), ['r'], x());
   });
 });

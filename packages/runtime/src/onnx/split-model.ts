@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EparaError, invalidOption } from '@epara/core';
 import { decodeModel, encodeModel } from './onnx-codec.js';
-import { onnxElemBytes, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx-types.js';
+import { onnxElemBytes, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxSparseTensor, type OnnxTensor, type OnnxValueInfo } from './onnx-types.js';
 import { inferElemTypes } from './value-types.js';
 
 /** Options of {@link splitModel}. */
@@ -60,7 +60,9 @@ export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): 
   const stageOf = assignStages(graph, cuts);
   const types = inferElemTypes(graph);
   const graphInputs = new Set((graph.input ?? []).map((v) => v.name!));
-  const initializerNames = new Set((graph.initializer ?? []).map((t) => t.name!));
+  // Dense and sparse constants alike: copied into every stage that reads them.
+  const sparseOf = (t: OnnxSparseTensor): string => t.values?.name ?? '';
+  const initializerNames = new Set([...(graph.initializer ?? []).map((t) => t.name!), ...(graph.sparseInitializer ?? []).map(sparseOf)]);
   const graphOutputs = new Set((graph.output ?? []).map((v) => v.name!));
   const nodes = graph.node ?? [];
   const stageCount = cuts.length + 1;
@@ -94,6 +96,7 @@ export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): 
       name: `${graph.name ?? 'graph'}_stage${s}`,
       node: stageNodes,
       initializer: (graph.initializer ?? []).filter((t) => usedInits.has(t.name!)).map((t) => (isExternal(t) ? inlined(t, options.externalDataDir!, loaded) : t)),
+      ...(graph.sparseInitializer?.some((t) => usedInits.has(sparseOf(t))) ? { sparseInitializer: graph.sparseInitializer.filter((t) => usedInits.has(sparseOf(t))) } : {}),
       input: inputs.map((v) => declared(graph, v) ?? typed(v, types)),
       output: outputs.map((v) => declared(graph, v) ?? typed(v, types)),
     };

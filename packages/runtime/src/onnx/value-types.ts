@@ -19,6 +19,7 @@ export function inferElemTypes(graph: OnnxGraph, outer?: ReadonlyMap<string, num
     if (v.name && t) types.set(v.name, t);
   }
   for (const t of graph.initializer ?? []) if (t.name && t.dataType) types.set(t.name, t.dataType);
+  for (const t of graph.sparseInitializer ?? []) if (t.values?.name && t.values.dataType) types.set(t.values.name, t.values.dataType);
   for (const node of graph.node ?? []) {
     (node.output ?? []).forEach((out, i) => {
       if (out === '' || types.has(out)) return;
