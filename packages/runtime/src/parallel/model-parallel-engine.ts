@@ -55,7 +55,10 @@ const DEVICE_DEPTH = 2;
  * `MessageChannel` between the workers), never through the host. A stage that fails fails only its batch.
  *
  * Items carry a leading batch dimension (usually 1); items with equal names, types and non-batch
- * dimensions are stacked, others wait for a batch of their own.
+ * dimensions are stacked, others wait for a batch of their own — once a batch of two has answered what each
+ * item answers alone (checked with the first requests that would share a run); a model that mixes items (a sum
+ * over the batch, a batch that is not the leading dim) runs each request alone. A request is checked against the
+ * stage model that reads each input (dtype, array class, rank, fixed dims, data length).
  *
  * @throws EparaError `INVALID_OPTIONS` naming the bad field.
  * @example
