@@ -281,7 +281,8 @@ export function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): voi
   for (let i = 0; i < t.dims.length; i++) {
     const d = t.dims[i]!;
     // A dim of 0 is an empty tensor, which onnxruntime takes (a sequence of no tokens, a box list with no box).
-    if (!Number.isInteger(d) || d < 0) bad(serviceId, s.name, `input '${s.name}' dim ${i} is ${d}`);
+    // A string dim ('1') reads like a number in a message: it is quoted (JSON) so the message says what is wrong.
+    if (!Number.isInteger(d) || d < 0) bad(serviceId, s.name, `input '${s.name}' dim ${i} is ${typeof d === 'number' ? d : JSON.stringify(d) ?? String(d)}, expected a whole number ≥ 0`);
     const want = s.dims[i];
     if (want !== null && want !== undefined && want !== d) {
       const what = i === s.batchAxis ? ' (one item per request: size 1 on the batch axis)' : '';
