@@ -150,3 +150,57 @@ describe('the pipeline refuses a request the model cannot take, alone, with INVA
     expectSameOutputs(await engine.submit(it0, { deadline: far(), priority: 0 }), expected, 1e-6);
   });
 });
+
+describe.each(['direct', 'host'] as const)('boundary values of every kind cross the cut (handoff %s)', (handoff) => {
+  // Strings, bools, int64 beyond 2^53, float16 and an empty tensor cross from stage 0 to stage 1.
+  const bytes = model('kinds', (g) => {
+    g.input('s', 'string', ['N', 2]);
+    g.input('i', 'int64', ['N', 2]);
+    g.input('h', 'float16', ['N', 2]);
+    g.input('e', 'float32', ['N', 0]);
+    g.node('Identity', ['s'], ['s1']);
+    g.node('Greater', ['i', g.constant('zero', 'int64', [], [0n])], ['b1']);
+    g.node('Add', ['i', g.constant('big', 'int64', [], [2n ** 60n + 1n])], ['i1']);
+    g.node('Identity', ['h'], ['h1']);
+    g.node('Relu', ['e'], ['e1']);
+    g.node('Identity', ['s1'], ['s_out']);
+    g.node('Not', ['b1'], ['b_out']);
+    g.node('Neg', ['i1'], ['i_out']);
+    g.node('Identity', ['h1'], ['h_out']);
+    g.node('Neg', ['e1'], ['e_out']);
+    g.output('s_out', 'string', ['N', 2]);
+    g.output('b_out', 'bool', ['N', 2]);
+    g.output('i_out', 'int64', ['N', 2]);
+    g.output('h_out', 'float16', ['N', 2]);
+    g.output('e_out', 'float32', ['N', 0]);
+  });
+  const item = (k: number): NamedTensors => ({
+    s: { type: 'string', dims: [1, 2], data: [`a${k}`, 'é🎉'] },
+    i: { type: 'int64', dims: [1, 2], data: new BigInt64Array([BigInt(k) - 1n, 2n ** 61n + BigInt(k)]) },
+    h: { type: 'float16', dims: [1, 2], data: new Uint16Array([0x3c00 + k, 0x7c00]) },
+    e: { type: 'float32', dims: [1, 0], data: new Float32Array(0) },
+  });
+
+  it('answers as raw onnxruntime-node does, alone and in batches', async () => {
+    const ref = await reference(bytes);
+    refs.push(ref);
+    // One stage per boundary value: each crosses from the stage that makes it to the last one.
+    const stages = splitModel(bytes, { cutTensors: ['s1', 'b1', 'i1', 'h1', 'e1'] });
+    const engine = createPipelineEngine({
+      stages: stages.map((s, i) => {
+        const device = createDevice({ id: `k-${handoff}-${i}`, threads: 1 });
+        devices.push(device);
+        return { device, model: { bytes: s.bytes } };
+      }),
+      batchSize: 4,
+      launchWhenIdle: true,
+      handoff,
+    });
+    engines.push(engine);
+    const items = [1, 2, 3, 4, 5].map(item);
+    const expected: NamedTensors[] = [];
+    for (const it of items) expected.push(await ref.run(it));
+    const outs = await Promise.all(items.map((it) => engine.submit(it, { deadline: far(), priority: 0 })));
+    outs.forEach((o, k) => expectSameOutputs(o, expected[k]!));
+  });
+});

@@ -295,7 +295,16 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
   #launch(items: QueuedItem[], now: number): void {
     const rows = items.reduce((n, it) => n + it.rows, 0);
     const inbound = this.#o.stages.map((): LinkInbound[] => []);
-    const batch: Batch = { id: this.#nextBatch++, items, rows, values: stackItems(items.map((it) => it.inputs)), dispatchedAt: now, inbound };
+    let values: Record<string, TensorLike>;
+    try {
+      values = stackItems(items.map((it) => it.inputs));
+    } catch (err) {
+      // Never an exception out of the pump (it runs in a microtask: its requests would wait for good).
+      const error = toEparaError(err, 'INTERNAL');
+      for (const it of items) it.settle(error);
+      return;
+    }
+    const batch: Batch = { id: this.#nextBatch++, items, rows, values, dispatchedAt: now, inbound };
     this.#inFlight++;
     this.emit('batchDispatched', { batchId: batch.id, rows, items: items.length, at: now });
     this.#stageQueues[0]!.push(batch);

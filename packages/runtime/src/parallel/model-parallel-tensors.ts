@@ -44,11 +44,14 @@ export function stackItems(items: readonly NamedTensors[]): Record<string, Tenso
   for (const [name, t] of Object.entries(first)) {
     const parts = items.map((item) => item[name]!);
     const total = parts.reduce((n, p) => n + p.data.length, 0);
-    const data = new (t.data.constructor as new (n: number) => TensorDataArray)(total);
+    // A string tensor's data is a plain array: concatenated element by element.
+    const data = Array.isArray(t.data) ? ([] as string[]).concat(...parts.map((p) => p.data as string[])) : new (t.data.constructor as new (n: number) => TensorDataArray)(total);
     let offset = 0;
-    for (const p of parts) {
-      (data as unknown as { set(a: ArrayLike<unknown>, o: number): void }).set(p.data as ArrayLike<unknown>, offset);
-      offset += p.data.length;
+    if (!Array.isArray(data)) {
+      for (const p of parts) {
+        (data as unknown as { set(a: ArrayLike<unknown>, o: number): void }).set(p.data as ArrayLike<unknown>, offset);
+        offset += p.data.length;
+      }
     }
     const rows = parts.reduce((n, p) => n + p.dims[0]!, 0);
     out[name] = { type: t.type, dims: [rows, ...t.dims.slice(1)], data };
