@@ -98,9 +98,10 @@ export function sliceAlong(t: TensorLike, axis: number, index: number): TensorLi
   }
   const typed = t.data as Float32Array;
   if (outer === 1) {
-    const view = typed.subarray(index * inner, (index + 1) * inner);
+    const view: ArrayBufferView & { length: number } = typed.subarray(index * inner, (index + 1) * inner);
     // A Buffer's subarray is a Buffer: the item gets a plain view of the same memory.
-    return { type: t.type, dims, data: typeof Buffer !== 'undefined' && Buffer.isBuffer(view) ? new Uint8Array(view.buffer, view.byteOffset, view.length) : view };
+    const data = typeof Buffer !== 'undefined' && Buffer.isBuffer(view) ? new Uint8Array(view.buffer, view.byteOffset, view.length) : view;
+    return { type: t.type, dims, data: data as TensorLike['data'] };
   }
   const Ctor = arrayClass(typed) as new (n: number) => Float32Array;
   const data = new Ctor(outer * inner);
