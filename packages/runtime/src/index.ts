@@ -145,5 +145,5 @@ export type { RuntimeMetrics, ObservedRequest } from './observability/runtime-me
 export { resolveRuntimeMetricsOptions, DEFAULT_RUNTIME_METRICS_OPTIONS } from './observability/runtime-metrics-options.js';
 export type { RuntimeMetricsOptions, ResolvedRuntimeMetricsOptions, MetricsExecutor } from './observability/runtime-metrics-options.js';
 export type { PromClient } from './observability/load-prom-client.js';
-export type { OnnxType, OnnxDimension } from './onnx/onnx-types.js';
+export type { OnnxType, OnnxDimension, OnnxInt64, OnnxFunction, OnnxSparseTensor, OnnxStringEntry } from './onnx/onnx-types.js';
 export type { BuilderElemType, ConstantData } from './onnx/onnx-tensor.js';

@@ -16,9 +16,11 @@ export type BatchVerdict =
 
 /** Inputs of {@link checkBatchSeparable}. */
 export interface BatchCheckOptions {
-  readonly device: DeviceHandle;
+  readonly device?: DeviceHandle;
   /** Key of the model, already loaded on the device. */
-  readonly modelKey: string;
+  readonly modelKey?: string;
+  /** Runs the model on some feeds, instead of `device` and `modelKey` (a pipeline runs its stages in turn). */
+  readonly run?: (feeds: NamedTensors) => Promise<NamedTensors>;
   readonly io: IoSpec;
   /** One item's inputs (the service's `sampleInputs`); generated from the model's fixed dims when absent. */
   readonly sample: NamedTensors | undefined;
@@ -48,8 +50,10 @@ async function checkWith(o: BatchCheckOptions, variant: 0 | 1): Promise<BatchVer
   const a = firstItem(o, variant);
   if (typeof a === 'string') return { ok: false, reason: a };
   const b = secondItem(o.io, a);
-  const run = (feeds: NamedTensors): Promise<NamedTensors> =>
-    o.device.run(o.modelKey, feeds, { ...(o.outputNames ? { outputNames: o.outputNames } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  const run =
+    o.run ??
+    ((feeds: NamedTensors): Promise<NamedTensors> =>
+      o.device!.run(o.modelKey!, feeds, { ...(o.outputNames ? { outputNames: o.outputNames } : {}), ...(o.signal ? { signal: o.signal } : {}) }));
   let soloA: NamedTensors;
   let soloB: NamedTensors;
   try {

@@ -5,7 +5,7 @@ import { DEFAULT_MAX_REQUEST_BYTES, inputCostScale } from '../batching/input-cos
 import type { BatchVerdict } from './batch-check.js';
 import type { ExecutorInstance, InstanceStats, InstanceSubmitOptions, StreamTarget } from './executor-instance.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
-import { validateItem, type IoSpec } from './io-spec.js';
+import { plainArrays, validateItem, type IoSpec } from './io-spec.js';
 import type { ModelInstance } from './model-instance.js';
 import { shedError } from './shed-error.js';
 import type { BatchAxes } from '../tensors/stack.js';
@@ -189,6 +189,8 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     const { deadline, priority, signal, slot, trace } = o;
     const now = o.now ?? this.#c.clock.now();
     const key = validateItem(inst.requestIo, inputs, frame ? this.#frameCheck : this.#requestCheck);
+    // A Node Buffer (a uint8 or bool input) is read through a plain view from here on.
+    inputs = plainArrays(inputs);
     // From here on the request owns the leases among its inputs: released when it settles, or now if refused.
     const leased = claimLeases(inputs, inst.serviceId);
     let costScale: number;

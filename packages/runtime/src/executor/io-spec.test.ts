@@ -25,6 +25,8 @@ describe('io spec: inputs of open rank', () => {
     expect(() => validateItem(io, { x: tensor([2, 0]) }, check)).not.toThrow();
     expect(() => validateItem(io, { x: tensor([2, -1], 0) }, check)).toThrow(/dim 1 is -1/);
     expect(() => validateItem(io, { x: tensor([2, 0.5], 1) }, check)).toThrow(/dim 1 is 0.5/);
+    // A dim given as a string reads as one in the message, not as the number it spells.
+    expect(() => validateItem(io, { x: tensor(['2' as unknown as number, 3], 6) }, check)).toThrow(/dim 0 is "2", expected a whole number/);
     expect(() => validateItem(io, { x: { type: 'int32', dims: [1], data: new Int32Array(1) } }, check)).toThrow(/dtype int32, expected float32/);
   });
 

@@ -274,14 +274,15 @@ function expectedInputs(spec: IoSpec, withState: boolean): Expected {
 export function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): void {
   if (typeof t !== 'object' || t === null || !Array.isArray(t.dims)) bad(serviceId, s.name, `input '${s.name}' is not a tensor`);
   if (t.type !== s.type) bad(serviceId, s.name, `input '${s.name}' has dtype ${t.type}, expected ${s.type}`);
-  if (t.data?.constructor?.name !== ARRAY_OF[s.type]) bad(serviceId, s.name, `input '${s.name}' data must be a${s.type === 'string' ? 'n Array of strings' : ` ${ARRAY_OF[s.type]}`}`);
+  if (t.data?.constructor?.name !== ARRAY_OF[s.type] && !isByteBuffer(s.type, t.data)) bad(serviceId, s.name, `input '${s.name}' data must be a${s.type === 'string' ? 'n Array of strings' : ` ${ARRAY_OF[s.type]}`}`);
   if (s.type === 'string' && !(t.data as readonly unknown[]).every((v) => typeof v === 'string')) bad(serviceId, s.name, `input '${s.name}' data must be an Array of strings`);
   // An input of open rank has no dims to compare (its spec's are empty): only sizes and the data length are checked.
   if (!s.anyRank && t.dims.length !== s.dims.length) bad(serviceId, s.name, `input '${s.name}' has rank ${t.dims.length}, expected ${s.dims.length}`);
   for (let i = 0; i < t.dims.length; i++) {
     const d = t.dims[i]!;
     // A dim of 0 is an empty tensor, which onnxruntime takes (a sequence of no tokens, a box list with no box).
-    if (!Number.isInteger(d) || d < 0) bad(serviceId, s.name, `input '${s.name}' dim ${i} is ${d}`);
+    // A string dim ('1') reads like a number in a message: it is quoted (JSON) so the message says what is wrong.
+    if (!Number.isInteger(d) || d < 0) bad(serviceId, s.name, `input '${s.name}' dim ${i} is ${typeof d === 'number' ? d : JSON.stringify(d) ?? String(d)}, expected a whole number ≥ 0`);
     const want = s.dims[i];
     if (want !== null && want !== undefined && want !== d) {
       const what = i === s.batchAxis ? ' (one item per request: size 1 on the batch axis)' : '';
@@ -289,6 +290,33 @@ export function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): voi
     }
   }
   if (t.data.length !== product(t.dims)) bad(serviceId, s.name, `input '${s.name}' holds ${t.data.length} values for dims [${t.dims.join(', ')}]`);
+}
+
+/**
+ * A Node `Buffer` given for a uint8 or bool input: a `Uint8Array` under another constructor name, which
+ * onnxruntime-node takes as it is. The executor reads it through a plain view ({@link plainArrays}).
+ */
+function isByteBuffer(type: TensorType, data: unknown): boolean {
+  return (type === 'uint8' || type === 'bool') && data instanceof Uint8Array && typeof Buffer !== 'undefined' && Buffer.isBuffer(data);
+}
+
+/**
+ * `inputs` with every Node `Buffer` replaced by a plain `Uint8Array` view of the same memory (no copy), and
+ * `inputs` itself when none is one. A Buffer's `slice()` is a view, not a copy, its constructor makes Buffers,
+ * and a small one is a view into Node's shared pool: downstream, a batch copies and transfers typed arrays by
+ * their class, which for a Buffer would share or detach the pool. A view is copied before transfer like any
+ * view of a larger buffer.
+ */
+export function plainArrays(inputs: NamedTensors): NamedTensors {
+  let out: Record<string, TensorLike> | undefined;
+  for (const name in inputs) {
+    const t = inputs[name];
+    if (t === undefined || typeof Buffer === 'undefined' || !Buffer.isBuffer(t.data)) continue;
+    const b = t.data as Buffer;
+    out ??= { ...inputs };
+    out[name] = { type: t.type, dims: t.dims, data: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
+  }
+  return out ?? inputs;
 }
 
 function bad(serviceId: string, input: string, message: string): never {

@@ -1,6 +1,6 @@
 import { invalidOption } from '@epara/core';
 import { decodeModel } from './onnx-codec.js';
-import type { OnnxGraph, OnnxNode, OnnxTensor } from './onnx-types.js';
+import { onnxElemBytes, type OnnxGraph, type OnnxNode, type OnnxTensor } from './onnx-types.js';
 
 /** Options of {@link balancedCuts}. */
 export interface BalancedCutsOptions {
@@ -102,9 +102,10 @@ function weighNodes(graph: OnnxGraph): { nodes: OnnxNode[]; reads: [string, numb
   return { nodes, reads };
 }
 
+/** Bytes of a weight: its raw data, else (typed fields, external data) its element count times its element size. */
 function tensorBytes(t: OnnxTensor): number {
   if (t.rawData) return t.rawData.byteLength;
   const count = (t.dims ?? []).reduce((a, b) => a * b, 1);
-  const size = t.dataType === 7 || t.dataType === 11 ? 8 : t.dataType === 2 || t.dataType === 3 || t.dataType === 9 ? 1 : 4;
-  return count * size;
+  if (t.stringData) return t.stringData.reduce((n, s) => n + s.byteLength, 0);
+  return count * (onnxElemBytes(t.dataType ?? 0) ?? 4);
 }

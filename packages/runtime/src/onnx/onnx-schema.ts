@@ -4,9 +4,10 @@ import protobuf from 'protobufjs';
  * The subset of `onnx.proto` (ONNX IR 8) that EPARA reads and writes, as a protobufjs reflection descriptor
  * defined in code: models, graphs, nodes, attributes, tensors and value infos. Field numbers follow the
  * official schema so files written here load in onnxruntime and files from other exporters decode here.
- * Value types cover tensors, sequences, maps, optionals and sparse tensors (what a boundary value may be).
- * Fields outside the subset (training info, functions, sparse initializers, quantization annotations) are skipped
- * on decode and therefore not re-emitted on encode.
+ * Value types cover tensors, sequences, maps, optionals and sparse tensors (what a boundary value may be);
+ * model-local functions, sparse initializers, quantization annotations and metadata are kept. Fields outside the
+ * subset (training info, device configurations, a tensor's metadata) are skipped on decode and therefore not
+ * re-emitted on encode.
  */
 const int64 = (id: number) => ({ type: 'int64', id });
 const str = (id: number) => ({ type: 'string', id });
@@ -45,7 +46,9 @@ const ONNX_DESCRIPTOR = {
             Map: { fields: { keyType: { type: 'int32', id: 1 }, valueType: { type: 'TypeProto', id: 2 } } },
           },
         },
-        ValueInfoProto: { fields: { name: str(1), type: { type: 'TypeProto', id: 2 }, docString: str(3) } },
+        ValueInfoProto: { fields: { name: str(1), type: { type: 'TypeProto', id: 2 }, docString: str(3), metadataProps: rep('StringStringEntryProto', 4) } },
+        SparseTensorProto: { fields: { values: { type: 'TensorProto', id: 1 }, indices: { type: 'TensorProto', id: 2 }, dims: rep('int64', 3, false) } },
+        TensorAnnotation: { fields: { tensorName: str(1), quantParameterTensorNames: rep('StringStringEntryProto', 2) } },
         TensorProto: {
           fields: {
             dims: rep('int64', 1, false),
@@ -77,8 +80,12 @@ const ONNX_DESCRIPTOR = {
             tensors: rep('TensorProto', 10),
             graphs: rep('GraphProto', 11),
             docString: str(13),
+            tp: { type: 'TypeProto', id: 14 },
+            typeProtos: rep('TypeProto', 15),
             type: { type: 'int32', id: 20 },
             refAttrName: str(21),
+            sparseTensor: { type: 'SparseTensorProto', id: 22 },
+            sparseTensors: rep('SparseTensorProto', 23),
           },
         },
         NodeProto: {
@@ -90,6 +97,8 @@ const ONNX_DESCRIPTOR = {
             attribute: rep('AttributeProto', 5),
             docString: str(6),
             domain: str(7),
+            overload: str(8),
+            metadataProps: rep('StringStringEntryProto', 9),
           },
         },
         GraphProto: {
@@ -101,6 +110,25 @@ const ONNX_DESCRIPTOR = {
             input: rep('ValueInfoProto', 11),
             output: rep('ValueInfoProto', 12),
             valueInfo: rep('ValueInfoProto', 13),
+            quantizationAnnotation: rep('TensorAnnotation', 14),
+            sparseInitializer: rep('SparseTensorProto', 15),
+            metadataProps: rep('StringStringEntryProto', 16),
+          },
+        },
+        FunctionProto: {
+          fields: {
+            name: str(1),
+            input: rep('string', 4),
+            output: rep('string', 5),
+            attribute: rep('string', 6),
+            node: rep('NodeProto', 7),
+            docString: str(8),
+            opsetImport: rep('OperatorSetIdProto', 9),
+            domain: str(10),
+            attributeProto: rep('AttributeProto', 11),
+            valueInfo: rep('ValueInfoProto', 12),
+            overload: str(13),
+            metadataProps: rep('StringStringEntryProto', 14),
           },
         },
         ModelProto: {
@@ -114,6 +142,7 @@ const ONNX_DESCRIPTOR = {
             graph: { type: 'GraphProto', id: 7 },
             opsetImport: rep('OperatorSetIdProto', 8),
             metadataProps: rep('StringStringEntryProto', 14),
+            functions: rep('FunctionProto', 25),
           },
         },
       },

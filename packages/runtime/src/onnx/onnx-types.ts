@@ -1,8 +1,12 @@
 /**
  * Plain-object model of an ONNX file (the subset EPARA reads and writes), as produced by
  * {@link decodeModel} and consumed by {@link encodeModel}. Names follow `onnx.proto` in camelCase; int64
- * fields are plain numbers (every value EPARA meets fits in 2^53).
+ * fields are plain numbers, except the values a graph may hold beyond 2^53 (an int64 or uint64 tensor's data, an
+ * integer attribute), which are bigints there ({@link OnnxInt64}).
  */
+
+/** An int64 or uint64 value of a tensor's data or an attribute: a number within 2^53, a bigint beyond. */
+export type OnnxInt64 = number | bigint;
 
 /** ONNX `TensorProto.DataType` codes used here. */
 export const ONNX_DATA_TYPE = {
@@ -20,6 +24,30 @@ export const ONNX_DATA_TYPE = {
   uint64: 13,
   string: 8,
 } as const;
+
+/** Bytes of one element of an ONNX data type code (undefined: `string` or a type EPARA does not carry). */
+export function onnxElemBytes(dataType: number): number | undefined {
+  switch (dataType) {
+    case ONNX_DATA_TYPE.uint8:
+    case ONNX_DATA_TYPE.int8:
+    case ONNX_DATA_TYPE.bool:
+      return 1;
+    case ONNX_DATA_TYPE.float16:
+    case ONNX_DATA_TYPE.uint16:
+    case ONNX_DATA_TYPE.int16:
+      return 2;
+    case ONNX_DATA_TYPE.float32:
+    case ONNX_DATA_TYPE.int32:
+    case ONNX_DATA_TYPE.uint32:
+      return 4;
+    case ONNX_DATA_TYPE.int64:
+    case ONNX_DATA_TYPE.float64:
+    case ONNX_DATA_TYPE.uint64:
+      return 8;
+    default:
+      return undefined;
+  }
+}
 
 /** ONNX `AttributeProto.AttributeType` codes. */
 export const ONNX_ATTRIBUTE_TYPE = {
@@ -43,9 +71,9 @@ export interface OnnxTensor {
   rawData?: Uint8Array;
   floatData?: number[];
   int32Data?: number[];
-  int64Data?: number[];
+  int64Data?: OnnxInt64[];
   doubleData?: number[];
-  uint64Data?: number[];
+  uint64Data?: OnnxInt64[];
   stringData?: Uint8Array[];
   docString?: string;
   externalData?: { key?: string; value?: string }[];
@@ -76,6 +104,36 @@ export interface OnnxValueInfo {
   name?: string;
   type?: OnnxType;
   docString?: string;
+  metadataProps?: OnnxStringEntry[];
+}
+
+/** A key–value pair (metadata, external-data locations). */
+export interface OnnxStringEntry {
+  key?: string;
+  value?: string;
+}
+
+/** A sparse constant: the non-zero `values` (named as the tensor), their `indices`, and the dense `dims`. */
+export interface OnnxSparseTensor {
+  values?: OnnxTensor;
+  indices?: OnnxTensor;
+  dims?: number[];
+}
+
+/** A model-local function: nodes of domain `domain` and type `name` run its body. */
+export interface OnnxFunction {
+  name?: string;
+  domain?: string;
+  overload?: string;
+  input?: string[];
+  output?: string[];
+  attribute?: string[];
+  attributeProto?: OnnxAttribute[];
+  node?: OnnxNode[];
+  valueInfo?: OnnxValueInfo[];
+  opsetImport?: { domain?: string; version?: number }[];
+  docString?: string;
+  metadataProps?: OnnxStringEntry[];
 }
 
 /** One node attribute; exactly one value field is set, matching `type`. */
@@ -83,15 +141,19 @@ export interface OnnxAttribute {
   name?: string;
   type?: number;
   f?: number;
-  i?: number;
+  i?: OnnxInt64;
   s?: Uint8Array;
   t?: OnnxTensor;
   g?: OnnxGraph;
   floats?: number[];
-  ints?: number[];
+  ints?: OnnxInt64[];
   strings?: Uint8Array[];
   tensors?: OnnxTensor[];
   graphs?: OnnxGraph[];
+  sparseTensor?: OnnxSparseTensor;
+  sparseTensors?: OnnxSparseTensor[];
+  tp?: OnnxType;
+  typeProtos?: OnnxType[];
   docString?: string;
   refAttrName?: string;
 }
@@ -103,8 +165,10 @@ export interface OnnxNode {
   name?: string;
   opType?: string;
   domain?: string;
+  overload?: string;
   attribute?: OnnxAttribute[];
   docString?: string;
+  metadataProps?: OnnxStringEntry[];
 }
 
 /** A computation graph: nodes in topological order plus constants and typed boundary values. */
@@ -115,7 +179,11 @@ export interface OnnxGraph {
   input?: OnnxValueInfo[];
   output?: OnnxValueInfo[];
   valueInfo?: OnnxValueInfo[];
+  /** Constants stored sparse (by name: `values.name`). */
+  sparseInitializer?: OnnxSparseTensor[];
+  quantizationAnnotation?: { tensorName?: string; quantParameterTensorNames?: OnnxStringEntry[] }[];
   docString?: string;
+  metadataProps?: OnnxStringEntry[];
 }
 
 /** A whole model file. */
@@ -128,5 +196,7 @@ export interface OnnxModel {
   docString?: string;
   graph?: OnnxGraph;
   opsetImport?: { domain?: string; version?: number }[];
-  metadataProps?: { key?: string; value?: string }[];
+  metadataProps?: OnnxStringEntry[];
+  /** Model-local functions, called by nodes of their domain and name. */
+  functions?: OnnxFunction[];
 }

@@ -1,6 +1,8 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { EparaError, invalidOption } from '@epara/core';
 import { decodeModel, encodeModel } from './onnx-codec.js';
-import type { OnnxGraph, OnnxModel, OnnxNode, OnnxValueInfo } from './onnx-types.js';
+import { onnxElemBytes, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxSparseTensor, type OnnxTensor, type OnnxValueInfo } from './onnx-types.js';
 import { inferElemTypes } from './value-types.js';
 
 /** Options of {@link splitModel}. */
@@ -10,6 +12,13 @@ export interface SplitModelOptions {
    * depends on that earlier stages did not; the last stage computes the rest (the graph outputs).
    */
   readonly cutTensors: readonly string[];
+  /**
+   * The directory the model's external data files are in (the model file's own directory), for a model whose
+   * weights are stored beside it (ONNX external data). Each stage is standalone bytes, which onnxruntime cannot
+   * resolve a relative weight file from: the weights a stage uses are read from here into the stage.
+   * Required when the model has external data.
+   */
+  readonly externalDataDir?: string;
 }
 
 /** One stage of a split model. */
@@ -44,10 +53,16 @@ export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): 
   const model = decodeModel(modelBytes);
   const graph = model.graph!;
   const cuts = validateCuts(graph, options?.cutTensors);
+  const external = externalTensors(graph);
+  if (external.length > 0 && typeof options.externalDataDir !== 'string') {
+    invalidOption('externalDataDir', options.externalDataDir, `the directory of the model's external data files (initializer ${external[0]!.name} is stored in ${externalEntry(external[0]!, 'location') ?? '?'})`);
+  }
   const stageOf = assignStages(graph, cuts);
   const types = inferElemTypes(graph);
   const graphInputs = new Set((graph.input ?? []).map((v) => v.name!));
-  const initializerNames = new Set((graph.initializer ?? []).map((t) => t.name!));
+  // Dense and sparse constants alike: copied into every stage that reads them.
+  const sparseOf = (t: OnnxSparseTensor): string => t.values?.name ?? '';
+  const initializerNames = new Set([...(graph.initializer ?? []).map((t) => t.name!), ...(graph.sparseInitializer ?? []).map(sparseOf)]);
   const graphOutputs = new Set((graph.output ?? []).map((v) => v.name!));
   const nodes = graph.node ?? [];
   const stageCount = cuts.length + 1;
@@ -63,22 +78,33 @@ export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): 
     for (const v of nodeReads(n)) lastReader.set(v, Math.max(lastReader.get(v) ?? -1, stageOf[i]!));
   });
   const stages: ModelStage[] = [];
+  // External weights read so far (one read per tensor, however many stages use it).
+  const loaded = new Map<OnnxTensor, OnnxTensor>();
+  // Graph outputs no (non-Constant) node produces — a graph input or an initializer returned as it is, a
+  // Constant's value — are the last stage's: it reads them and returns them.
+  const unproduced = [...graphOutputs].filter((v) => !producer.has(v));
   for (let s = 0; s < stageCount; s++) {
     const ownNodes = nodes.filter((n, i) => stageOf[i] === s && !isConstantNode(n));
-    const reads = [...new Set(ownNodes.flatMap(nodeReads))];
+    const reads = [...new Set([...ownNodes.flatMap(nodeReads), ...(s === stageCount - 1 ? unproduced : [])])];
     const stageNodes = [...reads.flatMap((v) => constants.get(v) ?? []), ...ownNodes];
     const produced = new Set(stageNodes.flatMap((n) => n.output ?? []).filter((o) => o));
     const inputs = reads.filter((v) => !produced.has(v) && !initializerNames.has(v) && (graphInputs.has(v) || producer.has(v)));
     const outputs = [...produced].filter((v) => !constants.has(v) && (graphOutputs.has(v) || (lastReader.get(v) ?? -1) > s));
+    if (s === stageCount - 1) outputs.push(...unproduced);
     const usedInits = new Set(reads.filter((v) => initializerNames.has(v) && !produced.has(v)));
     const stageGraph: OnnxGraph = {
       name: `${graph.name ?? 'graph'}_stage${s}`,
       node: stageNodes,
-      initializer: (graph.initializer ?? []).filter((t) => usedInits.has(t.name!)),
+      initializer: (graph.initializer ?? []).filter((t) => usedInits.has(t.name!)).map((t) => (isExternal(t) ? inlined(t, options.externalDataDir!, loaded) : t)),
+      ...(graph.sparseInitializer?.some((t) => usedInits.has(sparseOf(t))) ? { sparseInitializer: graph.sparseInitializer.filter((t) => usedInits.has(sparseOf(t))) } : {}),
       input: inputs.map((v) => declared(graph, v) ?? typed(v, types)),
       output: outputs.map((v) => declared(graph, v) ?? typed(v, types)),
     };
     const stageModel: OnnxModel = { ...model, graph: stageGraph };
+    const weightBytes = stageGraph.initializer!.reduce((n, t) => n + (t.rawData?.byteLength ?? 0), 0);
+    if (weightBytes > MAX_PROTO_BYTES) {
+      invalidOption('cutTensors', cuts, `cuts that leave each stage under 2 GiB of weights (stage ${s} would hold ${weightBytes} bytes, more than one ONNX file can)`);
+    }
     stages.push({ index: s, bytes: encodeModel(stageModel), inputs, outputs, nodeCount: ownNodes.length });
   }
   return stages;
@@ -145,12 +171,85 @@ function outerReads(graph: OnnxGraph): string[] {
   return (graph.node ?? []).flatMap(nodeReads).filter((v) => !local.has(v));
 }
 
+/**
+ * How a boundary value is declared: as the graph declares it when it is a graph input or output (the model's
+ * own contract), else from its value info with every fixed dim left free. A value info often holds the shapes
+ * an exporter traced with (a batch of 1): onnxruntime reads it as a hint inside a graph but enforces it on a
+ * graph input, so a stage input declared `[1, 16]` would refuse the batches the whole model takes.
+ */
 function declared(graph: OnnxGraph, name: string): OnnxValueInfo | undefined {
-  return [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])].find((v) => v.name === name);
+  const boundary = [...(graph.input ?? []), ...(graph.output ?? [])].find((v) => v.name === name);
+  if (boundary) return boundary;
+  const info = (graph.valueInfo ?? []).find((v) => v.name === name);
+  const tensor = info?.type?.tensorType;
+  if (info === undefined || tensor === undefined) return info;
+  const shape = tensor.shape ? { dim: (tensor.shape.dim ?? []).map((d) => (d.dimParam ? { dimParam: d.dimParam } : {})) } : undefined;
+  return { ...info, type: { ...info.type, tensorType: { ...tensor, ...(shape ? { shape } : {}) } } };
 }
 
 function typed(name: string, types: Map<string, number>): OnnxValueInfo {
   const elemType = types.get(name);
   if (elemType === undefined) throw new EparaError('INVALID_INPUT', `cannot infer the element type of boundary value ${name}`, { name });
   return { name, type: { tensorType: { elemType } } };
+}
+
+/** A protobuf message (an ONNX file without external data) is at most 2 GiB. */
+const MAX_PROTO_BYTES = 2 ** 31 - 1;
+
+/** `TensorProto.DataLocation.EXTERNAL`: the tensor's bytes are in a file named by its `externalData`. */
+const EXTERNAL = 1;
+
+function isExternal(t: OnnxTensor): boolean {
+  return t.dataLocation === EXTERNAL;
+}
+
+function externalTensors(graph: OnnxGraph): OnnxTensor[] {
+  return (graph.initializer ?? []).filter(isExternal);
+}
+
+function externalEntry(t: OnnxTensor, key: string): string | undefined {
+  return t.externalData?.find((e) => e.key === key)?.value;
+}
+
+/**
+ * `t` with its external bytes read from `dir` into `rawData` (`location`, `offset` and `length` as the ONNX
+ * external-data spec gives them; without `length`, the size its dims and type call for).
+ *
+ * @throws EparaError `INVALID_INPUT` when the file cannot be read or holds fewer bytes than the tensor needs.
+ */
+function inlined(t: OnnxTensor, dir: string, loaded: Map<OnnxTensor, OnnxTensor>): OnnxTensor {
+  const done = loaded.get(t);
+  if (done) return done;
+  const location = externalEntry(t, 'location');
+  const offset = Number(externalEntry(t, 'offset') ?? 0);
+  const count = (t.dims ?? []).reduce((a, b) => a * b, 1);
+  const elemBytes = onnxElemBytes(t.dataType ?? 0);
+  const length = externalEntry(t, 'length') !== undefined ? Number(externalEntry(t, 'length')) : elemBytes === undefined ? Number.NaN : count * elemBytes;
+  const fail = (why: string, cause?: unknown): never => {
+    throw new EparaError('INVALID_INPUT', `external data of initializer ${t.name ?? '?'} (${location ?? 'no location'}): ${why}`, { name: t.name, location, dir }, cause === undefined ? undefined : { cause });
+  };
+  if (location === undefined || location === '') fail('no location');
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) fail(`offset ${offset} and length ${length} are not byte counts`);
+  const path = resolve(dir, location!);
+  const data = new Uint8Array(length);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    if (offset + length > size) fail(`the file holds ${size} bytes, the tensor needs ${length} from offset ${offset}`);
+    for (let at = 0; at < length; ) {
+      const n = readSync(fd, data, at, length - at, offset + at);
+      if (n === 0) fail(`the file ended after ${at} of ${length} bytes`);
+      at += n;
+    }
+  } catch (err) {
+    if (err instanceof EparaError) throw err;
+    fail(`cannot read ${path}: ${(err as Error).message}`, err);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  const { externalData: _e, dataLocation: _l, ...rest } = t;
+  const out: OnnxTensor = { ...rest, rawData: data };
+  loaded.set(t, out);
+  return out;
 }

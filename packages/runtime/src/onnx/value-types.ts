@@ -5,18 +5,21 @@ const INT64_OPS = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'NonM
 
 /**
  * Element type (ONNX code) of every named value in a graph: from declared inputs, outputs, value infos and
- * initializers, then propagated through the nodes in order with a small rule set (comparisons give bool;
- * `Shape`, `ArgMax` and friends give int64; `Cast` gives its `to`; `ConstantOfShape`/`Constant` give their
- * tensor's type; the second output of `TopK` is int64; anything else keeps its first typed input's type).
+ * initializers, then propagated through the nodes in order with a small rule set (comparisons and Dropout's
+ * mask give bool; `Shape`, `ArgMax` and friends give int64; `Cast` gives its `to`, `CastLike` its target's type;
+ * `ConstantOfShape`/`Constant` give their tensor's type; the second output of `TopK` is int64; `If`, `Loop`
+ * and `Scan` give their subgraph's output types; the quantization ops their quantized or real type; anything
+ * else keeps its first typed input's type).
  * Enough to type the boundary values of a split; shapes are left to onnxruntime.
  */
-export function inferElemTypes(graph: OnnxGraph): Map<string, number> {
-  const types = new Map<string, number>();
+export function inferElemTypes(graph: OnnxGraph, outer?: ReadonlyMap<string, number>): Map<string, number> {
+  const types = new Map<string, number>(outer);
   for (const v of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])]) {
     const t = v.type?.tensorType?.elemType;
     if (v.name && t) types.set(v.name, t);
   }
   for (const t of graph.initializer ?? []) if (t.name && t.dataType) types.set(t.name, t.dataType);
+  for (const t of graph.sparseInitializer ?? []) if (t.values?.name && t.values.dataType) types.set(t.values.name, t.values.dataType);
   for (const node of graph.node ?? []) {
     (node.output ?? []).forEach((out, i) => {
       if (out === '' || types.has(out)) return;
@@ -30,9 +33,32 @@ export function inferElemTypes(graph: OnnxGraph): Map<string, number> {
 function outputType(node: OnnxNode, index: number, types: Map<string, number>): number | undefined {
   const op = node.opType ?? '';
   const attr = (name: string): OnnxAttribute | undefined => node.attribute?.find((a) => a.name === name);
-  if (BOOL_OPS.has(op)) return ONNX_DATA_TYPE.bool;
+  const inputType = (i: number): number | undefined => types.get(node.input?.[i] ?? '');
+  const dtype = (fallback: number | undefined): number | undefined => {
+    const d = attr('dtype')?.i;
+    return d === undefined ? fallback : Number(d);
+  };
+  if (BOOL_OPS.has(op) || (op === 'Dropout' && index === 1)) return ONNX_DATA_TYPE.bool;
+  // Control flow: the type of the subgraph's output this node output stands for.
+  if (op === 'If') return branchType(attr('then_branch')?.g, index, types) ?? branchType(attr('else_branch')?.g, index, types);
+  if (op === 'Loop') return branchType(attr('body')?.g, index + 1, types);
+  if (op === 'Scan') return branchType(attr('body')?.g, index, types);
+  if (op === 'QuantizeLinear') return inputType(2) ?? ONNX_DATA_TYPE.uint8;
+  if (op === 'DequantizeLinear') return inputType(1) ?? ONNX_DATA_TYPE.float32;
+  if (op === 'DynamicQuantizeLinear') return index === 1 ? ONNX_DATA_TYPE.float32 : ONNX_DATA_TYPE.uint8;
+  if (op === 'QLinearMatMul' || op === 'QLinearConv') return inputType(7);
+  if (op === 'MatMulInteger' || op === 'ConvInteger') return ONNX_DATA_TYPE.int32;
+  if (op === 'CastLike') return inputType(1);
+  if (op === 'OneHot') return inputType(2);
+  if (op === 'Unique' && index > 0) return ONNX_DATA_TYPE.int64;
+  if (op === 'EyeLike' || op === 'RandomNormalLike' || op === 'RandomUniformLike' || op === 'Bernoulli') return dtype(inputType(0));
+  if (op === 'RandomNormal' || op === 'RandomUniform') return dtype(ONNX_DATA_TYPE.float32);
+  if (op === 'Multinomial') return dtype(ONNX_DATA_TYPE.int32);
   if (INT64_OPS.has(op) || (op === 'TopK' && index === 1) || (op === 'MaxPool' && index === 1)) return ONNX_DATA_TYPE.int64;
-  if (op === 'Cast') return attr('to')?.i;
+  if (op === 'Cast') {
+    const to = attr('to')?.i;
+    return to === undefined ? undefined : Number(to);
+  }
   if (op === 'Constant' || op === 'ConstantOfShape') return attr('value')?.t?.dataType ?? ONNX_DATA_TYPE.float32;
   if (op === 'Where') return types.get(node.input?.[1] ?? '');
   for (const input of node.input ?? []) {
@@ -40,4 +66,11 @@ function outputType(node: OnnxNode, index: number, types: Map<string, number>): 
     if (t !== undefined) return t;
   }
   return undefined;
+}
+
+/** Element type of output `index` of a subgraph: declared, or inferred inside it (outer values visible). */
+function branchType(graph: OnnxGraph | undefined, index: number, outer: ReadonlyMap<string, number>): number | undefined {
+  const out = graph?.output?.[index];
+  if (graph === undefined || out === undefined) return undefined;
+  return out.type?.tensorType?.elemType || inferElemTypes(graph, outer).get(out.name ?? '');
 }

@@ -2,11 +2,13 @@ import { EventEmitter } from 'eventemitter3';
 import { EparaError, toEparaError, type NamedTensors, type TensorLike } from '@epara/core';
 import { checkSignal, tensorByteLength } from '@epara/core/internal';
 import type { EngineSubmitOptions, ServiceEngine } from '../executor/service-engine.js';
-import type { TimedRun } from '../devices/device-port.js';
+import type { LoadedModelInfo, TimedRun } from '../devices/device-port.js';
 import { createLatencyTracker, type LatencyTracker } from './model-parallel-latency.js';
 import { resolvePipelineOptions, type PipelineEngineOptions, type ResolvedPipelineOptions } from './model-parallel-options.js';
 import { planDataflow, type PipelineDataflow } from './model-parallel-plan.js';
-import { rowsOf, splitRows, stackItems, stackSignature } from './model-parallel-tensors.js';
+import { firstRow, rowsOf, splitRows, stackItems, stackSignature } from './model-parallel-tensors.js';
+import { checkTensor, plainArrays, type InputSpec, type IoSpec } from '../executor/io-spec.js';
+import { checkBatchSeparable } from '../executor/batch-check.js';
 import type { PipelineEvents, PipelineStats } from './model-parallel-events.js';
 import { createEntryQueue, type EntryQueue, type QueuedItem } from './model-parallel-queue.js';
 import { planRoutes, type LinkInbound, type LinkOutbound, type StageLinkDevice, type StageRoutes } from './stage-links.js';
@@ -53,7 +55,10 @@ const DEVICE_DEPTH = 2;
  * `MessageChannel` between the workers), never through the host. A stage that fails fails only its batch.
  *
  * Items carry a leading batch dimension (usually 1); items with equal names, types and non-batch
- * dimensions are stacked, others wait for a batch of their own.
+ * dimensions are stacked, others wait for a batch of their own — once a batch of two has answered what each
+ * item answers alone (checked with the first requests that would share a run); a model that mixes items (a sum
+ * over the batch, a batch that is not the leading dim) runs each request alone. A request is checked against the
+ * stage model that reads each input (dtype, array class, rank, fixed dims, data length).
  *
  * @throws EparaError `INVALID_OPTIONS` naming the bad field.
  * @example
@@ -90,6 +95,17 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
   #nextBatch = 1;
   #idle: (() => void) | undefined;
   #counts = { completedBatches: 0, completedItems: 0, failedBatches: 0, dropped: 0, handoffBytesViaHost: 0, handoffBytesDirect: 0 };
+  /** What each request input must be (from the stage that first reads it). */
+  #specs: InputSpec[] = [];
+  /**
+   * Whether requests may share a run: `unknown` until a numeric check on the first requests that would (a batch
+   * of two must answer what each answers alone: a model that sums over the batch, or whose batch is not its
+   * leading dim, does not), `checking` while it runs. Until `yes`, every request runs alone.
+   */
+  #stacking: 'unknown' | 'checking' | 'yes' | 'no' = 'unknown';
+  /** Requests the check already ran on (an inconclusive one is not checked again). */
+  readonly #checked = new WeakSet<object>();
+  #alone = 0;
 
   constructor(o: ResolvedPipelineOptions) {
     super();
@@ -115,6 +131,7 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
     try {
       const infos = await Promise.all(stages.map((s, i) => s.device.loadModel(this.#keys[i]!, s.model, loadOptions)));
       const flow = planDataflow(infos, this.#o.outputNames);
+      this.#specs = requestSpecs(infos, flow);
       if (this.#o.handoff === 'direct') {
         const routes = planRoutes(flow);
         const pairs = routes.outbound.flatMap((m, i) => [...m.keys()].map((j) => [i, j] as const));
@@ -144,24 +161,32 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
     if (this.#closing) throw new EparaError('CLOSED', 'pipeline engine is closed');
     if (options.signal?.aborted) throw new EparaError('ABORTED', 'aborted before submission');
     this.#validate(inputs);
-    const rows = rowsOf(inputs);
+    // A Node Buffer (a uint8 or bool input) is read through a plain view from here on.
+    inputs = plainArrays(inputs);
+    // A request that cannot stack along dimension 0 runs alone (one row, for the estimates).
+    const stackRows = rowsOf(inputs);
+    const rows = stackRows ?? 1;
     const now = this.#o.clock.now();
     const pass = this.#passMs(rows);
     if (now > options.deadline || (pass !== undefined && now + pass > options.deadline)) {
       throw new EparaError('DEADLINE_INFEASIBLE', 'the pipeline cannot finish this request before its deadline', { deadline: options.deadline, passMs: pass });
     }
     if (this.#queue.size() >= this.#o.maxQueue) throw shedError('OVERLOADED', 'pipeline queue is full', { maxQueue: this.#o.maxQueue });
-    const promise = this.#queue.add({ inputs, rows, signature: stackSignature(inputs), ...options });
+    const signature = stackRows === undefined ? `#alone-${this.#alone++}` : stackSignature(inputs);
+    const promise = this.#queue.add({ inputs, rows, signature, ...options });
     this.#schedulePump();
     return promise;
   }
 
   #validate(inputs: NamedTensors): void {
     if (typeof inputs !== 'object' || inputs === null) throw new EparaError('INVALID_INPUT', 'inputs must be an object of tensors');
-    for (const [name, type] of this.#flow!.requestInputs) {
-      const t = inputs[name];
-      if (t === undefined) throw new EparaError('INVALID_INPUT', `missing input ${name}`, { name });
-      if (t.type !== type) throw new EparaError('INVALID_INPUT', `input ${name} must be ${type}, got ${t.type}`, { name, type: t.type });
+    for (const spec of this.#specs) {
+      const t = inputs[spec.name];
+      if (t === undefined) throw new EparaError('INVALID_INPUT', `missing input ${spec.name}`, { name: spec.name });
+      if (t?.type !== spec.type) throw new EparaError('INVALID_INPUT', `input ${spec.name} must be ${spec.type}, got ${String(t?.type)}`, { name: spec.name, type: t?.type });
+      // The array's class, the rank and fixed dims the stage model declares, the data length: one request the
+      // model cannot take would fail the whole batch it shares a run with.
+      checkTensor('pipeline', spec, t);
     }
     for (const name of Object.keys(inputs)) {
       if (!this.#flow!.requestInputs.has(name)) throw new EparaError('INVALID_INPUT', `unknown input ${name}`, { name });
@@ -229,16 +254,29 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
         this.#counts.dropped++;
         this.emit('requestDropped', { reason: 'DEADLINE_EXCEEDED', deadline: item.deadline, at: now });
       }
-      const candidate = this.#queue.peekBatch(this.#o.batchSize);
+      let candidate = this.#queue.peekBatch(this.#o.batchSize);
       if (candidate === undefined) return;
+      if (candidate.items.length > 1 && this.#stacking !== 'yes') {
+        const head = candidate.items[0]!;
+        // The first requests that would share a run wait for the check (once); a request the check could not
+        // decide on runs alone, and a later one is checked.
+        if (this.#stacking === 'checking') return;
+        if (this.#stacking === 'unknown' && !this.#checked.has(head.inputs)) {
+          this.#checkStacking(head.inputs);
+          return;
+        }
+        candidate = { items: [head], rows: head.rows, earliestDeadline: candidate.earliestDeadline };
+      }
+      // A batch that cannot grow (requests never share a run, or this one runs alone) is full as it is.
+      const full = candidate.rows >= this.#o.batchSize || this.#stacking === 'no' || candidate.items[0]!.signature.startsWith('#alone-');
       const pass = this.#passMs(candidate.rows);
       if (busy > 0) {
         // Queue behind the running batch only a full batch whose every item still makes its deadline after it.
         const startAt = now + this.#stage0BacklogMs(now, candidate.rows);
-        if (candidate.rows < this.#o.batchSize || candidate.items.some((it) => startAt + (pass ?? 0) > it.deadline)) return;
+        if (!full || candidate.items.some((it) => startAt + (pass ?? 0) > it.deadline)) return;
       }
       const latestStart = candidate.earliestDeadline - this.#o.guardMs - (pass ?? 0);
-      if (candidate.rows < this.#o.batchSize && pass !== undefined && now < latestStart && !this.#o.launchWhenIdle) {
+      if (!full && pass !== undefined && now < latestStart && !this.#o.launchWhenIdle) {
         this.#arm(latestStart - now);
         return;
       }
@@ -257,7 +295,16 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
   #launch(items: QueuedItem[], now: number): void {
     const rows = items.reduce((n, it) => n + it.rows, 0);
     const inbound = this.#o.stages.map((): LinkInbound[] => []);
-    const batch: Batch = { id: this.#nextBatch++, items, rows, values: stackItems(items.map((it) => it.inputs)), dispatchedAt: now, inbound };
+    let values: Record<string, TensorLike>;
+    try {
+      values = stackItems(items.map((it) => it.inputs));
+    } catch (err) {
+      // Never an exception out of the pump (it runs in a microtask: its requests would wait for good).
+      const error = toEparaError(err, 'INTERNAL');
+      for (const it of items) it.settle(error);
+      return;
+    }
+    const batch: Batch = { id: this.#nextBatch++, items, rows, values, dispatchedAt: now, inbound };
     this.#inFlight++;
     this.emit('batchDispatched', { batchId: batch.id, rows, items: items.length, at: now });
     this.#stageQueues[0]!.push(batch);
@@ -324,9 +371,61 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
     }
     const outputs: Record<string, TensorLike> = {};
     for (const name of this.#flow!.outputNames) outputs[name] = batch.values[name]!;
-    const perItem = splitRows(outputs, batch.items.map((it) => it.rows));
+    // A request alone gets the outputs as they are (its rows are nominal when it could not stack).
+    const perItem = batch.items.length === 1 ? [outputs] : splitRows(outputs, batch.items.map((it) => it.rows));
     batch.items.forEach((it, k) => it.settle(undefined, perItem[k]!));
     this.#finish(batch, endedAt, undefined);
+  }
+
+  /**
+   * Checks, once, with the first request that would share a run (its first row, and a second item made from
+   * it), that a batch of two answers what each answers alone; until it says so, requests run alone. An
+   * inconclusive check (nothing to compare) waits for a later request.
+   */
+  #checkStacking(sample: NamedTensors): void {
+    this.#checked.add(sample);
+    this.#stacking = 'checking';
+    const flow = this.#flow!;
+    const axes = (names: Iterable<string>): Record<string, number> => Object.fromEntries([...names].map((n) => [n, 0]));
+    const io: IoSpec = {
+      inputs: this.#specs.map((s) => ({ ...s, batchAxis: 0 })),
+      stateInputs: [],
+      inputAxes: axes(flow.requestInputs.keys()),
+      outputAxes: axes(flow.outputNames),
+      outputNames: flow.outputNames,
+      stateMap: {},
+      separability: { kind: 'guessed' },
+      ties: [],
+    };
+    checkBatchSeparable({ run: (feeds) => this.#runAlone(feeds), io, sample: firstRow(sample), state: {} })
+      .then(
+        (verdict) => {
+          this.#stacking = verdict.ok ? 'yes' : verdict.inconclusive ? 'unknown' : 'no';
+          if (!verdict.ok) this.#o.logger.info({ reason: verdict.reason }, 'pipeline runs each request alone');
+        },
+        (err: unknown) => {
+          this.#stacking = 'unknown';
+          this.#o.logger.warn({ err: (err as Error)?.message }, 'pipeline batch check failed');
+        },
+      )
+      .finally(() => this.#schedulePump());
+  }
+
+  /** Runs the stages in turn on one set of request inputs, outside the batch flow (for the check). */
+  async #runAlone(feeds: NamedTensors): Promise<NamedTensors> {
+    const flow = this.#flow!;
+    const values: Record<string, TensorLike> = { ...feeds };
+    for (let i = 0; i < flow.stages.length; i++) {
+      const stageFeeds: Record<string, TensorLike> = {};
+      for (const name of flow.stages[i]!.inputs) {
+        const t = values[name]!;
+        stageFeeds[name] = { type: t.type, dims: t.dims, data: t.data.slice() as TensorLike['data'] };
+      }
+      Object.assign(values, await this.#o.stages[i]!.device.run(this.#keys[i]!, stageFeeds, { outputNames: flow.stages[i]!.outputs }));
+    }
+    const out: Record<string, TensorLike> = {};
+    for (const name of flow.outputNames) out[name] = values[name]!;
+    return out;
   }
 
   #stageFailed(i: number, batch: Batch, startedAt: number, err: unknown): void {
@@ -362,4 +461,17 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
     await this.#direct?.links.close();
     await Promise.all(this.#o.stages.map((s, i) => s.device.unloadModel(this.#keys[i]!).catch(() => undefined)));
   }
+}
+
+/** What each request input must be, from the first stage that reads it (free dims `null`, no batch axis). */
+function requestSpecs(infos: readonly LoadedModelInfo[], flow: PipelineDataflow): InputSpec[] {
+  const specs = new Map<string, InputSpec>();
+  for (const info of infos) {
+    for (const io of info.inputs) {
+      if (!flow.requestInputs.has(io.name) || specs.has(io.name)) continue;
+      const dims = io.dims.map((d) => (typeof d === 'number' && d >= 0 ? d : null));
+      specs.set(io.name, { name: io.name, type: io.type, dims: io.anyRank ? [] : dims, batchAxis: null, ...(io.anyRank ? { anyRank: true as const } : {}) });
+    }
+  }
+  return [...specs.values()];
 }

@@ -1,4 +1,4 @@
-import { EparaError, type NamedTensors, type TensorDataArray, type TensorLike } from '@epara/core';
+import type { NamedTensors, TensorDataArray, TensorLike } from '@epara/core';
 
 /**
  * A key that is equal for two items exactly when their tensors can be stacked along the batch dimension:
@@ -11,19 +11,29 @@ export function stackSignature(inputs: NamedTensors): string {
     .join('|');
 }
 
-/** Rows (leading dimension) of an item; every tensor of the item must agree. */
-export function rowsOf(inputs: NamedTensors): number {
+/**
+ * Rows (leading dimension) of an item, when every tensor of it has one of the same size ≥ 1; `undefined` when
+ * the item cannot be stacked with others along dimension 0 (a scalar input, an empty leading dim, inputs whose
+ * leading dims differ): it then runs alone, as it is.
+ */
+export function rowsOf(inputs: NamedTensors): number | undefined {
   let rows: number | undefined;
-  for (const [name, t] of Object.entries(inputs)) {
-    const r = t.dims[0];
-    if (r === undefined || !Number.isInteger(r) || r < 1) {
-      throw new EparaError('INVALID_INPUT', `input ${name} needs a leading batch dimension ≥ 1, got [${t.dims.join(',')}]`, { name });
-    }
-    if (rows !== undefined && r !== rows) throw new EparaError('INVALID_INPUT', `inputs disagree on the batch size (${rows} vs ${r} at ${name})`, { name });
+  for (const name of Object.keys(inputs)) {
+    const r = inputs[name]!.dims[0];
+    if (r === undefined || r < 1 || (rows !== undefined && r !== rows)) return undefined;
     rows = r;
   }
-  if (rows === undefined) throw new EparaError('INVALID_INPUT', 'an item needs at least one input tensor', {});
   return rows;
+}
+
+/** The first row of each of an item's tensors (size 1 on dimension 0). */
+export function firstRow(inputs: NamedTensors): NamedTensors {
+  const out: Record<string, TensorLike> = {};
+  for (const [name, t] of Object.entries(inputs)) {
+    const perRow = t.dims[0] === 0 ? 0 : t.data.length / t.dims[0]!;
+    out[name] = { type: t.type, dims: [1, ...t.dims.slice(1)], data: t.data.slice(0, perRow) as TensorLike['data'] };
+  }
+  return out;
 }
 
 /** Concatenates items (same signature) along dimension 0 into fresh, transferable buffers. */
@@ -34,11 +44,14 @@ export function stackItems(items: readonly NamedTensors[]): Record<string, Tenso
   for (const [name, t] of Object.entries(first)) {
     const parts = items.map((item) => item[name]!);
     const total = parts.reduce((n, p) => n + p.data.length, 0);
-    const data = new (t.data.constructor as new (n: number) => TensorDataArray)(total);
+    // A string tensor's data is a plain array: concatenated element by element.
+    const data = Array.isArray(t.data) ? ([] as string[]).concat(...parts.map((p) => p.data as string[])) : new (t.data.constructor as new (n: number) => TensorDataArray)(total);
     let offset = 0;
-    for (const p of parts) {
-      (data as unknown as { set(a: ArrayLike<unknown>, o: number): void }).set(p.data as ArrayLike<unknown>, offset);
-      offset += p.data.length;
+    if (!Array.isArray(data)) {
+      for (const p of parts) {
+        (data as unknown as { set(a: ArrayLike<unknown>, o: number): void }).set(p.data as ArrayLike<unknown>, offset);
+        offset += p.data.length;
+      }
     }
     const rows = parts.reduce((n, p) => n + p.dims[0]!, 0);
     out[name] = { type: t.type, dims: [rows, ...t.dims.slice(1)], data };

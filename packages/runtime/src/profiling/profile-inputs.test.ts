@@ -46,4 +46,52 @@ describe('resolveProfileInputs (the executor reading of a model, for the profile
     expect(p.batch(2)['state']!.dims).toEqual([2, 1, 128]);
     expect(() => resolveProfileInputs(vad, { dims: { inptu: [1, 512] } })).toThrow(/one of the model's inputs/);
   });
+
+  /** One input of each element type, `[batch, 2]`. */
+  const typed: LoadedModelInfo = {
+    inputs: (['int64', 'uint64', 'int32', 'uint8', 'int8', 'bool', 'float16', 'float32', 'string'] as const).map((type) => ({ name: type, type, dims: ['batch', 2] })),
+    outputs: [{ name: 'y', type: 'float32', dims: ['batch', 2] }],
+    memoryBytes: 0,
+    executionProvider: 'cpu',
+  };
+  const code = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (e) {
+      return isEparaError(e) ? `${e.code}: ${e.message}` : `crash: ${String(e)}`;
+    }
+    return 'no error';
+  };
+
+  it('fills every element type with the value asked for (uint64 as a bigint, float16 as the half of the value)', () => {
+    const p = resolveProfileInputs(typed, { fill: { int64: 3, uint64: 7, int32: -2, uint8: 200, int8: -5, bool: 1, float16: 1.5, float32: 0.25, string: 4 } });
+    const item = p.batch(1);
+    expect(Array.from(item['int64']!.data as BigInt64Array)).toEqual([3n, 3n]);
+    expect(Array.from(item['uint64']!.data as BigUint64Array)).toEqual([7n, 7n]);
+    expect(Array.from(item['int32']!.data as Int32Array)).toEqual([-2, -2]);
+    expect(Array.from(item['uint8']!.data as Uint8Array)).toEqual([200, 200]);
+    expect(Array.from(item['int8']!.data as Int8Array)).toEqual([-5, -5]);
+    expect(Array.from(item['bool']!.data as Uint8Array)).toEqual([1, 1]);
+    expect(Array.from(item['float16']!.data as Uint16Array)).toEqual([0x3e00, 0x3e00]); // 1.5 as a half
+    expect(Array.from(item['float32']!.data as Float32Array)).toEqual([0.25, 0.25]);
+    expect(item['string']!.data).toEqual(['4', '4']);
+  });
+
+  it.each([
+    ['NaN for an int64 input', { int64: Number.NaN }],
+    ['NaN for a uint64 input', { uint64: Number.NaN }],
+    ['a fraction for an int32 input', { int32: 1.5 }],
+    ['256 for a uint8 input', { uint8: 256 }],
+    ['-1 for a uint64 input', { uint64: -1 }],
+    ['2 for a bool input', { bool: 2 }],
+    ['-129 for an int8 input', { int8: -129 }],
+  ])('refuses %s with INVALID_OPTIONS naming --fill, never a crash', (_what, fill) => {
+    expect(code(() => resolveProfileInputs(typed, { fill }))).toMatch(/^INVALID_OPTIONS: .*--fill/);
+  });
+
+  it('refuses dims that are not sizes with INVALID_OPTIONS naming --input', () => {
+    expect(code(() => resolveProfileInputs(vad, { dims: { input: [1, Number.NaN] } }))).toMatch(/^INVALID_OPTIONS: .*--input/);
+    expect(code(() => resolveProfileInputs(vad, { dims: { input: [1, -3] } }))).toMatch(/^INVALID_OPTIONS: .*--input/);
+    expect(code(() => resolveProfileInputs(vad, { dims: { input: [1, 2.5] } }))).toMatch(/^INVALID_OPTIONS: .*--input/);
+  });
 });

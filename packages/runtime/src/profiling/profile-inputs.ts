@@ -1,4 +1,5 @@
-import { invalidOption, type NamedTensors, type TensorDataArray, type TensorLike } from '@epara/core';
+import { invalidOption, type NamedTensors, type TensorDataArray, type TensorLike, type TensorType } from '@epara/core';
+import { floatToHalf } from '@epara/core/internal';
 import type { LoadedModelInfo } from '../devices/device-port.js';
 import { resolveIoSpec, type InputSpec, type IoSpec } from '../executor/io-spec.js';
 import { sampleFeeds, zeros } from '../executor/model-inputs.js';
@@ -35,6 +36,13 @@ export function resolveProfileInputs(info: LoadedModelInfo, o: ProfileInputOptio
   for (const [flag, map] of [['--input', o.dims], ['--fill', o.fill], ['--axis', o.batchAxis]] as const) {
     for (const name of Object.keys(map ?? {})) if (!known.has(name)) invalidOption(`${flag} ${name}`, name, `one of the model's inputs (${[...known].join(', ')})`);
   }
+  for (const [name, dims] of Object.entries(o.dims ?? {})) {
+    if (!Array.isArray(dims) || !dims.every((d) => Number.isSafeInteger(d) && d >= 0)) invalidOption(`--input ${name}`, Array.isArray(dims) ? dims.join('x') : dims, 'sizes ≥ 0 joined by x (1x3x48x192), or scalar');
+  }
+  for (const io of info.inputs) {
+    const fill = o.fill?.[io.name];
+    if (fill !== undefined) checkFill(io.name, io.type, fill);
+  }
   const inputs: Record<string, { batchAxis?: number | null; dims?: readonly number[] }> = {};
   for (const name of known) {
     const axis = o.batchAxis?.[name];
@@ -61,9 +69,37 @@ function itemTensor(s: InputSpec, fill: number | undefined): TensorLike {
   const data = t.data as TensorDataArray | string[];
   for (let i = 0; i < data.length; i++) {
     if (Array.isArray(data)) data[i] = String(fill ?? i);
-    else if (data instanceof BigInt64Array) data[i] = BigInt(Math.trunc(fill ?? 0));
+    else if (data instanceof BigInt64Array || data instanceof BigUint64Array) data[i] = BigInt(fill ?? 0);
+    // A float16 input holds the halves' bits: the value, or the sine pattern, as a half.
+    else if (s.type === 'float16') data[i] = floatToHalf(fill ?? Math.sin(i));
     else if (fill !== undefined) data[i] = fill;
     else if (data instanceof Float32Array || data instanceof Float64Array) data[i] = Math.sin(i);
   }
   return t;
+}
+
+/** The range of each integer type a fill must lie in (a typed array would wrap or truncate it silently). */
+const INTEGER_RANGE: Partial<Record<TensorType, readonly [number, number]>> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  bool: [0, 1],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  uint32: [0, 2 ** 32 - 1],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
+};
+
+/**
+ * Checks a `--fill` value against its input's type: a number for floats (NaN and ±∞ included), a whole number
+ * in the type's range for integers and bools.
+ *
+ * @throws EparaError `INVALID_OPTIONS` naming `--fill <input>`.
+ */
+function checkFill(name: string, type: TensorType, fill: number): void {
+  if (typeof fill !== 'number') invalidOption(`--fill ${name}`, fill, 'a number');
+  const range = INTEGER_RANGE[type];
+  if (range === undefined) return;
+  if (!Number.isInteger(fill) || fill < range[0] || fill > range[1]) invalidOption(`--fill ${name}`, fill, `a whole number from ${range[0]} to ${range[1]} (the input is ${type})`);
 }

@@ -26,3 +26,17 @@ describe('string tensors in a batch', () => {
     expect(transfer).toHaveLength(1);
   });
 });
+
+describe('Node Buffers in the public stacking helpers', () => {
+  it('stack into a plain Uint8Array (never a deprecated Buffer constructor call) and split back', () => {
+    const a: TensorLike = { type: 'uint8', dims: [1, 2], data: Buffer.from([1, 2]) };
+    const b: TensorLike = { type: 'uint8', dims: [1, 2], data: Buffer.from([3, 4]) };
+    const batch = stackTensors([{ u: a }, { u: b }], { u: 0 });
+    expect(batch['u']!.data.constructor).toBe(Uint8Array);
+    expect(Array.from(batch['u']!.data as Uint8Array)).toEqual([1, 2, 3, 4]);
+    const inner = concatAlong([a, b], 1);
+    expect(inner.data.constructor).toBe(Uint8Array);
+    expect(Array.from(sliceAlong({ type: 'uint8', dims: [2, 2], data: Buffer.from([1, 2, 3, 4]) }, 1, 1).data as Uint8Array)).toEqual([2, 4]);
+    expect(sliceAlong({ type: 'uint8', dims: [2, 2], data: Buffer.from([1, 2, 3, 4]) }, 1, 1).data.constructor).toBe(Uint8Array);
+  });
+});

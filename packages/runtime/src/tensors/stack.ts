@@ -41,7 +41,7 @@ export function concatAlong(parts: readonly TensorLike[], axis: number): TensorL
   for (const p of parts) total += p.dims[axis] ?? 1;
   dims[axis] = total;
   // A string tensor's data is a plain array (no slab, no typed view): its elements are copied one by one.
-  const data = Array.isArray(t0.data) ? new Array<string>(product(dims)) : new (t0.data.constructor as new (n: number) => Float32Array)(product(dims));
+  const data = Array.isArray(t0.data) ? new Array<string>(product(dims)) : new (arrayClass(t0.data) as new (n: number) => Float32Array)(product(dims));
   const rowOut = product(dims.slice(axis));
   let offset = 0;
   for (const p of parts) {
@@ -97,8 +97,13 @@ export function sliceAlong(t: TensorLike, axis: number, index: number): TensorLi
     return { type: t.type, dims, data };
   }
   const typed = t.data as Float32Array;
-  if (outer === 1) return { type: t.type, dims, data: typed.subarray(index * inner, (index + 1) * inner) };
-  const Ctor = typed.constructor as new (n: number) => Float32Array;
+  if (outer === 1) {
+    const view: ArrayBufferView & { length: number } = typed.subarray(index * inner, (index + 1) * inner);
+    // A Buffer's subarray is a Buffer: the item gets a plain view of the same memory.
+    const data = typeof Buffer !== 'undefined' && Buffer.isBuffer(view) ? new Uint8Array(view.buffer, view.byteOffset, view.length) : view;
+    return { type: t.type, dims, data: data as TensorLike['data'] };
+  }
+  const Ctor = arrayClass(typed) as new (n: number) => Float32Array;
   const data = new Ctor(outer * inner);
   for (let o = 0; o < outer; o++) {
     const from = (o * n + index) * inner;
@@ -112,4 +117,12 @@ export function product(dims: readonly number[]): number {
   let p = 1;
   for (let i = 0; i < dims.length; i++) p *= dims[i]!;
   return p;
+}
+
+/**
+ * The class to make a new array of a tensor's element type with: its own, but a plain `Uint8Array` for a Node
+ * `Buffer` (whose constructor is deprecated and makes Buffers, whose `slice` shares memory).
+ */
+function arrayClass(data: object): new (n: number) => unknown {
+  return typeof Buffer !== 'undefined' && Buffer.isBuffer(data) ? Uint8Array : (data.constructor as new (n: number) => unknown);
 }
