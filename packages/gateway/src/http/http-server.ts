@@ -12,6 +12,7 @@ import { answerClientError } from './client-errors.js';
 import { answerClosing, cutStalledClient } from './stalled-clients.js';
 import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
 import { repositoryIndex } from '../inference/repository-index.js';
+import { RouteMethods } from './route-methods.js';
 
 type Params = { name: string; version?: string };
 
@@ -142,6 +143,9 @@ export class HttpFront {
   #routes(): void {
     const app = this.#app;
     const core = this.#core;
+    // Every route's methods, for the 405 (with Allow) of a served path asked with another method, and OPTIONS.
+    const methods = new RouteMethods();
+    app.addHook('onRoute', (r) => methods.add(r.method, r.url));
     app.addHook('onRequest', (req, _reply, done) => {
       if (req.method === 'POST') this.#accepted++;
       done();
@@ -167,7 +171,13 @@ export class HttpFront {
       }
       sendError(reply, err);
     });
-    app.setNotFoundHandler((req, reply) => void reply.code(404).send({ error: `no route ${req.method} ${req.url}`, code: 'NOT_FOUND' }));
+    app.setNotFoundHandler((req, reply) => {
+      const allowed = req.url === '*' && req.method === 'OPTIONS' ? methods.any() : methods.allowed(req.url);
+      if (allowed === undefined) return void reply.code(404).send({ error: `no route ${req.method} ${req.url}`, code: 'NOT_FOUND' });
+      const allow = allowed.join(', ');
+      if (req.method === 'OPTIONS') return void reply.code(204).header('allow', allow).send();
+      reply.code(405).header('allow', allow).send({ error: `${req.method} is not allowed on ${req.url} (allowed: ${allow})`, code: 'METHOD_NOT_ALLOWED' });
+    });
 
     app.get('/v2', async () => ({ name: this.#o.server.name, version: this.#o.server.version, extensions: EXTENSIONS }));
     app.get('/v2/health/live', async () => ({ live: true }));
@@ -235,13 +245,11 @@ export class HttpFront {
       };
     app.post('/v2/repository/models/:name/load', control('load'));
     app.post('/v2/repository/models/:name/unload', control('unload'));
-    // The infer route takes POST ahead of the router; another method on its path is a 405 naming the one allowed.
-    const inferOnlyPost = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> =>
-      req.method === 'POST'
-        ? reply.code(404).send({ error: `no route ${req.method} ${req.url}`, code: 'NOT_FOUND' })
-        : reply.code(405).header('allow', 'POST').send({ error: `${req.method} is not allowed on ${req.url}: inference requests are POST`, code: 'METHOD_NOT_ALLOWED' });
-    app.all('/v2/models/:name/infer', inferOnlyPost);
-    app.all('/v2/models/:name/versions/:version/infer', inferOnlyPost);
+    // The infer route takes POST ahead of the router; what reaches here is an infer URL it cannot read (an empty
+    // model name, a malformed %-encoding): no route. Another method on the path is a 405 naming POST (above).
+    const noInferRoute = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => reply.code(404).send({ error: `no route ${req.method} ${req.url}`, code: 'NOT_FOUND' });
+    app.post('/v2/models/:name/infer', noInferRoute);
+    app.post('/v2/models/:name/versions/:version/infer', noInferRoute);
     // Triton's extensions this server does not implement: a 501 naming the extension (Triton's answer to what it
     // does not support; gRPC answers these RPCs UNIMPLEMENTED), rather than a 404 a client reads as a wrong URL.
     for (const [path, extension, instead] of UNSUPPORTED_EXTENSIONS) {
