@@ -44,6 +44,8 @@ export class HttpFront {
   readonly #routed = new Set<ServerResponse>();
   /** Answers of the host's handlers still open (the dashboard's event stream never ends by itself). */
   readonly #hosted = new Set<ServerResponse>();
+  /** Connections whose next request did not parse while answers were pending: the 400, sent once they are out. */
+  readonly #afterPending = new WeakMap<Socket, () => void>();
   /** Set once close() began: a host's answer still open {@link HOSTED_GRACE_MS} later has its connection destroyed. */
   #closing = false;
 
@@ -54,7 +56,7 @@ export class HttpFront {
     this.#app = Fastify({
       logger: false,
       bodyLimit: o.maxBodyBytes,
-      clientErrorHandler: answerClientError,
+      clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => this.#clientError(err, socket),
       // A URL Fastify cannot decode (`%ZZ`): a 400 in the protocol's error form like every other bad request.
       frameworkErrors: (err, _req, reply) => void (reply as FastifyReply).code(400).type('application/json').send({ error: err.message, code: 'INVALID_INPUT' }),
       serverFactory: (handler) => {
@@ -126,10 +128,30 @@ export class HttpFront {
     const pending = (req: IncomingMessage, res: ServerResponse): void => {
       const socket = req.socket;
       this.#pending.set(socket, (this.#pending.get(socket) ?? 0) + 1);
-      res.once('close', () => this.#pending.set(socket, this.#pending.get(socket)! - 1));
+      res.once('close', () => {
+        const left = this.#pending.get(socket)! - 1;
+        this.#pending.set(socket, left);
+        if (left > 0) return;
+        const answer = this.#afterPending.get(socket);
+        this.#afterPending.delete(socket);
+        answer?.();
+      });
     };
     server.prependListener('request', pending);
     server.prependListener('checkContinue', pending);
+  }
+
+  /**
+   * A request node:http could not parse (after which where the next one starts is unknown): answered 400 (408,
+   * 431) and the connection closed. Requests pipelined before it on the connection whose answers are still
+   * pending are answered first, in order (the 400 at once would destroy the connection under them, and their
+   * answers would be lost); nothing more is read from the connection meanwhile.
+   */
+  #clientError(err: Error & { code?: string }, socket: Socket): void {
+    if (this.#afterPending.has(socket)) return; // the parser reports bytes after the malformed ones again
+    if (!this.#pending.get(socket) || socket.destroyed || err.code === 'ECONNRESET') return answerClientError(err, socket);
+    socket.pause();
+    this.#afterPending.set(socket, () => answerClientError(err, socket));
   }
 
   /** Tracks an answer a host handler took, until it closes. */
