@@ -70,6 +70,22 @@ describe('epara serve config', () => {
     expect(p[0]!.line).toBeGreaterThanOrEqual(2);
   });
 
+  it('refuses a YAML alias bomb as a config problem, not a crash with a stack trace', () => {
+    // Each level refers to the one above it nine times: 9^8 strings once expanded.
+    const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const bomb = levels.map((k, i) => `${k}: &${k} [${i === 0 ? Array(9).fill('"x"').join(',') : Array(9).fill(`*${levels[i - 1]}`).join(',')}]`).join('\n');
+    const p = problems(bomb);
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatchObject({ field: '(syntax)' });
+    expect(p[0]!.message).toMatch(/alias/i);
+    const dir = mkdtempSync(join(tmpdir(), 'epara-bomb-'));
+    writeFileSync(join(dir, 'bomb.yaml'), bomb);
+    const r = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'bomb.yaml')], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^epara serve: invalid config .*bomb\.yaml:\n.*bomb\.yaml:1:1 \(syntax\): /);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('reads JSON configs too', () => {
     const json = JSON.stringify({ node: { id: 'j' }, security: { insecure: true }, devices: [{ id: 'cpu0' }], services: [{ id: 's', model: 'm.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 50 } }] }, null, 2);
     expect(parseServeConfig(json).node.listen).toEqual({ host: '127.0.0.1', port: 7400 });
