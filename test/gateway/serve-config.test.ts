@@ -110,6 +110,18 @@ describe('epara serve config', () => {
     expect(bad.stderr).toMatch(/bad\.yaml:\d+:\d+ services\[0\]\.slo\.deadlineMs: Number must be greater than 0/);
   });
 
+  it('refuses a service whose inputs name an input the model does not have (a typo left the real one undeclared)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'epara-inputs-'));
+    writeFileSync(join(dir, 'typo.yaml'), classifierConfig().replace('      x: { dims: [1, 3, 48, 192] }', '      X: { dims: [1, 3, 48, 192] }'));
+    const r = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'typo.yaml')], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('epara serve: services.cls.inputs.X: model cls has no input X (its inputs: x)\n');
+    // The same at start: the server does not come up on a config that says something the model contradicts.
+    const start = spawnSync(process.execPath, [BIN, 'serve', join(dir, 'typo.yaml')], { encoding: 'utf8', env: { ...process.env, EPARA_TEST_PSK: 'test-psk-0123456789abcdef' } });
+    expect(start.status).toBe(1);
+    expect(start.stderr).toMatch(/^epara serve: services\.cls\.inputs\.X: model cls has no input X/);
+  });
+
   it('refuses a drain timeout longer than a timer can wait (it fired at once: SIGTERM did not wait for anything)', () => {
     for (const value of ['.inf', '10000000000']) {
       const text = classifierConfig().replace('drainTimeoutMs: 5000', `drainTimeoutMs: ${value}`);
