@@ -63,7 +63,16 @@ export class HttpFront {
         // node:http checks these every `connectionsCheckingInterval`: a fraction of the timeout keeps it close.
         const timeouts = { requestTimeout: o.requestTimeoutMs, headersTimeout: Math.min(60_000, o.requestTimeoutMs), connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(o.requestTimeoutMs / 4))) };
         const route = (req: IncomingMessage, res: ServerResponse): void => {
-          for (const h of o.handlers) if (h(req, res)) return this.#host(res);
+          for (const h of o.handlers) {
+            let took: boolean;
+            try {
+              took = h(req, res);
+            } catch {
+              // A host handler's throw would leave the request listener and take the whole process down.
+              return hostFailed(res);
+            }
+            if (took) return this.#host(res);
+          }
           if (this.#route.handle(req, res)) return;
           cutStalledClient(req, res, o.idleTimeoutMs);
           this.#routed.add(res);
@@ -285,6 +294,17 @@ const CLOSING_HEAD_ANSWER = (() => {
   const body = JSON.stringify(CLOSING_BODY);
   return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: ${RETRY_AFTER_SECONDS}\r\nconnection: close\r\n\r\n${body}`;
 })();
+
+/**
+ * A host handler threw: a 500 `INTERNAL` in the protocol's error form (its message is not sent, as for any untyped
+ * error), or, when it had begun its answer, the connection destroyed.
+ */
+function hostFailed(res: ServerResponse): void {
+  if (res.headersSent) return void res.destroy();
+  const body = JSON.stringify({ error: 'internal error', code: 'INTERNAL' });
+  res.writeHead(500, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
 
 /** How long a closing gateway lets a host handler's open answer (the dashboard's event stream) go on, ms. */
 export const HOSTED_GRACE_MS = 1000;
