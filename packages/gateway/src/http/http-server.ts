@@ -8,7 +8,7 @@ import { EparaError } from '@epara/core';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { InferRoute } from './infer-route.js';
-import { answerClientError } from './client-errors.js';
+import { answerClientError, refuseUnframed, unframedTransferEncoding } from './client-errors.js';
 import { answerClosing, cutStalledClient } from './stalled-clients.js';
 import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
 import { repositoryIndex } from '../inference/repository-index.js';
@@ -63,6 +63,8 @@ export class HttpFront {
         // node:http checks these every `connectionsCheckingInterval`: a fraction of the timeout keeps it close.
         const timeouts = { requestTimeout: o.requestTimeoutMs, headersTimeout: Math.min(60_000, o.requestTimeoutMs), connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(o.requestTimeoutMs / 4))) };
         const route = (req: IncomingMessage, res: ServerResponse): void => {
+          const unframed = unframedTransferEncoding(req);
+          if (unframed !== undefined) return refuseUnframed(res, unframed);
           for (const h of o.handlers) {
             let took: boolean;
             try {
