@@ -90,6 +90,13 @@ export class HttpFront {
           res.writeContinue();
           route(req, res);
         });
+        // An expectation node:http does not meet (anything but 100-continue): its 417, in the protocol's error form
+        // (node's own has an empty body).
+        this.#server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+          const body = JSON.stringify({ error: `Expect ${JSON.stringify(req.headers['expect'] ?? '')} is not supported (only 100-continue)`, code: 'INVALID_INPUT' });
+          res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+          res.end(body);
+        });
         return this.#server;
       },
     });
