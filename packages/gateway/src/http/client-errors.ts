@@ -39,7 +39,16 @@ export function unframedTransferEncoding(req: IncomingMessage): string | undefin
 
 /** Answers a request {@link unframedTransferEncoding} found: 400 `INVALID_INPUT`, and the connection closed unread. */
 export function refuseUnframed(res: ServerResponse, te: string): void {
-  const body = JSON.stringify({ error: `Transfer-Encoding ${JSON.stringify(te)} does not end in chunked: the request body has no length to read (RFC 9112, section 6.3)`, code: 'INVALID_INPUT' });
+  refuseAndClose(res, `Transfer-Encoding ${JSON.stringify(te)} does not end in chunked: the request body has no length to read (RFC 9112, section 6.3)`);
+}
+
+/** Answers an HTTP/1.1 request without `Host` (RFC 9112 §3.2: a 400): in the protocol's error form, and closes. */
+export function refuseWithoutHost(res: ServerResponse): void {
+  refuseAndClose(res, 'an HTTP/1.1 request needs a Host header');
+}
+
+function refuseAndClose(res: ServerResponse, message: string): void {
+  const body = JSON.stringify({ error: message, code: 'INVALID_INPUT' });
   res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
   res.end(body);
   res.once('finish', () => res.socket?.destroySoon());

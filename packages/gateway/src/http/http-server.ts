@@ -8,7 +8,7 @@ import { EparaError } from '@epara/core';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { InferRoute } from './infer-route.js';
-import { answerClientError, refuseUnframed, unframedTransferEncoding } from './client-errors.js';
+import { answerClientError, refuseUnframed, refuseWithoutHost, unframedTransferEncoding } from './client-errors.js';
 import { answerClosing, cutStalledClient } from './stalled-clients.js';
 import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
 import { repositoryIndex } from '../inference/repository-index.js';
@@ -61,10 +61,12 @@ export class HttpFront {
       frameworkErrors: (err, _req, reply) => void (reply as FastifyReply).code(400).type('application/json').send({ error: err.message, code: 'INVALID_INPUT' }),
       serverFactory: (handler) => {
         // node:http checks these every `connectionsCheckingInterval`: a fraction of the timeout keeps it close.
-        const timeouts = { requestTimeout: o.requestTimeoutMs, headersTimeout: Math.min(60_000, o.requestTimeoutMs), connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(o.requestTimeoutMs / 4))) };
+        // Host is checked in `route`, to answer its absence in the protocol's error form (node's 400 has no body).
+        const timeouts = { requireHostHeader: false, requestTimeout: o.requestTimeoutMs, headersTimeout: Math.min(60_000, o.requestTimeoutMs), connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(o.requestTimeoutMs / 4))) };
         const route = (req: IncomingMessage, res: ServerResponse): void => {
           const unframed = unframedTransferEncoding(req);
           if (unframed !== undefined) return refuseUnframed(res, unframed);
+          if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) return refuseWithoutHost(res);
           for (const h of o.handlers) {
             let took: boolean;
             try {

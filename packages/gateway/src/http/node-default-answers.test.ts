@@ -45,3 +45,12 @@ it('answers an expectation other than 100-continue 417 in the protocol\'s error 
   expect(a.status).toBe(417);
   expect(JSON.parse(a.body)).toEqual({ error: 'Expect "200-ok" is not supported (only 100-continue)', code: 'INVALID_INPUT' });
 });
+
+it('answers an HTTP/1.1 request without Host 400 in the protocol\'s error form, and closes', async () => {
+  const a = await firstAnswer('GET /v2/health/ready HTTP/1.1\r\n\r\n');
+  expect(a.status).toBe(400);
+  expect(a.head).toMatch(/\r\nconnection: close/i);
+  expect(JSON.parse(a.body)).toEqual({ error: 'an HTTP/1.1 request needs a Host header', code: 'INVALID_INPUT' });
+  // HTTP/1.0 has no Host requirement.
+  expect((await firstAnswer('GET /v2/health/ready HTTP/1.0\r\n\r\n')).status).toBe(200);
+});
