@@ -44,8 +44,10 @@ export class HttpFront {
   readonly #routed = new Set<ServerResponse>();
   /** Answers of the host's handlers still open (the dashboard's event stream never ends by itself). */
   readonly #hosted = new Set<ServerResponse>();
-  /** Connections whose next request did not parse while answers were pending: the 400, sent once they are out. */
-  readonly #afterPending = new WeakMap<Socket, () => void>();
+  /** Each connection's answers not yet closed (for a request node:http then fails to parse, {@link #clientError}). */
+  readonly #answers = new WeakMap<Socket, Set<ServerResponse>>();
+  /** Connections whose 400 for a request that did not parse waits for the answers ahead of it. */
+  readonly #refusing = new WeakSet<Socket>();
   /** Set once close() began: a host's answer still open {@link HOSTED_GRACE_MS} later has its connection destroyed. */
   #closing = false;
 
@@ -148,13 +150,12 @@ export class HttpFront {
     const pending = (req: IncomingMessage, res: ServerResponse): void => {
       const socket = req.socket;
       this.#pending.set(socket, (this.#pending.get(socket) ?? 0) + 1);
+      let answers = this.#answers.get(socket);
+      if (!answers) this.#answers.set(socket, (answers = new Set()));
+      answers.add(res);
       res.once('close', () => {
-        const left = this.#pending.get(socket)! - 1;
-        this.#pending.set(socket, left);
-        if (left > 0) return;
-        const answer = this.#afterPending.get(socket);
-        this.#afterPending.delete(socket);
-        answer?.();
+        this.#pending.set(socket, this.#pending.get(socket)! - 1);
+        answers.delete(res);
       });
     };
     server.prependListener('request', pending);
@@ -165,13 +166,17 @@ export class HttpFront {
    * A request node:http could not parse (after which where the next one starts is unknown): answered 400 (408,
    * 431) and the connection closed. Requests pipelined before it on the connection whose answers are still
    * pending are answered first, in order (the 400 at once would destroy the connection under them, and their
-   * answers would be lost); nothing more is read from the connection meanwhile.
+   * answers would be lost); nothing more is read from the connection meanwhile. A request whose own body is what
+   * did not parse (cut short, bad chunk framing) is not waited for: the 400 is its answer.
    */
   #clientError(err: Error & { code?: string }, socket: Socket): void {
-    if (this.#afterPending.has(socket)) return; // the parser reports bytes after the malformed ones again
-    if (!this.#pending.get(socket) || socket.destroyed || err.code === 'ECONNRESET') return answerClientError(err, socket);
+    if (this.#refusing.has(socket)) return; // the parser reports bytes after the malformed ones again
+    const ahead = [...(this.#answers.get(socket) ?? [])].filter((res) => res.req.complete);
+    if (ahead.length === 0 || socket.destroyed || err.code === 'ECONNRESET') return answerClientError(err, socket);
+    this.#refusing.add(socket);
     socket.pause();
-    this.#afterPending.set(socket, () => answerClientError(err, socket));
+    let left = ahead.length;
+    for (const res of ahead) res.once('close', () => void (--left === 0 && answerClientError(err, socket)));
   }
 
   /** Tracks an answer a host handler took, until it closes. */

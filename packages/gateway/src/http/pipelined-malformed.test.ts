@@ -75,3 +75,28 @@ it('answers a malformed request at once when nothing is pending before it', asyn
   const got = await exchange(port, 'NOT HTTP AT ALL\r\n\r\n', async () => undefined);
   expect(statuses(got)).toEqual(['400']);
 });
+
+it('answers a request whose own body is cut short 400 at once, after the answers ahead of it', async () => {
+  const { port, held } = await start();
+  const cut = 'POST /v2/models/m/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"inputs":';
+  // Alone: the client's FIN ends the body early; its answer is the 400, not something it would wait for.
+  const socket = connect(port, '127.0.0.1');
+  let got = '';
+  socket.on('data', (b: Buffer) => (got += b.toString('latin1')));
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.end(cut);
+  await closed;
+  expect(statuses(got)).toEqual(['400']);
+  // Behind a request still running: that one's answer first.
+  const second = connect(port, '127.0.0.1');
+  let both = '';
+  second.on('data', (b: Buffer) => (both += b.toString('latin1')));
+  second.on('error', () => undefined);
+  const secondClosed = new Promise<void>((resolve) => second.once('close', () => resolve()));
+  second.end(post('a') + cut);
+  await held.submitted(1);
+  held.release();
+  await secondClosed;
+  expect(statuses(both)).toEqual(['200', '400']);
+});
