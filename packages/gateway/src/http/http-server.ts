@@ -171,7 +171,17 @@ export class HttpFront {
    */
   #clientError(err: Error & { code?: string }, socket: Socket): void {
     if (this.#refusing.has(socket)) return; // the parser reports bytes after the malformed ones again
-    const ahead = [...(this.#answers.get(socket) ?? [])].filter((res) => res.req.complete);
+    const answers = [...(this.#answers.get(socket) ?? [])];
+    // The request being read was answered already (refused from its head, its body not read): that answer is the
+    // last on this connection, which closes once it is out.
+    const answered = answers.find((res) => !res.req.complete && res.headersSent);
+    if (answered && !socket.destroyed) {
+      this.#refusing.add(socket);
+      socket.pause();
+      answered.once('close', () => socket.destroySoon());
+      return;
+    }
+    const ahead = answers.filter((res) => res.req.complete);
     if (ahead.length === 0 || socket.destroyed || err.code === 'ECONNRESET') return answerClientError(err, socket);
     this.#refusing.add(socket);
     socket.pause();
