@@ -127,4 +127,25 @@ describe('dashboard over HTTP', () => {
     d.close();
     expect(await (await fetch(`${base}/ops/dash`)).text()).toBe('host route');
   });
+
+  it('leaves a request target that is not a URL (//[) to the host rather than throwing out of handle()', async () => {
+    cluster = await startCluster({ size: 1, kind: 'memory', hosted: [] });
+    const d = createDashboard({ node: cluster[0]!.node, auth: false });
+    dashboard = d;
+    // What node:http hands over for `GET //[ HTTP/1.1`: not a path the URL parser reads against a base.
+    for (const url of ['//[', '//[/dashboard', 'http://[']) {
+      const req = { url, method: 'GET', headers: {} } as unknown as Parameters<Dashboard['handle']>[0];
+      const res = { writeHead: () => res, end: () => res, headersSent: false } as unknown as Parameters<Dashboard['handle']>[1];
+      expect(d.handle(req, res), url).toBe(false);
+    }
+    // Over a socket, the host answers it.
+    const base = await serve(d);
+    const { connect } = await import('node:net');
+    const socket = connect(Number(new URL(base).port), '127.0.0.1');
+    let got = '';
+    socket.on('data', (b: Buffer) => (got += b.toString()));
+    socket.write('GET //[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await new Promise<void>((r) => socket.once('close', () => r()));
+    expect(got).toMatch(/^HTTP\/1\.1 404 [^]*\r\nhost\r\n/);
+  });
 });

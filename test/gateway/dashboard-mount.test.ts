@@ -28,6 +28,20 @@ describe('epara serve: the dashboard on the gateway', () => {
     expect((await fetch(`${serve.http}/v2/health/live`)).status).toBe(200);
   });
 
+  it('answers a request target that is no URL (GET //[) and stays up: it used to crash the process', async () => {
+    const { connect } = await import('node:net');
+    const url = new URL(serve.http);
+    const socket = connect(Number(url.port), url.hostname);
+    let got = '';
+    socket.on('data', (b: Buffer) => (got += b.toString()));
+    socket.on('error', () => undefined);
+    socket.write('GET //[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await new Promise<void>((r) => socket.once('close', () => r()));
+    expect(got).toMatch(/^HTTP\/1\.1 404 [^]*"code":"NOT_FOUND"/);
+    expect((await fetch(`${serve.http}/v2/health/live`)).status).toBe(200);
+    expect(serve.output()).not.toMatch(/Invalid URL/);
+  });
+
   it('drains and exits on SIGTERM while a browser keeps the live event stream open', async () => {
     // The event stream never ends by itself: before, the HTTP server waited for it and SIGTERM never finished.
     const ended = new Promise<void>((resolve, reject) => {

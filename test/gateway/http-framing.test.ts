@@ -88,11 +88,11 @@ describe('HTTP/1.1 framing from a raw socket', () => {
     expect(JSON.parse(unknown!.body)).toEqual({ error: 'Transfer-Encoding "br" is not supported (supported: gzip, deflate, identity, chunked)', code: 'INVALID_INPUT' });
   });
 
-  it('answers another method than POST on an infer URL 405 with Allow: POST', async () => {
+  it('answers another method than POST on an infer URL 405 with Allow: POST, OPTIONS', async () => {
     for (const method of ['GET', 'PUT', 'DELETE']) {
       const [a] = answers(await exchange(`${method} /v2/models/cls/infer HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`));
       expect([method, a!.status]).toEqual([method, 405]);
-      expect(a!.headers).toMatch(/\r\nallow: POST\r\n/i);
+      expect(a!.headers).toMatch(/\r\nallow: POST, OPTIONS\r\n/i);
       expect(JSON.parse(a!.body)).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
     }
   });

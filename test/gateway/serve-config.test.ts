@@ -70,6 +70,22 @@ describe('epara serve config', () => {
     expect(p[0]!.line).toBeGreaterThanOrEqual(2);
   });
 
+  it('refuses a YAML alias bomb as a config problem, not a crash with a stack trace', () => {
+    // Each level refers to the one above it nine times: 9^8 strings once expanded.
+    const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const bomb = levels.map((k, i) => `${k}: &${k} [${i === 0 ? Array(9).fill('"x"').join(',') : Array(9).fill(`*${levels[i - 1]}`).join(',')}]`).join('\n');
+    const p = problems(bomb);
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatchObject({ field: '(syntax)' });
+    expect(p[0]!.message).toMatch(/alias/i);
+    const dir = mkdtempSync(join(tmpdir(), 'epara-bomb-'));
+    writeFileSync(join(dir, 'bomb.yaml'), bomb);
+    const r = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'bomb.yaml')], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^epara serve: invalid config .*bomb\.yaml:\n.*bomb\.yaml:1:1 \(syntax\): /);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('reads JSON configs too', () => {
     const json = JSON.stringify({ node: { id: 'j' }, security: { insecure: true }, devices: [{ id: 'cpu0' }], services: [{ id: 's', model: 'm.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 50 } }] }, null, 2);
     expect(parseServeConfig(json).node.listen).toEqual({ host: '127.0.0.1', port: 7400 });
@@ -92,6 +108,18 @@ describe('epara serve config', () => {
     const bad = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'bad.yaml')], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/bad\.yaml:\d+:\d+ services\[0\]\.slo\.deadlineMs: Number must be greater than 0/);
+  });
+
+  it('refuses a service whose inputs name an input the model does not have (a typo left the real one undeclared)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'epara-inputs-'));
+    writeFileSync(join(dir, 'typo.yaml'), classifierConfig().replace('      x: { dims: [1, 3, 48, 192] }', '      X: { dims: [1, 3, 48, 192] }'));
+    const r = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'typo.yaml')], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('epara serve: services.cls.inputs.X: model cls has no input X (its inputs: x)\n');
+    // The same at start: the server does not come up on a config that says something the model contradicts.
+    const start = spawnSync(process.execPath, [BIN, 'serve', join(dir, 'typo.yaml')], { encoding: 'utf8', env: { ...process.env, EPARA_TEST_PSK: 'test-psk-0123456789abcdef' } });
+    expect(start.status).toBe(1);
+    expect(start.stderr).toMatch(/^epara serve: services\.cls\.inputs\.X: model cls has no input X/);
   });
 
   it('refuses a drain timeout longer than a timer can wait (it fired at once: SIGTERM did not wait for anything)', () => {

@@ -59,7 +59,10 @@ class DashboardServer implements Dashboard {
   }
 
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    const url = URL.canParse(req.url ?? '/', 'http://dashboard.invalid') ? new URL(req.url ?? '/', 'http://dashboard.invalid') : undefined;
+    // A target that is no URL (`GET //[ HTTP/1.1`; new URL threw out of handle, into the host's server) is not
+    // the dashboard's: the host answers it.
+    if (url === undefined) return false;
     const prefix = this.#o.prefix;
     if (url.pathname !== prefix && !url.pathname.startsWith(`${prefix}/`)) return false;
     try {

@@ -72,6 +72,18 @@ describe('gateway over a mesh node', () => {
     expect((await fetch(`${url}/elsewhere`)).status).toBe(404);
   });
 
+  it('answers 500 when a host handler throws, instead of letting the throw out of the server (it crashed the process)', async () => {
+    const throwing: HttpHandler = (req) => {
+      if (req.url === '/boom') throw new TypeError('Invalid URL');
+      return false;
+    };
+    const { url } = await start([throwing]);
+    const boom = await fetch(`${url}/boom`);
+    expect(boom.status).toBe(500);
+    expect(await boom.json()).toEqual({ error: 'internal error', code: 'INTERNAL' });
+    expect((await fetch(`${url}/v2/health/live`)).status).toBe(200);
+  });
+
   it('submits through the node, and drains: not ready, new requests 503 with Retry-After', async () => {
     const { gateway, url } = await start();
     const body = JSON.stringify({ id: 'a', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] });

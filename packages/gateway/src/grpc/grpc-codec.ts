@@ -63,7 +63,8 @@ export function fromParamMessages(m: Readonly<Record<string, ParamMessage>> | un
   if (!m) return undefined;
   let out: Record<string, string | number | boolean> | undefined;
   for (const k of Object.keys(m)) {
-    out ??= {};
+    // No prototype: a parameter named `__proto__` is a key like any other, not the object's prototype.
+    out ??= Object.create(null) as Record<string, string | number | boolean>;
     const v = m[k];
     const choice = v?.parameter_choice;
     if (choice !== undefined) out[k] = v![choice] as string | number | boolean;
@@ -73,7 +74,7 @@ export function fromParamMessages(m: Readonly<Record<string, ParamMessage>> | un
 
 /** Protocol `InferParameter` messages from plain parameters. */
 export function toParamMessages(p: InferParameters): Record<string, Record<string, unknown>> {
-  const out: Record<string, Record<string, unknown>> = {};
+  const out = Object.create(null) as Record<string, Record<string, unknown>>;
   for (const [k, v] of Object.entries(p)) {
     out[k] = typeof v === 'boolean' ? { bool_param: v } : typeof v === 'string' ? { string_param: v } : Number.isSafeInteger(v) ? { int64_param: v } : { double_param: v };
   }

@@ -37,7 +37,7 @@ function readRequest(r: WireReader): GrpcInferRequest {
     model_name: '',
     model_version: '',
     id: '',
-    parameters: {},
+    parameters: noPrototype(),
     inputs: [],
     outputs: [],
     raw_input_contents: [],
@@ -70,7 +70,7 @@ function readInput(r: WireReader): GrpcInferRequest['inputs'][number] {
   let name = '';
   let datatype = '';
   const shape: number[] = [];
-  const parameters: Params = {};
+  const parameters: Params = noPrototype();
   let contents: Contents | null = null;
   while (!r.done) {
     const tag = r.uint32();
@@ -94,7 +94,7 @@ function readInput(r: WireReader): GrpcInferRequest['inputs'][number] {
 
 function readOutput(r: WireReader): { name: string; parameters: Params } {
   let name = '';
-  const parameters: Params = {};
+  const parameters: Params = noPrototype();
   while (!r.done) {
     const tag = r.uint32();
     if (tag === ((1 << 3) | 2)) name = r.string();
@@ -102,6 +102,14 @@ function readOutput(r: WireReader): { name: string; parameters: Params } {
     else r.skip(tag & 7, tag >>> 3);
   }
   return { name, parameters };
+}
+
+/**
+ * A map's object without a prototype: a parameter named `__proto__` is then a key like any other (on a plain
+ * object, assigning it would set the object's prototype, and the parameter would be lost).
+ */
+function noPrototype(): Params {
+  return Object.create(null) as Params;
 }
 
 function emptyContents(): Contents {

@@ -3,7 +3,7 @@ import type { MethodDefinition } from '@grpc/proto-loader';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { InferResponse } from '../protocol/infer-types.js';
-import { fromParamMessages, toGrpcResponse } from './grpc-codec.js';
+import { fromGrpcRequest, fromParamMessages, toGrpcResponse } from './grpc-codec.js';
 import type { GrpcInferRequest } from './grpc-codec.js';
 import { PROTO_LOADER_OPTIONS } from './grpc-server.js';
 import { decodeModelInferRequest } from './infer-request-wire.js';
@@ -185,6 +185,38 @@ describe('ModelInferResponse encoder', () => {
       }),
       { numRuns: 300, seed: 6 },
     );
+  });
+
+  it('reads and echoes parameters named like Object.prototype\'s members (__proto__, constructor) as any other', () => {
+    const exact = loadSync(oipProtoPath(), { keepCase: true, longs: String, oneofs: true })['inference.GRPCInferenceService'] as Record<string, MethodDefinition<object, object>>;
+    // A map whose keys are plain own properties, as a client builds one from names it reads from elsewhere.
+    const named = <T>(entries: [string, T][]): Record<string, T> => {
+      const o = Object.create(null) as Record<string, T>;
+      for (const [k, v] of entries) Object.defineProperty(o, k, { value: v, enumerable: true });
+      return o;
+    };
+    const parameters = named([['__proto__', { string_param: 'p' }], ['constructor', { bool_param: true }], ['toString', { int64_param: '7' }]]);
+    const buf = exact['ModelInfer']!.requestSerialize({
+      model_name: 'm',
+      parameters,
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1], parameters: named([['__proto__', { int64_param: '3' }]]), contents: { fp32_contents: [1] } }],
+      outputs: [{ name: 'y', parameters: named([['__proto__', { bool_param: true }]]) }],
+    });
+    const req = fromGrpcRequest(mine(buf));
+    expect(Object.entries(req.parameters ?? {})).toEqual([['__proto__', 'p'], ['constructor', true], ['toString', 7]]);
+    expect(Object.entries(req.inputs[0]!.parameters ?? {})).toEqual([['__proto__', 3]]);
+    expect(Object.entries(req.outputs![0]!.parameters ?? {})).toEqual([['__proto__', true]]);
+    // The answer echoes all three, each in the form it was sent.
+    const res: InferResponse = { model: 'm', version: '1', parameters: req.parameters!, outputs: [] };
+    const back = exact['ModelInfer']!.responseDeserialize(encodeModelInferResponse({ ...res, parameterWire: mine(buf).parameter_wire })) as { parameters: Record<string, object> };
+    expect(Object.entries(back.parameters)).toEqual([
+      ['__proto__', { string_param: 'p', parameter_choice: 'string_param' }],
+      ['constructor', { bool_param: true, parameter_choice: 'bool_param' }],
+      ['toString', { int64_param: '7', parameter_choice: 'int64_param' }],
+    ]);
+    // Without the wire forms (an embedded caller's response), the same three.
+    const plain = exact['ModelInfer']!.responseDeserialize(encodeModelInferResponse(res)) as { parameters: Record<string, object> };
+    expect(Object.keys(plain.parameters)).toEqual(['__proto__', 'constructor', 'toString']);
   });
 
   it('writes output bytes that are views into a larger buffer', () => {

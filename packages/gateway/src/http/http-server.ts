@@ -8,10 +8,11 @@ import { EparaError } from '@epara/core';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { InferRoute } from './infer-route.js';
-import { answerClientError } from './client-errors.js';
+import { answerClientError, refuseUnframed, refuseWithoutHost, unframedTransferEncoding } from './client-errors.js';
 import { answerClosing, cutStalledClient } from './stalled-clients.js';
 import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
 import { repositoryIndex } from '../inference/repository-index.js';
+import { RouteMethods } from './route-methods.js';
 
 type Params = { name: string; version?: string };
 
@@ -43,6 +44,10 @@ export class HttpFront {
   readonly #routed = new Set<ServerResponse>();
   /** Answers of the host's handlers still open (the dashboard's event stream never ends by itself). */
   readonly #hosted = new Set<ServerResponse>();
+  /** Each connection's answers not yet closed (for a request node:http then fails to parse, {@link #clientError}). */
+  readonly #answers = new WeakMap<Socket, Set<ServerResponse>>();
+  /** Connections whose 400 for a request that did not parse waits for the answers ahead of it. */
+  readonly #refusing = new WeakSet<Socket>();
   /** Set once close() began: a host's answer still open {@link HOSTED_GRACE_MS} later has its connection destroyed. */
   #closing = false;
 
@@ -53,14 +58,27 @@ export class HttpFront {
     this.#app = Fastify({
       logger: false,
       bodyLimit: o.maxBodyBytes,
-      clientErrorHandler: answerClientError,
+      clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => this.#clientError(err, socket),
       // A URL Fastify cannot decode (`%ZZ`): a 400 in the protocol's error form like every other bad request.
       frameworkErrors: (err, _req, reply) => void (reply as FastifyReply).code(400).type('application/json').send({ error: err.message, code: 'INVALID_INPUT' }),
       serverFactory: (handler) => {
         // node:http checks these every `connectionsCheckingInterval`: a fraction of the timeout keeps it close.
-        const timeouts = { requestTimeout: o.requestTimeoutMs, headersTimeout: Math.min(60_000, o.requestTimeoutMs), connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(o.requestTimeoutMs / 4))) };
+        // Host is checked in `route`, to answer its absence in the protocol's error form (node's 400 has no body).
+        const timeouts = { requireHostHeader: false, requestTimeout: o.requestTimeoutMs, headersTimeout: Math.min(60_000, o.requestTimeoutMs), connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(o.requestTimeoutMs / 4))) };
         const route = (req: IncomingMessage, res: ServerResponse): void => {
-          for (const h of o.handlers) if (h(req, res)) return this.#host(res);
+          const unframed = unframedTransferEncoding(req);
+          if (unframed !== undefined) return refuseUnframed(res, unframed);
+          if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) return refuseWithoutHost(res);
+          for (const h of o.handlers) {
+            let took: boolean;
+            try {
+              took = h(req, res);
+            } catch {
+              // A host handler's throw would leave the request listener and take the whole process down.
+              return hostFailed(res);
+            }
+            if (took) return this.#host(res);
+          }
           if (this.#route.handle(req, res)) return;
           cutStalledClient(req, res, o.idleTimeoutMs);
           this.#routed.add(res);
@@ -75,6 +93,13 @@ export class HttpFront {
           if (this.#route.refusesBeforeBody(req, res)) return;
           res.writeContinue();
           route(req, res);
+        });
+        // An expectation node:http does not meet (anything but 100-continue): its 417, in the protocol's error form
+        // (node's own has an empty body).
+        this.#server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+          const body = JSON.stringify({ error: `Expect ${JSON.stringify(req.headers['expect'] ?? '')} is not supported (only 100-continue)`, code: 'INVALID_INPUT' });
+          res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+          res.end(body);
         });
         return this.#server;
       },
@@ -125,10 +150,43 @@ export class HttpFront {
     const pending = (req: IncomingMessage, res: ServerResponse): void => {
       const socket = req.socket;
       this.#pending.set(socket, (this.#pending.get(socket) ?? 0) + 1);
-      res.once('close', () => this.#pending.set(socket, this.#pending.get(socket)! - 1));
+      let answers = this.#answers.get(socket);
+      if (!answers) this.#answers.set(socket, (answers = new Set()));
+      answers.add(res);
+      res.once('close', () => {
+        this.#pending.set(socket, this.#pending.get(socket)! - 1);
+        answers.delete(res);
+      });
     };
     server.prependListener('request', pending);
     server.prependListener('checkContinue', pending);
+  }
+
+  /**
+   * A request node:http could not parse (after which where the next one starts is unknown): answered 400 (408,
+   * 431) and the connection closed. Requests pipelined before it on the connection whose answers are still
+   * pending are answered first, in order (the 400 at once would destroy the connection under them, and their
+   * answers would be lost); nothing more is read from the connection meanwhile. A request whose own body is what
+   * did not parse (cut short, bad chunk framing) is not waited for: the 400 is its answer.
+   */
+  #clientError(err: Error & { code?: string }, socket: Socket): void {
+    if (this.#refusing.has(socket)) return; // the parser reports bytes after the malformed ones again
+    const answers = [...(this.#answers.get(socket) ?? [])];
+    // The request being read was answered already (refused from its head, its body not read): that answer is the
+    // last on this connection, which closes once it is out.
+    const answered = answers.find((res) => !res.req.complete && res.headersSent);
+    if (answered && !socket.destroyed) {
+      this.#refusing.add(socket);
+      socket.pause();
+      answered.once('close', () => socket.destroySoon());
+      return;
+    }
+    const ahead = answers.filter((res) => res.req.complete);
+    if (ahead.length === 0 || socket.destroyed || err.code === 'ECONNRESET') return answerClientError(err, socket);
+    this.#refusing.add(socket);
+    socket.pause();
+    let left = ahead.length;
+    for (const res of ahead) res.once('close', () => void (--left === 0 && answerClientError(err, socket)));
   }
 
   /** Tracks an answer a host handler took, until it closes. */
@@ -142,6 +200,9 @@ export class HttpFront {
   #routes(): void {
     const app = this.#app;
     const core = this.#core;
+    // Every route's methods, for the 405 (with Allow) of a served path asked with another method, and OPTIONS.
+    const methods = new RouteMethods();
+    app.addHook('onRoute', (r) => methods.add(r.method, r.url));
     app.addHook('onRequest', (req, _reply, done) => {
       if (req.method === 'POST') this.#accepted++;
       done();
@@ -167,7 +228,13 @@ export class HttpFront {
       }
       sendError(reply, err);
     });
-    app.setNotFoundHandler((req, reply) => void reply.code(404).send({ error: `no route ${req.method} ${req.url}`, code: 'NOT_FOUND' }));
+    app.setNotFoundHandler((req, reply) => {
+      const allowed = req.url === '*' && req.method === 'OPTIONS' ? methods.any() : methods.allowed(req.url);
+      if (allowed === undefined) return void reply.code(404).send({ error: `no route ${req.method} ${req.url}`, code: 'NOT_FOUND' });
+      const allow = allowed.join(', ');
+      if (req.method === 'OPTIONS') return void reply.code(204).header('allow', allow).send();
+      reply.code(405).header('allow', allow).send({ error: `${req.method} is not allowed on ${req.url} (allowed: ${allow})`, code: 'METHOD_NOT_ALLOWED' });
+    });
 
     app.get('/v2', async () => ({ name: this.#o.server.name, version: this.#o.server.version, extensions: EXTENSIONS }));
     app.get('/v2/health/live', async () => ({ live: true }));
@@ -235,13 +302,11 @@ export class HttpFront {
       };
     app.post('/v2/repository/models/:name/load', control('load'));
     app.post('/v2/repository/models/:name/unload', control('unload'));
-    // The infer route takes POST ahead of the router; another method on its path is a 405 naming the one allowed.
-    const inferOnlyPost = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> =>
-      req.method === 'POST'
-        ? reply.code(404).send({ error: `no route ${req.method} ${req.url}`, code: 'NOT_FOUND' })
-        : reply.code(405).header('allow', 'POST').send({ error: `${req.method} is not allowed on ${req.url}: inference requests are POST`, code: 'METHOD_NOT_ALLOWED' });
-    app.all('/v2/models/:name/infer', inferOnlyPost);
-    app.all('/v2/models/:name/versions/:version/infer', inferOnlyPost);
+    // The infer route takes POST ahead of the router; what reaches here is an infer URL it cannot read (an empty
+    // model name, a malformed %-encoding): no route. Another method on the path is a 405 naming POST (above).
+    const noInferRoute = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => reply.code(404).send({ error: `no route ${req.method} ${req.url}`, code: 'NOT_FOUND' });
+    app.post('/v2/models/:name/infer', noInferRoute);
+    app.post('/v2/models/:name/versions/:version/infer', noInferRoute);
     // Triton's extensions this server does not implement: a 501 naming the extension (Triton's answer to what it
     // does not support; gRPC answers these RPCs UNIMPLEMENTED), rather than a 404 a client reads as a wrong URL.
     for (const [path, extension, instead] of UNSUPPORTED_EXTENSIONS) {
@@ -255,6 +320,17 @@ const CLOSING_HEAD_ANSWER = (() => {
   const body = JSON.stringify(CLOSING_BODY);
   return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: ${RETRY_AFTER_SECONDS}\r\nconnection: close\r\n\r\n${body}`;
 })();
+
+/**
+ * A host handler threw: a 500 `INTERNAL` in the protocol's error form (its message is not sent, as for any untyped
+ * error), or, when it had begun its answer, the connection destroyed.
+ */
+function hostFailed(res: ServerResponse): void {
+  if (res.headersSent) return void res.destroy();
+  const body = JSON.stringify({ error: 'internal error', code: 'INTERNAL' });
+  res.writeHead(500, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
 
 /** How long a closing gateway lets a host handler's open answer (the dashboard's event stream) go on, ms. */
 export const HOSTED_GRACE_MS = 1000;

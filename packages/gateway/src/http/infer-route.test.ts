@@ -107,7 +107,7 @@ describe('infer route on node:http', () => {
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as { error: string }).error).toMatch(/no body/);
     const get = await fetch(new URL('/v2/models/echo/infer', http));
-    expect([get.status, get.headers.get('allow')]).toEqual([405, 'POST']);
+    expect([get.status, get.headers.get('allow')]).toEqual([405, 'POST, OPTIONS']);
     expect(gateway.stats().httpAccepted).toBe(gateway.stats().httpAnswered);
   });
 });

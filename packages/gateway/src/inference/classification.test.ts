@@ -35,4 +35,18 @@ describe('classify', () => {
     // 123.4567895 is 123.45678949999… as a double: rounded down, as printf rounds the exact value.
     expect([0.5030592679977417, -1e-9, -0, 1e21, 123.4567895, 2.5e-7].map(printfFloat)).toEqual(['0.503059', '-0.000000', '-0.000000', '1000000000000000000000.000000', '123.456789', '0.000000']);
   });
+
+  it('rounds a value exactly halfway between two six-decimal numbers to the even one, as printf does', () => {
+    // 0.0078125 = 2^-7 and 0.0234375 = 3·2^-7 are exact halves at the seventh decimal: glibc's %f gives
+    // 0.007812 and 0.023438 (ties to even), where Number#toFixed rounds every half up.
+    expect([0.0078125, 0.0234375, -0.0078125, 0.0390625, 1.0078125, 2 ** -20].map(printfFloat)).toEqual(['0.007812', '0.023438', '-0.007812', '0.039062', '1.007812', '0.000001']);
+    // Everything that is not such a tie as toFixed(6), which rounds the exact value of the double too.
+    fc.assert(
+      fc.property(fc.double({ min: -1e20, max: 1e20, noNaN: true, noDefaultInfinity: true }), (v) => {
+        fc.pre(!Object.is(v, -0) && !Number.isInteger(v * 2e6));
+        expect(printfFloat(v)).toBe(v.toFixed(6));
+      }),
+      { seed: 7, numRuns: 2000 },
+    );
+  });
 });

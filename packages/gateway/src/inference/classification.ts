@@ -83,8 +83,30 @@ export function printfFloat(v: number): string {
   if (Number.isNaN(v)) return 'nan';
   if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
   const sign = v < 0 || Object.is(v, -0) ? '-' : '';
-  const a = Math.abs(v);
-  // toFixed switches to exponents from 1e21; doubles that large are integers, printed in full by %f.
-  const text = a >= 1e21 ? `${BigInt(a)}.000000` : a.toFixed(6);
-  return sign + text;
+  // The exact value of the double, m · 2^e, rounded to millionths as glibc's printf rounds it: to nearest, and a
+  // value exactly halfway to the even one (Number#toFixed rounds halves up: 0.0078125 gave 0.007813, not 0.007812).
+  const { mantissa, exponent } = binaryParts(Math.abs(v));
+  const scaled = mantissa * 1_000_000n;
+  let micros: bigint;
+  if (exponent >= 0) micros = scaled << BigInt(exponent);
+  else {
+    const shift = BigInt(-exponent);
+    micros = scaled >> shift;
+    const rest = scaled - (micros << shift);
+    const half = 1n << (shift - 1n);
+    if (rest > half || (rest === half && (micros & 1n) === 1n)) micros += 1n;
+  }
+  const digits = micros.toString().padStart(7, '0');
+  return `${sign}${digits.slice(0, -6)}.${digits.slice(-6)}`;
+}
+
+const view = new DataView(new ArrayBuffer(8));
+
+/** A finite double `a` ≥ 0 as `mantissa · 2^exponent` exactly (subnormals included). */
+function binaryParts(a: number): { mantissa: bigint; exponent: number } {
+  view.setFloat64(0, a);
+  const bits = view.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  const fraction = bits & ((1n << 52n) - 1n);
+  return biased === 0 ? { mantissa: fraction, exponent: -1074 } : { mantissa: fraction | (1n << 52n), exponent: biased - 1075 };
 }

@@ -30,7 +30,15 @@ export function parseServeConfig(text: string, fileName = 'config'): ServeConfig
     });
     throw configError(fileName, problems);
   }
-  const result = serveConfigSchema.safeParse(doc.toJS());
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (err) {
+    // The yaml library refuses to expand aliases past a limit (an alias bomb: a few lines that expand to billions
+    // of values) with a ReferenceError: a problem of the file like any other, not a crash.
+    throw configError(fileName, [{ field: '(syntax)', line: 1, column: 1, message: `the document cannot be read: ${(err as Error).message}` }]);
+  }
+  const result = serveConfigSchema.safeParse(value);
   if (result.success) return result.data;
   const problems = result.error.issues.flatMap((issue) => expand(issue)).map((issue): ConfigProblem => {
     const pos = locate(doc, lines, issue.path);

@@ -53,7 +53,8 @@ export interface ModelIo {
 /**
  * Reads the inputs and outputs (name, data type, shape; `-1` for a symbolic dimension) of an ONNX model. A
  * tensor whose rank the model leaves open (no shape at all) is reported as `[-1]` and marked `anyRank`.
- * @throws EparaError `LOAD_FAILED` when the file cannot be read or decoded.
+ * @throws EparaError `LOAD_FAILED` when the file cannot be read or decoded; `INVALID_OPTIONS` when the service's
+ * `inputs` name an input the model does not have.
  */
 export function readModelIo(path: string, service: ServeServiceConfig): ModelIo {
   let model;
@@ -77,6 +78,14 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
     const shape = (tt.shape.dim ?? []).map((d) => (typeof d.dimValue === 'number' && d.dimValue > 0 ? d.dimValue : -1));
     return { name: v.name ?? '', datatype, shape, type };
   };
+  // A service's inputs must name the model's: a typo would leave the real input undeclared, silently.
+  const names = (graph.input ?? []).map((v) => v.name ?? '');
+  for (const name of Object.keys(service.inputs ?? {})) {
+    if (!names.includes(name)) {
+      const field = `services.${service.id}.inputs.${name}`;
+      throw new EparaError('INVALID_OPTIONS', `${field}: model ${service.id} has no input ${name} (its inputs: ${names.filter((n) => !constants.has(n)).join(', ') || 'none'})`, { field });
+    }
+  }
   const graphInputs = (graph.input ?? []).filter((v) => !constants.has(v.name));
   const batchName = graphInputs[0]?.type?.tensorType?.shape?.dim?.[0]?.dimParam || undefined;
   const inputs = graphInputs.map((v) => ({ ...io(v), sampleAxis: itemAxis(v, batchName) })).map((m): ModelTensor => {
