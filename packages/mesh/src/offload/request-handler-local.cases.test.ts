@@ -201,3 +201,66 @@ describe('RequestHandler with an offloader: resends', () => {
     handler.close();
   });
 });
+
+describe('RequestHandler: a retry that routing refuses', () => {
+  it.each([
+    // Nothing hosted here, and the one peer failed and left the view.
+    { name: 'no instance left', estimate: undefined, leaves: true, code: 'NO_INSTANCE' },
+    // Hosted here but the queue misses the deadline, and the one peer failed.
+    { name: 'no room left', estimate: { ready: true, completionAt: 5000 }, leaves: false, code: 'OVERLOADED' },
+  ])('$name: rejects PEER_UNAVAILABLE naming the peer, with routing’s code as `retry`', async ({ estimate, leaves, code }) => {
+    const { state, sent, handler, view } = setup();
+    state.estimate = undefined;
+    const p = handler.handle({ serviceId: 's', inputs: x, deadline: 1000, hops: 0, visited: [] });
+    expect(sent.map((s) => s.to)).toEqual(['b']);
+    state.estimate = estimate;
+    // A new view is a new entries object (routing caches its entry list per object).
+    if (leaves) (view as { entries: ClusterView['entries'] }).entries = {};
+    handler.onPeerDown('b');
+    await expect(p).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE', details: { peer: 'b', retry: code } });
+    handler.close();
+  });
+});
+
+describe('RequestHandler: the caller’s signal', () => {
+  it('holds the handler’s abort listener only while the request is out at a peer', async () => {
+    const listeners = new Set<unknown>();
+    const signal = {
+      aborted: false,
+      reason: undefined,
+      addEventListener: (_type: string, l: unknown) => void listeners.add(l),
+      removeEventListener: (_type: string, l: unknown) => void listeners.delete(l),
+    };
+    const { sent, handler } = setup();
+    const p = handler.handle({ serviceId: 's', inputs: x, deadline: 1000, hops: 0, visited: [], signal: signal as unknown as AbortSignal });
+    expect(listeners.size).toBe(1);
+    handler.onResponse('b', { type: 'result', requestId: sent[0]!.m.requestId!, outputs: x });
+    await expect(p).resolves.toBe(x);
+    expect(listeners.size).toBe(0);
+    handler.close();
+  });
+});
+
+describe('RequestHandler: close', () => {
+  it('leaves nothing outstanding and sends nothing new when a link drops while close() cancels on it', async () => {
+    const { sent, handler } = setup({ entries: { b: entry('b'), c: entry('c', { waitMs: 50 }) } });
+    const first = handler.handle({ serviceId: 's', inputs: x, deadline: 1000, hops: 0, visited: [] });
+    const second = handler.handle({ serviceId: 's', inputs: x, deadline: 1000, hops: 0, visited: [] });
+    expect(handler.outstanding).toBe(2);
+    const before = sent.length;
+    // The first cancel close() sends finds the link gone, which the node reports at once.
+    let dropped = false;
+    sent.push = ((m: { to: string; m: OffloadMessage }) => {
+      if (m.m.type === 'cancel' && !dropped) {
+        dropped = true;
+        handler.onLinkDown('L1');
+      }
+      return Array.prototype.push.call(sent, m);
+    }) as typeof sent.push;
+    handler.close();
+    await expect(first).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(second).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(handler.outstanding).toBe(0);
+    expect(sent.slice(before).filter((m) => m.m.type === 'submit')).toEqual([]);
+  });
+});
