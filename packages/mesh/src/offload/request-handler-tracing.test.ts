@@ -61,7 +61,7 @@ const peer = (id: string): ServerEntry => ({
   instances: [{ instanceId: `${id}/s`, serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs: 0, runMs: 5 }],
 });
 
-function setup(peers: string[], o: { down?: string[]; hosted?: boolean } = {}) {
+function setup(peers: string[], o: { down?: string[]; hosted?: boolean; tooLarge?: boolean } = {}) {
   const clock = createManualClock(0);
   const timers = createManualTimers(clock);
   const sent: { to: string; m: OffloadMessage }[] = [];
@@ -76,6 +76,7 @@ function setup(peers: string[], o: { down?: string[]; hosted?: boolean } = {}) {
     hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
     send: (to, m) => {
       if (o.down?.includes(to)) throw new EparaError('PEER_UNAVAILABLE', 'no link');
+      if (o.tooLarge) throw new EparaError('PROTOCOL_ERROR', 'a submit frame of 70000 bytes exceeds maxFrameBytes 65536', { frameBytes: 70_000 });
       sent.push({ to, m });
       return 'L1';
     },
@@ -131,5 +132,14 @@ describe('RequestHandler under a recording tracer', () => {
     timers.advance(10);
     await expect(p).resolves.toBeDefined();
     expect(submitted).toEqual([expect.objectContaining({ trace: PARENT, deadline: 200 })]);
+  });
+});
+
+describe('RequestHandler under a recording tracer: a request too large for a frame', () => {
+  it('ends its one span marked with the codec\'s code, and tries no other candidate', async () => {
+    const { handler } = setup(['b', 'c'], { tooLarge: true });
+    const from = rec.spans.length;
+    await expect(handler.handle({ serviceId: 's', inputs: x, deadline: 200, hops: 0, visited: [], trace: PARENT })).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
+    expect(spansFrom(from)).toEqual([expect.objectContaining({ ended: true, status: { code: 2, message: 'PROTOCOL_ERROR' }, attributes: expect.objectContaining({ 'epara.error_code': 'PROTOCOL_ERROR' }) })]);
   });
 });

@@ -103,3 +103,15 @@ describe('StreamHost: frame numbers', () => {
     expect(h.size).toBe(0);
   });
 });
+
+describe('StreamHost: the largest gap taken as loss', () => {
+  it('a frame 1,024 past the next one is still a loss on the way, and the stream goes on past it', async () => {
+    const { s, send, replies, h } = await hosted();
+    send(1024, 10);
+    send(1025, 11);
+    await flush();
+    expect(s.pushed).toEqual([10, 11]);
+    expect(replies.filter((m) => m.type === 'error')).toEqual([]);
+    expect(h.size).toBe(1);
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock, createSeededRandom, silentLogger } from '@epara/core';
+import type { Logger } from '@epara/core';
 import { createManualTimers } from '@epara/core/testing';
 import type { EntryRun } from '../protocol/view-codec.js';
 import { RingSync } from './ring-sync.js';
@@ -84,7 +85,7 @@ function createTwoRunRing() {
   /** Which run of `x` each peer's links reach: the peers the new run linked to reach it, the others the old one. */
   const xLinkOf = new Map<string, string>();
   const target = (from: string, to: SyncTarget): string => (to.id === 'x' ? (xLinkOf.get(from) ?? 'x-old') : (to.id ?? to.address!));
-  const make = (label: string, id: string, run: EntryRun, seeds: string[]): RingSync => {
+  const make = (label: string, id: string, run: EntryRun, seeds: string[], logger: Logger = silentLogger): RingSync => {
     const sync = new RingSync({
       selfId: id,
       epoch: run.epoch,
@@ -97,7 +98,7 @@ function createTwoRunRing() {
       fullEvery: 10,
       seeds,
       faults: createFaultInjector({}, createSeededRandom(label.length)),
-      logger: silentLogger,
+      logger,
       readSelf: () => ({ ...state, address: label }),
       send: (to, message) => {
         const dest = target(label, to);
@@ -143,5 +144,27 @@ describe('RingSync: an old run resumed beside its restart', () => {
     expect([n0, n2].map((s) => s.store.get('x')?.address)).toEqual(['x-new', 'x-new']);
     expect(fresh.store.self.epoch).toBe(NEW.epoch);
     expect(old.store.self.epoch).toBe(OLD.epoch);
+  });
+});
+
+describe('RingSync: the replaced run says so once', () => {
+  it('warns once, naming both runs, when it learns a newer run holds its id — not on every token after', () => {
+    const ring = createTwoRunRing();
+    // Its other warnings (peers it holds dead while cut off) are not this one.
+    const warnings: unknown[] = [];
+    const logger: Logger = { ...silentLogger, warn: (o) => void (typeof o === 'object' && o !== null && 'newerRun' in o && warnings.push(o)) };
+    ring.make('n0', 'n0', { epoch: 1, instance: 1 }, []);
+    ring.make('n2', 'n2', { epoch: 1, instance: 2 }, ['n0']);
+    ring.make('x-old', 'x', OLD, ['n0'], logger);
+    ring.timers.advance(3000);
+    ring.cut.add('x-old');
+    ring.xLinkOf.set('n0', 'x-new');
+    ring.xLinkOf.set('x-new', 'x-new');
+    ring.make('x-new', 'x', NEW, ['n0']);
+    ring.timers.advance(3000);
+    expect(warnings).toEqual([]);
+    ring.cut.delete('x-old');
+    ring.timers.advance(5000);
+    expect(warnings).toEqual([expect.objectContaining({ run: OLD, newerRun: NEW })]);
   });
 });
