@@ -64,5 +64,8 @@ describe('exceeds (objective comparison)', () => {
     expect(exceeds(1e12 + 10, 1e12, 1e-9)).toBe(true);
     expect(exceeds(1e12, 1e12 + 10, 1e-9)).toBe(false);
     expect(exceeds(-1, -2, 0)).toBe(true);
+    // Strictly more than epsilon: a tie at exactly epsilon keeps the result.
+    expect(exceeds(2, 1, 1)).toBe(false);
+    expect(exceeds(2.5, 1, 1)).toBe(true);
   });
 });
