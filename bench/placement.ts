@@ -8,7 +8,7 @@
  *    bin-packed by memory, co-located models time-slice the device): within SLO under the same duty-cycle rule
  *    and interference EPARA's placement honours (the headline), and as usually credited (waits ignored).
  * 2. 200 small random instances against brute force: ratio to the optimum with the default options (restarts
- *    'auto' = 3 seeded re-runs on instances this small) and with plain lazy greedy + safeguard (restarts 0).
+ *    'auto' = 6 seeded re-runs on instances this small) and with plain lazy greedy + safeguard (restarts 0).
  * 3. Mid-size instances (3–6 servers of 1–4 devices, 5–8 services from five families incl. model-parallel LLMs
  *    and data-parallel video, plans from `allocate`, Zipf demand, load 0.4–1.5; see `mid-instance.ts`) against
  *    an exact MILP solved by HiGHS (`milp-reference.ts`): default options, stateless; only instances HiGHS

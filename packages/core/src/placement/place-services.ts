@@ -104,13 +104,13 @@ function starvedSeeds(ctx: GreedyContext, state: BuildOutcome['state']): number[
   return seeds;
 }
 
-/** Restarts to run: the option, or with `'auto'` 3 when the candidate items are few (≤ 20 000), else 0. */
+/** Restarts to run: the option, or with `'auto'` 6 when the candidate items are few (≤ 20 000), else 0. */
 function restartCount(ctx: GreedyContext): number {
   const r = ctx.options.restarts;
   if (r !== 'auto') return r;
   let items = 0;
   for (const t of ctx.templates) for (const p of t.pools) items += p.length;
-  return items <= AUTO_RESTART_ITEMS ? 3 : 0;
+  return items <= AUTO_RESTART_ITEMS ? 6 : 0;
 }
 
 /** Concrete candidate items up to which `restarts: 'auto'` runs restarts. */
