@@ -190,3 +190,17 @@ export function objectiveValue(ctx: GreedyContext, state: BuildState): number {
   for (const c of state.chosen) if (!c.removed) v -= c.penalty;
   return v;
 }
+
+/**
+ * Relative noise of an objective total: a sum over services of values that reach about 10¹² (the floor bonus
+ * times weighted items/s) carries rounding errors far above an absolute `epsilon`.
+ */
+export const OBJECTIVE_NOISE = 1e-12;
+
+/**
+ * True when objective total `a` beats `b` by more than `epsilon` and more than rounding noise relative to their
+ * magnitude, so an equal alternative that differs only in float noise never replaces the result.
+ */
+export function exceeds(a: number, b: number, epsilon: number): boolean {
+  return a > b + Math.max(epsilon, OBJECTIVE_NOISE * Math.max(Math.abs(a), Math.abs(b)));
+}

@@ -114,8 +114,10 @@ describe('placeServices properties', () => {
           if (o.restarts === 'auto') {
             ratios.push(ratio);
             // Observed, not proven: with seeded restarts greedy reaches 1 − 1/e on every small instance we have
-            // generated (1500 offline: all optimal). Plain greedy (restarts 0) does not always: about 0.2 % of
-            // such instances fall below 1 − 1/e (min 0.53 seen), see docs/placement.md.
+            // generated (all optimal: this property's cases, and 1900 more drawn offline). Plain greedy
+            // (restarts 0) does not: three of this property's cases end at 0.50 of the optimum (1 − 1/e is not
+            // asserted for it; where a bound applies, ½ for a partition matroid, it is met), and the bench's 200
+            // instances show 0.50 too (docs/placement.md).
             expect(ratio).toBeGreaterThanOrEqual(1 - 1 / Math.E);
           }
         },

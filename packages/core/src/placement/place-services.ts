@@ -1,7 +1,7 @@
 import { buildPlacement, type BuildOutcome } from './build-placement.js';
 import { buildTemplates, footprintOf, itemMemoryBytes } from './candidates.js';
 import { planChanges, type ChangeItem } from './change-plan.js';
-import { createBuildState, netGain, objectiveValue, type Chosen, type GreedyContext } from './greedy.js';
+import { createBuildState, exceeds, netGain, objectiveValue, type Chosen, type GreedyContext } from './greedy.js';
 import { placementGuarantee } from './guarantee.js';
 import { buildPlacementModel, type PlacementModel } from './model.js';
 import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions, type PlacementRunOptions } from './options.js';
@@ -49,7 +49,7 @@ function placeRun(input: PlacementInput, model: PlacementModel, resolved: Placem
   const first = buildPlacement(ctx, current);
   let outcome = first;
   let usedSafeguard = false;
-  const better = (alt: BuildOutcome): boolean => objectiveValue(ctx, alt.state) > objectiveValue(ctx, outcome.state) + resolved.epsilon;
+  const better = (alt: BuildOutcome): boolean => exceeds(objectiveValue(ctx, alt.state), objectiveValue(ctx, outcome.state), resolved.epsilon);
   const inFirst = (t: number): boolean => first.state.chosen.some((c) => !c.removed && c.template?.index === t);
   const best = first.singles[0] ?? -1;
   if (resolved.safeguard && best >= 0 && !inFirst(best) && singleWins(ctx, current, best, first)) {
@@ -104,13 +104,13 @@ function starvedSeeds(ctx: GreedyContext, state: BuildOutcome['state']): number[
   return seeds;
 }
 
-/** Restarts to run: the option, or with `'auto'` 3 when the candidate items are few (≤ 20 000), else 0. */
+/** Restarts to run: the option, or with `'auto'` 6 when the candidate items are few (≤ 20 000), else 0. */
 function restartCount(ctx: GreedyContext): number {
   const r = ctx.options.restarts;
   if (r !== 'auto') return r;
   let items = 0;
   for (const t of ctx.templates) for (const p of t.pools) items += p.length;
-  return items <= AUTO_RESTART_ITEMS ? 3 : 0;
+  return items <= AUTO_RESTART_ITEMS ? 6 : 0;
 }
 
 /** Concrete candidate items up to which `restarts: 'auto'` runs restarts. */
@@ -122,7 +122,7 @@ const AUTO_RESTART_ITEMS = 20_000;
  */
 function singleWins(ctx: GreedyContext, current: readonly PlacedInstance[], best: number, outcome: BuildOutcome): boolean {
   const alone = buildPlacement(ctx, current, best, { greedy: false });
-  return objectiveValue(ctx, alone.state) > objectiveValue(ctx, outcome.state) + ctx.options.epsilon;
+  return exceeds(objectiveValue(ctx, alone.state), objectiveValue(ctx, outcome.state), ctx.options.epsilon);
 }
 
 function assemble(ctx: GreedyContext, current: readonly PlacedInstance[], outcome: BuildOutcome, usedSafeguard: boolean): PlacementResult {
