@@ -41,7 +41,11 @@ function model(): Uint8Array | string {
 
 const ITEM = kind === 'cls' ? [1, 3, 48, 192] : [1, 4];
 /** HOSTPATH_SLAB=bytes: the devices' input slab size (default: the executor's). */
-const slabOption = process.env['HOSTPATH_SLAB'] === undefined ? {} : { inputSlabBytes: Number(process.env['HOSTPATH_SLAB']) };
+const slabOption = {
+  ...(process.env['HOSTPATH_SLAB'] === undefined ? {} : { inputSlabBytes: Number(process.env['HOSTPATH_SLAB']) }),
+  /** HOSTPATH_DOORBELL=bytes: the devices' doorbell slot size (0: every batch by message). */
+  ...(process.env['HOSTPATH_DOORBELL'] === undefined ? {} : { doorbellSlotBytes: Number(process.env['HOSTPATH_DOORBELL']) }),
+};
 const data = new Float32Array(ITEM.reduce((a, b) => a * b, 1));
 /** HOSTPATH_INPUT: `lease`, `copy` or `shared`; by default the classifier's inputs are fresh copies, as in bench:runtime section 1's copy path. */
 const inputPath = process.env['HOSTPATH_INPUT'] ?? (kind === 'cls' ? 'copy' : 'shared');
@@ -123,6 +127,7 @@ async function sequential(): Promise<void> {
   const gcKinds: Record<number, number> = {};
   gcs.observe({ entryTypes: ['gc'] });
   const meter = startAllocMeter();
+  const c0 = mainThreadCpuUs();
   const N = 4000;
   for (let i = 0; i < N; i++) {
     const t0 = performance.now();
@@ -130,10 +135,14 @@ async function sequential(): Promise<void> {
     if (i >= 400) over.push((performance.now() - t0 - runMs) * 1000);
   }
   const heap = meter();
+  const cpu = mainThreadCpuUs() - c0;
   gcs.disconnect();
+  const rung = ex.stats().devices?.['d0'];
   await ex.close();
   over.sort((a, b) => a - b);
-  console.log(JSON.stringify({ kind, sequentialOverheadUsP50: Math.round(over[over.length >> 1]!), p99: Math.round(over[Math.floor(over.length * 0.99)]!), heapBytesPerRequest: Math.round(heap / N), gcByKind: gcKinds }));
+  console.log(
+    JSON.stringify({ kind, sequentialOverheadUsP50: Math.round(over[over.length >> 1]!), p99: Math.round(over[Math.floor(over.length * 0.99)]!), heapBytesPerRequest: Math.round(heap / N), hostCpuUsPerRequest: +(cpu / N).toFixed(2), gcByKind: gcKinds, slabs: rung?.inputSlabs }),
+  );
 }
 
 /** With HOSTPATH_SAMPLE=dir: V8's allocation sampling over the window, collected objects included. */

@@ -13,6 +13,10 @@
  *
  *   pnpm build && npx tsx --tsconfig bench/tsconfig.dist.json bench/runtime-trace.ts [rounds] [ratePerSec]
  *
+ * `TRACE_SURVIVORS=dir` writes, per round, V8's allocation sampling of the objects that outlived the young
+ * generation (those still live at the end, and those a mark-compact collected — not what scavenges freed): what
+ * grows the old generation and so drives the full collections whose pauses reach the event-loop lag's p99.
+ *
  * Any build with the same public API can be traced by pointing a tsconfig's paths at its `dist/` folders.
  */
 import { loadavg } from 'node:os';
@@ -21,6 +25,7 @@ import { Worker } from 'node:worker_threads';
 import { affineProfile } from '@epara/core';
 import { createExecutor, fakeModelBytes } from '@epara/runtime';
 import { startAllocMeter } from './lib/alloc-meter.js';
+import { inspectorSession } from './lib/inspector.js';
 import { poissonLoad, replay } from './lib/runtime-load.js';
 
 const rounds = Number(process.argv[2] ?? 2);
@@ -52,7 +57,7 @@ async function round(seed: number): Promise<Record<string, unknown>> {
   const model = fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 4] }], outputs: [{ name: 'y', from: 'x' }], fixedMs: 2, perItemMs: 0.5 });
   const ex = createExecutor({
     backend: { kind: 'fake' },
-    devices: [{ id: 'fake0' }],
+    devices: [{ id: 'fake0', ...(process.env['TRACE_DOORBELL'] === undefined ? {} : { doorbellSlotBytes: Number(process.env['TRACE_DOORBELL']) }) }],
     services: [{ id: 's', model, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: Math.min(...SLOS) }, profile: affineProfile('cpu-1t', { fixedMs: 2.3, perItemMs: 0.5, maxBatch: 32 }), devices: ['fake0'] }],
   });
   await ex.start();
@@ -76,7 +81,12 @@ async function round(seed: number): Promise<Record<string, unknown>> {
   gcObserver.observe({ entryTypes: ['gc'] });
   const [p0, r0, w0] = [posted, received, wallReads];
   const meter = startAllocMeter();
+  const survivors = await sampleSurvivors();
+  // TRACE_MARKS=1: marks the measured window in the output, for `--trace-gc-nvp` lines to be read inside it.
+  if (process.env['TRACE_MARKS']) console.log('# window start');
   const result = await replay(arrivals, (_a, deadline) => submit(deadline));
+  if (process.env['TRACE_MARKS']) console.log('# window end');
+  await survivors(`trace-${seed}`);
   const heap = meter();
   gcs += gcObserver.takeRecords().length;
   gcObserver.disconnect();
@@ -107,6 +117,22 @@ async function round(seed: number): Promise<Record<string, unknown>> {
     heapBytesPerServed: Math.round(heap / Math.max(1, served)),
     gcPerKOffered: +((1000 * gcs) / offered).toFixed(2),
     batchSizes: histogram,
+  };
+}
+
+/** With TRACE_SURVIVORS=dir: sampling of what outlived the young generation (see above). */
+async function sampleSurvivors(): Promise<(name: string) => Promise<void>> {
+  const dir = process.env['TRACE_SURVIVORS'];
+  if (!dir) return async () => undefined;
+  const { writeFileSync } = await import('node:fs');
+  const { session, post } = inspectorSession();
+  await post('HeapProfiler.enable');
+  await post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+  return async (name) => {
+    await post('HeapProfiler.collectGarbage'); // what is still live at the end is counted as live, once
+    const { profile } = await post('HeapProfiler.stopSampling');
+    writeFileSync(`${dir}/${name}.heapprofile`, JSON.stringify(profile));
+    session.disconnect();
   };
 }
 

@@ -10,6 +10,7 @@
  * stages with `handoff: 'host'` (values back through the main thread) run in the same rounds for comparison,
  * and the engine's counters give the hand-off bytes per item that crossed the main thread in each mode.
  */
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { NamedTensors } from '@epara/core';
 import { buildMlp, createDevice, createPipelineEngine, splitModel, type DeviceHandle, type PipelineEngine } from '@epara/runtime';
@@ -39,6 +40,16 @@ export interface PipelineSpeedupResult {
   readonly hostHandoffBytesPerItemViaHost: number;
   /** Hand-off bytes per item the workers sent each other directly. */
   readonly directHandoffBytesPerItem: number;
+  /**
+   * The main thread's own CPU time per item over the pipeline rounds, µs (Linux schedstat; null elsewhere): direct
+   * mode, host mode. What the hand-offs cost the main thread is their difference: direct mode still dispatches
+   * each stage and hears its answer, but no stage-to-stage value crosses it.
+   */
+  readonly mainThreadCpuUsPerItem: number | null;
+  readonly mainThreadCpuUsPerItemViaHost: number | null;
+  /** The main thread's CPU per item as a share of the stages' compute per item (Σ stage busy time), direct and host mode. */
+  readonly mainThreadCpuShare: number | null;
+  readonly mainThreadCpuShareViaHost: number | null;
   readonly wholeItemsPerSec: number;
   readonly batchSize: number;
   readonly batchesPerRound: number;
@@ -46,6 +57,15 @@ export interface PipelineSpeedupResult {
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** This thread's time on a CPU, ns (Linux), or null. */
+function threadCpuNs(): number | null {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+  } catch {
+    return null;
+  }
+}
 
 function item(width: number, seed: number): NamedTensors {
   return { x: { type: 'float32', dims: [1, width], data: Float32Array.from({ length: width }, (_, i) => Math.sin(seed + i)) } };
@@ -76,14 +96,27 @@ export async function measurePipelineSpeedup(options: PipelineSpeedupOptions = {
   const viaHost = createPipelineEngine({ stages, batchSize, handoff: 'host' });
   try {
     await Promise.all([engine.start(), viaHost.start(), whole.loadModel('whole', { bytes: model })]);
-    const runPipeline = async (e: PipelineEngine, n: number): Promise<number> => {
+    // Main-thread CPU (ns), items and stage compute (ms) over the measured rounds, per engine.
+    const cpu = new Map<PipelineEngine, { ns: number | null; items: number; busyMs: number }>();
+    const runPipeline = async (e: PipelineEngine, n: number, measured = true): Promise<number> => {
+      const inputs = Array.from({ length: n * batchSize }, (_, i) => item(width, i)); // made before the CPU window opens
       const t0 = performance.now();
+      const c0 = threadCpuNs();
+      const busy0 = e.stats().stageBusyMs.reduce((x, y) => x + y, 0);
       const deadline = Date.now() + 600_000;
-      await Promise.all(Array.from({ length: n * batchSize }, (_, i) => e.submit(item(width, i), { deadline, priority: 0 })));
+      await Promise.all(inputs.map((x) => e.submit(x, { deadline, priority: 0 })));
+      const c1 = threadCpuNs();
+      if (measured) {
+        const acc = cpu.get(e) ?? { ns: 0, items: 0, busyMs: 0 };
+        acc.ns = c0 === null || c1 === null || acc.ns === null ? null : acc.ns + (c1 - c0);
+        acc.items += n * batchSize;
+        acc.busyMs += e.stats().stageBusyMs.reduce((x, y) => x + y, 0) - busy0;
+        cpu.set(e, acc);
+      }
       return (n * batchSize * 1000) / (performance.now() - t0);
     };
-    await runPipeline(engine, 4); // warm-up
-    await runPipeline(viaHost, 4);
+    await runPipeline(engine, 4, false); // warm-up
+    await runPipeline(viaHost, 4, false);
     await timeWhole(whole, width, batchSize, 4);
     const ratios: number[] = [];
     const hostRatios: number[] = [];
@@ -104,6 +137,14 @@ export async function measurePipelineSpeedup(options: PipelineSpeedupOptions = {
       hostRatios.push(pipeHost[pipeHost.length - 1]! / base[base.length - 1]!);
     }
     const perItem = (e: PipelineEngine, field: 'handoffBytesViaHost' | 'handoffBytesDirect'): number => e.stats()[field] / e.stats().completedItems;
+    const cpuUs = (e: PipelineEngine): number | null => {
+      const acc = cpu.get(e);
+      return acc === undefined || acc.ns === null ? null : acc.ns / 1000 / acc.items;
+    };
+    const cpuShare = (e: PipelineEngine): number | null => {
+      const acc = cpu.get(e);
+      return acc === undefined || acc.ns === null || acc.busyMs <= 0 ? null : acc.ns / 1e6 / acc.busyMs;
+    };
     return {
       speedup: median(ratios),
       pipelineItemsPerSec: median(pipe),
@@ -112,6 +153,10 @@ export async function measurePipelineSpeedup(options: PipelineSpeedupOptions = {
       hostHandoffBytesPerItem: perItem(engine, 'handoffBytesViaHost'),
       hostHandoffBytesPerItemViaHost: perItem(viaHost, 'handoffBytesViaHost'),
       directHandoffBytesPerItem: perItem(engine, 'handoffBytesDirect'),
+      mainThreadCpuUsPerItem: cpuUs(engine),
+      mainThreadCpuUsPerItemViaHost: cpuUs(viaHost),
+      mainThreadCpuShare: cpuShare(engine),
+      mainThreadCpuShareViaHost: cpuShare(viaHost),
       wholeItemsPerSec: median(base),
       batchSize,
       batchesPerRound: batches,

@@ -37,7 +37,7 @@ describe('device worker crashes', () => {
       const queuedBehind = d.run('m', feeds(2));
       expect(await codeOf(crashing)).toBe('WORKER_CRASHED');
       expect(await codeOf(queuedBehind)).toBe('WORKER_CRASHED');
-      expect(await restarted).toEqual({ deviceId: `c-${mode}`, restarts: 1, reloadedModels: 1 });
+      expect(await restarted).toEqual({ deviceId: `c-${mode}`, restarts: 1, reloadedModels: 1, warmedSizes: 0 });
       const out = await d.run('m', feeds(5));
       expect(Array.from(out['y']!.data as Float32Array)).toEqual([15, 3]);
     });

@@ -51,7 +51,7 @@ describe('device output slabs', () => {
   });
 
   it('reuses one slab for many batches without overwriting results already handed out', async () => {
-    const d = open({ id: 'reuse', backend: { kind: 'fake' } });
+    const d = open({ id: 'reuse', backend: { kind: 'fake' }, doorbellSlotBytes: 0 }); // the slab path itself (no doorbell)
     await d.loadModel('m', { bytes: fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 2] }], outputs: [{ name: 'y', from: 'x', scale: 2 }] }) });
     const first = items(await d.runBatch!('m', [pair(1), pair(2), pair(3)], AXES, { knownOutputs: pairKnown }));
     for (let round = 0; round < 20; round++) {

@@ -14,6 +14,7 @@ export const DEFAULT_DEVICE_OPTIONS = {
   maxRestarts: 5,
   inputSlabBytes: 8 * 1024 * 1024,
   inputSlabs: 4,
+  doorbellSlotBytes: 64 * 1024,
 } as const;
 
 /** {@link DeviceOptions} with every default filled in. */
@@ -29,6 +30,7 @@ export interface ResolvedDeviceOptions {
   readonly maxRestarts: number;
   readonly inputSlabBytes: number;
   readonly inputSlabs: number;
+  readonly doorbellSlotBytes: number;
   /** Undefined: the package's built worker, located when the worker first starts. */
   readonly workerUrl: URL | undefined;
 }
@@ -57,6 +59,8 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
   if (!Number.isInteger(inputSlabBytes) || inputSlabBytes < 0) invalidOption(`${field}.inputSlabBytes`, inputSlabBytes, 'a non-negative integer (bytes; 0 turns slabs off)');
   const inputSlabs = o.inputSlabs ?? DEFAULT_DEVICE_OPTIONS.inputSlabs;
   if (!Number.isInteger(inputSlabs) || inputSlabs < 0) invalidOption(`${field}.inputSlabs`, inputSlabs, 'a non-negative integer');
+  const doorbellSlotBytes = o.doorbellSlotBytes ?? DEFAULT_DEVICE_OPTIONS.doorbellSlotBytes;
+  if (!Number.isInteger(doorbellSlotBytes) || doorbellSlotBytes < 0) invalidOption(`${field}.doorbellSlotBytes`, doorbellSlotBytes, 'a non-negative integer (bytes; 0 turns the doorbell off)');
   const backend = resolveBackendSpec(o.backend, `${field}.backend`);
   if (o.workerUrl !== undefined && !(o.workerUrl instanceof URL)) invalidOption(`${field}.workerUrl`, o.workerUrl, 'a URL');
   return {
@@ -71,6 +75,7 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
     maxRestarts,
     inputSlabBytes,
     inputSlabs,
+    doorbellSlotBytes,
     workerUrl: o.workerUrl,
   };
 }

@@ -98,7 +98,12 @@ export interface WorkerRestartedEvent {
   readonly deviceId: string;
   readonly restarts: number;
   readonly reloadedModels: number;
+  /** Batch sizes warmed again (over all models) before the restarted worker took any call. */
+  readonly warmedSizes: number;
 }
+
+/** Runs one warm-up run on the restarting worker (outputs unread); see {@link DeviceHandle.warmAfterRestart}. */
+export type RestartWarmRun = (feeds: NamedTensors, options: { outputNames?: readonly string[] }) => Promise<unknown>;
 
 /** Events of a {@link DeviceHandle}. */
 export interface DeviceEvents {
@@ -151,6 +156,13 @@ export interface DeviceHandle extends EventEmitter<DeviceEvents> {
   runStaged?(key: string, staged: StagedBatch, options?: RunBatchOptions): Promise<TimedRun>;
   /** What the device's input slab pool has done so far (devices made by `createDevice`). */
   inputSlabs?(): InputSlabStats;
+  /**
+   * Registers how model `key` is warmed after a restart: once the worker's models are loaded again, and before it
+   * takes any call, `warm` runs through the given runner and returns the batch sizes it warmed (devices made by
+   * `createDevice`; the executor registers what it warmed at load). Forgotten when the model is unloaded or
+   * loaded again.
+   */
+  warmAfterRestart?(key: string, warm: (run: RestartWarmRun) => Promise<number>): void;
   /** Frees a model. Unknown keys are ignored. */
   unloadModel(key: string): Promise<void>;
   /** Settles every pending call (`CLOSED`) and ends the worker. Idempotent. */
@@ -209,6 +221,12 @@ export interface DeviceOptions {
   readonly inputSlabBytes?: number;
   /** Slabs a device may hold at once (allocated when first needed; one per batch in the worker). @default 4 */
   readonly inputSlabs?: number;
+  /**
+   * Bytes of one slot of the device's shared-memory doorbell: a batch whose inputs and outputs fit one (and whose
+   * outputs' sizes are known) rings in through shared memory instead of a `postMessage` each way, once a batch of
+   * its layout has run by message. `0` turns the doorbell off. @default 64 KiB
+   */
+  readonly doorbellSlotBytes?: number;
   /** URL of the worker script. @default the package's `dist/device-worker.js` */
   readonly workerUrl?: URL;
 }

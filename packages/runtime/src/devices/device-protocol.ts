@@ -5,11 +5,14 @@ import type { LoadedModelInfo } from './device-port.js';
 import type { KvLayout, KvStepRequest } from '../generation/kv-cache-store.js';
 import type { LinkInbound, LinkOutbound } from '../parallel/stage-links.js';
 import type { SlabOutput } from './slab-outputs.js';
+import type { DoorbellMemory } from './doorbell.js';
 
 /** Data a device worker starts with. */
 export interface DeviceWorkerData {
   readonly deviceId: string;
   readonly backend: BackendSpec;
+  /** The shared-memory doorbell small batches ring through (absent: every call by message). */
+  readonly doorbell?: DoorbellMemory;
 }
 
 /** Messages from the host to a device worker. */
@@ -40,6 +43,11 @@ export type DeviceRequest =
       readonly slab?: ArrayBuffer;
       /** With `slab`: where the backend should write the outputs in it (all of them known in size). */
       readonly outputsAt?: readonly SlabOutput[];
+      /**
+       * With `slab` and `outputsAt`: the id under which the worker keeps this batch's layout once it ran in the
+       * slab, so that later batches of the same layout can ring in through the doorbell.
+       */
+      readonly ringPlan?: number;
     }
   /** Attaches one end of a worker-to-worker channel under `link`. */
   | { readonly op: 'link'; readonly id: number; readonly link: string; readonly end: 'out' | 'in'; readonly port: MessagePort }
@@ -80,10 +88,11 @@ export interface KvStepResult {
 
 /** Messages from a device worker to the host. */
 export type DeviceResponse =
-  | { readonly id: number; readonly ok: true; readonly result: LoadResult | RunResult | KvStepResult | null; readonly slab?: ArrayBuffer }
-  | { readonly id: number; readonly ok: false; readonly error: { code: string; message: string; details?: Record<string, unknown> }; readonly slab?: ArrayBuffer }
+  // `rung`: the answer to a call that came through the doorbell (it holds no slab; its slot is freed apart).
+  | { readonly id: number; readonly ok: true; readonly result: LoadResult | RunResult | KvStepResult | null; readonly slab?: ArrayBuffer; readonly rung?: true }
+  | { readonly id: number; readonly ok: false; readonly error: { code: string; message: string; details?: Record<string, unknown> }; readonly slab?: ArrayBuffer; readonly rung?: true }
   /**
    * A run whose outputs the worker wrote into the returned slab at the planned places: its compute time, nothing
    * else — one object for the host to deserialize per batch, not three.
    */
-  | { readonly id: number; readonly ok: 'slab'; readonly runMs: number; readonly slab: ArrayBuffer };
+  | { readonly id: number; readonly ok: 'slab'; readonly runMs: number; readonly slab: ArrayBuffer; /** The worker keeps the run's `ringPlan`. */ readonly kept?: true };

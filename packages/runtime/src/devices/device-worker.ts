@@ -7,7 +7,8 @@ import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, Loa
 import { KvCacheStore } from '../generation/kv-cache-store.js';
 import { WorkerLinks } from '../parallel/worker-links.js';
 import { prepareTransfer } from '../tensors/transfer.js';
-import { matchesPlan, slabOutputViews, type SlabOutput } from './slab-outputs.js';
+import { matchesPlan, slabOutputViews, VIEW_CTOR, type SlabOutput } from './slab-outputs.js';
+import { BELL_IN, BELL_OUT, BellControl, DOORBELL_SLOTS, RUNG_BY_MESSAGE, RUNG_IN_SLOT, waitAsync } from './doorbell.js';
 
 /*
  * Entry point of a device worker thread (built to `dist/device-worker.js`). It owns the device's sessions and
@@ -52,6 +53,7 @@ async function load(req: Extract<DeviceRequest, { op: 'load' }>): Promise<LoadRe
   const sourceBytes = 'bytes' in req.source ? req.source.bytes.byteLength : await fileSize(req.source.path);
   await sessions.get(req.key)?.release();
   kvStores.delete(req.key); // caches of the replaced model are meaningless
+  forgetRingPlans(req.key); // so are its batch layouts (the host plans the model's batches anew)
   sessions.set(req.key, session);
   const info = {
     inputs: session.inputs,
@@ -152,19 +154,122 @@ function kvRelease(req: Extract<DeviceRequest, { op: 'kvRelease' }>): void {
   if (req.seqs === undefined || store.size === 0) stores!.delete(req.store);
 }
 
-async function handle(req: DeviceRequest): Promise<void> {
+/** A call that came through the doorbell: its id, its slot, the plan of its layout. */
+interface RungCall {
+  readonly op: 'rung';
+  readonly id: number;
+  readonly slot: number;
+  readonly plan: number;
+}
+
+/** A batch layout the host may ring in with: the model, the feeds as views of {@link ringBuffer}, the outputs' places. */
+interface RingPlan {
+  readonly key: string;
+  readonly feeds: NamedTensors;
+  readonly outputsAt: readonly SlabOutput[];
+  /** Bytes of the inputs (copied in), and where the outputs start and end (copied out). */
+  readonly inputBytes: number;
+  readonly outputsEnd: number;
+}
+
+const bell = data.doorbell === undefined ? undefined : new BellControl(data.doorbell);
+/** The private copy a rung batch runs from (onnxruntime-node refuses tensors over shared memory). */
+const ringBuffer = data.doorbell === undefined ? undefined : new ArrayBuffer(data.doorbell.slotBytes);
+const ringPlans = new Map<number, RingPlan>();
+/** Calls rung in so far (the host's count of them is {@link BELL_IN}). */
+let rungIn = 0;
+let rungOut = 0;
+
+/** Keeps the layout of a batch that ran in its slab under `id`, as views of the ring's private buffer; false if it cannot. */
+function keepRingPlan(id: number, req: Extract<DeviceRequest, { op: 'run' }>): boolean {
+  if (ringBuffer === undefined || req.outputsAt === undefined || req.outputsAt.length === 0) return false;
+  const feeds: Record<string, TensorLike> = {};
+  let inputBytes = 0;
+  for (const name of Object.keys(req.feeds)) {
+    const t = req.feeds[name]!;
+    if (Array.isArray(t.data) || (t.data as TensorDataArray).buffer !== req.slab) return false; // not laid out in the slab
+    const d = t.data as TensorDataArray;
+    inputBytes = Math.max(inputBytes, d.byteOffset + d.byteLength);
+    feeds[name] = { type: t.type, dims: t.dims, data: new VIEW_CTOR[t.type as keyof typeof VIEW_CTOR](ringBuffer, d.byteOffset, d.length) } as TensorLike;
+  }
+  let outputsEnd = 0;
+  for (const o of req.outputsAt) outputsEnd = Math.max(outputsEnd, o.offset + o.length * VIEW_CTOR[o.type].BYTES_PER_ELEMENT);
+  if (outputsEnd > ringBuffer.byteLength) return false;
+  ringPlans.set(id, { key: req.key, feeds, outputsAt: req.outputsAt, inputBytes, outputsEnd });
+  return true;
+}
+
+function forgetRingPlans(key: string): void {
+  for (const [id, plan] of ringPlans) if (plan.key === key) ringPlans.delete(id);
+}
+
+/**
+ * Runs a call rung in through the doorbell: its inputs copied from its slot into the private buffer, its outputs
+ * written there by the backend and copied back into the slot. What cannot come back that way (an error, a backend
+ * that does not write into given outputs) is answered by message.
+ */
+async function runRung(call: RungCall): Promise<void> {
+  const plan = ringPlans.get(call.plan);
+  if (plan === undefined) throw new EparaError('INTERNAL', `device worker: no batch layout ${call.plan} to run a rung call with`);
+  const slot = data.doorbell!.slots[call.slot]!;
+  new Uint8Array(ringBuffer!, 0, plan.inputBytes).set(new Uint8Array(slot, 0, plan.inputBytes));
+  const result = await run({ op: 'run', id: call.id, key: plan.key, feeds: plan.feeds, slab: ringBuffer, outputsAt: plan.outputsAt });
+  if (result.inSlab === true) {
+    const from = plan.outputsAt[0]!.offset;
+    new Uint8Array(slot, from, plan.outputsEnd - from).set(new Uint8Array(ringBuffer!, from, plan.outputsEnd - from));
+    return finishRung(call.slot, RUNG_IN_SLOT, result.runMs);
+  }
+  // The backend returned its own outputs: they go back by message (copies where they view the private buffer).
+  const { tensors, transfer } = prepareTransfer(unaliased(result.outputs, ringBuffer!));
+  reply({ id: call.id, ok: true, result: { outputs: tensors, runMs: result.runMs }, rung: true }, transfer);
+  finishRung(call.slot, RUNG_BY_MESSAGE, result.runMs);
+}
+
+function finishRung(slot: number, outcome: number, runMs: number): void {
+  bell!.finish(slot, outcome, runMs);
+  Atomics.store(bell!.words, BELL_OUT, ++rungOut);
+  Atomics.notify(bell!.words, BELL_OUT);
+}
+
+/** Queues the calls rung in since the last look, in the order they were rung. */
+function takeRung(): void {
+  const rung = Atomics.load(bell!.words, BELL_IN);
+  for (; rungIn < rung; rungIn++) {
+    const slot = rungIn % DOORBELL_SLOTS;
+    queue.push({ op: 'rung', id: bell!.callId(slot), slot, plan: bell!.planId(slot) });
+  }
+}
+
+/** Waits (in the event loop) for the host to ring, then queues what it rang in. */
+function listenForBell(): void {
+  const r = waitAsync(bell!.words, BELL_IN, rungIn);
+  if (r.async) void r.value.then(onBell);
+  else queueMicrotask(onBell);
+}
+
+function onBell(): void {
+  takeRung();
+  if (!busy && queue.length > 0) void serve();
+  listenForBell();
+}
+
+async function handle(req: DeviceRequest | RungCall): Promise<void> {
   try {
     if (req.op === 'load') reply({ id: req.id, ok: true, result: await load(req) });
     else if (req.op === 'run') {
       const result = await run(req);
-      if (result.inSlab === true) return reply({ id: req.id, ok: 'slab', runMs: result.runMs, slab: req.slab! }, [req.slab!]);
+      if (result.inSlab === true) {
+        if (req.ringPlan !== undefined && keepRingPlan(req.ringPlan, req)) return reply({ id: req.id, ok: 'slab', runMs: result.runMs, slab: req.slab!, kept: true }, [req.slab!]);
+        return reply({ id: req.id, ok: 'slab', runMs: result.runMs, slab: req.slab! }, [req.slab!]);
+      }
       const { tensors, transfer } = prepareTransfer(req.slab === undefined ? result.outputs : unaliased(result.outputs, req.slab));
       const body: RunResult = result.forwardedBytes === undefined ? { outputs: tensors, runMs: result.runMs } : { outputs: tensors, runMs: result.runMs, forwardedBytes: result.forwardedBytes };
       // The lent slab goes back with the answer (the outputs are the backend's own buffers, copied by `unaliased`
       // if they view the slab).
       if (req.slab !== undefined && !transfer.includes(req.slab)) transfer.push(req.slab);
       reply(req.slab === undefined ? { id: req.id, ok: true, result: body } : { id: req.id, ok: true, result: body, slab: req.slab }, transfer);
-    } else if (req.op === 'kvStep') reply({ id: req.id, ok: true, result: await kvStep(req) });
+    } else if (req.op === 'rung') await runRung(req);
+    else if (req.op === 'kvStep') reply({ id: req.id, ok: true, result: await kvStep(req) });
     else if (req.op === 'link' || req.op === 'unlink') {
       if (req.op === 'link') links.attach(req.link, req.end, req.port);
       else links.detach(req.link);
@@ -179,6 +284,7 @@ async function handle(req: DeviceRequest): Promise<void> {
       reply({ id: req.id, ok: true, result: null });
     } else {
       kvStores.delete(req.key);
+      forgetRingPlans(req.key);
       await sessions.get(req.key)?.release();
       sessions.delete(req.key);
       reply({ id: req.id, ok: true, result: null });
@@ -186,6 +292,11 @@ async function handle(req: DeviceRequest): Promise<void> {
   } catch (err) {
     const e = toEparaError(err, 'MODEL_ERROR');
     const error = { code: e.code, message: e.message, details: { ...e.details } };
+    if (req.op === 'rung') {
+      // Answered by message; its slot is finished so that the host can ring into it again.
+      reply({ id: req.id, ok: false, error, rung: true });
+      return finishRung(req.slot, RUNG_BY_MESSAGE, 0);
+    }
     const slab = req.op === 'run' ? req.slab : undefined;
     if (slab === undefined || slab.byteLength === 0) reply({ id: req.id, ok: false, error });
     else reply({ id: req.id, ok: false, error, slab }, [slab]);
@@ -218,7 +329,7 @@ async function fileSize(path: string): Promise<number> {
 }
 
 // One request at a time, in arrival order; an idle worker starts a request at once (no promise chain per message).
-const queue: DeviceRequest[] = [];
+const queue: (DeviceRequest | RungCall)[] = [];
 let busy = false;
 
 async function serve(): Promise<void> {
@@ -228,9 +339,12 @@ async function serve(): Promise<void> {
 }
 
 parentPort!.on('message', (req: DeviceRequest) => {
+  // Calls rung in before this message was posted go first: the host rings and posts in its own order.
+  if (bell !== undefined) takeRung();
   // A closing device has already rejected every call it sent (`CLOSED`): only the run in progress is waited for,
   // not the work queued behind it, so the sessions are released one run after the close, not a backlog later.
   if (req.op === 'shutdown') queue.length = 0;
   queue.push(req);
   if (!busy) void serve();
 });
+if (bell !== undefined) listenForBell();

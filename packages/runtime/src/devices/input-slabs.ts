@@ -18,6 +18,8 @@ export interface InputSlabStats {
   readonly outputRuns: number;
   /** Slabs lost in crashed workers (accounted for and replaced on demand). */
   readonly lost: number;
+  /** Batches rung in through the device's shared-memory doorbell (no message either way; not in `slabRuns`). */
+  readonly rungRuns: number;
 }
 
 /**
@@ -41,6 +43,7 @@ export class InputSlabPool {
   #slabRuns = 0;
   #copyRuns = 0;
   #outputRuns = 0;
+  #rungRuns = 0;
 
   constructor(o: { slabBytes: number; maxSlabs: number }) {
     this.slabBytes = o.slabBytes;
@@ -73,6 +76,11 @@ export class InputSlabPool {
     this.#outputRuns++;
   }
 
+  /** Counts a batch rung in through the doorbell. */
+  countRungRun(): void {
+    this.#rungRuns++;
+  }
+
   /** Writes off `count` slabs that were lent to a worker that died. */
   lost(count: number): void {
     const n = Math.min(count, this.#lent);
@@ -96,6 +104,7 @@ export class InputSlabPool {
       copyRuns: this.#copyRuns,
       outputRuns: this.#outputRuns,
       lost: this.#lost,
+      rungRuns: this.#rungRuns,
     };
   }
 

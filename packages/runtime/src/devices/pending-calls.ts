@@ -25,6 +25,8 @@ export class PendingCall {
   slabOutputs: readonly SlabOutput[] | undefined = undefined;
   known: readonly KnownOutput[] | undefined = undefined;
   count = 0;
+  /** A batch sent by message whose layout the worker is asked to keep under this id (0: none). */
+  ringPlan = 0;
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
   /** Hears the outcome instead of a promise (then `resolve` and `reject` are unset). */
@@ -88,6 +90,7 @@ export class PendingCalls {
     } else call.listener = listener;
     call.isRun = false;
     call.count = 0;
+    call.ringPlan = 0;
     const i = id & MASK;
     if (this.#slots[i] === undefined) this.#slots[i] = call;
     else this.#overflow.set(id, call);

@@ -97,16 +97,33 @@ export function stackIntoSlab(slab: ArrayBuffer, items: readonly NamedTensors[],
   const out: Record<string, TensorLike> = {};
   for (const p of layout.placements) {
     const data = new p.ctor(slab, p.offset, p.length);
-    if (p.inPlace) {
-      // Written by the hosts into the slab's slots: nothing to copy.
-    } else if (p.axis === null) {
-      const t = items[0]![p.name]!;
-      if (t.data.length !== p.length) throw unreadableTensorError(p.name, t);
-      (data as Float32Array).set(t.data as Float32Array);
-    } else writeAlong(data, items, p.name, p.axis, p.dims);
+    place(data, p, items);
     out[p.name] = { type: p.type, dims: p.dims, data };
   }
   return out;
+}
+
+/**
+ * Writes a batch as {@link stackIntoSlab} does, into `views` (one per placement of `layout`, in its order: views
+ * the caller keeps for the buffer, so that a batch makes none), and returns nothing.
+ */
+export function writeIntoSlab(views: readonly TensorLike['data'][], items: readonly NamedTensors[], layout: SlabLayout): void {
+  for (let i = 0; i < layout.placements.length; i++) place(views[i]!, layout.placements[i]!, items);
+}
+
+/** The views {@link writeIntoSlab} writes `layout` into, in `slab`. */
+export function slabViews(slab: ArrayBufferLike, layout: SlabLayout): TensorLike['data'][] {
+  return layout.placements.map((p) => new p.ctor(slab as ArrayBuffer, p.offset, p.length));
+}
+
+function place(data: TensorLike['data'], p: Placement, items: readonly NamedTensors[]): void {
+  if (p.inPlace) {
+    // Written by the hosts into the slab's slots: nothing to copy.
+  } else if (p.axis === null) {
+    const t = items[0]![p.name]!;
+    if (t.data.length !== p.length) throw unreadableTensorError(p.name, t);
+    (data as Float32Array).set(t.data as Float32Array);
+  } else writeAlong(data, items, p.name, p.axis, p.dims);
 }
 
 /** Concatenates the items' tensor `name` along `axis` into `data` (dims: the stacked dims). */

@@ -2,7 +2,7 @@ import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threa
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, eparaErrorFromJSON, toEparaError, type NamedTensors } from '@epara/core';
 import { signalError } from '@epara/core/internal';
-import type { DeviceEvents, DeviceHandle, ListeningDevice, LoadedModelInfo, ModelSource, RunBatchOptions, RunListener, SlabHome, StagedBatch, TimedRun } from './device-port.js';
+import type { DeviceEvents, DeviceHandle, ListeningDevice, LoadedModelInfo, ModelSource, RestartWarmRun, RunBatchOptions, RunListener, SlabHome, StagedBatch, TimedRun } from './device-port.js';
 import type { ResolvedDeviceOptions } from './device-options.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
 import type { KvLayout, KvStepRequest, ResidentKvDevice } from '../generation/kv-cache-store.js';
@@ -11,7 +11,8 @@ import { defaultWorkerUrl } from './worker-url.js';
 import { prepareTransfer } from '../tensors/transfer.js';
 import { stackTensors, type BatchAxes } from '../tensors/stack.js';
 import { InputSlabPool, type InputSlabStats } from './input-slabs.js';
-import { stackIntoSlab } from './slab-stack.js';
+import { slabViews, stackIntoSlab, writeIntoSlab } from './slab-stack.js';
+import { allocateDoorbell, doorbellAvailable, HostRing, RUNG_IN_SLOT } from './doorbell.js';
 import { splitSlabOutputs, type KnownOutput, type SlabOutput } from './slab-outputs.js';
 import { PendingCalls, SlabCalls, type CallListener, type PendingCall } from './pending-calls.js';
 import { SlabPlans, type SlabPlan } from './slab-plans.js';
@@ -31,6 +32,8 @@ interface SendOptions {
   readonly count?: number;
   /** Hears the outcome instead of a promise (the batch path: no promise or reaction job per batch). */
   readonly listener?: CallListener | undefined;
+  /** The batch's layout id, for the worker to keep once the batch ran in its slab (see {@link HostRing}). */
+  readonly ringPlan?: number;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -49,19 +52,28 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   readonly #o: ResolvedDeviceOptions;
   readonly #pending = new PendingCalls();
   readonly #models = new Map<string, { source: ModelSource; threads: number }>();
+  /** How each model is warmed again after a restart (see {@link warmAfterRestart}). */
+  readonly #warm = new Map<string, (run: RestartWarmRun) => Promise<number>>();
   readonly #slabs: InputSlabPool;
   readonly #plans = new SlabPlans();
   /** Ids of calls whose input slab is in the worker now, and where each slab goes back to. */
   readonly #slabCalls = new SlabCalls<SlabHome>();
   /** The run message and its send options, refilled per batch (see {@link #sendBatch}). */
-  readonly #runBody: Mutable<Extract<RequestBody, { op: 'run' }>> = { op: 'run', key: '', feeds: {}, slab: undefined, outputNames: undefined, outputsAt: undefined };
-  readonly #runSend: Mutable<SendOptions> = { transfer: [], signal: undefined, slab: undefined, home: undefined, isRun: true, slabOutputs: undefined, known: undefined, count: 0, listener: undefined };
+  readonly #runBody: Mutable<Extract<RequestBody, { op: 'run' }>> = { op: 'run', key: '', feeds: {}, slab: undefined, outputNames: undefined, outputsAt: undefined, ringPlan: undefined };
+  readonly #runSend: Mutable<SendOptions> = { transfer: [], signal: undefined, slab: undefined, home: undefined, isRun: true, slabOutputs: undefined, known: undefined, count: 0, listener: undefined, ringPlan: 0 };
   /** The device's slab pool as a {@link SlabHome}. */
   readonly #poolHome: SlabHome = {
     returned: (slab) => this.#slabs.release(slab),
     lost: () => this.#slabs.lost(1),
   };
   #worker: Worker | undefined;
+  /** The current worker's doorbell (none when turned off or unavailable). */
+  #ring: HostRing | undefined;
+  /**
+   * Calls sent by message whose answer has not come: while there are any, batches go by message too, so that the
+   * worker serves every call in the order it was sent (it takes what was rung in before each message).
+   */
+  #messagesOut = 0;
   #ready: Promise<void> = Promise.resolve();
   #restarting = false;
   #nextId = 1;
@@ -83,6 +95,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   async loadModel(key: string, source: ModelSource, options: { threads?: number; signal?: AbortSignal } = {}): Promise<LoadedModelInfo> {
     const threads = options.threads ?? this.threads;
     this.#plans.forget(key);
+    this.#warm.delete(key);
     const result = (await this.#call({ op: 'load', key, source, threads, spinWait: this.#o.spinWait, provider: this.provider, ordinal: this.#o.ordinal }, { transfer: [], signal: options.signal })) as LoadResult;
     this.#models.set(key, { source, threads });
     if (result.fallbackReason !== undefined) this.#fellBack(key, result.fallbackReason);
@@ -124,16 +137,67 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     let slab: ArrayBuffer | undefined;
     try {
       if (holdsStrings(items[0])) return this.#timed(key, stackTensors(items, axes), options, listener);
-      const { layout, outputs: planned } = this.#plans.plan(key, items, axes, options.knownOutputs);
+      const plan = this.#plans.plan(key, items, axes, options.knownOutputs);
+      const { layout, outputs: planned } = plan;
       const withOutputs = planned !== undefined && planned.end <= this.#slabs.slabBytes;
+      // A batch that fits a doorbell slot rings in once the worker keeps its layout; until then it goes by
+      // message, asking the worker to keep it.
+      let ringPlan = 0;
+      const ring = this.#ring;
+      if (withOutputs && ring !== undefined && planned.end <= ring.slotBytes && options.signal === undefined && !this.#restarting) {
+        const id = ring.planId(plan) ?? 0;
+        if (id > 0 && ring.keeps(id)) {
+          if (this.#messagesOut === 0 && ring.hasRoom()) return this.#ringBatch(ring, id, plan, items, options, listener);
+        } else ringPlan = id;
+      }
       slab = this.#slabs.acquire(withOutputs ? planned.end : layout.bytes);
       if (slab === undefined) return this.#timed(key, stackTensors(items, axes), options, listener);
-      return this.#sendBatch(key, slab, stackIntoSlab(slab, items, layout), withOutputs ? planned : undefined, items.length, options, this.#poolHome, listener);
+      return this.#sendBatch(key, slab, stackIntoSlab(slab, items, layout), withOutputs ? planned : undefined, items.length, options, this.#poolHome, listener, ringPlan);
     } catch (err) {
       // Planning or stacking refused the batch before anything was sent: the slab goes back to the pool.
       if (slab !== undefined) this.#slabs.release(slab);
       return failed(err, listener);
     }
+  }
+
+  /**
+   * Rings a batch in through the doorbell: its inputs written into the next slot (views kept per slot and layout),
+   * the call recorded as any other, the worker notified. The answer is read from the slot ({@link #onRing}).
+   */
+  #ringBatch(ring: HostRing, planId: number, plan: SlabPlan, items: readonly NamedTensors[], options: RunBatchOptions, listener: RunListener | undefined): Promise<TimedRun> | undefined {
+    if (this.#closed || this.#failed) return failed(this.#failed ?? new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }), listener);
+    writeIntoSlab(ring.nextViews(plan.layout, (slot) => slabViews(slot, plan.layout)), items, plan.layout);
+    const id = this.#nextId++;
+    const { call, promise } = this.#pending.open(id, listener as CallListener | undefined);
+    call.isRun = true;
+    call.slabOutputs = plan.outputs!.outputs;
+    call.known = options.knownOutputs;
+    call.count = items.length;
+    ring.ring(id, planId);
+    this.#slabs.countRungRun();
+    return promise as Promise<TimedRun> | undefined;
+  }
+
+  /** Reads the calls the worker finished in the doorbell's slots, and settles them. */
+  #onRing(ring: HostRing): void {
+    if (ring !== this.#ring) return; // a crashed worker's ring: its calls were failed with the crash
+    for (let slot = ring.nextFinished(); slot >= 0; slot = ring.nextFinished()) {
+      const control = ring.control;
+      if (control.outcome(slot) !== RUNG_IN_SLOT) continue; // answered by message (#onMessage)
+      const p = this.#pending.take(control.callId(slot));
+      if (p === undefined) continue; // aborted meanwhile
+      let result: TimedRun | undefined;
+      let failure: EparaError | undefined;
+      try {
+        result = { outputs: NO_OUTPUTS, runMs: control.runMs(slot), items: splitSlabOutputs(ring.memory.slots[slot] as unknown as ArrayBuffer, p.slabOutputs!, p.known!, p.count) };
+        this.#consecutiveCrashes = 0;
+      } catch (err) {
+        failure = toEparaError(err, 'MODEL_ERROR');
+      }
+      p.settle(failure, result);
+      this.#pending.recycle(p);
+    }
+    ring.listen();
   }
 
   /** {@link runTimed} for the batch path, its outcome to `listener` when given. */
@@ -158,7 +222,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     void this.#sendBatch(key, staged.slab, staged.feeds, staged.outputs, staged.count, options, staged.home, listener);
   }
 
-  #sendBatch(key: string, slab: ArrayBuffer, feeds: NamedTensors, planned: SlabPlan['outputs'], count: number, options: RunBatchOptions, home: SlabHome, listener: RunListener | undefined): Promise<TimedRun> | undefined {
+  #sendBatch(key: string, slab: ArrayBuffer, feeds: NamedTensors, planned: SlabPlan['outputs'], count: number, options: RunBatchOptions, home: SlabHome, listener: RunListener | undefined, ringPlan = 0): Promise<TimedRun> | undefined {
     // While no restart defers the send, the message is posted (cloned) at once: one body, options object and
     // transfer list per device serve every batch, emptied after the send so that they hold no batch's memory.
     const reuse = !this.#restarting;
@@ -168,6 +232,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     body.slab = slab;
     body.outputNames = options.outputNames;
     body.outputsAt = planned?.outputs; // the answer is read out of the slab when it comes back (#onMessage)
+    body.ringPlan = ringPlan > 0 ? ringPlan : undefined;
     const send: Mutable<SendOptions> = reuse ? this.#runSend : { transfer: [slab] };
     (send.transfer as TransferListItem[])[0] = slab;
     send.signal = options.signal;
@@ -178,11 +243,12 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     send.known = planned === undefined ? undefined : options.knownOutputs;
     send.count = count;
     send.listener = listener as CallListener | undefined;
+    send.ringPlan = ringPlan;
     try {
       return this.#request(body, send) as Promise<TimedRun> | undefined;
     } finally {
       if (reuse) {
-        body.feeds = body.slab = body.outputNames = body.outputsAt = undefined as never;
+        body.feeds = body.slab = body.outputNames = body.outputsAt = body.ringPlan = undefined as never;
         (send.transfer as TransferListItem[])[0] = EMPTY_SLAB;
         send.signal = send.slab = send.home = send.slabOutputs = send.known = send.listener = undefined;
       }
@@ -225,8 +291,13 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     return { outputs: result.outputs, runMs: result.runMs, forwardedBytes: result.forwardedBytes ?? 0 };
   }
 
+  warmAfterRestart(key: string, warm: (run: RestartWarmRun) => Promise<number>): void {
+    if (this.#models.has(key)) this.#warm.set(key, warm);
+  }
+
   async unloadModel(key: string): Promise<void> {
     this.#models.delete(key);
+    this.#warm.delete(key);
     this.#plans.forget(key);
     if (this.#closed || this.#failed) return;
     await this.#call({ op: 'unload', key }, NO_TRANSFER);
@@ -238,6 +309,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     this.#rejectAll(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }));
     this.#writeOffSlabs();
     this.#slabs.clear();
+    this.#dropRing();
     const worker = this.#worker;
     this.#worker = undefined;
     if (worker) {
@@ -284,6 +356,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     call.slabOutputs = o.slabOutputs;
     call.known = o.known;
     call.count = o.count ?? 0;
+    call.ringPlan = o.ringPlan ?? 0;
     if (signal) {
       call.signal = signal;
       call.onAbort = () => {
@@ -307,12 +380,19 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       return promise;
     }
     if (slab !== undefined) this.#slabCalls.set(id, o.home ?? this.#poolHome);
+    this.#messagesOut++;
     return promise;
   }
 
   #ensureWorker(): Worker {
     if (this.#worker) return this.#worker;
-    const data: DeviceWorkerData = { deviceId: this.id, backend: this.#o.backend };
+    let data: DeviceWorkerData = { deviceId: this.id, backend: this.#o.backend };
+    if (this.#o.doorbellSlotBytes > 0 && doorbellAvailable()) {
+      const doorbell = allocateDoorbell(this.#o.doorbellSlotBytes);
+      const ring: HostRing = new HostRing(doorbell, () => this.#onRing(ring));
+      this.#ring = ring;
+      data = { ...data, doorbell };
+    }
     const worker = new Worker(this.#o.workerUrl ?? defaultWorkerUrl(), { workerData: data, stdout: false, stderr: false });
     worker.on('message', (msg: DeviceResponse) => this.#onMessage(msg));
     worker.on('error', (err) => this.#onCrash(worker, `uncaught error in worker: ${err.message}`));
@@ -322,7 +402,10 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   #onMessage(msg: DeviceResponse): void {
+    if (!('rung' in msg) && this.#messagesOut > 0) this.#messagesOut--;
     const p = this.#pending.take(msg.id);
+    // The worker keeps the layout of a batch that ran in its slab: later batches of it may ring in.
+    if (p !== undefined && p.ringPlan > 0 && msg.ok === 'slab' && msg.kept === true) this.#ring?.kept(p.ringPlan);
     let result: unknown = msg.ok === true ? msg.result : undefined;
     let failure: EparaError | undefined = msg.ok === false ? eparaErrorFromJSON(msg.error) : undefined;
     // The slab comes back whether or not the caller still waits (an aborted call's slab returns too). Results
@@ -356,6 +439,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     if (worker !== this.#worker || this.#closed) return;
     this.#worker = undefined;
     void worker.terminate();
+    this.#dropRing();
     const failedCalls = this.#pending.size;
     this.#writeOffSlabs();
     this.#rejectAll(new EparaError('WORKER_CRASHED', `device ${this.id}: ${reason}`, { deviceId: this.id, reason }));
@@ -392,20 +476,37 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       if (r.status === 'fulfilled') reloaded++;
       else this.#models.delete(models[i]![0]);
     }
-    this.#o.logger.warn({ deviceId: this.id, restarts: this.#restarts, reloaded }, 'device worker restarted');
-    this.emit('workerRestarted', { deviceId: this.id, restarts: this.#restarts, reloadedModels: reloaded });
+    // The new sessions meet every batch size cold: warm the sizes warmed at load before any call is sent (calls made
+    // meanwhile wait for the restart, this included).
+    let warmed = 0;
+    for (const [key, warm] of [...this.#warm]) {
+      if (!this.#models.has(key)) continue;
+      warmed += await warm((feeds, options) => this.#post(worker, { op: 'run', key, feeds, ...(options.outputNames === undefined ? {} : { outputNames: options.outputNames }) }));
+      if (worker !== this.#worker) return; // crashed while warming; that crash restarts
+    }
+    this.#o.logger.warn({ deviceId: this.id, restarts: this.#restarts, reloaded, warmedSizes: warmed }, 'device worker restarted');
+    this.emit('workerRestarted', { deviceId: this.id, restarts: this.#restarts, reloadedModels: reloaded, warmedSizes: warmed });
   }
 
   #post(worker: Worker, body: RequestBody): Promise<unknown> {
     const id = this.#nextId++;
     const { promise } = this.#pending.open(id);
     worker.postMessage({ ...body, id } as DeviceRequest);
+    this.#messagesOut++;
     return promise;
   }
 
   #fellBack(modelKey: string, reason: string): void {
     this.#o.logger.warn({ deviceId: this.id, modelKey, reason }, 'CUDA execution provider unavailable; running on CPU');
     this.emit('deviceFellBack', { deviceId: this.id, modelKey, requested: 'cuda', used: 'cpu', reason });
+  }
+
+  /** The worker is gone: its doorbell with it (its rung calls fail with the rest), and nothing is owed by message. */
+  #dropRing(): void {
+    const ring = this.#ring;
+    this.#ring = undefined;
+    this.#messagesOut = 0;
+    ring?.drop();
   }
 
   /** Slabs lent to a worker that is gone died with it: the pool replaces them when next needed. */

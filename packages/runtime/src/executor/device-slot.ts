@@ -37,6 +37,7 @@ export function createDeviceSlot(
     ...(d.workerUrl === undefined ? {} : { workerUrl: d.workerUrl }),
     ...(d.inputSlabBytes === undefined ? {} : { inputSlabBytes: d.inputSlabBytes }),
     ...(d.inputSlabs === undefined ? {} : { inputSlabs: d.inputSlabs }),
+    ...(d.doorbellSlotBytes === undefined ? {} : { doorbellSlotBytes: d.doorbellSlotBytes }),
   });
   const scheduler = new DeviceScheduler({
     device: handle,

@@ -44,6 +44,11 @@ export interface ExecutorDeviceOptions {
   readonly inputSlabBytes?: number;
   /** Input slabs the device may hold at once. @default 4 */
   readonly inputSlabs?: number;
+  /**
+   * Bytes of one slot of the device's shared-memory doorbell (batches that fit one, with outputs of known size,
+   * reach the worker and come back without a `postMessage`; `0` turns it off). @default 64 KiB
+   */
+  readonly doorbellSlotBytes?: number;
 }
 
 /** What a service expects of one input tensor. Omitted fields are read from the model. */

@@ -22,6 +22,13 @@ export interface LoadedInstance {
   /** What a request is checked against: `io`, or any size on the batch axes for an instance that never stacks. */
   readonly requestIo: IoSpec;
   readonly runOptions: InstanceRunOptions;
+  /**
+   * For an instance that never stacks and whose outputs' per-item sizes the model fixes: the options of a run
+   * whose request has size 1 on every batch axis (the usual request), whose outputs' sizes are then known too —
+   * so that it can come back in its slab or through the doorbell. A request of another size runs with
+   * `runOptions`.
+   */
+  readonly unitRunOptions?: InstanceRunOptions;
   /** Whether a run fetches outputs the caller does not see (a stateful service's state outputs). */
   readonly hidesOutputs: boolean;
   readonly state: NamedTensors;
@@ -71,14 +78,15 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
     // Up to the largest batch the instance may launch (instance-sizes.ts caps it the same way).
     const maxBatch = Math.max(1, Math.min(s.maxBatch ?? 32, profile.points.at(-1)?.batch ?? 1));
     const sample = s.sampleInputs;
-    const warmed = await warmBatchShapes({ devices, modelKey: c.instanceId, io, sample, state, outputNames, maxBatch, budgetMs: c.profiling.warmShapesMs, logger: c.logger, signal });
+    const warmed = await warmBatchShapes({ devices, modelKey: c.instanceId, io, sample, state, outputNames, maxBatch, budgetMs: c.profiling.warmShapesMs, profile, logger: c.logger, signal });
     c.logger.info({ instanceId: c.instanceId, warmedSizes: warmed.sizes, maxBatch, ms: Math.round(warmed.ms) }, 'warmed batch sizes at load');
   }
   // Never stacked (a stateless model unbatched for good): a request runs whole, whatever its size on the batch
   // axes, so its outputs' sizes are not known before the run either.
   if (!batching.ok && batching.settled && io.stateInputs.length === 0) {
     const whole = outputNames ? { outputNames } : {};
-    return { io, requestIo: wholeRequestSpec(io), runOptions: whole, hidesOutputs, state, batching, profile, memory };
+    const unit = known === undefined ? {} : { unitRunOptions: runOptions };
+    return { io, requestIo: wholeRequestSpec(io), runOptions: whole, ...unit, hidesOutputs, state, batching, profile, memory };
   }
   return { io, requestIo: io, runOptions, hidesOutputs, state, batching, profile, memory };
 }
