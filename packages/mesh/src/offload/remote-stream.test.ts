@@ -158,6 +158,14 @@ describe('RemoteStream', () => {
     expect(err).toBeInstanceOf(EparaError);
     expect(err).toMatchObject({ code: 'CLOSED', message: 'stream b/7 is closed' });
     expect((err as Error).stack).not.toContain('\n    at ');
+    // One answer for every later frame, made once.
+    let again: unknown;
+    try {
+      stream.push(frame(5));
+    } catch (e) {
+      again = e;
+    }
+    expect(again).toBe(err);
   });
 
   it("the peer's error message fails the stream with that error", async () => {

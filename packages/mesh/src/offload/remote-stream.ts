@@ -40,6 +40,8 @@ export class RemoteStream implements MeshStream {
   /** Frames that could not be sent (too large), by number, with their error: each settles in its turn. */
   readonly #unsent = new Map<number, EparaError>();
   #timer: TimerHandle | undefined;
+  /** What a push after the end throws. */
+  #closedError: EparaError | undefined;
 
   constructor(init: { streamId: number; peer: ServerId; send: (m: OffloadMessage) => void; bounds?: RemoteStreamBounds }) {
     this.#streamId = init.streamId;
@@ -51,8 +53,8 @@ export class RemoteStream implements MeshStream {
 
   push(frame: NamedTensors): number {
     // Every frame pushed after the stream ended gets this answer (its peer failed, frames keep coming): an
-    // outcome, not a fault, so without a stack trace (see `stacklessError`).
-    if (this.#closed || this.#summary) throw stacklessError('CLOSED', `stream ${this.id} is closed`, {});
+    // outcome, not a fault, made once per stream and without a stack trace (see `stacklessError`).
+    if (this.#closed || this.#summary) throw (this.#closedError ??= stacklessError('CLOSED', `stream ${this.id} is closed`, {}));
     const seq = this.#counts.pushed++;
     if (this.#bounds) {
       this.#pushedAt.push(this.#bounds.clock.now());
