@@ -1,3 +1,6 @@
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { EparaError } from '@epara/core';
 
 /** A call from the demo's main process to one of its children. */
@@ -47,7 +50,7 @@ export function serveChild(handlers: ChildHandlers, onExit: () => Promise<void>)
       reply({ kind: 'reply', id: m.id, ok: true, value: null });
       return leave(0);
     }
-    const handler = handlers[m.op] as ((arg: unknown) => unknown) | undefined;
+    const handler = (handlers[m.op] ?? PROFILING[m.op]) as ((arg: unknown) => unknown) | undefined;
     Promise.resolve()
       .then(() => {
         if (!handler) throw new EparaError('INVALID_OPTIONS', `unknown operation ${m.op}`);
@@ -59,6 +62,59 @@ export function serveChild(handlers: ChildHandlers, onExit: () => Promise<void>)
       );
   });
 }
+
+let profiler: { session: Session; heap: boolean; gc: PerformanceObserver; pauses: Record<string, { count: number; ms: number }> } | undefined;
+
+const GC_KINDS: Record<number, string> = { [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks' };
+
+/**
+ * Operations every child answers besides its own: a V8 CPU profile of its main thread (its event loop; a
+ * node's device worker is not in it) between `cpuProfileStart` and `cpuProfileStop`, which writes it to the
+ * path given (`.cpuprofile`, readable by Chrome's DevTools and by `cpu-profile.ts`); with `{ heap: true }` also
+ * a sampling heap profile (where the garbage collector's work comes from) beside it (`.heapprofile`). The same
+ * in every child, so both systems' node processes are profiled alike (`cpu-per-item.ts`). `cpuProfileStop`
+ * answers the garbage collector's pauses over the profile, by kind, and the heap's size at the end.
+ */
+const PROFILING: ChildHandlers = {
+  async cpuProfileStart(o: { heap?: boolean } | null) {
+    if (profiler) throw new EparaError('INVALID_OPTIONS', 'a CPU profile is already being recorded');
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    // 250 µs between samples (V8's default is 1 ms): per-request costs of tens of µs still get samples.
+    await session.post('Profiler.setSamplingInterval', { interval: 250 });
+    const heap = o?.heap === true;
+    // Every sampled allocation, also those the collector has freed by the end (the default keeps live ones only).
+    if (heap) await session.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    const pauses: Record<string, { count: number; ms: number }> = {};
+    const gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const kind = GC_KINDS[(e as { detail?: { kind?: number } }).detail?.kind ?? -1] ?? 'other';
+        const p = (pauses[kind] ??= { count: 0, ms: 0 });
+        p.count++;
+        p.ms += e.duration;
+      }
+    });
+    gc.observe({ entryTypes: ['gc'] });
+    await session.post('Profiler.start');
+    profiler = { session, heap, gc, pauses };
+  },
+  async cpuProfileStop(path: string) {
+    const p = profiler;
+    if (!p) throw new EparaError('INVALID_OPTIONS', 'no CPU profile is being recorded');
+    profiler = undefined;
+    const { profile } = await p.session.post('Profiler.stop');
+    p.gc.disconnect();
+    await writeFile(path, JSON.stringify(profile));
+    if (p.heap) {
+      const heap = await p.session.post('HeapProfiler.stopSampling');
+      await writeFile(path.replace(/\.cpuprofile$/, '') + '.heapprofile', JSON.stringify(heap.profile));
+    }
+    p.session.disconnect();
+    const m = process.memoryUsage();
+    return { gc: p.pauses, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, rssBytes: m.rss };
+  },
+};
 
 /** Sends an event to the main process (ignored when the channel is gone). */
 export function emitToParent(name: string, value: unknown): void {

@@ -10,6 +10,7 @@ import { demoServices, type DemoRun, type DemoService } from '../services.js';
 import { buildLanguageModel } from '../models.js';
 import { deviceOf } from '../placement.js';
 import { emitToParent, serveChild } from './child-rpc.js';
+import { EstimateTap } from './estimate-tap.js';
 import { RequestTrace, type TracedPeer } from './request-trace.js';
 import { serveEntry } from './entry.js';
 import { RoutedTransport } from './routed-transport.js';
@@ -104,11 +105,13 @@ serveChild(
     async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
       if (!executor || !mesh) throw new EparaError('INTERNAL', 'listen first');
       network = o.network;
+      const x0 = executor;
+      const tap = new EstimateTap(x0);
       node = createNode({
         id,
         transport: new RoutedTransport(mesh, new Map(o.routes)),
         // The node reads its capacities from here: each instance's rate at the device hold time the runtime learns.
-        executor,
+        executor: tap.executor,
         security: { psk: o.psk },
         seeds: o.seeds,
         network: o.network,
@@ -126,7 +129,6 @@ serveChild(
         decided ??= `reject ${e.code}`;
         refusedWhy ??= e.reason;
       });
-      const x0 = executor;
       const u = new DeviceUsageLog({ now: () => performance.now(), deviceBusyMs: () => x0.stats().devices['cpu0']?.busyMs ?? 0, loopActiveMs: () => performance.eventLoopUtilization().active });
       usage = u;
       executor.on('batchDispatched', (e) => {
@@ -152,14 +154,19 @@ serveChild(
         submit: (serviceId, inputs, budgetMs) => {
           const startedAt = Date.now();
           const deadline = startedAt + budgetMs;
-          const estimate = x.estimate(serviceId);
-          const traced = trace?.begin({ serviceId, decidedAt: clockNow(), estimateAt: estimate?.ready ? estimate.completionAt : Number.NaN, deadline });
-          // Routing runs synchronously inside submit: the events it fires name this request's decision.
+          // A trace records the estimate before the request enters the node (it names the request there).
+          const before = trace === undefined ? undefined : x.estimate(serviceId);
+          const traced = trace?.begin({ serviceId, decidedAt: clockNow(), estimateAt: before?.ready ? before.completionAt : Number.NaN, deadline });
+          // Routing runs synchronously inside submit: the events it fires name this request's decision, and the
+          // estimate it read is this request's (the executor is not asked a second time for the log).
           decided = undefined;
           refusedWhy = undefined;
+          tap.take();
           const done = n.submit(serviceId, inputs, { deadline, ...(traced === undefined ? {} : { trace: { requestId: traced } }) });
           const decision = decided ?? 'local';
           const reason = refusedWhy;
+          const read = tap.take();
+          const estimate = read.read ? read.estimate : before;
           decided = undefined;
           refusedWhy = undefined;
           // What the view showed of the peers when the request was not run here (traced only).

@@ -1,4 +1,5 @@
 import { EparaError } from '@epara/core';
+import { stacklessError } from '@epara/core/internal';
 import type { Clock, LocalStream, NamedTensors, ServerId, StreamResult, StreamSummary, TimerHandle, Timers } from '@epara/core';
 import { isFrameTooLarge } from '../protocol/frame-codec.js';
 import { createAsyncQueue } from '../util/async-queue.js';
@@ -39,6 +40,8 @@ export class RemoteStream implements MeshStream {
   /** Frames that could not be sent (too large), by number, with their error: each settles in its turn. */
   readonly #unsent = new Map<number, EparaError>();
   #timer: TimerHandle | undefined;
+  /** What a push after the end throws. */
+  #closedError: EparaError | undefined;
 
   constructor(init: { streamId: number; peer: ServerId; send: (m: OffloadMessage) => void; bounds?: RemoteStreamBounds }) {
     this.#streamId = init.streamId;
@@ -49,7 +52,9 @@ export class RemoteStream implements MeshStream {
   }
 
   push(frame: NamedTensors): number {
-    if (this.#closed || this.#summary) throw new EparaError('CLOSED', `stream ${this.id} is closed`);
+    // Every frame pushed after the stream ended gets this answer (its peer failed, frames keep coming): an
+    // outcome, not a fault, made once per stream and without a stack trace (see `stacklessError`).
+    if (this.#closed || this.#summary) throw (this.#closedError ??= stacklessError('CLOSED', `stream ${this.id} is closed`, {}));
     const seq = this.#counts.pushed++;
     if (this.#bounds) {
       this.#pushedAt.push(this.#bounds.clock.now());
@@ -91,8 +96,9 @@ export class RemoteStream implements MeshStream {
       // it would be delivered for nothing and the real answer of that frame, arriving later, dropped as a repeat.
       if (m.seq < this.#answered || m.seq >= this.#counts.pushed || this.#summary) return;
       // The peer answers in push order: the results of the frames before this one were lost on the way. They
-      // fail now, rather than wait for answers that never come (and hold back every later frame's).
-      this.#lose(m.seq, new EparaError('PEER_UNAVAILABLE', `the result of a stream frame was lost on the way back from ${this.pinnedTo}`, { peer: this.pinnedTo, cause: 'LOST_IN_TRANSIT' }));
+      // fail now, rather than wait for answers that never come (and hold back every later frame's). The error
+      // is made only then: this runs for every result, and an error's stack trace costs more than the rest.
+      if (m.seq > this.#answered) this.#lose(m.seq, new EparaError('PEER_UNAVAILABLE', `the result of a stream frame was lost on the way back from ${this.pinnedTo}`, { peer: this.pinnedTo, cause: 'LOST_IN_TRANSIT' }));
       this.#deliver(m.ok ? { seq: m.seq, ok: true, outputs: m.outputs, latencyMs: m.latencyMs } : { seq: m.seq, ok: false, error: m.error });
       this.#arm();
       return;
