@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NamedTensors } from '@epara/core';
-import { createDevice, fakeModelBytes, type DeviceHandle, type KnownOutput, type TimedRun, type WorkerRestartedEvent } from '@epara/runtime';
+import { fakeModelBytes, type KnownOutput, type TimedRun, type WorkerRestartedEvent } from '@epara/runtime';
 import { models, seededFloats } from '../fixtures/models.js';
-import { codeOf, values } from './helpers.js';
+import { codeOf, values, devicesClosedAfterEach } from './helpers.js';
 
 /*
  * The shared-memory doorbell: once a batch layout ran by message in its slab, later batches of it ring in
@@ -22,15 +22,7 @@ function items(run: TimedRun): readonly NamedTensors[] {
 }
 
 describe('device doorbell', () => {
-  const devices: DeviceHandle[] = [];
-  const open = (o: Parameters<typeof createDevice>[0]): DeviceHandle => {
-    const d = createDevice(o);
-    devices.push(d);
-    return d;
-  };
-  afterEach(async () => {
-    await Promise.all(devices.splice(0).map((d) => d.close()));
-  });
+  const open = devicesClosedAfterEach();
 
   it('rings batches of a layout in once one of them ran by message, with the same answers', async () => {
     const d = open({ id: 'ring', backend: { kind: 'fake' } });

@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NamedTensors } from '@epara/core';
-import { createDevice, fakeModelBytes, type DeviceHandle, type TimedRun, type WorkerRestartedEvent } from '@epara/runtime';
+import { fakeModelBytes, type DeviceHandle, type TimedRun, type WorkerRestartedEvent } from '@epara/runtime';
 import { models, seededFloats } from '../fixtures/models.js';
-import { codeOf } from './helpers.js';
+import { codeOf, devicesClosedAfterEach } from './helpers.js';
 
 /*
  * The input slab data path: batches stacked in place into reusable slabs lent to the worker, checked against
@@ -28,15 +28,7 @@ function runBatch(d: DeviceHandle, key: string, items: readonly NamedTensors[]):
 }
 
 describe('device input slabs', () => {
-  const devices: DeviceHandle[] = [];
-  const open = (o: Parameters<typeof createDevice>[0]): DeviceHandle => {
-    const d = createDevice(o);
-    devices.push(d);
-    return d;
-  };
-  afterEach(async () => {
-    await Promise.all(devices.splice(0).map((d) => d.close()));
-  });
+  const open = devicesClosedAfterEach();
 
   it('gives the copy path’s outputs on the real classifier, leaves the callers’ arrays intact, and reuses its slabs', async () => {
     const slabbed = open({ id: 'slab', threads: 1 });

@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NamedTensors } from '@epara/core';
-import { createDevice, fakeModelBytes, type DeviceHandle, type KnownOutput, type TimedRun, type WorkerRestartedEvent } from '@epara/runtime';
+import { fakeModelBytes, type KnownOutput, type TimedRun, type WorkerRestartedEvent } from '@epara/runtime';
 import { models, seededFloats } from '../fixtures/models.js';
-import { codeOf, values } from './helpers.js';
+import { codeOf, values, devicesClosedAfterEach } from './helpers.js';
 
 /*
  * Outputs written into the batch's slab: the backend fills pre-allocated views behind the inputs, the device
@@ -24,15 +24,7 @@ function items(run: TimedRun): readonly NamedTensors[] {
 }
 
 describe('device output slabs', () => {
-  const devices: DeviceHandle[] = [];
-  const open = (o: Parameters<typeof createDevice>[0]): DeviceHandle => {
-    const d = createDevice(o);
-    devices.push(d);
-    return d;
-  };
-  afterEach(async () => {
-    await Promise.all(devices.splice(0).map((d) => d.close()));
-  });
+  const open = devicesClosedAfterEach();
 
   it('gives each request of a batch the outputs of its unbatched run on the real classifier', async () => {
     const d = open({ id: 'cls', threads: 1 });

@@ -1,5 +1,6 @@
 import { affineProfile, isEparaError, type NamedTensors } from '@epara/core';
-import { fakeModelBytes, type FakeModelSpec } from '@epara/runtime';
+import { afterEach } from 'vitest';
+import { createDevice, fakeModelBytes, type DeviceHandle, type FakeModelSpec } from '@epara/runtime';
 
 /**
  * A fake model `y = 2x + 1` over `x f32[batch, 2]`, blocking `fixedMs + perItemMs · batch`; an input of -7
@@ -39,4 +40,17 @@ export const flat = (ms: number) => affineProfile('cpu-1t', { fixedMs: ms, perIt
 /** Resolves on the next occurrence of an event. */
 export function nextEvent<T>(emitter: { once(event: never, fn: (e: T) => void): unknown }, event: string): Promise<T> {
   return new Promise((resolve) => emitter.once(event as never, resolve));
+}
+
+/** Call inside a `describe`: returns `open`, which creates a device that is closed after each test. */
+export function devicesClosedAfterEach(): (o: Parameters<typeof createDevice>[0]) => DeviceHandle {
+  const devices: DeviceHandle[] = [];
+  afterEach(async () => {
+    await Promise.all(devices.splice(0).map((d) => d.close()));
+  });
+  return (o) => {
+    const d = createDevice(o);
+    devices.push(d);
+    return d;
+  };
 }
