@@ -189,7 +189,9 @@ export class RequestHandler {
     const c = this.#c;
     const now = c.clock.now();
     const estimate = c.executor.estimate(request.serviceId);
-    const corrected = c.lateness ? c.lateness.correct(request.serviceId, estimate, now, this.#monotonic.now()) : estimate;
+    // The routing instant on the monotonic clock, read once: the correction's ages and what #learn records.
+    const decidedAt = c.lateness ? this.#monotonic.now() : 0;
+    const corrected = c.lateness ? c.lateness.correct(request.serviceId, estimate, now, decidedAt) : estimate;
     const view = c.view();
     const sentSinceReport = this.#sentSinceReport(request.serviceId, view);
     const input: RouteRequestInput = {
@@ -208,7 +210,7 @@ export class RequestHandler {
       if (unanswered) c.hooks.resentUnanswered(request.serviceId);
       const trace = request.trace;
       const run = c.executor.submit(request.serviceId, request.inputs, { deadline: request.deadline, signal: request.signal, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
-      if (c.lateness && estimate !== undefined) this.#learn(c.lateness, request, now, estimate.completionAt, run);
+      if (c.lateness && estimate !== undefined) this.#learn(c.lateness, request, now, decidedAt, estimate.completionAt, run);
       return run;
     }
     if (c.offloader && (decision.action === 'forward' || (decision.action === 'reject' && decision.code === 'NO_INSTANCE' && request.hops < c.hopLimit))) {
@@ -285,10 +287,10 @@ export class RequestHandler {
    * dropped `DEADLINE_EXCEEDED` would have finished no earlier than its deadline; other failures say nothing
    * about the wait.
    */
-  #learn(lateness: LocalLateness, request: HandledRequest, now: number, estimateAt: number, run: Promise<NamedTensors>): void {
-    // On the monotonic clock: the estimate and the deadline are moved onto it from the routing instant.
+  #learn(lateness: LocalLateness, request: HandledRequest, now: number, decidedAt: number, estimateAt: number, run: Promise<NamedTensors>): void {
+    // On the monotonic clock: the estimate and the deadline are moved onto it from the routing instant (`now` on
+    // the node's clock, `decidedAt` on the monotonic one).
     const monotonic = this.#monotonic;
-    const decidedAt = monotonic.now();
     const onMonotonic = (t: number): number => decidedAt + (t - now);
     run.then(
       () => lateness.observe(request.serviceId, { decidedAt, estimateAt: onMonotonic(estimateAt), settledAt: monotonic.now() }),
