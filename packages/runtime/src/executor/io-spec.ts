@@ -1,7 +1,7 @@
 import { EparaError, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
 import type { LoadedModelInfo, ModelIoInfo } from '../devices/device-port.js';
 import type { BatchAxes } from '../tensors/stack.js';
-import { product } from '../tensors/stack.js';
+import { plainView, product } from '../tensors/stack.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
 import { checkDimTies, dimTies, type DimTie } from './dim-ties.js';
 
@@ -311,12 +311,19 @@ export function plainArrays(inputs: NamedTensors): NamedTensors {
   let out: Record<string, TensorLike> | undefined;
   for (const name in inputs) {
     const t = inputs[name];
-    if (t === undefined || typeof Buffer === 'undefined' || !Buffer.isBuffer(t.data)) continue;
-    const b = t.data as Buffer;
+    if (t === undefined) continue;
+    const plain = plainTensor(t);
+    if (plain === t) continue;
     out ??= { ...inputs };
-    out[name] = { type: t.type, dims: t.dims, data: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
+    out[name] = plain;
   }
   return out ?? inputs;
+}
+
+/** One tensor as {@link plainArrays} gives it: a plain `Uint8Array` view for a Node `Buffer`, else `t` itself. */
+export function plainTensor(t: TensorLike): TensorLike {
+  const data = plainView(t.data);
+  return data === t.data ? t : { type: t.type, dims: t.dims, data };
 }
 
 function bad(serviceId: string, input: string, message: string): never {

@@ -1,6 +1,6 @@
 import { invalidOption, isEparaError, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
 import { product, stackTensors } from '../tensors/stack.js';
-import { checkTensor, plainArrays, type InputSpec, type IoSpec } from './io-spec.js';
+import { checkTensor, plainArrays, plainTensor, type InputSpec, type IoSpec } from './io-spec.js';
 
 /** A deep copy of tensors (fresh, transferable buffers). */
 export function cloneTensors(tensors: NamedTensors): Record<string, TensorLike> {
@@ -52,7 +52,7 @@ export function initialState(io: IoSpec, given: NamedTensors | undefined): Named
       continue;
     }
     checkOptionTensor('stateful.initial', s, t, 'a tensor the model takes');
-    out[s.name] = plainArrays({ [s.name]: t })[s.name]!;
+    out[s.name] = plainTensor(t);
   }
   return out;
 }

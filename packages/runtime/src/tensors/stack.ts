@@ -98,10 +98,8 @@ export function sliceAlong(t: TensorLike, axis: number, index: number): TensorLi
   }
   const typed = t.data as Float32Array;
   if (outer === 1) {
-    const view: ArrayBufferView & { length: number } = typed.subarray(index * inner, (index + 1) * inner);
     // A Buffer's subarray is a Buffer: the item gets a plain view of the same memory.
-    const data = typeof Buffer !== 'undefined' && Buffer.isBuffer(view) ? new Uint8Array(view.buffer, view.byteOffset, view.length) : view;
-    return { type: t.type, dims, data: data as TensorLike['data'] };
+    return { type: t.type, dims, data: plainView(typed.subarray(index * inner, (index + 1) * inner)) };
   }
   const Ctor = arrayClass(typed) as new (n: number) => Float32Array;
   const data = new Ctor(outer * inner);
@@ -117,6 +115,11 @@ export function product(dims: readonly number[]): number {
   let p = 1;
   for (let i = 0; i < dims.length; i++) p *= dims[i]!;
   return p;
+}
+
+/** `data` itself, or for a Node `Buffer` a plain `Uint8Array` view of the same memory (no copy). */
+export function plainView<D extends TensorLike['data']>(data: D): D {
+  return typeof Buffer !== 'undefined' && Buffer.isBuffer(data) ? (new Uint8Array(data.buffer, data.byteOffset, data.byteLength) as D) : data;
 }
 
 /**
