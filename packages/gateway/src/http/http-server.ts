@@ -37,14 +37,16 @@ export class HttpFront {
   #server: Server | undefined;
   #accepted = 0;
   #answered = 0;
-  /** Open connections, and how many answers each has pending (none: idle, or its request's head still arriving). */
+  /** Open connections. */
   readonly #sockets = new Set<Socket>();
-  readonly #pending = new WeakMap<Socket, number>();
   /** Requests handed to the router and not yet answered (a body may still be arriving). */
   readonly #routed = new Set<ServerResponse>();
   /** Answers of the host's handlers still open (the dashboard's event stream never ends by itself). */
   readonly #hosted = new Set<ServerResponse>();
-  /** Each connection's answers not yet closed (for a request node:http then fails to parse, {@link #clientError}). */
+  /**
+   * Each connection's answers not yet closed (none: idle, or its request's head still arriving) — for
+   * {@link close}, and for a request node:http then fails to parse ({@link #clientError}).
+   */
   readonly #answers = new WeakMap<Socket, Set<ServerResponse>>();
   /** Connections whose 400 for a request that did not parse waits for the answers ahead of it. */
   readonly #refusing = new WeakSet<Socket>();
@@ -132,7 +134,7 @@ export class HttpFront {
     // A connection with no answer pending that closeIdleConnections left open is in the middle of a request's head
     // (a client trickling its headers): it would hold the shutdown until headersTimeout (60 s).
     for (const socket of this.#sockets) {
-      if (socket.destroyed || this.#pending.get(socket)) continue;
+      if (socket.destroyed || this.#answers.get(socket)?.size) continue;
       socket.end(CLOSING_HEAD_ANSWER);
       socket.destroySoon(); // the rest of its head is not read
     }
@@ -149,14 +151,10 @@ export class HttpFront {
     });
     const pending = (req: IncomingMessage, res: ServerResponse): void => {
       const socket = req.socket;
-      this.#pending.set(socket, (this.#pending.get(socket) ?? 0) + 1);
       let answers = this.#answers.get(socket);
       if (!answers) this.#answers.set(socket, (answers = new Set()));
       answers.add(res);
-      res.once('close', () => {
-        this.#pending.set(socket, this.#pending.get(socket)! - 1);
-        answers.delete(res);
-      });
+      res.once('close', () => answers.delete(res));
     };
     server.prependListener('request', pending);
     server.prependListener('checkContinue', pending);
