@@ -1,27 +1,18 @@
 import { connect } from 'node:net';
-import type { ClusterView, NamedTensors } from '@epara/core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createGateway } from '../gateway.js';
-import type { Gateway } from '../gateway.js';
+import { expect, it } from 'vitest';
+import { echoGatewayForFile } from './raw-socket-fixture.js';
 
 /*
  * Answers node:http writes by itself (an expectation it does not meet, a request without Host) came with an
  * empty body; like every other refusal they carry the protocol's `{ error, code }`.
  */
 
-let gateway: Gateway;
-let port: number;
-beforeAll(async () => {
-  const node = { id: 'n1', view: () => ({ entries: {} }) as unknown as ClusterView, submit: async (_s: string, inputs: NamedTensors): Promise<NamedTensors> => ({ y: inputs['x']! }) };
-  gateway = createGateway({ node, models: [{ name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [] }], http: { port: 0 }, grpc: false });
-  port = Number(new URL((await gateway.start()).http!).port);
-});
-afterAll(() => gateway?.close());
+const gateway = echoGatewayForFile();
 
 /** Sends `bytes` and resolves with the first answer (status, headers, body by its Content-Length). */
 function firstAnswer(bytes: string): Promise<{ status: number; head: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect(gateway.port, '127.0.0.1');
     let got = '';
     socket.on('error', reject);
     socket.on('data', (b: Buffer) => {

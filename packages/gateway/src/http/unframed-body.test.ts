@@ -1,8 +1,6 @@
 import { connect } from 'node:net';
-import type { ClusterView, NamedTensors } from '@epara/core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createGateway } from '../gateway.js';
-import type { Gateway } from '../gateway.js';
+import { expect, it } from 'vitest';
+import { echoGatewayForFile } from './raw-socket-fixture.js';
 
 /*
  * A request whose Transfer-Encoding does not end in `chunked` has no length a server can read (RFC 9112 §6.3:
@@ -10,19 +8,12 @@ import type { Gateway } from '../gateway.js';
  * its answer, waited for idleTimeoutMs (5 minutes by default) instead.
  */
 
-let gateway: Gateway;
-let port: number;
-beforeAll(async () => {
-  const node = { id: 'n1', view: () => ({ entries: {} }) as unknown as ClusterView, submit: async (_s: string, inputs: NamedTensors): Promise<NamedTensors> => ({ y: inputs['x']! }) };
-  gateway = createGateway({ node, models: [{ name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [] }], http: { port: 0 }, grpc: false });
-  port = Number(new URL((await gateway.start()).http!).port);
-});
-afterAll(() => gateway?.close());
+const gateway = echoGatewayForFile();
 
 /** Sends `bytes` (without closing its side) and resolves with what the server wrote once it closed the connection. */
 function exchange(bytes: string): Promise<string> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect(gateway.port, '127.0.0.1');
     let got = '';
     socket.on('data', (b: Buffer) => (got += b.toString('latin1')));
     socket.on('error', () => undefined);
