@@ -209,6 +209,8 @@ export class RequestHandler {
       c.hooks.ranLocally(request.serviceId);
       if (unanswered) c.hooks.resentUnanswered(request.serviceId);
       const trace = request.trace;
+      // The queue this request joins: a correction learned on a queue that has drained since is dropped.
+      c.lateness?.admitted(request.serviceId, { decidedAt, deadline: decidedAt + (request.deadline - now) });
       const run = c.executor.submit(request.serviceId, request.inputs, { deadline: request.deadline, signal: request.signal, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
       if (c.lateness && estimate !== undefined) this.#learn(c.lateness, request, now, decidedAt, estimate.completionAt, run);
       return run;
