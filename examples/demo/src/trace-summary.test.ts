@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decisionTraceLines, summarizeDecisions, summarizeTraces, traceLines, type TraceLine } from './trace-summary.js';
+import { decisionTraceLines, secondTraceLines, summarizeDecisions, summarizeSeconds, summarizeTraces, traceLines, type TraceLine } from './trace-summary.js';
 
 const base = { run: 1, serviceId: 'image', decision: 'local', decidedAt: 0, deadline: 300 } as const;
 
@@ -64,5 +64,31 @@ describe('summarizeDecisions (what each entry decided, and what it read)', () =>
     expect(groups[1]!.peerShare[0]).toBeCloseTo(302 / 300);
     expect(groups[2]).toMatchObject({ rawShare: [], correctedShare: [], peerShare: [0.4], peerAgeMs: [250], noRoom: 0 });
     expect(decisionTraceLines(groups)[2]).toBe('edge-0  reject OVERLOADED  1         0.0%    OVERLOADED:1  80%/80%      110%/110%         101%/101%         100/100            1');
+  });
+});
+
+describe('summarizeSeconds (how each run starts at each entry)', () => {
+  it('splits each run at each node into its first seconds and the rest, by decision and outcome', () => {
+    const at = (run: number, decidedAt: number, o: Partial<TraceLine>): TraceLine => ({ ...base, node: 'edge-0', run, decidedAt, deadline: decidedAt + 300, estimateAt: decidedAt + 20, ...o });
+    const lines: TraceLine[] = [
+      // Run 2 starts at 10 000: its first request waited 300 ms on a promise of 20 (×15) and expired.
+      at(2, 10_000, { settledAt: 10_300, outcome: 'DEADLINE_EXCEEDED' }),
+      at(2, 10_500, { decision: 'reject OVERLOADED', settledAt: 10_501, outcome: 'OVERLOADED' }),
+      at(2, 11_200, { settledAt: 11_240, outcome: 'ok' }),
+      at(2, 14_000, { decision: 'forward edge-2', settledAt: 14_100, outcome: 'ok' }),
+      at(2, 15_500, { settledAt: 15_520, outcome: 'ok' }),
+      // Run 4 at another node and time; another service is left out.
+      at(4, 40_000, { node: 'edge-1', settledAt: 40_010, outcome: 'ok' }),
+      at(4, 39_000, { serviceId: 'chat', node: 'edge-1', settledAt: 39_010, outcome: 'ok' }),
+    ];
+    const groups = summarizeSeconds(lines, 'image');
+    expect(groups.map((g) => [g.node, g.run, g.second, g.n, g.good, g.local, g.forwarded, g.refused, g.lost])).toEqual([
+      ['edge-0', 2, '0', 2, 0, 1, 0, 1, { DEADLINE_EXCEEDED: 1, OVERLOADED: 1 }],
+      ['edge-0', 2, '1', 1, 1, 1, 0, 0, {}],
+      ['edge-0', 2, '3+', 2, 2, 1, 1, 0, {}],
+      ['edge-1', 4, '0', 1, 1, 1, 0, 0, {}],
+    ]);
+    expect(groups[0]!.answerOverEstimate).toEqual([15]);
+    expect(secondTraceLines(groups)[1]).toBe('edge-0  2    0       2         0.0%    1/0/1              DEADLINE_EXCEEDED:1 OVERLOADED:1  15.00/15.00');
   });
 });

@@ -13,7 +13,8 @@ import type { TracedPeer, TracedRequest } from './cluster/request-trace.js';
  * the executor's settle to the entry's (the host's event loop). By node and by the estimate's share of the budget.
  * Then every decision of each node — served here, sent to which peer, refused with which code — with what it
  * read: the local estimate's share of the budget (raw, and as routing corrected it for a refusal), and the view's
- * most promising peer (its reported wait plus its next run, ÷ the budget; the age of its entry).
+ * most promising peer (its reported wait plus its next run, ÷ the budget; the age of its entry). Last, each run's
+ * first seconds at each entry, second by second: whether a run starts by losing, and by which decisions.
  *
  *   npx tsx examples/demo/src/trace-summary.ts <dir> [service]
  */
@@ -155,6 +156,75 @@ export function decisionTraceLines(groups: readonly DecisionGroup[]): string[] {
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
 }
 
+/** The requests of one node, run and second of that run, by how they were decided and how they ended. */
+export interface SecondGroup {
+  readonly node: string;
+  /** The run's number in the trace (the demo's runs in the order they ran). */
+  readonly run: number;
+  /** Whole seconds since the run's first request at this node; the last group holds every later one (`3+`). */
+  readonly second: string;
+  n: number;
+  good: number;
+  /** Decisions: served here, sent on, refused. */
+  local: number;
+  forwarded: number;
+  refused: number;
+  /** How the others ended, by outcome (`late` or an error code). */
+  readonly lost: Record<string, number>;
+  /** Served here: the answer's wait ÷ the wait the estimate promised (how far off the node's figures were). */
+  readonly answerOverEstimate: number[];
+}
+
+/**
+ * The first seconds of every run at each node, second by second, then the rest of the run together: whether a
+ * run's first seconds lose more than its later ones, and how — refused or sent away (figures too cautious) or
+ * admitted and then late or expired (figures too hopeful, `answer÷est` above 1).
+ */
+export function summarizeSeconds(lines: readonly TraceLine[], service: string, firstSeconds = 3): SecondGroup[] {
+  const startOf = new Map<string, number>();
+  for (const t of lines) {
+    if (t.serviceId !== service) continue;
+    const k = `${t.node}\u0000${t.run}`;
+    startOf.set(k, Math.min(startOf.get(k) ?? Number.POSITIVE_INFINITY, t.decidedAt));
+  }
+  const groups = new Map<string, SecondGroup>();
+  for (const t of lines) {
+    if (t.serviceId !== service || t.decision === undefined) continue;
+    const s = Math.floor((t.decidedAt - startOf.get(`${t.node}\u0000${t.run}`)!) / 1000);
+    const second = s < firstSeconds ? String(s) : `${firstSeconds}+`;
+    const key = `${t.node}\u0000${t.run}\u0000${second}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { node: t.node, run: t.run, second, n: 0, good: 0, local: 0, forwarded: 0, refused: 0, lost: {}, answerOverEstimate: [] }));
+    g.n++;
+    if (t.outcome === 'ok') g.good++;
+    else g.lost[t.outcome ?? '?'] = (g.lost[t.outcome ?? '?'] ?? 0) + 1;
+    if (t.decision.startsWith('forward')) g.forwarded++;
+    else if (t.decision.startsWith('reject')) g.refused++;
+    else g.local++;
+    const promised = t.estimateAt - t.decidedAt;
+    if (t.decision === 'local' && t.settledAt !== undefined && promised > 0) g.answerOverEstimate.push((t.settledAt - t.decidedAt) / promised);
+  }
+  return [...groups.values()].sort((a, b) => a.node.localeCompare(b.node) || a.run - b.run || a.second.localeCompare(b.second));
+}
+
+/** One line per node, run and second: counts by decision, how the lost ones ended, p50/p90 of answer ÷ estimate. */
+export function secondTraceLines(groups: readonly SecondGroup[]): string[] {
+  const q = (v: readonly number[]): string => (v.length === 0 ? '-' : `${quantile(v, 0.5)!.toFixed(2)}/${quantile(v, 0.9)!.toFixed(2)}`);
+  const rows = groups.map((g) => [
+    g.node,
+    String(g.run),
+    g.second,
+    String(g.n),
+    `${((100 * g.good) / g.n).toFixed(1)}%`,
+    `${g.local}/${g.forwarded}/${g.refused}`,
+    Object.entries(g.lost).map(([k, v]) => `${k}:${v}`).join(' ') || '-',
+    q(g.answerOverEstimate),
+  ]);
+  const head = ['node', 'run', 'second', 'requests', 'good', 'here/sent/refused', 'lost', 'answer÷est (here)'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
 /** Reads every `<node>.jsonl` of `dir`. */
 export function readTraces(dir: string): TraceLine[] {
   return readdirSync(dir)
@@ -178,4 +248,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   for (const line of traceLines(summarizeTraces(lines, service))) console.log(line);
   console.log(`\n${service}, every decision at its entry: what the node read (p50/p90; peer: travel + the view's reported wait + next run)`);
   for (const line of decisionTraceLines(summarizeDecisions(lines, service))) console.log(line);
+  console.log(`\n${service}, each run's first seconds at each entry (run: the demo's runs in order; answer÷est: the wait seen ÷ the wait promised, p50/p90)`);
+  for (const line of secondTraceLines(summarizeSeconds(lines, service))) console.log(line);
 }

@@ -63,6 +63,42 @@ describe('LocalLateness', () => {
     expect(l.hostRatio(3100)).toBe(4);
   });
 
+  it('drops the correction once its queue drained: every admitted request past its deadline, none since', () => {
+    const l = new LocalLateness(2000);
+    // Four requests admitted 1 ms apart, each dropped at its deadline 25 ms later against an estimate of 10 ms.
+    for (let i = 0; i < 4; i++) {
+      l.admitted('s', { decidedAt: i, deadline: i + 25 });
+      l.observe('s', { decidedAt: i, estimateAt: i + 10, settledAt: i + 25 });
+    }
+    expect(l.ratio('s', 28)).toBeCloseTo(2.5);
+    expect(l.hostRatio(28)).toBeCloseTo(2.5);
+    // Past the last deadline the queue they waited in is empty, though the observations are well within 2 s.
+    expect(l.ratio('s', 29)).toBe(1);
+    expect(l.hostRatio(29)).toBe(1);
+    // The next request starts a new queue: the old observations are gone, and a late one of the old queue (a
+    // batch that ran past its deadline) is not taken. Three fresh ones are too few for a correction.
+    l.admitted('s', { decidedAt: 500, deadline: 800 });
+    l.observe('s', { decidedAt: 3, estimateAt: 13, settledAt: 510 });
+    for (let i = 0; i < 3; i++) l.observe('s', { decidedAt: 500, estimateAt: 510, settledAt: 520 });
+    expect(l.ratio('s', 520)).toBe(1);
+    l.observe('s', { decidedAt: 501, estimateAt: 511, settledAt: 521 });
+    expect(l.ratio('s', 521)).toBe(2);
+  });
+
+  it('keeps the correction while a request of its queue is still due, and for services it was never told of', () => {
+    const l = new LocalLateness(2000);
+    l.admitted('s', { decidedAt: 0, deadline: 1000 });
+    for (let i = 0; i < 4; i++) {
+      l.admitted('s', { decidedAt: i, deadline: i + 25 });
+      l.observe('s', { decidedAt: i, estimateAt: i + 10, settledAt: i + 30 });
+      // Observed without admissions (a host that records waits only): nothing tells it that a queue drained.
+      l.observe('t', { decidedAt: i, estimateAt: i + 10, settledAt: i + 30 });
+    }
+    expect(l.ratio('s', 999)).toBe(3);
+    expect(l.ratio('s', 1001)).toBe(1);
+    expect(l.ratio('t', 1001)).toBe(3);
+  });
+
   it('keeps the most recent 32 observations per service', () => {
     const l = new LocalLateness(10_000);
     for (let i = 0; i < 32; i++) l.observe('s', { decidedAt: 0, estimateAt: 10, settledAt: 40 });
@@ -143,6 +179,31 @@ describe('RequestHandler with a measured local correction', () => {
     expect(sent).toEqual(['b']);
     timers.advance(30);
     await expect(again).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    handler.close();
+  });
+
+  it('does not stretch the first estimates after an idle gap by the figure of a queue that collapsed before it', async () => {
+    const real = [100, 100, 100, 100, 10];
+    const lateness = new LocalLateness(2000);
+    const { clock, timers, handler, sent } = handlerOver(lateness, { realMs: () => real.shift() ?? 10, freshPeers: true });
+    // A collapsing queue: four requests dropped at their deadlines, 40 ms against estimates of 10 ms (×4).
+    for (let i = 0; i < 4; i++) {
+      const p = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 40, hops: 0, visited: [] });
+      timers.advance(40);
+      await expect(p).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    }
+    // While that queue lasts, the correction steers: 10 ms raw, 40 ms corrected, a 30 ms deadline goes to b.
+    const forwarded = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 30, hops: 0, visited: [] }).catch(() => undefined);
+    expect(sent).toEqual(['b']);
+    // Half a second without a request (a new load starting, well within the 2 s the observations last): the queue
+    // drained, and the next request is routed on the raw estimate, which is right again.
+    timers.advance(500);
+    expect(lateness.ratio('s', timers.clock.now())).toBe(1);
+    const p = handler.handle({ serviceId: 's', inputs: x, deadline: clock.now() + 30, hops: 0, visited: [] });
+    expect(sent).toEqual(['b']);
+    timers.advance(10);
+    await expect(p).resolves.toBeDefined();
+    await forwarded;
     handler.close();
   });
 

@@ -13,18 +13,22 @@ import { RequestHandler } from './request-handler.js';
  */
 
 const x: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of(1) } };
-const peer = (id: string, waitMs: number): ServerEntry => ({
-  serverId: id, epoch: 1, version: 1, updatedAt: 0, alive: true, load: 0, freeMemoryBytes: 0, arrivalRates: {},
-  instances: [{ instanceId: `${id}/s`, serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs, runMs: 5 }],
+const peer = (id: string, waitMs: number, o: { updatedAt?: number; loadPerSec?: number } = {}): ServerEntry => ({
+  serverId: id, epoch: 1, version: 1, updatedAt: o.updatedAt ?? 0, alive: true, load: 0, freeMemoryBytes: 0, arrivalRates: {},
+  instances: [{ instanceId: `${id}/s`, serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: o.loadPerSec ?? 0, waitMs, runMs: 5 }],
 });
 
-/** A handler on `a` (hosting `s` when `hosted`) whose view holds `peers` at the given one-way delays. */
-function setup(peers: Record<string, { waitMs: number; delayMs: number }>, o: { hosted?: boolean; hopLimit?: number } = {}) {
-  const clock = createManualClock(0);
+/**
+ * A handler on `a` (hosting `s` when `hosted`) whose view holds `peers` at the given one-way delays, at `now`
+ * (each peer's entry written `ageMs` before it, reporting `loadPerSec` against a capacity of 100/s).
+ */
+function setup(peers: Record<string, { waitMs: number; delayMs: number; ageMs?: number; loadPerSec?: number }>, o: { hosted?: boolean; hopLimit?: number; now?: number } = {}) {
+  const clock = createManualClock(o.now ?? 0);
   const timers = createManualTimers(clock);
   const sent: { to: string; m: OffloadMessage }[] = [];
   const events = { offloaded: [] as string[], rejected: [] as string[], local: 0 };
-  const view: ClusterView = { entries: Object.fromEntries(Object.entries(peers).map(([id, p]) => [id, peer(id, p.waitMs)])) };
+  const entryOf = (id: string, p: (typeof peers)[string]): ServerEntry => peer(id, p.waitMs, { updatedAt: clock.now() - (p.ageMs ?? 0), ...(p.loadPerSec === undefined ? {} : { loadPerSec: p.loadPerSec }) });
+  const view: ClusterView = { entries: Object.fromEntries(Object.entries(peers).map(([id, p]) => [id, entryOf(id, p)])) };
   const network = { delayMs: Object.fromEntries(Object.entries(peers).map(([id, p]) => [id, p.delayMs])) };
   // The local instance takes 200 ms an item: a request due in less is not run here.
   const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 200 } }, hosted: o.hosted ? ['s'] : [], clock, timers });
@@ -100,5 +104,40 @@ describe('RequestHandler: a refusal on the view’s figures is the owner’s to 
     const far = setup({ d: { waitMs: 0, delayMs: 60 } });
     await expect(far.handler.handle(request(100))).rejects.toMatchObject({ code: 'DEADLINE_INFEASIBLE' });
     for (const s of [outOfHops, far]) expect(s.sent).toEqual([]);
+  });
+});
+
+describe('RequestHandler: a request its own queue cannot meet, handed on at its entry', () => {
+  // b's entry is 100 ms old and reported 150 ms of wait. Routing prices that wait as it stood (165 ms with travel
+  // and run: a 100 ms budget misses); below capacity b has drained 100 ms of it since (65 ms: it fits). a's own
+  // queue (200 ms an item) misses too: without the hand-off, the request would be refused for certain.
+  const stale = { waitMs: 150, delayMs: 5, ageMs: 100 };
+
+  it('hands it to the peer whose reported wait, drained over its entry’s age, meets the deadline; the peer decides', async () => {
+    const { clock, sent, events, handler } = setup({ b: stale }, { hosted: true, now: 1000 });
+    const p = handler.handle(request(clock.now() + 100));
+    expect(sent.map((s) => s.to)).toEqual(['b']);
+    const m = sent[0]!.m;
+    expect(m.type === 'submit' && [m.hops, m.visited, m.budgetMs]).toEqual([1, ['a'], 100]);
+    expect(events).toEqual({ offloaded: ['b'], rejected: [], local: 0 });
+    handler.onResponse('b', { type: 'error', requestId: m.requestId!, error: new EparaError('OVERLOADED', 'b has no room either') });
+    await expect(p).rejects.toMatchObject({ code: 'OVERLOADED', message: 'b has no room either' });
+  });
+
+  it('refuses when the peer’s reported load keeps its queue from draining, or the entry is too fresh to have drained', async () => {
+    const full = setup({ b: { ...stale, loadPerSec: 100 } }, { hosted: true, now: 1000 });
+    const fresh = setup({ b: { ...stale, ageMs: 10 } }, { hosted: true, now: 1000 });
+    for (const s of [full, fresh]) {
+      await expect(s.handler.handle(request(s.clock.now() + 100))).rejects.toMatchObject({ code: 'OVERLOADED' });
+      expect(s.sent).toEqual([]);
+      expect(s.events.rejected).toEqual(['OVERLOADED']);
+    }
+  });
+
+  it('hands it on only at its entry: a request forwarded here is refused on this server’s queue', async () => {
+    const { clock, sent, events, handler } = setup({ b: stale, c: { waitMs: 0, delayMs: 5 } }, { hosted: true, now: 1000 });
+    await expect(handler.handle(request(clock.now() + 100, { hops: 1, visited: ['c'] }))).rejects.toMatchObject({ code: 'OVERLOADED' });
+    expect(sent).toEqual([]);
+    expect(events.rejected).toEqual(['OVERLOADED']);
   });
 });

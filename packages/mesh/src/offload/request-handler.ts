@@ -209,6 +209,8 @@ export class RequestHandler {
       c.hooks.ranLocally(request.serviceId);
       if (unanswered) c.hooks.resentUnanswered(request.serviceId);
       const trace = request.trace;
+      // The queue this request joins: a correction learned on a queue that has drained since is dropped.
+      c.lateness?.admitted(request.serviceId, { decidedAt, deadline: decidedAt + (request.deadline - now) });
       const run = c.executor.submit(request.serviceId, request.inputs, { deadline: request.deadline, signal: request.signal, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
       if (c.lateness && estimate !== undefined) this.#learn(c.lateness, request, now, decidedAt, estimate.completionAt, run);
       return run;
@@ -262,23 +264,34 @@ export class RequestHandler {
   }
 
   /**
-   * Where a request refused `OVERLOADED` by a server that runs no ready instance of its service goes instead: to
-   * the peers the view expects to finish it first (best first, at most the routing's candidate count), among
-   * those that could meet the deadline if idle, while hops remain. Such a refusal rests on the view alone — each
-   * peer's wait as its last sync reported it, stretched by that peer's measured correction — while the peer
-   * decides on its exact queue and runs a request its own estimate still lands (its last resort): a request
-   * the owner would take was lost at an entry that could not see that. Asked, the owner answers with its own
-   * refusal when it has no room either, so a wrong hope costs a hop, as a stale view does (docs/mesh.md,
-   * "Refusals on the view's figures"). `undefined`: refuse as routing said.
+   * Where a request refused `OVERLOADED` goes instead: to the peers the view expects to finish it first (best first,
+   * at most the routing's candidate count), while hops remain. Such a refusal rests on the view's figures for the
+   * peers — each one's wait as its last sync reported it, stretched by that peer's measured correction and, by
+   * routing, by the entry's age — while the peer decides on its exact queue and runs a request its own estimate
+   * still lands (its last resort): a request the owner would take was lost at an entry that could not see that.
+   * Asked, the owner answers with its own refusal when it has no room either, so a wrong hope costs a hop, as a
+   * stale view does (docs/mesh.md, "Refusals on the view's figures").
+   *
+   * - A server that runs no ready instance asks the peers that could meet the deadline if idle.
+   * - A server whose own exact estimate missed too (its last resort) hands the request on only at its entry
+   *   (no hop taken yet), to the peers whose reported wait, moved by their reported load over the entry's age,
+   *   meets the deadline ({@link drainedWaitMs}): routing prices a reported wait as growing with the entry's age
+   *   (a cautious figure, to spread forwards), while a peer below capacity has been draining its queue since.
+   *
+   * `undefined`: refuse as routing said.
    */
   #askOwners(decision: RouteDecision, raw: LocalEstimate | undefined, input: RouteRequestInput): { targets: ServerId[]; next: NextHop } | undefined {
-    if (decision.action !== 'reject' || decision.code !== 'OVERLOADED' || (raw !== undefined && raw.ready)) return undefined;
+    if (decision.action !== 'reject' || decision.code !== 'OVERLOADED') return undefined;
+    const hosted = raw !== undefined && raw.ready;
+    if (hosted && (input.request.hops ?? 0) > 0) return undefined;
     // The same scan with no deadline ranks every peer that hosts a ready instance by its estimated completion.
-    const ranked = routeRequest({ ...input, request: { ...input.request, deadline: Number.POSITIVE_INFINITY } });
+    const ranked = routeRequest({ ...input, local: undefined, request: { ...input.request, deadline: Number.POSITIVE_INFINITY } });
     if (ranked.action !== 'forward') return undefined;
     const latest = input.request.deadline - this.#routeOptions.guardMs;
-    // An idle peer's completion is its estimate without the wait: travel, run and the way back.
-    const targets = ranked.candidates.filter((x) => x.estimateAt - x.inflatedWaitMs <= latest).map((x) => x.serverId);
+    // A peer's completion without the wait (idle): travel, run and the way back.
+    const targets = ranked.candidates
+      .filter((x) => x.estimateAt - x.inflatedWaitMs + (hosted ? drainedWaitMs(input, x.serverId, x.instanceId) : 0) <= latest)
+      .map((x) => x.serverId);
     return targets.length === 0 ? undefined : { targets, next: ranked.next };
   }
 
@@ -415,4 +428,22 @@ export class RequestHandler {
       // The peer is gone; nothing to cancel there.
     }
   }
+}
+
+/**
+ * The wait a peer's instance has at `input.now` by its entry in the view: the wait it reported, moved over the
+ * entry's age by its reported load (`loadPerSec / capacityPerSec = ρ`: the queue drains at `1 − ρ` ms a ms below
+ * capacity and grows past it), never below 0, plus one item's time at its capacity for each request this server
+ * sent it since the entry was written. Routing's figure adds a staleness margin on top (`inflateWait`); this is
+ * the expected one.
+ */
+function drainedWaitMs(input: Pick<RouteRequestInput, 'view' | 'now' | 'sentSinceReport'>, serverId: ServerId, instanceId: string): number {
+  const entry = input.view.entries[serverId];
+  const inst = entry?.instances.find((i) => i.instanceId === instanceId);
+  if (entry === undefined || inst === undefined) return Number.POSITIVE_INFINITY;
+  const age = Math.max(0, input.now - entry.updatedAt);
+  const rho = inst.capacityPerSec > 0 ? inst.loadPerSec / inst.capacityPerSec : 2;
+  const sent = input.sentSinceReport?.[serverId] ?? 0;
+  const sentMs = sent > 0 && inst.capacityPerSec > 0 ? (sent * 1000) / inst.capacityPerSec : 0;
+  return Math.max(0, Math.max(0, inst.waitMs) + age * (rho - 1)) + sentMs;
 }

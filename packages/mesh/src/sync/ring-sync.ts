@@ -46,6 +46,8 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   #toldReplaced = false;
   /** Periodic ticks, counting toward the next {@link RESEED_PERIODS}. */
   #ticks = 0;
+  /** Whether the view holds an id (one closure for every round's prune). */
+  readonly #held = (id: ServerId): boolean => this.store.get(id) !== undefined;
 
   constructor(config: RingSyncConfig) {
     super();
@@ -118,9 +120,9 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
       // acks: they may have marked it dead. Outbid any such mark now and announce it with a round of its own.
       this.#c.logger.warn({ lateMs }, 'sync timer ran late; re-announcing this server');
       this.store.refute(now);
-      if (this.store.aliveIds().length > 1) return this.startRound();
+      if (this.store.aliveRing().length > 1) return this.startRound();
     }
-    const alive = this.store.aliveIds();
+    const alive = this.store.aliveRing();
     if (alive.length <= 1 && this.#c.seeds.length > 0) return this.#join();
     this.#reseed();
     const rank = Math.max(0, alive.indexOf(this.#c.selfId));
@@ -151,7 +153,7 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   #process(token: SyncToken, from: ServerId): void {
     const now = this.#c.clock.now();
     this.#lastTokenAt = now;
-    const before = new Set(this.store.aliveIds());
+    const before = this.store.aliveRing();
     const wantFull = this.#merge(token, from, now);
     const k = key(token);
     const seen = this.#seen.get(k);
@@ -198,7 +200,7 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
     return stampToken(this.store, token, now, wantFull, 2 * this.#c.periodMs);
   }
 
-  #forward(token: SyncToken, skip: ReadonlySet<ServerId> = new Set()): void {
+  #forward(token: SyncToken, skip: ReadonlySet<ServerId> = NO_SKIP): void {
     const next = ringSuccessor(this.store, skip);
     this.#probe(token, next);
     if (next === undefined) {
@@ -216,7 +218,7 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
     }
   }
 
-  #forwardTo(token: SyncToken, target: SyncTarget, skip: ReadonlySet<ServerId> = new Set()): void {
+  #forwardTo(token: SyncToken, target: SyncTarget, skip: ReadonlySet<ServerId> = NO_SKIP): void {
     const k = key(token);
     const prev = this.#pending.get(k);
     if (prev) prev.timer.cancel();
@@ -279,23 +281,26 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
     else go();
   }
 
-  #emitMembership(before: ReadonlySet<ServerId>): void {
-    const after = this.store.aliveIds();
+  /** Reports who joined and who left since `before` (an earlier {@link ViewStore.aliveRing}). */
+  #emitMembership(before: readonly ServerId[]): void {
+    const after = this.store.aliveRing();
+    // The store hands out a new array only when membership changed: the same one means nothing to report.
+    if (after === before) return;
     for (const id of after) {
-      if (before.has(id)) continue;
+      if (before.includes(id)) continue;
       this.#liveness.revived(id);
       this.emit('peerJoined', { serverId: id, epoch: this.store.get(id)!.epoch });
     }
-    const now = new Set(after);
-    for (const id of before) if (!now.has(id)) this.emit('peerLeft', { serverId: id, reason: 'reported' });
+    for (const id of before) if (!after.includes(id)) this.emit('peerLeft', { serverId: id, reason: 'reported' });
   }
 
   #prune(now: number): void {
     const horizon = now - 20 * this.#c.periodMs;
-    for (const [k, t] of this.#seen) if (t.at < horizon) this.#seen.delete(k);
-    for (const [k, t] of this.#startedAt) if (t < horizon) this.#startedAt.delete(k);
+    // forEach, not for…of over entries: no [key, value] pair is built per entry, every round.
+    this.#seen.forEach((t, k, seen) => void (t.at < horizon && seen.delete(k)));
+    this.#startedAt.forEach((t, k, started) => void (t < horizon && started.delete(k)));
     // Ids heard from that the view does not hold (acks from a server never merged, or forgotten since).
-    this.#liveness.retain((id) => this.store.get(id) !== undefined);
+    this.#liveness.retain(this.#held);
   }
 }
 
@@ -303,3 +308,6 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
 const RESEED_PERIODS = 32;
 
 const key = (t: { origin: ServerId; epoch: number; round: number }): string => `${t.origin}/${t.epoch}/${t.round}`;
+
+/** No server skipped (read only: a bypass builds a set of its own). */
+const NO_SKIP: ReadonlySet<ServerId> = new Set();

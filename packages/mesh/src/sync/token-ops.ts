@@ -33,14 +33,15 @@ export function stampToken(store: ViewStore, token: SyncToken, now: number, want
 
 /** The next alive server after this one in id order, not counting `skip` (undefined when alone). */
 export function ringSuccessor(store: ViewStore, skip: ReadonlySet<ServerId>): ServerId | undefined {
-  const alive = store.aliveIds().filter((id) => id === store.selfId || !skip.has(id));
+  const ring = store.aliveRing();
+  const alive = skip.size === 0 ? ring : ring.filter((id) => id === store.selfId || !skip.has(id));
   if (alive.length <= 1) return undefined;
   return alive[(alive.indexOf(store.selfId) + 1) % alive.length];
 }
 
 /** Dead-marked servers strictly between this one and `next` in id order (all of them when `next` is undefined). */
 export function deadBefore(store: ViewStore, next: ServerId | undefined): ServerId[] {
-  const ids = store.ids().sort();
+  const ids = store.sortedIds();
   const self = ids.indexOf(store.selfId);
   const dead: ServerId[] = [];
   for (let i = 1; i < ids.length; i++) {

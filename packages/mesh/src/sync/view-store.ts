@@ -43,6 +43,9 @@ export class ViewStore {
   readonly #run: EntryRun | undefined;
   /** A newer run of this server whose live entry this store saw (and did not outbid). */
   #replacedBy: EntryRun | undefined;
+  /** {@link aliveRing} and {@link sortedIds} until the membership they list changes. */
+  #alive: readonly ServerId[] | undefined;
+  #sorted: readonly ServerId[] | undefined;
 
   /** `run` is this process's run: given, the entry carries it, and a newer run's entry of this id is not outbid. */
   readonly #retention: DeadRetention;
@@ -52,7 +55,7 @@ export class ViewStore {
     this.#run = run;
     this.#retention = retention;
     const entry: ServerEntry = { serverId: selfId, epoch, version: 1, updatedAt: now, alive: true, ...state };
-    this.#entries.set(selfId, { entry, changedAt: now, ...(run ? { run } : {}) });
+    this.#put(selfId, { entry, changedAt: now, ...(run ? { run } : {}) });
   }
 
   /** The newer run of this server seen in the view, if any: this run is replaced and no longer outbids it. */
@@ -80,7 +83,35 @@ export class ViewStore {
 
   /** Alive server ids (self included), sorted: the ring order. */
   aliveIds(): ServerId[] {
-    return [...this.#entries.values()].filter((s) => s.entry.alive).map((s) => s.entry.serverId).sort();
+    return [...this.aliveRing()];
+  }
+
+  /**
+   * {@link aliveIds} without a copy: the same array until a server joins, leaves, dies or comes back (then a new
+   * one), so a caller can tell that membership did not change by identity. Never mutate it. Ring sync reads the
+   * ring several times a round; sorting a fresh array each time was most of what a round allocated.
+   */
+  aliveRing(): readonly ServerId[] {
+    return (this.#alive ??= [...this.#entries.values()].filter((s) => s.entry.alive).map((s) => s.entry.serverId).sort());
+  }
+
+  /** Every id held (alive or dead), sorted; the same array until an id is added or forgotten. Never mutate it. */
+  sortedIds(): readonly ServerId[] {
+    return (this.#sorted ??= [...this.#entries.keys()].sort());
+  }
+
+  /** Stores `stored` under `id`, dropping the cached id lists an added id or a changed `alive` makes stale. */
+  #put(id: ServerId, stored: Stored): void {
+    const prev = this.#entries.get(id);
+    if (prev === undefined) this.#sorted = undefined;
+    if (prev === undefined || prev.entry.alive !== stored.entry.alive) this.#alive = undefined;
+    this.#entries.set(id, stored);
+  }
+
+  #remove(id: ServerId): void {
+    if (!this.#entries.delete(id)) return;
+    this.#sorted = undefined;
+    this.#alive = undefined;
   }
 
   /** Overwrites this server's own entry; the version moves only when the content changed. */
@@ -88,7 +119,7 @@ export class ViewStore {
     const cur = this.#entries.get(this.selfId)!;
     const changed = !sameContent(cur.entry, state) || !cur.entry.alive;
     const entry: ServerEntry = { ...cur.entry, ...state, alive: true, updatedAt: now, version: cur.entry.version + (changed ? 1 : 0) };
-    this.#entries.set(this.selfId, { ...cur, entry, changedAt: changed ? now : cur.changedAt });
+    this.#put(this.selfId, { ...cur, entry, changedAt: changed ? now : cur.changedAt });
     return changed;
   }
 
@@ -98,7 +129,7 @@ export class ViewStore {
    */
   refute(now: number): void {
     const cur = this.#entries.get(this.selfId)!;
-    this.#entries.set(this.selfId, { ...cur, entry: { ...cur.entry, alive: true, version: cur.entry.version + 1, updatedAt: now }, changedAt: now });
+    this.#put(this.selfId, { ...cur, entry: { ...cur.entry, alive: true, version: cur.entry.version + 1, updatedAt: now }, changedAt: now });
   }
 
   /**
@@ -107,14 +138,21 @@ export class ViewStore {
    */
   forgetDead(now: number): ServerId[] {
     const { retentionMs, maxDead } = this.#retention;
+    // Called on every merge: with nobody dead (the usual case) there is nothing to sort.
+    if (!this.#anyDead()) return [];
     const dead = [...this.#entries.values()].filter((s) => !s.entry.alive && s.entry.serverId !== this.selfId).sort((x, y) => x.entry.updatedAt - y.entry.updatedAt);
     const forgotten: ServerId[] = [];
     for (const [i, s] of dead.entries()) {
       if (now - s.entry.updatedAt <= retentionMs && dead.length - i <= maxDead) break;
-      this.#entries.delete(s.entry.serverId);
+      this.#remove(s.entry.serverId);
       forgotten.push(s.entry.serverId);
     }
     return forgotten;
+  }
+
+  #anyDead(): boolean {
+    for (const s of this.#entries.values()) if (!s.entry.alive && s.entry.serverId !== this.selfId) return true;
+    return false;
   }
 
   /** Whether a dead entry of an id this store does not hold, stamped at `updatedAt`, would be forgotten at once. */
@@ -131,19 +169,26 @@ export class ViewStore {
     if (w.serverId === this.selfId) return this.#applySelfEcho(w, now);
     const cur = this.#entries.get(w.serverId);
     if (!cur && !w.alive && this.#forgettable(now - Math.max(0, w.ageMs), now)) return 'ignored';
-    const { ageMs, run: wireRun, ...rest } = w;
-    const incoming: ServerEntry = { ...rest, updatedAt: now - Math.max(0, ageMs) };
-    if (cur && compareEntries(incoming, cur.entry) <= 0) {
-      // The same entry, now with its run (it first came by a path that does not carry runs, such as a join
-      // through a seed, and an idle server's version does not move): learn the run anyway.
-      if (wireRun !== undefined && cur.run === undefined && cur.entry.epoch === incoming.epoch) cur.run = wireRun;
-      return 'ignored';
-    }
+    const updatedAt = now - Math.max(0, w.ageMs);
+    // Most copies that lose are told apart by their stamp and age: the entry is built only for one that may win.
+    if (cur && stampOrder(w, updatedAt, cur.entry) < 0) return this.#ignore(w, cur);
+    const { ageMs: _age, run: wireRun, ...rest } = w;
+    const incoming: ServerEntry = { ...rest, updatedAt };
+    if (cur && compareEntries(incoming, cur.entry) <= 0) return this.#ignore(w, cur);
     const stampChanged = !cur || sameStamp(incoming, cur.entry) === false;
     // A relay that does not carry runs (an older build) passes the entry on without one: keep the run known for that epoch.
     const run = wireRun ?? (cur?.entry.epoch === incoming.epoch ? cur.run : undefined);
-    this.#entries.set(w.serverId, { entry: incoming, changedAt: stampChanged || !cur ? now : cur.changedAt, ...(run ? { run } : {}) });
+    this.#put(w.serverId, { entry: incoming, changedAt: stampChanged || !cur ? now : cur.changedAt, ...(run ? { run } : {}) });
     return stampChanged ? 'updated' : 'refreshed';
+  }
+
+  /**
+   * An incoming copy that does not win. The same entry, now with its run (it first came by a path that does not
+   * carry runs, such as a join through a seed, and an idle server's version does not move): learn the run anyway.
+   */
+  #ignore(w: WireEntry, cur: Stored): ApplyOutcome {
+    if (w.run !== undefined && cur.run === undefined && cur.entry.epoch === w.epoch) cur.run = w.run;
+    return 'ignored';
   }
 
   /** Merges a heartbeat stub; `missing` means the stub is newer than the content held here. */
@@ -154,7 +199,7 @@ export class ViewStore {
     if (!cur || s.epoch > cur.entry.epoch || (s.epoch === cur.entry.epoch && s.version > cur.entry.version)) return 'missing';
     if (s.epoch < cur.entry.epoch || s.version < cur.entry.version) return 'ignored';
     if (!s.alive && cur.entry.alive) {
-      this.#entries.set(s.serverId, { ...cur, entry: { ...cur.entry, alive: false }, changedAt: now });
+      this.#put(s.serverId, { ...cur, entry: { ...cur.entry, alive: false }, changedAt: now });
       return 'updated';
     }
     if (s.alive !== cur.entry.alive) return 'ignored';
@@ -171,7 +216,7 @@ export class ViewStore {
   markDead(id: ServerId, now: number): boolean {
     const cur = this.#entries.get(id);
     if (!cur || !cur.entry.alive || id === this.selfId) return false;
-    this.#entries.set(id, { ...cur, entry: { ...cur.entry, alive: false }, changedAt: now });
+    this.#put(id, { ...cur, entry: { ...cur.entry, alive: false }, changedAt: now });
     return true;
   }
 
@@ -211,11 +256,11 @@ export class ViewStore {
     }
     if (w.epoch > cur.entry.epoch && stub && this.#run !== undefined) return 'missing';
     if (w.epoch > cur.entry.epoch) {
-      this.#entries.set(this.selfId, { ...cur, entry: { ...cur.entry, epoch: w.epoch + 1, version: 1, alive: true, updatedAt: now }, changedAt: now });
+      this.#put(this.selfId, { ...cur, entry: { ...cur.entry, epoch: w.epoch + 1, version: 1, alive: true, updatedAt: now }, changedAt: now });
       return 'updated';
     }
     if (w.epoch === cur.entry.epoch && (w.version > cur.entry.version || (!w.alive && w.version === cur.entry.version))) {
-      this.#entries.set(this.selfId, { ...cur, entry: { ...cur.entry, version: w.version + 1, alive: true, updatedAt: now }, changedAt: now });
+      this.#put(this.selfId, { ...cur, entry: { ...cur.entry, version: w.version + 1, alive: true, updatedAt: now }, changedAt: now });
       return 'updated';
     }
     return 'ignored';
@@ -244,4 +289,15 @@ function sameContent(e: ServerEntry, s: SelfState): boolean {
     JSON.stringify(e.instances) === JSON.stringify(s.instances) &&
     JSON.stringify(e.arrivalRates) === JSON.stringify(s.arrivalRates)
   );
+}
+
+/**
+ * The first steps of core's `compareEntries` for an incoming wire entry stamped `updatedAt` here against `b`:
+ * epoch, version, alive (a dead mark wins a tie), age. 0 when all four tie (then only the whole entries decide).
+ */
+function stampOrder(w: WireEntry, updatedAt: number, b: ServerEntry): number {
+  if (w.epoch !== b.epoch) return w.epoch - b.epoch;
+  if (w.version !== b.version) return w.version - b.version;
+  if (w.alive !== b.alive) return w.alive ? -1 : 1;
+  return updatedAt - b.updatedAt;
 }
