@@ -25,6 +25,27 @@ interface Candidate {
   work: DeviceWork | undefined;
   headDeadline: number;
   runMs: number;
+  /** The margin its head keeps before its deadline, ms (a pump's, refilled by each). */
+  guardMs: number;
+}
+
+/** The order the scheduler serves the lanes and engine work of its device in (see {@link DeviceScheduler}). */
+export type ServiceOrder = 'slack' | 'edf';
+
+/** The latest end of engine work: its pacing deadline when it announces none. */
+function latestEndOf(w: DeviceWork): number {
+  return w.latestEnd ?? w.deadline;
+}
+
+/**
+ * Whether engine work of `expectedMs`, paced at `deadline` and meeting its owner's deadlines if it ends by `latest`,
+ * runs ahead of a batch whose head is due at `before`: it is due first (a tie goes to the batch, as the EDF choice
+ * puts lanes before engine work) and cannot yield to that batch (behind a batch ending by `before` it would end
+ * past `latest`). Before an unknown deadline (`Infinity`) all work runs.
+ */
+function workGoesFirst(deadline: number, latest: number, expectedMs: number, before: number): boolean {
+  if (!Number.isFinite(before)) return true;
+  return deadline < before && latest < before + expectedMs;
 }
 
 /**
@@ -67,7 +88,7 @@ class LaneState {
   readonly ctx: { -readonly [K in keyof LaunchContext]: LaunchContext[K] };
 
   constructor(lane: Lane, deviceId: string) {
-    this.candidate = { lane, decision: this.plan, work: undefined, headDeadline: 0, runMs: 0 };
+    this.candidate = { lane, decision: this.plan, work: undefined, headDeadline: 0, runMs: 0, guardMs: 0 };
     this.ctx = {
       now: 0,
       startAt: 0,
@@ -140,7 +161,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
    * `length = 0`, which drops an array's backing store (every pump grew a new one).
    */
   readonly #candidates: Candidate[] = [];
-  readonly #workCandidate: Candidate = { lane: undefined, decision: undefined, work: undefined, headDeadline: 0, runMs: 0 };
+  readonly #workCandidate: Candidate = { lane: undefined, decision: undefined, work: undefined, headDeadline: 0, runMs: 0, guardMs: 0 };
+  readonly #order: ServiceOrder;
   /** A pump is running; one asked for meanwhile (a launch, a settle callback) runs right after it. */
   #pumping = false;
   #pumpAgain = false;
@@ -170,8 +192,14 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /** When the host last had a launch's outputs (a batch's or engine work's), clock ms. */
   #lastEndAt = Number.NEGATIVE_INFINITY;
 
-  constructor(o: { device: DeviceHandle; clock: Clock; timers: Timers; onDispatch: (info: DispatchInfo) => void }) {
+  /**
+   * `order`: `'slack'` (the default) serves by slack as the class describes; `'edf'` by the earliest deadline
+   * alone — engine work never yields, and a launch due later may make an earlier one late — the order before
+   * slack, kept to compare the two.
+   */
+  constructor(o: { device: DeviceHandle; clock: Clock; timers: Timers; onDispatch: (info: DispatchInfo) => void; order?: ServiceOrder }) {
     this.device = o.device;
+    this.#order = o.order ?? 'slack';
     this.#clock = o.clock;
     this.#timers = o.timers;
     this.#onDispatch = o.onDispatch;
@@ -249,11 +277,31 @@ export class DeviceScheduler implements DeviceWorkQueue {
     return decayed(this.#recentWorkMs, now - this.#recentWorkAt) / WORK_SHARE_TAU_MS;
   }
 
-  /** Expected device time of the engine work queued and not yet launched, ms. */
-  queuedWorkMs(): number {
+  /**
+   * Expected device time of the engine work queued and not yet launched that runs before a batch whose head is
+   * due at `before`, in the device's order of service, ms: the work due first that cannot yield to that batch
+   * (behind it, the work would end past its latest end). All of it by default (`before` unknown).
+   */
+  queuedWorkMs(before = Number.POSITIVE_INFINITY): number {
     let ms = 0;
     const works = this.#works;
-    for (let i = 0; i < works.length; i++) ms += works[i]!.expectedMs;
+    for (let i = 0; i < works.length; i++) {
+      const w = works[i]!;
+      if (w.deadline > before) break; // sorted by deadline
+      if (workGoesFirst(w.deadline, latestEndOf(w), w.expectedMs, before)) ms += w.expectedMs;
+    }
+    return ms;
+  }
+
+  /**
+   * Device time of the follow-ups that the engine work on the device announced (the next generation step, queued
+   * the moment the running one ends) that will be due before `before` and cannot yield to a batch due then, ms
+   * (walked only when there is one: an iterator is an object per walk).
+   */
+  #followUpsAheadMs(before: number): number {
+    let ms = 0;
+    // A follow-up costs what the step announcing it does.
+    for (const [w, at] of this.#followUps) if (workGoesFirst(at, w.followUpLatestEnd ?? at, w.expectedMs, before)) ms += w.expectedMs;
     return ms;
   }
 
@@ -377,9 +425,14 @@ export class DeviceScheduler implements DeviceWorkQueue {
       return;
     }
     if (count > 1) sortCandidates(candidates, count);
+    const slack = this.#order === 'slack';
     if (busy) {
       const first = candidates[0]!;
-      if (this.#sendAhead(first, now)) this.#launch(first, now);
+      // Engine work first by its pacing yields to a batch that would end late behind it: that batch is sent now.
+      const yielded = slack && count > 1 && this.#running - this.#runningWork < MAX_AHEAD ? this.#yieldsTo(first, candidates[1]!, this.freeAt(now), true, now) : undefined;
+      // (Unless another device of its lane is free sooner: it takes the batch there.)
+      if (yielded !== undefined && yielded.lane!.earliestStart(now) >= this.freeAt(now)) this.#launch(yielded, now);
+      else if (this.#sendAhead(first, now)) this.#launch(first, now);
       // While a batch runs nothing else wakes the queue but arrivals: reject what expires by its deadline.
       else this.#sleepUntil(expireAt);
       return;
@@ -388,19 +441,62 @@ export class DeviceScheduler implements DeviceWorkQueue {
     // Several services share the device: the first (EDF) batch must also start early enough that the batches
     // queued behind it still meet their deadlines (EDF slack over the cumulative run times).
     let slackStart = Number.POSITIVE_INFINITY;
+    // The same, over the candidates before `due` only: what launching `due` first would make late.
+    let slackBeforeDue = Number.POSITIVE_INFINITY;
     let cumulative = 0;
     let wakeAt = Number.POSITIVE_INFINITY;
     for (let i = 0; i < count; i++) {
       const c = candidates[i]!;
-      if (due === undefined && (c.work !== undefined || c.decision!.launch)) due = c;
+      if (due === undefined && (c.work !== undefined || c.decision!.launch)) {
+        due = c;
+        slackBeforeDue = slackStart;
+      }
       cumulative += c.runMs;
-      const guard = c.lane ? c.lane.guardMs + this.learnedGuardMs(c.lane, c.decision!.group!.length, false, now) : 0;
-      slackStart = Math.min(slackStart, c.headDeadline - guard - 2 * this.#timerLagMs - cumulative);
+      c.guardMs = this.#guardOf(c, false, now);
+      slackStart = Math.min(slackStart, c.headDeadline - c.guardMs - cumulative);
       wakeAt = Math.min(wakeAt, c.decision?.wakeAt ?? Number.POSITIVE_INFINITY);
     }
-    if (now >= slackStart) this.#launch(candidates[0]!, now);
-    else if (due) this.#launch(due, now, true);
-    else this.#sleepUntil(Math.min(slackStart, expireAt, wakeAt));
+    let pick: Candidate | undefined;
+    let asDue = false;
+    if (now >= slackStart) pick = candidates[0]!;
+    else if (due !== undefined) {
+      // A launch due later than a candidate waiting to fill goes first only if that one still makes its deadline
+      // behind it (the device does not preempt): otherwise the earlier one goes now, as it stands.
+      if (!slack || now + due.runMs <= slackBeforeDue) {
+        pick = due;
+        asDue = true;
+      } else pick = candidates[0]!;
+    }
+    if (pick === undefined) return this.#sleepUntil(Math.min(slackStart, expireAt, wakeAt));
+    if (slack && pick === candidates[0] && count > 1) {
+      const yielded = this.#yieldsTo(pick, candidates[1]!, now, false, now);
+      if (yielded !== undefined) {
+        pick = yielded;
+        asDue = yielded.decision!.launch !== undefined;
+      }
+    }
+    this.#launch(pick, now, asDue);
+  }
+
+  /** The margin a candidate's head keeps, ms: the lane's guard, what it learned, the timers' lag; none for engine work. */
+  #guardOf(c: Candidate, ahead: boolean, now: number): number {
+    const timers = 2 * this.#timerLagMs;
+    return c.lane ? c.lane.guardMs + this.learnedGuardMs(c.lane, c.decision!.group!.length, ahead, now) + timers : timers;
+  }
+
+  /**
+   * Least slack between engine work and a batch: `first`, engine work first in EDF order by its pacing, yields to
+   * `next`, the batch after it, when that batch would end inside its margin behind the work but not when run
+   * first (from `start`), and the work still ends by its latest end after it. Returns the batch then.
+   */
+  #yieldsTo(first: Candidate, next: Candidate, start: number, ahead: boolean, now: number): Candidate | undefined {
+    const work = first.work;
+    if (work === undefined || next.lane === undefined) return undefined;
+    const guard = ahead ? this.#guardOf(next, true, now) : next.guardMs;
+    const end = start + next.runMs;
+    if (end + work.expectedMs + guard <= next.headDeadline) return undefined; // on time behind the work
+    if (end + guard > next.headDeadline) return undefined; // late even first: the work keeps its turn
+    return end + work.expectedMs <= latestEndOf(work) ? next : undefined;
   }
 
   /**
@@ -433,7 +529,11 @@ export class DeviceScheduler implements DeviceWorkQueue {
     st.busy = busy;
     st.now = now;
     ctx.now = now;
-    ctx.startAt = busy ? lane.earliestStart(now) : now;
+    // Behind engine work on the device, the follow-ups it announced (the next generation step) that will be due
+    // before this lane's head and cannot yield to it come first too: the batch starts after them.
+    const head = lane.queue.items[0];
+    const followUps = this.#followUps.size > 0 && head !== undefined ? this.#followUpsAheadMs(head.deadline) : 0;
+    ctx.startAt = (busy ? lane.earliestStart(now) : now) + followUps;
     ctx.batchSize = lane.batchSize;
     ctx.maxBatchSize = lane.maxBatchSize;
     ctx.dropLatencyMs = lane.dropLatencyMs(this.device.id, now);
