@@ -25,27 +25,22 @@ interface Candidate {
   work: DeviceWork | undefined;
   headDeadline: number;
   runMs: number;
-  /** The margin its head keeps before its deadline, ms (a pump's, refilled by each). */
-  guardMs: number;
-}
-
-/** The order the scheduler serves the lanes and engine work of its device in (see {@link DeviceScheduler}). */
-export type ServiceOrder = 'slack' | 'edf';
-
-/** The latest end of engine work: its pacing deadline when it announces none. */
-function latestEndOf(w: DeviceWork): number {
-  return w.latestEnd ?? w.deadline;
 }
 
 /**
- * Whether engine work of `expectedMs`, paced at `deadline` and meeting its owner's deadlines if it ends by `latest`,
- * runs ahead of a batch whose head is due at `before`: it is due first (a tie goes to the batch, as the EDF choice
- * puts lanes before engine work) and cannot yield to that batch (behind a batch ending by `before` it would end
- * past `latest`). Before an unknown deadline (`Infinity`) all work runs.
+ * The order the scheduler serves the lanes and engine work of its device in: `'slack'`, earliest deadline first,
+ * a launch due later going first only within the slack of the ones due before it (see {@link DeviceScheduler});
+ * `'edf'`, earliest deadline first, a launch due later going first whenever it is due — the order before.
  */
-function workGoesFirst(deadline: number, latest: number, expectedMs: number, before: number): boolean {
-  if (!Number.isFinite(before)) return true;
-  return deadline < before && latest < before + expectedMs;
+export type ServiceOrder = 'slack' | 'edf';
+
+/**
+ * Whether engine work due at `deadline` runs ahead of a batch whose head is due at `before`: it is due first (a tie
+ * goes to the batch, as the EDF choice puts lanes before engine work). Before an unknown deadline (`Infinity`), all
+ * work does.
+ */
+function workGoesFirst(deadline: number, before: number): boolean {
+  return deadline < before || !Number.isFinite(before);
 }
 
 /**
@@ -88,7 +83,7 @@ class LaneState {
   readonly ctx: { -readonly [K in keyof LaunchContext]: LaunchContext[K] };
 
   constructor(lane: Lane, deviceId: string) {
-    this.candidate = { lane, decision: this.plan, work: undefined, headDeadline: 0, runMs: 0, guardMs: 0 };
+    this.candidate = { lane, decision: this.plan, work: undefined, headDeadline: 0, runMs: 0 };
     this.ctx = {
       now: 0,
       startAt: 0,
@@ -131,7 +126,10 @@ export interface DispatchInfo {
  * request scheduler ({@link planLaunch}, {@link DeviceTimeline}, {@link LatencyGuard}). When the device
  * is idle it asks every lane for a launch decision and runs the launchable batch whose earliest deadline
  * comes first (EDF across services: the time-sharing of multi-task), otherwise it sleeps until the earliest
- * moment some lane must launch. Every launch keeps, besides the configured guard and the timers' lateness, a
+ * moment some lane must launch. The device does not preempt: a launch due now whose deadline comes later than
+ * another candidate's (a full stream pack, a generation step, while an image batch waits to fill) goes first only
+ * if the candidates due before it still make their deadlines behind it; otherwise the earliest goes now, as it
+ * stands (`order: 'slack'`, the default). Every launch keeps, besides the configured guard and the timers' lateness, a
  * margin learned per lane ({@link LaneLateness}): a high quantile of the compute error for its batch size plus
  * one of the host-side delay over all sizes (from the planned start to the moment the host had the outputs:
  * messaging, a co-running host thread, garbage collection; learned apart for batches sent ahead behind a
@@ -141,8 +139,9 @@ export interface DispatchInfo {
  * the recent timer lag, rejects queued items as they become hopeless, by their deadline.
  *
  * Engines that are not batchers (a generation engine's prefill and decode steps) queue {@link DeviceWork}
- * with a deadline and an expected cost ({@link DeviceScheduler.enqueueWork}): it competes in the same EDF
- * choice as the lanes' batches, sits on the same timeline, and counts in the busy time. The scheduler never
+ * with a deadline and an expected cost — what it holds the device ({@link DeviceScheduler.enqueueWork}): it
+ * competes in the same EDF choice as the lanes' batches, sits on the same timeline, and counts in the busy time;
+ * the follow-up a running step announces counts in the plan of a lane whose head is due after it. The scheduler never
  * drops such work (the engine keeps its own deadlines); closing fails what is still queued with `CLOSED`.
  */
 export class DeviceScheduler implements DeviceWorkQueue {
@@ -161,7 +160,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
    * `length = 0`, which drops an array's backing store (every pump grew a new one).
    */
   readonly #candidates: Candidate[] = [];
-  readonly #workCandidate: Candidate = { lane: undefined, decision: undefined, work: undefined, headDeadline: 0, runMs: 0, guardMs: 0 };
+  readonly #workCandidate: Candidate = { lane: undefined, decision: undefined, work: undefined, headDeadline: 0, runMs: 0 };
   readonly #order: ServiceOrder;
   /** A pump is running; one asked for meanwhile (a launch, a settle callback) runs right after it. */
   #pumping = false;
@@ -192,11 +191,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /** When the host last had a launch's outputs (a batch's or engine work's), clock ms. */
   #lastEndAt = Number.NEGATIVE_INFINITY;
 
-  /**
-   * `order`: `'slack'` (the default) serves by slack as the class describes; `'edf'` by the earliest deadline
-   * alone — engine work never yields, and a launch due later may make an earlier one late — the order before
-   * slack, kept to compare the two.
-   */
+  /** `order`: see {@link ServiceOrder}; `'edf'` is kept to compare the two. @default 'slack' */
   constructor(o: { device: DeviceHandle; clock: Clock; timers: Timers; onDispatch: (info: DispatchInfo) => void; order?: ServiceOrder }) {
     this.device = o.device;
     this.#order = o.order ?? 'slack';
@@ -279,8 +274,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
 
   /**
    * Expected device time of the engine work queued and not yet launched that runs before a batch whose head is
-   * due at `before`, in the device's order of service, ms: the work due first that cannot yield to that batch
-   * (behind it, the work would end past its latest end). All of it by default (`before` unknown).
+   * due at `before`, in the device's order of service (the work due first), ms. All of it by default (`before`
+   * unknown).
    */
   queuedWorkMs(before = Number.POSITIVE_INFINITY): number {
     let ms = 0;
@@ -288,20 +283,20 @@ export class DeviceScheduler implements DeviceWorkQueue {
     for (let i = 0; i < works.length; i++) {
       const w = works[i]!;
       if (w.deadline > before) break; // sorted by deadline
-      if (workGoesFirst(w.deadline, latestEndOf(w), w.expectedMs, before)) ms += w.expectedMs;
+      if (workGoesFirst(w.deadline, before)) ms += w.expectedMs;
     }
     return ms;
   }
 
   /**
    * Device time of the follow-ups that the engine work on the device announced (the next generation step, queued
-   * the moment the running one ends) that will be due before `before` and cannot yield to a batch due then, ms
-   * (walked only when there is one: an iterator is an object per walk).
+   * the moment the running one ends) that will be due before `before`, ms (walked only when there is one: an
+   * iterator is an object per walk).
    */
   #followUpsAheadMs(before: number): number {
     let ms = 0;
     // A follow-up costs what the step announcing it does.
-    for (const [w, at] of this.#followUps) if (workGoesFirst(at, w.followUpLatestEnd ?? at, w.expectedMs, before)) ms += w.expectedMs;
+    for (const [w, at] of this.#followUps) if (workGoesFirst(at, before)) ms += w.expectedMs;
     return ms;
   }
 
@@ -425,14 +420,9 @@ export class DeviceScheduler implements DeviceWorkQueue {
       return;
     }
     if (count > 1) sortCandidates(candidates, count);
-    const slack = this.#order === 'slack';
     if (busy) {
       const first = candidates[0]!;
-      // Engine work first by its pacing yields to a batch that would end late behind it: that batch is sent now.
-      const yielded = slack && count > 1 && this.#running - this.#runningWork < MAX_AHEAD ? this.#yieldsTo(first, candidates[1]!, this.freeAt(now), true, now) : undefined;
-      // (Unless another device of its lane is free sooner: it takes the batch there.)
-      if (yielded !== undefined && yielded.lane!.earliestStart(now) >= this.freeAt(now)) this.#launch(yielded, now);
-      else if (this.#sendAhead(first, now)) this.#launch(first, now);
+      if (this.#sendAhead(first, now)) this.#launch(first, now);
       // While a batch runs nothing else wakes the queue but arrivals: reject what expires by its deadline.
       else this.#sleepUntil(expireAt);
       return;
@@ -443,6 +433,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     let slackStart = Number.POSITIVE_INFINITY;
     // The same, over the candidates before `due` only: what launching `due` first would make late.
     let slackBeforeDue = Number.POSITIVE_INFINITY;
+    const slack = this.#order === 'slack';
     let cumulative = 0;
     let wakeAt = Number.POSITIVE_INFINITY;
     for (let i = 0; i < count; i++) {
@@ -452,51 +443,21 @@ export class DeviceScheduler implements DeviceWorkQueue {
         slackBeforeDue = slackStart;
       }
       cumulative += c.runMs;
-      c.guardMs = this.#guardOf(c, false, now);
-      slackStart = Math.min(slackStart, c.headDeadline - c.guardMs - cumulative);
+      slackStart = Math.min(slackStart, c.headDeadline - this.#guardOf(c, now) - cumulative);
       wakeAt = Math.min(wakeAt, c.decision?.wakeAt ?? Number.POSITIVE_INFINITY);
     }
-    let pick: Candidate | undefined;
-    let asDue = false;
-    if (now >= slackStart) pick = candidates[0]!;
-    else if (due !== undefined) {
-      // A launch due later than a candidate waiting to fill goes first only if that one still makes its deadline
-      // behind it (the device does not preempt): otherwise the earlier one goes now, as it stands.
-      if (!slack || now + due.runMs <= slackBeforeDue) {
-        pick = due;
-        asDue = true;
-      } else pick = candidates[0]!;
-    }
-    if (pick === undefined) return this.#sleepUntil(Math.min(slackStart, expireAt, wakeAt));
-    if (slack && pick === candidates[0] && count > 1) {
-      const yielded = this.#yieldsTo(pick, candidates[1]!, now, false, now);
-      if (yielded !== undefined) {
-        pick = yielded;
-        asDue = yielded.decision!.launch !== undefined;
-      }
-    }
-    this.#launch(pick, now, asDue);
+    if (now >= slackStart) this.#launch(candidates[0]!, now);
+    else if (due === undefined) this.#sleepUntil(Math.min(slackStart, expireAt, wakeAt));
+    // A launch due later than one waiting to fill goes first only within the slack of those due before it: the
+    // device does not preempt, so otherwise the earliest goes now, as it stands (and the later one behind it).
+    else if (slack && now + due.runMs > slackBeforeDue) this.#launch(candidates[0]!, now);
+    else this.#launch(due, now, true);
   }
 
-  /** The margin a candidate's head keeps, ms: the lane's guard, what it learned, the timers' lag; none for engine work. */
-  #guardOf(c: Candidate, ahead: boolean, now: number): number {
+  /** The margin a candidate's head keeps, ms: the lane's guard, what it learned, the timers' lag; the lag alone for engine work. */
+  #guardOf(c: Candidate, now: number): number {
     const timers = 2 * this.#timerLagMs;
-    return c.lane ? c.lane.guardMs + this.learnedGuardMs(c.lane, c.decision!.group!.length, ahead, now) + timers : timers;
-  }
-
-  /**
-   * Least slack between engine work and a batch: `first`, engine work first in EDF order by its pacing, yields to
-   * `next`, the batch after it, when that batch would end inside its margin behind the work but not when run
-   * first (from `start`), and the work still ends by its latest end after it. Returns the batch then.
-   */
-  #yieldsTo(first: Candidate, next: Candidate, start: number, ahead: boolean, now: number): Candidate | undefined {
-    const work = first.work;
-    if (work === undefined || next.lane === undefined) return undefined;
-    const guard = ahead ? this.#guardOf(next, true, now) : next.guardMs;
-    const end = start + next.runMs;
-    if (end + work.expectedMs + guard <= next.headDeadline) return undefined; // on time behind the work
-    if (end + guard > next.headDeadline) return undefined; // late even first: the work keeps its turn
-    return end + work.expectedMs <= latestEndOf(work) ? next : undefined;
+    return c.lane ? c.lane.guardMs + this.learnedGuardMs(c.lane, c.decision!.group!.length, false, now) + timers : timers;
   }
 
   /**
@@ -530,7 +491,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     st.now = now;
     ctx.now = now;
     // Behind engine work on the device, the follow-ups it announced (the next generation step) that will be due
-    // before this lane's head and cannot yield to it come first too: the batch starts after them.
+    // before this lane's head come first too: the batch starts after them.
     const head = lane.queue.items[0];
     const followUps = this.#followUps.size > 0 && head !== undefined ? this.#followUpsAheadMs(head.deadline) : 0;
     ctx.startAt = (busy ? lane.earliestStart(now) : now) + followUps;

@@ -22,21 +22,11 @@ export interface DeviceWork {
    */
   readonly expectedMs: number;
   /**
-   * The latest moment the work may end with its owner's deadlines still met (a generation step: the last moment
-   * for its members' remaining steps to fit before their deadlines, or a first token's deadline), clock ms; later
-   * than or equal to {@link DeviceWork.deadline}, which may pace the work earlier. A batch that would end late
-   * behind the work goes first when the work still ends by this after it (the scheduler orders by slack, not by
-   * the pacing alone). @default deadline
-   */
-  readonly latestEnd?: number;
-  /**
    * Deadline of the work the owner will queue as soon as this one ends (the next decode step), when it knows
    * one. While this work is on the device, a batch with a later deadline is sent ahead behind it only if the
    * follow-up, which does not exist yet, would still make that deadline after the batch. @default none
    */
   readonly followUpDeadline?: number;
-  /** {@link DeviceWork.latestEnd} of the announced follow-up. @default followUpDeadline */
-  readonly followUpLatestEnd?: number;
   /**
    * Runs the work on the device; resolves once the device is done with it. Called at most once, and only when
    * the scheduler decided the work goes now. `plannedStart` is when the device is expected to start it (later

@@ -12,9 +12,9 @@ const OVERTAKE_SETTLED_MS = 0.05;
  * Expected completion time of a new item of `lane` submitted at `now`, from the exact local state, with
  * core's {@link estimateQueueCompletion}: each device's held batches (its timeline), then, in the device's order
  * of service, the engine work (generation steps) queued on it, and the work
- * other services have queued on the same devices (multi-task), as far as it is due before the new item (engine
- * work that could yield to it, {@link DeviceScheduler.queuedWorkMs}, and other services' items due after it run
- * after it; all of it when the lane's deadline budget is unknown), the lane's full
+ * other services have queued on the same devices (multi-task), as far as it is due before the new item (what is
+ * due after it runs after it, {@link DeviceScheduler.queuedWorkMs}; all of it when the lane's deadline budget is
+ * unknown), the lane's full
  * batches ahead (spread over its devices, earliest free first), then its own batch, plus the work that will
  * arrive while it waits and be due before it ({@link overtakingMs}), plus what the lane's later arrivals add to
  * its own batch ({@link fillMs}), plus the margin the device scheduler learned. `costScale` is the new item's
@@ -22,7 +22,7 @@ const OVERTAKE_SETTLED_MS = 0.05;
  */
 export function estimateCompletion(lane: Lane, schedulers: readonly DeviceScheduler[], now: number, costScale = 1): number {
   // In each device's order of service: what it holds, then the work committed to it and due before the new item
-  // (engine work queued that cannot yield to it, other services' queued items due first).
+  // (engine work queued and other services' queued items, due first).
   const before = lane.deadlineBudgetMs === undefined ? Number.POSITIVE_INFINITY : now + lane.deadlineBudgetMs;
   const freeAt = schedulers.map((s) => {
     let t = s.freeAt(now) + s.queuedWorkMs(before);

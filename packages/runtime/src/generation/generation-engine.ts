@@ -9,7 +9,7 @@ import { createTokenChannel } from './token-channel.js';
 import { validateRequest, type GenerationRequest, type Sequence } from './generation-request.js';
 import { shedError } from '../executor/shed-error.js';
 import { directWorkQueue, type DeviceWorkQueue } from '../executor/device-work.js';
-import { nextStepDeadline, nextStepLatestEnd, stepDeadline, stepLatestEnd } from './step-deadline.js';
+import { nextStepDeadline, stepDeadline } from './step-deadline.js';
 import { fadeStale } from '../executor/hold-corrections.js';
 
 /** The streamed tokens of one request. Iterating ends after the last token or throws an `EparaError`. */
@@ -251,16 +251,12 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
       // The device's timeline prices the step at what it holds the device (compute and hand-offs), as a batch's.
       const stepMs = computeMs + this.#overhead(queuedAt);
       const deadline = stepDeadline(members, { now: queuedAt, stepMs });
-      const latestEnd = stepLatestEnd(members, { stepMs });
       const followUpDeadline = nextStepDeadline(members, joined, { now: queuedAt + stepMs, stepMs }, this.#runner!.kind);
-      const followUpLatestEnd = followUpDeadline === undefined ? undefined : nextStepLatestEnd(members, joined, { stepMs }, this.#runner!.kind);
       this.#queue.enqueueWork({
         ownerId: this.#key,
         deadline,
-        latestEnd,
         expectedMs: stepMs,
         ...(followUpDeadline === undefined ? {} : { followUpDeadline }),
-        ...(followUpLatestEnd === undefined ? {} : { followUpLatestEnd }),
         run: async (plannedStart) => {
           try {
             await this.#step(members, joined, { queuedAt, plannedStart, deadline });

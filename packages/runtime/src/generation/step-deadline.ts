@@ -25,39 +25,13 @@ export function stepDeadline(members: readonly Sequence[], o: { now: number; ste
 }
 
 /**
- * The latest moment the next step may end with every member's deadlines still met, clock ms: the earliest, over
- * the step's members, of the time-to-first-token deadline of a member that has no token yet and the last moment
- * its remaining steps still fit before its deadline (`deadline − (remaining − 1) × stepMs`). {@link stepDeadline}
- * paces the step earlier than this; between the two lies what the step may yield to another service's batch
- * that would otherwise end late. `Infinity` when no member has a deadline.
- */
-export function stepLatestEnd(members: readonly Sequence[], o: { stepMs: number }): number {
-  let at = Number.POSITIVE_INFINITY;
-  for (const s of members) {
-    if (s.generated === 0) at = Math.min(at, s.ttftDeadline);
-    if (!Number.isFinite(s.deadline)) continue;
-    const remaining = Math.max(1, s.maxNewTokens - s.generated);
-    at = Math.min(at, s.deadline - (remaining - 1) * o.stepMs);
-  }
-  return at;
-}
-
-/**
  * The deadline the step after this one is expected to have (its members having advanced by one token;
  * members on their last token leave), or `undefined` when no step is expected to follow. A KV-cache
  * runner's prefill advances only the sequences that joined.
  */
 export function nextStepDeadline(members: readonly Sequence[], joined: readonly Sequence[], o: { now: number; stepMs: number }, kind: 'recompute' | 'kv'): number | undefined {
-  const next = nextMembers(members, joined, kind);
+  const next = members
+    .map((s) => (kind === 'kv' && joined.length > 0 && !joined.includes(s) ? s : { ...s, generated: s.generated + 1 }))
+    .filter((s) => s.generated < s.maxNewTokens);
   return next.length === 0 ? undefined : stepDeadline(next, o);
-}
-
-/** {@link stepLatestEnd} of the step after this one, or `undefined` when none is expected (see {@link nextStepDeadline}). */
-export function nextStepLatestEnd(members: readonly Sequence[], joined: readonly Sequence[], o: { stepMs: number }, kind: 'recompute' | 'kv'): number | undefined {
-  const next = nextMembers(members, joined, kind);
-  return next.length === 0 ? undefined : stepLatestEnd(next, o);
-}
-
-function nextMembers(members: readonly Sequence[], joined: readonly Sequence[], kind: 'recompute' | 'kv'): Sequence[] {
-  return members.map((s) => (kind === 'kv' && joined.length > 0 && !joined.includes(s) ? s : { ...s, generated: s.generated + 1 })).filter((s) => s.generated < s.maxNewTokens);
 }
