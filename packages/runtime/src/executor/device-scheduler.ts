@@ -28,6 +28,22 @@ interface Candidate {
 }
 
 /**
+ * The order the scheduler serves the lanes and engine work of its device in: `'slack'`, earliest deadline first,
+ * a launch due later going first only within the slack of the ones due before it (see {@link DeviceScheduler});
+ * `'edf'`, earliest deadline first, a launch due later going first whenever it is due — the order before.
+ */
+export type ServiceOrder = 'slack' | 'edf';
+
+/**
+ * Whether engine work due at `deadline` runs ahead of a batch whose head is due at `before`: it is due first (a tie
+ * goes to the batch, as the EDF choice puts lanes before engine work). Before an unknown deadline (`Infinity`), all
+ * work does.
+ */
+function workGoesFirst(deadline: number, before: number): boolean {
+  return deadline < before || !Number.isFinite(before);
+}
+
+/**
  * EDF order of the first `n` candidates, in place: an insertion sort (a handful of lanes share a device), stable
  * as `Array.prototype.sort` is, without sorting the stale entries past `n`.
  */
@@ -110,7 +126,10 @@ export interface DispatchInfo {
  * request scheduler ({@link planLaunch}, {@link DeviceTimeline}, {@link LatencyGuard}). When the device
  * is idle it asks every lane for a launch decision and runs the launchable batch whose earliest deadline
  * comes first (EDF across services: the time-sharing of multi-task), otherwise it sleeps until the earliest
- * moment some lane must launch. Every launch keeps, besides the configured guard and the timers' lateness, a
+ * moment some lane must launch. The device does not preempt: a launch due now whose deadline comes later than
+ * another candidate's (a full stream pack, a generation step, while an image batch waits to fill) goes first only
+ * if the candidates due before it still make their deadlines behind it; otherwise the earliest goes now, as it
+ * stands (`order: 'slack'`, the default). Every launch keeps, besides the configured guard and the timers' lateness, a
  * margin learned per lane ({@link LaneLateness}): a high quantile of the compute error for its batch size plus
  * one of the host-side delay over all sizes (from the planned start to the moment the host had the outputs:
  * messaging, a co-running host thread, garbage collection; learned apart for batches sent ahead behind a
@@ -120,8 +139,9 @@ export interface DispatchInfo {
  * the recent timer lag, rejects queued items as they become hopeless, by their deadline.
  *
  * Engines that are not batchers (a generation engine's prefill and decode steps) queue {@link DeviceWork}
- * with a deadline and an expected cost ({@link DeviceScheduler.enqueueWork}): it competes in the same EDF
- * choice as the lanes' batches, sits on the same timeline, and counts in the busy time. The scheduler never
+ * with a deadline and an expected cost — what it holds the device ({@link DeviceScheduler.enqueueWork}): it
+ * competes in the same EDF choice as the lanes' batches, sits on the same timeline, and counts in the busy time;
+ * the follow-up a running step announces counts in the plan of a lane whose head is due after it. The scheduler never
  * drops such work (the engine keeps its own deadlines); closing fails what is still queued with `CLOSED`.
  */
 export class DeviceScheduler implements DeviceWorkQueue {
@@ -141,6 +161,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
    */
   readonly #candidates: Candidate[] = [];
   readonly #workCandidate: Candidate = { lane: undefined, decision: undefined, work: undefined, headDeadline: 0, runMs: 0 };
+  readonly #order: ServiceOrder;
   /** A pump is running; one asked for meanwhile (a launch, a settle callback) runs right after it. */
   #pumping = false;
   #pumpAgain = false;
@@ -170,8 +191,10 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /** When the host last had a launch's outputs (a batch's or engine work's), clock ms. */
   #lastEndAt = Number.NEGATIVE_INFINITY;
 
-  constructor(o: { device: DeviceHandle; clock: Clock; timers: Timers; onDispatch: (info: DispatchInfo) => void }) {
+  /** `order`: see {@link ServiceOrder}; `'edf'` is kept to compare the two. @default 'slack' */
+  constructor(o: { device: DeviceHandle; clock: Clock; timers: Timers; onDispatch: (info: DispatchInfo) => void; order?: ServiceOrder }) {
     this.device = o.device;
+    this.#order = o.order ?? 'slack';
     this.#clock = o.clock;
     this.#timers = o.timers;
     this.#onDispatch = o.onDispatch;
@@ -249,11 +272,31 @@ export class DeviceScheduler implements DeviceWorkQueue {
     return decayed(this.#recentWorkMs, now - this.#recentWorkAt) / WORK_SHARE_TAU_MS;
   }
 
-  /** Expected device time of the engine work queued and not yet launched, ms. */
-  queuedWorkMs(): number {
+  /**
+   * Expected device time of the engine work queued and not yet launched that runs before a batch whose head is
+   * due at `before`, in the device's order of service (the work due first), ms. All of it by default (`before`
+   * unknown).
+   */
+  queuedWorkMs(before = Number.POSITIVE_INFINITY): number {
     let ms = 0;
     const works = this.#works;
-    for (let i = 0; i < works.length; i++) ms += works[i]!.expectedMs;
+    for (let i = 0; i < works.length; i++) {
+      const w = works[i]!;
+      if (w.deadline > before) break; // sorted by deadline
+      if (workGoesFirst(w.deadline, before)) ms += w.expectedMs;
+    }
+    return ms;
+  }
+
+  /**
+   * Device time of the follow-ups that the engine work on the device announced (the next generation step, queued
+   * the moment the running one ends) that will be due before `before`, ms (walked only when there is one: an
+   * iterator is an object per walk).
+   */
+  #followUpsAheadMs(before: number): number {
+    let ms = 0;
+    // A follow-up costs what the step announcing it does.
+    for (const [w, at] of this.#followUps) if (workGoesFirst(at, before)) ms += w.expectedMs;
     return ms;
   }
 
@@ -388,19 +431,33 @@ export class DeviceScheduler implements DeviceWorkQueue {
     // Several services share the device: the first (EDF) batch must also start early enough that the batches
     // queued behind it still meet their deadlines (EDF slack over the cumulative run times).
     let slackStart = Number.POSITIVE_INFINITY;
+    // The same, over the candidates before `due` only: what launching `due` first would make late.
+    let slackBeforeDue = Number.POSITIVE_INFINITY;
+    const slack = this.#order === 'slack';
     let cumulative = 0;
     let wakeAt = Number.POSITIVE_INFINITY;
     for (let i = 0; i < count; i++) {
       const c = candidates[i]!;
-      if (due === undefined && (c.work !== undefined || c.decision!.launch)) due = c;
+      if (due === undefined && (c.work !== undefined || c.decision!.launch)) {
+        due = c;
+        slackBeforeDue = slackStart;
+      }
       cumulative += c.runMs;
-      const guard = c.lane ? c.lane.guardMs + this.learnedGuardMs(c.lane, c.decision!.group!.length, false, now) : 0;
-      slackStart = Math.min(slackStart, c.headDeadline - guard - 2 * this.#timerLagMs - cumulative);
+      slackStart = Math.min(slackStart, c.headDeadline - this.#guardOf(c, now) - cumulative);
       wakeAt = Math.min(wakeAt, c.decision?.wakeAt ?? Number.POSITIVE_INFINITY);
     }
     if (now >= slackStart) this.#launch(candidates[0]!, now);
-    else if (due) this.#launch(due, now, true);
-    else this.#sleepUntil(Math.min(slackStart, expireAt, wakeAt));
+    else if (due === undefined) this.#sleepUntil(Math.min(slackStart, expireAt, wakeAt));
+    // A launch due later than one waiting to fill goes first only within the slack of those due before it: the
+    // device does not preempt, so otherwise the earliest goes now, as it stands (and the later one behind it).
+    else if (slack && now + due.runMs > slackBeforeDue) this.#launch(candidates[0]!, now);
+    else this.#launch(due, now, true);
+  }
+
+  /** The margin a candidate's head keeps, ms: the lane's guard, what it learned, the timers' lag; the lag alone for engine work. */
+  #guardOf(c: Candidate, now: number): number {
+    const timers = 2 * this.#timerLagMs;
+    return c.lane ? c.lane.guardMs + this.learnedGuardMs(c.lane, c.decision!.group!.length, false, now) + timers : timers;
   }
 
   /**
@@ -433,7 +490,11 @@ export class DeviceScheduler implements DeviceWorkQueue {
     st.busy = busy;
     st.now = now;
     ctx.now = now;
-    ctx.startAt = busy ? lane.earliestStart(now) : now;
+    // Behind engine work on the device, the follow-ups it announced (the next generation step) that will be due
+    // before this lane's head come first too: the batch starts after them.
+    const head = lane.queue.items[0];
+    const followUps = this.#followUps.size > 0 && head !== undefined ? this.#followUpsAheadMs(head.deadline) : 0;
+    ctx.startAt = (busy ? lane.earliestStart(now) : now) + followUps;
     ctx.batchSize = lane.batchSize;
     ctx.maxBatchSize = lane.maxBatchSize;
     ctx.dropLatencyMs = lane.dropLatencyMs(this.device.id, now);

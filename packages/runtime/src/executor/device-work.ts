@@ -15,7 +15,11 @@ export interface DeviceWork {
   readonly ownerId: string;
   /** Absolute time by which the work should have finished on the device, clock ms (the EDF key). `Infinity`: none. */
   readonly deadline: number;
-  /** Expected device time of the work, ms: measured compute, without queueing. */
+  /**
+   * Expected device time of the work, ms, without queueing: what it holds the device, as a batch's expected time
+   * is (its compute plus the hand-offs to and from the device's thread its owner learned), so that the timeline and
+   * every estimate on the device price it at what it really takes.
+   */
   readonly expectedMs: number;
   /**
    * Deadline of the work the owner will queue as soon as this one ends (the next decode step), when it knows

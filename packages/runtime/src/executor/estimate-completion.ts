@@ -1,4 +1,5 @@
 import { backlogMs, estimateCompletion as estimateQueueCompletion } from '@epara/core/scheduling';
+import type { WorkItem } from '../batching/work-item.js';
 import type { Lane } from '../batching/lane.js';
 import type { DeviceScheduler } from './device-scheduler.js';
 
@@ -9,20 +10,26 @@ const OVERTAKE_SETTLED_MS = 0.05;
 
 /**
  * Expected completion time of a new item of `lane` submitted at `now`, from the exact local state, with
- * core's {@link estimateQueueCompletion}: each device's held batches (its timeline), the engine work (generation
- * steps) queued on it, the work other services have queued on the same devices (multi-task), the lane's full
+ * core's {@link estimateQueueCompletion}: each device's held batches (its timeline), then, in the device's order
+ * of service, the engine work (generation steps) queued on it, and the work
+ * other services have queued on the same devices (multi-task), as far as it is due before the new item (what is
+ * due after it runs after it, {@link DeviceScheduler.queuedWorkMs}; all of it when the lane's deadline budget is
+ * unknown), the lane's full
  * batches ahead (spread over its devices, earliest free first), then its own batch, plus the work that will
  * arrive while it waits and be due before it ({@link overtakingMs}), plus what the lane's later arrivals add to
  * its own batch ({@link fillMs}), plus the margin the device scheduler learned. `costScale` is the new item's
  * input size relative to the profiled one.
  */
 export function estimateCompletion(lane: Lane, schedulers: readonly DeviceScheduler[], now: number, costScale = 1): number {
+  // In each device's order of service: what it holds, then the work committed to it and due before the new item
+  // (engine work queued and other services' queued items, due first).
+  const before = lane.deadlineBudgetMs === undefined ? Number.POSITIVE_INFINITY : now + lane.deadlineBudgetMs;
   const freeAt = schedulers.map((s) => {
-    // Engine work queued on the device (generation steps) runs before or between this lane's batches.
-    let t = s.freeAt(now) + s.queuedWorkMs();
+    let t = s.freeAt(now) + s.queuedWorkMs(before);
     for (const other of s.lanes) {
       if (other === lane || other.queue.size === 0) continue;
-      t += backlogMs(other.queue.size, other.batchSize, s.expectedMs(other, other.batchSize, now), countDevices(other, schedulers));
+      const k = dueBy(other.queue.items, before);
+      if (k > 0) t += backlogMs(k, other.batchSize, s.expectedMs(other, other.batchSize, now), countDevices(other, schedulers));
     }
     return t;
   });
@@ -114,4 +121,16 @@ function countDevices(lane: Lane, schedulers: readonly DeviceScheduler[]): numbe
   let n = 0;
   for (const s of schedulers) if (s.lanes.has(lane)) n++;
   return n || 1;
+}
+
+/** How many of the EDF-sorted `items` are due by `before` (a binary search: deadlines only grow along the queue). */
+function dueBy(items: readonly WorkItem[], before: number): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (items[mid]!.deadline <= before) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -246,15 +246,16 @@ class Engine extends EventEmitter<GenerationEvents> implements GenerationEngine 
       const members = [...this.#active];
       const joined = this.#fresh.filter((s) => s.state === 'active');
       this.#fresh = [];
-      const expectedMs = this.#stepMs(this.#runner!.workOf(members, joined)) ?? 0;
+      const computeMs = this.#stepMs(this.#runner!.workOf(members, joined)) ?? 0;
       const queuedAt = this.#o.clock.now();
-      const stepMs = expectedMs + this.#overhead(queuedAt);
+      // The device's timeline prices the step at what it holds the device (compute and hand-offs), as a batch's.
+      const stepMs = computeMs + this.#overhead(queuedAt);
       const deadline = stepDeadline(members, { now: queuedAt, stepMs });
       const followUpDeadline = nextStepDeadline(members, joined, { now: queuedAt + stepMs, stepMs }, this.#runner!.kind);
       this.#queue.enqueueWork({
         ownerId: this.#key,
         deadline,
-        expectedMs,
+        expectedMs: stepMs,
         ...(followUpDeadline === undefined ? {} : { followUpDeadline }),
         run: async (plannedStart) => {
           try {

@@ -214,6 +214,25 @@ describe('generation steps on the device scheduler', () => {
     await engine.close();
   });
 
+  it('queues a step at what it holds the device: its compute plus the hand-offs learned from steps', async () => {
+    const { clock, scheduler, engine, finish } = setup({ computeMs: 2 });
+    await engine.start();
+    // A step that held the idle device 12 ms for 2 ms of compute: 10 ms of hand-offs, a fifth of which the
+    // overhead learns from one step (2 ms).
+    const first = engine.generate({ tokens: [1], maxNewTokens: 1 }).collect();
+    await finish(12);
+    await first;
+    const turn = engine.generate({ tokens: [1], maxNewTokens: 1 }).collect();
+    await tick();
+    // The device's timeline, which every other service's plan and estimate read, holds it for 2 + 2 ms, not for
+    // its 2 ms of compute: a batch sent behind it is planned to start when it really ends.
+    expect(scheduler.busy).toBe(true);
+    expect(scheduler.freeAt(clock.now()) - clock.now()).toBeCloseTo(4, 9);
+    await finish(4);
+    expect(await turn).toEqual([2]);
+    await engine.close();
+  });
+
   it('counts queued steps in what other services on the device see', async () => {
     const { clock, scheduler, lane, engine, finish } = setup({ computeMs: 2, laneRunMs: 10 });
     await engine.start();
