@@ -45,12 +45,18 @@ export function sharedRun(item: CycleItem): number {
 /**
  * Multi-task duty-cycle check of docs/concepts.md for the single-device items sharing one device: with the cycle
  * `C = Σ L_k(b_k)` (each run lengthened by interference, {@link CycleItem.sharedRunMs}), every latency item meets `C + L_k(b_k) ≤ D_k`, every frequency item its staleness (see
- * {@link cycleLimitMs}) and every item's rate is within `b_k / C`. Placement carries plans' `runMs`, so it
+ * {@link cycleLimitMs}) and every item's rate is within `b_k / C`; and every latency item priced for blocking
+ * ({@link CycleItem.blocking}) meets {@link sharedWaitFits}. Placement carries plans' `runMs`, so it
  * checks here rather than through the allocator's profile-based `checkMultiTask` (same rule).
  * A lone item is accepted as its plan was computed for a whole device (its capacity is what the allocator
  * derived for that device).
  */
 export function dutyCycleFits(items: readonly CycleItem[]): boolean {
+  return roundRobinFits(items) && sharedWaitFits(items);
+}
+
+/** The round-robin part of {@link dutyCycleFits} alone (cycle, deadlines, staleness and rates; no blocking price). */
+export function roundRobinFits(items: readonly CycleItem[]): boolean {
   if (items.length <= 1) return true;
   let cycle = 0;
   let limit = Number.POSITIVE_INFINITY;
@@ -58,7 +64,7 @@ export function dutyCycleFits(items: readonly CycleItem[]): boolean {
     cycle += sharedRun(it);
     limit = Math.min(limit, cycleLimitMs(it));
   }
-  return cycle <= limit * (1 + PLACEMENT_TOLERANCE) && sharedWaitFits(items);
+  return cycle <= limit * (1 + PLACEMENT_TOLERANCE);
 }
 
 /** Fraction of a shared device's time an item keeps busy at its assigned rate: `rate × L_shared(b) / b`. */

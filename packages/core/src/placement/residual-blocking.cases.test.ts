@@ -153,7 +153,8 @@ describe('placeServices prices residual blocking: the demo’s three single-devi
     const before = placeServices(input, { residualBlocking: false });
     expect(besideImage(before).some((list) => list.includes('chat'))).toBe(true);
     // That placement breaks the price: a request arriving behind a chat batch waits it, then its own batch.
-    expect(findPlacementViolations(input, before.instances).some((v) => v.includes('duty cycle'))).toBe(true);
+    expect(findPlacementViolations(input, before.instances).some((v) => v.includes('co-location price'))).toBe(true);
+    expect(findPlacementViolations(input, before.instances, { residualBlocking: false })).toEqual([]);
     const after = placeServices(input);
     expect(findPlacementViolations(input, after.instances)).toEqual([]);
     expect(besideImage(after).every((list) => !list.includes('chat'))).toBe(true);
