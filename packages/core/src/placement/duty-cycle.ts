@@ -85,16 +85,24 @@ export function sharedTimeShare(item: CycleItem): number {
  */
 export function sharedWaitFits(items: readonly CycleItem[], extra?: CycleItem): boolean {
   if (items.length + (extra ? 1 : 0) <= 1) return true;
+  // Plain loops, no closure: the greedy asks this for every candidate device.
   let longest = extra ? sharedRun(extra) : 0;
   let load = extra ? sharedTimeShare(extra) : 0;
+  let priced = extra?.blocking === true;
   for (const it of items) {
     longest = Math.max(longest, sharedRun(it));
     load += sharedTimeShare(it);
+    if (it.blocking) priced = true;
   }
-  const fits = (it: CycleItem): boolean => !it.blocking || longest + sharedRun(it) <= it.cycleBudgetMs * (1 - (load - sharedTimeShare(it))) * (1 + PLACEMENT_TOLERANCE);
-  if (extra && !fits(extra)) return false;
-  for (const it of items) if (!fits(it)) return false;
+  if (!priced) return true;
+  if (extra && !waitFits(extra, longest, load)) return false;
+  for (const it of items) if (!waitFits(it, longest, load)) return false;
   return true;
+}
+
+/** One item's part of {@link sharedWaitFits}, given the device's longest run and total share. */
+function waitFits(it: CycleItem, longest: number, load: number): boolean {
+  return !it.blocking || longest + sharedRun(it) <= it.cycleBudgetMs * (1 - (load - sharedTimeShare(it))) * (1 + PLACEMENT_TOLERANCE);
 }
 
 /**
@@ -113,11 +121,12 @@ export function sharedClaimLimit(items: readonly CycleItem[], i: number): number
   }
   const others = load - sharedTimeShare(me);
   let share = Number.POSITIVE_INFINITY;
-  items.forEach((k, j) => {
-    if (j === i || !k.blocking) return;
+  for (let j = 0; j < items.length; j++) {
+    const k = items[j]!;
+    if (j === i || !k.blocking) continue;
     // ρ of k's others = the rest (without k and me) + my share ≤ 1 − (B + L_k) / D_k.
     share = Math.min(share, 1 - (longest + sharedRun(k)) / k.cycleBudgetMs - (others - sharedTimeShare(k)));
-  });
+  }
   if (share === Number.POSITIVE_INFINITY) return share;
   return Math.max(0, (share * 1000 * me.batchSize) / sharedRun(me));
 }
