@@ -158,9 +158,12 @@ describe('placeServices prices residual blocking: the demo’s three single-devi
     const after = placeServices(input);
     expect(findPlacementViolations(input, after.instances)).toEqual([]);
     expect(besideImage(after).every((list) => !list.includes('chat'))).toBe(true);
-    // Every image is still served, and so is every chat turn.
+    // Every image is still served, and so is every chat turn; the price is paid by the streams, which now share one
+    // device (VAD at two thirds of its rate, fully served before).
     expect(served(after, 'image')).toBeCloseTo(1, 9);
     expect(served(after, 'chat')).toBeCloseTo(1, 9);
+    expect(served(before, 'vad')).toBeCloseTo(1, 9);
+    expect(served(after, 'vad')).toBeCloseTo(2 / 3, 2);
   });
 
   it('still puts images beside the LLM where there is no other room, with the LLM’s claim cut to what the price leaves', () => {
