@@ -48,6 +48,7 @@ export function footprintOf(svc: ServiceNode, plan: ParallelPlan, capacityPerSec
     capacityPerSec,
     cycleBudgetMs: svc.cycleBudgetMs,
     fillsPacks: !svc.latencySensitive,
+    blocking: svc.blocking,
   };
 }
 

@@ -46,7 +46,7 @@ function absorb(ctx: GreedyContext, state: BuildState, ai: number, bi: number): 
   const b = state.chosen[bi]!;
   const device = a.devices[0]!;
   const cap = a.foot.capacityPerSec;
-  const room = Math.min(a.plan.capacityPerSec, (1000 * a.foot.batchSize) / state.resources.cycleMs(device)) - cap;
+  const room = Math.min(a.plan.capacityPerSec, (1000 * a.foot.batchSize) / state.resources.cycleMs(device), state.resources.claimLimit(device, a.foot)) - cap;
   if (room < b.foot.capacityPerSec * (1 - 1e-9)) return false;
   const server = model.devices[device]!.server;
   const sameServer = model.devices[b.devices[0]!]!.server === server;

@@ -89,7 +89,20 @@ describe('findPlacementViolations, one rule at a time', () => {
 
   it('checks the duty cycle of a shared device: each needs its 26 ms run plus the 52 ms cycle within its deadline', () => {
     // Two items at 100 items/s: the cycle is 26 + 26 = 52 ms; a rate of 100 allows a cycle of 8000 / 100 = 80 ms;
-    // a deadline D allows D − 26 ms. D = 78 is exactly enough; D = 77 is not.
+    // a deadline D allows D − 26 ms. D = 78 is exactly enough; D = 77 is not (the round-robin rule alone).
+    const check = (deadlineMs: number): string[] =>
+      findPlacementViolations(
+        input([service('a', deadlineMs), service('b', 200)], [server('s0', 2000)]),
+        [at('x', 'a', ['g0'], { capacityPerSec: 100 }), at('y', 'b', ['g0'], { capacityPerSec: 100 })],
+        { ...NO_RESERVE, residualBlocking: false },
+      );
+    expect(check(78)).toEqual([]);
+    expect(check(77)).toEqual(['s0/g0: duty cycle does not fit']);
+  });
+
+  it('checks the co-location price of a latency service on a shared device, apart from the duty cycle', () => {
+    // The same pair: a's request waits the longest run (26 ms), then its own (26), within D × (1 − b's share 0.325).
+    // 52 ≤ 78 × 0.675 = 52.65 fits; at 76.9 ms (51.9) it does not, while the round-robin rule still does at 78.
     const check = (deadlineMs: number): string[] =>
       findPlacementViolations(
         input([service('a', deadlineMs), service('b', 200)], [server('s0', 2000)]),
@@ -97,14 +110,14 @@ describe('findPlacementViolations, one rule at a time', () => {
         NO_RESERVE,
       );
     expect(check(78)).toEqual([]);
-    expect(check(77)).toEqual(['s0/g0: duty cycle does not fit']);
+    expect(check(76.9)).toEqual(['s0/g0: duty cycle does not fit', "s0/g0: co-location price: a latency service's wait (longest batch on the device, then its own) does not fit its budget"]);
   });
 
   it('reads the assigned capacity (not the plan’s) for the duty cycle', () => {
     // At the plan's 307.7 items/s a cycle of at most 26 ms is allowed, less than the two runs' 52.
     const inp = input([service('a'), service('b')], [server('s0', 2000)]);
     const full = [at('x', 'a', ['g0']), at('y', 'b', ['g0'], { capacityPerSec: 100 })];
-    expect(findPlacementViolations(inp, full, NO_RESERVE)).toEqual(['s0/g0: duty cycle does not fit']);
+    expect(findPlacementViolations(inp, full, { ...NO_RESERVE, residualBlocking: false })).toEqual(['s0/g0: duty cycle does not fit']);
   });
 });
 

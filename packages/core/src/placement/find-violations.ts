@@ -1,5 +1,5 @@
 import { footprintOf } from './candidates.js';
-import { dutyCycleFits, PLACEMENT_TOLERANCE } from './duty-cycle.js';
+import { PLACEMENT_TOLERANCE, roundRobinFits, sharedWaitFits } from './duty-cycle.js';
 import { buildPlacementModel } from './model.js';
 import { resolvePlacementOptions, type PlacementOptions } from './options.js';
 import type { ItemFootprint } from './resources.js';
@@ -52,7 +52,9 @@ export function findPlacementViolations(input: PlacementInput, instances: readon
     if (mem > dev.usableBytes * (1 + PLACEMENT_TOLERANCE)) out.push(`${where}: memory ${mem} > usable ${dev.usableBytes}`);
     if (items.length > 1 && items.some((x) => x.foot.exclusive)) out.push(`${where}: exclusive instance shares the device`);
     if (new Set(items.map((x) => x.inst.serviceId)).size < items.length) out.push(`${where}: two instances of one service`);
-    if (!dutyCycleFits(items.map((x) => x.foot))) out.push(`${where}: duty cycle does not fit`);
+    const feet = items.map((x) => x.foot);
+    if (!roundRobinFits(feet)) out.push(`${where}: duty cycle does not fit`);
+    if (!sharedWaitFits(feet)) out.push(`${where}: co-location price: a latency service's wait (longest batch on the device, then its own) does not fit its budget`);
   }
   return out;
 }

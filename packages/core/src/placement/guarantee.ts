@@ -13,7 +13,9 @@ const VALUE =
   'The goodput value Σ_k w_k (served_k + bonus × min(served_k, floor_k)) is monotone submodular (served_k is a ' +
   'concave function of a modular one, or a max-flow value; truncating a monotone submodular function at a floor ' +
   'keeps it so, and sums of such functions are such functions). Interference lengthens shared runs in the duty cycle ' +
-  'only: it changes the constraints, not the objective.';
+  'only, and the price of co-locating a latency service (residual blocking: the longest co-located run plus its own, ' +
+  'stretched by the co-located load, within its budget) is a per-device constraint that removing an item never ' +
+  'violates: both change the constraints, not the objective.';
 
 const NOT_MONOTONE =
   'With a warm start or a switching cost the greedy maximizes goodput minus a modular penalty over the items it may ' +

@@ -39,6 +39,8 @@ export interface ServiceNode {
   /** Run-time slowdown when the device is shared: each batch takes `runMs × (1 + slowdown)`. */
   readonly slowdown: number;
   readonly latencySensitive: boolean;
+  /** A latency service priced for residual blocking on a shared device (`residualBlocking` option). */
+  readonly blocking: boolean;
   /** `D = deadline (or staleness) − networkBudget` for the duty-cycle check. */
   readonly cycleBudgetMs: number;
   /** Deadline (latency) or staleness limit (frequency): the locality reach budget. */
@@ -151,6 +153,7 @@ function buildServices(input: PlacementInput, options: ResolvedPlacementOptions,
       floorBonus: options.floorBonus,
       slowdown: spec.colocationSlowdown ?? options.colocationSlowdown,
       latencySensitive: latency,
+      blocking: latency && options.residualBlocking,
       cycleBudgetMs: sloMs - (spec.networkBudgetMs ?? 0),
       sloMs,
       loadTimeMs: spec.loadTimeMs ?? 0,

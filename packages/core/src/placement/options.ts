@@ -113,6 +113,16 @@ export interface PlacementOptions {
   readonly nearDemandFirst?: boolean;
   /** Shares of the SLO (see `nearDemandFirst`) closer than this count as equally near. @default 0.02 */
   readonly nearDemandTolerance?: number;
+  /**
+   * The price of co-locating a latency service on a shared, non-preemptive device: beside the round-robin duty
+   * cycle, a latency item sharing a device needs `B + L_k(b_k) ≤ D_k × (1 − ρ_o)`, where `B` is the longest batch
+   * on the device (a request may arrive just after any co-located batch or step started and cannot preempt it),
+   * `L_k(b_k)` its own run and `ρ_o` the device share the co-located items keep busy at their claimed rates. So a
+   * latency service shares a device only with short or light work, and gets one of its own when the others'
+   * batches or load would eat its budget. A constraint, not a term of the objective: the objective stays
+   * monotone submodular (docs/placement.md). `false` keeps the round-robin rule alone. @default true
+   */
+  readonly residualBlocking?: boolean;
 }
 
 /** {@link ResolvedPlacementOptions} of one greedy run: co-location decided (see {@link PlacementOptions.multiTask}). */
@@ -139,6 +149,7 @@ export interface ResolvedPlacementOptions {
   readonly colocationSlowdown: number;
   readonly nearDemandFirst: boolean;
   readonly nearDemandTolerance: number;
+  readonly residualBlocking: boolean;
 }
 
 /** The defaults of {@link PlacementOptions}. */
@@ -162,6 +173,7 @@ export const DEFAULT_PLACEMENT_OPTIONS: ResolvedPlacementOptions = {
   colocationSlowdown: 0.1,
   nearDemandFirst: true,
   nearDemandTolerance: 0.02,
+  residualBlocking: true,
 };
 
 /**
@@ -217,6 +229,7 @@ export function resolvePlacementOptions(options: PlacementOptions = {}): Resolve
   return {
     nearDemandFirst: bool('nearDemandFirst', options.nearDemandFirst, d.nearDemandFirst),
     nearDemandTolerance,
+    residualBlocking: bool('residualBlocking', options.residualBlocking, d.residualBlocking),
     valueWeighting,
     minServedShare,
     floorBonus,

@@ -1,4 +1,4 @@
-import { cycleLimitMs, PLACEMENT_TOLERANCE, sharedRun, type CycleItem } from './duty-cycle.js';
+import { cycleLimitMs, PLACEMENT_TOLERANCE, sharedClaimLimit, sharedRun, sharedWaitFits, type CycleItem } from './duty-cycle.js';
 import type { DeviceNode } from './model.js';
 
 /** One item's per-device footprint: memory, time share and exclusivity. */
@@ -12,7 +12,10 @@ export interface ItemFootprint extends CycleItem {
 
 /** Residual device memory and time share while a placement is built. */
 export interface Resources {
-  /** True when `item` can join `device`: healthy, memory, exclusivity, one instance per service, duty cycle. */
+  /**
+   * True when `item` can join `device`: healthy, memory, exclusivity, one instance per service, duty cycle, and the
+   * residual-blocking price of the latency items sharing it (`sharedWaitFits`).
+   */
   fits(device: number, item: ItemFootprint): boolean;
   add(devices: readonly number[], item: ItemFootprint): void;
   remove(devices: readonly number[], item: ItemFootprint): void;
@@ -20,6 +23,11 @@ export interface Resources {
   usedBytes(device: number): number;
   /** The device's round-robin cycle `Σ L_k(b_k)`, ms (with interference when it holds two or more items). */
   cycleMs(device: number): number;
+  /**
+   * The largest rate `item` (placed on `device`) may claim while the latency items beside it keep their
+   * residual-blocking budget (`sharedClaimLimit`); Infinity when none limits it.
+   */
+  claimLimit(device: number, item: ItemFootprint): number;
 }
 
 /** Creates an empty {@link Resources} over the model's devices. */
@@ -63,7 +71,7 @@ export function createResources(devices: readonly DeviceNode[]): Resources {
       if (list.length === 0) return true;
       for (const it of list) if (it.service === item.service) return false;
       const cycle = sumRun[d]! + sharedRun(item);
-      return cycle <= Math.min(limit[d]!, cycleLimitMs(item)) * (1 + PLACEMENT_TOLERANCE);
+      return cycle <= Math.min(limit[d]!, cycleLimitMs(item)) * (1 + PLACEMENT_TOLERANCE) && sharedWaitFits(list, item);
     },
     add(ds, item) {
       for (const d of ds) {
@@ -86,5 +94,10 @@ export function createResources(devices: readonly DeviceNode[]): Resources {
     isEmpty: (d) => items[d]!.length === 0,
     usedBytes: (d) => used[d]!,
     cycleMs: (d) => (items[d]!.length > 1 ? sumRun[d]! : soloRun[d]!),
+    claimLimit(d, item) {
+      const list = items[d]!;
+      const i = list.indexOf(item);
+      return i < 0 ? Number.POSITIVE_INFINITY : sharedClaimLimit(list, i);
+    },
   };
 }

@@ -72,8 +72,9 @@ describe('safeguard and restarts', () => {
 
 describe("restarts: 'auto'", () => {
   // Mid-size instances (the MILP reference's), valued per item without floor or interference: three restarts
-  // stopped short on five of seeds 1–24; six reach what eight do.
-  const weighted = { valueWeighting: 'per-item', minServedShare: 0, colocationSlowdown: 0, switchWeight: 0 } as const;
+  // stopped short on five of seeds 1–24; six reach what eight do (measured before the residual-blocking price,
+  // which is off here to keep that instance's problem as it was).
+  const weighted = { valueWeighting: 'per-item', minServedShare: 0, colocationSlowdown: 0, switchWeight: 0, residualBlocking: false } as const;
   it('runs six seeded restarts on a mid-size cluster: more than three find', () => {
     const input = midPlacementInstance(24);
     const auto = placeServices(input, weighted).objective;

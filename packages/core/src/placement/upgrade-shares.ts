@@ -6,7 +6,8 @@ import type { BuildState, Chosen, GreedyContext } from './greedy.js';
  * Grows the time share of co-located single-device items whose service still has unserved demand. A share is
  * only the rate an item claims within the device's round-robin cycle: growing it needs no reload (same plan,
  * batch and memory), and the duty cycle allows up to `b / C` items/s where `C` is the device's cycle, so the
- * largest useful share is `min(plan capacity, b / C, capacity + unserved demand it can reach)`. Goodput only
+ * largest useful share is `min(plan capacity, b / C, capacity + unserved demand it can reach)`, and no more than the
+ * latency items beside it leave (their residual-blocking budget, `Resources.claimLimit`). Goodput only
  * grows. Returns how many items grew.
  */
 export function upgradeShares(ctx: GreedyContext, state: BuildState): number {
@@ -15,7 +16,8 @@ export function upgradeShares(ctx: GreedyContext, state: BuildState): number {
   state.chosen.forEach((c, i) => {
     if (c.removed || c.foot.exclusive || c.devices.length !== 1) return;
     const cap = c.foot.capacityPerSec;
-    const limit = Math.min(c.plan.capacityPerSec, (1000 * c.foot.batchSize) / state.resources.cycleMs(c.devices[0]!));
+    const device = c.devices[0]!;
+    const limit = Math.min(c.plan.capacityPerSec, (1000 * c.foot.batchSize) / state.resources.cycleMs(device), state.resources.claimLimit(device, c.foot));
     if (limit <= cap * (1 + 1e-9)) return;
     const server = model.devices[c.devices[0]!]!.server;
     const extra = state.objective.gain({ service: c.service, server, latencyMs: c.plan.expectedLatencyMs, capacityPerSec: limit - cap });

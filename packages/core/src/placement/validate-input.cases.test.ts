@@ -190,6 +190,7 @@ describe('resolvePlacementOptions', () => {
       colocationSlowdown: 0.1,
       nearDemandFirst: true,
       nearDemandTolerance: 0.02,
+      residualBlocking: true,
     });
   });
 
@@ -214,6 +215,7 @@ describe('resolvePlacementOptions', () => {
       colocationSlowdown: 0,
       nearDemandFirst: true,
       nearDemandTolerance: 0,
+      residualBlocking: false,
     } as const;
     expect(resolvePlacementOptions(given)).toEqual(given);
     expect(resolvePlacementOptions({ reserveFraction: 0.99, minServedShare: 1, restarts: 3 })).toMatchObject({ reserveFraction: 0.99, minServedShare: 1, restarts: 3 });
@@ -240,7 +242,7 @@ describe('resolvePlacementOptions', () => {
   });
 
   it('refuses a flag that is not a boolean', () => {
-    for (const field of ['nearDemandFirst', 'floorFairShare', 'locality', 'lazy', 'multiTask', 'safeguard']) {
+    for (const field of ['nearDemandFirst', 'floorFairShare', 'residualBlocking', 'locality', 'lazy', 'multiTask', 'safeguard']) {
       expect(resolve({ [field]: 'yes' })).toEqual(invalid(field));
       expect(resolve({ [field]: 1 })).toEqual(invalid(field));
     }

@@ -8,9 +8,10 @@ import type { PlacedInstance } from '../types.js';
 /**
  * Grows each single-device item's claimed rate to what its device's cycle allows, `min(plan rate, b / C)` with
  * `C = Σ L` of the device (with interference when shared; the runs do not depend on the rates, and a larger rate only shortens a frequency
- * item's pack fill), so the result stays feasible. Continuous shares the discrete MILP cannot express.
+ * item's pack fill), so the result stays feasible. Continuous shares the discrete MILP cannot express. Devices shared
+ * with a `blocking` latency service are left as they are.
  */
-export function growShares(instances: readonly PlacedInstance[], slowdown: (serviceId: string) => number): PlacedInstance[] {
+export function growShares(instances: readonly PlacedInstance[], slowdown: (serviceId: string) => number, blocking: (serviceId: string) => boolean = () => false): PlacedInstance[] {
   const cycle = new Map<string, number>();
   const solo = new Map<string, number>();
   const count = new Map<string, number>();
@@ -23,7 +24,10 @@ export function growShares(instances: readonly PlacedInstance[], slowdown: (serv
     count.set(key(i), (count.get(key(i)) ?? 0) + 1);
   }
   for (const [k, n] of count) if (n === 1) cycle.set(k, solo.get(k)!);
-  return instances.map((i) => (single(i) ? { ...i, capacityPerSec: Math.min(i.plan.capacityPerSec, (1000 * i.plan.batchSize) / cycle.get(key(i))!) } : i));
+  // A shared device with a latency item priced for residual blocking keeps its rates: growing another item's
+  // share would raise the device load that item's wait budget allows for.
+  const priced = new Set(instances.filter((i) => single(i) && count.get(key(i))! > 1 && blocking(i.serviceId)).map(key));
+  return instances.map((i) => (single(i) && !priced.has(key(i)) ? { ...i, capacityPerSec: Math.min(i.plan.capacityPerSec, (1000 * i.plan.batchSize) / cycle.get(key(i))!) } : i));
 }
 
 /** The plan and its batch halvings (`b/2`, `b/4`) from the service's profile, recomputed from scratch. */

@@ -1,5 +1,6 @@
 import type { ParallelPlan } from '../../allocation/plan.js';
 import { totalDemandRate } from '../../model/demand.js';
+import type { ServiceSpec } from '../../model/service.js';
 import type { PlacedInstance, PlacementInput } from '../types.js';
 import { batchSizes, chunk, growShares, num, row, wrap, type HighsSolver } from './milp-helpers.js';
 
@@ -19,7 +20,7 @@ export type { HighsSolver } from './milp-helpers.js';
  * Constraints per device: memory; a group's device holds nothing else; one item per service; the round-robin
  * duty cycle, linear because shares are discrete: an item with cycle limit `lim` (rate `≤ b/C`, latency
  * `C + L ≤ D`, frequency `(b − 1)/rate + C + L ≤ S`) needs the other items' `Σ L ≤ max(0, lim − L)` — a lone
- * item always fits. Objective: `max Σ w_k (v_k + bonus × f_k)`.
+ * item always fits; with `residualBlocking`, a shared latency item's `B + L ≤ D (1 − ρ_o)` per pair of items. Objective: `max Σ w_k (v_k + bonus × f_k)`.
  */
 
 /** Time shares the reference offers to single-device items. */
@@ -43,6 +44,8 @@ export interface MilpValue {
   readonly floorFairShare?: boolean;
   /** Shared-device run-time slowdown (a service's own `colocationSlowdown` overrides it). */
   readonly colocationSlowdown: number;
+  /** Price latency items for residual blocking on a shared device (the placement option). @default false */
+  readonly residualBlocking?: boolean;
 }
 
 /** Result of {@link solvePlacementMilp}. */
@@ -70,6 +73,10 @@ interface Item {
   readonly run: number;
   /** The cycle limit minus its own run: the others' total run time it tolerates. */
   readonly room: number;
+  /** Device share it keeps busy when shared, `rate × run / b`. */
+  readonly busy: number;
+  /** A latency item priced for residual blocking: its budget `D` (deadline − network budget), else 0. */
+  readonly waitBudget: number;
 }
 
 interface Group {
@@ -118,7 +125,8 @@ export function solvePlacementMilp(highs: HighsSolver, input: PlacementInput, va
           const mem = Math.max(p.memoryPerDeviceBytes, spec.memory.weightsBytes + spec.memory.perItemBytes * p.batchSize);
           // A partial share that can share with nothing only runs alone, where the full share serves more.
           if (share < 1 && lim - shared <= 0) continue;
-          items.push({ name: `i${items.length}`, service: k, plan: p, rate, mem, run: shared, room: (lim - shared) * (1 + 1e-9) });
+          const waitBudget = value.residualBlocking === true && spec.slo.kind === 'latency' ? sloMs - (spec.networkBudgetMs ?? 0) : 0;
+          items.push({ name: `i${items.length}`, service: k, plan: p, rate, mem, run: shared, room: (lim - shared) * (1 + 1e-9), busy: (rate * shared) / (1000 * p.batchSize), waitBudget });
         }
       }
     }
@@ -153,6 +161,27 @@ export function solvePlacementMilp(highs: HighsSolver, input: PlacementInput, va
       const big = others.reduce((s, o) => s + o.run, 0) - room;
       if (big <= 0) continue;
       rows.push(row([...others.map((o) => `${num(o.run)} ${x(o)}`), `${num(big)} ${x(it)}`], `<= ${num(room + big)}`));
+    }
+    // Residual blocking: a shared latency item k needs B + L_k ≤ D_k (1 − ρ_o), B the longest run on the device and
+    // ρ_o = Σ others' busy share. Linear per pair: with k shared, D_k ρ_o + 2 L_k ≤ D_k; with k and a longer j,
+    // D_k ρ_o + L_j + L_k ≤ D_k (big-M terms switch each row off when its items are absent).
+    for (const it of its) {
+      if (!(it.waitBudget > 0)) continue;
+      const D = it.waitBudget * (1 + 1e-9);
+      const others = its.filter((o) => o.service !== it.service);
+      if (others.length === 0) continue;
+      const rho = others.map((o) => `${num(D * o.busy)} ${x(o)}`);
+      const rhoMax = others.reduce((sum, o) => sum + D * o.busy, 0);
+      if (2 * it.run > D) rows.push(row([...others.map(x), `${others.length} ${x(it)}`], `<= ${others.length}`));
+      else if (rhoMax + 2 * it.run > D) {
+        const big = rhoMax + 2 * it.run - D;
+        rows.push(row([...rho, `${num(big)} ${x(it)}`], `<= ${num(D - 2 * it.run + big)}`));
+      }
+      for (const j of others) {
+        if (j.run <= it.run || rhoMax + j.run + it.run <= D) continue;
+        const big = rhoMax + j.run + it.run;
+        rows.push(row([...rho, `${num(big)} ${x(it)}`, `${num(big)} ${x(j)}`], `<= ${num(D - j.run - it.run + 2 * big)}`));
+      }
     }
   });
   // Symmetry breaking: identical devices of a server, and servers with identical devices, are interchangeable
@@ -250,7 +279,9 @@ export function solvePlacementMilp(highs: HighsSolver, input: PlacementInput, va
       }
     });
   }
-  const grown = optimal ? growShares(instances, (id) => slow[input.services.findIndex((s) => s.id === id)]!) : [];
+  const specOf = (id: string): ServiceSpec => input.services.find((s) => s.id === id)!;
+  const blocking = (id: string): boolean => value.residualBlocking === true && specOf(id).slo.kind === 'latency';
+  const grown = optimal ? growShares(instances, (id) => slow[input.services.findIndex((s) => s.id === id)]!, blocking) : [];
   const valueOf = (list: readonly PlacedInstance[]): number => {
     const cap = new Map<string, number>();
     for (const inst of list) cap.set(inst.serviceId, (cap.get(inst.serviceId) ?? 0) + (inst.capacityPerSec ?? inst.plan.capacityPerSec));
