@@ -66,26 +66,47 @@ export function slabOutputViews(slab: ArrayBuffer, outputs: readonly SlabOutput[
 
 /**
  * Each request's outputs, copied out of the slab (which goes back to the pool and is overwritten by a later
- * batch). Each output of the batch is copied once, into a buffer the requests own together, and each request
- * gets a view of its part (one small object per request instead of a buffer per request); the per-item dims
- * are shared (frozen). A shared output (axis `null`) is given whole to every request. Along an axis with dims
- * before it, each request's strided slice is gathered into an array of its own.
+ * batch); the per-item dims are shared (frozen). A small per-item part (at most {@link SMALL_ITEM_BYTES}: a class
+ * score, a token) is copied into an array of its own, which V8 keeps inside its heap — no `ArrayBuffer`, no
+ * memory outside the heap for the collector to track, no view of the slab per batch. A larger output is copied
+ * once, into a buffer the requests own together, and each request gets a view of its part (one small object per
+ * request instead of a buffer per request). A shared output (axis `null`) is given whole to every request. Along
+ * an axis with dims before it, each request's strided slice is gathered into an array of its own. `views`, when
+ * given, are the outputs' views of `slab` in the order of `outputs` (a doorbell slot keeps them: made once).
  */
-export function splitSlabOutputs(slab: ArrayBuffer, outputs: readonly SlabOutput[], known: readonly KnownOutput[], count: number): Record<string, TensorLike>[] {
+export function splitSlabOutputs(
+  slab: ArrayBufferLike,
+  outputs: readonly SlabOutput[],
+  known: readonly KnownOutput[],
+  count: number,
+  views?: readonly TensorDataArray[],
+): Record<string, TensorLike>[] {
   const items: Record<string, TensorLike>[] = new Array(count);
   for (let i = 0; i < count; i++) items[i] = {};
   for (let j = 0; j < outputs.length; j++) {
     const o = outputs[j]!;
     const k = known[j]!;
-    const copy = new VIEW_CTOR[o.type](slab, o.offset, o.length).slice() as TensorDataArray;
+    const view = views?.[j] ?? new VIEW_CTOR[o.type](slab as ArrayBuffer, o.offset, o.length);
+    let outer = 1;
+    for (let d = 0; k.axis !== null && d < k.axis; d++) outer *= o.dims[d]!;
+    const inner = o.length / outer / count;
+    if (k.axis !== null && outer === 1 && inner * view.BYTES_PER_ELEMENT <= SMALL_ITEM_BYTES && !isBigIntArray(view)) {
+      // One small array per request, filled element by element (a subarray to copy from would be an object too).
+      const Ctor = VIEW_CTOR[o.type] as unknown as new (length: number) => Float32Array;
+      for (let i = 0; i < count; i++) {
+        const data = new Ctor(inner);
+        const from = i * inner;
+        for (let e = 0; e < inner; e++) data[e] = (view as Float32Array)[from + e]!;
+        items[i]![o.name] = { type: o.type, dims: k.dims, data };
+      }
+      continue;
+    }
+    const copy = view.slice() as TensorDataArray;
     if (k.axis === null) {
       const whole: TensorLike = { type: o.type, dims: k.dims, data: copy };
       for (let i = 0; i < count; i++) items[i]![o.name] = whole;
       continue;
     }
-    let outer = 1;
-    for (let d = 0; d < k.axis; d++) outer *= o.dims[d]!;
-    const inner = o.length / outer / count;
     for (let i = 0; i < count; i++) {
       // A batch of one owns the whole copy: no view of it (a typed array is about 100 bytes of heap).
       const data = count === 1 ? copy : outer === 1 ? (copy.subarray(i * inner, (i + 1) * inner) as TensorDataArray) : gather(copy, outer, inner, count, i);
@@ -93,6 +114,16 @@ export function splitSlabOutputs(slab: ArrayBuffer, outputs: readonly SlabOutput
     }
   }
   return items;
+}
+
+/**
+ * Bytes of a request's part of an output up to which it gets an array of its own (V8 keeps typed arrays up to
+ * 64 bytes inside its heap, with no `ArrayBuffer` until `.buffer` is read).
+ */
+export const SMALL_ITEM_BYTES = 64;
+
+function isBigIntArray(a: TensorDataArray): boolean {
+  return a instanceof BigInt64Array || a instanceof BigUint64Array;
 }
 
 /** Item `i`'s elements: `outer` runs of `inner` elements, strided by `count · inner`. */

@@ -189,7 +189,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       let result: TimedRun | undefined;
       let failure: EparaError | undefined;
       try {
-        result = { outputs: NO_OUTPUTS, runMs: control.runMs(slot), items: splitSlabOutputs(ring.memory.slots[slot] as unknown as ArrayBuffer, p.slabOutputs!, p.known!, p.count) };
+        result = { outputs: NO_OUTPUTS, runMs: control.runMs(slot), items: splitSlabOutputs(ring.memory.slots[slot]!, p.slabOutputs!, p.known!, p.count, ring.outputViews(slot, p.slabOutputs!)) };
         this.#consecutiveCrashes = 0;
       } catch (err) {
         failure = toEparaError(err, 'MODEL_ERROR');
