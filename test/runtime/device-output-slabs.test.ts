@@ -50,10 +50,9 @@ describe('device output slabs', () => {
       const later = items(await d.runBatch!('m', [pair(100 + round), pair(200 + round), pair(300 + round)], AXES, { knownOutputs: pairKnown }));
       expect(values(later[2]!, 'y')).toEqual([2 * (300 + round), 2]);
     }
-    // Each request's own copy (2 floats: small parts get an array each), not a view of the 8 MiB slab the later
-    // batches wrote into.
+    // Views of the batch's own copy (3 × 2 floats), not of the 8 MiB slab the later batches wrote into.
     expect(first.map((o) => values(o, 'y'))).toEqual([[2, 2], [4, 2], [6, 2]]);
-    expect((first[0]!['y']!.data as Float32Array).buffer.byteLength).toBe(2 * 4);
+    expect((first[0]!['y']!.data as Float32Array).buffer.byteLength).toBe(3 * 2 * 4);
     expect(d.inputSlabs!()).toMatchObject({ allocated: 1, slabRuns: 21, outputRuns: 21, lent: 0, free: 1 });
   });
 

@@ -66,13 +66,13 @@ export function slabOutputViews(slab: ArrayBuffer, outputs: readonly SlabOutput[
 
 /**
  * Each request's outputs, copied out of the slab (which goes back to the pool and is overwritten by a later
- * batch); the per-item dims are shared (frozen). A small per-item part (at most {@link SMALL_ITEM_BYTES}: a class
- * score, a token) is copied into an array of its own, which V8 keeps inside its heap — no `ArrayBuffer`, no
- * memory outside the heap for the collector to track, no view of the slab per batch. A larger output is copied
- * once, into a buffer the requests own together, and each request gets a view of its part (one small object per
- * request instead of a buffer per request). A shared output (axis `null`) is given whole to every request. Along
- * an axis with dims before it, each request's strided slice is gathered into an array of its own. `views`, when
- * given, are the outputs' views of `slab` in the order of `outputs` (a doorbell slot keeps them: made once).
+ * batch); the per-item dims are shared (frozen). Each output of the batch is copied once, into a buffer the
+ * requests own together, and each request gets a view of its part (one small object per request instead of a
+ * buffer per request) — except the lone request of a batch of one whose output is small (at most
+ * {@link SMALL_ITEM_BYTES}), which gets an array V8 keeps inside its heap (no `ArrayBuffer` backing store for the
+ * collector to track). A shared output (axis `null`) is given whole to every request. Along an axis with dims
+ * before it, each request's strided slice is gathered into an array of its own. `views`, when given, are the
+ * outputs' views of `slab` in the order of `outputs` (a doorbell slot keeps them: none made per batch).
  */
 export function splitSlabOutputs(
   slab: ArrayBufferLike,
@@ -90,15 +90,12 @@ export function splitSlabOutputs(
     let outer = 1;
     for (let d = 0; k.axis !== null && d < k.axis; d++) outer *= o.dims[d]!;
     const inner = o.length / outer / count;
-    if (k.axis !== null && outer === 1 && inner * view.BYTES_PER_ELEMENT <= SMALL_ITEM_BYTES && !isBigIntArray(view)) {
-      // One small array per request, filled element by element (a subarray to copy from would be an object too).
-      const Ctor = VIEW_CTOR[o.type] as unknown as new (length: number) => Float32Array;
-      for (let i = 0; i < count; i++) {
-        const data = new Ctor(inner);
-        const from = i * inner;
-        for (let e = 0; e < inner; e++) data[e] = (view as Float32Array)[from + e]!;
-        items[i]![o.name] = { type: o.type, dims: k.dims, data };
-      }
+    if (count === 1 && k.axis !== null && o.length * view.BYTES_PER_ELEMENT <= SMALL_ITEM_BYTES && !isBigIntArray(view)) {
+      // Filled element by element: a subarray to copy from would be one more object. (For a batch of several,
+      // an array per request costs more heap than a view of one shared copy: V8 gives each its own buffer object.)
+      const data = new (VIEW_CTOR[o.type] as unknown as new (length: number) => Float32Array)(o.length);
+      for (let e = 0; e < o.length; e++) data[e] = (view as Float32Array)[e]!;
+      items[0]![o.name] = { type: o.type, dims: k.dims, data };
       continue;
     }
     const copy = view.slice() as TensorDataArray;
@@ -117,8 +114,8 @@ export function splitSlabOutputs(
 }
 
 /**
- * Bytes of a request's part of an output up to which it gets an array of its own (V8 keeps typed arrays up to
- * 64 bytes inside its heap, with no `ArrayBuffer` until `.buffer` is read).
+ * Bytes of a lone request's output up to which it is copied into an array V8 keeps inside its heap (typed arrays
+ * up to 64 bytes: no backing store outside the heap).
  */
 export const SMALL_ITEM_BYTES = 64;
 
