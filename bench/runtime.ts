@@ -8,7 +8,13 @@
  *    (bench/lib/alloc-meter.ts; the closed-loop client's own allocations included, tensor data excluded). The
  *    client writes each request's input into a lease (`executor.allocateInput`), as a host that decodes its
  *    inputs would; each pair also measures the copy path (a fresh array per request, copied into the device's
- *    slab), printed and reported apart (`peakRatioToRawOrtCopyPath`, `allocBytesPerRequestCopyPath`).
+ *    slab), printed and reported apart (`peakRatioToRawOrtCopyPath`, `allocBytesPerRequestCopyPath`). Where a ratio
+ *    below 1 goes: `peakWorkerInRunShare`, the share of the executor's window its device worker spent inside
+ *    onnxruntime's runs (below 1: the worker waited between batches), and `peakRunMsRatio`, its run's time against
+ *    raw onnxruntime's at the same batch (above 1: the runs themselves were slower); `peakCpuRatioToRawOrt`, raw
+ *    onnxruntime's CPU time per item (its main thread) over the device worker's (the busiest thread but the main
+ *    one; Linux schedstat; null elsewhere) — CPU time, which a machine shared with other work moves much less than
+ *    the wall-clock ratio; the three summed over the pairs.
  * 2. Goodput within SLO under a saturating Poisson load with mixed deadlines, vs a naive server (one session,
  *    p-queue concurrency 1, `session.run` per request; offered load twice the best raw rate) and a Triton-like dynamic batcher (see
  *    bench/lib/runtime-triton.ts; the best of max queue delay 0/1/5/10 ms × queue policy — timeouts at the SLO,
@@ -16,7 +22,9 @@
  *    Same model, same one thread. EPARA's client writes each input into a lease, as a server decoding request
  *    bodies would (the baselines' clients make a fresh array per request, as their hosts do); each round also
  *    runs EPARA on the copy path (a fresh array per request), whose lag and GC figures are reported apart
- *    (`eventLoopLagP99MsCopyPath`, `gcCountPerKRequestsCopyPath`, `gcPauseMsMaxCopyPath`).
+ *    (`eventLoopLagP99MsCopyPath`, `gcCountPerKRequestsCopyPath`, `gcPauseMsMaxCopyPath`). Each EPARA round
+ *    also prints the mean batch in each half of the round and how long its batches ran against the profile (inside
+ *    the worker, and on the device's timeline): what a round that settles at small batches met.
  *    2b. The same comparison on a fake model that sleeps instead of computing: the scheduling policies
  *    without the CPU noise of a shared machine (printed, not in the JSON).
  *    2c. Late service under a saturating overload: ten times the device's peak rate, deadlines 10/25 ms, the
@@ -41,7 +49,7 @@
  * The last line is one JSON object with the figures.
  */
 import './lib/no-source-maps.js';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { affineProfile, fitProfile, latencyAt, type LatencyProfile, type ProfileSample, type TensorLike } from '@epara/core';
@@ -120,12 +128,20 @@ async function rawPeak(ort: Ort): Promise<{ best: number; bestBatch: number; pro
 async function executorPeak(
   batch: number,
   profile: LatencyProfile,
-): Promise<{ measure(ms: number, path: InputPath): Promise<{ rate: number; heapBytesPerRequest: number; hostBusy: number | undefined }>; close(): Promise<void> }> {
+): Promise<{ measure(ms: number, path: InputPath): Promise<PeakWindow>; close(): Promise<void> }> {
   const ex = createExecutor({
     devices: [{ id: 'cpu0', threads: 1 }],
     services: [{ id: 'cls', model: models.ocrCls, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 60_000 }, profile, plan: { batchSize: batch }, maxBatch: batch, devices: ['cpu0'] }],
   });
   await ex.start();
+  // The worker's side of each window: how much of it was spent inside onnxruntime's runs, and how long a run took.
+  let runMsSum = 0;
+  let runs = 0;
+  ex.on('batchCompleted', (e) => {
+    if (!e.ok) return;
+    runMsSum += e.runMs;
+    runs++;
+  });
   return {
     async measure(ms, path) {
       const window = 3 * batch;
@@ -140,6 +156,8 @@ async function executorPeak(
       const loops = Array.from({ length: window }, (_, k) => worker(k));
       await new Promise((r) => setTimeout(r, 200)); // fill the pipeline
       const d0 = done;
+      const [run0, runs0] = [runMsSum, runs];
+      const threads0 = threadCpuNs();
       const t0 = performance.now();
       const cpu0 = mainThreadCpuUs();
       const stopMeter = startAllocMeter();
@@ -148,30 +166,84 @@ async function executorPeak(
       const cpu1 = mainThreadCpuUs();
       const elapsedMs = performance.now() - t0;
       const rate = ((done - d0) * 1000) / elapsedMs;
+      const [windowRunMs, windowRuns] = [runMsSum - run0, runs - runs0];
+      const deviceNs = busiestOtherThreadNs(threads0, threadCpuNs());
       stop = true;
       await Promise.all(loops);
       // The host thread's share of one core: the executor needs it besides the device worker's core, which raw
       // onnxruntime in the main thread does not — on two cores shared with other work, that is what it loses.
       const hostBusy = cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / 1000 / elapsedMs;
-      return { rate, heapBytesPerRequest: heapBytes / Math.max(1, done - d0), hostBusy };
+      return { rate, heapBytesPerRequest: heapBytes / Math.max(1, done - d0), hostBusy, elapsedMs, items: done - d0, runMs: windowRunMs, runs: windowRuns, deviceNs };
     },
     close: () => ex.close(),
   };
 }
 
-async function rawAt(ort: Ort, batch: number, ms: number): Promise<number> {
+/**
+ * One window of {@link executorPeak}: items/s; V8 heap bytes allocated per request; the host thread's share of a
+ * core; the share of the window the device worker spent inside onnxruntime's runs (1 − it: the worker waiting
+ * between batches, or messaging); the mean run's time inside the worker, ms (against raw onnxruntime's run at the
+ * same batch: a slower run is compute lost inside the run, not around it).
+ */
+interface PeakWindow {
+  readonly rate: number;
+  readonly heapBytesPerRequest: number;
+  readonly hostBusy: number | undefined;
+  readonly elapsedMs: number;
+  /** Requests served in the window. */
+  readonly items: number;
+  /** Time inside onnxruntime's runs of the batches that completed in the window (the worker's `runMs`), and their count. */
+  readonly runMs: number;
+  readonly runs: number;
+  /** The device worker's CPU time over the window, ns (Linux; undefined elsewhere). */
+  readonly deviceNs: number | undefined;
+}
+
+/** Raw onnxruntime at `batch` for `ms`: items/s, and the main thread's CPU per item, µs (it runs the session). */
+async function rawAt(ort: Ort, batch: number, ms: number): Promise<{ rate: number; items: number; elapsedMs: number; cpuNs: number | undefined }> {
   const session = await ort.InferenceSession.create(models.ocrCls, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
   const feeds = { x: new ort.Tensor('float32', batchOf(batch), [batch, 3, 48, 192]) };
   for (let i = 0; i < 3; i++) await session.run(feeds);
+  const cpu0 = threadCpuNs();
   const t0 = performance.now();
   let n = 0;
   while (performance.now() - t0 < ms) {
     await session.run(feeds);
     n += batch;
   }
-  const rate = (n * 1000) / (performance.now() - t0);
+  const elapsedMs = performance.now() - t0;
+  const cpu1 = threadCpuNs();
   await session.release();
-  return rate;
+  const cpuNs = cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1.get(process.pid) ?? 0) - (cpu0.get(process.pid) ?? 0);
+  return { rate: (n * 1000) / elapsedMs, items: n, elapsedMs, cpuNs };
+}
+
+/** CPU time of each thread of this process, ns, by thread id (schedstat); undefined off Linux. */
+function threadCpuNs(): Map<number, number> | undefined {
+  try {
+    const out = new Map<number, number>();
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        out.set(Number(tid), Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The CPU time of the busiest thread other than the main one between two readings, ns: over a window of the
+ * saturated executor, its device worker (a 1-thread session computes on the worker's own thread).
+ */
+function busiestOtherThreadNs(before: Map<number, number> | undefined, after: Map<number, number> | undefined): number | undefined {
+  if (before === undefined || after === undefined) return undefined;
+  let most = 0;
+  for (const [tid, ns] of after) if (tid !== process.pid) most = Math.max(most, ns - (before.get(tid) ?? 0));
+  return most;
 }
 
 // ---------------------------------------------------------------- 2. goodput under mixed deadlines
@@ -217,7 +289,7 @@ async function eparaServer(
   arrivals: Parameters<typeof replay>[0],
   profile: LatencyProfile,
   path: InputPath,
-): Promise<{ result: LoadResult; lagP99Ms: number; gc: GcSummary; threads: ThreadSummary | undefined; ex: Executor }> {
+): Promise<{ result: LoadResult; lagP99Ms: number; gc: GcSummary; threads: ThreadSummary | undefined; batches: BatchRuns; ex: Executor }> {
   const ex = createExecutor({
     devices: [{ id: 'cpu0', threads: 1 }],
     services: [{ id: 'cls', model: models.ocrCls, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: Math.min(...SLOS) }, profile, devices: ['cpu0'] }],
@@ -227,10 +299,57 @@ async function eparaServer(
   const lag = monitorEventLoopDelay({ resolution: 1 });
   const stopGc = startGcWatch();
   const stopThreads = startThreadWatch();
+  const batches = watchBatches(ex, profile);
   lag.enable();
   const result = await replay(arrivals, (a, deadline) => ex.submit('cls', { x: path === 'lease' ? leased(ex, 'cls', a.input) : fresh(a.input) }, { deadline }));
   lag.disable();
-  return { result, lagP99Ms: lag.percentile(99) / 1e6, gc: stopGc(), threads: stopThreads(), ex };
+  return { result, lagP99Ms: lag.percentile(99) / 1e6, gc: stopGc(), threads: stopThreads(), batches: batches(), ex };
+}
+
+/**
+ * How a round's batches ran, against the profile its plan was made from: the mean size in each half of the round
+ * (a device that settles at small batches does so from the start, or drifts there), and how long batches took
+ * against the profile's time at their size — inside the worker (`runMs`: onnxruntime slower than profiled, the
+ * machine's contention) and on the device's timeline (`durationMs`, dispatch to answer: what the hold-time
+ * corrections learn, and what shrinks the batches that fit a 15 ms deadline).
+ */
+interface BatchRuns {
+  readonly count: number;
+  readonly meanSizeFirstHalf: number;
+  readonly meanSizeSecondHalf: number;
+  readonly runToProfile: number;
+  readonly heldToProfile: number;
+}
+
+function watchBatches(ex: Executor, profile: LatencyProfile): () => BatchRuns {
+  const sizes: number[] = [];
+  let runMs = 0;
+  let heldMs = 0;
+  let profiledMs = 0;
+  const listener = (e: { ok: boolean; size: number; runMs: number; durationMs: number }): void => {
+    if (!e.ok) return;
+    sizes.push(e.size);
+    runMs += e.runMs;
+    heldMs += e.durationMs;
+    profiledMs += latencyAt(profile, e.size);
+  };
+  ex.on('batchCompleted', listener);
+  const mean = (xs: number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+  return () => {
+    ex.off('batchCompleted', listener);
+    const half = sizes.length >> 1;
+    return {
+      count: sizes.length,
+      meanSizeFirstHalf: mean(sizes.slice(0, half)),
+      meanSizeSecondHalf: mean(sizes.slice(half)),
+      runToProfile: runMs / Math.max(1e-9, profiledMs),
+      heldToProfile: heldMs / Math.max(1e-9, profiledMs),
+    };
+  };
+}
+
+function describeBatches(b: BatchRuns): string {
+  return `${b.count} batches, mean size ${b.meanSizeFirstHalf.toFixed(1)} then ${b.meanSizeSecondHalf.toFixed(1)} (first and second half); a batch ran ${b.runToProfile.toFixed(2)}× the profile's time at its size inside the worker and held the device ${b.heldToProfile.toFixed(2)}× it`;
 }
 
 /** Goodput of both batchers on a fake model that sleeps instead of computing (no CPU contention). */
@@ -452,23 +571,47 @@ const peakRatios: number[] = [];
 const allocs: number[] = [];
 const peakRatiosCopy: number[] = [];
 const allocsCopy: number[] = [];
+/**
+ * Summed over the pairs (a 500 ms window holds a few batches of up to 32, so its edges weigh in one window's own
+ * figures): the executor's windows (wall time, items, time inside runs, runs, the device worker's CPU) and raw
+ * onnxruntime's (wall time, items, runs, its main thread's CPU).
+ */
+const pooled = { exMs: 0, exItems: 0, runMs: 0, runs: 0, deviceNs: 0, rawMs: 0, rawItems: 0, rawNs: 0, cpuKnown: true };
 let rawMax = raw.best;
 // Six short pairs, the order alternating: on a shared machine another process's burst lands on one side of a
 // long pair and not the other (raw alone swung 349-688 items/s within one run), and a drift favours whichever
 // side runs second. The median of the pairs' ratios is reported.
 for (let r = 0; r < PEAK_PAIRS; r++) {
   const rawFirst = r % 2 === 0;
-  const rawRate0 = rawFirst ? await rawAt(ort, raw.bestBatch, PEAK_WINDOW_MS) : 0;
-  const { rate: exRate, heapBytesPerRequest, hostBusy } = await peak.measure(PEAK_WINDOW_MS, 'lease');
+  const raw0 = rawFirst ? await rawAt(ort, raw.bestBatch, PEAK_WINDOW_MS) : undefined;
+  const lease = await peak.measure(PEAK_WINDOW_MS, 'lease');
+  const { rate: exRate, heapBytesPerRequest, hostBusy } = lease;
   const copy = await peak.measure(PEAK_WINDOW_MS, 'copy');
-  const rawRate = rawFirst ? rawRate0 : await rawAt(ort, raw.bestBatch, PEAK_WINDOW_MS);
+  const rawRound = raw0 ?? (await rawAt(ort, raw.bestBatch, PEAK_WINDOW_MS));
+  const rawRate = rawRound.rate;
   peakRatiosCopy.push(copy.rate / rawRate);
   allocsCopy.push(copy.heapBytesPerRequest);
   rawMax = Math.max(rawMax, rawRate);
   peakRatios.push(exRate / rawRate);
   allocs.push(heapBytesPerRequest);
+  // Raw onnxruntime runs back to back: its time per run is its window's time per batch.
+  const rawRunMs = (raw.bestBatch * 1000) / rawRate;
+  pooled.exMs += lease.elapsedMs;
+  pooled.exItems += lease.items;
+  pooled.runMs += lease.runMs;
+  pooled.runs += lease.runs;
+  pooled.rawMs += rawRound.elapsedMs;
+  pooled.rawItems += rawRound.items;
+  if (lease.deviceNs === undefined || rawRound.cpuNs === undefined) pooled.cpuKnown = false;
+  else {
+    pooled.deviceNs += lease.deviceNs;
+    pooled.rawNs += rawRound.cpuNs;
+  }
+  const runMsPerBatch = lease.runMs / Math.max(1, lease.runs);
   const busy = hostBusy === undefined ? '' : `; host thread ${(100 * hostBusy).toFixed(0)}% busy (client included)`;
   console.log(`  round ${r + 1}: raw ${rawRate.toFixed(0)} items/s, executor ${exRate.toFixed(0)} items/s at batch ${raw.bestBatch}: ${(exRate / rawRate).toFixed(2)}×; ${heapBytesPerRequest.toFixed(0)} heap bytes allocated per request${busy}; load ${loadavg()[0]!.toFixed(1)}`);
+  const cpu = lease.deviceNs === undefined || rawRound.cpuNs === undefined ? '' : `; CPU per item: raw ${(rawRound.cpuNs / 1000 / Math.max(1, rawRound.items)).toFixed(0)} µs (its thread), device worker ${(lease.deviceNs / 1000 / Math.max(1, lease.items)).toFixed(0)} µs`;
+  console.log(`           worker inside runs ${((100 * lease.runMs) / lease.elapsedMs).toFixed(0)}% of the window; a run ${runMsPerBatch.toFixed(2)} ms in the worker against raw's ${rawRunMs.toFixed(2)} ms${cpu}`);
   console.log(`           copy path (fresh array per request): ${copy.rate.toFixed(0)} items/s, ${(copy.rate / rawRate).toFixed(2)}×; ${copy.heapBytesPerRequest.toFixed(0)} heap bytes per request`);
 }
 await peak.close();
@@ -478,6 +621,12 @@ const peakRatioCopy = median(peakRatiosCopy);
 const allocBytesPerRequestCopy = median(allocsCopy);
 console.log(`  median ratio ${peakRatio.toFixed(2)}×; V8 heap allocated per served request ${allocBytesPerRequest.toFixed(0)} bytes (the client's included; tensor data lives outside the heap: ${ITEM_LEN * 4} input bytes per request, written into leases)`);
 console.log(`  copy path: median ratio ${peakRatioCopy.toFixed(2)}×; ${allocBytesPerRequestCopy.toFixed(0)} heap bytes per request (plus a fresh ${ITEM_LEN * 4}-byte array)`);
+// Where a ratio below 1 goes: a worker idle between batches (share below 1) or runs slower than raw's (ratio above 1).
+const peakWorkerInRun = pooled.runMs / Math.max(1e-9, pooled.exMs);
+// Raw onnxruntime runs back to back: its time per run is its windows' time per batch.
+const peakRunMsRatio = pooled.runMs / Math.max(1, pooled.runs) / ((pooled.rawMs * raw.bestBatch) / Math.max(1, pooled.rawItems));
+const peakCpuRatio = pooled.cpuKnown ? pooled.rawNs / Math.max(1, pooled.rawItems) / (pooled.deviceNs / Math.max(1, pooled.exItems)) : null;
+console.log(`  over the pairs: worker inside runs ${(100 * peakWorkerInRun).toFixed(0)}% of the window, a run ${peakRunMsRatio.toFixed(2)}× raw onnxruntime's at the same batch${peakCpuRatio === null ? '' : `; raw's CPU per item ${peakCpuRatio.toFixed(2)}× the device worker's`}`);
 
 // What every batch size below is planned from: a size measured slow under contention raises every larger size
 // to at least its time (the profile is made non-decreasing by its running maximum), which shrinks the plan.
@@ -517,6 +666,7 @@ for (let round = 0; round < 2; round++) {
   eparaLast = epara.ex.stats().services['cls'];
   console.log(`  epara: mean batch ${eparaLast?.meanBatchSize.toFixed(1)}, dropped before running ${eparaLast?.dropped}; event-loop lag p99 ${epara.lagP99Ms.toFixed(2)} ms`);
   console.log(`    over the same window: ${describeGc(epara.gc)}`);
+  console.log(`    ${describeBatches(epara.batches)}`);
   console.log(`    ${describeThreads(epara.threads)}`);
   hostLoad.requests += arrivals.length;
   hostLoad.gcCount += epara.gc.minor.count + epara.gc.major.count;
@@ -612,6 +762,9 @@ console.log(
     hostCpuUsPerSubmit: overloadReal.hostCpuUsPerSubmit === null ? null : round(overloadReal.hostCpuUsPerSubmit, 1),
     allocBytesPerSubmit: round(overloadReal.allocBytesPerSubmit, 0),
     allocBytesPerRequest: round(allocBytesPerRequest, 0),
+    peakWorkerInRunShare: round(peakWorkerInRun, 3),
+    peakRunMsRatio: round(peakRunMsRatio, 3),
+    peakCpuRatioToRawOrt: peakCpuRatio === null ? null : round(peakCpuRatio, 3),
     peakRatioToRawOrtCopyPath: round(peakRatioCopy),
     allocBytesPerRequestCopyPath: round(allocBytesPerRequestCopy, 0),
     eventLoopLagP99MsCopyPath: round(copyLoad.lagP99Ms),

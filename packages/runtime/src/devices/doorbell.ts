@@ -10,6 +10,8 @@
  *
  * A slot's header: the call id (f64), the run's compute time (f64), the plan id (i32) and the outcome (i32).
  */
+import type { TensorDataArray } from '@epara/core';
+import { VIEW_CTOR, type SlabOutput } from './slab-outputs.js';
 
 /** Slots of a device's ring: a batch running and one sent ahead, with room for a second device's worth. */
 export const DOORBELL_SLOTS = 4;
@@ -123,6 +125,8 @@ export class HostRing {
   #nextPlan = 1;
   /** Per slot, the views each layout is written through (made once per slot and layout). */
   readonly #views: WeakMap<object, unknown>[] = [];
+  /** Per slot, the views each plan's outputs are read through (made once per slot and plan). */
+  readonly #outputViews: WeakMap<readonly SlabOutput[], TensorDataArray[]>[] = [];
 
   /** `onWake` runs (in a later task) once the worker finished a call after {@link listen}. */
   constructor(memory: DoorbellMemory, onWake: () => void) {
@@ -133,7 +137,10 @@ export class HostRing {
       this.#waiting = false;
       onWake();
     };
-    for (let i = 0; i < DOORBELL_SLOTS; i++) this.#views.push(new WeakMap());
+    for (let i = 0; i < DOORBELL_SLOTS; i++) {
+      this.#views.push(new WeakMap());
+      this.#outputViews.push(new WeakMap());
+    }
   }
 
   /** Calls rung in and not read back yet. */
@@ -174,6 +181,17 @@ export class HostRing {
     const i = this.#rung % DOORBELL_SLOTS;
     let views = this.#views[i]!.get(layout) as V | undefined;
     if (views === undefined) this.#views[i]!.set(layout, (views = make(this.memory.slots[i]!)));
+    return views;
+  }
+
+  /** The views of `outputs` (a plan's, by identity) in `slot`, made the first time. */
+  outputViews(slot: number, outputs: readonly SlabOutput[]): readonly TensorDataArray[] {
+    let views = this.#outputViews[slot]!.get(outputs);
+    if (views === undefined) {
+      const memory = this.memory.slots[slot]! as unknown as ArrayBuffer;
+      views = outputs.map((o) => new VIEW_CTOR[o.type](memory, o.offset, o.length));
+      this.#outputViews[slot]!.set(outputs, views);
+    }
     return views;
   }
 

@@ -66,26 +66,44 @@ export function slabOutputViews(slab: ArrayBuffer, outputs: readonly SlabOutput[
 
 /**
  * Each request's outputs, copied out of the slab (which goes back to the pool and is overwritten by a later
- * batch). Each output of the batch is copied once, into a buffer the requests own together, and each request
- * gets a view of its part (one small object per request instead of a buffer per request); the per-item dims
- * are shared (frozen). A shared output (axis `null`) is given whole to every request. Along an axis with dims
- * before it, each request's strided slice is gathered into an array of its own.
+ * batch); the per-item dims are shared (frozen). Each output of the batch is copied once, into a buffer the
+ * requests own together, and each request gets a view of its part (one small object per request instead of a
+ * buffer per request) — except the lone request of a batch of one whose output is small (at most
+ * {@link SMALL_ITEM_BYTES}), which gets an array V8 keeps inside its heap (no `ArrayBuffer` backing store for the
+ * collector to track). A shared output (axis `null`) is given whole to every request. Along an axis with dims
+ * before it, each request's strided slice is gathered into an array of its own. `views`, when given, are the
+ * outputs' views of `slab` in the order of `outputs` (a doorbell slot keeps them: none made per batch).
  */
-export function splitSlabOutputs(slab: ArrayBuffer, outputs: readonly SlabOutput[], known: readonly KnownOutput[], count: number): Record<string, TensorLike>[] {
+export function splitSlabOutputs(
+  slab: ArrayBufferLike,
+  outputs: readonly SlabOutput[],
+  known: readonly KnownOutput[],
+  count: number,
+  views?: readonly TensorDataArray[],
+): Record<string, TensorLike>[] {
   const items: Record<string, TensorLike>[] = new Array(count);
   for (let i = 0; i < count; i++) items[i] = {};
   for (let j = 0; j < outputs.length; j++) {
     const o = outputs[j]!;
     const k = known[j]!;
-    const copy = new VIEW_CTOR[o.type](slab, o.offset, o.length).slice() as TensorDataArray;
+    const view = views?.[j] ?? new VIEW_CTOR[o.type](slab as ArrayBuffer, o.offset, o.length);
+    let outer = 1;
+    for (let d = 0; k.axis !== null && d < k.axis; d++) outer *= o.dims[d]!;
+    const inner = o.length / outer / count;
+    if (count === 1 && k.axis !== null && o.length * view.BYTES_PER_ELEMENT <= SMALL_ITEM_BYTES && !isBigIntArray(view)) {
+      // Filled element by element: a subarray to copy from would be one more object. (For a batch of several,
+      // an array per request costs more heap than a view of one shared copy: V8 gives each its own buffer object.)
+      const data = new (VIEW_CTOR[o.type] as unknown as new (length: number) => Float32Array)(o.length);
+      for (let e = 0; e < o.length; e++) data[e] = (view as Float32Array)[e]!;
+      items[0]![o.name] = { type: o.type, dims: k.dims, data };
+      continue;
+    }
+    const copy = view.slice() as TensorDataArray;
     if (k.axis === null) {
       const whole: TensorLike = { type: o.type, dims: k.dims, data: copy };
       for (let i = 0; i < count; i++) items[i]![o.name] = whole;
       continue;
     }
-    let outer = 1;
-    for (let d = 0; d < k.axis; d++) outer *= o.dims[d]!;
-    const inner = o.length / outer / count;
     for (let i = 0; i < count; i++) {
       // A batch of one owns the whole copy: no view of it (a typed array is about 100 bytes of heap).
       const data = count === 1 ? copy : outer === 1 ? (copy.subarray(i * inner, (i + 1) * inner) as TensorDataArray) : gather(copy, outer, inner, count, i);
@@ -93,6 +111,16 @@ export function splitSlabOutputs(slab: ArrayBuffer, outputs: readonly SlabOutput
     }
   }
   return items;
+}
+
+/**
+ * Bytes of a lone request's output up to which it is copied into an array V8 keeps inside its heap (typed arrays
+ * up to 64 bytes: no backing store outside the heap).
+ */
+export const SMALL_ITEM_BYTES = 64;
+
+function isBigIntArray(a: TensorDataArray): boolean {
+  return a instanceof BigInt64Array || a instanceof BigUint64Array;
 }
 
 /** Item `i`'s elements: `outer` runs of `inner` elements, strided by `count · inner`. */

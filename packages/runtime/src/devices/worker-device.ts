@@ -189,12 +189,13 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       let result: TimedRun | undefined;
       let failure: EparaError | undefined;
       try {
-        result = { outputs: NO_OUTPUTS, runMs: control.runMs(slot), items: splitSlabOutputs(ring.memory.slots[slot] as unknown as ArrayBuffer, p.slabOutputs!, p.known!, p.count) };
+        result = this.#slabAnswer(p, control.runMs(slot), splitSlabOutputs(ring.memory.slots[slot]!, p.slabOutputs!, p.known!, p.count, ring.outputViews(slot, p.slabOutputs!)));
         this.#consecutiveCrashes = 0;
       } catch (err) {
         failure = toEparaError(err, 'MODEL_ERROR');
       }
       p.settle(failure, result);
+      this.#answer.items = undefined; // holds no batch's outputs
       this.#pending.recycle(p);
     }
     ring.listen();
@@ -401,6 +402,21 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     return worker;
   }
 
+  /**
+   * The answer handed to a listener (the batch path), refilled per answer: the listener reads it at once. A call
+   * with a promise gets an answer of its own.
+   */
+  readonly #answer: Mutable<TimedRun> = { outputs: NO_OUTPUTS, runMs: 0, items: undefined };
+
+  /** A run answered in its slab or doorbell slot: `items` per request, to `p`'s listener through {@link #answer}. */
+  #slabAnswer(p: PendingCall, runMs: number, items: TimedRun['items']): TimedRun {
+    if (p.listener === undefined) return { outputs: NO_OUTPUTS, runMs, items };
+    const a = this.#answer;
+    a.runMs = runMs;
+    a.items = items;
+    return a;
+  }
+
   #onMessage(msg: DeviceResponse): void {
     if (!('rung' in msg) && this.#messagesOut > 0) this.#messagesOut--;
     const p = this.#pending.take(msg.id);
@@ -424,6 +440,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     if (!p) return; // the caller aborted; the result is discarded
     if (failure === undefined && p.isRun) this.#consecutiveCrashes = 0;
     p.settle(failure, result);
+    this.#answer.items = undefined; // holds no batch's outputs
     this.#pending.recycle(p);
   }
 
@@ -431,8 +448,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   #fromSlab(p: PendingCall, msg: DeviceResponse, slab: ArrayBuffer, pooled: boolean): unknown {
     if (msg.ok !== 'slab') return msg.ok ? msg.result : undefined; // a backend that cannot write into given outputs
     if (pooled) this.#slabs.countOutputRun();
-    const run: TimedRun = { outputs: NO_OUTPUTS, runMs: msg.runMs, items: splitSlabOutputs(slab, p.slabOutputs!, p.known!, p.count) };
-    return run;
+    return this.#slabAnswer(p, msg.runMs, splitSlabOutputs(slab, p.slabOutputs!, p.known!, p.count));
   }
 
   #onCrash(worker: Worker, reason: string): void {

@@ -1,8 +1,8 @@
 import { toEparaError, type Clock, type EparaError, type NamedTensors } from '@epara/core';
-import type { WorkItem } from '../batching/work-item.js';
+import type { ItemDone, WorkItem } from '../batching/work-item.js';
 import type { BatchDone } from '../batching/lane.js';
 import type { DeviceHandle, RunListener, TimedRun } from '../devices/device-port.js';
-import { deliverOutputs, outputFilter, splitRun, startRun } from './batch-outputs.js';
+import { deliverOutputs, outputFilter, splitRun, startRun, type BatchDelivery } from './batch-outputs.js';
 import type { Emit, InstanceCounters } from './instance-context.js';
 import type { LoadedInstance } from './instance-loading.js';
 import { unreadableTensor, unreadableTensorError } from '../tensors/readable-data.js';
@@ -42,6 +42,7 @@ class BatchRun implements RunListener {
 }
 
 const NO_ITEMS: WorkItem[] = [];
+const NO_STATE: BatchDelivery['stateMap'] = Object.freeze({});
 /** Records kept for reuse, at most (a device holds two batches at once; a few devices share an instance). */
 const MAX_FREE_RUNS = 8;
 
@@ -54,6 +55,14 @@ export class BatchRunner {
   readonly #c: BatchRunnerContext;
   readonly #free: BatchRun[] = [];
   #inFlight = 0;
+  /**
+   * The batch its items settle with and how its outputs reach them, refilled per batch: the settlements read them
+   * at once (the `requestCompleted` event copies the batch's fields). A settlement whose listener ends another
+   * batch of this runner meanwhile gets fresh ones.
+   */
+  readonly #done: { -readonly [K in keyof ItemDone]: ItemDone[K] } = { startedAt: 0, finishedAt: 0, batchSize: 0, deviceId: '' };
+  readonly #delivery: { -readonly [K in keyof BatchDelivery]: BatchDelivery[K] } = { batch: this.#done, stateMap: {}, filter: undefined };
+  #delivering = false;
 
   constructor(c: BatchRunnerContext) {
     this.#c = c;
@@ -110,12 +119,33 @@ export class BatchRunner {
       runMs = run.runMs;
       const finishedAt = c.clock.now();
       c.counters.completed += items.length;
-      deliverOutputs(items, parts, { batch: { startedAt, finishedAt, batchSize: items.length, deviceId: device!.id }, stateMap: loaded!.io.stateMap, filter: outputFilter(run, loaded!) });
+      this.#deliver(items, parts, startedAt, finishedAt, device!.id, loaded!.io.stateMap, outputFilter(run, loaded!));
       if (c.listening('batchCompleted')) c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device!.id, size: items.length, durationMs: finishedAt - startedAt, runMs, ok: true });
     } catch (err) {
       return this.failed(r, err);
     }
     this.#ended(r, runMs);
+  }
+
+  /** Settles `items` with their `parts` of the batch's outputs (through the reused delivery unless it is in use). */
+  #deliver(items: readonly WorkItem[], parts: readonly NamedTensors[], startedAt: number, finishedAt: number, deviceId: string, stateMap: BatchDelivery['stateMap'], filter: BatchDelivery['filter']): void {
+    if (this.#delivering) return deliverOutputs(items, parts, { batch: { startedAt, finishedAt, batchSize: items.length, deviceId }, stateMap, filter });
+    const done = this.#done;
+    done.startedAt = startedAt;
+    done.finishedAt = finishedAt;
+    done.batchSize = items.length;
+    done.deviceId = deviceId;
+    const d = this.#delivery;
+    d.stateMap = stateMap;
+    d.filter = filter;
+    this.#delivering = true;
+    try {
+      deliverOutputs(items, parts, d);
+    } finally {
+      this.#delivering = false;
+      d.stateMap = NO_STATE;
+      d.filter = undefined;
+    }
   }
 
   /**
