@@ -60,7 +60,7 @@ describe('gRPC server reflection', () => {
   it('lists the service and describes it well enough to call it with no .proto', async () => {
     const { answers, code } = await ask(reflectionClient('v1'), [{ list_services: '*' }, { host: 'h', file_containing_symbol: 'inference.GRPCInferenceService' }]);
     expect(code).toBe(0);
-    expect(answers[0]!.list_services_response!.service.map((s) => s.name)).toEqual(['inference.GRPCInferenceService']);
+    expect(answers[0]!.list_services_response!.service.map((s) => s.name)).toEqual(['inference.GRPCInferenceService', 'grpc.health.v1.Health']);
     expect(answers[1]).toMatchObject({ valid_host: 'h', original_request: { file_containing_symbol: 'inference.GRPCInferenceService' }, message_response: 'file_descriptor_response' });
     // What grpcurl does next: a client from the descriptor alone (a FileDescriptorSet of the files received).
     const files = answers[1]!.file_descriptor_response!.file_descriptor_proto;
@@ -74,6 +74,21 @@ describe('gRPC server reflection', () => {
     expect(await call('ServerLive', {})).toEqual({ live: true });
     const res = await call('ModelInfer', { model_name: 'cls', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192] }], raw_input_contents: [Buffer.from(clsInput().buffer)] });
     expect(res['outputs']).toMatchObject([{ name: 'softmax_0.tmp_0', shape: [1, 2] }]);
+  });
+
+  it('describes the health service too, by symbol and by its published file name, well enough to call Check', async () => {
+    const { answers, code } = await ask(reflectionClient('v1'), [{ file_containing_symbol: 'grpc.health.v1.Health' }, { file_by_filename: 'grpc/health/v1/health.proto' }, { file_containing_symbol: 'grpc.health.v1.HealthCheckResponse.ServingStatus' }]);
+    expect(code).toBe(0);
+    expect(answers.map((a) => a.message_response)).toEqual(['file_descriptor_response', 'file_descriptor_response', 'file_descriptor_response']);
+    const files = answers[0]!.file_descriptor_response!.file_descriptor_proto;
+    const set = Buffer.concat(files.flatMap((f) => [Buffer.from([0x0a]), varint(f.length), f]));
+    const pkg = loadPackageDefinition(loadFileDescriptorSetFromBuffer(set, { keepCase: true, enums: String, defaults: true })) as unknown as {
+      grpc: { health: { v1: { Health: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client & Record<string, Unary> } } };
+    };
+    const health = new pkg.grpc.health.v1.Health(served.serve.grpc, credentials.createInsecure());
+    clients.push(health);
+    const res = await new Promise<Record<string, unknown>>((resolve, reject) => health['Check']!({ service: '' }, new Metadata(), {}, (err, r) => (err ? reject(err) : resolve(r))));
+    expect(res).toEqual({ status: 'SERVING' });
   });
 
   it('finds nested symbols and the file by name; what is not declared is NOT_FOUND in the answer, and the stream goes on', async () => {

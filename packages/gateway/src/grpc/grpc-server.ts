@@ -8,6 +8,7 @@ import type { InferCore } from '../inference/infer-core.js';
 import { encodeGrpcMessage, parseGrpcTimeout } from './grpc-http2-wire.js';
 import { SERVICE_NAME, grpcMethods, modelInfer } from './grpc-methods.js';
 import { GRPC_STATUS } from './grpc-status.js';
+import { HealthService } from './health-service.js';
 import { REFLECTION_PATHS, ReflectionStream } from './server-reflection.js';
 import { ACCEPT_ENCODING, UnaryCall } from './unary-call.js';
 import type { ReadingCall, UnaryMethod } from './unary-call.js';
@@ -28,7 +29,7 @@ const ignore = (): void => undefined;
 /**
  * The protocol's `GRPCInferenceService` served directly on `node:http2` (cleartext HTTP/2, prior knowledge, as
  * gRPC clients connect): each call of a unary method is one {@link UnaryCall}, and Triton's `ModelStreamInfer`
- * one {@link StreamInferCall}. Speaks
+ * one {@link StreamInferCall}; gRPC's health service (`grpc.health.v1.Health`) and server reflection beside it. Speaks
  * what standard clients expect: `grpc-timeout` deadlines, cancellation by stream reset, `gzip`/`deflate`
  * request messages, `grpc-status`/`grpc-message` trailers (trailers-only for errors), `UNIMPLEMENTED` for
  * unknown methods, `415` for a non-gRPC content type, and a GOAWAY on close.
@@ -36,6 +37,7 @@ const ignore = (): void => undefined;
 export class GrpcFront {
   readonly #o: ResolvedGatewayOptions;
   readonly #methods: ReadonlyMap<string, UnaryMethod>;
+  readonly #health: HealthService;
   readonly #server: Http2Server;
   readonly #sessions = new Set<Http2Session>();
   /** Calls whose request message is still arriving (swept for `requestTimeoutMs`). */
@@ -49,7 +51,8 @@ export class GrpcFront {
 
   constructor(o: ResolvedGatewayOptions, core: InferCore) {
     this.#o = o;
-    this.#methods = grpcMethods(o, core);
+    this.#health = new HealthService(core);
+    this.#methods = new Map([...grpcMethods(o, core), ...this.#health.methods()]);
     this.#streamRequest = (request, call) => modelInfer(core, request, call);
     // node:http2 refuses new streams once a session buffers more than `maxSessionMemory` (default 10 MB); a
     // client multiplexing several calls of the allowed size on one connection should not meet that first.
@@ -82,6 +85,8 @@ export class GrpcFront {
     clearInterval(this.#sweep);
     // Calls whose message is still arriving will not be served: answered UNAVAILABLE (retryable) at once.
     for (const call of [...this.#reading]) call.refuseClosing();
+    // Health watches never end by themselves: told NOT_SERVING, then ended UNAVAILABLE, before the GOAWAY.
+    this.#health.close();
     return new Promise((resolve) => {
       if (!this.#server.listening) return resolve();
       const timer = setTimeout(() => {
