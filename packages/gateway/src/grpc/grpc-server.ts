@@ -13,6 +13,7 @@ import { REFLECTION_PATHS, ReflectionStream } from './server-reflection.js';
 import { ACCEPT_ENCODING, UnaryCall } from './unary-call.js';
 import type { ReadingCall, UnaryMethod } from './unary-call.js';
 import { StreamInferCall } from './stream-infer-call.js';
+import { UNSUPPORTED_GRPC_METHODS, unsupportedMessage } from '../protocol/unsupported-extensions.js';
 import type { StreamRequestHandler } from './stream-infer-call.js';
 
 
@@ -25,6 +26,12 @@ const STREAM_INFER_PATH = `/${SERVICE_NAME}/ModelStreamInfer`;
 export { PROTO_LOADER_OPTIONS } from './grpc-methods.js';
 
 const ignore = (): void => undefined;
+
+/** Why a method is not served: one of Triton's extensions the gateway does not implement, by name, or no such method. */
+function unknownMethodMessage(path: string): string {
+  const extension = path.startsWith(`/${SERVICE_NAME}/`) ? UNSUPPORTED_GRPC_METHODS.get(path.slice(SERVICE_NAME.length + 2)) : undefined;
+  return extension ? unsupportedMessage(extension) : `unknown method ${path}`;
+}
 
 /**
  * The protocol's `GRPCInferenceService` served directly on `node:http2` (cleartext HTTP/2, prior knowledge, as
@@ -134,7 +141,7 @@ export class GrpcFront {
         'content-type': 'application/grpc',
         'grpc-accept-encoding': ACCEPT_ENCODING,
         'grpc-status': String(known ? GRPC_STATUS.OUT_OF_RANGE : GRPC_STATUS.UNIMPLEMENTED),
-        'grpc-message': encodeGrpcMessage(known ? `invalid grpc-timeout ${JSON.stringify(headers['grpc-timeout'])}` : `unknown method ${headers[':path']}`),
+        'grpc-message': encodeGrpcMessage(known ? `invalid grpc-timeout ${JSON.stringify(headers['grpc-timeout'])}` : unknownMethodMessage(headers[':path'] ?? '')),
       }, { endStream: true });
       stream.resume(); // the request's data is not read
       return;
