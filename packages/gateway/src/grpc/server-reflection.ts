@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { loadSync } from '@grpc/proto-loader';
 import { encodeGrpcMessage, frameMessage } from './grpc-http2-wire.js';
 import { GRPC_STATUS } from './grpc-status.js';
+import { withProtocMapEntries } from './descriptor-map-entries.js';
 import { WireError, WireReader, WireWriter, varintSize } from './proto-wire.js';
 import { healthProto, oipProtoPath } from './proto-path.js';
 
@@ -41,7 +42,7 @@ function describeFile(path: string, options: { includeDirs?: string[] }, names: 
   const def = loadSync(path, { keepCase: true, ...options }) as unknown as Record<string, { fileDescriptorProtos?: Buffer[] } & Record<string, unknown>>;
   const services = Object.keys(def).filter((k) => def[k]!['fileDescriptorProtos'] === undefined);
   const anyType = Object.values(def).find((v) => v.fileDescriptorProtos !== undefined)!;
-  const file = anyType.fileDescriptorProtos![0]!;
+  const file = withProtocMapEntries(anyType.fileDescriptorProtos![0]!);
   const name = new WireReader(file);
   let fileName = '';
   while (!name.done) {
