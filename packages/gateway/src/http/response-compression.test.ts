@@ -62,10 +62,13 @@ describe('compressed answers (Accept-Encoding)', () => {
     expect(inflateSync(d.body)).toEqual(plain.body);
     expect((await post(json(), { 'accept-encoding': 'br, deflate, gzip' })).headers['content-encoding']).toBe('gzip');
     expect((await post(json(), { 'accept-encoding': 'gzip;q=0, deflate;q=0.5' })).headers['content-encoding']).toBe('deflate');
+    // `*` is any coding not listed (RFC 9110 §12.5.3): gzip, unless gzip itself is refused.
+    expect((await post(json(), { 'accept-encoding': '*' })).headers['content-encoding']).toBe('gzip');
+    expect((await post(json(), { 'accept-encoding': 'gzip;q=0, *' })).headers['content-encoding']).toBe('deflate');
   });
 
   it('answers identity for identity, q=0, codings it does not make, or none', async () => {
-    for (const accept of ['identity', 'gzip;q=0', 'br', 'gzip;q=0.000, deflate;q=0']) {
+    for (const accept of ['identity', 'gzip;q=0', 'br', 'gzip;q=0.000, deflate;q=0', '*;q=0', 'gzip;q=0, deflate;q=0, *']) {
       const r = await post(json(), { 'accept-encoding': accept });
       expect(r.status, accept).toBe(200);
       expect(r.headers['content-encoding'], accept).toBeUndefined();
