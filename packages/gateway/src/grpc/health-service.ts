@@ -57,6 +57,7 @@ export class HealthService {
     return [
       [`/${HEALTH_SERVICE}/Check`, { decode: decodeCheckRequest, encode: encodeStatus, handle: (service: string) => this.#check(service) }],
       [`/${HEALTH_SERVICE}/List`, { decode: decodeListRequest, encode: encodeList, handle: () => this.#list() }],
+      // Watch sends its messages itself (call.send); the value its handler settles with only ends the stream.
       [`/${HEALTH_SERVICE}/Watch`, { decode: decodeCheckRequest, encode: () => Buffer.alloc(0), handle: (service: string, call: ServerCallContext) => this.#watch(service, call) }],
     ];
   }
