@@ -182,5 +182,9 @@ describe('malformed requests get a 4xx with a clear message and change nothing',
     const res = await fetch(`${serve.http}/metrics`);
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/epara_/);
+    // HEAD where GET works (curl -I, a load balancer's check): before, only GET was the handler's, and HEAD a 404.
+    const head = await fetch(`${serve.http}/metrics`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/^text\/plain/);
   });
 });

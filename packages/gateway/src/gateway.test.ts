@@ -72,6 +72,15 @@ describe('gateway over a mesh node', () => {
     expect((await fetch(`${url}/elsewhere`)).status).toBe(404);
   });
 
+  it("lists among its extensions every one of Triton's it serves: the repository, the model configuration, parameters", async () => {
+    const { url } = await start();
+    const server = (await (await fetch(`${url}/v2`)).json()) as { extensions: string[] };
+    // The extension names of Triton's GET /v2 and ServerMetadata, for what /v2/repository/*, /config and request
+    // parameters serve here; before, only the binary, classification and statistics extensions were listed.
+    expect(server.extensions).toEqual(expect.arrayContaining(['binary_tensor_data', 'classification', 'statistics', 'model_repository', 'model_configuration', 'parameters']));
+    expect(server.extensions).not.toContain('system_shared_memory');
+  });
+
   it('answers 500 when a host handler throws, instead of letting the throw out of the server (it crashed the process)', async () => {
     const throwing: HttpHandler = (req) => {
       if (req.url === '/boom') throw new TypeError('Invalid URL');

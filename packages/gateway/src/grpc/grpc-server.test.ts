@@ -184,6 +184,22 @@ describe('gRPC on node:http2', () => {
     expect(none.err?.code).toBe(status.UNIMPLEMENTED);
   });
 
+  it("answers Triton's RPCs it does not serve UNIMPLEMENTED naming the extension, as the HTTP routes' 501 does", async () => {
+    for (const [method, extension] of [
+      ['SystemSharedMemoryStatus', /system shared memory extension.*send tensors in the request/],
+      ['SystemSharedMemoryRegister', /system shared memory extension/],
+      ['CudaSharedMemoryRegister', /CUDA shared memory extension/],
+      ['CudaSharedMemoryUnregister', /CUDA shared memory extension/],
+      ['TraceSetting', /trace extension.*traceparent/],
+      ['LogSettings', /logging extension/],
+    ] as const) {
+      const r = await grpcJs(method, Buffer.alloc(0));
+      expect(r.err?.code).toBe(status.UNIMPLEMENTED);
+      expect(r.err?.details).toMatch(/is not supported by this server/);
+      expect(r.err?.details).toMatch(extension);
+    }
+  });
+
   it('answers non-gRPC requests with an HTTP status (415, 405)', async () => {
     const status415 = await raw(frame(inferRequest('echo')), { 'content-type': 'application/json' });
     expect(status415.headers[':status']).toBe(415);

@@ -8,10 +8,12 @@ import type { InferCore } from '../inference/infer-core.js';
 import { encodeGrpcMessage, parseGrpcTimeout } from './grpc-http2-wire.js';
 import { SERVICE_NAME, grpcMethods, modelInfer } from './grpc-methods.js';
 import { GRPC_STATUS } from './grpc-status.js';
+import { HealthService } from './health-service.js';
 import { REFLECTION_PATHS, ReflectionStream } from './server-reflection.js';
 import { ACCEPT_ENCODING, UnaryCall } from './unary-call.js';
 import type { ReadingCall, UnaryMethod } from './unary-call.js';
 import { StreamInferCall } from './stream-infer-call.js';
+import { UNSUPPORTED_GRPC_METHODS, unsupportedMessage } from '../protocol/unsupported-extensions.js';
 import type { StreamRequestHandler } from './stream-infer-call.js';
 
 
@@ -25,10 +27,16 @@ export { PROTO_LOADER_OPTIONS } from './grpc-methods.js';
 
 const ignore = (): void => undefined;
 
+/** Why a method is not served: one of Triton's extensions the gateway does not implement, by name, or no such method. */
+function unknownMethodMessage(path: string): string {
+  const extension = path.startsWith(`/${SERVICE_NAME}/`) ? UNSUPPORTED_GRPC_METHODS.get(path.slice(SERVICE_NAME.length + 2)) : undefined;
+  return extension ? unsupportedMessage(extension) : `unknown method ${path}`;
+}
+
 /**
  * The protocol's `GRPCInferenceService` served directly on `node:http2` (cleartext HTTP/2, prior knowledge, as
  * gRPC clients connect): each call of a unary method is one {@link UnaryCall}, and Triton's `ModelStreamInfer`
- * one {@link StreamInferCall}. Speaks
+ * one {@link StreamInferCall}; gRPC's health service (`grpc.health.v1.Health`) and server reflection beside it. Speaks
  * what standard clients expect: `grpc-timeout` deadlines, cancellation by stream reset, `gzip`/`deflate`
  * request messages, `grpc-status`/`grpc-message` trailers (trailers-only for errors), `UNIMPLEMENTED` for
  * unknown methods, `415` for a non-gRPC content type, and a GOAWAY on close.
@@ -36,6 +44,7 @@ const ignore = (): void => undefined;
 export class GrpcFront {
   readonly #o: ResolvedGatewayOptions;
   readonly #methods: ReadonlyMap<string, UnaryMethod>;
+  readonly #health: HealthService;
   readonly #server: Http2Server;
   readonly #sessions = new Set<Http2Session>();
   /** Calls whose request message is still arriving (swept for `requestTimeoutMs`). */
@@ -49,7 +58,8 @@ export class GrpcFront {
 
   constructor(o: ResolvedGatewayOptions, core: InferCore) {
     this.#o = o;
-    this.#methods = grpcMethods(o, core);
+    this.#health = new HealthService(core);
+    this.#methods = new Map([...grpcMethods(o, core), ...this.#health.methods()]);
     this.#streamRequest = (request, call) => modelInfer(core, request, call);
     // node:http2 refuses new streams once a session buffers more than `maxSessionMemory` (default 10 MB); a
     // client multiplexing several calls of the allowed size on one connection should not meet that first.
@@ -82,6 +92,8 @@ export class GrpcFront {
     clearInterval(this.#sweep);
     // Calls whose message is still arriving will not be served: answered UNAVAILABLE (retryable) at once.
     for (const call of [...this.#reading]) call.refuseClosing();
+    // Health watches never end by themselves: told NOT_SERVING, then ended UNAVAILABLE, before the GOAWAY.
+    this.#health.close();
     return new Promise((resolve) => {
       if (!this.#server.listening) return resolve();
       const timer = setTimeout(() => {
@@ -129,7 +141,7 @@ export class GrpcFront {
         'content-type': 'application/grpc',
         'grpc-accept-encoding': ACCEPT_ENCODING,
         'grpc-status': String(known ? GRPC_STATUS.OUT_OF_RANGE : GRPC_STATUS.UNIMPLEMENTED),
-        'grpc-message': encodeGrpcMessage(known ? `invalid grpc-timeout ${JSON.stringify(headers['grpc-timeout'])}` : `unknown method ${headers[':path']}`),
+        'grpc-message': encodeGrpcMessage(known ? `invalid grpc-timeout ${JSON.stringify(headers['grpc-timeout'])}` : unknownMethodMessage(headers[':path'] ?? '')),
       }, { endStream: true });
       stream.resume(); // the request's data is not read
       return;

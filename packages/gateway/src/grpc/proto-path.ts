@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -11,4 +12,12 @@ export function oipProtoPath(): string {
     if (existsSync(p)) return p;
   }
   throw new Error('grpc_predict_v2.proto is missing from the @epara/gateway package');
+}
+
+/**
+ * The folder of the shipped `.proto` files, and the health service's path in it (`grpc/health/v1/health.proto`, the
+ * published file's own path, so that imports and reflection name it as clients know it).
+ */
+export function healthProto(): { readonly root: string; readonly file: string } {
+  return { root: dirname(oipProtoPath()), file: 'grpc/health/v1/health.proto' };
 }

@@ -4,15 +4,16 @@ import { basename } from 'node:path';
 import { loadSync } from '@grpc/proto-loader';
 import { encodeGrpcMessage, frameMessage } from './grpc-http2-wire.js';
 import { GRPC_STATUS } from './grpc-status.js';
+import { withProtocMapEntries } from './descriptor-map-entries.js';
 import { WireError, WireReader, WireWriter, varintSize } from './proto-wire.js';
-import { oipProtoPath } from './proto-path.js';
+import { healthProto, oipProtoPath } from './proto-path.js';
 
 /** The reflection service's one method, in its two published versions (grpcurl tries v1, then v1alpha). */
 export const REFLECTION_PATHS: ReadonlySet<string> = new Set(['/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo']);
 
-/** What reflection describes: the protocol's service, from the shipped `.proto`. */
-interface Described {
-  /** The serialized `FileDescriptorProto` of the shipped `.proto` (it imports nothing). */
+/** One file reflection describes, from a shipped `.proto`. */
+interface DescribedFile {
+  /** The serialized `FileDescriptorProto` (the shipped files import nothing). */
   readonly file: Buffer;
   /** Names a client may ask for the file by. */
   readonly fileNames: ReadonlySet<string>;
@@ -21,14 +22,27 @@ interface Described {
   readonly services: readonly string[];
 }
 
+/** What reflection describes: the protocol's service, and gRPC's health service. */
+interface Described {
+  readonly files: readonly DescribedFile[];
+  readonly services: readonly string[];
+}
+
 let described: Described | undefined;
 
 function describe(): Described {
   if (described) return described;
-  const def = loadSync(oipProtoPath(), { keepCase: true }) as unknown as Record<string, { fileDescriptorProtos?: Buffer[] } & Record<string, unknown>>;
+  const health = healthProto();
+  const files = [describeFile(oipProtoPath(), {}, [basename(oipProtoPath())]), describeFile(health.file, { includeDirs: [health.root] }, [health.file, basename(health.file)])];
+  described = { files, services: files.flatMap((f) => f.services) };
+  return described;
+}
+
+function describeFile(path: string, options: { includeDirs?: string[] }, names: string[]): DescribedFile {
+  const def = loadSync(path, { keepCase: true, ...options }) as unknown as Record<string, { fileDescriptorProtos?: Buffer[] } & Record<string, unknown>>;
   const services = Object.keys(def).filter((k) => def[k]!['fileDescriptorProtos'] === undefined);
   const anyType = Object.values(def).find((v) => v.fileDescriptorProtos !== undefined)!;
-  const file = anyType.fileDescriptorProtos![0]!;
+  const file = withProtocMapEntries(anyType.fileDescriptorProtos![0]!);
   const name = new WireReader(file);
   let fileName = '';
   while (!name.done) {
@@ -36,20 +50,23 @@ function describe(): Described {
     if (tag === ((1 << 3) | 2)) fileName = name.string();
     else name.skip(tag & 7, tag >>> 3);
   }
-  described = { file, fileNames: new Set([fileName, basename(oipProtoPath())]), symbols: new Set(Object.keys(def)), services };
-  return described;
+  return { file, fileNames: new Set([fileName, ...names]), symbols: new Set(Object.keys(def)), services };
 }
 
-/** A symbol the file declares: a service, message or enum, or something nested in one (a method, a nested message, a field). */
-function declares(d: Described, symbol: string): boolean {
-  for (let s = symbol; s.includes('.'); s = s.slice(0, s.lastIndexOf('.'))) if (d.symbols.has(s)) return true;
-  return false;
+/** The file that declares a symbol: a service, message or enum, or something nested in one (a method, a nested message, a field). */
+function declaring(d: Described, symbol: string): DescribedFile | undefined {
+  for (let s = symbol; s.includes('.'); s = s.slice(0, s.lastIndexOf('.'))) {
+    const f = d.files.find((x) => x.symbols.has(s));
+    if (f) return f;
+  }
+  return undefined;
 }
 
 /**
  * One `ServerReflectionInfo` stream (gRPC server reflection, what `grpcurl` without `-proto` and tools such as
  * Postman use to learn the service): each request message is answered with one response message, in order,
- * until the client ends its side. It describes the protocol's `GRPCInferenceService` from the shipped `.proto`.
+ * until the client ends its side. It describes the protocol's `GRPCInferenceService` and gRPC's `grpc.health.v1.Health`
+ * from the shipped `.proto` files.
  */
 export class ReflectionStream {
   readonly #stream: ServerHttp2Stream;
@@ -154,18 +171,22 @@ function reflectionResponse(d: Described, message: Buffer): Buffer {
   if (req.host !== '') parts.push(stringField(1, req.host));
   parts.push(bytesField(2, message));
   switch (req.kind) {
-    case 3:
-      parts.push(d.fileNames.has(req.value) ? bytesField(4, bytesField(1, d.file)) : error(`file ${req.value} not found (files: ${[...d.fileNames].join(', ')})`));
+    case 3: {
+      const f = d.files.find((x) => x.fileNames.has(req.value));
+      parts.push(f ? bytesField(4, bytesField(1, f.file)) : error(`file ${req.value} not found (files: ${d.files.flatMap((x) => [...x.fileNames]).join(', ')})`));
       break;
-    case 4:
-      parts.push(declares(d, req.value) ? bytesField(4, bytesField(1, d.file)) : error(`symbol ${req.value} not found`));
+    }
+    case 4: {
+      const f = declaring(d, req.value);
+      parts.push(f ? bytesField(4, bytesField(1, f.file)) : error(`symbol ${req.value} not found`));
       break;
+    }
     case 5:
       parts.push(error('no extensions are declared'));
       break;
     case 6:
       // No message declares extension ranges: an empty list for a known type.
-      parts.push(d.symbols.has(req.value) ? bytesField(5, stringField(1, req.value)) : error(`type ${req.value} not found`));
+      parts.push(d.files.some((f) => f.symbols.has(req.value)) ? bytesField(5, stringField(1, req.value)) : error(`type ${req.value} not found`));
       break;
     case 7:
       parts.push(bytesField(6, Buffer.concat(d.services.map((s) => bytesField(1, stringField(1, s))))));

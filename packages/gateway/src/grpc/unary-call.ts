@@ -28,6 +28,19 @@ export interface UnaryCallContext {
   responseMetadata: Readonly<Record<string, string>>;
 }
 
+/**
+ * What a server-streaming method's handler sees of its call (one request message, a stream of answers: gRPC's
+ * health `Watch`): it sends each answer with `send`, and the value its handler settles with ends the stream (a
+ * value: `OK`; a throw or rejection: that error's status in the trailers).
+ */
+export interface ServerCallContext extends UnaryCallContext {
+  /**
+   * Sends one length-prefixed message (the first also sends the response headers); false once the call has
+   * ended or its stream is gone (nothing is sent then).
+   */
+  send(frame: Buffer): boolean;
+}
+
 /** A call whose request message may still be arriving: the server's read-timeout sweep and its close refuse it. */
 export interface ReadingCall {
   /** When its message began to arrive, on the monotonic clock (ms). */
@@ -43,16 +56,17 @@ export interface UnaryMethod {
   readonly decode: (message: Buffer) => unknown;
   /** The answer as one uncompressed length-prefixed gRPC message (5-byte prefix included), the response's DATA. */
   readonly encode: (value: never) => Buffer;
-  readonly handle: (request: never, call: UnaryCallContext) => unknown;
+  readonly handle: (request: never, call: ServerCallContext) => unknown;
 }
 
 /**
  * One unary call on an HTTP/2 stream: gathers the request's DATA (refusing it past `maxMessageBytes`),
  * reads the one length-prefixed message (inflating a `gzip`/`deflate` one), runs the handler, and answers
  * HEADERS + DATA + trailers, or a trailers-only status. The deadline timer and a reset stream abort the
- * handler's signal; exactly one answer is ever written.
+ * handler's signal; exactly one answer is ever written. A server-streaming handler (health `Watch`) sends its
+ * messages with {@link send} instead, and its settling, a deadline or an error ends them with a status in trailers.
  */
-export class UnaryCall implements UnaryCallContext, ReadingCall {
+export class UnaryCall implements ServerCallContext, ReadingCall {
   readonly signal = new RequestSignal();
   readonly deadline: number | undefined;
   responseMetadata: Readonly<Record<string, string>> = {};
@@ -68,6 +82,10 @@ export class UnaryCall implements UnaryCallContext, ReadingCall {
   /** The first message's length from its prefix, once 5 bytes arrived (-1 before). */
   #declared = -1;
   #done = false;
+  /** Set once {@link send} sent the headers of a streamed answer: the call then ends with trailers, never trailers-only. */
+  #streaming = false;
+  /** The trailers a streamed answer ends with. */
+  #trailers: OutgoingHttpHeaders = OK_TRAILERS;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -131,6 +149,33 @@ export class UnaryCall implements UnaryCallContext, ReadingCall {
     this.sendTrailers(OK_TRAILERS);
   }
 
+  static #onStreamTrailers(this: CallStream): void {
+    const call = this[CALL];
+    this.sendTrailers(call ? call.#trailers : OK_TRAILERS);
+  }
+
+  send(frame: Buffer): boolean {
+    const stream = this.#stream;
+    if (this.#done || stream.destroyed) return false;
+    if (!this.#streaming) {
+      if (stream.headersSent) return false;
+      this.#streaming = true;
+      stream.respond({ ...this.responseMetadata, ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING }, { waitForTrailers: true });
+      stream.once('wantTrailers', UnaryCall.#onStreamTrailers);
+    }
+    stream.write(frame);
+    return true;
+  }
+
+  /** Ends a streamed answer with `trailers` (its status), once. */
+  #endStream(trailers: OutgoingHttpHeaders): void {
+    if (this.#done) return;
+    this.#finish();
+    if (this.#stream.destroyed) return;
+    this.#trailers = trailers;
+    this.#stream.end();
+  }
+
   metadata(key: string): string | undefined {
     const v = this.#headers[key];
     return Array.isArray(v) ? v[0] : v;
@@ -185,6 +230,7 @@ export class UnaryCall implements UnaryCallContext, ReadingCall {
 
   #answer(value: unknown): void {
     if (this.#done) return;
+    if (this.#streaming) return this.#endStream(OK_TRAILERS);
     let frame: Buffer;
     try {
       frame = this.#method.encode(value as never);
@@ -215,8 +261,12 @@ export class UnaryCall implements UnaryCallContext, ReadingCall {
     this.fail(status.grpc, message, extra);
   }
 
-  /** Answers a status without a message (trailers-only), unless the call was already answered or is gone. */
+  /**
+   * Answers a status without a message (trailers-only), unless the call was already answered or is gone; a
+   * streamed answer ends with it in its trailers.
+   */
   fail(status: number, message: string, extra: OutgoingHttpHeaders = {}): void {
+    if (this.#streaming) return this.#endStream({ ...extra, 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(message) });
     if (!this.#finish()) return;
     this.#stream.respond({ ...this.responseMetadata, ...extra, ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING, 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(message) }, { endStream: true });
   }

@@ -1,9 +1,43 @@
 import { promisify } from 'node:util';
-import { gunzip, inflate, inflateRaw } from 'node:zlib';
+import { deflate, gunzip, gzip, inflate, inflateRaw } from 'node:zlib';
 
 const gunzipP = promisify(gunzip);
 const inflateP = promisify(inflate);
 const inflateRawP = promisify(inflateRaw);
+const gzipP = promisify(gzip);
+const deflateP = promisify(deflate);
+
+/**
+ * The content coding of an answer for a request's `Accept-Encoding` (RFC 9110 §12.5.3): `gzip` or `deflate`
+ * (zlib-wrapped, as the standard means it) when the client takes one (`q` above 0, listed or through `*`), `gzip`
+ * first among equals; undefined for identity (no header, `identity`, only codings not made here, or every one at
+ * `q=0`).
+ */
+export function answerEncoding(accept: string | undefined): 'gzip' | 'deflate' | undefined {
+  if (accept === undefined) return undefined;
+  // Each coding's q: listed, or through `*` (any coding not listed).
+  const listed = new Map<string, number>();
+  let any: number | undefined;
+  for (const item of accept.split(',')) {
+    const [name = '', ...params] = item.split(';').map((x) => x.trim().toLowerCase());
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+    if (name === '*') any = q;
+    else listed.set(name === 'x-gzip' ? 'gzip' : name, q);
+  }
+  let best: 'gzip' | 'deflate' | undefined;
+  let bestQ = 0;
+  for (const coding of ['gzip', 'deflate'] as const) {
+    const q = listed.get(coding) ?? any ?? 0;
+    if (q > bestQ) [best, bestQ] = [coding, q];
+  }
+  return best;
+}
+
+/** An answer's body in `coding`. */
+export function encodeBody(body: Buffer, coding: 'gzip' | 'deflate'): Promise<Buffer> {
+  return coding === 'gzip' ? gzipP(body) : deflateP(body);
+}
 
 /** The content codings of request bodies the infer route reads (`Accept-Encoding` of a 415 answer). */
 export const REQUEST_ENCODINGS = 'gzip, deflate';

@@ -13,6 +13,8 @@ import { answerClosing, cutStalledClient } from './stalled-clients.js';
 import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
 import { repositoryIndex } from '../inference/repository-index.js';
 import { RouteMethods } from './route-methods.js';
+import { CUDA_SHARED_MEMORY, GENERATE, LOGGING, SYSTEM_SHARED_MEMORY, TRACE, unsupportedMessage } from '../protocol/unsupported-extensions.js';
+import type { UnsupportedExtension } from '../protocol/unsupported-extensions.js';
 
 type Params = { name: string; version?: string };
 
@@ -307,8 +309,8 @@ export class HttpFront {
     app.post('/v2/models/:name/versions/:version/infer', noInferRoute);
     // Triton's extensions this server does not implement: a 501 naming the extension (Triton's answer to what it
     // does not support; gRPC answers these RPCs UNIMPLEMENTED), rather than a 404 a client reads as a wrong URL.
-    for (const [path, extension, instead] of UNSUPPORTED_EXTENSIONS) {
-      app.all(path, async (_req, reply) => reply.code(501).send({ error: `${extension} is not supported by this server: ${instead}`, code: 'NOT_IMPLEMENTED' }));
+    for (const [path, extension] of UNSUPPORTED_EXTENSIONS) {
+      app.all(path, async (_req, reply) => reply.code(501).send({ error: unsupportedMessage(extension), code: 'NOT_IMPLEMENTED' }));
     }
   }
 }
@@ -340,14 +342,14 @@ function cutAfterGrace(res: ServerResponse): void {
   res.once('close', () => clearTimeout(timer));
 }
 
-/** Routes of Triton's extensions the gateway does not implement: the extension, and what to do instead. */
-const UNSUPPORTED_EXTENSIONS: readonly (readonly [string, string, string])[] = [
-  ['/v2/systemsharedmemory/*', "Triton's system shared memory extension", 'send tensors in the request body'],
-  ['/v2/cudasharedmemory/*', "Triton's CUDA shared memory extension", 'send tensors in the request body'],
-  ['/v2/trace/setting', "Triton's trace extension", 'requests are traced through their traceparent header'],
-  ['/v2/models/:name/trace/setting', "Triton's trace extension", 'requests are traced through their traceparent header'],
-  ['/v2/logging', "Triton's logging extension", "the log level is set in the server's configuration"],
-  ...['generate', 'generate_stream'].flatMap((route) => [`/v2/models/:name/${route}`, `/v2/models/:name/versions/:version/${route}`].map((path) => [path, "Triton's generate extension", 'send the tensors to /infer'] as const)),
+/** Routes of Triton's extensions the gateway does not implement, and the extension. */
+const UNSUPPORTED_EXTENSIONS: readonly (readonly [string, UnsupportedExtension])[] = [
+  ['/v2/systemsharedmemory/*', SYSTEM_SHARED_MEMORY],
+  ['/v2/cudasharedmemory/*', CUDA_SHARED_MEMORY],
+  ['/v2/trace/setting', TRACE],
+  ['/v2/models/:name/trace/setting', TRACE],
+  ['/v2/logging', LOGGING],
+  ...['generate', 'generate_stream'].flatMap((route) => [`/v2/models/:name/${route}`, `/v2/models/:name/versions/:version/${route}`].map((path) => [path, GENERATE] as const)),
 ];
 
 /** The index request's `ready` flag: an empty body or `{}` lists every model. @throws EparaError `INVALID_INPUT` */

@@ -5,7 +5,7 @@ import type { InferCore } from '../inference/infer-core.js';
 import { DEADLINE_HEADER, PRIORITY_HEADER } from '../protocol/request-controls.js';
 import { RequestSignal } from '../protocol/request-signal.js';
 import { beginRequestTrace } from '../protocol/request-trace.js';
-import { REQUEST_ENCODINGS, inflateBody } from './content-encoding.js';
+import { REQUEST_ENCODINGS, answerEncoding, encodeBody, inflateBody } from './content-encoding.js';
 import { HEADER_LENGTH, encodeInferResponse, parseInferBody } from './infer-body.js';
 import { LARGE_JSON_VALUES, encodeLargeInferResponse, jsonValueCount } from './large-response.js';
 import { answerStalledBody } from './stalled-clients.js';
@@ -286,10 +286,18 @@ async function infer(x: Exchange): Promise<void> {
     const encoded = jsonValueCount(response) > LARGE_JSON_VALUES ? await encodeLargeInferResponse(response, () => x.res.destroyed || x.abort!.aborted) : encodeInferResponse(response);
     if (encoded === undefined) throw new EparaError('ABORTED', 'the client went away while the answer was encoded');
     const { body: out, headerLength } = encoded;
-    const payload = typeof out === 'string' ? Buffer.from(out) : out;
+    let payload = typeof out === 'string' ? Buffer.from(out) : out;
     const headers = traceHeaders(trace.responseHeaders);
     if (headerLength === undefined) headers.push('content-type', JSON_TYPE);
     else headers.push('content-type', 'application/octet-stream', 'inference-header-content-length', String(headerLength));
+    // A client that takes gzip or deflate (tritonclient's response_compression_algorithm) gets the answer so, as
+    // Triton answers it; Inference-Header-Content-Length still counts the inflated JSON header.
+    const coding = answerEncoding(header(req, 'accept-encoding'));
+    headers.push('vary', 'accept-encoding');
+    if (coding !== undefined) {
+      payload = await encodeBody(payload, coding);
+      headers.push('content-encoding', coding);
+    }
     send(x, 200, headers, payload);
   } catch (err) {
     const { error, status, message } = errorStatusOf(err);

@@ -1,8 +1,12 @@
 import type { ResolvedGatewayModel } from '../gateway-options.js';
 import type { ModelMetadata, TensorMetadata } from '../protocol/infer-types.js';
 
-/** Protocol extensions the gateway implements (`GET /v2`). */
-export const EXTENSIONS: readonly string[] = ['binary_tensor_data', 'classification', 'statistics', 'epara_deadline_priority'];
+/**
+ * Protocol extensions the gateway implements (`GET /v2`, `ServerMetadata`), by Triton's names where they are
+ * Triton's: binary tensors, classification, statistics, the model repository (index, load, unload), the model
+ * configuration (`/config`, `ModelConfig`) and request parameters (passed through and echoed); then EPARA's own.
+ */
+export const EXTENSIONS: readonly string[] = ['binary_tensor_data', 'classification', 'statistics', 'model_repository', 'model_configuration', 'parameters', 'epara_deadline_priority'];
 
 /** Triton's model configuration `data_type` of each protocol data type. */
 const CONFIG_DATA_TYPE: Readonly<Record<string, string>> = { BYTES: 'TYPE_STRING', BF16: 'TYPE_BF16' };

@@ -33,6 +33,8 @@ export class InferCore {
   #draining = false;
   #idle: (() => void) | undefined;
   #drainP: Promise<void> | undefined;
+  /** Called once, when draining begins (readiness turns false: gRPC health watchers are told at once). */
+  readonly #onDrain: (() => void)[] = [];
   /** Models seen answering one item with an output not batched on its first dimension: sent whole from then on. */
   readonly #whole = new Set<string>();
   readonly #stats = new RequestStatistics();
@@ -47,6 +49,11 @@ export class InferCore {
 
   get draining(): boolean {
     return this.#draining;
+  }
+
+  /** Calls `listener` when draining begins. */
+  onDrain(listener: () => void): void {
+    this.#onDrain.push(listener);
   }
 
   /** Live: the process answers. Ready: not draining, and the host's readiness condition holds. */
@@ -209,7 +216,10 @@ export class InferCore {
     if (!(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
       return Promise.reject(new EparaError('INVALID_OPTIONS', `drain timeoutMs must be a number >= 0 (Infinity: until the requests in flight settle), got ${String(timeoutMs)}`, { field: 'timeoutMs', value: timeoutMs }));
     }
-    this.#draining = true;
+    if (!this.#draining) {
+      this.#draining = true;
+      for (const l of this.#onDrain) l();
+    }
     this.#drainP ??= this.#inFlight === 0
       ? Promise.resolve()
       : new Promise<void>((resolve) => {

@@ -19,6 +19,7 @@ import type { ModelIo } from './model-metadata.js';
 import { SampleProber } from './sample-probe.js';
 import { createLineLogger } from './serve-logger.js';
 import { collectExecutionStatistics } from './execution-statistics.js';
+import { metricsHandler } from './metrics-handler.js';
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
@@ -356,15 +357,7 @@ async function startMetrics(executor: Executor, node: MeshNode, path: string): P
   const registry = new Registry();
   const runtime = await createRuntimeMetrics({ executor, registry });
   const mesh = await createMeshMetrics({ node, registry });
-  const handler: HttpHandler = (req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== path) return false;
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      () => res.writeHead(500).end(),
-    );
-    return true;
-  };
-  return { handler, close: () => (runtime.close(), mesh.close()) };
+  return { handler: metricsHandler(registry, path), close: () => (runtime.close(), mesh.close()) };
 }
 
 /** The config's folder, for {@link StartServerOptions.baseDir}. */
