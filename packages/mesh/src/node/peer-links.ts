@@ -113,10 +113,10 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   /** The dials whose queued frames went out on each link. */
   readonly #carried = new WeakMap<PeerLink, string[]>();
   /**
-   * Per peer, an address where a replaced run of it answered, and the view epoch the peer had then: not
-   * dialed as that peer again until the view shows another address or a larger epoch.
+   * Per peer, an address where a replaced run of it answered — or another server (`answeredAs`) —, and the view
+   * epoch the peer had then: not dialed as that peer again until the view shows another address or a larger epoch.
    */
-  readonly #replacedAt = new Map<ServerId, { address: string; epoch: number | undefined }>();
+  readonly #replacedAt = new Map<ServerId, { address: string; epoch: number | undefined; answeredAs?: ServerId }>();
   #nextDial = 0;
   #closed = false;
 
@@ -174,6 +174,15 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     const address = this.#c.addressOf(peerId);
     if (address === undefined) throw new EparaError('PEER_UNAVAILABLE', `no address known for ${peerId}`, { peer: peerId });
     if (this.#isReplacedAddress(peerId, address)) {
+      const other = this.#replacedAt.get(peerId)?.answeredAs;
+      if (other !== undefined) {
+        throw new EparaError('PEER_UNAVAILABLE', `${address} answered as ${other}, not ${peerId}; not dialed again until the view shows another address or run`, {
+          peer: peerId,
+          address,
+          answeredAs: other,
+          cause: 'ANOTHER_SERVER',
+        });
+      }
       throw new EparaError('PEER_UNAVAILABLE', `${address} answered as a replaced run of ${peerId}; not dialed again until the view shows its current run`, {
         peer: peerId,
         address,
@@ -270,6 +279,13 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       // Refused already (its run announced itself in the handshake's last flight, as a replaced one): the queued
       // frames have nowhere to go.
       if (this.#byId.get(link.linkId) !== link) throw new EparaError('PEER_UNAVAILABLE', `${address} answered as a replaced run of ${link.peerId}`, { address, cause: 'REPLACED_RUN' });
+      // Another server answers where the view still places the peer dialed (it died and another took its address):
+      // what was queued for the peer is not for this one — run there, its answers would come from a server the
+      // requests were not sent to and be dropped. Nothing is delivered; the link stays, as the other server's.
+      if (dial.peerId !== undefined && link.peerId !== dial.peerId) {
+        this.#replacedAt.set(dial.peerId, { address, epoch: this.#c.epochOf(dial.peerId), answeredAs: link.peerId });
+        throw new EparaError('PEER_UNAVAILABLE', `${address} answered as ${link.peerId}, not ${dial.peerId}`, { address, peer: dial.peerId, answeredAs: link.peerId, cause: 'ANOTHER_SERVER' });
+      }
       this.#carried.set(link, [...(this.#carried.get(link) ?? []), dial.id]);
       dial.queue.forEach((frame, i) => this.#writeFrame(link, frame, dial.types[i]!));
     } catch (err) {
