@@ -22,7 +22,7 @@ export function dispatchMessage(p: NodeParts, link: PeerLink, m: DecodedMessage)
       p.count('received');
       return p.inbound.onSubmit(link.linkId, peer, m);
     case 'cancel':
-      return p.inbound.onCancel(link.linkId, m.requestId);
+      return p.inbound.onCancel(link.linkId, m.requestId, peer);
     case 'result':
       return p.handler.onResponse(peer, m);
     case 'error':
