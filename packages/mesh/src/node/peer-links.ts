@@ -201,10 +201,19 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
 
   /**
    * Dials an address (joining through a seed), queueing the frame until the link is up; returns the dial's id.
+   * `reuse`: a link this node dialed at the address and still open takes the frame instead (its id is returned) —
+   * a join token to a seed goes out every sync period while the node is alone, and every 32 periods to each seed
+   * no alive entry is at, and a new link each time was never closed. Without it a new link is dialed (a check of
+   * which run of a peer listens there now needs one).
    * @throws EparaError `PEER_UNAVAILABLE` while the address is backed off after a failed authentication.
    */
-  sendToAddress(address: string, message: WireMessage, peerId?: ServerId): string {
+  sendToAddress(address: string, message: WireMessage, peerId?: ServerId, options: { readonly reuse?: boolean } = {}): string {
     if (this.#closed) throw new EparaError('CLOSED', 'node is closed');
+    const dialed = options.reuse === true ? this.#dialedLink(address) : undefined;
+    if (dialed !== undefined) {
+      this.#write(dialed, message);
+      return dialed.linkId;
+    }
     let dial = this.#dials.get(address);
     if (!dial) {
       const retryInMs = Math.ceil(this.#c.authBackoff.remainingMs(address));
@@ -224,6 +233,12 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     dial.queue.push(frame);
     dial.types.push(message.type);
     return dial.id;
+  }
+
+  /** An open link this node dialed at `address`, if any. */
+  #dialedLink(address: string): PeerLink | undefined {
+    for (const link of this.#byId.values()) if (this.#dialedAt.get(link) === address && !link.connection.isClosed) return link;
+    return undefined;
   }
 
   /** Whether `address` is where a replaced run of `peerId` answered while the view still showed this epoch. */

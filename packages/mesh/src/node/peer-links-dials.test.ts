@@ -76,3 +76,36 @@ describe('PeerLinks: a dial answered by another server than the one dialed', () 
     expect(a.connectedPeers()).toEqual(['y']);
   });
 });
+
+describe('PeerLinks: join tokens to a seed address', () => {
+  it('go over the link already dialed there, not over a new link each time', async () => {
+    // A node alone in its view sends a join token to a seed every sync period, and every 32 periods to each seed no
+    // alive entry is at (a seed written `ws://edge-a:…` while edge-a advertises its IP is never "at" an entry).
+    // Before, each dialed a new link to the seed and nothing closed the old ones: one more link per join, for as
+    // long as the process ran.
+    const hub = createMemoryHub();
+    const a = links(hub, 'a', () => undefined);
+    const seed = links(hub, 'seed', () => undefined);
+    await Promise.all(transports.map((t) => t.listen()));
+    let accepted = 0;
+    transports[1]!.on('connectionAccepted', () => void accepted++);
+    const arrived = (requestId: number): Promise<void> =>
+      new Promise((resolve) => {
+        const on = ({ message }: { message: DecodedMessage }): void => {
+          if (message.type === 'ping' && message.requestId === requestId) (seed.off('messageReceived', on), resolve());
+        };
+        seed.on('messageReceived', on);
+      });
+    for (let i = 1; i <= 5; i++) {
+      const next = arrived(i);
+      a.sendToAddress('mem-seed', { type: 'ping', requestId: i }, undefined, { reuse: true });
+      await next;
+    }
+    expect(accepted).toBe(1);
+    // A check of who listens there now (a peer's new run) still dials afresh.
+    const fresh = arrived(6);
+    a.sendToAddress('mem-seed', { type: 'ping', requestId: 6 });
+    await fresh;
+    expect(accepted).toBe(2);
+  });
+});
