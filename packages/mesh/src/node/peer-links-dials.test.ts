@@ -3,11 +3,14 @@ import { createSeededRandom, createSystemTimers } from '@epara/core';
 import type { EparaError } from '@epara/core';
 import { createMemoryHub } from '../transport/memory-hub.js';
 import { createMemoryTransport } from '../transport/memory-transport.js';
-import type { Transport } from '../transport/transport.js';
+import type { Connection, Transport } from '../transport/transport.js';
 import type { DecodedMessage } from '../protocol/messages.js';
+import { encodeFrame } from '../protocol/frame-codec.js';
 import { resolveProtocolLimits } from '../protocol/protocol-limits.js';
 import { AuthBackoff } from '../security/auth-backoff.js';
+import { newIncarnation } from './peer-incarnations.js';
 import { PeerLinks } from './peer-links.js';
+import type { Handshake } from './peer-links.js';
 import { plainHandshake } from './plain-handshake.js';
 
 /*
@@ -109,3 +112,86 @@ describe('PeerLinks: join tokens to a seed address', () => {
     expect(accepted).toBe(2);
   });
 });
+
+describe('PeerLinks: a replaced run answering at the address its replacement listens at', () => {
+  it('does not bar the address for the current run (both runs under one address: NATS names)', async () => {
+    // On NATS a node's address is `<prefix>.peer.<name>`, and a server restarted under its name listens at the same
+    // address as its old process, which answers there too once resumed. A dial answered by the old run is refused
+    // (right), but the address is the current run's as well: barring it as a replaced run's while the view shows
+    // the current run's epoch left this node unable to dial the current run at all.
+    const hub = createMemoryHub();
+    let viewEpoch = 1;
+    const make = (id: string, address: string, epoch: number, epochOf: (peer: string) => number | undefined): { transport: Transport; links: PeerLinks } => {
+      const transport = createMemoryTransport({ hub, address });
+      transports.push(transport);
+      const handshake = announcing(id, epoch);
+      const links = new PeerLinks({
+        selfId: id,
+        transport,
+        handshake,
+        limits: resolveProtocolLimits(),
+        addressOf: (peer) => (peer === 'p' ? 'mem-p' : `mem-${peer}`),
+        epochOf,
+        maxQueuedFrames: 16,
+        maxBufferedBytes: 1 << 20,
+        authBackoff: new AuthBackoff({ initialMs: 100, maxMs: 100, now: () => 0, random: createSeededRandom(1) }),
+        logger: noLog,
+      });
+      return { transport, links };
+    };
+    const pinged = (links: PeerLinks, requestId: number): Promise<void> =>
+      new Promise((resolve) => links.on('messageReceived', ({ message }) => message.type === 'ping' && message.requestId === requestId && resolve()));
+    /** A ping from `p` to `a` on the link just made: `a` has read p's incarnation (sent before it) once it arrives. */
+    const runKnown = async (p: PeerLinks, requestId: number): Promise<void> => {
+      const got = pinged(a.links, requestId);
+      p.send('a', { type: 'ping', requestId });
+      await got;
+    };
+    const a = make('a', 'mem-a', 1, (peer) => (peer === 'p' ? viewEpoch : undefined));
+    await a.transport.listen();
+    const old = make('p', 'mem-p', 1, () => undefined);
+    await old.transport.listen();
+    let got = pinged(old.links, 1);
+    a.links.send('p', { type: 'ping', requestId: 1 });
+    await got;
+    await runKnown(old.links, 101);
+    // The server restarts under its id at the same address (the old process stopped, its link open): `a` learns the
+    // new run from the view, dials it on its next send, and the new run's link replaces the old run's.
+    hub.unregister('mem-p', old.transport as unknown as Parameters<typeof hub.unregister>[1]);
+    const fresh = make('p', 'mem-p', 2, () => undefined);
+    const inbound: Connection[] = [];
+    fresh.transport.on('connectionAccepted', ({ connection }) => void inbound.push(connection));
+    await fresh.transport.listen();
+    viewEpoch = 2;
+    const replaced = new Promise<void>((resolve) => a.links.once('linkClosed', () => resolve()));
+    a.links.send('p', { type: 'ping', requestId: 2 });
+    await replaced;
+    // The new run's link drops; the old process, resumed, is the one that answers the next dial there: refused.
+    const dropped = new Promise<void>((resolve) => a.links.once('linkClosed', () => resolve()));
+    inbound[0]!.close('dropped');
+    await dropped;
+    hub.unregister('mem-p', fresh.transport as unknown as Parameters<typeof hub.unregister>[1]);
+    hub.register('mem-p', old.transport as unknown as Parameters<typeof hub.register>[1]);
+    const refused = new Promise<boolean>((resolve) => a.links.once('linkClosed', ({ lastLink }) => resolve(lastLink)));
+    a.links.send('p', { type: 'ping', requestId: 3 });
+    expect(await refused).toBe(false); // a replaced run's link: its closing says nothing of the current run
+    // The new run answers there again: `a` dials it (before, the send threw REPLACED_RUN for as long as the view
+    // showed the new run's epoch).
+    hub.unregister('mem-p', old.transport as unknown as Parameters<typeof hub.unregister>[1]);
+    hub.register('mem-p', fresh.transport as unknown as Parameters<typeof hub.register>[1]);
+    got = pinged(fresh.links, 4);
+    a.links.send('p', { type: 'ping', requestId: 4 });
+    await got;
+  });
+});
+
+/** The plain handshake plus the node's incarnation frame (one run per call), as `createHandshake` sends it. */
+function announcing(id: string, epoch: number): Handshake {
+  const plain = plainHandshake(id, createSystemTimers(), 1000);
+  const run = newIncarnation(epoch);
+  return async (connection, direction) => {
+    const link = await plain(connection, direction);
+    link.connection.send(encodeFrame({ type: 'incarnation', flags: 0, ...run }));
+    return link;
+  };
+}

@@ -416,11 +416,18 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
    * view still shows for the peer (or shows again: a resumed old run can outbid its replacement's entry for a
    * while). Dialing it as the peer would be refused each time, so it is not dialed again until the view moves
    * on. Only a refusal marks an address: the link of a replaced run that merely closed says nothing of who
-   * listens there now (a restart on the same port does).
+   * listens there now (a restart on the same port does). Nor does a refusal where the view shows the current run
+   * at the same address: both runs listen there.
    */
   #markReplacedAddress(link: PeerLink): void {
     const address = this.#dialedAt.get(link);
-    if (address !== undefined) this.#replacedAt.set(link.peerId, { address, epoch: this.#c.epochOf(link.peerId) });
+    if (address === undefined) return;
+    const epoch = this.#c.epochOf(link.peerId);
+    // The view shows the current run itself at that address (its entry, its epoch): the two runs share it — a NATS
+    // address is the transport's name, which a server restarted under its name keeps — and barring it would bar
+    // the current run. The refused link is closed all the same.
+    if (epoch !== undefined && epoch === this.#incarnations.currentEpoch(link.peerId) && this.#c.addressOf(link.peerId) === address) return;
+    this.#replacedAt.set(link.peerId, { address, epoch });
   }
 
   #onClosed(link: PeerLink): void {
