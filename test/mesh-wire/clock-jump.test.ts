@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createWebSocketTransport } from '@epara/mesh';
 
 /*
@@ -50,6 +50,25 @@ describe('a wall-clock jump on a node', () => {
     const real = Date.now.bind(Date);
     vi.spyOn(Date, 'now').mockImplementation(() => real() - HOUR);
     // The client never answers: the link must be cut after the dead-peer timeout, not an hour later.
+    await link.closed;
+  }, 10_000);
+});
+
+describe('a node whose own process was stopped (SIGSTOP, a blocked event loop)', () => {
+  it('does not cut a live link for the silence it could not hear while it was stopped', async () => {
+    const link = await linked({ autoPong: true });
+    await link.pings(2);
+    // The process runs nothing for five dead-peer timeouts: the peer's pongs wait unread in the socket. Before,
+    // the keepalive's first look after the stop came before those were read and cut every link as silent.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    const outcome = await Promise.race([link.pings(5).then(() => 'kept' as const), link.closed.then(() => 'cut' as const)]);
+    expect(outcome).toBe('kept');
+  }, 10_000);
+
+  it('still cuts a peer that stays silent once the process runs again', async () => {
+    const link = await linked({ autoPong: false });
+    await link.pings(1);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
     await link.closed;
   }, 10_000);
 });

@@ -211,4 +211,22 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     expect(await result).toBe('ABORTED');
     await abortedP; // the serving side saw the cancel
   });
+
+  it('a member that closes (its node drains or shuts down) answers the requests it runs CLOSED, and they are retried at once', async () => {
+    const prefix = uniqueName('t');
+    let taken!: () => void;
+    const takenP = new Promise<void>((r) => (taken = r));
+    const wrap = (e: FakeExecutor): LocalExecutor => ({ ...e, submit: (...args) => (taken(), e.submit(...args)) });
+    // Patience far beyond the test: only an answer can end b's attempt.
+    const [a, b, c] = await Promise.all([node(prefix, 'a', 1, 2, undefined, 20_000), node(prefix, 'b', 2, 5000, wrap, 20_000), node(prefix, 'c', 3, 2, undefined, 20_000)]);
+    await b.offloader.serve(['svc']);
+    const result = a.offloader.forward('svc', inputs, { deadline: Date.now() + 30_000 });
+    await takenP;
+    await c.offloader.serve(['svc']);
+    // Before, b aborted what it ran without a word: a waited out its patience (deadAfterMs) before retrying, and
+    // counted the retry as one that may have run twice.
+    b.offloader.close();
+    expect(tagOf(await result)).toBe(3);
+    expect(a.offloader.stats()).toMatchObject({ retried: 1, retriedUnanswered: 0 });
+  }, 60_000);
 });

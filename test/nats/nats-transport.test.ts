@@ -222,4 +222,44 @@ describe.skipIf(skip)('NATS transport: failures and credentials', () => {
     conn.send(new Uint8Array(4096));
     expect((await got)[0]!.byteLength).toBe(4096);
   });
+
+  it('two processes listening under one name (a server restarted under its name while its old process is stopped, then resumed): the one the dialer did not link to cannot break or feed its link', async () => {
+    const prefix = `twin${Date.now().toString(36)}`;
+    const [ncOld, ncNew, ncDialer] = await Promise.all([connectNats({ servers: shared.url }), connectNats({ servers: shared.url }), connectNats({ servers: shared.url })]);
+    try {
+      const runs = [ncOld, ncNew].map((nc) => track(createNatsTransport({ connection: nc, name: 'twin', subjectPrefix: prefix, keepaliveIntervalMs: 60_000, deadPeerTimeoutMs: 120_000 })));
+      const { address } = await runs[0]!.listen();
+      await runs[1]!.listen();
+      const b = track(createNatsTransport({ connection: ncDialer, subjectPrefix: prefix, keepaliveIntervalMs: 60_000, deadPeerTimeoutMs: 120_000 }));
+      // Both hear the hello; the dialer links to whichever answers first, and the other makes a link of its own
+      // toward the dialer's receive subject (as a resumed process does with the hellos it finds waiting).
+      const accepted = runs.map((t) => nextAccepted(t));
+      const conn = await b.connect(address);
+      const inbound = await Promise.all(accepted);
+      const frames: number[] = [];
+      conn.on('frameReceived', ({ frame }) => void frames.push(frame[0]!));
+      let closedWith: string | undefined;
+      conn.once('closed', (e) => void (closedWith = e.error?.code ?? 'closed'));
+      // Which one is linked: the one a frame from the dialer reaches.
+      const reached = inbound.map((c) => collectFrames(c, 1).then(() => c));
+      conn.send(new Uint8Array([9]));
+      const linked = await Promise.race(reached);
+      const other = inbound.find((c) => c !== linked)!;
+      // The other one sends first (its first frame, #1, as the linked one's was), then closes its link.
+      other.send(new Uint8Array([66]));
+      other.close('done');
+      linked.send(new Uint8Array([1]));
+      await Promise.all([ncOld.flush(), ncNew.flush()]);
+      await ncDialer.flush();
+      // Before, the other's frame #1 came as a repeat of the linked one's (a sequence gap: the link closed
+      // PEER_UNAVAILABLE), or was taken as the linked one's data, and its CLOSE closed the dialer's link.
+      expect(closedWith).toBeUndefined();
+      expect(frames).toEqual([1]);
+      const more = collectFrames(linked, 1);
+      conn.send(new Uint8Array([2]));
+      expect([...(await more)[0]!]).toEqual([2]);
+    } finally {
+      await Promise.all([ncOld, ncNew, ncDialer].map((nc) => nc.close()));
+    }
+  });
 });

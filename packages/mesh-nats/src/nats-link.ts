@@ -21,6 +21,11 @@ export interface NatsLinkConfig {
   readonly remoteAddress: string;
   /** Where this side publishes; the peer's receive subject. */
   readonly peerSubject: string;
+  /**
+   * This side's receive subject. Every message this side sends names it (as the NATS reply subject, or in a
+   * probe's payload), and a message naming another sender is not this link's: see {@link NatsLink.receive}.
+   */
+  readonly ownSubject: string;
   readonly maxFrameBytes: number;
   /** Largest NATS payload the server accepts (frames are split under it). */
   readonly maxPayloadBytes: number;
@@ -88,15 +93,26 @@ export class NatsLink {
     this.#timer.unref?.();
   }
 
-  /** A message arrived on this link's receive subject. */
+  /**
+   * A message arrived on this link's receive subject. One that names a sender other than the peer is dropped
+   * (a probe from it is told the link is unknown): two processes can listen under one name — a server restarted
+   * under it while its old process was stopped — and both take a dialer's hello; the one the dialer did not link
+   * to makes a link toward the same receive subject (a resumed process does so with the hellos it finds waiting),
+   * and its frames, numbered from #1 as the linked one's were, broke the dialer's link with a sequence gap, and
+   * its CLOSE closed it. A message naming no sender (an older build) is taken as before.
+   */
   receive(msg: Msg): void {
     const d = msg.data;
-    this.#heardAt = performance.now();
     if (d.byteLength < 1) return this.#fail('PROTOCOL_ERROR', 'empty link message');
     if (d[0] === PING) {
-      msg.respond(new Uint8Array([1]));
+      const from = d.byteLength > HEADER ? new TextDecoder().decode(d.subarray(HEADER)) : undefined;
+      const ours = from === undefined || from === this.#c.peerSubject;
+      if (ours) this.#heardAt = performance.now();
+      msg.respond(new Uint8Array([ours ? 1 : 0]));
       return;
     }
+    if (msg.reply && msg.reply !== this.#c.peerSubject) return;
+    this.#heardAt = performance.now();
     if (d[0] === CLOSE) {
       const code = CLOSE_CODES[d[1] ?? 0];
       const reason = new TextDecoder().decode(d.subarray(HEADER));
@@ -163,7 +179,7 @@ export class NatsLink {
 
   #publish(msg: Uint8Array): void {
     try {
-      this.#c.nc.publish(this.#c.peerSubject, msg);
+      this.#c.nc.publish(this.#c.peerSubject, msg, { reply: this.#c.ownSubject });
     } catch (err) {
       const e = new EparaError('PEER_UNAVAILABLE', `NATS publish failed: ${(err as Error).message}`, {}, { cause: err });
       this.drop(e, false);
@@ -178,7 +194,7 @@ export class NatsLink {
     msg[1] = code;
     msg.set(text, HEADER);
     try {
-      if (!this.#c.nc.isClosed()) this.#c.nc.publish(this.#c.peerSubject, msg);
+      if (!this.#c.nc.isClosed()) this.#c.nc.publish(this.#c.peerSubject, msg, { reply: this.#c.ownSubject });
     } catch {
       // The broker is gone; the peer's keepalive will notice.
     }
@@ -192,8 +208,10 @@ export class NatsLink {
     if (this.connection.isClosed || this.#probing) return;
     if (performance.now() - this.#heardAt < this.#c.keepaliveIntervalMs) return;
     this.#probing = true;
-    const ping = new Uint8Array(HEADER);
+    const tag = new TextEncoder().encode(this.#c.ownSubject);
+    const ping = new Uint8Array(HEADER + tag.byteLength);
     ping[0] = PING;
+    ping.set(tag, HEADER);
     this.#c.nc
       .request(this.#c.peerSubject, ping, { timeout: this.#c.deadPeerTimeoutMs })
       .then(

@@ -161,6 +161,7 @@ class NatsTransport extends EventEmitter<TransportEvents> implements Transport {
       direction,
       remoteAddress,
       peerSubject,
+      ownSubject: `${this.#inbox}.${key}`,
       maxFrameBytes: o.maxFrameBytes,
       maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
       keepaliveIntervalMs: o.keepaliveIntervalMs,

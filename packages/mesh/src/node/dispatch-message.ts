@@ -22,7 +22,7 @@ export function dispatchMessage(p: NodeParts, link: PeerLink, m: DecodedMessage)
       p.count('received');
       return p.inbound.onSubmit(link.linkId, peer, m);
     case 'cancel':
-      return p.inbound.onCancel(link.linkId, m.requestId);
+      return p.inbound.onCancel(link.linkId, m.requestId, peer);
     case 'result':
       return p.handler.onResponse(peer, m);
     case 'error':
@@ -31,7 +31,7 @@ export function dispatchMessage(p: NodeParts, link: PeerLink, m: DecodedMessage)
     case 'stream-open':
       return p.streamHost.onOpen(link.linkId, peer, m);
     case 'stream-frame':
-      return p.streamHost.onFrame(link.linkId, m);
+      return p.streamHost.onFrame(link.linkId, m, peer);
     case 'stream-accepted':
     case 'stream-result':
       p.streams.onResponse(peer, m);
@@ -39,7 +39,7 @@ export function dispatchMessage(p: NodeParts, link: PeerLink, m: DecodedMessage)
     case 'stream-close':
       // The serving side always attaches its summary; the client's close has none.
       if (m.summary) p.streams.onResponse(peer, m);
-      else p.streamHost.onClose(link.linkId, m.requestId);
+      else p.streamHost.onClose(link.linkId, m.requestId, peer);
       return;
     case 'placement': {
       const payload = parsePlacementPayload(m.payload);

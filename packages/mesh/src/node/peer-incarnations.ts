@@ -68,6 +68,11 @@ export class PeerIncarnations {
     this.#retired.delete(peer);
   }
 
+  /** The epoch of the peer's current run, if one announced itself. */
+  currentEpoch(peer: ServerId): number | undefined {
+    return this.#current.get(peer)?.epoch;
+  }
+
   /** Whether a link that announced `incarnation` belongs to the peer's current run. */
   isCurrent(peer: ServerId, incarnation: Incarnation | undefined): boolean {
     const current = this.#current.get(peer);

@@ -113,10 +113,10 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   /** The dials whose queued frames went out on each link. */
   readonly #carried = new WeakMap<PeerLink, string[]>();
   /**
-   * Per peer, an address where a replaced run of it answered, and the view epoch the peer had then: not
-   * dialed as that peer again until the view shows another address or a larger epoch.
+   * Per peer, an address where a replaced run of it answered — or another server (`answeredAs`) —, and the view
+   * epoch the peer had then: not dialed as that peer again until the view shows another address or a larger epoch.
    */
-  readonly #replacedAt = new Map<ServerId, { address: string; epoch: number | undefined }>();
+  readonly #replacedAt = new Map<ServerId, { address: string; epoch: number | undefined; answeredAs?: ServerId }>();
   #nextDial = 0;
   #closed = false;
 
@@ -174,6 +174,15 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     const address = this.#c.addressOf(peerId);
     if (address === undefined) throw new EparaError('PEER_UNAVAILABLE', `no address known for ${peerId}`, { peer: peerId });
     if (this.#isReplacedAddress(peerId, address)) {
+      const other = this.#replacedAt.get(peerId)?.answeredAs;
+      if (other !== undefined) {
+        throw new EparaError('PEER_UNAVAILABLE', `${address} answered as ${other}, not ${peerId}; not dialed again until the view shows another address or run`, {
+          peer: peerId,
+          address,
+          answeredAs: other,
+          cause: 'ANOTHER_SERVER',
+        });
+      }
       throw new EparaError('PEER_UNAVAILABLE', `${address} answered as a replaced run of ${peerId}; not dialed again until the view shows its current run`, {
         peer: peerId,
         address,
@@ -192,10 +201,19 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
 
   /**
    * Dials an address (joining through a seed), queueing the frame until the link is up; returns the dial's id.
+   * `reuse`: a link this node dialed at the address and still open takes the frame instead (its id is returned) —
+   * a join token to a seed goes out every sync period while the node is alone, and every 32 periods to each seed
+   * no alive entry is at, and a new link each time was never closed. Without it a new link is dialed (a check of
+   * which run of a peer listens there now needs one).
    * @throws EparaError `PEER_UNAVAILABLE` while the address is backed off after a failed authentication.
    */
-  sendToAddress(address: string, message: WireMessage, peerId?: ServerId): string {
+  sendToAddress(address: string, message: WireMessage, peerId?: ServerId, options: { readonly reuse?: boolean } = {}): string {
     if (this.#closed) throw new EparaError('CLOSED', 'node is closed');
+    const dialed = options.reuse === true ? this.#dialedLink(address) : undefined;
+    if (dialed !== undefined) {
+      this.#write(dialed, message);
+      return dialed.linkId;
+    }
     let dial = this.#dials.get(address);
     if (!dial) {
       const retryInMs = Math.ceil(this.#c.authBackoff.remainingMs(address));
@@ -215,6 +233,12 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     dial.queue.push(frame);
     dial.types.push(message.type);
     return dial.id;
+  }
+
+  /** An open link this node dialed at `address`, if any. */
+  #dialedLink(address: string): PeerLink | undefined {
+    for (const link of this.#byId.values()) if (this.#dialedAt.get(link) === address && !link.connection.isClosed) return link;
+    return undefined;
   }
 
   /** Whether `address` is where a replaced run of `peerId` answered while the view still showed this epoch. */
@@ -270,6 +294,13 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       // Refused already (its run announced itself in the handshake's last flight, as a replaced one): the queued
       // frames have nowhere to go.
       if (this.#byId.get(link.linkId) !== link) throw new EparaError('PEER_UNAVAILABLE', `${address} answered as a replaced run of ${link.peerId}`, { address, cause: 'REPLACED_RUN' });
+      // Another server answers where the view still places the peer dialed (it died and another took its address):
+      // what was queued for the peer is not for this one — run there, its answers would come from a server the
+      // requests were not sent to and be dropped. Nothing is delivered; the link stays, as the other server's.
+      if (dial.peerId !== undefined && link.peerId !== dial.peerId) {
+        this.#replacedAt.set(dial.peerId, { address, epoch: this.#c.epochOf(dial.peerId), answeredAs: link.peerId });
+        throw new EparaError('PEER_UNAVAILABLE', `${address} answered as ${link.peerId}, not ${dial.peerId}`, { address, peer: dial.peerId, answeredAs: link.peerId, cause: 'ANOTHER_SERVER' });
+      }
       this.#carried.set(link, [...(this.#carried.get(link) ?? []), dial.id]);
       dial.queue.forEach((frame, i) => this.#writeFrame(link, frame, dial.types[i]!));
     } catch (err) {
@@ -385,11 +416,18 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
    * view still shows for the peer (or shows again: a resumed old run can outbid its replacement's entry for a
    * while). Dialing it as the peer would be refused each time, so it is not dialed again until the view moves
    * on. Only a refusal marks an address: the link of a replaced run that merely closed says nothing of who
-   * listens there now (a restart on the same port does).
+   * listens there now (a restart on the same port does). Nor does a refusal where the view shows the current run
+   * at the same address: both runs listen there.
    */
   #markReplacedAddress(link: PeerLink): void {
     const address = this.#dialedAt.get(link);
-    if (address !== undefined) this.#replacedAt.set(link.peerId, { address, epoch: this.#c.epochOf(link.peerId) });
+    if (address === undefined) return;
+    const epoch = this.#c.epochOf(link.peerId);
+    // The view shows the current run itself at that address (its entry, its epoch): the two runs share it — a NATS
+    // address is the transport's name, which a server restarted under its name keeps — and barring it would bar
+    // the current run. The refused link is closed all the same.
+    if (epoch !== undefined && epoch === this.#incarnations.currentEpoch(link.peerId) && this.#c.addressOf(link.peerId) === address) return;
+    this.#replacedAt.set(link.peerId, { address, epoch });
   }
 
   #onClosed(link: PeerLink): void {

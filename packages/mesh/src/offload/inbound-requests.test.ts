@@ -177,4 +177,24 @@ describe('InboundRequests', () => {
     expect(() => inbound.close()).not.toThrow();
     expect(inbound.size).toBe(0);
   });
+
+  it('a cancel from the sender reaches its request when it comes over another of the sender’s links', async () => {
+    // Two links to one peer (both dialed at once): the request went out on the link its dial opened (L2), the
+    // cancel on the link the sender picks first (L1). Before, the cancel looked on L1 only and the request ran on.
+    const { inbound, handled, replies } = setup();
+    inbound.onSubmit('L2', 'b', submit(5));
+    inbound.onSubmit('L3', 'c', submit(5)); // another sender's request of the same number
+    inbound.onCancel('L1', 5, 'b');
+    expect(handled[0]!.r.signal?.aborted).toBe(true);
+    expect(handled[1]!.r.signal?.aborted).toBe(false);
+    // A cancel from a sender that has no such request running aborts nothing.
+    inbound.onCancel('L4', 5, 'd');
+    expect(handled[1]!.r.signal?.aborted).toBe(false);
+    handled[0]!.reject(new EparaError('ABORTED', 'cancelled by the sender'));
+    await flush();
+    expect(replies).toEqual([]);
+    // The cancelled request is remembered on the link it came in on: a copy of it there is not run.
+    inbound.onSubmit('L2', 'b', submit(5));
+    expect(handled).toHaveLength(2);
+  });
 });

@@ -32,6 +32,8 @@ export const ANSWERED_KEPT_PER_LINK = 4096;
 export class InboundRequests {
   readonly #c: InboundConfig;
   readonly #running = new Map<string, AbortController>();
+  /** The sender of each running request (by its key), for a cancel that comes over another of its links. */
+  readonly #senders = new Map<string, ServerId>();
   /** Per open link, the request ids answered (or cancelled) on it, oldest first. */
   readonly #answered = new Map<string, Set<number>>();
 
@@ -57,6 +59,7 @@ export class InboundRequests {
     if (!answered) this.#answered.set(linkId, (answered = new Set()));
     const controller = new AbortController();
     this.#running.set(key, controller);
+    this.#senders.set(key, from);
     const visited = m.visited.includes(from) ? m.visited : [...m.visited, from];
     const budget = Math.min(Math.max(0, m.budgetMs), this.#c.maxBudgetMs);
     // The sender's hop limit binds the whole path, even if this node would allow more.
@@ -69,8 +72,16 @@ export class InboundRequests {
       );
   }
 
-  onCancel(linkId: string, requestId: number): void {
-    this.#running.get(`${linkId}#${requestId}`)?.abort(new EparaError('ABORTED', 'cancelled by the sender'));
+  /**
+   * The sender gave up a request. A sender numbers its requests once for all its links, and with two links to
+   * this node (both dialed at once) it may cancel over another link than the request came on: `from` finds the
+   * request there too.
+   */
+  onCancel(linkId: string, requestId: number, from?: ServerId): void {
+    const abort = (c: AbortController | undefined): void => c?.abort(new EparaError('ABORTED', 'cancelled by the sender'));
+    const controller = this.#running.get(`${linkId}#${requestId}`);
+    if (controller !== undefined || from === undefined) return abort(controller);
+    for (const [key, sender] of this.#senders) if (sender === from && key.endsWith(`#${requestId}`)) abort(this.#running.get(key));
   }
 
   /** The link closed: nobody is waiting for these answers any more. */
@@ -88,6 +99,7 @@ export class InboundRequests {
     this.#answered.clear();
     for (const [key, controller] of [...this.#running]) {
       this.#running.delete(key);
+      this.#senders.delete(key);
       const [linkId, id] = splitKey(key);
       try {
         this.#c.reply(linkId, { type: 'error', requestId: id, error: new EparaError('CLOSED', 'peer is shutting down') });
@@ -101,6 +113,7 @@ export class InboundRequests {
   #answer(key: string, linkId: string, message: OffloadMessage): void {
     const controller = this.#running.get(key);
     this.#running.delete(key);
+    this.#senders.delete(key);
     if (!controller) return;
     this.#remember(linkId, message.requestId ?? 0);
     if (controller.signal.aborted) return;

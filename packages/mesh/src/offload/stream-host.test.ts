@@ -144,4 +144,26 @@ describe('StreamHost', () => {
     await flush();
     expect(h.size).toBe(0);
   });
+
+  it('frames and the close of a stream reach it over another of its opener’s links; answers go back on the link it was opened on', async () => {
+    // Two links to one peer (both dialed at once): the open went on the link its dial opened (L2), the frames and
+    // the close on the link the opener picks first (L1). Before, they found no stream on L1 and were dropped: each
+    // frame waited out its staleness limit and the grace, and the stream held its rate here until L2 closed.
+    const s = scriptedStream('a/s#1');
+    const { h, replies } = host(async () => s.stream);
+    h.onOpen('L2', 'b', openMsg(4));
+    await flush();
+    h.onFrame('L1', { type: 'stream-frame', requestId: 4, seq: 0, inputs: frame(1) }, 'b');
+    h.onFrame('L3', { type: 'stream-frame', requestId: 4, seq: 1, inputs: frame(9) }, 'c'); // another sender: not this stream
+    h.onFrame('L2', { type: 'stream-frame', requestId: 4, seq: 1, inputs: frame(2) }, 'b');
+    await flush();
+    expect(s.pushed).toEqual([frame(1), frame(2)]);
+    s.results.push({ seq: 0, ok: true, outputs: frame(10), latencyMs: 2 });
+    await flush();
+    expect(replies.at(-1)).toEqual({ linkId: 'L2', m: { type: 'stream-result', requestId: 4, seq: 0, ok: true, outputs: frame(10), latencyMs: 2 } });
+    h.onClose('L1', 4, 'b');
+    await flush();
+    expect(replies.at(-1)).toMatchObject({ linkId: 'L2', m: { type: 'stream-close', requestId: 4 } });
+    expect(h.size).toBe(0);
+  });
 });

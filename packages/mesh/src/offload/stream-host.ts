@@ -36,6 +36,9 @@ interface Slot {
 
 interface Hosted {
   readonly stream: Promise<LocalStream | undefined>;
+  /** The opener, and the link it opened the stream on (where every answer goes). */
+  readonly from: ServerId;
+  readonly linkId: string;
   /** The client's `seq` of the next frame expected. */
   next: number;
   readonly slots: Slot[];
@@ -87,18 +90,31 @@ export class StreamHost {
         return undefined;
       },
     );
-    this.#streams.set(key, { stream: opened, next: 0, slots: [] });
+    this.#streams.set(key, { stream: opened, from, linkId, next: 0, slots: [] });
   }
 
-  onFrame(linkId: string, m: Extract<OffloadMessage, { type: 'stream-frame' }>): void {
+  /** A frame of a stream `from` opened here, on this link or (`from` given) on another of its links. */
+  onFrame(linkId: string, m: Extract<OffloadMessage, { type: 'stream-frame' }>, from?: ServerId): void {
     const requestId = m.requestId ?? 0;
-    const hosted = this.#streams.get(`${linkId}#${requestId}`);
+    const hosted = this.#find(linkId, requestId, from);
     // Frames are handled in arrival order: every callback on one promise runs in the order it was added.
-    void hosted?.stream.then((s) => s && this.#take(linkId, requestId, hosted, s, m));
+    void hosted?.stream.then((s) => s && this.#take(hosted.linkId, requestId, hosted, s, m));
   }
 
-  onClose(linkId: string, requestId: number): void {
-    void this.#streams.get(`${linkId}#${requestId}`)?.stream.then((s) => s?.close());
+  onClose(linkId: string, requestId: number, from?: ServerId): void {
+    void this.#find(linkId, requestId, from)?.stream.then((s) => s?.close());
+  }
+
+  /**
+   * The stream `requestId` opened over `linkId`, else (`from` given) the one `from` opened over another link: an
+   * opener numbers its streams once for all its links, and with two links to this node (both dialed at once) its
+   * frames and close may take another link than its open did.
+   */
+  #find(linkId: string, requestId: number, from: ServerId | undefined): Hosted | undefined {
+    const hosted = this.#streams.get(`${linkId}#${requestId}`);
+    if (hosted !== undefined || from === undefined) return hosted;
+    for (const [key, h] of this.#streams) if (h.from === from && key.endsWith(`#${requestId}`)) return h;
+    return undefined;
   }
 
   /** The client's link closed: close its streams (their results have nowhere to go). */

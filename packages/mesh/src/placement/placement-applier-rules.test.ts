@@ -195,6 +195,31 @@ describe('PlacementApplier rules', () => {
     expect(t.ids()).toEqual(['s#0']);
   });
 
+  it('a newer decision that arrives while a drain waits for its replacement ends the wait without the drain: the newer one decides', async () => {
+    // The decision to b (load the replacement) was lost on the way, or b failed the load, or the leader that sent
+    // it died and its successor re-placed: the newer decision was made from a view that still showed s#0 here and
+    // keeps it. Before, the older decision's drain went on once its wait timed out and unloaded s#0 after the newer
+    // decision had counted on it: the service had no instance until the next placement period.
+    const t = setup({ readyTimeoutMs: 100 });
+    t.entries['b'] = server('b', true);
+    const first = t.applier.apply(decision(1, [step('load', 'new-b', 'b'), step('drain', 's#0', 'a')], [['new-b', 'b']]));
+    await flush();
+    t.timers.advance(10);
+    await flush();
+    const second = t.applier.apply(decision(2, [], [['s#0', 'a']]));
+    for (let ms = 0; ms < 200; ms += 10) {
+      await flush();
+      t.timers.advance(10);
+    }
+    await Promise.all([first, second]);
+    expect(t.ids()).toEqual(['s#0']);
+    expect(t.events).toEqual([]);
+    expect(t.timers.pending).toBe(0);
+    // A drain the newer decision itself asks for is done as usual.
+    await t.applier.apply(decision(3, [step('drain', 's#0', 'a')]));
+    expect(t.ids()).toEqual([]);
+  });
+
   it('counts a replacement only when that very instance shows ready', async () => {
     const t = setup({ readyTimeoutMs: 10_000 });
     t.entries['b'] = server('b', true, ['old-b'], ['new-b']);

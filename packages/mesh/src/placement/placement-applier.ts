@@ -40,6 +40,8 @@ export class PlacementApplier {
   readonly #c: PlacementApplierConfig;
   #chain: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Decisions handed to {@link apply} so far: one applied while a later one waits is superseded. */
+  #received = 0;
   /** Ends the wait for replacements in progress (on close). */
   #wake: (() => void) | undefined;
 
@@ -48,7 +50,10 @@ export class PlacementApplier {
   }
 
   apply(decision: PlacementDecision): Promise<void> {
-    this.#chain = this.#chain.then(() => this.#apply(decision)).catch((err: unknown) => this.#c.logger.error({ err }, 'placement apply failed'));
+    const n = ++this.#received;
+    // A drain of an earlier decision waiting for its replacements stops waiting: this one decides now.
+    this.#wake?.();
+    this.#chain = this.#chain.then(() => this.#apply(decision, n)).catch((err: unknown) => this.#c.logger.error({ err }, 'placement apply failed'));
     return this.#chain;
   }
 
@@ -63,7 +68,14 @@ export class PlacementApplier {
     return this.#chain;
   }
 
-  async #apply(d: PlacementDecision): Promise<void> {
+  /**
+   * `n`: the decision's number among those received. A drain still waiting for its replacements when a later
+   * decision comes is not done: the later one was made from a view where the instance served and its replacement
+   * was not ready (the load's message lost, the load failed, the leader that sent it died), so it keeps the
+   * instance or drains it itself. Before, the earlier drain went on once its wait timed out and unloaded an
+   * instance the later decision counted on, leaving the service without one until the next placement period.
+   */
+  async #apply(d: PlacementDecision, n: number): Promise<void> {
     if (this.#closed) return;
     const mine = d.changes.filter((s) => s.serverId === this.#c.selfId);
     const present = new Set(this.#c.executor.instances().map((i) => i.instanceId));
@@ -81,10 +93,15 @@ export class PlacementApplier {
         }
       }),
     );
+    const superseded = (): boolean => this.#received > n;
     for (const s of mine.filter((x) => x.action === 'drain' && present.has(x.instanceId))) {
       if (this.#closed) break;
-      const replaced = await this.#replacementsReady(d, s.serviceId, new Set(event.failed.map((f) => f.instanceId)));
+      const replaced = await this.#replacementsReady(d, s.serviceId, new Set(event.failed.map((f) => f.instanceId)), superseded);
       if (this.#closed) break;
+      if (replaced === 'superseded') {
+        this.#c.logger.info({ instanceId: s.instanceId, serviceId: s.serviceId, leader: d.leader, seq: d.seq }, 'a newer placement came while a drain waited for its replacement: the drain is left to it');
+        continue;
+      }
       if (!replaced) {
         // Make-before-break: draining now would leave the service without the instance its replacement was to
         // take over from. The server that died triggers a placement of its own (from the instances that exist).
@@ -105,9 +122,10 @@ export class PlacementApplier {
    * Resolves once every instance this decision loads for `serviceId` is ready or will never be — on a server the
    * view holds dead, or one of this server's whose load failed (a server not in this view yet is waited for, as a
    * slow one is) —, or after `readyTimeoutMs`: with `false` when none of the new instances will ever take over,
-   * else `true`. This server's own new instances are read from its executor.
+   * `'superseded'` when a later decision came while some were still awaited, else `true`. This server's own new
+   * instances are read from its executor.
    */
-  #replacementsReady(d: PlacementDecision, serviceId: string, failedHere: ReadonlySet<string>): Promise<boolean> {
+  #replacementsReady(d: PlacementDecision, serviceId: string, failedHere: ReadonlySet<string>, superseded: () => boolean): Promise<boolean | 'superseded'> {
     const news = d.changes.filter((s) => s.action === 'load' && s.serviceId === serviceId);
     const state = (s: (typeof news)[number]): 'ready' | 'dead' | 'waiting' => {
       if (s.serverId === this.#c.selfId) {
@@ -121,7 +139,7 @@ export class PlacementApplier {
     return new Promise((resolve) => {
       let waited = 0;
       let timer: TimerHandle | undefined;
-      const done = (replaced = true): void => {
+      const done = (replaced: boolean | 'superseded' = true): void => {
         timer?.cancel();
         this.#wake = undefined;
         resolve(replaced);
@@ -129,11 +147,17 @@ export class PlacementApplier {
       const check = (): void => {
         const states = news.map(state);
         if (!this.#closed && states.length > 0 && states.every((x) => x === 'dead')) return done(false);
+        if (!this.#closed && superseded() && states.includes('waiting')) return done('superseded');
         if (this.#closed || !states.includes('waiting') || waited >= this.#c.readyTimeoutMs) return done();
         waited += this.#c.pollMs;
         timer = this.#c.timers.setTimeout(check, this.#c.pollMs);
       };
-      this.#wake = done;
+      // A close, or a later decision: look again now (the close ends the wait; a later decision ends it unless the
+      // replacements are all settled).
+      this.#wake = (): void => {
+        timer?.cancel();
+        check();
+      };
       check();
     });
   }

@@ -253,12 +253,22 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
     this.emit('errored', { error });
   }
 
-  // One timer for all links: ping each, and cut those silent for longer than the dead-peer timeout.
+  /**
+   * One timer for all links: ping each, and cut those silent for longer than the dead-peer timeout — silent while
+   * this process ran. A tick that comes late (the process was stopped, its event loop blocked) credits every link
+   * with the lateness: what the peers sent meanwhile waits unread in the sockets, and this tick runs before it is
+   * read. Before, a process stopped past the timeout cut every live link on its first look after resuming (and
+   * then held every peer dead in its view).
+   */
   #startKeepalive(): void {
     if (this.#keepalive !== undefined) return;
+    let lastTick = performance.now();
     this.#keepalive = setInterval(() => {
       const now = performance.now();
+      const stalledMs = now - lastTick - this.#o.keepaliveIntervalMs;
+      lastTick = now;
       for (const link of this.#links) {
+        if (stalledMs > 0) link.lastSeenAt = Math.min(now, link.lastSeenAt + stalledMs);
         if (now - link.lastSeenAt > this.#o.deadPeerTimeoutMs) {
           link.error = new EparaError('PEER_UNAVAILABLE', `no sign of life for ${Math.round(now - link.lastSeenAt)} ms`, { remoteAddress: link.ctl.connection.remoteAddress });
           link.ws.terminate();
