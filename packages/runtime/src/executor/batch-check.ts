@@ -6,9 +6,10 @@ import type { IoSpec } from './io-spec.js';
 import { cloneTensors, zeros } from './model-inputs.js';
 
 /**
- * Whether a loaded model may stack requests, and why not. `refuted` marks a no from the numeric check (a batch
- * of two answered differently from two single runs, or failed): the model's items are not separable along the
- * axes it was stacked on, so splitting a request of several items there would give a wrong answer too.
+ * Whether a loaded model may stack requests, and why not. `refuted` marks a no from the model itself: the numeric
+ * check (a batch of two answered differently from two single runs, or failed), or dim names that leave it no
+ * batch (no free batch dim, an output with no place for one) — its items are not separable along the axes a
+ * request would be split on, so splitting a request of several items there would give a wrong answer too.
  */
 export type BatchVerdict =
   | { readonly ok: true; readonly how: string }
