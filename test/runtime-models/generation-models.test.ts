@@ -62,7 +62,7 @@ async function greedy(ref: Reference, prompt: readonly number[], n: number, kv =
   return out;
 }
 
-/** A model outside what the engine feeds and reads: a `position_ids` input, int32 ids, or other logits. */
+/** A model with a `position_ids` input, or outside what the engine feeds and reads: int32 ids, other logits. */
 function misfit(o: { positions?: boolean; ids?: 'int32'; logits?: { name: string; type: 'float32' | 'float16' } }): Uint8Array {
   const g = createGraphBuilder({ name: 'misfit', seed: 5 });
   g.input('input_ids', o.ids ?? 'int64', ['batch', 'seq']);
@@ -118,8 +118,39 @@ describe('generation with models the engine has not met (against raw onnxruntime
     }
   });
 
+  it('a model that takes position_ids: each row counts positions from its first token, whatever its padding', async () => {
+    const bytes = misfit({ positions: true });
+    const posRef = await reference(bytes);
+    try {
+      const expected: number[][] = [];
+      for (const p of prompts) {
+        // Alone: the whole sequence each step, positions 0…L−1.
+        const tokens = [...p];
+        for (let k = 0; k < 5; k++) {
+          const L = tokens.length;
+          const feeds = {
+            input_ids: { type: 'int64' as const, dims: [1, L], data: BigInt64Array.from(tokens, BigInt) },
+            attention_mask: { type: 'int64' as const, dims: [1, L], data: new BigInt64Array(L).fill(1n) },
+            position_ids: { type: 'int64' as const, dims: [1, L], data: BigInt64Array.from({ length: L }, (_, i) => BigInt(i)) },
+          };
+          const logits = (await posRef.run(feeds, ['logits']))['logits']!.data as Float32Array;
+          let best = 0;
+          for (let v = 1; v < VOCAB; v++) if (logits[(L - 1) * VOCAB + v]! > logits[(L - 1) * VOCAB + best]!) best = v;
+          tokens.push(best);
+        }
+        expected.push(tokens.slice(p.length));
+      }
+      const engine = createGenerationEngine({ device, model: { bytes }, maxBatch: 4, maxSeq: 16, padToken: 0 });
+      engines.push(engine);
+      const got = await Promise.all(prompts.map((p) => engine.generate({ tokens: p, maxNewTokens: 5 }).collect()));
+      expect(got).toEqual(expected);
+      expect(engine.stats().maxBatchSeen).toBeGreaterThan(1);
+    } finally {
+      await posRef.release();
+    }
+  });
+
   it.each([
-    ['a position_ids input', misfit({ positions: true }), /input 'position_ids' is not one the engine feeds/],
     ['int32 input_ids', misfit({ ids: 'int32' }), /input 'input_ids' is int32/],
     ['logits under another name', misfit({ logits: { name: 'scores', type: 'float32' } }), /no logits output \(outputs: scores\)/],
     ['float16 logits', misfit({ logits: { name: 'logits', type: 'float16' } }), /output 'logits' is float16/],

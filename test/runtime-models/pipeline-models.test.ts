@@ -52,6 +52,13 @@ const MODELS = {
     g.output('y', 'float32', ['N', 4]);
   }),
   /** Separable: `y = relu(x + 1) · 3` per row, with a uint8 input beside it (`z = u + 1`). */
+  /** Exporter-style names (spaces, `/`, `:`), cut at `/layer.0/Relu_output_0`: `out/y:0 = 2·relu(input 1:0)`. */
+  oddNames: model('odd-names', (g) => {
+    g.input('input 1:0', 'float32', ['batch size', 4]);
+    g.node('Relu', ['input 1:0'], ['/layer.0/Relu_output_0']);
+    g.node('Mul', ['/layer.0/Relu_output_0', g.constant('/consts/two', 'float32', [], [2])], ['out/y:0']);
+    g.output('out/y:0', 'float32', ['batch size', 4]);
+  }),
   separable: model('separable', (g) => {
     g.input('x', 'float32', ['N', 4]);
     g.input('u', 'uint8', ['N', 2]);
@@ -68,6 +75,7 @@ const ITEMS: Record<keyof typeof MODELS, (seed: number) => NamedTensors> = {
   batchSum: (k) => ({ x: f32([1, 4], k) }),
   timeMajor: (k) => ({ x: f32([2, 1, 4], k) }),
   scalar: (k) => ({ x: f32([1, 4], k), s: { type: 'float32', dims: [], data: new Float32Array([k + 0.5]) } }),
+  oddNames: (k) => ({ 'input 1:0': f32([1, 4], k) }),
   separable: (k) => ({ x: f32([1, 4], k), u: { type: 'uint8', dims: [1, 2], data: new Uint8Array([k, 250 - k]) } }),
 };
 
@@ -91,6 +99,7 @@ describe.each([
   ['timeMajor', 'h', false],
   ['scalar', 'h', false],
   ['separable', 'r', true],
+  ['oddNames', '/layer.0/Relu_output_0', true],
 ] as const)('the pipeline serves %s (cut at %s) as raw onnxruntime-node answers each request alone', (name, cut, stacks) => {
   let engine: PipelineEngine;
   let ref: Reference;

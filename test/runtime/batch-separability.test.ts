@@ -209,9 +209,10 @@ describe('batching only what is batch-separable (real onnxruntime-node)', () => 
     // Checked and separable, or vouched for by the service.
     expect(ex.itemSeparability('relu2')).toBe('separable');
     expect(ex.itemSeparability('forced')).toBe('separable');
-    // Never checked: names rule batching out, or the service turned it off.
-    expect(ex.itemSeparability('transpose')).toBeUndefined();
-    expect(ex.itemSeparability('fold')).toBeUndefined();
+    // Names that leave the model no batch: splitting would be as wrong as stacking.
+    expect(ex.itemSeparability('transpose')).toBe('not-separable');
+    expect(ex.itemSeparability('fold')).toBe('not-separable');
+    // Never checked: the service turned it off.
     expect(ex.itemSeparability('off')).toBeUndefined();
     expect(ex.itemSeparability('no-such-service')).toBeUndefined();
   });

@@ -6,9 +6,10 @@ import type { IoSpec } from './io-spec.js';
 import { cloneTensors, zeros } from './model-inputs.js';
 
 /**
- * Whether a loaded model may stack requests, and why not. `refuted` marks a no from the numeric check (a batch
- * of two answered differently from two single runs, or failed): the model's items are not separable along the
- * axes it was stacked on, so splitting a request of several items there would give a wrong answer too.
+ * Whether a loaded model may stack requests, and why not. `refuted` marks a no from the model itself: the numeric
+ * check (a batch of two answered differently from two single runs, or failed), or dim names that leave it no
+ * batch (no free batch dim, an output with no place for one) — its items are not separable along the axes a
+ * request would be split on, so splitting a request of several items there would give a wrong answer too.
  */
 export type BatchVerdict =
   | { readonly ok: true; readonly how: string }
@@ -115,21 +116,22 @@ function firstItem(o: BatchCheckOptions, variant: 0 | 1): NamedTensors | string 
  */
 function secondItem(io: IoSpec, a: NamedTensors): NamedTensors {
   const out: Record<string, TensorLike> = {};
-  let same = true;
   for (const [name, t] of Object.entries(a)) {
     if (io.inputAxes[name] === null) {
       out[name] = t;
       continue;
     }
-    const data = t.data.slice().reverse() as TensorLike['data'];
+    let data = t.data.slice().reverse() as TensorLike['data'];
     if (data instanceof Float32Array || data instanceof Float64Array) for (let i = 0; i < data.length; i++) data[i] = data[i]! * 3 + 0.5;
     else if (t.type === 'float16') for (let i = 0; i < data.length; i++) (data as Uint16Array)[i] = floatToHalf(halfToFloat((data as Uint16Array)[i]!) * 3 + 0.5);
-    if (same) same = Array.prototype.every.call(data, (v: unknown, i: number) => v === t.data[i]);
+    // An integer tensor equal to A's (a sample of zeros, all ones, one length of one element) cannot show items
+    // mixing through it — each tensor, not only all of them together: a model that cuts every row to the batch's
+    // longest `len` passed with two items of the same `len` while their floats differed, was batched, and padded
+    // each answer to its batch's longest. B steps every such integer by one and flips every bool; a model that
+    // refuses those values fails the check alone, which only keeps it unbatched.
+    if (Array.prototype.every.call(data, (v: unknown, i: number) => v === t.data[i])) data = stepped({ ...t, data });
     out[name] = { type: t.type, dims: [...t.dims], data };
   }
-  // Integer items equal to A (a sample of zeros, all ones) cannot show items mixing: B steps every integer by one
-  // and flips every bool. A model that refuses those values fails the check alone, which only keeps it unbatched.
-  if (same) for (const [name, t] of Object.entries(out)) if (io.inputAxes[name] !== null) out[name] = { ...t, data: stepped(t) };
   return out;
 }
 

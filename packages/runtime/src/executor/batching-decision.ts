@@ -91,7 +91,9 @@ export class BatchingDecision {
     const ragged = io.stateInputs.find((i) => i.anyRank === true || i.dims.some((d, axis) => d === null && axis !== i.batchAxis));
     if (ragged) return { ok: false, reason: `state input '${ragged.name}' has a free dim besides its batch axis: streams' states may differ in shape` };
     if (s.batchable === true) return { ok: true, how: 'the service sets batchable: true' };
-    if (io.separability.kind === 'none') return { ok: false, reason: io.separability.reason };
+    // Names that leave no batch (none free, an output with no place for one): items are no more separable than
+    // the numeric check would find them — a front end must not split a request into items either.
+    if (io.separability.kind === 'none') return { ok: false, reason: io.separability.reason, refuted: true };
     if ((s.maxBatch ?? 32) <= 1 && (this.#c.planBatchSize ?? 1) <= 1) return { ok: false, reason: 'maxBatch is 1' };
     const unsampled = io.inputs.filter((i) => !s.sampleInputs?.[i.name] && i.dims.includes(null)).map((i) => i.name);
     if (unsampled.length > 0) {

@@ -404,9 +404,10 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   /**
    * What the numeric batch check says about stacking a service's requests along their batch axes:
    * `separable` when a batch of two answered like two single runs (or the service sets `batchable: true`),
-   * `not-separable` when it answered differently or failed, `undefined` when no ready instance here knows (none
-   * loaded, or none checked: `batchable: false`, `maxBatch: 1`, dim names that rule batching out, a check
-   * waiting for a first request). A front end that splits a request of several items into one request per item
+   * `not-separable` when it answered differently or failed, or the dim names leave the model no batch (no free
+   * batch dim, an output with no place for one: a model exported without a batch, `x [sequence, 80]`),
+   * `undefined` when no ready instance here knows (none loaded, or none checked: `batchable: false`,
+   * `maxBatch: 1`, a check waiting for a first request). A front end that splits a request of several items into one request per item
    * asks this: splitting gives a wrong answer exactly where stacking does.
    */
   itemSeparability(serviceId: string): 'separable' | 'not-separable' | undefined {

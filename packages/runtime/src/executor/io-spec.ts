@@ -67,14 +67,27 @@ function isFree(d: number | string | undefined): boolean {
 /** A dim name that says it is the batch (`batch`, `batch_size`, `BatchSize`…). */
 const BATCH_NAME = /batch/i;
 
+/** A dim name that says it is a length (`seq`, `sequence_length`, `audio_length`, `time`, `frames`, `num_tokens`…). */
+const LENGTH_NAME = /seq|len|time|frame|token/i;
+
+/**
+ * A leading dim that may be guessed to be the batch: free, and not named as a length. A model exported without
+ * a batch (`x [audio_length]`, `x [sequence, 80]`) takes a whole signal or sequence per request; read as a
+ * batch, every request longer than 1 was refused (one item per request), and a model whose elements are
+ * independent passed the batch check as if its samples were items.
+ */
+function guessable(d: number | string | undefined): boolean {
+  return isFree(d) && !(typeof d === 'string' && LENGTH_NAME.test(d));
+}
+
 /**
  * The batch symbol: a free dim of the inputs named as the batch, wherever it sits (a time-major model's
- * `[seq, batch, features]`), else the leading dim of the first input that leaves it free. `undefined` when no
- * input has one (a model with a fixed batch cannot stack requests).
+ * `[seq, batch, features]`), else the leading dim of the first input that leaves it free and does not name it
+ * a length. `undefined` when no input has one (a model with a fixed batch cannot stack requests).
  */
 function batchSymbolOf(info: LoadedModelInfo): number | string | undefined {
   for (const io of info.inputs) for (const d of io.dims) if (typeof d === 'string' && BATCH_NAME.test(d)) return d;
-  for (const io of info.inputs) if (isFree(io.dims[0])) return io.dims[0];
+  for (const io of info.inputs) if (guessable(io.dims[0])) return io.dims[0];
   return undefined;
 }
 
@@ -95,7 +108,7 @@ function axisOf(io: ModelIoInfo, symbol: number | string | undefined, explicit: 
   if (io.dims.length === 0) return output ? none : { axis: null, how: 'shared' };
   const i = typeof symbol === 'string' ? io.dims.indexOf(symbol) : -1;
   if (i >= 0) return { axis: i, how: 'named' };
-  if (isFree(io.dims[0])) return { axis: 0, how: 'guessed' };
+  if (guessable(io.dims[0])) return { axis: 0, how: 'guessed' };
   return output ? none : { axis: null, how: 'shared' };
 }
 

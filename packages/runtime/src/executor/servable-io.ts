@@ -30,8 +30,9 @@ export function checkServableIo(info: LoadedModelInfo, service: ExecutorServiceO
   }
 }
 
-function what(io: ModelIoInfo): string {
-  return io.nonTensor === 'unknown' ? 'not a tensor' : `a ${io.nonTensor} (not a tensor)`;
+/** What a value that is not a tensor is, for a message: `a sequence (not a tensor)`, `an optional (not a tensor)`. */
+export function what(io: ModelIoInfo): string {
+  return io.nonTensor === 'unknown' ? 'not a tensor' : `${io.nonTensor === 'optional' ? 'an' : 'a'} ${io.nonTensor} (not a tensor)`;
 }
 
 function refuse(serviceId: string, why: string): never {

@@ -13,7 +13,11 @@ export interface GenerationEngineOptions {
    * order and every estimate on the device sees the steps. @default steps run at once, in order
    */
   readonly workQueue?: DeviceWorkQueue;
-  /** A causal LM with inputs `input_ids`/`attention_mask` (int64 `[batch, seq]`) and `logits` `[batch, 1|seq, vocab]`. */
+  /**
+   * A causal LM with inputs `input_ids`/`attention_mask` (int64 `[batch, seq]`) and `logits` `[batch, 1|seq, vocab]`;
+   * optionally `position_ids`, KV caches (`past_key_values.N.key` → `present.N.key`, `past_key_N` → `present_key_N`)
+   * and optimum's `use_cache_branch`.
+   */
   readonly model: ModelSource;
   /** Sequences decoded together in one step. */
   readonly maxBatch: number;

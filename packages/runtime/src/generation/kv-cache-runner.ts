@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NamedTensors, TensorLike } from '@epara/core';
-import { buildStepInputs } from './generation-step.js';
+import { buildStepInputs, type LmExtraInputs } from './generation-step.js';
 import type { Sequence } from './generation-request.js';
 import type { StepRunner, StepRunnerContext } from './step-runner-port.js';
 import { hasResidentKv, KvCacheStore, kvLayoutOf, type KvStepRequest } from './kv-cache-store.js';
@@ -11,8 +11,8 @@ import { hasResidentKv, KvCacheStore, kvLayoutOf, type KvStepRequest } from './k
  * {@link KvCacheStore}: inside the device's worker when the device supports it (only token ids and the next
  * tokens cross the thread boundary), otherwise on the host, fed to `device.run` at every call.
  */
-export function createKvCacheRunner({ device, key, padToken, info }: StepRunnerContext): StepRunner {
-  const layout = kvLayoutOf(info);
+export function createKvCacheRunner({ device, key, padToken, info }: StepRunnerContext, extra: LmExtraInputs): StepRunner {
+  const layout = kvLayoutOf(info, extra);
   let step: (req: KvStepRequest) => Promise<number[]>;
   let release: (seqs: readonly number[]) => void;
   if (hasResidentKv(device)) {
@@ -43,8 +43,8 @@ export function createKvCacheRunner({ device, key, padToken, info }: StepRunnerC
       const zeros = (batch: number, len: number): NamedTensors =>
         Object.fromEntries(layout.pairs.map((p) => [p.past, { type: 'float32', dims: [batch, layout.heads, len, layout.headDim], data: new Float32Array(batch * layout.heads * len * layout.headDim) }]));
       const prefillLen = Math.min(8, maxSeq);
-      const prefill = buildStepInputs([new Array<number>(prefillLen).fill(padToken)], padToken).feeds;
-      const decode = buildStepInputs(Array.from({ length: maxBatch }, () => [padToken]), padToken).feeds;
+      const prefill = buildStepInputs([new Array<number>(prefillLen).fill(padToken)], padToken, extra).feeds;
+      const decode = buildStepInputs(Array.from({ length: maxBatch }, () => [padToken]), padToken, extra, new Array<number>(maxBatch).fill(maxSeq - 1)).feeds;
       const decodeMask: TensorLike = { type: 'int64', dims: [maxBatch, maxSeq], data: new BigInt64Array(maxBatch * maxSeq).fill(1n) };
       return [
         { work: prefillLen, feeds: { ...prefill, ...zeros(1, 0) } },

@@ -1,13 +1,18 @@
 import { EparaError, type NamedTensors, type TensorLike } from '@epara/core';
 import type { ModelIoInfo } from '../devices/backend.js';
-import { argmaxLastPosition, buildStepInputs } from './generation-step.js';
+import { argmaxLastPosition, buildStepInputs, NO_EXTRA_INPUTS, type LmExtraInputs } from './generation-step.js';
 
-/** Where a KV-cache model keeps its cache: `past_*` inputs and the matching `present_*` outputs. */
+/**
+ * Where a KV-cache model keeps its cache: its cache inputs (`past_*`, `past.N.*`, `past_key_values.N.*`) and
+ * the matching outputs (`present_*`, `present.N.*`), and the other inputs the engine fills in.
+ */
 export interface KvLayout {
-  /** `past_*` input → matching `present_*` output. */
+  /** Cache input → the output that carries its next value. */
   readonly pairs: readonly { readonly past: string; readonly present: string }[];
   readonly heads: number;
   readonly headDim: number;
+  /** `position_ids` and `use_cache_branch`, when the model takes them (absent: neither). */
+  readonly extra?: LmExtraInputs;
 }
 
 /** One generation call over cached sequences (it crosses into a device worker: plain data only). */
@@ -62,7 +67,7 @@ export class KvCacheStore {
     const reuse = !req.prefill && last !== undefined && last.rows.length === rows.length && last.rows.every((s, i) => s === rows[i]);
     if (!reuse) this.#materialize();
     const lens = rows.map((id, r) => this.#check(id, req.prefill ? 0 : req.cached[r]!, req.prefill));
-    const { feeds, seqLen } = buildStepInputs(req.tokens, req.padToken);
+    const { feeds, seqLen } = buildStepInputs(req.tokens, req.padToken, this.#layout.extra ?? NO_EXTRA_INPUTS, req.prefill ? undefined : lens);
     const pastLen = req.prefill ? 0 : Math.max(...lens);
     const past = reuse ? Object.fromEntries(pairs.map((p) => [p.past, last!.presents[p.present]!])) : this.#assemble(rows, pastLen, req.prefill);
     const mask = req.prefill ? feeds['attention_mask']! : decodeMask(lens, pastLen);
@@ -130,22 +135,47 @@ export class KvCacheStore {
   }
 }
 
+/** A cache input, by the names exporters give them: `past_key_0`, `past.0.key`, `past_key_values.0.key`. */
+export function isPastInput(name: string): boolean {
+  return /^past[._]/.test(name);
+}
+
 /**
- * The cache layout of a model with `past_*` inputs `[batch, heads, past, headDim]` and matching `present_*`
- * outputs.
- * @throws EparaError `LOAD_FAILED` when heads or head size are not fixed, or a `present_*` output is missing.
+ * The output carrying a cache input's next value: the first of `present.N.key` for `past_key_values.N.key`
+ * (optimum, onnxruntime-genai), `present_key_values.N.key`, and the name with `past` read as `present`
+ * (`present_key_0`, `present.0.key`) that the model has.
  */
-export function kvLayoutOf(info: { readonly inputs: readonly ModelIoInfo[]; readonly outputs: readonly ModelIoInfo[] }): KvLayout {
-  const pasts = info.inputs.filter((i) => i.name.startsWith('past_'));
+function presentOf(past: string, outputs: ReadonlySet<string>): string | undefined {
+  const candidates = [past.replace(/^past_key_values/, 'present'), past.replace(/^past_key_values/, 'present_key_values'), past.replace(/^past/, 'present')];
+  return candidates.find((c) => outputs.has(c));
+}
+
+/**
+ * The cache layout of a model with cache inputs `[batch, heads, past, headDim]` (float32, heads and head size
+ * fixed and the same for every input) and matching outputs, and the extra inputs it takes.
+ * @throws EparaError `LOAD_FAILED` naming a cache input of another rank, type or head layout, or one without a
+ * matching output.
+ */
+export function kvLayoutOf(info: { readonly inputs: readonly ModelIoInfo[]; readonly outputs: readonly ModelIoInfo[] }, extra: LmExtraInputs = NO_EXTRA_INPUTS): KvLayout {
+  const refuse = (name: string, why: string): never => {
+    throw new EparaError('LOAD_FAILED', `KV-cache input ${name} ${why}`, { name });
+  };
+  const pasts = info.inputs.filter((i) => isPastInput(i.name));
   const first = pasts[0]!;
   const [, heads, , headDim] = first.dims;
-  if (typeof heads !== 'number' || typeof headDim !== 'number') {
-    throw new EparaError('LOAD_FAILED', `KV-cache input ${first.name} needs fixed heads and head size ([batch, heads, past, headDim])`, { name: first.name });
-  }
   const outputs = new Set(info.outputs.map((o) => o.name));
-  const pairs = pasts.map((p) => ({ past: p.name, present: p.name.replace(/^past_/, 'present_') }));
-  for (const p of pairs) if (!outputs.has(p.present)) throw new EparaError('LOAD_FAILED', `model has ${p.past} but no ${p.present} output`, { name: p.past });
-  return { pairs, heads, headDim };
+  const pairs = pasts.map((p) => {
+    if (p.type !== 'float32') refuse(p.name, `is ${p.type}; the engine keeps float32 caches`);
+    const [, h, , d] = p.dims;
+    if (p.dims.length !== 4 || typeof h !== 'number' || typeof d !== 'number' || h < 0 || d < 0) {
+      refuse(p.name, `has dims [${p.dims.map((x) => (x === '' ? '?' : x)).join(', ')}]; the engine keeps caches as [batch, heads, past, headDim] with heads and headDim fixed`);
+    }
+    if (h !== heads || d !== headDim) refuse(p.name, `has ${String(h)} heads of size ${String(d)}, ${first.name} ${String(heads)} of size ${String(headDim)}; the engine keeps one cache layout`);
+    const present = presentOf(p.name, outputs);
+    if (present === undefined) return refuse(p.name, `has no matching present output (outputs: ${[...outputs].join(', ')})`);
+    return { past: p.name, present };
+  });
+  return { pairs, heads: heads as number, headDim: headDim as number, ...(extra.positionIds || extra.useCacheBranch ? { extra } : {}) };
 }
 
 /** Attention mask over past + one new token: a row's cached tokens are right-aligned against the new one. */

@@ -152,3 +152,42 @@ describe('splitModel and the codec keep what a graph may hold beyond nodes and d
     await expectSplitAnswersAsWhole(functionModel(), ['r'], x());
   });
 });
+
+describe('splitModel: values that are not tensors never cross between stages', () => {
+  /** `s = [x, 2x]` (a sequence), `y = concat(s)`; `h = relu(x)` beside it, so that a cut may leave `s` inside one stage. */
+  const sequenceModel = (declare: boolean): Uint8Array => {
+    const g = createGraphBuilder({ name: 'sequence' });
+    g.input('x', 'float32', ['N', 3]);
+    g.node('Relu', ['x'], ['h']);
+    g.node('Mul', ['h', g.constant('two', 'float32', [], [2])], ['d']);
+    g.node('SequenceConstruct', ['h', 'd'], ['s']);
+    g.node('ConcatFromSequence', ['s'], ['y'], { axis: 0 });
+    g.output('y', 'float32', ['M', 3]);
+    const m = g.toModel();
+    if (declare) m.graph!.valueInfo = [{ name: 's', type: { sequenceType: { elemType: { tensorType: { elemType: 1 } } } } }];
+    return encodeModel(m);
+  };
+
+  it.each([false, true])('refuses a cut at a sequence (declared in value infos: %s) with INVALID_OPTIONS naming it, instead of stages that cannot load or hand it on', (declare) => {
+    expect(() => splitModel(sequenceModel(declare), { cutTensors: ['s'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/'s' .*a sequence/) }));
+  });
+
+  it('refuses a cut that leaves a sequence crossing to a later stage (not itself a cut)', () => {
+    // s is made in stage 0 (with the cut s_copy) and read in the last stage (after the cut h).
+    const g = createGraphBuilder({ name: 'crossing' });
+    g.input('x', 'float32', ['N', 3]);
+    g.node('SequenceConstruct', ['x', 'x'], ['s']);
+    g.node('Relu', ['x'], ['h']);
+    g.node('SequenceInsert', ['s', 'h'], ['s2']);
+    g.node('ConcatFromSequence', ['s2'], ['y'], { axis: 0 });
+    g.output('y', 'float32', ['M', 3]);
+    g.node('Identity', ['s'], ['s_copy']);
+    const bytes = g.toBytes();
+    expect(() => splitModel(bytes, { cutTensors: ['s_copy', 'h'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/'s' .*a sequence/) }));
+  });
+
+  it('splits a model whose sequence stays inside one stage, and answers as the whole model', async () => {
+    await expectSplitAnswersAsWhole(sequenceModel(false), ['d'], x());
+    await expectSplitAnswersAsWhole(sequenceModel(true), ['h'], x());
+  });
+});

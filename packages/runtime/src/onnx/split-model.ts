@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { EparaError, invalidOption } from '@epara/core';
 import { decodeModel, encodeModel } from './onnx-codec.js';
 import { onnxElemBytes, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxSparseTensor, type OnnxTensor, type OnnxValueInfo } from './onnx-types.js';
-import { inferElemTypes } from './value-types.js';
+import { inferElemTypes, nonTensorValues } from './value-types.js';
 
 /** Options of {@link splitModel}. */
 export interface SplitModelOptions {
@@ -42,7 +42,8 @@ export interface ModelStage {
  * stages in order, passing each stage the values it names as inputs, gives the whole model's outputs.
  *
  * @throws EparaError `INVALID_INPUT` for bytes that are not a model; `INVALID_OPTIONS` for a cut that is not
- * produced by a node, repeated, or that would leave a stage empty.
+ * produced by a node, repeated, that would leave a stage empty, or that would pass a value that is not a tensor
+ * (a sequence, a map, an optional) from one stage to another.
  * @example
  * ```ts
  * const stages = splitModel(buildMlp({ inputSize: 8, hidden: [16, 16], outputs: 2 }), { cutTensors: ['h0'] });
@@ -59,6 +60,7 @@ export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): 
   }
   const stageOf = assignStages(graph, cuts);
   const types = inferElemTypes(graph);
+  const nonTensor = nonTensorValues(graph);
   const graphInputs = new Set((graph.input ?? []).map((v) => v.name!));
   // Dense and sparse constants alike: copied into every stage that reads them.
   const sparseOf = (t: OnnxSparseTensor): string => t.values?.name ?? '';
@@ -89,6 +91,13 @@ export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): 
     const stageNodes = [...reads.flatMap((v) => constants.get(v) ?? []), ...ownNodes];
     const produced = new Set(stageNodes.flatMap((n) => n.output ?? []).filter((o) => o));
     const inputs = reads.filter((v) => !produced.has(v) && !initializerNames.has(v) && (graphInputs.has(v) || producer.has(v)));
+    // A sequence, map or optional between stages: onnxruntime-node can neither return it from one nor feed it to the next.
+    for (const v of inputs) {
+      const kind = producer.has(v) ? nonTensor.get(v) : undefined;
+      if (kind !== undefined) {
+        throw new EparaError('INVALID_OPTIONS', `cutTensors: value '${v}' would cross from stage ${producer.get(v)} to stage ${s}, and it is ${kind}, not a tensor: no stage can hand it on; cut where only tensors cross`, { field: 'cutTensors', value: v });
+      }
+    }
     const outputs = [...produced].filter((v) => !constants.has(v) && (graphOutputs.has(v) || (lastReader.get(v) ?? -1) > s));
     if (s === stageCount - 1) outputs.push(...unproduced);
     const usedInits = new Set(reads.filter((v) => initializerNames.has(v) && !produced.has(v)));

@@ -1,4 +1,4 @@
-import { ONNX_DATA_TYPE, type OnnxAttribute, type OnnxGraph, type OnnxNode } from './onnx-types.js';
+import { ONNX_DATA_TYPE, type OnnxAttribute, type OnnxGraph, type OnnxNode, type OnnxType } from './onnx-types.js';
 
 const BOOL_OPS = new Set(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf']);
 const INT64_OPS = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'NonMaxSuppression']);
@@ -73,4 +73,49 @@ function branchType(graph: OnnxGraph | undefined, index: number, outer: Readonly
   const out = graph?.output?.[index];
   if (graph === undefined || out === undefined) return undefined;
   return out.type?.tensorType?.elemType || inferElemTypes(graph, outer).get(out.name ?? '');
+}
+
+/** Ops whose outputs are sequences (of tensors; `ZipMap`'s of maps). */
+const SEQUENCE_OPS = new Set(['SequenceConstruct', 'SequenceEmpty', 'SequenceInsert', 'SequenceErase', 'SplitToSequence', 'SequenceMap', 'ZipMap']);
+
+/** What a value that is not a tensor is, as a message names it. */
+export type NonTensorKind = 'a sequence' | 'a map' | 'an optional' | 'a sparse tensor';
+
+function kindOfType(t: OnnxType | undefined): NonTensorKind | undefined {
+  if (t === undefined || t.tensorType !== undefined) return undefined;
+  if (t.sequenceType !== undefined) return 'a sequence';
+  if (t.mapType !== undefined) return 'a map';
+  if (t.optionalType !== undefined) return 'an optional';
+  if (t.sparseTensorType !== undefined) return 'a sparse tensor';
+  return undefined;
+}
+
+/**
+ * The values of a graph that are not tensors, with what they are: as declared (inputs, outputs, value infos),
+ * else by the node that makes them — the sequence ops and `ZipMap` make sequences, `Optional` an optional,
+ * `Identity` passes its input's kind on, `If` and `Loop` their subgraph's declared output's. onnxruntime-node can
+ * neither feed nor return such a value, so no stage boundary may carry one.
+ */
+export function nonTensorValues(graph: OnnxGraph): Map<string, NonTensorKind> {
+  const kinds = new Map<string, NonTensorKind>();
+  for (const v of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])]) {
+    const k = kindOfType(v.type);
+    if (v.name && k) kinds.set(v.name, k);
+  }
+  for (const node of graph.node ?? []) {
+    const op = node.opType ?? '';
+    (node.output ?? []).forEach((out, i) => {
+      if (out === '' || kinds.has(out)) return;
+      let k: NonTensorKind | undefined;
+      if (SEQUENCE_OPS.has(op)) k = 'a sequence';
+      else if (op === 'Optional') k = 'an optional';
+      else if (op === 'Identity') k = kinds.get(node.input?.[0] ?? '');
+      else if (op === 'If' || op === 'Loop') {
+        const branch = node.attribute?.find((a) => a.name === (op === 'If' ? 'then_branch' : 'body'))?.g;
+        k = kindOfType(branch?.output?.[op === 'If' ? i : i + 1]?.type);
+      }
+      if (k) kinds.set(out, k);
+    });
+  }
+  return kinds;
 }

@@ -1,5 +1,6 @@
 import { EparaError, type TensorType } from '@epara/core';
 import type { LoadedModelInfo } from '../devices/device-port.js';
+import { what } from '../executor/servable-io.js';
 
 /** How values flow through a loaded pipeline. */
 export interface PipelineDataflow {
@@ -14,11 +15,36 @@ export interface PipelineDataflow {
 }
 
 /**
- * Works out the dataflow of a pipeline from what each loaded stage declares.
+ * Works out the dataflow of a pipeline from what each loaded stage declares. A stage output that is not a
+ * tensor (a ZipMap's sequence of maps) and that nothing reads or returns is not fetched.
  *
- * @throws EparaError `INVALID_OPTIONS` when a requested output is produced by no stage.
+ * @throws EparaError `INVALID_OPTIONS` when a requested output is produced by no stage; `LOAD_FAILED` naming a
+ * stage input, a returned output or a value handed between stages that is not a tensor (onnxruntime-node can
+ * neither feed nor return one).
  */
 export function planDataflow(infos: readonly LoadedModelInfo[], outputNames?: readonly string[]): PipelineDataflow {
+  const refuse = (why: string): never => {
+    throw new EparaError('LOAD_FAILED', `pipeline: ${why}`, {});
+  };
+  for (const [i, info] of infos.entries()) for (const v of info.inputs) if (v.nonTensor !== undefined) refuse(`stage ${i} input '${v.name}' is ${what(v)}, which onnxruntime-node cannot feed`);
+  const flow = plan(infos, outputNames);
+  const nonTensor = new Map(infos.flatMap((info) => info.outputs.filter((v) => v.nonTensor !== undefined).map((v) => [v.name, v] as const)));
+  if (nonTensor.size === 0) return flow;
+  const tensors = infos.flatMap((info) => info.outputs.filter((v) => v.nonTensor === undefined).map((v) => v.name));
+  for (const [name, v] of nonTensor) {
+    const use = flow.lastUse.get(name);
+    if (use === Number.POSITIVE_INFINITY) refuse(`output '${name}' is ${what(v)}, which onnxruntime-node cannot return; list the outputs to return in outputNames (tensors: ${tensors.join(', ')})`);
+    if (use !== undefined) refuse(`value '${name}' is ${what(v)}, which onnxruntime-node cannot hand from one stage to the next (stage ${use} reads it)`);
+  }
+  const stages = flow.stages.map((s, i) => {
+    const outputs = s.outputs.filter((name) => !nonTensor.has(name));
+    if (outputs.length === 0) refuse(`stage ${i} would return nothing: its outputs (${s.outputs.join(', ')}) are not tensors, and nothing reads or returns them`);
+    return { inputs: s.inputs, outputs };
+  });
+  return { ...flow, stages };
+}
+
+function plan(infos: readonly LoadedModelInfo[], outputNames?: readonly string[]): PipelineDataflow {
   const stages = infos.map((info) => ({ inputs: info.inputs.map((v) => v.name), outputs: info.outputs.map((v) => v.name) }));
   const produced = new Set<string>();
   const requestInputs = new Map<string, TensorType>();

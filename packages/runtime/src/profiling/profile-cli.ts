@@ -5,7 +5,7 @@ import { isEparaError } from '@epara/core';
 import { createDevice } from '../devices/device-handle.js';
 import { checkBatchSeparable } from '../executor/batch-check.js';
 import { dimsHint, resolveProfileInputs } from './profile-inputs.js';
-import { profileModel } from './profile-model.js';
+import { profileModel, tensorOutputs } from './profile-model.js';
 import { createProgress } from './profile-progress.js';
 
 /*
@@ -65,7 +65,9 @@ async function main(): Promise<number> {
     for (const s of inputs.io.inputs) process.stderr.write(`input ${s.name} ${s.type}[${dimsHint(s)}] ${s.batchAxis === null ? 'shared by the batch' : `batched on axis ${s.batchAxis}`}\n`);
     let batchSizes = (values.batch ?? '1,2,4,8,16,32').split(',').map(Number);
     if (!values.batchable && batchSizes.some((b) => b > 1)) {
-      const verdict = await checkBatchSeparable({ device, modelKey: 'probe', io: inputs.io, sample: inputs.item, state: {} });
+      // The outputs profileModel fetches: a ZipMap's sequence cannot come back from any run, alone or batched.
+      const outputNames = tensorOutputs(info);
+      const verdict = await checkBatchSeparable({ device, modelKey: 'probe', io: inputs.io, sample: inputs.item, state: {}, ...(outputNames ? { outputNames } : {}) });
       if (!verdict.ok) {
         process.stderr.write(`not batch-separable (${verdict.reason}): the executor serves it unbatched; measuring batch 1 only (--batchable to override)\n`);
         batchSizes = [1];

@@ -1,6 +1,8 @@
-import { fitProfile, invalidOption, type Clock, type LatencyProfile, type NamedTensors, type ProfileSample } from '@epara/core';
+import { EparaError, fitProfile, invalidOption, type Clock, type LatencyProfile, type NamedTensors, type ProfileSample } from '@epara/core';
 import { checkSignal } from '@epara/core/internal';
 import { createDevice, type DeviceHandle, type DeviceOptions } from '../devices/device-handle.js';
+import type { LoadedModelInfo } from '../devices/device-port.js';
+import { what } from '../executor/servable-io.js';
 import { measureLatencies } from './measure-latencies.js';
 
 /** Options of {@link profileModel}. Defaults in {@link DEFAULT_PROFILE_OPTIONS}. */
@@ -35,9 +37,12 @@ export const DEFAULT_PROFILE_OPTIONS = { batchSizes: [1, 2, 4, 8, 16, 32], warmu
 
 /**
  * Measures a model's latency against batch size on one device (warm-up, repetitions, median per batch) and
- * returns core's `LatencyProfile`, ready for `allocate` or an executor service's `profile`.
+ * returns core's `LatencyProfile`, ready for `allocate` or an executor service's `profile`. A model with outputs
+ * that are not tensors (an sklearn classifier's ZipMap) is measured fetching its tensor outputs, as a service
+ * that lists them in `outputNames` runs it.
  *
- * @throws EparaError `INVALID_OPTIONS`, `LOAD_FAILED`, `MODEL_ERROR`, `ABORTED`.
+ * @throws EparaError `INVALID_OPTIONS`, `LOAD_FAILED` (also for an input that is not a tensor, or no output that
+ * is one), `MODEL_ERROR`, `ABORTED`.
  * @example
  * ```ts
  * const profile = await profileModel({
@@ -54,7 +59,8 @@ export async function profileModel(options: ProfileModelOptions): Promise<Latenc
   const key = `profile-${Math.random().toString(36).slice(2)}`;
   try {
     const source = typeof options.model === 'string' ? { path: options.model } : { bytes: options.model };
-    await device.loadModel(key, source, options.signal ? { signal: options.signal } : {});
+    const info = await device.loadModel(key, source, options.signal ? { signal: options.signal } : {});
+    const outputNames = tensorOutputs(info);
     const total = o.batchSizes.length * o.repetitions;
     let done = 0;
     const samples = await measureLatencies({
@@ -64,6 +70,7 @@ export async function profileModel(options: ProfileModelOptions): Promise<Latenc
       inputs: options.inputs,
       warmup: o.warmup,
       repetitions: o.repetitions,
+      ...(outputNames ? { outputNames } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onSample: (s) => options.onProgress?.(++done, total, s),
       ...(options.clock ? { clock: options.clock } : {}),
@@ -73,6 +80,20 @@ export async function profileModel(options: ProfileModelOptions): Promise<Latenc
     if (owned) await device.close();
     else await device.unloadModel(key).catch(() => undefined);
   }
+}
+
+/**
+ * The outputs a run fetches: every one (`undefined`) when all are tensors, else the tensors — those a served
+ * request can get (a ZipMap's sequence of maps is neither returned by onnxruntime-node nor served).
+ *
+ * @throws EparaError `LOAD_FAILED` naming an input that is not a tensor (no run could feed it), or when no output is one.
+ */
+export function tensorOutputs(info: LoadedModelInfo): string[] | undefined {
+  for (const i of info.inputs) if (i.nonTensor !== undefined) throw new EparaError('LOAD_FAILED', `profileModel: input '${i.name}' is ${what(i)}, which onnxruntime-node cannot feed`, { input: i.name });
+  if (info.outputs.every((v) => v.nonTensor === undefined)) return undefined;
+  const tensors = info.outputs.filter((v) => v.nonTensor === undefined).map((v) => v.name);
+  if (tensors.length === 0) throw new EparaError('LOAD_FAILED', `profileModel: no output is a tensor (${info.outputs.map((v) => `'${v.name}' is ${what(v)}`).join(', ')}), and onnxruntime-node returns nothing else`, {});
+  return tensors;
 }
 
 function isHandle(d: ProfileModelOptions['device']): d is DeviceHandle {
