@@ -58,6 +58,31 @@ describe('indexedNetwork', () => {
     expect(codeOf(() => indexedNetwork(ok))).toBeUndefined();
   });
 
+  it('names the field at fault, also for input that is not an array or not there at all', () => {
+    const ok = { ids: ['a', 'b'], delayMs: [1, 2], bandwidthBytesPerMs: [3, 4] };
+    const fieldOf = (init: unknown): unknown => {
+      try {
+        indexedNetwork(init as Parameters<typeof indexedNetwork>[0]);
+      } catch (e) {
+        return isEparaError(e) ? [e.code, (e.details as { field?: unknown } | undefined)?.field] : e;
+      }
+      return undefined;
+    };
+    // A string has a length and string items, as an id list would: it is still not one.
+    expect(fieldOf({ ...ok, ids: 'ab' })).toEqual(['INVALID_OPTIONS', 'ids']);
+    expect(fieldOf({ ...ok, ids: { length: 2, 0: 'a', 1: 'b' } })).toEqual(['INVALID_OPTIONS', 'ids']);
+    expect(fieldOf({ ...ok, ids: ['a', 5] })).toEqual(['INVALID_OPTIONS', 'ids[1]']);
+    expect(fieldOf({ ...ok, ids: ['a', 'a'] })).toEqual(['INVALID_OPTIONS', 'ids[1]']);
+    expect(fieldOf({ ids: ok.ids, bandwidthBytesPerMs: ok.bandwidthBytesPerMs })).toEqual(['INVALID_OPTIONS', 'delayMs']);
+    expect(fieldOf({ ...ok, delayMs: [1] })).toEqual(['INVALID_OPTIONS', 'delayMs']);
+    expect(fieldOf({ ids: ok.ids, delayMs: ok.delayMs })).toEqual(['INVALID_OPTIONS', 'bandwidthBytesPerMs']);
+    expect(fieldOf({ ...ok, bandwidthBytesPerMs: [3] })).toEqual(['INVALID_OPTIONS', 'bandwidthBytesPerMs']);
+    expect(fieldOf({ ...ok, delayMs: [1, -1] })).toEqual(['INVALID_OPTIONS', 'delayMs[1]']);
+    expect(fieldOf({ ...ok, delayMs: [1, '2'] })).toEqual(['INVALID_OPTIONS', 'delayMs[1]']);
+    expect(fieldOf({ ...ok, bandwidthBytesPerMs: [3, 0] })).toEqual(['INVALID_OPTIONS', 'bandwidthBytesPerMs[1]']);
+    expect(fieldOf({ ...ok, bandwidthBytesPerMs: [3, '4'] })).toEqual(['INVALID_OPTIONS', 'bandwidthBytesPerMs[1]']);
+  });
+
   it('listView keeps the slots it was given and rejects slots of another length', () => {
     const entry = (serverId: string): ServerEntry => ({ serverId, epoch: 1, version: 1, updatedAt: 0, alive: true, instances: [], load: 0, freeMemoryBytes: 0, arrivalRates: {} });
     const slots = [4, 1];
