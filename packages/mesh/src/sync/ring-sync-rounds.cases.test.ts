@@ -210,13 +210,15 @@ describe('RingSync rounds: laps', () => {
     expect(d.store.aliveIds()).toEqual(IDS);
   });
 
-  it('a server that missed the round carrying a change gets the entry in full in the next round', () => {
+  it('a change goes around a bypassed server within its round, and reaches that server in full the next round', () => {
     const ring = ringOf(IDS);
     ring.timers.advance(6 * PERIOD + 100);
     ring.loads.set('b', 0.25);
     // d hears nothing for the next round and its flush lap (it is bypassed, not dead: it spoke a period ago).
     ring.block = (_from, to) => to === 'd';
     ring.timers.advance(PERIOD + 300);
+    // c, giving up on d 100 ms after b's change reached it, still sends that change on to a in full.
+    for (const id of ['a', 'b', 'c']) expect(ring.nodes.get(id)!.store.get('b')?.load).toBe(0.25);
     expect(ring.nodes.get('d')!.store.get('b')?.load).toBe(0);
     expect(ring.nodes.get('c')!.store.aliveIds()).toContain('d');
     ring.block = () => false;
@@ -285,6 +287,27 @@ describe('RingSync rounds: retries, bypasses and probes', () => {
     a.receive({ kind: 'ack', from: 'b', origin: 'a', epoch: 1, round }, () => undefined);
     ring.timers.advance(ACK);
     expect(ring.sent.filter((s) => s.to === 'c' && tokenOf(s)?.round === round)).toHaveLength(2);
+  });
+
+  it('a successor that spoke to this server a moment ago is only suspected, however old its stamp, across later tokens', () => {
+    const ring = createRing();
+    const b = ring.add('b', []);
+    const a = ringOf([]).add('a', []);
+    const c = ringOf([]).add('c', []);
+    ring.block = () => true;
+    const left: string[] = [];
+    b.on('peerLeft', (e) => void left.push(e.serverId));
+    const now = ring.clock.now();
+    const token = (round: number, entries: SyncToken['entries']): SyncMessage => ({ kind: 'token', from: 'a', token: { origin: 'a', epoch: 1, round, full: true, wantFull: false, entries, stubs: [] } });
+    // c's entry comes stamped 1,400 ms ago (suspicionMs is 1,500), and c answers b's forward.
+    b.receive(token(1, [a.store.toWire('a', now)!, { ...c.store.toWire('c', now)!, ageMs: 1400 }]), () => undefined);
+    b.receive({ kind: 'ack', from: 'c', origin: 'a', epoch: 1, round: 1 }, () => undefined);
+    // The next token's forward to c goes unanswered: c's ack a moment ago is the sign of life that counts.
+    b.receive(token(2, [a.store.toWire('a', now)!]), () => undefined);
+    ring.timers.advance(ATTEMPTS * ACK + 10);
+    expect(ring.sent.filter((s) => s.to === 'c' && tokenOf(s)?.round === 2)).toHaveLength(ATTEMPTS);
+    expect(b.store.get('c')?.alive).toBe(true);
+    expect(left).toEqual([]);
   });
 
   it('a seed that acknowledges the join token is sent it once', () => {

@@ -40,6 +40,16 @@ describe('ViewStore dead retention at its bounds', () => {
     expect(s.applyStub(stub({ serverId: 'c', version: 2, alive: true, ageMs: 5000 }), 10_000)).toBe('missing');
   });
 
+  it('past maxDead, the oldest-stamped dead entries are forgotten, whatever order they came in', () => {
+    const s = new ViewStore('a', 1, 0, state, undefined, { retentionMs: Infinity, maxDead: 2 });
+    // Stamped 300, 100, 200 (ages at 1000), in that order.
+    expect(s.applyEntry(wire({ serverId: 'c', alive: false, ageMs: 700 }), 1000)).toBe('updated');
+    expect(s.applyEntry(wire({ serverId: 'd', alive: false, ageMs: 900 }), 1000)).toBe('updated');
+    expect(s.applyEntry(wire({ serverId: 'e', alive: false, ageMs: 800 }), 1000)).toBe('updated');
+    expect(s.forgetDead(1000)).toEqual(['d']);
+    expect(s.ids().sort()).toEqual(['a', 'c', 'e']);
+  });
+
   it('with room for maxDead dead entries, takes one in unless every dead entry held is at least as new', () => {
     const s = new ViewStore('a', 1, 0, state, undefined, { retentionMs: Infinity, maxDead: 2 });
     // Dead c stamped at 100 and d at 300 (ages at 1000).
