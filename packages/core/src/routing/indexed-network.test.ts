@@ -28,8 +28,9 @@ describe('indexedNetwork', () => {
     const n = indexedNetwork({ ids: ['a', 'b', 'c'], delayMs: [0, 2.5, 7], bandwidthBytesPerMs: [Infinity, 125_000, 10] });
     expect(indexedOf(n)).toBe(n);
     expect([...n.figures]).toEqual([0, Infinity, 2.5, 125_000, 7, 10]);
-    expect(n.delayMs).toEqual({ a: 0, b: 2.5, c: 7 });
-    expect(n.bandwidthBytesPerMs).toEqual({ a: Infinity, b: 125_000, c: 10 });
+    // Strictly: no key beyond the ids (a record a reader iterates over, as a server list).
+    expect(n.delayMs).toStrictEqual({ a: 0, b: 2.5, c: 7 });
+    expect(n.bandwidthBytesPerMs).toStrictEqual({ a: Infinity, b: 125_000, c: 10 });
     expect(indexedOf({ delayMs: { a: 1 } })).toBeUndefined();
     expect(indexedOf(undefined)).toBeUndefined();
   });
@@ -56,6 +57,31 @@ describe('indexedNetwork', () => {
     expect(codeOf(() => indexedNetwork({ ...ok, delayMs: [1, Number.NaN] }))).toBe('INVALID_OPTIONS');
     expect(codeOf(() => indexedNetwork({ ...ok, bandwidthBytesPerMs: [0, 4] }))).toBe('INVALID_OPTIONS');
     expect(codeOf(() => indexedNetwork(ok))).toBeUndefined();
+  });
+
+  it('names the field at fault, also for input that is not an array or not there at all', () => {
+    const ok = { ids: ['a', 'b'], delayMs: [1, 2], bandwidthBytesPerMs: [3, 4] };
+    const fieldOf = (init: unknown): unknown => {
+      try {
+        indexedNetwork(init as Parameters<typeof indexedNetwork>[0]);
+      } catch (e) {
+        return isEparaError(e) ? [e.code, (e.details as { field?: unknown } | undefined)?.field] : e;
+      }
+      return undefined;
+    };
+    // A string has a length and string items, as an id list would: it is still not one.
+    expect(fieldOf({ ...ok, ids: 'ab' })).toEqual(['INVALID_OPTIONS', 'ids']);
+    expect(fieldOf({ ...ok, ids: { length: 2, 0: 'a', 1: 'b' } })).toEqual(['INVALID_OPTIONS', 'ids']);
+    expect(fieldOf({ ...ok, ids: ['a', 5] })).toEqual(['INVALID_OPTIONS', 'ids[1]']);
+    expect(fieldOf({ ...ok, ids: ['a', 'a'] })).toEqual(['INVALID_OPTIONS', 'ids[1]']);
+    expect(fieldOf({ ids: ok.ids, bandwidthBytesPerMs: ok.bandwidthBytesPerMs })).toEqual(['INVALID_OPTIONS', 'delayMs']);
+    expect(fieldOf({ ...ok, delayMs: [1] })).toEqual(['INVALID_OPTIONS', 'delayMs']);
+    expect(fieldOf({ ids: ok.ids, delayMs: ok.delayMs })).toEqual(['INVALID_OPTIONS', 'bandwidthBytesPerMs']);
+    expect(fieldOf({ ...ok, bandwidthBytesPerMs: [3] })).toEqual(['INVALID_OPTIONS', 'bandwidthBytesPerMs']);
+    expect(fieldOf({ ...ok, delayMs: [1, -1] })).toEqual(['INVALID_OPTIONS', 'delayMs[1]']);
+    expect(fieldOf({ ...ok, delayMs: [1, '2'] })).toEqual(['INVALID_OPTIONS', 'delayMs[1]']);
+    expect(fieldOf({ ...ok, bandwidthBytesPerMs: [3, 0] })).toEqual(['INVALID_OPTIONS', 'bandwidthBytesPerMs[1]']);
+    expect(fieldOf({ ...ok, bandwidthBytesPerMs: [3, '4'] })).toEqual(['INVALID_OPTIONS', 'bandwidthBytesPerMs[1]']);
   });
 
   it('listView keeps the slots it was given and rejects slots of another length', () => {

@@ -38,3 +38,34 @@ describe('PlacementApplier: what a drain waits for', () => {
     await done;
   });
 });
+
+describe('PlacementApplier: a replacement on this server', () => {
+  it('drains the old instance once its replacement here loaded, and keeps it when that load failed', async () => {
+    const clock = createManualClock(0);
+    const timers = createManualTimers(clock);
+    const logger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+    const decision = (newId: string, seq: number): PlacementDecision => ({
+      kind: 'placement', leader: 'L', leaderEpoch: 1, seq, trigger: 'period', goodputPerSec: 0,
+      instances: [{ instanceId: newId, serviceId: 's', plan, serverId: 'a', deviceIds: ['d1'] }],
+      changes: [step('load', newId, 'a'), step('drain', 's#0', 'a')],
+    });
+    const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 5 } }, hosted: ['s'], clock, timers });
+    const applier = new PlacementApplier({ selfId: 'a', executor, view: () => ({ entries: {} }), timers, readyTimeoutMs: 10_000, pollMs: 10, logger, applied: () => undefined });
+    const settle = async (p: Promise<void>): Promise<void> => {
+      for (let i = 0; i < 5; i++) {
+        await new Promise((r) => setImmediate(r));
+        timers.advance(10);
+      }
+      await p;
+    };
+    await settle(applier.apply(decision('new-a', 1)));
+    expect(executor.instances().map((i) => [i.instanceId, i.status])).toEqual([['new-a', 'ready']]);
+
+    // The same again with a load that fails: the old instance keeps serving.
+    const failing = createFakeExecutor({ services: { s: { serviceTimeMs: 5 } }, hosted: ['s'], clock, timers });
+    failing.load = () => Promise.reject(new Error('no memory'));
+    const kept = new PlacementApplier({ selfId: 'a', executor: failing, view: () => ({ entries: {} }), timers, readyTimeoutMs: 10_000, pollMs: 10, logger, applied: () => undefined });
+    await settle(kept.apply(decision('new-a2', 2)));
+    expect(failing.instances().map((i) => [i.instanceId, i.status])).toEqual([['s#0', 'ready']]);
+  });
+});

@@ -35,6 +35,8 @@ describe('createFaultInjector', () => {
     expect(up).toEqual({ ...entry, load: 15, arrivalRates: { s: 30 }, instances: [{ ...entry.instances[0]!, waitMs: 12, loadPerSec: 60, capacityPerSec: 150 }] });
     const down = createFaultInjector({ noise: 0.5 }, scripted(0)).perturb(entry);
     expect(down).toMatchObject({ load: 5, arrivalRates: { s: 10 }, instances: [{ waitMs: 4, loadPerSec: 20, capacityPerSec: 50, runMs: 5 }] });
+    // u = 0.75 → ×1.25: the draw scales the noise, it does not divide it.
+    expect(createFaultInjector({ noise: 0.5 }, scripted(0.75)).perturb(entry)).toMatchObject({ load: 12.5, arrivalRates: { s: 25 }, instances: [{ waitMs: 10, loadPerSec: 50, capacityPerSec: 125 }] });
     const clamped = createFaultInjector({ noise: 3 }, scripted(0)).perturb(entry);
     expect(clamped).toMatchObject({ load: 0, arrivalRates: { s: 0 }, instances: [{ waitMs: 0, loadPerSec: 0, capacityPerSec: 0 }] });
   });
