@@ -17,7 +17,7 @@
 export { edfCompare } from './scheduling/work-item.js';
 export type { SchedulableItem, StreamSlotLike } from './scheduling/work-item.js';
 export { EdfQueue } from './scheduling/edf-queue.js';
-export { planLaunch, itemExpiry, EXPIRY_SCAN, LaunchPlan, skipShrinkingHeadAt } from './scheduling/launch-rule.js';
+export { planLaunch, planExpiry, itemExpiry, EXPIRY_SCAN, LaunchPlan, skipShrinkingHeadAt } from './scheduling/launch-rule.js';
 export type { LaunchContext, LaunchDecision } from './scheduling/launch-rule.js';
 export { batchSizeForDeadline, packSizeForRate, chooseBatchSize } from './scheduling/batch-size.js';
 export type { BatchSizeOptions, BatchChoice } from './scheduling/batch-size.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { LaunchPlan, planLaunch, type LaunchContext } from './launch-rule.js';
+import { LaunchPlan, planExpiry, planLaunch, type LaunchContext } from './launch-rule.js';
 import type { SchedulableItem } from './work-item.js';
 
 const RUNS = { numRuns: Number(process.env.FC_RUNS ?? 200), seed: Number(process.env.FC_SEED ?? 20261205) };
@@ -98,6 +98,38 @@ describe('LaunchPlan (a caller-owned, reused decision)', () => {
       }),
       RUNS,
     );
+  });
+
+  it('planExpiry drops exactly what planLaunch drops and reports the same expiry, choosing no batch', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.array(itemArb, { maxLength: 40 }), ctxArb), { minLength: 1, maxLength: 6 }), (calls) => {
+        // One plan shared by both, call after call, as a host's lane reuses its plan for either pass.
+        const plan = new LaunchPlan<Item>();
+        for (const [raw, c] of calls) {
+          const items = toItems(raw);
+          const ctx = toCtx(c);
+          const full = snapshot(planLaunch(items, ctx)) as { drop: number[]; expireAt: number | undefined };
+          const d = planExpiry(items, ctx, plan);
+          expect(d).toBe(plan);
+          expect(snapshot(d)).toEqual({ drop: full.drop, launch: undefined, group: undefined, wakeAt: undefined, headDeadline: undefined, runMs: undefined, expireAt: full.expireAt });
+          planLaunch(items, ctx, plan);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it('planExpiry never sizes a batch: one latencyMs call at most, no sizeGuardMs', () => {
+    const items: Item[] = Array.from({ length: 12 }, (_, seq) => ({ seq, deadline: 5 + seq * 4, priority: 0, key: 'a' }));
+    const sizes: number[] = [];
+    let guards = 0;
+    const ctx: LaunchContext = { now: 0, startAt: 7, batchSize: 4, maxBatchSize: 8, latencyMs: (n) => (sizes.push(n), 2 + n), dropLatencyMs: 3, guardMs: 0, sizeGuardMs: () => (guards++, 0), rejectLikelyLate: true, launchWhenIdle: false };
+    const d = planExpiry(items, ctx, new LaunchPlan<Item>());
+    expect(sizes).toEqual([1]);
+    expect(guards).toBe(0);
+    // Due at 5 and 9, items 0 and 1 cannot end by their deadlines from 7 even alone (3 ms): dropped.
+    expect(d.drop.map((i) => i.seq)).toEqual([0, 1]);
+    expect(d.expireAt).toBeCloseTo(13 - 3 + 1e-3);
   });
 
   it('returns a fresh plain decision without a plan of the caller', () => {

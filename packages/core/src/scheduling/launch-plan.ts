@@ -137,17 +137,8 @@ export class LaunchPlan<T extends SchedulableItem = SchedulableItem> implements 
 
 /** The launch rule ({@link planLaunch}) writing into `p`. */
 export function fillPlan<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext, p: LaunchPlan<T>): void {
-  // Setting an array's length calls into the runtime even when nothing changes: most plans drop nothing.
-  if (p.drop.length !== 0) p.drop.length = 0;
-  p.reset();
-  p.alone = ctx.dropLatencyMs ?? ctx.latencyMs(1);
-  p.lead = Math.max(0, ctx.expiryLeadMs ?? 0);
   const limit = Math.max(ctx.batchSize, ctx.maxBatchSize ?? ctx.batchSize);
-  p.idle = ctx.startAt <= ctx.now;
-  // Expected single run, for rejectLikelyLate: an item failing it would be launched only to finish late.
-  p.soloMs = ctx.rejectLikelyLate === true ? ctx.latencyMs(1) : Number.NEGATIVE_INFINITY;
-  p.typicalMs = ctx.rejectLikelyLate === true ? Math.max(0, ctx.likelyLateMarginMs ?? 0) : 0;
-  let group = collect(items, limit, MAIN, ctx, p, p.first);
+  let group = scanMain(items, limit, ctx, p);
   let skipped = false;
   if (group.length > 0) {
     let n = shrink(group, ctx);
@@ -185,6 +176,33 @@ export function fillPlan<T extends SchedulableItem>(items: readonly T[], ctx: La
   p.expireAt = expiry(items, p);
   // A passed-over head is dropped when it becomes hopeless, not later: wake up by then if nothing launches.
   if (skipped && p.wakeAt !== undefined && p.expireAt !== undefined) p.wakeAt = Math.max(ctx.startAt, Math.min(p.wakeAt, p.expireAt));
+}
+
+/**
+ * The first scan of a plan: clears `p`, sets the figures items are tested against, and collects the head's group
+ * into `p.first`, dropping the hopeless into `p.drop` (the only drops a plan makes).
+ */
+function scanMain<T extends SchedulableItem>(items: readonly T[], limit: number, ctx: LaunchContext, p: LaunchPlan<T>): T[] {
+  // Setting an array's length calls into the runtime even when nothing changes: most plans drop nothing.
+  if (p.drop.length !== 0) p.drop.length = 0;
+  p.reset();
+  p.alone = ctx.dropLatencyMs ?? ctx.latencyMs(1);
+  p.lead = Math.max(0, ctx.expiryLeadMs ?? 0);
+  p.idle = ctx.startAt <= ctx.now;
+  // Expected single run, for rejectLikelyLate: an item failing it would be launched only to finish late.
+  p.soloMs = ctx.rejectLikelyLate === true ? ctx.latencyMs(1) : Number.NEGATIVE_INFINITY;
+  p.typicalMs = ctx.rejectLikelyLate === true ? Math.max(0, ctx.likelyLateMarginMs ?? 0) : 0;
+  return collect(items, limit, MAIN, ctx, p, p.first);
+}
+
+/**
+ * The drops and `expireAt` of {@link fillPlan} alone, the same by construction (its first scan, then the expiry),
+ * without sizing or choosing a batch: no group, launch or wake-up is set. For a host whose device can take no
+ * launch now (see `planExpiry`).
+ */
+export function fillExpiry<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext, p: LaunchPlan<T>): void {
+  scanMain(items, Math.max(ctx.batchSize, ctx.maxBatchSize ?? ctx.batchSize), ctx, p);
+  p.expireAt = expiry(items, p);
 }
 
 /** When the batch `group` (already sized) launches: now, or at a wake-up. */

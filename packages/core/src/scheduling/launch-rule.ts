@@ -1,6 +1,6 @@
 import type { SchedulableItem } from './work-item.js';
 import type { LaunchContext, LaunchDecision } from './launch-types.js';
-import { EXPIRY_SCAN, fillPlan, itemExpiry, LaunchPlan } from './launch-plan.js';
+import { EXPIRY_SCAN, fillExpiry, fillPlan, itemExpiry, LaunchPlan } from './launch-plan.js';
 
 export type { LaunchContext, LaunchDecision };
 export { EXPIRY_SCAN, itemExpiry, LaunchPlan };
@@ -46,6 +46,25 @@ export function planLaunch<T extends SchedulableItem>(items: readonly T[], ctx: 
   const p = into ?? new LaunchPlan<T>();
   fillPlan(items, ctx, p);
   return into === undefined ? p.toDecision() : p;
+}
+
+/**
+ * What {@link planLaunch} decides of the queue alone — the same `drop` and `expireAt`, by the same scan — without
+ * sizing or choosing a batch (`group`, `launch` and `wakeAt` stay unset): for a host whose device can take no
+ * launch before one ends (it holds all the batches it may), which plans only to reject the hopeless and to wake
+ * when the next item expires. It calls `latencyMs` at most for one item and never `sizeGuardMs`.
+ *
+ * @example
+ * ```ts
+ * const plan = new LaunchPlan<SchedulableItem>();
+ * const d = planExpiry(queue.items, ctx, plan);
+ * for (const item of d.drop) reject(item);
+ * if (d.expireAt !== undefined) wakeAt(d.expireAt);
+ * ```
+ */
+export function planExpiry<T extends SchedulableItem>(items: readonly T[], ctx: LaunchContext, into: LaunchPlan<T>): LaunchDecision<T> {
+  fillExpiry(items, ctx, into);
+  return into;
 }
 
 /** The load (device time the recent arrivals need, as a share of the device's) from which a lane is overloaded. */

@@ -1,5 +1,5 @@
 import { type Clock } from '@epara/core';
-import { DeviceTimeline, itemExpiry, LaunchPlan, planLaunch, skipShrinkingHeadAt, type LaunchContext } from '@epara/core/scheduling';
+import { DeviceTimeline, itemExpiry, LaunchPlan, planExpiry, planLaunch, skipShrinkingHeadAt, type LaunchContext } from '@epara/core/scheduling';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { BatchDone, Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
@@ -165,6 +165,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /** A pump is running; one asked for meanwhile (a launch, a settle callback) runs right after it. */
   #pumping = false;
   #pumpAgain = false;
+  /** A batch was just dispatched: the pass it asked for may be the one on a full device (see {@link #expireOnce}). */
+  #sentAhead = false;
   /** Queued engine work, earliest deadline first. */
   readonly #works: DeviceWork[] = [];
   /** Engine work on the device that announced a follow-up, with that follow-up's deadline. */
@@ -350,7 +352,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
    */
   arrived(lane: Lane, item: WorkItem, now = this.#clock.now()): void {
     if (this.#closed) return;
-    if (this.#pumping || this.#running - this.#runningWork < MAX_AHEAD || this.#works.length > 0) return this.pump(now);
+    if (this.#pumping || !this.#full) return this.pump(now);
     // The launch rule's expiry for this item, with the lead `#context` gives it; the timer's pump drops it then.
     const expireAt = itemExpiry(item, lane.dropLatencyMs(this.device.id, now), 2 * this.#recentTimerLagMs(now));
     if (!this.#wakeSet || expireAt < this.#timerAt) this.#sleepUntil(expireAt);
@@ -383,6 +385,9 @@ export class DeviceScheduler implements DeviceWorkQueue {
 
   #pumpOnce(now: number): void {
     this.#unplannedEnd = false;
+    const sentAhead = this.#sentAhead;
+    this.#sentAhead = false;
+    if (sentAhead && this.#full) return this.#expireOnce(now);
     const busy = this.#running > 0;
     const candidates = this.#candidates;
     let count = 0;
@@ -454,6 +459,39 @@ export class DeviceScheduler implements DeviceWorkQueue {
     else this.#launch(due, now, true);
   }
 
+  /**
+   * Whether nothing can launch before a launch ends: the device holds all the batches it may (one running, one sent
+   * ahead) and no engine work waits (which would go ahead).
+   */
+  get #full(): boolean {
+    return this.#running - this.#runningWork >= MAX_AHEAD && this.#works.length === 0;
+  }
+
+  /**
+   * The pass right after a batch was sent ahead and filled the device (see {@link #full}): a plan could only drop
+   * the hopeless and set the expiry wake-up, as `#sendAhead` refuses every batch. So only that is planned
+   * ({@link planExpiry}: the same drops and expiry as the full plan, without sizing a batch per lane). At batch 8
+   * that was every second planning pass, and most of a pass's allocations.
+   */
+  #expireOnce(now: number): void {
+    let expireAt = Number.POSITIVE_INFINITY;
+    const lanes = this.#laneList;
+    for (let l = 0; l < lanes.length; l++) {
+      const lane = lanes[l]!;
+      if (lane.queue.size === 0) continue;
+      const st = this.#lanesState.get(lane)!;
+      const plan = planExpiry(lane.queue.items, this.#expiryContext(lane, st, now, true), st.plan);
+      if (plan.drop.length > 0) {
+        lane.queue.removeAll(plan.drop);
+        // Settling runs callers' listeners: a re-entrant pump waits (see pump), so the plan stays as it is.
+        for (let i = 0; i < plan.drop.length; i++) lane.drop(plan.drop[i]!, now);
+      }
+      if (plan.expireAt !== undefined && plan.expireAt < expireAt) expireAt = plan.expireAt;
+    }
+    // While the batches run nothing else wakes the queue but arrivals: reject what expires by its deadline.
+    this.#sleepUntil(expireAt);
+  }
+
   /** The margin a candidate's head keeps, ms: the lane's guard, what it learned, the timers' lag; the lag alone for engine work. */
   #guardOf(c: Candidate, now: number): number {
     const timers = 2 * this.#timerLagMs;
@@ -486,6 +524,17 @@ export class DeviceScheduler implements DeviceWorkQueue {
 
   /** The launch rule's inputs for `lane` now (its reused context); a busy device plans the batch it would send ahead. */
   #context(lane: Lane, st: LaneState, now: number, busy: boolean): LaunchContext {
+    const ctx = this.#expiryContext(lane, st, now, busy);
+    ctx.guardMs = lane.guardMs + 2 * this.#timerLagMs;
+    ctx.launchWhenIdle = lane.launchWhenIdle;
+    ctx.arrivalsPerMs = lane.arrivalsPerMs(now);
+    // Under overload, a head that only a small batch could serve is passed over for a batch that does much more.
+    ctx.skipShrinkingHead = lane.skipShrinkingHead === true ? skipShrinkingHeadAt(lane.loadShare(this.device.id, now)) : undefined;
+    return ctx;
+  }
+
+  /** The part of {@link #context} that the drops and the expiry read ({@link planExpiry}); the rest is left as it was. */
+  #expiryContext(lane: Lane, st: LaneState, now: number, busy: boolean): { -readonly [K in keyof LaunchContext]: LaunchContext[K] } {
     const ctx = st.ctx;
     st.busy = busy;
     st.now = now;
@@ -498,14 +547,9 @@ export class DeviceScheduler implements DeviceWorkQueue {
     ctx.batchSize = lane.batchSize;
     ctx.maxBatchSize = lane.maxBatchSize;
     ctx.dropLatencyMs = lane.dropLatencyMs(this.device.id, now);
-    ctx.guardMs = lane.guardMs + 2 * this.#timerLagMs;
     ctx.likelyLateMarginMs = st.lateness.typicalMs(1, busy, now);
     // Wake-ups come late on a busy host: reject that much earlier, so that a rejection is not itself late.
     ctx.expiryLeadMs = 2 * this.#recentTimerLagMs(now);
-    ctx.launchWhenIdle = lane.launchWhenIdle;
-    ctx.arrivalsPerMs = lane.arrivalsPerMs(now);
-    // Under overload, a head that only a small batch could serve is passed over for a batch that does much more.
-    ctx.skipShrinkingHead = lane.skipShrinkingHead === true ? skipShrinkingHeadAt(lane.loadShare(this.device.id, now)) : undefined;
     return ctx;
   }
 
@@ -624,7 +668,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
     this.#onDispatch(launch);
     lane.run(items, this.device, plannedStart, launch);
     // Look again at once: items only this batch's start could have saved are rejected now, not after it ran,
-    // and a full batch may be sent ahead.
+    // and a full batch may be sent ahead (on a device this batch filled, only the former is looked at).
+    this.#sentAhead = true;
     this.pump();
   }
 
