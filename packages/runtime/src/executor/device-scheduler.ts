@@ -398,11 +398,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
       if (lane.queue.size === 0) continue;
       const st = this.#lanesState.get(lane)!;
       const decision = planLaunch(lane.queue.items, this.#context(lane, st, now, busy), st.plan);
-      if (decision.drop.length > 0) {
-        lane.queue.removeAll(decision.drop);
-        // Settling runs callers' listeners: a re-entrant pump waits (see pump), so the plan stays as it is.
-        for (let i = 0; i < decision.drop.length; i++) lane.drop(decision.drop[i]!, now);
-      }
+      if (decision.drop.length > 0) this.#dropFrom(lane, decision.drop, now);
       if (decision.expireAt !== undefined && decision.expireAt < expireAt) expireAt = decision.expireAt;
       if (decision.group) {
         st.candidate.headDeadline = decision.headDeadline!;
@@ -467,6 +463,13 @@ export class DeviceScheduler implements DeviceWorkQueue {
     return this.#running - this.#runningWork >= MAX_AHEAD && this.#works.length === 0;
   }
 
+  /** Takes a plan's hopeless items out of the lane's queue and settles them. */
+  #dropFrom(lane: Lane, drop: readonly WorkItem[], now: number): void {
+    lane.queue.removeAll(drop);
+    // Settling runs callers' listeners: a re-entrant pump waits (see pump), so the plan stays as it is.
+    for (let i = 0; i < drop.length; i++) lane.drop(drop[i]!, now);
+  }
+
   /**
    * The pass right after a batch was sent ahead and filled the device (see {@link #full}): a plan could only drop
    * the hopeless and set the expiry wake-up, as `#sendAhead` refuses every batch. So only that is planned
@@ -481,11 +484,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
       if (lane.queue.size === 0) continue;
       const st = this.#lanesState.get(lane)!;
       const plan = planExpiry(lane.queue.items, this.#expiryContext(lane, st, now, true), st.plan);
-      if (plan.drop.length > 0) {
-        lane.queue.removeAll(plan.drop);
-        // Settling runs callers' listeners: a re-entrant pump waits (see pump), so the plan stays as it is.
-        for (let i = 0; i < plan.drop.length; i++) lane.drop(plan.drop[i]!, now);
-      }
+      if (plan.drop.length > 0) this.#dropFrom(lane, plan.drop, now);
       if (plan.expireAt !== undefined && plan.expireAt < expireAt) expireAt = plan.expireAt;
     }
     // While the batches run nothing else wakes the queue but arrivals: reject what expires by its deadline.
