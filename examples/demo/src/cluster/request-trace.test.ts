@@ -26,4 +26,13 @@ describe('RequestTrace (EPARA_DEMO_TRACE)', () => {
     t.flush(2);
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2);
   });
+
+  it('creates the folder EPARA_DEMO_TRACE names when it does not exist yet (a node used to fail ENOENT at its first flush)', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'demo-trace-')), 'not', 'yet', 'edge-1.jsonl');
+    const t = new RequestTrace(file);
+    const key = t.begin({ serviceId: 'image', decidedAt: 1000, estimateAt: 1100, deadline: 1300 });
+    t.settled(key, { at: 1150, outcome: 'ok', decision: 'local' });
+    t.flush(1);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
 });

@@ -1,4 +1,5 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { BatchCompletedEvent, BatchDispatchedEvent, RequestCompletedEvent } from '@epara/runtime';
 
 /*
@@ -76,6 +77,8 @@ export class RequestTrace {
 
   constructor(file: string) {
     this.#file = file;
+    // The folder `EPARA_DEMO_TRACE` names need not exist yet.
+    mkdirSync(dirname(file), { recursive: true });
   }
 
   /** A request the entry serves here: its trace id, for `submit`'s `trace.requestId`. */
