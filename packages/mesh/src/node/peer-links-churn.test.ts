@@ -1,15 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createSeededRandom, createSystemTimers } from '@epara/core';
+import { describe, expect, it } from 'vitest';
 import { createMemoryHub } from '../transport/memory-hub.js';
-import { createMemoryTransport } from '../transport/memory-transport.js';
-import type { Transport } from '../transport/transport.js';
-import { encodeFrame } from '../protocol/frame-codec.js';
-import { resolveProtocolLimits } from '../protocol/protocol-limits.js';
-import { AuthBackoff } from '../security/auth-backoff.js';
-import { newIncarnation } from './peer-incarnations.js';
-import { PeerLinks } from './peer-links.js';
-import type { Handshake } from './peer-links.js';
-import { plainHandshake } from './plain-handshake.js';
+import type { PeerLinks } from './peer-links.js';
+import { announcing, peerLinksForEachTest } from './peer-links-fixture.js';
 
 /*
  * Per-peer bookkeeping of the links (each peer's runs, the epoch its run was checked at, an address where a
@@ -18,40 +10,9 @@ import { plainHandshake } from './plain-handshake.js';
  * to it is open and the view does not hold it.
  */
 
-const transports: Transport[] = [];
-afterEach(async () => {
-  await Promise.all(transports.splice(0).map((t) => t.close()));
-});
-
-const noLog = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-
-/** The plain handshake plus the node's incarnation frame, as `createHandshake` sends it. */
-function announcing(id: string, epoch: number): Handshake {
-  const plain = plainHandshake(id, createSystemTimers(), 1000);
-  const run = newIncarnation(epoch);
-  return async (connection, direction) => {
-    const link = await plain(connection, direction);
-    link.connection.send(encodeFrame({ type: 'incarnation', flags: 0, ...run }));
-    return link;
-  };
-}
-
-function links(hub: ReturnType<typeof createMemoryHub>, id: string, epochOf: (peer: string) => number | undefined): PeerLinks {
-  const transport = createMemoryTransport({ hub, address: id });
-  transports.push(transport);
-  return new PeerLinks({
-    selfId: id,
-    transport,
-    handshake: announcing(id, 1),
-    limits: resolveProtocolLimits(),
-    addressOf: (peer) => peer,
-    epochOf,
-    maxQueuedFrames: 16,
-    maxBufferedBytes: 1 << 20,
-    authBackoff: new AuthBackoff({ initialMs: 100, maxMs: 100, now: () => 0, random: createSeededRandom(1) }),
-    logger: noLog,
-  });
-}
+const { transports, links: linksOf } = peerLinksForEachTest();
+const links = (hub: ReturnType<typeof createMemoryHub>, id: string, epochOf: (peer: string) => number | undefined): PeerLinks =>
+  linksOf(hub, id, { handshake: announcing(id, 1), epochOf });
 
 describe('PeerLinks: per-peer bookkeeping of ids that come and go', () => {
   it('is forgotten for a peer that linked, announced its run and left, unless the view still holds it', async () => {

@@ -1,17 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createSeededRandom, createSystemTimers } from '@epara/core';
+import { describe, expect, it } from 'vitest';
 import type { EparaError } from '@epara/core';
 import { createMemoryHub } from '../transport/memory-hub.js';
-import { createMemoryTransport } from '../transport/memory-transport.js';
 import type { Connection, Transport } from '../transport/transport.js';
 import type { DecodedMessage } from '../protocol/messages.js';
-import { encodeFrame } from '../protocol/frame-codec.js';
-import { resolveProtocolLimits } from '../protocol/protocol-limits.js';
-import { AuthBackoff } from '../security/auth-backoff.js';
-import { newIncarnation } from './peer-incarnations.js';
-import { PeerLinks } from './peer-links.js';
-import type { Handshake } from './peer-links.js';
-import { plainHandshake } from './plain-handshake.js';
+import type { PeerLinks } from './peer-links.js';
+import { announcing, peerLinksForEachTest } from './peer-links-fixture.js';
 
 /*
  * A dial to the address the view holds for peer `x` can be answered by another server: `x` died and `y` took its
@@ -22,29 +15,9 @@ import { plainHandshake } from './plain-handshake.js';
  * requests are routed again at once; the link to `y` is kept as `y`'s.
  */
 
-const transports: Transport[] = [];
-afterEach(async () => {
-  await Promise.all(transports.splice(0).map((t) => t.close()));
-});
-
-const noLog = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-
-function links(hub: ReturnType<typeof createMemoryHub>, id: string, addressOf: (peer: string) => string | undefined): PeerLinks {
-  const transport = createMemoryTransport({ hub, address: `mem-${id}` });
-  transports.push(transport);
-  return new PeerLinks({
-    selfId: id,
-    transport,
-    handshake: plainHandshake(id, createSystemTimers(), 1000),
-    limits: resolveProtocolLimits(),
-    addressOf,
-    epochOf: () => 1,
-    maxQueuedFrames: 16,
-    maxBufferedBytes: 1 << 20,
-    authBackoff: new AuthBackoff({ initialMs: 100, maxMs: 100, now: () => 0, random: createSeededRandom(1) }),
-    logger: noLog,
-  });
-}
+const { transports, links: linksOf } = peerLinksForEachTest();
+const links = (hub: ReturnType<typeof createMemoryHub>, id: string, addressOf: (peer: string) => string | undefined): PeerLinks =>
+  linksOf(hub, id, { address: `mem-${id}`, addressOf, epochOf: () => 1 });
 
 describe('PeerLinks: a dial answered by another server than the one dialed', () => {
   it('delivers none of the frames queued for the peer dialed, and reports the dial failed for it', async () => {
@@ -122,22 +95,8 @@ describe('PeerLinks: a replaced run answering at the address its replacement lis
     const hub = createMemoryHub();
     let viewEpoch = 1;
     const make = (id: string, address: string, epoch: number, epochOf: (peer: string) => number | undefined): { transport: Transport; links: PeerLinks } => {
-      const transport = createMemoryTransport({ hub, address });
-      transports.push(transport);
-      const handshake = announcing(id, epoch);
-      const links = new PeerLinks({
-        selfId: id,
-        transport,
-        handshake,
-        limits: resolveProtocolLimits(),
-        addressOf: (peer) => (peer === 'p' ? 'mem-p' : `mem-${peer}`),
-        epochOf,
-        maxQueuedFrames: 16,
-        maxBufferedBytes: 1 << 20,
-        authBackoff: new AuthBackoff({ initialMs: 100, maxMs: 100, now: () => 0, random: createSeededRandom(1) }),
-        logger: noLog,
-      });
-      return { transport, links };
+      const links = linksOf(hub, id, { address, handshake: announcing(id, epoch), addressOf: (peer) => `mem-${peer}`, epochOf });
+      return { transport: transports.at(-1)!, links };
     };
     const pinged = (links: PeerLinks, requestId: number): Promise<void> =>
       new Promise((resolve) => links.on('messageReceived', ({ message }) => message.type === 'ping' && message.requestId === requestId && resolve()));
@@ -184,14 +143,3 @@ describe('PeerLinks: a replaced run answering at the address its replacement lis
     await got;
   });
 });
-
-/** The plain handshake plus the node's incarnation frame (one run per call), as `createHandshake` sends it. */
-function announcing(id: string, epoch: number): Handshake {
-  const plain = plainHandshake(id, createSystemTimers(), 1000);
-  const run = newIncarnation(epoch);
-  return async (connection, direction) => {
-    const link = await plain(connection, direction);
-    link.connection.send(encodeFrame({ type: 'incarnation', flags: 0, ...run }));
-    return link;
-  };
-}

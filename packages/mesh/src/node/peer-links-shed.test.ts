@@ -1,13 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createSeededRandom, createSystemTimers } from '@epara/core';
+import { describe, expect, it } from 'vitest';
 import { createMemoryHub } from '../transport/memory-hub.js';
-import { createMemoryTransport } from '../transport/memory-transport.js';
-import type { Transport } from '../transport/transport.js';
-import { resolveProtocolLimits } from '../protocol/protocol-limits.js';
 import type { DecodedMessage, WireMessage } from '../protocol/messages.js';
-import { AuthBackoff } from '../security/auth-backoff.js';
-import { PeerLinks } from './peer-links.js';
-import { plainHandshake } from './plain-handshake.js';
+import type { PeerLinks } from './peer-links.js';
+import { peerLinksForEachTest } from './peer-links-fixture.js';
 
 /*
  * A link cut because its peer does not read (more than `maxBufferedBytes` wait unsent): the write that found it
@@ -16,28 +11,8 @@ import { plainHandshake } from './plain-handshake.js';
  * the peer would fail whichever of its own requests carried the same number.
  */
 
-const transports: Transport[] = [];
-afterEach(async () => {
-  await Promise.all(transports.splice(0).map((t) => t.close()));
-});
-
-function links(hub: ReturnType<typeof createMemoryHub>, id: string, maxBufferedBytes: number): PeerLinks {
-  const transport = createMemoryTransport({ hub, address: id });
-  transports.push(transport);
-  const noLog = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-  return new PeerLinks({
-    selfId: id,
-    transport,
-    handshake: plainHandshake(id, createSystemTimers(), 1000),
-    limits: resolveProtocolLimits(),
-    addressOf: (peer) => peer,
-    epochOf: () => undefined,
-    maxQueuedFrames: 16,
-    maxBufferedBytes,
-    authBackoff: new AuthBackoff({ initialMs: 100, maxMs: 100, now: () => 0, random: createSeededRandom(1) }),
-    logger: noLog,
-  });
-}
+const { transports, links: linksOf } = peerLinksForEachTest();
+const links = (hub: ReturnType<typeof createMemoryHub>, id: string, maxBufferedBytes: number): PeerLinks => linksOf(hub, id, { maxBufferedBytes });
 
 const tensor = { x: { type: 'float32' as const, dims: [256], data: new Float32Array(256) } };
 
