@@ -221,9 +221,10 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     if (!Array.isArray(versions) || versions.length === 0 || versions.some((v) => typeof v !== 'string')) invalidOption(`models[${i}].versions`, versions, 'a non-empty array of strings');
     if (m.splitItems !== undefined && typeof m.splitItems !== 'boolean') invalidOption(`models[${i}].splitItems`, m.splitItems, 'a boolean');
     if (m.unavailable !== undefined && typeof m.unavailable !== 'string') invalidOption(`models[${i}].unavailable`, m.unavailable, 'a string (the reason)');
-    for (const [side, tensors] of [['inputs', m.inputs], ['outputs', m.outputs]] as const) {
-      tensors.forEach((t: GatewayTensor, k) => {
-        const names = t?.dimNames;
+    const sides: readonly (readonly [string, readonly GatewayTensor[]])[] = [['inputs', m.inputs], ['outputs', m.outputs]];
+    for (const [side, tensors] of sides) {
+      tensors.forEach((t, k) => {
+        const names: unknown = t?.dimNames;
         if (names !== undefined && (!Array.isArray(names) || names.some((n) => n !== undefined && typeof n !== 'string'))) invalidOption(`models[${i}].${side}[${k}].dimNames`, names, 'an array of dimension names (strings, or undefined)');
       });
     }
