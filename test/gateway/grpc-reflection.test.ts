@@ -76,6 +76,38 @@ describe('gRPC server reflection', () => {
     expect(res['outputs']).toMatchObject([{ name: 'softmax_0.tmp_0', shape: [1, 2] }]);
   });
 
+  it("describes Triton's RPCs this server answers, so a client built from reflection calls them (grpcurl's describe and call)", async () => {
+    // Before, the described service held the protocol's six RPCs only: grpcurl answered `service does not include a
+    // method named ModelConfig` (and ModelStreamInfer, ModelStatistics, RepositoryIndex…) without calling the server.
+    const { answers } = await ask(reflectionClient('v1'), [{ file_containing_symbol: 'inference.GRPCInferenceService.ModelStreamInfer' }]);
+    expect(answers[0]!.message_response).toBe('file_descriptor_response');
+    const files = answers[0]!.file_descriptor_response!.file_descriptor_proto;
+    const set = Buffer.concat(files.flatMap((f) => [Buffer.from([0x0a]), varint(f.length), f]));
+    const pkg = loadPackageDefinition(loadFileDescriptorSetFromBuffer(set, { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true })) as unknown as {
+      inference: { GRPCInferenceService: (new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client & Record<string, Unary & (() => ClientDuplexStream<object, Record<string, unknown>>)>) & { service: Record<string, { requestStream: boolean; responseStream: boolean }> } };
+    };
+    const methods = pkg.inference.GRPCInferenceService.service;
+    for (const m of ['ServerLive', 'ServerReady', 'ServerMetadata', 'ModelReady', 'ModelMetadata', 'ModelInfer', 'ModelStreamInfer', 'ModelConfig', 'ModelStatistics', 'RepositoryIndex', 'RepositoryModelLoad', 'RepositoryModelUnload']) expect(methods[m], m).toBeDefined();
+    expect(methods['ModelStreamInfer']).toMatchObject({ requestStream: true, responseStream: true });
+    const oip = new pkg.inference.GRPCInferenceService(served.serve.grpc, credentials.createInsecure());
+    clients.push(oip);
+    const call = (m: string, req: object): Promise<Record<string, unknown>> => new Promise((resolve, reject) => oip[m]!(req, new Metadata(), {}, (err, res) => (err ? reject(err) : resolve(res))));
+    expect(await call('ModelConfig', { name: 'cls' })).toMatchObject({ config: { name: 'cls', max_batch_size: 0, input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [-1, 3, 48, 192] }] } });
+    expect(await call('ModelStatistics', { name: 'cls' })).toMatchObject({ model_stats: [{ name: 'cls', version: '1' }] });
+    expect(await call('RepositoryIndex', {})).toMatchObject({ models: [{ name: 'cls', version: '1', state: 'READY' }] });
+    const stream = oip['ModelStreamInfer']!();
+    const got = new Promise<Record<string, unknown>[]>((resolve, reject) => {
+      const all: Record<string, unknown>[] = [];
+      stream.on('data', (m: Record<string, unknown>) => all.push(m));
+      stream.on('end', () => resolve(all));
+      stream.on('error', reject);
+    });
+    stream.write({ model_name: 'cls', id: 's', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192] }], raw_input_contents: [Buffer.from(clsInput().buffer)] });
+    stream.end();
+    const [answer] = await got;
+    expect(answer).toMatchObject({ error_message: '', infer_response: { id: 's', outputs: [{ name: 'softmax_0.tmp_0', shape: [1, 2] }] } });
+  });
+
   it('describes the health service too, by symbol and by its published file name, well enough to call Check', async () => {
     const { answers, code } = await ask(reflectionClient('v1'), [{ file_containing_symbol: 'grpc.health.v1.Health' }, { file_by_filename: 'grpc/health/v1/health.proto' }, { file_containing_symbol: 'grpc.health.v1.HealthCheckResponse.ServingStatus' }]);
     expect(code).toBe(0);

@@ -41,5 +41,6 @@ export type { LazyTracing } from './tracing/lazy-tracing.js';
 export type { ActiveSpan, SpanKind, StartSpanOptions, Tracing } from './tracing/tracing.js';
 export { isStringTensor, tensorByteLength, utf8ByteLength } from './model/tensor.js';
 export { floatToHalf, halfToFloat } from './model/half-float.js';
+export { BATCH_DIM_NAME, LENGTH_DIM_NAME, mayBeBatchDim } from './model/dim-names.js';
 export { decodeStringElements, encodeStringElements } from './model/string-elements.js';
 export type { StringElementsFault } from './model/string-elements.js';

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidOption, systemClock } from '@epara/core';
+import { BATCH_DIM_NAME, mayBeBatchDim } from '@epara/core/internal';
 import type { AbortSignalLike, Clock, ClusterView, NamedTensors, ServiceId } from '@epara/core';
 import type { ModelMetadata, TensorMetadata } from './protocol/infer-types.js';
 import type { ExecutionStatistics } from './inference/model-statistics.js';
@@ -17,18 +18,28 @@ export interface GatewayNode {
   view(): ClusterView;
 }
 
-/** An input of a {@link GatewayModel}: its protocol metadata, and whether the model takes it at any rank. */
+/**
+ * A tensor of a {@link GatewayModel}: its protocol metadata, the model's names of its dimensions, and (inputs)
+ * whether the model takes it at any rank.
+ */
 export interface GatewayTensor extends TensorMetadata {
   /**
    * The model leaves this input's rank open (an ONNX input with no shape): its metadata shows `shape` as is
    * (`[-1]` from `epara serve`), and requests of any shape pass the gateway's check. @default false
    */
   readonly anyRank?: boolean;
+  /**
+   * The model's name of each dimension (ONNX `dim_param`; `undefined` for one without a name). The metadata does
+   * not show them; the split of a request into items reads them as the executor does: a first dimension named as a
+   * length (`seq`, `sequence_length`, `time`, `frames`, `tokens`…) is not a batch. @default none known
+   */
+  readonly dimNames?: readonly (string | undefined)[];
 }
 
 /** One model the gateway serves: protocol metadata plus the EPARA service that runs it. */
-export interface GatewayModel extends Omit<ModelMetadata, 'versions' | 'platform' | 'inputs'> {
+export interface GatewayModel extends Omit<ModelMetadata, 'versions' | 'platform' | 'inputs' | 'outputs'> {
   readonly inputs: readonly GatewayTensor[];
+  readonly outputs: readonly GatewayTensor[];
   /**
    * Why this model cannot be served here (e.g. a tensor type the executor does not carry). Its metadata is
    * still answered; it is never ready, and an inference request is answered `LOAD_FAILED` with this message.
@@ -45,7 +56,8 @@ export interface GatewayModel extends Omit<ModelMetadata, 'versions' | 'platform
    * Whether a request whose inputs all carry N > 1 along the first dimension is submitted as N one-item
    * requests (batched and offloaded each) and the outputs stacked back. That is right only when dimension 0 of
    * every input and output is the batch: a model that reduces over it, or an output without it, must get the
-   * request whole. @default true when every input's and every output's first dimension is `-1`
+   * request whole. @default true when every input's and every output's first dimension is `-1` and may be the
+   * batch by its name ({@link defaultSplitItems})
    */
   readonly splitItems?: boolean;
 }
@@ -144,8 +156,9 @@ export interface ModelControl {
 }
 
 /** A {@link GatewayModel} with its defaults filled. */
-export interface ResolvedGatewayModel extends Omit<ModelMetadata, 'inputs'> {
+export interface ResolvedGatewayModel extends Omit<ModelMetadata, 'inputs' | 'outputs'> {
   readonly inputs: readonly GatewayTensor[];
+  readonly outputs: readonly GatewayTensor[];
   readonly serviceId: string;
   /** See {@link GatewayModel.unavailable}. */
   readonly unavailable: string | undefined;
@@ -208,6 +221,13 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     if (!Array.isArray(versions) || versions.length === 0 || versions.some((v) => typeof v !== 'string')) invalidOption(`models[${i}].versions`, versions, 'a non-empty array of strings');
     if (m.splitItems !== undefined && typeof m.splitItems !== 'boolean') invalidOption(`models[${i}].splitItems`, m.splitItems, 'a boolean');
     if (m.unavailable !== undefined && typeof m.unavailable !== 'string') invalidOption(`models[${i}].unavailable`, m.unavailable, 'a string (the reason)');
+    const sides: readonly (readonly [string, readonly GatewayTensor[]])[] = [['inputs', m.inputs], ['outputs', m.outputs]];
+    for (const [side, tensors] of sides) {
+      tensors.forEach((t, k) => {
+        const names: unknown = t?.dimNames;
+        if (names !== undefined && (!Array.isArray(names) || names.some((n) => n !== undefined && typeof n !== 'string'))) invalidOption(`models[${i}].${side}[${k}].dimNames`, names, 'an array of dimension names (strings, or undefined)');
+      });
+    }
     // A request for an input of open rank is sent whole: its dimension 0 is not known to be a batch.
     const splitItems = (m.splitItems ?? defaultSplitItems(m)) && !m.inputs.some((t: GatewayTensor) => t.anyRank === true);
     models.set(m.name, { name: m.name, serviceId: m.serviceId ?? m.name, versions, platform: m.platform ?? 'onnxruntime_onnx', inputs: m.inputs, outputs: m.outputs, splitItems, unavailable: m.unavailable });
@@ -266,10 +286,25 @@ function listen(field: string, v: ListenOptions | false | undefined, d: Required
 
 /**
  * Splitting a request into items is safe only when dimension 0 is a batch everywhere: every input and every
- * output (metadata known) leaves it free. An output with a fixed first dimension or none (a scalar, a
- * reduction over the batch, a `Shape`) would be stacked into a wrong answer.
+ * output (metadata known) leaves it free, and no dimension name says otherwise. An output with a fixed first
+ * dimension or none (a scalar, a reduction over the batch, a `Shape`) would be stacked into a wrong answer; a
+ * first dimension named as a length (`x [sequence, 80]`, a whole sequence per request) is not a batch, nor is
+ * dimension 0 of a tensor whose batch is named elsewhere (time-major `[seq, batch, 80]`). The names are read by
+ * the executor's rule ({@link mayBeBatchDim}), so the gateway splits a request where the executor would batch it.
  */
-export function defaultSplitItems(m: Pick<GatewayModel, 'inputs' | 'outputs'>): boolean {
-  const free = (t: { readonly shape: readonly number[] }): boolean => t.shape.length > 0 && t.shape[0] === -1;
-  return m.inputs.length > 0 && m.outputs.length > 0 && m.inputs.every(free) && m.outputs.every(free);
+export function defaultSplitItems(m: { readonly inputs: readonly SplitTensor[]; readonly outputs: readonly SplitTensor[] }): boolean {
+  return m.inputs.length > 0 && m.outputs.length > 0 && m.inputs.every(leadsWithBatch) && m.outputs.every(leadsWithBatch);
+}
+
+type SplitTensor = Pick<GatewayTensor, 'shape' | 'dimNames'>;
+
+/** Whether a tensor's dimension 0 may be the batch: free, and not named as something else. */
+function leadsWithBatch(t: SplitTensor): boolean {
+  if (t.shape.length === 0 || t.shape[0] !== -1) return false;
+  const names = t.dimNames;
+  if (names === undefined) return true;
+  const first = names[0];
+  if (first !== undefined && BATCH_DIM_NAME.test(first)) return true;
+  if (names.some((n, i) => i > 0 && n !== undefined && BATCH_DIM_NAME.test(n))) return false;
+  return mayBeBatchDim(first);
 }

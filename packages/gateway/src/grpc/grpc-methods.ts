@@ -63,13 +63,13 @@ export function grpcMethods(o: ResolvedGatewayOptions, core: InferCore): Readonl
     protobuf('ServerMetadata', () => ({ name: o.server.name, version: o.server.version, extensions: EXTENSIONS })),
     protobuf('ModelReady', (r) => ({ ready: core.modelReady(model(r)) })),
     protobuf('ModelMetadata', (r) => metadataJson(model(r))),
-    // Triton's ModelConfig (not in the protocol's .proto, whose messages are all there is here): its request has
-    // ModelReadyRequest's fields, and its answer is written by hand.
+    // Triton's ModelConfig (declared in the shipped .proto beside the protocol's RPCs, for reflection and generated
+    // clients): its request has ModelReadyRequest's fields, and its answer is written by hand.
     [`/${SERVICE_NAME}/ModelConfig`, { decode: decoder('ModelConfig', 'ModelReady'), encode: (m: ResolvedGatewayModel) => frameMessage(encodeModelConfigResponse(m)), handle: model }],
     // Triton's ModelStatistics (its statistics extension): the request has ModelReadyRequest's fields, and an
     // empty name asks for every model.
     [`/${SERVICE_NAME}/ModelStatistics`, { decode: decoder('ModelStatistics', 'ModelReady'), encode: (s: ModelStatistics[]) => frameMessage(encodeModelStatisticsResponse(s)), handle: (r) => core.statistics(String(r['name'] ?? ''), String(r['version'] ?? '')) }],
-    // Triton's repository RPCs, with hand-written codecs (their messages are not in the protocol's .proto).
+    // Triton's repository RPCs, with hand-written codecs (a few fields each).
     [`/${SERVICE_NAME}/RepositoryIndex`, { decode: repositoryDecoder('RepositoryIndex', decodeRepositoryIndexRequest), encode: (e: RepositoryIndexEntry[]) => frameMessage(encodeRepositoryIndexResponse(e)), handle: (r: { ready: boolean }) => repositoryIndex(core, o.models.values(), r.ready) }],
     [`/${SERVICE_NAME}/RepositoryModelLoad`, { decode: repositoryDecoder('RepositoryModelLoad', decodeRepositoryModelRequest), encode: EMPTY_ANSWER, handle: (r: RepositoryModelRequest) => core.controlModel(r.model, 'load', r.parameters) }],
     [`/${SERVICE_NAME}/RepositoryModelUnload`, { decode: repositoryDecoder('RepositoryModelUnload', decodeRepositoryModelRequest), encode: EMPTY_ANSWER, handle: (r: RepositoryModelRequest) => core.controlModel(r.model, 'unload', r.parameters) }],

@@ -4,8 +4,8 @@ import type { Fields } from './message-fields.js';
 import { WireReader } from './proto-wire.js';
 
 /*
- * Triton's repository RPCs (`grpc_service.proto`), which are not in the protocol's .proto: their few fields are
- * read and written by hand.
+ * Triton's repository RPCs (`grpc_service.proto`; the shipped .proto declares them too, for reflection): their few
+ * fields are read and written by hand.
  */
 
 /** `RepositoryIndexRequest { string repository_name = 1; bool ready = 2; }`: the `ready` flag. */

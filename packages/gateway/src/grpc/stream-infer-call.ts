@@ -8,6 +8,8 @@ import { MAX_TIMER_MS } from '../gateway-options.js';
 import { RequestSignal } from '../protocol/request-signal.js';
 import { encodeGrpcMessage } from './grpc-http2-wire.js';
 import { GRPC_STATUS } from './grpc-status.js';
+import { answerEncodingOf, compressFrame } from './answer-compression.js';
+import type { GrpcAnswerEncoding } from './answer-compression.js';
 import { encodeModelInferResponse } from './infer-response-wire.js';
 import type { GrpcInferResponse } from './infer-response-wire.js';
 import { decodeModelInferRequest } from './infer-request-wire.js';
@@ -38,6 +40,8 @@ export class StreamInferCall implements ReadingCall {
   readonly #maxMessageBytes: number;
   readonly #stalledMs: number;
   readonly #deadline: number | undefined;
+  /** The encoding answers are compressed with: the requests' own, when the client takes it. */
+  readonly #encoding: GrpcAnswerEncoding | undefined;
   /** Signals of the requests running, aborted when the stream goes. */
   readonly #running = new Set<RequestSignal>();
   /** Bytes received and not yet taken as a message, and their total length. */
@@ -70,6 +74,7 @@ export class StreamInferCall implements ReadingCall {
     this.#maxMessageBytes = o.maxMessageBytes;
     this.#stalledMs = o.stalledMs;
     this.#deadline = o.timeoutMs === undefined ? undefined : o.now + o.timeoutMs;
+    this.#encoding = answerEncodingOf(o.headers);
     this.#reading = o.reading;
     o.reading?.add(this);
     if (o.timeoutMs !== undefined && o.timeoutMs <= MAX_TIMER_MS) this.#timer = setTimeout(() => this.#fail(GRPC_STATUS.DEADLINE_EXCEEDED, 'deadline exceeded'), o.timeoutMs);
@@ -136,6 +141,8 @@ export class StreamInferCall implements ReadingCall {
       this.#running.delete(signal);
       return this.#fail(GRPC_STATUS.INTERNAL, (err as Error).message);
     }
+    // Compressed before the request counts as done: the stream ends once every answer is written.
+    if (this.#encoding !== undefined) answer = await compressFrame(answer, this.#encoding).catch(() => answer);
     this.#running.delete(signal);
     this.#write(answer);
     this.#settle();
@@ -159,7 +166,7 @@ export class StreamInferCall implements ReadingCall {
   #respond(): void {
     if (this.#responded) return;
     this.#responded = true;
-    this.#stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING }, { waitForTrailers: true });
+    this.#stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING, ...(this.#encoding !== undefined ? { 'grpc-encoding': this.#encoding } : {}) }, { waitForTrailers: true });
   }
 
   #write(frame: Buffer): void {

@@ -8,8 +8,13 @@ import { MAX_TIMER_MS } from '../gateway-options.js';
 import { RequestSignal } from '../protocol/request-signal.js';
 import { encodeGrpcMessage, readUnaryMessage } from './grpc-http2-wire.js';
 import { GRPC_STATUS } from './grpc-status.js';
+import { answerEncodingOf, compressFrame } from './answer-compression.js';
+import type { GrpcAnswerEncoding } from './answer-compression.js';
 
-/** Request encodings the server accepts (`grpc-accept-encoding`); answers are always sent uncompressed. */
+/**
+ * Request encodings the server accepts (`grpc-accept-encoding`). Answers are compressed with the request's encoding
+ * when the client takes it ({@link answerEncodingOf}).
+ */
 export const ACCEPT_ENCODING = 'identity,deflate,gzip';
 const OK_TRAILERS = { 'grpc-status': '0' } as const;
 /** The call a stream carries, so that its listeners are shared functions rather than closures made per call. */
@@ -237,9 +242,21 @@ export class UnaryCall implements ServerCallContext, ReadingCall {
     } catch (err) {
       return this.#error(err);
     }
+    const encoding = answerEncodingOf(this.#headers);
+    if (encoding === undefined) return this.#respondWith(frame, undefined);
+    compressFrame(frame, encoding).then(
+      (packed) => this.#respondWith(packed, encoding),
+      (err: unknown) => this.#error(err),
+    );
+  }
+
+  /** Sends the answer's one message (compressed with `encoding`, named in the headers, or not), then OK. */
+  #respondWith(frame: Buffer, encoding: GrpcAnswerEncoding | undefined): void {
     if (!this.#finish()) return;
     const stream = this.#stream;
-    stream.respond({ ...this.responseMetadata, ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING }, { waitForTrailers: true });
+    const headers: OutgoingHttpHeaders = { ...this.responseMetadata, ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING };
+    if (encoding !== undefined) headers['grpc-encoding'] = encoding;
+    stream.respond(headers, { waitForTrailers: true });
     stream.once('wantTrailers', UnaryCall.#onWantTrailers);
     stream.end(frame);
     // What flow control holds back waits for the client to read: one that stops would keep the answer and the

@@ -61,6 +61,9 @@ export class HttpFront {
     this.#route = new InferRoute(core, o.maxBodyBytes, o.idleTimeoutMs);
     this.#app = Fastify({
       logger: false,
+      // `/v2/health/ready/` is `/v2/health/ready`: clients and proxies that build URLs by joining segments add the
+      // slash, and a 404 for it reads as a server without the route.
+      routerOptions: { ignoreTrailingSlash: true },
       bodyLimit: o.maxBodyBytes,
       clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => this.#clientError(err, socket),
       // A URL Fastify cannot decode (`%ZZ`): a 400 in the protocol's error form like every other bad request.

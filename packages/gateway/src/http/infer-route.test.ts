@@ -49,7 +49,8 @@ describe('infer route on node:http', () => {
   it('matches only infer URLs, decoding names and ignoring the query string', () => {
     expect(matchInferPath('/v2/models/a%2Fb/infer?x=1')).toEqual({ name: 'a/b', version: undefined });
     expect(matchInferPath('/v2/models/m/versions/2/infer')).toEqual({ name: 'm', version: '2' });
-    expect(matchInferPath('/v2/models/m/infer/')).toBeUndefined();
+    expect(matchInferPath('/v2/models/m/infer/')).toEqual({ name: 'm', version: undefined }); // a trailing slash, as every route takes it
+    expect(matchInferPath('/v2/models/m/infer//')).toBeUndefined();
     expect(matchInferPath('/v2/models/m')).toBeUndefined();
     expect(matchInferPath('/v2/models/%E0%A4%A/infer')).toBeUndefined();
   });

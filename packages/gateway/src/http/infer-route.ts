@@ -11,8 +11,11 @@ import { LARGE_JSON_VALUES, encodeLargeInferResponse, jsonValueCount } from './l
 import { answerStalledBody } from './stalled-clients.js';
 import { isRawBinaryRequest, rawBinaryRequest } from './raw-binary-request.js';
 
-/** `/v2/models/{name}/infer` and `/v2/models/{name}/versions/{version}/infer` (no query string). */
-const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
+/**
+ * `/v2/models/{name}/infer` and `/v2/models/{name}/versions/{version}/infer` (no query string), with or without a
+ * trailing slash, as every other route takes it.
+ */
+const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer\/?$/;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 

@@ -53,11 +53,14 @@ function rank(method: string): number {
   return i < 0 ? ORDER.length : i;
 }
 
-/** A Fastify path as a regular expression over a request path: `:param` is one segment, `*` the rest. */
+/**
+ * A Fastify path as a regular expression over a request path: `:param` is one segment, `*` the rest; a trailing
+ * slash is taken, as the router takes it.
+ */
 function patternOf(path: string): RegExp {
   const source = path
     .split(/(:[A-Za-z0-9_]+|\*)/)
     .map((part) => (part === '*' ? '.*' : part.startsWith(':') ? '[^/]*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('');
-  return new RegExp(`^${source}$`);
+  return new RegExp(`^${source}/?$`);
 }

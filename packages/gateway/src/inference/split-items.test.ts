@@ -3,7 +3,8 @@ import type { ClusterView, NamedTensors } from '@epara/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
 import type { Gateway } from '../gateway.js';
-import type { GatewayNode } from '../gateway-options.js';
+import { defaultSplitItems } from '../gateway-options.js';
+import type { GatewayNode, GatewayTensor } from '../gateway-options.js';
 
 /*
  * A request of N items is split into N submits only while the model answers each item with a first dimension
@@ -82,5 +83,65 @@ describe('splitting a request into items', () => {
 
   it('refuses a canSplitItems that is not a function', () => {
     expect(() => createGateway({ node: twiceNode(), models: [], canSplitItems: true as never })).toThrow(/canSplitItems/);
+  });
+});
+
+/*
+ * The gateway reads the model's dimension names by the executor's rule: a first dimension named as a length
+ * (`seq`, `sequence_length`, `time`, `frames`, `num_tokens`) is not a batch, and neither is dimension 0 of a tensor
+ * whose batch is named elsewhere. Before, only `-1` was read: a sequence model `x [seq, 80]` that the executor runs
+ * whole (one sequence per request) had each request of N steps cut into N one-step requests, each answered alone and
+ * stacked back — a wrong answer with status 200 whenever no checked local instance was there to say otherwise.
+ */
+describe('the split rule and dimension names', () => {
+  const t = (dimNames?: (string | undefined)[], shape = [-1, 2]): GatewayTensor => ({ name: 't', datatype: 'FP32', shape, ...(dimNames ? { dimNames } : {}) });
+  const model = (input: GatewayTensor, output: GatewayTensor = t()) => ({ inputs: [input], outputs: [output] });
+
+  it('splits a first dimension that is unnamed or named as the batch, or named anything else', () => {
+    for (const names of [undefined, [undefined, undefined], ['batch', undefined], ['N', undefined], ['batch_size', 'seq'], ['unk__0', undefined]]) {
+      expect(defaultSplitItems(model(t(names))), String(names)).toBe(true);
+    }
+  });
+
+  it('does not split a first dimension named as a length, in an input or an output', () => {
+    for (const name of ['seq', 'sequence', 'seq_len', 'sequence_length', 'audio_length', 'time', 'frames', 'num_tokens', 'T_len']) {
+      expect(defaultSplitItems(model(t([name, undefined]))), name).toBe(false);
+      expect(defaultSplitItems(model(t(), t([name, undefined]))), `${name} (output)`).toBe(false);
+    }
+  });
+
+  it('does not split dimension 0 of a tensor whose batch is named at another axis (time-major)', () => {
+    expect(defaultSplitItems(model(t(['steps', 'batch', undefined], [-1, -1, 80])))).toBe(false);
+  });
+
+  it('still needs every first dimension free', () => {
+    expect(defaultSplitItems(model(t(['batch', undefined], [1, 2])))).toBe(false);
+  });
+
+  it('refuses dimNames that are not names', () => {
+    expect(() => createGateway({ node: twiceNode(), models: [{ name: 'm', inputs: [{ ...t(), dimNames: [3] as never }], outputs: [] }] })).toThrow(/inputs\[0\]\.dimNames/);
+  });
+
+  it('sends a request of a sequence model whole: the node sees its N steps in one submit', async () => {
+    const submits: number[] = [];
+    const node: GatewayNode = {
+      id: 'n1',
+      view: () => ({ entries: {} }) as unknown as ClusterView,
+      submit(_service: string, inputs: NamedTensors): Promise<NamedTensors> {
+        const x = inputs['x']!;
+        submits.push(x.dims[0]!);
+        // A running sum over the sequence: each step's answer depends on the steps before it.
+        const data = new Float32Array(x.data.length);
+        let sum = 0;
+        for (let i = 0; i < data.length; i++) data[i] = sum += (x.data as Float32Array)[i]!;
+        return Promise.resolve({ y: { type: 'float32', dims: [...x.dims], data } });
+      },
+    };
+    const gateway = createGateway({ node, models: [{ name: 'twice', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 1], dimNames: ['seq', undefined] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1], dimNames: ['seq', undefined] }] }], http: { port: 0 }, grpc: false });
+    open.push(gateway);
+    const { http } = await gateway.start();
+    const a = await post(http!, [3, 1], [1, 2, 3]);
+    expect(a.body.outputs?.[0]).toMatchObject({ shape: [3, 1], data: [1, 3, 6] });
+    expect(submits).toEqual([3]);
   });
 });

@@ -21,6 +21,8 @@ const ONNX_OTHER_TYPES: Readonly<Record<number, { readonly what: string; readonl
  */
 export type ModelTensor = TensorMetadata & {
   readonly type: TensorType | undefined;
+  /** The dims' names (ONNX `dim_param`), when the model names any. */
+  readonly dimNames?: readonly (string | undefined)[];
   readonly anyRank?: true;
   readonly sampleDims?: readonly number[];
   /**
@@ -76,7 +78,9 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
     // No `shape` at all: the rank is open (a `shape` with no dims is a scalar).
     if (tt?.shape === undefined || tt.shape === null) return { name: v.name ?? '', datatype, shape: [-1], type, anyRank: true };
     const shape = (tt.shape.dim ?? []).map((d) => (typeof d.dimValue === 'number' && d.dimValue > 0 ? d.dimValue : -1));
-    return { name: v.name ?? '', datatype, shape, type };
+    // The dims' names, for the gateway's split of a request into items (read by the executor's rule).
+    const dimNames = (tt.shape.dim ?? []).map((d) => d.dimParam || undefined);
+    return { name: v.name ?? '', datatype, shape, type, ...(dimNames.some((n) => n !== undefined) ? { dimNames } : {}) };
   };
   // A service's inputs must name the model's: a typo would leave the real input undeclared, silently.
   const names = (graph.input ?? []).map((v) => v.name ?? '');
@@ -96,7 +100,8 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
     const axis = o.batchAxis === undefined ? 0 : o.batchAxis;
     const datatype = type !== undefined ? DATATYPE_OF[type] : m.datatype;
     const sampleAxis = o.batchAxis === undefined ? m.sampleAxis : o.batchAxis;
-    const t: ModelTensor = o.dims ? { name: m.name, type, datatype, shape: o.dims.map((d, k) => (d === null || k === axis ? -1 : d)), sampleAxis } : { ...m, type, datatype, sampleAxis };
+    // A declared batchAxis says where the batch is: the dims' names no longer decide it.
+    const t: ModelTensor = o.dims ? { name: m.name, type, datatype, shape: o.dims.map((d, k) => (d === null || k === axis ? -1 : d)), sampleAxis } : { ...m, type, datatype, sampleAxis, ...(o.batchAxis !== undefined ? { dimNames: undefined } : {}) };
     return o.sampleDims ? { ...t, sampleDims: checkedSampleDims(service.id, t, o.sampleDims, axis) } : t;
   });
   const moved = Object.values(service.inputs ?? {}).some((o) => o.batchAxis !== undefined && o.batchAxis !== 0);

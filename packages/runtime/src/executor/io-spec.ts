@@ -1,4 +1,5 @@
 import { EparaError, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
+import { BATCH_DIM_NAME, LENGTH_DIM_NAME } from '@epara/core/internal';
 import type { LoadedModelInfo, ModelIoInfo } from '../devices/device-port.js';
 import type { BatchAxes } from '../tensors/stack.js';
 import { plainView, product } from '../tensors/stack.js';
@@ -64,11 +65,9 @@ function isFree(d: number | string | undefined): boolean {
   return typeof d === 'string' || (typeof d === 'number' && d < 0);
 }
 
-/** A dim name that says it is the batch (`batch`, `batch_size`, `BatchSize`…). */
-const BATCH_NAME = /batch/i;
-
-/** A dim name that says it is a length (`seq`, `sequence_length`, `audio_length`, `time`, `frames`, `num_tokens`…). */
-const LENGTH_NAME = /seq|len|time|frame|token/i;
+/** A dim name that says it is the batch, or a length: the rule the gateway's split of requests reads too. */
+const BATCH_NAME = BATCH_DIM_NAME;
+const LENGTH_NAME = LENGTH_DIM_NAME;
 
 /**
  * A leading dim that may be guessed to be the batch: free, and not named as a length. A model exported without
