@@ -19,9 +19,14 @@ const HOSTILE = '<img src=x onerror="window.__xss=1">';
 /** More tabs than a browser opens connections to one HTTP/1.1 origin (six): each tab used to hold one. */
 const TABS = 9;
 
-const ticks = (page: Page): Promise<number> => page.evaluate(() => Number(document.body.dataset['ticks'] ?? '0'));
+/** What the page's functions read of the browser's globals (the tests compile without the DOM's types). */
+interface PageGlobals {
+  readonly document: { readonly body: { readonly dataset: Record<string, string | undefined> } };
+  readonly __xss?: number;
+}
+const ticks = (page: Page): Promise<number> => page.evaluate(() => Number((globalThis as unknown as PageGlobals).document.body.dataset['ticks'] ?? '0'));
 const waitTicks = (page: Page, n: number, timeout: number): Promise<unknown> =>
-  page.waitForFunction((min) => Number(document.body.dataset['ticks'] ?? '0') >= min, n, { timeout, polling: 100 });
+  page.waitForFunction((min) => Number((globalThis as unknown as PageGlobals).document.body.dataset['ticks'] ?? '0') >= min, n, { timeout, polling: 100 });
 
 describe.skipIf(!HAVE_CHROMIUM)('dashboard: many tabs and hostile names in headless Chromium', () => {
   let node: MeshNode;
@@ -91,7 +96,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard: many tabs and hostile names in headl
     // The hostile names are shown as text, never as markup.
     const page = pages[pages.length - 1]!;
     await page.waitForSelector('[data-series]', { timeout: 10_000 });
-    await expect(page.evaluate(() => (window as { __xss?: number }).__xss)).resolves.toBeUndefined();
+    await expect(page.evaluate(() => (globalThis as unknown as PageGlobals).__xss)).resolves.toBeUndefined();
     await expect(page.locator('img').count()).resolves.toBe(0);
     await expect(page.locator('b', { hasText: '1' }).count()).resolves.toBe(0);
     await expect(page.locator('body').textContent()).resolves.toContain(HOSTILE);

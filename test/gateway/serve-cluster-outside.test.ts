@@ -71,13 +71,13 @@ afterAll(async () => {
 describe('epara serve: a two-node mesh from configs, one node killed and restarted', () => {
   it('keeps the entry answering, settles every request typed, and serves again after the restart', async () => {
     const [meshA, meshB] = [await freePort(), await freePort()];
-    const start = async (id: string, text: string): Promise<ServeProcess> => {
+    const start = async (text: string): Promise<ServeProcess> => {
       const p = await startServe(text, 120_000);
       running.push(p);
       return p;
     };
-    let worker = await start('worker', config('worker', meshA, [meshB], ['cpu0']));
-    const entry = await start('entry', config('entry', meshB, [meshA], []));
+    let worker = await start(config('worker', meshA, [meshB], ['cpu0']));
+    const entry = await start(config('entry', meshB, [meshA], []));
     // The entry is ready once it has seen its peer; the model is then served through it (offloaded).
     await until(async () => (await fetch(`${entry.http}/v2/health/ready`)).status === 200);
     await until(async () => (await infer(entry.http)).status === 200);
@@ -105,7 +105,7 @@ describe('epara serve: a two-node mesh from configs, one node killed and restart
     expect((await fetch(`${entry.http}/metrics`)).status).toBe(200);
 
     // Started again on its address, the worker rejoins and the entry serves through it again.
-    worker = await start('worker', config('worker', meshA, [meshB], ['cpu0']));
+    worker = await start(config('worker', meshA, [meshB], ['cpu0']));
     await until(async () => (await infer(entry.http)).status === 200);
     expect((await fetch(`${worker.http}/v2/health/ready`)).status).toBe(200);
 
