@@ -12,7 +12,7 @@ export default defineConfig([
   {
     // The page's script and styles (uPlot included), bundled once at build time and served from dist/web:
     // nothing is fetched from the internet at run time.
-    entry: { app: 'web/app.ts' },
+    entry: { app: 'web/app.ts', stream: 'web/stream-worker.ts' },
     outDir: 'dist/web',
     format: ['iife'],
     platform: 'browser',

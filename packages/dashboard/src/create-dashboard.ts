@@ -86,6 +86,7 @@ class DashboardServer implements Dashboard {
   #route(req: IncomingMessage, res: ServerResponse, url: URL, sub: string): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'read-only', { allow: 'GET, HEAD' });
     if (sub === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', this.#assets.js, { 'cache-control': 'no-cache' });
+    if (sub === '/stream.js') return send(res, 200, 'text/javascript; charset=utf-8', this.#assets.worker, { 'cache-control': 'no-cache' });
     if (sub === '/app.css') return send(res, 200, 'text/css; charset=utf-8', this.#assets.css, { 'cache-control': 'no-cache' });
     if (this.#closed) return send(res, 503, 'text/plain', 'dashboard closed');
     const auth = this.#auth.check(req, url);

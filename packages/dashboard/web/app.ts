@@ -5,7 +5,34 @@ import { ChartBoard } from './charts.js';
 import { fmtTime } from './dom.js';
 import { renderFlows, renderNodes, renderPlacements } from './render-nodes.js';
 
-/** The page: connects to `<prefix>/events` and redraws everything on each tick (EventSource reconnects by itself). */
+/** What the page is told: the history once, then each update, and when the live stream is down. */
+type Update = { type: 'history'; data: HistoryMessage } | { type: 'tick'; data: TickMessage } | { type: 'down' };
+
+/**
+ * Subscribes to the live updates. Every tab of one browser shares one event stream through a shared worker: a
+ * browser opens at most six HTTP/1.1 connections to an origin, and with a stream per tab the seventh tab never
+ * loaded. Without shared workers (some mobile browsers), each tab opens its own (EventSource reconnects by itself).
+ */
+function subscribe(prefix: string, on: (u: Update) => void): void {
+  if (typeof SharedWorker === 'function') {
+    try {
+      const worker = new SharedWorker(`${prefix}/stream.js?prefix=${encodeURIComponent(prefix)}`, { name: 'epara-dashboard' });
+      worker.port.onmessage = (ev: MessageEvent<Update>) => on(ev.data);
+      worker.port.start();
+      // Leaves the worker's list when the tab goes (the worker ends with the last tab, and its stream with it).
+      addEventListener('pagehide', () => worker.port.postMessage({ type: 'bye' }));
+      return;
+    } catch {
+      // A worker refused (a policy, a private mode): one stream for this tab.
+    }
+  }
+  const source = new EventSource(`${prefix}/events`);
+  source.addEventListener('history', (ev) => on({ type: 'history', data: JSON.parse((ev as MessageEvent<string>).data) as HistoryMessage }));
+  source.addEventListener('tick', (ev) => on({ type: 'tick', data: JSON.parse((ev as MessageEvent<string>).data) as TickMessage }));
+  source.addEventListener('error', () => on({ type: 'down' }));
+}
+
+/** The page: redraws everything on each live update. */
 function main(): void {
   const prefix = document.body.dataset['prefix'] ?? '/dashboard';
   const $ = (id: string): HTMLElement => document.getElementById(id)!;
@@ -15,14 +42,18 @@ function main(): void {
   let windowSec = 300;
   let ticks = 0;
 
-  const source = new EventSource(`${prefix}/events`);
-  source.addEventListener('history', (ev) => {
-    const h = JSON.parse((ev as MessageEvent<string>).data) as HistoryMessage;
-    points = [...h.points];
-    windowSec = h.windowMs / 1000;
-  });
-  source.addEventListener('tick', (ev) => {
-    const t = JSON.parse((ev as MessageEvent<string>).data) as TickMessage;
+  subscribe(prefix, (u) => {
+    if (u.type === 'history') {
+      points = [...u.data.points];
+      windowSec = u.data.windowMs / 1000;
+      return;
+    }
+    if (u.type === 'down') {
+      status.className = 'status down';
+      status.textContent = 'reconnecting…';
+      return;
+    }
+    const t = u.data;
     if (points[points.length - 1]?.t !== t.point.t) points.push(t.point);
     while (points.length > 0 && t.point.t - points[0]!.t > windowSec) points.shift();
     ticks += 1;
@@ -33,10 +64,6 @@ function main(): void {
     board.update(t.series, points);
     renderFlows($('flows'), t.nodes, t.flows);
     renderPlacements($('placements'), t.placements);
-  });
-  source.addEventListener('error', () => {
-    status.className = 'status down';
-    status.textContent = 'reconnecting…';
   });
 }
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isEparaError } from '@epara/core';
@@ -9,9 +10,21 @@ import { configDir, startServer } from './serve/start-server.js';
 
 const USAGE = `usage: epara serve <config.yaml|json>      start executor, mesh node and gateway
        epara serve --check <config>          validate the config and exit
-       epara serve --schema                  print the config's JSON Schema`;
+       epara serve --schema                  print the config's JSON Schema
+       epara --version                       print the version
 
-const OPTIONS = { check: { type: 'boolean' }, schema: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+SIGTERM, SIGINT or SIGHUP drains (not ready at once, accepted requests finish) and exits 0; a second one exits now.`;
+
+const OPTIONS = { check: { type: 'boolean' }, schema: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } } as const;
+
+/** The package's version (the built bin sits in dist/, beside the package.json one folder up). */
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** The command line, or the usage error it makes (an unknown option, a value given to a flag). */
 function readArgs(argv: readonly string[]): ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof OPTIONS }>> | string {
@@ -32,6 +45,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const { values, positionals } = args;
   const [command, file] = positionals;
+  if (values.version) {
+    console.log(`epara ${version()}`);
+    return 0;
+  }
   if (values.help || command !== 'serve') {
     (values.help ? console.log : console.error)(USAGE);
     return values.help ? 0 : 2;
@@ -62,12 +79,23 @@ async function main(argv: readonly string[]): Promise<number> {
   let stopping: string | undefined;
   let onStop: ((signal: string) => void) | undefined;
   const signal = (name: string): void => {
-    if (stopping !== undefined && onStop === undefined) return;
-    if (onStop) onStop(name);
-    else stopping = name;
+    if (onStop) return onStop(name);
+    if (stopping === undefined) {
+      stopping = name;
+      console.error(`epara serve: ${name} while starting: draining once the models are loaded (${name} again to exit now)`);
+      return;
+    }
+    // A second signal while the models load (it used to be ignored: a Ctrl-C twice waited for every load) ends
+    // the process by that signal. Not process.exit: onnxruntime aborts (a core dump) when a worker it is loading
+    // a model in is torn down under it.
+    console.error(`epara serve: ${name} again while starting, exiting now`);
+    process.removeAllListeners(name);
+    process.kill(process.pid, name);
   };
   process.on('SIGTERM', () => signal('SIGTERM'));
   process.on('SIGINT', () => signal('SIGINT'));
+  // There is no reload: a hang-up (the terminal closed) drains like SIGTERM rather than killing mid-request.
+  process.on('SIGHUP', () => signal('SIGHUP'));
   const server = await startServer(config, { baseDir: configDir(file) });
   // One JSON line that scripts and tests can read.
   console.log(JSON.stringify({ event: 'listening', node: config.node.id, ...server.addresses }));

@@ -6,6 +6,8 @@ import { EparaError } from '@epara/core';
 export interface DashboardAssets {
   readonly js: Buffer;
   readonly css: Buffer;
+  /** The shared worker that holds one live stream for every tab of a browser. */
+  readonly worker: Buffer;
 }
 
 /**
@@ -19,7 +21,8 @@ export function loadAssets(): DashboardAssets {
   for (const dir of candidates) {
     const js = fileURLToPath(new URL('app.js', dir));
     const css = fileURLToPath(new URL('app.css', dir));
-    if (existsSync(js) && existsSync(css)) return { js: readFileSync(js), css: readFileSync(css) };
+    const worker = fileURLToPath(new URL('stream.js', dir));
+    if (existsSync(js) && existsSync(css) && existsSync(worker)) return { js: readFileSync(js), css: readFileSync(css), worker: readFileSync(worker) };
   }
   throw new EparaError('INTERNAL', '@epara/dashboard assets are missing: build the package (pnpm --filter @epara/dashboard build)', {
     looked: candidates.map((u) => fileURLToPath(u)),

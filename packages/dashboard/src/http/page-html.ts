@@ -3,7 +3,10 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** The dashboard page: an empty shell the bundled script fills from the live event stream. */
+/**
+ * The dashboard page: an empty shell the bundled script fills from the live event stream. Its icon is empty: without
+ * one the browser asks the host for `/favicon.ico`, and the host's 404 is an error in the page's console.
+ */
 export function pageHtml(prefix: string): string {
   const p = escapeHtml(prefix);
   return `<!doctype html>
@@ -12,6 +15,7 @@ export function pageHtml(prefix: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>EPARA cluster</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${p}/app.css">
 <script defer src="${p}/app.js"></script>
 </head>
@@ -35,6 +39,7 @@ export function signInHtml(prefix: string): string {
   const p = escapeHtml(prefix);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>EPARA dashboard: sign in</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${p}/app.css"></head>
 <body class="sign-in"><form method="get" action="${p}"><h1>EPARA dashboard</h1>
 <p>This dashboard needs its access token.</p>

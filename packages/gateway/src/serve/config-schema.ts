@@ -132,6 +132,13 @@ export const serveConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    const deviceIds = new Set<string>();
+    c.devices.forEach((d, i) => {
+      if (deviceIds.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `device ${d.id} is declared twice` });
+      deviceIds.add(d.id);
+    });
+    samePorts(c, ctx);
+    routePaths(c, ctx);
     const ids = new Set<string>();
     c.services.forEach((s, i) => {
       if (ids.has(s.id)) ctx.addIssue({ code: 'custom', path: ['services', i, 'id'], message: `service ${s.id} is declared twice` });
@@ -142,6 +149,49 @@ export const serveConfigSchema = z
       if (s.slo.kind !== s.sensitivity) ctx.addIssue({ code: 'custom', path: ['services', i, 'slo', 'kind'], message: `slo.kind must match sensitivity (${s.sensitivity})` });
     });
   });
+
+type Ctx = z.RefinementCtx;
+interface ParsedListeners {
+  node: { listen: { host: string; port: number } };
+  gateway: { http: { host: string; port: number } | false; grpc: { host: string; port: number } | false };
+}
+
+/** Hosts that may collide: equal, or one of them every interface. */
+const overlaps = (a: string, b: string): boolean => a === b || [a, b].some((h) => h === '0.0.0.0' || h === '::' || h === '[::]');
+
+/** Two listeners of one server on one fixed port: the second failed at start (after the models loaded, for the mesh). */
+function samePorts(c: ParsedListeners, ctx: Ctx): void {
+  const listeners: { path: (string | number)[]; name: string; at: { host: string; port: number } }[] = [];
+  if (c.gateway.http) listeners.push({ path: ['gateway', 'http', 'port'], name: 'gateway.http', at: c.gateway.http });
+  if (c.gateway.grpc) listeners.push({ path: ['gateway', 'grpc', 'port'], name: 'gateway.grpc', at: c.gateway.grpc });
+  listeners.push({ path: ['node', 'listen', 'port'], name: 'node.listen', at: c.node.listen });
+  listeners.forEach((l, i) => {
+    const other = listeners.slice(0, i).find((o) => o.at.port !== 0 && o.at.port === l.at.port && overlaps(o.at.host, l.at.host));
+    if (other) ctx.addIssue({ code: 'custom', path: l.path, message: `port ${l.at.port} is already ${other.name}'s: each listener needs its own port (or 0: any free one)` });
+  });
+}
+
+interface ParsedRoutes {
+  gateway: { http: unknown };
+  metrics: { enabled: boolean; path: string };
+  dashboard: { enabled: boolean; path: string };
+}
+
+/** The dashboard's and the metrics' paths on the HTTP port: neither may hide the other or the protocol's /v2 routes. */
+function routePaths(c: ParsedRoutes, ctx: Ctx): void {
+  const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(prefix === '/' ? prefix : `${prefix}/`);
+  const routes = [
+    ...(c.metrics.enabled ? [{ field: 'metrics', path: c.metrics.path }] : []),
+    ...(c.dashboard.enabled ? [{ field: 'dashboard', path: c.dashboard.path }] : []),
+  ];
+  for (const r of routes) {
+    if (r.path !== '/' && (r.path.endsWith('/') || r.path.includes('//'))) ctx.addIssue({ code: 'custom', path: [r.field, 'path'], message: `${r.path}: no trailing or doubled slash` });
+    else if (under(r.path, '/v2')) ctx.addIssue({ code: 'custom', path: [r.field, 'path'], message: `${r.path} would hide the protocol's routes (/v2/…): choose another path` });
+    else if (r.field === 'dashboard' && r.path === '/') ctx.addIssue({ code: 'custom', path: [r.field, 'path'], message: 'the dashboard needs a path of its own (its page, script and event stream live under it), e.g. /dashboard' });
+  }
+  const [metrics, dashboard] = [routes.find((r) => r.field === 'metrics'), routes.find((r) => r.field === 'dashboard')];
+  if (metrics && dashboard && under(metrics.path, dashboard.path)) ctx.addIssue({ code: 'custom', path: ['dashboard', 'path'], message: `${dashboard.path} would hide the metrics at ${metrics.path}: choose another path` });
+}
 
 /** A validated config (defaults filled). */
 export type ServeConfig = z.infer<typeof serveConfigSchema>;

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import type { Dirent } from 'node:fs';
+import { join } from 'node:path';
 import { EparaError } from '@epara/core';
 import type { NamedTensors, TensorLike, TensorType } from '@epara/core';
 import { decodeModel } from '@epara/runtime';
@@ -59,6 +61,7 @@ export interface ModelIo {
  * `inputs` name an input the model does not have.
  */
 export function readModelIo(path: string, service: ServeServiceConfig): ModelIo {
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new EparaError('LOAD_FAILED', `service ${service.id}: ${folderMessage(path)}`, { serviceId: service.id, path });
   let model;
   try {
     model = decodeModel(readFileSync(path));
@@ -220,4 +223,24 @@ function filled(type: TensorType, n: number, fill: 0 | 1): TensorLike['data'] {
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) data.fill(1n);
   else (data as Exclude<typeof data, BigInt64Array | BigUint64Array>).fill(type === 'float16' ? 0x3c00 : 1);
   return data;
+}
+
+/**
+ * Why a folder is no model: `model` names one ONNX file. A Triton model repository's folder
+ * (`<model>/<version>/model.onnx`, `config.pbtxt`) is not read; the message names the file to use when the folder
+ * holds one (the highest numbered version's `model.onnx`, or a `model.onnx` of its own).
+ */
+function folderMessage(path: string): string {
+  let entries: Dirent[] = [];
+  try {
+    entries = readdirSync(path, { withFileTypes: true });
+  } catch {
+    // An unreadable folder: the message names none.
+  }
+  const versions = entries
+    .filter((e) => e.isDirectory() && /^\d+$/.test(e.name) && existsSync(join(path, e.name, 'model.onnx')))
+    .map((e) => e.name)
+    .sort((a, b) => Number(b) - Number(a));
+  const candidate = versions.length > 0 ? join(path, versions[0]!, 'model.onnx') : existsSync(join(path, 'model.onnx')) ? join(path, 'model.onnx') : undefined;
+  return `model ${path} is a folder: services[].model names one ONNX file (a Triton model repository folder and its config.pbtxt are not read)${candidate ? `; use ${candidate}` : ''}`;
 }

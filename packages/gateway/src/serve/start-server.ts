@@ -147,7 +147,11 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   try {
     await executor.start();
     await loadEach(executor, served, { io, at }, logger);
-    await node.start();
+    await node.start().catch((err: unknown) => {
+      // The mesh's listener is the config's node.listen: say so, as the gateway names http.port and grpc.port.
+      if (!isEparaError(err) || !err.message.includes('cannot listen')) throw err;
+      throw new EparaError(err.code, `${err.message} (node.listen)`, { ...err.details, field: 'node.listen' }, { cause: err });
+    });
     startedAt = performance.now();
   } catch (err) {
     await Promise.allSettled([gateway.close(), node.close(), executor.close()]);
