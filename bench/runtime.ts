@@ -38,7 +38,13 @@
  *    thread's CPU time (Linux: its own task's utime + stime, 10 ms ticks; null elsewhere) and the V8 heap bytes
  *    allocated per submitted request over the real-classifier rounds (most are refused: shedding is the hot
  *    path) — figures a machine shared with other work does not move much, unlike the timings.
- * 3. Per-request overhead on a trivial model (end-to-end latency minus the time inside onnxruntime).
+ * 3. Per-request overhead on a trivial model, sequential requests at batch 1: `overheadUsP50` is the executor's
+ *    end-to-end p50 minus raw onnxruntime's (`session.run` in the main thread) on the same model, in alternating
+ *    rounds — what the executor adds over raw onnxruntime at the same batch. `overheadUsP50InRun`: end-to-end
+ *    minus the worker's time inside its run (the figure reported before, which counted raw onnxruntime's own
+ *    call as free). `overheadCpuUsPerRequest`: CPU time of every thread per request, executor minus raw (Linux
+ *    schedstat; null elsewhere); `overheadHostCpuUsPerRequest`, the host thread's alone;
+ *    `overheadHeapBytesPerRequest`, V8 heap bytes per sequential request (the caller's included).
  * 4. Host event-loop lag p99 while the executor serves the saturating load (perf_hooks monitorEventLoopDelay), with
  *    what explains it over the same windows: GC pauses (`gcCountPerKRequests`, `gcPauseMsMax`, `gcPauseMsTotal`),
  *    the host thread's own CPU per offered request (`hostCpuUsPerRequest`, from its schedstat: ns, not ticks) and
@@ -507,26 +513,102 @@ function addOneModel(): Uint8Array {
   return g.toBytes();
 }
 
-async function overhead(): Promise<{ p50Us: number; p99Us: number; e2eP50Us: number }> {
+/** Section 3: alternating executor and raw onnxruntime rounds, and requests per round (the first tenth of each is warm-up). */
+const OVERHEAD_ROUNDS = 6;
+const OVERHEAD_PER_ROUND = 1000;
+
+/**
+ * Section 3's figures. `overheadUsP50` is what the executor adds over raw onnxruntime at the same batch (1): the
+ * executor's end-to-end p50 minus raw onnxruntime's (`session.run` in the main thread, a fresh input tensor per
+ * request, as the executor's caller makes), both sequential on the same model, in alternating rounds.
+ * `inRunP50Us` is the figure reported before: end-to-end minus the worker's time inside its `session.run` call
+ * (`runMs`), which leaves out that raw onnxruntime's own call is not free (its tensor, its argument checks, the
+ * `setImmediate` onnxruntime-node defers a run to). The CPU figures, from each thread's schedstat (Linux; null
+ * elsewhere), are what a loaded machine moves least: every thread of the process per request, executor rounds
+ * (host thread and device worker) minus raw rounds (the main thread running the session), and the host thread's
+ * own share.
+ */
+interface Overhead {
+  readonly p50Us: number;
+  readonly p99Us: number;
+  readonly e2eP50Us: number;
+  readonly rawP50Us: number;
+  readonly inRunP50Us: number;
+  readonly cpuUsPerRequest: number | null;
+  readonly hostCpuUsPerRequest: number | null;
+  readonly rawCpuUsPerRequest: number | null;
+  readonly heapBytesPerRequest: number;
+}
+
+async function overhead(ort: Ort): Promise<Overhead> {
+  const model = addOneModel();
   const ex = createExecutor({
     devices: [{ id: 'cpu0', threads: 1 }],
-    services: [{ id: 'add', model: addOneModel(), sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, plan: { batchSize: 1 }, sampleInputs: { x: { type: 'float32', dims: [1, 4], data: new Float32Array(4) } }, maxBatch: 1, devices: ['cpu0'] }],
+    services: [{ id: 'add', model, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, plan: { batchSize: 1 }, sampleInputs: { x: { type: 'float32', dims: [1, 4], data: new Float32Array(4) } }, maxBatch: 1, devices: ['cpu0'] }],
   });
   await ex.start();
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
   let runMs = 0;
   ex.on('batchCompleted', (e) => (runMs = e.runMs));
-  const over: number[] = [];
+  const inRun: number[] = [];
   const e2e: number[] = [];
-  for (let i = 0; i < 3000; i++) {
-    const t0 = performance.now();
-    await ex.submit('add', { x: { type: 'float32', dims: [1, 4], data: new Float32Array([i, 1, 2, 3]) } });
-    const ms = performance.now() - t0;
-    if (i < 300) continue;
-    e2e.push(ms * 1000);
-    over.push((ms - runMs) * 1000);
+  const rawE2e: number[] = [];
+  const cpu = { ex: 0, host: 0, raw: 0, exN: 0, rawN: 0, known: true, heap: 0 };
+  const warm = OVERHEAD_PER_ROUND / 10;
+  for (let r = 0; r < OVERHEAD_ROUNDS; r++) {
+    let before = threadCpuNs();
+    const meter = startAllocMeter();
+    for (let i = 0; i < OVERHEAD_PER_ROUND; i++) {
+      const t0 = performance.now();
+      await ex.submit('add', { x: { type: 'float32', dims: [1, 4], data: new Float32Array([i, 1, 2, 3]) } });
+      const ms = performance.now() - t0;
+      if (i < warm) continue;
+      e2e.push(ms * 1000);
+      inRun.push((ms - runMs) * 1000);
+    }
+    cpu.heap += meter();
+    let after = threadCpuNs();
+    if (before === undefined || after === undefined) cpu.known = false;
+    else {
+      cpu.ex += allThreadsNs(before, after);
+      cpu.host += (after.get(process.pid) ?? 0) - (before.get(process.pid) ?? 0);
+    }
+    cpu.exN += OVERHEAD_PER_ROUND;
+    before = threadCpuNs();
+    for (let i = 0; i < OVERHEAD_PER_ROUND; i++) {
+      const t0 = performance.now();
+      await session.run({ x: new ort.Tensor('float32', new Float32Array([i, 1, 2, 3]), [1, 4]) });
+      const ms = performance.now() - t0;
+      if (i >= warm) rawE2e.push(ms * 1000);
+    }
+    after = threadCpuNs();
+    if (before === undefined || after === undefined) cpu.known = false;
+    else cpu.raw += allThreadsNs(before, after);
+    cpu.rawN += OVERHEAD_PER_ROUND;
   }
+  await session.release();
   await ex.close();
-  return { p50Us: median(over), p99Us: quantile(over, 0.99), e2eP50Us: median(e2e) };
+  const rawP50Us = median(rawE2e);
+  const e2eP50Us = median(e2e);
+  const perRequest = (ns: number, n: number): number => ns / 1000 / Math.max(1, n);
+  return {
+    p50Us: e2eP50Us - rawP50Us,
+    p99Us: quantile(e2e, 0.99) - quantile(rawE2e, 0.99),
+    e2eP50Us,
+    rawP50Us,
+    inRunP50Us: median(inRun),
+    cpuUsPerRequest: cpu.known ? perRequest(cpu.ex, cpu.exN) - perRequest(cpu.raw, cpu.rawN) : null,
+    hostCpuUsPerRequest: cpu.known ? perRequest(cpu.host, cpu.exN) : null,
+    rawCpuUsPerRequest: cpu.known ? perRequest(cpu.raw, cpu.rawN) : null,
+    heapBytesPerRequest: cpu.heap / Math.max(1, cpu.exN),
+  };
+}
+
+/** CPU time of every thread of the process between two readings, ns (threads that ended meanwhile are not in it). */
+function allThreadsNs(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [tid, ns] of after) sum += ns - (before.get(tid) ?? 0);
+  return sum;
 }
 
 // ---------------------------------------------------------------- 5. data parallelism
@@ -726,9 +808,12 @@ const { lateServed: lateServedFractionSleepModel } = await overloadRounds(sleepP
   fake: true,
 });
 
-console.log('\n3. per-request overhead, trivial add-one model, sequential requests');
-const oh = await overhead();
-console.log(`  end-to-end p50 ${oh.e2eP50Us.toFixed(0)} µs; overhead (end-to-end minus time in onnxruntime) p50 ${oh.p50Us.toFixed(0)} µs, p99 ${oh.p99Us.toFixed(0)} µs`);
+console.log(`\n3. per-request overhead over raw onnxruntime at batch 1, trivial add-one model, sequential requests, ${OVERHEAD_ROUNDS} alternating rounds`);
+const oh = await overhead(ort);
+const cpuText = (us: number | null): string => (us === null ? 'unavailable' : `${us.toFixed(1)} µs`);
+console.log(`  end-to-end p50: executor ${oh.e2eP50Us.toFixed(0)} µs, raw onnxruntime ${oh.rawP50Us.toFixed(0)} µs: added p50 ${oh.p50Us.toFixed(0)} µs, p99 ${oh.p99Us.toFixed(0)} µs`);
+console.log(`  (end-to-end minus the worker's time inside its run, the figure reported before: p50 ${oh.inRunP50Us.toFixed(0)} µs)`);
+console.log(`  CPU per request, every thread: added ${cpuText(oh.cpuUsPerRequest)} over raw onnxruntime's ${cpuText(oh.rawCpuUsPerRequest)}; the host thread ${cpuText(oh.hostCpuUsPerRequest)}; ${oh.heapBytesPerRequest.toFixed(0)} heap bytes per request`);
 
 console.log('\n5. data parallelism: stream frame rate on the classifier, 1-thread devices');
 const pack = Math.min(8, raw.bestBatch);
@@ -753,6 +838,10 @@ console.log(
     goodputVsNaive: round(goodputVsNaive),
     goodputVsFixedBatching: round(goodputVsTriton),
     overheadUsP50: round(oh.p50Us, 0),
+    overheadUsP50InRun: round(oh.inRunP50Us, 0),
+    overheadCpuUsPerRequest: oh.cpuUsPerRequest === null ? null : round(oh.cpuUsPerRequest, 1),
+    overheadHostCpuUsPerRequest: oh.hostCpuUsPerRequest === null ? null : round(oh.hostCpuUsPerRequest, 1),
+    overheadHeapBytesPerRequest: round(oh.heapBytesPerRequest, 0),
     eventLoopLagP99Ms: round(lagP99),
     dataParallelSpeedup2: round(two / one),
     pipelineSpeedup2,

@@ -12,7 +12,7 @@ const rootRequire = createRequire(new URL('../../package.json', import.meta.url)
 export interface Ort {
   Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
   InferenceSession: {
-    create(path: string, options: Record<string, unknown>): Promise<{ run(feeds: Record<string, unknown>): Promise<Record<string, unknown>>; release(): Promise<void> }>;
+    create(model: string | Uint8Array, options: Record<string, unknown>): Promise<{ run(feeds: Record<string, unknown>): Promise<Record<string, unknown>>; release(): Promise<void> }>;
   };
 }
 

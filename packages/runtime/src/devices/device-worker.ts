@@ -64,7 +64,8 @@ async function load(req: Extract<DeviceRequest, { op: 'load' }>): Promise<LoadRe
   return fallbackReason === undefined ? { info } : { info, fallbackReason };
 }
 
-async function run(req: Extract<DeviceRequest, { op: 'run' }>): Promise<RunResult> {
+/** Runs a batch; `into`, when given, are the outputs' views of `req.slab` at `req.outputsAt` (a kept ring plan's). */
+async function run(req: Extract<DeviceRequest, { op: 'run' }>, into?: NamedTensors): Promise<RunResult> {
   const session = sessions.get(req.key);
   if (!session) throw new EparaError('UNKNOWN_SERVICE', `no model loaded under ${req.key}`, { key: req.key });
   const outbound = req.outbound ?? [];
@@ -73,7 +74,7 @@ async function run(req: Extract<DeviceRequest, { op: 'run' }>): Promise<RunResul
   let slabFailed = false;
   if (req.slab !== undefined && req.outputsAt !== undefined && !noSlabOutputs.has(session)) {
     try {
-      return await runIntoSlab(session, feeds, req.slab, req.outputsAt);
+      return await runIntoSlab(session, feeds, req.slab, req.outputsAt, into);
     } catch {
       slabFailed = true; // retried below without pre-allocated outputs
     }
@@ -99,8 +100,8 @@ async function run(req: Extract<DeviceRequest, { op: 'run' }>): Promise<RunResul
  * run of a session is checked against what the backend returned itself; a backend that did not fill the
  * slab (or produced other dims) hands its outputs over by transfer instead, from then on.
  */
-async function runIntoSlab(session: BackendSession, feeds: NamedTensors, slab: ArrayBuffer, outputsAt: readonly SlabOutput[]): Promise<RunResult> {
-  const into = slabOutputViews(slab, outputsAt);
+async function runIntoSlab(session: BackendSession, feeds: NamedTensors, slab: ArrayBuffer, outputsAt: readonly SlabOutput[], views?: NamedTensors): Promise<RunResult> {
+  const into = views ?? slabOutputViews(slab, outputsAt);
   const start = performance.now();
   const result = await session.run(feeds, undefined, into);
   const runMs = performance.now() - start;
@@ -167,6 +168,8 @@ interface RingPlan {
   readonly key: string;
   readonly feeds: NamedTensors;
   readonly outputsAt: readonly SlabOutput[];
+  /** The outputs' views of the private buffer (made once: none per rung call). */
+  readonly into: NamedTensors;
   /** Bytes of the inputs (copied in), and where the outputs start and end (copied out). */
   readonly inputBytes: number;
   readonly outputsEnd: number;
@@ -195,7 +198,7 @@ function keepRingPlan(id: number, req: Extract<DeviceRequest, { op: 'run' }>): b
   let outputsEnd = 0;
   for (const o of req.outputsAt) outputsEnd = Math.max(outputsEnd, o.offset + o.length * VIEW_CTOR[o.type].BYTES_PER_ELEMENT);
   if (outputsEnd > ringBuffer.byteLength) return false;
-  ringPlans.set(id, { key: req.key, feeds, outputsAt: req.outputsAt, inputBytes, outputsEnd });
+  ringPlans.set(id, { key: req.key, feeds, outputsAt: req.outputsAt, into: slabOutputViews(ringBuffer, req.outputsAt), inputBytes, outputsEnd });
   return true;
 }
 
@@ -213,7 +216,7 @@ async function runRung(call: RungCall): Promise<void> {
   if (plan === undefined) throw new EparaError('INTERNAL', `device worker: no batch layout ${call.plan} to run a rung call with`);
   const slot = data.doorbell!.slots[call.slot]!;
   new Uint8Array(ringBuffer!, 0, plan.inputBytes).set(new Uint8Array(slot, 0, plan.inputBytes));
-  const result = await run({ op: 'run', id: call.id, key: plan.key, feeds: plan.feeds, slab: ringBuffer, outputsAt: plan.outputsAt });
+  const result = await run({ op: 'run', id: call.id, key: plan.key, feeds: plan.feeds, slab: ringBuffer, outputsAt: plan.outputsAt }, plan.into);
   if (result.inSlab === true) {
     const from = plan.outputsAt[0]!.offset;
     new Uint8Array(slot, from, plan.outputsEnd - from).set(new Uint8Array(ringBuffer!, from, plan.outputsEnd - from));

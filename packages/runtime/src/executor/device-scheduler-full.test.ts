@@ -37,7 +37,7 @@ function setup() {
 
 describe('DeviceScheduler: a full device', () => {
   it('plans only the drops and the expiry once a batch is sent ahead, rejecting at once what that batch made hopeless', async () => {
-    const { timers, lane, finish, launches, dropped, arrive } = setup();
+    const { timers, sch, lane, finish, launches, dropped, arrive } = setup();
     arrive(100);
     arrive(100); // a full batch: launches on the idle device, ends at 10
     arrive(29, 'b'); // another key: it cannot join the batches of the others
@@ -57,18 +57,24 @@ describe('DeviceScheduler: a full device', () => {
     arrive(200);
     expect(planLaunch.mock.calls.length).toBe(before + 1);
     expect(planExpiry.mock.calls.length).toBe(1);
+    // A pump from outside (another lane's batch ended, say) while the device stays full sizes no batch either.
+    sch.pump();
+    expect(planLaunch.mock.calls.length).toBe(before + 1);
+    expect(planExpiry.mock.calls.length).toBe(2);
     timers.advance(28.9);
     expect(dropped).toEqual([29]);
-    // The wake-up rejects it by its deadline (a wake-up plans in full, and decides the same).
+    // The wake-up rejects it by its deadline, planning the drops and the expiry alone (the device is still full).
     timers.advance(0.2);
     expect(dropped).toEqual([29, 39]);
     expect(lane.queue.items.map((i) => i.deadline)).toEqual([200]);
+    expect(planLaunch.mock.calls.length).toBe(before + 1);
+    expect(planExpiry.mock.calls.length).toBe(3);
 
     // A batch ends: the device can take a launch again, and plans in full.
     const planned = planLaunch.mock.calls.length;
     finish[0]!();
     await Promise.resolve();
     expect(planLaunch.mock.calls.length).toBeGreaterThan(planned);
-    expect(planExpiry.mock.calls.length).toBe(1);
+    expect(planExpiry.mock.calls.length).toBe(3);
   });
 });

@@ -175,9 +175,10 @@ describe('DeviceScheduler: late service', () => {
     expect(arrived.late).toBe(0);
     expect(arrived.lateRejected).toBe(0);
     expect(arrived.served).toBeGreaterThan(1200);
-    // Two arrivals per pump here, each planned alone unless the device is saturated: still far less planning.
-    // (57 392 run-time estimates with a pump per arrival pair, 8 747 with arrivals, for the same 1 408 served.)
-    expect(arrived.plans).toBeLessThan(pumped.plans / 3);
+    // Two arrivals per pump here, each planned alone unless the device is saturated: still less planning. (Run-time
+    // estimates for the same 1 408 served: 7 849 with a pump per arrival pair, 5 553 with arrivals; 59 410 and
+    // 8 373 when a pump or a wake-up on a full device still planned in full.)
+    expect(arrived.plans).toBeLessThan(pumped.plans);
   });
 
   it('with a prompt host serves at the device\'s best rate and nothing late', async () => {

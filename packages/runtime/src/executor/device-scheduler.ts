@@ -165,8 +165,6 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /** A pump is running; one asked for meanwhile (a launch, a settle callback) runs right after it. */
   #pumping = false;
   #pumpAgain = false;
-  /** A batch was just dispatched: the pass it asked for may be the one on a full device (see {@link #expireOnce}). */
-  #sentAhead = false;
   /** Queued engine work, earliest deadline first. */
   readonly #works: DeviceWork[] = [];
   /** Engine work on the device that announced a follow-up, with that follow-up's deadline. */
@@ -385,9 +383,9 @@ export class DeviceScheduler implements DeviceWorkQueue {
 
   #pumpOnce(now: number): void {
     this.#unplannedEnd = false;
-    const sentAhead = this.#sentAhead;
-    this.#sentAhead = false;
-    if (sentAhead && this.#full) return this.#expireOnce(now);
+    // A full device takes no launch before one ends, whoever asked for the pass (the launch that filled it, the
+    // expiry timer, another lane's wake-up): only the hopeless are dropped and the next expiry set.
+    if (this.#full) return this.#expireOnce(now);
     const busy = this.#running > 0;
     const candidates = this.#candidates;
     let count = 0;
@@ -471,10 +469,11 @@ export class DeviceScheduler implements DeviceWorkQueue {
   }
 
   /**
-   * The pass right after a batch was sent ahead and filled the device (see {@link #full}): a plan could only drop
-   * the hopeless and set the expiry wake-up, as `#sendAhead` refuses every batch. So only that is planned
-   * ({@link planExpiry}: the same drops and expiry as the full plan, without sizing a batch per lane). At batch 8
-   * that was every second planning pass, and most of a pass's allocations.
+   * A pass on a full device (see {@link #full}) — the one right after a batch was sent ahead and filled it, an
+   * expiry wake-up or another lane's wake-up while it stays full: a plan could only drop the hopeless and set the
+   * expiry wake-up, as `#sendAhead` refuses every batch. So only that is planned ({@link planExpiry}: the same
+   * drops and expiry as the full plan, without sizing a batch per lane). At batch 8 the pass after a send-ahead
+   * was every second planning pass, and most of a pass's allocations.
    */
   #expireOnce(now: number): void {
     let expireAt = Number.POSITIVE_INFINITY;
@@ -668,7 +667,6 @@ export class DeviceScheduler implements DeviceWorkQueue {
     lane.run(items, this.device, plannedStart, launch);
     // Look again at once: items only this batch's start could have saved are rejected now, not after it ran,
     // and a full batch may be sent ahead (on a device this batch filled, only the former is looked at).
-    this.#sentAhead = true;
     this.pump();
   }
 
