@@ -207,6 +207,24 @@ describe('splitModel: values that are not tensors never cross between stages', (
     expect(() => splitModel(encodeModel(m), { cutTensors: ['q'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(new RegExp(`'q' .*element type ${code} \\(${type}\\)`)) }));
   });
 
+  it('returns a graph output that a later stage also reads from the last stage, which takes it in and hands it back', async () => {
+    const bytes = build('read-on', (g) => {
+      g.input('x', 'float32', ['N', 3]);
+      g.node('Relu', ['x'], ['h']);
+      g.node('Neg', ['h'], ['y']);
+      g.node('ReduceSum', ['y', g.constant('down', 'int64', [1], [0])], ['m'], { keepdims: 0 });
+      g.output('y', 'float32', ['N', 3]);
+      g.output('m', 'float32', [3]);
+    });
+    const stages = splitModel(bytes, { cutTensors: ['h', 'y'] });
+    expect(stages.map((st) => [st.inputs, st.outputs])).toEqual([
+      [['x'], ['h']],
+      [['h'], ['y']],
+      [['y'], ['m', 'y']],
+    ]);
+    await expectSplitAnswersAsWhole(bytes, ['h', 'y'], x());
+  });
+
   it('splits a model whose sequence stays inside one stage, and answers as the whole model', async () => {
     await expectSplitAnswersAsWhole(sequenceModel(false), ['d'], x());
     await expectSplitAnswersAsWhole(sequenceModel(true), ['h'], x());

@@ -102,9 +102,14 @@ export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): 
   // Graph outputs no (non-Constant) node produces — a graph input or an initializer returned as it is, a
   // Constant's value — are the last stage's: it reads them and returns them.
   const unproduced = [...graphOutputs].filter((v) => !producer.has(v));
+  // A graph output a later stage also reads (`y` returned and summed on): the last stage takes it and returns it
+  // too, so that the pipeline, which returns what no later stage reads, returns it (it was read as internal, and
+  // dropped from every answer).
+  const readOn = [...graphOutputs].filter((v) => producer.has(v) && producer.get(v)! < stageCount - 1 && (lastReader.get(v) ?? -1) > producer.get(v)!);
+  const lastReads = [...unproduced, ...readOn];
   for (let s = 0; s < stageCount; s++) {
     const ownNodes = nodes.filter((n, i) => stageOf[i] === s && !isConstantNode(n));
-    const reads = [...new Set([...ownNodes.flatMap(nodeReads), ...(s === stageCount - 1 ? unproduced : [])])];
+    const reads = [...new Set([...ownNodes.flatMap(nodeReads), ...(s === stageCount - 1 ? lastReads : [])])];
     const stageNodes = [...reads.flatMap((v) => constants.get(v) ?? []), ...ownNodes];
     const produced = new Set(stageNodes.flatMap((n) => n.output ?? []).filter((o) => o));
     const inputs = reads.filter((v) => !produced.has(v) && !initializerNames.has(v) && (graphInputs.has(v) || producer.has(v)));
@@ -121,7 +126,7 @@ export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): 
       }
     }
     const outputs = [...produced].filter((v) => !constants.has(v) && (graphOutputs.has(v) || (lastReader.get(v) ?? -1) > s));
-    if (s === stageCount - 1) outputs.push(...unproduced);
+    if (s === stageCount - 1) outputs.push(...lastReads);
     const usedInits = new Set(reads.filter((v) => initializerNames.has(v) && !produced.has(v)));
     const stageGraph: OnnxGraph = {
       name: `${graph.name ?? 'graph'}_stage${s}`,
