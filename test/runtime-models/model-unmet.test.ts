@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NamedTensors, ParallelPlan, TensorLike, TensorType } from '@epara/core';
-import { createGraphBuilder, encodeModel, type Executor, type GraphBuilder, type OnnxModel } from '@epara/runtime';
+import { createGraphBuilder, encodeModel, profileModel, type Executor, type GraphBuilder, type OnnxModel } from '@epara/runtime';
 import { f32 } from './fixtures/shape-models.js';
 import { expectServedAsReference, reference, service, startExecutor, submitAll, type Reference } from './ground-truth.js';
 import { rejection } from './helpers.js';
@@ -418,6 +418,24 @@ describe('models no request could use are refused at load with LOAD_FAILED sayin
     expect(executor.instances().some((i) => i.serviceId === id)).toBe(false);
     // The executor serves its other services as before.
     await expectServedAsReference(executor, 'relu', ref, [1, 2, 3].map((s) => ({ x: f32([1, 2], s) })));
+  });
+
+  it('profileModel measures the int4 model fetching its other outputs only, and refuses one whose only output is int4 (LOAD_FAILED)', async () => {
+    const profile = await profileModel({ model: int4Output, batchSizes: [1, 2], warmup: 0, repetitions: 1, inputs: (b) => ({ x: f32([b, 4], b) }) });
+    expect(profile.points.map((p) => p.batch)).toEqual([1, 2]);
+    const onlyInt4 = model('only-int4', (g) => {
+      g.input('x', 'float32', ['N', 4]);
+      g.node('QuantizeLinear', ['x', g.constant('scale', 'float32', [], [0.5]), g.constant('zero', 'int8', [], [0])], ['q']);
+      g.output('q', 'float32', ['N', 4]);
+    }, { irVersion: 10, opset: 21 }, (m) => {
+      m.graph!.output![0]!.type!.tensorType!.elemType = 22;
+      const zero = m.graph!.initializer!.find((t) => t.name === 'zero')!;
+      zero.dataType = 22;
+      zero.rawData = new Uint8Array([0]);
+    });
+    const err = await rejection(profileModel({ model: onlyInt4, batchSizes: [1], warmup: 0, repetitions: 1, inputs: (b) => ({ x: f32([b, 4], b) }) }));
+    expect(err.code).toBe('LOAD_FAILED');
+    expect((err as Error).message).toMatch(/'q' is an int4 tensor/);
   });
 
   it('serves the int4 model\'s other outputs when outputNames leaves the int4 one out, as raw onnxruntime-node', async () => {
