@@ -69,6 +69,31 @@ const MODELS = {
     g.output('y', 'float32', ['N', 4]);
     g.output('z', 'uint8', ['N', 2]);
   }),
+  /** Outputs of three layouts, one a sum over the batch: `y = 2x [N, 4]`, `t = (2x)ᵀ [4, N]`, `m = Σ_n 2x[n] [4]`. */
+  layouts: model('layouts', (g) => {
+    g.input('x', 'float32', ['N', 4]);
+    g.node('Mul', ['x', g.constant('two', 'float32', [], [2])], ['y']);
+    g.node('Transpose', ['y'], ['t'], { perm: [1, 0] });
+    g.node('ReduceSum', ['y', g.constant('down', 'int64', [1], [0])], ['m'], { keepdims: 0 });
+    g.output('y', 'float32', ['N', 4]);
+    g.output('t', 'float32', [4, 'N']);
+    g.output('m', 'float32', [4]);
+  }),
+  /** Boxes scaled, then NonMaxSuppression: rows of (batch index, class, box), as many as the data select. */
+  nms: model('nms', (g) => {
+    g.input('boxes', 'float32', ['batch', 'num_boxes', 4]);
+    g.input('scores', 'float32', ['batch', 1, 'num_boxes']);
+    g.node('Mul', ['boxes', g.constant('scale', 'float32', [], [2])], ['scaled']);
+    g.node('NonMaxSuppression', ['scaled', 'scores', g.constant('max', 'int64', [1], [3]), g.constant('iou', 'float32', [1], [0.5]), g.constant('threshold', 'float32', [1], [0.2])], ['selected']);
+    g.output('selected', 'int64', ['num_selected', 3]);
+  }),
+};
+
+/** Seeded values in [0, 1) (boxes, scores). */
+const unit = (dims: number[], seed: number): TensorLike => {
+  let v = seed * 7919 + 13;
+  const n = dims.reduce((a, b) => a * b, 1);
+  return { type: 'float32', dims, data: Float32Array.from({ length: n }, () => ((v = (v * 9301 + 49297) % 233280) / 233280)) };
 };
 
 const ITEMS: Record<keyof typeof MODELS, (seed: number) => NamedTensors> = {
@@ -77,6 +102,8 @@ const ITEMS: Record<keyof typeof MODELS, (seed: number) => NamedTensors> = {
   scalar: (k) => ({ x: f32([1, 4], k), s: { type: 'float32', dims: [], data: new Float32Array([k + 0.5]) } }),
   oddNames: (k) => ({ 'input 1:0': f32([1, 4], k) }),
   separable: (k) => ({ x: f32([1, 4], k), u: { type: 'uint8', dims: [1, 2], data: new Uint8Array([k, 250 - k]) } }),
+  layouts: (k) => ({ x: f32([1, 4], k) }),
+  nms: (k) => ({ boxes: unit([1, 5 + (k % 3), 4], k + 1), scores: unit([1, 1, 5 + (k % 3)], k + 50) }),
 };
 
 async function pipeline(bytes: Uint8Array, cut: string): Promise<PipelineEngine> {
@@ -100,6 +127,8 @@ describe.each([
   ['scalar', 'h', false],
   ['separable', 'r', true],
   ['oddNames', '/layer.0/Relu_output_0', true],
+  ['layouts', 'y', false],
+  ['nms', 'scaled', false],
 ] as const)('the pipeline serves %s (cut at %s) as raw onnxruntime-node answers each request alone', (name, cut, stacks) => {
   let engine: PipelineEngine;
   let ref: Reference;

@@ -2,7 +2,7 @@ import { createSeededRandom, isEparaError, type NamedTensors, type TensorDataArr
 import { floatToHalf, halfToFloat } from '@epara/core/internal';
 import type { DeviceHandle } from '../devices/device-port.js';
 import { splitTensors, stackTensors } from '../tensors/stack.js';
-import type { IoSpec } from './io-spec.js';
+import { own, type IoSpec } from './io-spec.js';
 import { cloneTensors, zeros } from './model-inputs.js';
 
 /**
@@ -89,7 +89,7 @@ function firstItem(o: BatchCheckOptions, variant: 0 | 1): NamedTensors | string 
   const random = createSeededRandom(7 + variant);
   const item: Record<string, TensorLike> = { ...o.state };
   for (const s of o.io.inputs) {
-    const given = o.sample?.[s.name];
+    const given = own(o.sample, s.name);
     if (given) {
       item[s.name] = given;
       continue;

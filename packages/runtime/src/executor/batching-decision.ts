@@ -3,7 +3,7 @@ import type { DeviceHandle } from '../devices/device-port.js';
 import type { Logger } from '@epara/core';
 import { checkBatchSeparable, type BatchVerdict } from './batch-check.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
-import type { IoSpec } from './io-spec.js';
+import { own, type IoSpec } from './io-spec.js';
 import { cloneTensors } from './model-inputs.js';
 
 /** What {@link BatchingDecision} needs of its instance. */
@@ -95,7 +95,7 @@ export class BatchingDecision {
     // the numeric check would find them — a front end must not split a request into items either.
     if (io.separability.kind === 'none') return { ok: false, reason: io.separability.reason, refuted: true };
     if ((s.maxBatch ?? 32) <= 1 && (this.#c.planBatchSize ?? 1) <= 1) return { ok: false, reason: 'maxBatch is 1' };
-    const unsampled = io.inputs.filter((i) => !s.sampleInputs?.[i.name] && i.dims.includes(null)).map((i) => i.name);
+    const unsampled = io.inputs.filter((i) => own(s.sampleInputs, i.name) === undefined && i.dims.includes(null)).map((i) => i.name);
     if (unsampled.length > 0) {
       this.#deferred = true;
       return { ok: false, reason: `inputs ${unsampled.join(', ')} have free dims and no sampleInputs: checked with the first request` };

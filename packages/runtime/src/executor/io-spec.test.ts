@@ -62,3 +62,28 @@ describe('io spec: what the device read from the graph', () => {
     expect(io.outputAxes).toEqual({ output: 0, stateN: 1 });
   });
 });
+
+describe('io spec: names of Object.prototype members', () => {
+  const model: LoadedModelInfo = {
+    inputs: [
+      { name: 'constructor', type: 'float32', dims: ['N', 2] },
+      { name: 'toString', type: 'float32', dims: ['N', 2] },
+    ],
+    outputs: [{ name: 'valueOf', type: 'float32', dims: ['N', 2] }],
+    memoryBytes: 0,
+    executionProvider: 'cpu',
+  };
+
+  it('reads inputs named constructor and toString as request inputs, not as state (they were, through `in`)', () => {
+    const io = resolveIoSpec(model, service(undefined));
+    expect(io.inputs.map((i) => i.name)).toEqual(['constructor', 'toString']);
+    expect(io.stateInputs).toEqual([]);
+    expect(io.separability).toEqual({ kind: 'named' });
+  });
+
+  it('refuses a request without such an input as missing (not the inherited function as a tensor)', () => {
+    const io = resolveIoSpec(model, service(undefined));
+    expect(() => validateItem(io, { toString: tensor([1, 2]) }, check)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/missing input 'constructor'/) }));
+    expect(() => validateItem(io, { constructor: tensor([1, 2]), toString: tensor([1, 2]) } as never, check)).not.toThrow();
+  });
+});

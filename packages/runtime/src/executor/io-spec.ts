@@ -111,13 +111,22 @@ function axisOf(io: ModelIoInfo, symbol: number | string | undefined, explicit: 
   return output ? none : { axis: null, how: 'shared' };
 }
 
+/**
+ * `record[key]` when the record has it as its own property, else `undefined`: a model's names are keys of plain
+ * objects (requests, samples, options), and one named like an `Object.prototype` member (`constructor`,
+ * `toString`) would otherwise read the inherited function.
+ */
+export function own<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** Combines what the model declares with what the service options say. */
 export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOptions): IoSpec {
   const symbol = batchSymbolOf(info);
   const stateMap = service.stateful?.state ?? {};
   const hows: AxisHow[] = [];
   const all: InputSpec[] = info.inputs.map((io) => {
-    const exp = service.inputs?.[io.name];
+    const exp = own(service.inputs, io.name);
     // An input the model leaves without a shape takes any rank, unless the service gives it dims.
     if (exp?.anyRank === true || (io.anyRank === true && exp?.dims === undefined && exp?.anyRank === undefined)) {
       hows.push('shared');
@@ -138,7 +147,7 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
   const fetched = (name: string): boolean => service.outputNames === undefined || service.outputNames.includes(name) || stateInputOf.has(name);
   for (const io of info.outputs) {
     const fromState = stateInputOf.has(io.name) ? inputAxes[stateInputOf.get(io.name)!] : undefined;
-    const { axis, how } = axisOf(io, symbol, service.outputs?.[io.name]?.batchAxis ?? fromState ?? undefined, true);
+    const { axis, how } = axisOf(io, symbol, own(service.outputs, io.name)?.batchAxis ?? fromState ?? undefined, true);
     outputAxes[io.name] = axis;
     // An output no run fetches says nothing about splitting a batch's answers.
     if (!fetched(io.name)) continue;
@@ -150,11 +159,11 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
   else if (noBatch !== undefined) separability = { kind: 'none', reason: noBatch };
   else separability = { kind: hows.includes('guessed') ? 'guessed' : 'named' };
   // The batch's symbol ties nothing per item (each request holds one); overridden dims are the service's.
-  const ties = dimTies(info.inputs, (name, axis, d) => d === symbol || inputAxes[name] === axis || service.inputs?.[name]?.dims !== undefined || service.inputs?.[name]?.anyRank === true);
+  const ties = dimTies(info.inputs, (name, axis, d) => d === symbol || inputAxes[name] === axis || own(service.inputs, name)?.dims !== undefined || own(service.inputs, name)?.anyRank === true);
   return {
     ties,
-    inputs: all.filter((s) => !(s.name in stateMap)),
-    stateInputs: all.filter((s) => s.name in stateMap),
+    inputs: all.filter((s) => !Object.hasOwn(stateMap, s.name)),
+    stateInputs: all.filter((s) => Object.hasOwn(stateMap, s.name)),
     inputAxes,
     outputAxes,
     outputNames: service.outputNames,
@@ -191,7 +200,7 @@ export function validateItem(spec: IoSpec, inputs: NamedTensors, options: { serv
   let same = exp.lastKey !== undefined;
   for (let e = 0; e < expected.length; e++) {
     const s = expected[e]!;
-    const t = inputs[s.name];
+    const t = own(inputs, s.name);
     if (!t) bad(options.serviceId, s.name, `missing input '${s.name}'`);
     checkTensor(options.serviceId, s, t);
     if (same && (s.batchAxis === null || !sameDims(exp.lastDims[e], t.dims))) same = false;

@@ -27,7 +27,7 @@ export function knownOutputs(outputs: readonly ModelIoInfo[], fetched: readonly 
     // A string output has no fixed size: it comes back as the backend's own array; nor has one of open rank.
     if (info === undefined || bytes === undefined || info.anyRank === true) return undefined;
     // As splitTensors reads them: unlisted outputs batch on axis 0, scalars go whole to every item.
-    const axis = info.dims.length === 0 ? null : name in axes ? axes[name]! : 0;
+    const axis = info.dims.length === 0 ? null : Object.hasOwn(axes, name) ? axes[name]! : 0;
     const dims: number[] = [];
     for (const [i, d] of info.dims.entries()) {
       if (i === axis) {

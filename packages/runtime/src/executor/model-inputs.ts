@@ -1,6 +1,6 @@
 import { invalidOption, isEparaError, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
 import { product, stackTensors } from '../tensors/stack.js';
-import { checkTensor, plainArrays, plainTensor, type InputSpec, type IoSpec } from './io-spec.js';
+import { checkTensor, own, plainArrays, plainTensor, type InputSpec, type IoSpec } from './io-spec.js';
 
 /** A deep copy of tensors (fresh, transferable buffers). */
 export function cloneTensors(tensors: NamedTensors): Record<string, TensorLike> {
@@ -46,7 +46,7 @@ export function initialState(io: IoSpec, given: NamedTensors | undefined): Named
   const names = new Set(io.stateInputs.map((s) => s.name));
   for (const name of Object.keys(given ?? {})) if (!names.has(name)) invalidOption(`stateful.initial.${name}`, name, `a state input of the model (${[...names].join(', ')})`);
   for (const s of io.stateInputs) {
-    const t = given?.[s.name];
+    const t = own(given, s.name);
     if (t === undefined) {
       out[s.name] = zeros(s.type, fixedDims(s, 'stateful.initial'));
       continue;
@@ -83,12 +83,13 @@ function describeTensor(t: TensorLike): string {
  */
 export function sampleFeeds(io: IoSpec, batch: number, sample: NamedTensors | undefined, state: NamedTensors): NamedTensors {
   const item: Record<string, TensorLike> = { ...state };
-  for (const s of io.inputs) item[s.name] = sample?.[s.name] ?? zeros(s.type, fixedDims(s, 'sampleInputs'));
+  for (const s of io.inputs) item[s.name] = own(sample, s.name) ?? zeros(s.type, fixedDims(s, 'sampleInputs'));
   const items = Array.from({ length: batch }, () => cloneTensors(item));
   return stackTensors(items, io.inputAxes);
 }
 
-const TENSOR_TYPES: ReadonlySet<string> = new Set(['float32', 'float64', 'int32', 'int64', 'uint8', 'int8', 'bool', 'float16', 'int16', 'uint16', 'uint32', 'uint64', 'string']);
+/** Every {@link TensorType}: the element types EPARA carries. */
+export const TENSOR_TYPES: ReadonlySet<string> = new Set(['float32', 'float64', 'int32', 'int64', 'uint8', 'int8', 'bool', 'float16', 'int16', 'uint16', 'uint32', 'uint64', 'string']);
 
 /**
  * `options.sampleInputs` of a load, checked as tensors whose data holds as many elements as their dims.

@@ -26,6 +26,20 @@ describe('what a loaded model can serve', () => {
     expect(() => checkServableIo(info([{ ...seq, nonTensor: 'map' }], [tensor('y')]), service())).toThrow(expect.objectContaining({ code: 'LOAD_FAILED', message: expect.stringMatching(/input 'seq' is a map/) }));
   });
 
+  it('refuses an input or a fetched output of a type EPARA does not carry (int4, uint4) with LOAD_FAILED, and serves the model without it', () => {
+    const int4 = { ...tensor('q'), type: 'int4' } as unknown as ModelIoInfo;
+    const uint4 = { ...tensor('u'), type: 'uint4' } as unknown as ModelIoInfo;
+    expect(() => checkServableIo(info([uint4], [tensor('y')]), service())).toThrow(expect.objectContaining({ code: 'LOAD_FAILED', message: expect.stringMatching(/input 'u' is a uint4 tensor \(a type onnxruntime-node does not hand over\)/) }));
+    expect(() => checkServableIo(info([tensor('x')], [int4, tensor('y')]), service())).toThrow(
+      expect.objectContaining({ code: 'LOAD_FAILED', message: expect.stringMatching(/output 'q' is an int4 tensor .*outputNames \(tensors: y\)/) }),
+    );
+    expect(() => checkServableIo(info([tensor('x')], [int4, tensor('y')]), service({ outputNames: ['y'] }))).not.toThrow();
+  });
+
+  it('refuses a model that names a value __proto__ (tensors are keyed by name in plain objects) with LOAD_FAILED', () => {
+    expect(() => checkServableIo(info([tensor('__proto__')], [tensor('y')]), service())).toThrow(expect.objectContaining({ code: 'LOAD_FAILED', message: expect.stringMatching(/'__proto__'/) }));
+  });
+
   it('refuses output and state names the model lacks with INVALID_OPTIONS', () => {
     const model = info([tensor('x'), tensor('h')], [tensor('y'), tensor('hN')]);
     expect(() => checkServableIo(model, service({ outputNames: ['z'] }))).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/outputNames.*\(y, hN\), got `z`/) }));

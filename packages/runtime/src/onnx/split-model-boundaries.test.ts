@@ -186,6 +186,45 @@ describe('splitModel: values that are not tensors never cross between stages', (
     expect(() => splitModel(bytes, { cutTensors: ['s_copy', 'h'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/'s' .*a sequence/) }));
   });
 
+  it.each([
+    ['int4', 22],
+    ['uint4', 21],
+    ['bfloat16', 16],
+  ])('refuses a cut at a %s tensor with INVALID_OPTIONS naming it: onnxruntime-node cannot hand one from stage to stage', (type, code) => {
+    // x → q (quantized, or cast to bfloat16) → y: q is made by one node and read by the next.
+    const g = createGraphBuilder({ name: `cut-${type}` });
+    g.input('x', 'float32', ['N', 4]);
+    if (code === 16) g.node('Cast', ['x'], ['q'], { to: code });
+    else g.node('QuantizeLinear', ['x', g.constant('scale', 'float32', [], [0.5]), g.constant('zero', 'int8', [], [0])], ['q']);
+    g.node(code === 16 ? 'Cast' : 'DequantizeLinear', code === 16 ? ['q'] : ['q', 'scale'], ['y'], code === 16 ? { to: 1 } : {});
+    g.output('y', 'float32', ['N', 4]);
+    const m = g.toModel({ irVersion: 10, opset: 21 });
+    const zero = m.graph!.initializer!.find((t) => t.name === 'zero');
+    if (zero) {
+      zero.dataType = code;
+      zero.rawData = new Uint8Array([0]);
+    }
+    expect(() => splitModel(encodeModel(m), { cutTensors: ['q'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(new RegExp(`'q' .*element type ${code} \\(${type}\\)`)) }));
+  });
+
+  it('returns a graph output that a later stage also reads from the last stage, which takes it in and hands it back', async () => {
+    const bytes = build('read-on', (g) => {
+      g.input('x', 'float32', ['N', 3]);
+      g.node('Relu', ['x'], ['h']);
+      g.node('Neg', ['h'], ['y']);
+      g.node('ReduceSum', ['y', g.constant('down', 'int64', [1], [0])], ['m'], { keepdims: 0 });
+      g.output('y', 'float32', ['N', 3]);
+      g.output('m', 'float32', [3]);
+    });
+    const stages = splitModel(bytes, { cutTensors: ['h', 'y'] });
+    expect(stages.map((st) => [st.inputs, st.outputs])).toEqual([
+      [['x'], ['h']],
+      [['h'], ['y']],
+      [['y'], ['m', 'y']],
+    ]);
+    await expectSplitAnswersAsWhole(bytes, ['h', 'y'], x());
+  });
+
   it('splits a model whose sequence stays inside one stage, and answers as the whole model', async () => {
     await expectSplitAnswersAsWhole(sequenceModel(false), ['d'], x());
     await expectSplitAnswersAsWhole(sequenceModel(true), ['h'], x());

@@ -2,9 +2,25 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EparaError, invalidOption } from '@epara/core';
 import { decodeModel, encodeModel } from './onnx-codec.js';
-import { onnxElemBytes, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxSparseTensor, type OnnxTensor, type OnnxValueInfo } from './onnx-types.js';
+import { ONNX_DATA_TYPE, onnxElemBytes, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxSparseTensor, type OnnxTensor, type OnnxValueInfo } from './onnx-types.js';
 import { inferElemTypes, nonTensorValues } from './value-types.js';
 
+/** The ONNX element type codes of the tensors EPARA carries. */
+const CARRIED_CODES: ReadonlySet<number> = new Set(Object.values(ONNX_DATA_TYPE));
+
+/** Names of the ONNX element types EPARA does not carry, for messages. */
+const ELEM_NAMES: Readonly<Record<number, string>> = {
+  14: 'complex64',
+  15: 'complex128',
+  16: 'bfloat16',
+  17: 'float8e4m3fn',
+  18: 'float8e4m3fnuz',
+  19: 'float8e5m2',
+  20: 'float8e5m2fnuz',
+  21: 'uint4',
+  22: 'int4',
+  23: 'float4e2m1',
+};
 /** Options of {@link splitModel}. */
 export interface SplitModelOptions {
   /**
@@ -43,7 +59,8 @@ export interface ModelStage {
  *
  * @throws EparaError `INVALID_INPUT` for bytes that are not a model; `INVALID_OPTIONS` for a cut that is not
  * produced by a node, repeated, that would leave a stage empty, or that would pass a value that is not a tensor
- * (a sequence, a map, an optional) from one stage to another.
+ * (a sequence, a map, an optional) or a tensor of a type EPARA does not carry (int4, bfloat16…) from one stage to
+ * another.
  * @example
  * ```ts
  * const stages = splitModel(buildMlp({ inputSize: 8, hidden: [16, 16], outputs: 2 }), { cutTensors: ['h0'] });
@@ -85,21 +102,31 @@ export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): 
   // Graph outputs no (non-Constant) node produces — a graph input or an initializer returned as it is, a
   // Constant's value — are the last stage's: it reads them and returns them.
   const unproduced = [...graphOutputs].filter((v) => !producer.has(v));
+  // A graph output a later stage also reads (`y` returned and summed on): the last stage takes it and returns it
+  // too, so that the pipeline, which returns what no later stage reads, returns it (it was read as internal, and
+  // dropped from every answer).
+  const readOn = [...graphOutputs].filter((v) => producer.has(v) && producer.get(v)! < stageCount - 1 && (lastReader.get(v) ?? -1) > producer.get(v)!);
+  const lastReads = [...unproduced, ...readOn];
   for (let s = 0; s < stageCount; s++) {
     const ownNodes = nodes.filter((n, i) => stageOf[i] === s && !isConstantNode(n));
-    const reads = [...new Set([...ownNodes.flatMap(nodeReads), ...(s === stageCount - 1 ? unproduced : [])])];
+    const reads = [...new Set([...ownNodes.flatMap(nodeReads), ...(s === stageCount - 1 ? lastReads : [])])];
     const stageNodes = [...reads.flatMap((v) => constants.get(v) ?? []), ...ownNodes];
     const produced = new Set(stageNodes.flatMap((n) => n.output ?? []).filter((o) => o));
     const inputs = reads.filter((v) => !produced.has(v) && !initializerNames.has(v) && (graphInputs.has(v) || producer.has(v)));
-    // A sequence, map or optional between stages: onnxruntime-node can neither return it from one nor feed it to the next.
+    // A sequence, map or optional between stages: onnxruntime-node can neither return it from one nor feed it to the
+    // next; nor a tensor of a type EPARA does not carry (int4 returned ends the process out of memory, bfloat16 at a
+    // boundary fails the stage's load).
     for (const v of inputs) {
-      const kind = producer.has(v) ? nonTensor.get(v) : undefined;
-      if (kind !== undefined) {
-        throw new EparaError('INVALID_OPTIONS', `cutTensors: value '${v}' would cross from stage ${producer.get(v)} to stage ${s}, and it is ${kind}, not a tensor: no stage can hand it on; cut where only tensors cross`, { field: 'cutTensors', value: v });
+      if (!producer.has(v)) continue;
+      const kind = nonTensor.get(v);
+      const code = types.get(v);
+      const uncarried = kind === undefined && code !== undefined && !CARRIED_CODES.has(code) ? `a tensor of ONNX element type ${code}${ELEM_NAMES[code] ? ` (${ELEM_NAMES[code]})` : ''}, which onnxruntime-node does not hand over` : undefined;
+      if (kind !== undefined || uncarried !== undefined) {
+        throw new EparaError('INVALID_OPTIONS', `cutTensors: value '${v}' would cross from stage ${producer.get(v)} to stage ${s}, and it is ${uncarried ?? `${kind}, not a tensor`}: no stage can hand it on; cut where only tensors cross`, { field: 'cutTensors', value: v });
       }
     }
     const outputs = [...produced].filter((v) => !constants.has(v) && (graphOutputs.has(v) || (lastReader.get(v) ?? -1) > s));
-    if (s === stageCount - 1) outputs.push(...unproduced);
+    if (s === stageCount - 1) outputs.push(...lastReads);
     const usedInits = new Set(reads.filter((v) => initializerNames.has(v) && !produced.has(v)));
     const stageGraph: OnnxGraph = {
       name: `${graph.name ?? 'graph'}_stage${s}`,

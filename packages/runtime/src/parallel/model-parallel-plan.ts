@@ -1,6 +1,6 @@
 import { EparaError, type TensorType } from '@epara/core';
 import type { LoadedModelInfo } from '../devices/device-port.js';
-import { what } from '../executor/servable-io.js';
+import { carried, what } from '../executor/servable-io.js';
 
 /** How values flow through a loaded pipeline. */
 export interface PipelineDataflow {
@@ -16,7 +16,8 @@ export interface PipelineDataflow {
 
 /**
  * Works out the dataflow of a pipeline from what each loaded stage declares. A stage output that is not a
- * tensor (a ZipMap's sequence of maps) and that nothing reads or returns is not fetched.
+ * tensor EPARA carries (a ZipMap's sequence of maps, an int4 tensor) and that nothing reads or returns is not
+ * fetched.
  *
  * @throws EparaError `INVALID_OPTIONS` when a requested output is produced by no stage; `LOAD_FAILED` naming a
  * stage input, a returned output or a value handed between stages that is not a tensor (onnxruntime-node can
@@ -26,11 +27,11 @@ export function planDataflow(infos: readonly LoadedModelInfo[], outputNames?: re
   const refuse = (why: string): never => {
     throw new EparaError('LOAD_FAILED', `pipeline: ${why}`, {});
   };
-  for (const [i, info] of infos.entries()) for (const v of info.inputs) if (v.nonTensor !== undefined) refuse(`stage ${i} input '${v.name}' is ${what(v)}, which onnxruntime-node cannot feed`);
+  for (const [i, info] of infos.entries()) for (const v of info.inputs) if (!carried(v)) refuse(`stage ${i} input '${v.name}' is ${what(v)}, which onnxruntime-node cannot feed`);
   const flow = plan(infos, outputNames);
-  const nonTensor = new Map(infos.flatMap((info) => info.outputs.filter((v) => v.nonTensor !== undefined).map((v) => [v.name, v] as const)));
+  const nonTensor = new Map(infos.flatMap((info) => info.outputs.filter((v) => !carried(v)).map((v) => [v.name, v] as const)));
   if (nonTensor.size === 0) return flow;
-  const tensors = infos.flatMap((info) => info.outputs.filter((v) => v.nonTensor === undefined).map((v) => v.name));
+  const tensors = infos.flatMap((info) => info.outputs.filter(carried).map((v) => v.name));
   for (const [name, v] of nonTensor) {
     const use = flow.lastUse.get(name);
     if (use === Number.POSITIVE_INFINITY) refuse(`output '${name}' is ${what(v)}, which onnxruntime-node cannot return; list the outputs to return in outputNames (tensors: ${tensors.join(', ')})`);

@@ -2,7 +2,7 @@ import { EparaError, fitProfile, invalidOption, type Clock, type LatencyProfile,
 import { checkSignal } from '@epara/core/internal';
 import { createDevice, type DeviceHandle, type DeviceOptions } from '../devices/device-handle.js';
 import type { LoadedModelInfo } from '../devices/device-port.js';
-import { what } from '../executor/servable-io.js';
+import { carried, what } from '../executor/servable-io.js';
 import { measureLatencies } from './measure-latencies.js';
 
 /** Options of {@link profileModel}. Defaults in {@link DEFAULT_PROFILE_OPTIONS}. */
@@ -89,10 +89,10 @@ export async function profileModel(options: ProfileModelOptions): Promise<Latenc
  * @throws EparaError `LOAD_FAILED` naming an input that is not a tensor (no run could feed it), or when no output is one.
  */
 export function tensorOutputs(info: LoadedModelInfo): string[] | undefined {
-  for (const i of info.inputs) if (i.nonTensor !== undefined) throw new EparaError('LOAD_FAILED', `profileModel: input '${i.name}' is ${what(i)}, which onnxruntime-node cannot feed`, { input: i.name });
-  if (info.outputs.every((v) => v.nonTensor === undefined)) return undefined;
-  const tensors = info.outputs.filter((v) => v.nonTensor === undefined).map((v) => v.name);
-  if (tensors.length === 0) throw new EparaError('LOAD_FAILED', `profileModel: no output is a tensor (${info.outputs.map((v) => `'${v.name}' is ${what(v)}`).join(', ')}), and onnxruntime-node returns nothing else`, {});
+  for (const i of info.inputs) if (!carried(i)) throw new EparaError('LOAD_FAILED', `profileModel: input '${i.name}' is ${what(i)}, which onnxruntime-node cannot feed`, { input: i.name });
+  if (info.outputs.every(carried)) return undefined;
+  const tensors = info.outputs.filter(carried).map((v) => v.name);
+  if (tensors.length === 0) throw new EparaError('LOAD_FAILED', `profileModel: no output is a tensor EPARA carries (${info.outputs.map((v) => `'${v.name}' is ${what(v)}`).join(', ')}), and onnxruntime-node returns nothing else`, {});
   return tensors;
 }
 

@@ -65,7 +65,7 @@ export function concatAlong(parts: readonly TensorLike[], axis: number): TensorL
 export function splitTensors(outputs: NamedTensors, count: number, axes: BatchAxes): Record<string, TensorLike>[] {
   const items: Record<string, TensorLike>[] = Array.from({ length: count }, () => ({}));
   for (const [name, t] of Object.entries(outputs)) {
-    const axis = name in axes ? axes[name]! : 0;
+    const axis = Object.hasOwn(axes, name) ? axes[name]! : 0;
     if (axis === null || t.dims.length === 0) {
       for (const it of items) it[name] = t;
       continue;
