@@ -42,6 +42,10 @@ export class InboundRequests {
   readonly #byLink = new Map<string, Set<string>>();
   /** Per open link, the request ids answered (or cancelled) on it, oldest first. */
   readonly #answered = new Map<string, Set<number>>();
+  /** Resolved once nothing runs ({@link idle}). */
+  readonly #idleWaiters = new Set<() => void>();
+  /** From {@link refuse} on: new requests are answered `CLOSED` at once (the node drains). */
+  #refusing = false;
 
   constructor(config: InboundConfig) {
     this.#c = config;
@@ -68,6 +72,16 @@ export class InboundRequests {
     let answered = this.#answered.get(linkId);
     if (answered?.has(requestId) === true) return;
     if (!answered) this.#answered.set(linkId, (answered = new Set()));
+    if (this.#refusing) {
+      // The sender retries a `CLOSED` answer on another server at once, as a request this one did not serve.
+      this.#remember(linkId, requestId);
+      try {
+        this.#c.reply(linkId, { type: 'error', requestId, error: new EparaError('CLOSED', 'peer is draining: send the request to another server', { retryable: true }) });
+      } catch {
+        // The link closed meanwhile: the sender sees the close instead.
+      }
+      return;
+    }
     const controller = new AbortController();
     this.#add(key, { controller, linkId, requestId, from });
     const visited = m.visited.includes(from) ? m.visited : [...m.visited, from];
@@ -92,6 +106,20 @@ export class InboundRequests {
     const running = this.#running.get(`${linkId}#${requestId}`);
     if (running !== undefined || from === undefined) return abort(running);
     for (const key of [...(this.#bySender.get(`${from}#${requestId}`) ?? [])]) abort(this.#running.get(key));
+  }
+
+  /**
+   * The node drains: requests already running here finish and are answered as usual, new ones are answered
+   * `CLOSED` at once, which their senders retry on another server ({@link idle} says when the last one settled).
+   */
+  refuse(): void {
+    this.#refusing = true;
+  }
+
+  /** Resolves once no request runs here (at once when none does). */
+  idle(): Promise<void> {
+    if (this.#running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.add(resolve));
   }
 
   /** The link closed: nobody is waiting for these answers any more. */
@@ -131,6 +159,10 @@ export class InboundRequests {
     this.#running.delete(key);
     removeFrom(this.#bySender, `${r.from}#${r.requestId}`, key);
     removeFrom(this.#byLink, r.linkId, key);
+    if (this.#running.size === 0) {
+      for (const resolve of [...this.#idleWaiters]) resolve();
+      this.#idleWaiters.clear();
+    }
     return r;
   }
 
