@@ -6,6 +6,9 @@ import { decodeFrame, encodeFrame } from '@epara/mesh/wire';
 import type { WireMessage } from '@epara/mesh/wire';
 import type { ResolvedNatsOffloaderOptions } from './nats-offload-options.js';
 
+/** Reply subjects remembered as answered, per member: the most recent this many. */
+export const ANSWERED_KEPT = 4096;
+
 /** Header names of the offload control replies (the payload of `done` is a protocol frame). */
 export const OFFLOAD_HEADERS = { kind: 'Epara-Kind', server: 'Epara-Server', code: 'Epara-Code', reason: 'Epara-Reason' } as const;
 
@@ -26,7 +29,13 @@ export class NatsOffloadServer {
   readonly #o: ResolvedNatsOffloaderOptions;
   readonly #nc: NatsConnection;
   readonly #subs = new Map<ServiceId, Subscription>();
+  /** The requests running here, by reply subject (each attempt of a sender has its own). */
   readonly #running = new Map<string, AbortController>();
+  /**
+   * The reply subjects of the last {@link ANSWERED_KEPT} requests this member answered (or had cancelled), oldest
+   * first: a copy of one of them arriving later is not run again.
+   */
+  readonly #answered = new Set<string>();
   readonly #cancelSubject: string;
   #cancelSub: Subscription | undefined;
   served = 0;
@@ -80,6 +89,11 @@ export class NatsOffloadServer {
   #onRequest(serviceId: ServiceId, msg: Msg): void {
     const reply = msg.reply;
     if (!reply) return;
+    // One run per reply subject: a copy of a request running or answered here (a submit delivered twice, a
+    // sender that reuses a subject) is not run again. Before, the copy replaced the first in the running set —
+    // a cancel then reached only the copy, and both answers went to the one subject, the sender taking
+    // whichever came first (another request's answer, when a faulty sender gave two requests one subject).
+    if (this.#running.has(reply) || this.#answered.has(reply)) return;
     let m: ReturnType<typeof decodeFrame>;
     try {
       m = decodeFrame(new Uint8Array(msg.data), this.#o.limits); // own the bytes: decoded tensors are views into them
@@ -112,9 +126,16 @@ export class NatsOffloadServer {
       )
       .then((message) => {
         clearInterval(progress);
-        if (this.#running.get(reply) === controller) this.#running.delete(reply);
+        if (this.#running.get(reply) !== controller) return; // answered CLOSED by close()
+        this.#running.delete(reply);
+        this.#remember(reply);
         if (!controller.signal.aborted) this.#done(reply, message);
       });
+  }
+
+  #remember(reply: string): void {
+    this.#answered.add(reply);
+    if (this.#answered.size > ANSWERED_KEPT) this.#answered.delete(this.#answered.values().next().value!);
   }
 
   #decline(reply: string, code: EparaError['code'], reason: string): void {
