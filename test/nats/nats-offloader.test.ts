@@ -274,4 +274,26 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     expect(b.fake.stats().executed).toBe(2);
     expect(b.offloader.stats().served).toBe(2);
   });
+
+  it('a member that drains answers the requests it runs, and new forwards go to the other members', async () => {
+    const prefix = uniqueName('t');
+    let taken!: () => void;
+    const takenP = new Promise<void>((r) => (taken = r));
+    const wrap = (e: FakeExecutor): LocalExecutor => ({ ...e, submit: (...args) => (taken(), e.submit(...args)) });
+    // Patience far beyond the test: only an answer can end an attempt.
+    const [a, b, c] = await Promise.all([node(prefix, 'a', 1, 2, undefined, 20_000), node(prefix, 'b', 2, 1000, wrap, 20_000), node(prefix, 'c', 3, 2, undefined, 20_000)]);
+    await b.offloader.serve(['svc']);
+    const running = a.offloader.forward('svc', inputs, { deadline: Date.now() + 30_000 });
+    await takenP;
+    await c.offloader.serve(['svc']);
+    const drained = b.offloader.drain();
+    // b left the queue group: what a sends now goes to c (or, sent before the broker saw b leave, is declined by b).
+    const later = await Promise.all([1, 2, 3].map(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 30_000 })));
+    expect(later.map(tagOf)).toEqual([3, 3, 3]);
+    // The request b had taken is answered by b, not cut off and retried: before, a drain (close) answered it CLOSED.
+    expect(tagOf(await running)).toBe(2);
+    await drained;
+    expect(b.fake.stats().executed).toBe(1);
+    expect(a.offloader.stats()).toMatchObject({ retriedUnanswered: 0 });
+  }, 60_000);
 });

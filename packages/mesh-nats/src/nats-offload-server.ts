@@ -36,6 +36,9 @@ export class NatsOffloadServer {
    * first: a copy of one of them arriving later is not run again.
    */
   readonly #answered = new Set<string>();
+  /** Resolved once nothing runs here ({@link drain}). */
+  readonly #idleWaiters = new Set<() => void>();
+  #draining = false;
   readonly #cancelSubject: string;
   #cancelSub: Subscription | undefined;
   served = 0;
@@ -66,6 +69,24 @@ export class NatsOffloadServer {
     }
   }
 
+  /**
+   * Stops taking requests (leaves every queue group: the broker hands them to the other members) and resolves once
+   * the requests running here are answered. A request that still reaches it (sent before the broker saw it leave)
+   * is declined `CLOSED`, which its sender retries on another member at once.
+   */
+  drain(): Promise<void> {
+    this.#draining = true;
+    // Drained, not unsubscribed: the requests already on their way to this member are still read (and declined),
+    // where an unsubscribe drops them unanswered, each sender waiting out `acceptTimeoutMs` before a retry that
+    // counts as unanswered.
+    for (const [id, sub] of [...this.#subs]) {
+      this.#subs.delete(id);
+      sub.drain().catch((err: unknown) => this.#o.logger.debug({ err }, 'queue-group drain failed'));
+    }
+    if (this.#running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.add(resolve));
+  }
+
   /** Services served now. */
   services(): ServiceId[] {
     return [...this.#subs.keys()];
@@ -84,6 +105,7 @@ export class NatsOffloadServer {
       this.#done(reply, { type: 'error', error: new EparaError('CLOSED', 'the serving member is shutting down') });
       c.abort(new EparaError('CLOSED', 'server stopped serving'));
     }
+    this.#idle();
   }
 
   #onRequest(serviceId: ServiceId, msg: Msg): void {
@@ -107,6 +129,7 @@ export class NatsOffloadServer {
     const estimate = o.executor.estimate(serviceId);
     if (m.visited.includes(o.selfId)) return this.#decline(reply, 'OVERLOADED', 'this server already saw the request');
     if (m.hops > m.maxHops) return this.#decline(reply, 'HOP_LIMIT', `hop ${m.hops} exceeds the limit ${m.maxHops}`);
+    if (this.#draining) return this.#decline(reply, 'CLOSED', 'this server is draining');
     if (estimate === undefined || !estimate.ready) return this.#decline(reply, 'NO_INSTANCE', `no ready instance of ${serviceId} here`);
     if (estimate.completionAt > deadline - o.guardMs) return this.#decline(reply, 'OVERLOADED', `would finish ${Math.round(estimate.completionAt - deadline)} ms late here`);
     this.#accept(reply, serviceId, m.inputs, deadline);
@@ -130,7 +153,13 @@ export class NatsOffloadServer {
         this.#running.delete(reply);
         this.#remember(reply);
         if (!controller.signal.aborted) this.#done(reply, message);
+        if (this.#running.size === 0) this.#idle();
       });
+  }
+
+  #idle(): void {
+    for (const resolve of [...this.#idleWaiters]) resolve();
+    this.#idleWaiters.clear();
   }
 
   #remember(reply: string): void {

@@ -265,7 +265,9 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       inbound.refuse();
       const timeoutMs = options.timeoutMs ?? this.#o.drainTimeoutMs;
       this.#o.logger.info({ id: this.id, pending: this.#pending.size, received: inbound.size, timeoutMs }, 'node draining');
-      if (this.#pending.size > 0 || inbound.size > 0) await this.#atMost(Promise.all([this.#drained(), inbound.idle()]), timeoutMs);
+      // A queue-group offloader leaves its groups and answers what it took (its members take the rest).
+      const served = this.#p.offloadServing?.drain();
+      await this.#atMost(Promise.all([this.#drained(), inbound.idle(), served]), timeoutMs);
       await this.close();
     })();
     return this.#drainP;
