@@ -113,6 +113,7 @@ export class FaultHarness {
       });
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    if (process.env['EPARA_FAULT_DEBUG']) for (const s of [child.stdout!, child.stderr!]) s.on('data', (b: Buffer) => process.stderr.write(b));
     const started = seen('"address"').then(() => JSON.parse(out.slice(out.indexOf('{"address"')).split('\n')[0]!) as { address: string; listening: string });
     const address = started.then((s) => s.address);
     const listening = started.then((s) => s.listening);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { input, ready, serverOf, until } from './helpers.js';
 import { completions, expectInvariants, FaultHarness, submitAll } from './fault-harness.js';
+import { MESH_TYPE, meshTypeOf } from './ws-frames.js';
 import type { PeerProcess } from './fault-harness.js';
 
 /*
@@ -57,5 +58,42 @@ describe('a placement server restarted under its id while its old process is sto
     await until(() => n9.view().entries['n1']?.address === address && ready(n9, 'n1'), 'n9 sees an instance on the new run of n1', 60_000);
     const out = await n9.submit('echo', input([7]), { deadline: Date.now() + 5000 });
     expect([serverOf(out), (out['x']!.data as Float32Array)[0]]).toEqual([3, 14]);
+  }, 90_000); // a hang guard only
+
+  it("the leader's decision reaches the new run before the run sees it lead: it is sent again once the run reports to it", async () => {
+    // Every node behind its own frame proxy. The ring tokens n1 sends to n2's new run are held back until n1 has
+    // computed its placement for that run (and sent it), so the run gets the decision while its view does not hold
+    // n1 yet — as a loaded machine can order them: n1 learns of the run through n9, the run of n1 only through
+    // n1's token — and ignores it (or the decision went over the old run's link, which the new run's replaced).
+    // Before, nothing sent it again — it had placed for the new run, so no `joined` run followed — and the service
+    // had no instance until the ten-minute period.
+    const n9 = await h.proxiedObserver({ id: 'n9', placement: { initialDelayMs: 300 }, placementPeriodMs: PERIOD_MS });
+    const seed = n9.address!;
+    const n1 = await h.proxiedPeer({ id: 'n1', seed, serviceTimeMs: 20, tag: 1, placement: true, noDevice: true, placementPeriodMs: PERIOD_MS, demandAt: 'n2' });
+    const old = await h.proxiedPeer({ id: 'n2', seed, serviceTimeMs: 20, tag: 2, placement: true, placementPeriodMs: PERIOD_MS });
+    await until(() => ready(n9, 'n2') && n9.stats().leader === 'n1', 'n9 sees the instance n1 placed on n2', 30_000);
+
+    const fresh = await h.proxiedPeer({ id: 'n2', seed, serviceTimeMs: 20, tag: 3, placement: true, placementPeriodMs: PERIOD_MS, waitForStart: true });
+    const runs = n1.output().split('"placementComputed"').length - 1;
+    let held: Buffer[] | undefined = [];
+    let release = false;
+    // Installed after the new run's proxy: only frames to the new run are held (the old run's proxy is left as is).
+    h.frames((frame, link) => {
+      if (held === undefined || link.from !== 'n1' || link.to !== 'n2') return [frame.raw];
+      if (meshTypeOf(frame) !== MESH_TYPE.syncToken) return [frame.raw];
+      if (!release) return (held.push(frame.raw), []);
+      const out = [...held, frame.raw];
+      held = undefined;
+      return out;
+    });
+    old.child.kill('SIGSTOP');
+    fresh.startNow();
+    const address = await fresh.address;
+    // n1 placed for the new run (trigger `joined`); the tokens go through from its next one on.
+    await n1.printed('"placementComputed"', runs + 1);
+    release = true;
+    await until(() => n9.view().entries['n2']?.address === address && ready(n9, 'n2'), 'n9 sees an instance on the new run of n2', 60_000);
+    const out = await n9.submit('echo', input([8]), { deadline: Date.now() + 5000 });
+    expect([serverOf(out), (out['x']!.data as Float32Array)[0]]).toEqual([3, 16]);
   }, 90_000); // a hang guard only
 });

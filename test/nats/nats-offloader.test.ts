@@ -6,6 +6,7 @@ import type { NatsOffloader } from '@epara/mesh-nats';
 import { createManualClock, EparaError } from '@epara/core';
 import type { LocalExecutor, NamedTensors } from '@epara/core';
 import { codeOf } from '@epara/mesh/testing';
+import { decodeFrame, encodeFrame } from '@epara/mesh/wire';
 import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';
 
@@ -228,5 +229,71 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     b.offloader.close();
     expect(tagOf(await result)).toBe(3);
     expect(a.offloader.stats()).toMatchObject({ retried: 1, retriedUnanswered: 0 });
+  }, 60_000);
+
+  it('a request delivered twice on one reply subject runs once and is answered once, and a copy after the answer is not run again', async () => {
+    const prefix = uniqueName('t');
+    // b takes 300 ms a request: the copy arrives while the first runs.
+    const b = await node(prefix, 'b', 2, 300);
+    await b.offloader.serve(['svc']);
+    const nc = await connectNats({ servers: server.url });
+    conns.push(nc);
+    const answers = new Map<string, number[]>();
+    const done = new Map<string, () => void>();
+    const inbox = `${uniqueName('r')}`;
+    nc.subscribe(`${inbox}.*`, {
+      callback: (_e, msg) => {
+        if (msg.headers?.get('Epara-Kind') !== 'done') return;
+        const m = decodeFrame(new Uint8Array(msg.data));
+        answers.set(msg.subject, [...(answers.get(msg.subject) ?? []), m.type === 'result' ? (m.outputs['x']!.data as Float32Array)[0]! : -1]);
+        done.get(msg.subject)?.();
+      },
+    });
+    await nc.flush();
+    const submit = (v: number): Uint8Array =>
+      encodeFrame({ type: 'submit', requestId: v, serviceId: 'svc', budgetMs: 20_000, hops: 1, maxHops: 2, visited: ['a'], priority: 0, inputs: { x: { type: 'float32', dims: [1], data: Float32Array.of(v) } } });
+    const answered = (reply: string): Promise<void> => new Promise((r) => done.set(reply, r));
+    const send = (reply: string, v: number): void => nc.publish(`${prefix}.svc.svc`, submit(v), { reply });
+
+    // The same request twice on one subject, and another request a faulty sender gave that subject too.
+    const first = answered(`${inbox}.1`);
+    send(`${inbox}.1`, 1);
+    send(`${inbox}.1`, 1);
+    send(`${inbox}.1`, 5);
+    await first;
+    // A copy after the answer, then a request on a subject of its own: its answer comes after b read the copy
+    // (one publisher's messages reach a subscriber in order).
+    send(`${inbox}.1`, 1);
+    const marker = answered(`${inbox}.2`);
+    send(`${inbox}.2`, 7);
+    await marker;
+    // Before, the copies replaced the first in b's running set and each was answered on the subject: three runs,
+    // and the sender took whichever answer came first (the answer to 5, for the request of 1, once in a while).
+    expect(answers.get(`${inbox}.1`)).toEqual([2]);
+    expect(answers.get(`${inbox}.2`)).toEqual([14]);
+    expect(b.fake.stats().executed).toBe(2);
+    expect(b.offloader.stats().served).toBe(2);
+  });
+
+  it('a member that drains answers the requests it runs, and new forwards go to the other members', async () => {
+    const prefix = uniqueName('t');
+    let taken!: () => void;
+    const takenP = new Promise<void>((r) => (taken = r));
+    const wrap = (e: FakeExecutor): LocalExecutor => ({ ...e, submit: (...args) => (taken(), e.submit(...args)) });
+    // Patience far beyond the test: only an answer can end an attempt.
+    const [a, b, c] = await Promise.all([node(prefix, 'a', 1, 2, undefined, 20_000), node(prefix, 'b', 2, 1000, wrap, 20_000), node(prefix, 'c', 3, 2, undefined, 20_000)]);
+    await b.offloader.serve(['svc']);
+    const running = a.offloader.forward('svc', inputs, { deadline: Date.now() + 30_000 });
+    await takenP;
+    await c.offloader.serve(['svc']);
+    const drained = b.offloader.drain();
+    // b left the queue group: what a sends now goes to c (or, sent before the broker saw b leave, is declined by b).
+    const later = await Promise.all([1, 2, 3].map(() => a.offloader.forward('svc', inputs, { deadline: Date.now() + 30_000 })));
+    expect(later.map(tagOf)).toEqual([3, 3, 3]);
+    // The request b had taken is answered by b, not cut off and retried: before, a drain (close) answered it CLOSED.
+    expect(tagOf(await running)).toBe(2);
+    await drained;
+    expect(b.fake.stats().executed).toBe(1);
+    expect(a.offloader.stats()).toMatchObject({ retriedUnanswered: 0 });
   }, 60_000);
 });

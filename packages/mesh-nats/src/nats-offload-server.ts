@@ -6,6 +6,9 @@ import { decodeFrame, encodeFrame } from '@epara/mesh/wire';
 import type { WireMessage } from '@epara/mesh/wire';
 import type { ResolvedNatsOffloaderOptions } from './nats-offload-options.js';
 
+/** Reply subjects remembered as answered, per member: the most recent this many. */
+export const ANSWERED_KEPT = 4096;
+
 /** Header names of the offload control replies (the payload of `done` is a protocol frame). */
 export const OFFLOAD_HEADERS = { kind: 'Epara-Kind', server: 'Epara-Server', code: 'Epara-Code', reason: 'Epara-Reason' } as const;
 
@@ -26,7 +29,16 @@ export class NatsOffloadServer {
   readonly #o: ResolvedNatsOffloaderOptions;
   readonly #nc: NatsConnection;
   readonly #subs = new Map<ServiceId, Subscription>();
+  /** The requests running here, by reply subject (each attempt of a sender has its own). */
   readonly #running = new Map<string, AbortController>();
+  /**
+   * The reply subjects of the last {@link ANSWERED_KEPT} requests this member answered (or had cancelled), oldest
+   * first: a copy of one of them arriving later is not run again.
+   */
+  readonly #answered = new Set<string>();
+  /** Resolved once nothing runs here ({@link drain}). */
+  readonly #idleWaiters = new Set<() => void>();
+  #draining = false;
   readonly #cancelSubject: string;
   #cancelSub: Subscription | undefined;
   served = 0;
@@ -57,6 +69,24 @@ export class NatsOffloadServer {
     }
   }
 
+  /**
+   * Stops taking requests (leaves every queue group: the broker hands them to the other members) and resolves once
+   * the requests running here are answered. A request that still reaches it (sent before the broker saw it leave)
+   * is declined `CLOSED`, which its sender retries on another member at once.
+   */
+  drain(): Promise<void> {
+    this.#draining = true;
+    // Drained, not unsubscribed: the requests already on their way to this member are still read (and declined),
+    // where an unsubscribe drops them unanswered, each sender waiting out `acceptTimeoutMs` before a retry that
+    // counts as unanswered.
+    for (const [id, sub] of [...this.#subs]) {
+      this.#subs.delete(id);
+      sub.drain().catch((err: unknown) => this.#o.logger.debug({ err }, 'queue-group drain failed'));
+    }
+    if (this.#running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.add(resolve));
+  }
+
   /** Services served now. */
   services(): ServiceId[] {
     return [...this.#subs.keys()];
@@ -75,11 +105,17 @@ export class NatsOffloadServer {
       this.#done(reply, { type: 'error', error: new EparaError('CLOSED', 'the serving member is shutting down') });
       c.abort(new EparaError('CLOSED', 'server stopped serving'));
     }
+    this.#idle();
   }
 
   #onRequest(serviceId: ServiceId, msg: Msg): void {
     const reply = msg.reply;
     if (!reply) return;
+    // One run per reply subject: a copy of a request running or answered here (a submit delivered twice, a
+    // sender that reuses a subject) is not run again. Before, the copy replaced the first in the running set —
+    // a cancel then reached only the copy, and both answers went to the one subject, the sender taking
+    // whichever came first (another request's answer, when a faulty sender gave two requests one subject).
+    if (this.#running.has(reply) || this.#answered.has(reply)) return;
     let m: ReturnType<typeof decodeFrame>;
     try {
       m = decodeFrame(new Uint8Array(msg.data), this.#o.limits); // own the bytes: decoded tensors are views into them
@@ -93,6 +129,7 @@ export class NatsOffloadServer {
     const estimate = o.executor.estimate(serviceId);
     if (m.visited.includes(o.selfId)) return this.#decline(reply, 'OVERLOADED', 'this server already saw the request');
     if (m.hops > m.maxHops) return this.#decline(reply, 'HOP_LIMIT', `hop ${m.hops} exceeds the limit ${m.maxHops}`);
+    if (this.#draining) return this.#decline(reply, 'CLOSED', 'this server is draining');
     if (estimate === undefined || !estimate.ready) return this.#decline(reply, 'NO_INSTANCE', `no ready instance of ${serviceId} here`);
     if (estimate.completionAt > deadline - o.guardMs) return this.#decline(reply, 'OVERLOADED', `would finish ${Math.round(estimate.completionAt - deadline)} ms late here`);
     this.#accept(reply, serviceId, m.inputs, deadline);
@@ -112,9 +149,22 @@ export class NatsOffloadServer {
       )
       .then((message) => {
         clearInterval(progress);
-        if (this.#running.get(reply) === controller) this.#running.delete(reply);
+        if (this.#running.get(reply) !== controller) return; // answered CLOSED by close()
+        this.#running.delete(reply);
+        this.#remember(reply);
         if (!controller.signal.aborted) this.#done(reply, message);
+        if (this.#running.size === 0) this.#idle();
       });
+  }
+
+  #idle(): void {
+    for (const resolve of [...this.#idleWaiters]) resolve();
+    this.#idleWaiters.clear();
+  }
+
+  #remember(reply: string): void {
+    this.#answered.add(reply);
+    if (this.#answered.size > ANSWERED_KEPT) this.#answered.delete(this.#answered.values().next().value!);
   }
 
   #decline(reply: string, code: EparaError['code'], reason: string): void {

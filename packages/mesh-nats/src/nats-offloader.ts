@@ -124,6 +124,15 @@ export class NatsOffloader implements Offloader {
     }
   }
 
+  /**
+   * Stops taking requests (leaves every queue group, so the other members take them; one that still arrives is
+   * declined `CLOSED` and retried elsewhere at once) and resolves once the requests running here are answered.
+   * Forwarding goes on until {@link close}. A node's `drain()` calls it.
+   */
+  drain(): Promise<void> {
+    return this.#server.drain();
+  }
+
   /** Stops serving and rejects every forward in flight with `CLOSED`. */
   close(): void {
     if (this.#closed) return;

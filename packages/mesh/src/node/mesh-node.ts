@@ -242,11 +242,12 @@ export class MeshNode extends EventEmitter<NodeEvents> {
   }
 
   /**
-   * Graceful shutdown for rolling restarts: refuses new submits at once (`CLOSED`, retryable elsewhere), waits
-   * up to `timeoutMs` for the requests it already accepted to settle (locally or offloaded), then {@link close}s
-   * — requests peers forwarded here and still running are then answered `CLOSED`, which their senders retry
-   * on another server. Idempotent; resolves when the node is closed. `timeoutMs: Infinity` waits for every
-   * accepted request.
+   * Graceful shutdown for rolling restarts: refuses new submits at once (`CLOSED`, retryable elsewhere) and new
+   * requests from peers (answered `CLOSED`, which their senders retry on another server at once), waits up to
+   * `timeoutMs` for the requests it already accepted — its own (locally or offloaded) and those peers forwarded
+   * here — to settle, then {@link close}s: what still runs for peers is then answered `CLOSED`, which their
+   * senders retry elsewhere. Idempotent; resolves when the node is closed. `timeoutMs: Infinity` waits for
+   * every accepted request.
    *
    * @throws EparaError (rejects) `INVALID_OPTIONS` when `timeoutMs` is not a number ≥ 0.
    */
@@ -257,9 +258,16 @@ export class MeshNode extends EventEmitter<NodeEvents> {
     }
     this.#drainP ??= (async () => {
       this.#draining = true;
+      // Requests peers forwarded here finish too; new ones are refused `CLOSED`, which their senders retry
+      // elsewhere at once. Before, the drain waited for this node's own submits only and then closed, answering
+      // `CLOSED` to what peers had forwarded — each retried from scratch, or lost where no other server served it.
+      const inbound = this.#p.inbound;
+      inbound.refuse();
       const timeoutMs = options.timeoutMs ?? this.#o.drainTimeoutMs;
-      this.#o.logger.info({ id: this.id, pending: this.#pending.size, timeoutMs }, 'node draining');
-      if (this.#pending.size > 0) await this.#atMost(this.#drained(), timeoutMs);
+      this.#o.logger.info({ id: this.id, pending: this.#pending.size, received: inbound.size, timeoutMs }, 'node draining');
+      // A queue-group offloader leaves its groups and answers what it took (its members take the rest).
+      const served = this.#p.offloadServing?.drain();
+      await this.#atMost(Promise.all([this.#drained(), inbound.idle(), served]), timeoutMs);
       await this.close();
     })();
     return this.#drainP;

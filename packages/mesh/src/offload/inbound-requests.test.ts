@@ -197,4 +197,32 @@ describe('InboundRequests', () => {
     inbound.onSubmit('L2', 'b', submit(5));
     expect(handled).toHaveLength(2);
   });
+
+  it('cancels over another link find their requests among many running, and nothing stays indexed once they settle', async () => {
+    // A sender with many requests in flight on one link cancels them over its other link: each cancel finds its
+    // own request by sender and id (before, each scanned every running request: quadratic in a cancel storm).
+    const { inbound, handled, replies } = setup();
+    const n = 2000;
+    for (let id = 1; id <= n; id++) inbound.onSubmit('L2', 'b', submit(id));
+    inbound.onSubmit('L3', 'c', submit(7)); // another sender's request of a number b cancels
+    for (let id = 1; id <= n; id += 2) inbound.onCancel('L1', id, 'b');
+    inbound.onCancel('L1', 7, 'b');
+    expect(handled.filter((h) => h.r.signal?.aborted).length).toBe(n / 2);
+    expect(handled.at(-1)!.r.signal?.aborted).toBe(false);
+    for (const h of handled) h.resolve(x);
+    await flush();
+    // Only the requests not cancelled are answered, each once, on its own link and with its own id.
+    expect(replies.filter((r) => r.linkId === 'L2').map((r) => r.m.requestId)).toEqual(Array.from({ length: n / 2 }, (_, i) => 2 * (i + 1)));
+    expect(replies.filter((r) => r.linkId === 'L3').map((r) => r.m.requestId)).toEqual([7]);
+    expect(inbound.size).toBe(0);
+    expect(inbound.indexed).toBe(0);
+    // A link closed with requests running aborts exactly those, and leaves nothing indexed after they settle.
+    inbound.onSubmit('L4', 'b', submit(1));
+    inbound.onSubmit('L5', 'b', submit(1));
+    inbound.onLinkClosed('L4');
+    expect(handled.slice(-2).map((h) => h.r.signal?.aborted)).toEqual([true, false]);
+    for (const h of handled.slice(-2)) h.reject(new EparaError('ABORTED', 'x'));
+    await flush();
+    expect(inbound.indexed).toBe(0);
+  });
 });

@@ -31,11 +31,21 @@ export const ANSWERED_KEPT_PER_LINK = 4096;
  */
 export class InboundRequests {
   readonly #c: InboundConfig;
-  readonly #running = new Map<string, AbortController>();
-  /** The sender of each running request (by its key), for a cancel that comes over another of its links. */
-  readonly #senders = new Map<string, ServerId>();
+  /** The running requests by key (`link#id`). */
+  readonly #running = new Map<string, Running>();
+  /**
+   * The keys of the running requests by sender and request id (`sender#id`), for a cancel that comes over
+   * another of the sender's links: found at once, however many requests run (before, a scan of all of them).
+   */
+  readonly #bySender = new Map<string, Set<string>>();
+  /** The keys of the running requests by the link they came on, for that link's close. */
+  readonly #byLink = new Map<string, Set<string>>();
   /** Per open link, the request ids answered (or cancelled) on it, oldest first. */
   readonly #answered = new Map<string, Set<number>>();
+  /** Resolved once nothing runs ({@link idle}). */
+  readonly #idleWaiters = new Set<() => void>();
+  /** From {@link refuse} on: new requests are answered `CLOSED` at once (the node drains). */
+  #refusing = false;
 
   constructor(config: InboundConfig) {
     this.#c = config;
@@ -43,6 +53,11 @@ export class InboundRequests {
 
   get size(): number {
     return this.#running.size;
+  }
+
+  /** Entries of the indexes by sender and by link (none once nothing runs): for tests. */
+  get indexed(): number {
+    return this.#bySender.size + this.#byLink.size;
   }
 
   /** Links whose answered ids are remembered (open links that carried a request). */
@@ -57,9 +72,18 @@ export class InboundRequests {
     let answered = this.#answered.get(linkId);
     if (answered?.has(requestId) === true) return;
     if (!answered) this.#answered.set(linkId, (answered = new Set()));
+    if (this.#refusing) {
+      // The sender retries a `CLOSED` answer on another server at once, as a request this one did not serve.
+      this.#remember(linkId, requestId);
+      try {
+        this.#c.reply(linkId, { type: 'error', requestId, error: new EparaError('CLOSED', 'peer is draining: send the request to another server', { retryable: true }) });
+      } catch {
+        // The link closed meanwhile: the sender sees the close instead.
+      }
+      return;
+    }
     const controller = new AbortController();
-    this.#running.set(key, controller);
-    this.#senders.set(key, from);
+    this.#add(key, { controller, linkId, requestId, from });
     const visited = m.visited.includes(from) ? m.visited : [...m.visited, from];
     const budget = Math.min(Math.max(0, m.budgetMs), this.#c.maxBudgetMs);
     // The sender's hop limit binds the whole path, even if this node would allow more.
@@ -78,17 +102,31 @@ export class InboundRequests {
    * request there too.
    */
   onCancel(linkId: string, requestId: number, from?: ServerId): void {
-    const abort = (c: AbortController | undefined): void => c?.abort(new EparaError('ABORTED', 'cancelled by the sender'));
-    const controller = this.#running.get(`${linkId}#${requestId}`);
-    if (controller !== undefined || from === undefined) return abort(controller);
-    for (const [key, sender] of this.#senders) if (sender === from && key.endsWith(`#${requestId}`)) abort(this.#running.get(key));
+    const abort = (r: Running | undefined): void => r?.controller.abort(new EparaError('ABORTED', 'cancelled by the sender'));
+    const running = this.#running.get(`${linkId}#${requestId}`);
+    if (running !== undefined || from === undefined) return abort(running);
+    for (const key of [...(this.#bySender.get(`${from}#${requestId}`) ?? [])]) abort(this.#running.get(key));
+  }
+
+  /**
+   * The node drains: requests already running here finish and are answered as usual, new ones are answered
+   * `CLOSED` at once, which their senders retry on another server ({@link idle} says when the last one settled).
+   */
+  refuse(): void {
+    this.#refusing = true;
+  }
+
+  /** Resolves once no request runs here (at once when none does). */
+  idle(): Promise<void> {
+    if (this.#running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.add(resolve));
   }
 
   /** The link closed: nobody is waiting for these answers any more. */
   onLinkClosed(linkId: string): void {
     // No frame comes over a closed link again: what was answered on it need not be remembered.
     this.#answered.delete(linkId);
-    for (const [key, c] of this.#running) if (key.startsWith(`${linkId}#`)) c.abort(new EparaError('PEER_UNAVAILABLE', 'sender link closed'));
+    for (const key of [...(this.#byLink.get(linkId) ?? [])]) this.#running.get(key)?.controller.abort(new EparaError('PEER_UNAVAILABLE', 'sender link closed'));
   }
 
   /**
@@ -97,12 +135,10 @@ export class InboundRequests {
    */
   close(): void {
     this.#answered.clear();
-    for (const [key, controller] of [...this.#running]) {
-      this.#running.delete(key);
-      this.#senders.delete(key);
-      const [linkId, id] = splitKey(key);
+    for (const [key, { controller, linkId, requestId }] of [...this.#running]) {
+      this.#delete(key);
       try {
-        this.#c.reply(linkId, { type: 'error', requestId: id, error: new EparaError('CLOSED', 'peer is shutting down') });
+        this.#c.reply(linkId, { type: 'error', requestId, error: new EparaError('CLOSED', 'peer is shutting down') });
       } catch {
         // link already gone: the sender sees the close instead
       }
@@ -110,10 +146,28 @@ export class InboundRequests {
     }
   }
 
-  #answer(key: string, linkId: string, message: OffloadMessage): void {
-    const controller = this.#running.get(key);
+  #add(key: string, r: Running): void {
+    this.#running.set(key, r);
+    addTo(this.#bySender, `${r.from}#${r.requestId}`, key);
+    addTo(this.#byLink, r.linkId, key);
+  }
+
+  /** Forgets a running request; returns it (`undefined` if it was not running). */
+  #delete(key: string): Running | undefined {
+    const r = this.#running.get(key);
+    if (!r) return undefined;
     this.#running.delete(key);
-    this.#senders.delete(key);
+    removeFrom(this.#bySender, `${r.from}#${r.requestId}`, key);
+    removeFrom(this.#byLink, r.linkId, key);
+    if (this.#running.size === 0) {
+      for (const resolve of [...this.#idleWaiters]) resolve();
+      this.#idleWaiters.clear();
+    }
+    return r;
+  }
+
+  #answer(key: string, linkId: string, message: OffloadMessage): void {
+    const controller = this.#delete(key)?.controller;
     if (!controller) return;
     this.#remember(linkId, message.requestId ?? 0);
     if (controller.signal.aborted) return;
@@ -141,7 +195,22 @@ export class InboundRequests {
   }
 }
 
-function splitKey(key: string): [string, number] {
-  const i = key.lastIndexOf('#');
-  return [key.slice(0, i), Number(key.slice(i + 1))];
+/** A request running here for a peer. */
+interface Running {
+  readonly controller: AbortController;
+  readonly linkId: string;
+  readonly requestId: number;
+  readonly from: ServerId;
+}
+
+function addTo(index: Map<string, Set<string>>, k: string, key: string): void {
+  const keys = index.get(k);
+  if (keys) keys.add(key);
+  else index.set(k, new Set([key]));
+}
+
+function removeFrom(index: Map<string, Set<string>>, k: string, key: string): void {
+  const keys = index.get(k);
+  if (!keys?.delete(key) || keys.size > 0) return;
+  index.delete(k);
 }

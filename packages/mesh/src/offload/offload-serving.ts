@@ -23,6 +23,7 @@ export class OffloadServing {
   readonly #served = new Set<ServiceId>();
   #timer: TimerHandle | undefined;
   #closed = false;
+  #draining = false;
 
   constructor(config: OffloadServingConfig) {
     this.#c = config;
@@ -47,7 +48,7 @@ export class OffloadServing {
 
   /** Re-reads the executor's instances now and serves/unserves the difference. */
   async refresh(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#draining) return;
     const hosted = new Set(this.#c.executor.instances().filter((i) => i.status === 'ready').map((i) => i.serviceId));
     const gone = [...this.#served].filter((id) => !hosted.has(id));
     const added = [...hosted].filter((id) => !this.#served.has(id));
@@ -63,6 +64,17 @@ export class OffloadServing {
     }
   }
 
+  /**
+   * The node drains: stops tracking (no service is served again) and lets the offloader stop taking requests;
+   * resolves once the ones it took are answered (at once for an offloader without `drain`).
+   */
+  drain(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#draining = true;
+    if (this.#timer !== undefined) this.#timer.cancel();
+    return this.#c.offloader.drain?.() ?? Promise.resolve();
+  }
+
   /** Stops tracking and closes the offloader (forwards in flight reject with `CLOSED`). Idempotent. */
   close(): void {
     if (this.#closed) return;
@@ -72,7 +84,7 @@ export class OffloadServing {
   }
 
   #schedule(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#draining) return;
     this.#timer = this.#c.timers.setTimeout(() => void this.refresh().finally(() => this.#schedule()), this.#c.pollMs);
   }
 }

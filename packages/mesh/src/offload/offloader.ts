@@ -34,6 +34,12 @@ export interface Offloader {
   forward(serviceId: ServiceId, inputs: NamedTensors, options: OffloadForwardOptions): Promise<NamedTensors>;
   /** Stops serving and rejects every forward in flight with `CLOSED`. Idempotent. */
   close(): void;
+  /**
+   * The node drains: stop taking requests for every service (others take them), and resolve once the requests
+   * already taken here are answered. Optional: without it, a drain closes the offloader at its end, which answers
+   * what still runs `CLOSED`.
+   */
+  drain?(): Promise<void>;
 }
 
 /** What a node hands its offloader factory: spread it into the offloader's options so semantics match. */

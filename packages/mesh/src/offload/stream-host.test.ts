@@ -96,6 +96,7 @@ describe('StreamHost', () => {
     await flush();
     expect(replies).toEqual([{ linkId: 'L1', m: { type: 'error', requestId: 3, error: expect.objectContaining({ code: 'OVERLOADED' }) } }]);
     expect(h.size).toBe(0);
+    expect(h.indexed).toBe(0);
   });
 
   it('a frame the stream refuses is answered as a failed result for its seq', async () => {
@@ -165,5 +166,10 @@ describe('StreamHost', () => {
     await flush();
     expect(replies.at(-1)).toMatchObject({ linkId: 'L2', m: { type: 'stream-close', requestId: 4 } });
     expect(h.size).toBe(0);
+    // Found by its opener and id, not by a scan of every hosted stream; nothing stays indexed once it ended.
+    expect(h.indexed).toBe(0);
+    h.onFrame('L1', { type: 'stream-frame', requestId: 4, seq: 2, inputs: frame(3) }, 'b'); // after the end: no stream
+    await flush();
+    expect(s.pushed).toEqual([frame(1), frame(2)]);
   });
 });

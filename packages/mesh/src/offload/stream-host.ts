@@ -62,6 +62,11 @@ export class StreamHost {
    * repeated in transit that arrives after its stream ended must not open another, which nobody would close.
    */
   readonly #ended = new Map<string, Set<number>>();
+  /**
+   * The key of each hosted stream by its opener and stream id (`from#id`): a frame that comes over another of the
+   * opener's links finds its stream at once (before, each such frame scanned every hosted stream).
+   */
+  readonly #bySender = new Map<string, string>();
 
   constructor(config: StreamHostConfig) {
     this.#c = config;
@@ -69,6 +74,11 @@ export class StreamHost {
 
   get size(): number {
     return this.#streams.size;
+  }
+
+  /** Entries of the index by opener (none once no stream is hosted): for tests. */
+  get indexed(): number {
+    return this.#bySender.size;
   }
 
   onOpen(linkId: string, from: ServerId, m: Extract<OffloadMessage, { type: 'stream-open' }>): void {
@@ -84,13 +94,24 @@ export class StreamHost {
         return stream;
       },
       (err: unknown) => {
-        this.#streams.delete(key);
+        this.#forget(key);
         this.#remember(linkId, requestId);
         this.#send(linkId, { type: 'error', requestId, error: toEparaError(err) });
         return undefined;
       },
     );
     this.#streams.set(key, { stream: opened, from, linkId, next: 0, slots: [] });
+    // The first open of an id keeps the index (a second, over another link, is found on its own link).
+    if (!this.#bySender.has(`${from}#${requestId}`)) this.#bySender.set(`${from}#${requestId}`, key);
+  }
+
+  /** Forgets a hosted stream. */
+  #forget(key: string): void {
+    const h = this.#streams.get(key);
+    if (!h) return;
+    this.#streams.delete(key);
+    const bySender = `${h.from}#${key.slice(key.lastIndexOf('#') + 1)}`;
+    if (this.#bySender.get(bySender) === key) this.#bySender.delete(bySender);
   }
 
   /** A frame of a stream `from` opened here, on this link or (`from` given) on another of its links. */
@@ -113,8 +134,8 @@ export class StreamHost {
   #find(linkId: string, requestId: number, from: ServerId | undefined): Hosted | undefined {
     const hosted = this.#streams.get(`${linkId}#${requestId}`);
     if (hosted !== undefined || from === undefined) return hosted;
-    for (const [key, h] of this.#streams) if (h.from === from && key.endsWith(`#${requestId}`)) return h;
-    return undefined;
+    const key = this.#bySender.get(`${from}#${requestId}`);
+    return key === undefined ? undefined : this.#streams.get(key);
   }
 
   /** The client's link closed: close its streams (their results have nowhere to go). */
@@ -172,7 +193,7 @@ export class StreamHost {
     } catch (err) {
       this.#send(linkId, { type: 'error', requestId, error: new EparaError('INTERNAL', 'stream failed on the serving node', { cause: String(err) }) });
     } finally {
-      this.#streams.delete(key);
+      this.#forget(key);
       this.#remember(linkId, requestId);
     }
   }

@@ -93,4 +93,58 @@ describe('placement coordinator: servers the last decision did not place for', (
     b.onPayload('a', { kind: 'probe', sentAt: 0, reply: false });
     expect(toA.splice(0).map((m) => m.payload.kind).sort()).toEqual(['devices', 'probe']);
   });
+
+  it('a decision a server ignored because it did not see the sender lead yet is sent again once it reports to it', () => {
+    // b restarted under its id: its new run's view holds only itself at first, so a decision from a — the leader
+    // of everyone else's view — is not from the leader it sees, and is ignored. Before, nothing sent it again: the
+    // decision had placed for b's new run, so no `joined` run followed either, and b held no instance until the
+    // period (ten minutes here).
+    const clock = createManualClock(0);
+    const timers = createManualTimers(clock);
+    const bSeesA = { yes: false };
+    const wire: { from: string; to: string; payload: PlacementPayload }[] = [];
+    const applied: PlacementDecision[] = [];
+    const make = (id: string, view: () => ClusterView, devices: boolean): PlacementCoordinator =>
+      new PlacementCoordinator({
+        selfId: id,
+        timers,
+        periodMs: 600_000,
+        services: [COORDINATOR_SERVICE],
+        devices: devices ? [{ id: 'cpu0', kind: 'cpu', memoryBytes: 1e9 }] : [],
+        options: resolveCoordinatorOptions({ initialDelayMs: 100 }, { services: [COORDINATOR_SERVICE], syncPeriodMs: 100 }),
+        // b joins through a seed: alone in its view, it does not place for itself.
+        hasSeeds: id === 'b',
+        view,
+        hosted: () => [],
+        epoch: () => 1,
+        send: (to, payload) => void wire.push({ from: id, to, payload }),
+        apply: (d) => void (id === 'b' && applied.push(d)),
+        logger: silentLogger,
+        ran: noop,
+      });
+    const a = make('a', () => ({ entries: { a: serverEntry('a', true), b: serverEntry('b', true, 2) } }), false);
+    const b = make('b', () => ({ entries: { ...(bSeesA.yes ? { a: serverEntry('a', true) } : {}), b: serverEntry('b', true, 2) } }), true);
+    const deliver = (): void => {
+      for (const m of wire.splice(0)) (m.to === 'a' ? a : b).onPayload(m.from, m.payload);
+    };
+    a.start();
+    b.start();
+    // b's report from its old run's time: a knows its devices and places for it.
+    a.onPayload('b', { kind: 'devices', serverId: 'b', devices: [{ id: 'cpu0', kind: 'cpu', memoryBytes: 1e9 }], instances: [] });
+    timers.advance(100);
+    const decision = a.lastDecision!;
+    expect(onB(decision)).toBe(1);
+    deliver(); // b does not see a: ignored
+    expect(applied).toEqual([]);
+    bSeesA.yes = true;
+    b.onViewChanged(); // b sees a lead: reports to it
+    deliver(); // a gets the report and sends its decision again
+    deliver();
+    expect(applied.map((d) => d.seq)).toEqual([decision.seq]);
+    // Later reports (b's instances changed, a probe) bring copies b ignores: applied once.
+    b.onPayload('a', { kind: 'probe', sentAt: 0, reply: false });
+    deliver();
+    deliver();
+    expect(applied.map((d) => d.seq)).toEqual([decision.seq]);
+  });
 });

@@ -169,6 +169,7 @@ export class PlacementCoordinator {
       if (payload.term !== undefined) this.#learnTerm(payload.term, payload.termLeader ?? '');
       const isNew = !this.#devices.has(from);
       this.#devices.set(from, payload.devices);
+      this.#resendDecision(from);
       this.#hosted.set(from, payload.instances ?? []);
       if (this.#c.view().entries[from] === undefined) this.#keepUnseen(from);
       if ((isNew || this.#unplaced()) && this.#last !== undefined) this.#onServerJoined();
@@ -177,7 +178,13 @@ export class PlacementCoordinator {
     }
     // Only the leader this server sees may place it (a stale or rogue leader is ignored), and only under a term
     // no older than one already applied (a decision of a leader that was failed over, arriving late).
-    if (payload.leader !== from || from !== this.leader() || !this.#newer(payload)) return;
+    if (payload.leader !== from || from !== this.leader()) {
+      // A server that does not see `from` as its leader yet (a new run whose view does not hold it) will, and then
+      // reports its devices to it: the leader sends its decision again then (below).
+      this.#c.logger.debug({ from, leader: this.leader(), seq: payload.seq }, 'placement from a server not seen as leader ignored');
+      return;
+    }
+    if (!this.#newer(payload)) return;
     if (payload.term !== undefined) {
       if (compareTerms(payload.term, from, this.#term, this.#termLeader) < 0) {
         this.#c.logger.debug({ leader: from, term: payload.term, seen: this.#term, seenLeader: this.#termLeader }, 'placement of an older leadership term ignored');
@@ -187,6 +194,21 @@ export class PlacementCoordinator {
     }
     this.#last = payload;
     this.#c.apply(payload);
+  }
+
+  /**
+   * A server reported its devices to this one: it sees this server as its leader now (it reports on a change of
+   * leader, when its instances change, and when probed). The leader's last decision goes to it again: one sent
+   * before it saw this server lead — a new run whose view did not hold the leader yet, or a server on the other
+   * side of a healed cut — was ignored there, and nothing else would resend it before the next period (the
+   * decision placed for that server's run, so no `joined` placement follows). A server that applied it already
+   * ignores the copy (not newer).
+   */
+  #resendDecision(to: ServerId): void {
+    const last = this.#last;
+    if (last === undefined || last.leader !== this.#c.selfId || this.leader() !== this.#c.selfId || to === this.#c.selfId) return;
+    if (this.#c.view().entries[to]?.alive !== true) return;
+    this.#c.send(to, last);
   }
 
   /**
