@@ -13,6 +13,9 @@
  *    and data-parallel video, plans from `allocate`, Zipf demand, load 0.4–1.5; see `mid-instance.ts`) against
  *    an exact MILP solved by HiGHS (`milp-reference.ts`): default options, stateless; only instances HiGHS
  *    proves optimal (relative gap ≤ 1e-4 within the time limit) count.
+ * 4. Brute force and the MILP again with the headroom discount: the same instances, their demand read as the
+ *    forecast × 1.25 (`demandHeadroom`), valued per item with the headroom at `headroomValue`.
+ * `--scale-only` stops after 1.
  * Last line: `{"ms1000x50": …, "meanRatioToOptimal": …, "minRatioToOptimal": …, "milpMeanRatio": …}` plus context.
  */
 import { performance } from 'node:perf_hooks';
@@ -39,6 +42,12 @@ import { bruteForceOptimum, midPlacementInstance, smallRandomInstance, solvePlac
 
 /** Offered load as a fraction of the cluster (in device-equivalents of each service's best plan). */
 const LOAD = 0.75;
+/** The simulator's planning margin (`demandHeadroom`): capacity planned for 1.25× the forecast. */
+const HEADROOM = 1.25;
+/** Values of an item of headroom (`headroomValue`) compared with the margin. */
+const HEADROOM_VALUES = [0.5, 0.1, 0.01] as const;
+/** `--scale-only`: the scale comparison alone (no brute force, no MILP). */
+const SCALE_ONLY = process.argv.includes('--scale-only');
 const GB = 1024 ** 3;
 const MB = 1024 ** 2;
 const KINDS = [
@@ -116,6 +125,15 @@ function demand(rng: Random, svcs: readonly ServiceSpec[], servers: readonly Ser
     const streams = access.flatMap((a, i) => Array.from({ length: Math.max(1, Math.round((total * weights[i]!) / wsum / 30)) }, () => ({ accessServer: a.id, rateHz: 30 })));
     return { serviceId: s.id, ratePerServer: {}, streams };
   });
+}
+
+/** `d` with every request and stream rate multiplied by `f`. */
+function scaleDemand(d: ServiceDemand, f: number): ServiceDemand {
+  return {
+    serviceId: d.serviceId,
+    ratePerServer: Object.fromEntries(Object.entries(d.ratePerServer).map(([a, r]) => [a, r * f])),
+    ...(d.streams ? { streams: d.streams.map((st) => ({ ...st, rateHz: st.rateHz * f })) } : {}),
+  };
 }
 
 function plansFor(svcs: readonly ServiceSpec[], servers: readonly ServerSpec[], dem: readonly ServiceDemand[]): Record<string, ParallelPlan[]> {
@@ -197,14 +215,30 @@ function scale(): ScaleFigures {
   console.log(`  Triton-like static, as usually credited (co-located models' waits ignored): ${baseline.goodputPerSec.toFixed(0)} items/s (${pct(baseline.goodputPerSec)}); worst service ${credited.min.toFixed(3)}, ${credited.belowHalf} below half; ${baseline.replicas} replicas, ${baseline.shortServices} services short of room`);
   console.log(`  items/s EPARA ÷ Triton-like: ${(result.goodputPerSec / baseline.goodputWithinSloPerSec).toFixed(3)} within SLO, ${(result.goodputPerSec / baseline.goodputPerSec).toFixed(3)} as credited`);
   console.log(`  guarantee: ${result.guarantee.structure}, ratio ${result.guarantee.ratio ?? 'none'}`);
-  // What the valuation trades: items valued per item (same floor and cap), and without the floor (the old objective).
+  // What the valuation trades: each service's offered load valued alike, items valued per item (same floor and
+  // cap), and without the floor (the old objective).
   for (const [label, o] of [
+    ['offered-load value with the floor', { valueWeighting: 'offered-load' }],
     ['per-item value with the floor', { valueWeighting: 'per-item' }],
     ['per-item value without floor (the old objective)', { valueWeighting: 'per-item', minServedShare: 0 }],
   ] as const) {
     const r = placeServices(input, { ...options, ...o });
     const a = attainment(r.services);
     console.log(`  ${label}: ${r.goodputPerSec.toFixed(0)} items/s (${pct(r.goodputPerSec)}), worst service ${a.min.toFixed(3)}, ${a.belowHalf} below half, ${r.services.filter((s) => s.demandPerSec > 0 && s.servedPerSec === 0).length} unserved`);
+  }
+  // Placed for 1.25× the forecast, as the simulator plans (the forecast is the demand above; the headroom is demand
+  // that may not arrive): items/s within the forecast, per valuation of the headroom.
+  const padded: PlacementInput = { ...input, demand: dem.map((d) => scaleDemand(d, HEADROOM)), demandHeadroom: HEADROOM };
+  for (const [label, o] of [
+    ['offered-load, headroom valued as forecast', { valueWeighting: 'offered-load', headroomValue: 1 }],
+    ['per-item, headroom valued as forecast', { valueWeighting: 'per-item', headroomValue: 1 }],
+    ...HEADROOM_VALUES.map((h) => [`per-item, headroom valued ${h}`, { valueWeighting: 'per-item', headroomValue: h }] as const),
+  ] as const) {
+    const r = placeServices(padded, { ...options, ...o });
+    const within = r.services.map((s) => ({ demandPerSec: s.demandPerSec / HEADROOM, servedPerSec: Math.min(s.servedPerSec, s.demandPerSec / HEADROOM) }));
+    const got = within.reduce((x, s) => x + s.servedPerSec, 0);
+    const a = attainment(within);
+    console.log(`  placed for ${HEADROOM}× the forecast, ${label}: ${got.toFixed(0)} items/s of the forecast (${pct(got)}; ÷ Triton-like within SLO ${(got / baseline.goodputWithinSloPerSec).toFixed(3)}), worst service ${a.min.toFixed(3)}, ${a.belowHalf} below half`);
   }
   return {
     ms,
@@ -222,11 +256,13 @@ function scale(): ScaleFigures {
 }
 
 /** Mid-size instances against the exact MILP: ratio of placeServices' objective to the optimum (proven only). */
-async function midVsMilp(seeds: number, timeLimitSec: number, options: PlacementOptions, label: string): Promise<{ mean: number; min: number; proven: number; tried: number }> {
+async function midVsMilp(seeds: number, timeLimitSec: number, options: PlacementOptions, label: string, demandHeadroom?: number): Promise<{ mean: number; min: number; proven: number; tried: number }> {
   const highs = (await highsModule.default()) as unknown as HighsSolver;
   const ratios: number[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
-    const input = midPlacementInstance(seed);
+    const plain = midPlacementInstance(seed);
+    // With a headroom, the instance's demand is read as forecast × headroom (the objective values the rest less).
+    const input: PlacementInput = demandHeadroom === undefined ? plain : { ...plain, demandHeadroom };
     const m = solvePlacementMilp(highs, input, { ...DEFAULT_PLACEMENT_OPTIONS, ...options }, { timeLimitSec });
     if (!m.optimal) continue;
     for (const list of [m.instances, m.grownInstances]) {
@@ -246,13 +282,14 @@ async function midVsMilp(seeds: number, timeLimitSec: number, options: Placement
   return { mean, min, proven: ratios.length, tried: seeds };
 }
 
-function smallVsBruteForce(n: number, extra: PlacementOptions, label: string): { mean: number; min: number; below: number } {
+function smallVsBruteForce(n: number, extra: PlacementOptions, label: string, demandHeadroom?: number): { mean: number; min: number; below: number } {
   const ratios: number[] = [];
   const rng = createSeededRandom(7);
   for (let i = 0; i < n; i++) {
     const shape = { servers: 1 + (i % 2), devicesPerServer: 1 + ((i >> 1) % 2), services: 2 + (i % 3 === 0 ? 1 : 0), groups: i % 4 === 0 };
     const options: PlacementOptions = { switchWeight: 0, locality: i % 2 === 1, multiTask: i % 5 !== 0, shareLevels: [1, 0.5], batchVariants: i % 3 === 0 ? 1 : 0, ...extra };
-    const input = smallRandomInstance(Math.floor(rng.next() * 2 ** 31), shape, options, 12);
+    const plain = smallRandomInstance(Math.floor(rng.next() * 2 ** 31), shape, options, 12);
+    const input: PlacementInput = demandHeadroom === undefined ? plain : { ...plain, demandHeadroom };
     const opt = bruteForceOptimum(input, options).value;
     const got = placeServices(input, options).objective;
     ratios.push(opt > 0 ? got / opt : 1);
@@ -264,12 +301,18 @@ function smallVsBruteForce(n: number, extra: PlacementOptions, label: string): {
 }
 
 const big = scale();
+if (SCALE_ONLY) process.exit(0);
 const small = smallVsBruteForce(200, {}, 'default options (restarts auto)');
 const plain = smallVsBruteForce(200, { restarts: 0 }, 'plain lazy greedy + safeguard (restarts 0)');
 // The goodput objective (per-item value, no floor, no interference): the floor's 10⁶ bonus would make the default
 // objective's ratio close to 1 whenever floors are met, so the headline ratio is on plain weighted goodput.
 const milp = await midVsMilp(24, 10, { valueWeighting: 'per-item', minServedShare: 0, colocationSlowdown: 0 }, 'weighted goodput (no floor, no interference)');
 const milpDefault = await midVsMilp(24, 10, {}, 'default options (floor dominates the value)');
+// The headroom discount against both references: the same instances, their demand read as the forecast × 1.25,
+// valued per item with the headroom at the deployed discount (the MILP without floor or interference, as above).
+const delta = EPARA_PLACEMENT_OPTIONS.headroomValue ?? 0.1;
+const smallHeadroom = smallVsBruteForce(200, { valueWeighting: 'per-item', headroomValue: delta }, `per-item, headroom ${HEADROOM}× valued ${delta}`, HEADROOM);
+const milpHeadroom = await midVsMilp(24, 10, { valueWeighting: 'per-item', headroomValue: delta, minServedShare: 0, colocationSlowdown: 0 }, `weighted goodput, headroom ${HEADROOM}× valued ${delta}`, HEADROOM);
 console.log(
   JSON.stringify({
     ms1000x50: Math.round(big.ms),
@@ -289,6 +332,11 @@ console.log(
     milpDefaultMeanRatio: Number(milpDefault.mean.toFixed(4)),
     milpDefaultMinRatio: Number(milpDefault.min.toFixed(4)),
     milpDefaultInstances: milpDefault.proven,
+    headroomMeanRatioToOptimal: Number(smallHeadroom.mean.toFixed(4)),
+    headroomMinRatioToOptimal: Number(smallHeadroom.min.toFixed(4)),
+    milpHeadroomMeanRatio: Number(milpHeadroom.mean.toFixed(4)),
+    milpHeadroomMinRatio: Number(milpHeadroom.min.toFixed(4)),
+    milpHeadroomInstances: milpHeadroom.proven,
     minServiceAttainment: Number(big.minAttainment.toFixed(4)),
     servicesBelowHalf: big.belowHalf,
     tritonMinServiceAttainment: Number(big.tritonMinAttainment.toFixed(4)),
