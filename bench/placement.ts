@@ -164,6 +164,7 @@ function time<T>(f: () => T): [T, number] {
 interface ScaleFigures {
   ms: number;
   goodputRatio: number;
+  goodputRatioUnchecked: number;
   goodputRatioCredited: number;
   churn: number;
   msWarm: number;
@@ -202,19 +203,35 @@ function scale(): ScaleFigures {
   if (violations.length > 0) throw new Error(`placement violates constraints: ${violations.slice(0, 3).join('; ')}`);
   const [again, msWarm] = time(() => placeServices({ ...input, current: result.instances }, options));
   const totalDemand = result.services.reduce((s, x) => s + x.demandPerSec, 0);
-  const baseline = tritonLikeGoodput(input);
+  // The headline baseline lives in the world EPARA's placement is held to (round-robin rule, interference and
+  // residual blocking), set up by an operator who checks those rules before co-locating; `unchecked` is the
+  // operator who co-locates wherever memory allows (the bench's baseline before), also measured as credited.
+  const baseline = tritonLikeGoodput(input, 0.1, 0.1, { residualBlocking: true, sloAwareOperator: true });
+  const unchecked = tritonLikeGoodput(input);
   const ms = median(runs);
   const mine = attainment(result.services);
   const triton = attainment(baseline.services.map((s) => ({ demandPerSec: s.demandPerSec, servedPerSec: s.servedWithinSloPerSec })));
-  const credited = attainment(baseline.services);
+  const credited = attainment(unchecked.services);
   const pct = (x: number): string => `${((100 * x) / totalDemand).toFixed(1)}%`;
   console.log(`scale: 1000 servers × 4 devices × ${svcs.length} services, ${result.stats.candidates} candidates, ${result.stats.evaluations} evaluations, options EPARA_PLACEMENT_OPTIONS`);
   console.log(`  placeServices: median ${ms.toFixed(0)} ms (runs ${runs.map((r) => r.toFixed(0)).join(', ')}); warm re-run ${msWarm.toFixed(0)} ms, ${again.changes.length} changes`);
   console.log(`  EPARA: ${result.goodputPerSec.toFixed(0)} items/s of ${totalDemand.toFixed(0)}/s demand (${pct(result.goodputPerSec)}), ${result.instances.length} instances; worst service ${mine.min.toFixed(3)}, ${mine.belowHalf} of ${svcs.length} below half`);
-  console.log(`  Triton-like static, within SLO (same duty-cycle rule and interference): ${baseline.goodputWithinSloPerSec.toFixed(0)} items/s (${pct(baseline.goodputWithinSloPerSec)}); worst service ${triton.min.toFixed(3)}, ${triton.belowHalf} below half`);
-  console.log(`  Triton-like static, as usually credited (co-located models' waits ignored): ${baseline.goodputPerSec.toFixed(0)} items/s (${pct(baseline.goodputPerSec)}); worst service ${credited.min.toFixed(3)}, ${credited.belowHalf} below half; ${baseline.replicas} replicas, ${baseline.shortServices} services short of room`);
-  console.log(`  items/s EPARA ÷ Triton-like: ${(result.goodputPerSec / baseline.goodputWithinSloPerSec).toFixed(3)} within SLO, ${(result.goodputPerSec / baseline.goodputPerSec).toFixed(3)} as credited`);
+  console.log(`  Triton-like static, within SLO (same duty-cycle rule, interference and residual blocking; operator checks them): ${baseline.goodputWithinSloPerSec.toFixed(0)} items/s (${pct(baseline.goodputWithinSloPerSec)}); worst service ${triton.min.toFixed(3)}, ${triton.belowHalf} below half; ${baseline.replicas} replicas, ${baseline.shortServices} services short of room`);
+  const uncheckedSlo = attainment(unchecked.services.map((s) => ({ demandPerSec: s.demandPerSec, servedPerSec: s.servedWithinSloPerSec })));
+  console.log(`  Triton-like static, operator who does not check the deadlines, within the round-robin rule: ${unchecked.goodputWithinSloPerSec.toFixed(0)} items/s (${pct(unchecked.goodputWithinSloPerSec)}); worst service ${uncheckedSlo.min.toFixed(3)}, ${uncheckedSlo.belowHalf} below half`);
+  console.log(`  Triton-like static, that operator as usually credited (co-located models' waits ignored): ${unchecked.goodputPerSec.toFixed(0)} items/s (${pct(unchecked.goodputPerSec)}); worst service ${credited.min.toFixed(3)}, ${credited.belowHalf} below half; ${unchecked.replicas} replicas, ${unchecked.shortServices} services short of room`);
+  console.log(`  items/s EPARA ÷ Triton-like: ${(result.goodputPerSec / baseline.goodputWithinSloPerSec).toFixed(3)} within SLO, ${(result.goodputPerSec / unchecked.goodputWithinSloPerSec).toFixed(3)} against the unchecked operator, ${(result.goodputPerSec / unchecked.goodputPerSec).toFixed(3)} as credited`);
   console.log(`  guarantee: ${result.guarantee.structure}, ratio ${result.guarantee.ratio ?? 'none'}`);
+  // Each of the headline baseline's two terms alone: held to residual blocking with the unchecked operator, and
+  // the careful operator in the round-robin world.
+  for (const [label, o] of [
+    ['held to residual blocking, operator who does not check', { residualBlocking: true }],
+    ['round-robin rule only, operator who checks it', { sloAwareOperator: true }],
+  ] as const) {
+    const b = tritonLikeGoodput(input, 0.1, 0.1, o);
+    const a = attainment(b.services.map((s) => ({ demandPerSec: s.demandPerSec, servedPerSec: s.servedWithinSloPerSec })));
+    console.log(`  Triton-like within SLO, ${label}: ${b.goodputWithinSloPerSec.toFixed(0)} items/s (${pct(b.goodputWithinSloPerSec)}; EPARA ÷ it ${(result.goodputPerSec / b.goodputWithinSloPerSec).toFixed(3)}), worst service ${a.min.toFixed(3)}, ${a.belowHalf} below half; ${b.replicas} replicas, ${b.shortServices} services short of room`);
+  }
   // What the valuation trades: each service's offered load valued alike, items valued per item (same floor and
   // cap), and without the floor (the old objective).
   for (const [label, o] of [
@@ -243,7 +260,8 @@ function scale(): ScaleFigures {
   return {
     ms,
     goodputRatio: result.goodputPerSec / baseline.goodputWithinSloPerSec,
-    goodputRatioCredited: result.goodputPerSec / baseline.goodputPerSec,
+    goodputRatioUnchecked: result.goodputPerSec / unchecked.goodputWithinSloPerSec,
+    goodputRatioCredited: result.goodputPerSec / unchecked.goodputPerSec,
     churn: again.changes.length,
     msWarm,
     served: result.goodputPerSec / totalDemand,
@@ -319,6 +337,7 @@ console.log(
     meanRatioToOptimal: Number(small.mean.toFixed(4)),
     minRatioToOptimal: Number(small.min.toFixed(4)),
     goodputVsTritonLike: Number(big.goodputRatio.toFixed(3)),
+    goodputVsTritonLikeUnchecked: Number(big.goodputRatioUnchecked.toFixed(3)),
     goodputVsTritonLikeCredited: Number(big.goodputRatioCredited.toFixed(3)),
     servedFraction: Number(big.served.toFixed(4)),
     tritonServedFraction: Number(big.tritonServed.toFixed(4)),
