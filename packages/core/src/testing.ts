@@ -18,7 +18,7 @@ export { createManualTimers } from './ports/timers.js';
 export type { ManualTimers } from './ports/timers.js';
 export { bruteForceOptimum, smallRandomInstance, MAX_BRUTE_FORCE_ITEMS } from './placement/testing/brute-force.js';
 export { tritonLikeGoodput } from './placement/testing/static-baseline.js';
-export type { StaticBaselineResult } from './placement/testing/static-baseline.js';
+export type { StaticBaselineOptions, StaticBaselineResult } from './placement/testing/static-baseline.js';
 export { midPlacementInstance, MID_SHAPE } from './placement/testing/mid-instance.js';
 export type { MidInstanceShape } from './placement/testing/mid-instance.js';
 export { solvePlacementMilp } from './placement/testing/milp-reference.js';

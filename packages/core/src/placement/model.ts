@@ -32,6 +32,13 @@ export interface ServiceNode {
    * services with demand ÷ this service's demand, so every service's full demand is worth the same.
    */
   readonly weight: number;
+  /**
+   * Items/s of forecast demand: the request and stream rates ÷ the input's `demandHeadroom`, plus backlog. Items
+   * served beyond it are headroom, worth `headroomValue` of an item.
+   */
+  readonly forecastPerSec: number;
+  /** Value of an item of headroom (served beyond `forecastPerSec`) as a fraction of `weight`. */
+  readonly headroomValue: number;
   /** Items/s of demand that earn the floor bonus: `minServedShare × totalDemand`, with `floorFairShare` at most the service's equal share of the devices ({@link fairShareCapacity} ÷ services with demand). */
   readonly floorPerSec: number;
   /** Extra value of an item within the floor, as a multiple of `weight`. */
@@ -128,6 +135,7 @@ function buildServices(input: PlacementInput, options: ResolvedPlacementOptions,
     periodBacklog.set(c.serviceId, m);
   }
   const demandById = new Map(input.demand.map((d) => [d.serviceId, d]));
+  const headroom = input.demandHeadroom ?? 1;
   const nodes = input.services.map((spec, index) => {
     const rates = new Map<string, number>();
     const add = (a: string, r: number): void => {
@@ -138,8 +146,14 @@ function buildServices(input: PlacementInput, options: ResolvedPlacementOptions,
       for (const [a, r] of Object.entries(d.ratePerServer)) add(a, r);
       for (const s of d.streams ?? []) add(s.accessServer, s.rateHz);
     }
+    let planned = 0;
+    for (const r of rates.values()) planned += r;
     // A queue backlog must drain within the next period on top of new arrivals: items / period.
-    for (const [a, items] of periodBacklog.get(spec.id) ?? []) add(a, (items * 1000) / periodMs);
+    let backlog = 0;
+    for (const [a, items] of periodBacklog.get(spec.id) ?? []) {
+      add(a, (items * 1000) / periodMs);
+      backlog += (items * 1000) / periodMs;
+    }
     const access = [...rates.keys()].sort();
     const accessRate = access.map((a) => rates.get(a)!);
     const latency = spec.slo.kind === 'latency';
@@ -149,6 +163,8 @@ function buildServices(input: PlacementInput, options: ResolvedPlacementOptions,
       id: spec.id,
       spec,
       weight: spec.weight ?? 1,
+      forecastPerSec: planned / headroom + backlog,
+      headroomValue: options.headroomValue,
       floorPerSec: 0,
       floorBonus: options.floorBonus,
       slowdown: spec.colocationSlowdown ?? options.colocationSlowdown,

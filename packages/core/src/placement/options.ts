@@ -71,6 +71,15 @@ export interface PlacementOptions {
    */
   readonly valueWeighting?: 'offered-load' | 'per-item';
   /**
+   * Value of an item of headroom — demand beyond the forecast, when the input's `demandHeadroom` says the demand
+   * includes a planning margin — as a fraction of an item of forecast demand. Below 1, the greedy serves every
+   * service's forecast before any service's headroom (as far as the value per device allows), so a cheap
+   * service's margin for bursts that may not arrive does not take devices from an expensive service's expected
+   * demand. The value stays a concave non-decreasing function of each service's served items, so the objective
+   * stays monotone submodular. In [0, 1]; 1 = headroom worth as much as forecast (no discount). @default 1
+   */
+  readonly headroomValue?: number;
+  /**
    * Floor: the first `minServedShare` of every service's demand is worth `1 + floorBonus` times more, so no service
    * with demand is left unplaced while another is served beyond its floor (when placing it is possible at all;
    * placement is still greedy, so this holds as far as the greedy finds room).
@@ -143,6 +152,7 @@ export interface ResolvedPlacementOptions {
   readonly batchVariants: number;
   readonly restarts: number | 'auto';
   readonly valueWeighting: 'offered-load' | 'per-item';
+  readonly headroomValue: number;
   readonly minServedShare: number;
   readonly floorBonus: number;
   readonly floorFairShare: boolean;
@@ -167,6 +177,7 @@ export const DEFAULT_PLACEMENT_OPTIONS: ResolvedPlacementOptions = {
   batchVariants: 2,
   restarts: 'auto',
   valueWeighting: 'offered-load',
+  headroomValue: 1,
   minServedShare: 0.5,
   floorBonus: 1e6,
   floorFairShare: true,
@@ -218,6 +229,8 @@ export function resolvePlacementOptions(options: PlacementOptions = {}): Resolve
   if (costModel !== 'resource' && costModel !== 'unit') invalidOption('costModel', costModel, "'resource' or 'unit'");
   const valueWeighting = options.valueWeighting ?? d.valueWeighting;
   if (valueWeighting !== 'offered-load' && valueWeighting !== 'per-item') invalidOption('valueWeighting', valueWeighting, "'offered-load' or 'per-item'");
+  const headroomValue = options.headroomValue ?? d.headroomValue;
+  if (!(typeof headroomValue === 'number' && headroomValue >= 0 && headroomValue <= 1)) invalidOption('headroomValue', headroomValue, 'a number in [0, 1]');
   const minServedShare = options.minServedShare ?? d.minServedShare;
   if (!(typeof minServedShare === 'number' && minServedShare >= 0 && minServedShare <= 1)) invalidOption('minServedShare', minServedShare, 'a number in [0, 1]');
   const floorBonus = options.floorBonus ?? d.floorBonus;
@@ -231,6 +244,7 @@ export function resolvePlacementOptions(options: PlacementOptions = {}): Resolve
     nearDemandTolerance,
     residualBlocking: bool('residualBlocking', options.residualBlocking, d.residualBlocking),
     valueWeighting,
+    headroomValue,
     minServedShare,
     floorBonus,
     floorFairShare: bool('floorFairShare', options.floorFairShare, d.floorFairShare),

@@ -55,6 +55,49 @@ describe('Triton-like static baseline', () => {
   });
 });
 
+describe('Triton-like static baseline: a careful operator and the residual-blocking rule', () => {
+  /** Two GPUs; the slow model is placed first (more memory) and the classifier's replica would share its GPU. */
+  function twoGpus(): PlacementInput {
+    const input = shared();
+    return { ...input, servers: [{ id: 's0', devices: [0, 1].map((d) => ({ id: `g${d}`, kind: 'gpu', memoryBytes: 16 * GB })) }] };
+  }
+
+  it('an operator who checks the deadlines gives the classifier a device the slow model does not break', () => {
+    // One GPU: the classifier is placed first (same memory, input order); the slow model's replica could only share
+    // its GPU, breaking the classifier's 60 ms, so the careful operator leaves it out and the classifier serves in full.
+    const careful = tritonLikeGoodput(shared(), 0.1, 0.1, { sloAwareOperator: true });
+    expect(careful.replicas).toBe(1);
+    expect(careful.shortServices).toBe(1);
+    expect(careful.goodputWithinSloPerSec).toBeCloseTo(50, 9);
+    // Two GPUs: least-loaded already separates them, so the careful operator changes nothing.
+    const plain = tritonLikeGoodput(twoGpus());
+    expect(tritonLikeGoodput(twoGpus(), 0.1, 0.1, { sloAwareOperator: true })).toEqual(plain);
+  });
+
+  it('held to residual blocking, a latency model sharing a device with a long run serves nothing within SLO', () => {
+    // A looser latency model beside the slow one: the round-robin rule holds (cycle 1.1 × (14 + 400) ms plus its own
+    // run, 470.8 ≤ 500 ms), but the longest run plus its own (455.4 ms) against 500 ms × (1 − the slow model's busy
+    // share 0.22) does not.
+    const input = shared();
+    const loose = svc('fast', 500);
+    const both = { ...input, services: [loose, input.services[1]!], plans: { ...input.plans, fast: input.plans['fast']!.map((p) => ({ ...p })) } };
+    const before = tritonLikeGoodput(both);
+    expect(before.services.find((s) => s.serviceId === 'fast')!.servedWithinSloPerSec).toBeCloseTo(50, 9);
+    const blocked = tritonLikeGoodput(both, 0.1, 0.1, { residualBlocking: true });
+    const slowBusy = (0.5 * 400 * 1.1) / 1000;
+    expect(440 + 14 * 1.1 > 500 * (1 - slowBusy)).toBe(true);
+    expect(blocked.services.find((s) => s.serviceId === 'fast')!.servedWithinSloPerSec).toBe(0);
+    // The slow model is a latency model too, and the classifier's short batches leave its 2 s budget.
+    expect(blocked.services.find((s) => s.serviceId === 'slow')!.servedWithinSloPerSec).toBeCloseTo(0.5, 9);
+    // The careful operator who knows the rule does not co-locate them: the slow model is short of room instead.
+    const careful = tritonLikeGoodput(both, 0.1, 0.1, { residualBlocking: true, sloAwareOperator: true });
+    expect(careful.replicas).toBe(1);
+    expect(careful.goodputWithinSloPerSec).toBeCloseTo(50, 9);
+    // Knowing only the round-robin rule, the operator co-locates them (and the blocked classifier serves nothing).
+    expect(tritonLikeGoodput(both, 0.1, 0.1, { residualBlocking: true, sloAwareOperator: false }).replicas).toBe(2);
+  });
+});
+
 describe('exceeds (objective comparison)', () => {
   it('needs more than epsilon and more than rounding noise relative to the totals', () => {
     expect(exceeds(1 + 1e-6, 1, 1e-9)).toBe(true);

@@ -43,6 +43,13 @@ export interface PlacementInput {
   readonly plans: Readonly<Record<ServiceId, readonly ParallelPlan[]>>;
   /** Demand forecast for the next period, per service and access server. Missing service = no demand. */
   readonly demand: readonly ServiceDemand[];
+  /**
+   * The planning margin `demand` includes: every entry's request and stream rates are the forecast × this factor
+   * (a host that places for bursts above the forecast). Placement then knows which part of each service's demand
+   * is forecast and which is headroom, and values the headroom at `headroomValue` (an option) of an item. Backlog
+   * from `current` counts as forecast. Must be a finite number ≥ 1. @default 1 (the demand is the forecast)
+   */
+  readonly demandHeadroom?: number;
   /** Network delays between servers; used when `locality` is on. @default all 0 */
   readonly delaysMs?: NetworkDelays;
   /** The placement running now. @default [] */

@@ -159,6 +159,11 @@ describe('validatePlacementInput', () => {
     expect(check({ delaysMs: null })).toEqual(invalid('delaysMs'));
     expect(check({ delaysMs: () => -1 })).toBe('accepted');
   });
+
+  it('takes a demand headroom of at least 1 (the demand is the forecast × it)', () => {
+    for (const ok of [1, 1.25, 3]) expect(check({ demandHeadroom: ok })).toBe('accepted');
+    for (const bad of [0.99, 0, -1, Number.NaN, Number.POSITIVE_INFINITY, '1.25', null]) expect(check({ demandHeadroom: bad }), String(bad)).toEqual(invalid('demandHeadroom'));
+  });
 });
 
 describe('resolvePlacementOptions', () => {
@@ -184,6 +189,7 @@ describe('resolvePlacementOptions', () => {
       batchVariants: 2,
       restarts: 'auto',
       valueWeighting: 'offered-load',
+      headroomValue: 1,
       minServedShare: 0.5,
       floorBonus: 1e6,
       floorFairShare: true,
@@ -209,6 +215,7 @@ describe('resolvePlacementOptions', () => {
       batchVariants: 0,
       restarts: 0,
       valueWeighting: 'per-item',
+      headroomValue: 0,
       minServedShare: 0,
       floorBonus: 0,
       floorFairShare: false,
@@ -232,6 +239,7 @@ describe('resolvePlacementOptions', () => {
       costModel: ['free'],
       valueWeighting: ['per-request'],
       minServedShare: [-0.01, 1.01, Number.NaN, '0.5'],
+      headroomValue: [-0.01, 1.01, Number.NaN, '0.5'],
       floorBonus: [-1, Number.NaN, Number.POSITIVE_INFINITY],
       colocationSlowdown: [-1, Number.NaN, Number.POSITIVE_INFINITY],
       nearDemandTolerance: [-1, Number.NaN, Number.POSITIVE_INFINITY],

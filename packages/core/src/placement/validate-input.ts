@@ -25,6 +25,9 @@ export function validatePlacementInput(input: PlacementInput): void {
     plans.forEach((p, i) => validatePlan(`plans.${serviceId}[${i}]`, p, serviceId));
   }
   validateDemand(input, services);
+  if (input.demandHeadroom !== undefined && !(typeof input.demandHeadroom === 'number' && Number.isFinite(input.demandHeadroom) && input.demandHeadroom >= 1)) {
+    invalidOption('demandHeadroom', input.demandHeadroom, 'a finite number ≥ 1');
+  }
   validateCurrent(input.current ?? [], services);
   if (input.delaysMs !== undefined && typeof input.delaysMs !== 'function') validateDelayMatrix(input.delaysMs);
 }

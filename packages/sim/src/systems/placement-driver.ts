@@ -169,7 +169,9 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
     for (const p of sent.values()) current.push({ ...p, backlogItems: 0 });
     // The initial deployment happens before traffic: loading then forgoes no goodput, so it pays no switching cost.
     const options = warm ? { ...o.placementOptions, switchWeight: 0 } : o.placementOptions;
-    const result = placeServices({ servers, services, plans, demand: demands, current, delaysMs: (a, b) => delayOf(world, indexOf(world, a), indexOf(world, b)) }, options);
+    // The demand handed over is forecast × headroom; placement is told so, to value the headroom apart (`headroomValue`).
+    const headroom = o.demandHeadroom >= 1 ? { demandHeadroom: o.demandHeadroom } : {};
+    const result = placeServices({ servers, services, plans, demand: demands, ...headroom, current, delaysMs: (a, b) => delayOf(world, indexOf(world, a), indexOf(world, b)) }, options);
     apply(world, result, warm, placer);
     runs++;
     lastPredicted = result.goodputPerSec;

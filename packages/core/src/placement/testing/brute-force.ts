@@ -59,7 +59,7 @@ export interface ReferenceSupply {
 
 /**
  * Reference goodput of a set of supplies, computed independently of the greedy's incremental objective:
- * `Σ weight × (served + bonus × min(served, floor))` with `served = min(demand, Σ capacity)`, or with locality a max-flow by plain augmenting paths.
+ * `Σ weight × (δ × served + (1 − δ) × min(served, forecast) + bonus × min(served, floor))` with `served = min(demand, Σ capacity)`, or with locality a max-flow by plain augmenting paths.
  */
 export function referenceGoodput(model: PlacementModel, supplies: readonly ReferenceSupply[], locality: boolean): number {
   let total = 0;
@@ -76,9 +76,10 @@ export function referenceGoodput(model: PlacementModel, supplies: readonly Refer
   return total;
 }
 
-/** `w × (served + bonus × min(served, floor))`, restated here rather than imported. */
+/** `w × (δ × served + (1 − δ) × min(served, forecast) + bonus × min(served, floor))`, restated here rather than imported. */
 function floorValue(svc: PlacementModel['services'][number], served: number): number {
-  return svc.weight * served + svc.weight * svc.floorBonus * Math.min(served, svc.floorPerSec);
+  const d = svc.headroomValue;
+  return svc.weight * (d * served + (1 - d) * Math.min(served, svc.forecastPerSec)) + svc.weight * svc.floorBonus * Math.min(served, svc.floorPerSec);
 }
 
 /** Max-flow from supplies to capacities over allowed edges (dense Ford–Fulkerson with BFS; tiny inputs only). */

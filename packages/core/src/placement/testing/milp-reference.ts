@@ -15,12 +15,13 @@ export type { HighsSolver } from './milp-helpers.js';
  * Variables: `x[i,d]` ∈ {0,1} puts single-device item `i` (a service's plan, at batch `b`, `b/2` or `b/4`,
  * claiming a share in {@link MILP_SHARES} of its rate) on device `d`; `y[g,d]` ∈ {0,1} gives device `d`
  * to exclusive group plan `g`, `n[g,s]` ∈ ℕ counts `g`'s instances on server `s` (`Σ_d∈s y = devices × n`);
- * `v[k]` is service `k`'s served rate, `f[k] ≤ min(v[k], floor × demand)` its floor part (with `floorFairShare`, the floor at most the service's equal share of the devices).
+ * `v[k]` is service `k`'s served rate, `h[k] ≤ min(v[k], forecast)` its forecast part (valued `1 − δ` more than the
+ * headroom beyond it, with `δ = headroomValue` < 1 and `forecast = demand ÷ demandHeadroom`), `f[k] ≤ min(v[k], floor × demand)` its floor part (with `floorFairShare`, the floor at most the service's equal share of the devices).
  *
  * Constraints per device: memory; a group's device holds nothing else; one item per service; the round-robin
  * duty cycle, linear because shares are discrete: an item with cycle limit `lim` (rate `≤ b/C`, latency
  * `C + L ≤ D`, frequency `(b − 1)/rate + C + L ≤ S`) needs the other items' `Σ L ≤ max(0, lim − L)` — a lone
- * item always fits; with `residualBlocking`, a shared latency item's `B + L ≤ D (1 − ρ_o)` per pair of items. Objective: `max Σ w_k (v_k + bonus × f_k)`.
+ * item always fits; with `residualBlocking`, a shared latency item's `B + L ≤ D (1 − ρ_o)` per pair of items. Objective: `max Σ w_k (δ v_k + (1 − δ) h_k + bonus × f_k)`.
  */
 
 /** Time shares the reference offers to single-device items. */
@@ -46,6 +47,11 @@ export interface MilpValue {
   readonly colocationSlowdown: number;
   /** Price latency items for residual blocking on a shared device (the placement option). @default false */
   readonly residualBlocking?: boolean;
+  /**
+   * Value of an item beyond the forecast (the input's `demandHeadroom`: forecast = demand ÷ headroom) as a fraction
+   * of one within it (the placement option). @default 1
+   */
+  readonly headroomValue?: number;
 }
 
 /** Result of {@link solvePlacementMilp}. */
@@ -231,13 +237,21 @@ export function solvePlacementMilp(highs: HighsSolver, input: PlacementInput, va
     }
     return Math.min(floor, share / loaded.length);
   });
+  // Backlog is not modelled here (stateless): every item of demand is forecast × headroom.
+  const delta = value.headroomValue ?? 1;
+  const forecastOf = demandOf.map((d) => d / (input.demandHeadroom ?? 1));
   const obj: string[] = [];
   const bounds: string[] = [];
   input.services.forEach((_, k) => {
     if (!(weight[k]! > 0) || supply[k]!.length === 0) return;
-    obj.push(`${num(weight[k]!)} v${k}`);
+    if (delta > 0) obj.push(`${num(weight[k]! * delta)} v${k}`);
     bounds.push(`0 <= v${k} <= ${num(demandOf[k]!)}`);
     rows.push(row([`v${k}`, ...supply[k]!.map((t) => `-${t}`)], '<= 0'));
+    if (delta < 1) {
+      obj.push(`${num(weight[k]! * (1 - delta))} h${k}`);
+      bounds.push(`0 <= h${k} <= ${num(forecastOf[k]!)}`);
+      rows.push(`h${k} - v${k} <= 0`);
+    }
     if (bonus > 0 && floorShare > 0) {
       obj.push(`${num(weight[k]! * bonus)} f${k}`);
       bounds.push(`0 <= f${k} <= ${num(floorOf[k]!)}`);
@@ -287,7 +301,7 @@ export function solvePlacementMilp(highs: HighsSolver, input: PlacementInput, va
     for (const inst of list) cap.set(inst.serviceId, (cap.get(inst.serviceId) ?? 0) + (inst.capacityPerSec ?? inst.plan.capacityPerSec));
     return input.services.reduce((sum, s, k) => {
       const served = Math.min(demandOf[k]!, cap.get(s.id) ?? 0);
-      return sum + weight[k]! * (served + bonus * Math.min(served, floorOf[k]!));
+      return sum + weight[k]! * (delta * served + (1 - delta) * Math.min(served, forecastOf[k]!) + bonus * Math.min(served, floorOf[k]!));
     }, 0);
   };
   return {

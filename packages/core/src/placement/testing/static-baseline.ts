@@ -23,6 +23,33 @@ export interface StaticBaselineResult {
   readonly shortServices: number;
 }
 
+/** Variants of {@link tritonLikeGoodput}'s operator and of its within-SLO rule. */
+export interface StaticBaselineOptions {
+  /**
+   * Hold the baseline's co-located latency models to the residual-blocking rule placement holds itself to
+   * (`residualBlocking`): on a shared device a latency replica needs `B + L ≤ D × (1 − ρ_o)` (longest run on the
+   * device, its own run, the others' duty cycle) besides the round-robin rule. @default false
+   */
+  readonly residualBlocking?: boolean;
+  /**
+   * An operator who checks the deadlines before co-locating: a replica goes only to devices where every model
+   * on them (the new one included) still meets the round-robin rule (and, with `residualBlocking`, that rule
+   * too, at the replicas' expected rates), least-loaded first; a model with no such device gets no more
+   * replicas. @default false (least-loaded device with memory room, whatever the deadlines)
+   */
+  readonly sloAwareOperator?: boolean;
+}
+
+/** What the SLO-aware operator knows of a replica on a device: its shared run, budget and pack fill. */
+interface Resident {
+  readonly runMs: number;
+  readonly budgetMs: number;
+  readonly fillMs: number;
+  /** Share of the device its expected rate keeps busy (shared run × rate ÷ batch). */
+  readonly busy: number;
+  readonly latency: boolean;
+}
+
 interface BaselineDevice {
   readonly server: string;
   readonly kind: string;
@@ -30,6 +57,7 @@ interface BaselineDevice {
   /** Expected utilization from the replicas placed so far. */
   util: number;
   readonly models: Set<string>;
+  readonly residents: Resident[];
 }
 
 interface Replica {
@@ -51,12 +79,14 @@ interface Replica {
  * placement applies to itself (written here from the rule, not from placement's helpers). No locality (as
  * EPARA's placement without locality).
  */
-export function tritonLikeGoodput(input: PlacementInput, reserveFraction = 0.1, colocationSlowdown = 0.1): StaticBaselineResult {
+export function tritonLikeGoodput(input: PlacementInput, reserveFraction = 0.1, colocationSlowdown = 0.1, options: StaticBaselineOptions = {}): StaticBaselineResult {
   const devices: BaselineDevice[] = input.servers.flatMap((s) =>
     s.healthy === false
       ? []
-      : s.devices.filter((d) => d.healthy !== false).map((d) => ({ server: s.id, kind: d.kind, free: d.memoryBytes * (1 - reserveFraction), util: 0, models: new Set<string>() })),
+      : s.devices.filter((d) => d.healthy !== false).map((d) => ({ server: s.id, kind: d.kind, free: d.memoryBytes * (1 - reserveFraction), util: 0, models: new Set<string>(), residents: [] })),
   );
+  const specOf = new Map(input.services.map((sp) => [sp.id, sp]));
+  const sloAware = options.sloAwareOperator === true ? (id: string) => specOf.get(id)! : null;
   const demand = new Map(input.demand.map((d) => [d.serviceId, totalDemandRate(d)]));
   const models = input.services
     .filter((s) => (demand.get(s.id) ?? 0) > 0 && (input.plans[s.id] ?? []).length > 0)
@@ -67,7 +97,7 @@ export function tritonLikeGoodput(input: PlacementInput, reserveFraction = 0.1, 
   for (const m of models) {
     let left = demand.get(m.id)!;
     while (left > 1e-9) {
-      const placed = placeReplica(devices, m.id, m.plans, left);
+      const placed = placeReplica(devices, m.id, m.plans, left, sloAware, colocationSlowdown, options.residualBlocking === true);
       if (!placed) {
         shortServices++;
         break;
@@ -78,7 +108,7 @@ export function tritonLikeGoodput(input: PlacementInput, reserveFraction = 0.1, 
   }
   const credited = served(replicas, demand, devices, null);
   const specs = new Map(input.services.map((sp) => [sp.id, sp]));
-  const withinSlo = served(replicas, demand, devices, (id) => specs.get(id)!, colocationSlowdown);
+  const withinSlo = served(replicas, demand, devices, (id) => specs.get(id)!, colocationSlowdown, options.residualBlocking === true);
   const services = models.map((m) => ({
     serviceId: m.id,
     demandPerSec: demand.get(m.id)!,
@@ -98,10 +128,20 @@ function bestPerKind(plans: readonly ParallelPlan[]): ParallelPlan[] {
 }
 
 /** The least-loaded devices (one server for multi-device plans) with room for one more replica. */
-function placeReplica(devices: BaselineDevice[], service: string, plans: readonly ParallelPlan[], left: number): Replica | null {
-  let best: { plan: ParallelPlan; devices: number[]; load: number } | null = null;
+function placeReplica(
+  devices: BaselineDevice[],
+  service: string,
+  plans: readonly ParallelPlan[],
+  left: number,
+  sloAware: ((id: string) => ServiceSpec) | null,
+  slowdown: number,
+  blocking: boolean,
+): Replica | null {
+  let best: { plan: ParallelPlan; devices: number[]; load: number; resident: Resident } | null = null;
   for (const plan of plans) {
-    const fit = (d: BaselineDevice): boolean => d.kind === plan.deviceKind && d.free >= plan.memoryPerDeviceBytes && !d.models.has(service);
+    const resident = residentOf(sloAware?.(service), plan, Math.min(left, plan.capacityPerSec), slowdown);
+    const fit = (d: BaselineDevice): boolean =>
+      d.kind === plan.deviceKind && d.free >= plan.memoryPerDeviceBytes && !d.models.has(service) && (sloAware === null || cycleHolds([...d.residents, resident], blocking));
     for (let i = 0; i < devices.length; ) {
       const server = devices[i]!.server;
       const here: number[] = [];
@@ -109,7 +149,7 @@ function placeReplica(devices: BaselineDevice[], service: string, plans: readonl
       if (here.length < plan.devices) continue;
       const set = here.sort((a, b) => devices[a]!.util - devices[b]!.util).slice(0, plan.devices);
       const load = set.reduce((s, d) => s + devices[d]!.util, 0) / plan.devices;
-      if (!best || load < best.load) best = { plan, devices: set, load };
+      if (!best || load < best.load) best = { plan, devices: set, load, resident };
     }
   }
   if (!best) return null;
@@ -119,8 +159,33 @@ function placeReplica(devices: BaselineDevice[], service: string, plans: readonl
     d.free -= best.plan.memoryPerDeviceBytes;
     d.util += util;
     d.models.add(service);
+    d.residents.push(best.resident);
   }
   return { service, plan: best.plan, devices: best.devices };
+}
+
+/** A replica as the SLO-aware operator checks it: its run slowed by sharing, its budget, its pack's fill time. */
+function residentOf(spec: ServiceSpec | undefined, plan: ParallelPlan, rate: number, slowdown: number): Resident {
+  if (spec === undefined) return { runMs: plan.runMs, budgetMs: Number.POSITIVE_INFINITY, fillMs: 0, busy: 0, latency: false };
+  const budgetMs = (spec.slo.kind === 'latency' ? spec.slo.deadlineMs : spec.slo.stalenessMs) - (spec.networkBudgetMs ?? 0);
+  const fillMs = spec.slo.kind === 'frequency' && rate > 0 ? ((plan.batchSize - 1) * 1000) / rate : 0;
+  const runMs = plan.runMs * (1 + (spec.colocationSlowdown ?? slowdown));
+  const busy = (rate * runMs) / (1000 * plan.batchSize * (plan.serviceStrategy === 'data-parallel' ? plan.devices : 1));
+  return { runMs, budgetMs, fillMs, busy, latency: spec.slo.kind === 'latency' };
+}
+
+/**
+ * The round-robin rule for every resident of a device: alone always, shared `fill + C + L ≤ budget`; with
+ * `blocking`, a latency resident also `B + L ≤ budget × (1 − ρ_o)` (longest run, the others' busy share).
+ */
+function cycleHolds(residents: readonly Resident[], blocking: boolean): boolean {
+  if (residents.length <= 1) return true;
+  const cycle = residents.reduce((c, r) => c + r.runMs, 0);
+  const longest = Math.max(...residents.map((r) => r.runMs));
+  const busy = residents.reduce((b, r) => b + r.busy, 0);
+  return residents.every(
+    (r) => r.fillMs + cycle + r.runMs <= r.budgetMs * (1 + 1e-9) && (!blocking || !r.latency || longest + r.runMs <= r.budgetMs * (1 - (busy - r.busy)) * (1 + 1e-9)),
+  );
 }
 
 /**
@@ -134,6 +199,7 @@ function served(
   devices: readonly BaselineDevice[],
   spec: ((id: string) => ServiceSpec) | null,
   slowdown = 0,
+  residualBlocking = false,
 ): { total: number; perService: Map<string, number> } {
   const capacity = new Map<string, number>();
   for (const r of placed) capacity.set(r.service, (capacity.get(r.service) ?? 0) + r.plan.capacityPerSec);
@@ -146,15 +212,24 @@ function served(
   };
   const util = new Float64Array(devices.length);
   const cycle = new Float64Array(devices.length);
+  const longest = new Float64Array(devices.length);
+  const own = placed.map((r, i) => (load[i]! * runMs(r)) / (1000 * r.plan.batchSize * (r.plan.serviceStrategy === 'data-parallel' ? r.plan.devices : 1)));
   placed.forEach((r, i) => {
-    const u = (load[i]! * runMs(r)) / (1000 * r.plan.batchSize * (r.plan.serviceStrategy === 'data-parallel' ? r.plan.devices : 1));
-    for (const d of r.devices) (util[d] = util[d]! + u), (cycle[d] = cycle[d]! + runMs(r));
+    for (const d of r.devices) (util[d] = util[d]! + own[i]!), (cycle[d] = cycle[d]! + runMs(r)), (longest[d] = Math.max(longest[d]!, runMs(r)));
   });
+  // Residual blocking (placement's `residualBlocking`): a latency replica on a shared device waits for the longest
+  // run there, and the others keep `ρ_o` of the device busy: `B + L ≤ D (1 − ρ_o)` on each of its shared devices.
+  const blocked = (r: Replica, i: number): boolean => {
+    const s = spec!(r.service);
+    if (!residualBlocking || s.slo.kind !== 'latency') return false;
+    const budget = s.slo.deadlineMs - (s.networkBudgetMs ?? 0);
+    return r.devices.some((d) => sharers[d]! > 1 && longest[d]! + runMs(r) > budget * (1 - (util[d]! - own[i]!)) * (1 + 1e-9));
+  };
   const perService = new Map<string, number>();
   let total = 0;
   placed.forEach((r, i) => {
     let got = load[i]! / Math.max(1, ...r.devices.map((d) => util[d]!));
-    if (spec && r.devices.some((d) => sharers[d]! > 1) && !meetsSlo(spec(r.service), r, runMs(r), Math.max(...r.devices.map((d) => cycle[d]!)), load[i]!)) got = 0;
+    if (spec && r.devices.some((d) => sharers[d]! > 1) && (!meetsSlo(spec(r.service), r, runMs(r), Math.max(...r.devices.map((d) => cycle[d]!)), load[i]!) || blocked(r, i))) got = 0;
     perService.set(r.service, (perService.get(r.service) ?? 0) + got);
     total += got;
   });
