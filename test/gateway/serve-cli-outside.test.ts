@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { models } from '../fixtures/models.js';
-import { BIN, classifierConfig, startServe } from './serve-process.js';
+import { BIN, classifierConfig, freePort, startServe } from './serve-process.js';
 
 /*
  * `epara serve` as a stranger uses it: flags read from the usage, model paths that are not model files, ports
@@ -32,14 +32,6 @@ function configFile(text: string, name = 'epara.yaml'): string {
 
 const withModel = (model: string): string => classifierConfig().replace(JSON.stringify(models.ocrCls), JSON.stringify(model));
 
-/** A port the OS says is free now. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 /** Waits until `check` holds, asking again after each answer (each check is a request: no timer decides). */
 async function until(check: () => Promise<boolean>): Promise<void> {

@@ -1,8 +1,6 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { models } from '../fixtures/models.js';
-import { clsInput, startServe } from './serve-process.js';
+import { clsInput, freePort, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 
 /*
@@ -14,13 +12,6 @@ import type { ServeProcess } from './serve-process.js';
 
 const running: ServeProcess[] = [];
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 function config(id: string, meshPort: number, seeds: readonly number[], devices: readonly string[]): string {
   return `node:
