@@ -1,5 +1,5 @@
 import { connect } from 'node:http2';
-import type { ClientHttp2Session, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Session } from 'node:http2';
 import { deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import { credentials, loadPackageDefinition, Metadata } from '@grpc/grpc-js';
 import type { Client, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
@@ -12,6 +12,7 @@ import type { Gateway } from '../gateway.js';
 import { answerEncodingOf } from './answer-compression.js';
 import { PROTO_LOADER_OPTIONS } from './grpc-methods.js';
 import { oipProtoPath } from './proto-path.js';
+import { grpcFrame, rawModelInfer } from './raw-grpc-fixture.js';
 
 /*
  * A client that compresses its requests (a grpc-js channel's `grpc.default_compression_algorithm`, grpcio's
@@ -68,28 +69,7 @@ function requestBytes(id: string): Buffer {
   return pkg.inference.GRPCInferenceService.service['ModelInfer']!.requestSerialize(request(id));
 }
 
-type Raw = { headers: IncomingHttpHeaders; trailers: IncomingHttpHeaders; data: Buffer };
-function raw(body: Buffer, headers: OutgoingHttpHeaders): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelInfer', 'content-type': 'application/grpc', te: 'trailers', ...headers });
-    let h: IncomingHttpHeaders = {};
-    let t: IncomingHttpHeaders = {};
-    const data: Buffer[] = [];
-    req.on('response', (x) => (h = x));
-    req.on('trailers', (x) => (t = x));
-    req.on('data', (c: Buffer) => data.push(c));
-    req.on('end', () => resolve({ headers: h, trailers: t, data: Buffer.concat(data) }));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
-function frame(message: Buffer, flag: 0 | 1): Buffer {
-  const prefix = Buffer.alloc(5);
-  prefix[0] = flag;
-  prefix.writeUInt32BE(message.length, 1);
-  return Buffer.concat([prefix, message]);
-}
 
 describe('the answer encoding', () => {
   it("is the request's, when the client takes it", () => {
@@ -105,7 +85,7 @@ describe('the answer encoding', () => {
 
 describe('gRPC answers', () => {
   it('are gzip-compressed for a request sent gzip-compressed, flagged and named in grpc-encoding', async () => {
-    const a = await raw(frame(gzipSync(requestBytes('z')), 1), { 'grpc-encoding': 'gzip', 'grpc-accept-encoding': 'identity,deflate,gzip' });
+    const a = await rawModelInfer(session, grpcFrame(gzipSync(requestBytes('z')), 1), { 'grpc-encoding': 'gzip', 'grpc-accept-encoding': 'identity,deflate,gzip' });
     expect(a.trailers['grpc-status']).toBe('0');
     expect(a.headers['grpc-encoding']).toBe('gzip');
     expect(a.data[0]).toBe(1);
@@ -116,17 +96,17 @@ describe('gRPC answers', () => {
   });
 
   it('are deflate-compressed for a deflate request, and not compressed for an uncompressed one', async () => {
-    const d = await raw(frame(deflateSync(requestBytes('d')), 1), { 'grpc-encoding': 'deflate', 'grpc-accept-encoding': 'identity,deflate,gzip' });
+    const d = await rawModelInfer(session, grpcFrame(deflateSync(requestBytes('d')), 1), { 'grpc-encoding': 'deflate', 'grpc-accept-encoding': 'identity,deflate,gzip' });
     expect(d.trailers['grpc-status']).toBe('0');
     expect([d.headers['grpc-encoding'], d.data[0]]).toEqual(['deflate', 1]);
     expect(inflateSync(d.data.subarray(5)).length).toBeGreaterThan(ROWS * 8);
-    const plain = await raw(frame(requestBytes('p'), 0), { 'grpc-accept-encoding': 'identity,deflate,gzip' });
+    const plain = await rawModelInfer(session, grpcFrame(requestBytes('p'), 0), { 'grpc-accept-encoding': 'identity,deflate,gzip' });
     expect(plain.trailers['grpc-status']).toBe('0');
     expect([plain.headers['grpc-encoding'], plain.data[0]]).toEqual([undefined, 0]);
   });
 
   it('are not compressed for a client that does not take the encoding', async () => {
-    const a = await raw(frame(gzipSync(requestBytes('n')), 1), { 'grpc-encoding': 'gzip', 'grpc-accept-encoding': 'identity' });
+    const a = await rawModelInfer(session, grpcFrame(gzipSync(requestBytes('n')), 1), { 'grpc-encoding': 'gzip', 'grpc-accept-encoding': 'identity' });
     expect(a.trailers['grpc-status']).toBe('0');
     expect([a.headers['grpc-encoding'], a.data[0]]).toEqual([undefined, 0]);
   });

@@ -1,5 +1,5 @@
 import { connect } from 'node:http2';
-import type { ClientHttp2Session, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import { gzipSync } from 'node:zlib';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -12,6 +12,7 @@ import type { Gateway } from '../gateway.js';
 import { MAX_GRPC_MESSAGE_LENGTH, encodeGrpcMessage, parseGrpcTimeout } from './grpc-http2-wire.js';
 import { PROTO_LOADER_OPTIONS } from './grpc-methods.js';
 import { oipProtoPath } from './proto-path.js';
+import { grpcFrame, rawModelInfer } from './raw-grpc-fixture.js';
 
 /*
  * The HTTP/2 gRPC server against the protocol details standard clients rely on: a grpc-js client (the
@@ -52,12 +53,6 @@ function inferRequest(model: string, values = [1, 2]): Buffer {
   return Buffer.concat([Buffer.from([0x0a, name.length, ...name, 0x2a, input.length]), input, Buffer.from([0x3a, raw.length]), raw]);
 }
 
-function frame(message: Buffer, flag = 0): Buffer {
-  const prefix = Buffer.alloc(5);
-  prefix[0] = flag;
-  prefix.writeUInt32BE(message.length, 1);
-  return Buffer.concat([prefix, message]);
-}
 
 type Unary = { err: ServiceError | null; res: Buffer | undefined; headers: Metadata | undefined };
 function grpcJs(method: string, body: Buffer, options: { deadlineMs?: number; metadata?: Metadata; onCall?: (call: { cancel(): void }) => void; via?: Client } = {}): Promise<Unary> {
@@ -69,25 +64,10 @@ function grpcJs(method: string, body: Buffer, options: { deadlineMs?: number; me
   });
 }
 
-type Raw = { headers: IncomingHttpHeaders; trailers: IncomingHttpHeaders; data: Buffer; status: string | undefined };
-function raw(body: Buffer, headers: OutgoingHttpHeaders = {}): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelInfer', 'content-type': 'application/grpc', te: 'trailers', ...headers });
-    let h: IncomingHttpHeaders = {};
-    let t: IncomingHttpHeaders = {};
-    const data: Buffer[] = [];
-    req.on('response', (x) => (h = x));
-    req.on('trailers', (x) => (t = x));
-    req.on('data', (c: Buffer) => data.push(c));
-    req.on('error', reject);
-    req.on('close', () => resolve({ headers: h, trailers: t, data: Buffer.concat(data), status: (t['grpc-status'] ?? h['grpc-status']) as string | undefined }));
-    req.end(body);
-  });
-}
 
 describe('gRPC on node:http2', () => {
   it('answers a unary call with HEADERS, one message and grpc-status 0 in the trailers', async () => {
-    const r = await raw(frame(inferRequest('echo')));
+    const r = await rawModelInfer(session, grpcFrame(inferRequest('echo')));
     expect(r.headers[':status']).toBe(200);
     expect(r.headers['content-type']).toBe('application/grpc');
     expect(r.headers['x-request-id']).toEqual(expect.any(String));
@@ -108,13 +88,13 @@ describe('gRPC on node:http2', () => {
     expect(parseGrpcTimeout('100m')).toBe(100);
     expect(parseGrpcTimeout('2S')).toBe(2000);
     expect(parseGrpcTimeout('123456789n')).toBeNaN();
-    const r = await raw(frame(inferRequest('slow')), { 'grpc-timeout': '150m' });
+    const r = await rawModelInfer(session, grpcFrame(inferRequest('slow')), { 'grpc-timeout': '150m' });
     expect(['4', '8']).toContain(r.status);
     const viaClient = await grpcJs('ModelInfer', inferRequest('slow'), { deadlineMs: 150 });
     expect([status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED]).toContain(viaClient.err?.code);
     await vi.waitFor(() => expect(gateway.inFlight).toBe(0), { timeout: 1000 });
-    expect((await raw(frame(inferRequest('echo')), { 'grpc-timeout': '99999999H' })).status).toBe('0'); // past a timer's range
-    const bad = await raw(frame(inferRequest('echo')), { 'grpc-timeout': 'soon' });
+    expect((await rawModelInfer(session, grpcFrame(inferRequest('echo')), { 'grpc-timeout': '99999999H' })).status).toBe('0'); // past a timer's range
+    const bad = await rawModelInfer(session, grpcFrame(inferRequest('echo')), { 'grpc-timeout': 'soon' });
     expect(bad.status).toBe(String(status.OUT_OF_RANGE));
   });
 
@@ -138,13 +118,13 @@ describe('gRPC on node:http2', () => {
     } finally {
       gz.close();
     }
-    expect((await raw(frame(gzipSync(inferRequest('echo')), 1), { 'grpc-encoding': 'gzip' })).status).toBe('0');
-    const noEncoding = await raw(frame(inferRequest('echo'), 1));
+    expect((await rawModelInfer(session, grpcFrame(gzipSync(inferRequest('echo')), 1), { 'grpc-encoding': 'gzip' })).status).toBe('0');
+    const noEncoding = await rawModelInfer(session, grpcFrame(inferRequest('echo'), 1));
     expect(noEncoding.status).toBe(String(status.INTERNAL));
-    const unknown = await raw(frame(inferRequest('echo'), 1), { 'grpc-encoding': 'snappy' });
+    const unknown = await rawModelInfer(session, grpcFrame(inferRequest('echo'), 1), { 'grpc-encoding': 'snappy' });
     expect(unknown.status).toBe(String(status.UNIMPLEMENTED));
     expect(unknown.headers['grpc-accept-encoding']).toBe('identity,deflate,gzip');
-    const bomb = await raw(frame(gzipSync(Buffer.alloc(100_000)), 1), { 'grpc-encoding': 'gzip' });
+    const bomb = await rawModelInfer(session, grpcFrame(gzipSync(Buffer.alloc(100_000)), 1), { 'grpc-encoding': 'gzip' });
     expect(bomb.status).toBe(String(status.RESOURCE_EXHAUSTED));
   });
 
@@ -156,15 +136,15 @@ describe('gRPC on node:http2', () => {
   });
 
   it('answers malformed, truncated, missing or repeated messages with a status, never a crash', async () => {
-    const malformed = await raw(frame(Buffer.from([0x2a, 0x7f, 0x01])));
+    const malformed = await rawModelInfer(session, grpcFrame(Buffer.from([0x2a, 0x7f, 0x01])));
     expect(malformed.status).toBe(String(status.INVALID_ARGUMENT));
     expect(malformed.headers['epara-code']).toBe('INVALID_INPUT');
     expect(decodeURIComponent(malformed.headers['grpc-message'] as string)).toMatch(/malformed: a field claims 127 bytes/);
-    expect((await raw(frame(inferRequest('echo')).subarray(0, 12))).status).toBe(String(status.INTERNAL));
-    expect((await raw(Buffer.alloc(0))).status).toBe(String(status.UNIMPLEMENTED));
-    const two = frame(inferRequest('echo'));
-    expect((await raw(Buffer.concat([two, two]))).status).toBe(String(status.UNIMPLEMENTED));
-    expect((await raw(Buffer.from([2, 0, 0, 0, 0]))).status).toBe(String(status.INTERNAL));
+    expect((await rawModelInfer(session, grpcFrame(inferRequest('echo')).subarray(0, 12))).status).toBe(String(status.INTERNAL));
+    expect((await rawModelInfer(session, Buffer.alloc(0))).status).toBe(String(status.UNIMPLEMENTED));
+    const two = grpcFrame(inferRequest('echo'));
+    expect((await rawModelInfer(session, Buffer.concat([two, two]))).status).toBe(String(status.UNIMPLEMENTED));
+    expect((await rawModelInfer(session, Buffer.from([2, 0, 0, 0, 0]))).status).toBe(String(status.INTERNAL));
   });
 
   it('sends error details percent-encoded and EPARA metadata in the trailers; unknown methods are UNIMPLEMENTED', async () => {
@@ -201,14 +181,14 @@ describe('gRPC on node:http2', () => {
   });
 
   it('answers non-gRPC requests with an HTTP status (415, 405)', async () => {
-    const status415 = await raw(frame(inferRequest('echo')), { 'content-type': 'application/json' });
+    const status415 = await rawModelInfer(session, grpcFrame(inferRequest('echo')), { 'content-type': 'application/json' });
     expect(status415.headers[':status']).toBe(415);
     // gRPC-Web carries its status in the body, and +json another message encoding: neither is served as gRPC.
     for (const type of ['application/grpc-web', 'application/grpc-web-text', 'application/grpc-web+proto', 'application/grpc+json', 'application/grpcx']) {
-      expect([type, (await raw(frame(inferRequest('echo')), { 'content-type': type })).headers[':status']]).toEqual([type, 415]);
+      expect([type, (await rawModelInfer(session, grpcFrame(inferRequest('echo')), { 'content-type': type })).headers[':status']]).toEqual([type, 415]);
     }
     for (const type of ['application/grpc+proto', 'application/grpc; charset=utf-8', 'APPLICATION/GRPC']) {
-      expect([type, (await raw(frame(inferRequest('echo')), { 'content-type': type })).status]).toEqual([type, '0']);
+      expect([type, (await rawModelInfer(session, grpcFrame(inferRequest('echo')), { 'content-type': type })).status]).toEqual([type, '0']);
     }
     const get = await new Promise<IncomingHttpHeaders>((resolve) => session.request({ ':path': '/' }).on('response', resolve).resume().end());
     expect(get[':status']).toBe(405);
@@ -220,14 +200,14 @@ describe('gRPC server reflection, what a reflection client would never send', ()
 
   it('ends the stream with a status on a malformed, compressed or oversized request, and answers a good one before it', async () => {
     // list_services (field 7) as the first request, then a broken one on the same stream.
-    const list = frame(Buffer.from([0x3a, 1, 0x2a]));
-    const malformed = await raw(Buffer.concat([list, frame(Buffer.from([0x22, 0x7f, 0x01]))]), reflect);
+    const list = grpcFrame(Buffer.from([0x3a, 1, 0x2a]));
+    const malformed = await rawModelInfer(session, Buffer.concat([list, grpcFrame(Buffer.from([0x22, 0x7f, 0x01]))]), reflect);
     expect(malformed.status).toBe(String(status.INVALID_ARGUMENT));
     expect(malformed.data.length).toBeGreaterThan(5); // the list_services answer came first
-    expect((await raw(frame(Buffer.from([0x3a, 1, 0x2a]), 1), reflect)).status).toBe(String(status.UNIMPLEMENTED));
+    expect((await rawModelInfer(session, grpcFrame(Buffer.from([0x3a, 1, 0x2a]), 1), reflect)).status).toBe(String(status.UNIMPLEMENTED));
     const big = Buffer.alloc(5);
     big.writeUInt32BE(5000, 1);
-    expect((await raw(big, reflect)).status).toBe(String(status.RESOURCE_EXHAUSTED));
+    expect((await rawModelInfer(session, big, reflect)).status).toBe(String(status.RESOURCE_EXHAUSTED));
   });
 
   it('ends a stream on which no request arrives within requestTimeoutMs', async () => {
