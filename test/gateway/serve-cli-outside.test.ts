@@ -32,7 +32,6 @@ function configFile(text: string, name = 'epara.yaml'): string {
 
 const withModel = (model: string): string => classifierConfig().replace(JSON.stringify(models.ocrCls), JSON.stringify(model));
 
-
 /** Waits until `check` holds, asking again after each answer (each check is a request: no timer decides). */
 async function until(check: () => Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50));

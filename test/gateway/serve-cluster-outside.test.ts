@@ -12,7 +12,6 @@ import type { ServeProcess } from './serve-process.js';
 
 const running: ServeProcess[] = [];
 
-
 function config(id: string, meshPort: number, seeds: readonly number[], devices: readonly string[]): string {
   return `node:
   id: ${id}

@@ -1,7 +1,7 @@
 import { EparaError, isEparaError } from '@epara/core';
 import type { AbortSignalLike, NamedTensors, TensorLike, TraceContext } from '@epara/core';
 import { MAX_TIMER_MS } from '../gateway-options.js';
-import type { ItemAxes, ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-options.js';
+import type { GatewayNode, ItemAxes, ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-options.js';
 
 import type { InferOutput, InferRequest, InferResponse } from '../protocol/infer-types.js';
 import { readControls } from '../protocol/request-controls.js';
@@ -85,8 +85,7 @@ export class InferCore {
   modelReady(m: ResolvedGatewayModel): boolean {
     if (this.#draining || m.unavailable !== undefined) return false;
     if (this.#o.isModelReady) return this.#o.isModelReady(m);
-    const entries = Object.values(this.#o.node.view().entries);
-    return entries.some((e) => e.alive && e.instances.some((i) => i.serviceId === m.serviceId && i.status === 'ready'));
+    return readyInView(this.#o.node, m.serviceId);
   }
 
   /**
@@ -334,4 +333,9 @@ function checkAgainstMetadata(m: ResolvedGatewayModel, name: string, datatype: s
   if (meta.datatype !== datatype) throw new EparaError('INVALID_INPUT', `input ${name} must be ${meta.datatype}, got ${datatype}`, { field: `${name}.datatype` });
   const fits = meta.anyRank === true || (meta.shape.length === dims.length && meta.shape.every((d, i) => d < 0 || d === dims[i]));
   if (!fits) throw new EparaError('INVALID_INPUT', `input ${name} has shape [${dims.join(',')}] but model ${m.name} expects [${meta.shape.join(',')}] (-1: any size)`, { field: `${name}.shape` });
+}
+
+/** Whether the node's view holds a `ready` instance of `serviceId` on a live server (this one or a peer). */
+export function readyInView(node: Pick<GatewayNode, 'view'>, serviceId: string): boolean {
+  return Object.values(node.view().entries).some((e) => e.alive && e.instances.some((i) => i.serviceId === serviceId && i.status === 'ready'));
 }

@@ -12,6 +12,7 @@ import type { Dashboard } from '@epara/dashboard';
 import { createGateway } from '../gateway.js';
 import type { Gateway, GatewayAddresses } from '../gateway.js';
 import { defaultSplitItems } from '../gateway-options.js';
+import { readyInView } from '../inference/infer-core.js';
 import type { GatewayModel, HttpHandler, ModelControl } from '../gateway-options.js';
 import type { ServeConfig } from './config-schema.js';
 import { readModelIo, sampleInputs, sampleText, undersampledInputs } from './model-metadata.js';
@@ -124,7 +125,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     drainTimeoutMs: config.drainTimeoutMs,
     // A server none of whose models is ready anywhere (each failed to load here and no peer serves it) is live
     // but not ready: a load balancer must not send it traffic it can only refuse.
-    isReady: () => loaded && isJoined() && anyModelReady(node, config.services),
+    isReady: () => loaded && isJoined() && (config.services.length === 0 || config.services.some((s) => readyInView(node, s.id))),
     // Splitting a request into items is wrong exactly where stacking items into a batch is: the executor's
     // numeric check knows, and splits along the batch axes it reads from the model (batchAxes). Without a
     // checked local instance, only a model batched on dimension 0 everywhere (every tensor free there, no batch
@@ -196,13 +197,6 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
  * `NO_INSTANCE` unless a peer serves it.
  * @throws whatever a load rejects with otherwise (out of memory, a bad plan…).
  */
-/** Whether some configured service has a ready instance in the node's view (here or on a live peer). */
-function anyModelReady(node: MeshNode, services: ServeConfig['services']): boolean {
-  if (services.length === 0) return true;
-  const ids = new Set(services.map((s) => s.id));
-  return Object.values(node.view().entries).some((e) => e.alive && e.instances.some((i) => ids.has(i.serviceId) && i.status === 'ready'));
-}
-
 async function loadEach(executor: Executor, services: ServeConfig['services'], c: ServiceFiles, logger: Logger): Promise<void> {
   const prober = new SampleProber();
   try {
