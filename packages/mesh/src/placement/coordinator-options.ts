@@ -19,6 +19,12 @@ export interface CoordinatorOptions extends PlacementOptions {
    * a freshly started cluster is placed for the expected load before any request arrives. @default none
    */
   readonly demand?: DemandForecast;
+  /**
+   * Capacity is planned for the demand × this factor (≥ 1): a margin for bursts and for the time a pack takes to
+   * fill, as the simulator's EPARA plans (1.25). Placement is told the factor (core `PlacementInput.demandHeadroom`),
+   * so `headroomValue` can value the margin apart from the forecast. @default 1 (the forecast alone, no margin)
+   */
+  readonly demandHeadroom?: number;
 }
 
 /** {@link CoordinatorOptions} after defaults and validation. */
@@ -27,6 +33,8 @@ export interface ResolvedCoordinatorOptions {
   readonly initialDelayMs: number;
   /** Reads and validates the forecast (a function's result is validated at each call; it may throw). */
   readonly demand: (() => readonly ServiceDemand[]) | undefined;
+  /** Factor the demand is planned for (≥ 1); absent: 1. */
+  readonly demandHeadroom?: number;
   /** What goes to core `placeServices`. */
   readonly core: PlacementOptions;
 }
@@ -41,14 +49,17 @@ export const COORDINATOR_DEFAULTS = { minDemandPerSec: 1, initialDelaySyncPeriod
  */
 export function resolveCoordinatorOptions(o: CoordinatorOptions, ctx: { services: readonly ServiceSpec[]; syncPeriodMs: number }): ResolvedCoordinatorOptions {
   if (typeof o !== 'object' || o === null) invalidOption('placement', o, 'false or an object of placement options');
-  const { minDemandPerSec = COORDINATOR_DEFAULTS.minDemandPerSec, initialDelayMs = COORDINATOR_DEFAULTS.initialDelaySyncPeriods * ctx.syncPeriodMs, demand, ...core } = o;
+  const { minDemandPerSec = COORDINATOR_DEFAULTS.minDemandPerSec, initialDelayMs = COORDINATOR_DEFAULTS.initialDelaySyncPeriods * ctx.syncPeriodMs, demand, demandHeadroom, ...core } = o;
   if (!(typeof minDemandPerSec === 'number' && Number.isFinite(minDemandPerSec) && minDemandPerSec >= 0)) {
     invalidOption('placement.minDemandPerSec', minDemandPerSec, 'a finite number >= 0 (items/s)');
   }
   if (!(typeof initialDelayMs === 'number' && Number.isFinite(initialDelayMs) && initialDelayMs >= 0)) {
     invalidOption('placement.initialDelayMs', initialDelayMs, 'a finite number >= 0 (ms)');
   }
-  return { minDemandPerSec, initialDelayMs, demand: resolveForecast(demand, new Set(ctx.services.map((s) => s.id))), core };
+  if (demandHeadroom !== undefined && !(typeof demandHeadroom === 'number' && Number.isFinite(demandHeadroom) && demandHeadroom >= 1)) {
+    invalidOption('placement.demandHeadroom', demandHeadroom, 'a finite number >= 1 (the factor the demand is planned for)');
+  }
+  return { minDemandPerSec, initialDelayMs, demand: resolveForecast(demand, new Set(ctx.services.map((s) => s.id))), ...(demandHeadroom === undefined ? {} : { demandHeadroom }), core };
 }
 
 function resolveForecast(demand: DemandForecast | undefined, services: ReadonlySet<string>): ResolvedCoordinatorOptions['demand'] {

@@ -231,6 +231,7 @@ export class PlacementCoordinator {
         devices: this.#devices,
         previous: this.#last?.instances ?? [],
         minDemandPerSec: this.#c.options.minDemandPerSec,
+        ...(this.#c.options.demandHeadroom !== undefined ? { demandHeadroom: this.#c.options.demandHeadroom } : {}),
         leader: self,
         hosted: new Map([...this.#hosted, [self, this.#c.hosted()]]),
         ...(this.#c.options.core.colocationSlowdown !== undefined ? { colocationSlowdown: this.#c.options.core.colocationSlowdown } : {}),

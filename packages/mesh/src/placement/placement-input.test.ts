@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { affineProfile, findPlacementViolations, placeServices } from '@epara/core';
+import { affineProfile, findPlacementViolations, isEparaError, placeServices } from '@epara/core';
 import type { InstanceInfo, ServerEntry, ServiceSpec } from '@epara/core';
+import { resolveCoordinatorOptions } from './coordinator-options.js';
 import { buildPlacementInput } from './placement-input.js';
 
 const service: ServiceSpec = {
@@ -49,6 +50,37 @@ describe('buildPlacementInput', () => {
       { serviceId: 's', ratePerServer: { a: 30, b: 40, c: 7 } },
       { serviceId: 't', ratePerServer: { a: 1 } },
     ]);
+  });
+
+  it('plans for the demand × the margin it is given, and tells placement the factor; without one, the forecast alone', () => {
+    const view = { entries: { a: entry('a', { arrivalRates: { s: 40 } }), b: entry('b', { arrivalRates: { s: 8 } }) } };
+    const plain = buildPlacementInput({ view, services: [service, other], devices, previous: [], minDemandPerSec: 1, leader: 'a' });
+    expect(plain.demandHeadroom).toBeUndefined();
+    const input = buildPlacementInput({ view, services: [service, other], devices, previous: [], minDemandPerSec: 1, leader: 'a', demandHeadroom: 1.25 });
+    // Every rate, the idle service's floor too, is the forecast × 1.25; placement reads the forecast back as rate ÷ 1.25.
+    expect(input.demand).toEqual([
+      { serviceId: 's', ratePerServer: { a: 50, b: 10 } },
+      { serviceId: 't', ratePerServer: { a: 1.25 } },
+    ]);
+    expect(input.demandHeadroom).toBe(1.25);
+    const result = placeServices(input, { headroomValue: 0.1 });
+    expect(result.services.find((s) => s.serviceId === 's')!.servedPerSec).toBeCloseTo(60, 6);
+    expect(findPlacementViolations(input, result.instances)).toEqual([]);
+  });
+
+  it('the coordinator option is carried when given and must be a finite factor of at least 1', () => {
+    const ctx = { services: [service], syncPeriodMs: 100 };
+    expect(resolveCoordinatorOptions({ demandHeadroom: 1.25 }, ctx).demandHeadroom).toBe(1.25);
+    expect(resolveCoordinatorOptions({}, ctx)).not.toHaveProperty('demandHeadroom');
+    for (const bad of [0.8, Number.NaN, Infinity, '2']) {
+      let field: unknown;
+      try {
+        resolveCoordinatorOptions({ demandHeadroom: bad as number }, ctx);
+      } catch (err) {
+        field = isEparaError(err) && err.code === 'INVALID_OPTIONS' ? err.details['field'] : err;
+      }
+      expect(field).toBe('placement.demandHeadroom');
+    }
   });
 
   it('adopts every co-located host instance on its reported devices, and placement then loads neither again', () => {

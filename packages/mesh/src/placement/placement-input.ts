@@ -18,6 +18,11 @@ export interface PlacementKnowledge {
   readonly forecast?: readonly ServiceDemand[];
   /** Per server, the devices its executor reports for its instances. @default none */
   readonly hosted?: ReadonlyMap<ServerId, readonly HostedDevices[]>;
+  /**
+   * Capacity is planned for the demand × this factor (≥ 1); placement is told it (`demandHeadroom`), so the margin
+   * can be valued apart from the forecast. @default 1 (the forecast alone)
+   */
+  readonly demandHeadroom?: number;
   /** Placement's shared-device slowdown (its `colocationSlowdown` option). @default core's default */
   readonly colocationSlowdown?: number;
 }
@@ -25,7 +30,7 @@ export interface PlacementKnowledge {
 /**
  * Builds `placeServices` input from the synchronized view: alive servers that reported devices, demand per
  * service and access server as the larger of the reported arrival rate and the host's forecast (plus a
- * floor), plans from `allocate`, and the current placement — the last decision's instances still alive, plus
+ * floor), times the planning margin `demandHeadroom` when one is given, plans from `allocate`, and the current placement — the last decision's instances still alive, plus
  * every instance a host loaded on its own (adopted on its real devices where its executor reports them, so
  * the leader neither double-places nor ignores it), each with its backlog.
  */
@@ -38,7 +43,8 @@ export function buildPlacementInput(k: PlacementKnowledge): PlacementInput {
   for (const [i, s] of k.services.entries()) {
     plans[s.id] = kinds.length === 0 ? [] : allocate({ service: s, demand: demand[i]!, deviceKinds: kinds }).plans;
   }
-  return { servers, services: k.services, plans, demand, current: currentPlacement(k, servers, plans) };
+  const headroom = k.demandHeadroom ?? 1;
+  return { servers, services: k.services, plans, demand, ...(headroom > 1 ? { demandHeadroom: headroom } : {}), current: currentPlacement(k, servers, plans) };
 }
 
 function serviceDemand(s: ServiceSpec, k: PlacementKnowledge): ServiceDemand {
@@ -51,6 +57,9 @@ function serviceDemand(s: ServiceSpec, k: PlacementKnowledge): ServiceDemand {
   for (const [a, r] of Object.entries(ratePerServer)) if (!(r > 0)) delete ratePerServer[a];
   const total = Object.values(ratePerServer).reduce((x, y) => x + y, 0);
   if (total < k.minDemandPerSec) ratePerServer[k.leader] = (ratePerServer[k.leader] ?? 0) + k.minDemandPerSec - total;
+  // The margin multiplies every rate, the floor's too: placement reads each rate as forecast × headroom.
+  const headroom = k.demandHeadroom ?? 1;
+  if (headroom > 1) for (const a of Object.keys(ratePerServer)) ratePerServer[a] = ratePerServer[a]! * headroom;
   return { serviceId: s.id, ratePerServer };
 }
 
