@@ -12,7 +12,7 @@ import { answerClientError, refuseUnframed, refuseWithoutHost, unframedTransferE
 import { answerClosing, cutStalledClient } from './stalled-clients.js';
 import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
 import { repositoryIndex } from '../inference/repository-index.js';
-import { RouteMethods } from './route-methods.js';
+import { RouteMethods, withoutEmptySegments } from './route-methods.js';
 import { CUDA_SHARED_MEMORY, GENERATE, LOGGING, SYSTEM_SHARED_MEMORY, TRACE, unsupportedMessage } from '../protocol/unsupported-extensions.js';
 import type { UnsupportedExtension } from '../protocol/unsupported-extensions.js';
 
@@ -206,8 +206,11 @@ export class HttpFront {
     // Every route's methods, for the 405 (with Allow) of a served path asked with another method, and OPTIONS.
     const methods = new RouteMethods();
     app.addHook('onRoute', (r) => methods.add(r.method, r.url));
-    app.addHook('onRequest', (req, _reply, done) => {
+    app.addHook('onRequest', (req, reply, done) => {
       if (req.method === 'POST') this.#accepted++;
+      // Repeated slashes: no route has an empty segment, and some would otherwise match with an empty parameter.
+      const meant = withoutEmptySegments(req.url);
+      if (meant !== undefined) return void reply.code(404).send({ error: `no route ${req.method} ${req.url}: a path with repeated slashes names no route (they are not merged, as Triton and KServe do not merge them); merged, it would read ${meant}`, code: 'NOT_FOUND' });
       done();
     });
     app.addHook('onResponse', (req, _reply, done) => {
