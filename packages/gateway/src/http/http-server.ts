@@ -13,6 +13,7 @@ import { answerClosing, cutStalledClient } from './stalled-clients.js';
 import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
 import { repositoryIndex } from '../inference/repository-index.js';
 import { RouteMethods, withoutEmptySegments } from './route-methods.js';
+import { REQUEST_ENCODINGS, inflateBody } from './content-encoding.js';
 import { CUDA_SHARED_MEMORY, GENERATE, LOGGING, SYSTEM_SHARED_MEMORY, TRACE, unsupportedMessage } from '../protocol/unsupported-extensions.js';
 import type { UnsupportedExtension } from '../protocol/unsupported-extensions.js';
 
@@ -225,12 +226,19 @@ export class HttpFront {
     app.removeAllContentTypeParsers();
     // One parser for every content type: the body is read as bytes and parsed by the protocol code, which
     // knows whether it is JSON or JSON plus binary tensor data.
-    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    // A compressed body (`Content-Encoding`: gzip, deflate) is inflated first, as the infer route inflates its own.
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+      const encoding = req.headers['content-encoding'];
+      if (encoding === undefined || (body as Buffer).length === 0) return done(null, body);
+      void inflateBody(body as Buffer, String(encoding), { maxBytes: this.#o.maxBodyBytes }).then((r) => (r.ok ? done(null, r.body) : done(Object.assign(new Error(r.message), { statusCode: r.status }))));
+    });
     app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
       const status = err.code !== undefined ? CLIENT_ERRORS[err.code] : undefined;
       if (status !== undefined || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)) {
         const message = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `request body is larger than the limit of ${this.#o.maxBodyBytes} bytes` : err.message;
-        return void reply.code(status ?? err.statusCode!).send({ error: message, code: 'INVALID_INPUT' });
+        const code = status ?? err.statusCode!;
+        if (status === undefined && code === 415) reply.header('accept-encoding', REQUEST_ENCODINGS); // a body's Content-Encoding
+        return void reply.code(code).send({ error: message, code: 'INVALID_INPUT' });
       }
       sendError(reply, err);
     });
