@@ -109,6 +109,10 @@ export class HttpFront {
           res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
           res.end(body);
         });
+        // CONNECT asks for a tunnel, which this server does not give: without a listener node:http destroyed the
+        // connection unanswered (an empty reply). A 501 in the error form (RFC 9110 §15.6.2: a method the server supports
+        // for no resource), then the connection closes.
+        this.#server.on('connect', (_req: IncomingMessage, socket: Socket) => socket.end(CONNECT_ANSWER));
         return this.#server;
       },
     });
@@ -333,6 +337,12 @@ export class HttpFront {
 const CLOSING_HEAD_ANSWER = (() => {
   const body = JSON.stringify(CLOSING_BODY);
   return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: ${RETRY_AFTER_SECONDS}\r\nconnection: close\r\n\r\n${body}`;
+})();
+
+/** The answer to CONNECT: a 501 (no tunnels here), and the end of the connection, whose bytes would be the tunnel's. */
+const CONNECT_ANSWER = (() => {
+  const body = JSON.stringify({ error: 'CONNECT is not supported: this server is not a proxy and opens no tunnels', code: 'NOT_IMPLEMENTED' });
+  return `HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 })();
 
 /**
