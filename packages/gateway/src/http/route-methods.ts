@@ -30,7 +30,7 @@ export class RouteMethods {
    * OPTIONS`), or `undefined` when no route serves the path.
    */
   allowed(url: string): string[] | undefined {
-    const q = url.indexOf('?');
+    const q = url.search(/[?#]/);
     const path = q < 0 ? url : url.slice(0, q);
     const all = new Set<string>();
     for (const r of this.#routes) if (r.pattern.test(path)) for (const m of r.methods) all.add(m);
@@ -75,7 +75,7 @@ const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
  */
 export function withoutEmptySegments(url: string): string | undefined {
   const target = url.charCodeAt(0) === 0x2f ? url : url.replace(ABSOLUTE_FORM, '');
-  const q = target.indexOf('?');
+  const q = target.search(/[?#]/);
   const path = q < 0 ? target : target.slice(0, q);
   if (!path.includes('//')) return undefined;
   return path.replace(/\/{2,}/g, '/');
