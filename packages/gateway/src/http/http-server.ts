@@ -145,6 +145,11 @@ export class HttpFront {
     // (a client trickling its headers): it would hold the shutdown until headersTimeout (60 s).
     for (const socket of this.#sockets) {
       if (socket.destroyed || this.#answers.get(socket)?.size) continue;
+      // Already ended by the server (an HTTP/2 client told GOAWAY, lingering for its close): nothing more to say.
+      if (!socket.writable) {
+        socket.destroy();
+        continue;
+      }
       socket.end(CLOSING_HEAD_ANSWER);
       socket.destroySoon(); // the rest of its head is not read
     }
