@@ -4,6 +4,7 @@ Usage: python3 python-client.py http://127.0.0.1:8000
 Prints one JSON object: for each check, what the server answered (status, EPARA code, ...). The test that runs
 it (python-client.test.ts) holds the expectations.
 """
+import gzip
 import http.client
 import json
 import socket
@@ -145,5 +146,39 @@ try:
     urllib.request.urlopen(base + "/v2/models/nope/stats", timeout=30)
 except urllib.error.HTTPError as e:
     out["statsUnknown"] = {"status": e.code, "error": json.loads(e.read()).get("error")}
+
+
+def h2_preface():
+    """The HTTP/2 preface (prior knowledge) on the HTTP/1.1 port: the first frames the server answers."""
+    s = socket.create_connection((HOST, PORT), timeout=30)
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+    got = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+    frames = []
+    while len(got) >= 9:
+        length = int.from_bytes(got[0:3], "big")
+        kind, payload = got[3], got[9:9 + length]
+        frames.append({"type": kind, "errorCode": int.from_bytes(payload[4:8], "big") if kind == 7 else None, "debug": payload[8:].decode("utf-8", "replace") if kind == 7 else None})
+        got = got[9 + length:]
+    return frames
+
+
+# The front door's edges: paths with repeated slashes, a numbered version, CONNECT, a compressed repository body, HTTP/2
+out["edges"] = {
+    "repeatedSlashes": brief(request("GET", "//v2/health/ready")),
+    "emptyVersion": brief(request("GET", "/v2/models/cls/versions//ready")),
+    "versionWithZero": request("GET", "/v2/models/cls/versions/01")["status"],
+    "connect": raw_exchange(("CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (HOST, PORT, HOST, PORT)).encode()),
+    "gzipIndex": request("POST", "/v2/repository/index", gzip.compress(b'{"ready": true}'), {"Content-Type": "application/json", "Content-Encoding": "gzip"})["json"],
+    "http2Preface": h2_preface(),
+}
 
 print(json.dumps(out, default=lambda b: b.decode("utf-8", "replace")))

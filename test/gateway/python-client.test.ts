@@ -89,6 +89,22 @@ describe.skipIf(!python)("Python's standard library as the client", () => {
     expect(seen['urllibError']).toEqual({ status: 400, code: 'INVALID_INPUT' });
   });
 
+  it('meets the edges of the front door as Triton and KServe would answer them, each in its protocol', () => {
+    const e = seen['edges'] as Record<string, unknown>;
+    // Repeated slashes are not merged (neither Triton nor KServe merges them): a 404 naming the path merged.
+    expect(e['repeatedSlashes']).toMatchObject({ status: 404, code: 'NOT_FOUND', error: expect.stringContaining('/v2/health/ready') });
+    expect(e['emptyVersion']).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    // Versions are numbers to Triton: 01 is version 1.
+    expect(e['versionWithZero']).toBe(200);
+    expect(e['connect']).toEqual({ status: 501, code: 'NOT_IMPLEMENTED', bodyKeys: ['code', 'error'], connection: 'close' });
+    expect(e['gzipIndex']).toEqual([expect.objectContaining({ name: 'cls', state: 'READY' })]);
+    // An HTTP/2 client hears HTTP/2: SETTINGS, then GOAWAY HTTP_1_1_REQUIRED (13) saying what the port speaks.
+    expect(e['http2Preface']).toEqual([
+      { type: 4, errorCode: null, debug: null },
+      { type: 7, errorCode: 13, debug: expect.stringContaining('HTTP/1.1') },
+    ]);
+  });
+
   it('gets { error, code } and a closed connection for requests node:http cannot parse', () => {
     // Fastify's own answer used to be `{ error: "Bad Request", message: "Client Error", statusCode: 400 }`, with no code.
     for (const [k, r] of Object.entries(seen.raw)) {

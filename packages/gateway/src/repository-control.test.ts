@@ -1,6 +1,7 @@
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { ClusterView, NamedTensors } from '@epara/core';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGateway } from './gateway.js';
 import type { Gateway } from './gateway.js';
@@ -111,5 +112,30 @@ describe("Triton's repository load and unload", () => {
       { name: 'm', version: '1', state: 'UNAVAILABLE', reason: 'no ready instance in the cluster' },
       { name: 'm', version: '2', state: 'UNAVAILABLE', reason: 'no ready instance in the cluster' },
     ]);
+  });
+});
+
+describe('a compressed body on the repository routes', () => {
+  /** A POST with a body in `encoding` (`Content-Encoding`), as the infer route reads it. */
+  const postEncoded = async (url: string, body: Buffer, encoding: string): Promise<{ status: number; accept: string | null; body: unknown }> => {
+    const res = await fetch(url, { method: 'POST', body, headers: { 'content-encoding': encoding, 'content-type': 'application/json' } });
+    return { status: res.status, accept: res.headers.get('accept-encoding'), body: await res.json() };
+  };
+
+  it('is inflated before it is read (gzip, deflate), as the infer route inflates its own', async () => {
+    const { control, calls } = recording();
+    const a = await start({ isModelReady: () => false, modelControl: control });
+    expect((await postEncoded(`${a.http}/v2/repository/index`, gzipSync('{"ready":true}'), 'gzip')).body).toEqual([]);
+    expect((await postEncoded(`${a.http}/v2/repository/index`, deflateSync('{"ready":false}'), 'deflate')).body).toHaveLength(2);
+    expect(await postEncoded(`${a.http}/v2/repository/models/m/unload`, gzipSync('{"parameters":{"unload_dependents":true}}'), 'gzip')).toMatchObject({ status: 200, body: {} });
+    expect(calls).toEqual(['unload m']);
+  });
+
+  it('that does not inflate is a 400, another coding a 415 naming the ones taken, one inflating past the limit a 413', async () => {
+    const a = await start({ maxBodyBytes: 4096 });
+    expect(await postEncoded(`${a.http}/v2/repository/index`, Buffer.from('{"ready":true}'), 'gzip')).toMatchObject({ status: 400, body: { code: 'INVALID_INPUT', error: expect.stringContaining('does not inflate as gzip') } });
+    expect(await postEncoded(`${a.http}/v2/repository/index`, Buffer.from('{}'), 'br')).toMatchObject({ status: 415, accept: 'gzip, deflate', body: { code: 'INVALID_INPUT' } });
+    const bomb = gzipSync(Buffer.alloc(1 << 20, 0x20));
+    expect(await postEncoded(`${a.http}/v2/repository/index`, bomb, 'gzip')).toMatchObject({ status: 413, body: { code: 'INVALID_INPUT' } });
   });
 });

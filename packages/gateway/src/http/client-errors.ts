@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
  */
 export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'HPE_PAUSED_H2_UPGRADE') return refuseHttp2(socket);
   const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
   const message =
     status === 408
@@ -53,3 +54,39 @@ function refuseAndClose(res: ServerResponse, message: string): void {
   res.end(body);
   res.once('finish', () => res.socket?.destroySoon());
 }
+
+/** What an HTTP/2 client that connected to this port is told (the GOAWAY's debug data). */
+const HTTP2_REFUSAL = 'this port speaks HTTP/1.1 (the REST API, JSON and binary tensors); gRPC is served on the gRPC port';
+
+/**
+ * The answer to the HTTP/2 connection preface (`PRI * HTTP/2.0`: a client with prior knowledge of HTTP/2, as
+ * `curl --http2-prior-knowledge` or a gRPC client pointed at this port connects), in HTTP/2, which is what such a
+ * client reads: an empty SETTINGS frame, then GOAWAY with `HTTP_1_1_REQUIRED` (RFC 9113 §7) and the reason as
+ * debug data. An HTTP/1.1 400 was read by such a client as a broken frame ("empty reply", "protocol error").
+ * The connection is closed once the client closes its side (what it still sends is read and dropped, so the
+ * close does not reset the GOAWAY away), or after {@link LINGER_MS}.
+ */
+function refuseHttp2(socket: Socket): void {
+  const debug = Buffer.from(HTTP2_REFUSAL);
+  const settings = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+  const goaway = Buffer.alloc(9 + 8 + debug.length);
+  goaway.writeUIntBE(8 + debug.length, 0, 3); // length
+  goaway[3] = 7; // type GOAWAY; flags 0, stream 0
+  goaway.writeUInt32BE(0, 9); // last stream id: none was processed
+  goaway.writeUInt32BE(0xd, 13); // HTTP_1_1_REQUIRED
+  debug.copy(goaway, 17);
+  if (!socket.writable) return void socket.destroy();
+  socket.end(Buffer.concat([settings, goaway]));
+  // node:http's parser would report each later frame (the client's SETTINGS ack) as another error: not HTTP/1.1.
+  socket.removeAllListeners('data');
+  socket.on('data', ignoreData);
+  socket.resume();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+/** How long a refused HTTP/2 client is given to read the GOAWAY and close its side. */
+const LINGER_MS = 2000;
+
+const ignoreData = (): void => undefined;

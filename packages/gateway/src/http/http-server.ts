@@ -12,7 +12,8 @@ import { answerClientError, refuseUnframed, refuseWithoutHost, unframedTransferE
 import { answerClosing, cutStalledClient } from './stalled-clients.js';
 import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
 import { repositoryIndex } from '../inference/repository-index.js';
-import { RouteMethods } from './route-methods.js';
+import { RouteMethods, withoutEmptySegments } from './route-methods.js';
+import { REQUEST_ENCODINGS, inflateBody } from './content-encoding.js';
 import { CUDA_SHARED_MEMORY, GENERATE, LOGGING, SYSTEM_SHARED_MEMORY, TRACE, unsupportedMessage } from '../protocol/unsupported-extensions.js';
 import type { UnsupportedExtension } from '../protocol/unsupported-extensions.js';
 
@@ -108,6 +109,10 @@ export class HttpFront {
           res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
           res.end(body);
         });
+        // CONNECT asks for a tunnel, which this server does not give: without a listener node:http destroyed the
+        // connection unanswered (an empty reply). A 501 in the error form (RFC 9110 §15.6.2: a method the server supports
+        // for no resource), then the connection closes.
+        this.#server.on('connect', (_req: IncomingMessage, socket: Socket) => socket.end(CONNECT_ANSWER));
         return this.#server;
       },
     });
@@ -140,6 +145,11 @@ export class HttpFront {
     // (a client trickling its headers): it would hold the shutdown until headersTimeout (60 s).
     for (const socket of this.#sockets) {
       if (socket.destroyed || this.#answers.get(socket)?.size) continue;
+      // Already ended by the server (an HTTP/2 client told GOAWAY, lingering for its close): nothing more to say.
+      if (!socket.writable) {
+        socket.destroy();
+        continue;
+      }
       socket.end(CLOSING_HEAD_ANSWER);
       socket.destroySoon(); // the rest of its head is not read
     }
@@ -206,8 +216,11 @@ export class HttpFront {
     // Every route's methods, for the 405 (with Allow) of a served path asked with another method, and OPTIONS.
     const methods = new RouteMethods();
     app.addHook('onRoute', (r) => methods.add(r.method, r.url));
-    app.addHook('onRequest', (req, _reply, done) => {
+    app.addHook('onRequest', (req, reply, done) => {
       if (req.method === 'POST') this.#accepted++;
+      // Repeated slashes: no route has an empty segment, and some would otherwise match with an empty parameter.
+      const meant = withoutEmptySegments(req.url);
+      if (meant !== undefined) return void reply.code(404).send({ error: `no route ${req.method} ${req.url}: a path with repeated slashes names no route (they are not merged, as Triton and KServe do not merge them); merged, it would read ${meant}`, code: 'NOT_FOUND' });
       done();
     });
     app.addHook('onResponse', (req, _reply, done) => {
@@ -222,12 +235,19 @@ export class HttpFront {
     app.removeAllContentTypeParsers();
     // One parser for every content type: the body is read as bytes and parsed by the protocol code, which
     // knows whether it is JSON or JSON plus binary tensor data.
-    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    // A compressed body (`Content-Encoding`: gzip, deflate) is inflated first, as the infer route inflates its own.
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+      const encoding = req.headers['content-encoding'];
+      if (encoding === undefined || (body as Buffer).length === 0) return done(null, body);
+      void inflateBody(body as Buffer, String(encoding), { maxBytes: this.#o.maxBodyBytes }).then((r) => (r.ok ? done(null, r.body) : done(Object.assign(new Error(r.message), { statusCode: r.status }))));
+    });
     app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
       const status = err.code !== undefined ? CLIENT_ERRORS[err.code] : undefined;
       if (status !== undefined || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)) {
         const message = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `request body is larger than the limit of ${this.#o.maxBodyBytes} bytes` : err.message;
-        return void reply.code(status ?? err.statusCode!).send({ error: message, code: 'INVALID_INPUT' });
+        const code = status ?? err.statusCode!;
+        if (status === undefined && code === 415) reply.header('accept-encoding', REQUEST_ENCODINGS); // a body's Content-Encoding
+        return void reply.code(code).send({ error: message, code: 'INVALID_INPUT' });
       }
       sendError(reply, err);
     });
@@ -322,6 +342,12 @@ export class HttpFront {
 const CLOSING_HEAD_ANSWER = (() => {
   const body = JSON.stringify(CLOSING_BODY);
   return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: ${RETRY_AFTER_SECONDS}\r\nconnection: close\r\n\r\n${body}`;
+})();
+
+/** The answer to CONNECT: a 501 (no tunnels here), and the end of the connection, whose bytes would be the tunnel's. */
+const CONNECT_ANSWER = (() => {
+  const body = JSON.stringify({ error: 'CONNECT is not supported: this server is not a proxy and opens no tunnels', code: 'NOT_IMPLEMENTED' });
+  return `HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 })();
 
 /**

@@ -51,6 +51,9 @@ describe('infer route on node:http', () => {
     expect(matchInferPath('/v2/models/m/versions/2/infer')).toEqual({ name: 'm', version: '2' });
     expect(matchInferPath('/v2/models/m/infer/')).toEqual({ name: 'm', version: undefined }); // a trailing slash, as every route takes it
     expect(matchInferPath('/v2/models/m/infer//')).toBeUndefined();
+    // A fragment (which clients should not send) is cut like the query, as the router cuts it for every other route.
+    expect(matchInferPath('/v2/models/m/infer#x')).toEqual({ name: 'm', version: undefined });
+    expect(matchInferPath('/v2/models/m/versions/2/infer?a=1#x')).toEqual({ name: 'm', version: '2' });
     expect(matchInferPath('/v2/models/m')).toBeUndefined();
     expect(matchInferPath('/v2/models/%E0%A4%A/infer')).toBeUndefined();
   });

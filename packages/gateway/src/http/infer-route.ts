@@ -12,7 +12,7 @@ import { answerStalledBody } from './stalled-clients.js';
 import { isRawBinaryRequest, rawBinaryRequest } from './raw-binary-request.js';
 
 /**
- * `/v2/models/{name}/infer` and `/v2/models/{name}/versions/{version}/infer` (no query string), with or without a
+ * `/v2/models/{name}/infer` and `/v2/models/{name}/versions/{version}/infer` (no query string or fragment), with or without a
  * trailing slash, as every other route takes it.
  */
 const INFER_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer\/?$/;
@@ -31,7 +31,7 @@ const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
  */
 export function matchInferPath(url: string): { readonly name: string; readonly version: string | undefined } | undefined {
   const target = url.charCodeAt(0) === 0x2f ? url : url.replace(ABSOLUTE_FORM, '');
-  const q = target.indexOf('?');
+  const q = target.search(/[?#]/);
   const m = INFER_PATH.exec(q < 0 ? target : target.slice(0, q));
   if (!m) return undefined;
   try {

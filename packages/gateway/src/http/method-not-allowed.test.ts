@@ -1,6 +1,7 @@
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
 import type { Gateway } from '../gateway.js';
@@ -75,5 +76,17 @@ describe('a method a route does not take', () => {
     expect((await call('HEAD', '/v2/models/echo')).status).toBe(200);
     // An infer URL the infer route cannot read (an empty model name) is still no route for POST.
     expect((await call('POST', '/v2/models//infer')).status).toBe(404);
+  });
+
+  it('answers CONNECT (a proxy tunnel) 501 in the error form and closes, rather than dropping the connection unanswered', async () => {
+    const socket = connect(port, '127.0.0.1');
+    socket.end(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    await new Promise((resolve) => socket.once('close', resolve));
+    const [head = '', body = ''] = Buffer.concat(chunks).toString().split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 501 /);
+    expect(head.toLowerCase()).toContain('connection: close');
+    expect(JSON.parse(body)).toMatchObject({ code: 'NOT_IMPLEMENTED', error: expect.stringContaining('CONNECT') });
   });
 });

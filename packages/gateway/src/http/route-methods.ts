@@ -30,7 +30,7 @@ export class RouteMethods {
    * OPTIONS`), or `undefined` when no route serves the path.
    */
   allowed(url: string): string[] | undefined {
-    const q = url.indexOf('?');
+    const q = url.search(/[?#]/);
     const path = q < 0 ? url : url.slice(0, q);
     const all = new Set<string>();
     for (const r of this.#routes) if (r.pattern.test(path)) for (const m of r.methods) all.add(m);
@@ -54,13 +54,29 @@ function rank(method: string): number {
 }
 
 /**
- * A Fastify path as a regular expression over a request path: `:param` is one segment, `*` the rest; a trailing
- * slash is taken, as the router takes it.
+ * A Fastify path as a regular expression over a request path: `:param` is one segment (not empty: the router does
+ * not match `/v2/models/m/versions/` as a version), `*` the rest; a trailing slash is taken, as the router takes it.
  */
 function patternOf(path: string): RegExp {
   const source = path
     .split(/(:[A-Za-z0-9_]+|\*)/)
-    .map((part) => (part === '*' ? '.*' : part.startsWith(':') ? '[^/]*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .map((part) => (part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('');
   return new RegExp(`^${source}/?$`);
+}
+
+/** The scheme and authority of an absolute-form request target (`GET http://host:8000/v2/health/ready HTTP/1.1`). */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
+/**
+ * The path of a request target without its empty segments (`//v2/health/ready`, `/v2/models/m/versions//ready`:
+ * repeated slashes), or `undefined` when it has none. No route of the protocol has an empty segment, and neither
+ * Triton nor KServe's server merges slashes: such a path is a 404 that names the path a client likely meant.
+ */
+export function withoutEmptySegments(url: string): string | undefined {
+  const target = url.charCodeAt(0) === 0x2f ? url : url.replace(ABSOLUTE_FORM, '');
+  const q = target.search(/[?#]/);
+  const path = q < 0 ? target : target.slice(0, q);
+  if (!path.includes('//')) return undefined;
+  return path.replace(/\/{2,}/g, '/');
 }

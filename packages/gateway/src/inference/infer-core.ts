@@ -65,7 +65,7 @@ export class InferCore {
   model(name: string, version?: string): ResolvedGatewayModel {
     const m = this.#o.models.get(name);
     if (!m) throw new EparaError('UNKNOWN_SERVICE', `unknown model ${JSON.stringify(name)}`, { model: name });
-    if (version !== undefined && version !== '' && !m.versions.includes(version)) {
+    if (version !== undefined && version !== '' && declaredVersion(m, version) === undefined) {
       throw new EparaError('UNKNOWN_SERVICE', `model ${name} has no version ${JSON.stringify(version)} (versions: ${m.versions.join(', ')})`, { model: name, version });
     }
     return m;
@@ -94,7 +94,7 @@ export class InferCore {
    */
   async infer(req: InferRequest, ctx: InferContext = {}): Promise<InferResponse> {
     const m = this.model(req.model, req.version);
-    const version = req.version || m.versions[m.versions.length - 1]!;
+    const version = versionOrLatest(m, req.version);
     const startedAt = this.#stats.start();
     const settled = { ok: false, items: 0 };
     try {
@@ -113,7 +113,7 @@ export class InferCore {
    */
   statistics(name?: string, version?: string): ModelStatistics[] {
     const models = name === undefined || name === '' ? [...this.#o.models.values()] : [this.model(name, version)];
-    return models.flatMap((m) => this.#stats.of(m, version, this.#o.executionStatistics(m)));
+    return models.flatMap((m) => this.#stats.of(m, version ? declaredVersion(m, version) : undefined, this.#o.executionStatistics(m)));
   }
 
   /**
@@ -166,7 +166,7 @@ export class InferCore {
         throw err;
       });
       settled.items = items;
-      return { model: m.name, version: req.version || m.versions[m.versions.length - 1]!, ...(req.id !== undefined ? { id: req.id } : {}), parameters: req.parameters ?? {}, outputs: this.#outputs(m, result, wanted, req) };
+      return { model: m.name, version: versionOrLatest(m, req.version), ...(req.id !== undefined ? { id: req.id } : {}), parameters: req.parameters ?? {}, outputs: this.#outputs(m, result, wanted, req) };
     } finally {
       if (--this.#inFlight === 0) this.#idle?.();
     }
@@ -338,4 +338,20 @@ function checkAgainstMetadata(m: ResolvedGatewayModel, name: string, datatype: s
 /** Whether the node's view holds a `ready` instance of `serviceId` on a live server (this one or a peer). */
 export function readyInView(node: Pick<GatewayNode, 'view'>, serviceId: string): boolean {
   return Object.values(node.view().entries).some((e) => e.alive && e.instances.some((i) => i.serviceId === serviceId && i.status === 'ready'));
+}
+
+/**
+ * The declared version `version` names: the same text, or — Triton's versions being integers, `/versions/01` its
+ * version 1 — a declared version of digits with the same number. `undefined` when the model has none.
+ */
+function declaredVersion(m: ResolvedGatewayModel, version: string): string | undefined {
+  if (m.versions.includes(version)) return version;
+  if (!/^\d+$/.test(version)) return undefined;
+  const n = BigInt(version);
+  return m.versions.find((v) => /^\d+$/.test(v) && BigInt(v) === n);
+}
+
+/** The declared version a request runs as: the one it names, or the model's latest when it names none. */
+function versionOrLatest(m: ResolvedGatewayModel, version: string | undefined): string {
+  return (version ? declaredVersion(m, version) : undefined) ?? m.versions[m.versions.length - 1]!;
 }

@@ -72,6 +72,22 @@ describe('tensor codec', () => {
     expect(encodeInferResponse({ model: 'm', version: '1', parameters: {}, outputs: [out] }).body.toString()).toContain('"data":[18446744073709551615,3]');
   });
 
+  it("refuses Triton's BF16 saying EPARA does not carry it, not that it is no protocol data type", () => {
+    for (const input of [{ name: 'x', datatype: 'BF16', shape: [1], data: [1] }, { name: 'x', datatype: 'BF16', shape: [1], raw: new Uint8Array([0x80, 0x3f]) }]) {
+      const err = (() => {
+        try {
+          decodeInput(input, 0);
+        } catch (e) {
+          return e as { code: string; message: string };
+        }
+        throw new Error('BF16 was accepted');
+      })();
+      expect(err.code).toBe('INVALID_INPUT');
+      expect(err.message).toMatch(/BF16 .*not carried by EPARA.*bfloat16/);
+    }
+    expect(() => decodeInput({ name: 'x', datatype: 'FLOAT', shape: [1], data: [1] }, 0)).toThrow(/"FLOAT" is not a protocol data type/);
+  });
+
   it('round-trips half floats', () => {
     for (const v of [0, 1, -2.5, 65504, 0.000061035156, 1 / 3]) expect(halfToFloat(floatToHalf(v))).toBeCloseTo(v, 3);
     expect(halfToFloat(floatToHalf(1e6))).toBe(Number.POSITIVE_INFINITY);

@@ -32,6 +32,8 @@ export function decodeInput(input: InferInput, index: number): TensorLike {
   const field = `inputs[${index}]${typeof input?.name === 'string' ? ` (${input.name})` : ''}`;
   if (typeof input !== 'object' || input === null) throw bad(`inputs[${index}] must be an object`);
   if (typeof input.name !== 'string' || input.name === '') throw bad(`${field}.name must be a non-empty string`, { field: `${field}.name` });
+  // Triton's BF16 is a protocol data type EPARA does not carry: say so, rather than that the type does not exist.
+  if (input.datatype === 'BF16') throw bad(`${field}.datatype BF16 is not carried by EPARA: onnxruntime-node has no bfloat16 tensors (send the data type the model's metadata names)`, { field: `${field}.datatype` });
   if (!isOipDatatype(input.datatype)) throw bad(`${field}.datatype ${JSON.stringify(input.datatype)} is not a protocol data type`, { field: `${field}.datatype` });
   const type = tensorTypeOf(input.datatype);
   if (type === undefined) throw bad(`${field}.datatype ${input.datatype} is not supported by EPARA (supported: ${Object.values(DATATYPE_OF).join(', ')})`, { field: `${field}.datatype` });
