@@ -95,7 +95,9 @@ export function layoutFits(layout: SlabLayout, items: readonly NamedTensors[], a
  */
 export function stackIntoSlab(slab: ArrayBuffer, items: readonly NamedTensors[], layout: SlabLayout): Record<string, TensorLike> {
   const out: Record<string, TensorLike> = {};
-  for (const p of layout.placements) {
+  // Indexed, as every loop of the batch path: an iterator is an object per loop wherever the code runs unoptimized.
+  for (let i = 0; i < layout.placements.length; i++) {
+    const p = layout.placements[i]!;
     const data = new p.ctor(slab, p.offset, p.length);
     place(data, p, items);
     out[p.name] = { type: p.type, dims: p.dims, data };
@@ -133,8 +135,8 @@ function writeAlong(data: TensorLike['data'], items: readonly NamedTensors[], na
   const rowOut = data.length / outer;
   let offset = 0;
   const perItem = data.length / items.length;
-  for (const item of items) {
-    const t = item[name];
+  for (let i = 0; i < items.length; i++) {
+    const t = items[i]![name];
     if (!t) throw new EparaError('INTERNAL', `stackIntoSlab: item lacks ${name}`);
     const src = t.data as Float32Array;
     // A detached array reads as empty: copying it would leave the previous batch's values in its place.

@@ -8,6 +8,7 @@ import type { ExecutorServiceOptions } from './executor-options.js';
 import { plainArrays, validateItem, type IoSpec } from './io-spec.js';
 import type { ModelInstance } from './model-instance.js';
 import { shedError } from './shed-error.js';
+import { rejectSoon } from './reject-soon.js';
 import type { BatchAxes } from '../tensors/stack.js';
 import { claimLeases, settleLeases, type InputLease } from '../batching/input-lease.js';
 import { InputLeases, type InputLeaseContext } from './input-leases.js';
@@ -194,6 +195,7 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     // From here on the request owns the leases among its inputs: released when it settles, or now if refused.
     const leased = claimLeases(inputs, inst.serviceId);
     let costScale: number;
+    let refused: EparaError | undefined;
     try {
       costScale = this.#costScale(inputs, deadline, now);
       if (inst.queue.size >= this.#c.maxQueue) {
@@ -201,13 +203,16 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
       }
       // Shed at once what cannot make its deadline behind the work already queued: no queueing, pumping or
       // later drop for it (under overload most requests end here, so this path stays cheap).
-      if (!frame) {
-        const refused = inst.admit(deadline, priority, costScale, now);
-        if (refused) throw refused;
-      }
+      if (!frame) refused = inst.admit(deadline, priority, costScale, now);
     } catch (err) {
       if (leased) settleLeases(inputs, true);
       throw err;
+    }
+    if (refused !== undefined) {
+      // Returned, not thrown: each throw (here, and again out of the caller's `try`) had V8 walk the stack for
+      // the exception's message and source position, several times the cost of the rest of a refusal.
+      if (leased) settleLeases(inputs, true);
+      return rejectSoon(refused);
     }
     // One object per request (work item and settlement); resolves with the outputs directly, no extra promise.
     const init = INIT;

@@ -21,6 +21,9 @@ const DELIVERY_OPTIONS = { minSamples: MIN_SAMPLES, minClassSamples: Number.MAX_
  */
 const TYPICAL_CONFIRM_MS = 250;
 
+/** Size classes memoized per `ahead`: one per leading bit of a 32-bit size. */
+const MEMO_CLASSES = 32;
+
 /** One completed batch, as {@link LaneLateness.observe} takes it (read at once, not kept). */
 export interface BatchEnd {
   readonly n: number;
@@ -51,6 +54,17 @@ export class LaneLateness {
   #lastEnd = Number.NEGATIVE_INFINITY;
   /** The observation handed to the guards (they read it at once): refilled per batch. */
   readonly #seen = { n: 0, predictedMs: 0, actualMs: 0, at: 0 };
+  /**
+   * {@link marginMs} answered at {@link #memoNow}, per `ahead` × size class (`[ahead ? 1 : 0][31 − clz32(n)]`), valid
+   * where its stamp is {@link #memoGen}. A planning pass asks the margin of every batch size it weighs — core's
+   * launch rule shrinks a batch one item at a time, asking at each size — and both guards answer per size class,
+   * so one pass's answers repeat; each asked anew made three heap numbers (the two guards' quantiles and their
+   * sum). A new clock reading or a new observation starts a new generation.
+   */
+  readonly #memo = new Float64Array(2 * MEMO_CLASSES);
+  readonly #memoStamp = new Uint32Array(2 * MEMO_CLASSES);
+  #memoGen = 1;
+  #memoNow = Number.NaN;
 
   observe(b: BatchEnd): void {
     const delivery = b.ahead ? this.#ahead : this.#direct;
@@ -67,6 +81,7 @@ export class LaneLateness {
       this.#observe(delivery, Math.max(b.runMs, b.expectedMs), total);
     }
     this.#lastEnd = b.end;
+    this.#forget();
   }
 
   #observe(guard: LatencyGuard, predictedMs: number, actualMs: number): void {
@@ -81,7 +96,30 @@ export class LaneLateness {
    * rarely, whichever part runs over.
    */
   marginMs(n: number, ahead: boolean, now: number): number {
+    // Integral sizes from 1 have a size class by their leading bit (core's); any other is asked anew.
+    if (!((n | 0) === n && n >= 1)) return this.#marginNow(n, ahead, now);
+    if (now !== this.#memoNow) {
+      this.#forget();
+      this.#memoNow = now;
+    }
+    const k = (ahead ? MEMO_CLASSES : 0) + 31 - Math.clz32(n);
+    if (this.#memoStamp[k] === this.#memoGen) return this.#memo[k]!;
+    const m = this.#marginNow(n, ahead, now);
+    this.#memo[k] = m;
+    this.#memoStamp[k] = this.#memoGen;
+    return m;
+  }
+
+  #marginNow(n: number, ahead: boolean, now: number): number {
     return this.#compute.excessMs(n, now) + this.#delivery(ahead, now).excessMs(n, now);
+  }
+
+  /** Every memoized margin is stale (a stamp wraps only after 2³² generations; it restarts the stamps then). */
+  #forget(): void {
+    if (++this.#memoGen === 0x1_0000_0000) {
+      this.#memoStamp.fill(0);
+      this.#memoGen = 1;
+    }
   }
 
   /**
