@@ -83,6 +83,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   #restarting = false;
   #nextId = 1;
   #closed = false;
+  #closing: Promise<void> | undefined;
   #failed: EparaError | undefined;
   #restarts = 0;
   #consecutiveCrashes = 0;
@@ -311,19 +312,26 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     await this.#call({ op: 'unload', key }, NO_TRANSFER);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Refuses new calls (`CLOSED`) and asks the worker to finish the run in progress — whose caller gets its answer —
+   * and release its sessions; once it has (or after `closeWaitMs`, a run that does not end), every call still
+   * pending fails with `CLOSED` and the worker is terminated. Idempotent: a second call waits for the first.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
+    const worker = this.#worker;
+    if (worker) await shutDown(worker, this.#o.closeWaitMs);
+    this.#worker = undefined;
     this.#rejectAll(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }));
     this.#writeOffSlabs();
     this.#slabs.clear();
     this.#dropRing();
-    const worker = this.#worker;
-    this.#worker = undefined;
-    if (worker) {
-      await shutDown(worker, SHUTDOWN_WAIT_MS);
-      await worker.terminate();
-    }
+    if (worker) await worker.terminate();
   }
 
   /** Sends a call; its answer settles the returned promise. */
@@ -568,13 +576,6 @@ function aborted(signal: AbortSignal): EparaError {
   return new EparaError('ABORTED', 'the call was aborted', { reason: String(signal.reason) });
 }
 
-/**
- * How long a closing device waits for its worker to finish the run in progress and release its sessions, ms. The
- * worker drops the work queued behind that run (its callers were already rejected `CLOSED`), so this is one run's
- * time; it is generous because terminating a thread while onnxruntime runs inside it can abort the whole process,
- * and a run on a starved machine can take seconds. Only a worker stuck in a run waits it out.
- */
-const SHUTDOWN_WAIT_MS = 30_000;
 /** Request id of the shutdown message (ids of calls are positive). */
 const SHUTDOWN_ID = -1;
 
