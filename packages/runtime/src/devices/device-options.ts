@@ -15,6 +15,7 @@ export const DEFAULT_DEVICE_OPTIONS = {
   inputSlabBytes: 8 * 1024 * 1024,
   inputSlabs: 4,
   doorbellSlotBytes: 64 * 1024,
+  closeWaitMs: 30_000,
 } as const;
 
 /** {@link DeviceOptions} with every default filled in. */
@@ -31,6 +32,7 @@ export interface ResolvedDeviceOptions {
   readonly inputSlabBytes: number;
   readonly inputSlabs: number;
   readonly doorbellSlotBytes: number;
+  readonly closeWaitMs: number;
   /** Undefined: the package's built worker, located when the worker first starts. */
   readonly workerUrl: URL | undefined;
 }
@@ -61,6 +63,8 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
   if (!Number.isInteger(inputSlabs) || inputSlabs < 0) invalidOption(`${field}.inputSlabs`, inputSlabs, 'a non-negative integer');
   const doorbellSlotBytes = o.doorbellSlotBytes ?? DEFAULT_DEVICE_OPTIONS.doorbellSlotBytes;
   if (!Number.isInteger(doorbellSlotBytes) || doorbellSlotBytes < 0) invalidOption(`${field}.doorbellSlotBytes`, doorbellSlotBytes, 'a non-negative integer (bytes; 0 turns the doorbell off)');
+  const closeWaitMs = o.closeWaitMs ?? DEFAULT_DEVICE_OPTIONS.closeWaitMs;
+  if (typeof closeWaitMs !== 'number' || !(closeWaitMs >= 0) || !Number.isFinite(closeWaitMs)) invalidOption(`${field}.closeWaitMs`, closeWaitMs, 'a finite number of ms >= 0');
   const backend = resolveBackendSpec(o.backend, `${field}.backend`);
   if (o.workerUrl !== undefined && !(o.workerUrl instanceof URL)) invalidOption(`${field}.workerUrl`, o.workerUrl, 'a URL');
   return {
@@ -76,6 +80,7 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
     inputSlabBytes,
     inputSlabs,
     doorbellSlotBytes,
+    closeWaitMs,
     workerUrl: o.workerUrl,
   };
 }

@@ -165,7 +165,10 @@ export interface DeviceHandle extends EventEmitter<DeviceEvents> {
   warmAfterRestart?(key: string, warm: (run: RestartWarmRun) => Promise<number>): void;
   /** Frees a model. Unknown keys are ignored. */
   unloadModel(key: string): Promise<void>;
-  /** Settles every pending call (`CLOSED`) and ends the worker. Idempotent. */
+  /**
+   * Refuses new calls (`CLOSED`), lets the run in progress finish (its caller gets the answer; at most
+   * `closeWaitMs`), fails every other pending call with `CLOSED` and ends the worker. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -229,4 +232,11 @@ export interface DeviceOptions {
   readonly doorbellSlotBytes?: number;
   /** URL of the worker script. @default the package's `dist/device-worker.js` */
   readonly workerUrl?: URL;
+  /**
+   * How long `close()` waits for the worker to finish its run in progress and release its sessions, ms; a worker
+   * still busy then is terminated. Generous by default: terminating a thread while onnxruntime runs inside it can
+   * abort the whole process, and a run on a starved machine can take seconds. Only a run that does not end (a
+   * model that never finishes, a hung worker) waits it out. @default 30 000
+   */
+  readonly closeWaitMs?: number;
 }

@@ -26,6 +26,11 @@ export type DeviceRequest =
       readonly spinWait: boolean;
       readonly provider: 'cpu' | 'cuda';
       readonly ordinal: number;
+      /**
+       * A reload after a restart: the {@link LoadResult.fileStamp} of the first load. A file that no longer has it
+       * (replaced, rewritten or removed since) is refused with `LOAD_FAILED` instead of serving another model.
+       */
+      readonly fileStamp?: string;
     }
   | {
       readonly op: 'run';
@@ -68,6 +73,8 @@ export interface LoadResult {
   readonly info: LoadedModelInfo;
   /** Set when the CUDA provider failed and the session was created on the CPU instead. */
   readonly fallbackReason?: string;
+  /** A model read from a path: the file's identity when it was loaded (device, inode, size, modification times). */
+  readonly fileStamp?: string;
 }
 
 /** Result of a run inside the worker. */

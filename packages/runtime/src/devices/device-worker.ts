@@ -34,6 +34,8 @@ function backend(): Promise<InferenceBackend> {
 
 async function load(req: Extract<DeviceRequest, { op: 'load' }>): Promise<LoadResult> {
   const b = await backend();
+  // Taken before the session reads the file: a reload after a restart must read the file the host loaded.
+  const fileStamp = 'path' in req.source ? await stampOf(req.key, req.source.path, req.fileStamp) : undefined;
   const rssBefore = process.memoryUsage().rss;
   let session: BackendSession;
   let fallbackReason: string | undefined;
@@ -61,7 +63,7 @@ async function load(req: Extract<DeviceRequest, { op: 'load' }>): Promise<LoadRe
     memoryBytes: session.memoryBytes ?? Math.max(measured, sourceBytes),
     executionProvider: fallbackReason === undefined ? req.provider : ('cpu' as const),
   };
-  return fallbackReason === undefined ? { info } : { info, fallbackReason };
+  return { info, ...(fallbackReason === undefined ? {} : { fallbackReason }), ...(fileStamp === undefined ? {} : { fileStamp }) };
 }
 
 /** Runs a batch; `into`, when given, are the outputs' views of `req.slab` at `req.outputsAt` (a kept ring plan's). */
@@ -324,6 +326,29 @@ function reply(msg: DeviceResponse, transfer: ArrayBuffer[] = []): void {
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The identity of a model file (device, inode, size, modification and change times: a file rewritten in place or
+ * replaced by another has a new change time or inode). With `expected` (a reload after a restart), a file whose
+ * identity changed since the first load, or that is gone, is refused: the new worker would otherwise serve a model
+ * other than the one the host loaded, profiled and checked, under the same key.
+ * @throws EparaError `LOAD_FAILED` with `details.reason` `'model-file-changed'` or `'model-file-missing'`.
+ */
+async function stampOf(key: string, path: string, expected: string | undefined): Promise<string | undefined> {
+  const { stat } = await import('node:fs/promises');
+  let s;
+  try {
+    s = await stat(path, { bigint: true });
+  } catch (err) {
+    if (expected === undefined) return undefined; // the backend reports a missing file with its own reason
+    throw new EparaError('LOAD_FAILED', `could not load model ${key} again: its file ${path} is gone (${message(err)})`, { key, path, reason: 'model-file-missing' });
+  }
+  const stamp = `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  if (expected !== undefined && stamp !== expected) {
+    throw new EparaError('LOAD_FAILED', `could not load model ${key} again: its file ${path} changed since it was loaded (load the new file as a new instance)`, { key, path, reason: 'model-file-changed' });
+  }
+  return stamp;
 }
 
 async function fileSize(path: string): Promise<number> {

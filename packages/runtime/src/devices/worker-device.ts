@@ -51,7 +51,12 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   readonly memoryBytes: number;
   readonly #o: ResolvedDeviceOptions;
   readonly #pending = new PendingCalls();
-  readonly #models = new Map<string, { source: ModelSource; threads: number }>();
+  readonly #models = new Map<string, { source: ModelSource; threads: number; fileStamp: string | undefined }>();
+  /**
+   * Models a restarted worker could not load again (their file changed or went away, the backend refused them):
+   * every call for one fails with its `LOAD_FAILED` instead of a worker's "no model" until it is loaded again.
+   */
+  readonly #lost = new Map<string, EparaError>();
   /** How each model is warmed again after a restart (see {@link warmAfterRestart}). */
   readonly #warm = new Map<string, (run: RestartWarmRun) => Promise<number>>();
   readonly #slabs: InputSlabPool;
@@ -78,6 +83,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   #restarting = false;
   #nextId = 1;
   #closed = false;
+  #closing: Promise<void> | undefined;
   #failed: EparaError | undefined;
   #restarts = 0;
   #consecutiveCrashes = 0;
@@ -97,7 +103,8 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     this.#plans.forget(key);
     this.#warm.delete(key);
     const result = (await this.#call({ op: 'load', key, source, threads, spinWait: this.#o.spinWait, provider: this.provider, ordinal: this.#o.ordinal }, { transfer: [], signal: options.signal })) as LoadResult;
-    this.#models.set(key, { source, threads });
+    this.#models.set(key, { source, threads, fileStamp: result.fileStamp });
+    this.#lost.delete(key);
     if (result.fallbackReason !== undefined) this.#fellBack(key, result.fallbackReason);
     return result.info;
   }
@@ -298,25 +305,33 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   async unloadModel(key: string): Promise<void> {
     this.#models.delete(key);
+    this.#lost.delete(key);
     this.#warm.delete(key);
     this.#plans.forget(key);
     if (this.#closed || this.#failed) return;
     await this.#call({ op: 'unload', key }, NO_TRANSFER);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Refuses new calls (`CLOSED`) and asks the worker to finish the run in progress — whose caller gets its answer —
+   * and release its sessions; once it has (or after `closeWaitMs`, a run that does not end), every call still
+   * pending fails with `CLOSED` and the worker is terminated. Idempotent: a second call waits for the first.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
+    const worker = this.#worker;
+    if (worker) await shutDown(worker, this.#o.closeWaitMs);
+    this.#worker = undefined;
     this.#rejectAll(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }));
     this.#writeOffSlabs();
     this.#slabs.clear();
     this.#dropRing();
-    const worker = this.#worker;
-    this.#worker = undefined;
-    if (worker) {
-      await shutDown(worker, SHUTDOWN_WAIT_MS);
-      await worker.terminate();
-    }
+    if (worker) await worker.terminate();
   }
 
   /** Sends a call; its answer settles the returned promise. */
@@ -350,6 +365,10 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     if (this.#closed) return this.#unsent(new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }), o);
     if (this.#failed) return this.#unsent(this.#failed, o);
     if (signal?.aborted) return this.#unsent(aborted(signal), o);
+    if (this.#lost.size > 0 && body.op !== 'load' && body.op !== 'unload' && 'key' in body) {
+      const lost = this.#lost.get(body.key);
+      if (lost !== undefined) return this.#unsent(lost, o);
+    }
     const worker = this.#ensureWorker();
     const id = this.#nextId++;
     const { call, promise } = this.#pending.open(id, o.listener);
@@ -484,13 +503,25 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     this.#restarts++;
     const worker = this.#ensureWorker();
     const models = [...this.#models];
-    const loads = models.map(([key, m]) => this.#post(worker, { op: 'load', key, source: m.source, threads: m.threads, spinWait: this.#o.spinWait, provider: this.provider, ordinal: this.#o.ordinal }));
+    const loads = models.map(([key, m]) =>
+      this.#post(worker, { op: 'load', key, source: m.source, threads: m.threads, spinWait: this.#o.spinWait, provider: this.provider, ordinal: this.#o.ordinal, ...(m.fileStamp === undefined ? {} : { fileStamp: m.fileStamp }) }),
+    );
     const results = await Promise.allSettled(loads);
     if (worker !== this.#worker) return; // crashed again while reloading; that crash restarts
     let reloaded = 0;
     for (const [i, r] of results.entries()) {
-      if (r.status === 'fulfilled') reloaded++;
-      else this.#models.delete(models[i]![0]);
+      if (r.status === 'fulfilled') {
+        reloaded++;
+        continue;
+      }
+      const key = models[i]![0];
+      const cause = toEparaError(r.reason, 'LOAD_FAILED');
+      this.#models.delete(key);
+      this.#warm.delete(key);
+      this.#plans.forget(key);
+      const reason = typeof cause.details['reason'] === 'string' ? cause.details['reason'] : 'reload-failed';
+      this.#lost.set(key, new EparaError('LOAD_FAILED', `device ${this.id}: model ${key} could not be loaded again after its worker restarted: ${cause.message}`, { deviceId: this.id, key, reason }));
+      this.#o.logger.error({ deviceId: this.id, key, reason: cause.message }, 'device worker restarted without a model');
     }
     // The new sessions meet every batch size cold: warm the sizes warmed at load before any call is sent (calls made
     // meanwhile wait for the restart, this included).
@@ -545,13 +576,6 @@ function aborted(signal: AbortSignal): EparaError {
   return new EparaError('ABORTED', 'the call was aborted', { reason: String(signal.reason) });
 }
 
-/**
- * How long a closing device waits for its worker to finish the run in progress and release its sessions, ms. The
- * worker drops the work queued behind that run (its callers were already rejected `CLOSED`), so this is one run's
- * time; it is generous because terminating a thread while onnxruntime runs inside it can abort the whole process,
- * and a run on a starved machine can take seconds. Only a worker stuck in a run waits it out.
- */
-const SHUTDOWN_WAIT_MS = 30_000;
 /** Request id of the shutdown message (ids of calls are positive). */
 const SHUTDOWN_ID = -1;
 

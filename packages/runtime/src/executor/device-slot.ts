@@ -38,6 +38,7 @@ export function createDeviceSlot(
     ...(d.inputSlabBytes === undefined ? {} : { inputSlabBytes: d.inputSlabBytes }),
     ...(d.inputSlabs === undefined ? {} : { inputSlabs: d.inputSlabs }),
     ...(d.doorbellSlotBytes === undefined ? {} : { doorbellSlotBytes: d.doorbellSlotBytes }),
+    ...(d.closeWaitMs === undefined ? {} : { closeWaitMs: d.closeWaitMs }),
   });
   const scheduler = new DeviceScheduler({
     device: handle,
@@ -66,12 +67,16 @@ export function createDeviceSlot(
  * The devices an instance of `plan` uses: the given ids, else `plan.devices` devices of the plan's device
  * kind (any kind when too few match), fewest instances first, then most free memory.
  *
- * @throws EparaError `INVALID_OPTIONS` for unknown ids or a bad count; `INFEASIBLE` when too few devices exist.
+ * @throws EparaError `INVALID_OPTIONS` for unknown or repeated ids or a bad count; `INFEASIBLE` when too few devices exist.
  */
 export function chooseDevices(devices: ReadonlyMap<string, DeviceSlot>, plan: Partial<ParallelPlan>, deviceIds: readonly string[] | undefined): DeviceSlot[] {
   if (deviceIds) {
     if (!Array.isArray(deviceIds) || deviceIds.length === 0) invalidOption('deviceIds', deviceIds, 'a non-empty array of device ids');
-    return deviceIds.map((id, i) => devices.get(id) ?? invalidOption(`deviceIds[${i}]`, id, `a device of this executor (${[...devices.keys()].join(', ')})`));
+    // A device named twice would count twice in the instance's capacity while it serves one batch at a time.
+    return deviceIds.map((id, i) => {
+      if (deviceIds.indexOf(id) !== i) invalidOption(`deviceIds[${i}]`, id, 'a device id not already named (each device once)');
+      return devices.get(id) ?? invalidOption(`deviceIds[${i}]`, id, `a device of this executor (${[...devices.keys()].join(', ')})`);
+    });
   }
   const count = plan.devices ?? 1;
   if (!Number.isInteger(count) || count < 1) invalidOption('plan.devices', count, 'a positive integer');

@@ -49,6 +49,8 @@ export interface ExecutorDeviceOptions {
    * reach the worker and come back without a `postMessage`; `0` turns it off). @default 64 KiB
    */
   readonly doorbellSlotBytes?: number;
+  /** How long `close()` waits for the device's run in progress before terminating its worker, ms. @default 30 000 */
+  readonly closeWaitMs?: number;
 }
 
 /** What a service expects of one input tensor. Omitted fields are read from the model. */

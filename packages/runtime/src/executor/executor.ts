@@ -453,9 +453,13 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     this.#closing ??= (async () => {
       for (const s of this.#streams) s.abort();
       const closed = new EparaError('CLOSED', 'the executor is closing');
-      await Promise.all([...this.#instances.values()].map((inst) => inst.close(closed)));
+      // Queued items fail at once; running batches end as their devices close: each device lets its run in progress
+      // finish (at most its closeWaitMs) and fails the rest. Waiting for the instances first hung for as long as a
+      // run that does not end.
+      const drained = Promise.all([...this.#instances.values()].map((inst) => inst.close(closed)));
       for (const d of this.#devices.values()) d.scheduler.close();
       await Promise.all([...this.#devices.values()].map((d) => d.handle.close()));
+      await drained;
       this.#instances.clear();
       this.#byService.clear();
     })();
