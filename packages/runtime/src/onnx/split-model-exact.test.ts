@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NamedTensors, TensorLike } from '@epara/core';
@@ -128,5 +128,17 @@ describe('splitModel on a model whose weights are external data beside it', () =
   it('refuses a model with external data and no externalDataDir, or a directory without the file, with typed errors', () => {
     expect(() => splitModel(readFileSync(path), { cutTensors: ['r'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
     expect(() => splitModel(readFileSync(path), { cutTensors: ['r'], externalDataDir: join(dir, 'nowhere') })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+  });
+
+  it('refuses weights outside the model\'s folder (above it, or at an absolute path), as onnxruntime refuses them from a path', () => {
+    // The same weights, found from a folder below: `../weights.bin` reads them; so would an absolute path.
+    mkdirSync(join(dir, 'below'), { recursive: true });
+    for (const location of ['../weights.bin', join(dir, 'weights.bin')]) {
+      const moved = decodeModel(readFileSync(path));
+      for (const t of moved.graph!.initializer!) t.externalData!.find((e) => e.key === 'location')!.value = location;
+      expect(() => splitModel(encodeModel(moved), { cutTensors: ['r'], externalDataDir: join(dir, 'below') }), location).toThrow(
+        expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/external data of initializer w0 .*outside the model's folder/) }),
+      );
+    }
   });
 });
