@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { EparaError, invalidOption } from '@epara/core';
 import { decodeModel, encodeModel } from './onnx-codec.js';
 import { ONNX_DATA_TYPE, onnxElemBytes, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxSparseTensor, type OnnxTensor, type OnnxValueInfo } from './onnx-types.js';
@@ -251,7 +251,8 @@ function externalEntry(t: OnnxTensor, key: string): string | undefined {
  * `t` with its external bytes read from `dir` into `rawData` (`location`, `offset` and `length` as the ONNX
  * external-data spec gives them; without `length`, the size its dims and type call for).
  *
- * @throws EparaError `INVALID_INPUT` when the file cannot be read or holds fewer bytes than the tensor needs.
+ * @throws EparaError `INVALID_INPUT` when the file is outside `dir` (an absolute path, or above it: onnxruntime
+ * refuses both from a model's path), cannot be read or holds fewer bytes than the tensor needs.
  */
 function inlined(t: OnnxTensor, dir: string, loaded: Map<OnnxTensor, OnnxTensor>): OnnxTensor {
   const done = loaded.get(t);
@@ -266,7 +267,10 @@ function inlined(t: OnnxTensor, dir: string, loaded: Map<OnnxTensor, OnnxTensor>
   };
   if (location === undefined || location === '') fail('no location');
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) fail(`offset ${offset} and length ${length} are not byte counts`);
+  // As onnxruntime reads a model from its path: the weight files lie in the model's folder or below it.
   const path = resolve(dir, location!);
+  const within = relative(resolve(dir), path);
+  if (isAbsolute(location!) || within === '' || within.startsWith('..') || isAbsolute(within)) fail(`${path} is outside the model's folder ${dir}`);
   const data = new Uint8Array(length);
   let fd: number | undefined;
   try {
