@@ -5,9 +5,9 @@ import { constantTensor } from './onnx-tensor.js';
 import { externalTensors, refuseExternalDataInBytes } from './external-data.js';
 import type { OnnxModel, OnnxTensor } from './onnx-types.js';
 
-const toExternal = (t: OnnxTensor, location: string | undefined, how: 'both' | 'entries' | 'flag' = 'both'): void => {
+const toExternal = (t: OnnxTensor, location: string | undefined, how: 'both' | 'flag' = 'both'): void => {
   delete t.rawData;
-  if (how !== 'entries') t.dataLocation = 1;
+  t.dataLocation = 1;
   if (how !== 'flag') t.externalData = [...(location === undefined ? [] : [{ key: 'location', value: location }]), { key: 'offset', value: '0' }];
 };
 
@@ -25,7 +25,7 @@ describe('externalTensors', () => {
     expect(externalTensors(encodeModel(model()))).toEqual([]);
   });
 
-  it('finds graph initializers stored as external data, by the flag or by the entries alone', () => {
+  it('finds graph initializers stored as external data (data_location EXTERNAL), with or without a location', () => {
     const m = model();
     toExternal(m.graph!.initializer![0]!, 'weights/w.bin');
     toExternal(m.graph!.initializer![1]!, undefined, 'flag');
@@ -33,9 +33,12 @@ describe('externalTensors', () => {
       { name: 'w', location: 'weights/w.bin' },
       { name: 'big', location: undefined },
     ]);
+  });
+
+  it('takes external_data entries without data_location EXTERNAL for inline data, as onnxruntime does', () => {
     const e = model();
-    toExternal(e.graph!.initializer![1]!, 'big.bin', 'entries');
-    expect(externalTensors(encodeModel(e))).toEqual([{ name: 'big', location: 'big.bin' }]);
+    e.graph!.initializer![1]!.externalData = [{ key: 'location', value: 'big.bin' }];
+    expect(externalTensors(encodeModel(e))).toEqual([]);
   });
 
   it("finds a Constant's tensor and the initializers of subgraphs (an If's branches)", () => {

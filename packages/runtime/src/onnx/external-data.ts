@@ -8,8 +8,8 @@ export interface ExternalTensor {
 }
 
 /**
- * The tensors of ONNX model bytes stored as external data (`data_location: EXTERNAL`, or `external_data`
- * entries): initializers and sparse initializers of the graph and of every subgraph, and tensors held by node
+ * The tensors of ONNX model bytes stored as external data (`data_location: EXTERNAL`, as onnxruntime reads it:
+ * `external_data` entries alone do not make a tensor external): initializers and sparse initializers of the graph and of every subgraph, and tensors held by node
  * attributes (a `Constant`'s value). Reads the protobuf wire format directly and skips every payload (raw
  * weights are never copied or decoded), so it costs next to nothing even for a model of gigabytes. Bytes that
  * are not a well-formed model give what could be read (onnxruntime then says what is wrong with them).
@@ -93,7 +93,6 @@ function scanTensor(b: Uint8Array, from: number, to: number, found: ExternalTens
     const [start, end] = span(b, afterKey, wire, to);
     if (wire === 2 && field === 8) name = text(b, start, end);
     else if (wire === 2 && field === 13) {
-      external = true;
       let k = '';
       let v = '';
       for (const [f, s, e] of messageFields(b, start, end)) {
