@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NamedTensors, TensorLike } from '@epara/core';
-import { createGraphBuilder } from './graph-builder.js';
+import { createGraphBuilder, type AttributeValue } from './graph-builder.js';
 import { encodeModel } from './onnx-codec.js';
 import { ONNX_DATA_TYPE, type OnnxModel } from './onnx-types.js';
 import { splitModel } from './split-model.js';
@@ -25,7 +25,7 @@ function classifier(labels: 'ints' | 'strings'): Uint8Array {
   const g = createGraphBuilder({ name: 'linear-classifier' });
   g.input('x', 'float32', [null, 4]);
   const coefficients = Array.from({ length: 12 }, (_, i) => ((i * 7) % 5) * 0.3 - 0.5);
-  const classes = labels === 'ints' ? { classlabels_ints: [0, 1, 2] } : {};
+  const classes: Record<string, AttributeValue> = labels === 'ints' ? { classlabels_ints: [0, 1, 2] } : {};
   g.node('LinearClassifier', ['x'], ['label', 'scores'], { ...classes, coefficients, intercepts: [0.1, -0.2, 0.3], post_transform: 'SOFTMAX' });
   g.node('Identity', ['label'], ['label_out']);
   g.node('Identity', ['scores'], ['scores_out']);
