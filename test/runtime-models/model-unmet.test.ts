@@ -409,7 +409,7 @@ describe('models no request could use are refused at load with LOAD_FAILED sayin
     }), /'__proto__'/],
     ['external data outside the model\'s folder', join(dir, 'sub', 'up.onnx'), /escapes model directory/],
     ['external data at an absolute path', join(dir, 'absolute.onnx'), /Absolute path not allowed/],
-    ['bytes whose weights are external data (no folder to find them in)', withExternal('w.bin'), /External data path/],
+    ['bytes whose weights are external data (no folder to find them in)', withExternal('w.bin'), /initializer 'w' is stored as external data in 'w\.bin'/],
   ])('%s', async (what, bytes, message) => {
     const id = `refused ${what}`;
     const err = await rejection(load(id, bytes));

@@ -5,6 +5,7 @@ import type { ModelIoInfo } from './device-port.js';
 import type { BackendModelSource, BackendSession, BackendSessionOptions, InferenceBackend } from './backend.js';
 import { declaredBoundary, type DeclaredValue } from '../onnx/boundary-values.js';
 import { decodeModel } from '../onnx/onnx-codec.js';
+import { refuseExternalDataInBytes } from '../onnx/external-data.js';
 
 /**
  * The only file that touches onnxruntime-node: sessions with a fixed thread budget
@@ -26,6 +27,8 @@ export function createOrtBackend(): InferenceBackend {
         extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
         executionProviders: o.executionProvider === 'cuda' ? [{ name: 'cuda', deviceId: o.ordinal }] : ['cpu'],
       };
+      // Bytes have no folder: onnxruntime would look for their external data in the working directory.
+      if ('bytes' in source) refuseExternalDataInBytes(source.bytes);
       const session =
         'path' in source ? await ort.InferenceSession.create(source.path, options) : await ort.InferenceSession.create(source.bytes, options);
       return new OrtSession(session, needsGraph(session) ? await readBoundary(source) : undefined);

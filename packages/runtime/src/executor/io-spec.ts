@@ -40,6 +40,11 @@ export interface IoSpec {
   readonly separability: NameSeparability;
   /** Dims of different places the model names alike (not the batch's): a request gives them one size. */
   readonly ties: readonly DimTie[];
+  /**
+   * The places of the batch's symbol on the inputs' batch axes, when it names more than one: a request that runs
+   * whole ({@link wholeRequestSpec}) holds any number of rows there, one number for all of them.
+   */
+  readonly batchTies?: readonly DimTie[];
 }
 
 const ARRAY_OF: Record<TensorType, string> = {
@@ -159,9 +164,12 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
   else if (noBatch !== undefined) separability = { kind: 'none', reason: noBatch };
   else separability = { kind: hows.includes('guessed') ? 'guessed' : 'named' };
   // The batch's symbol ties nothing per item (each request holds one); overridden dims are the service's.
-  const ties = dimTies(info.inputs, (name, axis, d) => d === symbol || inputAxes[name] === axis || own(service.inputs, name)?.dims !== undefined || own(service.inputs, name)?.anyRank === true);
+  const overridden = (name: string): boolean => own(service.inputs, name)?.dims !== undefined || own(service.inputs, name)?.anyRank === true;
+  const ties = dimTies(info.inputs, (name, axis, d) => d === symbol || inputAxes[name] === axis || overridden(name));
+  const batchTies = dimTies(info.inputs, (name, axis, d) => d !== symbol || inputAxes[name] !== axis || overridden(name));
   return {
     ties,
+    ...(batchTies.length > 0 ? { batchTies } : {}),
     inputs: all.filter((s) => !Object.hasOwn(stateMap, s.name)),
     stateInputs: all.filter((s) => Object.hasOwn(stateMap, s.name)),
     inputAxes,
@@ -175,11 +183,12 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
 /**
  * The spec requests are checked against when an instance never stacks them (it runs unbatched for good): any
  * size along the inputs' batch axes, since each request runs alone and whole (a request of several rows, a
- * free leading dim only guessed to be the batch).
+ * free leading dim only guessed to be the batch) — one size on every axis the batch's symbol names.
  */
 export function wholeRequestSpec(io: IoSpec): IoSpec {
   const free = (s: InputSpec): InputSpec => (s.batchAxis === null ? s : { ...s, dims: s.dims.map((d, i) => (i === s.batchAxis ? null : d)) });
-  return { ...io, inputs: io.inputs.map(free) };
+  // Inputs that share the batch's symbol hold one number of rows (onnxruntime would fail or broadcast them).
+  return { ...io, inputs: io.inputs.map(free), ...(io.batchTies ? { ties: [...io.ties, ...io.batchTies] } : {}) };
 }
 
 /**

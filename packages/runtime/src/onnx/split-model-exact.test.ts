@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NamedTensors, TensorLike } from '@epara/core';
@@ -7,6 +7,7 @@ import { createGraphBuilder } from './graph-builder.js';
 import { decodeModel, encodeModel } from './onnx-codec.js';
 import { onnxModelType } from './onnx-schema.js';
 import { splitModel, type ModelStage } from './split-model.js';
+import type { OnnxGraph, OnnxTensor } from './onnx-types.js';
 import { runWithOrt } from './testing/run-with-ort.js';
 
 /*
@@ -128,5 +129,54 @@ describe('splitModel on a model whose weights are external data beside it', () =
   it('refuses a model with external data and no externalDataDir, or a directory without the file, with typed errors', () => {
     expect(() => splitModel(readFileSync(path), { cutTensors: ['r'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
     expect(() => splitModel(readFileSync(path), { cutTensors: ['r'], externalDataDir: join(dir, 'nowhere') })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+  });
+
+  it('reads external data held by Constant nodes and by subgraphs (an If\'s branch) into the stages too', async () => {
+    // y = relu(x · w0) · w1 + k, k a Constant's value and c an If's then-branch initializer, both in `more.bin`.
+    const m = decodeModel(readFileSync(path));
+    const k = Float32Array.from([0.5, -1, 2]);
+    const c = Float32Array.from([10, 20, 30]);
+    writeFileSync(join(dir, 'more.bin'), Buffer.concat([Buffer.from(k.buffer), Buffer.from(c.buffer)]));
+    const external = (name: string, offset: number): OnnxTensor => ({
+      name,
+      dims: [3],
+      dataType: 1,
+      dataLocation: 1,
+      externalData: [
+        { key: 'location', value: 'more.bin' },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: '12' },
+      ],
+    });
+    const branch = (name: string, t: OnnxTensor): OnnxGraph => ({ name, node: [{ opType: 'Identity', input: [t.name!], output: [`${name}_out`] }], initializer: [t], output: [{ name: `${name}_out`, type: { tensorType: { elemType: 1 } } }] });
+    const zeros: OnnxTensor = { name: 'zeros', dims: [3], dataType: 1, rawData: new Uint8Array(12) };
+    const graph = m.graph!;
+    graph.node!.at(-1)!.output = ['y0'];
+    graph.node!.push(
+      { opType: 'Constant', input: [], output: ['k'], attribute: [{ name: 'value', type: 4, t: external('k_value', 0) }] },
+      { opType: 'Constant', input: [], output: ['flag'], attribute: [{ name: 'value', type: 4, t: { name: 'flag_value', dims: [], dataType: 9, int32Data: [1] } }] },
+      { opType: 'If', input: ['flag'], output: ['c'], attribute: [{ name: 'then_branch', type: 5, g: branch('then', external('c_value', 12)) }, { name: 'else_branch', type: 5, g: branch('else', zeros) }] },
+      { opType: 'Add', input: ['y0', 'k'], output: ['yk'] },
+      { opType: 'Add', input: ['yk', 'c'], output: ['y'] },
+    );
+    const bytes = encodeModel(m);
+    writeFileSync(join(dir, 'nested.onnx'), bytes);
+    const whole = await runWithOrt(join(dir, 'nested.onnx'), feeds());
+    expect(() => splitModel(bytes, { cutTensors: ['r'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/externalDataDir/) }));
+    const stages = splitModel(bytes, { cutTensors: ['r'], externalDataDir: dir });
+    const staged = await runStages(stages, feeds());
+    expect([...(staged['y']!.data as Float32Array)]).toEqual([...(whole['y']!.data as Float32Array)]);
+  });
+
+  it('refuses weights outside the model\'s folder (above it, or at an absolute path), as onnxruntime refuses them from a path', () => {
+    // The same weights, found from a folder below: `../weights.bin` reads them; so would an absolute path.
+    mkdirSync(join(dir, 'below'), { recursive: true });
+    for (const location of ['../weights.bin', join(dir, 'weights.bin')]) {
+      const moved = decodeModel(readFileSync(path));
+      for (const t of moved.graph!.initializer!) t.externalData!.find((e) => e.key === 'location')!.value = location;
+      expect(() => splitModel(encodeModel(moved), { cutTensors: ['r'], externalDataDir: join(dir, 'below') }), location).toThrow(
+        expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/external data of initializer w0 .*outside the model's folder/) }),
+      );
+    }
   });
 });

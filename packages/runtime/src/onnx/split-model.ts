@@ -1,7 +1,8 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { EparaError, invalidOption } from '@epara/core';
 import { decodeModel, encodeModel } from './onnx-codec.js';
+import { externalTensors } from './external-data.js';
 import { ONNX_DATA_TYPE, onnxElemBytes, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxSparseTensor, type OnnxTensor, type OnnxValueInfo } from './onnx-types.js';
 import { inferElemTypes, nonTensorValues } from './value-types.js';
 
@@ -71,10 +72,14 @@ export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): 
   const model = decodeModel(modelBytes);
   const graph = model.graph!;
   const cuts = validateCuts(graph, options?.cutTensors);
-  const external = externalTensors(graph);
+  // External weights read so far (one read per tensor, however many stages use it).
+  const loaded = new Map<OnnxTensor, OnnxTensor>();
+  // Every tensor stored as external data: the graph's initializers, Constant nodes' values, subgraphs'.
+  const external = externalTensors(modelBytes);
   if (external.length > 0 && typeof options.externalDataDir !== 'string') {
-    invalidOption('externalDataDir', options.externalDataDir, `the directory of the model's external data files (initializer ${external[0]!.name} is stored in ${externalEntry(external[0]!, 'location') ?? '?'})`);
+    invalidOption('externalDataDir', options.externalDataDir, `the directory of the model's external data files (initializer ${external[0]!.name} is stored in ${external[0]!.location ?? '?'})`);
   }
+  const inline = (t: OnnxTensor): OnnxTensor => (isExternal(t) ? inlined(t, options.externalDataDir!, loaded) : t);
   const stageOf = assignStages(graph, cuts);
   const types = inferElemTypes(graph);
   const nonTensor = nonTensorValues(graph);
@@ -97,8 +102,6 @@ export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): 
     for (const v of nodeReads(n)) lastReader.set(v, Math.max(lastReader.get(v) ?? -1, stageOf[i]!));
   });
   const stages: ModelStage[] = [];
-  // External weights read so far (one read per tensor, however many stages use it).
-  const loaded = new Map<OnnxTensor, OnnxTensor>();
   // Graph outputs no (non-Constant) node produces — a graph input or an initializer returned as it is, a
   // Constant's value — are the last stage's: it reads them and returns them.
   const unproduced = [...graphOutputs].filter((v) => !producer.has(v));
@@ -130,8 +133,8 @@ export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): 
     const usedInits = new Set(reads.filter((v) => initializerNames.has(v) && !produced.has(v)));
     const stageGraph: OnnxGraph = {
       name: `${graph.name ?? 'graph'}_stage${s}`,
-      node: stageNodes,
-      initializer: (graph.initializer ?? []).filter((t) => usedInits.has(t.name!)).map((t) => (isExternal(t) ? inlined(t, options.externalDataDir!, loaded) : t)),
+      node: external.length > 0 ? stageNodes.map((n) => inlinedNode(n, inline)) : stageNodes,
+      initializer: (graph.initializer ?? []).filter((t) => usedInits.has(t.name!)).map(inline),
       ...(graph.sparseInitializer?.some((t) => usedInits.has(sparseOf(t))) ? { sparseInitializer: graph.sparseInitializer.filter((t) => usedInits.has(sparseOf(t))) } : {}),
       input: inputs.map((v) => declared(graph, v) ?? typed(v, types)),
       output: outputs.map((v) => declared(graph, v) ?? typed(v, types)),
@@ -239,8 +242,21 @@ function isExternal(t: OnnxTensor): boolean {
   return t.dataLocation === EXTERNAL;
 }
 
-function externalTensors(graph: OnnxGraph): OnnxTensor[] {
-  return (graph.initializer ?? []).filter(isExternal);
+/**
+ * `n` with the external tensors its attributes hold — a Constant's value, the initializers and nodes of its
+ * subgraphs, at any depth — read in by `inline` (a node that holds none is returned as it is).
+ */
+function inlinedNode(n: OnnxNode, inline: (t: OnnxTensor) => OnnxTensor): OnnxNode {
+  if (!n.attribute?.some((a) => a.t !== undefined || a.g !== undefined || (a.tensors?.length ?? 0) > 0 || (a.graphs?.length ?? 0) > 0)) return n;
+  const graphOf = (g: OnnxGraph): OnnxGraph => ({ ...g, ...(g.node ? { node: g.node.map((m) => inlinedNode(m, inline)) } : {}), ...(g.initializer ? { initializer: g.initializer.map(inline) } : {}) });
+  const attribute = n.attribute.map((a) => ({
+    ...a,
+    ...(a.t ? { t: inline(a.t) } : {}),
+    ...(a.tensors ? { tensors: a.tensors.map(inline) } : {}),
+    ...(a.g ? { g: graphOf(a.g) } : {}),
+    ...(a.graphs ? { graphs: a.graphs.map(graphOf) } : {}),
+  }));
+  return { ...n, attribute };
 }
 
 function externalEntry(t: OnnxTensor, key: string): string | undefined {
@@ -251,7 +267,8 @@ function externalEntry(t: OnnxTensor, key: string): string | undefined {
  * `t` with its external bytes read from `dir` into `rawData` (`location`, `offset` and `length` as the ONNX
  * external-data spec gives them; without `length`, the size its dims and type call for).
  *
- * @throws EparaError `INVALID_INPUT` when the file cannot be read or holds fewer bytes than the tensor needs.
+ * @throws EparaError `INVALID_INPUT` when the file is outside `dir` (an absolute path, or above it: onnxruntime
+ * refuses both from a model's path), cannot be read or holds fewer bytes than the tensor needs.
  */
 function inlined(t: OnnxTensor, dir: string, loaded: Map<OnnxTensor, OnnxTensor>): OnnxTensor {
   const done = loaded.get(t);
@@ -266,7 +283,10 @@ function inlined(t: OnnxTensor, dir: string, loaded: Map<OnnxTensor, OnnxTensor>
   };
   if (location === undefined || location === '') fail('no location');
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) fail(`offset ${offset} and length ${length} are not byte counts`);
+  // As onnxruntime reads a model from its path: the weight files lie in the model's folder or below it.
   const path = resolve(dir, location!);
+  const within = relative(resolve(dir), path);
+  if (isAbsolute(location!) || within === '' || within.startsWith('..') || isAbsolute(within)) fail(`${path} is outside the model's folder ${dir}`);
   const data = new Uint8Array(length);
   let fd: number | undefined;
   try {

@@ -8,8 +8,9 @@ const INT64_OPS = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'NonM
  * initializers, then propagated through the nodes in order with a small rule set (comparisons and Dropout's
  * mask give bool; `Shape`, `ArgMax` and friends give int64; `Cast` gives its `to`, `CastLike` its target's type;
  * `ConstantOfShape`/`Constant` give their tensor's type; the second output of `TopK` is int64; `If`, `Loop`
- * and `Scan` give their subgraph's output types; the quantization ops their quantized or real type; anything
- * else keeps its first typed input's type).
+ * and `Scan` give their subgraph's output types; the quantization ops their quantized or real type; the
+ * ai.onnx.ml classifiers an int64 or string label and float scores, its encoders and regressors their own types;
+ * anything else keeps its first typed input's type).
  * Enough to type the boundary values of a split; shapes are left to onnxruntime.
  */
 export function inferElemTypes(graph: OnnxGraph, outer?: ReadonlyMap<string, number>): Map<string, number> {
@@ -61,10 +62,38 @@ function outputType(node: OnnxNode, index: number, types: Map<string, number>): 
   }
   if (op === 'Constant' || op === 'ConstantOfShape') return attr('value')?.t?.dataType ?? ONNX_DATA_TYPE.float32;
   if (op === 'Where') return types.get(node.input?.[1] ?? '');
+  const ml = mlOutputType(op, index, attr, inputType(0));
+  if (ml !== undefined) return ml;
   for (const input of node.input ?? []) {
     const t = types.get(input);
     if (t !== undefined) return t;
   }
+  return undefined;
+}
+
+/** Classifiers of ai.onnx.ml: a label (int64, or string with string class labels) and float scores. */
+const CLASSIFIERS = new Set(['LinearClassifier', 'SVMClassifier', 'TreeEnsembleClassifier']);
+/** ai.onnx.ml ops whose only output is float whatever their input. */
+const FLOAT_ML_OPS = new Set(['LinearRegressor', 'SVMRegressor', 'TreeEnsembleRegressor', 'Normalizer', 'Scaler', 'OneHotEncoder', 'FeatureVectorizer', 'TfIdfVectorizer']);
+
+/**
+ * Output types of the ops whose outputs are not of their first input's type beyond the rules above: the
+ * ai.onnx.ml classifiers, encoders and regressors (what sklearn-onnx exports), and the string ops.
+ */
+function mlOutputType(op: string, index: number, attr: (name: string) => OnnxAttribute | undefined, input: number | undefined): number | undefined {
+  const T = ONNX_DATA_TYPE;
+  if (CLASSIFIERS.has(op)) return index === 0 ? (attr('classlabels_strings') ? T.string : T.int64) : T.float32;
+  if (FLOAT_ML_OPS.has(op)) return T.float32;
+  // Strings to int64 and back.
+  if (op === 'CategoryMapper') return input === T.string ? T.int64 : T.string;
+  if (op === 'LabelEncoder') {
+    if (attr('values_strings')) return T.string;
+    if (attr('values_int64s')) return T.int64;
+    if (attr('values_floats')) return T.float32;
+    return attr('values_tensor')?.t?.dataType;
+  }
+  if (op === 'RegexFullMatch') return T.bool;
+  if (op === 'StringSplit') return index === 0 ? T.string : T.int64;
   return undefined;
 }
 
