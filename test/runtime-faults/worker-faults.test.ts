@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createManualClock } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 import { createExecutor, type Executor } from '@epara/runtime';
+import { OVERDUE_GRACE_MS } from '../../packages/runtime/src/executor/batch-runner.js';
 import { codeOf, nextEvent } from '../runtime/helpers.js';
 import { addService, CRASH, faultyWorkerUrl, first, HANG, item } from './helpers.js';
 
@@ -53,5 +56,33 @@ describe('a device worker that dies or hangs mid-batch (onnxruntime-node)', () =
     expect(await stuck).toBe('CLOSED');
     expect(await behind[0]).toBe('CLOSED'); // in the worker, behind the run that never ends
     expect(await codeOf(ex.submit('add', item(1)))).toBe('CLOSED');
+  }, 60_000);
+
+  it('a worker stuck in a run: the stuck request itself settles DEADLINE_EXCEEDED once OVERDUE_GRACE_MS past its deadline, without close()', async () => {
+    const clock = createManualClock(1_000_000);
+    const timers = createManualTimers(clock);
+    ex = createExecutor({
+      clock,
+      timers,
+      devices: [{ id: 'cpu0', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0, closeWaitMs: 500 }],
+      services: [addService({ maxBatch: 1 })],
+    });
+    await ex.start();
+    const dispatched = nextEvent(ex, 'batchDispatched');
+    const stuck = ex.submit('add', item(HANG), { deadline: clock.now() + 100 });
+    const outcome = stuck.then(
+      () => 'answered',
+      (err: { code?: string; details?: Record<string, unknown> }) => err,
+    );
+    await dispatched; // the worker is inside the stuck run now
+    timers.advance(100 + OVERDUE_GRACE_MS - 1);
+    await new Promise((r) => setImmediate(r));
+    let settled = false;
+    void outcome.then(() => (settled = true));
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false); // not before its give-up time
+    timers.advance(1);
+    const err = await outcome;
+    expect(err).toMatchObject({ code: 'DEADLINE_EXCEEDED', details: { serviceId: 'add', deviceId: 'cpu0' } });
   }, 60_000);
 });
