@@ -72,7 +72,10 @@ export default defineConfig({
     // "Hung tests"). The dry run keeps `testTimeout` below.
     // A property that fails on a mutant stops at its first counterexample, without shrinking it (test/setup/
     // mutant-fast-check.ts; MUTATION_SHRINK=1 shrinks as `pnpm test` does, to compare).
-    setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts', 'test/setup/mutant-fast-check.ts'],
+    // A mutant that loops synchronously (no test timeout can interrupt it) is thrown out of once its test has run
+    // 100 × the instrumented code it ran in the dry run, and reported as a Timeout through Stryker's hit count
+    // (test/setup/mutant-loop-bound.ts; MUTATION_LOOP_FACTOR=0 turns it off, to compare).
+    setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts', 'test/setup/mutant-fast-check.ts', 'test/setup/mutant-loop-bound.ts'],
     // The MILP reference (ten exact HiGHS solves, 8.5 s) would run for every placement mutant the faster files
     // do not kill; MUTATION_MILP=1 puts it back (docs/testing.md, "Left out of mutation runs").
     exclude: ['packages/*/src/**/*.nats.test.ts', '**/node_modules/**', ...(process.env['MUTATION_MILP'] === '1' ? [] : ['packages/core/src/placement/milp-reference.test.ts'])],
