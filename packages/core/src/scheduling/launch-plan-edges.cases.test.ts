@@ -122,3 +122,15 @@ describe('a plan reused for the next call', () => {
     expect(planLaunch([second], ctx({ launchWhenIdle: true }), plan).launch).toEqual([second]);
   });
 });
+
+describe('the overload rule and the drops', () => {
+  it('never launches an item the same plan drops', () => {
+    // A 24 ms wake-up lag drops the items due at 30 (30 < 15 + 24), though a batch of 4 runs in 18 ms: the overload
+    // rule's larger batches are made of the items kept, not of every item that would finish in time.
+    const L = (n: number) => [15, 16, 17, 18][Math.min(n, 4) - 1]!;
+    const items = [mk(17), mk(30), mk(30), mk(100), mk(100)];
+    const d = planLaunch(items, ctx({ batchSize: 2, maxBatchSize: 4, latencyMs: L, guardMs: 0, launchWhenIdle: true, expiryLeadMs: 24, dropLatencyMs: 15 }));
+    expect(d.drop).toEqual(items.slice(0, 3));
+    expect(d.launch).toEqual(items.slice(3));
+  });
+});
