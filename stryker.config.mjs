@@ -38,8 +38,9 @@ export const GROUPS = {
 };
 
 /**
- * A from-scratch run of every group split over CI jobs of two cores (`MUTATION_JOB=<1…6> pnpm test:mutation`), each
- * estimated at 20 minutes or less from the counts of `pnpm test:mutation:cost` (docs/testing.md, "Run time").
+ * A from-scratch run of every group split over CI jobs of two cores (`MUTATION_JOB=<1…6> pnpm test:mutation`): the
+ * whole run is about 5,200 CPU seconds, more than one 20-minute job's 2,400; each job here is estimated at 600–1,200
+ * from the counts of `pnpm test:mutation:cost` (docs/testing.md, "What each group and job costs from scratch").
  */
 export const JOBS = [
   ['mesh-sync', 'core-placement-input'],

@@ -47,7 +47,7 @@ const LONGEST_FILES = [
 if (process.env['EPARA_PARTIAL_TREE'] !== '1') for (const file of LONGEST_FILES) if (!existsSync(here(file))) throw new Error(`vitest.config.ts: LONGEST_FILES names ${file}, which does not exist`);
 
 /** The packages' test files that mock a module (`vi.mock`, `vi.doMock`), found by reading them. */
-const MOCKING_FILES = readdirSync(here('packages'), { recursive: true, encoding: 'utf8' })
+export const MOCKING_FILES = readdirSync(here('packages'), { recursive: true, encoding: 'utf8' })
   .map((file) => `packages/${file.split(sep).join('/')}`)
   .filter((file) => /^packages\/[^/]+\/src\/.*\.test\.ts$/.test(file) && !file.includes('/node_modules/'))
   .filter((file) => /\bvi\.(mock|doMock)\(/.test(readFileSync(here(file), 'utf8')));

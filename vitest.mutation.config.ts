@@ -8,7 +8,7 @@ import { MutationRunLog } from './scripts/mutation-run-log.mjs';
 // Stryker's sandbox leaves out examples/ and test/ (its ignorePatterns), so the base config's check that each of its
 // longest-first files exists would fail there: it is told so before it loads (a static import would load it first).
 process.env['EPARA_PARTIAL_TREE'] = '1';
-const { default: base } = await import('./vitest.config.js');
+const { default: base, MOCKING_FILES } = await import('./vitest.config.js');
 
 // Mutation testing runs the packages' own unit and property tests: fast, deterministic, and where the checks
 // of the mutated modules live. The integration suites in test/ (real models, sockets, browsers) stay out.
@@ -72,10 +72,16 @@ export default defineConfig({
     // "Hung tests"). The dry run keeps `testTimeout` below.
     // A property that fails on a mutant stops at its first counterexample, without shrinking it (test/setup/
     // mutant-fast-check.ts; MUTATION_SHRINK=1 shrinks as `pnpm test` does, to compare).
-    setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts', 'test/setup/mutant-fast-check.ts'],
+    // A mutant that loops synchronously (no test timeout can interrupt it) is thrown out of once its test has run
+    // 100 × the instrumented code it ran in the dry run, and reported as a Timeout through Stryker's hit count
+    // (test/setup/mutant-loop-bound.ts; MUTATION_LOOP_FACTOR=0 turns it off, to compare).
+    setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts', 'test/setup/mutant-fast-check.ts', 'test/setup/mutant-loop-bound.ts'],
     // The MILP reference (ten exact HiGHS solves, 8.5 s) would run for every placement mutant the faster files
     // do not kill; MUTATION_MILP=1 puts it back (docs/testing.md, "Left out of mutation runs").
-    exclude: ['packages/*/src/**/*.nats.test.ts', '**/node_modules/**', ...(process.env['MUTATION_MILP'] === '1' ? [] : ['packages/core/src/placement/milp-reference.test.ts'])],
+    // A file that mocks a module (`vi.mock`) needs a module graph of its own (`pnpm test` runs it isolated); in the one
+    // graph of a mutation run the module is already imported and the mock misses it, and the dry run fails (the
+    // device scheduler's full-device case did, and no runtime run could start): such files stay out.
+    exclude: ['packages/*/src/**/*.nats.test.ts', '**/node_modules/**', ...MOCKING_FILES, ...(process.env['MUTATION_MILP'] === '1' ? [] : ['packages/core/src/placement/milp-reference.test.ts'])],
     // The dry run (every test of the group once, under the coverage instrumentation) must pass for the group to run
     // at all; at load 40–55 one placement property took over 30 s there and stopped two groups. A mutant that slows
     // a test down is caught by Stryker's own timeout (`timeoutMS` plus 1.5 × the tests' dry-run time) either way.

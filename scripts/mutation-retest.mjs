@@ -4,7 +4,9 @@
 // (test/mutation/<group>.incremental.json); Stryker reuses every other result and tests the dropped ones as new. For
 // results that a fault of the run itself may have decided — survivors of runs made before the kept worker thread
 // stopped losing test files (docs/testing.md, "The kept worker thread lost tests") — or a timeout seen on a loaded
-// machine. The last line is one JSON object: the mutants dropped per status.
+// machine. `WaitedOut` names the timeouts Stryker's wall-clock timeout ended (no "Hit limit" reason): the ones the loop
+// bound (test/setup/mutant-loop-bound.ts) may now end in the thread. The last line is one JSON object: the mutants
+// dropped per status.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GROUPS } from '../stryker.config.mjs';
@@ -17,8 +19,10 @@ const report = JSON.parse(readFileSync(file, 'utf8'));
 const dropped = {};
 for (const entry of Object.values(report.files)) {
   entry.mutants = entry.mutants.filter((m) => {
-    if (!statuses.has(m.status)) return true;
-    dropped[m.status] = (dropped[m.status] ?? 0) + 1;
+    const waitedOut = m.status === 'Timeout' && !(m.statusReason ?? '').startsWith('Hit limit');
+    const status = statuses.has(m.status) ? m.status : waitedOut && statuses.has('WaitedOut') ? 'WaitedOut' : undefined;
+    if (status === undefined) return true;
+    dropped[status] = (dropped[status] ?? 0) + 1;
     return false;
   });
 }

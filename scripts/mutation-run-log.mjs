@@ -7,6 +7,9 @@
 import { appendFileSync } from 'node:fs';
 import { relative } from 'node:path';
 
+/** How test/setup/mutant-loop-bound.ts's error begins. */
+const LOOP_BOUND = 'Mutation loop bound';
+
 const cpuMs = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
@@ -45,6 +48,8 @@ export class MutationRunLog {
         failed: states.filter((s) => s === 'failed').length,
         testMs: Math.round(tests.reduce((sum, t) => sum + (t.diagnostic()?.duration ?? 0), 0)),
         moduleMs: Math.round(module.diagnostic().duration),
+        // Tests the loop bound threw out of (test/setup/mutant-loop-bound.ts): the run reports a Timeout.
+        loopBound: tests.filter((t) => t.result().errors?.some((e) => String(e.message).startsWith(LOOP_BOUND)) === true).length,
       };
     });
     const line = {

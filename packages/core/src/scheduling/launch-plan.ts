@@ -237,16 +237,17 @@ function guardOf(ctx: LaunchContext, n: number): number {
 
 /** Whether a scan passes over `item`; the first scan also drops the hopeless (into `p.drop`, in queue order). */
 function skips<T extends SchedulableItem>(item: T, mode: ScanMode, ctx: LaunchContext, p: LaunchPlan<T>): boolean {
-  if (mode === FITS) return item.deadline < ctx.startAt + p.fitGuard + p.fitMs * (item.costScale ?? 1);
-  const late = likelyLate(item, ctx, p);
-  if (mode === GUARDED) {
-    // The drops are a subsequence of the queue in its order: one cursor tells them apart, no set.
+  if (mode !== MAIN) {
+    // A dropped item is not launched: the drops are a subsequence of the queue in its order, so one cursor tells
+    // them apart, no set.
     if (p.dropAt < p.drop.length && p.drop[p.dropAt] === item) {
       p.dropAt++;
       return true;
     }
-    return late || unguarded(item, ctx, p);
+    if (mode === FITS) return item.deadline < ctx.startAt + p.fitGuard + p.fitMs * (item.costScale ?? 1);
+    return likelyLate(item, ctx, p) || unguarded(item, ctx, p);
   }
+  const late = likelyLate(item, ctx, p);
   if (item.deadline >= ctx.startAt + p.alone * (item.costScale ?? 1) + p.lead && !(late && p.idle)) return late;
   p.drop.push(item);
   return true;
@@ -320,6 +321,7 @@ function bestThroughputBatch<T extends SchedulableItem>(items: readonly T[], ctx
     const g = guardOf(ctx, m);
     p.fitGuard = g;
     p.fitMs = l;
+    p.dropAt = 0;
     const cand = collect(items, m, FITS, ctx, p, p.cand);
     if (cand.length < m) break; // fewer items can make a bigger batch: larger m only gets worse
     const runMs = runMsOf(cand, m, ctx);
