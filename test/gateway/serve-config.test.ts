@@ -102,7 +102,7 @@ describe('epara serve config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'epara-check-'));
     writeFileSync(join(dir, 'good.yaml'), classifierConfig());
     writeFileSync(join(dir, 'bad.yaml'), classifierConfig().replace('kind: latency, deadlineMs: 1000', 'kind: latency, deadlineMs: -3'));
-    const good = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'good.yaml')], { encoding: 'utf8' });
+    const good = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'good.yaml')], { encoding: 'utf8', env: { ...process.env, EPARA_TEST_PSK: 'test-psk-0123456789abcdef' } });
     expect(good.status).toBe(0);
     expect(good.stdout).toMatch(/ok \(node edge-1, 1 service/);
     const bad = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'bad.yaml')], { encoding: 'utf8' });
@@ -113,7 +113,7 @@ describe('epara serve config', () => {
   it('refuses a service whose inputs name an input the model does not have (a typo left the real one undeclared)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'epara-inputs-'));
     writeFileSync(join(dir, 'typo.yaml'), classifierConfig().replace('      x: { dims: [1, 3, 48, 192] }', '      X: { dims: [1, 3, 48, 192] }'));
-    const r = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'typo.yaml')], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'typo.yaml')], { encoding: 'utf8', env: { ...process.env, EPARA_TEST_PSK: 'test-psk-0123456789abcdef' } });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe('epara serve: services.cls.inputs.X: model cls has no input X (its inputs: x)\n');
     // The same at start: the server does not come up on a config that says something the model contradicts.

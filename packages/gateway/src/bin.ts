@@ -6,6 +6,7 @@ import { isEparaError } from '@epara/core';
 import { serveConfigJsonSchema } from './serve/config-schema.js';
 import { loadServeConfig } from './serve/load-config.js';
 import { readModelIo } from './serve/model-metadata.js';
+import { secretProblems } from './serve/read-secrets.js';
 import { configDir, startServer } from './serve/start-server.js';
 
 const USAGE = `usage: epara serve <config.yaml|json>      start executor, mesh node and gateway
@@ -69,7 +70,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (values.check) {
     // The model files are read too (not loaded): a missing or unreadable file fails here, and so does a model
     // with a tensor type EPARA does not carry (the server would serve the others and answer it LOAD_FAILED).
-    const unavailable = config.services.map((s) => readModelIo(resolve(configDir(file), s.model), s).unavailable).filter((w) => w !== undefined);
+    // The secrets are read as the start reads them (the key's variable or file, the TLS files, the dashboard's
+    // token): run the check where the server runs, with its environment.
+    const at = (p: string): string => resolve(configDir(file), p);
+    const unavailable = [...config.services.map((s) => readModelIo(at(s.model), s).unavailable).filter((w) => w !== undefined), ...secretProblems(config, at, process.env)];
     for (const why of unavailable) console.error(`epara serve: ${why}`);
     if (unavailable.length > 0) return 1;
     console.log(`${file}: ok (node ${config.node.id}, ${config.services.length} service(s))`);

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { EparaError, isEparaError } from '@epara/core';
 import type { Logger, NamedTensors, ServiceSpec } from '@epara/core';
 import { createMeshMetrics, createNode, createWebSocketTransport } from '@epara/mesh';
-import type { MeshNode, NodeSecurity } from '@epara/mesh';
+import type { MeshNode } from '@epara/mesh';
 import { createExecutor, createRuntimeMetrics } from '@epara/runtime';
 import type { Executor, ExecutorServiceOptions } from '@epara/runtime';
 import { createDashboard } from '@epara/dashboard';
@@ -19,6 +18,7 @@ import { readModelIo, sampleInputs, sampleText, undersampledInputs } from './mod
 import type { ModelIo } from './model-metadata.js';
 import { SampleProber } from './sample-probe.js';
 import { createLineLogger } from './serve-logger.js';
+import { readDashboardToken, readSecurity } from './read-secrets.js';
 import { collectExecutionStatistics } from './execution-statistics.js';
 import { metricsHandler } from './metrics-handler.js';
 
@@ -323,37 +323,6 @@ function serviceSpec(s: ServeConfig['services'][number]): ServiceSpec {
   };
 }
 
-function readSecurity(c: ServeConfig, at: (p: string) => string, env: Readonly<Record<string, string | undefined>>): { node: NodeSecurity; tls?: { key?: Buffer; cert?: Buffer; ca?: Buffer; requestCert?: boolean; rejectUnauthorized?: boolean } } {
-  const s = c.security;
-  if ('insecure' in s) return { node: { insecure: true } };
-  let psk: string | undefined;
-  if ('env' in s.psk) {
-    psk = env[s.psk.env];
-    if (!psk) throw new EparaError('INVALID_OPTIONS', `security.psk: environment variable ${s.psk.env} is not set`, { field: 'security.psk.env' });
-  } else {
-    psk = readText(at(s.psk.file), 'security.psk.file').replace(/\r?\n$/, '');
-  }
-  const t = s.tls;
-  const tls = t
-    ? {
-        ...(t.key ? { key: Buffer.from(readText(at(t.key), 'security.tls.key')) } : {}),
-        ...(t.cert ? { cert: Buffer.from(readText(at(t.cert), 'security.tls.cert')) } : {}),
-        ...(t.ca ? { ca: Buffer.from(readText(at(t.ca), 'security.tls.ca')) } : {}),
-        ...(t.requestCert !== undefined ? { requestCert: t.requestCert } : {}),
-        ...(t.rejectUnauthorized !== undefined ? { rejectUnauthorized: t.rejectUnauthorized } : {}),
-      }
-    : undefined;
-  return { node: { psk }, ...(tls ? { tls } : {}) };
-}
-
-function readText(path: string, field: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new EparaError('INVALID_OPTIONS', `${field}: cannot read ${path}: ${(err as Error).message}`, { field });
-  }
-}
-
 async function startMetrics(executor: Executor, node: MeshNode, path: string): Promise<{ handler: HttpHandler; close(): void } | undefined> {
   let Registry: typeof import('prom-client').Registry;
   try {
@@ -379,13 +348,8 @@ export const configDir = (configPath: string): string => dirname(resolve(configP
 function startDashboard(config: ServeConfig, node: MeshNode, env: Readonly<Record<string, string | undefined>>): Dashboard | undefined {
   const d = config.dashboard;
   if (!d.enabled || config.gateway.http === false) return undefined;
-  if (d.tokenEnv !== undefined) {
-    const token = env[d.tokenEnv];
-    if (token === undefined || token.length < 16) {
-      throw new EparaError('INVALID_OPTIONS', `dashboard.tokenEnv: environment variable ${d.tokenEnv} must hold a token of at least 16 characters`, { field: 'dashboard.tokenEnv' });
-    }
-    return createDashboard({ node, prefix: d.path, auth: { token }, services: config.services.map(serviceSpec) });
-  }
+  const token = readDashboardToken(config, env);
+  if (token !== undefined) return createDashboard({ node, prefix: d.path, auth: { token }, services: config.services.map(serviceSpec) });
   if (node.authenticatesPeers) return undefined;
   return createDashboard({ node, prefix: d.path, auth: false, services: config.services.map(serviceSpec) });
 }
