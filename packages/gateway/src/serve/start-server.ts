@@ -137,7 +137,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
       return model.sameFirstDim && model.splitItems !== false && defaultSplitItems(model);
     },
     batchAxes: (m) => (executor.itemSeparability(m.serviceId) === 'separable' ? executor.batchAxes(m.serviceId) : undefined),
-    modelControl: modelControl(executor, served, { io, at }, logger),
+    modelControl: modelControl(executor, node, served, { io, at }, logger),
   });
   const addresses = await gateway.start().catch(async (err: unknown) => {
     // Nothing else started yet: the collectors and handlers made above are all there is to stop.
@@ -243,9 +243,12 @@ async function loadService(executor: Executor, s: ServeConfig['services'][number
 /**
  * Triton's repository load and unload on this server: load brings up the model's instances on the devices its
  * service names (nothing when one is loaded or loading; refused for a service with no devices here, or a model
- * EPARA cannot serve), unload drains and frees every instance of it here. One at a time, in order.
+ * EPARA cannot serve), unload drains and frees every instance of it here. One at a time, in order. Each answers
+ * once the node's view shows the change: readiness is read from the view, which takes this server's own entry
+ * from the executor once per gossip round, so a client that loaded a model and asked at once whether it is
+ * ready was told no (and yes after an unload) until then.
  */
-function modelControl(executor: Executor, services: ServeConfig['services'], c: ServiceFiles, logger: Logger): ModelControl {
+function modelControl(executor: Executor, node: MeshNode, services: ServeConfig['services'], c: ServiceFiles, logger: Logger): ModelControl {
   const byId = new Map(services.map((s) => [s.id, s]));
   let queue: Promise<unknown> = Promise.resolve();
   const inOrder = (run: () => Promise<void>): Promise<void> => {
@@ -266,14 +269,30 @@ function modelControl(executor: Executor, services: ServeConfig['services'], c: 
         } finally {
           await prober.close();
         }
+        await shownInView(node, (own) => own.some((i) => i.serviceId === s.id && i.status === 'ready'), logger);
         logger.info({ serviceId: s.id }, `service ${s.id} loaded (repository load)`);
       }),
     unload: (m) =>
       inOrder(async () => {
         await Promise.all(executor.instances().filter((i) => i.serviceId === m.serviceId).map((i) => executor.unload(i.instanceId)));
+        await shownInView(node, (own) => !own.some((i) => i.serviceId === m.serviceId), logger);
         logger.info({ serviceId: m.serviceId }, `service ${m.serviceId} unloaded here (repository unload)`);
       }),
   };
+}
+
+/** The longest a repository load or unload waits for the view to show it (a node whose gossip stalls). */
+const VIEW_WAIT_MS = 30_000;
+
+/**
+ * Resolves once this server's own entry in the node's view satisfies `check` (the next gossip round at most), or
+ * after {@link VIEW_WAIT_MS} (logged: the change is made, the view is late). Rejects `CLOSED` when the node closes.
+ */
+async function shownInView(node: MeshNode, check: (own: readonly { serviceId: string; status: string }[]) => boolean, logger: Logger): Promise<void> {
+  await node.whenView((v) => check(v.entries[node.id]?.instances ?? []), { timeoutMs: VIEW_WAIT_MS }).catch((err: unknown) => {
+    if (!isEparaError(err) || err.code !== 'DEADLINE_EXCEEDED') throw err;
+    logger.warn({ code: err.code }, `the node's view did not show the repository change within ${VIEW_WAIT_MS} ms`);
+  });
 }
 
 function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayModel {
