@@ -88,7 +88,8 @@ describe('epara serve --check: the mesh key and the dashboard token', () => {
 
   it('refuses a dashboard token variable that is unset or short on a node with a key', () => {
     const file = configFile(config({ security: '{ psk: { env: EPARA_SECRETS_PSK } }', extra: 'dashboard: { tokenEnv: EPARA_SECRETS_TOKEN }' }));
-    for (const env of [{ EPARA_SECRETS_PSK: good }, { EPARA_SECRETS_PSK: good, EPARA_SECRETS_TOKEN: 'tiny' }]) {
+    const envs: Record<string, string>[] = [{ EPARA_SECRETS_PSK: good }, { EPARA_SECRETS_PSK: good, EPARA_SECRETS_TOKEN: 'tiny' }];
+    for (const env of envs) {
       const r = check(file, env);
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/^epara serve: dashboard\.tokenEnv: environment variable EPARA_SECRETS_TOKEN must hold a token of at least 16 characters/m);
