@@ -105,3 +105,55 @@ describe('epara serve: a two-node mesh from configs, one node killed and restart
     await expect(worker.exited).resolves.toBe(0);
   }, 300_000);
 });
+
+describe('epara serve: a three-node mesh, its workers frozen (SIGSTOP) under load', () => {
+  it('retries on the other worker while one is frozen, and settles every request typed once both are, never hanging', async () => {
+    const [meshA, meshB, meshE] = [await freePort(), await freePort(), await freePort()];
+    const start = async (text: string): Promise<ServeProcess> => {
+      const p = await startServe(text, 120_000);
+      running.push(p);
+      return p;
+    };
+    // A short deadline: a request whose worker froze settles by it at the latest.
+    const short = (text: string): string => text.replace('deadlineMs: 20000', 'deadlineMs: 4000');
+    const a = await start(short(config('worker-a', meshA, [meshE], ['cpu0'])));
+    const b = await start(short(config('worker-b', meshB, [meshE], ['cpu0'])));
+    const entry = await start(short(config('entry3', meshE, [meshA, meshB], [])));
+    await until(async () => (await infer(entry.http)).status === 200);
+
+    let stop = false;
+    const outcomes: { status: number; code?: string }[] = [];
+    const client = async (): Promise<void> => {
+      while (!stop) outcomes.push(await infer(entry.http));
+    };
+    const clients = [client(), client(), client()];
+    try {
+      await until(async () => outcomes.length >= 3);
+      // One worker frozen: a process that holds its sockets open and answers nothing (a stalled VM, a debugger).
+      a.child.kill('SIGSTOP');
+      const frozenAt = outcomes.length;
+      // The entry keeps serving through the other worker.
+      await until(async () => outcomes.slice(frozenAt).filter((o) => o.status === 200).length >= 5);
+      // Both frozen: every request still settles, typed.
+      b.child.kill('SIGSTOP');
+      const bothAt = outcomes.length;
+      await until(async () => outcomes.length >= bothAt + 6);
+      stop = true;
+      await Promise.all(clients);
+      for (const o of outcomes) {
+        if (o.status === 200) continue;
+        expect([503, 504]).toContain(o.status);
+        expect(['NO_INSTANCE', 'PEER_UNAVAILABLE', 'CLOSED', 'OVERLOADED', 'DEADLINE_INFEASIBLE', 'DEADLINE_EXCEEDED']).toContain(o.code);
+      }
+      expect((await fetch(`${entry.http}/v2/health/live`)).status).toBe(200);
+    } finally {
+      stop = true;
+      for (const p of [a, b]) p.child.kill('SIGCONT');
+    }
+    // Thawed, the workers answer again and every process drains on SIGTERM with 0.
+    await until(async () => (await infer(entry.http)).status === 200);
+    for (const p of [entry, a, b]) p.child.kill('SIGTERM');
+    for (const p of [entry, a, b]) await expect(p.exited).resolves.toBe(0);
+  }, 300_000);
+});
+

@@ -102,7 +102,7 @@ describe('epara serve config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'epara-check-'));
     writeFileSync(join(dir, 'good.yaml'), classifierConfig());
     writeFileSync(join(dir, 'bad.yaml'), classifierConfig().replace('kind: latency, deadlineMs: 1000', 'kind: latency, deadlineMs: -3'));
-    const good = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'good.yaml')], { encoding: 'utf8' });
+    const good = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'good.yaml')], { encoding: 'utf8', env: { ...process.env, EPARA_TEST_PSK: 'test-psk-0123456789abcdef' } });
     expect(good.status).toBe(0);
     expect(good.stdout).toMatch(/ok \(node edge-1, 1 service/);
     const bad = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'bad.yaml')], { encoding: 'utf8' });
@@ -113,7 +113,7 @@ describe('epara serve config', () => {
   it('refuses a service whose inputs name an input the model does not have (a typo left the real one undeclared)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'epara-inputs-'));
     writeFileSync(join(dir, 'typo.yaml'), classifierConfig().replace('      x: { dims: [1, 3, 48, 192] }', '      X: { dims: [1, 3, 48, 192] }'));
-    const r = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'typo.yaml')], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [BIN, 'serve', '--check', join(dir, 'typo.yaml')], { encoding: 'utf8', env: { ...process.env, EPARA_TEST_PSK: 'test-psk-0123456789abcdef' } });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe('epara serve: services.cls.inputs.X: model cls has no input X (its inputs: x)\n');
     // The same at start: the server does not come up on a config that says something the model contradicts.
@@ -129,6 +129,45 @@ describe('epara serve config', () => {
     }
     // The mesh's gossip timer likewise: past 2^31 - 1 ms, setInterval runs every millisecond.
     expect(problems(classifierConfig().replace('  listen: { host: 127.0.0.1, port: 0 }', '  listen: { host: 127.0.0.1, port: 0 }\n  syncPeriodMs: 10000000000')).map((p) => p.field)).toEqual(['node.syncPeriodMs']);
+  });
+
+  it('refuses a peer address that is no ws:// or wss:// URL (the node dialled it in silence for ever, alone)', () => {
+    const node = (lines: string): string => classifierConfig().replace('  listen: { host: 127.0.0.1, port: 0 }', `  listen: { host: 127.0.0.1, port: 0 }\n${lines}`);
+    const text = node('  seeds: [ws://ok:7400/epara, http://edge-b:7400, "edge-c:7400"]\n  advertise: tcp://edge-a:7400');
+    const lineOf = (needle: string): number => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+    const p = problems(text);
+    expect(p.map((x) => x.field)).toEqual(['node.advertise', 'node.seeds[1]', 'node.seeds[2]']);
+    expect(p[1]).toMatchObject({ line: lineOf('seeds:'), message: expect.stringMatching(/ws:\/\/ or wss:\/\//) });
+    expect(parseServeConfig(node('  seeds: [wss://edge-b:7400/epara]\n  advertise: ws://10.0.0.1:7400/epara')).node.seeds).toEqual(['wss://edge-b:7400/epara']);
+  });
+
+  it('refuses a mesh listener on every interface without an advertised address (peers dialled 0.0.0.0: themselves)', () => {
+    for (const host of ['0.0.0.0', '"::"']) {
+      const text = classifierConfig().replace('  listen: { host: 127.0.0.1, port: 0 }', `  listen: { host: ${host}, port: 7400 }`);
+      expect(problems(text), host).toContainEqual(expect.objectContaining({ field: 'node.advertise', message: expect.stringMatching(/peers dial/) }));
+      expect(parseServeConfig(text.replace('  listen:', '  advertise: ws://edge-a:7400/epara\n  listen:')).node.advertise).toBe('ws://edge-a:7400/epara');
+    }
+    const unspecified = classifierConfig().replace('  listen: { host: 127.0.0.1, port: 0 }', '  listen: { host: 127.0.0.1, port: 0 }\n  advertise: ws://0.0.0.0:7400/epara');
+    expect(problems(unspecified)).toContainEqual(expect.objectContaining({ field: 'node.advertise' }));
+  });
+
+  it('refuses a service id no URL can name (. and ..: a client resolves /v2/models/../infer to /v2/infer)', () => {
+    for (const id of ['.', '..', '...']) {
+      expect(problems(classifierConfig().replace('  - id: cls', `  - id: "${id}"`)).map((x) => x.field), id).toEqual(['services[0].id']);
+    }
+    expect(parseServeConfig(classifierConfig().replace('  - id: cls', '  - id: .cls.v2')).services[0]!.id).toBe('.cls.v2');
+  });
+
+  it('refuses infinite numbers (a deadline of .inf passed, and then every request was answered 400)', () => {
+    const cases: [string, string, string][] = [
+      ['deadlineMs: 1000', 'deadlineMs: .inf', 'services[0].slo.deadlineMs'],
+      ['deadlineMs: 1000', 'deadlineMs: 1e400', 'services[0].slo.deadlineMs'],
+      ['    maxBatch: 8', '    maxBatch: 8\n    networkBudgetMs: .inf', 'services[0].networkBudgetMs'],
+      ['    maxBatch: 8', '    maxBatch: 8\n    weight: .inf', 'services[0].weight'],
+    ];
+    for (const [from, to, field] of cases) expect(problems(classifierConfig().replace(from, to)).map((x) => x.field), to).toEqual([field]);
+    const frequency = classifierConfig().replace('sensitivity: latency', 'sensitivity: frequency');
+    expect(problems(frequency.replace('slo: { kind: latency, deadlineMs: 1000 }', 'slo: { kind: frequency, rateHz: .inf, stalenessMs: .inf }')).map((x) => x.field)).toEqual(['services[0].slo.rateHz', 'services[0].slo.stalenessMs']);
   });
 
   it('answers a command line it cannot read with the usage and exit code 2, not a stack trace', () => {

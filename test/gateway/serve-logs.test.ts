@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { models } from '../fixtures/models.js';
-import { startServe } from './serve-process.js';
+import { BIN, freePort, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 
 /*
@@ -66,4 +67,43 @@ describe('epara serve logs', () => {
     running.push(q);
     expect(q.output().trim().split('\n').filter((l) => l.includes('"level"'))).toEqual([]);
   }, 90_000);
+
+  it('writes every stderr line of a run as JSON with a time and a level, signals while the models load included', async () => {
+    // A model profiled on a wide sample keeps the server loading while the signal arrives (its gateway is live first).
+    const psk = join(dir, 'json.psk');
+    writeFileSync(psk, 'json-psk-0123456789abcdef');
+    const port = await freePort();
+    const file = join(dir, 'json.yaml');
+    writeFileSync(
+      file,
+      config('log-j', psk)
+        .replace('http: { host: 127.0.0.1, port: 0 }', `http: { host: 127.0.0.1, port: ${port} }`)
+        .replace('services:\n', `services:\n  - { id: rec, model: ${JSON.stringify(models.ocrRec)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 5000 }, devices: [cpu0], inputs: { x: { sampleDims: [1, 3, 48, 2048] } } }\n`),
+    );
+    const child = spawn(process.execPath, [BIN, 'serve', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      while ((await fetch(`http://127.0.0.1:${port}/v2/health/live`).catch(() => undefined))?.status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
+      child.kill('SIGTERM');
+      // A second signal once the first is said ends it now (at once while loading; once up, the drain closes).
+      while (!/SIGTERM while starting|"event":"draining"/.test(`${stderr}${stdout}`)) await new Promise((resolve) => setTimeout(resolve, 50));
+      child.kill('SIGTERM');
+      await exited;
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const lines = stderr.split('\n').filter((l) => l !== '');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      let parsed: unknown;
+      expect(() => (parsed = JSON.parse(line)), line).not.toThrow();
+      expect(parsed, line).toMatchObject({ time: expect.any(String), level: expect.stringMatching(/^(debug|info|warn|error)$/), msg: expect.any(String) });
+    }
+    // The signal is said either way: while the models load (a log line), or as the drain's event (stdout).
+    expect(`${stderr}${stdout}`).toMatch(/SIGTERM while starting|"event":"draining","signal":"SIGTERM"/);
+  }, 120_000);
 });

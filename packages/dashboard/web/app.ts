@@ -3,15 +3,16 @@ import './style.css';
 import type { HistoryMessage, SeriesPoint, TickMessage } from '../src/collect/snapshot-types.js';
 import { ChartBoard } from './charts.js';
 import { fmtTime } from './dom.js';
+import { openLiveStream } from './live-stream.js';
 import { renderFlows, renderNodes, renderPlacements } from './render-nodes.js';
 
 /** What the page is told: the history once, then each update, and when the live stream is down. */
-type Update = { type: 'history'; data: HistoryMessage } | { type: 'tick'; data: TickMessage } | { type: 'down' };
+type Update = { type: 'history'; data: HistoryMessage } | { type: 'tick'; data: TickMessage } | { type: 'down' } | { type: 'signed-out' };
 
 /**
  * Subscribes to the live updates. Every tab of one browser shares one event stream through a shared worker: a
  * browser opens at most six HTTP/1.1 connections to an origin, and with a stream per tab the seventh tab never
- * loaded. Without shared workers (some mobile browsers), each tab opens its own (EventSource reconnects by itself).
+ * loaded. Without shared workers (some mobile browsers), each tab opens its own.
  */
 function subscribe(prefix: string, on: (u: Update) => void): void {
   if (typeof SharedWorker === 'function') {
@@ -26,10 +27,12 @@ function subscribe(prefix: string, on: (u: Update) => void): void {
       // A worker refused (a policy, a private mode): one stream for this tab.
     }
   }
-  const source = new EventSource(`${prefix}/events`);
-  source.addEventListener('history', (ev) => on({ type: 'history', data: JSON.parse((ev as MessageEvent<string>).data) as HistoryMessage }));
-  source.addEventListener('tick', (ev) => on({ type: 'tick', data: JSON.parse((ev as MessageEvent<string>).data) as TickMessage }));
-  source.addEventListener('error', () => on({ type: 'down' }));
+  openLiveStream(prefix, {
+    history: (data) => on({ type: 'history', data }),
+    tick: (data) => on({ type: 'tick', data }),
+    down: () => on({ type: 'down' }),
+    signedOut: () => on({ type: 'signed-out' }),
+  });
 }
 
 /** The page: redraws everything on each live update. */
@@ -48,6 +51,8 @@ function main(): void {
       windowSec = u.data.windowMs / 1000;
       return;
     }
+    // The server no longer takes this browser's session (back with another token): its sign-in form.
+    if (u.type === 'signed-out') return location.reload();
     if (u.type === 'down') {
       status.className = 'status down';
       status.textContent = 'reconnecting…';

@@ -1,12 +1,15 @@
 import type { HistoryMessage, TickMessage } from '../src/collect/snapshot-types.js';
+import { openLiveStream } from './live-stream.js';
+import type { LiveStream } from './live-stream.js';
 
 /**
  * The shared worker every tab of the dashboard in one browser talks to: it holds the one live event stream and
  * hands each update to every tab. A browser opens at most six HTTP/1.1 connections to one origin; with a stream
  * per tab, the seventh tab waited forever for its page (and every other request to that origin waited too).
  *
- * Messages to a tab: `{ type: 'history', data }` once on connect (the points so far), then `{ type: 'tick', data }`
- * and `{ type: 'down' }` while the stream reconnects. A tab says `{ type: 'bye' }` when it goes away.
+ * Messages to a tab: `{ type: 'history', data }` once on connect (the points so far), then `{ type: 'tick', data }`,
+ * `{ type: 'down' }` while the stream reconnects, and `{ type: 'signed-out' }` when the server no longer takes the
+ * browser's session (it came back with another token). A tab says `{ type: 'bye' }` when it goes away.
  */
 
 /** The parts of a worker's and a port's API used here (the page's tsconfig carries DOM types, not WebWorker's). */
@@ -26,28 +29,30 @@ const ports = new Set<Port>();
 let history: HistoryMessage | undefined;
 let points: HistoryMessage['points'][number][] = [];
 let last: TickMessage | undefined;
-let source: EventSource | undefined;
 
 function send(message: unknown): void {
   for (const port of ports) port.postMessage(message);
 }
 
-function connect(): void {
-  source = new EventSource(`${prefix}/events`);
-  source.addEventListener('history', (ev) => {
-    history = JSON.parse((ev as MessageEvent<string>).data) as HistoryMessage;
-    points = [...history.points];
-    send({ type: 'history', data: history });
+let stream: LiveStream | undefined;
+function connect(): LiveStream {
+  return openLiveStream(prefix, {
+    history: (h) => {
+      history = h;
+      points = [...h.points];
+      send({ type: 'history', data: h });
+    },
+    tick: (t) => {
+      last = t;
+      if (points[points.length - 1]?.t !== t.point.t) points.push(t.point);
+      const windowSec = (history?.windowMs ?? 300_000) / 1000;
+      while (points.length > 0 && t.point.t - points[0]!.t > windowSec) points.shift();
+      send({ type: 'tick', data: t });
+    },
+    down: () => send({ type: 'down' }),
+    // The tabs show the sign-in form; the stream opens again for the tab that signs in.
+    signedOut: () => send({ type: 'signed-out' }),
   });
-  source.addEventListener('tick', (ev) => {
-    const t = JSON.parse((ev as MessageEvent<string>).data) as TickMessage;
-    last = t;
-    if (points[points.length - 1]?.t !== t.point.t) points.push(t.point);
-    const windowSec = (history?.windowMs ?? 300_000) / 1000;
-    while (points.length > 0 && t.point.t - points[0]!.t > windowSec) points.shift();
-    send({ type: 'tick', data: t });
-  });
-  source.addEventListener('error', () => send({ type: 'down' }));
 }
 
 scope.addEventListener('connect', (ev) => {
@@ -59,6 +64,7 @@ scope.addEventListener('connect', (ev) => {
   port.start();
   if (history) port.postMessage({ type: 'history', data: { ...history, points } });
   if (last) port.postMessage({ type: 'tick', data: last });
-  // A stream the server refused for good (a tab without the session cookie yet) is opened again for a new tab.
-  if (source === undefined || source.readyState === EventSource.CLOSED) connect();
+  // A stream stopped for a sign-out (or never opened) is opened again for a new tab.
+  if (stream === undefined) stream = connect();
+  else stream.resume();
 });

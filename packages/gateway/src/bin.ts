@@ -6,7 +6,9 @@ import { isEparaError } from '@epara/core';
 import { serveConfigJsonSchema } from './serve/config-schema.js';
 import { loadServeConfig } from './serve/load-config.js';
 import { readModelIo } from './serve/model-metadata.js';
+import { secretProblems } from './serve/read-secrets.js';
 import { configDir, startServer } from './serve/start-server.js';
+import { createLineLogger } from './serve/serve-logger.js';
 
 const USAGE = `usage: epara serve <config.yaml|json>      start executor, mesh node and gateway
        epara serve --check <config>          validate the config and exit
@@ -69,12 +71,18 @@ async function main(argv: readonly string[]): Promise<number> {
   if (values.check) {
     // The model files are read too (not loaded): a missing or unreadable file fails here, and so does a model
     // with a tensor type EPARA does not carry (the server would serve the others and answer it LOAD_FAILED).
-    const unavailable = config.services.map((s) => readModelIo(resolve(configDir(file), s.model), s).unavailable).filter((w) => w !== undefined);
+    // The secrets are read as the start reads them (the key's variable or file, the TLS files, the dashboard's
+    // token): run the check where the server runs, with its environment.
+    const at = (p: string): string => resolve(configDir(file), p);
+    const unavailable = [...config.services.map((s) => readModelIo(at(s.model), s).unavailable).filter((w) => w !== undefined), ...secretProblems(config, at, process.env)];
     for (const why of unavailable) console.error(`epara serve: ${why}`);
     if (unavailable.length > 0) return 1;
     console.log(`${file}: ok (node ${config.node.id}, ${config.services.length} service(s))`);
     return 0;
   }
+  // Once the config is read, what the process says goes out as the server's log does: JSON lines on stderr at
+  // log.level (a log collector reading them met a plain line for each signal).
+  const logger = createLineLogger(config.log.level, (line) => void process.stderr.write(line));
   // Signals are handled from the start: one that arrives while models load drains as soon as the server is up.
   let stopping: string | undefined;
   let onStop: ((signal: string) => void) | undefined;
@@ -82,13 +90,13 @@ async function main(argv: readonly string[]): Promise<number> {
     if (onStop) return onStop(name);
     if (stopping === undefined) {
       stopping = name;
-      console.error(`epara serve: ${name} while starting: draining once the models are loaded (${name} again to exit now)`);
+      logger.info({ signal: name }, `${name} while starting: draining once the models are loaded (${name} again to exit now)`);
       return;
     }
     // A second signal while the models load (it used to be ignored: a Ctrl-C twice waited for every load) ends
     // the process by that signal. Not process.exit: onnxruntime aborts (a core dump) when a worker it is loading
     // a model in is torn down under it.
-    console.error(`epara serve: ${name} again while starting, exiting now`);
+    logger.warn({ signal: name }, `${name} again while starting, exiting now`);
     process.removeAllListeners(name);
     process.kill(process.pid, name);
   };
@@ -96,14 +104,14 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', () => signal('SIGINT'));
   // There is no reload: a hang-up (the terminal closed) drains like SIGTERM rather than killing mid-request.
   process.on('SIGHUP', () => signal('SIGHUP'));
-  const server = await startServer(config, { baseDir: configDir(file) });
+  const server = await startServer(config, { baseDir: configDir(file), logger });
   // One JSON line that scripts and tests can read.
   console.log(JSON.stringify({ event: 'listening', node: config.node.id, ...server.addresses }));
   return new Promise<number>((resolve) => {
     let draining = false;
     onStop = (name: string): void => {
       if (draining) {
-        console.error(`epara serve: ${name} again, closing now`);
+        logger.warn({ signal: name }, `${name} again, closing now`);
         void server.close().finally(() => resolve(1));
         return;
       }
@@ -111,7 +119,7 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(JSON.stringify({ event: 'draining', signal: name }));
       server.drain().then(
         () => (console.log(JSON.stringify({ event: 'stopped', ...server.gateway.stats() })), resolve(0)),
-        (err: unknown) => (console.error(err), resolve(1)),
+        (err: unknown) => (logger.error({ err }, `drain failed: ${(err as Error).message}`), resolve(1)),
       );
     };
     if (stopping !== undefined) onStop(stopping);

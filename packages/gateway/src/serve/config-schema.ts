@@ -12,15 +12,29 @@ const secret = z.union([
   z.object({ file: z.string().min(1).describe('path of a file holding the key (trailing newline ignored)') }).strict(),
 ]);
 
+/** A positive number that is finite: YAML's `.inf` (or 1e400) parses to Infinity, which no deadline or rate can be. */
+const positive = (): z.ZodNumber => z.number().positive().finite();
+
+/** A peer's mesh address: what the WebSocket transport dials (anything else was dialled in silence for ever). */
+const meshUrl = z
+  .string()
+  .url()
+  .refine((u) => /^wss?:\/\//i.test(u), 'a ws:// or wss:// address, e.g. ws://10.0.0.2:7400/epara');
+
 const slo = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('latency'), deadlineMs: z.number().positive() }).strict(),
-  z.object({ kind: z.literal('frequency'), rateHz: z.number().positive(), stalenessMs: z.number().positive() }).strict(),
+  z.object({ kind: z.literal('latency'), deadlineMs: positive() }).strict(),
+  z.object({ kind: z.literal('frequency'), rateHz: positive(), stalenessMs: positive() }).strict(),
 ]);
 
 /** One service of the model repository: the runtime's service options (model, SLO, inputs, devices, batching). */
 const service = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').describe('service id; also the model name on the protocol'),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+      // `.` and `..` are path segments a client resolves away: /v2/models/../infer is sent as /v2/infer.
+      .refine((id) => !/^\.+$/.test(id), 'not only dots: no URL can name such a model')
+      .describe('service id; also the model name on the protocol'),
     model: z.string().min(1).describe('ONNX file, relative to the config file'),
     versions: z.array(z.string().min(1)).min(1).default(['1']).describe('versions reported in the model metadata'),
     sensitivity: z.enum(['latency', 'frequency']),
@@ -46,8 +60,8 @@ const service = z
     maxBatch: z.number().int().min(1).optional().describe('largest batch the profiler measures (bounds batching)'),
     plan: z.object({ batchSize: z.number().int().min(1).optional() }).strict().optional().describe('batching override'),
     memoryBytes: z.number().int().min(0).optional(),
-    networkBudgetMs: z.number().min(0).optional(),
-    weight: z.number().positive().optional().describe('relative importance in placement'),
+    networkBudgetMs: z.number().min(0).finite().optional(),
+    weight: positive().optional().describe('relative importance in placement'),
   })
   .strict();
 
@@ -75,8 +89,8 @@ export const serveConfigSchema = z
       .object({
         id: z.string().min(1).describe('server id; orders the ring and the leader election'),
         listen: listen.default({ host: '127.0.0.1', port: 7400 }).describe('mesh transport (WebSocket) listener'),
-        advertise: z.string().url().optional().describe('address peers dial, e.g. ws://10.0.0.1:7400 (needed when binding 0.0.0.0)'),
-        seeds: z.array(z.string().url()).default([]),
+        advertise: meshUrl.optional().describe('address peers dial, e.g. ws://10.0.0.1:7400/epara (needed when binding 0.0.0.0)'),
+        seeds: z.array(meshUrl).default([]).describe('mesh addresses of peers to join through, e.g. ws://10.0.0.2:7400/epara'),
         joinTimeoutMs: z.number().min(0).default(5000).describe('with seeds: not ready until a peer is seen or this long after start (then it serves alone)'),
         syncPeriodMs: z.number().positive().max(2_147_483_647).optional().describe('view gossip period (at most 2^31 - 1 ms: a longer timer fires every millisecond)'),
         hopLimit: z.number().int().min(0).optional(),
@@ -139,6 +153,7 @@ export const serveConfigSchema = z
     });
     samePorts(c, ctx);
     routePaths(c, ctx);
+    advertised(c, ctx);
     const ids = new Set<string>();
     c.services.forEach((s, i) => {
       if (ids.has(s.id)) ctx.addIssue({ code: 'custom', path: ['services', i, 'id'], message: `service ${s.id} is declared twice` });
@@ -157,7 +172,7 @@ interface ParsedListeners {
 }
 
 /** Hosts that may collide: equal, or one of them every interface. */
-const overlaps = (a: string, b: string): boolean => a === b || [a, b].some((h) => h === '0.0.0.0' || h === '::' || h === '[::]');
+const overlaps = (a: string, b: string): boolean => a === b || [a, b].some(unspecified);
 
 /** Two listeners of one server on one fixed port: the second failed at start (after the models loaded, for the mesh). */
 function samePorts(c: ParsedListeners, ctx: Ctx): void {
@@ -169,6 +184,21 @@ function samePorts(c: ParsedListeners, ctx: Ctx): void {
     const other = listeners.slice(0, i).find((o) => o.at.port !== 0 && o.at.port === l.at.port && overlaps(o.at.host, l.at.host));
     if (other) ctx.addIssue({ code: 'custom', path: l.path, message: `port ${l.at.port} is already ${other.name}'s: each listener needs its own port (or 0: any free one)` });
   });
+}
+
+const unspecified = (host: string): boolean => host === '0.0.0.0' || host === '::' || host === '[::]';
+
+/**
+ * A mesh listener on every interface is dialled at the address it advertises: without one it advertised
+ * ws://0.0.0.0:…, which a peer dials as itself. An advertised unspecified address is the same mistake.
+ */
+function advertised(c: { node: { listen: { host: string; port: number }; advertise?: string | undefined } }, ctx: Ctx): void {
+  const { listen, advertise } = c.node;
+  if (advertise === undefined) {
+    if (unspecified(listen.host)) ctx.addIssue({ code: 'custom', path: ['node', 'advertise'], message: `node.listen binds ${listen.host}: say which address peers dial, e.g. advertise: ws://10.0.0.1:${listen.port || 7400}/epara` });
+    return;
+  }
+  if (URL.canParse(advertise) && unspecified(new URL(advertise).hostname)) ctx.addIssue({ code: 'custom', path: ['node', 'advertise'], message: `${advertise}: peers dial this address; give the machine's name or IP, not ${new URL(advertise).hostname}` });
 }
 
 interface ParsedRoutes {

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { EparaError, isEparaError } from '@epara/core';
 import type { Logger, NamedTensors, ServiceSpec } from '@epara/core';
 import { createMeshMetrics, createNode, createWebSocketTransport } from '@epara/mesh';
-import type { MeshNode, NodeSecurity } from '@epara/mesh';
+import type { MeshNode } from '@epara/mesh';
 import { createExecutor, createRuntimeMetrics } from '@epara/runtime';
 import type { Executor, ExecutorServiceOptions } from '@epara/runtime';
 import { createDashboard } from '@epara/dashboard';
@@ -19,6 +18,7 @@ import { readModelIo, sampleInputs, sampleText, undersampledInputs } from './mod
 import type { ModelIo } from './model-metadata.js';
 import { SampleProber } from './sample-probe.js';
 import { createLineLogger } from './serve-logger.js';
+import { readDashboardToken, readSecurity } from './read-secrets.js';
 import { collectExecutionStatistics } from './execution-statistics.js';
 import { metricsHandler } from './metrics-handler.js';
 
@@ -137,7 +137,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
       return model.sameFirstDim && model.splitItems !== false && defaultSplitItems(model);
     },
     batchAxes: (m) => (executor.itemSeparability(m.serviceId) === 'separable' ? executor.batchAxes(m.serviceId) : undefined),
-    modelControl: modelControl(executor, served, { io, at }, logger),
+    modelControl: modelControl(executor, node, served, { io, at }, logger),
   });
   const addresses = await gateway.start().catch(async (err: unknown) => {
     // Nothing else started yet: the collectors and handlers made above are all there is to stop.
@@ -243,9 +243,12 @@ async function loadService(executor: Executor, s: ServeConfig['services'][number
 /**
  * Triton's repository load and unload on this server: load brings up the model's instances on the devices its
  * service names (nothing when one is loaded or loading; refused for a service with no devices here, or a model
- * EPARA cannot serve), unload drains and frees every instance of it here. One at a time, in order.
+ * EPARA cannot serve), unload drains and frees every instance of it here. One at a time, in order. Each answers
+ * once the node's view shows the change: readiness is read from the view, which takes this server's own entry
+ * from the executor once per gossip round, so a client that loaded a model and asked at once whether it is
+ * ready was told no (and yes after an unload) until then.
  */
-function modelControl(executor: Executor, services: ServeConfig['services'], c: ServiceFiles, logger: Logger): ModelControl {
+function modelControl(executor: Executor, node: MeshNode, services: ServeConfig['services'], c: ServiceFiles, logger: Logger): ModelControl {
   const byId = new Map(services.map((s) => [s.id, s]));
   let queue: Promise<unknown> = Promise.resolve();
   const inOrder = (run: () => Promise<void>): Promise<void> => {
@@ -266,14 +269,30 @@ function modelControl(executor: Executor, services: ServeConfig['services'], c: 
         } finally {
           await prober.close();
         }
+        await shownInView(node, (own) => own.some((i) => i.serviceId === s.id && i.status === 'ready'), logger);
         logger.info({ serviceId: s.id }, `service ${s.id} loaded (repository load)`);
       }),
     unload: (m) =>
       inOrder(async () => {
         await Promise.all(executor.instances().filter((i) => i.serviceId === m.serviceId).map((i) => executor.unload(i.instanceId)));
+        await shownInView(node, (own) => !own.some((i) => i.serviceId === m.serviceId), logger);
         logger.info({ serviceId: m.serviceId }, `service ${m.serviceId} unloaded here (repository unload)`);
       }),
   };
+}
+
+/** The longest a repository load or unload waits for the view to show it (a node whose gossip stalls). */
+const VIEW_WAIT_MS = 30_000;
+
+/**
+ * Resolves once this server's own entry in the node's view satisfies `check` (the next gossip round at most), or
+ * after {@link VIEW_WAIT_MS} (logged: the change is made, the view is late). Rejects `CLOSED` when the node closes.
+ */
+async function shownInView(node: MeshNode, check: (own: readonly { serviceId: string; status: string }[]) => boolean, logger: Logger): Promise<void> {
+  await node.whenView((v) => check(v.entries[node.id]?.instances ?? []), { timeoutMs: VIEW_WAIT_MS }).catch((err: unknown) => {
+    if (!isEparaError(err) || err.code !== 'DEADLINE_EXCEEDED') throw err;
+    logger.warn({ code: err.code }, `the node's view did not show the repository change within ${VIEW_WAIT_MS} ms`);
+  });
 }
 
 function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayModel {
@@ -323,37 +342,6 @@ function serviceSpec(s: ServeConfig['services'][number]): ServiceSpec {
   };
 }
 
-function readSecurity(c: ServeConfig, at: (p: string) => string, env: Readonly<Record<string, string | undefined>>): { node: NodeSecurity; tls?: { key?: Buffer; cert?: Buffer; ca?: Buffer; requestCert?: boolean; rejectUnauthorized?: boolean } } {
-  const s = c.security;
-  if ('insecure' in s) return { node: { insecure: true } };
-  let psk: string | undefined;
-  if ('env' in s.psk) {
-    psk = env[s.psk.env];
-    if (!psk) throw new EparaError('INVALID_OPTIONS', `security.psk: environment variable ${s.psk.env} is not set`, { field: 'security.psk.env' });
-  } else {
-    psk = readText(at(s.psk.file), 'security.psk.file').replace(/\r?\n$/, '');
-  }
-  const t = s.tls;
-  const tls = t
-    ? {
-        ...(t.key ? { key: Buffer.from(readText(at(t.key), 'security.tls.key')) } : {}),
-        ...(t.cert ? { cert: Buffer.from(readText(at(t.cert), 'security.tls.cert')) } : {}),
-        ...(t.ca ? { ca: Buffer.from(readText(at(t.ca), 'security.tls.ca')) } : {}),
-        ...(t.requestCert !== undefined ? { requestCert: t.requestCert } : {}),
-        ...(t.rejectUnauthorized !== undefined ? { rejectUnauthorized: t.rejectUnauthorized } : {}),
-      }
-    : undefined;
-  return { node: { psk }, ...(tls ? { tls } : {}) };
-}
-
-function readText(path: string, field: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new EparaError('INVALID_OPTIONS', `${field}: cannot read ${path}: ${(err as Error).message}`, { field });
-  }
-}
-
 async function startMetrics(executor: Executor, node: MeshNode, path: string): Promise<{ handler: HttpHandler; close(): void } | undefined> {
   let Registry: typeof import('prom-client').Registry;
   try {
@@ -379,13 +367,8 @@ export const configDir = (configPath: string): string => dirname(resolve(configP
 function startDashboard(config: ServeConfig, node: MeshNode, env: Readonly<Record<string, string | undefined>>): Dashboard | undefined {
   const d = config.dashboard;
   if (!d.enabled || config.gateway.http === false) return undefined;
-  if (d.tokenEnv !== undefined) {
-    const token = env[d.tokenEnv];
-    if (token === undefined || token.length < 16) {
-      throw new EparaError('INVALID_OPTIONS', `dashboard.tokenEnv: environment variable ${d.tokenEnv} must hold a token of at least 16 characters`, { field: 'dashboard.tokenEnv' });
-    }
-    return createDashboard({ node, prefix: d.path, auth: { token }, services: config.services.map(serviceSpec) });
-  }
+  const token = readDashboardToken(config, env);
+  if (token !== undefined) return createDashboard({ node, prefix: d.path, auth: { token }, services: config.services.map(serviceSpec) });
   if (node.authenticatesPeers) return undefined;
   return createDashboard({ node, prefix: d.path, auth: false, services: config.services.map(serviceSpec) });
 }
