@@ -48,6 +48,10 @@ export interface OwnedNatsServer extends TestNatsServer {
   crash(): Promise<void>;
   /** Starts a crashed server again on the same port, with its store. */
   revive(): Promise<void>;
+  /** Stops the server's process (SIGSTOP: a hung broker, its clients stay connected) until {@link resume}. */
+  pause(): void;
+  /** Resumes a paused server (SIGCONT). */
+  resume(): void;
 }
 
 /**
@@ -63,6 +67,7 @@ export async function startNatsServer(extraArgs: readonly string[] = []): Promis
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
+      child.kill('SIGCONT');
       child.kill('SIGKILL');
     });
   let stopped: Promise<void> | undefined;
@@ -83,6 +88,8 @@ export async function startNatsServer(extraArgs: readonly string[] = []): Promis
       child = launch(new URL(url).port);
       await readyUrl(child);
     },
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
     stop: () => {
       stopped ??= kill().then(() => rmSync(dir, { recursive: true, force: true }));
       return stopped;
