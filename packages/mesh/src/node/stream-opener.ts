@@ -153,7 +153,8 @@ export class StreamOpener {
   #openAt(peer: ServerId, route: StreamRoute, next: { hops: number; visited: readonly ServerId[] }, bounds: RemoteStreamBounds | undefined): Promise<MeshStream> {
     const c = this.#c;
     const id = c.nextId();
-    const stream = new RemoteStream({ streamId: id, peer, send: (m) => c.send(peer, m), ...(bounds ? { bounds } : {}) });
+    const unanswered = (): void => c.unanswered?.(peer, this.#linkOf.get(id));
+    const stream = new RemoteStream({ streamId: id, peer, send: (m) => c.send(peer, m), unanswered, ...(bounds ? { bounds } : {}) });
     return new Promise<MeshStream>((resolve, reject) => {
       const timer = c.timers.setTimeout(() => {
         this.#linkOf.delete(id);
@@ -166,7 +167,9 @@ export class StreamOpener {
           // No link: the peer closes what the link carried when it closes.
         }
         reject(new EparaError('PEER_UNAVAILABLE', `peer ${peer} did not accept the stream in time`, { peer }));
+        c.unanswered?.(peer, via);
       }, c.openTimeoutMs);
+      let via: string | undefined;
       const settle = <T>(f: (v: T) => void) => (v: T): void => {
         timer.cancel();
         f(v);
@@ -174,7 +177,7 @@ export class StreamOpener {
       this.#opening.set(id, { stream, resolve: settle(resolve), reject: settle(reject) });
       try {
         const linkId = c.send(peer, { type: 'stream-open', requestId: id, serviceId: route.serviceId, rateHz: route.rateHz, stalenessMs: route.stalenessMs, hops: next.hops, visited: next.visited });
-        if (typeof linkId === 'string') this.#linkOf.set(id, linkId);
+        if (typeof linkId === 'string') this.#linkOf.set(id, (via = linkId));
       } catch (err) {
         this.#opening.delete(id);
         settle(reject)(err instanceof EparaError ? err : new EparaError('PEER_UNAVAILABLE', String(err)));
