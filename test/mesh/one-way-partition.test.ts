@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MeshNode } from '@epara/mesh';
-import { aliveIds, ready, until } from './helpers.js';
+import { aliveIds, input, ready, until } from './helpers.js';
 import { completions, expectInvariants, FaultHarness, submitAll } from './fault-harness.js';
 import { meshTypeOf } from './ws-frames.js';
 
@@ -68,4 +68,34 @@ describe('one-way partitions between real processes', () => {
       done.check();
     }, 120_000); // a hang guard only: every wait above is on an event
   }
+
+  it('a stream opened across the cut is pinned elsewhere, and one pinned across it ends typed so the host reopens it', async () => {
+    const n0 = await cluster();
+    // Pinned before the cut: frames flow, then n1's answers are lost.
+    const before = await n0.openStream('echo', { rateHz: 5, stalenessMs: 1000 });
+    before.push(input([1]));
+    const it = before[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.done !== true && first.value.ok && (first.value.outputs['x']!.data as Float32Array)[0]).toBe(2);
+    const pinned = before.pinnedTo;
+    cutOneWay(pinned, 'n0');
+    // Its frames get no answer: each settles typed, and the stream ends once n0 closed the link that carried it.
+    const codes: string[] = [];
+    for (let k = 0; k < 3; k++) before.push(input([10 + k]));
+    for (let r = await it.next(); r.done !== true; r = await it.next()) codes.push(r.value.ok ? 'ok' : r.value.error.code);
+    expect(codes.length).toBeGreaterThanOrEqual(3);
+    expect(codes.every((c) => ['DEADLINE_EXCEEDED', 'PEER_UNAVAILABLE'].includes(c))).toBe(true);
+    await before.close();
+    // Opened during the cut: admitted on the other host (an open whose acceptance is lost fails over).
+    const other = pinned === 'n1' ? 'n2' : 'n1';
+    const during = await n0.openStream('echo', { rateHz: 5, stalenessMs: 1000 });
+    expect(during.pinnedTo).toBe(other);
+    for (let k = 0; k < 3; k++) during.push(input([20 + k]));
+    const summary = during.close();
+    const values: number[] = [];
+    for await (const r of during) values.push(r.ok ? (r.outputs['x']!.data as Float32Array)[0]! : -1);
+    expect(values).toEqual([40, 42, 44]);
+    expect(await summary).toMatchObject({ pushed: 3, completed: 3 });
+    await servesAgain(n0);
+  }, 120_000); // a hang guard only: every wait above is on an event
 });
