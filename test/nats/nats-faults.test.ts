@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
 import type { FakeExecutor, MeshNode } from '@epara/mesh';
-import { connectNats, createNatsOffloader } from '@epara/mesh-nats';
+import { connectNats, createNatsOffloader, createNatsTransport, createNatsViewSync } from '@epara/mesh-nats';
 import type { NatsOffloader } from '@epara/mesh-nats';
 import { isEparaError } from '@epara/core';
 import type { LocalExecutor, NamedTensors } from '@epara/core';
@@ -274,5 +274,44 @@ describe.skipIf(skip)('NATS broker faults under offloading', () => {
     expect([(out['x']!.data as Float32Array)[0], (out['server']!.data as Int32Array)[0]]).toEqual([8, 2]);
     const other = await sender.forward('other', input(5), { deadline: Date.now() + 5000 });
     expect([(other['x']!.data as Float32Array)[0], (other['server']!.data as Int32Array)[0]]).toEqual([10, 3]);
+  }, 120_000); // a hang guard only
+
+  it('a broker that hangs under nodes on NATS (transport, KV view, queue groups): a submit settles typed and the nodes close', async () => {
+    server = await startNatsServer();
+    const bucket = uniqueName('view');
+    const prefix = uniqueName('f');
+    const member = async (i: number): Promise<MeshNode> => {
+      const nc = await connectNats({ servers: server!.url });
+      conns.push(nc);
+      const node = createNode({
+        id: `n${i}`,
+        transport: createNatsTransport({ connection: nc, name: `n${i}`, subjectPrefix: prefix }),
+        executor: createFakeExecutor({ services: { svc: { serviceTimeMs: 2 } }, hosted: i === 1 ? ['svc'] : [], tag: i }),
+        security: { insecure: true },
+        placement: false,
+        syncPeriodMs: 100,
+        viewSync: (ctx) => createNatsViewSync({ ...ctx, connection: nc, bucket, periodMs: 100, deadAfterMs: 500 }),
+        offloader: (ctx) => createNatsOffloader({ ...ctx, connection: nc, subjectPrefix: prefix }),
+      });
+      nodes.push(node);
+      await node.start();
+      return node;
+    };
+    const n0 = await member(0);
+    await member(1);
+    const served = await n0.submit('svc', input(1), { deadline: Date.now() + 5000 });
+    expect((served['x']!.data as Float32Array)[0]).toBe(2);
+
+    server.pause();
+    const deadline = Date.now() + 1000;
+    const outcome = await n0.submit('svc', input(2), { deadline }).then(
+      (out) => `value ${(out['x']!.data as Float32Array)[0]}`,
+      (err: unknown) => (isEparaError(err) ? err.code : `untyped: ${String(err)}`),
+    );
+    expect(TYPED).toContain(outcome);
+    expect(Date.now() - deadline).toBeLessThan(SETTLE_BOUND_MS);
+    // Both close while the broker hangs (view writes, goodbyes and queue-group answers cannot land).
+    await Promise.all(nodes.splice(0).map((n) => n.close()));
+    server.resume();
   }, 120_000); // a hang guard only
 });
