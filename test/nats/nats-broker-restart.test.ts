@@ -150,7 +150,7 @@ describe.skipIf(skip)('a NATS broker restart under a running view and offloading
     await untilNodes(whole, 'every node sees all three');
     const run = submitAll(n0, [0, 1, 2, 3, 4, 5], 4000);
     await untilNodes(() => run.offloaded() >= 6, 'n0 offloaded the six requests to n2');
-    broker.pause();
+    await broker.pause();
     // Settled while the broker hangs: nothing crosses, so each settles typed by its deadline plus the grace.
     expectInvariants(await run.settled, [2]);
     // A node closes while the broker hangs (its transport's goodbyes cannot land): close() returns.

@@ -257,7 +257,7 @@ describe.skipIf(skip)('NATS broker faults under offloading', () => {
     });
     nodes.push(node);
 
-    server.pause();
+    await server.pause();
     // Before, both waited for the broker's answer (a flush), which a hung broker never gives: the client finds it
     // stale only after its ping interval (minutes).
     const refused = await member.serve(['svc']).then(
@@ -302,7 +302,7 @@ describe.skipIf(skip)('NATS broker faults under offloading', () => {
     const served = await n0.submit('svc', input(1), { deadline: Date.now() + 5000 });
     expect((served['x']!.data as Float32Array)[0]).toBe(2);
 
-    server.pause();
+    await server.pause();
     const deadline = Date.now() + 1000;
     const outcome = await n0.submit('svc', input(2), { deadline }).then(
       (out) => `value ${(out['x']!.data as Float32Array)[0]}`,
