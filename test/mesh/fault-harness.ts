@@ -149,14 +149,16 @@ export class FaultHarness {
    * Passes every frame between proxied nodes through `hook`, told which node sent it to which; `undefined`
    * forwards everything unchanged again.
    */
-  frames(hook: ((frame: WsFrame, link: { readonly from: string; readonly to: string }) => readonly Buffer[]) | undefined): void {
+  frames(hook: ((frame: WsFrame, link: { readonly from: string; readonly to: string; readonly via: string }) => readonly Buffer[]) | undefined): void {
     for (const [owner, proxy] of this.#proxies) {
       proxy.frames(
         hook &&
           ((frame, c) => {
             // A frame before the dialer's `hello` (the upgrade's first bytes) goes through untouched.
             if (c.dialer === undefined) return [frame.raw];
-            return hook(frame, c.toTarget ? { from: c.dialer, to: owner } : { from: owner, to: c.dialer });
+            // `via` names the proxied connection (one link) and its direction: a frame held back goes out on it again.
+            const via = `${owner}#${c.connection}${c.toTarget ? '>' : '<'}`;
+            return hook(frame, c.toTarget ? { from: c.dialer, to: owner, via } : { from: owner, to: c.dialer, via });
           }),
       );
     }

@@ -84,4 +84,4 @@ export function meshTypeOf(f: WsFrame): number | undefined {
 }
 
 /** Mesh message type codes (docs/mesh-transports.md). */
-export const MESH_TYPE = { hello: 1, submit: 5, result: 6, error: 7, streamOpen: 9, streamAccepted: 10, streamFrame: 11, streamResult: 12, streamClose: 13, syncToken: 14, syncAck: 15, placement: 16 } as const;
+export const MESH_TYPE = { hello: 1, submit: 5, result: 6, error: 7, cancel: 8, streamOpen: 9, streamAccepted: 10, streamFrame: 11, streamResult: 12, streamClose: 13, syncToken: 14, syncAck: 15, placement: 16, ping: 17, pong: 18 } as const;

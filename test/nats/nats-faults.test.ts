@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFakeExecutor } from '@epara/mesh';
-import type { FakeExecutor } from '@epara/mesh';
-import { connectNats, createNatsOffloader } from '@epara/mesh-nats';
+import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
+import type { FakeExecutor, MeshNode } from '@epara/mesh';
+import { connectNats, createNatsOffloader, createNatsTransport, createNatsViewSync } from '@epara/mesh-nats';
 import type { NatsOffloader } from '@epara/mesh-nats';
 import { isEparaError } from '@epara/core';
 import type { LocalExecutor, NamedTensors } from '@epara/core';
@@ -29,7 +29,10 @@ let server: OwnedNatsServer | undefined;
 const conns: NatsConnection[] = [];
 const offloaders: NatsOffloader[] = [];
 const children: ChildProcess[] = [];
+const nodes: MeshNode[] = [];
 afterEach(async () => {
+  server?.resume(); // a test that failed with the broker paused: closing its clients would wait on it
+  await Promise.all(nodes.splice(0).map((n) => n.close()));
   for (const c of children.splice(0)) {
     c.kill('SIGCONT');
     c.kill('SIGKILL');
@@ -59,6 +62,11 @@ function startMember(config: { url: string; prefix: string; id: string; tag: num
       check();
     });
   return { child, printed };
+}
+
+/** Resolves on the connection's next disconnect from the broker. */
+async function disconnected(nc: NatsConnection): Promise<void> {
+  for await (const s of nc.status()) if (s.type === 'disconnect') return;
 }
 
 /** Resolves on the connection's next reconnect to the broker. */
@@ -181,5 +189,129 @@ describe.skipIf(skip)('NATS broker faults under offloading', () => {
     await c.flush();
     const out = await sender.forward('svc', input(9), { deadline: Date.now() + 5000 });
     expect([(out['x']!.data as Float32Array)[0], (out['server']!.data as Int32Array)[0]]).toEqual([18, 2]);
+  }, 120_000); // a hang guard only
+
+  it('serve while the broker is down fails typed at once instead of waiting for it, and the member serves once it is back', async () => {
+    server = await startNatsServer();
+    const prefix = uniqueName('f');
+    const a = await connectNats({ servers: server.url, reconnectWaitMs: 20 });
+    const b = await connectNats({ servers: server.url, reconnectWaitMs: 20 });
+    const c = await connectNats({ servers: server.url, reconnectWaitMs: 20 });
+    conns.push(a, b, c);
+    const sender = createNatsOffloader({ connection: a, selfId: 'a', executor: createFakeExecutor({ services: {} }), subjectPrefix: prefix });
+    const member = createNatsOffloader({ connection: b, selfId: 'b', executor: createFakeExecutor({ services: { svc: { serviceTimeMs: 2 } }, hosted: ['svc'], tag: 2 }), subjectPrefix: prefix });
+    offloaders.push(sender, member);
+    // A node whose offloader is on c, hosting `other`: it starts while the broker is down.
+    const node = createNode({
+      id: 'n',
+      transport: createMemoryTransport({ hub: createMemoryHub(), address: 'n' }),
+      executor: createFakeExecutor({ services: { other: { serviceTimeMs: 2 } }, hosted: ['other'], tag: 3 }),
+      security: { insecure: true },
+      placement: false,
+      syncPeriodMs: 50,
+      offloader: (ctx) => createNatsOffloader({ ...ctx, connection: c, subjectPrefix: prefix }),
+    });
+    nodes.push(node);
+
+    const down = Promise.all([disconnected(a), disconnected(b), disconnected(c)]);
+    await server.crash();
+    await down;
+    // Before, both waited for the broker's return (a flush): the member's serve, and the node's start with it.
+    const refused = await member.serve(['svc']).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(isEparaError(refused) && [refused.code, refused.details['cause']]).toEqual(['PEER_UNAVAILABLE', 'DISCONNECTED']);
+    await node.start();
+
+    const back = Promise.all([reconnected(a), reconnected(b), reconnected(c)]);
+    await server.revive();
+    await back;
+    // The subscriptions of the failed serve went to the broker with the reconnect: the member serves without
+    // being asked again (a flush has gone round after them).
+    await Promise.all([b.flush(), c.flush()]);
+    const out = await sender.forward('svc', input(4), { deadline: Date.now() + 5000 });
+    expect([(out['x']!.data as Float32Array)[0], (out['server']!.data as Int32Array)[0]]).toEqual([8, 2]);
+    const other = await sender.forward('other', input(5), { deadline: Date.now() + 5000 });
+    expect([(other['x']!.data as Float32Array)[0], (other['server']!.data as Int32Array)[0]]).toEqual([10, 3]);
+  }, 120_000); // a hang guard only
+
+  it('serve while the broker hangs (its clients still connected) fails typed within serveTimeoutMs, and serves once it answers', async () => {
+    server = await startNatsServer();
+    const prefix = uniqueName('f');
+    const a = await connectNats({ servers: server.url });
+    const b = await connectNats({ servers: server.url });
+    const c = await connectNats({ servers: server.url });
+    conns.push(a, b, c);
+    const sender = createNatsOffloader({ connection: a, selfId: 'a', executor: createFakeExecutor({ services: {} }), subjectPrefix: prefix });
+    const member = createNatsOffloader({ connection: b, selfId: 'b', executor: createFakeExecutor({ services: { svc: { serviceTimeMs: 2 } }, hosted: ['svc'], tag: 2 }), subjectPrefix: prefix, serveTimeoutMs: 300 });
+    offloaders.push(sender, member);
+    const node = createNode({
+      id: 'n',
+      transport: createMemoryTransport({ hub: createMemoryHub(), address: 'n' }),
+      executor: createFakeExecutor({ services: { other: { serviceTimeMs: 2 } }, hosted: ['other'], tag: 3 }),
+      security: { insecure: true },
+      placement: false,
+      syncPeriodMs: 50,
+      offloader: (ctx) => createNatsOffloader({ ...ctx, connection: c, subjectPrefix: prefix, serveTimeoutMs: 300 }),
+    });
+    nodes.push(node);
+
+    await server.pause();
+    // Before, both waited for the broker's answer (a flush), which a hung broker never gives: the client finds it
+    // stale only after its ping interval (minutes).
+    const refused = await member.serve(['svc']).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(isEparaError(refused) && [refused.code, refused.details['cause']]).toEqual(['PEER_UNAVAILABLE', 'TIMEOUT']);
+    await node.start();
+
+    server.resume();
+    await member.serve(['svc']);
+    await c.flush();
+    const out = await sender.forward('svc', input(4), { deadline: Date.now() + 5000 });
+    expect([(out['x']!.data as Float32Array)[0], (out['server']!.data as Int32Array)[0]]).toEqual([8, 2]);
+    const other = await sender.forward('other', input(5), { deadline: Date.now() + 5000 });
+    expect([(other['x']!.data as Float32Array)[0], (other['server']!.data as Int32Array)[0]]).toEqual([10, 3]);
+  }, 120_000); // a hang guard only
+
+  it('a broker that hangs under nodes on NATS (transport, KV view, queue groups): a submit settles typed and the nodes close', async () => {
+    server = await startNatsServer();
+    const bucket = uniqueName('view');
+    const prefix = uniqueName('f');
+    const member = async (i: number): Promise<MeshNode> => {
+      const nc = await connectNats({ servers: server!.url });
+      conns.push(nc);
+      const node = createNode({
+        id: `n${i}`,
+        transport: createNatsTransport({ connection: nc, name: `n${i}`, subjectPrefix: prefix }),
+        executor: createFakeExecutor({ services: { svc: { serviceTimeMs: 2 } }, hosted: i === 1 ? ['svc'] : [], tag: i }),
+        security: { insecure: true },
+        placement: false,
+        syncPeriodMs: 100,
+        viewSync: (ctx) => createNatsViewSync({ ...ctx, connection: nc, bucket, periodMs: 100, deadAfterMs: 500 }),
+        offloader: (ctx) => createNatsOffloader({ ...ctx, connection: nc, subjectPrefix: prefix }),
+      });
+      nodes.push(node);
+      await node.start();
+      return node;
+    };
+    const n0 = await member(0);
+    await member(1);
+    const served = await n0.submit('svc', input(1), { deadline: Date.now() + 5000 });
+    expect((served['x']!.data as Float32Array)[0]).toBe(2);
+
+    await server.pause();
+    const deadline = Date.now() + 1000;
+    const outcome = await n0.submit('svc', input(2), { deadline }).then(
+      (out) => `value ${(out['x']!.data as Float32Array)[0]}`,
+      (err: unknown) => (isEparaError(err) ? err.code : `untyped: ${String(err)}`),
+    );
+    expect(TYPED).toContain(outcome);
+    expect(Date.now() - deadline).toBeLessThan(SETTLE_BOUND_MS);
+    // Both close while the broker hangs (view writes, goodbyes and queue-group answers cannot land).
+    await Promise.all(nodes.splice(0).map((n) => n.close()));
+    server.resume();
   }, 120_000); // a hang guard only
 });

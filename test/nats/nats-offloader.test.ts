@@ -275,6 +275,46 @@ describe.skipIf(skip)('NATS queue-group offloading', () => {
     expect(b.offloader.stats().served).toBe(2);
   });
 
+  it('a cancel that reaches a member before its request: the request is not run there, and is answered ABORTED', async () => {
+    // Cancels are broadcast on their own subject: a sender that heard nothing within acceptTimeoutMs cancels and
+    // retries, and its cancel can reach a member before the request does (published on another subject, through
+    // another route of a broker cluster, or the request held up on its way). Before, the member ran it to its end,
+    // beside the retry.
+    const prefix = uniqueName('t');
+    const b = await node(prefix, 'b', 2, 5);
+    await b.offloader.serve(['svc']);
+    const nc = await connectNats({ servers: server.url });
+    conns.push(nc);
+    const answers = new Map<string, string>();
+    const done = new Map<string, () => void>();
+    const inbox = `${uniqueName('r')}`;
+    nc.subscribe(`${inbox}.*`, {
+      callback: (_e, msg) => {
+        if (msg.headers?.get('Epara-Kind') !== 'done') return;
+        const m = decodeFrame(new Uint8Array(msg.data));
+        answers.set(msg.subject, m.type === 'result' ? `result ${(m.outputs['x']!.data as Float32Array)[0]!}` : m.type === 'error' ? m.error.code : m.type);
+        done.get(msg.subject)?.();
+      },
+    });
+    await nc.flush();
+    const submit = (v: number): Uint8Array =>
+      encodeFrame({ type: 'submit', requestId: v, serviceId: 'svc', budgetMs: 20_000, hops: 1, maxHops: 2, visited: ['a'], priority: 0, inputs: { x: { type: 'float32', dims: [1], data: Float32Array.of(v) } } });
+    const answered = (reply: string): Promise<void> => new Promise((r) => done.set(reply, r));
+    // The cancel of request 1 first (b has it once the flush has gone round: b's subscription is older than ours).
+    nc.publish(`${prefix}.cancel`, new TextEncoder().encode(`${inbox}.1`));
+    await nc.flush();
+    const first = answered(`${inbox}.1`);
+    nc.publish(`${prefix}.svc.svc`, submit(1), { reply: `${inbox}.1` });
+    await first;
+    // A request of its own afterwards runs as usual.
+    const second = answered(`${inbox}.2`);
+    nc.publish(`${prefix}.svc.svc`, submit(3), { reply: `${inbox}.2` });
+    await second;
+    expect(answers.get(`${inbox}.1`)).toBe('ABORTED');
+    expect(answers.get(`${inbox}.2`)).toBe('result 6');
+    expect(b.fake.stats().executed).toBe(1);
+  });
+
   it('a member that drains answers the requests it runs, and new forwards go to the other members', async () => {
     const prefix = uniqueName('t');
     let taken!: () => void;

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -48,6 +48,13 @@ export interface OwnedNatsServer extends TestNatsServer {
   crash(): Promise<void>;
   /** Starts a crashed server again on the same port, with its store. */
   revive(): Promise<void>;
+  /**
+   * Stops the server's process (SIGSTOP: a hung broker, its clients stay connected) until {@link resume}; resolves
+   * once the process is stopped (a signal lands a moment after it is sent: the broker may still answer meanwhile).
+   */
+  pause(): Promise<void>;
+  /** Resumes a paused server (SIGCONT). */
+  resume(): void;
 }
 
 /**
@@ -63,9 +70,10 @@ export async function startNatsServer(extraArgs: readonly string[] = []): Promis
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
+      child.kill('SIGCONT');
       child.kill('SIGKILL');
     });
-  let stopped: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
   return {
     url,
     owned: true,
@@ -83,9 +91,14 @@ export async function startNatsServer(extraArgs: readonly string[] = []): Promis
       child = launch(new URL(url).port);
       await readyUrl(child);
     },
+    async pause() {
+      child.kill('SIGSTOP');
+      await stopped(child.pid);
+    },
+    resume: () => void child.kill('SIGCONT'),
     stop: () => {
-      stopped ??= kill().then(() => rmSync(dir, { recursive: true, force: true }));
-      return stopped;
+      stopping ??= kill().then(() => rmSync(dir, { recursive: true, force: true }));
+      return stopping;
     },
   };
 }
@@ -95,6 +108,19 @@ export async function useNatsServer(): Promise<TestNatsServer> {
   const shared = process.env['EPARA_NATS_URL'];
   if (shared) return { url: shared, owned: false, stop: async () => undefined };
   return startNatsServer();
+}
+
+/** Resolves once the process is in the stopped state (Linux: `/proc/<pid>/stat`; elsewhere at once). */
+async function stopped(pid: number | undefined): Promise<void> {
+  const state = (): string | undefined => {
+    try {
+      return /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+    } catch {
+      return undefined;
+    }
+  };
+  // Checked on each turn of the event loop: the kernel stops it within a scheduling slice.
+  for (let s = state(); s !== undefined && s !== 'T' && s !== 't'; s = state()) await new Promise((r) => setImmediate(r));
 }
 
 function readyUrl(child: ChildProcess): Promise<string> {

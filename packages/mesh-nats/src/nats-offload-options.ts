@@ -29,6 +29,11 @@ export interface NatsOffloaderOptions {
   readonly progressIntervalMs?: number;
   /** A server silent this long after taking a request is presumed dead: retry elsewhere or reject, ms. @default 500 */
   readonly deadAfterMs?: number;
+  /**
+   * `serve` waits at most this for the broker to confirm the subscriptions, then rejects `PEER_UNAVAILABLE` (the
+   * subscriptions stay, and serve once the broker answers), ms. @default 2000
+   */
+  readonly serveTimeoutMs?: number;
   /** Largest deadline budget a remote sender may ask for, ms. @default 60000 */
   readonly maxBudgetMs?: number;
   /** Wire limits for the payload frames (size, tensors). @default the protocol defaults */
@@ -47,6 +52,7 @@ export const NATS_OFFLOADER_DEFAULTS = {
   acceptTimeoutMs: 250,
   progressIntervalMs: 100,
   deadAfterMs: 500,
+  serveTimeoutMs: 2000,
   maxBudgetMs: 60_000,
 } as const;
 
@@ -80,6 +86,7 @@ export function resolveNatsOffloaderOptions(options: NatsOffloaderOptions): Reso
   positive('deadAfterMs', o.deadAfterMs);
   if (o.deadAfterMs <= o.progressIntervalMs) invalidOption('deadAfterMs', o.deadAfterMs, `greater than progressIntervalMs (${o.progressIntervalMs})`);
   if (o.acceptTimeoutMs <= o.progressIntervalMs) invalidOption('acceptTimeoutMs', o.acceptTimeoutMs, `greater than progressIntervalMs (${o.progressIntervalMs})`);
+  positive('serveTimeoutMs', o.serveTimeoutMs);
   positive('maxBudgetMs', o.maxBudgetMs);
   if (o.logger !== undefined && !isLogger(o.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');
   return { ...o, clock: o.clock ?? systemClock, logger: o.logger ?? silentLogger, limits: options.limits };

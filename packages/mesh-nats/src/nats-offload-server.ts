@@ -9,6 +9,9 @@ import type { ResolvedNatsOffloaderOptions } from './nats-offload-options.js';
 /** Reply subjects remembered as answered, per member: the most recent this many. */
 export const ANSWERED_KEPT = 4096;
 
+/** Cancels of requests that had not arrived, remembered per member: the most recent this many. */
+export const EARLY_CANCELS_KEPT = 1024;
+
 /** Header names of the offload control replies (the payload of `done` is a protocol frame). */
 export const OFFLOAD_HEADERS = { kind: 'Epara-Kind', server: 'Epara-Server', code: 'Epara-Code', reason: 'Epara-Reason' } as const;
 
@@ -36,6 +39,12 @@ export class NatsOffloadServer {
    * first: a copy of one of them arriving later is not run again.
    */
   readonly #answered = new Set<string>();
+  /**
+   * The reply subjects of the last {@link EARLY_CANCELS_KEPT} cancels that found no request here, oldest first: the
+   * request may still be on its way (cancels are broadcast on another subject, and a sender that heard nothing
+   * within `acceptTimeoutMs` cancels before it retries), and is not run when it comes — its sender gave it up.
+   */
+  readonly #earlyCancels = new Set<string>();
   /** Resolved once nothing runs here ({@link drain}). */
   readonly #idleWaiters = new Set<() => void>();
   #draining = false;
@@ -53,7 +62,7 @@ export class NatsOffloadServer {
 
   /** Starts serving these services (idempotent per service). */
   serve(serviceIds: readonly ServiceId[]): void {
-    this.#cancelSub ??= this.#nc.subscribe(this.#cancelSubject, { callback: (_e, msg) => this.#running.get(new TextDecoder().decode(msg.data))?.abort() });
+    this.#cancelSub ??= this.#nc.subscribe(this.#cancelSubject, { callback: (_e, msg) => this.#onCancel(new TextDecoder().decode(msg.data)) });
     for (const id of serviceIds) {
       if (this.#subs.has(id)) continue;
       const subject = serviceSubject(this.#o.subjectPrefix, id);
@@ -108,9 +117,23 @@ export class NatsOffloadServer {
     this.#idle();
   }
 
+  #onCancel(reply: string): void {
+    const running = this.#running.get(reply);
+    if (running !== undefined) return running.abort();
+    if (this.#answered.has(reply)) return;
+    this.#earlyCancels.add(reply);
+    if (this.#earlyCancels.size > EARLY_CANCELS_KEPT) this.#earlyCancels.delete(this.#earlyCancels.values().next().value!);
+  }
+
   #onRequest(serviceId: ServiceId, msg: Msg): void {
     const reply = msg.reply;
     if (!reply) return;
+    // Its cancel came first: the sender settled it (or retried it elsewhere) already. Before, it ran here to its
+    // end, beside the retry, for an answer nobody reads.
+    if (this.#earlyCancels.delete(reply)) {
+      this.#remember(reply);
+      return this.#done(reply, { type: 'error', error: new EparaError('ABORTED', 'cancelled by the sender before the request arrived') });
+    }
     // One run per reply subject: a copy of a request running or answered here (a submit delivered twice, a
     // sender that reuses a subject) is not run again. Before, the copy replaced the first in the running set —
     // a cancel then reached only the copy, and both answers went to the one subject, the sender taking

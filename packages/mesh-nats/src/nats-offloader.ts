@@ -57,19 +57,56 @@ export class NatsOffloader implements Offloader {
 
   /**
    * Serves these services from the local executor (joins their queue groups). Resolves once the broker has
-   * the subscriptions, so a request sent after it can reach this server.
+   * the subscriptions, so a request sent after it can reach this server (at once with an aborted `signal`, which
+   * makes it not wait for the broker).
+   *
+   * While the client is disconnected (the broker down or restarting) it rejects at once, and a broker that does
+   * not confirm within `serveTimeoutMs` makes it reject then: the subscriptions stay with the client, which sends
+   * them again when it reconnects, so this server serves once the broker is back (calling `serve` again then
+   * confirms it). Before, it waited for the broker however long it was away, and a node's `start()` with it.
    *
    * @throws EparaError `CLOSED` after `close()` or on a closed NATS connection, `PEER_UNAVAILABLE` when the
-   * broker refused the subscriptions.
+   * broker refused the subscriptions, the client is disconnected (`details.cause: 'DISCONNECTED'`) or the broker
+   * did not confirm in time (`details.cause: 'TIMEOUT'`).
    */
   async serve(serviceIds: readonly ServiceId[], { signal }: { signal?: AbortSignalLike } = {}): Promise<void> {
     if (this.#closed) throw new EparaError('CLOSED', 'offloader is closed');
     try {
       this.#server.serve(serviceIds);
-      if (!signal?.aborted) await this.#o.connection.flush();
     } catch (err) {
       throw connectionError(this.#o, err);
     }
+    if (!signal?.aborted) await this.#confirmed(serviceIds, signal);
+  }
+
+  /**
+   * Resolves once the broker answered a ping sent after the subscriptions (it read them first): `rtt()` refuses at
+   * once while the client is disconnected, where a flush waited for the next reconnect. Bounded by
+   * `serveTimeoutMs` (a broker that hangs); an abort of `signal` stops the wait.
+   */
+  #confirmed(serviceIds: readonly ServiceId[], signal: AbortSignalLike | undefined): Promise<void> {
+    const nc = this.#o.connection;
+    return new Promise<void>((resolve, reject) => {
+      const finish = (err?: EparaError): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = (): void => finish();
+      const timer = setTimeout(
+        () => finish(new EparaError('PEER_UNAVAILABLE', `the NATS broker did not confirm the subscriptions within ${this.#o.serveTimeoutMs} ms; served once it does`, { services: [...serviceIds], cause: 'TIMEOUT' })),
+        this.#o.serveTimeoutMs,
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+      nc.rtt().then(
+        () => finish(),
+        (err: unknown) => {
+          const e = connectionError(this.#o, err);
+          finish(e.code === 'CLOSED' ? e : new EparaError('PEER_UNAVAILABLE', `NATS is disconnected: served once the client reconnects (${e.message})`, { services: [...serviceIds], cause: 'DISCONNECTED' }, { cause: err }));
+        },
+      );
+    });
   }
 
   /** Leaves these services' queue groups (e.g. after placement unloaded them). */

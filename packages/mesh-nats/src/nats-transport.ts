@@ -228,8 +228,11 @@ class NatsTransport extends EventEmitter<TransportEvents> implements Transport {
     conn.inboxSub.unsubscribe();
     if (this.#o.connection === undefined) await conn.nc.close().catch(() => undefined);
     // The host's connection stays open: push the links' goodbyes out first. rtt() is a flush that refuses at once
-    // while the client is disconnected, where a flush waited for the next reconnect (the broker down: seconds).
-    else await conn.nc.rtt().catch(() => undefined);
+    // while the client is disconnected, where a flush waited for the next reconnect (the broker down: seconds). A
+    // broker that hangs with the client connected never answers it (the client finds it stale only after its ping
+    // interval, minutes: a node's close() waited as long), so the wait is bounded: past `connectTimeoutMs` (at most
+    // `deadPeerTimeoutMs`, when the peers find the links dead anyway) the goodbyes are left to the client.
+    else await atMost(conn.nc.rtt(), Math.min(this.#o.connectTimeoutMs, this.#o.deadPeerTimeoutMs));
   }
 }
 
@@ -254,4 +257,13 @@ class NatsTransport extends EventEmitter<TransportEvents> implements Transport {
  */
 export function createNatsTransport(options: NatsTransportOptions): Transport {
   return new NatsTransport(resolveNatsTransportOptions(options));
+}
+
+/** Waits for `work` (its failure ignored) at most `ms`; the timer goes as soon as `work` settles. */
+function atMost(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = (): void => (clearTimeout(timer), resolve());
+    work.then(done, done);
+  });
 }

@@ -407,10 +407,13 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       handler.onLinkDown(dialId, !peerLinked, false);
       streams.onLinkDown(dialId);
     });
-    sync.on('peerJoined', (e) => this.emit('peerJoined', e));
+    sync.on('peerJoined', (e) => {
+      streams.onPeerJoined(e.serverId);
+      this.emit('peerJoined', e);
+    });
     sync.on('peerLeft', (e) => {
       handler.onPeerDown(e.serverId);
-      streams.onPeerDown(e.serverId);
+      streams.onPeerLeft(e.serverId);
       this.emit('peerLeft', e);
       coordinator?.onPeerLeft();
     });

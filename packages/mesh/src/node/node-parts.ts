@@ -72,7 +72,11 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   // One set of ports for the request path and the stream path.
   let coordinator: PlacementCoordinator | undefined;
   const network = routingNetwork(o.network, () => coordinator?.measuredDelays());
-  const ports: OffloadPathPorts = { selfId: o.id, clock: o.clock, timers: o.timers, executor: o.executor, view, hopLimit: o.hopLimit, hopDelayMs: o.hopDelayMs, network, nextId: ctx.nextId, send };
+  // A silent peer's link is probed: no pong within twice the grace (at least two sync-ack waits) closes it — a
+  // one-way partition keeps it open.
+  const probeMs = Math.max(2 * o.responseGraceMs, 2 * o.syncAttempts * o.syncAckTimeoutMs);
+  const unanswered = (peer: string, via: string | undefined): void => links.probe(peer, via, probeMs);
+  const ports: OffloadPathPorts = { selfId: o.id, clock: o.clock, timers: o.timers, executor: o.executor, view, hopLimit: o.hopLimit, hopDelayMs: o.hopDelayMs, network, nextId: ctx.nextId, send, unanswered };
   const handler = new RequestHandler({
     ...ports,
     guardMs: o.guardMs,
@@ -162,6 +166,8 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext, lateness: L
     maxBufferedBytes: o.maxLinkBufferedBytes,
     authBackoff: new AuthBackoff({ ...o.authRetry, now: () => o.monotonicClock.now(), random: o.random }),
     logger: o.logger,
+    timers: o.timers,
+    clock: o.monotonicClock,
   });
   const readSelf = (): ReturnType<typeof readSelfState> =>
     readSelfState({

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import { EparaError, toEparaError } from '@epara/core';
-import type { ServerId } from '@epara/core';
+import { createSystemTimers, EparaError, toEparaError } from '@epara/core';
+import type { Clock, ServerId, TimerHandle, Timers } from '@epara/core';
 import type { Connection, Transport } from '../transport/transport.js';
 import { ChecksumPolicy, decodeFrame, encodeFrame, isUnknownTypeError } from '../protocol/frame-codec.js';
 import { INCARNATION_FLAG_RUNS, SYNC_FLAG_RUNS } from '../protocol/messages.js';
@@ -10,6 +10,7 @@ import type { Logger } from '@epara/core';
 import { RepeatThrottle } from '../util/repeat-throttle.js';
 import type { AuthBackoff } from '../security/auth-backoff.js';
 import { PeerIncarnations } from './peer-incarnations.js';
+import { monotonicClock } from '../util/monotonic-clock.js';
 
 /** Turns a raw connection into one whose peer is known (and, when secured, authenticated). */
 export type Handshake = (
@@ -75,6 +76,17 @@ export interface PeerLinksConfig {
    */
   readonly authBackoff: AuthBackoff;
   readonly logger: Logger;
+  /** Runs the probes' timeouts ({@link PeerLinks.probe}). @default system timers */
+  readonly timers?: Timers;
+  /** Measures a probe timer's lateness (never steps). @default `monotonicClock` */
+  readonly clock?: Clock;
+}
+
+/** A `ping` sent to check a link both ways, waiting for its `pong`. */
+interface Probe {
+  readonly id: number;
+  timer: TimerHandle;
+  dueAt: number;
 }
 
 interface Dial {
@@ -119,10 +131,17 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   readonly #replacedAt = new Map<ServerId, { address: string; epoch: number | undefined; answeredAs?: ServerId }>();
   #nextDial = 0;
   #closed = false;
+  /** The probe waiting on each link (at most one). */
+  readonly #probes = new Map<PeerLink, Probe>();
+  #nextProbe = 0;
+  readonly #timers: Timers;
+  readonly #clock: Clock;
 
   constructor(config: PeerLinksConfig) {
     super();
     this.#c = config;
+    this.#timers = config.timers ?? createSystemTimers();
+    this.#clock = config.clock ?? monotonicClock;
     config.transport.on('connectionAccepted', ({ connection }) => void this.#establish(connection, 'inbound'));
   }
 
@@ -274,9 +293,61 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     }
   }
 
+  /**
+   * Something sent to `peerId` that asked for an answer got none in time (a forwarded request at its deadline plus
+   * the grace, a stream's open or frame): checks that the link it went on (`via`: the link's id, or the dial's that
+   * carried it; every link to the peer when unknown) carries frames both ways. A `ping` goes out on it, which the
+   * peer answers with a `pong`; none within `timeoutMs` closes the link (`linkClosed`: what was in flight on it is
+   * routed again, and a last link marks the peer dead). A one-way partition — the peer hears this node but not the
+   * other way round, or the reverse — leaves the link open and its keepalive content (pings pass, the peer's entry
+   * stays fresh through others' tokens), so requests kept going there and were each lost until their deadline;
+   * without a link, a dial's handshake fails both ways, and sends go elsewhere. A timeout that fires late (this
+   * process was stopped, the pong may wait unread) waits once more. At most one probe per link at a time.
+   */
+  probe(peerId: ServerId, via: string | undefined, timeoutMs: number): void {
+    if (this.#closed) return;
+    const carried = (l: PeerLink): boolean => via === undefined || l.linkId === via || this.#carried.get(l)?.includes(via) === true;
+    for (const link of this.#byPeer.get(peerId) ?? []) {
+      if (link.connection.isClosed || this.#probes.has(link) || !carried(link)) continue;
+      this.#nextProbe = (this.#nextProbe % 0x7fffffff) + 1;
+      const probe: Probe = { id: this.#nextProbe, timer: undefined as unknown as TimerHandle, dueAt: 0 };
+      const arm = (): void => {
+        probe.dueAt = this.#clock.now() + timeoutMs;
+        probe.timer = this.#timers.setTimeout(expire, timeoutMs);
+      };
+      const expire = (): void => {
+        if (this.#probes.get(link) !== probe) return;
+        // Late by much (a stopped process, a blocked loop): the pong may be waiting unread. One more wait.
+        if (this.#clock.now() - probe.dueAt > timeoutMs / 2) return arm();
+        this.#probes.delete(link);
+        this.#c.logger.warn({ peer: peerId, timeoutMs }, 'a peer link carries no answers (no pong to a probe): closing it');
+        link.connection.close('no answer to a probe: the link does not carry frames both ways');
+      };
+      this.#probes.set(link, probe);
+      arm();
+      try {
+        this.#write(link, { type: 'ping', requestId: probe.id });
+      } catch {
+        // Closed meanwhile (or shed): its close settles what it carried.
+        this.#endProbe(link);
+      }
+    }
+  }
+
+  /** Links with a probe waiting (diagnostics, tests). */
+  get probing(): number {
+    return this.#probes.size;
+  }
+
+  #endProbe(link: PeerLink): void {
+    this.#probes.get(link)?.timer.cancel();
+    this.#probes.delete(link);
+  }
+
   /** Closes every link; later sends throw `CLOSED`. */
   close(): void {
     this.#closed = true;
+    for (const link of [...this.#probes.keys()]) this.#endProbe(link);
     for (const link of this.#byId.values()) link.connection.close('node closing');
   }
 
@@ -364,6 +435,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       return;
     }
     if (message.type === 'incarnation') return this.#onIncarnation(link, message);
+    if (message.type === 'pong' && this.#probes.get(link)?.id === message.requestId) this.#endProbe(link);
     try {
       this.emit('messageReceived', { link, message, bytes: frame.byteLength });
     } catch (err) {
@@ -431,6 +503,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   }
 
   #onClosed(link: PeerLink): void {
+    this.#endProbe(link);
     if (this.#byId.get(link.linkId) !== link) return;
     this.#byId.delete(link.linkId);
     const set = this.#byPeer.get(link.peerId);

@@ -52,6 +52,11 @@ export class StreamOpener {
   readonly #remote = new Map<number, RemoteStream>();
   /** The link each stream was opened on, when one was up: the peer drops the stream if that link closes. */
   readonly #linkOf = new Map<number, string>();
+  /**
+   * Per peer found dead while its link may have stayed open, the streams it may still host: told to close them
+   * when it is seen alive again (at most {@link CLOSES_KEPT_PER_PEER} each, for {@link CLOSES_KEPT_PEERS} peers).
+   */
+  readonly #closeOnReturn = new Map<ServerId, number[]>();
 
   constructor(config: StreamOpenerConfig) {
     this.#c = config;
@@ -119,6 +124,46 @@ export class StreamOpener {
   }
 
   /**
+   * The view found `peer` dead without its link closing (the ring's missed acks: a partition that drops frames,
+   * a paused process, heavy loss): its streams end here as for {@link onPeerDown}, but the peer never learned and
+   * would go on hosting them, holding their rate on its instance for as long as the link lasted — after a cut that
+   * healed, or a false death. It is told to close each now (a false death still has the link), and again when it
+   * is seen alive ({@link onPeerJoined}). After a closed link, {@link onPeerDown} came first: nothing is left.
+   */
+  onPeerLeft(peer: ServerId): void {
+    const ids = [...this.#opening].filter(([, p]) => p.stream.pinnedTo === peer).map(([id]) => id);
+    for (const [id, s] of this.#remote) if (s.pinnedTo === peer) ids.push(id);
+    this.onPeerDown(peer);
+    if (ids.length === 0) return;
+    ids.forEach((id) => this.#tellClosed(peer, id));
+    const kept = [...(this.#closeOnReturn.get(peer) ?? []), ...ids].slice(-CLOSES_KEPT_PER_PEER);
+    this.#closeOnReturn.delete(peer);
+    this.#closeOnReturn.set(peer, kept);
+    if (this.#closeOnReturn.size > CLOSES_KEPT_PEERS) this.#closeOnReturn.delete(this.#closeOnReturn.keys().next().value!);
+  }
+
+  /** `peer` is alive again in the view: the streams that ended here when it was found dead are closed there too. */
+  onPeerJoined(peer: ServerId): void {
+    const ids = this.#closeOnReturn.get(peer);
+    if (ids === undefined) return;
+    this.#closeOnReturn.delete(peer);
+    ids.forEach((id) => this.#tellClosed(peer, id));
+  }
+
+  /** Peers whose ended streams wait to be closed there (diagnostics, tests). */
+  get closesPending(): number {
+    return this.#closeOnReturn.size;
+  }
+
+  #tellClosed(peer: ServerId, id: number): void {
+    try {
+      this.#c.send(peer, { type: 'stream-close', requestId: id, reason: 'the peer was found dead: the stream ended here' });
+    } catch {
+      // No way to it now: it is told when it is back (or its link closes, which closes the stream).
+    }
+  }
+
+  /**
    * One link closed while the peer keeps another (a newer run of it replaced the old one's links): the peer
    * side of every stream opened on that link is gone with it, so those streams end as if the peer had failed.
    */
@@ -143,6 +188,7 @@ export class StreamOpener {
   }
 
   close(): void {
+    this.#closeOnReturn.clear();
     for (const p of this.#opening.values()) p.reject(new EparaError('CLOSED', 'node closed'));
     this.#opening.clear();
     for (const s of this.#remote.values()) s.onMessage({ type: 'error', error: new EparaError('CLOSED', 'node closed') });
@@ -153,7 +199,8 @@ export class StreamOpener {
   #openAt(peer: ServerId, route: StreamRoute, next: { hops: number; visited: readonly ServerId[] }, bounds: RemoteStreamBounds | undefined): Promise<MeshStream> {
     const c = this.#c;
     const id = c.nextId();
-    const stream = new RemoteStream({ streamId: id, peer, send: (m) => c.send(peer, m), ...(bounds ? { bounds } : {}) });
+    const unanswered = (): void => c.unanswered?.(peer, this.#linkOf.get(id));
+    const stream = new RemoteStream({ streamId: id, peer, send: (m) => c.send(peer, m), unanswered, ...(bounds ? { bounds } : {}) });
     return new Promise<MeshStream>((resolve, reject) => {
       const timer = c.timers.setTimeout(() => {
         this.#linkOf.delete(id);
@@ -166,7 +213,9 @@ export class StreamOpener {
           // No link: the peer closes what the link carried when it closes.
         }
         reject(new EparaError('PEER_UNAVAILABLE', `peer ${peer} did not accept the stream in time`, { peer }));
+        c.unanswered?.(peer, via);
       }, c.openTimeoutMs);
+      let via: string | undefined;
       const settle = <T>(f: (v: T) => void) => (v: T): void => {
         timer.cancel();
         f(v);
@@ -174,7 +223,7 @@ export class StreamOpener {
       this.#opening.set(id, { stream, resolve: settle(resolve), reject: settle(reject) });
       try {
         const linkId = c.send(peer, { type: 'stream-open', requestId: id, serviceId: route.serviceId, rateHz: route.rateHz, stalenessMs: route.stalenessMs, hops: next.hops, visited: next.visited });
-        if (typeof linkId === 'string') this.#linkOf.set(id, linkId);
+        if (typeof linkId === 'string') this.#linkOf.set(id, (via = linkId));
       } catch (err) {
         this.#opening.delete(id);
         settle(reject)(err instanceof EparaError ? err : new EparaError('PEER_UNAVAILABLE', String(err)));
@@ -182,6 +231,11 @@ export class StreamOpener {
     });
   }
 }
+
+/** Ended streams remembered per peer found dead, to close there when it is back: the most recent this many. */
+const CLOSES_KEPT_PER_PEER = 1024;
+/** Peers found dead for which ended streams are remembered: the most recently found this many. */
+const CLOSES_KEPT_PEERS = 64;
 
 /** A local stream as a {@link MeshStream}. */
 export function pinned(stream: LocalStream, serverId: ServerId): MeshStream {

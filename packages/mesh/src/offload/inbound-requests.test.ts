@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock, EparaError } from '@epara/core';
 import type { NamedTensors } from '@epara/core';
-import { ANSWERED_KEPT_PER_LINK, InboundRequests } from './inbound-requests.js';
+import { ANSWERED_KEPT_PER_LINK, EARLY_CANCELS_KEPT_PER_LINK, InboundRequests } from './inbound-requests.js';
 import type { OffloadMessage } from './offload-messages.js';
 import type { HandledRequest } from './request-handler.js';
 
@@ -224,5 +224,45 @@ describe('InboundRequests', () => {
     for (const h of handled.slice(-2)) h.reject(new EparaError('ABORTED', 'x'));
     await flush();
     expect(inbound.indexed).toBe(0);
+  });
+
+  it('a cancel that overtook its request: the request, when it comes, is not run and is answered ABORTED', async () => {
+    // The request waited on a dial while the cancel went over the sender's open link (or the frames were
+    // reordered on the way): before, the cancel found nothing and the request then ran to its end for nobody.
+    const { inbound, handled, replies } = setup();
+    inbound.onCancel('L1', 5, 'b'); // on the link the request will come over
+    inbound.onCancel('L1', 6, 'b'); // the request will come over another of the sender's links
+    inbound.onSubmit('L1', 'b', submit(5));
+    inbound.onSubmit('L2', 'b', submit(6));
+    expect(handled).toHaveLength(0);
+    expect(replies).toEqual([
+      { linkId: 'L1', m: { type: 'error', requestId: 5, error: expect.objectContaining({ code: 'ABORTED' }) } },
+      { linkId: 'L2', m: { type: 'error', requestId: 6, error: expect.objectContaining({ code: 'ABORTED' }) } },
+    ]);
+    // A copy of either is not run either (remembered as answered), and another sender's request of a number b
+    // cancelled runs.
+    inbound.onSubmit('L1', 'b', submit(5));
+    inbound.onSubmit('L3', 'c', submit(6));
+    expect(handled.map((h) => h.r.visited)).toEqual([['a', 'c']]);
+    // The cancels are used up: nothing is kept for them but the answered ids of open links.
+    inbound.onLinkClosed('L1');
+    inbound.onLinkClosed('L2');
+    inbound.onLinkClosed('L3');
+    expect(inbound.linksRemembered).toBe(0);
+  });
+
+  it('early cancels are bounded per link and forgotten with their link: a sender that restarted is not refused', () => {
+    const { inbound, handled } = setup();
+    for (let id = 1; id <= EARLY_CANCELS_KEPT_PER_LINK + 1; id++) inbound.onCancel('L1', id, 'b');
+    // The oldest fell out of the window; the newest is still remembered.
+    inbound.onSubmit('L1', 'b', submit(1));
+    inbound.onSubmit('L1', 'b', submit(EARLY_CANCELS_KEPT_PER_LINK + 1));
+    expect(handled).toHaveLength(1);
+    // The sender's run ends with its links: its new run numbers its requests afresh, and they run.
+    inbound.onCancel('L1', 7, 'b');
+    inbound.onLinkClosed('L1');
+    expect(inbound.linksRemembered).toBe(0);
+    inbound.onSubmit('L4', 'b', submit(7));
+    expect(handled).toHaveLength(2);
   });
 });

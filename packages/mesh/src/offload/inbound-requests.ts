@@ -19,6 +19,9 @@ export interface InboundConfig {
 /** Request ids remembered as answered, per link: the most recent this many (older ones are forgotten first). */
 export const ANSWERED_KEPT_PER_LINK = 4096;
 
+/** Cancels that found no request, remembered per link: the most recent this many (older ones are forgotten first). */
+export const EARLY_CANCELS_KEPT_PER_LINK = 1024;
+
 /**
  * Requests that peers forwarded to this node: each runs through the same handler as a local submit, with a
  * deadline rebuilt from the carried budget (clock skew between servers never matters), and its outcome goes
@@ -42,6 +45,14 @@ export class InboundRequests {
   readonly #byLink = new Map<string, Set<string>>();
   /** Per open link, the request ids answered (or cancelled) on it, oldest first. */
   readonly #answered = new Map<string, Set<number>>();
+  /**
+   * Per open link, the request ids a cancel named before the request arrived (it overtook its request: the request
+   * waited on a dial while the cancel took the sender's open link, or frames were reordered on the way), oldest
+   * first, with the sender each came from.
+   */
+  readonly #earlyCancels = new Map<string, { readonly from: ServerId | undefined; readonly ids: Set<number> }>();
+  /** The links of {@link #earlyCancels} by sender, for a request that comes over another of the sender's links. */
+  readonly #earlyBySender = new Map<ServerId, Set<string>>();
   /** Resolved once nothing runs ({@link idle}). */
   readonly #idleWaiters = new Set<() => void>();
   /** From {@link refuse} on: new requests are answered `CLOSED` at once (the node drains). */
@@ -60,9 +71,9 @@ export class InboundRequests {
     return this.#bySender.size + this.#byLink.size;
   }
 
-  /** Links whose answered ids are remembered (open links that carried a request). */
+  /** Links whose answered ids, or cancels that came before their request, are remembered (open links only). */
   get linksRemembered(): number {
-    return this.#answered.size;
+    return new Set([...this.#answered.keys(), ...this.#earlyCancels.keys()]).size;
   }
 
   onSubmit(linkId: string, from: ServerId, m: Extract<OffloadMessage, { type: 'submit' }>): void {
@@ -72,6 +83,16 @@ export class InboundRequests {
     let answered = this.#answered.get(linkId);
     if (answered?.has(requestId) === true) return;
     if (!answered) this.#answered.set(linkId, (answered = new Set()));
+    if (this.#takeEarlyCancel(linkId, from, requestId)) {
+      // Its sender gave it up already (and settled it): run, it would hold an instance for an answer nobody reads.
+      this.#remember(linkId, requestId);
+      try {
+        this.#c.reply(linkId, { type: 'error', requestId, error: new EparaError('ABORTED', 'cancelled by the sender before the request arrived') });
+      } catch {
+        // The link closed meanwhile: nobody waits for this answer.
+      }
+      return;
+    }
     if (this.#refusing) {
       // The sender retries a `CLOSED` answer on another server at once, as a request this one did not serve.
       this.#remember(linkId, requestId);
@@ -104,8 +125,12 @@ export class InboundRequests {
   onCancel(linkId: string, requestId: number, from?: ServerId): void {
     const abort = (r: Running | undefined): void => r?.controller.abort(new EparaError('ABORTED', 'cancelled by the sender'));
     const running = this.#running.get(`${linkId}#${requestId}`);
-    if (running !== undefined || from === undefined) return abort(running);
-    for (const key of [...(this.#bySender.get(`${from}#${requestId}`) ?? [])]) abort(this.#running.get(key));
+    if (running !== undefined) return abort(running);
+    const keys = from === undefined ? [] : [...(this.#bySender.get(`${from}#${requestId}`) ?? [])];
+    for (const key of keys) abort(this.#running.get(key));
+    // Nothing runs under that id: the request is done here, or it has not arrived yet — the cancel overtook it.
+    // Remembered, so that the request, when it comes, is not run for a sender that settled it already.
+    if (keys.length === 0 && this.#answered.get(linkId)?.has(requestId) !== true) this.#rememberEarlyCancel(linkId, from, requestId);
   }
 
   /**
@@ -124,8 +149,11 @@ export class InboundRequests {
 
   /** The link closed: nobody is waiting for these answers any more. */
   onLinkClosed(linkId: string): void {
-    // No frame comes over a closed link again: what was answered on it need not be remembered.
+    // No frame comes over a closed link again: what was answered or cancelled on it need not be remembered. A
+    // sender's run whose links all closed (it restarted under its id) numbers its requests afresh: the cancels of
+    // its old run must not refuse the new run's requests.
     this.#answered.delete(linkId);
+    this.#forgetEarlyCancels(linkId);
     for (const key of [...(this.#byLink.get(linkId) ?? [])]) this.#running.get(key)?.controller.abort(new EparaError('PEER_UNAVAILABLE', 'sender link closed'));
   }
 
@@ -135,6 +163,8 @@ export class InboundRequests {
    */
   close(): void {
     this.#answered.clear();
+    this.#earlyCancels.clear();
+    this.#earlyBySender.clear();
     for (const [key, { controller, linkId, requestId }] of [...this.#running]) {
       this.#delete(key);
       try {
@@ -144,6 +174,34 @@ export class InboundRequests {
       }
       controller.abort(new EparaError('CLOSED', 'node closing'));
     }
+  }
+
+  #rememberEarlyCancel(linkId: string, from: ServerId | undefined, requestId: number): void {
+    let early = this.#earlyCancels.get(linkId);
+    if (!early) {
+      this.#earlyCancels.set(linkId, (early = { from, ids: new Set() }));
+      if (from !== undefined) addTo(this.#earlyBySender, from, linkId);
+    }
+    early.ids.add(requestId);
+    if (early.ids.size > EARLY_CANCELS_KEPT_PER_LINK) early.ids.delete(early.ids.values().next().value!);
+  }
+
+  /** Whether a cancel of this request came before it (on its link, or on another of its sender's); forgets it. */
+  #takeEarlyCancel(linkId: string, from: ServerId, requestId: number): boolean {
+    for (const id of [linkId, ...(this.#earlyBySender.get(from) ?? [])]) {
+      const early = this.#earlyCancels.get(id);
+      if (early === undefined || (id !== linkId && early.from !== from) || !early.ids.delete(requestId)) continue;
+      if (early.ids.size === 0) this.#forgetEarlyCancels(id);
+      return true;
+    }
+    return false;
+  }
+
+  #forgetEarlyCancels(linkId: string): void {
+    const early = this.#earlyCancels.get(linkId);
+    if (early === undefined) return;
+    this.#earlyCancels.delete(linkId);
+    if (early.from !== undefined) removeFrom(this.#earlyBySender, early.from, linkId);
   }
 
   #add(key: string, r: Running): void {

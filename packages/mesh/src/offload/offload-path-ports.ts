@@ -28,4 +28,11 @@ export interface OffloadPathPorts {
    * to `onLinkDown` if the frame is lost with it). Throws `PEER_UNAVAILABLE` when no link can be had.
    */
   readonly send: (peer: ServerId, message: OffloadMessage) => string | void;
+  /**
+   * Something sent to `peer` (on link or dial `via`, as `send` returned it) that asked for an answer got none in
+   * time: a forwarded request by its deadline plus the grace, a stream's open by its timeout, a stream frame by its
+   * limit. The node checks that the link carries frames both ways (a one-way partition leaves it open and looking
+   * alive) and closes it if not. @default nothing
+   */
+  readonly unanswered?: ((peer: ServerId, via: string | undefined) => void) | undefined;
 }

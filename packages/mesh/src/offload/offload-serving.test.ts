@@ -94,6 +94,21 @@ describe('OffloadServing', () => {
     expect(serving.services).toEqual(['a']);
   });
 
+  it('a service whose serve failed and that is unloaded before a retry succeeds is unserved', async () => {
+    // The offloader may serve it all the same (a NATS client subscribes again on its reconnect): before, a failed
+    // serve was forgotten, and the service, once unloaded, was never unserved.
+    const { executor, offloader, serving, tick } = setup();
+    offloader.refuseNext = true;
+    await serving.start();
+    const [a] = executor.instances();
+    await executor.unload(a!.instanceId);
+    await tick(100);
+    expect(offloader.calls).toEqual(['serve a', 'unserve a']);
+    expect(serving.services).toEqual([]);
+    await tick(100);
+    expect(offloader.calls).toHaveLength(2);
+  });
+
   it('close stops polling, closes the offloader once, and makes start and refresh do nothing', async () => {
     const { executor, offloader, serving, timers, tick } = setup();
     await serving.start();

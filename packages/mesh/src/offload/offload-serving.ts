@@ -21,6 +21,12 @@ export interface OffloadServingConfig {
 export class OffloadServing {
   readonly #c: OffloadServingConfig;
   readonly #served = new Set<ServiceId>();
+  /**
+   * Services handed to `serve` whose call failed (the broker away, say): asked again on every poll while hosted,
+   * and unserved when unloaded — the offloader may be serving them all the same (a NATS client subscribes again
+   * when it reconnects). Before, they were forgotten, and one unloaded meanwhile was never unserved.
+   */
+  readonly #unconfirmed = new Set<ServiceId>();
   #timer: TimerHandle | undefined;
   #closed = false;
   #draining = false;
@@ -34,9 +40,9 @@ export class OffloadServing {
     return this.#c.offloader;
   }
 
-  /** Services served now. */
+  /** Services served now (confirmed by the offloader). */
   get services(): ServiceId[] {
-    return [...this.#served];
+    return [...this.#served].filter((id) => !this.#unconfirmed.has(id));
   }
 
   /** Serves the hosted services (resolves once remote senders can reach them) and starts tracking. */
@@ -51,15 +57,16 @@ export class OffloadServing {
     if (this.#closed || this.#draining) return;
     const hosted = new Set(this.#c.executor.instances().filter((i) => i.status === 'ready').map((i) => i.serviceId));
     const gone = [...this.#served].filter((id) => !hosted.has(id));
-    const added = [...hosted].filter((id) => !this.#served.has(id));
+    const added = [...hosted].filter((id) => !this.#served.has(id) || this.#unconfirmed.has(id));
     if (gone.length > 0) this.#c.offloader.unserve(gone);
-    gone.forEach((id) => this.#served.delete(id));
+    gone.forEach((id) => (this.#served.delete(id), this.#unconfirmed.delete(id)));
     if (added.length === 0) return;
     added.forEach((id) => this.#served.add(id));
     try {
       await this.#c.offloader.serve(added);
+      added.forEach((id) => this.#unconfirmed.delete(id));
     } catch (err) {
-      added.forEach((id) => this.#served.delete(id)); // tried again on the next poll
+      added.forEach((id) => this.#unconfirmed.add(id)); // tried again on the next poll
       this.#c.logger.warn({ err, services: added }, 'offloader could not serve; retrying on the next poll');
     }
   }

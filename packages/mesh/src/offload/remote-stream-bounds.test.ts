@@ -16,8 +16,9 @@ function open() {
   const clock = createManualClock(0);
   const timers = createManualTimers(clock);
   const sent: OffloadMessage[] = [];
-  const stream = new RemoteStream({ streamId: 7, peer: 'b', send: (m) => void sent.push(m), bounds: { clock, timers, frameTimeoutMs: 300, graceMs: 100 } });
-  return { stream, sent, timers };
+  let unanswered = 0;
+  const stream = new RemoteStream({ streamId: 7, peer: 'b', send: (m) => void sent.push(m), bounds: { clock, timers, frameTimeoutMs: 300, graceMs: 100 }, unanswered: () => void unanswered++ });
+  return { stream, sent, timers, unanswered: () => unanswered };
 }
 
 async function drain(stream: RemoteStream): Promise<StreamResult[]> {
@@ -27,15 +28,18 @@ async function drain(stream: RemoteStream): Promise<StreamResult[]> {
 }
 
 describe('RemoteStream bounds', () => {
-  it('a frame unanswered past its bound settles DEADLINE_EXCEEDED; frames answered in time are delivered', async () => {
-    const { stream, timers } = open();
+  it('a frame unanswered past its bound settles DEADLINE_EXCEEDED (and the link is checked); frames answered in time are delivered', async () => {
+    const { stream, timers, unanswered } = open();
     stream.push(frame(1));
     timers.advance(100);
     stream.push(frame(2));
     stream.onMessage({ type: 'stream-result', requestId: 7, seq: 0, ok: true, outputs: frame(10), latencyMs: 5 });
     timers.advance(299); // frame 1 was pushed at 100: due at 400
     stream.push(frame(3));
+    expect(unanswered()).toBe(0);
     timers.advance(1);
+    // Told once the frame timed out: the node probes the stream's link (a one-way cut leaves it open).
+    expect(unanswered()).toBe(1);
     stream.onMessage({ type: 'stream-result', requestId: 7, seq: 1, ok: true, outputs: frame(20), latencyMs: 5 }); // too late: ignored
     stream.onMessage({ type: 'stream-result', requestId: 7, seq: 2, ok: true, outputs: frame(30), latencyMs: 5 });
     stream.onPeerDown();

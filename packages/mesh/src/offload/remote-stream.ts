@@ -43,7 +43,11 @@ export class RemoteStream implements MeshStream {
   /** What a push after the end throws. */
   #closedError: EparaError | undefined;
 
-  constructor(init: { streamId: number; peer: ServerId; send: (m: OffloadMessage) => void; bounds?: RemoteStreamBounds }) {
+  /** Told when frames went unanswered past their limit (the node checks the link). */
+  readonly #unanswered: (() => void) | undefined;
+
+  constructor(init: { streamId: number; peer: ServerId; send: (m: OffloadMessage) => void; bounds?: RemoteStreamBounds; unanswered?: () => void }) {
+    this.#unanswered = init.unanswered;
     this.#streamId = init.streamId;
     this.pinnedTo = init.peer;
     this.id = `${init.peer}/${init.streamId}`;
@@ -182,8 +186,10 @@ export class RemoteStream implements MeshStream {
     }
     const now = b.clock.now();
     const error = new EparaError('DEADLINE_EXCEEDED', `${this.pinnedTo} did not answer a stream frame within ${b.frameTimeoutMs} ms`, { peer: this.pinnedTo });
-    while (this.#pushedAt[0] !== undefined && this.#pushedAt[0] + b.frameTimeoutMs <= now) this.#deliver({ seq: this.#answered, ok: false, error });
+    let late = false;
+    while (this.#pushedAt[0] !== undefined && this.#pushedAt[0] + b.frameTimeoutMs <= now) (this.#deliver({ seq: this.#answered, ok: false, error }), (late = true));
     this.#arm();
+    if (late) this.#unanswered?.();
   }
 
   #finish(): void {

@@ -17,15 +17,16 @@ function setup(peers: string[]) {
   const clock = createManualClock(0);
   const timers = createManualTimers(clock);
   const sent: { to: string; m: OffloadMessage }[] = [];
+  const unanswered: [string, string | undefined][] = [];
   const view: ClusterView = { entries: Object.fromEntries(peers.map((p) => [p, peer(p)])) };
   let id = 1;
   const handler = new RequestHandler({
     selfId: 'a', clock, timers, executor: createFakeExecutor({ services: {}, clock, timers }), view: () => view,
     hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
-    send: (to, m) => void sent.push({ to, m }), logger: silentLogger,
+    send: (to, m) => void sent.push({ to, m }), logger: silentLogger, unanswered: (to, via) => void unanswered.push([to, via]),
     hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined, resentUnanswered: () => undefined },
   });
-  return { clock, timers, sent, handler, view };
+  return { clock, timers, sent, handler, view, unanswered };
 }
 
 describe('RequestHandler', () => {
@@ -64,14 +65,17 @@ describe('RequestHandler', () => {
     expect(handler.outstanding).toBe(0);
   });
 
-  it('a silent peer cannot hold a request past its deadline + grace: DEADLINE_EXCEEDED and a cancel', async () => {
-    const { timers, sent, handler } = setup(['b']);
+  it('a silent peer cannot hold a request past its deadline + grace: DEADLINE_EXCEEDED, a cancel, and its link checked', async () => {
+    const { timers, sent, handler, unanswered } = setup(['b']);
     const p = handler.handle({ serviceId: 's', inputs: x, deadline: 200, hops: 0, visited: [] });
     timers.advance(299);
     expect(handler.outstanding).toBe(1);
+    expect(unanswered).toEqual([]);
     timers.advance(1);
     await expect(p).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
     expect(sent.map((s) => s.m.type)).toEqual(['submit', 'cancel']);
+    // The node probes the link (a one-way cut leaves it open): the send returned no link id here.
+    expect(unanswered).toEqual([['b', undefined]]);
   });
 
   it('retries on another peer when the first fails, and rejects PEER_UNAVAILABLE when none is left', async () => {
@@ -106,10 +110,11 @@ describe('RequestHandler with the host’s network model', () => {
     const view: ClusterView = { entries: { far: entry('far', 0), near: entry('near', 10) } };
     const route = (network?: { delayMs: Record<string, number> }): string => {
       const sent: { to: string; m: OffloadMessage }[] = [];
+  const unanswered: [string, string | undefined][] = [];
       const handler = new RequestHandler({
         selfId: 'a', clock, timers, executor: createFakeExecutor({ services: {}, clock, timers }), view: () => view,
         hopLimit: 2, guardMs: 1, hopDelayMs: 1, network: () => network, responseGraceMs: 100, nextId: () => 1,
-        send: (to, m) => void sent.push({ to, m }), logger: silentLogger,
+        send: (to, m) => void sent.push({ to, m }), logger: silentLogger, unanswered: (to, via) => void unanswered.push([to, via]),
         hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined, resentUnanswered: () => undefined },
       });
       void handler.handle({ serviceId: 's', inputs: x, deadline: 200, hops: 0, visited: [] }).catch(() => undefined);

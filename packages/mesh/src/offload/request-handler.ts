@@ -386,6 +386,8 @@ export class RequestHandler {
       this.#settle(requestId, o);
       this.#trySend(peer, { type: 'cancel', requestId, reason: 'deadline passed' });
       reject(new EparaError('DEADLINE_EXCEEDED', `peer ${peer} did not answer before the deadline`, { peer }));
+      // A peer silent this long may be cut off one way while its link looks alive: the node checks the link.
+      c.unanswered?.(peer, linkId);
     }, wait);
     signal?.addEventListener('abort', onAbort, { once: true });
     this.#outstanding.set(requestId, { request, peer, sentAt: c.clock.now(), linkId, resolve, reject, timer, cleanup: () => signal?.removeEventListener('abort', onAbort) });

@@ -91,11 +91,22 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
     this.#liveness.heard(message.from, this.#c.clock.now());
     if (message.kind === 'ack') return this.#acked(message.from, key(message));
     this.#emitSend(reply, { kind: 'ack', from: this.#c.selfId, origin: message.token.origin, epoch: message.token.epoch, round: message.token.round });
+    const firstVisit = !this.#seen.has(key(message.token));
     this.#process(message.token, message.from);
     // A server this one holds dead just spoke: show it the dead mark (in a copy of the token) so it outbids it.
+    const target = { id: message.from, address: this.store.get(message.from)?.address };
     if (this.store.get(message.from)?.alive === false) {
       const copy = this.#stamp(message.token, this.#c.clock.now(), false);
-      const target = { id: message.from, address: this.store.get(message.from)?.address };
+      return this.#emitSend((m) => this.#c.send(target, m), { kind: 'token', from: this.#c.selfId, token: copy });
+    }
+    // A server that started a round of its own while this one knows a lower alive server — the initiator — hears no
+    // tokens (a one-way cut from its predecessor, which still hears it: its acks pass; or the initiator died): its
+    // own tokens will not come back either, so its view would freeze. It is answered with this view, every entry in
+    // full, under a round number of its own (negative: no round it started), which it merges and nothing more — the
+    // token is not its round coming back, and completes nothing.
+    const origin = message.token.origin;
+    if (firstVisit && origin === message.from && origin !== this.#c.selfId && this.store.aliveRing()[0] !== origin) {
+      const copy = this.#stamp({ ...message.token, full: true, round: -message.token.round }, this.#c.clock.now(), false);
       this.#emitSend((m) => this.#c.send(target, m), { kind: 'token', from: this.#c.selfId, token: copy });
     }
   }
