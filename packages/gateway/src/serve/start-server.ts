@@ -283,16 +283,24 @@ function modelControl(executor: Executor, node: MeshNode, services: ServeConfig[
 
 /** The longest a repository load or unload waits for the view to show it (a node whose gossip stalls). */
 const VIEW_WAIT_MS = 30_000;
+/** How often the wait reads the view again. */
+const VIEW_POLL_MS = 20;
 
 /**
  * Resolves once this server's own entry in the node's view satisfies `check` (the next gossip round at most), or
- * after {@link VIEW_WAIT_MS} (logged: the change is made, the view is late). Rejects `CLOSED` when the node closes.
+ * after {@link VIEW_WAIT_MS} (logged: the change is made, the view is late). It reads the view again every
+ * {@link VIEW_POLL_MS} rather than waiting for `viewChanged`: the ring rewrites this server's own entry without
+ * that event, so on a server alone (or between rounds) a `whenView` on its own entry waited out the whole bound.
  */
 async function shownInView(node: MeshNode, check: (own: readonly { serviceId: string; status: string }[]) => boolean, logger: Logger): Promise<void> {
-  await node.whenView((v) => check(v.entries[node.id]?.instances ?? []), { timeoutMs: VIEW_WAIT_MS }).catch((err: unknown) => {
-    if (!isEparaError(err) || err.code !== 'DEADLINE_EXCEEDED') throw err;
-    logger.warn({ code: err.code }, `the node's view did not show the repository change within ${VIEW_WAIT_MS} ms`);
-  });
+  const until = Date.now() + VIEW_WAIT_MS;
+  while (!check(node.view().entries[node.id]?.instances ?? [])) {
+    if (Date.now() >= until) {
+      logger.warn({ code: 'DEADLINE_EXCEEDED' }, `the node's view did not show the repository change within ${VIEW_WAIT_MS} ms`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, VIEW_POLL_MS));
+  }
 }
 
 function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayModel {
