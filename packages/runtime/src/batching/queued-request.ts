@@ -56,6 +56,38 @@ const LEASED = 2;
 const SETTLED = 4;
 
 /**
+ * The requests queued with one abort signal, behind one `'abort'` listener: a caller who cancels a group of
+ * requests with one controller would otherwise put a listener per request on its signal, and past ten Node prints
+ * `MaxListenersExceededWarning`. The listener goes when the last of them settles (or the signal aborts).
+ */
+class SignalGroup {
+  readonly aborts = new Set<() => void>();
+  readonly onAbort = (): void => {
+    groups.delete(this.signal);
+    for (const abort of [...this.aborts]) abort();
+  };
+  constructor(readonly signal: AbortSignalLike) {}
+}
+const groups = new WeakMap<AbortSignalLike, SignalGroup>();
+
+function joinGroup(signal: AbortSignalLike, abort: () => void): void {
+  let g = groups.get(signal);
+  if (g === undefined) {
+    g = new SignalGroup(signal);
+    groups.set(signal, g);
+    signal.addEventListener('abort', g.onAbort, { once: true });
+  }
+  g.aborts.add(abort);
+}
+
+function leaveGroup(signal: AbortSignalLike, abort: () => void): void {
+  const g = groups.get(signal);
+  if (g === undefined || !g.aborts.delete(abort) || g.aborts.size > 0) return;
+  groups.delete(signal);
+  signal.removeEventListener('abort', g.onAbort);
+}
+
+/**
  * One queued request or stream frame: the work item the schedulers see and the settlement of its caller's
  * promise, in one object per submit — its `settle` a method, its promise's resolvers kept as fields; only a
  * request with an abort signal pays for a listener. It holds what every request has (what the schedulers read,
@@ -98,7 +130,7 @@ export class QueuedRequest implements WorkItem {
     this.#extras = extras;
     if (signal !== undefined) {
       extras!.onAbort = () => this.#aborted();
-      signal.addEventListener('abort', extras!.onAbort, { once: true });
+      joinGroup(signal, extras!.onAbort);
     }
   }
 
@@ -120,7 +152,7 @@ export class QueuedRequest implements WorkItem {
   settle(error: undefined, outputs: NamedTensors, done: ItemDone): void;
   settle(error: EparaError | undefined, outputs?: NamedTensors, done?: ItemDone): void {
     const extras = this.#extras;
-    if (extras?.onAbort !== undefined) extras.signal!.removeEventListener('abort', extras.onAbort);
+    if (extras?.onAbort !== undefined) leaveGroup(extras.signal!, extras.onAbort);
     const flags = this.#flags;
     if ((flags & SETTLED) !== 0) return;
     this.#flags = flags | SETTLED;
