@@ -19,15 +19,23 @@ describe('abort signals on onnxruntime-node', () => {
     await ex.start();
     expect(await codeOf(ex.submit('add', item(1), { signal: AbortSignal.abort() }))).toBe('ABORTED');
     const shared = new AbortController();
-    const answers = await Promise.all(Array.from({ length: 400 }, (_, i) => ex!.submit('add', item(i), { signal: shared.signal }).then(first)));
-    expect(answers).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => ex!.submit('add', item(i), { signal: shared.signal }).then(first)));
+    expect(answers).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
     // Aborted while queued: every request settles ABORTED, and the listeners go with them.
     const later = new AbortController();
-    const pending = Array.from({ length: 400 }, (_, i) => codeOf(ex!.submit('add', item(i), { signal: later.signal })));
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    const pending = Array.from({ length: 100 }, (_, i) => codeOf(ex!.submit('add', item(i), { signal: later.signal })));
+    // One listener for the whole group, not one per request: Node warns past ten listeners on one signal.
+    expect(getEventListeners(later.signal, 'abort')).toHaveLength(1);
     later.abort();
     expect(new Set(await Promise.all(pending))).toEqual(new Set(['ABORTED']));
     expect(getEventListeners(later.signal, 'abort')).toHaveLength(0);
+    await new Promise((r) => setImmediate(r)); // a process warning is emitted on the next tick
+    process.off('warning', onWarning);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
     expect(await codeOf(ex.submit('add', item(5), { signal: later.signal }))).toBe('ABORTED'); // the signal stays aborted
     expect(first(await ex.submit('add', item(5)))).toBe(6);
   }, 60_000);
@@ -113,11 +121,11 @@ describe('input and output memory on onnxruntime-node', () => {
     }, 60_000);
   });
 
-  it('10 000 requests submitted at once all settle with their own answers, within bounded memory', async () => {
+  it('5 000 requests submitted at once all settle with their own answers, within bounded memory', async () => {
     ex = createExecutor({ devices: [{ id: 'cpu0' }], services: [addService({ maxBatch: 32 })] });
     await ex.start();
     const before = process.memoryUsage().heapUsed;
-    const n = 10_000;
+    const n = 5_000;
     const settled = await Promise.all(Array.from({ length: n }, (_, i) => ex!.submit('add', item(i % 1000)).then(first, (err: { code?: string }) => err.code ?? 'untyped')));
     const wrong = settled.filter((s, i) => typeof s === 'number' && s !== (i % 1000) + 1).length;
     expect(wrong).toBe(0);
