@@ -87,8 +87,9 @@ export default defineConfig({
   test: {
     // Every fast-check property runs from one fixed seed (FC_SEED overrides it).
     setupFiles: ['test/setup/fast-check.ts'],
-    // Both cores: the suite is mostly waiting on workers, sockets and child processes.
-    maxWorkers: 2,
+    // One more than the two cores: the suite is mostly waiting on workers, sockets and child processes (the demo's
+    // ten, the serve clusters', the NATS broker's), so a third file in flight fills the cores those waits leave idle.
+    maxWorkers: 3,
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
