@@ -1,19 +1,16 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, HAVE_CHROMIUM, launchChromium, listenLocal } from './browser.js';
 import type { BrowserContext, Page } from 'playwright-core';
 import { mountDashboard } from '@epara/dashboard';
 import type { Dashboard } from '@epara/dashboard';
 import { SERVICES, startWsCluster, tensor, until } from './cluster.js';
 import type { TestNode } from './cluster.js';
 
-const CHROMIUM = process.env['EPARA_CHROMIUM'] ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
 const DOCS_IMAGE = fileURLToPath(new URL('../../docs/images/dashboard.png', import.meta.url));
 const TOKEN = 'dashboard-test-token-0123456789';
@@ -69,16 +66,8 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
     nodes = await startWsCluster(3);
     server = createServer((_req, res) => res.writeHead(404).end('host route'));
     dashboard = mountDashboard(server, { node: nodes[0]!.node, auth: { token: TOKEN }, services: SERVICES });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const address = server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    profile = mkdtempSync(join(tmpdir(), 'epara-dashboard-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1440, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    base = await listenLocal(server);
+    ({ context, profile } = await launchChromium('epara-dashboard-chromium-', { width: 1440, height: 900 }));
     page = context.pages()[0] ?? (await context.newPage());
     // Self-contained: any request that leaves the host server is a failure.
     await page.route('**/*', (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));

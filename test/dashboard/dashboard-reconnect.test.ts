@@ -1,10 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium } from 'playwright-core';
+import { HAVE_CHROMIUM, launchChromium, listenLocal } from './browser.js';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createFakeExecutor, createMemoryTransport, createNode } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
@@ -19,8 +17,6 @@ import type { Dashboard } from '@epara/dashboard';
  * for too many streams. And a server back with another token answered 401 to a page that kept waiting.
  */
 
-const CHROMIUM = process.env['EPARA_CHROMIUM'] ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const TOKEN = 'dashboard-reconnect-token-0123';
 
 interface PageGlobals {
@@ -57,15 +53,8 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard: the page while its server restarts',
       }
       if (!current.handle(req, res)) res.writeHead(404).end('host route');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const address = server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    profile = mkdtempSync(join(tmpdir(), 'epara-dashboard-reconnect-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    base = await listenLocal(server);
+    ({ context, profile } = await launchChromium('epara-dashboard-reconnect-'));
   }, 60_000);
 
   afterAll(async () => {

@@ -1,18 +1,14 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium } from 'playwright-core';
+import { HAVE_CHROMIUM, launchChromium, listenLocal } from './browser.js';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createFakeExecutor, createMemoryTransport, createNode } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
 import { mountDashboard } from '@epara/dashboard';
 import type { Dashboard } from '@epara/dashboard';
 
-const CHROMIUM = process.env['EPARA_CHROMIUM'] ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const TOKEN = 'dashboard-tabs-token-0123456789';
 /** A service name a stranger may give: HTML that runs script if the page ever parses names as markup. */
 const HOSTILE = '<img src=x onerror="window.__xss=1">';
@@ -52,15 +48,8 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard: many tabs and hostile names in headl
       intervalMs: 200,
       services: [{ id: HOSTILE, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 100 }, memory: { weightsBytes: 0, perItemBytes: 0 }, profiles: {} }],
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const address = server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    profile = mkdtempSync(join(tmpdir(), 'epara-dashboard-tabs-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    base = await listenLocal(server);
+    ({ context, profile } = await launchChromium('epara-dashboard-tabs-'));
   }, 60_000);
 
   afterAll(async () => {
