@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { affineProfile, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
 import { createExecutor, type BatchDispatchedEvent, type Executor, type ExecutorServiceOptions } from '@epara/runtime';
 
@@ -109,6 +109,42 @@ export async function startExecutor(services: readonly ExecutorServiceOptions[],
   const executor = createExecutor({ devices: [{ id: 'cpu0', threads: 1 }], services: [...services], launchWhenIdle: true, ...(profiling ? { profiling } : {}) });
   await executor.start();
   return executor;
+}
+
+/** What {@link serveWithReferences} gives a describe block's tests. */
+export interface ServedCases {
+  /** The cases' names, in order (each a service id). */
+  readonly names: readonly string[];
+  /** The executor serving every case (started before the block's tests). */
+  readonly executor: Executor;
+  /** A case's raw onnxruntime-node reference. */
+  ref(name: string): Reference;
+}
+
+/**
+ * For the describe block it is called in: before its tests, each case's raw onnxruntime-node reference and one
+ * executor serving every case as a service named after it; after them, the executor closed and the references
+ * released.
+ */
+export function serveWithReferences(cases: Readonly<Record<string, { readonly bytes: Uint8Array }>>): ServedCases {
+  const names = Object.keys(cases);
+  let executor: Executor | undefined;
+  const refs = new Map<string, Reference>();
+  beforeAll(async () => {
+    for (const name of names) refs.set(name, await reference(cases[name]!.bytes));
+    executor = await startExecutor(names.map((name) => service(name, cases[name]!.bytes)));
+  });
+  afterAll(async () => {
+    await executor?.close();
+    for (const r of refs.values()) await r.release();
+  });
+  return {
+    names,
+    get executor(): Executor {
+      return executor!;
+    },
+    ref: (name) => refs.get(name)!,
+  };
 }
 
 /**

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NamedTensors, TensorLike } from '@epara/core';
-import { createGraphBuilder, encodeModel, type Executor, type GraphBuilder, type OnnxModel } from '@epara/runtime';
+import { createGraphBuilder, encodeModel, type GraphBuilder, type OnnxModel } from '@epara/runtime';
 import { f32 } from './fixtures/shape-models.js';
-import { expectServedAsReference, reference, service, startExecutor, submitAll, type Reference } from './ground-truth.js';
+import { expectServedAsReference, serveWithReferences, submitAll } from './ground-truth.js';
 
 /*
  * Models whose outputs' sizes depend on the values (NonMaxSuppression, NonZero, TopK with k from the request,
@@ -116,23 +116,14 @@ const CASES: Record<string, Case> = {
 };
 
 describe('outputs whose sizes the values decide, served as raw onnxruntime-node answers them', () => {
-  const names = Object.keys(CASES);
-  let executor: Executor;
-  const refs = new Map<string, Reference>();
-  beforeAll(async () => {
-    for (const name of names) refs.set(name, await reference(CASES[name]!.bytes));
-    executor = await startExecutor(names.map((name) => service(name, CASES[name]!.bytes)));
-  });
-  afterAll(async () => {
-    await executor?.close();
-    for (const r of refs.values()) await r.release();
-  });
+  const rig = serveWithReferences(CASES);
+  const names = rig.names;
 
   it.each(names)('%s: concurrent requests, each its own answer, batched only when separable', async (name) => {
     const c = CASES[name]!;
     const sizes: number[] = [];
     for (let round = 0; round < 3; round++) {
-      const served = await expectServedAsReference(executor, name, refs.get(name)!, Array.from({ length: 8 }, (_, k) => c.item(k + 1 + round)));
+      const served = await expectServedAsReference(rig.executor, name, rig.ref(name), Array.from({ length: 8 }, (_, k) => c.item(k + 1 + round)));
       sizes.push(...served.batchSizes);
     }
     expect(Math.max(...sizes) > 1).toBe(c.separable);
@@ -141,19 +132,19 @@ describe('outputs whose sizes the values decide, served as raw onnxruntime-node 
   it.each(names)('%s: the same through input leases (the batch runs from the lease slab)', async (name) => {
     const c = CASES[name]!;
     const items = Array.from({ length: 8 }, (_, k) => c.item(k + 20));
-    const ref = refs.get(name)!;
+    const ref = rig.ref(name);
     const expected: NamedTensors[] = [];
     for (const it of items) expected.push(await ref.run(it));
     const leased = items.map((it) => {
       const out: Record<string, TensorLike> = {};
       for (const [input, t] of Object.entries(it)) {
-        const lease = executor.allocateInput(name, input, t.dims);
+        const lease = rig.executor.allocateInput(name, input, t.dims);
         (lease.data as Float32Array).set(t.data as Float32Array);
         out[input] = lease as unknown as TensorLike;
       }
       return out;
     });
-    const served = await submitAll(executor, name, leased);
+    const served = await submitAll(rig.executor, name, leased);
     served.results.forEach((r, i) => {
       if (!r.ok) throw new Error(`request ${i} failed: ${r.error.code} ${r.error.message}`);
       expect(Object.keys(r.outputs).sort()).toEqual(Object.keys(expected[i]!).sort());

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NamedTensors, ParallelPlan, TensorLike, TensorType } from '@epara/core';
 import { createGraphBuilder, encodeModel, profileModel, type Executor, type GraphBuilder, type OnnxModel } from '@epara/runtime';
 import { f32 } from './fixtures/shape-models.js';
-import { expectServedAsReference, reference, service, startExecutor, submitAll, type Reference } from './ground-truth.js';
+import { expectServedAsReference, reference, serveWithReferences, service, startExecutor, submitAll, type Reference } from './ground-truth.js';
 import { rejection } from './helpers.js';
 
 /*
@@ -212,41 +212,32 @@ for (const [type, values] of Object.entries(SCALARS) as [TensorType, (odd: boole
 }
 
 describe('models the project had not met, served as raw onnxruntime-node answers them', () => {
-  const names = Object.keys(CASES);
-  let executor: Executor;
-  const refs = new Map<string, Reference>();
-  beforeAll(async () => {
-    for (const name of names) refs.set(name, await reference(CASES[name]!.bytes));
-    executor = await startExecutor(names.map((name) => service(name, CASES[name]!.bytes)));
-  });
-  afterAll(async () => {
-    await executor?.close();
-    for (const r of refs.values()) await r.release();
-  });
+  const rig = serveWithReferences(CASES);
+  const names = rig.names;
 
   it.each(names)('%s: each of concurrent requests gets its own answer, batched only when separable', async (name) => {
     const c = CASES[name]!;
     // Fresh items per round: the executor may take over a request's buffers.
     const items = (): NamedTensors[] => Array.from({ length: 8 }, (_, k) => c.item(k + 1));
-    const served = await expectServedAsReference(executor, name, refs.get(name)!, items());
+    const served = await expectServedAsReference(rig.executor, name, rig.ref(name), items());
     // Twice: a check deferred to the first request decides for the second round.
-    const again = await expectServedAsReference(executor, name, refs.get(name)!, items());
+    const again = await expectServedAsReference(rig.executor, name, rig.ref(name), items());
     const largest = Math.max(...served.batchSizes, ...again.batchSizes);
     if (c.separable) expect(largest).toBeGreaterThan(1);
     else expect(largest).toBe(1);
-    expect(executor.itemSeparability(name)).toBe(c.separable ? 'separable' : 'not-separable');
+    expect(rig.executor.itemSeparability(name)).toBe(c.separable ? 'separable' : 'not-separable');
   });
 
   it('refuses a request the fixed batch of 4 cannot take (one row, five rows) with INVALID_INPUT, and answers the others', async () => {
     const items = [CASES['fixedBatchOf4']!.item(1), { x: f32([1, 3], 2) }, CASES['fixedBatchOf4']!.item(3), { x: f32([5, 3], 4) }];
-    const served = await submitAll(executor, 'fixedBatchOf4', items);
+    const served = await submitAll(rig.executor, 'fixedBatchOf4', items);
     expect(served.results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['ok', 'INVALID_INPUT', 'ok', 'INVALID_INPUT']);
     const failed = served.results[1]!;
     if (!failed.ok) expect(failed.error.message).toMatch(/input 'x' dim 0 is 1, expected 4/);
   });
 
   it('refuses a request that lacks an input named like an Object.prototype member as missing', async () => {
-    const err = await rejection(executor.submit('prototypeNames', { toString: f32([1, 2], 1) }));
+    const err = await rejection(rig.executor.submit('prototypeNames', { toString: f32([1, 2], 1) }));
     expect(err).toMatchObject({ code: 'INVALID_INPUT' });
     expect((err as Error).message).toMatch(/missing input 'constructor'/);
   });
