@@ -1,0 +1,160 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { isEparaError } from '@epara/core';
+import { createDevice, createExecutor, type DeviceHandle, type Executor } from '@epara/runtime';
+import { codeOf, nextEvent } from '../runtime/helpers.js';
+import { addModel, addService, CRASH, faultyWorkerUrl, first, HANG, item } from './helpers.js';
+
+// The lifecycle of instances and devices under faults, on real worker threads with onnxruntime-node.
+describe('unload, reload and device failure on onnxruntime-node', () => {
+  let ex: Executor | undefined;
+  afterEach(async () => {
+    await ex?.close();
+    ex = undefined;
+  });
+
+  it('unload() of an instance whose run never ends settles after closeWaitMs: the stuck request fails typed, the worker restarts, a co-located service keeps its model', async () => {
+    ex = createExecutor({
+      devices: [{ id: 'cpu0', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0, closeWaitMs: 300 }],
+      services: [addService({ maxBatch: 1 }), addService({ id: 'add2', model: addModel(2), maxBatch: 1 })],
+    });
+    await ex.start();
+    const stuckId = ex.instances().find((i) => i.serviceId === 'add')!.instanceId;
+    const dispatched = nextEvent(ex, 'batchDispatched');
+    const stuck = codeOf(ex.submit('add', item(HANG)));
+    await dispatched; // the worker is inside the run that never ends
+    const restarted = nextEvent<{ reloadedModels: number }>(ex, 'workerRestarted');
+    await ex.unload(stuckId);
+    expect(await stuck).toBe('WORKER_CRASHED');
+    expect(ex.instances().map((i) => i.serviceId)).toEqual(['add2']);
+    expect((await restarted).reloadedModels).toBe(1); // add2's model, not the unloaded one
+    expect(first(await ex.submit('add2', item(5)))).toBe(7);
+    expect(await codeOf(ex.submit('add', item(5)))).toBe('NO_INSTANCE');
+    // The device serves a new instance of the unloaded service.
+    await ex.load({ serviceId: 'add' }, { deviceIds: ['cpu0'] });
+    expect(first(await ex.submit('add', item(5)))).toBe(6);
+  }, 60_000);
+
+  it('a device that gave up after maxRestarts takes its instances down: deviceFailed, instanceChanged, stats, and submits fail at once', async () => {
+    ex = createExecutor({
+      maxRestarts: 0,
+      devices: [{ id: 'cpu0', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0 }],
+      services: [addService({ maxBatch: 1 })],
+    });
+    await ex.start();
+    const [inst] = ex.instances();
+    const failed = nextEvent<{ deviceId: string; reason: string }>(ex, 'deviceFailed');
+    const statuses: string[] = [];
+    ex.on('instanceChanged', (e) => statuses.push(e.status));
+    expect(await codeOf(ex.submit('add', item(CRASH)))).toBe('WORKER_CRASHED');
+    expect((await failed).deviceId).toBe('cpu0');
+    expect(statuses).toContain('failed');
+    expect(ex.instances().filter((i) => i.status === 'ready')).toEqual([]);
+    expect(ex.instances().map((i) => i.instanceId)).not.toContain(inst!.instanceId);
+    expect(ex.stats().devices['cpu0']!.failed).toBe(true);
+    expect(ex.estimate('add')?.ready ?? false).toBe(false);
+    // A deadline an hour away: the request must not wait for it.
+    expect(await codeOf(ex.submit('add', item(1), { deadline: Date.now() + 3_600_000 }))).toBe('NO_INSTANCE');
+    // A load onto the failed device is refused, typed.
+    expect(await codeOf(ex.load({ serviceId: 'add' }, { deviceIds: ['cpu0'] }))).toBe('WORKER_CRASHED');
+  }, 60_000);
+
+  it('unload() while a load of the same instance id is pending: the load fails typed, nothing is left behind', async () => {
+    ex = createExecutor({ devices: [{ id: 'cpu0' }], services: [addService({ devices: undefined })] });
+    await ex.start();
+    const loading = ex.load({ serviceId: 'add' }, { deviceIds: ['cpu0'], instanceId: 'a' }).then(
+      () => 'loaded',
+      (err: unknown) => (isEparaError(err) ? err.code : `untyped: ${String(err)}`),
+    );
+    await ex.unload('a');
+    expect(await loading).toBe('ABORTED');
+    expect(ex.instances()).toEqual([]);
+    expect(await codeOf(ex.submit('add', item(1)))).toBe('NO_INSTANCE');
+    // The id is free again, and the new instance serves.
+    await ex.load({ serviceId: 'add' }, { deviceIds: ['cpu0'], instanceId: 'a' });
+    expect(first(await ex.submit('add', item(1)))).toBe(2);
+  }, 60_000);
+
+  it('two concurrent loads under one instance id: one succeeds, the other is refused INVALID_OPTIONS, and one instance serves', async () => {
+    ex = createExecutor({ devices: [{ id: 'cpu0' }], services: [addService({ devices: undefined })] });
+    await ex.start();
+    const outcomes = await Promise.all(
+      [0, 1].map((): Promise<string> => ex!.load({ serviceId: 'add' }, { deviceIds: ['cpu0'], instanceId: 'a' }).then(() => 'loaded', (err: unknown) => (isEparaError(err) ? err.code : String(err)))),
+    );
+    expect(outcomes.sort()).toEqual(['INVALID_OPTIONS', 'loaded']);
+    expect(ex.instances().map((i) => i.instanceId)).toEqual(['a']);
+    expect(first(await ex.submit('add', item(1)))).toBe(2);
+    await ex.unload('a');
+    expect(ex.instances()).toEqual([]);
+  }, 60_000);
+
+  it('a second unload() of a draining instance waits for the first one', async () => {
+    ex = createExecutor({ devices: [{ id: 'cpu0' }], services: [addService()] });
+    await ex.start();
+    const [inst] = ex.instances();
+    const queued = Array.from({ length: 20 }, (_, i) => ex!.submit('add', item(i)).then(first));
+    const one = ex.unload(inst!.instanceId);
+    await ex.unload(inst!.instanceId);
+    expect(ex.instances()).toEqual([]); // gone by the time the second unload returns
+    await one;
+    expect(await Promise.all(queued)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  }, 60_000);
+
+  it('close() racing a load: the load settles typed, every submit settles, close ends', async () => {
+    ex = createExecutor({ devices: [{ id: 'cpu0' }], services: [addService()] });
+    await ex.start();
+    const submits = Array.from({ length: 50 }, (_, i) => codeOf(ex!.submit('add', item(i))));
+    const loading = codeOf(ex.load({ serviceId: 'add' }, { deviceIds: ['cpu0'] }));
+    await ex.close();
+    expect(['resolved', 'CLOSED']).toContain(await loading);
+    for (const c of await Promise.all(submits)) expect(['resolved', 'CLOSED']).toContain(c);
+    expect(await codeOf(ex.load({ serviceId: 'add' }, { deviceIds: ['cpu0'] }))).toBe('CLOSED');
+  }, 60_000);
+});
+
+describe('a device run given data of another type than the model input (onnxruntime-node)', () => {
+  const devices: DeviceHandle[] = [];
+  afterEach(async () => {
+    await Promise.all(devices.splice(0).map((d) => d.close()));
+  });
+
+  it('Int32Array data for a float32 input is INVALID_INPUT naming the input and both types', async () => {
+    const d = createDevice({ id: 'cpu0' });
+    devices.push(d);
+    await d.loadModel('add', { bytes: addModel(1) });
+    const wrongClass = await d.run('add', { x: { type: 'float32', dims: [1, 4], data: new Int32Array([1, 2, 3, 4]) as unknown as Float32Array } }).catch((e: unknown) => e);
+    expect(wrongClass).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'x' } });
+    expect((wrongClass as Error).message).toMatch(/float32/);
+    expect((wrongClass as Error).message).toMatch(/Int32Array|int32/);
+    const wrongType = await d.run('add', { x: { type: 'int32', dims: [1, 4], data: new Int32Array([1, 2, 3, 4]) } }).catch((e: unknown) => e);
+    expect(wrongType).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'x', expected: 'float32', actual: 'int32' } });
+    const unknownInput = await d.run('add', { z: { type: 'float32', dims: [1, 4], data: new Float32Array(4) } }).catch((e: unknown) => e);
+    expect(unknownInput).toMatchObject({ code: 'INVALID_INPUT' });
+    // The device still serves right answers.
+    expect(Array.from((await d.run('add', { x: { type: 'float32', dims: [1, 4], data: new Float32Array([1, 2, 3, 4]) } }))['y']!.data as Float32Array)).toEqual([2, 3, 4, 5]);
+  }, 60_000);
+
+  it('the same through submit and a stream', async () => {
+    const ex = createExecutor({ devices: [{ id: 'cpu0' }], services: [addService()] });
+    try {
+      await ex.start();
+      const wrong = { x: { type: 'float32' as const, dims: [1, 4], data: new Int32Array([1, 2, 3, 4]) as unknown as Float32Array } };
+      const err = await ex.submit('add', wrong).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'x' } });
+      const stream = ex.openStream('add', { rateHz: 5 });
+      const results = (async () => {
+        const out = [];
+        for await (const r of stream) out.push(r);
+        return out;
+      })();
+      stream.push(wrong);
+      stream.push(item(1));
+      await stream.close();
+      const got = await results;
+      expect(got[0]).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
+      const second = got[1]!;
+      expect(second.ok && first(second.outputs)).toBe(2);
+    } finally {
+      await ex.close();
+    }
+  }, 60_000);
+});
