@@ -44,11 +44,19 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     const [inst] = ex.instances();
     const failed = nextEvent<{ deviceId: string; reason: string }>(ex, 'deviceFailed');
     const statuses: string[] = [];
-    ex.on('instanceChanged', (e) => statuses.push(e.status));
+    const unloaded = new Promise<void>((resolve) =>
+      ex!.on('instanceChanged', (e) => {
+        statuses.push(e.status);
+        if (e.status === 'unloaded') resolve();
+      }),
+    );
     expect(await codeOf(ex.submit('add', item(CRASH)))).toBe('WORKER_CRASHED');
     expect((await failed).deviceId).toBe('cpu0');
-    expect(statuses).toContain('failed');
+    // At once: the instance is out of service (no longer ready), then unloaded.
+    expect(statuses[0]).toBe('failed');
     expect(ex.instances().filter((i) => i.status === 'ready')).toEqual([]);
+    await unloaded;
+    expect(statuses).toEqual(['failed', 'draining', 'unloaded']);
     expect(ex.instances().map((i) => i.instanceId)).not.toContain(inst!.instanceId);
     expect(ex.stats().devices['cpu0']!.failed).toBe(true);
     expect(ex.estimate('add')?.ready ?? false).toBe(false);
@@ -146,13 +154,14 @@ describe('a device run given data of another type than the model input (onnxrunt
         for await (const r of stream) out.push(r);
         return out;
       })();
-      stream.push(wrong);
-      stream.push(item(1));
+      // A frame the service cannot take is refused at push, without taking a sequence number.
+      expect(() => stream.push(wrong)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', details: expect.objectContaining({ input: 'x' }) }));
+      expect(stream.push(item(1))).toBe(0);
       await stream.close();
       const got = await results;
-      expect(got[0]).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
-      const second = got[1]!;
-      expect(second.ok && first(second.outputs)).toBe(2);
+      expect(got).toHaveLength(1);
+      const only = got[0]!;
+      expect(only.ok && first(only.outputs)).toBe(2);
     } finally {
       await ex.close();
     }

@@ -295,9 +295,9 @@ export class ModelInstance implements Lane {
   }
 
   /** Detaches from the devices and frees the model on each. */
-  async unloadModels(): Promise<void> {
+  async unloadModels(options?: { waitMs?: number }): Promise<void> {
     for (const s of this.#c.schedulers) s.detach(this);
-    await Promise.all(this.devices.map((d) => d.unloadModel(this.id).catch(() => undefined)));
+    await Promise.all(this.devices.map((d) => d.unloadModel(this.id, options).catch(() => undefined)));
   }
 
   /** Items/s currently directed here (recent requests plus streams). */
