@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isEparaError } from '@epara/core';
-import { createDevice, createExecutor, type DeviceHandle, type Executor } from '@epara/runtime';
+import { isEparaError, type NamedTensors } from '@epara/core';
+import { buildTinyCausalLm, createDevice, createExecutor, type DeviceHandle, type Executor } from '@epara/runtime';
 import { codeOf, nextEvent } from '../runtime/helpers.js';
-import { addModel, addService, CRASH, faultyWorkerUrl, first, HANG, item } from './helpers.js';
+import { addModel, addService, CRASH, faultyWorkerUrl, first, HANG, item, KV_CRASH_TOKEN } from './helpers.js';
 
 // The lifecycle of instances and devices under faults, on real worker threads with onnxruntime-node.
 describe('unload, reload and device failure on onnxruntime-node', () => {
@@ -107,6 +107,27 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     expect(await Promise.all(queued)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   }, 60_000);
 
+  it("a stream's frames across an unload of its instance: the queued ones answer, a push with no instance throws NO_INSTANCE, a reloaded instance takes the next", async () => {
+    ex = createExecutor({ launchWhenIdle: true, devices: [{ id: 'cpu0' }], services: [addService({ sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 10, stalenessMs: 60_000 } })] });
+    await ex.start();
+    const [inst] = ex.instances();
+    const stream = ex.openStream('add', { rateHz: 5 });
+    const results = (async () => {
+      const out = [];
+      for await (const r of stream) out.push(r);
+      return out;
+    })();
+    for (let v = 0; v < 8; v++) stream.push(item(v));
+    await ex.unload(inst!.instanceId);
+    expect(() => stream.push(item(100))).toThrow(expect.objectContaining({ code: 'NO_INSTANCE' }));
+    await ex.load({ serviceId: 'add' }, { deviceIds: ['cpu0'] });
+    expect(stream.push(item(8))).toBe(8);
+    expect(await stream.close()).toEqual({ pushed: 9, completed: 9, dropped: 0 });
+    const got = await results;
+    expect(got.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(got.map((r) => (r.ok ? first(r.outputs) : r.error.code))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  }, 60_000);
+
   it('close() racing a load: the load settles typed, every submit settles, close ends', async () => {
     ex = createExecutor({ devices: [{ id: 'cpu0' }], services: [addService()] });
     await ex.start();
@@ -142,7 +163,7 @@ describe('a device run given data of another type than the model input (onnxrunt
   }, 60_000);
 
   it('the same through submit and a stream', async () => {
-    const ex = createExecutor({ devices: [{ id: 'cpu0' }], services: [addService()] });
+    const ex = createExecutor({ launchWhenIdle: true, devices: [{ id: 'cpu0' }], services: [addService()] });
     try {
       await ex.start();
       const wrong = { x: { type: 'float32' as const, dims: [1, 4], data: new Int32Array([1, 2, 3, 4]) as unknown as Float32Array } };
@@ -167,3 +188,72 @@ describe('a device run given data of another type than the model input (onnxrunt
     }
   }, 60_000);
 });
+
+describe('generation whose device worker restarts mid-sequence (onnxruntime-node)', () => {
+  const lm = buildTinyCausalLm({ vocab: 40, dModel: 16, layers: 1, heads: 2, maxSeq: 32, seed: 5, kvCache: true });
+  let ex: Executor | undefined;
+  afterEach(async () => {
+    await ex?.close();
+    ex = undefined;
+  });
+
+  it('a sequence whose KV cache died with the worker fails WORKER_CRASHED (never continues on an empty cache); later sequences answer as before the crash', async () => {
+    ex = createExecutor({
+      devices: [{ id: 'cpu0', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0 }],
+      services: [{ id: 'chat', model: lm, generation: { maxBatch: 2, maxSeq: 32, maxNewTokens: 24 }, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 60_000 }, devices: ['cpu0'] }],
+    });
+    await ex.start();
+    const prompt = [1, 2, 3];
+    const reference = await ex.generate('chat', { tokens: prompt, maxNewTokens: 24 }).collect();
+    expect(reference).toHaveLength(24);
+    // A long sequence under way when another's prefill kills the worker.
+    const a = ex.generate('chat', { tokens: prompt, maxNewTokens: 24 });
+    const got: number[] = [];
+    const iterator = a[Symbol.asyncIterator]();
+    got.push((await iterator.next()).value as number);
+    const restarted = nextEvent(ex, 'workerRestarted');
+    const b = codeOfAll(ex.generate('chat', { tokens: [KV_CRASH_TOKEN, 1], maxNewTokens: 4 }).collect());
+    let aOutcome = 'completed';
+    try {
+      for (let r = await iterator.next(); !r.done; r = await iterator.next()) got.push(r.value);
+    } catch (err) {
+      aOutcome = isEparaError(err) ? err.code : `untyped: ${String(err)}`;
+    }
+    expect(await b).toBe('WORKER_CRASHED');
+    // Either it finished before the crash, with the reference's tokens, or it failed typed: what it got before is
+    // the reference's prefix (never tokens from a cache rebuilt empty).
+    expect(['completed', 'WORKER_CRASHED']).toContain(aOutcome);
+    expect(got).toEqual(reference.slice(0, got.length));
+    if (aOutcome === 'completed') expect(got).toEqual(reference);
+    await restarted;
+    expect(await ex.generate('chat', { tokens: prompt, maxNewTokens: 24 }).collect()).toEqual(reference);
+    const out = await ex.submit('chat', { input_ids: { type: 'int64', dims: [1, 3], data: BigInt64Array.from(prompt, BigInt) } });
+    expect(Array.from(out['tokens']!.data as BigInt64Array, Number)).toEqual(reference);
+  }, 120_000);
+
+  it('submit with input ids of another array class than their type is INVALID_INPUT, never a TypeError', async () => {
+    ex = createExecutor({
+      devices: [{ id: 'cpu0' }],
+      services: [{ id: 'chat', model: lm, generation: { maxBatch: 2, maxSeq: 32, maxNewTokens: 4 }, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 60_000 }, devices: ['cpu0'] }],
+    });
+    await ex.start();
+    const cases: unknown[] = [
+      { input_ids: { type: 'int64', dims: [1, 3], data: new Float32Array([1.5, 2, 3]) } },
+      { input_ids: { type: 'int32', dims: [1, 3], data: new BigInt64Array([1n, 2n, 3n]) } },
+      { input_ids: { type: 'int64', dims: [1, 3] } },
+      { input_ids: { type: 'int64', data: new BigInt64Array([1n]) } },
+      { input_ids: { type: 'int64', dims: [1, 5], data: new BigInt64Array([1n]) } },
+      { input_ids: null },
+    ];
+    for (const inputs of cases) expect(await codeOf(ex.submit('chat', inputs as NamedTensors))).toBe('INVALID_INPUT');
+    const ok = await ex.submit('chat', { input_ids: { type: 'int32', dims: [3], data: new Int32Array([1, 2, 3]) } });
+    expect(ok['tokens']!.dims).toEqual([1, 4]);
+  }, 60_000);
+});
+
+async function codeOfAll(p: Promise<unknown>): Promise<string> {
+  return p.then(
+    () => 'completed',
+    (err: unknown) => (isEparaError(err) ? err.code : `untyped: ${String(err)}`),
+  );
+}

@@ -183,6 +183,11 @@ export interface DeviceHandle extends EventEmitter<DeviceEvents> {
    * crash), so that an unload always ends.
    */
   unloadModel(key: string, options?: { waitMs?: number }): Promise<void>;
+  /**
+   * Terminates the worker, stuck in a call that never ends, and restarts it with the device's models (calls in
+   * flight fail `WORKER_CRASHED`); not counted toward `maxRestarts`. Devices made by `createDevice`.
+   */
+  recycle?(reason: string): void;
   /** Set once the device gave up restarting its worker (`deviceFailed`): every call fails with it. */
   readonly failure?: EparaError | undefined;
   /**

@@ -331,11 +331,20 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     ]);
     clearTimeout(timer);
     if (!late) return void (await answered);
-    if (worker === this.#worker && !this.#closed) {
-      this.#o.logger.warn({ deviceId: this.id, key, waitMs }, 'device worker did not answer an unload: terminating it');
-      this.#onCrash(worker, `terminated: a run did not end within ${waitMs} ms while model ${key} was unloaded`, false);
-    }
+    if (worker === this.#worker) this.recycle(`a run did not end within ${waitMs} ms while model ${key} was unloaded`);
     await answered.catch(() => undefined); // failed with the worker's calls in flight
+  }
+
+  /**
+   * Terminates the worker — stuck in a call that never ends — and starts a new one with the device's models, as
+   * after a crash (its calls in flight fail `WORKER_CRASHED`, `workerCrashed` and `workerRestarted` follow), but
+   * not counted toward `maxRestarts`. Nothing happens on a device without a worker, closed or failed.
+   */
+  recycle(reason: string): void {
+    const worker = this.#worker;
+    if (worker === undefined || this.#closed || this.#failed) return;
+    this.#o.logger.warn({ deviceId: this.id, reason }, 'terminating a device worker that does not answer');
+    this.#onCrash(worker, `terminated: ${reason}`, false);
   }
 
   /**

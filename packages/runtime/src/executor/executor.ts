@@ -450,8 +450,9 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     // Queued items launch at once and finish. A run that never ends would hold the drain for ever: after the
     // devices' closeWaitMs the instance's models are unloaded at once, and a device that does not answer is
     // terminated and restarted (its calls in flight fail WORKER_CRASHED), which ends the drain.
+    const waitMs = this.#closeWaitMs(inst);
     const drained = inst.drain();
-    if (await settlesWithin(drained, this.#closeWaitMs(inst))) await inst.release();
+    if (await settlesWithin(drained, waitMs)) await inst.release({ waitMs });
     else {
       await inst.release({ waitMs: 0 });
       await drained;
