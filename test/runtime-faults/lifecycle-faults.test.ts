@@ -257,3 +257,58 @@ async function codeOfAll(p: Promise<unknown>): Promise<string> {
     (err: unknown) => (isEparaError(err) ? err.code : `untyped: ${String(err)}`),
   );
 }
+
+describe('aborts racing completion (onnxruntime-node)', () => {
+  let ex: Executor | undefined;
+  afterEach(async () => {
+    await ex?.close();
+    ex = undefined;
+  });
+
+  it('each request settles once: its own answer or ABORTED, one requestCompleted each, whenever the abort lands', async () => {
+    ex = createExecutor({ launchWhenIdle: true, devices: [{ id: 'cpu0' }], services: [addService({ maxBatch: 8 })] });
+    await ex.start();
+    const completed = new Map<number, number>();
+    let seen = 0;
+    ex.on('requestCompleted', () => void seen++);
+    const n = 400;
+    const controllers = Array.from({ length: n }, () => new AbortController());
+    const settled = Array.from({ length: n }, (_, i) =>
+      ex!.submit('add', item(i), { signal: controllers[i]!.signal }).then(
+        (out) => {
+          completed.set(i, (completed.get(i) ?? 0) + 1);
+          return first(out);
+        },
+        (err: unknown) => (isEparaError(err) ? err.code : `untyped: ${String(err)}`),
+      ),
+    );
+    // Aborts at every stage: at once, after a turn of the event loop, once batches are running, after answers.
+    for (let i = 0; i < n; i += 4) controllers[i]!.abort();
+    await new Promise((r) => setImmediate(r));
+    for (let i = 1; i < n; i += 4) controllers[i]!.abort();
+    await nextEvent(ex, 'batchCompleted');
+    for (let i = 2; i < n; i += 4) controllers[i]!.abort();
+    const outcomes = await Promise.all(settled);
+    for (let i = 3; i < n; i += 4) controllers[i]!.abort(); // too late: already answered
+    for (const [i, o] of outcomes.entries()) {
+      if (typeof o === 'number') expect(o).toBe(i + 1);
+      else expect(o).toBe('ABORTED');
+      if (i % 4 === 3) expect(o).toBe(i + 1);
+    }
+    expect(seen).toBe(n);
+    // Resubmitted without a signal, every one answers right.
+    expect(await Promise.all(Array.from({ length: n }, (_, i) => ex!.submit('add', item(i)).then(first)))).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+  }, 120_000);
+
+  it('a huge group aborted at once and resubmitted: every first submit is ABORTED or answered right, every resubmit answered right', async () => {
+    ex = createExecutor({ devices: [{ id: 'cpu0' }], services: [addService({ maxBatch: 16 })] });
+    await ex.start();
+    const n = 3000;
+    const group = new AbortController();
+    const firstRound = Array.from({ length: n }, (_, i) => ex!.submit('add', item(i), { signal: group.signal }).then(first, (err: unknown) => (isEparaError(err) ? err.code : `untyped: ${String(err)}`)));
+    group.abort();
+    const again = Array.from({ length: n }, (_, i) => ex!.submit('add', item(i)).then(first));
+    for (const [i, o] of (await Promise.all(firstRound)).entries()) expect([i + 1, 'ABORTED', 'OVERLOADED']).toContain(o);
+    expect(await Promise.all(again)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+  }, 120_000);
+});
