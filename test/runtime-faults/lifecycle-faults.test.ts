@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isEparaError, type NamedTensors } from '@epara/core';
-import { buildTinyCausalLm, createDevice, createExecutor, type DeviceHandle, type Executor } from '@epara/runtime';
+import { buildMlp, buildTinyCausalLm, createDevice, createExecutor, splitModel, type DeviceHandle, type Executor } from '@epara/runtime';
 import { codeOf, nextEvent } from '../runtime/helpers.js';
 import { addModel, addService, CRASH, faultyWorkerUrl, first, HANG, item, KV_CRASH_TOKEN } from './helpers.js';
 
@@ -311,4 +311,36 @@ describe('aborts racing completion (onnxruntime-node)', () => {
     for (const [i, o] of (await Promise.all(firstRound)).entries()) expect([i + 1, 'ABORTED', 'OVERLOADED']).toContain(o);
     expect(await Promise.all(again)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
   }, 120_000);
+});
+
+describe('an engine instance stuck in a run (onnxruntime-node)', () => {
+  let ex: Executor | undefined;
+  afterEach(async () => {
+    await ex?.close();
+    ex = undefined;
+  });
+
+  it('unload() of a pipeline whose first stage never ends settles after closeWaitMs, and the stuck request fails typed', async () => {
+    const mlp = buildMlp({ inputSize: 4, hidden: [8, 8], outputs: 2, seed: 3 });
+    const [stage0, stage1] = splitModel(mlp, { cutTensors: ['h1'] });
+    ex = createExecutor({
+      launchWhenIdle: true,
+      devices: [
+        { id: 'a', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0, closeWaitMs: 300 },
+        { id: 'b', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0, closeWaitMs: 300 },
+      ],
+      services: [{ id: 'mlp', model: { stages: [stage0!.bytes, stage1!.bytes] }, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 60_000 }, plan: { batchSize: 1 }, devices: ['a', 'b'] }],
+    });
+    await ex.start();
+    const row = (v: number): NamedTensors => ({ x: { type: 'float32', dims: [1, 4], data: new Float32Array([v, v, v, v]) } });
+    const before = await ex.submit('mlp', row(1));
+    const [inst] = ex.instances();
+    const stuck = codeOf(ex.submit('mlp', row(HANG)));
+    await new Promise((r) => setTimeout(r, 200)); // most likely in its first stage by then; queued, it fails CLOSED instead
+    await ex.unload(inst!.instanceId);
+    expect(['WORKER_CRASHED', 'CLOSED']).toContain(await stuck);
+    expect(ex.instances()).toEqual([]);
+    await ex.load({ serviceId: 'mlp' }, { deviceIds: ['a', 'b'] });
+    expect(await ex.submit('mlp', row(1))).toEqual(before);
+  }, 60_000);
 });
