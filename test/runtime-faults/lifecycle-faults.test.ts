@@ -158,6 +158,15 @@ describe('a device run given data of another type than the model input (onnxrunt
     expect(wrongType).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'x', expected: 'float32', actual: 'int32' } });
     const unknownInput = await d.run('add', { z: { type: 'float32', dims: [1, 4], data: new Float32Array(4) } }).catch((e: unknown) => e);
     expect(unknownInput).toMatchObject({ code: 'INVALID_INPUT' });
+    const bigints = await d.run('add', { x: { type: 'float32', dims: [1, 4], data: new BigInt64Array(4) as unknown as Float32Array } }).catch((e: unknown) => e);
+    expect(bigints).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'x', expected: 'float32', actual: 'BigInt64Array' } });
+    const rank = await d.run('add', { x: { type: 'float32', dims: [4], data: new Float32Array(4) } }).catch((e: unknown) => e);
+    expect(rank).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'x' } });
+    const fixedDim = await d.run('add', { x: { type: 'float32', dims: [1, 5], data: new Float32Array(5) } }).catch((e: unknown) => e);
+    expect(fixedDim).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'x' } });
+    // Through the batch path too.
+    const batched = await d.runBatch!('add', [{ x: { type: 'float32', dims: [1, 4], data: new Int32Array(4) as unknown as Float32Array } }], { x: 0 }).catch((e: unknown) => e);
+    expect(batched).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'x' } });
     // The device still serves right answers.
     expect(Array.from((await d.run('add', { x: { type: 'float32', dims: [1, 4], data: new Float32Array([1, 2, 3, 4]) } }))['y']!.data as Float32Array)).toEqual([2, 3, 4, 5]);
   }, 60_000);

@@ -158,6 +158,13 @@ function feedsError(key: string, session: BackendSession, feeds: NamedTensors): 
     if (Array.isArray(t.dims) && t.dims.every((d) => Number.isInteger(d) && d >= 0) && (t.data as ArrayLike<unknown>).length !== t.dims.reduce((a, b) => a * b, 1)) {
       return bad(io.name, `input '${io.name}' holds ${(t.data as ArrayLike<unknown>).length} values for dims [${t.dims.join(', ')}]`);
     }
+    if (io.anyRank || !Array.isArray(t.dims)) continue;
+    const shape = `[${io.dims.join(', ')}]`;
+    if (t.dims.length !== io.dims.length) return bad(io.name, `input '${io.name}' has rank ${t.dims.length} (dims [${t.dims.join(', ')}]), the model takes ${shape}`, { expected: shape, actual: t.dims });
+    for (let i = 0; i < io.dims.length; i++) {
+      const d = io.dims[i];
+      if (typeof d === 'number' && d >= 0 && t.dims[i] !== d) return bad(io.name, `input '${io.name}' dim ${i} is ${t.dims[i]}, the model takes ${shape}`, { expected: shape, actual: t.dims });
+    }
   }
   return undefined;
 }
