@@ -138,6 +138,15 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     for (const c of await Promise.all(submits)) expect(['resolved', 'CLOSED']).toContain(c);
     expect(await codeOf(ex.load({ serviceId: 'add' }, { deviceIds: ['cpu0'] }))).toBe('CLOSED');
   }, 60_000);
+
+  it('unload() racing close(): both end, every queued request settles', async () => {
+    ex = createExecutor({ devices: [{ id: 'cpu0' }], services: [addService()] });
+    await ex.start();
+    const [inst] = ex.instances();
+    const submits = Array.from({ length: 30 }, (_, i) => codeOf(ex!.submit('add', item(i))));
+    await Promise.all([ex.unload(inst!.instanceId), ex.close(), ex.unload(inst!.instanceId)]);
+    for (const c of await Promise.all(submits)) expect(['resolved', 'CLOSED']).toContain(c);
+  }, 60_000);
 });
 
 describe('a device run given data of another type than the model input (onnxruntime-node)', () => {

@@ -424,10 +424,14 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   }
 
   /**
-   * Drains an instance (no new work; queued and running items finish) and frees it.
+   * Drains an instance (no new work; queued and running items finish) and frees it. Ends within about its devices'
+   * `closeWaitMs` even if a run never ends (see docs/runtime.md); stops a load of the id under way; once
+   * the executor closes, resolves when the close has ended.
    * @throws EparaError `NO_INSTANCE` for an unknown id.
    */
   async unload(instanceId: string, _options: { signal?: AbortSignalLike } = {}): Promise<void> {
+    // Racing close(): every instance goes with it; this unload ends when the close does.
+    if (this.#closing) return void (await this.#closing);
     const unloading = this.#unloads.get(instanceId);
     if (unloading) return unloading;
     const loading = this.#loads.get(instanceId);
