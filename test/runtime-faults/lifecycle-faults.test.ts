@@ -82,6 +82,22 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     expect(first(await ex.submit('add', item(1)))).toBe(2);
   }, 60_000);
 
+  it('load() with a null signal, a signal-like object, or one the caller aborts mid-load: loaded, loaded, ABORTED — always typed', async () => {
+    ex = createExecutor({ devices: [{ id: 'cpu0' }], services: [addService({ devices: undefined })] });
+    await ex.start();
+    await ex.load({ serviceId: 'add' }, { deviceIds: ['cpu0'], instanceId: 'n', signal: null as unknown as undefined });
+    const listeners = new Set<() => void>();
+    const like = { aborted: false, addEventListener: (_: 'abort', l: () => void) => void listeners.add(l), removeEventListener: (_: 'abort', l: () => void) => void listeners.delete(l) };
+    await ex.load({ serviceId: 'add' }, { deviceIds: ['cpu0'], instanceId: 'l', signal: like });
+    expect(listeners.size).toBe(0); // let go once the load ended
+    const caller = new AbortController();
+    const aborted = codeOf(ex.load({ serviceId: 'add' }, { deviceIds: ['cpu0'], instanceId: 'c', signal: caller.signal }));
+    caller.abort();
+    expect(await aborted).toBe('ABORTED');
+    expect(ex.instances().map((i) => i.instanceId).sort()).toEqual(['l', 'n']);
+    expect(first(await ex.submit('add', item(1)))).toBe(2);
+  }, 60_000);
+
   it('two concurrent loads under one instance id: one succeeds, the other is refused INVALID_OPTIONS, and one instance serves', async () => {
     ex = createExecutor({ devices: [{ id: 'cpu0' }], services: [addService({ devices: undefined })] });
     await ex.start();

@@ -329,7 +329,11 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     const held: DeviceSlot[] = [];
     // What stops the load: the caller's signal, or an unload of its id.
     const stop = new AbortController();
-    const signal = options.signal === undefined ? stop.signal : AbortSignal.any([options.signal as AbortSignal, stop.signal]);
+    const caller = options.signal ?? undefined; // an AbortSignal or one like it (checked above)
+    const forward = (): void => stop.abort(caller?.reason);
+    if (caller?.aborted) forward();
+    else caller?.addEventListener('abort', forward);
+    const signal = stop.signal;
     let settle!: () => void;
     this.#loads.set(instanceId, { stop, settled: new Promise<void>((resolve) => (settle = resolve)) });
     try {
@@ -351,8 +355,9 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     } catch (err) {
       for (const s of held) s.ledger.release(instanceId);
       this.#removeInstance(instanceId); // the id was this load's (see #loads): no other instance holds it
-      throw stop.signal.aborted && !(options.signal as AbortSignal | undefined)?.aborted ? unloadedWhileLoading(instanceId) : err;
+      throw stop.signal.aborted && !caller?.aborted ? unloadedWhileLoading(instanceId) : err;
     } finally {
+      caller?.removeEventListener('abort', forward);
       this.#loads.delete(instanceId);
       settle();
     }
