@@ -35,3 +35,5 @@ export function addService(over: Partial<ExecutorServiceOptions> = {}): Executor
 export const faultyWorkerUrl = new URL('./fixtures/faulty-device-worker.mjs', import.meta.url);
 export const CRASH = -99;
 export const HANG = -77;
+/** A prompt token that makes {@link faultyWorkerUrl}'s worker exit when a generation prefill holds it. */
+export const KV_CRASH_TOKEN = 37;

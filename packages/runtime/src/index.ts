@@ -66,6 +66,7 @@ export type {
   DeviceHandle,
   DeviceOptions,
   DeviceEvents,
+  DeviceFailedEvent,
   DeviceFellBackEvent,
   WorkerCrashedEvent,
   WorkerRestartedEvent,

@@ -102,6 +102,18 @@ export interface WorkerRestartedEvent {
   readonly warmedSizes: number;
 }
 
+/**
+ * Payload of `deviceFailed`: the worker crashed more than `maxRestarts` times in a row and the device gave up.
+ * Every call made to it from then on fails at once with `error` (`WORKER_CRASHED`).
+ */
+export interface DeviceFailedEvent {
+  readonly deviceId: string;
+  /** Consecutive crashes without a successful run. */
+  readonly crashes: number;
+  readonly reason: string;
+  readonly error: EparaError;
+}
+
 /** Runs one warm-up run on the restarting worker (outputs unread); see {@link DeviceHandle.warmAfterRestart}. */
 export type RestartWarmRun = (feeds: NamedTensors, options: { outputNames?: readonly string[] }) => Promise<unknown>;
 
@@ -110,6 +122,7 @@ export interface DeviceEvents {
   deviceFellBack: [DeviceFellBackEvent];
   workerCrashed: [WorkerCrashedEvent];
   workerRestarted: [WorkerRestartedEvent];
+  deviceFailed: [DeviceFailedEvent];
 }
 
 /**
@@ -163,8 +176,20 @@ export interface DeviceHandle extends EventEmitter<DeviceEvents> {
    * loaded again.
    */
   warmAfterRestart?(key: string, warm: (run: RestartWarmRun) => Promise<number>): void;
-  /** Frees a model. Unknown keys are ignored. */
-  unloadModel(key: string): Promise<void>;
+  /**
+   * Frees a model. Unknown keys are ignored. The worker frees it once the calls sent before are done; if it has
+   * not answered after `waitMs` (default: the device's `closeWaitMs`) — a run that never ends — the worker is
+   * terminated and restarted with the device's other models (its calls in flight fail `WORKER_CRASHED`, as in a
+   * crash), so that an unload always ends.
+   */
+  unloadModel(key: string, options?: { waitMs?: number }): Promise<void>;
+  /**
+   * Terminates the worker, stuck in a call that never ends, and restarts it with the device's models (calls in
+   * flight fail `WORKER_CRASHED`); not counted toward `maxRestarts`. Devices made by `createDevice`.
+   */
+  recycle?(reason: string): void;
+  /** Set once the device gave up restarting its worker (`deviceFailed`): every call fails with it. */
+  readonly failure?: EparaError | undefined;
   /**
    * Refuses new calls (`CLOSED`), lets the run in progress finish (its caller gets the answer; at most
    * `closeWaitMs`), fails every other pending call with `CLOSED` and ends the worker. Idempotent.

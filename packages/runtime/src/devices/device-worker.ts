@@ -86,7 +86,9 @@ async function run(req: Extract<DeviceRequest, { op: 'run' }>, into?: NamedTenso
   try {
     outputs = await session.run(feeds, req.outputNames);
   } catch (err) {
-    throw new EparaError('MODEL_ERROR', `model ${req.key} failed: ${message(err)}`, { key: req.key }, { cause: err });
+    // Read only once the run failed (nothing is checked on the way in): feeds the model does not take are the
+    // caller's error, not the model's.
+    throw feedsError(req.key, session, feeds) ?? new EparaError('MODEL_ERROR', `model ${req.key} failed: ${message(err)}`, { key: req.key }, { cause: err });
   }
   const runMs = performance.now() - start;
   // The model runs, but not into pre-allocated outputs (its declared output dims are not what it produces).
@@ -115,6 +117,56 @@ async function runIntoSlab(session: BackendSession, feeds: NamedTensors, slab: A
     slabOutputsChecked.add(session);
   }
   return { outputs: {}, runMs, inSlab: true };
+}
+
+/** Typed-array class of each element type (what onnxruntime-node takes for it). */
+const ARRAY_CLASS: Readonly<Record<string, string>> = {
+  float32: 'Float32Array',
+  float64: 'Float64Array',
+  float16: 'Uint16Array',
+  int8: 'Int8Array',
+  int16: 'Int16Array',
+  int32: 'Int32Array',
+  int64: 'BigInt64Array',
+  uint8: 'Uint8Array',
+  bool: 'Uint8Array',
+  uint16: 'Uint16Array',
+  uint32: 'Uint32Array',
+  uint64: 'BigUint64Array',
+  string: 'Array',
+};
+
+/**
+ * Why the model cannot take `feeds` as given (`INVALID_INPUT`, naming the input, what it expects and what it got):
+ * an input it does not have, one missing, another element type, data of another class than the type says, or as
+ * many values as the dims do not hold. `undefined` when the feeds look right (the model itself failed).
+ */
+function feedsError(key: string, session: BackendSession, feeds: NamedTensors): EparaError | undefined {
+  const bad = (input: string, msg: string, more: Record<string, unknown> = {}): EparaError => new EparaError('INVALID_INPUT', `model ${key}: ${msg}`, { key, input, ...more });
+  const declared = new Map(session.inputs.map((io) => [io.name, io]));
+  for (const name of Object.keys(feeds)) if (!declared.has(name)) return bad(name, `input '${name}' is not an input of the model (${[...declared.keys()].join(', ')})`);
+  for (const io of session.inputs) {
+    if (io.nonTensor !== undefined) continue;
+    const t = feeds[io.name];
+    if (t === undefined) return bad(io.name, `input '${io.name}' is missing`);
+    if (t.type !== io.type) return bad(io.name, `input '${io.name}' is ${io.type}, given ${String(t.type)}`, { expected: io.type, actual: t.type });
+    const want = ARRAY_CLASS[io.type];
+    const got = (t.data as { constructor?: { name?: string } } | undefined)?.constructor?.name;
+    if (want !== undefined && got !== want && !(want === 'Uint8Array' && t.data instanceof Uint8Array)) {
+      return bad(io.name, `input '${io.name}' is ${io.type} (${want}), given ${got ?? typeof t.data} data`, { expected: io.type, actual: got ?? typeof t.data });
+    }
+    if (Array.isArray(t.dims) && t.dims.every((d) => Number.isInteger(d) && d >= 0) && (t.data as ArrayLike<unknown>).length !== t.dims.reduce((a, b) => a * b, 1)) {
+      return bad(io.name, `input '${io.name}' holds ${(t.data as ArrayLike<unknown>).length} values for dims [${t.dims.join(', ')}]`);
+    }
+    if (io.anyRank || !Array.isArray(t.dims)) continue;
+    const shape = `[${io.dims.join(', ')}]`;
+    if (t.dims.length !== io.dims.length) return bad(io.name, `input '${io.name}' has rank ${t.dims.length} (dims [${t.dims.join(', ')}]), the model takes ${shape}`, { expected: shape, actual: t.dims });
+    for (let i = 0; i < io.dims.length; i++) {
+      const d = io.dims[i];
+      if (typeof d === 'number' && d >= 0 && t.dims[i] !== d) return bad(io.name, `input '${io.name}' dim ${i} is ${t.dims[i]}, the model takes ${shape}`, { expected: shape, actual: t.dims });
+    }
+  }
+  return undefined;
 }
 
 function sameData(result: NamedTensors, into: NamedTensors): boolean {

@@ -303,13 +303,48 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     if (this.#models.has(key)) this.#warm.set(key, warm);
   }
 
-  async unloadModel(key: string): Promise<void> {
+  get failure(): EparaError | undefined {
+    return this.#failed;
+  }
+
+  async unloadModel(key: string, options: { waitMs?: number } = {}): Promise<void> {
     this.#models.delete(key);
     this.#lost.delete(key);
     this.#warm.delete(key);
     this.#plans.forget(key);
     if (this.#closed || this.#failed) return;
-    await this.#call({ op: 'unload', key }, NO_TRANSFER);
+    if (this.#worker === undefined) return; // never started, or gone: nothing is loaded there
+    const restarting = this.#restarting;
+    const worker = this.#worker;
+    const answered = this.#call({ op: 'unload', key }, NO_TRANSFER);
+    // A restart's reloads and warm-ups answer in their own time (each bounded by its own call); otherwise the
+    // worker answers the unload once the calls sent before it are done, and one that never does is stuck in a run.
+    if (restarting) return void (await answered);
+    const waitMs = options.waitMs ?? this.#o.closeWaitMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = await Promise.race([
+      answered.then(
+        () => false,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), waitMs))),
+    ]);
+    clearTimeout(timer);
+    if (!late) return void (await answered);
+    if (worker === this.#worker) this.recycle(`a run did not end within ${waitMs} ms while model ${key} was unloaded`);
+    await answered.catch(() => undefined); // failed with the worker's calls in flight
+  }
+
+  /**
+   * Terminates the worker — stuck in a call that never ends — and starts a new one with the device's models, as
+   * after a crash (its calls in flight fail `WORKER_CRASHED`, `workerCrashed` and `workerRestarted` follow), but
+   * not counted toward `maxRestarts`. Nothing happens on a device without a worker, closed or failed.
+   */
+  recycle(reason: string): void {
+    const worker = this.#worker;
+    if (worker === undefined || this.#closed || this.#failed) return;
+    this.#o.logger.warn({ deviceId: this.id, reason }, 'terminating a device worker that does not answer');
+    this.#onCrash(worker, `terminated: ${reason}`, false);
   }
 
   /**
@@ -470,7 +505,11 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     return this.#slabAnswer(p, msg.runMs, splitSlabOutputs(slab, p.slabOutputs!, p.known!, p.count));
   }
 
-  #onCrash(worker: Worker, reason: string): void {
+  /**
+   * The worker is gone (or is being terminated: `counted` false, a stuck run an unload gave up on, which is no
+   * crash of the model's): its calls fail, and a new worker takes the models, unless it crashed too often.
+   */
+  #onCrash(worker: Worker, reason: string, counted = true): void {
     if (worker !== this.#worker || this.#closed) return;
     this.#worker = undefined;
     void worker.terminate();
@@ -480,11 +519,13 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     this.#rejectAll(new EparaError('WORKER_CRASHED', `device ${this.id}: ${reason}`, { deviceId: this.id, reason }));
     this.#o.logger.error({ deviceId: this.id, reason, failedCalls }, 'device worker crashed');
     this.emit('workerCrashed', { deviceId: this.id, reason, failedCalls });
-    this.#consecutiveCrashes++;
+    if (counted) this.#consecutiveCrashes++;
     if (this.#consecutiveCrashes > this.#o.maxRestarts) {
-      this.#failed = new EparaError('WORKER_CRASHED', `device ${this.id} failed: its worker crashed ${this.#consecutiveCrashes} times in a row`, {
-        deviceId: this.id,
-      });
+      const crashes = this.#consecutiveCrashes;
+      const failure = new EparaError('WORKER_CRASHED', `device ${this.id} failed: its worker crashed ${crashes} times in a row`, { deviceId: this.id, reason: 'device-failed', crashes });
+      this.#failed = failure;
+      this.#o.logger.error({ deviceId: this.id, crashes }, 'device gave up restarting its worker');
+      this.emit('deviceFailed', { deviceId: this.id, crashes, reason, error: failure });
       return;
     }
     this.#restarting = true;

@@ -283,8 +283,8 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     return this.model.drain();
   }
 
-  release(): Promise<void> {
-    return this.model.unloadModels();
+  release(options?: { waitMs?: number }): Promise<void> {
+    return this.model.unloadModels(options);
   }
 
   async close(reason: EparaError): Promise<void> {

@@ -13,6 +13,8 @@ export interface DeviceSlot {
   readonly deviceKind: string;
   fellBack: boolean;
   restarts: number;
+  /** The device gave up restarting its worker (`deviceFailed`). */
+  failed: boolean;
 }
 
 type Emit = <K extends keyof ExecutorEvents>(event: K, payload: ExecutorEvents[K][0]) => void;
@@ -49,12 +51,16 @@ export function createDeviceSlot(
       listening('batchDispatched') &&
       emit('batchDispatched', { instanceId: i.lane.id, serviceId: i.lane.serviceId, deviceId: i.deviceId, size: i.items.length, expectedMs: i.expectedMs, at: i.at, plannedStart: i.plannedStart }),
   });
-  const slot: DeviceSlot = { handle, scheduler, ledger: new MemoryLedger(d.id, handle.memoryBytes), deviceKind: d.deviceKind, fellBack: false, restarts: 0 };
+  const slot: DeviceSlot = { handle, scheduler, ledger: new MemoryLedger(d.id, handle.memoryBytes), deviceKind: d.deviceKind, fellBack: false, restarts: 0, failed: false };
   handle.on('deviceFellBack', (e) => {
     slot.fellBack = true;
     emit('deviceFellBack', e);
   });
   handle.on('workerCrashed', (e) => emit('workerCrashed', e));
+  handle.on('deviceFailed', (e) => {
+    slot.failed = true;
+    emit('deviceFailed', e);
+  });
   handle.on('workerRestarted', (e) => {
     slot.restarts = e.restarts;
     emit('workerRestarted', e);

@@ -1,4 +1,4 @@
-import type { InstanceInfo, InstanceStatus, NamedTensors, ParallelPlan } from '@epara/core';
+import { toEparaError, type InstanceInfo, type InstanceStatus, type NamedTensors, type ParallelPlan } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { ServiceEngine } from './service-engine.js';
 import type { GenerationEngine } from '../generation/generation-engine.js';
@@ -39,7 +39,17 @@ export class EngineInstance implements ExecutorInstance {
   readonly streams = undefined;
 
   submit(inputs: NamedTensors, o: InstanceSubmitOptions): Promise<NamedTensors> {
-    return this.engine.submit(inputs, { deadline: o.deadline, priority: o.priority, ...(o.signal ? { signal: o.signal } : {}) });
+    // Whatever an engine throws or rejects with reaches the caller as an EparaError (a host's engine may fail
+    // with a plain Error; `INTERNAL` then).
+    let done: Promise<NamedTensors>;
+    try {
+      done = this.engine.submit(inputs, { deadline: o.deadline, priority: o.priority, ...(o.signal ? { signal: o.signal } : {}) });
+    } catch (err) {
+      return Promise.reject(toEparaError(err, 'INTERNAL'));
+    }
+    return done.then(undefined, (err: unknown) => {
+      throw toEparaError(err, 'INTERNAL');
+    });
   }
 
   estimate(now: number): number {
@@ -55,8 +65,24 @@ export class EngineInstance implements ExecutorInstance {
     return Promise.resolve();
   }
 
-  release(): Promise<void> {
-    return this.engine.close();
+  /**
+   * Closes the engine, which finishes its work in flight. A device that does not answer within `waitMs` — a call
+   * that never ends — is terminated and restarted (`DeviceHandle.recycle`): the stuck call fails and the close ends.
+   */
+  async release(options: { waitMs?: number } = {}): Promise<void> {
+    const closed = this.engine.close();
+    if (options.waitMs === undefined) return closed;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = await Promise.race([
+      closed.then(
+        () => false,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), options.waitMs))),
+    ]);
+    clearTimeout(timer);
+    if (late) for (const d of this.devices) d.recycle?.(`instance ${this.id} did not close within ${options.waitMs} ms while it was unloaded`);
+    return closed;
   }
 
   close(): Promise<void> {

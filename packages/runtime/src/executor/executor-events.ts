@@ -1,5 +1,5 @@
 import type { EparaErrorCode, InstanceInfo, TraceContext } from '@epara/core';
-import type { DeviceFellBackEvent, WorkerCrashedEvent, WorkerRestartedEvent } from '../devices/device-port.js';
+import type { DeviceFailedEvent, DeviceFellBackEvent, WorkerCrashedEvent, WorkerRestartedEvent } from '../devices/device-port.js';
 
 /** A batch (or pack) left for a device. */
 export interface BatchDispatchedEvent {
@@ -74,8 +74,11 @@ export interface RequestCompletedEvent {
 /** Instance lifecycle change (make-before-break). */
 export interface InstanceChangedEvent {
   readonly instance: InstanceInfo;
-  /** `unloaded` when it is gone. */
-  readonly status: InstanceInfo['status'] | 'unloaded';
+  /**
+   * `unloaded` when it is gone; `failed` when a device under it gave up restarting its worker (`deviceFailed`):
+   * the instance is then unloaded (`draining`, `unloaded` follow).
+   */
+  readonly status: InstanceInfo['status'] | 'unloaded' | 'failed';
 }
 
 /** Typed events of an executor (eventemitter3 object map). */
@@ -88,4 +91,5 @@ export interface ExecutorEvents {
   deviceFellBack: [DeviceFellBackEvent];
   workerCrashed: [WorkerCrashedEvent];
   workerRestarted: [WorkerRestartedEvent];
+  deviceFailed: [DeviceFailedEvent];
 }

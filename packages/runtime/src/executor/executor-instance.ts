@@ -73,8 +73,11 @@ export interface ExecutorInstance {
   stats(): InstanceStats | undefined;
   /** Takes no new work; resolves when queued and running work has finished (unload). */
   drain(): Promise<void>;
-  /** Frees the instance's models on its devices (after `drain`). */
-  release(): Promise<void>;
+  /**
+   * Frees the instance's models on its devices (after `drain`); `waitMs` bounds the wait for a device's answer
+   * (see `DeviceHandle.unloadModel`).
+   */
+  release(options?: { waitMs?: number }): Promise<void>;
   /** Executor shutdown: rejects queued work with `reason`, lets running work finish. */
   close(reason: EparaError): Promise<void>;
 }

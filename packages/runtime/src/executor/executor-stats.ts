@@ -33,6 +33,8 @@ export interface DeviceStats {
   /** True when a `cuda` device runs on the CPU after a provider failure. */
   readonly fellBack: boolean;
   readonly restarts: number;
+  /** True once the device gave up restarting its worker after `maxRestarts` crashes in a row (`deviceFailed`). */
+  readonly failed: boolean;
   readonly batches: number;
   readonly busyMs: number;
   /** Busy fraction since the executor started. */
@@ -88,6 +90,7 @@ export function buildStats(o: {
       provider: d.handle.provider,
       fellBack: d.fellBack,
       restarts: d.restarts,
+      failed: d.failed,
       batches: counters.batches,
       busyMs: counters.busyMs,
       utilization: Math.min(1, counters.busyMs / elapsed),

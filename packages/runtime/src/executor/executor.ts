@@ -17,6 +17,7 @@ import {
 } from '@epara/core';
 import { checkSignal, signalError } from '@epara/core/internal';
 import type { DeviceHandle } from '../devices/device-port.js';
+import { DEFAULT_DEVICE_OPTIONS } from '../devices/device-options.js';
 import type { ItemDone, WorkItem } from '../batching/work-item.js';
 import type { ExecutorStream } from '../streams/executor-stream.js';
 import { openServiceStream } from '../streams/open-service-stream.js';
@@ -61,6 +62,13 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   readonly #startedAt: number;
   /** What `submit` hands its instance (refilled per request, read at once: see {@link InstanceSubmitOptions}). */
   readonly #submitOptions: { -readonly [K in keyof InstanceSubmitOptions]: InstanceSubmitOptions[K] } = { deadline: 0, priority: 0, signal: undefined, trace: undefined, now: 0 };
+  /**
+   * Loads under way by instance id, each with what stops it: an id is taken from the load's start (a second load
+   * of it is refused), and `unload(id)` of a loading instance stops its load.
+   */
+  readonly #loads = new Map<string, { readonly stop: AbortController; readonly settled: Promise<unknown> }>();
+  /** Unloads under way by instance id: a second `unload` of one waits for the first. */
+  readonly #unloads = new Map<string, Promise<void>>();
   #seq = 0;
   #nextInstance = 1;
   #nextStream = 1;
@@ -77,15 +85,32 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   }
 
   #addDevice(d: ResolvedExecutorOptions['devices'][number]): void {
-    this.#devices.set(
-        d.id,
-        createDeviceSlot(
-          d,
-          this.#o,
-          (event, payload) => (this.emit as (e: string, p: unknown) => boolean)(event, payload),
-          (event) => this.listenerCount(event) > 0,
-        ),
-      );
+    const slot = createDeviceSlot(
+      d,
+      this.#o,
+      (event, payload) => (this.emit as (e: string, p: unknown) => boolean)(event, payload),
+      (event) => this.listenerCount(event) > 0,
+    );
+    this.#devices.set(d.id, slot);
+    slot.handle.on('deviceFailed', (e) => this.#deviceFailed(e.deviceId));
+  }
+
+  /**
+   * A device gave up restarting its worker: every instance on it is taken out of service — `instanceChanged`
+   * with status `failed`, then unloaded as usual (its queued requests fail at once with the device's
+   * `WORKER_CRASHED`) — so that nothing routes to it, readiness says so, and submits fail at once (`NO_INSTANCE`)
+   * instead of waiting for their deadlines.
+   */
+  #deviceFailed(deviceId: string): void {
+    if (this.#closing) return;
+    const now = this.#o.clock.now();
+    for (const inst of [...this.#instances.values()]) {
+      if (inst.status !== 'ready') continue; // a loading one fails its load; a draining one is on its way out
+      const info = inst.info(now);
+      if (!(info.deviceIds ?? []).includes(deviceId)) continue;
+      this.emit('instanceChanged', { instance: { ...info, status: 'draining' }, status: 'failed' });
+      this.unload(inst.id).catch((err: unknown) => this.#o.logger.error({ instanceId: inst.id, err }, 'could not unload an instance of a failed device'));
+    }
   }
 
   /** Loads every service that names `devices`. Idempotent. */
@@ -295,23 +320,46 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     if (usesBuiltinEngine(service) && merged.devices === undefined) merged.devices = builtinDeviceCount(service);
     const slots = chooseDevices(this.#devices, merged, options.deviceIds);
     const instanceId = options.instanceId ?? `${service.id}@${this.#nextInstance++}`;
-    if (this.#instances.has(instanceId)) invalidOption('instanceId', instanceId, 'unused');
+    if (this.#instances.has(instanceId) || this.#loads.has(instanceId) || this.#unloads.has(instanceId)) invalidOption('instanceId', instanceId, 'unused');
+    for (const s of slots) {
+      const failure = s.handle.failure;
+      if (failure !== undefined) throw failure; // the device gave up its worker (WORKER_CRASHED)
+    }
     const declared = service.memoryBytes ?? merged.memoryPerDeviceBytes ?? 0;
     const held: DeviceSlot[] = [];
+    // What stops the load: the caller's signal, or an unload of its id.
+    const stop = new AbortController();
+    const caller = options.signal ?? undefined; // an AbortSignal or one like it (checked above)
+    const forward = (): void => stop.abort(caller?.reason);
+    if (caller?.aborted) forward();
+    else caller?.addEventListener('abort', forward);
+    const signal = stop.signal;
+    let settle!: () => void;
+    this.#loads.set(instanceId, { stop, settled: new Promise<void>((resolve) => (settle = resolve)) });
     try {
       for (const s of slots) {
         s.ledger.hold(instanceId, declared);
         held.push(s);
       }
-      const inst = service.engine || usesBuiltinEngine(service) ? await this.#loadEngine(service, instanceId, slots, merged, options) : await this.#loadModel(service, instanceId, slots, merged, declared, options);
+      const o = { ...options, signal };
+      const inst = service.engine || usesBuiltinEngine(service) ? await this.#loadEngine(service, instanceId, slots, merged, o) : await this.#loadModel(service, instanceId, slots, merged, declared, o);
+      if (stop.signal.aborted) {
+        await inst.release().catch(() => undefined);
+        this.#removeInstance(instanceId, inst);
+        throw unloadedWhileLoading(instanceId);
+      }
       // The sample it loaded on becomes the service's, unless the service was redefined meanwhile.
       if (service !== registered && this.#services.get(service.id) === registered) this.#services.set(service.id, service);
       this.emit('instanceChanged', { instance: inst.info(this.#o.clock.now()), status: 'ready' });
       return inst.info(this.#o.clock.now());
     } catch (err) {
       for (const s of held) s.ledger.release(instanceId);
-      this.#removeInstance(instanceId);
-      throw err;
+      this.#removeInstance(instanceId); // the id was this load's (see #loads): no other instance holds it
+      throw stop.signal.aborted && !caller?.aborted ? unloadedWhileLoading(instanceId) : err;
+    } finally {
+      caller?.removeEventListener('abort', forward);
+      this.#loads.delete(instanceId);
+      settle();
     }
   }
 
@@ -381,20 +429,54 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   }
 
   /**
-   * Drains an instance (no new work; queued and running items finish) and frees it.
+   * Drains an instance (no new work; queued and running items finish) and frees it. Ends within about its devices'
+   * `closeWaitMs` even if a run never ends (see docs/runtime.md); stops a load of the id under way; once
+   * the executor closes, resolves when the close has ended.
    * @throws EparaError `NO_INSTANCE` for an unknown id.
    */
   async unload(instanceId: string, _options: { signal?: AbortSignalLike } = {}): Promise<void> {
+    // Racing close(): every instance goes with it; this unload ends when the close does.
+    if (this.#closing) return void (await this.#closing);
+    const unloading = this.#unloads.get(instanceId);
+    if (unloading) return unloading;
+    const loading = this.#loads.get(instanceId);
+    if (loading) {
+      // Stopped where it is: the load rejects ABORTED and leaves nothing behind; the id is free once it has.
+      loading.stop.abort();
+      await loading.settled;
+      return;
+    }
     const inst = this.#instances.get(instanceId);
     if (!inst) throw new EparaError('NO_INSTANCE', `no instance ${instanceId}`, { instanceId });
-    if (inst.status === 'draining') return;
+    const done = this.#unload(instanceId, inst).finally(() => this.#unloads.delete(instanceId));
+    this.#unloads.set(instanceId, done);
+    return done;
+  }
+
+  async #unload(instanceId: string, inst: ExecutorInstance): Promise<void> {
     inst.status = 'draining';
     this.emit('instanceChanged', { instance: inst.info(this.#o.clock.now()), status: 'draining' });
-    await inst.drain();
-    await inst.release();
+    // Queued items launch at once and finish. A run that never ends would hold the drain for ever: after the
+    // devices' closeWaitMs the instance's models are unloaded at once, and a device that does not answer is
+    // terminated and restarted (its calls in flight fail WORKER_CRASHED), which ends the drain.
+    const waitMs = this.#closeWaitMs(inst);
+    const drained = inst.drain();
+    if (await settlesWithin(drained, waitMs)) await inst.release({ waitMs });
+    else {
+      await inst.release({ waitMs: 0 });
+      await drained;
+    }
     for (const d of this.#devices.values()) d.ledger.release(instanceId);
-    this.#removeInstance(instanceId);
+    this.#removeInstance(instanceId, inst);
     this.emit('instanceChanged', { instance: inst.info(this.#o.clock.now()), status: 'unloaded' });
+  }
+
+  /** The longest `closeWaitMs` of an instance's devices. */
+  #closeWaitMs(inst: ExecutorInstance): number {
+    const ids = new Set(inst.info(this.#o.clock.now()).deviceIds ?? []);
+    let ms = 0;
+    for (const d of this.#o.devices) if (ids.has(d.id)) ms = Math.max(ms, d.closeWaitMs ?? DEFAULT_DEVICE_OPTIONS.closeWaitMs);
+    return ms;
   }
 
   instances(): readonly InstanceInfo[] {
@@ -520,9 +602,10 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     else list.push(inst);
   }
 
-  #removeInstance(instanceId: string): void {
+  /** Forgets an instance (`only`: if it is still that one — an id may be taken again once freed). */
+  #removeInstance(instanceId: string, only?: ExecutorInstance): void {
     const inst = this.#instances.get(instanceId);
-    if (inst === undefined) return;
+    if (inst === undefined || (only !== undefined && inst !== only)) return;
     this.#instances.delete(instanceId);
     const list = this.#byService.get(inst.serviceId) ?? NO_INSTANCES;
     const at = list.indexOf(inst);
@@ -532,6 +615,25 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
 }
 
 const NO_INSTANCES: ExecutorInstance[] = [];
+function unloadedWhileLoading(instanceId: string): EparaError {
+  return new EparaError('ABORTED', `instance ${instanceId} was unloaded while it loaded`, { instanceId, reason: 'unloaded' });
+}
+
+/** Whether `p` settles within `ms` (real time: a device's `closeWaitMs` is real time too). */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** `submit`'s options when none are given (no object per call). */
 const NO_OPTIONS: LocalSubmitOptions = Object.freeze({});

@@ -41,6 +41,8 @@ export class ModelInstance implements Lane {
   #loaded: LoadedInstance | undefined;
   readonly #arrivals = new ArrivalRate();
   #idle: (() => void) | undefined;
+  /** Settles when the drain's queue and runs are done (shared by every `drain` caller). */
+  #drained: Promise<void> | undefined;
 
   constructor(c: ModelInstanceContext) {
     this.#c = c;
@@ -291,13 +293,15 @@ export class ModelInstance implements Lane {
     this.status = 'draining';
     for (const s of this.#c.schedulers) s.pump();
     if (this.#runner.inFlight === 0 && this.queue.size === 0) return;
-    await new Promise<void>((resolve) => (this.#idle = resolve));
+    // One promise for every waiter (an unload and a close racing it): a second waiter must not replace the first.
+    this.#drained ??= new Promise<void>((resolve) => (this.#idle = resolve));
+    await this.#drained;
   }
 
   /** Detaches from the devices and frees the model on each. */
-  async unloadModels(): Promise<void> {
+  async unloadModels(options?: { waitMs?: number }): Promise<void> {
     for (const s of this.#c.schedulers) s.detach(this);
-    await Promise.all(this.devices.map((d) => d.unloadModel(this.id).catch(() => undefined)));
+    await Promise.all(this.devices.map((d) => d.unloadModel(this.id, options).catch(() => undefined)));
   }
 
   /** Items/s currently directed here (recent requests plus streams). */

@@ -34,9 +34,19 @@ export function createGenerationService(engine: GenerationEngine, options: Gener
   let promptTokens = options.typicalPromptTokens ?? 16;
   return {
     async submit(inputs: NamedTensors, o: EngineSubmitOptions): Promise<NamedTensors> {
-      const t = inputs?.[inputName];
-      if (t === undefined || (t.type !== 'int64' && t.type !== 'int32') || t.dims.length > 2 || (t.dims.length === 2 && t.dims[0] !== 1)) {
-        throw new EparaError('INVALID_INPUT', `${inputName} must be an int64/int32 tensor of shape [1, T] or [T]`, { name: inputName });
+      const t = typeof inputs === 'object' && inputs !== null ? inputs[inputName] : undefined;
+      if (typeof t !== 'object' || t === null || (t.type !== 'int64' && t.type !== 'int32') || !Array.isArray(t.dims) || t.dims.length > 2 || (t.dims.length === 2 && t.dims[0] !== 1)) {
+        throw new EparaError('INVALID_INPUT', `${inputName} must be an int64/int32 tensor of shape [1, T] or [T]`, { name: inputName, input: inputName });
+      }
+      // The data's class must be the type's: token ids read from another array (a Float32Array called int64) would
+      // be rounded or misread, not refused.
+      const want = t.type === 'int64' ? BigInt64Array : Int32Array;
+      if (!(t.data instanceof want)) {
+        const got = (t.data as { constructor?: { name?: string } } | undefined)?.constructor?.name ?? typeof t.data;
+        throw new EparaError('INVALID_INPUT', `${inputName} is ${t.type}: its data must be a ${want.name}, given ${got}`, { name: inputName, input: inputName, expected: t.type, actual: got });
+      }
+      if (t.data.length !== t.dims.reduce((a: number, b: number) => a * b, 1)) {
+        throw new EparaError('INVALID_INPUT', `${inputName} holds ${t.data.length} values for dims [${t.dims.join(', ')}]`, { name: inputName, input: inputName });
       }
       const tokens = Array.from(t.data as ArrayLike<number | bigint>, Number);
       promptTokens = tokens.length;
