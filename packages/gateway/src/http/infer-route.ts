@@ -7,6 +7,7 @@ import { RequestSignal } from '../protocol/request-signal.js';
 import { beginRequestTrace } from '../protocol/request-trace.js';
 import { REQUEST_ENCODINGS, answerEncoding, encodeBody, inflateBody } from './content-encoding.js';
 import { HEADER_LENGTH, encodeInferResponse, parseInferBody } from './infer-body.js';
+import type { HttpInferRequest } from './infer-body.js';
 import { LARGE_JSON_VALUES, encodeLargeInferResponse, jsonValueCount } from './large-response.js';
 import { answerStalledBody } from './stalled-clients.js';
 import { isRawBinaryRequest, rawBinaryRequest } from './raw-binary-request.js';
@@ -282,9 +283,10 @@ async function infer(x: Exchange): Promise<void> {
     if (x.filled === 0) throw new EparaError('INVALID_INPUT', 'the request has no body', { field: 'body' });
     const body = x.body.subarray(0, x.filled);
     const jsonLength = header(req, HEADER_LENGTH);
-    const request = isRawBinaryRequest(jsonLength) ? rawBinaryRequest(route.core.model(x.name, x.version), body, x.version) : parseInferBody(body, x.name, x.version, jsonLength);
-    const response = await route.core.infer(request, { signal: x.abort!, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) }, trace: trace.context });
+    const request: HttpInferRequest = isRawBinaryRequest(jsonLength) ? rawBinaryRequest(route.core.model(x.name, x.version), body, x.version) : parseInferBody(body, x.name, x.version, jsonLength);
+    const answer = await route.core.infer(request, { signal: x.abort!, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) }, trace: trace.context });
     trace.end();
+    const response = request.parameterText === undefined ? answer : { ...answer, parameterText: request.parameterText };
     // Millions of JSON values take seconds to write: encoded in slices, so other requests are not frozen meanwhile.
     const encoded = jsonValueCount(response) > LARGE_JSON_VALUES ? await encodeLargeInferResponse(response, () => x.res.destroyed || x.abort!.aborted) : encodeInferResponse(response);
     if (encoded === undefined) throw new EparaError('ABORTED', 'the client went away while the answer was encoded');
