@@ -44,7 +44,7 @@ describe.skipIf(!PYTHON)("Python's grpcio as the client", () => {
   it('refuses raw and typed contents together, neither, and counts or sizes that disagree, INVALID_ARGUMENT naming the fault', () => {
     const refusal = (name: string): Failure => seen[name] as Failure;
     expect(refusal('both')).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', epara: 'INVALID_INPUT', details: expect.stringContaining('has contents although raw_input_contents is used') });
-    expect(refusal('neither')).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', epara: 'INVALID_INPUT' });
+    expect(refusal('neither')).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', epara: 'INVALID_INPUT', details: 'inputs[0] (x) carries no data: shape [1,3,48,192] needs 27648 values, in fp32_contents or raw_input_contents' });
     expect(refusal('more_raw_than_inputs')).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', details: 'raw_input_contents has 2 entries but the request has 1 inputs' });
     expect(refusal('short_raw')).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', details: expect.stringMatching(/110588 bytes .* needs 110592/) });
   });
