@@ -8,9 +8,9 @@ Usage: python3 python-grpc-client.py HOST:PORT
 """
 
 import json
+import queue
 import struct
 import sys
-import threading
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -171,14 +171,31 @@ bad.model_name = "nope"
 answers = list(stream_infer(iter([request(id="s1"), bad, request(id="s3")]), timeout=60))
 seen["stream"] = sorted([a.infer_response.id, a.error_message, a.infer_response.parameters["triton_final_response"].bool_param] for a in answers)
 
-# A stream cancelled mid-inference by the client.
-call = stream_infer(iter([request(id="c%d" % i) for i in range(4)]), timeout=60)
+# A stream cancelled by the client mid-inference: after its first answer, with the others sent and running. The
+# stream ends CANCELLED, and the server goes on serving.
+sent = queue.Queue()
+
+
+def requests():
+    while True:
+        r = sent.get()
+        if r is None:
+            return
+        yield r
+
+
+for i in range(4):
+    sent.put(request(id="c%d" % i))
+call = stream_infer(requests(), timeout=60)
+first = next(call)
 call.cancel()
+sent.put(None)
 try:
     list(call)
-    seen["stream_cancelled"] = "ended"
+    ended = "OK"
 except grpc.RpcError as e:
-    seen["stream_cancelled"] = e.code().name
+    ended = e.code().name
+seen["stream_cancelled"] = {"first": first.infer_response.id, "ended": ended, "after": outcome(lambda: infer(request(id="after-stream"), timeout=60))["ok"]}
 
 # Metadata, and the repository named after the server (or another name: NOT_FOUND).
 m = outcome(lambda: metadata(message("ModelMetadataRequest")(name="cls"), timeout=30))
