@@ -51,7 +51,7 @@ describe.skipIf(!hasCurl)('curl as the client', () => {
   });
 
   it('sends Inference-Header-Content-Length twice: one value is read, two different ones are a 400', () => {
-    const { body, headerLength } = binaryBody({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], parameters: { binary_data_size: 110592 } }] }, clsInput());
+    const { body, headerLength } = binaryBody({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], parameters: { binary_data_size: 110592 } }] }, new Uint8Array(clsInput().buffer));
     const data = file('binary.bin', body);
     const same = curl('-X', 'POST', '-H', `Inference-Header-Content-Length: ${headerLength}`, '-H', `inference-header-content-length: ${headerLength}`, '--data-binary', data, `${serve.http}/v2/models/cls/infer`);
     expect(same.status).toBe(200);
