@@ -68,6 +68,9 @@ describe('fromGrpcRequest', () => {
     expect(short).toThrow('inputs[0] (x) has 3 values in int64_contents but shape [2,2] needs 4');
     const many = (): unknown => fromGrpcRequest({ ...base, inputs: [{ name: 's', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from('a'), Buffer.from('b')] } }] });
     expect(many).toThrow('inputs[0] (s) has 2 values in bytes_contents but shape [1] needs 1');
+    // An input in Triton's shared memory has no contents: it is refused as such by the core, not for its count.
+    const region = { shared_memory_region: { string_param: 'in0', parameter_choice: 'string_param' as const } };
+    expect(fromGrpcRequest({ ...base, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], parameters: region }] }).inputs[0]).toMatchObject({ name: 'x', parameters: { shared_memory_region: 'in0' } });
   });
 
   it('reads parameters as own keys only', () => {

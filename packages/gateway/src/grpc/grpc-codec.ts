@@ -110,7 +110,8 @@ export function fromGrpcRequest(r: GrpcInferRequest): InferRequest {
       input.raw = raw[i]!;
     } else {
       if (!typed || typed.length === 0) checkContentsField(x, i, field);
-      if (field !== undefined) checkContentsCount(x, i, dims, field, typed?.length ?? 0);
+      // An input in Triton's shared memory carries no contents: it is refused as such further on, not for its count.
+      if (field !== undefined && parameters?.['shared_memory_region'] === undefined) checkContentsCount(x, i, dims, field, typed?.length ?? 0);
       input.data = x.datatype === 'BOOL' || x.datatype === 'INT64' || x.datatype === 'UINT64' ? [...(typed ?? [])] : (typed ?? []);
     }
     inputs.push(input);
