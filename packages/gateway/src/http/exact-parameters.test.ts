@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import fc from 'fast-check';
 import { encodeInferResponse, parseInferBody } from './infer-body.js';
 import type { InferResponse } from '../protocol/infer-types.js';
 
@@ -38,3 +39,45 @@ it('keeps the exact digits in a binary body too (the JSON header is followed by 
   const text = encodeInferResponse({ model: 'm', version: '1', parameters: request.parameters ?? {}, outputs: [], parameterText: request.parameterText }).body.toString();
   expect(text).toContain('"parameters":{"n":18446744073709551615}');
 });
+
+it('echoes every parameter of any request body with the digits it was sent with (property)', () => {
+  const big = fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String);
+  const scalar = fc.oneof(big, fc.integer().map(String), fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d)), fc.string().map((s) => JSON.stringify(s)), fc.boolean().map(String));
+  const key = fc.string({ maxLength: 6 }).map((k) => JSON.stringify(k));
+  const space = fc.constantFrom('', ' ', '\n', '\t ');
+  // Other members around `parameters`, with nested objects and strings that look like JSON.
+  const other = fc.constantFrom('"id":"r"', '"inputs":[{"name":"x","parameters":{"p":18446744073709551615,"q":"}"}}]', '"outputs":[{"name":"y"}]', '"s":"\\"parameters\\":{}"');
+  fc.assert(
+    fc.property(fc.uniqueArray(fc.tuple(key, scalar), { selector: ([k]) => JSON.parse(k) as string, maxLength: 6 }), fc.array(other, { maxLength: 3 }), space, (entries, before, ws) => {
+      const params = `{${entries.map(([k, v]) => `${ws}${k}${ws}:${ws}${v}${ws}`).join(',')}}`;
+      const members = [...before, `"parameters"${ws}:${ws}${params}`, '"inputs":[]'];
+      const text = answer(`{${ws}${members.join(`${ws},${ws}`)}${ws}}`);
+      const echoed = text.slice(text.indexOf('"parameters":') + 13, text.indexOf(',"outputs":'));
+      // Each value comes back as the same number (or string, boolean); integers with their digits exactly.
+      const sent = new Map(entries.map(([k, v]) => [JSON.parse(k) as string, v]));
+      for (const [k, v] of sent) {
+        const back = parametersOf(echoed).get(k);
+        if (/^-?\d+$/.test(v)) expect(back).toBe(String(BigInt(v)));
+        else expect(JSON.parse(back!)).toEqual(JSON.parse(v));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+/** The value texts of a flat JSON object written by the encoder (no whitespace), by key. */
+function parametersOf(json: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const parsed = JSON.parse(json) as Record<string, unknown>;
+  let rest = json.slice(1, -1);
+  for (const k of Object.keys(parsed)) {
+    const head = `${JSON.stringify(k)}:`;
+    rest = rest.slice(rest.indexOf(head) + head.length);
+    // A value ends at the next `,"` that starts a key, or at the end (values here are scalars).
+    const v = JSON.stringify(parsed[k]);
+    const end = typeof parsed[k] === 'number' ? rest.search(/,"|$/) : v.length;
+    out.set(k, rest.slice(0, end));
+    rest = rest.slice(end);
+  }
+  return out;
+}
