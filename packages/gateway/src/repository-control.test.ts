@@ -139,3 +139,40 @@ describe('a compressed body on the repository routes', () => {
     expect(await postEncoded(`${a.http}/v2/repository/index`, bomb, 'gzip')).toMatchObject({ status: 413, body: { code: 'INVALID_INPUT' } });
   });
 });
+
+describe('the repository named in the request', () => {
+  /** `RepositoryIndexRequest { repository_name = 1; ready = 2 }`. */
+  const indexRequest = (repository: string): Buffer => Buffer.concat([Buffer.from([0x0a, Buffer.byteLength(repository)]), Buffer.from(repository)]);
+  /** `RepositoryModelLoadRequest { repository_name = 1; model_name = 2 }`. */
+  const namedModelRequest = (repository: string, model: string): Buffer => Buffer.concat([indexRequest(repository), modelRequest(model)]);
+
+  it("is served as the one repository when it is the server's name (Triton's /v2/repository/{repository}/… routes, repository_name over gRPC)", async () => {
+    const { control, calls } = recording();
+    const a = await start({ modelControl: control, server: { name: 'edge', version: '1' } });
+    expect((await post(`${a.http}/v2/repository/edge/index`)).body).toEqual([
+      { name: 'm', version: '1', state: 'READY' },
+      { name: 'm', version: '2', state: 'READY' },
+    ]);
+    expect(await post(`${a.http}/v2/repository/edge/index/`, '{"ready":true}')).toMatchObject({ status: 200, body: [{ name: 'm' }, { name: 'm' }] });
+    expect(await post(`${a.http}/v2/repository/edge/models/m/unload`)).toEqual({ status: 200, body: {} });
+    expect(await post(`${a.http}/v2/repository/edge/models/m/load`)).toEqual({ status: 200, body: {} });
+    expect(readIndex(await grpcCall(a.grpc, 'RepositoryIndex', indexRequest('edge')))).toEqual(['m/1/READY', 'm/2/READY']);
+    expect((await grpcCall(a.grpc, 'RepositoryModelUnload', namedModelRequest('edge', 'm'))).length).toBe(0);
+    expect(calls).toEqual(['unload m', 'load m', 'unload m']);
+  });
+
+  it('is a 404 (gRPC NOT_FOUND) naming the one there is when it is another name, before any model is looked at', async () => {
+    const { control, calls } = recording();
+    const a = await start({ modelControl: control });
+    const error = 'unknown model repository "other": this server has one, "epara"';
+    expect(await post(`${a.http}/v2/repository/other/index`)).toEqual({ status: 404, body: { code: 'UNKNOWN_SERVICE', error } });
+    expect(await post(`${a.http}/v2/repository/other/models/m/load`)).toEqual({ status: 404, body: { code: 'UNKNOWN_SERVICE', error } });
+    expect(await post(`${a.http}/v2/repository/other/models/nope/unload`)).toEqual({ status: 404, body: { code: 'UNKNOWN_SERVICE', error } });
+    await expect(grpcCall(a.grpc, 'RepositoryIndex', indexRequest('other'))).rejects.toMatchObject({ code: 5, details: error });
+    await expect(grpcCall(a.grpc, 'RepositoryModelLoad', namedModelRequest('other', 'm'))).rejects.toMatchObject({ code: 5, details: error });
+    expect(calls).toEqual([]);
+    // The other methods of the named routes are a 405 naming POST, as on the unnamed ones.
+    const get = await fetch(`${a.http}/v2/repository/epara/index`);
+    expect([get.status, get.headers.get('allow')]).toEqual([405, 'POST, OPTIONS']);
+  });
+});

@@ -61,6 +61,18 @@ describe('fromGrpcRequest', () => {
     expect(half).toThrow('inputs[0] (h) is FP16, which has no typed contents field: send it in raw_input_contents');
   });
 
+  it('names the contents field when typed data does not fill the shape, or the request carries no data at all', () => {
+    const none = (): unknown => fromGrpcRequest({ ...base, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3] }] });
+    expect(none).toThrow('inputs[0] (x) carries no data: shape [1,3] needs 3 values, in fp32_contents or raw_input_contents');
+    const short = (): unknown => fromGrpcRequest({ ...base, inputs: [{ name: 'x', datatype: 'INT64', shape: [2, 2], contents: { int64_contents: [1, 2, 3] } }] });
+    expect(short).toThrow('inputs[0] (x) has 3 values in int64_contents but shape [2,2] needs 4');
+    const many = (): unknown => fromGrpcRequest({ ...base, inputs: [{ name: 's', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from('a'), Buffer.from('b')] } }] });
+    expect(many).toThrow('inputs[0] (s) has 2 values in bytes_contents but shape [1] needs 1');
+    // An input in Triton's shared memory has no contents: it is refused as such by the core, not for its count.
+    const region = { shared_memory_region: { string_param: 'in0', parameter_choice: 'string_param' as const } };
+    expect(fromGrpcRequest({ ...base, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], parameters: region }] }).inputs[0]).toMatchObject({ name: 'x', parameters: { shared_memory_region: 'in0' } });
+  });
+
   it('reads parameters as own keys only', () => {
     expect(fromParamMessages(undefined)).toBeUndefined();
     expect(fromParamMessages({})).toBeUndefined();

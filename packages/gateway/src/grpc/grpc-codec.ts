@@ -110,6 +110,8 @@ export function fromGrpcRequest(r: GrpcInferRequest): InferRequest {
       input.raw = raw[i]!;
     } else {
       if (!typed || typed.length === 0) checkContentsField(x, i, field);
+      // An input in Triton's shared memory carries no contents: it is refused as such further on, not for its count.
+      if (field !== undefined && parameters?.['shared_memory_region'] === undefined) checkContentsCount(x, i, dims, field, typed?.length ?? 0);
       input.data = x.datatype === 'BOOL' || x.datatype === 'INT64' || x.datatype === 'UINT64' ? [...(typed ?? [])] : (typed ?? []);
     }
     inputs.push(input);
@@ -139,6 +141,20 @@ function checkContentsField(x: GrpcInput, i: number, field: string | undefined):
   const what = `inputs[${i}] (${x.name}) is ${x.datatype}`;
   if (field === undefined && (x.datatype === 'FP16' || other !== undefined)) throw new EparaError('INVALID_INPUT', `${what}, which has no typed contents field: send it in raw_input_contents`, { field: `inputs[${i}].contents` });
   if (other !== undefined) throw new EparaError('INVALID_INPUT', `${what}, whose typed data goes in ${field}; the request sends ${other}`, { field: `inputs[${i}].contents` });
+}
+
+/**
+ * Typed contents whose count is not the shape's (none at all included), named in the terms of the request the
+ * client wrote (its contents field, `raw_input_contents`), not those of a JSON body's `data`. A shape the tensor
+ * codec refuses anyway (a negative dimension, no elements) is left to it.
+ */
+function checkContentsCount(x: GrpcInput, i: number, dims: readonly number[], field: string, count: number): void {
+  let needed = 1;
+  for (const d of dims) needed *= d;
+  if (!Number.isSafeInteger(needed) || needed <= 0 || count === needed) return;
+  const shape = JSON.stringify(dims);
+  if (count === 0) throw new EparaError('INVALID_INPUT', `inputs[${i}] (${x.name}) carries no data: shape ${shape} needs ${needed} values, in ${field} or raw_input_contents`, { field: `inputs[${i}].contents` });
+  throw new EparaError('INVALID_INPUT', `inputs[${i}] (${x.name}) has ${count} values in ${field} but shape ${shape} needs ${needed}`, { field: `inputs[${i}].contents.${field}` });
 }
 
 /** A `ModelInferResponse` with every output in `raw_output_contents`. */

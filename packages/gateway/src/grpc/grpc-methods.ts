@@ -19,6 +19,7 @@ import { WireError } from './proto-wire.js';
 import { decodeRepositoryIndexRequest, decodeRepositoryModelRequest, encodeRepositoryIndexResponse } from './repository-wire.js';
 import { repositoryIndex } from '../inference/repository-index.js';
 import type { RepositoryIndexEntry } from '../inference/repository-index.js';
+import { checkRepository } from '../inference/repository-index.js';
 import type { UnaryCallContext, UnaryMethod } from './unary-call.js';
 
 /** proto-loader options: the protocol's snake_case names, int64 as numbers, oneofs named. */
@@ -70,9 +71,9 @@ export function grpcMethods(o: ResolvedGatewayOptions, core: InferCore): Readonl
     // empty name asks for every model.
     [`/${SERVICE_NAME}/ModelStatistics`, { decode: decoder('ModelStatistics', 'ModelReady'), encode: (s: ModelStatistics[]) => frameMessage(encodeModelStatisticsResponse(s)), handle: (r) => core.statistics(String(r['name'] ?? ''), String(r['version'] ?? '')) }],
     // Triton's repository RPCs, with hand-written codecs (a few fields each).
-    [`/${SERVICE_NAME}/RepositoryIndex`, { decode: repositoryDecoder('RepositoryIndex', decodeRepositoryIndexRequest), encode: (e: RepositoryIndexEntry[]) => frameMessage(encodeRepositoryIndexResponse(e)), handle: (r: { ready: boolean }) => repositoryIndex(core, o.models.values(), r.ready) }],
-    [`/${SERVICE_NAME}/RepositoryModelLoad`, { decode: repositoryDecoder('RepositoryModelLoad', decodeRepositoryModelRequest), encode: EMPTY_ANSWER, handle: (r: RepositoryModelRequest) => core.controlModel(r.model, 'load', r.parameters) }],
-    [`/${SERVICE_NAME}/RepositoryModelUnload`, { decode: repositoryDecoder('RepositoryModelUnload', decodeRepositoryModelRequest), encode: EMPTY_ANSWER, handle: (r: RepositoryModelRequest) => core.controlModel(r.model, 'unload', r.parameters) }],
+    [`/${SERVICE_NAME}/RepositoryIndex`, { decode: repositoryDecoder('RepositoryIndex', decodeRepositoryIndexRequest), encode: (e: RepositoryIndexEntry[]) => frameMessage(encodeRepositoryIndexResponse(e)), handle: (r: { repository: string; ready: boolean }) => (checkRepository(o.server.name, r.repository), repositoryIndex(core, o.models.values(), r.ready)) }],
+    [`/${SERVICE_NAME}/RepositoryModelLoad`, { decode: repositoryDecoder('RepositoryModelLoad', decodeRepositoryModelRequest), encode: EMPTY_ANSWER, handle: (r: RepositoryModelRequest) => (checkRepository(o.server.name, r.repository), core.controlModel(r.model, 'load', r.parameters)) }],
+    [`/${SERVICE_NAME}/RepositoryModelUnload`, { decode: repositoryDecoder('RepositoryModelUnload', decodeRepositoryModelRequest), encode: EMPTY_ANSWER, handle: (r: RepositoryModelRequest) => (checkRepository(o.server.name, r.repository), core.controlModel(r.model, 'unload', r.parameters)) }],
     [service['ModelInfer']!.path, { decode: decodeModelInferRequest, encode: frameModelInferResponse, handle: (r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext) => modelInfer(core, r, call) }],
   ]);
 }

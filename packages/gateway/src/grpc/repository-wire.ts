@@ -8,16 +8,18 @@ import { WireReader } from './proto-wire.js';
  * fields are read and written by hand.
  */
 
-/** `RepositoryIndexRequest { string repository_name = 1; bool ready = 2; }`: the `ready` flag. */
-export function decodeRepositoryIndexRequest(b: Buffer): { readonly ready: boolean } {
+/** `RepositoryIndexRequest { string repository_name = 1; bool ready = 2; }`. */
+export function decodeRepositoryIndexRequest(b: Buffer): { readonly repository: string; readonly ready: boolean } {
   const r = new WireReader(b);
   let ready = false;
+  let repository = '';
   while (!r.done) {
     const tag = r.uint32();
     if (tag === 0x10) ready = r.uint32() !== 0;
+    else if (tag === 0x0a) repository = r.string();
     else r.skip(tag & 7, tag >>> 3);
   }
-  return { ready };
+  return { repository, ready };
 }
 
 /** `RepositoryIndexResponse { repeated ModelIndex models = 1; }`, each `{ name 1, version 2, state 3, reason 4 }`. */
@@ -36,15 +38,17 @@ export function encodeRepositoryIndexResponse(entries: readonly RepositoryIndexE
 
 /**
  * `RepositoryModelLoadRequest` / `RepositoryModelUnloadRequest { string repository_name = 1; string model_name = 2;
- * map<string, ModelRepositoryParameter> parameters = 3; }`: the model and the names of its parameters.
+ * map<string, ModelRepositoryParameter> parameters = 3; }`: the repository, the model and the names of its parameters.
  */
-export function decodeRepositoryModelRequest(b: Buffer): { readonly model: string; readonly parameters: Readonly<Record<string, true>> } {
+export function decodeRepositoryModelRequest(b: Buffer): { readonly repository: string; readonly model: string; readonly parameters: Readonly<Record<string, true>> } {
   const r = new WireReader(b);
   let model = '';
+  let repository = '';
   const parameters: Record<string, true> = {};
   while (!r.done) {
     const tag = r.uint32();
     if (tag === 0x12) model = r.string();
+    else if (tag === 0x0a) repository = r.string();
     else if (tag === 0x1a) {
       const [from, to] = r.bytesRange();
       const entry = new WireReader(b, from, to);
@@ -55,5 +59,5 @@ export function decodeRepositoryModelRequest(b: Buffer): { readonly model: strin
       }
     } else r.skip(tag & 7, tag >>> 3);
   }
-  return { model, parameters };
+  return { repository, model, parameters };
 }

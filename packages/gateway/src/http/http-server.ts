@@ -11,13 +11,15 @@ import { InferRoute } from './infer-route.js';
 import { answerClientError, refuseUnframed, refuseWithoutHost, unframedTransferEncoding } from './client-errors.js';
 import { answerClosing, cutStalledClient } from './stalled-clients.js';
 import { EXTENSIONS, metadataJson, modelConfigJson } from './metadata-json.js';
-import { repositoryIndex } from '../inference/repository-index.js';
+import { checkRepository, repositoryIndex } from '../inference/repository-index.js';
 import { RouteMethods, withoutEmptySegments } from './route-methods.js';
 import { REQUEST_ENCODINGS, inflateBody } from './content-encoding.js';
 import { CUDA_SHARED_MEMORY, GENERATE, LOGGING, SYSTEM_SHARED_MEMORY, TRACE, unsupportedMessage } from '../protocol/unsupported-extensions.js';
 import type { UnsupportedExtension } from '../protocol/unsupported-extensions.js';
 
 type Params = { name: string; version?: string };
+/** A repository route's parameters: the model (load, unload), and the repository when the path names one. */
+type RepositoryParams = { repository?: string; name?: string };
 
 /** Fastify error codes that mean the client sent a broken request. */
 const CLIENT_ERRORS: Readonly<Record<string, number>> = {
@@ -306,18 +308,24 @@ export class HttpFront {
     app.get('/v2/models/:name/stats', stats);
     app.get('/v2/models/:name/versions/:version/stats', stats);
     // Triton's model repository extension: the index, and load / unload through the host's model control.
-    app.post('/v2/repository/index', async (req, reply) => {
+    // Triton's routes name a repository or none (`/v2/repository[/{repository}]/…`): the gateway has one, named after
+    // the server; another name is a 404.
+    const index = async (req: FastifyRequest<{ Params: RepositoryParams }>, reply: FastifyReply): Promise<unknown> => {
       try {
+        checkRepository(this.#o.server.name, req.params.repository);
         return repositoryIndex(core, this.#o.models.values(), readyOnly(req.body));
       } catch (err) {
         return sendError(reply, err);
       }
-    });
+    };
+    app.post('/v2/repository/index', index);
+    app.post('/v2/repository/:repository/index', index);
     const control =
       (action: 'load' | 'unload') =>
-      async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<unknown> => {
+      async (req: FastifyRequest<{ Params: RepositoryParams }>, reply: FastifyReply): Promise<unknown> => {
         try {
-          await core.controlModel(req.params.name, action, controlParameters(req.body));
+          checkRepository(this.#o.server.name, req.params.repository);
+          await core.controlModel(req.params.name!, action, controlParameters(req.body));
           return {};
         } catch (err) {
           return sendError(reply, err);
@@ -325,6 +333,8 @@ export class HttpFront {
       };
     app.post('/v2/repository/models/:name/load', control('load'));
     app.post('/v2/repository/models/:name/unload', control('unload'));
+    app.post('/v2/repository/:repository/models/:name/load', control('load'));
+    app.post('/v2/repository/:repository/models/:name/unload', control('unload'));
     // The infer route takes POST ahead of the router; what reaches here is an infer URL it cannot read (an empty
     // model name, a malformed %-encoding): no route. Another method on the path is a 405 naming POST (above).
     const noInferRoute = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => reply.code(404).send({ error: `no route ${req.method} ${req.url}`, code: 'NOT_FOUND' });

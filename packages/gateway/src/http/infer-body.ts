@@ -1,6 +1,14 @@
 import { EparaError } from '@epara/core';
 import type { InferInput, InferOutput, InferParameters, InferRequest, InferRequestedOutput, InferResponse } from '../protocol/infer-types.js';
 import { outputJsonText } from '../protocol/tensor-codec.js';
+import { parameterText, parametersJson } from './exact-parameters.js';
+import type { ParameterText } from './exact-parameters.js';
+
+/** A request read from an HTTP body: the sent digits of its parameters past 2^53 ride along, for the answer. */
+export type HttpInferRequest = InferRequest & { readonly parameterText?: ParameterText | undefined };
+
+/** A response to an HTTP request: its parameters (the request's, echoed) are written with the digits sent. */
+export type HttpInferResponse = InferResponse & { readonly parameterText?: ParameterText | undefined };
 
 /** The binary tensor data extension's header: length of the JSON part at the start of the body. */
 export const HEADER_LENGTH = 'inference-header-content-length';
@@ -13,7 +21,7 @@ const bad = (message: string, field?: string): EparaError => new EparaError('INV
  *
  * @throws EparaError `INVALID_INPUT` naming what is wrong (bad JSON, lengths that do not add up…).
  */
-export function parseInferBody(body: Buffer, model: string, version: string | undefined, headerLength: string | undefined): InferRequest {
+export function parseInferBody(body: Buffer, model: string, version: string | undefined, headerLength: string | undefined): HttpInferRequest {
   let jsonEnd = body.length;
   if (headerLength !== undefined) {
     const n = /^\d+$/.test(headerLength.trim()) ? Number(headerLength) : Number.NaN;
@@ -21,8 +29,9 @@ export function parseInferBody(body: Buffer, model: string, version: string | un
     jsonEnd = n;
   }
   let json: unknown;
+  const text = body.toString('utf8', 0, jsonEnd);
   try {
-    json = JSON.parse(body.toString('utf8', 0, jsonEnd));
+    json = JSON.parse(text);
   } catch (err) {
     if (headerLength !== undefined) {
       // A length that cuts the JSON short (or leaves none: 0) is the header's fault, not the body's.
@@ -58,7 +67,8 @@ export function parseInferBody(body: Buffer, model: string, version: string | un
   const parameters = params(j['parameters'], 'parameters');
   const id = j['id'] ?? undefined;
   if (id !== undefined && typeof id !== 'string') throw bad('"id" must be a string', 'id');
-  return { model, ...(version !== undefined ? { version } : {}), ...(id !== undefined ? { id } : {}), ...(parameters ? { parameters } : {}), inputs, ...(outputs ? { outputs } : {}) };
+  const sent = parameterText(text, parameters);
+  return { model, ...(version !== undefined ? { version } : {}), ...(id !== undefined ? { id } : {}), ...(parameters ? { parameters } : {}), inputs, ...(outputs ? { outputs } : {}), ...(sent ? { parameterText: sent } : {}) };
 }
 
 /**
@@ -111,7 +121,7 @@ function params(v: unknown, field: string): InferParameters | undefined {
 }
 
 /** Encodes a response: JSON, or the JSON header plus binary outputs when any output is binary. */
-export function encodeInferResponse(r: InferResponse): { body: string | Buffer; headerLength?: number } {
+export function encodeInferResponse(r: HttpInferResponse): { body: string | Buffer; headerLength?: number } {
   const binary: Uint8Array[] = [];
   // Written as text around each output's data: INT64 values are exact digits, which no JSON number from a double is.
   let outputs = '';
@@ -122,13 +132,16 @@ export function encodeInferResponse(r: InferResponse): { body: string | Buffer; 
       outputs += JSON.stringify(binaryOutputHeader(o));
     } else outputs += `${JSON.stringify({ name: o.name, datatype: o.datatype, shape: o.shape }).slice(0, -1)},"data":${outputJsonText(o)}}`;
   }
-  const json = `${JSON.stringify(responseEnvelope(r)).slice(0, -1)},"outputs":[${outputs}]}`;
+  const json = `${responseEnvelope(r)},"outputs":[${outputs}]}`;
   return binary.length === 0 ? { body: json } : withBinaryOutputs(Buffer.from(json), binary);
 }
 
-/** A response's fields besides its outputs, in the order the encoders write them. */
-export function responseEnvelope(r: InferResponse): Record<string, unknown> {
-  return { model_name: r.model, model_version: r.version, ...(r.id !== undefined ? { id: r.id } : {}), parameters: r.parameters };
+/**
+ * A response's fields besides its outputs, in the order the encoders write them, as JSON text without its closing
+ * brace (the outputs follow).
+ */
+export function responseEnvelope(r: HttpInferResponse): string {
+  return `${JSON.stringify({ model_name: r.model, model_version: r.version, ...(r.id !== undefined ? { id: r.id } : {}) }).slice(0, -1)},"parameters":${parametersJson(r.parameters, r.parameterText)}`;
 }
 
 /** The JSON entry of an output sent as binary data (its bytes follow the JSON header). */

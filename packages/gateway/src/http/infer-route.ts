@@ -7,6 +7,7 @@ import { RequestSignal } from '../protocol/request-signal.js';
 import { beginRequestTrace } from '../protocol/request-trace.js';
 import { REQUEST_ENCODINGS, answerEncoding, encodeBody, inflateBody } from './content-encoding.js';
 import { HEADER_LENGTH, encodeInferResponse, parseInferBody } from './infer-body.js';
+import type { HttpInferRequest } from './infer-body.js';
 import { LARGE_JSON_VALUES, encodeLargeInferResponse, jsonValueCount } from './large-response.js';
 import { answerStalledBody } from './stalled-clients.js';
 import { isRawBinaryRequest, rawBinaryRequest } from './raw-binary-request.js';
@@ -281,10 +282,11 @@ async function infer(x: Exchange): Promise<void> {
   try {
     if (x.filled === 0) throw new EparaError('INVALID_INPUT', 'the request has no body', { field: 'body' });
     const body = x.body.subarray(0, x.filled);
-    const jsonLength = header(req, HEADER_LENGTH);
-    const request = isRawBinaryRequest(jsonLength) ? rawBinaryRequest(route.core.model(x.name, x.version), body, x.version) : parseInferBody(body, x.name, x.version, jsonLength);
-    const response = await route.core.infer(request, { signal: x.abort!, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) }, trace: trace.context });
+    const jsonLength = jsonHeaderLength(header(req, HEADER_LENGTH));
+    const request: HttpInferRequest = isRawBinaryRequest(jsonLength) ? rawBinaryRequest(route.core.model(x.name, x.version), body, x.version) : parseInferBody(body, x.name, x.version, jsonLength);
+    const answer = await route.core.infer(request, { signal: x.abort!, headers: { deadline: header(req, DEADLINE_HEADER), priority: header(req, PRIORITY_HEADER) }, trace: trace.context });
     trace.end();
+    const response = request.parameterText === undefined ? answer : { ...answer, parameterText: request.parameterText };
     // Millions of JSON values take seconds to write: encoded in slices, so other requests are not frozen meanwhile.
     const encoded = jsonValueCount(response) > LARGE_JSON_VALUES ? await encodeLargeInferResponse(response, () => x.res.destroyed || x.abort!.aborted) : encodeInferResponse(response);
     if (encoded === undefined) throw new EparaError('ABORTED', 'the client went away while the answer was encoded');
@@ -309,6 +311,20 @@ async function infer(x: Exchange): Promise<void> {
     if (status.retryable) headers.push('retry-after', String(RETRY_AFTER_SECONDS));
     sendJson(x, status.http, { error: message, code: error.code }, headers);
   }
+}
+
+/**
+ * The value of `Inference-Header-Content-Length`. Sent twice (a client library and a proxy each adding it),
+ * node:http joins the field lines into one list (`n, n`): the same length repeated is that length, as RFC 9112
+ * §6.3 reads a repeated identical Content-Length (and Triton, which reads the first line, reads the same), while
+ * different lengths are refused, since which one frames the JSON header cannot be told.
+ * @throws EparaError `INVALID_INPUT` for different values
+ */
+function jsonHeaderLength(value: string | undefined): string | undefined {
+  if (value === undefined || !value.includes(',')) return value;
+  const values = value.split(',').map((v) => v.trim());
+  if (values.every((v) => v === values[0])) return values[0];
+  throw new EparaError('INVALID_INPUT', `Inference-Header-Content-Length is sent with different values (${values.join(', ')}): it gives the length of the one JSON header`, { field: 'Inference-Header-Content-Length' });
 }
 
 function traceHeaders(h: Readonly<Record<string, string>>): string[] {

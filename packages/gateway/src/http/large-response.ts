@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { InferResponse } from '../protocol/infer-types.js';
 import { outputJsonText } from '../protocol/tensor-codec.js';
 import { binaryOutputHeader, responseEnvelope, withBinaryOutputs } from './infer-body.js';
+import type { HttpInferResponse } from './infer-body.js';
 
 /** Responses with more JSON values than this are encoded in slices, giving the event loop a turn between them. */
 export const LARGE_JSON_VALUES = 1 << 16;
@@ -21,9 +22,8 @@ export function jsonValueCount(r: InferResponse): number {
  * (seconds of `JSON.stringify`) no longer freezes every other request, the mesh's heartbeats included.
  * Resolves `undefined` when `gone()` turns true between slices (the client left).
  */
-export async function encodeLargeInferResponse(r: InferResponse, gone: () => boolean): Promise<{ body: Buffer; headerLength?: number } | undefined> {
-  const head = JSON.stringify(responseEnvelope(r));
-  const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)},"outputs":[`)];
+export async function encodeLargeInferResponse(r: HttpInferResponse, gone: () => boolean): Promise<{ body: Buffer; headerLength?: number } | undefined> {
+  const parts: Buffer[] = [Buffer.from(`${responseEnvelope(r)},"outputs":[`)];
   const binary: Uint8Array[] = [];
   for (let k = 0; k < r.outputs.length; k++) {
     const o = r.outputs[k]!;

@@ -2,6 +2,7 @@ import { EparaError } from '@epara/core';
 import type { TensorLike } from '@epara/core';
 import { halfToFloat } from '@epara/core/internal';
 import type { InferParameters } from '../protocol/infer-types.js';
+import { shown } from '../protocol/request-controls.js';
 
 /** The output parameter of Triton's classification extension: how many classes to answer. */
 const CLASSIFICATION_PARAMETER = 'classification';
@@ -18,7 +19,7 @@ export function classCount(parameters: InferParameters | undefined, field: strin
   const k = parameters?.[CLASSIFICATION_PARAMETER];
   if (k === undefined) return undefined;
   if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < 1) {
-    throw new EparaError('INVALID_INPUT', `${field}.parameters.classification must be a positive integer (the number of classes to answer), got ${JSON.stringify(k)}`, { field: `${field}.parameters.classification` });
+    throw new EparaError('INVALID_INPUT', `${field}.parameters.classification must be a positive integer (the number of classes to answer), got ${shown(k)}`, { field: `${field}.parameters.classification` });
   }
   if (datatype !== undefined && !RANKED.has(datatype)) throw unranked(field, datatype);
   return k;

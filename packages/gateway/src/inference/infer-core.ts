@@ -4,7 +4,7 @@ import { MAX_TIMER_MS } from '../gateway-options.js';
 import type { GatewayNode, ItemAxes, ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-options.js';
 
 import type { InferOutput, InferRequest, InferResponse } from '../protocol/infer-types.js';
-import { readControls } from '../protocol/request-controls.js';
+import { readControls, shown } from '../protocol/request-controls.js';
 import { decodeInput, encodeOutput, sharedMemoryRefused } from '../protocol/tensor-codec.js';
 import { DATATYPE_OF } from '../protocol/datatypes.js';
 import { classCount, classify } from './classification.js';
@@ -294,7 +294,7 @@ interface WantedOutput {
 function boolParameter(p: InferRequest['parameters'], key: string, field: string): boolean | undefined {
   const v = p?.[key];
   if (v === undefined || typeof v === 'boolean') return v;
-  throw new EparaError('INVALID_INPUT', `${field}.${key} must be true or false, got ${JSON.stringify(v)}`, { field: `${field}.${key}` });
+  throw new EparaError('INVALID_INPUT', `${field}.${key} must be true or false, got ${shown(v)}`, { field: `${field}.${key}` });
 }
 
 /** Whether some item answered an output whose size on its batch axis is not 1 (one item's batch). */

@@ -1,3 +1,4 @@
+import { EparaError } from '@epara/core';
 import type { ResolvedGatewayModel } from '../gateway-options.js';
 import type { InferCore } from './infer-core.js';
 
@@ -22,4 +23,15 @@ export function repositoryIndex(core: InferCore, models: Iterable<ResolvedGatewa
     for (const version of m.versions) out.push({ name: m.name, version, state: ready ? 'READY' : 'UNAVAILABLE', ...(reason !== undefined ? { reason } : {}) });
   }
   return out;
+}
+
+/**
+ * Checks the repository a request names (Triton's `/v2/repository/{repository}/…` routes, the `repository_name`
+ * of the repository RPCs). The gateway serves one repository, the models of its configuration, named after the
+ * server (`GET /v2`'s `name`): that name, or none, is it.
+ * @throws EparaError `UNKNOWN_SERVICE` (404, gRPC `NOT_FOUND`) for another name
+ */
+export function checkRepository(server: string, asked: string | undefined): void {
+  if (asked === undefined || asked === '' || asked === server) return;
+  throw new EparaError('UNKNOWN_SERVICE', `unknown model repository ${JSON.stringify(asked)}: this server has one, ${JSON.stringify(server)}`, { field: 'repository_name' });
 }

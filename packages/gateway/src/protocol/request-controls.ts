@@ -35,8 +35,9 @@ export interface RequestControls {
 export function readControls(parameters: InferParameters | undefined, headers: { deadline?: string | undefined; priority?: string | undefined } = {}): RequestControls {
   refuseSequence(parameters);
   const tritonPriority = parameters?.[TRITON_PRIORITY_PARAMETER];
-  if (tritonPriority !== undefined && !(typeof tritonPriority === 'number' && Number.isSafeInteger(tritonPriority) && tritonPriority >= 0)) {
-    throw new EparaError('INVALID_INPUT', `${TRITON_PRIORITY_PARAMETER} must be a non-negative integer (Triton's priority level; accepted and ignored), got ${JSON.stringify(tritonPriority)}`, { field: TRITON_PRIORITY_PARAMETER });
+  // A uint64 in Triton, which takes any (one past the model's levels runs at its default): past 2^53 too.
+  if (tritonPriority !== undefined && !(typeof tritonPriority === 'number' && Number.isInteger(tritonPriority) && tritonPriority >= 0)) {
+    throw new EparaError('INVALID_INPUT', `${TRITON_PRIORITY_PARAMETER} must be a non-negative integer (Triton's priority level; accepted and ignored), got ${shown(tritonPriority)}`, { field: TRITON_PRIORITY_PARAMETER });
   }
   const rawDeadline = parameters?.[DEADLINE_PARAMETER] ?? headers.deadline;
   const rawPriority = parameters?.[PRIORITY_PARAMETER] ?? headers.priority;
@@ -44,25 +45,33 @@ export function readControls(parameters: InferParameters | undefined, headers: {
   const timeoutUs = parameters?.[TIMEOUT_PARAMETER];
   if (rawDeadline === undefined && timeoutUs !== undefined) {
     if (typeof timeoutUs !== 'number' || !(timeoutUs > 0) || !Number.isFinite(timeoutUs)) {
-      throw new EparaError('INVALID_INPUT', `${TIMEOUT_PARAMETER} must be a positive number of microseconds, got ${JSON.stringify(timeoutUs)}`, { field: TIMEOUT_PARAMETER });
+      throw new EparaError('INVALID_INPUT', `${TIMEOUT_PARAMETER} must be a positive number of microseconds, got ${shown(timeoutUs)}`, { field: TIMEOUT_PARAMETER });
     }
     out.deadlineMs = timeoutUs / 1000;
   }
   if (rawDeadline !== undefined) {
     const n = typeof rawDeadline === 'string' && rawDeadline.trim() !== '' ? Number(rawDeadline) : rawDeadline;
     if (typeof n !== 'number' || !(n > 0) || !Number.isFinite(n)) {
-      throw new EparaError('INVALID_INPUT', `${DEADLINE_PARAMETER} must be a positive number of milliseconds, got ${JSON.stringify(rawDeadline)}`, { field: DEADLINE_PARAMETER });
+      throw new EparaError('INVALID_INPUT', `${DEADLINE_PARAMETER} must be a positive number of milliseconds, got ${shown(rawDeadline)}`, { field: DEADLINE_PARAMETER });
     }
     out.deadlineMs = n;
   }
   if (rawPriority !== undefined) {
     const n = typeof rawPriority === 'string' && rawPriority.trim() !== '' ? Number(rawPriority) : rawPriority;
     if (typeof n !== 'number' || !Number.isInteger(n) || Math.abs(n) > 2 ** 31 - 1) {
-      throw new EparaError('INVALID_INPUT', `${PRIORITY_PARAMETER} must be a 32-bit integer, got ${JSON.stringify(rawPriority)}`, { field: PRIORITY_PARAMETER });
+      throw new EparaError('INVALID_INPUT', `${PRIORITY_PARAMETER} must be a 32-bit integer, got ${shown(rawPriority)}`, { field: PRIORITY_PARAMETER });
     }
     out.priority = n;
   }
   return out;
+}
+
+/**
+ * A refused parameter value as a message quotes it: an integer past 2^53 was read as the nearest double (a JSON
+ * parser's number, or a 64-bit gRPC parameter), so its digits would be another number than the client sent.
+ */
+export function shown(v: unknown): string {
+  return typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v) ? 'an integer past 2^53' : JSON.stringify(v);
 }
 
 /**
