@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger, type Logger, type NamedTensors, type ParallelPlan, type TensorLike } from '@epara/core';
 import { createExecutor, createGraphBuilder, type Executor, type ExecutorServiceOptions, type GraphBuilder } from '@epara/runtime';
-import { f32 } from './fixtures/shape-models.js';
+import { f32, ITEMS, MODELS, SEPARABLE, type Name } from './fixtures/shape-models.js';
 import { expectServedAsReference, reference, service, submitAll, type Reference } from './ground-truth.js';
 import { rejection } from './helpers.js';
 
@@ -220,5 +220,29 @@ describe('models that declare one item larger than any request may be', () => {
     } finally {
       await openRef.release();
     }
+  });
+});
+
+describe('every shape model, with neither a profile nor sampleInputs', () => {
+  const names = Object.keys(MODELS) as Name[];
+  let executor: Executor;
+  const refs = new Map<Name, Reference>();
+  beforeAll(async () => {
+    for (const name of names) refs.set(name, await reference(MODELS[name]));
+    const services = names.map((name) => bare(name, MODELS[name]));
+    executor = createExecutor({ devices: [{ id: 'cpu0', threads: 1 }], services, launchWhenIdle: true, profiling: { warmup: 0, repetitions: 1 } });
+    await executor.start();
+  });
+  afterAll(async () => {
+    await executor?.close();
+    for (const r of refs.values()) await r.release();
+  });
+
+  it.each(names)('%s: loads, measures and answers as raw onnxruntime-node, never stacking what may not be', async (name) => {
+    const items = (): NamedTensors[] => [1, 2, 3, 4, 5, 6].map((k) => ITEMS[name](k));
+    const first = await expectServedAsReference(executor, name, refs.get(name)!, items());
+    const again = await expectServedAsReference(executor, name, refs.get(name)!, items());
+    if (!SEPARABLE[name]) expect(Math.max(...first.batchSizes, ...again.batchSizes)).toBe(1);
+    expect(executor.instances().find((i) => i.serviceId === name)?.runMs).toBeGreaterThan(0);
   });
 });
