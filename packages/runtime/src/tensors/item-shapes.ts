@@ -15,8 +15,11 @@ import { zeros } from '../executor/model-inputs.js';
  */
 export const FREE_DIM_SIZES: readonly number[] = [1, 16, 256, 1024];
 
-/** Largest candidate item tried (bytes over its inputs): a larger one is skipped, not allocated. */
-const MAX_CANDIDATE_BYTES = 64 * 1024 * 1024;
+/**
+ * Largest candidate item tried (bytes over its inputs): a larger one is skipped, not allocated. The profile then
+ * stacks up to `maxBatch` copies of the item found (32 by default: 128 MiB at this size).
+ */
+const MAX_CANDIDATE_BYTES = 4 * 1024 * 1024;
 
 /**
  * The inputs with a dim left free besides the batch that `sample` does not give (one of open rank is measured
