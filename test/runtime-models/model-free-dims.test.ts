@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger, type Logger, type NamedTensors, type ParallelPlan, type TensorLike } from '@epara/core';
 import { createExecutor, createGraphBuilder, type Executor, type ExecutorServiceOptions, type GraphBuilder } from '@epara/runtime';
+import { models, seededFloats } from '../fixtures/models.js';
 import { f32, ITEMS, MODELS, SEPARABLE, type Name } from './fixtures/shape-models.js';
 import { expectServedAsReference, reference, service, submitAll, type Reference } from './ground-truth.js';
 import { rejection } from './helpers.js';
@@ -99,7 +100,7 @@ const CASES: Record<string, Case> = {
  * The service without a profile and without `sampleInputs`. Its plan fixes batches of up to 4: the batch size
  * the deadline rule would pick from a profile measured on a loaded host is noise.
  */
-const bare = (id: string, bytes: Uint8Array): ExecutorServiceOptions => {
+const bare = (id: string, bytes: Uint8Array | string): ExecutorServiceOptions => {
   const { profile: _given, ...rest } = service(id, bytes);
   return { ...rest, maxBatch: 4, plan: { batchSize: 4 } };
 };
@@ -245,4 +246,28 @@ describe('every shape model, with neither a profile nor sampleInputs', () => {
     if (!SEPARABLE[name]) expect(Math.max(...first.batchSizes, ...again.batchSizes)).toBe(1);
     expect(executor.instances().find((i) => i.serviceId === name)?.runMs).toBeGreaterThan(0);
   });
+});
+
+describe('the PP-OCR recognizer and detector (free height and width), with neither a profile nor sampleInputs', () => {
+  const image = (h: number, w: number, seed: number): NamedTensors => ({ x: { type: 'float32', dims: [1, 3, h, w], data: seededFloats(3 * h * w, seed) } });
+  let executor: Executor;
+  const refs = new Map<string, Reference>();
+  beforeAll(async () => {
+    refs.set('rec', await reference(models.ocrRec));
+    refs.set('det', await reference(models.ocrDet));
+    const services = [bare('rec', models.ocrRec), bare('det', models.ocrDet)];
+    executor = createExecutor({ devices: [{ id: 'cpu0', threads: 1 }], services, launchWhenIdle: true, profiling: { warmup: 0, repetitions: 1 } });
+    await executor.start();
+  }, 120_000);
+  afterAll(async () => {
+    await executor?.close();
+    for (const r of refs.values()) await r.release();
+  });
+
+  it.each<[string, [number, number][]]>([
+    ['rec', [[48, 64], [48, 96], [48, 64], [48, 128]]],
+    ['det', [[32, 32], [64, 32], [32, 32], [32, 64]]],
+  ])('%s: loads and answers images of several sizes as raw onnxruntime-node (within float rounding: a batch may take other kernels)', async (id, sizes) => {
+    await expectServedAsReference(executor, id, refs.get(id)!, sizes.map(([h, w], k) => image(h, w, k + 30)), { tolerance: 1e-4 });
+  }, 120_000);
 });
