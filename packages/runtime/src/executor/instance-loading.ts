@@ -1,4 +1,4 @@
-import { fitProfile, type LatencyProfile, type NamedTensors } from '@epara/core';
+import { fitProfile, isEparaError, type LatencyProfile, type NamedTensors } from '@epara/core';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { KnownOutput } from '../devices/slab-outputs.js';
 import { defaultBatchSizes, measureLatencies } from '../profiling/measure-latencies.js';
@@ -9,6 +9,8 @@ import { knownOutputs } from './known-outputs.js';
 import { checkSampleAgainst, initialState, sampleFeeds } from './model-inputs.js';
 import { checkServableIo } from './servable-io.js';
 import { warmBatchShapes } from './warm-shapes.js';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../batching/input-cost.js';
+import { findFreeDimItem, refuseOversizedItem, unsampledFreeInputs } from '../tensors/item-shapes.js';
 
 /** What every run of an instance asks its device for. */
 export interface InstanceRunOptions {
@@ -52,6 +54,7 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
   infos.forEach((info, i) => memory.set(devices[i]!.id, info.memoryBytes));
   checkServableIo(infos[0]!, s);
   const io = resolveIoSpec(infos[0]!, s);
+  refuseOversizedItem(s.id, io, s.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
   // One item; of any size along the batch axes where requests never stack (they run whole, as the sample does).
   if (s.sampleInputs !== undefined) checkSampleAgainst(s.batchable === false || io.separability.kind === 'none' ? wholeRequestSpec(io) : io, s.sampleInputs);
   // Computed once: the outputs every run fetches (the requested ones plus the recurrent state).
@@ -73,7 +76,8 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
     onBatchable,
   });
   await batching.decide(signal);
-  const profile = s.profile ?? (await measure(c, devices[0]!, { io, state, batchable: batching.ok, outputNames: runOptions.outputNames }, signal));
+  // A check deferred to the first request may allow batches: measure them now, as for a batchable model.
+  const profile = s.profile ?? (await measure(c, devices[0]!, { io, state, batchable: batching.ok, deferred: !batching.settled, outputNames: runOptions.outputNames }, signal));
   if (batching.ok && c.profiling.warmShapesMs > 0) {
     // Up to the largest batch the instance may launch (instance-sizes.ts caps it the same way).
     const maxBatch = Math.max(1, Math.min(s.maxBatch ?? 32, profile.points.at(-1)?.batch ?? 1));
@@ -95,22 +99,34 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
 async function measure(
   c: ModelInstanceContext,
   device: DeviceHandle,
-  m: { io: IoSpec; state: NamedTensors; batchable: boolean; outputNames: readonly string[] | undefined },
+  m: { io: IoSpec; state: NamedTensors; batchable: boolean; deferred: boolean; outputNames: readonly string[] | undefined },
   signal?: AbortSignal,
 ): Promise<LatencyProfile> {
   const s = c.service;
   const maxBatch = c.plan.batchSize ?? s.maxBatch ?? 32;
-  const samples = await measureLatencies({
-    device,
-    modelKey: c.instanceId,
-    batchSizes: m.batchable ? defaultBatchSizes(maxBatch) : [1],
-    inputs: (b) => sampleFeeds(m.io, b, s.sampleInputs, m.state),
-    warmup: c.profiling.warmup,
-    repetitions: c.profiling.repetitions,
-    // The outputs a request fetches: a model whose other outputs cannot be returned (a sequence) still runs.
-    ...(m.outputNames ? { outputNames: m.outputNames } : {}),
-    ...(signal ? { signal } : {}),
-  });
+  const fetch = { ...(m.outputNames ? { outputNames: m.outputNames } : {}), ...(signal ? { signal } : {}) };
+  // Free dims besides the batch and no sample: measured on an item of a size the model runs on.
+  const sample = unsampledFreeInputs(m.io, s.sampleInputs).length === 0 ? s.sampleInputs : await findFreeDimItem(m.io, s.sampleInputs, (item) => device.run(c.instanceId, sampleFeeds(m.io, 1, item, m.state), fetch));
+  const run = (batchSizes: number[]): ReturnType<typeof measureLatencies> =>
+    measureLatencies({
+      device,
+      modelKey: c.instanceId,
+      batchSizes,
+      inputs: (b) => sampleFeeds(m.io, b, sample, m.state),
+      warmup: c.profiling.warmup,
+      repetitions: c.profiling.repetitions,
+      // The outputs a request fetches: a model whose other outputs cannot be returned (a sequence) still runs.
+      ...fetch,
+    });
+  // A batch of copies of the sample the model refuses (its check, deferred, would not pass either): batch 1 only.
+  const samples =
+    m.batchable ? await run(defaultBatchSizes(maxBatch))
+    : m.deferred ? await run(defaultBatchSizes(maxBatch)).catch((err: unknown) => (isModelError(err) ? run([1]) : Promise.reject(err)))
+    : await run([1]);
   c.logger.info({ instanceId: c.instanceId, samples: samples.length }, 'profiled model at load');
   return fitProfile(c.plan.deviceKind ?? `${device.provider}-${device.threads}t`, samples);
+}
+
+function isModelError(err: unknown): boolean {
+  return isEparaError(err) && err.code === 'MODEL_ERROR';
 }
