@@ -90,10 +90,9 @@ export function buildTemplates(model: PlacementModel, options: PlacementRunOptio
       if (g.pools.length === 0) continue;
       if (options.locality) {
         const order = g.pools.map((_, i) => i);
-        if (options.nearDemandFirst) {
-          const near = nearness(svc, g.servers, model, options.nearDemandTolerance);
-          order.sort((a, b) => near[a]! - near[b]! || a - b);
-        }
+        const lost = options.arrivalSlack ? lostToAge(svc, plan, g.servers, model, options.nearDemandTolerance) : null;
+        const near = options.nearDemandFirst ? nearness(svc, g.servers, model, options.nearDemandTolerance) : null;
+        if (lost !== null || near !== null) order.sort((a, b) => (lost === null ? 0 : lost[a]! - lost[b]!) || (near === null ? 0 : near[a]! - near[b]!) || a - b);
         for (const i of order) push(g.servers[i]!, [g.pools[i]!], g.cost);
       } else push(-1, g.pools, g.cost);
     }
@@ -115,6 +114,37 @@ function nearness(svc: ServiceNode, servers: readonly number[], model: Placement
     let sum = 0;
     for (let i = 0; i < rows.length; i++) sum += svc.accessRate[i]! * Math.min(rows[i]![s]!, svc.sloMs);
     const share = sum / (svc.totalDemand * svc.sloMs);
+    out[k] = tolerance > 0 ? Math.floor(share / tolerance) : share;
+  }
+  return out;
+}
+
+/**
+ * Per server of `servers`: the share of the service's demand it reaches but cannot serve in time because the items
+ * arrive with too little slack (`arrivalSlack` in {@link ServiceNode}) for the round trip plus `plan`'s worst-case
+ * latency, in steps of `tolerance`; null when the service has no slack given (every server then ties). An access
+ * server the server does not reach counts nothing here: the objective already tells those servers apart.
+ * {@link PlacementOptions.arrivalSlack}.
+ */
+function lostToAge(svc: ServiceNode, plan: ParallelPlan, servers: readonly number[], model: PlacementModel, tolerance: number): number[] | null {
+  if (!svc.arrivalSlack.some((s) => s !== null)) return null;
+  const reachBudget = svc.sloMs * (1 + PLACEMENT_TOLERANCE) - plan.expectedLatencyMs;
+  const rows = svc.access.map((a) => model.roundTripRow(a));
+  const out = new Array<number>(servers.length);
+  for (let k = 0; k < servers.length; k++) {
+    const s = servers[k]!;
+    let lost = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const slack = svc.arrivalSlack[i];
+      const rtt = rows[i]![s]!;
+      if (slack === null || !(rtt <= reachBudget)) continue;
+      const need = rtt + plan.expectedLatencyMs;
+      // The same tolerance as the reach test: a slack of the whole SLO always fits where the server reaches.
+      let short = 0;
+      while (short < slack.length && slack[short]! * (1 + PLACEMENT_TOLERANCE) < need) short++;
+      lost += (svc.accessRate[i]! * short) / slack.length;
+    }
+    const share = lost / svc.totalDemand;
     out[k] = tolerance > 0 ? Math.floor(share / tolerance) : share;
   }
   return out;
