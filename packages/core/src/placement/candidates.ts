@@ -135,7 +135,7 @@ function lostToAge(svc: ServiceNode, plan: ParallelPlan, servers: readonly numbe
     const s = servers[k]!;
     let lost = 0;
     for (let i = 0; i < rows.length; i++) {
-      const slack = svc.arrivalSlack[i];
+      const slack = svc.arrivalSlack[i] ?? null;
       const rtt = rows[i]![s]!;
       if (slack === null || !(rtt <= reachBudget)) continue;
       const need = rtt + plan.expectedLatencyMs;
