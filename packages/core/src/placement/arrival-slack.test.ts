@@ -55,8 +55,9 @@ describe('arrivalSlack: the slack items have left at their access server decides
     expect(serverOf(before, 'image')).toEqual(['hot']);
     expect(serverOf(before, 'video')).toEqual(['far']);
     const after = placeServices(input, { ...opts, arrivalSlack: true });
-    // `image` loses its hot-spot items wherever it runs, and keeps its `far` items only at `far`; `video` keeps its
-    // hot-spot items only at `hot`. So `image` goes to `far` and `video` to `hot`.
+    // `image`'s hot-spot items fit nowhere and its `far` items only at `far` (40 % of its demand there, none at
+    // `hot`); `video`'s hot-spot items fit only at `hot` (100 % there, 40 % at `far`). So `image` goes to `far` and
+    // `video` to `hot`.
     expect(serverOf(after, 'image')).toEqual(['far']);
     expect(serverOf(after, 'video')).toEqual(['hot']);
     // Only the choice among equal placements changes: the objective and the constraints are untouched.
@@ -68,11 +69,12 @@ describe('arrivalSlack: the slack items have left at their access server decides
   });
 
   it('weights each access server by its rate and the share of its items that fit', () => {
-    // Half of `image`'s `far` items have 40 ms left (fit at `far` only), half 60 (fit at both): `far` still loses less.
+    // Half of `image`'s `far` items have 40 ms left (fit at `far` only), half 60 (fit at both): 40 % fit at `far`,
+    // 20 % at `hot`.
     const input = { ...contest, arrivalSlackMs: { ...slack, image: { hot: [5], far: [40, 60] } } };
     expect(serverOf(placeServices(input, { ...opts, arrivalSlack: true }), 'image')).toEqual(['far']);
-    // Every `far` item with 60 ms left fits at both servers: `image` loses only its hot-spot items, alike at both,
-    // so nearness decides again and `image`, first, takes `hot`.
+    // Every `far` item with 60 ms left fits at both servers: 40 % of `image`'s items fit at either, so nearness
+    // decides again and `image`, first, takes `hot`.
     const fresh = { ...contest, arrivalSlackMs: { ...slack, image: { hot: [5], far: [60] } } };
     expect(serverOf(placeServices(fresh, { ...opts, arrivalSlack: true }), 'image')).toEqual(['hot']);
   });

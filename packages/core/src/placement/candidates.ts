@@ -90,7 +90,7 @@ export function buildTemplates(model: PlacementModel, options: PlacementRunOptio
       if (g.pools.length === 0) continue;
       if (options.locality) {
         const order = g.pools.map((_, i) => i);
-        const lost = options.arrivalSlack ? lostToAge(svc, plan, g.servers, model, options.nearDemandTolerance) : null;
+        const lost = options.arrivalSlack ? slackFit(svc, plan, g.servers, model, options.nearDemandTolerance) : null;
         const near = options.nearDemandFirst ? nearness(svc, g.servers, model, options.nearDemandTolerance) : null;
         if (lost !== null || near !== null) order.sort((a, b) => (lost === null ? 0 : lost[a]! - lost[b]!) || (near === null ? 0 : near[a]! - near[b]!) || a - b);
         for (const i of order) push(g.servers[i]!, [g.pools[i]!], g.cost);
@@ -120,32 +120,30 @@ function nearness(svc: ServiceNode, servers: readonly number[], model: Placement
 }
 
 /**
- * Per server of `servers`: the share of the service's demand it reaches but cannot serve in time because the items
- * arrive with too little slack (`arrivalSlack` in {@link ServiceNode}) for the round trip plus `plan`'s worst-case
- * latency, in steps of `tolerance`; null when the service has no slack given (every server then ties). An access
- * server the server does not reach counts nothing here: the objective already tells those servers apart.
- * {@link PlacementOptions.arrivalSlack}.
+ * Per server of `servers`: the share of the service's demand whose items would still fit there — their slack on
+ * arrival at their access server (`arrivalSlack` in {@link ServiceNode}) covers the round trip plus `plan`'s
+ * worst-case latency — negated (most first) and in steps of `tolerance`. Null (every server ties) when the service
+ * has no slack given, or when every item given arrives with its whole SLO left: the slack then tells nothing the
+ * objective's reach test does not. {@link PlacementOptions.arrivalSlack}.
  */
-function lostToAge(svc: ServiceNode, plan: ParallelPlan, servers: readonly number[], model: PlacementModel, tolerance: number): number[] | null {
-  if (!svc.arrivalSlack.some((s) => s !== null)) return null;
-  const reachBudget = svc.sloMs * (1 + PLACEMENT_TOLERANCE) - plan.expectedLatencyMs;
+function slackFit(svc: ServiceNode, plan: ParallelPlan, servers: readonly number[], model: PlacementModel, tolerance: number): number[] | null {
+  if (svc.arrivalSlack.every((s) => s === null || s[0]! >= svc.sloMs)) return null;
   const rows = svc.access.map((a) => model.roundTripRow(a));
   const out = new Array<number>(servers.length);
   for (let k = 0; k < servers.length; k++) {
     const s = servers[k]!;
-    let lost = 0;
+    let fit = 0;
     for (let i = 0; i < rows.length; i++) {
-      const slack = svc.arrivalSlack[i] ?? null;
-      const rtt = rows[i]![s]!;
-      if (slack === null || !(rtt <= reachBudget)) continue;
-      const need = rtt + plan.expectedLatencyMs;
-      // The same tolerance as the reach test: a slack of the whole SLO always fits where the server reaches.
+      // Without slack given for this access server, its items arrive with their whole SLO.
+      const slack = svc.arrivalSlack[i] ?? [svc.sloMs];
+      const need = rows[i]![s]! + plan.expectedLatencyMs;
+      // `slack` is ascending: count the values that cover `need` (the reach test's tolerance).
       let short = 0;
       while (short < slack.length && slack[short]! * (1 + PLACEMENT_TOLERANCE) < need) short++;
-      lost += (svc.accessRate[i]! * short) / slack.length;
+      fit += (svc.accessRate[i]! * (slack.length - short)) / slack.length;
     }
-    const share = lost / svc.totalDemand;
-    out[k] = tolerance > 0 ? Math.floor(share / tolerance) : share;
+    const share = fit / svc.totalDemand;
+    out[k] = -(tolerance > 0 ? Math.floor(share / tolerance) : share);
   }
   return out;
 }
