@@ -39,11 +39,12 @@ const contest: PlacementInput = {
   delaysMs,
 };
 /**
- * `image`'s hot-spot items arrive with 5 ms left: too little anywhere; its `far` items with 40 ms: enough at `far`
- * (30 ms), not at `hot` (20 ms round trip + 30). `video`'s hot-spot items arrive with 40 ms left: enough at `hot`
- * only; its `far` items arrive fresh.
+ * An item fits a server when its slack covers the round trip and its own run (15 ms). `image`'s hot-spot items
+ * arrive with 5 ms left: too little anywhere; its `far` items with 30 ms: enough at `far` (15 ms), not at `hot`
+ * (20 ms round trip + 15). `video`'s hot-spot items arrive with 30 ms left: enough at `hot` only; its `far` items
+ * arrive fresh.
  */
-const slack: PlacementInput['arrivalSlackMs'] = { image: { hot: [5], far: [40] }, video: { hot: [40], far: [200] } };
+const slack: PlacementInput['arrivalSlackMs'] = { image: { hot: [5], far: [30] }, video: { hot: [30], far: [200] } };
 const opts: PlacementOptions = { multiTask: false };
 const serverOf = (r: ReturnType<typeof placeServices>, id: string): string[] => r.instances.filter((i) => i.serviceId === id).map((i) => i.serverId);
 
@@ -69,13 +70,13 @@ describe('arrivalSlack: the slack items have left at their access server decides
   });
 
   it('weights each access server by its rate and the share of its items that fit', () => {
-    // Half of `image`'s `far` items have 40 ms left (fit at `far` only), half 60 (fit at both): 40 % fit at `far`,
+    // Half of `image`'s `far` items have 30 ms left (fit at `far` only), half 40 (fit at both): 40 % fit at `far`,
     // 20 % at `hot`.
-    const input = { ...contest, arrivalSlackMs: { ...slack, image: { hot: [5], far: [40, 60] } } };
+    const input = { ...contest, arrivalSlackMs: { ...slack, image: { hot: [5], far: [30, 40] } } };
     expect(serverOf(placeServices(input, { ...opts, arrivalSlack: true }), 'image')).toEqual(['far']);
-    // Every `far` item with 60 ms left fits at both servers: 40 % of `image`'s items fit at either, so nearness
+    // Every `far` item with 40 ms left fits at both servers: 40 % of `image`'s items fit at either, so nearness
     // decides again and `image`, first, takes `hot`.
-    const fresh = { ...contest, arrivalSlackMs: { ...slack, image: { hot: [5], far: [60] } } };
+    const fresh = { ...contest, arrivalSlackMs: { ...slack, image: { hot: [5], far: [40] } } };
     expect(serverOf(placeServices(fresh, { ...opts, arrivalSlack: true }), 'image')).toEqual(['hot']);
   });
 

@@ -121,8 +121,9 @@ function nearness(svc: ServiceNode, servers: readonly number[], model: Placement
 
 /**
  * Per server of `servers`: the share of the service's demand whose items would still fit there — their slack on
- * arrival at their access server (`arrivalSlack` in {@link ServiceNode}) covers the round trip plus `plan`'s
- * worst-case latency — negated (most first) and in steps of `tolerance`. Null (every server ties) when the service
+ * arrival at their access server (`arrivalSlack` in {@link ServiceNode}) covers the round trip plus `plan`'s run
+ * (the least an item needs there; the worst-case latency, twice that, was measured too: docs/placement.md) —
+ * negated (most first) and in steps of `tolerance`. Null (every server ties) when the service
  * has no slack given, or when every item given arrives with its whole SLO left: the slack then tells nothing the
  * objective's reach test does not. {@link PlacementOptions.arrivalSlack}.
  */
@@ -136,7 +137,7 @@ function slackFit(svc: ServiceNode, plan: ParallelPlan, servers: readonly number
     for (let i = 0; i < rows.length; i++) {
       // Without slack given for this access server, its items arrive with their whole SLO.
       const slack = svc.arrivalSlack[i] ?? [svc.sloMs];
-      const need = rows[i]![s]! + plan.expectedLatencyMs;
+      const need = rows[i]![s]! + plan.runMs;
       // `slack` is ascending: count the values that cover `need` (the reach test's tolerance).
       let short = 0;
       while (short < slack.length && slack[short]! * (1 + PLACEMENT_TOLERANCE) < need) short++;

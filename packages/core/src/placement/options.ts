@@ -125,13 +125,14 @@ export interface PlacementOptions {
   /**
    * With locality and the input's `arrivalSlackMs`, among items of a service that tie on gain per cost, prefer
    * the server where the most of the service's items would still be served in time: per access server `a`, the
-   * share of its items whose slack on arrival covers `rtt(a, s)` + the plan's worst-case latency, weighted by `a`'s
-   * rate, as a share of the service's demand in steps of `nearDemandTolerance`; `nearDemandFirst`'s order (then
+   * share of its items whose slack on arrival covers `rtt(a, s)` + the plan's run (`runMs`: the least an item needs
+   * there, so an item that fails it is lost wherever it runs), weighted by `a`'s rate, as a share of the service's
+   * demand in steps of `nearDemandTolerance`; `nearDemandFirst`'s order (then
    * server order) decides within a step. Items that reach a hot spot late fit only near it, so the service whose
    * items there still fit nearby gets the near server, and a service whose items there fit nowhere goes where its
    * items still fit. Only the order among equal items changes, not the objective (bounds and guarantees
    * unchanged); with every item arriving with its whole SLO left (or no `arrivalSlackMs`) it places as without it.
-   * @default false
+   * Measured in the simulator's edge world it does not win (docs/placement.md), so it is off. @default false
    */
   readonly arrivalSlack?: boolean;
   /**
