@@ -1,4 +1,4 @@
-import { EparaError, createSeededRandom, type Random } from '@epara/core';
+import { DEFAULT_PLACEMENT_OPTIONS, EparaError, createSeededRandom, type Random } from '@epara/core';
 import type { SimServer } from '../model/hardware.js';
 import { SERVICE_CATALOG } from '../model/services.js';
 import { pickOrigin, type CompiledTrace, type OriginTable } from '../world/world.js';
@@ -32,7 +32,7 @@ export interface CompileWorkloadInput {
   readonly earlyWindowMs: number;
   /** Whether the access uplinks queue (the network's `contention`). @default true */
   readonly contention?: boolean;
-  /** Measure {@link CompiledWorkload.earlyWindowSlackMs} (only EPARA reads it). @default false */
+  /** Measure {@link CompiledWorkload.earlyWindowSlackMs} ({@link readsArrivalSlack}). @default false */
   readonly measureSlack?: boolean;
 }
 
@@ -84,6 +84,11 @@ export function compileWorkload(input: CompileWorkloadInput): CompiledWorkload {
   const earlyWindowDemand = sampleEarlyWindow({ ids, sources, sessions, trace, origins, servers: servers.length, windowMs: Math.min(input.earlyWindowMs, durationMs), seed: input.seed, arrivals });
   const earlyWindowSlackMs = arrivals === null ? [] : earlyWindowSlack(ids, servers, arrivals, input.contention ?? true);
   return { serviceIds: ids, sources, trace, sessions, origins, earlyWindowDemand, earlyWindowSlackMs };
+}
+
+/** Whether a scenario's system reads {@link CompiledWorkload.earlyWindowSlackMs}: EPARA with `placementOptions.arrivalSlack`. */
+export function readsArrivalSlack(system: { readonly kind: string; readonly placementOptions?: { readonly arrivalSlack?: boolean } }): boolean {
+  return system.kind === 'epara' && (system.placementOptions?.arrivalSlack ?? DEFAULT_PLACEMENT_OPTIONS.arrivalSlack);
 }
 
 /** Base weights per server: `clients` weighs embedded boards and microcomputers 3, GPU servers 1. */
