@@ -9,7 +9,7 @@ import { DEFAULT_INTERFERENCE, validateScenario } from './scenario/resolve-scena
 import { shardPlanOf } from './shard/shard-plan.js';
 import { prepareShards, runZone, type ShardContext, type ZonePartial } from './shard/zone-run.js';
 import { mergeZones } from './shard/merge-zones.js';
-import { compileWorkload } from './workload/compile-workload.js';
+import { compileWorkload, readsArrivalSlack } from './workload/compile-workload.js';
 import { SimWorld } from './world/world.js';
 import type { SimSystem } from './world/system.js';
 import { createTritonSystem } from './systems/triton.js';
@@ -65,7 +65,7 @@ export function simulate(input: Scenario, options: SimulateOptions = {}): RunRes
   if (plan.sharded) return simulateZones(prepareShards(scenario, servers, plan.zones), options);
   const network = createNetwork(servers, { ...DEFAULT_NETWORK_OPTIONS, ...scenario.network }, seed);
   const earlyWindowMs = scenario.earlyWindowMs ?? Math.min(60_000, scenario.durationMs / 4);
-  const compiled = compileWorkload({ workload: scenario.workload, servers, durationMs: scenario.durationMs, seed, earlyWindowMs });
+  const compiled = compileWorkload({ workload: scenario.workload, servers, durationMs: scenario.durationMs, seed, earlyWindowMs, contention: scenario.network?.contention ?? DEFAULT_NETWORK_OPTIONS.contention, measureSlack: readsArrivalSlack(scenario.system) });
   const services: SimService[] = compiled.serviceIds.map((id) => SERVICE_CATALOG[id]!);
   const failures = (scenario.failures ?? []).map((f, i) => {
     const server = typeof f.server === 'number' ? f.server : servers.findIndex((s) => s.spec.id === f.server);
@@ -75,7 +75,7 @@ export function simulate(input: Scenario, options: SimulateOptions = {}): RunRes
   });
   const world = new SimWorld({
     seed, servers, services, network, failures,
-    sources: compiled.sources, trace: compiled.trace, sessions: compiled.sessions, origins: compiled.origins, earlyWindowDemand: compiled.earlyWindowDemand, interference: scenario.interference ?? DEFAULT_INTERFERENCE,
+    sources: compiled.sources, trace: compiled.trace, sessions: compiled.sessions, origins: compiled.origins, earlyWindowDemand: compiled.earlyWindowDemand, earlyWindowSlackMs: compiled.earlyWindowSlackMs, interference: scenario.interference ?? DEFAULT_INTERFERENCE,
     durationMs: scenario.durationMs, warmupMs: scenario.warmupMs ?? 0,
     system: options.wrapSystem === undefined ? createSystem(scenario.system) : options.wrapSystem(createSystem(scenario.system)),
   });

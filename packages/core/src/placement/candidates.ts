@@ -90,10 +90,9 @@ export function buildTemplates(model: PlacementModel, options: PlacementRunOptio
       if (g.pools.length === 0) continue;
       if (options.locality) {
         const order = g.pools.map((_, i) => i);
-        if (options.nearDemandFirst) {
-          const near = nearness(svc, g.servers, model, options.nearDemandTolerance);
-          order.sort((a, b) => near[a]! - near[b]! || a - b);
-        }
+        const lost = options.arrivalSlack ? slackFit(svc, plan, g.servers, model, options.nearDemandTolerance) : null;
+        const near = options.nearDemandFirst ? nearness(svc, g.servers, model, options.nearDemandTolerance) : null;
+        if (lost !== null || near !== null) order.sort((a, b) => (lost === null ? 0 : lost[a]! - lost[b]!) || (near === null ? 0 : near[a]! - near[b]!) || a - b);
         for (const i of order) push(g.servers[i]!, [g.pools[i]!], g.cost);
       } else push(-1, g.pools, g.cost);
     }
@@ -116,6 +115,36 @@ function nearness(svc: ServiceNode, servers: readonly number[], model: Placement
     for (let i = 0; i < rows.length; i++) sum += svc.accessRate[i]! * Math.min(rows[i]![s]!, svc.sloMs);
     const share = sum / (svc.totalDemand * svc.sloMs);
     out[k] = tolerance > 0 ? Math.floor(share / tolerance) : share;
+  }
+  return out;
+}
+
+/**
+ * Per server of `servers`: the share of the service's demand whose items would still fit there — their slack on
+ * arrival at their access server (`arrivalSlack` in {@link ServiceNode}) covers the round trip plus `plan`'s run
+ * (the least an item needs there; the worst-case latency, twice that, was measured too: docs/placement.md) —
+ * negated (most first) and in steps of `tolerance`. Null (every server ties) when the service
+ * has no slack given, or when every item given arrives with its whole SLO left: the slack then tells nothing the
+ * objective's reach test does not. {@link PlacementOptions.arrivalSlack}.
+ */
+function slackFit(svc: ServiceNode, plan: ParallelPlan, servers: readonly number[], model: PlacementModel, tolerance: number): number[] | null {
+  if (svc.arrivalSlack.every((s) => s === null || s[0]! >= svc.sloMs)) return null;
+  const rows = svc.access.map((a) => model.roundTripRow(a));
+  const out = new Array<number>(servers.length);
+  for (let k = 0; k < servers.length; k++) {
+    const s = servers[k]!;
+    let fit = 0;
+    for (let i = 0; i < rows.length; i++) {
+      // Without slack given for this access server, its items arrive with their whole SLO.
+      const slack = svc.arrivalSlack[i] ?? [svc.sloMs];
+      const need = rows[i]![s]! + plan.runMs;
+      // `slack` is ascending: count the values that cover `need` (the reach test's tolerance).
+      let short = 0;
+      while (short < slack.length && slack[short]! * (1 + PLACEMENT_TOLERANCE) < need) short++;
+      fit += (svc.accessRate[i]! * (slack.length - short)) / slack.length;
+    }
+    const share = fit / svc.totalDemand;
+    out[k] = -(tolerance > 0 ? Math.floor(share / tolerance) : share);
   }
   return out;
 }

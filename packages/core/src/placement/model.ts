@@ -55,6 +55,11 @@ export interface ServiceNode {
   readonly loadTimeMs: number;
   readonly access: readonly string[];
   readonly accessRate: readonly number[];
+  /**
+   * Per access server (aligned with `access`): the slack its items have left when they reach it, ascending, each
+   * value an equal share of that server's items (the input's `arrivalSlackMs`); null where none was given.
+   */
+  readonly arrivalSlack: readonly (readonly number[] | null)[];
   readonly totalDemand: number;
   readonly plans: readonly ParallelPlan[];
 }
@@ -156,6 +161,11 @@ function buildServices(input: PlacementInput, options: ResolvedPlacementOptions,
     }
     const access = [...rates.keys()].sort();
     const accessRate = access.map((a) => rates.get(a)!);
+    const slackOf = input.arrivalSlackMs?.[spec.id];
+    const arrivalSlack = access.map((a) => {
+      const list = slackOf?.[a];
+      return list !== undefined && list.length > 0 ? [...list].sort((x, y) => x - y) : null;
+    });
     const latency = spec.slo.kind === 'latency';
     const sloMs = spec.slo.kind === 'latency' ? spec.slo.deadlineMs : spec.slo.stalenessMs;
     return {
@@ -175,6 +185,7 @@ function buildServices(input: PlacementInput, options: ResolvedPlacementOptions,
       loadTimeMs: spec.loadTimeMs ?? 0,
       access,
       accessRate,
+      arrivalSlack,
       totalDemand: accessRate.reduce((x, y) => x + y, 0),
       plans: input.plans[spec.id] ?? [],
     };

@@ -50,6 +50,16 @@ export interface PlacementInput {
    * from `current` counts as forecast. Must be a finite number ≥ 1. @default 1 (the demand is the forecast)
    */
   readonly demandHeadroom?: number;
+  /**
+   * The time each service's items have left when they reach each access server, ms, per service id and access
+   * server id: a sample of such slacks (quantiles, say), each standing for an equal share of that server's items.
+   * It is what is left of the deadline (or staleness limit) for the round trip to the serving server, the wait and
+   * the run there, and nothing else: a host subtracts the result's way from the access server to the client. Read
+   * only with locality and the `arrivalSlack` option, to choose among servers the objective values alike (items
+   * that reach an access server late from a saturated uplink fit only near it). Missing entries: the items arrive
+   * with their whole deadline.
+   */
+  readonly arrivalSlackMs?: Readonly<Record<ServiceId, Readonly<Record<ServerId, readonly number[]>>>>;
   /** Network delays between servers; used when `locality` is on. @default all 0 */
   readonly delaysMs?: NetworkDelays;
   /** The placement running now. @default [] */

@@ -196,6 +196,7 @@ describe('resolvePlacementOptions', () => {
       colocationSlowdown: 0.1,
       nearDemandFirst: true,
       nearDemandTolerance: 0.02,
+      arrivalSlack: false,
       residualBlocking: true,
     });
   });
@@ -222,6 +223,7 @@ describe('resolvePlacementOptions', () => {
       colocationSlowdown: 0,
       nearDemandFirst: true,
       nearDemandTolerance: 0,
+      arrivalSlack: true,
       residualBlocking: false,
     } as const;
     expect(resolvePlacementOptions(given)).toEqual(given);

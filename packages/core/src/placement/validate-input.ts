@@ -29,7 +29,24 @@ export function validatePlacementInput(input: PlacementInput): void {
     invalidOption('demandHeadroom', input.demandHeadroom, 'a finite number ≥ 1');
   }
   validateCurrent(input.current ?? [], services);
+  if (input.arrivalSlackMs !== undefined) validateArrivalSlack(input.arrivalSlackMs, services);
   if (input.delaysMs !== undefined && typeof input.delaysMs !== 'function') validateDelayMatrix(input.delaysMs);
+}
+
+/** `arrivalSlackMs`: known services, per access server an array of finite numbers (a slack may be negative: late). */
+function validateArrivalSlack(slack: NonNullable<PlacementInput['arrivalSlackMs']>, services: ReadonlySet<string>): void {
+  if (typeof slack !== 'object' || slack === null) invalidOption('arrivalSlackMs', slack, 'an object');
+  for (const [serviceId, perServer] of Object.entries(slack)) {
+    if (!services.has(serviceId)) unknownService(`arrivalSlackMs.${serviceId}`, serviceId);
+    if (typeof perServer !== 'object' || perServer === null) invalidOption(`arrivalSlackMs.${serviceId}`, perServer, 'an object');
+    for (const [serverId, list] of Object.entries(perServer)) {
+      const field = `arrivalSlackMs.${serviceId}.${serverId}`;
+      if (!Array.isArray(list)) invalidOption(field, list, 'an array of numbers');
+      list.forEach((v, i) => {
+        if (!(typeof v === 'number' && Number.isFinite(v))) invalidOption(`${field}[${i}]`, v, 'a finite number');
+      });
+    }
+  }
 }
 
 function validateServers(input: PlacementInput): void {

@@ -6,7 +6,7 @@ import type { ServiceCounters } from '../metrics/collector.js';
 import type { HistogramSnapshot } from '../metrics/histogram.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { DEFAULT_INTERFERENCE } from '../scenario/resolve-scenario.js';
-import { compileWorkload, type CompiledWorkload } from '../workload/compile-workload.js';
+import { compileWorkload, readsArrivalSlack, type CompiledWorkload } from '../workload/compile-workload.js';
 import { zoneWorkload } from '../workload/zone-workload.js';
 import { SimWorld } from '../world/world.js';
 import type { SimSystem } from '../world/system.js';
@@ -66,7 +66,7 @@ export interface ZonePartial {
 export function prepareShards(scenario: Scenario, servers: readonly SimServer[], zones: readonly (readonly number[])[]): ShardContext {
   const seed = scenario.seed ?? 1;
   const earlyWindowMs = scenario.earlyWindowMs ?? Math.min(60_000, scenario.durationMs / 4);
-  const compiled = compileWorkload({ workload: scenario.workload, servers, durationMs: scenario.durationMs, seed, earlyWindowMs });
+  const compiled = compileWorkload({ workload: scenario.workload, servers, durationMs: scenario.durationMs, seed, earlyWindowMs, contention: scenario.network?.contention ?? DEFAULT_NETWORK_OPTIONS.contention, measureSlack: readsArrivalSlack(scenario.system) });
   const services = compiled.serviceIds.map((id) => SERVICE_CATALOG[id]!);
   const drain = scenario.drainMs ?? Math.max(...services.map((s) => serviceDeadlineMs(s.spec)), 0) + 2000;
   return { scenario, seed, servers, compiled, services, zones, untilMs: scenario.durationMs + drain };
@@ -100,7 +100,7 @@ export function runZone(ctx: ShardContext, zone: number, options: RunZoneOptions
   const w = zoneWorkload(ctx.compiled, members);
   const world = new SimWorld({
     seed: zoneSeed(seed, zone), servers, services: ctx.services, network, failures: [],
-    sources: w.sources, trace: w.trace, sessions: w.sessions, origins: w.origins, earlyWindowDemand: w.earlyWindowDemand, interference: scenario.interference ?? DEFAULT_INTERFERENCE,
+    sources: w.sources, trace: w.trace, sessions: w.sessions, origins: w.origins, earlyWindowDemand: w.earlyWindowDemand, earlyWindowSlackMs: w.earlyWindowSlackMs, interference: scenario.interference ?? DEFAULT_INTERFERENCE,
     durationMs: scenario.durationMs, warmupMs: scenario.warmupMs ?? 0, system: options.createSystem(),
   });
   world.start();

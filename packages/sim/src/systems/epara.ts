@@ -2,6 +2,7 @@ import { admitStream, createView, DEFAULT_PLACEMENT_OPTIONS, resolveRouteOptions
 import { routeRequestInto, RoutePlan } from '@epara/core/internal';
 import type { SimSystem } from '../world/system.js';
 import type { SimInstance, SimRequest, SimStream } from '../world/types.js';
+import { ArrivalSlackBook } from './arrival-slack.js';
 import type { World } from '../world/world.js';
 import { estimateCompletion } from '../world/device-model.js';
 import { DEVICE_KINDS } from '../model/hardware.js';
@@ -63,6 +64,8 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   let ring: RingSync | null = null;
   let staticViews: ClusterView[] = [];
   let learned: OnlineForecast;
+  /** The items' slack at their access servers, kept only when placement reads it (`placementOptions.arrivalSlack`). */
+  let slackBook: ArrivalSlackBook | null = null;
   let lastPlacedAt: number[] = [];
   let shiftReplacements = 0;
   const retryAt = new Map<SimStream, number>();
@@ -309,6 +312,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       streamEgress = new StreamEgress<SimStream>(world.servers.length);
       linkOf = Float64Array.from(world.servers, (s) => DEVICE_KINDS[s.preset.deviceKind]!.linkBytesPerMs);
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
+      slackBook = (o.placementOptions.arrivalSlack ?? DEFAULT_PLACEMENT_OPTIONS.arrivalSlack) ? new ArrivalSlackBook(world) : null;
       lastPlacedAt = zones.map(() => 0);
       health = new DetectedHealth(world, o.failureDetectionMs);
       carried = new CarriedArrivals(world.servers.length, world.services.length, zones, zoneIndex);
@@ -319,7 +323,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
         deviceHealthy: (w, s, d) => health.deviceHealthy(w, s, d),
         entryOf: (w, placer, s) => ring?.view(placer).entries[w.serverIds[s]!],
       });
-      drivers = zones.map((servers, z) => createPlacementDriver({ knowledge: knowledge(z), zone: z, servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard, guardOptions: o.learnedGuardOptions, ratePacks: o.ratePacks, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality }));
+      drivers = zones.map((servers, z) => createPlacementDriver({ knowledge: knowledge(z), zone: z, servers, categorize: o.categorize, strategyOptions: o.strategyOptions, placementOptions: { periodMs: o.placementPeriodMs, ...(o.profileInterference ? { colocationSlowdown: world.interference } : {}), ...o.placementOptions }, policy: { kind: 'deadline', guardMs: o.batchGuardMs, shareAware: o.shareAwareLaunch, learnedGuard: o.learnedGuard, guardOptions: o.learnedGuardOptions, ratePacks: o.ratePacks, fillAware: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead }, demandHeadroom: o.demandHeadroom, accessInDelays: o.accessAwareLocality, ...(slackBook !== null ? { arrivalSlack: (w: World, servers: readonly number[]) => slackBook!.slackMs(w, servers) } : {}) }));
       book = new ServerStateBook(world, (s) => drivers[zoneIndex[s]!]!, (s) => zones[zoneIndex[s]!]!, o.reportNextRun);
       if (o.sync) {
         ring = createRingSync({
@@ -340,6 +344,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       if (req.hops === 0) {
         book.countArrival(server, req.service);
         countForForecast(server, req.service);
+        if (slackBook !== null) slackBook.record(req.service, server, req.dueAt - world.clock.now() - world.network.downlinkMs(req.origin, world.services[req.service]!.responseBytes));
       }
       const stream = req.stream;
       if (stream !== null && o.categorize) {

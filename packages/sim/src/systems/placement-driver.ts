@@ -6,6 +6,7 @@ import {
   type ParallelPlan,
   type PlacedInstance,
   type PlacementOptions,
+  type PlacementInput,
   type PlacementResult,
   type ServerSpec,
   type ServiceDemand,
@@ -63,6 +64,11 @@ export interface PlacementDriverOptions {
   readonly knowledge?: PlacementKnowledge;
   /** This driver's zone index (the `a` of its command and notice events). @default 0 */
   readonly zone?: number;
+  /**
+   * Placement's `arrivalSlackMs` for this zone's access servers (placement reads it with its `arrivalSlack` option).
+   * @default none
+   */
+  readonly arrivalSlack?: (world: World, servers: readonly number[]) => PlacementInput['arrivalSlackMs'];
 }
 
 /** Delay between two servers as placement sees it (with the access legs when `accessInDelays`). */
@@ -171,7 +177,9 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
     const options = warm ? { ...o.placementOptions, switchWeight: 0 } : o.placementOptions;
     // The demand handed over is forecast × headroom; placement is told so, to value the headroom apart (`headroomValue`).
     const headroom = o.demandHeadroom >= 1 ? { demandHeadroom: o.demandHeadroom } : {};
-    const result = placeServices({ servers, services, plans, demand: demands, ...headroom, current, delaysMs: (a, b) => delayOf(world, indexOf(world, a), indexOf(world, b)) }, options);
+    // The slack the items have left at their access servers, when placement reads it (`arrivalSlack`).
+    const slack = o.arrivalSlack !== undefined ? { arrivalSlackMs: o.arrivalSlack(world, o.servers) } : {};
+    const result = placeServices({ servers, services, plans, demand: demands, ...headroom, ...slack, current, delaysMs: (a, b) => delayOf(world, indexOf(world, a), indexOf(world, b)) }, options);
     apply(world, result, warm, placer);
     runs++;
     lastPredicted = result.goodputPerSec;

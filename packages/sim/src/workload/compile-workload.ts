@@ -1,4 +1,4 @@
-import { EparaError, createSeededRandom, type Random } from '@epara/core';
+import { DEFAULT_PLACEMENT_OPTIONS, EparaError, createSeededRandom, type Random } from '@epara/core';
 import type { SimServer } from '../model/hardware.js';
 import { SERVICE_CATALOG } from '../model/services.js';
 import { pickOrigin, type CompiledTrace, type OriginTable } from '../world/world.js';
@@ -14,6 +14,12 @@ export interface CompiledWorkload {
   readonly origins: OriginTable;
   /** Items/s per service (row) and access server (column) measured over a sampled early window. */
   readonly earlyWindowDemand: number[][];
+  /**
+   * Per service and access server: quantiles (ascending) of the slack the early window's items had left when they
+   * reached their access server over its shared uplink, net of the result's way back to the client, ms; empty
+   * where no item arrived; empty without `measureSlack`. {@link earlyWindowSlack}.
+   */
+  readonly earlyWindowSlackMs: number[][][];
 }
 
 /** Inputs of {@link compileWorkload}. */
@@ -24,6 +30,10 @@ export interface CompileWorkloadInput {
   readonly seed: number;
   /** Length of the early window the operator measured, ms. */
   readonly earlyWindowMs: number;
+  /** Whether the access uplinks queue (the network's `contention`). @default true */
+  readonly contention?: boolean;
+  /** Measure {@link CompiledWorkload.earlyWindowSlackMs} ({@link readsArrivalSlack}). @default false */
+  readonly measureSlack?: boolean;
 }
 
 /** Compiles a validated workload for a set of servers. Stream sessions are drawn up front (seeded). */
@@ -70,8 +80,15 @@ export function compileWorkload(input: CompileWorkloadInput): CompiledWorkload {
       trace!.outputTokens[i] = r.outputTokens ?? -1;
     });
   }
-  const earlyWindowDemand = sampleEarlyWindow({ ids, sources, sessions, trace, origins, servers: servers.length, windowMs: Math.min(input.earlyWindowMs, durationMs), seed: input.seed });
-  return { serviceIds: ids, sources, trace, sessions, origins, earlyWindowDemand };
+  const arrivals: EarlyArrival[] | null = input.measureSlack === true ? [] : null;
+  const earlyWindowDemand = sampleEarlyWindow({ ids, sources, sessions, trace, origins, servers: servers.length, windowMs: Math.min(input.earlyWindowMs, durationMs), seed: input.seed, arrivals });
+  const earlyWindowSlackMs = arrivals === null ? [] : earlyWindowSlack(ids, servers, arrivals, input.contention ?? true);
+  return { serviceIds: ids, sources, trace, sessions, origins, earlyWindowDemand, earlyWindowSlackMs };
+}
+
+/** Whether a scenario's system reads {@link CompiledWorkload.earlyWindowSlackMs}: EPARA with `placementOptions.arrivalSlack`. */
+export function readsArrivalSlack(system: { readonly kind: string; readonly placementOptions?: { readonly arrivalSlack?: boolean } }): boolean {
+  return system.kind === 'epara' && (system.placementOptions?.arrivalSlack ?? DEFAULT_PLACEMENT_OPTIONS.arrivalSlack);
 }
 
 /** Base weights per server: `clients` weighs embedded boards and microcomputers 3, GPU servers 1. */
@@ -115,21 +132,73 @@ function cumulate(weights: readonly number[]): Float64Array {
  * seed (another day of the same process, not this run's requests); trace rows and sessions of the window are
  * counted as they are (the past the operator saw). Items/s per service and access server.
  */
-function sampleEarlyWindow(o: { ids: readonly string[]; sources: readonly RequestSource[]; sessions: readonly StreamSession[]; trace: CompiledTrace | null; origins: OriginTable; servers: number; windowMs: number; seed: number }): number[][] {
+function sampleEarlyWindow(o: { ids: readonly string[]; sources: readonly RequestSource[]; sessions: readonly StreamSession[]; trace: CompiledTrace | null; origins: OriginTable; servers: number; windowMs: number; seed: number; arrivals: EarlyArrival[] | null }): number[][] {
   const counts = o.ids.map(() => new Array<number>(o.servers).fill(0));
   const W = o.windowMs;
   if (!(W > 0)) return counts;
   const rng: Random = createSeededRandom(o.seed ^ 0x61c88647);
+  const arrive = (atMs: number, service: number, origin: number): void => {
+    counts[service]![origin]!++;
+    o.arrivals?.push({ atMs, service, origin });
+  };
   for (const src of o.sources) {
-    for (let t = nextArrivalMs(src, 0, rng); t < W; t = nextArrivalMs(src, t, rng)) counts[src.service]![pickOrigin(o.origins, t, rng)]!++;
+    for (let t = nextArrivalMs(src, 0, rng); t < W; t = nextArrivalMs(src, t, rng)) arrive(t, src.service, pickOrigin(o.origins, t, rng));
   }
   for (const s of o.sessions) {
     const overlap = Math.min(s.endMs, W) - Math.max(s.startMs, 0);
     if (overlap > 0) counts[s.service]![s.origin]! += (overlap / 1000) * s.rateHz;
+    // The session's frames in the window, for the uplink replay (the count above stays the exact overlap).
+    if (o.arrivals !== null) for (let t = s.startMs; t < Math.min(s.endMs, W); t += 1000 / s.rateHz) if (t >= 0) o.arrivals.push({ atMs: t, service: s.service, origin: s.origin });
   }
   const t = o.trace;
   if (t !== null) {
-    for (let i = 0; i < t.times.length && t.times[i]! < W; i++) counts[t.services[i]!]![t.origins[i]! >= 0 ? t.origins[i]! : pickOrigin(o.origins, t.times[i]!, rng)]!++;
+    for (let i = 0; i < t.times.length && t.times[i]! < W; i++) arrive(t.times[i]!, t.services[i]!, t.origins[i]! >= 0 ? t.origins[i]! : pickOrigin(o.origins, t.times[i]!, rng));
   }
   return counts.map((row) => row.map((c) => (c * 1000) / W));
+}
+
+/** One item of the early window: when it was sent, of which service, from which access server's clients. */
+interface EarlyArrival {
+  readonly atMs: number;
+  readonly service: number;
+  readonly origin: number;
+}
+
+/** Quantiles kept per service and access server by {@link earlyWindowSlack}. */
+const SLACK_QUANTILES = 20;
+
+/**
+ * What an operator measured of the items' age at their access servers over the early window: the window's items
+ * are replayed over each access server's shared uplink in send order (first come, first served, the payload at
+ * the access link's rate, the access latency on top; an item that could not arrive before its deadline is skipped,
+ * as the world's clients skip it), and each arrival's slack is `due − arrival − the result's uncontended way back
+ * to the client`. Kept as {@link SLACK_QUANTILES} quantiles per service and access server: placement's
+ * `arrivalSlackMs` (docs/placement.md). The items' own arrivals later in the run are not read.
+ */
+function earlyWindowSlack(ids: readonly string[], servers: readonly SimServer[], arrivals: EarlyArrival[], contention: boolean): number[][][] {
+  const samples = ids.map(() => servers.map((): number[] => []));
+  arrivals.sort((a, b) => a.atMs - b.atMs || a.origin - b.origin || a.service - b.service);
+  const upFreeAt = new Float64Array(servers.length);
+  const svcs = ids.map((id) => SERVICE_CATALOG[id]!);
+  for (const a of arrivals) {
+    const svc = svcs[a.service]!;
+    const preset = servers[a.origin]!.preset;
+    const slo = svc.spec.slo.kind === 'latency' ? svc.spec.slo.deadlineMs : svc.spec.slo.stalenessMs;
+    const payload = svc.llm ? 512 + 4 * svc.llm.promptTokensMean : svc.payloadBytes;
+    const ms = payload / preset.accessBytesPerMs;
+    const start = contention ? Math.max(a.atMs, upFreeAt[a.origin]!) : a.atMs;
+    const at = start + ms + preset.accessLatencyMs;
+    if (contention && at > a.atMs + slo) continue;
+    if (contention) upFreeAt[a.origin] = start + ms;
+    const back = preset.accessLatencyMs + svc.responseBytes / preset.accessBytesPerMs;
+    samples[a.service]![a.origin]!.push(a.atMs + slo - at - back);
+  }
+  return samples.map((row) =>
+    row.map((list) => {
+      if (list.length === 0) return [];
+      list.sort((x, y) => x - y);
+      const n = Math.min(SLACK_QUANTILES, list.length);
+      return Array.from({ length: n }, (_, i) => list[Math.min(list.length - 1, Math.floor(((i + 0.5) * list.length) / n))]!);
+    }),
+  );
 }

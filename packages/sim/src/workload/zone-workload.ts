@@ -9,6 +9,7 @@ export interface ZoneWorkload {
   readonly sessions: readonly StreamSession[];
   readonly origins: OriginTable;
   readonly earlyWindowDemand: number[][];
+  readonly earlyWindowSlackMs: number[][][];
 }
 
 /**
@@ -40,6 +41,7 @@ export function zoneWorkload(compiled: CompiledWorkload, members: readonly numbe
     sessions,
     origins: { epochMs: t.epochMs, epochs: t.epochs, cumulative },
     earlyWindowDemand: compiled.earlyWindowDemand.map((row) => members.map((s) => row[s]!)),
+    earlyWindowSlackMs: compiled.earlyWindowSlackMs.map((row) => members.map((s) => row[s]!)),
   };
 }
 

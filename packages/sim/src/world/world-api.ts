@@ -38,6 +38,8 @@ export interface World extends EventHandler {
   readonly durationMs: number;
   readonly warmupMs: number;
   readonly earlyWindowDemand: readonly (readonly number[])[];
+  /** {@link WorldInit.earlyWindowSlackMs} (empty when none was given). */
+  readonly earlyWindowSlackMs: readonly (readonly (readonly number[])[])[];
   readonly interference: number;
   /** Batches that ended, reused by the next launches (`execution.ts`). */
   readonly freeBatches: RunningBatch[];

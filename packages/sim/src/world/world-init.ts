@@ -72,6 +72,11 @@ export interface WorldInit {
    * learn the rest online.
    */
   readonly earlyWindowDemand: readonly (readonly number[])[];
+  /**
+   * Per service and access server, quantiles of the slack the early window's items had left on reaching their
+   * access server (net of the result's way back), ms: the prior of placement's `arrivalSlackMs`. @default none
+   */
+  readonly earlyWindowSlackMs?: readonly (readonly (readonly number[])[])[];
   /** Slowdown per extra batch sharing a device: `n` concurrent batches each run at `1/(n·(1+β(n−1)))`. */
   readonly interference: number;
   readonly durationMs: number;

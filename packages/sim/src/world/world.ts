@@ -46,6 +46,7 @@ export class SimWorld implements World {
   readonly durationMs: number;
   readonly warmupMs: number;
   readonly earlyWindowDemand: readonly (readonly number[])[];
+  readonly earlyWindowSlackMs: readonly (readonly (readonly number[])[])[];
   readonly interference: number;
   readonly freeBatches: RunningBatch[] = [];
   /** Instances by mode per service, taken when the workload stops (see `instanceModes`). */
@@ -71,6 +72,7 @@ export class SimWorld implements World {
     this.durationMs = init.durationMs;
     this.warmupMs = init.warmupMs;
     this.earlyWindowDemand = init.earlyWindowDemand;
+    this.earlyWindowSlackMs = init.earlyWindowSlackMs ?? [];
     this.interference = init.interference;
     this.systemRandom = createSeededRandom(init.seed ^ 0x5bd1e995);
     this.#workRandom = createSeededRandom(init.seed);
