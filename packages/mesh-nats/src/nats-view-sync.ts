@@ -7,7 +7,7 @@ import { createView, EparaError, isEparaError, toEparaError } from '@epara/core'
 import { markDead, upsertEntry } from '@epara/core/internal';
 import type { AbortSignalLike, ClusterView, ServerEntry, ServerId, TimerHandle } from '@epara/core';
 import { decodeViewEntries, encodeViewEntries } from '@epara/mesh/wire';
-import type { ViewSync, ViewSyncEvents } from '@epara/mesh';
+import type { ViewSync, ViewSyncEvents, ViewUpdate } from '@epara/mesh';
 import { resolveNatsViewSyncOptions } from './nats-view-sync-options.js';
 import type { NatsViewSyncOptions, ResolvedNatsViewSyncOptions } from './nats-view-sync-options.js';
 
@@ -18,6 +18,9 @@ import type { NatsViewSyncOptions, ResolvedNatsViewSyncOptions } from './nats-vi
  * to the `onError` option, since the node's sync interface has no error event.
  */
 export type NatsViewSyncEvents = ViewSyncEvents;
+
+/** The payload of a `viewUpdated` that only this server's own entry changed. */
+const OWN: ViewUpdate = { own: true };
 
 /** The KV key of a server: `srv.<id>` when the id is subject-safe, else `srv.=<hex of the id>` (`=` never occurs in a plain id, so the two forms cannot collide). */
 export function viewKeyOf(serverId: ServerId): string {
@@ -348,7 +351,9 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     if (next === this.#view) return;
     this.#view = next;
     this.#heard.set(entry.serverId, this.#o.clock.now());
-    this.emit('viewUpdated');
+    // This server's own entry (each write): said so, the node leaves what reacts to peers alone.
+    if (entry.serverId === this.#o.selfId) this.emit('viewUpdated', OWN);
+    else this.emit('viewUpdated');
     if (entry.serverId !== this.#o.selfId && entry.alive && !before?.alive) this.emit('peerJoined', { serverId: entry.serverId, epoch: entry.epoch });
   }
 
