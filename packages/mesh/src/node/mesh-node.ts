@@ -409,6 +409,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       streams.onLinkDown(dialId);
     });
     sync.on('peerJoined', (e) => {
+      handler.onPeerBack(e.serverId);
       streams.onPeerJoined(e.serverId);
       this.emit('peerJoined', e);
     });
