@@ -39,9 +39,9 @@ export interface CoordinatorConfig {
 const MAX_UNSEEN = 64;
 
 /**
- * A server sent this many things that ask for an answer (probes, decisions) with nothing heard from it since is
- * left out of placement until it is heard again: the leader cannot hear it (a one-way cut), so its report is stale
- * and a decision it got may not have been acknowledged.
+ * A server sent this many things that ask for an answer — the period's probes, decisions sent again for want of an
+ * acknowledgement (spaced by a doubling wait) — with nothing heard from it since is left out of placement until it
+ * is heard again: the leader cannot hear it (a one-way cut), so its report is stale and its acknowledgements lost.
  */
 export const UNHEARD_LIMIT = 3;
 
@@ -329,7 +329,6 @@ export class PlacementCoordinator {
       this.#placedFor = this.#placeable(view);
       for (const e of Object.values(view.entries)) {
         if (!e.alive || e.serverId === self) continue;
-        this.#expectAck(e.serverId);
         this.#c.send(e.serverId, decision);
       }
       this.#resend?.cancel();
@@ -459,7 +458,9 @@ export class PlacementCoordinator {
     if (!now) return;
     for (const e of Object.values(this.#c.view().entries)) {
       if (!e.alive || e.serverId === this.#c.selfId || (!all && this.#delays.measured(e.serverId))) continue;
-      this.#expect(e.serverId);
+      // The period's probes count toward leaving a silent server out; those of a view change (a burst, until the
+      // first answer) do not.
+      if (all) this.#expect(e.serverId);
       this.#c.send(e.serverId, { kind: 'probe', sentAt: now(), reply: false });
     }
   }
