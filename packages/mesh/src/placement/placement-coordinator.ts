@@ -205,7 +205,7 @@ export class PlacementCoordinator {
     }
     if (!this.#newer(payload)) {
       // A copy of a decision this server holds: the leader missed the acknowledgement (or the copy crossed it).
-      if (this.#last !== undefined && decisionKey(this.#last) === decisionKey(payload) && this.#last.leader === from) this.#reportDevices(true);
+      if (this.#last !== undefined && decisionKey(this.#last) === decisionKey(payload) && this.#last.leader === from) this.#reportDevices(true, true);
       return;
     }
     if (payload.term !== undefined) {
@@ -218,7 +218,7 @@ export class PlacementCoordinator {
     this.#last = payload;
     this.#c.apply(payload);
     // Acknowledged with a report (it carries the decision held): a leader that does not see one sends it again.
-    this.#reportDevices(true);
+    this.#reportDevices(true, true);
   }
 
   /**
@@ -465,12 +465,17 @@ export class PlacementCoordinator {
     }
   }
 
-  #reportDevices(force: boolean): void {
+  /**
+   * Reports this server's devices to its leader: on a change of leader or of its instances, when probed, and (`ack`)
+   * as the acknowledgement of a decision — which leaves the measured delays out: they go with the period's reports,
+   * as before acknowledgements existed, rather than with every decision.
+   */
+  #reportDevices(force: boolean, ack = false): void {
     const leader = this.leader();
     if (leader === this.#c.selfId) return;
     // A leader restarted under its id is a new run that has no report yet: reported to as a new leader.
     const leaderRun = `${leader}@${this.#c.view().entries[leader]?.epoch ?? ''}`;
-    const delaysMs = this.#delays.own();
+    const delaysMs = ack ? {} : this.#delays.own();
     const report: DeviceReport = {
       kind: 'devices',
       serverId: this.#c.selfId,
