@@ -40,13 +40,17 @@ const MAX_UNSEEN = 64;
 
 /**
  * A server sent this many things that ask for an answer — the period's probes, decisions sent again for want of an
- * acknowledgement (spaced by a doubling wait) — with nothing heard from it since is left out of placement until it
- * is heard again: the leader cannot hear it (a one-way cut), so its report is stale and its acknowledgements lost.
+ * acknowledgement once the doubling wait between them reached a second — with nothing heard from it since is left
+ * out of placement until it is heard again: the leader cannot hear it (a one-way cut), so its report is stale and
+ * its acknowledgements lost.
  */
 export const UNHEARD_LIMIT = 3;
 
 /** The first wait before a decision is sent again to a server that did not acknowledge it, ms (at least). */
 const MIN_RESEND_MS = 50;
+
+/** The shortest resend wait whose unanswered resend counts toward {@link UNHEARD_LIMIT}, ms. */
+const UNHEARD_RESEND_FLOOR_MS = 1000;
 
 /**
  * The placement coordinator (docs/placement.md): the lowest alive server id is the leader. The leader runs core's
@@ -233,8 +237,7 @@ export class PlacementCoordinator {
     const last = this.#last;
     if (last === undefined || last.leader !== this.#c.selfId || this.leader() !== this.#c.selfId || to === this.#c.selfId) return;
     if (this.#c.view().entries[to]?.alive !== true || this.#acked.get(to) === decisionKey(last)) return;
-    this.#expectAck(to);
-    this.#c.send(to, last);
+    this.#c.send(to, last); // `to` was just heard (its report): this copy does not count toward leaving it out
   }
 
   /**
@@ -254,7 +257,9 @@ export class PlacementCoordinator {
     for (const e of Object.values(this.#c.view().entries)) {
       if (!e.alive || e.serverId === self || !this.#devices.has(e.serverId) || this.#acked.get(e.serverId) === key) continue;
       waiting = true;
-      this.#expectAck(e.serverId);
+      // Only resends spaced by at least UNHEARD_RESEND_FLOOR_MS count: a busy host may take longer than the first
+      // waits (`initialDelayMs`, 100 ms in tests) to answer — a live server was left out of a start-up placement.
+      if (this.#resendMs >= UNHEARD_RESEND_FLOOR_MS) this.#expectAck(e.serverId);
       this.#c.send(e.serverId, last);
     }
     if (!waiting) return;
