@@ -40,6 +40,25 @@ describe('MeshNode.whenView', () => {
     }
   });
 
+  it("resolves on a change of this node's own entry, on a server alone (no peer's token to wait for)", async () => {
+    const hub = createMemoryHub();
+    const executor = createFakeExecutor({ services: { echo: { serviceTimeMs: 1 } }, hosted: [] });
+    const node = createNode({ id: 'solo', transport: createMemoryTransport({ hub, address: 'solo' }), executor, security: { psk: PSK }, services: [ECHO], syncPeriodMs: 50, placement: false });
+    await node.start();
+    try {
+      let changes = 0;
+      node.on('viewChanged', () => void (changes += 1));
+      const waiting = node.whenView(echoReadyOn('solo'));
+      await executor.load({ serviceId: 'echo' } as never, { instanceId: 'own' });
+      // No timeout: before, only a peer's token raised viewChanged, so on a server alone this waited for ever.
+      const view = await waiting;
+      expect(echoReadyOn('solo')(view)).toBe(true);
+      expect(changes).toBeGreaterThanOrEqual(1);
+    } finally {
+      await node.close();
+    }
+  });
+
   it('resolves at once when the view already holds, without waiting for a change', async () => {
     const node = lonely();
     await node.start();

@@ -19,6 +19,13 @@ import type { OwnedNatsServer } from './nats-server.js';
 const skip = skipNats();
 type NatsConnection = Awaited<ReturnType<typeof connectNats>>;
 const inputs: NamedTensors = { x: { type: 'float32', dims: [2], data: new Float32Array([1, 2]) } };
+/**
+ * The clients' wait between reconnect attempts, ms: the default (2 s plus jitter) is most of what each restart costs
+ * a test, and says nothing about what the view and the ring do once the broker is back.
+ */
+const RECONNECT_WAIT_MS = 100;
+/** The nodes' response grace, ms: a request the broker's outage left unanswered settles this long after its deadline. */
+const GRACE_MS = 300;
 
 let server: OwnedNatsServer | undefined;
 const conns: NatsConnection[] = [];
@@ -57,7 +64,7 @@ async function startRing(prefixBase: string, serviceTimeMs: number): Promise<Own
   server = broker;
   const prefix = uniqueName(prefixBase);
   for (let i = 0; i < 3; i++) {
-    const nc = await connectNats({ servers: broker.url });
+    const nc = await connectNats({ servers: broker.url, reconnectWaitMs: RECONNECT_WAIT_MS });
     conns.push(nc);
     const node = createNode({
       id: `n${i}`,
@@ -68,6 +75,9 @@ async function startRing(prefixBase: string, serviceTimeMs: number): Promise<Own
       services: [ECHO],
       syncPeriodMs: 50,
       syncAckTimeoutMs: 150,
+      responseGraceMs: GRACE_MS,
+      // Handshakes fail while the broker is down: a peer's address is held back at most this long after (not 30 s).
+      authRetry: { initialMs: 100, maxMs: 500 },
       placement: false,
     });
     watch(node);
@@ -83,7 +93,7 @@ describe.skipIf(skip)('a NATS broker restart under a running view and offloading
     const bucket = uniqueName('view');
     const prefix = uniqueName('t');
     const member = async (id: string, tag: number) => {
-      const nc = await connectNats({ servers: server!.url });
+      const nc = await connectNats({ servers: server!.url, reconnectWaitMs: RECONNECT_WAIT_MS });
       conns.push(nc);
       const sync = createNatsViewSync({ connection: nc, selfId: id, bucket, periodMs: 100, deadAfterMs: 600, ttlMs: 10_000, readSelf: () => ({ instances: [], load: 0, freeMemoryBytes: 1, arrivalRates: {}, address: id }) });
       syncs.push(sync);
@@ -129,7 +139,7 @@ describe.skipIf(skip)('a NATS broker restart under a running view and offloading
     const done = completions(n0);
     const whole = (): boolean => nodes.every((n) => aliveIds(n).join() === 'n0,n1,n2') && n0.view().entries['n2']!.instances.length > 0;
     await untilNodes(whole, 'every node sees all three');
-    const run = submitAll(n0, [0, 1, 2, 3, 4, 5], 4000);
+    const run = submitAll(n0, [0, 1, 2, 3, 4, 5], 2500);
     await untilNodes(() => run.offloaded() >= 6, 'n0 offloaded the six requests to n2');
     await broker.crash();
     // Settled while the broker is down: answers that crossed before the crash, the others typed.
@@ -148,7 +158,7 @@ describe.skipIf(skip)('a NATS broker restart under a running view and offloading
     const done = completions(n0);
     const whole = (): boolean => nodes.every((n) => aliveIds(n).join() === 'n0,n1,n2') && n0.view().entries['n2']!.instances.length > 0;
     await untilNodes(whole, 'every node sees all three');
-    const run = submitAll(n0, [0, 1, 2, 3, 4, 5], 4000);
+    const run = submitAll(n0, [0, 1, 2, 3, 4, 5], 2500);
     await untilNodes(() => run.offloaded() >= 6, 'n0 offloaded the six requests to n2');
     await broker.pause();
     // Settled while the broker hangs: nothing crosses, so each settles typed by its deadline plus the grace.

@@ -7,7 +7,7 @@ import { createView, EparaError, isEparaError, toEparaError } from '@epara/core'
 import { markDead, upsertEntry } from '@epara/core/internal';
 import type { AbortSignalLike, ClusterView, ServerEntry, ServerId, TimerHandle } from '@epara/core';
 import { decodeViewEntries, encodeViewEntries } from '@epara/mesh/wire';
-import type { ViewSync, ViewSyncEvents } from '@epara/mesh';
+import type { ViewSync, ViewSyncEvents, ViewUpdate } from '@epara/mesh';
 import { resolveNatsViewSyncOptions } from './nats-view-sync-options.js';
 import type { NatsViewSyncOptions, ResolvedNatsViewSyncOptions } from './nats-view-sync-options.js';
 
@@ -18,6 +18,12 @@ import type { NatsViewSyncOptions, ResolvedNatsViewSyncOptions } from './nats-vi
  * to the `onError` option, since the node's sync interface has no error event.
  */
 export type NatsViewSyncEvents = ViewSyncEvents;
+
+/** The payload of a `viewUpdated` that only this server's own entry changed. */
+const OWN: ViewUpdate = { own: true };
+
+/** The KV client's own request timeout, ms: the longest a bucket request waits here. */
+const KV_TIMEOUT_MS = 2000;
 
 /** The KV key of a server: `srv.<id>` when the id is subject-safe, else `srv.=<hex of the id>` (`=` never occurs in a plain id, so the two forms cannot collide). */
 export function viewKeyOf(serverId: ServerId): string {
@@ -68,6 +74,8 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
   #running = false;
   /** A write failed or the watch ended: reopen the bucket and the watch before the next write. */
   #stale = false;
+  /** The connection's status events while running (stopped with the sync). */
+  #status: (AsyncIterable<{ type: string }> & { stop?: () => void }) | undefined;
   #writing: Promise<void> | undefined;
   #lastTickAt = 0;
 
@@ -117,6 +125,7 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
         }
       }
       this.#runWrittenAt = this.#o.clock.now();
+      void this.#watchStatus();
       await this.#rewatch(this.#kv);
       await this.writeNow();
     } catch (err) {
@@ -138,6 +147,8 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     this.#running = false;
     if (this.#tick) this.#tick.cancel();
     this.#watch?.stop();
+    this.#status?.stop?.();
+    this.#status = undefined;
     if ((!wasRunning && this.#writing === undefined) || !this.#kv || this.#o.connection.isClosed() || !(await this.#reachable())) return;
     if (this.#writing) await this.#atMost(this.#writing);
     // Only while the entry is still this run's last write: a newer run of this server may own it now.
@@ -178,14 +189,24 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     this.#markDead(id, reason);
   }
 
+  /**
+   * How long a bucket request waits for its answer, ms: `deadAfterMs`, at most the client's own 2 s. A request the
+   * broker never answers (it died holding it) blocks this server's writes until then — the peers hold it dead by then
+   * anyway — and the next period heals sooner.
+   */
+  get #timeoutMs(): number {
+    return Math.min(KV_TIMEOUT_MS, this.#o.deadAfterMs);
+  }
+
   async #openBucket(): Promise<KV> {
     const kvm = new Kvm(this.#o.connection);
-    const config = { history: 1, ttl: this.#o.ttlMs, replicas: this.#o.replicas };
+    const timeout = this.#timeoutMs;
+    const config = { history: 1, ttl: this.#o.ttlMs, replicas: this.#o.replicas, timeout };
     try {
       return await kvm.create(this.#o.bucket, config);
     } catch (err) {
       this.#o.logger.debug({ err }, 'bucket exists with another configuration; opening it as is');
-      return kvm.open(this.#o.bucket);
+      return kvm.open(this.#o.bucket, { timeout });
     }
   }
 
@@ -237,7 +258,7 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
       const { updatedAt: _t, ...wire } = next;
       const bytes = encodeViewEntries([{ ...wire, ageMs: 0 }]);
       try {
-        this.#revision = this.#revision > 0 ? await kv.update(this.#key, bytes, this.#revision) : await kv.create(this.#key, bytes);
+        this.#revision = this.#revision > 0 ? await kv.update(this.#key, bytes, this.#revision, this.#timeoutMs) : await kv.create(this.#key, bytes);
       } catch (err) {
         if (attempt >= 2) throw err;
         // Someone else wrote our key: a previous life of this server (move past it), or a newer run (stop).
@@ -312,6 +333,21 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     this.#self = theirs.epoch > this.#self.epoch ? { ...this.#self, epoch: theirs.epoch + 1, version: 0 } : { ...this.#self, version: Math.max(this.#self.version, theirs.version) };
   }
 
+  /**
+   * The client reconnected (the broker restarted, or another server of its cluster took the client): the watch's
+   * consumer may be gone with the broker, and the watch would only notice when its idle heartbeats fail to come
+   * (5 s), the peers' writes unseen meanwhile. So the next period reopens the bucket and the watch at once.
+   */
+  async #watchStatus(): Promise<void> {
+    const status = this.#o.connection.status() as AsyncIterable<{ type: string }> & { stop?: () => void };
+    this.#status = status;
+    try {
+      for await (const s of status) if (s.type === 'reconnect' && this.#running && this.#status === status) this.#stale = true;
+    } catch {
+      // The connection closed: the sync's own requests report that.
+    }
+  }
+
   async #consume(watch: QueuedIterator<KvWatchEntry>): Promise<void> {
     try {
       for await (const e of watch) this.#onEntry(e);
@@ -348,7 +384,9 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     if (next === this.#view) return;
     this.#view = next;
     this.#heard.set(entry.serverId, this.#o.clock.now());
-    this.emit('viewUpdated');
+    // This server's own entry (each write): said so, the node leaves what reacts to peers alone.
+    if (entry.serverId === this.#o.selfId) this.emit('viewUpdated', OWN);
+    else this.emit('viewUpdated');
     if (entry.serverId !== this.#o.selfId && entry.alive && !before?.alive) this.emit('peerJoined', { serverId: entry.serverId, epoch: entry.epoch });
   }
 

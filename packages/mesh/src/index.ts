@@ -36,7 +36,7 @@ export type { SyncFaults } from './sync/sync-faults.js';
 export type { SyncToken, WireEntry, EntryStub, SyncMessage } from './sync/sync-types.js';
 export { RingSync } from './sync/ring-sync.js';
 export type { RingSyncConfig, RingSyncEvents, SyncTarget } from './sync/ring-sync.js';
-export type { ViewSync, ViewSyncEvents, ViewSyncContext, ViewSyncFactory } from './sync/view-sync.js';
+export type { ViewSync, ViewSyncEvents, ViewSyncContext, ViewSyncFactory, ViewUpdate } from './sync/view-sync.js';
 export type { SelfState } from './sync/view-store.js';
 export { monotonicClock } from './util/monotonic-clock.js';
 

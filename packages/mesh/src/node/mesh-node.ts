@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, toEparaError } from '@epara/core';
 import { sanitizeTraceContext, signalError } from '@epara/core/internal';
-import type { AbortSignalLike, ClusterView, NamedTensors, ServerId, ServiceId, StreamResult, TraceContext } from '@epara/core';
+import type { AbortSignalLike, ClusterView, NamedTensors, ServerEntry, ServerId, ServiceId, StreamResult, TraceContext } from '@epara/core';
 import { loadMeshTracing } from '../offload/mesh-tracing.js';
 import type { MeshStream } from '../offload/remote-stream.js';
 import { ArrivalMeter } from './arrival-meter.js';
@@ -12,6 +12,7 @@ import { buildNodeParts, defaultBudgetMs, nodeClockView } from './node-parts.js'
 import type { Counter, NodeParts } from './node-parts.js';
 import { waitForView } from './when-view.js';
 import type { WhenViewOptions } from './when-view.js';
+import type { ViewUpdate } from '../sync/view-sync.js';
 
 /** Options of {@link MeshNode.submit}. */
 export interface NodeSubmitOptions {
@@ -408,6 +409,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       streams.onLinkDown(dialId);
     });
     sync.on('peerJoined', (e) => {
+      handler.onPeerBack(e.serverId);
       streams.onPeerJoined(e.serverId);
       this.emit('peerJoined', e);
     });
@@ -417,10 +419,16 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       this.emit('peerLeft', e);
       coordinator?.onPeerLeft();
     });
-    sync.on('viewUpdated', () => {
+    let ownKey = '';
+    sync.on('viewUpdated', (update?: ViewUpdate) => {
+      const own = update?.own === true;
       // Ids the view forgot (and no link holds) leave nothing behind in the links' per-peer bookkeeping.
-      links.prune();
-      coordinator?.onViewChanged();
+      if (!own) links.prune();
+      // This server's own entry is rewritten each round its state moved (load, rates, waits): the coordinator reacts
+      // only to what it reads of it — its epoch and its instances (their ids and statuses) — not to every round.
+      const key = ownPlacementKey(sync.store.self);
+      if (!own || key !== ownKey) coordinator?.onViewChanged();
+      ownKey = key;
       this.emit('viewChanged');
     });
     sync.on('roundCompleted', (e) => {
@@ -428,4 +436,11 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       this.emit('syncCompleted', { round: e.round, durationMs: e.durationMs, servers: e.hops });
     });
   }
+}
+
+/** What the placement coordinator reads of this server's own entry: its epoch and its instances' ids and statuses. */
+function ownPlacementKey(self: ServerEntry): string {
+  let key = String(self.epoch);
+  for (const i of self.instances) key += `|${i.instanceId}:${i.status}`;
+  return key;
 }

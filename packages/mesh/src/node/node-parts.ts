@@ -76,7 +76,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   // one-way partition keeps it open.
   const probeMs = Math.max(2 * o.responseGraceMs, 2 * o.syncAttempts * o.syncAckTimeoutMs);
   const unanswered = (peer: string, via: string | undefined): void => links.probe(peer, via, probeMs);
-  const ports: OffloadPathPorts = { selfId: o.id, clock: o.clock, timers: o.timers, executor: o.executor, view, hopLimit: o.hopLimit, hopDelayMs: o.hopDelayMs, network, nextId: ctx.nextId, send, unanswered };
+  const ports: OffloadPathPorts = { selfId: o.id, clock: o.clock, timers: o.timers, executor: o.executor, view, hopLimit: o.hopLimit, hopDelayMs: o.hopDelayMs, network, nextId: ctx.nextId, send, linked: (peer) => links.linked(peer), unanswered };
   const handler = new RequestHandler({
     ...ports,
     guardMs: o.guardMs,

@@ -145,6 +145,11 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     config.transport.on('connectionAccepted', ({ connection }) => void this.#establish(connection, 'inbound'));
   }
 
+  /** Whether a link to `peerId` is open now: a frame sent to it goes out without a dial. */
+  linked(peerId: ServerId): boolean {
+    return this.#pick(peerId) !== undefined;
+  }
+
   /** Peers with at least one open link. */
   connectedPeers(): ServerId[] {
     return [...this.#byPeer.keys()];

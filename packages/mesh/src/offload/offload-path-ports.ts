@@ -28,6 +28,8 @@ export interface OffloadPathPorts {
    * to `onLinkDown` if the frame is lost with it). Throws `PEER_UNAVAILABLE` when no link can be had.
    */
   readonly send: (peer: ServerId, message: OffloadMessage) => string | void;
+  /** Whether a link to `peer` is open now (a frame sent to it needs no dial). @default never */
+  readonly linked?: ((peer: ServerId) => boolean) | undefined;
   /**
    * Something sent to `peer` (on link or dial `via`, as `send` returned it) that asked for an answer got none in
    * time: a forwarded request by its deadline plus the grace, a stream's open by its timeout, a stream frame by its

@@ -99,6 +99,9 @@ function endingSpan(span: ActiveSpan, resolve: (o: NamedTensors) => void, reject
   ];
 }
 
+/** Most cancels owed to peers taken for dead that a handler keeps ({@link RequestHandler.onPeerBack}). */
+export const MAX_OWED_CANCELS = 4096;
+
 /** Peer failures that make a forwarded request worth retrying elsewhere. */
 const RETRYABLE = new Set(['PEER_UNAVAILABLE', 'CLOSED', 'UNAUTHENTICATED', 'RATE_LIMITED', 'PROTOCOL_ERROR']);
 
@@ -112,6 +115,12 @@ export class RequestHandler {
   /** Resolved once: routing runs on every request. */
   readonly #routeOptions: RouteOptions;
   readonly #outstanding = new Map<number, Outstanding>();
+  /**
+   * Cancels owed to peers that were found dead holding requests of this node, which went elsewhere (by `peer#id`,
+   * oldest first, with the request's deadline): sent again when the peer is back ({@link onPeerBack}), until the
+   * deadline — past it the peer drops the request unrun anyway. At most {@link MAX_OWED_CANCELS}.
+   */
+  readonly #owedCancels = new Map<string, { readonly peer: ServerId; readonly requestId: number; readonly deadline: number }>();
   #closed = false;
 
   constructor(config: RequestHandlerConfig) {
@@ -140,12 +149,54 @@ export class RequestHandler {
     o.reject(message.error);
   }
 
-  /** `peer` failed or its link closed: retry each of its requests elsewhere, or reject it. */
+  /**
+   * `peer` failed or its link closed: retry each of its requests elsewhere, or reject it. The peer may only have
+   * been taken for dead (stopped, cut off one way, its acks lost) and still hold them: each gets a `cancel` — now
+   * over a link still open, and again when the peer is back ({@link onPeerBack}) — so a request it has not run yet
+   * is dropped there instead of run twice. The caller gets one answer whatever happens: the retry's (the first
+   * peer's late answer is ignored); only a request the peer started before the cancel came runs on both.
+   */
   onPeerDown(peer: ServerId): void {
+    const linked = this.#c.linked?.(peer) === true;
     for (const [id, o] of [...this.#outstanding]) {
       if (o.peer !== peer) continue;
       this.#settle(id, o);
+      this.#oweCancel(peer, id, o.request.deadline);
+      if (linked) this.#trySend(peer, { type: 'cancel', requestId: id, reason: 'retried elsewhere: this server was taken for dead' });
       this.#retry(o, true, true);
+    }
+  }
+
+  /**
+   * `peer` is alive again in the view: the cancels owed to it (requests it was taken for dead with, retried
+   * elsewhere) go out now. Each is kept until its request's deadline (past it the peer drops the request unrun) and
+   * goes again on every return: a peer whose view entry comes back while it is still cut off (its entry outbid a
+   * dead mark through another server) loses this copy too. A new run of the peer never had the requests: it keeps
+   * each cancel for a while, as one that overtook its request, and nothing else.
+   */
+  onPeerBack(peer: ServerId): void {
+    if (this.#owedCancels.size === 0) return;
+    const now = this.#c.clock.now();
+    for (const [key, owed] of [...this.#owedCancels]) {
+      if (owed.deadline <= now) this.#owedCancels.delete(key);
+      else if (owed.peer === peer) this.#trySend(peer, { type: 'cancel', requestId: owed.requestId, reason: 'retried elsewhere: this server was taken for dead' });
+    }
+  }
+
+  /** Cancels owed and not sent yet (diagnostics, tests). */
+  get owedCancels(): number {
+    return this.#owedCancels.size;
+  }
+
+  #oweCancel(peer: ServerId, requestId: number, deadline: number): void {
+    this.#owedCancels.set(`${peer}#${requestId}`, { peer, requestId, deadline });
+    if (this.#owedCancels.size <= MAX_OWED_CANCELS) return;
+    const now = this.#c.clock.now();
+    for (const [key, owed] of this.#owedCancels) if (owed.deadline <= now) this.#owedCancels.delete(key);
+    // Still full of live ones (a flood of retries): the oldest go first — at worst such a request runs twice.
+    for (const key of this.#owedCancels.keys()) {
+      if (this.#owedCancels.size <= MAX_OWED_CANCELS) break;
+      this.#owedCancels.delete(key);
     }
   }
 
@@ -168,6 +219,7 @@ export class RequestHandler {
   /** Rejects everything outstanding with `CLOSED` and refuses new work. */
   close(): void {
     this.#closed = true;
+    this.#owedCancels.clear();
     for (const [id, o] of [...this.#outstanding]) {
       this.#settle(id, o);
       this.#trySend(o.peer, { type: 'cancel', requestId: id, reason: 'node closed' });

@@ -39,6 +39,20 @@ export interface CoordinatorConfig {
 const MAX_UNSEEN = 64;
 
 /**
+ * A server sent this many things that ask for an answer — the period's probes, decisions sent again for want of an
+ * acknowledgement once the doubling wait between them reached a second — with nothing heard from it since is left
+ * out of placement until it is heard again: the leader cannot hear it (a one-way cut), so its report is stale and
+ * its acknowledgements lost.
+ */
+export const UNHEARD_LIMIT = 3;
+
+/** The first wait before a decision is sent again to a server that did not acknowledge it, ms (at least). */
+const MIN_RESEND_MS = 50;
+
+/** The shortest resend wait whose unanswered resend counts toward {@link UNHEARD_LIMIT}, ms. */
+const UNHEARD_RESEND_FLOOR_MS = 1000;
+
+/**
  * The placement coordinator (docs/placement.md): the lowest alive server id is the leader. The leader runs core's
  * `placeServices` every period and at once after a failure, and sends the decision to every alive server;
  * each applies its own part. The first placement comes early: `initialDelayMs` after start, as soon as every
@@ -85,6 +99,12 @@ export class PlacementCoordinator {
    * most {@link MAX_UNSEEN} are kept.
    */
   readonly #unseen = new Set<ServerId>();
+  /** Per server, the decision of this leader it acknowledged (`leaderEpoch:seq`, {@link DeviceReport.decided}). */
+  readonly #acked = new Map<ServerId, string>();
+  /** Per server, how many things that ask for an answer went to it since it was last heard ({@link UNHEARD_LIMIT}). */
+  readonly #unheard = new Map<ServerId, number>();
+  #resend: TimerHandle | undefined;
+  #resendMs = 0;
 
   constructor(config: CoordinatorConfig) {
     this.#c = config;
@@ -127,7 +147,8 @@ export class PlacementCoordinator {
 
   stop(): void {
     this.#running = false;
-    for (const t of [this.#timer, this.#soon, this.#initial, this.#joined]) if (t) t.cancel();
+    for (const t of [this.#timer, this.#soon, this.#initial, this.#joined, this.#resend]) if (t) t.cancel();
+    this.#resend = undefined;
   }
 
   /** The view changed: report devices to a new leader (or changed instances), maybe place for the first time. */
@@ -155,6 +176,7 @@ export class PlacementCoordinator {
   }
 
   onPayload(from: ServerId, payload: PlacementPayload): void {
+    this.#heard(from);
     if (payload.kind === 'probe') {
       if (!payload.reply) this.#c.send(from, { kind: 'probe', sentAt: payload.sentAt, reply: true });
       // The leader probes each period, and a new run of it (restarted under its id) at once: the report it may
@@ -169,6 +191,7 @@ export class PlacementCoordinator {
       if (payload.term !== undefined) this.#learnTerm(payload.term, payload.termLeader ?? '');
       const isNew = !this.#devices.has(from);
       this.#devices.set(from, payload.devices);
+      if (payload.decided) this.#acked.set(from, decisionKey(payload.decided));
       this.#resendDecision(from);
       this.#hosted.set(from, payload.instances ?? []);
       if (this.#c.view().entries[from] === undefined) this.#keepUnseen(from);
@@ -184,7 +207,11 @@ export class PlacementCoordinator {
       this.#c.logger.debug({ from, leader: this.leader(), seq: payload.seq }, 'placement from a server not seen as leader ignored');
       return;
     }
-    if (!this.#newer(payload)) return;
+    if (!this.#newer(payload)) {
+      // A copy of a decision this server holds: the leader missed the acknowledgement (or the copy crossed it).
+      if (this.#last !== undefined && decisionKey(this.#last) === decisionKey(payload) && this.#last.leader === from) this.#reportDevices(true, true);
+      return;
+    }
     if (payload.term !== undefined) {
       if (compareTerms(payload.term, from, this.#term, this.#termLeader) < 0) {
         this.#c.logger.debug({ leader: from, term: payload.term, seen: this.#term, seenLeader: this.#termLeader }, 'placement of an older leadership term ignored');
@@ -194,6 +221,8 @@ export class PlacementCoordinator {
     }
     this.#last = payload;
     this.#c.apply(payload);
+    // Acknowledged with a report (it carries the decision held): a leader that does not see one sends it again.
+    this.#reportDevices(true, true);
   }
 
   /**
@@ -207,8 +236,57 @@ export class PlacementCoordinator {
   #resendDecision(to: ServerId): void {
     const last = this.#last;
     if (last === undefined || last.leader !== this.#c.selfId || this.leader() !== this.#c.selfId || to === this.#c.selfId) return;
-    if (this.#c.view().entries[to]?.alive !== true) return;
-    this.#c.send(to, last);
+    if (this.#c.view().entries[to]?.alive !== true || this.#acked.get(to) === decisionKey(last)) return;
+    this.#c.send(to, last); // `to` was just heard (its report): this copy does not count toward leaving it out
+  }
+
+  /**
+   * Sends the last decision again to every alive server with known devices that has not acknowledged it, then
+   * again after a wait that doubles up to the placement period, until all have. A decision lost on a link that
+   * carries one way only (the leader's frames do not arrive, the link looks alive) thus lands once the cut heals,
+   * rather than at the next period — or never, when the next decision places nothing new there.
+   */
+  #resendUnacked(): void {
+    const last = this.#last;
+    const self = this.#c.selfId;
+    if (!this.#running || last === undefined || last.leader !== self || this.leader() !== self) return;
+    // Another led since (a newer term reported): this decision would be refused; the next run's goes instead.
+    if (this.#leading === undefined || (last.term !== undefined && last.term !== this.#leading)) return;
+    const key = decisionKey(last);
+    let waiting = false;
+    for (const e of Object.values(this.#c.view().entries)) {
+      if (!e.alive || e.serverId === self || !this.#devices.has(e.serverId) || this.#acked.get(e.serverId) === key) continue;
+      waiting = true;
+      // Only resends spaced by at least UNHEARD_RESEND_FLOOR_MS count: a busy host may take longer than the first
+      // waits (`initialDelayMs`, 100 ms in tests) to answer — a live server was left out of a start-up placement.
+      if (this.#resendMs >= UNHEARD_RESEND_FLOOR_MS) this.#expectAck(e.serverId);
+      this.#c.send(e.serverId, last);
+    }
+    if (!waiting) return;
+    this.#resendMs = Math.min(2 * this.#resendMs, this.#c.periodMs);
+    this.#resend = this.#c.timers.setTimeout(() => ((this.#resend = undefined), this.#resendUnacked()), this.#resendMs);
+  }
+
+  /** Something that asks for an answer went to `to`: one more without an answer makes it unheard. */
+  #expect(to: ServerId): void {
+    this.#unheard.set(to, (this.#unheard.get(to) ?? 0) + 1);
+  }
+
+  /**
+   * A decision went to `to`: it asks for an answer from a server that acknowledged one before (a server of an older
+   * build never does; it is judged by its probes' answers alone).
+   */
+  #expectAck(to: ServerId): void {
+    if (this.#acked.has(to)) this.#expect(to);
+  }
+
+  /** `from` was heard: planned for again, and re-placed for soon if it had been left out. */
+  #heard(from: ServerId): void {
+    const was = this.#unheard.get(from) ?? 0;
+    this.#unheard.delete(from);
+    if (was < UNHEARD_LIMIT || this.#last === undefined) return;
+    this.#c.logger.info({ peer: from }, 'placement hears a server it had left out again');
+    this.#onServerJoined();
   }
 
   /**
@@ -228,7 +306,7 @@ export class PlacementCoordinator {
       const input = buildPlacementInput({
         view,
         services: this.#c.services,
-        devices: this.#devices,
+        devices: this.#plannable(),
         previous: this.#last?.instances ?? [],
         minDemandPerSec: this.#c.options.minDemandPerSec,
         ...(this.#c.options.demandHeadroom !== undefined ? { demandHeadroom: this.#c.options.demandHeadroom } : {}),
@@ -254,7 +332,13 @@ export class PlacementCoordinator {
       };
       this.#last = decision;
       this.#placedFor = this.#placeable(view);
-      for (const e of Object.values(view.entries)) if (e.alive && e.serverId !== self) this.#c.send(e.serverId, decision);
+      for (const e of Object.values(view.entries)) {
+        if (!e.alive || e.serverId === self) continue;
+        this.#c.send(e.serverId, decision);
+      }
+      this.#resend?.cancel();
+      this.#resendMs = Math.max(this.#c.options.initialDelayMs, MIN_RESEND_MS);
+      this.#resend = this.#c.timers.setTimeout(() => ((this.#resend = undefined), this.#resendUnacked()), this.#resendMs);
       this.#c.apply(decision);
       this.#c.ran({ trigger, seq: decision.seq, goodputPerSec: decision.goodputPerSec, changes: decision.changes.length, instances: decision.instances });
       return decision;
@@ -304,7 +388,22 @@ export class PlacementCoordinator {
     this.#forget(oldest);
   }
 
+  /**
+   * The device reports placement plans with: every server's but those of servers left unheard
+   * ({@link UNHEARD_LIMIT}) — the leader cannot hear them, so it knows neither what they host now nor whether its
+   * decisions reach them. Left out, a server gets no new instance and none of its instances is drained (they are
+   * not in the current placement); it is planned for again once heard.
+   */
+  #plannable(): ReadonlyMap<ServerId, readonly DeviceSpec[]> {
+    const unheard = [...this.#devices.keys()].filter((id) => id !== this.#c.selfId && (this.#unheard.get(id) ?? 0) >= UNHEARD_LIMIT);
+    if (unheard.length === 0) return this.#devices;
+    this.#c.logger.warn({ servers: unheard }, 'placement leaves out servers it has not heard from (a one-way cut?)');
+    return new Map([...this.#devices].filter(([id]) => !unheard.includes(id)));
+  }
+
   #forget(id: ServerId): void {
+    this.#acked.delete(id);
+    this.#unheard.delete(id);
     this.#devices.delete(id);
     this.#hosted.delete(id);
     this.#delays.forget(id);
@@ -364,16 +463,24 @@ export class PlacementCoordinator {
     if (!now) return;
     for (const e of Object.values(this.#c.view().entries)) {
       if (!e.alive || e.serverId === this.#c.selfId || (!all && this.#delays.measured(e.serverId))) continue;
+      // The period's probes count toward leaving a silent server out; those of a view change (a burst, until the
+      // first answer) do not.
+      if (all) this.#expect(e.serverId);
       this.#c.send(e.serverId, { kind: 'probe', sentAt: now(), reply: false });
     }
   }
 
-  #reportDevices(force: boolean): void {
+  /**
+   * Reports this server's devices to its leader: on a change of leader or of its instances, when probed, and (`ack`)
+   * as the acknowledgement of a decision — which leaves the measured delays out: they go with the period's reports,
+   * as before acknowledgements existed, rather than with every decision.
+   */
+  #reportDevices(force: boolean, ack = false): void {
     const leader = this.leader();
     if (leader === this.#c.selfId) return;
     // A leader restarted under its id is a new run that has no report yet: reported to as a new leader.
     const leaderRun = `${leader}@${this.#c.view().entries[leader]?.epoch ?? ''}`;
-    const delaysMs = this.#delays.own();
+    const delaysMs = ack ? {} : this.#delays.own();
     const report: DeviceReport = {
       kind: 'devices',
       serverId: this.#c.selfId,
@@ -381,6 +488,7 @@ export class PlacementCoordinator {
       instances: this.#c.hosted(),
       ...(Object.keys(delaysMs).length > 0 ? { delaysMs } : {}),
       ...(this.#term > 0 ? { term: this.#term, ...(this.#termLeader !== '' ? { termLeader: this.#termLeader } : {}) } : {}),
+      ...(this.#last !== undefined && this.#last.leader === leader ? { decided: { leaderEpoch: this.#last.leaderEpoch, seq: this.#last.seq } } : {}),
     };
     // Instances the host loads change the report: resend then too, not only to a new leader.
     const key = JSON.stringify(report.instances);
@@ -389,6 +497,11 @@ export class PlacementCoordinator {
     this.#reportedKey = key;
     this.#c.send(leader, report);
   }
+}
+
+/** A decision's identity among one leader's: its run's epoch and its number. */
+function decisionKey(d: { readonly leaderEpoch: number; readonly seq: number }): string {
+  return `${d.leaderEpoch}:${d.seq}`;
 }
 
 /**

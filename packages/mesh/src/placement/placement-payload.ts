@@ -23,6 +23,13 @@ export interface DeviceReport {
   readonly term?: number;
   /** The leader that took {@link term} (two leaders apart may draw one number). @default none (an older build) */
   readonly termLeader?: ServerId;
+  /**
+   * The last decision of the leader reported to that the reporter holds (its `leaderEpoch` and `seq`): the leader
+   * resends its decision to a server whose report does not show it. A server reports once more on each decision it
+   * gets from its leader, so this is the decision's acknowledgement. @default none (no decision of that leader, or
+   * an older build)
+   */
+  readonly decided?: { readonly leaderEpoch: number; readonly seq: number };
 }
 
 /**
@@ -71,7 +78,9 @@ export function parsePlacementPayload(value: unknown): PlacementPayload | undefi
     const hosted = v['instances'] === undefined || (Array.isArray(v['instances']) && v['instances'].every(isHostedDevices));
     const delays = v['delaysMs'] === undefined || (isObj(v['delaysMs']) && Object.values(v['delaysMs']).every((d) => typeof d === 'number'));
     const termLeader = v['termLeader'] === undefined || typeof v['termLeader'] === 'string';
-    return ok && hosted && delays && isTerm(v['term']) && termLeader ? (value as DeviceReport) : undefined;
+    const d = v['decided'];
+    const decided = d === undefined || (isObj(d) && typeof d['leaderEpoch'] === 'number' && typeof d['seq'] === 'number');
+    return ok && hosted && delays && isTerm(v['term']) && termLeader && decided ? (value as DeviceReport) : undefined;
   }
   if (v['kind'] === 'probe' && typeof v['sentAt'] === 'number' && Number.isFinite(v['sentAt']) && typeof v['reply'] === 'boolean') {
     return value as DelayProbe;

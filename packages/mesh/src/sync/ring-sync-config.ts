@@ -5,6 +5,7 @@ import type { EntryRun } from '../protocol/view-codec.js';
 import type { FaultInjector } from './sync-faults.js';
 import type { SyncMessage } from './sync-types.js';
 import type { SelfState } from './view-store.js';
+import type { ViewUpdate } from './view-sync.js';
 
 /** Where a sync message goes: a known server, or (to join) just an address. */
 export interface SyncTarget {
@@ -58,6 +59,6 @@ export interface RingSyncEvents {
   roundCompleted: [{ origin: ServerId; round: number; hops: number; durationMs: number }];
   peerJoined: [{ serverId: ServerId; epoch: number }];
   peerLeft: [{ serverId: ServerId; reason: 'ack-timeout' | 'reported' | 'link-closed' }];
-  /** The view changed (any entry updated). */
-  viewUpdated: [];
+  /** The view changed (any entry updated); `{ own: true }` when only this server's own entry did. */
+  viewUpdated: [update?: ViewUpdate];
 }

@@ -6,6 +6,7 @@ import type { SyncMessage, SyncToken } from './sync-types.js';
 import { deadBefore, mergeToken, ringSuccessor, stampToken } from './token-ops.js';
 import { Liveness } from './liveness.js';
 import { DEFAULT_DEAD_RETENTION, ViewStore } from './view-store.js';
+import type { ViewUpdate } from './view-sync.js';
 
 export type { RingSyncConfig, RingSyncEvents, SyncTarget } from './ring-sync-config.js';
 
@@ -131,6 +132,7 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
       // acks: they may have marked it dead. Outbid any such mark now and announce it with a round of its own.
       this.#c.logger.warn({ lateMs }, 'sync timer ran late; re-announcing this server');
       this.store.refute(now);
+      this.emit('viewUpdated', OWN);
       if (this.store.aliveRing().length > 1) return this.startRound();
     }
     const alive = this.store.aliveRing();
@@ -154,7 +156,7 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
 
   #join(seed = this.#c.seeds[this.#round % this.#c.seeds.length]!): void {
     const now = this.#c.clock.now();
-    this.store.writeSelf(this.#c.readSelf(), now);
+    this.#writeSelf(now);
     const token: SyncToken = { origin: this.#c.selfId, epoch: this.store.self.epoch, round: ++this.#round, full: true, wantFull: false, entries: [this.store.toWire(this.#c.selfId, now)!], stubs: [] };
     this.#startedAt.set(key(token), now);
     this.#seen.set(key(token), { at: now, visits: 2 });
@@ -189,7 +191,7 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
     }
     this.#seen.set(k, { at: now, visits: 1 });
     this.#prune(now);
-    this.store.writeSelf(this.#c.readSelf(), now);
+    this.#writeSelf(now);
     this.#emitMembership(before);
     this.#forward(this.#stamp(token, now, wantFull));
   }
@@ -205,6 +207,15 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
       this.#c.logger.warn({ run: this.#c.run, newerRun: newer }, 'a newer run of this server is in the view: this run was replaced and does not outbid its entry');
     }
     return missing;
+  }
+
+  /**
+   * Rewrites this server's own entry from `readSelf()`, announcing a change as `viewUpdated` (`own`). Before, only
+   * merges of peers' entries raised it, so a wait on this server's own entry (`node.whenView`) lasted until a
+   * peer's token happened to come — for ever on a server alone.
+   */
+  #writeSelf(now: number): void {
+    if (this.store.writeSelf(this.#c.readSelf(), now)) this.emit('viewUpdated', OWN);
   }
 
   #stamp(token: SyncToken, now: number, wantFull: boolean): SyncToken {
@@ -319,6 +330,9 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
 const RESEED_PERIODS = 32;
 
 const key = (t: { origin: ServerId; epoch: number; round: number }): string => `${t.origin}/${t.epoch}/${t.round}`;
+
+/** The payload of a `viewUpdated` that only this server's own entry changed. */
+const OWN: ViewUpdate = { own: true };
 
 /** No server skipped (read only: a bypass builds a set of its own). */
 const NO_SKIP: ReadonlySet<ServerId> = new Set();

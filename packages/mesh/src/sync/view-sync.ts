@@ -4,10 +4,21 @@ import type { Timers } from '@epara/core';
 import type { SyncMessage } from './sync-types.js';
 import type { SelfState } from './view-store.js';
 
+/**
+ * What a `viewUpdated` changed, when the sync knows it was only this server's own entry (rewritten from
+ * `readSelf()`: its load, rates, instances). A sync that does not say (no argument) changed any entry.
+ */
+export interface ViewUpdate {
+  readonly own: true;
+}
+
 /** Events a view synchronization reports to its node. */
 export interface ViewSyncEvents {
-  /** Some entry of the view changed. */
-  viewUpdated: [];
+  /**
+   * Some entry of the view changed: this server's own entry too (the node's `whenView` waits on it). `{ own: true }`
+   * says only the own entry did, so the node can leave what reacts to peers alone.
+   */
+  viewUpdated: [update?: ViewUpdate];
   peerJoined: [{ serverId: ServerId; epoch: number }];
   peerLeft: [{ serverId: ServerId; reason: string }];
   /** One synchronization round of this server finished (a ring rotation, a KV write…). */
