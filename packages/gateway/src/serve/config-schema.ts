@@ -92,7 +92,7 @@ export const serveConfigSchema = z
         listen: listen.default({ host: '127.0.0.1', port: 7400 }).describe('mesh transport (WebSocket) listener'),
         advertise: meshUrl.optional().describe('address peers dial, e.g. ws://10.0.0.1:7400/epara (needed when binding 0.0.0.0)'),
         seeds: z.array(meshUrl).default([]).describe('mesh addresses of peers to join through, e.g. ws://10.0.0.2:7400/epara'),
-        joinTimeoutMs: z.number().min(0).default(5000).describe('with seeds: not ready until a peer is seen or this long after start (then it serves alone)'),
+        joinTimeoutMs: z.number().min(0).default(5000).describe('with seeds: not ready until a peer is seen or this long after start (then it warns that no peer joined and serves alone)'),
         syncPeriodMs: z.number().positive().max(2_147_483_647).optional().describe('view gossip period (at most 2^31 - 1 ms: a longer timer fires every millisecond)'),
         hopLimit: z.number().int().min(0).optional(),
         placement: z.boolean().default(false).describe('run the placement coordinator (services then move between nodes)'),
