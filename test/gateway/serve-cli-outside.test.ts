@@ -1,12 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { models } from '../fixtures/models.js';
 import { BIN, classifierConfig, freePort, startServe } from './serve-process.js';
+import type { ServeProcess } from './serve-process.js';
 
 /*
  * `epara serve` as a stranger uses it: flags read from the usage, model paths that are not model files, ports
@@ -129,6 +130,43 @@ describe('epara serve: surprising configs', () => {
       expect(r.stderr).not.toMatch(STACK);
     } finally {
       taken.close();
+    }
+  }, 120_000);
+});
+
+describe("epara serve: seeds that never answer, and a peer with this node's id", () => {
+  it('says once joinTimeoutMs passed that no peer joined, then serves alone and drains on SIGTERM (before, nothing was said)', async () => {
+    // A seed that accepts the connection and never answers (a firewall's tarpit, a wrong port on a busy host).
+    const held: Socket[] = [];
+    const tarpit = createServer((socket) => void held.push(socket.on('error', () => undefined)));
+    await new Promise<void>((resolve) => tarpit.listen(0, '127.0.0.1', resolve));
+    const seeded = (id: string, seed: string): string =>
+      classifierConfig({ id }).replace('  listen: { host: 127.0.0.1, port: 0 }', `  listen: { host: 127.0.0.1, port: 0 }\n  seeds: [${seed}]\n  joinTimeoutMs: 300`);
+    const alone = /"level":"warn".*no peer joined through node\.seeds/;
+    const servers: ServeProcess[] = [];
+    try {
+      const a = await startServe(seeded('lone', `ws://127.0.0.1:${(tarpit.address() as AddressInfo).port}/epara`));
+      servers.push(a);
+      await until(async () => alone.test(a.output()));
+      expect((await fetch(`${a.http}/v2/health/ready`)).status).toBe(200);
+      const line = JSON.parse(a.output().split('\n').find((l) => alone.test(l))!) as { code: string; msg: string };
+      expect(line.code).toBe('PEER_UNAVAILABLE');
+      expect(line.msg).toContain('node.joinTimeoutMs (300 ms)');
+
+      // A second server started with the first's id, seeded at it: the mesh took the link for a dial of itself and
+      // dropped it, and the server waited in silence, never ready (its model is served by the first only).
+      const mesh = (JSON.parse(a.output().split('\n').find((l) => l.includes('"event":"listening"'))!) as { mesh: string }).mesh;
+      const b = await startServe(seeded('lone', mesh).replace('    devices: [cpu0]\n', '    devices: []\n'));
+      servers.push(b);
+      await until(async () => alone.test(b.output()));
+      expect(b.output()).toMatch(/with this node's id \(lone\): each server needs its own node\.id/);
+
+      a.child.kill('SIGTERM');
+      expect(await a.exited).toBe(0);
+    } finally {
+      for (const p of servers) p.kill();
+      for (const socket of held) socket.destroy();
+      tarpit.close();
     }
   }, 120_000);
 });

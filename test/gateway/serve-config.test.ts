@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isEparaError } from '@epara/core';
 import { parseServeConfig, serveConfigJsonSchema } from '@epara/gateway';
@@ -129,6 +129,22 @@ describe('epara serve config', () => {
     }
     // The mesh's gossip timer likewise: past 2^31 - 1 ms, setInterval runs every millisecond.
     expect(problems(classifierConfig().replace('  listen: { host: 127.0.0.1, port: 0 }', '  listen: { host: 127.0.0.1, port: 0 }\n  syncPeriodMs: 10000000000')).map((p) => p.field)).toEqual(['node.syncPeriodMs']);
+  });
+
+  it("refuses more threads on a device than the machine has cores, at --check and at start (threads: 100000 was accepted)", () => {
+    const cores = availableParallelism();
+    const many = (n: number): string => classifierConfig().replace('  - { id: cpu0, threads: 1 }', `  - { id: cpu0, threads: ${n} }`);
+    expect(problems(many(cores + 1))).toEqual([expect.objectContaining({ field: 'devices[0].threads', message: expect.stringMatching(new RegExp(`^${cores + 1} threads on a machine of ${cores} cores?: at most ${cores} `)) })]);
+    expect(parseServeConfig(many(cores)).devices[0]!.threads).toBe(cores);
+    const dir = mkdtempSync(join(tmpdir(), 'epara-threads-'));
+    writeFileSync(join(dir, 'threads.yaml'), many(100_000));
+    const env = { ...process.env, EPARA_TEST_PSK: 'test-psk-0123456789abcdef' };
+    for (const args of [['serve', '--check', join(dir, 'threads.yaml')], ['serve', join(dir, 'threads.yaml')]]) {
+      const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, timeout: 60_000 });
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`threads\\.yaml:\\d+:\\d+ devices\\[0\\]\\.threads: 100000 threads on a machine of ${cores} cores?: at most ${cores}`));
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 
   it('refuses a peer address that is no ws:// or wss:// URL (the node dialled it in silence for ever, alone)', () => {

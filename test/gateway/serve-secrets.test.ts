@@ -131,6 +131,24 @@ describe('epara serve: a key file of raw bytes', () => {
   }, 180_000);
 });
 
+describe('epara serve: one key from a variable on one node and from a file on another', () => {
+  it('drops one trailing line ending from both (a variable kept it, and the two nodes refused each other)', async () => {
+    // A variable filled from a secret store or an env file keeps the newline `echo key > psk` wrote; the file's
+    // newline was dropped, so the variable's key was one byte longer and the handshake failed on both sides.
+    const key = 'one-key-0123456789abcdef';
+    process.env['EPARA_SECRETS_NL'] = `${key}\r\n`;
+    const a = await startServe(config({ id: 'env-a', devices: ['cpu0'], security: '{ psk: { env: EPARA_SECRETS_NL } }' })).finally(() => delete process.env['EPARA_SECRETS_NL']);
+    running.push(a);
+    const mesh = (JSON.parse(a.output().split('\n').find((l) => l.includes('"event":"listening"'))!) as { mesh: string }).mesh;
+    const b = await startServe(config({ id: 'file-b', security: `{ psk: { file: ${JSON.stringify(mkdtempFile('b.psk', Buffer.from(`${key}\n`)))} } }`, seeds: [mesh] }));
+    running.push(b);
+    // Ready (a peer seen: joinTimeoutMs is long) or refused, whichever comes first: a refusal fails at once.
+    const refused = (): boolean => /handshake failed/.test(`${a.output()}${b.output()}`);
+    while (!refused() && (await fetch(`${b.http}/v2/health/ready`)).status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(`${a.output()}${b.output()}`).not.toMatch(/handshake failed/);
+  }, 180_000);
+});
+
 function mkdtempFile(name: string, content: Buffer): string {
   const file = join(mkdtempSync(join(tmpdir(), 'epara-key-')), name);
   writeFileSync(file, content);

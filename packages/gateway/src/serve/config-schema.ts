@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { LOG_LEVELS } from './serve-logger.js';
 import { zodToJsonSchema } from 'zod-to-json-schema';
@@ -70,7 +71,7 @@ const device = z
     id: z.string().min(1),
     provider: z.enum(['cpu', 'cuda']).default('cpu'),
     ordinal: z.number().int().min(0).optional().describe('the CUDA device index'),
-    threads: z.number().int().min(1).default(1),
+    threads: z.number().int().min(1).default(1).describe("intra-op threads of the device's sessions: at most the machine's cores"),
     memoryBytes: z.number().positive().optional(),
     kind: z.enum(['cpu', 'cuda']).optional().describe('deprecated: the former name of provider'),
     deviceId: z.number().int().min(0).optional().describe('deprecated: the former name of ordinal'),
@@ -91,7 +92,7 @@ export const serveConfigSchema = z
         listen: listen.default({ host: '127.0.0.1', port: 7400 }).describe('mesh transport (WebSocket) listener'),
         advertise: meshUrl.optional().describe('address peers dial, e.g. ws://10.0.0.1:7400/epara (needed when binding 0.0.0.0)'),
         seeds: z.array(meshUrl).default([]).describe('mesh addresses of peers to join through, e.g. ws://10.0.0.2:7400/epara'),
-        joinTimeoutMs: z.number().min(0).default(5000).describe('with seeds: not ready until a peer is seen or this long after start (then it serves alone)'),
+        joinTimeoutMs: z.number().min(0).default(5000).describe('with seeds: not ready until a peer is seen or this long after start (then it warns that no peer joined and serves alone)'),
         syncPeriodMs: z.number().positive().max(2_147_483_647).optional().describe('view gossip period (at most 2^31 - 1 ms: a longer timer fires every millisecond)'),
         hopLimit: z.number().int().min(0).optional(),
         placement: z.boolean().default(false).describe('run the placement coordinator (services then move between nodes)'),
@@ -150,6 +151,7 @@ export const serveConfigSchema = z
     c.devices.forEach((d, i) => {
       if (deviceIds.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `device ${d.id} is declared twice` });
       deviceIds.add(d.id);
+      if (d.threads > cores()) ctx.addIssue({ code: 'custom', path: ['devices', i, 'threads'], message: threadsMessage(d.threads) });
     });
     samePorts(c, ctx);
     routePaths(c, ctx);
@@ -166,6 +168,19 @@ export const serveConfigSchema = z
   });
 
 type Ctx = z.RefinementCtx;
+
+/** The cores this process may run on (the bound of a device's `threads`). */
+const cores = (): number => availableParallelism();
+
+/**
+ * A device's intra-op threads run at once only on as many cores as the machine has: more only take turns on them
+ * (every batch then waits for its slowest thread to get a core back). `threads: 100000` was accepted, and the
+ * first model's load on that device had not finished after three minutes, its memory growing (500 MB in 30 s).
+ */
+function threadsMessage(threads: number): string {
+  const n = cores();
+  return `${threads} threads on a machine of ${n} core${n === 1 ? '' : 's'}: at most ${n} (a device's intra-op threads run at once only on as many cores as there are; more only take turns)`;
+}
 interface ParsedListeners {
   node: { listen: { host: string; port: number } };
   gateway: { http: { host: string; port: number } | false; grpc: { host: string; port: number } | false };

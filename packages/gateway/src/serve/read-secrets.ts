@@ -24,9 +24,10 @@ export interface MeshTls {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * The node's security from the config: the PSK from its variable or file, the TLS files. A key file is read as
- * bytes (a trailing newline is not part of the key): a key of raw random bytes (`openssl rand 32`) is not UTF-8
- * text, and read as text each invalid byte became U+FFFD, so different keys could be the same.
+ * The node's security from the config: the PSK from its variable or file, the TLS files. A key is bytes: a file's
+ * as they are (a key of raw random bytes, `openssl rand 32`, is not UTF-8 text, and read as text each invalid byte
+ * became U+FFFD, so different keys could be the same), a variable's as UTF-8. Either way one trailing line ending
+ * (LF or CRLF) is not part of the key (see {@link keyBytes}).
  *
  * @throws EparaError `INVALID_OPTIONS` naming the field: a variable unset or empty, a file unreadable or longer
  * than a key file is, a key under 16 bytes.
@@ -49,20 +50,30 @@ export function readSecurity(c: ServeConfig, at: (p: string) => string, env: Env
   return { node: { psk }, ...(tls ? { tls } : {}) };
 }
 
-function readPsk(psk: { env: string } | { file: string }, at: (p: string) => string, env: Env): string | Uint8Array {
+function readPsk(psk: { env: string } | { file: string }, at: (p: string) => string, env: Env): Uint8Array {
   if ('env' in psk) {
     const value = env[psk.env];
     const field = 'security.psk.env';
     if (value === undefined) throw new EparaError('INVALID_OPTIONS', `${field}: environment variable ${psk.env} is not set`, { field });
     if (value === '') throw new EparaError('INVALID_OPTIONS', `${field}: environment variable ${psk.env} is empty`, { field });
-    return atLeast(value, Buffer.byteLength(value), `the key in ${psk.env}`, field);
+    const key = keyBytes(Buffer.from(value, 'utf8'));
+    return atLeast(key, key.byteLength, `the key in ${psk.env}`, field);
   }
   const path = at(psk.file);
   const field = 'security.psk.file';
-  const bytes = readBounded(path, field, MAX_KEY_BYTES);
-  const end = bytes.at(-1) === 0x0a ? (bytes.at(-2) === 0x0d ? bytes.length - 2 : bytes.length - 1) : bytes.length;
-  const key = new Uint8Array(bytes.subarray(0, end));
+  const key = keyBytes(readBounded(path, field, MAX_KEY_BYTES));
   return atLeast(key, key.byteLength, `the key in ${path}`, field);
+}
+
+/**
+ * The key a variable's or a file's bytes hold: all of them but one trailing line ending (LF or CRLF), the same
+ * rule for both. `EPARA_PSK=$(cat psk)` drops the newline `echo … > psk` wrote, but a variable filled from a
+ * secret store, a Kubernetes secret or an env file keeps it: read as it came, that key had one byte more than the
+ * same key in a file, and two nodes configured the two ways refused each other's handshake.
+ */
+function keyBytes(bytes: Uint8Array): Uint8Array {
+  const end = bytes.at(-1) === 0x0a ? (bytes.at(-2) === 0x0d ? bytes.length - 2 : bytes.length - 1) : bytes.length;
+  return new Uint8Array(bytes.subarray(0, end));
 }
 
 function atLeast<T>(key: T, bytes: number, what: string, field: string): T {

@@ -1,5 +1,4 @@
 import { dirname, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { EparaError, isEparaError } from '@epara/core';
 import type { Logger, NamedTensors, ServiceSpec } from '@epara/core';
 import { createMeshMetrics, createNode, createWebSocketTransport } from '@epara/mesh';
@@ -100,10 +99,11 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   });
   let loaded = false;
   let joined = config.node.seeds.length === 0;
-  let startedAt = Number.POSITIVE_INFINITY;
   // Joined is latched: a node that saw a peer (or waited joinTimeoutMs for one) keeps serving when peers leave.
-  // The wait is measured on the monotonic clock: a wall clock stepped back must not hold readiness off.
-  const isJoined = (): boolean => (joined ||= node.stats().alivePeers > 0 || performance.now() - startedAt >= config.node.joinTimeoutMs);
+  // The wait is a timer (the monotonic clock: a wall clock stepped back must not hold readiness off), the one that
+  // says the server serves alone: it is said before the server is ready alone.
+  let waited = false;
+  const isJoined = (): boolean => (joined ||= waited || node.stats().alivePeers > 0);
   const handlers = [...(options.handlers ?? [])];
   const metrics = config.metrics.enabled ? await startMetrics(executor, node, config.metrics.path) : undefined;
   if (metrics) handlers.push(metrics.handler);
@@ -155,15 +155,16 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
       if (!isEparaError(err) || !err.message.includes('cannot listen')) throw err;
       throw new EparaError(err.code, `${err.message} (node.listen)`, { ...err.details, field: 'node.listen' }, { cause: err });
     });
-    startedAt = performance.now();
   } catch (err) {
     await Promise.allSettled([gateway.close(), node.close(), executor.close()]);
     throw err;
   }
   loaded = true;
+  const lonely = watchJoin(config, node, logger, () => (waited = true));
   let closeP: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closeP ??= (async () => {
+      clearTimeout(lonely);
       // The dashboard first: it ends its event streams, whose connections the HTTP server would otherwise wait for.
       dashboard?.close();
       await gateway.close();
@@ -186,6 +187,31 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     },
     close,
   };
+}
+
+/** The longest a timer waits (a longer one fires at once). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * With seeds, calls `waited` once `joinTimeoutMs` has passed since the node started (never for a wait longer than
+ * a timer takes: the server then waits for a peer), and says so when no peer is alive then: the server serves
+ * alone, and before, nothing said why — a seed down or unreachable, one that accepts the connection and never
+ * answers, or a peer started with this server's own `node.id` (the mesh takes a link to its own id for a dial of
+ * itself and drops it in silence: the second server never saw the first).
+ */
+function watchJoin(config: ServeConfig, node: MeshNode, logger: Logger, waited: () => void): ReturnType<typeof setTimeout> | undefined {
+  const { seeds, joinTimeoutMs, id } = config.node;
+  if (seeds.length === 0 || !(joinTimeoutMs <= MAX_TIMER_MS)) return undefined;
+  const timer = setTimeout(() => {
+    waited();
+    if (node.stats().alivePeers > 0) return;
+    logger.warn(
+      { seeds, joinTimeoutMs, code: 'PEER_UNAVAILABLE' },
+      `no peer joined through node.seeds (${seeds.join(', ')}) within node.joinTimeoutMs (${joinTimeoutMs} ms): serving alone, still dialing them. A seed may be down, unreachable or not answering, may refuse this node's key, or may run with this node's id (${id}): each server needs its own node.id`,
+    );
+  }, joinTimeoutMs);
+  timer.unref();
+  return timer;
 }
 
 /**
