@@ -89,6 +89,27 @@ describe('DeviceScheduler: a batch its device never answers', () => {
     ]);
   });
 
+  it('learns no timer lag from a wake-up set only for a give-up moment: a lag from a burst long ago stays faded', async () => {
+    const s = setUp(1);
+    s.arrive(50); // runs (gives up at 10 050 if never answered)
+    s.arrive(30); // sent ahead (gives up at 10 030)
+    s.arrive(40); // waits: the device holds two batches; the wake-up is set for its expiry
+    expect(s.finish).toHaveLength(2);
+    // A busy host: the expiry wake-up fires 500 ms late (the scheduler learns a timer lag of 50 ms from it).
+    s.clock.set(539);
+    expect(s.manual.fire(539)).toBe(1);
+    s.finish[0]!();
+    s.finish[1]!();
+    await tick();
+    // Ten seconds later the lag has faded (half-life 250 ms); the wake-up set for the batches' give-up moment,
+    // which ended long ago, comes now and on time.
+    s.manual.advance(10_030 - s.clock.now());
+    // A request with 30 ms to go is served: an expiry lead of twice a revived lag (~90 ms) would have dropped it.
+    s.arrive(s.clock.now() + 30);
+    expect(s.finish).toHaveLength(3);
+    expect(s.settled).toEqual([]);
+  });
+
   it('arms no timer per batch while the device runs dry between batches (sequential requests)', async () => {
     const s = setUp(1);
     s.arrive(1000);

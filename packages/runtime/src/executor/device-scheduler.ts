@@ -180,6 +180,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /** The wake-up: set, and when (clock ms). A launch drops it; the platform timer behind it may stay armed. */
   #wakeSet = false;
   #timerAt = Number.NaN;
+  /** The wake-up was set for a held batch's give-up moment alone (see {@link #giveUpOverdue}). */
+  #wakeForGiveUp = false;
   /** The platform timer, and the moment it was armed for (at or before the wake-up's; see {@link #sleepUntil}). */
   #timer: TimerHandle | undefined;
   #timerArmedAt = Number.NaN;
@@ -579,11 +581,13 @@ export class DeviceScheduler implements DeviceWorkQueue {
    */
   #sleepUntil(at: number): void {
     // The held batches' give-up moment rides on the same wake-up (see #giveUpOverdue).
-    if (this.#giveUpAt < at) at = this.#giveUpAt;
+    const giveUp = this.#giveUpAt < at;
+    if (giveUp) at = this.#giveUpAt;
     if (this.#wakeSet && this.#timerAt <= at) return;
     if (!Number.isFinite(at)) return;
     this.#wakeSet = true;
     this.#timerAt = at;
+    this.#wakeForGiveUp = giveUp;
     // An armed timer due no later still serves: it re-arms for `at` when it fires.
     if (this.#timer !== undefined && this.#timerArmedAt <= at) return;
     this.#arm(at);
@@ -604,11 +608,15 @@ export class DeviceScheduler implements DeviceWorkQueue {
     if (this.#timerArmedAt < at) return this.#arm(at);
     this.#wakeSet = false;
     this.#timerAt = Number.NaN;
-    // Timers fire late on a busy host: plan that lateness into the guard.
-    const now = this.#clock.now();
-    const lag = Math.max(0, now - at);
-    this.#timerLagMs = 0.9 * this.#timerLagMs + 0.1 * Math.min(lag, 1000);
-    this.#timerLagAt = now;
+    // Timers fire late on a busy host: plan that lateness into the guard. Not from a wake-up set only for a held
+    // batch's give-up moment: it comes seconds after the batch, mostly on an idle device, and would bring back a
+    // lag measured in a burst long ago, which `#recentTimerLagMs` lets fade.
+    if (!this.#wakeForGiveUp) {
+      const now = this.#clock.now();
+      const lag = Math.max(0, now - at);
+      this.#timerLagMs = 0.9 * this.#timerLagMs + 0.1 * Math.min(lag, 1000);
+      this.#timerLagAt = now;
+    }
     this.pump();
   };
 
