@@ -4,7 +4,7 @@ import { createManualTimers } from '@epara/core/testing';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { DeviceScheduler } from './device-scheduler.js';
-import { OVERDUE_GRACE_MS } from './batch-runner.js';
+import { OVERDUE_GRACE_MS } from './overdue.js';
 import { fakeItem, fakeLane } from '../testing/fake-lane.js';
 
 // A batch its device never answers (a worker stuck inside a run): the scheduler that launched it gives up on its

@@ -7,7 +7,7 @@ import { EparaError, type TimerHandle, type Timers } from '@epara/core';
 import type { DeviceWork, DeviceWorkQueue } from './device-work.js';
 import { LaneLateness, type BatchEnd } from './lane-lateness.js';
 import { AMORTIZE_SHARE } from './instance-sizes.js';
-import { giveUpAt } from './batch-runner.js';
+import { giveUpAt } from './overdue.js';
 
 /** Half-life of the timer lag used to reject early, ms (see `#recentTimerLagMs`). */
 const TIMER_LAG_HALF_LIFE_MS = 250;
@@ -711,7 +711,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
   }
 
   /**
-   * Gives up on the items of held batches whose give-up moment has passed (`OVERDUE_GRACE_MS` in batch-runner.ts:
+   * Gives up on the items of held batches whose give-up moment has passed (`OVERDUE_GRACE_MS` in overdue.ts:
    * a device stuck inside a run answers nothing, and every submit must settle): each fails `DEADLINE_EXCEEDED`
    * (`STALE_FRAME` for a stream frame), while its batch keeps its place on the device and an answer that comes
    * after all finds the item settled. Run from the scheduler's own wake-up, which every pass sets no later than
