@@ -1,4 +1,4 @@
-import { EparaError, toEparaError, type Clock, type NamedTensors, type TimerHandle, type Timers } from '@epara/core';
+import { toEparaError, type Clock, type EparaError, type NamedTensors } from '@epara/core';
 import type { ItemDone, WorkItem } from '../batching/work-item.js';
 import type { BatchDone } from '../batching/lane.js';
 import type { DeviceHandle, RunListener, TimedRun } from '../devices/device-port.js';
@@ -15,8 +15,6 @@ export interface BatchRunnerContext {
   readonly serviceId: string;
   readonly counters: InstanceCounters;
   readonly clock: Clock;
-  /** Where a batch the device does not answer is given up on ({@link OVERDUE_GRACE_MS}). */
-  readonly timers: Timers;
   readonly emit: Emit;
   /** Whether an event has listeners: the per-batch event is built only then. */
   readonly listening: (event: 'batchCompleted') => boolean;
@@ -49,22 +47,6 @@ const NO_STATE: BatchDelivery['stateMap'] = Object.freeze({});
 const MAX_FREE_RUNS = 8;
 
 /**
- * How long past its deadline an item of a batch its device has not answered waits before it is given up on, ms —
- * at least this, or its whole budget (deadline − enqueued) when that is longer. A device answers every run it is
- * given, or fails it (a crashed worker, a closed device); a worker stuck inside a run (a backend that never
- * returns) answers neither, and without this its requests would settle only when the caller aborts them or the
- * executor closes. The item then fails `DEADLINE_EXCEEDED` (`STALE_FRAME` for a stream frame) while the batch
- * keeps its place on the device: an answer that comes after all is discarded. Generous, so that a slow machine's
- * late answers stay answers.
- */
-export const OVERDUE_GRACE_MS = 10_000;
-
-/** When an item of a running batch is given up on ({@link OVERDUE_GRACE_MS}). */
-function giveUpAt(item: WorkItem): number {
-  return item.deadline + Math.max(OVERDUE_GRACE_MS, item.deadline - item.enqueuedAt);
-}
-
-/**
  * Runs an instance's batches on its devices: counts them, marks stream slots in flight, splits the outputs
  * back to the items and settles each (every item settles, with a `MODEL_ERROR` when the run fails), emits
  * `batchCompleted`, and tells the scheduler the batch ended.
@@ -81,11 +63,6 @@ export class BatchRunner {
   readonly #done: { -readonly [K in keyof ItemDone]: ItemDone[K] } = { startedAt: 0, finishedAt: 0, batchSize: 0, deviceId: '' };
   readonly #delivery: { -readonly [K in keyof BatchDelivery]: BatchDelivery[K] } = { batch: this.#done, stateMap: {}, filter: undefined };
   #delivering = false;
-  /** The batches the device holds now (sent, not answered), watched for {@link OVERDUE_GRACE_MS}. */
-  readonly #active: BatchRun[] = [];
-  #overdue: TimerHandle | undefined;
-  #overdueAt = Infinity;
-  readonly #sweep = (): void => this.#giveUpOverdue();
 
   constructor(c: BatchRunnerContext) {
     this.#c = c;
@@ -110,8 +87,6 @@ export class BatchRunner {
     r.device = device;
     r.startedAt = startedAt;
     r.done = done;
-    this.#active.push(r);
-    this.#watch(items);
     try {
       r.loaded = c.loaded();
     } catch (err) {
@@ -190,7 +165,6 @@ export class BatchRunner {
     const { items, device, startedAt, done } = r;
     if (c.listening('batchCompleted')) c.emit('batchCompleted', { instanceId: c.instanceId, serviceId: c.serviceId, deviceId: device!.id, size: items.length, durationMs: c.clock.now() - startedAt, runMs: 0, ok: false, error: err.code });
     // The record is free; each item is counted again as it runs alone (its stream slot stays in flight).
-    this.#inactive(r);
     this.#inFlight -= items.length;
     r.items = NO_ITEMS;
     r.device = r.done = r.loaded = undefined;
@@ -221,65 +195,8 @@ export class BatchRunner {
     }
   }
 
-  /**
-   * Arms the overdue sweep for the earliest give-up time among `items` later than `after` (those up to it were
-   * given up on already) if it comes before the one armed.
-   */
-  #watch(items: readonly WorkItem[], after = -Infinity): void {
-    let at = Infinity;
-    for (let i = 0; i < items.length; i++) {
-      const t = giveUpAt(items[i]!);
-      if (t > after && t < at) at = t;
-    }
-    if (!(at < this.#overdueAt)) return; // Infinity (no deadline) or later than the sweep already armed
-    this.#overdue?.cancel();
-    this.#overdueAt = at;
-    this.#overdue = this.#c.timers.at(at, this.#sweep);
-  }
-
-  /** Fails the items of running batches whose give-up time has passed, and arms the sweep for the next one. */
-  #giveUpOverdue(): void {
-    this.#overdue = undefined;
-    this.#overdueAt = Infinity;
-    const c = this.#c;
-    const now = c.clock.now();
-    const active = this.#active.slice();
-    for (const r of active) {
-      const items = r.items;
-      for (let i = 0; i < items.length; i++) {
-        const item = items[i]!;
-        if (giveUpAt(item) > now) continue;
-        const code = item.frame ? 'STALE_FRAME' : 'DEADLINE_EXCEEDED';
-        item.settle(
-          new EparaError(code, `its device has not answered the batch ${Math.round(now - item.deadline)} ms past the deadline: the request is given up on (the device may be stuck in a run)`, {
-            serviceId: c.serviceId,
-            instanceId: c.instanceId,
-            deviceId: r.device?.id,
-          }),
-        );
-      }
-    }
-    for (const r of this.#active) this.#watch(r.items, now);
-  }
-
-  /** `r` is no longer held by its device; with none held, the overdue sweep is off. */
-  #inactive(r: BatchRun): void {
-    const active = this.#active;
-    const k = active.indexOf(r);
-    if (k >= 0) {
-      active[k] = active[active.length - 1]!;
-      active.pop();
-    }
-    if (active.length === 0 && this.#overdue !== undefined) {
-      this.#overdue.cancel();
-      this.#overdue = undefined;
-      this.#overdueAt = Infinity;
-    }
-  }
-
   /** The batch is over: its slots and record are free, and the scheduler hears of it. */
   #ended(r: BatchRun, runMs: number | undefined): void {
-    this.#inactive(r);
     const { items, done } = r;
     for (let i = 0; i < items.length; i++) if (items[i]!.slot) items[i]!.slot!.inFlight = false;
     this.#inFlight -= items.length;

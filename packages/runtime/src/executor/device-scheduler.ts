@@ -7,6 +7,7 @@ import { EparaError, type TimerHandle, type Timers } from '@epara/core';
 import type { DeviceWork, DeviceWorkQueue } from './device-work.js';
 import { LaneLateness, type BatchEnd } from './lane-lateness.js';
 import { AMORTIZE_SHARE } from './instance-sizes.js';
+import { giveUpAt } from './overdue.js';
 
 /** Half-life of the timer lag used to reject early, ms (see `#recentTimerLagMs`). */
 const TIMER_LAG_HALF_LIFE_MS = 250;
@@ -179,6 +180,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /** The wake-up: set, and when (clock ms). A launch drops it; the platform timer behind it may stay armed. */
   #wakeSet = false;
   #timerAt = Number.NaN;
+  /** The wake-up was set for a held batch's give-up moment alone (see {@link #giveUpOverdue}). */
+  #wakeForGiveUp = false;
   /** The platform timer, and the moment it was armed for (at or before the wake-up's; see {@link #sleepUntil}). */
   #timer: TimerHandle | undefined;
   #timerArmedAt = Number.NaN;
@@ -190,6 +193,11 @@ export class DeviceScheduler implements DeviceWorkQueue {
   #closed = false;
   /** When the host last had a launch's outputs (a batch's or engine work's), clock ms. */
   #lastEndAt = Number.NEGATIVE_INFINITY;
+  /** The batches on the device (dispatched, not ended): the first `#heldCount`, the rest stale. */
+  readonly #held: (Launch | undefined)[] = [];
+  #heldCount = 0;
+  /** The earliest moment an item of a held batch is given up on (see {@link #giveUpOverdue}), clock ms. */
+  #giveUpAt = Number.POSITIVE_INFINITY;
 
   /** `order`: see {@link ServiceOrder}; `'edf'` is kept to compare the two. @default 'slack' */
   constructor(o: { device: DeviceHandle; clock: Clock; timers: Timers; onDispatch: (info: DispatchInfo) => void; order?: ServiceOrder }) {
@@ -383,6 +391,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
 
   #pumpOnce(now: number): void {
     this.#unplannedEnd = false;
+    if (now >= this.#giveUpAt) this.#giveUpOverdue(now);
     // A full device takes no launch before one ends, whoever asked for the pass (the launch that filled it, the
     // expiry timer, another lane's wake-up): only the hopeless are dropped and the next expiry set.
     if (this.#full) return this.#expireOnce(now);
@@ -571,10 +580,14 @@ export class DeviceScheduler implements DeviceWorkQueue {
    * bookkeeping per batch; now a timer is armed about once per wake-up that really comes.
    */
   #sleepUntil(at: number): void {
+    // The held batches' give-up moment rides on the same wake-up (see #giveUpOverdue).
+    const giveUp = this.#giveUpAt < at;
+    if (giveUp) at = this.#giveUpAt;
     if (this.#wakeSet && this.#timerAt <= at) return;
     if (!Number.isFinite(at)) return;
     this.#wakeSet = true;
     this.#timerAt = at;
+    this.#wakeForGiveUp = giveUp;
     // An armed timer due no later still serves: it re-arms for `at` when it fires.
     if (this.#timer !== undefined && this.#timerArmedAt <= at) return;
     this.#arm(at);
@@ -595,11 +608,15 @@ export class DeviceScheduler implements DeviceWorkQueue {
     if (this.#timerArmedAt < at) return this.#arm(at);
     this.#wakeSet = false;
     this.#timerAt = Number.NaN;
-    // Timers fire late on a busy host: plan that lateness into the guard.
-    const now = this.#clock.now();
-    const lag = Math.max(0, now - at);
-    this.#timerLagMs = 0.9 * this.#timerLagMs + 0.1 * Math.min(lag, 1000);
-    this.#timerLagAt = now;
+    // Timers fire late on a busy host: plan that lateness into the guard. Not from a wake-up set only for a held
+    // batch's give-up moment: it comes seconds after the batch, mostly on an idle device, and would bring back a
+    // lag measured in a burst long ago, which `#recentTimerLagMs` lets fade.
+    if (!this.#wakeForGiveUp) {
+      const now = this.#clock.now();
+      const lag = Math.max(0, now - at);
+      this.#timerLagMs = 0.9 * this.#timerLagMs + 0.1 * Math.min(lag, 1000);
+      this.#timerLagAt = now;
+    }
     this.pump();
   };
 
@@ -663,6 +680,12 @@ export class DeviceScheduler implements DeviceWorkQueue {
     launch.plannedStart = plannedStart;
     launch.ahead = ahead;
     launch.scale = scale;
+    let giveUp = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < items.length; i++) giveUp = Math.min(giveUp, giveUpAt(items[i]!));
+    launch.giveUpAt = giveUp;
+    // Held before it runs: a batch that fails at once ends inside `lane.run`.
+    this.#held[this.#heldCount++] = launch;
+    if (giveUp < this.#giveUpAt) this.#giveUpAt = giveUp;
     this.#onDispatch(launch);
     lane.run(items, this.device, plannedStart, launch);
     // Look again at once: items only this batch's start could have saved are rejected now, not after it ran,
@@ -670,10 +693,66 @@ export class DeviceScheduler implements DeviceWorkQueue {
     this.pump();
   }
 
+  /** `l` left the device: it is no longer held, nor watched for its give-up moment. */
+  #release(l: Launch): void {
+    const held = this.#held;
+    const k = held.indexOf(l);
+    if (k < 0) return;
+    const last = --this.#heldCount;
+    held[k] = held[last];
+    held[last] = undefined; // no ended batch kept alive
+    if (l.giveUpAt <= this.#giveUpAt) this.#giveUpAt = this.#earliestGiveUp();
+  }
+
+  #earliestGiveUp(): number {
+    let at = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < this.#heldCount; i++) at = Math.min(at, this.#held[i]!.giveUpAt);
+    return at;
+  }
+
+  /**
+   * Gives up on the items of held batches whose give-up moment has passed (`OVERDUE_GRACE_MS` in overdue.ts:
+   * a device stuck inside a run answers nothing, and every submit must settle): each fails `DEADLINE_EXCEEDED`
+   * (`STALE_FRAME` for a stream frame), while its batch keeps its place on the device and an answer that comes
+   * after all finds the item settled. Run from the scheduler's own wake-up, which every pass sets no later than
+   * {@link #giveUpAt} while a batch is held: the watch costs no timer per batch (a timer armed at each launch and
+   * cancelled at its end was one platform timer per batch wherever the device ran dry between batches — every
+   * sequential request), only about one per grace period while batches keep coming.
+   */
+  #giveUpOverdue(now: number): void {
+    const held = this.#held;
+    // Settling runs callers' listeners; a pump they ask for waits (see pump), so the held batches stay as they are.
+    for (let h = 0; h < this.#heldCount; h++) {
+      const l = held[h]!;
+      // Its items due before `from` were given up on by an earlier pass (it is the earliest of the rest).
+      const from = l.giveUpAt;
+      if (from > now) continue;
+      let next = Number.POSITIVE_INFINITY;
+      const items = l.items;
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]!;
+        const at = giveUpAt(item);
+        if (at > now) next = Math.min(next, at);
+        if (at > now || at < from) continue;
+        const code = item.frame ? 'STALE_FRAME' : 'DEADLINE_EXCEEDED';
+        item.settle(
+          new EparaError(code, `its device has not answered the batch ${Math.round(now - item.deadline)} ms past the deadline: the request is given up on (the device may be stuck in a run)`, {
+            serviceId: l.lane.serviceId,
+            instanceId: l.lane.id,
+            deviceId: this.device.id,
+          }),
+        );
+      }
+      l.giveUpAt = next;
+    }
+    this.#giveUpAt = this.#earliestGiveUp();
+  }
+
   /** What every launch calls when its batch ended (one function per scheduler). */
   readonly #onEnded = (l: Launch, runMs: number | undefined): void => this.#ended(l, typeof runMs === 'number' ? runMs : undefined);
 
   #ended(l: Launch, runMs: number | undefined): void {
+    this.#release(l);
     // The device was this batch's from its dispatch, or from the previous launch's end when sent behind it:
     // counting from the dispatch alone would bill it the wait behind the batch ahead, which that one's hold has.
     const heldFrom = Math.max(l.at, this.#lastEndAt);
@@ -750,6 +829,8 @@ class Launch implements DispatchInfo, BatchDone {
   ahead = false;
   /** The largest input size of its items relative to the profiled one (its expected time is scaled by it). */
   scale = 1;
+  /** When the first of its items not given up on yet is given up on, if the device has not answered (clock ms). */
+  giveUpAt = Number.POSITIVE_INFINITY;
   #ended = false;
 
   constructor(onEnded: (l: Launch, runMs: number | undefined) => void, lane: Lane, items: readonly WorkItem[]) {

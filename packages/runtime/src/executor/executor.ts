@@ -377,7 +377,6 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       plan,
       schedulers: slots.map((s) => s.scheduler),
       clock: this.#o.clock,
-      timers: this.#o.timers,
       logger: this.#o.logger,
       guardMs: this.#o.guardMs,
       launchWhenIdle: this.#o.launchWhenIdle,

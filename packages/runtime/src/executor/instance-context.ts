@@ -1,4 +1,4 @@
-import type { Clock, Logger, ParallelPlan, Timers } from '@epara/core';
+import type { Clock, Logger, ParallelPlan } from '@epara/core';
 import type { DeviceScheduler } from './device-scheduler.js';
 import type { ExecutorEvents } from './executor-events.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
@@ -23,8 +23,6 @@ export interface ModelInstanceContext {
   readonly plan: Partial<ParallelPlan>;
   readonly schedulers: readonly DeviceScheduler[];
   readonly clock: Clock;
-  /** Where a batch the device never answers is given up on (batch-runner.ts, `OVERDUE_GRACE_MS`). */
-  readonly timers: Timers;
   readonly logger: Logger;
   readonly guardMs: number;
   readonly launchWhenIdle: boolean;

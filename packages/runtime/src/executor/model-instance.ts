@@ -60,7 +60,6 @@ export class ModelInstance implements Lane {
       serviceId: this.serviceId,
       counters: this.counters,
       clock: c.clock,
-      timers: c.timers,
       emit: c.emit,
       listening: c.listening,
       loaded: () => this.#loaded!,
