@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,4 +26,25 @@ export async function launchChromium(prefix: string, viewport?: { width: number;
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   return { context, profile };
+}
+
+/**
+ * Tears down what a browser test set up, in order: the browser, the dashboard (its event streams end, or the server
+ * would wait for them), the HTTP server, the node, the profile folder. Each part may be missing (a set-up that failed
+ * part way).
+ */
+export async function closeBrowserFixture(f: {
+  readonly context?: BrowserContext | undefined;
+  readonly dashboard?: { close(): void } | undefined;
+  readonly server?: Server | undefined;
+  readonly node?: { close(): Promise<void> } | undefined;
+  readonly profile?: string | undefined;
+}): Promise<void> {
+  await f.context?.close();
+  f.dashboard?.close();
+  const server = f.server;
+  server?.closeAllConnections();
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await f.node?.close();
+  if (f.profile) rmSync(f.profile, { recursive: true, force: true });
 }

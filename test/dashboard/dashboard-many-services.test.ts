@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +6,7 @@ import { createFakeExecutor, createMemoryTransport, createNode } from '@epara/me
 import type { MeshNode } from '@epara/mesh';
 import { mountDashboard } from '@epara/dashboard';
 import type { Dashboard } from '@epara/dashboard';
-import { HAVE_CHROMIUM, launchChromium, listenLocal } from './browser.js';
+import { HAVE_CHROMIUM, launchChromium, listenLocal, closeBrowserFixture } from './browser.js';
 
 /*
  * A node with hundreds of services: the page drew four charts per service on every update (300 services: 1 204
@@ -49,14 +48,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`dashboard: ${SERVICES} services in headless Chr
     ({ context, profile } = await launchChromium('epara-dashboard-many-', { width: 1280, height: 800 }));
   }, 60_000);
 
-  afterAll(async () => {
-    await context?.close();
-    dashboard?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-    await node?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
-  }, 60_000);
+  afterAll(() => closeBrowserFixture({ context, dashboard: dashboard, server, node, profile }), 60_000);
 
   it('lists every service and keeps updating, drawing the charts of the cards in sight only', async () => {
     const page = await context.newPage();

@@ -1,8 +1,7 @@
-import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAVE_CHROMIUM, launchChromium, listenLocal } from './browser.js';
+import { HAVE_CHROMIUM, launchChromium, listenLocal, closeBrowserFixture } from './browser.js';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createFakeExecutor, createMemoryTransport, createNode } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
@@ -57,14 +56,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard: the page while its server restarts',
     ({ context, profile } = await launchChromium('epara-dashboard-reconnect-'));
   }, 60_000);
 
-  afterAll(async () => {
-    await context?.close();
-    current?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-    await node?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
-  }, 60_000);
+  afterAll(() => closeBrowserFixture({ context, dashboard: current, server, node, profile }), 60_000);
 
   /** Resolves once the event stream was answered `status` (checked on each refusal, never by a timer). */
   const refusedWith = (status: number): Promise<void> =>

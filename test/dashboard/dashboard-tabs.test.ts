@@ -1,8 +1,7 @@
-import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAVE_CHROMIUM, launchChromium, listenLocal } from './browser.js';
+import { HAVE_CHROMIUM, launchChromium, listenLocal, closeBrowserFixture } from './browser.js';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createFakeExecutor, createMemoryTransport, createNode } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
@@ -52,14 +51,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard: many tabs and hostile names in headl
     ({ context, profile } = await launchChromium('epara-dashboard-tabs-'));
   }, 60_000);
 
-  afterAll(async () => {
-    await context?.close();
-    dashboard?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-    await node?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
-  }, 60_000);
+  afterAll(() => closeBrowserFixture({ context, dashboard: dashboard, server, node, profile }), 60_000);
 
   it(`keeps ${TABS} open tabs of one browser live, with no console error and no markup from names`, async () => {
     const errors: string[] = [];
