@@ -181,8 +181,11 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     async drain() {
       // Gateway first (not ready, no new requests, wait for those in flight), then the node (no new submits,
       // its accepted work finishes; peers' requests still running are answered CLOSED and retried elsewhere).
+      // One bound for both: the node gets what the gateway's wait left of `drainTimeoutMs` (each had waited the
+      // whole of it, so a drain could take twice the configured bound).
+      const started = performance.now();
       await gateway.drain({ timeoutMs: config.drainTimeoutMs });
-      await node.drain({ timeoutMs: config.drainTimeoutMs });
+      await node.drain({ timeoutMs: Math.max(0, config.drainTimeoutMs - (performance.now() - started)) });
       await close();
     },
     close,
@@ -309,23 +312,20 @@ function modelControl(executor: Executor, node: MeshNode, services: ServeConfig[
 
 /** The longest a repository load or unload waits for the view to show it (a node whose gossip stalls). */
 const VIEW_WAIT_MS = 30_000;
-/** How often the wait reads the view again. */
-const VIEW_POLL_MS = 20;
 
 /**
- * Resolves once this server's own entry in the node's view satisfies `check` (the next gossip round at most), or
- * after {@link VIEW_WAIT_MS} (logged: the change is made, the view is late). It reads the view again every
- * {@link VIEW_POLL_MS} rather than waiting for `viewChanged`: the ring rewrites this server's own entry without
- * that event, so on a server alone (or between rounds) a `whenView` on its own entry waited out the whole bound.
+ * Resolves once this server's own entry in the node's view satisfies `check` (the ring announces its own entry's
+ * changes at once), or after {@link VIEW_WAIT_MS} (logged: the change is made, the view is late), or when the node
+ * closes meanwhile.
  */
 async function shownInView(node: MeshNode, check: (own: readonly { serviceId: string; status: string }[]) => boolean, logger: Logger): Promise<void> {
-  const until = Date.now() + VIEW_WAIT_MS;
-  while (!check(node.view().entries[node.id]?.instances ?? [])) {
-    if (Date.now() >= until) {
-      logger.warn({ code: 'DEADLINE_EXCEEDED' }, `the node's view did not show the repository change within ${VIEW_WAIT_MS} ms`);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, VIEW_POLL_MS));
+  try {
+    await node.whenView((view) => check(view.entries[node.id]?.instances ?? []), { timeoutMs: VIEW_WAIT_MS });
+  } catch (err) {
+    const code = isEparaError(err) ? err.code : undefined;
+    if (code === 'CLOSED') return;
+    if (code !== 'DEADLINE_EXCEEDED') throw err;
+    logger.warn({ code }, `the node's view did not show the repository change within ${VIEW_WAIT_MS} ms`);
   }
 }
 
