@@ -37,7 +37,7 @@ export async function capacitySearch(
     bisections: o.quick ? 1 : 2,
     confirmRuns: confirmRuns(o),
     placeEpara: async (load) => {
-      const forecast = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed });
+      const forecast = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed, world: o.world });
       const instances = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, c.bytes, c.replicas).instances;
       await cluster.place(instances);
       // A node loads a new or re-planned instance cold (its sessions' first runs, its learned run times); the
@@ -49,7 +49,7 @@ export async function capacitySearch(
     },
     baselineProbe: async (fraction, repeat) => {
       const load = calibration.capacityLoad * fraction;
-      await cluster.configureTriton(tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, load, calibration.maxQueueDelayMs));
+      await cluster.configureTriton(tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs, world: o.world }, load, calibration.maxQueueDelayMs));
       const r = await runSystem(ctx, { system: 'triton', label: `capacity ${(100 * fraction).toFixed(1)}% Triton-like`, seed: probeSeed(o.seed, repeat), load, durationMs: calibrationMs(o) });
       return r.report.overall.attainment;
     },
