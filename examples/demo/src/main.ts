@@ -16,7 +16,7 @@ import { buildLanguageModel } from './models.js';
 import { MEASURED_MAX_SHARE, USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
 import { costLines, costRatios, measuredCosts } from './item-costs.js';
 import type { ReplicaContext } from './local-replicas.js';
-import { nodeIds, planPlacement } from './placement.js';
+import { demandOf, nodeIds, planPlacement } from './placement.js';
 import { formatProfile, measureProfiles } from './profiles.js';
 import { reportMarkdown } from './report-markdown.js';
 import { chartSvg, writeReportFolder } from './report-folder.js';
@@ -105,7 +105,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
 
   // The mesh's own ring period, as a deployment that does not tune it runs: ring sync is the one cost an EPARA node
   // pays per second whatever its load (about 5% of a node's event-loop CPU in a trial at 250 ms; docs/demo.md).
-  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: NODE_DEFAULTS.syncPeriodMs });
+  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: NODE_DEFAULTS.syncPeriodMs, ...(o.eparaPlacement === 'online' ? { onlinePlacementPeriodMs: o.durationMs / 4 } : {}) });
   log(`\nprocesses: ${group.pids.length} (${ids.length} EPARA nodes, ${ids.length} Triton-like sites, ${ids.length} clients, 1 network): ${group.named.map((c) => `${c.name}=${c.pid}`).join(' ')}`);
   log('live dashboards of the EPARA nodes (open while the demo runs):');
   for (const [i, url] of cluster.dashboardUrls.entries()) log(`  ${ids[i]}: ${url}`);
@@ -147,6 +147,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   for (const line of placementLines(placed.instances)) log(`  ${line}`);
   log('Triton-like configuration (the simulator\'s deployable Triton: static placement by forecast and memory, model-analyzer batch):');
   for (const line of tritonLines(triton, ids)) log(`  ${line}`);
+  if (o.eparaPlacement === 'online') await cluster.setForecast(demandOf(forecast, services, ids));
   await cluster.place(placed.instances);
   await cluster.configureTriton(triton);
   const trialCtx: TrialContext = { ...ctx, categories: placed.categories };

@@ -43,7 +43,7 @@ describe('nearDemand (instances moved to where their demand enters)', () => {
       [21, 6, 0],
     ];
     const demand = { image: [100, 0, 0], chat: [0, 0, 0], video: [10, 10, 10], loop: [0, 0, 0], vad: [100, 100, 100] };
-    const streams: Workload = { durationMs: 1000, requests: [], streams: [], demand, meanDemand: demand };
+    const streams: Workload = { durationMs: 1000, requests: [], streams: [], demand, meanDemand: demand, world: 'stationary' };
     const placed = [inst('image', 'edge-0', 500), inst('video', 'edge-1', 500), inst('vad', 'edge-2', 500)];
     const moved = nearDemand(placed, { specs, workload: streams, ids, delaysMs: line, bytesPerMs: 125_000 });
     // At edge-2 the frames entering edge-0 pay a 42 ms round trip; at edge-1 every entry's pay 12 ms.

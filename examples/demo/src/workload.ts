@@ -37,6 +37,8 @@ export interface Workload {
   readonly demand: Demand;
   /** The process's mean items/s per service and entry node (the stationary world's forecast). */
   readonly meanDemand: Demand;
+  /** The world it was drawn from. */
+  readonly world: DemoWorld;
 }
 
 /**
@@ -131,7 +133,7 @@ function stationaryWorkload(o: WorkloadOptions): Workload {
     demand[id] = Array.from({ length: o.nodes }, () => 0);
     for (const s of streams) if (s.serviceId === id) demand[id][s.node]! += s.rateHz;
   }
-  return { durationMs: o.durationMs, requests, streams, demand, meanDemand: demand };
+  return { durationMs: o.durationMs, requests, streams, demand, meanDemand: demand, world: 'stationary' };
 }
 
 /**
@@ -215,7 +217,7 @@ function edgeArrivals(o: WorkloadOptions): Omit<Workload, 'demand'> {
       if (frames >= 1) streams.push({ id: `${id}-${k}`, serviceId: id, node: s.origin, rateHz, startMs: s.startMs, frames });
     }
   }
-  return { durationMs: o.durationMs, requests, streams, meanDemand: meanDemandOf(o, origins) };
+  return { durationMs: o.durationMs, requests, streams, meanDemand: meanDemandOf(o, origins), world: 'edge' };
 }
 
 /** The edge world's mean items/s per entry node: each service's mean rate × the hot spots' share averaged over the run. */

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mountDashboard, type Dashboard } from '@epara/dashboard';
-import { EparaError, latencyAt, toEparaError, type NamedTensors, type NetworkModel, type PlacedInstance } from '@epara/core';
+import { EparaError, latencyAt, toEparaError, type NamedTensors, type NetworkModel, type PlacedInstance, type ServiceDemand } from '@epara/core';
 import { createNode, createWebSocketTransport, type MeshNode, type Transport } from '@epara/mesh';
 import { createExecutor, type Executor } from '@epara/runtime';
 import { DecisionLog } from '../entry-decisions.js';
@@ -26,6 +26,10 @@ let executor: Executor | undefined;
 /** This node's services: the same declaration the main process placed, built from the run's measurements. */
 let services: readonly DemoService[] = [];
 let dashboard: { server: Server; page: Dashboard } | undefined;
+/** The host's forecast the placement coordinator reads at each run (online placement only). */
+let forecast: ServiceDemand[] = [];
+/** Whether the mesh's placement coordinator runs (it may move what `place` loaded). */
+let online = false;
 let node: MeshNode | undefined;
 let mesh: Transport | undefined;
 const entry = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
@@ -102,9 +106,10 @@ serveChild(
       return { meshAddress: address, entryAddress };
     },
     /** Starts the mesh node: peers are dialed through `routes` (real address → delaying link), joined by `seeds`. */
-    async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
+    async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; onlinePlacementPeriodMs: number | null; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
       if (!executor || !mesh) throw new EparaError('INTERNAL', 'listen first');
       network = o.network;
+      online = o.onlinePlacementPeriodMs !== null;
       const x0 = executor;
       const tap = new EstimateTap(x0);
       node = createNode({
@@ -118,8 +123,9 @@ serveChild(
         services,
         devices: [deviceOf()],
         syncPeriodMs: o.syncPeriodMs,
-        // The demo places from the forecast it knows (cluster-plan.ts); the coordinator would start from no demand.
-        placement: false,
+        // By default the demo places once, from the forecast (placement.ts). Online: the mesh's coordinator re-places
+        // every period from the larger of the arrivals each node reports and the host's forecast (docs/mesh.md).
+        ...(o.onlinePlacementPeriodMs === null ? { placement: false as const } : { placement: { demand: () => forecast }, placementPeriodMs: o.onlinePlacementPeriodMs }),
       });
       node.on('requestOffloaded', (e) => {
         offloads[e.serviceId] = (offloads[e.serviceId] ?? 0) + 1;
@@ -210,7 +216,9 @@ serveChild(
       for (const [instanceId, plan] of loaded) {
         const next = mine.find((p) => p.instanceId === instanceId);
         if (next !== undefined && planKey(next) === plan) continue;
-        await executor!.unload(instanceId);
+        // Online, the coordinator may have moved it already.
+        if (online) await executor!.unload(instanceId).catch(() => undefined);
+        else await executor!.unload(instanceId);
         loaded.delete(instanceId);
       }
       for (const p of mine) {
@@ -223,6 +231,11 @@ serveChild(
     },
     /** Waits until this node's view shows every instance of the placement ready. */
     async ready(instances: PlacedInstance[]) {
+      if (online) {
+        // The coordinator places too: wait for this node's own loads only (it may move them right after).
+        await until(() => node!.view().entries[id]?.instances.every((i) => i.status === 'ready') ?? false, 'local instances ready');
+        return;
+      }
       const ids = new Set(instances.map((p) => p.instanceId));
       const settled = (): boolean => {
         const entries = node!.view().entries;
@@ -231,6 +244,9 @@ serveChild(
         return ready && Object.values(entries).every((e) => e.instances.every((i) => ids.has(i.instanceId)));
       };
       await until(settled, 'every instance ready');
+    },
+    forecast: (demand: ServiceDemand[]) => {
+      forecast = demand;
     },
     stats: () => ({ ...node!.stats(), offloads: { ...offloads } }),
     /** The per-decision counts and pack sizes since the last call (the main process calls it around each run). */
