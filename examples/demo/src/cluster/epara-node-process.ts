@@ -221,9 +221,19 @@ serveChild(
         else await executor!.unload(instanceId);
         loaded.delete(instanceId);
       }
+      // Online, the coordinator may have placed an instance of the same id here already (core names instances by
+      // service, server and device): it is kept, not loaded twice.
+      const present = online ? new Set(node?.view().entries[id]?.instances.map((i) => i.instanceId)) : new Set<string>();
       for (const p of mine) {
         if (loaded.has(p.instanceId)) continue;
-        await executor!.load(p.plan, { instanceId: p.instanceId, deviceIds: p.deviceIds });
+        if (present.has(p.instanceId)) {
+          loaded.set(p.instanceId, planKey(p));
+          continue;
+        }
+        const loading = executor!.load(p.plan, { instanceId: p.instanceId, deviceIds: p.deviceIds });
+        // Online, the coordinator's decision for the same id may land while this one loads: it stays.
+        if (online) await loading.catch((err: unknown) => (toEparaError(err).code === 'INVALID_OPTIONS' && /unused/.test(toEparaError(err).message) ? undefined : Promise.reject(err)));
+        else await loading;
         loaded.set(p.instanceId, planKey(p));
         // A new session: its first batches (cold, the estimate still learning) are not what the host costs.
         usage?.loaded(p.serviceId);
