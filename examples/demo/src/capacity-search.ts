@@ -3,7 +3,7 @@ import { TARGET_ATTAINMENT, probeSeed, tritonAt, type Calibration } from './cali
 import { formatKnee, measureCapacity, type CapacityResult } from './capacity.js';
 import type { Cluster } from './cluster/cluster.js';
 import type { ResolvedDemoOptions } from './options.js';
-import { planPlacement } from './placement.js';
+import { demandOf, nodeIds, planPlacement } from './placement.js';
 import type { ReplicaContext } from './local-replicas.js';
 import type { DemoService } from './services.js';
 import { runSystem, type TrialContext } from './trials.js';
@@ -40,6 +40,7 @@ export async function capacitySearch(
     confirmRuns: confirmRuns(o),
     placeEpara: async (load) => {
       const forecast = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed, world: o.world });
+      if (o.eparaPlacement === 'online') return void (await cluster.setForecast(demandOf(forecast, services, nodeIds(o.nodes))));
       const instances = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, c.bytes, c.replicas).instances;
       await cluster.place(instances);
       // A node loads a new or re-planned instance cold (its sessions' first runs, its learned run times); the

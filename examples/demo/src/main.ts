@@ -147,8 +147,10 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   for (const line of placementLines(placed.instances)) log(`  ${line}`);
   log('Triton-like configuration (the simulator\'s deployable Triton: static placement by forecast and memory, model-analyzer batch):');
   for (const line of tritonLines(triton, ids)) log(`  ${line}`);
+  // Online, the mesh's coordinator places from the same forecast and then learns from the arrivals; the demo's own
+  // placement (printed above) is what placing once would have loaded.
   if (o.eparaPlacement === 'online') await cluster.setForecast(demandOf(forecast, services, ids));
-  await cluster.place(placed.instances);
+  else await cluster.place(placed.instances);
   await cluster.configureTriton(triton);
   const trialCtx: TrialContext = { ...ctx, categories: placed.categories };
   // The baseline has just served the calibration runs; EPARA gets the same chance to learn its latencies. Planning

@@ -44,7 +44,10 @@ export interface Cluster {
   readonly measuredDelayMs: readonly (readonly number[])[];
   /** Loads EPARA's placement on its nodes and waits until every node sees every instance ready. */
   place(instances: readonly PlacedInstance[]): Promise<void>;
-  /** The forecast the placement coordinator starts from (with `onlinePlacementPeriodMs`). */
+  /**
+   * With `onlinePlacementPeriodMs`: hands every node the forecast the coordinator reads, has the leader place from
+   * it now, and waits until every node sees it ready (the demo's own placement is not loaded then).
+   */
   setForecast(demand: readonly ServiceDemand[]): Promise<void>;
   /** Applies a configuration to every baseline site. */
   configureTriton(config: TritonConfig): Promise<void>;

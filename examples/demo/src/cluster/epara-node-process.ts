@@ -255,8 +255,19 @@ serveChild(
       };
       await until(settled, 'every instance ready');
     },
-    forecast: (demand: ServiceDemand[]) => {
+    /**
+     * Online placement: the forecast the coordinator reads; on the leader, places now from it. Resolves once this
+     * node's view shows a ready instance of every service that has demand and nothing loading.
+     */
+    async forecast(demand: ServiceDemand[]) {
       forecast = demand;
+      node!.placeNow();
+      const wanted = demand.filter((d) => Object.values(d.ratePerServer).some((r) => r > 0) || (d.streams?.length ?? 0) > 0).map((d) => d.serviceId);
+      const settled = (): boolean => {
+        const all = Object.values(node!.view().entries).flatMap((e) => e.instances);
+        return all.every((i) => i.status === 'ready') && wanted.every((s) => all.some((i) => i.serviceId === s));
+      };
+      await until(settled, 'the coordinator\'s placement ready');
     },
     stats: () => ({ ...node!.stats(), offloads: { ...offloads } }),
     /** The per-decision counts and pack sizes since the last call (the main process calls it around each run). */
