@@ -6,7 +6,7 @@ import type { Knee } from './knee.js';
 import { serviceLine } from './report.js';
 import { runSystem, type TrialContext } from './trials.js';
 import { gridLoad, gridLoadAtLeast } from './load-grid.js';
-import { MIN_LOAD, buildWorkload } from './workload.js';
+import { MIN_LOAD, buildWorkload, type DemoWorld } from './workload.js';
 
 /** One short baseline run of the calibration. */
 export interface Probe {
@@ -45,6 +45,8 @@ export interface CalibrateOptions {
   readonly nodes: number;
   readonly seed: number;
   readonly durationMs: number;
+  /** @default 'edge' */
+  readonly world?: DemoWorld;
   /** First fraction of capacity probed; the coarse search steps ×2 up while the baseline passes, ÷2 down while it fails. */
   readonly start: number;
   /** Most outward steps of each search. */
@@ -68,22 +70,23 @@ export function probeSeed(seed: number, repeat: number): number {
 }
 
 /** The baseline's configuration at a load: its static placement follows the forecast of that load. */
-export function tritonAt(o: { specs: readonly ServiceSpec[]; nodes: number; seed: number; durationMs: number }, load: number, maxQueueDelayMs: number): TritonConfig {
-  const w = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed });
+export function tritonAt(o: { specs: readonly ServiceSpec[]; nodes: number; seed: number; durationMs: number; world?: DemoWorld }, load: number, maxQueueDelayMs: number): TritonConfig {
+  const w = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed, ...(o.world ? { world: o.world } : {}) });
   return tritonConfig({ specs: o.specs, demand: w.demand, nodes: o.nodes, maxQueueDelayMs });
 }
 
 /**
  * Device-time capacity of the cluster in load units: at load 1 the base mix needs `Σ demand × L(b)/b` of
- * device time per second (at the baseline's batch sizes); the cluster has `nodes` devices.
+ * device time per second (at the baseline's batch sizes, the mean demand: the same figure in either world);
+ * the cluster has `nodes` devices.
  */
-export function capacityLoad(o: { specs: readonly ServiceSpec[]; nodes: number; seed: number; durationMs: number }): number {
+export function capacityLoad(o: { specs: readonly ServiceSpec[]; nodes: number; seed: number; durationMs: number; world?: DemoWorld }): number {
   const config = tritonAt(o, 1, 0);
-  const w = buildWorkload({ durationMs: o.durationMs, load: 1, nodes: o.nodes, seed: o.seed });
+  const w = buildWorkload({ durationMs: o.durationMs, load: 1, nodes: o.nodes, seed: o.seed, ...(o.world ? { world: o.world } : {}) });
   let busy = 0;
   for (const m of config.models) {
     const spec = o.specs.find((s) => s.id === m.serviceId)!;
-    const rate = w.demand[m.serviceId].reduce((a, b) => a + b, 0);
+    const rate = w.meanDemand[m.serviceId].reduce((a, b) => a + b, 0);
     busy += (rate * latencyAt(Object.values(spec.profiles)[0]!, m.maxBatch)) / m.maxBatch / 1000;
   }
   return o.nodes / busy;

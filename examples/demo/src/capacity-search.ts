@@ -3,7 +3,7 @@ import { TARGET_ATTAINMENT, probeSeed, tritonAt, type Calibration } from './cali
 import { formatKnee, measureCapacity, type CapacityResult } from './capacity.js';
 import type { Cluster } from './cluster/cluster.js';
 import type { ResolvedDemoOptions } from './options.js';
-import { planPlacement } from './placement.js';
+import { demandOf, nodeIds, planPlacement } from './placement.js';
 import type { ReplicaContext } from './local-replicas.js';
 import type { DemoService } from './services.js';
 import { runSystem, type TrialContext } from './trials.js';
@@ -33,11 +33,14 @@ export async function capacitySearch(
     calibration,
     seed: o.seed,
     durationMs: calibrationMs(o),
-    maxSteps: 3,
+    // Two steps with --quick (CI's run: one search step either side of where the baseline failed, then its
+    // bisection); three otherwise.
+    maxSteps: o.quick ? 2 : 3,
     bisections: o.quick ? 1 : 2,
     confirmRuns: confirmRuns(o),
     placeEpara: async (load) => {
-      const forecast = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed });
+      const forecast = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed, world: o.world });
+      if (o.eparaPlacement === 'online') return void (await cluster.setForecast(demandOf(forecast, services, nodeIds(o.nodes))));
       const instances = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, c.bytes, c.replicas).instances;
       await cluster.place(instances);
       // A node loads a new or re-planned instance cold (its sessions' first runs, its learned run times); the
@@ -49,7 +52,7 @@ export async function capacitySearch(
     },
     baselineProbe: async (fraction, repeat) => {
       const load = calibration.capacityLoad * fraction;
-      await cluster.configureTriton(tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, load, calibration.maxQueueDelayMs));
+      await cluster.configureTriton(tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs, world: o.world }, load, calibration.maxQueueDelayMs));
       const r = await runSystem(ctx, { system: 'triton', label: `capacity ${(100 * fraction).toFixed(1)}% Triton-like`, seed: probeSeed(o.seed, repeat), load, durationMs: calibrationMs(o) });
       return r.report.overall.attainment;
     },

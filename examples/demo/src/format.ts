@@ -3,6 +3,7 @@ import type { DemoServiceInfo } from './catalog.js';
 import type { ServiceTally } from './tally.js';
 import { ratio, type SystemReport } from './report.js';
 import type { TritonConfig } from './baseline/triton-config.js';
+import type { Workload } from './workload.js';
 
 const ms = (v: number | null): string => (v === null ? '-' : v < 10 ? v.toFixed(1) : v.toFixed(0));
 const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
@@ -177,4 +178,10 @@ export function sumPacks(runs: readonly (readonly Readonly<Record<string, Readon
     });
   }
   return out;
+}
+
+/** The forecast the systems place from beside the mean it estimates, items/s per service and entry node. */
+export function forecastLines(w: Pick<Workload, 'demand' | 'meanDemand'>, ids: readonly string[]): string[] {
+  const row = (v: readonly number[]): string => v.map((x, i) => `${ids[i]} ${x.toFixed(1)}`).join(', ');
+  return (Object.keys(w.demand) as (keyof Workload['demand'])[]).map((id) => `${id.padEnd(6)} forecast ${row(w.demand[id])}  (mean ${row(w.meanDemand[id])})`);
 }

@@ -27,7 +27,7 @@ const delaysMs = [
 ];
 const context = (load: number, maxShare?: number) => ({
   specs,
-  workload: buildWorkload({ durationMs: 10_000, load, nodes: 3, seed: 42 }),
+  workload: buildWorkload({ durationMs: 10_000, load, nodes: 3, seed: 42, world: 'stationary' }),
   ids,
   delaysMs,
   bytesPerMs: 125_000,

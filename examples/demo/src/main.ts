@@ -11,12 +11,12 @@ import { serviceInfo } from './catalog.js';
 import { ChildGroup } from './cluster/children.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
 import type { SystemName } from './cluster/client-process.js';
-import { comparisonTable, cpuLine, entryTable, placementLines, serviceTable, tritonLines } from './format.js';
+import { comparisonTable, cpuLine, entryTable, forecastLines, placementLines, serviceTable, tritonLines } from './format.js';
 import { buildLanguageModel } from './models.js';
 import { MEASURED_MAX_SHARE, USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
 import { costLines, costRatios, measuredCosts } from './item-costs.js';
 import type { ReplicaContext } from './local-replicas.js';
-import { nodeIds, planPlacement } from './placement.js';
+import { demandOf, nodeIds, planPlacement } from './placement.js';
 import { formatProfile, measureProfiles } from './profiles.js';
 import { reportMarkdown } from './report-markdown.js';
 import { chartSvg, writeReportFolder } from './report-folder.js';
@@ -105,7 +105,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
 
   // The mesh's own ring period, as a deployment that does not tune it runs: ring sync is the one cost an EPARA node
   // pays per second whatever its load (about 5% of a node's event-loop CPU in a trial at 250 ms; docs/demo.md).
-  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: NODE_DEFAULTS.syncPeriodMs });
+  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: NODE_DEFAULTS.syncPeriodMs, ...(o.eparaPlacement === 'online' ? { onlinePlacementPeriodMs: o.durationMs / 4 } : {}) });
   log(`\nprocesses: ${group.pids.length} (${ids.length} EPARA nodes, ${ids.length} Triton-like sites, ${ids.length} clients, 1 network): ${group.named.map((c) => `${c.name}=${c.pid}`).join(' ')}`);
   log('live dashboards of the EPARA nodes (open while the demo runs):');
   for (const [i, url] of cluster.dashboardUrls.entries()) log(`  ${ids[i]}: ${url}`);
@@ -114,7 +114,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   for (const [i, row] of cluster.measuredDelayMs.entries()) log(`  ${ids[i]}: ${row.map((d, j) => (i === j ? '-' : `${ids[j]} ${d.toFixed(1)}`)).join(', ')}`);
 
   const placeholderCats = Object.fromEntries(services.map((s) => [s.id, { sensitivity: s.sensitivity, devices: 'single' as const }]));
-  const ctx: TrialContext = { cluster, group, nodes: o.nodes, services: services.map(serviceInfo), categories: placeholderCats, log, progressEverySec: o.quick ? 1 : 2 };
+  const ctx: TrialContext = { cluster, group, nodes: o.nodes, services: services.map(serviceInfo), categories: placeholderCats, log, progressEverySec: o.quick ? 1 : 2, world: o.world };
   log(`\ncalibrating the offered load on the baseline (${o.quick ? 'quick' : 'short'} runs of ${(calibrationMs(o) / 1000).toFixed(0)} s):`);
   const calibrationCpu = new CpuMeter();
   calibrationCpu.begin([process.pid, ...group.pids]);
@@ -122,6 +122,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     specs: services,
     nodes: o.nodes,
     seed: o.seed,
+    world: o.world,
     durationMs: calibrationMs(o),
     start: SEARCH_START,
     maxSteps: 3,
@@ -137,14 +138,19 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   if (calibration.searched) log(`baseline's knee at max_queue_delay ${calibration.maxQueueDelayMs} ms: ${formatKnee(calibration.knee)}`);
   log(`offered load: ${(100 * calibration.fraction).toFixed(1)}% of the measured capacity (×${calibration.load.toFixed(2)} the base mix; capacity ×${calibration.capacityLoad.toFixed(2)}); baseline max_queue_delay ${calibration.maxQueueDelayMs} ms`);
 
-  const forecast = buildWorkload({ durationMs: o.durationMs, load: calibration.load, nodes: o.nodes, seed: o.seed });
+  const forecast = buildWorkload({ durationMs: o.durationMs, load: calibration.load, nodes: o.nodes, seed: o.seed, world: o.world });
+  log(`\nworld: ${o.world === 'edge' ? "the simulator's edge world scaled to a run (image bursts, moving hot spots, chat from the Azure LLM trace, streams that come and go); both systems place from the forecast below, another seed's early window" : 'stationary (Poisson at fixed entry shares; both systems place from the exact mean)'}`);
+  for (const line of forecastLines(forecast, ids)) log(`  ${line}`);
   let placed = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o));
-  const triton = tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, calibration.load, calibration.maxQueueDelayMs);
+  const triton = tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs, world: o.world }, calibration.load, calibration.maxQueueDelayMs);
   log(`\nEPARA placement (allocate + placeServices with locality over the measured delays, instances moved to where their demand enters, replicas where demand enters without one):`);
   for (const line of placementLines(placed.instances)) log(`  ${line}`);
   log('Triton-like configuration (the simulator\'s deployable Triton: static placement by forecast and memory, model-analyzer batch):');
   for (const line of tritonLines(triton, ids)) log(`  ${line}`);
-  await cluster.place(placed.instances);
+  // Online, the mesh's coordinator places from the same forecast and then learns from the arrivals; the demo's own
+  // placement (printed above) is what placing once would have loaded.
+  if (o.eparaPlacement === 'online') await cluster.setForecast(demandOf(forecast, services, ids));
+  else await cluster.place(placed.instances);
   await cluster.configureTriton(triton);
   const trialCtx: TrialContext = { ...ctx, categories: placed.categories };
   // The baseline has just served the calibration runs; EPARA gets the same chance to learn its latencies. Planning
@@ -272,6 +278,7 @@ export function resultLine(r: DemoResult): string {
     interNodeDelayMs: round(flat.reduce((a, b) => a + b, 0) / Math.max(1, flat.length)),
     reliable: r.machine.reliable,
     loadFraction: round(r.calibration.fraction),
+    world: r.options.world,
     otherCpuShare: round(r.machine.otherShare),
     // The same during the calibration: a busy machine there moves the load the trials run at.
     calibrationOtherCpuShare: round(r.calibrationMachine.otherShare),

@@ -9,6 +9,14 @@ describe('the demo options behind the A/B policies', () => {
     expect(resolveDemoOptions(options)).toMatchObject({ planCosts: 'measured', quick: true });
   });
 
+  it('default to the edge world placed once, and read --world and --epara-placement', () => {
+    expect(resolveDemoOptions({})).toMatchObject({ world: 'edge', eparaPlacement: 'static' });
+    const { options } = parseDemoArgs(['--world', 'stationary', '--epara-placement', 'online']);
+    expect(resolveDemoOptions(options)).toMatchObject({ world: 'stationary', eparaPlacement: 'online' });
+    expect(() => resolveDemoOptions({ world: 'flat' as 'edge' })).toThrow(/world.*'edge' or 'stationary'.*flat/);
+    expect(() => resolveDemoOptions({ eparaPlacement: 'often' as 'online' })).toThrow(/eparaPlacement.*'static' or 'online'/);
+  });
+
   it('no longer take --announce: the runtime announces capacity at the learned hold time itself', () => {
     expect(() => parseDemoArgs(['--announce', 'measured'])).toThrow(/announce/);
   });

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { invalidOption } from '@epara/core';
+import type { DemoWorld } from './workload.js';
 
 /** Options of the demo ({@link main}); every field has a default in {@link DEMO_DEFAULTS}. */
 export interface DemoOptions {
@@ -37,6 +38,20 @@ export interface DemoOptions {
    * trial-length warm-up for the trials, from the trials for the capacity search. @default 'profile'
    */
   readonly planCosts?: 'profile' | 'measured';
+  /**
+   * Which world the workload comes from: `'edge'`, the simulator's edge world scaled to a run (image bursts, moving
+   * hot spots, chat from the Azure LLM trace, streams that come and go, a forecast learned from another seed's early
+   * window); `'stationary'`, the demo's world until this version (Poisson at fixed entry shares, the exact mean as
+   * forecast), to reproduce the earlier figures. @default 'edge'
+   */
+  readonly world?: DemoWorld;
+  /**
+   * How EPARA places. `'static'`: once, from the forecast (and again per load in the capacity search).
+   * `'online'`: that placement seeds the mesh's placement coordinator, which re-places every quarter of a trial
+   * (the simulator's period is half its hot-spot period) from the larger of the arrivals the nodes report and the
+   * forecast. @default 'static'
+   */
+  readonly eparaPlacement?: 'static' | 'online';
   /** Where a report folder is written (a new sub-folder per run). @default `examples/demo/reports` */
   readonly reportDir?: string;
   /** Where lines go. @default console.log */
@@ -45,7 +60,7 @@ export interface DemoOptions {
 }
 
 /** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = { duration: 10, quickDuration: 4, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile' } as const;
+export const DEMO_DEFAULTS = { duration: 10, quickDuration: 4, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', world: 'edge', eparaPlacement: 'static' } as const;
 
 /**
  * The replica rule's cap on a device's predicted share with `planCosts: 'measured'`. Its cap of 60% of profiled
@@ -66,6 +81,8 @@ export interface ResolvedDemoOptions {
   readonly quick: boolean;
   readonly capacity: boolean;
   readonly planCosts: 'profile' | 'measured';
+  readonly world: DemoWorld;
+  readonly eparaPlacement: 'static' | 'online';
   readonly reportDir: string | undefined;
   readonly log: (line: string) => void;
   readonly signal: AbortSignal | undefined;
@@ -98,6 +115,10 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
   if (o.log !== undefined && typeof o.log !== 'function') invalidOption('log', o.log, 'a function (line) => void');
   const planCosts = o.planCosts ?? DEMO_DEFAULTS.planCosts;
   if (planCosts !== 'profile' && planCosts !== 'measured') invalidOption('planCosts', planCosts, "'profile' or 'measured'");
+  const world = o.world ?? DEMO_DEFAULTS.world;
+  if (world !== 'edge' && world !== 'stationary') invalidOption('world', world, "'edge' or 'stationary'");
+  const eparaPlacement = o.eparaPlacement ?? DEMO_DEFAULTS.eparaPlacement;
+  if (eparaPlacement !== 'static' && eparaPlacement !== 'online') invalidOption('eparaPlacement', eparaPlacement, "'static' or 'online'");
   return {
     durationMs: duration * 1000,
     trials,
@@ -109,6 +130,8 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
     quick,
     capacity: o.capacity ?? true,
     planCosts,
+    world,
+    eparaPlacement,
     reportDir: o.reportDir,
     log: o.log ?? ((line) => console.log(line)),
     signal: o.signal,
@@ -138,6 +161,8 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
       quick: { type: 'boolean' },
       'no-capacity': { type: 'boolean' },
       'plan-costs': { type: 'string' },
+      world: { type: 'string' },
+      'epara-placement': { type: 'string' },
       'report-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -156,6 +181,8 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
     ...(values['report-dir'] !== undefined ? { reportDir: values['report-dir'] } : {}),
     ...(values.quick ? { quick: true } : {}),
     ...(values['no-capacity'] ? { capacity: false } : {}),
+    ...(values.world !== undefined ? { world: values.world as DemoWorld } : {}),
+    ...(values['epara-placement'] !== undefined ? { eparaPlacement: values['epara-placement'] as DemoOptions['eparaPlacement'] } : {}),
     ...(values['plan-costs'] !== undefined ? { planCosts: values['plan-costs'] as DemoOptions['planCosts'] } : {}),
   };
   return { options, help: values.help === true };
@@ -171,6 +198,13 @@ export const USAGE = `pnpm demo [-- options]
   --bandwidth  link bandwidth in Mbit/s (default 1000)
   --load       offered load as a fraction of measured capacity (default: calibrated, the point where
                the baseline first falls below 90% SLO attainment)
+  --world      edge|stationary
+               edge (default): the simulator's edge world scaled to a run — image bursts, moving hot
+               spots, chat from the Azure LLM trace, a forecast from another seed's early window;
+               stationary: Poisson at fixed entry shares, the exact mean as forecast (earlier versions)
+  --epara-placement static|online
+               static (default): EPARA places once from the forecast; online: that placement seeds the
+               mesh's placement coordinator, which re-places every quarter trial from the arrivals
   --report-dir where the report folder goes (default examples/demo/reports)
   --quick      short run (about a minute and a half): CI's check of the demo
   --no-capacity skip the capacity search after the trials (capacityRatio: null)

@@ -15,7 +15,7 @@ const inst = (serviceId: string, serverId: string, capacityPerSec: number): Plac
 
 describe('nearDemand (instances moved to where their demand enters)', () => {
   const ids = ['edge-0', 'edge-1', 'edge-2'];
-  const workload = buildWorkload({ durationMs: 5000, load: 3, nodes: 3, seed: 1 });
+  const workload = buildWorkload({ durationMs: 5000, load: 3, nodes: 3, seed: 1, world: 'stationary' });
   const specs = (['image', 'chat', 'video', 'loop', 'vad'] as const).map((id) => ({ id, sensitivity: id === 'image' || id === 'chat' ? 'latency' : 'frequency' }) as ServiceSpec);
   const even = { specs, workload, ids, delaysMs: ids.map((_, i) => ids.map((_, j) => (i === j ? 0 : 10))), bytesPerMs: 125_000 };
 
@@ -43,7 +43,7 @@ describe('nearDemand (instances moved to where their demand enters)', () => {
       [21, 6, 0],
     ];
     const demand = { image: [100, 0, 0], chat: [0, 0, 0], video: [10, 10, 10], loop: [0, 0, 0], vad: [100, 100, 100] };
-    const streams: Workload = { durationMs: 1000, requests: [], streams: [], demand };
+    const streams: Workload = { durationMs: 1000, requests: [], streams: [], demand, meanDemand: demand, world: 'stationary' };
     const placed = [inst('image', 'edge-0', 500), inst('video', 'edge-1', 500), inst('vad', 'edge-2', 500)];
     const moved = nearDemand(placed, { specs, workload: streams, ids, delaysMs: line, bytesPerMs: 125_000 });
     // At edge-2 the frames entering edge-0 pay a 42 ms round trip; at edge-1 every entry's pay 12 ms.
@@ -71,7 +71,7 @@ describe('planPlacement on a quiet run\'s profiles (docs/demo.md, section 10)', 
   ];
 
   it.each([2.83, 3.36, 4])('at ×%s the base mix: images on the image server and the far server, none on its neighbour', (load) => {
-    const placed = planPlacement(specs, buildWorkload({ durationMs: 10_000, load, nodes: 3, seed: 42 }), 3, delays, 125_000);
+    const placed = planPlacement(specs, buildWorkload({ durationMs: 10_000, load, nodes: 3, seed: 42, world: 'stationary' }), 3, delays, 125_000);
     const on = (server: string): string[] => placed.instances.filter((x) => x.serverId === server).map((x) => x.serviceId).sort();
     expect(on('edge-0')).toEqual(['chat', 'image']);
     expect(on('edge-1')).toEqual(['loop', 'vad', 'video']);

@@ -25,6 +25,13 @@ export function demandOf(workload: Workload, specs: readonly ServiceSpec[], ids:
       workload.demand[id].forEach((r, i) => (ratePerServer[ids[i]!] = r));
       return { serviceId: s.id, ratePerServer };
     }
+    if (workload.world === 'edge') {
+      // The forecast's frames/s per entry as whole streams at the service's rate (the run's own sessions come and
+      // go, and placing from them would read the future).
+      const rateHz = s.slo.kind === 'frequency' ? s.slo.rateHz : 1;
+      const streams = workload.demand[id].flatMap((r, i) => Array.from({ length: Math.round(r / rateHz) }, () => ({ accessServer: ids[i]!, rateHz })));
+      return { serviceId: s.id, ratePerServer: {}, streams };
+    }
     const streams = workload.streams.filter((x) => x.serviceId === id).map((x) => ({ accessServer: ids[x.node]!, rateHz: x.rateHz }));
     return { serviceId: s.id, ratePerServer: {}, streams };
   });

@@ -1,3 +1,4 @@
+import type { DemoWorld } from './workload.js';
 import { performance } from 'node:perf_hooks';
 import type { Category } from '@epara/core';
 import type { DemoServiceId, DemoServiceInfo } from './catalog.js';
@@ -21,6 +22,8 @@ export interface TrialContext {
   readonly log: (line: string) => void;
   /** Seconds between two live progress lines. */
   readonly progressEverySec: number;
+  /** Which world the clients replay. @default 'edge' */
+  readonly world?: DemoWorld;
 }
 
 /** One system's run on one seeded workload. */
@@ -125,7 +128,7 @@ export async function runSystem(ctx: TrialContext, o: { system: SystemName; labe
   }, ctx.progressEverySec * 1000);
   let runs: ClientRun[];
   try {
-    runs = await Promise.all(ctx.cluster.clients.map((c) => c.call<ClientRun>('run', { system: o.system, seed: o.seed, load: o.load, nodes: ctx.nodes, durationMs: o.durationMs, startAt })));
+    runs = await Promise.all(ctx.cluster.clients.map((c) => c.call<ClientRun>('run', { system: o.system, seed: o.seed, load: o.load, nodes: ctx.nodes, durationMs: o.durationMs, world: ctx.world ?? 'edge', startAt })));
   } finally {
     clearInterval(timer);
     ctx.group.off('event', onEvent);

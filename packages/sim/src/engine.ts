@@ -21,6 +21,12 @@ export type { EventQueue } from './engine/event-queue.js';
 export { runEvents } from './engine/run-events.js';
 export type { EventHandler, RunEventsOptions } from './engine/run-events.js';
 export { sampleInterArrival, sampleGamma, sampleExponential } from './workload/samplers.js';
+// The edge world's arrival processes and moving hot spots, for hosts that replay it outside the simulator (the demo).
+export { nextArrivalMs, generateSessions } from './workload/workload.js';
+export type { RequestSource } from './workload/workload.js';
+export { zipfOriginTable } from './workload/compile-workload.js';
+export { pickOrigin } from './world/world-init.js';
+export type { OriginTable } from './world/world-init.js';
 export { shardPlanOf } from './shard/shard-plan.js';
 export { runScalePoint, runScalePointInParallel } from './experiments/e6-scale.js';
 export type { ShardPlan } from './shard/shard-plan.js';

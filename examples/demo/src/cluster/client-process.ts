@@ -8,7 +8,7 @@ import { drive } from '../driver.js';
 import { InputFactory } from '../inputs.js';
 import type { FrameOutcome, ServingStream, ServingSystem } from '../system.js';
 import { Tally, type ServiceTally, type TallySeries } from '../tally.js';
-import { buildWorkload } from '../workload.js';
+import { buildWorkload, type DemoWorld } from '../workload.js';
 import { emitToParent, serveChild } from './child-rpc.js';
 import { RedialingEntry, type EntryClient } from './entry.js';
 
@@ -117,11 +117,11 @@ serveChild(
       }
     },
     /** Replays this entry's share of the workload on `system`, starting at `startAt` (epoch ms). */
-    async run(o: { system: SystemName; seed: number; load: number; nodes: number; durationMs: number; startAt: number }): Promise<ClientRun> {
+    async run(o: { system: SystemName; seed: number; load: number; nodes: number; durationMs: number; world: DemoWorld; startAt: number }): Promise<ClientRun> {
       const entry = entries.get(o.system);
       if (!entry || !inputs) throw new EparaError('INTERNAL', 'connect first');
       const c = await entry.get();
-      const all = buildWorkload({ durationMs: o.durationMs, load: o.load, nodes: o.nodes, seed: o.seed });
+      const all = buildWorkload({ durationMs: o.durationMs, load: o.load, nodes: o.nodes, seed: o.seed, world: o.world });
       const workload = { ...all, requests: all.requests.filter((r) => r.node === index), streams: all.streams.filter((s) => s.node === index) };
       await sleep(Math.max(0, o.startAt - Date.now()));
       const tally = new Tally(services, performance.now());

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { PlacedInstance } from '@epara/core';
+import type { PlacedInstance, ServiceDemand } from '@epara/core';
 import { createWebSocketTransport } from '@epara/mesh';
 import type { TritonConfig } from '../baseline/triton-config.js';
 import type { DemoServiceInfo } from '../catalog.js';
@@ -25,6 +25,11 @@ export interface ClusterOptions {
   /** Bandwidth of every link, bytes per ms. */
   readonly bytesPerMs: number;
   readonly syncPeriodMs: number;
+  /**
+   * Run the mesh's placement coordinator every this many ms (seeded with the host's forecast, see
+   * {@link Cluster.setForecast}, learning from the arrivals the nodes report). Omitted: the demo places once.
+   */
+  readonly onlinePlacementPeriodMs?: number;
 }
 
 /** Both systems' node processes, the clients and the network, running. */
@@ -39,6 +44,11 @@ export interface Cluster {
   readonly measuredDelayMs: readonly (readonly number[])[];
   /** Loads EPARA's placement on its nodes and waits until every node sees every instance ready. */
   place(instances: readonly PlacedInstance[]): Promise<void>;
+  /**
+   * With `onlinePlacementPeriodMs`: hands every node the forecast the coordinator reads, has the leader place from
+   * it now, and waits until every node sees it ready (the demo's own placement is not loaded then).
+   */
+  setForecast(demand: readonly ServiceDemand[]): Promise<void>;
   /** Applies a configuration to every baseline site. */
   configureTriton(config: TritonConfig): Promise<void>;
 }
@@ -84,6 +94,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       },
       psk,
       syncPeriodMs: o.syncPeriodMs,
+      onlinePlacementPeriodMs: o.onlinePlacementPeriodMs ?? null,
       dashboardToken,
     });
   const first = await join(0);
@@ -102,6 +113,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     async place(instances) {
       await Promise.all(epara.map((c) => c.call('place', instances)));
       await Promise.all(epara.map((c) => c.call('ready', instances)));
+    },
+    async setForecast(demand) {
+      await Promise.all(epara.map((c) => c.call('forecast', demand)));
     },
     async configureTriton(config) {
       await Promise.all(triton.map((c) => c.call('configure', config)));

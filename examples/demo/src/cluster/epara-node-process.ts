@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mountDashboard, type Dashboard } from '@epara/dashboard';
-import { EparaError, latencyAt, toEparaError, type NamedTensors, type NetworkModel, type PlacedInstance } from '@epara/core';
+import { EparaError, latencyAt, toEparaError, type NamedTensors, type NetworkModel, type PlacedInstance, type ServiceDemand } from '@epara/core';
 import { createNode, createWebSocketTransport, type MeshNode, type Transport } from '@epara/mesh';
 import { createExecutor, type Executor } from '@epara/runtime';
 import { DecisionLog } from '../entry-decisions.js';
@@ -26,6 +26,10 @@ let executor: Executor | undefined;
 /** This node's services: the same declaration the main process placed, built from the run's measurements. */
 let services: readonly DemoService[] = [];
 let dashboard: { server: Server; page: Dashboard } | undefined;
+/** The host's forecast the placement coordinator reads at each run (online placement only). */
+let forecast: ServiceDemand[] = [];
+/** Whether the mesh's placement coordinator runs (it may move what `place` loaded). */
+let online = false;
 let node: MeshNode | undefined;
 let mesh: Transport | undefined;
 const entry = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
@@ -102,9 +106,10 @@ serveChild(
       return { meshAddress: address, entryAddress };
     },
     /** Starts the mesh node: peers are dialed through `routes` (real address → delaying link), joined by `seeds`. */
-    async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
+    async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; onlinePlacementPeriodMs: number | null; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
       if (!executor || !mesh) throw new EparaError('INTERNAL', 'listen first');
       network = o.network;
+      online = o.onlinePlacementPeriodMs !== null;
       const x0 = executor;
       const tap = new EstimateTap(x0);
       node = createNode({
@@ -118,8 +123,9 @@ serveChild(
         services,
         devices: [deviceOf()],
         syncPeriodMs: o.syncPeriodMs,
-        // The demo places from the forecast it knows (cluster-plan.ts); the coordinator would start from no demand.
-        placement: false,
+        // By default the demo places once, from the forecast (placement.ts). Online: the mesh's coordinator re-places
+        // every period from the larger of the arrivals each node reports and the host's forecast (docs/mesh.md).
+        ...(o.onlinePlacementPeriodMs === null ? { placement: false as const } : { placement: { demand: () => forecast }, placementPeriodMs: o.onlinePlacementPeriodMs }),
       });
       node.on('requestOffloaded', (e) => {
         offloads[e.serviceId] = (offloads[e.serviceId] ?? 0) + 1;
@@ -210,12 +216,24 @@ serveChild(
       for (const [instanceId, plan] of loaded) {
         const next = mine.find((p) => p.instanceId === instanceId);
         if (next !== undefined && planKey(next) === plan) continue;
-        await executor!.unload(instanceId);
+        // Online, the coordinator may have moved it already.
+        if (online) await executor!.unload(instanceId).catch(() => undefined);
+        else await executor!.unload(instanceId);
         loaded.delete(instanceId);
       }
+      // Online, the coordinator may have placed an instance of the same id here already (core names instances by
+      // service, server and device): it is kept, not loaded twice.
+      const present = online ? new Set(node?.view().entries[id]?.instances.map((i) => i.instanceId)) : new Set<string>();
       for (const p of mine) {
         if (loaded.has(p.instanceId)) continue;
-        await executor!.load(p.plan, { instanceId: p.instanceId, deviceIds: p.deviceIds });
+        if (present.has(p.instanceId)) {
+          loaded.set(p.instanceId, planKey(p));
+          continue;
+        }
+        const loading = executor!.load(p.plan, { instanceId: p.instanceId, deviceIds: p.deviceIds });
+        // Online, the coordinator's decision for the same id may land while this one loads: it stays.
+        if (online) await loading.catch((err: unknown) => (toEparaError(err).code === 'INVALID_OPTIONS' && /unused/.test(toEparaError(err).message) ? undefined : Promise.reject(err)));
+        else await loading;
         loaded.set(p.instanceId, planKey(p));
         // A new session: its first batches (cold, the estimate still learning) are not what the host costs.
         usage?.loaded(p.serviceId);
@@ -223,6 +241,11 @@ serveChild(
     },
     /** Waits until this node's view shows every instance of the placement ready. */
     async ready(instances: PlacedInstance[]) {
+      if (online) {
+        // The coordinator places too: wait for this node's own loads only (it may move them right after).
+        await until(() => node!.view().entries[id]?.instances.every((i) => i.status === 'ready') ?? false, 'local instances ready');
+        return;
+      }
       const ids = new Set(instances.map((p) => p.instanceId));
       const settled = (): boolean => {
         const entries = node!.view().entries;
@@ -231,6 +254,20 @@ serveChild(
         return ready && Object.values(entries).every((e) => e.instances.every((i) => ids.has(i.instanceId)));
       };
       await until(settled, 'every instance ready');
+    },
+    /**
+     * Online placement: the forecast the coordinator reads; on the leader, places now from it. Resolves once this
+     * node's view shows a ready instance of every service that has demand and nothing loading.
+     */
+    async forecast(demand: ServiceDemand[]) {
+      forecast = demand;
+      node!.placeNow();
+      const wanted = demand.filter((d) => Object.values(d.ratePerServer).some((r) => r > 0) || (d.streams?.length ?? 0) > 0).map((d) => d.serviceId);
+      const settled = (): boolean => {
+        const all = Object.values(node!.view().entries).flatMap((e) => e.instances);
+        return all.every((i) => i.status === 'ready') && wanted.every((s) => all.some((i) => i.serviceId === s));
+      };
+      await until(settled, 'the coordinator\'s placement ready');
     },
     stats: () => ({ ...node!.stats(), offloads: { ...offloads } }),
     /** The per-decision counts and pack sizes since the last call (the main process calls it around each run). */

@@ -2,7 +2,7 @@ import { DEFAULT_PLACEMENT_OPTIONS, EparaError, createSeededRandom, type Random 
 import type { SimServer } from '../model/hardware.js';
 import { SERVICE_CATALOG } from '../model/services.js';
 import { pickOrigin, type CompiledTrace, type OriginTable } from '../world/world.js';
-import { generateSessions, nextArrivalMs, type RequestSource, type StreamSession, type WorkloadSpec } from './workload.js';
+import { generateSessions, nextArrivalMs, type RequestSource, type StreamSession, type WorkloadSpec, type ZipfOrigins } from './workload.js';
 
 /** A workload turned into what the world runs: sources, trace columns, sessions, origins and the early window. */
 export interface CompiledWorkload {
@@ -99,16 +99,24 @@ function baseWeights(kind: 'uniform' | 'clients', servers: readonly SimServer[])
 /** The origin table: one epoch for static weightings, one per shift for moving Zipf hot spots. */
 function originTable(w: WorkloadSpec, servers: readonly SimServer[], durationMs: number, seed: number): OriginTable {
   const o = w.origins ?? 'uniform';
-  const n = servers.length;
   if (typeof o === 'string') return { epochMs: Infinity, epochs: 1, cumulative: cumulate(baseWeights(o, servers)) };
-  const base = baseWeights(o.base ?? 'uniform', servers);
+  return zipfOriginTable(o, baseWeights(o.base ?? 'uniform', servers), durationMs, seed);
+}
+
+/**
+ * Moving Zipf hot spots ({@link ZipfOrigins}) over servers of the given base weights: one seeded ranking per
+ * `shiftEveryMs` epoch of `[0, durationMs)`, read with `pickOrigin`. The world's own origin table for a Zipf
+ * workload (exported for hosts that replay the edge world outside the simulator, e.g. the demo).
+ */
+export function zipfOriginTable(o: ZipfOrigins, base: readonly number[], durationMs: number, seed: number): OriginTable {
+  const n = base.length;
   const epochMs = o.shiftEveryMs ?? 120_000;
   const exponent = o.exponent ?? 1.1;
   const epochs = Math.max(1, Math.ceil(durationMs / epochMs));
   const rng = createSeededRandom(seed ^ 0x165667b1);
   const cumulative = new Float64Array(epochs * n);
   for (let e = 0; e < epochs; e++) {
-    const order = servers.map((_, i) => i);
+    const order = base.map((_, i) => i);
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor(rng.next() * (i + 1));
       [order[i], order[j]] = [order[j]!, order[i]!];
