@@ -150,6 +150,30 @@ describe('ModelStreamInfer', () => {
     for (let i = 0; i < 200; i++) expect(s.answers.find((a) => a.id === `small-${i}`)!.y).toEqual([i, i]);
   }, 60_000);
 
+  it('reads no more requests while the client does not read its answers, and answers every one once it does', async () => {
+    // A client that sent and never read had every request run and its answers buffered by the server, without bound.
+    let submitted = 0;
+    const address = await start({ models: [{ name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, -1] }], outputs: [] }], node: gatedNode(() => (submitted++, Promise.resolve())) });
+    const s = open(address);
+    s.stream.pause(); // the client reads nothing
+    const n = 600; // 600 KiB of requests; the server holds off after some 60 (its buffers and the flow-control windows)
+    const kib = (i: number): Buffer => frame(service['ModelInfer']!.requestSerialize({ model_name: 'm', id: `r${i}`, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 256] }], raw_input_contents: [Buffer.from(new Float32Array(256).fill(i).buffer)] }));
+    let flushed = false;
+    for (let i = 0; i < n; i++) s.stream.write(kib(i), i === n - 1 ? () => (flushed = true) : undefined);
+    // Until every request is out of the client (the server read them all), or the server holds off: no more run.
+    for (let last = -1, still = 0; !flushed && still < 5; last = submitted) {
+      await new Promise((r) => setTimeout(r, 100));
+      still = submitted === last ? still + 1 : 0;
+    }
+    expect(flushed).toBe(false);
+    expect(submitted).toBeLessThan(n / 4);
+    s.stream.resume();
+    s.stream.end();
+    expect(await s.status).toEqual({ status: '0', message: '' });
+    expect(s.answers).toHaveLength(n);
+    expect(s.answers.find((a) => a.id === `r${n - 1}`)!.y).toHaveLength(256);
+  }, 60_000);
+
   it('answers a failed request in the stream (its error_message and id) and goes on', async () => {
     const address = await start();
     const s = open(address);

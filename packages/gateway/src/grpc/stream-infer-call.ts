@@ -51,6 +51,8 @@ export class StreamInferCall implements ReadingCall {
   #declared = -1;
   #flag = 0;
   #halfClosed = false;
+  /** Whether reading is paused until the answers written drain. */
+  #held = false;
   #responded = false;
   #done = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -169,10 +171,21 @@ export class StreamInferCall implements ReadingCall {
     this.#stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING, ...(this.#encoding !== undefined ? { 'grpc-encoding': this.#encoding } : {}) }, { waitForTrailers: true });
   }
 
+  /**
+   * Writes an answer. Once answers wait in the stream's buffer (the client is not reading them as fast as they
+   * come), no more requests are read until it drains: HTTP/2 flow control then holds the client's requests back.
+   * A client that sent and never read had every request run and its answers buffered here, without bound.
+   */
   #write(frame: Buffer): void {
     if (this.#done || this.#stream.destroyed) return;
     this.#respond();
-    this.#stream.write(frame);
+    if (this.#stream.write(frame) || this.#held) return;
+    this.#held = true;
+    this.#stream.pause();
+    this.#stream.once('drain', () => {
+      this.#held = false;
+      if (!this.#done) this.#stream.resume();
+    });
   }
 
   /** Ends the stream OK once the client half-closed and every request was answered. */
