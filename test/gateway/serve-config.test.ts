@@ -100,7 +100,7 @@ describe('epara serve config', () => {
           outputNames: ['y'], maxBatch: 4, plan: { batchSize: 2 }, memoryBytes: 10, networkBudgetMs: 1, weight: 1,
         },
       ],
-      gateway: { http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 }, maxBodyBytes: 4096, maxBatchItems: 8, requestTimeoutMs: 1000, idleTimeoutMs: 1000 },
+      gateway: { http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 }, maxBodyBytes: 4096, maxBatchItems: 8, maxConnections: 100, requestTimeoutMs: 1000, idleTimeoutMs: 1000 },
       metrics: { enabled: true, path: '/metrics' },
       dashboard: { enabled: true, path: '/dashboard', tokenEnv: 'T' },
       log: { level: 'info' },
