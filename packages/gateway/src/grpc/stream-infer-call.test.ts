@@ -62,7 +62,7 @@ interface StreamAnswer {
 }
 
 /** Opens a ModelStreamInfer stream; collects its answers as they come, and its end status. */
-function open(address: string, headers: Record<string, string> = {}): { stream: ClientHttp2Stream; answers: StreamAnswer[]; next(): Promise<StreamAnswer>; status: Promise<{ status: string; message: string }> } {
+function open(address: string, headers: Record<string, string> = {}): { stream: ClientHttp2Stream; answers: StreamAnswer[]; next(): Promise<StreamAnswer>; status: Promise<{ status: string; message: string }>; code(): string | undefined } {
   session ??= connect(`http://${address}`);
   session.on('error', () => undefined);
   const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelStreamInfer', 'content-type': 'application/grpc', te: 'trailers', ...headers });
@@ -79,8 +79,10 @@ function open(address: string, headers: Record<string, string> = {}): { stream: 
       waiting.shift()?.(a);
     }
   });
+  let code: string | undefined;
   const status = new Promise<{ status: string; message: string }>((resolve) => {
     const done = (h: IncomingHttpHeaders): void => {
+      if (h['epara-code'] !== undefined) code = String(h['epara-code']);
       if (h['grpc-status'] !== undefined) resolve({ status: String(h['grpc-status']), message: decodeURIComponent(String(h['grpc-message'] ?? '')) });
     };
     stream.on('response', done);
@@ -92,7 +94,7 @@ function open(address: string, headers: Record<string, string> = {}): { stream: 
     const i = taken++;
     return i < answers.length ? Promise.resolve(answers[i]!) : new Promise((resolve) => waiting.push(resolve));
   };
-  return { stream, answers, next, status };
+  return { stream, answers, next, status, code: () => code };
 }
 
 /** `ModelStreamInferResponse { error_message = 1; infer_response = 2 }`. */
@@ -202,6 +204,8 @@ describe('ModelStreamInfer', () => {
     const cut = open(address);
     cut.stream.end(request('cut', 1).subarray(0, 9));
     expect(await cut.status).toEqual({ status: '13', message: 'the stream ends inside a message (9 bytes of it)' });
+    // Typed like every other refusal (they had no epara-code).
+    expect([flag.code(), big.code(), cut.code()]).toEqual(['INVALID_INPUT', 'INVALID_INPUT', 'INVALID_INPUT']);
   });
 
   it('aborts the requests running when the client cancels the stream', async () => {
@@ -243,5 +247,6 @@ describe('ModelStreamInfer', () => {
     const s = open(address, { 'grpc-timeout': '200m' });
     s.stream.write(request('never', 1));
     expect(await s.status).toEqual({ status: '4', message: 'deadline exceeded' });
+    expect(s.code()).toBe('DEADLINE_EXCEEDED');
   });
 });
