@@ -86,6 +86,89 @@ describe('epara serve config', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses every field of the wrong type naming the field, the type expected and the value given, at --check and at start', () => {
+    // `insecure: "true"` (a string) was reported as "security.psk: Required": the union's other branch.
+    const full = (security: object, slo: object): Record<string, unknown> => ({
+      node: { id: 'n1', listen: { host: '127.0.0.1', port: 0 }, advertise: 'ws://127.0.0.1:7400/epara', seeds: ['ws://127.0.0.2:7400/epara'], joinTimeoutMs: 100, syncPeriodMs: 100, hopLimit: 2, placement: false },
+      security,
+      devices: [{ id: 'cpu0', provider: 'cpu', ordinal: 0, threads: 1, memoryBytes: 1e9, kind: 'cpu', deviceId: 0 }],
+      executor: { launchWhenIdle: true, maxQueue: 10, profiling: { warmup: 1, repetitions: 3 } },
+      services: [
+        {
+          id: 's', model: 'm.onnx', versions: ['1'], sensitivity: (slo as { kind: string }).kind, slo, devices: ['cpu0'],
+          inputs: { x: { type: 'float32', dims: [4, 3], batchAxis: 0, sampleDims: [1, 3] } },
+          outputNames: ['y'], maxBatch: 4, plan: { batchSize: 2 }, memoryBytes: 10, networkBudgetMs: 1, weight: 1,
+        },
+      ],
+      gateway: { http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 }, maxBodyBytes: 4096, maxBatchItems: 8, maxConnections: 100, requestTimeoutMs: 1000, idleTimeoutMs: 1000 },
+      metrics: { enabled: true, path: '/metrics' },
+      dashboard: { enabled: true, path: '/dashboard', tokenEnv: 'T' },
+      log: { level: 'info' },
+      drainTimeoutMs: 100,
+    });
+    const bases = [
+      full({ psk: { env: 'K' }, tls: { key: 'k.pem', cert: 'c.pem', ca: 'ca.pem', requestCert: false, rejectUnauthorized: true } }, { kind: 'latency', deadlineMs: 100 }),
+      full({ insecure: true }, { kind: 'frequency', rateHz: 1, stalenessMs: 1 }),
+      full({ psk: { file: 'k.txt' } }, { kind: 'latency', deadlineMs: 100 }),
+    ];
+    // The bases name every field of the schema: a field added later is checked here too.
+    type Schema = { properties?: Record<string, Schema>; anyOf?: Schema[]; items?: Schema; additionalProperties?: Schema | boolean };
+    const named = new Set<string>();
+    const walkValue = (v: unknown, path: string): void => {
+      if (Array.isArray(v)) v.forEach((x) => walkValue(x, `${path}[]`));
+      else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) named.add(`${path}.${k}`), walkValue(x, `${path}.${k}`);
+    };
+    bases.forEach((b) => walkValue(b, ''));
+    const fields: string[] = [];
+    const walkSchema = (s: Schema, path: string): void => {
+      for (const [k, x] of Object.entries(s.properties ?? {})) fields.push(`${path}.${k}`), walkSchema(x, `${path}.${k}`);
+      for (const x of s.anyOf ?? []) walkSchema(x, path);
+      if (s.items) walkSchema(s.items, `${path}[]`);
+      if (typeof s.additionalProperties === 'object') walkSchema(s.additionalProperties, path.endsWith('.inputs') ? `${path}.x` : `${path}.*`);
+    };
+    walkSchema((serveConfigJsonSchema() as { definitions: Record<string, Schema> }).definitions['EparaServeConfig']!, '');
+    expect(fields.filter((f) => !named.has(f))).toEqual([]);
+    const kind = (v: unknown): string => (Array.isArray(v) ? 'array' : typeof v);
+    const wrong = (v: unknown): unknown => (typeof v === 'string' ? 12345 : typeof v === 'boolean' ? 'true' : typeof v === 'number' ? `${v}` : Array.isArray(v) ? 'a' : 'b');
+    const given = (w: unknown): RegExp => new RegExp(typeof w === 'number' ? `\\b${w}\\b` : `"${w as string}"`);
+    let checked = 0;
+    for (const [b, base] of bases.entries()) {
+      expect(() => parseServeConfig(JSON.stringify(base))).not.toThrow();
+      // The other bases differ from the first in their security and SLO only: the rest is checked once.
+      const differs = (path: (string | number)[]): boolean => b === 0 || path[0] === 'security' || path[3] === 'slo';
+      const visit = (v: unknown, path: (string | number)[]): void => {
+        if (path.length > 0 && differs(path)) {
+          const copy = JSON.parse(JSON.stringify(base)) as Record<string, unknown>;
+          let at: Record<string | number, unknown> = copy;
+          for (const p of path.slice(0, -1)) at = at[p] as Record<string | number, unknown>;
+          const w = wrong(v);
+          at[path.at(-1)!] = w;
+          const field = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+          const p = problems(JSON.stringify(copy, null, 2));
+          const mine = p.find((x) => x.field === field);
+          expect(mine, `${field} = ${JSON.stringify(w)}: ${JSON.stringify(p)}`).toBeDefined();
+          expect(p, field).toHaveLength(1);
+          // The type expected (or, for an enum or a literal, the values it takes) and the value given.
+          const m = mine!.message;
+          expect(m, field).toMatch(/^expected /);
+          // A literal (`insecure: true`) names its value; an enum its values, the one replaced among them.
+          expect([`expected ${kind(v)}`, `expected ${String(v)}`, `'${String(v)}'`].some((e) => m.includes(e)) && !m.startsWith(`expected ${kind(w)},`), `${field}: ${m}`).toBe(true);
+          expect(m, field).toMatch(given(w));
+          checked++;
+        }
+        if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) visit(x, [...path, Array.isArray(v) ? Number(k) : k]);
+      };
+      visit(base, []);
+    }
+    expect(checked).toBeGreaterThan(80);
+    // The command line says the same before anything starts (`--check` reads the config as the start does).
+    const dir = mkdtempSync(join(tmpdir(), 'epara-types-'));
+    writeFileSync(join(dir, 'c.yaml'), classifierConfig().replace('  psk: { env: EPARA_TEST_PSK }', '  insecure: "true"'));
+    const r = spawnSync(process.execPath, [BIN, 'serve', join(dir, 'c.yaml')], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/c\.yaml:6:13 security\.insecure: expected true, got string "true"\n$/);
+  });
+
   it('reads JSON configs too', () => {
     const json = JSON.stringify({ node: { id: 'j' }, security: { insecure: true }, devices: [{ id: 'cpu0' }], services: [{ id: 's', model: 'm.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 50 } }] }, null, 2);
     expect(parseServeConfig(json).node.listen).toEqual({ host: '127.0.0.1', port: 7400 });

@@ -94,6 +94,14 @@ export interface GatewayOptions {
    * before anything runs, as Triton refuses a batch over `max_batch_size`. @default 1024
    */
   readonly maxBatchItems?: number;
+  /**
+   * Most connections open at once on each listener (HTTP, gRPC). A connection past it is refused, typed: an HTTP
+   * request on it is answered 503 `OVERLOADED` (`Retry-After`, `Connection: close`), a gRPC call `UNAVAILABLE`
+   * (`epara-code: OVERLOADED`, `retry-after`) and the connection closed (GOAWAY); one that sends nothing is closed
+   * after a second. Keep the process's open-file limit above twice this (beyond it, the system closes new
+   * connections unanswered). @default 10000
+   */
+  readonly maxConnections?: number;
   /** Handlers tried, in order, before the protocol routes (HTTP only). @default [] */
   readonly handlers?: readonly HttpHandler[];
   /** Extra readiness condition (joined the mesh, services loaded); the gateway is also not ready while draining. @default () => true */
@@ -166,6 +174,9 @@ export interface ResolvedGatewayModel extends Omit<ModelMetadata, 'inputs' | 'ou
   readonly splitItems: boolean;
 }
 
+/** How long a connection past `maxConnections` may take to send the request its refusal answers, ms. */
+export const OVER_GRACE_MS = 1000;
+
 /** The longest timer node runs as asked (2^31 - 1 ms): `setTimeout` fires a longer delay after 1 ms. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
@@ -175,6 +186,7 @@ export const GATEWAY_DEFAULTS = {
   grpc: { host: '127.0.0.1', port: 8001 },
   maxBodyBytes: 64 * 1024 * 1024,
   maxBatchItems: 1024,
+  maxConnections: 10_000,
   drainTimeoutMs: 10_000,
   requestTimeoutMs: 300_000,
   idleTimeoutMs: 300_000,
@@ -189,6 +201,7 @@ export interface ResolvedGatewayOptions {
   readonly grpc: Required<ListenOptions> | false;
   readonly maxBodyBytes: number;
   readonly maxBatchItems: number;
+  readonly maxConnections: number;
   readonly handlers: readonly HttpHandler[];
   readonly isReady: () => boolean;
   readonly isModelReady: ((model: ResolvedGatewayModel) => boolean) | undefined;
@@ -237,6 +250,8 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024) invalidOption('maxBodyBytes', o.maxBodyBytes, 'an integer >= 1024');
   const maxBatchItems = o.maxBatchItems ?? d.maxBatchItems;
   if (!Number.isSafeInteger(maxBatchItems) || maxBatchItems < 1) invalidOption('maxBatchItems', o.maxBatchItems, 'an integer >= 1');
+  const maxConnections = o.maxConnections ?? d.maxConnections;
+  if (!Number.isSafeInteger(maxConnections) || maxConnections < 1) invalidOption('maxConnections', o.maxConnections, 'an integer >= 1');
   const drainTimeoutMs = o.drainTimeoutMs ?? d.drainTimeoutMs;
   // A timer cannot wait longer than 2^31 - 1 ms (setTimeout then fires at once: a drain that waits for nothing).
   if (!(drainTimeoutMs >= 0 && drainTimeoutMs <= MAX_TIMER_MS)) invalidOption('drainTimeoutMs', o.drainTimeoutMs, `a number in [0, ${MAX_TIMER_MS}]`);
@@ -259,6 +274,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     grpc: listen('grpc', o.grpc, d.grpc),
     maxBodyBytes,
     maxBatchItems,
+    maxConnections,
     handlers,
     isReady: o.isReady ?? (() => true),
     isModelReady: o.isModelReady,

@@ -126,12 +126,15 @@ describe('gRPC on node:http2', () => {
     expect(unknown.headers['grpc-accept-encoding']).toBe('identity,deflate,gzip');
     const bomb = await rawModelInfer(session, grpcFrame(gzipSync(Buffer.alloc(100_000)), 1), { 'grpc-encoding': 'gzip' });
     expect(bomb.status).toBe(String(status.RESOURCE_EXHAUSTED));
+    // Typed like every other refusal (they had no epara-code).
+    expect([noEncoding, unknown, bomb].map((r) => r.headers['epara-code'])).toEqual(['INVALID_INPUT', 'INVALID_INPUT', 'INVALID_INPUT']);
   });
 
   it('refuses a message over the limit with RESOURCE_EXHAUSTED, and keeps serving', async () => {
     const big = await grpcJs('ModelInfer', Buffer.alloc(5000));
     expect(big.err?.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(big.err?.details).toMatch(/larger than the limit of 4096 bytes/);
+    expect(big.err?.metadata.get('epara-code')).toEqual(['INVALID_INPUT']);
     expect((await grpcJs('ModelInfer', inferRequest('echo'))).err).toBeNull();
   });
 

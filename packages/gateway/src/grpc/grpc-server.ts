@@ -2,7 +2,8 @@ import { createServer } from 'node:http2';
 import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { MAX_TIMER_MS } from '../gateway-options.js';
+import { MAX_TIMER_MS, OVER_GRACE_MS } from '../gateway-options.js';
+import { RETRY_AFTER_SECONDS } from '../errors/error-status.js';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { encodeGrpcMessage, parseGrpcTimeout } from './grpc-http2-wire.js';
@@ -47,6 +48,8 @@ export class GrpcFront {
   readonly #health: HealthService;
   readonly #server: Http2Server;
   readonly #sessions = new Set<Http2Session>();
+  /** Open sessions accepted past `maxConnections`: each call on one is refused `UNAVAILABLE` (`OVERLOADED`). */
+  readonly #over = new Set<Http2Session>();
   /** Calls whose request message is still arriving (swept for `requestTimeoutMs`). */
   readonly #reading = new Set<ReadingCall>();
   readonly #streamRequest: StreamRequestHandler;
@@ -65,7 +68,18 @@ export class GrpcFront {
     // client multiplexing several calls of the allowed size on one connection should not meet that first.
     this.#server = createServer({ maxSessionMemory: Math.max(10, Math.ceil((4 * o.maxBodyBytes) / 2 ** 20)) });
     this.#server.on('session', (session: Http2Session) => {
+      // Past maxConnections (those refused not counted): each call on it is refused, typed, and the connection
+      // closed; one that makes no call within a second is destroyed.
+      const over = this.#sessions.size - this.#over.size >= o.maxConnections;
       this.#sessions.add(session);
+      session.once('close', () => this.#over.delete(session));
+      if (over) {
+        this.#over.add(session);
+        session.setTimeout(OVER_GRACE_MS, () => session.destroy());
+        session.on('error', ignore);
+        session.once('close', () => this.#sessions.delete(session));
+        return;
+      }
       // No traffic for idleTimeoutMs: a session without calls is closed (a silent or abandoned client). The
       // timer is re-armed when its last call ends, since it does not fire twice without traffic in between.
       session.setTimeout(o.idleTimeoutMs, () => this.#idle(session));
@@ -114,6 +128,19 @@ export class GrpcFront {
         this.#open.set(session, left);
         if (left === 0 && this.#idledBusy.delete(session) && !session.destroyed) session.setTimeout(this.#o.idleTimeoutMs, () => this.#idle(session));
       });
+    }
+    if (session && this.#over.has(session)) {
+      stream.respond({
+        ':status': 200,
+        'content-type': 'application/grpc',
+        'grpc-status': String(GRPC_STATUS.UNAVAILABLE),
+        'grpc-message': encodeGrpcMessage(`too many connections: this server takes at most ${this.#o.maxConnections} at once (gateway.maxConnections); call again later or another server`),
+        'epara-code': 'OVERLOADED',
+        'retry-after': String(RETRY_AFTER_SECONDS),
+      }, { endStream: true });
+      stream.resume();
+      session.close(); // GOAWAY: the client's next call opens a new connection
+      return;
     }
     const contentType = headers['content-type'];
     if (headers[':method'] !== 'POST' || contentType === undefined || !GRPC_CONTENT_TYPE.test(contentType)) {

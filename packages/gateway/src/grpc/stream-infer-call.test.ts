@@ -62,7 +62,7 @@ interface StreamAnswer {
 }
 
 /** Opens a ModelStreamInfer stream; collects its answers as they come, and its end status. */
-function open(address: string, headers: Record<string, string> = {}): { stream: ClientHttp2Stream; answers: StreamAnswer[]; next(): Promise<StreamAnswer>; status: Promise<{ status: string; message: string }> } {
+function open(address: string, headers: Record<string, string> = {}): { stream: ClientHttp2Stream; answers: StreamAnswer[]; next(): Promise<StreamAnswer>; status: Promise<{ status: string; message: string }>; code(): string | undefined } {
   session ??= connect(`http://${address}`);
   session.on('error', () => undefined);
   const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelStreamInfer', 'content-type': 'application/grpc', te: 'trailers', ...headers });
@@ -79,8 +79,10 @@ function open(address: string, headers: Record<string, string> = {}): { stream: 
       waiting.shift()?.(a);
     }
   });
+  let code: string | undefined;
   const status = new Promise<{ status: string; message: string }>((resolve) => {
     const done = (h: IncomingHttpHeaders): void => {
+      if (h['epara-code'] !== undefined) code = String(h['epara-code']);
       if (h['grpc-status'] !== undefined) resolve({ status: String(h['grpc-status']), message: decodeURIComponent(String(h['grpc-message'] ?? '')) });
     };
     stream.on('response', done);
@@ -92,7 +94,7 @@ function open(address: string, headers: Record<string, string> = {}): { stream: 
     const i = taken++;
     return i < answers.length ? Promise.resolve(answers[i]!) : new Promise((resolve) => waiting.push(resolve));
   };
-  return { stream, answers, next, status };
+  return { stream, answers, next, status, code: () => code };
 }
 
 /** `ModelStreamInferResponse { error_message = 1; infer_response = 2 }`. */
@@ -150,6 +152,30 @@ describe('ModelStreamInfer', () => {
     for (let i = 0; i < 200; i++) expect(s.answers.find((a) => a.id === `small-${i}`)!.y).toEqual([i, i]);
   }, 60_000);
 
+  it('reads no more requests while the client does not read its answers, and answers every one once it does', async () => {
+    // A client that sent and never read had every request run and its answers buffered by the server, without bound.
+    let submitted = 0;
+    const address = await start({ models: [{ name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, -1] }], outputs: [] }], node: gatedNode(() => (submitted++, Promise.resolve())) });
+    const s = open(address);
+    s.stream.pause(); // the client reads nothing
+    const n = 400; // 400 KiB of requests; the server holds off after some 60 (its buffers and the flow-control windows)
+    const kib = (i: number): Buffer => frame(service['ModelInfer']!.requestSerialize({ model_name: 'm', id: `r${i}`, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 256] }], raw_input_contents: [Buffer.from(new Float32Array(256).fill(i).buffer)] }));
+    let flushed = false;
+    for (let i = 0; i < n; i++) s.stream.write(kib(i), i === n - 1 ? () => (flushed = true) : undefined);
+    // Until every request is out of the client (the server read them all), or the server holds off: no more run.
+    for (let last = -1, still = 0; !flushed && still < 5; last = submitted) {
+      await new Promise((r) => setTimeout(r, 100));
+      still = submitted === last ? still + 1 : 0;
+    }
+    expect(flushed).toBe(false);
+    expect(submitted).toBeLessThan(n / 2);
+    s.stream.resume();
+    s.stream.end();
+    expect(await s.status).toEqual({ status: '0', message: '' });
+    expect(s.answers).toHaveLength(n);
+    expect(s.answers.find((a) => a.id === `r${n - 1}`)!.y).toHaveLength(256);
+  }, 60_000);
+
   it('answers a failed request in the stream (its error_message and id) and goes on', async () => {
     const address = await start();
     const s = open(address);
@@ -178,6 +204,8 @@ describe('ModelStreamInfer', () => {
     const cut = open(address);
     cut.stream.end(request('cut', 1).subarray(0, 9));
     expect(await cut.status).toEqual({ status: '13', message: 'the stream ends inside a message (9 bytes of it)' });
+    // Typed like every other refusal (they had no epara-code).
+    expect([flag.code(), big.code(), cut.code()]).toEqual(['INVALID_INPUT', 'INVALID_INPUT', 'INVALID_INPUT']);
   });
 
   it('aborts the requests running when the client cancels the stream', async () => {
@@ -219,5 +247,6 @@ describe('ModelStreamInfer', () => {
     const s = open(address, { 'grpc-timeout': '200m' });
     s.stream.write(request('never', 1));
     expect(await s.status).toEqual({ status: '4', message: 'deadline exceeded' });
+    expect(s.code()).toBe('DEADLINE_EXCEEDED');
   });
 });

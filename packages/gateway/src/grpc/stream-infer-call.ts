@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { gunzip, inflate } from 'node:zlib';
 import { promisify } from 'node:util';
-import { errorStatusOf } from '../errors/error-status.js';
+import { RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
 import { MAX_TIMER_MS } from '../gateway-options.js';
 import { RequestSignal } from '../protocol/request-signal.js';
 import { encodeGrpcMessage } from './grpc-http2-wire.js';
@@ -51,6 +51,8 @@ export class StreamInferCall implements ReadingCall {
   #declared = -1;
   #flag = 0;
   #halfClosed = false;
+  /** Whether reading is paused until the answers written drain. */
+  #held = false;
   #responded = false;
   #done = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -77,7 +79,7 @@ export class StreamInferCall implements ReadingCall {
     this.#encoding = answerEncodingOf(o.headers);
     this.#reading = o.reading;
     o.reading?.add(this);
-    if (o.timeoutMs !== undefined && o.timeoutMs <= MAX_TIMER_MS) this.#timer = setTimeout(() => this.#fail(GRPC_STATUS.DEADLINE_EXCEEDED, 'deadline exceeded'), o.timeoutMs);
+    if (o.timeoutMs !== undefined && o.timeoutMs <= MAX_TIMER_MS) this.#timer = setTimeout(() => this.#fail(GRPC_STATUS.DEADLINE_EXCEEDED, 'deadline exceeded', false, { 'epara-code': 'DEADLINE_EXCEEDED' }), o.timeoutMs);
     o.stream.on('data', (chunk: Buffer) => this.#data(chunk));
     o.stream.once('end', () => {
       this.#halfClosed = true;
@@ -169,10 +171,21 @@ export class StreamInferCall implements ReadingCall {
     this.#stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING, ...(this.#encoding !== undefined ? { 'grpc-encoding': this.#encoding } : {}) }, { waitForTrailers: true });
   }
 
+  /**
+   * Writes an answer. Once answers wait in the stream's buffer (the client is not reading them as fast as they
+   * come), no more requests are read until it drains: HTTP/2 flow control then holds the client's requests back.
+   * A client that sent and never read had every request run and its answers buffered here, without bound.
+   */
   #write(frame: Buffer): void {
     if (this.#done || this.#stream.destroyed) return;
     this.#respond();
-    this.#stream.write(frame);
+    if (this.#stream.write(frame) || this.#held) return;
+    this.#held = true;
+    this.#stream.pause();
+    this.#stream.once('drain', () => {
+      this.#held = false;
+      if (!this.#done) this.#stream.resume();
+    });
   }
 
   /** Ends the stream OK once the client half-closed and every request was answered. */
@@ -187,22 +200,25 @@ export class StreamInferCall implements ReadingCall {
     if (this.#running.size === 0) this.#fail(GRPC_STATUS.DEADLINE_EXCEEDED, `no request arrived on the stream for ${this.#stalledMs} ms`);
   }
 
-  /** Ends the stream with an error status; requests still running are aborted. */
-  #fail(status: number, message: string, reset = false): void {
+  /**
+   * Ends the stream with an error status, typed (`epara-code`: `INVALID_INPUT` unless `extra` says otherwise — the
+   * client's framing or pace); requests still running are aborted.
+   */
+  #fail(status: number, message: string, reset = false, extra: Record<string, string> = {}): void {
     if (this.#done) return;
     for (const s of this.#running) s.abort();
-    this.#end(status, message);
+    this.#end(status, message, { 'epara-code': 'INVALID_INPUT', ...extra });
     if (reset) this.#stream.close(h2.NGHTTP2_CANCEL);
   }
 
-  #end(status: number, message: string): void {
+  #end(status: number, message: string, extra: Record<string, string> = {}): void {
     this.#done = true;
     this.#chunks = [];
     this.#reading?.delete(this);
     clearTimeout(this.#timer);
     const stream = this.#stream;
     if (stream.destroyed) return;
-    const trailers = { 'grpc-status': String(status), ...(message ? { 'grpc-message': encodeGrpcMessage(message) } : {}) };
+    const trailers = { ...extra, 'grpc-status': String(status), ...(message ? { 'grpc-message': encodeGrpcMessage(message) } : {}) };
     if (!this.#responded && !stream.headersSent) {
       this.#responded = true;
       stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING, ...trailers }, { endStream: true });
@@ -220,7 +236,7 @@ export class StreamInferCall implements ReadingCall {
 
   /** The server is closing: the stream ends `UNAVAILABLE` (retryable) and its running requests are aborted. */
   refuseClosing(): void {
-    this.#fail(GRPC_STATUS.UNAVAILABLE, 'the server is closing: open the stream on another server');
+    this.#fail(GRPC_STATUS.UNAVAILABLE, 'the server is closing: open the stream on another server', false, { 'epara-code': 'CLOSED', 'retry-after': String(RETRY_AFTER_SECONDS) });
   }
 
   #closed(): void {

@@ -283,6 +283,9 @@ export class UnaryCall implements ServerCallContext, ReadingCall {
    * streamed answer ends with it in its trailers.
    */
   fail(status: number, message: string, extra: OutgoingHttpHeaders = {}): void {
+    // A status without a code is the client's framing or pace (a message over the limit, one that does not
+    // decompress or stops arriving): typed INVALID_INPUT like every other refusal, as HTTP answers them.
+    if (extra['epara-code'] === undefined) extra = { ...extra, 'epara-code': 'INVALID_INPUT' };
     if (this.#streaming) return this.#endStream({ ...extra, 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(message) });
     if (!this.#finish()) return;
     this.#stream.respond({ ...this.responseMetadata, ...extra, ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING, 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(message) }, { endStream: true });
@@ -319,7 +322,7 @@ export class UnaryCall implements ServerCallContext, ReadingCall {
   #expire(): void {
     this.#timer = undefined;
     if (this.#done) return;
-    this.fail(GRPC_STATUS.DEADLINE_EXCEEDED, 'deadline exceeded');
+    this.fail(GRPC_STATUS.DEADLINE_EXCEEDED, 'deadline exceeded', { 'epara-code': 'DEADLINE_EXCEEDED' });
     this.signal.abort(new EparaError('DEADLINE_EXCEEDED', 'the gRPC deadline passed before the answer'));
   }
 

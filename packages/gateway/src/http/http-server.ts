@@ -5,6 +5,7 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CLOSING_BODY, RETRY_AFTER_SECONDS, errorStatusOf } from '../errors/error-status.js';
 import { EparaError } from '@epara/core';
+import { OVER_GRACE_MS } from '../gateway-options.js';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import type { InferCore } from '../inference/infer-core.js';
 import { InferRoute } from './infer-route.js';
@@ -44,6 +45,8 @@ export class HttpFront {
   #answered = 0;
   /** Open connections. */
   readonly #sockets = new Set<Socket>();
+  /** Open connections accepted past `maxConnections`: each request on one is refused 503 `OVERLOADED`. */
+  readonly #over = new Set<Socket>();
   /** Requests handed to the router and not yet answered (a body may still be arriving). */
   readonly #routed = new Set<ServerResponse>();
   /** Answers of the host's handlers still open (the dashboard's event stream never ends by itself). */
@@ -76,6 +79,7 @@ export class HttpFront {
         // Host is checked in `route`, to answer its absence in the protocol's error form (node's 400 has no body).
         const timeouts = { requireHostHeader: false, requestTimeout: o.requestTimeoutMs, headersTimeout: Math.min(60_000, o.requestTimeoutMs), connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(o.requestTimeoutMs / 4))) };
         const route = (req: IncomingMessage, res: ServerResponse): void => {
+          if (this.#over.has(req.socket)) return refuseConnection(req, res, o.maxConnections);
           const unframed = unframedTransferEncoding(req);
           if (unframed !== undefined) return refuseUnframed(res, unframed);
           if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) return refuseWithoutHost(res);
@@ -100,6 +104,7 @@ export class HttpFront {
         // A client waiting for `100 Continue` before its body (curl's large uploads) hears it only when the body
         // will be read: a request refused anyway (413, 404, 503) is answered at once and the body never sent.
         this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+          if (this.#over.has(req.socket)) return refuseConnection(req, res, o.maxConnections);
           if (this.#route.refusesBeforeBody(req, res)) return;
           res.writeContinue();
           route(req, res);
@@ -163,8 +168,16 @@ export class HttpFront {
   /** Counts each connection's pending answers, for {@link close}. */
   #trackConnections(server: Server): void {
     server.on('connection', (socket: Socket) => {
+      // Past maxConnections (those refused not counted): refused, typed, on its first request; closed if it
+      // sends none within a second, so a flood of silent connections holds no more than that.
+      const over = this.#sockets.size - this.#over.size >= this.#o.maxConnections;
       this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
+      socket.once('close', () => (this.#sockets.delete(socket), this.#over.delete(socket)));
+      if (!over) return;
+      this.#over.add(socket);
+      const timer = setTimeout(() => void (this.#answers.get(socket)?.size || socket.destroy()), OVER_GRACE_MS);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
     });
     const pending = (req: IncomingMessage, res: ServerResponse): void => {
       const socket = req.socket;
@@ -346,6 +359,14 @@ export class HttpFront {
       app.all(path, async (_req, reply) => reply.code(501).send({ error: unsupportedMessage(extension), code: 'NOT_IMPLEMENTED' }));
     }
   }
+}
+
+/** A request on a connection past `maxConnections`: 503 `OVERLOADED`, retryable, and the connection closed. */
+function refuseConnection(req: IncomingMessage, res: ServerResponse, max: number): void {
+  const body = JSON.stringify({ error: `too many connections: this server takes at most ${max} at once (gateway.maxConnections); send the request again later or to another server`, code: 'OVERLOADED' });
+  res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'retry-after': String(RETRY_AFTER_SECONDS), connection: 'close' });
+  res.end(body);
+  req.resume(); // its body is not read
 }
 
 /** What a connection whose request head is still arriving hears when the server closes: 503 `CLOSED`, then the end. */

@@ -13,6 +13,16 @@ describe('tensor codec', () => {
     expect(() => decodeInput({ name: 'f', datatype: 'FP32', shape: [2], data: [1, 2, 3] }, 0)).toThrow(/more than 2/);
   });
 
+  it('refuses a finite JSON number past the largest FP16 or FP32 (it became infinity in silence); keeps rounding and the spelled infinities', () => {
+    for (const [datatype, v] of [['FP16', 70000], ['FP16', -65520], ['FP32', 1e39], ['FP32', -3.5e38]] as const) {
+      expect(() => decodeInput({ name: 'h', datatype, shape: [1], data: [v] }, 0), `${datatype} ${v}`).toThrow(`data[0] = ${v} does not fit ${datatype} (largest finite`);
+    }
+    expect(halfToFloat((decodeInput({ name: 'h', datatype: 'FP16', shape: [3], data: [65504, 65519, 1e-8] }, 0).data as Uint16Array)[1]!)).toBe(65504);
+    expect([...(decodeInput({ name: 'h', datatype: 'FP16', shape: [2], data: ['Infinity', 1e-8] }, 0).data as Uint16Array)].map(halfToFloat)).toEqual([Infinity, 0]);
+    expect(decodeInput({ name: 'f', datatype: 'FP32', shape: [2], data: [3.4028234663852886e38, '-Infinity'] }, 0).data).toEqual(new Float32Array([3.4028234663852886e38, -Infinity]));
+    expect(decodeInput({ name: 'd', datatype: 'FP64', shape: [1], data: [1e300] }, 0).data).toEqual(new Float64Array([1e300]));
+  });
+
   it('decodes INT16, UINT16, UINT32 and UINT64 from JSON and raw bytes, refusing values out of range', () => {
     // These were refused as "not supported by EPARA" although onnxruntime runs them.
     expect(decodeInput({ name: 'a', datatype: 'INT16', shape: [2], data: [-32768, 32767] }, 0)).toMatchObject({ type: 'int16', data: new Int16Array([-32768, 32767]) });

@@ -148,7 +148,12 @@ function fromJsonValues(type: NumericTensorType, values: unknown[], field: strin
       }
       const n = Number(v);
       if (!type.startsWith('float') && (!Number.isInteger(n) || !fitsInt(type, n))) throw bad(`${field}.data[${i}] = ${n} does not fit ${DATATYPE_OF[type]}`, { field: `${field}.data` });
-      arr[i] = type === 'float16' ? floatToHalf(n) : n;
+      const stored = type === 'float16' ? floatToHalf(n) : n;
+      // A finite number past the type's largest became ±infinity in silence: a value the client never sent.
+      if (Number.isFinite(n) && (type === 'float16' ? !Number.isFinite(halfToFloat(stored)) : type === 'float32' && !Number.isFinite(Math.fround(n)))) {
+        throw bad(`${field}.data[${i}] = ${n} does not fit ${DATATYPE_OF[type]} (largest finite ±${type === 'float16' ? 65504 : '3.4028234663852886e38'}; send "Infinity" for an infinity)`, { field: `${field}.data` });
+      }
+      arr[i] = stored;
     }
   }
   return arr;

@@ -128,6 +128,7 @@ export const serveConfigSchema = z
         grpc: z.union([listen, z.literal(false)]).default({ host: '127.0.0.1', port: 8001 }),
         maxBodyBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
         maxBatchItems: z.number().int().min(1).default(1024).describe('largest batch one request may carry (items split along the batch axis); larger: 400 INVALID_INPUT'),
+        maxConnections: z.number().int().min(1).default(10_000).describe('most connections open at once on each of the HTTP and gRPC ports; more: 503 OVERLOADED / UNAVAILABLE and closed (keep ulimit -n above twice this)'),
         requestTimeoutMs: z.number().int().min(1).max(2_147_483_647).default(300_000).describe('a request not fully received by then: HTTP 408 / gRPC DEADLINE_EXCEEDED'),
         idleTimeoutMs: z.number().int().min(1).max(2_147_483_647).default(300_000).describe('the longest a request or its answer may make no progress: a body (HTTP) or message (gRPC) that stops arriving this long is refused (408 / DEADLINE_EXCEEDED), an answer the client stops reading this long has its connection (HTTP) or stream (gRPC) closed, and a gRPC connection without calls or traffic this long is closed; slow but progressing clients and running models are not cut'),
       })

@@ -40,9 +40,9 @@ export function parseServeConfig(text: string, fileName = 'config'): ServeConfig
   }
   const result = serveConfigSchema.safeParse(value);
   if (result.success) return result.data;
-  const problems = result.error.issues.flatMap((issue) => expand(issue)).map((issue): ConfigProblem => {
+  const problems = result.error.issues.flatMap((issue) => expand(issue, value)).map((issue): ConfigProblem => {
     const pos = locate(doc, lines, issue.path);
-    return { field: fieldName(issue.path) || '(root)', line: pos.line, column: pos.col, message: issue.message };
+    return { field: fieldName(issue.path) || '(root)', line: pos.line, column: pos.col, message: explain(issue, value) };
   });
   throw configError(fileName, problems);
 }
@@ -58,15 +58,94 @@ export function loadServeConfig(path: string): ServeConfig {
   return parseServeConfig(text, path);
 }
 
-/** A union's issues are reported by their branches' (the branch that got furthest), so the message names a field. */
-function expand(issue: ZodIssue): ZodIssue[] {
+/**
+ * A union's issues are reported by the branch the value is closest to (so the message names a field): the one
+ * whose keys the value uses (fewest unknown and missing keys), then the one that got furthest into the value. A
+ * value no branch takes at all (of another type than each) is one issue at the union's path, naming what each
+ * branch expects: `insecure: "true"` was reported as the other branch's missing `psk`.
+ */
+function expand(issue: ZodIssue, root: unknown): ZodIssue[] {
   if (issue.code !== 'invalid_union' || issue.unionErrors.length === 0) return [issue];
-  const best = [...issue.unionErrors].sort((a, b) => depth(b.issues) - depth(a.issues))[0]!;
-  return best.issues.flatMap(expand);
+  const branches = issue.unionErrors.map((e) => e.issues);
+  const atRoot = (i: ZodIssue): boolean => i.path.length === issue.path.length && (i.code === 'invalid_type' || i.code === 'invalid_literal');
+  if (branches.every((b) => b.length > 0 && b.every(atRoot))) {
+    const expected = [...new Set(branches.flatMap((b) => b.map(expectedText)))];
+    const v = valueAt(root, issue.path);
+    return [{ code: 'custom', path: issue.path, message: v === undefined ? `required: expected ${expected.join(' or ')}` : `expected ${expected.join(' or ')}, got ${describe(v)}` }];
+  }
+  const best = [...branches].sort((a, b) => distance(a) - distance(b) || depth(b) - depth(a))[0]!;
+  return best.flatMap((i) => expand(i, root));
+}
+
+/** How far a value is from a branch: the keys it has that the branch does not know, and those it lacks. */
+function distance(issues: readonly ZodIssue[]): number {
+  let n = 0;
+  for (const i of issues) {
+    if (i.code === 'unrecognized_keys') n += i.keys.length;
+    else if (i.code === 'invalid_type' && i.received === 'undefined') n += 1;
+  }
+  return n;
 }
 
 function depth(issues: readonly ZodIssue[]): number {
   return Math.max(0, ...issues.map((i) => i.path.length - (i.code === 'unrecognized_keys' ? 1 : 0)));
+}
+
+/**
+ * An issue's message as the config's author reads it: for a value of the wrong type or outside the values a
+ * field takes, the type or values expected and the value given (`expected true, got string "true"`); for a
+ * number or a text out of bounds, the value given after zod's message.
+ */
+function explain(issue: ZodIssue, root: unknown): string {
+  const v = valueAt(root, issue.path);
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.received === 'undefined' ? `required: expected ${expectedText(issue)}` : `expected ${expectedText(issue)}, got ${describe(v)}`;
+    case 'invalid_literal':
+    case 'invalid_enum_value':
+    case 'invalid_union_discriminator':
+      return `expected ${expectedText(issue)}, got ${describe(v)}`;
+    case 'too_small':
+    case 'too_big':
+    case 'not_finite':
+    case 'not_multiple_of':
+    case 'invalid_string':
+      return v === undefined || typeof v === 'object' ? issue.message : `${issue.message}, got ${describe(v)}`;
+    default:
+      return issue.message;
+  }
+}
+
+/** What an issue says the field takes: a type (`number`), a literal (`true`) or the values of an enum. */
+function expectedText(issue: ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      // zod names an enum's or a literal's expected values in place of a type.
+      return issue.expected.includes("'") ? `one of ${issue.expected}` : issue.expected;
+    case 'invalid_literal':
+      return typeof issue.expected === 'string' ? `'${issue.expected}'` : String(issue.expected);
+    case 'invalid_enum_value':
+    case 'invalid_union_discriminator':
+      return `one of ${issue.options.map((o) => `'${String(o)}'`).join(' | ')}`;
+    default:
+      return issue.message;
+  }
+}
+
+/** A value as a message shows it: its type, and itself when it is short (`string "true"`, `number 5`). */
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v)}`;
+  if (v === undefined) return 'nothing';
+  return `${typeof v} ${String(v)}`;
+}
+
+function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
+  let v = root;
+  for (const p of path) v = v !== null && typeof v === 'object' && Object.hasOwn(v, p) ? (v as Record<string | number, unknown>)[p] : undefined;
+  return v;
 }
 
 function locate(doc: ReturnType<typeof parseDocument>, lines: LineCounter, path: readonly (string | number)[]): { line: number; col: number } {

@@ -119,6 +119,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     grpc: config.gateway.grpc,
     maxBodyBytes: config.gateway.maxBodyBytes,
     maxBatchItems: config.gateway.maxBatchItems,
+    maxConnections: config.gateway.maxConnections,
     requestTimeoutMs: config.gateway.requestTimeoutMs,
     idleTimeoutMs: config.gateway.idleTimeoutMs,
     handlers,
