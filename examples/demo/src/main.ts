@@ -139,7 +139,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   log(`offered load: ${(100 * calibration.fraction).toFixed(1)}% of the measured capacity (×${calibration.load.toFixed(2)} the base mix; capacity ×${calibration.capacityLoad.toFixed(2)}); baseline max_queue_delay ${calibration.maxQueueDelayMs} ms`);
 
   const forecast = buildWorkload({ durationMs: o.durationMs, load: calibration.load, nodes: o.nodes, seed: o.seed, world: o.world });
-  log(`\nworld: ${o.world === 'edge' ? "the simulator's edge world scaled to a run (image bursts, moving hot spots, chat from the Azure LLM trace, streams that come and go); both systems place from the forecast below, another seed's early window" : 'stationary (Poisson at fixed entry shares; both systems place from the exact mean)'}`);
+  log(`\nworld: ${o.world === 'edge' ? "the simulator's edge world scaled to a run (image bursts, moving hot spots, chat from the Azure LLM trace, streams that come and go); both systems place from the forecast below, another seed's run" : 'stationary (Poisson at fixed entry shares; both systems place from the exact mean)'}`);
   for (const line of forecastLines(forecast, ids)) log(`  ${line}`);
   let placed = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o));
   const triton = tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs, world: o.world }, calibration.load, calibration.maxQueueDelayMs);

@@ -200,7 +200,7 @@ export const USAGE = `pnpm demo [-- options]
                the baseline first falls below 90% SLO attainment)
   --world      edge|stationary
                edge (default): the simulator's edge world scaled to a run — image bursts, moving hot
-               spots, chat from the Azure LLM trace, a forecast from another seed's early window;
+               spots, chat from the Azure LLM trace, a forecast from another seed's run;
                stationary: Poisson at fixed entry shares, the exact mean as forecast (earlier versions)
   --epara-placement static|online
                static (default): EPARA places once from the forecast; online: that placement seeds the

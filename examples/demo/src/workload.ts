@@ -44,7 +44,7 @@ export interface Workload {
 /**
  * Which world the workload comes from. `edge` (the default): the simulator's edge world (`edgeMix` of
  * `@epara/sim`) scaled to a run — image bursts, moving Zipf hot spots, chat replayed from the Azure LLM trace,
- * streams that come and go, a forecast learned from another seed's early window. `stationary`: the demo's world
+ * streams that come and go, a forecast learned from another seed's run. `stationary`: the demo's world
  * until this version — Poisson requests at fixed entry shares, streams open for the whole run, the exact mean
  * as forecast.
  */
@@ -144,7 +144,10 @@ function stationaryWorkload(o: WorkloadOptions): Workload {
  * - hot spots: `edgeMix`'s Zipf (exponent 0.9, uniform base) re-drawn every half run (one move per run);
  * - stream sessions: the simulator's mean lengths (60 s video, 120 s device loops) on the hot spots' scale
  *   (60 s → half a run): video half a run, loop and VAD a whole run;
- * - the forecast's early window: the simulator's `min(60 s, duration / 4)`, a quarter of the run.
+ * - the forecast's window: the simulator's operator measures `min(60 s, duration / 4)`, i.e. (in any run past
+ *   4 minutes) 60 s, three whole burst periods and one hot-spot period; scaled the same way it is one whole run
+ *   (a quarter of a run would always hold the one burst — its place in the period is a hash of the period and
+ *   the service, the same in every seed — and forecast images at about 1.7× their mean).
  */
 export function edgeWorld(durationMs: number): { readonly burst: BurstProcess; readonly origins: ZipfOrigins; readonly streamMeanMs: Readonly<Record<'video' | 'loop' | 'vad', number>>; readonly earlyWindowMs: number } {
   const spec = edgeMix({ durationMs, chatTrace: false });
@@ -155,7 +158,7 @@ export function edgeWorld(durationMs: number): { readonly burst: BurstProcess; r
     burst: { kind: 'bursts', periodMs: durationMs, burstMs: (durationMs * sim.burstMs) / sim.periodMs, factor: sim.factor },
     origins: { ...zipf, shiftEveryMs },
     streamMeanMs: { video: shiftEveryMs, loop: 2 * shiftEveryMs, vad: 2 * shiftEveryMs },
-    earlyWindowMs: Math.min(60_000, durationMs / 4),
+    earlyWindowMs: durationMs,
   };
 }
 
@@ -245,7 +248,7 @@ export function forecastSeed(seed: number): number {
 
 /**
  * The edge world's forecast, as the simulator's operator learns it: items/s per service and entry node over
- * the early window (`edgeWorld(...).earlyWindowMs`) of the workload of another seed ({@link forecastSeed}) —
+ * the window (`edgeWorld(...).earlyWindowMs`, the whole run) of the workload of another seed ({@link forecastSeed}) —
  * requests counted, stream sessions by their frames in the window. Triton keeps it; EPARA places from it.
  */
 export function earlyWindowForecast(o: WorkloadOptions): Demand {
