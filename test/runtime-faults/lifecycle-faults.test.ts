@@ -12,19 +12,23 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     ex = undefined;
   });
 
-  it('unload() of an instance whose run never ends settles after closeWaitMs: the stuck request fails typed, the worker restarts, a co-located service keeps its model', async () => {
+  it('unload() of an instance whose run never ends settles after closeWaitMs: the stuck request fails typed, the worker restarts, a co-located service keeps its model and its batch sent ahead runs again', async () => {
     ex = createExecutor({
       devices: [{ id: 'cpu0', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0, closeWaitMs: 300 }],
       services: [addService({ maxBatch: 1 }), addService({ id: 'add2', model: addModel(2), maxBatch: 1 })],
     });
     await ex.start();
     const stuckId = ex.instances().find((i) => i.serviceId === 'add')!.instanceId;
-    const dispatched = nextEvent(ex, 'batchDispatched');
+    let dispatched = nextEvent(ex, 'batchDispatched');
     const stuck = codeOf(ex.submit('add', item(HANG)));
     await dispatched; // the worker is inside the run that never ends
+    dispatched = nextEvent(ex, 'batchDispatched');
+    const ahead = ex.submit('add2', item(3)).then(first);
+    await dispatched; // sent to the worker behind the stuck run: queued there, never started
     const restarted = nextEvent<{ reloadedModels: number }>(ex, 'workerRestarted');
     await ex.unload(stuckId);
     expect(await stuck).toBe('WORKER_CRASHED');
+    expect(await ahead).toBe(5); // it never ran on the old worker: run again on the new one
     expect(ex.instances().map((i) => i.serviceId)).toEqual(['add2']);
     expect((await restarted).reloadedModels).toBe(1); // add2's model, not the unloaded one
     expect(first(await ex.submit('add2', item(5)))).toBe(7);
@@ -32,6 +36,27 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     // The device serves a new instance of the unloaded service.
     await ex.load({ serviceId: 'add' }, { deviceIds: ['cpu0'] });
     expect(first(await ex.submit('add', item(5)))).toBe(6);
+  }, 60_000);
+
+  it("unload() of a stuck instance whose own batch was sent ahead: that batch never ran, and fails NO_INSTANCE saying so", async () => {
+    ex = createExecutor({ devices: [{ id: 'cpu0', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0, closeWaitMs: 300 }], services: [addService({ maxBatch: 1 })] });
+    await ex.start();
+    const [inst] = ex.instances();
+    let dispatched = nextEvent(ex, 'batchDispatched');
+    const stuck = codeOf(ex.submit('add', item(HANG)));
+    await dispatched;
+    dispatched = nextEvent(ex, 'batchDispatched');
+    const ahead = ex.submit('add', item(3)).then(
+      () => undefined,
+      (err: unknown) => err as { code: string; message: string; details: Record<string, unknown> },
+    );
+    await dispatched;
+    await ex.unload(inst!.instanceId);
+    expect(await stuck).toBe('WORKER_CRASHED');
+    const err = await ahead;
+    expect(err?.code).toBe('NO_INSTANCE');
+    expect(err?.details['ran']).toBe(false);
+    expect(err?.message).toMatch(/never ran/);
   }, 60_000);
 
   it('a device that gave up after maxRestarts takes its instances down: deviceFailed, instanceChanged, stats, and submits fail at once', async () => {
