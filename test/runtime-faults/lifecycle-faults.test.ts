@@ -69,9 +69,12 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     const [inst] = ex.instances();
     const failed = nextEvent<{ deviceId: string; reason: string }>(ex, 'deviceFailed');
     const statuses: string[] = [];
+    // What a reader of instances() (the mesh's view of this server) sees when each change is announced.
+    const seen: (string | undefined)[] = [];
     const unloaded = new Promise<void>((resolve) =>
       ex!.on('instanceChanged', (e) => {
         statuses.push(e.status);
+        seen.push(ex!.instances().find((i) => i.instanceId === inst!.instanceId)?.status);
         if (e.status === 'unloaded') resolve();
       }),
     );
@@ -82,6 +85,9 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     expect(ex.instances().filter((i) => i.status === 'ready')).toEqual([]);
     await unloaded;
     expect(statuses).toEqual(['failed', 'draining', 'unloaded']);
+    // Core's lifecycle has no failed state: a failed instance is out of service, `draining` in instances() from the
+    // moment its failure is announced (never `ready` again), then gone.
+    expect(seen).toEqual(['draining', 'draining', undefined]);
     expect(ex.instances().map((i) => i.instanceId)).not.toContain(inst!.instanceId);
     expect(ex.stats().devices['cpu0']!.failed).toBe(true);
     expect(ex.estimate('add')?.ready ?? false).toBe(false);
