@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isEparaError, type NamedTensors } from '@epara/core';
 import { buildMlp, buildTinyCausalLm, createDevice, createExecutor, splitModel, type DeviceHandle, type Executor } from '@epara/runtime';
 import { codeOf, nextEvent } from '../runtime/helpers.js';
-import { addModel, addService, CRASH, faultyWorkerUrl, first, HANG, item, KV_CRASH_TOKEN } from './helpers.js';
+import { addModel, addService, CRASH, faultyWorkerUrl, first, HANG, inStuckRun, item, KV_CRASH_TOKEN } from './helpers.js';
 
 // The lifecycle of instances and devices under faults, on real worker threads with onnxruntime-node.
 describe('unload, reload and device failure on onnxruntime-node', () => {
@@ -19,10 +19,10 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     });
     await ex.start();
     const stuckId = ex.instances().find((i) => i.serviceId === 'add')!.instanceId;
-    let dispatched = nextEvent(ex, 'batchDispatched');
+    const hanging = inStuckRun();
     const stuck = codeOf(ex.submit('add', item(HANG)));
-    await dispatched; // the worker is inside the run that never ends
-    dispatched = nextEvent(ex, 'batchDispatched');
+    await hanging; // the worker is inside the run that never ends
+    const dispatched = nextEvent(ex, 'batchDispatched');
     const ahead = ex.submit('add2', item(3)).then(first);
     await dispatched; // sent to the worker behind the stuck run: queued there, never started
     const restarted = nextEvent<{ reloadedModels: number }>(ex, 'workerRestarted');
@@ -42,10 +42,10 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     ex = createExecutor({ devices: [{ id: 'cpu0', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0, closeWaitMs: 300 }], services: [addService({ maxBatch: 1 })] });
     await ex.start();
     const [inst] = ex.instances();
-    let dispatched = nextEvent(ex, 'batchDispatched');
+    const hanging = inStuckRun();
     const stuck = codeOf(ex.submit('add', item(HANG)));
-    await dispatched;
-    dispatched = nextEvent(ex, 'batchDispatched');
+    await hanging;
+    const dispatched = nextEvent(ex, 'batchDispatched');
     const ahead = ex.submit('add', item(3)).then(
       () => undefined,
       (err: unknown) => err as { code: string; message: string; details: Record<string, unknown> },
@@ -57,6 +57,31 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     expect(err?.code).toBe('NO_INSTANCE');
     expect(err?.details['ran']).toBe(false);
     expect(err?.message).toMatch(/never ran/);
+  }, 60_000);
+
+  it('a device used directly: a batch sent behind a stuck run runs again after unloadModel recycles the worker; a direct run there fails saying it never ran', async () => {
+    const device = createDevice({ id: 'cpu0', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0, closeWaitMs: 300 });
+    try {
+      await device.loadModel('a', { bytes: addModel(1) });
+      await device.loadModel('b', { bytes: addModel(2) });
+      const hanging = inStuckRun();
+      const stuck = codeOf(device.runBatch!('a', [item(HANG)], { x: 0 }));
+      await hanging;
+      const again = device.runBatch!('b', [item(3), item(4)], { x: 0 });
+      const direct = device.run('b', item(5)).then(
+        () => undefined,
+        (err: unknown) => err as { code: string; details: Record<string, unknown> },
+      );
+      await device.unloadModel('a');
+      expect(await stuck).toBe('WORKER_CRASHED');
+      const run = await again;
+      expect(Array.from(run.outputs['y']!.data as Float32Array)).toEqual([5, 5, 5, 5, 6, 6, 6, 6]);
+      const err = await direct; // its data went to the terminated worker
+      expect([err?.code, err?.details['ran']]).toEqual(['WORKER_CRASHED', false]);
+      expect(first(await device.run('b', item(1)))).toBe(3);
+    } finally {
+      await device.close();
+    }
   }, 60_000);
 
   it('a device that gave up after maxRestarts takes its instances down: deviceFailed, instanceChanged, stats, and submits fail at once', async () => {
