@@ -91,9 +91,9 @@ describe('resolveProfileInputs (the executor reading of a model, for the profile
 
   it('refuses LOAD_FAILED, before allocating its item, a model one item of which is larger than maxRequestBytes', () => {
     const huge: LoadedModelInfo = { ...vad, inputs: [{ name: 'x', type: 'float32', dims: ['batch', 1048576, 4096] }] };
-    const refused = (o: Parameters<typeof resolveProfileInputs>[1]): unknown => {
+    const refused = (o: Parameters<typeof resolveProfileInputs>[1], info = huge): unknown => {
       try {
-        resolveProfileInputs(huge, o);
+        resolveProfileInputs(info, o);
       } catch (e) {
         return e;
       }
@@ -105,7 +105,8 @@ describe('resolveProfileInputs (the executor reading of a model, for the profile
     // Given dims count: an item of 2 x 4 floats is 32 bytes.
     const small: LoadedModelInfo = { ...vad, inputs: [{ name: 'x', type: 'float32', dims: ['batch', 'n', 4] }] };
     expect(resolveProfileInputs(small, { dims: { x: [1, 2, 4] }, maxRequestBytes: 32 }).item['x']!.dims).toEqual([1, 2, 4]);
-    expect(isEparaError((() => { try { resolveProfileInputs(small, { dims: { x: [1, 3, 4] }, maxRequestBytes: 32 }); } catch (e) { return e; } return undefined; })())).toBe(true);
+    const over = refused({ dims: { x: [1, 3, 4] }, maxRequestBytes: 32 }, small); // 48 bytes
+    expect(isEparaError(over) && over.code).toBe('LOAD_FAILED');
   });
 
   it('refuses dims that are not sizes with INVALID_OPTIONS naming --input', () => {
