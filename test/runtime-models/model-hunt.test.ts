@@ -9,7 +9,7 @@ import { expectServedAsReference, serveWithReferences, submitAll } from './groun
  * and shapes: every answer must be raw onnxruntime-node's on that request alone, bit for bit. Kinds the other
  * model files do not hold: outputs of five element types on three layouts at once, a batch on the last axis,
  * output sizes set by an input's values (Expand, TopK), a graph output that is a graph input, a model with no
- * inputs at all, a rank-0 model, int16/uint16/uint32, a bool condition, and single requests at the device slab's
+ * inputs at all, a rank-0 model, int16/uint16/uint32, a square matrix input, a bool condition, and single requests at the device slab's
  * size and one row past it.
  */
 
@@ -132,6 +132,15 @@ const CASES: Record<string, Case> = {
       c: { type: 'uint32', dims: [1, 2], data: Uint32Array.from([2 ** 32 - 1 - s, s]) },
     }),
   },
+  /** A square matrix, its one symbol on both axes (an adjacency, a mask `[seq, seq]`): `y = x·x` over `x [N, N]`. */
+  square: {
+    bytes: model('square', (g) => {
+      g.input('x', 'float32', ['N', 'N']);
+      g.node('MatMul', ['x', 'x'], ['y']);
+      g.output('y', 'float32', ['N', 'N']);
+    }),
+    item: (s) => ({ x: f32([1 + (s % 3), 1 + (s % 3)], s) }),
+  },
   /** A bool condition: `Where(c, a, b)` over `[N, 3]`. */
   boolWhere: {
     bytes: model('where', (g) => {
@@ -172,6 +181,12 @@ describe('more models met for the first time, served as raw onnxruntime-node ans
       const widths = served.results.map((r) => (r.ok ? Object.values(r.outputs)[0]!.dims[1] : -1));
       expect(new Set(widths).size).toBeGreaterThan(1);
     }
+  });
+
+  it('a square input ([N, N]) is no batch: any size is served, rows and columns that differ are INVALID_INPUT naming the symbol', async () => {
+    const served = await submitAll(rig.executor, 'square', [{ x: f32([2, 3], 1) }]);
+    const r = served.results[0]!;
+    expect(r.ok ? 'ok' : `${r.error.code} ${r.error.message}`).toMatch(/^INVALID_INPUT .*'N'/);
   });
 
   it('serves single requests of the device slab size (8 MiB of input) and one row more; a request of many items is INVALID_INPUT', async () => {
