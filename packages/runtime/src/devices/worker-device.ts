@@ -360,8 +360,10 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   /**
    * Terminates the worker — stuck in a call that never ends — and starts a new one with the device's models, as
-   * after a crash (its calls in flight fail `WORKER_CRASHED`, `workerCrashed` and `workerRestarted` follow), but
-   * not counted toward `maxRestarts`. Nothing happens on a device without a worker, closed or failed.
+   * after a crash (the call it is stuck in fails `WORKER_CRASHED`, `workerCrashed` and `workerRestarted` follow), but
+   * not counted toward `maxRestarts`; the calls sent behind the stuck one never started, and the batches among them
+   * run again on the new worker ({@link #neverStarted}). Nothing happens on a device without a worker, closed or
+   * failed.
    */
   recycle(reason: string): void {
     const worker = this.#worker;
