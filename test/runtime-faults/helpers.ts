@@ -1,3 +1,4 @@
+import { BroadcastChannel } from 'node:worker_threads';
 import { createGraphBuilder, type ExecutorServiceOptions } from '@epara/runtime';
 import type { NamedTensors } from '@epara/core';
 
@@ -37,3 +38,17 @@ export const CRASH = -99;
 export const HANG = -77;
 /** A prompt token that makes {@link faultyWorkerUrl}'s worker exit when a generation prefill holds it. */
 export const KV_CRASH_TOKEN = 37;
+
+/**
+ * Resolves once a {@link faultyWorkerUrl} worker is inside a run holding {@link HANG} (it says so on a broadcast
+ * channel before it blocks): call it before sending the run.
+ */
+export function inStuckRun(): Promise<void> {
+  const channel = new BroadcastChannel('epara-faulty-worker');
+  return new Promise<void>((resolve) => {
+    channel.onmessage = () => {
+      channel.close();
+      resolve();
+    };
+  });
+}

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isEparaError, type NamedTensors } from '@epara/core';
 import { buildMlp, buildTinyCausalLm, createDevice, createExecutor, splitModel, type DeviceHandle, type Executor } from '@epara/runtime';
 import { codeOf, nextEvent } from '../runtime/helpers.js';
-import { addModel, addService, CRASH, faultyWorkerUrl, first, HANG, item, KV_CRASH_TOKEN } from './helpers.js';
+import { addModel, addService, CRASH, faultyWorkerUrl, first, HANG, inStuckRun, item, KV_CRASH_TOKEN } from './helpers.js';
 
 // The lifecycle of instances and devices under faults, on real worker threads with onnxruntime-node.
 describe('unload, reload and device failure on onnxruntime-node', () => {
@@ -12,19 +12,23 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     ex = undefined;
   });
 
-  it('unload() of an instance whose run never ends settles after closeWaitMs: the stuck request fails typed, the worker restarts, a co-located service keeps its model', async () => {
+  it('unload() of an instance whose run never ends settles after closeWaitMs: the stuck request fails typed, the worker restarts, a co-located service keeps its model and its batch sent ahead runs again', async () => {
     ex = createExecutor({
       devices: [{ id: 'cpu0', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0, closeWaitMs: 300 }],
       services: [addService({ maxBatch: 1 }), addService({ id: 'add2', model: addModel(2), maxBatch: 1 })],
     });
     await ex.start();
     const stuckId = ex.instances().find((i) => i.serviceId === 'add')!.instanceId;
-    const dispatched = nextEvent(ex, 'batchDispatched');
+    const hanging = inStuckRun();
     const stuck = codeOf(ex.submit('add', item(HANG)));
-    await dispatched; // the worker is inside the run that never ends
+    await hanging; // the worker is inside the run that never ends
+    const dispatched = nextEvent(ex, 'batchDispatched');
+    const ahead = ex.submit('add2', item(3)).then(first);
+    await dispatched; // sent to the worker behind the stuck run: queued there, never started
     const restarted = nextEvent<{ reloadedModels: number }>(ex, 'workerRestarted');
     await ex.unload(stuckId);
     expect(await stuck).toBe('WORKER_CRASHED');
+    expect(await ahead).toBe(5); // it never ran on the old worker: run again on the new one
     expect(ex.instances().map((i) => i.serviceId)).toEqual(['add2']);
     expect((await restarted).reloadedModels).toBe(1); // add2's model, not the unloaded one
     expect(first(await ex.submit('add2', item(5)))).toBe(7);
@@ -32,6 +36,52 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     // The device serves a new instance of the unloaded service.
     await ex.load({ serviceId: 'add' }, { deviceIds: ['cpu0'] });
     expect(first(await ex.submit('add', item(5)))).toBe(6);
+  }, 60_000);
+
+  it("unload() of a stuck instance whose own batch was sent ahead: that batch never ran, and fails NO_INSTANCE saying so", async () => {
+    ex = createExecutor({ devices: [{ id: 'cpu0', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0, closeWaitMs: 300 }], services: [addService({ maxBatch: 1 })] });
+    await ex.start();
+    const [inst] = ex.instances();
+    const hanging = inStuckRun();
+    const stuck = codeOf(ex.submit('add', item(HANG)));
+    await hanging;
+    const dispatched = nextEvent(ex, 'batchDispatched');
+    const ahead = ex.submit('add', item(3)).then(
+      () => undefined,
+      (err: unknown) => err as { code: string; message: string; details: Record<string, unknown> },
+    );
+    await dispatched;
+    await ex.unload(inst!.instanceId);
+    expect(await stuck).toBe('WORKER_CRASHED');
+    const err = await ahead;
+    expect(err?.code).toBe('NO_INSTANCE');
+    expect(err?.details['ran']).toBe(false);
+    expect(err?.message).toMatch(/never ran/);
+  }, 60_000);
+
+  it('a device used directly: a batch sent behind a stuck run runs again after unloadModel recycles the worker; a direct run there fails saying it never ran', async () => {
+    const device = createDevice({ id: 'cpu0', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0, closeWaitMs: 300 });
+    try {
+      await device.loadModel('a', { bytes: addModel(1) });
+      await device.loadModel('b', { bytes: addModel(2) });
+      const hanging = inStuckRun();
+      const stuck = codeOf(device.runBatch!('a', [item(HANG)], { x: 0 }));
+      await hanging;
+      const again = device.runBatch!('b', [item(3), item(4)], { x: 0 });
+      const direct = device.run('b', item(5)).then(
+        () => undefined,
+        (err: unknown) => err as { code: string; details: Record<string, unknown> },
+      );
+      await device.unloadModel('a');
+      expect(await stuck).toBe('WORKER_CRASHED');
+      const run = await again;
+      expect(Array.from(run.outputs['y']!.data as Float32Array)).toEqual([5, 5, 5, 5, 6, 6, 6, 6]);
+      const err = await direct; // its data went to the terminated worker
+      expect([err?.code, err?.details['ran']]).toEqual(['WORKER_CRASHED', false]);
+      expect(first(await device.run('b', item(1)))).toBe(3);
+    } finally {
+      await device.close();
+    }
   }, 60_000);
 
   it('a device that gave up after maxRestarts takes its instances down: deviceFailed, instanceChanged, stats, and submits fail at once', async () => {
@@ -44,9 +94,12 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     const [inst] = ex.instances();
     const failed = nextEvent<{ deviceId: string; reason: string }>(ex, 'deviceFailed');
     const statuses: string[] = [];
+    // What a reader of instances() (the mesh's view of this server) sees when each change is announced.
+    const seen: (string | undefined)[] = [];
     const unloaded = new Promise<void>((resolve) =>
       ex!.on('instanceChanged', (e) => {
         statuses.push(e.status);
+        seen.push(ex!.instances().find((i) => i.instanceId === inst!.instanceId)?.status);
         if (e.status === 'unloaded') resolve();
       }),
     );
@@ -57,6 +110,9 @@ describe('unload, reload and device failure on onnxruntime-node', () => {
     expect(ex.instances().filter((i) => i.status === 'ready')).toEqual([]);
     await unloaded;
     expect(statuses).toEqual(['failed', 'draining', 'unloaded']);
+    // Core's lifecycle has no failed state: a failed instance is out of service, `draining` in instances() from the
+    // moment its failure is announced (never `ready` again), then gone.
+    expect(seen).toEqual(['draining', 'draining', undefined]);
     expect(ex.instances().map((i) => i.instanceId)).not.toContain(inst!.instanceId);
     expect(ex.stats().devices['cpu0']!.failed).toBe(true);
     expect(ex.estimate('add')?.ready ?? false).toBe(false);

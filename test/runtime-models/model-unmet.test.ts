@@ -401,6 +401,8 @@ describe('models no request could use are refused at load with LOAD_FAILED sayin
     ['external data outside the model\'s folder', join(dir, 'sub', 'up.onnx'), /escapes model directory/],
     ['external data at an absolute path', join(dir, 'absolute.onnx'), /Absolute path not allowed/],
     ['bytes whose weights are external data (no folder to find them in)', withExternal('w.bin'), /initializer 'w' is stored as external data in 'w\.bin'/],
+    ['a directory as the model path', dir, /directory/],
+    ['a device file as the model path (/dev/zero, endless zeros)', '/dev/zero', /Protobuf parsing failed/i],
   ])('%s', async (what, bytes, message) => {
     const id = `refused ${what}`;
     const err = await rejection(load(id, bytes));

@@ -73,6 +73,36 @@ describe('profiler', () => {
     expect([...runs.values()]).toEqual([4, 4, 4]);
   });
 
+  it('refuses LOAD_FAILED, before asking for any input, a model one item of which is larger than maxRequestBytes (as the executor does at load)', async () => {
+    // [N, 1048576, 4096] float32: 16 GiB per item. Measuring it would allocate that.
+    const huge = { inputs: [{ name: 'x', type: 'float32', dims: ['N', 1048576, 4096] }], outputs: [{ name: 'y', type: 'float32', dims: ['N', 1] }], memoryBytes: 0, executionProvider: 'cpu' };
+    let asked = 0;
+    let unloaded = 0;
+    const device = {
+      provider: 'cpu',
+      threads: 1,
+      loadModel: () => Promise.resolve(huge),
+      unloadModel: () => Promise.resolve(void unloaded++),
+      run: () => Promise.reject(new Error('no run expected')),
+    } as unknown as DeviceHandle;
+    const inputs = (): NamedTensors => {
+      asked++;
+      throw new Error('asked for inputs');
+    };
+    const err = await profileModel({ model: doubler(), device, inputs }).catch((e: unknown) => e);
+    expect(isEparaError(err) && err.code).toBe('LOAD_FAILED');
+    expect(isEparaError(err) && err.details['maxRequestBytes']).toBe(128 * 1024 * 1024);
+    expect(String((err as Error).message)).toMatch(/'x' float32\[1, 1048576, 4096\].*17179869184 bytes/);
+    expect(asked).toBe(0);
+    expect(unloaded).toBe(1); // the device is the caller's: the model is unloaded from it
+    // Raised above the item, the model is measured (here: the inputs are asked for).
+    const raised = await profileModel({ model: doubler(), device, inputs, maxRequestBytes: 2 ** 40 }).catch((e: unknown) => e);
+    expect((raised as Error).message).toBe('asked for inputs');
+    expect(asked).toBe(1);
+    const bad = await profileModel({ model: doubler(), device, inputs, maxRequestBytes: 0 }).catch((e: unknown) => e);
+    expect(isEparaError(bad) && bad.details['field']).toBe('maxRequestBytes');
+  });
+
   it('rejects bad options with INVALID_OPTIONS naming the field', async () => {
     const err = await profileModel({ model: 'x.onnx', batchSizes: [0], inputs: () => ({}) }).catch((e: unknown) => e);
     expect(isEparaError(err) && err.details['field']).toBe('batchSizes');

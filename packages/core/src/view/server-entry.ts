@@ -1,7 +1,13 @@
 import type { DeviceId, ServerId, ServiceId } from '../model/device.js';
 import type { RequestStrategy, ServiceStrategy } from '../allocation/plan.js';
 
-/** Lifecycle of a placed instance (make-before-break: `loading` → `ready` → `draining` → gone). */
+/**
+ * Lifecycle of a placed instance (make-before-break: `loading` → `ready` → `draining` → gone). There is no `failed`
+ * status: an instance whose device failed (the runtime's `deviceFailed`) takes no more work, so it is reported
+ * `draining` from that moment — never `ready` again — and is gone once unloaded, which every reader of the view
+ * (routing, placement, readiness) already takes as out of service. A host tells the failure apart in its own
+ * events (the runtime's `instanceChanged` with status `failed`, then `draining` and `unloaded`).
+ */
 export type InstanceStatus = 'loading' | 'ready' | 'draining';
 
 /** What a server reports about one instance it hosts. */

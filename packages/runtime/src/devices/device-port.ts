@@ -184,8 +184,9 @@ export interface DeviceHandle extends EventEmitter<DeviceEvents> {
    */
   unloadModel(key: string, options?: { waitMs?: number }): Promise<void>;
   /**
-   * Terminates the worker, stuck in a call that never ends, and restarts it with the device's models (calls in
-   * flight fail `WORKER_CRASHED`); not counted toward `maxRestarts`. Devices made by `createDevice`.
+   * Terminates the worker, stuck in a call that never ends, and restarts it with the device's models (the stuck
+   * call fails `WORKER_CRASHED`; a batch sent behind it, never started, runs again on the new worker, or fails with
+   * `details.ran: false`); not counted toward `maxRestarts`. Devices made by `createDevice`.
    */
   recycle?(reason: string): void;
   /** Set once the device gave up restarting its worker (`deviceFailed`): every call fails with it. */

@@ -13,6 +13,11 @@ export interface DeviceWorkerData {
   readonly backend: BackendSpec;
   /** The shared-memory doorbell small batches ring through (absent: every call by message). */
   readonly doorbell?: DoorbellMemory;
+  /**
+   * One Int32 word the worker writes the id of each call into as it starts it (ids wrap at 2^32): after a stuck
+   * worker is terminated, the host tells the calls that never started — queued behind the stuck one — from it.
+   */
+  readonly progress?: SharedArrayBuffer;
 }
 
 /** Messages from the host to a device worker. */

@@ -310,7 +310,11 @@ function onBell(): void {
   listenForBell();
 }
 
+/** Where the host reads which call this worker started last (see {@link DeviceWorkerData.progress}). */
+const progress = data.progress === undefined ? undefined : new Int32Array(data.progress);
+
 async function handle(req: DeviceRequest | RungCall): Promise<void> {
+  if (progress !== undefined) Atomics.store(progress, 0, req.id);
   try {
     if (req.op === 'load') reply({ id: req.id, ok: true, result: await load(req) });
     else if (req.op === 'run') {

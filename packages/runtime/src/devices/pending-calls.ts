@@ -1,5 +1,7 @@
-import type { EparaError } from '@epara/core';
+import type { EparaError, NamedTensors } from '@epara/core';
 import type { KnownOutput, SlabOutput } from './slab-outputs.js';
+import type { BatchAxes } from '../tensors/stack.js';
+import type { RunBatchOptions } from './device-port.js';
 
 /**
  * Who hears a call's outcome instead of a promise: the batch path's run records ({@link PendingCalls.open} with a
@@ -31,18 +33,32 @@ export class PendingCall {
   onAbort: (() => void) | undefined = undefined;
   /** Hears the outcome instead of a promise (then `resolve` and `reject` are unset). */
   listener: CallListener | undefined = undefined;
+  /**
+   * A batch's requests, as the device was given them (the callers' own tensors): what runs it again on a new
+   * worker when the one it was sent to is terminated before starting it. Unset for calls that cannot run again.
+   */
+  items: readonly NamedTensors[] | undefined = undefined;
+  axes: BatchAxes | undefined = undefined;
+  runOptions: RunBatchOptions | undefined = undefined;
+  key = '';
 
   /** Settles the caller's promise (or tells its listener), and forgets everything the call held. */
   settle(err: EparaError | undefined, value: unknown): void {
     const { resolve, reject, listener } = this;
-    if (this.signal !== undefined) this.signal.removeEventListener('abort', this.onAbort!);
-    this.resolve = this.reject = this.onAbort = this.signal = this.listener = undefined;
-    this.slabOutputs = this.known = undefined;
+    this.forget();
     if (listener !== undefined) {
       if (err === undefined) listener.onRun(value);
       else listener.onFail(err);
     } else if (err === undefined) resolve!(value);
     else reject!(err);
+  }
+
+  /** Forgets everything the call held, its caller included (settled, or handed on to another call). */
+  forget(): void {
+    if (this.signal !== undefined) this.signal.removeEventListener('abort', this.onAbort!);
+    this.resolve = this.reject = this.onAbort = this.signal = this.listener = undefined;
+    this.slabOutputs = this.known = undefined;
+    this.items = this.axes = this.runOptions = undefined;
   }
 }
 
@@ -112,6 +128,14 @@ export class PendingCalls {
     }
     this.#size--;
     return call;
+  }
+
+  /** Puts back a call taken out by {@link takeAll} that is still in flight. */
+  restore(call: PendingCall): void {
+    const i = call.id & MASK;
+    if (this.#slots[i] === undefined) this.#slots[i] = call;
+    else this.#overflow.set(call.id, call);
+    this.#size++;
   }
 
   /** Returns a settled record for reuse. */

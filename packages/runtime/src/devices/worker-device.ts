@@ -34,6 +34,10 @@ interface SendOptions {
   readonly listener?: CallListener | undefined;
   /** The batch's layout id, for the worker to keep once the batch ran in its slab (see {@link HostRing}). */
   readonly ringPlan?: number;
+  /** The batch's requests as given, to run it again if its worker is terminated before starting it (see {@link PendingCall.items}). */
+  readonly items?: readonly NamedTensors[] | undefined;
+  readonly axes?: BatchAxes | undefined;
+  readonly runOptions?: RunBatchOptions | undefined;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -65,13 +69,15 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   readonly #slabCalls = new SlabCalls<SlabHome>();
   /** The run message and its send options, refilled per batch (see {@link #sendBatch}). */
   readonly #runBody: Mutable<Extract<RequestBody, { op: 'run' }>> = { op: 'run', key: '', feeds: {}, slab: undefined, outputNames: undefined, outputsAt: undefined, ringPlan: undefined };
-  readonly #runSend: Mutable<SendOptions> = { transfer: [], signal: undefined, slab: undefined, home: undefined, isRun: true, slabOutputs: undefined, known: undefined, count: 0, listener: undefined, ringPlan: 0 };
+  readonly #runSend: Mutable<SendOptions> = { transfer: [], signal: undefined, slab: undefined, home: undefined, isRun: true, slabOutputs: undefined, known: undefined, count: 0, listener: undefined, ringPlan: 0, items: undefined, axes: undefined, runOptions: undefined };
   /** The device's slab pool as a {@link SlabHome}. */
   readonly #poolHome: SlabHome = {
     returned: (slab) => this.#slabs.release(slab),
     lost: () => this.#slabs.lost(1),
   };
   #worker: Worker | undefined;
+  /** The id of the call the current worker started last (see {@link DeviceWorkerData.progress}). */
+  #progress: Int32Array | undefined;
   /** The current worker's doorbell (none when turned off or unavailable). */
   #ring: HostRing | undefined;
   /**
@@ -143,7 +149,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   #batch(key: string, items: readonly NamedTensors[], axes: BatchAxes, options: RunBatchOptions, listener: RunListener | undefined): Promise<TimedRun> | undefined {
     let slab: ArrayBuffer | undefined;
     try {
-      if (holdsStrings(items[0])) return this.#timed(key, stackTensors(items, axes), options, listener);
+      if (holdsStrings(items[0])) return this.#timed(key, stackTensors(items, axes), options, listener, items, axes);
       const plan = this.#plans.plan(key, items, axes, options.knownOutputs);
       const { layout, outputs: planned } = plan;
       const withOutputs = planned !== undefined && planned.end <= this.#slabs.slabBytes;
@@ -154,12 +160,12 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       if (withOutputs && ring !== undefined && planned.end <= ring.slotBytes && options.signal === undefined && !this.#restarting) {
         const id = ring.planId(plan) ?? 0;
         if (id > 0 && ring.keeps(id)) {
-          if (this.#messagesOut === 0 && ring.hasRoom()) return this.#ringBatch(ring, id, plan, items, options, listener);
+          if (this.#messagesOut === 0 && ring.hasRoom()) return this.#ringBatch(ring, id, plan, key, items, axes, options, listener);
         } else ringPlan = id;
       }
       slab = this.#slabs.acquire(withOutputs ? planned.end : layout.bytes);
-      if (slab === undefined) return this.#timed(key, stackTensors(items, axes), options, listener);
-      return this.#sendBatch(key, slab, stackIntoSlab(slab, items, layout), withOutputs ? planned : undefined, items.length, options, this.#poolHome, listener, ringPlan);
+      if (slab === undefined) return this.#timed(key, stackTensors(items, axes), options, listener, items, axes);
+      return this.#sendBatch(key, slab, stackIntoSlab(slab, items, layout), withOutputs ? planned : undefined, items.length, options, this.#poolHome, listener, ringPlan, items, axes);
     } catch (err) {
       // Planning or stacking refused the batch before anything was sent: the slab goes back to the pool.
       if (slab !== undefined) this.#slabs.release(slab);
@@ -171,7 +177,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
    * Rings a batch in through the doorbell: its inputs written into the next slot (views kept per slot and layout),
    * the call recorded as any other, the worker notified. The answer is read from the slot ({@link #onRing}).
    */
-  #ringBatch(ring: HostRing, planId: number, plan: SlabPlan, items: readonly NamedTensors[], options: RunBatchOptions, listener: RunListener | undefined): Promise<TimedRun> | undefined {
+  #ringBatch(ring: HostRing, planId: number, plan: SlabPlan, key: string, items: readonly NamedTensors[], axes: BatchAxes, options: RunBatchOptions, listener: RunListener | undefined): Promise<TimedRun> | undefined {
     if (this.#closed || this.#failed) return failed(this.#failed ?? new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }), listener);
     writeIntoSlab(ring.nextViews(plan.layout, (slot) => slabViews(slot, plan.layout)), items, plan.layout);
     const id = this.#nextId++;
@@ -180,6 +186,10 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     call.slabOutputs = plan.outputs!.outputs;
     call.known = options.knownOutputs;
     call.count = items.length;
+    call.key = key;
+    call.items = items;
+    call.axes = axes;
+    call.runOptions = options;
     ring.ring(id, planId);
     this.#slabs.countRungRun();
     return promise as Promise<TimedRun> | undefined;
@@ -209,12 +219,10 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   /** {@link runTimed} for the batch path, its outcome to `listener` when given. */
-  #timed(key: string, feeds: NamedTensors, options: RunBatchOptions, listener: RunListener | undefined): Promise<TimedRun> | undefined {
-    if (listener === undefined) return this.runTimed(key, feeds, options);
+  #timed(key: string, feeds: NamedTensors, options: RunBatchOptions, listener: RunListener | undefined, items: readonly NamedTensors[], axes: BatchAxes): Promise<TimedRun> | undefined {
     const { tensors, transfer } = prepareTransfer(feeds);
     const body = options.outputNames ? { op: 'run' as const, key, feeds: tensors, outputNames: options.outputNames } : { op: 'run' as const, key, feeds: tensors };
-    this.#request(body, { transfer, signal: options.signal, isRun: true, listener: listener as CallListener });
-    return undefined;
+    return this.#request(body, { transfer, signal: options.signal, isRun: true, listener: listener as CallListener | undefined, items, axes, runOptions: options }) as Promise<TimedRun> | undefined;
   }
 
   /**
@@ -230,7 +238,19 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     void this.#sendBatch(key, staged.slab, staged.feeds, staged.outputs, staged.count, options, staged.home, listener);
   }
 
-  #sendBatch(key: string, slab: ArrayBuffer, feeds: NamedTensors, planned: SlabPlan['outputs'], count: number, options: RunBatchOptions, home: SlabHome, listener: RunListener | undefined, ringPlan = 0): Promise<TimedRun> | undefined {
+  #sendBatch(
+    key: string,
+    slab: ArrayBuffer,
+    feeds: NamedTensors,
+    planned: SlabPlan['outputs'],
+    count: number,
+    options: RunBatchOptions,
+    home: SlabHome,
+    listener: RunListener | undefined,
+    ringPlan = 0,
+    items?: readonly NamedTensors[],
+    axes?: BatchAxes,
+  ): Promise<TimedRun> | undefined {
     // While no restart defers the send, the message is posted (cloned) at once: one body, options object and
     // transfer list per device serve every batch, emptied after the send so that they hold no batch's memory.
     const reuse = !this.#restarting;
@@ -252,13 +272,16 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     send.count = count;
     send.listener = listener as CallListener | undefined;
     send.ringPlan = ringPlan;
+    send.items = items;
+    send.axes = axes;
+    send.runOptions = items === undefined ? undefined : options;
     try {
       return this.#request(body, send) as Promise<TimedRun> | undefined;
     } finally {
       if (reuse) {
         body.feeds = body.slab = body.outputNames = body.outputsAt = body.ringPlan = undefined as never;
         (send.transfer as TransferListItem[])[0] = EMPTY_SLAB;
-        send.signal = send.slab = send.home = send.slabOutputs = send.known = send.listener = undefined;
+        send.signal = send.slab = send.home = send.slabOutputs = send.known = send.listener = send.items = send.axes = send.runOptions = undefined;
       }
     }
   }
@@ -337,8 +360,10 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   /**
    * Terminates the worker — stuck in a call that never ends — and starts a new one with the device's models, as
-   * after a crash (its calls in flight fail `WORKER_CRASHED`, `workerCrashed` and `workerRestarted` follow), but
-   * not counted toward `maxRestarts`. Nothing happens on a device without a worker, closed or failed.
+   * after a crash (the call it is stuck in fails `WORKER_CRASHED`, `workerCrashed` and `workerRestarted` follow), but
+   * not counted toward `maxRestarts`; the calls sent behind the stuck one never started, and the batches among them
+   * run again on the new worker ({@link #neverStarted}). Nothing happens on a device without a worker, closed or
+   * failed.
    */
   recycle(reason: string): void {
     const worker = this.#worker;
@@ -412,6 +437,12 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     call.known = o.known;
     call.count = o.count ?? 0;
     call.ringPlan = o.ringPlan ?? 0;
+    if (o.items !== undefined) {
+      call.key = (body as { key: string }).key;
+      call.items = o.items;
+      call.axes = o.axes;
+      call.runOptions = o.runOptions;
+    }
     if (signal) {
       call.signal = signal;
       call.onAbort = () => {
@@ -447,6 +478,10 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       const ring: HostRing = new HostRing(doorbell, () => this.#onRing(ring));
       this.#ring = ring;
       data = { ...data, doorbell };
+    }
+    if (typeof SharedArrayBuffer === 'function') {
+      this.#progress = new Int32Array(new SharedArrayBuffer(4));
+      data = { ...data, progress: this.#progress.buffer as SharedArrayBuffer };
     }
     const worker = new Worker(this.#o.workerUrl ?? defaultWorkerUrl(), { workerData: data, stdout: false, stderr: false });
     worker.on('message', (msg: DeviceResponse) => this.#onMessage(msg));
@@ -514,10 +549,13 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     this.#worker = undefined;
     void worker.terminate();
     this.#dropRing();
-    const failedCalls = this.#pending.size;
     this.#writeOffSlabs();
-    this.#rejectAll(new EparaError('WORKER_CRASHED', `device ${this.id}: ${reason}`, { deviceId: this.id, reason }));
-    this.#o.logger.error({ deviceId: this.id, reason, failedCalls }, 'device worker crashed');
+    const crashed = new EparaError('WORKER_CRASHED', `device ${this.id}: ${reason}`, { deviceId: this.id, reason });
+    // A worker terminated in a run that never ends (not a crash) started the calls up to that run, and none after.
+    const again = counted ? [] : this.#neverStarted(crashed);
+    const failedCalls = this.#pending.size;
+    this.#rejectAll(crashed);
+    this.#o.logger.error({ deviceId: this.id, reason, failedCalls, runAgain: again.length }, 'device worker crashed');
     this.emit('workerCrashed', { deviceId: this.id, reason, failedCalls });
     if (counted) this.#consecutiveCrashes++;
     if (this.#consecutiveCrashes > this.#o.maxRestarts) {
@@ -538,6 +576,50 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       },
       () => undefined,
     );
+    // Sent again, in their order, behind the restart's reloads and warm-ups.
+    for (const p of again) this.#runAgain(p);
+  }
+
+  /**
+   * Takes out the calls the terminated worker never started (sent behind the call it was stuck in): a batch whose
+   * requests' data is still whole and whose model is still loaded is returned, to run again on the new worker —
+   * inference has no effects, and it never ran; any other fails, saying that it never ran: `NO_INSTANCE` when its
+   * model was unloaded meanwhile (an instance unloaded with its batch sent ahead), else `WORKER_CRASHED`.
+   */
+  #neverStarted(crashed: EparaError): PendingCall[] {
+    const progress = this.#progress;
+    if (progress === undefined) return [];
+    const started = Atomics.load(progress, 0);
+    if (started === 0) return []; // a worker that says nothing of what it started (every worker loads first)
+    const again: PendingCall[] = [];
+    for (const p of this.#pending.takeAll()) {
+      // Ids are sequential and the worker starts calls in the order they were sent (ids wrap at 2^32 in the word).
+      if ((((p.id | 0) - started) | 0) <= 0) {
+        this.#pending.restore(p);
+        continue;
+      }
+      if (p.items !== undefined && this.#models.has(p.key) && intact(p.items)) {
+        again.push(p);
+        continue;
+      }
+      const ran = { deviceId: this.id, reason: crashed.details['reason'], ran: false };
+      p.settle(
+        p.items !== undefined && !this.#models.has(p.key)
+          ? new EparaError('NO_INSTANCE', `device ${this.id}: model ${p.key} was unloaded while this batch waited behind a run that never ended; it never ran`, { ...ran, key: p.key })
+          : new EparaError('WORKER_CRASHED', `device ${this.id}: ${String(crashed.details['reason'])}; this call was queued behind the stuck run and never ran`, ran),
+        undefined,
+      );
+    }
+    return again.sort((a, b) => a.id - b.id);
+  }
+
+  /** Sends a batch again that its terminated worker never started (its caller hears the new run's outcome). */
+  #runAgain(p: PendingCall): void {
+    const { key, items, axes, runOptions, listener, resolve, reject } = p;
+    p.forget();
+    this.#pending.recycle(p);
+    if (listener !== undefined) return void this.#batch(key, items!, axes!, runOptions!, listener);
+    void this.#batch(key, items!, axes!, runOptions!, undefined)!.then(resolve, reject);
   }
 
   async #restart(): Promise<void> {
@@ -647,6 +729,23 @@ function shutDown(worker: Worker, waitMs: number): Promise<void> {
       done();
     }
   });
+}
+
+/**
+ * Whether every tensor of a batch's requests still holds its data: a lone request sent on the copy path gave its
+ * buffers to the worker (transferred), and cannot be sent again.
+ */
+function intact(items: readonly NamedTensors[]): boolean {
+  for (const item of items) {
+    for (const name in item) {
+      const t = item[name]!;
+      if (Array.isArray(t.data) || t.data.length > 0) continue;
+      let n = 1;
+      for (const d of t.dims) n *= d;
+      if (n > 0) return false;
+    }
+  }
+  return true;
 }
 
 /** Whether a request has a `string` tensor (callers group only items of the same inputs). */

@@ -108,6 +108,9 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       if (inst.status !== 'ready') continue; // a loading one fails its load; a draining one is on its way out
       const info = inst.info(now);
       if (!(info.deviceIds ?? []).includes(deviceId)) continue;
+      // Out of service before anyone hears of it: a listener reading instances() (a mesh refreshing its view)
+      // sees it `draining` — core's status for an instance that takes no more work — never `ready` again.
+      inst.status = 'draining';
       this.emit('instanceChanged', { instance: { ...info, status: 'draining' }, status: 'failed' });
       this.unload(inst.id).catch((err: unknown) => this.#o.logger.error({ instanceId: inst.id, err }, 'could not unload an instance of a failed device'));
     }

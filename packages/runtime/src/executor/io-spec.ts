@@ -90,9 +90,19 @@ function guessable(d: number | string | undefined): boolean {
  * a length. `undefined` when no input has one (a model with a fixed batch cannot stack requests).
  */
 function batchSymbolOf(info: LoadedModelInfo): number | string | undefined {
-  for (const io of info.inputs) for (const d of io.dims) if (typeof d === 'string' && BATCH_NAME.test(d)) return d;
-  for (const io of info.inputs) if (guessable(io.dims[0])) return io.dims[0];
+  const repeated = new Set<string>();
+  for (const io of [...info.inputs, ...info.outputs]) for (const d of io.dims) if (repeats(io.dims, d)) repeated.add(d as string);
+  for (const io of info.inputs) for (const d of io.dims) if (typeof d === 'string' && BATCH_NAME.test(d) && !repeated.has(d)) return d;
+  for (const io of info.inputs) if (guessable(io.dims[0]) && !(typeof io.dims[0] === 'string' && repeated.has(io.dims[0]))) return io.dims[0];
   return undefined;
+}
+
+/**
+ * Whether `d` is a symbol that names two dims of one tensor (a square `[N, N]`: an adjacency, a `[seq, seq]` mask).
+ * It cannot be the batch: stacking items grows one of its dims, and onnxruntime reads the symbol as one size.
+ */
+function repeats(dims: ModelIoInfo['dims'], d: number | string | undefined): boolean {
+  return typeof d === 'string' && d !== '' && dims.indexOf(d) !== dims.lastIndexOf(d);
 }
 
 /**
@@ -112,7 +122,7 @@ function axisOf(io: ModelIoInfo, symbol: number | string | undefined, explicit: 
   if (io.dims.length === 0) return output ? none : { axis: null, how: 'shared' };
   const i = typeof symbol === 'string' ? io.dims.indexOf(symbol) : -1;
   if (i >= 0) return { axis: i, how: 'named' };
-  if (guessable(io.dims[0])) return { axis: 0, how: 'guessed' };
+  if (guessable(io.dims[0]) && !repeats(io.dims, io.dims[0])) return { axis: 0, how: 'guessed' };
   return output ? none : { axis: null, how: 'shared' };
 }
 

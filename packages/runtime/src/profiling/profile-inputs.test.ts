@@ -89,6 +89,26 @@ describe('resolveProfileInputs (the executor reading of a model, for the profile
     expect(code(() => resolveProfileInputs(typed, { fill }))).toMatch(/^INVALID_OPTIONS: .*--fill/);
   });
 
+  it('refuses LOAD_FAILED, before allocating its item, a model one item of which is larger than maxRequestBytes', () => {
+    const huge: LoadedModelInfo = { ...vad, inputs: [{ name: 'x', type: 'float32', dims: ['batch', 1048576, 4096] }] };
+    const refused = (o: Parameters<typeof resolveProfileInputs>[1], info = huge): unknown => {
+      try {
+        resolveProfileInputs(info, o);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    const err = refused({});
+    expect(isEparaError(err) && err.code).toBe('LOAD_FAILED');
+    expect(isEparaError(err) && err.details['maxRequestBytes']).toBe(128 * 1024 * 1024);
+    // Given dims count: an item of 2 x 4 floats is 32 bytes.
+    const small: LoadedModelInfo = { ...vad, inputs: [{ name: 'x', type: 'float32', dims: ['batch', 'n', 4] }] };
+    expect(resolveProfileInputs(small, { dims: { x: [1, 2, 4] }, maxRequestBytes: 32 }).item['x']!.dims).toEqual([1, 2, 4]);
+    const over = refused({ dims: { x: [1, 3, 4] }, maxRequestBytes: 32 }, small); // 48 bytes
+    expect(isEparaError(over) && over.code).toBe('LOAD_FAILED');
+  });
+
   it('refuses dims that are not sizes with INVALID_OPTIONS naming --input', () => {
     expect(code(() => resolveProfileInputs(vad, { dims: { input: [1, Number.NaN] } }))).toMatch(/^INVALID_OPTIONS: .*--input/);
     expect(code(() => resolveProfileInputs(vad, { dims: { input: [1, -3] } }))).toMatch(/^INVALID_OPTIONS: .*--input/);

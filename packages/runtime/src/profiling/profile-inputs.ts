@@ -3,6 +3,8 @@ import { floatToHalf } from '@epara/core/internal';
 import type { LoadedModelInfo } from '../devices/device-port.js';
 import { resolveIoSpec, type InputSpec, type IoSpec } from '../executor/io-spec.js';
 import { sampleFeeds, zeros } from '../executor/model-inputs.js';
+import { refuseOversizedItem } from '../tensors/item-shapes.js';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../batching/input-cost.js';
 
 /** What a profiling run is told about a model's inputs (the `epara-profile` flags). */
 export interface ProfileInputOptions {
@@ -12,6 +14,11 @@ export interface ProfileInputOptions {
   readonly fill?: Readonly<Record<string, number>>;
   /** Batch axis by input name; `null` for a tensor shared by the batch. @default read from the model as the executor does */
   readonly batchAxis?: Readonly<Record<string, number | null>>;
+  /**
+   * Bytes one item may hold at most, as a service's `maxRequestBytes`: a model whose item is larger is refused
+   * before the item is allocated. @default 128 MiB (the executor's default)
+   */
+  readonly maxRequestBytes?: number;
 }
 
 /** A model's inputs as the executor understands them, and one item to profile with. */
@@ -29,7 +36,7 @@ export interface ProfileInputs {
  * stacking ({@link sampleFeeds}), so that a profile measures what the executor will run.
  *
  * @throws EparaError `INVALID_OPTIONS` naming an input whose dims are free and not given (with the dims to pass),
- * or an unknown input name.
+ * or an unknown input name; `LOAD_FAILED` when one item is larger than `maxRequestBytes`.
  */
 export function resolveProfileInputs(info: LoadedModelInfo, o: ProfileInputOptions = {}): ProfileInputs {
   const known = new Set(info.inputs.map((i) => i.name));
@@ -50,6 +57,7 @@ export function resolveProfileInputs(info: LoadedModelInfo, o: ProfileInputOptio
     if (axis !== undefined || dims !== undefined) inputs[name] = { ...(axis !== undefined ? { batchAxis: axis } : {}), ...(dims ? { dims } : {}) };
   }
   const io = resolveIoSpec(info, { id: 'profile', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1 }, inputs });
+  refuseOversizedItem('profile', io, o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES, 'profiler');
   const item: Record<string, TensorLike> = {};
   for (const s of [...io.inputs, ...io.stateInputs]) item[s.name] = itemTensor(s, o.fill?.[s.name]);
   return { io, item, batch: (b) => sampleFeeds(io, b, item, {}) };

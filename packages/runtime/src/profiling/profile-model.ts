@@ -4,6 +4,9 @@ import { createDevice, type DeviceHandle, type DeviceOptions } from '../devices/
 import type { LoadedModelInfo } from '../devices/device-port.js';
 import { carried, what } from '../executor/servable-io.js';
 import { measureLatencies } from './measure-latencies.js';
+import { resolveIoSpec, type IoSpec } from '../executor/io-spec.js';
+import { refuseOversizedItem } from '../tensors/item-shapes.js';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../batching/input-cost.js';
 
 /** Options of {@link profileModel}. Defaults in {@link DEFAULT_PROFILE_OPTIONS}. */
 export interface ProfileModelOptions {
@@ -30,6 +33,12 @@ export interface ProfileModelOptions {
    * @default `performance.now()`
    */
   readonly clock?: Clock;
+  /**
+   * Bytes one item may hold at most, as a service's `maxRequestBytes`: a model whose declared dims alone make an
+   * item larger (`[N, 1048576, 4096]` float32 is 16 GiB) is refused `LOAD_FAILED` before `inputs` is asked for
+   * anything, as the executor refuses it at load. @default 128 MiB (the executor's default)
+   */
+  readonly maxRequestBytes?: number;
 }
 
 /** Defaults of {@link ProfileModelOptions}. */
@@ -41,8 +50,8 @@ export const DEFAULT_PROFILE_OPTIONS = { batchSizes: [1, 2, 4, 8, 16, 32], warmu
  * that are not tensors (an sklearn classifier's ZipMap) is measured fetching its tensor outputs, as a service
  * that lists them in `outputNames` runs it.
  *
- * @throws EparaError `INVALID_OPTIONS`, `LOAD_FAILED` (also for an input that is not a tensor, or no output that
- * is one), `MODEL_ERROR`, `ABORTED`.
+ * @throws EparaError `INVALID_OPTIONS`, `LOAD_FAILED` (also for an input that is not a tensor, no output that is
+ * one, or one item larger than `maxRequestBytes`), `MODEL_ERROR`, `ABORTED`.
  * @example
  * ```ts
  * const profile = await profileModel({
@@ -61,6 +70,8 @@ export async function profileModel(options: ProfileModelOptions): Promise<Latenc
     const source = typeof options.model === 'string' ? { path: options.model } : { bytes: options.model };
     const info = await device.loadModel(key, source, options.signal ? { signal: options.signal } : {});
     const outputNames = tensorOutputs(info);
+    const io = readIo(info, outputNames);
+    if (io !== undefined) refuseOversizedItem('profile', io, o.maxRequestBytes, 'profileModel');
     const total = o.batchSizes.length * o.repetitions;
     let done = 0;
     const samples = await measureLatencies({
@@ -96,11 +107,23 @@ export function tensorOutputs(info: LoadedModelInfo): string[] | undefined {
   return tensors;
 }
 
+/**
+ * The model's inputs as the executor reads them (batch axes, free dims), for the item-size check; `undefined` for a
+ * model the executor's reading refuses (profiled as before: the caller's inputs say what a run takes).
+ */
+function readIo(info: LoadedModelInfo, outputNames: string[] | undefined): IoSpec | undefined {
+  try {
+    return resolveIoSpec(info, { id: 'profile', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1 }, ...(outputNames ? { outputNames } : {}) });
+  } catch {
+    return undefined;
+  }
+}
+
 function isHandle(d: ProfileModelOptions['device']): d is DeviceHandle {
   return typeof d === 'object' && d !== null && typeof (d as DeviceHandle).run === 'function';
 }
 
-function resolveProfileOptions(o: ProfileModelOptions): { batchSizes: readonly number[]; warmup: number; repetitions: number } {
+function resolveProfileOptions(o: ProfileModelOptions): { batchSizes: readonly number[]; warmup: number; repetitions: number; maxRequestBytes: number } {
   if (typeof o !== 'object' || o === null) invalidOption('options', o, 'an object');
   if (typeof o.model !== 'string' && !(o.model instanceof Uint8Array)) invalidOption('model', o.model, 'a file path or ONNX bytes');
   checkSignal(o.signal);
@@ -114,5 +137,7 @@ function resolveProfileOptions(o: ProfileModelOptions): { batchSizes: readonly n
   if (!Number.isInteger(warmup) || warmup < 0) invalidOption('warmup', warmup, 'an integer >= 0');
   const repetitions = o.repetitions ?? DEFAULT_PROFILE_OPTIONS.repetitions;
   if (!Number.isInteger(repetitions) || repetitions < 1) invalidOption('repetitions', repetitions, 'a positive integer');
-  return { batchSizes: [...new Set(batchSizes)].sort((a, b) => a - b), warmup, repetitions };
+  const maxRequestBytes = o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  if (typeof maxRequestBytes !== 'number' || !(maxRequestBytes > 0)) invalidOption('maxRequestBytes', maxRequestBytes, 'a positive number of bytes');
+  return { batchSizes: [...new Set(batchSizes)].sort((a, b) => a - b), warmup, repetitions, maxRequestBytes };
 }

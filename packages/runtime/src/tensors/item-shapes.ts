@@ -91,11 +91,12 @@ export async function findFreeDimItem(io: IoSpec, sample: NamedTensors | undefin
  * declared dims fix (size 1 on the batch axes, 0 on free dims: an empty tensor is the smallest a request can send):
  * every request would be refused, and measuring, checking or warming the model on such an item would allocate it
  * (a declared `[1, 1048576, 4096]` float32 is 16 GiB: the host ran out of memory, or hung paging). State inputs
- * count one by one (a stream's state travels with every frame).
+ * count one by one (a stream's state travels with every frame). The profiler refuses such a model the same way
+ * (`subject` names who refuses).
  *
  * @throws EparaError `LOAD_FAILED` naming the inputs, their dims and the bytes.
  */
-export function refuseOversizedItem(serviceId: string, io: IoSpec, maxRequestBytes: number): void {
+export function refuseOversizedItem(serviceId: string, io: IoSpec, maxRequestBytes: number, subject = `service ${serviceId}`): void {
   const smallest = (s: InputSpec): number => (s.anyRank === true ? 0 : elementCount(s.dims.map((d) => d ?? 0)) * elementBytes(s.type));
   const shape = (s: InputSpec): string => `'${s.name}' ${s.type}[${s.dims.map((d) => d ?? '?').join(', ')}]`;
   let bytes = 0;
@@ -106,7 +107,7 @@ export function refuseOversizedItem(serviceId: string, io: IoSpec, maxRequestByt
     state !== undefined
       ? `state input ${shape(state)} holds ${sizeText(smallest(state))} per stream`
       : `inputs ${io.inputs.filter((s) => smallest(s) > 0).map(shape).join(', ')} hold at least ${sizeText(bytes)} per item`;
-  throw new EparaError('LOAD_FAILED', `service ${serviceId}: ${what}, above its maxRequestBytes (${maxRequestBytes}): no request could be served (raise maxRequestBytes to serve it)`, {
+  throw new EparaError('LOAD_FAILED', `${subject}: ${what}, above its maxRequestBytes (${maxRequestBytes}): no request could be served (raise maxRequestBytes to serve it)`, {
     serviceId,
     maxRequestBytes,
   });
