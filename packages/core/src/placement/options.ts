@@ -142,8 +142,8 @@ export interface PlacementOptions {
    * slack on arrival (the input's `arrivalSlackMs`; without it, the whole SLO) covers the round trip plus the
    * plan's run, weighted by its rate and by the share of the service's demand the instance serves — or, on a tie,
    * lowers their demand-weighted round trip. A step is kept only when every device still fits (the greedy's
-   * constraints) and the objective does not fall; kept instances never move. Bounded: at most 64 steps and 512
-   * trials, skipped above 256 new instances, nothing without locality. `stats.swaps` counts its work. @default false
+   * constraints) and the objective does not fall; kept instances never move. Bounded: at most 64 steps, 512
+   * trials and 2 million scored pairs, skipped above 512 new instances, nothing without locality. `stats.swaps` counts its work. @default false
    */
   readonly serverSwap?: boolean;
   /**

@@ -11,7 +11,9 @@ const MAX_ACCEPTED = 64;
 /** Trials (tentative swaps or moves, each four objective updates at most) per placement at most. */
 const MAX_TRIALS = 512;
 /** New instances above which the pass is skipped (its pair scan is quadratic in them). */
-const MAX_INSTANCES = 256;
+const MAX_INSTANCES = 512;
+/** Pairs and moves scored per placement at most (each scan is O(N² + N × S); this bounds their sum). */
+const MAX_SCORED = 2_000_000;
 
 /** What {@link swapServers} did: for the result's stats and the tests. */
 export interface SwapStats {
@@ -41,15 +43,16 @@ export interface SwapStats {
  *
  * Cost: a score table of O(N × S × A × log Q) (N new instances, S servers, A access servers, Q slack samples per
  * access server), then per accepted step a scan of O(N² + N × S) scored pairs and moves; every trial is at most
- * four max-flow updates and one objective sum. Bounded by `MAX_ACCEPTED` steps, `MAX_TRIALS` trials, and skipped
- * above `MAX_INSTANCES` new instances. Without locality (no delays) it does nothing.
+ * four max-flow updates and one objective sum. Bounded by `MAX_ACCEPTED` steps, `MAX_TRIALS` trials and
+ * `MAX_SCORED` scored steps (a scan that starts below it finishes), and skipped above `MAX_INSTANCES` new
+ * instances. Without locality (no delays) it does nothing.
  */
 export function swapServers(ctx: GreedyContext, state: BuildState): SwapStats {
   const stats = { accepted: 0, trials: 0, scored: 0 };
   if (!ctx.options.locality) return stats;
   const bySpec = templatesBySpec(ctx.templates);
   const table = createScoreTable(ctx);
-  while (stats.accepted < MAX_ACCEPTED && stats.trials < MAX_TRIALS) {
+  while (stats.accepted < MAX_ACCEPTED && stats.trials < MAX_TRIALS && stats.scored < MAX_SCORED) {
     const movable = state.chosen.filter((c) => !c.removed && c.template !== null && c.current === null);
     if (movable.length < 1 || movable.length > MAX_INSTANCES) break;
     const steps = improvingSteps(ctx, state, movable, bySpec, table, stats);
