@@ -70,6 +70,20 @@ describe('serverSwap: a local search that gives a contested server to the servic
     expect(placeServices({ ...input, current: after.instances }, { ...opts, serverSwap: true }).changes).toEqual([]);
   });
 
+  it('tries the next step after one that does not fit (the move to a full server), on the placement as it is', () => {
+    // `image`'s hot-spot items now arrive with 20 ms left: they fit at `hot` (60 items/s there, 40 at `far`), so
+    // the swap gains less (video +60, image −20) than moving `video` alone to `hot` (+60), which does not fit
+    // (`hot` has one GPU): the move is tried first and fails, then the swap is kept.
+    const input = { ...contest, arrivalSlackMs: { ...slack, image: { hot: [20], far: [30] } } };
+    const after = placeServices(input, { ...opts, serverSwap: true });
+    expect(serverOf(after, 'image')).toEqual(['far']);
+    expect(serverOf(after, 'video')).toEqual(['hot']);
+    expect(after.stats.swaps).toMatchObject({ accepted: 1 });
+    expect(after.stats.swaps!.trials).toBeGreaterThanOrEqual(2);
+    expect(after.instances).toHaveLength(2);
+    expect(findPlacementViolations(input, after.instances, opts)).toEqual([]);
+  });
+
   it('without slack, moves an instance nearer its demand when room is free (the round trip breaks the tie)', () => {
     // One service, both servers reach all its demand; without `nearDemandFirst` the greedy takes server order (`far`).
     const one: PlacementInput = { ...contest, services: [image], plans: { image: [plan(image)] }, demand: [contest.demand[0]!] };

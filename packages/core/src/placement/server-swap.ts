@@ -52,23 +52,29 @@ export function swapServers(ctx: GreedyContext, state: BuildState): SwapStats {
   if (!ctx.options.locality) return stats;
   const bySpec = templatesBySpec(ctx.templates);
   const table = createScoreTable(ctx);
+  const failed = new Set<string>();
   while (stats.accepted < MAX_ACCEPTED && stats.trials < MAX_TRIALS && stats.scored < MAX_SCORED) {
     const movable = state.chosen.filter((c) => !c.removed && c.template !== null && c.current === null);
     if (movable.length < 1 || movable.length > MAX_INSTANCES) break;
     const steps = improvingSteps(ctx, state, movable, bySpec, table, stats);
-    let done = false;
-    for (const step of steps) {
-      if (stats.trials >= MAX_TRIALS) break;
-      stats.trials++;
-      if (tryStep(ctx, state, step)) {
-        stats.accepted++;
-        done = true;
-        break;
-      }
-    }
-    if (!done) break;
+    // A trial replaces the moved items' entries in `chosen` (new handles) whether it is kept or not, so the scan's
+    // steps are stale after any trial: scan again, skipping the steps that failed since the last kept one (the
+    // state they failed in is unchanged).
+    const step = steps.find((x) => !failed.has(stepKey(state, x)));
+    if (step === undefined) break;
+    const key = stepKey(state, step);
+    stats.trials++;
+    if (tryStep(ctx, state, step)) {
+      stats.accepted++;
+      failed.clear();
+    } else failed.add(key);
   }
   return stats;
+}
+
+/** A step by the positions of its items in `chosen` (stable: a trial replaces an entry in place) and its targets. */
+function stepKey(state: BuildState, step: Step): string {
+  return step.moves.map(({ c, to }) => `${state.chosen.indexOf(c)}>${to.index}`).join(',');
 }
 
 /** One candidate step: move each instance to the template's server (a swap moves two, a move one). */
@@ -214,7 +220,7 @@ function tryStep(ctx: GreedyContext, state: BuildState, step: Step): boolean {
   for (const { c, to } of step.moves) {
     const devices = fitIn(to, c.foot, c.plan.devices, state.resources);
     if (!devices) break;
-    state.resources.add(devices, c.foot);
+    // `addSupply` claims the devices and adds the capacity to the objective.
     placed.push({ c, devices, handle: addSupply(ctx, state, { ...c, devices }, suppliedAt(c, c.foot.capacityPerSec)) });
   }
   const ok = placed.length === step.moves.length && !exceeds(before, objectiveValue(ctx, state), ctx.options.epsilon);
@@ -226,11 +232,11 @@ function tryStep(ctx: GreedyContext, state: BuildState, step: Step): boolean {
   }
   for (const [i, { c, to }] of step.moves.entries()) {
     const at = state.chosen.indexOf(c);
+    if (at < 0) throw new Error('swapServers: a step names an item no longer in the placement');
     if (ok) {
       const p = placed[i]!;
       state.chosen[at] = { ...c, template: to, devices: p.devices, handle: p.handle };
     } else {
-      state.resources.add(c.devices, c.foot);
       state.chosen[at] = { ...c, handle: addSupply(ctx, state, c, suppliedAt(c, c.foot.capacityPerSec)) };
     }
   }
