@@ -52,34 +52,33 @@ export function swapServers(ctx: GreedyContext, state: BuildState): SwapStats {
   if (!ctx.options.locality) return stats;
   const bySpec = templatesBySpec(ctx.templates);
   const table = createScoreTable(ctx);
-  const failed = new Set<string>();
   while (stats.accepted < MAX_ACCEPTED && stats.trials < MAX_TRIALS && stats.scored < MAX_SCORED) {
-    const movable = state.chosen.filter((c) => !c.removed && c.template !== null && c.current === null);
+    const movable: number[] = [];
+    state.chosen.forEach((c, at) => {
+      if (!c.removed && c.template !== null && c.current === null) movable.push(at);
+    });
     if (movable.length < 1 || movable.length > MAX_INSTANCES) break;
-    const steps = improvingSteps(ctx, state, movable, bySpec, table, stats);
-    // A trial replaces the moved items' entries in `chosen` (new handles) whether it is kept or not, so the scan's
-    // steps are stale after any trial: scan again, skipping the steps that failed since the last kept one (the
-    // state they failed in is unchanged).
-    const step = steps.find((x) => !failed.has(stepKey(state, x)));
-    if (step === undefined) break;
-    const key = stepKey(state, step);
-    stats.trials++;
-    if (tryStep(ctx, state, step)) {
-      stats.accepted++;
-      failed.clear();
-    } else failed.add(key);
+    // Steps name items by their position in `chosen`, which a trial keeps (it replaces the entry in place, kept or
+    // not): one scan serves every trial until a step is kept, and a failed trial leaves the placement as it was.
+    let kept = false;
+    for (const step of improvingSteps(ctx, state, movable, bySpec, table, stats)) {
+      if (stats.trials >= MAX_TRIALS) break;
+      stats.trials++;
+      if (tryStep(ctx, state, step)) {
+        kept = true;
+        stats.accepted++;
+        break;
+      }
+    }
+    if (!kept) break;
   }
   return stats;
 }
 
-/** A step by the positions of its items in `chosen` (stable: a trial replaces an entry in place) and its targets. */
-function stepKey(state: BuildState, step: Step): string {
-  return step.moves.map(({ c, to }) => `${state.chosen.indexOf(c)}>${to.index}`).join(',');
-}
-
 /** One candidate step: move each instance to the template's server (a swap moves two, a move one). */
 interface Step {
-  readonly moves: readonly { readonly c: Chosen; readonly to: Template }[];
+  /** Each moved item, by its position in `chosen`, and its template on the target server. */
+  readonly moves: readonly { readonly at: number; readonly to: Template }[];
   readonly gain: number;
   readonly tie: number;
 }
@@ -159,47 +158,51 @@ function covering(slack: readonly number[], need: number): number {
 function improvingSteps(
   ctx: GreedyContext,
   state: BuildState,
-  movable: readonly Chosen[],
+  movable: readonly number[],
   bySpec: Map<ParallelPlan, Template[]>,
   table: ScoreTable,
   stats: { scored: number },
 ): Step[] {
   const { model } = ctx;
-  const serverOf = (c: Chosen): number => model.devices[c.devices[0]!]!.server;
-  const share = new Map<Chosen, number>();
-  for (const c of movable) {
-    const svc = model.services[c.service]!;
-    const denom = Math.max(state.objective.capacity(c.service), svc.totalDemand);
-    share.set(c, denom > 0 ? c.foot.capacityPerSec / denom : 0);
-  }
-  const fitAt = (c: Chosen, s: number): number => share.get(c)! * table.fit(model.services[c.service]!, c.plan, s);
-  const rttAt = (c: Chosen, s: number): number => share.get(c)! * table.rtt(model.services[c.service]!, s);
+  const n = movable.length;
+  const items = movable.map((at) => state.chosen[at]!);
+  const server = items.map((c) => model.devices[c.devices[0]!]!.server);
+  const svcs = items.map((c) => model.services[c.service]!);
+  // Per item: the share of its service's demand it serves, and its score and round trip where it is.
+  const share = items.map((c, i) => {
+    const denom = Math.max(state.objective.capacity(c.service), svcs[i]!.totalDemand);
+    return denom > 0 ? c.foot.capacityPerSec / denom : 0;
+  });
+  const fitAt = (i: number, s: number): number => share[i]! * table.fit(svcs[i]!, items[i]!.plan, s);
+  const rttAt = (i: number, s: number): number => share[i]! * table.rtt(svcs[i]!, s);
+  const fitHere = items.map((_, i) => fitAt(i, server[i]!));
+  const rttHere = items.map((_, i) => rttAt(i, server[i]!));
   const totalDemand = model.services.reduce((sum, svc) => sum + svc.totalDemand, 0);
   const tol = 1e-9 * Math.max(1, totalDemand);
   const steps: Step[] = [];
-  const consider = (moves: Step['moves']): void => {
-    stats.scored++;
-    let gain = 0;
-    let tie = 0;
-    for (const { c, to } of moves) {
-      gain += fitAt(c, to.server) - fitAt(c, serverOf(c));
-      tie += rttAt(c, serverOf(c)) - rttAt(c, to.server);
-    }
+  const push = (gain: number, tie: number, moves: Step['moves']): void => {
     if (gain > tol || (gain > -tol && tie > tol)) steps.push({ moves, gain: gain > tol ? gain : 0, tie });
   };
-  for (let i = 0; i < movable.length; i++) {
-    const a = movable[i]!;
-    const sa = serverOf(a);
-    for (let j = i + 1; j < movable.length; j++) {
-      const b = movable[j]!;
-      const sb = serverOf(b);
-      if (sa === sb || a.service === b.service) continue;
-      const ta = targetOn(bySpec, a, sb);
-      const tb = targetOn(bySpec, b, sa);
-      if (ta && tb) consider([{ c: a, to: ta }, { c: b, to: tb }]);
+  for (let i = 0; i < n; i++) {
+    const a = items[i]!;
+    for (let j = i + 1; j < n; j++) {
+      const b = items[j]!;
+      if (server[i] === server[j] || a.service === b.service) continue;
+      const ta = targetOn(bySpec, a, server[j]!);
+      const tb = ta && targetOn(bySpec, b, server[i]!);
+      if (!ta || !tb) continue;
+      stats.scored++;
+      const gain = fitAt(i, ta.server) - fitHere[i]! + fitAt(j, tb.server) - fitHere[j]!;
+      const tie = rttHere[i]! - rttAt(i, ta.server) + rttHere[j]! - rttAt(j, tb.server);
+      push(gain, tie, [
+        { at: movable[i]!, to: ta },
+        { at: movable[j]!, to: tb },
+      ]);
     }
     for (const to of bySpec.get(a.plan) ?? []) {
-      if (to.server !== sa && to.share === a.template!.share && to === targetOn(bySpec, a, to.server)) consider([{ c: a, to }]);
+      if (to.server === server[i] || to.share !== a.template!.share || to !== targetOn(bySpec, a, to.server)) continue;
+      stats.scored++;
+      push(fitAt(i, to.server) - fitHere[i]!, rttHere[i]! - rttAt(i, to.server), [{ at: movable[i]!, to }]);
     }
   }
   // Stable sort: equal steps keep scan order (deterministic).
@@ -212,27 +215,26 @@ function improvingSteps(
  */
 function tryStep(ctx: GreedyContext, state: BuildState, step: Step): boolean {
   const before = objectiveValue(ctx, state);
-  for (const { c } of step.moves) {
+  const moved = step.moves.map(({ at, to }) => ({ at, to, c: state.chosen[at]! }));
+  for (const { c } of moved) {
     state.objective.remove(c.handle);
     state.resources.remove(c.devices, c.foot);
   }
   const placed: { c: Chosen; devices: number[]; handle: number }[] = [];
-  for (const { c, to } of step.moves) {
+  for (const { c, to } of moved) {
     const devices = fitIn(to, c.foot, c.plan.devices, state.resources);
     if (!devices) break;
     // `addSupply` claims the devices and adds the capacity to the objective.
     placed.push({ c, devices, handle: addSupply(ctx, state, { ...c, devices }, suppliedAt(c, c.foot.capacityPerSec)) });
   }
-  const ok = placed.length === step.moves.length && !exceeds(before, objectiveValue(ctx, state), ctx.options.epsilon);
+  const ok = placed.length === moved.length && !exceeds(before, objectiveValue(ctx, state), ctx.options.epsilon);
   if (!ok) {
     for (const p of placed) {
       state.objective.remove(p.handle);
       state.resources.remove(p.devices, p.c.foot);
     }
   }
-  for (const [i, { c, to }] of step.moves.entries()) {
-    const at = state.chosen.indexOf(c);
-    if (at < 0) throw new Error('swapServers: a step names an item no longer in the placement');
+  for (const [i, { at, to, c }] of moved.entries()) {
     if (ok) {
       const p = placed[i]!;
       state.chosen[at] = { ...c, template: to, devices: p.devices, handle: p.handle };
