@@ -202,6 +202,9 @@ function scale(): ScaleFigures {
   const violations = findPlacementViolations(input, result.instances, options);
   if (violations.length > 0) throw new Error(`placement violates constraints: ${violations.slice(0, 3).join('; ')}`);
   const [again, msWarm] = time(() => placeServices({ ...input, current: result.instances }, options));
+  // The swap rule needs locality (delays): here it must do nothing and place the same.
+  const [swapped, msSwap] = time(() => placeServices(input, { ...options, serverSwap: true }));
+  if (JSON.stringify(swapped.instances) !== JSON.stringify(result.instances)) throw new Error('serverSwap changed a placement without delays');
   const totalDemand = result.services.reduce((s, x) => s + x.demandPerSec, 0);
   // The headline baseline lives in the world EPARA's placement is held to (round-robin rule, interference and
   // residual blocking), set up by an operator who checks those rules before co-locating; `unchecked` is the
@@ -214,7 +217,7 @@ function scale(): ScaleFigures {
   const credited = attainment(unchecked.services);
   const pct = (x: number): string => `${((100 * x) / totalDemand).toFixed(1)}%`;
   console.log(`scale: 1000 servers × 4 devices × ${svcs.length} services, ${result.stats.candidates} candidates, ${result.stats.evaluations} evaluations, options EPARA_PLACEMENT_OPTIONS`);
-  console.log(`  placeServices: median ${ms.toFixed(0)} ms (runs ${runs.map((r) => r.toFixed(0)).join(', ')}); warm re-run ${msWarm.toFixed(0)} ms, ${again.changes.length} changes`);
+  console.log(`  placeServices: median ${ms.toFixed(0)} ms (runs ${runs.map((r) => r.toFixed(0)).join(', ')}); warm re-run ${msWarm.toFixed(0)} ms, ${again.changes.length} changes; with serverSwap ${msSwap.toFixed(0)} ms, swaps ${JSON.stringify(swapped.stats.swaps)} (no delays: nothing to do)`);
   console.log(`  EPARA: ${result.goodputPerSec.toFixed(0)} items/s of ${totalDemand.toFixed(0)}/s demand (${pct(result.goodputPerSec)}), ${result.instances.length} instances; worst service ${mine.min.toFixed(3)}, ${mine.belowHalf} of ${svcs.length} below half`);
   console.log(`  Triton-like static, within SLO (same duty-cycle rule, interference and residual blocking; operator checks them): ${baseline.goodputWithinSloPerSec.toFixed(0)} items/s (${pct(baseline.goodputWithinSloPerSec)}); worst service ${triton.min.toFixed(3)}, ${triton.belowHalf} below half; ${baseline.replicas} replicas, ${baseline.shortServices} services short of room`);
   const uncheckedSlo = attainment(unchecked.services.map((s) => ({ demandPerSec: s.demandPerSec, servedPerSec: s.servedWithinSloPerSec })));
@@ -273,6 +276,47 @@ function scale(): ScaleFigures {
   };
 }
 
+/** What the swap rule (`serverSwap`) costs and does with locality; without delays (the scale run above) it does nothing. */
+interface SwapFigures {
+  readonly msOff: number;
+  readonly msOn: number;
+  readonly accepted: number;
+  readonly trials: number;
+  readonly scored: number;
+  readonly newInstances: number;
+  readonly objectiveGain: number;
+}
+
+/**
+ * The swap rule on a locality instance: 60 servers × 4 devices in sites of three (1 ms apart within a site,
+ * 5–20 ms between sites), the scale run's 50 services at the same load, with `EPARA_PLACEMENT_OPTIONS` with and
+ * without `serverSwap` (no arrival slack given: the round trip decides). Also checks the scale run's input with the
+ * swap on does no work (no delays, so no locality).
+ */
+function swapRule(): SwapFigures {
+  const rng = createSeededRandom(20261206);
+  const servers = cluster(60);
+  const svcs = services(rng);
+  const single = plansFor(svcs, servers, svcs.map((s) => ({ serviceId: s.id, ratePerServer: { [servers[0]!.id]: 1 } })));
+  const unit = (s: ServiceSpec): number => Math.max(...(single[s.id] ?? []).map((p) => p.capacityPerSec / p.devices), 1);
+  const dem = demand(rng, svcs, servers, unit, LOAD);
+  const site = (i: number): number => Math.floor(i / 3);
+  const between: number[][] = Array.from({ length: 20 }, () => Array.from({ length: 20 }, () => 5 + Math.round(15 * rng.next())));
+  const delaysMs = Object.fromEntries(servers.map((a, i) => [a.id, Object.fromEntries(servers.map((b, j) => [b.id, i === j ? 0 : site(i) === site(j) ? 1 : between[Math.min(site(i), site(j))]![Math.max(site(i), site(j))]!]))]));
+  const input: PlacementInput = { servers, services: svcs, plans: plansFor(svcs, servers, dem), demand: dem, delaysMs };
+  const options: PlacementOptions = { ...EPARA_PLACEMENT_OPTIONS };
+  const [off, msOff] = time(() => placeServices(input, options));
+  const [on, msOn] = time(() => placeServices(input, { ...options, serverSwap: true }));
+  const violations = findPlacementViolations(input, on.instances, options);
+  if (violations.length > 0) throw new Error(`swap rule violates constraints: ${violations.slice(0, 3).join('; ')}`);
+  if (on.objective < off.objective * (1 - 1e-9)) throw new Error(`swap rule lowered the objective: ${on.objective} < ${off.objective}`);
+  const swaps = on.stats.swaps!;
+  const newInstances = on.instances.length;
+  console.log(`swap rule (serverSwap), 60 servers × 4 devices × ${svcs.length} services with locality (sites of 3), EPARA_PLACEMENT_OPTIONS:`);
+  console.log(`  placeServices ${msOff.toFixed(0)} ms without, ${msOn.toFixed(0)} ms with; ${newInstances} new instances, ${swaps.scored} steps scored, ${swaps.trials} tried, ${swaps.accepted} kept; objective ${off.objective === on.objective ? 'unchanged' : `×${(on.objective / off.objective).toFixed(6)}`}, constraints hold`);
+  return { msOff, msOn, ...swaps, newInstances, objectiveGain: on.objective / off.objective };
+}
+
 /** Mid-size instances against the exact MILP: ratio of placeServices' objective to the optimum (proven only). */
 async function midVsMilp(seeds: number, timeLimitSec: number, options: PlacementOptions, label: string, demandHeadroom?: number): Promise<{ mean: number; min: number; proven: number; tried: number }> {
   const highs = (await highsModule.default()) as unknown as HighsSolver;
@@ -319,6 +363,7 @@ function smallVsBruteForce(n: number, extra: PlacementOptions, label: string, de
 }
 
 const big = scale();
+const swap = swapRule();
 if (SCALE_ONLY) process.exit(0);
 const small = smallVsBruteForce(200, {}, 'default options (restarts auto)');
 const plain = smallVsBruteForce(200, { restarts: 0 }, 'plain lazy greedy + safeguard (restarts 0)');
@@ -343,6 +388,11 @@ console.log(
     tritonServedFraction: Number(big.tritonServed.toFixed(4)),
     warmRerunMs: Math.round(big.msWarm),
     warmRerunChanges: big.churn,
+    swapMsWithout60x4: Math.round(swap.msOff),
+    swapMsWith60x4: Math.round(swap.msOn),
+    swapScored: swap.scored,
+    swapTrials: swap.trials,
+    swapAccepted: swap.accepted,
     plainGreedyMeanRatio: Number(plain.mean.toFixed(4)),
     plainGreedyMinRatio: Number(plain.min.toFixed(4)),
     milpMeanRatio: Number(milp.mean.toFixed(4)),

@@ -15,3 +15,5 @@
  */
 export { lossBreakdown, runLossBreakdown, LOSS_CLASSES } from './experiments/loss-breakdown.js';
 export type { LossBreakdown, LossClass, LossRow, LossTally } from './experiments/loss-breakdown.js';
+/** The E1 comparison's pieces, to rerun one system at the sweep's points (`bench/sim-variants.ts`). */
+export { edgeScenario, minServiceAttainment, runContender, UPPER_BOUND } from './experiments/common.js';

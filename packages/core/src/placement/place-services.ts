@@ -5,6 +5,7 @@ import { createBuildState, exceeds, netGain, objectiveValue, type Chosen, type G
 import { placementGuarantee } from './guarantee.js';
 import { buildPlacementModel, type PlacementModel } from './model.js';
 import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions, type PlacementRunOptions } from './options.js';
+import { swapServers, type SwapStats } from './server-swap.js';
 import { validatePlacementInput } from './validate-input.js';
 import { valueGap } from './value.js';
 import type { PlacedInstance, PlacementInput, PlacementResult, ServicePlacement } from './types.js';
@@ -74,7 +75,8 @@ function placeRun(input: PlacementInput, model: PlacementModel, resolved: Placem
       if (better(alt)) (outcome = alt), (usedSafeguard = false);
     }
   }
-  return assemble(ctx, current, outcome, usedSafeguard);
+  const swaps = resolved.serverSwap ? swapServers(ctx, outcome.state) : undefined;
+  return assemble(ctx, current, outcome, usedSafeguard, swaps);
 }
 
 /** Services with unmet demand considered for starved-service restarts, largest weighted gap first. */
@@ -125,7 +127,7 @@ function singleWins(ctx: GreedyContext, current: readonly PlacedInstance[], best
   return exceeds(objectiveValue(ctx, alone.state), objectiveValue(ctx, outcome.state), ctx.options.epsilon);
 }
 
-function assemble(ctx: GreedyContext, current: readonly PlacedInstance[], outcome: BuildOutcome, usedSafeguard: boolean): PlacementResult {
+function assemble(ctx: GreedyContext, current: readonly PlacedInstance[], outcome: BuildOutcome, usedSafeguard: boolean, swaps?: SwapStats): PlacementResult {
   const { model, options } = ctx;
   const { state } = outcome;
   const live = state.chosen.filter((c) => !c.removed);
@@ -164,7 +166,7 @@ function assemble(ctx: GreedyContext, current: readonly PlacedInstance[], outcom
     services,
     changes,
     guarantee: placementGuarantee(options, { templates: ctx.templates, stateful: keptIds.size > 0 || switchCost > 0 }),
-    stats: { candidates: ctx.templates.length, evaluations: state.evaluations, usedSafeguard, pruned: outcome.pruned },
+    stats: { candidates: ctx.templates.length, evaluations: state.evaluations, usedSafeguard, pruned: outcome.pruned, ...(swaps ? { swaps } : {}) },
   };
 }
 

@@ -118,6 +118,8 @@ export interface PlacementStats {
   readonly usedSafeguard: boolean;
   /** Items removed because they added nothing. */
   readonly pruned: number;
+  /** With the `serverSwap` option: steps kept, trials made and steps scored by the swap rule. */
+  readonly swaps?: { readonly accepted: number; readonly trials: number; readonly scored: number };
 }
 
 /** The result of {@link placeServices}. */

@@ -197,6 +197,7 @@ describe('resolvePlacementOptions', () => {
       nearDemandFirst: true,
       nearDemandTolerance: 0.02,
       arrivalSlack: false,
+      serverSwap: false,
       residualBlocking: true,
     });
   });
@@ -224,6 +225,7 @@ describe('resolvePlacementOptions', () => {
       nearDemandFirst: true,
       nearDemandTolerance: 0,
       arrivalSlack: true,
+      serverSwap: true,
       residualBlocking: false,
     } as const;
     expect(resolvePlacementOptions(given)).toEqual(given);

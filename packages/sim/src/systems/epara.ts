@@ -3,6 +3,7 @@ import { routeRequestInto, RoutePlan } from '@epara/core/internal';
 import type { SimSystem } from '../world/system.js';
 import type { SimInstance, SimRequest, SimStream } from '../world/types.js';
 import { ArrivalSlackBook } from './arrival-slack.js';
+import { placementReadsSlack } from '../workload/compile-workload.js';
 import type { World } from '../world/world.js';
 import { estimateCompletion } from '../world/device-model.js';
 import { DEVICE_KINDS } from '../model/hardware.js';
@@ -64,7 +65,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   let ring: RingSync | null = null;
   let staticViews: ClusterView[] = [];
   let learned: OnlineForecast;
-  /** The items' slack at their access servers, kept only when placement reads it (`placementOptions.arrivalSlack`). */
+  /** The items' slack at their access servers, kept only when placement reads it (`placementOptions.arrivalSlack` or `serverSwap`). */
   let slackBook: ArrivalSlackBook | null = null;
   let lastPlacedAt: number[] = [];
   let shiftReplacements = 0;
@@ -312,7 +313,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       streamEgress = new StreamEgress<SimStream>(world.servers.length);
       linkOf = Float64Array.from(world.servers, (s) => DEVICE_KINDS[s.preset.deviceKind]!.linkBytesPerMs);
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
-      slackBook = (o.placementOptions.arrivalSlack ?? DEFAULT_PLACEMENT_OPTIONS.arrivalSlack) ? new ArrivalSlackBook(world) : null;
+      slackBook = placementReadsSlack(o.placementOptions) ? new ArrivalSlackBook(world) : null;
       lastPlacedAt = zones.map(() => 0);
       health = new DetectedHealth(world, o.failureDetectionMs);
       carried = new CarriedArrivals(world.servers.length, world.services.length, zones, zoneIndex);

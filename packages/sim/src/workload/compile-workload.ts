@@ -86,9 +86,17 @@ export function compileWorkload(input: CompileWorkloadInput): CompiledWorkload {
   return { serviceIds: ids, sources, trace, sessions, origins, earlyWindowDemand, earlyWindowSlackMs };
 }
 
-/** Whether a scenario's system reads {@link CompiledWorkload.earlyWindowSlackMs}: EPARA with `placementOptions.arrivalSlack`. */
-export function readsArrivalSlack(system: { readonly kind: string; readonly placementOptions?: { readonly arrivalSlack?: boolean } }): boolean {
-  return system.kind === 'epara' && (system.placementOptions?.arrivalSlack ?? DEFAULT_PLACEMENT_OPTIONS.arrivalSlack);
+/**
+ * Whether a scenario's system reads {@link CompiledWorkload.earlyWindowSlackMs}: EPARA with `placementOptions.arrivalSlack`
+ * or `placementOptions.serverSwap` (both read placement's `arrivalSlackMs`).
+ */
+export function readsArrivalSlack(system: { readonly kind: string; readonly placementOptions?: { readonly arrivalSlack?: boolean; readonly serverSwap?: boolean } }): boolean {
+  return system.kind === 'epara' && placementReadsSlack(system.placementOptions ?? {});
+}
+
+/** Whether placement options read `arrivalSlackMs`: `arrivalSlack` or `serverSwap` on. */
+export function placementReadsSlack(options: { readonly arrivalSlack?: boolean; readonly serverSwap?: boolean }): boolean {
+  return (options.arrivalSlack ?? DEFAULT_PLACEMENT_OPTIONS.arrivalSlack) || (options.serverSwap ?? DEFAULT_PLACEMENT_OPTIONS.serverSwap);
 }
 
 /** Base weights per server: `clients` weighs embedded boards and microcomputers 3, GPU servers 1. */

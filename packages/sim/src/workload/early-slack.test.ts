@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildServers } from '../model/hardware.js';
-import { compileWorkload, type CompileWorkloadInput } from './compile-workload.js';
+import { compileWorkload, readsArrivalSlack, type CompileWorkloadInput } from './compile-workload.js';
 
 /**
  * Two microcomputers (a 12 500 bytes/ms access uplink, 2 ms access latency): `seg-image` items (120 kB up, 20 kB
@@ -34,5 +34,15 @@ describe('the early window’s slack at the access servers', () => {
 
   it('is measured only when asked (only EPARA reads it)', () => {
     expect(compileWorkload({ ...input, measureSlack: false }).earlyWindowSlackMs).toEqual([]);
+  });
+});
+
+describe('which systems read the early window’s slack', () => {
+  it('EPARA with arrivalSlack or serverSwap on; no other system, and not by default', () => {
+    expect(readsArrivalSlack({ kind: 'epara' })).toBe(false);
+    expect(readsArrivalSlack({ kind: 'epara', placementOptions: { arrivalSlack: true } })).toBe(true);
+    expect(readsArrivalSlack({ kind: 'epara', placementOptions: { serverSwap: true } })).toBe(true);
+    expect(readsArrivalSlack({ kind: 'epara', placementOptions: { arrivalSlack: false, serverSwap: false } })).toBe(false);
+    expect(readsArrivalSlack({ kind: 'triton', placementOptions: { serverSwap: true } })).toBe(false);
   });
 });
