@@ -1,17 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEparaError } from '@epara/core';
-import { createMemoryHub, createMemoryTransport, secureConnection } from '@epara/mesh';
+import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode, secureConnection } from '@epara/mesh';
 import type { Connection, MemoryHub, MeshNode } from '@epara/mesh';
 import { decodeFrame, encodeFrame } from '@epara/mesh/wire';
-import { aliveIds, input, PSK, startCluster, until } from './helpers.js';
+import { aliveIds, ECHO, input, PSK, recordingLogger, serverOf, startCluster, until, watch } from './helpers.js';
 import type { ClusterNode } from './helpers.js';
 import { TYPED } from './fault-harness.js';
 
 /*
  * Peers that misbehave against a running cluster, in one process over the memory hub (one cluster for every case):
  * n0 hosts nothing, n1 and n2 host `echo` (5 ms a run, at most 64 queued). An authenticated peer floods n1 with
- * forwarded requests, duplicated and out of order; a peer sends frames larger than the receiver takes. Every request
- * settles once, with its own right answer or a typed error, and the nodes keep serving their own clients.
+ * forwarded requests, duplicated and out of order; then n2 restarts under its id with another pre-shared key (the
+ * last case: it leaves n2 out). Every request settles once, with its own right answer or a typed error, and the
+ * nodes keep serving their own clients.
  */
 
 const hub: MemoryHub = createMemoryHub();
@@ -111,5 +112,41 @@ describe('a flood of forwarded requests to one node', () => {
     expect(await ask(n1, 7)).toEqual({ value: 14 });
     expect(aliveIds(node(0))).toEqual(['n0', 'n1', 'n2']);
     flood.connection.close();
+  }, 60_000); // a hang guard only: every wait above is on an event
+});
+
+describe('a server restarted under its id with another pre-shared key', () => {
+  it('is refused by its peers both ways, typed, and stays out: they keep it dead and serve without it, and it serves alone', async () => {
+    const [n0, n1] = [node(0), node(1)];
+    await cluster[2]!.node.close();
+    await until(() => n0.view().entries['n2']?.alive === false && n1.view().entries['n2']?.alive === false, 'n0 and n1 mark n2 dead');
+    const logger = recordingLogger();
+    const restarted = createNode({
+      id: 'n2',
+      transport: createMemoryTransport({ hub, address: 'n2' }),
+      executor: createFakeExecutor({ services: { echo: { serviceTimeMs: 5 } }, hosted: ['echo'], tag: 9 }),
+      security: { psk: 'another-psk-0123456789abcdef' },
+      seeds: [n0.address!],
+      services: [ECHO],
+      syncPeriodMs: 50,
+      syncAckTimeoutMs: 400,
+      placement: false,
+      logger,
+    });
+    watch(restarted);
+    closers.push(() => restarted.close());
+    await restarted.start();
+    // Its dial to n0 fails authentication (n0 holds another key): logged, held back, never a crash.
+    await until(() => logger.messages.includes('peer handshake failed'), 'the restarted n2 fails its handshake with n0');
+    // No link came of it: its view holds itself alone; n0 and n1 hold n2 dead, as before (no split view).
+    expect(restarted.stats().connectedPeers).toBe(0);
+    expect(aliveIds(restarted)).toEqual(['n2']);
+    for (const n of [n0, n1]) expect(n.view().entries['n2']?.alive).toBe(false);
+    // n0's requests are answered right, by n1 only; the restarted run serves its own clients alone.
+    const outs = await Promise.all([1, 2, 3, 4, 5, 6].map((v) => n0.submit('echo', input([v]), { deadline: Date.now() + 5000 })));
+    expect(outs.map((o) => [(o['x']!.data as Float32Array)[0], serverOf(o)])).toEqual([1, 2, 3, 4, 5, 6].map((v) => [2 * v, 1]));
+    expect(await ask(restarted, 4)).toEqual({ value: 8 });
+    expect(restarted.stats()).toMatchObject({ offloaded: 0, received: 0, alivePeers: 0 });
+    expect(n0.stats().framesRejected + n1.stats().framesRejected).toBe(0);
   }, 60_000); // a hang guard only: every wait above is on an event
 });
