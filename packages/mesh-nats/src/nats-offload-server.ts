@@ -18,6 +18,9 @@ export const STARTS_PER_TURN = 64;
 /** Requests waiting for a turn, at most; past this, requests are declined `OVERLOADED` at once. */
 export const WAITING_KEPT = 1024;
 
+/** Bytes of the requests waiting for a turn, at most (the same refusal past it). */
+export const WAITING_BYTES_KEPT = 64 * 1024 * 1024;
+
 /** Header names of the offload control replies (the payload of `done` is a protocol frame). */
 export const OFFLOAD_HEADERS = { kind: 'Epara-Kind', server: 'Epara-Server', code: 'Epara-Code', reason: 'Epara-Reason' } as const;
 
@@ -36,7 +39,8 @@ export function serviceSubject(prefix: string, serviceId: ServiceId): string {
  *
  * A flood on the service subjects is sliced and bounded: at most {@link STARTS_PER_TURN} requests are read and
  * started per turn of the event loop, the rest wait in arrival order (their deadlines counted from their arrival,
- * a cancel reaching them there), and past {@link WAITING_KEPT} waiting a request is declined `OVERLOADED` at once —
+ * a cancel reaching them there), and past {@link WAITING_KEPT} waiting (or {@link WAITING_BYTES_KEPT}) a request is
+ * declined `OVERLOADED` at once —
  * the member's own work (its host's submits, the executor's timers) runs between the slices.
  */
 export class NatsOffloadServer {
@@ -61,6 +65,7 @@ export class NatsOffloadServer {
   #draining = false;
   /** Requests waiting for a turn, oldest first, by reply subject (arrival order is the map's). */
   readonly #waiting = new Map<string, { readonly serviceId: ServiceId; readonly msg: Msg; readonly arrivedAt: number }>();
+  #waitingBytes = 0;
   #startsLeft = STARTS_PER_TURN;
   #turnArmed = false;
   readonly #cancelSubject: string;
@@ -128,6 +133,7 @@ export class NatsOffloadServer {
       this.#waiting.delete(reply);
       this.#decline(reply, 'CLOSED', 'the serving member is shutting down');
     }
+    this.#waitingBytes = 0;
     for (const [reply, c] of [...this.#running]) {
       this.#running.delete(reply);
       this.#done(reply, { type: 'error', error: new EparaError('CLOSED', 'the serving member is shutting down') });
@@ -154,7 +160,10 @@ export class NatsOffloadServer {
       return this.#start(serviceId, msg, reply, arrivedAt);
     }
     if (this.#running.has(reply) || this.#answered.has(reply)) return;
-    if (this.#waiting.size >= WAITING_KEPT) return this.#decline(reply, 'OVERLOADED', `${WAITING_KEPT} requests are waiting here`);
+    if (this.#waiting.size >= WAITING_KEPT || this.#waitingBytes + msg.data.byteLength > WAITING_BYTES_KEPT) {
+      return this.#decline(reply, 'OVERLOADED', `${this.#waiting.size} requests (${this.#waitingBytes} bytes) are waiting here`);
+    }
+    this.#waitingBytes += msg.data.byteLength;
     this.#waiting.set(reply, { serviceId, msg, arrivedAt });
     this.#armTurn();
   }
@@ -169,6 +178,7 @@ export class NatsOffloadServer {
       for (const [reply, w] of this.#waiting) {
         if (this.#startsLeft === 0) break;
         this.#waiting.delete(reply);
+        this.#waitingBytes -= w.msg.data.byteLength;
         this.#startsLeft--;
         this.#start(w.serviceId, w.msg, reply, w.arrivedAt);
       }

@@ -1,6 +1,6 @@
 import type { ClusterView, NetworkModel, ServerId } from '@epara/core';
 import { invalidOption } from '@epara/core';
-import { INBOUND_STARTS_PER_TURN, INBOUND_WAITING_PER_SENDER, InboundRequests } from '../offload/inbound-requests.js';
+import { INBOUND_STARTS_PER_TURN, INBOUND_WAITING_BYTES_PER_SENDER, INBOUND_WAITING_PER_SENDER, InboundRequests } from '../offload/inbound-requests.js';
 import { OffloadServing } from '../offload/offload-serving.js';
 import { isOffloader } from '../offload/offloader.js';
 import { LocalLateness } from '../offload/local-lateness.js';
@@ -104,6 +104,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
     hopLimit: o.hopLimit,
     startsPerTurn: INBOUND_STARTS_PER_TURN,
     maxWaitingPerSender: INBOUND_WAITING_PER_SENDER,
+    maxWaitingBytesPerSender: INBOUND_WAITING_BYTES_PER_SENDER,
   });
   const streamHost = new StreamHost({ open: (r) => streams.open(r), reply });
   const placement = buildPlacement(o, ctx, links, sync);

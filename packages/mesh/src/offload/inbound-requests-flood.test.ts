@@ -9,7 +9,7 @@ const x: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Inbound requests that start 2 a turn and let a sender hold 3 waiting; the test settles the handler by hand. */
-function setup() {
+function setup(maxWaitingBytesPerSender?: number) {
   const clock = createManualClock(1000);
   const handled: { r: HandledRequest; resolve: (v: NamedTensors) => void }[] = [];
   const replies: { linkId: string; m: OffloadMessage }[] = [];
@@ -21,6 +21,7 @@ function setup() {
     hopLimit: 3,
     startsPerTurn: 2,
     maxWaitingPerSender: 3,
+    ...(maxWaitingBytesPerSender === undefined ? {} : { maxWaitingBytesPerSender }),
   });
   return { clock, inbound, handled, replies };
 }
@@ -78,6 +79,21 @@ describe('InboundRequests under a flood', () => {
     expect(handled).toHaveLength(4);
     expect(idle).toBe(true);
     expect(inbound.size).toBe(0);
+  });
+
+  it('bounds the input bytes a sender holds waiting too', async () => {
+    // Each input is 4 bytes: two fit 8 bytes waiting, the third is refused; another sender has its own bound.
+    const { inbound, handled, replies } = setup(8);
+    for (let id = 1; id <= 5; id++) inbound.onSubmit('L1', 'b', submit(id));
+    inbound.onSubmit('L2', 'c', submit(1));
+    expect(replies.map((r) => [r.linkId, r.m.requestId, r.m.type === 'error' && r.m.error.code])).toEqual([['L1', 5, 'OVERLOADED']]);
+    await nextTurn();
+    await nextTurn();
+    expect(handled).toHaveLength(5);
+    // Once started, they no longer count: the sender may have two waiting again (6 takes the turn's last start).
+    for (let id = 6; id <= 8; id++) inbound.onSubmit('L1', 'b', submit(id));
+    expect(replies).toHaveLength(1);
+    expect(handled).toHaveLength(6);
   });
 
   it('close answers the waiting requests CLOSED', () => {

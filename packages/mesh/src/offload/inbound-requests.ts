@@ -1,4 +1,5 @@
 import { EparaError, toEparaError } from '@epara/core';
+import { tensorsByteLength } from '@epara/core/internal';
 import type { Clock, NamedTensors, ServerId } from '@epara/core';
 import type { HandledRequest } from './request-handler.js';
 import type { OffloadMessage } from './offload-messages.js';
@@ -22,12 +23,16 @@ export interface InboundConfig {
   readonly startsPerTurn?: number;
   /** Requests of one sender waiting for a turn; past this, its requests are refused `OVERLOADED` at once. @default Infinity */
   readonly maxWaitingPerSender?: number;
+  /** Input bytes of one sender's requests waiting for a turn, at most (the same refusal past it). @default Infinity */
+  readonly maxWaitingBytesPerSender?: number;
 }
 
 /** What the node starts per turn of its event loop ({@link InboundConfig.startsPerTurn}). */
 export const INBOUND_STARTS_PER_TURN = 64;
 /** What the node lets one sender hold waiting ({@link InboundConfig.maxWaitingPerSender}). */
 export const INBOUND_WAITING_PER_SENDER = 1024;
+/** The input bytes one sender may hold waiting ({@link InboundConfig.maxWaitingBytesPerSender}). */
+export const INBOUND_WAITING_BYTES_PER_SENDER = 64 * 1024 * 1024;
 
 /** Request ids remembered as answered, per link: the most recent this many (older ones are forgotten first). */
 export const ANSWERED_KEPT_PER_LINK = 4096;
@@ -47,7 +52,8 @@ export const EARLY_CANCELS_KEPT_PER_LINK = 1024;
  *
  * A flood is sliced and bounded: at most `startsPerTurn` requests start in one turn of the event loop, the rest
  * wait in arrival order for the next turns (a cancel or a close of their link reaches them there), and a sender
- * with `maxWaitingPerSender` waiting has its next requests refused `OVERLOADED` at once — what a flood makes
+ * with `maxWaitingPerSender` waiting (or `maxWaitingBytesPerSender` of inputs) has its next requests refused
+ * `OVERLOADED` at once — what a flood makes
  * the node hold is bounded, and its own clients are served between the slices.
  */
 export class InboundRequests {
@@ -78,13 +84,14 @@ export class InboundRequests {
   /** Requests waiting for a turn to start, oldest first, and their keys (`link#id`). */
   #waiting: Waiting[] = [];
   readonly #waitingKeys = new Set<string>();
-  /** Waiting requests per sender. */
-  readonly #waitingBy = new Map<ServerId, number>();
+  /** Waiting requests per sender, and their input bytes. */
+  readonly #waitingBy = new Map<ServerId, { count: number; bytes: number }>();
   /** Starts left in this turn; a turn ends at the next `setImmediate`. */
   #startsLeft: number;
   #turnArmed = false;
   readonly #startsPerTurn: number;
   readonly #maxWaiting: number;
+  readonly #maxWaitingBytes: number;
   /** The refusal of a sender with too many waiting (one error: a flood makes no stack trace per frame). */
   readonly #tooMany: EparaError;
 
@@ -92,8 +99,9 @@ export class InboundRequests {
     this.#c = config;
     this.#startsPerTurn = config.startsPerTurn ?? Infinity;
     this.#maxWaiting = config.maxWaitingPerSender ?? Infinity;
+    this.#maxWaitingBytes = config.maxWaitingBytesPerSender ?? Infinity;
     this.#startsLeft = this.#startsPerTurn;
-    this.#tooMany = new EparaError('OVERLOADED', `the sender has ${this.#maxWaiting} forwarded requests waiting at this server`, { waiting: this.#maxWaiting });
+    this.#tooMany = new EparaError('OVERLOADED', 'the sender has too many forwarded requests waiting at this server', { maxWaiting: this.#maxWaiting, maxWaitingBytes: this.#maxWaitingBytes });
   }
 
   /** Requests running or waiting to start. */
@@ -124,10 +132,11 @@ export class InboundRequests {
     if (this.#startsLeft > 0 && this.#waiting.length === 0) {
       this.#startsLeft--;
       this.#armTurn();
-      return this.#start({ linkId, from, m, key, deadline });
+      return this.#start({ linkId, from, m, key, deadline, bytes: 0 });
     }
-    const waiting = this.#waitingBy.get(from) ?? 0;
-    if (waiting >= this.#maxWaiting) {
+    const waiting = this.#waitingBy.get(from) ?? { count: 0, bytes: 0 };
+    const bytes = this.#maxWaitingBytes === Infinity ? 0 : tensorsByteLength(m.inputs);
+    if (waiting.count >= this.#maxWaiting || waiting.bytes + bytes > this.#maxWaitingBytes) {
       this.#remember(linkId, requestId);
       try {
         this.#c.reply(linkId, { type: 'error', requestId, error: this.#tooMany });
@@ -136,9 +145,11 @@ export class InboundRequests {
       }
       return;
     }
-    this.#waitingBy.set(from, waiting + 1);
+    waiting.count++;
+    waiting.bytes += bytes;
+    this.#waitingBy.set(from, waiting);
     this.#waitingKeys.add(key);
-    this.#waiting.push({ linkId, from, m, key, deadline });
+    this.#waiting.push({ linkId, from, m, key, deadline, bytes });
     this.#armTurn();
   }
 
@@ -169,9 +180,11 @@ export class InboundRequests {
 
   #unwait(w: Waiting): void {
     this.#waitingKeys.delete(w.key);
-    const left = (this.#waitingBy.get(w.from) ?? 1) - 1;
-    if (left > 0) this.#waitingBy.set(w.from, left);
-    else this.#waitingBy.delete(w.from);
+    const by = this.#waitingBy.get(w.from);
+    if (by === undefined) return;
+    by.count--;
+    by.bytes -= w.bytes;
+    if (by.count <= 0) this.#waitingBy.delete(w.from);
   }
 
   #start({ linkId, from, m, key, deadline }: Waiting): void {
@@ -368,6 +381,8 @@ interface Waiting {
   readonly m: Extract<OffloadMessage, { type: 'submit' }>;
   readonly key: string;
   readonly deadline: number;
+  /** Its input bytes, as counted against its sender's bound (0 when that is unbounded). */
+  readonly bytes: number;
 }
 
 /** A request running here for a peer. */
