@@ -73,7 +73,7 @@ describe('a flood of forwarded requests to one node', () => {
   it('answers each request once (duplicates and reordering included), sheds the excess OVERLOADED, and serves its own clients between slices', async () => {
     const n1 = node(1);
     const flood = await rawPeer('r9', 'n1');
-    const N = 3000;
+    const N = 2000;
     // How many requests n1 started (ran or refused by its executor) in each turn of the event loop.
     let ticking = true;
     const perTurn: number[] = [];
@@ -110,7 +110,8 @@ describe('a flood of forwarded requests to one node', () => {
     await until(() => n1.stats().inFlightForwards === 0, 'n1 has no forward left in flight');
     // After the flood, n1 serves its clients right, and the cluster is whole.
     expect(await ask(n1, 7)).toEqual({ value: 14 });
-    expect(aliveIds(node(0))).toEqual(['n0', 'n1', 'n2']);
+    // (A busy n1 may have been suspected meanwhile for acks that came late: it outbids that once it answers.)
+    await until(() => aliveIds(node(0)).join() === 'n0,n1,n2', 'n0 sees the whole cluster');
     flood.connection.close();
   }, 60_000); // a hang guard only: every wait above is on an event
 });
