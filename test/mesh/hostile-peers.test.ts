@@ -102,9 +102,10 @@ describe('a flood of forwarded requests to one node', () => {
     }
     // The flood was started in slices (at most 64 a turn, and what was left of the turn before): never in one go.
     expect(Math.max(...perTurn)).toBeLessThanOrEqual(2 * 64 + 20);
-    // The excess was refused at once, typed, not queued: 64 start, 1024 wait their turns, the rest is refused.
+    // The excess was refused at once, typed, not queued: of the flood (one read), 64 start, 1 024 wait their turns
+    // and the rest is refused OVERLOADED on arrival (more may be refused by the queue, or expire in it).
     const codes = [...flood.answers.values()].map((l) => l[0]!.code);
-    expect(codes.filter((c) => c === 'OVERLOADED').length).toBeGreaterThan(N / 2);
+    expect(codes.filter((c) => c === 'OVERLOADED').length).toBeGreaterThanOrEqual(N - 64 - 1024);
     // Every frame reached n1 (the duplicates too, answered once above), and nothing is left waiting.
     expect(n1.stats().received - before).toBe(N + 200);
     await until(() => n1.stats().inFlightForwards === 0, 'n1 has no forward left in flight');
