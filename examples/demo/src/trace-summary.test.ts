@@ -43,7 +43,7 @@ describe('summarizeDecisions (what each entry decided, and what it read)', () =>
         estimateAt: 240,
         settledAt: 1,
         outcome: 'OVERLOADED',
-        reason: 'local estimate 330 misses 299; no unvisited peer meets the deadline at its current wait',
+        reason: 'local estimate 330 ms, 31 ms past the 299 ms budget; no unvisited peer meets it at its current wait',
         peers: [
           { serverId: 'edge-1', waitMs: 280, ageMs: 100, loadPerSec: 1, capacityPerSec: 10, runMs: 10, travelMs: 12 },
           { serverId: 'edge-2', waitMs: 260, ageMs: 400, loadPerSec: 1, capacityPerSec: 10, runMs: 10, travelMs: 45 },

@@ -102,9 +102,9 @@ export interface DecisionGroup {
   noRoom: number;
 }
 
-/** The corrected local completion a refusal's reason quotes (`local estimate <at> misses <latest>`), or undefined. */
-function correctedAt(reason: string | undefined): number | undefined {
-  const m = /local estimate (-?[\d.]+) misses/.exec(reason ?? '');
+/** The corrected local estimate a refusal's reason quotes, ms from the decision (`local estimate <ms> ms, …`), or undefined. */
+function correctedMs(reason: string | undefined): number | undefined {
+  const m = /local estimate (-?[\d.]+) ms/.exec(reason ?? '');
   return m ? Number(m[1]) : undefined;
 }
 
@@ -122,8 +122,8 @@ export function summarizeDecisions(lines: readonly TraceLine[], service: string)
     const budget = t.deadline - t.decidedAt;
     if (!(budget > 0)) continue;
     if (typeof t.estimateAt === 'number' && Number.isFinite(t.estimateAt)) g.rawShare.push((t.estimateAt - t.decidedAt) / budget);
-    const corrected = correctedAt(t.reason);
-    if (corrected !== undefined) g.correctedShare.push((corrected - t.decidedAt) / budget);
+    const corrected = correctedMs(t.reason);
+    if (corrected !== undefined) g.correctedShare.push(corrected / budget);
     const at = (p: TracedPeer): number => (p.travelMs ?? 0) + p.waitMs + p.runMs;
     const best = (t.peers ?? []).reduce<TracedPeer | undefined>((a, p) => (a === undefined || at(p) < at(a) ? p : a), undefined);
     if (best) {

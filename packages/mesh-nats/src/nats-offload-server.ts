@@ -12,6 +12,15 @@ export const ANSWERED_KEPT = 4096;
 /** Cancels of requests that had not arrived, remembered per member: the most recent this many. */
 export const EARLY_CANCELS_KEPT = 1024;
 
+/** Requests started per turn of the event loop; the rest of a burst waits its turn (see {@link NatsOffloadServer}). */
+export const STARTS_PER_TURN = 64;
+
+/** Requests waiting for a turn, at most; past this, requests are declined `OVERLOADED` at once. */
+export const WAITING_KEPT = 1024;
+
+/** Bytes of the requests waiting for a turn, at most (the same refusal past it). */
+export const WAITING_BYTES_KEPT = 64 * 1024 * 1024;
+
 /** Header names of the offload control replies (the payload of `done` is a protocol frame). */
 export const OFFLOAD_HEADERS = { kind: 'Epara-Kind', server: 'Epara-Server', code: 'Epara-Code', reason: 'Epara-Reason' } as const;
 
@@ -27,6 +36,12 @@ export function serviceSubject(prefix: string, serviceId: ServiceId): string {
  * can meet its deadline;
  * otherwise it is `declined` at once with the reason, and the sender tries another server. A request that
  * names this server in `visited` is always declined (never served twice).
+ *
+ * A flood on the service subjects is sliced and bounded: at most {@link STARTS_PER_TURN} requests are read and
+ * started per turn of the event loop, the rest wait in arrival order (their deadlines counted from their arrival,
+ * a cancel reaching them there), and past {@link WAITING_KEPT} waiting (or {@link WAITING_BYTES_KEPT}) a request is
+ * declined `OVERLOADED` at once —
+ * the member's own work (its host's submits, the executor's timers) runs between the slices.
  */
 export class NatsOffloadServer {
   readonly #o: ResolvedNatsOffloaderOptions;
@@ -48,6 +63,11 @@ export class NatsOffloadServer {
   /** Resolved once nothing runs here ({@link drain}). */
   readonly #idleWaiters = new Set<() => void>();
   #draining = false;
+  /** Requests waiting for a turn, oldest first, by reply subject (arrival order is the map's). */
+  readonly #waiting = new Map<string, { readonly serviceId: ServiceId; readonly msg: Msg; readonly arrivedAt: number }>();
+  #waitingBytes = 0;
+  #startsLeft = STARTS_PER_TURN;
+  #turnArmed = false;
   readonly #cancelSubject: string;
   #cancelSub: Subscription | undefined;
   served = 0;
@@ -92,7 +112,7 @@ export class NatsOffloadServer {
       this.#subs.delete(id);
       sub.drain().catch((err: unknown) => this.#o.logger.debug({ err }, 'queue-group drain failed'));
     }
-    if (this.#running.size === 0) return Promise.resolve();
+    if (this.#running.size === 0 && this.#waiting.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.add(resolve));
   }
 
@@ -109,6 +129,11 @@ export class NatsOffloadServer {
   close(): void {
     this.unserve([...this.#subs.keys()]);
     this.#cancelSub?.unsubscribe();
+    for (const reply of [...this.#waiting.keys()]) {
+      this.#waiting.delete(reply);
+      this.#decline(reply, 'CLOSED', 'the serving member is shutting down');
+    }
+    this.#waitingBytes = 0;
     for (const [reply, c] of [...this.#running]) {
       this.#running.delete(reply);
       this.#done(reply, { type: 'error', error: new EparaError('CLOSED', 'the serving member is shutting down') });
@@ -127,7 +152,42 @@ export class NatsOffloadServer {
 
   #onRequest(serviceId: ServiceId, msg: Msg): void {
     const reply = msg.reply;
-    if (!reply) return;
+    if (!reply || this.#waiting.has(reply)) return;
+    const arrivedAt = this.#o.clock.now();
+    if (this.#startsLeft > 0 && this.#waiting.size === 0) {
+      this.#startsLeft--;
+      this.#armTurn();
+      return this.#start(serviceId, msg, reply, arrivedAt);
+    }
+    if (this.#running.has(reply) || this.#answered.has(reply)) return;
+    if (this.#waiting.size >= WAITING_KEPT || this.#waitingBytes + msg.data.byteLength > WAITING_BYTES_KEPT) {
+      return this.#decline(reply, 'OVERLOADED', `${this.#waiting.size} requests (${this.#waitingBytes} bytes) are waiting here`);
+    }
+    this.#waitingBytes += msg.data.byteLength;
+    this.#waiting.set(reply, { serviceId, msg, arrivedAt });
+    this.#armTurn();
+  }
+
+  /** Ends the turn at the next `setImmediate`: the starts are counted afresh, and waiting requests start. */
+  #armTurn(): void {
+    if (this.#turnArmed) return;
+    this.#turnArmed = true;
+    setImmediate(() => {
+      this.#turnArmed = false;
+      this.#startsLeft = STARTS_PER_TURN;
+      for (const [reply, w] of this.#waiting) {
+        if (this.#startsLeft === 0) break;
+        this.#waiting.delete(reply);
+        this.#waitingBytes -= w.msg.data.byteLength;
+        this.#startsLeft--;
+        this.#start(w.serviceId, w.msg, reply, w.arrivedAt);
+      }
+      if (this.#waiting.size > 0) this.#armTurn();
+      else if (this.#running.size === 0) this.#idle();
+    });
+  }
+
+  #start(serviceId: ServiceId, msg: Msg, reply: string, arrivedAt: number): void {
     // Its cancel came first: the sender settled it (or retried it elsewhere) already. Before, it ran here to its
     // end, beside the retry, for an answer nobody reads.
     if (this.#earlyCancels.delete(reply)) {
@@ -147,8 +207,7 @@ export class NatsOffloadServer {
       return this.#done(reply, { type: 'error', error: toEparaError(err, 'PROTOCOL_ERROR') });
     }
     const o = this.#o;
-    const now = o.clock.now();
-    const deadline = now + Math.min(Math.max(0, m.budgetMs), o.maxBudgetMs);
+    const deadline = arrivedAt + Math.min(Math.max(0, m.budgetMs), o.maxBudgetMs);
     const estimate = o.executor.estimate(serviceId);
     if (m.visited.includes(o.selfId)) return this.#decline(reply, 'OVERLOADED', 'this server already saw the request');
     if (m.hops > m.maxHops) return this.#decline(reply, 'HOP_LIMIT', `hop ${m.hops} exceeds the limit ${m.maxHops}`);
@@ -176,7 +235,7 @@ export class NatsOffloadServer {
         this.#running.delete(reply);
         this.#remember(reply);
         if (!controller.signal.aborted) this.#done(reply, message);
-        if (this.#running.size === 0) this.#idle();
+        if (this.#running.size === 0 && this.#waiting.size === 0) this.#idle();
       });
   }
 

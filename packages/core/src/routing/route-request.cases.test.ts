@@ -86,29 +86,61 @@ describe('routeRequest, the reasons of its rejections', () => {
   // figures the rejection was decided on.
   const reasonOf = (d: ReturnType<typeof routeRequest>): string => (d.action === 'reject' ? d.reason : `not a rejection: ${d.action}`);
 
-  it('HOP_LIMIT quotes the local estimate against the latest start, and the hops against the limit', () => {
+  it('HOP_LIMIT quotes the local estimate against the budget, and the hops against the limit', () => {
     const view = createView([server('p', [inst('p/1')])]);
     const d = route({ view, local: { completionAt: 150, ready: true }, request: { serviceId: 'seg', deadline: 100, hops: 2 } });
     expect(d).toMatchObject({ action: 'reject', code: 'HOP_LIMIT' });
-    expect(reasonOf(d)).toBe('local estimate 150 misses 99; 2 hops taken, limit 2');
+    expect(reasonOf(d)).toBe('local estimate 150 ms, 51 ms past the 99 ms budget; 2 hops taken, limit 2');
   });
 
   it('NO_INSTANCE names the service', () => {
     expect(reasonOf(route({ view: createView([]), request: { serviceId: 'ghost', deadline: 100 } }))).toBe('no ready instance of ghost here or in the view');
   });
 
-  it('OVERLOADED says there is no ready local instance, and that no peer meets the deadline at its wait', () => {
+  it('OVERLOADED says there is no ready local instance, and that no peer meets the budget at its wait', () => {
     const view = createView([server('p', [inst('p/1', { waitMs: 500 })])]);
     const d = route({ view });
     expect(d).toMatchObject({ action: 'reject', code: 'OVERLOADED' });
-    expect(reasonOf(d)).toBe('no ready local instance; no unvisited peer meets the deadline at its current wait');
+    expect(reasonOf(d)).toBe('no ready local instance; no unvisited peer meets the 99 ms budget at its current wait');
   });
 
-  it('DEADLINE_INFEASIBLE quotes the time by which even an idle instance would not finish', () => {
+  it('DEADLINE_INFEASIBLE quotes how long even the quickest idle instance would take, and by how much that is late', () => {
+    // Here idle: 500 ms; p idle: 1 + 500 + 1 = 502 ms. The quicker one is quoted.
     const view = createView([server('me', [inst('me/1', { runMs: 500 })]), server('p', [inst('p/1', { runMs: 500 })])]);
     const d = route({ view, local: { completionAt: 700, ready: true } });
     expect(d).toMatchObject({ action: 'reject', code: 'DEADLINE_INFEASIBLE' });
-    expect(reasonOf(d)).toBe('local estimate 700 misses 99; even an idle instance would finish after 99');
+    expect(reasonOf(d)).toBe('local estimate 700 ms, 601 ms past the 99 ms budget; even an idle instance would take 500 ms, 401 ms past it');
+  });
+
+  it('DEADLINE_INFEASIBLE with only visited peers hosting the service says that no unvisited one does', () => {
+    const view = createView([server('p', [inst('p/1')])]);
+    const d = route({ view, request: { serviceId: 'seg', deadline: 100, visited: ['p'] } });
+    expect(d).toMatchObject({ action: 'reject', code: 'DEADLINE_INFEASIBLE' });
+    expect(reasonOf(d)).toBe('no ready local instance; no unvisited peer hosts a ready instance');
+  });
+});
+
+describe('routeRequest, the reasons on an epoch clock', () => {
+  // Hosts route on Date.now(): the figures a reason quotes are durations from now (ms of budget, ms late), never
+  // the absolute times they were computed from, which no reader can compare with anything.
+  const T = 1_765_000_000_000;
+  const reasonOf = (d: ReturnType<typeof routeRequest>): string => (d.action === 'reject' ? d.reason : `not a rejection: ${d.action}`);
+  const at = (input: Partial<RouteRequestInput> & Pick<RouteRequestInput, 'view'>) =>
+    routeRequest({ request: { serviceId: 'seg', deadline: T + 40 }, local: undefined, self: 'me', now: T, ...input });
+
+  it('quotes the local estimate and the budget relative to now, fractions to a tenth of a ms', () => {
+    const view = createView([server('me', [inst('me/1', { runMs: 20 })], { updatedAt: T }), server('p', [inst('p/1', { waitMs: 500 })], { updatedAt: T })]);
+    const d = at({ view, local: { completionAt: T + 62.25, ready: true } });
+    expect(d).toMatchObject({ action: 'reject', code: 'OVERLOADED' });
+    expect(reasonOf(d)).toBe('local estimate 62.3 ms, 23.3 ms past the 39 ms budget; no unvisited peer meets it at its current wait');
+    expect(reasonOf(d)).not.toMatch(/\d{10}/);
+  });
+
+  it('says how long ago a budget already spent ran out', () => {
+    const view = createView([server('me', [inst('me/1')], { updatedAt: T }), server('p', [inst('p/1')], { updatedAt: T })]);
+    const d = at({ view, local: { completionAt: T + 8, ready: true }, request: { serviceId: 'seg', deadline: T - 4 } });
+    expect(d).toMatchObject({ action: 'reject', code: 'DEADLINE_INFEASIBLE' });
+    expect(reasonOf(d)).toBe('local estimate 8 ms, 13 ms past a budget spent 5 ms ago; even an idle instance would take 8 ms, 13 ms past it');
   });
 });
 

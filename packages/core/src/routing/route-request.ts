@@ -96,12 +96,23 @@ export function routeRequest(input: RouteRequestInput): RouteDecision {
     return { action: 'forward', serverId: best.serverId, estimateAt: best.estimateAt, candidates: takeShortList(), next: nextHop(hops, request.visited ?? NO_VISITS, self) };
   }
   shortCount = 0;
-  const latest = decided.latest;
-  const why = local !== undefined && local.ready ? `local estimate ${local.completionAt} misses ${latest}` : 'no ready local instance';
+  // Durations from now, never the absolute times they come from: on an epoch clock those are 13-digit figures no
+  // reader can compare with anything.
+  const budget = decided.latest - input.now;
+  const budgetText = budget >= 0 ? `the ${ms(budget)} ms budget` : `a budget spent ${ms(-budget)} ms ago`;
+  const localReady = local !== undefined && local.ready;
+  const why = localReady ? `local estimate ${ms(local.completionAt - input.now)} ms, ${ms(local.completionAt - decided.latest)} ms past ${budgetText}` : 'no ready local instance';
   if (outcome === HOP_LIMIT) return { action: 'reject', code: 'HOP_LIMIT', reason: `${why}; ${hops} hops taken, limit ${decided.hopLimit}` };
   if (outcome === NO_INSTANCE) return { action: 'reject', code: 'NO_INSTANCE', reason: `no ready instance of ${request.serviceId} here or in the view` };
-  if (outcome === OVERLOADED) return { action: 'reject', code: 'OVERLOADED', reason: `${why}; no unvisited peer meets the deadline at its current wait` };
-  return { action: 'reject', code: 'DEADLINE_INFEASIBLE', reason: `${why}; even an idle instance would finish after ${latest}` };
+  if (outcome === OVERLOADED) return { action: 'reject', code: 'OVERLOADED', reason: `${why}; no unvisited peer meets ${localReady ? 'it' : budgetText} at its current wait` };
+  const idle = decided.idleMs;
+  const idleText = idle === Infinity ? 'no unvisited peer hosts a ready instance' : `even an idle instance would take ${ms(idle)} ms, ${ms(idle - budget)} ms past ${localReady ? 'it' : budgetText}`;
+  return { action: 'reject', code: 'DEADLINE_INFEASIBLE', reason: `${why}; ${idleText}` };
+}
+
+/** A duration for a reason: to a tenth of a millisecond, without trailing zeros. */
+function ms(x: number): string {
+  return String(Math.round(x * 10) / 10);
 }
 
 /**
@@ -152,8 +163,12 @@ const INFEASIBLE = 5;
 type Outcome = typeof LOCAL | typeof FORWARD | typeof HOP_LIMIT | typeof NO_INSTANCE | typeof OVERLOADED | typeof INFEASIBLE;
 const REJECT_CODES = ['HOP_LIMIT', 'NO_INSTANCE', 'OVERLOADED', 'DEADLINE_INFEASIBLE'] as const;
 
-/** The figures of the last {@link decide} a rejection's reason quotes. */
-const decided = { latest: 0, hopLimit: 0 };
+/**
+ * The figures of the last {@link decide} a rejection's reason quotes: `deadline − guardMs`, the hop limit, and the
+ * quickest run from now an idle instance could give (an unvisited peer's travel and run, or this server's own run;
+ * `Infinity`: none).
+ */
+const decided = { latest: 0, hopLimit: 0, idleMs: Infinity };
 
 /** The routing rule (see {@link routeRequest}); the short list is left in {@link SLOTS} for the caller. */
 function decide(input: RouteRequestInput): Outcome {
@@ -175,6 +190,7 @@ function decide(input: RouteRequestInput): Outcome {
   const selfRun = minRunMs(view.entries[self], request.serviceId);
   const idleLocalFits = localReady && (selfRun === undefined || now + selfRun <= latest);
   if (scan.idleFits || idleLocalFits) return OVERLOADED;
+  decided.idleMs = localReady && selfRun !== undefined ? Math.min(selfRun, scan.idleMs) : scan.idleMs;
   return INFEASIBLE;
 }
 
@@ -183,9 +199,11 @@ interface PeerScan {
   anyInstance: boolean;
   /** Some unvisited peer would meet the deadline if it were idle. */
   idleFits: boolean;
+  /** The quickest travel and run of an unvisited peer's instance, ms (`Infinity`: none). */
+  idleMs: number;
 }
 
-const SCAN: PeerScan = { anyInstance: false, idleFits: false };
+const SCAN: PeerScan = { anyInstance: false, idleFits: false, idleMs: Infinity };
 
 /** A short-list slot: a candidate's figures, rewritten in place by each scan. */
 interface Slot {
@@ -213,6 +231,7 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
   const scan = SCAN;
   scan.anyInstance = false;
   scan.idleFits = false;
+  scan.idleMs = Infinity;
   shortCount = 0;
   const serviceId = request.serviceId;
   const entries = entriesOf(view);
@@ -256,6 +275,7 @@ function scanPeers(input: RouteRequestInput, o: RouteOptions, visited: readonly 
       }
       const run = inst.nextRunMs ?? inst.runMs;
       if (now + travel + run <= latest) scan.idleFits = true;
+      if (travel + run < scan.idleMs) scan.idleMs = travel + run;
       const sent = sentSinceReport?.[peer] ?? 0;
       const sentMs = sent > 0 && inst.capacityPerSec > 0 ? (sent * 1000) / inst.capacityPerSec : 0;
       const inflatedWaitMs = inflateWait(inst, Math.max(0, age), o) + sentMs;

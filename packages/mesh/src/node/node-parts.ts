@@ -1,6 +1,6 @@
 import type { ClusterView, NetworkModel, ServerId } from '@epara/core';
 import { invalidOption } from '@epara/core';
-import { InboundRequests } from '../offload/inbound-requests.js';
+import { INBOUND_STARTS_PER_TURN, INBOUND_WAITING_BYTES_PER_SENDER, INBOUND_WAITING_PER_SENDER, InboundRequests } from '../offload/inbound-requests.js';
 import { OffloadServing } from '../offload/offload-serving.js';
 import { isOffloader } from '../offload/offloader.js';
 import { LocalLateness } from '../offload/local-lateness.js';
@@ -95,7 +95,17 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   const frameBounds = { graceMs: o.responseGraceMs, defaultStalenessMs: (serviceId: string) => defaultBudgetMs(o, serviceId), clock: o.monotonicClock };
   const streams = new StreamOpener({ ...ports, openTimeoutMs: 5000, frameBounds, ...(lateness ? { capacityScale: () => lateness.hostRatio(o.monotonicClock.now()) } : {}) });
   const reply = (linkId: string, m: Parameters<PeerLinks['reply']>[1]): void => links.reply(linkId, m);
-  const inbound = new InboundRequests({ clock: o.clock, handle: (r) => handler.handle(r), reply, maxBudgetMs: 10 * 60_000, hopLimit: o.hopLimit });
+  // A flood from a peer is sliced (its host's own work runs between the slices) and bounded per sender.
+  const inbound = new InboundRequests({
+    clock: o.clock,
+    handle: (r) => handler.handle(r),
+    reply,
+    maxBudgetMs: 10 * 60_000,
+    hopLimit: o.hopLimit,
+    startsPerTurn: INBOUND_STARTS_PER_TURN,
+    maxWaitingPerSender: INBOUND_WAITING_PER_SENDER,
+    maxWaitingBytesPerSender: INBOUND_WAITING_BYTES_PER_SENDER,
+  });
   const streamHost = new StreamHost({ open: (r) => streams.open(r), reply });
   const placement = buildPlacement(o, ctx, links, sync);
   coordinator = placement.coordinator;

@@ -1,4 +1,5 @@
 import { EparaError, toEparaError } from '@epara/core';
+import { tensorsByteLength } from '@epara/core/internal';
 import type { Clock, NamedTensors, ServerId } from '@epara/core';
 import type { HandledRequest } from './request-handler.js';
 import type { OffloadMessage } from './offload-messages.js';
@@ -14,7 +15,24 @@ export interface InboundConfig {
   readonly maxBudgetMs: number;
   /** This node's hop limit. */
   readonly hopLimit: number;
+  /**
+   * Forwarded requests started in one turn of the event loop; the rest of a burst waits its turn, so that the
+   * node's own work (its host's submits, the executor's timers, sync) runs between slices of a flood.
+   * @default Infinity (each starts as it arrives)
+   */
+  readonly startsPerTurn?: number;
+  /** Requests of one sender waiting for a turn; past this, its requests are refused `OVERLOADED` at once. @default Infinity */
+  readonly maxWaitingPerSender?: number;
+  /** Input bytes of one sender's requests waiting for a turn, at most (the same refusal past it). @default Infinity */
+  readonly maxWaitingBytesPerSender?: number;
 }
+
+/** What the node starts per turn of its event loop ({@link InboundConfig.startsPerTurn}). */
+export const INBOUND_STARTS_PER_TURN = 64;
+/** What the node lets one sender hold waiting ({@link InboundConfig.maxWaitingPerSender}). */
+export const INBOUND_WAITING_PER_SENDER = 1024;
+/** The input bytes one sender may hold waiting ({@link InboundConfig.maxWaitingBytesPerSender}). */
+export const INBOUND_WAITING_BYTES_PER_SENDER = 64 * 1024 * 1024;
 
 /** Request ids remembered as answered, per link: the most recent this many (older ones are forgotten first). */
 export const ANSWERED_KEPT_PER_LINK = 4096;
@@ -31,6 +49,12 @@ export const EARLY_CANCELS_KEPT_PER_LINK = 1024;
  * is not run again, whether the first is still running or was answered already — its answer went out on the same
  * link before the copy arrived. The ids answered are remembered per link (the last
  * {@link ANSWERED_KEPT_PER_LINK}) and forgotten with the link.
+ *
+ * A flood is sliced and bounded: at most `startsPerTurn` requests start in one turn of the event loop, the rest
+ * wait in arrival order for the next turns (a cancel or a close of their link reaches them there), and a sender
+ * with `maxWaitingPerSender` waiting (or `maxWaitingBytesPerSender` of inputs) has its next requests refused
+ * `OVERLOADED` at once — what a flood makes
+ * the node hold is bounded, and its own clients are served between the slices.
  */
 export class InboundRequests {
   readonly #c: InboundConfig;
@@ -57,13 +81,32 @@ export class InboundRequests {
   readonly #idleWaiters = new Set<() => void>();
   /** From {@link refuse} on: new requests are answered `CLOSED` at once (the node drains). */
   #refusing = false;
+  /** Requests waiting for a turn to start, oldest first, and their keys (`link#id`). */
+  #waiting: Waiting[] = [];
+  readonly #waitingKeys = new Set<string>();
+  /** Waiting requests per sender, and their input bytes. */
+  readonly #waitingBy = new Map<ServerId, { count: number; bytes: number }>();
+  /** Starts left in this turn; a turn ends at the next `setImmediate`. */
+  #startsLeft: number;
+  #turnArmed = false;
+  readonly #startsPerTurn: number;
+  readonly #maxWaiting: number;
+  readonly #maxWaitingBytes: number;
+  /** The refusal of a sender with too many waiting (one error: a flood makes no stack trace per frame). */
+  readonly #tooMany: EparaError;
 
   constructor(config: InboundConfig) {
     this.#c = config;
+    this.#startsPerTurn = config.startsPerTurn ?? Infinity;
+    this.#maxWaiting = config.maxWaitingPerSender ?? Infinity;
+    this.#maxWaitingBytes = config.maxWaitingBytesPerSender ?? Infinity;
+    this.#startsLeft = this.#startsPerTurn;
+    this.#tooMany = new EparaError('OVERLOADED', 'the sender has too many forwarded requests waiting at this server', { maxWaiting: this.#maxWaiting, maxWaitingBytes: this.#maxWaitingBytes });
   }
 
+  /** Requests running or waiting to start. */
   get size(): number {
-    return this.#running.size;
+    return this.#running.size + this.#waiting.length;
   }
 
   /** Entries of the indexes by sender and by link (none once nothing runs): for tests. */
@@ -79,10 +122,73 @@ export class InboundRequests {
   onSubmit(linkId: string, from: ServerId, m: Extract<OffloadMessage, { type: 'submit' }>): void {
     const requestId = m.requestId ?? 0;
     const key = `${linkId}#${requestId}`;
-    if (this.#running.has(key)) return;
+    if (this.#running.has(key) || this.#waitingKeys.has(key)) return;
     let answered = this.#answered.get(linkId);
     if (answered?.has(requestId) === true) return;
     if (!answered) this.#answered.set(linkId, (answered = new Set()));
+    const budget = Math.min(Math.max(0, m.budgetMs), this.#c.maxBudgetMs);
+    // The deadline counts from the arrival, whenever the request starts.
+    const deadline = this.#c.clock.now() + budget;
+    if (this.#startsLeft > 0 && this.#waiting.length === 0) {
+      this.#startsLeft--;
+      this.#armTurn();
+      return this.#start({ linkId, from, m, key, deadline, bytes: 0 });
+    }
+    const waiting = this.#waitingBy.get(from) ?? { count: 0, bytes: 0 };
+    const bytes = this.#maxWaitingBytes === Infinity ? 0 : tensorsByteLength(m.inputs);
+    if (waiting.count >= this.#maxWaiting || waiting.bytes + bytes > this.#maxWaitingBytes) {
+      this.#remember(linkId, requestId);
+      try {
+        this.#c.reply(linkId, { type: 'error', requestId, error: this.#tooMany });
+      } catch {
+        // The link closed meanwhile: nobody waits for this answer.
+      }
+      return;
+    }
+    waiting.count++;
+    waiting.bytes += bytes;
+    this.#waitingBy.set(from, waiting);
+    this.#waitingKeys.add(key);
+    this.#waiting.push({ linkId, from, m, key, deadline, bytes });
+    this.#armTurn();
+  }
+
+  /** Ends the turn at the next `setImmediate`: the starts are counted afresh, and waiting requests start. */
+  #armTurn(): void {
+    if (this.#turnArmed || this.#startsPerTurn === Infinity) return;
+    this.#turnArmed = true;
+    setImmediate(() => {
+      this.#turnArmed = false;
+      this.#startsLeft = this.#startsPerTurn;
+      this.#startWaiting();
+    });
+  }
+
+  #startWaiting(): void {
+    if (this.#waiting.length === 0) return;
+    const batch = this.#waiting.splice(0, Math.min(this.#startsLeft, this.#waiting.length));
+    for (const w of batch) this.#unwait(w);
+    for (const w of batch) {
+      // Its link closed while it waited (nothing is remembered for a closed link): nobody waits for its answer.
+      if (!this.#answered.has(w.linkId)) continue;
+      this.#startsLeft--;
+      this.#start(w);
+    }
+    if (this.#waiting.length > 0) this.#armTurn();
+    else this.#resolveIdle();
+  }
+
+  #unwait(w: Waiting): void {
+    this.#waitingKeys.delete(w.key);
+    const by = this.#waitingBy.get(w.from);
+    if (by === undefined) return;
+    by.count--;
+    by.bytes -= w.bytes;
+    if (by.count <= 0) this.#waitingBy.delete(w.from);
+  }
+
+  #start({ linkId, from, m, key, deadline }: Waiting): void {
+    const requestId = m.requestId ?? 0;
     if (this.#takeEarlyCancel(linkId, from, requestId)) {
       // Its sender gave it up already (and settled it): run, it would hold an instance for an answer nobody reads.
       this.#remember(linkId, requestId);
@@ -106,11 +212,10 @@ export class InboundRequests {
     const controller = new AbortController();
     this.#add(key, { controller, linkId, requestId, from });
     const visited = m.visited.includes(from) ? m.visited : [...m.visited, from];
-    const budget = Math.min(Math.max(0, m.budgetMs), this.#c.maxBudgetMs);
     // The sender's hop limit binds the whole path, even if this node would allow more.
     const hops = Math.max(m.hops, m.hops + this.#c.hopLimit - Math.min(m.maxHops, this.#c.hopLimit));
     this.#c
-      .handle({ serviceId: m.serviceId, inputs: m.inputs, deadline: this.#c.clock.now() + budget, hops, visited, signal: controller.signal, priority: m.priority, trace: m.trace })
+      .handle({ serviceId: m.serviceId, inputs: m.inputs, deadline, hops, visited, signal: controller.signal, priority: m.priority, trace: m.trace })
       .then(
         (outputs) => this.#answer(key, linkId, { type: 'result', requestId, outputs }),
         (err: unknown) => this.#answer(key, linkId, { type: 'error', requestId, error: toEparaError(err) }),
@@ -143,7 +248,7 @@ export class InboundRequests {
 
   /** Resolves once no request runs here (at once when none does). */
   idle(): Promise<void> {
-    if (this.#running.size === 0) return Promise.resolve();
+    if (this.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.add(resolve));
   }
 
@@ -154,6 +259,11 @@ export class InboundRequests {
     // its old run must not refuse the new run's requests.
     this.#answered.delete(linkId);
     this.#forgetEarlyCancels(linkId);
+    if (this.#waiting.some((w) => w.linkId === linkId)) {
+      for (const w of this.#waiting) if (w.linkId === linkId) this.#unwait(w);
+      this.#waiting = this.#waiting.filter((w) => w.linkId !== linkId);
+      this.#resolveIdle();
+    }
     for (const key of [...(this.#byLink.get(linkId) ?? [])]) this.#running.get(key)?.controller.abort(new EparaError('PEER_UNAVAILABLE', 'sender link closed'));
   }
 
@@ -162,6 +272,14 @@ export class InboundRequests {
    * it here.
    */
   close(): void {
+    for (const w of this.#waiting.splice(0)) {
+      this.#unwait(w);
+      try {
+        this.#c.reply(w.linkId, { type: 'error', requestId: w.m.requestId ?? 0, error: new EparaError('CLOSED', 'peer is shutting down') });
+      } catch {
+        // link already gone: the sender sees the close instead
+      }
+    }
     this.#answered.clear();
     this.#earlyCancels.clear();
     this.#earlyBySender.clear();
@@ -217,11 +335,14 @@ export class InboundRequests {
     this.#running.delete(key);
     removeFrom(this.#bySender, `${r.from}#${r.requestId}`, key);
     removeFrom(this.#byLink, r.linkId, key);
-    if (this.#running.size === 0) {
-      for (const resolve of [...this.#idleWaiters]) resolve();
-      this.#idleWaiters.clear();
-    }
+    this.#resolveIdle();
     return r;
+  }
+
+  #resolveIdle(): void {
+    if (this.size > 0) return;
+    for (const resolve of [...this.#idleWaiters]) resolve();
+    this.#idleWaiters.clear();
   }
 
   #answer(key: string, linkId: string, message: OffloadMessage): void {
@@ -251,6 +372,17 @@ export class InboundRequests {
     answered.add(requestId);
     if (answered.size > ANSWERED_KEPT_PER_LINK) answered.delete(answered.values().next().value!);
   }
+}
+
+/** A request that arrived and waits for a turn to start (its deadline counted from its arrival). */
+interface Waiting {
+  readonly linkId: string;
+  readonly from: ServerId;
+  readonly m: Extract<OffloadMessage, { type: 'submit' }>;
+  readonly key: string;
+  readonly deadline: number;
+  /** Its input bytes, as counted against its sender's bound (0 when that is unbounded). */
+  readonly bytes: number;
 }
 
 /** A request running here for a peer. */
