@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock, silentLogger } from '@epara/core';
 import type { ClusterView, NamedTensors, ServerEntry } from '@epara/core';
-import { createManualTimers } from '@epara/core/testing';
+import type { Timers } from '@epara/core';
 import { createFakeExecutor } from '../testing/fake-executor.js';
 import type { OffloadMessage } from './offload-messages.js';
 import { MAX_OWED_CANCELS, RequestHandler } from './request-handler.js';
@@ -19,7 +19,9 @@ const peer = (id: string): ServerEntry => ({
 /** A handler on `a` forwarding to `b` (the only server of the service); `linked` says whether b's link is open. */
 function setup(o: { linked: boolean }) {
   const clock = createManualClock(0);
-  const timers = createManualTimers(clock);
+  // No timer fires in these cases (each request settles before its response wait ends): thousands of them, kept
+  // by a manual timer list, would cost more than the cases themselves.
+  const timers: Timers = { setTimeout: () => ({ cancel: () => undefined }), at: () => ({ cancel: () => undefined }) };
   const sent: { to: string; m: OffloadMessage }[] = [];
   const view: ClusterView = { entries: { b: peer('b'), c: { ...peer('c'), instances: [] } } };
   const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 5 } }, hosted: [], clock, timers });
@@ -38,9 +40,9 @@ function setup(o: { linked: boolean }) {
   const forward = (deadline: number): number => {
     const before = sent.length;
     void handler.handle({ serviceId: 's', inputs: x, deadline, hops: 0, visited: [] }).catch(() => undefined);
-    expect(sent.length).toBe(before + 1);
     const m = sent.at(-1)!.m;
-    expect(m.type).toBe('submit');
+    // Plain checks: thousands of requests go through here.
+    if (sent.length !== before + 1 || m.type !== 'submit') throw new Error('the request was not forwarded');
     return m.requestId!;
   };
   const cancels = (): { to: string; requestId: number | undefined; reason: unknown }[] =>
