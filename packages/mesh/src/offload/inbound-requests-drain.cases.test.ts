@@ -127,4 +127,15 @@ describe('InboundRequests: per-link memory and indexes', () => {
     inbound.onCancel('L1', 4);
     expect(handled[0]!.r.signal?.aborted).toBe(false);
   });
+  it('a cancel that comes after its request was answered is not kept as an early cancel: a copy over another link runs as before', async () => {
+    const { inbound, handled } = setup();
+    inbound.onSubmit('L1', 'b', submit(5));
+    handled[0]!.resolve(x);
+    await flush();
+    inbound.onCancel('L1', 5, 'b'); // too late: answered already
+    expect(inbound.linksRemembered).toBe(1);
+    // A copy on another link is another request here (as without the late cancel): it runs.
+    inbound.onSubmit('L2', 'b', submit(5));
+    expect(handled).toHaveLength(2);
+  });
 });
