@@ -288,8 +288,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   /** What the input slab pool has done so far. */
   inputSlabs(): InputSlabStats {
-    const stats = this.#slabs.stats();
-    return this.#ring === undefined ? stats : { ...stats, ...this.#ring.wakes() };
+    return this.#slabs.stats();
   }
 
   async kvStep(key: string, store: string, layout: KvLayout, request: KvStepRequest): Promise<number[]> {
