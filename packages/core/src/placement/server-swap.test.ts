@@ -1,53 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EparaError } from '../errors/epara-error.js';
-import type { ServerSpec } from '../model/device.js';
-import type { ServiceSpec } from '../model/service.js';
-import { affineProfile } from '../profiles/latency-profile.js';
 import { createSeededRandom } from '../ports/random.js';
-import { placementService } from '../testing/placement-fixture.js';
 import { findPlacementViolations } from './find-violations.js';
 import { OBJECTIVE_NOISE } from './greedy.js';
 import type { PlacementOptions } from './options.js';
 import { placeServices } from './place-services.js';
-import { affinePlan, randomPlacementInstance } from './testing/random-instance.js';
+import { randomPlacementInstance } from './testing/random-instance.js';
+import { contest, image, plan, serverOf, slack } from './testing/slack-contest.js';
 import type { PlacementInput } from './types.js';
 
-const GB = 1024 ** 3;
-
-const svc = (id: string, deadlineMs: number): ServiceSpec =>
-  placementService(id, { weightsGb: 1, deadlineMs, loadTimeMs: 1000, profiles: { gpu: affineProfile('gpu', { fixedMs: 5, perItemMs: 1.25, maxBatch: 64 }) } });
-
-/**
- * Two GPU servers 10 ms apart: `hot`, where most demand enters (its clients' uplink is saturated, so items reach it
- * late), and `far`. Each plan runs a batch of 8 in 15 ms and serves 533 items/s, so either server's instance
- * serves all of a service's 100 items/s and every server reaches every access server: the objective values both
- * assignments alike, and the greedy's order decides which service gets `hot`.
- */
-const servers: ServerSpec[] = ['far', 'hot'].map((id) => ({ id, devices: [{ id: 'g0', kind: 'gpu', memoryBytes: 16 * GB }] }));
-const delaysMs = { far: { far: 0, hot: 10 }, hot: { far: 10, hot: 0 } };
-const image = svc('image', 50);
-const video = svc('video', 200);
-const plan = (s: ServiceSpec): ReturnType<typeof affinePlan> => affinePlan(s, 'gpu', { fixedMs: 5, perItemMs: 1.25, batch: 8 });
-const contest: PlacementInput = {
-  servers,
-  services: [image, video],
-  plans: { image: [plan(image)], video: [plan(video)] },
-  demand: [
-    { serviceId: 'image', ratePerServer: { hot: 60, far: 40 } },
-    { serviceId: 'video', ratePerServer: { hot: 60, far: 40 } },
-  ],
-  delaysMs,
-};
-/**
- * An item fits a server when its slack covers the round trip and its run (15 ms). `image`'s hot-spot items arrive
- * with 5 ms left (fit nowhere), its `far` items with 30 ms (fit at `far` only); `video`'s hot-spot items with 30 ms
- * (fit at `hot` only), its `far` items fresh (fit anywhere). `image` at `hot` and `video` at `far` serve 0 + 40
- * items/s in time; swapped, 40 + 100.
- */
-const slack: PlacementInput['arrivalSlackMs'] = { image: { hot: [5], far: [30] }, video: { hot: [30], far: [200] } };
 const opts: PlacementOptions = { multiTask: false };
-const serverOf = (r: ReturnType<typeof placeServices>, id: string): string[] => r.instances.filter((i) => i.serviceId === id).map((i) => i.serverId);
 
 describe('serverSwap: a local search that gives a contested server to the service whose items fit there', () => {
   it('swaps the hot spot’s server from the service whose items fit nowhere to the one whose items fit only there', () => {
