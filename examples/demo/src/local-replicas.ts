@@ -102,7 +102,55 @@ export function localReplicas(instances: readonly PlacedInstance[], c: ReplicaCo
       added = true;
     }
   }
-  return relieveBusiest(out, c, maxShare, shares);
+  const relieved = relieveBusiest(out, c, maxShare, shares);
+  overflowHosts(relieved, c, maxShare, shares, memory);
+  return relieved;
+}
+
+/**
+ * The first step of the rule: a **stream** service whose one host also runs a latency-sensitive service gets a
+ * second host, an **overflow host**, before the replicas where demand enters take the devices' room. A stream is
+ * admitted once, whole, against its instances' spare rate ({@link servedFrom}), and a host's spare rate is its
+ * device's time net of what else runs there: beside images little is left. Once it is gone every further stream is refused
+ * `OVERLOADED` — all its frames lost, though another device had time for them — where a refused request is one
+ * item and the next is routed again. With a second host those streams are pinned one link away instead. The
+ * host's admission prices its own device net of what runs there, so a busy overflow host admits fewer streams
+ * rather than take on frames it cannot serve. It goes, memory and the share cap allowing, preferably to a server
+ * that runs no latency-sensitive service (the frames it admits there delay no request: video frames on the image
+ * server's replica kept 60–77 % fresh in an earlier quiet run, against 92.8 % one link away), then to the server
+ * whose busiest device stays least busy, ties to the one nearest the host. It is exempt from the guard that keeps
+ * the busiest device from getting busier: that guard protects what is already served, and a refused stream had
+ * nothing served. Counted in the quiet runs of the edge world (docs/demo.md, section 10): EPARA's one video
+ * instance, beside images, refused 27–75 % of the video frames of every trial at admission, while the baseline,
+ * with video on every site, served 97.8–100 %.
+ */
+export function overflowHosts(out: PlacedInstance[], c: ReplicaContext, maxShare: number, shares: () => number[], memory: (node: number) => number): void {
+  const sensitivity = new Map(c.specs.map((s) => [s.id, s.sensitivity]));
+  const servesRequests = (node: number): boolean => out.some((p) => p.serverId === c.ids[node] && sensitivity.get(p.serviceId) === 'latency');
+  for (const s of c.specs) {
+    const placed = out.filter((p) => p.serviceId === s.id);
+    const demand = (c.workload.demand[s.id as DemoServiceId] ?? []).reduce((a, d) => a + d, 0);
+    if (s.sensitivity !== 'frequency' || placed.length !== 1 || !(demand > 0)) continue;
+    const template = placed[0]!;
+    const host = c.ids.indexOf(template.serverId);
+    // Alone or beside other streams its host keeps room (the packs amortize a frame's cost); beside a latency
+    // service, admission nets that service's work out of the device and refuses the streams.
+    if (!servesRequests(host)) continue;
+    const hop = (node: number): number => c.delaysMs[host]?.[node] ?? 0;
+    let best: { node: number; key: [number, number, number] } | undefined;
+    c.ids.forEach((serverId, node) => {
+      if (node === host || memory(node) + template.plan.memoryPerDeviceBytes > c.deviceMemoryBytes) return;
+      out.push({ ...template, serverId, instanceId: `${s.id}/${serverId}/overflow` });
+      const after = shares();
+      out.pop();
+      if (after[node]! > maxShare) return;
+      // Fewer requests delayed first, then the least busy busiest device, then the shortest hop from the host.
+      const key: [number, number, number] = [servesRequests(node) ? 1 : 0, Math.max(...after), hop(node)];
+      const better = best === undefined || key[0] < best.key[0] || (key[0] === best.key[0] && (key[1] < best.key[1] - 1e-9 || (Math.abs(key[1] - best.key[1]) <= 1e-9 && key[2] < best.key[2])));
+      if (better) best = { node, key };
+    });
+    if (best !== undefined) out.push({ ...template, serverId: c.ids[best.node]!, instanceId: `${s.id}/${c.ids[best.node]!}/overflow` });
+  }
 }
 
 /**
