@@ -121,7 +121,7 @@ export function localReplicas(instances: readonly PlacedInstance[], c: ReplicaCo
  * whose busiest device stays least busy, ties to the one nearest the host. It is exempt from the guard that keeps
  * the busiest device from getting busier: that guard protects what is already served, and a refused stream had
  * nothing served. Counted in the quiet runs of the edge world (docs/demo.md, section 10): EPARA's one video
- * instance, beside images, refused 27–75 % of the video frames of every trial at admission, while the baseline,
+ * instance, beside images, refused 38–78 % of the video frames of every trial at admission, while the baseline,
  * with video on every site, served 97.8–100 %.
  */
 export function overflowHosts(out: PlacedInstance[], c: ReplicaContext, maxShare: number, shares: () => number[], memory: (node: number) => number): void {
