@@ -124,7 +124,7 @@ export function localReplicas(instances: readonly PlacedInstance[], c: ReplicaCo
  * instance, beside images, refused 38–78 % of the video frames of every trial at admission, while the baseline,
  * with video on every site, served 97.8–100 %.
  */
-export function overflowHosts(out: PlacedInstance[], c: ReplicaContext, maxShare: number, shares: () => number[], memory: (node: number) => number): void {
+function overflowHosts(out: PlacedInstance[], c: ReplicaContext, maxShare: number, shares: () => number[], memory: (node: number) => number): void {
   const sensitivity = new Map(c.specs.map((s) => [s.id, s.sensitivity]));
   const servesRequests = (node: number): boolean => out.some((p) => p.serverId === c.ids[node] && sensitivity.get(p.serviceId) === 'latency');
   for (const s of c.specs) {
