@@ -124,6 +124,14 @@ async function run(): Promise<void> {
       console.log(`  by thread (all node processes): ${Object.entries(threads).filter(([, ms]) => ms > 0).sort((x, y) => y[1] - x[1]).map(([name, ms]) => `${name} ${per(ms)}`).join(', ')}`);
       for (const n of nodes) console.log(`    ${n.name.padEnd(9)} ${per(res.cpuMs[n.name] ?? 0).padStart(6)} (event loop ${per(res.mainThreadCpuMs[n.name] ?? 0)})`);
       const c = res.counters;
+      // Per service: what was served, what was lost and how, and how many device runs it took (EPARA: the packs its
+      // executors dispatched; the baseline: its dynamic batchers' batches, chat's generation steps not counted).
+      for (const sv of res.report.services) {
+        const runsOf = system === 'epara' ? (res.packs ?? []).reduce((sum, p) => sum + Object.values(p[sv.serviceId] ?? {}).reduce((x, n) => x + n, 0), 0) : (c[`batches:${sv.serviceId}`] ?? 0);
+        const itemsRun = system === 'epara' ? (res.packs ?? []).reduce((sum, p) => sum + Object.entries(p[sv.serviceId] ?? {}).reduce((x, [size, n]) => x + Number(size) * n, 0), 0) : (c[`batchItems:${sv.serviceId}`] ?? 0);
+        const drops = Object.entries(sv.dropped).map(([code, n]) => `${code}:${n}`).join(' ');
+        console.log(`  ${sv.serviceId.padEnd(6)} offered ${String(sv.offered).padStart(5)}  good ${(100 * sv.attainment).toFixed(1).padStart(5)}%  late ${sv.late}  ${drops || 'no drops'};  ${runsOf} runs of ${itemsRun} items${runsOf > 0 ? ` (mean ${(itemsRun / runsOf).toFixed(2)})` : ''}`);
+      }
       if (system === 'epara') console.log(`  mesh: ${c['syncRounds'] ?? 0} sync rounds, ${c['syncFramesSent'] ?? 0} sync frames (${(((c['syncBytesSent'] ?? 0) as number) / 1024).toFixed(0)} KiB) of ${c['bytesSent'] !== undefined ? ((c['bytesSent'] as number) / 1024).toFixed(0) : '?'} KiB sent between nodes; ${c['offloaded'] ?? 0} requests offloaded, ${c['ranLocally'] ?? 0} run where they entered`);
       const others = Object.entries(res.cpuMs).filter(([name]) => !nodes.some((n) => n.name === name));
       console.log(`  clients and network: ${others.map(([name, ms]) => `${name} ${per(ms)}`).join(', ')}`);

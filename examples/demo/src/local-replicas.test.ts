@@ -4,7 +4,7 @@ import { localReplicas, reliefPays, servedFrom } from './local-replicas.js';
 import { ITEM_BYTES } from './placement.js';
 import { DEVICE_KIND, type DemoProfiles } from './profiles.js';
 import { demoServices } from './services.js';
-import { buildWorkload } from './workload.js';
+import { buildWorkload, type Workload } from './workload.js';
 
 const ids = ['edge-0', 'edge-1', 'edge-2'];
 // One-item times measured on a quiet run (ms): image 6.35, chat 6.8, video 3.19, loop 0.65, vad 0.49.
@@ -114,5 +114,48 @@ describe('localReplicas (serve demand where it enters)', () => {
     for (const s of ['video', 'vad', 'loop', 'chat', 'image']) expect(at(out, s).size).toBeGreaterThan(0);
     // With no room for replicas the streams stay where core put them: nothing else can serve them.
     expect(localReplicas(packed, { ...near, maxShare: 0.01 })).toEqual(packed);
+  });
+
+  describe('overflow hosts (a stream service whose one host also serves requests gets a second host)', () => {
+    // The forecast of a quiet run's trials in the edge world (×2.38 the base mix, items/s entering each server), and
+    // the placement it made: video alone on the far server beside an image replica, loop and VAD on the middle one.
+    const demand = { image: [18.2, 21.7, 13.9], chat: [8.2, 5.9, 5.4], video: [7.3, 10.3, 40.4], loop: [23.3, 71.7, 37.3], vad: [40.6, 232, 45.7] };
+    const workload: Workload = { durationMs: 10_000, requests: [], streams: [], demand, meanDemand: demand, world: 'edge' };
+    // That run's profiles (batch:ms).
+    const measured = (pts: [number, number][]) => createProfile(DEVICE_KIND, pts.map(([batch, ms]) => ({ batch, ms })));
+    const run = {
+      image: measured([[1, 6.61], [2, 11.3], [4, 20.2]]),
+      chat: measured([[1, 8.9], [2, 9.9], [4, 13.2], [8, 18.2]]),
+      video: measured([[1, 3.12], [2, 5.16], [4, 8.56], [8, 15.2]]),
+      loop: measured([[1, 0.81], [2, 0.81], [4, 0.95], [8, 1.41], [16, 2.37]]),
+      vad: measured([[1, 0.82], [2, 0.82], [4, 0.82], [8, 0.88], [16, 1.28]]),
+    } as DemoProfiles;
+    const edge = { ...context(2.38), workload, specs: demoServices({ profiles: run, lm: new Uint8Array(0), networkBudgetMs: 44 }), delaysMs: [[0, 5.6, 21.3], [6.3, 0, 6.3], [20.8, 5.5, 0]] };
+    const trial = [inst('chat', 'edge-0'), inst('image', 'edge-0'), inst('loop', 'edge-1'), inst('vad', 'edge-1'), inst('image', 'edge-2'), inst('video', 'edge-2')];
+    const at = (out: readonly PlacedInstance[], s: string): string[] => out.filter((p) => p.serviceId === s).map((p) => p.serverId).sort();
+
+    it('adds it on the server that runs no latency service, beyond the busiest-device guard, within the share cap', () => {
+      const out = localReplicas(trial, edge);
+      expect(at(out, 'video')).toEqual(['edge-1', 'edge-2']);
+      expect(out.find((p) => p.serviceId === 'video' && p.serverId === 'edge-1')!.instanceId).toBe('video/edge-1/overflow');
+      // The guard alone refused it: edge-1, the busiest device by the profiles, would have become busier.
+      // Loop and VAD, whose host serves no requests, get none.
+      expect(out.filter((p) => p.instanceId.endsWith('/overflow')).map((p) => p.serviceId)).toEqual(['video']);
+      // Past the cap nothing is added.
+      expect(localReplicas(trial, { ...edge, maxShare: 0.01 })).toEqual(trial);
+    });
+
+    it('adds none to a stream service whose host serves no requests', () => {
+      // Video beside loop and VAD on the middle server, the images on the two others.
+      const apart = [inst('chat', 'edge-0'), inst('image', 'edge-0'), inst('loop', 'edge-1'), inst('vad', 'edge-1'), inst('video', 'edge-1'), inst('image', 'edge-2')];
+      const out = localReplicas(apart, edge);
+      expect(out.some((p) => p.instanceId.endsWith('/overflow'))).toBe(false);
+    });
+
+    it('falls back to a server that serves requests when the others lack the memory, the one whose busiest device stays least busy', () => {
+      const heavy = (p: PlacedInstance): PlacedInstance => (p.serverId === 'edge-1' ? { ...p, plan: { ...p.plan, memoryPerDeviceBytes: 2 ** 30 } } : p);
+      const out = localReplicas(trial.map(heavy), edge);
+      expect(out.filter((p) => p.instanceId.endsWith('/overflow')).map((p) => p.instanceId)).toEqual(['video/edge-0/overflow']);
+    });
   });
 });

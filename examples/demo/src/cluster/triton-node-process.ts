@@ -134,7 +134,8 @@ serveChild(
         batchers.set(m.serviceId, createTritonBatcher({ device, modelKey: m.serviceId, maxBatch: m.maxBatch, maxQueueDelayMs: c.maxQueueDelayMs, ...axes }));
       }
     },
-    stats: () => ({ offloads: { ...forwarded } }),
+    /** Forwards by the load balancer; batches and their items per model (`batches:<model>`, `batchItems:<model>`) since the last configuration. */
+    stats: () => ({ offloads: { ...forwarded }, ...Object.fromEntries([...batchers].flatMap(([m, b]) => [[`batches:${m}`, b.stats.batches], [`batchItems:${m}`, b.stats.items]])) }),
   },
   async () => {
     for (const b of batchers.values()) b.close();
