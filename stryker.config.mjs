@@ -39,7 +39,7 @@ export const GROUPS = {
 
 /**
  * A from-scratch run of every group split over CI jobs of two cores (`MUTATION_JOB=<1…6> pnpm test:mutation`): the
- * whole run is about 4,900 CPU seconds, more than one 20-minute job's 2,400; each job here is estimated at 640–1,220
+ * whole run is about 4,550 CPU seconds, more than one 20-minute job's 2,400; each job here is estimated at 640–940
  * by `node scripts/mutation-estimate.mjs` (docs/testing.md, "What a from-scratch run costs, counted").
  */
 export const JOBS = [
