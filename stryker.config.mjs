@@ -39,8 +39,8 @@ export const GROUPS = {
 
 /**
  * A from-scratch run of every group split over CI jobs of two cores (`MUTATION_JOB=<1…6> pnpm test:mutation`): the
- * whole run is about 5,200 CPU seconds, more than one 20-minute job's 2,400; each job here is estimated at 600–1,200
- * from the counts of `pnpm test:mutation:cost` (docs/testing.md, "What each group and job costs from scratch").
+ * whole run is about 4,550 CPU seconds, more than one 20-minute job's 2,400; each job here is estimated at 640–940
+ * by `node scripts/mutation-estimate.mjs` (docs/testing.md, "What a from-scratch run costs, counted").
  */
 export const JOBS = [
   ['mesh-sync', 'core-placement-input'],

@@ -15,6 +15,13 @@ const cpuMs = () => {
   return (user + system) / 1000;
 };
 
+/** A test's name as Stryker's vitest runner gives it (its `collectTestName`): the suites' names and its own. */
+const strykerName = (task) => {
+  const parts = [task.name];
+  for (let suite = task.suite; suite; suite = suite.suite) parts.unshift(suite.name);
+  return parts.join(' ').trim();
+};
+
 export class MutationRunLog {
   #file;
   #ctx;
@@ -50,6 +57,9 @@ export class MutationRunLog {
         moduleMs: Math.round(module.diagnostic().duration),
         // Tests the loop bound threw out of (test/setup/mutant-loop-bound.ts): the run reports a Timeout.
         loopBound: tests.filter((t) => t.result().errors?.some((e) => String(e.message).startsWith(LOOP_BOUND)) === true).length,
+        // The dry run's time of each test, by the name Stryker's report gives it (its file's `testFiles` entry): what
+        // scripts/mutation-estimate.mjs multiplies by the tests each mutant runs. Mutant runs leave it out.
+        ...(provided.mode === 'mutant' ? {} : { tests: Object.fromEntries(tests.map((t) => [strykerName(t.task), Math.round(10 * (t.diagnostic()?.duration ?? 0)) / 10])) }),
       };
     });
     const line = {

@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+// What a from-scratch run of each group would cost, from counts and recorded test times rather than from the wall
+// clock of a loaded machine: `node scripts/mutation-estimate.mjs [group…]`.
+//
+// For each mutant of a group's committed results (test/mutation/<group>.incremental.json) it adds up the dry-run
+// time of the tests that mutant's run runs — a survivor every test that covers it (`coveredBy`); a killed mutant its
+// covering tests file by file in the order vitest.mutation.config.ts's sequencer uses (fastest file first), up to and
+// including the test that killed it (`killedBy`). A test's recorded time is its dry-run time scaled by that dry run's
+// CPU over its tests' time (under load a test's time runs ahead of its CPU), kept in test/mutation/test-times.json and
+// written from run logs with `node scripts/mutation-estimate.mjs --record <log>…` (MUTATION_RUN_LOG=<log>: each dry
+// run's line names every test's time). The fixed costs per group start, checked mutant, mutant run and timeout are
+// measured CPU (COSTS below; docs/testing.md, "What a from-scratch run costs, counted"). MUTATION_LEAVE_OUT=<file,…>
+// estimates a run without those test files (a killed mutant whose killer is left out counts as a survivor: an upper
+// figure). `--calibrate <log> <group>` compares a run log's measured CPU with what the estimate says of those runs.
+// The last line is one JSON object.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { GROUPS } from '../stryker.config.mjs';
+
+const dir = fileURLToPath(new URL('../test/mutation/', import.meta.url));
+const timesFile = `${dir}test-times.json`;
+
+/**
+ * CPU seconds of what a test's recorded time does not cover, measured under load (docs/testing.md, "What a
+ * from-scratch run costs, counted"): a group's start outside its dry run's tests (instrumenting the sandbox, the
+ * checker's first program, vitest's start); the checker per mutant it checks; a mutant run's own cost beyond its
+ * tests (the kept thread evaluating the sources and test files afresh, Stryker's messages: fitted with `--calibrate`
+ * on the runtime group's run logs, 0.36 s in device-scheduler runs and 0.13 s in batching and streams ones; core's
+ * from core-scheduling's measured runs; mesh's taken as the batching runs', not measured); and a timeout the loop
+ * bound or the hung-test bound ends in the thread, or one Stryker's clock ends (the timeout and a restarted process).
+ */
+const COSTS = (group) => {
+  const core = group.startsWith('core-');
+  return { startS: core ? 50 : 75, checkS: core ? 0.05 : 0.09, runS: group === 'runtime' ? 0.3 : core ? 0.1 : 0.13, inThreadTimeoutS: 3.3, waitedOutS: core ? 17 : 25 };
+};
+/**
+ * The share of a test's recorded dry-run CPU that it takes in a mutant's run: the dry run records per-test coverage,
+ * and its CPU, spread over its tests, holds its imports too. Fitted with `--calibrate` on the runtime group's run
+ * log (killed and surviving mutants' runs: their CPU against run overhead + share × the tests' recorded CPU).
+ */
+const TEST_SHARE = 0.45;
+/** The share of its recorded time a killing test runs before it fails (it stops at its first failed expectation). */
+const KILLER_SHARE = 1;
+
+const args = process.argv.slice(2);
+if (args[0] === '--record') {
+  // Each dry-run line (mode 'dry-run') of the logs: per test file, each test's time, scaled to CPU by that dry run's
+  // CPU over its tests' time (under load a test's time runs ahead of the CPU it used; the dry run's CPU also holds
+  // its imports, so the figures are upper ones).
+  const times = existsSync(timesFile) ? JSON.parse(readFileSync(timesFile, 'utf8')) : { dryRuns: {}, files: {} };
+  for (const log of args.slice(1)) {
+    for (const line of readFileSync(log, 'utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      const run = JSON.parse(line);
+      if (run.mode !== 'dry-run') continue;
+      const testMs = run.files.reduce((s, f) => s + Object.values(f.tests ?? {}).reduce((t, ms) => t + ms, 0), 0);
+      const ratio = run.cpuMs / Math.max(1, testMs);
+      for (const f of run.files) {
+        if (f.tests === undefined) continue;
+        times.files[f.file] = Object.fromEntries(Object.entries(f.tests).map(([name, ms]) => [name, Math.round(10 * ms * ratio) / 10]));
+      }
+      const key = run.files.map((f) => f.file).sort()[0] ?? '';
+      times.dryRuns[key] = { files: run.files.length, cpuMs: run.cpuMs, testMs: Math.round(testMs) };
+    }
+  }
+  writeFileSync(timesFile, `${JSON.stringify(times, null, 1)}\n`);
+  console.log(`${Object.keys(times.files).length} test files, ${Object.keys(times.dryRuns).length} dry runs in ${timesFile}`);
+  process.exit(0);
+}
+
+const times = JSON.parse(readFileSync(timesFile, 'utf8'));
+const leaveOut = new Set((process.env.MUTATION_LEAVE_OUT ?? '').split(',').filter((f) => f !== ''));
+
+/**
+ * A group's results read for estimating: per mutant, the recorded CPU of the tests its run runs (ms) — a survivor's
+ * every covering test; a killed mutant's covering tests file by file, fastest file first as the sequencer orders
+ * them, the killer's file up to the test that killed it — charged per test file in `byFile`.
+ */
+function readGroup(group, missing = new Set()) {
+  const report = JSON.parse(readFileSync(`${dir}${group}.incremental.json`, 'utf8'));
+  /** Test id → { file, ms, index in its file }. */
+  const tests = new Map();
+  for (const [file, { tests: list }] of Object.entries(report.testFiles ?? {})) {
+    const recorded = times.files[file];
+    if (recorded === undefined) missing.add(file);
+    list.forEach((t, index) => tests.set(t.id, { file, index, ms: recorded?.[t.name] ?? 0 }));
+  }
+  const fileMs = (file) => Object.values(times.files[file] ?? {}).reduce((s, ms) => s + ms, 0);
+  let dryMs = 0;
+  for (const [file, recorded] of Object.entries(times.files)) if (report.testFiles?.[file] && !leaveOut.has(file)) dryMs += Object.values(recorded).reduce((s, ms) => s + ms, 0);
+  const mutants = new Map();
+  for (const { mutants: list } of Object.values(report.files)) {
+    for (const m of list) {
+      const covering = (m.coveredBy ?? []).map((id) => tests.get(id)).filter((t) => t !== undefined && !leaveOut.has(t.file));
+      const killedBy = (m.killedBy ?? []).map((id) => tests.get(id)).filter((t) => t !== undefined && !leaveOut.has(t.file));
+      const byFile = {};
+      let beforeMs = 0;
+      let killerMs = 0;
+      let survivedMs = 0;
+      if (m.status === 'Killed' && killedBy.length > 0) {
+        const killer = killedBy[0];
+        const files = [...new Set(covering.map((t) => t.file))].sort((a, b) => fileMs(a) - fileMs(b));
+        for (const file of files) {
+          for (const t of covering) {
+            if (t.file !== file || (file === killer.file && t.index > killer.index)) continue;
+            if (t === killer) killerMs += t.ms;
+            else beforeMs += t.ms;
+            byFile[file] = (byFile[file] ?? 0) + t.ms;
+          }
+          if (file === killer.file) break;
+        }
+      } else {
+        for (const t of covering) (survivedMs += t.ms), (byFile[t.file] = (byFile[t.file] ?? 0) + t.ms);
+      }
+      mutants.set(String(m.id), { status: m.status, reason: m.statusReason ?? '', killed: m.status === 'Killed' && killedBy.length > 0, beforeMs, killerMs, survivedMs, byFile });
+    }
+  }
+  return { dryMs, mutants };
+}
+
+if (args[0] === '--calibrate') {
+  // Measured against estimated, on a run log and the group's results of that run: the CPU of each mutant run
+  // (`cpuMs` of its line) beside the recorded CPU of the tests the estimate says it ran.
+  const [, log, group] = args;
+  const { mutants } = readGroup(group);
+  const sums = { killed: { runs: 0, cpuMs: 0, beforeMs: 0, killerMs: 0 }, other: { runs: 0, cpuMs: 0, testsMs: 0 } };
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    const run = JSON.parse(line);
+    const m = run.mode === 'mutant' ? mutants.get(String(run.mutant)) : undefined;
+    if (m === undefined || m.status === 'Timeout') continue;
+    const row = m.killed ? sums.killed : sums.other;
+    row.runs++;
+    row.cpuMs += run.cpuMs + run.cpuBetweenMs;
+    if (m.killed) (row.beforeMs += m.beforeMs), (row.killerMs += m.killerMs);
+    else row.testsMs += m.survivedMs;
+  }
+  console.log(JSON.stringify(sums));
+  process.exit(0);
+}
+
+const wanted = args;
+const out = {};
+const missing = new Set();
+for (const group of Object.keys(GROUPS)) {
+  if (wanted.length > 0 && !wanted.includes(group)) continue;
+  if (!existsSync(`${dir}${group}.incremental.json`)) continue;
+  const { dryMs, mutants } = readGroup(group, missing);
+  const c = { checked: 0, runs: 0, killedMs: 0, survivedMs: 0, inThread: 0, waitedOut: 0, byFile: {} };
+  for (const m of mutants.values()) {
+    if (m.status === 'Pending' || m.status === 'Ignored' || m.status === 'NoCoverage') continue;
+    c.checked++;
+    if (m.status === 'CompileError' || m.status === 'RuntimeError') continue;
+    if (m.status === 'Timeout') {
+      if (m.reason.startsWith('Hit limit')) c.inThread++;
+      else c.waitedOut++;
+      continue;
+    }
+    c.runs++;
+    c.killedMs += m.beforeMs + KILLER_SHARE * m.killerMs;
+    c.survivedMs += m.survivedMs;
+    for (const [file, ms] of Object.entries(m.byFile)) c.byFile[file] = (c.byFile[file] ?? 0) + ms;
+  }
+  const cpu = (ms) => (TEST_SHARE * ms) / 1000;
+  const row = {
+    startS: Math.round(COSTS(group).startS + dryMs / 1000),
+    checkerS: Math.round(c.checked * COSTS(group).checkS),
+    runsS: Math.round(c.runs * COSTS(group).runS),
+    killedTestsS: Math.round(cpu(c.killedMs)),
+    survivorTestsS: Math.round(cpu(c.survivedMs)),
+    timeoutsS: Math.round(c.inThread * COSTS(group).inThreadTimeoutS + c.waitedOut * COSTS(group).waitedOutS),
+  };
+  row.totalS = Object.values(row).reduce((s, x) => s + x, 0);
+  row.topFiles = Object.entries(c.byFile)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([f, ms]) => `${f.split('/').pop()} ${Math.round(cpu(ms))} s`);
+  out[group] = row;
+  console.log(
+    `${group.padEnd(22)} ${String(row.totalS).padStart(5)} CPU s: start ${row.startS}, checker ${row.checkerS}, runs ${row.runsS}, killed mutants' tests ${row.killedTestsS}, survivors' tests ${row.survivorTestsS}, timeouts ${row.timeoutsS}; dearest files: ${row.topFiles.join(', ')}`,
+  );
+}
+const total = Object.values(out).reduce((s, r) => s + r.totalS, 0);
+if (missing.size > 0) console.log(`no recorded times (counted as 0): ${[...missing].join(', ')}`);
+console.log(`all: ${total} CPU s, ${Math.round(total / 120)} min on two cores`);
+console.log(JSON.stringify({ totalCpuS: total, minutesOnTwoCores: Math.round(total / 120), groups: Object.fromEntries(Object.entries(out).map(([g, r]) => [g, r.totalS])) }));
