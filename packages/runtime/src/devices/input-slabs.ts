@@ -20,6 +20,14 @@ export interface InputSlabStats {
   readonly lost: number;
   /** Batches rung in through the device's shared-memory doorbell (no message either way; not in `slabRuns`). */
   readonly rungRuns: number;
+  /**
+   * Doorbell wake-ups of the current worker: the host's notifies of a parked worker (a batch rung in while the
+   * worker runs costs none), the worker's parks (each wants at most one notify), and its notifies of a host waiting
+   * for answers. 0 without a doorbell.
+   */
+  readonly ringWakes: number;
+  readonly workerParks: number;
+  readonly answerWakes: number;
 }
 
 /**
@@ -105,6 +113,9 @@ export class InputSlabPool {
       outputRuns: this.#outputRuns,
       lost: this.#lost,
       rungRuns: this.#rungRuns,
+      ringWakes: 0,
+      workerParks: 0,
+      answerWakes: 0,
     };
   }
 
