@@ -8,7 +8,8 @@ import { KvCacheStore } from '../generation/kv-cache-store.js';
 import { WorkerLinks } from '../parallel/worker-links.js';
 import { prepareTransfer } from '../tensors/transfer.js';
 import { matchesPlan, slabOutputViews, VIEW_CTOR, type SlabOutput } from './slab-outputs.js';
-import { ANSWER_WAKES, BELL_IN, BELL_OUT, BellControl, DOORBELL_SLOTS, HOST_PARKED, RUNG_BY_MESSAGE, RUNG_IN_SLOT, Sleeper, wake, WORKER_PARKED, WORKER_PARKS } from './doorbell.js';
+import { ANSWER_WAKES, BELL_IN, BELL_OUT, BellControl, DOORBELL_SLOTS, HOST_PARKED, RUNG_BY_MESSAGE, RUNG_IN_SLOT, WORKER_PARKED, WORKER_PARKS } from './doorbell.js';
+import { Sleeper, wake } from './bell-wake.js';
 
 /*
  * Entry point of a device worker thread (built to `dist/device-worker.js`). It owns the device's sessions and

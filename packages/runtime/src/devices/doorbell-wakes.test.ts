@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { NamedTensors } from '@epara/core';
 import { createDevice } from './device-handle.js';
 import { fakeModelBytes } from './fake-backend.js';
-import type { KnownOutput } from '../executor/known-outputs.js';
+import type { KnownOutput } from './slab-outputs.js';
 
 /*
  * The doorbell's wake-ups on a real device worker, counted: the host notifies the worker only while it is parked

@@ -17,8 +17,6 @@ import type { TensorDataArray } from '@epara/core';
 import { VIEW_CTOR, type SlabOutput } from './slab-outputs.js';
 import { park, wake } from './bell-wake.js';
 
-export { park, Sleeper, wake, waitAsync } from './bell-wake.js';
-
 /** Slots of a device's ring: a batch running and one sent ahead, with room for a second device's worth. */
 export const DOORBELL_SLOTS = 4;
 
