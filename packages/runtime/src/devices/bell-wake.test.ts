@@ -13,7 +13,9 @@ import { allocateDoorbell, ANSWER_WAKES, BELL_IN, BELL_OUT, DOORBELL_SLOTS, HOST
  * each "run", so that rounds of different seeds meet inside each other's park and wake. A lost wake-up leaves a call
  * unanswered with both threads waiting: the round never ends and the test fails on its timeout. Nothing here reads
  * a clock. (Checked: with the waker's swap before its bump, or the sleeper's mark after its wait, a round hangs
- * within a few dozen calls.)
+ * within a few dozen calls; with the first version's mark, a plain 1 that any waker swapped, some runs hung on a
+ * waker's late swap. Every interleaving of the protocol is checked in `bell-wake-model.test.ts`; this file checks
+ * that the threads, `Atomics.waitAsync` and the event loops behave as that model has them.)
  */
 
 /** The protocol's module as the worker runs it (the same source, made CommonJS for an eval'd worker). */

@@ -1,11 +1,19 @@
 /*
  * The doorbell's wake protocol (the futex fast path), on its own so that a test can run it on real threads with
- * pauses between its steps. A thread about to wait on a counter marks itself parked, then waits only if the counter
- * still holds the value it last read (`Atomics.waitAsync` compares and enqueues at once). The other side bumps the
- * counter, then notifies only if it swaps the mark from 1 to 0. All four steps are sequentially consistent atomics:
- * either the waker's swap comes after the mark (it notifies; the mark's swap makes that once per park), or its bump
- * came before the sleeper's compare (which then does not wait). No wake-up is lost, and a thread that is running is
- * never notified: it reads the counter before it parks again.
+ * pauses between its steps, and a model of it can be checked over every interleaving (`bell-wake-model.test.ts`).
+ * A thread about to wait on a counter it last read at `seen` marks itself parked *for the next count*, `seen + 1`,
+ * then waits only if the counter still holds `seen` (`Atomics.waitAsync` compares and enqueues at once). The other
+ * side (one thread bumps each counter) bumps the counter to `count`, then notifies only if it swaps the mark from
+ * `count` to 0: the waker of the one count the sleeper waits for. All steps are sequentially consistent atomics:
+ * either that waker's swap comes after the mark (it notifies; the swap makes that once per park), or its bump came
+ * before the sleeper's compare (which then does not wait). A thread that is running is never notified: it reads
+ * the counter before it parks again.
+ *
+ * The mark names the count, not just "parked" (a 1 swapped to 0 by any waker), because a waker's swap can come
+ * late: a waker whose bump the sleeper already read, running its swap between the sleeper's next mark and its
+ * wait, would take that mark and notify no one (the wait not yet enqueued), and the sleeper would wait unmarked
+ * with the next bump skipping its notify: a lost wake-up, found by the exhaustive check and by the threaded test.
+ * Under the count's mark that late swap fails (the mark is for a later count), and the mark stays for its waker.
  */
 
 type WaitAsyncResult = { readonly async: false; readonly value: string } | { readonly async: true; readonly value: Promise<string> };
@@ -15,26 +23,33 @@ export function waitAsync(words: Int32Array, index: number, value: number): Wait
   return (Atomics as unknown as { waitAsync(w: Int32Array, i: number, v: number): WaitAsyncResult }).waitAsync(words, index, value);
 }
 
+/** The mark of a thread parked having read its counter at `seen`: the count whose waker must notify it (int32). */
+export function markFor(seen: number): number {
+  return (seen + 1) | 0;
+}
+
 /**
- * The sleeper's side: marks `words[parked]` and waits for `words[index]` to move from `seen`. A waker that bumped
- * the counter before the mark is seen by the wait's compare (`async: false`); one that bumps it after finds the
- * mark and notifies. The caller clears the mark when it wakes. `pause` runs between the two steps (tests widen the
- * window with it).
+ * The sleeper's side: marks `words[parked]` for the next count and waits for `words[index]` to move from `seen`. A
+ * waker that bumped the counter before the mark is seen by the wait's compare (`async: false`); the one that bumps
+ * it to `seen + 1` after finds the mark and notifies. The caller clears the mark when it wakes. `pause` runs between
+ * the two steps (tests widen the window with it).
  */
 export function park(words: Int32Array, parked: number, index: number, seen: number, pause?: () => void): WaitAsyncResult {
-  Atomics.store(words, parked, 1);
+  Atomics.store(words, parked, markFor(seen));
   pause?.();
   return waitAsync(words, index, seen);
 }
 
 /**
- * The waker's side: bumps `words[index]` to `count`, then notifies only a parked sleeper, clearing its mark, so that
- * one park costs at most one notify however many bumps follow. True if it notified. `pause` runs between the steps.
+ * The waker's side: bumps `words[index]` to `count`, then notifies only a sleeper parked for that count, clearing
+ * its mark, so that one park costs at most one notify however many bumps follow (a late swap of an older count
+ * leaves a newer park's mark alone). True if it notified. `pause` runs between the steps.
  */
 export function wake(words: Int32Array, parked: number, index: number, count: number, pause?: () => void): boolean {
   Atomics.store(words, index, count);
   pause?.();
-  if (Atomics.compareExchange(words, parked, 1, 0) !== 1) return false;
+  const mark = count | 0;
+  if (Atomics.compareExchange(words, parked, mark, 0) !== mark) return false;
   Atomics.notify(words, index);
   return true;
 }
@@ -85,7 +100,7 @@ export class Sleeper {
     w[this.#parksAt]!++;
     this.#pause?.();
     if (this.#waiting) {
-      Atomics.store(w, this.#mark, 1);
+      Atomics.store(w, this.#mark, markFor(seen));
       this.#pause?.();
       if (Atomics.load(w, this.#index) !== seen) queueMicrotask(this.#bell);
       return;
