@@ -1,3 +1,5 @@
+import { soon } from './microtask.js';
+
 /**
  * A promise that rejects with `err` in a microtask of the current job, instead of one born rejected
  * (`Promise.reject`). The caller attaches its handler as soon as `submit` returns, so by the time the promise
@@ -8,7 +10,7 @@
  */
 export function rejectSoon<T>(err: unknown): Promise<T> {
   const promise = new Promise<T>(capture);
-  if (pending.length === 0) queueMicrotask(flush);
+  if (pending.length === 0) soon(flush);
   pending.push(captured!, err);
   captured = undefined;
   return promise;
