@@ -16,7 +16,6 @@
 import type { TensorDataArray } from '@epara/core';
 import { VIEW_CTOR, type SlabOutput } from './slab-outputs.js';
 import { park, wake } from './bell-wake.js';
-import { soon } from '../executor/microtask.js';
 
 /** Slots of a device's ring: a batch running and one sent ahead, with room for a second device's worth. */
 export const DOORBELL_SLOTS = 4;
@@ -233,7 +232,7 @@ export class HostRing {
     this.#waiting = true;
     const r = park(this.control.words, HOST_PARKED, BELL_OUT, this.#read, this.#pause);
     if (r.async) void r.value.then(this.#onWake);
-    else soon(this.#onWake); // finished already: read in a later job, never inside the ring call
+    else queueMicrotask(this.#onWake); // finished already: read in a later job, never inside the ring call
   }
 
   /** Wakes the wait (the device dropped this ring: its worker is gone); its `onWake` must then see it stale. */

