@@ -23,6 +23,15 @@ export function waitAsync(words: Int32Array, index: number, value: number): Wait
   return (Atomics as unknown as { waitAsync(w: Int32Array, i: number, v: number): WaitAsyncResult }).waitAsync(words, index, value);
 }
 
+/**
+ * How many bumps a counter read as `count` (an int32: the counters wrap after 2^31 calls) holds past `seen` (a
+ * count kept as a plain number on its side). The counters are never more than a few apart, so the int32
+ * difference is exact across the wrap, where comparing `seen < count` would stop the ring for good.
+ */
+export function bumpsPast(seen: number, count: number): number {
+  return (count - seen) | 0;
+}
+
 /** The mark of a thread parked having read its counter at `seen`: the count whose waker must notify it (int32). */
 export function markFor(seen: number): number {
   return (seen + 1) | 0;
@@ -102,7 +111,7 @@ export class Sleeper {
     if (this.#waiting) {
       Atomics.store(w, this.#mark, markFor(seen));
       this.#pause?.();
-      if (Atomics.load(w, this.#index) !== seen) queueMicrotask(this.#bell);
+      if (bumpsPast(seen, Atomics.load(w, this.#index)) !== 0) queueMicrotask(this.#bell);
       return;
     }
     const r = park(w, this.#mark, this.#index, seen, this.#pause);

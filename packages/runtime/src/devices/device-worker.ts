@@ -9,7 +9,7 @@ import { WorkerLinks } from '../parallel/worker-links.js';
 import { prepareTransfer } from '../tensors/transfer.js';
 import { matchesPlan, slabOutputViews, VIEW_CTOR, type SlabOutput } from './slab-outputs.js';
 import { ANSWER_WAKES, BELL_IN, BELL_OUT, BellControl, DOORBELL_SLOTS, HOST_PARKED, RUNG_BY_MESSAGE, RUNG_IN_SLOT, WORKER_PARKED, WORKER_PARKS } from './doorbell.js';
-import { Sleeper, wake } from './bell-wake.js';
+import { bumpsPast, Sleeper, wake } from './bell-wake.js';
 
 /*
  * Entry point of a device worker thread (built to `dist/device-worker.js`). It owns the device's sessions and
@@ -294,7 +294,7 @@ function finishRung(slot: number, outcome: number, runMs: number): void {
 /** Queues the calls rung in since the last look, in the order they were rung. */
 function takeRung(): void {
   const rung = Atomics.load(bell!.words, BELL_IN);
-  for (; rungIn < rung; rungIn++) {
+  for (let n = bumpsPast(rungIn, rung); n > 0; n--, rungIn++) {
     const slot = rungIn % DOORBELL_SLOTS;
     queue.push({ op: 'rung', id: bell!.callId(slot), slot, plan: bell!.planId(slot) });
   }

@@ -15,7 +15,7 @@
  */
 import type { TensorDataArray } from '@epara/core';
 import { VIEW_CTOR, type SlabOutput } from './slab-outputs.js';
-import { park, wake } from './bell-wake.js';
+import { bumpsPast, park, wake } from './bell-wake.js';
 
 /** Slots of a device's ring: a batch running and one sent ahead, with room for a second device's worth. */
 export const DOORBELL_SLOTS = 4;
@@ -222,7 +222,7 @@ export class HostRing {
 
   /** The slot of the next finished call not read yet (its memory is the caller's until the next call), or -1. */
   nextFinished(): number {
-    if (this.#read >= Atomics.load(this.control.words, BELL_OUT)) return -1;
+    if (bumpsPast(this.#read, Atomics.load(this.control.words, BELL_OUT)) <= 0) return -1;
     return this.#read++ % DOORBELL_SLOTS;
   }
 
