@@ -32,7 +32,11 @@ export function bumpsPast(seen: number, count: number): number {
   return (count - seen) | 0;
 }
 
-/** The mark of a thread parked having read its counter at `seen`: the count whose waker must notify it (int32). */
+/**
+ * The mark of a thread parked having read its counter at `seen`: the count whose waker must notify it (int32). Once
+ * every 2^32 counts the mark is 0, the awake thread's: that count's waker then swaps 0 for 0 and notifies, needed
+ * or not (a spare notify only ends a wait early; the woken thread reads the counter and parks again).
+ */
 export function markFor(seen: number): number {
   return (seen + 1) | 0;
 }
