@@ -8,7 +8,8 @@ import { KvCacheStore } from '../generation/kv-cache-store.js';
 import { WorkerLinks } from '../parallel/worker-links.js';
 import { prepareTransfer } from '../tensors/transfer.js';
 import { matchesPlan, slabOutputViews, VIEW_CTOR, type SlabOutput } from './slab-outputs.js';
-import { BELL_IN, BELL_OUT, BellControl, DOORBELL_SLOTS, RUNG_BY_MESSAGE, RUNG_IN_SLOT, waitAsync } from './doorbell.js';
+import { ANSWER_WAKES, BELL_IN, BELL_OUT, BellControl, DOORBELL_SLOTS, HOST_PARKED, RUNG_BY_MESSAGE, RUNG_IN_SLOT, WORKER_PARKED, WORKER_PARKS } from './doorbell.js';
+import { bumpsPast, Sleeper, wake } from './bell-wake.js';
 
 /*
  * Entry point of a device worker thread (built to `dist/device-worker.js`). It owns the device's sessions and
@@ -236,6 +237,8 @@ const ringPlans = new Map<number, RingPlan>();
 /** Calls rung in so far (the host's count of them is {@link BELL_IN}). */
 let rungIn = 0;
 let rungOut = 0;
+/** The worker's side of the wake protocol: parked when nothing is left to run, notified by the host only then. */
+const sleeper = bell === undefined ? undefined : new Sleeper(bell.words, BELL_IN, WORKER_PARKED, WORKER_PARKS, onBell);
 
 /** Keeps the layout of a batch that ran in its slab under `id`, as views of the ring's private buffer; false if it cannot. */
 function keepRingPlan(id: number, req: Extract<DeviceRequest, { op: 'run' }>): boolean {
@@ -284,30 +287,25 @@ async function runRung(call: RungCall): Promise<void> {
 
 function finishRung(slot: number, outcome: number, runMs: number): void {
   bell!.finish(slot, outcome, runMs);
-  Atomics.store(bell!.words, BELL_OUT, ++rungOut);
-  Atomics.notify(bell!.words, BELL_OUT);
+  // The host is notified only if it waits (it reads every finished slot when it wakes, and looks again before it waits).
+  if (wake(bell!.words, HOST_PARKED, BELL_OUT, ++rungOut)) bell!.words[ANSWER_WAKES]!++;
 }
 
 /** Queues the calls rung in since the last look, in the order they were rung. */
 function takeRung(): void {
   const rung = Atomics.load(bell!.words, BELL_IN);
-  for (; rungIn < rung; rungIn++) {
+  for (let n = bumpsPast(rungIn, rung); n > 0; n--, rungIn++) {
     const slot = rungIn % DOORBELL_SLOTS;
     queue.push({ op: 'rung', id: bell!.callId(slot), slot, plan: bell!.planId(slot) });
   }
 }
 
-/** Waits (in the event loop) for the host to ring, then queues what it rang in. */
-function listenForBell(): void {
-  const r = waitAsync(bell!.words, BELL_IN, rungIn);
-  if (r.async) void r.value.then(onBell);
-  else queueMicrotask(onBell);
-}
-
+/** Called once the host rang while the worker was parked: queues what it rang in, and serves or parks again. */
 function onBell(): void {
   takeRung();
-  if (!busy && queue.length > 0) void serve();
-  listenForBell();
+  if (busy) return; // serve reads the ring before each call and parks when done
+  if (queue.length > 0) void serve();
+  else sleeper!.park(rungIn);
 }
 
 /** Where the host reads which call this worker started last (see {@link DeviceWorkerData.progress}). */
@@ -418,8 +416,21 @@ let busy = false;
 
 async function serve(): Promise<void> {
   busy = true;
-  for (let req = queue.shift(); req !== undefined; req = queue.shift()) await handle(req);
+  if (bell === undefined) {
+    for (let req = queue.shift(); req !== undefined; req = queue.shift()) await handle(req);
+    busy = false;
+    return;
+  }
+  // Awake while running: the host rings without a notify, and the ring is read before each call.
+  sleeper!.awake();
+  for (;;) {
+    takeRung();
+    const req = queue.shift();
+    if (req === undefined) break;
+    await handle(req);
+  }
   busy = false;
+  sleeper!.park(rungIn);
 }
 
 parentPort!.on('message', (req: DeviceRequest) => {
@@ -431,4 +442,4 @@ parentPort!.on('message', (req: DeviceRequest) => {
   queue.push(req);
   if (!busy) void serve();
 });
-if (bell !== undefined) listenForBell();
+sleeper?.park(rungIn);

@@ -8,10 +8,14 @@
  * message path as before: loads, large batches, lease slabs, string tensors, outputs of unknown size, errors and
  * a run whose backend cannot write into given outputs (the worker answers those by message).
  *
+ * Each side notifies the other only while that one is parked (see `bell-wake.ts`): a batch rung in behind a
+ * running one, or an answer finished while the host is still reading the last, costs no system call.
+ *
  * A slot's header: the call id (f64), the run's compute time (f64), the plan id (i32) and the outcome (i32).
  */
 import type { TensorDataArray } from '@epara/core';
 import { VIEW_CTOR, type SlabOutput } from './slab-outputs.js';
+import { bumpsPast, park, wake } from './bell-wake.js';
 
 /** Slots of a device's ring: a batch running and one sent ahead, with room for a second device's worth. */
 export const DOORBELL_SLOTS = 4;
@@ -20,8 +24,16 @@ export const DOORBELL_SLOTS = 4;
 export const BELL_IN = 0;
 /** Index of the count of calls the worker finished (their outcome in their slot). */
 export const BELL_OUT = 1;
-/** Int32 words of the control block before the slots' headers. */
-const CONTROL_WORDS = 4;
+/** Index of the worker's "parked" word: 1 while it waits on {@link BELL_IN} with nothing to run. */
+export const WORKER_PARKED = 2;
+/** Index of the host's "parked" word: 1 while it waits on {@link BELL_OUT}. */
+export const HOST_PARKED = 3;
+/** Index of the count of the worker's parks (it writes it alone; read for the device's stats). */
+export const WORKER_PARKS = 4;
+/** Index of the count of the worker's notifies of a parked host. */
+export const ANSWER_WAKES = 5;
+/** Int32 words of the control block before the slots' headers (a multiple of 2: the headers hold f64s). */
+const CONTROL_WORDS = 6;
 /** Bytes of one slot header. */
 const HEADER_BYTES = 32;
 
@@ -35,13 +47,6 @@ export interface DoorbellMemory {
   readonly control: SharedArrayBuffer;
   readonly slots: readonly SharedArrayBuffer[];
   readonly slotBytes: number;
-}
-
-type WaitAsyncResult = { readonly async: false; readonly value: string } | { readonly async: true; readonly value: Promise<string> };
-
-/** `Atomics.waitAsync` (ES2024; Node 16+), typed: the package's TypeScript lib predates it. */
-export function waitAsync(words: Int32Array, index: number, value: number): WaitAsyncResult {
-  return (Atomics as unknown as { waitAsync(w: Int32Array, i: number, v: number): WaitAsyncResult }).waitAsync(words, index, value);
 }
 
 /** Whether this platform can ring (a `SharedArrayBuffer` and `Atomics.waitAsync`). */
@@ -118,6 +123,10 @@ export class HostRing {
   #rung = 0;
   #read = 0;
   #waiting = false;
+  /** Notifies that woke a parked worker (a ring that found it running costs none). */
+  #wakes = 0;
+  /** Run between the wake protocol's steps (tests widen its windows with it). */
+  readonly #pause: (() => void) | undefined;
   readonly #onWake: () => void;
   readonly #planIds = new WeakMap<object, number>();
   /** Plan ids the worker keeps (it ran a batch of that layout in a slab and said so). */
@@ -129,12 +138,15 @@ export class HostRing {
   readonly #outputViews: WeakMap<readonly SlabOutput[], TensorDataArray[]>[] = [];
 
   /** `onWake` runs (in a later task) once the worker finished a call after {@link listen}. */
-  constructor(memory: DoorbellMemory, onWake: () => void) {
+  constructor(memory: DoorbellMemory, onWake: () => void, pause?: () => void) {
     this.memory = memory;
+    this.#pause = pause;
     this.control = new BellControl(memory);
     this.slotBytes = memory.slotBytes;
     this.#onWake = () => {
       this.#waiting = false;
+      // Cleared by the worker if it notified; if the wait ended otherwise (its compare, a drop), cleared here.
+      Atomics.store(this.control.words, HOST_PARKED, 0);
       onWake();
     };
     for (let i = 0; i < DOORBELL_SLOTS; i++) {
@@ -195,17 +207,22 @@ export class HostRing {
     return views;
   }
 
-  /** Rings call `id` (its inputs written into {@link nextSlot}) of layout `plan` in. */
+  /** Rings call `id` (its inputs written into {@link nextSlot}) of layout `plan` in, waking the worker if it is parked. */
   ring(id: number, plan: number): void {
     this.control.ring(this.#rung % DOORBELL_SLOTS, id, plan);
-    Atomics.store(this.control.words, BELL_IN, ++this.#rung);
-    Atomics.notify(this.control.words, BELL_IN);
+    if (wake(this.control.words, WORKER_PARKED, BELL_IN, ++this.#rung, this.#pause)) this.#wakes++;
     this.listen();
+  }
+
+  /** The wake-ups of this ring so far: the host's notifies of a parked worker, the worker's parks and its notifies. */
+  wakes(): { readonly ringWakes: number; readonly workerParks: number; readonly answerWakes: number } {
+    const w = this.control.words;
+    return { ringWakes: this.#wakes, workerParks: Atomics.load(w, WORKER_PARKS), answerWakes: Atomics.load(w, ANSWER_WAKES) };
   }
 
   /** The slot of the next finished call not read yet (its memory is the caller's until the next call), or -1. */
   nextFinished(): number {
-    if (this.#read >= Atomics.load(this.control.words, BELL_OUT)) return -1;
+    if (bumpsPast(this.#read, Atomics.load(this.control.words, BELL_OUT)) <= 0) return -1;
     return this.#read++ % DOORBELL_SLOTS;
   }
 
@@ -213,7 +230,7 @@ export class HostRing {
   listen(): void {
     if (this.#waiting || this.inFlight === 0) return;
     this.#waiting = true;
-    const r = waitAsync(this.control.words, BELL_OUT, this.#read);
+    const r = park(this.control.words, HOST_PARKED, BELL_OUT, this.#read, this.#pause);
     if (r.async) void r.value.then(this.#onWake);
     else queueMicrotask(this.#onWake); // finished already: read in a later job, never inside the ring call
   }

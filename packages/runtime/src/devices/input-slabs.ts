@@ -1,3 +1,5 @@
+import { FreeList } from '../executor/free-list.js';
+
 /** What a device's input slab pool has done so far ({@link DeviceHandle.inputSlabs}). */
 export interface InputSlabStats {
   /** Bytes of one slab: a batch whose stacked inputs are larger takes the copy path. */
@@ -20,6 +22,14 @@ export interface InputSlabStats {
   readonly lost: number;
   /** Batches rung in through the device's shared-memory doorbell (no message either way; not in `slabRuns`). */
   readonly rungRuns: number;
+  /**
+   * Doorbell wake-ups of the current worker: the host's notifies of a parked worker (a batch rung in while the
+   * worker runs costs none), the worker's parks (each wants at most one notify), and its notifies of a host waiting
+   * for answers. 0 without a doorbell.
+   */
+  readonly ringWakes: number;
+  readonly workerParks: number;
+  readonly answerWakes: number;
 }
 
 /**
@@ -36,7 +46,7 @@ export interface InputSlabStats {
 export class InputSlabPool {
   readonly slabBytes: number;
   readonly maxSlabs: number;
-  readonly #free: ArrayBuffer[] = [];
+  readonly #free = new FreeList<ArrayBuffer>(Number.POSITIVE_INFINITY);
   #allocated = 0;
   #lent = 0;
   #lost = 0;
@@ -53,7 +63,7 @@ export class InputSlabPool {
   /** A slab for a batch of `bytes`, or `undefined` when it does not fit or none is free (the copy path). */
   acquire(bytes: number): ArrayBuffer | undefined {
     if (bytes > this.slabBytes || this.slabBytes === 0) return this.#copy();
-    let slab = this.#free.pop();
+    let slab = this.#free.take();
     if (slab === undefined) {
       if (this.#allocated - this.#lost >= this.maxSlabs) return this.#copy();
       slab = new ArrayBuffer(this.slabBytes);
@@ -68,7 +78,7 @@ export class InputSlabPool {
   release(slab: ArrayBuffer): void {
     if (slab.byteLength !== this.slabBytes || this.#lent === 0) return;
     this.#lent--;
-    this.#free.push(slab);
+    this.#free.put(slab);
   }
 
   /** Counts a run whose outputs came back in its slab. */
@@ -90,7 +100,7 @@ export class InputSlabPool {
 
   /** Drops every idle slab (the device closed). */
   clear(): void {
-    this.#free.length = 0;
+    this.#free.clear();
   }
 
   stats(): InputSlabStats {
@@ -98,13 +108,16 @@ export class InputSlabPool {
       slabBytes: this.slabBytes,
       maxSlabs: this.maxSlabs,
       allocated: this.#allocated,
-      free: this.#free.length,
+      free: this.#free.size,
       lent: this.#lent,
       slabRuns: this.#slabRuns,
       copyRuns: this.#copyRuns,
       outputRuns: this.#outputRuns,
       lost: this.#lost,
       rungRuns: this.#rungRuns,
+      ringWakes: 0,
+      workerParks: 0,
+      answerWakes: 0,
     };
   }
 

@@ -2,6 +2,7 @@ import type { EparaError, NamedTensors } from '@epara/core';
 import type { KnownOutput, SlabOutput } from './slab-outputs.js';
 import type { BatchAxes } from '../tensors/stack.js';
 import type { RunBatchOptions } from './device-port.js';
+import { FreeList } from '../executor/free-list.js';
 
 /**
  * Who hears a call's outcome instead of a promise: the batch path's run records ({@link PendingCalls.open} with a
@@ -81,7 +82,7 @@ export class PendingCalls {
   readonly #slots: (PendingCall | undefined)[] = new Array<PendingCall | undefined>(SLOTS).fill(undefined);
   readonly #overflow = new Map<number, PendingCall>();
   #size = 0;
-  readonly #free: PendingCall[] = [];
+  readonly #free = new FreeList<PendingCall>(MAX_FREE);
 
   /** Calls in flight. */
   get size(): number {
@@ -95,7 +96,7 @@ export class PendingCalls {
   open(id: number): { call: PendingCall; promise: Promise<unknown> };
   open(id: number, listener: CallListener | undefined): { call: PendingCall; promise: Promise<unknown> | undefined };
   open(id: number, listener?: CallListener): { call: PendingCall; promise: Promise<unknown> | undefined } {
-    const call = this.#free.pop() ?? new PendingCall();
+    const call = this.#free.take() ?? new PendingCall();
     call.id = id;
     let promise: Promise<unknown> | undefined;
     if (listener === undefined) {
@@ -140,7 +141,7 @@ export class PendingCalls {
 
   /** Returns a settled record for reuse. */
   recycle(call: PendingCall): void {
-    if (this.#free.length < MAX_FREE) this.#free.push(call);
+    this.#free.put(call);
   }
 
   /** Removes and returns every call in flight. */

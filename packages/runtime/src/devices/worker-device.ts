@@ -288,7 +288,8 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   /** What the input slab pool has done so far. */
   inputSlabs(): InputSlabStats {
-    return this.#slabs.stats();
+    const stats = this.#slabs.stats();
+    return this.#ring === undefined ? stats : { ...stats, ...this.#ring.wakes() };
   }
 
   async kvStep(key: string, store: string, layout: KvLayout, request: KvStepRequest): Promise<number[]> {

@@ -8,6 +8,7 @@ import type { LoadedInstance } from './instance-loading.js';
 import { unreadableTensor, unreadableTensorError } from '../tensors/readable-data.js';
 import { Lease } from '../batching/input-lease.js';
 import { LeaseRing } from './lease-ring.js';
+import { FreeList } from './free-list.js';
 
 /** What a {@link BatchRunner} works with: its instance's identity, counters, clock and loaded model. */
 export interface BatchRunnerContext {
@@ -53,7 +54,7 @@ const MAX_FREE_RUNS = 8;
  */
 export class BatchRunner {
   readonly #c: BatchRunnerContext;
-  readonly #free: BatchRun[] = [];
+  readonly #free = new FreeList<BatchRun>(MAX_FREE_RUNS);
   #inFlight = 0;
   /**
    * The batch its items settle with and how its outputs reach them, refilled per batch: the settlements read them
@@ -82,7 +83,7 @@ export class BatchRunner {
     c.counters.batches++;
     c.counters.batchedItems += items.length;
     for (let i = 0; i < items.length; i++) if (items[i]!.slot) items[i]!.slot!.inFlight = true;
-    const r = this.#free.pop() ?? new BatchRun(this);
+    const r = this.#free.take() ?? new BatchRun(this);
     r.items = items;
     r.device = device;
     r.startedAt = startedAt;
@@ -168,7 +169,7 @@ export class BatchRunner {
     this.#inFlight -= items.length;
     r.items = NO_ITEMS;
     r.device = r.done = r.loaded = undefined;
-    if (this.#free.length < MAX_FREE_RUNS) this.#free.push(r);
+    this.#free.put(r);
     for (let k = 0; k < items.length; k++) refreshLeases(items[k]!.inputs);
     let i = 0;
     const next: BatchDone = {
@@ -202,7 +203,7 @@ export class BatchRunner {
     this.#inFlight -= items.length;
     r.items = NO_ITEMS;
     r.device = r.done = r.loaded = undefined;
-    if (this.#free.length < MAX_FREE_RUNS) this.#free.push(r);
+    this.#free.put(r);
     done!.batchEnded(runMs);
   }
 

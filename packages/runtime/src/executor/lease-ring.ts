@@ -6,6 +6,7 @@ import type { KnownOutput } from '../devices/slab-outputs.js';
 import { SlabPlans } from '../devices/slab-plans.js';
 import { stackIntoSlab } from '../devices/slab-stack.js';
 import type { BatchAxes } from '../tensors/stack.js';
+import { FreeList } from './free-list.js';
 
 /** What one service input's leases have done so far (summed over its rings in `executor.stats()`). */
 export interface InputLeaseStats {
@@ -73,7 +74,7 @@ export class LeaseRing implements LeaseSlabOwner {
   readonly #maxSlabs: number;
   readonly #plans: SlabPlans;
   #open: LeaseSlab | undefined;
-  readonly #free: LeaseSlab[] = [];
+  readonly #free = new FreeList<LeaseSlab>(Number.POSITIVE_INFINITY);
   #slabs = 0;
   /** Per slot of the slab being staged: the index of the batch item there, or −1 (reused). */
   readonly #itemAt: Int32Array;
@@ -203,7 +204,7 @@ export class LeaseRing implements LeaseSlabOwner {
       return;
     }
     slab.reset();
-    if (slab !== this.#open) this.#free.push(slab);
+    if (slab !== this.#open) this.#free.put(slab);
   }
 
   takesLeases(slab: LeaseSlab): boolean {
@@ -326,7 +327,7 @@ export class LeaseRing implements LeaseSlabOwner {
 
   /** A slab that takes leases from slot 0: a free one, else a new one while the ring may grow. */
   #openSlab(): LeaseSlab | undefined {
-    const reused = this.#free.pop();
+    const reused = this.#free.take();
     if (reused !== undefined) return reused;
     if (this.#capacity === 0 || this.#slabs >= this.#maxSlabs) return undefined;
     this.#slabs++;
