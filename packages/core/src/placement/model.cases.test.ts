@@ -125,6 +125,41 @@ describe('buildPlacementModel: services', () => {
     expect(two({ minServedShare: 0, valueWeighting: 'per-item' }).map((s) => s.weight)).toEqual([2, 1, 1]);
   });
 
+  it('floors by load: items per item, a floor item worth its offered-load value with the bonus', () => {
+    const nodes = model(
+      {
+        servers: [{ id: 's0', devices: [0, 1, 2, 3].map((d) => ({ id: `g${d}`, kind: 'gpu', memoryBytes: 1000 })) }],
+        services: [service('a', { weight: 2 }), service('b'), service('idle')],
+        plans: { a: [plan('a', { capacityPerSec: 100 })], b: [plan('b', { capacityPerSec: 50 })] },
+        demand: [
+          { serviceId: 'a', ratePerServer: { s0: 10 } },
+          { serviceId: 'b', ratePerServer: { s0: 30 } },
+        ],
+      },
+      { valueWeighting: 'floors-by-load', floorBonus: 10 },
+    ).services;
+    // Per item: weights 2, 1, 1. Offered load (mean demand 20): 4 and 2/3, so a floor item is worth 4 × 11 and
+    // 2/3 × 11, which weight × (1 + floorBonus) gives with bonuses 21 and 19/3 − 1.
+    expect(nodes.map((n) => n.weight)).toEqual([2, 1, 1]);
+    expect(nodes[0]!.floorBonus).toBeCloseTo(21, 12);
+    expect(nodes[1]!.floorBonus).toBeCloseTo(22 / 3 - 1, 12);
+    expect(nodes[2]!.floorBonus).toBe(10);
+    expect(nodes.map((n) => n.floorPerSec)).toEqual([5, 15, 0]);
+    // A service with far more demand than the mean would get a negative bonus; it is held at 0 (concavity).
+    const heavy = model(
+      {
+        services: [service('a'), service('b')],
+        demand: [
+          { serviceId: 'a', ratePerServer: { s0: 1 } },
+          { serviceId: 'b', ratePerServer: { s0: 1000 } },
+        ],
+      },
+      { valueWeighting: 'floors-by-load', floorBonus: 0 },
+    ).services;
+    expect(heavy[0]!.floorBonus).toBeCloseTo(500.5 - 1, 9);
+    expect(heavy[1]!.floorBonus).toBe(0);
+  });
+
   it('floors a share of demand; none for a service without demand', () => {
     // Half the demand: 5 and 15. The devices' capacity per service: 4 × 100 = 400 for a, 4 × 50 = 200 for b,
     // over the two loaded services: caps of 200 and 100, neither binding (a binding cap: below).

@@ -41,7 +41,10 @@ export interface ServiceNode {
   readonly headroomValue: number;
   /** Items/s of demand that earn the floor bonus: `minServedShare × totalDemand`, with `floorFairShare` at most the service's equal share of the devices ({@link fairShareCapacity} ÷ services with demand). */
   readonly floorPerSec: number;
-  /** Extra value of an item within the floor, as a multiple of `weight`. */
+  /**
+   * Extra value of an item within the floor, as a multiple of `weight`: the `floorBonus` option, or with
+   * `valueWeighting: 'floors-by-load'` what makes a floor item worth its offered-load value with that bonus.
+   */
   readonly floorBonus: number;
   /** Run-time slowdown when the device is shared: each batch takes `runMs × (1 + slowdown)`. */
   readonly slowdown: number;
@@ -197,6 +200,9 @@ function buildServices(input: PlacementInput, options: ResolvedPlacementOptions,
     return {
       ...n,
       weight: options.valueWeighting === 'offered-load' && n.totalDemand > 0 ? (n.weight * mean) / n.totalDemand : n.weight,
+      // Floors valued per offered load, items beyond them per item: a floor item is worth `weight × (1 + floorBonus)`,
+      // the offered-load value of an item with the bonus, `weight × mean ÷ demand × (1 + bonus)`.
+      floorBonus: options.valueWeighting === 'floors-by-load' && n.totalDemand > 0 ? Math.max(0, (mean / n.totalDemand) * (1 + n.floorBonus) - 1) : n.floorBonus,
       floorPerSec: options.floorFairShare && floor > 0 ? Math.min(floor, fairShareCapacity(n.plans, devices) / loaded.length) : floor,
     };
   });

@@ -55,6 +55,25 @@ describe('value per offered load with a floor', () => {
     }
   });
 
+  it('floors by load: every floor first, then the device left over to the most items', () => {
+    // Four whole devices; the LLM's 6 answers/s need two (3.3 each), the classifier's 5000 items/s far more (307 each).
+    // Floors: the LLM's 3 (one device), the classifier's capped at its equal share of the devices (4 × 307 ÷ 2).
+    const base = crowded();
+    const input = { ...base, servers: servers(1, 4), demand: [base.demand[0]!, { serviceId: 'llm', ratePerServer: { s0: 6 } }] };
+    const cnnPerDevice = input.plans.cnn![0]!.capacityPerSec;
+    const llmPerDevice = input.plans.llm![0]!.capacityPerSec;
+    // Offered load: the fourth device completes the LLM's demand (worth as much as the classifier's whole demand).
+    const byLoad = placeServices(input, { multiTask: false });
+    expect(served(byLoad, 'llm')).toBeCloseTo(6, 6);
+    expect(served(byLoad, 'cnn')).toBeCloseTo(2 * cnnPerDevice, 6);
+    // Floors by load: both floors as before, and the fourth device serves 307 classifications rather than 2.7 answers.
+    const split = placeServices(input, { multiTask: false, valueWeighting: 'floors-by-load' });
+    expect(findPlacementViolations(input, split.instances, { multiTask: false })).toEqual([]);
+    expect(served(split, 'llm')).toBeCloseTo(llmPerDevice, 6);
+    expect(served(split, 'cnn')).toBeCloseTo(3 * cnnPerDevice, 6);
+    expect(split.goodputPerSec).toBeGreaterThan(byLoad.goodputPerSec);
+  });
+
   it('rejects bad value options', () => {
     expect(() => placeServices(crowded(), { minServedShare: 2 })).toThrow(/minServedShare/);
     expect(() => placeServices(crowded(), { valueWeighting: 'x' as never })).toThrow(/valueWeighting/);

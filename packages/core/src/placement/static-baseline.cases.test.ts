@@ -98,6 +98,40 @@ describe('Triton-like static baseline: a careful operator and the residual-block
   });
 });
 
+describe('Triton-like static baseline: where requests enter (the balancer)', () => {
+  /** Three one-GPU servers; one model of 60 items/s per replica, 120 items/s entering: 10 at s0, 10 at s1, 100 at s2. */
+  function skewed(): PlacementInput {
+    const m = svc('m', 500);
+    return {
+      servers: ['s0', 's1', 's2'].map((id) => ({ id, devices: [{ id: 'g0', kind: 'gpu', memoryBytes: 16 * GB }] })),
+      services: [m],
+      // 6 items in 100 ms: 60 items/s per replica.
+      plans: { m: [affinePlan(m, 'gpu', { fixedMs: 40, perItemMs: 10, batch: 6 })] },
+      demand: [{ serviceId: 'm', ratePerServer: { s0: 10, s1: 10, s2: 100 } }],
+    };
+  }
+
+  it('a capacity-aware balancer splits the whole demand over the replicas; served where it enters, the busy entry overflows', () => {
+    const pooled = tritonLikeGoodput(skewed());
+    expect(pooled.replicas).toBe(2);
+    expect(pooled.goodputWithinSloPerSec).toBeCloseTo(120, 9);
+    // Local first: the replicas go where the most demand enters (s2, then s0 before s1 in server order); s1's 10
+    // items/s are forwarded half to each; s2 receives 105 and serves 60, s0 receives 15 and serves 15.
+    const local = tritonLikeGoodput(skewed(), 0.1, 0.1, { balancer: 'local-first' });
+    expect(local.replicas).toBe(2);
+    expect(local.goodputPerSec).toBeCloseTo(75, 9);
+    expect(local.goodputWithinSloPerSec).toBeCloseTo(75, 9);
+    expect(local.services).toEqual([{ serviceId: 'm', demandPerSec: 120, servedPerSec: local.goodputPerSec, servedWithinSloPerSec: local.goodputWithinSloPerSec }]);
+  });
+
+  it('local first with every entry hosted serves each entry up to its own replica', () => {
+    const input = skewed();
+    // 40 at s0 and 60 at s2: the replicas land there and nothing is forwarded.
+    const even = { ...input, demand: [{ serviceId: 'm', ratePerServer: { s0: 40, s2: 60 } }] };
+    expect(tritonLikeGoodput(even, 0.1, 0.1, { balancer: 'local-first' }).goodputWithinSloPerSec).toBeCloseTo(100, 9);
+  });
+});
+
 describe('exceeds (objective comparison)', () => {
   it('needs more than epsilon and more than rounding noise relative to the totals', () => {
     expect(exceeds(1 + 1e-6, 1, 1e-9)).toBe(true);

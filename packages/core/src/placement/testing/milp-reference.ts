@@ -32,8 +32,11 @@ export const MILP_SHARES: readonly number[] = [1, 1 / 2, 1 / 4, 1 / 8];
 
 /** The objective and interference to model (the placement options of the same names). */
 export interface MilpValue {
-  /** `'per-item'`: an item is worth `spec.weight`; `'offered-load'`: `spec.weight × mean demand ÷ demand`. */
-  readonly valueWeighting: 'offered-load' | 'per-item';
+  /**
+   * `'per-item'`: an item is worth `spec.weight`; `'offered-load'`: `spec.weight × mean demand ÷ demand`;
+   * `'floors-by-load'`: per item, and an item within the floor `spec.weight × mean demand ÷ demand × (1 + bonus)`.
+   */
+  readonly valueWeighting: 'offered-load' | 'per-item' | 'floors-by-load';
   /** Fraction of each service's demand that earns the floor bonus. */
   readonly minServedShare: number;
   /** Extra value of an item within the floor, as a multiple of the weight. */
@@ -252,8 +255,10 @@ export function solvePlacementMilp(highs: HighsSolver, input: PlacementInput, va
       bounds.push(`0 <= h${k} <= ${num(forecastOf[k]!)}`);
       rows.push(`h${k} - v${k} <= 0`);
     }
-    if (bonus > 0 && floorShare > 0) {
-      obj.push(`${num(weight[k]! * bonus)} f${k}`);
+    // Floors by load: the floor's extra value makes a floor item worth its offered-load value with the bonus.
+    const floorBonus = value.valueWeighting === 'floors-by-load' ? Math.max(0, (meanDemand / demandOf[k]!) * (1 + bonus) - 1) : bonus;
+    if (floorBonus > 0 && floorShare > 0) {
+      obj.push(`${num(weight[k]! * floorBonus)} f${k}`);
       bounds.push(`0 <= f${k} <= ${num(floorOf[k]!)}`);
       rows.push(`f${k} - v${k} <= 0`);
     }

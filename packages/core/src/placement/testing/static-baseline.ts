@@ -38,6 +38,17 @@ export interface StaticBaselineOptions {
    * replicas. @default false (least-loaded device with memory room, whatever the deadlines)
    */
   readonly sloAwareOperator?: boolean;
+  /**
+   * How a model's requests reach its replicas. `'capacity'`: its whole demand, wherever it enters, is split over
+   * its replicas in proportion to their capacity (a cluster-wide, capacity-aware balancer: generous to a static
+   * placement). `'local-first'`: the simulator's Triton per site behind a Kubernetes-style balancer — a request is
+   * served where it enters if the model is hosted on that server, otherwise forwarded one hop to a server hosting
+   * it drawn uniformly at random (kube-proxy's default), whatever that server's load; what a server receives beyond
+   * its replicas' capacity times out. The operator then also places, among equally loaded devices, on the servers
+   * where the most of the model's demand enters (as the simulator's operator does). Counted as rates (no queues).
+   * @default 'capacity'
+   */
+  readonly balancer?: 'capacity' | 'local-first';
 }
 
 /** What the SLO-aware operator knows of a replica on a device: its shared run, budget and pack fill. */
@@ -88,6 +99,8 @@ export function tritonLikeGoodput(input: PlacementInput, reserveFraction = 0.1, 
   const specOf = new Map(input.services.map((sp) => [sp.id, sp]));
   const sloAware = options.sloAwareOperator === true ? (id: string) => specOf.get(id)! : null;
   const demand = new Map(input.demand.map((d) => [d.serviceId, totalDemandRate(d)]));
+  const localFirst = options.balancer === 'local-first';
+  const entering = localFirst ? enteringRates(input) : null;
   const models = input.services
     .filter((s) => (demand.get(s.id) ?? 0) > 0 && (input.plans[s.id] ?? []).length > 0)
     .map((s) => ({ id: s.id, plans: bestPerKind(input.plans[s.id]!) }))
@@ -97,7 +110,7 @@ export function tritonLikeGoodput(input: PlacementInput, reserveFraction = 0.1, 
   for (const m of models) {
     let left = demand.get(m.id)!;
     while (left > 1e-9) {
-      const placed = placeReplica(devices, m.id, m.plans, left, sloAware, colocationSlowdown, options.residualBlocking === true);
+      const placed = placeReplica(devices, m.id, m.plans, left, sloAware, colocationSlowdown, options.residualBlocking === true, entering?.get(m.id) ?? null);
       if (!placed) {
         shortServices++;
         break;
@@ -106,9 +119,10 @@ export function tritonLikeGoodput(input: PlacementInput, reserveFraction = 0.1, 
       left -= placed.plan.capacityPerSec;
     }
   }
-  const credited = served(replicas, demand, devices, null);
+  const arriving = entering === null ? proportionalLoad(replicas, demand) : localFirstLoad(replicas, devices, entering);
+  const credited = served(replicas, arriving, devices, null);
   const specs = new Map(input.services.map((sp) => [sp.id, sp]));
-  const withinSlo = served(replicas, demand, devices, (id) => specs.get(id)!, colocationSlowdown, options.residualBlocking === true);
+  const withinSlo = served(replicas, arriving, devices, (id) => specs.get(id)!, colocationSlowdown, options.residualBlocking === true);
   const services = models.map((m) => ({
     serviceId: m.id,
     demandPerSec: demand.get(m.id)!,
@@ -136,8 +150,9 @@ function placeReplica(
   sloAware: ((id: string) => ServiceSpec) | null,
   slowdown: number,
   blocking: boolean,
+  enteringAt: ReadonlyMap<string, number> | null,
 ): Replica | null {
-  let best: { plan: ParallelPlan; devices: number[]; load: number; resident: Resident } | null = null;
+  let best: { plan: ParallelPlan; devices: number[]; load: number; near: number; resident: Resident } | null = null;
   for (const plan of plans) {
     const resident = residentOf(sloAware?.(service), plan, Math.min(left, plan.capacityPerSec), slowdown);
     const fit = (d: BaselineDevice): boolean =>
@@ -149,7 +164,9 @@ function placeReplica(
       if (here.length < plan.devices) continue;
       const set = here.sort((a, b) => devices[a]!.util - devices[b]!.util).slice(0, plan.devices);
       const load = set.reduce((s, d) => s + devices[d]!.util, 0) / plan.devices;
-      if (!best || load < best.load) best = { plan, devices: set, load, resident };
+      // With a local-first balancer, equally loaded devices are taken where the most of the model's demand enters.
+      const near = enteringAt?.get(server) ?? 0;
+      if (!best || load < best.load || (load === best.load && near > best.near)) best = { plan, devices: set, load, near, resident };
     }
   }
   if (!best) return null;
@@ -188,22 +205,64 @@ function cycleHolds(residents: readonly Resident[], blocking: boolean): boolean 
   );
 }
 
+/** Per service, the items/s entering at each access server (requests and streams). */
+function enteringRates(input: PlacementInput): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  for (const d of input.demand) {
+    const at = new Map<string, number>();
+    for (const [a, r] of Object.entries(d.ratePerServer)) at.set(a, (at.get(a) ?? 0) + r);
+    for (const st of d.streams ?? []) at.set(st.accessServer, (at.get(st.accessServer) ?? 0) + st.rateHz);
+    out.set(d.serviceId, at);
+  }
+  return out;
+}
+
+/** The capacity-aware balancer: each replica's share of its model's demand, in proportion to capacity, at most its capacity. */
+function proportionalLoad(placed: readonly Replica[], demand: ReadonlyMap<string, number>): number[] {
+  const capacity = new Map<string, number>();
+  for (const r of placed) capacity.set(r.service, (capacity.get(r.service) ?? 0) + r.plan.capacityPerSec);
+  return placed.map((r) => r.plan.capacityPerSec * Math.min(1, demand.get(r.service)! / capacity.get(r.service)!));
+}
+
 /**
- * Items/s each replica serves: its share of the service's demand, scaled by `1/U` on a device whose summed
- * utilization `U` exceeds 1. With `spec`, shared devices run each batch `1 + slowdown` times longer and a
- * replica whose deadline the round-robin cycle breaks serves nothing within SLO.
+ * The local-first balancer: a server hosting the model receives the demand entering there plus an equal share of
+ * the demand entering where the model is not hosted (forwarded uniformly at random over the hosting servers); its
+ * replicas take it in proportion to their capacity, at most their capacity.
+ */
+function localFirstLoad(placed: readonly Replica[], devices: readonly BaselineDevice[], entering: ReadonlyMap<string, ReadonlyMap<string, number>>): number[] {
+  const capAt = new Map<string, Map<string, number>>();
+  for (const r of placed) {
+    const server = devices[r.devices[0]!]!.server;
+    const m = capAt.get(r.service) ?? new Map<string, number>();
+    m.set(server, (m.get(server) ?? 0) + r.plan.capacityPerSec);
+    capAt.set(r.service, m);
+  }
+  const forwardedShare = new Map<string, number>();
+  for (const [service, hosts] of capAt) {
+    let away = 0;
+    for (const [a, rate] of entering.get(service) ?? []) if (!hosts.has(a)) away += rate;
+    forwardedShare.set(service, away / hosts.size);
+  }
+  return placed.map((r) => {
+    const server = devices[r.devices[0]!]!.server;
+    const arrives = (entering.get(r.service)?.get(server) ?? 0) + forwardedShare.get(r.service)!;
+    return r.plan.capacityPerSec * Math.min(1, arrives / capAt.get(r.service)!.get(server)!);
+  });
+}
+
+/**
+ * Items/s each replica serves: the rate its balancer brings it (`load`, at most its capacity), scaled by `1/U` on
+ * a device whose summed utilization `U` exceeds 1. With `spec`, shared devices run each batch `1 + slowdown` times
+ * longer and a replica whose deadline the round-robin cycle breaks serves nothing within SLO.
  */
 function served(
   placed: readonly Replica[],
-  demand: ReadonlyMap<string, number>,
+  load: readonly number[],
   devices: readonly BaselineDevice[],
   spec: ((id: string) => ServiceSpec) | null,
   slowdown = 0,
   residualBlocking = false,
 ): { total: number; perService: Map<string, number> } {
-  const capacity = new Map<string, number>();
-  for (const r of placed) capacity.set(r.service, (capacity.get(r.service) ?? 0) + r.plan.capacityPerSec);
-  const load = placed.map((r) => r.plan.capacityPerSec * Math.min(1, demand.get(r.service)! / capacity.get(r.service)!));
   const sharers = new Uint32Array(devices.length);
   for (const r of placed) for (const d of r.devices) sharers[d]!++;
   const runMs = (r: Replica): number => {
