@@ -27,7 +27,7 @@ import type { ExecutorServiceOptions, GenerateOptions, LoadOptions } from './exe
 import type { ResolvedExecutorOptions } from './resolve-executor-options.js';
 import { validateService } from './resolve-executor-options.js';
 import { ModelInstance } from './model-instance.js';
-import { BatchedInstance } from './batched-instance.js';
+import { BatchedInstance, type BatchedInstanceContext } from './batched-instance.js';
 import type { ExecutorInstance, InstanceSubmitOptions, StreamTarget } from './executor-instance.js';
 import type { BatchAxes } from '../tensors/stack.js';
 import { buildStats, type ExecutorStats, type StreamCounters } from './executor-stats.js';
@@ -351,8 +351,11 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
         this.#removeInstance(instanceId, inst);
         throw unloadedWhileLoading(instanceId);
       }
-      // The sample it loaded on becomes the service's, unless the service was redefined meanwhile.
-      if (service !== registered && this.#services.get(service.id) === registered) this.#services.set(service.id, service);
+      // The sample it loaded on (given, or found by the load's search) becomes the service's, unless the service
+      // was redefined meanwhile: a later load, such as a placement move, runs on it without searching again.
+      const found = inst instanceof BatchedInstance ? inst.model.foundSample : undefined;
+      const kept = found === undefined ? service : { ...service, sampleInputs: found };
+      if (kept !== registered && this.#services.get(service.id) === registered) this.#services.set(service.id, kept);
       this.emit('instanceChanged', { instance: inst.info(this.#o.clock.now()), status: 'ready' });
       return inst.info(this.#o.clock.now());
     } catch (err) {
@@ -390,16 +393,21 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
       listening: (event) => this.listenerCount(event) > 0,
     });
-    const inst = new BatchedInstance(model, {
+    // The instance's service: once the load finds the sample it measured with, the one that carries it (a
+    // request's cost is priced against that sample).
+    const context: { -readonly [K in keyof BatchedInstanceContext]: BatchedInstanceContext[K] } = {
       service,
       clock: this.#o.clock,
       maxQueue: this.#o.maxQueue,
       nextSeq: () => this.#seq++,
       completed: (item, outcome, done, trace) => this.#completed(item, outcome, done, trace),
-    });
+    };
+    const inst = new BatchedInstance(model, context);
     this.#addInstance(instanceId, inst);
     try {
       await model.load(options.signal as AbortSignal | undefined);
+      const found = model.foundSample;
+      if (found !== undefined) context.service = { ...service, sampleInputs: found };
       for (const s of slots) s.ledger.hold(instanceId, Math.max(declared, model.memoryByDevice.get(s.handle.id) ?? 0));
     } catch (err) {
       await inst.release();
