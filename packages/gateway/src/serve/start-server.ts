@@ -69,7 +69,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     if (s.devices.length > 0 && small.length > 0) {
       logger.warn(
         { serviceId: s.id, inputs: small },
-        `service ${s.id} is profiled on a sample of size 1 in its free dimensions (${small.join(', ')}): a larger request is estimated to cost that much more, and may be refused as infeasible; declare inputs.<name>.sampleDims with a typical size`,
+        `service ${s.id} is profiled on a sample of size 1 in its free dimensions (${small.join(', ')}; larger if that fails): the cost of a larger request is not known, and it is priced as the sample's; declare inputs.<name>.sampleDims with a typical size`,
       );
     }
   }

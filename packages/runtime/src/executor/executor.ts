@@ -27,7 +27,8 @@ import type { ExecutorServiceOptions, GenerateOptions, LoadOptions } from './exe
 import type { ResolvedExecutorOptions } from './resolve-executor-options.js';
 import { validateService } from './resolve-executor-options.js';
 import { ModelInstance } from './model-instance.js';
-import { BatchedInstance, type BatchedInstanceContext } from './batched-instance.js';
+import { BatchedInstance } from './batched-instance.js';
+import { isFoundSample } from '../tensors/item-shapes.js';
 import type { ExecutorInstance, InstanceSubmitOptions, StreamTarget } from './executor-instance.js';
 import type { BatchAxes } from '../tensors/stack.js';
 import { buildStats, type ExecutorStats, type StreamCounters } from './executor-stats.js';
@@ -393,21 +394,18 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
       listening: (event) => this.listenerCount(event) > 0,
     });
-    // The instance's service: once the load finds the sample it measured with, the one that carries it (a
-    // request's cost is priced against that sample).
-    const context: { -readonly [K in keyof BatchedInstanceContext]: BatchedInstanceContext[K] } = {
-      service,
+    const inst = new BatchedInstance(model, {
+      // A sample a load found sized its free dims itself (the smallest that runs): a request is not priced against
+      // it, as against one the service gives (a real image thousands of times a 1×1 one was refused infeasible).
+      service: isFoundSample(service.sampleInputs) ? withoutSample(service) : service,
       clock: this.#o.clock,
       maxQueue: this.#o.maxQueue,
       nextSeq: () => this.#seq++,
       completed: (item, outcome, done, trace) => this.#completed(item, outcome, done, trace),
-    };
-    const inst = new BatchedInstance(model, context);
+    });
     this.#addInstance(instanceId, inst);
     try {
       await model.load(options.signal as AbortSignal | undefined);
-      const found = model.foundSample;
-      if (found !== undefined) context.service = { ...service, sampleInputs: found };
       for (const s of slots) s.ledger.hold(instanceId, Math.max(declared, model.memoryByDevice.get(s.handle.id) ?? 0));
     } catch (err) {
       await inst.release();
@@ -656,3 +654,8 @@ function refuseLeases(serviceId: string, inputs: NamedTensors): void {
   }
 }
 
+/** The service without its `sampleInputs`. */
+function withoutSample(service: ExecutorServiceOptions): ExecutorServiceOptions {
+  const { sampleInputs: _, ...rest } = service;
+  return rest;
+}

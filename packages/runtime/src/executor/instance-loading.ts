@@ -67,7 +67,8 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
   const hidesOutputs = outputNames !== undefined && outputNames.length > io.outputNames!.length;
   const state = s.stateful ? initialState(io, s.stateful.initial) : {};
   // A profile to measure and no sample for some free or integer input: one item the model runs on, found now, is
-  // the sample of the batch check, the profile, the warm-up and a request's cost — and the service's from now on.
+  // the sample of the profile, the warm-up and the batch check (where no dim is free) — and the service's from now
+  // on. A request's cost is not priced against it (see the executor's load).
   const foundSample = s.profile === undefined && needsSampleSearch(io, s.sampleInputs) ? await searchSample(c, devices[0]!, { io, state, outputNames: runOptions.outputNames }, signal) : undefined;
   const sample = foundSample ?? s.sampleInputs;
   const service = foundSample === undefined ? s : { ...s, sampleInputs: foundSample };
