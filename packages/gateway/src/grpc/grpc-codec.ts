@@ -99,7 +99,7 @@ export function fromGrpcRequest(r: GrpcInferRequest): InferRequest {
     const x = src[i]!;
     const shape = x.shape ?? [];
     const dims: number[] = [];
-    for (const d of shape) dims.push(Number(d));
+    for (const d of shape) dims.push(typeof d === 'number' ? d : exactDim(d, i, x.name));
     const input: Mutable<InferInput> = { name: x.name, datatype: x.datatype, shape: dims };
     const parameters = fromParamMessages(x.parameters);
     if (parameters) input.parameters = parameters;
@@ -141,6 +141,19 @@ function checkContentsField(x: GrpcInput, i: number, field: string | undefined):
   const what = `inputs[${i}] (${x.name}) is ${x.datatype}`;
   if (field === undefined && (x.datatype === 'FP16' || other !== undefined)) throw new EparaError('INVALID_INPUT', `${what}, which has no typed contents field: send it in raw_input_contents`, { field: `inputs[${i}].contents` });
   if (other !== undefined) throw new EparaError('INVALID_INPUT', `${what}, whose typed data goes in ${field}; the request sends ${other}`, { field: `inputs[${i}].contents` });
+}
+
+/**
+ * A shape value given as a decimal (the wire's int64 past 2^53, or proto-loader's `longs: String`): its number,
+ * or refused quoting the client's digits — not the double they round to.
+ * @throws EparaError `INVALID_INPUT` for a value that is no safe integer.
+ */
+function exactDim(d: string, i: number, name: string): number {
+  const n = Number(d);
+  if (!Number.isSafeInteger(n) && /^\s*-?\d+\s*$/.test(d)) {
+    throw new EparaError('INVALID_INPUT', `inputs[${i}] (${name}).shape must hold non-negative integers up to 2^53 - 1, got ${d.trim()}`, { field: `inputs[${i}] (${name}).shape` });
+  }
+  return n; // a safe integer, or NaN that the shape's check refuses
 }
 
 /**

@@ -69,7 +69,7 @@ function readRequest(r: WireReader): GrpcInferRequest {
 function readInput(r: WireReader): GrpcInferRequest['inputs'][number] {
   let name = '';
   let datatype = '';
-  const shape: number[] = [];
+  const shape: (number | string)[] = [];
   const parameters: Params = noPrototype();
   let contents: Contents | null = null;
   while (!r.done) {
@@ -78,11 +78,11 @@ function readInput(r: WireReader): GrpcInferRequest['inputs'][number] {
     const wire = tag & 7;
     if (field === 1 && wire === 2) name = r.string();
     else if (field === 2 && wire === 2) datatype = r.string();
-    else if (field === 3 && wire === 0) shape.push(r.int64(true));
+    else if (field === 3 && wire === 0) shape.push(dimOf(r));
     else if (field === 3 && wire === 2) {
       const [s, e] = r.bytesRange();
       const packed = new WireReader(r.buf, s, e);
-      while (!packed.done) shape.push(packed.int64(true));
+      while (!packed.done) shape.push(dimOf(packed));
     } else if (field === 4 && wire === 2) readParamEntry(r, parameters);
     else if (field === 5 && wire === 2) {
       const [s, e] = r.bytesRange();
@@ -90,6 +90,15 @@ function readInput(r: WireReader): GrpcInferRequest['inputs'][number] {
     } else r.skip(wire, field);
   }
   return { name, datatype, shape, parameters, contents };
+}
+
+/**
+ * One shape value: a number, or past 2^53 (no dimension can be that large) its exact decimal, which the refusal
+ * quotes — as a number it was the neighbouring double (9007199254740993 read as …992).
+ */
+function dimOf(r: WireReader): number | string {
+  const d = r.int64Exact(true);
+  return typeof d === 'bigint' ? d.toString() : d;
 }
 
 function readOutput(r: WireReader): { name: string; parameters: Params } {

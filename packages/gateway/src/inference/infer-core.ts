@@ -230,7 +230,13 @@ export class InferCore {
   }
 
   #inputs(m: ResolvedGatewayModel, req: InferRequest): NamedTensors {
-    if (!Array.isArray(req.inputs) || req.inputs.length === 0) throw new EparaError('INVALID_INPUT', 'the request has no inputs', { field: 'inputs' });
+    if (!Array.isArray(req.inputs)) throw new EparaError('INVALID_INPUT', 'the request has no inputs', { field: 'inputs' });
+    // No inputs is the request of a model that takes none (a constant table, a generator); one that takes some
+    // is told which.
+    if (req.inputs.length === 0 && m.inputs.length > 0) {
+      const first = m.inputs[0]!;
+      throw new EparaError('INVALID_INPUT', `the request has no inputs: model ${m.name} needs input ${first.name} (${first.datatype} [${first.shape.join(',')}])`, { field: 'inputs' });
+    }
     // No prototype: an input named `__proto__` (a model's metadata may be unknown, so any name can reach here) is
     // an input like any other, not the object's prototype.
     const out = Object.create(null) as Record<string, TensorLike>;

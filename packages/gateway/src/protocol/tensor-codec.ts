@@ -4,6 +4,7 @@ import { DATATYPE_OF, allocTyped, bytesOf, isOipDatatype, stringsFromBytes, tens
 import { encodeStringElements } from '@epara/core/internal';
 import { halfToFloat, floatToHalf } from '@epara/core/internal';
 import type { InferInput, InferOutput } from './infer-types.js';
+import { shown } from './request-controls.js';
 
 const bad = (message: string, details: Record<string, unknown> = {}): EparaError => new EparaError('INVALID_INPUT', message, details);
 
@@ -15,7 +16,7 @@ export function elementCount(shape: unknown, field: string): number {
   if (!Array.isArray(shape)) throw bad(`${field}.shape must be an array of non-negative integers`, { field: `${field}.shape` });
   let n = 1;
   for (const d of shape) {
-    if (!Number.isSafeInteger(d) || (d as number) < 0) throw bad(`${field}.shape must hold non-negative integers, got ${JSON.stringify(d)}`, { field: `${field}.shape` });
+    if (!Number.isSafeInteger(d) || (d as number) < 0) throw bad(`${field}.shape must hold non-negative integers, got ${shown(d)}`, { field: `${field}.shape` });
     n *= d as number;
     if (n > MAX_ELEMENTS) throw bad(`${field}.shape declares more than ${MAX_ELEMENTS} elements`, { field: `${field}.shape` });
   }
@@ -135,7 +136,9 @@ function fromJsonValues(type: NumericTensorType, values: unknown[], field: strin
       // A bigint comes from gRPC's int64_contents / uint64_contents past 2^53; JSON gives numbers or decimal strings.
       const name = DATATYPE_OF[type];
       if (!(typeof v === 'number' && Number.isSafeInteger(v)) && !(typeof v === 'string' && /^-?\d+$/.test(v)) && typeof v !== 'bigint') {
-        throw bad(`${field}.data[${i}] must be an integer for ${name}, got ${JSON.stringify(v)}`, { field: `${field}.data` });
+        // A JSON number past 2^53 was parsed to the nearest double: its digits are lost, and quoting them would lie.
+        const lost = typeof v === 'number' && Number.isInteger(v) ? ': a JSON number loses the digits past 2^53, send the value as a decimal string' : '';
+        throw bad(`${field}.data[${i}] must be an integer for ${name}, got ${shown(v)}${lost}`, { field: `${field}.data` });
       }
       const n = BigInt(v);
       if (n !== (type === 'int64' ? BigInt.asIntN(64, n) : BigInt.asUintN(64, n))) throw bad(`${field}.data[${i}] = ${n} does not fit ${name}`, { field: `${field}.data` });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createGraphBuilder, encodeModel } from '@epara/runtime';
 import type { DimSpec } from '@epara/runtime';
 import { describe, expect, it } from 'vitest';
-import { readModelIo, sampleCandidates, sampleInputs, undersampledInputs } from './model-metadata.js';
+import { declaredSample, readModelIo, undersampledInputs } from './model-metadata.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'epara-model-io-'));
 
@@ -59,7 +59,8 @@ describe('readModelIo: tensors EPARA cannot carry, and inputs of open rank', () 
     const strings = readModelIo(edited('strings', { elemType: 8 }), service);
     expect(strings.unavailable).toBeUndefined();
     expect(strings.inputs).toMatchObject([{ name: 'x', datatype: 'BYTES', shape: [-1, 3], type: 'string' }]);
-    expect(sampleInputs(strings)).toEqual({ x: { type: 'string', dims: [1, 3], data: ['', '', ''] } });
+    const declared = readModelIo(edited('strings', { elemType: 8 }), { ...(service as object), inputs: { x: { sampleDims: [1, 3] } } } as never);
+    expect(declaredSample(declared)).toEqual({ x: { type: 'string', dims: [1, 3], data: ['', '', ''] } });
     // It threw LOAD_FAILED, which stopped `epara serve` and every other model with it.
     const io = readModelIo(edited('bf16', { elemType: 16 }), service);
     expect(io.unavailable).toMatch(/tensor x is bfloat16; tensor y is bfloat16, which EPARA does not carry/);
@@ -90,7 +91,9 @@ describe('sampleDims: the shape a model is profiled on at load', () => {
   it('shapes the sample and leaves the metadata free', () => {
     const io = readModelIo(image, withInputs({ x: { sampleDims: [1, 3, 64, 96] } }));
     expect(io.inputs).toMatchObject([{ name: 'x', shape: [-1, 3, -1, -1], sampleDims: [1, 3, 64, 96] }]);
-    expect(sampleInputs(io)['x']!.dims).toEqual([1, 3, 64, 96]);
+    expect(declaredSample(io)!['x']!.dims).toEqual([1, 3, 64, 96]);
+    // Nothing declared: the executor finds the whole sample at load.
+    expect(declaredSample(readModelIo(image, service))).toBeUndefined();
     expect(undersampledInputs(io)).toEqual([]);
   });
 
@@ -106,48 +109,5 @@ describe('sampleDims: the shape a model is profiled on at load', () => {
     expect(() => read([1, 4, 64, 64])).toThrow(/must keep the input's fixed size 3 at dimension 1/);
     expect(() => read([2, 3, 64, 64])).toThrow(/is one item: its batch dimension 0 must be 1/);
     expect(() => read([2, 3, 64, 64])).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
-  });
-});
-
-describe('sampleCandidates: the samples tried when a model fails on zeros with free dims of 1', () => {
-  /** A model with the given inputs (ONNX type name, dims), each passed through to an output. */
-  function typed(name: string, inputs: Record<string, [string, readonly DimSpec[]]>): string {
-    const g = createGraphBuilder({ name });
-    for (const [input, [type, dims]] of Object.entries(inputs)) {
-      g.input(input, type as 'float32', dims);
-      g.node('Identity', [input], [`${input}_out`]);
-      g.output(`${input}_out`, type as 'float32', dims);
-    }
-    const path = join(dir, `${name}.onnx`);
-    writeFileSync(path, g.toBytes());
-    return path;
-  }
-
-  it('keeps the default alone for float inputs whose only free dim is the batch', () => {
-    expect(sampleCandidates(readModelIo(file('cls', { x: ['n', 3, 48, 192] }), service))).toEqual([{ size: 1, fill: 0 }]);
-  });
-
-  it('adds ones for integer or bool inputs, and larger sizes for free data dims', () => {
-    expect(sampleCandidates(readModelIo(typed('ids', { ids: ['int64', ['b', 8]] }), service))).toEqual([{ size: 1, fill: 0 }, { size: 1, fill: 1 }]);
-    expect(sampleCandidates(readModelIo(file('seq', { x: ['b', 'len'] }), service)).map((c) => c.size)).toEqual([1, 16, 256, 1024]);
-  });
-
-  it("sizes every free dim but the item's: the batch found by name where it is not first", () => {
-    const io = readModelIo(typed('vad', { input: ['float32', ['batch', 'sequence']], state: ['float32', [2, 'batch', 128]], sr: ['int64', []] }), service);
-    const s = sampleInputs(io, { size: 256, fill: 1 });
-    expect(Object.fromEntries(Object.entries(s).map(([k, t]) => [k, t.dims]))).toEqual({ input: [1, 256], state: [2, 1, 128], sr: [] });
-    expect(s['sr']!.data).toEqual(new BigInt64Array([1n]));
-    expect(Array.from(s['input']!.data as Float32Array).every((v) => v === 1)).toBe(true);
-    // Unnamed dims: the first free one holds the item.
-    const unnamed = readModelIo(typed('vad-unnamed', { input: ['float32', ['', '']], state: ['float32', [2, '', 128]] }), service);
-    expect(Object.values(sampleInputs(unnamed, { size: 16 })).map((t) => t.dims)).toEqual([[1, 16], [2, 1, 128]]);
-  });
-
-  it('fills half floats with the bits of 1.0 and bools with true', () => {
-    const io = readModelIo(typed('kinds', { h: ['float16', ['b', 2]], f: ['bool', ['b']] }), service);
-    const s = sampleInputs(io, { fill: 1 });
-    expect(s['h']!.data).toEqual(new Uint16Array([0x3c00, 0x3c00]));
-    expect(s['f']!.data).toEqual(new Uint8Array([1]));
-    expect(sampleInputs(io)['h']!.data).toEqual(new Uint16Array(2));
   });
 });

@@ -28,8 +28,8 @@ export type ModelTensor = TensorMetadata & {
   readonly anyRank?: true;
   readonly sampleDims?: readonly number[];
   /**
-   * (inputs) The dimension that holds one item in the load-time sample (size 1); its other free dimensions take
-   * the sample's size. `null`: none (every free dimension is data).
+   * (inputs) The dimension that holds one item (size 1 in a sample); its other free dimensions are data, which the
+   * load-time warning names when no `sampleDims` sizes them. `null`: none (every free dimension is data).
    */
   readonly sampleAxis?: number | null;
 };
@@ -165,64 +165,20 @@ export function undersampledInputs(io: ModelIo): string[] {
   return out;
 }
 
-/** How a load-time sample is filled: the size of its free data dimensions, and its values. */
-export interface SampleShape {
-  /** Size of every free dimension other than the item's. @default 1 */
-  readonly size?: number;
-  /** Every value (`'1'` for strings, true for bool when 1). @default 0 */
-  readonly fill?: 0 | 1;
-}
-
 /**
- * One item per input, used to profile the model at load time: the input's `sampleDims` when the config declares
- * them, else its shape with the item's dimension set to 1 and its other free dimensions to `size`; every value
- * `fill` (zeros by default).
+ * The part of the load-time sample the config declares: one item of zeros for each input with `sampleDims`.
+ * The executor finds the rest when it loads the model (zeros with each free dimension 1, then ones, then
+ * larger free dimensions: see docs/gateway.md), and keeps the item it ran on as the service's sample.
+ * `undefined` when no input declares one.
  */
-export function sampleInputs(io: ModelIo, shape: SampleShape = {}): NamedTensors {
-  const size = shape.size ?? 1;
+export function declaredSample(io: ModelIo): NamedTensors | undefined {
   const out: Record<string, TensorLike> = {};
   for (const i of io.inputs) {
-    if (i.type === undefined) continue; // an unavailable model is never loaded
-    const dims = i.sampleDims !== undefined ? [...i.sampleDims] : i.shape.map((d, k) => (d > 0 ? d : k === i.sampleAxis || i.anyRank ? 1 : size));
-    const n = dims.reduce((a, b) => a * b, 1);
-    out[i.name] = { type: i.type, dims, data: filled(i.type, n, shape.fill ?? 0) };
+    if (i.type === undefined || i.sampleDims === undefined) continue; // an unavailable model is never loaded
+    const n = i.sampleDims.reduce((a, b) => a * b, 1);
+    out[i.name] = { type: i.type, dims: [...i.sampleDims], data: i.type === 'string' ? new Array<string>(n).fill('') : allocTyped(i.type, n) };
   }
-  return out;
-}
-
-/** Sizes tried for free data dimensions when a smaller sample fails (Silero VAD needs 256 audio samples). */
-const SAMPLE_SIZES = [1, 16, 256, 1024] as const;
-
-/**
- * The load-time samples worth trying, in order, when the first fails: the default (zeros, free data dimensions 1),
- * then the same filled with ones when some input is an integer or bool (an input used as a divisor, a count or
- * a mask that must not be all zeros), then larger free data dimensions (a window, a kernel or a reflect padding
- * wider than one element). Inputs whose `sampleDims` the config declares keep them.
- */
-export function sampleCandidates(io: ModelIo): SampleShape[] {
-  const open = io.inputs.filter((i) => i.type !== undefined && i.sampleDims === undefined);
-  const sized = open.some((i) => !i.anyRank && i.shape.some((d, k) => d < 0 && k !== i.sampleAxis));
-  const counted = open.some((i) => i.type !== 'float32' && i.type !== 'float64' && i.type !== 'float16' && i.type !== 'string');
-  const out: SampleShape[] = [];
-  for (const size of sized ? SAMPLE_SIZES : [1]) for (const fill of counted ? ([0, 1] as const) : ([0] as const)) out.push({ size, fill });
-  return out;
-}
-
-/** The shapes of a sample, as logs name them (`input [1,256], sr []`). */
-export function sampleText(sample: NamedTensors): string {
-  return Object.entries(sample)
-    .map(([name, t]) => `${name} [${t.dims.join(',')}]`)
-    .join(', ');
-}
-
-/** `n` values of `type`, each 0 or 1 (1.0 as a half float's bits, `'1'` for strings). */
-function filled(type: TensorType, n: number, fill: 0 | 1): TensorLike['data'] {
-  if (type === 'string') return new Array<string>(n).fill(fill === 0 ? '' : '1');
-  const data = allocTyped(type, n);
-  if (fill === 0) return data;
-  if (data instanceof BigInt64Array || data instanceof BigUint64Array) data.fill(1n);
-  else (data as Exclude<typeof data, BigInt64Array | BigUint64Array>).fill(type === 'float16' ? 0x3c00 : 1);
-  return data;
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /**

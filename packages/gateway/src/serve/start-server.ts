@@ -13,9 +13,8 @@ import { defaultSplitItems } from '../gateway-options.js';
 import { readyInView } from '../inference/infer-core.js';
 import type { GatewayModel, HttpHandler, ModelControl } from '../gateway-options.js';
 import type { ServeConfig } from './config-schema.js';
-import { readModelIo, sampleInputs, sampleText, undersampledInputs } from './model-metadata.js';
+import { declaredSample, readModelIo, undersampledInputs } from './model-metadata.js';
 import type { ModelIo } from './model-metadata.js';
-import { SampleProber } from './sample-probe.js';
 import { createLineLogger } from './serve-logger.js';
 import { readDashboardToken, readSecurity } from './read-secrets.js';
 import { collectExecutionStatistics } from './execution-statistics.js';
@@ -70,7 +69,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     if (s.devices.length > 0 && small.length > 0) {
       logger.warn(
         { serviceId: s.id, inputs: small },
-        `service ${s.id} is profiled on a sample of size 1 in its free dimensions (${small.join(', ')}): a larger request is estimated to cost that much more, and may be refused as infeasible; declare inputs.<name>.sampleDims with a typical size`,
+        `service ${s.id} is profiled on a sample of size 1 in its free dimensions (${small.join(', ')}; larger if that fails): the cost of a larger request is not known, and it is priced as the sample's; declare inputs.<name>.sampleDims with a typical size`,
       );
     }
   }
@@ -138,7 +137,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
       return model.sameFirstDim && model.splitItems !== false && defaultSplitItems(model);
     },
     batchAxes: (m) => (executor.itemSeparability(m.serviceId) === 'separable' ? executor.batchAxes(m.serviceId) : undefined),
-    modelControl: modelControl(executor, node, served, { io, at }, logger),
+    modelControl: modelControl(executor, node, served, logger),
   });
   const addresses = await gateway.start().catch(async (err: unknown) => {
     // Nothing else started yet: the collectors and handlers made above are all there is to stop.
@@ -150,7 +149,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   });
   try {
     await executor.start();
-    await loadEach(executor, served, { io, at }, logger);
+    await loadEach(executor, served, logger);
     await node.start().catch((err: unknown) => {
       // The mesh's listener is the config's node.listen: say so, as the gateway names http.port and grpc.port.
       if (!isEparaError(err) || !err.message.includes('cannot listen')) throw err;
@@ -221,53 +220,44 @@ function watchJoin(config: ServeConfig, node: MeshNode, logger: Logger, waited: 
 /**
  * Loads each service on its devices, one at a time as `executor.start()` would. A model that fails on its
  * default load-time sample (zeros, each free data dimension 1: an integer input it divides by, a window wider
- * than one element) is loaded again on the first sample a probe finds it runs on (ones, larger free dimensions).
- * A model onnxruntime cannot load (an operator it lacks, a malformed graph), or that runs on no sample tried, is
- * logged and left without a local instance: the server serves the others, and requests for it are answered
- * `NO_INSTANCE` unless a peer serves it.
+ * than one element) is profiled on the first other sample the executor's load finds it runs on (ones, larger free
+ * dimensions), which it keeps as the service's. A model onnxruntime cannot load (an operator it lacks, a
+ * malformed graph), or that runs on no sample tried, is logged and left without a local instance: the server
+ * serves the others, and requests for it are answered `NO_INSTANCE` unless a peer serves it.
  * @throws whatever a load rejects with otherwise (out of memory, a bad plan…).
  */
-async function loadEach(executor: Executor, services: ServeConfig['services'], c: ServiceFiles, logger: Logger): Promise<void> {
-  const prober = new SampleProber();
-  try {
-    for (const s of services) {
-      if (s.devices.length === 0) continue;
-      const tried = sampleText(sampleInputs(c.io.get(s.id)!));
-      try {
-        await loadService(executor, s, c, { prober, logger });
-      } catch (err) {
-        if (!isEparaError(err) || (err.code !== 'LOAD_FAILED' && err.code !== 'MODEL_ERROR')) throw err;
-        const hint = err.code === 'MODEL_ERROR' ? ` (the model failed on its load-time sample, zeros shaped ${tried}, and on the larger or non-zero samples tried after it: declare the sizes its inputs run with, services[].inputs.<name>.sampleDims, or fix them with dims)` : '';
-        logger.error({ serviceId: s.id, code: err.code }, `service ${s.id} is not served here: ${err.message}${hint}`);
-      }
+async function loadEach(executor: Executor, services: ServeConfig['services'], logger: Logger): Promise<void> {
+  for (const s of services) {
+    if (s.devices.length === 0) continue;
+    try {
+      await loadService(executor, s);
+    } catch (err) {
+      if (!isEparaError(err) || !(err.code === 'LOAD_FAILED' || err.code === 'MODEL_ERROR' || sampleRefusal(err))) throw err;
+      logger.error({ serviceId: s.id, code: err.code }, `service ${s.id} is not served here: ${err.message}${sampleHint(err)}`);
     }
-  } finally {
-    await prober.close();
   }
 }
 
-/** Each service's model metadata, and the resolver of its paths. */
-interface ServiceFiles {
-  readonly io: ReadonlyMap<string, ModelIo>;
-  readonly at: (p: string) => string;
+/** Whether a load failed because the model ran on no load-time sample tried (the executor names `sampleInputs`). */
+function sampleRefusal(err: EparaError): boolean {
+  return err.code === 'INVALID_OPTIONS' && String(err.details['field'] ?? '').startsWith('sampleInputs.');
+}
+
+/** What to declare, for a model that failed on its load-time samples. */
+function sampleHint(err: EparaError): string {
+  const declare = 'declare the sizes its inputs run with, services[].inputs.<name>.sampleDims, or fix them with dims';
+  const tried = err.details['sample'];
+  if (typeof tried === 'string') return ` (the model failed on its load-time sample, zeros shaped ${tried}, and on the larger or non-zero samples tried after it: ${declare})`;
+  return err.code === 'MODEL_ERROR' ? ` (the model failed on its load-time sample: ${declare})` : '';
 }
 
 /**
- * Loads a service on its devices; one that fails on its default load-time sample is loaded again on the first
- * sample the prober finds it runs on (`executor.load` keeps that sample as the service's: a later load, a
- * placement move or a repository load, uses it).
- * @throws what the load rejects with (`MODEL_ERROR` when no sample runs, `LOAD_FAILED`…).
+ * Loads a service on its devices; the executor searches its load-time sample where the config declares none
+ * (`sampleDims`) and keeps the one it ran on for the service's later loads (a placement move, a repository load).
+ * @throws what the load rejects with (`MODEL_ERROR` or `INVALID_OPTIONS` naming `sampleInputs` when no sample runs, `LOAD_FAILED`…).
  */
-async function loadService(executor: Executor, s: ServeConfig['services'][number], c: ServiceFiles, o: { prober: SampleProber; logger: Logger }): Promise<void> {
-  const load = (sample?: NamedTensors): Promise<unknown> => executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices, ...(sample ? { sampleInputs: sample } : {}) });
-  await load().catch(async (err: unknown) => {
-    if (!isEparaError(err) || err.code !== 'MODEL_ERROR') throw err;
-    const better = await o.prober.find({ id: s.id, model: c.at(s.model), io: c.io.get(s.id)!, ...(s.outputNames ? { outputNames: s.outputNames } : {}) });
-    if (better === undefined) throw err;
-    const tried = sampleText(sampleInputs(c.io.get(s.id)!));
-    o.logger.info({ serviceId: s.id, sample: sampleText(better) }, `service ${s.id} failed on its load-time sample (zeros shaped ${tried}: ${err.message}); loading it again, profiled on ${sampleText(better)} (declare inputs.<name>.sampleDims to choose)`);
-    await load(better);
-  });
+async function loadService(executor: Executor, s: ServeConfig['services'][number]): Promise<void> {
+  await executor.load({ ...s.plan, serviceId: s.id }, { deviceIds: s.devices });
 }
 
 /**
@@ -278,7 +268,7 @@ async function loadService(executor: Executor, s: ServeConfig['services'][number
  * from the executor once per gossip round, so a client that loaded a model and asked at once whether it is
  * ready was told no (and yes after an unload) until then.
  */
-function modelControl(executor: Executor, node: MeshNode, services: ServeConfig['services'], c: ServiceFiles, logger: Logger): ModelControl {
+function modelControl(executor: Executor, node: MeshNode, services: ServeConfig['services'], logger: Logger): ModelControl {
   const byId = new Map(services.map((s) => [s.id, s]));
   let queue: Promise<unknown> = Promise.resolve();
   const inOrder = (run: () => Promise<void>): Promise<void> => {
@@ -293,12 +283,7 @@ function modelControl(executor: Executor, node: MeshNode, services: ServeConfig[
         if (!s) throw new EparaError('LOAD_FAILED', m.unavailable ?? `model ${m.name} cannot be served here`, { model: m.name });
         if (s.devices.length === 0) throw new EparaError('INVALID_INPUT', `model ${m.name} names no devices of this server (services[].devices): its peers serve it`, { model: m.name, field: 'devices' });
         if (executor.instances().some((i) => i.serviceId === s.id && i.status !== 'draining')) return;
-        const prober = new SampleProber();
-        try {
-          await loadService(executor, s, c, { prober, logger });
-        } finally {
-          await prober.close();
-        }
+        await loadService(executor, s);
         await shownInView(node, (own) => own.some((i) => i.serviceId === s.id && i.status === 'ready'), logger);
         logger.info({ serviceId: s.id }, `service ${s.id} loaded (repository load)`);
       }),
@@ -350,7 +335,7 @@ function executorService(s: ServeConfig['services'][number], model: string, io: 
     sensitivity: s.sensitivity,
     slo: s.slo,
     devices: s.devices,
-    sampleInputs: sampleInputs(io),
+    ...sampleOf(io),
     ...(s.inputs !== undefined || anyRank.length > 0 ? { inputs: { ...runtimeInputs(s.inputs), ...Object.fromEntries(anyRank.map((name) => [name, { ...runtimeInputs(s.inputs)[name], anyRank: true }])) } } : {}),
     ...(s.outputNames !== undefined ? { outputNames: s.outputNames } : {}),
     ...(s.maxBatch !== undefined ? { maxBatch: s.maxBatch } : {}),
@@ -358,6 +343,12 @@ function executorService(s: ServeConfig['services'][number], model: string, io: 
     ...(s.memoryBytes !== undefined ? { memoryBytes: s.memoryBytes } : {}),
     ...(s.networkBudgetMs !== undefined ? { networkBudgetMs: s.networkBudgetMs } : {}),
   };
+}
+
+/** The sample the config declares (`sampleDims`), as the executor takes it: the load finds the rest. */
+function sampleOf(io: ModelIo): { sampleInputs?: NamedTensors } {
+  const sample = declaredSample(io);
+  return sample === undefined ? {} : { sampleInputs: sample };
 }
 
 /** The config's input overrides as the runtime takes them (`sampleDims` shapes the gateway's sample only). */

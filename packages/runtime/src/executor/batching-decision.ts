@@ -5,6 +5,7 @@ import { checkBatchSeparable, type BatchVerdict } from './batch-check.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
 import { own, type IoSpec } from './io-spec.js';
 import { cloneTensors } from './model-inputs.js';
+import { isFoundSample } from '../tensors/item-shapes.js';
 
 /** What {@link BatchingDecision} needs of its instance. */
 export interface BatchingDecisionContext {
@@ -95,7 +96,9 @@ export class BatchingDecision {
     // the numeric check would find them — a front end must not split a request into items either.
     if (io.separability.kind === 'none') return { ok: false, reason: io.separability.reason, refuted: true };
     if ((s.maxBatch ?? 32) <= 1 && (this.#c.planBatchSize ?? 1) <= 1) return { ok: false, reason: 'maxBatch is 1' };
-    const unsampled = io.inputs.filter((i) => own(s.sampleInputs, i.name) === undefined && i.dims.includes(null)).map((i) => i.name);
+    // A sample the load found sized the free dims itself (the smallest that runs): only a request shows what they hold.
+    const given = isFoundSample(s.sampleInputs) ? undefined : s.sampleInputs;
+    const unsampled = io.inputs.filter((i) => own(given, i.name) === undefined && i.dims.includes(null)).map((i) => i.name);
     if (unsampled.length > 0) {
       this.#deferred = true;
       return { ok: false, reason: `inputs ${unsampled.join(', ')} have free dims and no sampleInputs: checked with the first request` };

@@ -28,6 +28,7 @@ import type { ResolvedExecutorOptions } from './resolve-executor-options.js';
 import { validateService } from './resolve-executor-options.js';
 import { ModelInstance } from './model-instance.js';
 import { BatchedInstance } from './batched-instance.js';
+import { isFoundSample } from '../tensors/item-shapes.js';
 import type { ExecutorInstance, InstanceSubmitOptions, StreamTarget } from './executor-instance.js';
 import type { BatchAxes } from '../tensors/stack.js';
 import { buildStats, type ExecutorStats, type StreamCounters } from './executor-stats.js';
@@ -351,8 +352,11 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
         this.#removeInstance(instanceId, inst);
         throw unloadedWhileLoading(instanceId);
       }
-      // The sample it loaded on becomes the service's, unless the service was redefined meanwhile.
-      if (service !== registered && this.#services.get(service.id) === registered) this.#services.set(service.id, service);
+      // The sample it loaded on (given, or found by the load's search) becomes the service's, unless the service
+      // was redefined meanwhile: a later load, such as a placement move, runs on it without searching again.
+      const found = inst instanceof BatchedInstance ? inst.model.foundSample : undefined;
+      const kept = found === undefined ? service : { ...service, sampleInputs: found };
+      if (kept !== registered && this.#services.get(service.id) === registered) this.#services.set(service.id, kept);
       this.emit('instanceChanged', { instance: inst.info(this.#o.clock.now()), status: 'ready' });
       return inst.info(this.#o.clock.now());
     } catch (err) {
@@ -391,7 +395,9 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       listening: (event) => this.listenerCount(event) > 0,
     });
     const inst = new BatchedInstance(model, {
-      service,
+      // A sample a load found sized its free dims itself (the smallest that runs): a request is not priced against
+      // it, as against one the service gives (a real image thousands of times a 1×1 one was refused infeasible).
+      service: isFoundSample(service.sampleInputs) ? withoutSample(service) : service,
       clock: this.#o.clock,
       maxQueue: this.#o.maxQueue,
       nextSeq: () => this.#seq++,
@@ -648,3 +654,8 @@ function refuseLeases(serviceId: string, inputs: NamedTensors): void {
   }
 }
 
+/** The service without its `sampleInputs`. */
+function withoutSample(service: ExecutorServiceOptions): ExecutorServiceOptions {
+  const { sampleInputs: _, ...rest } = service;
+  return rest;
+}

@@ -10,7 +10,7 @@ import { checkSampleAgainst, initialState, sampleFeeds } from './model-inputs.js
 import { checkServableIo } from './servable-io.js';
 import { warmBatchShapes } from './warm-shapes.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../batching/input-cost.js';
-import { findFreeDimItem, refuseOversizedItem, unsampledFreeInputs } from '../tensors/item-shapes.js';
+import { findSampleItem, needsSampleSearch, refuseOversizedItem, sampleText } from '../tensors/item-shapes.js';
 
 /** What every run of an instance asks its device for. */
 export interface InstanceRunOptions {
@@ -38,6 +38,8 @@ export interface LoadedInstance {
   readonly profile: LatencyProfile;
   /** Measured memory per device after load, bytes. */
   readonly memory: ReadonlyMap<string, number>;
+  /** The item the load found to measure with, when the service gave none for some input: the service's sample from now on. */
+  readonly foundSample?: NamedTensors;
 }
 
 /**
@@ -64,9 +66,15 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
   const runOptions = { ...(outputNames ? { outputNames } : {}), ...(known ? { knownOutputs: known } : {}) };
   const hidesOutputs = outputNames !== undefined && outputNames.length > io.outputNames!.length;
   const state = s.stateful ? initialState(io, s.stateful.initial) : {};
+  // A profile to measure and no sample for some free or integer input: one item the model runs on, found now, is
+  // the sample of the profile, the warm-up and the batch check (where no dim is free) — and the service's from now
+  // on. A request's cost is not priced against it (see the executor's load).
+  const foundSample = s.profile === undefined && needsSampleSearch(io, s.sampleInputs) ? await searchSample(c, devices[0]!, { io, state, outputNames: runOptions.outputNames }, signal) : undefined;
+  const sample = foundSample ?? s.sampleInputs;
+  const service = foundSample === undefined ? s : { ...s, sampleInputs: foundSample };
   const batching = new BatchingDecision({
     instanceId: c.instanceId,
-    service: s,
+    service,
     planBatchSize: c.plan.batchSize,
     device: devices[0]!,
     io,
@@ -77,11 +85,10 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
   });
   await batching.decide(signal);
   // A check deferred to the first request may allow batches: measure them now, as for a batchable model.
-  const profile = s.profile ?? (await measure(c, devices[0]!, { io, state, batchable: batching.ok, deferred: !batching.settled, outputNames: runOptions.outputNames }, signal));
+  const profile = s.profile ?? (await measure(c, devices[0]!, { io, sample, state, batchable: batching.ok, deferred: !batching.settled, outputNames: runOptions.outputNames }, signal));
   if (batching.ok && c.profiling.warmShapesMs > 0) {
     // Up to the largest batch the instance may launch (instance-sizes.ts caps it the same way).
     const maxBatch = Math.max(1, Math.min(s.maxBatch ?? 32, profile.points.at(-1)?.batch ?? 1));
-    const sample = s.sampleInputs;
     const warmed = await warmBatchShapes({ devices, modelKey: c.instanceId, io, sample, state, outputNames, maxBatch, budgetMs: c.profiling.warmShapesMs, profile, logger: c.logger, signal });
     c.logger.info({ instanceId: c.instanceId, warmedSizes: warmed.sizes, maxBatch, ms: Math.round(warmed.ms) }, 'warmed batch sizes at load');
   }
@@ -90,23 +97,40 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
   if (!batching.ok && batching.settled && io.stateInputs.length === 0) {
     const whole = outputNames ? { outputNames } : {};
     const unit = known === undefined ? {} : { unitRunOptions: runOptions };
-    return { io, requestIo: wholeRequestSpec(io), runOptions: whole, ...unit, hidesOutputs, state, batching, profile, memory };
+    return { io, requestIo: wholeRequestSpec(io), runOptions: whole, ...unit, hidesOutputs, state, batching, profile, memory, ...(foundSample ? { foundSample } : {}) };
   }
-  return { io, requestIo: io, runOptions, hidesOutputs, state, batching, profile, memory };
+  return { io, requestIo: io, runOptions, hidesOutputs, state, batching, profile, memory, ...(foundSample ? { foundSample } : {}) };
+}
+
+/**
+ * One item the model runs on ({@link findSampleItem}), logged when the first tried (zeros, free dims of 1) failed.
+ * @throws what the search throws: `INVALID_OPTIONS` or `MODEL_ERROR` when the model runs on none.
+ */
+async function searchSample(c: ModelInstanceContext, device: DeviceHandle, m: { io: IoSpec; state: NamedTensors; outputNames: readonly string[] | undefined }, signal?: AbortSignal): Promise<NamedTensors> {
+  const s = c.service;
+  const fetch = { ...(m.outputNames ? { outputNames: m.outputNames } : {}), ...(signal ? { signal } : {}) };
+  const found = await findSampleItem(m.io, s.sampleInputs, (item) => device.run(c.instanceId, sampleFeeds(m.io, 1, item, m.state), fetch));
+  if (found.refused !== undefined) {
+    const shown = sampleText(found.item);
+    c.logger.info(
+      { instanceId: c.instanceId, serviceId: s.id, sample: shown },
+      `service ${s.id} failed on its load-time sample (zeros shaped ${sampleText(found.refused.first)}: ${found.refused.message}); profiled on ${shown}${found.ones ? ' (ones)' : ''}, kept as its sample (give sampleInputs to choose)`,
+    );
+  }
+  return found.item;
 }
 
 /** Profiles the model on `device` at the default batch sizes (1 only when unbatchable). */
 async function measure(
   c: ModelInstanceContext,
   device: DeviceHandle,
-  m: { io: IoSpec; state: NamedTensors; batchable: boolean; deferred: boolean; outputNames: readonly string[] | undefined },
+  m: { io: IoSpec; sample: NamedTensors | undefined; state: NamedTensors; batchable: boolean; deferred: boolean; outputNames: readonly string[] | undefined },
   signal?: AbortSignal,
 ): Promise<LatencyProfile> {
   const s = c.service;
   const maxBatch = c.plan.batchSize ?? s.maxBatch ?? 32;
   const fetch = { ...(m.outputNames ? { outputNames: m.outputNames } : {}), ...(signal ? { signal } : {}) };
-  // Free dims besides the batch and no sample: measured on an item of a size the model runs on.
-  const sample = unsampledFreeInputs(m.io, s.sampleInputs).length === 0 ? s.sampleInputs : await findFreeDimItem(m.io, s.sampleInputs, (item) => device.run(c.instanceId, sampleFeeds(m.io, 1, item, m.state), fetch));
+  const sample = m.sample;
   const run = (batchSizes: number[]): ReturnType<typeof measureLatencies> =>
     measureLatencies({
       device,

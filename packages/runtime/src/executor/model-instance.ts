@@ -111,6 +111,11 @@ export class ModelInstance implements Lane {
     return this.#loaded?.memory ?? NO_MEMORY;
   }
 
+  /** The item the load found to measure with when the service gave no sample for some input (see `loadInstance`). */
+  get foundSample(): NamedTensors | undefined {
+    return this.#loaded?.foundSample;
+  }
+
   /** The initial recurrent state of a new stream (stateful services). */
   get initialState(): NamedTensors {
     return cloneTensors(this.#loaded?.state ?? {});

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { isEparaError } from '@epara/core';
+import { invalidOption, isEparaError } from '@epara/core';
 import { createDevice } from '../devices/device-handle.js';
 import { checkBatchSeparable } from '../executor/batch-check.js';
 import { dimsHint, resolveProfileInputs } from './profile-inputs.js';
@@ -31,6 +31,9 @@ const USAGE = `Usage: epara-profile --model <file.onnx> --out <profile.json> [op
   --repetitions <n>     timed runs per batch size (default 10)
   --threads <n>         intra-op threads of the device (default 1)
   --kind <key>          profile key (default cpu-<threads>t)
+  --max-request-bytes <n>
+                        bytes one item may hold, as the service's maxRequestBytes (default 134217728,
+                        the executor's 128 MiB): a model whose item is larger is refused before it is built
 `;
 
 async function main(): Promise<number> {
@@ -47,6 +50,7 @@ async function main(): Promise<number> {
       repetitions: { type: 'string' },
       threads: { type: 'string' },
       kind: { type: 'string' },
+      'max-request-bytes': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -54,6 +58,7 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return values.help ? 0 : 2;
   }
+  const maxRequestBytes = values['max-request-bytes'] === undefined ? undefined : byteCount(values['max-request-bytes']);
   const device = createDevice({ id: 'profiler', threads: Number(values.threads ?? 1) });
   try {
     const info = await device.loadModel('probe', { path: values.model });
@@ -61,6 +66,7 @@ async function main(): Promise<number> {
       dims: pairs('--input', values.input, (v) => (v === 'scalar' ? [] : v.split('x').map(Number))),
       fill: pairs('--fill', values.fill, Number),
       batchAxis: pairs('--axis', values.axis, (v) => (v === 'none' ? null : Number(v))),
+      ...(maxRequestBytes !== undefined ? { maxRequestBytes } : {}),
     });
     for (const s of inputs.io.inputs) process.stderr.write(`input ${s.name} ${s.type}[${dimsHint(s)}] ${s.batchAxis === null ? 'shared by the batch' : `batched on axis ${s.batchAxis}`}\n`);
     let batchSizes = (values.batch ?? '1,2,4,8,16,32').split(',').map(Number);
@@ -84,6 +90,7 @@ async function main(): Promise<number> {
       repetitions,
       ...(values.kind ? { deviceKind: values.kind } : {}),
       inputs: inputs.batch,
+      ...(maxRequestBytes !== undefined ? { maxRequestBytes } : {}),
       onProgress: (done, _total, s) => progress.sample(done, s),
     });
     progress.stop();
@@ -93,6 +100,16 @@ async function main(): Promise<number> {
   } finally {
     await device.close();
   }
+}
+
+/**
+ * `--max-request-bytes`: a positive whole number of bytes.
+ * @throws EparaError `INVALID_OPTIONS` naming the flag.
+ */
+function byteCount(v: string): number {
+  const n = Number(v);
+  if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n <= 0) invalidOption('--max-request-bytes', v, 'a positive whole number of bytes');
+  return n;
 }
 
 /** `name=value` flags as a record; a flag without `=` fails with the flag's name. */

@@ -15,8 +15,8 @@ export interface ProfileInputOptions {
   /** Batch axis by input name; `null` for a tensor shared by the batch. @default read from the model as the executor does */
   readonly batchAxis?: Readonly<Record<string, number | null>>;
   /**
-   * Bytes one item may hold at most, as a service's `maxRequestBytes`: a model whose item is larger is refused
-   * before the item is allocated. @default 128 MiB (the executor's default)
+   * Bytes one item may hold at most, as a service's `maxRequestBytes` (`--max-request-bytes`): a model whose item
+   * is larger is refused before the item is allocated. @default 128 MiB (the executor's default)
    */
   readonly maxRequestBytes?: number;
 }
@@ -57,7 +57,7 @@ export function resolveProfileInputs(info: LoadedModelInfo, o: ProfileInputOptio
     if (axis !== undefined || dims !== undefined) inputs[name] = { ...(axis !== undefined ? { batchAxis: axis } : {}), ...(dims ? { dims } : {}) };
   }
   const io = resolveIoSpec(info, { id: 'profile', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1 }, inputs });
-  refuseOversizedItem('profile', io, o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES, 'profiler');
+  refuseOversizedItem('profile', io, o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES, 'profiler', 'raise it with --max-request-bytes');
   const item: Record<string, TensorLike> = {};
   for (const s of [...io.inputs, ...io.stateInputs]) item[s.name] = itemTensor(s, o.fill?.[s.name]);
   return { io, item, batch: (b) => sampleFeeds(io, b, item, {}) };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EparaError, type NamedTensors } from '@epara/core';
 import type { InputSpec, IoSpec } from '../executor/io-spec.js';
-import { findFreeDimItem, freeDimCandidates, refuseOversizedItem, unsampledFreeInputs } from './item-shapes.js';
+import { findSampleItem, needsSampleSearch, refuseOversizedItem, sampleCandidates, unsampledFreeInputs } from './item-shapes.js';
 
 const io = (inputs: InputSpec[], stateInputs: InputSpec[] = []): IoSpec => ({
   inputs,
@@ -18,9 +18,11 @@ const mask: InputSpec = { name: 'attention_mask', type: 'int64', dims: [1, null]
 const image: InputSpec = { name: 'x', type: 'float32', dims: [1, 3, null, null], batchAxis: 0 };
 const fixed: InputSpec = { name: 'f', type: 'float32', dims: [1, 2], batchAxis: 0 };
 
-describe('freeDimCandidates', () => {
+const items = (io: IoSpec, sample: NamedTensors | undefined): NamedTensors[] => sampleCandidates(io, sample).map((c) => c.item);
+
+describe('sampleCandidates', () => {
   it('gives every free dim of every unsampled input one size (dims named alike agree), zeros then ones for integers', () => {
-    const c = freeDimCandidates(io([ids, mask, fixed]), undefined);
+    const c = items(io([ids, mask, fixed]), undefined);
     expect(c.map((item) => `${item['input_ids']!.dims.join('x')} ${item['attention_mask']!.dims.join('x')} ${String(item['input_ids']!.data[0])}`)).toEqual([
       '1x1 1x1 0',
       '1x1 1x1 1',
@@ -36,46 +38,83 @@ describe('freeDimCandidates', () => {
   });
 
   it('tries float inputs with zeros only, and skips candidates over 4 MiB', () => {
-    const c = freeDimCandidates(io([image]), undefined);
+    const c = items(io([image]), undefined);
     // 3 × 1024 × 1024 floats are 12 MiB: skipped, not allocated.
     expect(c.map((item) => item['x']!.dims.join('x'))).toEqual(['1x3x1x1', '1x3x16x16', '1x3x256x256']);
     const video: InputSpec = { name: 'v', type: 'float32', dims: [1, 3, null, null, null], batchAxis: 0 };
     // 3 × 256³ floats are 192 MiB.
-    expect(freeDimCandidates(io([video]), undefined).map((item) => item['v']!.dims.join('x'))).toEqual(['1x3x1x1x1', '1x3x16x16x16']);
+    expect(items(io([video]), undefined).map((item) => item['v']!.dims.join('x'))).toEqual(['1x3x1x1x1', '1x3x16x16x16']);
   });
 
   it('keeps what the sample gives and sizes only the rest', () => {
     const given: NamedTensors = { input_ids: { type: 'int64', dims: [1, 5], data: new BigInt64Array(5).fill(3n) } };
     expect(unsampledFreeInputs(io([ids, mask]), given).map((s) => s.name)).toEqual(['attention_mask']);
-    const c = freeDimCandidates(io([ids, mask]), given);
+    const c = items(io([ids, mask]), given);
     expect(c.every((item) => item['input_ids'] === given['input_ids'])).toBe(true);
     expect(c[0]!['attention_mask']!.dims).toEqual([1, 1]);
   });
 });
 
-describe('findFreeDimItem', () => {
+describe('findSampleItem', () => {
   it('returns the first candidate the model runs on, passing over its refusals', async () => {
     const tried: string[] = [];
-    const item = await findFreeDimItem(io([ids]), undefined, async (c) => {
+    const { item, refused } = await findSampleItem(io([ids]), undefined, async (c) => {
       const t = c['input_ids']!;
       tried.push(`${t.dims[1]}:${String(t.data[0])}`);
       if (t.dims[1]! < 16 || t.data[0] === 0n) throw new EparaError('MODEL_ERROR', 'too short, or divides by zero');
     });
     expect(tried).toEqual(['1:0', '1:1', '16:0', '16:1']);
     expect(item['input_ids']!.dims).toEqual([1, 16]);
+    // The first one's refusal comes back, for the load's log line.
+    expect(refused?.first['input_ids']!.dims).toEqual([1, 1]);
+    expect(refused?.message).toBe('too short, or divides by zero');
   });
 
   it('refuses with INVALID_OPTIONS naming the input and the last error when none runs', async () => {
-    const err = await findFreeDimItem(io([image]), undefined, () => Promise.reject(new EparaError('MODEL_ERROR', 'needs exactly 7 rows'))).catch((e: unknown) => e);
+    const err = await findSampleItem(io([image]), undefined, () => Promise.reject(new EparaError('MODEL_ERROR', 'needs exactly 7 rows'))).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'INVALID_OPTIONS' });
     expect((err as Error).message).toMatch(/sampleInputs\.x/);
     expect((err as Error).message).toMatch(/'x' \[1, 3, \?, \?\]/);
     expect((err as Error).message).toMatch(/needs exactly 7 rows/);
+    expect(err).toMatchObject({ details: { field: 'sampleInputs.x', sample: 'x [1,3,1,1]' } });
   });
 
   it('throws any other failure as it is (the device closed)', async () => {
     const closed = new EparaError('CLOSED', 'device closed');
-    await expect(findFreeDimItem(io([ids]), undefined, () => Promise.reject(closed))).rejects.toBe(closed);
+    await expect(findSampleItem(io([ids]), undefined, () => Promise.reject(closed))).rejects.toBe(closed);
+  });
+});
+
+describe('the search over integer inputs of fixed shape, and a batch hidden in a shared input', () => {
+  const a: InputSpec = { name: 'a', type: 'int64', dims: [1, 2], batchAxis: 0 };
+  const len: InputSpec = { name: 'len', type: 'int32', dims: [1], batchAxis: null };
+
+  it('searches when an integer input is not given, fixed or not, and not when the sample gives every such input', () => {
+    expect(needsSampleSearch(io([fixed]), undefined)).toBe(false);
+    expect(needsSampleSearch(io([fixed, a]), undefined)).toBe(true);
+    expect(needsSampleSearch(io([fixed, a]), { a: { type: 'int64', dims: [1, 2], data: new BigInt64Array(2) } })).toBe(false);
+  });
+
+  it('tries fixed shapes at one size only: zeros, then ones in every integer input (a fixed float stays zeros)', () => {
+    const c = sampleCandidates(io([fixed, a, len]), undefined);
+    expect(c.map((x) => `${x.ones} ${String(x.item['a']!.data[0])} ${String(x.item['len']!.data[0])} ${String(x.item['f']!.data[0])}`)).toEqual(['false 0 0 0', 'true 1 1 0']);
+  });
+
+  it("refuses MODEL_ERROR, the model's refusal of zeros, when every dim is fixed and ones fail too", async () => {
+    let n = 0;
+    const err = await findSampleItem(io([a]), undefined, () => Promise.reject(new EparaError('MODEL_ERROR', `refusal ${++n}`))).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'MODEL_ERROR', details: { field: 'sampleInputs.a', sample: 'a [1,2]' } });
+    expect((err as Error).message).toMatch(/^refusal 1 \(on the load-time sample, zeros shaped a \[1,2\], and with ones in a: refusal 2\)$/);
+  });
+
+  it('first holds an unnamed free dim of an input shared by the batch at 1, when the model batches elsewhere', () => {
+    // Silero VAD with every free dim unnamed: input [?, ?] (batch guessed at 0), state [2, ?, 128] shared.
+    const input: InputSpec = { name: 'input', type: 'float32', dims: [1, null], batchAxis: 0 };
+    const state: InputSpec = { name: 'state', type: 'float32', dims: [2, null, 128], batchAxis: null };
+    const shapes = items(io([input, state]), undefined).map((x) => `${x['input']!.dims.join('x')} ${x['state']!.dims.join('x')}`);
+    expect(shapes).toEqual(['1x1 2x1x128', '1x16 2x1x128', '1x16 2x16x128', '1x256 2x1x128', '1x256 2x256x128', '1x1024 2x1x128', '1x1024 2x1024x128']);
+    // No batch anywhere: nothing to hold (a [seq, 80] input is sized).
+    expect(items(io([{ ...state, name: 'x' }]), undefined).map((x) => x['x']!.dims[1])).toEqual([1, 16, 256, 1024]);
   });
 });
 
