@@ -178,17 +178,17 @@ describe('RingSync, messages and late timers', () => {
     expect(notice.token.entries).toContainEqual(expect.objectContaining({ serverId: 'c', alive: false }));
   });
 
-  it('a timer that ran later than peers wait for acks re-announces the server: a higher version, and a round of its own', () => {
+  it('a timer that ran later than peers wait for acks re-announces the server: its next epoch, and a round of its own', () => {
     const ring = createRing();
     ring.timers.advance(3000);
     ring.timers.advance(PERIOD - 1); // every round timer is due 1 ms from now
-    const version = (id: string) => ring.nodes.get(id)!.store.self.version;
-    const before = IDS.map(version);
+    const epoch = (id: string) => ring.nodes.get(id)!.store.self.epoch;
+    const before = IDS.map(epoch);
     // The process stops for 301 ms (longer than 2 attempts × 50 ms): every timer fires 300 ms late.
     ring.clock.set(ring.clock.now() + 301);
     const pausedAt = ring.clock.now();
     ring.timers.advance(0);
-    expect(IDS.map(version)).toEqual(before.map((v) => v + 1));
+    expect(IDS.map(epoch)).toEqual(before.map((e) => e + 1));
     // b, c and d are not the ring's initiator, and tokens came recently: each starts a round only to re-announce itself.
     for (const id of ['b', 'c', 'd']) expect(ring.sent.some((m) => m.at === pausedAt && m.from === id && m.kind === 'token' && m.origin === id)).toBe(true);
   });
@@ -200,10 +200,10 @@ describe('RingSync, messages and late timers', () => {
     t.timers.advance(0);
     const joins = () => new Set(t.outbox.flatMap((o) => (o.to === 's' && o.m.kind === 'token' ? [o.m.token.round] : [])));
     expect(joins().size).toBe(1);
-    const version = y.store.self.version;
+    const epoch = y.store.self.epoch;
     t.clock.set(t.clock.now() + PERIOD + 301);
     t.timers.advance(0);
-    expect(y.store.self.version).toBe(version + 1);
+    expect(y.store.self).toMatchObject({ epoch: epoch + 1, version: 1 });
     // A second join token (a new round number; a retry of the first would carry its number).
     expect(joins().size).toBe(2);
   });

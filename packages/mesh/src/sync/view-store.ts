@@ -34,8 +34,10 @@ interface Stored {
 
 /**
  * One server's copy of the cluster view. Entries keep `updatedAt` in THIS server's clock (converted from
- * ages on receipt), so staleness is measured without trusting anyone else's clock. Merge rule: the higher
- * `(epoch, version)` wins; an equal version only refreshes the age.
+ * ages on receipt), so staleness is measured without trusting anyone else's clock. Merge rule ({@link compareMesh}):
+ * the higher epoch wins; within an epoch a dead entry wins over a live one whatever their versions (death is
+ * monotonic per epoch: only the server itself brings its entry back, under a newer epoch); otherwise the higher
+ * version wins, and an equal version only refreshes the age.
  */
 export class ViewStore {
   readonly selfId: ServerId;
@@ -124,12 +126,13 @@ export class ViewStore {
   }
 
   /**
-   * Moves this server's own version past whatever a peer may hold for it (e.g. a dead mark written while this
-   * server was paused): the live entry then wins everywhere it travels.
+   * Moves this server's own entry to the next epoch, past whatever a peer may hold for it (e.g. a dead mark written
+   * while this server was paused: within an epoch a dead mark beats every version): the live entry then wins
+   * everywhere it travels.
    */
   refute(now: number): void {
     const cur = this.#entries.get(this.selfId)!;
-    this.#put(this.selfId, { ...cur, entry: { ...cur.entry, alive: true, version: cur.entry.version + 1, updatedAt: now }, changedAt: now });
+    this.#put(this.selfId, { ...cur, entry: { ...cur.entry, alive: true, epoch: cur.entry.epoch + 1, version: 1, updatedAt: now }, changedAt: now });
   }
 
   /**
@@ -174,7 +177,7 @@ export class ViewStore {
     if (cur && stampOrder(w, updatedAt, cur.entry) < 0) return this.#ignore(w, cur);
     const { ageMs: _age, run: wireRun, ...rest } = w;
     const incoming: ServerEntry = { ...rest, updatedAt };
-    if (cur && compareEntries(incoming, cur.entry) <= 0) return this.#ignore(w, cur);
+    if (cur && compareMesh(incoming, cur.entry) <= 0) return this.#ignore(w, cur);
     const stampChanged = !cur || sameStamp(incoming, cur.entry) === false;
     // A relay that does not carry runs (an older build) passes the entry on without one: keep the run known for that epoch.
     const run = wireRun ?? (cur?.entry.epoch === incoming.epoch ? cur.run : undefined);
@@ -196,13 +199,18 @@ export class ViewStore {
     if (s.serverId === this.selfId) return this.#applySelfEcho(s, now, true);
     const cur = this.#entries.get(s.serverId);
     if (!cur && !s.alive && this.#forgettable(now - Math.max(0, s.ageMs), now)) return 'ignored';
-    if (!cur || s.epoch > cur.entry.epoch || (s.epoch === cur.entry.epoch && s.version > cur.entry.version)) return 'missing';
-    if (s.epoch < cur.entry.epoch || s.version < cur.entry.version) return 'ignored';
+    if (!cur || s.epoch > cur.entry.epoch) return 'missing';
+    if (s.epoch < cur.entry.epoch) return 'ignored';
+    // Same epoch. A dead stub kills a live entry whatever the versions (death is monotonic per epoch); a newer
+    // dead version is asked for in full, so dead copies converge on one. A live stub never revives a dead entry.
     if (!s.alive && cur.entry.alive) {
+      if (s.version > cur.entry.version) return 'missing';
       this.#put(s.serverId, { ...cur, entry: { ...cur.entry, alive: false }, changedAt: now });
       return 'updated';
     }
-    if (s.alive !== cur.entry.alive) return 'ignored';
+    if (s.alive && !cur.entry.alive) return 'ignored';
+    if (s.version > cur.entry.version) return 'missing';
+    if (s.version < cur.entry.version) return 'ignored';
     const updatedAt = now - Math.max(0, s.ageMs);
     if (updatedAt <= cur.entry.updatedAt) return 'ignored';
     cur.entry = { ...cur.entry, updatedAt };
@@ -210,8 +218,9 @@ export class ViewStore {
   }
 
   /**
-   * Marks a server dead (ring bypass, failed link). As in core's `markDead`, the version is kept: a dead mark
-   * wins over the same version alive, and loses to the server's own next write or a new epoch.
+   * Marks a server dead (ring bypass, failed link). The version is kept: within the entry's epoch the dead mark
+   * wins over every live copy (an older write still going round included), and only the server's own entry of a
+   * newer epoch (its refute, or a restart) wins over it.
    */
   markDead(id: ServerId, now: number): boolean {
     const cur = this.#entries.get(id);
@@ -241,7 +250,8 @@ export class ViewStore {
 
   /**
    * Our own entry came back from someone else. If it is at least as new as ours it was written by a previous
-   * life of this server or by a peer that declared us dead: jump past it so our live entry wins. Unless it is
+   * life of this server or by a peer that declared us dead: jump past it so our live entry wins — past a dead
+   * mark of our epoch (whatever its version) to the next epoch, since no version of an epoch beats its death. Unless it is
    * the live entry of a newer run of this server (a larger announced epoch, another instance): then this run
    * was replaced — its process kept running beside its restart — and outbidding it would make the two trade
    * the entry, each jumping past the other's epoch. A stub of a larger epoch says nothing of its run: the
@@ -259,7 +269,11 @@ export class ViewStore {
       this.#put(this.selfId, { ...cur, entry: { ...cur.entry, epoch: w.epoch + 1, version: 1, alive: true, updatedAt: now }, changedAt: now });
       return 'updated';
     }
-    if (w.epoch === cur.entry.epoch && (w.version > cur.entry.version || (!w.alive && w.version === cur.entry.version))) {
+    if (w.epoch === cur.entry.epoch && !w.alive) {
+      this.#put(this.selfId, { ...cur, entry: { ...cur.entry, epoch: w.epoch + 1, version: 1, alive: true, updatedAt: now }, changedAt: now });
+      return 'updated';
+    }
+    if (w.epoch === cur.entry.epoch && w.version > cur.entry.version) {
       this.#put(this.selfId, { ...cur, entry: { ...cur.entry, version: w.version + 1, alive: true, updatedAt: now }, changedAt: now });
       return 'updated';
     }
@@ -292,12 +306,23 @@ function sameContent(e: ServerEntry, s: SelfState): boolean {
 }
 
 /**
- * The first steps of core's `compareEntries` for an incoming wire entry stamped `updatedAt` here against `b`:
- * epoch, version, alive (a dead mark wins a tie), age. 0 when all four tie (then only the whole entries decide).
+ * The mesh's merge order: core's `compareEntries`, except that within one epoch a dead entry wins over a live one
+ * whatever their versions. A dead mark keeps the version it saw; the server may have written newer versions
+ * before it died that are still going round, and under version order one of them read it alive again. So an
+ * epoch, once dead, stays dead; the server itself comes back under a newer epoch (see {@link ViewStore.refute}).
+ */
+export function compareMesh(a: ServerEntry, b: ServerEntry): number {
+  if (a.epoch === b.epoch && a.alive !== b.alive) return a.alive ? -1 : 1;
+  return compareEntries(a, b);
+}
+
+/**
+ * The first steps of {@link compareMesh} for an incoming wire entry stamped `updatedAt` here against `b`:
+ * epoch, alive (a dead mark wins within the epoch), version, age. 0 when all four tie (then only the whole entries decide).
  */
 function stampOrder(w: WireEntry, updatedAt: number, b: ServerEntry): number {
   if (w.epoch !== b.epoch) return w.epoch - b.epoch;
-  if (w.version !== b.version) return w.version - b.version;
   if (w.alive !== b.alive) return w.alive ? -1 : 1;
+  if (w.version !== b.version) return w.version - b.version;
   return updatedAt - b.updatedAt;
 }
