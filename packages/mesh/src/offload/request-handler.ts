@@ -403,6 +403,9 @@ export class RequestHandler {
   #forward(request: HandledRequest, targets: readonly ServerId[], next: { hops: number; visited: readonly ServerId[] }, retry: boolean, unanswered: boolean): Promise<NamedTensors> {
     const c = this.#c;
     return new Promise<NamedTensors>((resolve, reject) => {
+      // A frame over one peer's own limit (its `limits` message) may fit another's: the next is tried, and the refusal
+      // is the request's error when none takes it.
+      let overPeerLimit: EparaError | undefined;
       for (const peer of targets) {
         const requestId = c.nextId();
         const budgetMs = request.deadline - c.clock.now();
@@ -413,6 +416,11 @@ export class RequestHandler {
           linkId = c.send(peer, { type: 'submit', requestId, serviceId: request.serviceId, inputs: request.inputs, budgetMs, hops: next.hops, maxHops: c.hopLimit, visited: next.visited, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
         } catch (err) {
           const e = toEparaError(err);
+          if (isFrameTooLarge(e) && e.details['peerMaxFrameBytes'] !== undefined) {
+            hop?.end({ error: e.code });
+            overPeerLimit ??= e;
+            continue;
+          }
           // A frame too large to build is as large for every candidate: the request is refused as it is, not
           // reported as if no peer could be reached.
           if (isFrameTooLarge(e)) {
@@ -429,7 +437,7 @@ export class RequestHandler {
         if (unanswered) c.hooks.resentUnanswered(request.serviceId);
         return;
       }
-      reject(new EparaError('PEER_UNAVAILABLE', 'no link to any candidate peer', { serviceId: request.serviceId, candidates: [...targets] }));
+      reject(overPeerLimit ?? new EparaError('PEER_UNAVAILABLE', 'no link to any candidate peer', { serviceId: request.serviceId, candidates: [...targets] }));
     });
   }
 
