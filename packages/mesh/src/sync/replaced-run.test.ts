@@ -142,10 +142,7 @@ describe('RingSync: an old run resumed beside its restart', () => {
     expect(shown.filter((a) => a !== 'x-new')).toEqual([]);
     expect(old.store.replacedBy).toEqual(NEW);
     expect([n0, n2].map((s) => s.store.get('x')?.address)).toEqual(['x-new', 'x-new']);
-    // The new run may have refuted a dead mark (n2 sent to its id reached the hung old process): its entry moves
-    // to a later epoch, its run stays; the old run never jumps.
-    expect(fresh.store.self.epoch).toBeGreaterThanOrEqual(NEW.epoch);
-    expect(fresh.store.toWire('x', 0)?.run).toEqual(NEW);
+    expect(fresh.store.self.epoch).toBe(NEW.epoch);
     expect(old.store.self.epoch).toBe(OLD.epoch);
   });
 });

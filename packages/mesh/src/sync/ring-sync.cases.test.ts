@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createManualClock, createSeededRandom, silentLogger } from '@epara/core';
 import { createManualTimers } from '@epara/core/testing';
 import { RingSync } from './ring-sync.js';
+import { incarnationOf } from './view-store.js';
 import { createFaultInjector } from './sync-faults.js';
 import type { SyncMessage } from './sync-types.js';
 
@@ -178,17 +179,17 @@ describe('RingSync, messages and late timers', () => {
     expect(notice.token.entries).toContainEqual(expect.objectContaining({ serverId: 'c', alive: false }));
   });
 
-  it('a timer that ran later than peers wait for acks re-announces the server: its next epoch, and a round of its own', () => {
+  it('a timer that ran later than peers wait for acks re-announces the server: its next incarnation, and a round of its own', () => {
     const ring = createRing();
     ring.timers.advance(3000);
     ring.timers.advance(PERIOD - 1); // every round timer is due 1 ms from now
-    const epoch = (id: string) => ring.nodes.get(id)!.store.self.epoch;
-    const before = IDS.map(epoch);
+    const version = (id: string) => incarnationOf(ring.nodes.get(id)!.store.self.version);
+    const before = IDS.map(version);
     // The process stops for 301 ms (longer than 2 attempts × 50 ms): every timer fires 300 ms late.
     ring.clock.set(ring.clock.now() + 301);
     const pausedAt = ring.clock.now();
     ring.timers.advance(0);
-    expect(IDS.map(epoch)).toEqual(before.map((e) => e + 1));
+    expect(IDS.map(version)).toEqual(before.map((v) => v + 1));
     // b, c and d are not the ring's initiator, and tokens came recently: each starts a round only to re-announce itself.
     for (const id of ['b', 'c', 'd']) expect(ring.sent.some((m) => m.at === pausedAt && m.from === id && m.kind === 'token' && m.origin === id)).toBe(true);
   });
@@ -200,10 +201,10 @@ describe('RingSync, messages and late timers', () => {
     t.timers.advance(0);
     const joins = () => new Set(t.outbox.flatMap((o) => (o.to === 's' && o.m.kind === 'token' ? [o.m.token.round] : [])));
     expect(joins().size).toBe(1);
-    const epoch = y.store.self.epoch;
+    const incarnation = incarnationOf(y.store.self.version);
     t.clock.set(t.clock.now() + PERIOD + 301);
     t.timers.advance(0);
-    expect(y.store.self).toMatchObject({ epoch: epoch + 1, version: 1 });
+    expect(incarnationOf(y.store.self.version)).toBe(incarnation + 1);
     // A second join token (a new round number; a retry of the first would carry its number).
     expect(joins().size).toBe(2);
   });
