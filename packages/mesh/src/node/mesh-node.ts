@@ -438,9 +438,12 @@ export class MeshNode extends EventEmitter<NodeEvents> {
   }
 }
 
-/** What the placement coordinator reads of this server's own entry: its epoch and its instances' ids and statuses. */
+/**
+ * What the placement coordinator reads of this server's own entry: its epoch, its instances' ids and statuses, and
+ * its free memory (which moves with them, and when a device fails or is back: the coordinator reads device health).
+ */
 function ownPlacementKey(self: ServerEntry): string {
-  let key = String(self.epoch);
+  let key = `${self.epoch}/${self.freeMemoryBytes}`;
   for (const i of self.instances) key += `|${i.instanceId}:${i.status}`;
   return key;
 }
