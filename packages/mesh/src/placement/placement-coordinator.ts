@@ -201,6 +201,14 @@ export class PlacementCoordinator {
     this.#tryFirst();
   }
 
+  /**
+   * This server's free memory moved without its instances changing: a device may have failed or be back. Reads the
+   * devices again; on a change the leader re-places and a server that does not lead reports to its leader.
+   */
+  checkDevices(): void {
+    if (this.#running && this.#refreshOwnDevices()) this.#reportDevices(true);
+  }
+
   /** A server failed: the leader (possibly this server, newly) re-places at once. */
   onPeerLeft(): void {
     this.#placeSoon('failure');

@@ -30,7 +30,10 @@ export class FakeInstance {
   serviceTimeMs: number;
   readonly batchSize: number;
   readonly maxQueue: number;
-  /** The devices it was loaded on (none for an instance hosted from the start). */
+  /**
+   * The devices it was loaded on (none for an instance hosted from the start): what `failDevice` takes down. Not
+   * reported in `info()` (a test that wants placement to see them wraps the fake, as the runtime reports them).
+   */
   readonly deviceIds: readonly string[] | undefined;
   streamRateHz = 0;
   readonly #ctx: FakeInstanceContext;
@@ -109,7 +112,6 @@ export class FakeInstance {
       loadPerSec: this.#arrivals.length + this.streamRateHz,
       waitMs: Math.max(0, this.completionAt() - now - this.serviceTimeMs),
       runMs: this.serviceTimeMs,
-      ...(this.deviceIds ? { deviceIds: this.deviceIds } : {}),
     };
   }
 
