@@ -153,9 +153,9 @@ describe('a server restarted under its id while its old process hangs', () => {
     );
     connection.send(encodeFrame({ type: 'submit', requestId: 7, serviceId: 'echo', budgetMs: 5000, hops: 1, maxHops: 2, visited: ['old'], priority: 0, inputs: input([3]) }));
     await answered;
-    // n0 announced its run first (a frame an older build rejects and goes on), then answered.
-    expect(frames.map((f) => decodeFrame(f).type)).toEqual(['incarnation', 'result']);
-    const result = decodeFrame(frames[1]!);
+    // n0 announced its run and its frame limit first (frames an older build rejects and goes on), then answered.
+    expect(frames.map((f) => decodeFrame(f).type)).toEqual(['incarnation', 'limits', 'result']);
+    const result = decodeFrame(frames[2]!);
     expect(result.type === 'result' && (result.outputs['x']!.data as Float32Array)[0]).toBe(6);
     connection.close();
     await dialer.close();

@@ -20,7 +20,9 @@
  * @packageDocumentation
  */
 export { createFakeExecutor } from './testing/fake-executor.js';
-export type { FakeExecutor, FakeExecutorOptions, FakeServiceConfig } from './testing/fake-executor.js';
+export type { FakeExecutor, FakeExecutorOptions, FakeExecutorStats, FakeServiceConfig } from './testing/fake-executor.js';
+export { runExecutorContract } from './testing/executor-contract.js';
+export type { ContractExecutor, ExecutorContractFactory } from './testing/executor-contract.js';
 export { runTransportContract } from './transport/transport-contract.js';
 export type { TransportContractFactory } from './transport/transport-contract.js';
 export { closedOf, codeOf, collectFrames, nextAccepted, echo, patternBytes, sameBytes } from './transport/transport-contract-helpers.js';

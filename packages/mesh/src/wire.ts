@@ -21,6 +21,7 @@ export { MESSAGE_TYPE_CODES, SUBMIT_FLAG_TRACE } from './protocol/messages.js';
 export type {
   Incarnation,
   IncarnationMessage,
+  LimitsMessage,
   WireMessage,
   WireMessageType,
   DecodedMessage,

@@ -420,6 +420,7 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       coordinator?.onPeerLeft();
     });
     let ownKey = '';
+    let ownFree = -1;
     sync.on('viewUpdated', (update?: ViewUpdate) => {
       const own = update?.own === true;
       // Ids the view forgot (and no link holds) leave nothing behind in the links' per-peer bookkeeping.
@@ -428,6 +429,9 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       // only to what it reads of it — its epoch and its instances (their ids and statuses) — not to every round.
       const key = ownPlacementKey(sync.store.self);
       if (!own || key !== ownKey) coordinator?.onViewChanged();
+      // A device failed or is back (its memory left or rejoined the entry): the coordinator reads device health.
+      else if (own && sync.store.self.freeMemoryBytes !== ownFree) coordinator?.checkDevices();
+      ownFree = sync.store.self.freeMemoryBytes;
       ownKey = key;
       this.emit('viewChanged');
     });

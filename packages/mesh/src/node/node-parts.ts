@@ -19,6 +19,7 @@ import type { ResolvedNodeOptions } from './node-options.js';
 import { PeerLinks } from './peer-links.js';
 import { newIncarnation } from './peer-incarnations.js';
 import { readSelfState } from './self-state.js';
+import { healthyDevices } from './device-health.js';
 import { StreamOpener } from './stream-opener.js';
 import { wireSync } from './wire-sync.js';
 import { AuthBackoff } from '../security/auth-backoff.js';
@@ -184,7 +185,8 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext, lateness: L
       executor: o.executor,
       meter: ctx.meter,
       now: o.monotonicClock.now(),
-      devices: o.devices,
+      // A device the executor reports failed offers no memory: the view shows what placement may use.
+      devices: healthyDevices(o.devices, o.executor),
       services: o.services,
       address: o.advertise ?? o.transport.address,
       ...(lateness ? { waitScale: (serviceId: string) => lateness.ratio(serviceId, o.monotonicClock.now()) } : {}),
@@ -233,7 +235,7 @@ function buildPlacement(o: ResolvedNodeOptions, ctx: NodeContext, links: PeerLin
     timers: o.timers,
     periodMs: o.placementPeriodMs,
     services: o.services,
-    devices: o.devices,
+    devices: () => healthyDevices(o.devices, o.executor),
     options: o.placement,
     hasSeeds: o.seeds.length > 0,
     view,

@@ -115,6 +115,11 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   readonly #runs = new WeakMap<PeerLink, Incarnation>();
   /** Links whose peer reads entry runs in sync tokens (it said so in its incarnation frame). */
   readonly #readsRuns = new WeakSet<PeerLink>();
+  /**
+   * The largest frame each peer takes, as its `limits` message said (a build that sends none: unknown, not checked).
+   * Per peer id, not per link: a dial's frames are checked before its link is up. Forgotten with the peer's runs.
+   */
+  readonly #peerMaxFrame = new Map<ServerId, number>();
   readonly #checksums = new ChecksumPolicy();
   /** Links closed because they belong to a replaced run. */
   readonly #refused = new WeakSet<PeerLink>();
@@ -171,7 +176,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   }
 
   #trackedIds(): Set<ServerId> {
-    return new Set([...this.#byPeer.keys(), ...this.#checkedEpochs.keys(), ...this.#replacedAt.keys(), ...this.#incarnations.ids()]);
+    return new Set([...this.#byPeer.keys(), ...this.#checkedEpochs.keys(), ...this.#replacedAt.keys(), ...this.#incarnations.ids(), ...this.#peerMaxFrame.keys()]);
   }
 
   #forgetIfGone(id: ServerId): void {
@@ -179,6 +184,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     this.#incarnations.forget(id);
     this.#checkedEpochs.delete(id);
     this.#replacedAt.delete(id);
+    this.#peerMaxFrame.delete(id);
   }
 
   /**
@@ -247,6 +253,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     }
     // Who answers the dial is not known yet: a token goes in the form every build reads.
     const frame = encodeFrame(withRuns(message, false), this.#c.limits);
+    if (peerId !== undefined) this.#checkFits(peerId, frame, message.type);
     if (!dial) {
       dial = { id: `dial-${(this.#nextDial++).toString(36)}`, peerId, queue: [], types: [] };
       this.#dials.set(address, dial);
@@ -440,6 +447,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       return;
     }
     if (message.type === 'incarnation') return this.#onIncarnation(link, message);
+    if (message.type === 'limits') return void this.#peerMaxFrame.set(link.peerId, message.maxFrameBytes);
     if (message.type === 'pong' && this.#probes.get(link)?.id === message.requestId) this.#endProbe(link);
     try {
       this.emit('messageReceived', { link, message, bytes: frame.byteLength });
@@ -529,7 +537,23 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   #write(link: PeerLink, message: WireMessage): void {
     const buffered = link.connection.bufferedBytes;
     if (buffered > this.#c.maxBufferedBytes) this.#shed(link, message, buffered);
-    this.#writeFrame(link, encodeFrame(withRuns(message, this.#readsRuns.has(link)), this.#c.limits), message.type);
+    const frame = encodeFrame(withRuns(message, this.#readsRuns.has(link)), this.#c.limits);
+    this.#checkFits(link.peerId, frame, message.type);
+    this.#writeFrame(link, frame, message.type);
+  }
+
+  /**
+   * Refuses a frame larger than the peer said it takes (its `limits` message), typed, before it is sent: the peer
+   * would close the link on it, and whatever the frame carried — routed again to the same peer — would close the
+   * next one, link after link. `PROTOCOL_ERROR` with `frameBytes` (so the request is not retried elsewhere as if
+   * the peer failed), `peerMaxFrameBytes` and `peer`; logged at most once per 10 s per peer.
+   */
+  #checkFits(peerId: ServerId, frame: Uint8Array, type: WireMessage['type']): void {
+    const max = this.#peerMaxFrame.get(peerId);
+    if (max === undefined || frame.byteLength <= max) return;
+    const shown = this.#handshakeWarnings.pass(`frame over ${peerId}`);
+    if (shown) this.#c.logger.warn({ peer: peerId, type, frameBytes: frame.byteLength, peerMaxFrameBytes: max, repeatsSinceLastLogged: shown.held }, "frame larger than the peer's maxFrameBytes refused");
+    throw new EparaError('PROTOCOL_ERROR', `a ${type} frame of ${frame.byteLength} bytes exceeds peer ${peerId}'s maxFrameBytes ${max}`, { frameBytes: frame.byteLength, peerMaxFrameBytes: max, peer: peerId });
   }
 
   #shed(link: PeerLink, message: WireMessage, buffered: number): never {

@@ -70,7 +70,8 @@ describe('RequestHandler: a refusal on the view’s figures is the owner’s to 
     const { sent, handler } = setup({ b: { waitMs: 150, delayMs: 5 } });
     const p = handler.handle(request(100));
     handler.onResponse('b', { type: 'error', requestId: sent[0]!.m.requestId!, error: new EparaError('OVERLOADED', 'b has no room either') });
-    await expect(p).rejects.toMatchObject({ code: 'OVERLOADED', message: 'b has no room either' });
+    // No other peer to ask: the refusal, named, is the request's error.
+    await expect(p).rejects.toMatchObject({ code: 'OVERLOADED', message: expect.stringContaining('b has no room either'), details: { refusals: [{ peer: 'b', reason: 'b has no room either' }] } });
   });
 
   it('asks the peers best estimate first, leaving out one that could not meet the deadline even idle', async () => {
@@ -121,7 +122,7 @@ describe('RequestHandler: a request its own queue cannot meet, handed on at its 
     expect(m.type === 'submit' && [m.hops, m.visited, m.budgetMs]).toEqual([1, ['a'], 100]);
     expect(events).toEqual({ offloaded: ['b'], rejected: [], local: 0 });
     handler.onResponse('b', { type: 'error', requestId: m.requestId!, error: new EparaError('OVERLOADED', 'b has no room either') });
-    await expect(p).rejects.toMatchObject({ code: 'OVERLOADED', message: 'b has no room either' });
+    await expect(p).rejects.toMatchObject({ code: 'OVERLOADED', message: expect.stringContaining('b has no room either'), details: { refusals: [{ peer: 'b' }] } });
   });
 
   it('refuses when the peer’s reported load keeps its queue from draining, or the entry is too fresh to have drained', async () => {

@@ -25,6 +25,15 @@ export interface HandledRequest {
   readonly priority?: number;
   /** Trace context (W3C `traceparent`, request id); carried when forwarded, passed to the executor. */
   readonly trace?: TraceContext | undefined;
+  /** Peers that refused this request `OVERLOADED` so far, in order (see {@link RequestHandler.onResponse}). */
+  readonly refusals?: readonly Refusal[];
+}
+
+/** A peer's refusal of a forwarded request, as named in the error when no peer is left to ask. */
+export interface Refusal {
+  readonly peer: ServerId;
+  readonly code: string;
+  readonly reason: string;
 }
 
 /** Events the handler reports to the node. */
@@ -139,12 +148,17 @@ export class RequestHandler {
     return this.#safeRoute(request, false);
   }
 
-  /** A response from `peer` to a request this node forwarded. */
+  /**
+   * A response from `peer` to a request this node forwarded. A peer failure is retried elsewhere (`RETRYABLE`); so
+   * is an `OVERLOADED` answer — the peer's exact queue had no room, whatever the view said — on another peer that can
+   * meet the deadline ({@link #retryRefused}).
+   */
   onResponse(peer: ServerId, message: Extract<OffloadMessage, { type: 'result' | 'error' }>): void {
     const o = this.#outstanding.get(message.requestId ?? 0);
     if (!o || o.peer !== peer) return;
     this.#settle(message.requestId ?? 0, o);
     if (message.type === 'result') return o.resolve(message.outputs);
+    if (message.error.code === 'OVERLOADED') return this.#retryRefused(o, message.error);
     if (RETRYABLE.has(message.error.code) && !isFrameTooLarge(message.error)) return this.#retry(o);
     o.reject(message.error);
   }
@@ -389,6 +403,9 @@ export class RequestHandler {
   #forward(request: HandledRequest, targets: readonly ServerId[], next: { hops: number; visited: readonly ServerId[] }, retry: boolean, unanswered: boolean): Promise<NamedTensors> {
     const c = this.#c;
     return new Promise<NamedTensors>((resolve, reject) => {
+      // A frame over one peer's own limit (its `limits` message) may fit another's: the next is tried, and the refusal
+      // is the request's error when none takes it.
+      let overPeerLimit: EparaError | undefined;
       for (const peer of targets) {
         const requestId = c.nextId();
         const budgetMs = request.deadline - c.clock.now();
@@ -399,6 +416,11 @@ export class RequestHandler {
           linkId = c.send(peer, { type: 'submit', requestId, serviceId: request.serviceId, inputs: request.inputs, budgetMs, hops: next.hops, maxHops: c.hopLimit, visited: next.visited, priority: request.priority ?? 0, ...(trace ? { trace } : {}) });
         } catch (err) {
           const e = toEparaError(err);
+          if (isFrameTooLarge(e) && e.details['peerMaxFrameBytes'] !== undefined) {
+            hop?.end({ error: e.code });
+            overPeerLimit ??= e;
+            continue;
+          }
           // A frame too large to build is as large for every candidate: the request is refused as it is, not
           // reported as if no peer could be reached.
           if (isFrameTooLarge(e)) {
@@ -415,7 +437,7 @@ export class RequestHandler {
         if (unanswered) c.hooks.resentUnanswered(request.serviceId);
         return;
       }
-      reject(new EparaError('PEER_UNAVAILABLE', 'no link to any candidate peer', { serviceId: request.serviceId, candidates: [...targets] }));
+      reject(overPeerLimit ?? new EparaError('PEER_UNAVAILABLE', 'no link to any candidate peer', { serviceId: request.serviceId, candidates: [...targets] }));
     });
   }
 
@@ -475,6 +497,36 @@ export class RequestHandler {
     });
   }
 
+  /**
+   * The peer refused the request `OVERLOADED`: routed again with the peer visited (never asked twice) at the same
+   * hop — the refusal took no hop of the request's, and routing keeps the hop limit and the deadline (only peers
+   * that can meet it are asked, or the request runs here if it now can). When nothing is left, or no budget, the
+   * request fails naming each refusal (`details.refusals`): `OVERLOADED` when routing finds no one, otherwise the
+   * deadline's code. The peer ran nothing, so nothing is resent unanswered. A refusal that names the servers the
+   * peer asked in turn (its own `details.refusals`) adds them too: none of them is asked again from here.
+   */
+  #retryRefused(o: Outstanding, error: EparaError): void {
+    const refusals = [...(o.request.refusals ?? []), ...refusalsOf(error), { peer: o.peer, code: error.code, reason: error.message }];
+    const visited = [...o.request.visited];
+    for (const r of refusals) if (!visited.includes(r.peer)) visited.push(r.peer);
+    const request: HandledRequest = { ...o.request, visited, refusals };
+    const serviceId = request.serviceId;
+    const named = refusals.map((r) => `${r.peer} (${r.reason})`).join(', ');
+    if (this.#closed) return o.reject(new EparaError('CLOSED', 'node closed', { serviceId, refusals }));
+    const left = request.deadline - this.#c.clock.now();
+    if (left <= 0) return o.reject(new EparaError('DEADLINE_EXCEEDED', `refused after the deadline passed by ${named}`, { serviceId, refusals }));
+    if (left <= this.#c.guardMs) return o.reject(new EparaError('DEADLINE_INFEASIBLE', `refused by ${named}, and no time is left to ask another server`, { serviceId, refusals }));
+    this.#safeRoute(request, true).then(o.resolve, (err: unknown) => {
+      const e = toEparaError(err);
+      // A later peer's failure that already names the refusals (its own refusal included) ends the request as is.
+      if (e.details?.['refusals'] !== undefined) return o.reject(e);
+      if (['NO_INSTANCE', 'HOP_LIMIT', 'OVERLOADED', 'DEADLINE_INFEASIBLE'].includes(e.code)) {
+        return o.reject(new EparaError('OVERLOADED', `no server can take the request by its deadline: refused by ${named}; then ${e.code}`, { serviceId, refusals, retry: e.code }));
+      }
+      o.reject(new EparaError(e.code, e.message, { ...e.details, refusals }));
+    });
+  }
+
   #trySend(peer: ServerId, message: OffloadMessage): void {
     try {
       this.#c.send(peer, message);
@@ -482,6 +534,22 @@ export class RequestHandler {
       // The peer is gone; nothing to cancel there.
     }
   }
+}
+
+/** Most refusals a peer's error may name that are taken from it (its details came over the wire). */
+const MAX_REFUSALS = 64;
+
+/** The refusals a peer's `OVERLOADED` names in `details.refusals` (its own asks); malformed items are left out. */
+function refusalsOf(error: EparaError): Refusal[] {
+  const list = error.details?.['refusals'];
+  if (!Array.isArray(list)) return [];
+  const out: Refusal[] = [];
+  for (const r of list.slice(0, MAX_REFUSALS) as unknown[]) {
+    if (typeof r !== 'object' || r === null) continue;
+    const { peer, code, reason } = r as Record<string, unknown>;
+    if (typeof peer === 'string' && peer !== '') out.push({ peer, code: typeof code === 'string' ? code : 'OVERLOADED', reason: typeof reason === 'string' ? reason : '' });
+  }
+  return out;
 }
 
 /**

@@ -14,7 +14,11 @@ export interface CoordinatorConfig {
   readonly timers: Timers;
   readonly periodMs: number;
   readonly services: readonly ServiceSpec[];
-  readonly devices: readonly DeviceSpec[];
+  /**
+   * This server's devices: a list, or read fresh (the node leaves out the devices its executor reports failed, so
+   * placement avoids them until they are back).
+   */
+  readonly devices: readonly DeviceSpec[] | (() => readonly DeviceSpec[]);
   readonly options: ResolvedCoordinatorOptions;
   /** Whether this node joins through seeds (then its first placement waits for at least one peer). */
   readonly hasSeeds: boolean;
@@ -108,8 +112,37 @@ export class PlacementCoordinator {
 
   constructor(config: CoordinatorConfig) {
     this.#c = config;
-    this.#devices.set(config.selfId, config.devices);
+    this.#devices.set(config.selfId, this.#ownDevices());
     this.#delays = new PeerDelays(config.selfId);
+  }
+
+  #ownDevices(): readonly DeviceSpec[] {
+    const d = this.#c.devices;
+    return typeof d === 'function' ? d() : d;
+  }
+
+  /**
+   * Reads this server's devices again; whether they changed (a device failed, or is back). On a change the leader
+   * re-places soon — the instances on a failed device are gone, and none may be placed there — and a server that does
+   * not lead reports to its leader (the report carries its devices).
+   */
+  #refreshOwnDevices(): boolean {
+    const now = this.#ownDevices();
+    const was = this.#devices.get(this.#c.selfId);
+    if (was === now || (was !== undefined && sameDeviceIds(was, now))) return false;
+    this.#devices.set(this.#c.selfId, now);
+    this.#c.logger.info({ devices: now.map((d) => d.id) }, 'devices changed (the executor reports a device failed or back): placement follows');
+    this.#placeSoon('failure');
+    return true;
+  }
+
+  /** The leader re-places at once (on the next turn), if nothing is scheduled already. */
+  #placeSoon(trigger: PlacementDecision['trigger']): void {
+    if (!this.#running || this.leader() !== this.#c.selfId || this.#soon) return;
+    this.#soon = this.#c.timers.setTimeout(() => {
+      this.#soon = undefined;
+      if (this.#running && this.leader() === this.#c.selfId) this.run(trigger);
+    }, 0);
   }
 
   /** The current leader according to this server's view. */
@@ -133,6 +166,7 @@ export class PlacementCoordinator {
     const tick = (): void => {
       if (!this.#running) return;
       this.#timer = this.#c.timers.setTimeout(tick, this.#c.periodMs);
+      this.#refreshOwnDevices();
       this.#probePeers(true);
       this.#reportDevices(true);
       this.run(this.#last === undefined ? 'start' : 'period');
@@ -161,18 +195,23 @@ export class PlacementCoordinator {
     // view, and one whose report came before its entry did was left out of the run that followed: without this,
     // neither was placed for until the period.
     if (this.#last !== undefined && this.#unplaced()) this.#onServerJoined();
+    const devicesChanged = this.#refreshOwnDevices();
     this.#probePeers(false);
-    this.#reportDevices(false);
+    this.#reportDevices(devicesChanged);
     this.#tryFirst();
+  }
+
+  /**
+   * This server's free memory moved without its instances changing: a device may have failed or be back. Reads the
+   * devices again; on a change the leader re-places and a server that does not lead reports to its leader.
+   */
+  checkDevices(): void {
+    if (this.#running && this.#refreshOwnDevices()) this.#reportDevices(true);
   }
 
   /** A server failed: the leader (possibly this server, newly) re-places at once. */
   onPeerLeft(): void {
-    if (!this.#running || this.leader() !== this.#c.selfId || this.#soon) return;
-    this.#soon = this.#c.timers.setTimeout(() => {
-      this.#soon = undefined;
-      if (this.#running && this.leader() === this.#c.selfId) this.run('failure');
-    }, 0);
+    this.#placeSoon('failure');
   }
 
   onPayload(from: ServerId, payload: PlacementPayload): void {
@@ -189,8 +228,11 @@ export class PlacementCoordinator {
       if (payload.serverId !== from) return;
       if (payload.delaysMs) this.#delays.report(from, payload.delaysMs);
       if (payload.term !== undefined) this.#learnTerm(payload.term, payload.termLeader ?? '');
-      const isNew = !this.#devices.has(from);
+      const known = this.#devices.get(from);
+      const isNew = known === undefined;
       this.#devices.set(from, payload.devices);
+      // A device of the server failed or is back (its executor says so): the leader re-places at once.
+      if (!isNew && !sameDeviceIds(known, payload.devices) && this.#last !== undefined) this.#placeSoon('failure');
       if (payload.decided) this.#acked.set(from, decisionKey(payload.decided));
       this.#resendDecision(from);
       this.#hosted.set(from, payload.instances ?? []);
@@ -296,6 +338,8 @@ export class PlacementCoordinator {
   run(trigger: PlacementDecision['trigger']): PlacementDecision | undefined {
     const self = this.#c.selfId;
     if (this.leader() !== self) return undefined;
+    // Its own devices as the executor reports them now (a failed device is left out).
+    this.#devices.set(self, this.#ownDevices());
     const view = this.#c.view();
     if (this.#leading === undefined) {
       this.#leading = this.#term = this.#term + 1;
@@ -484,7 +528,7 @@ export class PlacementCoordinator {
     const report: DeviceReport = {
       kind: 'devices',
       serverId: this.#c.selfId,
-      devices: this.#c.devices,
+      devices: this.#devices.get(this.#c.selfId) ?? this.#ownDevices(),
       instances: this.#c.hosted(),
       ...(Object.keys(delaysMs).length > 0 ? { delaysMs } : {}),
       ...(this.#term > 0 ? { term: this.#term, ...(this.#termLeader !== '' ? { termLeader: this.#termLeader } : {}) } : {}),
@@ -513,4 +557,9 @@ function decisionKey(d: { readonly leaderEpoch: number; readonly seq: number }):
 function compareTerms(term: number, leader: ServerId, otherTerm: number, otherLeader: ServerId): number {
   if (term !== otherTerm) return term - otherTerm;
   return leader < otherLeader ? -1 : leader > otherLeader ? 1 : 0;
+}
+
+/** Whether two device lists name the same devices in the same order. */
+function sameDeviceIds(a: readonly DeviceSpec[], b: readonly DeviceSpec[]): boolean {
+  return a.length === b.length && a.every((d, i) => d.id === b[i]!.id);
 }

@@ -233,4 +233,13 @@ export const MESSAGE_LAYOUTS: { readonly [T in WireMessageType]: MessageLayout<T
     },
     hasTensors: false,
   },
+  limits: {
+    write: (w, m) => void w.f64(m.maxFrameBytes, 'maxFrameBytes'),
+    read: (r) => {
+      const maxFrameBytes = r.f64('maxFrameBytes');
+      if (!Number.isSafeInteger(maxFrameBytes) || maxFrameBytes < 1) throw protocolError('limits maxFrameBytes must be a positive safe integer');
+      return { maxFrameBytes };
+    },
+    hasTensors: false,
+  },
 };

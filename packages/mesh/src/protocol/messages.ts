@@ -22,6 +22,7 @@ export const MESSAGE_TYPE_CODES = {
   ping: 17,
   pong: 18,
   incarnation: 19,
+  limits: 20,
 } as const;
 
 /** The kind of a {@link WireMessage}. */
@@ -52,6 +53,17 @@ export interface Incarnation {
  */
 export interface IncarnationMessage extends Base, Incarnation {
   readonly type: 'incarnation';
+}
+
+/**
+ * The largest frame the sender takes (the smaller of its transport's and its codec's `maxFrameBytes`): sent right
+ * after its `incarnation`, so the peer never sends it a larger one — a frame over it would close the link, and the
+ * request it carried, routed again to the same peer, would close the next. A build that does not know the type
+ * rejects the frame (`frameRejected`) and keeps the link.
+ */
+export interface LimitsMessage extends Base {
+  readonly type: 'limits';
+  readonly maxFrameBytes: number;
 }
 
 /** First message of the dialer: who it is and its challenge nonce. */
@@ -200,7 +212,8 @@ export type WireMessage =
   | PlacementMessage
   | PingMessage
   | PongMessage
-  | IncarnationMessage;
+  | IncarnationMessage
+  | LimitsMessage;
 
 /** A decoded message: like {@link WireMessage} with `requestId` and `flags` always present. */
 export type DecodedMessage = WireMessage & { readonly requestId: number; readonly flags: number };

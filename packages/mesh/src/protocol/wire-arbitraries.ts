@@ -98,6 +98,7 @@ export const messageArb: fc.Arbitrary<WireMessage> = fc.oneof(
   fc.record({ type: fc.constant('auth-response' as const), ...base, proof: nonce }),
   fc.record({ type: fc.constant('auth-ok' as const), ...base, proof: nonce }),
   fc.record({ type: fc.constant('incarnation' as const), ...base, epoch: count, instance: fc.maxSafeNat() }),
+  fc.record({ type: fc.constant('limits' as const), ...base, maxFrameBytes: fc.integer({ min: 1, max: 2 ** 32 - 1 }) }),
   fc.record({
     type: fc.constant('submit' as const),
     ...base,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createManualClock, createSeededRandom, silentLogger } from '@epara/core';
 import { createManualTimers } from '@epara/core/testing';
 import { RingSync } from './ring-sync.js';
+import { incarnationOf } from './view-store.js';
 import { createFaultInjector } from './sync-faults.js';
 import type { SyncMessage } from './sync-types.js';
 
@@ -178,11 +179,11 @@ describe('RingSync, messages and late timers', () => {
     expect(notice.token.entries).toContainEqual(expect.objectContaining({ serverId: 'c', alive: false }));
   });
 
-  it('a timer that ran later than peers wait for acks re-announces the server: a higher version, and a round of its own', () => {
+  it('a timer that ran later than peers wait for acks re-announces the server: its next incarnation, and a round of its own', () => {
     const ring = createRing();
     ring.timers.advance(3000);
     ring.timers.advance(PERIOD - 1); // every round timer is due 1 ms from now
-    const version = (id: string) => ring.nodes.get(id)!.store.self.version;
+    const version = (id: string) => incarnationOf(ring.nodes.get(id)!.store.self.version);
     const before = IDS.map(version);
     // The process stops for 301 ms (longer than 2 attempts × 50 ms): every timer fires 300 ms late.
     ring.clock.set(ring.clock.now() + 301);
@@ -200,10 +201,10 @@ describe('RingSync, messages and late timers', () => {
     t.timers.advance(0);
     const joins = () => new Set(t.outbox.flatMap((o) => (o.to === 's' && o.m.kind === 'token' ? [o.m.token.round] : [])));
     expect(joins().size).toBe(1);
-    const version = y.store.self.version;
+    const incarnation = incarnationOf(y.store.self.version);
     t.clock.set(t.clock.now() + PERIOD + 301);
     t.timers.advance(0);
-    expect(y.store.self.version).toBe(version + 1);
+    expect(incarnationOf(y.store.self.version)).toBe(incarnation + 1);
     // A second join token (a new round number; a retry of the first would carry its number).
     expect(joins().size).toBe(2);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EntryRun } from '../protocol/view-codec.js';
-import { ViewStore } from './view-store.js';
+import { INCARNATION_STEP, ViewStore } from './view-store.js';
 import type { EntryStub, WireEntry } from './sync-types.js';
 
 /*
@@ -110,19 +110,21 @@ describe('ViewStore: its own entry echoed as a stub', () => {
     const v = s.self.version;
     expect(s.applyStub(stub({ serverId: 'a', epoch: 7, version: v, alive: true }), 5)).toBe('ignored');
     expect(s.applyStub(stub({ serverId: 'a', epoch: 7, version: v, alive: false }), 10)).toBe('updated');
-    expect(s.self).toMatchObject({ epoch: 7, version: v + 1, alive: true, updatedAt: 10 });
+    // Outbid under its next incarnation: within one, no version beats the dead mark.
+    expect(s.self).toMatchObject({ epoch: 7, version: INCARNATION_STEP, alive: true, updatedAt: 10 });
     expect(s.applyStub(stub({ serverId: 'a', epoch: 8, version: 1 }), 20)).toBe('missing');
   });
 
-  it('a dead mark of an older version of its own entry is ignored: the entry already outbids it', () => {
+  it('a dead mark of an older version of its own incarnation is outbid too: within one no version beats a death', () => {
     const s = new ViewStore('a', 1, 0, state);
     s.writeSelf({ ...state, load: 0.5 }, 1);
     s.writeSelf({ ...state, load: 0.6 }, 2);
+    expect(s.self.version).toBe(3);
+    expect(s.applyStub(stub({ serverId: 'a', epoch: 1, version: 2, alive: false }), 10)).toBe('updated');
+    expect(s.self).toMatchObject({ epoch: 1, version: INCARNATION_STEP, alive: true, load: 0.6, updatedAt: 10 });
     const me = s.self;
-    expect(me.version).toBe(3);
-    expect(s.applyStub(stub({ serverId: 'a', epoch: 1, version: 2, alive: false }), 10)).toBe('ignored');
-    expect(s.applyEntry(wire({ serverId: 'a', epoch: 1, version: 2, alive: false }), 10)).toBe('ignored');
+    // The same mark again (or as a full entry) is of an older incarnation now: ignored.
+    expect(s.applyEntry(wire({ serverId: 'a', epoch: 1, version: 2, alive: false }), 11)).toBe('ignored');
     expect(s.self).toEqual(me);
-    expect(s.changedSince('a', 3)).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ViewStore } from './view-store.js';
+import { INCARNATION_STEP, ViewStore } from './view-store.js';
 import type { EntryStub, WireEntry } from './sync-types.js';
 
 const state = { instances: [], load: 0, freeMemoryBytes: 0, arrivalRates: {} };
@@ -90,7 +90,7 @@ describe('ViewStore merge rules', () => {
     expect(s.changedSince('b', 8)).toBe(false);
   });
 
-  it('writeSelf bumps the version on a content change or after a dead mark, and refute always does', () => {
+  it('writeSelf bumps the version on a content change or after a dead mark, and refute moves to the next incarnation', () => {
     const s = new ViewStore('a', 1, 0, state);
     expect(s.writeSelf({ ...state, address: 'x:1' }, 1)).toBe(true);
     expect(s.writeSelf({ ...state, address: 'x:1', freeMemoryBytes: 5 }, 2)).toBe(true);
@@ -102,7 +102,7 @@ describe('ViewStore merge rules', () => {
     expect(s.self).toMatchObject({ version: 5, updatedAt: 9 });
     expect(s.changedSince('a', 5)).toBe(false);
     s.refute(10);
-    expect(s.self).toMatchObject({ version: 6, alive: true, updatedAt: 10 });
+    expect(s.self).toMatchObject({ epoch: 1, version: INCARNATION_STEP, alive: true, updatedAt: 10 });
     expect(s.changedSince('a', 10)).toBe(true);
   });
 

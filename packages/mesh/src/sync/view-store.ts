@@ -34,8 +34,10 @@ interface Stored {
 
 /**
  * One server's copy of the cluster view. Entries keep `updatedAt` in THIS server's clock (converted from
- * ages on receipt), so staleness is measured without trusting anyone else's clock. Merge rule: the higher
- * `(epoch, version)` wins; an equal version only refreshes the age.
+ * ages on receipt), so staleness is measured without trusting anyone else's clock. Merge rule ({@link compareMesh}):
+ * the higher epoch wins; within an epoch and an incarnation ({@link incarnationOf}) a dead entry wins over a live
+ * one whatever their versions (death is monotonic per incarnation: only the server itself brings its entry back,
+ * under its next incarnation); otherwise the higher version wins, and an equal version only refreshes the age.
  */
 export class ViewStore {
   readonly selfId: ServerId;
@@ -124,12 +126,14 @@ export class ViewStore {
   }
 
   /**
-   * Moves this server's own version past whatever a peer may hold for it (e.g. a dead mark written while this
-   * server was paused): the live entry then wins everywhere it travels.
+   * Moves this server's own entry to its next incarnation, past whatever a peer may hold for it (e.g. a dead mark
+   * written while this server was paused: within an incarnation a dead mark beats every version): the live entry
+   * then wins everywhere it travels. The epoch — the run — stays.
    */
   refute(now: number): void {
     const cur = this.#entries.get(this.selfId)!;
-    this.#put(this.selfId, { ...cur, entry: { ...cur.entry, alive: true, version: cur.entry.version + 1, updatedAt: now }, changedAt: now });
+    const version = nextIncarnation(cur.entry.version);
+    this.#put(this.selfId, { ...cur, entry: { ...cur.entry, alive: true, version, updatedAt: now }, changedAt: now });
   }
 
   /**
@@ -174,7 +178,7 @@ export class ViewStore {
     if (cur && stampOrder(w, updatedAt, cur.entry) < 0) return this.#ignore(w, cur);
     const { ageMs: _age, run: wireRun, ...rest } = w;
     const incoming: ServerEntry = { ...rest, updatedAt };
-    if (cur && compareEntries(incoming, cur.entry) <= 0) return this.#ignore(w, cur);
+    if (cur && compareMesh(incoming, cur.entry) <= 0) return this.#ignore(w, cur);
     const stampChanged = !cur || sameStamp(incoming, cur.entry) === false;
     // A relay that does not carry runs (an older build) passes the entry on without one: keep the run known for that epoch.
     const run = wireRun ?? (cur?.entry.epoch === incoming.epoch ? cur.run : undefined);
@@ -196,12 +200,19 @@ export class ViewStore {
     if (s.serverId === this.selfId) return this.#applySelfEcho(s, now, true);
     const cur = this.#entries.get(s.serverId);
     if (!cur && !s.alive && this.#forgettable(now - Math.max(0, s.ageMs), now)) return 'ignored';
-    if (!cur || s.epoch > cur.entry.epoch || (s.epoch === cur.entry.epoch && s.version > cur.entry.version)) return 'missing';
-    if (s.epoch < cur.entry.epoch || s.version < cur.entry.version) return 'ignored';
-    if (!s.alive && cur.entry.alive) {
+    if (!cur || s.epoch > cur.entry.epoch) return 'missing';
+    if (s.epoch < cur.entry.epoch) return 'ignored';
+    // Same epoch and incarnation: a dead stub kills a live entry whatever the versions (death is monotonic per
+    // incarnation), a newer dead version is asked for in full (dead copies converge on one), and a live stub never
+    // revives a dead entry.
+    if (s.alive !== cur.entry.alive && incarnationOf(s.version) === incarnationOf(cur.entry.version)) {
+      if (s.alive) return 'ignored';
+      if (s.version > cur.entry.version) return 'missing';
       this.#put(s.serverId, { ...cur, entry: { ...cur.entry, alive: false }, changedAt: now });
       return 'updated';
     }
+    if (s.version > cur.entry.version) return 'missing';
+    if (s.version < cur.entry.version) return 'ignored';
     if (s.alive !== cur.entry.alive) return 'ignored';
     const updatedAt = now - Math.max(0, s.ageMs);
     if (updatedAt <= cur.entry.updatedAt) return 'ignored';
@@ -210,8 +221,9 @@ export class ViewStore {
   }
 
   /**
-   * Marks a server dead (ring bypass, failed link). As in core's `markDead`, the version is kept: a dead mark
-   * wins over the same version alive, and loses to the server's own next write or a new epoch.
+   * Marks a server dead (ring bypass, failed link). The version is kept: within the entry's epoch and incarnation
+   * the dead mark wins over every live copy (an older write still going round included), and only the server's own
+   * entry of a newer incarnation (its refute) or epoch (a restart) wins over it.
    */
   markDead(id: ServerId, now: number): boolean {
     const cur = this.#entries.get(id);
@@ -241,7 +253,9 @@ export class ViewStore {
 
   /**
    * Our own entry came back from someone else. If it is at least as new as ours it was written by a previous
-   * life of this server or by a peer that declared us dead: jump past it so our live entry wins. Unless it is
+   * life of this server or by a peer that declared us dead: jump past it so our live entry wins — past a dead
+   * mark of our incarnation (whatever its version) to the next incarnation, since no version of an incarnation
+   * beats its death. Unless it is
    * the live entry of a newer run of this server (a larger announced epoch, another instance): then this run
    * was replaced — its process kept running beside its restart — and outbidding it would make the two trade
    * the entry, each jumping past the other's epoch. A stub of a larger epoch says nothing of its run: the
@@ -259,7 +273,12 @@ export class ViewStore {
       this.#put(this.selfId, { ...cur, entry: { ...cur.entry, epoch: w.epoch + 1, version: 1, alive: true, updatedAt: now }, changedAt: now });
       return 'updated';
     }
-    if (w.epoch === cur.entry.epoch && (w.version > cur.entry.version || (!w.alive && w.version === cur.entry.version))) {
+    if (w.epoch === cur.entry.epoch && !w.alive && incarnationOf(w.version) >= incarnationOf(cur.entry.version)) {
+      const version = nextIncarnation(Math.max(w.version, cur.entry.version));
+      this.#put(this.selfId, { ...cur, entry: { ...cur.entry, version, alive: true, updatedAt: now }, changedAt: now });
+      return 'updated';
+    }
+    if (w.epoch === cur.entry.epoch && w.version > cur.entry.version) {
       this.#put(this.selfId, { ...cur, entry: { ...cur.entry, version: w.version + 1, alive: true, updatedAt: now }, changedAt: now });
       return 'updated';
     }
@@ -292,11 +311,42 @@ function sameContent(e: ServerEntry, s: SelfState): boolean {
 }
 
 /**
- * The first steps of core's `compareEntries` for an incoming wire entry stamped `updatedAt` here against `b`:
- * epoch, version, alive (a dead mark wins a tie), age. 0 when all four tie (then only the whole entries decide).
+ * Versions of one incarnation of a server's entry: a version's high part (`version / 2^32`, rounded down) is the
+ * incarnation, which only the server itself moves on (to outbid a dead mark); its own writes count up the low part.
+ * Carried in the version, so the wire, core's order across incarnations (a higher incarnation is a higher version)
+ * and the epoch — the run, which placement and the links read as a restart — stay as they were.
+ */
+export const INCARNATION_STEP = 2 ** 32;
+
+/** The incarnation a version belongs to (see {@link INCARNATION_STEP}). */
+export function incarnationOf(version: number): number {
+  return Math.floor(version / INCARNATION_STEP);
+}
+
+/** The first version of the incarnation after `version`'s. */
+function nextIncarnation(version: number): number {
+  return (incarnationOf(version) + 1) * INCARNATION_STEP;
+}
+
+/**
+ * The mesh's merge order: core's `compareEntries`, except that within one epoch and incarnation a dead entry wins
+ * over a live one whatever their versions. A dead mark keeps the version it saw; the server may have written newer
+ * versions before it died that are still going round, and under version order one of them read it alive again. So
+ * an incarnation, once dead, stays dead; the server itself comes back under its next one (see {@link ViewStore.refute}).
+ */
+export function compareMesh(a: ServerEntry, b: ServerEntry): number {
+  if (a.epoch === b.epoch && a.alive !== b.alive && incarnationOf(a.version) === incarnationOf(b.version)) return a.alive ? -1 : 1;
+  return compareEntries(a, b);
+}
+
+/**
+ * The first steps of {@link compareMesh} for an incoming wire entry stamped `updatedAt` here against `b`: epoch,
+ * alive within one incarnation (a dead mark wins), version, alive (a dead mark wins a tie), age. 0 when all tie
+ * (then only the whole entries decide).
  */
 function stampOrder(w: WireEntry, updatedAt: number, b: ServerEntry): number {
   if (w.epoch !== b.epoch) return w.epoch - b.epoch;
+  if (w.alive !== b.alive && incarnationOf(w.version) === incarnationOf(b.version)) return w.alive ? -1 : 1;
   if (w.version !== b.version) return w.version - b.version;
   if (w.alive !== b.alive) return w.alive ? -1 : 1;
   return updatedAt - b.updatedAt;

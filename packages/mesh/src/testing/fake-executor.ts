@@ -23,7 +23,7 @@ export interface FakeServiceConfig {
   readonly serviceTimeMs: number;
   /** Items per batch. @default 1 */
   readonly batchSize?: number;
-  /** Queue length at which new submissions get `OVERLOADED`. @default 64 */
+  /** Queue length at which new submissions get `OVERLOADED`. @default the executor's `maxQueue` */
   readonly maxQueue?: number;
   /** Default deadline budget when a submission has none, ms. @default 1000 */
   readonly deadlineMs?: number;
@@ -37,6 +37,11 @@ export interface FakeExecutorOptions {
   readonly hosted?: readonly ServiceId[];
   /** Time a `load` takes, ms. @default 0 */
   readonly loadTimeMs?: number;
+  /**
+   * Queue length per instance at which new submissions get `OVERLOADED` (as the runtime executor's `maxQueue`); a
+   * service's own `maxQueue` overrides it. @default 64
+   */
+  readonly maxQueue?: number;
   /** Written into every output as tensor `server` (int32 `[tag]`), so tests see where a request ran. @default 0 */
   readonly tag?: number;
   /** Float inputs are multiplied by this in the outputs. @default 2 */
@@ -47,14 +52,32 @@ export interface FakeExecutorOptions {
   readonly timers?: Timers;
 }
 
+/** Counters of a {@link FakeExecutor}. */
+export interface FakeExecutorStats {
+  readonly executed: number;
+  readonly loads: number;
+  readonly unloads: number;
+  /** Loads refused `WORKER_CRASHED` because a device they named had failed. */
+  readonly failedLoads: number;
+  /** Per device named by a load or failed: whether it failed (`failed`, as the runtime executor's device stats). */
+  readonly devices: Readonly<Record<string, { readonly failed: boolean }>>;
+}
+
 /** A `LocalExecutor` for tests and benchmarks, with knobs to saturate or crash it. */
 export interface FakeExecutor extends LocalExecutor {
   /** Simulates a crashed machine: nothing queued or running ever completes afterwards. */
   freeze(): void;
   /** Changes a service's batch time for its current and future instances. */
   setServiceTime(serviceId: ServiceId, serviceTimeMs: number): void;
-  /** Counters: items executed, loads and unloads performed. */
-  stats(): { readonly executed: number; readonly loads: number; readonly unloads: number };
+  /**
+   * Simulates a device that gave up restarting its worker (the runtime's `deviceFailed`): the instances loaded on it
+   * go `draining` and are unloaded, a load naming it fails `WORKER_CRASHED`, and `stats().devices` says it failed.
+   */
+  failDevice(deviceId: string): void;
+  /** The device works again: loads onto it succeed. */
+  recoverDevice(deviceId: string): void;
+  /** Counters: items executed, loads and unloads performed, failed loads, device health. */
+  stats(): FakeExecutorStats;
 }
 
 /**
@@ -72,13 +95,18 @@ export function createFakeExecutor(options: FakeExecutorOptions): FakeExecutor {
   const timers = options.timers ?? createSystemTimers();
   const scale = options.outputScale ?? 2;
   const tag = options.tag ?? 0;
+  const maxQueue = options.maxQueue ?? 64;
+  if (!Number.isInteger(maxQueue) || maxQueue < 1) invalidOption('maxQueue', maxQueue, 'a positive integer');
   const services = new Map<ServiceId, { -readonly [K in keyof FakeServiceConfig]: FakeServiceConfig[K] }>();
   for (const [id, s] of Object.entries(options.services ?? invalidOption('services', options.services, 'an object'))) {
     if (!(s.serviceTimeMs > 0)) invalidOption(`services.${id}.serviceTimeMs`, s.serviceTimeMs, 'a positive number');
+    if (s.maxQueue !== undefined && (!Number.isInteger(s.maxQueue) || s.maxQueue < 1)) invalidOption(`services.${id}.maxQueue`, s.maxQueue, 'a positive integer');
     services.set(id, { ...s });
   }
   const instances = new Map<string, FakeInstance>();
-  const counters = { executed: 0, loads: 0, unloads: 0 };
+  const counters = { executed: 0, loads: 0, unloads: 0, failedLoads: 0 };
+  /** Devices named by a load or failed, and whether each failed. */
+  const devices = new Map<string, boolean>();
   let frozen = false;
   let nextId = 0;
   const ctx = {
@@ -95,10 +123,10 @@ export function createFakeExecutor(options: FakeExecutorOptions): FakeExecutor {
     if (!c) throw new EparaError('UNKNOWN_SERVICE', `fake executor has no service ${serviceId}`, { serviceId });
     return c;
   };
-  const create = (serviceId: ServiceId, instanceId: string, status: 'loading' | 'ready'): FakeInstance => {
+  const create = (serviceId: ServiceId, instanceId: string, status: 'loading' | 'ready', deviceIds?: readonly string[]): FakeInstance => {
     const c = config(serviceId);
     const inst = new FakeInstance(
-      { instanceId, serviceId, status, serviceTimeMs: c.serviceTimeMs, batchSize: c.batchSize ?? 1, maxQueue: c.maxQueue ?? 64 },
+      { instanceId, serviceId, status, serviceTimeMs: c.serviceTimeMs, batchSize: c.batchSize ?? 1, maxQueue: c.maxQueue ?? maxQueue, ...(deviceIds ? { deviceIds } : {}) },
       ctx,
     );
     instances.set(instanceId, inst);
@@ -151,10 +179,18 @@ export function createFakeExecutor(options: FakeExecutorOptions): FakeExecutor {
       const stalenessMs = opts.stalenessMs ?? config(serviceId).deadlineMs ?? 1000;
       return openFakeStream({ instance: inst, rateHz: opts.rateHz, stalenessMs, clock, isFrozen: () => frozen, id: `stream-${nextId++}` });
     },
-    async load(plan: ParallelPlan, opts: { instanceId?: string } = {}): Promise<InstanceInfo> {
-      const inst = create(plan.serviceId, opts.instanceId ?? `${plan.serviceId}#${nextId++}`, 'loading');
+    async load(plan: ParallelPlan, opts: { instanceId?: string; deviceIds?: readonly string[] } = {}): Promise<InstanceInfo> {
+      const deviceIds = opts.deviceIds && opts.deviceIds.length > 0 ? [...opts.deviceIds] : undefined;
+      for (const d of deviceIds ?? []) if (!devices.has(d)) devices.set(d, false);
+      const inst = create(plan.serviceId, opts.instanceId ?? `${plan.serviceId}#${nextId++}`, 'loading', deviceIds);
       counters.loads++;
       await new Promise<void>((r) => timers.setTimeout(r, options.loadTimeMs ?? 0));
+      const broken = deviceIds?.find((d) => devices.get(d) === true);
+      if (broken !== undefined) {
+        instances.delete(inst.instanceId);
+        counters.failedLoads++;
+        throw new EparaError('WORKER_CRASHED', `device ${broken} has failed: ${plan.serviceId} cannot load on it`, { deviceId: broken, serviceId: plan.serviceId });
+      }
       if (inst.status === 'loading') inst.status = 'ready';
       return inst.info();
     },
@@ -174,7 +210,20 @@ export function createFakeExecutor(options: FakeExecutorOptions): FakeExecutor {
       config(serviceId).serviceTimeMs = ms;
       for (const i of instances.values()) if (i.serviceId === serviceId) i.serviceTimeMs = ms;
     },
-    stats: () => ({ ...counters }),
+    failDevice(deviceId) {
+      devices.set(deviceId, true);
+      for (const inst of [...instances.values()]) {
+        if (inst.status !== 'ready' || !inst.deviceIds?.includes(deviceId)) continue;
+        inst.status = 'draining';
+        void inst.drain().then(() => {
+          if (instances.get(inst.instanceId) === inst) instances.delete(inst.instanceId), counters.unloads++;
+        });
+      }
+    },
+    recoverDevice(deviceId) {
+      devices.set(deviceId, false);
+    },
+    stats: () => ({ ...counters, devices: Object.fromEntries([...devices].map(([id, failed]) => [id, { failed }])) }),
   };
 }
 

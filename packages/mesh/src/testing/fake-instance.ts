@@ -30,6 +30,11 @@ export class FakeInstance {
   serviceTimeMs: number;
   readonly batchSize: number;
   readonly maxQueue: number;
+  /**
+   * The devices it was loaded on (none for an instance hosted from the start): what `failDevice` takes down. Not
+   * reported in `info()` (a test that wants placement to see them wraps the fake, as the runtime reports them).
+   */
+  readonly deviceIds: readonly string[] | undefined;
   streamRateHz = 0;
   readonly #ctx: FakeInstanceContext;
   readonly #queue: FakeItem[] = [];
@@ -38,7 +43,8 @@ export class FakeInstance {
   #inFlight = 0;
   #drained: (() => void) | undefined;
 
-  constructor(init: { instanceId: string; serviceId: ServiceId; status: InstanceStatus; serviceTimeMs: number; batchSize: number; maxQueue: number }, ctx: FakeInstanceContext) {
+  constructor(init: { instanceId: string; serviceId: ServiceId; status: InstanceStatus; serviceTimeMs: number; batchSize: number; maxQueue: number; deviceIds?: readonly string[] }, ctx: FakeInstanceContext) {
+    this.deviceIds = init.deviceIds;
     this.instanceId = init.instanceId;
     this.serviceId = init.serviceId;
     this.status = init.status;
