@@ -53,6 +53,9 @@ export const MOCKING_FILES = readdirSync(here('packages'), { recursive: true, en
   .filter((file) => /^packages\/[^/]+\/src\/.*\.test\.ts$/.test(file) && !file.includes('/node_modules/'))
   .filter((file) => /\bvi\.(mock|doMock)\(/.test(readFileSync(here(file), 'utf8')));
 
+/** The integration tests that run in a shared module graph (project `shared`, below). */
+const SHARED_GRAPH_TESTS = ['runtime', 'mesh-wire', 'nats', 'observability', 'sim'].map((dir) => `test/${dir}/**/*.test.ts`);
+
 /** vitest's order (the last recorded durations, or file size), with {@link LONGEST_FILES} moved to the front. */
 class LongestFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -95,16 +98,24 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: 'forks',
     sequence: { sequencer: LongestFirstSequencer },
-    // Two projects (`--project units` runs one), between them every test file; both share the two workers.
+    // Three projects (`--project units` runs one), between them every test file; they share the workers.
     projects: [
       // The packages' own unit and property tests share one module graph per worker: they hold no process-wide
       // state, and re-importing the sources for each of their ~240 files was most of their time. Each test file is
       // still evaluated afresh. A file that mocks a module (`vi.mock`) runs isolated: in a shared graph its mock
       // would reach the files after it, and a module already imported would not see it.
       { extends: true, test: { name: 'units', include: ['packages/*/src/**/*.test.ts'], exclude: [...MOCKING_FILES, '**/node_modules/**'], isolate: false } },
-      // Integration, examples and docs (they start workers, servers, children), and the mocking files: each file in
-      // a fresh process.
-      { extends: true, test: { name: 'isolated', include: ['test/**/*.test.ts', 'examples/**/*.test.ts', ...MOCKING_FILES] } },
+      // Integration tests that run in-process (executors and devices, secure wires, NATS clients, tracing, the
+      // simulator's CLI) likewise share one module graph per worker: isolated, each file imported most of the sources
+      // afresh (about a second of CPU per file). None mocks a module or leaves process-wide state (spies on `Date.now`
+      // are restored after each test), and each closes what it starts. test/mesh and test/runtime-models stay
+      // isolated for now: run in a shared graph on a heavily loaded machine, four of their files failed (deadline
+      // drops, a timeout), and rerun isolated there three of them passed; whether sharing or the load caused it is not
+      // settled.
+      { extends: true, test: { name: 'shared', include: SHARED_GRAPH_TESTS, isolate: false } },
+      // Integration, examples and docs that start servers and children or set process-wide state (environment
+      // variables, process listeners), and the mocking files: each file in a fresh process.
+      { extends: true, test: { name: 'isolated', include: ['test/**/*.test.ts', 'examples/**/*.test.ts', ...MOCKING_FILES], exclude: [...SHARED_GRAPH_TESTS, '**/node_modules/**'] } },
     ],
   },
 });

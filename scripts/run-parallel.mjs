@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Runs package scripts side by side (`node scripts/run-parallel.mjs lint typecheck`): each is `pnpm run <name>`, its
 // output held and printed whole when it ends (so two logs never interleave), and the exit code is the first
-// failing script's, or 0. `pnpm test` runs the lint and the typecheck this way: each is mostly one thread, so on
-// two cores they take the longer one's time instead of the sum.
+// failing script's, or 0. `pnpm test` runs two such steps: the build beside the lint of the sources (core purity,
+// package boundaries, import circles: they read only the sources, and the build leaves a core idle while one
+// package's declarations are bundled), then the lint of the packages (knip, publint, attw: they read the build)
+// beside the typecheck. Each is mostly one thread, so on two cores a pair takes about the longer one's time instead
+// of the sum.
 import { spawn } from 'node:child_process';
 
 const names = process.argv.slice(2);

@@ -102,7 +102,9 @@ describe('the packed packages, installed outside the workspace', () => {
     writeFileSync(
       join(scratch, 'tsconfig.nats.json'),
       JSON.stringify({
-        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true, types: ['node'] },
+        // Every declaration file is checked, ours and the dependencies'; TypeScript's own lib files (lib.dom.d.ts and
+        // the rest: a third of this program's CPU) were already checked by the host above, under stricter options.
+        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, skipDefaultLibCheck: true, noEmit: true, types: ['node'] },
         files: ['nats-host.ts'],
       }),
     );
