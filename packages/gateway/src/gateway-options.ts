@@ -57,7 +57,7 @@ export interface GatewayModel extends Omit<ModelMetadata, 'versions' | 'platform
    * requests (batched and offloaded each) and the outputs stacked back. That is right only when dimension 0 of
    * every input and output is the batch: a model that reduces over it, or an output without it, must get the
    * request whole. @default true when every input's and every output's first dimension is `-1` and may be the
-   * batch by its name ({@link defaultSplitItems})
+   * batch by its name (`defaultSplitItems`)
    */
   readonly splitItems?: boolean;
 }

@@ -23,7 +23,7 @@ export type { EventHandler, RunEventsOptions } from './engine/run-events.js';
 export { sampleInterArrival, sampleGamma, sampleExponential } from './workload/samplers.js';
 // The edge world's arrival processes and moving hot spots, for hosts that replay it outside the simulator (the demo).
 export { nextArrivalMs, generateSessions } from './workload/workload.js';
-export type { RequestSource } from './workload/workload.js';
+export type { RequestSource, ZoneShare, StreamSession } from './workload/workload.js';
 export { zipfOriginTable } from './workload/compile-workload.js';
 export { pickOrigin } from './world/world-init.js';
 export type { OriginTable } from './world/world-init.js';

@@ -30,7 +30,7 @@ export interface PlacementOptions {
    * of the kinds a service runs on); then the co-located placement is used. Measured in the simulator's edge
    * world, co-location costs goodput wherever whole devices serve every service, even priced with the profiled
    * slowdown (docs/simulator.md, E7); on a cluster with fewer devices than services it is the only way to serve
-   * them all; the mesh's placement coordinator and the simulator's EPARA use it ({@link EPARA_PLACEMENT_OPTIONS}).
+   * them all; the mesh's placement coordinator and the simulator's EPARA use it (`EPARA_PLACEMENT_OPTIONS`, `@epara/core/internal`).
    * @default true
    */
   readonly multiTask?: boolean | 'auto';

@@ -76,7 +76,7 @@ export type RouteDecision =
  *
  * Treat the view as an immutable value: the entry list is cached per `view.entries` object, so a changed view
  * must be a new object (as `mergeView`, `upsertEntry`, `markDead` and `applyDelta` return). A host that needs only
- * where each request goes can use {@link routeRequestInto}, which builds no candidate list, next hop or reason.
+ * where each request goes can use `routeRequestInto` (`@epara/core/internal`), which builds no candidate list, next hop or reason.
  *
  * @throws EparaError `INVALID_OPTIONS` for a malformed request, view, time or option.
  * @example

@@ -57,7 +57,7 @@ export const MAIN_SYSTEMS: readonly Contender[] = [
 /** Labels of the deployable baselines (what `baselines` in the bench lists). */
 export const DEPLOYABLE_BASELINES: readonly string[] = MAIN_SYSTEMS.filter((c) => c.label !== 'EPARA' && c.label !== UPPER_BOUND).map((c) => c.label);
 
-/** The edge world's testbed scenario at one load: {@link TESTBED}, {@link edgeMix} (trace chat, moving hot spots, bursts). */
+/** The edge world's testbed scenario at one load: `TESTBED`, {@link edgeMix} (trace chat, moving hot spots, bursts). */
 export function edgeScenario(name: string, ctx: ExperimentContext, scale: number, durationMs: number, kind: MixKind = 'mixed'): Omit<Scenario, 'system'> {
   return { name, seed: ctx.seed, durationMs, warmupMs: 5000, cluster: { groups: TESTBED }, workload: edgeMix({ scale, kind, durationMs }) };
 }
