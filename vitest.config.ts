@@ -111,9 +111,9 @@ export default defineConfig({
       // module or leaves process-wide state (spies on `Date.now` and `console.log`, and one file's working
       // directory, are restored after their tests), and each closes what it starts (child processes included).
       // Files of test/mesh and test/runtime-models failed in a shared graph on a heavily loaded machine (load 30-50):
-      // each failure was a time limit met (a test's 30 s, an event awaited, a request's deadline), five of the mesh
-      // files failed as well run alone in a fresh process at that load, and files shared long before (test/mesh-wire)
-      // failed there too; none showed state left by an earlier file.
+      // each failure was a time limit met (a test's 30 s, an event awaited, a request's deadline) or a race a slow
+      // machine loses, five of the mesh files failed as well run alone in a fresh process at that load, and files
+      // shared long before (test/mesh-wire) failed there too; none showed state left by an earlier file.
       { extends: true, test: { name: 'shared', include: SHARED_GRAPH_TESTS, isolate: false } },
       // Integration, examples and docs that start servers and children or set process-wide state (environment
       // variables, process listeners), and the mocking files: each file in a fresh process.
