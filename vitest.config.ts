@@ -54,7 +54,7 @@ export const MOCKING_FILES = readdirSync(here('packages'), { recursive: true, en
   .filter((file) => /\bvi\.(mock|doMock)\(/.test(readFileSync(here(file), 'utf8')));
 
 /** The integration tests that run in a shared module graph (project `shared`, below). */
-const SHARED_GRAPH_TESTS = ['runtime', 'mesh-wire', 'nats', 'observability', 'sim'].map((dir) => `test/${dir}/**/*.test.ts`);
+const SHARED_GRAPH_TESTS = ['runtime', 'runtime-models', 'runtime-faults', 'mesh', 'mesh-wire', 'nats', 'observability', 'sim'].map((dir) => `test/${dir}/**/*.test.ts`);
 
 /** vitest's order (the last recorded durations, or file size), with {@link LONGEST_FILES} moved to the front. */
 class LongestFirstSequencer extends BaseSequencer {
@@ -105,13 +105,15 @@ export default defineConfig({
       // still evaluated afresh. A file that mocks a module (`vi.mock`) runs isolated: in a shared graph its mock
       // would reach the files after it, and a module already imported would not see it.
       { extends: true, test: { name: 'units', include: ['packages/*/src/**/*.test.ts'], exclude: [...MOCKING_FILES, '**/node_modules/**'], isolate: false } },
-      // Integration tests that run in-process (executors and devices, secure wires, NATS clients, tracing, the
-      // simulator's CLI) likewise share one module graph per worker: isolated, each file imported most of the sources
-      // afresh (about a second of CPU per file). None mocks a module or leaves process-wide state (spies on `Date.now`
-      // are restored after each test), and each closes what it starts. test/mesh and test/runtime-models stay
-      // isolated for now: run in a shared graph on a heavily loaded machine, four of their files failed (deadline
-      // drops, a timeout), and rerun isolated there three of them passed; whether sharing or the load caused it is not
-      // settled.
+      // Integration tests that run in-process (executors and devices, real models, worker faults, mesh clusters,
+      // secure wires, NATS clients, tracing, the simulator's CLI) likewise share one module graph per worker:
+      // isolated, each file imported most of the sources afresh (about a second of CPU per file). None mocks a
+      // module or leaves process-wide state (spies on `Date.now` and `console.log`, and one file's working
+      // directory, are restored after their tests), and each closes what it starts (child processes included).
+      // Files of test/mesh and test/runtime-models failed in a shared graph on a heavily loaded machine (load 30-50):
+      // each failure was a time limit met (a test's 30 s, an event awaited, a request's deadline) or a race a slow
+      // machine loses, five of the mesh files failed as well run alone in a fresh process at that load, and files
+      // shared long before (test/mesh-wire) failed there too; none showed state left by an earlier file.
       { extends: true, test: { name: 'shared', include: SHARED_GRAPH_TESTS, isolate: false } },
       // Integration, examples and docs that start servers and children or set process-wide state (environment
       // variables, process listeners), and the mocking files: each file in a fresh process.
