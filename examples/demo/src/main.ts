@@ -52,6 +52,8 @@ export interface DemoResult {
  * baseline's knee was measured at 12–25% of it, so the search starts there and steps ×2 either way.
  */
 const SEARCH_START = 0.25;
+/** Goodput share by which a swept `max_queue_delay` must beat the default's to be kept (see `searchCalibration`). */
+const SWEEP_MARGIN = 0.05;
 
 const REPORTS = fileURLToPath(new URL('../reports', import.meta.url));
 
@@ -129,6 +131,10 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     bisections: o.quick ? 1 : 2,
     queueDelaysMs: o.quick ? [0, 5] : TRITON_QUEUE_DELAYS_MS,
     confirmRuns: confirmRuns(o),
+    // The sweep's pick on one 5 s reading per value was noise (six quiet runs picked 5, 5, 5, 1, 10 and 10 ms,
+    // the knee moving with it): two workloads per value, and the default kept unless another beats it by 5%.
+    sweepRuns: o.quick ? 1 : 2,
+    sweepMargin: SWEEP_MARGIN,
     ...(o.loadFraction !== undefined ? { fixedFraction: o.loadFraction } : {}),
   });
   calibrationCpu.end([process.pid, ...group.pids]);
