@@ -33,10 +33,10 @@ export async function capacitySearch(
     calibration,
     seed: o.seed,
     durationMs: calibrationMs(o),
-    // Two steps with --quick (CI's run: one search step either side of where the baseline failed, then its
-    // bisection); three otherwise.
-    maxSteps: o.quick ? 2 : 3,
-    bisections: o.quick ? 1 : 2,
+    // One ×2 step and no bisection with --quick (CI's check of the path: the calibration's grid is ×2 there too);
+    // three steps and two bisections otherwise.
+    maxSteps: o.quick ? 1 : 3,
+    bisections: o.quick ? 0 : 2,
     confirmRuns: confirmRuns(o),
     placeEpara: async (load) => {
       const forecast = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed, world: o.world });
@@ -48,7 +48,7 @@ export async function capacitySearch(
       const key = placementKey(instances);
       if (key === placedKey) return;
       placedKey = key;
-      await runSystem(ctx, { system: 'epara', label: 'EPARA warm-up (new placement)', seed: o.seed + 999, load, durationMs: o.quick ? 1500 : 2000 });
+      await runSystem(ctx, { system: 'epara', label: 'EPARA warm-up (new placement)', seed: o.seed + 999, load, durationMs: o.quick ? 1000 : 2000 });
     },
     baselineProbe: async (fraction, repeat) => {
       const load = calibration.capacityLoad * fraction;
@@ -84,6 +84,6 @@ export function confirmRuns(o: ResolvedDemoOptions): number {
 
 /** Length of a calibration or capacity probe, ms. */
 export function calibrationMs(o: ResolvedDemoOptions): number {
-  return o.quick ? 3000 : 5000;
+  return o.quick ? 2000 : 5000;
 }
 

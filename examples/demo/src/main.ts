@@ -96,7 +96,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     phaseStart = now;
   };
   const t0 = performance.now();
-  const profiles = await measureProfiles({ lm, repetitions: o.quick ? 3 : 5 });
+  const profiles = await measureProfiles({ lm, repetitions: o.quick ? 2 : 5 });
   log(`\nprofiles (batch:ms on one 1-thread device, measured in ${((performance.now() - t0) / 1000).toFixed(1)} s):`);
   // A latency request may cross the slowest link and back (one offload, or the baseline's forwarded hop).
   const networkBudgetMs = Math.ceil(2 * o.delayMs[1] + 2);
@@ -127,9 +127,11 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     world: o.world,
     durationMs: calibrationMs(o),
     start: SEARCH_START,
-    maxSteps: 3,
-    bisections: o.quick ? 1 : 2,
-    queueDelaysMs: o.quick ? [0, 5] : TRITON_QUEUE_DELAYS_MS,
+    // --quick (CI's check of the whole path, not a measurement): one ×2 step from the start, no bisection, the
+    // default queue delay only — two or three short probes instead of eight to twenty.
+    maxSteps: o.quick ? 1 : 3,
+    bisections: o.quick ? 0 : 2,
+    queueDelaysMs: o.quick ? [] : TRITON_QUEUE_DELAYS_MS,
     confirmRuns: confirmRuns(o),
     // The sweep's pick on one 5 s reading per value was noise (six quiet runs picked 5, 5, 5, 1, 10 and 10 ms,
     // the knee moving with it): two workloads per value, and the default kept unless another beats it by 5%.
@@ -218,7 +220,7 @@ async function replanOnMeasuredCosts(
   for (const line of placementLines(replanned.instances)) o.log(`  ${line}`);
   if (JSON.stringify(replanned.instances) !== JSON.stringify(c.placed)) {
     await c.cluster.place(replanned.instances);
-    await runSystem(ctx, { system: 'epara', label: 'EPARA warm-up (new placement)', seed: o.seed + 999, load: c.load, durationMs: o.quick ? 1500 : 2000 });
+    await runSystem(ctx, { system: 'epara', label: 'EPARA warm-up (new placement)', seed: o.seed + 999, load: c.load, durationMs: o.quick ? 1000 : 2000 });
   }
   return replanned;
 }

@@ -4,7 +4,7 @@ import type { DemoWorld } from './workload.js';
 
 /** Options of the demo ({@link main}); every field has a default in {@link DEMO_DEFAULTS}. */
 export interface DemoOptions {
-  /** Seconds of workload per system and trial. @default 10 (4 with `quick`) */
+  /** Seconds of workload per system and trial. @default 10 (3 with `quick`) */
   readonly duration?: number;
   /** Trials per system (EPARA and the baseline alternate, order alternating). @default 3 (2 with `quick`) */
   readonly trials?: number;
@@ -60,7 +60,7 @@ export interface DemoOptions {
 }
 
 /** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = { duration: 10, quickDuration: 4, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', world: 'edge', eparaPlacement: 'static' } as const;
+export const DEMO_DEFAULTS = { duration: 10, quickDuration: 3, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', world: 'edge', eparaPlacement: 'static' } as const;
 
 /**
  * The replica rule's cap on a device's predicted share with `planCosts: 'measured'`. Its cap of 60% of profiled
@@ -190,7 +190,7 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
 
 /** The `--help` text. */
 export const USAGE = `pnpm demo [-- options]
-  --duration   seconds per system and trial (default 10; 4 with --quick)
+  --duration   seconds per system and trial (default 10; 3 with --quick)
   --trials     trials per system, EPARA and the baseline alternating (default 3; 2 with --quick)
   --nodes      edge nodes, one OS process each per system (default 3)
   --seed       workload, input and model seed (default 42)
@@ -206,7 +206,7 @@ export const USAGE = `pnpm demo [-- options]
                static (default): EPARA places once from the forecast; online: that placement seeds the
                mesh's placement coordinator, which re-places every quarter trial from the arrivals
   --report-dir where the report folder goes (default examples/demo/reports)
-  --quick      short run (about a minute and a half): CI's check of the demo
+  --quick      short run (under a minute on an idle machine): CI's check of the path, not a measurement
   --no-capacity skip the capacity search after the trials (capacityRatio: null)
   --plan-costs profile|measured
                what EPARA's replica rule plans with: the profiles (default), or costs measured on this
