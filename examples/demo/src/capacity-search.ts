@@ -3,8 +3,7 @@ import { TARGET_ATTAINMENT, probeSeed, tritonAt, type Calibration } from './cali
 import { formatKnee, measureCapacity, type CapacityResult } from './capacity.js';
 import type { Cluster } from './cluster/cluster.js';
 import type { ResolvedDemoOptions } from './options.js';
-import { demandOf, nodeIds, planPlacement } from './placement.js';
-import type { ReplicaContext } from './local-replicas.js';
+import { demandOf, nodeIds, planPlacement, type ReplicaPolicy } from './placement.js';
 import type { DemoService } from './services.js';
 import { runSystem, type TrialContext } from './trials.js';
 import { buildWorkload } from './workload.js';
@@ -23,7 +22,7 @@ export async function capacitySearch(
     bytes: number;
     placed: readonly PlacedInstance[];
     /** What the replica rule plans with at each load (measured costs and their cap); the profiles when empty. */
-    replicas: Pick<ReplicaContext, 'costRatio' | 'maxShare'>;
+    replicas: ReplicaPolicy;
   },
 ): Promise<CapacityResult> {
   const { calibration, services, cluster } = c;
