@@ -38,7 +38,7 @@ const sourceMaps = (): boolean => process.env.EPARA_DEMO_SOURCE_MAPS === '1';
 /**
  * The children's code, bundled once per group: every `*-process.ts` beside this file becomes one ES module in a
  * fresh folder under `examples/demo/.tmp/` (ignored by git), which the children run with plain `node`. Through
- * tsx each child spent about 1.7 s of CPU transforming its modules at start-up, and the demo starts ten children
+ * tsx each child spent 0.8–2.8 s of CPU transforming its modules at start-up, and the demo starts ten children
  * per run. Only the demo's own files are bundled: `@epara/*` and every other package are imported at run time
  * from `node_modules` — the packages' built `dist`, which `pnpm demo` builds first (the runtime's device worker
  * always ran from `dist`). `EPARA_DEMO_CHILDREN=tsx` forks the `.ts` files through tsx as before (the packages'
