@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 const MAIN = fileURLToPath(new URL('./src/main.ts', import.meta.url));
 const reports = mkdtempSync(join(tmpdir(), 'epara-demo-'));
 afterAll(() => rmSync(reports, { recursive: true, force: true }));
+
+// The children run from a bundle each run writes under .tmp/ and removes once its children ended (also after a
+// crash or Ctrl-C): none of the three runs may leave one behind.
+const TMP = fileURLToPath(new URL('./.tmp/', import.meta.url));
+const bundles = (): string[] => (existsSync(TMP) ? readdirSync(TMP).filter((f) => f.startsWith('children-')) : []);
+const bundlesBefore = new Set(bundles());
+afterAll(() => expect(bundles().filter((f) => !bundlesBefore.has(f))).toEqual([]));
 
 interface Run {
   readonly cp: ChildProcess;

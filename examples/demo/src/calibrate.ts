@@ -59,6 +59,10 @@ export interface CalibrateOptions {
   readonly fixedFraction?: number;
   /** Readings (on as many workloads) whose median decides each end of the final bracket. @default 1 */
   readonly confirmRuns?: number;
+  /** Workloads each queue delay of the sweep is read on. @default 1 */
+  readonly sweepRuns?: number;
+  /** Goodput share by which another queue delay must beat the default to be kept. @default 0 */
+  readonly sweepMargin?: number;
 }
 
 /** The attainment below which the baseline counts as past its capacity. */
@@ -127,6 +131,8 @@ export async function calibrate(ctx: TrialContext & { cluster: { configureTriton
     queueDelaysMs: o.queueDelaysMs,
     snap,
     confirmRuns: o.confirmRuns ?? 1,
+    sweepRuns: o.sweepRuns ?? 1,
+    sweepMargin: o.sweepMargin ?? 0,
     ...(o.fixedFraction === undefined ? {} : { fixedFraction: o.fixedFraction }),
   });
   return { capacityLoad: cap, fraction: found.fraction, load: cap * found.fraction, maxQueueDelayMs: found.maxQueueDelayMs, probes, knee: found.knee, searched: found.searched };

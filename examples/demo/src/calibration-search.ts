@@ -26,6 +26,13 @@ export interface CalibrationSearchOptions {
   readonly queueDelaysMs: readonly number[];
   /** A fixed fraction: no search, the sweep runs there. */
   readonly fixedFraction?: number;
+  /** Workloads each queue delay of the sweep is read on (their mean goodput decides). @default 1 */
+  readonly sweepRuns?: number;
+  /**
+   * A queue delay other than the default is kept only when its goodput beats the default's by more than this
+   * share: readings that differ by less are the same within a probe's noise. @default 0
+   */
+  readonly sweepMargin?: number;
   /**
    * Maps a fraction the search computed to the one it probes (a grid of loads the same in every run, see
    * `load-grid.ts`): readings are keyed, and the result reported, by the snapped fraction. @default identity
@@ -76,12 +83,20 @@ export async function searchCalibration(o: CalibrationSearchOptions): Promise<Ca
   const attainmentAt = (q: number): ((f: number) => Promise<number>) => confirmedProbe(async (f, repeat) => (await read(f, q, repeat)).attainment, { target: o.target, ...CONFIRM_RULE });
   const q0 = o.defaultQueueDelayMs;
   const sweepAt = async (at: number): Promise<number> => {
-    let best = { q: q0, goodput: -Infinity };
-    for (const q of [q0, ...o.queueDelaysMs.filter((x) => x !== q0)]) {
-      const r = await read(at, q, 0);
-      if (r.goodputPerSec > best.goodput) best = { q, goodput: r.goodputPerSec };
+    const runs = Math.max(1, o.sweepRuns ?? 1);
+    // Mean goodput over the same `runs` workloads for every queue delay.
+    const goodputAt = async (q: number): Promise<number> => {
+      let sum = 0;
+      for (let repeat = 0; repeat < runs; repeat++) sum += (await read(at, q, repeat)).goodputPerSec;
+      return sum / runs;
+    };
+    const base = await goodputAt(q0);
+    let best = { q: q0, goodput: base };
+    for (const q of o.queueDelaysMs.filter((x) => x !== q0)) {
+      const goodput = await goodputAt(q);
+      if (goodput > best.goodput) best = { q, goodput };
     }
-    return best.q;
+    return best.goodput > base * (1 + (o.sweepMargin ?? 0)) ? best.q : q0;
   };
   if (o.fixedFraction !== undefined) {
     const at = snap(o.fixedFraction);
@@ -103,7 +118,15 @@ export async function searchCalibration(o: CalibrationSearchOptions): Promise<Ca
     knee = await searchKnee({ ...search, factor: step, maxSteps: moves, bisections: 0, known: passes ? { passed: at, failed: null } : { passed: null, failed: at }, probe });
   }
   const runs = o.confirmRuns ?? 1;
-  if (runs > 1) knee = await confirmEnds(knee, { target: o.target, step, runs, minFraction: o.minFraction, attainment: async (f, repeat) => (await read(f, q, repeat)).attainment });
+  if (runs > 1) {
+    // Every reading the search took at this queue delay counts in the final fit.
+    const known: RawReading[] = [];
+    for (const [key, r] of readings) {
+      const [f, at, repeat] = key.split('/').map(Number);
+      if (at === q) known.push({ fraction: f!, repeat: repeat!, attainment: (await r).attainment });
+    }
+    knee = await confirmEnds(knee, { target: o.target, step, runs, minFraction: o.minFraction, known, snap, attainment: async (f, repeat) => (await read(f, q, repeat)).attainment });
+  }
   const fraction = knee.failed ?? knee.passed ?? at;
   return { fraction: snap(fraction), maxQueueDelayMs: q, knee: { ...knee, passed: knee.passed === null ? null : snap(knee.passed), failed: knee.failed === null ? null : snap(knee.failed) }, searched: true };
 }
@@ -111,40 +134,127 @@ export async function searchCalibration(o: CalibrationSearchOptions): Promise<Ca
 /** Moves of the bracket {@link confirmEnds} makes at most (each costs up to `runs` readings). */
 const MAX_CONFIRM_MOVES = 3;
 
+/** Two bracket ends within this factor of `step` are one step apart (grid loads are rounded). */
+const SAME_STEP = 1.02;
+
+/** One raw reading of a search: a fraction, the workload it ran (`repeat`), the attainment it read. */
+export interface RawReading {
+  readonly fraction: number;
+  readonly repeat: number;
+  readonly attainment: number;
+}
+
 /**
- * The final bracket with each end decided by the median of `runs` readings on as many workloads (the ones
- * already read count), not by the one or two that placed it: a failing end whose median passes moves the
- * bracket a `step` up, a passing end whose median fails moves it a step down, at most
- * {@link MAX_CONFIRM_MOVES} times. The confirmation band of the search only re-reads readings near the line;
- * a single reading can be far off it (a quiet run read the baseline at 79.2% where every other reading at that
- * load, in three runs, gave 93.9–99.5%), and the median of three outvotes one such reading where a mean does not.
+ * The bracket a monotone fit of every reading places: the median of each fraction's readings, pooled with its
+ * neighbours wherever a higher load reads better than a lower one (pool-adjacent-violators, weighted by the
+ * readings each holds), so that attainment never rises with the load. `failed` is the lowest fraction whose
+ * fitted attainment is below `target`, `passed` the highest below it (`null` when none). One reading is one
+ * vote among all the search took, not the whole verdict on its end of the bracket: two adjacent loads read
+ * 88.6% and 90.8% on single workloads decide nothing, their pooled figure with the loads around them does.
+ */
+export function fittedBracket(readings: readonly { fraction: number; attainment: number }[], target: number): { passed: number | null; failed: number | null } {
+  const { fractions, fit } = monotoneFit(readings);
+  const k = fit.findIndex((v) => v < target);
+  if (k < 0) return { passed: fractions.length > 0 ? fractions[fractions.length - 1]! : null, failed: null };
+  return { passed: k > 0 ? fractions[k - 1]! : null, failed: fractions[k]! };
+}
+
+/**
+ * Where the monotone fit of {@link fittedBracket} crosses `target`, interpolated between its bracket's two
+ * fractions in log load (`null` when the fit does not cross it among the fractions read). A continuous figure:
+ * the bracket's ends are grid loads, a step (×1.19) apart, and one reading more or less moves them a whole step;
+ * the crossing moves by the share of the step that reading's votes carry.
+ */
+export function fittedCrossing(readings: readonly { fraction: number; attainment: number }[], target: number): number | null {
+  const { fractions, fit } = monotoneFit(readings);
+  const k = fit.findIndex((v) => v < target);
+  if (k <= 0) return null;
+  const [a, b] = [fit[k - 1]!, fit[k]!];
+  const t = a === b ? 0.5 : (a - target) / (a - b);
+  return fractions[k - 1]! * (fractions[k]! / fractions[k - 1]!) ** t;
+}
+
+/** Pool-adjacent-violators over the per-fraction medians (non-increasing in load, weighted by readings). */
+function monotoneFit(readings: readonly { fraction: number; attainment: number }[]): { fractions: number[]; fit: number[] } {
+  const by = new Map<number, number[]>();
+  for (const r of readings) by.set(r.fraction, [...(by.get(r.fraction) ?? []), r.attainment]);
+  const fractions = [...by.keys()].sort((a, b) => a - b);
+  // Blocks of adjacent fractions: [first index, last index, weight, value].
+  const blocks: [number, number, number, number][] = [];
+  fractions.forEach((f, i) => {
+    const values = by.get(f)!;
+    blocks.push([i, i, values.length, median(values)]);
+    // Non-increasing in load: a block reading better than the one before it is pooled with it.
+    while (blocks.length > 1 && blocks[blocks.length - 1]![3] > blocks[blocks.length - 2]![3]) {
+      const b = blocks.pop()!;
+      const a = blocks.pop()!;
+      blocks.push([a[0], b[1], a[2] + b[2], (a[2] * a[3] + b[2] * b[3]) / (a[2] + b[2])]);
+    }
+  });
+  return { fractions, fit: fractions.map((_, i) => blocks.find((b) => b[0] <= i && i <= b[1])![3]) };
+}
+
+function median(values: readonly number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+}
+
+/**
+ * The final bracket decided by every reading: each end read on `runs` workloads (the ones already read count),
+ * then placed by {@link fittedBracket} over all of them — the search's readings (`known`) too. Where the fit puts
+ * the line past the highest load read, the bracket moves a `step` up; below the lowest, a step down; at most
+ * {@link MAX_CONFIRM_MOVES} times. Deciding each end by its own median of three (the previous rule) still
+ * left one step of the bracket to three readings of ±7 points where adjacent grid loads differ by 3–10: six quiet
+ * runs landed on four loads (×2.00 to ×3.36); the fit pools the readings of the loads around the line.
  */
 export async function confirmEnds(
   knee: Knee,
-  o: { target: number; step: number; runs: number; minFraction: number; attainment: (fraction: number, repeat: number) => Promise<number> },
+  o: {
+    target: number;
+    step: number;
+    runs: number;
+    minFraction: number;
+    attainment: (fraction: number, repeat: number) => Promise<number>;
+    /** Readings already taken (the search's), counted in the fit. @default none */
+    known?: readonly RawReading[];
+    /** Maps a fraction a step computes to the one probed (the grid of loads). @default identity */
+    snap?: (fraction: number) => number;
+  },
 ): Promise<Knee> {
+  const snap = o.snap ?? ((f: number): number => f);
   const probes = [...knee.probes];
-  const medianAt = async (f: number): Promise<number> => {
+  const raw = new Map<string, RawReading>();
+  for (const r of o.known ?? []) raw.set(`${r.fraction}/${r.repeat}`, r);
+  const readEnd = async (f: number): Promise<void> => {
     const values: number[] = [];
-    for (let repeat = 0; repeat < o.runs; repeat++) values.push(await o.attainment(f, repeat));
-    values.sort((a, b) => a - b);
-    const m = values.length % 2 === 1 ? values[(values.length - 1) / 2]! : (values[values.length / 2 - 1]! + values[values.length / 2]!) / 2;
-    probes.push({ fraction: f, attainment: m });
-    return m;
+    for (let repeat = 0; repeat < o.runs; repeat++) {
+      const key = `${f}/${repeat}`;
+      let r = raw.get(key);
+      if (r === undefined) raw.set(key, (r = { fraction: f, repeat, attainment: await o.attainment(f, repeat) }));
+      values.push(r.attainment);
+    }
+    probes.push({ fraction: f, attainment: median(values) });
   };
   let { passed, failed } = knee;
-  for (let move = 0; move < MAX_CONFIRM_MOVES; move++) {
-    if (failed !== null && (await medianAt(failed)) >= o.target) {
-      [passed, failed] = [failed, failed * o.step];
-      continue;
+  for (let move = 0; ; move++) {
+    if (passed !== null) await readEnd(passed);
+    if (failed !== null) await readEnd(failed);
+    const fit = fittedBracket([...raw.values()], o.target);
+    let next: { passed: number | null; failed: number | null };
+    if (fit.failed === null) next = { passed: fit.passed, failed: fit.passed === null ? null : snap(fit.passed * o.step) };
+    else if (fit.passed === null) {
+      const below = snap(fit.failed / o.step);
+      next = { passed: below < o.minFraction / 1.02 ? null : below, failed: fit.failed };
+    } else if (fit.failed / fit.passed > o.step * SAME_STEP) {
+      // Loads between the two were never read (the search stepped ×2 there): read one step above the pass.
+      next = { passed: fit.passed, failed: snap(fit.passed * o.step) };
+    } else next = fit;
+    const same = next.passed === passed && next.failed === failed;
+    if (same || move >= MAX_CONFIRM_MOVES) {
+      if (!same) ({ passed, failed } = fit);
+      break;
     }
-    if (passed !== null && (await medianAt(passed)) < o.target) {
-      const below = passed / o.step;
-      [passed, failed] = [below < o.minFraction / 1.02 ? null : below, passed];
-      if (passed === null) break;
-      continue;
-    }
-    break;
+    ({ passed, failed } = next);
   }
-  return { passed, failed, probes };
+  return { passed, failed, probes, crossing: fittedCrossing([...raw.values()], o.target) };
 }

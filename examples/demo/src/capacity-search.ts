@@ -3,8 +3,7 @@ import { TARGET_ATTAINMENT, probeSeed, tritonAt, type Calibration } from './cali
 import { formatKnee, measureCapacity, type CapacityResult } from './capacity.js';
 import type { Cluster } from './cluster/cluster.js';
 import type { ResolvedDemoOptions } from './options.js';
-import { demandOf, nodeIds, planPlacement } from './placement.js';
-import type { ReplicaContext } from './local-replicas.js';
+import { demandOf, nodeIds, planPlacement, type ReplicaPolicy } from './placement.js';
 import type { DemoService } from './services.js';
 import { runSystem, type TrialContext } from './trials.js';
 import { buildWorkload } from './workload.js';
@@ -23,7 +22,7 @@ export async function capacitySearch(
     bytes: number;
     placed: readonly PlacedInstance[];
     /** What the replica rule plans with at each load (measured costs and their cap); the profiles when empty. */
-    replicas: Pick<ReplicaContext, 'costRatio' | 'maxShare'>;
+    replicas: ReplicaPolicy;
   },
 ): Promise<CapacityResult> {
   const { calibration, services, cluster } = c;
@@ -33,10 +32,10 @@ export async function capacitySearch(
     calibration,
     seed: o.seed,
     durationMs: calibrationMs(o),
-    // Two steps with --quick (CI's run: one search step either side of where the baseline failed, then its
-    // bisection); three otherwise.
-    maxSteps: o.quick ? 2 : 3,
-    bisections: o.quick ? 1 : 2,
+    // One ×2 step and no bisection with --quick (CI's check of the path: the calibration's grid is ×2 there too);
+    // three steps and two bisections otherwise.
+    maxSteps: o.quick ? 1 : 3,
+    bisections: o.quick ? 0 : 2,
     confirmRuns: confirmRuns(o),
     placeEpara: async (load) => {
       const forecast = buildWorkload({ durationMs: o.durationMs, load, nodes: o.nodes, seed: o.seed, world: o.world });
@@ -48,7 +47,7 @@ export async function capacitySearch(
       const key = placementKey(instances);
       if (key === placedKey) return;
       placedKey = key;
-      await runSystem(ctx, { system: 'epara', label: 'EPARA warm-up (new placement)', seed: o.seed + 999, load, durationMs: o.quick ? 1500 : 2000 });
+      await runSystem(ctx, { system: 'epara', label: 'EPARA warm-up (new placement)', seed: o.seed + 999, load, durationMs: o.quick ? 1000 : 2000 });
     },
     baselineProbe: async (fraction, repeat) => {
       const load = calibration.capacityLoad * fraction;
@@ -84,6 +83,6 @@ export function confirmRuns(o: ResolvedDemoOptions): number {
 
 /** Length of a calibration or capacity probe, ms. */
 export function calibrationMs(o: ResolvedDemoOptions): number {
-  return o.quick ? 3000 : 5000;
+  return o.quick ? 2000 : 5000;
 }
 

@@ -1,6 +1,6 @@
 import { TARGET_ATTAINMENT, probeSeed, type Calibration } from './calibrate.js';
 import { CONFIRM_RULE, confirmedProbe, searchKnee, type Knee } from './knee.js';
-import { confirmEnds } from './calibration-search.js';
+import { confirmEnds, type RawReading } from './calibration-search.js';
 import { gridLoad, gridLoadAtLeast } from './load-grid.js';
 import { MIN_LOAD } from './workload.js';
 import { serviceLine } from './report.js';
@@ -92,7 +92,12 @@ export async function measureCapacity(ctx: TrialContext, o: CapacityOptions): Pr
   const runs = o.confirmRuns ?? 1;
   if (runs > 1) {
     const step = epara.passed !== null && epara.failed !== null ? epara.failed / epara.passed : 2 ** (1 / perDoubling);
-    epara = await confirmEnds(epara, { target: TARGET_ATTAINMENT, step, runs, minFraction: search.minFraction, attainment: read });
+    const known: RawReading[] = [];
+    for (const [key, r] of readings) {
+      const [fraction, repeat] = key.split('/').map(Number);
+      known.push({ fraction: fraction!, repeat: repeat!, attainment: await r });
+    }
+    epara = await confirmEnds(epara, { target: TARGET_ATTAINMENT, step, runs, minFraction: search.minFraction, attainment: read, known, snap });
   }
   if (c.searched) epara = { ...epara, passed: epara.passed === null ? null : snap(epara.passed), failed: epara.failed === null ? null : snap(epara.failed) };
   const div = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : a / b);

@@ -60,7 +60,7 @@ export async function drive(o: DriveOptions): Promise<void> {
       stream.push(o.inputs.get(s.serviceId, k), (outcome) => {
         const latencyMs = performance.now() - at;
         if (outcome.ok) tally.completed(s.serviceId, latencyMs);
-        else tally.dropped(s.serviceId, outcome.code);
+        else tally.dropped(s.serviceId, outcome.code, 1, latencyMs);
         tally.frameSettled(s.serviceId, stream.servedAt, outcome.ok ? latencyMs : undefined);
       });
       if (stream.servedAt !== s.node) tally.offloaded(s.serviceId);
@@ -79,7 +79,7 @@ export async function drive(o: DriveOptions): Promise<void> {
       track(
         system.submit(e.r.node, id, o.inputs.get(id, e.r.variant), deadline).then(
           () => tally.completed(id, performance.now() - at),
-          (err: unknown) => tally.dropped(id, toEparaError(err).code),
+          (err: unknown) => tally.dropped(id, toEparaError(err).code, 1, performance.now() - at),
         ),
       );
     } else if (e.kind === 'open') {

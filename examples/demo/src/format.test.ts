@@ -8,7 +8,7 @@ const services: DemoServiceInfo[] = [
   { id: 'image', title: 'images', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 300 }, traffic: 'request' },
   { id: 'vad', title: 'audio', sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: 31.25, stalenessMs: 100 }, traffic: 'stream' },
 ];
-const tally = (t: Partial<ServiceTally>): ServiceTally => ({ offered: 0, good: 0, late: 0, dropped: {}, latencies: [], offloads: 0, servedAt: {}, servedOutcome: {}, ...t });
+const tally = (t: Partial<ServiceTally>): ServiceTally => ({ offered: 0, good: 0, late: 0, dropped: {}, droppedEarly: 0, latencies: [], offloads: 0, servedAt: {}, servedOutcome: {}, ...t });
 
 describe('entryTable', () => {
   it('lists each service per entry node with its losses, offloads and where its streams were served', () => {

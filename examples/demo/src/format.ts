@@ -22,10 +22,10 @@ export function table(rows: readonly (readonly string[])[]): string[] {
 
 /** The per-service table of one system. */
 export function serviceTable(r: SystemReport, catalog: readonly DemoServiceInfo[]): string[] {
-  const head = ['service', 'category', 'offered', 'good', 'late', 'goodput/s', 'SLO att.', 'p50 ms', 'p99 ms', 'offloads', 'dropped by code'];
+  const head = ['service', 'category', 'offered', 'good', 'late', 'est. drops', 'expired', 'goodput/s', 'SLO att.', 'p50 ms', 'p99 ms', 'offloads', 'dropped by code'];
   const rows = r.services.map((s) => {
     const title = catalog.find((c) => c.id === s.serviceId)!.title;
-    return [`${s.serviceId} (${title})`, s.category, String(s.offered), String(s.good), String(s.late), s.goodputPerSec.toFixed(1), pct(s.attainment), ms(s.p50Ms), ms(s.p99Ms), String(s.offloads), drops(s.dropped)];
+    return [`${s.serviceId} (${title})`, s.category, String(s.offered), String(s.good), String(s.late), String(s.droppedEarly), String(s.expired), s.goodputPerSec.toFixed(1), pct(s.attainment), ms(s.p50Ms), ms(s.p99Ms), String(s.offloads), drops(s.dropped)];
   });
   return table([head, ...rows]);
 }
@@ -151,7 +151,7 @@ export function sumServed(runs: readonly { byEntry: readonly Readonly<Record<str
     run.byEntry.forEach((services, entry) => {
       const into = (byEntry[entry] ??= {});
       for (const [id, t] of Object.entries(services)) {
-        const s = (into[id] ??= { offered: 0, good: 0, late: 0, dropped: {}, latencies: [], offloads: 0, servedAt: {}, servedOutcome: {} });
+        const s = (into[id] ??= { offered: 0, good: 0, late: 0, dropped: {}, droppedEarly: 0, latencies: [], offloads: 0, servedAt: {}, servedOutcome: {} });
         for (const [at, c] of Object.entries(t.servedOutcome)) {
           const x = (s.servedOutcome[at] ??= { good: 0, late: 0, dropped: 0, latencies: [] });
           x.good += c.good;

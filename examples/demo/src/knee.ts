@@ -11,6 +11,11 @@ export interface Knee {
   /** The lowest fraction probed above `passed` at which it fell below the target; `null`: none did. */
   readonly failed: number | null;
   readonly probes: readonly KneeProbe[];
+  /**
+   * Where a monotone fit of every reading crosses the target, interpolated in log load (`fittedCrossing`): set
+   * by the confirmation of the final bracket, `null` when the fit does not cross it among the loads read.
+   */
+  readonly crossing?: number | null;
 }
 
 /** Options of {@link searchKnee}. */

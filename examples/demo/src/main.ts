@@ -15,8 +15,7 @@ import { comparisonTable, cpuLine, entryTable, forecastLines, placementLines, se
 import { buildLanguageModel } from './models.js';
 import { MEASURED_MAX_SHARE, USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
 import { costLines, costRatios, measuredCosts } from './item-costs.js';
-import type { ReplicaContext } from './local-replicas.js';
-import { demandOf, nodeIds, planPlacement } from './placement.js';
+import { demandOf, nodeIds, planPlacement, type ReplicaPolicy } from './placement.js';
 import { formatProfile, measureProfiles } from './profiles.js';
 import { reportMarkdown } from './report-markdown.js';
 import { chartSvg, writeReportFolder } from './report-folder.js';
@@ -52,6 +51,8 @@ export interface DemoResult {
  * baseline's knee was measured at 12–25% of it, so the search starts there and steps ×2 either way.
  */
 const SEARCH_START = 0.25;
+/** Goodput share by which a swept `max_queue_delay` must beat the default's to be kept (see `searchCalibration`). */
+const SWEEP_MARGIN = 0.05;
 
 const REPORTS = fileURLToPath(new URL('../reports', import.meta.url));
 
@@ -94,7 +95,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     phaseStart = now;
   };
   const t0 = performance.now();
-  const profiles = await measureProfiles({ lm, repetitions: o.quick ? 3 : 5 });
+  const profiles = await measureProfiles({ lm, repetitions: o.quick ? 2 : 5 });
   log(`\nprofiles (batch:ms on one 1-thread device, measured in ${((performance.now() - t0) / 1000).toFixed(1)} s):`);
   // A latency request may cross the slowest link and back (one offload, or the baseline's forwarded hop).
   const networkBudgetMs = Math.ceil(2 * o.delayMs[1] + 2);
@@ -125,10 +126,16 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     world: o.world,
     durationMs: calibrationMs(o),
     start: SEARCH_START,
-    maxSteps: 3,
-    bisections: o.quick ? 1 : 2,
-    queueDelaysMs: o.quick ? [0, 5] : TRITON_QUEUE_DELAYS_MS,
+    // --quick (CI's check of the whole path, not a measurement): one ×2 step from the start, no bisection, the
+    // default queue delay only — two or three short probes instead of eight to twenty.
+    maxSteps: o.quick ? 1 : 3,
+    bisections: o.quick ? 0 : 2,
+    queueDelaysMs: o.quick ? [] : TRITON_QUEUE_DELAYS_MS,
     confirmRuns: confirmRuns(o),
+    // The sweep's pick on one 5 s reading per value was noise (six quiet runs picked 5, 5, 5, 1, 10 and 10 ms,
+    // the knee moving with it): two workloads per value, and the default kept unless another beats it by 5%.
+    sweepRuns: o.quick ? 1 : 2,
+    sweepMargin: SWEEP_MARGIN,
     ...(o.loadFraction !== undefined ? { fixedFraction: o.loadFraction } : {}),
   });
   calibrationCpu.end([process.pid, ...group.pids]);
@@ -141,9 +148,9 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const forecast = buildWorkload({ durationMs: o.durationMs, load: calibration.load, nodes: o.nodes, seed: o.seed, world: o.world });
   log(`\nworld: ${o.world === 'edge' ? "the simulator's edge world scaled to a run (image bursts, moving hot spots, chat from the Azure LLM trace, streams that come and go); both systems place from the forecast below, another seed's run" : 'stationary (Poisson at fixed entry shares; both systems place from the exact mean)'}`);
   for (const line of forecastLines(forecast, ids)) log(`  ${line}`);
-  let placed = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o));
+  let placed = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o), { keepLatencyDevices: o.keepLatencyDevices });
   const triton = tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs, world: o.world }, calibration.load, calibration.maxQueueDelayMs);
-  log(`\nEPARA placement (allocate + placeServices with locality over the measured delays, instances moved to where their demand enters, replicas where demand enters without one):`);
+  log(`\nEPARA placement (allocate + placeServices with locality over the measured delays, instances moved to where their demand enters, replicas where demand enters without one${o.keepLatencyDevices ? ', streams moved off the latency services\' devices' : ''}):`);
   for (const line of placementLines(placed.instances)) log(`  ${line}`);
   log('Triton-like configuration (the simulator\'s deployable Triton: static placement by forecast and memory, model-analyzer batch):');
   for (const line of tritonLines(triton, ids)) log(`  ${line}`);
@@ -172,7 +179,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   printResults(o, services, pairs, machine);
   phase('trials');
   // Planning on measured costs, the capacity search's placements use those measured over the trials.
-  const replicas = o.planCosts === 'measured' ? measuredPolicy(o, services, pairs.map((p) => p.epara.usage ?? [])) : {};
+  const replicas = { ...(o.planCosts === 'measured' ? measuredPolicy(o, services, pairs.map((p) => p.epara.usage ?? [])) : {}), keepLatencyDevices: o.keepLatencyDevices };
   const capacity = o.capacity ? await capacitySearch(o, trialCtx, { calibration, services, cluster, bytes: bytesPerMs(o), placed: placed.instances, replicas }) : null;
   if (capacity) phase('capacity search');
   const head = headline(pairs, ratios, capacity);
@@ -186,7 +193,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
 }
 
 /** The replica rule's inputs from costs measured over `runs` (each node's device usage per run), logged. */
-function measuredPolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1]): Pick<ReplicaContext, 'costRatio' | 'maxShare'> {
+function measuredPolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1]): ReplicaPolicy {
   const costs = measuredCosts(services, runs);
   o.log('per-item device cost measured on EPARA\'s nodes (the executor\'s estimate ÷ the profile, steady batches), which the replica rule plans with:');
   for (const line of costLines(costs)) o.log(`  ${line}`);
@@ -207,12 +214,12 @@ async function replanOnMeasuredCosts(
   ctx: TrialContext,
   c: { services: readonly DemoService[]; forecast: ReturnType<typeof buildWorkload>; cluster: Cluster; load: number; runs: Parameters<typeof measuredCosts>[1]; placed: readonly PlacedInstance[] },
 ): Promise<ReturnType<typeof planPlacement>> {
-  const replanned = planPlacement(c.services, c.forecast, o.nodes, c.cluster.measuredDelayMs, bytesPerMs(o), measuredPolicy(o, c.services, c.runs));
+  const replanned = planPlacement(c.services, c.forecast, o.nodes, c.cluster.measuredDelayMs, bytesPerMs(o), { ...measuredPolicy(o, c.services, c.runs), keepLatencyDevices: o.keepLatencyDevices });
   o.log('EPARA placement on the measured costs:');
   for (const line of placementLines(replanned.instances)) o.log(`  ${line}`);
   if (JSON.stringify(replanned.instances) !== JSON.stringify(c.placed)) {
     await c.cluster.place(replanned.instances);
-    await runSystem(ctx, { system: 'epara', label: 'EPARA warm-up (new placement)', seed: o.seed + 999, load: c.load, durationMs: o.quick ? 1500 : 2000 });
+    await runSystem(ctx, { system: 'epara', label: 'EPARA warm-up (new placement)', seed: o.seed + 999, load: c.load, durationMs: o.quick ? 1000 : 2000 });
   }
   return replanned;
 }

@@ -17,6 +17,12 @@ describe('the demo options behind the A/B policies', () => {
     expect(() => resolveDemoOptions({ eparaPlacement: 'often' as 'online' })).toThrow(/eparaPlacement.*'static' or 'online'/);
   });
 
+  it('keep the latency devices only when asked (--keep-latency-devices)', () => {
+    expect(resolveDemoOptions({})).toMatchObject({ keepLatencyDevices: false });
+    expect(resolveDemoOptions(parseDemoArgs(['--quick', '--keep-latency-devices']).options)).toMatchObject({ keepLatencyDevices: true });
+    expect(() => resolveDemoOptions({ keepLatencyDevices: 'yes' as unknown as boolean })).toThrow(/keepLatencyDevices.*a boolean/);
+  });
+
   it('no longer take --announce: the runtime announces capacity at the learned hold time itself', () => {
     expect(() => parseDemoArgs(['--announce', 'measured'])).toThrow(/announce/);
   });

@@ -4,7 +4,7 @@ import type { DemoWorld } from './workload.js';
 
 /** Options of the demo ({@link main}); every field has a default in {@link DEMO_DEFAULTS}. */
 export interface DemoOptions {
-  /** Seconds of workload per system and trial. @default 10 (4 with `quick`) */
+  /** Seconds of workload per system and trial. @default 10 (3 with `quick`) */
   readonly duration?: number;
   /** Trials per system (EPARA and the baseline alternate, order alternating). @default 3 (2 with `quick`) */
   readonly trials?: number;
@@ -52,6 +52,12 @@ export interface DemoOptions {
    * forecast. @default 'static'
    */
   readonly eparaPlacement?: 'static' | 'online';
+  /**
+   * After the replica rule, move stream instances off the devices the latency services use most, to the one they
+   * use least when its memory and the share cap allow (`keepLatencyDevices` in latency-devices.ts): images and
+   * chat keep their devices, the streams pay a link. An input for an A/B, not a measured gain. @default false
+   */
+  readonly keepLatencyDevices?: boolean;
   /** Where a report folder is written (a new sub-folder per run). @default `examples/demo/reports` */
   readonly reportDir?: string;
   /** Where lines go. @default console.log */
@@ -60,7 +66,7 @@ export interface DemoOptions {
 }
 
 /** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = { duration: 10, quickDuration: 4, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', world: 'edge', eparaPlacement: 'static' } as const;
+export const DEMO_DEFAULTS = { duration: 10, quickDuration: 3, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', world: 'edge', eparaPlacement: 'static' } as const;
 
 /**
  * The replica rule's cap on a device's predicted share with `planCosts: 'measured'`. Its cap of 60% of profiled
@@ -83,6 +89,7 @@ export interface ResolvedDemoOptions {
   readonly planCosts: 'profile' | 'measured';
   readonly world: DemoWorld;
   readonly eparaPlacement: 'static' | 'online';
+  readonly keepLatencyDevices: boolean;
   readonly reportDir: string | undefined;
   readonly log: (line: string) => void;
   readonly signal: AbortSignal | undefined;
@@ -119,6 +126,7 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
   if (world !== 'edge' && world !== 'stationary') invalidOption('world', world, "'edge' or 'stationary'");
   const eparaPlacement = o.eparaPlacement ?? DEMO_DEFAULTS.eparaPlacement;
   if (eparaPlacement !== 'static' && eparaPlacement !== 'online') invalidOption('eparaPlacement', eparaPlacement, "'static' or 'online'");
+  if (o.keepLatencyDevices !== undefined && typeof o.keepLatencyDevices !== 'boolean') invalidOption('keepLatencyDevices', o.keepLatencyDevices, 'a boolean');
   return {
     durationMs: duration * 1000,
     trials,
@@ -132,6 +140,7 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
     planCosts,
     world,
     eparaPlacement,
+    keepLatencyDevices: o.keepLatencyDevices ?? false,
     reportDir: o.reportDir,
     log: o.log ?? ((line) => console.log(line)),
     signal: o.signal,
@@ -163,6 +172,7 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
       'plan-costs': { type: 'string' },
       world: { type: 'string' },
       'epara-placement': { type: 'string' },
+      'keep-latency-devices': { type: 'boolean' },
       'report-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -181,6 +191,7 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
     ...(values['report-dir'] !== undefined ? { reportDir: values['report-dir'] } : {}),
     ...(values.quick ? { quick: true } : {}),
     ...(values['no-capacity'] ? { capacity: false } : {}),
+    ...(values['keep-latency-devices'] ? { keepLatencyDevices: true } : {}),
     ...(values.world !== undefined ? { world: values.world as DemoWorld } : {}),
     ...(values['epara-placement'] !== undefined ? { eparaPlacement: values['epara-placement'] as DemoOptions['eparaPlacement'] } : {}),
     ...(values['plan-costs'] !== undefined ? { planCosts: values['plan-costs'] as DemoOptions['planCosts'] } : {}),
@@ -190,7 +201,7 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
 
 /** The `--help` text. */
 export const USAGE = `pnpm demo [-- options]
-  --duration   seconds per system and trial (default 10; 4 with --quick)
+  --duration   seconds per system and trial (default 10; 3 with --quick)
   --trials     trials per system, EPARA and the baseline alternating (default 3; 2 with --quick)
   --nodes      edge nodes, one OS process each per system (default 3)
   --seed       workload, input and model seed (default 42)
@@ -205,8 +216,11 @@ export const USAGE = `pnpm demo [-- options]
   --epara-placement static|online
                static (default): EPARA places once from the forecast; online: that placement seeds the
                mesh's placement coordinator, which re-places every quarter trial from the arrivals
+  --keep-latency-devices
+               after the replica rule, move stream instances off the devices the latency services
+               (images, chat) use most, memory and the share cap allowing (off by default: an A/B input)
   --report-dir where the report folder goes (default examples/demo/reports)
-  --quick      short run (about a minute and a half): CI's check of the demo
+  --quick      short run (under a minute on an idle machine): CI's check of the path, not a measurement
   --no-capacity skip the capacity search after the trials (capacityRatio: null)
   --plan-costs profile|measured
                what EPARA's replica rule plans with: the profiles (default), or costs measured on this

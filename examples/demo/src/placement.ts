@@ -3,6 +3,7 @@ import type { Category, DeviceSpec, ParallelPlan, PlacedInstance, PlacementResul
 import type { DemoServiceId } from './catalog.js';
 import { DEVICE_KIND } from './profiles.js';
 import type { Workload } from './workload.js';
+import { keepLatencyDevices } from './latency-devices.js';
 import { localReplicas, servedFrom, type ReplicaContext } from './local-replicas.js';
 
 /** Declared memory of one demo device (a 1-thread CPU standing in for an accelerator), bytes. */
@@ -63,7 +64,7 @@ export function planPlacement(
   nodes: number,
   delaysMs: readonly (readonly number[])[],
   bytesPerMs: number,
-  replicas: Pick<ReplicaContext, 'costRatio' | 'maxShare'> = {},
+  replicas: ReplicaPolicy = {},
 ): InitialPlacement {
   const ids = nodeIds(nodes);
   const delays = Object.fromEntries(ids.map((a, i) => [a, Object.fromEntries(ids.map((b, j) => [b, delaysMs?.[i]?.[j] ?? 0]))]));
@@ -82,9 +83,20 @@ export function planPlacement(
   const result = placeServices({ servers, services: specs, plans, demand, delaysMs: delays }, { locality: true });
   const added = coverEveryService(result.instances, specs, plans, ids);
   const moved = nearDemand([...result.instances, ...added], { specs, workload, ids, delaysMs, bytesPerMs });
-  const instances = localReplicas(moved, { specs, workload, ids, delaysMs, bytesPerMs, itemBytes: ITEM_BYTES, deviceMemoryBytes: DEVICE_MEMORY_BYTES, ...replicas });
-  return { result, instances, added, replicas: instances.slice(moved.length), categories, servers };
+  const { keepLatencyDevices: keep, ...policy } = replicas;
+  const context = { specs, workload, ids, delaysMs, bytesPerMs, itemBytes: ITEM_BYTES, deviceMemoryBytes: DEVICE_MEMORY_BYTES, ...policy };
+  const local = localReplicas(moved, context);
+  if (keep !== true) return { result, instances: local, added, replicas: local.slice(moved.length), categories, servers };
+  const instances = keepLatencyDevices(local, context);
+  const before = new Set(moved.map((p) => p.instanceId));
+  return { result, instances, added, replicas: instances.filter((p) => !before.has(p.instanceId)), categories, servers };
 }
+
+/** What the replica rule plans with ({@link planPlacement}): its costs and cap, and the `--keep-latency-devices` step. */
+export type ReplicaPolicy = Pick<ReplicaContext, 'costRatio' | 'maxShare'> & {
+  /** Move stream instances off the latency services' devices afterwards ({@link keepLatencyDevices}). @default false */
+  readonly keepLatencyDevices?: boolean;
+};
 
 /**
  * Host policy of the demo: a service the greedy left without an instance (its goodput per resource ranked

@@ -50,6 +50,10 @@ export function reportMarkdown(r: {
     '',
     block(finalTable(r.pairs)),
     '',
+    'Where the items went, per service, all trials summed (late: ran and answered past the SLO; est. drops: refused or dropped before the SLO ran out, on an estimate that it could not be met; expired: dropped once the SLO had run out, or a stream refused whole):',
+    '',
+    block(lossTable(r.pairs)),
+    '',
     ...capacitySection(r.capacity),
     '## Setup',
     '',
@@ -155,4 +159,21 @@ function allTrials(pairs: readonly TrialPair[], services: readonly DemoService[]
     block(table(deviceUsageRows(sumDeviceUsage(usage), ids))),
     '',
   ];
+}
+
+/** Per system and service, summed over the trials: offered, good, late, estimate drops, expired. */
+export function lossTable(pairs: readonly TrialPair[]): string[] {
+  const rows: string[][] = [['system', 'service', 'offered', 'good', 'late', 'est. drops', 'expired']];
+  for (const system of ['epara', 'triton'] as const) {
+    const sums = new Map<string, number[]>();
+    for (const p of pairs) {
+      for (const s of p[system].report.services) {
+        const v = sums.get(s.serviceId) ?? [0, 0, 0, 0, 0];
+        [s.offered, s.good, s.late, s.droppedEarly, s.expired].forEach((x, i) => (v[i]! += x));
+        sums.set(s.serviceId, v);
+      }
+    }
+    for (const [id, v] of sums) rows.push([system === 'epara' ? 'EPARA' : 'Triton-like', id, ...v.map(String)]);
+  }
+  return table(rows);
 }

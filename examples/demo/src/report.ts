@@ -10,6 +10,10 @@ export interface ServiceReport {
   readonly good: number;
   readonly late: number;
   readonly dropped: Readonly<Record<string, number>>;
+  /** Dropped before the SLO ran out: given up on an estimate (see `ServiceTally.droppedEarly`). */
+  readonly droppedEarly: number;
+  /** Dropped once the SLO had run out (a queue timeout), or with no time (a stream refused whole, aborted). */
+  readonly expired: number;
   readonly goodputPerSec: number;
   readonly attainment: number;
   readonly p50Ms: number | null;
@@ -73,6 +77,8 @@ export function summarize(o: {
       good: t.good,
       late: t.late,
       dropped: { ...t.dropped },
+      droppedEarly: t.droppedEarly,
+      expired: Object.values(t.dropped).reduce((a, n) => a + n, 0) - t.droppedEarly,
       goodputPerSec: t.good / o.seconds,
       attainment: t.offered === 0 ? 1 : t.good / t.offered,
       p50Ms: percentile(sorted, 0.5),

@@ -9,6 +9,13 @@ export interface ServiceTally {
   late: number;
   /** Refused or dropped, by error code. */
   dropped: Record<string, number>;
+  /**
+   * Of the dropped, those whose refusal reached the client before their SLO ran out: the system gave them up on
+   * an estimate (refused at entry, or dropped from a queue because it could not finish in time) rather than let
+   * them expire. The rest of the dropped with a time expired (a queue timeout at the SLO); `late` ran and
+   * answered past it.
+   */
+  droppedEarly: number;
   /** End-to-end latencies of completed items, ms (client side: from the scheduled arrival to the answer). */
   latencies: number[];
   /** Items this system sent to another server than the one they entered at. */
@@ -47,7 +54,7 @@ export class Tally {
     this.services = {} as Record<DemoServiceId, ServiceTally>;
     this.#budget = {};
     for (const s of catalog) {
-      this.services[s.id] = { offered: 0, good: 0, late: 0, dropped: {}, latencies: [], offloads: 0, servedAt: {}, servedOutcome: {} };
+      this.services[s.id] = { offered: 0, good: 0, late: 0, dropped: {}, droppedEarly: 0, latencies: [], offloads: 0, servedAt: {}, servedOutcome: {} };
       this.#budget[s.id] = s.slo.kind === 'latency' ? s.slo.deadlineMs : s.slo.stalenessMs;
     }
   }
@@ -72,9 +79,14 @@ export class Tally {
     } else t.late++;
   }
 
-  dropped(id: DemoServiceId, code: string, n = 1): void {
+  /**
+   * `n` items dropped with `code`; `afterMs`, when known, is how long after its arrival the drop reached the
+   * client: under the SLO's budget it counts as given up early ({@link ServiceTally.droppedEarly}).
+   */
+  dropped(id: DemoServiceId, code: string, n = 1, afterMs?: number): void {
     const t = this.services[id];
     t.dropped[code] = (t.dropped[code] ?? 0) + n;
+    if (afterMs !== undefined && afterMs < this.#budget[id]!) t.droppedEarly += n;
   }
 
   offloaded(id: DemoServiceId): void {

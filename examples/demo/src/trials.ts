@@ -90,6 +90,7 @@ export function mergeRuns(runs: readonly ClientRun[], services: readonly DemoSer
       t.offered += x.offered;
       t.good += x.good;
       t.late += x.late;
+      t.droppedEarly += x.droppedEarly;
       t.offloads += x.offloads;
       for (const [node, n] of Object.entries(x.servedAt)) t.servedAt[node] = (t.servedAt[node] ?? 0) + n;
       t.latencies.push(...x.latencies);

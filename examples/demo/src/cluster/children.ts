@@ -1,7 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EparaError } from '@epara/core';
+import { buildSync } from 'esbuild';
 import type { CallMessage, ChildMessage } from './child-rpc.js';
 
 /** One child process of the demo (a node, the network, or a client), with calls over its IPC channel. */
@@ -21,11 +24,6 @@ interface GroupEvents {
 }
 
 /**
- * Every process the demo starts, so that all of them end when it ends: {@link ChildGroup.closeAll} asks each
- * to shut down, then terminates and finally kills those still running. A child that exits on its own before
- * that is reported as `crashed`, and its pending calls reject with `PEER_UNAVAILABLE`.
- */
-/**
  * `EPARA_DEMO_CPU_PROF=<dir>` writes a V8 CPU profile of every child process into `dir` when it exits (Node
  * refuses `--cpu-prof` in `NODE_OPTIONS`): how the per-item CPU of the nodes is read.
  */
@@ -34,15 +32,79 @@ function profilerFlags(): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
+/** `EPARA_DEMO_SOURCE_MAPS=1` keeps Node's source-mapped stack traces in the children (see `child-rpc.ts`). */
+const sourceMaps = (): boolean => process.env.EPARA_DEMO_SOURCE_MAPS === '1';
+
+/**
+ * The children's code, bundled once per group: every `*-process.ts` beside this file becomes one ES module in a
+ * fresh folder under `examples/demo/.tmp/` (ignored by git), which the children run with plain `node`. Through
+ * tsx each child spent 0.8–2.8 s of CPU transforming its modules at start-up, and the demo starts ten children
+ * per run. Only the demo's own files are bundled: `@epara/*` and every other package are imported at run time
+ * from `node_modules` — the packages' built `dist`, which `pnpm demo` builds first (the runtime's device worker
+ * always ran from `dist`). `EPARA_DEMO_CHILDREN=tsx` forks the `.ts` files through tsx as before (the packages'
+ * sources then, through the repository's `tsconfig.json` paths).
+ */
+class ChildBundle {
+  #dir: string | undefined;
+  #removeOnExit = (): void => this.remove();
+
+  /** The file to fork for `module` (a `*-process.ts` beside this file) and the flags to run it with. */
+  entry(module: string): { path: string; execArgv: string[] } {
+    const source = fileURLToPath(new URL(module, import.meta.url));
+    if (process.env.EPARA_DEMO_CHILDREN === 'tsx') return { path: source, execArgv: ['--import', 'tsx'] };
+    this.#dir ??= this.#build();
+    return { path: join(this.#dir, module.replace(/^\.\//, '').replace(/\.ts$/, '.js')), execArgv: sourceMaps() ? ['--enable-source-maps'] : [] };
+  }
+
+  #build(): string {
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    const tmp = fileURLToPath(new URL('../../.tmp/', import.meta.url));
+    mkdirSync(tmp, { recursive: true });
+    const dir = mkdtempSync(join(tmp, 'children-'));
+    process.once('exit', this.#removeOnExit);
+    try {
+      buildSync({
+        entryPoints: readdirSync(here).filter((f) => f.endsWith('-process.ts')).map((f) => join(here, f)),
+        outdir: dir,
+        bundle: true,
+        packages: 'external', // resolved from node_modules when the child loads, as a package's users do
+        tsconfigRaw: { compilerOptions: { target: 'ES2022', verbatimModuleSyntax: true } }, // not the root tsconfig's paths to the packages' sources
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        sourcemap: sourceMaps() ? 'linked' : false,
+        logLevel: 'silent',
+      });
+    } catch (e) {
+      this.remove();
+      throw new EparaError('INTERNAL', `bundling the demo's child processes failed: ${(e as Error).message}`);
+    }
+    return dir;
+  }
+
+  /** Removes the bundle's folder (the children read it only while they start). */
+  remove(): void {
+    process.off('exit', this.#removeOnExit);
+    if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true });
+    this.#dir = undefined;
+  }
+}
+
+/**
+ * Every process the demo starts, so that all of them end when it ends: {@link ChildGroup.closeAll} asks each
+ * to shut down, then terminates and finally kills those still running. A child that exits on its own before
+ * that is reported as `crashed`, and its pending calls reject with `PEER_UNAVAILABLE`.
+ */
 export class ChildGroup extends EventEmitter<GroupEvents> {
   readonly #children: Child[] = [];
+  readonly #bundle = new ChildBundle();
   #closing = false;
 
-  /** Forks `module` (a `.ts` file beside this one, run through tsx) with the given name. */
+  /** Forks `module` (a `*-process.ts` file beside this one, bundled into plain JavaScript) with the given name. */
   start(name: string, module: string): Child {
     if (this.#closing) throw new EparaError('ABORTED', `not starting ${name}: the demo is stopping`);
-    const path = fileURLToPath(new URL(module, import.meta.url));
-    const cp = fork(path, [name], { execArgv: ['--import', 'tsx', ...profilerFlags()], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const { path, execArgv } = this.#bundle.entry(module);
+    const cp = fork(path, [name], { execArgv: [...execArgv, ...profilerFlags()], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
     let next = 1;
     cp.on('message', (raw) => {
@@ -106,5 +168,6 @@ export class ChildGroup extends EventEmitter<GroupEvents> {
         clearTimeout(kill);
       }),
     );
+    this.#bundle.remove();
   }
 }
