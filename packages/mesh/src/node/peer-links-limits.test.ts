@@ -85,4 +85,16 @@ describe('PeerLinks: frames sent before the peer said how large a frame it takes
     expect(atB.filter((m) => m.type === 'submit').map((m) => m.requestId)).toEqual([1]);
     expect(events).toContain('b rejected PROTOCOL_ERROR');
   });
+
+  it('frames held for a peer that dies before it says anything are reported lost with the link: linkClosed names their dial', async () => {
+    const { a, atB } = await pair({ bAnnounces: false });
+    const dialId = a.send('b', submit(1, 2 * SMALL));
+    // b never answers the ping (a process killed right after its handshake): its transport goes away.
+    const opened = new Promise<void>((resolve) => a.on('linkOpened', () => resolve()));
+    await opened;
+    const closed = new Promise<readonly string[]>((resolve) => a.on('linkClosed', ({ dialIds }) => resolve(dialIds)));
+    await transports[1]!.close();
+    expect(await closed).toContain(dialId);
+    expect(atB.filter((m) => m.type === 'submit')).toEqual([]);
+  });
 });
