@@ -1,15 +1,17 @@
 import { affineProfile } from '@epara/core';
 import type { NamedTensors } from '@epara/core';
 import { createExecutor, fakeModelBytes } from '@epara/runtime';
+import type { Executor } from '@epara/runtime';
 import { runExecutorContract } from '@epara/mesh/testing';
 
 /*
  * The runtime's executor held to the contract mesh's fake executor passes (packages/mesh/src/testing): what a mesh
  * test learns on the fake holds on the real one. The fake backend runs each batch 20 ms, one item a batch, on one
- * device worker.
+ * device worker; an input holding -99 kills the worker, and with no restarts allowed the device gives up.
  */
 
-const model = fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 2] }], outputs: [{ name: 'y', from: 'x', scale: 2 }], fixedMs: 20 });
+const CRASH = -99;
+const model = fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 2] }], outputs: [{ name: 'y', from: 'x', scale: 2 }], fixedMs: 20, crashIfAnyEquals: CRASH });
 const input: NamedTensors = { x: { type: 'float32', dims: [1, 2], data: new Float32Array([1, 2]) } };
 
 runExecutorContract('runtime executor (fake backend)', {
@@ -17,6 +19,7 @@ runExecutorContract('runtime executor (fake backend)', {
     const executor = createExecutor({
       backend: { kind: 'fake' },
       maxQueue,
+      maxRestarts: 0,
       devices: [{ id: 'd0' }],
       services: [
         {
@@ -38,5 +41,11 @@ runExecutorContract('runtime executor (fake backend)', {
       throw err;
     }
     return { executor, serviceId: 's', input, maxInFlight: 2, close: () => executor.close() };
+  },
+  failDevice: async ({ executor }) => {
+    const failed = new Promise<string>((resolve) => (executor as Executor).once('deviceFailed', (e) => resolve(e.deviceId)));
+    const crash: NamedTensors = { x: { type: 'float32', dims: [1, 2], data: new Float32Array([CRASH, CRASH]) } };
+    await executor.submit('s', crash, { deadline: Date.now() + 30_000 }).catch(() => undefined);
+    return failed;
   },
 });

@@ -14,9 +14,11 @@ const echoReady = (c: ClusterNode): boolean => c.executor.instances().some((i) =
 describe('placement coordinator: first placement and forecast', () => {
   it('places for the host forecast at start, long before the first period, and re-places after a failure', async () => {
     // 2000 items/s forecast at n2: one echo instance serves ≈ 615/s, so every server's device gets one.
-    // The minimum demand alone would give one instance; the period (60 s) would never come in this test.
+    // The minimum demand alone would give one instance; the period (60 s) would never come in this test. Locality
+    // off: with it, the link delays the servers measure (wall time, seconds on a starved loop) could leave n0 and n1
+    // out of reach of the demand entering at n2, and placement rightly put echo on n2 alone.
     const demand = [{ serviceId: 'echo', ratePerServer: { n2: 2000 } }];
-    cluster = await startCluster({ size: 3, kind: 'memory', hosted: [], node: { placement: { demand, initialDelayMs: 100 }, placementPeriodMs: 60_000 } });
+    cluster = await startCluster({ size: 3, kind: 'memory', hosted: [], node: { placement: { demand, initialDelayMs: 100, locality: false }, placementPeriodMs: 60_000 } });
     await until(() => cluster.every(echoReady), 'echo placed on every server for the forecast');
     const leader = cluster[0]!.node.stats();
     expect(leader.leader).toBe('n0');

@@ -78,4 +78,15 @@ export interface LocalExecutor {
   unload(instanceId: string, options?: { signal?: AbortSignalLike }): Promise<void>;
   /** What this executor hosts now, for the cluster view. */
   instances(): readonly InstanceInfo[];
+  /**
+   * The devices that gave up for good (the runtime's `deviceFailed`: a worker that crashed past its restarts):
+   * placement must not put an instance on them, and the node's view entry offers none of their memory. Optional:
+   * an executor without it reports no device failed.
+   *
+   * Cheap and stable, since the node reads it each time it publishes its own entry: it returns the same array
+   * (by identity) until the set changes, and a new frozen array then — so a reader tells "nothing changed" by
+   * identity alone. Ids are those the executor's devices were configured with; a device that works again (an
+   * executor that can tell) leaves the list. Never throws.
+   */
+  failedDevices?(): readonly DeviceId[];
 }

@@ -1,31 +1,31 @@
 import type { DeviceSpec, LocalExecutor } from '@epara/core';
 
 /**
- * The devices among `devices` that the executor does not report failed. An executor that reports device health
- * — the runtime's `stats().devices[id].failed` (set once a device gave up restarting its worker, `deviceFailed`), the
- * fake's after `failDevice` — is read on every call; one that does not (or whose `stats()` throws) has every device
- * healthy. Returns `devices` itself when none failed, so a caller tells "nothing changed" by identity.
+ * Reads which of `devices` the executor has not reported failed (its optional `failedDevices()`, core's
+ * `LocalExecutor` port: the runtime's devices that gave up restarting their worker, the fake's after `failDevice`).
+ * The node calls the returned function each time it writes its own view entry and each time placement runs, so it
+ * is cheap: the executor returns the same array until its set changes, and the filtered list is recomputed only
+ * when that identity changes. Returns `devices` itself while none failed, so a caller tells "nothing changed" by
+ * identity. An executor without `failedDevices` (or whose answer is not an array, or that throws) has every device
+ * healthy.
  */
-export function healthyDevices(devices: readonly DeviceSpec[], executor: LocalExecutor): readonly DeviceSpec[] {
-  if (devices.length === 0) return devices;
-  const failed = failedDevices(executor);
-  if (failed === undefined) return devices;
-  const healthy = devices.filter((d) => !failed.has(d.id));
-  return healthy.length === devices.length ? devices : healthy;
-}
-
-/** The ids of the devices the executor reports failed; `undefined` when none is (or it reports no device health). */
-function failedDevices(executor: LocalExecutor): ReadonlySet<string> | undefined {
-  const stats = (executor as { stats?: unknown }).stats;
-  if (typeof stats !== 'function') return undefined;
-  let devices: unknown;
-  try {
-    devices = (stats.call(executor) as { devices?: unknown } | undefined)?.devices;
-  } catch {
-    return undefined;
-  }
-  if (typeof devices !== 'object' || devices === null) return undefined;
-  let failed: Set<string> | undefined;
-  for (const [id, d] of Object.entries(devices)) if ((d as { failed?: unknown } | undefined)?.failed === true) (failed ??= new Set()).add(id);
-  return failed;
+export function deviceHealth(devices: readonly DeviceSpec[], executor: LocalExecutor): () => readonly DeviceSpec[] {
+  const read = typeof executor.failedDevices === 'function' ? executor.failedDevices.bind(executor) : undefined;
+  if (read === undefined || devices.length === 0) return () => devices;
+  let seen: readonly string[] | undefined;
+  let healthy: readonly DeviceSpec[] = devices;
+  return () => {
+    let failed: unknown;
+    try {
+      failed = read();
+    } catch {
+      failed = undefined;
+    }
+    if (failed === seen) return healthy;
+    seen = failed as readonly string[] | undefined;
+    const down = Array.isArray(failed) && failed.length > 0 ? new Set<unknown>(failed) : undefined;
+    const left = down ? devices.filter((d) => !down.has(d.id)) : devices;
+    healthy = left.length === devices.length ? devices : left;
+    return healthy;
+  };
 }

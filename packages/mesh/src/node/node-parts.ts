@@ -19,7 +19,7 @@ import type { ResolvedNodeOptions } from './node-options.js';
 import { PeerLinks } from './peer-links.js';
 import { newIncarnation } from './peer-incarnations.js';
 import { readSelfState } from './self-state.js';
-import { healthyDevices } from './device-health.js';
+import { deviceHealth } from './device-health.js';
 import { StreamOpener } from './stream-opener.js';
 import { wireSync } from './wire-sync.js';
 import { AuthBackoff } from '../security/auth-backoff.js';
@@ -180,13 +180,14 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext, lateness: L
     timers: o.timers,
     clock: o.monotonicClock,
   });
+  const healthyDevices = deviceHealth(o.devices, o.executor);
   const readSelf = (): ReturnType<typeof readSelfState> =>
     readSelfState({
       executor: o.executor,
       meter: ctx.meter,
       now: o.monotonicClock.now(),
       // A device the executor reports failed offers no memory: the view shows what placement may use.
-      devices: healthyDevices(o.devices, o.executor),
+      devices: healthyDevices(),
       services: o.services,
       address: o.advertise ?? o.transport.address,
       ...(lateness ? { waitScale: (serviceId: string) => lateness.ratio(serviceId, o.monotonicClock.now()) } : {}),
@@ -230,12 +231,13 @@ function buildPlacement(o: ResolvedNodeOptions, ctx: NodeContext, links: PeerLin
     applied: (e) => (ctx.count('placementsApplied'), ctx.emit('placementApplied', e)),
   });
   if (o.placement === false) return { applier, coordinator: undefined };
+  const healthyDevices = deviceHealth(o.devices, o.executor);
   const coordinator = new PlacementCoordinator({
     selfId: o.id,
     timers: o.timers,
     periodMs: o.placementPeriodMs,
     services: o.services,
-    devices: () => healthyDevices(o.devices, o.executor),
+    devices: healthyDevices,
     options: o.placement,
     hasSeeds: o.seeds.length > 0,
     view,

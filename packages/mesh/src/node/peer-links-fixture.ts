@@ -5,6 +5,7 @@ import { createMemoryTransport } from '../transport/memory-transport.js';
 import type { Transport } from '../transport/transport.js';
 import { encodeFrame } from '../protocol/frame-codec.js';
 import { resolveProtocolLimits } from '../protocol/protocol-limits.js';
+import type { ProtocolLimits } from '../protocol/protocol-limits.js';
 import { AuthBackoff } from '../security/auth-backoff.js';
 import { newIncarnation } from './peer-incarnations.js';
 import { PeerLinks, type Handshake } from './peer-links.js';
@@ -22,6 +23,8 @@ export interface TestLinksOptions {
   readonly handshake?: Handshake;
   /** @default 1 MiB */
   readonly maxBufferedBytes?: number;
+  /** The node's codec limits (what it decodes). @default the defaults */
+  readonly limits?: ProtocolLimits;
 }
 
 const noLog = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -48,7 +51,7 @@ export function peerLinksForEachTest(): {
         selfId: id,
         transport,
         handshake: o.handshake ?? plainHandshake(id, createSystemTimers(), 1000),
-        limits: resolveProtocolLimits(),
+        limits: o.limits ?? resolveProtocolLimits(),
         addressOf: o.addressOf ?? ((peer) => peer),
         epochOf: o.epochOf ?? (() => undefined),
         maxQueuedFrames: 16,
@@ -60,13 +63,17 @@ export function peerLinksForEachTest(): {
   };
 }
 
-/** The plain handshake plus the node's incarnation frame (one run per call), as `createHandshake` sends it. */
-export function announcing(id: string, epoch: number): Handshake {
+/**
+ * The plain handshake plus the node's incarnation frame (one run per call) and, given `maxFrameBytes`, its `limits`
+ * frame, as `createHandshake` sends them.
+ */
+export function announcing(id: string, epoch: number, maxFrameBytes?: number): Handshake {
   const plain = plainHandshake(id, createSystemTimers(), 1000);
   const run = newIncarnation(epoch);
   return async (connection, direction) => {
     const link = await plain(connection, direction);
     link.connection.send(encodeFrame({ type: 'incarnation', flags: 0, ...run }));
+    if (maxFrameBytes !== undefined) link.connection.send(encodeFrame({ type: 'limits', maxFrameBytes }));
     return link;
   };
 }

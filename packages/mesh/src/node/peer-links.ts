@@ -27,6 +27,10 @@ export interface PeerLink {
 
 /** Events of {@link PeerLinks}. */
 export interface PeerLinksEvents {
+  /**
+   * A frame from the peer, decoded. Also (`bytes: 0`) the `error` a request of this node's own gets when it waited for
+   * the peer's `limits` and turned out larger than the peer takes: answered as if the peer had refused it.
+   */
   messageReceived: [{ link: PeerLink; message: DecodedMessage; bytes: number }];
   linkOpened: [{ link: PeerLink }];
   /**
@@ -95,8 +99,20 @@ interface Dial {
   /** The peer dialed, once any frame queued on the dial was sent to the peer by id (a run check is not). */
   peerId: ServerId | undefined;
   readonly queue: Uint8Array[];
-  readonly types: WireMessage['type'][];
+  readonly messages: WireMessage[];
 }
+
+/** Frames held on a link until its peer says how large a frame it takes (see {@link PeerLinks.send}). */
+interface Held {
+  readonly frames: Uint8Array[];
+  readonly messages: WireMessage[];
+}
+
+/**
+ * The largest frame sent on a link before its peer's `limits` message arrived: every peer takes at least this (the
+ * handshake's own frames are bounded by it). Larger ones wait for the announcement.
+ */
+const UNANNOUNCED_MAX_FRAME_BYTES = 4096;
 
 /**
  * The node's links to its peers over any {@link Transport}: dials on demand (queueing frames while the
@@ -120,6 +136,13 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
    * Per peer id, not per link: a dial's frames are checked before its link is up. Forgotten with the peer's runs.
    */
   readonly #peerMaxFrame = new Map<ServerId, number>();
+  /**
+   * Links whose peer's size limit is settled: its `limits` message arrived, or another frame came first (a build that
+   * announces none). Until then a frame over {@link UNANNOUNCED_MAX_FRAME_BYTES}, and every frame behind it, waits in
+   * `#held`.
+   */
+  readonly #limitsSettled = new WeakSet<PeerLink>();
+  readonly #held = new Map<PeerLink, Held>();
   readonly #checksums = new ChecksumPolicy();
   /** Links closed because they belong to a replaced run. */
   readonly #refused = new WeakSet<PeerLink>();
@@ -255,14 +278,14 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     const frame = encodeFrame(withRuns(message, false), this.#c.limits);
     if (peerId !== undefined) this.#checkFits(peerId, frame, message.type);
     if (!dial) {
-      dial = { id: `dial-${(this.#nextDial++).toString(36)}`, peerId, queue: [], types: [] };
+      dial = { id: `dial-${(this.#nextDial++).toString(36)}`, peerId, queue: [], messages: [] };
       this.#dials.set(address, dial);
       void this.#dial(address, dial);
     }
     if (dial.queue.length >= this.#c.maxQueuedFrames) throw new EparaError('PEER_UNAVAILABLE', `too many frames queued for ${address}`, { address });
     dial.peerId ??= peerId;
     dial.queue.push(frame);
-    dial.types.push(message.type);
+    dial.messages.push(message);
     return dial.id;
   }
 
@@ -385,7 +408,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
         throw new EparaError('PEER_UNAVAILABLE', `${address} answered as ${link.peerId}, not ${dial.peerId}`, { address, peer: dial.peerId, answeredAs: link.peerId, cause: 'ANOTHER_SERVER' });
       }
       this.#carried.set(link, [...(this.#carried.get(link) ?? []), dial.id]);
-      dial.queue.forEach((frame, i) => this.#writeFrame(link, frame, dial.types[i]!));
+      dial.queue.forEach((frame, i) => this.#send(link, frame, dial.messages[i]!));
     } catch (err) {
       this.#dials.delete(address);
       const error = toEparaError(err, 'PEER_UNAVAILABLE');
@@ -447,7 +470,12 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       return;
     }
     if (message.type === 'incarnation') return this.#onIncarnation(link, message);
-    if (message.type === 'limits') return void this.#peerMaxFrame.set(link.peerId, message.maxFrameBytes);
+    if (message.type === 'limits') {
+      this.#peerMaxFrame.set(link.peerId, message.maxFrameBytes);
+      return this.#settleLimits(link);
+    }
+    // Anything else before a `limits` message: the peer announces none (an older build), and will not.
+    if (!this.#limitsSettled.has(link)) this.#settleLimits(link);
     if (message.type === 'pong' && this.#probes.get(link)?.id === message.requestId) this.#endProbe(link);
     try {
       this.emit('messageReceived', { link, message, bytes: frame.byteLength });
@@ -517,6 +545,8 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
 
   #onClosed(link: PeerLink): void {
     this.#endProbe(link);
+    // What waited for the peer's limits is lost with the link, as what was sent on it: `linkClosed` reports both.
+    this.#held.delete(link);
     if (this.#byId.get(link.linkId) !== link) return;
     this.#byId.delete(link.linkId);
     const set = this.#byPeer.get(link.peerId);
@@ -539,7 +569,78 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     if (buffered > this.#c.maxBufferedBytes) this.#shed(link, message, buffered);
     const frame = encodeFrame(withRuns(message, this.#readsRuns.has(link)), this.#c.limits);
     this.#checkFits(link.peerId, frame, message.type);
-    this.#writeFrame(link, frame, message.type);
+    this.#send(link, frame, message);
+  }
+
+  /**
+   * Writes a frame, or holds it while the link's peer has not said how large a frame it takes and the frame is over
+   * {@link UNANNOUNCED_MAX_FRAME_BYTES} (or others wait before it: the order on a link is kept). A peer sends its
+   * `limits` right after the handshake, but a dial's queued frames — and whatever a node writes on a link the moment
+   * it opens — went out before it arrived: one over the peer's limit closed the link on arrival, and whatever it
+   * carried, routed again, could close the next. Holding starts with a `ping`: the peer's `pong` comes after its
+   * `limits` (it announces before it reads), so a build that announces none releases the frames with it.
+   */
+  #send(link: PeerLink, frame: Uint8Array, message: WireMessage): void {
+    const held = this.#held.get(link);
+    if (held === undefined && (this.#limitsSettled.has(link) || frame.byteLength <= UNANNOUNCED_MAX_FRAME_BYTES)) return this.#writeFrame(link, frame, message.type);
+    if (held !== undefined) return void (held.frames.push(frame), held.messages.push(message));
+    this.#held.set(link, { frames: [frame], messages: [message] });
+    try {
+      this.#writeFrame(link, encodeFrame({ type: 'ping', requestId: 0 }, this.#c.limits), 'ping');
+    } catch {
+      // Closing: its close reports what it carried.
+    }
+  }
+
+  /** The peer's limit is known (or it announces none): what was held goes out in order, what is over it is refused. */
+  #settleLimits(link: PeerLink): void {
+    this.#limitsSettled.add(link);
+    const held = this.#held.get(link);
+    if (held === undefined) return;
+    this.#held.delete(link);
+    const max = this.#peerMaxFrame.get(link.peerId);
+    held.frames.forEach((frame, i) => {
+      const message = held.messages[i]!;
+      if (link.connection.isClosed) return;
+      if (max !== undefined && frame.byteLength > max) return this.#refuseHeld(link, message, frame.byteLength, max);
+      try {
+        this.#writeFrame(link, frame, message.type);
+      } catch {
+        // Closing: its close reports what it carried.
+      }
+    });
+  }
+
+  /**
+   * A held frame turned out larger than the peer takes: refused as a send would have been, but after the call
+   * returned. A request of this node's own (`submit`, `stream-open`) is answered here, as if the peer had refused it
+   * (`messageReceived` with an `error` under its id: `PROTOCOL_ERROR` naming the sizes); an answer to the peer goes to
+   * it as that error under the peer's own id; anything else is dropped (logged), as a frame lost with a link is.
+   */
+  #refuseHeld(link: PeerLink, message: WireMessage, frameBytes: number, max: number): void {
+    const error = new EparaError('PROTOCOL_ERROR', `a ${message.type} frame of ${frameBytes} bytes exceeds peer ${link.peerId}'s maxFrameBytes ${max}`, {
+      frameBytes,
+      peerMaxFrameBytes: max,
+      peer: link.peerId,
+    });
+    const shown = this.#handshakeWarnings.pass(`frame over ${link.peerId}`);
+    if (shown) this.#c.logger.warn({ peer: link.peerId, type: message.type, frameBytes, peerMaxFrameBytes: max, repeatsSinceLastLogged: shown.held }, "frame larger than the peer's maxFrameBytes refused");
+    const requestId = (message as { requestId?: number }).requestId;
+    if (requestId === undefined) return;
+    if (ANSWERS.has(message.type)) {
+      try {
+        this.#writeFrame(link, encodeFrame({ type: 'error', requestId, error }, this.#c.limits), 'error');
+      } catch {
+        // Closing: the peer sees the link go instead.
+      }
+      return;
+    }
+    if (!OWN_REQUESTS.has(message.type)) return;
+    try {
+      this.emit('messageReceived', { link, message: { type: 'error', requestId, flags: 0, error }, bytes: 0 });
+    } catch (err) {
+      this.#c.logger.error({ err, type: 'error' }, 'message handler threw');
+    }
   }
 
   /**
@@ -586,6 +687,9 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
 
 /** Messages that answer a request or stream the peer numbered: their `requestId` is in the peer's id space. */
 const ANSWERS: ReadonlySet<WireMessage['type']> = new Set(['result', 'stream-accepted', 'stream-result']);
+
+/** Requests of this node's own that the peer answers with an `error` under their id when it refuses them. */
+const OWN_REQUESTS: ReadonlySet<WireMessage['type']> = new Set(['submit', 'stream-open']);
 
 /** A sync token with its entries' runs for a peer that reads them, without for one that does not (an older build). */
 function withRuns(message: WireMessage, peerReadsRuns: boolean): WireMessage {

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock, silentLogger } from '@epara/core';
-import type { ClusterView, InstanceInfo, NamedTensors, ServerEntry } from '@epara/core';
-import { createManualTimers } from '@epara/core/testing';
-import { createFakeExecutor } from '../testing/fake-executor.js';
-import type { OffloadMessage } from './offload-messages.js';
-import { RequestHandler } from './request-handler.js';
+import type { InstanceInfo, ServerEntry } from '@epara/core';
+import { handlerFixture, peerEntry, x } from './request-handler-fixture.js';
 
 // A server whose own queue misses a request's deadline hands it, at its entry, to a peer whose reported wait,
 // drained over its entry's age at its reported load (ρ = load / capacity: `wait + age·(ρ − 1)`, never below 0),
@@ -12,33 +8,19 @@ import { RequestHandler } from './request-handler.js';
 // peer's entry is 100 ms old and reported 150 ms of wait, at a capacity of 100/s (10 ms an item); travel 5 ms each
 // way and a 5 ms run; a deadline 100 ms away with a 1 ms guard: a drained wait up to about 84 ms fits.
 
-const x: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of(1) } };
 const instance = (id: string, serviceId: string, waitMs: number, loadPerSec: number): InstanceInfo => ({
-  instanceId: id, serviceId, status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec, waitMs, runMs: 5,
+  ...peerEntry('b', { waitMs, loadPerSec }).instances[0]!,
+  instanceId: id,
+  serviceId,
 });
 
 function setup(o: { loadPerSec?: number; otherFirst?: boolean } = {}) {
-  const clock = createManualClock(1000);
-  const timers = createManualTimers(clock);
-  const sent: { to: string; m: OffloadMessage }[] = [];
   const own = instance('b/s', 's', 150, o.loadPerSec ?? 0);
   // Another service's instance listed first on the entry, idle: its figures are not the service's.
   const instances = o.otherFirst ? [instance('b/t', 't', 0, 0), own] : [own];
-  const entry: ServerEntry = { serverId: 'b', epoch: 1, version: 1, updatedAt: 900, alive: true, load: 0, freeMemoryBytes: 0, arrivalRates: {}, instances };
-  const view: ClusterView = { entries: { b: entry } };
+  const entry: ServerEntry = { ...peerEntry('b', { updatedAt: 900 }), instances };
   // The local instance takes 200 ms an item: a request due in 100 is not run here.
-  const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 200 } }, hosted: ['s'], clock, timers });
-  let id = 1;
-  const handler = new RequestHandler({
-    selfId: 'a', clock, timers, executor, view: () => view, network: () => ({ delayMs: { b: 5 } }),
-    hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
-    send: (to, m) => {
-      sent.push({ to, m });
-      return 'L1';
-    },
-    logger: silentLogger,
-    hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined, resentUnanswered: () => undefined },
-  });
+  const { clock, sent, handler } = handlerFixture({ now: 1000, entries: { b: entry }, hosted: true, serviceTimeMs: 200, config: { network: () => ({ delayMs: { b: 5 } }), guardMs: 1 } });
   /** Hands requests due in 100 ms on one after another (none answered); how many went to b before one was refused. */
   const handedBeforeRefusal = async (): Promise<number> => {
     for (let n = 0; n < 20; n++) {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock, EparaError, silentLogger } from '@epara/core';
-import type { ClusterView, LocalEstimate, LocalExecutor, LocalSubmitOptions, NamedTensors, ServerEntry } from '@epara/core';
-import { createManualTimers } from '@epara/core/testing';
+import { EparaError } from '@epara/core';
+import type { ClusterView, LocalEstimate, LocalExecutor, LocalSubmitOptions, ServerEntry, Timers } from '@epara/core';
 import { LocalLateness } from './local-lateness.js';
 import type { OffloadMessage } from './offload-messages.js';
 import type { Offloader } from './offloader.js';
-import { RequestHandler } from './request-handler.js';
+import { handlerFixture, peerEntry, x } from './request-handler-fixture.js';
+import type { PeerEntryOptions } from './request-handler-fixture.js';
 
 /*
  * The request handler's own rules around routing, on a manual clock: what it reports when a retry runs here or
@@ -13,25 +13,16 @@ import { RequestHandler } from './request-handler.js';
  * what a local failure teaches the correction, and which forwards count against a peer's reported wait.
  */
 
-const x: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of(1) } };
-const entry = (id: string, o: { waitMs?: number; updatedAt?: number; runMs?: number; services?: string[] } = {}): ServerEntry => ({
-  serverId: id, epoch: 1, version: 1, updatedAt: o.updatedAt ?? 0, alive: true, load: 0, freeMemoryBytes: 0, arrivalRates: {},
-  instances: (o.services ?? ['s']).map((serviceId) => ({
-    instanceId: `${id}/${serviceId}`, serviceId, status: 'ready' as const, requestStrategy: 'batching' as const, serviceStrategy: 'single' as const,
-    batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs: o.waitMs ?? 0, runMs: o.runMs ?? 5,
-  })),
-});
+const entry = (id: string, o: PeerEntryOptions = {}): ServerEntry => peerEntry(id, o);
 
 /**
  * A handler on `a` over an executor whose estimate the test sets (`undefined`: nothing hosted) and whose runs
  * settle as `outcome` says: after `ms`, with a result or the given error code.
  */
 function setup(o: { entries?: Record<string, ServerEntry>; lateness?: LocalLateness; offloader?: Offloader } = {}) {
-  const clock = createManualClock(0);
-  const timers = createManualTimers(clock);
   const state: { estimate: LocalEstimate | undefined; outcome: { ms: number; code?: string } } = { estimate: undefined, outcome: { ms: 5 } };
   const submitted: LocalSubmitOptions[] = [];
-  const executor: LocalExecutor = {
+  const executor = (_clock: unknown, timers: Timers): LocalExecutor => ({
     estimate: () => state.estimate,
     submit: (_s, inputs, options = {}) => {
       submitted.push(options);
@@ -46,27 +37,19 @@ function setup(o: { entries?: Record<string, ServerEntry>; lateness?: LocalLaten
     load: () => Promise.reject(new EparaError('INTERNAL', 'no load here')),
     unload: () => Promise.resolve(),
     instances: () => [],
-  };
-  const view: ClusterView = { entries: o.entries ?? { b: entry('b') } };
-  const sent: { to: string; m: OffloadMessage }[] = [];
-  const events = { local: 0, resent: 0, rejected: [] as string[] };
-  let id = 1;
-  const handler = new RequestHandler({
-    selfId: 'a', clock, timers, executor, view: () => view,
-    hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++, lateness: o.lateness, offloader: o.offloader,
-    send: (to, m) => {
-      sent.push({ to, m });
-      return 'L1';
-    },
-    logger: silentLogger,
-    hooks: {
-      offloaded: () => undefined,
-      rejected: (e) => void events.rejected.push(e.code),
-      ranLocally: () => void events.local++,
-      resentUnanswered: () => void events.resent++,
-    },
   });
-  return { clock, timers, state, submitted, view, sent, events, handler };
+  const f = handlerFixture({ entries: o.entries ?? { b: entry('b') }, executor, config: { guardMs: 1, lateness: o.lateness, offloader: o.offloader } });
+  // As this file counts them: how many ran here and how many went out again.
+  const events = {
+    get local() {
+      return f.events.local.length;
+    },
+    get resent() {
+      return f.events.resent.length;
+    },
+    rejected: f.events.rejected,
+  };
+  return { clock: f.clock, timers: f.timers, state, submitted, view: f.view, sent: f.sent, events, handler: f.handler };
 }
 
 /** A correction of ×4 for service `s`, from four observations settled at 0. */

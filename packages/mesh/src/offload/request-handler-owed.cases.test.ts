@@ -1,42 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock, silentLogger } from '@epara/core';
-import type { ClusterView, NamedTensors, ServerEntry } from '@epara/core';
 import type { Timers } from '@epara/core';
-import { createFakeExecutor } from '../testing/fake-executor.js';
-import type { OffloadMessage } from './offload-messages.js';
-import { MAX_OWED_CANCELS, RequestHandler } from './request-handler.js';
+import { handlerFixture, peerEntry, x } from './request-handler-fixture.js';
+import { MAX_OWED_CANCELS } from './request-handler.js';
 
 // The cancels a handler owes a peer it took for dead while that peer held its requests (they went elsewhere): sent at
 // once over a link still open, again whenever the peer is back, until each request's deadline; at most
 // MAX_OWED_CANCELS of them, the expired ones dropped first, then the oldest.
 
-const x: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of(1) } };
-const peer = (id: string): ServerEntry => ({
-  serverId: id, epoch: 1, version: 1, updatedAt: 0, alive: true, load: 0, freeMemoryBytes: 0, arrivalRates: {},
-  instances: [{ instanceId: `${id}/s`, serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs: 0, runMs: 5 }],
-});
-
 /** A handler on `a` forwarding to `b` (the only server of the service); `linked` says whether b's link is open. */
 function setup(o: { linked: boolean }) {
-  const clock = createManualClock(0);
   // No timer fires in these cases (each request settles before its response wait ends): thousands of them, kept
   // by a manual timer list, would cost more than the cases themselves.
   const timers: Timers = { setTimeout: () => ({ cancel: () => undefined }), at: () => ({ cancel: () => undefined }) };
-  const sent: { to: string; m: OffloadMessage }[] = [];
-  const view: ClusterView = { entries: { b: peer('b'), c: { ...peer('c'), instances: [] } } };
-  const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 5 } }, hosted: [], clock, timers });
-  let id = 1;
-  const handler = new RequestHandler({
-    selfId: 'a', clock, timers, executor, view: () => view,
-    hopLimit: 2, guardMs: 10, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
-    send: (to, m) => {
-      sent.push({ to, m });
-      return 'L1';
-    },
-    linked: () => o.linked,
-    logger: silentLogger,
-    hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined, resentUnanswered: () => undefined },
-  });
+  const { clock, sent, handler } = handlerFixture({ entries: { b: peerEntry('b'), c: peerEntry('c', { services: [] }) }, timers, config: { linked: () => o.linked } });
   const forward = (deadline: number): number => {
     const before = sent.length;
     void handler.handle({ serviceId: 's', inputs: x, deadline, hops: 0, visited: [] }).catch(() => undefined);

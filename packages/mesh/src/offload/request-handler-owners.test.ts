@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock, EparaError, silentLogger } from '@epara/core';
-import type { ClusterView, NamedTensors, ServerEntry } from '@epara/core';
-import { createManualTimers } from '@epara/core/testing';
-import { createFakeExecutor } from '../testing/fake-executor.js';
-import type { OffloadMessage } from './offload-messages.js';
-import { RequestHandler } from './request-handler.js';
+import { EparaError } from '@epara/core';
+import type { ServerEntry } from '@epara/core';
+import { handlerFixture, peerEntry, x } from './request-handler-fixture.js';
 
 /*
  * A server that runs no instance of a service refuses a request OVERLOADED only on what its view says of the
@@ -12,43 +9,33 @@ import { RequestHandler } from './request-handler.js';
  * peers that could meet its deadline idle, best estimate first, so that the owner decides on its exact queue.
  */
 
-const x: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of(1) } };
-const peer = (id: string, waitMs: number, o: { updatedAt?: number; loadPerSec?: number } = {}): ServerEntry => ({
-  serverId: id, epoch: 1, version: 1, updatedAt: o.updatedAt ?? 0, alive: true, load: 0, freeMemoryBytes: 0, arrivalRates: {},
-  instances: [{ instanceId: `${id}/s`, serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: o.loadPerSec ?? 0, waitMs, runMs: 5 }],
-});
-
 /**
  * A handler on `a` (hosting `s` when `hosted`) whose view holds `peers` at the given one-way delays, at `now`
  * (each peer's entry written `ageMs` before it, reporting `loadPerSec` against a capacity of 100/s).
  */
 function setup(peers: Record<string, { waitMs: number; delayMs: number; ageMs?: number; loadPerSec?: number }>, o: { hosted?: boolean; hopLimit?: number; now?: number } = {}) {
-  const clock = createManualClock(o.now ?? 0);
-  const timers = createManualTimers(clock);
-  const sent: { to: string; m: OffloadMessage }[] = [];
-  const events = { offloaded: [] as string[], rejected: [] as string[], local: 0 };
-  const entryOf = (id: string, p: (typeof peers)[string]): ServerEntry => peer(id, p.waitMs, { updatedAt: clock.now() - (p.ageMs ?? 0), ...(p.loadPerSec === undefined ? {} : { loadPerSec: p.loadPerSec }) });
-  const view: ClusterView = { entries: Object.fromEntries(Object.entries(peers).map(([id, p]) => [id, entryOf(id, p)])) };
+  const now = o.now ?? 0;
+  const entryOf = (id: string, p: (typeof peers)[string]): ServerEntry => peerEntry(id, { waitMs: p.waitMs, updatedAt: now - (p.ageMs ?? 0), ...(p.loadPerSec === undefined ? {} : { loadPerSec: p.loadPerSec }) });
   const network = { delayMs: Object.fromEntries(Object.entries(peers).map(([id, p]) => [id, p.delayMs])) };
   // The local instance takes 200 ms an item: a request due in less is not run here.
-  const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 200 } }, hosted: o.hosted ? ['s'] : [], clock, timers });
-  let id = 1;
-  const handler = new RequestHandler({
-    selfId: 'a', clock, timers, executor, view: () => view, network: () => network,
-    hopLimit: o.hopLimit ?? 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
-    send: (to, m) => {
-      sent.push({ to, m });
-      return 'L1';
-    },
-    logger: silentLogger,
-    hooks: {
-      offloaded: (e) => void events.offloaded.push(e.to),
-      rejected: (e) => void events.rejected.push(e.code),
-      ranLocally: () => void events.local++,
-      resentUnanswered: () => undefined,
-    },
+  const f = handlerFixture({
+    now,
+    entries: Object.fromEntries(Object.entries(peers).map(([id, p]) => [id, entryOf(id, p)])),
+    hosted: o.hosted === true,
+    serviceTimeMs: 200,
+    config: { network: () => network, hopLimit: o.hopLimit ?? 2, guardMs: 1 },
   });
-  return { clock, sent, events, handler };
+  // As this file counts them: where each request went, and how many ran here.
+  const events = {
+    get offloaded() {
+      return f.events.offloaded.map((e) => e.to);
+    },
+    rejected: f.events.rejected,
+    get local() {
+      return f.events.local.length;
+    },
+  };
+  return { clock: f.clock, sent: f.sent, handler: f.handler, events };
 }
 
 const request = (deadline: number, o: { hops?: number; visited?: string[] } = {}) => ({ serviceId: 's', inputs: x, deadline, hops: o.hops ?? 0, visited: o.visited ?? [] });

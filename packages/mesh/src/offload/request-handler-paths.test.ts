@@ -1,49 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock, EparaError, silentLogger } from '@epara/core';
-import type { ClusterView, NamedTensors, ServerEntry } from '@epara/core';
-import { createManualTimers } from '@epara/core/testing';
-import { createFakeExecutor } from '../testing/fake-executor.js';
-import type { OffloadMessage } from './offload-messages.js';
-import { RequestHandler } from './request-handler.js';
+import { EparaError } from '@epara/core';
+import type { NamedTensors } from '@epara/core';
+import { flush, handlerFixture, peerEntry, x } from './request-handler-fixture.js';
+import type { RequestHandler } from './request-handler.js';
 
-const x: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of(1) } };
-const peer = (id: string, waitMs = 0): ServerEntry => ({
-  serverId: id, epoch: 1, version: 1, updatedAt: 0, alive: true, load: 0, freeMemoryBytes: 0, arrivalRates: {},
-  instances: [{ instanceId: `${id}/s`, serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs, runMs: 5 }],
-});
-const flush = async (): Promise<void> => {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
-};
-
-/** A handler on `a` whose view holds `peers`; `down` lists peers whose link refuses to send. */
+/** A handler on `a` whose view holds `peers` (the i-th reporting i ms of wait); `down` lists peers whose link refuses to send. */
 function setup(peers: string[], o: { hosted?: boolean; down?: string[]; maxFrame?: number } = {}) {
-  const clock = createManualClock(0);
-  const timers = createManualTimers(clock);
-  const sent: { to: string; m: OffloadMessage }[] = [];
-  const events = { offloaded: [] as { to: string; hops: number; retry: boolean }[], rejected: [] as string[], local: [] as string[], resent: [] as string[] };
-  const view: ClusterView = { entries: Object.fromEntries(peers.map((p, i) => [p, peer(p, i)])) };
-  const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 5 } }, hosted: o.hosted ? ['s'] : [], clock, timers });
-  let id = 1;
-  // The link each send goes on (a test switches it to send over a second link to the same peer).
-  const links = { current: 'L1' };
-  const handler = new RequestHandler({
-    selfId: 'a', clock, timers, executor, view: () => view,
-    hopLimit: 2, guardMs: 10, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
-    send: (to, m) => {
-      if (o.down?.includes(to)) throw new EparaError('PEER_UNAVAILABLE', 'no link');
-      if (o.maxFrame !== undefined) throw new EparaError('PROTOCOL_ERROR', `a submit frame of ${o.maxFrame + 1} bytes exceeds maxFrameBytes ${o.maxFrame}`, { frameBytes: o.maxFrame + 1 });
-      sent.push({ to, m });
-      return links.current;
-    },
-    logger: silentLogger,
-    hooks: {
-      offloaded: (e) => void events.offloaded.push({ to: e.to, hops: e.hops, retry: e.retry }),
-      rejected: (e) => void events.rejected.push(e.code),
-      ranLocally: (s) => void events.local.push(s),
-      resentUnanswered: (s) => void events.resent.push(s),
+  return handlerFixture({
+    entries: Object.fromEntries(peers.map((p, i) => [p, peerEntry(p, { waitMs: i })])),
+    hosted: o.hosted === true,
+    refuse: (to) => {
+      if (o.down?.includes(to)) return new EparaError('PEER_UNAVAILABLE', 'no link');
+      if (o.maxFrame !== undefined) return new EparaError('PROTOCOL_ERROR', `a submit frame of ${o.maxFrame + 1} bytes exceeds maxFrameBytes ${o.maxFrame}`, { frameBytes: o.maxFrame + 1 });
+      return undefined;
     },
   });
-  return { clock, timers, sent, events, handler, executor, links };
 }
 
 const request = (o: Partial<Parameters<RequestHandler['handle']>[0]> = {}) => ({ serviceId: 's', inputs: x, deadline: 1000, hops: 0, visited: [], ...o });

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock, EparaError, silentLogger } from '@epara/core';
-import type { ClusterView, NamedTensors, ServerEntry } from '@epara/core';
-import { createManualTimers } from '@epara/core/testing';
-import { createFakeExecutor } from '../testing/fake-executor.js';
-import type { OffloadMessage } from './offload-messages.js';
-import { RequestHandler } from './request-handler.js';
+import { EparaError } from '@epara/core';
+import { flush, handlerFixture, peerEntry, x } from './request-handler-fixture.js';
 
 /*
  * A peer that answers a forwarded request `OVERLOADED` (its exact queue had no room, whatever the view said) does
@@ -12,42 +8,11 @@ import { RequestHandler } from './request-handler.js';
  * never twice to the same peer; when none is left the request fails `OVERLOADED` naming each refusal.
  */
 
-const x: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of(1) } };
-const peer = (id: string, waitMs = 0): ServerEntry => ({
-  serverId: id, epoch: 1, version: 1, updatedAt: 0, alive: true, load: 0, freeMemoryBytes: 0, arrivalRates: {},
-  instances: [{ instanceId: `${id}/s`, serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs, runMs: 5 }],
-});
-const flush = async (): Promise<void> => {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
-};
-
 function setup(peers: Record<string, number>) {
-  const clock = createManualClock(0);
-  const timers = createManualTimers(clock);
-  const sent: { to: string; m: OffloadMessage }[] = [];
-  const offloaded: { to: string; hops: number; retry: boolean }[] = [];
-  const rejected: string[] = [];
-  const view: ClusterView = { entries: Object.fromEntries(Object.entries(peers).map(([p, wait]) => [p, peer(p, wait)])) };
-  const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 5 } }, hosted: [], clock, timers });
-  let id = 1;
-  const handler = new RequestHandler({
-    selfId: 'a', clock, timers, executor, view: () => view,
-    hopLimit: 2, guardMs: 10, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
-    send: (to, m) => {
-      sent.push({ to, m });
-      return 'L1';
-    },
-    logger: silentLogger,
-    hooks: {
-      offloaded: (e) => void offloaded.push({ to: e.to, hops: e.hops, retry: e.retry }),
-      rejected: (e) => void rejected.push(e.code),
-      ranLocally: () => undefined,
-      resentUnanswered: () => undefined,
-    },
-  });
+  const { clock, sent, events, handler } = handlerFixture({ entries: Object.fromEntries(Object.entries(peers).map(([p, waitMs]) => [p, peerEntry(p, { waitMs })])) });
   const refuse = (i: number, reason = 'no room'): void =>
     handler.onResponse(sent[i]!.to, { type: 'error', requestId: sent[i]!.m.requestId!, error: new EparaError('OVERLOADED', reason) });
-  return { clock, sent, offloaded, rejected, handler, refuse };
+  return { clock, sent, offloaded: events.offloaded, rejected: events.rejected, handler, refuse };
 }
 
 const request = { serviceId: 's', inputs: x, deadline: 1000, hops: 0, visited: [] };

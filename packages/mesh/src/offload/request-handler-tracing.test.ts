@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trace } from '@opentelemetry/api';
 import type { Context, SpanOptions, TracerProvider } from '@opentelemetry/api';
-import { createManualClock, EparaError, silentLogger } from '@epara/core';
-import type { ClusterView, LocalSubmitOptions, NamedTensors, ServerEntry, TraceContext } from '@epara/core';
-import { createManualTimers } from '@epara/core/testing';
-import { createFakeExecutor } from '../testing/fake-executor.js';
+import { EparaError } from '@epara/core';
+import type { LocalSubmitOptions, TraceContext } from '@epara/core';
 import { loadMeshTracing } from './mesh-tracing.js';
-import type { OffloadMessage } from './offload-messages.js';
-import { RequestHandler } from './request-handler.js';
+import { handlerFixture, peerEntry, x } from './request-handler-fixture.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT: TraceContext = { traceparent: `00-${TRACE}-00f067aa0ba902b7-01`, requestId: 'req-7' };
-const x: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of(1) } };
 
 /** What a recording tracer saw of one span. */
 interface Recorded {
@@ -56,34 +52,21 @@ afterAll(() => {
   trace.disable();
 });
 
-const peer = (id: string): ServerEntry => ({
-  serverId: id, epoch: 1, version: 1, updatedAt: 0, alive: true, load: 0, freeMemoryBytes: 0, arrivalRates: {},
-  instances: [{ instanceId: `${id}/s`, serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs: 0, runMs: 5 }],
-});
-
 function setup(peers: string[], o: { down?: string[]; hosted?: boolean; tooLarge?: boolean } = {}) {
-  const clock = createManualClock(0);
-  const timers = createManualTimers(clock);
-  const sent: { to: string; m: OffloadMessage }[] = [];
-  const view: ClusterView = { entries: Object.fromEntries(peers.map((p) => [p, peer(p)])) };
-  const executor = createFakeExecutor({ services: { s: { serviceTimeMs: 5 } }, hosted: o.hosted ? ['s'] : [], clock, timers });
-  const submitted: LocalSubmitOptions[] = [];
-  const submit = executor.submit.bind(executor);
-  executor.submit = (serviceId, inputs, options = {}) => (submitted.push(options), submit(serviceId, inputs, options));
-  let id = 1;
-  const handler = new RequestHandler({
-    selfId: 'a', clock, timers, executor, view: () => view,
-    hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
-    send: (to, m) => {
-      if (o.down?.includes(to)) throw new EparaError('PEER_UNAVAILABLE', 'no link');
-      if (o.tooLarge) throw new EparaError('PROTOCOL_ERROR', 'a submit frame of 70000 bytes exceeds maxFrameBytes 65536', { frameBytes: 70_000 });
-      sent.push({ to, m });
-      return 'L1';
+  const f = handlerFixture({
+    entries: Object.fromEntries(peers.map((p) => [p, peerEntry(p)])),
+    hosted: o.hosted === true,
+    config: { guardMs: 1 },
+    refuse: (to) => {
+      if (o.down?.includes(to)) return new EparaError('PEER_UNAVAILABLE', 'no link');
+      if (o.tooLarge) return new EparaError('PROTOCOL_ERROR', 'a submit frame of 70000 bytes exceeds maxFrameBytes 65536', { frameBytes: 70_000 });
+      return undefined;
     },
-    logger: silentLogger,
-    hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined, resentUnanswered: () => undefined },
   });
-  return { handler, sent, submitted, timers };
+  const submitted: LocalSubmitOptions[] = [];
+  const submit = f.executor.submit.bind(f.executor);
+  f.executor.submit = (serviceId, inputs, options = {}) => (submitted.push(options), submit(serviceId, inputs, options));
+  return { handler: f.handler, sent: f.sent, submitted, timers: f.timers };
 }
 
 /** The spans started by the test since `from`. */

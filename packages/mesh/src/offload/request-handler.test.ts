@@ -1,32 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock, EparaError } from '@epara/core';
-import type { ClusterView, NamedTensors, ServerEntry } from '@epara/core';
-import { createFakeExecutor } from '../testing/fake-executor.js';
-import { silentLogger } from '@epara/core';
-import { createManualTimers } from '@epara/core/testing';
-import type { OffloadMessage } from './offload-messages.js';
-import { RequestHandler } from './request-handler.js';
+import { EparaError } from '@epara/core';
+import type { ClusterView, ServerEntry } from '@epara/core';
+import { handlerFixture, peerEntry as peer, x } from './request-handler-fixture.js';
 
-const x: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of(1) } };
-const peer = (id: string): ServerEntry => ({
-  serverId: id, epoch: 1, version: 1, updatedAt: 0, alive: true, load: 0, freeMemoryBytes: 0, arrivalRates: {},
-  instances: [{ instanceId: `${id}/s`, serviceId: 's', status: 'ready', requestStrategy: 'batching', serviceStrategy: 'single', batchSize: 1, capacityPerSec: 100, loadPerSec: 0, waitMs: 0, runMs: 5 }],
-});
-
+/** A handler on `a` whose view holds `peers`, hosting nothing; its sends return no link id. */
 function setup(peers: string[]) {
-  const clock = createManualClock(0);
-  const timers = createManualTimers(clock);
-  const sent: { to: string; m: OffloadMessage }[] = [];
   const unanswered: [string, string | undefined][] = [];
-  const view: ClusterView = { entries: Object.fromEntries(peers.map((p) => [p, peer(p)])) };
-  let id = 1;
-  const handler = new RequestHandler({
-    selfId: 'a', clock, timers, executor: createFakeExecutor({ services: {}, clock, timers }), view: () => view,
-    hopLimit: 2, guardMs: 1, hopDelayMs: 1, responseGraceMs: 100, nextId: () => id++,
-    send: (to, m) => void sent.push({ to, m }), logger: silentLogger, unanswered: (to, via) => void unanswered.push([to, via]),
-    hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined, resentUnanswered: () => undefined },
+  const f = handlerFixture({
+    entries: Object.fromEntries(peers.map((p) => [p, peer(p)])),
+    config: { guardMs: 1, unanswered: (to, via) => void unanswered.push([to, via]) },
   });
-  return { clock, timers, sent, handler, view, unanswered };
+  f.links.current = undefined;
+  return { clock: f.clock, timers: f.timers, sent: f.sent, handler: f.handler, view: f.view, unanswered };
 }
 
 describe('RequestHandler', () => {
@@ -104,19 +89,9 @@ describe('RequestHandler', () => {
 
 describe('RequestHandler with the host’s network model', () => {
   it('prices each peer with its own delay: a near peer with a longer queue beats a far idle one', () => {
-    const clock = createManualClock(0);
-    const timers = createManualTimers(clock);
-    const entry = (id: string, waitMs: number): ServerEntry => ({ ...peer(id), instances: [{ ...peer(id).instances[0]!, waitMs }] });
-    const view: ClusterView = { entries: { far: entry('far', 0), near: entry('near', 10) } };
+    const entry = (id: string, waitMs: number): ServerEntry => peer(id, { waitMs });
     const route = (network?: { delayMs: Record<string, number> }): string => {
-      const sent: { to: string; m: OffloadMessage }[] = [];
-  const unanswered: [string, string | undefined][] = [];
-      const handler = new RequestHandler({
-        selfId: 'a', clock, timers, executor: createFakeExecutor({ services: {}, clock, timers }), view: () => view,
-        hopLimit: 2, guardMs: 1, hopDelayMs: 1, network: () => network, responseGraceMs: 100, nextId: () => 1,
-        send: (to, m) => void sent.push({ to, m }), logger: silentLogger, unanswered: (to, via) => void unanswered.push([to, via]),
-        hooks: { offloaded: () => undefined, rejected: () => undefined, ranLocally: () => undefined, resentUnanswered: () => undefined },
-      });
+      const { sent, handler } = handlerFixture({ entries: { far: entry('far', 0), near: entry('near', 10) }, config: { guardMs: 1, network: () => network, nextId: () => 1 } });
       void handler.handle({ serviceId: 's', inputs: x, deadline: 200, hops: 0, visited: [] }).catch(() => undefined);
       handler.close();
       return sent[0]!.to;

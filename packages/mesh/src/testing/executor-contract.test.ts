@@ -1,6 +1,7 @@
 import type { NamedTensors } from '@epara/core';
 import { runExecutorContract } from './executor-contract.js';
 import { createFakeExecutor } from './fake-executor.js';
+import type { FakeExecutor } from './fake-executor.js';
 
 const input: NamedTensors = { x: { type: 'float32', dims: [1], data: Float32Array.of(1) } };
 
@@ -13,4 +14,8 @@ runExecutorContract('mesh fake executor', {
     maxInFlight: 1,
     close: async () => undefined,
   }),
+  failDevice: async ({ executor }) => {
+    (executor as FakeExecutor).failDevice('cpu0');
+    return 'cpu0';
+  },
 });

@@ -23,6 +23,12 @@ export interface ExecutorContractFactory {
    * rejects) `INVALID_OPTIONS` for a `maxQueue` that is not a positive integer.
    */
   create(options: { readonly maxQueue: number }): ContractExecutor | Promise<ContractExecutor>;
+  /**
+   * Makes one device of an executor `create` made give up for good (the runtime's `deviceFailed`), resolving its
+   * id once the executor has said so. Given, the executor must implement `failedDevices` and the suite checks that
+   * it lists the device; omitted, that case is skipped (an executor that never reports device failures).
+   */
+  failDevice?(executor: ContractExecutor): Promise<string>;
 }
 
 const codeOf = (err: unknown): string => (isEparaError(err) ? err.code : `not an EparaError: ${String(err)}`);
@@ -31,8 +37,9 @@ const codeOf = (err: unknown): string => (isEparaError(err) ? err.code : `not an
  * The behaviour an executor the mesh runs on must have, as far as the mesh relies on it — mesh's fake executor is
  * held to the same suite as the real one, so a test on the fake says something about the real: the executor-wide
  * `maxQueue` is honoured (a burst past it is refused `OVERLOADED` at once, typed; what was taken is answered), a bad
- * `maxQueue` is refused `INVALID_OPTIONS`, and an unknown service has no estimate and is refused typed. Call it
- * inside a vitest test file.
+ * `maxQueue` is refused `INVALID_OPTIONS`, an unknown service has no estimate and is refused typed, and
+ * `failedDevices` (when implemented) lists no device while all work, is stable by identity, and lists a device that
+ * gave up (when the factory can make one: `failDevice`). Call it inside a vitest test file.
  *
  * @example
  * ```ts
@@ -66,6 +73,37 @@ export function runExecutorContract(name: string, factory: ExecutorContractFacto
         const made = (async () => factory.create({ maxQueue }))();
         const outcome = await made.then(async (e) => (await e.close(), 'created'), codeOf);
         expect(outcome).toBe('INVALID_OPTIONS');
+      }
+    });
+
+    it('failedDevices, if implemented, lists no device while all work, and returns the same array until that changes', async () => {
+      const e = await factory.create({ maxQueue: 8 });
+      try {
+        const read = e.executor.failedDevices?.bind(e.executor);
+        if (factory.failDevice) expect(typeof read).toBe('function');
+        if (read === undefined) return;
+        const first = read();
+        expect(first).toEqual([]);
+        await e.executor.submit(e.serviceId, e.input, { deadline: Date.now() + 30_000 });
+        expect(read()).toBe(first);
+      } finally {
+        await e.close();
+      }
+    });
+
+    it.skipIf(factory.failDevice === undefined)('a device that gave up is listed by failedDevices (a new array, then stable), and submits after it still settle, typed', async () => {
+      const e = await factory.create({ maxQueue: 8 });
+      try {
+        const before = e.executor.failedDevices!();
+        const deviceId = await factory.failDevice!(e);
+        const after = e.executor.failedDevices!();
+        expect(after).not.toBe(before);
+        expect(after).toContain(deviceId);
+        expect(e.executor.failedDevices!()).toBe(after);
+        const outcome = await e.executor.submit(e.serviceId, e.input, { deadline: Date.now() + 30_000 }).then(() => 'ok', codeOf);
+        expect(['ok', 'NO_INSTANCE', 'WORKER_CRASHED']).toContain(outcome);
+      } finally {
+        await e.close();
       }
     });
 

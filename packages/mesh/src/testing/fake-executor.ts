@@ -71,11 +71,14 @@ export interface FakeExecutor extends LocalExecutor {
   setServiceTime(serviceId: ServiceId, serviceTimeMs: number): void;
   /**
    * Simulates a device that gave up restarting its worker (the runtime's `deviceFailed`): the instances loaded on it
-   * go `draining` and are unloaded, a load naming it fails `WORKER_CRASHED`, and `stats().devices` says it failed.
+   * go `draining` and are unloaded, a load naming it fails `WORKER_CRASHED`, and `failedDevices()` (and
+   * `stats().devices`) list it.
    */
   failDevice(deviceId: string): void;
-  /** The device works again: loads onto it succeed. */
+  /** The device works again: loads onto it succeed, and it leaves `failedDevices()`. */
   recoverDevice(deviceId: string): void;
+  /** The devices failed now (see `LocalExecutor.failedDevices`): the same frozen array until the set changes. */
+  failedDevices(): readonly string[];
   /** Counters: items executed, loads and unloads performed, failed loads, device health. */
   stats(): FakeExecutorStats;
 }
@@ -107,6 +110,12 @@ export function createFakeExecutor(options: FakeExecutorOptions): FakeExecutor {
   const counters = { executed: 0, loads: 0, unloads: 0, failedLoads: 0 };
   /** Devices named by a load or failed, and whether each failed. */
   const devices = new Map<string, boolean>();
+  /** What `failedDevices()` returns: rebuilt only when a device fails or recovers, so its identity says "unchanged". */
+  let failedList: readonly string[] = Object.freeze([]);
+  const listFailed = (): void => {
+    const now = [...devices].flatMap(([id, failed]) => (failed ? [id] : []));
+    if (now.length !== failedList.length || now.some((id, i) => failedList[i] !== id)) failedList = Object.freeze(now);
+  };
   let frozen = false;
   let nextId = 0;
   const ctx = {
@@ -212,6 +221,7 @@ export function createFakeExecutor(options: FakeExecutorOptions): FakeExecutor {
     },
     failDevice(deviceId) {
       devices.set(deviceId, true);
+      listFailed();
       for (const inst of [...instances.values()]) {
         if (inst.status !== 'ready' || !inst.deviceIds?.includes(deviceId)) continue;
         inst.status = 'draining';
@@ -222,7 +232,9 @@ export function createFakeExecutor(options: FakeExecutorOptions): FakeExecutor {
     },
     recoverDevice(deviceId) {
       devices.set(deviceId, false);
+      listFailed();
     },
+    failedDevices: () => failedList,
     stats: () => ({ ...counters, devices: Object.fromEntries([...devices].map(([id, failed]) => [id, { failed }])) }),
   };
 }

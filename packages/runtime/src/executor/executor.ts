@@ -75,6 +75,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   #nextStream = 1;
   #started: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  /** What {@link failedDevices} returns: a new frozen array only when a device fails. */
+  #failedDevices: readonly string[] = Object.freeze([]);
 
   constructor(o: ResolvedExecutorOptions) {
     super();
@@ -103,6 +105,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
    * instead of waiting for their deadlines.
    */
   #deviceFailed(deviceId: string): void {
+    if (!this.#failedDevices.includes(deviceId)) this.#failedDevices = Object.freeze([...this.#failedDevices, deviceId]);
     if (this.#closing) return;
     const now = this.#o.clock.now();
     for (const inst of [...this.#instances.values()]) {
@@ -490,6 +493,15 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   instances(): readonly InstanceInfo[] {
     const now = this.#o.clock.now();
     return netOfSharedDevices([...this.#instances.values()].map((i) => i.info(now)));
+  }
+
+  /**
+   * The devices that gave up restarting their worker (`deviceFailed`; `stats().devices[id].failed`), in the
+   * order they failed: core's `LocalExecutor.failedDevices`, which a mesh node reads each time it publishes its
+   * view entry. The same frozen array until another device fails. A failed device stays failed.
+   */
+  failedDevices(): readonly string[] {
+    return this.#failedDevices;
   }
 
   /**
