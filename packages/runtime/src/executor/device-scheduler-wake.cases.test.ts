@@ -137,4 +137,29 @@ describe('DeviceScheduler: the wake-up', () => {
     expect(dropped).toEqual([hopeless]);
     expect(lane.queue.size).toBe(0);
   });
+  it('on a device stuck in both batches it holds, every one given up on, still wakes for a new item and drops it', () => {
+    const { armed, fireAt, freeAt, make } = setup();
+    const dropped: WorkItem[] = [];
+    const givenUp: unknown[] = [];
+    const { lane, finish } = fakeLane({ batchSize: 1, runMs: 10, launchWhenIdle: true, freeAt, drop: (item) => void dropped.push(item) });
+    const sch = make();
+    sch.attach(lane);
+    // Two batches of one, never answered: the first runs, the second waits behind it.
+    for (let i = 0; i < 2; i++) lane.queue.push(fakeItem(100, { settle: (r) => void givenUp.push(r) }));
+    sch.pump();
+    expect(finish).toHaveLength(2);
+    expect(armed).toEqual([100 + OVERDUE_GRACE_MS]);
+    // Both are given up on at their deadline + the grace; the device still holds both batches, and no wake-up is left.
+    fireAt(100 + OVERDUE_GRACE_MS);
+    expect(givenUp).toHaveLength(2);
+    expect(armed).toHaveLength(1);
+    // A new item arrives at the full device: its expiry (its deadline − one item's run) is armed, and it is dropped then.
+    const next = fakeItem(20_000);
+    lane.queue.push(next);
+    sch.arrived(lane, next);
+    expect(armed).toHaveLength(2);
+    expect(armed[1]).toBeCloseTo(20_000 - 10, 1);
+    fireAt(armed[1]!);
+    expect(dropped).toEqual([next]);
+  });
 });
