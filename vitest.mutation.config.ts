@@ -35,8 +35,14 @@ const mutantTestTimeoutMs = Number(process.env['MUTATION_TEST_TIMEOUT_MS'] ?? Nu
  * 0.2 s file beside it kills them (docs/testing.md, "Failed first, at any price"). A surviving mutant runs all its
  * files either way; only the order changes, not the outcome.
  */
-/** The runtime's model simulations, left out of mutation runs unless MUTATION_MODELS=1 (below). */
-const MODEL_SIMULATIONS = ['settled-batch-model', 'late-service-model', 'image-server-model'].map((f) => `packages/runtime/src/executor/${f}.test.ts`);
+/**
+ * The runtime's model simulations and its two virtual-time runs of the device scheduler (hold-pricing,
+ * estimate-overtaking: 2–3 s of CPU each in a dry run, run in full for every device-scheduler survivor), left out of
+ * mutation runs unless MUTATION_MODELS=1 (below). Case files kill every mutant they were first to kill.
+ */
+const MODEL_SIMULATIONS = ['settled-batch-model', 'late-service-model', 'image-server-model', 'hold-pricing', 'estimate-overtaking'].map(
+  (f) => `packages/runtime/src/executor/${f}.test.ts`,
+);
 /** A file that failed on its last run is ordered by its duration over this (a guess at how much likelier it kills). */
 const FAILED_KILLS_MORE = 3;
 /**
@@ -101,7 +107,8 @@ export default defineConfig({
     // The runtime's three model simulations (a bench section replayed in virtual time, 3–6 s of CPU each in a dry run)
     // ran for nearly every device-scheduler mutant the unit files do not kill: most of a runtime survivor's CPU. The
     // unit files and three case files kill each of the 15 mutants the simulations had killed (docs/testing.md, "What a
-    // from-scratch run costs, counted"). MUTATION_MODELS=1 puts them back.
+    // from-scratch run costs, counted"). The hold-pricing and estimate-overtaking runs likewise: a case file kills the
+    // five mutants they were first to kill (docs/testing.md, "The virtual-time runs out"). MUTATION_MODELS=1 puts them back.
     exclude: [
       'packages/*/src/**/*.nats.test.ts',
       '**/node_modules/**',
