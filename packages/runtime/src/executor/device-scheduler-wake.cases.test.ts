@@ -162,4 +162,21 @@ describe('DeviceScheduler: the wake-up', () => {
     fireAt(armed[1]!);
     expect(dropped).toEqual([next]);
   });
+  it('on a device holding all it may, wakes for the earliest expiry of any lane, not the last lane\'s', () => {
+    const { armed, freeAt, make } = setup();
+    const full = fakeLane({ id: 'full', batchSize: 1, runMs: 10, launchWhenIdle: true, freeAt });
+    const sooner = fakeLane({ id: 'sooner', batchSize: 2, runMs: 10, launchWhenIdle: false, freeAt });
+    const later = fakeLane({ id: 'later', batchSize: 2, runMs: 10, launchWhenIdle: false, freeAt });
+    const sch = make();
+    for (const l of [full, sooner, later]) sch.attach(l.lane);
+    // Two batches of one fill the device (one runs, one is sent ahead).
+    for (let i = 0; i < 2; i++) full.lane.queue.push(fakeItem(1_000));
+    sch.pump();
+    expect(full.finish).toHaveLength(2);
+    // Lone items of two more lanes, due at 300 and 500, wait: the wake-up is the first one's expiry, before 300.
+    sooner.lane.queue.push(fakeItem(300));
+    later.lane.queue.push(fakeItem(500));
+    sch.pump();
+    expect(armed.at(-1)).toBeLessThan(300);
+  });
 });
