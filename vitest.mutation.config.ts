@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
-import { TESTS } from './stryker.config.mjs';
+import { LEFT_OUT, TESTS } from './stryker.config.mjs';
 import { keepAlivePoolPlugin } from './scripts/mutation-pool.mjs';
 import { MutationRunLog } from './scripts/mutation-run-log.mjs';
 
@@ -35,14 +35,6 @@ const mutantTestTimeoutMs = Number(process.env['MUTATION_TEST_TIMEOUT_MS'] ?? Nu
  * 0.2 s file beside it kills them (docs/testing.md, "Failed first, at any price"). A surviving mutant runs all its
  * files either way; only the order changes, not the outcome.
  */
-/**
- * The runtime's model simulations and its two virtual-time runs of the device scheduler (hold-pricing,
- * estimate-overtaking: 2–3 s of CPU each in a dry run, run in full for every device-scheduler survivor), left out of
- * mutation runs unless MUTATION_MODELS=1 (below). Case files kill every mutant they were first to kill.
- */
-const MODEL_SIMULATIONS = ['settled-batch-model', 'late-service-model', 'image-server-model', 'hold-pricing', 'estimate-overtaking'].map(
-  (f) => `packages/runtime/src/executor/${f}.test.ts`,
-);
 /** A file that failed on its last run is ordered by its duration over this (a guess at how much likelier it kills). */
 const FAILED_KILLS_MORE = 3;
 /**
@@ -113,8 +105,8 @@ export default defineConfig({
       'packages/*/src/**/*.nats.test.ts',
       '**/node_modules/**',
       ...MOCKING_FILES,
-      ...(process.env['MUTATION_MILP'] === '1' ? [] : ['packages/core/src/placement/milp-reference.test.ts']),
-      ...(process.env['MUTATION_MODELS'] === '1' ? [] : MODEL_SIMULATIONS),
+      // LEFT_OUT (stryker.config.mjs): the MILP reference and the runtime's simulations and virtual-time runs.
+      ...LEFT_OUT,
     ],
     // The dry run (every test of the group once, under the coverage instrumentation) must pass for the group to run
     // at all; at load 40–55 one placement property took over 30 s there and stopped two groups. A mutant that slows

@@ -15,7 +15,7 @@
 // The last line is one JSON object.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { GROUPS } from '../stryker.config.mjs';
+import { GROUPS, LEFT_OUT } from '../stryker.config.mjs';
 
 const dir = fileURLToPath(new URL('../test/mutation/', import.meta.url));
 const timesFile = `${dir}test-times.json`;
@@ -72,7 +72,9 @@ if (args[0] === '--record') {
 }
 
 const times = JSON.parse(readFileSync(timesFile, 'utf8'));
-const leaveOut = new Set((process.env.MUTATION_LEAVE_OUT ?? '').split(',').filter((f) => f !== ''));
+// The files a mutation run leaves out (LEFT_OUT: a results file keeps listing the tests of files its last dry run no
+// longer loaded), and MUTATION_LEAVE_OUT's.
+const leaveOut = new Set([...LEFT_OUT, ...(process.env.MUTATION_LEAVE_OUT ?? '').split(',').filter((f) => f !== '')]);
 
 /**
  * A group's results read for estimating: per mutant, the recorded CPU of the tests its run runs (ms) — a survivor's
