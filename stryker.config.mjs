@@ -74,6 +74,19 @@ export const TESTS = {
   all: ['packages/*/src/**/*.test.ts'],
 };
 
+/**
+ * Test files left out of mutation runs (vitest.mutation.config.ts excludes them; scripts/mutation-estimate.mjs leaves
+ * them out of a group's dry run): the runtime's model simulations and its two virtual-time runs of the device scheduler
+ * unless MUTATION_MODELS=1, the placement MILP reference unless MUTATION_MILP=1 (docs/testing.md, "Left out of
+ * mutation runs").
+ */
+export const LEFT_OUT = [
+  ...(process.env.MUTATION_MODELS === '1'
+    ? []
+    : ['settled-batch-model', 'late-service-model', 'image-server-model', 'hold-pricing', 'estimate-overtaking'].map((f) => `packages/runtime/src/executor/${f}.test.ts`)),
+  ...(process.env.MUTATION_MILP === '1' ? [] : ['packages/core/src/placement/milp-reference.test.ts']),
+];
+
 const group = process.env.MUTATION_GROUP ?? 'all';
 /**
  * The checker's program per group (tsconfig.mutation-<group>.json): the group's folders and what they import (the

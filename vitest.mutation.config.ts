@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
-import { TESTS } from './stryker.config.mjs';
+import { LEFT_OUT, TESTS } from './stryker.config.mjs';
 import { keepAlivePoolPlugin } from './scripts/mutation-pool.mjs';
 import { MutationRunLog } from './scripts/mutation-run-log.mjs';
 
@@ -35,8 +35,6 @@ const mutantTestTimeoutMs = Number(process.env['MUTATION_TEST_TIMEOUT_MS'] ?? Nu
  * 0.2 s file beside it kills them (docs/testing.md, "Failed first, at any price"). A surviving mutant runs all its
  * files either way; only the order changes, not the outcome.
  */
-/** The runtime's model simulations, left out of mutation runs unless MUTATION_MODELS=1 (below). */
-const MODEL_SIMULATIONS = ['settled-batch-model', 'late-service-model', 'image-server-model'].map((f) => `packages/runtime/src/executor/${f}.test.ts`);
 /** A file that failed on its last run is ordered by its duration over this (a guess at how much likelier it kills). */
 const FAILED_KILLS_MORE = 3;
 /**
@@ -101,13 +99,14 @@ export default defineConfig({
     // The runtime's three model simulations (a bench section replayed in virtual time, 3–6 s of CPU each in a dry run)
     // ran for nearly every device-scheduler mutant the unit files do not kill: most of a runtime survivor's CPU. The
     // unit files and three case files kill each of the 15 mutants the simulations had killed (docs/testing.md, "What a
-    // from-scratch run costs, counted"). MUTATION_MODELS=1 puts them back.
+    // from-scratch run costs, counted"). The hold-pricing and estimate-overtaking runs likewise: a case file kills the
+    // five mutants they were first to kill (docs/testing.md, "The virtual-time runs out"). MUTATION_MODELS=1 puts them back.
     exclude: [
       'packages/*/src/**/*.nats.test.ts',
       '**/node_modules/**',
       ...MOCKING_FILES,
-      ...(process.env['MUTATION_MILP'] === '1' ? [] : ['packages/core/src/placement/milp-reference.test.ts']),
-      ...(process.env['MUTATION_MODELS'] === '1' ? [] : MODEL_SIMULATIONS),
+      // LEFT_OUT (stryker.config.mjs): the MILP reference and the runtime's simulations and virtual-time runs.
+      ...LEFT_OUT,
     ],
     // The dry run (every test of the group once, under the coverage instrumentation) must pass for the group to run
     // at all; at load 40–55 one placement property took over 30 s there and stopped two groups. A mutant that slows

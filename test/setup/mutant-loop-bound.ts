@@ -25,6 +25,8 @@ import { afterAll, afterEach, beforeEach, expect, inject } from 'vitest';
 /** Per test file, the most switch reads of one test (or of the file's loading) in the dry run. */
 const READS = join(process.cwd(), '.mutation-switch-reads.json');
 const KEY = Symbol.for('epara.mutation.switchReads');
+/** The test meta key of the factor a mutant run's test needed (see below). */
+const FACTOR_META = 'mutationLoopFactor';
 /** Per test file, its slowest test in the dry run, ms: kept by test/setup/mutant-test-timeout.ts (a setup file before this one). */
 const TIMES = Symbol.for('epara.mutation.testTimes');
 type Reads = Record<string, number>;
@@ -86,6 +88,15 @@ if (ns !== undefined && factor > 0 && (mode === 'dry-run' || mode === 'mutant'))
     reads = 0;
     startedAt = performance.now();
   });
+  if (mode === 'mutant' && bound !== Number.POSITIVE_INFINITY) {
+    // The factor this test needed (its reads over the floor, per dry-run most of its file): what a lower
+    // MUTATION_LOOP_FACTOR would have thrown out of. Read by the run log (scripts/mutation-run-log.mjs) from the
+    // test's meta, to show which factor leaves every Killed and Survived outcome as it is (docs/testing.md).
+    const known = (bound - floor) / factor;
+    afterEach((ctx) => {
+      (ctx.task.meta as Record<string, unknown>)[FACTOR_META] = known > 0 ? Math.round((100 * (reads - floor)) / known) / 100 : 0;
+    });
+  }
   if (mode === 'dry-run') {
     afterEach(() => {
       most = Math.max(most, reads);
