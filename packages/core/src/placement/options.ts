@@ -161,6 +161,16 @@ export interface PlacementOptions {
    * monotone submodular (docs/placement.md). `false` keeps the round-robin rule alone. @default true
    */
   readonly residualBlocking?: boolean;
+  /**
+   * The shortage switch. `false`: one placement with `valueWeighting`. `'switch'`: place first with whole-demand
+   * floors valued by load (`valueWeighting: 'floors-by-load'`, `minServedShare: 1`, the other options as given);
+   * when that placement leaves some service's forecast (demand ÷ `demandHeadroom`, plus backlog) unmet the devices
+   * are short, and it is kept; otherwise everything fits and the placement is made again with the options as given.
+   * `'estimate'`: both placements are made, and the floors-by-load one is kept only when it leaves a forecast unmet
+   * and serves more predicted items within the forecast (`Σ min(served, forecast)`) than the other. Costs one or
+   * two placements' work (`stats.evaluations` counts both). @default false
+   */
+  readonly shortage?: false | 'switch' | 'estimate';
 }
 
 /** {@link ResolvedPlacementOptions} of one greedy run: co-location decided (see {@link PlacementOptions.multiTask}). */
@@ -191,6 +201,7 @@ export interface ResolvedPlacementOptions {
   readonly arrivalSlack: boolean;
   readonly serverSwap: boolean;
   readonly residualBlocking: boolean;
+  readonly shortage: false | 'switch' | 'estimate';
 }
 
 /** The defaults of {@link PlacementOptions}. */
@@ -218,6 +229,7 @@ export const DEFAULT_PLACEMENT_OPTIONS: ResolvedPlacementOptions = {
   arrivalSlack: false,
   serverSwap: false,
   residualBlocking: true,
+  shortage: false,
 };
 
 /**
@@ -272,7 +284,10 @@ export function resolvePlacementOptions(options: PlacementOptions = {}): Resolve
   if (!(Number.isFinite(colocationSlowdown) && colocationSlowdown >= 0)) invalidOption('colocationSlowdown', colocationSlowdown, 'a finite number ≥ 0');
   const nearDemandTolerance = options.nearDemandTolerance ?? d.nearDemandTolerance;
   if (!(Number.isFinite(nearDemandTolerance) && nearDemandTolerance >= 0)) invalidOption('nearDemandTolerance', nearDemandTolerance, 'a finite number ≥ 0');
+  const shortage = options.shortage ?? d.shortage;
+  if (shortage !== false && shortage !== 'switch' && shortage !== 'estimate') invalidOption('shortage', shortage, "false, 'switch' or 'estimate'");
   return {
+    shortage,
     nearDemandFirst: bool('nearDemandFirst', options.nearDemandFirst, d.nearDemandFirst),
     nearDemandTolerance,
     arrivalSlack: bool('arrivalSlack', options.arrivalSlack, d.arrivalSlack),

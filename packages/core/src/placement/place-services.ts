@@ -4,7 +4,7 @@ import { planChanges, type ChangeItem } from './change-plan.js';
 import { createBuildState, exceeds, netGain, objectiveValue, type Chosen, type GreedyContext } from './greedy.js';
 import { placementGuarantee } from './guarantee.js';
 import { buildPlacementModel, type PlacementModel } from './model.js';
-import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions, type PlacementRunOptions } from './options.js';
+import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions, type PlacementRunOptions, type ResolvedPlacementOptions } from './options.js';
 import { swapServers, type SwapStats } from './server-swap.js';
 import { validatePlacementInput } from './validate-input.js';
 import { valueGap } from './value.js';
@@ -30,7 +30,39 @@ import type { PlacedInstance, PlacementInput, PlacementResult, ServicePlacement 
 export function placeServices(input: PlacementInput, options: PlacementOptions = {}): PlacementResult {
   validatePlacementInput(input);
   const resolved = effectivePlacementOptions(resolvePlacementOptions(options), input);
+  if (resolved.shortage === false) return placeValued(input, resolved).result;
+  // The shortage switch: whole-demand floors valued by load first; kept when the devices are short.
+  const floors = placeValued(input, { ...resolved, valueWeighting: 'floors-by-load', minServedShare: 1 });
+  const withinForecast = (x: Valued): number => x.model.services.reduce((s, svc) => s + Math.min(x.result.services[svc.index]!.servedPerSec, svc.forecastPerSec), 0);
+  const short = floors.model.services.some((svc) => floors.result.services[svc.index]!.servedPerSec < svc.forecastPerSec * (1 - SHORT_TOLERANCE));
+  if (resolved.shortage === 'switch' && short) return withShortage(floors.result, 'floors-by-load', 0);
+  const given = placeValued(input, resolved);
+  const evaluations = floors.result.stats.evaluations;
+  if (resolved.shortage === 'estimate' && short && withinForecast(floors) > withinForecast(given) * (1 + SHORT_TOLERANCE)) return withShortage(floors.result, 'floors-by-load', given.result.stats.evaluations);
+  return withShortage(given.result, 'as-given', evaluations);
+}
+
+/** A service counts as short when less than this share of its forecast is served (float noise aside). */
+const SHORT_TOLERANCE = 1e-9;
+
+interface Valued {
+  readonly result: PlacementResult;
+  readonly model: PlacementModel;
+}
+
+/** The result of the shortage switch, its work counting every placement it made. */
+function withShortage(result: PlacementResult, shortage: 'floors-by-load' | 'as-given', otherEvaluations: number): PlacementResult {
+  return { ...result, stats: { ...result.stats, evaluations: result.stats.evaluations + otherEvaluations, shortage } };
+}
+
+/** One placement with the valuation decided. */
+function placeValued(input: PlacementInput, resolved: ResolvedPlacementOptions): Valued {
   const model = buildPlacementModel(input, resolved);
+  return { model, result: placeAuto(input, model, resolved) };
+}
+
+/** One placement with co-location `'auto'`, `true` or `false`. */
+function placeAuto(input: PlacementInput, model: PlacementModel, resolved: ResolvedPlacementOptions): PlacementResult {
   if (resolved.multiTask !== 'auto') return placeRun(input, model, { ...resolved, multiTask: resolved.multiTask });
   // Whole devices, unless that leaves a service with demand without an instance that sharing gives one.
   const alone = placeRun(input, model, { ...resolved, multiTask: false });
