@@ -167,8 +167,9 @@ export interface PlacementOptions {
    * when that placement leaves some service's forecast (demand ÷ `demandHeadroom`, plus backlog) unmet the devices
    * are short, and it is kept; otherwise everything fits and the placement is made again with the options as given.
    * `'estimate'`: both placements are made, and the floors-by-load one is kept only when it leaves a forecast unmet
-   * and serves more predicted items within the forecast (`Σ min(served, forecast)`) than the other. Costs one or
-   * two placements' work (`stats.evaluations` counts both). @default false
+   * and its predicted items/s exceed the other's by more than 2 %, both in all and within the forecast
+   * (`Σ min(served, forecast)`). Costs one or two placements' work (`stats.evaluations` counts both); measured in
+   * docs/placement.md. @default false
    */
   readonly shortage?: false | 'switch' | 'estimate';
 }

@@ -57,6 +57,17 @@ describe('the shortage switch (`shortage`)', () => {
     expect(placeServices(input, { ...WHOLE, shortage: 'estimate' }).stats.evaluations).toBe(floors.stats.evaluations + given.stats.evaluations);
   });
 
+  it('the estimate keeps the options as given when floors by load serve no more predicted items', () => {
+    // Short (the classifier's 5000 items/s), but both valuations give each service two devices.
+    const input = pair(5000, 6);
+    const given = placeServices(input, WHOLE);
+    expect(placeServices(input, FLOORS).goodputPerSec).toBeCloseTo(given.goodputPerSec, 6);
+    expect(placeServices(input, { ...WHOLE, shortage: 'switch' }).stats.shortage).toBe('floors-by-load');
+    const r = placeServices(input, { ...WHOLE, shortage: 'estimate' });
+    expect(r.stats.shortage).toBe('as-given');
+    expect(r.instances).toEqual(given.instances);
+  });
+
   it('devices enough for every forecast: places with the options as given', () => {
     const input = pair(300, 3);
     const given = placeServices(input, WHOLE);
