@@ -166,10 +166,10 @@ export interface PlacementOptions {
    * floors valued by load (`valueWeighting: 'floors-by-load'`, `minServedShare: 1`, the other options as given);
    * when that placement leaves some service's forecast (demand ÷ `demandHeadroom`, plus backlog) unmet the devices
    * are short, and it is kept; otherwise everything fits and the placement is made again with the options as given.
-   * `'estimate'`: both placements are made, and the floors-by-load one is kept only when it leaves a forecast unmet
-   * and its predicted items/s exceed the other's by more than 2 %, both in all and within the forecast
-   * (`Σ min(served, forecast)`). Costs one or two placements' work (`stats.evaluations` counts both); measured in
-   * docs/placement.md. @default false
+   * `'estimate'`: places with the options as given; where that leaves a forecast unmet, also with the whole-demand
+   * floors by load, and keeps the latter only when it too leaves a forecast unmet and its predicted items/s exceed
+   * the other's by more than 2 %, both in all and within the forecast (`Σ min(served, forecast)`). Costs one or two
+   * placements' work (`stats.evaluations` counts both); measured in docs/placement.md. @default false
    */
   readonly shortage?: false | 'switch' | 'estimate';
 }

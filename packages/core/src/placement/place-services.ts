@@ -31,19 +31,33 @@ export function placeServices(input: PlacementInput, options: PlacementOptions =
   validatePlacementInput(input);
   const resolved = effectivePlacementOptions(resolvePlacementOptions(options), input);
   if (resolved.shortage === false) return placeValued(input, resolved).result;
-  // The shortage switch: whole-demand floors valued by load first; kept when the devices are short.
-  const floors = placeValued(input, { ...resolved, valueWeighting: 'floors-by-load', minServedShare: 1 });
-  const withinForecast = (x: Valued): number => x.model.services.reduce((s, svc) => s + Math.min(x.result.services[svc.index]!.servedPerSec, svc.forecastPerSec), 0);
-  const short = floors.model.services.some((svc) => floors.result.services[svc.index]!.servedPerSec < svc.forecastPerSec * (1 - SHORT_TOLERANCE));
-  if (resolved.shortage === 'switch' && short) return withShortage(floors.result, 'floors-by-load', 0);
+  const floorsOptions: ResolvedPlacementOptions = { ...resolved, valueWeighting: 'floors-by-load', minServedShare: 1 };
+  if (resolved.shortage === 'switch') {
+    // Whole-demand floors valued by load first; kept when the devices are short.
+    const floors = placeValued(input, floorsOptions);
+    if (leavesForecastUnmet(floors)) return withShortage(floors.result, 'floors-by-load', 0);
+    return withShortage(placeValued(input, resolved).result, 'as-given', floors.result.stats.evaluations);
+  }
+  // The estimate. Where the options as given meet every forecast, floors by load cannot serve more within it.
   const given = placeValued(input, resolved);
-  const evaluations = floors.result.stats.evaluations;
-  // The estimate: floors by load only where they serve clearly more predicted items, in all and within the forecast.
+  if (!leavesForecastUnmet(given)) return withShortage(given.result, 'as-given', 0);
+  const floors = placeValued(input, floorsOptions);
+  // Floors by load only where they serve clearly more predicted items, in all and within the forecast.
   const more = (a: number, b: number): boolean => a > b * (1 + ESTIMATE_MARGIN);
-  if (resolved.shortage === 'estimate' && short && more(floors.result.goodputPerSec, given.result.goodputPerSec) && more(withinForecast(floors), withinForecast(given))) {
+  if (leavesForecastUnmet(floors) && more(floors.result.goodputPerSec, given.result.goodputPerSec) && more(withinForecast(floors), withinForecast(given))) {
     return withShortage(floors.result, 'floors-by-load', given.result.stats.evaluations);
   }
-  return withShortage(given.result, 'as-given', evaluations);
+  return withShortage(given.result, 'as-given', floors.result.stats.evaluations);
+}
+
+/** Some service is served less than its forecast (demand ÷ `demandHeadroom`, plus backlog). */
+function leavesForecastUnmet(x: Valued): boolean {
+  return x.model.services.some((svc) => x.result.services[svc.index]!.servedPerSec < svc.forecastPerSec * (1 - SHORT_TOLERANCE));
+}
+
+/** Predicted items/s within the forecast: `Σ min(served, forecast)`. */
+function withinForecast(x: Valued): number {
+  return x.model.services.reduce((s, svc) => s + Math.min(x.result.services[svc.index]!.servedPerSec, svc.forecastPerSec), 0);
 }
 
 /** A service counts as short when less than this share of its forecast is served (float noise aside). */
