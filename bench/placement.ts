@@ -171,6 +171,7 @@ interface ScaleFigures {
   goodputRatioCredited: number;
   churn: number;
   msWarm: number;
+  evaluations: number;
   served: number;
   minAttainment: number;
   belowHalf: number;
@@ -224,7 +225,7 @@ function scale(): ScaleFigures {
   const triton = attainment(baseline.services.map((s) => ({ demandPerSec: s.demandPerSec, servedPerSec: s.servedWithinSloPerSec })));
   const credited = attainment(unchecked.services);
   const pct = (x: number): string => `${((100 * x) / totalDemand).toFixed(1)}%`;
-  console.log(`scale: 1000 servers × 4 devices × ${svcs.length} services, ${result.stats.candidates} candidates, ${result.stats.evaluations} evaluations, options EPARA_PLACEMENT_OPTIONS`);
+  console.log(`scale: 1000 servers × 4 devices × ${svcs.length} services, ${result.stats.candidates} candidates, ${result.stats.evaluations} evaluations (both placements of the shortage switch; kept: ${result.stats.shortage}), options EPARA_PLACEMENT_OPTIONS`);
   console.log(`  placeServices: median ${ms.toFixed(0)} ms (runs ${runs.map((r) => r.toFixed(0)).join(', ')}); warm re-run ${msWarm.toFixed(0)} ms, ${again.changes.length} changes; with serverSwap ${msSwap.toFixed(0)} ms, swaps ${JSON.stringify(swapped.stats.swaps)} (no delays: nothing to do)`);
   console.log(`  EPARA: ${result.goodputPerSec.toFixed(0)} items/s of ${totalDemand.toFixed(0)}/s demand (${pct(result.goodputPerSec)}), ${result.instances.length} instances; worst service ${mine.min.toFixed(3)}, ${mine.belowHalf} of ${svcs.length} below half`);
   console.log(`  Triton-like static, within SLO (same duty-cycle rule, interference and residual blocking; operator checks them; served where requests enter, else forwarded to a random host): ${baseline.goodputWithinSloPerSec.toFixed(0)} items/s (${pct(baseline.goodputWithinSloPerSec)}); worst service ${triton.min.toFixed(3)}, ${triton.belowHalf} below half; ${baseline.replicas} replicas, ${baseline.shortServices} services short of room`);
@@ -248,13 +249,14 @@ function scale(): ScaleFigures {
   // What the valuation trades: each service's offered load valued alike, items valued per item (same floor and
   // cap), and without the floor (the old objective).
   for (const [label, o] of [
-    ['offered-load value with the floor', { valueWeighting: 'offered-load' }],
+    ['offered-load value with the floor, the shortage switch off (the policy deployed before)', { valueWeighting: 'offered-load' }],
     ['per-item value with the floor', { valueWeighting: 'per-item' }],
     ['per-item value without floor (the old objective)', { valueWeighting: 'per-item', minServedShare: 0 }],
     ['floors per offered load, the rest per item (floor half the demand)', { valueWeighting: 'floors-by-load', minServedShare: 0.5 }],
     ['floors per offered load, the rest per item (floor the whole demand, capped at the equal share)', { valueWeighting: 'floors-by-load', minServedShare: 1 }],
   ] as const) {
-    const r = placeServices(input, { ...options, ...o });
+    // Each valuation alone: the deployed shortage switch would pick between two of them.
+    const r = placeServices(input, { ...options, shortage: false, ...o });
     const a = attainment(r.services);
     console.log(`  ${label}: ${r.goodputPerSec.toFixed(0)} items/s (${pct(r.goodputPerSec)}; ÷ Triton-like within SLO ${(r.goodputPerSec / baseline.goodputWithinSloPerSec).toFixed(3)}), worst service ${a.min.toFixed(3)}, ${a.belowHalf} below half, ${r.services.filter((s) => s.demandPerSec > 0 && s.servedPerSec === 0).length} unserved; ${r.stats.evaluations} evaluations`);
   }
@@ -266,7 +268,7 @@ function scale(): ScaleFigures {
     ['per-item, headroom valued as forecast', { valueWeighting: 'per-item', headroomValue: 1 }],
     ...HEADROOM_VALUES.map((h) => [`per-item, headroom valued ${h}`, { valueWeighting: 'per-item', headroomValue: h }] as const),
   ] as const) {
-    const r = placeServices(padded, { ...options, ...o });
+    const r = placeServices(padded, { ...options, shortage: false, ...o });
     const within = r.services.map((s) => ({ demandPerSec: s.demandPerSec / HEADROOM, servedPerSec: Math.min(s.servedPerSec, s.demandPerSec / HEADROOM) }));
     const got = within.reduce((x, s) => x + s.servedPerSec, 0);
     const a = attainment(within);
@@ -280,6 +282,7 @@ function scale(): ScaleFigures {
     goodputRatioCredited: result.goodputPerSec / unchecked.goodputPerSec,
     churn: again.changes.length,
     msWarm,
+    evaluations: result.stats.evaluations,
     served: result.goodputPerSec / totalDemand,
     minAttainment: mine.min,
     belowHalf: mine.belowHalf,
@@ -402,6 +405,7 @@ console.log(
     tritonServedFraction: Number(big.tritonServed.toFixed(4)),
     warmRerunMs: Math.round(big.msWarm),
     warmRerunChanges: big.churn,
+    evaluations1000x50: big.evaluations,
     swapMsWithout60x4: Math.round(swap.msOff),
     swapMsWith60x4: Math.round(swap.msOn),
     swapScored: swap.scored,

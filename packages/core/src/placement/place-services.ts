@@ -4,7 +4,7 @@ import { planChanges, type ChangeItem } from './change-plan.js';
 import { createBuildState, exceeds, netGain, objectiveValue, type Chosen, type GreedyContext } from './greedy.js';
 import { placementGuarantee } from './guarantee.js';
 import { buildPlacementModel, type PlacementModel } from './model.js';
-import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions, type PlacementRunOptions } from './options.js';
+import { effectivePlacementOptions, resolvePlacementOptions, type PlacementOptions, type PlacementRunOptions, type ResolvedPlacementOptions } from './options.js';
 import { swapServers, type SwapStats } from './server-swap.js';
 import { validatePlacementInput } from './validate-input.js';
 import { valueGap } from './value.js';
@@ -30,7 +30,64 @@ import type { PlacedInstance, PlacementInput, PlacementResult, ServicePlacement 
 export function placeServices(input: PlacementInput, options: PlacementOptions = {}): PlacementResult {
   validatePlacementInput(input);
   const resolved = effectivePlacementOptions(resolvePlacementOptions(options), input);
+  if (resolved.shortage === false) return placeValued(input, resolved).result;
+  const floorsOptions: ResolvedPlacementOptions = { ...resolved, valueWeighting: 'floors-by-load', minServedShare: 1 };
+  if (resolved.shortage === 'switch') {
+    // Whole-demand floors valued by load first; kept when the devices are short.
+    const floors = placeValued(input, floorsOptions);
+    if (leavesForecastUnmet(floors)) return withShortage(floors.result, 'floors-by-load', 0);
+    return withShortage(placeValued(input, resolved).result, 'as-given', floors.result.stats.evaluations);
+  }
+  // The estimate. Where the options as given meet every forecast, floors by load cannot serve more within it.
+  const given = placeValued(input, resolved);
+  if (!leavesForecastUnmet(given)) return withShortage(given.result, 'as-given', 0);
+  const floors = placeValued(input, floorsOptions);
+  // Floors by load only where they serve clearly more predicted items, in all and within the forecast.
+  const more = (a: number, b: number): boolean => a > b * (1 + ESTIMATE_MARGIN);
+  if (leavesForecastUnmet(floors) && more(floors.result.goodputPerSec, given.result.goodputPerSec) && more(withinForecast(floors), withinForecast(given))) {
+    return withShortage(floors.result, 'floors-by-load', given.result.stats.evaluations);
+  }
+  return withShortage(given.result, 'as-given', floors.result.stats.evaluations);
+}
+
+/** Some service is served less than its forecast (demand ÷ `demandHeadroom`, plus backlog). */
+function leavesForecastUnmet(x: Valued): boolean {
+  return x.model.services.some((svc) => x.result.services[svc.index]!.servedPerSec < svc.forecastPerSec * (1 - SHORT_TOLERANCE));
+}
+
+/** Predicted items/s within the forecast: `Σ min(served, forecast)`. */
+function withinForecast(x: Valued): number {
+  return x.model.services.reduce((s, svc) => s + Math.min(x.result.services[svc.index]!.servedPerSec, svc.forecastPerSec), 0);
+}
+
+/** A service counts as short when less than this share of its forecast is served (float noise aside). */
+const SHORT_TOLERANCE = 1e-9;
+
+/**
+ * How much more predicted goodput (in all, and within the forecast) the floors-by-load placement must serve for
+ * `shortage: 'estimate'` to keep it: the prediction (nominal capacities, reach by round trip) misses what the
+ * run loses to late arrivals and contested uplinks by a few per cent, so a smaller predicted gain is no gain.
+ */
+const ESTIMATE_MARGIN = 0.02;
+
+interface Valued {
+  readonly result: PlacementResult;
+  readonly model: PlacementModel;
+}
+
+/** The result of the shortage switch, its work counting every placement it made. */
+function withShortage(result: PlacementResult, shortage: 'floors-by-load' | 'as-given', otherEvaluations: number): PlacementResult {
+  return { ...result, stats: { ...result.stats, evaluations: result.stats.evaluations + otherEvaluations, shortage } };
+}
+
+/** One placement with the valuation decided. */
+function placeValued(input: PlacementInput, resolved: ResolvedPlacementOptions): Valued {
   const model = buildPlacementModel(input, resolved);
+  return { model, result: placeAuto(input, model, resolved) };
+}
+
+/** One placement with co-location `'auto'`, `true` or `false`. */
+function placeAuto(input: PlacementInput, model: PlacementModel, resolved: ResolvedPlacementOptions): PlacementResult {
   if (resolved.multiTask !== 'auto') return placeRun(input, model, { ...resolved, multiTask: resolved.multiTask });
   // Whole devices, unless that leaves a service with demand without an instance that sharing gives one.
   const alone = placeRun(input, model, { ...resolved, multiTask: false });

@@ -120,6 +120,11 @@ export interface PlacementStats {
   readonly pruned: number;
   /** With the `serverSwap` option: steps kept, trials made and steps scored by the swap rule. */
   readonly swaps?: { readonly accepted: number; readonly trials: number; readonly scored: number };
+  /**
+   * With the `shortage` option: which placement was kept (`'floors-by-load'`: the devices are short; `'as-given'`:
+   * the options' own valuation). `evaluations` then counts every placement made.
+   */
+  readonly shortage?: 'floors-by-load' | 'as-given';
 }
 
 /** The result of {@link placeServices}. */

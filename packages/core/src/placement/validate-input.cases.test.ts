@@ -199,6 +199,7 @@ describe('resolvePlacementOptions', () => {
       arrivalSlack: false,
       serverSwap: false,
       residualBlocking: true,
+      shortage: false,
     });
   });
 
@@ -227,6 +228,7 @@ describe('resolvePlacementOptions', () => {
       arrivalSlack: true,
       serverSwap: true,
       residualBlocking: false,
+      shortage: 'estimate',
     } as const;
     expect(resolvePlacementOptions(given)).toEqual(given);
     expect(resolvePlacementOptions({ reserveFraction: 0.99, minServedShare: 1, restarts: 3 })).toMatchObject({ reserveFraction: 0.99, minServedShare: 1, restarts: 3 });

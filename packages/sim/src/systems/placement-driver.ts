@@ -93,7 +93,8 @@ export interface PlacementDriver {
   /** Placed (possibly fractional, multi-task) capacity of an instance, items/s. */
   capacityOf(inst: SimInstance): number;
   /** How many placements ran and what the last predicted. */
-  stats(): { runs: number; lastPredictedGoodput: number; lastGuarantee: string; changes: number; lastMs: number; loadFailures: number };
+  /** `shortages`: with the `shortage` placement option, which valuation each run kept (`'floors-by-load'` or `'as-given'`). */
+  stats(): { runs: number; lastPredictedGoodput: number; lastGuarantee: string; changes: number; lastMs: number; loadFailures: number; shortages?: string[] };
 }
 
 /**
@@ -110,6 +111,7 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
   let changes = 0;
   let lastPredicted = 0;
   let lastGuarantee = '';
+  const shortages: string[] = [];
   let lastMs = 0;
   const k = o.knowledge;
   const zone = o.zone ?? 0;
@@ -184,6 +186,7 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
     runs++;
     lastPredicted = result.goodputPerSec;
     lastGuarantee = result.guarantee.statement;
+    if (result.stats.shortage !== undefined) shortages.push(result.stats.shortage);
     lastMs = performance.now() - started;
     return result;
   }
@@ -308,7 +311,7 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
       const p = placed.get(inst);
       return p?.capacityPerSec ?? inst.plan.capacityPerSec;
     },
-    stats: () => ({ runs, lastPredictedGoodput: lastPredicted, lastGuarantee, changes, lastMs, loadFailures }),
+    stats: () => ({ runs, lastPredictedGoodput: lastPredicted, lastGuarantee, changes, lastMs, loadFailures, ...(shortages.length > 0 ? { shortages: [...shortages] } : {}) }),
   };
 }
 
