@@ -51,7 +51,9 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
   const s = c.service;
   const devices = c.schedulers.map((sch) => sch.device);
   const source = typeof s.model === 'string' ? { path: s.model } : { bytes: s.model as Uint8Array };
-  const infos = await Promise.all(devices.map((d) => d.loadModel(c.instanceId, source, signal ? { signal } : {})));
+  const maxResponseBytes = s.maxResponseBytes ?? c.maxResponseBytes;
+  const loadOptions = { ...(signal ? { signal } : {}), ...(maxResponseBytes === undefined ? {} : { maxResponseBytes }) };
+  const infos = await Promise.all(devices.map((d) => d.loadModel(c.instanceId, source, loadOptions)));
   const memory = new Map<string, number>();
   infos.forEach((info, i) => memory.set(devices[i]!.id, info.memoryBytes));
   checkServableIo(infos[0]!, s);
