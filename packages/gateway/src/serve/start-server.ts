@@ -81,6 +81,8 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     profiling: config.executor.profiling,
     launchWhenIdle: config.executor.launchWhenIdle,
     ...(config.executor.maxQueue !== undefined ? { maxQueue: config.executor.maxQueue } : {}),
+    // A response may be as large as a request: the gateway's body limit, unless the config sets its own.
+    maxResponseBytes: config.executor.maxResponseBytes ?? config.gateway.maxBodyBytes,
   });
   const node = createNode({
     id: config.node.id,
@@ -341,6 +343,7 @@ function executorService(s: ServeConfig['services'][number], model: string, io: 
     ...(s.maxBatch !== undefined ? { maxBatch: s.maxBatch } : {}),
     ...(s.plan !== undefined ? { plan: s.plan } : {}),
     ...(s.memoryBytes !== undefined ? { memoryBytes: s.memoryBytes } : {}),
+    ...(s.maxResponseBytes !== undefined ? { maxResponseBytes: s.maxResponseBytes } : {}),
     ...(s.networkBudgetMs !== undefined ? { networkBudgetMs: s.networkBudgetMs } : {}),
   };
 }
