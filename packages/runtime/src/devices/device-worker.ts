@@ -223,6 +223,7 @@ function feedsError(key: string, session: BackendSession, feeds: NamedTensors): 
   for (const io of session.inputs) {
     if (io.nonTensor !== undefined) continue;
     const t = feeds[io.name];
+    if (t === undefined && io.hasDefault) continue;
     if (t === undefined) return bad(io.name, `input '${io.name}' is missing`);
     if (t.type !== io.type) return bad(io.name, `input '${io.name}' is ${io.type}, given ${String(t.type)}`, { expected: io.type, actual: t.type });
     const want = ARRAY_CLASS[io.type];
