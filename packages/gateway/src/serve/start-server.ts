@@ -321,7 +321,7 @@ function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayM
   return {
     name: s.id,
     versions: s.versions,
-    inputs: io.inputs.map(({ name, datatype, shape, anyRank }) => ({ name, datatype, shape, ...(anyRank ? { anyRank } : {}) })),
+    inputs: io.inputs.map(({ name, datatype, shape, anyRank, optional }) => ({ name, datatype, shape, ...(anyRank ? { anyRank } : {}), ...(optional ? { optional } : {}) })),
     outputs: io.outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })),
     splitItems: true,
     ...(io.unavailable !== undefined ? { unavailable: io.unavailable } : {}),
