@@ -43,7 +43,7 @@ describe('inputs the model gives a default (real onnxruntime-node)', () => {
   });
 
   it('answers a mix of requests that give a default and leave it, queued together, each with its own values', async () => {
-    const items: NamedTensors[] = [1, 2, 3, 4, 5, 6].map((v) => (v % 2 === 0 ? { x: x(v, v), bias: bias(v * 100, 0) } : { x: x(v, v) }));
+    const items = [1, 2, 3, 4, 5, 6].map((v): NamedTensors => (v % 2 === 0 ? { x: x(v, v), bias: bias(v * 100, 0) } : { x: x(v, v) }));
     const outs = await Promise.all(items.map((it) => executor.submit('with-default', it)));
     outs.forEach((o, i) => {
       const v = i + 1;
