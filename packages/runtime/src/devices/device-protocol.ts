@@ -60,7 +60,10 @@ export type DeviceRequest =
        * slab, so that later batches of the same layout can ring in through the doorbell.
        */
       readonly ringPlan?: number;
-      /** Requests in the batch (absent: one): the outputs may take `maxResponseBytes` per request. */
+      /**
+       * Requests in the batch, on the batch path: the outputs may take `maxResponseBytes` per request. Absent (a
+       * direct run: the host's own at load, a caller of `run`): not checked.
+       */
       readonly count?: number;
     }
   /** Attaches one end of a worker-to-worker channel under `link`. */

@@ -101,9 +101,11 @@ async function run(req: Extract<DeviceRequest, { op: 'run' }>, into?: NamedTenso
   const runMs = performance.now() - start;
   // The model runs, but not into pre-allocated outputs (its declared output dims are not what it produces).
   if (slabFailed) noSlabOutputs.add(session);
-  const limit = responseLimits.get(req.key);
+  // Only runs of requests (their count is sent): the host's own runs at load (profile, batch check, warm-up) stack
+  // up to the largest batch without saying how many items they hold.
+  const limit = req.count === undefined ? undefined : responseLimits.get(req.key);
   if (limit !== undefined) {
-    const refused = largeOutputs(req.key, outputs, limit, req.count ?? 1);
+    const refused = largeOutputs(req.key, outputs, limit, req.count!);
     if (refused !== undefined) {
       outputs = undefined; // the worker's copy goes with its next collection
       await renewSession(req.key, session);
