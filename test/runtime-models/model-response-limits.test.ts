@@ -59,6 +59,13 @@ describe('the response limit (real onnxruntime-node)', () => {
         service('range-big', range, { sampleInputs: rangeItem(4), maxResponseBytes: 1024 * KIB }),
         service('constant-of-shape', constantOfShape, { sampleInputs: { shape: i64([2], [1, 1]) } }),
         service('tile', tile, { sampleInputs: { x: { type: 'float32', dims: [1, 4], data: new Float32Array(4) }, reps: i64([2], [1, 1]) } }),
+        // Profiled at load (no declared profile) on items of 16 KiB, up to batches of 8: 128 KiB, above the limit
+        // of one request — the executor's own runs at load are not refused.
+        service('tile-measured', tile, {
+          profile: undefined,
+          maxBatch: 8,
+          sampleInputs: { x: { type: 'float32', dims: [1, 4], data: new Float32Array(4) }, reps: i64([2], [1, 1024]) },
+        }),
         service('expand', expand, { sampleInputs: { x: { type: 'uint8', dims: [1], data: new Uint8Array([7]) }, shape: i64([1], [1]) } }),
       ],
     });
@@ -111,6 +118,12 @@ describe('the response limit (real onnxruntime-node)', () => {
       expect(o['y']!.dims).toEqual([1, 4096]);
       expect((o['y']!.data as Float32Array)[4095]).toBe(i + 1);
     });
+  });
+
+  it("loads a model whose load-time batches hold more than one request's limit, and serves its requests", async () => {
+    const x = { type: 'float32' as const, dims: [1, 4], data: new Float32Array([1, 2, 3, 4]) };
+    const outs = await Promise.all([1, 2, 3].map(() => executor.submit('tile-measured', { x, reps: i64([2], [1, 1024]) })));
+    for (const o of outs) expect(o['y']!.dims).toEqual([1, 4096]);
   });
 
   it('refuses a limit that is not a positive number of bytes', () => {

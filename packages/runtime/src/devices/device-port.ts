@@ -46,9 +46,10 @@ export interface LoadModelOptions {
   readonly signal?: AbortSignal;
   /**
    * Bytes the outputs of one request may take, checked in the worker once a run's outputs are known and before
-   * they are handed to the host: a run whose outputs take more than this per request in it (a batch of `n`:
-   * `n` times it) fails `OUT_OF_MEMORY` (`details.reason: 'response-too-large'`, `outputBytes`,
-   * `maxResponseBytes`). @default no limit
+   * they are handed to the host: a batch (`runBatch`, `runStaged`) whose outputs take more than this per request
+   * in it (`n` requests: `n` times it) fails `OUT_OF_MEMORY` (`details.reason: 'response-too-large'`,
+   * `outputBytes`, `maxResponseBytes`). Direct runs (`run`, `runTimed`: the executor's own at load) are not
+   * checked. @default no limit
    */
   readonly maxResponseBytes?: number;
 }

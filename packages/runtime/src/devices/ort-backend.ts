@@ -97,7 +97,11 @@ async function withDefaultInputs(source: BackendModelSource): Promise<{ bytes: U
   let bytes: Uint8Array;
   try {
     // A file read whole only up to a size whose decoding is cheap beside the load: larger ones keep their defaults.
-    if ('path' in source && (await stat(source.path)).size > MAX_LIFTED_BYTES) return undefined;
+    // A regular file only: a device file (`/dev/zero`) never ends, and onnxruntime says what it makes of one.
+    if ('path' in source) {
+      const st = await stat(source.path);
+      if (!st.isFile() || st.size > MAX_LIFTED_BYTES) return undefined;
+    }
     bytes = 'bytes' in source ? source.bytes : await readFile(source.path);
   } catch {
     return undefined; // onnxruntime reports the file it cannot read
