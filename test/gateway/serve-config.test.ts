@@ -92,12 +92,12 @@ describe('epara serve config', () => {
       node: { id: 'n1', listen: { host: '127.0.0.1', port: 0 }, advertise: 'ws://127.0.0.1:7400/epara', seeds: ['ws://127.0.0.2:7400/epara'], joinTimeoutMs: 100, syncPeriodMs: 100, hopLimit: 2, placement: false },
       security,
       devices: [{ id: 'cpu0', provider: 'cpu', ordinal: 0, threads: 1, memoryBytes: 1e9, kind: 'cpu', deviceId: 0 }],
-      executor: { launchWhenIdle: true, maxQueue: 10, profiling: { warmup: 1, repetitions: 3 } },
+      executor: { launchWhenIdle: true, maxQueue: 10, maxResponseBytes: 4096, profiling: { warmup: 1, repetitions: 3 } },
       services: [
         {
           id: 's', model: 'm.onnx', versions: ['1'], sensitivity: (slo as { kind: string }).kind, slo, devices: ['cpu0'],
           inputs: { x: { type: 'float32', dims: [4, 3], batchAxis: 0, sampleDims: [1, 3] } },
-          outputNames: ['y'], maxBatch: 4, plan: { batchSize: 2 }, memoryBytes: 10, networkBudgetMs: 1, weight: 1,
+          outputNames: ['y'], maxBatch: 4, plan: { batchSize: 2 }, memoryBytes: 10, maxResponseBytes: 1024, networkBudgetMs: 1, weight: 1,
         },
       ],
       gateway: { http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 }, maxBodyBytes: 4096, maxBatchItems: 8, maxConnections: 100, requestTimeoutMs: 1000, idleTimeoutMs: 1000 },

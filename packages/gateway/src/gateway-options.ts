@@ -29,6 +29,12 @@ export interface GatewayTensor extends TensorMetadata {
    */
   readonly anyRank?: boolean;
   /**
+   * (inputs) The model gives this input a default (an ONNX initializer listed as an input): a request may leave it
+   * out. Triton's model configuration marks it `optional: true`; the protocol's metadata lists it as any input.
+   * @default false
+   */
+  readonly optional?: boolean;
+  /**
    * The model's name of each dimension (ONNX `dim_param`; `undefined` for one without a name). The metadata does
    * not show them; the split of a request into items reads them as the executor does: a first dimension named as a
    * length (`seq`, `sequence_length`, `time`, `frames`, `tokens`…) is not a batch. @default none known
@@ -309,10 +315,12 @@ function listen(field: string, v: ListenOptions | false | undefined, d: Required
  * the executor's rule ({@link mayBeBatchDim}), so the gateway splits a request where the executor would batch it.
  */
 export function defaultSplitItems(m: { readonly inputs: readonly SplitTensor[]; readonly outputs: readonly SplitTensor[] }): boolean {
-  return m.inputs.length > 0 && m.outputs.length > 0 && m.inputs.every(leadsWithBatch) && m.outputs.every(leadsWithBatch);
+  // An input with a default has the model's fixed shape: shared by the items, not split.
+  const inputs = m.inputs.filter((t) => t.optional !== true);
+  return inputs.length > 0 && m.outputs.length > 0 && inputs.every(leadsWithBatch) && m.outputs.every(leadsWithBatch);
 }
 
-type SplitTensor = Pick<GatewayTensor, 'shape' | 'dimNames'>;
+type SplitTensor = Pick<GatewayTensor, 'shape' | 'dimNames' | 'optional'>;
 
 /** Whether a tensor's dimension 0 may be the batch: free, and not named as something else. */
 function leadsWithBatch(t: SplitTensor): boolean {

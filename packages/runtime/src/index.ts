@@ -71,6 +71,7 @@ export type {
   WorkerCrashedEvent,
   WorkerRestartedEvent,
   LoadedModelInfo,
+  LoadModelOptions,
   ModelIoInfo,
   ModelSource,
   TimedRun,

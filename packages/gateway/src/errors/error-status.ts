@@ -45,6 +45,12 @@ export const ERROR_STATUS: Readonly<Record<EparaErrorCode, ErrorStatus>> = {
   INTERNAL: row(500, GrpcStatus.INTERNAL),
 };
 
+/**
+ * An `OUT_OF_MEMORY` whose outputs were larger than the service's `maxResponseBytes` (`details.reason:
+ * 'response-too-large'`): the same request gets the same outputs, here or elsewhere, so it is not retryable.
+ */
+export const RESPONSE_TOO_LARGE: ErrorStatus = row(500, GrpcStatus.RESOURCE_EXHAUSTED);
+
 /** Seconds a client should wait before retrying a retryable error (`Retry-After`). */
 export const RETRY_AFTER_SECONDS = 1;
 
@@ -55,6 +61,6 @@ export const CLOSING_BODY = { error: 'server is closing: send the request to ano
 export function errorStatusOf(err: unknown): { readonly error: EparaError; readonly status: ErrorStatus; readonly message: string } {
   const typed = isEparaError(err);
   const error = toEparaError(err);
-  const status = ERROR_STATUS[error.code] ?? ERROR_STATUS.INTERNAL;
+  const status = error.code === 'OUT_OF_MEMORY' && error.details['reason'] === 'response-too-large' ? RESPONSE_TOO_LARGE : (ERROR_STATUS[error.code] ?? ERROR_STATUS.INTERNAL);
   return { error, status, message: typed ? error.message : 'internal error' };
 }

@@ -35,12 +35,13 @@ function packedInt64(fields: Fields, n: number, values: readonly number[]): void
   });
 }
 
-/** `ModelInput` (dims field 4) or `ModelOutput` (dims field 3): name 1, data_type 2. */
-function tensor(t: TensorMetadata, dimsField: 3 | 4): Buffer {
+/** `ModelInput` (dims field 4, optional 8) or `ModelOutput` (dims field 3): name 1, data_type 2. */
+function tensor(t: TensorMetadata & { readonly optional?: boolean }, dimsField: 3 | 4): Buffer {
   const f: Fields = [];
   stringField(f, 1, t.name);
   varintField(f, 2, DATA_TYPE[t.datatype] ?? 0);
   packedInt64(f, dimsField, t.shape);
+  if (dimsField === 4 && t.optional === true) varintField(f, 8, 1);
   return Buffer.concat(f);
 }
 

@@ -16,7 +16,12 @@ const CONFIG_DATA_TYPE: Readonly<Record<string, string>> = { BYTES: 'TYPE_STRING
  * perf_analyzer read): `max_batch_size` 0, so each tensor's `dims` is its whole shape, batch dimension included.
  */
 export function modelConfigJson(m: ResolvedGatewayModel): Record<string, unknown> {
-  const tensor = ({ name, datatype, shape }: TensorMetadata): Record<string, unknown> => ({ name, data_type: CONFIG_DATA_TYPE[datatype] ?? `TYPE_${datatype}`, dims: shape });
+  const tensor = ({ name, datatype, shape, optional }: TensorMetadata & { readonly optional?: boolean }): Record<string, unknown> => ({
+    name,
+    data_type: CONFIG_DATA_TYPE[datatype] ?? `TYPE_${datatype}`,
+    dims: shape,
+    ...(optional === true ? { optional: true } : {}),
+  });
   return { name: m.name, platform: m.platform, backend: m.platform === 'onnxruntime_onnx' ? 'onnxruntime' : '', max_batch_size: 0, input: m.inputs.map(tensor), output: m.outputs.map(tensor) };
 }
 

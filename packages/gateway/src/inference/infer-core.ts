@@ -233,8 +233,9 @@ export class InferCore {
     if (!Array.isArray(req.inputs)) throw new EparaError('INVALID_INPUT', 'the request has no inputs', { field: 'inputs' });
     // No inputs is the request of a model that takes none (a constant table, a generator); one that takes some
     // is told which.
-    if (req.inputs.length === 0 && m.inputs.length > 0) {
-      const first = m.inputs[0]!;
+    const required = m.inputs.find((t) => t.optional !== true);
+    if (req.inputs.length === 0 && required !== undefined) {
+      const first = required;
       throw new EparaError('INVALID_INPUT', `the request has no inputs: model ${m.name} needs input ${first.name} (${first.datatype} [${first.shape.join(',')}])`, { field: 'inputs' });
     }
     // No prototype: an input named `__proto__` (a model's metadata may be unknown, so any name can reach here) is
@@ -251,7 +252,7 @@ export class InferCore {
       out[input.name] = t;
     });
     for (const meta of m.inputs) {
-      if (!Object.hasOwn(out, meta.name)) throw new EparaError('INVALID_INPUT', `model ${m.name} needs input ${meta.name} (${meta.datatype} [${meta.shape.join(',')}])`, { field: 'inputs' });
+      if (!Object.hasOwn(out, meta.name) && meta.optional !== true) throw new EparaError('INVALID_INPUT', `model ${m.name} needs input ${meta.name} (${meta.datatype} [${meta.shape.join(',')}])`, { field: 'inputs' });
     }
     return out;
   }

@@ -61,6 +61,7 @@ const service = z
     maxBatch: z.number().int().min(1).optional().describe('largest batch the profiler measures (bounds batching)'),
     plan: z.object({ batchSize: z.number().int().min(1).optional() }).strict().optional().describe('batching override'),
     memoryBytes: z.number().int().min(0).optional(),
+    maxResponseBytes: z.number().int().min(1).optional().describe("largest output one request may get, bytes (default: executor.maxResponseBytes); larger: OUT_OF_MEMORY, before the outputs reach the host"),
     networkBudgetMs: z.number().min(0).finite().optional(),
     weight: positive().optional().describe('relative importance in placement'),
   })
@@ -117,6 +118,12 @@ export const serveConfigSchema = z
       .object({
         launchWhenIdle: z.boolean().default(true).describe('launch a partial batch as soon as a device idles (Triton max_queue_delay 0); false: wait for the batch to fill while deadlines allow'),
         maxQueue: z.number().int().min(1).optional().describe('queued items per instance before OVERLOADED'),
+        maxResponseBytes: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe("largest output one request may get, bytes, for services that set none (default: gateway.maxBodyBytes, the largest request: a response may be as large); larger: OUT_OF_MEMORY"),
         profiling: z.object({ warmup: z.number().int().min(0).default(1), repetitions: z.number().int().min(1).default(3) }).strict().default({}),
       })
       .strict()

@@ -32,6 +32,8 @@ export type ModelTensor = TensorMetadata & {
    * load-time warning names when no `sampleDims` sizes them. `null`: none (every free dimension is data).
    */
   readonly sampleAxis?: number | null;
+  /** (inputs) An initializer the model lists as an input: its default is used when a request leaves it out. */
+  readonly optional?: true;
 };
 
 /** A model's boundary tensors read from its ONNX file, with the service's input overrides applied. */
@@ -107,6 +109,10 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
     const t: ModelTensor = o.dims ? { name: m.name, type, datatype, shape: o.dims.map((d, k) => (d === null || k === axis ? -1 : d)), sampleAxis } : { ...m, type, datatype, sampleAxis, ...(o.batchAxis !== undefined ? { dimNames: undefined } : {}) };
     return o.sampleDims ? { ...t, sampleDims: checkedSampleDims(service.id, t, o.sampleDims, axis) } : t;
   });
+  // Initializers listed as inputs (ONNX IR >= 4): defaults a request may override, shared by a request's items.
+  const optional = (graph.input ?? [])
+    .filter((v) => constants.has(v.name) && ONNX_TYPES[v.type?.tensorType?.elemType ?? 0] !== undefined)
+    .map((v): ModelTensor => ({ ...io(v), optional: true }));
   const moved = Object.values(service.inputs ?? {}).some((o) => o.batchAxis !== undefined && o.batchAxis !== 0);
   const firsts = new Set(graphInputs.map((v) => v.type?.tensorType?.shape?.dim?.[0]?.dimParam || undefined));
   const outputs = (graph.output ?? []).filter((o) => !service.outputNames || service.outputNames.includes(o.name ?? '')).map(io);
@@ -117,7 +123,7 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
       : `model ${service.id} (${path}) cannot be served: ${problems.join('; ')}, which EPARA does not carry (supported: ${Object.values(ONNX_TYPES).join(', ')})`;
   // An output of open rank (onnxruntime reads it as a scalar) has no known batch axis: its requests go whole.
   const whole = moved || outputs.some((o) => o.anyRank);
-  return { inputs, outputs, sameFirstDim, ...(whole ? { splitItems: false as const } : {}), ...(unavailable !== undefined ? { unavailable } : {}) };
+  return { inputs: optional.length > 0 ? [...inputs, ...optional] : inputs, outputs, sameFirstDim, ...(whole ? { splitItems: false as const } : {}), ...(unavailable !== undefined ? { unavailable } : {}) };
 }
 
 /**

@@ -81,6 +81,8 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     profiling: config.executor.profiling,
     launchWhenIdle: config.executor.launchWhenIdle,
     ...(config.executor.maxQueue !== undefined ? { maxQueue: config.executor.maxQueue } : {}),
+    // A response may be as large as a request: the gateway's body limit, unless the config sets its own.
+    maxResponseBytes: config.executor.maxResponseBytes ?? config.gateway.maxBodyBytes,
   });
   const node = createNode({
     id: config.node.id,
@@ -319,7 +321,7 @@ function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayM
   return {
     name: s.id,
     versions: s.versions,
-    inputs: io.inputs.map(({ name, datatype, shape, anyRank }) => ({ name, datatype, shape, ...(anyRank ? { anyRank } : {}) })),
+    inputs: io.inputs.map(({ name, datatype, shape, anyRank, optional }) => ({ name, datatype, shape, ...(anyRank ? { anyRank } : {}), ...(optional ? { optional } : {}) })),
     outputs: io.outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })),
     splitItems: true,
     ...(io.unavailable !== undefined ? { unavailable: io.unavailable } : {}),
@@ -341,6 +343,7 @@ function executorService(s: ServeConfig['services'][number], model: string, io: 
     ...(s.maxBatch !== undefined ? { maxBatch: s.maxBatch } : {}),
     ...(s.plan !== undefined ? { plan: s.plan } : {}),
     ...(s.memoryBytes !== undefined ? { memoryBytes: s.memoryBytes } : {}),
+    ...(s.maxResponseBytes !== undefined ? { maxResponseBytes: s.maxResponseBytes } : {}),
     ...(s.networkBudgetMs !== undefined ? { networkBudgetMs: s.networkBudgetMs } : {}),
   };
 }

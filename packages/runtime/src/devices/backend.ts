@@ -11,6 +11,11 @@ export interface ModelIoInfo {
   /** The tensor's rank is open (the model gives it no shape): `dims` is empty, and not a scalar's. */
   readonly anyRank?: true;
   /**
+   * (inputs) The model gives the input a default value (an initializer listed as an input): a run may leave it
+   * out, and the backend then feeds the default.
+   */
+  readonly hasDefault?: true;
+  /**
    * Set when the value is not a tensor (`'sequence'`, `'map'`, `'optional'`, `'sparse tensor'`, or `'unknown'`
    * when the backend cannot tell which): onnxruntime-node can neither feed nor return one. `type` and `dims` then
    * mean nothing.

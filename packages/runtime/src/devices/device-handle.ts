@@ -2,7 +2,7 @@ import { WorkerDevice } from './worker-device.js';
 import { resolveDeviceOptions } from './device-options.js';
 import type { DeviceHandle, DeviceOptions } from './device-port.js';
 
-export type { ModelIoInfo, LoadedModelInfo, ModelSource, TimedRun, RunBatchOptions, StagedBatch, SlabHome, DeviceFailedEvent, DeviceFellBackEvent, WorkerCrashedEvent, WorkerRestartedEvent, DeviceEvents, DeviceHandle, DeviceOptions } from './device-port.js';
+export type { ModelIoInfo, LoadedModelInfo, LoadModelOptions, ModelSource, TimedRun, RunBatchOptions, StagedBatch, SlabHome, DeviceFailedEvent, DeviceFellBackEvent, WorkerCrashedEvent, WorkerRestartedEvent, DeviceEvents, DeviceHandle, DeviceOptions } from './device-port.js';
 
 /**
  * Starts a device: a worker thread with its own inference sessions.

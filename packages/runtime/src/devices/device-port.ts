@@ -40,6 +40,20 @@ export interface TimedRun {
 }
 
 /** Options of {@link DeviceHandle.runBatch}. */
+/** Options of {@link DeviceHandle.loadModel}. */
+export interface LoadModelOptions {
+  readonly threads?: number;
+  readonly signal?: AbortSignal;
+  /**
+   * Bytes the outputs of one request may take, checked in the worker once a run's outputs are known and before
+   * they are handed to the host: a batch (`runBatch`, `runStaged`) whose outputs take more than this per request
+   * in it (`n` requests: `n` times it) fails `OUT_OF_MEMORY` (`details.reason: 'response-too-large'`,
+   * `outputBytes`, `maxResponseBytes`). Direct runs (`run`, `runTimed`: the executor's own at load) are not
+   * checked. @default no limit
+   */
+  readonly maxResponseBytes?: number;
+}
+
 export interface RunBatchOptions {
   readonly outputNames?: readonly string[];
   readonly signal?: AbortSignal;
@@ -143,7 +157,7 @@ export interface DeviceHandle extends EventEmitter<DeviceEvents> {
    * Loads (or replaces) a model under `key`.
    * @throws EparaError `LOAD_FAILED` (bad file, bad bytes), `CLOSED`, `ABORTED`, `WORKER_CRASHED`.
    */
-  loadModel(key: string, source: ModelSource, options?: { threads?: number; signal?: AbortSignal }): Promise<LoadedModelInfo>;
+  loadModel(key: string, source: ModelSource, options?: LoadModelOptions): Promise<LoadedModelInfo>;
   /**
    * Runs a loaded model once on the given feeds.
    * @throws EparaError `MODEL_ERROR` (the model threw), `UNKNOWN_SERVICE` (no model under `key`), `CLOSED`,

@@ -36,6 +36,8 @@ export type DeviceRequest =
        * (replaced, rewritten or removed since) is refused with `LOAD_FAILED` instead of serving another model.
        */
       readonly fileStamp?: string;
+      /** Bytes the outputs of one request may take (see `LoadModelOptions.maxResponseBytes`). */
+      readonly maxResponseBytes?: number;
     }
   | {
       readonly op: 'run';
@@ -58,6 +60,11 @@ export type DeviceRequest =
        * slab, so that later batches of the same layout can ring in through the doorbell.
        */
       readonly ringPlan?: number;
+      /**
+       * Requests in the batch, on the batch path: the outputs may take `maxResponseBytes` per request. Absent (a
+       * direct run: the host's own at load, a caller of `run`): not checked.
+       */
+      readonly count?: number;
     }
   /** Attaches one end of a worker-to-worker channel under `link`. */
   | { readonly op: 'link'; readonly id: number; readonly link: string; readonly end: 'out' | 'in'; readonly port: MessagePort }

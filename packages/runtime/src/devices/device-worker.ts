@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { EparaError, toEparaError, type NamedTensors, type TensorDataArray, type TensorLike } from '@epara/core';
-import type { BackendSession, InferenceBackend } from './backend.js';
+import type { BackendModelSource, BackendSession, BackendSessionOptions, InferenceBackend } from './backend.js';
 import { loadBackend } from './load-backend.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
 import { KvCacheStore } from '../generation/kv-cache-store.js';
@@ -27,6 +27,10 @@ let backendPromise: Promise<InferenceBackend> | undefined;
 const noSlabOutputs = new WeakSet<BackendSession>();
 /** Sessions whose first slab outputs were checked against what the backend itself returned. */
 const slabOutputsChecked = new WeakSet<BackendSession>();
+/** Bytes the outputs of one request may take, per model key (see `LoadModelOptions.maxResponseBytes`). */
+const responseLimits = new Map<string, number>();
+/** How each model's session was made, to make it again (see {@link renewSession}). */
+const made = new Map<string, { source: BackendModelSource; options: BackendSessionOptions; fileStamp: string | undefined }>();
 
 function backend(): Promise<InferenceBackend> {
   backendPromise ??= loadBackend(data.backend);
@@ -58,6 +62,9 @@ async function load(req: Extract<DeviceRequest, { op: 'load' }>): Promise<LoadRe
   kvStores.delete(req.key); // caches of the replaced model are meaningless
   forgetRingPlans(req.key); // so are its batch layouts (the host plans the model's batches anew)
   sessions.set(req.key, session);
+  made.set(req.key, { source: req.source, options: { ...base, executionProvider: fallbackReason === undefined ? req.provider : 'cpu' }, fileStamp });
+  if (req.maxResponseBytes === undefined) responseLimits.delete(req.key);
+  else responseLimits.set(req.key, req.maxResponseBytes);
   const info = {
     inputs: session.inputs,
     outputs: session.outputs,
@@ -94,6 +101,17 @@ async function run(req: Extract<DeviceRequest, { op: 'run' }>, into?: NamedTenso
   const runMs = performance.now() - start;
   // The model runs, but not into pre-allocated outputs (its declared output dims are not what it produces).
   if (slabFailed) noSlabOutputs.add(session);
+  // Only runs of requests (their count is sent): the host's own runs at load (profile, batch check, warm-up) stack
+  // up to the largest batch without saying how many items they hold.
+  const limit = req.count === undefined ? undefined : responseLimits.get(req.key);
+  if (limit !== undefined) {
+    const refused = largeOutputs(req.key, outputs, limit, req.count!);
+    if (refused !== undefined) {
+      outputs = undefined; // the worker's copy goes with its next collection
+      await renewSession(req.key, session);
+      throw refused;
+    }
+  }
   if (outbound.length === 0) return { outputs, runMs };
   const keep = req.keep ?? [];
   const forwardedBytes = links.send(outputs, outbound, keep);
@@ -118,6 +136,64 @@ async function runIntoSlab(session: BackendSession, feeds: NamedTensors, slab: A
     slabOutputsChecked.add(session);
   }
   return { outputs: {}, runMs, inSlab: true };
+}
+
+/**
+ * Refuses outputs larger than `limit` bytes per request of the batch, before they are handed to the host (whose
+ * copy, split and encoding of them would hold the device's caller for as long again): an output whose size an
+ * input's value sets (`Range`, `Expand`, `Tile`, `ConstantOfShape`) can be of any size.
+ * @throws EparaError `OUT_OF_MEMORY` with `details.reason: 'response-too-large'`.
+ */
+function largeOutputs(key: string, outputs: NamedTensors, limit: number, count: number): EparaError | undefined {
+  let bytes = 0;
+  let largest = '';
+  let largestBytes = -1;
+  for (const name of Object.keys(outputs)) {
+    const n = tensorBytes(outputs[name]!);
+    bytes += n;
+    if (n > largestBytes) [largest, largestBytes] = [name, n];
+  }
+  const maxBytes = limit * Math.max(1, count);
+  if (bytes <= maxBytes) return undefined;
+  const perRequest = count > 1 ? ` for ${count} requests` : '';
+  return new EparaError(
+    'OUT_OF_MEMORY',
+    `model ${key}: its outputs take ${bytes} bytes${perRequest} (${largest}: ${largestBytes}), above maxResponseBytes (${limit} per request): the response is refused`,
+    { key, reason: 'response-too-large', outputBytes: bytes, maxResponseBytes: limit, requests: count, output: largest },
+  );
+}
+
+/**
+ * Makes a model's session again after it produced outputs it was refused: onnxruntime keeps the memory its arena
+ * grew to for them (the size of the refused outputs) for as long as the session lives, and releasing the session
+ * gives it back. A model read from a file that changed or went away since its load keeps its session (and that
+ * memory) rather than serving another model; so does one the backend no longer loads.
+ */
+async function renewSession(key: string, session: BackendSession): Promise<void> {
+  const how = made.get(key);
+  if (how === undefined || sessions.get(key) !== session) return;
+  try {
+    if ('path' in how.source) await stampOf(key, how.source.path, how.fileStamp);
+    const fresh = await (await backend()).createSession(how.source, how.options);
+    if (sessions.get(key) !== session) return void (await fresh.release());
+    // What the old session taught about pre-allocated outputs holds for the same model.
+    if (noSlabOutputs.has(session)) noSlabOutputs.add(fresh);
+    if (slabOutputsChecked.has(session)) slabOutputsChecked.add(fresh);
+    sessions.set(key, fresh);
+    await session.release();
+  } catch {
+    // kept as it was: it still serves
+  }
+}
+
+/** Bytes a tensor's data takes (a string tensor: its characters). */
+function tensorBytes(t: TensorLike): number {
+  if (Array.isArray(t.data)) {
+    let n = 0;
+    for (const v of t.data as readonly unknown[]) n += typeof v === 'string' ? v.length : 8;
+    return n;
+  }
+  return (t.data as TensorDataArray).byteLength;
 }
 
 /** Typed-array class of each element type (what onnxruntime-node takes for it). */
@@ -149,6 +225,7 @@ function feedsError(key: string, session: BackendSession, feeds: NamedTensors): 
   for (const io of session.inputs) {
     if (io.nonTensor !== undefined) continue;
     const t = feeds[io.name];
+    if (t === undefined && io.hasDefault) continue;
     if (t === undefined) return bad(io.name, `input '${io.name}' is missing`);
     if (t.type !== io.type) return bad(io.name, `input '${io.name}' is ${io.type}, given ${String(t.type)}`, { expected: io.type, actual: t.type });
     const want = ARRAY_CLASS[io.type];
@@ -344,6 +421,8 @@ async function handle(req: DeviceRequest | RungCall): Promise<void> {
     } else {
       kvStores.delete(req.key);
       forgetRingPlans(req.key);
+      responseLimits.delete(req.key);
+      made.delete(req.key);
       await sessions.get(req.key)?.release();
       sessions.delete(req.key);
       reply({ id: req.id, ok: true, result: null });

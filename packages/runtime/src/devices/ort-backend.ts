@@ -1,11 +1,12 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import type { NamedTensors, TensorLike, TensorType } from '@epara/core';
 import type { ModelIoInfo } from './device-port.js';
 import type { BackendModelSource, BackendSession, BackendSessionOptions, InferenceBackend } from './backend.js';
 import { declaredBoundary, type DeclaredValue } from '../onnx/boundary-values.js';
-import { decodeModel } from '../onnx/onnx-codec.js';
-import { refuseExternalDataInBytes } from '../onnx/external-data.js';
+import { decodeModel, encodeModel } from '../onnx/onnx-codec.js';
+import { externalTensors, refuseExternalDataInBytes } from '../onnx/external-data.js';
+import { hasDefaultInputs, liftDefaultInputs, type DefaultInput } from '../onnx/default-inputs.js';
 
 /**
  * The only file that touches onnxruntime-node: sessions with a fixed thread budget
@@ -29,9 +30,14 @@ export function createOrtBackend(): InferenceBackend {
       };
       // Bytes have no folder: onnxruntime would look for their external data in the working directory.
       if ('bytes' in source) refuseExternalDataInBytes(source.bytes);
+      const lifted = await withDefaultInputs(source);
       const session =
-        'path' in source ? await ort.InferenceSession.create(source.path, options) : await ort.InferenceSession.create(source.bytes, options);
-      return new OrtSession(session, needsGraph(session) ? await readBoundary(source) : undefined);
+        lifted !== undefined
+          ? await ort.InferenceSession.create(lifted.bytes, options)
+          : 'path' in source
+            ? await ort.InferenceSession.create(source.path, options)
+            : await ort.InferenceSession.create(source.bytes, options);
+      return new OrtSession(session, needsGraph(session) ? await readBoundary(source) : undefined, lifted?.defaults ?? []);
     },
   };
 }
@@ -40,15 +46,23 @@ class OrtSession implements BackendSession {
   readonly inputs: ModelIoInfo[];
   readonly outputs: ModelIoInfo[];
   readonly #session: ort.InferenceSession;
+  readonly #defaults: readonly DefaultInput[];
 
-  constructor(session: ort.InferenceSession, declared: { inputs: ReadonlyMap<string, DeclaredValue>; outputs: ReadonlyMap<string, DeclaredValue> } | undefined) {
+  constructor(session: ort.InferenceSession, declared: { inputs: ReadonlyMap<string, DeclaredValue>; outputs: ReadonlyMap<string, DeclaredValue> } | undefined, defaults: readonly DefaultInput[]) {
     this.#session = session;
-    this.inputs = session.inputMetadata.map((m) => toIoInfo(m, declared?.inputs.get(m.name)));
+    this.#defaults = defaults;
+    const optional = new Set(defaults.map((d) => d.name));
+    this.inputs = session.inputMetadata.map((m) => {
+      const info = toIoInfo(m, declared?.inputs.get(m.name));
+      return optional.has(m.name) ? { ...info, hasDefault: true as const } : info;
+    });
     this.outputs = session.outputMetadata.map((m) => toIoInfo(m, declared?.outputs.get(m.name)));
   }
 
   async run(feeds: NamedTensors, outputNames?: readonly string[], into?: NamedTensors): Promise<NamedTensors> {
     const ortFeeds = toOrt(feeds);
+    // An input the model gives a default (an initializer listed as an input) and the caller left out: the default.
+    for (const d of this.#defaults) if (feeds[d.name] === undefined) ortFeeds[d.name] = new ort.Tensor(d.value.type, d.value.data, d.value.dims);
     // Pre-allocated outputs: onnxruntime writes into the given tensors (views of the batch's slab).
     // `outputNames` arrived by postMessage (a fresh array): no defensive copy needed.
     const result = into
@@ -67,6 +81,37 @@ class OrtSession implements BackendSession {
 
   async release(): Promise<void> {
     await this.#session.release();
+  }
+}
+
+/**
+ * The model with its initializers that are also inputs made plain inputs, and their values as defaults
+ * ({@link liftDefaultInputs}): onnxruntime-node feeds only the inputs its session lists, which leave such an
+ * initializer out, so a value given for it was dropped and its default used. `undefined` (the model loaded as it
+ * is) when it has none, or keeps weights as external data (its bytes alone could not be loaded).
+ */
+/** Largest model whose initializers that are inputs are made sendable (see {@link withDefaultInputs}), bytes. */
+const MAX_LIFTED_BYTES = 256 * 1024 * 1024;
+
+async function withDefaultInputs(source: BackendModelSource): Promise<{ bytes: Uint8Array; defaults: DefaultInput[] } | undefined> {
+  let bytes: Uint8Array;
+  try {
+    // A file read whole only up to a size whose decoding is cheap beside the load: larger ones keep their defaults.
+    // A regular file only: a device file (`/dev/zero`) never ends, and onnxruntime says what it makes of one.
+    if ('path' in source) {
+      const st = await stat(source.path);
+      if (!st.isFile() || st.size > MAX_LIFTED_BYTES) return undefined;
+    }
+    bytes = 'bytes' in source ? source.bytes : await readFile(source.path);
+  } catch {
+    return undefined; // onnxruntime reports the file it cannot read
+  }
+  if (!hasDefaultInputs(bytes) || externalTensors(bytes).length > 0) return undefined;
+  try {
+    const lifted = liftDefaultInputs(decodeModel(bytes));
+    return lifted === undefined ? undefined : { bytes: encodeModel(lifted.model), defaults: lifted.defaults };
+  } catch {
+    return undefined;
   }
 }
 

@@ -2,7 +2,7 @@ import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threa
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, eparaErrorFromJSON, toEparaError, type NamedTensors } from '@epara/core';
 import { signalError } from '@epara/core/internal';
-import type { DeviceEvents, DeviceHandle, ListeningDevice, LoadedModelInfo, ModelSource, RestartWarmRun, RunBatchOptions, RunListener, SlabHome, StagedBatch, TimedRun } from './device-port.js';
+import type { DeviceEvents, DeviceHandle, ListeningDevice, LoadedModelInfo, LoadModelOptions, ModelSource, RestartWarmRun, RunBatchOptions, RunListener, SlabHome, StagedBatch, TimedRun } from './device-port.js';
 import type { ResolvedDeviceOptions } from './device-options.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
 import type { KvLayout, KvStepRequest, ResidentKvDevice } from '../generation/kv-cache-store.js';
@@ -55,7 +55,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   readonly memoryBytes: number;
   readonly #o: ResolvedDeviceOptions;
   readonly #pending = new PendingCalls();
-  readonly #models = new Map<string, { source: ModelSource; threads: number; fileStamp: string | undefined }>();
+  readonly #models = new Map<string, { source: ModelSource; threads: number; fileStamp: string | undefined; maxResponseBytes: number | undefined }>();
   /**
    * Models a restarted worker could not load again (their file changed or went away, the backend refused them):
    * every call for one fails with its `LOAD_FAILED` instead of a worker's "no model" until it is loaded again.
@@ -68,7 +68,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   /** Ids of calls whose input slab is in the worker now, and where each slab goes back to. */
   readonly #slabCalls = new SlabCalls<SlabHome>();
   /** The run message and its send options, refilled per batch (see {@link #sendBatch}). */
-  readonly #runBody: Mutable<Extract<RequestBody, { op: 'run' }>> = { op: 'run', key: '', feeds: {}, slab: undefined, outputNames: undefined, outputsAt: undefined, ringPlan: undefined };
+  readonly #runBody: Mutable<Extract<RequestBody, { op: 'run' }>> = { op: 'run', key: '', feeds: {}, slab: undefined, outputNames: undefined, outputsAt: undefined, ringPlan: undefined, count: 1 };
   readonly #runSend: Mutable<SendOptions> = { transfer: [], signal: undefined, slab: undefined, home: undefined, isRun: true, slabOutputs: undefined, known: undefined, count: 0, listener: undefined, ringPlan: 0, items: undefined, axes: undefined, runOptions: undefined };
   /** The device's slab pool as a {@link SlabHome}. */
   readonly #poolHome: SlabHome = {
@@ -104,12 +104,14 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     this.#slabs = new InputSlabPool({ slabBytes: options.inputSlabBytes, maxSlabs: options.inputSlabs });
   }
 
-  async loadModel(key: string, source: ModelSource, options: { threads?: number; signal?: AbortSignal } = {}): Promise<LoadedModelInfo> {
+  async loadModel(key: string, source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModelInfo> {
     const threads = options.threads ?? this.threads;
+    const { maxResponseBytes } = options;
     this.#plans.forget(key);
     this.#warm.delete(key);
-    const result = (await this.#call({ op: 'load', key, source, threads, spinWait: this.#o.spinWait, provider: this.provider, ordinal: this.#o.ordinal }, { transfer: [], signal: options.signal })) as LoadResult;
-    this.#models.set(key, { source, threads, fileStamp: result.fileStamp });
+    const limit = maxResponseBytes === undefined ? {} : { maxResponseBytes };
+    const result = (await this.#call({ op: 'load', key, source, threads, spinWait: this.#o.spinWait, provider: this.provider, ordinal: this.#o.ordinal, ...limit }, { transfer: [], signal: options.signal })) as LoadResult;
+    this.#models.set(key, { source, threads, fileStamp: result.fileStamp, maxResponseBytes });
     this.#lost.delete(key);
     if (result.fallbackReason !== undefined) this.#fellBack(key, result.fallbackReason);
     return result.info;
@@ -221,7 +223,8 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   /** {@link runTimed} for the batch path, its outcome to `listener` when given. */
   #timed(key: string, feeds: NamedTensors, options: RunBatchOptions, listener: RunListener | undefined, items: readonly NamedTensors[], axes: BatchAxes): Promise<TimedRun> | undefined {
     const { tensors, transfer } = prepareTransfer(feeds);
-    const body = options.outputNames ? { op: 'run' as const, key, feeds: tensors, outputNames: options.outputNames } : { op: 'run' as const, key, feeds: tensors };
+    const count = items.length;
+    const body = options.outputNames ? { op: 'run' as const, key, feeds: tensors, outputNames: options.outputNames, count } : { op: 'run' as const, key, feeds: tensors, count };
     return this.#request(body, { transfer, signal: options.signal, isRun: true, listener: listener as CallListener | undefined, items, axes, runOptions: options }) as Promise<TimedRun> | undefined;
   }
 
@@ -256,6 +259,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     const reuse = !this.#restarting;
     const body: Mutable<Extract<RequestBody, { op: 'run' }>> = reuse ? this.#runBody : { op: 'run', key, feeds, slab };
     body.key = key;
+    body.count = count;
     body.feeds = feeds;
     body.slab = slab;
     body.outputNames = options.outputNames;
@@ -628,7 +632,17 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     const worker = this.#ensureWorker();
     const models = [...this.#models];
     const loads = models.map(([key, m]) =>
-      this.#post(worker, { op: 'load', key, source: m.source, threads: m.threads, spinWait: this.#o.spinWait, provider: this.provider, ordinal: this.#o.ordinal, ...(m.fileStamp === undefined ? {} : { fileStamp: m.fileStamp }) }),
+      this.#post(worker, {
+        op: 'load',
+        key,
+        source: m.source,
+        threads: m.threads,
+        spinWait: this.#o.spinWait,
+        provider: this.provider,
+        ordinal: this.#o.ordinal,
+        ...(m.fileStamp === undefined ? {} : { fileStamp: m.fileStamp }),
+        ...(m.maxResponseBytes === undefined ? {} : { maxResponseBytes: m.maxResponseBytes }),
+      }),
     );
     const results = await Promise.allSettled(loads);
     if (worker !== this.#worker) return; // crashed again while reloading; that crash restarts

@@ -7,7 +7,7 @@ import { EparaError, type TimerHandle, type Timers } from '@epara/core';
 import type { DeviceWork, DeviceWorkQueue } from './device-work.js';
 import { LaneLateness, type BatchEnd } from './lane-lateness.js';
 import { AMORTIZE_SHARE } from './instance-sizes.js';
-import { giveUpAt } from './overdue.js';
+import { giveUpAt, OVERDUE_GRACE_MS } from './overdue.js';
 
 /** Half-life of the timer lag used to reject early, ms (see `#recentTimerLagMs`). */
 const TIMER_LAG_HALF_LIFE_MS = 250;
@@ -721,6 +721,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
    */
   #giveUpOverdue(now: number): void {
     const held = this.#held;
+    let stuck = false;
     // Settling runs callers' listeners; a pump they ask for waits (see pump), so the held batches stay as they are.
     for (let h = 0; h < this.#heldCount; h++) {
       const l = held[h]!;
@@ -744,8 +745,12 @@ export class DeviceScheduler implements DeviceWorkQueue {
         );
       }
       l.giveUpAt = next;
+      if (next === Number.POSITIVE_INFINITY) stuck = true;
     }
     this.#giveUpAt = this.#earliestGiveUp();
+    // Every request of a batch is given up on and the device still holds it: the run watchdog (see recycle) frees
+    // the device for the work queued behind it, and the memory the run holds, by restarting its worker.
+    if (stuck) this.device.recycle?.(`a batch was not answered ${OVERDUE_GRACE_MS} ms or more past its requests' deadlines`);
   }
 
   /** What every launch calls when its batch ended (one function per scheduler). */

@@ -145,6 +145,14 @@ export interface ExecutorServiceOptions extends Omit<ServiceSpec, 'memory' | 'pr
    * @default 134217728 (128 MiB)
    */
   readonly maxRequestBytes?: number;
+  /**
+   * Largest output one request may get, bytes (all its outputs together; a batch of `n` may take `n` times it).
+   * Checked in the device worker once a run's outputs are known, before they reach the host: a model whose output
+   * size an input's value sets (`Range`, `Expand`, `Tile`, `ConstantOfShape`) otherwise answers a small request
+   * with gigabytes. Above it the request fails `OUT_OF_MEMORY` (`details.reason: 'response-too-large'`,
+   * `outputBytes`, `maxResponseBytes`). @default the executor's `maxResponseBytes`
+   */
+  readonly maxResponseBytes?: number;
 }
 
 /** Options of {@link createExecutor}. Defaults in {@link DEFAULT_EXECUTOR_OPTIONS}. */
@@ -205,6 +213,11 @@ export interface ExecutorOptions {
   readonly backend?: BackendSpec;
   /** Consecutive worker crashes before a device gives up. @default 5 */
   readonly maxRestarts?: number;
+  /**
+   * Largest output one request may get, bytes, for every service that sets no `maxResponseBytes` of its own (see
+   * {@link ExecutorServiceOptions.maxResponseBytes}). @default 67108864 (64 MiB)
+   */
+  readonly maxResponseBytes?: number;
 }
 
 /** Defaults of {@link ExecutorOptions}. */
@@ -216,6 +229,7 @@ export const DEFAULT_EXECUTOR_OPTIONS = {
   maxQueue: 10_000,
   profiling: { warmup: 2, repetitions: 5, warmShapesMs: 1000 },
   maxBatch: 32,
+  maxResponseBytes: 64 * 1024 * 1024,
 } as const;
 
 /** Options of `Executor.load`: the port's, plus an explicit device choice. */

@@ -394,6 +394,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       adaptLatency: this.#o.adaptLatency,
       batchWait: this.#o.batchWait,
       profiling: this.#o.profiling,
+      maxResponseBytes: this.#o.maxResponseBytes,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
       listening: (event) => this.listenerCount(event) > 0,
     });

@@ -33,6 +33,8 @@ export interface ModelInstanceContext {
   /** Scale the profile by the measured/predicted run time ratio (EWMA). */
   readonly adaptLatency: boolean;
   readonly profiling: { readonly warmup: number; readonly repetitions: number; readonly warmShapesMs: number };
+  /** The executor's `maxResponseBytes`, for a service that sets none. @default no limit */
+  readonly maxResponseBytes?: number;
   readonly emit: Emit;
   /** Whether an event has listeners: per-request events are built only then (shedding is the hot path). */
   readonly listening: (event: keyof ExecutorEvents) => boolean;

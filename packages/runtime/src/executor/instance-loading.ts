@@ -51,7 +51,9 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
   const s = c.service;
   const devices = c.schedulers.map((sch) => sch.device);
   const source = typeof s.model === 'string' ? { path: s.model } : { bytes: s.model as Uint8Array };
-  const infos = await Promise.all(devices.map((d) => d.loadModel(c.instanceId, source, signal ? { signal } : {})));
+  const maxResponseBytes = s.maxResponseBytes ?? c.maxResponseBytes;
+  const loadOptions = { ...(signal ? { signal } : {}), ...(maxResponseBytes === undefined ? {} : { maxResponseBytes }) };
+  const infos = await Promise.all(devices.map((d) => d.loadModel(c.instanceId, source, loadOptions)));
   const memory = new Map<string, number>();
   infos.forEach((info, i) => memory.set(devices[i]!.id, info.memoryBytes));
   checkServableIo(infos[0]!, s);
@@ -96,7 +98,9 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
   // axes, so its outputs' sizes are not known before the run either.
   if (!batching.ok && batching.settled && io.stateInputs.length === 0) {
     const whole = outputNames ? { outputNames } : {};
-    const unit = known === undefined ? {} : { unitRunOptions: runOptions };
+    // Only where the batch's place in every output is named: a free dim guessed to be the batch (`Range`'s `[k]`
+    // from a scalar) has a size the run decides, and pre-allocated at 1 the run failed and ran again.
+    const unit = known === undefined || io.separability.kind !== 'named' ? {} : { unitRunOptions: runOptions };
     return { io, requestIo: wholeRequestSpec(io), runOptions: whole, ...unit, hidesOutputs, state, batching, profile, memory, ...(foundSample ? { foundSample } : {}) };
   }
   return { io, requestIo: io, runOptions, hidesOutputs, state, batching, profile, memory, ...(foundSample ? { foundSample } : {}) };

@@ -31,6 +31,11 @@ export interface IoSpec {
   readonly inputs: readonly InputSpec[];
   /** Recurrent state inputs of a stateful service (provided by a stream, or by the caller of `submit`). */
   readonly stateInputs: readonly InputSpec[];
+  /**
+   * Inputs the model gives a default (an initializer listed as an input): a request may give one (shared by its
+   * batch: items stack only when its values are equal) or leave it to the default.
+   */
+  readonly optionalInputs?: readonly InputSpec[];
   readonly inputAxes: BatchAxes;
   readonly outputAxes: BatchAxes;
   readonly outputNames: readonly string[] | undefined;
@@ -136,7 +141,12 @@ export function own<T>(record: Readonly<Record<string, T>> | undefined, key: str
 }
 
 /** Combines what the model declares with what the service options say. */
-export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOptions): IoSpec {
+export function resolveIoSpec(loaded: LoadedModelInfo, service: ExecutorServiceOptions): IoSpec {
+  // Inputs with a default are no part of an item's shape: they are shared, like a scalar, and may be absent.
+  const optionalInputs: InputSpec[] = loaded.inputs
+    .filter((io) => io.hasDefault === true)
+    .map((io) => ({ name: io.name, type: io.type, dims: io.dims.map((d) => (typeof d === 'number' && d >= 0 ? d : null)), batchAxis: null }));
+  const info = optionalInputs.length === 0 ? loaded : { ...loaded, inputs: loaded.inputs.filter((io) => io.hasDefault !== true) };
   const symbol = batchSymbolOf(info);
   const stateMap = service.stateful?.state ?? {};
   const hows: AxisHow[] = [];
@@ -154,6 +164,7 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
   });
   const inputAxes: Record<string, number | null> = {};
   for (const s of all) inputAxes[s.name] = s.batchAxis;
+  for (const s of optionalInputs) inputAxes[s.name] = null;
   const outputAxes: Record<string, number | null> = {};
   let noBatch: string | undefined;
   // A recurrent state output is its state input's next value: it batches where the input does (Silero's export
@@ -182,6 +193,7 @@ export function resolveIoSpec(info: LoadedModelInfo, service: ExecutorServiceOpt
     ...(batchTies.length > 0 ? { batchTies } : {}),
     inputs: all.filter((s) => !Object.hasOwn(stateMap, s.name)),
     stateInputs: all.filter((s) => Object.hasOwn(stateMap, s.name)),
+    ...(optionalInputs.length > 0 ? { optionalInputs } : {}),
     inputAxes,
     outputAxes,
     outputNames: service.outputNames,
@@ -212,9 +224,10 @@ export function validateItem(spec: IoSpec, inputs: NamedTensors, options: { serv
   const exp = expectedInputs(spec, options.withState);
   const { expected, names } = exp;
   // for…in: no key array per request (inputs is a plain object of tensors).
+  let given = '';
   for (const name in inputs) {
     if (!Object.prototype.hasOwnProperty.call(inputs, name)) continue;
-    if (!names.has(name)) bad(options.serviceId, name, `unexpected input '${name}'; expected ${[...names].join(', ')}`);
+    if (!names.has(name)) given += optionalKey(spec, names, inputs, name, options.serviceId);
   }
   let same = exp.lastKey !== undefined;
   for (let e = 0; e < expected.length; e++) {
@@ -226,7 +239,7 @@ export function validateItem(spec: IoSpec, inputs: NamedTensors, options: { serv
   }
   // Requests of a service mostly share one shape: the key of the last one serves again (building it appended a
   // string piece per dim, ~8 allocations per request on the classifier). The same dims passed the ties then.
-  if (same) return exp.lastKey!;
+  if (same) return given === '' ? exp.lastKey! : exp.lastKey! + given;
   if (spec.ties.length > 0) checkDimTies(spec.ties, inputs, options.serviceId);
   let key = '';
   for (let e = 0; e < expected.length; e++) {
@@ -247,7 +260,23 @@ export function validateItem(spec: IoSpec, inputs: NamedTensors, options: { serv
     if (s.batchAxis === null) key += `:${sharedKey(t.data)}`;
   }
   exp.lastKey = key;
-  return key;
+  return given === '' ? key : key + given;
+}
+
+/**
+ * The key part of an input the model gives a default, checked against its spec: its name, dims and values (items
+ * stack only when they give it alike, or all leave it out).
+ * @throws EparaError `INVALID_INPUT` for a name that is no input of the model.
+ */
+function optionalKey(spec: IoSpec, names: ReadonlySet<string>, inputs: NamedTensors, name: string, serviceId: string): string {
+  const s = spec.optionalInputs?.find((o) => o.name === name);
+  if (s === undefined) {
+    const optional = spec.optionalInputs?.map((o) => o.name) ?? [];
+    bad(serviceId, name, `unexpected input '${name}'; expected ${[...names].join(', ')}${optional.length > 0 ? ` (optional: ${optional.join(', ')})` : ''}`);
+  }
+  const t = inputs[name]!;
+  checkTensor(serviceId, s, t);
+  return `|${name}=${t.dims.join('x')}:${sharedKey(t.data)}`;
 }
 
 /** Whether `dims` equal the `last` request's (undefined: none kept). */

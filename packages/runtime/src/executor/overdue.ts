@@ -8,7 +8,10 @@ import type { WorkItem } from '../batching/work-item.js';
  * executor closes. The item then fails `DEADLINE_EXCEEDED` (`STALE_FRAME` for a stream frame) while the batch
  * keeps its place on the device: an answer that comes after all is discarded (an item settles once). Generous, so
  * that a slow machine's late answers stay answers. The device scheduler that launched the batch gives up on it,
- * from its own wake-up (`DeviceScheduler`): no timer per batch.
+ * from its own wake-up (`DeviceScheduler`): no timer per batch. Once every item of a batch is given up on, the run
+ * watchdog restarts the device's worker (`DeviceHandle.recycle`): a run that holds the device this long past its
+ * requests' deadlines — a model computing an output of gigabytes, a backend that never returns — no longer holds
+ * the work queued behind it, nor the memory it took.
  */
 export const OVERDUE_GRACE_MS = 10_000;
 

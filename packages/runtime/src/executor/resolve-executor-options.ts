@@ -29,6 +29,7 @@ export interface ResolvedExecutorOptions {
   readonly profiling: { readonly warmup: number; readonly repetitions: number; readonly warmShapesMs: number };
   readonly backend: BackendSpec;
   readonly maxRestarts: number;
+  readonly maxResponseBytes: number;
 }
 
 /**
@@ -72,6 +73,8 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
   // The fake backend has no cold shapes to warm: its tests keep their loads short.
   const warmShapesMs = options.profiling?.warmShapesMs ?? (backend.kind === 'fake' ? 0 : DEFAULT_EXECUTOR_OPTIONS.profiling.warmShapesMs);
   if (!(warmShapesMs >= 0) || !Number.isFinite(warmShapesMs)) invalidOption('profiling.warmShapesMs', warmShapesMs, 'a finite number >= 0');
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_EXECUTOR_OPTIONS.maxResponseBytes;
+  if (typeof maxResponseBytes !== 'number' || !(maxResponseBytes > 0)) invalidOption('maxResponseBytes', maxResponseBytes, 'a positive number of bytes');
   return {
     devices,
     services,
@@ -88,6 +91,7 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
     profiling: { warmup, repetitions, warmShapesMs },
     backend,
     maxRestarts: options.maxRestarts ?? 5,
+    maxResponseBytes,
   };
 }
 
@@ -132,6 +136,7 @@ export function validateService(s: ExecutorServiceOptions, field: string, device
   if (s.batchable !== undefined && typeof s.batchable !== 'boolean') invalidOption(`${field}.batchable`, s.batchable, 'a boolean');
   if (s.maxBatch !== undefined && !(Number.isInteger(s.maxBatch) && s.maxBatch >= 1)) invalidOption(`${field}.maxBatch`, s.maxBatch, 'a positive integer');
   if (s.maxRequestBytes !== undefined && !(s.maxRequestBytes > 0)) invalidOption(`${field}.maxRequestBytes`, s.maxRequestBytes, 'a positive number of bytes');
+  if (s.maxResponseBytes !== undefined && (typeof s.maxResponseBytes !== 'number' || !(s.maxResponseBytes > 0))) invalidOption(`${field}.maxResponseBytes`, s.maxResponseBytes, 'a positive number of bytes');
   if (s.plan?.batchSize !== undefined && !(Number.isInteger(s.plan.batchSize) && s.plan.batchSize >= 1)) {
     invalidOption(`${field}.plan.batchSize`, s.plan.batchSize, 'a positive integer');
   }

@@ -107,7 +107,7 @@ function scanTensor(b: Uint8Array, from: number, to: number, found: ExternalTens
 }
 
 /** The length-delimited fields of a message between `from` and `to`: `[field, start, end]` of each payload. */
-function* messageFields(b: Uint8Array, from: number, to: number): Generator<[number, number, number]> {
+export function* messageFields(b: Uint8Array, from: number, to: number): Generator<[number, number, number]> {
   let pos = from;
   while (pos < to) {
     const [key, afterKey] = varint(b, pos);
@@ -150,6 +150,6 @@ function varint(b: Uint8Array, pos: number): [number, number] {
 
 const decoder = new TextDecoder();
 
-function text(b: Uint8Array, start: number, end: number): string {
+export function text(b: Uint8Array, start: number, end: number): string {
   return decoder.decode(b.subarray(start, end));
 }
