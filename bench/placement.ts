@@ -380,7 +380,32 @@ function smallVsBruteForce(n: number, extra: PlacementOptions, label: string, de
 
 const big = scale();
 const swap = swapRule();
-if (SCALE_ONLY) process.exit(0);
+/** The scale comparison's figures (the whole JSON line's first keys; `--scale-only` prints these alone). */
+const scaleFigures = {
+  ms1000x50: Math.round(big.ms),
+  goodputVsTritonLike: Number(big.goodputRatio.toFixed(3)),
+  goodputVsTritonLikeCapacityBalancer: Number(big.goodputRatioPooled.toFixed(3)),
+  goodputVsTritonLikeUnchecked: Number(big.goodputRatioUnchecked.toFixed(3)),
+  goodputVsTritonLikeCredited: Number(big.goodputRatioCredited.toFixed(3)),
+  servedFraction: Number(big.served.toFixed(4)),
+  tritonServedFraction: Number(big.tritonServed.toFixed(4)),
+  warmRerunMs: Math.round(big.msWarm),
+  warmRerunChanges: big.churn,
+  evaluations1000x50: big.evaluations,
+  swapMsWithout60x4: Math.round(swap.msOff),
+  swapMsWith60x4: Math.round(swap.msOn),
+  swapScored: swap.scored,
+  swapTrials: swap.trials,
+  swapAccepted: swap.accepted,
+  minServiceAttainment: Number(big.minAttainment.toFixed(4)),
+  servicesBelowHalf: big.belowHalf,
+  tritonMinServiceAttainment: Number(big.tritonMinAttainment.toFixed(4)),
+  tritonServicesBelowHalf: big.tritonBelowHalf,
+};
+if (SCALE_ONLY) {
+  console.log(JSON.stringify(scaleFigures));
+  process.exit(0);
+}
 const small = smallVsBruteForce(200, {}, 'default options (restarts auto)');
 const plain = smallVsBruteForce(200, { restarts: 0 }, 'plain lazy greedy + safeguard (restarts 0)');
 // The goodput objective (per-item value, no floor, no interference): the floor's 10⁶ bonus would make the default
@@ -394,23 +419,9 @@ const smallHeadroom = smallVsBruteForce(200, { valueWeighting: 'per-item', headr
 const milpHeadroom = await midVsMilp(24, 10, { valueWeighting: 'per-item', headroomValue: delta, minServedShare: 0, colocationSlowdown: 0 }, `weighted goodput, headroom ${HEADROOM}× valued ${delta}`, HEADROOM);
 console.log(
   JSON.stringify({
-    ms1000x50: Math.round(big.ms),
+    ...scaleFigures,
     meanRatioToOptimal: Number(small.mean.toFixed(4)),
     minRatioToOptimal: Number(small.min.toFixed(4)),
-    goodputVsTritonLike: Number(big.goodputRatio.toFixed(3)),
-    goodputVsTritonLikeCapacityBalancer: Number(big.goodputRatioPooled.toFixed(3)),
-    goodputVsTritonLikeUnchecked: Number(big.goodputRatioUnchecked.toFixed(3)),
-    goodputVsTritonLikeCredited: Number(big.goodputRatioCredited.toFixed(3)),
-    servedFraction: Number(big.served.toFixed(4)),
-    tritonServedFraction: Number(big.tritonServed.toFixed(4)),
-    warmRerunMs: Math.round(big.msWarm),
-    warmRerunChanges: big.churn,
-    evaluations1000x50: big.evaluations,
-    swapMsWithout60x4: Math.round(swap.msOff),
-    swapMsWith60x4: Math.round(swap.msOn),
-    swapScored: swap.scored,
-    swapTrials: swap.trials,
-    swapAccepted: swap.accepted,
     plainGreedyMeanRatio: Number(plain.mean.toFixed(4)),
     plainGreedyMinRatio: Number(plain.min.toFixed(4)),
     milpMeanRatio: Number(milp.mean.toFixed(4)),
@@ -424,9 +435,5 @@ console.log(
     milpHeadroomMeanRatio: Number(milpHeadroom.mean.toFixed(4)),
     milpHeadroomMinRatio: Number(milpHeadroom.min.toFixed(4)),
     milpHeadroomInstances: milpHeadroom.proven,
-    minServiceAttainment: Number(big.minAttainment.toFixed(4)),
-    servicesBelowHalf: big.belowHalf,
-    tritonMinServiceAttainment: Number(big.tritonMinAttainment.toFixed(4)),
-    tritonServicesBelowHalf: big.tritonBelowHalf,
   }),
 );
