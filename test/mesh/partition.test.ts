@@ -74,7 +74,7 @@ describe('a partition and its heal (in-process nodes, memory network)', () => {
     expect(readyEcho()).toBeGreaterThan(0);
     const outs = await Promise.allSettled(cluster.map((c, i) => c.node.submit('echo', input([i]), { deadline: Date.now() + 5000 })));
     outs.forEach((o, i) => {
-      if (o.status === 'rejected') expect(isEparaError(o.reason) ? o.reason.code : String(o.reason)).toBe('a result');
+      if (o.status === 'rejected') expect(isEparaError(o.reason) ? `n${i}: ${o.reason.code} ${o.reason.message} ${JSON.stringify(o.reason.details)}` : String(o.reason)).toBe('a result');
       else expect((o.value['x']!.data as Float32Array)[0]).toBe(2 * i);
     });
   });
