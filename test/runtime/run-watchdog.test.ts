@@ -3,7 +3,7 @@ import { createManualClock } from '@epara/core';
 import { createManualTimers } from '@epara/core/testing';
 import { createExecutor, type Executor } from '@epara/runtime';
 import { codeOf, nextEvent } from './helpers.js';
-import { addService, faultyWorkerUrl, first, HANG, item } from '../runtime-faults/helpers.js';
+import { addService, faultyWorkerUrl, first, HANG, inStuckRun, item } from '../runtime-faults/helpers.js';
 
 /** How long past its deadline a request whose batch the device never answers is given up on (docs/runtime.md). */
 const OVERDUE_GRACE_MS = 10_000;
@@ -35,8 +35,8 @@ describe('a run held past its give-up time (onnxruntime-node, faulty worker)', (
 
   /**
    * Fires the manual timers due now until `p` settles. The scheduler arms its wake-up once the batch is on the device,
-   * which can come after the test's advance (on a loaded machine it did, and the test waited forever): a platform
-   * timer armed in the past fires at once, and so does a manual one here, at the next pump. The clock does not move.
+   * which can come after the test's one advance: a platform timer armed in the past fires at once, and so does a
+   * manual one here, at the next pump. The clock does not move.
    */
   async function pumped<T>(p: Promise<T>): Promise<T> {
     let done = false;
@@ -51,9 +51,13 @@ describe('a run held past its give-up time (onnxruntime-node, faulty worker)', (
   }
 
   it('fails the stuck request DEADLINE_EXCEEDED, restarts the worker, and serves the requests queued behind it', async () => {
+    // Dispatched is not yet running: on a loaded machine the watchdog could fire before the worker took the batch,
+    // which then (never started) runs again on the new worker and holds it too. Wait for the worker to say it is in.
+    const inRun = inStuckRun();
     const dispatched = nextEvent(ex, 'batchDispatched');
     const stuck = codeOf(ex.submit('add', item(HANG), { deadline: clock.now() + 100 }));
-    await dispatched; // the worker is inside the run that never ends
+    await dispatched;
+    await inRun; // the worker is inside the run that never ends
     // Sent ahead to the worker, behind the stuck run (a device holds two batches), and queued in the executor.
     const ahead = ex.submit('add', item(1), { deadline: clock.now() + 60_000 });
     const queued = ex.submit('add', item(2), { deadline: clock.now() + 60_000 });
