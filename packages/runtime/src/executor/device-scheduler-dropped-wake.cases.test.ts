@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '@epara/core';
-import { createManualTimers } from '@epara/core/testing';
-import type { DeviceHandle } from '../devices/device-port.js';
 import type { DeviceWork } from './device-work.js';
-import { DeviceScheduler } from './device-scheduler.js';
+import { schedulerCase } from './device-scheduler-cases-fixture.js';
 import { fakeItem, fakeLane } from '../testing/fake-lane.js';
 
 /*
@@ -12,19 +9,7 @@ import { fakeItem, fakeLane } from '../testing/fake-lane.js';
  * a launch dropped before its platform timer fired. Each is a handful of launches on a manual clock.
  */
 
-function setup() {
-  const clock = createManualClock(0);
-  const manual = createManualTimers(clock);
-  const armed: number[] = [];
-  const timers = { ...manual, at: (when: number, fn: () => void) => (armed.push(when), manual.at(when, fn)) };
-  let sch!: DeviceScheduler;
-  const make = (): DeviceScheduler => (sch = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers, onDispatch: () => undefined }));
-  const fireAt = (at: number): void => {
-    clock.set(at);
-    manual.fire(at);
-  };
-  return { armed, fireAt, freeAt: () => sch, make };
-}
+const setup = schedulerCase;
 
 /** Engine work due at `deadline` taking `ms`, which ends when the test calls `end()`. */
 function work(deadline: number, ms: number) {

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '@epara/core';
-import { createManualTimers } from '@epara/core/testing';
-import type { DeviceHandle } from '../devices/device-port.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { Lane } from '../batching/lane.js';
 import { DeviceScheduler } from './device-scheduler.js';
+import { schedulerCase } from './device-scheduler-cases-fixture.js';
 import { fakeItem, fakeLane } from '../testing/fake-lane.js';
 
 /*
@@ -13,19 +11,7 @@ import { fakeItem, fakeLane } from '../testing/fake-lane.js';
  * platform timer armed for a wake-up that moved later only re-arms (it teaches no lag).
  */
 
-function setup() {
-  const clock = createManualClock(0);
-  const manual = createManualTimers(clock);
-  const armed: number[] = [];
-  const timers = { ...manual, at: (when: number, fn: () => void) => (armed.push(when), manual.at(when, fn)) };
-  let sch!: DeviceScheduler;
-  const make = (): DeviceScheduler => (sch = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers, onDispatch: () => undefined }));
-  const fireAt = (at: number): void => {
-    clock.set(at);
-    manual.fire(at);
-  };
-  return { armed, fireAt, freeAt: () => sch, make };
-}
+const setup = schedulerCase;
 
 /**
  * A lone item due at `at + 10` (its latest start `at`) whose wake-up fires 40 ms late, at `at + 40`, where it is

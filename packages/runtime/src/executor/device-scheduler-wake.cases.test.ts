@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '@epara/core';
-import { createManualTimers } from '@epara/core/testing';
-import type { DeviceHandle } from '../devices/device-port.js';
 import type { WorkItem } from '../batching/work-item.js';
 import type { Lane } from '../batching/lane.js';
-import { DeviceScheduler } from './device-scheduler.js';
+import { schedulerCase } from './device-scheduler-cases-fixture.js';
 import { OVERDUE_GRACE_MS } from './overdue.js';
 import { fakeItem, fakeLane } from '../testing/fake-lane.js';
 
@@ -14,21 +11,7 @@ import { fakeItem, fakeLane } from '../testing/fake-lane.js';
  * Each case watches the moments the platform timers are armed for (a manual clock and timers).
  */
 
-/** A manual clock, timers whose armed moments are recorded, and a scheduler on device d0 made after its lanes. */
-function setup() {
-  const clock = createManualClock(0);
-  const manual = createManualTimers(clock);
-  const armed: number[] = [];
-  const timers = { ...manual, at: (when: number, fn: () => void) => (armed.push(when), manual.at(when, fn)) };
-  let sch!: DeviceScheduler;
-  const make = (): DeviceScheduler => (sch = new DeviceScheduler({ device: { id: 'd0' } as DeviceHandle, clock, timers, onDispatch: () => undefined }));
-  /** The clock moves to `at` and the timers due by then fire. */
-  const fireAt = (at: number): void => {
-    clock.set(at);
-    manual.fire(at);
-  };
-  return { armed, fireAt, freeAt: () => sch, make };
-}
+const setup = schedulerCase;
 
 const setLaunchWhenIdle = (lane: Lane, on: boolean): void => {
   (lane as { launchWhenIdle: boolean }).launchWhenIdle = on;
