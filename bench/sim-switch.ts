@@ -9,26 +9,20 @@
  */
 import { edgeScenario, runContender } from '../packages/sim/dist/analysis.js';
 import type { MixKind } from '../packages/sim/dist/index.js';
+import { parsePlacementVariant, type PlacementVariant } from './lib/placement-variant.js';
 
 const QUICK_SCALES = [1, 2, 3, 4, 6, 8, 10, 12, 16];
 const args = process.argv.slice(2);
 let seed = 1;
 let scales = QUICK_SCALES;
-const variants: { name: string; placementOptions: Record<string, unknown> }[] = [{ name: 'deployed', placementOptions: {} }];
+const variants: PlacementVariant[] = [{ name: 'deployed', placementOptions: {} }];
 const kinds: MixKind[] = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i]!;
   if (a === '--seed') seed = Number(args[++i]);
   else if (a === '--scales') scales = args[++i]!.split(',').map(Number);
-  else if (a === '--variant') {
-    const [name, list] = args[++i]!.split(':');
-    const placementOptions: Record<string, unknown> = {};
-    for (const kv of list!.split(',')) {
-      const [k, v] = kv.split('=');
-      placementOptions[k!] = v === 'true' ? true : v === 'false' ? false : Number.isNaN(Number(v)) ? v : Number(v);
-    }
-    variants.push({ name: name!, placementOptions });
-  } else kinds.push(a as MixKind);
+  else if (a === '--variant') variants.push(parsePlacementVariant(args[++i]!));
+  else kinds.push(a as MixKind);
 }
 
 const out: Record<string, unknown>[] = [];

@@ -11,24 +11,18 @@
 import { loadavg } from 'node:os';
 import { edgeScenario, minServiceAttainment, runContender, UPPER_BOUND } from '../packages/sim/dist/analysis.js';
 import { runLoadSweep, type MixKind } from '../packages/sim/dist/index.js';
+import { parsePlacementVariant, type PlacementVariant } from './lib/placement-variant.js';
 
 const args = process.argv.slice(2);
 const seedAt = args.indexOf('--seed');
 const seed = seedAt >= 0 ? Number(args[seedAt + 1]) : 1;
-const variants: { name: string; placementOptions: Record<string, unknown> }[] = [];
+const variants: PlacementVariant[] = [];
 const kinds: MixKind[] = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i]!;
   if (a === '--seed') i++;
-  else if (a === '--variant') {
-    const [name, list] = args[++i]!.split(':');
-    const placementOptions: Record<string, unknown> = {};
-    for (const kv of list!.split(',')) {
-      const [k, v] = kv.split('=');
-      placementOptions[k!] = v === 'true' ? true : v === 'false' ? false : Number.isNaN(Number(v)) ? v : Number(v);
-    }
-    variants.push({ name: name!, placementOptions });
-  } else kinds.push(a as MixKind);
+  else if (a === '--variant') variants.push(parsePlacementVariant(args[++i]!));
+  else kinds.push(a as MixKind);
 }
 
 const r4 = (x: number): number => Math.round(x * 10_000) / 10_000;
