@@ -158,8 +158,9 @@ export interface EparaSystemOptions {
   readonly strategyOptions: Partial<StrategyOptions>;
   /**
    * Core placement options, merged over core's defaults (locality-aware, value-weighted per service, co-location
-   * only when whole devices leave a service without an instance, equal placements nearest the demand: see the
-   * measurements in docs/simulator.md). @default core's `EPARA_PLACEMENT_OPTIONS` (`{ multiTask: 'auto' }`)
+   * only when whole devices leave a service without an instance, equal placements nearest the demand, and where the
+   * devices are short the whole-demand floors by load when they predict clearly more items: see docs/placement.md).
+   * @default core's `EPARA_PLACEMENT_OPTIONS` (`{ multiTask: 'auto', shortage: 'estimate' }`)
    */
   readonly placementOptions: PlacementOptions;
 }
@@ -205,6 +206,7 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   // device unless that leaves a service without an instance (`multiTask: 'auto'`: measured in the edge world,
   // interference β = 0.25, co-location costs goodput at every load even priced with the profiled slowdown, and
   // whole devices serve every service there); among placements that serve the same demand, the server nearest
-  // where it enters. See docs/simulator.md.
+  // where it enters; where the devices are short, whole-demand floors by load when they predict clearly more
+  // items (`shortage: 'estimate'`). See docs/placement.md.
   placementOptions: { ...EPARA_PLACEMENT_OPTIONS },
 };
