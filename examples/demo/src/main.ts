@@ -15,6 +15,7 @@ import { comparisonTable, cpuLine, entryTable, forecastLines, placementLines, se
 import { buildLanguageModel } from './models.js';
 import { MEASURED_MAX_SHARE, USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
 import { costLines, costRatios, measuredCosts } from './item-costs.js';
+import { measureDeviceTime } from './device-time.js';
 import { demandOf, nodeIds, planPlacement, type ReplicaPolicy } from './placement.js';
 import { formatProfile, measureProfiles } from './profiles.js';
 import { reportMarkdown } from './report-markdown.js';
@@ -166,7 +167,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   // Not counted, but printed: a warm-up that loses most of its items says the nodes start cold (docs/demo.md §10).
   log('EPARA warm-up per service:');
   for (const line of serviceTable(warmup.report, services)) log(`  ${line}`);
-  if (o.planCosts === 'measured') {
+  if (o.planCosts !== 'profile') {
     const replanned = await replanOnMeasuredCosts(o, trialCtx, { services, forecast, cluster, load: calibration.load, runs: [warmup.usage ?? []], placed: placed.instances });
     placed = { ...replanned, categories: placed.categories };
   }
@@ -179,7 +180,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   printResults(o, services, pairs, machine);
   phase('trials');
   // Planning on measured costs, the capacity search's placements use those measured over the trials.
-  const replicas = { ...(o.planCosts === 'measured' ? measuredPolicy(o, services, pairs.map((p) => p.epara.usage ?? [])) : {}), keepLatencyDevices: o.keepLatencyDevices };
+  const replicas = measuredPolicy(o, services, pairs.map((p) => p.epara.usage ?? []), placed.instances);
   const capacity = o.capacity ? await capacitySearch(o, trialCtx, { calibration, services, cluster, bytes: bytesPerMs(o), placed: placed.instances, replicas }) : null;
   if (capacity) phase('capacity search');
   const head = headline(pairs, ratios, capacity);
@@ -192,8 +193,38 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   return { options: o, calibration, placement: placed.instances, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, capacity, headline: head, machine, calibrationMachine, pids: group.pids, reportFolder };
 }
 
-/** The replica rule's inputs from costs measured over `runs` (each node's device usage per run), logged. */
-function measuredPolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1]): ReplicaPolicy {
+/**
+ * The replica rule's inputs for `o.planCosts` from what the nodes measured over `runs` (each node's device usage per
+ * run, on the placement `placed`), logged: nothing but `--keep-latency-devices` with `profile`; the measured device
+ * time (hand-offs, run time ÷ profile) with `device-time`; the executor's estimates with `measured`.
+ */
+function measuredPolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1], placed: readonly PlacedInstance[]): ReplicaPolicy {
+  if (o.planCosts === 'profile') return { keepLatencyDevices: o.keepLatencyDevices };
+  if (o.planCosts === 'device-time') return deviceTimePolicy(o, services, runs, placed);
+  return { ...estimatePolicy(o, services, runs), keepLatencyDevices: o.keepLatencyDevices };
+}
+
+/**
+ * `planCosts: 'device-time'`: every device priced at its measured device time — the backend's run time ÷ the
+ * profile per service and the hand-off every batch pays, stream frames at the packs they would run in — and the
+ * stream instances on the latency services' servers moved off as far as the other devices have room at that price
+ * ({@link keepLatencyDevices} on measured device time).
+ */
+function deviceTimePolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1], placed: readonly PlacedInstance[]): ReplicaPolicy {
+  const engines = new Set(services.filter((s) => s.engine !== undefined).map((s): string => s.id));
+  const ids = nodeIds(o.nodes);
+  const m = measureDeviceTime(runs, (node) => placed.some((p) => p.serverId === ids[node] && engines.has(p.serviceId)));
+  const ratios = Object.entries(m.costRatio).map(([id, r]) => `${id} ${r.toFixed(2)}×`).join(', ');
+  if (m.handoffMs === undefined) {
+    o.log(`device time measured on EPARA's nodes: too few batches for a hand-off figure; the replica rule keeps the profiles`);
+    return { keepLatencyDevices: o.keepLatencyDevices };
+  }
+  o.log(`device time measured on EPARA's nodes: ${m.handoffMs.toFixed(2)} ms of hand-off per batch (${m.batches} batches); backend run ÷ profile: ${ratios || 'none measured'}`);
+  return { costRatio: m.costRatio, handoffMs: m.handoffMs, maxShare: MEASURED_MAX_SHARE, keepLatencyDevices: true };
+}
+
+/** `planCosts: 'measured'`: the replica rule plans with the executor's estimates ÷ the profiles. */
+function estimatePolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1]): ReplicaPolicy {
   const costs = measuredCosts(services, runs);
   o.log('per-item device cost measured on EPARA\'s nodes (the executor\'s estimate ÷ the profile, steady batches), which the replica rule plans with:');
   for (const line of costLines(costs)) o.log(`  ${line}`);
@@ -206,15 +237,15 @@ function measuredPolicy(o: ResolvedDemoOptions, services: readonly DemoService[]
 }
 
 /**
- * `planCosts: 'measured'`: places again with the costs measured in the warm-up; a placement that changed is
- * loaded and warmed up (2 s) before the trials.
+ * `planCosts` other than `profile`: places again with the costs measured in the warm-up; a placement that changed
+ * is loaded and warmed up (2 s) before the trials.
  */
 async function replanOnMeasuredCosts(
   o: ResolvedDemoOptions,
   ctx: TrialContext,
   c: { services: readonly DemoService[]; forecast: ReturnType<typeof buildWorkload>; cluster: Cluster; load: number; runs: Parameters<typeof measuredCosts>[1]; placed: readonly PlacedInstance[] },
 ): Promise<ReturnType<typeof planPlacement>> {
-  const replanned = planPlacement(c.services, c.forecast, o.nodes, c.cluster.measuredDelayMs, bytesPerMs(o), { ...measuredPolicy(o, c.services, c.runs), keepLatencyDevices: o.keepLatencyDevices });
+  const replanned = planPlacement(c.services, c.forecast, o.nodes, c.cluster.measuredDelayMs, bytesPerMs(o), measuredPolicy(o, c.services, c.runs, c.placed));
   o.log('EPARA placement on the measured costs:');
   for (const line of placementLines(replanned.instances)) o.log(`  ${line}`);
   if (JSON.stringify(replanned.instances) !== JSON.stringify(c.placed)) {

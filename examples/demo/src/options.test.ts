@@ -3,8 +3,9 @@ import { isEparaError } from '@epara/core';
 import { parseDemoArgs, resolveDemoOptions } from './options.js';
 
 describe('the demo options behind the A/B policies', () => {
-  it('default to the profiles, and read --plan-costs', () => {
-    expect(resolveDemoOptions({})).toMatchObject({ planCosts: 'profile' });
+  it('default to the measured device time, and read --plan-costs', () => {
+    expect(resolveDemoOptions({})).toMatchObject({ planCosts: 'device-time' });
+    expect(resolveDemoOptions(parseDemoArgs(['--plan-costs', 'profile']).options)).toMatchObject({ planCosts: 'profile' });
     const { options } = parseDemoArgs(['--', '--plan-costs', 'measured', '--quick']);
     expect(resolveDemoOptions(options)).toMatchObject({ planCosts: 'measured', quick: true });
   });
@@ -29,7 +30,7 @@ describe('the demo options behind the A/B policies', () => {
 
   it('refuse another value, naming the field and what it takes', () => {
     const { options } = parseDemoArgs(['--plan-costs', 'guessed']);
-    expect(() => resolveDemoOptions(options)).toThrow(/planCosts.*'profile' or 'measured'.*guessed/);
+    expect(() => resolveDemoOptions(options)).toThrow(/planCosts.*'device-time', 'profile' or 'measured'.*guessed/);
     try {
       resolveDemoOptions({ planCosts: 'x' as 'measured' });
     } catch (err) {

@@ -93,7 +93,7 @@ export function planPlacement(
 }
 
 /** What the replica rule plans with ({@link planPlacement}): its costs and cap, and the `--keep-latency-devices` step. */
-export type ReplicaPolicy = Pick<ReplicaContext, 'costRatio' | 'maxShare'> & {
+export type ReplicaPolicy = Pick<ReplicaContext, 'costRatio' | 'maxShare' | 'handoffMs'> & {
   /** Move stream instances off the latency services' devices afterwards ({@link keepLatencyDevices}). @default false */
   readonly keepLatencyDevices?: boolean;
 };
