@@ -6,7 +6,7 @@ import { TRITON_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
 import { calibrate, tritonAt, type Calibration } from './calibrate.js';
 import { formatKnee, type CapacityResult } from './capacity.js';
 import { headline, type Headline } from './headline.js';
-import { bytesPerMs, calibrationMs, capacitySearch, confirmRuns } from './capacity-search.js';
+import { bytesPerMs, calibrationMs, capacitySearch, confirmRuns, warmupMs } from './capacity-search.js';
 import { serviceInfo } from './catalog.js';
 import { ChildGroup } from './cluster/children.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
@@ -117,7 +117,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
 
   const placeholderCats = Object.fromEntries(services.map((s) => [s.id, { sensitivity: s.sensitivity, devices: 'single' as const }]));
   const ctx: TrialContext = { cluster, group, nodes: o.nodes, services: services.map(serviceInfo), categories: placeholderCats, log, progressEverySec: o.quick ? 1 : 2, world: o.world };
-  log(`\ncalibrating the offered load on the baseline (${o.quick ? 'quick' : 'short'} runs of ${(calibrationMs(o) / 1000).toFixed(0)} s):`);
+  log(`\ncalibrating the offered load on the baseline (runs of ${(calibrationMs(o) / 1000).toFixed(0)} s, a trial's length, after a ${(warmupMs(o) / 1000).toFixed(0)} s warm-up):`);
   const calibrationCpu = new CpuMeter();
   calibrationCpu.begin([process.pid, ...group.pids]);
   const calibration = await calibrate(ctx, {
@@ -126,6 +126,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     seed: o.seed,
     world: o.world,
     durationMs: calibrationMs(o),
+    warmupMs: warmupMs(o),
     start: SEARCH_START,
     // --quick (CI's check of the whole path, not a measurement): one ×2 step from the start, no bisection, the
     // default queue delay only — two or three short probes instead of eight to twenty.
@@ -134,8 +135,9 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     queueDelaysMs: o.quick ? [] : TRITON_QUEUE_DELAYS_MS,
     confirmRuns: confirmRuns(o),
     // The sweep's pick on one 5 s reading per value was noise (six quiet runs picked 5, 5, 5, 1, 10 and 10 ms,
-    // the knee moving with it): two workloads per value, and the default kept unless another beats it by 5%.
-    sweepRuns: o.quick ? 1 : 2,
+    // the knee moving with it): the default is kept unless another value beats it by 5%, each read once on a
+    // trial-length run (about the noise of the two 5 s workloads read before, at the same cost).
+    sweepRuns: 1,
     sweepMargin: SWEEP_MARGIN,
     ...(o.loadFraction !== undefined ? { fixedFraction: o.loadFraction } : {}),
   });
@@ -163,7 +165,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const trialCtx: TrialContext = { ...ctx, categories: placed.categories };
   // The baseline has just served the calibration runs; EPARA gets the same chance to learn its latencies. Planning
   // on measured costs, the warm-up is a trial long, and measures them (each instance's first batches left out).
-  const warmup = await runSystem(trialCtx, { system: 'epara', label: 'EPARA warm-up', seed: o.seed + 999, load: calibration.load, durationMs: o.planCosts === 'measured' ? o.durationMs : calibrationMs(o) });
+  const warmup = await runSystem(trialCtx, { system: 'epara', label: 'EPARA warm-up', seed: o.seed + 999, load: calibration.load, durationMs: o.planCosts === 'measured' ? o.durationMs : warmupMs(o) });
   // Not counted, but printed: a warm-up that loses most of its items says the nodes start cold (docs/demo.md §10).
   log('EPARA warm-up per service:');
   for (const line of serviceTable(warmup.report, services)) log(`  ${line}`);

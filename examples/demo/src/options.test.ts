@@ -39,3 +39,13 @@ describe('the demo options behind the A/B policies', () => {
     expect.assertions(2);
   });
 });
+
+describe('the calibration runs as the verdict is measured', () => {
+  it('probes on runs of a trial’s length, after a warm-up of its own', async () => {
+    const { calibrationMs, warmupMs } = await import('./capacity-search.js');
+    expect(calibrationMs(resolveDemoOptions({}))).toBe(10_000);
+    expect(calibrationMs(resolveDemoOptions({ duration: 20 }))).toBe(20_000);
+    expect(calibrationMs(resolveDemoOptions({ quick: true }))).toBe(3000);
+    expect([warmupMs(resolveDemoOptions({})), warmupMs(resolveDemoOptions({ quick: true }))]).toEqual([5000, 2000]);
+  });
+});
