@@ -38,7 +38,7 @@ export interface ReplicaContext {
 /**
  * The share of its time each server's device would spend on the demand `out` serves there
  * ({@link servedFrom}). Without {@link ReplicaContext.handoffMs}: the items/s × one item's run time alone (× its
- * cost ratio). With it: the device time of core's `deviceTime` pricing — every batch pays the hand-off, a request
+ * cost ratio). With it: the device time {@link deviceTime} prices — every batch pays the hand-off, a request
  * service runs at its plan's batch, a stream service in the packs that form behind the device's other work — so
  * that a stream replica serving one or two streams beside images is priced at a hand-off per frame, and a device
  * that serves many streams at the packs that share it.

@@ -207,10 +207,10 @@ function measuredPolicy(o: ResolvedDemoOptions, services: readonly DemoService[]
 }
 
 /**
- * `planCosts: 'device-time'`: every device priced at its measured device time — the backend's run time ÷ the
- * profile per service and the hand-off every batch pays, stream frames at the packs they would run in — and the
- * stream instances on the latency services' servers moved off as far as the other devices have room at that price
- * ({@link keepLatencyDevices} on measured device time).
+ * `planCosts: 'device-time'`: the stream instances on the latency services' servers moved off as far as the other
+ * devices have room at their measured device time — the backend's run time ÷ the profile per service and the
+ * hand-off every batch pays, stream frames at the packs they would run in (`keepLatencyDevices` at those prices;
+ * the replica rule before it keeps the profiles).
  */
 function deviceTimePolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1], placed: readonly PlacedInstance[]): ReplicaPolicy {
   const engines = new Set(services.filter((s) => s.engine !== undefined).map((s): string => s.id));
@@ -218,11 +218,15 @@ function deviceTimePolicy(o: ResolvedDemoOptions, services: readonly DemoService
   const m = measureDeviceTime(runs, (node) => placed.some((p) => p.serverId === ids[node] && engines.has(p.serviceId)));
   const ratios = Object.entries(m.costRatio).map(([id, r]) => `${id} ${r.toFixed(2)}×`).join(', ');
   if (m.handoffMs === undefined) {
-    o.log(`device time measured on EPARA's nodes: too few batches for a hand-off figure; the replica rule keeps the profiles`);
+    o.log(`device time measured on EPARA's nodes: too few batches for a hand-off figure; the placement keeps the profiles`);
     return { keepLatencyDevices: o.keepLatencyDevices };
   }
   o.log(`device time measured on EPARA's nodes: ${m.handoffMs.toFixed(2)} ms of hand-off per batch (${m.batches} batches); backend run ÷ profile: ${ratios || 'none measured'}`);
-  return { costRatio: m.costRatio, handoffMs: m.handoffMs, maxShare: MEASURED_MAX_SHARE, keepLatencyDevices: true };
+  // A service that ran no batches (chat's generation steps are not batches) costs the median of the measured ratios.
+  const measured = Object.values(m.costRatio).sort((a, b) => a - b);
+  const typical = measured.length === 0 ? 1 : measured[Math.floor((measured.length - 1) / 2)]!;
+  const costRatio = Object.fromEntries(services.map((s) => [s.id, m.costRatio[s.id] ?? typical]));
+  return { deviceTime: { handoffMs: m.handoffMs, costRatio, maxShare: MEASURED_MAX_SHARE } };
 }
 
 /** `planCosts: 'measured'`: the replica rule plans with the executor's estimates ÷ the profiles. */

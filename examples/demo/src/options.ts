@@ -32,11 +32,11 @@ export interface DemoOptions {
    */
   readonly capacity?: boolean;
   /**
-   * What EPARA's replica rule plans with. `'device-time'`: the device time measured on EPARA's nodes in its
-   * warm-up (for the capacity search, over the trials) — per service the backend's run time ÷ the profile, and a
-   * hand-off per batch, stream frames priced at the packs they run in ({@link MEASURED_MAX_SHARE} of a device) —
-   * and the stream instances on the latency services' servers moved off as far as the other devices have room at
-   * that price. `'profile'`: each item's time on an idle device, capped at 60% of a device (the rule of earlier
+   * What EPARA's placement plans with. `'device-time'`: the replica rule on the profiles, then the stream instances
+   * on the latency services' servers moved off as far as the other devices have room at the device time measured on
+   * EPARA's nodes in its warm-up (for the capacity search, over the trials) — per service the backend's run time ÷
+   * the profile, and a hand-off per batch, stream frames priced at the packs they run in
+   * ({@link MEASURED_MAX_SHARE} of a device). `'profile'`: each item's time on an idle device, capped at 60% of a device (the rule of earlier
    * versions). `'measured'`: that time × the cost measured on this host (the executor's estimate against the
    * profile, leaving out each instance's first batches; {@link MEASURED_MAX_SHARE} of a device) — from a
    * trial-length warm-up for the trials, from the trials for the capacity search. @default 'device-time'
@@ -227,8 +227,8 @@ export const USAGE = `pnpm demo [-- options]
   --quick      short run (under a minute on an idle machine): CI's check of the path, not a measurement
   --no-capacity skip the capacity search after the trials (capacityRatio: null)
   --plan-costs device-time|profile|measured
-               what EPARA's replica rule plans with: device-time (default) prices every device at the
-               device time measured in EPARA's warm-up (run time and a hand-off per batch, stream frames
-               at the packs they run in) and moves stream instances off the latency services' servers
-               as far as the other devices have room; profile: the profiles (earlier versions);
-               measured: the executor's estimates (a trial-length warm-up)`;
+               what EPARA's placement plans with: device-time (default) moves stream instances off the
+               latency services' servers as far as the other devices have room at the device time
+               measured in EPARA's warm-up (run time and a hand-off per batch, stream frames at the packs
+               they run in); profile: the profiles (earlier versions); measured: the replica rule on the
+               executor's estimates (a trial-length warm-up)`;
