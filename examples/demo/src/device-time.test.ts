@@ -1,7 +1,7 @@
 import { createProfile } from '@epara/core';
 import { describe, expect, it } from 'vitest';
 import type { DeviceUsage, ServiceDeviceUsage } from './device-usage.js';
-import { MIN_MEASURED_BATCHES, deviceTime, measureDeviceTime } from './device-time.js';
+import { MIN_MEASURED_BATCHES, devicePricing, deviceTime, measureDeviceTime } from './device-time.js';
 import { DEVICE_KIND, type DemoProfiles } from './profiles.js';
 import { demoServices } from './services.js';
 
@@ -54,5 +54,13 @@ describe('measureDeviceTime (the hand-off per batch and the run ratios, from the
     expect(measureDeviceTime([run], () => true).handoffMs).toBeCloseTo(13, 9);
     const few = [node(100, { image: service(MIN_MEASURED_BATCHES - 1, 50, 20) })];
     expect(measureDeviceTime([few], () => false)).toEqual({ handoffMs: undefined, costRatio: {}, batches: 0 });
+  });
+});
+
+describe('devicePricing (what the streams\' move is priced at)', () => {
+  it('prices a service without batches at the median measured ratio, and every service at the profile when none was measured', () => {
+    const p = devicePricing({ handoffMs: 4.5, costRatio: { image: 2.5, vad: 3.5, loop: 3 }, batches: 900 }, ['image', 'chat', 'vad', 'loop'], 0.85);
+    expect(p).toEqual({ handoffMs: 4.5, costRatio: { image: 2.5, chat: 3, vad: 3.5, loop: 3 }, maxShare: 0.85 });
+    expect(devicePricing({ handoffMs: 1, costRatio: {}, batches: 60 }, ['image'], 0.85).costRatio).toEqual({ image: 1 });
   });
 });

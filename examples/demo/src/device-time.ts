@@ -143,3 +143,21 @@ export function measureDeviceTime(runs: readonly (readonly DeviceUsage[])[], eng
   const low = each.reduce((a, b) => (b.ms < a.ms ? b : a));
   return { handoffMs: low.ms, costRatio, batches: low.batches };
 }
+
+/** What `keepLatencyDevices` prices devices at on the measured device time (`ReplicaPolicy.deviceTime`). */
+export interface DevicePricing {
+  readonly handoffMs: number;
+  readonly costRatio: Readonly<Record<string, number>>;
+  readonly maxShare: number;
+}
+
+/**
+ * The prices of a measurement with a hand-off figure: every service of `serviceIds` at its measured run ratio, a
+ * service that ran no batches (chat's generation steps are not batches) at the median of the measured ones (the
+ * lower of the middle two), at the profile when none was measured.
+ */
+export function devicePricing(m: MeasuredDeviceTime & { readonly handoffMs: number }, serviceIds: readonly string[], maxShare: number): DevicePricing {
+  const measured = Object.values(m.costRatio).sort((a, b) => a - b);
+  const typical = measured.length === 0 ? 1 : measured[Math.floor((measured.length - 1) / 2)]!;
+  return { handoffMs: m.handoffMs, costRatio: Object.fromEntries(serviceIds.map((id) => [id, m.costRatio[id] ?? typical])), maxShare };
+}

@@ -15,7 +15,7 @@ import { comparisonTable, cpuLine, entryTable, forecastLines, placementLines, se
 import { buildLanguageModel } from './models.js';
 import { MEASURED_MAX_SHARE, USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
 import { costLines, costRatios, measuredCosts } from './item-costs.js';
-import { measureDeviceTime } from './device-time.js';
+import { devicePricing, measureDeviceTime } from './device-time.js';
 import { demandOf, nodeIds, planPlacement, type ReplicaPolicy } from './placement.js';
 import { formatProfile, measureProfiles } from './profiles.js';
 import { reportMarkdown } from './report-markdown.js';
@@ -222,11 +222,7 @@ function deviceTimePolicy(o: ResolvedDemoOptions, services: readonly DemoService
     return { keepLatencyDevices: o.keepLatencyDevices };
   }
   o.log(`device time measured on EPARA's nodes: ${m.handoffMs.toFixed(2)} ms of hand-off per batch (${m.batches} batches); backend run ÷ profile: ${ratios || 'none measured'}`);
-  // A service that ran no batches (chat's generation steps are not batches) costs the median of the measured ratios.
-  const measured = Object.values(m.costRatio).sort((a, b) => a - b);
-  const typical = measured.length === 0 ? 1 : measured[Math.floor((measured.length - 1) / 2)]!;
-  const costRatio = Object.fromEntries(services.map((s) => [s.id, m.costRatio[s.id] ?? typical]));
-  return { deviceTime: { handoffMs: m.handoffMs, costRatio, maxShare: MEASURED_MAX_SHARE } };
+  return { deviceTime: devicePricing({ ...m, handoffMs: m.handoffMs }, services.map((s) => s.id), MEASURED_MAX_SHARE) };
 }
 
 /** `planCosts: 'measured'`: the replica rule plans with the executor's estimates ÷ the profiles. */

@@ -4,7 +4,7 @@ import type { DemoWorld } from './workload.js';
 
 /** Options of the demo ({@link main}); every field has a default in {@link DEMO_DEFAULTS}. */
 export interface DemoOptions {
-  /** Seconds of workload per system and trial. @default 10 (3 with `quick`) */
+  /** Seconds of workload per system and trial, and per calibration and capacity probe. @default 10 (3 with `quick`) */
   readonly duration?: number;
   /** Trials per system (EPARA and the baseline alternate, order alternating). @default 3 (2 with `quick`) */
   readonly trials?: number;
@@ -205,7 +205,7 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
 
 /** The `--help` text. */
 export const USAGE = `pnpm demo [-- options]
-  --duration   seconds per system and trial (default 10; 3 with --quick)
+  --duration   seconds per system and trial, and per calibration and capacity probe (default 10; 3 with --quick)
   --trials     trials per system, EPARA and the baseline alternating (default 3; 2 with --quick)
   --nodes      edge nodes, one OS process each per system (default 3)
   --seed       workload, input and model seed (default 42)
