@@ -45,6 +45,11 @@ export interface CalibrateOptions {
   readonly nodes: number;
   readonly seed: number;
   readonly durationMs: number;
+  /**
+   * An unmeasured baseline run before the first probe, ms (at the first probe's load and the default queue
+   * delay, on its own workload): the first reading of a run read low, the sites still cold. @default 0
+   */
+  readonly warmupMs?: number;
   /** @default 'edge' */
   readonly world?: DemoWorld;
   /** First fraction of capacity probed; the coarse search steps ×2 up while the baseline passes, ÷2 down while it fails. */
@@ -120,6 +125,11 @@ export async function calibrate(ctx: TrialContext & { cluster: { configureTriton
     probes.push(p);
     return p;
   };
+  if ((o.warmupMs ?? 0) > 0) {
+    const load = cap * snap(o.fixedFraction ?? o.start);
+    await ctx.cluster.configureTriton(tritonAt(o, load, DEFAULT_TRITON_OPTIONS.maxQueueDelayMs));
+    await runSystem(ctx, { system: 'triton', label: 'baseline warm-up', seed: o.seed + 999, load, durationMs: o.warmupMs! });
+  }
   const found = await searchCalibration({
     probe,
     target: TARGET_ATTAINMENT,

@@ -81,8 +81,20 @@ export function confirmRuns(o: ResolvedDemoOptions): number {
   return o.quick ? 1 : 3;
 }
 
-/** Length of a calibration or capacity probe, ms. */
+/**
+ * Length of a calibration or capacity probe, ms: a trial's, so that the knee is defined the way the verdict is
+ * measured. With 5 s probes against 10 s trials the two disagreed in quiet runs (the baseline attained 60–62 % in
+ * the trials at a load its probes had put at the knee), and a 10 s reading has about 1/√2 the noise of a 5 s one.
+ */
 export function calibrationMs(o: ResolvedDemoOptions): number {
+  return o.durationMs;
+}
+
+/**
+ * Length of a system's unmeasured warm-up before its first measured run, ms: the baseline's before the
+ * calibration's first probe (the first reading of a run read low), EPARA's before the trials.
+ */
+export function warmupMs(o: ResolvedDemoOptions): number {
   return o.quick ? 2000 : 5000;
 }
 

@@ -68,3 +68,29 @@ describe('keepLatencyDevices (stream replicas leave the latency services’ devi
     expect(out.filter((p) => p.serviceId !== 'loop')).toEqual(even.filter((p) => p.serviceId !== 'loop'));
   });
 });
+
+describe('keepLatencyDevices on the measured device time (the default placement input)', () => {
+  // Profiles growing with the batch, the backend at 2.7× them and 4.5 ms of hand-off per batch, as an image
+  // server without chat measured them in the quiet reports (docs/demo.md, "Why EPARA's latency group loses").
+  const lin = ([a, b, max]: readonly [number, number, number]) => createProfile(DEVICE_KIND, Array.from({ length: max }, (_, i) => ({ batch: i + 1, ms: a + b * i })));
+  const grown = { image: lin([6.35, 4.9, 4]), vad: lin([0.49, 0.12, 16]), loop: lin([0.65, 0.12, 16]), video: lin([2.23, 1.48, 8]), chat: lin([6.8, 1, 8]) } as unknown as DemoProfiles;
+  const grownSpecs = demoServices({ profiles: grown, lm: new Uint8Array(0), networkBudgetMs: 42 });
+  const at = (serviceId: string, serverId: string, batchSize = 1): PlacedInstance => ({ ...inst(serviceId, serverId), plan: { ...inst(serviceId, serverId).plan, batchSize } });
+  // Images on edge-0 and edge-2 (chat there too), every stream service on edge-0 and edge-1, VAD and loop on edge-2.
+  const placed = [at('image', 'edge-0', 2), at('chat', 'edge-2'), at('image', 'edge-2', 2), at('vad', 'edge-0'), at('loop', 'edge-0'), at('video', 'edge-0'), at('vad', 'edge-1'), at('loop', 'edge-1'), at('video', 'edge-1'), at('vad', 'edge-2'), at('loop', 'edge-2')];
+  const ratio = 2.7;
+  const ctx = (load: number) => ({ ...context(), specs: grownSpecs, workload: buildWorkload({ durationMs: 10_000, load, nodes: 3, seed: 42, world: 'stationary' }) });
+  const priced = (load: number) => ({ ...ctx(load), handoffMs: 4.5, costRatio: { image: ratio, chat: ratio, vad: ratio, loop: ratio, video: ratio }, maxShare: 0.85 });
+
+  it('moves the streams off the image servers as far as the stream server has room at that price, not all of them', () => {
+    // Priced at the profiles every stream leaves the image servers; at the device time edge-1 has room for
+    // VAD and loop but not for video too, so video keeps its instance beside the images.
+    const byProfile = keepLatencyDevices(placed, ctx(3));
+    expect(['vad', 'loop', 'video'].map((s) => where(byProfile, s))).toEqual([['edge-1'], ['edge-1'], ['edge-1']]);
+    const byDeviceTime = keepLatencyDevices(placed, priced(3));
+    expect(['vad', 'loop', 'video'].map((s) => where(byDeviceTime, s))).toEqual([['edge-1'], ['edge-1'], ['edge-0', 'edge-1']]);
+    // At a lower load edge-1 takes all of them.
+    const low = keepLatencyDevices(placed, priced(1));
+    expect(['vad', 'loop', 'video'].map((s) => where(low, s))).toEqual([['edge-1'], ['edge-1'], ['edge-1']]);
+  });
+});

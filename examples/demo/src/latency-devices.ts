@@ -1,29 +1,33 @@
-import { latencyAt, type PlacedInstance, type ServiceSpec } from '@epara/core';
+import { latencyAt, type PlacedInstance } from '@epara/core';
 import type { DemoServiceId } from './catalog.js';
-import { MAX_DEVICE_SHARE, servedFrom, type ReplicaContext } from './local-replicas.js';
+import { MAX_DEVICE_SHARE, deviceShares, servedFrom, type ReplicaContext } from './local-replicas.js';
 
 /**
- * The placement input behind `--keep-latency-devices` (off by default): **stream replicas leave the devices of
- * the latency services**. The replica rule ({@link localReplicas}) serves demand where it enters, so a server
- * where many images enter also runs loop, VAD and video replicas; counted in the quiet runs (docs/demo.md,
- * *Where EPARA's latency services lose*), EPARA's two image servers made fewer images good than the baseline's
- * one, their devices shared with stream replicas. This moves every stream instance off a server whose device the
- * latency services use more than another server's, to the server whose device they use least: dropped there when
- * that server already hosts the stream service, moved otherwise — when its memory holds the weights and every
- * device stays within the share cap (or no busier than it was). A stream service keeps at least one instance.
- * Device shares are the replica rule's: the demand each device would serve × one item's time alone (× the
- * measured cost ratio when given). An earlier attempt that only moved loop and VAD off the image server cost those
- * streams a third of their fresh frames; this is an option for a measured A/B, not a default.
+ * **Stream replicas leave the devices of the latency services**, as far as the other devices have room. The replica
+ * rule ({@link localReplicas}) serves demand where it enters, so a server where many images enter also runs loop,
+ * VAD and video replicas; counted in the quiet runs (docs/demo.md), EPARA's two image servers made fewer images
+ * good than the baseline's one, their devices shared with stream replicas that served one or two streams each and
+ * paid a whole hand-off per frame. This moves every stream instance off a server whose device the latency services
+ * use more than another server's, to the server whose device they use least: dropped there when that server
+ * already hosts the stream service, moved otherwise — when its memory holds the weights and every device stays
+ * within the share cap (or no busier than it was). A stream service keeps at least one instance. Device shares are
+ * the replica rule's ({@link deviceShares}): priced at the profiles (the `--keep-latency-devices` option with
+ * `--plan-costs profile`), every stream fits anywhere and all of them move; priced at the measured device time
+ * (the default, `--plan-costs device-time`: hand-offs per batch, frames at the packs they run in), a stream moves
+ * only while the device taking it still has room, which the virtual-time model (device-model.test.ts) shows is
+ * where moving pays.
  */
 export function keepLatencyDevices(instances: readonly PlacedInstance[], c: ReplicaContext): PlacedInstance[] {
   const maxShare = c.maxShare ?? MAX_DEVICE_SHARE;
   const out = [...instances];
   const streams = new Set(c.specs.filter((s) => s.sensitivity === 'frequency').map((s) => s.id));
   const itemMs = new Map(c.specs.map((s) => [s.id, latencyAt(Object.values(s.profiles)[0]!, 1) * (c.costRatio?.[s.id] ?? 1)]));
-  const shares = (only?: (s: ServiceSpec) => boolean): number[] => {
+  // Which devices the latency services use most: their items' run time. Whether a device has room: its share as
+  // the replica rule prices it (with the hand-offs when measured).
+  const latencyShares = (): number[] => {
     const share = c.ids.map(() => 0);
     for (const s of c.specs) {
-      if (only !== undefined && !only(s)) continue;
+      if (s.sensitivity !== 'latency') continue;
       const hosts = [...new Set(out.filter((p) => p.serviceId === s.id).map((p) => c.ids.indexOf(p.serverId)))];
       if (hosts.length === 0) continue;
       c.ids.forEach((_, node) => {
@@ -33,7 +37,7 @@ export function keepLatencyDevices(instances: readonly PlacedInstance[], c: Repl
     }
     return share;
   };
-  const latencyShares = (): number[] => shares((s) => s.sensitivity === 'latency');
+  const shares = (): number[] => deviceShares(out, c);
   const memory = (node: number): number => out.filter((p) => p.serverId === c.ids[node]).reduce((a, p) => a + p.plan.memoryPerDeviceBytes, 0);
   // Each pass moves one stream instance; an instance only moves to a device the latency services use less, so
   // the passes end.

@@ -1,5 +1,6 @@
 import { latencyAt, type PlacedInstance, type ServiceSpec } from '@epara/core';
 import type { DemoServiceId } from './catalog.js';
+import { deviceTime, type DeviceLoad } from './device-time.js';
 import type { Workload } from './workload.js';
 
 /** Largest share of a device's time the demand it would serve may take after a replica is added. */
@@ -26,6 +27,40 @@ export interface ReplicaContext {
    * @default the profiles (1 for every service)
    */
   readonly costRatio?: Readonly<Record<string, number>>;
+  /**
+   * Device time every batch holds beyond its run on this host (measured: `measureDeviceTime` in device-time.ts).
+   * Given, a device's share is its measured device time ({@link deviceShares}): each batch pays it, and stream
+   * frames are priced at the packs the device would run them in. @default not priced (the item's run time alone)
+   */
+  readonly handoffMs?: number;
+}
+
+/**
+ * The share of its time each server's device would spend on the demand `out` serves there
+ * ({@link servedFrom}). Without {@link ReplicaContext.handoffMs}: the items/s × one item's run time alone (× its
+ * cost ratio). With it: the device time {@link deviceTime} prices — every batch pays the hand-off, a request
+ * service runs at its plan's batch, a stream service in the packs that form behind the device's other work — so
+ * that a stream replica serving one or two streams beside images is priced at a hand-off per frame, and a device
+ * that serves many streams at the packs that share it.
+ */
+export function deviceShares(out: readonly PlacedInstance[], c: ReplicaContext): number[] {
+  const loads: DeviceLoad[][] = c.ids.map(() => []);
+  for (const s of c.specs) {
+    const hosts = [...new Set(out.filter((p) => p.serviceId === s.id).map((p) => c.ids.indexOf(p.serverId)))];
+    if (hosts.length === 0) continue;
+    const perSec = c.ids.map(() => 0);
+    c.ids.forEach((_, node) => {
+      const d = c.workload.demand[s.id as DemoServiceId]?.[node] ?? 0;
+      for (const [at, part] of servedFrom(s, node, hosts, c)) perSec[at]! += d * part;
+    });
+    perSec.forEach((r, at) => {
+      const batch = out.find((p) => p.serviceId === s.id && p.serverId === c.ids[at])?.plan.batchSize ?? 1;
+      if (r > 0) loads[at]!.push({ spec: s, perSec: r, batch });
+    });
+  }
+  if (c.handoffMs === undefined) return loads.map((ls) => ls.reduce((a, l) => a + (l.perSec * batchMs(l.spec, 1, c)) / 1000, 0));
+  const pricing = { handoffMs: c.handoffMs, ...(c.costRatio ? { costRatio: c.costRatio } : {}) };
+  return loads.map((ls) => deviceTime(ls, pricing).share);
 }
 
 /** Device time of a batch of `b` items of `spec`, ms: the profile's, × the measured cost ratio when given. */
@@ -57,19 +92,7 @@ export function localReplicas(instances: readonly PlacedInstance[], c: ReplicaCo
   const out = [...instances];
   const hosts = (serviceId: string): Set<number> => new Set(out.filter((p) => p.serviceId === serviceId).map((p) => c.ids.indexOf(p.serverId)));
   const demandAt = (serviceId: string, node: number): number => c.workload.demand[serviceId as DemoServiceId]?.[node] ?? 0;
-  const itemMs = new Map(c.specs.map((s) => [s.id, batchMs(s, 1, c)]));
-  const shares = (): number[] => {
-    const share = c.ids.map(() => 0);
-    for (const s of c.specs) {
-      const h = [...hosts(s.id)];
-      if (h.length === 0) continue;
-      c.ids.forEach((_, node) => {
-        const ms = (demandAt(s.id, node) * itemMs.get(s.id)!) / 1000;
-        for (const [at, part] of servedFrom(s, node, h, c)) share[at]! += ms * part;
-      });
-    }
-    return share;
-  };
+  const shares = (): number[] => deviceShares(out, c);
   const memory = (node: number): number => out.filter((p) => p.serverId === c.ids[node]).reduce((a, p) => a + p.plan.memoryPerDeviceBytes, 0);
   const candidates: { serviceId: string; node: number; value: number }[] = [];
   for (const s of c.specs) {

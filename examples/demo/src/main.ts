@@ -6,7 +6,7 @@ import { TRITON_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
 import { calibrate, tritonAt, type Calibration } from './calibrate.js';
 import { formatKnee, type CapacityResult } from './capacity.js';
 import { headline, type Headline } from './headline.js';
-import { bytesPerMs, calibrationMs, capacitySearch, confirmRuns } from './capacity-search.js';
+import { bytesPerMs, calibrationMs, capacitySearch, confirmRuns, warmupMs } from './capacity-search.js';
 import { serviceInfo } from './catalog.js';
 import { ChildGroup } from './cluster/children.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
@@ -15,6 +15,7 @@ import { comparisonTable, cpuLine, entryTable, forecastLines, placementLines, se
 import { buildLanguageModel } from './models.js';
 import { MEASURED_MAX_SHARE, USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
 import { costLines, costRatios, measuredCosts } from './item-costs.js';
+import { devicePricing, measureDeviceTime } from './device-time.js';
 import { demandOf, nodeIds, planPlacement, type ReplicaPolicy } from './placement.js';
 import { formatProfile, measureProfiles } from './profiles.js';
 import { reportMarkdown } from './report-markdown.js';
@@ -116,7 +117,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
 
   const placeholderCats = Object.fromEntries(services.map((s) => [s.id, { sensitivity: s.sensitivity, devices: 'single' as const }]));
   const ctx: TrialContext = { cluster, group, nodes: o.nodes, services: services.map(serviceInfo), categories: placeholderCats, log, progressEverySec: o.quick ? 1 : 2, world: o.world };
-  log(`\ncalibrating the offered load on the baseline (${o.quick ? 'quick' : 'short'} runs of ${(calibrationMs(o) / 1000).toFixed(0)} s):`);
+  log(`\ncalibrating the offered load on the baseline (runs of ${(calibrationMs(o) / 1000).toFixed(0)} s, a trial's length, after a ${(warmupMs(o) / 1000).toFixed(0)} s warm-up):`);
   const calibrationCpu = new CpuMeter();
   calibrationCpu.begin([process.pid, ...group.pids]);
   const calibration = await calibrate(ctx, {
@@ -125,6 +126,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     seed: o.seed,
     world: o.world,
     durationMs: calibrationMs(o),
+    warmupMs: warmupMs(o),
     start: SEARCH_START,
     // --quick (CI's check of the whole path, not a measurement): one ×2 step from the start, no bisection, the
     // default queue delay only — two or three short probes instead of eight to twenty.
@@ -133,8 +135,9 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     queueDelaysMs: o.quick ? [] : TRITON_QUEUE_DELAYS_MS,
     confirmRuns: confirmRuns(o),
     // The sweep's pick on one 5 s reading per value was noise (six quiet runs picked 5, 5, 5, 1, 10 and 10 ms,
-    // the knee moving with it): two workloads per value, and the default kept unless another beats it by 5%.
-    sweepRuns: o.quick ? 1 : 2,
+    // the knee moving with it): the default is kept unless another value beats it by 5%, each read once on a
+    // trial-length run (about the noise of the two 5 s workloads read before, at the same cost).
+    sweepRuns: 1,
     sweepMargin: SWEEP_MARGIN,
     ...(o.loadFraction !== undefined ? { fixedFraction: o.loadFraction } : {}),
   });
@@ -162,11 +165,11 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const trialCtx: TrialContext = { ...ctx, categories: placed.categories };
   // The baseline has just served the calibration runs; EPARA gets the same chance to learn its latencies. Planning
   // on measured costs, the warm-up is a trial long, and measures them (each instance's first batches left out).
-  const warmup = await runSystem(trialCtx, { system: 'epara', label: 'EPARA warm-up', seed: o.seed + 999, load: calibration.load, durationMs: o.planCosts === 'measured' ? o.durationMs : calibrationMs(o) });
+  const warmup = await runSystem(trialCtx, { system: 'epara', label: 'EPARA warm-up', seed: o.seed + 999, load: calibration.load, durationMs: o.planCosts === 'measured' ? o.durationMs : warmupMs(o) });
   // Not counted, but printed: a warm-up that loses most of its items says the nodes start cold (docs/demo.md §10).
   log('EPARA warm-up per service:');
   for (const line of serviceTable(warmup.report, services)) log(`  ${line}`);
-  if (o.planCosts === 'measured') {
+  if (o.planCosts !== 'profile') {
     const replanned = await replanOnMeasuredCosts(o, trialCtx, { services, forecast, cluster, load: calibration.load, runs: [warmup.usage ?? []], placed: placed.instances });
     placed = { ...replanned, categories: placed.categories };
   }
@@ -179,7 +182,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   printResults(o, services, pairs, machine);
   phase('trials');
   // Planning on measured costs, the capacity search's placements use those measured over the trials.
-  const replicas = { ...(o.planCosts === 'measured' ? measuredPolicy(o, services, pairs.map((p) => p.epara.usage ?? [])) : {}), keepLatencyDevices: o.keepLatencyDevices };
+  const replicas = measuredPolicy(o, services, pairs.map((p) => p.epara.usage ?? []), placed.instances);
   const capacity = o.capacity ? await capacitySearch(o, trialCtx, { calibration, services, cluster, bytes: bytesPerMs(o), placed: placed.instances, replicas }) : null;
   if (capacity) phase('capacity search');
   const head = headline(pairs, ratios, capacity);
@@ -192,8 +195,38 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   return { options: o, calibration, placement: placed.instances, measuredDelayMs: cluster.measuredDelayMs, pairs, ratios, capacity, headline: head, machine, calibrationMachine, pids: group.pids, reportFolder };
 }
 
-/** The replica rule's inputs from costs measured over `runs` (each node's device usage per run), logged. */
-function measuredPolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1]): ReplicaPolicy {
+/**
+ * The replica rule's inputs for `o.planCosts` from what the nodes measured over `runs` (each node's device usage per
+ * run, on the placement `placed`), logged: nothing but `--keep-latency-devices` with `profile`; the measured device
+ * time (hand-offs, run time ÷ profile) with `device-time`; the executor's estimates with `measured`.
+ */
+function measuredPolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1], placed: readonly PlacedInstance[]): ReplicaPolicy {
+  if (o.planCosts === 'profile') return { keepLatencyDevices: o.keepLatencyDevices };
+  if (o.planCosts === 'device-time') return deviceTimePolicy(o, services, runs, placed);
+  return { ...estimatePolicy(o, services, runs), keepLatencyDevices: o.keepLatencyDevices };
+}
+
+/**
+ * `planCosts: 'device-time'`: the stream instances on the latency services' servers moved off as far as the other
+ * devices have room at their measured device time — the backend's run time ÷ the profile per service and the
+ * hand-off every batch pays, stream frames at the packs they would run in (`keepLatencyDevices` at those prices;
+ * the replica rule before it keeps the profiles).
+ */
+function deviceTimePolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1], placed: readonly PlacedInstance[]): ReplicaPolicy {
+  const engines = new Set(services.filter((s) => s.engine !== undefined).map((s): string => s.id));
+  const ids = nodeIds(o.nodes);
+  const m = measureDeviceTime(runs, (node) => placed.some((p) => p.serverId === ids[node] && engines.has(p.serviceId)));
+  const ratios = Object.entries(m.costRatio).map(([id, r]) => `${id} ${r.toFixed(2)}×`).join(', ');
+  if (m.handoffMs === undefined) {
+    o.log(`device time measured on EPARA's nodes: too few batches for a hand-off figure; the placement keeps the profiles`);
+    return { keepLatencyDevices: o.keepLatencyDevices };
+  }
+  o.log(`device time measured on EPARA's nodes: ${m.handoffMs.toFixed(2)} ms of hand-off per batch (${m.batches} batches); backend run ÷ profile: ${ratios || 'none measured'}`);
+  return { deviceTime: devicePricing({ ...m, handoffMs: m.handoffMs }, services.map((s) => s.id), MEASURED_MAX_SHARE) };
+}
+
+/** `planCosts: 'measured'`: the replica rule plans with the executor's estimates ÷ the profiles. */
+function estimatePolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1]): ReplicaPolicy {
   const costs = measuredCosts(services, runs);
   o.log('per-item device cost measured on EPARA\'s nodes (the executor\'s estimate ÷ the profile, steady batches), which the replica rule plans with:');
   for (const line of costLines(costs)) o.log(`  ${line}`);
@@ -206,15 +239,15 @@ function measuredPolicy(o: ResolvedDemoOptions, services: readonly DemoService[]
 }
 
 /**
- * `planCosts: 'measured'`: places again with the costs measured in the warm-up; a placement that changed is
- * loaded and warmed up (2 s) before the trials.
+ * `planCosts` other than `profile`: places again with the costs measured in the warm-up; a placement that changed
+ * is loaded and warmed up (2 s) before the trials.
  */
 async function replanOnMeasuredCosts(
   o: ResolvedDemoOptions,
   ctx: TrialContext,
   c: { services: readonly DemoService[]; forecast: ReturnType<typeof buildWorkload>; cluster: Cluster; load: number; runs: Parameters<typeof measuredCosts>[1]; placed: readonly PlacedInstance[] },
 ): Promise<ReturnType<typeof planPlacement>> {
-  const replanned = planPlacement(c.services, c.forecast, o.nodes, c.cluster.measuredDelayMs, bytesPerMs(o), { ...measuredPolicy(o, c.services, c.runs), keepLatencyDevices: o.keepLatencyDevices });
+  const replanned = planPlacement(c.services, c.forecast, o.nodes, c.cluster.measuredDelayMs, bytesPerMs(o), measuredPolicy(o, c.services, c.runs, c.placed));
   o.log('EPARA placement on the measured costs:');
   for (const line of placementLines(replanned.instances)) o.log(`  ${line}`);
   if (JSON.stringify(replanned.instances) !== JSON.stringify(c.placed)) {

@@ -3,8 +3,9 @@ import { isEparaError } from '@epara/core';
 import { parseDemoArgs, resolveDemoOptions } from './options.js';
 
 describe('the demo options behind the A/B policies', () => {
-  it('default to the profiles, and read --plan-costs', () => {
-    expect(resolveDemoOptions({})).toMatchObject({ planCosts: 'profile' });
+  it('default to the measured device time, and read --plan-costs', () => {
+    expect(resolveDemoOptions({})).toMatchObject({ planCosts: 'device-time' });
+    expect(resolveDemoOptions(parseDemoArgs(['--plan-costs', 'profile']).options)).toMatchObject({ planCosts: 'profile' });
     const { options } = parseDemoArgs(['--', '--plan-costs', 'measured', '--quick']);
     expect(resolveDemoOptions(options)).toMatchObject({ planCosts: 'measured', quick: true });
   });
@@ -29,12 +30,22 @@ describe('the demo options behind the A/B policies', () => {
 
   it('refuse another value, naming the field and what it takes', () => {
     const { options } = parseDemoArgs(['--plan-costs', 'guessed']);
-    expect(() => resolveDemoOptions(options)).toThrow(/planCosts.*'profile' or 'measured'.*guessed/);
+    expect(() => resolveDemoOptions(options)).toThrow(/planCosts.*'device-time', 'profile' or 'measured'.*guessed/);
     try {
       resolveDemoOptions({ planCosts: 'x' as 'measured' });
     } catch (err) {
       expect(isEparaError(err) && err.code).toBe('INVALID_OPTIONS');
     }
     expect.assertions(2);
+  });
+});
+
+describe('the calibration runs as the verdict is measured', () => {
+  it('probes on runs of a trial’s length, after a warm-up of its own', async () => {
+    const { calibrationMs, warmupMs } = await import('./capacity-search.js');
+    expect(calibrationMs(resolveDemoOptions({}))).toBe(10_000);
+    expect(calibrationMs(resolveDemoOptions({ duration: 20 }))).toBe(20_000);
+    expect(calibrationMs(resolveDemoOptions({ quick: true }))).toBe(3000);
+    expect([warmupMs(resolveDemoOptions({})), warmupMs(resolveDemoOptions({ quick: true }))]).toEqual([5000, 2000]);
   });
 });

@@ -4,7 +4,7 @@ import type { DemoWorld } from './workload.js';
 
 /** Options of the demo ({@link main}); every field has a default in {@link DEMO_DEFAULTS}. */
 export interface DemoOptions {
-  /** Seconds of workload per system and trial. @default 10 (3 with `quick`) */
+  /** Seconds of workload per system and trial, and per calibration and capacity probe. @default 10 (3 with `quick`) */
   readonly duration?: number;
   /** Trials per system (EPARA and the baseline alternate, order alternating). @default 3 (2 with `quick`) */
   readonly trials?: number;
@@ -32,12 +32,16 @@ export interface DemoOptions {
    */
   readonly capacity?: boolean;
   /**
-   * What EPARA's replica rule plans with. `'profile'`: each item's time on an idle device, capped at 60% of a
-   * device. `'measured'`: that time × the cost measured on this host (the executor's estimate against the
+   * What EPARA's placement plans with. `'device-time'`: the replica rule on the profiles, then the stream instances
+   * on the latency services' servers moved off as far as the other devices have room at the device time measured on
+   * EPARA's nodes in its warm-up (for the capacity search, over the trials) — per service the backend's run time ÷
+   * the profile, and a hand-off per batch, stream frames priced at the packs they run in
+   * ({@link MEASURED_MAX_SHARE} of a device). `'profile'`: each item's time on an idle device, capped at 60% of a device (the rule of earlier
+   * versions). `'measured'`: that time × the cost measured on this host (the executor's estimate against the
    * profile, leaving out each instance's first batches; {@link MEASURED_MAX_SHARE} of a device) — from a
-   * trial-length warm-up for the trials, from the trials for the capacity search. @default 'profile'
+   * trial-length warm-up for the trials, from the trials for the capacity search. @default 'device-time'
    */
-  readonly planCosts?: 'profile' | 'measured';
+  readonly planCosts?: 'device-time' | 'profile' | 'measured';
   /**
    * Which world the workload comes from: `'edge'`, the simulator's edge world scaled to a run (image bursts, moving
    * hot spots, chat from the Azure LLM trace, streams that come and go, a forecast learned from another seed's early
@@ -66,7 +70,7 @@ export interface DemoOptions {
 }
 
 /** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = { duration: 10, quickDuration: 3, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', world: 'edge', eparaPlacement: 'static' } as const;
+export const DEMO_DEFAULTS = { duration: 10, quickDuration: 3, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'device-time', world: 'edge', eparaPlacement: 'static' } as const;
 
 /**
  * The replica rule's cap on a device's predicted share with `planCosts: 'measured'`. Its cap of 60% of profiled
@@ -86,7 +90,7 @@ export interface ResolvedDemoOptions {
   readonly loadFraction: number | undefined;
   readonly quick: boolean;
   readonly capacity: boolean;
-  readonly planCosts: 'profile' | 'measured';
+  readonly planCosts: 'device-time' | 'profile' | 'measured';
   readonly world: DemoWorld;
   readonly eparaPlacement: 'static' | 'online';
   readonly keepLatencyDevices: boolean;
@@ -121,7 +125,7 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
   if (o.capacity !== undefined && typeof o.capacity !== 'boolean') invalidOption('capacity', o.capacity, 'a boolean');
   if (o.log !== undefined && typeof o.log !== 'function') invalidOption('log', o.log, 'a function (line) => void');
   const planCosts = o.planCosts ?? DEMO_DEFAULTS.planCosts;
-  if (planCosts !== 'profile' && planCosts !== 'measured') invalidOption('planCosts', planCosts, "'profile' or 'measured'");
+  if (planCosts !== 'device-time' && planCosts !== 'profile' && planCosts !== 'measured') invalidOption('planCosts', planCosts, "'device-time', 'profile' or 'measured'");
   const world = o.world ?? DEMO_DEFAULTS.world;
   if (world !== 'edge' && world !== 'stationary') invalidOption('world', world, "'edge' or 'stationary'");
   const eparaPlacement = o.eparaPlacement ?? DEMO_DEFAULTS.eparaPlacement;
@@ -201,7 +205,7 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
 
 /** The `--help` text. */
 export const USAGE = `pnpm demo [-- options]
-  --duration   seconds per system and trial (default 10; 3 with --quick)
+  --duration   seconds per system and trial, and per calibration and capacity probe (default 10; 3 with --quick)
   --trials     trials per system, EPARA and the baseline alternating (default 3; 2 with --quick)
   --nodes      edge nodes, one OS process each per system (default 3)
   --seed       workload, input and model seed (default 42)
@@ -222,6 +226,9 @@ export const USAGE = `pnpm demo [-- options]
   --report-dir where the report folder goes (default examples/demo/reports)
   --quick      short run (under a minute on an idle machine): CI's check of the path, not a measurement
   --no-capacity skip the capacity search after the trials (capacityRatio: null)
-  --plan-costs profile|measured
-               what EPARA's replica rule plans with: the profiles (default), or costs measured on this
-               host (a trial-length warm-up for the trials, the trials for the capacity search)`;
+  --plan-costs device-time|profile|measured
+               what EPARA's placement plans with: device-time (default) moves stream instances off the
+               latency services' servers as far as the other devices have room at the device time
+               measured in EPARA's warm-up (run time and a hand-off per batch, stream frames at the packs
+               they run in); profile: the profiles (earlier versions); measured: the replica rule on the
+               executor's estimates (a trial-length warm-up)`;

@@ -137,7 +137,7 @@ function stationaryWorkload(o: WorkloadOptions): Workload {
 }
 
 /**
- * The simulator's edge world (`edgeMix`) mapped onto one run of `durationMs` (a 10 s trial, a 5 s probe). Its
+ * The simulator's edge world (`edgeMix`) mapped onto one run of `durationMs` (a trial or a probe, 10 s by default). Its
  * time constants are minutes, a run is seconds, so each is scaled to keep what a run sees of it:
  * - bursts: `edgeMix`'s period (20 s) becomes the run (one burst per run), its length keeps its share of the
  *   period (2 s of 20 → a tenth of the run), its factor (4×, mean kept) as is;
