@@ -31,7 +31,8 @@ function mainThreadCpuUs(): number {
 
 function model(): Uint8Array | string {
   if (kind === 'cls') return models.ocrCls;
-  if (kind === 'fake') return fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 4] }], outputs: [{ name: 'y', from: 'x' }] });
+  // HOSTPATH_FIXED_MS: the fake model holds the worker that long per batch (section 1's rate at batch 8 is ~6 ms).
+  if (kind === 'fake') return fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 4] }], outputs: [{ name: 'y', from: 'x' }], fixedMs: Number(process.env['HOSTPATH_FIXED_MS'] ?? 0) });
   const g = createGraphBuilder({ name: 'add-one', seed: 1 });
   g.input('x', 'float32', ['batch', 4]);
   g.node('Add', ['x', g.constant('one', 'float32', [1], [1])], ['y']);
@@ -85,7 +86,8 @@ async function saturate(batch: number): Promise<void> {
     }
   };
   const loops = Array.from({ length: 3 * batch }, loop);
-  await new Promise((r) => setTimeout(r, 300));
+  // HOSTPATH_WARM_MS: how long the loop runs before the window (V8's optimizing compiler runs meanwhile).
+  await new Promise((r) => setTimeout(r, Number(process.env['HOSTPATH_WARM_MS'] ?? 300)));
   const d0 = done;
   const c0 = mainThreadCpuUs();
   const t0 = performance.now();

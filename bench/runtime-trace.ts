@@ -13,6 +13,13 @@
  *
  *   pnpm build && npx tsx --tsconfig bench/tsconfig.dist.json bench/runtime-trace.ts [rounds] [ratePerSec]
  *
+ * - where the requests that did not run went: refused at admission or dropped from the queue, by code, with the
+ *   slack they had left (deadline − the clock at the refusal); and the batch sizes of the batches sent to an idle
+ *   device against those sent ahead, behind a running one (`plannedStart > at`).
+ *
+ * `TRACE_PLAN=b` fixes the plan's batch size (default: the executor's, from the profile); `TRACE_MODEL=cls` swaps
+ * the model's timing for a flat one like the PP-OCR classifier's (`0.3 + 0.66·b` ms, about 1.5 items/ms).
+ *
  * `TRACE_SURVIVORS=dir` writes, per round, V8's allocation sampling of the objects that outlived the young
  * generation (those still live at the end, and those a mark-compact collected — not what scavenges freed): what
  * grows the old generation and so drives the full collections whose pauses reach the event-loop lag's p99.
@@ -54,11 +61,14 @@ Date.now = () => {
 };
 
 async function round(seed: number): Promise<Record<string, unknown>> {
-  const model = fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 4] }], outputs: [{ name: 'y', from: 'x' }], fixedMs: 2, perItemMs: 0.5 });
+  const timing = process.env['TRACE_MODEL'] === 'cls' ? { fixedMs: 0.3, perItemMs: 0.66 } : { fixedMs: 2, perItemMs: 0.5 };
+  const profiled = process.env['TRACE_MODEL'] === 'cls' ? timing : { fixedMs: 2.3, perItemMs: 0.5 };
+  const model = fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 4] }], outputs: [{ name: 'y', from: 'x' }], ...timing });
+  const plan = process.env['TRACE_PLAN'] === undefined ? {} : { plan: { batchSize: Number(process.env['TRACE_PLAN']) } };
   const ex = createExecutor({
     backend: { kind: 'fake' },
     devices: [{ id: 'fake0', ...(process.env['TRACE_DOORBELL'] === undefined ? {} : { doorbellSlotBytes: Number(process.env['TRACE_DOORBELL']) }) }],
-    services: [{ id: 's', model, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: Math.min(...SLOS) }, profile: affineProfile('cpu-1t', { fixedMs: 2.3, perItemMs: 0.5, maxBatch: 32 }), devices: ['fake0'] }],
+    services: [{ id: 's', model, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: Math.min(...SLOS) }, profile: affineProfile('cpu-1t', { ...profiled, maxBatch: 32 }), ...plan, devices: ['fake0'] }],
   });
   await ex.start();
   // Warm: the first batches teach the learned margins and corrections.
@@ -74,6 +84,21 @@ async function round(seed: number): Promise<Record<string, unknown>> {
     if (e.ok) sizes.set(e.size, (sizes.get(e.size) ?? 0) + 1);
   };
   ex.on('batchCompleted', onBatch);
+  // Where the requests that did not run went, and the sizes of the batches sent to an idle device and sent ahead.
+  // (Listeners allocate an event per drop and per batch: this round's bytes include them.)
+  const dropped = new Map<string, number>();
+  const onDrop = (e: { code: string; atAdmission?: boolean; deadline: number; at: number }): void => {
+    const slack = e.deadline - e.at;
+    const k = `${e.atAdmission ? 'admission' : 'queue'} ${e.code} slack ${slack < 0 ? '<0' : slack < 5 ? '0-5' : slack < 10 ? '5-10' : slack < 20 ? '10-20' : '20+'} ms`;
+    dropped.set(k, (dropped.get(k) ?? 0) + 1);
+  };
+  const sent = { idle: new Map<number, number>(), ahead: new Map<number, number>() };
+  const onDispatch = (e: { size: number; at: number; plannedStart: number }): void => {
+    const m = e.plannedStart > e.at ? sent.ahead : sent.idle;
+    m.set(e.size, (m.get(e.size) ?? 0) + 1);
+  };
+  ex.on('requestDropped', onDrop);
+  ex.on('batchDispatched', onDispatch);
   const before = ex.stats().services['s']!;
   const arrivals = poissonLoad({ ratePerSec, durationMs: 2500, slosMs: SLOS, inputs: 1, seed });
   let gcs = 0;
@@ -92,6 +117,9 @@ async function round(seed: number): Promise<Record<string, unknown>> {
   gcObserver.disconnect();
   const [p1, r1, w1] = [posted, received, wallReads];
   ex.off('batchCompleted', onBatch);
+  ex.off('requestDropped', onDrop);
+  ex.off('batchDispatched', onDispatch);
+  const plannedBatch = ex.instances()[0]?.batchSize;
   const after = ex.stats().services['s']!;
   await ex.close();
   const offered = arrivals.length;
@@ -117,7 +145,23 @@ async function round(seed: number): Promise<Record<string, unknown>> {
     heapBytesPerServed: Math.round(heap / Math.max(1, served)),
     gcPerKOffered: +((1000 * gcs) / offered).toFixed(2),
     batchSizes: histogram,
+    plannedBatch,
+    dropped: Object.fromEntries([...dropped].sort()),
+    sentIdle: summary(sent.idle),
+    sentAhead: summary(sent.ahead),
   };
+}
+
+/** A batch-size histogram as its count, mean and `size:n` pairs. */
+function summary(m: Map<number, number>): string {
+  let n = 0;
+  let items = 0;
+  for (const [size, k] of m) {
+    n += k;
+    items += size * k;
+  }
+  const pairs = [...m].sort((a, b) => a[0] - b[0]).map(([size, k]) => `${size}:${k}`).join(' ');
+  return `${n} batches, mean ${(items / Math.max(1, n)).toFixed(1)}: ${pairs}`;
 }
 
 /** With TRACE_SURVIVORS=dir: sampling of what outlived the young generation (see above). */

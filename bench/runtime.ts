@@ -348,6 +348,8 @@ async function eparaServer(
  */
 interface BatchRuns {
   readonly count: number;
+  /** Batches of one item: on a host whose learned margins outgrow the deadlines, an idle device runs each head alone. */
+  readonly singles: number;
   readonly meanSizeFirstHalf: number;
   readonly meanSizeSecondHalf: number;
   readonly runToProfile: number;
@@ -356,12 +358,14 @@ interface BatchRuns {
 
 function watchBatches(ex: Executor, profile: LatencyProfile): () => BatchRuns {
   const sizes: number[] = [];
+  let singles = 0;
   let runMs = 0;
   let heldMs = 0;
   let profiledMs = 0;
   const listener = (e: { ok: boolean; size: number; runMs: number; durationMs: number }): void => {
     if (!e.ok) return;
     sizes.push(e.size);
+    if (e.size === 1) singles++;
     runMs += e.runMs;
     heldMs += e.durationMs;
     profiledMs += latencyAt(profile, e.size);
@@ -373,6 +377,7 @@ function watchBatches(ex: Executor, profile: LatencyProfile): () => BatchRuns {
     const half = sizes.length >> 1;
     return {
       count: sizes.length,
+      singles,
       meanSizeFirstHalf: mean(sizes.slice(0, half)),
       meanSizeSecondHalf: mean(sizes.slice(half)),
       runToProfile: runMs / Math.max(1e-9, profiledMs),
@@ -382,7 +387,7 @@ function watchBatches(ex: Executor, profile: LatencyProfile): () => BatchRuns {
 }
 
 function describeBatches(b: BatchRuns): string {
-  return `${b.count} batches, mean size ${b.meanSizeFirstHalf.toFixed(1)} then ${b.meanSizeSecondHalf.toFixed(1)} (first and second half); a batch ran ${b.runToProfile.toFixed(2)}× the profile's time at its size inside the worker and held the device ${b.heldToProfile.toFixed(2)}× it`;
+  return `${b.count} batches (${b.singles} of one item), mean size ${b.meanSizeFirstHalf.toFixed(1)} then ${b.meanSizeSecondHalf.toFixed(1)} (first and second half); a batch ran ${b.runToProfile.toFixed(2)}× the profile's time at its size inside the worker and held the device ${b.heldToProfile.toFixed(2)}× it`;
 }
 
 /** Goodput of both batchers on a fake model that sleeps instead of computing (no CPU contention). */
