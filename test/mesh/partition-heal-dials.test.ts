@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isEparaError } from '@epara/core';
 import { createFakeExecutor, createMemoryHub, createMemoryTransport, createNode } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
-import { aliveIds, closeAll, ECHO, input, PSK, ready, serverOf, startCluster, until, watch } from './helpers.js';
+import { activeResources, aliveIds, closeAll, ECHO, input, leftOverAfter, PSK, ready, serverOf, startCluster, until, watch } from './helpers.js';
 import type { ClusterNode } from './helpers.js';
 
 /*
@@ -24,7 +24,8 @@ afterEach(async () => {
 const HANDSHAKE_TIMEOUT_MS = 120_000;
 
 describe('a partition healed while dials into it wait for their handshake', () => {
-  it('a request sent after the heal reaches the only host across the former cut', async () => {
+  it('a request sent after the heal reaches the only host across the former cut, and close leaves nothing behind', async () => {
+    const baseline = activeResources();
     const hub = createMemoryHub();
     const node = { security: { psk: PSK, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS } };
     cluster = await startCluster({ size: 3, kind: 'memory', hosted: [1], hub, node });
@@ -67,5 +68,8 @@ describe('a partition healed while dials into it wait for their handshake', () =
     const out = await n3.submit('echo', input([7]), { deadline: Date.now() + 10_000 }).catch((err: unknown) => err);
     expect(isEparaError(out) ? `${out.code} ${out.message} ${JSON.stringify(out.details)}` : [serverOf(out as never), ((out as { x: { data: Float32Array } }).x.data)[0]]).toEqual([1, 14]);
     expect(n1.view().entries['n3']?.alive).toBe(true);
+    // The dials left waiting in the cut (their handshake's timeout far off) end with the nodes: no timer or link stays.
+    await closeAll(cluster);
+    expect(await leftOverAfter(baseline)).toEqual([]);
   });
 });
