@@ -49,7 +49,7 @@ describe('PeerLinks: a dial into a cut, and the peer back in the view', () => {
   it('leaves a dial alone when the peer is seen for the first time (a join, not a return)', async () => {
     const { hub, heal } = cutHub();
     const a = links(hub, 'a');
-    const b = links(hub, 'b');
+    links(hub, 'b');
     await Promise.all(transports.map((t) => t.listen()));
     let accepted = 0;
     transports[1]!.on('connectionAccepted', () => void accepted++);
