@@ -6,7 +6,7 @@ import { expect } from 'vitest';
 import { isEparaError } from '@epara/core';
 import { createFakeExecutor, createNode, createWebSocketTransport } from '@epara/mesh';
 import type { MeshNode, NodeOptions } from '@epara/mesh';
-import { changed, ECHO, input, PSK, serverOf, watch } from './helpers.js';
+import { activeResources, changed, ECHO, input, leftOverAfter, PSK, serverOf, watch } from './helpers.js';
 import { startTcpProxy } from './tcp-proxy.js';
 import type { TcpProxy } from './tcp-proxy.js';
 import type { WsFrame } from './ws-frames.js';
@@ -77,9 +77,12 @@ export class FaultHarness {
   readonly #children: ChildProcess[] = [];
   readonly #nodes: MeshNode[] = [];
   readonly #proxies = new Map<string, TcpProxy>();
+  /** The process's active resources before this harness started anything (see {@link closeLeavingNothing}). */
+  #baseline: ReadonlyMap<string, number> | undefined;
 
   /** The observing node: in this process, hosting nothing. */
   async observer(options: Partial<NodeOptions> = {}): Promise<MeshNode> {
+    this.#baseline ??= activeResources();
     const node = createNode({
       id: 'n0',
       transport: createWebSocketTransport({ host: '127.0.0.1', port: 0 }),
@@ -101,6 +104,7 @@ export class FaultHarness {
   async peer(config: PeerConfig): Promise<PeerProcess> {
     // Both are told by SIGUSR2.
     if (config.waitForStart === true && config.loadOnSignal === true) throw new Error('a peer waits for its start or for its load, not both');
+    this.#baseline ??= activeResources();
     const child = spawn(process.execPath, [PEER, JSON.stringify({ hosted: true, psk: PSK, ...config })], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#children.push(child);
     let out = '';
@@ -181,6 +185,20 @@ export class FaultHarness {
     await Promise.all(this.#nodes.splice(0).map((n) => n.close()));
     await Promise.all([...this.#proxies.values()].map((p) => p.close()));
     this.#proxies.clear();
+    this.#baseline = undefined;
+  }
+
+  /**
+   * Closes everything, as {@link close}, waits for the peer processes to exit, and returns what is still active in
+   * this process beyond what was before the harness started (`'Timeout ×2'`…): after a fault, the observing node
+   * must leave no timer, socket or server behind once closed.
+   */
+  async closeLeavingNothing(): Promise<string[]> {
+    const baseline = this.#baseline ?? activeResources();
+    const exited = this.#children.map((c) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('close', () => r()))));
+    await this.close();
+    await Promise.all(exited);
+    return leftOverAfter(baseline);
   }
 }
 

@@ -10,7 +10,8 @@ import { converged, ProxiedClusters } from './proxied-cluster.js';
  * The network between real nodes on 127.0.0.1, through a TCP proxy in front of n1 (n1 advertises the proxy, and
  * the others join through it, so every byte to and from n1 crosses it): the link cut while ring sync frames are in
  * transit, the link slowed, and the link blackholed (connections accepted, nothing ever answered). Every submit
- * settles — right or typed — by its deadline plus the response grace plus a bound, and the views converge after.
+ * settles — right or typed — by its deadline plus the response grace plus a bound, the views converge after, and
+ * the closed cluster leaves no timer, socket or server behind.
  */
 
 const clusters = new ProxiedClusters();
@@ -27,6 +28,7 @@ describe('link faults between real nodes (TCP proxy on 127.0.0.1)', () => {
     expectInvariants(await results);
     await converged(c);
     expectInvariants(await submitAll(c.n0, inputs(8), 3000).settled);
+    expect(await clusters.closeLeavingNothing()).toEqual([]);
   });
 
   it('a slowed link: requests settle and the view holds', async () => {
@@ -37,6 +39,7 @@ describe('link faults between real nodes (TCP proxy on 127.0.0.1)', () => {
     expect(results.some((r) => r.code === undefined)).toBe(true);
     c.proxy.delay(0);
     await converged(c);
+    expect(await clusters.closeLeavingNothing()).toEqual([]);
   });
 
   it('a blackholed peer (TCP accepted, nothing ever answered): requests settle, and it is back once the link heals', async () => {
@@ -49,6 +52,7 @@ describe('link faults between real nodes (TCP proxy on 127.0.0.1)', () => {
     c.proxy.mode('forward');
     await converged(c);
     expectInvariants(await submitAll(c.n0, inputs(8), 3000).settled);
+    expect(await clusters.closeLeavingNothing()).toEqual([]);
   });
 });
 

@@ -8,7 +8,7 @@ import { converged, ProxiedClusters } from './proxied-cluster.js';
  * proxy (n1 advertises it, the others join through it), which stops forwarding on open connections (a route
  * that became a blackhole; TCP holds the bytes) or delays every byte by seconds. n2 also hosts `echo`. Every
  * request settles once, right or typed, by its deadline plus the grace plus a bound; the cluster serves around
- * the fault and converges when it ends.
+ * the fault and converges when it ends; closed, it leaves no timer, socket or server behind.
  */
 
 const clusters = new ProxiedClusters();
@@ -31,6 +31,7 @@ describe('links that fail without closing (TCP proxy on 127.0.0.1)', () => {
     expectInvariants(healed, [1, 2]);
     expect(healed.every((o) => o.code === undefined)).toBe(true);
     done.check();
+    expect(await clusters.closeLeavingNothing()).toEqual([]);
   });
 
   it('a link that delays every byte by seconds: requests settle, late answers are dropped, and the cluster converges after', async () => {
@@ -46,5 +47,6 @@ describe('links that fail without closing (TCP proxy on 127.0.0.1)', () => {
     expectInvariants(healed, [1, 2]);
     expect(healed.every((o) => o.code === undefined)).toBe(true);
     done.check();
+    expect(await clusters.closeLeavingNothing()).toEqual([]);
   });
 });

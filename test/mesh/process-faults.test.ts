@@ -8,7 +8,7 @@ import { expectInvariants, FaultHarness, submitAll, TYPED } from './fault-harnes
  * sockets stay open and nothing answers), killed (SIGKILL) or restarted under the same id while requests are
  * offloaded to them. The node under test runs in this process and hosts nothing, so every request it takes goes
  * to a peer. Every submit must settle — the right answer or a typed error — by its deadline plus the response
- * grace plus a bound, and the view must converge afterwards.
+ * grace plus a bound, the view must converge afterwards, and the closed node must leave nothing behind.
  */
 
 const h = new FaultHarness();
@@ -37,6 +37,7 @@ describe('faults in a cluster of real processes', () => {
     // n1 still works through the requests it held when it stopped (their senders gave up): a generous deadline.
     const out = await n0.submit('echo', input([21]), { deadline: Date.now() + 30_000 });
     expect((out['x']!.data as Float32Array)[0]).toBe(42);
+    expect(await h.closeLeavingNothing()).toEqual([]);
   });
 
   it('a peer killed mid-offload: its requests are retried on the other peer or typed; the view drops it', async () => {
@@ -54,6 +55,7 @@ describe('faults in a cluster of real processes', () => {
     expectInvariants(await run.settled, [1, 2]);
     expect(n0.stats().retried).toBeGreaterThan(0);
     await until(() => n0.view().entries['n1']?.alive === false && aliveIds(n0).join() === 'n0,n2', 'n0 sees n1 dead and n2 alive');
+    expect(await h.closeLeavingNothing()).toEqual([]);
   });
 
   it('the server placement gave the only instance killed mid-offload: requests settle, and placement moves the service to the survivor', async () => {

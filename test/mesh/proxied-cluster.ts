@@ -1,6 +1,6 @@
 import { createFakeExecutor, createNode, createWebSocketTransport } from '@epara/mesh';
 import type { MeshNode, NodeOptions } from '@epara/mesh';
-import { aliveIds, ECHO, PSK, ready, until, watch } from './helpers.js';
+import { activeResources, aliveIds, ECHO, leftOverAfter, PSK, ready, until, watch } from './helpers.js';
 import { startTcpProxy } from './tcp-proxy.js';
 import type { TcpProxy } from './tcp-proxy.js';
 
@@ -22,9 +22,12 @@ export interface ProxiedCluster {
 export class ProxiedClusters {
   readonly #nodes: MeshNode[] = [];
   readonly #proxies: TcpProxy[] = [];
+  /** The process's active resources before the first cluster of a test started (see {@link closeLeavingNothing}). */
+  #baseline: ReadonlyMap<string, number> | undefined;
 
   /** Starts n0, n1 (behind the proxy) and n2, and waits until they see each other and n0 sees both instances. */
   async start(o: { readonly serviceTimeMs: number }): Promise<ProxiedCluster> {
+    this.#baseline ??= activeResources();
     let n1Port = 0;
     const proxy = await startTcpProxy(() => n1Port);
     this.#proxies.push(proxy);
@@ -76,6 +79,17 @@ export class ProxiedClusters {
   async close(): Promise<void> {
     await Promise.all(this.#nodes.splice(0).map((n) => n.close()));
     await Promise.all(this.#proxies.splice(0).map((p) => p.close()));
+    this.#baseline = undefined;
+  }
+
+  /**
+   * Closes everything, as {@link close}, and returns what is still active beyond what was before the first cluster
+   * started (`'Timeout ×2'`…): a fault must leave no timer, socket or server of a node behind once it is closed.
+   */
+  async closeLeavingNothing(): Promise<string[]> {
+    const baseline = this.#baseline ?? activeResources();
+    await this.close();
+    return leftOverAfter(baseline);
   }
 }
 

@@ -409,11 +409,14 @@ export class MeshNode extends EventEmitter<NodeEvents> {
       streams.onLinkDown(dialId);
     });
     sync.on('peerJoined', (e) => {
+      // First: the owed cancels below go to the peer over a fresh dial, not into one stuck in a healed cut.
+      links.peerBack(e.serverId);
       handler.onPeerBack(e.serverId);
       streams.onPeerJoined(e.serverId);
       this.emit('peerJoined', e);
     });
     sync.on('peerLeft', (e) => {
+      links.peerLeft(e.serverId);
       handler.onPeerDown(e.serverId);
       streams.onPeerLeft(e.serverId);
       this.emit('peerLeft', e);

@@ -77,7 +77,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   // one-way partition keeps it open.
   const probeMs = Math.max(2 * o.responseGraceMs, 2 * o.syncAttempts * o.syncAckTimeoutMs);
   const unanswered = (peer: string, via: string | undefined): void => links.probe(peer, via, probeMs);
-  const ports: OffloadPathPorts = { selfId: o.id, clock: o.clock, timers: o.timers, executor: o.executor, view, hopLimit: o.hopLimit, hopDelayMs: o.hopDelayMs, network, nextId: ctx.nextId, send, linked: (peer) => links.linked(peer), unanswered };
+  const ports: OffloadPathPorts = { selfId: o.id, clock: o.clock, timers: o.timers, executor: o.executor, view, hopLimit: o.hopLimit, hopDelayMs: o.hopDelayMs, network, nextId: ctx.nextId, send, linked: (peer) => links.linked(peer), linkState: (peer) => links.linkState(peer), unanswered };
   const handler = new RequestHandler({
     ...ports,
     guardMs: o.guardMs,
@@ -173,6 +173,7 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext, lateness: L
     limits: o.limits,
     addressOf: (id) => sync.store.get(id)?.address,
     epochOf: (id) => sync.store.get(id)?.epoch,
+    aliveOf: (id) => sync.store.get(id)?.alive === true,
     maxQueuedFrames: 1024,
     maxBufferedBytes: o.maxLinkBufferedBytes,
     authBackoff: new AuthBackoff({ ...o.authRetry, now: () => o.monotonicClock.now(), random: o.random }),

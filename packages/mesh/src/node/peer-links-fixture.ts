@@ -19,6 +19,8 @@ export interface TestLinksOptions {
   readonly addressOf?: (peer: string) => string | undefined;
   /** @default no epoch known for any peer */
   readonly epochOf?: (peer: string) => number | undefined;
+  /** @default every peer alive */
+  readonly aliveOf?: (peer: string) => boolean;
   /** @default the plain handshake */
   readonly handshake?: Handshake;
   /** @default 1 MiB */
@@ -54,6 +56,7 @@ export function peerLinksForEachTest(): {
         limits: o.limits ?? resolveProtocolLimits(),
         addressOf: o.addressOf ?? ((peer) => peer),
         epochOf: o.epochOf ?? (() => undefined),
+        ...(o.aliveOf ? { aliveOf: o.aliveOf } : {}),
         maxQueuedFrames: 16,
         maxBufferedBytes: o.maxBufferedBytes ?? 1 << 20,
         authBackoff: new AuthBackoff({ initialMs: 100, maxMs: 100, now: () => 0, random: createSeededRandom(1) }),

@@ -11,6 +11,7 @@ import { RepeatThrottle } from '../util/repeat-throttle.js';
 import type { AuthBackoff } from '../security/auth-backoff.js';
 import { PeerIncarnations } from './peer-incarnations.js';
 import { monotonicClock } from '../util/monotonic-clock.js';
+import type { PeerLinkState } from '../offload/offload-path-ports.js';
 
 /** Turns a raw connection into one whose peer is known (and, when secured, authenticated). */
 export type Handshake = (
@@ -66,6 +67,8 @@ export interface PeerLinksConfig {
   readonly addressOf: (peerId: ServerId) => string | undefined;
   /** The epoch the view holds for a peer: larger than its links' run announced means it may have restarted. */
   readonly epochOf: (peerId: ServerId) => number | undefined;
+  /** Whether the view holds a peer alive: a dial to one it holds dead is restarted when it is back ({@link PeerLinks.peerBack}). @default always */
+  readonly aliveOf?: (peerId: ServerId) => boolean;
   /** Frames queued per peer while dialing. */
   readonly maxQueuedFrames: number;
   /**
@@ -100,6 +103,10 @@ interface Dial {
   peerId: ServerId | undefined;
   readonly queue: Uint8Array[];
   readonly messages: WireMessage[];
+  /** Connection attempts running: two after a restart ({@link PeerLinks.peerBack}) while the first has not ended. */
+  running: number;
+  /** The dial's queue went out on a link, or was reported lost: later attempts' outcomes are ignored. */
+  settled: boolean;
 }
 
 /** Frames held on a link until its peer says how large a frame it takes (see {@link PeerLinks.send}). */
@@ -143,6 +150,8 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
    */
   readonly #limitsSettled = new WeakSet<PeerLink>();
   readonly #held = new Map<PeerLink, Held>();
+  /** Peers the view holds dead ({@link peerLeft}), until they are back ({@link peerBack}) or forgotten. */
+  readonly #heldDead = new Set<ServerId>();
   readonly #checksums = new ChecksumPolicy();
   /** Links closed because they belong to a replaced run. */
   readonly #refused = new WeakSet<PeerLink>();
@@ -178,6 +187,21 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     return this.#pick(peerId) !== undefined;
   }
 
+  /** The links with `peerId` now: open, dialing, held frames, probes, backoff (for a failed request's error). */
+  linkState(peerId: ServerId): PeerLinkState {
+    const open = [...(this.#byPeer.get(peerId) ?? [])].filter((l) => !l.connection.isClosed);
+    const address = this.#c.addressOf(peerId);
+    const dial = address === undefined ? undefined : this.#dials.get(address);
+    return {
+      open: open.length,
+      ...(dial !== undefined ? { dialing: dial.queue.length } : {}),
+      held: open.reduce((n, l) => n + (this.#held.get(l)?.frames.length ?? 0), 0),
+      probing: open.filter((l) => this.#probes.has(l)).length,
+      ...(address !== undefined ? { address } : {}),
+      backoffMs: address === undefined ? 0 : Math.ceil(this.#c.authBackoff.remainingMs(address)),
+    };
+  }
+
   /** Peers with at least one open link. */
   connectedPeers(): ServerId[] {
     return [...this.#byPeer.keys()];
@@ -199,7 +223,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   }
 
   #trackedIds(): Set<ServerId> {
-    return new Set([...this.#byPeer.keys(), ...this.#checkedEpochs.keys(), ...this.#replacedAt.keys(), ...this.#incarnations.ids(), ...this.#peerMaxFrame.keys()]);
+    return new Set([...this.#byPeer.keys(), ...this.#checkedEpochs.keys(), ...this.#replacedAt.keys(), ...this.#incarnations.ids(), ...this.#peerMaxFrame.keys(), ...this.#heldDead]);
   }
 
   #forgetIfGone(id: ServerId): void {
@@ -208,6 +232,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     this.#checkedEpochs.delete(id);
     this.#replacedAt.delete(id);
     this.#peerMaxFrame.delete(id);
+    this.#heldDead.delete(id);
   }
 
   /**
@@ -277,8 +302,10 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     // Who answers the dial is not known yet: a token goes in the form every build reads.
     const frame = encodeFrame(withRuns(message, false), this.#c.limits);
     if (peerId !== undefined) this.#checkFits(peerId, frame, message.type);
+    // A dial into a peer the view holds dead (a probe of the dead) may go into a cut: redialed when the peer is back.
+    if (peerId !== undefined && this.#c.aliveOf?.(peerId) === false) this.peerLeft(peerId);
     if (!dial) {
-      dial = { id: `dial-${(this.#nextDial++).toString(36)}`, peerId, queue: [], messages: [] };
+      dial = { id: `dial-${(this.#nextDial++).toString(36)}`, peerId, queue: [], messages: [], running: 0, settled: false };
       this.#dials.set(address, dial);
       void this.#dial(address, dial);
     }
@@ -386,36 +413,78 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     for (const link of this.#byId.values()) link.connection.close('node closing');
   }
 
+  /** The view holds `peerId` dead (it left, or was found dead; a dial to one held dead tells itself): see {@link peerBack}. */
+  peerLeft(peerId: ServerId): void {
+    if (!this.#closed) this.#heldDead.add(peerId);
+  }
+
+  /**
+   * The view shows `peerId` alive again after it held it dead ({@link peerLeft}): a partition healed, a stopped
+   * process resumed. What this node dialed it with meanwhile went into the cut: a dial whose handshake frames were
+   * lost waits for an answer until the handshake's timeout, every frame sent to the peer since queued behind it — a
+   * request sent after the heal failed with the dial when no other server could take it — and the handshakes that
+   * timed out held the address back as if the peer had failed authentication. So the address's backoff is cleared,
+   * and a dial still running starts another attempt on a fresh connection: the first attempt to link carries the
+   * queue, and the dial fails only when every attempt has. A peer seen for the first time (a join) is left alone.
+   */
+  peerBack(peerId: ServerId): void {
+    if (this.#closed || !this.#heldDead.delete(peerId)) return;
+    const address = this.#c.addressOf(peerId);
+    if (address === undefined) return;
+    this.#c.authBackoff.succeeded(address);
+    const dial = this.#dials.get(address);
+    if (dial === undefined) return;
+    this.#c.logger.debug({ peer: peerId, address, dialId: dial.id }, 'peer back in the view: its dial starts over on a fresh connection');
+    void this.#dial(address, dial);
+  }
+
   async #dial(address: string, dial: Dial): Promise<void> {
+    dial.running++;
+    let outcome: PeerLink | EparaError | undefined;
+    let handshakeFailed = false;
     try {
       const raw = await this.#c.transport.connect(address);
-      const link = await this.#establish(raw, 'outbound', address);
-      this.#dials.delete(address);
-      if (link instanceof EparaError) {
-        if (link.code === 'UNAUTHENTICATED') this.#c.authBackoff.failed(address);
-        throw link;
-      }
-      if (!link) throw new EparaError('PEER_UNAVAILABLE', `handshake with ${address} failed`, { address });
-      this.#c.authBackoff.succeeded(address);
-      // Refused already (its run announced itself in the handshake's last flight, as a replaced one): the queued
-      // frames have nowhere to go.
-      if (this.#byId.get(link.linkId) !== link) throw new EparaError('PEER_UNAVAILABLE', `${address} answered as a replaced run of ${link.peerId}`, { address, cause: 'REPLACED_RUN' });
-      // Another server answers where the view still places the peer dialed (it died and another took its address):
-      // what was queued for the peer is not for this one — run there, its answers would come from a server the
-      // requests were not sent to and be dropped. Nothing is delivered; the link stays, as the other server's.
-      if (dial.peerId !== undefined && link.peerId !== dial.peerId) {
-        this.#replacedAt.set(dial.peerId, { address, epoch: this.#c.epochOf(dial.peerId), answeredAs: link.peerId });
-        throw new EparaError('PEER_UNAVAILABLE', `${address} answered as ${link.peerId}, not ${dial.peerId}`, { address, peer: dial.peerId, answeredAs: link.peerId, cause: 'ANOTHER_SERVER' });
-      }
-      this.#carried.set(link, [...(this.#carried.get(link) ?? []), dial.id]);
-      dial.queue.forEach((frame, i) => this.#send(link, frame, dial.messages[i]!));
+      outcome = await this.#establish(raw, 'outbound', address);
+      handshakeFailed = outcome instanceof EparaError;
     } catch (err) {
-      this.#dials.delete(address);
+      outcome = toEparaError(err, 'PEER_UNAVAILABLE');
+    }
+    dial.running--;
+    // Restarted (peerBack): the first attempt to link carries the queue; a failure counts once no attempt is left.
+    const linked = outcome !== undefined && !(outcome instanceof EparaError);
+    if (dial.settled || (!linked && dial.running > 0)) return;
+    dial.settled = true;
+    if (this.#dials.get(address) === dial) this.#dials.delete(address);
+    // Only a handshake that failed backs the address off, not a transport's own error.
+    if (handshakeFailed && (outcome as EparaError).code === 'UNAUTHENTICATED') this.#c.authBackoff.failed(address);
+    try {
+      this.#deliver(address, dial, outcome);
+    } catch (err) {
       const error = toEparaError(err, 'PEER_UNAVAILABLE');
       this.#c.logger.debug({ address, code: error.code, retryInMs: Math.ceil(this.#c.authBackoff.remainingMs(address)) }, 'dial failed');
       const peerLinked = dial.peerId !== undefined && this.#pick(dial.peerId) !== undefined;
       this.emit('peerUnreachable', { peerId: dial.peerId, address, error, dialId: dial.id, peerLinked });
     }
+  }
+
+  /** Sends a dial's queue on the link it opened. @throws EparaError why the queue cannot go (the dial failed). */
+  #deliver(address: string, dial: Dial, outcome: PeerLink | EparaError | undefined): void {
+    if (outcome instanceof EparaError) throw outcome;
+    const link = outcome;
+    if (!link) throw new EparaError('PEER_UNAVAILABLE', `handshake with ${address} failed`, { address });
+    this.#c.authBackoff.succeeded(address);
+    // Refused already (its run announced itself in the handshake's last flight, as a replaced one): the queued
+    // frames have nowhere to go.
+    if (this.#byId.get(link.linkId) !== link) throw new EparaError('PEER_UNAVAILABLE', `${address} answered as a replaced run of ${link.peerId}`, { address, cause: 'REPLACED_RUN' });
+    // Another server answers where the view still places the peer dialed (it died and another took its address):
+    // what was queued for the peer is not for this one — run there, its answers would come from a server the
+    // requests were not sent to and be dropped. Nothing is delivered; the link stays, as the other server's.
+    if (dial.peerId !== undefined && link.peerId !== dial.peerId) {
+      this.#replacedAt.set(dial.peerId, { address, epoch: this.#c.epochOf(dial.peerId), answeredAs: link.peerId });
+      throw new EparaError('PEER_UNAVAILABLE', `${address} answered as ${link.peerId}, not ${dial.peerId}`, { address, peer: dial.peerId, answeredAs: link.peerId, cause: 'ANOTHER_SERVER' });
+    }
+    this.#carried.set(link, [...(this.#carried.get(link) ?? []), dial.id]);
+    dial.queue.forEach((frame, i) => this.#send(link, frame, dial.messages[i]!));
   }
 
   /** The link, the handshake's error, or `undefined` when the link is not kept (closing, or self). */

@@ -1,6 +1,22 @@
 import type { ClusterView, Clock, LocalExecutor, NetworkModel, ServerId, Timers } from '@epara/core';
 import type { OffloadMessage } from './offload-messages.js';
 
+/** The node's links with one peer at an instant, as a failed request's error names them (diagnostics). */
+export interface PeerLinkState {
+  /** Links open to the peer. */
+  readonly open: number;
+  /** Frames queued on a dial to the peer's address that is still running (`undefined`: no dial). */
+  readonly dialing?: number;
+  /** Frames held on its links until the peer says how large a frame it takes. */
+  readonly held: number;
+  /** Links to it with a probe waiting for its `pong`. */
+  readonly probing: number;
+  /** The address the view gives it (`undefined`: none). */
+  readonly address?: string;
+  /** How long its address stays backed off after a failed handshake, ms (0: not backed off). */
+  readonly backoffMs: number;
+}
+
 /**
  * What the request path ({@link RequestHandler}) and the stream path (`StreamOpener`) share: this server's id,
  * its time ports, executor and view, the hop rules, the request-id allocator and the way to a peer. A node
@@ -30,6 +46,8 @@ export interface OffloadPathPorts {
   readonly send: (peer: ServerId, message: OffloadMessage) => string | void;
   /** Whether a link to `peer` is open now (a frame sent to it needs no dial). @default never */
   readonly linked?: ((peer: ServerId) => boolean) | undefined;
+  /** The node's links with `peer` now, named in the error of a request that failed with it. @default none named */
+  readonly linkState?: ((peer: ServerId) => PeerLinkState) | undefined;
   /**
    * Something sent to `peer` (on link or dial `via`, as `send` returned it) that asked for an answer got none in
    * time: a forwarded request by its deadline plus the grace, a stream's open by its timeout, a stream frame by its

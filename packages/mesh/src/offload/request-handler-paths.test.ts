@@ -207,6 +207,27 @@ describe('RequestHandler paths', () => {
     await expect(again).resolves.toBe(x);
   });
 
+  it('a request that fails with its peer and finds no other server names how the peer failed, the link or dial it went on, and the link state', async () => {
+    const state = { open: 0, dialing: 2, held: 0, probing: 0, address: 'mem-b', backoffMs: 0 };
+    const { sent, handler, links } = handlerFixture({ entries: { b: peerEntry('b') }, config: { linkState: (peer) => ({ ...state, address: `mem-${peer}` }) } });
+    links.current = 'dial-0';
+    const queued = handler.handle(request());
+    expect(sent.map((s) => s.to)).toEqual(['b']);
+    handler.onLinkDown('dial-0', true, false);
+    await expect(queued).rejects.toMatchObject({
+      code: 'PEER_UNAVAILABLE',
+      message: 'peer b failed (dial-failed) and no other server can take the request',
+      details: { peer: 'b', retry: 'DEADLINE_INFEASIBLE', failure: 'dial-failed', via: 'dial-0', links: state },
+    });
+    links.current = 'L1';
+    const answered = handler.handle(request());
+    handler.onResponse('b', { type: 'error', requestId: sent.at(-1)!.m.requestId!, error: new EparaError('CLOSED', 'closing') });
+    await expect(answered).rejects.toMatchObject({ details: { failure: 'answered CLOSED', via: 'L1' } });
+    const dropped = handler.handle(request());
+    handler.onPeerDown('b');
+    await expect(dropped).rejects.toMatchObject({ details: { failure: 'peer-down' } });
+  });
+
   it('a peer failing after close rejects CLOSED', async () => {
     const { sent, handler } = setup(['b', 'c']);
     const p = handler.handle(request());

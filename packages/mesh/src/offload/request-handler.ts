@@ -108,6 +108,19 @@ function endingSpan(span: ActiveSpan, resolve: (o: NamedTensors) => void, reject
   ];
 }
 
+/**
+ * How a forwarded request's peer failed, for {@link RequestHandler}'s retry: `failure` says what happened (`peer-down`:
+ * the peer's last link closed or the ring found it dead; `link-closed`: one of its links; `dial-failed`: the dial the
+ * request waited on; `answered <code>`: a retryable error from the peer).
+ */
+interface RetryCause {
+  readonly failure: string;
+  /** @default true */
+  readonly peerFailed?: boolean;
+  /** @default false */
+  readonly unanswered?: boolean;
+}
+
 /** Most cancels owed to peers taken for dead that a handler keeps ({@link RequestHandler.onPeerBack}). */
 export const MAX_OWED_CANCELS = 4096;
 
@@ -158,8 +171,9 @@ export class RequestHandler {
     if (!o || o.peer !== peer) return;
     this.#settle(message.requestId ?? 0, o);
     if (message.type === 'result') return o.resolve(message.outputs);
-    if (message.error.code === 'OVERLOADED') return this.#retryRefused(o, message.error);
-    if (RETRYABLE.has(message.error.code) && !isFrameTooLarge(message.error)) return this.#retry(o);
+    const code = message.error.code;
+    if (code === 'OVERLOADED') return this.#retryRefused(o, message.error);
+    if (RETRYABLE.has(code) && !isFrameTooLarge(message.error)) return this.#retry(o, { failure: `answered ${code}` });
     o.reject(message.error);
   }
 
@@ -177,7 +191,7 @@ export class RequestHandler {
       this.#settle(id, o);
       this.#oweCancel(peer, id, o.request.deadline);
       if (linked) this.#trySend(peer, { type: 'cancel', requestId: id, reason: 'retried elsewhere: this server was taken for dead' });
-      this.#retry(o, true, true);
+      this.#retry(o, { failure: 'peer-down', unanswered: true });
     }
   }
 
@@ -226,7 +240,7 @@ export class RequestHandler {
     for (const [id, o] of [...this.#outstanding]) {
       if (o.linkId !== linkId) continue;
       this.#settle(id, o);
-      this.#retry(o, peerFailed, delivered);
+      this.#retry(o, { failure: delivered ? 'link-closed' : 'dial-failed', peerFailed, unanswered: delivered });
     }
   }
 
@@ -474,26 +488,39 @@ export class RequestHandler {
   }
 
   /**
-   * Routes a request again after its peer failed; `peerFailed: false` keeps the peer a candidate (a link of it
-   * closed); `unanswered`: the forward reached a link and may have run there.
+   * Routes a request again after its peer failed (`how.peerFailed`, default true; false keeps the peer a candidate:
+   * a link of it closed); `how.unanswered`: the forward reached a link and may have run there. When nothing else can
+   * take it, the `PEER_UNAVAILABLE` names how the peer failed (`failure`), the link or dial the request went on
+   * (`via`), the routing's reason, and the node's link state with the peer now (`links`): a failure explains itself.
    */
-  #retry(o: Outstanding, peerFailed = true, unanswered = false): void {
+  #retry(o: Outstanding, how: RetryCause): void {
+    const peerFailed = how.peerFailed ?? true;
     const visited = !peerFailed || o.request.visited.includes(o.peer) ? o.request.visited : [...o.request.visited, o.peer];
     const request = { ...o.request, visited };
     if (this.#closed) return o.reject(new EparaError('CLOSED', 'node closed'));
     const left = request.deadline - this.#c.clock.now();
     // A failure that comes after the deadline (a retryable answer in the grace period) ends the request as late,
     // not as unplaceable: the caller's deadline passed, whatever the peer said.
-    if (left <= 0) return o.reject(new EparaError('DEADLINE_EXCEEDED', `peer ${o.peer} failed after the deadline passed`, { peer: o.peer }));
+    if (left <= 0) return o.reject(new EparaError('DEADLINE_EXCEEDED', `peer ${o.peer} failed after the deadline passed`, { peer: o.peer, failure: how.failure }));
     if (left <= this.#c.guardMs) {
-      return o.reject(new EparaError('DEADLINE_INFEASIBLE', `peer ${o.peer} failed and no time is left to retry`, { peer: o.peer }));
+      return o.reject(new EparaError('DEADLINE_INFEASIBLE', `peer ${o.peer} failed and no time is left to retry`, { peer: o.peer, failure: how.failure }));
     }
-    this.#safeRoute(request, true, unanswered).then(o.resolve, (err: unknown) => {
+    this.#safeRoute(request, true, how.unanswered === true).then(o.resolve, (err: unknown) => {
       const e = toEparaError(err);
       // A routing rejection on retry means the failed peer left nowhere to go: say so, keep the cause.
       const routing = ['NO_INSTANCE', 'HOP_LIMIT', 'OVERLOADED', 'DEADLINE_INFEASIBLE'].includes(e.code);
-      if (routing) o.reject(new EparaError('PEER_UNAVAILABLE', `peer ${o.peer} failed and no other server can take the request`, { peer: o.peer, retry: e.code }));
-      else o.reject(e);
+      if (!routing) return o.reject(e);
+      const links = this.#c.linkState?.(o.peer);
+      o.reject(
+        new EparaError('PEER_UNAVAILABLE', `peer ${o.peer} failed (${how.failure}) and no other server can take the request`, {
+          peer: o.peer,
+          retry: e.code,
+          reason: e.message,
+          failure: how.failure,
+          ...(o.linkId !== undefined ? { via: o.linkId } : {}),
+          ...(links !== undefined ? { links } : {}),
+        }),
+      );
     });
   }
 
