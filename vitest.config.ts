@@ -89,8 +89,9 @@ export default defineConfig({
     ],
   },
   test: {
-    // Every fast-check property runs from one fixed seed (FC_SEED overrides it).
-    setupFiles: ['test/setup/fast-check.ts'],
+    // Every fast-check property runs from one fixed seed (FC_SEED overrides it); EPARA_CPU_LOG=<file> logs each test
+    // file's CPU seconds (test/setup/cpu-log.ts).
+    setupFiles: ['test/setup/fast-check.ts', ...(process.env['EPARA_CPU_LOG'] ? ['test/setup/cpu-log.ts'] : [])],
     // One more than the two cores: the suite is mostly waiting on workers, sockets and child processes (the demo's
     // ten, the serve clusters', the NATS broker's), so a third file in flight fills the cores those waits leave idle.
     maxWorkers: 3,
