@@ -64,10 +64,12 @@ export class BatchingDecision {
     // An empty request (a dim of 0) cannot show items mixing: a batch of two empties equals two single runs.
     if (!this.#deferred || emptyInput(this.#c.io, inputs) !== undefined) return;
     this.#deferred = false;
-    void this.#check(cloneTensors(inputs), undefined).then(
+    void this.#check(cloneTensors(inputs), undefined, true).then(
       (v) => {
-        // Nothing to compare in this request's answers (NaN throughout): the next request checks instead.
-        if (!v.ok && v.inconclusive) {
+        // Nothing to compare in this request's answers (NaN throughout), or nothing at all: the model refused to
+        // answer the request alone (its values fail the run, its outputs are above the limit), which says nothing of
+        // batching. The next request checks instead.
+        if (!v.ok && (v.inconclusive || !v.refuted)) {
           this.#deferred = true;
           return;
         }
@@ -111,8 +113,9 @@ export class BatchingDecision {
     return { ok: false, reason: empty ? `sampleInputs.${empty} holds no values: checked with the first request` : `${verdict!.reason}: checked with the first request` };
   }
 
-  #check(sample: NamedTensors | undefined, signal: AbortSignal | undefined): Promise<BatchVerdict> {
+  #check(sample: NamedTensors | undefined, signal: AbortSignal | undefined, isRequest = false): Promise<BatchVerdict> {
     return checkBatchSeparable({
+      isRequest,
       device: this.#c.device,
       modelKey: this.#c.instanceId,
       io: this.#c.io,
