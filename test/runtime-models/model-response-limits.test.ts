@@ -49,12 +49,12 @@ describe('the response limit (real onnxruntime-node)', () => {
         service('range-big', range, { sampleInputs: rangeItem(4), maxResponseBytes: 1024 * KIB }),
         service('constant-of-shape', constantOfShape, { sampleInputs: { shape: i64([2], [1, 1]) } }),
         service('tile', tile, { sampleInputs: { x: { type: 'float32', dims: [1, 4], data: new Float32Array(4) }, reps: i64([2], [1, 1]) } }),
-        // Profiled at load (no declared profile) on items of 16 KiB, up to batches of 8: 128 KiB, above the limit
-        // of one request — the executor's own runs at load are not refused.
+        // Checked for batching at load on a batch of two 40 KiB items: 80 KiB, above the limit of one request — the
+        // executor's own runs at load are not refused (its profile stops at one item: two would hold 80 KiB).
         service('tile-measured', tile, {
           profile: undefined,
           maxBatch: 8,
-          sampleInputs: { x: { type: 'float32', dims: [1, 4], data: new Float32Array(4) }, reps: i64([2], [1, 1024]) },
+          sampleInputs: { x: { type: 'float32', dims: [1, 4], data: new Float32Array(4) }, reps: i64([2], [1, 2560]) },
         }),
         // Two stages, one per device, handing values worker to worker (and, below, through the host).
         { ...service('range-stages', range), model: { stages: rangeStages }, profile: undefined, plan: { batchSize: 1 }, devices: ['cpu0', 'cpu1'] },
