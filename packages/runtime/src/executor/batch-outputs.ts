@@ -65,7 +65,12 @@ export function startRun(device: DeviceHandle, key: string, items: WorkItem[], l
     perItem[i] = it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs;
   }
   // A lone request of an instance that never stacks: its outputs' sizes are known when it has size 1 on its batch axes.
-  const options = loaded.unitRunOptions !== undefined && perItem.length === 1 && isUnit(perItem[0]!, io.inputAxes) ? loaded.unitRunOptions : runOptions;
+  // One of several rows before a batch check allowed stacking runs whole: its outputs' sizes are not known.
+  const lone = perItem.length === 1;
+  const options =
+    loaded.unitRunOptions !== undefined && lone && isUnit(perItem[0]!, io.inputAxes) ? loaded.unitRunOptions
+    : loaded.untilBatched !== undefined && lone && !isUnit(perItem[0]!, io.inputAxes) ? loaded.untilBatched.runOptions
+    : runOptions;
   if (listening !== undefined) return listening.runBatchTo(key, perItem, io.inputAxes, options, listener);
   const run = device.runBatch ? device.runBatch(key, perItem, io.inputAxes, options) : device.runTimed(key, stackTensors(perItem, io.inputAxes), options);
   void run.then(listener.onRun, listener.onFail);

@@ -40,6 +40,12 @@ export interface LoadedInstance {
   readonly memory: ReadonlyMap<string, number>;
   /** The item the load found to measure with, when the service gave none for some input: the service's sample from now on. */
   readonly foundSample?: NamedTensors;
+  /**
+   * For a stateless instance whose batch check waits for a request: what a request is checked against, and how a
+   * lone one of another size than 1 on its batch axes runs, until the check says requests stack. Such a request is
+   * whole (a front end could not tell its batch), and runs alone as the model runs it.
+   */
+  readonly untilBatched?: { readonly requestIo: IoSpec; readonly runOptions: InstanceRunOptions };
 }
 
 /**
@@ -103,7 +109,8 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
     const unit = known === undefined || io.separability.kind !== 'named' ? {} : { unitRunOptions: runOptions };
     return { io, requestIo: wholeRequestSpec(io), runOptions: whole, ...unit, hidesOutputs, state, batching, profile, memory, ...(foundSample ? { foundSample } : {}) };
   }
-  return { io, requestIo: io, runOptions, hidesOutputs, state, batching, profile, memory, ...(foundSample ? { foundSample } : {}) };
+  const untilBatched = !batching.settled && io.stateInputs.length === 0 ? { untilBatched: { requestIo: wholeRequestSpec(io), runOptions: outputNames ? { outputNames } : {} } } : {};
+  return { io, requestIo: io, runOptions, hidesOutputs, state, batching, profile, memory, ...untilBatched, ...(foundSample ? { foundSample } : {}) };
 }
 
 /**

@@ -99,7 +99,8 @@ export class ModelInstance implements Lane {
   /** What a request is checked against (see `LoadedInstance.requestIo`). */
   get requestIo(): IoSpec {
     if (!this.#loaded) throw new EparaError('NO_INSTANCE', `instance ${this.id} is not loaded`, { instanceId: this.id });
-    return this.#loaded.requestIo;
+    const until = this.#loaded.untilBatched;
+    return until !== undefined && !this.#loaded.batching.ok ? until.requestIo : this.#loaded.requestIo;
   }
 
   get devices(): DeviceHandle[] {
