@@ -75,9 +75,16 @@ describe('requests of several rows while the batch check waits for a request, or
     expect(out['pooled:0']).toMatchObject({ dims: [3], data: want['pooled:0']!.data });
     expect(out['emb:0']).toMatchObject({ dims: [3, 2], data: want['emb:0']!.data });
     expect(await decided).toBe('service batches after checking its first request');
-    // From then on requests stack: one item each (a front end splits a request of several).
-    const one = await executor.submit('tf-style', { 'input_ids:0': i64([1, 2], [7, 8]), 'attention_mask:0': i64([1, 2], [1, 1]) });
-    expect(Array.from(one['pooled:0']!.data as BigInt64Array)).toEqual([17n]);
+    // From then on requests of one item stack; one of several rows (sent whole by a front end that decided before the
+    // verdict) still runs alone, never stacked with them.
+    const item = (v: number): NamedTensors => ({ 'input_ids:0': i64([1, 2], [v, v + 1]), 'attention_mask:0': i64([1, 2], [1, 1]) });
+    const rows = { 'input_ids:0': i64([3, 2], [9, 8, 7, 6, 5, 4]), 'attention_mask:0': i64([3, 2], [0, 1, 0, 1, 0, 1]) };
+    const sizes: number[] = [];
+    executor.on('batchDispatched', (e) => sizes.push(e.size));
+    const [a, whole, b, c] = await Promise.all([executor.submit('tf-style', item(1)), executor.submit('tf-style', rows), executor.submit('tf-style', item(3)), executor.submit('tf-style', item(5))]);
+    expect([a, b, c].map((o) => Array.from(o!['pooled:0']!.data as BigInt64Array))).toEqual([[5n], [9n], [13n]]);
+    expect(whole!['pooled:0']).toMatchObject({ dims: [3], data: (await refs['tf-style']!.run(rows))['pooled:0']!.data });
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
   });
 
   it('answers requests of several rows as onnxruntime does once the check found the rows mixed', async () => {

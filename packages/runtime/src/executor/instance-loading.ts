@@ -41,11 +41,11 @@ export interface LoadedInstance {
   /** The item the load found to measure with, when the service gave none for some input: the service's sample from now on. */
   readonly foundSample?: NamedTensors;
   /**
-   * For a stateless instance whose batch check waits for a request: what a request is checked against, and how a
-   * lone one of another size than 1 on its batch axes runs, until the check says requests stack. Such a request is
-   * whole (a front end could not tell its batch), and runs alone as the model runs it.
+   * For a stateless instance whose batch check waited for a request at load: what a request is checked against (any
+   * size on its batch axes), and how one of another size than 1 there runs — alone and whole, before the check and
+   * after it alike (a front end that could not tell the batch sent it as it came, and may have before the verdict).
    */
-  readonly untilBatched?: { readonly requestIo: IoSpec; readonly runOptions: InstanceRunOptions };
+  readonly wholeRequests?: { readonly requestIo: IoSpec; readonly runOptions: InstanceRunOptions };
 }
 
 /**
@@ -109,8 +109,8 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
     const unit = known === undefined || io.separability.kind !== 'named' ? {} : { unitRunOptions: runOptions };
     return { io, requestIo: wholeRequestSpec(io), runOptions: whole, ...unit, hidesOutputs, state, batching, profile, memory, ...(foundSample ? { foundSample } : {}) };
   }
-  const untilBatched = !batching.settled && io.stateInputs.length === 0 ? { untilBatched: { requestIo: wholeRequestSpec(io), runOptions: outputNames ? { outputNames } : {} } } : {};
-  return { io, requestIo: io, runOptions, hidesOutputs, state, batching, profile, memory, ...untilBatched, ...(foundSample ? { foundSample } : {}) };
+  const wholeRequests = !batching.settled && io.stateInputs.length === 0 ? { wholeRequests: { requestIo: wholeRequestSpec(io), runOptions: outputNames ? { outputNames } : {} } } : {};
+  return { io, requestIo: io, runOptions, hidesOutputs, state, batching, profile, memory, ...wholeRequests, ...(foundSample ? { foundSample } : {}) };
 }
 
 /**
