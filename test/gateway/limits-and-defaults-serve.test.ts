@@ -5,6 +5,7 @@ import { createGraphBuilder } from '@epara/runtime';
 import type { GraphBuilder } from '@epara/runtime';
 import { describe, expect, it } from 'vitest';
 import { servedOipGrpc } from './oip-grpc-client.js';
+import { constantOfShapeModel, rangeModel } from '../fixtures/response-limit-models.js';
 
 /*
  * `epara serve` against models whose output size a request's value sets: a response above the service's
@@ -15,23 +16,18 @@ import { servedOipGrpc } from './oip-grpc-client.js';
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'epara-response-limits-'));
+const save = (id: string, bytes: Uint8Array): string => {
+  const path = join(dir, `${id}.onnx`);
+  writeFileSync(path, bytes);
+  return path;
+};
 const write = (id: string, make: (g: GraphBuilder) => void): string => {
   const g = createGraphBuilder({ name: id, seed: 5 });
   make(g);
-  const path = join(dir, `${id}.onnx`);
-  writeFileSync(path, g.toBytes());
-  return path;
+  return save(id, g.toBytes());
 };
-const range = write('range', (g) => {
-  g.input('n', 'int64', []);
-  g.node('Range', [g.constant('s', 'int64', [], [0]), 'n', g.constant('d', 'int64', [], [1])], ['r']);
-  g.output('r', 'int64', ['k']);
-});
-const zeros = write('zeros', (g) => {
-  g.input('shape', 'int64', [2]);
-  g.node('ConstantOfShape', ['shape'], ['y']);
-  g.output('y', 'float32', ['a', 'b']);
-});
+const range = save('range', rangeModel());
+const zeros = save('zeros', constantOfShapeModel());
 const withDefault = write('with_default', (g) => {
   g.input('x', 'float32', ['batch', 2]);
   g.input('bias', 'float32', [2]);

@@ -146,6 +146,25 @@ function buildModels(): void {
     g.node('ReduceMax', ['x'], ['m'], { axes: [1], keepdims: 0 });
     g.output('m', 'float32', ['b']);
   });
+  // Rows kept by a condition on their values (Compress): one row per item, or none. A batch check on values that keep
+  // every row passes, so its requests stack.
+  model('kept_rows', (g) => {
+    g.input('x', 'float32', ['b', 2]);
+    g.node('ReduceSum', ['x', g.constant('ax', 'int64', [1], [1])], ['s'], { keepdims: 0 });
+    g.node('Greater', ['s', g.constant('zero', 'float32', [], [0])], ['keep']);
+    g.node('Compress', ['x', 'keep'], ['y'], { axis: 0 });
+    g.output('y', 'float32', ['b', 2]);
+  });
+  // As tf2onnx exports a text model: every unknown dim named apart (`unk__N`), names with `:0`.
+  model('tf_style', (g) => {
+    g.input('input_ids:0', 'int64', ['unk__1', 'unk__2']);
+    g.input('attention_mask:0', 'int64', ['unk__3', 'unk__4']);
+    g.node('Add', ['input_ids:0', 'attention_mask:0'], ['s']);
+    g.node('ReduceSum', ['s', g.constant('ax', 'int64', [1], [1])], ['pooled:0'], { keepdims: 0 });
+    g.node('Mul', ['input_ids:0', g.constant('two', 'int64', [], [2])], ['emb:0']);
+    g.output('pooled:0', 'int64', ['unk__5']);
+    g.output('emb:0', 'int64', ['unk__6', 'unk__7']);
+  });
 }
 
 const service = (id: string, extra = ''): string =>
@@ -312,6 +331,27 @@ describe('models never met, served by `epara serve`, answer exactly what onnxrun
     // A decimal string past int64 was wrapped modulo 2^64 into another value; now it is refused.
     const over = await infer('next_id', [{ name: 'x', datatype: 'INT64', shape: [1, 2], data: ['9223372036854775808', '0'] }]);
     expect(over).toMatchObject({ status: 400, body: { code: 'INVALID_INPUT', error: expect.stringMatching(/does not fit INT64/) } });
+  });
+
+  it('a tf2onnx model (every unknown dim named apart): requests of several rows from the first on, and concurrent ones', async () => {
+    // Its inputs' first dims carry different names, so requests go whole; its batch check waits for a request. A
+    // first request of three rows was refused 400 (one item per request) and the check never ran.
+    const tokens = (rows: number, len: number, from: number): JsonTensor[] => [
+      { name: 'input_ids:0', datatype: 'INT64', shape: [rows, len], data: Array.from({ length: rows * len }, (_, i) => (from + i * 7) % 50) },
+      { name: 'attention_mask:0', datatype: 'INT64', shape: [rows, len], data: Array.from({ length: rows * len }, (_, i) => (i % 3 === 2 ? 0 : 1)) },
+    ];
+    expect(await same('tf_style', tokens(3, 4, 0))).toBe(200);
+    const statuses = await Promise.all(Array.from({ length: 24 }, (_, i) => same('tf_style', tokens(1 + (i % 3), 1 + ((i * 5) % 4), i))));
+    expect(statuses.every((s) => s === 200)).toBe(true);
+  });
+
+  it('a model whose outputs do not follow the items: a request it cannot split is refused saying so, and does not spoil the next', async () => {
+    // The second row is dropped: its item answers no row, so the items' answers cannot be put together. The gateway
+    // then sent the request whole, which the executor refuses (one item per request) — and sent every later request
+    // of several rows whole too, refused alike.
+    const dropped = await infer('kept_rows', [fp32('x', [3, 2], [1, 1, -5, 1, 2, 2])]);
+    expect(dropped).toMatchObject({ status: 400, body: { code: 'INVALID_INPUT', error: expect.stringMatching(/kept_rows.*not one row per item.*one item per request/) } });
+    expect(await same('kept_rows', [fp32('x', [3, 2], [1, 1, 5, 1, 2, 2])])).toBe(200);
   });
 
   it('a per-row reduction over a free dim', async () => {

@@ -83,7 +83,7 @@ export { DEFAULT_DEVICE_OPTIONS, resolveDeviceOptions } from './devices/device-o
 export type { ResolvedDeviceOptions } from './devices/device-options.js';
 export type { InputSlabStats } from './devices/input-slabs.js';
 export type { KnownOutput, SlabOutput } from './devices/slab-outputs.js';
-export type { RestartWarmRun } from './devices/device-port.js';
+export type { DirectRunOptions, RestartWarmRun } from './devices/device-port.js';
 export type { BackendSpec, ModuleBackendSpec, BackendModuleFactory, InferenceBackend, BackendSession, BackendSessionOptions, BackendModelSource } from './devices/backend.js';
 export { fakeModelBytes } from './devices/fake-backend.js';
 export type { FakeModelSpec, FakeOutputSpec } from './devices/fake-backend.js';

@@ -199,8 +199,23 @@ export class InferCore {
         ),
       );
       if (!notBatchedOutput(results, axes?.outputs ?? {})) return stackTensors(results, axes?.outputs ?? {});
+      let whole: NamedTensors;
+      try {
+        whole = await this.#o.node.submit(m.serviceId, inputs, options);
+      } catch (err) {
+        // Each item passed the executor's checks: refused whole, the request is refused for its size on the batch
+        // axes (an instance that stacks takes one item per request). Whole requests are not remembered then: the
+        // next request of several items is split again, and answered when its items' answers do stack.
+        if (!isEparaError(err) || err.code !== 'INVALID_INPUT') throw err;
+        throw new EparaError(
+          'INVALID_INPUT',
+          `model ${m.name} answered the request's ${n} items with not one row per item on their outputs' batch axes, so their answers cannot be put together, and it takes one item per request whole: send these items one per request (${err.message})`,
+          { ...err.details, field: 'inputs', items: n },
+          { cause: err },
+        );
+      }
       this.#whole.add(m.name);
-      return await this.#o.node.submit(m.serviceId, inputs, options);
+      return whole;
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }

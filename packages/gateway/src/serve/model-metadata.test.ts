@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGraphBuilder, encodeModel } from '@epara/runtime';
-import type { DimSpec } from '@epara/runtime';
+import type { DimSpec, OnnxType } from '@epara/runtime';
 import { describe, expect, it } from 'vitest';
 import { declaredSample, readModelIo, undersampledInputs } from './model-metadata.js';
 
@@ -81,6 +81,65 @@ describe('readModelIo: tensors EPARA cannot carry, and inputs of open rank', () 
     expect(io.outputs).toMatchObject([{ name: 'y', shape: [-1], anyRank: true }]);
     // Its [-1] must not read as a free batch dim: without the executor's verdict, requests go whole.
     expect(io.splitItems).toBe(false);
+  });
+});
+
+describe('readModelIo: values that are not tensors (sequences, maps, optionals)', () => {
+  const tensorOf = (elemType: number): OnnxType => ({ tensorType: { elemType, shape: { dim: [{ dimParam: 'N' }, { dimValue: 2 }] } } });
+  /** sklearn's classifier shape: `label` int64 beside `probabilities`, a sequence of maps (ZipMap), and `y` = x. */
+  function zipMap(): string {
+    const g = createGraphBuilder({ name: 'zipmap' });
+    g.input('x', 'float32', ['N', 2]);
+    g.node('ZipMap', ['x'], ['probabilities'], { classlabels_int64s: [0, 1] });
+    g.node('ArgMax', ['x'], ['label'], { axis: 1, keepdims: 0 });
+    g.output('label', 'int64', ['N']);
+    g.output('probabilities', 'float32', ['N']);
+    const m = g.toModel();
+    m.graph!.node![0]!.domain = 'ai.onnx.ml';
+    m.opsetImport!.push({ domain: 'ai.onnx.ml', version: 3 });
+    m.graph!.output![1]!.type = { sequenceType: { elemType: { mapType: { keyType: 7, valueType: { tensorType: { elemType: 1 } } } } } };
+    const path = join(dir, 'zipmap.onnx');
+    writeFileSync(path, encodeModel(m));
+    return path;
+  }
+  /** `has = OptionalHasElement(o)`, `y = OptionalGetElement(o)` over an optional input. */
+  function optionalInput(): string {
+    const g = createGraphBuilder({ name: 'optional-in' });
+    g.input('o', 'float32', ['N', 2]);
+    g.node('OptionalHasElement', ['o'], ['has']);
+    g.node('OptionalGetElement', ['o'], ['y']);
+    g.output('has', 'bool', []);
+    g.output('y', 'float32', ['N', 2]);
+    const m = g.toModel();
+    m.graph!.input![0]!.type = { optionalType: { elemType: tensorOf(1) } };
+    m.opsetImport![0]!.version = 18;
+    const path = join(dir, 'optional-in.onnx');
+    writeFileSync(path, encodeModel(m));
+    return path;
+  }
+
+  it('names what each is, not an ONNX type code, and which outputs to serve alone', () => {
+    const io = readModelIo(zipMap(), service);
+    expect(io.unavailable).toMatch(/output probabilities is a sequence of maps \(int64 to float32 tensor\), not a tensor/);
+    expect(io.unavailable).toMatch(/serve the tensor outputs alone with outputNames: \[label\]/);
+    expect(io.unavailable).not.toMatch(/type code/);
+    const opt = readModelIo(optionalInput(), service);
+    expect(opt.unavailable).toMatch(/input o is an optional float32 tensor, not a tensor/);
+    expect(opt.unavailable).not.toMatch(/outputNames/);
+  });
+
+  it('shows them in the metadata as INVALID, never as BYTES a client could send', () => {
+    expect(readModelIo(zipMap(), service).outputs).toMatchObject([
+      { name: 'label', datatype: 'INT64' },
+      { name: 'probabilities', datatype: 'INVALID' },
+    ]);
+    expect(readModelIo(optionalInput(), service).inputs).toMatchObject([{ name: 'o', datatype: 'INVALID' }]);
+  });
+
+  it('serves the model when outputNames leaves them out', () => {
+    const io = readModelIo(zipMap(), { ...(service as object), outputNames: ['label'] } as never);
+    expect(io.unavailable).toBeUndefined();
+    expect(io.outputs).toMatchObject([{ name: 'label', datatype: 'INT64', shape: [-1] }]);
   });
 });
 

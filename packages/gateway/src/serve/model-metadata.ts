@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { EparaError } from '@epara/core';
 import type { NamedTensors, TensorLike, TensorType } from '@epara/core';
 import { decodeModel } from '@epara/runtime';
+import type { OnnxType } from '@epara/runtime';
 import { DATATYPE_OF, allocTyped } from '../protocol/datatypes.js';
 import type { TensorMetadata } from '../protocol/infer-types.js';
 import type { ServeServiceConfig } from './config-schema.js';
@@ -73,13 +74,21 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
   const graph = model.graph ?? {};
   const constants = new Set((graph.initializer ?? []).map((t) => t.name));
   const problems: string[] = [];
-  const io = (v: NonNullable<typeof graph.input>[number]): ModelTensor => {
+  /** Outputs that are no tensor (a sequence, a map, an optional): the model's tensor outputs may be served alone. */
+  const nonTensorOutputs: string[] = [];
+  const io = (v: NonNullable<typeof graph.input>[number], role: 'input' | 'output'): ModelTensor => {
     const tt = v.type?.tensorType;
     const code = tt?.elemType ?? 0;
     const type = ONNX_TYPES[code];
     const other = ONNX_OTHER_TYPES[code];
-    if (type === undefined) problems.push(`tensor ${v.name} is ${other?.what ?? `of ONNX type code ${tt?.elemType ?? '(missing)'}`}`);
-    const datatype = type !== undefined ? DATATYPE_OF[type] : (other?.datatype ?? 'BYTES');
+    if (tt === undefined) {
+      // No protocol data type says what it is: its metadata must not offer one a client could send (BYTES).
+      problems.push(`${role} ${v.name} is ${valueKind(v.type)}, not a tensor`);
+      if (role === 'output') nonTensorOutputs.push(v.name ?? '');
+      return { name: v.name ?? '', datatype: 'INVALID', shape: [-1], type: undefined, anyRank: true };
+    }
+    if (type === undefined) problems.push(`tensor ${v.name} is ${other?.what ?? `of ONNX type code ${tt.elemType ?? '(missing)'}`}`);
+    const datatype = type !== undefined ? DATATYPE_OF[type] : (other?.datatype ?? 'INVALID');
     // No `shape` at all: the rank is open (a `shape` with no dims is a scalar).
     if (tt?.shape === undefined || tt.shape === null) return { name: v.name ?? '', datatype, shape: [-1], type, anyRank: true };
     const shape = (tt.shape.dim ?? []).map((d) => (typeof d.dimValue === 'number' && d.dimValue > 0 ? d.dimValue : -1));
@@ -97,7 +106,7 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
   }
   const graphInputs = (graph.input ?? []).filter((v) => !constants.has(v.name));
   const batchName = graphInputs[0]?.type?.tensorType?.shape?.dim?.[0]?.dimParam || undefined;
-  const inputs = graphInputs.map((v) => ({ ...io(v), sampleAxis: itemAxis(v, batchName) })).map((m): ModelTensor => {
+  const inputs = graphInputs.map((v) => ({ ...io(v, 'input'), sampleAxis: itemAxis(v, batchName) })).map((m): ModelTensor => {
     const o = service.inputs?.[m.name];
     if (!o) return m;
     const type = o.type ?? m.type;
@@ -112,18 +121,39 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
   // Initializers listed as inputs (ONNX IR >= 4): defaults a request may override, shared by a request's items.
   const optional = (graph.input ?? [])
     .filter((v) => constants.has(v.name) && ONNX_TYPES[v.type?.tensorType?.elemType ?? 0] !== undefined)
-    .map((v): ModelTensor => ({ ...io(v), optional: true }));
+    .map((v): ModelTensor => ({ ...io(v, 'input'), optional: true }));
   const moved = Object.values(service.inputs ?? {}).some((o) => o.batchAxis !== undefined && o.batchAxis !== 0);
   const firsts = new Set(graphInputs.map((v) => v.type?.tensorType?.shape?.dim?.[0]?.dimParam || undefined));
-  const outputs = (graph.output ?? []).filter((o) => !service.outputNames || service.outputNames.includes(o.name ?? '')).map(io);
+  const outputs = (graph.output ?? []).filter((o) => !service.outputNames || service.outputNames.includes(o.name ?? '')).map((o) => io(o, 'output'));
   const sameFirstDim = inputs.length <= 1 || (firsts.size === 1 && !firsts.has(undefined) && !inputs.some((i) => i.anyRank));
+  // Only outputs stand in the way, and the model has tensor outputs: those can be served alone.
+  const tensorOutputs = outputs.filter((o) => o.type !== undefined).map((o) => o.name);
+  const alone = nonTensorOutputs.length === problems.length && tensorOutputs.length > 0 ? `; serve the tensor outputs alone with outputNames: [${tensorOutputs.join(', ')}]` : '';
   const unavailable =
     problems.length === 0
       ? undefined
-      : `model ${service.id} (${path}) cannot be served: ${problems.join('; ')}, which EPARA does not carry (supported: ${Object.values(ONNX_TYPES).join(', ')})`;
+      : `model ${service.id} (${path}) cannot be served: ${problems.join('; ')}, which EPARA does not carry (supported: tensors of ${Object.values(ONNX_TYPES).join(', ')})${alone}`;
   // An output of open rank (onnxruntime reads it as a scalar) has no known batch axis: its requests go whole.
   const whole = moved || outputs.some((o) => o.anyRank);
   return { inputs: optional.length > 0 ? [...inputs, ...optional] : inputs, outputs, sameFirstDim, ...(whole ? { splitItems: false as const } : {}), ...(unavailable !== undefined ? { unavailable } : {}) };
+}
+
+/** What a non-tensor value is, in words: `a sequence of maps (int64 to float32 tensor)`, `an optional float32 tensor`. */
+function valueKind(t: OnnxType | undefined, nested = false): string {
+  const a = (what: string): string => (nested ? what : `${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`);
+  if (t?.tensorType !== undefined) return a(`${ONNX_TYPES[t.tensorType.elemType ?? 0] ?? ONNX_OTHER_TYPES[t.tensorType.elemType ?? 0]?.what ?? 'untyped'} tensor`);
+  if (t?.sequenceType !== undefined) {
+    const of = t.sequenceType.elemType;
+    return a(of?.mapType !== undefined ? `sequence of maps (${mapTypes(of)})` : `sequence of ${valueKind(of, true)}s`);
+  }
+  if (t?.mapType !== undefined) return a(`map (${mapTypes(t)})`);
+  if (t?.optionalType !== undefined) return a(`optional ${valueKind(t.optionalType.elemType, true)}`);
+  if (t?.sparseTensorType !== undefined) return a('sparse tensor');
+  return a('value of no declared type');
+}
+
+function mapTypes(t: OnnxType): string {
+  return `${ONNX_TYPES[t.mapType?.keyType ?? 0] ?? 'untyped'} to ${valueKind(t.mapType?.valueType, true)}`;
 }
 
 /**

@@ -48,10 +48,22 @@ export interface LoadModelOptions {
    * Bytes the outputs of one request may take, checked in the worker once a run's outputs are known and before
    * they are handed to the host: a batch (`runBatch`, `runStaged`) whose outputs take more than this per request
    * in it (`n` requests: `n` times it) fails `OUT_OF_MEMORY` (`details.reason: 'response-too-large'`,
-   * `outputBytes`, `maxResponseBytes`). Direct runs (`run`, `runTimed`: the executor's own at load) are not
-   * checked. @default no limit
+   * `outputBytes`, `maxResponseBytes`). Direct runs (`run`, `runTimed`: the executor's own at load) are checked
+   * only when they say how many requests they answer ({@link DirectRunOptions.requests}). @default no limit
    */
   readonly maxResponseBytes?: number;
+}
+
+/** Options of {@link DeviceHandle.run} and {@link DeviceHandle.runTimed}. */
+export interface DirectRunOptions {
+  readonly outputNames?: readonly string[];
+  readonly signal?: AbortSignal;
+  /**
+   * Requests whose answer the run computes (a pipeline's batch, a check run on a request's inputs): the outputs may
+   * take the model's `maxResponseBytes` per request (see {@link LoadModelOptions.maxResponseBytes}). Absent, the run
+   * is the host's own (a profile, a warm-up on the service's sample) and is not limited.
+   */
+  readonly requests?: number;
 }
 
 export interface RunBatchOptions {
@@ -163,9 +175,9 @@ export interface DeviceHandle extends EventEmitter<DeviceEvents> {
    * @throws EparaError `MODEL_ERROR` (the model threw), `UNKNOWN_SERVICE` (no model under `key`), `CLOSED`,
    * `ABORTED` (the caller stops waiting; the device still finishes the run), `WORKER_CRASHED`.
    */
-  run(key: string, feeds: NamedTensors, options?: { outputNames?: readonly string[]; signal?: AbortSignal }): Promise<NamedTensors>;
+  run(key: string, feeds: NamedTensors, options?: DirectRunOptions): Promise<NamedTensors>;
   /** {@link DeviceHandle.run} that also reports the backend's compute time. */
-  runTimed(key: string, feeds: NamedTensors, options?: { outputNames?: readonly string[]; signal?: AbortSignal }): Promise<TimedRun>;
+  runTimed(key: string, feeds: NamedTensors, options?: DirectRunOptions): Promise<TimedRun>;
   /**
    * Runs one batch given as per-item inputs (size 1 on each batch axis; `axes` as {@link stackTensors} takes
    * them). Devices made by `createDevice` stack the items straight into a reusable input slab lent to the

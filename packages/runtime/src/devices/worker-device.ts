@@ -2,7 +2,7 @@ import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threa
 import { EventEmitter } from 'eventemitter3';
 import { EparaError, eparaErrorFromJSON, toEparaError, type NamedTensors } from '@epara/core';
 import { signalError } from '@epara/core/internal';
-import type { DeviceEvents, DeviceHandle, ListeningDevice, LoadedModelInfo, LoadModelOptions, ModelSource, RestartWarmRun, RunBatchOptions, RunListener, SlabHome, StagedBatch, TimedRun } from './device-port.js';
+import type { DeviceEvents, DeviceHandle, DirectRunOptions, ListeningDevice, LoadedModelInfo, LoadModelOptions, ModelSource, RestartWarmRun, RunBatchOptions, RunListener, SlabHome, StagedBatch, TimedRun } from './device-port.js';
 import type { ResolvedDeviceOptions } from './device-options.js';
 import type { DeviceRequest, DeviceResponse, DeviceWorkerData, KvStepResult, LoadResult, RunResult } from './device-protocol.js';
 import type { KvLayout, KvStepRequest, ResidentKvDevice } from '../generation/kv-cache-store.js';
@@ -117,14 +117,15 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     return result.info;
   }
 
-  async run(key: string, feeds: NamedTensors, options: { outputNames?: readonly string[]; signal?: AbortSignal } = {}): Promise<NamedTensors> {
+  async run(key: string, feeds: NamedTensors, options: DirectRunOptions = {}): Promise<NamedTensors> {
     return (await this.runTimed(key, feeds, options)).outputs;
   }
 
-  runTimed(key: string, feeds: NamedTensors, options: { outputNames?: readonly string[]; signal?: AbortSignal } = {}): Promise<TimedRun> {
+  runTimed(key: string, feeds: NamedTensors, options: DirectRunOptions = {}): Promise<TimedRun> {
     try {
       const { tensors, transfer } = prepareTransfer(feeds);
-      const body = options.outputNames ? { op: 'run' as const, key, feeds: tensors, outputNames: options.outputNames } : { op: 'run' as const, key, feeds: tensors };
+      const count = options.requests === undefined ? {} : { count: options.requests };
+      const body = options.outputNames ? { op: 'run' as const, key, feeds: tensors, outputNames: options.outputNames, ...count } : { op: 'run' as const, key, feeds: tensors, ...count };
       return this.#call(body, { transfer, signal: options.signal, isRun: true }) as Promise<RunResult>;
     } catch (err) {
       return Promise.reject(err); // a promise either way, never a throw
@@ -321,8 +322,9 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
 
   async runLinked(key: string, feeds: NamedTensors, options: LinkedRunOptions): Promise<LinkedRun> {
     const { tensors, transfer } = prepareTransfer(feeds);
-    const { outputNames, keep, inbound, outbound } = options;
-    const result = (await this.#call({ op: 'run', key, feeds: tensors, outputNames, keep, inbound, outbound }, { transfer })) as RunResult;
+    const { outputNames, keep, inbound, outbound, requests } = options;
+    const count = requests === undefined ? {} : { count: requests };
+    const result = (await this.#call({ op: 'run', key, feeds: tensors, outputNames, keep, inbound, outbound, ...count }, { transfer })) as RunResult;
     this.#consecutiveCrashes = 0;
     return { outputs: result.outputs, runMs: result.runMs, forwardedBytes: result.forwardedBytes ?? 0 };
   }

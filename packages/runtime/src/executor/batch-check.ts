@@ -20,8 +20,11 @@ export interface BatchCheckOptions {
   readonly device?: DeviceHandle;
   /** Key of the model, already loaded on the device. */
   readonly modelKey?: string;
-  /** Runs the model on some feeds, instead of `device` and `modelKey` (a pipeline runs its stages in turn). */
-  readonly run?: (feeds: NamedTensors) => Promise<NamedTensors>;
+  /**
+   * Runs the model on some feeds holding `requests` items, instead of `device` and `modelKey` (a pipeline runs its
+   * stages in turn).
+   */
+  readonly run?: (feeds: NamedTensors, requests: number) => Promise<NamedTensors>;
   readonly io: IoSpec;
   /** One item's inputs (the service's `sampleInputs`); generated from the model's fixed dims when absent. */
   readonly sample: NamedTensors | undefined;
@@ -29,6 +32,11 @@ export interface BatchCheckOptions {
   readonly state: NamedTensors;
   readonly outputNames?: readonly string[];
   readonly signal?: AbortSignal;
+  /**
+   * The sample is a request's inputs: its runs on `device` are held to the model's `maxResponseBytes` as the
+   * request's own run is (one request alone, two stacked). The host's own sample is not limited.
+   */
+  readonly isRequest?: boolean;
 }
 
 /** Relative and absolute (scaled by the output's magnitude) tolerance of the batch-of-two comparison. */
@@ -53,13 +61,17 @@ async function checkWith(o: BatchCheckOptions, variant: 0 | 1): Promise<BatchVer
   const b = secondItem(o.io, a);
   const run =
     o.run ??
-    ((feeds: NamedTensors): Promise<NamedTensors> =>
-      o.device!.run(o.modelKey!, feeds, { ...(o.outputNames ? { outputNames: o.outputNames } : {}), ...(o.signal ? { signal: o.signal } : {}) }));
+    ((feeds: NamedTensors, requests: number): Promise<NamedTensors> =>
+      o.device!.run(o.modelKey!, feeds, {
+        ...(o.outputNames ? { outputNames: o.outputNames } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+        ...(o.isRequest === true ? { requests } : {}),
+      }));
   let soloA: NamedTensors;
   let soloB: NamedTensors;
   try {
-    soloA = await run(cloneTensors(a));
-    soloB = await run(cloneTensors(b));
+    soloA = await run(cloneTensors(a), 1);
+    soloB = await run(cloneTensors(b), 1);
   } catch (err) {
     rethrowFatal(err);
     return { ok: false, reason: `the check could not run one item alone: ${message(err)}` };
@@ -71,8 +83,8 @@ async function checkWith(o: BatchCheckOptions, variant: 0 | 1): Promise<BatchVer
   let parts: NamedTensors[];
   let swapped: NamedTensors[];
   try {
-    parts = splitTensors(await run(stackTensors([cloneTensors(a), cloneTensors(b)], o.io.inputAxes)), 2, o.io.outputAxes);
-    swapped = splitTensors(await run(stackTensors([cloneTensors(b), cloneTensors(a)], o.io.inputAxes)), 2, o.io.outputAxes);
+    parts = splitTensors(await run(stackTensors([cloneTensors(a), cloneTensors(b)], o.io.inputAxes), 2), 2, o.io.outputAxes);
+    swapped = splitTensors(await run(stackTensors([cloneTensors(b), cloneTensors(a)], o.io.inputAxes), 2), 2, o.io.outputAxes);
   } catch (err) {
     rethrowFatal(err);
     return { ok: false, reason: `a batch of two failed: ${message(err)}`, refuted: true };

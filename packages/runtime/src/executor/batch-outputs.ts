@@ -65,14 +65,19 @@ export function startRun(device: DeviceHandle, key: string, items: WorkItem[], l
     perItem[i] = it.slot ? { ...it.inputs, ...cloneTensors(it.slot.state) } : it.inputs;
   }
   // A lone request of an instance that never stacks: its outputs' sizes are known when it has size 1 on its batch axes.
-  const options = loaded.unitRunOptions !== undefined && perItem.length === 1 && isUnit(perItem[0]!, io.inputAxes) ? loaded.unitRunOptions : runOptions;
+  // A request of several rows taken whole runs alone: its outputs' sizes are not known.
+  const lone = perItem.length === 1;
+  const options =
+    loaded.unitRunOptions !== undefined && lone && isUnit(perItem[0]!, io.inputAxes) ? loaded.unitRunOptions
+    : loaded.wholeRequests !== undefined && lone && !isUnit(perItem[0]!, io.inputAxes) ? loaded.wholeRequests.runOptions
+    : runOptions;
   if (listening !== undefined) return listening.runBatchTo(key, perItem, io.inputAxes, options, listener);
   const run = device.runBatch ? device.runBatch(key, perItem, io.inputAxes, options) : device.runTimed(key, stackTensors(perItem, io.inputAxes), options);
   void run.then(listener.onRun, listener.onFail);
 }
 
 /** Whether every batched tensor of `inputs` has size 1 on its batch axis (allocates nothing: it runs per request). */
-function isUnit(inputs: NamedTensors, axes: Readonly<Record<string, number | null>>): boolean {
+export function isUnit(inputs: NamedTensors, axes: Readonly<Record<string, number | null>>): boolean {
   for (const name in inputs) {
     const axis = axes[name];
     if (axis === null) continue;

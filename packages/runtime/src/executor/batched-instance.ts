@@ -9,6 +9,7 @@ import { plainArrays, validateItem, type IoSpec } from './io-spec.js';
 import type { ModelInstance } from './model-instance.js';
 import { shedError } from './shed-error.js';
 import { rejectSoon } from './reject-soon.js';
+import { isUnit } from './batch-outputs.js';
 import type { BatchAxes } from '../tensors/stack.js';
 import { claimLeases, settleLeases, type InputLease } from '../batching/input-lease.js';
 import { InputLeases, type InputLeaseContext } from './input-leases.js';
@@ -85,6 +86,8 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
   readonly #requestCheck: { readonly serviceId: string; readonly withState: boolean };
   readonly #frameCheck: { readonly serviceId: string; readonly withState: boolean };
   readonly #leases = new InputLeases();
+  /** Requests of several rows taken whole so far (each gets a key of its own). */
+  #wholeRequests = 0;
 
   constructor(model: ModelInstance, c: BatchedInstanceContext) {
     this.model = model;
@@ -189,7 +192,9 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     // Read once, up front: refusing at admission emits an event whose listener may submit again.
     const { deadline, priority, signal, slot, trace } = o;
     const now = o.now ?? this.#c.clock.now();
-    const key = validateItem(inst.requestIo, inputs, frame ? this.#frameCheck : this.#requestCheck);
+    let key = validateItem(inst.requestIo, inputs, frame ? this.#frameCheck : this.#requestCheck);
+    // A request of several rows taken whole runs alone: a key no other request has, so nothing stacks with it.
+    if (inst.takesWholeRequests && !isUnit(inputs, inst.io.inputAxes)) key += `#whole-${++this.#wholeRequests}`;
     // A Node Buffer (a uint8 or bool input) is read through a plain view from here on.
     inputs = plainArrays(inputs);
     // From here on the request owns the leases among its inputs: released when it settles, or now if refused.

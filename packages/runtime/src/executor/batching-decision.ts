@@ -1,4 +1,5 @@
-import type { NamedTensors } from '@epara/core';
+import type { NamedTensors, TensorLike } from '@epara/core';
+import { sliceAlong } from '../tensors/stack.js';
 import type { DeviceHandle } from '../devices/device-port.js';
 import type { Logger } from '@epara/core';
 import { checkBatchSeparable, type BatchVerdict } from './batch-check.js';
@@ -64,10 +65,12 @@ export class BatchingDecision {
     // An empty request (a dim of 0) cannot show items mixing: a batch of two empties equals two single runs.
     if (!this.#deferred || emptyInput(this.#c.io, inputs) !== undefined) return;
     this.#deferred = false;
-    void this.#check(cloneTensors(inputs), undefined).then(
+    void this.#check(firstItemOf(inputs, this.#c.io.inputAxes), undefined, true).then(
       (v) => {
-        // Nothing to compare in this request's answers (NaN throughout): the next request checks instead.
-        if (!v.ok && v.inconclusive) {
+        // Nothing to compare in this request's answers (NaN throughout), or nothing at all: the model refused to
+        // answer the request alone (its values fail the run, its outputs are above the limit), which says nothing of
+        // batching. The next request checks instead.
+        if (!v.ok && (v.inconclusive || !v.refuted)) {
           this.#deferred = true;
           return;
         }
@@ -111,8 +114,9 @@ export class BatchingDecision {
     return { ok: false, reason: empty ? `sampleInputs.${empty} holds no values: checked with the first request` : `${verdict!.reason}: checked with the first request` };
   }
 
-  #check(sample: NamedTensors | undefined, signal: AbortSignal | undefined): Promise<BatchVerdict> {
+  #check(sample: NamedTensors | undefined, signal: AbortSignal | undefined, isRequest = false): Promise<BatchVerdict> {
     return checkBatchSeparable({
+      isRequest,
       device: this.#c.device,
       modelKey: this.#c.instanceId,
       io: this.#c.io,
@@ -131,4 +135,17 @@ export class BatchingDecision {
 function emptyInput(io: IoSpec, inputs: NamedTensors): string | undefined {
   for (const spec of io.inputs) if (inputs[spec.name]?.data.length === 0 && (spec.anyRank === true || spec.dims.includes(null))) return spec.name;
   return undefined;
+}
+
+/**
+ * A copy of the first item of a request: its first row on every batch axis (a request of several rows is whole until
+ * the check says requests stack, and the check compares items of one row).
+ */
+function firstItemOf(inputs: NamedTensors, axes: Readonly<Record<string, number | null>>): NamedTensors {
+  const out: Record<string, TensorLike> = {};
+  for (const [name, t] of Object.entries(cloneTensors(inputs))) {
+    const axis = Object.hasOwn(axes, name) ? axes[name]! : null;
+    out[name] = axis === null || t.dims[axis] === 1 || t.dims[axis] === undefined ? t : sliceAlong(t, axis, 0);
+  }
+  return out;
 }

@@ -46,13 +46,17 @@ export async function buildBuiltinEngine(o: {
   plan: Partial<ParallelPlan>;
   clock: Clock;
   logger: Logger;
+  /** The executor's `maxResponseBytes`, for a service that sets none. */
+  maxResponseBytes?: number;
   signal?: AbortSignal;
 }): Promise<BuiltEngine> {
   const s = o.service;
   const start = o.signal ? { signal: o.signal } : {};
+  const maxResponseBytes = s.maxResponseBytes ?? o.maxResponseBytes;
+  const limit = maxResponseBytes === undefined ? {} : { maxResponseBytes };
   if (isStaged(s.model)) {
     const stages = s.model.stages.map((m, i) => ({ device: o.devices[i]!, model: source(m) }));
-    const engine = createPipelineEngine({ ...s.pipeline, stages, batchSize: o.plan.batchSize ?? s.pipeline?.batchSize ?? 8, clock: o.clock, logger: o.logger });
+    const engine = createPipelineEngine({ ...s.pipeline, ...limit, stages, batchSize: o.plan.batchSize ?? s.pipeline?.batchSize ?? 8, clock: o.clock, logger: o.logger });
     await engine.start(start);
     return { engine };
   }
@@ -65,6 +69,7 @@ export async function buildBuiltinEngine(o: {
     ...(inputName ? { inputName } : {}),
     ...(outputName ? { outputName } : {}),
     ...(typicalPromptTokens ? { typicalPromptTokens } : {}),
+    ...limit,
   });
   return { engine, generation };
 }

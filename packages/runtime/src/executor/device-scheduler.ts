@@ -746,8 +746,13 @@ export class DeviceScheduler implements DeviceWorkQueue {
           }),
         );
       }
+      if (next === Number.POSITIVE_INFINITY) {
+        stuck = true;
+        // Watched again a grace later: a batch that never started on the worker the watchdog ends runs again on the
+        // next one, and may hold it as long (its requests settled, nothing else would ever see it).
+        next = now + OVERDUE_GRACE_MS;
+      }
       l.giveUpAt = next;
-      if (next === Number.POSITIVE_INFINITY) stuck = true;
     }
     this.#giveUpAt = this.#earliestGiveUp();
     // Every request of a batch is given up on and the device still holds it: the run watchdog (see recycle) frees

@@ -16,7 +16,7 @@ export interface StagedModel {
 }
 
 /** A causal language model served as generation (iteration-level batching). */
-export type GenerationServiceConfig = Omit<GenerationEngineOptions, 'device' | 'model' | 'clock' | 'logger'> & GenerationServiceOptions;
+export type GenerationServiceConfig = Omit<GenerationEngineOptions, 'device' | 'model' | 'clock' | 'logger'> & Omit<GenerationServiceOptions, 'maxResponseBytes'>;
 
 /** A device of the executor. */
 export interface ExecutorDeviceOptions {
@@ -102,7 +102,7 @@ export interface ExecutorServiceOptions extends Omit<ServiceSpec, 'memory' | 'pr
   /** ONNX file path or bytes, or ordered stage models (model parallelism). Omit only with `engine`. */
   readonly model?: string | Uint8Array | StagedModel;
   /** Pipeline options of a staged model (the batch size defaults to the plan's). */
-  readonly pipeline?: Partial<Omit<PipelineEngineOptions, 'stages' | 'clock' | 'logger'>>;
+  readonly pipeline?: Partial<Omit<PipelineEngineOptions, 'stages' | 'clock' | 'logger' | 'maxResponseBytes'>>;
   /** Serve `model` as a generation service (a causal LM; see `executor.generate`). */
   readonly generation?: GenerationServiceConfig;
   /** Builds a custom engine (model-parallel pipeline, generation) over the instance's devices instead of a batcher. */

@@ -430,7 +430,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
     const ctx = { serviceId: service.id, devices, workQueues, clock: this.#o.clock, logger: this.#o.logger, ...(signal ? { signal } : {}) };
     const built = service.engine
       ? { engine: await service.engine(ctx), generation: undefined }
-      : await buildBuiltinEngine({ service, devices, workQueues, plan, clock: this.#o.clock, logger: this.#o.logger, ...(signal ? { signal } : {}) });
+      : await buildBuiltinEngine({ service, devices, workQueues, plan, clock: this.#o.clock, logger: this.#o.logger, maxResponseBytes: this.#o.maxResponseBytes, ...(signal ? { signal } : {}) });
     if (this.#closing) {
       await built.engine.close();
       throw new EparaError('CLOSED', 'the executor closed while the instance loaded');

@@ -40,6 +40,12 @@ export interface LoadedInstance {
   readonly memory: ReadonlyMap<string, number>;
   /** The item the load found to measure with, when the service gave none for some input: the service's sample from now on. */
   readonly foundSample?: NamedTensors;
+  /**
+   * For a stateless instance whose batch check waited for a request at load: what a request is checked against (any
+   * size on its batch axes), and how one of another size than 1 there runs — alone and whole, before the check and
+   * after it alike (a front end that could not tell the batch sent it as it came, and may have before the verdict).
+   */
+  readonly wholeRequests?: { readonly requestIo: IoSpec; readonly runOptions: InstanceRunOptions };
 }
 
 /**
@@ -103,7 +109,8 @@ export async function loadInstance(c: ModelInstanceContext, onBatchable: () => v
     const unit = known === undefined || io.separability.kind !== 'named' ? {} : { unitRunOptions: runOptions };
     return { io, requestIo: wholeRequestSpec(io), runOptions: whole, ...unit, hidesOutputs, state, batching, profile, memory, ...(foundSample ? { foundSample } : {}) };
   }
-  return { io, requestIo: io, runOptions, hidesOutputs, state, batching, profile, memory, ...(foundSample ? { foundSample } : {}) };
+  const wholeRequests = !batching.settled && io.stateInputs.length === 0 ? { wholeRequests: { requestIo: wholeRequestSpec(io), runOptions: outputNames ? { outputNames } : {} } } : {};
+  return { io, requestIo: io, runOptions, hidesOutputs, state, batching, profile, memory, ...wholeRequests, ...(foundSample ? { foundSample } : {}) };
 }
 
 /**
@@ -145,6 +152,9 @@ async function measure(
       repetitions: c.profiling.repetitions,
       // The outputs a request fetches: a model whose other outputs cannot be returned (a sequence) still runs.
       ...fetch,
+      // Batches stop at the largest the profile measured: none carries more than one request may send or get (items
+      // of 80 MB, profiled to 32, took the server to 13.6 GB while it loaded).
+      maxBatchBytes: { inputs: s.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES, outputs: s.maxResponseBytes ?? c.maxResponseBytes ?? Number.POSITIVE_INFINITY },
     });
   // A batch of copies of the sample the model refuses (its check, deferred, would not pass either): batch 1 only.
   const samples =

@@ -99,7 +99,12 @@ export class ModelInstance implements Lane {
   /** What a request is checked against (see `LoadedInstance.requestIo`). */
   get requestIo(): IoSpec {
     if (!this.#loaded) throw new EparaError('NO_INSTANCE', `instance ${this.id} is not loaded`, { instanceId: this.id });
-    return this.#loaded.requestIo;
+    return this.#loaded.wholeRequests?.requestIo ?? this.#loaded.requestIo;
+  }
+
+  /** Whether a request of several rows on the batch axes is taken, to run alone and whole (see `LoadedInstance.wholeRequests`). */
+  get takesWholeRequests(): boolean {
+    return this.#loaded?.wholeRequests !== undefined;
   }
 
   get devices(): DeviceHandle[] {

@@ -12,6 +12,11 @@ export interface GenerationServiceOptions {
   readonly outputName?: string;
   /** Prompt length assumed by `estimate` before any request was seen. @default 16 */
   readonly typicalPromptTokens?: number;
+  /**
+   * Largest answer one request may get, bytes (8 a token): a longer generation fails `OUT_OF_MEMORY`
+   * (`details.reason: 'response-too-large'`), as any service's answer above its `maxResponseBytes`. @default no limit
+   */
+  readonly maxResponseBytes?: number;
 }
 
 /**
@@ -29,6 +34,8 @@ export function createGenerationService(engine: GenerationEngine, options: Gener
   if (typeof engine?.generate !== 'function') invalidOption('engine', engine, 'a GenerationEngine');
   const maxNewTokens = options?.maxNewTokens;
   if (typeof maxNewTokens !== 'number' || !Number.isInteger(maxNewTokens) || maxNewTokens < 1) invalidOption('maxNewTokens', maxNewTokens, 'a positive integer');
+  const limit = options.maxResponseBytes;
+  if (limit !== undefined && (typeof limit !== 'number' || !(limit > 0))) invalidOption('maxResponseBytes', limit, 'a positive number of bytes');
   const inputName = options.inputName ?? 'input_ids';
   const outputName = options.outputName ?? 'tokens';
   let promptTokens = options.typicalPromptTokens ?? 16;
@@ -53,6 +60,14 @@ export function createGenerationService(engine: GenerationEngine, options: Gener
       const generated = await engine
         .generate({ tokens, maxNewTokens, deadline: o.deadline, ...(o.signal ? { signal: o.signal } : {}) })
         .collect();
+      const bytes = generated.length * 8;
+      if (limit !== undefined && bytes > limit) {
+        throw new EparaError(
+          'OUT_OF_MEMORY',
+          `generation: its answer takes ${bytes} bytes (${generated.length} tokens), above maxResponseBytes (${limit} per request): the response is refused`,
+          { reason: 'response-too-large', outputBytes: bytes, maxResponseBytes: limit, requests: 1, output: outputName },
+        );
+      }
       return { [outputName]: { type: 'int64', dims: [1, generated.length], data: BigInt64Array.from(generated, BigInt) } };
     },
     estimate(now: number): number {

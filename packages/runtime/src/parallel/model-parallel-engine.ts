@@ -128,8 +128,11 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
   async #load(signal: AbortSignal | undefined): Promise<void> {
     const { stages, threads } = this.#o;
     const loadOptions = { ...(threads === undefined ? {} : { threads }), ...(signal ? { signal } : {}) };
+    // The last stage's outputs are the answer: its worker refuses one above the limit before the host has it.
+    const limit = this.#o.maxResponseBytes === undefined ? {} : { maxResponseBytes: this.#o.maxResponseBytes };
+    const last = stages.length - 1;
     try {
-      const infos = await Promise.all(stages.map((s, i) => s.device.loadModel(this.#keys[i]!, s.model, loadOptions)));
+      const infos = await Promise.all(stages.map((s, i) => s.device.loadModel(this.#keys[i]!, s.model, i === last ? { ...loadOptions, ...limit } : loadOptions)));
       const flow = planDataflow(infos, this.#o.outputNames);
       this.#specs = requestSpecs(infos, flow);
       if (this.#o.handoff === 'direct') {
@@ -334,7 +337,8 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
     this.emit('stageStarted', { batchId: batch.id, stage: i, at: startedAt });
     const device = this.#o.stages[i]!.device;
     const outputNames = flow.stages[i]!.outputs;
-    const run = direct ? this.#runLinked(i, batch, feeds, direct) : device.runTimed(this.#keys[i]!, feeds, { outputNames });
+    const requests = batch.items.length;
+    const run = direct ? this.#runLinked(i, batch, feeds, direct) : device.runTimed(this.#keys[i]!, feeds, { outputNames, requests });
     run
       .then(
         (out) => this.#stageDone(i, batch, startedAt, out),
@@ -352,7 +356,13 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
     const names = await Promise.all(targets.map(([j]) => links.link(i, j)));
     const outbound: LinkOutbound[] = targets.map(([, list], k) => ({ link: names[k]!, batch: batch.id, names: list }));
     const device = this.#o.stages[i]!.device as unknown as StageLinkDevice;
-    const out = await device.runLinked(this.#keys[i]!, feeds, { outputNames: this.#flow!.stages[i]!.outputs, keep: routes.keep[i]!, inbound: batch.inbound[i]!, outbound });
+    const out = await device.runLinked(this.#keys[i]!, feeds, {
+      outputNames: this.#flow!.stages[i]!.outputs,
+      keep: routes.keep[i]!,
+      inbound: batch.inbound[i]!,
+      outbound,
+      requests: batch.items.length,
+    });
     targets.forEach(([j], k) => batch.inbound[j]!.push({ link: names[k]!, batch: batch.id }));
     this.#counts.handoffBytesDirect += out.forwardedBytes;
     return out;
@@ -397,7 +407,7 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
       separability: { kind: 'guessed' },
       ties: [],
     };
-    checkBatchSeparable({ run: (feeds) => this.#runAlone(feeds), io, sample: firstRow(sample), state: {} })
+    checkBatchSeparable({ run: (feeds, requests) => this.#runAlone(feeds, requests), io, sample: firstRow(sample), state: {} })
       .then(
         (verdict) => {
           this.#stacking = verdict.ok ? 'yes' : verdict.inconclusive ? 'unknown' : 'no';
@@ -411,8 +421,11 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
       .finally(() => this.#schedulePump());
   }
 
-  /** Runs the stages in turn on one set of request inputs, outside the batch flow (for the check). */
-  async #runAlone(feeds: NamedTensors): Promise<NamedTensors> {
+  /**
+   * Runs the stages in turn on inputs made from a request's (`requests` items), outside the batch flow (for the
+   * check): the last stage refuses an answer above the limit here too.
+   */
+  async #runAlone(feeds: NamedTensors, requests: number): Promise<NamedTensors> {
     const flow = this.#flow!;
     const values: Record<string, TensorLike> = { ...feeds };
     for (let i = 0; i < flow.stages.length; i++) {
@@ -421,7 +434,7 @@ class Pipeline extends EventEmitter<PipelineEvents> implements PipelineEngine {
         const t = values[name]!;
         stageFeeds[name] = { type: t.type, dims: t.dims, data: t.data.slice() as TensorLike['data'] };
       }
-      Object.assign(values, await this.#o.stages[i]!.device.run(this.#keys[i]!, stageFeeds, { outputNames: flow.stages[i]!.outputs }));
+      Object.assign(values, await this.#o.stages[i]!.device.run(this.#keys[i]!, stageFeeds, { outputNames: flow.stages[i]!.outputs, requests }));
     }
     const out: Record<string, TensorLike> = {};
     for (const name of flow.outputNames) out[name] = values[name]!;

@@ -39,6 +39,12 @@ export interface PipelineEngineOptions {
   readonly outputNames?: readonly string[];
   /** Intra-op threads of each stage session. @default the device's */
   readonly threads?: number;
+  /**
+   * Largest answer one request may get, bytes (all its outputs together; a batch of `n` may take `n` times it),
+   * checked in the last stage's worker before the outputs reach the host: above it the batch fails `OUT_OF_MEMORY`
+   * (`details.reason: 'response-too-large'`). Values stages hand each other are not limited. @default no limit
+   */
+  readonly maxResponseBytes?: number;
   /** pino-compatible logger. @default silent */
   readonly logger?: Logger;
 }
@@ -59,6 +65,7 @@ export interface ResolvedPipelineOptions {
   readonly handoff: 'direct' | 'host';
   readonly outputNames: readonly string[] | undefined;
   readonly threads: number | undefined;
+  readonly maxResponseBytes: number | undefined;
   readonly logger: Logger;
 }
 
@@ -87,6 +94,8 @@ export function resolvePipelineOptions(options: PipelineEngineOptions): Resolved
   }
   const handoff = o.handoff ?? DEFAULT_PIPELINE_OPTIONS.handoff;
   if (handoff !== 'direct' && handoff !== 'host') invalidOption('handoff', handoff, "'direct' or 'host'");
+  const limit = o.maxResponseBytes;
+  if (limit !== undefined && (typeof limit !== 'number' || !(limit > 0))) invalidOption('maxResponseBytes', limit, 'a positive number of bytes');
   const key = o.key ?? DEFAULT_PIPELINE_OPTIONS.key;
   if (typeof key !== 'string' || key === '') invalidOption('key', key, 'a non-empty string');
   return {
@@ -101,6 +110,7 @@ export function resolvePipelineOptions(options: PipelineEngineOptions): Resolved
     handoff,
     outputNames: o.outputNames,
     threads: o.threads === undefined ? undefined : positiveInt('threads', o.threads),
+    maxResponseBytes: limit,
     logger: o.logger ?? silentLogger,
   };
 }

@@ -23,6 +23,8 @@ export interface LinkedRunOptions {
   readonly keep: readonly string[];
   readonly inbound: readonly LinkInbound[];
   readonly outbound: readonly LinkOutbound[];
+  /** Requests in the batch: the outputs may take the model's `maxResponseBytes` per request. @default not limited */
+  readonly requests?: number;
 }
 
 /** A {@link TimedRun} that also says how many bytes went straight to other workers. */
