@@ -15,7 +15,7 @@
 // The last line is one JSON object.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { GROUPS, LEFT_OUT } from '../stryker.config.mjs';
+import { GROUPS, LEFT_OUT, SHARED } from '../stryker.config.mjs';
 
 const dir = fileURLToPath(new URL('../test/mutation/', import.meta.url));
 const timesFile = `${dir}test-times.json`;
@@ -167,8 +167,10 @@ for (const group of Object.keys(GROUPS)) {
     for (const [file, ms] of Object.entries(m.byFile)) c.byFile[file] = (c.byFile[file] ?? 0) + ms;
   }
   const cpu = (ms) => (TEST_SHARE * ms) / 1000;
+  // Groups sharing a test set run as one (SHARED): one start and one dry run, counted with the first of them.
+  const sharedRun = Object.values(SHARED).find((gs) => gs.includes(group));
   const row = {
-    startS: Math.round(COSTS(group).startS + dryMs / 1000),
+    startS: sharedRun !== undefined && sharedRun[0] !== group ? 0 : Math.round(COSTS(group).startS + dryMs / 1000),
     checkerS: Math.round(c.checked * COSTS(group).checkS),
     runsS: Math.round(c.runs * COSTS(group).runS),
     killedTestsS: Math.round(cpu(c.killedMs)),
