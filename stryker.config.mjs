@@ -38,17 +38,28 @@ export const GROUPS = {
 };
 
 /**
- * A from-scratch run of every group split over CI jobs of two cores (`MUTATION_JOB=<1…6> pnpm test:mutation`): the
- * whole run is about 4,550 CPU seconds, more than one 20-minute job's 2,400; each job here is estimated at 640–940
- * by `node scripts/mutation-estimate.mjs` (docs/testing.md, "What a from-scratch run costs, counted").
+ * Groups that share one test set (TESTS below) and run as one Stryker run: one start (instrumenting, the checker's
+ * first program, vitest's start) and one dry run where each group would pay its own, and each mutant runs the same
+ * tests as in its group's own run. The results stay one file per group: scripts/mutation-shared.mjs merges the groups'
+ * files into the run's incremental file before it and splits the run's results back into them (the checkpoint reporter
+ * as it goes, scripts/run-mutation.mjs at the end). `MUTATION_GROUP=core-placement` runs the four placement groups so;
+ * a group's own name still runs it alone. docs/testing.md, "One start per test set".
+ */
+export const SHARED = {
+  'core-placement': ['core-placement-input', 'core-placement-flow', 'core-placement-search', 'core-placement-repair'],
+  'core-scheduling-profiles': ['core-scheduling', 'core-profiles'],
+};
+
+/**
+ * A from-scratch run split over CI jobs of two cores (`MUTATION_JOB=<1…4> pnpm test:mutation`), by shared run (SHARED)
+ * and group: each job is estimated at 740–1,120 CPU seconds by `node scripts/mutation-estimate.mjs`, within a 20-minute
+ * job's 2,400 (docs/testing.md, "One start per test set").
  */
 export const JOBS = [
-  ['mesh-sync', 'core-placement-input'],
-  ['runtime', 'core-support'],
-  ['mesh-offload', 'core-placement-repair'],
-  ['core-placement-search', 'core-profiles'],
-  ['core-placement-flow', 'core-scheduling'],
-  ['core-allocation', 'core-routing'],
+  ['core-placement'],
+  ['core-scheduling-profiles', 'mesh-sync'],
+  ['runtime', 'mesh-offload'],
+  ['core-routing', 'core-allocation', 'core-support'],
 ];
 
 const tests = (pkg, dirs) => dirs.map((d) => `packages/${pkg}/src/${d}/**/*.test.ts`);
@@ -73,6 +84,12 @@ export const TESTS = {
   'mesh-sync': tests('mesh', ['sync', 'placement']),
   all: ['packages/*/src/**/*.test.ts'],
 };
+// A shared run's tests are its groups' (the same for each: that is what lets them share a run).
+for (const [name, groups] of Object.entries(SHARED)) {
+  const [first, ...rest] = groups.map((g) => JSON.stringify(TESTS[g]));
+  if (rest.some((t) => t !== first)) throw new Error(`SHARED ${name}: its groups' TESTS differ`);
+  TESTS[name] = TESTS[groups[0]];
+}
 
 /**
  * Test files left out of mutation runs (vitest.mutation.config.ts excludes them; scripts/mutation-estimate.mjs leaves
@@ -88,19 +105,20 @@ export const LEFT_OUT = [
 ];
 
 const group = process.env.MUTATION_GROUP ?? 'all';
+const shared = SHARED[group];
 /**
  * The checker's program per group (tsconfig.mutation-<group>.json): the group's folders and what they import (the
  * four placement groups share one, the placement folder's).
  */
 function tsconfigOf(name) {
   if (name === 'all') return 'tsconfig.mutation.json';
-  if (name.startsWith('core-placement-')) return 'tsconfig.mutation-core-placement.json';
+  if (name.startsWith('core-placement')) return 'tsconfig.mutation-core-placement.json';
   return `tsconfig.mutation-${name}.json`;
 }
-if (group !== 'all' && !(group in GROUPS)) {
-  throw new Error(`MUTATION_GROUP=${group}: not one of ${Object.keys(GROUPS).join(', ')}`);
+if (group !== 'all' && !(group in GROUPS) && shared === undefined) {
+  throw new Error(`MUTATION_GROUP=${group}: not one of ${[...Object.keys(GROUPS), ...Object.keys(SHARED)].join(', ')}`);
 }
-const mutate = group === 'all' ? Object.values(GROUPS).flat() : GROUPS[group];
+const mutate = group === 'all' ? Object.values(GROUPS).flat() : shared !== undefined ? shared.flatMap((g) => GROUPS[g]) : GROUPS[group];
 
 export default {
   // Listed explicitly: pnpm's isolated node_modules hides them from Stryker's plugin discovery.
@@ -142,7 +160,8 @@ export default {
   // Committed (test/mutation/, outside the sandbox copy): the next run, here or on another machine, reuses every
   // result whose code and covering tests did not change, and scripts/mutation-summary.mjs reads the figures
   // from these files (each is a full mutation-testing report).
-  incrementalFile: `test/mutation/${group}.incremental.json`,
+  // A shared run's file is made from its groups' files and split back into them (SHARED above); not committed.
+  incrementalFile: shared !== undefined ? `reports/mutation/${group}.incremental.json` : `test/mutation/${group}.incremental.json`,
   // `epara-checkpoint` writes the incremental file as the run goes, so a run stopped half-way keeps its results.
   reporters: ['progress', 'json', 'html', 'epara-checkpoint'],
   jsonReporter: { fileName: `reports/mutation/${group}.json` },

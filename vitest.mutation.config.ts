@@ -88,7 +88,7 @@ export default defineConfig({
     // A property that fails on a mutant stops at its first counterexample, without shrinking it (test/setup/
     // mutant-fast-check.ts; MUTATION_SHRINK=1 shrinks as `pnpm test` does, to compare).
     // A mutant that loops synchronously (no test timeout can interrupt it) is thrown out of once its test has run
-    // 100 × the instrumented code it ran in the dry run, and reported as a Timeout through Stryker's hit count
+    // 10 × the instrumented code it ran in the dry run (MUTATION_LOOP_FACTOR), and reported as a Timeout through Stryker's hit count
     // (test/setup/mutant-loop-bound.ts; MUTATION_LOOP_FACTOR=0 turns it off, to compare).
     setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts', 'test/setup/mutant-fast-check.ts', 'test/setup/mutant-loop-bound.ts'],
     // The MILP reference (ten exact HiGHS solves, 8.5 s) would run for every placement mutant the faster files

@@ -7,6 +7,12 @@
 // Stryker's own write replaces the checkpoint with the full report.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
+import { GROUPS, SHARED } from '../stryker.config.mjs';
+import { splitReport } from './mutation-shared.mjs';
+
+// A run of groups sharing one test set (SHARED) writes its results into each group's committed file too.
+const shared = SHARED[process.env.MUTATION_GROUP ?? ''];
+const groupsOfRun = shared === undefined ? undefined : Object.fromEntries(shared.map((g) => [g, GROUPS[g]]));
 
 /** A file's key in a report: its path from the project root, with forward slashes (as Stryker writes them). */
 const key = (fileName) => relative(process.cwd(), fileName).split(sep).join('/');
@@ -75,6 +81,7 @@ class CheckpointReporter {
     // Written whole, then renamed: a run killed mid-write leaves the previous checkpoint, never half a file.
     writeFileSync(`${this.#file}.tmp`, JSON.stringify(report, null, 2));
     renameSync(`${this.#file}.tmp`, this.#file);
+    if (groupsOfRun !== undefined) splitReport(report, groupsOfRun, (g) => resolve(`test/mutation/${g}.incremental.json`));
   }
 }
 

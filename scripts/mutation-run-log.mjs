@@ -60,6 +60,9 @@ export class MutationRunLog {
         // The most any test of the file needed of the loop bound's factor (test/setup/mutant-loop-bound.ts: its reads of
         // the mutant switch over the floor, per dry-run most of the file); mutant runs only.
         ...(provided.mode === 'mutant' ? { loopFactor: Math.max(0, ...tests.map((t) => Number(t.meta()?.mutationLoopFactor ?? 0))) } : {}),
+        // The slowest test of the file in a mutant's run: beside the dry run's, what the hung-test bound must allow
+        // (test/setup/mutant-test-timeout.ts).
+        ...(provided.mode === 'mutant' ? { slowestMs: Math.round(Math.max(0, ...tests.map((t) => t.diagnostic()?.duration ?? 0))) } : {}),
         // The dry run's time of each test, by the name Stryker's report gives it (its file's `testFiles` entry): what
         // scripts/mutation-estimate.mjs multiplies by the tests each mutant runs. Mutant runs leave it out.
         ...(provided.mode === 'mutant' ? {} : { tests: Object.fromEntries(tests.map((t) => [strykerName(t.task), Math.round(10 * (t.diagnostic()?.duration ?? 0)) / 10])) }),

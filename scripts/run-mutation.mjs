@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `pnpm test:mutation`: runs Stryker once per group of stryker.config.mjs (or per group MUTATION_GROUP or
-// MUTATION_JOB names), each incremental with its own report, prints each group's wall time, then the summary over
-// every group's report (over the groups run, when MUTATION_GROUP or MUTATION_JOB names some).
+// `pnpm test:mutation`: runs Stryker once per group of stryker.config.mjs, the groups that share a test set as one run
+// (SHARED), or per group or shared run MUTATION_GROUP or MUTATION_JOB names; each incremental with its own report;
+// prints each run's wall time, then the summary over every group's report (over the groups run, when MUTATION_GROUP or
+// MUTATION_JOB names some).
 import { spawn, spawnSync } from 'node:child_process';
 
 // MUTATION_GROUP: one group, or several separated by commas; MUTATION_JOB=<n>: the groups of JOBS[n − 1] (one CI job
@@ -9,11 +10,16 @@ import { spawn, spawnSync } from 'node:child_process';
 // is loaded here without it (each run below gets its own).
 const named = process.env.MUTATION_GROUP;
 delete process.env.MUTATION_GROUP;
-const { GROUPS, JOBS } = await import('../stryker.config.mjs');
+const { GROUPS, JOBS, SHARED } = await import('../stryker.config.mjs');
+const { mergeReports, splitFile, writeReport } = await import('./mutation-shared.mjs');
 const job = process.env.MUTATION_JOB;
 if (job !== undefined && JOBS[Number(job) - 1] === undefined) throw new Error(`MUTATION_JOB=${job}: not one of 1…${JOBS.length}`);
 const only = job !== undefined ? JOBS[Number(job) - 1].join(',') : named;
-const groups = only ? only.split(',') : Object.keys(GROUPS);
+// Every group by default, the groups that share a test set as one run (SHARED); a name given may be a group or a
+// shared run's name.
+const inShared = new Set(Object.values(SHARED).flat());
+const groups = only ? only.split(',') : [...Object.keys(SHARED), ...Object.keys(GROUPS).filter((g) => !inShared.has(g))];
+const committed = (g) => `test/mutation/${g}.incremental.json`;
 // MUTATION_PARALLEL=<n>: run n groups at a time (default 1). A group's start — instrumenting, the checker's first
 // program, the dry run — keeps one core busy for 40–90 s of CPU while the other waits; two groups at a time fill it
 // (each group still runs one checker and one test process: docs/testing.md, "What a full run costs").
@@ -22,9 +28,15 @@ const began = Date.now();
 const runGroup = (group) =>
   new Promise((resolve) => {
     const started = Date.now();
+    // A shared run's incremental file is made from its groups' committed files, and split back when it ends.
+    const shared = SHARED[group];
+    const runFile = `reports/mutation/${group}.incremental.json`;
+    if (shared !== undefined) writeReport(runFile, mergeReports(shared.map(committed), process.cwd()));
+    const split = () => shared !== undefined && splitFile(runFile, Object.fromEntries(shared.map((g) => [g, GROUPS[g]])), committed);
     const run = spawn('stryker', ['run', ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, MUTATION_GROUP: group }, shell: process.platform === 'win32' });
     run.on('error', () => resolve(1));
     run.on('close', (status) => {
+      split();
       console.log(`mutation group ${group}: ${Math.round((Date.now() - started) / 1000)} s, exit ${status}`);
       resolve(status ?? 1);
     });
@@ -42,5 +54,6 @@ await Promise.all(
 );
 if (failed !== 0) process.exit(failed);
 if (groups.length > 1) console.log(`mutation, all groups: ${Math.round((Date.now() - began) / 1000)} s`);
-const summary = spawnSync('node', ['scripts/mutation-summary.mjs'], { stdio: 'inherit', env: { ...process.env, ...(only ? { MUTATION_GROUP: only } : {}) } });
+const groupsRun = only ? only.split(',').flatMap((g) => SHARED[g] ?? [g]).join(',') : undefined;
+const summary = spawnSync('node', ['scripts/mutation-summary.mjs'], { stdio: 'inherit', env: { ...process.env, ...(groupsRun ? { MUTATION_GROUP: groupsRun } : {}) } });
 process.exit(summary.status ?? 1);

@@ -11,7 +11,7 @@
  * (`stryMutAct_9fa48(id)`: `ns.activeMutant === id`), whichever mutant is active, so the reads of that one property
  * count the instrumented code a test runs. Here the property becomes an accessor. In the dry run it counts each
  * test's reads (per test file, the most of any test or of the file's loading, written to the sandbox). In a mutant
- * run a test is thrown out of when it has read it more than MUTATION_LOOP_FACTOR (100, Stryker's own factor) × its
+ * run a test is thrown out of when it has read it more than MUTATION_LOOP_FACTOR (10) × its
  * file's dry-run most + MUTATION_LOOP_FLOOR (1,000,000), or — checked every 65,536 reads — when it has run longer
  * than the hung-test bound allows it (test/setup/mutant-test-timeout.ts: EPARA_MUTANT_TEST_TIMEOUT_MS + 1.5 × the
  * file's slowest test in the dry run), the allowance an asynchronous hang gets. Stryker's hit count is then raised
@@ -42,8 +42,11 @@ const mode = injected('mode');
 const namespaceName = injected('globalNamespace');
 const ns = typeof namespaceName === 'string' ? (globalThis as unknown as Record<string, StrykerNamespace | undefined>)[namespaceName] : undefined;
 const file = expect.getState().testPath ?? '';
-// MUTATION_LOOP_FACTOR=0: no accessor, no bound (Stryker's hit limit and timeout alone, to compare).
-const factor = Number(process.env['MUTATION_LOOP_FACTOR'] ?? 100);
+// MUTATION_LOOP_FACTOR=0: no accessor, no bound (Stryker's hit limit and timeout alone, to compare). 10, not Stryker's
+// 100: no killed or surviving mutant's run of the runtime and core-placement-search runs that measured it read more
+// than 1.31 × its file's dry-run most past the floor (docs/testing.md, "One start per test set"), and a loop ends
+// ten times sooner.
+const factor = Number(process.env['MUTATION_LOOP_FACTOR'] ?? 10);
 const floor = Number(process.env['MUTATION_LOOP_FLOOR'] ?? 1_000_000);
 
 if (ns !== undefined && factor > 0 && (mode === 'dry-run' || mode === 'mutant')) {
