@@ -1,6 +1,8 @@
 import { BroadcastChannel } from 'node:worker_threads';
-import { createGraphBuilder, type ExecutorServiceOptions } from '@epara/runtime';
-import type { NamedTensors } from '@epara/core';
+import { afterAll, beforeAll } from 'vitest';
+import { createExecutor, createGraphBuilder, type Executor, type ExecutorServiceOptions } from '@epara/runtime';
+import { createManualClock, type NamedTensors } from '@epara/core';
+import { createManualTimers } from '@epara/core/testing';
 
 /**
  * A real ONNX model for onnxruntime-node: `y = x + k` over `x f32[batch, 4]` (one Add node), so every answer is
@@ -51,4 +53,54 @@ export function inStuckRun(): Promise<void> {
       resolve();
     };
   });
+}
+
+/** How long past its deadline a request whose batch the device never answers is given up on (docs/runtime.md). */
+export const OVERDUE_GRACE_MS = 10_000;
+
+/**
+ * Call inside a `describe`: an executor on one {@link faultyWorkerUrl} device serving {@link addService} one item
+ * per batch, on a manual clock and manual timers, started before the tests and closed after them. `pumped(p)` fires
+ * the manual timers due now until `p` settles: the scheduler arms a wake-up once a batch is on the device, which can
+ * come after the test's advance (a platform timer armed in the past fires at once; so does a manual one, at the next
+ * pump). The clock does not move.
+ */
+export function manualWatchdogExecutor(): {
+  readonly clock: ReturnType<typeof createManualClock>;
+  readonly timers: ReturnType<typeof createManualTimers>;
+  readonly ex: () => Executor;
+  pumped<T>(p: Promise<T>): Promise<T>;
+} {
+  const clock = createManualClock(1_000_000);
+  const timers = createManualTimers(clock);
+  let ex: Executor | undefined;
+  beforeAll(async () => {
+    ex = createExecutor({
+      clock,
+      timers,
+      adaptLatency: false,
+      devices: [{ id: 'cpu0', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0, closeWaitMs: 500 }],
+      services: [addService({ maxBatch: 1 })],
+    });
+    await ex.start();
+  });
+  afterAll(async () => {
+    await ex?.close();
+  });
+  return {
+    clock,
+    timers,
+    ex: () => ex!,
+    async pumped<T>(p: Promise<T>): Promise<T> {
+      let done = false;
+      const out = p.finally(() => {
+        done = true;
+      });
+      while (!done) {
+        timers.advance(0);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return out;
+    },
+  };
 }

@@ -1,11 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createManualClock } from '@epara/core';
-import { createManualTimers } from '@epara/core/testing';
-import { createExecutor, type Executor } from '@epara/runtime';
-import { addService, faultyWorkerUrl, first, HANG, inStuckRun, item } from './helpers.js';
-
-/** How long past its deadline a request whose batch the device never answers is given up on (docs/runtime.md). */
-const OVERDUE_GRACE_MS = 10_000;
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Executor } from '@epara/runtime';
+import { first, HANG, inStuckRun, item, manualWatchdogExecutor, OVERDUE_GRACE_MS } from './helpers.js';
 
 /** Resolves with the next `name` event of the executor. */
 function next<T>(ex: Executor, name: string): Promise<T> {
@@ -25,35 +20,11 @@ const codeOf = (p: Promise<unknown>): Promise<string> => p.then(
  * must still see that the device holds it, or nothing queued behind it ever runs again. The clock is manual.
  */
 describe('the run watchdog and a batch that runs again on the restarted worker (faulty worker)', () => {
-  const clock = createManualClock(1_000_000);
-  const timers = createManualTimers(clock);
+  const { clock, timers, pumped, ex: executor } = manualWatchdogExecutor();
   let ex: Executor;
-  beforeAll(async () => {
-    ex = createExecutor({
-      clock,
-      timers,
-      adaptLatency: false,
-      devices: [{ id: 'cpu0', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0, closeWaitMs: 500 }],
-      services: [addService({ maxBatch: 1 })],
-    });
-    await ex.start();
+  beforeAll(() => {
+    ex = executor();
   });
-  afterAll(async () => {
-    await ex?.close();
-  });
-
-  /** Fires the manual timers due now until `p` settles (a wake-up may be armed after the test's advance). */
-  async function pumped<T>(p: Promise<T>): Promise<T> {
-    let done = false;
-    const out = p.finally(() => {
-      done = true;
-    });
-    while (!done) {
-      timers.advance(0);
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    return out;
-  }
 
   it('restarts the worker again when the batch it re-ran holds it past another grace; every request settles typed and the device serves', async () => {
     const inFirst = inStuckRun();

@@ -1,12 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createManualClock } from '@epara/core';
-import { createManualTimers } from '@epara/core/testing';
-import { createExecutor, type Executor } from '@epara/runtime';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Executor } from '@epara/runtime';
 import { codeOf, nextEvent } from './helpers.js';
-import { addService, faultyWorkerUrl, first, HANG, inStuckRun, item } from '../runtime-faults/helpers.js';
-
-/** How long past its deadline a request whose batch the device never answers is given up on (docs/runtime.md). */
-const OVERDUE_GRACE_MS = 10_000;
+import { first, HANG, inStuckRun, item, manualWatchdogExecutor, OVERDUE_GRACE_MS } from '../runtime-faults/helpers.js';
 
 /*
  * The run watchdog: a run that holds its device long past its requests' deadlines (a model computing a huge output,
@@ -16,39 +11,11 @@ const OVERDUE_GRACE_MS = 10_000;
  * out the grace.
  */
 describe('a run held past its give-up time (onnxruntime-node, faulty worker)', () => {
-  const clock = createManualClock(1_000_000);
-  const timers = createManualTimers(clock);
+  const { clock, timers, pumped, ex: executor } = manualWatchdogExecutor();
   let ex: Executor;
-  beforeAll(async () => {
-    ex = createExecutor({
-      clock,
-      timers,
-      adaptLatency: false,
-      devices: [{ id: 'cpu0', workerUrl: faultyWorkerUrl, doorbellSlotBytes: 0, closeWaitMs: 500 }],
-      services: [addService({ maxBatch: 1 })],
-    });
-    await ex.start();
+  beforeAll(() => {
+    ex = executor();
   });
-  afterAll(async () => {
-    await ex?.close();
-  });
-
-  /**
-   * Fires the manual timers due now until `p` settles. The scheduler arms its wake-up once the batch is on the device,
-   * which can come after the test's one advance: a platform timer armed in the past fires at once, and so does a
-   * manual one here, at the next pump. The clock does not move.
-   */
-  async function pumped<T>(p: Promise<T>): Promise<T> {
-    let done = false;
-    const out = p.finally(() => {
-      done = true;
-    });
-    while (!done) {
-      timers.advance(0);
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    return out;
-  }
 
   it('fails the stuck request DEADLINE_EXCEEDED, restarts the worker, and serves the requests queued behind it', async () => {
     // Dispatched is not yet running: on a loaded machine the watchdog could fire before the worker took the batch,
