@@ -4,7 +4,7 @@ import { parseDemoArgs, resolveDemoOptions } from './options.js';
 
 describe('the demo options behind the A/B policies', () => {
   it('default to the measured device time, and read --plan-costs', () => {
-    expect(resolveDemoOptions({})).toMatchObject({ planCosts: 'device-time' });
+    expect(resolveDemoOptions({})).toMatchObject({ planCosts: 'profile' });
     expect(resolveDemoOptions(parseDemoArgs(['--plan-costs', 'profile']).options)).toMatchObject({ planCosts: 'profile' });
     const { options } = parseDemoArgs(['--', '--plan-costs', 'measured', '--quick']);
     expect(resolveDemoOptions(options)).toMatchObject({ planCosts: 'measured', quick: true });

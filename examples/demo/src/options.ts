@@ -39,7 +39,8 @@ export interface DemoOptions {
    * ({@link MEASURED_MAX_SHARE} of a device). `'profile'`: each item's time on an idle device, capped at 60% of a device (the rule of earlier
    * versions). `'measured'`: that time × the cost measured on this host (the executor's estimate against the
    * profile, leaving out each instance's first batches; {@link MEASURED_MAX_SHARE} of a device) — from a
-   * trial-length warm-up for the trials, from the trials for the capacity search. @default 'device-time'
+   * trial-length warm-up for the trials, from the trials for the capacity search. @default 'profile' (in one quiet A/B
+   * of each, 2026-12-07, `'device-time'` lost the latency group at 0.32–0.36× against 0.83×)
    */
   readonly planCosts?: 'device-time' | 'profile' | 'measured';
   /**
@@ -70,7 +71,7 @@ export interface DemoOptions {
 }
 
 /** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = { duration: 10, quickDuration: 3, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'device-time', world: 'edge', eparaPlacement: 'static' } as const;
+export const DEMO_DEFAULTS = { duration: 10, quickDuration: 3, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', world: 'edge', eparaPlacement: 'static' } as const;
 
 /**
  * The replica rule's cap on a device's predicted share with `planCosts: 'measured'`. Its cap of 60% of profiled
@@ -227,8 +228,8 @@ export const USAGE = `pnpm demo [-- options]
   --quick      short run (under a minute on an idle machine): CI's check of the path, not a measurement
   --no-capacity skip the capacity search after the trials (capacityRatio: null)
   --plan-costs device-time|profile|measured
-               what EPARA's placement plans with: device-time (default) moves stream instances off the
+               what EPARA's placement plans with: profile (default): the profiles; device-time moves stream instances off the
                latency services' servers as far as the other devices have room at the device time
                measured in EPARA's warm-up (run time and a hand-off per batch, stream frames at the packs
-               they run in); profile: the profiles (earlier versions); measured: the replica rule on the
+               they run in); measured: the replica rule on the
                executor's estimates (a trial-length warm-up)`;
