@@ -1,9 +1,7 @@
-import { createProfile } from '@epara/core';
 import { describe, expect, it } from 'vitest';
 import { attainmentOf, runClusterModel } from './cluster-model.js';
 import { planPlacement, type ReplicaPolicy } from './placement.js';
-import { DEVICE_KIND, type DemoProfiles } from './profiles.js';
-import { demoServices } from './services.js';
+import { QUIET_DELAYS_MS, QUIET_SPECS } from './quiet-run-fixture.js';
 import { buildWorkload } from './workload.js';
 
 /*
@@ -11,21 +9,9 @@ import { buildWorkload } from './workload.js';
  * another seed's forecast, then run on three trial workloads. Profiles and delays of a quiet run; the devices as the
  * quiet reports counted them at the knee: the backend at 2.7× the profiles, 4.5 ms of hand-off per batch.
  */
-const p = (pts: [number, number][]) => createProfile(DEVICE_KIND, pts.map(([batch, ms]) => ({ batch, ms })));
-const profiles = {
-  image: p([[1, 4.83], [2, 8.99], [4, 17.6]]),
-  video: p([[1, 2.23], [2, 4.27], [4, 6.56], [8, 12.6]]),
-  chat: p([[1, 6.8], [2, 8.5], [4, 11], [8, 16]]),
-  loop: p([[1, 0.65], [2, 0.75], [4, 0.9], [8, 1.2], [16, 1.8]]),
-  vad: p([[1, 0.49], [2, 0.52], [4, 0.6], [8, 0.8], [16, 1.3]]),
-} as unknown as DemoProfiles;
-const specs = demoServices({ profiles, lm: new Uint8Array(0), networkBudgetMs: 42 });
+const specs = QUIET_SPECS;
 const ids = ['edge-0', 'edge-1', 'edge-2'];
-const delaysMs = [
-  [0, 5.3, 20.5],
-  [5.3, 0, 5.4],
-  [20.5, 5.4, 0],
-];
+const delaysMs = QUIET_DELAYS_MS;
 const ratio = 2.7;
 const costRatio = { image: ratio, chat: ratio, video: ratio, loop: ratio, vad: ratio };
 const HANDOFF_MS = 4.5;

@@ -1,8 +1,7 @@
-import { createProfile, type PlacedInstance, type ServiceSpec } from '@epara/core';
+import type { PlacedInstance, ServiceSpec } from '@epara/core';
 import { describe, expect, it } from 'vitest';
 import { nearDemand, planPlacement } from './placement.js';
-import { DEVICE_KIND, type DemoProfiles } from './profiles.js';
-import { demoServices } from './services.js';
+import { QUIET_DELAYS_MS, QUIET_SPECS } from './quiet-run-fixture.js';
 import { buildWorkload, type Workload } from './workload.js';
 
 const inst = (serviceId: string, serverId: string, capacityPerSec: number): PlacedInstance => ({
@@ -54,21 +53,8 @@ describe('nearDemand (instances moved to where their demand enters)', () => {
 });
 
 describe('planPlacement on a quiet run\'s profiles (docs/demo.md, section 10)', () => {
-  const p = (pts: [number, number][]) => createProfile(DEVICE_KIND, pts.map(([batch, ms]) => ({ batch, ms })));
-  // The detector as a quiet run measured it; the LM and VAD at that run's one-item times, growing slowly with the batch.
-  const profiles = {
-    image: p([[1, 4.83], [2, 8.99], [4, 17.6]]),
-    video: p([[1, 2.23], [2, 4.27], [4, 6.56], [8, 12.6]]),
-    chat: p([[1, 6.8], [2, 8.5], [4, 11], [8, 16]]),
-    loop: p([[1, 0.65], [2, 0.75], [4, 0.9], [8, 1.2], [16, 1.8]]),
-    vad: p([[1, 0.49], [2, 0.52], [4, 0.6], [8, 0.8], [16, 1.3]]),
-  } as unknown as DemoProfiles;
-  const specs = demoServices({ profiles, lm: new Uint8Array(0), networkBudgetMs: 42 });
-  const delays = [
-    [0, 5.3, 20.5],
-    [5.3, 0, 5.4],
-    [20.5, 5.4, 0],
-  ];
+  const specs = QUIET_SPECS;
+  const delays = QUIET_DELAYS_MS;
 
   it.each([2.83, 3.36, 4])('at ×%s the base mix: images on the image server and the far server, none on its neighbour', (load) => {
     const placed = planPlacement(specs, buildWorkload({ durationMs: 10_000, load, nodes: 3, seed: 42, world: 'stationary' }), 3, delays, 125_000);
