@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 import { f16bits, f16value } from './float16.js';
+import { addTfStyleGraph } from '../fixtures/tf-style-model.js';
 
 /*
  * Models EPARA has never met, built in code: several inputs and outputs of every carried type, dynamic
@@ -156,15 +157,7 @@ function buildModels(): void {
     g.output('y', 'float32', ['b', 2]);
   });
   // As tf2onnx exports a text model: every unknown dim named apart (`unk__N`), names with `:0`.
-  model('tf_style', (g) => {
-    g.input('input_ids:0', 'int64', ['unk__1', 'unk__2']);
-    g.input('attention_mask:0', 'int64', ['unk__3', 'unk__4']);
-    g.node('Add', ['input_ids:0', 'attention_mask:0'], ['s']);
-    g.node('ReduceSum', ['s', g.constant('ax', 'int64', [1], [1])], ['pooled:0'], { keepdims: 0 });
-    g.node('Mul', ['input_ids:0', g.constant('two', 'int64', [], [2])], ['emb:0']);
-    g.output('pooled:0', 'int64', ['unk__5']);
-    g.output('emb:0', 'int64', ['unk__6', 'unk__7']);
-  });
+  model('tf_style', addTfStyleGraph);
 }
 
 const service = (id: string, extra = ''): string =>

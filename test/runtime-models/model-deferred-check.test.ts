@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor, createGraphBuilder, type Executor } from '@epara/runtime';
 import type { NamedTensors } from '@epara/core';
 import { reference, type Reference } from './ground-truth.js';
+import { addTfStyleGraph } from '../fixtures/tf-style-model.js';
 
 /*
  * A model with free dims and no sampleInputs is checked for batching with its first request (docs/runtime.md,
@@ -18,13 +19,7 @@ const f32 = (dims: number[], values: number[]): NamedTensors[string] => ({ type:
 /** tf2onnx's shape: `pooled = Σ_seq(ids + mask)`, `emb = 2·ids`, every unknown dim named apart. */
 const tfStyle = (() => {
   const g = createGraphBuilder({ name: 'tf-style' });
-  g.input('input_ids:0', 'int64', ['unk__1', 'unk__2']);
-  g.input('attention_mask:0', 'int64', ['unk__3', 'unk__4']);
-  g.node('Add', ['input_ids:0', 'attention_mask:0'], ['s']);
-  g.node('ReduceSum', ['s', g.constant('ax', 'int64', [1], [1])], ['pooled:0'], { keepdims: 0 });
-  g.node('Mul', ['input_ids:0', g.constant('two', 'int64', [], [2])], ['emb:0']);
-  g.output('pooled:0', 'int64', ['unk__5']);
-  g.output('emb:0', 'int64', ['unk__6', 'unk__7']);
+  addTfStyleGraph(g);
   return g.toBytes();
 })();
 /** `y = x − mean over the rows of x`: rows are not independent (the check refutes batching). */
