@@ -561,11 +561,14 @@ const GUARD_ARMS = [
  */
 async function guardSection(peakPerSec: number, profile: LatencyProfile): Promise<{ saturating: AbResult; sleeping: AbResult; overload: AbResult }> {
   const log = (line: string): void => console.log(line);
+  // GUARD_AB_ONLY=sleep: the fake model's workload alone (the others come out empty).
+  const only = process.env['GUARD_AB_ONLY'];
+  const rounds = (name: string): number => (only === undefined || only === name ? GUARD_AB_ROUNDS : 0);
   console.log(`  saturating: ${(2 * peakPerSec).toFixed(0)} req/s, deadlines ${SLOS.join('/')} ms, ${GUARD_AB_ROUNDS} rounds of ${GUARD_AB_ROUND_MS} ms per arm`);
   const saturating = await guardAb({
     arms: GUARD_ARMS,
     workload: { model: models.ocrCls, profile, ratePerSec: 2 * peakPerSec, slosMs: SLOS, input: (ex, i) => leased(ex, 'cls', i), inputs: POOL.length },
-    rounds: GUARD_AB_ROUNDS,
+    rounds: rounds('classifier'),
     roundMs: GUARD_AB_ROUND_MS,
     seed: 41,
     toleranceMs: LATE_TOLERANCE_MS,
@@ -589,7 +592,7 @@ async function guardSection(peakPerSec: number, profile: LatencyProfile): Promis
       inputs: 1,
       fake: true,
     },
-    rounds: GUARD_AB_ROUNDS,
+    rounds: rounds('sleep'),
     roundMs: GUARD_AB_ROUND_MS,
     seed: 51,
     toleranceMs: LATE_TOLERANCE_MS,
@@ -600,7 +603,7 @@ async function guardSection(peakPerSec: number, profile: LatencyProfile): Promis
   const overload = await guardAb({
     arms: GUARD_ARMS,
     workload: { model: models.ocrCls, profile, ratePerSec: 10 * peakPerSec, slosMs: OVERLOAD_SLOS, input: (_ex, i) => shared(i), inputs: POOL.length },
-    rounds: GUARD_AB_ROUNDS,
+    rounds: rounds('overload'),
     roundMs: GUARD_AB_ROUND_MS,
     seed: 61,
     toleranceMs: LATE_TOLERANCE_MS,
@@ -621,6 +624,8 @@ function guardFields(g: { saturating: AbResult; sleeping: AbResult; overload: Ab
     fields[`guardAb${key}LatePctMedian`] = round(r.arms[1].latePct);
     fields[`guardAb${key}MeanBatchP98`] = round(r.arms[0].meanBatch, 1);
     fields[`guardAb${key}MeanBatchMedian`] = round(r.arms[1].meanBatch, 1);
+    fields[`guardAb${key}LagP99MsP98`] = round(r.arms[0].lagP99MsMedian);
+    fields[`guardAb${key}LagP99MsMedian`] = round(r.arms[1].lagP99MsMedian);
   }
   return fields;
 }

@@ -5,7 +5,7 @@
  * arms alike instead of on one run. What each round compares is the two arms' outcomes on the same arrivals:
  * the per-round ratios (their median and range) are the figures, the totals per arm beside them.
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { LatencyProfile, TensorLike } from '@epara/core';
 import { createExecutor, type Executor, type ExecutorOptions } from '@epara/runtime';
 import { poissonLoad, replay } from './runtime-load.js';
@@ -41,6 +41,8 @@ export interface ArmRound {
   readonly batches: number;
   readonly items: number;
   readonly goodputPerSec: number;
+  /** The host's event-loop lag p99 over the round, ms. */
+  readonly lagP99Ms: number;
 }
 
 /** An arm's totals over every round. */
@@ -55,6 +57,8 @@ export interface ArmTotals {
   readonly meanBatch: number;
   /** Served within the deadline per second of load, over all rounds. */
   readonly goodputPerSec: number;
+  /** The median over its rounds of the event-loop lag p99, ms. */
+  readonly lagP99MsMedian: number;
 }
 
 /** The A/B: per arm totals, and per round the ratio B / A of goodput (median and range). */
@@ -98,6 +102,8 @@ async function runRound(ex: Executor, w: AbWorkload, seed: number, roundMs: numb
   };
   ex.on('batchCompleted', onBatch);
   let lateBeyondTolerance = 0;
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
   const r = await replay(
     arrivals,
     (a, deadline) =>
@@ -106,8 +112,9 @@ async function runRound(ex: Executor, w: AbWorkload, seed: number, roundMs: numb
       }),
     clockNow,
   );
+  lag.disable();
   ex.off('batchCompleted', onBatch);
-  return { offered: r.offered, good: r.good, late: r.late, lateBeyondTolerance, rejected: r.rejected, batches, items, goodputPerSec: r.goodputPerSec };
+  return { offered: r.offered, good: r.good, late: r.late, lateBeyondTolerance, rejected: r.rejected, batches, items, goodputPerSec: r.goodputPerSec, lagP99Ms: lag.percentile(99) / 1e6 };
 }
 
 function totals(name: string, rs: readonly ArmRound[], roundMs: number): ArmTotals {
@@ -121,6 +128,7 @@ function totals(name: string, rs: readonly ArmRound[], roundMs: number): ArmTota
     lateBeyondTolerancePct: (100 * sum((r) => r.lateBeyondTolerance)) / Math.max(1, served),
     meanBatch: sum((r) => r.items) / Math.max(1, sum((r) => r.batches)),
     goodputPerSec: (1000 * sum((r) => r.good)) / Math.max(1, rs.length * roundMs),
+    lagP99MsMedian: median(rs.map((r) => r.lagP99Ms)),
   };
 }
 
@@ -129,6 +137,10 @@ function totals(name: string, rs: readonly ArmRound[], roundMs: number): ArmTota
  * same arrivals in a round), the first arm first in even rounds and second in odd ones.
  */
 export async function guardAb(o: { arms: readonly [AbArm, AbArm]; workload: AbWorkload; rounds: number; roundMs: number; seed: number; toleranceMs: number; log?: (line: string) => void }): Promise<AbResult> {
+  if (o.rounds === 0) {
+    const none = (a: AbArm): ArmTotals => ({ name: a.name, offered: 0, served: 0, latePct: Number.NaN, lateBeyondTolerancePct: Number.NaN, meanBatch: Number.NaN, goodputPerSec: Number.NaN, lagP99MsMedian: Number.NaN });
+    return { arms: [none(o.arms[0]), none(o.arms[1])], goodputRatioMedian: Number.NaN, goodputRatioMin: Number.NaN, goodputRatioMax: Number.NaN, meanBatchRatioMedian: Number.NaN, rounds: [] };
+  }
   const exs = [await startArm(o.arms[0], o.workload), await startArm(o.arms[1], o.workload)] as const;
   // One untimed round each: the code is warm and each arm has learned its lateness before anything counts.
   for (const ex of exs) await runRound(ex, o.workload, o.seed - 1, o.roundMs, o.toleranceMs);
@@ -165,7 +177,7 @@ export async function guardAb(o: { arms: readonly [AbArm, AbArm]; workload: AbWo
 /** One line per arm and the ratios, as the bench prints them. */
 export function describeAb(r: AbResult): string[] {
   const arm = (a: ArmTotals): string =>
-    `  ${a.name.padEnd(24)} goodput ${a.goodputPerSec.toFixed(0).padStart(5)}/s, served ${a.served} of ${a.offered}, late ${a.latePct.toFixed(2)}% (more than the tolerance: ${a.lateBeyondTolerancePct.toFixed(2)}%), mean batch ${a.meanBatch.toFixed(1)}`;
+    `  ${a.name.padEnd(24)} goodput ${a.goodputPerSec.toFixed(0).padStart(5)}/s, served ${a.served} of ${a.offered}, late ${a.latePct.toFixed(2)}% (more than the tolerance: ${a.lateBeyondTolerancePct.toFixed(2)}%), mean batch ${a.meanBatch.toFixed(1)}, lag p99 ${a.lagP99MsMedian.toFixed(1)} ms (median of the rounds)`;
   return [
     arm(r.arms[0]),
     arm(r.arms[1]),
