@@ -547,10 +547,14 @@ async function overloadRounds(peakPerSec: number, subject: OverloadSubject): Pro
 /** Section 2d: rounds per workload (`GUARD_AB_ROUNDS` to change it), and each arm's window in a round, ms. */
 const GUARD_AB_ROUNDS = Number(process.env['GUARD_AB_ROUNDS'] ?? 6);
 const GUARD_AB_ROUND_MS = 1000;
-/** The arms: the learned host-side delay's 98th percentile in each launch's margin (the default), or its median. */
+/**
+ * The arms: the learned host-side delay's 98th percentile in each launch's margin (the default), or a lower
+ * quantile (`GUARD_AB_QUANTILE`, default 0.5: its median).
+ */
+const GUARD_CANDIDATE = Number(process.env['GUARD_AB_QUANTILE'] ?? 0.5);
 const GUARD_ARMS = [
   { name: 'host delay p98', options: { hostDelayQuantile: 0.98 } },
-  { name: 'host delay median', options: { hostDelayQuantile: 0.5 } },
+  { name: GUARD_CANDIDATE === 0.5 ? 'host delay median' : `host delay p${Math.round(100 * GUARD_CANDIDATE)}`, options: { hostDelayQuantile: GUARD_CANDIDATE } },
 ] as const;
 
 /**

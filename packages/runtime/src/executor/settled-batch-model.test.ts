@@ -165,12 +165,17 @@ describe("the launch guard's host part on a late host (virtual time, a flat prof
   it('keeps batches and serves more on time with the median host-side delay when the host is late, and serves more late when it is not', async () => {
     // Seeds 1–6 (figures in docs/runtime.md), items served on time and mean batch, 98th percentile against median:
     // host lag 0: 21 095 against 21 027 on time (26 and 146 late), batches 14.5 and 14.7; host lag of mean 8 ms:
-    // 14 069 against 16 566, batches 9.7 and 15.6; 15 ms: 2 873 against 11 404, batches 4.0 and 14.5.
+    // 14 069 against 16 566, batches 9.7 and 15.6; 15 ms: 2 873 against 11 404, batches 4.0 and 14.5. The 90th
+    // percentile in between: 21 048 (0.23 % late), 16 436 (3.8 % late, against 2.7 and 9.9) and 4 970 on time. (What
+    // a lower quantile costs when the host stalls rarely: device-scheduler-late.test.ts.)
     const onTime = (o: Outcome): number => o.served - o.late;
     const p98 = await rounds(4, { hostLagMs: 8 });
     const median = await rounds(4, { hostLagMs: 8, hostDelayQuantile: 0.5 });
+    const p90 = await rounds(4, { hostLagMs: 8, hostDelayQuantile: 0.9 });
     expect(median.meanBatch).toBeGreaterThan(1.4 * p98.meanBatch);
     expect(onTime(median)).toBeGreaterThan(1.1 * onTime(p98));
+    expect(onTime(p90)).toBeGreaterThan(1.1 * onTime(p98));
+    expect(p90.late / p90.served).toBeLessThan(median.late / median.served / 2);
     const quietP98 = await rounds(4);
     const quietMedian = await rounds(4, { hostDelayQuantile: 0.5 });
     // On a host that is not late, the high quantile is what keeps late service rare (0.1 % against 0.7 %).
