@@ -42,6 +42,12 @@
  *    thread's CPU time (Linux: its own task's utime + stime, 10 ms ticks; null elsewhere) and the V8 heap bytes
  *    allocated per submitted request over the real-classifier rounds (most are refused: shedding is the hot
  *    path) — figures a machine shared with other work does not move much, unlike the timings.
+ *    2d. The launch guard's host part (`hostDelayQuantile`): the learned host-side delay at its 98th percentile
+ *    (the default) or its median, as an A/B whose arms are both loaded and alternate in 1 s rounds on the same
+ *    seeded arrivals (bench/lib/runtime-guard-ab.ts), on section 2's load (the classifier, and a fake model that
+ *    sleeps as long: the host's lateness alone) and on 2c's: per arm the late share,
+ *    mean batch and goodput, and the per-round goodput ratio median / min / max (`guardAb*`). `--guard-ab` runs
+ *    the raw sweep and this section alone.
  * 3. Per-request overhead on a trivial model, sequential requests at batch 1: `overheadUsP50` is the executor's
  *    end-to-end p50 minus raw onnxruntime's (`session.run` in the main thread) on the same model, in alternating
  *    rounds — what the executor adds over raw onnxruntime at the same batch. `overheadUsP50InRun`: end-to-end
@@ -74,6 +80,7 @@ import { startAllocMeter } from './lib/alloc-meter.js';
 import { recordBatches } from './lib/late-attribution.js';
 import { describeGc, startGcWatch, type GcSummary } from './lib/gc-watch.js';
 import { describeThreads, startThreadWatch, type ThreadSummary } from './lib/thread-watch.js';
+import { describeAb, guardAb, type AbResult } from './lib/runtime-guard-ab.js';
 
 const ITEM = [1, 3, 48, 192] as const;
 const ITEM_LEN = 3 * 48 * 192;
@@ -536,6 +543,97 @@ async function overloadRounds(peakPerSec: number, subject: OverloadSubject): Pro
   return { lateServed: fraction, lateRejected: lateRejected / Math.max(1, rejected), hostCpuUsPerSubmit, allocBytesPerSubmit };
 }
 
+// ---------------------------------------------------------------- 2d. the launch guard's host part, A/B
+/** Section 2d: rounds per workload (`GUARD_AB_ROUNDS` to change it), and each arm's window in a round, ms. */
+const GUARD_AB_ROUNDS = Number(process.env['GUARD_AB_ROUNDS'] ?? 6);
+const GUARD_AB_ROUND_MS = 1000;
+/**
+ * The arms: the learned host-side delay's 98th percentile in each launch's margin (the default), or a lower
+ * quantile (`GUARD_AB_QUANTILE`, default 0.5: its median).
+ */
+const GUARD_CANDIDATE = Number(process.env['GUARD_AB_QUANTILE'] ?? 0.5);
+const GUARD_ARMS = [
+  { name: 'host delay p98', options: { hostDelayQuantile: 0.98 } },
+  { name: GUARD_CANDIDATE === 0.5 ? 'host delay median' : `host delay p${Math.round(100 * GUARD_CANDIDATE)}`, options: { hostDelayQuantile: GUARD_CANDIDATE } },
+] as const;
+
+/**
+ * The quantile of the learned host-side delay a launch keeps as margin, decided by an A/B that holds on a shared
+ * machine (bench/lib/runtime-guard-ab.ts: both arms loaded, short rounds alternating on the same arrivals): section
+ * 2's load (twice the peak, deadlines 15/50 ms, inputs in leases), the same on a model that sleeps, and section 2c's
+ * (ten times, 10/25 ms).
+ */
+async function guardSection(peakPerSec: number, profile: LatencyProfile): Promise<{ saturating: AbResult; sleeping: AbResult; overload: AbResult }> {
+  const log = (line: string): void => console.log(line);
+  // GUARD_AB_ONLY=sleep: the fake model's workload alone (the others come out empty).
+  const only = process.env['GUARD_AB_ONLY'];
+  const rounds = (name: string): number => (only === undefined || only === name ? GUARD_AB_ROUNDS : 0);
+  console.log(`  saturating: ${(2 * peakPerSec).toFixed(0)} req/s, deadlines ${SLOS.join('/')} ms, ${GUARD_AB_ROUNDS} rounds of ${GUARD_AB_ROUND_MS} ms per arm`);
+  const saturating = await guardAb({
+    arms: GUARD_ARMS,
+    workload: { model: models.ocrCls, profile, ratePerSec: 2 * peakPerSec, slosMs: SLOS, input: (ex, i) => leased(ex, 'cls', i), inputs: POOL.length },
+    rounds: rounds('classifier'),
+    roundMs: GUARD_AB_ROUND_MS,
+    seed: 41,
+    toleranceMs: LATE_TOLERANCE_MS,
+    log,
+  });
+  for (const line of describeAb(saturating)) console.log(line);
+  // The same load on a fake model that sleeps as the classifier runs (0.3 + 0.66·b ms): its worker takes no CPU,
+  // so what the arms meet is the host's own lateness (this process's and the machine's), which the guard is about.
+  const napProfile = affineProfile('cpu-1t', { fixedMs: 0.3, perItemMs: 0.66, maxBatch: 32 });
+  const napPeak = (32 * 1000) / latencyAt(napProfile, 32);
+  console.log(`  saturating, fake model sleeping 0.3 + 0.66·b ms: ${(2 * napPeak).toFixed(0)} req/s, deadlines ${SLOS.join('/')} ms`);
+  const napInput = { type: 'float32' as const, dims: [1, 4], data: new Float32Array(4) };
+  const sleeping = await guardAb({
+    arms: GUARD_ARMS,
+    workload: {
+      model: fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 4] }], outputs: [{ name: 'y', from: 'x' }], fixedMs: 0.3, perItemMs: 0.66 }),
+      profile: napProfile,
+      ratePerSec: 2 * napPeak,
+      slosMs: SLOS,
+      input: () => napInput,
+      inputs: 1,
+      fake: true,
+    },
+    rounds: rounds('sleep'),
+    roundMs: GUARD_AB_ROUND_MS,
+    seed: 51,
+    toleranceMs: LATE_TOLERANCE_MS,
+    log,
+  });
+  for (const line of describeAb(sleeping)) console.log(line);
+  console.log(`  overload: ${(10 * peakPerSec).toFixed(0)} req/s, deadlines ${OVERLOAD_SLOS.join('/')} ms`);
+  const overload = await guardAb({
+    arms: GUARD_ARMS,
+    workload: { model: models.ocrCls, profile, ratePerSec: 10 * peakPerSec, slosMs: OVERLOAD_SLOS, input: (_ex, i) => shared(i), inputs: POOL.length },
+    rounds: rounds('overload'),
+    roundMs: GUARD_AB_ROUND_MS,
+    seed: 61,
+    toleranceMs: LATE_TOLERANCE_MS,
+    log,
+  });
+  for (const line of describeAb(overload)) console.log(line);
+  return { saturating, sleeping, overload };
+}
+
+/** The JSON fields of section 2d. */
+function guardFields(g: { saturating: AbResult; sleeping: AbResult; overload: AbResult }): Record<string, number> {
+  const fields: Record<string, number> = {};
+  for (const [key, r] of [['Saturating', g.saturating], ['SleepModel', g.sleeping], ['Overload', g.overload]] as const) {
+    fields[`guardAb${key}GoodputRatio`] = round(r.goodputRatioMedian);
+    fields[`guardAb${key}GoodputRatioMin`] = round(r.goodputRatioMin);
+    fields[`guardAb${key}GoodputRatioMax`] = round(r.goodputRatioMax);
+    fields[`guardAb${key}LatePctP98`] = round(r.arms[0].latePct);
+    fields[`guardAb${key}LatePctMedian`] = round(r.arms[1].latePct);
+    fields[`guardAb${key}MeanBatchP98`] = round(r.arms[0].meanBatch, 1);
+    fields[`guardAb${key}MeanBatchMedian`] = round(r.arms[1].meanBatch, 1);
+    fields[`guardAb${key}LagP99MsP98`] = round(r.arms[0].lagP99MsMedian);
+    fields[`guardAb${key}LagP99MsMedian`] = round(r.arms[1].lagP99MsMedian);
+  }
+  return fields;
+}
+
 // ---------------------------------------------------------------- 3. overhead on a trivial model
 function addOneModel(): Uint8Array {
   const g = createGraphBuilder({ name: 'add-one', seed: 1 });
@@ -680,6 +778,12 @@ async function streamRate(devices: number, pack: number, profile: LatencyProfile
 const ort = await loadOrt();
 console.log('1. peak throughput, PP-OCR classifier, 1 thread (raw session in the main thread vs executor device worker)');
 const raw = await rawPeak(ort);
+// `--guard-ab`: the raw sweep (for the profile and the rate) and section 2d alone.
+if (process.argv.includes('--guard-ab')) {
+  console.log('\n2d. the launch guard: the host-side delay at its 98th percentile or its median, interleaved A/B');
+  console.log(JSON.stringify(guardFields(await guardSection(raw.best, raw.profile))));
+  process.exit(0);
+}
 const peak = await executorPeak(raw.bestBatch, raw.profile);
 const peakRatios: number[] = [];
 const allocs: number[] = [];
@@ -851,6 +955,9 @@ const { lateServed: lateServedFractionSleepModel } = await overloadRounds(sleepP
   fake: true,
 });
 
+console.log('\n2d. the launch guard: the host-side delay at its 98th percentile or its median, interleaved A/B');
+const guard = await guardSection(rawMax, raw.profile);
+
 console.log(`\n3. per-request overhead over raw onnxruntime at batch 1, trivial add-one model, sequential requests, ${OVERHEAD_ROUNDS} alternating rounds`);
 const oh = await overhead(ort);
 const cpuText = (us: number | null): string => (us === null ? 'unavailable' : `${us.toFixed(1)} µs`);
@@ -911,5 +1018,6 @@ console.log(
     gcPauseMsTotal: round(hostLoad.gcMs, 1),
     hostCpuUsPerRequest: hostCpuUsPerRequest === null ? null : round(hostCpuUsPerRequest, 1),
     hostWaitShare: hostWaitShare === null ? null : round(hostWaitShare, 3),
+    ...guardFields(guard),
   }),
 );

@@ -64,6 +64,9 @@ describe('executor: bad input and resource limits', () => {
       thrown(() => createExecutor({ devices: [{ id: 'a' }], services: [{ id: 's', model: 'm.onnx', sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: -1 } }] })),
     ).toEqual({ code: 'INVALID_OPTIONS', field: 'services[0].slo.deadlineMs' });
     expect(thrown(() => createExecutor({ devices: [{ id: 'a' }], guardMs: Number.NaN }))).toEqual({ code: 'INVALID_OPTIONS', field: 'guardMs' });
+    for (const hostDelayQuantile of [-0.1, 1.5, Number.NaN, '0.5' as unknown as number]) {
+      expect(thrown(() => createExecutor({ devices: [{ id: 'a' }], hostDelayQuantile }))).toEqual({ code: 'INVALID_OPTIONS', field: 'hostDelayQuantile' });
+    }
     for (const warmShapesMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(thrown(() => createExecutor({ devices: [{ id: 'a' }], profiling: { warmShapesMs } }))).toEqual({ code: 'INVALID_OPTIONS', field: 'profiling.warmShapesMs' });
     }

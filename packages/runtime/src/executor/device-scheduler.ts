@@ -5,7 +5,7 @@ import type { BatchDone, Lane } from '../batching/lane.js';
 import type { WorkItem } from '../batching/work-item.js';
 import { EparaError, type TimerHandle, type Timers } from '@epara/core';
 import type { DeviceWork, DeviceWorkQueue } from './device-work.js';
-import { LaneLateness, type BatchEnd } from './lane-lateness.js';
+import { DEFAULT_HOST_DELAY_QUANTILE, LaneLateness, type BatchEnd } from './lane-lateness.js';
 import { AMORTIZE_SHARE } from './instance-sizes.js';
 import { giveUpAt, OVERDUE_GRACE_MS } from './overdue.js';
 
@@ -75,7 +75,7 @@ function decayed(ms: number, ageMs: number): number {
  * plan, refilled on every pump (the rule runs on every arrival: no closure, context or array per call).
  */
 class LaneState {
-  readonly lateness = new LaneLateness();
+  readonly lateness: LaneLateness;
   /** The last batch end handed to `lateness` (refilled per batch). */
   readonly ended: { -readonly [K in keyof BatchEnd]: BatchEnd[K] } = { n: 0, expectedMs: 0, plannedStart: 0, end: 0, runMs: undefined, ahead: false };
   readonly plan = new LaunchPlan<WorkItem>();
@@ -85,7 +85,8 @@ class LaneState {
   now = 0;
   readonly ctx: { -readonly [K in keyof LaunchContext]: LaunchContext[K] };
 
-  constructor(lane: Lane, deviceId: string) {
+  constructor(lane: Lane, deviceId: string, hostDelayQuantile: number) {
+    this.lateness = new LaneLateness(hostDelayQuantile);
     this.candidate = { lane, decision: this.plan, work: undefined, headDeadline: 0, runMs: 0 };
     this.ctx = {
       now: 0,
@@ -165,6 +166,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
   readonly #candidates: Candidate[] = [];
   readonly #workCandidate: Candidate = { lane: undefined, decision: undefined, work: undefined, headDeadline: 0, runMs: 0 };
   readonly #order: ServiceOrder;
+  readonly #hostDelayQuantile: number;
   /** A pump is running; one asked for meanwhile (a launch, a settle callback) runs right after it. */
   #pumping = false;
   #pumpAgain = false;
@@ -201,10 +203,15 @@ export class DeviceScheduler implements DeviceWorkQueue {
   /** The earliest moment an item of a held batch is given up on (see {@link #giveUpOverdue}), clock ms. */
   #giveUpAt = Number.POSITIVE_INFINITY;
 
-  /** `order`: see {@link ServiceOrder}; `'edf'` is kept to compare the two. @default 'slack' */
-  constructor(o: { device: DeviceHandle; clock: Clock; timers: Timers; onDispatch: (info: DispatchInfo) => void; order?: ServiceOrder }) {
+  /**
+   * `order`: see {@link ServiceOrder}; `'edf'` is kept to compare the two. @default 'slack'
+   * `hostDelayQuantile`: the quantile of the learned host-side delay each launch keeps as margin (see
+   * {@link LaneLateness}). @default 0.98
+   */
+  constructor(o: { device: DeviceHandle; clock: Clock; timers: Timers; onDispatch: (info: DispatchInfo) => void; order?: ServiceOrder; hostDelayQuantile?: number }) {
     this.device = o.device;
     this.#order = o.order ?? 'slack';
+    this.#hostDelayQuantile = o.hostDelayQuantile ?? DEFAULT_HOST_DELAY_QUANTILE;
     this.#clock = o.clock;
     this.#timers = o.timers;
     this.#onDispatch = o.onDispatch;
@@ -330,7 +337,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
   attach(lane: Lane): void {
     if (!this.#lanes.has(lane)) this.#laneList.push(lane);
     this.#lanes.add(lane);
-    if (!this.#lanesState.has(lane)) this.#lanesState.set(lane, new LaneState(lane, this.device.id));
+    if (!this.#lanesState.has(lane)) this.#lanesState.set(lane, new LaneState(lane, this.device.id, this.#hostDelayQuantile));
   }
 
   detach(lane: Lane): void {

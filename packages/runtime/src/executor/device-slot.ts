@@ -46,6 +46,7 @@ export function createDeviceSlot(
     device: handle,
     clock: o.clock,
     timers: o.timers,
+    hostDelayQuantile: o.hostDelayQuantile,
     // Built only when something listens: it runs for every batch.
     onDispatch: (i) =>
       listening('batchDispatched') &&

@@ -168,6 +168,13 @@ export interface ExecutorOptions {
   /** Margin kept before a deadline when deciding to launch (timer and messaging jitter), ms. @default 2 */
   readonly guardMs?: number;
   /**
+   * The quantile of the host-side delay each device learns (from a batch's planned start to the host having its
+   * outputs, minus the compute: messaging, a late event loop, garbage collection) that a launch keeps as margin,
+   * beside the 0.98 quantile of the compute error. Lower keeps larger batches on a host that hears answers late
+   * and serves more requests late. @default 0.98
+   */
+  readonly hostDelayQuantile?: number;
+  /**
    * Cores the host's own thread (its event loop: admission, batching, settling results) keeps out of the CPU
    * devices' thread budget. When the devices' intra-op threads (the sum of `threads` over `cpu` devices) exceed
    * the machine's cores minus this, `start()` logs a warning: the operating system then time-slices the host
@@ -223,6 +230,7 @@ export interface ExecutorOptions {
 /** Defaults of {@link ExecutorOptions}. */
 export const DEFAULT_EXECUTOR_OPTIONS = {
   guardMs: 2,
+  hostDelayQuantile: 0.98,
   hostCores: 1,
   launchWhenIdle: false,
   skipShrinkingHead: false,

@@ -21,6 +21,12 @@ const DELIVERY_OPTIONS = { minSamples: MIN_SAMPLES, minClassSamples: Number.MAX_
  */
 const TYPICAL_CONFIRM_MS = 250;
 
+/**
+ * The quantile of the host-side delay a launch keeps as margin by default: the same high quantile as the compute
+ * error's. See {@link LaneLateness}'s `hostDelayQuantile`.
+ */
+export const DEFAULT_HOST_DELAY_QUANTILE = 0.98;
+
 /** Size classes memoized per `ahead`: one per leading bit of a 32-bit size. */
 const MEMO_CLASSES = 32;
 
@@ -48,6 +54,7 @@ export interface BatchEnd {
  * ahead). A lane that does not report its compute time puts the whole excess in the host-side part.
  */
 export class LaneLateness {
+  readonly #hostQuantile: number;
   readonly #compute = new LatencyGuard(COMPUTE_OPTIONS);
   readonly #direct = new LatencyGuard(DELIVERY_OPTIONS);
   readonly #ahead = new LatencyGuard(DELIVERY_OPTIONS);
@@ -65,6 +72,17 @@ export class LaneLateness {
   readonly #memoStamp = new Uint32Array(2 * MEMO_CLASSES);
   #memoGen = 1;
   #memoNow = Number.NaN;
+
+  /**
+   * `hostDelayQuantile`: the quantile of the host-side delay in {@link marginMs} (the compute error's is 0.98). A
+   * host thread that hears every answer late (a saturated or shared machine: collections, other processes) learns
+   * a high quantile of that delay in the tens of milliseconds; kept whole at every launch, against deadlines of a
+   * few tens, it makes every head due on arrival, and an idle device runs each alone. A lower quantile keeps the
+   * batches and serves more late. @default {@link DEFAULT_HOST_DELAY_QUANTILE}
+   */
+  constructor(hostDelayQuantile = DEFAULT_HOST_DELAY_QUANTILE) {
+    this.#hostQuantile = hostDelayQuantile;
+  }
 
   observe(b: BatchEnd): void {
     const delivery = b.ahead ? this.#ahead : this.#direct;
@@ -92,8 +110,8 @@ export class LaneLateness {
 
   /**
    * The margin for a batch of `n`, ms: the high quantile (0.98) of the compute error of its size class plus
-   * that of the host-side delay — a batch launched with it at the edge of its head's deadline ends late
-   * rarely, whichever part runs over.
+   * the `hostDelayQuantile` of the host-side delay (by default the same 0.98) — a batch launched with it at the
+   * edge of its head's deadline ends late rarely, whichever part runs over.
    */
   marginMs(n: number, ahead: boolean, now: number): number {
     // Integral sizes from 1 have a size class by their leading bit (core's); any other is asked anew.
@@ -111,7 +129,7 @@ export class LaneLateness {
   }
 
   #marginNow(n: number, ahead: boolean, now: number): number {
-    return this.#compute.excessMs(n, now) + this.#delivery(ahead, now).excessMs(n, now);
+    return this.#compute.excessMs(n, now) + this.#delivery(ahead, now).quantileMs(n, now, this.#hostQuantile);
   }
 
   /** Every memoized margin is stale (a stamp wraps only after 2³² generations; it restarts the stamps then). */

@@ -20,6 +20,7 @@ export interface ResolvedExecutorOptions {
   readonly timers: Timers;
   readonly logger: Logger;
   readonly guardMs: number;
+  readonly hostDelayQuantile: number;
   readonly hostCores: number;
   readonly launchWhenIdle: boolean;
   readonly skipShrinkingHead: boolean;
@@ -61,6 +62,8 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
   if (typeof clock?.now !== 'function') invalidOption('clock', clock, 'a Clock');
   const guardMs = options.guardMs ?? DEFAULT_EXECUTOR_OPTIONS.guardMs;
   if (!(guardMs >= 0) || !Number.isFinite(guardMs)) invalidOption('guardMs', guardMs, 'a finite number >= 0');
+  const hostDelayQuantile = options.hostDelayQuantile ?? DEFAULT_EXECUTOR_OPTIONS.hostDelayQuantile;
+  if (typeof hostDelayQuantile !== 'number' || !(hostDelayQuantile >= 0 && hostDelayQuantile <= 1)) invalidOption('hostDelayQuantile', hostDelayQuantile, 'a number in [0, 1]');
   const hostCores = options.hostCores ?? DEFAULT_EXECUTOR_OPTIONS.hostCores;
   if (!Number.isInteger(hostCores) || hostCores < 0) invalidOption('hostCores', hostCores, 'a non-negative integer');
   const maxQueue = options.maxQueue ?? DEFAULT_EXECUTOR_OPTIONS.maxQueue;
@@ -82,6 +85,7 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
     timers: options.timers ?? createSystemTimers(clock),
     logger: options.logger ?? silentLogger,
     guardMs,
+    hostDelayQuantile,
     hostCores,
     launchWhenIdle: options.launchWhenIdle ?? DEFAULT_EXECUTOR_OPTIONS.launchWhenIdle,
     skipShrinkingHead: resolveSkipShrinkingHead(options.skipShrinkingHead),
