@@ -69,6 +69,8 @@ export interface ServiceNode {
    * result's time on the links. The locality reach test: `reachRows[i][s] + plan latency ≤ sloMs`.
    */
   readonly reachRows: readonly Float64Array[];
+  /** Its demand is split by arrival slack (`slackReach`, a tight latency service with slack given). */
+  readonly slackSplit: boolean;
   readonly totalDemand: number;
   readonly plans: readonly ParallelPlan[];
 }
@@ -224,6 +226,7 @@ function buildServices(input: PlacementInput, options: ResolvedPlacementOptions,
       access,
       accessRate,
       arrivalSlack,
+      slackSplit: split && lateness.some((l) => l > 0),
       reachRows: options.locality && input.delaysMs !== undefined ? access.map((a, i) => withLateness(reachRow(input, spec.id, a, roundTripRow(a)), lateness[i]!)) : [],
       totalDemand: accessRate.reduce((x, y) => x + y, 0),
       plans: input.plans[spec.id] ?? [],
