@@ -91,7 +91,7 @@ export function buildTemplates(model: PlacementModel, options: PlacementRunOptio
       if (options.locality) {
         const order = g.pools.map((_, i) => i);
         const lost = options.arrivalSlack ? slackFit(svc, plan, g.servers, model, options.nearDemandTolerance) : null;
-        const near = options.nearDemandFirst ? nearness(svc, g.servers, model, options.nearDemandTolerance) : null;
+        const near = options.nearDemandFirst ? nearness(svc, g.servers, options.nearDemandTolerance) : null;
         if (lost !== null || near !== null) order.sort((a, b) => (lost === null ? 0 : lost[a]! - lost[b]!) || (near === null ? 0 : near[a]! - near[b]!) || a - b);
         for (const i of order) push(g.servers[i]!, [g.pools[i]!], g.cost);
       } else push(-1, g.pools, g.cost);
@@ -104,10 +104,10 @@ export function buildTemplates(model: PlacementModel, options: PlacementRunOptio
  * Per server of `servers`: the service's demand-weighted round trip to it as a share of its SLO, in steps of
  * `tolerance` (servers in the same step keep their order). {@link PlacementOptions.nearDemandFirst}.
  */
-function nearness(svc: ServiceNode, servers: readonly number[], model: PlacementModel, tolerance: number): number[] {
+function nearness(svc: ServiceNode, servers: readonly number[], tolerance: number): number[] {
   // Plain loops (a closure per server and per access row was most of the placement's setup garbage); the sum
   // adds the same terms in the same order.
-  const rows = svc.access.map((a) => model.roundTripRow(a));
+  const rows = svc.reachRows;
   const out = new Array<number>(servers.length);
   for (let k = 0; k < servers.length; k++) {
     const s = servers[k]!;

@@ -63,6 +63,14 @@ export interface ServiceNode {
    * value an equal share of that server's items (the input's `arrivalSlackMs`); null where none was given.
    */
   readonly arrivalSlack: readonly (readonly number[] | null)[];
+  /**
+   * Per access server (aligned with `access`), by server index: what an item entering there spends outside the
+   * run when served at that server — the round trip plus, when the input gives `transferMs`, its payload's and
+   * result's time on the links. The locality reach test: `reachRows[i][s] + plan latency ≤ sloMs`.
+   */
+  readonly reachRows: readonly Float64Array[];
+  /** Its demand is split by arrival slack (`slackReach`, a tight latency service with slack given). */
+  readonly slackSplit: boolean;
   readonly totalDemand: number;
   readonly plans: readonly ParallelPlan[];
 }
@@ -116,8 +124,8 @@ export function buildPlacementModel(input: PlacementInput, options: ResolvedPlac
     });
     classes.push(...mine.sort((a, b) => a.usableBytes - b.usableBytes));
   });
-  const services = buildServices(input, options, devices);
   const roundTripRow = createRoundTrip(input);
+  const services = buildServices(input, options, devices, roundTripRow);
   const serviceIndex = new Map(services.map((s) => [s.id, s.index]));
   return {
     servers: input.servers,
@@ -133,7 +141,7 @@ export function buildPlacementModel(input: PlacementInput, options: ResolvedPlac
   };
 }
 
-function buildServices(input: PlacementInput, options: ResolvedPlacementOptions, devices: readonly DeviceNode[]): ServiceNode[] {
+function buildServices(input: PlacementInput, options: ResolvedPlacementOptions, devices: readonly DeviceNode[], roundTripRow: (access: string) => Float64Array): ServiceNode[] {
   const periodMs = options.periodMs;
   const periodBacklog = new Map<string, Map<string, number>>();
   for (const c of input.current ?? []) {
@@ -143,6 +151,7 @@ function buildServices(input: PlacementInput, options: ResolvedPlacementOptions,
     periodBacklog.set(c.serviceId, m);
   }
   const demandById = new Map(input.demand.map((d) => [d.serviceId, d]));
+  const slackSplit = options.slackReach && options.locality && input.delaysMs !== undefined;
   const headroom = input.demandHeadroom ?? 1;
   const nodes = input.services.map((spec, index) => {
     const rates = new Map<string, number>();
@@ -162,15 +171,43 @@ function buildServices(input: PlacementInput, options: ResolvedPlacementOptions,
       add(a, (items * 1000) / periodMs);
       backlog += (items * 1000) / periodMs;
     }
-    const access = [...rates.keys()].sort();
-    const accessRate = access.map((a) => rates.get(a)!);
+    const latency = spec.slo.kind === 'latency';
+    const sloMs = spec.slo.kind === 'latency' ? spec.slo.deadlineMs : spec.slo.stalenessMs;
     const slackOf = input.arrivalSlackMs?.[spec.id];
-    const arrivalSlack = access.map((a) => {
+    const sorted = [...rates.keys()].sort();
+    const lists = sorted.map((a) => {
       const list = slackOf?.[a];
       return list !== undefined && list.length > 0 ? [...list].sort((x, y) => x - y) : null;
     });
-    const latency = spec.slo.kind === 'latency';
-    const sloMs = spec.slo.kind === 'latency' ? spec.slo.deadlineMs : spec.slo.stalenessMs;
+    // With `slackReach` a demand node per access server and slack step for a tight service (one whose deadline
+    // the round trips can take half of); otherwise one per access server.
+    const split = slackSplit && latency && sloMs <= 2 * farthestRoundTrip(sorted, roundTripRow);
+    const access: string[] = [];
+    const accessRate: number[] = [];
+    const arrivalSlack: (number[] | null)[] = [];
+    const lateness: number[] = [];
+    sorted.forEach((a, i) => {
+      const list = lists[i]!;
+      if (!split || list === null) {
+        access.push(a);
+        accessRate.push(rates.get(a)!);
+        arrivalSlack.push(list);
+        lateness.push(0);
+        return;
+      }
+      const step = Math.max(options.nearDemandTolerance, 1e-6) * sloMs;
+      let at = 0;
+      while (at < list.length) {
+        const late = Math.max(0, Math.floor((sloMs - list[at]!) / step) * step);
+        let end = at + 1;
+        while (end < list.length && Math.max(0, Math.floor((sloMs - list[end]!) / step) * step) === late) end++;
+        access.push(a);
+        accessRate.push((rates.get(a)! * (end - at)) / list.length);
+        arrivalSlack.push(list.slice(at, end));
+        lateness.push(late);
+        at = end;
+      }
+    });
     return {
       index,
       id: spec.id,
@@ -189,6 +226,8 @@ function buildServices(input: PlacementInput, options: ResolvedPlacementOptions,
       access,
       accessRate,
       arrivalSlack,
+      slackSplit: split && lateness.some((l) => l > 0),
+      reachRows: options.locality && input.delaysMs !== undefined ? access.map((a, i) => withLateness(reachRow(input, spec.id, a, roundTripRow(a)), lateness[i]!)) : [],
       totalDemand: accessRate.reduce((x, y) => x + y, 0),
       plans: input.plans[spec.id] ?? [],
     };
@@ -225,6 +264,35 @@ export function fairShareCapacity(plans: readonly ParallelPlan[], devices: reado
     total += best;
   }
   return total;
+}
+
+/** The longest finite round trip from any of `access` to any server, ms (0 when none is finite). */
+function farthestRoundTrip(access: readonly string[], roundTripRow: (access: string) => Float64Array): number {
+  let far = 0;
+  for (const a of access) for (const v of roundTripRow(a)) if (Number.isFinite(v) && v > far) far = v;
+  return far;
+}
+
+/** `row` plus `lateMs` (a copy; `row` itself when 0): an item arriving that late has that much less for the way and the run. */
+function withLateness(row: Float64Array, lateMs: number): Float64Array {
+  if (lateMs === 0) return row;
+  const out = new Float64Array(row.length);
+  for (let i = 0; i < row.length; i++) out[i] = row[i]! + lateMs;
+  return out;
+}
+
+/** `roundTrip` (shared, not copied) or, with the input's `transferMs`, a copy plus each server's transfer time. */
+function reachRow(input: PlacementInput, serviceId: string, access: string, roundTrip: Float64Array): Float64Array {
+  const transfer = input.transferMs;
+  if (transfer === undefined) return roundTrip;
+  const row = new Float64Array(roundTrip.length);
+  for (let i = 0; i < row.length; i++) {
+    const to = input.servers[i]!.id;
+    const v = transfer(serviceId, access, to);
+    if (!(typeof v === 'number' && v >= 0)) invalidOption(`transferMs(${serviceId}, ${access}, ${to})`, v, 'a number ≥ 0');
+    row[i] = roundTrip[i]! + v;
+  }
+  return row;
 }
 
 function createRoundTrip(input: PlacementInput): (access: string) => Float64Array {

@@ -45,7 +45,7 @@ type Log = UndoLog | null;
 export function createFlowObjective(model: PlacementModel): Objective {
   const states: ServiceFlow[] = model.services.map((svc) => ({
     svc,
-    rows: svc.access.map((a) => model.roundTripRow(a)),
+    rows: svc.reachRows,
     residual: Float64Array.from(svc.accessRate),
     bySink: new OrderedFlows(16, svc.access.length),
     byDemand: new OrderedFlows(svc.access.length, 16),

@@ -152,6 +152,15 @@ export interface PlacementOptions {
    */
   readonly serverSwap?: boolean;
   /**
+   * With locality and the input's `arrivalSlackMs`, the reach test reads each item's slack on arrival instead of
+   * the whole SLO: a service's demand at an access server is split by its slack (one demand node per distinct
+   * slack, in steps of `nearDemandTolerance` of the SLO), and an instance reaches a node when that slack covers
+   * the round trip (plus `transferMs`) and the plan's worst-case latency. Items that reach a hot spot late then
+   * count only where a near, fast instance still answers them. `G` keeps its form (a max-flow over more demand
+   * nodes). @default false
+   */
+  readonly slackReach?: boolean;
+  /**
    * The price of co-locating a latency service on a shared, non-preemptive device: beside the round-robin duty
    * cycle, a latency item sharing a device needs `B + L_k(b_k) ≤ D_k × (1 − ρ_o)`, where `B` is the longest batch
    * on the device (a request may arrive just after any co-located batch or step started and cannot preempt it),
@@ -201,6 +210,7 @@ export interface ResolvedPlacementOptions {
   readonly nearDemandTolerance: number;
   readonly arrivalSlack: boolean;
   readonly serverSwap: boolean;
+  readonly slackReach: boolean;
   readonly residualBlocking: boolean;
   readonly shortage: false | 'switch' | 'estimate';
 }
@@ -229,6 +239,7 @@ export const DEFAULT_PLACEMENT_OPTIONS: ResolvedPlacementOptions = {
   nearDemandTolerance: 0.02,
   arrivalSlack: false,
   serverSwap: false,
+  slackReach: false,
   residualBlocking: true,
   shortage: false,
 };
@@ -295,6 +306,7 @@ export function resolvePlacementOptions(options: PlacementOptions = {}): Resolve
     nearDemandTolerance,
     arrivalSlack: bool('arrivalSlack', options.arrivalSlack, d.arrivalSlack),
     serverSwap: bool('serverSwap', options.serverSwap, d.serverSwap),
+    slackReach: bool('slackReach', options.slackReach, d.slackReach),
     residualBlocking: bool('residualBlocking', options.residualBlocking, d.residualBlocking),
     valueWeighting,
     headroomValue,

@@ -83,8 +83,27 @@ function withShortage(result: PlacementResult, shortage: 'floors-by-load' | 'as-
 /** One placement with the valuation decided. */
 function placeValued(input: PlacementInput, resolved: ResolvedPlacementOptions): Valued {
   const model = buildPlacementModel(input, resolved);
-  return { model, result: placeAuto(input, model, resolved) };
+  const result = placeAuto(input, model, resolved);
+  if (!model.services.some((svc) => svc.slackSplit)) return { model, result };
+  // `slackReach` read some late items: also place on the whole deadline, and keep the slack-read placement only
+  // when, judged by the same slack-read reach, it serves more items in all than that one.
+  const wholeOptions: ResolvedPlacementOptions = { ...resolved, slackReach: false };
+  const wholeModel = buildPlacementModel(input, wholeOptions);
+  const whole = placeAuto(input, wholeModel, wholeOptions);
+  const evaluations = result.stats.evaluations + whole.stats.evaluations;
+  if (result.goodputPerSec > servedUnder(model, resolved, whole.instances) * (1 + SLACK_MARGIN)) return { model, result: { ...result, stats: { ...result.stats, evaluations } } };
+  return { model: wholeModel, result: { ...whole, stats: { ...whole.stats, evaluations } } };
 }
+
+/** Items/s `instances` serve under `model`'s reach (as kept instances: their shares grown where demand is unmet). */
+function servedUnder(model: PlacementModel, resolved: ResolvedPlacementOptions, instances: readonly PlacedInstance[]): number {
+  const ctx: GreedyContext = { model, options: { ...resolved, multiTask: true }, templates: [] };
+  const { state } = buildPlacement(ctx, instances, -1, { greedy: false });
+  return model.services.reduce((s, svc) => s + state.objective.served(svc.index), 0);
+}
+
+/** How many more predicted items the slack-read placement must serve to be kept (`slackReach`). */
+const SLACK_MARGIN = 0;
 
 /** One placement with co-location `'auto'`, `true` or `false`. */
 function placeAuto(input: PlacementInput, model: PlacementModel, resolved: ResolvedPlacementOptions): PlacementResult {

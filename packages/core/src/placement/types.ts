@@ -55,13 +55,20 @@ export interface PlacementInput {
    * server id: a sample of such slacks (quantiles, say), each standing for an equal share of that server's items.
    * It is what is left of the deadline (or staleness limit) for the round trip to the serving server, the wait and
    * the run there, and nothing else: a host subtracts the result's way from the access server to the client. Read
-   * only with locality and the `arrivalSlack` option, to choose among servers the objective values alike (items
-   * that reach an access server late from a saturated uplink fit only near it). Missing entries: the items arrive
-   * with their whole deadline.
+   * only with locality and the `arrivalSlack` or `serverSwap` option (to choose among servers the objective values
+   * alike: items that reach an access server late from a saturated uplink fit only near it) or `slackReach` (the
+   * reach test itself). Missing entries: the items arrive with their whole deadline.
    */
   readonly arrivalSlackMs?: Readonly<Record<ServiceId, Readonly<Record<ServerId, readonly number[]>>>>;
   /** Network delays between servers; used when `locality` is on. @default all 0 */
   readonly delaysMs?: NetworkDelays;
+  /**
+   * The time one item of a service spends on the links between an access server and a serving server, beyond
+   * `delaysMs`: its request's bytes from `from` to `to` plus its result's bytes back, over the bandwidth between
+   * them, ms (0 for a server to itself). With locality the reach test counts it next to the round trip
+   * (a 30 kB upload over a 100 Mbit/s link is 2.4 ms of a 50 ms deadline). A number ≥ 0. @default none (0)
+   */
+  readonly transferMs?: (serviceId: ServiceId, from: ServerId, to: ServerId) => number;
   /** The placement running now. @default [] */
   readonly current?: readonly PlacedInstance[];
 }

@@ -198,6 +198,7 @@ describe('resolvePlacementOptions', () => {
       nearDemandTolerance: 0.02,
       arrivalSlack: false,
       serverSwap: false,
+      slackReach: false,
       residualBlocking: true,
       shortage: false,
     });
@@ -227,6 +228,7 @@ describe('resolvePlacementOptions', () => {
       nearDemandTolerance: 0,
       arrivalSlack: true,
       serverSwap: true,
+      slackReach: true,
       residualBlocking: false,
       shortage: 'estimate',
     } as const;

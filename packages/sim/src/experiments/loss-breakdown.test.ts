@@ -25,6 +25,17 @@ describe('loss breakdown', () => {
     }
   });
 
+  it('splits the feasible refusals by the reason routing gave', () => {
+    const scenario = { ...edgeScenario('loss-test', ctx, 6, 8000, 'latency'), system: { kind: 'epara' as const } };
+    const b = lossBreakdown(scenario);
+    const sum = (r: Record<string, number>): number => Object.values(r).reduce((n, x) => n + x, 0);
+    expect(b.total.refused).toBeGreaterThan(0);
+    expect(sum(b.refusals)).toBe(b.total.refused);
+    for (const [id, t] of Object.entries(b.perService)) expect(sum(b.perServiceRefusals[id] ?? {})).toBe(t.refused);
+    // Each reason counts at most the drops the run gave for it (uplink skips and infeasible items are DEADLINE_INFEASIBLE too).
+    for (const [reason, n] of Object.entries(b.refusals)) expect(n).toBeLessThanOrEqual(b.result.total.drops[reason as 'OVERLOADED'] ?? 0);
+  });
+
   it('classifies the baselines the same way, with the same infeasible items for every system', () => {
     const rows = runLossBreakdown(ctx, 'latency', [6]);
     expect(rows.map((r) => r.system)).toEqual(['EPARA', expect.any(String), 'upper bound']);

@@ -17,11 +17,16 @@ export type LossClass = (typeof LOSS_CLASSES)[number];
 /** Items counted per {@link LossClass}. */
 export type LossTally = Record<LossClass, number>;
 
-/** One run's items by class, in total and per service id. */
+/** Why a feasible item was refused at routing or admission: `OVERLOADED` (no instance with room by the estimate), `DEADLINE_INFEASIBLE` (none finishes it in time by the estimate), `HOP_LIMIT`. */
+export type RefusalTally = Partial<Record<'OVERLOADED' | 'DEADLINE_INFEASIBLE' | 'HOP_LIMIT', number>>;
+
+/** One run's items by class, in total and per service id, and the `refused` class split by reason. */
 export interface LossBreakdown {
   readonly result: RunResult;
   readonly total: LossTally;
   readonly perService: Readonly<Record<string, LossTally>>;
+  readonly refusals: RefusalTally;
+  readonly perServiceRefusals: Readonly<Record<string, RefusalTally>>;
 }
 
 function blank(): LossTally {
@@ -82,9 +87,16 @@ export function lossBreakdown(scenario: Scenario): LossBreakdown {
   const arrived = new Map<SimRequest, { at: number; server: number }>();
   const total = blank();
   const perService: Record<string, LossTally> = {};
-  const count = (w: World, req: SimRequest, c: LossClass): void => {
+  const refusals: Record<string, number> = {};
+  const perServiceRefusals: Record<string, Record<string, number>> = {};
+  const count = (w: World, req: SimRequest, c: LossClass, reason?: DropReason): void => {
     total[c]++;
-    (perService[w.services[req.service]!.spec.id] ??= blank())[c]++;
+    const id = w.services[req.service]!.spec.id;
+    (perService[id] ??= blank())[c]++;
+    if (c !== 'refused' || reason === undefined) return;
+    refusals[reason] = (refusals[reason] ?? 0) + 1;
+    const mine = (perServiceRefusals[id] ??= {});
+    mine[reason] = (mine[reason] ?? 0) + 1;
   };
   const wrap = (inner: SimSystem): SimSystem => ({
     name: inner.name,
@@ -93,9 +105,10 @@ export function lossBreakdown(scenario: Scenario): LossBreakdown {
         const a = arrived.get(req);
         arrived.delete(req);
         if (outcome === 'good') return count(world, req, 'good');
-        if (a === undefined) return count(world, req, outcome === 'DEADLINE_INFEASIBLE' ? 'uplink' : outcome === 'late' ? 'late' : byReason(outcome));
+        if (a === undefined) return outcome === 'DEADLINE_INFEASIBLE' ? count(world, req, 'uplink') : outcome === 'late' ? count(world, req, 'late') : count(world, req, byReason(outcome), outcome);
         if (infeasibleOnArrival(world, req, a.at, a.server)) return count(world, req, 'infeasible');
-        count(world, req, outcome === 'late' ? 'late' : byReason(outcome));
+        if (outcome === 'late') count(world, req, 'late');
+        else count(world, req, byReason(outcome), outcome);
       };
       inner.start(world);
     },
@@ -115,7 +128,7 @@ export function lossBreakdown(scenario: Scenario): LossBreakdown {
   const result = simulate(scenario, { wrapSystem: wrap });
   // Items still in flight at the end are counted by the summary (in total only), never settled.
   total.unfinished += result.total.drops.UNFINISHED ?? 0;
-  return { result, total, perService };
+  return { result, total, perService, refusals, perServiceRefusals };
 }
 
 /** One row of {@link runLossBreakdown}: a system's classes at one load point. */

@@ -153,6 +153,12 @@ export interface EparaSystemOptions {
    * refuses more remote placements that routing's offloading would still have served in time). @default false
    */
   readonly accessAwareLocality: boolean;
+  /**
+   * Locality-aware placement counts each item's payload and result on the links (core placement's `transferMs`:
+   * the service's upload and result bytes over the slower of the two servers' links), next to the round trip it
+   * tests against the SLO. @default false
+   */
+  readonly transferAwareLocality: boolean;
   readonly syncOptions: Partial<SyncOptions>;
   readonly routeOptions: Partial<RouteOptions>;
   readonly strategyOptions: Partial<StrategyOptions>;
@@ -197,6 +203,7 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   unpinFailingStreams: true,
   profileInterference: true,
   accessAwareLocality: false,
+  transferAwareLocality: false,
   syncOptions: {},
   routeOptions: {},
   strategyOptions: {},

@@ -60,6 +60,12 @@ export interface PlacementDriverOptions {
    * the test. Default false (server-to-server delays only).
    */
   readonly accessInDelays?: boolean;
+  /**
+   * Placement's reach test counts each item's payload and result on the links between the two servers
+   * (`transferMs`: the service's upload and result bytes over the slower link, as the network moves them
+   * uncontended). Default false.
+   */
+  readonly transferInReach?: boolean;
   /** What the placement knows and where it runs (omitted: exact state, commands act at once). */
   readonly knowledge?: PlacementKnowledge;
   /** This driver's zone index (the `a` of its command and notice events). @default 0 */
@@ -75,6 +81,17 @@ export interface PlacementDriverOptions {
 function delayWith(access: boolean): (world: World, a: number, b: number) => number {
   if (!access) return (world, a, b) => world.network.delayMs(a, b);
   return (world, a, b) => world.network.delayMs(a, b) + (world.servers[a]!.preset.accessLatencyMs + world.servers[b]!.preset.accessLatencyMs) / 2;
+}
+
+/**
+ * An item of service `id` entering at server `a` and served at `b`: its upload to `b` and its result back, each over
+ * the slower of the two links, ms without the delays (0 at `a` itself).
+ */
+export function transferOf(world: Pick<World, 'services' | 'network'>, id: string, a: number, b: number): number {
+  if (a === b) return 0;
+  const svc = world.services.find((s) => s.spec.id === id)!;
+  const net = world.network;
+  return net.transferMs(a, b, svc.payloadBytes) - net.delayMs(a, b) + net.transferMs(b, a, svc.responseBytes) - net.delayMs(b, a);
 }
 
 /** Runs core `allocate` + `placeServices` for one zone and applies the result to the world. */
@@ -181,7 +198,8 @@ export function createPlacementDriver(o: PlacementDriverOptions): PlacementDrive
     const headroom = o.demandHeadroom >= 1 ? { demandHeadroom: o.demandHeadroom } : {};
     // The slack the items have left at their access servers, when placement reads it (`arrivalSlack`).
     const slack = o.arrivalSlack !== undefined ? { arrivalSlackMs: o.arrivalSlack(world, o.servers) } : {};
-    const result = placeServices({ servers, services, plans, demand: demands, ...headroom, ...slack, current, delaysMs: (a, b) => delayOf(world, indexOf(world, a), indexOf(world, b)) }, options);
+    const transfer = o.transferInReach === true ? { transferMs: (id: string, a: string, b: string) => transferOf(world, id, indexOf(world, a), indexOf(world, b)) } : {};
+    const result = placeServices({ servers, services, plans, demand: demands, ...headroom, ...slack, ...transfer, current, delaysMs: (a, b) => delayOf(world, indexOf(world, a), indexOf(world, b)) }, options);
     apply(world, result, warm, placer);
     runs++;
     lastPredicted = result.goodputPerSec;

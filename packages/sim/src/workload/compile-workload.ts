@@ -94,9 +94,9 @@ export function readsArrivalSlack(system: { readonly kind: string; readonly plac
   return system.kind === 'epara' && placementReadsSlack(system.placementOptions ?? {});
 }
 
-/** Whether placement options read `arrivalSlackMs`: `arrivalSlack` or `serverSwap` on. */
-export function placementReadsSlack(options: { readonly arrivalSlack?: boolean; readonly serverSwap?: boolean }): boolean {
-  return (options.arrivalSlack ?? DEFAULT_PLACEMENT_OPTIONS.arrivalSlack) || (options.serverSwap ?? DEFAULT_PLACEMENT_OPTIONS.serverSwap);
+/** Whether placement options read `arrivalSlackMs`: `arrivalSlack`, `serverSwap` or `slackReach` on. */
+export function placementReadsSlack(options: { readonly arrivalSlack?: boolean; readonly serverSwap?: boolean; readonly slackReach?: boolean }): boolean {
+  return (options.arrivalSlack ?? DEFAULT_PLACEMENT_OPTIONS.arrivalSlack) || (options.serverSwap ?? DEFAULT_PLACEMENT_OPTIONS.serverSwap) || (options.slackReach ?? DEFAULT_PLACEMENT_OPTIONS.slackReach);
 }
 
 /** Base weights per server: `clients` weighs embedded boards and microcomputers 3, GPU servers 1. */

@@ -70,7 +70,7 @@ export function referenceGoodput(model: PlacementModel, supplies: readonly Refer
       continue;
     }
     const reach = (a: number, it: ReferenceSupply): boolean =>
-      model.roundTripMs(svc.access[a]!, it.server) + it.latencyMs <= svc.sloMs * (1 + 1e-9);
+      svc.reachRows[a]![it.server]! + it.latencyMs <= svc.sloMs * (1 + 1e-9);
     total += floorValue(svc, maxFlow(svc.accessRate, mine.map((it) => it.capacityPerSec), (a, j) => reach(a, mine[j]!)));
   }
   return total;
