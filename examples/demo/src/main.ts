@@ -14,6 +14,7 @@ import type { SystemName } from './cluster/client-process.js';
 import { comparisonTable, cpuLine, entryTable, forecastLines, placementLines, serviceTable, tritonLines } from './format.js';
 import { buildLanguageModel } from './models.js';
 import { MEASURED_MAX_SHARE, USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
+import { cpuPerItemLine, trialRuns } from './cpu-accounting.js';
 import { costLines, costRatios, measuredCosts } from './item-costs.js';
 import { devicePricing, measureDeviceTime } from './device-time.js';
 import { demandOf, nodeIds, planPlacement, type ReplicaPolicy } from './placement.js';
@@ -293,6 +294,8 @@ function printResults(o: ResolvedDemoOptions, services: readonly DemoService[], 
   for (const line of comparisonTable(last.epara.report, last.triton.report)) o.log(`  ${line}`);
   o.log(`\nEPARA vs Triton-like over ${pairs.length} interleaved trials (median of the per-trial ratio, and its range):`);
   for (const line of finalTable(pairs)) o.log(`  ${line}`);
+  const cpuPerItem = cpuPerItemLine(trialRuns(pairs, o.durationMs / 1000));
+  if (cpuPerItem) o.log(`  ${cpuPerItem}`);
   const other = machine.otherShare === null ? `load average ${machine.loadAvg1.toFixed(1)}` : `other processes used ${(100 * machine.otherShare).toFixed(0)}% of the machine's CPU during the trials (the demo ${(100 * (machine.demoShare ?? 0)).toFixed(0)}%), load average ${machine.loadAvg1.toFixed(1)} on ${machine.cores} cores`;
   if (machine.reliable) o.log(`machine: ${other} — reliable`);
   else o.log(`machine: ${other} — UNRELIABLE: other work competed for the cores, the ratios above are not a clean verdict; rerun on a quiet machine`);
