@@ -2,11 +2,11 @@ import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { EparaError, type PlacedInstance } from '@epara/core';
 import { NODE_DEFAULTS } from '@epara/mesh';
-import { TRITON_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
+import { SWEPT_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
 import { calibrate, tritonAt, type Calibration } from './calibrate.js';
 import { formatKnee, type CapacityResult } from './capacity.js';
 import { headline, type Headline } from './headline.js';
-import { bytesPerMs, calibrationMs, capacitySearch, confirmRuns, warmupMs } from './capacity-search.js';
+import { bytesPerMs, calibrationMs, capacitySearch, confirmRuns, searchShape, warmupMs } from './capacity-search.js';
 import { serviceInfo } from './catalog.js';
 import { ChildGroup } from './cluster/children.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
@@ -50,7 +50,7 @@ export interface DemoResult {
 /**
  * First fraction of the measured capacity the calibration probes. The capacity figure counts device time only
  * (three 1-thread devices at the baseline's batch sizes); on a 2-core machine serving ten processes the
- * baseline's knee was measured at 12–25% of it, so the search starts there and steps ×2 either way.
+ * baseline's knee was measured at 12–25% of it, so the search starts there and steps ×√2 either way.
  */
 const SEARCH_START = 0.25;
 /** Goodput share by which a swept `max_queue_delay` must beat the default's to be kept (see `searchCalibration`). */
@@ -130,10 +130,9 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     warmupMs: warmupMs(o),
     start: SEARCH_START,
     // --quick (CI's check of the whole path, not a measurement): one ×2 step from the start, no bisection, the
-    // default queue delay only — two or three short probes instead of eight to twenty.
-    maxSteps: o.quick ? 1 : 3,
-    bisections: o.quick ? 0 : 2,
-    queueDelaysMs: o.quick ? [] : TRITON_QUEUE_DELAYS_MS,
+    // default queue delay only — two or three short probes. EPARA's capacity search steps alike (searchShape).
+    ...searchShape(o),
+    queueDelaysMs: o.quick ? [] : SWEPT_QUEUE_DELAYS_MS,
     confirmRuns: confirmRuns(o),
     // The sweep's pick on one 5 s reading per value was noise (six quiet runs picked 5, 5, 5, 1, 10 and 10 ms,
     // the knee moving with it): the default is kept unless another value beats it by 5%, each read once on a
