@@ -202,7 +202,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
  */
 function measuredPolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1], placed: readonly PlacedInstance[]): ReplicaPolicy {
   if (o.planCosts === 'profile') return { keepLatencyDevices: o.keepLatencyDevices };
-  if (o.planCosts === 'device-time') return deviceTimePolicy(o, services, runs, placed);
+  if (o.planCosts === 'device-time' || o.planCosts === 'consolidate') return deviceTimePolicy(o, services, runs, placed);
   return { ...estimatePolicy(o, services, runs), keepLatencyDevices: o.keepLatencyDevices };
 }
 
@@ -222,7 +222,9 @@ function deviceTimePolicy(o: ResolvedDemoOptions, services: readonly DemoService
     return { keepLatencyDevices: o.keepLatencyDevices };
   }
   o.log(`device time measured on EPARA's nodes: ${m.handoffMs.toFixed(2)} ms of hand-off per batch (${m.batches} batches); backend run ÷ profile: ${ratios || 'none measured'}`);
-  return { deviceTime: devicePricing({ ...m, handoffMs: m.handoffMs }, services.map((s) => s.id), MEASURED_MAX_SHARE) };
+  const pricing = devicePricing({ ...m, handoffMs: m.handoffMs }, services.map((s) => s.id), MEASURED_MAX_SHARE);
+  // `consolidate`: stream replicas dropped while that device time falls (consolidate-streams.ts), nothing moved.
+  return o.planCosts === 'consolidate' ? { keepLatencyDevices: o.keepLatencyDevices, consolidate: pricing } : { deviceTime: pricing };
 }
 
 /** `planCosts: 'measured'`: the replica rule plans with the executor's estimates ÷ the profiles. */
