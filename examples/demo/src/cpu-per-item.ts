@@ -151,7 +151,7 @@ async function run(): Promise<void> {
           for (const [k, v] of Object.entries(y)) out[k] = (out[k] ?? 0) + v;
           return out;
         };
-        return { busyMs: acc.busyMs + s.busyMs, selfByArea: sum(acc.selfByArea, s.selfByArea), inclusiveByArea: sum(acc.inclusiveByArea, s.inclusiveByArea), selfByFunction: sum(acc.selfByFunction, s.selfByFunction) };
+        return { busyMs: acc.busyMs + s.busyMs, selfByArea: sum(acc.selfByArea, s.selfByArea), inclusiveByArea: sum(acc.inclusiveByArea, s.inclusiveByArea), selfByFunction: sum(acc.selfByFunction, s.selfByFunction), inclusiveByFunction: sum(acc.inclusiveByFunction, s.inclusiveByFunction) };
       });
       console.log(`  event loops of ${ids.length} node processes, profiled (${files.join(', ')}):`);
       for (const line of profileLines(merged, items, 30, loopMs)) console.log(`    ${line}`);
