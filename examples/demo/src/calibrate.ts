@@ -5,7 +5,7 @@ import { searchCalibration } from './calibration-search.js';
 import type { Knee } from './knee.js';
 import { serviceLine } from './report.js';
 import { runSystem, type TrialContext } from './trials.js';
-import { gridLoad, gridLoadAtLeast } from './load-grid.js';
+import { gridLoad, gridLoadAtLeast, stepsPerDoubling } from './load-grid.js';
 import { MIN_LOAD, buildWorkload, type DemoWorld } from './workload.js';
 
 /** One short baseline run of the calibration. */
@@ -52,8 +52,10 @@ export interface CalibrateOptions {
   readonly warmupMs?: number;
   /** @default 'edge' */
   readonly world?: DemoWorld;
-  /** First fraction of capacity probed; the coarse search steps ×2 up while the baseline passes, ÷2 down while it fails. */
+  /** First fraction of capacity probed; the coarse search steps ×factor up while the baseline passes, ÷factor down while it fails. */
   readonly start: number;
+  /** Step of the coarse search. @default 2 */
+  readonly factor?: number;
   /** Most outward steps of each search. */
   readonly maxSteps: number;
   /** Geometric bisections of the coarse bracket (the resolution the search keeps at the best `max_queue_delay`). */
@@ -112,7 +114,7 @@ export async function calibrate(ctx: TrialContext & { cluster: { configureTriton
   const probes: Probe[] = [];
   // A search probes loads on a grid of the base mix that every run shares (its steps and bisections stay on
   // it); a fixed `--load` is run as given.
-  const perDoubling = 2 ** o.bisections;
+  const perDoubling = stepsPerDoubling(o.factor ?? 2, o.bisections);
   const snap = o.fixedFraction === undefined ? (fraction: number): number => gridLoad(cap * fraction, perDoubling) / cap : (fraction: number): number => fraction;
   const probe = async (fraction: number, maxQueueDelayMs: number, repeat: number): Promise<Probe> => {
     const load = cap * snap(fraction);
@@ -134,6 +136,7 @@ export async function calibrate(ctx: TrialContext & { cluster: { configureTriton
     probe,
     target: TARGET_ATTAINMENT,
     start: o.start,
+    factor: o.factor ?? 2,
     maxSteps: o.maxSteps,
     bisections: o.bisections,
     minFraction: gridLoadAtLeast(MIN_LOAD, perDoubling) / cap,

@@ -14,8 +14,13 @@ export interface CalibrationSearchOptions {
   readonly target: number;
   /** First fraction probed. */
   readonly start: number;
-  /** Most outward ×2 steps of the coarse search. */
+  /** Most outward steps of the coarse search. */
   readonly maxSteps: number;
+  /**
+   * Step of the coarse search (×factor up while the baseline passes, ÷factor down while it fails), then
+   * `bisections` geometric bisections: a bracket of `factor^(1/2^bisections)`. @default 2
+   */
+  readonly factor?: number;
   /** Geometric bisections of the coarse bracket. */
   readonly bisections: number;
   /** Lowest fraction worth probing. */
@@ -104,17 +109,18 @@ export async function searchCalibration(o: CalibrationSearchOptions): Promise<Ca
     const passes = (await attainmentAt(q)(at)) >= o.target;
     return { fraction: at, maxQueueDelayMs: q, knee: { passed: passes ? at : null, failed: passes ? null : at, probes: [] }, searched: false };
   }
-  const search = { target: o.target, start: snap(o.start), factor: 2, maxSteps: o.maxSteps, minFraction: o.minFraction };
+  const factor = o.factor ?? 2;
+  const search = { target: o.target, start: snap(o.start), factor, maxSteps: o.maxSteps, minFraction: o.minFraction };
   const atDefault = await searchKnee({ ...search, bisections: o.bisections, probe: attainmentAt(q0) });
   const at = snap(atDefault.failed ?? atDefault.passed ?? o.start);
-  const step = atDefault.passed !== null && atDefault.failed !== null ? atDefault.failed / atDefault.passed : 2 ** (1 / 2 ** o.bisections);
+  const step = atDefault.passed !== null && atDefault.failed !== null ? atDefault.failed / atDefault.passed : factor ** (1 / 2 ** o.bisections);
   const q = await sweepAt(at);
   let knee = atDefault;
   if (q !== q0) {
     const probe = attainmentAt(q);
     const passes = (await probe(at)) >= o.target;
     // Enough ×step moves to cover the coarse ×2 the sweep could shift the knee by, at the same resolution.
-    const moves = Math.max(o.maxSteps, Math.ceil(Math.log(2) / Math.log(step)) + 1);
+    const moves = Math.max(o.maxSteps, Math.ceil(Math.log(factor) / Math.log(step)) + 1);
     knee = await searchKnee({ ...search, factor: step, maxSteps: moves, bisections: 0, known: passes ? { passed: at, failed: null } : { passed: null, failed: at }, probe });
   }
   const runs = o.confirmRuns ?? 1;

@@ -1,7 +1,7 @@
 import { TARGET_ATTAINMENT, probeSeed, type Calibration } from './calibrate.js';
 import { CONFIRM_RULE, confirmedProbe, searchKnee, type Knee } from './knee.js';
 import { confirmEnds, type RawReading } from './calibration-search.js';
-import { gridLoad, gridLoadAtLeast } from './load-grid.js';
+import { gridLoad, gridLoadAtLeast, stepsPerDoubling } from './load-grid.js';
 import { MIN_LOAD } from './workload.js';
 import { serviceLine } from './report.js';
 import { runSystem, type TrialContext } from './trials.js';
@@ -34,7 +34,9 @@ export interface CapacityOptions {
   readonly calibration: Calibration;
   readonly seed: number;
   readonly durationMs: number;
-  /** Steps ×2 beyond the first probe. */
+  /** Step of the outward search, as the calibration's. @default 2 */
+  readonly factor?: number;
+  /** Outward steps beyond the first probe. */
   readonly maxSteps: number;
   /** Most geometric bisections of each bracket; EPARA's stops at the baseline's resolution. */
   readonly bisections: number;
@@ -55,9 +57,10 @@ export interface CapacityOptions {
 export async function measureCapacity(ctx: TrialContext, o: CapacityOptions): Promise<CapacityResult> {
   const c = o.calibration;
   // EPARA is probed on the calibration's grid of loads (see `load-grid.ts`) when the calibration searched.
-  const perDoubling = 2 ** o.bisections;
+  const factor = o.factor ?? 2;
+  const perDoubling = stepsPerDoubling(factor, o.bisections);
   const snap = (fraction: number): number => (c.searched ? gridLoad(c.capacityLoad * fraction, perDoubling) / c.capacityLoad : fraction);
-  const search = { target: TARGET_ATTAINMENT, factor: 2, maxSteps: o.maxSteps, bisections: o.bisections, minFraction: gridLoadAtLeast(MIN_LOAD, perDoubling) / c.capacityLoad };
+  const search = { target: TARGET_ATTAINMENT, factor, maxSteps: o.maxSteps, bisections: o.bisections, minFraction: gridLoadAtLeast(MIN_LOAD, perDoubling) / c.capacityLoad };
   const baseline = c.searched ? c.knee : await searchKnee({ ...search, start: c.fraction, known: c.knee, probe: confirmedProbe(o.baselineProbe, { target: TARGET_ATTAINMENT, ...CONFIRM_RULE }) });
   // Start where the baseline first failed: EPARA passing there already says it carries more; bisect only down
   // to the baseline's bracket, so both capacities are known to the same resolution.

@@ -10,7 +10,7 @@ import type { SystemName } from './cluster/client-process.js';
 import { profileLines, sourceMapResolver, summarizeProfile, type CpuProfile } from './cpu-profile.js';
 import { buildLanguageModel } from './models.js';
 import { NODE_DEFAULTS } from '@epara/mesh';
-import { linkDelayMs, resolveDemoOptions } from './options.js';
+import { MEASURED_MAX_SHARE, linkDelayMs, resolveDemoOptions } from './options.js';
 import { nodeIds, planPlacement } from './placement.js';
 import { measureProfiles, type DemoProfiles } from './profiles.js';
 import { demoServices } from './services.js';
@@ -28,7 +28,7 @@ import { buildWorkload } from './workload.js';
  * frequency, more failure paths when items miss).
  *
  *   npx tsx examples/demo/src/cpu-per-item.ts [--load ×2] [--duration 10] [--runs 1] [--profile dir]
- *     [--heap] [--profiles profiles.json] [--seed 42] [--system both|epara|triton]
+ *     [--heap] [--profiles profiles.json] [--seed 42] [--system both|epara|triton] [--consolidate <hand-off ms>]
  *
  * `--load` is a multiple of the base mix (not a fraction of a measured capacity, which moves with the
  * profiles); `--profiles <file>` reuses the profiles of an earlier run (written there when missing), so that two
@@ -46,6 +46,7 @@ const { values: a } = parseArgs({
     profiles: { type: 'string' },
     seed: { type: 'string', default: '42' },
     system: { type: 'string', default: 'both' },
+    consolidate: { type: 'string' },
   },
 });
 
@@ -93,7 +94,10 @@ async function run(): Promise<void> {
   // Placed on the configured delays, not the measured ones (which move with the machine's load): two runs with
   // the same profiles place EPARA alike.
   const configured = ids.map((_, i) => ids.map((__, j) => linkDelayMs(o, i, j)));
-  const placed = planPlacement(services, forecast, o.nodes, configured, bytesPerMs(o));
+  // `--consolidate <ms>`: EPARA's stream replicas consolidated at that hand-off per batch (`--plan-costs consolidate`
+  // with a given figure instead of the warm-up's), every service at its profile.
+  const handoffMs = a.consolidate === undefined ? undefined : Number(a.consolidate);
+  const placed = planPlacement(services, forecast, o.nodes, configured, bytesPerMs(o), handoffMs === undefined ? {} : { consolidate: { handoffMs, maxShare: MEASURED_MAX_SHARE } });
   await cluster.place(placed.instances);
   await cluster.configureTriton(tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs }, load, 0));
   const cap = capacityLoad({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs });
@@ -147,7 +151,7 @@ async function run(): Promise<void> {
           for (const [k, v] of Object.entries(y)) out[k] = (out[k] ?? 0) + v;
           return out;
         };
-        return { busyMs: acc.busyMs + s.busyMs, selfByArea: sum(acc.selfByArea, s.selfByArea), inclusiveByArea: sum(acc.inclusiveByArea, s.inclusiveByArea), selfByFunction: sum(acc.selfByFunction, s.selfByFunction) };
+        return { busyMs: acc.busyMs + s.busyMs, selfByArea: sum(acc.selfByArea, s.selfByArea), inclusiveByArea: sum(acc.inclusiveByArea, s.inclusiveByArea), selfByFunction: sum(acc.selfByFunction, s.selfByFunction), inclusiveByFunction: sum(acc.inclusiveByFunction, s.inclusiveByFunction) };
       });
       console.log(`  event loops of ${ids.length} node processes, profiled (${files.join(', ')}):`);
       for (const line of profileLines(merged, items, 30, loopMs)) console.log(`    ${line}`);

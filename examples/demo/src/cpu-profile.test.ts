@@ -37,6 +37,10 @@ describe('cpu profile summary', () => {
     expect(s.inclusiveByArea['mesh transport']).toBe(3);
     expect(s.inclusiveByArea['mesh wire/codec']).toBe(2);
     expect(s.selfByFunction['decodeFrame (packages/mesh/src/protocol/frame-codec.ts)']).toBe(2);
+    // onFrame's own sample and the two under it; (root) is no function.
+    expect(s.inclusiveByFunction['onFrame (packages/mesh/src/transport/create-connection.ts)']).toBe(3);
+    expect(s.inclusiveByFunction['decodeFrame (packages/mesh/src/protocol/frame-codec.ts)']).toBe(2);
+    expect(Object.keys(s.inclusiveByFunction).some((k) => k.startsWith('(root)'))).toBe(false);
   });
 
   it('reads each area as its share of the profile times the CPU time measured apart', () => {

@@ -43,6 +43,11 @@ export interface ProfileSummary {
   readonly inclusiveByArea: Readonly<Record<string, number>>;
   /** Self time per function, `name (file)`. */
   readonly selfByFunction: Readonly<Record<string, number>>;
+  /**
+   * Time of the samples with the function anywhere on their stack (counted once per sample): what a call path
+   * costs — the device scheduler's `pump`, the mesh's `#route` — where self time spreads it over the leaves.
+   */
+  readonly inclusiveByFunction: Readonly<Record<string, number>>;
 }
 
 /** Areas of the code, by source path: the first match names the area. */
@@ -104,6 +109,8 @@ export function summarizeProfile(profile: CpuProfile, resolve: (f: CallFrame) =>
   const selfByArea: Record<string, number> = {};
   const inclusiveByArea: Record<string, number> = {};
   const selfByFunction: Record<string, number> = {};
+  const inclusiveByFunction: Record<string, number> = {};
+  const functionOf = (f: FrameSource): string => `${f.name || '(anonymous)'} (${f.file.replace(/^.*?(packages|examples|node_modules)\//, '$1/') || 'native'})`;
   let busyMs = 0;
   const add = (into: Record<string, number>, key: string, ms: number): void => {
     into[key] = (into[key] ?? 0) + ms;
@@ -117,16 +124,19 @@ export function summarizeProfile(profile: CpuProfile, resolve: (f: CallFrame) =>
     busyMs += ms;
     const area = areaOf(self);
     add(selfByArea, area, ms);
-    add(selfByFunction, `${self.name || '(anonymous)'} (${self.file.replace(/^.*?(packages|examples|node_modules)\//, '$1/') || 'native'})`, ms);
+    add(selfByFunction, functionOf(self), ms);
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const a = areaOf(sourceOf(at));
-      if (seen.has(a)) continue;
-      seen.add(a);
-      add(inclusiveByArea, a, ms);
+      const source = sourceOf(at);
+      if (source.name === '(root)') continue;
+      for (const [into, key] of [[inclusiveByArea, `area:${areaOf(source)}`], [inclusiveByFunction, functionOf(source)]] as const) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+        add(into, key.startsWith('area:') ? key.slice('area:'.length) : key, ms);
+      }
     }
   }
-  return { busyMs, selfByArea, inclusiveByArea, selfByFunction };
+  return { busyMs, selfByArea, inclusiveByArea, selfByFunction, inclusiveByFunction };
 }
 
 /** A frame as V8 names it (its URL as the file). */
@@ -177,6 +187,9 @@ export function profileLines(s: ProfileSummary, items: number, top = 25, cpuMs?:
   for (const [area, ms] of sorted(s.selfByArea)) lines.push(`  ${area.padEnd(30)} ${per(ms)} | ${per(s.inclusiveByArea[area] ?? ms)}`);
   lines.push('functions (self):');
   for (const [name, ms] of sorted(s.selfByFunction).slice(0, top)) lines.push(`  ${per(ms)}  ${name}`);
+  // Node's and the dependencies' frames sit under everything (a socket read calls the whole entry): left out here.
+  lines.push("functions (inclusive; the repository's code):");
+  for (const [name, ms] of sorted(s.inclusiveByFunction).filter(([k]) => /\((packages|examples)\//.test(k)).slice(0, top)) lines.push(`  ${per(ms)}  ${name}`);
   return lines;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gridLoad, gridLoadAtLeast } from './load-grid.js';
+import { gridLoad, gridLoadAtLeast, stepsPerDoubling } from './load-grid.js';
 
 describe('gridLoad', () => {
   it('puts the loads of runs whose measured capacity differs on the same grid point', () => {
@@ -17,5 +17,11 @@ describe('gridLoad', () => {
     expect(gridLoadAtLeast(0.1667, 4)).toBeGreaterThanOrEqual(0.1667);
     expect(gridLoadAtLeast(0.1667, 4) / 2 ** 0.25).toBeLessThan(0.1667);
     expect(gridLoadAtLeast(g, 4)).toBeCloseTo(g, 12);
+  });
+
+  it('gives ×2 steps with two bisections and ×√2 steps with one the same grid: a step of ×2^(1/4)', () => {
+    expect(stepsPerDoubling(2, 2)).toBe(4);
+    expect(stepsPerDoubling(Math.SQRT2, 1)).toBe(4);
+    expect(stepsPerDoubling(2, 0)).toBe(1);
   });
 });

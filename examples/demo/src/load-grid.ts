@@ -16,3 +16,11 @@ export function gridLoad(load: number, stepsPerDoubling: number): number {
 export function gridLoadAtLeast(load: number, stepsPerDoubling: number): number {
   return 2 ** (Math.ceil(Math.log2(load) * stepsPerDoubling - 1e-9) / stepsPerDoubling);
 }
+
+/**
+ * Grid points per doubling of a search that steps ×`factor` and then bisects its bracket `bisections` times
+ * geometrically: its finest step is `factor^(1/2^bisections)` (×2 and two bisections, or ×√2 and one: four).
+ */
+export function stepsPerDoubling(factor: number, bisections: number): number {
+  return Math.max(1, Math.round(2 ** bisections / Math.log2(factor)));
+}

@@ -2,11 +2,11 @@ import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { EparaError, type PlacedInstance } from '@epara/core';
 import { NODE_DEFAULTS } from '@epara/mesh';
-import { TRITON_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
+import { SWEPT_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
 import { calibrate, tritonAt, type Calibration } from './calibrate.js';
 import { formatKnee, type CapacityResult } from './capacity.js';
 import { headline, type Headline } from './headline.js';
-import { bytesPerMs, calibrationMs, capacitySearch, confirmRuns, warmupMs } from './capacity-search.js';
+import { bytesPerMs, calibrationMs, capacitySearch, confirmRuns, searchShape, warmupMs } from './capacity-search.js';
 import { serviceInfo } from './catalog.js';
 import { ChildGroup } from './cluster/children.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
@@ -14,6 +14,7 @@ import type { SystemName } from './cluster/client-process.js';
 import { comparisonTable, cpuLine, entryTable, forecastLines, placementLines, serviceTable, tritonLines } from './format.js';
 import { buildLanguageModel } from './models.js';
 import { MEASURED_MAX_SHARE, USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
+import { cpuPerItemLine, trialRuns } from './cpu-accounting.js';
 import { costLines, costRatios, measuredCosts } from './item-costs.js';
 import { devicePricing, measureDeviceTime } from './device-time.js';
 import { demandOf, nodeIds, planPlacement, type ReplicaPolicy } from './placement.js';
@@ -49,7 +50,7 @@ export interface DemoResult {
 /**
  * First fraction of the measured capacity the calibration probes. The capacity figure counts device time only
  * (three 1-thread devices at the baseline's batch sizes); on a 2-core machine serving ten processes the
- * baseline's knee was measured at 12–25% of it, so the search starts there and steps ×2 either way.
+ * baseline's knee was measured at 12–25% of it, so the search starts there and steps ×√2 either way.
  */
 const SEARCH_START = 0.25;
 /** Goodput share by which a swept `max_queue_delay` must beat the default's to be kept (see `searchCalibration`). */
@@ -129,10 +130,9 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
     warmupMs: warmupMs(o),
     start: SEARCH_START,
     // --quick (CI's check of the whole path, not a measurement): one ×2 step from the start, no bisection, the
-    // default queue delay only — two or three short probes instead of eight to twenty.
-    maxSteps: o.quick ? 1 : 3,
-    bisections: o.quick ? 0 : 2,
-    queueDelaysMs: o.quick ? [] : TRITON_QUEUE_DELAYS_MS,
+    // default queue delay only — two or three short probes. EPARA's capacity search steps alike (searchShape).
+    ...searchShape(o),
+    queueDelaysMs: o.quick ? [] : SWEPT_QUEUE_DELAYS_MS,
     confirmRuns: confirmRuns(o),
     // The sweep's pick on one 5 s reading per value was noise (six quiet runs picked 5, 5, 5, 1, 10 and 10 ms,
     // the knee moving with it): the default is kept unless another value beats it by 5%, each read once on a
@@ -202,7 +202,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
  */
 function measuredPolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1], placed: readonly PlacedInstance[]): ReplicaPolicy {
   if (o.planCosts === 'profile') return { keepLatencyDevices: o.keepLatencyDevices };
-  if (o.planCosts === 'device-time') return deviceTimePolicy(o, services, runs, placed);
+  if (o.planCosts === 'device-time' || o.planCosts === 'consolidate') return deviceTimePolicy(o, services, runs, placed);
   return { ...estimatePolicy(o, services, runs), keepLatencyDevices: o.keepLatencyDevices };
 }
 
@@ -222,7 +222,9 @@ function deviceTimePolicy(o: ResolvedDemoOptions, services: readonly DemoService
     return { keepLatencyDevices: o.keepLatencyDevices };
   }
   o.log(`device time measured on EPARA's nodes: ${m.handoffMs.toFixed(2)} ms of hand-off per batch (${m.batches} batches); backend run ÷ profile: ${ratios || 'none measured'}`);
-  return { deviceTime: devicePricing({ ...m, handoffMs: m.handoffMs }, services.map((s) => s.id), MEASURED_MAX_SHARE) };
+  const pricing = devicePricing({ ...m, handoffMs: m.handoffMs }, services.map((s) => s.id), MEASURED_MAX_SHARE);
+  // `consolidate`: stream replicas dropped while that device time falls (consolidate-streams.ts), nothing moved.
+  return o.planCosts === 'consolidate' ? { keepLatencyDevices: o.keepLatencyDevices, consolidate: pricing } : { deviceTime: pricing };
 }
 
 /** `planCosts: 'measured'`: the replica rule plans with the executor's estimates ÷ the profiles. */
@@ -293,6 +295,8 @@ function printResults(o: ResolvedDemoOptions, services: readonly DemoService[], 
   for (const line of comparisonTable(last.epara.report, last.triton.report)) o.log(`  ${line}`);
   o.log(`\nEPARA vs Triton-like over ${pairs.length} interleaved trials (median of the per-trial ratio, and its range):`);
   for (const line of finalTable(pairs)) o.log(`  ${line}`);
+  const cpuPerItem = cpuPerItemLine(trialRuns(pairs, o.durationMs / 1000));
+  if (cpuPerItem) o.log(`  ${cpuPerItem}`);
   const other = machine.otherShare === null ? `load average ${machine.loadAvg1.toFixed(1)}` : `other processes used ${(100 * machine.otherShare).toFixed(0)}% of the machine's CPU during the trials (the demo ${(100 * (machine.demoShare ?? 0)).toFixed(0)}%), load average ${machine.loadAvg1.toFixed(1)} on ${machine.cores} cores`;
   if (machine.reliable) o.log(`machine: ${other} — reliable`);
   else o.log(`machine: ${other} — UNRELIABLE: other work competed for the cores, the ratios above are not a clean verdict; rerun on a quiet machine`);

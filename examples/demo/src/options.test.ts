@@ -6,6 +6,7 @@ describe('the demo options behind the A/B policies', () => {
   it('default to the measured device time, and read --plan-costs', () => {
     expect(resolveDemoOptions({})).toMatchObject({ planCosts: 'profile' });
     expect(resolveDemoOptions(parseDemoArgs(['--plan-costs', 'profile']).options)).toMatchObject({ planCosts: 'profile' });
+    expect(resolveDemoOptions(parseDemoArgs(['--plan-costs', 'consolidate']).options)).toMatchObject({ planCosts: 'consolidate' });
     const { options } = parseDemoArgs(['--', '--plan-costs', 'measured', '--quick']);
     expect(resolveDemoOptions(options)).toMatchObject({ planCosts: 'measured', quick: true });
   });
@@ -30,7 +31,7 @@ describe('the demo options behind the A/B policies', () => {
 
   it('refuse another value, naming the field and what it takes', () => {
     const { options } = parseDemoArgs(['--plan-costs', 'guessed']);
-    expect(() => resolveDemoOptions(options)).toThrow(/planCosts.*'device-time', 'profile' or 'measured'.*guessed/);
+    expect(() => resolveDemoOptions(options)).toThrow(/planCosts.*'device-time', 'profile', 'measured' or 'consolidate'.*guessed/);
     try {
       resolveDemoOptions({ planCosts: 'x' as 'measured' });
     } catch (err) {

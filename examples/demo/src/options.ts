@@ -39,10 +39,13 @@ export interface DemoOptions {
    * ({@link MEASURED_MAX_SHARE} of a device). `'profile'`: each item's time on an idle device, capped at 60% of a device (the rule of earlier
    * versions). `'measured'`: that time × the cost measured on this host (the executor's estimate against the
    * profile, leaving out each instance's first batches; {@link MEASURED_MAX_SHARE} of a device) — from a
-   * trial-length warm-up for the trials, from the trials for the capacity search. @default 'profile' (in one quiet A/B
-   * of each, 2026-12-07, `'device-time'` lost the latency group at 0.32–0.36× against 0.83×)
+   * trial-length warm-up for the trials, from the trials for the capacity search. `'consolidate'`: the replica rule
+   * on the profiles, then stream replicas dropped while the device time measured in the warm-up falls and every
+   * device stays within {@link MEASURED_MAX_SHARE} or no busier than the busiest was (`consolidate-streams.ts`:
+   * fewer, larger packs). @default 'profile' (in one quiet A/B of each, 2026-12-07, `'device-time'` lost the latency
+   * group at 0.32–0.36× against 0.83×)
    */
-  readonly planCosts?: 'device-time' | 'profile' | 'measured';
+  readonly planCosts?: 'device-time' | 'profile' | 'measured' | 'consolidate';
   /**
    * Which world the workload comes from: `'edge'`, the simulator's edge world scaled to a run (image bursts, moving
    * hot spots, chat from the Azure LLM trace, streams that come and go, a forecast learned from another seed's early
@@ -91,7 +94,7 @@ export interface ResolvedDemoOptions {
   readonly loadFraction: number | undefined;
   readonly quick: boolean;
   readonly capacity: boolean;
-  readonly planCosts: 'device-time' | 'profile' | 'measured';
+  readonly planCosts: 'device-time' | 'profile' | 'measured' | 'consolidate';
   readonly world: DemoWorld;
   readonly eparaPlacement: 'static' | 'online';
   readonly keepLatencyDevices: boolean;
@@ -126,7 +129,7 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
   if (o.capacity !== undefined && typeof o.capacity !== 'boolean') invalidOption('capacity', o.capacity, 'a boolean');
   if (o.log !== undefined && typeof o.log !== 'function') invalidOption('log', o.log, 'a function (line) => void');
   const planCosts = o.planCosts ?? DEMO_DEFAULTS.planCosts;
-  if (planCosts !== 'device-time' && planCosts !== 'profile' && planCosts !== 'measured') invalidOption('planCosts', planCosts, "'device-time', 'profile' or 'measured'");
+  if (planCosts !== 'device-time' && planCosts !== 'profile' && planCosts !== 'measured' && planCosts !== 'consolidate') invalidOption('planCosts', planCosts, "'device-time', 'profile', 'measured' or 'consolidate'");
   const world = o.world ?? DEMO_DEFAULTS.world;
   if (world !== 'edge' && world !== 'stationary') invalidOption('world', world, "'edge' or 'stationary'");
   const eparaPlacement = o.eparaPlacement ?? DEMO_DEFAULTS.eparaPlacement;
@@ -227,9 +230,9 @@ export const USAGE = `pnpm demo [-- options]
   --report-dir where the report folder goes (default examples/demo/reports)
   --quick      short run (under a minute on an idle machine): CI's check of the path, not a measurement
   --no-capacity skip the capacity search after the trials (capacityRatio: null)
-  --plan-costs device-time|profile|measured
+  --plan-costs device-time|profile|measured|consolidate
                what EPARA's placement plans with: profile (default): the profiles; device-time moves stream instances off the
                latency services' servers as far as the other devices have room at the device time
                measured in EPARA's warm-up (run time and a hand-off per batch, stream frames at the packs
-               they run in); measured: the replica rule on the
-               executor's estimates (a trial-length warm-up)`;
+               they run in); consolidate drops stream replicas while that device time falls (fewer, larger
+               packs); measured: the replica rule on the executor's estimates (a trial-length warm-up)`;

@@ -3,6 +3,7 @@ import type { Category, DeviceSpec, ParallelPlan, PlacedInstance, PlacementResul
 import type { DemoServiceId } from './catalog.js';
 import { DEVICE_KIND } from './profiles.js';
 import type { Workload } from './workload.js';
+import { consolidateStreams } from './consolidate-streams.js';
 import { keepLatencyDevices } from './latency-devices.js';
 import { localReplicas, servedFrom, type ReplicaContext } from './local-replicas.js';
 
@@ -83,15 +84,16 @@ export function planPlacement(
   const result = placeServices({ servers, services: specs, plans, demand, delaysMs: delays }, { locality: true });
   const added = coverEveryService(result.instances, specs, plans, ids);
   const moved = nearDemand([...result.instances, ...added], { specs, workload, ids, delaysMs, bytesPerMs });
-  const { keepLatencyDevices: keep, deviceTime, ...policy } = replicas;
+  const { keepLatencyDevices: keep, deviceTime, consolidate, ...policy } = replicas;
   const base = { specs, workload, ids, delaysMs, bytesPerMs, itemBytes: ITEM_BYTES, deviceMemoryBytes: DEVICE_MEMORY_BYTES };
   const context = { ...base, ...policy };
   const local = localReplicas(moved, context);
-  if (keep !== true && deviceTime === undefined) return { result, instances: local, added, replicas: local.slice(moved.length), categories, servers };
+  if (keep !== true && deviceTime === undefined && consolidate === undefined) return { result, instances: local, added, replicas: local.slice(moved.length), categories, servers };
   // On the measured device time only the streams' move is priced: priced so, the replica rule also dropped image
   // replicas its 60 % cap of profiled time had kept, and in the cluster model that lost more images than the
   // streams' hand-offs cost (cluster-model.test.ts).
-  const instances = keepLatencyDevices(local, deviceTime === undefined ? context : { ...base, ...deviceTime });
+  const kept = keep !== true && deviceTime === undefined ? local : keepLatencyDevices(local, deviceTime === undefined ? context : { ...base, ...deviceTime });
+  const instances = consolidate === undefined ? kept : consolidateStreams(kept, { ...base, ...consolidate });
   const before = new Set(moved.map((p) => p.instanceId));
   return { result, instances, added, replicas: instances.filter((p) => !before.has(p.instanceId)), categories, servers };
 }
@@ -106,6 +108,11 @@ export type ReplicaPolicy = Pick<ReplicaContext, 'costRatio' | 'maxShare'> & {
    * replica rule itself keeps `costRatio` and `maxShare` above.
    */
   readonly deviceTime?: Pick<ReplicaContext, 'handoffMs' | 'costRatio' | 'maxShare'>;
+  /**
+   * Last, drop stream replicas while the measured device time falls and every device stays within the cap
+   * ({@link consolidateStreams}: fewer, larger packs; `--plan-costs consolidate`).
+   */
+  readonly consolidate?: Pick<ReplicaContext, 'handoffMs' | 'costRatio' | 'maxShare'>;
 };
 
 /**

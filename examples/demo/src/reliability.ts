@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 
 /** CPU time counters at one instant (Linux `/proc`), in clock ticks. */
@@ -31,6 +31,26 @@ export interface MachineLoad {
 export const OTHER_LOAD_LIMIT = 0.25;
 
 const TICKS_PER_SEC = 100;
+
+/** Busy CPU time of the whole machine so far (all cores, all processes), ms; `null` without `/proc`. */
+export function machineBusyMs(): number | null {
+  const ticks = machineBusy();
+  return ticks === null ? null : (ticks * 1000) / TICKS_PER_SEC;
+}
+
+/**
+ * CPU time of each thread of a process so far (user + system), ms, by thread id (`/proc/<pid>/task/<tid>/stat`;
+ * the main thread's id is the pid). Empty when the process is gone or without `/proc`.
+ */
+export function threadCpuMs(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) out[tid] = (processBusy(pid, `/proc/${pid}/task/${tid}/stat`) * 1000) / TICKS_PER_SEC;
+  } catch {
+    // gone, or no /proc
+  }
+  return out;
+}
 
 function machineBusy(): number | null {
   try {

@@ -6,6 +6,7 @@ import type { Headline } from './headline.js';
 import type { DemoService } from './services.js';
 import { decisionRows, slackRows, sumDecisions } from './entry-decisions.js';
 import { deviceUsageRows, sumDeviceUsage } from './device-usage.js';
+import { batchRows, cpuAccountingRows, trialRuns } from './cpu-accounting.js';
 import { comparisonTable, cpuLine, entryTable, packLines, placementLines, serviceTable, streamServingTable, sumPacks, sumServed, table, tritonLines } from './format.js';
 import type { ResolvedDemoOptions } from './options.js';
 import { nodeIds } from './placement.js';
@@ -54,6 +55,7 @@ export function reportMarkdown(r: {
     '',
     block(lossTable(r.pairs)),
     '',
+    ...cpuSection(r.pairs, r.o.durationMs / 1000, ids),
     ...capacitySection(r.capacity),
     '## Setup',
     '',
@@ -157,6 +159,27 @@ function allTrials(pairs: readonly TrialPair[], services: readonly DemoService[]
     'EPARA, device and event-loop time per node (shares of the run; run ÷ profile: time inside the backend against the profile measured on an idle device; estimate ÷ profile: the executor\'s estimate of the same batches, with what it learned of their hold time; queue wait: queued to dispatched):',
     '',
     block(table(deviceUsageRows(sumDeviceUsage(usage), ids))),
+    '',
+  ];
+}
+
+/** Where the host's CPU went over the trials, per system, role and thread, and the batches each device ran. */
+function cpuSection(pairs: readonly TrialPair[], seconds: number, ids: readonly string[]): string[] {
+  const runs = trialRuns(pairs, seconds);
+  const { rows, check } = cpuAccountingRows(runs);
+  if (rows.length === 0) return [];
+  return [
+    "## Where the host's CPU went (all trials summed)",
+    '',
+    "CPU ms per good item of the system's trials, by process role and thread (main: the event loop — mesh or load balancer, entry, estimates; device: the worker running the backend; other: V8's garbage collector and compiler, libuv's pool), and each role's share of the machine over those runs; `(idle)`: the other system's nodes, waiting:",
+    '',
+    block(rows),
+    '',
+    ...check.map((line) => `- ${line}`),
+    '',
+    "Batches each node's device ran per service (chat's generation steps not counted), per second of the trials, and their mean size:",
+    '',
+    block(batchRows(runs, ids)),
     '',
   ];
 }

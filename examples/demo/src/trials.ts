@@ -5,7 +5,9 @@ import type { DemoServiceId, DemoServiceInfo } from './catalog.js';
 import type { Child, ChildGroup } from './cluster/children.js';
 import type { ClientRun, SystemName } from './cluster/client-process.js';
 import type { Cluster } from './cluster/cluster.js';
-import { mainThreadCpuMs, processCpuMs } from './reliability.js';
+import { availableParallelism } from 'node:os';
+import { splitThreads, type BatchCount, type RunCpu } from './cpu-accounting.js';
+import { machineBusyMs, mainThreadCpuMs, processCpuMs, threadCpuMs } from './reliability.js';
 import type { EntryDecisions } from './entry-decisions.js';
 import type { DeviceUsage } from './device-usage.js';
 import { summarize, type SystemReport } from './report.js';
@@ -49,6 +51,10 @@ export interface SystemRun {
   readonly packs?: readonly Readonly<Record<string, Readonly<Record<string, number>>>>[];
   /** EPARA: per node (index), its device's and event loop's busy time and each service's work on the device. */
   readonly usage?: readonly DeviceUsage[];
+  /** Every process's CPU over the run by thread, the demo's own and the machine's (see `cpu-accounting.ts`). */
+  readonly cpu: RunCpu;
+  /** Per node (index): the batches its device ran per service (chat's generation steps not counted). */
+  readonly nodeBatches: readonly Readonly<Record<string, BatchCount>>[];
 }
 
 type Taken = { decisions: EntryDecisions; packs: Record<string, Record<string, number>>; usage: DeviceUsage };
@@ -59,19 +65,26 @@ async function nodeStats(nodes: readonly Child[]): Promise<Stats[]> {
   return Promise.all(nodes.map((n) => n.call<Stats>('stats')));
 }
 
-function sumStats(before: readonly Stats[], after: readonly Stats[]): { offloads: Record<string, number>; counters: Record<string, number>; perNode: Record<string, number>[] } {
+function sumStats(before: readonly Stats[], after: readonly Stats[]): { offloads: Record<string, number>; counters: Record<string, number>; perNode: Record<string, number>[]; perNodeCounters: Record<string, number>[] } {
   const offloads: Record<string, number> = {};
   const counters: Record<string, number> = {};
   const perNode = after.map(() => ({}) as Record<string, number>);
+  const perNodeCounters = after.map(() => ({}) as Record<string, number>);
   after.forEach((a, i) => {
     const b = before[i]!;
     for (const [k, v] of Object.entries(a.offloads)) {
       offloads[k] = (offloads[k] ?? 0) + v - (b.offloads[k] ?? 0);
       perNode[i]![k] = v - (b.offloads[k] ?? 0);
     }
-    for (const [k, v] of Object.entries(a)) if (typeof v === 'number' && typeof b[k] === 'number') counters[k] = (counters[k] ?? 0) + v - (b[k] as number);
+    for (const [k, v] of Object.entries(a)) {
+      if (typeof v !== 'number') continue;
+      // A counter that appeared during the run (a batcher configured since) counts from zero.
+      const d = v - (typeof b[k] === 'number' ? (b[k] as number) : 0);
+      perNodeCounters[i]![k] = d;
+      if (typeof b[k] === 'number') counters[k] = (counters[k] ?? 0) + d;
+    }
   });
-  return { offloads, counters, perNode };
+  return { offloads, counters, perNode, perNodeCounters };
 }
 
 /** Merges the clients' counts into one tally and one per-second series. */
@@ -112,6 +125,11 @@ export async function runSystem(ctx: TrialContext, o: { system: SystemName; labe
   // EPARA's nodes count decisions and pack sizes since their last take: start this run's counts from zero.
   if (o.system === 'epara') await Promise.all(nodes.map((n) => n.call<Taken>('take')));
   const measured = [...nodes, ...ctx.cluster.clients, ctx.cluster.wire];
+  // Every child's threads (the other system's idle nodes too), this process and the machine: the accounting.
+  const everyChild = [...ctx.cluster.epara, ...ctx.cluster.triton, ...ctx.cluster.clients, ctx.cluster.wire];
+  const threadsBefore = everyChild.map((c) => threadCpuMs(c.pid));
+  const machineBefore = machineBusyMs();
+  const selfBefore = process.cpuUsage();
   const cpuBefore = measured.map((c) => processCpuMs(c.pid));
   const mainBefore = nodes.map((c) => mainThreadCpuMs(c.pid));
   const wallStart = performance.now();
@@ -136,10 +154,24 @@ export async function runSystem(ctx: TrialContext, o: { system: SystemName; labe
   }
   const cpuMs = Object.fromEntries(measured.map((c, i) => [c.name, processCpuMs(c.pid) - cpuBefore[i]!]));
   const mainMs = Object.fromEntries(nodes.map((c, i) => [c.name, mainThreadCpuMs(c.pid) - mainBefore[i]!]));
-  const { offloads, counters, perNode } = sumStats(before, await nodeStats(nodes));
+  const machineAfter = machineBusyMs();
+  const self = process.cpuUsage(selfBefore);
+  const hasDevice = new Set([...ctx.cluster.epara, ...ctx.cluster.triton]);
+  const cpu: RunCpu = {
+    wallMs: performance.now() - wallStart,
+    cores: availableParallelism(),
+    machineBusyMs: machineBefore === null || machineAfter === null ? null : machineAfter - machineBefore,
+    orchestratorMs: (self.user + self.system) / 1000,
+    processes: Object.fromEntries(everyChild.map((c, i) => [c.name, splitThreads(c.pid, threadsBefore[i]!, threadCpuMs(c.pid), hasDevice.has(c))])),
+  };
+  const { offloads, counters, perNode, perNodeCounters } = sumStats(before, await nodeStats(nodes));
   const taken = o.system === 'epara' ? await Promise.all(nodes.map((n) => n.call<Taken>('take'))) : undefined;
   const { tally, series } = mergeRuns(runs, ctx.services);
   const name = o.system === 'epara' ? 'EPARA' : 'Triton-like';
   const report = summarize({ system: name, catalog: ctx.services, categories: ctx.categories, tally, offloads, seconds: o.durationMs / 1000 });
-  return { system: o.system, report, series, counters, byEntry: runs.map((r) => r.services), nodeOffloads: perNode, cpuMs, mainThreadCpuMs: mainMs, wallMs: performance.now() - wallStart, ...(taken ? { decisions: taken.map((t) => t.decisions), packs: taken.map((t) => t.packs), usage: taken.map((t) => t.usage) } : {}) };
+  // Batches per node and service: EPARA's from its device usage, the baseline's from its batchers' counters.
+  const nodeBatches = taken
+    ? taken.map((t) => Object.fromEntries(Object.entries(t.usage.services).map(([id, u]) => [id, { batches: u.batches, items: u.items }])))
+    : perNodeCounters.map((c) => Object.fromEntries(Object.entries(c).filter(([k]) => k.startsWith('batches:')).map(([k, n]) => [k.slice('batches:'.length), { batches: n, items: c[`batchItems:${k.slice('batches:'.length)}`] ?? 0 }])));
+  return { system: o.system, report, series, counters, byEntry: runs.map((r) => r.services), nodeOffloads: perNode, cpuMs, mainThreadCpuMs: mainMs, wallMs: performance.now() - wallStart, cpu, nodeBatches, ...(taken ? { decisions: taken.map((t) => t.decisions), packs: taken.map((t) => t.packs), usage: taken.map((t) => t.usage) } : {}) };
 }

@@ -32,6 +32,21 @@ function profilerFlags(): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
+/**
+ * Node flags for some children: `EPARA_DEMO_CHILD_FLAGS='<name>:<flags>;…'` (`*` for every child), e.g.
+ * `edge-0:--cpu-prof --cpu-prof-dir=/tmp/prof` profiles one EPARA node for its whole life, under a trial's load,
+ * beside nine unprofiled processes. Flags are split on spaces.
+ */
+export function childFlags(spec: string | undefined, name: string): string[] {
+  if (!spec) return [];
+  return spec.split(';').flatMap((entry) => {
+    const at = entry.indexOf(':');
+    if (at < 0) return [];
+    const who = entry.slice(0, at).trim();
+    return who === name || who === '*' ? entry.slice(at + 1).trim().split(/\s+/).filter(Boolean) : [];
+  });
+}
+
 /** `EPARA_DEMO_SOURCE_MAPS=1` keeps Node's source-mapped stack traces in the children (see `child-rpc.ts`). */
 const sourceMaps = (): boolean => process.env.EPARA_DEMO_SOURCE_MAPS === '1';
 
@@ -104,7 +119,7 @@ export class ChildGroup extends EventEmitter<GroupEvents> {
   start(name: string, module: string): Child {
     if (this.#closing) throw new EparaError('ABORTED', `not starting ${name}: the demo is stopping`);
     const { path, execArgv } = this.#bundle.entry(module);
-    const cp = fork(path, [name], { execArgv: [...execArgv, ...profilerFlags()], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const cp = fork(path, [name], { execArgv: [...execArgv, ...profilerFlags(), ...childFlags(process.env.EPARA_DEMO_CHILD_FLAGS, name)], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
     let next = 1;
     cp.on('message', (raw) => {
