@@ -174,6 +174,7 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext, lateness: L
     addressOf: (id) => sync.store.get(id)?.address,
     epochOf: (id) => sync.store.get(id)?.epoch,
     aliveOf: (id) => sync.store.get(id)?.alive === true,
+    runOf: (id) => sync.store.runOf?.(id),
     maxQueuedFrames: 1024,
     maxBufferedBytes: o.maxLinkBufferedBytes,
     authBackoff: new AuthBackoff({ ...o.authRetry, now: () => o.monotonicClock.now(), random: o.random }),

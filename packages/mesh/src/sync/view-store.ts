@@ -73,6 +73,11 @@ export class ViewStore {
     return this.#entries.get(id)?.entry;
   }
 
+  /** The run that wrote the entry of `id`, when it came with one. */
+  runOf(id: ServerId): EntryRun | undefined {
+    return this.#entries.get(id)?.run;
+  }
+
   /** Entries whose version changed here at or after `since` (local ms). */
   changedSince(id: ServerId, since: number): boolean {
     const s = this.#entries.get(id);
