@@ -567,6 +567,8 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   #onIncarnation(link: PeerLink, run: Incarnation & { readonly flags: number }): void {
     if (this.#runs.has(link)) return;
     if ((run.flags & INCARNATION_FLAG_RUNS) !== 0) this.#readsRuns.add(link);
+    // A run the view shows replaced is refused whether or not the new run has a link open here to compare it with.
+    if (this.#viewShowsReplaced(link.peerId, run)) return this.#refuse(link, run);
     const others = [...(this.#byPeer.get(link.peerId) ?? [])].some((l) => l !== link && !l.connection.isClosed);
     const verdict = this.#incarnations.admit(link.peerId, { epoch: run.epoch, instance: run.instance }, others);
     if (verdict === 'refused') return this.#refuse(link, run);
@@ -642,8 +644,12 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   #ofReplacedRun(link: PeerLink): boolean {
     const run = this.#runs.get(link);
     if (run === undefined) return false;
-    if (!this.#incarnations.isCurrent(link.peerId, run)) return true;
-    const viewRun = this.#c.runOf?.(link.peerId);
+    return !this.#incarnations.isCurrent(link.peerId, run) || this.#viewShowsReplaced(link.peerId, run);
+  }
+
+  /** Whether the view's entry of `peerId` was written by another run with a larger epoch than `run`. */
+  #viewShowsReplaced(peerId: ServerId, run: Incarnation): boolean {
+    const viewRun = this.#c.runOf?.(peerId);
     return viewRun !== undefined && viewRun.instance !== run.instance && viewRun.epoch > run.epoch;
   }
 
