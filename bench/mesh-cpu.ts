@@ -5,7 +5,8 @@
  * a child process). Reports this process's user+system CPU µs per request over the measured window (the fake
  * executor's own cost included: the same in every build). `MESH_DIST=<path to a built @epara/mesh index.js>` runs
  * another build (A/B in one session); `--cpu-prof` on the node command line profiles the window's process.
- * Options: `BURST` requests per burst (default 8), `BURSTS` measured (default 1000). Last line: one JSON object.
+ * Options: `BURST` requests per burst (default 8), `BURSTS` measured (default 1000), `IDLE` idle servers in the
+ * peer's process that only fill the view (default 0). Last line: one JSON object.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -36,8 +37,11 @@ function node(id: string, hosted: string[], seeds: string[]): ReturnType<Mesh['c
 async function peerMain(): Promise<void> {
   const p = node('p', ['far'], []);
   await p.start();
+  // Idle servers that only fill the view (a cluster's size, not its load).
+  const idle = Array.from({ length: Number(process.env['IDLE'] ?? 0) }, (_, i) => node(`q${i}`, [], [p.address!]));
+  await Promise.all(idle.map((n) => n.start()));
   process.send!({ address: p.address });
-  process.on('message', () => void p.close().then(() => process.exit(0)));
+  process.on('message', () => void Promise.all([p, ...idle].map((n) => n.close())).then(() => process.exit(0)));
 }
 
 async function waitFor(check: () => boolean): Promise<void> {
@@ -55,7 +59,8 @@ async function main(): Promise<void> {
   const { address } = await new Promise<{ address: string }>((r) => child.once('message', r as never));
   const a = node('a', ['near'], [address]);
   await a.start();
-  await waitFor(() => a.view().entries['p']?.instances.some((i) => i.serviceId === 'far' && i.status === 'ready') === true);
+  const servers = 2 + Number(process.env['IDLE'] ?? 0);
+  await waitFor(() => a.view().entries['p']?.instances.some((i) => i.serviceId === 'far' && i.status === 'ready') === true && Object.values(a.view().entries).filter((e) => e.alive).length === servers);
 
   // A closed loop: a burst of requests (half local, half offloaded), all settled before the next. The same work
   // whatever the machine's speed, so two builds compare on CPU per request, not on what rate a loaded machine let
