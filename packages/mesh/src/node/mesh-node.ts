@@ -172,7 +172,9 @@ export class MeshNode extends EventEmitter<NodeEvents> {
    * are on), each as old as the monotonic clock measured it: a wall-clock step does not age or rejuvenate them.
    */
   view(): ClusterView {
-    return nodeClockView(this.#p.sync.store.view(), this.#o);
+    const v = nodeClockView(this.#p.sync.store.view(), this.#o);
+    // The sync keeps one view object until it changes, for the routing path: the host gets a copy of its own.
+    return { entries: { ...v.entries } };
   }
 
   /**

@@ -67,7 +67,8 @@ export interface NodeContext {
 export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodeParts {
   const lateness = o.estimateCorrectionMs > 0 ? new LocalLateness(o.estimateCorrectionMs) : undefined;
   const { links, sync } = buildLinksAndSync(o, ctx, lateness);
-  const view = (): ClusterView => nodeClockView(sync.store.view(), o);
+  const clockView = nodeClockViewer(o);
+  const view = (): ClusterView => clockView(sync.store.view());
   const send = (peer: string, m: Parameters<PeerLinks['send']>[1]): string | undefined => links.send(peer, m);
   const offloadServing = buildOffloadServing(o);
   // One set of ports for the request path and the stream path.
@@ -138,6 +139,31 @@ export function nodeClockView(view: ClusterView, o: Pick<ResolvedNodeOptions, 'c
 }
 
 /**
+ * {@link nodeClockView} for a node's routing path, which reads the view for every request: the moved view is kept
+ * while the sync's view is the same object and the two clocks are the same whole number of ms apart (so entries are
+ * moved by that whole number, within half a ms of the exact offset; under 1 ms apart the view is used as it is).
+ * The default clocks drift apart by a millisecond or more within seconds of a process's start (the wall clock is
+ * slewed, the monotonic one is not): from then on every request copied every entry.
+ */
+export function nodeClockViewer(o: Pick<ResolvedNodeOptions, 'clock' | 'monotonicClock'>): (view: ClusterView) => ClusterView {
+  if (o.clock === o.monotonicClock) return (view) => view;
+  let source: ClusterView | undefined;
+  let shiftMs = 0;
+  let moved: ClusterView | undefined;
+  return (view) => {
+    const shift = o.clock.now() - o.monotonicClock.now();
+    if (Math.abs(shift) < 1) return view;
+    const whole = Math.round(shift);
+    if (view === source && whole === shiftMs && moved !== undefined) return moved;
+    const entries: Record<ServerId, ClusterView['entries'][ServerId]> = {};
+    for (const [id, e] of Object.entries(view.entries)) entries[id] = { ...e, updatedAt: e.updatedAt + whole };
+    source = view;
+    shiftMs = whole;
+    return (moved = { entries });
+  };
+}
+
+/**
  * The network model routing prices peers with: the host's configured delays and bandwidths, over the one-way
  * delays the placement coordinator measured by probing its peers (so a 20 ms peer is not taken for a 1 ms one
  * when the host configured nothing); peers in neither get `hopDelayMs`. The merged model is rebuilt only when a
@@ -174,6 +200,7 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext, lateness: L
     addressOf: (id) => sync.store.get(id)?.address,
     epochOf: (id) => sync.store.get(id)?.epoch,
     aliveOf: (id) => sync.store.get(id)?.alive === true,
+    runOf: (id) => sync.store.runOf?.(id),
     maxQueuedFrames: 1024,
     maxBufferedBytes: o.maxLinkBufferedBytes,
     authBackoff: new AuthBackoff({ ...o.authRetry, now: () => o.monotonicClock.now(), random: o.random }),
@@ -220,7 +247,8 @@ function buildLinksAndSync(o: ResolvedNodeOptions, ctx: NodeContext, lateness: L
 }
 
 function buildPlacement(o: ResolvedNodeOptions, ctx: NodeContext, links: PeerLinks, sync: ViewSync): { applier: PlacementApplier; coordinator: PlacementCoordinator | undefined } {
-  const view = (): ClusterView => nodeClockView(sync.store.view(), o);
+  const clockView = nodeClockViewer(o);
+  const view = (): ClusterView => clockView(sync.store.view());
   const applier = new PlacementApplier({
     selfId: o.id,
     executor: o.executor,

@@ -4,6 +4,7 @@ import type { createMemoryHub } from '../transport/memory-hub.js';
 import { createMemoryTransport } from '../transport/memory-transport.js';
 import type { Transport } from '../transport/transport.js';
 import { encodeFrame } from '../protocol/frame-codec.js';
+import type { Incarnation } from '../protocol/messages.js';
 import { resolveProtocolLimits } from '../protocol/protocol-limits.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
 import { AuthBackoff } from '../security/auth-backoff.js';
@@ -21,6 +22,8 @@ export interface TestLinksOptions {
   readonly epochOf?: (peer: string) => number | undefined;
   /** @default every peer alive */
   readonly aliveOf?: (peer: string) => boolean;
+  /** @default no run known for any peer */
+  readonly runOf?: (peer: string) => Incarnation | undefined;
   /** @default the plain handshake */
   readonly handshake?: Handshake;
   /** @default 1 MiB */
@@ -57,6 +60,7 @@ export function peerLinksForEachTest(): {
         addressOf: o.addressOf ?? ((peer) => peer),
         epochOf: o.epochOf ?? (() => undefined),
         ...(o.aliveOf ? { aliveOf: o.aliveOf } : {}),
+        ...(o.runOf ? { runOf: o.runOf } : {}),
         maxQueuedFrames: 16,
         maxBufferedBytes: o.maxBufferedBytes ?? 1 << 20,
         authBackoff: new AuthBackoff({ initialMs: 100, maxMs: 100, now: () => 0, random: createSeededRandom(1) }),
@@ -71,9 +75,18 @@ export function peerLinksForEachTest(): {
  * frame, as `createHandshake` sends them.
  */
 export function announcing(id: string, epoch: number, maxFrameBytes?: number): Handshake {
+  return announcingRun(id, newIncarnation(epoch), { maxFrameBytes });
+}
+
+/**
+ * {@link announcing} for a given run; `gate`: the handshake starts only once it resolves (a dial to this node stays
+ * pending until then, frames the dialer sent meanwhile kept for the handshake).
+ */
+export function announcingRun(id: string, run: Incarnation, o: { readonly maxFrameBytes?: number | undefined; readonly gate?: Promise<void> } = {}): Handshake {
   const plain = plainHandshake(id, createSystemTimers(), 1000);
-  const run = newIncarnation(epoch);
+  const { maxFrameBytes, gate } = o;
   return async (connection, direction) => {
+    await gate;
     const link = await plain(connection, direction);
     link.connection.send(encodeFrame({ type: 'incarnation', flags: 0, ...run }));
     if (maxFrameBytes !== undefined) link.connection.send(encodeFrame({ type: 'limits', maxFrameBytes }));

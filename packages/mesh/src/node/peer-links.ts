@@ -36,8 +36,9 @@ export interface PeerLinksEvents {
   linkOpened: [{ link: PeerLink }];
   /**
    * `lastLink` is true when no other link to that peer remains. A link of a peer's run that a newer run (the
-   * server restarted under its id) replaced closes with `lastLink: false`: the new run's link is up. So does a
-   * link refused as a replaced run's: its closing says nothing about the peer's current run. `dialIds` are the
+   * server restarted under its id) replaced closes with `lastLink: false`, whether the new run's link is up or the
+   * view alone shows the new run (a dial to it may be pending). So does a link refused as a replaced run's: its
+   * closing says nothing about the peer's current run. `dialIds` are the
    * dials whose queued frames went out on this link (see {@link PeerLinks.send}): they are lost with it too.
    */
   linkClosed: [{ link: PeerLink; lastLink: boolean; dialIds: readonly string[] }];
@@ -67,6 +68,11 @@ export interface PeerLinksConfig {
   readonly addressOf: (peerId: ServerId) => string | undefined;
   /** The epoch the view holds for a peer: larger than its links' run announced means it may have restarted. */
   readonly epochOf: (peerId: ServerId) => number | undefined;
+  /**
+   * The run that wrote the view's entry of a peer, when the entry carries one: a link of another run with a smaller
+   * epoch belongs to a run the view shows replaced. @default none known
+   */
+  readonly runOf?: (peerId: ServerId) => Incarnation | undefined;
   /** Whether the view holds a peer alive: a dial to one it holds dead is restarted when it is back ({@link PeerLinks.peerBack}). @default always */
   readonly aliveOf?: (peerId: ServerId) => boolean;
   /** Frames queued per peer while dialing. */
@@ -561,6 +567,8 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   #onIncarnation(link: PeerLink, run: Incarnation & { readonly flags: number }): void {
     if (this.#runs.has(link)) return;
     if ((run.flags & INCARNATION_FLAG_RUNS) !== 0) this.#readsRuns.add(link);
+    // A run the view shows replaced is refused whether or not the new run has a link open here to compare it with.
+    if (this.#viewShowsReplaced(link.peerId, run)) return this.#refuse(link, run);
     const others = [...(this.#byPeer.get(link.peerId) ?? [])].some((l) => l !== link && !l.connection.isClosed);
     const verdict = this.#incarnations.admit(link.peerId, { epoch: run.epoch, instance: run.instance }, others);
     if (verdict === 'refused') return this.#refuse(link, run);
@@ -625,7 +633,24 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
       this.#byPeer.delete(link.peerId);
       this.#forgetIfGone(link.peerId);
     }
-    this.emit('linkClosed', { link, lastLink: none && !this.#refused.has(link), dialIds: this.#carried.get(link) ?? [] });
+    this.emit('linkClosed', { link, lastLink: none && !this.#refused.has(link) && !this.#ofReplacedRun(link), dialIds: this.#carried.get(link) ?? [] });
+  }
+
+  /**
+   * Whether the link belongs to a run of its peer that a newer run replaced: one the links retired, or one the view
+   * shows replaced (its entry written by another run with a larger epoch — the new run may not have linked here yet,
+   * while requests wait on a dial to it). Its closing says nothing about the peer's current run.
+   */
+  #ofReplacedRun(link: PeerLink): boolean {
+    const run = this.#runs.get(link);
+    if (run === undefined) return false;
+    return !this.#incarnations.isCurrent(link.peerId, run) || this.#viewShowsReplaced(link.peerId, run);
+  }
+
+  /** Whether the view's entry of `peerId` was written by another run with a larger epoch than `run`. */
+  #viewShowsReplaced(peerId: ServerId, run: Incarnation): boolean {
+    const viewRun = this.#c.runOf?.(peerId);
+    return viewRun !== undefined && viewRun.instance !== run.instance && viewRun.epoch > run.epoch;
   }
 
   #pick(peerId: ServerId): PeerLink | undefined {

@@ -48,6 +48,8 @@ export class ViewStore {
   /** {@link aliveRing} and {@link sortedIds} until the membership they list changes. */
   #alive: readonly ServerId[] | undefined;
   #sorted: readonly ServerId[] | undefined;
+  /** {@link view} until an entry changes. */
+  #view: ClusterView | undefined;
 
   /** `run` is this process's run: given, the entry carries it, and a newer run's entry of this id is not outbid. */
   readonly #retention: DeadRetention;
@@ -71,6 +73,11 @@ export class ViewStore {
 
   get(id: ServerId): ServerEntry | undefined {
     return this.#entries.get(id)?.entry;
+  }
+
+  /** The run that wrote the entry of `id`, when it came with one. */
+  runOf(id: ServerId): EntryRun | undefined {
+    return this.#entries.get(id)?.run;
   }
 
   /** Entries whose version changed here at or after `since` (local ms). */
@@ -107,11 +114,13 @@ export class ViewStore {
     const prev = this.#entries.get(id);
     if (prev === undefined) this.#sorted = undefined;
     if (prev === undefined || prev.entry.alive !== stored.entry.alive) this.#alive = undefined;
+    this.#view = undefined;
     this.#entries.set(id, stored);
   }
 
   #remove(id: ServerId): void {
     if (!this.#entries.delete(id)) return;
+    this.#view = undefined;
     this.#sorted = undefined;
     this.#alive = undefined;
   }
@@ -217,6 +226,7 @@ export class ViewStore {
     const updatedAt = now - Math.max(0, s.ageMs);
     if (updatedAt <= cur.entry.updatedAt) return 'ignored';
     cur.entry = { ...cur.entry, updatedAt };
+    this.#view = undefined;
     return 'refreshed';
   }
 
@@ -245,10 +255,15 @@ export class ViewStore {
     return e && { serverId: e.serverId, epoch: e.epoch, version: e.version, alive: e.alive, ageMs: Math.max(0, now - e.updatedAt) };
   }
 
+  /**
+   * The entries as a {@link ClusterView}: the same object until an entry changes, so what is derived from it per
+   * request (the node's view on its own clock) can be kept until then. Never mutate it.
+   */
   view(): ClusterView {
+    if (this.#view !== undefined) return this.#view;
     const entries: Record<ServerId, ServerEntry> = {};
     for (const [id, s] of this.#entries) entries[id] = s.entry;
-    return { entries };
+    return (this.#view = { entries });
   }
 
   /**

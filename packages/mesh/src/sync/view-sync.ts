@@ -33,7 +33,13 @@ export interface ViewSyncEvents {
 export interface ViewSync {
   /** Subscribes to {@link ViewSyncEvents} (an eventemitter3 emitter with these events, and possibly more, fits). */
   on<K extends keyof ViewSyncEvents>(event: K, listener: (...args: ViewSyncEvents[K]) => void): unknown;
-  readonly store: { view(): ClusterView; get(id: ServerId): ServerEntry | undefined; readonly self: ServerEntry };
+  readonly store: {
+    view(): ClusterView;
+    get(id: ServerId): ServerEntry | undefined;
+    readonly self: ServerEntry;
+    /** The run (epoch it announced at start, random instance) that wrote an entry, for a sync whose entries carry one. */
+    runOf?(id: ServerId): { readonly epoch: number; readonly instance: number } | undefined;
+  };
   start(): void | Promise<void>;
   stop(): void | Promise<void>;
   /** The node saw a peer fail (its link closed…): mark it dead now. */

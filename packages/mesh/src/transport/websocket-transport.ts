@@ -150,7 +150,7 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
         (this.#linkOf(ws) ?? { error: undefined }).error ??= error;
         ws.terminate();
       });
-      const connection = this.#adopt(ws, 'inbound', remote, ticket);
+      const connection = this.#adopt(ws, { direction: 'inbound', remoteAddress: remote, socket, ticket });
       if (this.#closing !== undefined) return void connection.close('transport closed');
       this.emit('connectionAccepted', { connection });
       // A handshake (secureConnection, the node) arms the limits synchronously from this event; a host that
@@ -183,9 +183,11 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
     const dial = new Promise<Connection>((resolve, reject) => {
       ws.on('error', (err) => reject(new EparaError('PEER_UNAVAILABLE', `cannot connect to ${address}: ${err.message}`, { address })));
       ws.once('close', () => reject(new EparaError(this.#closing ? 'CLOSED' : 'PEER_UNAVAILABLE', `connection to ${address} closed during the handshake`, { address })));
+      let socket: Duplex | undefined;
+      ws.once('upgrade', (res: IncomingMessage) => (socket = res.socket));
       ws.once('open', () => {
         ws.removeAllListeners();
-        resolve(this.#adopt(ws, 'outbound', address));
+        resolve(this.#adopt(ws, { direction: 'outbound', remoteAddress: address, socket }));
       });
     }).finally(() => this.#dials.delete(ws));
     return withAbort(options.signal, () => dial, () => ws.terminate());
@@ -196,14 +198,16 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
     return undefined;
   }
 
-  #adopt(ws: WebSocket, direction: 'inbound' | 'outbound', remoteAddress: string, ticket?: PreAuthTicket): Connection {
+  #adopt(ws: WebSocket, o: { direction: 'inbound' | 'outbound'; remoteAddress: string; socket: Duplex | undefined; ticket?: PreAuthTicket }): Connection {
+    const { direction, remoteAddress, ticket } = o;
+    const coalesce = coalescer(o.socket);
     const ctl = createConnection({
       remoteAddress,
       direction,
       maxFrameBytes: this.#o.maxFrameBytes,
       idPrefix: `ws-${direction}`,
       sink: {
-        write: (frame) => ws.send(frame, { binary: true }),
+        write: (frame) => (coalesce(), ws.send(frame, { binary: true })),
         close: (reason) => this.#closeSocket(ws, reason, ticket !== undefined && ticket.armed && !ticket.authenticated),
         bufferedBytes: () => ws.bufferedAmount,
         authenticating: () => ticket?.arm(),
@@ -323,4 +327,25 @@ export function createWebSocketTransport(options: WebSocketTransportOptions = {}
 /** The all-zero masking key: `ws` skips the XOR pass on both ends (see `maskFrames`). */
 function zeroMask(mask: Buffer): void {
   mask.fill(0);
+}
+
+/**
+ * Frames written to a link in one turn of the event loop leave in one write: the socket is corked at the first and
+ * uncorked once the turn's synchronous work is done (`process.nextTick`, before the I/O phase: no frame waits for a
+ * later turn). A burst of requests to one peer, or an answer and a sync ack together, cost one system call instead
+ * of one per frame — the largest share of a node's CPU per offloaded request after garbage collection.
+ */
+function coalescer(socket: Duplex | undefined): () => void {
+  if (socket === undefined) return () => undefined;
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    socket.uncork();
+  };
+  return () => {
+    if (corked) return;
+    corked = true;
+    socket.cork();
+    process.nextTick(uncork);
+  };
 }
