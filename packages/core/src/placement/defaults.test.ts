@@ -104,7 +104,7 @@ describe("EPARA's policy: multiTask 'auto' shares a device only when whole devic
   });
 
   it('is the policy EPARA deploys', () => {
-    expect(EPARA_PLACEMENT_OPTIONS).toEqual({ ...AUTO, shortage: 'estimate' });
+    expect(EPARA_PLACEMENT_OPTIONS).toEqual({ ...AUTO, shortage: 'estimate', slackReach: true });
   });
 
   it("rejects a multiTask that is neither a boolean nor 'auto', naming the field", () => {

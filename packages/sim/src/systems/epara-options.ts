@@ -166,7 +166,7 @@ export interface EparaSystemOptions {
    * Core placement options, merged over core's defaults (locality-aware, value-weighted per service, co-location
    * only when whole devices leave a service without an instance, equal placements nearest the demand, and where the
    * devices are short the whole-demand floors by load when they predict clearly more items: see docs/placement.md).
-   * @default core's `EPARA_PLACEMENT_OPTIONS` (`{ multiTask: 'auto', shortage: 'estimate' }`)
+   * @default core's `EPARA_PLACEMENT_OPTIONS` (`{ multiTask: 'auto', shortage: 'estimate', slackReach: true }`)
    */
   readonly placementOptions: PlacementOptions;
 }
@@ -214,6 +214,7 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   // interference β = 0.25, co-location costs goodput at every load even priced with the profiled slowdown, and
   // whole devices serve every service there); among placements that serve the same demand, the server nearest
   // where it enters; where the devices are short, whole-demand floors by load when they predict clearly more
-  // items (`shortage: 'estimate'`). See docs/placement.md.
+  // items (`shortage: 'estimate'`); a tight latency service's reach reads the slack its items arrive with
+  // (`slackReach`). See docs/placement.md.
   placementOptions: { ...EPARA_PLACEMENT_OPTIONS },
 };
