@@ -173,6 +173,9 @@ export default {
   // On a heavily shared machine a run starved of CPU can overrun it too: raise it there
   // (MUTATION_TIMEOUT_MS=30000) so the timeouts are the mutants that loop, not the load.
   timeoutMS: Number(process.env.MUTATION_TIMEOUT_MS ?? 10000),
+  // The dry run (every test of the run once, under the coverage instrumentation) may take Stryker's default of 5
+  // minutes on a shared machine: the four placement groups' dry run overran it at load 20–26 and stopped the run.
+  dryRunTimeoutMinutes: Number(process.env.MUTATION_DRY_RUN_MINUTES ?? 30),
   tempDirName: `.tmp/stryker-${group}`,
   cleanTempDir: 'always',
 };

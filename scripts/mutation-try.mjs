@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Which test files kill given mutants, without a Stryker run: `node scripts/mutation-try.mjs <group> <id,…|file:line,…>
 // <test file…>`. For each mutant of the group's committed results (test/mutation/<group>.incremental.json, by id or by
-// `place-services.ts:94` for every mutant starting on that line), it writes the mutant's replacement into the source,
+// `place-services.ts:94` for every surviving or uncovered mutant starting on that line), it writes the mutant's replacement into the source,
 // runs the test files once with vitest (`--project units`, FC_RUNS=25 as a mutation run uses), records whether they
 // failed, and puts the source back (also on Ctrl-C). For proving a case file kills what a slow file killed before the
 // slow file leaves the mutation config, and for a new case file's kills before a run records them. The last line is
@@ -19,7 +19,7 @@ const chosen = [];
 for (const [file, { mutants }] of Object.entries(report.files)) {
   for (const m of mutants) {
     const at = `${file.split('/').pop()}:${m.location.start.line}`;
-    if (wanted.includes(String(m.id)) || wanted.includes(at)) chosen.push({ file, m, at });
+    if (wanted.includes(String(m.id)) || (wanted.includes(at) && (m.status === 'Survived' || m.status === 'NoCoverage'))) chosen.push({ file, m, at });
   }
 }
 
@@ -41,7 +41,7 @@ for (const { file, m, at } of chosen) {
   restore = () => writeFileSync(path, original);
   writeFileSync(path, `${original.slice(0, start)}${m.replacement}${original.slice(end)}`);
   try {
-    const run = spawnSync('npx', ['vitest', 'run', '--project', 'units', ...testFiles], { cwd: root, encoding: 'utf8', env: { ...process.env, FC_RUNS: process.env.FC_RUNS ?? '25' } });
+    const run = spawnSync('npx', ['vitest', 'run', '--project', 'units', '--bail=1', ...testFiles], { cwd: root, encoding: 'utf8', env: { ...process.env, FC_RUNS: process.env.FC_RUNS ?? '25' } });
     out[m.id] = run.status === 0 ? 'survived' : 'killed';
   } finally {
     restore();
