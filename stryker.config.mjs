@@ -43,7 +43,7 @@ export const GROUPS = {
  * tests as in its group's own run. The results stay one file per group: scripts/mutation-shared.mjs merges the groups'
  * files into the run's incremental file before it and splits the run's results back into them (the checkpoint reporter
  * as it goes, scripts/run-mutation.mjs at the end). `MUTATION_GROUP=core-placement` runs the four placement groups so;
- * a group's own name still runs it alone. docs/testing.md, "One start per test set".
+ * a group's own name still runs it alone. docs/testing.md, "What keeps a run cheap".
  */
 export const SHARED = {
   'core-placement': ['core-placement-input', 'core-placement-flow', 'core-placement-search', 'core-placement-repair'],
@@ -53,7 +53,7 @@ export const SHARED = {
 /**
  * A from-scratch run split over CI jobs of two cores (`MUTATION_JOB=<1…4> pnpm test:mutation`), by shared run (SHARED)
  * and group: each job is estimated at 740–1,120 CPU seconds by `node scripts/mutation-estimate.mjs`, within a 20-minute
- * job's 2,400 (docs/testing.md, "One start per test set").
+ * job's 2,400 (docs/testing.md, "What keeps a run cheap").
  */
 export const JOBS = [
   ['core-placement'],
@@ -140,7 +140,7 @@ export default {
   // (scripts/stryker-typescript-checker.mjs) parses and binds the program once and checks each mutant's file in a
   // program that reuses every other file: 0.06–0.14 s of CPU per mutant where @stryker-mutator/typescript-checker,
   // which parses and binds the whole program again per check, took 0.25 s in core and 0.6–1.2 s in runtime and mesh,
-  // with the same verdicts (docs/testing.md, "The checker rebuilt"). MUTATION_CHECKER=stryker puts Stryker's back, to
+  // with the same verdicts (docs/testing.md, "What keeps a run cheap"). MUTATION_CHECKER=stryker puts Stryker's back, to
   // compare.
   checkers: [process.env.MUTATION_CHECKER === 'stryker' ? 'typescript' : 'epara-typescript'],
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },

@@ -9,7 +9,7 @@
 // CPU over its tests' time (under load a test's time runs ahead of its CPU), kept in test/mutation/test-times.json and
 // written from run logs with `node scripts/mutation-estimate.mjs --record <log>…` (MUTATION_RUN_LOG=<log>: each dry
 // run's line names every test's time). The fixed costs per group start, checked mutant, mutant run and timeout are
-// measured CPU (COSTS below; docs/testing.md, "What a from-scratch run costs, counted"). MUTATION_LEAVE_OUT=<file,…>
+// measured CPU (COSTS below; docs/testing.md, "What a from-scratch run costs"). MUTATION_LEAVE_OUT=<file,…>
 // estimates a run without those test files (a killed mutant whose killer is left out counts as a survivor: an upper
 // figure). `--calibrate <log> <group>` compares a run log's measured CPU with what the estimate says of those runs.
 // The last line is one JSON object.
@@ -33,11 +33,12 @@ const timesFile = `${dir}test-times.json`;
 const COSTS = (group) => {
   const core = group.startsWith('core-');
   // An in-thread timeout: 3.3 s measured in runs that still loaded the runtime's simulations (a loop bound reached
-  // inside a 9 s run), kept for the mesh (not measured since); 0.86 s in the runtime group's run without them and the
-  // virtual-time runs (24 timeouts, CPU of the run and between runs, under load: docs/testing.md, "The virtual-time
-  // runs out"), at the loop factor of 100; 1.1 s in core-placement-search's retest of its timeouts at today's factor
-  // of 10 (12 of them: docs/testing.md, "One start per test set").
-  return { startS: core ? 50 : 75, checkS: core ? 0.05 : 0.09, runS: group === 'runtime' ? 0.3 : core ? 0.1 : 0.13, inThreadTimeoutS: group === 'runtime' ? 0.86 : core ? 1.1 : 3.3, waitedOutS: core ? 17 : 25 };
+  // inside a 9 s run), no longer used; 0.86 s in the runtime group's run without them and the
+  // virtual-time runs (24 timeouts, CPU of the run and between runs, under load: docs/testing.md, "What a
+  // from-scratch run costs"), at the loop factor of 100; 1.1 s in core-placement-search's retest of its timeouts at today's factor
+  // of 10 (12 of them: docs/testing.md, "What keeps a run cheap"); 0.79 s in mesh-sync's rerun (8 of them, with the CPU
+  // between runs, under load).
+  return { startS: core ? 50 : 75, checkS: core ? 0.05 : 0.09, runS: group === 'runtime' ? 0.3 : core ? 0.1 : 0.13, inThreadTimeoutS: group === 'runtime' ? 0.86 : core ? 1.1 : 0.79, waitedOutS: core ? 17 : 25 };
 };
 /**
  * The share of a test's recorded dry-run CPU that it takes in a mutant's run: the dry run records per-test coverage,

@@ -2,7 +2,7 @@
 // `CompileError`, settled without running a test. It answers what @stryker-mutator/typescript-checker answers, for a
 // fraction of the CPU: that checker drives TypeScript's solution builder in watch mode, which parses and binds every
 // file of the program again on each check (@types/node and the lib files included) and waits out the builder's
-// 250 ms debounce; a runtime mutant cost 0.6–2 s of CPU there (docs/testing.md, "The checker"). Here the program's
+// 250 ms debounce; a runtime mutant cost 0.6–2 s of CPU there (docs/testing.md, "What keeps a run cheap"). Here the program's
 // source files are parsed and bound once and shared by every check, as TypeScript's language service shares them:
 // a check builds a new program that reuses every file but the mutated one, and type-checks that file. Like the
 // builder, it then checks the files that import it (transitively) only when the file's declaration output (its
