@@ -18,8 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { GROUPS, LEFT_OUT, SHARED } from '../stryker.config.mjs';
 import { sameTyping } from './stryker-typescript-checker.mjs';
 
-const dir = fileURLToPath(new URL('../test/mutation/', import.meta.url));
-const timesFile = `${dir}test-times.json`;
+// MUTATION_RESULTS_DIR=<dir>: read the groups' results from there instead (to estimate from another set of results).
+const dir = process.env.MUTATION_RESULTS_DIR ? `${process.env.MUTATION_RESULTS_DIR.replace(/\/$/, '')}/` : fileURLToPath(new URL('../test/mutation/', import.meta.url));
+const timesFile = fileURLToPath(new URL('../test/mutation/test-times.json', import.meta.url));
 
 /**
  * CPU seconds of what a test's recorded time does not cover, measured under load (docs/testing.md, "What a
