@@ -32,7 +32,7 @@ const mutantTestTimeoutMs = Number(process.env['MUTATION_TEST_TIMEOUT_MS'] ?? Nu
  * on the same lines, so that file is the likelier killer), then the smallest. A file a run skipped keeps the
  * duration it last ran in (below). It was "failed first" whatever the cost: after a mutant ended by the loop bound
  * in a 9 s model simulation, every mutant of the next lines ran that simulation first, to its loop bound, where a
- * 0.2 s file beside it kills them (docs/testing.md, "Failed first, at any price"). A surviving mutant runs all its
+ * 0.2 s file beside it kills them (docs/testing.md, "What keeps a run cheap"). A surviving mutant runs all its
  * files either way; only the order changes, not the outcome.
  */
 /** A file that failed on its last run is ordered by its duration over this (a guess at how much likelier it kills). */
@@ -80,7 +80,7 @@ export default defineConfig({
     // (scripts/mutation-run-log.mjs; `node scripts/mutation-run-cost.mjs <file>` adds them up).
     ...(process.env['MUTATION_RUN_LOG'] ? { reporters: ['default', new MutationRunLog(process.env['MUTATION_RUN_LOG'])] } : {}),
     // Read by the few statistical cases that simulate tens of thousands of arrivals (30 s and more each under
-    // the instrumentation): they skip themselves in a mutation run (docs/testing.md, "Left out of mutation runs").
+    // the instrumentation): they skip themselves in a mutation run (docs/testing.md, "What it scores").
     env: { ...base.test?.env, EPARA_MUTATION_RUN: '1', EPARA_MUTANT_TEST_TIMEOUT_MS: String(mutantTestTimeoutMs) },
     // While a mutant runs, a test that hangs (a promise the mutant left unsettled) fails at the bound above and kills
     // the mutant there, instead of holding the test process until Stryker's timeout restarts it (docs/testing.md,
@@ -92,7 +92,7 @@ export default defineConfig({
     // (test/setup/mutant-loop-bound.ts; MUTATION_LOOP_FACTOR=0 turns it off, to compare).
     setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts', 'test/setup/mutant-fast-check.ts', 'test/setup/mutant-loop-bound.ts'],
     // The MILP reference (ten exact HiGHS solves, 8.5 s) would run for every placement mutant the faster files
-    // do not kill; MUTATION_MILP=1 puts it back (docs/testing.md, "Left out of mutation runs").
+    // do not kill; MUTATION_MILP=1 puts it back (docs/testing.md, "What it scores").
     // A file that mocks a module (`vi.mock`) needs a module graph of its own (`pnpm test` runs it isolated); in the one
     // graph of a mutation run the module is already imported and the mock misses it, and the dry run fails (the
     // device scheduler's full-device case did, and no runtime run could start): such files stay out.
@@ -100,7 +100,7 @@ export default defineConfig({
     // ran for nearly every device-scheduler mutant the unit files do not kill: most of a runtime survivor's CPU. The
     // unit files and three case files kill each of the 15 mutants the simulations had killed (docs/testing.md, "What a
     // from-scratch run costs, counted"). The hold-pricing and estimate-overtaking runs likewise: a case file kills the
-    // five mutants they were first to kill (docs/testing.md, "The virtual-time runs out"). MUTATION_MODELS=1 puts them back.
+    // five mutants they were first to kill (docs/testing.md, "What it scores"). MUTATION_MODELS=1 puts them back.
     exclude: [
       'packages/*/src/**/*.nats.test.ts',
       '**/node_modules/**',

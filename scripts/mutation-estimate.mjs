@@ -9,16 +9,18 @@
 // CPU over its tests' time (under load a test's time runs ahead of its CPU), kept in test/mutation/test-times.json and
 // written from run logs with `node scripts/mutation-estimate.mjs --record <log>…` (MUTATION_RUN_LOG=<log>: each dry
 // run's line names every test's time). The fixed costs per group start, checked mutant, mutant run and timeout are
-// measured CPU (COSTS below; docs/testing.md, "What a from-scratch run costs, counted"). MUTATION_LEAVE_OUT=<file,…>
+// measured CPU (COSTS below; docs/testing.md, "What a from-scratch run costs"). MUTATION_LEAVE_OUT=<file,…>
 // estimates a run without those test files (a killed mutant whose killer is left out counts as a survivor: an upper
 // figure). `--calibrate <log> <group>` compares a run log's measured CPU with what the estimate says of those runs.
 // The last line is one JSON object.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GROUPS, LEFT_OUT, SHARED } from '../stryker.config.mjs';
+import { sameTyping } from './stryker-typescript-checker.mjs';
 
-const dir = fileURLToPath(new URL('../test/mutation/', import.meta.url));
-const timesFile = `${dir}test-times.json`;
+// MUTATION_RESULTS_DIR=<dir>: read the groups' results from there instead (to estimate from another set of results).
+const dir = process.env.MUTATION_RESULTS_DIR ? `${process.env.MUTATION_RESULTS_DIR.replace(/\/$/, '')}/` : fileURLToPath(new URL('../test/mutation/', import.meta.url));
+const timesFile = fileURLToPath(new URL('../test/mutation/test-times.json', import.meta.url));
 
 /**
  * CPU seconds of what a test's recorded time does not cover, measured under load (docs/testing.md, "What a
@@ -32,11 +34,12 @@ const timesFile = `${dir}test-times.json`;
 const COSTS = (group) => {
   const core = group.startsWith('core-');
   // An in-thread timeout: 3.3 s measured in runs that still loaded the runtime's simulations (a loop bound reached
-  // inside a 9 s run), kept for the mesh (not measured since); 0.86 s in the runtime group's run without them and the
-  // virtual-time runs (24 timeouts, CPU of the run and between runs, under load: docs/testing.md, "The virtual-time
-  // runs out"), at the loop factor of 100; 1.1 s in core-placement-search's retest of its timeouts at today's factor
-  // of 10 (12 of them: docs/testing.md, "One start per test set").
-  return { startS: core ? 50 : 75, checkS: core ? 0.05 : 0.09, runS: group === 'runtime' ? 0.3 : core ? 0.1 : 0.13, inThreadTimeoutS: group === 'runtime' ? 0.86 : core ? 1.1 : 3.3, waitedOutS: core ? 17 : 25 };
+  // inside a 9 s run), no longer used; 0.86 s in the runtime group's run without them and the
+  // virtual-time runs (24 timeouts, CPU of the run and between runs, under load: docs/testing.md, "What a
+  // from-scratch run costs"), at the loop factor of 100; 1.1 s in core-placement-search's retest of its timeouts at today's factor
+  // of 10 (12 of them: docs/testing.md, "What keeps a run cheap"); 0.79 s in mesh-sync's rerun (8 of them, with the CPU
+  // between runs, under load).
+  return { startS: core ? 50 : 75, checkS: core ? 0.05 : 0.09, runS: group === 'runtime' ? 0.3 : core ? 0.1 : 0.13, inThreadTimeoutS: group === 'runtime' ? 0.86 : core ? 1.1 : 0.79, waitedOutS: core ? 17 : 25 };
 };
 /**
  * The share of a test's recorded dry-run CPU that it takes in a mutant's run: the dry run records per-test coverage,
@@ -96,7 +99,9 @@ function readGroup(group, missing = new Set()) {
   let dryMs = 0;
   for (const [file, recorded] of Object.entries(times.files)) if (report.testFiles?.[file] && !leaveOut.has(file)) dryMs += Object.values(recorded).reduce((s, ms) => s + ms, 0);
   const mutants = new Map();
-  for (const { mutants: list } of Object.values(report.files)) {
+  for (const { mutants: list, source } of Object.values(report.files)) {
+    const lines = source.split('\n');
+    const at = (p) => lines.slice(0, p.line - 1).reduce((s, l) => s + l.length + 1, 0) + p.column - 1;
     for (const m of list) {
       const covering = (m.coveredBy ?? []).map((id) => tests.get(id)).filter((t) => t !== undefined && !leaveOut.has(t.file));
       const killedBy = (m.killedBy ?? []).map((id) => tests.get(id)).filter((t) => t !== undefined && !leaveOut.has(t.file));
@@ -119,7 +124,9 @@ function readGroup(group, missing = new Set()) {
       } else {
         for (const t of covering) (survivedMs += t.ms), (byFile[t.file] = (byFile[t.file] ?? 0) + t.ms);
       }
-      mutants.set(String(m.id), { status: m.status, reason: m.statusReason ?? '', killed: m.status === 'Killed' && killedBy.length > 0, beforeMs, killerMs, survivedMs, byFile });
+      // The checker passes an operator swap TypeScript types alike without a program (its `sameTyping`).
+      const unchecked = sameTyping(m.mutatorName, source.slice(at(m.location.start), at(m.location.end)), m.replacement);
+      mutants.set(String(m.id), { status: m.status, unchecked, reason: m.statusReason ?? '', killed: m.status === 'Killed' && killedBy.length > 0, beforeMs, killerMs, survivedMs, byFile });
     }
   }
   return { dryMs, mutants };
@@ -156,7 +163,7 @@ for (const group of Object.keys(GROUPS)) {
   const c = { checked: 0, runs: 0, killedMs: 0, survivedMs: 0, inThread: 0, waitedOut: 0, byFile: {} };
   for (const m of mutants.values()) {
     if (m.status === 'Pending' || m.status === 'Ignored' || m.status === 'NoCoverage') continue;
-    c.checked++;
+    if (!m.unchecked) c.checked++;
     if (m.status === 'CompileError' || m.status === 'RuntimeError') continue;
     if (m.status === 'Timeout') {
       if (m.reason.startsWith('Hit limit')) c.inThread++;

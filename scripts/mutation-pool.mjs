@@ -4,7 +4,7 @@
 // Stryker's vitest runner calls `vitest.start(files)` once per mutant, and vitest's pool stops its worker when a
 // run's queue is empty: every mutant paid a new thread, vitest's runtime loaded into it again, the environment
 // and the module runner set up again, before the first test ran (0.4–0.6 s of CPU, on a run whose tests take
-// 0.1 s; docs/testing.md, "Run time"). This pool keeps the thread and its loaded runtime between runs.
+// 0.1 s; docs/testing.md, "What keeps a run cheap"). This pool keeps the thread and its loaded runtime between runs.
 //
 // What the tests see does not change: after every run the thread forgets each module of the project (every file
 // outside node_modules), so the next run evaluates the sources, their module-level state and the test files

@@ -3,7 +3,7 @@
 // [status…]` (default `Survived`) drops the group's mutants of those statuses from its committed results
 // (test/mutation/<group>.incremental.json); Stryker reuses every other result and tests the dropped ones as new. For
 // results that a fault of the run itself may have decided — survivors of runs made before the kept worker thread
-// stopped losing test files (docs/testing.md, "The kept worker thread lost tests") — or a timeout seen on a loaded
+// stopped losing test files (docs/testing.md, "What keeps a run cheap") — or a timeout seen on a loaded
 // machine. `WaitedOut` names the timeouts Stryker's wall-clock timeout ended (no "Hit limit" reason): the ones the loop
 // bound (test/setup/mutant-loop-bound.ts) may now end in the thread. The last line is one JSON object: the mutants
 // dropped per status.

@@ -22,7 +22,7 @@ const groups = only ? only.split(',') : [...Object.keys(SHARED), ...Object.keys(
 const committed = (g) => `test/mutation/${g}.incremental.json`;
 // MUTATION_PARALLEL=<n>: run n groups at a time (default 1). A group's start — instrumenting, the checker's first
 // program, the dry run — keeps one core busy for 40–90 s of CPU while the other waits; two groups at a time fill it
-// (each group still runs one checker and one test process: docs/testing.md, "What a full run costs").
+// (each group still runs one checker and one test process: docs/testing.md, "What a from-scratch run costs").
 const parallel = Math.max(1, Number(process.env.MUTATION_PARALLEL ?? 1));
 const began = Date.now();
 const runGroup = (group) =>

@@ -44,7 +44,7 @@ const ns = typeof namespaceName === 'string' ? (globalThis as unknown as Record<
 const file = expect.getState().testPath ?? '';
 // MUTATION_LOOP_FACTOR=0: no accessor, no bound (Stryker's hit limit and timeout alone, to compare). 10, not Stryker's
 // 100: no killed or surviving mutant's run of the runtime and core-placement-search runs that measured it read more
-// than 1.31 × its file's dry-run most past the floor (docs/testing.md, "One start per test set"), and a loop ends
+// than 1.31 × its file's dry-run most past the floor (docs/testing.md, "What keeps a run cheap"), and a loop ends
 // ten times sooner.
 const factor = Number(process.env['MUTATION_LOOP_FACTOR'] ?? 10);
 const floor = Number(process.env['MUTATION_LOOP_FLOOR'] ?? 1_000_000);
