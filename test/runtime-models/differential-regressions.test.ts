@@ -1,0 +1,72 @@
+import { describe, it } from 'vitest';
+import type { NamedTensors } from '@epara/core';
+import { createGraphBuilder, type GraphBuilder } from '@epara/runtime';
+import { expectServedAsReference, serveWithReferences } from './ground-truth.js';
+
+/*
+ * Wrong answers the differential fuzzer (differential-fuzz.test.ts) found, each kept as the fixed model it was
+ * found on. Every model here mixes rows — an output reverses the batch — in a way the batch check's two items
+ * could not see, because both items answered that output alike alone: the check batched the model, and
+ * concurrent requests of one row each got each other's answers.
+ */
+
+const model = (name: string, build: (g: GraphBuilder) => void): Uint8Array => {
+  const g = createGraphBuilder({ name });
+  build(g);
+  return g.toBytes();
+};
+/** `y` = `x`'s rows in reverse order (a Slice with step -1 on axis 0). */
+const reverseRows = (g: GraphBuilder, x: string, y: string): void =>
+  void g.node('Slice', [x, g.constant(`${y}_st`, 'int64', [1], [-1]), g.constant(`${y}_en`, 'int64', [1], [-(2 ** 62)]), g.constant(`${y}_ax`, 'int64', [1], [0]), g.constant(`${y}_sp`, 'int64', [1], [-1])], [y]);
+
+const CASES = {
+  /**
+   * Seed 246: floats cast to integers, rows reversed. The check's generated floats (in [0, 1), and 3a + 0.5) cast
+   * to the same integer 0, so the reversed output was equal for both items alone and in either order.
+   */
+  castReversed: {
+    bytes: model('cast-reversed', (g) => {
+      g.input('x', 'float64', ['N', 1]);
+      g.node('Mul', ['x', g.constant('two', 'float64', [], [2])], ['doubled']);
+      reverseRows(g, g.op('Cast', ['x'], { to: 7 }), 'flipped');
+      g.output('doubled', 'float64', ['N', 1]);
+      g.output('flipped', 'int64', ['N', 1]);
+    }),
+    item: (k: number): NamedTensors => ({ x: { type: 'float64', dims: [1, 1], data: Float64Array.from([k + 0.25]) } }),
+  },
+  /**
+   * Seed 828, reduced: a per-row sum, rows reversed. The check's second item is the first's values reversed, and
+   * a sum does not see the order: both items summed alike, so the reversal was invisible.
+   */
+  sumReversed: {
+    bytes: model('sum-reversed', (g) => {
+      g.input('x', 'int32', ['N', 2]);
+      reverseRows(g, g.op('ReduceSum', ['x', g.constant('ax', 'int64', [1], [1])], { keepdims: 1 }), 'flipped');
+      g.output('flipped', 'int32', ['N', 1]);
+    }),
+    item: (k: number): NamedTensors => ({ x: { type: 'int32', dims: [1, 2], data: Int32Array.from([k, 10 * k]) } }),
+  },
+  /**
+   * Seed 828 as found: tf2onnx-style names (the batch only guessed, a free sequence), so the check waits for a
+   * request and runs with its values: the reversed request sums alike.
+   */
+  sumReversedTfStyle: {
+    bytes: model('sum-reversed-tf', (g) => {
+      g.input('x', 'int32', ['unk__1', 'unk__2', 2]);
+      const maxes = g.op('ReduceMax', ['x'], { axes: [-1], keepdims: 1 });
+      reverseRows(g, g.op('ReduceSum', [maxes, g.constant('ax', 'int64', [1], [1])], { keepdims: 1 }), 'flipped');
+      g.output('flipped', 'int32', ['unk__3', 1, 1]);
+    }),
+    item: (k: number): NamedTensors => ({ x: { type: 'int32', dims: [1, 3, 2], data: Int32Array.from([k, 1, 2 * k, 3, 5, k]) } }),
+  },
+};
+
+describe('models that mix rows where the batch check’s two items answer alike, served as raw onnxruntime-node answers them', () => {
+  const rig = serveWithReferences(CASES);
+  it.each(rig.names)('%s: concurrent requests of one row each get their own answers', async (name) => {
+    const c = CASES[name as keyof typeof CASES];
+    for (let round = 0; round < 2; round++) {
+      await expectServedAsReference(rig.executor, name, rig.ref(name), Array.from({ length: 6 }, (_, k) => c.item(k + 1 + round * 6)));
+    }
+  });
+});
