@@ -98,12 +98,16 @@ for (let from = 0; from < SEEDS.length; from += PER_EXECUTOR) {
 
     it('every answer equals onnxruntime-node on the request alone (concurrent, then deadline-pressed)', async () => {
       const found: string[] = [];
+      // Batches of several requests: what the fuzzer is for (a run of lone requests would compare nothing stacked).
+      let stacked = 0;
+      executor.on('batchDispatched', (e) => void (e.size > 1 && stacked++));
       for (const m of models) {
         const mine: string[] = [];
         for (let k = 0; k < 3; k++) mine.push(...(await round(executor, refs.get(m.seed)!, m, m.seed * 100 + k, k === 2)));
         if (mine.length > 0) found.push(`model ${m.seed}: ${m.description}`, ...mine);
       }
       expect(found).toEqual([]);
+      if (seeds.length >= 6) expect(stacked).toBeGreaterThan(0);
     }, 120_000);
   });
 }
