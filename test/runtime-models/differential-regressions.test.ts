@@ -1,7 +1,8 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NamedTensors } from '@epara/core';
-import { createGraphBuilder, type GraphBuilder } from '@epara/runtime';
+import { createDevice, createGraphBuilder, createPipelineEngine, type GraphBuilder } from '@epara/runtime';
 import { expectServedAsReference, serveWithReferences } from './ground-truth.js';
+import { rejection } from './helpers.js';
 
 /*
  * Wrong answers the differential fuzzer (differential-fuzz.test.ts) found, each kept as the fixed model it was
@@ -67,6 +68,34 @@ describe('models that mix rows where the batch check’s two items answer alike,
     const c = CASES[name as keyof typeof CASES];
     for (let round = 0; round < 2; round++) {
       await expectServedAsReference(rig.executor, name, rig.ref(name), Array.from({ length: 6 }, (_, k) => c.item(k + 1 + round * 6)));
+    }
+  });
+});
+
+/*
+ * Pipeline fuzzer, seed 1: a stage model with no outputs (what splitModel made of a cut at a value nothing reads;
+ * splitModel now refuses that cut) loaded, and every request then failed MODEL_ERROR ("'fetches' cannot be an
+ * empty array"). The pipeline refuses such a stage at start, as it refuses one left returning nothing else.
+ */
+describe('a pipeline stage that returns nothing', () => {
+  it('is LOAD_FAILED at start, naming the stage', async () => {
+    const dead = model('dead-stage', (g) => {
+      g.input('x', 'float32', ['N', 2]);
+      g.node('Neg', ['x'], ['unread']);
+    });
+    const live = model('live-stage', (g) => {
+      g.input('x', 'float32', ['N', 2]);
+      g.node('Abs', ['x'], ['y']);
+      g.output('y', 'float32', ['N', 2]);
+    });
+    const devices = [createDevice({ id: 'dead0', threads: 1 }), createDevice({ id: 'dead1', threads: 1 })];
+    const engine = createPipelineEngine({ stages: [{ device: devices[0]!, model: { bytes: dead } }, { device: devices[1]!, model: { bytes: live } }], batchSize: 4 });
+    try {
+      const err = (await rejection(engine.start())) as { code?: string; message?: string };
+      expect({ code: err.code, message: err.message }).toEqual({ code: 'LOAD_FAILED', message: expect.stringMatching(/stage 0 returns nothing/) });
+    } finally {
+      await engine.close();
+      await Promise.all(devices.map((d) => d.close()));
     }
   });
 });
