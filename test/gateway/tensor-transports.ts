@@ -63,14 +63,15 @@ export interface Served {
 
 /**
  * One request to `model` through one transport; `outputs` (the model's, in order) are all asked for, int64 ones in
- * binary over JSON (JSON.parse rounds past 2^53).
+ * binary over JSON (JSON.parse rounds past 2^53). `deadlineMs` is sent as the request's `epara_deadline_ms`.
  */
-export async function inferOver(server: Served, model: string, wanted: readonly { readonly name: string; readonly type: TensorType }[], request: NamedTensors, how: Transport): Promise<Outcome> {
+export async function inferOver(server: Served, model: string, wanted: readonly { readonly name: string; readonly type: TensorType }[], request: NamedTensors, how: Transport, deadlineMs?: number): Promise<Outcome> {
   const { client } = server;
+  const deadline = deadlineMs === undefined ? {} : { epara_deadline_ms: deadlineMs };
   const inputs = Object.entries(request).map(([name, t]) => ({ name, datatype: DATATYPE[t.type]!, shape: [...t.dims] }));
   if (how === 'grpc') {
     const res = await new Promise<Record<string, unknown> | ServiceError>((resolve) =>
-      client['ModelInfer']!({ model_name: model, inputs, raw_input_contents: Object.values(request).map(bytes) }, new Metadata(), { deadline: Date.now() + 60_000 }, (err, r) => resolve(err ?? r)),
+      client['ModelInfer']!({ model_name: model, inputs, raw_input_contents: Object.values(request).map(bytes), ...(deadlineMs === undefined ? {} : { parameters: { epara_deadline_ms: { int64_param: deadlineMs } } }) }, new Metadata(), { deadline: Date.now() + 60_000 }, (err, r) => resolve(err ?? r)),
     );
     if (res instanceof Error) return { ok: false, error: `gRPC ${res.code} ${res.details}` };
     const outs = res['outputs'] as { name: string; datatype: string; shape: (number | string)[] }[];
@@ -79,7 +80,7 @@ export async function inferOver(server: Served, model: string, wanted: readonly 
   }
   const url = `${server.http}/v2/models/${model}/infer`;
   if (how === 'json') {
-    const body = { inputs: inputs.map((i) => ({ ...i, data: jsonData(request[i.name]!) })), outputs: wanted.map((o) => ({ name: o.name, parameters: { binary_data: o.type === 'int64' } })) };
+    const body = { parameters: deadline, inputs: inputs.map((i) => ({ ...i, data: jsonData(request[i.name]!) })), outputs: wanted.map((o) => ({ name: o.name, parameters: { binary_data: o.type === 'int64' } })) };
     const res = await fetch(url, { method: 'POST', body: JSON.stringify(body) });
     const buf = Buffer.from(await res.arrayBuffer());
     if (res.status !== 200) return { ok: false, error: `HTTP ${res.status} ${buf.toString().slice(0, 400)}` };
@@ -96,7 +97,7 @@ export async function inferOver(server: Served, model: string, wanted: readonly 
     }
     return { ok: true, outputs };
   }
-  const header = Buffer.from(JSON.stringify({ inputs: inputs.map((i) => ({ ...i, parameters: { binary_data_size: bytes(request[i.name]!).byteLength } })), parameters: { binary_data_output: true } }));
+  const header = Buffer.from(JSON.stringify({ inputs: inputs.map((i) => ({ ...i, parameters: { binary_data_size: bytes(request[i.name]!).byteLength } })), parameters: { binary_data_output: true, ...deadline } }));
   const res = await fetch(url, {
     method: 'POST',
     body: Buffer.concat([header, ...Object.values(request).map(bytes)]),
