@@ -6,7 +6,8 @@ import { reference, service, type Reference } from './ground-truth.js';
 
 /*
  * A seeded differential fuzzer of the executor: random small models (test/fixtures/differential-models.ts), each
- * served as a service (odd seeds data-parallel: a replica on each of two devices) and sent concurrent requests of random values, row counts and sequence lengths (some
+ * served as a service (odd seeds data-parallel: a replica on each of two devices; every third with sampleInputs)
+ * and sent concurrent requests of random values, row counts and sequence lengths (some
  * overriding an initializer, some with deadlines that press the batcher); every answer must be raw
  * onnxruntime-node's on that request alone (integers and bools exactly, floats within 64 ulps of the output's
  * scale). A request of several rows may be refused INVALID_INPUT by a model the executor stacks (it takes one item
@@ -97,7 +98,14 @@ for (let from = 0; from < SEEDS.length; from += PER_EXECUTOR) {
           { id: 'cpu0', threads: 1 },
           { id: 'cpu1', threads: 1 },
         ],
-        services: models.map((m) => service(`m${m.seed}`, m.bytes, { slo: { kind: 'latency', deadlineMs: 20_000 }, devices: m.seed % 2 === 1 ? ['cpu0', 'cpu1'] : ['cpu0'] })),
+        services: models.map((m) =>
+          service(`m${m.seed}`, m.bytes, {
+            slo: { kind: 'latency', deadlineMs: 20_000 },
+            devices: m.seed % 2 === 1 ? ['cpu0', 'cpu1'] : ['cpu0'],
+            // Every third model gives sampleInputs of one row: its batch check runs at load on them, not on a first request.
+            ...(m.seed % 3 === 0 ? { sampleInputs: m.request(createSeededRandom(m.seed), 1, 2, false) } : {}),
+          }),
+        ),
         launchWhenIdle: true,
       });
       await executor.start();
