@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { NamedTensors } from '@epara/core';
-import { createDevice, createGraphBuilder, createPipelineEngine, type GraphBuilder } from '@epara/runtime';
-import { expectServedAsReference, serveWithReferences } from './ground-truth.js';
+import { createDevice, createGraphBuilder, createPipelineEngine, type Executor, type GraphBuilder } from '@epara/runtime';
+import { expectServedAsReference, reference, service, serveWithReferences, startExecutor, type Reference } from './ground-truth.js';
 import { rejection } from './helpers.js';
 
 /*
@@ -97,5 +97,33 @@ describe('a pipeline stage that returns nothing', () => {
       await engine.close();
       await Promise.all(devices.map((d) => d.close()));
     }
+  });
+});
+
+/*
+ * Serve fuzzer, seed 766: measured at load (as `epara serve` does), a model's batch check ran on the sample the
+ * load found — zeros — and every second item made from zeros is constant too: the argmax of a constant row is 0
+ * for all of them, so rows reversed after an ArgMax were invisible, the model was batched, and concurrent requests
+ * got each other's answers. The check now runs on generated values (alternating 0, 1) when the model's dims are
+ * all fixed, and on the found sample only when the model refuses those.
+ */
+describe('a model measured at load, whose found sample is zeros', () => {
+  const argmaxReversed = model('argmax-reversed', (g) => {
+    g.input('m', 'bool', [null, 2]);
+    reverseRows(g, g.op('ArgMax', [g.op('Cast', ['m'], { to: 1 })], { axis: -1, keepdims: 1 }), 'flipped');
+    g.output('flipped', 'int64', [null, 1]);
+  });
+  let executor: Executor | undefined;
+  let ref: Reference | undefined;
+  afterAll(async () => {
+    await executor?.close();
+    await ref?.release();
+  });
+
+  it('answers concurrent requests of one row each as raw onnxruntime-node does', async () => {
+    ref = await reference(argmaxReversed);
+    executor = await startExecutor([{ ...service('argmax-reversed', argmaxReversed), profile: undefined }], { warmup: 0, repetitions: 1 });
+    const items = [[1, 0], [0, 1], [1, 1], [0, 1], [1, 0], [0, 0]].map((v): NamedTensors => ({ m: { type: 'bool', dims: [1, 2], data: Uint8Array.from(v) } }));
+    for (let round = 0; round < 2; round++) await expectServedAsReference(executor, 'argmax-reversed', ref, items);
   });
 });
