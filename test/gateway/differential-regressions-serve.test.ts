@@ -8,7 +8,8 @@ import { inferOver, serveModelFiles, type Transport } from './tensor-transports.
 /*
  * Wrong answers and refusals the differential fuzzer (differential-fuzz-serve.test.ts) found in `epara serve`, each
  * kept as the model it was found on, reduced. Each request is the first the model gets, so that it meets the server
- * as an outside client's first request does: before the executor checked a model whose free dims wait for a request.
+ * as an outside client's first request does: before the executor checked a model whose free dims wait for a request,
+ * or after its check at load.
  */
 
 const model = (name: string, build: (g: GraphBuilder) => void): Uint8Array => {
@@ -62,6 +63,21 @@ const CASES: Record<string, Case> = {
     referenceBytes: withOptional(true),
     outputs: [{ name: 'y', type: 'float32' }],
     request: { x: i64([2, 1, 2], [5, 6, 7, 8]), opt: f32([2], [10, 20]) },
+  },
+  /**
+   * Seed 766, reduced: rows reversed after an ArgMax. Measured at load, the model's batch check ran on the zeros the
+   * load found, could not see the reversal, and the model was batched: a request of 3 rows was split into items and
+   * each answered alone, flipped[0] 1 instead of 0.
+   */
+  argmax_reversed: {
+    bytes: model('argmax-reversed', (g) => {
+      g.input('m', 'bool', [null, 2]);
+      const flat = g.op('ArgMax', [g.op('Cast', ['m'], { to: 1 })], { axis: -1, keepdims: 1 });
+      g.node('Slice', [flat, g.constant('st', 'int64', [1], [-1]), g.constant('en', 'int64', [1], [-(2 ** 62)]), g.constant('ax', 'int64', [1], [0]), g.constant('sp', 'int64', [1], [-1])], ['flipped']);
+      g.output('flipped', 'int64', [null, 1]);
+    }),
+    outputs: [{ name: 'flipped', type: 'int64' }],
+    request: { m: { type: 'bool', dims: [3, 2], data: Uint8Array.from([0, 1, 1, 0, 1, 1]) } },
   },
 };
 
