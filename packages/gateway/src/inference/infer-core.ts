@@ -143,7 +143,7 @@ export class InferCore {
     const controls = readControls(req.parameters, ctx.headers);
     const deadline = controls.deadlineMs !== undefined ? this.#o.clock.now() + controls.deadlineMs : ctx.transportDeadline;
     const splittable = m.splitItems && !this.#whole.has(m.name);
-    const axes = m.splitItems ? this.#o.batchAxes(m) : undefined;
+    const axes = m.splitItems ? (this.#o.batchAxes(m) ?? optionalShared(m)) : undefined;
     const items = m.splitItems ? batchItems(inputs, axes?.inputs) : 1;
     if (items > this.#o.maxBatchItems) {
       throw new EparaError('INVALID_INPUT', `the request carries a batch of ${items} items; model ${m.name} takes at most ${this.#o.maxBatchItems} per request (maxBatchItems): send it in parts`, { field: 'inputs', items, limit: this.#o.maxBatchItems });
@@ -330,6 +330,18 @@ function notBatchedOutput(results: readonly NamedTensors[], axes: ItemAxes['outp
     }
   }
   return false;
+}
+
+/**
+ * Without the host's axes every tensor is split on dimension 0, but an input the model gives a default has the
+ * model's fixed shape: every item shares it. Split too, an `opt [2]` beside a request of 2 rows was cut into two
+ * items of one value each (refused, or a wrong answer where the model broadcasts it).
+ */
+function optionalShared(m: ResolvedGatewayModel): ItemAxes | undefined {
+  if (!m.inputs.some((t) => t.optional === true)) return undefined;
+  const inputs: Record<string, null> = {};
+  for (const t of m.inputs) if (t.optional === true) inputs[t.name] = null;
+  return { inputs, outputs: {} };
 }
 
 /**

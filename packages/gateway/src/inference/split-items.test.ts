@@ -82,6 +82,40 @@ describe('splitting a request into items', () => {
     expect(node.submits.slice(2, 4)).toEqual([1, 1]);
   });
 
+  it('gives an input the model gives a default to every item whole, even when its first dimension matches the batch', async () => {
+    // y = x + bias over x [-1, 2] and bias [2], an initializer a request may override: the node answers each item.
+    const seen: number[][] = [];
+    const node: GatewayNode = {
+      id: 'n1',
+      view: () => ({ entries: {} }) as unknown as ClusterView,
+      submit(_service: string, inputs: NamedTensors): Promise<NamedTensors> {
+        const x = inputs['x']!;
+        const bias = inputs['bias']!;
+        seen.push([...bias.dims]);
+        if (x.dims[0] !== 1) return Promise.reject(new EparaError('INVALID_INPUT', `input 'x' dim 0 is ${x.dims[0]}, expected 1`));
+        if (bias.dims[0] !== 2) return Promise.reject(new EparaError('INVALID_INPUT', `input 'bias' dim 0 is ${bias.dims[0]}, expected 2`));
+        const data = (x.data as Float32Array).map((v, i) => v + (bias.data as Float32Array)[i]!);
+        return Promise.resolve({ y: { type: 'float32', dims: [...x.dims], data } });
+      },
+    };
+    const gateway = createGateway({
+      node,
+      models: [{ name: 'biased', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }, { name: 'bias', datatype: 'FP32', shape: [2], optional: true }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }] }],
+      http: { port: 0 },
+      grpc: false,
+    });
+    open.push(gateway);
+    const { http } = await gateway.start();
+    const res = await fetch(`${http}/v2/models/biased/infer`, {
+      method: 'POST',
+      body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] }, { name: 'bias', datatype: 'FP32', shape: [2], data: [10, 20] }] }),
+    });
+    const body = (await res.json()) as { outputs?: { shape: number[]; data: number[] }[]; error?: string };
+    expect(body.error).toBeUndefined();
+    expect(body.outputs?.[0]).toMatchObject({ shape: [2, 2], data: [11, 22, 13, 24] });
+    expect(seen).toEqual([[2], [2]]);
+  });
+
   it('refuses a canSplitItems that is not a function', () => {
     expect(() => createGateway({ node: twiceNode(), models: [], canSplitItems: true as never })).toThrow(/canSplitItems/);
   });

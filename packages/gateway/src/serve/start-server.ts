@@ -129,12 +129,17 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     // but not ready: a load balancer must not send it traffic it can only refuse.
     isReady: () => loaded && isJoined() && (config.services.length === 0 || config.services.some((s) => readyInView(node, s.id))),
     // Splitting a request into items is wrong exactly where stacking items into a batch is: the executor's
-    // numeric check knows, and splits along the batch axes it reads from the model (batchAxes). Without a
-    // checked local instance, only a model batched on dimension 0 everywhere (every tensor free there, no batch
-    // axis moved by the config) whose inputs' first dims carry one name is split, along dimension 0.
+    // numeric check knows, and splits along the batch axes it reads from the model (batchAxes). A local instance
+    // that has not checked gets the request whole. With none here (a peer serves the model), only a model batched
+    // on dimension 0 everywhere (every tensor free there, no batch axis moved by the config) whose inputs' first
+    // dims carry one name is split, along dimension 0.
     canSplitItems: (m) => {
       const known = executor.itemSeparability(m.serviceId);
       if (known !== undefined) return known === 'separable';
+      // A local instance that has not checked (its check waits for a first request, or it never stacks) runs a
+      // whole request as the model does: split by the names instead, a model that mixes rows under batch-like
+      // names (a running sum down the batch) answered its first requests wrong.
+      if (executor.batchAxes(m.serviceId) !== undefined) return false;
       const model = io.get(m.serviceId)!;
       return model.sameFirstDim && model.splitItems !== false && defaultSplitItems(model);
     },

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isEparaError, type NamedTensors, type TensorLike } from '@epara/core';
 import { splitModel, type ModelStage } from './split-model.js';
 import { buildMlp } from './models/mlp.js';
+import { createGraphBuilder } from './graph-builder.js';
 import { buildTinyCausalLm } from './models/tiny-causal-lm.js';
 import { buildConv3dVideoModel } from './models/conv3d-video-model.js';
 import { maxAbsDiff, runWithOrt } from './testing/run-with-ort.js';
@@ -89,5 +90,20 @@ describe('splitModel', () => {
     expect(code(['h1', 'h0'])).toBe('INVALID_OPTIONS');
     expect(code(['y'])).toBe('INVALID_OPTIONS');
     expect(code([])).toBe('INVALID_OPTIONS');
+  });
+
+  it('rejects a cut that leaves a stage computing only values nothing reads (every request failed MODEL_ERROR)', () => {
+    // y = |x| is the output; `dead = -x` and `deadToo = 2x` are read by nothing.
+    const g = createGraphBuilder({ name: 'dead-branches' });
+    g.input('x', 'float32', ['N', 2]);
+    g.node('Neg', ['x'], ['dead']);
+    g.node('Abs', ['x'], ['y']);
+    g.node('Mul', ['x', g.constant('two', 'float32', [], [2])], ['deadToo']);
+    g.output('y', 'float32', ['N', 2]);
+    const bytes = g.toBytes();
+    // Cut at a dead value: stage 0 computes it and hands nothing on.
+    expect(() => splitModel(bytes, { cutTensors: ['dead'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/'dead' leaves stage 0 computing only values nothing reads/) }));
+    // Cut at the output: the last stage holds only the dead `deadToo`.
+    expect(() => splitModel(bytes, { cutTensors: ['y'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/last cut \('y'\) leaves stage 1 computing only values nothing reads/) }));
   });
 });

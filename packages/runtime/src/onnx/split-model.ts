@@ -130,6 +130,12 @@ export function splitModel(modelBytes: Uint8Array, options: SplitModelOptions): 
     }
     const outputs = [...produced].filter((v) => !constants.has(v) && (graphOutputs.has(v) || (lastReader.get(v) ?? -1) > s));
     if (s === stageCount - 1) outputs.push(...lastReads);
+    // A stage that hands nothing on (a cut at a value no output depends on, or dead nodes alone after the last
+    // cut) cannot run: onnxruntime fetches no outputs, and every request of the pipeline failed MODEL_ERROR.
+    if (outputs.length === 0) {
+      const what = s < cuts.length ? `the cut at '${cuts[s]}'` : `the last cut ('${cuts[cuts.length - 1]}')`;
+      throw new EparaError('INVALID_OPTIONS', `cutTensors: ${what} leaves stage ${s} computing only values nothing reads (no graph output depends on them): cut at values the outputs depend on`, { field: 'cutTensors', value: s < cuts.length ? cuts[s] : cuts[cuts.length - 1] });
+    }
     const usedInits = new Set(reads.filter((v) => initializerNames.has(v) && !produced.has(v)));
     const stageGraph: OnnxGraph = {
       name: `${graph.name ?? 'graph'}_stage${s}`,

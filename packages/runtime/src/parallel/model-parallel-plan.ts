@@ -21,13 +21,15 @@ export interface PipelineDataflow {
  *
  * @throws EparaError `INVALID_OPTIONS` when a requested output is produced by no stage; `LOAD_FAILED` naming a
  * stage input, a returned output or a value handed between stages that is not a tensor (onnxruntime-node can
- * neither feed nor return one).
+ * neither feed nor return one), or a stage whose model has no outputs.
  */
 export function planDataflow(infos: readonly LoadedModelInfo[], outputNames?: readonly string[]): PipelineDataflow {
   const refuse = (why: string): never => {
     throw new EparaError('LOAD_FAILED', `pipeline: ${why}`, {});
   };
   for (const [i, info] of infos.entries()) for (const v of info.inputs) if (!carried(v)) refuse(`stage ${i} input '${v.name}' is ${what(v)}, which onnxruntime-node cannot feed`);
+  // A stage model with no outputs at all loads, and then fails every run (onnxruntime fetches nothing).
+  for (const [i, info] of infos.entries()) if (info.outputs.length === 0) refuse(`stage ${i} returns nothing: its model has no outputs, so no later stage or answer can read it`);
   const flow = plan(infos, outputNames);
   const nonTensor = new Map(infos.flatMap((info) => info.outputs.filter((v) => !carried(v)).map((v) => [v.name, v] as const)));
   if (nonTensor.size === 0) return flow;
