@@ -61,7 +61,10 @@ export function planChanges(model: PlacementModel, diff: PlacementDiff): Placeme
   };
 
   for (const it of diff.lost) {
-    const failed = it.devices.length === 0 || !model.serverHealthy[model.devices[it.devices[0]!]!.server] ? 'server failed' : 'device failed';
+    // The server decides: one the input no longer lists, or lists as down, failed; a listed, healthy server whose
+    // device is gone (no longer listed, or down) lost only that device.
+    const server = model.serverIndex.get(it.serverId);
+    const failed = server === undefined || !model.serverHealthy[server] ? 'server failed' : 'device failed';
     step('free', it, failed);
   }
   for (const it of [...diff.kept, ...diff.removed]) {

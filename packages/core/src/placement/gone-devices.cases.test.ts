@@ -24,9 +24,8 @@ describe('the change plan of instances whose devices are gone', () => {
     expect(freed(r, 'gone')?.reason).toBe('server failed');
   });
 
-  // Known defect: an instance on a device its listed, healthy server no longer lists is freed as `server failed`
-  // (its device list is empty once the unknown device is dropped, which change-plan.ts reads as a failed server).
-  it.fails('frees an instance on a device its healthy server no longer lists as `device failed`', () => {
+  // Its device list is empty once the unknown device is dropped: the reason comes from the server, not the list.
+  it('frees an instance on a device its healthy server no longer lists as `device failed`', () => {
     const r = placeServices(input([{ instanceId: 'old', serviceId: 'a', plan, serverId: 's0', deviceIds: ['g7'] }]));
     expect(freed(r, 'old')?.reason).toBe('device failed');
   });
