@@ -254,8 +254,9 @@ export const DEFAULT_PLACEMENT_OPTIONS: ResolvedPlacementOptions = {
  * clearly more items (`shortage: 'estimate'`): measured, it wins or ties at every point of the simulator's
  * sweeps (seeds 1–5) and serves 1.17× a static placement's items on the scale bench (docs/placement.md). Where the
  * placer knows the slack items arrive with (`arrivalSlackMs`, the simulator's EPARA), a tight latency service's
- * reach reads it (`slackReach`): over seeds 6–10, held out, it gained up to +24 % and lost at one point of 110
- * (−0.01 %); over seeds 1–5 it lost at four of 120 (up to −0.94 %) and gained at 60 (up to +16 %).
+ * reach reads it (`slackReach`): at the quick mixed and latency points of seeds 6–10, held out, it gained up to
+ * +24 % and lost at one (−0.01 %); at those of seeds 1–5 it lost at eight light-load points (up to −2.2 %) and gained
+ * up to +13 % (frequency points are unchanged; docs/placement.md).
  */
 export const EPARA_PLACEMENT_OPTIONS: Readonly<PlacementOptions> = Object.freeze({ multiTask: 'auto', shortage: 'estimate', slackReach: true });
 
