@@ -25,16 +25,16 @@ export interface ServedOipGrpc<C> {
 }
 
 /**
- * Starts an `epara serve` process with `config` before the file's tests and connects an {@link oipGrpcClient} to
+ * Starts an `epara serve` process with `config` (or the config a function builds then) before the file's tests and connects an {@link oipGrpcClient} to
  * its gRPC port; closes the client and stops the process after them. Read `serve` and `client` inside tests.
  */
-export function servedOipGrpc<C>(config: string): ServedOipGrpc<C> {
+export function servedOipGrpc<C>(config: string | (() => string), startTimeoutMs = 60_000): ServedOipGrpc<C> {
   let serve: ServeProcess | undefined;
   let client: (Client & Record<string, C>) | undefined;
   beforeAll(async () => {
-    serve = await startServe(config);
+    serve = await startServe(typeof config === 'string' ? config : config(), startTimeoutMs);
     client = oipGrpcClient<C>(serve.grpc);
-  }, 90_000);
+  }, startTimeoutMs + 30_000);
   afterAll(async () => {
     client?.close();
     serve?.child.kill('SIGTERM');

@@ -5,9 +5,8 @@ import { Metadata } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import type { NamedTensors, TensorLike, TensorType } from '@epara/core';
 import { floatToHalf, halfToFloat } from '@epara/core/internal';
-import { afterAll, beforeAll } from 'vitest';
-import { oipGrpcClient } from './oip-grpc-client.js';
-import { startServe, type ServeProcess } from './serve-process.js';
+import { servedOipGrpc } from './oip-grpc-client.js';
+import type { ServeProcess } from './serve-process.js';
 
 /*
  * Tensors sent to `epara serve` and read back as outside clients do: HTTP with JSON tensors, HTTP with binary
@@ -53,7 +52,7 @@ function fromJson(type: TensorType, dims: readonly number[], data: unknown[]): T
 export type Transport = 'json' | 'binary' | 'grpc';
 /** A request's answer, or the error status and body it got. */
 export type Outcome = { ok: true; outputs: NamedTensors } | { ok: false; error: string };
-/** The grpc-js client's ModelInfer, as {@link oipGrpcClient} builds it. */
+/** The grpc-js client's ModelInfer, as `oipGrpcClient` builds it. */
 export type GrpcCall = (req: object, meta: Metadata, opts: object, cb: (err: ServiceError | null, res: Record<string, unknown>) => void) => void;
 /** Where a server listens, and a gRPC client of it. */
 export interface Served {
@@ -128,9 +127,7 @@ export interface ServedModels extends Served {
  * Read the fields inside tests.
  */
 export function serveModelFiles(models: () => Readonly<Record<string, Uint8Array>>): ServedModels {
-  let serve: ServeProcess | undefined;
-  let client: (Client & Record<string, GrpcCall>) | undefined;
-  beforeAll(async () => {
+  const served = servedOipGrpc<GrpcCall>(() => {
     const dir = mkdtempSync(join(tmpdir(), 'epara-models-'));
     const services = Object.entries(models())
       .map(([id, bytes]) => {
@@ -138,8 +135,7 @@ export function serveModelFiles(models: () => Readonly<Record<string, Uint8Array
         return `  - { id: ${id}, model: ${JSON.stringify(join(dir, `${id}.onnx`))}, sensitivity: latency, slo: { kind: latency, deadlineMs: 30000 }, devices: [cpu0] }`;
       })
       .join('\n');
-    serve = await startServe(
-      `node: { id: models-1, listen: { host: 127.0.0.1, port: 0 } }
+    return `node: { id: models-1, listen: { host: 127.0.0.1, port: 0 } }
 security: { insecure: true }
 devices: [ { id: cpu0, threads: 1 } ]
 executor: { profiling: { warmup: 0, repetitions: 1 } }
@@ -149,25 +145,17 @@ gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: { host: 127.0.0.1, port: 0 
 metrics: { enabled: false }
 dashboard: { enabled: false }
 log: { level: error }
-`,
-      180_000,
-    );
-    client = oipGrpcClient<GrpcCall>(serve.grpc);
-  }, 240_000);
-  afterAll(async () => {
-    client?.close();
-    serve?.child.kill('SIGTERM');
-    await serve?.exited;
-  });
+`;
+  }, 180_000);
   return {
     get serve() {
-      return serve!;
+      return served.serve;
     },
     get http() {
-      return serve!.http;
+      return served.serve.http;
     },
     get client() {
-      return client!;
+      return served.client;
     },
   };
 }
