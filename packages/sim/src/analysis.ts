@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 export { lossBreakdown, runLossBreakdown, LOSS_CLASSES } from './experiments/loss-breakdown.js';
-export type { LossBreakdown, LossClass, LossRow, LossTally } from './experiments/loss-breakdown.js';
+export type { LossBreakdown, LossClass, LossRow, LossTally, RefusalTally } from './experiments/loss-breakdown.js';
 /** The E1 comparison's pieces, to rerun one system at the sweep's points (`bench/sim-variants.ts`). */
 export { edgeScenario, minServiceAttainment, runContender, UPPER_BOUND } from './experiments/common.js';
 export type { RunCounter } from './experiments/common.js';
