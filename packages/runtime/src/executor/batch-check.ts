@@ -78,20 +78,29 @@ async function checkWith(o: BatchCheckOptions, variant: 0 | 1): Promise<BatchVer
   }
   // Outputs with nothing to compare (empty, or NaN and ±∞ throughout: NaN equals NaN here) would pass any batch.
   if (!holdsAValue(soloA) && !holdsAValue(soloB)) return { ok: false, reason: 'the items alone answered no finite value to compare', inconclusive: true };
-  // Both orders: a graph that mixes items one way only (a running sum down the batch reaches the second item
-  // from the first) hides behind a first item of zeros — what a load-time sample often is.
+  return (await refutePair(o, run, a, soloA, b, soloB)) ?? checkBlindOutputs(o, run, a, soloA, blindOutputs(soloA, soloB));
+}
+
+type CheckRun = (feeds: NamedTensors, requests: number) => Promise<NamedTensors>;
+
+/**
+ * Items `x` and `y` stacked in both orders must each answer what they answered alone (`soloX`, `soloY`): the
+ * refuting verdict when a batch fails or differs, `undefined` when both orders agree. Both orders, because a graph
+ * that mixes items one way only (a running sum down the batch reaches the second item from the first) hides behind
+ * a first item of zeros — what a load-time sample often is.
+ */
+async function refutePair(o: BatchCheckOptions, run: CheckRun, x: NamedTensors, soloX: NamedTensors, y: NamedTensors, soloY: NamedTensors): Promise<BatchVerdict | undefined> {
   let parts: NamedTensors[];
   let swapped: NamedTensors[];
   try {
-    parts = splitTensors(await run(stackTensors([cloneTensors(a), cloneTensors(b)], o.io.inputAxes), 2), 2, o.io.outputAxes);
-    swapped = splitTensors(await run(stackTensors([cloneTensors(b), cloneTensors(a)], o.io.inputAxes), 2), 2, o.io.outputAxes);
+    parts = splitTensors(await run(stackTensors([cloneTensors(x), cloneTensors(y)], o.io.inputAxes), 2), 2, o.io.outputAxes);
+    swapped = splitTensors(await run(stackTensors([cloneTensors(y), cloneTensors(x)], o.io.inputAxes), 2), 2, o.io.outputAxes);
   } catch (err) {
     rethrowFatal(err);
     return { ok: false, reason: `a batch of two failed: ${message(err)}`, refuted: true };
   }
-  const diff = compare(soloA, parts[0]!) ?? compare(soloB, parts[1]!) ?? compare(soloB, swapped[0]!) ?? compare(soloA, swapped[1]!);
-  if (diff !== undefined) return { ok: false, reason: `a batch of two differs from single runs: ${diff}`, refuted: true };
-  return checkBlindOutputs(o, run, a, soloA, blindOutputs(soloA, soloB));
+  const diff = compare(soloX, parts[0]!) ?? compare(soloY, parts[1]!) ?? compare(soloY, swapped[0]!) ?? compare(soloX, swapped[1]!);
+  return diff === undefined ? undefined : { ok: false, reason: `a batch of two differs from single runs: ${diff}`, refuted: true };
 }
 
 /**
@@ -104,7 +113,7 @@ async function checkWith(o: BatchCheckOptions, variant: 0 | 1): Promise<BatchVer
  */
 async function checkBlindOutputs(
   o: BatchCheckOptions,
-  run: (feeds: NamedTensors, requests: number) => Promise<NamedTensors>,
+  run: CheckRun,
   a: NamedTensors,
   soloA: NamedTensors,
   blind: readonly string[],
@@ -124,17 +133,8 @@ async function checkBlindOutputs(
     }
     const seen = left.filter((name) => soloC[name] !== undefined && compare({ [name]: soloA[name]! }, soloC) !== undefined);
     if (seen.length === 0) continue;
-    let parts: NamedTensors[];
-    let swapped: NamedTensors[];
-    try {
-      parts = splitTensors(await run(stackTensors([cloneTensors(a), cloneTensors(c)], o.io.inputAxes), 2), 2, o.io.outputAxes);
-      swapped = splitTensors(await run(stackTensors([cloneTensors(c), cloneTensors(a)], o.io.inputAxes), 2), 2, o.io.outputAxes);
-    } catch (err) {
-      rethrowFatal(err);
-      return { ok: false, reason: `a batch of two failed: ${message(err)}`, refuted: true };
-    }
-    const diff = compare(soloA, parts[0]!) ?? compare(soloC, parts[1]!) ?? compare(soloC, swapped[0]!) ?? compare(soloA, swapped[1]!);
-    if (diff !== undefined) return { ok: false, reason: `a batch of two differs from single runs: ${diff}`, refuted: true };
+    const refuted = await refutePair(o, run, a, soloA, c, soloC);
+    if (refuted !== undefined) return refuted;
     left = left.filter((name) => !seen.includes(name));
   }
   return ok;
