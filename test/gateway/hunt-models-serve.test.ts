@@ -7,7 +7,7 @@ import { createGraphBuilder } from '@epara/runtime';
 import type { GraphBuilder } from '@epara/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oipGrpcClient } from './oip-grpc-client.js';
-import { startServe } from './serve-process.js';
+import { modelFilesConfig, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 
 /*
@@ -79,19 +79,7 @@ beforeAll(async () => {
     build(g);
     writeFileSync(file(id), g.toBytes());
   }
-  const services = Object.keys(MODELS)
-    .map((id) => `  - { id: ${id}, model: ${JSON.stringify(file(id))}, sensitivity: latency, slo: { kind: latency, deadlineMs: 30000 }, devices: [cpu0] }`)
-    .join('\n');
-  serve = await startServe(`node: { id: hunt-1, listen: { host: 127.0.0.1, port: 0 } }
-security: { insecure: true }
-devices: [ { id: cpu0, threads: 1 } ]
-executor: { profiling: { warmup: 0, repetitions: 1 } }
-services:
-${services}
-gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: { host: 127.0.0.1, port: 0 } }
-metrics: { enabled: false }
-dashboard: { enabled: false }
-`);
+  serve = await startServe(modelFilesConfig('hunt-1', Object.fromEntries(Object.keys(MODELS).map((id) => [id, file(id)]))));
 }, 120_000);
 afterAll(async () => {
   serve?.child.kill('SIGTERM');

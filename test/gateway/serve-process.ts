@@ -39,6 +39,27 @@ drainTimeoutMs: ${o.drainTimeoutMs ?? 5000}
 ${o.extra ?? ''}`;
 }
 
+/**
+ * A config serving each model file of `files` (by service id) on loopback as declared by the file alone: one CPU
+ * device, each model a latency service with a 30 s SLO, a one-run profile, every port picked by the OS; `extra`
+ * lines are appended.
+ */
+export function modelFilesConfig(id: string, files: Readonly<Record<string, string>>, extra = ''): string {
+  const services = Object.entries(files)
+    .map(([service, file]) => `  - { id: ${service}, model: ${JSON.stringify(file)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 30000 }, devices: [cpu0] }`)
+    .join('\n');
+  return `node: { id: ${id}, listen: { host: 127.0.0.1, port: 0 } }
+security: { insecure: true }
+devices: [ { id: cpu0, threads: 1 } ]
+executor: { profiling: { warmup: 0, repetitions: 1 } }
+services:
+${services}
+gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: { host: 127.0.0.1, port: 0 } }
+metrics: { enabled: false }
+dashboard: { enabled: false }
+${extra}`;
+}
+
 /** A running `epara serve` child process. */
 export interface ServeProcess {
   readonly child: ChildProcess;

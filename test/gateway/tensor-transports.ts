@@ -6,7 +6,7 @@ import type { Client, ServiceError } from '@grpc/grpc-js';
 import type { NamedTensors, TensorLike, TensorType } from '@epara/core';
 import { floatToHalf, halfToFloat } from '@epara/core/internal';
 import { servedOipGrpc } from './oip-grpc-client.js';
-import type { ServeProcess } from './serve-process.js';
+import { modelFilesConfig, type ServeProcess } from './serve-process.js';
 
 /*
  * Tensors sent to `epara serve` and read back as outside clients do: HTTP with JSON tensors, HTTP with binary
@@ -129,23 +129,13 @@ export interface ServedModels extends Served {
 export function serveModelFiles(models: () => Readonly<Record<string, Uint8Array>>): ServedModels {
   const served = servedOipGrpc<GrpcCall>(() => {
     const dir = mkdtempSync(join(tmpdir(), 'epara-models-'));
-    const services = Object.entries(models())
-      .map(([id, bytes]) => {
+    const files = Object.fromEntries(
+      Object.entries(models()).map(([id, bytes]) => {
         writeFileSync(join(dir, `${id}.onnx`), bytes);
-        return `  - { id: ${id}, model: ${JSON.stringify(join(dir, `${id}.onnx`))}, sensitivity: latency, slo: { kind: latency, deadlineMs: 30000 }, devices: [cpu0] }`;
-      })
-      .join('\n');
-    return `node: { id: models-1, listen: { host: 127.0.0.1, port: 0 } }
-security: { insecure: true }
-devices: [ { id: cpu0, threads: 1 } ]
-executor: { profiling: { warmup: 0, repetitions: 1 } }
-services:
-${services}
-gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: { host: 127.0.0.1, port: 0 } }
-metrics: { enabled: false }
-dashboard: { enabled: false }
-log: { level: error }
-`;
+        return [id, join(dir, `${id}.onnx`)];
+      }),
+    );
+    return modelFilesConfig('models-1', files, 'log: { level: error }\n');
   }, 180_000);
   return {
     get serve() {
