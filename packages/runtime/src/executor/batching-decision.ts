@@ -111,8 +111,9 @@ export class BatchingDecision {
     // is constant too: rows reversed after an ArgMax answered alike for all of them, and such a model was batched.
     // The check runs on generated values (alternating 0, 1; seeded floats) then, on the found sample only when the
     // model refuses those alone.
-    let verdict = empty ? undefined : await this.#check(given === s.sampleInputs ? s.sampleInputs : undefined, signal);
-    if (verdict !== undefined && given !== s.sampleInputs && !verdict.ok && verdict.refuted !== true) verdict = await this.#check(s.sampleInputs, signal);
+    let verdict = empty ? undefined : await this.#check(given, signal);
+    const foundSample = given !== s.sampleInputs;
+    if (verdict !== undefined && foundSample && !verdict.ok && verdict.refuted !== true) verdict = await this.#check(s.sampleInputs, signal);
     if (verdict !== undefined && (verdict.ok || !verdict.inconclusive)) return verdict;
     // Nothing to compare (empty sampleInputs, answers with no finite value): the first request that shows something checks.
     this.#deferred = true;
