@@ -20,6 +20,9 @@ export function consolidateStreams(instances: readonly PlacedInstance[], c: Repl
   const total = (shares: readonly number[]): number => shares.reduce((a, b) => a + b, 0);
   for (;;) {
     const before = deviceShares(out, c);
+    // A device may end no busier than the cap, or than the busiest device is now.
+    const cap = Math.max(maxShare, ...before);
+    const beforeTotal = total(before);
     let best: { at: number; total: number; busiest: number } | undefined;
     for (const [at, p] of out.entries()) {
       if (!streams.has(p.serviceId) || out.filter((q) => q.serviceId === p.serviceId).length <= 1) continue;
@@ -27,9 +30,9 @@ export function consolidateStreams(instances: readonly PlacedInstance[], c: Repl
         out.filter((_, i) => i !== at),
         c,
       );
-      if (!after.every((v) => v <= Math.max(maxShare, Math.max(...before)) + 1e-9)) continue;
+      if (!after.every((v) => v <= cap + 1e-9)) continue;
       const candidate = { at, total: total(after), busiest: Math.max(...after) };
-      if (candidate.total >= total(before) - 1e-9) continue;
+      if (candidate.total >= beforeTotal - 1e-9) continue;
       if (best === undefined || candidate.total < best.total - 1e-9 || (Math.abs(candidate.total - best.total) <= 1e-9 && candidate.busiest < best.busiest)) best = candidate;
     }
     if (best === undefined) return out;
