@@ -31,7 +31,7 @@ for (const kind of kinds.length ? kinds : (['mixed', 'latency', 'frequency'] as 
     const base = edgeScenario(`bench-${kind}-${kind}-x${scale}`, { seed, quick: true }, scale, 20_000, kind);
     let deployed = 0;
     for (const v of variants) {
-      const r = runContender(base, { label: 'EPARA', spec: { kind: 'epara', placementOptions: v.placementOptions } }).result;
+      const r = runContender(base, { label: 'EPARA', spec: { kind: 'epara', ...v.systemOptions, placementOptions: v.placementOptions } }).result;
       const total = r.total.goodputPerSec;
       if (v.name === 'deployed') deployed = total;
       const perService = Object.fromEntries(Object.entries(r.perService).map(([id, s]) => [id, Math.round(s.goodputPerSec * 10) / 10]));
