@@ -15,7 +15,7 @@ const SCALES: Record<string, readonly number[]> = { mixed: [1, 2, 3, 4, 6, 8, 10
 const args = process.argv.slice(2);
 let seed = 1;
 let scales: number[] | null = null;
-let variant: PlacementVariant = { name: 'deployed', placementOptions: {} };
+let variant: PlacementVariant = { name: 'deployed', placementOptions: {}, systemOptions: {} };
 const kinds: MixKind[] = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i]!;
@@ -28,7 +28,7 @@ const rows: unknown[] = [];
 for (const kind of kinds.length ? kinds : (['mixed', 'latency', 'frequency'] as MixKind[])) {
   for (const scale of scales ?? SCALES[kind]!) {
     const base = edgeScenario(`e1-${kind}-x${scale}`, { seed, quick: true }, scale, 20_000, kind);
-    const b = lossBreakdown({ ...base, system: { kind: 'epara', placementOptions: variant.placementOptions } });
+    const b = lossBreakdown({ ...base, system: { kind: 'epara', ...variant.systemOptions, placementOptions: variant.placementOptions } });
     const perService = Object.fromEntries(
       Object.entries(b.perService).map(([id, t]) => {
         const feasible = t.good + t.refused + t.noInstance + t.expired + t.late + t.failed + t.unfinished;

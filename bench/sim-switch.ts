@@ -15,7 +15,7 @@ const QUICK_SCALES = [1, 2, 3, 4, 6, 8, 10, 12, 16];
 const args = process.argv.slice(2);
 let seed = 1;
 let scales = QUICK_SCALES;
-const variants: PlacementVariant[] = [{ name: 'deployed', placementOptions: {} }];
+const variants: PlacementVariant[] = [{ name: 'deployed', placementOptions: {}, systemOptions: {} }];
 const kinds: MixKind[] = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i]!;
@@ -31,7 +31,7 @@ for (const kind of kinds.length ? kinds : (['mixed', 'latency', 'frequency'] as 
     const base = edgeScenario(`bench-${kind}-${kind}-x${scale}`, { seed, quick: true }, scale, 20_000, kind);
     let deployed = 0;
     for (const v of variants) {
-      const r = runContender(base, { label: 'EPARA', spec: { kind: 'epara', placementOptions: v.placementOptions } }).result;
+      const r = runContender(base, { label: 'EPARA', spec: { kind: 'epara', ...v.systemOptions, placementOptions: v.placementOptions } }).result;
       const total = r.total.goodputPerSec;
       if (v.name === 'deployed') deployed = total;
       const perService = Object.fromEntries(Object.entries(r.perService).map(([id, s]) => [id, Math.round(s.goodputPerSec * 10) / 10]));

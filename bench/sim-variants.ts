@@ -67,7 +67,7 @@ for (const kind of kinds.length ? kinds : (['mixed', 'latency', 'frequency'] as 
     const worst = new Map<number, number>();
     for (const scale of points.keys()) {
       const base = edgeScenario(`${id}-${kind}-x${scale}`, { seed, quick: true }, scale, 20_000, kind);
-      const r = runContender(base, { label: 'EPARA', spec: { kind: 'epara', placementOptions: v.placementOptions } });
+      const r = runContender(base, { label: 'EPARA', spec: { kind: 'epara', ...v.systemOptions, placementOptions: v.placementOptions } });
       goodput.set(scale, r.result.total.goodputPerSec);
       worst.set(scale, minServiceAttainment(r.result));
     }

@@ -122,6 +122,7 @@ export function lossBreakdown(scenario: Scenario): LossBreakdown {
     onFailure: (world, server, device, recovered) => inner.onFailure(world, server, device, recovered),
     onInstanceChange: (world, inst) => inner.onInstanceChange(world, inst),
     ...(inner.onBatchDone === undefined ? {} : { onBatchDone: inner.onBatchDone.bind(inner) }),
+    ...(inner.skipsUpload === undefined ? {} : { skipsUpload: inner.skipsUpload.bind(inner) }),
     ...(inner.holdsFrame === undefined ? {} : { holdsFrame: inner.holdsFrame.bind(inner) }),
     describe: () => inner.describe(),
   });

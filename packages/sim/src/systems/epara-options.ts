@@ -159,6 +159,17 @@ export interface EparaSystemOptions {
    * tests against the SLO. @default false
    */
   readonly transferAwareLocality: boolean;
+  /**
+   * While its access uplink is backed up by more than this many ms, a client skips a request its access server
+   * would refuse on arrival as infeasible (settled `DEADLINE_INFEASIBLE`, as the world's own skip): the server
+   * hosts no instance of the service and, by its view and its egress backlog as the client last heard them (one
+   * access leg late), no peer could answer the request in time even idle. Every client skips an upload that could
+   * not reach its server in time; at a saturated uplink (the hot-spot microcomputer) that holds the queue where
+   * uploads arrive with almost no slack, and requests that must still cross the server's egress to a GPU are
+   * refused on arrival after taking the uplink's time. Skipping them holds the queue where the others arrive in
+   * time. `Infinity`: never. @default 20
+   */
+  readonly skipHopelessUploadsMs: number;
   readonly syncOptions: Partial<SyncOptions>;
   readonly routeOptions: Partial<RouteOptions>;
   readonly strategyOptions: Partial<StrategyOptions>;
@@ -204,6 +215,7 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   profileInterference: true,
   accessAwareLocality: false,
   transferAwareLocality: false,
+  skipHopelessUploadsMs: 20,
   syncOptions: {},
   routeOptions: {},
   strategyOptions: {},

@@ -19,6 +19,7 @@ import { zonesOf } from './zones.js';
 import { serviceView } from './service-view.js';
 import { StreamOutcomes } from './stream-outcomes.js';
 import { StreamEgress } from './stream-egress.js';
+import { EgressHistory } from './egress-history.js';
 
 const EV_PLACE = 60;
 const EV_FORECAST = 61;
@@ -74,8 +75,8 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   const admitting = new Set<SimStream>();
   /** Frames each pinned stream sent to its instance and got answered, in the current window (`unpinFailingStreams`). */
   const outcomes = new StreamOutcomes<SimStream>(20, 0.1);
-  /** When each server's own egress link is through with the offloads it sent (what a server knows of its NIC queue). */
-  let egressFreeAt: Float64Array = new Float64Array(0);
+  /** When each server's own egress link is through with the offloads it sent (what a server knows of its NIC queue), and when it was. */
+  let egress = new EgressHistory(0);
   /** Each server's own link rate, bytes/ms (flat: the preset → device kind → rate chain was three dependent loads per offload). */
   let linkOf: Float64Array = new Float64Array(0);
   let replacements = 0;
@@ -259,7 +260,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     scratch.network = book.network(server);
     let d = routeRequestInto(scratch, routePlan);
     if (d.action === 'local') return world.enqueue(best!, req);
-    const wait = o.egressAwareOffload ? egressFreeAt[server]! - now : 0;
+    const wait = o.egressAwareOffload ? egress.freeAt(server) - now : 0;
     if (d.action === 'forward' && wait > 0) {
       // The payload leaves only after what this server already sent: peers must meet the deadline after that wait.
       r.deadline -= wait;
@@ -271,12 +272,39 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     world.dropItem(req, d.code!);
   }
 
+  /**
+   * Whether a request reaching its access server at `arriveAt` would be refused there as infeasible, by what the
+   * client hears from that server: no ready instance of its service there, and no peer in its view could answer the
+   * request in time even idle, behind the server's egress backlog as it stood one access leg ago (the backlog only
+   * grows until the request arrives, so it can only be longer then).
+   */
+  function hopeless(world: World, req: SimRequest, arriveAt: number): boolean {
+    const server = req.origin;
+    for (const inst of world.instancesByServer[server]!) if (inst.service === req.service && inst.status === 'ready') return false;
+    const svc = world.services[req.service]!;
+    const now = world.clock.now();
+    const back = world.network.downlinkMs(req.origin, svc.responseBytes);
+    // The client hears of its access server's egress backlog one access leg late.
+    const wait = o.egressAwareOffload ? Math.max(0, egress.at(server, now - world.servers[server]!.preset.accessLatencyMs) - arriveAt) : 0;
+    const r = scratchRequest;
+    r.serviceId = svc.spec.id;
+    r.deadline = req.dueAt - back - (arriveAt - now) - wait;
+    r.hops = 0;
+    r.visited = NO_VISITS;
+    r.payloadBytes = svc.payloadBytes;
+    r.responseBytes = svc.responseBytes;
+    scratch.local = undefined;
+    scratch.view = sliceOf(world, server, req.service);
+    scratch.self = world.serverIds[server]!;
+    scratch.now = now;
+    scratch.network = book.network(server);
+    const d = routeRequestInto(scratch, routePlan);
+    return d.action === 'reject' && d.code === 'DEADLINE_INFEASIBLE';
+  }
+
   /** Offloads one item, keeping this server's egress backlog (payload bytes over its own link rate). */
   function forward(world: World, req: SimRequest, from: number, to: number): void {
-    if (o.egressAwareOffload) {
-      const now = world.clock.now();
-      egressFreeAt[from] = Math.max(now, egressFreeAt[from]!) + world.payloadOf(req) / linkOf[from]!;
-    }
+    if (o.egressAwareOffload) egress.send(from, world.clock.now(), world.payloadOf(req) / linkOf[from]!);
     world.forward(req, from, to);
   }
 
@@ -309,7 +337,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     name: o.categorize && o.offload && o.periodicPlacement && o.sync ? 'epara' : ablationName(o),
     start(world) {
       ({ zones, zoneIndex } = zonesOf(world));
-      egressFreeAt = new Float64Array(world.servers.length);
+      egress = new EgressHistory(world.servers.length);
       streamEgress = new StreamEgress<SimStream>(world.servers.length);
       linkOf = Float64Array.from(world.servers, (s) => DEVICE_KINDS[s.preset.deviceKind]!.linkBytesPerMs);
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
@@ -372,6 +400,13 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     onStreamStart(world, stream) {
       // The client asks its access server to admit the stream: the request takes the access leg up.
       if (o.categorize) clients.ask(world, stream);
+    },
+    skipsUpload(world, req, arriveAt) {
+      // The client acts only while its uplink is backed up (it knows its own link, as the world's own skip): then an
+      // upload it skips gives its transfer time to the ones behind it. Like the world's skips, its access server
+      // never sees the request (its forecast and slack count only what arrives).
+      if (req.stream !== null || !(world.network.upBacklogMs(req.origin, world.clock.now()) > o.skipHopelessUploadsMs)) return false;
+      return hopeless(world, req, arriveAt);
     },
     holdsFrame(world, stream) {
       if (!o.categorize || !(o.holdRefusedFramesMs < Number.POSITIVE_INFINITY)) return false;
@@ -439,7 +474,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       drivers[zoneIndex[inst.server]!]?.noticed(world, inst);
     },
     describe: () => ({
-      options: { locality: o.placementOptions.locality ?? DEFAULT_PLACEMENT_OPTIONS.locality, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, ratePacks: o.ratePacks, fillAwareWait: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead, reportNextRun: o.reportNextRun, egressAwareOffload: o.egressAwareOffload, holdRefusedFramesMs: o.holdRefusedFramesMs, streamEgressShare: o.streamEgressShare, hopLimit: route.hopLimit },
+      options: { locality: o.placementOptions.locality ?? DEFAULT_PLACEMENT_OPTIONS.locality, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, ratePacks: o.ratePacks, fillAwareWait: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead, reportNextRun: o.reportNextRun, egressAwareOffload: o.egressAwareOffload, holdRefusedFramesMs: o.holdRefusedFramesMs, skipHopelessUploadsMs: o.skipHopelessUploadsMs, streamEgressShare: o.streamEgressShare, hopLimit: route.hopLimit },
       sync: o.sync ? { ...syncO, ...ring!.stats() } : 'off',
       placements: replacements + zones.length + shiftReplacements,
       shiftReplacements,

@@ -103,6 +103,11 @@ export interface SimSystem {
    * refused (`OVERLOADED`) without taking access-uplink time.
    */
   holdsFrame?(world: World, stream: SimStream): boolean;
+  /**
+   * A client is about to upload a request that would reach its access server at `arriveAt` (optional): true
+   * skips it, settled as `DEADLINE_INFEASIBLE`, without taking access-uplink time.
+   */
+  skipsUpload?(world: World, req: SimRequest, arriveAt: number): boolean;
   /** A batch finished on an instance and its results leave (optional: what a server learns from its own runs). */
   onBatchDone?(world: World, inst: SimInstance, items: readonly SimRequest[]): void;
   /** Facts for the report (configuration picked, placements run, …). */

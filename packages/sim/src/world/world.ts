@@ -263,6 +263,11 @@ export class SimWorld implements World {
   }
 
   #send(req: SimRequest): void {
+    const skips = this.system.skipsUpload;
+    if (skips !== undefined) {
+      const now = this.clock.now();
+      if (skips.call(this.system, this, req, now + this.network.upBacklogMs(req.origin, now) + this.network.uplinkMs(req.origin, this.payloadOf(req)))) return this.dropItem(req, 'DEADLINE_INFEASIBLE');
+    }
     const at = this.network.sendUp(req.origin, this.payloadOf(req), this.clock.now(), req.dueAt);
     // The client's access link is so backed up that the upload could not arrive in time: it skips the item.
     if (at < 0) return this.dropItem(req, 'DEADLINE_INFEASIBLE');
