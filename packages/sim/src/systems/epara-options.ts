@@ -167,7 +167,10 @@ export interface EparaSystemOptions {
    * not reach its server in time; at a saturated uplink (the hot-spot microcomputer) that holds the queue where
    * uploads arrive with almost no slack, and requests that must still cross the server's egress to a GPU are
    * refused on arrival after taking the uplink's time. Skipping them holds the queue where the others arrive in
-   * time. `Infinity`: never. @default 20
+   * time. `Infinity`: never. Not deployed: EPARA's real clients (a host service calling `submit`, an Open
+   * Inference Protocol client of the gateway) do not hear their access server's view and egress backlog before
+   * they upload, so the simulator's EPARA does not skip either; the option measures what such a client would add.
+   * @default Infinity
    */
   readonly skipHopelessUploadsMs: number;
   readonly syncOptions: Partial<SyncOptions>;
@@ -215,7 +218,7 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   profileInterference: true,
   accessAwareLocality: false,
   transferAwareLocality: false,
-  skipHopelessUploadsMs: 20,
+  skipHopelessUploadsMs: Number.POSITIVE_INFINITY,
   syncOptions: {},
   routeOptions: {},
   strategyOptions: {},
