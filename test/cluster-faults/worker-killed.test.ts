@@ -73,3 +73,33 @@ describe('a served cluster, one worker killed (SIGKILL) mid-request and mid-stre
     for (const p of cluster.processes) expect(alive(p.child.pid!)).toBe(false);
   }, 120_000);
 });
+
+describe('a served cluster, its only worker killed (SIGKILL) and restarted under one open stream', () => {
+  it('the stream outlives the fault: requests in flight settle once, typed or right, and later ones are answered after the restart', async () => {
+    const w = await cluster.worker('w1');
+    const entry = await cluster.entry([w]);
+    const grpc = cluster.client(entry.grpc);
+    await until(async () => 'answer' in (await inferHttp(entry.http, 0)));
+
+    const stream = new InferStream(grpc);
+    let next = 1;
+    for (; next <= 30; next++) stream.write(next);
+    await stream.answers(2);
+    w.serve.kill();
+    await w.serve.exited;
+    // Every request written so far settles (answered before the kill, or refused typed: the worker is gone).
+    await stream.answers(30);
+    // Started again on its address, the worker serves the same open stream's requests.
+    await cluster.restart(w);
+    for (;;) {
+      const n = next++;
+      stream.write(n);
+      await stream.answers(stream.sent.length);
+      if (stream.outcomes.some((o) => o.n === n && 'answer' in o)) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    stream.end();
+    expect(await stream.ended).toBe('OK');
+    await expectSettledOnce(stream.outcomes, stream.sent, refs);
+  }, 120_000);
+});
