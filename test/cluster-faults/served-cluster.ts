@@ -1,4 +1,4 @@
-import { credentials, loadPackageDefinition, Metadata } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, Metadata, status } from '@grpc/grpc-js';
 import type { Client, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
@@ -130,7 +130,9 @@ const codeIn = (text: string): string | undefined => /\(([A-Z_]+)\)$/.exec(text)
 export function inferGrpc(client: TritonClient, n: number, deadlineMs = 60_000): Promise<Outcome> {
   return new Promise((resolve) => {
     client.ModelInfer(grpcRequest(n, 'g'), new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
-      if (err) return resolve({ n, status: err.code, code: (err.metadata.get('epara-code')[0] as string | undefined) ?? `grpc ${err.code}: ${err.details}` });
+      // The client's own timer ends a call past its deadline with DEADLINE_EXCEEDED and no metadata: typed too.
+      const own = err?.code === status.DEADLINE_EXCEEDED ? 'DEADLINE_EXCEEDED' : undefined;
+      if (err) return resolve({ n, status: err.code, code: (err.metadata.get('epara-code')[0] as string | undefined) ?? own ?? `grpc ${err.code}: ${err.details}` });
       expect(res.id).toBe(`g-${n}`);
       resolve({ n, answer: floats(res.raw_output_contents[0]!) });
     });
