@@ -102,4 +102,34 @@ describe('a served cluster drained under load', () => {
     await expectSettledOnce([...outcomes.filter((o) => !socketRefused.includes(o)), ...stream.outcomes], [...sent.filter((n) => !socketRefused.some((o) => o.n === n)), ...stream.sent.filter((n) => answered.has(n))], refs);
     expect(alive(entry.child.pid!)).toBe(false);
   }, 120_000);
+
+  it('the entry drained while its requests wait on a stalled peer: each is answered typed when the drain bound passes, none dropped unanswered', async () => {
+    const w = await cluster.worker('w1', { proxied: true });
+    const entry = await cluster.entry([w], { drainTimeoutMs: 1500 });
+    const grpc = cluster.client(entry.grpc);
+    let warmups = 0;
+    await until(async () => (warmups++, 'answer' in (await inferHttp(entry.http, 0))));
+    // The gRPC channel is connected before the fault (a call made on it later goes on that connection).
+    await until(async () => 'answer' in (await inferGrpc(grpc, 0)));
+    const forwarded = new Promise<void>((resolve) => w.proxy!.onNextChunk(resolve));
+    w.proxy!.stall();
+    const grpcCalls = [inferGrpc(grpc, 200), inferGrpc(grpc, 201)];
+    const stream = new InferStream(grpc);
+    for (let n = 1; n <= 3; n++) stream.write(n);
+    const unary = Promise.all([...grpcCalls, inferHttp(entry.http, 100), inferHttp(entry.http, 101)]);
+    // A request reached the peer's link (held there by the stall): the drain begins with requests in flight.
+    await forwarded;
+    entry.child.kill('SIGTERM');
+    expect(await entry.exited).toBe(0);
+    const outcomes = await unary;
+    const ended = await stream.ended;
+    // The gateway answered every HTTP request it took in (a request not yet taken in when its listener closed failed
+    // at the socket), and every gRPC call and stream request settled typed: none was dropped unanswered.
+    const stopped = JSON.parse(entry.output().split('\n').find((l) => l.includes('"event":"stopped"'))!) as { httpAccepted: number; httpAnswered: number };
+    expect(stopped.httpAnswered).toBe(stopped.httpAccepted);
+    const taken = outcomes.filter((o) => !('code' in o && o.status === 'socket'));
+    expect(taken.length).toBe(2 + stopped.httpAccepted - warmups);
+    await expectSettledOnce([...taken, ...stream.outcomes], [...taken.map((o) => o.n), ...stream.sent], refs);
+    expect(['OK', 14]).toContain(ended);
+  }, 120_000);
 });
