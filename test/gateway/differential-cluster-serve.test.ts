@@ -47,8 +47,16 @@ const reversedBatch = model('reversed-batch', (g) => {
   g.output('y', 'float32', ['batch', 4]);
 });
 
+/** A batch beside an input of fixed dims every item shares (`k [2]`): y = max(x row) + sum(k). */
+const sharedFixed = model('shared-fixed', (g) => {
+  g.input('x', 'float32', ['batch', 3]);
+  g.input('k', 'float32', [2]);
+  g.node('Add', [g.op('ReduceMax', ['x'], { axes: [-1], keepdims: 1 }), g.op('ReduceSum', ['k'], { keepdims: 0 })], ['y']);
+  g.output('y', 'float32', ['batch', 1]);
+});
+
 const fuzz = Array.from({ length: COUNT }, (_, i) => randomModel(FIRST + i));
-const files: Record<string, Uint8Array> = { cumsum: cumsumBatch, reversed: reversedBatch, ...Object.fromEntries(fuzz.map((m) => [`m${m.seed}`, m.bytes])) };
+const files: Record<string, Uint8Array> = { cumsum: cumsumBatch, reversed: reversedBatch, shared: sharedFixed, ...Object.fromEntries(fuzz.map((m) => [`m${m.seed}`, m.bytes])) };
 
 function config(id: string, meshPort: number, seeds: readonly number[], paths: Readonly<Record<string, string>>, devices: readonly string[]): string {
   const services = Object.entries(paths)
@@ -86,6 +94,7 @@ beforeAll(async () => {
   entry = { http: e.http, client: oipGrpcClient<GrpcCall>(e.grpc) };
   refs.set('cumsum', await reference(cumsumBatch));
   refs.set('reversed', await reference(reversedBatch));
+  refs.set('shared', await reference(sharedFixed));
   for (const m of fuzz) refs.set(`m${m.seed}`, await reference(m.referenceBytes));
   // Every model served through the entry: its view holds the worker's instances.
   for (const id of Object.keys(files)) {
@@ -108,10 +117,12 @@ const f32 = (dims: number[], values: number[]): TensorLike => ({ type: 'float32'
 const TRANSPORTS: Transport[] = ['json', 'binary', 'grpc'];
 
 describe('models served through a cluster entry that has no instance of them', () => {
-  it.each(TRANSPORTS)('rows that must not be split are answered whole, over %s', async (how) => {
+  it.each(TRANSPORTS)('rows that must not be split are answered whole, and rows that stack are split, over %s', async (how) => {
     const cases: [string, { name: string; type: TensorLike['type'] }[], NamedTensors][] = [
       ['cumsum', [{ name: 'y', type: 'int32' }], { x: i32([2, 1, 3], [2, 42, 7, 1, 0, 2]) }],
       ['reversed', [{ name: 'y', type: 'float32' }], { x: f32([3, 4], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) }],
+      // Separable (the worker stacks it, so refuses it whole): split, `k` given whole to every item.
+      ['shared', [{ name: 'y', type: 'float32' }], { x: f32([2, 3], [1, 5, 2, 7, 3, 4]), k: f32([2], [10, 20]) }],
     ];
     for (const [id, outputs, request] of cases) {
       const want = await refs.get(id)!.run(request);

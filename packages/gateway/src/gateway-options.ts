@@ -329,10 +329,13 @@ type SplitTensor = Pick<GatewayTensor, 'shape' | 'dimNames' | 'optional'>;
  * The batch axes a model's dimension names give, for a host with no instance of the model to ask (a peer runs
  * it): every input without a default leads with a free dimension of one name (the batch, by {@link leadsWithBatch}),
  * and every output holds a free dimension of that name at exactly one axis — `transposed [3, N]` is batched on
- * axis 1. Inputs with a default are shared by the items (`null`). `undefined` when the names do not say.
+ * axis 1. Inputs with a default, or of fixed dims only, are shared by the items (`null`). `undefined` when the names
+ * do not say.
  */
 export function namedItemAxes(m: { readonly inputs: readonly (SplitTensor & { readonly name: string })[]; readonly outputs: readonly (SplitTensor & { readonly name: string })[] }): ItemAxes | undefined {
-  const batched = m.inputs.filter((t) => t.optional !== true);
+  // An input of fixed dims only (`k [2]`, a scalar) cannot hold a batch: every item gets it whole, like one with a default.
+  const shared = (t: SplitTensor): boolean => t.optional === true || t.shape.every((d) => d >= 0);
+  const batched = m.inputs.filter((t) => !shared(t));
   const name = batched[0]?.dimNames?.[0];
   if (name === undefined || m.outputs.length === 0 || !batched.every((t) => leadsWithBatch(t) && t.dimNames?.[0] === name)) return undefined;
   const outputs: Record<string, number> = {};
@@ -341,7 +344,7 @@ export function namedItemAxes(m: { readonly inputs: readonly (SplitTensor & { re
     if (at.length !== 1) return undefined;
     outputs[o.name] = at[0]!;
   }
-  return { inputs: Object.fromEntries(m.inputs.map((t) => [t.name, t.optional === true ? null : 0])), outputs };
+  return { inputs: Object.fromEntries(m.inputs.map((t) => [t.name, shared(t) ? null : 0])), outputs };
 }
 
 /** Whether a tensor's dimension 0 may be the batch: free, and not named as something else. */

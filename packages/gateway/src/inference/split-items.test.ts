@@ -223,8 +223,8 @@ describe("canSplitItems 'if-refused-whole' (a host whose peers run the model)", 
 describe('namedItemAxes: the batch axes dim names give', () => {
   const t = (name: string, shape: number[], dimNames: (string | undefined)[], optional?: boolean) => ({ name, shape, dimNames, ...(optional ? { optional } : {}) });
   it('finds each output’s axis of the inputs’ batch name, an input with a default shared', () => {
-    expect(namedItemAxes({ inputs: [t('a', [-1, 3], ['N', undefined]), t('b', [-1, 4], ['N', undefined]), t('opt', [3], [undefined], true)], outputs: [t('y', [-1, 3], ['N', undefined]), t('yt', [3, -1], [undefined, 'N'])] })).toEqual({
-      inputs: { a: 0, b: 0, opt: null },
+    expect(namedItemAxes({ inputs: [t('a', [-1, 3], ['N', undefined]), t('b', [-1, 4], ['N', undefined]), t('opt', [3], [undefined], true), t('k', [2], [undefined])], outputs: [t('y', [-1, 3], ['N', undefined]), t('yt', [3, -1], [undefined, 'N'])] })).toEqual({
+      inputs: { a: 0, b: 0, opt: null, k: null },
       outputs: { y: 0, yt: 1 },
     });
   });
