@@ -117,9 +117,12 @@ export interface GatewayOptions {
   /**
    * Asked before a request of several items for a model with `splitItems` is split into one request per item:
    * `false` sends it whole. A host that knows more than the metadata (the executor's numeric batch check, dim
-   * names) answers here. @default () => true
+   * names) answers here. `'if-refused-whole'` (a host that does not know, whose peers run the model) sends it whole,
+   * and splits it only when the server that runs it refuses it whole with `INVALID_INPUT` (an instance that stacks
+   * requests takes one item each: its batch check found the rows separate); a model refused so is split at once
+   * from then on. @default () => true
    */
-  readonly canSplitItems?: (model: ResolvedGatewayModel) => boolean;
+  readonly canSplitItems?: (model: ResolvedGatewayModel) => boolean | 'if-refused-whole';
   /**
    * The batch axis of each input and output of a model, where a request of several items is split and its
    * outputs stacked back (`null`: an input every item shares, like a scalar sample rate). A host that knows
@@ -211,7 +214,7 @@ export interface ResolvedGatewayOptions {
   readonly handlers: readonly HttpHandler[];
   readonly isReady: () => boolean;
   readonly isModelReady: ((model: ResolvedGatewayModel) => boolean) | undefined;
-  readonly canSplitItems: (model: ResolvedGatewayModel) => boolean;
+  readonly canSplitItems: (model: ResolvedGatewayModel) => boolean | 'if-refused-whole';
   readonly batchAxes: (model: ResolvedGatewayModel) => ItemAxes | undefined;
   readonly executionStatistics: (model: ResolvedGatewayModel) => ExecutionStatistics | undefined;
   readonly modelControl: ModelControl | undefined;
@@ -321,6 +324,28 @@ export function defaultSplitItems(m: { readonly inputs: readonly SplitTensor[]; 
 }
 
 type SplitTensor = Pick<GatewayTensor, 'shape' | 'dimNames' | 'optional'>;
+
+/**
+ * The batch axes a model's dimension names give, for a host with no instance of the model to ask (a peer runs
+ * it): every input without a default leads with a free dimension of one name (the batch, by {@link leadsWithBatch}),
+ * and every output holds a free dimension of that name at exactly one axis — `transposed [3, N]` is batched on
+ * axis 1. Inputs with a default, or of fixed dims only, are shared by the items (`null`). `undefined` when the names
+ * do not say.
+ */
+export function namedItemAxes(m: { readonly inputs: readonly (SplitTensor & { readonly name: string })[]; readonly outputs: readonly (SplitTensor & { readonly name: string })[] }): ItemAxes | undefined {
+  // An input of fixed dims only (`k [2]`, a scalar) cannot hold a batch: every item gets it whole, like one with a default.
+  const shared = (t: SplitTensor): boolean => t.optional === true || t.shape.every((d) => d >= 0);
+  const batched = m.inputs.filter((t) => !shared(t));
+  const name = batched[0]?.dimNames?.[0];
+  if (name === undefined || m.outputs.length === 0 || !batched.every((t) => leadsWithBatch(t) && t.dimNames?.[0] === name)) return undefined;
+  const outputs: Record<string, number> = {};
+  for (const o of m.outputs) {
+    const at = (o.dimNames ?? []).flatMap((n, i) => (n === name && o.shape[i] === -1 ? [i] : []));
+    if (at.length !== 1) return undefined;
+    outputs[o.name] = at[0]!;
+  }
+  return { inputs: Object.fromEntries(m.inputs.map((t) => [t.name, shared(t) ? null : 0])), outputs };
+}
 
 /** Whether a tensor's dimension 0 may be the batch: free, and not named as something else. */
 function leadsWithBatch(t: SplitTensor): boolean {

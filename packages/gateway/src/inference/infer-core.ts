@@ -37,6 +37,8 @@ export class InferCore {
   readonly #onDrain: (() => void)[] = [];
   /** Models seen answering one item with an output not batched on its first dimension: sent whole from then on. */
   readonly #whole = new Set<string>();
+  /** Models whose requests of several items a peer refused whole (`canSplitItems` said `'if-refused-whole'`): split at once. */
+  readonly #refusedWhole = new Set<string>();
   readonly #stats = new RequestStatistics();
 
   constructor(o: ResolvedGatewayOptions) {
@@ -156,8 +158,17 @@ export class InferCore {
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(ctx.trace ? { trace: ctx.trace } : {}),
       };
-      const split = splittable && items > 1 && this.#o.canSplitItems(m);
-      const result = await (!split ? this.#o.node.submit(m.serviceId, inputs, options) : this.#submitItems(m, { inputs, n: items, axes }, options)).catch((err: unknown) => {
+      const can = splittable && items > 1 ? this.#o.canSplitItems(m) : false;
+      const split = can === true || (can === 'if-refused-whole' && this.#refusedWhole.has(m.name));
+      const whole = (): Promise<NamedTensors> =>
+        this.#o.node.submit(m.serviceId, inputs, options).catch((err: unknown) => {
+          // The server that runs the model (a peer: nothing here knows) refused the items whole: its instance stacks
+          // requests, one item each, so they are sent one per request, now and from then on.
+          if (can !== 'if-refused-whole' || !isEparaError(err) || err.code !== 'INVALID_INPUT') throw err;
+          this.#refusedWhole.add(m.name);
+          return this.#submitItems(m, { inputs, n: items, axes }, options);
+        });
+      const result = await (!split ? whole() : this.#submitItems(m, { inputs, n: items, axes }, options)).catch((err: unknown) => {
         // A deadline that came with the gRPC call itself: the standard answer to one the server cannot meet is
         // DEADLINE_EXCEEDED (what the client's own timer reports when it lapses), not a retryable refusal.
         if (isEparaError(err) && err.code === 'DEADLINE_INFEASIBLE' && controls.deadlineMs === undefined && ctx.transportDeadline !== undefined) {

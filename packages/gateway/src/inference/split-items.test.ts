@@ -3,7 +3,7 @@ import type { ClusterView, NamedTensors } from '@epara/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
 import type { Gateway } from '../gateway.js';
-import { defaultSplitItems } from '../gateway-options.js';
+import { defaultSplitItems, namedItemAxes } from '../gateway-options.js';
 import type { GatewayNode, GatewayTensor } from '../gateway-options.js';
 
 /*
@@ -178,5 +178,61 @@ describe('the split rule and dimension names', () => {
     const a = await post(http!, [3, 1], [1, 2, 3]);
     expect(a.body.outputs?.[0]).toMatchObject({ shape: [3, 1], data: [1, 3, 6] });
     expect(submits).toEqual([3]);
+  });
+});
+
+describe("canSplitItems 'if-refused-whole' (a host whose peers run the model)", () => {
+  /** y = x + 1 row by row; `stacks`: takes one item per submit (an instance that stacks), else any rows (runs whole). */
+  function plusOneNode(stacks: boolean): GatewayNode & { submits: number[] } {
+    const submits: number[] = [];
+    return {
+      id: 'n1',
+      submits,
+      view: () => ({ entries: {} }) as unknown as ClusterView,
+      submit(_service: string, inputs: NamedTensors): Promise<NamedTensors> {
+        const x = inputs['x']!;
+        submits.push(x.dims[0]!);
+        if (stacks && x.dims[0] !== 1) return Promise.reject(new EparaError('INVALID_INPUT', `input 'x' dim 0 is ${x.dims[0]}, expected 1 (one item per request)`));
+        return Promise.resolve({ y: { type: 'float32', dims: [...x.dims], data: Float32Array.from(x.data as Float32Array, (v) => v + 1) } });
+      },
+    };
+  }
+  const models = [{ name: 'twice', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }] }];
+
+  it('sends a request of several items whole to a node that runs it whole', async () => {
+    const node = plusOneNode(false);
+    const gateway = createGateway({ node, models, canSplitItems: () => 'if-refused-whole', http: { port: 0 }, grpc: false });
+    open.push(gateway);
+    const { http } = await gateway.start();
+    expect((await post(http!, [2, 2], [1, 2, 3, 4])).body.outputs?.[0]).toMatchObject({ shape: [2, 2], data: [2, 3, 4, 5] });
+    expect(node.submits).toEqual([2]);
+  });
+
+  it('splits it once the node refuses it whole, and splits that model at once from then on', async () => {
+    const node = plusOneNode(true);
+    const gateway = createGateway({ node, models, canSplitItems: () => 'if-refused-whole', http: { port: 0 }, grpc: false });
+    open.push(gateway);
+    const { http } = await gateway.start();
+    expect((await post(http!, [2, 2], [1, 2, 3, 4])).body.outputs?.[0]).toMatchObject({ shape: [2, 2], data: [2, 3, 4, 5] });
+    expect(node.submits).toEqual([2, 1, 1]);
+    expect((await post(http!, [3, 2], [1, 2, 3, 4, 5, 6])).body.outputs?.[0]).toMatchObject({ shape: [3, 2], data: [2, 3, 4, 5, 6, 7] });
+    expect(node.submits).toEqual([2, 1, 1, 1, 1, 1]);
+  });
+});
+
+describe('namedItemAxes: the batch axes dim names give', () => {
+  const t = (name: string, shape: number[], dimNames: (string | undefined)[], optional?: boolean) => ({ name, shape, dimNames, ...(optional ? { optional } : {}) });
+  it('finds each output’s axis of the inputs’ batch name, an input with a default shared', () => {
+    expect(namedItemAxes({ inputs: [t('a', [-1, 3], ['N', undefined]), t('b', [-1, 4], ['N', undefined]), t('opt', [3], [undefined], true), t('k', [2], [undefined])], outputs: [t('y', [-1, 3], ['N', undefined]), t('yt', [3, -1], [undefined, 'N'])] })).toEqual({
+      inputs: { a: 0, b: 0, opt: null, k: null },
+      outputs: { y: 0, yt: 1 },
+    });
+  });
+  it('says nothing where the names do not: unnamed or differing input dims, an output without the name or with it twice', () => {
+    expect(namedItemAxes({ inputs: [t('a', [-1, 3], [undefined, undefined])], outputs: [t('y', [-1, 3], [undefined, undefined])] })).toBeUndefined();
+    expect(namedItemAxes({ inputs: [t('a', [-1, 3], ['N', undefined]), t('b', [-1], ['M'])], outputs: [t('y', [-1, 3], ['N', undefined])] })).toBeUndefined();
+    expect(namedItemAxes({ inputs: [t('a', [-1, 3], ['N', undefined])], outputs: [t('y', [-1, 3], ['unk__1', undefined])] })).toBeUndefined();
+    expect(namedItemAxes({ inputs: [t('a', [-1, 3], ['N', undefined])], outputs: [t('y', [-1, -1], ['N', 'N'])] })).toBeUndefined();
+    expect(namedItemAxes({ inputs: [t('a', [-1, 3], ['sequence', undefined])], outputs: [t('y', [-1, 3], ['sequence', undefined])] })).toBeUndefined();
   });
 });

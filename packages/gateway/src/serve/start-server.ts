@@ -9,7 +9,7 @@ import { createDashboard } from '@epara/dashboard';
 import type { Dashboard } from '@epara/dashboard';
 import { createGateway } from '../gateway.js';
 import type { Gateway, GatewayAddresses } from '../gateway.js';
-import { defaultSplitItems } from '../gateway-options.js';
+import { defaultSplitItems, namedItemAxes } from '../gateway-options.js';
 import { readyInView } from '../inference/infer-core.js';
 import type { GatewayModel, HttpHandler, ModelControl } from '../gateway-options.js';
 import type { ServeConfig } from './config-schema.js';
@@ -130,20 +130,26 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     isReady: () => loaded && isJoined() && (config.services.length === 0 || config.services.some((s) => readyInView(node, s.id))),
     // Splitting a request into items is wrong exactly where stacking items into a batch is: the executor's
     // numeric check knows, and splits along the batch axes it reads from the model (batchAxes). A local instance
-    // that has not checked gets the request whole. With none here (a peer serves the model), only a model batched
-    // on dimension 0 everywhere (every tensor free there, no batch axis moved by the config) whose inputs' first
-    // dims carry one name is split, along dimension 0.
+    // that has not checked gets the request whole. With none here (a peer serves the model), the peer's executor
+    // decides: the request goes whole, and is split (along dimension 0 for a model batched there everywhere whose
+    // inputs' first dims carry one name, or along the axes the dim names give) only when the peer refuses it whole, which its instance does when it stacks
+    // requests one item each — only where its check found the rows separable.
     canSplitItems: (m) => {
       const known = executor.itemSeparability(m.serviceId);
       if (known !== undefined) return known === 'separable';
       // A local instance that has not checked (its check waits for a first request, or it never stacks) runs a
       // whole request as the model does: split by the names instead, a model that mixes rows under batch-like
-      // names (a running sum down the batch) answered its first requests wrong.
+      // names (a running sum down the batch) answered its first requests wrong — here, and through a peer.
       if (executor.batchAxes(m.serviceId) !== undefined) return false;
       const model = io.get(m.serviceId)!;
-      return model.sameFirstDim && model.splitItems !== false && defaultSplitItems(model);
+      if (model.splitItems === false) return false;
+      return (model.sameFirstDim && defaultSplitItems(model)) || namedItemAxes(model) !== undefined ? 'if-refused-whole' : false;
     },
-    batchAxes: (m) => (executor.itemSeparability(m.serviceId) === 'separable' ? executor.batchAxes(m.serviceId) : undefined),
+    // With no instance here, the axes the model's dim names give (an output `[3, N]` batched on axis 1), if any.
+    batchAxes: (m) => {
+      if (executor.itemSeparability(m.serviceId) === 'separable') return executor.batchAxes(m.serviceId);
+      return executor.batchAxes(m.serviceId) === undefined ? namedItemAxes(io.get(m.serviceId)!) : undefined;
+    },
     modelControl: modelControl(executor, node, served, logger),
   });
   const addresses = await gateway.start().catch(async (err: unknown) => {
