@@ -20,6 +20,8 @@ const LONGEST_FILES = [
   'examples/demo/demo.test.ts',
   'test/packaging/packed-install.test.ts',
   'test/gateway/serve-cluster-outside.test.ts',
+  'test/cluster-faults/drain-under-load.test.ts',
+  'test/cluster-faults/worker-killed.test.ts',
   'test/dashboard/dashboard-browser.test.ts',
   'test/runtime-faults/lifecycle-faults.test.ts',
   'test/runtime-models/serve-models.test.ts',
