@@ -9,6 +9,7 @@ import { startCluster } from './cluster/cluster.js';
 import type { SystemName } from './cluster/client-process.js';
 import { profileLines, sourceMapResolver, summarizeProfile, type CpuProfile } from './cpu-profile.js';
 import { buildLanguageModel } from './models.js';
+import { NO_GC, addGcCounts } from './cluster/gc-meter.js';
 import { NODE_DEFAULTS } from '@epara/mesh';
 import { MEASURED_MAX_SHARE, linkDelayMs, resolveDemoOptions } from './options.js';
 import { nodeIds, planPlacement } from './placement.js';
@@ -127,6 +128,14 @@ async function run(): Promise<void> {
       console.log(`  CPU µs per offered item: node processes ${per(nodeMs)} (event loops ${per(loopMs)}, devices ${per(nodeMs - loopMs)})`);
       console.log(`  by thread (all node processes): ${Object.entries(threads).filter(([, ms]) => ms > 0).sort((x, y) => y[1] - x[1]).map(([name, ms]) => `${name} ${per(ms)}`).join(', ')}`);
       for (const n of nodes) console.log(`    ${n.name.padEnd(9)} ${per(res.cpuMs[n.name] ?? 0).padStart(6)} (event loop ${per(res.mainThreadCpuMs[n.name] ?? 0)})`);
+      const gc = nodes.map((n) => res.cpu.gc?.[n.name] ?? NO_GC).reduce(addGcCounts, NO_GC);
+      const perK = (n: number): string => ((1000 * n) / Math.max(1, items)).toFixed(1);
+      const kb = (bytes: number): string => (bytes / 1024 / Math.max(1, items)).toFixed(1);
+      console.log(`  GC of the node processes per 1,000 offered items: ${perK(gc.scavenges)} scavenges, ${perK(gc.markCompacts)} mark-compacts, ${perK(gc.incrementalSteps)} incremental steps, pauses ${(gc.pauseMs / Math.max(1, items)).toFixed(3)} ms per item; allocated per item: heap ${kb(gc.heapBytes)} KB, external ${kb(gc.externalBytes)} KB`);
+      for (const n of nodes) {
+        const g = res.cpu.gc?.[n.name] ?? NO_GC;
+        console.log(`    ${n.name.padEnd(9)} scavenges ${g.scavenges}, mark-compacts ${g.markCompacts}, heap ${(g.heapBytes / 2 ** 20).toFixed(0)} MiB, external ${(g.externalBytes / 2 ** 20).toFixed(0)} MiB`);
+      }
       const c = res.counters;
       // Per service: what was served, what was lost and how, and how many device runs it took (EPARA: the packs its
       // executors dispatched; the baseline: its dynamic batchers' batches, chat's generation steps not counted).

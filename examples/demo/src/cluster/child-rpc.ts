@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { EparaError } from '@epara/core';
+import { startGcMeter, type GcCounts } from './gc-meter.js';
 
 /** A call from the demo's main process to one of its children. */
 export interface CallMessage {
@@ -63,6 +64,9 @@ export function serveChild(handlers: ChildHandlers, onExit: () => Promise<void>)
   });
 }
 
+/** The running GC meter of this process (`gcStart` / `gcStop`), if any. */
+let gcMeter: (() => GcCounts) | undefined;
+
 let profiler: { session: Session; heap: boolean; gc: PerformanceObserver; pauses: Record<string, { count: number; ms: number }> } | undefined;
 
 const GC_KINDS: Record<number, string> = { [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks' };
@@ -76,6 +80,18 @@ const GC_KINDS: Record<number, string> = { [constants.NODE_PERFORMANCE_GC_MINOR]
  * answers the garbage collector's pauses over the profile, by kind, and the heap's size at the end.
  */
 const PROFILING: ChildHandlers = {
+  /** Starts counting this process's collections and allocations (gc-meter.ts); a meter already running is dropped. */
+  gcStart() {
+    gcMeter?.();
+    gcMeter = startGcMeter();
+  },
+  /** The counts since `gcStart`. */
+  gcStop(): GcCounts {
+    const stop = gcMeter;
+    gcMeter = undefined;
+    if (!stop) throw new EparaError('INVALID_OPTIONS', 'no GC meter is running');
+    return stop();
+  },
   async cpuProfileStart(o: { heap?: boolean } | null) {
     if (profiler) throw new EparaError('INVALID_OPTIONS', 'a CPU profile is already being recorded');
     const session = new Session();
