@@ -111,12 +111,14 @@ async function run(): Promise<void> {
     for (const system of r % 2 === 0 ? systems : [...systems].reverse()) {
       const nodes = system === 'epara' ? cluster.epara : cluster.triton;
       if (a.profile !== undefined) await Promise.all(nodes.map((n) => n.call('cpuProfileStart', { heap: a.heap })));
+      const wireBefore = await cluster.wire.call<number>('bytes');
       const threadsBefore = nodes.map((n) => threadCpuMs(n.pid));
       const res = await runSystem(ctx, { system, label: system, seed: o.seed + r, load, durationMs: o.durationMs });
       const threads: Record<string, number> = {};
       nodes.forEach((n, i) => {
         for (const [name, ms] of Object.entries(threadCpuMs(n.pid))) threads[name] = (threads[name] ?? 0) + ms - (threadsBefore[i]![name] ?? 0);
       });
+      const wireBytes = (await cluster.wire.call<number>('bytes')) - wireBefore;
       const files = nodes.map((n) => join(a.profile ?? '', `${system}-${r}-${n.name}.cpuprofile`));
       type Stopped = { gc: Record<string, { count: number; ms: number }>; heapUsedBytes: number; rssBytes: number };
       const stopped = a.profile !== undefined ? await Promise.all(nodes.map((n, i) => n.call<Stopped>('cpuProfileStop', files[i]))) : [];
@@ -128,6 +130,8 @@ async function run(): Promise<void> {
       console.log(`  CPU µs per offered item: node processes ${per(nodeMs)} (event loops ${per(loopMs)}, devices ${per(nodeMs - loopMs)})`);
       console.log(`  by thread (all node processes): ${Object.entries(threads).filter(([, ms]) => ms > 0).sort((x, y) => y[1] - x[1]).map(([name, ms]) => `${name} ${per(ms)}`).join(', ')}`);
       for (const n of nodes) console.log(`    ${n.name.padEnd(9)} ${per(res.cpuMs[n.name] ?? 0).padStart(6)} (event loop ${per(res.mainThreadCpuMs[n.name] ?? 0)})`);
+      const forwards = res.nodeOffloads.reduce((sum, o) => sum + Object.values(o).reduce((x, n) => x + n, 0), 0);
+      console.log(`  between the nodes: ${(wireBytes / 2 ** 20).toFixed(1)} MiB over the links (${(wireBytes / 1024 / Math.max(1, items)).toFixed(1)} KB per item), ${forwards} requests forwarded (${Object.entries(res.nodeOffloads.reduce<Record<string, number>>((acc, o) => { for (const [k, n] of Object.entries(o)) acc[k] = (acc[k] ?? 0) + n; return acc; }, {})).map(([k, n]) => `${k} ${n}`).join(', ')})`);
       const gc = nodes.map((n) => res.cpu.gc?.[n.name] ?? NO_GC).reduce(addGcCounts, NO_GC);
       const perK = (n: number): string => ((1000 * n) / Math.max(1, items)).toFixed(1);
       const kb = (bytes: number): string => (bytes / 1024 / Math.max(1, items)).toFixed(1);
