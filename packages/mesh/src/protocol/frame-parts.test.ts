@@ -50,7 +50,7 @@ describe('encodeFrameParts', () => {
     const out = decodeFrame(joinFrameParts(forward));
     if (out.type !== 'submit') throw new Error('not a submit');
     expect(out.requestId).toBe(77);
-    const raw = (t: NamedTensors[string]): Buffer => {
+    const raw = (t: NamedTensors[string] | undefined): Buffer => {
       const d = t!.data as Float32Array;
       return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
     };
