@@ -24,7 +24,8 @@ import { buildWorkload } from './workload.js';
  * run and node process, the CPU ms per offered item (the whole process and its event loop apart, from /proc).
  * With `--profile <dir>` it also records a V8 CPU profile of every node process's event loop over each run and
  * prints where that time went, per area of the code and per function (cpu-profile.ts); `--heap` adds a sampling
- * heap profile beside each (where the garbage collector's work comes from). CPU per item is much
+ * heap profile beside each (where the garbage collector's work comes from); `--promoted` one of the objects that
+ * outlived the young generation only (what the full collections collect). CPU per item is much
  * steadier on a busy machine than wall-clock figures (a busy machine still inflates it somewhat: caches, the
  * frequency, more failure paths when items miss).
  *
@@ -44,6 +45,7 @@ const { values: a } = parseArgs({
     runs: { type: 'string', default: '1' },
     profile: { type: 'string' },
     heap: { type: 'boolean', default: false },
+    promoted: { type: 'boolean', default: false },
     profiles: { type: 'string' },
     seed: { type: 'string', default: '42' },
     system: { type: 'string', default: 'both' },
@@ -110,7 +112,7 @@ async function run(): Promise<void> {
   for (let r = 0; r < runs; r++) {
     for (const system of r % 2 === 0 ? systems : [...systems].reverse()) {
       const nodes = system === 'epara' ? cluster.epara : cluster.triton;
-      if (a.profile !== undefined) await Promise.all(nodes.map((n) => n.call('cpuProfileStart', { heap: a.heap })));
+      if (a.profile !== undefined) await Promise.all(nodes.map((n) => n.call('cpuProfileStart', { heap: a.promoted ? 'promoted' : a.heap })));
       const wireBefore = await cluster.wire.call<number>('bytes');
       const threadsBefore = nodes.map((n) => threadCpuMs(n.pid));
       const res = await runSystem(ctx, { system, label: system, seed: o.seed + r, load, durationMs: o.durationMs });

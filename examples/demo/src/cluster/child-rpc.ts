@@ -92,16 +92,17 @@ const PROFILING: ChildHandlers = {
     if (!stop) throw new EparaError('INVALID_OPTIONS', 'no GC meter is running');
     return stop();
   },
-  async cpuProfileStart(o: { heap?: boolean } | null) {
+  async cpuProfileStart(o: { heap?: boolean | 'promoted' } | null) {
     if (profiler) throw new EparaError('INVALID_OPTIONS', 'a CPU profile is already being recorded');
     const session = new Session();
     session.connect();
     await session.post('Profiler.enable');
     // 250 µs between samples (V8's default is 1 ms): per-request costs of tens of µs still get samples.
     await session.post('Profiler.setSamplingInterval', { interval: 250 });
-    const heap = o?.heap === true;
-    // Every sampled allocation, also those the collector has freed by the end (the default keeps live ones only).
-    if (heap) await session.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    const heap = o?.heap === true || o?.heap === 'promoted';
+    // Every sampled allocation, also those the collector has freed by the end (the default keeps live ones only);
+    // `promoted`: without those a scavenge freed — what outlived the young generation, the full collections' work.
+    if (heap) await session.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: o?.heap !== 'promoted' });
     const pauses: Record<string, { count: number; ms: number }> = {};
     const gc = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
