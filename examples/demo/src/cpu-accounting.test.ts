@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchRows, cpuAccountingRows, cpuPerItemLine, splitThreads, type AccountedRun, type RunCpu } from './cpu-accounting.js';
+import { batchRows, cpuAccountingRows, cpuPerItemLine, gcRows, splitThreads, type AccountedRun, type RunCpu } from './cpu-accounting.js';
 
 describe('splitThreads', () => {
   it('takes the pid as the main thread, the busiest other thread as the device, and counts a new thread from zero', () => {
@@ -54,5 +54,16 @@ describe('cpuAccountingRows', () => {
     expect(lines.find((l) => l.startsWith('EPARA') && l.includes('image'))!.split(/\s{2,}/)).toEqual(['EPARA', 'edge-1', 'image', '2.0', '3.00']);
     expect(lines.find((l) => l.startsWith('Triton-like'))!.split(/\s{2,}/)).toEqual(['Triton-like', 'edge-0', 'vad', '10.0', '4.00']);
     expect(cpuPerItemLine([epara, triton])).toBe('CPU ms per good item over the trials: EPARA nodes 7.50 (main 3.00, device 4.00), its clients 1.00; baseline sites 1.50 (main 0.50, device 1.00), its clients 0.50');
+  });
+  it('gives collections per 1,000 good items and bytes per good item, per system and role', () => {
+    const g = (scavenges: number, markCompacts: number, heapBytes: number, externalBytes: number) => ({ scavenges, markCompacts, incrementalSteps: 0, pauseMs: scavenges, heapBytes, externalBytes });
+    const withGc = (r: AccountedRun, gc: NonNullable<RunCpu['gc']>): AccountedRun => ({ ...r, cpu: { ...r.cpu!, gc } });
+    const rows = gcRows([withGc(epara, { 'edge-0': g(30, 2, 512_000, 1_024_000), 'edge-1': g(10, 0, 0, 0), 'client-0': g(5, 0, 10_240, 0) }), withGc(triton, { 'triton-0': g(8, 1, 204_800, 2_048_000) })]);
+    const row = (system: string, role: string): string[] => rows.find((l) => l.startsWith(system) && l.includes(`  ${role}  `))!.split(/\s{2,}/);
+    // EPARA: 40 scavenges and 2 mark-compacts over 1000 good items; 500 KiB of heap and 1000 KiB external.
+    expect(row('EPARA', 'EPARA nodes')).toEqual(['EPARA', 'EPARA nodes', '40.0', '2.0', '0.040', '0.5', '1.0']);
+    expect(row('EPARA', 'clients').slice(2)).toEqual(['5.0', '0.0', '0.005', '0.0', '0.0']);
+    expect(row('Triton-like', 'baseline sites').slice(2)).toEqual(['4.0', '0.5', '0.004', '0.1', '1.0']);
+    expect(gcRows([epara, triton])).toEqual([]);
   });
 });

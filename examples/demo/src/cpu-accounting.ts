@@ -7,6 +7,7 @@
  * its devices, whatever its policy: these counts say which one does, and where.
  */
 import { table } from './format.js';
+import { NO_GC, addGcCounts, type GcCounts } from './cluster/gc-meter.js';
 import type { TrialPair } from './summary.js';
 
 /** CPU one process used over a run, split by thread, ms. */
@@ -27,6 +28,8 @@ export interface RunCpu {
   readonly orchestratorMs: number;
   /** Every child process of the demo by name (`edge-0`, `triton-0`, `client-0`, `wire`), split by thread. */
   readonly processes: Readonly<Record<string, ThreadSplit>>;
+  /** The serving system's nodes and the clients by name: their collections and allocations (gc-meter.ts). */
+  readonly gc?: Readonly<Record<string, GcCounts>>;
 }
 
 /** Batches a node's device ran for one service over a run (chat's generation steps are not batches here). */
@@ -152,6 +155,38 @@ export function cpuAccountingRows(runs: readonly AccountedRun[]): { rows: string
     );
   }
   return { rows: rows.length ? table([head, ...rows]) : [], check };
+}
+
+/**
+ * The report's table of collections: per system and process role (the serving nodes, the clients), per 1,000
+ * good items, the young-generation collections (scavenges) and full ones (mark-compact), the pauses they took on
+ * the main thread, and per good item the V8 heap bytes and the external (ArrayBuffer) bytes allocated: the work
+ * behind the `other threads` column of the CPU table.
+ */
+export function gcRows(runs: readonly AccountedRun[]): string[] {
+  const head = ['system', 'role', 'scavenges / 1k good', 'mark-compacts / 1k good', 'GC pause ms / good item', 'heap KB / good item', 'external KB / good item'];
+  const rows: string[][] = [];
+  for (const system of ['epara', 'triton'] as const) {
+    const of = runs.filter((r) => r.system === system && r.cpu?.gc !== undefined);
+    const good = of.reduce((a, r) => a + r.good, 0);
+    if (of.length === 0 || good === 0) continue;
+    const byRole = new Map<string, GcCounts>();
+    for (const r of of) {
+      for (const [name, g] of Object.entries(r.cpu!.gc!)) {
+        const role = roleOf(name);
+        if (role === undefined) continue;
+        byRole.set(role, addGcCounts(byRole.get(role) ?? NO_GC, g));
+      }
+    }
+    for (const role of ROLE_ORDER) {
+      const g = byRole.get(role);
+      if (!g) continue;
+      const k = (n: number): string => ((1000 * n) / good).toFixed(1);
+      const kb = (bytes: number): string => (bytes / 1024 / good).toFixed(1);
+      rows.push([system === 'epara' ? 'EPARA' : 'Triton-like', role, k(g.scavenges), k(g.markCompacts), (g.pauseMs / good).toFixed(3), kb(g.heapBytes), kb(g.externalBytes)]);
+    }
+  }
+  return rows.length ? table([head, ...rows]) : [];
 }
 
 /** The report's second table: per system, node and service, batches per second and the mean batch over the runs. */

@@ -9,6 +9,7 @@ import { startCluster } from './cluster/cluster.js';
 import type { SystemName } from './cluster/client-process.js';
 import { profileLines, sourceMapResolver, summarizeProfile, type CpuProfile } from './cpu-profile.js';
 import { buildLanguageModel } from './models.js';
+import { NO_GC, addGcCounts } from './cluster/gc-meter.js';
 import { NODE_DEFAULTS } from '@epara/mesh';
 import { MEASURED_MAX_SHARE, linkDelayMs, resolveDemoOptions } from './options.js';
 import { nodeIds, planPlacement } from './placement.js';
@@ -23,7 +24,8 @@ import { buildWorkload } from './workload.js';
  * run and node process, the CPU ms per offered item (the whole process and its event loop apart, from /proc).
  * With `--profile <dir>` it also records a V8 CPU profile of every node process's event loop over each run and
  * prints where that time went, per area of the code and per function (cpu-profile.ts); `--heap` adds a sampling
- * heap profile beside each (where the garbage collector's work comes from). CPU per item is much
+ * heap profile beside each (where the garbage collector's work comes from); `--promoted` one of the objects that
+ * outlived the young generation only (what the full collections collect). CPU per item is much
  * steadier on a busy machine than wall-clock figures (a busy machine still inflates it somewhat: caches, the
  * frequency, more failure paths when items miss).
  *
@@ -43,6 +45,7 @@ const { values: a } = parseArgs({
     runs: { type: 'string', default: '1' },
     profile: { type: 'string' },
     heap: { type: 'boolean', default: false },
+    promoted: { type: 'boolean', default: false },
     profiles: { type: 'string' },
     seed: { type: 'string', default: '42' },
     system: { type: 'string', default: 'both' },
@@ -109,13 +112,15 @@ async function run(): Promise<void> {
   for (let r = 0; r < runs; r++) {
     for (const system of r % 2 === 0 ? systems : [...systems].reverse()) {
       const nodes = system === 'epara' ? cluster.epara : cluster.triton;
-      if (a.profile !== undefined) await Promise.all(nodes.map((n) => n.call('cpuProfileStart', { heap: a.heap })));
+      if (a.profile !== undefined) await Promise.all(nodes.map((n) => n.call('cpuProfileStart', { heap: a.promoted ? 'promoted' : a.heap })));
+      const wireBefore = await cluster.wire.call<number>('bytes');
       const threadsBefore = nodes.map((n) => threadCpuMs(n.pid));
       const res = await runSystem(ctx, { system, label: system, seed: o.seed + r, load, durationMs: o.durationMs });
       const threads: Record<string, number> = {};
       nodes.forEach((n, i) => {
         for (const [name, ms] of Object.entries(threadCpuMs(n.pid))) threads[name] = (threads[name] ?? 0) + ms - (threadsBefore[i]![name] ?? 0);
       });
+      const wireBytes = (await cluster.wire.call<number>('bytes')) - wireBefore;
       const files = nodes.map((n) => join(a.profile ?? '', `${system}-${r}-${n.name}.cpuprofile`));
       type Stopped = { gc: Record<string, { count: number; ms: number }>; heapUsedBytes: number; rssBytes: number };
       const stopped = a.profile !== undefined ? await Promise.all(nodes.map((n, i) => n.call<Stopped>('cpuProfileStop', files[i]))) : [];
@@ -127,6 +132,16 @@ async function run(): Promise<void> {
       console.log(`  CPU µs per offered item: node processes ${per(nodeMs)} (event loops ${per(loopMs)}, devices ${per(nodeMs - loopMs)})`);
       console.log(`  by thread (all node processes): ${Object.entries(threads).filter(([, ms]) => ms > 0).sort((x, y) => y[1] - x[1]).map(([name, ms]) => `${name} ${per(ms)}`).join(', ')}`);
       for (const n of nodes) console.log(`    ${n.name.padEnd(9)} ${per(res.cpuMs[n.name] ?? 0).padStart(6)} (event loop ${per(res.mainThreadCpuMs[n.name] ?? 0)})`);
+      const forwards = res.nodeOffloads.reduce((sum, o) => sum + Object.values(o).reduce((x, n) => x + n, 0), 0);
+      console.log(`  between the nodes: ${(wireBytes / 2 ** 20).toFixed(1)} MiB over the links (${(wireBytes / 1024 / Math.max(1, items)).toFixed(1)} KB per item), ${forwards} requests forwarded (${Object.entries(res.nodeOffloads.reduce<Record<string, number>>((acc, o) => { for (const [k, n] of Object.entries(o)) acc[k] = (acc[k] ?? 0) + n; return acc; }, {})).map(([k, n]) => `${k} ${n}`).join(', ')})`);
+      const gc = nodes.map((n) => res.cpu.gc?.[n.name] ?? NO_GC).reduce(addGcCounts, NO_GC);
+      const perK = (n: number): string => ((1000 * n) / Math.max(1, items)).toFixed(1);
+      const kb = (bytes: number): string => (bytes / 1024 / Math.max(1, items)).toFixed(1);
+      console.log(`  GC of the node processes per 1,000 offered items: ${perK(gc.scavenges)} scavenges, ${perK(gc.markCompacts)} mark-compacts, ${perK(gc.incrementalSteps)} incremental steps, pauses ${(gc.pauseMs / Math.max(1, items)).toFixed(3)} ms per item; allocated per item: heap ${kb(gc.heapBytes)} KB, external ${kb(gc.externalBytes)} KB`);
+      for (const n of nodes) {
+        const g = res.cpu.gc?.[n.name] ?? NO_GC;
+        console.log(`    ${n.name.padEnd(9)} scavenges ${g.scavenges}, mark-compacts ${g.markCompacts}, heap ${(g.heapBytes / 2 ** 20).toFixed(0)} MiB, external ${(g.externalBytes / 2 ** 20).toFixed(0)} MiB`);
+      }
       const c = res.counters;
       // Per service: what was served, what was lost and how, and how many device runs it took (EPARA: the packs its
       // executors dispatched; the baseline: its dynamic batchers' batches, chat's generation steps not counted).

@@ -9,6 +9,9 @@ export type DemoProfiles = Readonly<Record<DemoServiceId, LatencyProfile>>;
 /** The device kind every demo device reports (one intra-op thread). */
 export const DEVICE_KIND = 'cpu-1t';
 
+/** The batch sizes profiled per service: the largest is the largest batch the executors run (`maxBatch`). */
+export const PROFILED_BATCHES = { image: [1, 2, 4], video: [1, 2, 4, 8], loop: [1, 2, 4, 8, 16], chatStep: [1, 2, 4, 8], vad: [1, 2, 4, 8, 16] } as const;
+
 /**
  * Profiles every service with the runtime's `profileModel` on one temporary 1-thread worker device: a warm-up
  * run and a few timed runs per batch size, the lower quartile kept (see {@link lowerQuartileProfile}). A chat turn's profile is the language model's step
@@ -24,11 +27,12 @@ export async function measureProfiles(o: { lm: Uint8Array; repetitions: number; 
     return lowerQuartileProfile(samples);
   };
   try {
-    const image = await measure(detectorPath(), [1, 2, 4], (b) => imageInput(IMAGE_SIDE, random, b));
-    const video = await measure(detectorPath(), [1, 2, 4, 8], (b) => imageInput(FRAME_SIDE, random, b));
-    const loop = await measure(o.lm, [1, 2, 4, 8, 16], (b) => loopWindow(random, LOOP_WINDOW, b));
-    const step = await measure(o.lm, [1, 2, 4, 8], (b) => loopWindow(random, CHAT_TURN_LENGTH, b));
-    const vad = await measure(vadPath(), [1, 2, 4, 8, 16], (b) => vadBatch(random, b));
+    const b = PROFILED_BATCHES;
+    const image = await measure(detectorPath(), [...b.image], (n) => imageInput(IMAGE_SIDE, random, n));
+    const video = await measure(detectorPath(), [...b.video], (n) => imageInput(FRAME_SIDE, random, n));
+    const loop = await measure(o.lm, [...b.loop], (n) => loopWindow(random, LOOP_WINDOW, n));
+    const step = await measure(o.lm, [...b.chatStep], (n) => loopWindow(random, CHAT_TURN_LENGTH, n));
+    const vad = await measure(vadPath(), [...b.vad], (n) => vadBatch(random, n));
     return { image, video, loop, chat: scaleProfile(step, CHAT_NEW_TOKENS), vad };
   } finally {
     await device.close();

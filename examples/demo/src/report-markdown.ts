@@ -6,7 +6,7 @@ import type { Headline } from './headline.js';
 import type { DemoService } from './services.js';
 import { decisionRows, slackRows, sumDecisions } from './entry-decisions.js';
 import { deviceUsageRows, sumDeviceUsage } from './device-usage.js';
-import { batchRows, cpuAccountingRows, trialRuns } from './cpu-accounting.js';
+import { batchRows, cpuAccountingRows, gcRows, trialRuns } from './cpu-accounting.js';
 import { comparisonTable, cpuLine, entryTable, packLines, placementLines, serviceTable, streamServingTable, sumPacks, sumServed, table, tritonLines } from './format.js';
 import type { ResolvedDemoOptions } from './options.js';
 import { nodeIds } from './placement.js';
@@ -177,9 +177,21 @@ function cpuSection(pairs: readonly TrialPair[], seconds: number, ids: readonly 
     '',
     ...check.map((line) => `- ${line}`),
     '',
+    ...gcSection(gcRows(runs)),
     "Batches each node's device ran per service (chat's generation steps not counted), per second of the trials, and their mean size:",
     '',
     block(batchRows(runs, ids)),
+    '',
+  ];
+}
+
+/** The collections behind the `other threads` column (gc-meter.ts), when the runs counted them. */
+function gcSection(rows: readonly string[]): string[] {
+  if (rows.length === 0) return [];
+  return [
+    "Garbage collection over the system's trials, by process role: collections per 1,000 good items (scavenge: the young generation; mark-compact: the whole heap), their pauses on the main thread, and the bytes allocated per good item in V8's heap and outside it (external: ArrayBuffers — tensors, frames, socket reads), as V8's collection statistics give them:",
+    '',
+    block(rows),
     '',
   ];
 }

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { splitThreads, type BatchCount, type RunCpu } from './cpu-accounting.js';
 import { machineBusyMs, mainThreadCpuMs, processCpuMs, threadCpuMs } from './reliability.js';
 import type { EntryDecisions } from './entry-decisions.js';
+import type { GcCounts } from './cluster/gc-meter.js';
 import type { DeviceUsage } from './device-usage.js';
 import { summarize, type SystemReport } from './report.js';
 import { Tally, type ServiceTally, type TallySeries } from './tally.js';
@@ -127,6 +128,9 @@ export async function runSystem(ctx: TrialContext, o: { system: SystemName; labe
   const measured = [...nodes, ...ctx.cluster.clients, ctx.cluster.wire];
   // Every child's threads (the other system's idle nodes too), this process and the machine: the accounting.
   const everyChild = [...ctx.cluster.epara, ...ctx.cluster.triton, ...ctx.cluster.clients, ctx.cluster.wire];
+  // Collections and allocations of the serving nodes and the clients over the run (gc-meter.ts).
+  const metered = [...nodes, ...ctx.cluster.clients];
+  await Promise.all(metered.map((c) => c.call('gcStart')));
   const threadsBefore = everyChild.map((c) => threadCpuMs(c.pid));
   const machineBefore = machineBusyMs();
   const selfBefore = process.cpuUsage();
@@ -157,12 +161,14 @@ export async function runSystem(ctx: TrialContext, o: { system: SystemName; labe
   const machineAfter = machineBusyMs();
   const self = process.cpuUsage(selfBefore);
   const hasDevice = new Set([...ctx.cluster.epara, ...ctx.cluster.triton]);
+  const gc = await Promise.all(metered.map((c) => c.call<GcCounts>('gcStop')));
   const cpu: RunCpu = {
     wallMs: performance.now() - wallStart,
     cores: availableParallelism(),
     machineBusyMs: machineBefore === null || machineAfter === null ? null : machineAfter - machineBefore,
     orchestratorMs: (self.user + self.system) / 1000,
     processes: Object.fromEntries(everyChild.map((c, i) => [c.name, splitThreads(c.pid, threadsBefore[i]!, threadCpuMs(c.pid), hasDevice.has(c))])),
+    gc: Object.fromEntries(metered.map((c, i) => [c.name, gc[i]!])),
   };
   const { offloads, counters, perNode, perNodeCounters } = sumStats(before, await nodeStats(nodes));
   const taken = o.system === 'epara' ? await Promise.all(nodes.map((n) => n.call<Taken>('take'))) : undefined;

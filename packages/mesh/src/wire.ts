@@ -15,8 +15,8 @@
 import type { Connection } from './transport/transport.js';
 
 export type { Connection };
-export { encodeFrame, decodeFrame, readFrameHeader, PROTOCOL_VERSION, FRAME_HEADER_BYTES, FRAME_MAGIC, FRAME_FLAG_CHECKSUM } from './protocol/frame-codec.js';
-export type { FrameHeader } from './protocol/frame-codec.js';
+export { encodeFrame, encodeFrameParts, joinFrameParts, sendFrameParts, decodeFrame, readFrameHeader, PROTOCOL_VERSION, FRAME_HEADER_BYTES, FRAME_MAGIC, FRAME_FLAG_CHECKSUM, PASS_THROUGH_MIN_BYTES } from './protocol/frame-codec.js';
+export type { FrameHeader, FrameParts } from './protocol/frame-codec.js';
 export { MESSAGE_TYPE_CODES, SUBMIT_FLAG_TRACE } from './protocol/messages.js';
 export type {
   Incarnation,

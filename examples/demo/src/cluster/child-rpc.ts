@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { EparaError } from '@epara/core';
+import { startGcMeter, type GcCounts } from './gc-meter.js';
 
 /** A call from the demo's main process to one of its children. */
 export interface CallMessage {
@@ -63,6 +64,9 @@ export function serveChild(handlers: ChildHandlers, onExit: () => Promise<void>)
   });
 }
 
+/** The running GC meter of this process (`gcStart` / `gcStop`), if any. */
+let gcMeter: (() => GcCounts) | undefined;
+
 let profiler: { session: Session; heap: boolean; gc: PerformanceObserver; pauses: Record<string, { count: number; ms: number }> } | undefined;
 
 const GC_KINDS: Record<number, string> = { [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks' };
@@ -76,16 +80,29 @@ const GC_KINDS: Record<number, string> = { [constants.NODE_PERFORMANCE_GC_MINOR]
  * answers the garbage collector's pauses over the profile, by kind, and the heap's size at the end.
  */
 const PROFILING: ChildHandlers = {
-  async cpuProfileStart(o: { heap?: boolean } | null) {
+  /** Starts counting this process's collections and allocations (gc-meter.ts); a meter already running is dropped. */
+  gcStart() {
+    gcMeter?.();
+    gcMeter = startGcMeter();
+  },
+  /** The counts since `gcStart`. */
+  gcStop(): GcCounts {
+    const stop = gcMeter;
+    gcMeter = undefined;
+    if (!stop) throw new EparaError('INVALID_OPTIONS', 'no GC meter is running');
+    return stop();
+  },
+  async cpuProfileStart(o: { heap?: boolean | 'promoted' } | null) {
     if (profiler) throw new EparaError('INVALID_OPTIONS', 'a CPU profile is already being recorded');
     const session = new Session();
     session.connect();
     await session.post('Profiler.enable');
     // 250 µs between samples (V8's default is 1 ms): per-request costs of tens of µs still get samples.
     await session.post('Profiler.setSamplingInterval', { interval: 250 });
-    const heap = o?.heap === true;
-    // Every sampled allocation, also those the collector has freed by the end (the default keeps live ones only).
-    if (heap) await session.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    const heap = o?.heap === true || o?.heap === 'promoted';
+    // Every sampled allocation, also those the collector has freed by the end (the default keeps live ones only);
+    // `promoted`: without those a scavenge freed — what outlived the young generation, the full collections' work.
+    if (heap) await session.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: o?.heap !== 'promoted' });
     const pauses: Record<string, { count: number; ms: number }> = {};
     const gc = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EparaError, toEparaError, type NamedTensors, type StreamResult } from '@epara/core';
 import { type Connection, type Transport } from '@epara/mesh';
-import { decodeFrame, encodeFrame, type WireMessage } from '@epara/mesh/wire';
+import { decodeFrame, encodeFrameParts, sendFrameParts, type WireMessage } from '@epara/mesh/wire';
 
 /*
  * The entry of an edge node: where clients near that server send their requests and streams. It speaks the
@@ -32,8 +32,9 @@ export function serveEntry(transport: Transport, handlers: EntryHandlers): void 
 
 function serveConnection(c: Connection, h: EntryHandlers): void {
   const streams = new Map<number, { stream: EntryStream; seqs: Map<number, number>; relayed?: Promise<void> }>();
+  // A result's tensors leave as they came from the node (a relayed one: the bytes of the peer's frame), not copied.
   const send = (m: WireMessage): void => {
-    if (!c.isClosed) c.send(encodeFrame(m));
+    if (!c.isClosed) sendFrameParts(c, encodeFrameParts(m));
   };
   c.on('closed', () => {
     for (const s of streams.values()) void s.stream.close().catch(() => undefined);
@@ -143,7 +144,7 @@ export class EntryClient {
       if (this.#c.isClosed) return reject(new EparaError('PEER_UNAVAILABLE', 'entry connection closed'));
       this.#waiting.set(requestId, { resolve, reject });
       try {
-        this.#c.send(encodeFrame(build(requestId)));
+        sendFrameParts(this.#c, encodeFrameParts(build(requestId)));
       } catch (err) {
         this.#waiting.delete(requestId);
         reject(toEparaError(err));
@@ -181,7 +182,7 @@ export class EntryClient {
     if (m.type !== 'stream-accepted') throw new EparaError('PROTOCOL_ERROR', `unexpected ${m.type} reply`);
     const send = (w: WireMessage): void => {
       if (this.#c.isClosed) throw new EparaError('PEER_UNAVAILABLE', 'entry connection closed');
-      this.#c.send(encodeFrame(w));
+      sendFrameParts(this.#c, encodeFrameParts(w));
     };
     return {
       servedBy: m.instanceId,

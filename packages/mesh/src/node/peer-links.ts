@@ -2,7 +2,8 @@ import { EventEmitter } from 'eventemitter3';
 import { createSystemTimers, EparaError, toEparaError } from '@epara/core';
 import type { Clock, ServerId, TimerHandle, Timers } from '@epara/core';
 import type { Connection, Transport } from '../transport/transport.js';
-import { ChecksumPolicy, decodeFrame, encodeFrame, isUnknownTypeError } from '../protocol/frame-codec.js';
+import { ChecksumPolicy, decodeFrame, encodeFrame, encodeFrameParts, isUnknownTypeError, joinFrameParts, sendFrameParts } from '../protocol/frame-codec.js';
+import type { FrameParts } from '../protocol/frame-codec.js';
 import { INCARNATION_FLAG_RUNS, SYNC_FLAG_RUNS } from '../protocol/messages.js';
 import type { DecodedMessage, Incarnation, WireMessage } from '../protocol/messages.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
@@ -661,7 +662,9 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   #write(link: PeerLink, message: WireMessage): void {
     const buffered = link.connection.bufferedBytes;
     if (buffered > this.#c.maxBufferedBytes) this.#shed(link, message, buffered);
-    const frame = encodeFrame(withRuns(message, this.#readsRuns.has(link)), this.#c.limits);
+    // Written at once, a large tensor leaves as a view of the caller's bytes (a forwarded request's are the frame it
+    // arrived in): no copy. A frame held for later is joined into one array first (see #send).
+    const frame = encodeFrameParts(withRuns(message, this.#readsRuns.has(link)), this.#c.limits);
     this.#checkFits(link.peerId, frame, message.type);
     this.#send(link, frame, message);
   }
@@ -674,11 +677,13 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
    * carried, routed again, could close the next. Holding starts with a `ping`: the peer's `pong` comes after its
    * `limits` (it announces before it reads), so a build that announces none releases the frames with it.
    */
-  #send(link: PeerLink, frame: Uint8Array, message: WireMessage): void {
+  #send(link: PeerLink, frame: Uint8Array | FrameParts, message: WireMessage): void {
     const held = this.#held.get(link);
     if (held === undefined && (this.#limitsSettled.has(link) || frame.byteLength <= UNANNOUNCED_MAX_FRAME_BYTES)) return this.#writeFrame(link, frame, message.type);
-    if (held !== undefined) return void (held.frames.push(frame), held.messages.push(message));
-    this.#held.set(link, { frames: [frame], messages: [message] });
+    // Held across turns: the caller may reuse its tensors once the call returned, so the frame owns its bytes.
+    const whole = frame instanceof Uint8Array ? frame : joinFrameParts(frame);
+    if (held !== undefined) return void (held.frames.push(whole), held.messages.push(message));
+    this.#held.set(link, { frames: [whole], messages: [message] });
     try {
       this.#writeFrame(link, encodeFrame({ type: 'ping', requestId: 0 }, this.#c.limits), 'ping');
     } catch {
@@ -743,7 +748,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
    * next one, link after link. `PROTOCOL_ERROR` with `frameBytes` (so the request is not retried elsewhere as if
    * the peer failed), `peerMaxFrameBytes` and `peer`; logged at most once per 10 s per peer.
    */
-  #checkFits(peerId: ServerId, frame: Uint8Array, type: WireMessage['type']): void {
+  #checkFits(peerId: ServerId, frame: { readonly byteLength: number }, type: WireMessage['type']): void {
     const max = this.#peerMaxFrame.get(peerId);
     if (max === undefined || frame.byteLength <= max) return;
     const shown = this.#handshakeWarnings.pass(`frame over ${peerId}`);
@@ -773,8 +778,9 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     throw error;
   }
 
-  #writeFrame(link: PeerLink, frame: Uint8Array, type: WireMessage['type']): void {
-    link.connection.send(frame);
+  #writeFrame(link: PeerLink, frame: Uint8Array | FrameParts, type: WireMessage['type']): void {
+    if (frame instanceof Uint8Array) link.connection.send(frame);
+    else sendFrameParts(link.connection, frame);
     this.emit('frameSent', { type, bytes: frame.byteLength });
   }
 }

@@ -18,3 +18,8 @@ export function frameCrc32(bytes: Uint8Array, skip?: number): number {
   if (skip === undefined) return zlibCrc32(bytes);
   return zlibCrc32(bytes.subarray(skip + 4), zlibCrc32(bytes.subarray(0, skip)));
 }
+
+/** CRC-32 of `bytes` continued from `crc` (the CRC of the bytes before them; none: a new one). */
+export function crc32Update(bytes: Uint8Array, crc?: number): number {
+  return crc === undefined ? zlibCrc32(bytes) : zlibCrc32(bytes, crc);
+}

@@ -6,9 +6,11 @@ import type { MessageLayout } from './message-codec.js';
 import { MESSAGE_TYPE_CODES, SUBMIT_FLAG_TRACE } from './messages.js';
 import type { DecodedMessage, WireMessage, WireMessageType } from './messages.js';
 import { resolveProtocolLimits } from './protocol-limits.js';
-import type { ProtocolLimits } from './protocol-limits.js';
+import type { ProtocolLimits, ResolvedProtocolLimits } from './protocol-limits.js';
 import { align8, readTensorTable, writeTensorTable } from './tensor-codec.js';
-import { frameCrc32 } from './frame-checksum.js';
+import { crc32Update, frameCrc32 } from './frame-checksum.js';
+import type { Connection } from '../transport/transport.js';
+import type { TensorPlacement } from './tensor-codec.js';
 
 /** The protocol version this build speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -82,11 +84,117 @@ export function readFrameHeader(frame: Uint8Array, limits?: ProtocolLimits): Fra
  * non-integer count); `PROTOCOL_ERROR` when the frame would exceed `maxFrameBytes`.
  */
 export function encodeFrame(message: WireMessage, limits?: ProtocolLimits): Uint8Array {
-  const l = resolveProtocolLimits(limits);
+  const e = encodeLayout(message, resolveProtocolLimits(limits), false);
+  const frame = e.head;
+  if (e.table !== undefined) for (const p of e.table.placements) frame.set(p.bytes, e.bodyStart + p.offset);
+  finishHeader(frame, frameCrc32(frame, CHECKSUM_OFFSET));
+  return frame;
+}
+
+/**
+ * One frame as the pieces it is sent in: its bytes are the pieces' bytes in order. {@link encodeFrameParts} makes
+ * them; {@link sendFrameParts} writes them on a connection.
+ */
+export interface FrameParts {
+  readonly parts: readonly Uint8Array[];
+  /** Bytes of the whole frame. */
+  readonly byteLength: number;
+}
+
+/** Tensors at least this large are a piece of their own in {@link encodeFrameParts} (a view, not a copy). */
+export const PASS_THROUGH_MIN_BYTES = 16 * 1024;
+
+/**
+ * Encodes a message like {@link encodeFrame}, without copying its large tensors: the frame is a list of pieces
+ * whose bytes, in order, are exactly `encodeFrame`'s; each tensor of at least {@link PASS_THROUGH_MIN_BYTES} is
+ * a view of the caller's data, everything else (header, metadata, small tensors, padding) is copied into pieces
+ * of its own. A tensor that only passes through a node — a request forwarded, a result relayed — leaves as the
+ * bytes it arrived in. The checksum covers the pieces as they are now: keep the tensors unmodified until the
+ * frame is written (a transport writes it before the next turn of the event loop, or owns it as `send` does).
+ *
+ * @throws EparaError as {@link encodeFrame}.
+ */
+export function encodeFrameParts(message: WireMessage, limits?: ProtocolLimits): FrameParts {
+  const e = encodeLayout(message, resolveProtocolLimits(limits), true);
+  if (e.head.byteLength === e.total) {
+    const frame = e.head;
+    if (e.table !== undefined) for (const p of e.table.placements) frame.set(p.bytes, e.bodyStart + p.offset);
+    finishHeader(frame, frameCrc32(frame, CHECKSUM_OFFSET));
+    return { parts: [frame], byteLength: e.total };
+  }
+  // Pieces in frame order: the head (header, metadata, padding), then per tensor its padding and bytes — copied
+  // into one piece with the small tensors and padding around them, a piece of its own when large.
+  const parts: Uint8Array[] = [];
+  let pending: { at: number; bytes: Uint8Array }[] = [];
+  let pendingStart = 0;
+  let cursor = e.bodyStart;
+  const flush = (end: number): void => {
+    if (end <= pendingStart) return;
+    const piece = new Uint8Array(end - pendingStart);
+    for (const p of pending) piece.set(p.bytes, p.at - pendingStart);
+    parts.push(piece);
+    pending = [];
+  };
+  const head = e.head;
+  parts.push(head);
+  pendingStart = e.bodyStart;
+  for (const p of e.table!.placements) {
+    const at = e.bodyStart + p.offset;
+    if (p.bytes.byteLength >= PASS_THROUGH_MIN_BYTES) {
+      flush(at);
+      parts.push(p.bytes);
+      pendingStart = at + p.bytes.byteLength;
+    } else {
+      pending.push({ at, bytes: p.bytes });
+    }
+    cursor = at + p.bytes.byteLength;
+  }
+  flush(cursor);
+  let crc = crc32Update(head.subarray(0, CHECKSUM_OFFSET));
+  crc = crc32Update(head.subarray(CHECKSUM_OFFSET + 4), crc);
+  for (let i = 1; i < parts.length; i++) crc = crc32Update(parts[i]!, crc);
+  finishHeader(head, crc);
+  return { parts, byteLength: e.total };
+}
+
+/** The whole frame of `f` in one array (its only piece when it has one). */
+export function joinFrameParts(f: FrameParts): Uint8Array {
+  if (f.parts.length === 1) return f.parts[0]!;
+  const out = new Uint8Array(f.byteLength);
+  let at = 0;
+  for (const p of f.parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Writes a frame made of pieces on `connection`: through its `sendParts` when it has one (a WebSocket sends the
+ * pieces as fragments of one message, no copy), else joined into one `send`.
+ */
+export function sendFrameParts(connection: Pick<Connection, 'send' | 'sendParts'>, f: FrameParts): void {
+  if (f.parts.length > 1 && connection.sendParts !== undefined) connection.sendParts(f.parts);
+  else connection.send(joinFrameParts(f));
+}
+
+/** A message laid out for encoding: the frame (or, for pieces, its head) with its header and metadata written. */
+interface EncodeLayout {
+  readonly total: number;
+  readonly bodyStart: number;
+  readonly table: { placements: TensorPlacement[]; bodyLength: number } | undefined;
+  /**
+   * The whole frame, or only its header and metadata (`bodyStart` bytes) when pieces were asked for and a tensor
+   * is a piece of its own. The checksum is left for {@link finishHeader}.
+   */
+  readonly head: Uint8Array;
+}
+
+function encodeLayout(message: WireMessage, l: ResolvedProtocolLimits, pieces: boolean): EncodeLayout {
   const code = MESSAGE_TYPE_CODES[message.type];
   if (code === undefined) throw new EparaError('INVALID_INPUT', `unknown message type \`${String(message.type)}\``);
   // Metadata and tensor table go into one writer, reused frame after frame (encoding never re-enters itself);
-  // the frame is the only allocation, and tensor data is copied once, into it.
+  // the frame is the only allocation, and tensor data is copied once, into it (or not at all: encodeFrameParts).
   const meta = scratch();
   const layout = MESSAGE_LAYOUTS[message.type] as MessageLayout<WireMessageType>;
   const tensors = layout.write(meta, message as never, l);
@@ -97,23 +205,28 @@ export function encodeFrame(message: WireMessage, limits?: ProtocolLimits): Uint
   if (total > l.maxFrameBytes) {
     throw new EparaError('PROTOCOL_ERROR', `a ${message.type} frame of ${total} bytes exceeds maxFrameBytes ${l.maxFrameBytes}`, { frameBytes: total });
   }
-  const frame = new Uint8Array(total);
-  const v = new DataView(frame.buffer);
+  const split = pieces && table !== undefined && table.placements.some((p) => p.bytes.byteLength >= PASS_THROUGH_MIN_BYTES);
+  const head = new Uint8Array(split ? bodyStart : total);
+  const v = new DataView(head.buffer, head.byteOffset, FRAME_HEADER_BYTES);
   v.setUint16(0, FRAME_MAGIC, true);
   v.setUint8(2, PROTOCOL_VERSION);
   v.setUint8(3, code);
   // The trace flag always says whether this frame's trace section is there, whatever flags the caller copied.
   const flags = message.type === 'submit' ? ((message.flags ?? 0) & ~SUBMIT_FLAG_TRACE) | (message.trace !== undefined ? SUBMIT_FLAG_TRACE : 0) : (message.flags ?? 0);
   v.setUint16(4, flags, true);
+  // The checksum flag is part of what the checksum covers.
+  v.setUint8(6, FRAME_FLAG_CHECKSUM);
   v.setUint32(8, message.requestId ?? 0, true);
   v.setUint32(12, metaLength, true);
   v.setUint32(16, table?.bodyLength ?? 0, true);
-  frame.set(meta.bytes(), FRAME_HEADER_BYTES);
-  if (table !== undefined) for (const p of table.placements) frame.set(p.bytes, bodyStart + p.offset);
+  head.set(meta.bytes(), FRAME_HEADER_BYTES);
   release(meta);
-  v.setUint8(6, FRAME_FLAG_CHECKSUM);
-  v.setUint32(CHECKSUM_OFFSET, frameCrc32(frame, CHECKSUM_OFFSET), true);
-  return frame;
+  return { total, bodyStart, table, head };
+}
+
+/** Stores `crc` (computed over the frame without its checksum field) in the header. */
+function finishHeader(head: Uint8Array, crc: number): void {
+  new DataView(head.buffer, head.byteOffset, FRAME_HEADER_BYTES).setUint32(CHECKSUM_OFFSET, crc, true);
 }
 
 /** Whether a frame is refused only for its message type, one a newer build may send: the rest of the link is fine. */

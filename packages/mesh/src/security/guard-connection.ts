@@ -1,5 +1,5 @@
 import { EparaError } from '@epara/core';
-import { encodeFrame } from '../protocol/frame-codec.js';
+import { encodeFrame, sendFrameParts } from '../protocol/frame-codec.js';
 import { createConnection } from '../transport/create-connection.js';
 import type { Connection } from '../transport/transport.js';
 import { createRateLimiter } from './rate-limiter.js';
@@ -16,7 +16,7 @@ export function guardConnection(raw: Connection, o: ResolvedSecureConnectionOpti
     direction: raw.direction,
     maxFrameBytes: Math.min(o.maxFrameBytes, 0xffffffff),
     idPrefix: `secure-${raw.direction}`,
-    sink: { write: (f) => raw.send(f), close: (r) => raw.close(r), bufferedBytes: () => raw.bufferedBytes, authenticating: () => raw.beginAuthentication?.(), authenticated: () => raw.markAuthenticated?.() },
+    sink: { write: (f) => raw.send(f), writeParts: (parts) => sendFrameParts(raw, { parts, byteLength: parts.reduce((n, p) => n + p.byteLength, 0) }), close: (r) => raw.close(r), bufferedBytes: () => raw.bufferedBytes, authenticating: () => raw.beginAuthentication?.(), authenticated: () => raw.markAuthenticated?.() },
   });
   const abuse = (error: EparaError): void => {
     try {

@@ -6,6 +6,11 @@ import type { Connection, ConnectionClosedEvent, ConnectionEvents } from './tran
 export interface ConnectionSink {
   /** Hands one frame to the medium; called only while the connection is open and within `maxFrameBytes`. */
   write(frame: Uint8Array): void;
+  /**
+   * Hands one frame given as pieces to the medium (see {@link Connection.sendParts}). @default the pieces
+   * joined into one `write`
+   */
+  writeParts?(parts: readonly Uint8Array[]): void;
   /** Tells the medium to close the link; called at most once, after which `write` is never called. */
   close(reason: string): void;
   /** Bytes queued locally, for {@link Connection.bufferedBytes}. @default () => 0 */
@@ -74,14 +79,38 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
     if (!(frame instanceof Uint8Array)) {
       throw new EparaError('INVALID_INPUT', 'a frame must be a Uint8Array', { connectionId: this.id });
     }
-    if (frame.byteLength > this.#maxFrameBytes) {
-      throw new EparaError('PROTOCOL_ERROR', `frame of ${frame.byteLength} bytes exceeds maxFrameBytes ${this.#maxFrameBytes}`, {
+    this.#checkSize(frame.byteLength);
+    this.#sink.write(frame);
+  }
+
+  sendParts(parts: readonly Uint8Array[]): void {
+    if (this.#closed) throw new EparaError('CLOSED', `connection ${this.id} is closed`, { connectionId: this.id });
+    let bytes = 0;
+    for (const p of parts) {
+      if (!(p instanceof Uint8Array)) throw new EparaError('INVALID_INPUT', 'a frame piece must be a Uint8Array', { connectionId: this.id });
+      bytes += p.byteLength;
+    }
+    this.#checkSize(bytes);
+    if (this.#sink.writeParts !== undefined && parts.length > 1) return this.#sink.writeParts(parts);
+    const frame = parts.length === 1 ? parts[0]! : new Uint8Array(bytes);
+    if (parts.length !== 1) {
+      let at = 0;
+      for (const p of parts) {
+        frame.set(p, at);
+        at += p.byteLength;
+      }
+    }
+    this.#sink.write(frame);
+  }
+
+  #checkSize(frameBytes: number): void {
+    if (frameBytes > this.#maxFrameBytes) {
+      throw new EparaError('PROTOCOL_ERROR', `frame of ${frameBytes} bytes exceeds maxFrameBytes ${this.#maxFrameBytes}`, {
         connectionId: this.id,
-        frameBytes: frame.byteLength,
+        frameBytes,
         maxFrameBytes: this.#maxFrameBytes,
       });
     }
-    this.#sink.write(frame);
   }
 
   beginAuthentication(): void {

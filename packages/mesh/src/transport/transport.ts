@@ -62,6 +62,15 @@ export interface Connection extends EventEmitter<ConnectionEvents> {
    * @throws EparaError `PROTOCOL_ERROR` when the frame is larger than the transport's `maxFrameBytes`.
    */
   send(frame: Uint8Array): void;
+  /**
+   * Queues one frame given as pieces (its bytes are the pieces' in order; the peer receives one frame, as from
+   * `send`), without joining them first: a WebSocket sends them as the fragments of one message. After the call
+   * the transport owns the pieces: do not modify them. Optional: `sendFrameParts` joins the pieces for a
+   * connection without it.
+   *
+   * @throws EparaError as {@link send}, for the whole frame.
+   */
+  sendParts?(parts: readonly Uint8Array[]): void;
   /** Closes the link (idempotent); both sides see `closed`. Frames already queued may or may not arrive. */
   close(reason?: string): void;
   /**

@@ -208,6 +208,13 @@ class WebSocketTransport extends EventEmitter<TransportEvents> implements Transp
       idPrefix: `ws-${direction}`,
       sink: {
         write: (frame) => (coalesce(), ws.send(frame, { binary: true })),
+        // The pieces of one frame as the fragments of one WebSocket message: the peer's `ws` joins them (as it joins
+        // a message that arrives over several reads), and no piece is copied here.
+        writeParts: (parts) => {
+          coalesce();
+          const last = parts.length - 1;
+          for (let i = 0; i <= last; i++) ws.send(parts[i]!, { binary: true, fin: i === last });
+        },
         close: (reason) => this.#closeSocket(ws, reason, ticket !== undefined && ticket.armed && !ticket.authenticated),
         bufferedBytes: () => ws.bufferedAmount,
         authenticating: () => ticket?.arm(),
