@@ -315,7 +315,7 @@ const ringPlans = new Map<number, RingPlan>();
 let rungIn = 0;
 let rungOut = 0;
 /** The worker's side of the wake protocol: parked when nothing is left to run, notified by the host only then. */
-const sleeper = bell === undefined ? undefined : new Sleeper(bell.words, BELL_IN, WORKER_PARKED, WORKER_PARKS, onBell);
+const sleeper = bell === undefined ? undefined : new Sleeper(bell.words, BELL_IN, WORKER_PARKED, WORKER_PARKS, onBell, undefined, data.doorbellSpinUs);
 
 /** Keeps the layout of a batch that ran in its slab under `id`, as views of the ring's private buffer; false if it cannot. */
 function keepRingPlan(id: number, req: Extract<DeviceRequest, { op: 'run' }>): boolean {
