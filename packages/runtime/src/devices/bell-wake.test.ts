@@ -167,6 +167,17 @@ describe('the sleeper’s poll', () => {
     expect(bells).toBe(1);
   });
 
+  it('parks at once when told not to poll (the next call is expected by message)', async () => {
+    const w = words();
+    let bells = 0;
+    const sleeper = new Sleeper(w, 0, 1, 2, () => bells++, undefined, 50);
+    w[0] = 1;
+    sleeper.park(0, false);
+    expect(Atomics.load(w, 2)).toBe(1);
+    await Promise.resolve();
+    expect(bells).toBe(1);
+  });
+
   it('parks once its poll found nothing, marked for the next count', () => {
     const w = words();
     const sleeper = new Sleeper(w, 0, 1, 2, () => undefined, undefined, 1);

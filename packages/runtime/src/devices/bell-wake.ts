@@ -118,10 +118,11 @@ export class Sleeper {
    * moves or the poll's time is up, still unmarked (a waker skips the notify): a call rung in meanwhile is taken
    * (`onBell`, in a microtask) without the host's system call or the thread's wake-up through its event loop. The
    * protocol is unchanged: the thread is awake while it polls, and reads the counter again after it marks itself.
+   * `poll: false` parks at once (the caller expects its next call by message, which a poll would hold back).
    */
-  park(seen: number): void {
+  park(seen: number, poll = true): void {
     const w = this.#words;
-    if (this.#pollMs > 0 && this.#polled(seen)) return queueMicrotask(this.#bell);
+    if (poll && this.#pollMs > 0 && this.#polled(seen)) return queueMicrotask(this.#bell);
     w[this.#parksAt]!++;
     this.#pause?.();
     if (this.#waiting) {
