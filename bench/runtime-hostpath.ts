@@ -46,6 +46,8 @@ const slabOption = {
   ...(process.env['HOSTPATH_SLAB'] === undefined ? {} : { inputSlabBytes: Number(process.env['HOSTPATH_SLAB']) }),
   /** HOSTPATH_DOORBELL=bytes: the devices' doorbell slot size (0: every batch by message). */
   ...(process.env['HOSTPATH_DOORBELL'] === undefined ? {} : { doorbellSlotBytes: Number(process.env['HOSTPATH_DOORBELL']) }),
+  /** HOSTPATH_SPIN_US=µs: how long the device's worker polls its doorbell before it parks. */
+  ...(process.env['HOSTPATH_SPIN_US'] === undefined ? {} : { doorbellSpinUs: Number(process.env['HOSTPATH_SPIN_US']) }),
 };
 const data = new Float32Array(ITEM.reduce((a, b) => a * b, 1));
 /** HOSTPATH_INPUT: `lease`, `copy` or `shared`; by default the classifier's inputs are fresh copies, as in bench:runtime section 1's copy path. */
@@ -107,9 +109,11 @@ async function saturate(batch: number): Promise<void> {
   stop = true;
   await Promise.all(loops);
   const leases = ex.stats().services['s']?.inputLeases?.['x'];
+  const bell = ex.stats().devices?.['d0']?.inputSlabs;
+  const bellCounts = bell === undefined ? {} : { rungRuns: bell.rungRuns, workerParks: bell.workerParks, ringWakes: bell.ringWakes };
   await ex.close();
   console.log(
-    JSON.stringify({ kind, input: inputPath, batch, reqPerSec: Math.round((n * 1000) / el), heapBytesPerRequest: Math.round(heap / n), gcPerKRequests: +((1000 * gcCount) / n).toFixed(2), hostCpuUsPerRequest: +(cpu / n).toFixed(2), leases }),
+    JSON.stringify({ kind, input: inputPath, batch, reqPerSec: Math.round((n * 1000) / el), heapBytesPerRequest: Math.round(heap / n), gcPerKRequests: +((1000 * gcCount) / n).toFixed(2), hostCpuUsPerRequest: +(cpu / n).toFixed(2), leases, ...bellCounts }),
   );
 }
 

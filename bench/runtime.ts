@@ -55,6 +55,9 @@
  *    call as free). `overheadCpuUsPerRequest`: CPU time of every thread per request, executor minus raw (Linux
  *    schedstat; null elsewhere); `overheadHostCpuUsPerRequest`, the host thread's alone;
  *    `overheadHeapBytesPerRequest`, V8 heap bytes per sequential request (the caller's included).
+ *    `overheadUsP50Poll`, `overheadCpuUsPerRequestPoll`: the same with the device's worker polling its doorbell
+ *    `OVERHEAD_SPIN_US` (200) µs before it parks (`doorbellSpinUs`), in the same rounds, and
+ *    `overheadPollParksPerRequest`, that worker's parks per request (the rest its poll caught).
  * 4. Host event-loop lag p99 while the executor serves the saturating load (perf_hooks monitorEventLoopDelay), with
  *    what explains it over the same windows: GC pauses (`gcCountPerKRequests`, `gcPauseMsMax`, `gcPauseMsTotal`),
  *    the host thread's own CPU per offered request (`hostCpuUsPerRequest`, from its schedstat: ns, not ticks) and
@@ -668,15 +671,32 @@ interface Overhead {
   readonly hostCpuUsPerRequest: number | null;
   readonly rawCpuUsPerRequest: number | null;
   readonly heapBytesPerRequest: number;
+  /**
+   * The same executor with its device's worker polling the doorbell for `spinUs` before it parks
+   * (`doorbellSpinUs`), in the same alternating rounds: its added p50, CPU per request (every thread, over raw's),
+   * and the worker's parks per request (1 − it: requests its poll caught without a wake-up).
+   */
+  readonly poll: { readonly spinUs: number; readonly p50Us: number; readonly cpuUsPerRequest: number | null; readonly parksPerRequest: number };
+}
+
+/** Section 3's poll arm: how long its device's worker polls the doorbell before parking (`OVERHEAD_SPIN_US`), µs. */
+const OVERHEAD_SPIN_US = Number(process.env['OVERHEAD_SPIN_US'] ?? 200);
+
+function overheadExecutor(model: Uint8Array, spinUs: number): Executor {
+  return createExecutor({
+    devices: [{ id: 'cpu0', threads: 1, ...(spinUs > 0 ? { doorbellSpinUs: spinUs } : {}) }],
+    services: [{ id: 'add', model, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, plan: { batchSize: 1 }, sampleInputs: { x: { type: 'float32', dims: [1, 4], data: new Float32Array(4) } }, maxBatch: 1, devices: ['cpu0'] }],
+  });
 }
 
 async function overhead(ort: Ort): Promise<Overhead> {
   const model = addOneModel();
-  const ex = createExecutor({
-    devices: [{ id: 'cpu0', threads: 1 }],
-    services: [{ id: 'add', model, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, plan: { batchSize: 1 }, sampleInputs: { x: { type: 'float32', dims: [1, 4], data: new Float32Array(4) } }, maxBatch: 1, devices: ['cpu0'] }],
-  });
+  const ex = overheadExecutor(model, 0);
   await ex.start();
+  const polling = overheadExecutor(model, OVERHEAD_SPIN_US);
+  await polling.start();
+  const pollE2e: number[] = [];
+  let pollCpu = 0;
   const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
   let runMs = 0;
   ex.on('batchCompleted', (e) => (runMs = e.runMs));
@@ -715,9 +735,20 @@ async function overhead(ort: Ort): Promise<Overhead> {
     if (before === undefined || after === undefined) cpu.known = false;
     else cpu.raw += allThreadsNs(before, after);
     cpu.rawN += OVERHEAD_PER_ROUND;
+    before = threadCpuNs();
+    for (let i = 0; i < OVERHEAD_PER_ROUND; i++) {
+      const t0 = performance.now();
+      await polling.submit('add', { x: { type: 'float32', dims: [1, 4], data: new Float32Array([i, 1, 2, 3]) } });
+      const ms = performance.now() - t0;
+      if (i >= warm) pollE2e.push(ms * 1000);
+    }
+    after = threadCpuNs();
+    if (before !== undefined && after !== undefined) pollCpu += allThreadsNs(before, after);
   }
+  const bell = polling.stats().devices?.['cpu0']?.inputSlabs;
   await session.release();
   await ex.close();
+  await polling.close();
   const rawP50Us = median(rawE2e);
   const e2eP50Us = median(e2e);
   const perRequest = (ns: number, n: number): number => ns / 1000 / Math.max(1, n);
@@ -731,6 +762,12 @@ async function overhead(ort: Ort): Promise<Overhead> {
     hostCpuUsPerRequest: cpu.known ? perRequest(cpu.host, cpu.exN) : null,
     rawCpuUsPerRequest: cpu.known ? perRequest(cpu.raw, cpu.rawN) : null,
     heapBytesPerRequest: cpu.heap / Math.max(1, cpu.exN),
+    poll: {
+      spinUs: OVERHEAD_SPIN_US,
+      p50Us: median(pollE2e) - rawP50Us,
+      cpuUsPerRequest: cpu.known ? perRequest(pollCpu, cpu.exN) - perRequest(cpu.raw, cpu.rawN) : null,
+      parksPerRequest: bell === undefined || bell.rungRuns === 0 ? NaN : bell.workerParks / bell.rungRuns,
+    },
   };
 }
 
@@ -964,6 +1001,7 @@ const cpuText = (us: number | null): string => (us === null ? 'unavailable' : `$
 console.log(`  end-to-end p50: executor ${oh.e2eP50Us.toFixed(0)} µs, raw onnxruntime ${oh.rawP50Us.toFixed(0)} µs: added p50 ${oh.p50Us.toFixed(0)} µs, p99 ${oh.p99Us.toFixed(0)} µs`);
 console.log(`  (end-to-end minus the worker's time inside its run, the figure reported before: p50 ${oh.inRunP50Us.toFixed(0)} µs)`);
 console.log(`  CPU per request, every thread: added ${cpuText(oh.cpuUsPerRequest)} over raw onnxruntime's ${cpuText(oh.rawCpuUsPerRequest)}; the host thread ${cpuText(oh.hostCpuUsPerRequest)}; ${oh.heapBytesPerRequest.toFixed(0)} heap bytes per request`);
+console.log(`  worker polling the doorbell ${oh.poll.spinUs} µs before it parks: added p50 ${oh.poll.p50Us.toFixed(0)} µs, CPU ${cpuText(oh.poll.cpuUsPerRequest)} over raw's, ${oh.poll.parksPerRequest.toFixed(2)} worker parks per request`);
 
 console.log('\n5. data parallelism: stream frame rate on the classifier, 1-thread devices');
 const pack = Math.min(8, raw.bestBatch);
@@ -992,6 +1030,9 @@ console.log(
     overheadCpuUsPerRequest: oh.cpuUsPerRequest === null ? null : round(oh.cpuUsPerRequest, 1),
     overheadHostCpuUsPerRequest: oh.hostCpuUsPerRequest === null ? null : round(oh.hostCpuUsPerRequest, 1),
     overheadHeapBytesPerRequest: round(oh.heapBytesPerRequest, 0),
+    overheadUsP50Poll: round(oh.poll.p50Us, 0),
+    overheadCpuUsPerRequestPoll: oh.poll.cpuUsPerRequest === null ? null : round(oh.poll.cpuUsPerRequest, 1),
+    overheadPollParksPerRequest: round(oh.poll.parksPerRequest, 2),
     eventLoopLagP99Ms: round(lagP99),
     dataParallelSpeedup2: round(two / one),
     pipelineSpeedup2,

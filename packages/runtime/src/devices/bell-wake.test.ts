@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { transformSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { Sleeper } from './bell-wake.js';
 import { allocateDoorbell, ANSWER_WAKES, BELL_IN, BELL_OUT, DOORBELL_SLOTS, HOST_PARKED, HostRing, WORKER_PARKED, WORKER_PARKS } from './doorbell.js';
 
 /*
@@ -40,7 +41,7 @@ const module = { exports: {} };
 (function (module, exports) { ${WAKE_SOURCE} })(module, module.exports);
 const { Sleeper, wake } = module.exports;
 ${RANDOM}
-const { control, seed, pauseMax, runMax, idx } = workerData;
+const { control, seed, pauseMax, runMax, idx, pollUs } = workerData;
 const w = new Int32Array(control);
 const rnd = seeded(seed);
 const spin = (max) => { for (let i = Math.floor(rnd() * max); i > 0; i--) Atomics.load(w, idx.BELL_OUT); };
@@ -63,7 +64,7 @@ function onBell() {
   if (pending > 0) void serve();
   else sleeper.park(rungIn);
 }
-const sleeper = new Sleeper(w, idx.BELL_IN, idx.WORKER_PARKED, idx.WORKER_PARKS, onBell, pause);
+const sleeper = new Sleeper(w, idx.BELL_IN, idx.WORKER_PARKED, idx.WORKER_PARKS, onBell, pause, pollUs);
 async function serve() {
   busy = true;
   sleeper.awake();
@@ -97,7 +98,7 @@ interface Round {
 }
 
 /** Rings `calls` calls in, a seeded burst at a time (at most the ring's slots in flight), until all are answered. */
-function round(seed: number, calls: number): Promise<Round> {
+function round(seed: number, calls: number, pollUs = 0): Promise<Round> {
   const memory = allocateDoorbell(8);
   const rnd = seeded(seed * 7919 + 1);
   // Each side's pauses and the worker's runs are drawn per round: some rounds pause the host long against a quick
@@ -109,7 +110,7 @@ function round(seed: number, calls: number): Promise<Round> {
     for (let i = Math.floor(rnd() * max); i > 0; i--) Atomics.load(ring.control.words, BELL_IN);
   };
   const idx = { BELL_IN, BELL_OUT, WORKER_PARKED, HOST_PARKED, WORKER_PARKS, ANSWER_WAKES };
-  const worker = new Worker(WORKER, { eval: true, workerData: { control: memory.control, seed, pauseMax, runMax, idx } });
+  const worker = new Worker(WORKER, { eval: true, workerData: { control: memory.control, seed, pauseMax, runMax, idx, pollUs } });
   let rung = 0;
   let answered = 0;
   let finish: (r: Round) => void = () => {};
@@ -152,6 +153,53 @@ function round(seed: number, calls: number): Promise<Round> {
   }).finally(() => worker.terminate());
 }
 
+describe('the sleeper’s poll', () => {
+  const words = (): Int32Array => new Int32Array(new SharedArrayBuffer(16)); // [counter, mark, parks, spare]
+
+  it('takes a call rung in before it parks without parking: no mark for a waker to notify, no park counted', async () => {
+    const w = words();
+    let bells = 0;
+    const sleeper = new Sleeper(w, 0, 1, 2, () => bells++, undefined, 50);
+    w[0] = 1; // rung while the thread was running
+    sleeper.park(0);
+    expect([Atomics.load(w, 1), Atomics.load(w, 2)]).toEqual([0, 0]);
+    await Promise.resolve();
+    expect(bells).toBe(1);
+  });
+
+  it('parks at once when told not to poll (the next call is expected by message)', async () => {
+    const w = words();
+    let bells = 0;
+    const sleeper = new Sleeper(w, 0, 1, 2, () => bells++, undefined, 50);
+    w[0] = 1;
+    sleeper.park(0, false);
+    expect(Atomics.load(w, 2)).toBe(1);
+    await Promise.resolve();
+    expect(bells).toBe(1);
+  });
+
+  it('parks once its poll found nothing, marked for the next count', () => {
+    const w = words();
+    const sleeper = new Sleeper(w, 0, 1, 2, () => undefined, undefined, 1);
+    sleeper.park(0);
+    expect([Atomics.load(w, 1), Atomics.load(w, 2)]).toEqual([1, 1]);
+    Atomics.store(w, 0, 1);
+    Atomics.notify(w, 0); // ends the outstanding wait
+  });
+
+  it('without a poll, parks even when the counter moved (the wait’s compare sees it)', async () => {
+    const w = words();
+    let bells = 0;
+    const sleeper = new Sleeper(w, 0, 1, 2, () => bells++);
+    w[0] = 1;
+    sleeper.park(0);
+    expect(Atomics.load(w, 2)).toBe(1);
+    await Promise.resolve();
+    expect(bells).toBe(1);
+    expect(Atomics.load(w, 1)).toBe(0); // awake again
+  });
+});
+
 describe('doorbell wake protocol', () => {
   it('answers every call rung in, with a notify only for a parked thread, over seeded interleavings of both threads', async () => {
     const calls = 100;
@@ -164,5 +212,16 @@ describe('doorbell wake protocol', () => {
       expect(r.answerWakes).toBeLessThanOrEqual(calls);
     }
     // A lost wake-up hangs a round: the bound is for that, far past what the rounds take on a loaded machine.
+  }, 120_000);
+
+  it('loses no wake-up when the worker polls the ring before it parks', async () => {
+    const calls = 100;
+    // Polls short and long against the rounds' pauses: some rings land in the poll, some after it, some in the park.
+    for (const [seed, pollUs] of [[6, 5], [7, 50], [8, 400], [9, 50]] as const) {
+      const r = await round(seed, calls, pollUs);
+      expect(r.answered).toBe(calls);
+      expect(r.ringWakes).toBeLessThanOrEqual(r.workerParks);
+      expect(r.answerWakes).toBeLessThanOrEqual(calls);
+    }
   }, 120_000);
 });

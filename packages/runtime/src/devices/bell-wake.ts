@@ -82,12 +82,18 @@ export class Sleeper {
   readonly #pause: (() => void) | undefined;
   readonly #bell: () => void;
   readonly #woken: () => void;
+  /** How long {@link park} polls the counter before it marks itself parked, ms (0: not at all). */
+  readonly #pollMs: number;
   /** Whether a wait is outstanding (it ends at the waker's next notify). */
   #waiting = false;
 
-  /** Waits on `words[index]`, marks itself at `words[mark]` and counts its parks at `words[parksAt]` (it alone writes it). */
-  constructor(words: Int32Array, index: number, mark: number, parksAt: number, onBell: () => void, pause?: () => void) {
+  /**
+   * Waits on `words[index]`, marks itself at `words[mark]` and counts its parks at `words[parksAt]` (it alone writes
+   * it). With `pollUs`, each park first polls the counter for up to that long, unmarked (see {@link park}).
+   */
+  constructor(words: Int32Array, index: number, mark: number, parksAt: number, onBell: () => void, pause?: () => void, pollUs = 0) {
     this.#words = words;
+    this.#pollMs = pollUs / 1000;
     this.#index = index;
     this.#mark = mark;
     this.#parksAt = parksAt;
@@ -107,9 +113,16 @@ export class Sleeper {
     Atomics.store(this.#words, this.#mark, 0);
   }
 
-  /** Parks with nothing left to run, the counter last read at `seen`. */
-  park(seen: number): void {
+  /**
+   * Parks with nothing left to run, the counter last read at `seen`. With a poll, it first reads the counter until it
+   * moves or the poll's time is up, still unmarked (a waker skips the notify): a call rung in meanwhile is taken
+   * (`onBell`, in a microtask) without the host's system call or the thread's wake-up through its event loop. The
+   * protocol is unchanged: the thread is awake while it polls, and reads the counter again after it marks itself.
+   * `poll: false` parks at once (the caller expects its next call by message, which a poll would hold back).
+   */
+  park(seen: number, poll = true): void {
     const w = this.#words;
+    if (poll && this.#pollMs > 0 && this.#polled(seen)) return queueMicrotask(this.#bell);
     w[this.#parksAt]!++;
     this.#pause?.();
     if (this.#waiting) {
@@ -122,5 +135,15 @@ export class Sleeper {
     if (!r.async) return queueMicrotask(this.#bell); // bumped meanwhile: read in a later job
     this.#waiting = true;
     void r.value.then(this.#woken);
+  }
+
+  /** Reads the counter until it moves past `seen` (true) or the poll's time is up (false). */
+  #polled(seen: number): boolean {
+    const w = this.#words;
+    const until = performance.now() + this.#pollMs;
+    do {
+      for (let i = 0; i < 32; i++) if (bumpsPast(seen, Atomics.load(w, this.#index)) !== 0) return true;
+    } while (performance.now() < until);
+    return false;
   }
 }

@@ -15,8 +15,12 @@ export const DEFAULT_DEVICE_OPTIONS = {
   inputSlabBytes: 8 * 1024 * 1024,
   inputSlabs: 4,
   doorbellSlotBytes: 64 * 1024,
+  doorbellSpinUs: 0,
   closeWaitMs: 30_000,
 } as const;
+
+/** The longest doorbell poll a device takes (1 ms: past it, a parked worker's wake-up costs less than the poll). */
+const MAX_DOORBELL_SPIN_US = 1000;
 
 /** {@link DeviceOptions} with every default filled in. */
 export interface ResolvedDeviceOptions {
@@ -32,6 +36,7 @@ export interface ResolvedDeviceOptions {
   readonly inputSlabBytes: number;
   readonly inputSlabs: number;
   readonly doorbellSlotBytes: number;
+  readonly doorbellSpinUs: number;
   readonly closeWaitMs: number;
   /** Undefined: the package's built worker, located when the worker first starts. */
   readonly workerUrl: URL | undefined;
@@ -63,6 +68,8 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
   if (!Number.isInteger(inputSlabs) || inputSlabs < 0) invalidOption(`${field}.inputSlabs`, inputSlabs, 'a non-negative integer');
   const doorbellSlotBytes = o.doorbellSlotBytes ?? DEFAULT_DEVICE_OPTIONS.doorbellSlotBytes;
   if (!Number.isInteger(doorbellSlotBytes) || doorbellSlotBytes < 0) invalidOption(`${field}.doorbellSlotBytes`, doorbellSlotBytes, 'a non-negative integer (bytes; 0 turns the doorbell off)');
+  const doorbellSpinUs = o.doorbellSpinUs ?? DEFAULT_DEVICE_OPTIONS.doorbellSpinUs;
+  if (typeof doorbellSpinUs !== 'number' || !(doorbellSpinUs >= 0) || doorbellSpinUs > MAX_DOORBELL_SPIN_US) invalidOption(`${field}.doorbellSpinUs`, doorbellSpinUs, `a number of microseconds from 0 to ${MAX_DOORBELL_SPIN_US}`);
   const closeWaitMs = o.closeWaitMs ?? DEFAULT_DEVICE_OPTIONS.closeWaitMs;
   if (typeof closeWaitMs !== 'number' || !(closeWaitMs >= 0) || !Number.isFinite(closeWaitMs)) invalidOption(`${field}.closeWaitMs`, closeWaitMs, 'a finite number of ms >= 0');
   const backend = resolveBackendSpec(o.backend, `${field}.backend`);
@@ -80,6 +87,7 @@ export function resolveDeviceOptions(options: DeviceOptions, field = 'device'): 
     inputSlabBytes,
     inputSlabs,
     doorbellSlotBytes,
+    doorbellSpinUs,
     closeWaitMs,
     workerUrl: o.workerUrl,
   };

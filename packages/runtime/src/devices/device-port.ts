@@ -282,6 +282,13 @@ export interface DeviceOptions {
    * its layout has run by message. `0` turns the doorbell off. @default 64 KiB
    */
   readonly doorbellSlotBytes?: number;
+  /**
+   * Microseconds the worker keeps polling its doorbell after it served its last call, before it parks: a batch
+   * rung in meanwhile (a caller's next request in a closed loop) is taken without a wake-up of the worker or a
+   * notify by the host. The poll occupies a core for that long each time the worker runs out of work, and holds
+   * back messages to the worker as long. `0` parks at once. @default 0
+   */
+  readonly doorbellSpinUs?: number;
   /** URL of the worker script. @default the package's `dist/device-worker.js` */
   readonly workerUrl?: URL;
   /**

@@ -13,6 +13,8 @@ export interface DeviceWorkerData {
   readonly backend: BackendSpec;
   /** The shared-memory doorbell small batches ring through (absent: every call by message). */
   readonly doorbell?: DoorbellMemory;
+  /** With `doorbell`: how long the worker polls it before parking, µs (see `DeviceOptions.doorbellSpinUs`). */
+  readonly doorbellSpinUs?: number;
   /**
    * One Int32 word the worker writes the id of each call into as it starts it (ids wrap at 2^32): after a stuck
    * worker is terminated, the host tells the calls that never started — queued behind the stuck one — from it.

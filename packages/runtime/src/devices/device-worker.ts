@@ -315,7 +315,7 @@ const ringPlans = new Map<number, RingPlan>();
 let rungIn = 0;
 let rungOut = 0;
 /** The worker's side of the wake protocol: parked when nothing is left to run, notified by the host only then. */
-const sleeper = bell === undefined ? undefined : new Sleeper(bell.words, BELL_IN, WORKER_PARKED, WORKER_PARKS, onBell);
+const sleeper = bell === undefined ? undefined : new Sleeper(bell.words, BELL_IN, WORKER_PARKED, WORKER_PARKS, onBell, undefined, data.doorbellSpinUs);
 
 /** Keeps the layout of a batch that ran in its slab under `id`, as views of the ring's private buffer; false if it cannot. */
 function keepRingPlan(id: number, req: Extract<DeviceRequest, { op: 'run' }>): boolean {
@@ -382,7 +382,7 @@ function onBell(): void {
   takeRung();
   if (busy) return; // serve reads the ring before each call and parks when done
   if (queue.length > 0) void serve();
-  else sleeper!.park(rungIn);
+  else sleeper!.park(rungIn, false);
 }
 
 /** Where the host reads which call this worker started last (see {@link DeviceWorkerData.progress}). */
@@ -502,14 +502,18 @@ async function serve(): Promise<void> {
   }
   // Awake while running: the host rings without a notify, and the ring is read before each call.
   sleeper!.awake();
+  let rung = false;
   for (;;) {
     takeRung();
     const req = queue.shift();
     if (req === undefined) break;
+    rung = req.op === 'rung';
     await handle(req);
   }
   busy = false;
-  sleeper!.park(rungIn);
+  // Polls the ring (doorbellSpinUs) only after a rung call: after one by message the next comes by message too (the
+  // host sends by message while one is unanswered), and the poll would hold it back, unread, for as long.
+  sleeper!.park(rungIn, rung);
 }
 
 parentPort!.on('message', (req: DeviceRequest) => {
@@ -521,4 +525,4 @@ parentPort!.on('message', (req: DeviceRequest) => {
   queue.push(req);
   if (!busy) void serve();
 });
-sleeper?.park(rungIn);
+sleeper?.park(rungIn, false);

@@ -484,7 +484,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       const doorbell = allocateDoorbell(this.#o.doorbellSlotBytes);
       const ring: HostRing = new HostRing(doorbell, () => this.#onRing(ring));
       this.#ring = ring;
-      data = { ...data, doorbell };
+      data = this.#o.doorbellSpinUs > 0 ? { ...data, doorbell, doorbellSpinUs: this.#o.doorbellSpinUs } : { ...data, doorbell };
     }
     if (typeof SharedArrayBuffer === 'function') {
       this.#progress = new Int32Array(new SharedArrayBuffer(4));

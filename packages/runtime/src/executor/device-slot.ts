@@ -40,6 +40,7 @@ export function createDeviceSlot(
     ...(d.inputSlabBytes === undefined ? {} : { inputSlabBytes: d.inputSlabBytes }),
     ...(d.inputSlabs === undefined ? {} : { inputSlabs: d.inputSlabs }),
     ...(d.doorbellSlotBytes === undefined ? {} : { doorbellSlotBytes: d.doorbellSlotBytes }),
+    ...(d.doorbellSpinUs === undefined ? {} : { doorbellSpinUs: d.doorbellSpinUs }),
     ...(d.closeWaitMs === undefined ? {} : { closeWaitMs: d.closeWaitMs }),
   });
   const scheduler = new DeviceScheduler({

@@ -49,6 +49,11 @@ export interface ExecutorDeviceOptions {
    * reach the worker and come back without a `postMessage`; `0` turns it off). @default 64 KiB
    */
   readonly doorbellSlotBytes?: number;
+  /**
+   * How long the device's worker polls its doorbell after its last call before it parks, µs: a request rung in
+   * meanwhile costs no wake-up, at the price of a core busy that long whenever the worker runs out of work. @default 0
+   */
+  readonly doorbellSpinUs?: number;
   /** How long `close()` waits for the device's run in progress before terminating its worker, ms. @default 30 000 */
   readonly closeWaitMs?: number;
 }

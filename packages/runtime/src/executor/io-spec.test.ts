@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { LoadedModelInfo } from '../devices/device-port.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
@@ -85,5 +86,19 @@ describe('io spec: names of Object.prototype members', () => {
     const io = resolveIoSpec(model, service(undefined));
     expect(() => validateItem(io, { toString: tensor([1, 2]) }, check)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/missing input 'constructor'/) }));
     expect(() => validateItem(io, { constructor: tensor([1, 2]), toString: tensor([1, 2]) } as never, check)).not.toThrow();
+  });
+});
+
+describe('io spec: the class of a tensor’s data', () => {
+  const model: LoadedModelInfo = { inputs: [{ name: 'x', type: 'float32', dims: ['N', 2] }], outputs: [{ name: 'y', type: 'float32', dims: ['N', 2] }], memoryBytes: 0, executionProvider: 'cpu' };
+
+  it('takes the type’s array of this realm or of another (by name), and refuses any other class', () => {
+    const io = resolveIoSpec(model, service(undefined));
+    const x = (data: unknown): Parameters<typeof validateItem>[1] => ({ x: { type: 'float32', dims: [1, 2], data: data as Float32Array } });
+    expect(() => validateItem(io, x(new Float32Array(2)), check)).not.toThrow();
+    expect(() => validateItem(io, x(runInNewContext('new Float32Array(2)')), check)).not.toThrow();
+    for (const data of [new Float64Array(2), new Uint8Array(8), [0, 0], runInNewContext('new Int32Array(2)'), { length: 2, constructor: undefined }]) {
+      expect(() => validateItem(io, x(data), check)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/data must be a Float32Array/) }));
+    }
   });
 });

@@ -68,6 +68,27 @@ const ARRAY_OF: Record<TensorType, string> = {
   string: 'Array',
 };
 
+/**
+ * The constructor of each type's data in this realm: a request's data is checked against it by identity first, and
+ * by name only when that fails (an array made in another realm), since reading a constructor's `name` is a native
+ * getter call per request.
+ */
+const CTOR_OF: Record<TensorType, unknown> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+  int8: Int8Array,
+  float16: Uint16Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+  string: Array,
+};
+
 type AxisHow = 'explicit' | 'named' | 'guessed' | 'shared' | 'none';
 
 /** A dim whose size the model leaves open: a symbol, or a negative size (unnamed dynamic dim). */
@@ -343,7 +364,8 @@ function expectedInputs(spec: IoSpec, withState: boolean): Expected {
 export function checkTensor(serviceId: string, s: InputSpec, t: TensorLike): void {
   if (typeof t !== 'object' || t === null || !Array.isArray(t.dims)) bad(serviceId, s.name, `input '${s.name}' is not a tensor`);
   if (t.type !== s.type) bad(serviceId, s.name, `input '${s.name}' has dtype ${t.type}, expected ${s.type}`);
-  if (t.data?.constructor?.name !== ARRAY_OF[s.type] && !isByteBuffer(s.type, t.data)) bad(serviceId, s.name, `input '${s.name}' data must be a${s.type === 'string' ? 'n Array of strings' : ` ${ARRAY_OF[s.type]}`}`);
+  const ctor = (t.data as { constructor?: { name?: unknown } } | undefined)?.constructor;
+  if (ctor !== CTOR_OF[s.type] && ctor?.name !== ARRAY_OF[s.type] && !isByteBuffer(s.type, t.data)) bad(serviceId, s.name, `input '${s.name}' data must be a${s.type === 'string' ? 'n Array of strings' : ` ${ARRAY_OF[s.type]}`}`);
   if (s.type === 'string' && !(t.data as readonly unknown[]).every((v) => typeof v === 'string')) bad(serviceId, s.name, `input '${s.name}' data must be an Array of strings`);
   // An input of open rank has no dims to compare (its spec's are empty): only sizes and the data length are checked.
   if (!s.anyRank && t.dims.length !== s.dims.length) bad(serviceId, s.name, `input '${s.name}' has rank ${t.dims.length}, expected ${s.dims.length}`);
