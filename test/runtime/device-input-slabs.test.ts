@@ -46,7 +46,11 @@ describe('device input slabs', () => {
     }
     const s = slabbed.inputSlabs!();
     expect(s).toMatchObject({ slabRuns: 3, copyRuns: 0, lent: 0, lost: 0 });
-    expect(s.allocated).toBe(1); // sequential batches reuse one slab
+    // A batch takes the smallest slab that holds it (1, 3 and 8 items of 110 KB: 128 KiB, 512 KiB, 1 MiB)...
+    expect(s.allocated).toBe(3);
+    // ...and the same batches again reuse them.
+    for (const n of [8, 3, 1]) await runBatch(slabbed, 'cls', Array.from({ length: n }, (_, i) => clsItem(i)));
+    expect(slabbed.inputSlabs!()).toMatchObject({ slabRuns: 6, allocated: 3, held: 3, free: 3 });
     expect(copying.inputSlabs!()).toMatchObject({ slabRuns: 0, copyRuns: 3, allocated: 0 });
   });
 

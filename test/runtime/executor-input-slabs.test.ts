@@ -57,8 +57,8 @@ describe('executor input slabs (PP-OCR classifier)', () => {
     const before = ex.stats().devices['slab']!.inputSlabs!;
     for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 16 }, (_, i) => ex.submit('viaSlab', clsItem(round * 16 + i))));
     const after = ex.stats().devices['slab']!.inputSlabs!;
-    expect(after.allocated).toBeLessThanOrEqual(2);
-    expect(after).toMatchObject({ lent: 0, lost: 0, free: after.allocated });
+    expect(after.held).toBeLessThanOrEqual(2);
+    expect(after).toMatchObject({ lent: 0, lost: 0, free: after.held });
     expect(after.slabRuns - before.slabRuns).toBeGreaterThanOrEqual(40); // 160 requests in batches of ≤ 4
   });
 

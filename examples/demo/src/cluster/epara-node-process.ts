@@ -9,7 +9,6 @@ import { DeviceUsageLog } from '../device-usage.js';
 import { demoServices, type DemoRun, type DemoService } from '../services.js';
 import { buildLanguageModel } from '../models.js';
 import { deviceOf } from '../placement.js';
-import { DEVICE_INPUT_SLAB_BYTES } from '../device-slabs.js';
 import { emitToParent, serveChild } from './child-rpc.js';
 import { EstimateTap } from './estimate-tap.js';
 import { RequestTrace, type TracedPeer } from './request-trace.js';
@@ -100,9 +99,7 @@ serveChild(
       services = demoServices({ profiles: o.profiles, networkBudgetMs: o.networkBudgetMs, lm: buildLanguageModel(o.seed) });
       // Work-conserving batching (a partial batch runs as soon as the device idles): on a 1-thread CPU device a
       // fuller batch gains little per item, and waiting for one costs deadline slack.
-      // Input slabs the size of the largest batch, not the runtime's 8 MiB: each slab the device hands back counts as
-      // its whole size of new memory to V8, and 8 MiB ones had the node run full collections for them (device-slabs.ts).
-      executor = createExecutor({ launchWhenIdle: true, devices: [{ id: 'cpu0', threads: 1, memoryBytes: deviceOf().memoryBytes, inputSlabBytes: DEVICE_INPUT_SLAB_BYTES }], services });
+      executor = createExecutor({ launchWhenIdle: true, devices: [{ id: 'cpu0', threads: 1, memoryBytes: deviceOf().memoryBytes }], services });
       mesh = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
       const { address } = await mesh.listen();
       const { address: entryAddress } = await entry.listen();

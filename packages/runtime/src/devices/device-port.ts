@@ -269,9 +269,10 @@ export interface DeviceOptions {
   /** Consecutive crashes after which the device stops restarting its worker. @default 5 */
   readonly maxRestarts?: number;
   /**
-   * Bytes of one input slab: batches whose stacked inputs fit are written once into a reusable slab lent to
-   * the worker (no allocation per batch); larger ones are stacked into a fresh buffer and transferred. `0`
-   * turns slabs off. @default 8 MiB
+   * Bytes of the largest input slab: batches whose stacked inputs fit are written once into a reusable slab lent
+   * to the worker (no allocation per batch); larger ones are stacked into a fresh buffer and transferred. A batch
+   * takes the smallest slab that holds it (powers of two from 64 KiB), so small batches do not move 8 MiB back
+   * and forth. `0` turns slabs off. @default 8 MiB
    */
   readonly inputSlabBytes?: number;
   /** Slabs a device may hold at once (allocated when first needed; one per batch in the worker). @default 4 */

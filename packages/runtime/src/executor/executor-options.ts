@@ -40,7 +40,7 @@ export interface ExecutorDeviceOptions {
    * `dist/device-worker.js` in): copy that file next to the bundle and pass its URL. @default the package's own
    */
   readonly workerUrl?: URL;
-  /** Bytes of one input slab of the device (`0`: every batch takes the copy path). @default 8 MiB */
+  /** Bytes of the device's largest input slab (a batch takes the smallest power-of-two slab from 64 KiB that holds it; `0`: every batch takes the copy path). @default 8 MiB */
   readonly inputSlabBytes?: number;
   /** Input slabs the device may hold at once. @default 4 */
   readonly inputSlabs?: number;
