@@ -66,8 +66,9 @@ class FastFirstSequencer extends BaseSequencer {
 export default defineConfig({
   ...base,
   // One worker thread per Stryker test process, kept between mutants (scripts/mutation-pool.mjs): vitest's own
-  // pool starts a new one per mutant, which cost more CPU than most mutants' tests. The project's modules are
-  // still evaluated afresh on every run. MUTATION_WORKER=fresh puts vitest's pool back (docs/testing.md).
+  // pool starts a new one per mutant, which cost more CPU than most mutants' tests. The instrumented modules, the
+  // test files and whatever imports them are still evaluated afresh on every run. MUTATION_WORKER=fresh puts vitest's
+  // pool back (docs/testing.md).
   plugins: [...(base.plugins ?? []), ...(process.env['MUTATION_WORKER'] === 'fresh' ? [] : [keepAlivePoolPlugin()])],
   // The sequencer's durations per group (groups may run side by side; each sandbox links the same node_modules).
   cacheDir: `.tmp/vitest-cache-${group}`,
