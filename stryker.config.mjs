@@ -53,7 +53,7 @@ export const SHARED = {
 
 /**
  * A from-scratch run split over CI jobs of two cores (`MUTATION_JOB=<1…4> pnpm test:mutation`), by shared run (SHARED)
- * and group: each job is estimated at 740–1,120 CPU seconds by `node scripts/mutation-estimate.mjs`, within a 20-minute
+ * and group: each job is estimated at 640–1,040 CPU seconds by `node scripts/mutation-estimate.mjs`, within a 20-minute
  * job's 2,400 (docs/testing.md, "What keeps a run cheap").
  */
 export const JOBS = [
