@@ -113,7 +113,7 @@ export const LEFT_OUT = [
  */
 export const LEFT_OUT_TESTS = process.env.MUTATION_ALL_TESTS === '1' ? [] : [
   // 40 short-lived servers on a manual clock: 3 s of a dry run's 6 in mesh-sync, covering 800 mutants. Its seven kills
-  // (ViewStore.forgetDead's filter and cut-off) are made by the store's own forgetDead cases in the same file.
+  // (ViewStore.forgetDead's filter and cut-off) are made by the sync folder's other tests (each applied by hand without it).
   { file: 'packages/mesh/src/sync/dead-retention.test.ts', test: 'many short-lived servers leave at most maxDeadEntries dead behind' },
 ];
 
