@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
-import { LEFT_OUT, TESTS } from './stryker.config.mjs';
+import { LEFT_OUT, LEFT_OUT_TESTS, TESTS } from './stryker.config.mjs';
 import { keepAlivePoolPlugin } from './scripts/mutation-pool.mjs';
 import { MutationRunLog } from './scripts/mutation-run-log.mjs';
 
@@ -66,8 +66,9 @@ class FastFirstSequencer extends BaseSequencer {
 export default defineConfig({
   ...base,
   // One worker thread per Stryker test process, kept between mutants (scripts/mutation-pool.mjs): vitest's own
-  // pool starts a new one per mutant, which cost more CPU than most mutants' tests. The project's modules are
-  // still evaluated afresh on every run. MUTATION_WORKER=fresh puts vitest's pool back (docs/testing.md).
+  // pool starts a new one per mutant, which cost more CPU than most mutants' tests. The instrumented modules, the
+  // test files and whatever imports them are still evaluated afresh on every run. MUTATION_WORKER=fresh puts vitest's
+  // pool back (docs/testing.md).
   plugins: [...(base.plugins ?? []), ...(process.env['MUTATION_WORKER'] === 'fresh' ? [] : [keepAlivePoolPlugin()])],
   // The sequencer's durations per group (groups may run side by side; each sandbox links the same node_modules).
   cacheDir: `.tmp/vitest-cache-${group}`,
@@ -79,9 +80,10 @@ export default defineConfig({
     // MUTATION_RUN_LOG=<file>: one JSON line per run (the dry run and each mutant's) with its tests and CPU
     // (scripts/mutation-run-log.mjs; `node scripts/mutation-run-cost.mjs <file>` adds them up).
     ...(process.env['MUTATION_RUN_LOG'] ? { reporters: ['default', new MutationRunLog(process.env['MUTATION_RUN_LOG'])] } : {}),
+    // EPARA_MUTATION_LEFT_OUT_TESTS: the single tests test/setup/mutant-left-out.ts skips (LEFT_OUT_TESTS).
     // Read by the few statistical cases that simulate tens of thousands of arrivals (30 s and more each under
     // the instrumentation): they skip themselves in a mutation run (docs/testing.md, "What it scores").
-    env: { ...base.test?.env, EPARA_MUTATION_RUN: '1', EPARA_MUTANT_TEST_TIMEOUT_MS: String(mutantTestTimeoutMs) },
+    env: { ...base.test?.env, EPARA_MUTATION_RUN: '1', EPARA_MUTANT_TEST_TIMEOUT_MS: String(mutantTestTimeoutMs), EPARA_MUTATION_LEFT_OUT_TESTS: JSON.stringify(LEFT_OUT_TESTS) },
     // While a mutant runs, a test that hangs (a promise the mutant left unsettled) fails at the bound above and kills
     // the mutant there, instead of holding the test process until Stryker's timeout restarts it (docs/testing.md,
     // "Hung tests"). The dry run keeps `testTimeout` below.
@@ -90,7 +92,7 @@ export default defineConfig({
     // A mutant that loops synchronously (no test timeout can interrupt it) is thrown out of once its test has run
     // 10 × the instrumented code it ran in the dry run (MUTATION_LOOP_FACTOR), and reported as a Timeout through Stryker's hit count
     // (test/setup/mutant-loop-bound.ts; MUTATION_LOOP_FACTOR=0 turns it off, to compare).
-    setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts', 'test/setup/mutant-fast-check.ts', 'test/setup/mutant-loop-bound.ts'],
+    setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts', 'test/setup/mutant-fast-check.ts', 'test/setup/mutant-loop-bound.ts', 'test/setup/mutant-left-out.ts'],
     // The MILP reference (ten exact HiGHS solves, 8.5 s) would run for every placement mutant the faster files
     // do not kill; MUTATION_MILP=1 puts it back (docs/testing.md, "What it scores").
     // A file that mocks a module (`vi.mock`) needs a module graph of its own (`pnpm test` runs it isolated); in the one

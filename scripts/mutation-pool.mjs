@@ -6,11 +6,12 @@
 // and the module runner set up again, before the first test ran (0.4–0.6 s of CPU, on a run whose tests take
 // 0.1 s; docs/testing.md, "What keeps a run cheap"). This pool keeps the thread and its loaded runtime between runs.
 //
-// What the tests see does not change: after every run the thread forgets each module of the project (every file
-// outside node_modules), so the next run evaluates the sources, their module-level state and the test files
-// afresh, with that run's mutant active, exactly as a new worker would. A memo such as a resolved-defaults
-// cache or a WeakMap keyed by a shared fixture cannot carry one mutant's result into the next. Only the test
-// framework and third-party packages (vitest, chai, fast-check) stay loaded; the setup files run again per file.
+// What the tests see does not change: after every run the thread forgets each module Stryker instrumented, each
+// test and setup file, and each module importing one of them (mutation-pool-worker.mjs), so the next run evaluates
+// the mutated sources, their module-level state and the test files afresh, with that run's mutant active, as a new
+// worker would. A memo such as a resolved-defaults cache or a WeakMap keyed by a shared fixture cannot carry one
+// mutant's result into the next. The test framework, third-party packages and the project modules no mutant reaches
+// (they import no instrumented module) stay loaded, as they do between files in `pnpm test`'s units project.
 //
 // The thread follows vitest's own protocol: each run is a start, run, stop session of vitest's worker `init`
 // (`vitest/worker`), and the thread's entry (mutation-pool-worker.mjs) begins a new session on the next start.

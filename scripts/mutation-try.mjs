@@ -28,6 +28,14 @@ process.on('SIGINT', () => {
   restore?.();
   process.exit(130);
 });
+/**
+ * The replacement as it sits in Stryker's syntax tree. Stryker mutates the tree, so a replacement keeps the place of
+ * the node it replaces: `a && b && c` with its first `&&` made `||` is `(a || b) && c`. Pasted as text it would read
+ * `a || (b && c)`, another program (a mutant of `ring-sync.ts` survived Stryker's runs yet "failed" when pasted). The
+ * operator mutants' replacements go in parentheses; the rest (literals, calls, blocks) cannot bind differently.
+ */
+const asInTree = (m) => (['LogicalOperator', 'EqualityOperator', 'ArithmeticOperator'].includes(m.mutatorName) ? `(${m.replacement})` : m.replacement);
+
 const out = {};
 for (const { file, m, at } of chosen) {
   const path = `${root}${file}`;
@@ -39,7 +47,7 @@ for (const { file, m, at } of chosen) {
   const start = offset(m.location.start.line, m.location.start.column);
   const end = offset(m.location.end.line, m.location.end.column);
   restore = () => writeFileSync(path, original);
-  writeFileSync(path, `${original.slice(0, start)}${m.replacement}${original.slice(end)}`);
+  writeFileSync(path, `${original.slice(0, start)}${asInTree(m)}${original.slice(end)}`);
   try {
     const run = spawnSync('npx', ['vitest', 'run', '--project', 'units', '--bail=1', ...testFiles], { cwd: root, encoding: 'utf8', env: { ...process.env, FC_RUNS: process.env.FC_RUNS ?? '25' } });
     out[m.id] = run.status === 0 ? 'survived' : 'killed';

@@ -38,6 +38,10 @@ describe('batch variants', () => {
     const r = placeServices(inp);
     expect(r.instances[0]!.plan.runMs).toBe(18);
     expect(r.instances[0]!.plan.memoryPerDeviceBytes).toBe(3 * GB);
+    // The variant's own rates: 4 items per 18 ms, against the 50 items/s asked.
+    expect(r.instances[0]!.plan.capacityPerSec).toBeCloseTo(4000 / 18, 9);
+    expect(r.instances[0]!.plan.goodputPerDevice).toBe(50);
+    expect(r.instances[0]!.plan.utilization).toBeCloseTo(50 / (4000 / 18), 12);
     expect(findPlacementViolations(inp, r.instances)).toEqual([]);
   });
 
