@@ -1,6 +1,7 @@
 import { EparaError, type NamedTensors, type TensorLike, type TensorType } from '@epara/core';
 import { BATCH_DIM_NAME, LENGTH_DIM_NAME } from '@epara/core/internal';
 import type { LoadedModelInfo, ModelIoInfo } from '../devices/device-port.js';
+import { VIEW_CTOR } from '../devices/slab-outputs.js';
 import type { BatchAxes } from '../tensors/stack.js';
 import { plainView, product } from '../tensors/stack.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
@@ -73,21 +74,7 @@ const ARRAY_OF: Record<TensorType, string> = {
  * by name only when that fails (an array made in another realm), since reading a constructor's `name` is a native
  * getter call per request.
  */
-const CTOR_OF: Record<TensorType, unknown> = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  bool: Uint8Array,
-  int8: Int8Array,
-  float16: Uint16Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-  string: Array,
-};
+const CTOR_OF: Record<TensorType, unknown> = { ...VIEW_CTOR, string: Array };
 
 type AxisHow = 'explicit' | 'named' | 'guessed' | 'shared' | 'none';
 
