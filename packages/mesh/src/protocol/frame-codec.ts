@@ -84,11 +84,7 @@ export function readFrameHeader(frame: Uint8Array, limits?: ProtocolLimits): Fra
  * non-integer count); `PROTOCOL_ERROR` when the frame would exceed `maxFrameBytes`.
  */
 export function encodeFrame(message: WireMessage, limits?: ProtocolLimits): Uint8Array {
-  const e = encodeLayout(message, resolveProtocolLimits(limits), false);
-  const frame = e.head;
-  if (e.table !== undefined) for (const p of e.table.placements) frame.set(p.bytes, e.bodyStart + p.offset);
-  finishHeader(frame, frameCrc32(frame, CHECKSUM_OFFSET));
-  return frame;
+  return wholeFrame(encodeLayout(message, resolveProtocolLimits(limits), false));
 }
 
 /**
@@ -116,12 +112,7 @@ export const PASS_THROUGH_MIN_BYTES = 16 * 1024;
  */
 export function encodeFrameParts(message: WireMessage, limits?: ProtocolLimits): FrameParts {
   const e = encodeLayout(message, resolveProtocolLimits(limits), true);
-  if (e.head.byteLength === e.total) {
-    const frame = e.head;
-    if (e.table !== undefined) for (const p of e.table.placements) frame.set(p.bytes, e.bodyStart + p.offset);
-    finishHeader(frame, frameCrc32(frame, CHECKSUM_OFFSET));
-    return { parts: [frame], byteLength: e.total };
-  }
+  if (e.head.byteLength === e.total) return { parts: [wholeFrame(e)], byteLength: e.total };
   // Pieces in frame order: the head (header, metadata, padding), then per tensor its padding and bytes — copied
   // into one piece with the small tensors and padding around them, a piece of its own when large.
   const parts: Uint8Array[] = [];
@@ -222,6 +213,14 @@ function encodeLayout(message: WireMessage, l: ResolvedProtocolLimits, pieces: b
   head.set(meta.bytes(), FRAME_HEADER_BYTES);
   release(meta);
   return { total, bodyStart, table, head };
+}
+
+/** The frame of a layout laid out whole: its tensors copied in behind the metadata, its checksum stored. */
+function wholeFrame(e: EncodeLayout): Uint8Array {
+  const frame = e.head;
+  if (e.table !== undefined) for (const p of e.table.placements) frame.set(p.bytes, e.bodyStart + p.offset);
+  finishHeader(frame, frameCrc32(frame, CHECKSUM_OFFSET));
+  return frame;
 }
 
 /** Stores `crc` (computed over the frame without its checksum field) in the header. */

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { EparaError } from '@epara/core';
+import { joinFrameParts } from '../protocol/frame-codec.js';
 import type { Connection, ConnectionClosedEvent, ConnectionEvents } from './transport.js';
 
 /** What a transport implementation provides for one link: how to write, close and measure its medium. */
@@ -92,15 +93,7 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
     }
     this.#checkSize(bytes);
     if (this.#sink.writeParts !== undefined && parts.length > 1) return this.#sink.writeParts(parts);
-    const frame = parts.length === 1 ? parts[0]! : new Uint8Array(bytes);
-    if (parts.length !== 1) {
-      let at = 0;
-      for (const p of parts) {
-        frame.set(p, at);
-        at += p.byteLength;
-      }
-    }
-    this.#sink.write(frame);
+    this.#sink.write(joinFrameParts({ parts, byteLength: bytes }));
   }
 
   #checkSize(frameBytes: number): void {
