@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { alive, expectSettledOnce, inferGrpc, inferHttp, InferStream, References, ServedCluster, until } from './served-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { alive, clusterPerTest, expectSettledOnce, inferGrpc, inferHttp, InferStream, until } from './served-cluster.js';
 import type { Outcome } from './served-cluster.js';
 
 /*
@@ -9,12 +9,7 @@ import type { Outcome } from './served-cluster.js';
  * the process exits 0 within its drain bound.
  */
 
-const cluster = new ServedCluster();
-const refs = new References();
-afterEach(async () => {
-  await cluster.close();
-  await refs.release();
-});
+const { cluster, refs } = clusterPerTest();
 
 describe('a served cluster drained under load', () => {
   it('a worker drained while another serves: every request and stream request answered right, none lost', async () => {

@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { expectSettledOnce, inferGrpc, inferHttp, InferStream, References, ServedCluster, until } from './served-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { clusterPerTest, expectSettledOnce, inferGrpc, inferHttp, InferStream, until } from './served-cluster.js';
 import type { Outcome } from './served-cluster.js';
 
 /*
@@ -9,12 +9,7 @@ import type { Outcome } from './served-cluster.js';
  * and serves through the worker.
  */
 
-const cluster = new ServedCluster();
-const refs = new References();
-afterEach(async () => {
-  await cluster.close();
-  await refs.release();
-});
+const { cluster, refs } = clusterPerTest();
 
 describe('a served cluster, its entry killed (SIGKILL) mid-request', () => {
   it('the worker keeps serving right; an entry started again serves through it', async () => {

@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { expectSettledOnce, inferGrpc, inferHttp, InferStream, References, ServedCluster, until } from './served-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { clusterPerTest, expectSettledOnce, inferGrpc, inferHttp, InferStream, until } from './served-cluster.js';
 import type { Outcome } from './served-cluster.js';
 
 /*
@@ -9,12 +9,7 @@ import type { Outcome } from './served-cluster.js';
  * through the worker again.
  */
 
-const cluster = new ServedCluster();
-const refs = new References();
-afterEach(async () => {
-  await cluster.close();
-  await refs.release();
-});
+const { cluster, refs } = clusterPerTest();
 
 /** Sends requests until one is answered (the cluster serves again), returning every outcome. */
 async function untilServed(send: (n: number) => Promise<Outcome>, from: number): Promise<Outcome[]> {

@@ -2,7 +2,7 @@ import { credentials, loadPackageDefinition, Metadata, status } from '@grpc/grpc
 import type { Client, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { models, seededFloats } from '../fixtures/models.js';
 import { oipGrpcClient } from '../gateway/oip-grpc-client.js';
 import { freePort, startServe } from '../gateway/serve-process.js';
@@ -215,6 +215,20 @@ export interface Worker {
   readonly address: string;
   readonly proxy: TcpProxy | undefined;
   serve: ServeProcess;
+}
+
+/**
+ * The served cluster and the reference answers of each test of a file: the cluster's processes, proxies and clients
+ * are closed and the reference session released after each test.
+ */
+export function clusterPerTest(): { readonly cluster: ServedCluster; readonly refs: References } {
+  const cluster = new ServedCluster();
+  const refs = new References();
+  afterEach(async () => {
+    await cluster.close();
+    await refs.release();
+  });
+  return { cluster, refs };
 }
 
 /** Starts and stops the processes and proxies of one test (call {@link close} after it). */

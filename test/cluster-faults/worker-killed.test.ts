@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { alive, expectSettledOnce, inferGrpc, inferHttp, InferStream, References, ServedCluster, until } from './served-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { alive, clusterPerTest, expectSettledOnce, inferGrpc, inferHttp, InferStream, until } from './served-cluster.js';
 import type { Outcome } from './served-cluster.js';
 
 /*
@@ -9,12 +9,7 @@ import type { Outcome } from './served-cluster.js';
  * serving through the other worker, and the killed worker serves again once restarted on its address.
  */
 
-const cluster = new ServedCluster();
-const refs = new References();
-afterEach(async () => {
-  await cluster.close();
-  await refs.release();
-});
+const { cluster, refs } = clusterPerTest();
 
 describe('a served cluster, one worker killed (SIGKILL) mid-request and mid-stream', () => {
   it('settles every request once, right or typed; serves through the other worker; serves again after the restart', async () => {
