@@ -10,7 +10,7 @@ import { reference, type Reference } from '../runtime-models/ground-truth.js';
 import { oipGrpcClient } from './oip-grpc-client.js';
 import { freePort, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
-import { inferOver, type GrpcCall, type Served, type Transport } from './tensor-transports.js';
+import { inferOver, servedDifferences, type GrpcCall, type Served, type Transport } from './tensor-transports.js';
 
 /*
  * The differential check of `epara serve` through a cluster: the models are served by a worker, and clients call
@@ -162,23 +162,15 @@ async function round(m: FuzzModel): Promise<string[]> {
   const answers: (NamedTensors | Error)[] = [];
   for (const q of requests) answers.push(await expected(m, q));
   const outcomes = await Promise.all(requests.map((q, i) => inferOver(entry, `m${m.seed}`, m.outputs, q, plans[i]!.how)));
-  const found: string[] = [];
-  outcomes.forEach((o, i) => {
-    const p = plans[i]!;
-    const want = answers[i]!;
-    const where = `model ${m.seed} (${m.description}) request ${i} (${p.how}, rows ${p.rows}, seq ${seq}${p.override ? ', override' : ''})`;
-    if (!o.ok) {
-      // The known limit: a request of several rows for a model whose dim names do not give its batch axes (unnamed,
-      // or named apart), refused whole by the worker that stacks it, is refused typed (the entry cannot split it).
-      const unsplittable = p.rows > 1 && /^(HTTP 400|gRPC 3) .*one item per request/.test(o.error) && namedLimit(m);
-      if (!(want instanceof Error) && !unsplittable) found.push(`${where}: ${o.error}; onnxruntime answers it`);
-      return;
-    }
-    if (want instanceof Error) found.push(`${where}: answered, but onnxruntime refuses it alone: ${want.message}`);
-    else {
-      const diff = firstDifference(o.outputs, want);
-      if (diff !== undefined) found.push(`${where}: ${diff}`);
-    }
-  });
-  return found;
+  return servedDifferences(
+    outcomes,
+    answers,
+    (i) => {
+      const p = plans[i]!;
+      return `model ${m.seed} (${m.description}) request ${i} (${p.how}, rows ${p.rows}, seq ${seq}${p.override ? ', override' : ''})`;
+    },
+    // The known limit: a request of several rows for a model whose dim names do not give its batch axes (unnamed,
+    // or named apart), refused whole by the worker that stacks it, is refused typed (the entry cannot split it).
+    (i, error) => plans[i]!.rows > 1 && /^(HTTP 400|gRPC 3) .*one item per request/.test(error) && namedLimit(m),
+  );
 }

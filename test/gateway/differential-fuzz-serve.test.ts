@@ -1,8 +1,8 @@
 import { createSeededRandom, type NamedTensors, type TensorLike } from '@epara/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { firstDifference, randomModel, type FuzzModel } from '../fixtures/differential-models.js';
+import { randomModel, type FuzzModel } from '../fixtures/differential-models.js';
 import { reference, type Reference } from '../runtime-models/ground-truth.js';
-import { inferOver, serveModelFiles } from './tensor-transports.js';
+import { inferOver, servedDifferences, serveModelFiles } from './tensor-transports.js';
 
 /*
  * The differential fuzzer of `epara serve`: random small models (test/fixtures/differential-models.ts) served
@@ -58,23 +58,16 @@ async function round(m: FuzzModel, roundSeed: number, pressed: boolean): Promise
   const answers: (NamedTensors | Error)[] = [];
   for (const q of requests) answers.push(await expected(m, q));
   const outcomes = await Promise.all(requests.map((q, i) => inferOver(served, `m${m.seed}`, m.outputs, q, plans[i]!.how, plans[i]!.deadlineMs)));
-  const found: string[] = [];
-  outcomes.forEach((o, i) => {
-    const p = plans[i]!;
-    const want = answers[i]!;
-    const where = `seed ${m.seed} round ${roundSeed} request ${i} (${p.how}, rows ${p.rows}, seq ${p.seq}${p.override ? ', override' : ''}${p.deadlineMs ? `, deadline ${p.deadlineMs} ms` : ''})`;
-    if (!o.ok) {
-      const shed = p.deadlineMs !== undefined && /DEADLINE_EXCEEDED|DEADLINE_INFEASIBLE|OVERLOADED|^gRPC (4|8|14) /.test(o.error);
-      if (!(want instanceof Error) && !shed) found.push(`${where}: ${o.error}; onnxruntime answers it`);
-      return;
-    }
-    if (want instanceof Error) found.push(`${where}: answered, but onnxruntime refuses it alone: ${want.message}`);
-    else {
-      const diff = firstDifference(o.outputs, want);
-      if (diff !== undefined) found.push(`${where}: ${diff}`);
-    }
-  });
-  return found;
+  return servedDifferences(
+    outcomes,
+    answers,
+    (i) => {
+      const p = plans[i]!;
+      return `seed ${m.seed} round ${roundSeed} request ${i} (${p.how}, rows ${p.rows}, seq ${p.seq}${p.override ? ', override' : ''}${p.deadlineMs ? `, deadline ${p.deadlineMs} ms` : ''})`;
+    },
+    // A pressed request's typed shedding.
+    (i, error) => plans[i]!.deadlineMs !== undefined && /DEADLINE_EXCEEDED|DEADLINE_INFEASIBLE|OVERLOADED|^gRPC (4|8|14) /.test(error),
+  );
 }
 
 describe(`random models ${FIRST}..${FIRST + COUNT - 1} served by epara serve: every answer is raw onnxruntime-node's`, () => {

@@ -5,6 +5,7 @@ import { Metadata } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import type { NamedTensors, TensorLike, TensorType } from '@epara/core';
 import { floatToHalf, halfToFloat } from '@epara/core/internal';
+import { firstDifference } from '../fixtures/differential-models.js';
 import { servedOipGrpc } from './oip-grpc-client.js';
 import { modelFilesConfig, type ServeProcess } from './serve-process.js';
 
@@ -52,6 +53,26 @@ function fromJson(type: TensorType, dims: readonly number[], data: unknown[]): T
 export type Transport = 'json' | 'binary' | 'grpc';
 /** A request's answer, or the error status and body it got. */
 export type Outcome = { ok: true; outputs: NamedTensors } | { ok: false; error: string };
+/**
+ * Each served outcome against raw onnxruntime-node's answer to its request alone (or its refusal): one line per
+ * request that differs, named by `where(i)`. A refusal of a request onnxruntime answers is a difference unless
+ * `excused(i, error)` allows it; an answer where onnxruntime refuses is one too.
+ */
+export function servedDifferences(outcomes: readonly Outcome[], answers: readonly (NamedTensors | Error)[], where: (i: number) => string, excused: (i: number, error: string) => boolean): string[] {
+  const found: string[] = [];
+  outcomes.forEach((o, i) => {
+    const want = answers[i]!;
+    if (!o.ok) {
+      if (!(want instanceof Error) && !excused(i, o.error)) found.push(`${where(i)}: ${o.error}; onnxruntime answers it`);
+    } else if (want instanceof Error) found.push(`${where(i)}: answered, but onnxruntime refuses it alone: ${want.message}`);
+    else {
+      const diff = firstDifference(o.outputs, want);
+      if (diff !== undefined) found.push(`${where(i)}: ${diff}`);
+    }
+  });
+  return found;
+}
+
 /** The grpc-js client's ModelInfer, as `oipGrpcClient` builds it. */
 export type GrpcCall = (req: object, meta: Metadata, opts: object, cb: (err: ServiceError | null, res: Record<string, unknown>) => void) => void;
 /** Where a server listens, and a gRPC client of it. */
