@@ -245,12 +245,30 @@ export class ServedCluster {
 
   /** Starts a worker (behind a proxy with `proxied`) seeded with `seeds`. */
   async worker(id: string, o: { proxied?: boolean; seeds?: readonly string[]; deadlineMs?: number } = {}): Promise<Worker> {
-    const meshPort = await freePort();
-    const proxy = o.proxied === true ? await startTcpProxy(() => meshPort) : undefined;
+    let port = 0;
+    const proxy = o.proxied === true ? await startTcpProxy(() => port) : undefined;
     if (proxy) this.proxies.push(proxy);
-    const address = `ws://127.0.0.1:${proxy?.port ?? meshPort}/epara`;
-    const serve = await this.serve(memberConfig({ id, meshPort, seeds: o.seeds ?? [], devices: ['cpu0'], ...(proxy ? { advertise: address } : {}), ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}) }));
-    return { id, meshPort, address, proxy, serve };
+    const proxied = proxy ? `ws://127.0.0.1:${proxy.port}/epara` : undefined;
+    const { meshPort, serve } = await this.#onFreePort((p) => {
+      port = p;
+      return memberConfig({ id, meshPort: p, seeds: o.seeds ?? [], devices: ['cpu0'], ...(proxied !== undefined ? { advertise: proxied } : {}), ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}) });
+    });
+    return { id, meshPort, address: proxied ?? `ws://127.0.0.1:${meshPort}/epara`, proxy, serve };
+  }
+
+  /**
+   * Starts the member `config(meshPort)` describes on a free mesh port, and again on another when the port was taken
+   * between the probe and the process's bind (other test files start processes alongside): `EADDRINUSE`, up to 3 tries.
+   */
+  async #onFreePort(config: (meshPort: number) => string): Promise<{ meshPort: number; serve: ServeProcess }> {
+    for (let attempt = 1; ; attempt++) {
+      const meshPort = await freePort();
+      try {
+        return { meshPort, serve: await this.serve(config(meshPort)) };
+      } catch (err) {
+        if (attempt >= 3 || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+      }
+    }
   }
 
   /** Starts the same worker again on its port (its proxy, if any, still in front). */
@@ -260,7 +278,7 @@ export class ServedCluster {
 
   /** Starts the entry (no device for the model) seeded with the workers. */
   async entry(workers: readonly Worker[], o: { deadlineMs?: number; drainTimeoutMs?: number } = {}): Promise<ServeProcess> {
-    return this.serve(memberConfig({ id: 'entry', meshPort: await freePort(), seeds: workers.map((w) => w.address), devices: [], ...o }));
+    return (await this.#onFreePort((meshPort) => memberConfig({ id: 'entry', meshPort, seeds: workers.map((w) => w.address), devices: [], ...o }))).serve;
   }
 
   client(address: string): TritonClient {
