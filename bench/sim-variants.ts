@@ -54,6 +54,7 @@ for (const kind of kinds.length ? kinds : (['mixed', 'latency', 'frequency'] as 
     return {
       max: r4(Math.max(...ratios)),
       median: r4(median(ratios)),
+      ratios: scales.map((s, i) => `x${s} ${ratios[i]!.toFixed(3)}`).join(', '),
       worstService: at90 === undefined ? null : r4(worst.get(at90)!),
       vsUpperBound: r4(goodput.get(last)! / points.get(last)!.upper),
       goodput: scales.map((s) => `x${s} ${goodput.get(s)!.toFixed(1)}`).join(', '),
