@@ -48,3 +48,13 @@ describe('EPARA clients heed the refusals they heard', () => {
     expect(heed.perService).toEqual(send.perService);
   });
 });
+
+describe("EPARA's deployed placement options", () => {
+  it('run as when given explicitly: the slack-aware reach reads only the slack EPARA measured, either way', () => {
+    const base: Omit<Scenario, 'system'> = { seed: 2, durationMs: 20_000, warmupMs: 5000, cluster, workload: edgeMix({ scale: 1, kind: 'latency', durationMs: 20_000 }) };
+    const implicit = simulate({ ...base, system: { kind: 'epara' } });
+    const explicit = simulate({ ...base, system: { kind: 'epara', placementOptions: { multiTask: 'auto', shortage: 'estimate', slackReach: true } } });
+    expect(implicit.events).toBe(explicit.events);
+    expect(implicit.total).toEqual(explicit.total);
+  });
+});
