@@ -45,6 +45,8 @@ for (const kind of kinds.length ? kinds : (['mixed', 'latency', 'frequency'] as 
     points.set(scale, p);
   }
   const ratioRows = report.tables[0]!.rows;
+  // The deployed EPARA ÷ each system per point, as the sweep's first table has it.
+  console.log(kind, 'per point', JSON.stringify({ columns: report.tables[0]!.columns, rows: ratioRows }));
   for (const row of ratioRows) points.get(row[0] as number)!.eparaMin = row[row.length - 2] as number;
   const figures = (goodput: Map<number, number>, worst: Map<number, number>): Record<string, unknown> => {
     const scales = [...points.keys()];
