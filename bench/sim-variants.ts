@@ -45,6 +45,8 @@ for (const kind of kinds.length ? kinds : (['mixed', 'latency', 'frequency'] as 
     points.set(scale, p);
   }
   const ratioRows = report.tables[0]!.rows;
+  // The deployed EPARA ÷ each system per point, as the sweep's first table has it.
+  console.log(kind, 'per point', JSON.stringify({ columns: report.tables[0]!.columns, rows: ratioRows }));
   for (const row of ratioRows) points.get(row[0] as number)!.eparaMin = row[row.length - 2] as number;
   const figures = (goodput: Map<number, number>, worst: Map<number, number>): Record<string, unknown> => {
     const scales = [...points.keys()];
@@ -54,6 +56,7 @@ for (const kind of kinds.length ? kinds : (['mixed', 'latency', 'frequency'] as 
     return {
       max: r4(Math.max(...ratios)),
       median: r4(median(ratios)),
+      ratios: scales.map((s, i) => `x${s} ${ratios[i]!.toFixed(3)}`).join(', '),
       worstService: at90 === undefined ? null : r4(worst.get(at90)!),
       vsUpperBound: r4(goodput.get(last)! / points.get(last)!.upper),
       goodput: scales.map((s) => `x${s} ${goodput.get(s)!.toFixed(1)}`).join(', '),

@@ -1,4 +1,4 @@
-import { productionMix, simulate, type Scenario, type SimulateOptions } from '@epara/sim';
+import { edgeMix, productionMix, simulate, type Scenario, type SimulateOptions } from '@epara/sim';
 import { describe, expect, it } from 'vitest';
 
 /** A stream as the system under test sees it (the package exports the system's shape only through `wrapSystem`). */
@@ -237,6 +237,48 @@ describe('every cost is paid where it falls', () => {
       expect([kind, after.some((c) => c.server !== 0)]).toEqual([kind, true]);
       // (Before, the placement at 5 s read the failure, or the return, at once and loaded at that instant.)
       for (const c of after) expect([kind, c.at - (changedAt + 1000) >= delay(0, c.server) - 1e-9]).toEqual([kind, true]);
+    }
+  });
+
+  it("heeds a refusal only once its answer has come down the client's access leg, and only while the uplink is backed up (EPARA's clients)", () => {
+    // The bench's testbed at latency x10: the hot-spot microcomputer's requests are refused on arrival.
+    const firstRefusal = new Map<string, number>();
+    const firstSkip = new Map<string, number>();
+    let skips = 0;
+    let leg: (server: number) => number = () => 0;
+    const r = simulate(
+      { seed: 1, durationMs: 10_000, warmupMs: 2000, cluster: { groups: [{ preset: 'gpu-server', count: 4 }, { preset: 'jetson', count: 4 }, { preset: 'micro', count: 4 }] }, workload: edgeMix({ scale: 10, kind: 'latency', durationMs: 10_000 }), system: { kind: 'epara', heedRefusalsMs: 1000, skipHopelessUploadsMs: Infinity } },
+      {
+        wrapSystem: (inner) => ({
+          ...inner,
+          start(world) {
+            leg = (server) => world.network.downlinkMs(server, 200);
+            inner.start(world);
+          },
+          onRequest(world, req, server) {
+            inner.onRequest(world, req, server);
+            // Settled on arrival at its access server: refused there.
+            const key = `${server}/${req.service}`;
+            if (req.hops === 0 && req.settled && !firstRefusal.has(key)) firstRefusal.set(key, world.clock.now());
+          },
+          skipsUpload(world, req, arriveAt) {
+            const skip = inner.skipsUpload!(world, req, arriveAt);
+            if (skip) {
+              skips++;
+              const key = `${req.origin}/${req.service}`;
+              if (!firstSkip.has(key)) firstSkip.set(key, world.clock.now());
+              expect(world.network.upBacklogMs(req.origin, world.clock.now())).toBeGreaterThan(20);
+            }
+            return skip;
+          },
+        }),
+      },
+    );
+    expect(r.total.good + r.total.late + r.total.dropped).toBe(r.total.offered);
+    expect(skips).toBeGreaterThan(100);
+    for (const [key, at] of firstSkip) {
+      const server = Number(key.split('/')[0]);
+      expect(at).toBeGreaterThanOrEqual(firstRefusal.get(key)! + leg(server));
     }
   });
 

@@ -37,8 +37,8 @@ describe('loss breakdown', () => {
   });
 
   it('classifies the baselines the same way, with the same infeasible items for every system', () => {
-    // EPARA's clients skip no request their access server would refuse (the world's own skips alone: the default).
-    const rows = runLossBreakdown(ctx, 'latency', [6]);
+    // EPARA's clients skip no request their access server would refuse, nor heed a refusal (the world's own skips alone).
+    const rows = runLossBreakdown({ ...ctx, eparaOptions: { heedRefusalsMs: 0 } }, 'latency', [6]);
     expect(rows.map((r) => r.system)).toEqual(['EPARA', expect.any(String), 'upper bound']);
     const offered = rows.map((r) => LOSS_CLASSES.reduce((n, c) => n + r.total[c], 0));
     expect(new Set(offered).size).toBe(1);
@@ -46,8 +46,14 @@ describe('loss breakdown', () => {
     expect(new Set(rows.map((r) => r.total.uplink)).size).toBe(1);
     // With EPARA's clients skipping hopeless requests (counted in the uplink class too: they never leave), the hot
     // spot's uploads stop arriving infeasible and more are served. (Measured: infeasible 532 → 0, uplink 3175 → 3134.)
-    const [skipping] = runLossBreakdown({ ...ctx, eparaOptions: { skipHopelessUploadsMs: 20 } }, 'latency', [6]);
-    expect(skipping!.total.infeasible).toBeLessThan(rows[0]!.total.infeasible / 10);
-    expect(skipping!.total.good).toBeGreaterThan(rows[0]!.total.good);
+    // EPARA alone, on the scenario runLossBreakdown ran.
+    const epara = (options: object): ReturnType<typeof lossBreakdown> => lossBreakdown({ ...edgeScenario('e1-latency-x6', ctx, 6, 20_000, 'latency'), system: { kind: 'epara', ...options } });
+    const skipping = epara({ skipHopelessUploadsMs: 20, heedRefusalsMs: 0 });
+    expect(skipping.total.infeasible).toBeLessThan(rows[0]!.total.infeasible / 10);
+    expect(skipping.total.good).toBeGreaterThan(rows[0]!.total.good);
+    // Heeding the refusals they heard (the default), EPARA's clients keep back part of them: fewer arrive infeasible.
+    const heeding = epara({});
+    expect(heeding.total.infeasible).toBeLessThan(rows[0]!.total.infeasible);
+    expect(heeding.total.good).toBeGreaterThan(rows[0]!.total.good);
   });
 });

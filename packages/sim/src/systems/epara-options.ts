@@ -173,6 +173,20 @@ export interface EparaSystemOptions {
    * @default Infinity
    */
   readonly skipHopelessUploadsMs: number;
+  /**
+   * How long a client heeds a refusal it heard (ms; 0: never). EPARA's access server refuses on arrival, as
+   * `DEADLINE_INFEASIBLE`, a request no instance can answer in time (the gateway's 503 with `Retry-After: 1`); the
+   * refusal reaches the client one access leg later. For this long after it, while its access uplink is backed up by
+   * more than `heedRefusalsBacklogMs`, the client does not upload a request of that service that would reach the
+   * server with no more time left to its deadline than the refused one had (it knows its deadline, its upload queue
+   * and its access latency): the server refused that much slack, and the upload would only delay the ones behind
+   * it. The clients of one access point are taken as one client (they share its uplink). Learns only from what a
+   * client hears, unlike `skipHopelessUploadsMs`, as a stream's client keeps its frames after a refused admission
+   * (`holdRefusedFramesMs`); 1000 is the gateway's `Retry-After`. 0 turns it off. @default 1000
+   */
+  readonly heedRefusalsMs: number;
+  /** The uplink backlog, ms, above which a client acts on a heeded refusal (`heedRefusalsMs`). @default 20 */
+  readonly heedRefusalsBacklogMs: number;
   readonly syncOptions: Partial<SyncOptions>;
   readonly routeOptions: Partial<RouteOptions>;
   readonly strategyOptions: Partial<StrategyOptions>;
@@ -219,6 +233,8 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   accessAwareLocality: false,
   transferAwareLocality: false,
   skipHopelessUploadsMs: Number.POSITIVE_INFINITY,
+  heedRefusalsMs: 1000,
+  heedRefusalsBacklogMs: 20,
   syncOptions: {},
   routeOptions: {},
   strategyOptions: {},

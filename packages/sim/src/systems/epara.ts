@@ -29,6 +29,10 @@ const EV_ADMIT = 62;
 const EV_ADMIT_REPLY = 63;
 /** A peer tells a stream's access server that the instance the stream is pinned to is gone. */
 const EV_PIN_LOST = 64;
+/** A client hears its access server's refusal of a request as infeasible on arrival (`a`: server × services + service; ref: the request's slack then, ms). */
+const EV_REFUSAL_HEARD = 67;
+/** Bytes of a refusal's answer (status, code and message) on the access downlink. */
+const REFUSAL_BYTES = 200;
 const NO_VISITS: readonly string[] = [];
 /** How long an unpinned failing stream waits before admission is tried again, ms. */
 const UNPIN_BACKOFF_MS = 2000;
@@ -80,6 +84,9 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
   /** Each server's own link rate, bytes/ms (flat: the preset → device kind → rate chain was three dependent loads per offload). */
   let linkOf: Float64Array = new Float64Array(0);
   let replacements = 0;
+  /** Per access server × service: the slack the last refusal its clients heard had on arrival, and until when they heed it (`heedRefusalsMs`). */
+  let refusedSlack: Float64Array = new Float64Array(0);
+  let heedUntil: Float64Array = new Float64Array(0);
   /** Bytes/ms of each server's link committed to the streams whose frames it sends on to peers. */
   let streamEgress = new StreamEgress<SimStream>(0);
   /** Failures and returns as the zones' placements know them (after `failureDetectionMs`). */
@@ -269,6 +276,10 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
     }
     if (d.action === 'forward') return forward(world, req, server, indexOf(world, d.serverId));
     if (d.action === 'local') return world.enqueue(best!, req);
+    // The refusal's answer takes the access leg down: its client heeds it from then (`heedRefusalsMs`).
+    if (d.code === 'DEADLINE_INFEASIBLE' && req.hops === 0 && req.stream === null && o.heedRefusalsMs > 0) {
+      world.schedule(now + world.network.downlinkMs(server, REFUSAL_BYTES), EV_REFUSAL_HEARD, server * world.services.length + req.service, req.dueAt - now);
+    }
     world.dropItem(req, d.code!);
   }
 
@@ -339,6 +350,8 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       ({ zones, zoneIndex } = zonesOf(world));
       egress = new EgressHistory(world.servers.length);
       streamEgress = new StreamEgress<SimStream>(world.servers.length);
+      refusedSlack = new Float64Array(world.servers.length * world.services.length);
+      heedUntil = new Float64Array(world.servers.length * world.services.length);
       linkOf = Float64Array.from(world.servers, (s) => DEVICE_KINDS[s.preset.deviceKind]!.linkBytesPerMs);
       learned = new OnlineForecast(world, { halfLifeMs: o.forecastHalfLifeMs });
       slackBook = placementReadsSlack(o.placementOptions) ? new ArrivalSlackBook(world) : null;
@@ -405,7 +418,15 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       // The client acts only while its uplink is backed up (it knows its own link, as the world's own skip): then an
       // upload it skips gives its transfer time to the ones behind it. Like the world's skips, its access server
       // never sees the request (its forecast and slack count only what arrives).
-      if (req.stream !== null || !(world.network.upBacklogMs(req.origin, world.clock.now()) > o.skipHopelessUploadsMs)) return false;
+      if (req.stream !== null) return false;
+      const now = world.clock.now();
+      const backlog = world.network.upBacklogMs(req.origin, now);
+      if (backlog > o.heedRefusalsBacklogMs && o.heedRefusalsMs > 0) {
+        // A refusal heard lately: an upload that would arrive with no more slack than the refused one is not sent.
+        const i = req.origin * world.services.length + req.service;
+        if (now < heedUntil[i]! && req.dueAt - arriveAt <= refusedSlack[i]!) return true;
+      }
+      if (!(backlog > o.skipHopelessUploadsMs)) return false;
       return hopeless(world, req, arriveAt);
     },
     holdsFrame(world, stream) {
@@ -432,6 +453,11 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       if (kind === EV_CLIENT_ANSWER) return clients.heard(ref);
       if (kind === EV_HEALTH_DETECTED) return health.detected(world, ref);
       if (kind === EV_PLACEMENT_COMMAND || kind === EV_PLACEMENT_NOTICE) return drivers[a]!.onEvent(world, kind, ref);
+      if (kind === EV_REFUSAL_HEARD) {
+        refusedSlack[a] = ref as number;
+        heedUntil[a] = world.clock.now() + o.heedRefusalsMs;
+        return;
+      }
       if (kind === EV_PIN_LOST) {
         const { stream, inst } = ref as { stream: SimStream; inst: SimInstance };
         if (stream.pinned === inst) unpin(world, stream);
@@ -474,7 +500,7 @@ export function createEparaSystem(options: Partial<EparaSystemOptions> = {}): Si
       drivers[zoneIndex[inst.server]!]?.noticed(world, inst);
     },
     describe: () => ({
-      options: { locality: o.placementOptions.locality ?? DEFAULT_PLACEMENT_OPTIONS.locality, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, ratePacks: o.ratePacks, fillAwareWait: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead, reportNextRun: o.reportNextRun, egressAwareOffload: o.egressAwareOffload, holdRefusedFramesMs: o.holdRefusedFramesMs, skipHopelessUploadsMs: o.skipHopelessUploadsMs, streamEgressShare: o.streamEgressShare, hopLimit: route.hopLimit },
+      options: { locality: o.placementOptions.locality ?? DEFAULT_PLACEMENT_OPTIONS.locality, categorize: o.categorize, offload: o.offload, periodicPlacement: o.periodicPlacement, sync: o.sync, placementPeriodMs: o.placementPeriodMs, batchGuardMs: o.batchGuardMs, shareAwareLaunch: o.shareAwareLaunch, learnedGuard: o.learnedGuard, ratePacks: o.ratePacks, fillAwareWait: o.fillAwareWait, overloadBelowPlan: o.overloadBelowPlan, skipShrinkingHead: o.skipShrinkingHead, reportNextRun: o.reportNextRun, egressAwareOffload: o.egressAwareOffload, holdRefusedFramesMs: o.holdRefusedFramesMs, skipHopelessUploadsMs: o.skipHopelessUploadsMs, heedRefusalsMs: o.heedRefusalsMs, heedRefusalsBacklogMs: o.heedRefusalsBacklogMs, streamEgressShare: o.streamEgressShare, hopLimit: route.hopLimit },
       sync: o.sync ? { ...syncO, ...ring!.stats() } : 'off',
       placements: replacements + zones.length + shiftReplacements,
       shiftReplacements,

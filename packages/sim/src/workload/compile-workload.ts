@@ -1,4 +1,5 @@
 import { DEFAULT_PLACEMENT_OPTIONS, EparaError, createSeededRandom, type Random } from '@epara/core';
+import { EPARA_PLACEMENT_OPTIONS } from '@epara/core/internal';
 import type { SimServer } from '../model/hardware.js';
 import { SERVICE_CATALOG } from '../model/services.js';
 import { pickOrigin, type CompiledTrace, type OriginTable } from '../world/world.js';
@@ -87,11 +88,14 @@ export function compileWorkload(input: CompileWorkloadInput): CompiledWorkload {
 }
 
 /**
- * Whether a scenario's system reads {@link CompiledWorkload.earlyWindowSlackMs}: EPARA with `placementOptions.arrivalSlack`
- * or `placementOptions.serverSwap` (both read placement's `arrivalSlackMs`).
+ * Whether a scenario's system reads {@link CompiledWorkload.earlyWindowSlackMs} (the slack an operator measured over
+ * the early window, what placement's `arrivalSlackMs` holds until EPARA has measured its own): EPARA whose placement
+ * options — given ones over those it deploys (`EPARA_PLACEMENT_OPTIONS`, as the system merges them) — have
+ * `arrivalSlack` or `serverSwap` on. Not for `slackReach` alone, which EPARA deploys: its reach reads only the slack
+ * EPARA measured from its own arrivals, with the option given or not.
  */
-export function readsArrivalSlack(system: { readonly kind: string; readonly placementOptions?: { readonly arrivalSlack?: boolean; readonly serverSwap?: boolean } }): boolean {
-  return system.kind === 'epara' && placementReadsSlack(system.placementOptions ?? {});
+export function readsArrivalSlack(system: { readonly kind: string; readonly placementOptions?: { readonly arrivalSlack?: boolean; readonly serverSwap?: boolean; readonly slackReach?: boolean } }): boolean {
+  return system.kind === 'epara' && placementReadsSlack({ ...EPARA_PLACEMENT_OPTIONS, ...system.placementOptions, slackReach: false });
 }
 
 /** Whether placement options read `arrivalSlackMs`: `arrivalSlack`, `serverSwap` or `slackReach` on. */

@@ -38,10 +38,13 @@ describe('the early window’s slack at the access servers', () => {
 });
 
 describe('which systems read the early window’s slack', () => {
-  it('EPARA with arrivalSlack or serverSwap on; no other system, and not by default', () => {
+  it('EPARA with arrivalSlack or serverSwap on; not slackReach, which EPARA deploys, given or not; no other system', () => {
+    // The deployed options and the same options given explicitly read alike: neither reads the early window.
     expect(readsArrivalSlack({ kind: 'epara' })).toBe(false);
+    expect(readsArrivalSlack({ kind: 'epara', placementOptions: { slackReach: true } })).toBe(false);
     expect(readsArrivalSlack({ kind: 'epara', placementOptions: { arrivalSlack: true } })).toBe(true);
     expect(readsArrivalSlack({ kind: 'epara', placementOptions: { serverSwap: true } })).toBe(true);
+    expect(readsArrivalSlack({ kind: 'epara', placementOptions: { slackReach: false, arrivalSlack: true } })).toBe(true);
     expect(readsArrivalSlack({ kind: 'epara', placementOptions: { arrivalSlack: false, serverSwap: false } })).toBe(false);
     expect(readsArrivalSlack({ kind: 'triton', placementOptions: { serverSwap: true } })).toBe(false);
   });
