@@ -37,7 +37,8 @@ function order(rates: { A: number; C: number }, slack: PlacementInput['arrivalSl
     delaysMs: (from, to) => RTT[from]![to]! / 2,
     ...(slack === undefined ? {} : { arrivalSlackMs: slack }),
   };
-  const resolved = effectivePlacementOptions(resolvePlacementOptions({ multiTask: false, nearDemandFirst: false, arrivalSlack: true, ...options }), input);
+  const effective = effectivePlacementOptions(resolvePlacementOptions({ multiTask: false, nearDemandFirst: false, arrivalSlack: true, ...options }), input);
+  const resolved = { ...effective, multiTask: effective.multiTask === true };
   const model = buildPlacementModel(input, resolved);
   return buildTemplates(model, resolved).map((t) => model.servers[t.server]!.id);
 }
