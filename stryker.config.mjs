@@ -115,6 +115,14 @@ export const LEFT_OUT_TESTS = process.env.MUTATION_ALL_TESTS === '1' ? [] : [
   // 40 short-lived servers on a manual clock: 3 s of a dry run's 6 in mesh-sync, covering 800 mutants. Its seven kills
   // (ViewStore.forgetDead's filter and cut-off) are made by the sync folder's other tests (each applied by hand without it).
   { file: 'packages/mesh/src/sync/dead-retention.test.ts', test: 'many short-lived servers leave at most maxDeadEntries dead behind' },
+  // Three placement properties of about a second each that no mutant's run ever failed first (neither in the four
+  // placement groups' last complete results nor in the part-way rerun): every mutant they fail, a faster test fails
+  // before them. They ran in full for each of the 200-odd placement survivors they cover (about 96 s of a from-scratch
+  // run's CPU). Each timeout they cover is a loop that other tests covering it reach too. The rule they check with
+  // whole-SLO slack, that the order does not change, slack-fit.cases.test.ts checks on the order itself.
+  { file: 'packages/core/src/placement/arrival-slack.test.ts', test: 'every item arriving with its whole SLO (or more) left' },
+  { file: 'packages/core/src/placement/arrival-slack.test.ts', test: 'whatever the slack, the rule only reorders equal items' },
+  { file: 'packages/core/src/placement/server-swap.test.ts', test: 'never lowers the objective and never violates a constraint' },
 ];
 
 const group = process.env.MUTATION_GROUP ?? 'all';
