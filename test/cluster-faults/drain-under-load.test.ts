@@ -13,9 +13,7 @@ const { cluster, refs } = clusterPerTest();
 
 describe('a served cluster drained under load', () => {
   it('a worker drained while another serves: every request and stream request answered right, none lost', async () => {
-    const w1 = await cluster.worker('w1');
-    const w2 = await cluster.worker('w2', { seeds: [w1.address] });
-    const entry = await cluster.entry([w1, w2]);
+    const { workers: [w1, w2], entry } = await cluster.start([{ id: 'w1' }, { id: 'w2' }]);
     const grpc = cluster.client(entry.grpc);
     // Both workers serve before the drain (a request offloaded to each: the entry's view holds both).
     await until(async () => 'answer' in (await inferHttp(w2.serve.http, 0)) && 'answer' in (await inferHttp(entry.http, 0)));
@@ -49,8 +47,7 @@ describe('a served cluster drained under load', () => {
   }, 120_000);
 
   it('the entry drained with a stream and clients in flight: each request answered once, right or typed; the stream ends; exit 0', async () => {
-    const w = await cluster.worker('w1');
-    const entry = await cluster.entry([w], { drainTimeoutMs: 5000 });
+    const { entry } = await cluster.start([{ id: 'w1' }], { drainTimeoutMs: 5000 });
     const grpc = cluster.client(entry.grpc);
     await until(async () => 'answer' in (await inferHttp(entry.http, 0)));
 
@@ -99,8 +96,7 @@ describe('a served cluster drained under load', () => {
   }, 120_000);
 
   it('the entry drained while its requests wait on a stalled peer: each is answered typed when the drain bound passes, none dropped unanswered', async () => {
-    const w = await cluster.worker('w1', { proxied: true });
-    const entry = await cluster.entry([w], { drainTimeoutMs: 1500 });
+    const { workers: [w], entry } = await cluster.start([{ id: 'w1', proxied: true }], { drainTimeoutMs: 1500 });
     const grpc = cluster.client(entry.grpc);
     let warmups = 0;
     await until(async () => (warmups++, 'answer' in (await inferHttp(entry.http, 0))));

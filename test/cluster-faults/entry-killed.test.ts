@@ -13,8 +13,9 @@ const { cluster, refs } = clusterPerTest();
 
 describe('a served cluster, its entry killed (SIGKILL) mid-request', () => {
   it('the worker keeps serving right; an entry started again serves through it', async () => {
-    const w = await cluster.worker('w1');
-    let entry = await cluster.entry([w]);
+    const started = await cluster.start([{ id: 'w1' }]);
+    const [w] = started.workers;
+    let entry = started.entry;
     let grpc = cluster.client(entry.grpc);
     await until(async () => 'answer' in (await inferHttp(entry.http, 0)));
 

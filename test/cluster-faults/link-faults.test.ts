@@ -25,8 +25,7 @@ async function untilServed(send: (n: number) => Promise<Outcome>, from: number):
 
 describe('a served cluster, the link to its only worker cut or stalled mid-request', () => {
   it('a cut link: requests and stream requests in flight settle once, right or typed; the cluster serves again', async () => {
-    const w = await cluster.worker('w1', { proxied: true });
-    const entry = await cluster.entry([w]);
+    const { workers: [w], entry } = await cluster.start([{ id: 'w1', proxied: true }]);
     const grpc = cluster.client(entry.grpc);
     await until(async () => 'answer' in (await inferHttp(entry.http, 0)));
 
@@ -48,8 +47,7 @@ describe('a served cluster, the link to its only worker cut or stalled mid-reque
   }, 120_000);
 
   it('a stalled link: requests settle by their deadline, typed; once it flows again the cluster serves again', async () => {
-    const w = await cluster.worker('w1', { proxied: true });
-    const entry = await cluster.entry([w], { deadlineMs: 3000 });
+    const { workers: [w], entry } = await cluster.start([{ id: 'w1', proxied: true }], { deadlineMs: 3000 });
     const grpc = cluster.client(entry.grpc);
     await until(async () => 'answer' in (await inferHttp(entry.http, 0)));
 

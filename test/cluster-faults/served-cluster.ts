@@ -208,6 +208,19 @@ drainTimeoutMs: ${o.drainTimeoutMs ?? 5000}
 `;
 }
 
+/** A worker to start: its node id, behind a proxy the test controls with `proxied`, its service's deadline. */
+export interface WorkerSpec {
+  readonly id: string;
+  readonly proxied?: boolean;
+  readonly deadlineMs?: number;
+}
+
+/** The entry's service deadline and drain bound. */
+export interface EntrySpec {
+  readonly deadlineMs?: number;
+  readonly drainTimeoutMs?: number;
+}
+
 /** A worker of the cluster: its mesh port, the address peers dial (a proxy's when it has one), its process. */
 export interface Worker {
   readonly id: string;
@@ -243,31 +256,45 @@ export class ServedCluster {
     return p;
   }
 
-  /** Starts a worker (behind a proxy with `proxied`) seeded with `seeds`. */
-  async worker(id: string, o: { proxied?: boolean; seeds?: readonly string[]; deadlineMs?: number } = {}): Promise<Worker> {
-    let port = 0;
-    const proxy = o.proxied === true ? await startTcpProxy(() => port) : undefined;
-    if (proxy) this.proxies.push(proxy);
-    const proxied = proxy ? `ws://127.0.0.1:${proxy.port}/epara` : undefined;
-    const { meshPort, serve } = await this.#onFreePort((p) => {
-      port = p;
-      return memberConfig({ id, meshPort: p, seeds: o.seeds ?? [], devices: ['cpu0'], ...(proxied !== undefined ? { advertise: proxied } : {}), ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}) });
-    });
-    return { id, meshPort, address: proxied ?? `ws://127.0.0.1:${meshPort}/epara`, proxy, serve };
-  }
-
   /**
-   * Starts the member `config(meshPort)` describes on a free mesh port, and again on another when the port was taken
-   * between the probe and the process's bind (other test files start processes alongside): `EADDRINUSE`, up to 3 tries.
+   * Starts the workers and the entry (no device for the model; seeded with every worker) at once: each worker seeded
+   * with the workers before it, a `proxied` one behind a proxy that every mesh byte to it crosses. The mesh ports are
+   * probed free before any member starts, so each config can name its seeds, and a member dials a seed not up yet
+   * again until it joins. A port taken between the probe and the bind (other test files start processes alongside)
+   * fails that member with `EADDRINUSE`: every member is stopped and the cluster started again on fresh ports, up to
+   * 3 tries.
    */
-  async #onFreePort(config: (meshPort: number) => string): Promise<{ meshPort: number; serve: ServeProcess }> {
+  async start<const S extends readonly WorkerSpec[]>(workers: S, entry: EntrySpec = {}): Promise<{ readonly workers: { readonly [K in keyof S]: Worker }; readonly entry: ServeProcess }> {
+    // The proxies bind their own ports (no probe, no race) and stay the same across tries; each reads its worker's
+    // port at every connection.
+    const ports = workers.map(() => 0);
+    const proxies = await Promise.all(workers.map(async (w, i) => (w.proxied === true ? await startTcpProxy(() => ports[i]!) : undefined)));
+    for (const proxy of proxies) if (proxy) this.proxies.push(proxy);
     for (let attempt = 1; ; attempt++) {
-      const meshPort = await freePort();
-      try {
-        return { meshPort, serve: await this.serve(config(meshPort)) };
-      } catch (err) {
-        if (attempt >= 3 || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+      for (let i = 0; i < workers.length; i++) ports[i] = await freePort();
+      const entryPort = await freePort();
+      const addresses = workers.map((_, i) => (proxies[i] ? `ws://127.0.0.1:${proxies[i].port}/epara` : `ws://127.0.0.1:${ports[i]}/epara`));
+      const configs = [
+        ...workers.map((w, i) =>
+          memberConfig({ id: w.id, meshPort: ports[i]!, seeds: addresses.slice(0, i), devices: ['cpu0'], ...(proxies[i] ? { advertise: addresses[i]! } : {}), ...(w.deadlineMs !== undefined ? { deadlineMs: w.deadlineMs } : {}) }),
+        ),
+        memberConfig({ id: 'entry', meshPort: entryPort, seeds: addresses, devices: [], ...entry }),
+      ];
+      const started = await Promise.allSettled(configs.map((config) => this.serve(config)));
+      const failed = started.flatMap((s) => (s.status === 'rejected' ? [s.reason as Error] : []));
+      if (failed.length === 0) {
+        const serves = started.map((s) => (s as PromiseFulfilledResult<ServeProcess>).value);
+        return {
+          workers: workers.map((w, i) => ({ id: w.id, meshPort: ports[i]!, address: addresses[i]!, proxy: proxies[i], serve: serves[i]! })) as { readonly [K in keyof S]: Worker },
+          entry: serves[workers.length]!,
+        };
       }
+      // Every member of this try stops before the next (a process that started is killed, then reaped).
+      const up = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      for (const p of up) p.kill();
+      await Promise.all(up.map((p) => p.exited));
+      this.processes.splice(0, this.processes.length, ...this.processes.filter((p) => !up.includes(p)));
+      if (attempt >= 3 || !failed.every((err) => String(err.message).includes('EADDRINUSE'))) throw failed[0]!;
     }
   }
 
@@ -276,9 +303,15 @@ export class ServedCluster {
     w.serve = await this.serve(memberConfig({ id: w.id, meshPort: w.meshPort, seeds, devices: ['cpu0'], ...(w.proxy ? { advertise: w.address } : {}) }));
   }
 
-  /** Starts the entry (no device for the model) seeded with the workers. */
-  async entry(workers: readonly Worker[], o: { deadlineMs?: number; drainTimeoutMs?: number } = {}): Promise<ServeProcess> {
-    return (await this.#onFreePort((meshPort) => memberConfig({ id: 'entry', meshPort, seeds: workers.map((w) => w.address), devices: [], ...o }))).serve;
+  /** Starts the entry alone (no device for the model) seeded with the workers, e.g. again after it was killed. */
+  async entry(workers: readonly Worker[], o: EntrySpec = {}): Promise<ServeProcess> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.serve(memberConfig({ id: 'entry', meshPort: await freePort(), seeds: workers.map((w) => w.address), devices: [], ...o }));
+      } catch (err) {
+        if (attempt >= 3 || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+      }
+    }
   }
 
   client(address: string): TritonClient {

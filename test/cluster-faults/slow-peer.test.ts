@@ -13,9 +13,7 @@ const { cluster, refs } = clusterPerTest();
 
 describe('a served cluster with a slow peer', () => {
   it('settles every request once by its deadline, right or typed, and keeps answering', async () => {
-    const slow = await cluster.worker('w-slow', { proxied: true });
-    const fast = await cluster.worker('w-fast', { seeds: [slow.address] });
-    const entry = await cluster.entry([slow, fast]);
+    const { workers: [slow], entry } = await cluster.start([{ id: 'w-slow', proxied: true }, { id: 'w-fast' }]);
     const grpc = cluster.client(entry.grpc);
     await until(async () => 'answer' in (await inferHttp(entry.http, 0)));
     slow.proxy!.latency(400);

@@ -13,9 +13,7 @@ const { cluster, refs } = clusterPerTest();
 
 describe('a served cluster, one worker killed (SIGKILL) mid-request and mid-stream', () => {
   it('settles every request once, right or typed; serves through the other worker; serves again after the restart', async () => {
-    const w1 = await cluster.worker('w1');
-    const w2 = await cluster.worker('w2', { seeds: [w1.address] });
-    const entry = await cluster.entry([w1, w2]);
+    const { workers: [w1, w2], entry } = await cluster.start([{ id: 'w1' }, { id: 'w2' }]);
     const grpc = cluster.client(entry.grpc);
     await until(async () => 'answer' in (await inferHttp(entry.http, 0)));
 
@@ -71,8 +69,7 @@ describe('a served cluster, one worker killed (SIGKILL) mid-request and mid-stre
 
 describe('a served cluster, its only worker killed (SIGKILL) and restarted under one open stream', () => {
   it('the stream outlives the fault: requests in flight settle once, typed or right, and later ones are answered after the restart', async () => {
-    const w = await cluster.worker('w1');
-    const entry = await cluster.entry([w]);
+    const { workers: [w], entry } = await cluster.start([{ id: 'w1' }]);
     const grpc = cluster.client(entry.grpc);
     await until(async () => 'answer' in (await inferHttp(entry.http, 0)));
 

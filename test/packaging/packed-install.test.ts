@@ -5,10 +5,11 @@
  * CommonJS, typechecked under strict options with `skipLibCheck: false`, bundled with esbuild and run with a
  * real inference. Nothing here reads the workspace's sources.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { models } from '../fixtures/models.js';
 
@@ -24,23 +25,26 @@ function run(cmd: string, args: readonly string[], cwd = scratch): string {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
 }
 
+/** {@link run} without blocking: commands that may run side by side (packing, the two compilers). */
+async function runAsync(cmd: string, args: readonly string[], cwd = scratch): Promise<string> {
+  return (await promisify(execFile)(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } })).stdout;
+}
+
 /** The compiler's errors for a project in the scratch host, or '' when it compiles. */
-function tscErrors(project: string): string {
+async function tscErrors(project: string): Promise<string> {
   try {
-    run(join(scratch, 'node_modules', '.bin', 'tsc'), ['-p', project]);
+    await runAsync(join(scratch, 'node_modules', '.bin', 'tsc'), ['-p', project]);
     return '';
   } catch (err) {
     return String((err as { stdout?: string }).stdout ?? err);
   }
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'epara-host-'));
-  const tarballs = new Map<string, string>();
-  for (const [i, dir] of packageDirs.entries()) {
-    const out = run('pnpm', ['pack', '--pack-destination', scratch], join(root, 'packages', dir)).trim().split('\n').pop()!;
-    tarballs.set(names[i]!, `file:${out.startsWith('/') ? out : join(scratch, out)}`);
-  }
+  // Each package packed at once (each is its own process, mostly waiting on the file system).
+  const packed = await Promise.all(packageDirs.map(async (dir) => (await runAsync('pnpm', ['pack', '--pack-destination', scratch], join(root, 'packages', dir))).trim().split('\n').pop()!));
+  const tarballs = new Map(packed.map((out, i) => [names[i]!, `file:${out.startsWith('/') ? out : join(scratch, out)}`]));
   const tools = ['typescript', '@types/node', 'esbuild'];
   writeFileSync(
     join(scratch, 'package.json'),
@@ -84,7 +88,8 @@ describe('the packed packages, installed outside the workspace', () => {
     expect(run('node', ['--no-warnings', 'cjs.cjs']).trim()).toBe('cjs ok');
   });
 
-  it('typechecks a host under strict, exactOptionalPropertyTypes and skipLibCheck: false', () => {
+  // The two compilers and the bundle run side by side (each a process of its own; `it.concurrent`).
+  it.concurrent('typechecks a host under strict, exactOptionalPropertyTypes and skipLibCheck: false', async ({ expect }) => {
     writeFileSync(
       join(scratch, 'tsconfig.json'),
       JSON.stringify({
@@ -95,31 +100,31 @@ describe('the packed packages, installed outside the workspace', () => {
         files: ['host.ts'],
       }),
     );
-    expect(tscErrors('tsconfig.json')).toBe('');
+    expect(await tscErrors('tsconfig.json')).toBe('');
   }, 120_000);
 
-  it('typechecks a NATS host under strict and skipLibCheck: false', () => {
+  it.concurrent('typechecks a NATS host under strict and skipLibCheck: false', async ({ expect }) => {
     writeFileSync(
       join(scratch, 'tsconfig.nats.json'),
       JSON.stringify({
         // Every declaration file is checked, ours and the dependencies'; TypeScript's own lib files (lib.dom.d.ts and
-        // the rest: a third of this program's CPU) were already checked by the host above, under stricter options.
+        // the rest: a third of this program's CPU) are checked by the host's program, under stricter options.
         compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, skipDefaultLibCheck: true, noEmit: true, types: ['node'] },
         files: ['nats-host.ts'],
       }),
     );
-    expect(tscErrors('tsconfig.nats.json')).toBe('');
+    expect(await tscErrors('tsconfig.nats.json')).toBe('');
   }, 120_000);
 
-  it('bundles the host with esbuild and runs a real inference from the bundle', () => {
-    run(join(scratch, 'node_modules', '.bin', 'esbuild'), [
+  it.concurrent('bundles the host with esbuild and runs a real inference from the bundle', async ({ expect }) => {
+    await runAsync(join(scratch, 'node_modules', '.bin', 'esbuild'), [
       'host.ts', '--bundle', '--platform=node', '--format=esm', '--outfile=out/host.mjs',
       // Native and optional modules stay outside the bundle, as with any host that bundles onnxruntime.
       '--external:onnxruntime-node', '--external:prom-client', '--external:@nats-io/*', '--external:vitest',
       "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
     ]);
     copyFileSync(join(scratch, 'node_modules', '@epara', 'runtime', 'dist', 'device-worker.js'), join(scratch, 'out', 'device-worker.js'));
-    const result = JSON.parse(run('node', ['out/host.mjs', models.ocrCls]).trim().split('\n').pop()!) as Record<string, unknown>;
+    const result = JSON.parse((await runAsync('node', ['out/host.mjs', models.ocrCls])).trim().split('\n').pop()!) as Record<string, unknown>;
     expect(result).toMatchObject({ category: { sensitivity: 'latency' }, dims: [1, 2], nodeDims: [1, 2], frame: 'ping', rejected: 'CLOSED', simulate: 'function' });
   }, 120_000);
 });
