@@ -19,6 +19,12 @@ describe('the demo options behind the A/B policies', () => {
     expect(() => resolveDemoOptions({ eparaPlacement: 'often' as 'online' })).toThrow(/eparaPlacement.*'static' or 'online'/);
   });
 
+  it('pins streams local-first unless asked for the least wait (--stream-admission)', () => {
+    expect(resolveDemoOptions({})).toMatchObject({ streamAdmission: 'local-first' });
+    expect(resolveDemoOptions(parseDemoArgs(['--stream-admission', 'least-wait']).options)).toMatchObject({ streamAdmission: 'least-wait' });
+    expect(() => resolveDemoOptions({ streamAdmission: 'nearest' as never })).toThrow(/streamAdmission.*'local-first' or 'least-wait'/);
+  });
+
   it('keep the latency devices only when asked (--keep-latency-devices)', () => {
     expect(resolveDemoOptions({})).toMatchObject({ keepLatencyDevices: false });
     expect(resolveDemoOptions(parseDemoArgs(['--quick', '--keep-latency-devices']).options)).toMatchObject({ keepLatencyDevices: true });

@@ -66,6 +66,12 @@ export interface DemoOptions {
    * chat keep their devices, the streams pay a link. An input for an A/B, not a measured gain. @default false
    */
   readonly keepLatencyDevices?: boolean;
+  /**
+   * Where EPARA's nodes pin a stream (the mesh's `streamAdmission`): `'local-first'`, a local instance with room, else
+   * the nearest peer; `'least-wait'`, where its frames wait least behind the other services' work, a peer's round
+   * trip counted. @default 'local-first'
+   */
+  readonly streamAdmission?: 'local-first' | 'least-wait';
   /** Where a report folder is written (a new sub-folder per run). @default `examples/demo/reports` */
   readonly reportDir?: string;
   /** Where lines go. @default console.log */
@@ -74,7 +80,7 @@ export interface DemoOptions {
 }
 
 /** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = { duration: 10, quickDuration: 3, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', world: 'edge', eparaPlacement: 'static' } as const;
+export const DEMO_DEFAULTS = { duration: 10, quickDuration: 3, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', world: 'edge', eparaPlacement: 'static', streamAdmission: 'local-first' } as const;
 
 /**
  * The replica rule's cap on a device's predicted share with `planCosts: 'measured'`. Its cap of 60% of profiled
@@ -98,6 +104,7 @@ export interface ResolvedDemoOptions {
   readonly world: DemoWorld;
   readonly eparaPlacement: 'static' | 'online';
   readonly keepLatencyDevices: boolean;
+  readonly streamAdmission: 'local-first' | 'least-wait';
   readonly reportDir: string | undefined;
   readonly log: (line: string) => void;
   readonly signal: AbortSignal | undefined;
@@ -135,6 +142,8 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
   const eparaPlacement = o.eparaPlacement ?? DEMO_DEFAULTS.eparaPlacement;
   if (eparaPlacement !== 'static' && eparaPlacement !== 'online') invalidOption('eparaPlacement', eparaPlacement, "'static' or 'online'");
   if (o.keepLatencyDevices !== undefined && typeof o.keepLatencyDevices !== 'boolean') invalidOption('keepLatencyDevices', o.keepLatencyDevices, 'a boolean');
+  const streamAdmission = o.streamAdmission ?? DEMO_DEFAULTS.streamAdmission;
+  if (streamAdmission !== 'local-first' && streamAdmission !== 'least-wait') invalidOption('streamAdmission', streamAdmission, "'local-first' or 'least-wait'");
   return {
     durationMs: duration * 1000,
     trials,
@@ -149,6 +158,7 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
     world,
     eparaPlacement,
     keepLatencyDevices: o.keepLatencyDevices ?? false,
+    streamAdmission,
     reportDir: o.reportDir,
     log: o.log ?? ((line) => console.log(line)),
     signal: o.signal,
@@ -181,6 +191,7 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
       world: { type: 'string' },
       'epara-placement': { type: 'string' },
       'keep-latency-devices': { type: 'boolean' },
+      'stream-admission': { type: 'string' },
       'report-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -203,6 +214,7 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
     ...(values.world !== undefined ? { world: values.world as DemoWorld } : {}),
     ...(values['epara-placement'] !== undefined ? { eparaPlacement: values['epara-placement'] as DemoOptions['eparaPlacement'] } : {}),
     ...(values['plan-costs'] !== undefined ? { planCosts: values['plan-costs'] as DemoOptions['planCosts'] } : {}),
+    ...(values['stream-admission'] !== undefined ? { streamAdmission: values['stream-admission'] as DemoOptions['streamAdmission'] } : {}),
   };
   return { options, help: values.help === true };
 }
@@ -227,6 +239,10 @@ export const USAGE = `pnpm demo [-- options]
   --keep-latency-devices
                after the replica rule, move stream instances off the devices the latency services
                (images, chat) use most, memory and the share cap allowing (off by default: an A/B input)
+  --stream-admission local-first|least-wait
+               where EPARA's nodes pin a stream: local-first (default), a local instance with room, else
+               the nearest peer; least-wait, where its frames wait least behind the other services' work,
+               a peer's round trip counted
   --report-dir where the report folder goes (default examples/demo/reports)
   --quick      short run (under a minute on an idle machine): CI's check of the path, not a measurement
   --no-capacity skip the capacity search after the trials (capacityRatio: null)

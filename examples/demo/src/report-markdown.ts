@@ -4,6 +4,7 @@ import type { Calibration } from './calibrate.js';
 import { formatKnee, type CapacityResult } from './capacity.js';
 import type { Headline } from './headline.js';
 import type { DemoService } from './services.js';
+import { groupVerdictLines } from './group-verdict.js';
 import { decisionRows, slackRows, sumDecisions } from './entry-decisions.js';
 import { deviceUsageRows, sumDeviceUsage } from './device-usage.js';
 import { batchRows, cpuAccountingRows, gcRows, trialRuns } from './cpu-accounting.js';
@@ -55,6 +56,11 @@ export function reportMarkdown(r: {
     '',
     block(lossTable(r.pairs)),
     '',
+    '## Why each group was won or lost (all trials summed)',
+    '',
+    "Per service, how each system's items ended by the way they went (served at entry: where the client sent it; sent to a peer: offloaded, forwarded or a stream admitted at another server; refused at entry: refused before it ran, a stream refused whole; refused: by the server asked, without running; expired: dropped from a queue or stale once it could not make its SLO). EPARA's requests as its entries decided them, everything else as the clients counted it; hosts: where each system placed the service:",
+    '',
+    ...groupVerdictLines({ ratios: r.ratios, runs: { epara: r.pairs.map((p) => p.epara), triton: r.pairs.map((p) => p.triton) }, services: r.services, placement: r.placement, triton: r.triton, ids }),
     ...cpuSection(r.pairs, r.o.durationMs / 1000, ids),
     ...capacitySection(r.capacity),
     '## Setup',

@@ -30,6 +30,8 @@ export interface ClusterOptions {
    * {@link Cluster.setForecast}, learning from the arrivals the nodes report). Omitted: the demo places once.
    */
   readonly onlinePlacementPeriodMs?: number;
+  /** Where EPARA's nodes pin a stream (the mesh's `streamAdmission`). @default the mesh's */
+  readonly streamAdmission?: 'local-first' | 'least-wait';
 }
 
 /** Both systems' node processes, the clients and the network, running. */
@@ -95,6 +97,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       psk,
       syncPeriodMs: o.syncPeriodMs,
       onlinePlacementPeriodMs: o.onlinePlacementPeriodMs ?? null,
+      ...(o.streamAdmission !== undefined ? { streamAdmission: o.streamAdmission } : {}),
       dashboardToken,
     });
   const first = await join(0);

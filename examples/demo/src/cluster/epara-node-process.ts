@@ -6,6 +6,7 @@ import { createNode, createWebSocketTransport, type MeshNode, type Transport } f
 import { createExecutor, type Executor } from '@epara/runtime';
 import { DecisionLog } from '../entry-decisions.js';
 import { DeviceUsageLog } from '../device-usage.js';
+import { FORWARD_KINDS } from '../group-verdict.js';
 import { demoServices, type DemoRun, type DemoService } from '../services.js';
 import { buildLanguageModel } from '../models.js';
 import { deviceOf } from '../placement.js';
@@ -34,6 +35,12 @@ let node: MeshNode | undefined;
 let mesh: Transport | undefined;
 const entry = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
 const offloads: Record<string, number> = {};
+/**
+ * Forwards by kind, per service (`forwards:<service>:<kind>`, in the node's stats): `first` — a request sent to a
+ * peer by the node it entered at, or by a peer's first forward; `retry` — sent again to another peer after a
+ * refusal or a failure; `onward` — a request a peer had forwarded here, sent on (its second hop).
+ */
+const forwardKinds: Record<string, number> = {};
 /** What this node decided for each request entering at its entry, and how it fared (see entry-decisions.ts). */
 const decisions = new DecisionLog();
 /** Set by the node's synchronous routing events while a `submit` from the entry is being routed. */
@@ -97,6 +104,8 @@ serveChild(
     /** Creates the executor and both sockets; answers their addresses. */
     async listen(o: { seed: number } & Omit<DemoRun, 'lm'>) {
       services = demoServices({ profiles: o.profiles, networkBudgetMs: o.networkBudgetMs, lm: buildLanguageModel(o.seed) });
+      // Every counter exists from the start: a run's counts are differences of two readings.
+      for (const s of services) for (const kind of FORWARD_KINDS) forwardKinds[`forwards:${s.id}:${kind}`] ??= 0;
       // Work-conserving batching (a partial batch runs as soon as the device idles): on a 1-thread CPU device a
       // fuller batch gains little per item, and waiting for one costs deadline slack.
       executor = createExecutor({ launchWhenIdle: true, devices: [{ id: 'cpu0', threads: 1, memoryBytes: deviceOf().memoryBytes }], services });
@@ -106,7 +115,7 @@ serveChild(
       return { meshAddress: address, entryAddress };
     },
     /** Starts the mesh node: peers are dialed through `routes` (real address → delaying link), joined by `seeds`. */
-    async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; onlinePlacementPeriodMs: number | null; dashboardToken: string }): Promise<{ dashboardUrl: string }> {
+    async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; onlinePlacementPeriodMs: number | null; dashboardToken: string; streamAdmission?: 'local-first' | 'least-wait' }): Promise<{ dashboardUrl: string }> {
       if (!executor || !mesh) throw new EparaError('INTERNAL', 'listen first');
       network = o.network;
       online = o.onlinePlacementPeriodMs !== null;
@@ -123,12 +132,15 @@ serveChild(
         services,
         devices: [deviceOf()],
         syncPeriodMs: o.syncPeriodMs,
+        ...(o.streamAdmission !== undefined ? { streamAdmission: o.streamAdmission } : {}),
         // By default the demo places once, from the forecast (placement.ts). Online: the mesh's coordinator re-places
         // every period from the larger of the arrivals each node reports and the host's forecast (docs/mesh.md).
         ...(o.onlinePlacementPeriodMs === null ? { placement: false as const } : { placement: { demand: () => forecast }, placementPeriodMs: o.onlinePlacementPeriodMs }),
       });
       node.on('requestOffloaded', (e) => {
         offloads[e.serviceId] = (offloads[e.serviceId] ?? 0) + 1;
+        const kind = `forwards:${e.serviceId}:${e.retry ? 'retry' : e.hops > 1 ? 'onward' : 'first'}`;
+        forwardKinds[kind] = (forwardKinds[kind] ?? 0) + 1;
         decided ??= `forward ${e.to}`;
       });
       node.on('requestRejected', (e) => {
@@ -269,7 +281,7 @@ serveChild(
       };
       await until(settled, 'the coordinator\'s placement ready');
     },
-    stats: () => ({ ...node!.stats(), offloads: { ...offloads } }),
+    stats: () => ({ ...node!.stats(), ...forwardKinds, offloads: { ...offloads } }),
     /** The per-decision counts and pack sizes since the last call (the main process calls it around each run). */
     take: () => {
       trace?.flush(++traceRuns);

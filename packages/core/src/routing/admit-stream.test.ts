@@ -66,3 +66,40 @@ describe('admitStream', () => {
     );
   });
 });
+
+describe('admitStream priced at the wait behind the other services (priceWaitBehind)', () => {
+  // A busy image instance beside this server's video instance: batches of 4 at 50 items/s (80 ms each), 40 items/s
+  // coming in: a frame waits 0.8 × 80 / 2 = 32 ms on average behind the batch in progress.
+  const images = (id: string, loadPerSec: number): InstanceInfo => inst(id, 50, loadPerSec, { serviceId: 'image', requestStrategy: 'batching', batchSize: 4 });
+  const peers = createView([server('quiet', [inst('q1', 100, 0)]), server('busy', [inst('b1', 100, 0), images('bi', 40)])]);
+  const net = { delayMs: { quiet: 10, busy: 1 } };
+  const stream = { serviceId: 'video', rateHz: 10, stalenessMs: 100 };
+
+  it('sends the stream to a peer whose round trip costs its frames less than the wait behind the images here', () => {
+    const d = admitStream({ stream, localInstances: [inst('v', 100, 0), images('i', 40)], view: peers, self: 'me', now: 0, network: net, priceWaitBehind: true });
+    // quiet: 20 ms round trip, nothing to wait behind; busy: 2 ms + 32 ms; here: 32 ms.
+    expect(d).toMatchObject({ action: 'forward', serverId: 'quiet', instanceId: 'q1' });
+    if (d.action === 'forward') expect(d.candidates.map((c) => [c.serverId, c.waitBehindMs])).toEqual([['quiet', 0], ['busy', 32]]);
+  });
+
+  it('keeps the stream here when the wait here is no longer than a peer would cost (ties stay), and without the option', () => {
+    const light = [inst('v', 100, 0), images('i', 10)]; // 0.2 × 80 / 2 = 8 ms < 20 ms to the quiet peer
+    expect(admitStream({ stream, localInstances: light, view: peers, self: 'me', now: 0, network: net, priceWaitBehind: true })).toMatchObject({ action: 'local', instanceId: 'v' });
+    const tie = [inst('v', 100, 0), images('i', 25)]; // 0.5 × 80 / 2 = 20 ms = the quiet peer's round trip
+    expect(admitStream({ stream, localInstances: tie, view: peers, self: 'me', now: 0, network: net, priceWaitBehind: true })).toMatchObject({ action: 'local' });
+    const busy = [inst('v', 100, 0), images('i', 40)];
+    expect(admitStream({ stream, localInstances: busy, view: peers, self: 'me', now: 0, network: net })).toMatchObject({ action: 'local', instanceId: 'v' });
+  });
+
+  it('prices only where the stream enters: a peer asked to take it (hops ≥ 1) runs it when it has room', () => {
+    const busy = [inst('v', 100, 0), images('i', 40)];
+    expect(admitStream({ stream: { ...stream, hops: 1, visited: ['x'] }, localInstances: busy, view: peers, self: 'me', now: 0, network: net, priceWaitBehind: true })).toMatchObject({ action: 'local' });
+  });
+
+  it('ranks the peers by round trip plus wait when nothing here has room', () => {
+    const d = admitStream({ stream, localInstances: [], view: peers, self: 'me', now: 0, network: net, priceWaitBehind: true });
+    expect(d).toMatchObject({ action: 'forward', serverId: 'quiet' });
+    // Unpriced, the nearest peer goes first.
+    expect(admitStream({ stream, localInstances: [], view: peers, self: 'me', now: 0, network: net })).toMatchObject({ action: 'forward', serverId: 'busy' });
+  });
+});

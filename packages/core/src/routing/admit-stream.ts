@@ -35,6 +35,18 @@ export interface AdmitStreamInput {
    * full link reach the peer too late to be served.
    */
   readonly egressSpareBytesPerSec?: number;
+  /**
+   * Price each instance with room at what its frames would wait behind the **other services' work on its server**
+   * plus, for a peer, the frame's round trip: the stream goes where that is least, this server on a tie. The wait
+   * is the residual of the batch in progress when a frame arrives, `Σ ρ × T / 2` over the server's other ready
+   * instances (`ρ = loadPerSec / capacityPerSec`, `T = 1000 × batchSize / capacityPerSec` ms: the batch time at
+   * the capacity the server reports). Only where the stream enters (`hops` 0): a peer that accepts a forwarded
+   * stream runs it when it has room. Without it (the default) a local instance with room always wins, then the
+   * peer with the lowest round trip — so a server where images enter also serves every stream entering there,
+   * each frame waiting behind its image batches and taking device time from them.
+   * @default false
+   */
+  readonly priceWaitBehind?: boolean;
   readonly options?: Partial<RouteOptions>;
 }
 
@@ -46,6 +58,8 @@ export interface StreamCandidate {
   readonly spareRatePerSec: number;
   /** Round trip of one frame and its result, ms. */
   readonly roundTripMs: number;
+  /** With {@link AdmitStreamInput.priceWaitBehind}: a frame's expected wait behind the peer's other work, ms. */
+  readonly waitBehindMs?: number;
 }
 
 /** Where to pin a stream. */
@@ -79,8 +93,9 @@ export function admitStream(input: AdmitStreamInput): StreamDecision {
     anyInstance = true;
     if (hasRoom(inst, stream.rateHz, o) && (local === undefined || spare(inst) > spare(local))) local = inst;
   }
-  if (local !== undefined) return { action: 'local', instanceId: local.instanceId, spareRatePerSec: spare(local) };
   const hops = stream.hops ?? 0;
+  const priced = input.priceWaitBehind === true && hops === 0;
+  if (local !== undefined && (!priced || hops >= o.hopLimit)) return { action: 'local', instanceId: local.instanceId, spareRatePerSec: spare(local) };
   const visited = stream.visited ?? [];
   const candidates: StreamCandidate[] = [];
   let roomButFar = false;
@@ -103,11 +118,17 @@ export function admitStream(input: AdmitStreamInput): StreamDecision {
         roomButFar = true;
         continue;
       }
-      candidates.push({ serverId: entry.serverId, instanceId: inst.instanceId, spareRatePerSec: spare(inst), roundTripMs });
+      candidates.push({ serverId: entry.serverId, instanceId: inst.instanceId, spareRatePerSec: spare(inst), roundTripMs, ...(priced ? { waitBehindMs: waitBehindMs(entry.instances, stream.serviceId) } : {}) });
     }
   }
-  candidates.sort((a, b) => a.roundTripMs - b.roundTripMs || b.spareRatePerSec - a.spareRatePerSec || (a.serverId < b.serverId ? -1 : 1));
+  const cost = (x: StreamCandidate): number => x.roundTripMs + (x.waitBehindMs ?? 0);
+  candidates.sort((a, b) => cost(a) - cost(b) || b.spareRatePerSec - a.spareRatePerSec || (a.serverId < b.serverId ? -1 : 1));
   const best = candidates[0];
+  if (local !== undefined) {
+    // Priced: the stream stays here unless a peer's round trip and wait cost its frames less than the wait here.
+    if (best === undefined || !(cost(best) < waitBehindMs(input.localInstances, stream.serviceId))) return { action: 'local', instanceId: local.instanceId, spareRatePerSec: spare(local) };
+    return { action: 'forward', serverId: best.serverId, instanceId: best.instanceId, candidates: candidates.slice(0, o.maxCandidates), next: nextHop(hops, visited, self) };
+  }
   if (best !== undefined && hops < o.hopLimit) {
     return { action: 'forward', serverId: best.serverId, instanceId: best.instanceId, candidates: candidates.slice(0, o.maxCandidates), next: nextHop(hops, visited, self) };
   }
@@ -116,6 +137,21 @@ export function admitStream(input: AdmitStreamInput): StreamDecision {
   if (roomButLinkFull) return { action: 'reject', code: 'OVERLOADED', reason: `peers have room but this server's link has no ${(stream.frameBytes ?? 0) * stream.rateHz} bytes/s spare for the stream` };
   if (roomButFar) return { action: 'reject', code: 'DEADLINE_INFEASIBLE', reason: `instances with room are too far for staleness ${stream.stalenessMs} ms` };
   return { action: 'reject', code: 'OVERLOADED', reason: `no instance of ${stream.serviceId} has ${stream.rateHz}/s spare` };
+}
+
+/**
+ * A frame's expected wait behind the work of the other services' ready instances on one server, ms: the residual of
+ * the batch in progress, `Σ ρ × T / 2` ({@link AdmitStreamInput.priceWaitBehind}). An instance reporting no capacity
+ * adds nothing.
+ */
+function waitBehindMs(instances: readonly InstanceInfo[], serviceId: string): number {
+  let ms = 0;
+  for (const i of instances) {
+    if (i.serviceId === serviceId || i.status !== 'ready' || !(i.capacityPerSec > 0)) continue;
+    const rho = Math.min(1, Math.max(0, i.loadPerSec) / i.capacityPerSec);
+    ms += (rho * ((1000 * Math.max(1, i.batchSize)) / i.capacityPerSec)) / 2;
+  }
+  return ms;
 }
 
 function spare(inst: InstanceInfo): number {

@@ -28,6 +28,7 @@ describe('resolveNodeOptions', () => {
     expect(o.syncPeriodMs).toBe(NODE_DEFAULTS.syncPeriodMs);
     expect(o.placementPeriodMs).toBe(30_000);
     expect(o.hopLimit).toBe(2);
+    expect(o.streamAdmission).toBe('local-first');
     expect(o.placement).toEqual({ minDemandPerSec: 1, initialDelayMs: 4 * NODE_DEFAULTS.syncPeriodMs, demand: undefined, core: {} });
   });
 
@@ -73,6 +74,7 @@ describe('resolveNodeOptions', () => {
     expect(fieldOf(() => resolveNodeOptions({ ...base(), id: '' }))).toBe('id');
     expect(fieldOf(() => resolveNodeOptions({ ...base(), syncPeriodMs: 0 }))).toBe('syncPeriodMs');
     expect(fieldOf(() => resolveNodeOptions({ ...base(), hopLimit: 1.5 }))).toBe('hopLimit');
+    expect(fieldOf(() => resolveNodeOptions({ ...base(), streamAdmission: 'nearest' as never }))).toBe('streamAdmission');
     expect(fieldOf(() => resolveNodeOptions({ ...base(), executor: {} as never }))).toBe('executor');
     expect(fieldOf(() => resolveNodeOptions({ ...base(), syncFaults: { lossProbability: 2 } }))).toBeUndefined();
   });

@@ -131,6 +131,14 @@ export interface NodeOptions {
    * (see docs/mesh.md, "Measured waits"). @default 2000
    */
   readonly estimateCorrectionMs?: number;
+  /**
+   * Where a stream entering this server is pinned. `'local-first'`: a local instance with room, else the peer with
+   * the lowest round trip. `'least-wait'`: the instance with room whose frames would wait least behind the other
+   * services' work on its server, counting a peer's round trip (core's `admitStream` with `priceWaitBehind`; this
+   * server on a tie, and again when every such peer refuses): a server busy with image batches sends its streams to
+   * a quieter neighbour instead of stacking one-frame packs between them. @default 'local-first'
+   */
+  readonly streamAdmission?: 'local-first' | 'least-wait';
   /** How long after its deadline a silent peer's request is given up, ms. @default 1000 */
   readonly responseGraceMs?: number;
   /** `close()` waits at most this for local work before rejecting it with `CLOSED`, ms. @default 5000 */
@@ -175,6 +183,7 @@ export const NODE_DEFAULTS = {
   hopDelayMs: 1,
   responseGraceMs: 1000,
   estimateCorrectionMs: 2000,
+  streamAdmission: 'local-first',
   closeTimeoutMs: 5000,
   drainTimeoutMs: 10_000,
   defaultDeadlineMs: 1000,
@@ -236,6 +245,7 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     hopDelayMs: nonNegative('hopDelayMs', o.hopDelayMs ?? d.hopDelayMs),
     network: resolveNetwork(o.network),
     responseGraceMs: nonNegative('responseGraceMs', o.responseGraceMs ?? d.responseGraceMs),
+    streamAdmission: oneOf('streamAdmission', o.streamAdmission ?? d.streamAdmission, ['local-first', 'least-wait'] as const),
     estimateCorrectionMs: nonNegative('estimateCorrectionMs', o.estimateCorrectionMs ?? d.estimateCorrectionMs),
     closeTimeoutMs: nonNegative('closeTimeoutMs', o.closeTimeoutMs ?? d.closeTimeoutMs),
     drainTimeoutMs: nonNegative('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs),
@@ -255,6 +265,11 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
   if (r.offloader !== undefined && typeof r.offloader !== 'function') invalidOption('offloader', o.offloader, 'a function (context) => Offloader');
   if (!isLogger(r.logger)) invalidOption('logger', o.logger, 'a pino-compatible logger');
   return r;
+}
+
+function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) invalidOption(field, value, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+  return value as T;
 }
 
 /** Checks each per-peer figure of {@link NodeOptions.network}: delays ≥ 0, bandwidths > 0, all finite. */

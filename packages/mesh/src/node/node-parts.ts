@@ -95,7 +95,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
     },
   });
   const frameBounds = { graceMs: o.responseGraceMs, defaultStalenessMs: (serviceId: string) => defaultBudgetMs(o, serviceId), clock: o.monotonicClock };
-  const streams = new StreamOpener({ ...ports, openTimeoutMs: 5000, frameBounds, ...(lateness ? { capacityScale: () => lateness.hostRatio(o.monotonicClock.now()) } : {}) });
+  const streams = new StreamOpener({ ...ports, openTimeoutMs: 5000, frameBounds, priceWaitBehind: o.streamAdmission === 'least-wait', ...(lateness ? { capacityScale: () => lateness.hostRatio(o.monotonicClock.now()) } : {}) });
   const reply = (linkId: string, m: Parameters<PeerLinks['reply']>[1]): void => links.reply(linkId, m);
   // A flood from a peer is sliced (its host's own work runs between the slices) and bounded per sender.
   const inbound = new InboundRequests({

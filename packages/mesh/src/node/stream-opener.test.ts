@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '@epara/core';
+import { EparaError, createManualClock } from '@epara/core';
 import type { ClusterView, NetworkModel, ServerEntry, StreamResult } from '@epara/core';
 import { createManualTimers } from '@epara/core/testing';
 import type { OffloadMessage } from '../offload/offload-messages.js';
@@ -63,6 +63,35 @@ describe('StreamOpener', () => {
     const slow = await openWith(() => 4);
     expect(slow.pinnedTo).not.toBe('a');
     expect(slow.sent.find((m) => m.type === 'stream-open')).toBeDefined();
+  });
+
+  it('priced at the wait behind the other services (priceWaitBehind), leaves a server busy with images for a quiet peer, and comes back when the peer refuses', async () => {
+    // Here: the stream's own instance beside an image instance at 40 of 50 items/s in batches of 4 (80 ms each): a
+    // frame waits 0.8 × 80 / 2 = 32 ms behind the batch in progress. The peer is 5 ms away with nothing else.
+    const images = { instanceId: 'a/image', serviceId: 'image', status: 'ready' as const, requestStrategy: 'batching' as const, serviceStrategy: 'single' as const, batchSize: 4, capacityPerSec: 50, loadPerSec: 40, waitMs: 0, runMs: 80 };
+    const openWith = (price: boolean) => {
+      const clock = createManualClock(0);
+      const timers = createManualTimers(clock);
+      const sent: OffloadMessage[] = [];
+      const view: ClusterView = { entries: { b: peer('b') } };
+      const fake = createFakeExecutor({ services: { s: { serviceTimeMs: 1 } }, hosted: ['s'], clock, timers });
+      const executor = { ...fake, instances: () => [...fake.instances(), images] };
+      const opener = new StreamOpener({
+        selfId: 'a', clock, timers, executor, view: () => view, hopLimit: 2, hopDelayMs: 1, network: () => ({ delayMs: { b: 5 } }),
+        nextId: () => 7, send: (_to, m) => void sent.push(m), openTimeoutMs: 1000, ...(price ? { priceWaitBehind: true } : {}),
+      });
+      const opened = opener.open({ serviceId: 's', rateHz: 10, stalenessMs: 100, hops: 0, visited: [] });
+      return { opener, opened, sent };
+    };
+    const unpriced = openWith(false);
+    expect((await unpriced.opened).pinnedTo).toBe('a');
+    const priced = openWith(true);
+    const open = priced.sent.find((m) => m.type === 'stream-open');
+    expect(open).toMatchObject({ type: 'stream-open', serviceId: 's', stalenessMs: 90 });
+    // The peer refuses: the local instance, which had room, takes the stream.
+    priced.opener.onResponse('b', { type: 'error', requestId: 7, error: new EparaError('OVERLOADED', 'no room') });
+    expect((await priced.opened).pinnedTo).toBe('a');
+    priced.opener.close();
   });
 
   it('measuredCapacity divides each instance\'s rate capacity, and leaves them as they are at 1', () => {

@@ -23,6 +23,12 @@ export interface StreamOpenerConfig extends OffloadPathPorts {
    * long as the step; default `clock` of the ports). @default no bounds
    */
   readonly frameBounds?: { readonly graceMs: number; readonly defaultStalenessMs: (serviceId: string) => number; readonly clock?: Clock };
+  /**
+   * Pin a stream where its frames wait least behind the other services' work, a peer's round trip counted (core's
+   * `admitStream` with `priceWaitBehind`); when every peer so chosen refuses, a local instance with room takes it.
+   * @default false (a local instance with room first)
+   */
+  readonly priceWaitBehind?: boolean;
 }
 
 interface PendingOpen {
@@ -71,6 +77,7 @@ export class StreamOpener {
       self: c.selfId,
       now: c.clock.now(),
       network: c.network?.(),
+      ...(c.priceWaitBehind === true ? { priceWaitBehind: true } : {}),
       options: { hopLimit: c.hopLimit, defaultDelayMs: c.hopDelayMs },
     });
     if (decision.action === 'local') {
@@ -92,6 +99,14 @@ export class StreamOpener {
       } catch (err) {
         last = err instanceof EparaError ? err : new EparaError('PEER_UNAVAILABLE', String(err));
         if (last.code !== 'PEER_UNAVAILABLE' && last.code !== 'OVERLOADED') throw last;
+      }
+    }
+    // Sent away for a shorter wait while an instance here had room: here it is served after all.
+    if (c.priceWaitBehind === true && route.hops === 0) {
+      try {
+        return pinned(c.executor.openStream(route.serviceId, { rateHz: route.rateHz, stalenessMs: route.stalenessMs }), c.selfId);
+      } catch {
+        // No room here either: the peers' refusal stands.
       }
     }
     throw last ?? new EparaError('PEER_UNAVAILABLE', 'no peer accepted the stream');
