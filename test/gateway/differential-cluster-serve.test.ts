@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstDifference, randomModel, type FuzzModel } from '../fixtures/differential-models.js';
 import { reference, type Reference } from '../runtime-models/ground-truth.js';
 import { oipGrpcClient } from './oip-grpc-client.js';
-import { freePort, startServe } from './serve-process.js';
+import { startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 import { inferOver, servedDifferences, type GrpcCall, type Served, type Transport } from './tensor-transports.js';
 
@@ -83,11 +83,13 @@ const apart = { apart: namedApart, minusone: minusOne, transposed: transposedApa
 const fuzz = Array.from({ length: COUNT }, (_, i) => randomModel(FIRST + i));
 const files: Record<string, Uint8Array> = { cumsum: cumsumBatch, reversed: reversedBatch, shared: sharedFixed, ...apart, ...Object.fromEntries(fuzz.map((m) => [`m${m.seed}`, m.bytes])) };
 
-function config(id: string, meshPort: number, seeds: readonly number[], paths: Readonly<Record<string, string>>, devices: readonly string[]): string {
+function config(id: string, seeds: readonly string[], paths: Readonly<Record<string, string>>, devices: readonly string[]): string {
   const services = Object.entries(paths)
     .map(([service, file]) => `  - { id: ${service}, model: ${JSON.stringify(file)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 30000 }, devices: ${JSON.stringify(devices)} }`)
     .join('\n');
-  return `node: { id: ${id}, listen: { host: 127.0.0.1, port: ${meshPort} }, seeds: ${JSON.stringify(seeds.map((p) => `ws://127.0.0.1:${p}/epara`))}, joinTimeoutMs: 60000, syncPeriodMs: 200 }
+  // Port 0 everywhere (one picked free beforehand may be taken before the process binds it): the entry seeds the
+  // mesh address the worker says it listens on.
+  return `node: { id: ${id}, listen: { host: 127.0.0.1, port: 0 }, seeds: ${JSON.stringify(seeds)}, joinTimeoutMs: 60000, syncPeriodMs: 200 }
 security: { insecure: true }
 devices: [ { id: cpu0, threads: 1 } ]
 executor: { profiling: { warmup: 0, repetitions: 1 } }
@@ -112,9 +114,9 @@ beforeAll(async () => {
       return [id, join(dir, `${id}.onnx`)];
     }),
   );
-  const [workerPort, entryPort] = [await freePort(), await freePort()];
-  processes.push(await startServe(config('worker', workerPort, [], paths, ['cpu0']), 120_000));
-  const e = await startServe(config('entry', entryPort, [workerPort], paths, []), 120_000);
+  const worker = await startServe(config('worker', [], paths, ['cpu0']), 120_000);
+  processes.push(worker);
+  const e = await startServe(config('entry', [worker.mesh], paths, []), 120_000);
   processes.push(e);
   entry = { http: e.http, client: oipGrpcClient<GrpcCall>(e.grpc) };
   refs.set('cumsum', await reference(cumsumBatch));

@@ -31,6 +31,8 @@ export interface StartServerOptions {
   readonly handlers?: readonly HttpHandler[];
   /** Logger of the executor and the node. @default JSON lines on stderr at the config's `log.level` */
   readonly logger?: Logger;
+  /** Called once the gateway listens (live, not ready yet), before the models load, with the addresses it bound. */
+  readonly onLive?: (addresses: GatewayAddresses) => void;
 }
 
 /** A running `epara serve`: executor, mesh node and gateway of one server. */
@@ -178,6 +180,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     await gateway.close();
     throw err;
   });
+  options.onLive?.(addresses);
   try {
     await executor.start();
     await loadEach(executor, served, logger);
