@@ -274,7 +274,8 @@ describe('frame codec', () => {
   describe('sync-token entry items', () => {
     const entry = { serverId: 'x', epoch: 2000, version: 3, ageMs: 4, alive: true, load: 0, freeMemoryBytes: 0, instances: [], arrivalRates: {} };
     const items = { s: { separability: 'separable' as const, batchAxes: { inputs: { x: 1, k: null }, outputs: { y: 0 } } }, t: { separability: 'unknown' as const }, u: { separability: 'not-separable' as const } };
-    const token = { origin: 'a', epoch: 1, round: 2, full: true, wantFull: false, entries: [{ ...entry, items, run: { epoch: 2000, instance: 22 } }, { ...entry, serverId: 'y' }], stubs: [] };
+    const entries: WireViewEntry[] = [{ ...entry, items, run: { epoch: 2000, instance: 22 } }, { ...entry, serverId: 'y' }];
+    const token = { origin: 'a', epoch: 1, round: 2, full: true, wantFull: false, entries, stubs: [] };
     const message = { type: 'sync-token' as const, from: 'a', token };
 
     it('carries each entry items behind a header flag, with or without runs', () => {
