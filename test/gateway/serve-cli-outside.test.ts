@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { models } from '../fixtures/models.js';
-import { BIN, classifierConfig, freePort, startServe } from './serve-process.js';
+import { BIN, classifierConfig, liveHttp, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 
 /*
@@ -189,9 +189,7 @@ describe('epara serve: signals', () => {
     // A service on a free-size model probed on larger samples keeps the server loading; the gateway is live first.
     const dir = mkdtempSync(join(tmpdir(), 'epara-slowload-'));
     const file = join(dir, 'epara.yaml');
-    const port = await freePort();
     const config = classifierConfig()
-      .replace('http: { host: 127.0.0.1, port: 0 }', `http: { host: 127.0.0.1, port: ${port} }`)
       .replace('  - id: cls\n', `  - id: rec\n    model: ${JSON.stringify(models.ocrRec)}\n    sensitivity: latency\n    slo: { kind: latency, deadlineMs: 5000 }\n    devices: [cpu0]\n    inputs:\n      x: { sampleDims: [1, 3, 48, 2048] }\n  - id: cls\n`);
     writeFileSync(file, config);
     const child = spawn(process.execPath, [BIN, 'serve', file], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -201,7 +199,8 @@ describe('epara serve: signals', () => {
     const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(`${code ?? signal}`)));
     try {
       // The gateway is live (its signal handlers are set) before the models load; it is ready once they are.
-      await until(async () => (await fetch(`http://127.0.0.1:${port}/v2/health/live`).catch(() => undefined))?.status === 200);
+      const http = await liveHttp(child, () => out);
+      expect((await fetch(`${http}/v2/health/live`)).status).toBe(200);
       child.kill('SIGTERM');
       // Two signals sent back to back may arrive as one: the second goes once the first is acknowledged.
       await new Promise<void>((resolve) => {

@@ -1,22 +1,23 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { models } from '../fixtures/models.js';
-import { clsInput, freePort, startServe } from './serve-process.js';
+import { clsInput, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 
 /*
  * Two `epara serve` processes form a mesh from their configs (seeds, a shared PSK): the entry node has no
  * device for the model and offloads every request to the node that has one. That node is killed with SIGKILL
  * while clients submit at the entry: every request settles (200, or a typed, retryable error), the entry keeps
- * answering, and once the node is started again on its address it rejoins and the entry serves through it again.
+ * answering, and once the node is started again it rejoins and the entry serves through it again.
  */
 
 const running: ServeProcess[] = [];
 
-function config(id: string, meshPort: number, seeds: readonly number[], devices: readonly string[]): string {
+/** A member's config: every listener on port 0 (a port picked free beforehand may be taken before it binds), seeding the `seeds` mesh addresses its peers said. */
+function config(id: string, seeds: readonly string[], devices: readonly string[]): string {
   return `node:
   id: ${id}
-  listen: { host: 127.0.0.1, port: ${meshPort} }
-  seeds: ${JSON.stringify(seeds.map((p) => `ws://127.0.0.1:${p}/epara`))}
+  listen: { host: 127.0.0.1, port: 0 }
+  seeds: ${JSON.stringify(seeds)}
   joinTimeoutMs: 60000
   syncPeriodMs: 200
 security:
@@ -60,14 +61,13 @@ afterAll(async () => {
 
 describe('epara serve: a two-node mesh from configs, one node killed and restarted', () => {
   it('keeps the entry answering, settles every request typed, and serves again after the restart', async () => {
-    const [meshA, meshB] = [await freePort(), await freePort()];
     const start = async (text: string): Promise<ServeProcess> => {
       const p = await startServe(text, 120_000);
       running.push(p);
       return p;
     };
-    let worker = await start(config('worker', meshA, [meshB], ['cpu0']));
-    const entry = await start(config('entry', meshB, [meshA], []));
+    let worker = await start(config('worker', [], ['cpu0']));
+    const entry = await start(config('entry', [worker.mesh], []));
     // The entry is ready once it has seen its peer; the model is then served through it (offloaded).
     await until(async () => (await fetch(`${entry.http}/v2/health/ready`)).status === 200);
     await until(async () => (await infer(entry.http)).status === 200);
@@ -94,8 +94,9 @@ describe('epara serve: a two-node mesh from configs, one node killed and restart
     expect((await fetch(`${entry.http}/v2/health/live`)).status).toBe(200);
     expect((await fetch(`${entry.http}/metrics`)).status).toBe(200);
 
-    // Started again on its address, the worker rejoins and the entry serves through it again.
-    worker = await start(config('worker', meshA, [meshB], ['cpu0']));
+    // Started again (on a port of its own: the entry learns its new address from it), the worker rejoins through
+    // the entry and the entry serves through it again.
+    worker = await start(config('worker', [entry.mesh], ['cpu0']));
     await until(async () => (await infer(entry.http)).status === 200);
     expect((await fetch(`${worker.http}/v2/health/ready`)).status).toBe(200);
 
@@ -108,7 +109,6 @@ describe('epara serve: a two-node mesh from configs, one node killed and restart
 
 describe('epara serve: a three-node mesh, its workers frozen (SIGSTOP) under load', () => {
   it('retries on the other worker while one is frozen, and settles every request typed once both are, never hanging', async () => {
-    const [meshA, meshB, meshE] = [await freePort(), await freePort(), await freePort()];
     const start = async (text: string): Promise<ServeProcess> => {
       const p = await startServe(text, 120_000);
       running.push(p);
@@ -116,9 +116,9 @@ describe('epara serve: a three-node mesh, its workers frozen (SIGSTOP) under loa
     };
     // A short deadline: a request whose worker froze settles by it at the latest.
     const short = (text: string): string => text.replace('deadlineMs: 20000', 'deadlineMs: 4000');
-    const a = await start(short(config('worker-a', meshA, [meshE], ['cpu0'])));
-    const b = await start(short(config('worker-b', meshB, [meshE], ['cpu0'])));
-    const entry = await start(short(config('entry3', meshE, [meshA, meshB], [])));
+    const a = await start(short(config('worker-a', [], ['cpu0'])));
+    const b = await start(short(config('worker-b', [a.mesh], ['cpu0'])));
+    const entry = await start(short(config('entry3', [a.mesh, b.mesh], [])));
     await until(async () => (await infer(entry.http)).status === 200);
 
     let stop = false;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { models } from '../fixtures/models.js';
-import { BIN, freePort, startServe } from './serve-process.js';
+import { BIN, liveHttp, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 
 /*
@@ -72,12 +72,10 @@ describe('epara serve logs', () => {
     // A model profiled on a wide sample keeps the server loading while the signal arrives (its gateway is live first).
     const psk = join(dir, 'json.psk');
     writeFileSync(psk, 'json-psk-0123456789abcdef');
-    const port = await freePort();
     const file = join(dir, 'json.yaml');
     writeFileSync(
       file,
       config('log-j', psk)
-        .replace('http: { host: 127.0.0.1, port: 0 }', `http: { host: 127.0.0.1, port: ${port} }`)
         .replace('services:\n', `services:\n  - { id: rec, model: ${JSON.stringify(models.ocrRec)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 5000 }, devices: [cpu0], inputs: { x: { sampleDims: [1, 3, 48, 2048] } } }\n`),
     );
     const child = spawn(process.execPath, [BIN, 'serve', file], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -87,7 +85,8 @@ describe('epara serve logs', () => {
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
-      while ((await fetch(`http://127.0.0.1:${port}/v2/health/live`).catch(() => undefined))?.status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
+      const http = await liveHttp(child, () => stdout);
+      expect((await fetch(`${http}/v2/health/live`)).status).toBe(200);
       child.kill('SIGTERM');
       // A second signal once the first is said ends it now (at once while loading; once up, the drain closes).
       while (!/SIGTERM while starting|"event":"draining"/.test(`${stderr}${stdout}`)) await new Promise((resolve) => setTimeout(resolve, 50));

@@ -65,6 +65,8 @@ export interface ServeProcess {
   readonly child: ChildProcess;
   readonly http: string;
   readonly grpc: string;
+  /** The mesh address it listens on (peers' `node.seeds`). */
+  readonly mesh: string;
   /** Everything the process printed so far. */
   output(): string;
   /** Resolves with the exit code. */
@@ -85,13 +87,13 @@ export async function startServe(config: string, timeoutMs = 60_000): Promise<Se
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const listening = await new Promise<{ http: string; grpc: string }>((resolve, reject) => {
+  const listening = await new Promise<{ http: string; grpc: string; mesh: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`epara serve did not start:\n${out}`)), timeoutMs);
     const check = (): void => {
       const line = out.split('\n').find((l) => l.includes('"event":"listening"'));
       if (line) {
         clearTimeout(timer);
-        resolve(JSON.parse(line) as { http: string; grpc: string });
+        resolve(JSON.parse(line) as { http: string; grpc: string; mesh: string });
       }
     };
     child.stdout!.on('data', check);
@@ -108,7 +110,7 @@ export async function startServe(config: string, timeoutMs = 60_000): Promise<Se
       void exited.then(() => (child.stdout!.off('data', check), resolve()));
       check();
     });
-  return { child, http: listening.http, grpc: listening.grpc, output: () => out, exited, untilOutput, kill: () => void child.kill('SIGKILL') };
+  return { child, http: listening.http, grpc: listening.grpc, mesh: listening.mesh, output: () => out, exited, untilOutput, kill: () => void child.kill('SIGKILL') };
 }
 
 /** One classifier input: a 1×3×48×192 image of a constant grey `value`. */
@@ -120,6 +122,25 @@ export function clsInput(value = 0.5, n = 1): Float32Array {
 export function binaryBody(header: object, ...tensors: Uint8Array[]): { body: Buffer; headerLength: number } {
   const head = Buffer.from(JSON.stringify(header));
   return { body: Buffer.concat([head, ...tensors.map((t) => Buffer.from(t.buffer, t.byteOffset, t.byteLength))]), headerLength: head.length };
+}
+
+/**
+ * The HTTP address a starting `epara serve` says it listens on (its `{"event":"live"}` line, printed before the
+ * models load), read from its growing `output`; rejects if it exits first. Its ports can then be 0: a port picked
+ * free in advance may be taken by another process before the server binds it.
+ */
+export function liveHttp(child: ChildProcess, output: () => string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      const line = output().split('\n').find((l) => l.includes('"event":"live"'));
+      if (line === undefined) return;
+      child.stdout!.off('data', check);
+      resolve((JSON.parse(line) as { http: string }).http);
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => reject(new Error(`epara serve exited with ${code} before it was live:\n${output()}`)));
+    check();
+  });
 }
 
 /** A port the OS says is free now (for a listener whose address a config must name in advance). */

@@ -71,7 +71,7 @@ export type {
 } from './allocation/plan.js';
 
 // view
-export type { InstanceStatus, InstanceInfo, ServerEntry, ClusterView } from './view/server-entry.js';
+export type { InstanceStatus, InstanceInfo, ItemSeparability, ServiceItems, ServerEntry, ClusterView } from './view/server-entry.js';
 
 // --- categories / strategies / allocate / routing / view functions are exported below ---
 export { classify } from './categories/classify.js';

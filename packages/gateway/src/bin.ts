@@ -8,6 +8,7 @@ import { loadServeConfig } from './serve/load-config.js';
 import { readModelIo } from './serve/model-metadata.js';
 import { secretProblems } from './serve/read-secrets.js';
 import { configDir, startServer } from './serve/start-server.js';
+import type { GatewayAddresses } from './gateway.js';
 import { createLineLogger } from './serve/serve-logger.js';
 
 const USAGE = `usage: epara serve <config.yaml|json>      start executor, mesh node and gateway
@@ -104,7 +105,9 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', () => signal('SIGINT'));
   // There is no reload: a hang-up (the terminal closed) drains like SIGTERM rather than killing mid-request.
   process.on('SIGHUP', () => signal('SIGHUP'));
-  const server = await startServer(config, { baseDir: configDir(file), logger });
+  // The gateway listens (live, not ready) before the models load: its addresses, port 0's included, said at once.
+  const live = (addresses: GatewayAddresses): void => console.log(JSON.stringify({ event: 'live', node: config.node.id, ...addresses }));
+  const server = await startServer(config, { baseDir: configDir(file), logger, onLive: live });
   // One JSON line that scripts and tests can read.
   console.log(JSON.stringify({ event: 'listening', node: config.node.id, ...server.addresses }));
   return new Promise<number>((resolve) => {

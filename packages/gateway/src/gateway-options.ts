@@ -131,6 +131,13 @@ export interface GatewayOptions {
    */
   readonly batchAxes?: (model: ResolvedGatewayModel) => ItemAxes | undefined;
   /**
+   * Where `canSplitItems` said `'if-refused-whole'` and the server that runs the model refused a request of several
+   * items whole: the axes to split it along, `undefined` to let the refusal stand. A host whose peers publish their
+   * axes in the view (`epara serve`) waits here for the refusing peer's entry, bounded by `deadline` (node clock
+   * ms, when the request has one) and `signal`. @default the model's `batchAxes`, or dimension 0 everywhere
+   */
+  readonly axesWhenRefusedWhole?: (model: ResolvedGatewayModel, request: { readonly deadline?: number; readonly signal?: AbortSignalLike }) => Promise<ItemAxes | undefined>;
+  /**
    * What the executor measured for a model's service (runs, queue and compute time, per batch size), for
    * Triton's statistics (`GET /v2/models/stats`, the `ModelStatistics` RPC); the gateway adds the requests it
    * answered. `epara serve` passes the local executor's ({@link collectExecutionStatistics}). @default () => undefined
@@ -216,6 +223,7 @@ export interface ResolvedGatewayOptions {
   readonly isModelReady: ((model: ResolvedGatewayModel) => boolean) | undefined;
   readonly canSplitItems: (model: ResolvedGatewayModel) => boolean | 'if-refused-whole';
   readonly batchAxes: (model: ResolvedGatewayModel) => ItemAxes | undefined;
+  readonly axesWhenRefusedWhole: ((model: ResolvedGatewayModel, request: { readonly deadline?: number; readonly signal?: AbortSignalLike }) => Promise<ItemAxes | undefined>) | undefined;
   readonly executionStatistics: (model: ResolvedGatewayModel) => ExecutionStatistics | undefined;
   readonly modelControl: ModelControl | undefined;
   readonly drainTimeoutMs: number;
@@ -274,6 +282,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
   if (o.isModelReady !== undefined && typeof o.isModelReady !== 'function') invalidOption('isModelReady', o.isModelReady, 'a function');
   if (o.canSplitItems !== undefined && typeof o.canSplitItems !== 'function') invalidOption('canSplitItems', o.canSplitItems, 'a function');
   if (o.batchAxes !== undefined && typeof o.batchAxes !== 'function') invalidOption('batchAxes', o.batchAxes, 'a function');
+  if (o.axesWhenRefusedWhole !== undefined && typeof o.axesWhenRefusedWhole !== 'function') invalidOption('axesWhenRefusedWhole', o.axesWhenRefusedWhole, 'a function');
   if (o.executionStatistics !== undefined && typeof o.executionStatistics !== 'function') invalidOption('executionStatistics', o.executionStatistics, 'a function');
   if (o.modelControl !== undefined && (typeof o.modelControl?.load !== 'function' || typeof o.modelControl.unload !== 'function')) invalidOption('modelControl', o.modelControl, '{ load, unload } functions');
   return {
@@ -289,6 +298,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     isModelReady: o.isModelReady,
     canSplitItems: o.canSplitItems ?? (() => true),
     batchAxes: o.batchAxes ?? (() => undefined),
+    axesWhenRefusedWhole: o.axesWhenRefusedWhole,
     executionStatistics: o.executionStatistics ?? (() => undefined),
     modelControl: o.modelControl,
     drainTimeoutMs,

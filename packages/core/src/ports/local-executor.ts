@@ -4,7 +4,7 @@ import type { DeviceId, ServiceId } from '../model/device.js';
 import type { NamedTensors } from '../model/tensor.js';
 import type { ParallelPlan } from '../allocation/plan.js';
 import type { AbortSignalLike } from './abort-signal.js';
-import type { InstanceInfo } from '../view/server-entry.js';
+import type { InstanceInfo, ServiceItems } from '../view/server-entry.js';
 
 /** Options of one local submission. */
 export interface LocalSubmitOptions {
@@ -89,4 +89,11 @@ export interface LocalExecutor {
    * executor that can tell) leaves the list. Never throws.
    */
   failedDevices?(): readonly DeviceId[];
+  /**
+   * How a service's items may be split, as a ready instance here found (`undefined`: none ready, or not checked
+   * yet), published in the node's view entry ({@link ServiceItems}) for front ends without an instance. Optional.
+   */
+  itemSeparability?(serviceId: ServiceId): 'separable' | 'not-separable' | undefined;
+  /** The batch axis of each input and output of a service, as a ready instance here reads the model. Optional. */
+  batchAxes?(serviceId: ServiceId): ServiceItems['batchAxes'];
 }

@@ -44,6 +44,30 @@ export interface InstanceInfo {
 }
 
 /**
+ * Whether a service's requests of several items may be split into one request per item and the answers put
+ * back together, as the executor that runs it found: `separable` (each item's answer depends on that item alone,
+ * so the executor stacks requests), `not-separable` (items mix: a request must run whole), `unknown` (not checked
+ * yet: a model whose free dims wait for a first request).
+ */
+export type ItemSeparability = 'separable' | 'not-separable' | 'unknown';
+
+/**
+ * What a server's executor knows of how one service's items lie in its tensors: a front end without an instance
+ * of the service (a cluster entry) splits a request of several items only by what the server that runs it says.
+ */
+export interface ServiceItems {
+  readonly separability: ItemSeparability;
+  /**
+   * The batch axis of each input and output (`null`: an input every item shares whole), as the executor reads
+   * the model (a state `[2, batch, 128]` on axis 1, an output `[3, N]` on axis 1). Absent when it does not say.
+   */
+  readonly batchAxes?: {
+    readonly inputs: Readonly<Record<string, number | null>>;
+    readonly outputs: Readonly<Record<string, number | null>>;
+  };
+}
+
+/**
  * One server's entry in the cluster view, written only by that server. Merge rule: the entry with the
  * higher `(epoch, version)` wins.
  */
@@ -64,6 +88,11 @@ export interface ServerEntry {
   readonly arrivalRates: Readonly<Record<ServiceId, number>>;
   /** How to reach the server (transport address), if the transport needs one. */
   readonly address?: string;
+  /**
+   * Per service with a ready instance here, how its requests' items may be split ({@link ServiceItems}).
+   * Optional: absent from servers whose executor does not say, and from older builds.
+   */
+  readonly items?: Readonly<Record<ServiceId, ServiceItems>>;
 }
 
 /** The synchronized view of the cluster: one entry per known server. */

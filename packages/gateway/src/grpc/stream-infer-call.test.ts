@@ -250,3 +250,70 @@ describe('ModelStreamInfer', () => {
     expect(s.code()).toBe('DEADLINE_EXCEEDED');
   });
 });
+
+describe('ModelStreamInfer read-ahead', () => {
+  /** A node that holds every request until `release()` (then answers all at once), counting the most held at once. */
+  function heldNode(): { node: GatewayOptions['node']; submitted(): number; most(): number; reached(n: number): Promise<void>; release(): void } {
+    const held: (() => void)[] = [];
+    let released = false;
+    let submitted = 0;
+    const waits: [number, () => void][] = [];
+    const node = gatedNode(() => {
+      submitted++;
+      for (const [n, r] of waits) if (submitted === n) r();
+      return released ? Promise.resolve() : new Promise<void>((r) => held.push(r));
+    });
+    return {
+      node,
+      submitted: () => submitted,
+      // Nothing is answered before release(): every request submitted until then is held at once.
+      most: () => held.length,
+      reached: (n) => new Promise<void>((r) => waits.push([n, r])),
+      release: () => ((released = true), held.forEach((r) => r())),
+    };
+  }
+
+  it('reads requests ahead of its answers, at most STREAM_REQUESTS_AHEAD running at once; the rest once they make room', async () => {
+    const h = heldNode();
+    const address = await start({ node: h.node });
+    const s = open(address);
+    // One write: without a bound, the stream took every request in it at once.
+    s.stream.write(Buffer.concat(Array.from({ length: 200 }, (_, i) => request(`r${i}`, i))));
+    await h.reached(128);
+    await new Promise((r) => setImmediate(r));
+    expect(h.submitted()).toBe(128);
+    expect(h.most()).toBe(128);
+    h.release();
+    s.stream.end();
+    expect(await s.status).toEqual({ status: '0', message: '' });
+    expect(s.answers).toHaveLength(200);
+    expect(new Set(s.answers.map((a) => a.id)).size).toBe(200);
+  });
+
+  it('runs at most maxBodyBytes of request messages at once on a stream, one more always, and answers all', async () => {
+    const h = heldNode();
+    const address = await start({ node: h.node, maxBodyBytes: 4096, models: [{ name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, -1] }], outputs: [] }] });
+    const s = open(address);
+    const kib = (i: number): Buffer => frame(service['ModelInfer']!.requestSerialize({ model_name: 'm', id: `r${i}`, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 256] }], raw_input_contents: [Buffer.from(new Float32Array(256).fill(i).buffer)] }));
+    s.stream.write(Buffer.concat(Array.from({ length: 12 }, (_, i) => kib(i))));
+    await h.reached(4);
+    await new Promise((r) => setImmediate(r));
+    // Four messages of a little over 1 KiB reach 4096 bytes: the fifth waits.
+    expect(h.submitted()).toBe(4);
+    h.release();
+    s.stream.end();
+    expect(await s.status).toEqual({ status: '0', message: '' });
+    expect(s.answers.map((a) => a.id).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `r${i}`).sort());
+  });
+
+  it('reads the messages it held when the client half-closed meanwhile, then ends OK', async () => {
+    const h = heldNode();
+    const address = await start({ node: h.node });
+    const s = open(address);
+    s.stream.end(Buffer.concat(Array.from({ length: 150 }, (_, i) => request(`r${i}`, i))));
+    await h.reached(128);
+    h.release();
+    expect(await s.status).toEqual({ status: '0', message: '' });
+    expect(s.answers).toHaveLength(150);
+  });
+});

@@ -32,6 +32,11 @@ export type StreamRequestHandler = (request: ReturnType<typeof decodeModelInferR
  * status: `OK` once the client half-closed and every answer is out, or an error for what breaks the framing (a
  * message over the limit, a bad flag, a truncated message), a message that stops arriving, a client that stops
  * reading, a `grpc-timeout` that passes (it bounds the whole stream), or no request for `idleMs`.
+ *
+ * Requests are read ahead of their answers, so the node can batch them, within a bound: at most
+ * {@link STREAM_REQUESTS_AHEAD} running on one stream, and their messages at most `maxMessageBytes` together (one
+ * more always runs). Past it the stream stops reading: HTTP/2 flow control holds the client's next requests back
+ * until an answer makes room (before, every request that arrived ran at once, without bound).
  */
 export class StreamInferCall implements ReadingCall {
   readonly #stream: ServerHttp2Stream;
@@ -53,6 +58,10 @@ export class StreamInferCall implements ReadingCall {
   #halfClosed = false;
   /** Whether reading is paused until the answers written drain. */
   #held = false;
+  /** Whether reading is paused until a running request makes room ({@link STREAM_REQUESTS_AHEAD}). */
+  #ahead = false;
+  /** The bytes of the request messages running. */
+  #aheadBytes = 0;
   #responded = false;
   #done = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -83,7 +92,6 @@ export class StreamInferCall implements ReadingCall {
     o.stream.on('data', (chunk: Buffer) => this.#data(chunk));
     o.stream.once('end', () => {
       this.#halfClosed = true;
-      if (this.#buffered > 0) return this.#fail(GRPC_STATUS.INTERNAL, `the stream ends inside a message (${this.#buffered} bytes of it)`);
       this.#settle();
     });
     o.stream.once('close', () => this.#closed());
@@ -99,7 +107,14 @@ export class StreamInferCall implements ReadingCall {
     // frames, and joining at each one would copy it over and over.
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
+    this.#parse();
+  }
+
+  /** Takes every whole message buffered as a request, until the read-ahead bound holds the rest. */
+  #parse(): void {
     for (;;) {
+      if (this.#done) return;
+      if (this.#running.size >= STREAM_REQUESTS_AHEAD || this.#aheadBytes >= this.#maxMessageBytes) return this.#holdAhead(true);
       if (this.#declared < 0) {
         if (this.#buffered < 5) return;
         const head = this.#chunks[0]!.length >= 5 ? this.#chunks[0]! : Buffer.concat(this.#chunks, 5);
@@ -122,9 +137,28 @@ export class StreamInferCall implements ReadingCall {
     }
   }
 
+  /**
+   * Pauses reading while the read-ahead bound holds, and reads on (the messages buffered first) once a request
+   * made room. A message held here is not arriving late: the read-timeout sweep does not count its wait.
+   */
+  #holdAhead(hold: boolean): void {
+    if (hold === this.#ahead || this.#done) return;
+    this.#ahead = hold;
+    if (hold) {
+      this.startedAt = Number.POSITIVE_INFINITY;
+      this.#stream.pause();
+      return;
+    }
+    this.startedAt = this.#buffered > 0 ? performance.now() : Number.POSITIVE_INFINITY;
+    this.#parse();
+    if (!this.#ahead && !this.#held) this.#stream.resume();
+  }
+
   async #request(message: Buffer, compressed: boolean): Promise<void> {
     const signal = new RequestSignal();
     this.#running.add(signal);
+    this.#aheadBytes += message.length;
+    const size = message.length;
     let answer: Buffer;
     try {
       const plain = compressed ? await this.#inflate(message) : message;
@@ -141,12 +175,15 @@ export class StreamInferCall implements ReadingCall {
     } catch (err) {
       // A compressed message the stream cannot read breaks the stream, as it breaks a unary call.
       this.#running.delete(signal);
+      this.#aheadBytes -= size;
       return this.#fail(GRPC_STATUS.INTERNAL, (err as Error).message);
     }
     // Compressed before the request counts as done: the stream ends once every answer is written.
     if (this.#encoding !== undefined) answer = await compressFrame(answer, this.#encoding).catch(() => answer);
     this.#running.delete(signal);
+    this.#aheadBytes -= size;
     this.#write(answer);
+    this.#holdAhead(false);
     this.#settle();
   }
 
@@ -184,18 +221,23 @@ export class StreamInferCall implements ReadingCall {
     this.#stream.pause();
     this.#stream.once('drain', () => {
       this.#held = false;
-      if (!this.#done) this.#stream.resume();
+      if (!this.#done && !this.#ahead) this.#stream.resume();
     });
   }
 
-  /** Ends the stream OK once the client half-closed and every request was answered. */
+  /**
+   * Ends the stream OK once the client half-closed and every request was answered (the messages held by the
+   * read-ahead bound read first), or `INTERNAL` when it half-closed inside a message.
+   */
   #settle(): void {
-    if (this.#halfClosed && this.#running.size === 0 && !this.#done) this.#end(GRPC_STATUS.OK, '');
+    if (!this.#halfClosed || this.#done || this.#ahead) return;
+    if (this.#buffered > 0) return this.#fail(GRPC_STATUS.INTERNAL, `the stream ends inside a message (${this.#buffered} bytes of it)`);
+    if (this.#running.size === 0) this.#end(GRPC_STATUS.OK, '');
   }
 
   #quiet(): void {
     if (this.#done) return;
-    if (this.#buffered > 0) return this.#fail(GRPC_STATUS.DEADLINE_EXCEEDED, `a request message made no progress for ${this.#stalledMs} ms`, true);
+    if (this.#buffered > 0 && !this.#ahead) return this.#fail(GRPC_STATUS.DEADLINE_EXCEEDED, `a request message made no progress for ${this.#stalledMs} ms`, true);
     if (this.#stream.writableLength > 0) return void this.#stream.close(h2.NGHTTP2_CANCEL); // the client stopped reading
     if (this.#running.size === 0) this.#fail(GRPC_STATUS.DEADLINE_EXCEEDED, `no request arrived on the stream for ${this.#stalledMs} ms`);
   }
@@ -247,6 +289,9 @@ export class StreamInferCall implements ReadingCall {
     for (const s of this.#running) s.abort();
   }
 }
+
+/** The most requests one `ModelStreamInfer` stream runs at once (its read-ahead; see {@link StreamInferCall}). */
+export const STREAM_REQUESTS_AHEAD = 128;
 
 /**
  * Triton marks every stream answer with whether it is its request's last (`triton_final_response`, what clients

@@ -161,12 +161,16 @@ export class InferCore {
       const can = splittable && items > 1 ? this.#o.canSplitItems(m) : false;
       const split = can === true || (can === 'if-refused-whole' && this.#refusedWhole.has(m.name));
       const whole = (): Promise<NamedTensors> =>
-        this.#o.node.submit(m.serviceId, inputs, options).catch((err: unknown) => {
+        this.#o.node.submit(m.serviceId, inputs, options).catch(async (err: unknown) => {
           // The server that runs the model (a peer: nothing here knows) refused the items whole: its instance stacks
-          // requests, one item each, so they are sent one per request, now and from then on.
+          // requests, one item each, so they are sent one per request, now and from then on — along the axes the
+          // host learns (the peer publishes them), or those it knew.
           if (can !== 'if-refused-whole' || !isEparaError(err) || err.code !== 'INVALID_INPUT') throw err;
+          const along = this.#o.axesWhenRefusedWhole ? await this.#o.axesWhenRefusedWhole(m, options) : axes;
+          const n = along === undefined ? items : batchItems(inputs, along.inputs);
+          if (this.#o.axesWhenRefusedWhole && (along === undefined || n <= 1)) throw err;
           this.#refusedWhole.add(m.name);
-          return this.#submitItems(m, { inputs, n: items, axes }, options);
+          return this.#submitItems(m, { inputs, n, axes: along }, options);
         });
       const result = await (!split ? whole() : this.#submitItems(m, { inputs, n: items, axes }, options)).catch((err: unknown) => {
         // A deadline that came with the gRPC call itself: the standard answer to one the server cannot meet is

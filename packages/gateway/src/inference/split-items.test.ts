@@ -218,6 +218,29 @@ describe("canSplitItems 'if-refused-whole' (a host whose peers run the model)", 
     expect((await post(http!, [3, 2], [1, 2, 3, 4, 5, 6])).body.outputs?.[0]).toMatchObject({ shape: [3, 2], data: [2, 3, 4, 5, 6, 7] });
     expect(node.submits).toEqual([2, 1, 1, 1, 1, 1]);
   });
+
+  it('splits along the axes axesWhenRefusedWhole gives once refused, and lets the refusal stand when it gives none', async () => {
+    const asked: (number | undefined)[] = [];
+    const node = plusOneNode(true);
+    let axes: { inputs: Record<string, number>; outputs: Record<string, number> } | undefined;
+    const gateway = createGateway({
+      node,
+      models,
+      canSplitItems: () => 'if-refused-whole',
+      axesWhenRefusedWhole: (_m, request) => (asked.push(request.deadline), Promise.resolve(axes)),
+      http: { port: 0 },
+      grpc: false,
+    });
+    open.push(gateway);
+    const { http } = await gateway.start();
+    const refused = await post(http!, [2, 2], [1, 2, 3, 4]);
+    expect(refused.status).toBe(400);
+    expect(node.submits).toEqual([2]);
+    axes = { inputs: { x: 0 }, outputs: { y: 0 } };
+    expect((await post(http!, [2, 2], [1, 2, 3, 4])).body.outputs?.[0]).toMatchObject({ shape: [2, 2], data: [2, 3, 4, 5] });
+    expect(node.submits).toEqual([2, 2, 1, 1]);
+    expect(asked).toEqual([undefined, undefined]);
+  });
 });
 
 describe('namedItemAxes: the batch axes dim names give', () => {

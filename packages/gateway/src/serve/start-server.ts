@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { EparaError, isEparaError } from '@epara/core';
+import { EparaError, isEparaError, systemClock } from '@epara/core';
 import type { Logger, NamedTensors, ServiceSpec } from '@epara/core';
 import { createMeshMetrics, createNode, createWebSocketTransport } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
@@ -11,7 +11,8 @@ import { createGateway } from '../gateway.js';
 import type { Gateway, GatewayAddresses } from '../gateway.js';
 import { defaultSplitItems, namedItemAxes } from '../gateway-options.js';
 import { readyInView } from '../inference/infer-core.js';
-import type { GatewayModel, HttpHandler, ModelControl } from '../gateway-options.js';
+import { peerItems } from '../inference/peer-items.js';
+import type { GatewayModel, HttpHandler, ItemAxes, ModelControl } from '../gateway-options.js';
 import type { ServeConfig } from './config-schema.js';
 import { declaredSample, readModelIo, undersampledInputs } from './model-metadata.js';
 import type { ModelIo } from './model-metadata.js';
@@ -30,6 +31,8 @@ export interface StartServerOptions {
   readonly handlers?: readonly HttpHandler[];
   /** Logger of the executor and the node. @default JSON lines on stderr at the config's `log.level` */
   readonly logger?: Logger;
+  /** Called once the gateway listens (live, not ready yet), before the models load, with the addresses it bound. */
+  readonly onLive?: (addresses: GatewayAddresses) => void;
 }
 
 /** A running `epara serve`: executor, mesh node and gateway of one server. */
@@ -110,6 +113,16 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   if (metrics) handlers.push(metrics.handler);
   const dashboard = startDashboard(config, node, options.env ?? process.env);
   if (dashboard) handlers.push((req, res) => dashboard.handle(req, res));
+  // With no instance here, the axes a peer publishes; without them, those the model's dim names give (an output
+  // `[3, N]` batched on axis 1), or dimension 0 of a model whose inputs' first dims carry one name.
+  const itemAxes = (serviceId: string): ItemAxes | undefined => {
+    if (executor.itemSeparability(serviceId) === 'separable') return executor.batchAxes(serviceId);
+    if (executor.batchAxes(serviceId) !== undefined) return undefined;
+    const peers = peerItems(node.view(), serviceId);
+    if (peers?.separability === 'separable') return peers.batchAxes;
+    const model = io.get(serviceId)!;
+    return namedItemAxes(model) ?? (model.sameFirstDim && defaultSplitItems(model) ? firstDimAxes(model) : undefined);
+  };
   const statistics = collectExecutionStatistics(executor);
   const gateway = createGateway({
     node,
@@ -130,10 +143,11 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     isReady: () => loaded && isJoined() && (config.services.length === 0 || config.services.some((s) => readyInView(node, s.id))),
     // Splitting a request into items is wrong exactly where stacking items into a batch is: the executor's
     // numeric check knows, and splits along the batch axes it reads from the model (batchAxes). A local instance
-    // that has not checked gets the request whole. With none here (a peer serves the model), the peer's executor
-    // decides: the request goes whole, and is split (along dimension 0 for a model batched there everywhere whose
-    // inputs' first dims carry one name, or along the axes the dim names give) only when the peer refuses it whole, which its instance does when it stacks
-    // requests one item each — only where its check found the rows separable.
+    // that has not checked gets the request whole. With none here (a peer serves the model), the peers' executors
+    // decide: each publishes in its view entry whether the items are separable and along which axes. Before one
+    // has checked, the request goes whole, and is split only when the peer refuses it whole, which its instance does
+    // when it stacks requests one item each — only where its check found the rows separable (the entry then splits
+    // along the axes the peer publishes, or the dim names give).
     canSplitItems: (m) => {
       const known = executor.itemSeparability(m.serviceId);
       if (known !== undefined) return known === 'separable';
@@ -141,14 +155,20 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
       // whole request as the model does: split by the names instead, a model that mixes rows under batch-like
       // names (a running sum down the batch) answered its first requests wrong — here, and through a peer.
       if (executor.batchAxes(m.serviceId) !== undefined) return false;
-      const model = io.get(m.serviceId)!;
-      if (model.splitItems === false) return false;
-      return (model.sameFirstDim && defaultSplitItems(model)) || namedItemAxes(model) !== undefined ? 'if-refused-whole' : false;
+      const peers = peerItems(node.view(), m.serviceId);
+      if (peers !== undefined) return peers.separability === 'separable';
+      return io.get(m.serviceId)!.splitItems === false ? false : 'if-refused-whole';
     },
-    // With no instance here, the axes the model's dim names give (an output `[3, N]` batched on axis 1), if any.
-    batchAxes: (m) => {
-      if (executor.itemSeparability(m.serviceId) === 'separable') return executor.batchAxes(m.serviceId);
-      return executor.batchAxes(m.serviceId) === undefined ? namedItemAxes(io.get(m.serviceId)!) : undefined;
+    batchAxes: (m) => itemAxes(m.serviceId),
+    // Refused whole by a peer whose entry does not say yet (it checked on a first request, and its entry travels
+    // each sync period) and whose dim names do not give the axes: its entry is waited for, a few sync periods at
+    // most (and the request's deadline). Before, such a request was answered 400.
+    axesWhenRefusedWhole: async (m, { deadline, signal }) => {
+      const known = itemAxes(m.serviceId);
+      if (known !== undefined) return known;
+      const timeoutMs = Math.min(PEER_ITEMS_WAIT_PERIODS * (config.node.syncPeriodMs ?? DEFAULT_SYNC_PERIOD_MS), deadline === undefined ? Infinity : Math.max(0, deadline - systemClock.now()));
+      await node.whenView((v) => peerItems(v, m.serviceId) !== undefined, { timeoutMs, ...(signal ? { signal } : {}) }).catch(() => undefined);
+      return itemAxes(m.serviceId);
     },
     modelControl: modelControl(executor, node, served, logger),
   });
@@ -160,6 +180,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     await gateway.close();
     throw err;
   });
+  options.onLive?.(addresses);
   try {
     await executor.start();
     await loadEach(executor, served, logger);
@@ -204,6 +225,10 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     close,
   };
 }
+
+/** The mesh's default `syncPeriodMs`, and how many periods a refused request waits for a peer's view entry. */
+const DEFAULT_SYNC_PERIOD_MS = 500;
+const PEER_ITEMS_WAIT_PERIODS = 10;
 
 /** The longest a timer waits (a longer one fires at once). */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -326,6 +351,11 @@ async function shownInView(node: MeshNode, check: (own: readonly { serviceId: st
     if (code !== 'DEADLINE_EXCEEDED') throw err;
     logger.warn({ code }, `the node's view did not show the repository change within ${VIEW_WAIT_MS} ms`);
   }
+}
+
+/** Every input on dimension 0 (one with a default shared by the items), every output on dimension 0. */
+function firstDimAxes(io: ModelIo): ItemAxes {
+  return { inputs: Object.fromEntries(io.inputs.map((t) => [t.name, t.optional === true ? null : 0])), outputs: Object.fromEntries(io.outputs.map((t) => [t.name, 0])) };
 }
 
 function gatewayModel(s: ServeConfig['services'][number], io: ModelIo): GatewayModel {

@@ -1,5 +1,5 @@
 import { encodeFrame } from '../protocol/frame-codec.js';
-import { INCARNATION_FLAG_RUNS } from '../protocol/messages.js';
+import { INCARNATION_FLAG_ITEMS, INCARNATION_FLAG_RUNS } from '../protocol/messages.js';
 import { resolveProtocolLimits } from '../protocol/protocol-limits.js';
 import type { Incarnation } from '../protocol/messages.js';
 import { secureConnection } from '../security/secure-connection.js';
@@ -19,8 +19,8 @@ export function createHandshake(o: ResolvedNodeOptions, incarnation: Incarnation
   const transportMax = o.transport.maxFrameBytes;
   const maxFrameBytes = Number.isSafeInteger(transportMax) && transportMax > 0 ? Math.min(codecMax, transportMax) : codecMax;
   const announce = <T extends Awaited<ReturnType<Handshake>>>(link: T): T => {
-    // The flag says this build reads entry runs in sync tokens, so the peer may send them.
-    link.connection.send(encodeFrame({ type: 'incarnation', flags: INCARNATION_FLAG_RUNS, ...incarnation }, o.limits));
+    // The flags say this build reads entry runs and items in sync tokens, so the peer may send them.
+    link.connection.send(encodeFrame({ type: 'incarnation', flags: INCARNATION_FLAG_RUNS | INCARNATION_FLAG_ITEMS, ...incarnation }, o.limits));
     link.connection.send(encodeFrame({ type: 'limits', maxFrameBytes }, o.limits));
     return link;
   };

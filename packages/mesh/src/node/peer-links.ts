@@ -4,7 +4,7 @@ import type { Clock, ServerId, TimerHandle, Timers } from '@epara/core';
 import type { Connection, Transport } from '../transport/transport.js';
 import { ChecksumPolicy, decodeFrame, encodeFrame, encodeFrameParts, isUnknownTypeError, joinFrameParts, sendFrameParts } from '../protocol/frame-codec.js';
 import type { FrameParts } from '../protocol/frame-codec.js';
-import { INCARNATION_FLAG_RUNS, SYNC_FLAG_RUNS } from '../protocol/messages.js';
+import { INCARNATION_FLAG_ITEMS, INCARNATION_FLAG_RUNS, SYNC_FLAG_ITEMS, SYNC_FLAG_RUNS } from '../protocol/messages.js';
 import type { DecodedMessage, Incarnation, WireMessage } from '../protocol/messages.js';
 import type { ProtocolLimits } from '../protocol/protocol-limits.js';
 import type { Logger } from '@epara/core';
@@ -145,6 +145,8 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   readonly #runs = new WeakMap<PeerLink, Incarnation>();
   /** Links whose peer reads entry runs in sync tokens (it said so in its incarnation frame). */
   readonly #readsRuns = new WeakSet<PeerLink>();
+  /** Links whose peer reads entry items in sync tokens. */
+  readonly #readsItems = new WeakSet<PeerLink>();
   /**
    * The largest frame each peer takes, as its `limits` message said (a build that sends none: unknown, not checked).
    * Per peer id, not per link: a dial's frames are checked before its link is up. Forgotten with the peer's runs.
@@ -568,6 +570,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   #onIncarnation(link: PeerLink, run: Incarnation & { readonly flags: number }): void {
     if (this.#runs.has(link)) return;
     if ((run.flags & INCARNATION_FLAG_RUNS) !== 0) this.#readsRuns.add(link);
+    if ((run.flags & INCARNATION_FLAG_ITEMS) !== 0) this.#readsItems.add(link);
     // A run the view shows replaced is refused whether or not the new run has a link open here to compare it with.
     if (this.#viewShowsReplaced(link.peerId, run)) return this.#refuse(link, run);
     const others = [...(this.#byPeer.get(link.peerId) ?? [])].some((l) => l !== link && !l.connection.isClosed);
@@ -664,7 +667,7 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
     if (buffered > this.#c.maxBufferedBytes) this.#shed(link, message, buffered);
     // Written at once, a large tensor leaves as a view of the caller's bytes (a forwarded request's are the frame it
     // arrived in): no copy. A frame held for later is joined into one array first (see #send).
-    const frame = encodeFrameParts(withRuns(message, this.#readsRuns.has(link)), this.#c.limits);
+    const frame = encodeFrameParts(withRuns(message, this.#readsRuns.has(link), this.#readsItems.has(link)), this.#c.limits);
     this.#checkFits(link.peerId, frame, message.type);
     this.#send(link, frame, message);
   }
@@ -791,10 +794,11 @@ const ANSWERS: ReadonlySet<WireMessage['type']> = new Set(['result', 'stream-acc
 /** Requests of this node's own that the peer answers with an `error` under their id when it refuses them. */
 const OWN_REQUESTS: ReadonlySet<WireMessage['type']> = new Set(['submit', 'stream-open']);
 
-/** A sync token with its entries' runs for a peer that reads them, without for one that does not (an older build). */
-function withRuns(message: WireMessage, peerReadsRuns: boolean): WireMessage {
+/** A sync token with its entries' runs and items for a peer that reads them, without for one that does not (an older build). */
+function withRuns(message: WireMessage, peerReadsRuns: boolean, peerReadsItems = false): WireMessage {
   if (message.type !== 'sync-token') return message;
-  const flags = peerReadsRuns ? (message.flags ?? 0) | SYNC_FLAG_RUNS : (message.flags ?? 0) & ~SYNC_FLAG_RUNS;
+  const runs = peerReadsRuns ? (message.flags ?? 0) | SYNC_FLAG_RUNS : (message.flags ?? 0) & ~SYNC_FLAG_RUNS;
+  const flags = peerReadsItems ? runs | SYNC_FLAG_ITEMS : runs & ~SYNC_FLAG_ITEMS;
   return flags === (message.flags ?? 0) ? message : { ...message, flags };
 }
 

@@ -16,3 +16,19 @@ describe('readSelfState', () => {
     expect(scaled.instances.map((i) => i.waitMs)).toEqual([26, 7]);
   });
 });
+
+describe('readSelfState items', () => {
+  const base = { meter: new ArrivalMeter(0, 1000), now: 0, devices: [], services: [], address: undefined };
+  it('publishes, per service with a ready instance, what the executor found of its items and their batch axes', () => {
+    const axes = { inputs: { x: 1, k: null }, outputs: { y: 0 } };
+    const checked = {
+      instances: () => [info('s', 1), info('t', 1), { ...info('u', 1), status: 'loading' as const }],
+      itemSeparability: (id: string) => (id === 's' ? 'separable' : undefined),
+      batchAxes: (id: string) => (id === 's' ? axes : undefined),
+    } as unknown as LocalExecutor;
+    expect(readSelfState({ ...base, executor: checked }).items).toEqual({ s: { separability: 'separable', batchAxes: axes }, t: { separability: 'unknown' } });
+  });
+  it('publishes none for an executor that does not say', () => {
+    expect(readSelfState({ ...base, executor }).items).toBeUndefined();
+  });
+});

@@ -1,11 +1,11 @@
-import type { InstanceInfo, LocalExecutor, ServiceSpec, DeviceSpec } from '@epara/core';
+import type { InstanceInfo, LocalExecutor, ServiceItems, ServiceSpec, DeviceSpec } from '@epara/core';
 import type { SelfState } from '../sync/view-store.js';
 import type { ArrivalMeter } from './arrival-meter.js';
 
 /**
  * This server's own view entry, read fresh each ring round: instances from the executor (their waits scaled by
  * the node's measured correction, numbers rounded so an unchanged state keeps its version), device load as mean utilization, free memory from the devices
- * minus the weights of what is hosted, and the measured arrival rates.
+ * minus the weights of what is hosted, the measured arrival rates, and how each ready service's items may be split.
  */
 export function readSelfState(input: {
   executor: LocalExecutor;
@@ -25,7 +25,23 @@ export function readSelfState(input: {
   let memory = 0;
   for (const d of input.devices) memory += d.memoryBytes;
   for (const i of instances) memory -= input.services.find((s) => s.id === i.serviceId)?.memory.weightsBytes ?? 0;
-  return { instances, load, freeMemoryBytes: Math.max(0, memory), arrivalRates: input.meter.rates(input.now), address: input.address };
+  const items = readItems(input.executor, instances);
+  return { instances, load, freeMemoryBytes: Math.max(0, memory), arrivalRates: input.meter.rates(input.now), address: input.address, ...(items ? { items } : {}) };
+}
+
+/**
+ * Per service with a ready instance, what the executor found of its items (`unknown` until it checked), for a
+ * front end with no instance of its own; `undefined` for an executor that does not say.
+ */
+function readItems(executor: LocalExecutor, instances: readonly InstanceInfo[]): Record<string, ServiceItems> | undefined {
+  if (!executor.itemSeparability) return undefined;
+  const items: Record<string, ServiceItems> = {};
+  for (const { serviceId, status } of instances) {
+    if (status !== 'ready' || Object.hasOwn(items, serviceId)) continue;
+    const axes = executor.batchAxes?.(serviceId);
+    items[serviceId] = { separability: executor.itemSeparability(serviceId) ?? 'unknown', ...(axes ? { batchAxes: axes } : {}) };
+  }
+  return items;
 }
 
 function round(i: InstanceInfo): InstanceInfo {

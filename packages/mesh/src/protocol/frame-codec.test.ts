@@ -6,7 +6,7 @@ import { frameCrc32 } from './frame-checksum.js';
 import { decodeViewEntries, encodeViewEntries } from './view-codec.js';
 import type { WireViewEntry } from './view-codec.js';
 import { entryArb, messageArb, plain } from './wire-arbitraries.js';
-import { SUBMIT_FLAG_TRACE, SYNC_FLAG_RUNS } from './messages.js';
+import { SUBMIT_FLAG_TRACE, SYNC_FLAG_ITEMS, SYNC_FLAG_RUNS } from './messages.js';
 
 /** A frame changed on purpose, sealed again with its new checksum (so the decoder's other checks see it). */
 function resealed(frame: Uint8Array): Uint8Array {
@@ -268,6 +268,36 @@ describe('frame codec', () => {
       expect(protocolCode(() => decodeFrame(frame))).toBe('PROTOCOL_ERROR');
       const bad = { ...message, flags: SYNC_FLAG_RUNS, token: { ...token, entries: [{ ...entry, run: { epoch: 1, instance: 0.5 } }] } };
       expect(protocolCode(() => decodeFrame(encodeFrame(bad)))).toBe('PROTOCOL_ERROR');
+    });
+  });
+
+  describe('sync-token entry items', () => {
+    const entry = { serverId: 'x', epoch: 2000, version: 3, ageMs: 4, alive: true, load: 0, freeMemoryBytes: 0, instances: [], arrivalRates: {} };
+    const items = { s: { separability: 'separable' as const, batchAxes: { inputs: { x: 1, k: null }, outputs: { y: 0 } } }, t: { separability: 'unknown' as const }, u: { separability: 'not-separable' as const } };
+    const entries: WireViewEntry[] = [{ ...entry, items, run: { epoch: 2000, instance: 22 } }, { ...entry, serverId: 'y' }];
+    const token = { origin: 'a', epoch: 1, round: 2, full: true, wantFull: false, entries, stubs: [] };
+    const message = { type: 'sync-token' as const, from: 'a', token };
+
+    it('carries each entry items behind a header flag, with or without runs', () => {
+      for (const flags of [SYNC_FLAG_ITEMS, SYNC_FLAG_ITEMS | SYNC_FLAG_RUNS]) {
+        const m = decodeFrame(encodeFrame({ ...message, flags }));
+        expect(m.type === 'sync-token' && m.token.entries.map((e) => e.items)).toEqual([items, undefined]);
+      }
+    });
+
+    it('leaves a token without the flag as before (older builds read it), its items dropped', () => {
+      const bare = { ...message, token: { ...token, entries: token.entries.map(({ items: _items, ...e }) => e) } };
+      expect(encodeFrame({ ...message, flags: SYNC_FLAG_RUNS })).toEqual(encodeFrame({ ...bare, flags: SYNC_FLAG_RUNS }));
+      const m = decodeFrame(encodeFrame(message));
+      expect(m.type === 'sync-token' && m.token.entries.every((e) => !('items' in e))).toBe(true);
+    });
+
+    it('refuses a frame whose flag promises an items section that is not there, or an unknown separability', () => {
+      const frame = encodeFrame(message);
+      new DataView(frame.buffer).setUint16(4, SYNC_FLAG_ITEMS, true);
+      expect(protocolCode(() => decodeFrame(frame))).toBe('PROTOCOL_ERROR');
+      const bad = { ...message, flags: SYNC_FLAG_ITEMS, token: { ...token, entries: [{ ...entry, items: { s: { separability: 'maybe' } } }] } };
+      expect(protocolCode(() => decodeFrame(encodeFrame(bad as never)))).toBe('PROTOCOL_ERROR');
     });
   });
 

@@ -5,7 +5,7 @@ import type { NamedTensors } from '@epara/core';
 import type { ByteReader } from './byte-reader.js';
 import { protocolError } from './byte-reader.js';
 import type { ByteWriter } from './byte-writer.js';
-import { SUBMIT_FLAG_TRACE, SYNC_FLAG_RUNS } from './messages.js';
+import { SUBMIT_FLAG_TRACE, SYNC_FLAG_ITEMS, SYNC_FLAG_RUNS } from './messages.js';
 import type { WireMessage, WireMessageType } from './messages.js';
 import type { ResolvedProtocolLimits } from './protocol-limits.js';
 import { readSyncToken, writeSyncToken } from './view-codec.js';
@@ -203,8 +203,8 @@ export const MESSAGE_LAYOUTS: { readonly [T in WireMessageType]: MessageLayout<T
     hasTensors: false,
   },
   'sync-token': {
-    write: (w, m, l) => void (w.str(m.from, l.maxIdBytes, 'from'), writeSyncToken(w, m.token, l, ((m.flags ?? 0) & SYNC_FLAG_RUNS) !== 0)),
-    read: (r, l, _tensors, flags) => ({ from: r.str('from', l.maxIdBytes), token: readSyncToken(r, l, (flags & SYNC_FLAG_RUNS) !== 0) }),
+    write: (w, m, l) => void (w.str(m.from, l.maxIdBytes, 'from'), writeSyncToken(w, m.token, l, ((m.flags ?? 0) & SYNC_FLAG_RUNS) !== 0, ((m.flags ?? 0) & SYNC_FLAG_ITEMS) !== 0)),
+    read: (r, l, _tensors, flags) => ({ from: r.str('from', l.maxIdBytes), token: readSyncToken(r, l, (flags & SYNC_FLAG_RUNS) !== 0, (flags & SYNC_FLAG_ITEMS) !== 0) }),
     hasTensors: false,
   },
   'sync-ack': {

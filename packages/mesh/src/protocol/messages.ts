@@ -124,6 +124,15 @@ export const INCARNATION_FLAG_RUNS = 0x0001;
 /** Header flag of a `sync-token` frame whose metadata ends with each entry's run (`WireViewEntry.run`). */
 export const SYNC_FLAG_RUNS = 0x0001;
 
+/**
+ * Header flag of an `incarnation` frame: the sender reads entry items in sync tokens ({@link SYNC_FLAG_ITEMS}).
+ * An older build ignores the bit, and is sent tokens without them.
+ */
+export const INCARNATION_FLAG_ITEMS = 0x0002;
+
+/** Header flag of a `sync-token` frame whose metadata ends with each entry's items (`WireViewEntry.items`), after its runs. */
+export const SYNC_FLAG_ITEMS = 0x0002;
+
 export interface ResultMessage extends Base {
   readonly type: 'result';
   readonly outputs: NamedTensors;

@@ -1,4 +1,4 @@
-import type { InstanceInfo, InstanceStatus, RequestStrategy, ServiceStrategy } from '@epara/core';
+import type { InstanceInfo, InstanceStatus, ItemSeparability, RequestStrategy, ServiceItems, ServiceStrategy } from '@epara/core';
 import { ByteReader, protocolError } from './byte-reader.js';
 import { ByteWriter } from './byte-writer.js';
 import { resolveProtocolLimits } from './protocol-limits.js';
@@ -30,6 +30,8 @@ export interface WireViewEntry {
   readonly instances: readonly InstanceInfo[];
   readonly arrivalRates: Readonly<Record<string, number>>;
   readonly run?: EntryRun;
+  /** How each ready service's items may be split (`ServerEntry.items`), for a reader that asked for them. */
+  readonly items?: Readonly<Record<string, ServiceItems>>;
 }
 
 /** A heartbeat for an unchanged entry: identity, version and age only. */
@@ -55,6 +57,9 @@ export interface WireSyncToken {
 const STATUS: readonly InstanceStatus[] = ['loading', 'ready', 'draining'];
 const REQUEST: readonly RequestStrategy[] = ['batching', 'multi-frame'];
 const SERVICE: readonly ServiceStrategy[] = ['single', 'data-parallel', 'model-parallel'];
+const SEPARABILITY: readonly ItemSeparability[] = ['unknown', 'separable', 'not-separable'];
+/** An axis of 255 on the wire: an input every item shares (`null`). */
+const SHARED_AXIS = 255;
 
 function code<T>(table: readonly T[], value: T, field: string): number {
   const i = table.indexOf(value);
@@ -140,7 +145,7 @@ function readEntry(r: ByteReader, l: ResolvedProtocolLimits): WireViewEntry {
  * gives each entry's run (a flag byte, then epoch and instance): only for a reader that asked for it, since an
  * older one rejects the trailing bytes.
  */
-export function writeSyncToken(w: ByteWriter, t: WireSyncToken, l: ResolvedProtocolLimits, withRuns = false): void {
+export function writeSyncToken(w: ByteWriter, t: WireSyncToken, l: ResolvedProtocolLimits, withRuns = false, withItems = false): void {
   w.str(t.origin, l.maxIdBytes, 'origin');
   w.f64(t.epoch);
   w.f64(t.round);
@@ -149,15 +154,17 @@ export function writeSyncToken(w: ByteWriter, t: WireSyncToken, l: ResolvedProto
   if (t.stubs.length > l.maxEntries) throw protocolError(`${t.stubs.length} stubs exceed the limit of ${l.maxEntries}`);
   w.u16(t.stubs.length);
   for (const s of t.stubs) writeStub(w, s, l);
-  if (!withRuns) return;
-  for (const e of t.entries) {
-    w.bool(e.run !== undefined);
-    if (e.run !== undefined) (w.f64(e.run.epoch, 'run epoch'), w.f64(e.run.instance, 'run instance'));
+  if (withRuns) {
+    for (const e of t.entries) {
+      w.bool(e.run !== undefined);
+      if (e.run !== undefined) (w.f64(e.run.epoch, 'run epoch'), w.f64(e.run.instance, 'run instance'));
+    }
   }
+  if (withItems) for (const e of t.entries) writeItems(w, e.items, l);
 }
 
-/** Reads a sync token written by {@link writeSyncToken} (with its run section when `withRuns`). */
-export function readSyncToken(r: ByteReader, l: ResolvedProtocolLimits, withRuns = false): WireSyncToken {
+/** Reads a sync token written by {@link writeSyncToken} (with its run section when `withRuns`, items when `withItems`). */
+export function readSyncToken(r: ByteReader, l: ResolvedProtocolLimits, withRuns = false, withItems = false): WireSyncToken {
   const origin = r.str('origin', l.maxIdBytes);
   const epoch = r.f64('epoch');
   const round = r.f64('round');
@@ -166,7 +173,56 @@ export function readSyncToken(r: ByteReader, l: ResolvedProtocolLimits, withRuns
   const entries = readEntries(r, l);
   const stubs = Array.from({ length: r.count('stubs', l.maxEntries) }, () => readStub(r, l));
   const withRun = withRuns ? entries.map((e) => (r.bool('has run') ? { ...e, run: readRun(r) } : e)) : entries;
-  return { origin, epoch, round, full: (bits & 1) === 1, wantFull: (bits & 2) === 2, entries: withRun, stubs };
+  const withItem = withItems ? withRun.map((e) => ((items) => (items ? { ...e, items } : e))(readItems(r, l))) : withRun;
+  return { origin, epoch, round, full: (bits & 1) === 1, wantFull: (bits & 2) === 2, entries: withItem, stubs };
+}
+
+/** An entry's items: a flag, then per service its id, separability and, when known, the batch axes. */
+function writeItems(w: ByteWriter, items: WireViewEntry['items'], l: ResolvedProtocolLimits): void {
+  w.bool(items !== undefined);
+  if (items === undefined) return;
+  const services = Object.entries(items);
+  if (services.length > l.maxPerEntry) throw protocolError(`too many services' items (${services.length})`);
+  w.u16(services.length);
+  for (const [service, x] of services) {
+    w.str(service, l.maxIdBytes, 'serviceId');
+    w.u8(code(SEPARABILITY, x.separability, 'separability'));
+    w.bool(x.batchAxes !== undefined);
+    if (x.batchAxes !== undefined) for (const axes of [x.batchAxes.inputs, x.batchAxes.outputs]) writeAxes(w, axes, l);
+  }
+}
+
+function writeAxes(w: ByteWriter, axes: Readonly<Record<string, number | null>>, l: ResolvedProtocolLimits): void {
+  const named = Object.entries(axes);
+  if (named.length > l.maxPerEntry) throw protocolError(`too many batch axes (${named.length})`);
+  w.u16(named.length);
+  for (const [name, axis] of named) {
+    w.str(name, l.maxIdBytes, 'tensor name');
+    w.u8(axis ?? SHARED_AXIS, 'batch axis');
+  }
+}
+
+function readItems(r: ByteReader, l: ResolvedProtocolLimits): Record<string, ServiceItems> | undefined {
+  if (!r.bool('has items')) return undefined;
+  const items: Record<string, ServiceItems> = Object.create(null) as Record<string, ServiceItems>;
+  const n = r.count('services with items', l.maxPerEntry);
+  for (let i = 0; i < n; i++) {
+    const service = r.str('serviceId', l.maxIdBytes);
+    const separability = pick(SEPARABILITY, r.u8('separability'), 'separability');
+    items[service] = r.bool('has batch axes') ? { separability, batchAxes: { inputs: readAxes(r, l), outputs: readAxes(r, l) } } : { separability };
+  }
+  return items;
+}
+
+function readAxes(r: ByteReader, l: ResolvedProtocolLimits): Record<string, number | null> {
+  const axes: Record<string, number | null> = Object.create(null) as Record<string, number | null>;
+  const n = r.count('batch axes', l.maxPerEntry);
+  for (let i = 0; i < n; i++) {
+    const name = r.str('tensor name', l.maxIdBytes);
+    const axis = r.u8('batch axis');
+    axes[name] = axis === SHARED_AXIS ? null : axis;
+  }
+  return axes;
 }
 
 function readRun(r: ByteReader): EntryRun {

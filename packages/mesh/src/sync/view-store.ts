@@ -4,7 +4,7 @@ import type { EntryRun } from '../protocol/view-codec.js';
 import type { EntryStub, WireEntry } from './sync-types.js';
 
 /** The part of its own entry a server writes each round (identity and version are managed by the store). */
-export type SelfState = Pick<ServerEntry, 'instances' | 'load' | 'freeMemoryBytes' | 'arrivalRates' | 'address'>;
+export type SelfState = Pick<ServerEntry, 'instances' | 'load' | 'freeMemoryBytes' | 'arrivalRates' | 'address' | 'items'>;
 
 /**
  * How long the store keeps servers it holds dead. A dead entry is forgotten once its last stamp (by the server
@@ -321,7 +321,8 @@ function sameContent(e: ServerEntry, s: SelfState): boolean {
     e.freeMemoryBytes === s.freeMemoryBytes &&
     e.address === s.address &&
     JSON.stringify(e.instances) === JSON.stringify(s.instances) &&
-    JSON.stringify(e.arrivalRates) === JSON.stringify(s.arrivalRates)
+    JSON.stringify(e.arrivalRates) === JSON.stringify(s.arrivalRates) &&
+    JSON.stringify(e.items) === JSON.stringify(s.items)
   );
 }
 
