@@ -81,10 +81,11 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   /** The current worker's doorbell (none when turned off or unavailable). */
   #ring: HostRing | undefined;
   /**
-   * Calls sent by message whose answer has not come: while there are any, batches go by message too, so that the
-   * worker serves every call in the order it was sent (it takes what was rung in before each message).
+   * Messages posted to the current worker: each rung call carries the count, and the worker runs it after that many
+   * messages (it takes what was rung in before each message it receives, and holds a call rung behind a message
+   * until the message arrives), so that both paths keep the host's order.
    */
-  #messagesOut = 0;
+  #posted = 0;
   #ready: Promise<void> = Promise.resolve();
   #restarting = false;
   #nextId = 1;
@@ -163,7 +164,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       if (withOutputs && ring !== undefined && planned.end <= ring.slotBytes && options.signal === undefined && !this.#restarting) {
         const id = ring.planId(plan) ?? 0;
         if (id > 0 && ring.keeps(id)) {
-          if (this.#messagesOut === 0 && ring.hasRoom()) return this.#ringBatch(ring, id, plan, key, items, axes, options, listener);
+          if (ring.hasRoom()) return this.#ringBatch(ring, id, plan, key, items, axes, options, listener);
         } else ringPlan = id;
       }
       slab = this.#slabs.acquire(withOutputs ? planned.end : layout.bytes);
@@ -193,7 +194,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     call.items = items;
     call.axes = axes;
     call.runOptions = options;
-    ring.ring(id, planId);
+    ring.ring(id, planId, this.#posted);
     this.#slabs.countRungRun();
     return promise as Promise<TimedRun> | undefined;
   }
@@ -473,7 +474,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       return promise;
     }
     if (slab !== undefined) this.#slabCalls.set(id, o.home ?? this.#poolHome);
-    this.#messagesOut++;
+    this.#posted++;
     return promise;
   }
 
@@ -491,6 +492,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       data = { ...data, progress: this.#progress.buffer as SharedArrayBuffer };
     }
     const worker = new Worker(this.#o.workerUrl ?? defaultWorkerUrl(), { workerData: data, stdout: false, stderr: false });
+    this.#posted = 0; // the new worker has received none
     worker.on('message', (msg: DeviceResponse) => this.#onMessage(msg));
     worker.on('error', (err) => this.#onCrash(worker, `uncaught error in worker: ${err.message}`));
     worker.on('exit', (code) => this.#onCrash(worker, `worker exited with code ${code}`));
@@ -514,7 +516,6 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   #onMessage(msg: DeviceResponse): void {
-    if (!('rung' in msg) && this.#messagesOut > 0) this.#messagesOut--;
     const p = this.#pending.take(msg.id);
     // The worker keeps the layout of a batch that ran in its slab: later batches of it may ring in.
     if (p !== undefined && p.ringPlan > 0 && msg.ok === 'slab' && msg.kept === true) this.#ring?.kept(p.ringPlan);
@@ -679,7 +680,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     const id = this.#nextId++;
     const { promise } = this.#pending.open(id);
     worker.postMessage({ ...body, id } as DeviceRequest);
-    this.#messagesOut++;
+    this.#posted++;
     return promise;
   }
 
@@ -692,7 +693,6 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   #dropRing(): void {
     const ring = this.#ring;
     this.#ring = undefined;
-    this.#messagesOut = 0;
     ring?.drop();
   }
 
