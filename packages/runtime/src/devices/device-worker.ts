@@ -534,8 +534,8 @@ async function serve(): Promise<void> {
     await handle(req);
   }
   busy = false;
-  // Polls the ring (doorbellSpinUs) only after a rung call: after one by message the next comes by message too (the
-  // host sends by message while one is unanswered), and the poll would hold it back, unread, for as long.
+  // Polls the ring (doorbellSpinUs) only after a rung call: after one by message the next mostly comes by message too
+  // (a batch the ring does not carry), and the poll would hold it back, unread, for as long.
   parkUnlessWaiting(rung);
 }
 
