@@ -233,8 +233,15 @@ export class HostRing {
 
   /** The slot of the next finished call not read yet (its memory is the caller's until the next call), or -1. */
   nextFinished(): number {
+    const slot = this.peekFinished();
+    if (slot >= 0) this.#read++;
+    return slot;
+  }
+
+  /** The slot of the next finished call, left unread (see {@link nextFinished}), or -1. */
+  peekFinished(): number {
     if (bumpsPast(this.#read, Atomics.load(this.control.words, BELL_OUT)) <= 0) return -1;
-    return this.#read++ % DOORBELL_SLOTS;
+    return this.#read % DOORBELL_SLOTS;
   }
 
   /** Waits for the worker's next finished call, unless already waiting or nothing is rung in. */

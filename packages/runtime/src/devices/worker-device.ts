@@ -86,6 +86,10 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
    * until the message arrives), so that both paths keep the host's order.
    */
   #posted = 0;
+  /** The id of the last call posted to the current worker (a rung call's answer is heard after that call's). */
+  #lastPosted = 0;
+  /** A finished rung call waits, unread, for the answer of a message sent before it (see {@link #onRing}). */
+  #ringHeld = false;
   #ready: Promise<void> = Promise.resolve();
   #restarting = false;
   #nextId = 1;
@@ -194,16 +198,30 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     call.items = items;
     call.axes = axes;
     call.runOptions = options;
+    call.after = this.#lastPosted;
     ring.ring(id, planId, this.#posted);
     this.#slabs.countRungRun();
     return promise as Promise<TimedRun> | undefined;
   }
 
-  /** Reads the calls the worker finished in the doorbell's slots, and settles them. */
+  /**
+   * Reads the calls the worker finished in the doorbell's slots, and settles them, in the worker's order: a call
+   * rung behind a message ran after it, and the message's answer was posted first, but the two reach this thread
+   * by different ways; until that answer is heard the slot stays unread (and the ring unwatched: the answer's
+   * message reads it).
+   */
   #onRing(ring: HostRing): void {
     if (ring !== this.#ring) return; // a crashed worker's ring: its calls were failed with the crash
-    for (let slot = ring.nextFinished(); slot >= 0; slot = ring.nextFinished()) {
-      const control = ring.control;
+    const control = ring.control;
+    for (let slot = ring.peekFinished(); slot >= 0; slot = ring.peekFinished()) {
+      if (control.outcome(slot) === RUNG_IN_SLOT) {
+        const after = this.#pending.peek(control.callId(slot))?.after ?? 0;
+        if (after !== 0 && this.#pending.has(after)) {
+          this.#ringHeld = true;
+          return;
+        }
+      }
+      ring.nextFinished();
       if (control.outcome(slot) !== RUNG_IN_SLOT) continue; // answered by message (#onMessage)
       const p = this.#pending.take(control.callId(slot));
       if (p === undefined) continue; // aborted meanwhile
@@ -462,6 +480,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     try {
       (body as { id?: number }).id = id; // the body is this call's own object: no copy per message
       worker.postMessage(body, o.transfer);
+      this.#lastPosted = id;
     } catch (err) {
       // Not sent (a value that cannot be cloned): the slab is still ours unless the failed send detached it.
       this.#pending.take(id);
@@ -493,7 +512,15 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     }
     const worker = new Worker(this.#o.workerUrl ?? defaultWorkerUrl(), { workerData: data, stdout: false, stderr: false });
     this.#posted = 0; // the new worker has received none
-    worker.on('message', (msg: DeviceResponse) => this.#onMessage(msg));
+    this.#lastPosted = 0;
+    worker.on('message', (msg: DeviceResponse) => {
+      this.#onMessage(msg);
+      // A rung call held for this answer is read now (in the worker's order).
+      if (this.#ringHeld && this.#ring !== undefined) {
+        this.#ringHeld = false;
+        this.#onRing(this.#ring);
+      }
+    });
     worker.on('error', (err) => this.#onCrash(worker, `uncaught error in worker: ${err.message}`));
     worker.on('exit', (code) => this.#onCrash(worker, `worker exited with code ${code}`));
     this.#worker = worker;
@@ -680,6 +707,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     const id = this.#nextId++;
     const { promise } = this.#pending.open(id);
     worker.postMessage({ ...body, id } as DeviceRequest);
+    this.#lastPosted = id;
     this.#posted++;
     return promise;
   }
@@ -693,6 +721,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   #dropRing(): void {
     const ring = this.#ring;
     this.#ring = undefined;
+    this.#ringHeld = false;
     ring?.drop();
   }
 
