@@ -79,11 +79,14 @@ describe('device doorbell', () => {
       const batch = (n: number): Promise<TimedRun> => d.runBatch!('m', Array.from({ length: n }, (_, i) => pair(i)), AXES, { knownOutputs: pairKnown });
       // The first (30 ms) is still running when the rest are sent: when it ends, the ring holds two calls whose
       // messages ahead of them have not been read yet; they must wait for them.
-      const sent = [3, 3, 1, 3, 1].map(batch);
+      const heard: number[] = [];
+      const sent = [3, 3, 1, 3, 1].map((n, i) => batch(n).then((r) => (heard.push(i), r)));
       expect(d.inputSlabs!().rungRuns).toBe(2);
       const runs = await Promise.all(sent);
-      // Every output is the index of the run that made it: runs 1-5 in the order the batches were sent.
+      // Every output is the index of the run that made it: runs 1-5 in the order the batches were sent, and their
+      // answers heard in that order too (a rung answer waits for the message answer posted before it).
       expect(runs.map((r) => values(items(r)[0]!, 'y')[0])).toEqual([1, 2, 3, 4, 5]);
+      expect(heard).toEqual([0, 1, 2, 3, 4]);
       // Behind the ring, the message path again (a load), and a ring behind it.
       await d.loadModel('n', { bytes: fake() });
       expect(values(items(await batch(1))[0]!, 'y')[0]).toBe(6);

@@ -208,7 +208,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
    * Reads the calls the worker finished in the doorbell's slots, and settles them, in the worker's order: a call
    * rung behind a message ran after it, and the message's answer was posted first, but the two reach this thread
    * by different ways; until that answer is heard the slot stays unread (and the ring unwatched: the answer's
-   * message reads it).
+   * message reads it). The other way round, each message's answer first reads the calls finished in the ring.
    */
   #onRing(ring: HostRing): void {
     if (ring !== this.#ring) return; // a crashed worker's ring: its calls were failed with the crash
@@ -514,6 +514,8 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     this.#posted = 0; // the new worker has received none
     this.#lastPosted = 0;
     worker.on('message', (msg: DeviceResponse) => {
+      // Calls the worker finished in the ring before it posted this answer are heard first (its order).
+      if (this.#ring !== undefined && !this.#ringHeld) this.#onRing(this.#ring);
       this.#onMessage(msg);
       // A rung call held for this answer is read now (in the worker's order).
       if (this.#ringHeld && this.#ring !== undefined) {
