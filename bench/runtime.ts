@@ -10,7 +10,9 @@
  *    (bench/lib/alloc-meter.ts; the closed-loop client's own allocations included, tensor data excluded). The
  *    client writes each request's input into a lease (`executor.allocateInput`), as a host that decodes its
  *    inputs would; each pair also measures the copy path (a fresh array per request, copied into the device's
- *    slab), printed and reported apart (`peakRatioToRawOrtCopyPath`, `allocBytesPerRequestCopyPath`). Where a ratio
+ *    slab), printed and reported apart (`peakRatioToRawOrtCopyPath`, `allocBytesPerRequestCopyPath`).
+ *    `allocBytesPerRequestBatch1` and `…Batch8`: the same bytes with the executor held at batch 1 and at batch 8
+ *    (whatever the sweep picked), which compare across runs. Where a ratio
  *    below 1 goes: `peakWorkerInRunShare`, the share of the executor's window its device worker spent inside
  *    onnxruntime's runs (below 1: the worker waited between batches), and `peakRunMsRatio`, its run's time against
  *    raw onnxruntime's at the same batch (above 1: the runs themselves were slower); `peakCpuRatioToRawOrt`, raw
@@ -889,6 +891,25 @@ const peakRunMsRatio = pooled.runMs / Math.max(1, pooled.runs) / ((pooled.rawMs 
 const peakCpuRatio = pooled.cpuKnown ? pooled.rawNs / Math.max(1, pooled.rawItems) / (pooled.deviceNs / Math.max(1, pooled.exItems)) : null;
 console.log(`  over the pairs: worker inside runs ${(100 * peakWorkerInRun).toFixed(0)}% of the window, a run ${peakRunMsRatio.toFixed(2)}× raw onnxruntime's at the same batch${peakCpuRatio === null ? '' : `; raw's CPU per item ${peakCpuRatio.toFixed(2)}× the device worker's`}`);
 
+/**
+ * Heap bytes per request at fixed batch sizes (section 1's client, inputs in leases): `allocBytesPerRequest` divides
+ * each batch's cost by the peak batch, which the raw sweep's noise picks, so it compares only between runs at the
+ * same `peakBatch`; these compare across runs. Each size gets its own executor (`maxBatch` = the size), a warm-up of
+ * both of section 1's warm-up windows (bytes per request fall while V8 optimizes the path), then the median of
+ * three windows.
+ */
+async function bytesAtBatch(batch: number): Promise<number> {
+  const fixed = await executorPeak(batch, raw.profile);
+  await fixed.measure(2 * PEAK_WARMUP_MS, 'lease');
+  const windows: number[] = [];
+  for (let i = 0; i < 3; i++) windows.push((await fixed.measure(PEAK_WINDOW_MS, 'lease')).heapBytesPerRequest);
+  await fixed.close();
+  return median(windows);
+}
+const allocBytesAtBatch1 = await bytesAtBatch(1);
+const allocBytesAtBatch8 = await bytesAtBatch(8);
+console.log(`  heap bytes per request at fixed batches (leases): ${allocBytesAtBatch1.toFixed(0)} at batch 1, ${allocBytesAtBatch8.toFixed(0)} at batch 8`);
+
 // What every batch size below is planned from: a size measured slow under contention raises every larger size
 // to at least its time (the profile is made non-decreasing by its running maximum), which shrinks the plan.
 console.log(`  profile (ms per batch): ${raw.profile.points.map((p) => `${p.batch}: ${p.ms.toFixed(1)}`).join(', ')}`);
@@ -1042,6 +1063,8 @@ console.log(
     hostCpuUsPerSubmit: overloadReal.hostCpuUsPerSubmit === null ? null : round(overloadReal.hostCpuUsPerSubmit, 1),
     allocBytesPerSubmit: round(overloadReal.allocBytesPerSubmit, 0),
     allocBytesPerRequest: round(allocBytesPerRequest, 0),
+    allocBytesPerRequestBatch1: round(allocBytesAtBatch1, 0),
+    allocBytesPerRequestBatch8: round(allocBytesAtBatch8, 0),
     peakBatch: raw.bestBatch,
     goodputPlanBatch: planBatch,
     goodputMeanBatch: round(meanBatches.reduce((a, b) => a + b, 0) / Math.max(1, meanBatches.length), 1),

@@ -70,6 +70,46 @@ describe('device doorbell', () => {
     expect(d.inputSlabs!()).toMatchObject({ slabRuns: 1, rungRuns: 2 });
   });
 
+  for (const doorbellSpinUs of [0, 200]) {
+    it(`rings a batch in behind an unanswered message, and the worker runs both paths in the order sent (poll ${doorbellSpinUs} µs)`, async () => {
+      // A slot of 32 bytes: a batch of one (8 bytes in, 8 out) rings in, a batch of three (24 + 24) goes by message.
+      const d = open({ id: 'order', backend: { kind: 'fake' }, doorbellSlotBytes: 32, doorbellSpinUs });
+      await d.loadModel('m', { bytes: fake({ perItemMs: 10, outputs: [{ name: 'y', from: 'x', scale: 0, addRunIndex: true }] }) });
+      await d.runBatch!('m', [pair(0)], AXES, { knownOutputs: pairKnown }); // run 0: the worker keeps the layout of one
+      const batch = (n: number): Promise<TimedRun> => d.runBatch!('m', Array.from({ length: n }, (_, i) => pair(i)), AXES, { knownOutputs: pairKnown });
+      // The first (30 ms) is still running when the rest are sent: when it ends, the ring holds two calls whose
+      // messages ahead of them have not been read yet; they must wait for them.
+      const heard: number[] = [];
+      const sent = [3, 3, 1, 3, 1].map((n, i) => batch(n).then((r) => (heard.push(i), r)));
+      expect(d.inputSlabs!().rungRuns).toBe(2);
+      const runs = await Promise.all(sent);
+      // Every output is the index of the run that made it: runs 1-5 in the order the batches were sent, and their
+      // answers heard in that order too (a rung answer waits for the message answer posted before it).
+      expect(runs.map((r) => values(items(r)[0]!, 'y')[0])).toEqual([1, 2, 3, 4, 5]);
+      expect(heard).toEqual([0, 1, 2, 3, 4]);
+      // Behind the ring, the message path again (a load), and a ring behind it.
+      await d.loadModel('n', { bytes: fake() });
+      expect(values(items(await batch(1))[0]!, 'y')[0]).toBe(6);
+      expect(d.inputSlabs!()).toMatchObject({ rungRuns: 3, lent: 0 });
+    });
+  }
+
+  it('fails a batch rung in behind a message WORKER_CRASHED when the message crashes the worker, and rings in again after the restart', async () => {
+    const d = open({ id: 'crash-behind', backend: { kind: 'fake' }, doorbellSlotBytes: 32 });
+    await d.loadModel('m', { bytes: fake({ fixedMs: 1, crashIfAnyEquals: 99 }) });
+    await d.runBatch!('m', [pair(1)], AXES, { knownOutputs: pairKnown });
+    const restarted = new Promise<WorkerRestartedEvent>((resolve) => d.once('workerRestarted', resolve));
+    const crashing = d.runBatch!('m', [pair(99), pair(1), pair(1)], AXES, { knownOutputs: pairKnown });
+    const behind = d.runBatch!('m', [pair(2)], AXES, { knownOutputs: pairKnown });
+    expect(d.inputSlabs!().rungRuns).toBe(1);
+    expect(await codeOf(crashing)).toBe('WORKER_CRASHED');
+    expect(await codeOf(behind)).toBe('WORKER_CRASHED');
+    await restarted;
+    for (let i = 0; i < 3; i++) expect(values(items(await d.runBatch!('m', [pair(4 + i)], AXES, { knownOutputs: pairKnown }))[0]!, 'y')).toEqual([12 + 3 * i, 3]);
+    expect(d.inputSlabs!().rungRuns).toBeGreaterThan(1);
+    expect(d.inputSlabs!()).toMatchObject({ lent: 0 });
+  });
+
   it('fails rung batches of a crashed worker WORKER_CRASHED, and rings in again after the restart', async () => {
     const d = open({ id: 'crash', backend: { kind: 'fake' } });
     await d.loadModel('m', { bytes: fake({ fixedMs: 1, crashIfAnyEquals: 99 }) });

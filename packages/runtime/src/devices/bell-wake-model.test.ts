@@ -13,6 +13,10 @@ import { bumpsPast, markFor } from './bell-wake.js';
  * is the code's control flow step for step (keep the two together: a change to either side's protocol changes the
  * model here).
  *
+ * Order: the host may post a message before a ring as well as after one (a batch by message, then one rung in behind
+ * it); each rung call carries the count of messages posted before it, and the worker takes it only once it has
+ * received that many. Every end state must also have served the calls in the order the host sent them.
+ *
  * The same search over the first version of the protocol (the mark a plain 1, swapped to 0 by any waker) finds its
  * lost wake-up: a waker's swap that comes late, after the sleeper already read its bump and marked itself for its
  * next wait, takes that mark and notifies a wait not yet enqueued.
@@ -57,6 +61,14 @@ interface State {
   read: number;
   hWaiting: boolean;
   pokes: number;
+  // Order: messages the host posted and the worker received, the posted count each rung call carries, whether the
+  // worker holds a rung call for its message (`ringWaits`), what the host sent and the worker served, in order.
+  posted: number;
+  msgsIn: number;
+  after: number[];
+  ringWaits: boolean;
+  sent: string;
+  served: string;
 }
 
 function cloneThread(t: Thread): Thread {
@@ -64,13 +76,13 @@ function cloneThread(t: Thread): Thread {
 }
 
 function clone(s: State): State {
-  return { ...s, w: cloneThread(s.w), h: cloneThread(s.h) };
+  return { ...s, w: cloneThread(s.w), h: cloneThread(s.h), after: s.after.slice() };
 }
 
 /** The state's key: every field, in a fixed order. */
 function keyOf(s: State): string {
   const t = (x: Thread): string => `${x.ops.join(',')}/${x.micro.join(',')}/${x.macro.join(',')}`;
-  return `${s.IN} ${s.OUT} ${s.WM} ${s.HM} ${+s.waitIn}${+s.waitOut} ${t(s.w)} ${s.seen} ${s.out} ${s.queue}.${+s.busy}${+s.waiting} ${t(s.h)} ${s.rung} ${s.read} ${+s.hWaiting} ${s.pokes}`;
+  return `${s.IN} ${s.OUT} ${s.WM} ${s.HM} ${+s.waitIn}${+s.waitOut} ${t(s.w)} ${s.seen} ${s.out} ${s.queue}.${+s.busy}${+s.waiting} ${t(s.h)} ${s.rung} ${s.read} ${+s.hWaiting} ${s.pokes} ${s.posted} ${s.msgsIn} ${s.after.join(',')} ${+s.ringWaits} ${s.sent} ${s.served}`;
 }
 
 function addTask(t: Thread, task: string): void {
@@ -108,17 +120,28 @@ function step(s0: State, thread: 'w' | 'h', m: Marking): State[] {
       return [s];
     case 'loop':
       return then('take', 'next'), [s];
-    case 'take': // takeRung(): one load of the host's counter
-      s.queue += 'r'.repeat(s.IN - s.seen);
-      s.seen = s.IN;
+    case 'take': {
+      // takeRung(): one load of the host's counter; the calls up to the first one rung behind a message not received
+      const rung = s.IN;
+      s.ringWaits = false;
+      while (s.seen < rung) {
+        if (s.after[s.seen]! > s.msgsIn) {
+          s.ringWaits = true;
+          break;
+        }
+        s.queue += 'r';
+        s.seen++;
+      }
       return [s];
+    }
     case 'next': {
       if (s.queue === '') {
         s.busy = false;
-        return then('park'), [s];
+        return then('parkUnless'), [s];
       }
       const req = s.queue[0]!;
       s.queue = s.queue.slice(1);
+      s.served += req;
       if (t.ops.length > 0) throw new Error('model: serve awaits with steps left in its job');
       addTask(s.w, `ran:${req}`); // await handle(req): the run ends in a later task
       return [s];
@@ -142,6 +165,9 @@ function step(s0: State, thread: 'w' | 'h', m: Marking): State[] {
         addTask(s.h, 'hWoken');
       }
       return [s];
+    case 'parkUnless': // parkUnlessWaiting(): no park while a rung call waits for its message
+      if (!s.ringWaits) then('park');
+      return [s];
     case 'park': // Sleeper.park(rungIn)
       return then('markW', s.waiting ? 'recheck' : 'waitIn'), [s];
     case 'markW':
@@ -162,18 +188,23 @@ function step(s0: State, thread: 'w' | 'h', m: Marking): State[] {
     case 'onBell':
       return then('take', 'onBell2'), [s];
     case 'onBell2':
-      if (!s.busy) then(s.queue !== '' ? 'serve' : 'park');
+      if (!s.busy) then(s.queue !== '' ? 'serve' : 'parkUnless');
       return [s];
-    case 'msg': // the message handler: takeRung(); queue.push(req); if (!busy) serve()
-      return then('take', 'msg2'), [s];
+    case 'msg': // the message handler: takeRung(); queue.push(req); messagesIn++; takeRung(); if (!busy) serve()
+      return then('take', 'msg2', 'take', 'msg3'), [s];
     case 'msg2':
       s.queue += 'm';
+      s.msgsIn++;
+      return [s];
+    case 'msg3':
       if (!s.busy) then('serve');
       return [s];
     // ---- the host ----
-    case 'submit': // HostRing.ring: the bump, the swap of the worker's mark, then listen()
-      return then('storeIn', 'casWorker', 'poke', 'listen', 'more'), [s];
+    case 'submit': // a message first or not; HostRing.ring: the bump, the swap of the worker's mark, then listen()
+      return then('poke', 'storeIn', 'casWorker', 'poke', 'listen', 'more'), [s];
     case 'storeIn':
+      s.after[s.rung] = s.posted;
+      s.sent += 'r';
       s.IN = ++s.rung;
       return [s];
     case 'casWorker':
@@ -193,6 +224,8 @@ function step(s0: State, thread: 'w' | 'h', m: Marking): State[] {
       if (s.pokes === 0) return [s];
       const poked = clone(s);
       poked.pokes--;
+      poked.posted++;
+      poked.sent += 'm';
       addTask(poked.w, 'msg');
       return [s, poked];
     }
@@ -253,6 +286,7 @@ function check(calls: number, pokes: number, m: Marking): Check {
     IN: 0, OUT: 0, WM: 0, HM: 0, waitIn: false, waitOut: false,
     w: { ops: ['park'], micro: [], macro: [] }, seen: 0, out: 0, queue: '', busy: false, waiting: false,
     h: { ops: [], micro: [], macro: Array<string>(calls).fill('submit') }, rung: 0, read: 0, hWaiting: false, pokes,
+    posted: 0, msgsIn: 0, after: [], ringWaits: false, sent: '', served: '',
   };
   const seen = new Set<string>();
   let ends = 0;
@@ -263,7 +297,8 @@ function check(calls: number, pokes: number, m: Marking): Check {
     seen.add(key);
     if (idle(s.w) && idle(s.h)) {
       ends++;
-      return s.read === calls && s.queue === '' ? undefined : [...path, `stuck: ${key}`];
+      if (s.read !== calls || s.queue !== '') return [...path, `stuck: ${key}`];
+      return s.served === s.sent ? undefined : [...path, `out of order: ${key}`];
     }
     for (const thread of ['w', 'h'] as const) {
       const t = s[thread];

@@ -368,13 +368,36 @@ function finishRung(slot: number, outcome: number, runMs: number): void {
   if (wake(bell!.words, HOST_PARKED, BELL_OUT, ++rungOut)) bell!.words[ANSWER_WAKES]!++;
 }
 
-/** Queues the calls rung in since the last look, in the order they were rung. */
+/** Messages received from the host so far (each rung call names how many the host had posted before it). */
+let messagesIn = 0;
+/** Whether the next rung call waits for a message the host posted before ringing it (set by {@link takeRung}). */
+let ringWaits = false;
+
+/**
+ * Queues the calls rung in since the last look, in the order they were rung, up to the first one rung behind a
+ * message that has not arrived yet: that one and those after it are taken once it has (the message's listener
+ * looks again), so the host's order holds across both paths.
+ */
 function takeRung(): void {
   const rung = Atomics.load(bell!.words, BELL_IN);
+  ringWaits = false;
   for (let n = bumpsPast(rungIn, rung); n > 0; n--, rungIn++) {
     const slot = rungIn % DOORBELL_SLOTS;
+    if (bumpsPast(messagesIn, bell!.afterMessages(slot)) > 0) {
+      ringWaits = true;
+      return;
+    }
     queue.push({ op: 'rung', id: bell!.callId(slot), slot, plan: bell!.planId(slot) });
   }
+}
+
+/**
+ * Parks with nothing left to run; not while a rung call waits for a message (parking on a counter already past
+ * what was taken would wake at once, again and again, and keep the message from arriving). The host notifies only
+ * a parked worker, and the message's arrival takes the call.
+ */
+function parkUnlessWaiting(poll: boolean): void {
+  if (!ringWaits) sleeper!.park(rungIn, poll);
 }
 
 /** Called once the host rang while the worker was parked: queues what it rang in, and serves or parks again. */
@@ -382,7 +405,7 @@ function onBell(): void {
   takeRung();
   if (busy) return; // serve reads the ring before each call and parks when done
   if (queue.length > 0) void serve();
-  else sleeper!.park(rungIn, false);
+  else parkUnlessWaiting(false);
 }
 
 /** Where the host reads which call this worker started last (see {@link DeviceWorkerData.progress}). */
@@ -511,18 +534,21 @@ async function serve(): Promise<void> {
     await handle(req);
   }
   busy = false;
-  // Polls the ring (doorbellSpinUs) only after a rung call: after one by message the next comes by message too (the
-  // host sends by message while one is unanswered), and the poll would hold it back, unread, for as long.
-  sleeper!.park(rungIn, rung);
+  // Polls the ring (doorbellSpinUs) only after a rung call: after one by message the next mostly comes by message too
+  // (a batch the ring does not carry), and the poll would hold it back, unread, for as long.
+  parkUnlessWaiting(rung);
 }
 
 parentPort!.on('message', (req: DeviceRequest) => {
-  // Calls rung in before this message was posted go first: the host rings and posts in its own order.
+  // Calls rung in before this message was posted go first, those rung behind it right after it: the host rings and
+  // posts in its own order.
   if (bell !== undefined) takeRung();
   // A closing device has already rejected every call it sent (`CLOSED`): only the run in progress is waited for,
   // not the work queued behind it, so the sessions are released one run after the close, not a backlog later.
   if (req.op === 'shutdown') queue.length = 0;
   queue.push(req);
+  messagesIn = (messagesIn + 1) | 0;
+  if (bell !== undefined) takeRung();
   if (!busy) void serve();
 });
 sleeper?.park(rungIn, false);

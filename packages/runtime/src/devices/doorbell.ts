@@ -11,7 +11,9 @@
  * Each side notifies the other only while that one is parked (see `bell-wake.ts`): a batch rung in behind a
  * running one, or an answer finished while the host is still reading the last, costs no system call.
  *
- * A slot's header: the call id (f64), the run's compute time (f64), the plan id (i32) and the outcome (i32).
+ * A slot's header: the call id (f64), the run's compute time (f64), the plan id (i32), the outcome (i32) and the
+ * count of messages the host had posted to the worker when it rang the call (i32): a call rung in while a message
+ * is unanswered runs after that message, in the host's order (the worker holds it until the message arrives).
  */
 import type { TensorDataArray } from '@epara/core';
 import { VIEW_CTOR, type SlabOutput } from './slab-outputs.js';
@@ -86,10 +88,16 @@ export class BellControl {
     return this.words[i32At(slot) + 1]!;
   }
 
-  /** The host's side: call `id` of plan `plan` is in `slot`. */
-  ring(slot: number, id: number, plan: number): void {
+  /** How many messages the host had posted to the worker when it rang the call in `slot` (an int32 count). */
+  afterMessages(slot: number): number {
+    return this.words[i32At(slot) + 2]!;
+  }
+
+  /** The host's side: call `id` of plan `plan` is in `slot`, rung after the host posted `afterMessages` messages. */
+  ring(slot: number, id: number, plan: number, afterMessages: number): void {
     this.#f64[f64At(slot)] = id;
     this.words[i32At(slot)] = plan;
+    this.words[i32At(slot) + 2] = afterMessages;
   }
 
   /** The worker's side: the call in `slot` ended with `outcome` after `runMs` of compute. */
@@ -207,9 +215,12 @@ export class HostRing {
     return views;
   }
 
-  /** Rings call `id` (its inputs written into {@link nextSlot}) of layout `plan` in, waking the worker if it is parked. */
-  ring(id: number, plan: number): void {
-    this.control.ring(this.#rung % DOORBELL_SLOTS, id, plan);
+  /**
+   * Rings call `id` (its inputs written into {@link nextSlot}) of layout `plan` in, waking the worker if it is parked.
+   * `afterMessages`: the messages posted to the worker so far (the worker runs the call after the last of them).
+   */
+  ring(id: number, plan: number, afterMessages = 0): void {
+    this.control.ring(this.#rung % DOORBELL_SLOTS, id, plan, afterMessages | 0);
     if (wake(this.control.words, WORKER_PARKED, BELL_IN, ++this.#rung, this.#pause)) this.#wakes++;
     this.listen();
   }
@@ -222,8 +233,15 @@ export class HostRing {
 
   /** The slot of the next finished call not read yet (its memory is the caller's until the next call), or -1. */
   nextFinished(): number {
+    const slot = this.peekFinished();
+    if (slot >= 0) this.#read++;
+    return slot;
+  }
+
+  /** The slot of the next finished call, left unread (see {@link nextFinished}), or -1. */
+  peekFinished(): number {
     if (bumpsPast(this.#read, Atomics.load(this.control.words, BELL_OUT)) <= 0) return -1;
-    return this.#read++ % DOORBELL_SLOTS;
+    return this.#read % DOORBELL_SLOTS;
   }
 
   /** Waits for the worker's next finished call, unless already waiting or nothing is rung in. */

@@ -10,6 +10,8 @@ export interface FakeOutputSpec {
   readonly scale?: number;
   /** @default 0 */
   readonly offset?: number;
+  /** Adds the session's count of earlier runs to every value (tests read the order runs ran in). @default false */
+  readonly addRunIndex?: boolean;
 }
 
 /**
@@ -73,6 +75,8 @@ class FakeSession implements BackendSession {
   readonly outputs: ModelIoInfo[];
   readonly memoryBytes: number;
   readonly #spec: FakeModelSpec;
+  /** Runs so far (for {@link FakeOutputSpec.addRunIndex}). */
+  #runs = 0;
 
   constructor(spec: FakeModelSpec) {
     this.#spec = spec;
@@ -91,6 +95,7 @@ class FakeSession implements BackendSession {
     if (spec.crashIfAnyEquals !== undefined && anyEquals(feeds, spec.crashIfAnyEquals)) return crash(spec.crashMode ?? 'exit');
     const batchName = spec.batchInput ?? spec.inputs[0]?.name ?? '';
     const batch = feeds[batchName]?.dims[spec.batchAxis ?? 0] ?? 1;
+    const runIndex = this.#runs++;
     blockFor((spec.fixedMs ?? 0) + (spec.perItemMs ?? 0) * batch);
     if (spec.failIfAnyEquals !== undefined && anyEquals(feeds, spec.failIfAnyEquals)) {
       throw new Error(`fake model: input contains ${spec.failIfAnyEquals}`);
@@ -100,7 +105,7 @@ class FakeSession implements BackendSession {
     for (const o of spec.outputs) {
       if (wanted && !wanted.includes(o.name)) continue;
       const x = feeds[o.from]!;
-      const data = mapData(x.data, o.scale ?? 1, o.offset ?? 0);
+      const data = mapData(x.data, o.scale ?? 1, (o.offset ?? 0) + (o.addRunIndex === true ? runIndex : 0));
       const target = into?.[o.name];
       // Like onnxruntime with a pre-allocated output: the result must fit the given tensor exactly.
       if (target !== undefined) {

@@ -30,6 +30,8 @@ export class PendingCall {
   count = 0;
   /** A batch sent by message whose layout the worker is asked to keep under this id (0: none). */
   ringPlan = 0;
+  /** A rung call: the last call sent by message before it (0: none), whose answer the worker gives first. */
+  after = 0;
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
   /** Hears the outcome instead of a promise (then `resolve` and `reject` are unset). */
@@ -108,6 +110,7 @@ export class PendingCalls {
     call.isRun = false;
     call.count = 0;
     call.ringPlan = 0;
+    call.after = 0;
     const i = id & MASK;
     if (this.#slots[i] === undefined) this.#slots[i] = call;
     else this.#overflow.set(id, call);
@@ -115,6 +118,19 @@ export class PendingCalls {
     OPENED.call = call;
     OPENED.promise = promise;
     return OPENED;
+  }
+
+  /** Whether call `id` is in flight. */
+  has(id: number): boolean {
+    const call = this.#slots[id & MASK];
+    return (call !== undefined && call.id === id) || (this.#overflow.size > 0 && this.#overflow.has(id));
+  }
+
+  /** Call `id`'s record, left in flight (undefined when it is not). */
+  peek(id: number): PendingCall | undefined {
+    const call = this.#slots[id & MASK];
+    if (call !== undefined && call.id === id) return call;
+    return this.#overflow.size > 0 ? this.#overflow.get(id) : undefined;
   }
 
   /** Removes and returns call `id` (undefined when it is not in flight: aborted, or never sent). */

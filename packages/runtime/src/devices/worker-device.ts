@@ -81,10 +81,15 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   /** The current worker's doorbell (none when turned off or unavailable). */
   #ring: HostRing | undefined;
   /**
-   * Calls sent by message whose answer has not come: while there are any, batches go by message too, so that the
-   * worker serves every call in the order it was sent (it takes what was rung in before each message).
+   * Messages posted to the current worker: each rung call carries the count, and the worker runs it after that many
+   * messages (it takes what was rung in before each message it receives, and holds a call rung behind a message
+   * until the message arrives), so that both paths keep the host's order.
    */
-  #messagesOut = 0;
+  #posted = 0;
+  /** The id of the last call posted to the current worker (a rung call's answer is heard after that call's). */
+  #lastPosted = 0;
+  /** A finished rung call waits, unread, for the answer of a message sent before it (see {@link #onRing}). */
+  #ringHeld = false;
   #ready: Promise<void> = Promise.resolve();
   #restarting = false;
   #nextId = 1;
@@ -163,7 +168,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       if (withOutputs && ring !== undefined && planned.end <= ring.slotBytes && options.signal === undefined && !this.#restarting) {
         const id = ring.planId(plan) ?? 0;
         if (id > 0 && ring.keeps(id)) {
-          if (this.#messagesOut === 0 && ring.hasRoom()) return this.#ringBatch(ring, id, plan, key, items, axes, options, listener);
+          if (ring.hasRoom()) return this.#ringBatch(ring, id, plan, key, items, axes, options, listener);
         } else ringPlan = id;
       }
       slab = this.#slabs.acquire(withOutputs ? planned.end : layout.bytes);
@@ -193,16 +198,30 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     call.items = items;
     call.axes = axes;
     call.runOptions = options;
-    ring.ring(id, planId);
+    call.after = this.#lastPosted;
+    ring.ring(id, planId, this.#posted);
     this.#slabs.countRungRun();
     return promise as Promise<TimedRun> | undefined;
   }
 
-  /** Reads the calls the worker finished in the doorbell's slots, and settles them. */
+  /**
+   * Reads the calls the worker finished in the doorbell's slots, and settles them, in the worker's order: a call
+   * rung behind a message ran after it, and the message's answer was posted first, but the two reach this thread
+   * by different ways; until that answer is heard the slot stays unread (and the ring unwatched: the answer's
+   * message reads it). The other way round, each message's answer first reads the calls finished in the ring.
+   */
   #onRing(ring: HostRing): void {
     if (ring !== this.#ring) return; // a crashed worker's ring: its calls were failed with the crash
-    for (let slot = ring.nextFinished(); slot >= 0; slot = ring.nextFinished()) {
-      const control = ring.control;
+    const control = ring.control;
+    for (let slot = ring.peekFinished(); slot >= 0; slot = ring.peekFinished()) {
+      if (control.outcome(slot) === RUNG_IN_SLOT) {
+        const after = this.#pending.peek(control.callId(slot))?.after ?? 0;
+        if (after !== 0 && this.#pending.has(after)) {
+          this.#ringHeld = true;
+          return;
+        }
+      }
+      ring.nextFinished();
       if (control.outcome(slot) !== RUNG_IN_SLOT) continue; // answered by message (#onMessage)
       const p = this.#pending.take(control.callId(slot));
       if (p === undefined) continue; // aborted meanwhile
@@ -461,6 +480,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     try {
       (body as { id?: number }).id = id; // the body is this call's own object: no copy per message
       worker.postMessage(body, o.transfer);
+      this.#lastPosted = id;
     } catch (err) {
       // Not sent (a value that cannot be cloned): the slab is still ours unless the failed send detached it.
       this.#pending.take(id);
@@ -473,7 +493,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       return promise;
     }
     if (slab !== undefined) this.#slabCalls.set(id, o.home ?? this.#poolHome);
-    this.#messagesOut++;
+    this.#posted++;
     return promise;
   }
 
@@ -491,7 +511,18 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       data = { ...data, progress: this.#progress.buffer as SharedArrayBuffer };
     }
     const worker = new Worker(this.#o.workerUrl ?? defaultWorkerUrl(), { workerData: data, stdout: false, stderr: false });
-    worker.on('message', (msg: DeviceResponse) => this.#onMessage(msg));
+    this.#posted = 0; // the new worker has received none
+    this.#lastPosted = 0;
+    worker.on('message', (msg: DeviceResponse) => {
+      // Calls the worker finished in the ring before it posted this answer are heard first (its order).
+      if (this.#ring !== undefined && !this.#ringHeld) this.#onRing(this.#ring);
+      this.#onMessage(msg);
+      // A rung call held for this answer is read now (in the worker's order).
+      if (this.#ringHeld && this.#ring !== undefined) {
+        this.#ringHeld = false;
+        this.#onRing(this.#ring);
+      }
+    });
     worker.on('error', (err) => this.#onCrash(worker, `uncaught error in worker: ${err.message}`));
     worker.on('exit', (code) => this.#onCrash(worker, `worker exited with code ${code}`));
     this.#worker = worker;
@@ -514,7 +545,6 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   }
 
   #onMessage(msg: DeviceResponse): void {
-    if (!('rung' in msg) && this.#messagesOut > 0) this.#messagesOut--;
     const p = this.#pending.take(msg.id);
     // The worker keeps the layout of a batch that ran in its slab: later batches of it may ring in.
     if (p !== undefined && p.ringPlan > 0 && msg.ok === 'slab' && msg.kept === true) this.#ring?.kept(p.ringPlan);
@@ -679,7 +709,8 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     const id = this.#nextId++;
     const { promise } = this.#pending.open(id);
     worker.postMessage({ ...body, id } as DeviceRequest);
-    this.#messagesOut++;
+    this.#lastPosted = id;
+    this.#posted++;
     return promise;
   }
 
@@ -692,7 +723,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
   #dropRing(): void {
     const ring = this.#ring;
     this.#ring = undefined;
-    this.#messagesOut = 0;
+    this.#ringHeld = false;
     ring?.drop();
   }
 
