@@ -30,8 +30,8 @@ export const ABLATIONS: readonly Contender[] = [
   { label: 'failing streams stay pinned', spec: { kind: 'epara', unpinFailingStreams: false } },
   { label: 'link charged only once a peer admitted the stream', spec: { kind: 'epara', chargeLinkWhileAdmitting: false } },
   { label: 'refused streams upload every frame (holdRefusedFramesMs: Infinity)', spec: { kind: 'epara', holdRefusedFramesMs: Number.POSITIVE_INFINITY } },
-  { label: 'clients heed no refusal (heedRefusalsMs: 0)', spec: { kind: 'epara', heedRefusalsMs: 0 } },
   { label: '+ clients skip hopeless requests (skipHopelessUploadsMs: 20; off by default: no real client hears its server\'s view)', spec: { kind: 'epara', skipHopelessUploadsMs: 20 } },
+  { label: '+ clients heed the refusals they heard (heedRefusalsMs: 1000; off by default: no deployed client holds uploads back)', spec: { kind: 'epara', heedRefusalsMs: 1000 } },
 ];
 
 /** E7: what each mechanism contributes, in the edge world. */

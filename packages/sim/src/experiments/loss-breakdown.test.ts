@@ -37,8 +37,8 @@ describe('loss breakdown', () => {
   });
 
   it('classifies the baselines the same way, with the same infeasible items for every system', () => {
-    // EPARA's clients skip no request their access server would refuse, nor heed a refusal (the world's own skips alone).
-    const rows = runLossBreakdown({ ...ctx, eparaOptions: { heedRefusalsMs: 0 } }, 'latency', [6]);
+    // EPARA's clients skip no request their access server would refuse, nor heed a refusal (the world's own skips alone: the default).
+    const rows = runLossBreakdown(ctx, 'latency', [6]);
     expect(rows.map((r) => r.system)).toEqual(['EPARA', expect.any(String), 'upper bound']);
     const offered = rows.map((r) => LOSS_CLASSES.reduce((n, c) => n + r.total[c], 0));
     expect(new Set(offered).size).toBe(1);
@@ -48,11 +48,11 @@ describe('loss breakdown', () => {
     // spot's uploads stop arriving infeasible and more are served. (Measured: infeasible 532 → 0, uplink 3175 → 3134.)
     // EPARA alone, on the scenario runLossBreakdown ran.
     const epara = (options: object): ReturnType<typeof lossBreakdown> => lossBreakdown({ ...edgeScenario('e1-latency-x6', ctx, 6, 20_000, 'latency'), system: { kind: 'epara', ...options } });
-    const skipping = epara({ skipHopelessUploadsMs: 20, heedRefusalsMs: 0 });
+    const skipping = epara({ skipHopelessUploadsMs: 20 });
     expect(skipping.total.infeasible).toBeLessThan(rows[0]!.total.infeasible / 10);
     expect(skipping.total.good).toBeGreaterThan(rows[0]!.total.good);
-    // Heeding the refusals they heard (the default), EPARA's clients keep back part of them: fewer arrive infeasible.
-    const heeding = epara({});
+    // Heeding the refusals they heard (off by default), EPARA's clients keep back part of them: fewer arrive infeasible.
+    const heeding = epara({ heedRefusalsMs: 1000 });
     expect(heeding.total.infeasible).toBeLessThan(rows[0]!.total.infeasible);
     expect(heeding.total.good).toBeGreaterThan(rows[0]!.total.good);
   });

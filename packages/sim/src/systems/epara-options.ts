@@ -181,8 +181,10 @@ export interface EparaSystemOptions {
    * server with no more time left to its deadline than the refused one had (it knows its deadline, its upload queue
    * and its access latency): the server refused that much slack, and the upload would only delay the ones behind
    * it. The clients of one access point are taken as one client (they share its uplink). Learns only from what a
-   * client hears, unlike `skipHopelessUploadsMs`, as a stream's client keeps its frames after a refused admission
-   * (`holdRefusedFramesMs`); 1000 is the gateway's `Retry-After`. 0 turns it off. @default 1000
+   * client hears, unlike `skipHopelessUploadsMs`; 1000 is the gateway's `Retry-After`. Off by default: no client
+   * EPARA ships or a user deploys (a host calling `submit`, a stock Open Inference Protocol client) holds uploads
+   * back this way, and the baselines' clients heed nothing, so the simulator's EPARA does not either; the option
+   * measures what such a client would add. @default 0
    */
   readonly heedRefusalsMs: number;
   /** The uplink backlog, ms, above which a client acts on a heeded refusal (`heedRefusalsMs`). @default 20 */
@@ -233,7 +235,7 @@ export const DEFAULT_EPARA_OPTIONS: EparaSystemOptions = {
   accessAwareLocality: false,
   transferAwareLocality: false,
   skipHopelessUploadsMs: Number.POSITIVE_INFINITY,
-  heedRefusalsMs: 1000,
+  heedRefusalsMs: 0,
   heedRefusalsBacklogMs: 20,
   syncOptions: {},
   routeOptions: {},
