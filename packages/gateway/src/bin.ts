@@ -4,10 +4,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isEparaError } from '@epara/core';
 import { serveConfigJsonSchema } from './serve/config-schema.js';
-import { loadServeConfig } from './serve/load-config.js';
+import { configDir, loadServeConfig } from './serve/load-config.js';
 import { readModelIo } from './serve/model-metadata.js';
 import { secretProblems } from './serve/read-secrets.js';
-import { configDir, startServer } from './serve/start-server.js';
 import type { GatewayAddresses } from './gateway.js';
 import { createLineLogger } from './serve/serve-logger.js';
 
@@ -107,6 +106,9 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGHUP', () => signal('SIGHUP'));
   // The gateway listens (live, not ready) before the models load: its addresses, port 0's included, said at once.
   const live = (addresses: GatewayAddresses): void => console.log(JSON.stringify({ event: 'live', node: config.node.id, ...addresses }));
+  // The server's modules (HTTP, gRPC, the mesh, metrics, the dashboard) are loaded only to serve: `--check`,
+  // `--schema`, `--help` and a usage error answer without them, in a fraction of the start-up time.
+  const { startServer } = await import('./serve/start-server.js');
   const server = await startServer(config, { baseDir: configDir(file), logger, onLive: live });
   // One JSON line that scripts and tests can read.
   console.log(JSON.stringify({ event: 'listening', node: config.node.id, ...server.addresses }));

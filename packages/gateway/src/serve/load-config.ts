@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { EparaError } from '@epara/core';
 import { LineCounter, parseDocument } from 'yaml';
 import type { ZodIssue } from 'zod';
@@ -165,3 +166,6 @@ function configError(fileName: string, problems: readonly ConfigProblem[]): Epar
   const text = problems.map((p) => `${fileName}:${p.line}:${p.column} ${p.field}: ${p.message}`).join('\n');
   return new EparaError('INVALID_OPTIONS', `invalid config ${fileName}:\n${text}`, { field: problems[0]?.field ?? 'config', problems });
 }
+
+/** The config's folder: the relative paths in it (models, keys, TLS files) are read from there (`startServer`'s `baseDir`). */
+export const configDir = (configPath: string): string => dirname(resolve(configPath));

@@ -1,4 +1,4 @@
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { EparaError, isEparaError, systemClock } from '@epara/core';
 import type { Logger, NamedTensors, ServiceSpec } from '@epara/core';
 import { createMeshMetrics, createNode, createWebSocketTransport } from '@epara/mesh';
@@ -424,9 +424,6 @@ async function startMetrics(executor: Executor, node: MeshNode, path: string): P
   const mesh = await createMeshMetrics({ node, registry });
   return { handler: metricsHandler(registry, path), close: () => (runtime.close(), mesh.close()) };
 }
-
-/** The config's folder, for {@link StartServerOptions.baseDir}. */
-export const configDir = (configPath: string): string => dirname(resolve(configPath));
 
 /**
  * The live dashboard on the gateway's HTTP port. A node that authenticates its peers shows its cluster only
