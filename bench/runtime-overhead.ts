@@ -22,21 +22,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { createDevice, createExecutor, createGraphBuilder, type DeviceHandle, type Executor } from '@epara/runtime';
+import { createDevice, createExecutor, type DeviceHandle, type Executor } from '@epara/runtime';
 import { loadOrt } from './lib/runtime-deps.js';
 import { inspectorSession } from './lib/inspector.js';
+import { addOneModel } from './lib/add-one-model.js';
 
 const ROUNDS = Number(process.argv[2] ?? 6);
 const PER_ROUND = Number(process.argv[3] ?? 1000);
 const SPINS = (process.env['OVERHEAD_SPIN_US'] ?? '').split(',').filter((s) => s !== '').map(Number);
-
-function addOneModel(): Uint8Array {
-  const g = createGraphBuilder({ name: 'add-one', seed: 1 });
-  g.input('x', 'float32', ['batch', 4]);
-  g.node('Add', ['x', g.constant('one', 'float32', [1], [1])], ['y']);
-  g.output('y', 'float32', ['batch', 4]);
-  return g.toBytes();
-}
 
 /** CPU ns of every thread of this process (Linux; empty elsewhere). */
 function threadsNs(): number {

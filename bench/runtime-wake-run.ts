@@ -19,7 +19,7 @@ import './lib/no-source-maps.js';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { createGraphBuilder } from '@epara/runtime';
+import { addOneModel } from './lib/add-one-model.js';
 
 const ROUNDS = Number(process.argv[2] ?? 16);
 const BLOCK = 200;
@@ -71,14 +71,6 @@ interface Session {
   run(feeds: Record<string, unknown>): Promise<unknown>;
 }
 type TimedRun = (ort: unknown, session: Session, i: number, run: number[], sync: number[]) => Promise<void>;
-
-function addOneModel(): Uint8Array {
-  const g = createGraphBuilder({ name: 'add-one', seed: 1 });
-  g.input('x', 'float32', ['batch', 4]);
-  g.node('Add', ['x', g.constant('one', 'float32', [1], [1])], ['y']);
-  g.output('y', 'float32', ['batch', 4]);
-  return g.toBytes();
-}
 
 const require = createRequire(import.meta.url);
 const timedRun = new Function('require', `${TIMED_RUN}; return timedRun;`)(require) as TimedRun;

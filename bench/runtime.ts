@@ -74,7 +74,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { affineProfile, fitProfile, latencyAt, type LatencyProfile, type ProfileSample, type TensorLike } from '@epara/core';
-import { createDevice, createExecutor, createGraphBuilder, fakeModelBytes, type Executor, type ServiceStats } from '@epara/runtime';
+import { createDevice, createExecutor, fakeModelBytes, type Executor, type ServiceStats } from '@epara/runtime';
 
 type ExecutorStatsLike = ServiceStats;
 import { models, seededFloats } from '../test/fixtures/models.js';
@@ -86,6 +86,7 @@ import { recordBatches } from './lib/late-attribution.js';
 import { describeGc, startGcWatch, type GcSummary } from './lib/gc-watch.js';
 import { describeThreads, startThreadWatch, type ThreadSummary } from './lib/thread-watch.js';
 import { describeAb, guardAb, type AbResult } from './lib/runtime-guard-ab.js';
+import { addOneModel } from './lib/add-one-model.js';
 
 const ITEM = [1, 3, 48, 192] as const;
 const ITEM_LEN = 3 * 48 * 192;
@@ -640,14 +641,6 @@ function guardFields(g: { saturating: AbResult; sleeping: AbResult; overload: Ab
 }
 
 // ---------------------------------------------------------------- 3. overhead on a trivial model
-function addOneModel(): Uint8Array {
-  const g = createGraphBuilder({ name: 'add-one', seed: 1 });
-  g.input('x', 'float32', ['batch', 4]);
-  g.node('Add', ['x', g.constant('one', 'float32', [1], [1])], ['y']);
-  g.output('y', 'float32', ['batch', 4]);
-  return g.toBytes();
-}
-
 /** Section 3: alternating executor and raw onnxruntime rounds, and requests per round (the first tenth of each is warm-up). */
 const OVERHEAD_ROUNDS = 6;
 const OVERHEAD_PER_ROUND = 1000;
