@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { EparaError, isEparaError, systemClock } from '@epara/core';
 import type { Logger, NamedTensors, ServiceSpec } from '@epara/core';
-import { createMeshMetrics, createNode, createWebSocketTransport } from '@epara/mesh';
+import { createMeshMetrics, createNode, createWebSocketTransport, NODE_DEFAULTS } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
 import { createExecutor, createRuntimeMetrics } from '@epara/runtime';
 import type { Executor, ExecutorServiceOptions } from '@epara/runtime';
@@ -166,7 +166,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
     axesWhenRefusedWhole: async (m, { deadline, signal }) => {
       const known = itemAxes(m.serviceId);
       if (known !== undefined) return known;
-      const timeoutMs = Math.min(PEER_ITEMS_WAIT_PERIODS * (config.node.syncPeriodMs ?? DEFAULT_SYNC_PERIOD_MS), deadline === undefined ? Infinity : Math.max(0, deadline - systemClock.now()));
+      const timeoutMs = Math.min(PEER_ITEMS_WAIT_PERIODS * (config.node.syncPeriodMs ?? NODE_DEFAULTS.syncPeriodMs), deadline === undefined ? Infinity : Math.max(0, deadline - systemClock.now()));
       await node.whenView((v) => peerItems(v, m.serviceId) !== undefined, { timeoutMs, ...(signal ? { signal } : {}) }).catch(() => undefined);
       return itemAxes(m.serviceId);
     },
@@ -226,8 +226,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   };
 }
 
-/** The mesh's default `syncPeriodMs`, and how many periods a refused request waits for a peer's view entry. */
-const DEFAULT_SYNC_PERIOD_MS = 500;
+/** How many sync periods a request refused whole waits for the refusing peer's view entry. */
 const PEER_ITEMS_WAIT_PERIODS = 10;
 
 /** The longest a timer waits (a longer one fires at once). */
