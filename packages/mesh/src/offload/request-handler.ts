@@ -72,6 +72,12 @@ export interface RequestHandlerConfig extends OffloadPathPorts {
    * never had. @default `clock`
    */
   readonly monotonicClock?: Clock | undefined;
+  /**
+   * Whether routing reads a peer that refused a request `OVERLOADED` at its refusal until the peer writes a newer
+   * entry ({@link RequestHandler}'s `#refusalView`); `false` reads every peer at its view entry only (the rule
+   * before, kept for comparisons: `request-handler-burst-model.test.ts`). @default true
+   */
+  readonly refusalView?: boolean | undefined;
 }
 
 interface Outstanding {
@@ -340,7 +346,7 @@ export class RequestHandler {
    * than the peer's entry is dropped: the entry has seen that queue. `view` itself when there is none to apply.
    */
   #refusalView(serviceId: ServiceId, view: ClusterView, now: number): ClusterView {
-    if (this.#refusedBy.size === 0) return view;
+    if (this.#refusedBy.size === 0 || this.#c.refusalView === false) return view;
     let entries: Record<ServerId, ServerEntry> | undefined;
     for (const [key, r] of this.#refusedBy) {
       const entry = view.entries[r.peer];
