@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decisionTraceLines, secondTraceLines, summarizeDecisions, summarizeSeconds, summarizeTraces, traceLines, type TraceLine } from './trace-summary.js';
+import { decisionTraceLines, refusalTraceLines, secondTraceLines, summarizeDecisions, summarizeRefusals, summarizeSeconds, summarizeTraces, traceLines, type TraceLine } from './trace-summary.js';
 
 const base = { run: 1, serviceId: 'image', decision: 'local', decidedAt: 0, deadline: 300 } as const;
 
@@ -90,5 +90,30 @@ describe('summarizeSeconds (how each run starts at each entry)', () => {
     ]);
     expect(groups[0]!.answerOverEstimate).toEqual([15]);
     expect(secondTraceLines(groups)[1]).toBe('edge-0  2    0       2         0.0%    1/0/1              DEADLINE_EXCEEDED:1 OVERLOADED:1  15.00/15.00');
+  });
+});
+
+describe('summarizeRefusals (a peer refusing a forward: what the entry read of it, what it saw)', () => {
+  it('counts forwards and refusals per entry and peer, with the view\'s wait against the peer\'s quoted estimate', () => {
+    const peer = { serverId: 'edge-2', waitMs: 40, ageMs: 200, loadPerSec: 150, capacityPerSec: 100, runMs: 30, travelMs: 12 };
+    const lines: TraceLine[] = [
+      // Forwarded to edge-2 and answered: a forward, no refusal.
+      { ...base, node: 'edge-0', decision: 'forward edge-2', estimateAt: 500, outcome: 'ok', peers: [peer] },
+      // Refused there: the view read 40 + 200 × (1.5 − 1) = 140 ms of wait; edge-2 quoted 330 ms less its 30 ms run.
+      {
+        ...base,
+        node: 'edge-0',
+        decision: 'forward edge-2',
+        estimateAt: 500,
+        outcome: 'OVERLOADED',
+        peers: [peer],
+        refusals: [{ peer: 'edge-2', reason: 'local estimate 330 ms, 84 ms past the 246 ms budget; no unvisited peer meets it at its current wait' }],
+      },
+      // Another service: left out.
+      { ...base, node: 'edge-0', serviceId: 'chat', decision: 'forward edge-2', estimateAt: 500, outcome: 'ok' },
+    ];
+    const groups = summarizeRefusals(lines, 'image');
+    expect(groups).toEqual([{ node: 'edge-0', peer: 'edge-2', forwards: 2, refused: 1, viewWaitMs: [140], peerWaitMs: [300], peerBudgetMs: [246], ageMs: [200] }]);
+    expect(refusalTraceLines(groups)[1]).toBe('edge-0  edge-2  2         1        140/140       300/300       246/246         200/200');
   });
 });

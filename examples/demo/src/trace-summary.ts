@@ -225,6 +225,66 @@ export function secondTraceLines(groups: readonly SecondGroup[]): string[] {
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
 }
 
+/** The forwards from one entry to one peer that the peer refused: what the entry read of it, what the peer saw. */
+export interface RefusalGroup {
+  readonly node: string;
+  readonly peer: string;
+  /** Forwards from `node` whose first ask went to `peer`, and how many of all of them `peer` refused. */
+  forwards: number;
+  refused: number;
+  /** The peer's wait as the entry's routing read it: reported, grown by the entry's age when the peer was past capacity, ms. */
+  readonly viewWaitMs: number[];
+  /** The peer's own estimate at the request's arrival there, less its next run (its refusal quotes it), ms. */
+  readonly peerWaitMs: number[];
+  /** The budget the peer had left (quoted), ms. */
+  readonly peerBudgetMs: number[];
+  /** The age of the peer's entry in the entry's view at the decision, ms. */
+  readonly ageMs: number[];
+}
+
+/**
+ * Per entry and peer, the forwards of `service` and the refusals among them, with the peer's wait as the entry's
+ * view showed it (routing's figure: `waitMs + age × max(0, ρ − 1)`, before the forwards the entry sent it since)
+ * against the wait the peer's own routing read on arrival: a refusal on a view that showed room is a view that was
+ * wrong by the time the request arrived.
+ */
+export function summarizeRefusals(lines: readonly TraceLine[], service: string): RefusalGroup[] {
+  const groups = new Map<string, RefusalGroup>();
+  const group = (node: string, peer: string): RefusalGroup => {
+    const key = `${node}\u0000${peer}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { node, peer, forwards: 0, refused: 0, viewWaitMs: [], peerWaitMs: [], peerBudgetMs: [], ageMs: [] }));
+    return g;
+  };
+  for (const t of lines) {
+    if (t.serviceId !== service || t.decision === undefined) continue;
+    if (t.decision.startsWith('forward ')) group(t.node, t.decision.slice('forward '.length)).forwards++;
+    for (const r of t.refusals ?? []) {
+      const g = group(t.node, r.peer);
+      g.refused++;
+      const p = t.peers?.find((x) => x.serverId === r.peer);
+      const quoted = correctedMs(r.reason);
+      const budget = /past the (-?[\d.]+) ms budget/.exec(r.reason);
+      if (budget) g.peerBudgetMs.push(Number(budget[1]));
+      if (p === undefined) continue;
+      const rho = p.capacityPerSec > 0 ? p.loadPerSec / p.capacityPerSec : 2;
+      g.viewWaitMs.push(p.waitMs + Math.max(0, p.ageMs) * Math.max(0, rho - 1));
+      g.ageMs.push(p.ageMs);
+      if (quoted !== undefined) g.peerWaitMs.push(quoted - p.runMs);
+    }
+  }
+  return [...groups.values()].sort((a, b) => a.node.localeCompare(b.node) || a.peer.localeCompare(b.peer));
+}
+
+/** One line per entry and peer: forwards, refusals, then p50/p90 of the wait each side read, the budget and the age. */
+export function refusalTraceLines(groups: readonly RefusalGroup[]): string[] {
+  const q = (v: readonly number[]): string => (v.length === 0 ? '-' : `${quantile(v, 0.5)!.toFixed(0)}/${quantile(v, 0.9)!.toFixed(0)}`);
+  const rows = groups.map((g) => [g.node, g.peer, String(g.forwards), String(g.refused), q(g.viewWaitMs), q(g.peerWaitMs), q(g.peerBudgetMs), q(g.ageMs)]);
+  const head = ['entry', 'peer', 'forwards', 'refused', 'view wait ms', 'peer wait ms', 'peer budget ms', 'entry age ms'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
 /** Reads every `<node>.jsonl` of `dir`. */
 export function readTraces(dir: string): TraceLine[] {
   return readdirSync(dir)
@@ -248,6 +308,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   for (const line of traceLines(summarizeTraces(lines, service))) console.log(line);
   console.log(`\n${service}, every decision at its entry: what the node read (p50/p90; peer: travel + the view's reported wait + next run)`);
   for (const line of decisionTraceLines(summarizeDecisions(lines, service))) console.log(line);
+  console.log(`\n${service}, refusals of forwards: the peer's wait as the entry's view read it against the peer's own at arrival (p50/p90)`);
+  for (const line of refusalTraceLines(summarizeRefusals(lines, service))) console.log(line);
   console.log(`\n${service}, each run's first seconds at each entry (run: the demo's runs in order; answer÷est: the wait seen ÷ the wait promised, p50/p90)`);
   for (const line of secondTraceLines(summarizeSeconds(lines, service))) console.log(line);
 }

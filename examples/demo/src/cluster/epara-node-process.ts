@@ -12,7 +12,7 @@ import { buildLanguageModel } from '../models.js';
 import { deviceOf } from '../placement.js';
 import { emitToParent, serveChild } from './child-rpc.js';
 import { EstimateTap } from './estimate-tap.js';
-import { RequestTrace, type TracedPeer } from './request-trace.js';
+import { RequestTrace, type TracedPeer, type TracedRefusal } from './request-trace.js';
 import { serveEntry } from './entry.js';
 import { RoutedTransport } from './routed-transport.js';
 
@@ -97,6 +97,16 @@ function peersOf(n: MeshNode, serviceId: string, now: number, bytes: number): Tr
           .filter((i) => i.serviceId === serviceId && i.status === 'ready')
           .map((i) => ({ serverId: e.serverId, waitMs: i.waitMs, ageMs: now - e.updatedAt, loadPerSec: i.loadPerSec, capacityPerSec: i.capacityPerSec, runMs: i.nextRunMs ?? i.runMs, travelMs: travelMs(e.serverId) })),
   );
+}
+
+/** The refusals a failed forward's error names (`details.refusals`: peer and reason), for the trace. */
+function refusalsOf(err: unknown): TracedRefusal[] {
+  const list = toEparaError(err).details['refusals'];
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((r: unknown) => {
+    const { peer, reason } = (r ?? {}) as Record<string, unknown>;
+    return typeof peer === 'string' ? [{ peer, reason: typeof reason === 'string' ? reason : '' }] : [];
+  });
 }
 
 serveChild(
@@ -196,7 +206,7 @@ serveChild(
               settle({ ok: true, latencyMs: Date.now() - startedAt, deadlineMet: Date.now() <= deadline });
             },
             (err: unknown) => {
-              if (traced !== undefined) trace!.settled(traced, { at: clockNow(), outcome: toEparaError(err).code, decision, reason, peers });
+              if (traced !== undefined) trace!.settled(traced, { at: clockNow(), outcome: toEparaError(err).code, decision, reason, peers, refusals: refusalsOf(err) });
               settle({ ok: false, code: toEparaError(err).code });
             },
           );

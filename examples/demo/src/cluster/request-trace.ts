@@ -41,6 +41,17 @@ export interface TracedRequest {
    * routing adds to reach it (ms, items/s).
    */
   peers?: readonly TracedPeer[];
+  /**
+   * For a forward that failed: the peers that refused it, in order, each with its reason (a peer's routing quotes
+   * its own estimate at the request's arrival there: `local estimate <ms> ms, …`).
+   */
+  refusals?: readonly TracedRefusal[];
+}
+
+/** A peer's refusal of a forwarded request, as the error's `details.refusals` names it. */
+export interface TracedRefusal {
+  readonly peer: string;
+  readonly reason: string;
 }
 
 /** One peer's instance of the service as the deciding node's view showed it. */
@@ -116,7 +127,7 @@ export class RequestTrace {
   }
 
   /** The entry saw the request settle (with a refusal's reason and the peers the view showed, when it was not run here). */
-  settled(key: string, s: { at: number; outcome: string; decision: string; reason?: string | undefined; peers?: readonly TracedPeer[] | undefined }): void {
+  settled(key: string, s: { at: number; outcome: string; decision: string; reason?: string | undefined; peers?: readonly TracedPeer[] | undefined; refusals?: readonly TracedRefusal[] | undefined }): void {
     const t = this.#open.get(key);
     if (!t) return;
     this.#open.delete(key);
@@ -125,6 +136,7 @@ export class RequestTrace {
     t.outcome = s.outcome;
     if (s.reason !== undefined) t.reason = s.reason;
     if (s.peers !== undefined) t.peers = s.peers;
+    if (s.refusals !== undefined && s.refusals.length > 0) t.refusals = s.refusals;
     this.#done.push(t);
   }
 
