@@ -12,7 +12,7 @@ import type { Gateway, GatewayModel } from '@epara/gateway';
 import { reference } from '../runtime-models/ground-truth.js';
 import type { Reference } from '../runtime-models/ground-truth.js';
 import { PSK } from '../mesh/helpers.js';
-import { skipNats, uniqueName, useNatsServer } from './nats-server.js';
+import { skipNats, startNatsServer, uniqueName, useNatsServer } from './nats-server.js';
 import type { TestNatsServer } from './nats-server.js';
 
 /*
@@ -124,6 +124,34 @@ describe.skipIf(skip)('items in the NATS KV view', () => {
       await reader.stop();
     }
   });
+
+  it('a broker that came back without its store has the items written again: a reader started after it reads them', async () => {
+    const broker = await startNatsServer();
+    const own: NatsConnection[] = [];
+    const syncs: NatsViewSync[] = [];
+    try {
+      const at = async (selfId: string, items: () => ServiceItems | undefined): Promise<NatsViewSync> => {
+        const nc = await connectNats({ servers: broker.url, reconnectWaitMs: 100 });
+        own.push(nc);
+        const s = createNatsViewSync({ connection: nc, selfId, bucket: 'items', periodMs: 100, deadAfterMs: 1000, ttlMs: 60_000, readSelf: () => ({ instances: [], load: 0, freeMemoryBytes: 1, arrivalRates: {}, ...(items() ? { items: { svc: items()! } } : {}) }) });
+        syncs.push(s);
+        await s.start();
+        return s;
+      };
+      const a = await at('a', () => SEPARABLE);
+      await broker.restart({ keepStore: false });
+      // Writes that landed after the restart: the bucket was created again, then a's entry written in it.
+      for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => a.once('roundCompleted', () => resolve()));
+      const c = await at('c', () => undefined);
+      // The watch replays the bucket in the order it was written: a's items come before the entry written after them.
+      await until(c, () => c.view().entries['a']?.alive === true);
+      expect(c.view().entries['a']!.items?.['svc']).toEqual(SEPARABLE);
+    } finally {
+      await Promise.all(syncs.map((s) => s.stop({ leave: false })));
+      await Promise.all(own.map((nc) => (nc.isClosed() ? undefined : nc.close())));
+      await broker.stop();
+    }
+  }, 60_000);
 
   describe('an entry with no instance of the model, in a cluster synced through KV', () => {
     let executor: Executor;
