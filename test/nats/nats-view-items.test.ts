@@ -125,6 +125,24 @@ describe.skipIf(skip)('items in the NATS KV view', () => {
     }
   });
 
+  it("a server's items written over by an earlier run of it (resumed once) are written again at its next period", async () => {
+    const bucket = uniqueName('items');
+    const nc = await connect();
+    const a = createNatsViewSync({ connection: nc, selfId: 'a', bucket, epoch: 5, periodMs: 100, deadAfterMs: 1000, ttlMs: 60_000, readSelf: () => ({ instances: [], load: 0, freeMemoryBytes: 1, arrivalRates: {}, items: { svc: SEPARABLE } }) });
+    await a.start();
+    let reader: NatsViewSync | undefined;
+    try {
+      await nc.request(`$KV.${bucket}.itm.a`, JSON.stringify({ serverId: 'a', epoch: 4, items: { svc: { separability: 'unknown' } } }));
+      for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => a.once('roundCompleted', () => resolve()));
+      reader = sync(await connect(), bucket, 'reader', () => undefined);
+      await reader.start();
+      await until(reader, () => reader!.view().entries['a']?.alive === true);
+      expect(reader.view().entries['a']!.items?.['svc']).toEqual(SEPARABLE);
+    } finally {
+      await Promise.all([a.stop(), reader?.stop()]);
+    }
+  });
+
   it('a broker that came back without its store has the items written again: a reader started after it reads them', async () => {
     const broker = await startNatsServer();
     const own: NatsConnection[] = [];

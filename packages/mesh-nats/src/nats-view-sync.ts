@@ -386,7 +386,8 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
   }
 
   #onEntry(e: KvWatchEntry): void {
-    if (!this.#running || e.key === this.#key || e.key === this.#itemsKey) return;
+    if (!this.#running || e.key === this.#key) return;
+    if (e.key === this.#itemsKey) return this.#onOwnItems(e);
     if (e.key.startsWith('itm.')) return this.#onItems(e);
     if (!e.key.startsWith('srv.')) return; // a run key
     if (e.operation !== 'PUT') {
@@ -427,6 +428,21 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     if ((this.#items.get(viewKey)?.epoch ?? -Infinity) > value.epoch) return;
     this.#items.set(viewKey, value);
     this.#replaceEntry(value.serverId);
+  }
+
+  /**
+   * This server's items key changed: a write of another run of this id (an old process resumed writes its items once
+   * before it finds it was replaced) is written over at the next period, not a third of the bucket's max age later.
+   */
+  #onOwnItems(e: KvWatchEntry): void {
+    if (this.#replaced) return;
+    let epoch: number | undefined;
+    try {
+      epoch = e.operation === 'PUT' ? decodeEntryItems(e.value).epoch : undefined;
+    } catch {
+      epoch = undefined;
+    }
+    if (epoch !== this.#self.epoch) this.#itemsWritten = undefined;
   }
 
   /** The entry with the items its server published for its epoch (none when it published none for it). */
