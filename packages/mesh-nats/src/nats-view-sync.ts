@@ -9,6 +9,8 @@ import type { AbortSignalLike, ClusterView, ServerEntry, ServerId, TimerHandle }
 import { decodeViewEntries, encodeViewEntries } from '@epara/mesh/wire';
 import type { ViewSync, ViewSyncEvents, ViewUpdate } from '@epara/mesh';
 import { resolveNatsViewSyncOptions } from './nats-view-sync-options.js';
+import { decodeEntryItems, encodeEntryItems, itemsKeyOf } from './nats-view-items.js';
+import type { NatsEntryItems } from './nats-view-items.js';
 import type { NatsViewSyncOptions, ResolvedNatsViewSyncOptions } from './nats-view-sync-options.js';
 
 /**
@@ -56,6 +58,11 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
   readonly #o: ResolvedNatsViewSyncOptions;
   readonly #key: string;
   readonly #runKey: string;
+  readonly #itemsKey: string;
+  /** The peers' published items, by their view key: attached to their entries of the same epoch. */
+  readonly #items = new Map<string, NatsEntryItems>();
+  /** What this run last wrote under its items key (JSON of the items, epoch, monotonic ms), or undefined: write. */
+  #itemsWritten: { readonly text: string; readonly epoch: number; readonly at: number } | undefined;
   /** This run, as claimed under {@link runKeyOf}: the epoch and a random instance (not the seeded random of a node, which repeats across runs). */
   readonly #run: { readonly epoch: number; readonly instance: string };
   /** A later run of this server claimed the run key: this one writes no more. */
@@ -84,6 +91,7 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     this.#o = options;
     this.#key = viewKeyOf(options.selfId);
     this.#runKey = runKeyOf(options.selfId);
+    this.#itemsKey = itemsKeyOf(this.#key);
     this.#run = { epoch: options.epoch, instance: randomBytes(8).toString('hex') };
     this.#self = { serverId: options.selfId, epoch: options.epoch, version: 0, updatedAt: options.clock.now(), alive: true, ...options.readSelf() };
     this.#view = createView([this.#self]);
@@ -236,6 +244,7 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     if (!this.#replaced) await this.#claimRun(kv);
     this.#kv = kv;
     this.#revision = 0; // the key's revision is found again by the first write (create, else catch up)
+    this.#itemsWritten = undefined; // a broker that lost its store lost the items key too
     await this.#rewatch(kv);
     this.#stale = false;
     this.#o.logger.info({ bucket: this.#o.bucket }, 'NATS view sync reopened its bucket and watch');
@@ -243,7 +252,9 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
 
   async #rewatch(kv: KV): Promise<void> {
     this.#watch?.stop();
-    const watch = await kv.watch({ key: 'srv.>' });
+    // One watch over the whole bucket, not one per prefix: the stream's order then holds between a server's items
+    // and its entry, so a peer never reads an entry before the items written ahead of it.
+    const watch = await kv.watch({ key: '>' });
     if (!this.#running) return watch.stop();
     this.#watch = watch;
     void this.#consume(watch);
@@ -258,6 +269,7 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
       const { updatedAt: _t, ...wire } = next;
       const bytes = encodeViewEntries([{ ...wire, ageMs: 0 }]);
       try {
+        await this.#writeItems(kv, next);
         this.#revision = this.#revision > 0 ? await kv.update(this.#key, bytes, this.#revision, this.#timeoutMs) : await kv.create(this.#key, bytes);
       } catch (err) {
         if (attempt >= 2) throw err;
@@ -273,6 +285,21 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
       this.emit('roundCompleted', { origin: this.#o.selfId, round: next.version, hops, durationMs: this.#o.clock.now() - started });
       return;
     }
+  }
+
+  /**
+   * Writes this server's items under {@link itemsKeyOf} when they changed (or the epoch did), and a few times per
+   * bucket max age (`ttlMs`), which would otherwise drop them for peers that start watching later. Written before
+   * the entry, so a peer that reads a new ready instance has read its items already.
+   */
+  async #writeItems(kv: KV, entry: ServerEntry): Promise<void> {
+    if (entry.items === undefined) return;
+    const text = JSON.stringify(entry.items);
+    const now = this.#o.clock.now();
+    const last = this.#itemsWritten;
+    if (last !== undefined && last.text === text && last.epoch === entry.epoch && now - last.at < this.#o.ttlMs / 3) return;
+    await kv.put(this.#itemsKey, encodeEntryItems({ serverId: this.#o.selfId, epoch: entry.epoch, items: entry.items }));
+    this.#itemsWritten = { text, epoch: entry.epoch, at: now };
   }
 
   /** Whether the run key still names this run (or names none: then this run claims it). */
@@ -360,6 +387,9 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
 
   #onEntry(e: KvWatchEntry): void {
     if (!this.#running || e.key === this.#key) return;
+    if (e.key === this.#itemsKey) return this.#onOwnItems(e);
+    if (e.key.startsWith('itm.')) return this.#onItems(e);
+    if (!e.key.startsWith('srv.')) return; // a run key
     if (e.operation !== 'PUT') {
       const id = this.#ids.get(e.key);
       if (id !== undefined) this.#markDead(id, 'deleted');
@@ -370,12 +400,66 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
       const [w, ...rest] = decodeViewEntries(e.value);
       if (!w || rest.length > 0 || viewKeyOf(w.serverId) !== e.key) throw new EparaError('PROTOCOL_ERROR', `KV entry ${e.key} does not hold exactly its own server's entry`);
       const { ageMs, ...fields } = w;
-      entry = { ...fields, updatedAt: this.#o.clock.now() - Math.max(0, ageMs) };
+      entry = this.#withItems({ ...fields, updatedAt: this.#o.clock.now() - Math.max(0, ageMs) });
     } catch (err) {
       return this.#emitError(err);
     }
     this.#ids.set(e.key, entry.serverId);
     this.#apply(entry);
+  }
+
+  /** A peer's items key changed: kept (never for an older epoch than those kept) and attached to its entry. */
+  #onItems(e: KvWatchEntry): void {
+    const viewKey = `srv.${e.key.slice('itm.'.length)}`;
+    if (e.operation !== 'PUT') {
+      this.#items.delete(viewKey);
+      const id = this.#ids.get(viewKey);
+      if (id !== undefined) this.#replaceEntry(id);
+      return;
+    }
+    let value: NatsEntryItems;
+    try {
+      value = decodeEntryItems(e.value);
+      if (viewKeyOf(value.serverId) !== viewKey) throw new EparaError('PROTOCOL_ERROR', `KV items ${e.key} do not hold their own server's items`);
+    } catch (err) {
+      return this.#emitError(err);
+    }
+    // A replaced run resumed writes its (older) epoch's items once before it learns it was replaced.
+    if ((this.#items.get(viewKey)?.epoch ?? -Infinity) > value.epoch) return;
+    this.#items.set(viewKey, value);
+    this.#replaceEntry(value.serverId);
+  }
+
+  /**
+   * This server's items key changed: a write of another run of this id (an old process resumed writes its items once
+   * before it finds it was replaced) is written over at the next period, not a third of the bucket's max age later.
+   */
+  #onOwnItems(e: KvWatchEntry): void {
+    if (this.#replaced) return;
+    let epoch: number | undefined;
+    try {
+      epoch = e.operation === 'PUT' ? decodeEntryItems(e.value).epoch : undefined;
+    } catch {
+      epoch = undefined;
+    }
+    if (epoch !== this.#self.epoch) this.#itemsWritten = undefined;
+  }
+
+  /** The entry with the items its server published for its epoch (none when it published none for it). */
+  #withItems(entry: ServerEntry): ServerEntry {
+    const { items: _old, ...rest } = entry;
+    const kept = this.#items.get(viewKeyOf(entry.serverId));
+    return kept !== undefined && kept.epoch === entry.epoch ? { ...rest, items: kept.items } : rest;
+  }
+
+  /** Re-attaches a peer's items to its entry in the view (same version: only the items changed). */
+  #replaceEntry(id: ServerId): void {
+    const cur = this.#view.entries[id];
+    if (cur === undefined) return;
+    const next = this.#withItems(cur);
+    if (JSON.stringify(next.items) === JSON.stringify(cur.items)) return;
+    this.#view = { ...this.#view, entries: { ...this.#view.entries, [id]: next } };
+    this.emit('viewUpdated');
   }
 
   #apply(entry: ServerEntry): void {
@@ -414,6 +498,7 @@ export class NatsViewSync extends EventEmitter<NatsViewSyncEvents> implements Vi
     this.#view = { ...this.#view, entries };
     this.#heard.delete(id);
     for (const [key, of] of this.#ids) if (of === id) this.#ids.delete(key);
+    this.#items.delete(viewKeyOf(id));
     this.emit('viewUpdated');
   }
 

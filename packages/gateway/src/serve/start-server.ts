@@ -170,7 +170,9 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
       await node.whenView((v) => peerItems(v, m.serviceId) !== undefined, { timeoutMs, ...(signal ? { signal } : {}) }).catch(() => undefined);
       return itemAxes(m.serviceId);
     },
-    modelControl: modelControl(executor, node, served, logger),
+    // A load reads the model file again: one replaced since the server started is served only where its inputs
+    // and outputs are still those the gateway announces (and checks requests against).
+    modelControl: modelControl({ executor, node, services: served, logger, signatureChange: (s) => signatureChange(io.get(s.id)!, () => readModelIo(at(s.model), s)) }),
   });
   const addresses = await gateway.start().catch(async (err: unknown) => {
     // Nothing else started yet: the collectors and handlers made above are all there is to stop.
@@ -305,7 +307,15 @@ async function loadService(executor: Executor, s: ServeConfig['services'][number
  * from the executor once per gossip round, so a client that loaded a model and asked at once whether it is
  * ready was told no (and yes after an unload) until then.
  */
-function modelControl(executor: Executor, node: MeshNode, services: ServeConfig['services'], logger: Logger): ModelControl {
+function modelControl(o: {
+  executor: Executor;
+  node: MeshNode;
+  services: ServeConfig['services'];
+  logger: Logger;
+  /** How the model file's inputs and outputs now differ from those served, `undefined` when they do not. */
+  signatureChange: (s: ServeConfig['services'][number]) => string | undefined;
+}): ModelControl {
+  const { executor, node, services, logger } = o;
   const byId = new Map(services.map((s) => [s.id, s]));
   let queue: Promise<unknown> = Promise.resolve();
   const inOrder = (run: () => Promise<void>): Promise<void> => {
@@ -320,6 +330,10 @@ function modelControl(executor: Executor, node: MeshNode, services: ServeConfig[
         if (!s) throw new EparaError('LOAD_FAILED', m.unavailable ?? `model ${m.name} cannot be served here`, { model: m.name });
         if (s.devices.length === 0) throw new EparaError('INVALID_INPUT', `model ${m.name} names no devices of this server (services[].devices): its peers serve it`, { model: m.name, field: 'devices' });
         if (executor.instances().some((i) => i.serviceId === s.id && i.status !== 'draining')) return;
+        const changed = o.signatureChange(s);
+        if (changed !== undefined) {
+          throw new EparaError('LOAD_FAILED', `model ${m.name}: its file now has other inputs or outputs than the server serves (${changed}); restore the file, or restart the server to serve the new ones`, { model: m.name, path: s.model });
+        }
         await loadService(executor, s);
         await shownInView(node, (own) => own.some((i) => i.serviceId === s.id && i.status === 'ready'), logger);
         logger.info({ serviceId: s.id }, `service ${s.id} loaded (repository load)`);
@@ -331,6 +345,26 @@ function modelControl(executor: Executor, node: MeshNode, services: ServeConfig[
         logger.info({ serviceId: m.serviceId }, `service ${m.serviceId} unloaded here (repository unload)`);
       }),
   };
+}
+
+/**
+ * How a model file's inputs and outputs (names, data types, shapes as announced) differ from those the server
+ * read at start, in words, or `undefined` when they are the same.
+ */
+function signatureChange(served: ModelIo, read: () => ModelIo): string | undefined {
+  let now: ModelIo;
+  try {
+    now = read();
+  } catch (err) {
+    // A file that cannot be read fails the load as it is (LOAD_FAILED); one the config's inputs no longer fit has changed.
+    if (isEparaError(err) && err.code === 'LOAD_FAILED') throw err;
+    return err instanceof Error ? err.message : String(err);
+  }
+  const show = (io: ModelIo, side: 'inputs' | 'outputs'): string => io[side].map((t) => `${t.name} ${t.datatype} [${t.shape.join(',')}]`).join(', ');
+  for (const side of ['inputs', 'outputs'] as const) {
+    if (show(served, side) !== show(now, side)) return `${side} ${show(now, side) || 'none'}, served: ${show(served, side) || 'none'}`;
+  }
+  return undefined;
 }
 
 /** The longest a repository load or unload waits for the view to show it (a node whose gossip stalls). */
