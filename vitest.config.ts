@@ -55,8 +55,11 @@ export const MOCKING_FILES = readdirSync(here('packages'), { recursive: true, en
   .filter((file) => /^packages\/[^/]+\/src\/.*\.test\.ts$/.test(file) && !file.includes('/node_modules/'))
   .filter((file) => /\bvi\.(mock|doMock)\(/.test(readFileSync(here(file), 'utf8')));
 
-/** The integration tests that run in a shared module graph (project `shared`, below). */
-const SHARED_GRAPH_TESTS = ['runtime', 'runtime-models', 'runtime-faults', 'mesh', 'mesh-wire', 'nats', 'observability', 'sim'].map((dir) => `test/${dir}/**/*.test.ts`);
+/** The integration tests that run in a shared module graph (project `shared`, below), and the demo's unit tests. */
+const SHARED_GRAPH_TESTS = [
+  ...['runtime', 'runtime-models', 'runtime-faults', 'mesh', 'mesh-wire', 'nats', 'observability', 'sim', 'gateway'].map((dir) => `test/${dir}/**/*.test.ts`),
+  'examples/demo/src/**/*.test.ts',
+];
 
 /** vitest's order (the last recorded durations, or file size), with {@link LONGEST_FILES} moved to the front. */
 class LongestFirstSequencer extends BaseSequencer {
@@ -120,6 +123,11 @@ export default defineConfig({
       // test/mesh is shared again: its partition test's failure after the heal (PEER_UNAVAILABLE in two full CI runs
       // with it shared) was a dial made into the cut that held the request once the peer was back, in either layout;
       // the node now dials a returning peer afresh (packages/mesh, PeerLinks.peerBack).
+      // test/gateway's files mostly drive `epara serve` child processes; isolated, each file's worker imported the
+      // sources and grpc-js afresh, two of the three CPU seconds of a file with one server. Each stops its processes
+      // and clients after its tests; one sets an environment variable for one start and deletes it.
+      // The demo's unit tests (examples/demo/src) are pure functions of their inputs: isolated, most of each
+      // file's CPU was its fresh process.
       { extends: true, test: { name: 'shared', include: SHARED_GRAPH_TESTS, isolate: false } },
       // Integration, examples and docs that start servers and children or set process-wide state (environment
       // variables, process listeners), and the mocking files: each file in a fresh process.

@@ -22,7 +22,7 @@ import { inferOver, servedDifferences, type GrpcCall, type Served, type Transpor
  * not give them (unnamed dims, inputs named apart) that refusal is the answer: typed, never a wrong answer.
  *
  * More random models, or one seed again:
- *   EPARA_FUZZ_MODELS=30 EPARA_FUZZ_SEED=1 npx vitest run --project isolated test/gateway/differential-cluster-serve.test.ts
+ *   EPARA_FUZZ_MODELS=30 EPARA_FUZZ_SEED=1 npx vitest run --project shared test/gateway/differential-cluster-serve.test.ts
  */
 
 const FIRST = Number(process.env['EPARA_FUZZ_SEED'] ?? 1);

@@ -14,7 +14,7 @@ import { inferOver, servedDifferences, serveModelFiles } from './tensor-transpor
  * scale). Every refusal of a request onnxruntime answers is a failure, but a pressed request's typed shedding.
  *
  * More models, or one seed again:
- *   EPARA_FUZZ_MODELS=60 EPARA_FUZZ_SEED=1 npx vitest run --project isolated test/gateway/differential-fuzz-serve.test.ts
+ *   EPARA_FUZZ_MODELS=60 EPARA_FUZZ_SEED=1 npx vitest run --project shared test/gateway/differential-fuzz-serve.test.ts
  */
 
 const FIRST = Number(process.env['EPARA_FUZZ_SEED'] ?? 1);

@@ -9,6 +9,9 @@ import { models } from '../fixtures/models.js';
 import { BIN, classifierConfig, liveHttp, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 
+/** The tests here run `epara serve` processes one after another (30 s was not enough at load 40): a hang guard. */
+const SEQUENCE_TIMEOUT_MS = 120_000;
+
 /*
  * `epara serve` as a stranger uses it: flags read from the usage, model paths that are not model files, ports
  * that collide, signals from a terminal or a supervisor. Each case is one clear line and an exit code, never a
@@ -38,7 +41,7 @@ async function until(check: () => Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
-describe('epara serve: the command line', () => {
+describe('epara serve: the command line', { timeout: SEQUENCE_TIMEOUT_MS }, () => {
   it('prints its version with --version (and -v) and exits 0', () => {
     const { version } = JSON.parse(readFileSync(join(dirname(BIN), '..', 'package.json'), 'utf8')) as { version: string };
     for (const flag of ['--version', '-v']) {
@@ -58,7 +61,7 @@ describe('epara serve: the command line', () => {
   });
 });
 
-describe('epara serve: model paths that are no model file', () => {
+describe('epara serve: model paths that are no model file', { timeout: SEQUENCE_TIMEOUT_MS }, () => {
   it('names a folder given as the model (a Triton-style repository) and the file inside it to use', () => {
     const repo = mkdtempSync(join(tmpdir(), 'epara-repo-'));
     mkdirSync(join(repo, 'cls', '1'), { recursive: true });
@@ -100,7 +103,7 @@ describe('epara serve: model paths that are no model file', () => {
   });
 });
 
-describe('epara serve: surprising configs', () => {
+describe('epara serve: surprising configs', { timeout: SEQUENCE_TIMEOUT_MS }, () => {
   it('refuses two devices with one id, naming the field', () => {
     const r = run(['serve', '--check', configFile(classifierConfig().replace('  - { id: cpu0, threads: 1 }\n', '  - { id: cpu0, threads: 1 }\n  - { id: cpu0, threads: 2 }\n'))]);
     expect(r.status).toBe(1);
@@ -134,7 +137,7 @@ describe('epara serve: surprising configs', () => {
   }, 120_000);
 });
 
-describe("epara serve: seeds that never answer, and a peer with this node's id", () => {
+describe("epara serve: seeds that never answer, and a peer with this node's id", { timeout: SEQUENCE_TIMEOUT_MS }, () => {
   it('says once joinTimeoutMs passed that no peer joined, then serves alone and drains on SIGTERM (before, nothing was said)', async () => {
     // A seed that accepts the connection and never answers (a firewall's tarpit, a wrong port on a busy host).
     const held: Socket[] = [];
@@ -171,7 +174,7 @@ describe("epara serve: seeds that never answer, and a peer with this node's id",
   }, 120_000);
 });
 
-describe('epara serve: signals', () => {
+describe('epara serve: signals', { timeout: SEQUENCE_TIMEOUT_MS }, () => {
   it('drains on SIGHUP (a closed terminal) like SIGTERM and exits 0', async () => {
     const serve = await startServe(classifierConfig());
     try {

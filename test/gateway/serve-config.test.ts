@@ -10,6 +10,9 @@ import type { ConfigProblem } from '@epara/gateway';
 import { describe, expect, it } from 'vitest';
 import { BIN, classifierConfig } from './serve-process.js';
 
+/** The tests here run `epara serve` processes one after another (30 s was not enough at load 40): a hang guard. */
+const SEQUENCE_TIMEOUT_MS = 120_000;
+
 const problems = (text: string): ConfigProblem[] => {
   try {
     parseServeConfig(text, 'x.yaml');
@@ -20,7 +23,7 @@ const problems = (text: string): ConfigProblem[] => {
   throw new Error('expected the config to be rejected');
 };
 
-describe('epara serve config', () => {
+describe('epara serve config', { timeout: SEQUENCE_TIMEOUT_MS }, () => {
   it('accepts a full config and fills defaults', () => {
     const c = parseServeConfig(classifierConfig());
     expect(c.node.id).toBe('edge-1');

@@ -11,7 +11,10 @@ import { models } from '../fixtures/models.js';
 /** The built `epara` command (tests need `pnpm build` first, like the runtime's worker). */
 export const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'gateway', 'dist', 'bin.js');
 
-/** A config serving the PP-OCR classifier on loopback, every port picked by the OS. */
+/**
+ * A config serving the PP-OCR classifier on loopback, every port picked by the OS, its profile one run per batch size
+ * (no test here reads a measured cost; the default's four runs per size were a tenth of each start's CPU).
+ */
 export function classifierConfig(o: { id?: string; maxBodyBytes?: number; deadlineMs?: number; drainTimeoutMs?: number; extra?: string } = {}): string {
   return `# written by test/gateway
 node:
@@ -34,6 +37,7 @@ gateway:
   http: { host: 127.0.0.1, port: 0 }
   grpc: { host: 127.0.0.1, port: 0 }
   maxBodyBytes: ${o.maxBodyBytes ?? 1048576}
+executor: { profiling: { warmup: 0, repetitions: 1 } }
 metrics: { enabled: true }
 drainTimeoutMs: ${o.drainTimeoutMs ?? 5000}
 ${o.extra ?? ''}`;

@@ -7,6 +7,9 @@ import { models } from '../fixtures/models.js';
 import { BIN, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 
+/** The tests here run `epara serve` processes one after another (30 s was not enough at load 40): a hang guard. */
+const SEQUENCE_TIMEOUT_MS = 120_000;
+
 /*
  * The mesh's key (PSK) and the dashboard's token as an operator gets them wrong: a variable not exported, a key
  * shorter than 16 bytes, a file path relative to the config's folder that is not there, a folder, a device file,
@@ -49,7 +52,7 @@ afterAll(async () => {
   await Promise.all(running.map((p) => p.exited));
 });
 
-describe('epara serve --check: the mesh key and the dashboard token', () => {
+describe('epara serve --check: the mesh key and the dashboard token', { timeout: SEQUENCE_TIMEOUT_MS }, () => {
   const good = 'a-good-key-0123456789abcdef';
 
   it('passes a key from a variable or from a file beside the config (a relative path)', () => {
@@ -106,7 +109,7 @@ describe('epara serve --check: the mesh key and the dashboard token', () => {
   });
 });
 
-describe('epara serve: a key file of raw bytes', () => {
+describe('epara serve: a key file of raw bytes', { timeout: SEQUENCE_TIMEOUT_MS }, () => {
   it('uses the bytes as they are: two different binary keys do not authenticate each other, one key does', async () => {
     // `openssl rand 32 > psk` (no -hex): bytes that are no UTF-8. Read as text, each invalid byte became U+FFFD,
     // so these two keys, different in every byte, were the same key.
@@ -131,7 +134,7 @@ describe('epara serve: a key file of raw bytes', () => {
   }, 180_000);
 });
 
-describe('epara serve: one key from a variable on one node and from a file on another', () => {
+describe('epara serve: one key from a variable on one node and from a file on another', { timeout: SEQUENCE_TIMEOUT_MS }, () => {
   it('drops one trailing line ending from both (a variable kept it, and the two nodes refused each other)', async () => {
     // A variable filled from a secret store or an env file keeps the newline `echo key > psk` wrote; the file's
     // newline was dropped, so the variable's key was one byte longer and the handshake failed on both sides.

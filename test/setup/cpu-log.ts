@@ -3,8 +3,9 @@
  * file's last hook has run — what the file cost in CPU seconds, which wall time on a shared machine does not say.
  * `self` is the worker's CPU from this file's set-up to its end (its imports and tests), `process` the worker's CPU
  * since it started (in the isolated project, one fresh process per file: start-up included), `children` the CPU of
- * the child processes the file started and reaped (servers, compilers, browsers), `wallMs` its wall time. The
- * children's figure reads /proc (Linux); elsewhere it is 0. Not set: this file is not loaded.
+ * the child processes the file started and reaped (servers, compilers, browsers), `wallMs` its wall time, `pid` the
+ * worker's (a child's parent pid names the file that started it). The children's figure reads /proc (Linux);
+ * elsewhere it is 0. Not set: this file is not loaded.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { afterAll, expect } from 'vitest';
@@ -24,6 +25,7 @@ const startWall = Date.now();
 afterAll(() => {
   const line = {
     file: expect.getState().testPath,
+    pid: process.pid,
     self: Number(seconds(process.cpuUsage(startCpu)).toFixed(2)),
     process: Number(seconds(process.cpuUsage()).toFixed(2)),
     children: Number((childrenCpu() - startChildren).toFixed(2)),

@@ -2,13 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isEparaError } from '@epara/core';
-import { serveConfigJsonSchema } from './serve/config-schema.js';
-import { configDir, loadServeConfig } from './serve/load-config.js';
-import { readModelIo } from './serve/model-metadata.js';
-import { secretProblems } from './serve/read-secrets.js';
 import type { GatewayAddresses } from './gateway.js';
-import { createLineLogger } from './serve/serve-logger.js';
+
+// Each command imports only what it runs (`import()` below): --version, --help and a usage error load no module
+// beyond Node's own, --schema the schema's, --check the config's and the model reader's; the server's (HTTP, gRPC,
+// the mesh, metrics, the dashboard) load only to serve.
 
 const USAGE = `usage: epara serve <config.yaml|json>      start executor, mesh node and gateway
        epara serve --check <config>          validate the config and exit
@@ -60,6 +58,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   if (values.schema) {
+    const { serveConfigJsonSchema } = await import('./serve/config-schema.js');
     console.log(JSON.stringify(serveConfigJsonSchema(), null, 2));
     return 0;
   }
@@ -67,8 +66,10 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
+  const { configDir, loadServeConfig } = await import('./serve/load-config.js');
   const config = loadServeConfig(file);
   if (values.check) {
+    const [{ readModelIo }, { secretProblems }] = await Promise.all([import('./serve/model-metadata.js'), import('./serve/read-secrets.js')]);
     // The model files are read too (not loaded): a missing or unreadable file fails here, and so does a model
     // with a tensor type EPARA does not carry (the server would serve the others and answer it LOAD_FAILED).
     // The secrets are read as the start reads them (the key's variable or file, the TLS files, the dashboard's
@@ -82,6 +83,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   // Once the config is read, what the process says goes out as the server's log does: JSON lines on stderr at
   // log.level (a log collector reading them met a plain line for each signal).
+  const { createLineLogger } = await import('./serve/serve-logger.js');
   const logger = createLineLogger(config.log.level, (line) => void process.stderr.write(line));
   // Signals are handled from the start: one that arrives while models load drains as soon as the server is up.
   let stopping: string | undefined;
@@ -106,8 +108,6 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGHUP', () => signal('SIGHUP'));
   // The gateway listens (live, not ready) before the models load: its addresses, port 0's included, said at once.
   const live = (addresses: GatewayAddresses): void => console.log(JSON.stringify({ event: 'live', node: config.node.id, ...addresses }));
-  // The server's modules (HTTP, gRPC, the mesh, metrics, the dashboard) are loaded only to serve: `--check`,
-  // `--schema`, `--help` and a usage error answer without them, in a fraction of the start-up time.
   const { startServer } = await import('./serve/start-server.js');
   const server = await startServer(config, { baseDir: configDir(file), logger, onLive: live });
   // One JSON line that scripts and tests can read.
@@ -133,7 +133,8 @@ async function main(argv: readonly string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (err: unknown) => {
+  async (err: unknown) => {
+    const { isEparaError } = await import('@epara/core');
     console.error(isEparaError(err) ? `epara serve: ${err.message}` : err);
     process.exit(1);
   },
