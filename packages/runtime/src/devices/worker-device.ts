@@ -188,7 +188,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
    */
   #ringBatch(ring: HostRing, planId: number, plan: SlabPlan, key: string, items: readonly NamedTensors[], axes: BatchAxes, options: RunBatchOptions, listener: RunListener | undefined): Promise<TimedRun> | undefined {
     if (this.#closed || this.#failed) return failed(this.#failed ?? new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }), listener);
-    writeIntoSlab(ring.nextViews(plan.layout, (slot) => slabViews(slot, plan.layout)), items, plan.layout);
+    writeIntoSlab(ring.nextViews(plan.layout, slabViews), items, plan.layout);
     const id = this.#nextId++;
     const { call, promise } = this.#pending.open(id, listener as CallListener | undefined);
     call.isRun = true;
