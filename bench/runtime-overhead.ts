@@ -4,28 +4,31 @@
  * the differences between layers split the executor's overhead over raw onnxruntime:
  *
  * - `raw`: `session.run` in the main thread, a fresh tensor per request (section 3's baseline);
- * - `hop`: a bare worker woken through a shared counter with `Atomics.waitAsync` on both sides, running nothing
- *   (two thread hops through the event loops: the doorbell's floor), with each one-way wake-up timed;
- * - `hopRun`: the same worker running the session on inputs copied from shared memory (the floor of running
- *   inference off the host thread this way);
+ * - the floor, no EPARA code (bench/lib/runtime-floor.ts): a bare worker answering by `postMessage` (`msgHop…`) or
+ *   woken through a shared counter with `Atomics.waitAsync` on both sides (`hop…`, the doorbell's mechanism),
+ *   running nothing (`…Hop…`: the two thread hops) or the session (`…HopRun…`: the floor of running inference off
+ *   the host thread that way), the worker idle between requests (parked) or warm (polling 200 µs before it
+ *   parks: `…Warm`, `…@200`), each one-way wake-up timed;
  * - `device`: `createDevice` and `runBatch` with known outputs (the device layer, through its doorbell);
- * - `executor`: `submit` (admission, the scheduler, the batch runner).
+ * - `executor`: `submit` (admission, the scheduler, the batch runner), with `overFloorUs`, its p50 over the
+ *   `hopRun` of the same poll (EPARA's own share), and `stagesP50P90Us`: per request, the time to each stage of
+ *   `REQUEST_STAGES` from the one before (`submit` from the caller's call, `caller` the caller resuming after
+ *   `settled`), p50 and p90 (`recordStageMarks`; `OVERHEAD_STAGES=0` turns the marks off).
  *
  *   pnpm build && npx tsx --tsconfig bench/tsconfig.dist.json bench/runtime-overhead.ts [rounds] [perRound]
  *
- * `OVERHEAD_SPIN_US=a,b` runs the hop, device and executor layers once per worker spin (µs the worker polls its
- * counter before it parks; 0 parks at once), each a layer of its own in the same alternating rounds. Every layer
- * also reports the CPU time of every thread of the process per request (Linux schedstat).
+ * `OVERHEAD_SPIN_US=a,b` (default `0,200`) runs the hop, device and executor layers once per worker poll (µs the
+ * worker polls its counter before it parks; 0 parks at once), each a layer of its own in the same alternating
+ * rounds. Every layer also reports the CPU time of every thread of the process per request (Linux schedstat).
  */
 import './lib/no-source-maps.js';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
-import { createDevice, createExecutor, type DeviceHandle, type Executor } from '@epara/runtime';
+import { createDevice, createExecutor, recordStageMarks, REQUEST_STAGES, type DeviceHandle, type Executor } from '@epara/runtime';
 import { loadOrt } from './lib/runtime-deps.js';
 import { inspectorSession } from './lib/inspector.js';
 import { addOneModel } from './lib/add-one-model.js';
+import { floorLayer, type FloorLayer, type FloorVia } from './lib/runtime-floor.js';
 
 const ROUNDS = Number(process.argv[2] ?? 6);
 const PER_ROUND = Number(process.argv[3] ?? 1000);
@@ -42,111 +45,22 @@ function threadsNs(): number {
   return sum;
 }
 
-/*
- * The bare worker: words[0] the host's count, words[1] the worker's, words[2] "worker parked", words[3] "host
- * parked" (the doorbell's protocol, marks simplified to 1: one request at a time); f64[4] the worker's wake-up
- * time, f64[5] the time it bumped its count (absolute ms, performance.timeOrigin + now()). With a model it runs it
- * on the four floats at byte 64 and writes y behind them.
- */
-const BARE_WORKER = `
-const { workerData, parentPort } = require('node:worker_threads');
-const { performance } = require('node:perf_hooks');
-const w = new Int32Array(workerData.control);
-const f = new Float64Array(workerData.control);
-const io = new Float32Array(workerData.control, 64, 8);
-const spinMs = workerData.spinUs / 1000;
-let seen = 0;
-let session, ort, input;
-async function main() {
-  if (workerData.ortPath) {
-    ort = require(workerData.ortPath);
-    session = await ort.InferenceSession.create(workerData.model, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
-    input = new Float32Array(4);
-  }
-  parentPort.postMessage('ready');
-  park();
-}
-function now() { return performance.timeOrigin + performance.now(); }
-function park() {
-  if (spinMs > 0) {
-    const until = performance.now() + spinMs;
-    while (performance.now() < until) if (Atomics.load(w, 0) !== seen) return void serve(true);
-  }
-  Atomics.store(w, 2, 1);
-  const r = Atomics.waitAsync(w, 0, seen);
-  if (!r.async) return void queueMicrotask(() => serve(false));
-  r.value.then(() => serve(false));
-}
-async function serve(spun) {
-  f[4] = spun ? 0 : now();
-  Atomics.store(w, 2, 0);
-  seen = Atomics.load(w, 0);
-  if (session) {
-    input.set(io.subarray(0, 4));
-    f[6] = now();
-    const out = await session.run({ x: new ort.Tensor('float32', input, [1, 4]) });
-    f[7] = now();
-    io.set(out.y.data, 4);
-  }
-  f[5] = now();
-  Atomics.store(w, 1, seen);
-  if (Atomics.compareExchange(w, 3, 1, 0) === 1) Atomics.notify(w, 1);
-  park();
-}
-// A listener keeps the worker's event loop alive (a pending Atomics.waitAsync does not).
-parentPort.on('message', () => undefined);
-void main();
-`;
-
 interface Layer {
   readonly name: string;
   /** One request; resolves when its answer is on the host. */
   readonly once: (i: number) => Promise<void>;
   readonly close: () => Promise<void>;
   /** Per request, after a round: one-way wake-ups (µs) for the bare worker. */
-  readonly wakes?: { toWorker: number[]; toHost: number[]; run: number[] };
+  readonly wakes?: FloorLayer['hops'];
   /** The device's doorbell counts so far (rung batches, worker parks, host notifies of a parked worker). */
   readonly bell?: () => { rungRuns: number; workerParks: number; ringWakes: number; answerWakes: number } | undefined;
+  /** Per request, the time from each stage to the next (µs), for the executor's layers when stages are recorded. */
+  readonly stages?: Map<string, number[]>;
 }
 
-async function bareLayer(name: string, withModel: boolean, spinUs: number): Promise<Layer> {
-  const control = new SharedArrayBuffer(128);
-  const w = new Int32Array(control);
-  const f = new Float64Array(control);
-  const io = new Float32Array(control, 64, 8);
-  const req = createRequire(new URL('../packages/runtime/package.json', import.meta.url));
-  const worker = new Worker(BARE_WORKER, {
-    eval: true,
-    workerData: { control, spinUs, ...(withModel ? { ortPath: req.resolve('onnxruntime-node'), model: addOneModel() } : {}) },
-  });
-  await new Promise((resolve) => worker.once('message', resolve));
-  let count = 0;
-  const wakes = { toWorker: [] as number[], toHost: [] as number[], run: [] as number[] };
-  const now = (): number => performance.timeOrigin + performance.now();
-  const once = (i: number): Promise<void> => {
-    io[0] = i;
-    const sent = now();
-    Atomics.store(w, 0, ++count);
-    if (Atomics.compareExchange(w, 2, 1, 0) === 1) Atomics.notify(w, 0);
-    const answered = (): void => {
-      const heard = now();
-      if (f[4]! > 0) wakes.toWorker.push((f[4]! - sent) * 1000);
-      wakes.toHost.push((heard - f[5]!) * 1000);
-      if (f[7]! > 0) wakes.run.push((f[7]! - f[6]!) * 1000);
-    };
-    Atomics.store(w, 3, 1);
-    const r = (Atomics as unknown as { waitAsync(w: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> } }).waitAsync(w, 1, count - 1);
-    if (!r.async) {
-      Atomics.store(w, 3, 0);
-      answered();
-      return Promise.resolve();
-    }
-    return r.value.then(() => {
-      Atomics.store(w, 3, 0);
-      answered();
-    });
-  };
-  return { name, once, close: async () => void (await worker.terminate()), wakes };
+async function bareLayer(name: string, via: FloorVia, withModel: boolean, spinUs: number): Promise<Layer> {
+  const floor = await floorLayer(via, { spinUs, withModel });
+  return { name, once: floor.once, close: floor.close, wakes: floor.hops };
 }
 
 async function deviceLayer(name: string, spinUs: number | undefined): Promise<Layer> {
@@ -166,22 +80,53 @@ async function executorLayer(name: string, spinUs: number | undefined): Promise<
     services: [{ id: 'add', model: addOneModel(), sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, plan: { batchSize: 1 }, sampleInputs: { x: { type: 'float32', dims: [1, 4], data: new Float32Array(4) } }, maxBatch: 1, devices: ['cpu0'] }],
   });
   await ex.start();
+  if (marks === undefined) {
+    const once = async (i: number): Promise<void> => {
+      await ex.submit('add', { x: { type: 'float32', dims: [1, 4], data: new Float32Array([i, 1, 2, 3]) } });
+    };
+    return { name, once, close: () => ex.close(), bell: () => ex.stats().devices?.['cpu0']?.inputSlabs as never };
+  }
+  // Each request's stages: the caller's call to submit, the marks in order, the caller resuming.
+  const m = marks;
+  const stages = new Map<string, number[]>(STAGE_SPANS.map((s) => [s, []]));
+  const spans = STAGE_SPANS.map((s) => stages.get(s)!);
   const once = async (i: number): Promise<void> => {
+    m.fill(0);
+    const called = performance.timeOrigin + performance.now();
     await ex.submit('add', { x: { type: 'float32', dims: [1, 4], data: new Float32Array([i, 1, 2, 3]) } });
+    const resumed = performance.timeOrigin + performance.now();
+    if (m.some((t) => t === 0)) return; // a stage not reached (a run by another path): not decomposed
+    let last = called;
+    for (let k = 0; k < m.length; k++) {
+      spans[k]!.push((m[k]! - last) * 1000);
+      last = m[k]!;
+    }
+    spans[m.length]!.push((resumed - last) * 1000);
   };
-  return { name, once, close: () => ex.close(), bell: () => ex.stats().devices?.['cpu0']?.inputSlabs as never };
+  return { name, once, close: () => ex.close(), bell: () => ex.stats().devices?.['cpu0']?.inputSlabs as never, stages };
 }
+
+/** OVERHEAD_STAGES=0: no stage marks (the executor's layers as they run in production). */
+const marks = process.env['OVERHEAD_STAGES'] === '0' ? undefined : recordStageMarks();
+/** Each span is named by the stage it ends at (`caller`: the caller resuming after `settled`). */
+const STAGE_SPANS = [...REQUEST_STAGES, 'caller'];
 
 const ort = await loadOrt();
 const session = await ort.InferenceSession.create(addOneModel(), { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
 const layers: Layer[] = [
   { name: 'raw', once: async (i) => void (await session.run({ x: new ort.Tensor('float32', new Float32Array([i, 1, 2, 3]), [1, 4]) })), close: () => session.release() },
 ];
-const spins: (number | undefined)[] = SPINS.length === 0 ? [undefined] : SPINS;
+// The floor by postMessage, the worker idle (parked) and warm (polling 200 µs), with and without the model.
+for (const spinUs of [0, 200]) {
+  const tag = spinUs === 0 ? 'Idle' : 'Warm';
+  layers.push(await bareLayer(`msgHop${tag}`, 'message', false, spinUs));
+  layers.push(await bareLayer(`msgHopRun${tag}`, 'message', true, spinUs));
+}
+const spins: (number | undefined)[] = SPINS.length === 0 ? [undefined, 200] : SPINS.map((x) => (x === 0 ? undefined : x));
 for (const s of spins) {
   const tag = s === undefined ? '' : `@${s}`;
-  layers.push(await bareLayer(`hop${tag}`, false, s ?? 0));
-  layers.push(await bareLayer(`hopRun${tag}`, true, s ?? 0));
+  layers.push(await bareLayer(`hop${tag}`, 'atomics', false, s ?? 0));
+  layers.push(await bareLayer(`hopRun${tag}`, 'atomics', true, s ?? 0));
   layers.push(await deviceLayer(`device${tag}`, s));
   layers.push(await executorLayer(`executor${tag}`, s));
 }
@@ -222,6 +167,8 @@ if (prof) {
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
+const p90 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)] ?? NaN;
+const r1 = (x: number): number => Math.round(x * 10) / 10;
 const rawP50 = times.has('raw') ? median(times.get('raw')!) : 0;
 const out: Record<string, unknown> = { rounds: ROUNDS, perRound: PER_ROUND };
 for (const l of layers) {
@@ -231,7 +178,9 @@ for (const l of layers) {
     overRawUs: Math.round((p50 - rawP50) * 10) / 10,
     cpuUsPerRequest: Math.round(cpu.get(l.name)! / 1000 / (ROUNDS * PER_ROUND)),
     ...perRequest(l.bell?.()),
-    ...(l.wakes ? { wakeToWorkerP50Us: Math.round(median(l.wakes.toWorker) * 10) / 10, wakeToHostP50Us: Math.round(median(l.wakes.toHost) * 10) / 10, ...(l.wakes.run.length > 0 ? { workerRunP50Us: Math.round(median(l.wakes.run) * 10) / 10 } : {}) } : {}),
+    ...(/^(device|executor)/.test(l.name) && times.has(`hopRun${l.name.replace(/^(device|executor)/, '')}`) ? { overFloorUs: r1(p50 - median(times.get(`hopRun${l.name.replace(/^(device|executor)/, '')}`)!)) } : {}),
+    ...(l.stages ? { stagesP50P90Us: Object.fromEntries([...l.stages].map(([k, xs]) => [k, [r1(median(xs)), r1(p90(xs))]])) } : {}),
+    ...(l.wakes ? { wakeToWorkerP50Us: l.wakes.toWorker.length === 0 ? null : Math.round(median(l.wakes.toWorker) * 10) / 10, wakeToHostP50Us: Math.round(median(l.wakes.toHost) * 10) / 10, ...(l.wakes.run.length > 0 ? { workerRunP50Us: Math.round(median(l.wakes.run) * 10) / 10 } : {}) } : {}),
   };
 }
 /** The doorbell's counts per rung request: parks of the worker (1 − it: requests its poll caught), notifies each way. */

@@ -60,6 +60,11 @@
  *    `overheadUsP50Poll`, `overheadCpuUsPerRequestPoll`: the same with the device's worker polling its doorbell
  *    `OVERHEAD_SPIN_US` (200) µs before it parks (`doorbellSpinUs`), in the same rounds, and
  *    `overheadPollParksPerRequest`, that worker's parks per request (the rest its poll caught).
+ *    `overheadFloorUsP50`: what the mechanism alone costs over raw onnxruntime (a bare worker, no EPARA code,
+ *    running the same session, woken through a shared counter as the doorbell is: bench/lib/runtime-floor.ts), in
+ *    the same rounds; `overheadOwnUsP50`, the executor's p50 over that floor (`overheadUsP50` minus it): EPARA's
+ *    own share, the part of `overheadUsP50` its code can cut. `overheadFloorMessageUsP50`: the floor by `postMessage`;
+ *    `overheadOwnUsP50Poll`: the poll arm over a bare worker polling as long.
  * 4. Host event-loop lag p99 while the executor serves the saturating load (perf_hooks monitorEventLoopDelay), with
  *    what explains it over the same windows: GC pauses (`gcCountPerKRequests`, `gcPauseMsMax`, `gcPauseMsTotal`),
  *    the host thread's own CPU per offered request (`hostCpuUsPerRequest`, from its schedstat: ns, not ticks) and
@@ -87,6 +92,7 @@ import { describeGc, startGcWatch, type GcSummary } from './lib/gc-watch.js';
 import { describeThreads, startThreadWatch, type ThreadSummary } from './lib/thread-watch.js';
 import { describeAb, guardAb, type AbResult } from './lib/runtime-guard-ab.js';
 import { addOneModel } from './lib/add-one-model.js';
+import { floorLayer } from './lib/runtime-floor.js';
 
 const ITEM = [1, 3, 48, 192] as const;
 const ITEM_LEN = 3 * 48 * 192;
@@ -671,8 +677,21 @@ interface Overhead {
    * (`doorbellSpinUs`), in the same alternating rounds: its added p50, CPU per request (every thread, over raw's),
    * and the worker's parks per request (1 − it: requests its poll caught without a wake-up).
    */
-  readonly poll: { readonly spinUs: number; readonly p50Us: number; readonly cpuUsPerRequest: number | null; readonly parksPerRequest: number };
+  readonly poll: { readonly spinUs: number; readonly p50Us: number; readonly cpuUsPerRequest: number | null; readonly parksPerRequest: number; readonly ownUs: number };
+  /**
+   * The floor, no EPARA code, in the same alternating rounds: a bare worker woken through a shared counter with
+   * `Atomics.waitAsync` on both sides (the doorbell's mechanism, bench/lib/runtime-floor.ts) running the same
+   * session, its p50 over raw's (`floorUs`; parked between requests as the default device's worker is) and by
+   * `postMessage` (`floorMessageUs`). `ownUs` is the executor's p50 over that floor: EPARA's own share, what its
+   * code can cut. `poll.ownUs` is the poll arm's over the same floor with the bare worker polling as long.
+   */
+  readonly floorUs: number;
+  readonly floorMessageUs: number;
+  readonly ownUs: number;
 }
+
+/** Section 3's floors (bench/lib/runtime-floor.ts), run after the executor's rounds in alternating order. */
+const FLOORS = ['atomics', 'message', 'polling'] as const;
 
 /** Section 3's poll arm: how long its device's worker polls the doorbell before parking (`OVERHEAD_SPIN_US`), µs. */
 const OVERHEAD_SPIN_US = Number(process.env['OVERHEAD_SPIN_US'] ?? 200);
@@ -690,6 +709,12 @@ async function overhead(ort: Ort): Promise<Overhead> {
   await ex.start();
   const polling = overheadExecutor(model, OVERHEAD_SPIN_US);
   await polling.start();
+  const floors = {
+    atomics: await floorLayer('atomics', { withModel: true }),
+    message: await floorLayer('message', { withModel: true }),
+    polling: await floorLayer('atomics', { withModel: true, spinUs: OVERHEAD_SPIN_US }),
+  };
+  const floorE2e = { atomics: [] as number[], message: [] as number[], polling: [] as number[] };
   const pollE2e: number[] = [];
   let pollCpu = 0;
   const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
@@ -739,13 +764,23 @@ async function overhead(ort: Ort): Promise<Overhead> {
     }
     after = threadCpuNs();
     if (before !== undefined && after !== undefined) pollCpu += allThreadsNs(before, after);
+    for (const k of r % 2 === 0 ? FLOORS : [...FLOORS].reverse()) {
+      for (let i = 0; i < OVERHEAD_PER_ROUND; i++) {
+        const t0 = performance.now();
+        await floors[k].once(i);
+        const ms = performance.now() - t0;
+        if (i >= warm) floorE2e[k].push(ms * 1000);
+      }
+    }
   }
+  for (const f of Object.values(floors)) await f.close();
   const bell = polling.stats().devices?.['cpu0']?.inputSlabs;
   await session.release();
   await ex.close();
   await polling.close();
   const rawP50Us = median(rawE2e);
   const e2eP50Us = median(e2e);
+  const floorP50Us = median(floorE2e.atomics);
   const perRequest = (ns: number, n: number): number => ns / 1000 / Math.max(1, n);
   return {
     p50Us: e2eP50Us - rawP50Us,
@@ -762,7 +797,11 @@ async function overhead(ort: Ort): Promise<Overhead> {
       p50Us: median(pollE2e) - rawP50Us,
       cpuUsPerRequest: cpu.known ? perRequest(pollCpu, cpu.exN) - perRequest(cpu.raw, cpu.rawN) : null,
       parksPerRequest: bell === undefined || bell.rungRuns === 0 ? NaN : bell.workerParks / bell.rungRuns,
+      ownUs: median(pollE2e) - median(floorE2e.polling),
     },
+    floorUs: floorP50Us - rawP50Us,
+    floorMessageUs: median(floorE2e.message) - rawP50Us,
+    ownUs: e2eP50Us - floorP50Us,
   };
 }
 
@@ -1016,6 +1055,7 @@ console.log(`  end-to-end p50: executor ${oh.e2eP50Us.toFixed(0)} µs, raw onnxr
 console.log(`  (end-to-end minus the worker's time inside its run, the figure reported before: p50 ${oh.inRunP50Us.toFixed(0)} µs)`);
 console.log(`  CPU per request, every thread: added ${cpuText(oh.cpuUsPerRequest)} over raw onnxruntime's ${cpuText(oh.rawCpuUsPerRequest)}; the host thread ${cpuText(oh.hostCpuUsPerRequest)}; ${oh.heapBytesPerRequest.toFixed(0)} heap bytes per request`);
 console.log(`  worker polling the doorbell ${oh.poll.spinUs} µs before it parks: added p50 ${oh.poll.p50Us.toFixed(0)} µs, CPU ${cpuText(oh.poll.cpuUsPerRequest)} over raw's, ${oh.poll.parksPerRequest.toFixed(2)} worker parks per request`);
+console.log(`  the floor (a bare worker running the same session, no EPARA code): ${oh.floorUs.toFixed(0)} µs over raw by a shared counter (the doorbell's way), ${oh.floorMessageUs.toFixed(0)} µs by postMessage; EPARA's own share ${oh.ownUs.toFixed(0)} µs (${oh.poll.ownUs.toFixed(0)} µs with the poll, over a bare worker polling as long)`);
 
 console.log('\n5. data parallelism: stream frame rate on the classifier, 1-thread devices');
 const pack = Math.min(8, raw.bestBatch);
@@ -1041,6 +1081,10 @@ console.log(
     goodputVsFixedBatching: round(goodputVsTriton),
     overheadUsP50: round(oh.p50Us, 0),
     overheadUsP50InRun: round(oh.inRunP50Us, 0),
+    overheadFloorUsP50: round(oh.floorUs, 0),
+    overheadOwnUsP50: round(oh.ownUs, 0),
+    overheadFloorMessageUsP50: round(oh.floorMessageUs, 0),
+    overheadOwnUsP50Poll: round(oh.poll.ownUs, 0),
     overheadCpuUsPerRequest: oh.cpuUsPerRequest === null ? null : round(oh.cpuUsPerRequest, 1),
     overheadHostCpuUsPerRequest: oh.hostCpuUsPerRequest === null ? null : round(oh.hostCpuUsPerRequest, 1),
     overheadHeapBytesPerRequest: round(oh.heapBytesPerRequest, 0),

@@ -150,3 +150,6 @@ export type { RuntimeMetricsOptions, ResolvedRuntimeMetricsOptions, MetricsExecu
 export type { PromClient } from './observability/load-prom-client.js';
 export type { OnnxType, OnnxDimension, OnnxInt64, OnnxFunction, OnnxSparseTensor, OnnxStringEntry } from './onnx/onnx-types.js';
 export type { BuilderElemType, ConstantData } from './onnx/onnx-tensor.js';
+// observability: when a request reaches each stage of its way (benchmarks, one request at a time)
+export { recordStageMarks, REQUEST_STAGES } from './observability/stage-marks.js';
+export type { RequestStage } from './observability/stage-marks.js';

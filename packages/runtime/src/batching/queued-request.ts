@@ -1,6 +1,7 @@
 import { EparaError, type AbortSignalLike, type EparaErrorCode, type NamedTensors, type TraceContext } from '@epara/core';
 import type { ItemDone, StreamSlot, WorkItem } from './work-item.js';
 import { settleLeases } from './input-lease.js';
+import { markStage, STAGE_SETTLED } from '../observability/stage-marks.js';
 
 /** Where a queued request reports to: its queue (to leave it on abort) and the executor (its completion). */
 export interface QueuedRequestHost {
@@ -159,6 +160,7 @@ export class QueuedRequest implements WorkItem {
     // Its batch is done with the inputs (outputs are copies or views of other memory): the leases go back.
     if ((flags & LEASED) !== 0) settleLeases(this.inputs);
     this.#host.completed(this, error === undefined ? 'ok' : error.code, done, extras?.trace);
+    markStage(STAGE_SETTLED);
     if (error === undefined) this.#resolve(outputs!);
     else this.#reject(error);
   }

@@ -20,6 +20,8 @@ export interface DeviceWorkerData {
    * worker is terminated, the host tells the calls that never started — queued behind the stuck one — from it.
    */
   readonly progress?: SharedArrayBuffer;
+  /** Where the worker writes when each call reaches its stages (see `recordStageMarks`); absent: it does not. */
+  readonly stageMarks?: SharedArrayBuffer;
 }
 
 /** Messages from the host to a device worker. */

@@ -10,6 +10,7 @@ import { prepareTransfer } from '../tensors/transfer.js';
 import { matchesPlan, slabOutputViews, VIEW_CTOR, type SlabOutput } from './slab-outputs.js';
 import { ANSWER_WAKES, BELL_IN, BELL_OUT, BellControl, DOORBELL_SLOTS, HOST_PARKED, RUNG_BY_MESSAGE, RUNG_IN_SLOT, WORKER_PARKED, WORKER_PARKS } from './doorbell.js';
 import { bumpsPast, Sleeper, wake } from './bell-wake.js';
+import { markStage, STAGE_ANSWERED, STAGE_RUN_END, STAGE_RUN_START, STAGE_WORKER_WOKE, useStageMarks } from '../observability/stage-marks.js';
 
 /*
  * Entry point of a device worker thread (built to `dist/device-worker.js`). It owns the device's sessions and
@@ -17,6 +18,7 @@ import { bumpsPast, Sleeper, wake } from './bell-wake.js';
  */
 
 const data = workerData as DeviceWorkerData;
+if (data.stageMarks !== undefined) useStageMarks(data.stageMarks);
 const sessions = new Map<string, BackendSession>();
 /** KV caches resident in this worker: model key → store name → caches. Gone with the worker. */
 const kvStores = new Map<string, Map<string, KvCacheStore>>();
@@ -89,6 +91,7 @@ async function run(req: Extract<DeviceRequest, { op: 'run' }>, into?: NamedTenso
       slabFailed = true; // retried below without pre-allocated outputs
     }
   }
+  markStage(STAGE_RUN_START);
   const start = performance.now();
   let outputs;
   try {
@@ -99,6 +102,7 @@ async function run(req: Extract<DeviceRequest, { op: 'run' }>, into?: NamedTenso
     throw feedsError(req.key, session, feeds) ?? new EparaError('MODEL_ERROR', `model ${req.key} failed: ${message(err)}`, { key: req.key }, { cause: err });
   }
   const runMs = performance.now() - start;
+  markStage(STAGE_RUN_END);
   // The model runs, but not into pre-allocated outputs (its declared output dims are not what it produces).
   if (slabFailed) noSlabOutputs.add(session);
   // Only runs of requests (their count is sent): the host's own runs at load (profile, batch check, warm-up) stack
@@ -125,9 +129,11 @@ async function run(req: Extract<DeviceRequest, { op: 'run' }>, into?: NamedTenso
  */
 async function runIntoSlab(session: BackendSession, feeds: NamedTensors, slab: ArrayBuffer, outputsAt: readonly SlabOutput[], views?: NamedTensors): Promise<RunResult> {
   const into = views ?? slabOutputViews(slab, outputsAt);
+  markStage(STAGE_RUN_START);
   const start = performance.now();
   const result = await session.run(feeds, undefined, into);
   const runMs = performance.now() - start;
+  markStage(STAGE_RUN_END);
   if (!slabOutputsChecked.has(session)) {
     if (!matchesPlan(result, outputsAt) || !sameData(result, into)) {
       noSlabOutputs.add(session);
@@ -364,6 +370,7 @@ async function runRung(call: RungCall): Promise<void> {
 
 function finishRung(slot: number, outcome: number, runMs: number): void {
   bell!.finish(slot, outcome, runMs);
+  markStage(STAGE_ANSWERED);
   // The host is notified only if it waits (it reads every finished slot when it wakes, and looks again before it waits).
   if (wake(bell!.words, HOST_PARKED, BELL_OUT, ++rungOut)) bell!.words[ANSWER_WAKES]!++;
 }
@@ -402,6 +409,7 @@ function parkUnlessWaiting(poll: boolean): void {
 
 /** Called once the host rang while the worker was parked: queues what it rang in, and serves or parks again. */
 function onBell(): void {
+  markStage(STAGE_WORKER_WOKE);
   takeRung();
   if (busy) return; // serve reads the ring before each call and parks when done
   if (queue.length > 0) void serve();
@@ -477,6 +485,7 @@ function unaliased(outputs: NamedTensors, slab: ArrayBuffer): NamedTensors {
 }
 
 function reply(msg: DeviceResponse, transfer: ArrayBuffer[] = []): void {
+  markStage(STAGE_ANSWERED);
   parentPort!.postMessage(msg, transfer);
 }
 
@@ -540,6 +549,7 @@ async function serve(): Promise<void> {
 }
 
 parentPort!.on('message', (req: DeviceRequest) => {
+  markStage(STAGE_WORKER_WOKE);
   // Calls rung in before this message was posted go first, those rung behind it right after it: the host rings and
   // posts in its own order.
   if (bell !== undefined) takeRung();

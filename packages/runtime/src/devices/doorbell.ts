@@ -196,11 +196,11 @@ export class HostRing {
     return this.memory.slots[this.#rung % DOORBELL_SLOTS]!;
   }
 
-  /** The views of `layout` in the next slot, made by `make` the first time. */
-  nextViews<V>(layout: object, make: (slot: SharedArrayBuffer) => V): V {
+  /** The views of `layout` in the next slot, made by `make(slot, layout)` the first time (no closure per call). */
+  nextViews<L extends object, V>(layout: L, make: (slot: SharedArrayBuffer, layout: L) => V): V {
     const i = this.#rung % DOORBELL_SLOTS;
     let views = this.#views[i]!.get(layout) as V | undefined;
-    if (views === undefined) this.#views[i]!.set(layout, (views = make(this.memory.slots[i]!)));
+    if (views === undefined) this.#views[i]!.set(layout, (views = make(this.memory.slots[i]!, layout)));
     return views;
   }
 

@@ -47,6 +47,11 @@ class OrtSession implements BackendSession {
   readonly outputs: ModelIoInfo[];
   readonly #session: ort.InferenceSession;
   readonly #defaults: readonly DefaultInput[];
+  /** The last feeds and outputs run with, and onnxruntime's tensors for them (see {@link run}). */
+  #lastFeeds: NamedTensors | undefined;
+  #lastOrtFeeds: Record<string, ort.Tensor> | undefined;
+  #lastInto: NamedTensors | undefined;
+  #lastOrtInto: Record<string, ort.Tensor> | undefined;
 
   constructor(session: ort.InferenceSession, declared: { inputs: ReadonlyMap<string, DeclaredValue>; outputs: ReadonlyMap<string, DeclaredValue> } | undefined, defaults: readonly DefaultInput[]) {
     this.#session = session;
@@ -60,13 +65,26 @@ class OrtSession implements BackendSession {
   }
 
   async run(feeds: NamedTensors, outputNames?: readonly string[], into?: NamedTensors): Promise<NamedTensors> {
-    const ortFeeds = toOrt(feeds);
-    // An input the model gives a default (an initializer listed as an input) and the caller left out: the default.
-    for (const d of this.#defaults) if (feeds[d.name] === undefined) ortFeeds[d.name] = new ort.Tensor(d.value.type, d.value.data, d.value.dims);
+    // A doorbell's kept layout hands the same feeds and outputs (views of its buffer) call after call: onnxruntime's
+    // tensors for them are made once. Fresh objects (a run by message) get fresh tensors.
+    let ortFeeds = this.#lastFeeds === feeds ? this.#lastOrtFeeds! : undefined;
+    if (ortFeeds === undefined) {
+      ortFeeds = toOrt(feeds);
+      // An input the model gives a default (an initializer listed as an input) and the caller left out: the default.
+      for (const d of this.#defaults) if (feeds[d.name] === undefined) ortFeeds[d.name] = new ort.Tensor(d.value.type, d.value.data, d.value.dims);
+      this.#lastFeeds = feeds;
+      this.#lastOrtFeeds = ortFeeds;
+    }
+    let ortInto: Record<string, ort.Tensor> | undefined;
+    if (into !== undefined) {
+      ortInto = this.#lastInto === into ? this.#lastOrtInto! : toOrt(into);
+      this.#lastInto = into;
+      this.#lastOrtInto = ortInto;
+    }
     // Pre-allocated outputs: onnxruntime writes into the given tensors (views of the batch's slab).
     // `outputNames` arrived by postMessage (a fresh array): no defensive copy needed.
-    const result = into
-      ? await this.#session.run(ortFeeds, toOrt(into))
+    const result = ortInto
+      ? await this.#session.run(ortFeeds, ortInto)
       : outputNames
         ? await this.#session.run(ortFeeds, outputNames as string[])
         : await this.#session.run(ortFeeds);

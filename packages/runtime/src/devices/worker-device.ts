@@ -13,6 +13,7 @@ import { stackTensors, type BatchAxes } from '../tensors/stack.js';
 import { InputSlabPool, type InputSlabStats } from './input-slabs.js';
 import { slabViews, stackIntoSlab, writeIntoSlab } from './slab-stack.js';
 import { allocateDoorbell, doorbellAvailable, HostRing, RUNG_IN_SLOT } from './doorbell.js';
+import { markStage, STAGE_HOST_WOKE, STAGE_SENT, stageMarksMemory } from '../observability/stage-marks.js';
 import { splitSlabOutputs, type KnownOutput, type SlabOutput } from './slab-outputs.js';
 import { PendingCalls, SlabCalls, type CallListener, type PendingCall } from './pending-calls.js';
 import { SlabPlans, type SlabPlan } from './slab-plans.js';
@@ -187,7 +188,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
    */
   #ringBatch(ring: HostRing, planId: number, plan: SlabPlan, key: string, items: readonly NamedTensors[], axes: BatchAxes, options: RunBatchOptions, listener: RunListener | undefined): Promise<TimedRun> | undefined {
     if (this.#closed || this.#failed) return failed(this.#failed ?? new EparaError('CLOSED', `device ${this.id} is closed`, { deviceId: this.id }), listener);
-    writeIntoSlab(ring.nextViews(plan.layout, (slot) => slabViews(slot, plan.layout)), items, plan.layout);
+    writeIntoSlab(ring.nextViews(plan.layout, slabViews), items, plan.layout);
     const id = this.#nextId++;
     const { call, promise } = this.#pending.open(id, listener as CallListener | undefined);
     call.isRun = true;
@@ -199,6 +200,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     call.axes = axes;
     call.runOptions = options;
     call.after = this.#lastPosted;
+    markStage(STAGE_SENT);
     ring.ring(id, planId, this.#posted);
     this.#slabs.countRungRun();
     return promise as Promise<TimedRun> | undefined;
@@ -479,6 +481,7 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     }
     try {
       (body as { id?: number }).id = id; // the body is this call's own object: no copy per message
+      markStage(STAGE_SENT);
       worker.postMessage(body, o.transfer);
       this.#lastPosted = id;
     } catch (err) {
@@ -502,7 +505,10 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
     let data: DeviceWorkerData = { deviceId: this.id, backend: this.#o.backend };
     if (this.#o.doorbellSlotBytes > 0 && doorbellAvailable()) {
       const doorbell = allocateDoorbell(this.#o.doorbellSlotBytes);
-      const ring: HostRing = new HostRing(doorbell, () => this.#onRing(ring));
+      const ring: HostRing = new HostRing(doorbell, () => {
+        markStage(STAGE_HOST_WOKE);
+        this.#onRing(ring);
+      });
       this.#ring = ring;
       data = this.#o.doorbellSpinUs > 0 ? { ...data, doorbell, doorbellSpinUs: this.#o.doorbellSpinUs } : { ...data, doorbell };
     }
@@ -510,10 +516,13 @@ export class WorkerDevice extends EventEmitter<DeviceEvents> implements DeviceHa
       this.#progress = new Int32Array(new SharedArrayBuffer(4));
       data = { ...data, progress: this.#progress.buffer as SharedArrayBuffer };
     }
+    const marks = stageMarksMemory();
+    if (marks !== undefined) data = { ...data, stageMarks: marks };
     const worker = new Worker(this.#o.workerUrl ?? defaultWorkerUrl(), { workerData: data, stdout: false, stderr: false });
     this.#posted = 0; // the new worker has received none
     this.#lastPosted = 0;
     worker.on('message', (msg: DeviceResponse) => {
+      markStage(STAGE_HOST_WOKE);
       // Calls the worker finished in the ring before it posted this answer are heard first (its order).
       if (this.#ring !== undefined && !this.#ringHeld) this.#onRing(this.#ring);
       this.#onMessage(msg);

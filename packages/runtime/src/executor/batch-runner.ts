@@ -9,6 +9,7 @@ import { unreadableTensor, unreadableTensorError } from '../tensors/readable-dat
 import { Lease } from '../batching/input-lease.js';
 import { LeaseRing } from './lease-ring.js';
 import { FreeList } from './free-list.js';
+import { markStage, STAGE_PLANNED } from '../observability/stage-marks.js';
 
 /** What a {@link BatchRunner} works with: its instance's identity, counters, clock and loaded model. */
 export interface BatchRunnerContext {
@@ -76,6 +77,7 @@ export class BatchRunner {
 
   /** Runs `items` as one batch; `done` hears its compute time inside the worker (undefined on failure). */
   run(batch: WorkItem[], device: DeviceHandle, startedAt: number, done: BatchDone): void {
+    markStage(STAGE_PLANNED);
     const c = this.#c;
     const items = this.#readable(batch);
     if (items.length === 0) return done.batchEnded(undefined);

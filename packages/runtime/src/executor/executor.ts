@@ -43,6 +43,7 @@ import { netOfSharedDevices } from '../streams/shared-device-capacity.js';
 import { warnIfOversubscribed } from './thread-budget.js';
 import { rejectSoon } from './reject-soon.js';
 import { Lease, releaseOpenLeases, type InputLease } from '../batching/input-lease.js';
+import { markStage, STAGE_SUBMIT } from '../observability/stage-marks.js';
 
 /**
  * The executor: hosts services on worker-thread devices and implements core's `LocalExecutor` port.
@@ -175,6 +176,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
   }
 
   submit(serviceId: string, inputs: NamedTensors, options: LocalSubmitOptions = NO_OPTIONS): Promise<NamedTensors> {
+    markStage(STAGE_SUBMIT);
     try {
       this.#assertOpen();
       const service = this.#service(serviceId);
