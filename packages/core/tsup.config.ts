@@ -5,7 +5,7 @@ export default defineConfig({
   // `testing`: exact placement references.
   entry: { index: 'src/index.ts', scheduling: 'src/scheduling.ts', internal: 'src/internal.ts', testing: 'src/testing.ts' },
   format: ['esm'],
-  dts: true,
+  dts: false,
   sourcemap: true,
   clean: true,
   target: 'node20',

@@ -8,11 +8,12 @@ const common = {
   sourcemap: true,
   // No clean: tests and benches in other processes load dist/device-worker.js while a rebuild runs.
   clean: false,
+  dts: false,
   target: 'node20' as const,
 };
 
 export default defineConfig([
-  { ...common, entry: { index: 'src/index.ts', 'profile-cli': 'src/profiling/profile-cli.ts' }, dts: { entry: { index: 'src/index.ts' } } },
+  { ...common, entry: { index: 'src/index.ts', 'profile-cli': 'src/profiling/profile-cli.ts' } },
   // The device worker is its own entry: worker threads load it by file URL (see src/devices/worker-url.ts). It
   // carries its one pure-JavaScript dependency (protobufjs, which reads a model's graph where onnxruntime's
   // metadata is silent) inside, so that a bundled host that copies the file needs only @epara/core and
