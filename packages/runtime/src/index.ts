@@ -147,7 +147,7 @@ export { createRuntimeMetrics } from './observability/runtime-metrics.js';
 export type { RuntimeMetrics, ObservedRequest } from './observability/runtime-metrics.js';
 export { resolveRuntimeMetricsOptions, DEFAULT_RUNTIME_METRICS_OPTIONS } from './observability/runtime-metrics-options.js';
 export type { RuntimeMetricsOptions, ResolvedRuntimeMetricsOptions, MetricsExecutor } from './observability/runtime-metrics-options.js';
-export type { PromClient } from './observability/load-prom-client.js';
+export type { PromClient } from '@epara/core/internal';
 export type { OnnxType, OnnxDimension, OnnxInt64, OnnxFunction, OnnxSparseTensor, OnnxStringEntry } from './onnx/onnx-types.js';
 export type { BuilderElemType, ConstantData } from './onnx/onnx-tensor.js';
 // observability: when a request reaches each stage of its way (benchmarks, one request at a time)

@@ -3,7 +3,10 @@ import type { Registry } from 'prom-client';
 import type { MeshNode } from '../node/mesh-node.js';
 import type { NodeEvents } from '../node/node-events.js';
 import { loadPromClient } from './load-prom-client.js';
-import type { PromClient, PromClientModule, PromRegistry } from './load-prom-client.js';
+// The public types come from core: a declaration that named this folder's loader would reach prom-client's own
+// types, which a host without the optional peer cannot resolve.
+import type { PromClient, PromRegistry } from '@epara/core/internal';
+import type { PromClientModule } from './load-prom-client.js';
 import { attachShared, scrapeMetricFactories, type LabelSetter } from '@epara/core/internal';
 
 /** What the mesh metrics read from a node: its typed events, `stats()` and `view()`. */

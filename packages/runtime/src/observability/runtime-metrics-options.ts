@@ -1,6 +1,8 @@
 import { invalidOption } from '@epara/core';
 import type { Executor } from '../executor/executor.js';
-import type { PromClient, PromRegistry } from './load-prom-client.js';
+// From core, not this folder's loader: a declaration naming the loader would reach prom-client's own types, which
+// a host without the optional peer cannot resolve.
+import type { PromClient, PromRegistry } from '@epara/core/internal';
 
 /** What the runtime metrics read from an executor: its typed events and its `stats()` snapshot. */
 export type MetricsExecutor = Pick<Executor, 'on' | 'off' | 'stats' | 'instances'>;

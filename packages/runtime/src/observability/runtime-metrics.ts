@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { BatchCompletedEvent, RequestCompletedEvent, RequestDroppedEvent } from '../executor/executor-events.js';
 import { loadPromClient } from './load-prom-client.js';
-import type { PromRegistry } from './load-prom-client.js';
+import type { PromRegistry } from '@epara/core/internal';
 import { resolveRuntimeMetricsOptions } from './runtime-metrics-options.js';
 import type { MetricsExecutor, ResolvedRuntimeMetricsOptions, RuntimeMetricsOptions } from './runtime-metrics-options.js';
 import { attachShared, RecentUtilization, scrapeMetricFactories, type LabelSetter } from '@epara/core/internal';
