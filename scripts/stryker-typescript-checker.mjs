@@ -36,8 +36,8 @@ class EparaTypescriptChecker {
   /** The unmutated program: every check's new program reuses its source files. */
   #program;
   #host;
-  /** The text of the file being checked, mutated (one at a time); every other file comes from the cache. */
-  #mutated;
+  /** The files being checked, mutated (file → text: one mutant per file); every other file comes from the cache. */
+  #mutated = new Map();
   #cache = new Map();
   /** Project file (posix) → the project files that import it. */
   #importers = new Map();
@@ -62,9 +62,8 @@ class EparaTypescriptChecker {
     const read = host.getSourceFile.bind(host);
     host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
       const key = posix(fileName);
-      if (this.#mutated?.fileName === key) {
-        return ts.createSourceFile(fileName, this.#mutated.text, languageVersion, true);
-      }
+      const mutated = this.#mutated.get(key);
+      if (mutated !== undefined) return ts.createSourceFile(fileName, mutated, languageVersion, true);
       if (!this.#cache.has(key)) this.#cache.set(key, read(fileName, languageVersion, onError, shouldCreate));
       return this.#cache.get(key);
     };
@@ -85,11 +84,64 @@ class EparaTypescriptChecker {
     this.#log.debug(`epara-typescript: ${this.#projectFiles(this.#program).length} project files`);
   }
 
-  /** Stryker calls this with one mutant at a time (no `group`): each is checked on its own. */
+  /**
+   * Which mutants are checked together, in one program (Stryker calls `check` once per group). A mutant inside the body
+   * of a function whose type the body cannot change (`mayChangeDeclarations`) changes no type another file sees, so
+   * its file's diagnostics are its own whatever other files hold: such mutants of different files share a program,
+   * and each is judged on its own file's diagnostics. A check's cost was mostly the new program's type checker working
+   * out again, for the one file, the types it reads from the rest of the program; a group pays that once for all its
+   * files. Every other mutant (one that may change its file's exported types, whose importers may then need checking)
+   * is a group of its own. MUTATION_CHECKER_GROUPS=0 checks every mutant alone, to compare.
+   */
+  async group(mutants) {
+    const alone = [];
+    /** Per file, its mutants that can share a program: the n-th group takes the n-th of every file. */
+    const byFile = new Map();
+    for (const mutant of mutants) {
+      const at = this.#locate(mutant);
+      if (!GROUPS || at === undefined || at.passes || mayChangeDeclarations(at.original, at.start, at.end)) {
+        alone.push([mutant.id]);
+        continue;
+      }
+      if (!byFile.has(at.fileName)) byFile.set(at.fileName, []);
+      byFile.get(at.fileName).push(mutant.id);
+    }
+    const groups = [];
+    for (const ids of byFile.values()) ids.forEach((id, n) => (groups[n] ??= []).push(id));
+    return [...groups, ...alone];
+  }
+
   async check(mutants) {
     const result = {};
-    for (const mutant of mutants) result[mutant.id] = this.#checkOne(mutant);
-    return result;
+    if (mutants.length === 1) {
+      result[mutants[0].id] = this.#checkOne(mutants[0]);
+      return result;
+    }
+    // A group from `group`: one mutant per file, each inside a body that leaves the file's exported types as they are.
+    const located = mutants.map((mutant) => ({ mutant, at: this.#locate(mutant) }));
+    for (const { at } of located) this.#mutated.set(at.fileName, `${at.original.text.slice(0, at.start)}${at.mutant.replacement}${at.original.text.slice(at.end)}`);
+    try {
+      const program = ts.createProgram({ rootNames: this.#rootNames, options: this.#options, host: this.#host, oldProgram: this.#program });
+      for (const { mutant, at } of located) {
+        const file = program.getSourceFile(at.fileName);
+        const errors = [...program.getSyntacticDiagnostics(file), ...program.getSemanticDiagnostics(file)];
+        result[mutant.id] = errors.length === 0 ? { status: 'passed' } : { status: 'compileError', reason: ts.formatDiagnostics(errors, formatHost) };
+      }
+      return result;
+    } finally {
+      this.#mutated.clear();
+    }
+  }
+
+  /** Where a mutant lies in the unmutated program, and whether it passes without one (undefined: not a project file). */
+  #locate(mutant) {
+    const fileName = posix(resolve(mutant.fileName));
+    const original = this.#program.getSourceFile(fileName);
+    if (original === undefined || original.isDeclarationFile) return undefined;
+    const start = original.getPositionOfLineAndCharacter(mutant.location.start.line, mutant.location.start.column);
+    const end = original.getPositionOfLineAndCharacter(mutant.location.end.line, mutant.location.end.column);
+    const passes = !CHECK_ALL && sameTyping(mutant.mutatorName, original.text.slice(start, end), mutant.replacement);
+    return { fileName, original, start, end, passes, mutant };
   }
 
   #checkOne(mutant) {
@@ -99,7 +151,7 @@ class EparaTypescriptChecker {
     const start = original.getPositionOfLineAndCharacter(mutant.location.start.line, mutant.location.start.column);
     const end = original.getPositionOfLineAndCharacter(mutant.location.end.line, mutant.location.end.column);
     if (!CHECK_ALL && sameTyping(mutant.mutatorName, original.text.slice(start, end), mutant.replacement)) return { status: 'passed' };
-    this.#mutated = { fileName, text: `${original.text.slice(0, start)}${mutant.replacement}${original.text.slice(end)}` };
+    this.#mutated.set(fileName, `${original.text.slice(0, start)}${mutant.replacement}${original.text.slice(end)}`);
     try {
       const program = ts.createProgram({ rootNames: this.#rootNames, options: this.#options, host: this.#host, oldProgram: this.#program });
       const file = program.getSourceFile(fileName);
@@ -112,7 +164,7 @@ class EparaTypescriptChecker {
       }
       return errors.length === 0 ? { status: 'passed' } : { status: 'compileError', reason: ts.formatDiagnostics(errors, formatHost) };
     } finally {
-      this.#mutated = undefined;
+      this.#mutated.clear();
     }
   }
 
@@ -211,6 +263,7 @@ export function sameTyping(mutatorName, original, replacement) {
   return changed === 1;
 }
 const CHECK_ALL = process.env.MUTATION_CHECKER_ALL === '1';
+const GROUPS = process.env.MUTATION_CHECKER_GROUPS !== '0';
 /** The mutators that change a binary, update or compound-assignment operator (a unary `-` made `+` fails on bigint). */
 const BINARY_OR_UPDATE = new Set(['EqualityOperator', 'ArithmeticOperator', 'UpdateOperator', 'AssignmentOperator']);
 
