@@ -76,8 +76,9 @@ describe('GRPCInferenceService', () => {
     expect((short as ServiceError).details).toMatch(/12 bytes of data but shape/);
     const count = await call('ModelInfer', { model_name: 'cls', inputs: [xTensor, { ...xTensor, name: 'y' }], raw_input_contents: [rawInput()] }).catch((e: ServiceError) => e);
     expect((count as ServiceError).code).toBe(3);
-    const notReady = await call('ModelReady', { name: 'nope' }).catch((e: ServiceError) => e);
-    expect((notReady as ServiceError).code).toBe(5);
+    // A model or version it does not have is not ready, as Triton answers (a client's is_model_ready reads false).
+    expect(await call('ModelReady', { name: 'nope' })).toEqual({ ready: false });
+    expect(await call('ModelReady', { name: 'cls', version: '9' })).toEqual({ ready: false });
   });
 
   it('echoes each request parameter in the form it was sent: every kind, 64-bit values exact', async () => {

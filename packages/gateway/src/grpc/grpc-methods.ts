@@ -58,11 +58,25 @@ export function grpcMethods(o: ResolvedGatewayOptions, core: InferCore): Readonl
     return [m.path, { decode: decoder(name), encode: (v: unknown) => frameMessage(m.responseSerialize(v)), handle }];
   };
   const model = (r: Record<string, unknown>): ReturnType<InferCore['model']> => core.model(String(r['name']), String(r['version'] ?? ''));
+  /** The model a request names, or undefined when this server has no such model or version. */
+  const known = (r: Record<string, unknown>): ReturnType<InferCore['model']> | undefined => {
+    try {
+      return model(r);
+    } catch (err) {
+      if (err instanceof EparaError && err.code === 'UNKNOWN_SERVICE') return undefined;
+      throw err;
+    }
+  };
   return new Map<string, UnaryMethod>([
     protobuf('ServerLive', () => ({ live: true })),
     protobuf('ServerReady', () => ({ ready: core.ready() })),
     protobuf('ServerMetadata', () => ({ name: o.server.name, version: o.server.version, extensions: EXTENSIONS })),
-    protobuf('ModelReady', (r) => ({ ready: core.modelReady(model(r)) })),
+    // A model or version this server does not have is not ready: `ready: false`, as Triton answers (its Python and
+    // C++ clients' `is_model_ready` read the flag and raise on an error status).
+    protobuf('ModelReady', (r) => {
+      const m = known(r);
+      return { ready: m !== undefined && core.modelReady(m) };
+    }),
     protobuf('ModelMetadata', (r) => metadataJson(model(r))),
     // Triton's ModelConfig (declared in the shipped .proto beside the protocol's RPCs, for reflection and generated
     // clients): its request has ModelReadyRequest's fields, and its answer is written by hand.
