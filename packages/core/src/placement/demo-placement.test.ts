@@ -8,7 +8,8 @@ import { createProfile } from '../profiles/latency-profile.js';
 import { findPlacementViolations } from './find-violations.js';
 import { EPARA_PLACEMENT_OPTIONS, type PlacementOptions } from './options.js';
 import { placeServices } from './place-services.js';
-import type { PlacementInput, ServiceDemand } from './types.js';
+import type { ServiceDemand } from '../model/demand.js';
+import type { PlacementInput } from './types.js';
 
 // The demo's placement decision, reproduced from its reports' inputs (examples/demo: five services on three servers
 // of one 1-thread device each): the profiles measured at start-up, the measured one-way delays and the forecast the
