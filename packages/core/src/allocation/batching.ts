@@ -69,6 +69,7 @@ export function planBatching(input: BatchingInput): PlanOutcome {
       memoryPerDeviceBytes: weightsBytes + b * perItemBytes,
       expectedLatencyMs: worstCaseMs(model, b, o.batchingWaitFactor),
       runMs,
+      ...(b < bMax ? { largestBatchSize: bMax } : {}),
       notes,
     },
     demand,

@@ -34,6 +34,7 @@ export function finishPlan(core: PlanCore, demandPerSec: number): ParallelPlan {
     notes: core.notes,
   };
   if (core.stages !== undefined) plan.stages = core.stages;
+  if (core.largestBatchSize !== undefined) plan.largestBatchSize = core.largestBatchSize;
   return plan;
 }
 

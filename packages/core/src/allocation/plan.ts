@@ -49,6 +49,12 @@ export interface ParallelPlan {
   readonly utilization: number;
   /** Model parallelism: stage count (equals `devices`). */
   readonly stages?: number;
+  /**
+   * Batching on one device: the largest batch the plan's rule allows (deadline, memory, batch cap), present when
+   * `batchSize` is smaller because it sustains more items/s alone. Placement offers it on shared devices, where a
+   * larger batch takes fewer turns of the co-located services' runs.
+   */
+  readonly largestBatchSize?: number;
   /** Human-readable notes on how the plan was derived (which constraint bound the batch, …). */
   readonly notes: readonly string[];
 }

@@ -14,11 +14,12 @@ import { consolidateShares } from './consolidate.js';
 import { trimShares } from './trim-shares.js';
 import { evictForStarved } from './evict-swap.js';
 import { repairForGroups } from './group-repair.js';
+import { rebatchStarved } from './rebatch.js';
 import { valueLoss } from './value.js';
 
 /**
  * Greedy → grow shares → merge partial shares → trim unused claims → prune → evict for starving services (single
- * items, then whole devices for multi-device groups),
+ * items, then whole devices for multi-device groups) → re-batch a starving service's shared items,
  * repeated (at most `MAX_ROUNDS`) while a merge, trim, prune or swap freed resources that new items may use.
  */
 const MAX_ROUNDS = 6;
@@ -70,7 +71,7 @@ export function buildPlacement(ctx: GreedyContext, current: readonly PlacedInsta
     const trimmed = trimShares(ctx, state);
     const p = prune(ctx, state);
     pruned += p;
-    const swapped = evictForStarved(ctx, state) + repairForGroups(ctx, state);
+    const swapped = evictForStarved(ctx, state) + repairForGroups(ctx, state) + rebatchStarved(ctx, state);
     if (p + merged + trimmed + swapped === 0) break;
   }
   return { state, dropped, singles, pruned };
