@@ -78,7 +78,8 @@ describe("restarts: 'auto'", () => {
   it('runs six seeded restarts on a mid-size cluster: more than three find', () => {
     const input = midPlacementInstance(24);
     const auto = placeServices(input, weighted).objective;
-    expect(auto).toBeGreaterThan(placeServices(input, { ...weighted, restarts: 3 }).objective * 1.03);
+    // 2.0 % more than three find (3.1 % before re-batching, which lifts three restarts' result from 4 097 to 4 143).
+    expect(auto).toBeGreaterThan(placeServices(input, { ...weighted, restarts: 3 }).objective * 1.015);
     expect(auto).toBe(placeServices(input, { ...weighted, restarts: 6 }).objective);
     expect(auto).toBe(placeServices(input, { ...weighted, restarts: 8 }).objective);
   });
