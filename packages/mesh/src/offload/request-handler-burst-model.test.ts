@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock, silentLogger, toEparaError } from '@epara/core';
+import { createManualClock, createSeededRandom, silentLogger, toEparaError } from '@epara/core';
 import type { ClusterView, ServerEntry, ServerId } from '@epara/core';
 import { createManualTimers } from '@epara/core/testing';
 import { createFakeExecutor } from '../testing/fake-executor.js';
@@ -17,10 +17,10 @@ import { flush, x } from './request-handler-fixture.js';
  * and without (the rule before). The links carry the handlers' own messages: forwards, answers, refusals.
  *
  * What it counted (images good, before → with; forwards refused by a peer; answered late), 2 seeds × 2 loads:
- *   60/s: good 474 → 480 and 461 → 474; refused by a peer 99 → 87 and 90 → 62; late 24 → 17 and 38 → 25
- *   75/s: good 555 → 562 and 569 → 576; refused by a peer 156 → 123 and 144 → 109; late 34 → 27 and 28 → 20
+ *   60/s: good 455 → 464 and 462 → 465; refused by a peer 56 → 39 and 73 → 58; late 32 → 23 and 25 → 21
+ *   75/s: good 571 → 579 and 540 → 553; refused by a peer 132 → 87 and 126 → 114; late 29 → 21 and 36 → 24
  * A forward refused and sent on again spends its budget on the way: fewer of them end late. The refusals at the
- * entry (no server with room: 113–211 a run) do not change — in a burst past both servers' rate, nothing can take them.
+ * entry (no server with room: 96–198 a run) do not change — in a burst past both servers' rate, nothing can take them.
  */
 
 const DELAY: Record<string, number> = { 'e0>e1': 5, 'e1>e0': 5, 'e1>e2': 5, 'e2>e1': 5, 'e0>e2': 20, 'e2>e0': 20 };
@@ -30,21 +30,11 @@ const SYNC_MS = 500;
 const BUDGET_MS = 300;
 const RUN_MS = 10_000;
 
-/** mulberry32: a small seeded generator, so both variants replay the same arrivals. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Arrival times and entries: Poisson at `meanPerSec` (4× for the second from 3 s, lower elsewhere to keep the mean). */
 function workload(seed: number, meanPerSec: number): { at: number; entry: ServerId }[] {
-  const r = rng(seed);
+  // Core's seeded generator, so both variants replay the same arrivals.
+  const random = createSeededRandom(seed);
+  const r = (): number => random.next();
   const burstRate = 4 * meanPerSec;
   const baseRate = (meanPerSec * RUN_MS - burstRate * 1000) / (RUN_MS - 1000);
   const shares: [ServerId, number][][] = [
