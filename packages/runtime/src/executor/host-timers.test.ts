@@ -1,15 +1,10 @@
 import { createHook } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
-import { affineProfile, type NamedTensors } from '@epara/core';
-import { createExecutor } from './create-executor.js';
-import { fakeModelBytes } from '../devices/fake-backend.js';
+import { sequentialExecutor, sequentialItem as item } from './sequential-fixture.js';
 
 // Platform timers the host thread creates per request, counted (never timed): a sequential request empties the
 // device between batches, and each batch is still watched for a device that never answers it — by the device
 // scheduler's own wake-up, not by a timer of its own (one per batch before).
-
-const model = fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 2] }], outputs: [{ name: 'y', from: 'x', scale: 2, offset: 1 }] });
-const item = (v: number): NamedTensors => ({ x: { type: 'float32', dims: [1, 2], data: new Float32Array([v, v]) } });
 
 /** Async resources of `type` created on this thread while `fn` runs. */
 async function created(type: string, fn: () => Promise<void>): Promise<number> {
@@ -33,22 +28,7 @@ describe('host timers per request', () => {
     ['by message', 0],
     ['through the doorbell', undefined],
   ] as const)('a sequential request arms no platform timer (%s)', async (_path, doorbellSlotBytes) => {
-    const ex = createExecutor({
-      backend: { kind: 'fake' },
-      devices: [{ id: 'd0', ...(doorbellSlotBytes === undefined ? {} : { doorbellSlotBytes }) }],
-      services: [
-        {
-          id: 's',
-          model,
-          sensitivity: 'latency',
-          slo: { kind: 'latency', deadlineMs: 60_000 },
-          profile: affineProfile('cpu-1t', { fixedMs: 0.05, perItemMs: 0.005, maxBatch: 1 }),
-          plan: { batchSize: 1 },
-          maxBatch: 1,
-          devices: ['d0'],
-        },
-      ],
-    });
+    const ex = sequentialExecutor(doorbellSlotBytes);
     await ex.start();
     try {
       for (let i = 0; i < 20; i++) await ex.submit('s', item(i)); // warm: the give-up wake-up is armed by now

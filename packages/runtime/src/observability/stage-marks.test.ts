@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { affineProfile, type NamedTensors } from '@epara/core';
-import { createExecutor } from '../executor/create-executor.js';
-import { fakeModelBytes } from '../devices/fake-backend.js';
+import { sequentialExecutor, sequentialItem as item } from '../executor/sequential-fixture.js';
 import { recordStageMarks, REQUEST_STAGES } from './stage-marks.js';
 
 // The stage marks a benchmark decomposes a sequential request's time with: every stage is reached, and each thread's
 // own stages are in order (the two threads' clocks are compared only by the benchmark, not here).
 
-const model = fakeModelBytes({ inputs: [{ name: 'x', type: 'float32', dims: ['batch', 2] }], outputs: [{ name: 'y', from: 'x', scale: 2, offset: 1 }] });
-const item = (v: number): NamedTensors => ({ x: { type: 'float32', dims: [1, 2], data: new Float32Array([v, v]) } });
 const at = (marks: Float64Array, stage: (typeof REQUEST_STAGES)[number]): number => marks[REQUEST_STAGES.indexOf(stage)]!;
 
 describe('stage marks', () => {
@@ -18,22 +14,7 @@ describe('stage marks', () => {
   ] as const)('a sequential request reaches every stage, in order on each thread (%s)', async (_path, doorbellSlotBytes) => {
     const marks = recordStageMarks();
     expect(recordStageMarks()).toBe(marks);
-    const ex = createExecutor({
-      backend: { kind: 'fake' },
-      devices: [{ id: 'd0', ...(doorbellSlotBytes === undefined ? {} : { doorbellSlotBytes }) }],
-      services: [
-        {
-          id: 's',
-          model,
-          sensitivity: 'latency',
-          slo: { kind: 'latency', deadlineMs: 60_000 },
-          profile: affineProfile('cpu-1t', { fixedMs: 0.05, perItemMs: 0.005, maxBatch: 1 }),
-          plan: { batchSize: 1 },
-          maxBatch: 1,
-          devices: ['d0'],
-        },
-      ],
-    });
+    const ex = sequentialExecutor(doorbellSlotBytes);
     await ex.start();
     try {
       // The first requests ring nothing in yet (the worker learns the layout first): the last one is timed.
