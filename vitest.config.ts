@@ -57,8 +57,9 @@ export const MOCKING_FILES = readdirSync(here('packages'), { recursive: true, en
 
 /** The integration tests that run in a shared module graph (project `shared`, below), and the demo's unit tests. */
 const SHARED_GRAPH_TESTS = [
-  ...['runtime', 'runtime-models', 'runtime-faults', 'mesh', 'mesh-wire', 'nats', 'observability', 'sim', 'gateway'].map((dir) => `test/${dir}/**/*.test.ts`),
+  ...['runtime', 'runtime-models', 'runtime-faults', 'mesh', 'mesh-wire', 'nats', 'observability', 'sim', 'gateway', 'cluster-faults', 'dashboard'].map((dir) => `test/${dir}/**/*.test.ts`),
   'examples/demo/src/**/*.test.ts',
+  ...['core-plan', 'custom-transport', 'http-service', 'nats-cluster', 'sim-report', 'video-client'].map((dir) => `examples/${dir}/*.test.ts`),
 ];
 
 /** vitest's order (the last recorded durations, or file size), with {@link LONGEST_FILES} moved to the front. */
@@ -126,6 +127,12 @@ export default defineConfig({
       // test/gateway's files mostly drive `epara serve` child processes; isolated, each file's worker imported the
       // sources and grpc-js afresh, two of the three CPU seconds of a file with one server. Each stops its processes
       // and clients after its tests; one sets an environment variable for one start and deletes it.
+      // test/cluster-faults (clusters of `epara serve` processes, TCP proxies, gRPC clients, a reference onnxruntime
+      // session) and test/dashboard (nodes in-process, a headless browser, a NATS broker) likewise close what each test
+      // starts and only read the environment: isolated, each file's fresh process and its imports (grpc-js, the
+      // sources) were a third to a half of its own CPU.
+      // The examples' tests call each example's main() in-process (its run-directly branch, which exits or listens
+      // for Ctrl-C, is not taken) and close what it starts. The demo's own test runs it as a process group (isolated).
       // The demo's unit tests (examples/demo/src) are pure functions of their inputs: isolated, most of each
       // file's CPU was its fresh process.
       { extends: true, test: { name: 'shared', include: SHARED_GRAPH_TESTS, isolate: false } },

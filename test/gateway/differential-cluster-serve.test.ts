@@ -92,7 +92,7 @@ function config(id: string, seeds: readonly string[], paths: Readonly<Record<str
   return `node: { id: ${id}, listen: { host: 127.0.0.1, port: 0 }, seeds: ${JSON.stringify(seeds)}, joinTimeoutMs: 60000, syncPeriodMs: 200 }
 security: { insecure: true }
 devices: [ { id: cpu0, threads: 1 } ]
-executor: { profiling: { warmup: 0, repetitions: 1 } }
+executor: { profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
 services:
 ${services}
 gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: { host: 127.0.0.1, port: 0 } }

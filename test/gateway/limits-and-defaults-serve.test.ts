@@ -40,7 +40,7 @@ type Infer = (req: object, cb: (err: (Error & { code?: number; details?: string 
 const served = servedOipGrpc<Infer>(`node: { id: limits-1, listen: { host: 127.0.0.1, port: 0 } }
 security: { insecure: true }
 devices: [ { id: cpu0, threads: 1 } ]
-executor: { maxResponseBytes: 65536, profiling: { warmup: 0, repetitions: 1 } }
+executor: { maxResponseBytes: 65536, profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
 services:
   - { id: range, model: ${JSON.stringify(range)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 30000 }, devices: [cpu0], maxResponseBytes: 4096 }
   - { id: zeros, model: ${JSON.stringify(zeros)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 30000 }, devices: [cpu0] }

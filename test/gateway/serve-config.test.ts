@@ -95,7 +95,7 @@ describe('epara serve config', { timeout: SEQUENCE_TIMEOUT_MS }, () => {
       node: { id: 'n1', listen: { host: '127.0.0.1', port: 0 }, advertise: 'ws://127.0.0.1:7400/epara', seeds: ['ws://127.0.0.2:7400/epara'], joinTimeoutMs: 100, syncPeriodMs: 100, hopLimit: 2, placement: false },
       security,
       devices: [{ id: 'cpu0', provider: 'cpu', ordinal: 0, threads: 1, memoryBytes: 1e9, kind: 'cpu', deviceId: 0 }],
-      executor: { launchWhenIdle: true, maxQueue: 10, maxResponseBytes: 4096, profiling: { warmup: 1, repetitions: 3 } },
+      executor: { launchWhenIdle: true, maxQueue: 10, maxResponseBytes: 4096, profiling: { warmup: 1, repetitions: 3, warmShapesMs: 0 } },
       services: [
         {
           id: 's', model: 'm.onnx', versions: ['1'], sensitivity: (slo as { kind: string }).kind, slo, devices: ['cpu0'],

@@ -37,7 +37,7 @@ gateway:
   http: { host: 127.0.0.1, port: 0 }
   grpc: { host: 127.0.0.1, port: 0 }
   maxBodyBytes: ${o.maxBodyBytes ?? 1048576}
-executor: { profiling: { warmup: 0, repetitions: 1 } }
+executor: { profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
 metrics: { enabled: true }
 drainTimeoutMs: ${o.drainTimeoutMs ?? 5000}
 ${o.extra ?? ''}`;
@@ -55,7 +55,7 @@ export function modelFilesConfig(id: string, files: Readonly<Record<string, stri
   return `node: { id: ${id}, listen: { host: 127.0.0.1, port: 0 } }
 security: { insecure: true }
 devices: [ { id: cpu0, threads: 1 } ]
-executor: { profiling: { warmup: 0, repetitions: 1 } }
+executor: { profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
 services:
 ${services}
 gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: { host: 127.0.0.1, port: 0 } }

@@ -5,7 +5,7 @@
  * CommonJS, typechecked under strict options with `skipLibCheck: false`, bundled with esbuild and run with a
  * real inference. Nothing here reads the workspace's sources.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +87,49 @@ describe('the packed packages, installed outside the workspace', () => {
     expect(run('node', ['esm.mjs']).trim()).toBe('esm ok');
     expect(run('node', ['--no-warnings', 'cjs.cjs']).trim()).toBe('cjs ok');
   });
+
+  // The `epara` command bundles its dependencies and loads the rest from where it is installed: the runtime's device
+  // worker, the dashboard (its page's assets beside its module), @grpc/proto-loader at a first gRPC call.
+  it('serves with the installed epara command: a model on its worker, the dashboard, then drains on SIGTERM', async () => {
+    expect(run(join(scratch, 'node_modules', '.bin', 'epara'), ['--version']).trim()).toMatch(/^epara \d+\.\d+\.\d+/);
+    writeFileSync(
+      join(scratch, 'epara.yaml'),
+      `node: { id: packed, listen: { host: 127.0.0.1, port: 0 } }
+security: { insecure: true }
+devices: [ { id: cpu0, threads: 1 } ]
+executor: { profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
+services:
+  - { id: cls, model: ${JSON.stringify(models.ocrCls)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 30000 }, devices: [cpu0], inputs: { x: { dims: [1, 3, 48, 192] } } }
+gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: { host: 127.0.0.1, port: 0 } }
+dashboard: { enabled: true }
+`,
+    );
+    const child = spawn(join(scratch, 'node_modules', '.bin', 'epara'), ['serve', 'epara.yaml'], { cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const listening = await new Promise<{ http: string }>((resolve, reject) => {
+        child.stdout.on('data', () => {
+          const line = out.split('\n').find((l) => l.includes('"event":"listening"'));
+          if (line) resolve(JSON.parse(line) as { http: string });
+        });
+        void exited.then((code) => reject(new Error(`epara serve exited with ${code}:\n${out}`)));
+      });
+      const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], data: new Array(3 * 48 * 192).fill(0.5) }] };
+      const res = await fetch(`${listening.http}/v2/models/cls/infer`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      expect(res.status, out).toBe(200);
+      expect((await res.json()) as unknown).toMatchObject({ outputs: [{ name: 'softmax_0.tmp_0', shape: [1, 2] }] });
+      const page = await fetch(`${listening.http}/dashboard`);
+      expect(page.status, out).toBe(200);
+      expect(await page.text()).toMatch(/<html/i);
+      child.kill('SIGTERM');
+      expect(await exited, out).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 120_000);
 
   // The two compilers and the bundle run side by side (each a process of its own; `it.concurrent`).
   it.concurrent('typechecks a host under strict, exactOptionalPropertyTypes and skipLibCheck: false', async ({ expect }) => {

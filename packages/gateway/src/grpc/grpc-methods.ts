@@ -1,5 +1,4 @@
 import { EparaError, isEparaError } from '@epara/core';
-import { loadSync } from '@grpc/proto-loader';
 import type { ResolvedGatewayModel, ResolvedGatewayOptions } from '../gateway-options.js';
 import { EXTENSIONS, metadataJson } from '../http/metadata-json.js';
 import type { InferCore } from '../inference/infer-core.js';
@@ -15,6 +14,7 @@ import { encodeModelConfigResponse } from './model-config-wire.js';
 import { encodeModelStatisticsResponse } from './model-statistics-wire.js';
 import type { ModelStatistics } from '../inference/model-statistics.js';
 import { oipProtoPath } from './proto-path.js';
+import { protoLoader } from './proto-loader.js';
 import { WireError } from './proto-wire.js';
 import { decodeRepositoryIndexRequest, decodeRepositoryModelRequest, encodeRepositoryIndexResponse } from './repository-wire.js';
 import { repositoryIndex } from '../inference/repository-index.js';
@@ -29,7 +29,6 @@ export const PROTO_LOADER_OPTIONS = { keepCase: true, longs: Number, enums: Stri
 export const SERVICE_NAME = 'inference.GRPCInferenceService';
 
 interface LoadedMethod {
-  readonly path: string;
   readonly requestDeserialize: (b: Buffer) => Record<string, unknown>;
   readonly responseSerialize: (v: unknown) => Buffer;
 }
@@ -42,21 +41,19 @@ type Handler = (req: Record<string, unknown>, call: UnaryCallContext) => unknown
  * Triton's `ModelConfig`, which standard Triton clients call on the same service.
  */
 export function grpcMethods(o: ResolvedGatewayOptions, core: InferCore): ReadonlyMap<string, UnaryMethod> {
-  const service = loadSync(oipProtoPath(), PROTO_LOADER_OPTIONS)[SERVICE_NAME] as unknown as Record<string, LoadedMethod>;
+  const proto = oipProtoPath(); // a package without its .proto fails here, at start, not at a first call
   /** A decoder of method `name`'s request, with the deserializer of `like` (a request of the same fields). */
   const decoder =
     (name: string, like = name) =>
     (b: Buffer): Record<string, unknown> => {
+      const deserialize = loadedService(proto)[like]!.requestDeserialize;
       try {
-        return service[like]!.requestDeserialize(b);
+        return deserialize(b);
       } catch (err) {
         throw new EparaError('INVALID_INPUT', `the ${name} request message is malformed: ${(err as Error).message}`, { field: 'request' });
       }
     };
-  const protobuf = (name: string, handle: Handler): [string, UnaryMethod] => {
-    const m = service[name]!;
-    return [m.path, { decode: decoder(name), encode: (v: unknown) => frameMessage(m.responseSerialize(v)), handle }];
-  };
+  const protobuf = (name: string, handle: Handler): [string, UnaryMethod] => [`/${SERVICE_NAME}/${name}`, { decode: decoder(name), encode: (v: unknown) => frameMessage(loadedService(proto)[name]!.responseSerialize(v)), handle }];
   const model = (r: Record<string, unknown>): ReturnType<InferCore['model']> => core.model(String(r['name']), String(r['version'] ?? ''));
   /** The model a request names, or undefined when this server has no such model or version. */
   const known = (r: Record<string, unknown>): ReturnType<InferCore['model']> | undefined => {
@@ -88,8 +85,20 @@ export function grpcMethods(o: ResolvedGatewayOptions, core: InferCore): Readonl
     [`/${SERVICE_NAME}/RepositoryIndex`, { decode: repositoryDecoder('RepositoryIndex', decodeRepositoryIndexRequest), encode: (e: RepositoryIndexEntry[]) => frameMessage(encodeRepositoryIndexResponse(e)), handle: (r: { repository: string; ready: boolean }) => (checkRepository(o.server.name, r.repository), repositoryIndex(core, o.models.values(), r.ready)) }],
     [`/${SERVICE_NAME}/RepositoryModelLoad`, { decode: repositoryDecoder('RepositoryModelLoad', decodeRepositoryModelRequest), encode: EMPTY_ANSWER, handle: (r: RepositoryModelRequest) => (checkRepository(o.server.name, r.repository), core.controlModel(r.model, 'load', r.parameters)) }],
     [`/${SERVICE_NAME}/RepositoryModelUnload`, { decode: repositoryDecoder('RepositoryModelUnload', decodeRepositoryModelRequest), encode: EMPTY_ANSWER, handle: (r: RepositoryModelRequest) => (checkRepository(o.server.name, r.repository), core.controlModel(r.model, 'unload', r.parameters)) }],
-    [service['ModelInfer']!.path, { decode: decodeModelInferRequest, encode: frameModelInferResponse, handle: (r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext) => modelInfer(core, r, call) }],
+    [`/${SERVICE_NAME}/ModelInfer`, { decode: decodeModelInferRequest, encode: frameModelInferResponse, handle: (r: GrpcInferRequest | UndecodableRequest, call: UnaryCallContext) => modelInfer(core, r, call) }],
   ]);
+}
+
+const services = new Map<string, Record<string, LoadedMethod>>();
+
+/** The protobuf.js codecs of the service's methods, built from the `.proto` at `path` at their first use. */
+function loadedService(path: string): Record<string, LoadedMethod> {
+  let service = services.get(path);
+  if (service === undefined) {
+    service = protoLoader().loadSync(path, PROTO_LOADER_OPTIONS)[SERVICE_NAME] as unknown as Record<string, LoadedMethod>;
+    services.set(path, service);
+  }
+  return service;
 }
 
 type RepositoryModelRequest = ReturnType<typeof decodeRepositoryModelRequest>;

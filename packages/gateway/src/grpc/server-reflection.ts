@@ -1,12 +1,12 @@
 import { constants as h2 } from 'node:http2';
 import type { ServerHttp2Stream } from 'node:http2';
 import { basename } from 'node:path';
-import { loadSync } from '@grpc/proto-loader';
 import { encodeGrpcMessage, frameMessage } from './grpc-http2-wire.js';
 import { GRPC_STATUS } from './grpc-status.js';
 import { withProtocMapEntries } from './descriptor-map-entries.js';
 import { WireError, WireReader, WireWriter, varintSize } from './proto-wire.js';
 import { healthProto, oipProtoPath } from './proto-path.js';
+import { protoLoader } from './proto-loader.js';
 
 /** The reflection service's one method, in its two published versions (grpcurl tries v1, then v1alpha). */
 export const REFLECTION_PATHS: ReadonlySet<string> = new Set(['/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo']);
@@ -39,7 +39,7 @@ function describe(): Described {
 }
 
 function describeFile(path: string, options: { includeDirs?: string[] }, names: string[]): DescribedFile {
-  const def = loadSync(path, { keepCase: true, ...options }) as unknown as Record<string, { fileDescriptorProtos?: Buffer[] } & Record<string, unknown>>;
+  const def = protoLoader().loadSync(path, { keepCase: true, ...options }) as unknown as Record<string, { fileDescriptorProtos?: Buffer[] } & Record<string, unknown>>;
   const services = Object.keys(def).filter((k) => def[k]!['fileDescriptorProtos'] === undefined);
   const anyType = Object.values(def).find((v) => v.fileDescriptorProtos !== undefined)!;
   const file = withProtocMapEntries(anyType.fileDescriptorProtos![0]!);

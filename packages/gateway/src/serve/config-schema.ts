@@ -124,7 +124,19 @@ export const serveConfigSchema = z
           .min(1)
           .optional()
           .describe("largest output one request may get, bytes, for services that set none (default: gateway.maxBodyBytes, the largest request: a response may be as large); larger: OUT_OF_MEMORY"),
-        profiling: z.object({ warmup: z.number().int().min(0).default(1), repetitions: z.number().int().min(1).default(3) }).strict().default({}),
+        profiling: z
+          .object({
+            warmup: z.number().int().min(0).default(1),
+            repetitions: z.number().int().min(1).default(3),
+            warmShapesMs: z
+              .number()
+              .min(0)
+              .finite()
+              .optional()
+              .describe("host time each instance may spend at load running every batch size it may launch (onnxruntime's first run at a new shape is slow), ms (default 1000); 0 turns it off"),
+          })
+          .strict()
+          .default({}),
       })
       .strict()
       .default({}),

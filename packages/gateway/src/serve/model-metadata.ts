@@ -3,11 +3,11 @@ import type { Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { EparaError } from '@epara/core';
 import type { NamedTensors, TensorLike, TensorType } from '@epara/core';
-import { decodeModel } from '@epara/runtime';
 import type { OnnxType } from '@epara/runtime';
 import { DATATYPE_OF, allocTyped } from '../protocol/datatypes.js';
 import type { TensorMetadata } from '../protocol/infer-types.js';
 import type { ServeServiceConfig } from './config-schema.js';
+import { readOnnxBoundary } from './onnx-boundary.js';
 
 /** ONNX `TensorProto.DataType` codes of the types EPARA carries. */
 const ONNX_TYPES: Readonly<Record<number, TensorType>> = { 1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64' };
@@ -67,11 +67,11 @@ export function readModelIo(path: string, service: ServeServiceConfig): ModelIo 
   if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new EparaError('LOAD_FAILED', `service ${service.id}: ${folderMessage(path)}`, { serviceId: service.id, path });
   let model;
   try {
-    model = decodeModel(readFileSync(path));
+    model = readOnnxBoundary(readFileSync(path));
   } catch (err) {
     throw new EparaError('LOAD_FAILED', `service ${service.id}: cannot read model ${path}: ${(err as Error).message}`, { serviceId: service.id, path });
   }
-  const graph = model.graph ?? {};
+  const graph = model.graph;
   const constants = new Set((graph.initializer ?? []).map((t) => t.name));
   const problems: string[] = [];
   /** Outputs that are no tensor (a sequence, a map, an optional): the model's tensor outputs may be served alone. */

@@ -1,11 +1,13 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { EparaError, isEparaError, systemClock } from '@epara/core';
 import type { Logger, NamedTensors, ServiceSpec } from '@epara/core';
 import { createMeshMetrics, createNode, createWebSocketTransport, NODE_DEFAULTS } from '@epara/mesh';
 import type { MeshNode } from '@epara/mesh';
 import { createExecutor, createRuntimeMetrics } from '@epara/runtime';
 import type { Executor, ExecutorServiceOptions } from '@epara/runtime';
-import { createDashboard } from '@epara/dashboard';
 import type { Dashboard } from '@epara/dashboard';
 import { createGateway } from '../gateway.js';
 import type { Gateway, GatewayAddresses } from '../gateway.js';
@@ -76,12 +78,13 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
       );
     }
   }
+  const workerUrl = runtimeWorkerUrl();
   const executor = createExecutor({
     logger,
-    devices: config.devices.map((d) => ({ id: d.id, provider: d.provider, threads: d.threads, ...(d.ordinal !== undefined ? { ordinal: d.ordinal } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
+    devices: config.devices.map((d) => ({ id: d.id, provider: d.provider, threads: d.threads, ...(workerUrl !== undefined ? { workerUrl } : {}), ...(d.ordinal !== undefined ? { ordinal: d.ordinal } : {}), ...(d.memoryBytes !== undefined ? { memoryBytes: d.memoryBytes } : {}) })),
     // No devices here: start() would stop at the first model onnxruntime cannot load; each is loaded alone below.
     services: served.map((s) => ({ ...executorService(s, at(s.model), io.get(s.id)!), devices: [] })),
-    profiling: config.executor.profiling,
+    profiling: { warmup: config.executor.profiling.warmup, repetitions: config.executor.profiling.repetitions, ...(config.executor.profiling.warmShapesMs !== undefined ? { warmShapesMs: config.executor.profiling.warmShapesMs } : {}) },
     launchWhenIdle: config.executor.launchWhenIdle,
     ...(config.executor.maxQueue !== undefined ? { maxQueue: config.executor.maxQueue } : {}),
     // A response may be as large as a request: the gateway's body limit, unless the config sets its own.
@@ -111,7 +114,7 @@ export async function startServer(config: ServeConfig, options: StartServerOptio
   const handlers = [...(options.handlers ?? [])];
   const metrics = config.metrics.enabled ? await startMetrics(executor, node, config.metrics.path) : undefined;
   if (metrics) handlers.push(metrics.handler);
-  const dashboard = startDashboard(config, node, options.env ?? process.env);
+  const dashboard = await startDashboard(config, node, options.env ?? process.env);
   if (dashboard) handlers.push((req, res) => dashboard.handle(req, res));
   // With no instance here, the axes a peer publishes; without them, those the model's dim names give (an output
   // `[3, N]` batched on axis 1), or dimension 0 of a model whose inputs' first dims carry one name.
@@ -459,16 +462,33 @@ async function startMetrics(executor: Executor, node: MeshNode, path: string): P
 }
 
 /**
+ * The device worker script of the `@epara/runtime` this package depends on (`dist/device-worker.js` beside its
+ * entry point), or `undefined` when it is not found there (the runtime then looks for its own). The `epara` command
+ * bundles the runtime's code into its own files, from where the runtime's own search (up from its module to its
+ * package) does not reach the runtime's package.
+ */
+function runtimeWorkerUrl(): URL | undefined {
+  try {
+    const worker = join(dirname(createRequire(import.meta.url).resolve('@epara/runtime')), 'device-worker.js');
+    return existsSync(worker) ? pathToFileURL(worker) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The live dashboard on the gateway's HTTP port. A node that authenticates its peers shows its cluster only
  * behind a token: without `dashboard.tokenEnv` set to one, the page is not served.
  *
  * @throws EparaError `INVALID_OPTIONS` when `tokenEnv` names an unset variable or a token under 16 characters.
  */
-function startDashboard(config: ServeConfig, node: MeshNode, env: Readonly<Record<string, string | undefined>>): Dashboard | undefined {
+async function startDashboard(config: ServeConfig, node: MeshNode, env: Readonly<Record<string, string | undefined>>): Promise<Dashboard | undefined> {
   const d = config.dashboard;
   if (!d.enabled || config.gateway.http === false) return undefined;
   const token = readDashboardToken(config, env);
+  if (token === undefined && node.authenticatesPeers) return undefined;
+  // Loaded only to serve it (the `epara` command leaves it out of its bundle: it reads its page's assets beside its module).
+  const { createDashboard } = await import('@epara/dashboard');
   if (token !== undefined) return createDashboard({ node, prefix: d.path, auth: { token }, services: config.services.map(serviceSpec) });
-  if (node.authenticatesPeers) return undefined;
   return createDashboard({ node, prefix: d.path, auth: false, services: config.services.map(serviceSpec) });
 }
