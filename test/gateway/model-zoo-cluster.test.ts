@@ -267,7 +267,7 @@ const ZOO: Record<string, Zoo> = {
     ),
     request: (i) => {
       const rows = 1 + (i % 2);
-      const pick = <V>(xs: readonly V[]): V[] => range(rows * 2, (j) => xs[(j + i) % xs.length]!);
+      const pick = <V>(xs: readonly V[]): V[] => Array.from({ length: rows * 2 }, (_, j) => xs[(j + i) % xs.length]!);
       return [
         { name: 'f32', datatype: 'FP32', shape: [rows, 2], bytes: raw(Uint32Array.from(pick([0x7fc00000, 0x80000000, 0x7f800000, 0xff800000]))) },
         t('i8', 'INT8', [rows, 2], pick([-128, 127, -1, 0])),
