@@ -10,9 +10,11 @@ import { startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 
 /*
- * Tensors with no elements (a dimension of size 0) through `epara serve` on a real onnxruntime model: the
- * executor runs no empty tensors, so the gateway refuses them at once with a 400 (gRPC INVALID_ARGUMENT) that says
- * so, over JSON, the binary extension and gRPC raw contents — not with the executor's bare "dim 1 is 0".
+ * Tensors with no elements (a dimension of size 0) through `epara serve` on a real onnxruntime model whose instance
+ * stacks requests (its sample lets the load check it): rows of no values are answered as onnxruntime answers them
+ * (each sums to 0), over JSON, the binary extension and gRPC raw contents. A request of no rows at all has no item
+ * for an instance that takes one item per request: a 400 (gRPC INVALID_ARGUMENT) that says so. Before, the gateway
+ * refused every empty tensor, saying EPARA runs none, which the executor does.
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'epara-zero-'));
@@ -42,16 +44,17 @@ afterAll(async () => {
   await serve?.exited;
 });
 
-const refusal = /input x has shape \[(\d+,?)+\], a tensor without elements: every dimension must be at least 1/;
+const refusal = /input 'x' dim 0 is 0, expected 1 \(one item per request/;
 
 async function json(shape: number[], data: number[]): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${serve.http}/v2/models/rows/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape, data }] }) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-describe('tensors without elements (a dimension of 0) are refused with a 400 naming the input, on every transport', () => {
+describe('tensors without elements (a dimension of 0): rows of no values answered, no rows refused typed, on every transport', () => {
   it('JSON: rows of no values, and no rows', async () => {
-    for (const shape of [[3, 0], [0, 4], [0, 0]]) {
+    expect(await json([3, 0], [])).toMatchObject({ status: 200, body: { outputs: [{ name: 's', shape: [3], data: [0, 0, 0] }] } });
+    for (const shape of [[0, 4], [0, 0]]) {
       expect(await json(shape, [])).toEqual({ status: 400, body: { code: 'INVALID_INPUT', error: expect.stringMatching(refusal) } });
     }
     // The server goes on answering tensors with elements.
@@ -59,19 +62,30 @@ describe('tensors without elements (a dimension of 0) are refused with a 400 nam
   });
 
   it('binary: an input of 0 bytes', async () => {
-    const head = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [0, 4], parameters: { binary_data_size: 0 } }], outputs: [{ name: 's', parameters: { binary_data: true } }] }));
-    const res = await fetch(`${serve.http}/v2/models/rows/infer`, { method: 'POST', headers: { 'inference-header-content-length': String(head.length) }, body: head });
-    expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ code: 'INVALID_INPUT', error: expect.stringMatching(refusal) });
+    const send = (shape: number[]): Promise<Response> => {
+      const head = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape, parameters: { binary_data_size: 0 } }], outputs: [{ name: 's', parameters: { binary_data: true } }] }));
+      return fetch(`${serve.http}/v2/models/rows/infer`, { method: 'POST', headers: { 'inference-header-content-length': String(head.length) }, body: head });
+    };
+    const rows = await send([2, 0]);
+    expect(rows.status).toBe(200);
+    const body = Buffer.from(await rows.arrayBuffer());
+    const headerLength = Number(rows.headers.get('inference-header-content-length'));
+    expect(JSON.parse(body.subarray(0, headerLength).toString())).toMatchObject({ outputs: [{ name: 's', shape: [2], parameters: { binary_data_size: 8 } }] });
+    expect([...new Float32Array(Uint8Array.from(body.subarray(headerLength)).buffer)]).toEqual([0, 0]);
+    const none = await send([0, 4]);
+    expect(none.status).toBe(400);
+    expect(await none.json()).toEqual({ code: 'INVALID_INPUT', error: expect.stringMatching(refusal) });
   });
 
   it('gRPC: empty raw_input_contents', async () => {
     const client = oipGrpcClient<Unary>(serve.grpc);
     try {
-      const call = new Promise<unknown>((resolve, reject) =>
-        client['ModelInfer']!.call(client, { model_name: 'rows', inputs: [{ name: 'x', datatype: 'FP32', shape: [0, 4] }], raw_input_contents: [Buffer.alloc(0)] }, new Metadata(), { deadline: Date.now() + 30_000 }, (err, r) => (err ? reject(err) : resolve(r))),
-      );
-      await expect(call).rejects.toMatchObject({ code: 3, details: expect.stringMatching(refusal) });
+      const call = (shape: number[]): Promise<unknown> =>
+        new Promise<unknown>((resolve, reject) =>
+          client['ModelInfer']!.call(client, { model_name: 'rows', inputs: [{ name: 'x', datatype: 'FP32', shape }], raw_input_contents: [Buffer.alloc(0)] }, new Metadata(), { deadline: Date.now() + 30_000 }, (err, r) => (err ? reject(err) : resolve(r))),
+        );
+      await expect(call([2, 0])).resolves.toMatchObject({ outputs: [{ name: 's', shape: [2] }], raw_output_contents: [Buffer.from(new Float32Array(2).buffer)] });
+      await expect(call([0, 4])).rejects.toMatchObject({ code: 3, details: expect.stringMatching(refusal) });
     } finally {
       client.close();
     }

@@ -188,6 +188,27 @@ export class HttpFront {
     };
     server.prependListener('request', pending);
     server.prependListener('checkContinue', pending);
+    server.on('timeout', (socket: Socket) => this.#timedOut(socket));
+  }
+
+  /**
+   * A connection's inactivity timeout (keep-alive between requests, a stalled client), which node:http leaves to this
+   * listener. With an answer in progress, as node:http decides: the request's or answer's own listener took it, else
+   * the connection is destroyed. Idle between requests, it is destroyed a turn later, unless bytes came meanwhile:
+   * a process stalled past the keep-alive timeout (SIGSTOP, a paused VM) runs that timer before it reads a request
+   * the client had already sent on the connection, and node:http reset it under that request.
+   */
+  #timedOut(socket: Socket): void {
+    const answers = this.#answers.get(socket);
+    if (answers !== undefined && answers.size > 0) {
+      for (const res of answers) if (res.listenerCount('timeout') > 0 || (!res.req.complete && res.req.listenerCount('timeout') > 0)) return;
+      socket.destroy();
+      return;
+    }
+    const read = socket.bytesRead;
+    setImmediate(() => {
+      if (!socket.destroyed && socket.bytesRead === read && !this.#answers.get(socket)?.size) socket.destroy();
+    });
   }
 
   /**

@@ -275,10 +275,6 @@ export class InferCore {
       const t = decodeInput(input, i);
       if (Object.hasOwn(out, input.name)) throw new EparaError('INVALID_INPUT', `input ${input.name} appears twice`, { field: `inputs[${i}].name` });
       checkAgainstMetadata(m, input.name, input.datatype, t.dims);
-      if (t.dims.includes(0)) {
-        // The executor runs tensors of at least one element: refused here, naming the limit, before any queue.
-        throw new EparaError('INVALID_INPUT', `input ${input.name} has shape [${t.dims.join(',')}], a tensor without elements: every dimension must be at least 1 (EPARA runs no empty tensors)`, { field: `${input.name}.shape` });
-      }
       out[input.name] = t;
     });
     for (const meta of m.inputs) {
