@@ -184,7 +184,9 @@ export default {
   // A shared run's file is made from its groups' files and split back into them (SHARED above); not committed.
   incrementalFile: shared !== undefined ? `reports/mutation/${group}.incremental.json` : `test/mutation/${group}.incremental.json`,
   // `epara-checkpoint` writes the incremental file as the run goes, so a run stopped half-way keeps its results.
-  reporters: ['progress', 'json', 'html', 'epara-checkpoint'],
+  // The HTML report (the whole report again, inlined in a page: the placement run's is some 40 MB) only when asked for
+  // (MUTATION_HTML=1); scripts/mutation-summary.mjs reads the JSON.
+  reporters: ['progress', 'json', ...(process.env.MUTATION_HTML === '1' ? ['html'] : []), 'epara-checkpoint'],
   jsonReporter: { fileName: `reports/mutation/${group}.json` },
   htmlReporter: { fileName: `reports/mutation/${group}.html` },
   // With the checker, concurrency 1 (or 2) is one checker and one test process: two cores. Raise it (e.g.
