@@ -87,9 +87,10 @@ class EparaTypescriptChecker {
   /**
    * Which mutants are checked together, in one program (Stryker calls `check` once per group). A mutant inside the body
    * of a function whose type the body cannot change (`sealedBody`: a written return type, or a setter) changes no type
-   * outside that body: every error it causes lies inside it. Such mutants share a program when their bodies do not
-   * overlap — of different files, and of one file in different functions — and each is judged on the diagnostics
-   * inside its own body. A check's cost was mostly the new program's type checker working out again, for the file, the
+   * outside that body: every error it causes lies in that function (its body, or its return type for a body that no
+   * longer returns). Such mutants share a program when their bodies do not overlap — of different files, and of one
+   * file in different functions — and each is judged on the diagnostics in its own function (an error in none of
+   * them: each of that file's mutants is checked alone again). A check's cost was mostly the new program's type checker working out again, for the file, the
    * types it reads from the rest of the program; a group pays that once for all its mutants. A mutant in a
    * constructor (whose assignments may type the class's properties) shares a program only with other files' mutants;
    * every other mutant (one that may change its file's exported types, whose importers may then need checking) is a
@@ -164,15 +165,18 @@ class EparaTypescriptChecker {
           result[mutant.id] = errors.length === 0 ? { status: 'passed' } : { status: 'compileError', reason: ts.formatDiagnostics(errors, formatHost) };
           continue;
         }
-        // Each mutant's body in the mutated text: shifted by what the replacements before it (and inside it) changed.
+        // Each mutant's function in the mutated text (its signature too: a body that no longer returns is an error at
+        // the return type), shifted by what the replacements before it (and inside it) changed. A function whose default
+        // parameter holds another's: the error goes to the innermost.
         const shift = (pos, inclusive) => list.reduce((d, at) => d + ((inclusive ? at.start < pos : at.end <= pos) ? at.mutant.replacement.length - (at.end - at.start) : 0), 0);
         const bodies = list.map((at) => {
           const body = sealedBody(at.original, at.start, at.end);
-          return { at, start: body.start + shift(body.start, false), end: body.end + shift(body.end, true), errors: [] };
+          return { at, start: body.functionStart + shift(body.functionStart, false), end: body.end + shift(body.end, true), errors: [] };
         });
         let untold = false;
         for (const error of errors) {
-          const body = error.start === undefined ? undefined : bodies.find((b) => b.start <= error.start && error.start < b.end);
+          const around = error.start === undefined ? [] : bodies.filter((b) => b.start <= error.start && error.start < b.end);
+          const body = around.sort((a, b) => a.end - a.start - (b.end - b.start))[0];
           if (body === undefined) untold = true;
           else body.errors.push(error);
         }
@@ -291,7 +295,7 @@ function sealedBody(sourceFile, start, end) {
   for (;;) {
     if (ts.isFunctionLike(node) && node.body !== undefined && node.body.getStart(sourceFile) <= start && end <= node.body.end) {
       if (ts.isSetAccessorDeclaration(node) || (node.type !== undefined && !ts.isConstructorDeclaration(node))) {
-        return { start: node.body.getStart(sourceFile), end: node.body.end };
+        return { start: node.body.getStart(sourceFile), end: node.body.end, functionStart: node.getStart(sourceFile) };
       }
     }
     const inner = ts.forEachChild(node, (child) => (child.pos <= start && end <= child.end ? child : undefined));

@@ -48,6 +48,8 @@ beforeAll(async () => {
     mutant('bodyA2', 'a', 2, 'y', "'y'"), // the same body as bodyA: another group
     // Another body of a.ts: with bodyA, its verdict from the errors inside its own body (none: it compiles).
     mutant('otherA', 'a', 6, 'x * 3', '0', 'NumberLiteral'),
+    // thrice's body left without a return: an error at its return type, outside the body, still thrice's own.
+    mutant('emptyA', 'a', 6, 'return x * 3;', '', 'BlockStatement'),
     mutant('swap', 'a', 1, 'x * 2', 'x / 2', 'ArithmeticOperator'), // an operator typed alike: passed without a program
     // An arrow without a written type: its export's type changes, and b.ts, which imports it, no longer compiles.
     mutant('untyped', 'a', 4, 'x + 1', "''", 'ArithmeticOperator'),
@@ -62,7 +64,7 @@ describe('the checker checks body mutants of different files together', () => {
     const groups = await checker.group(mutants);
     expect(groups.flat().sort()).toEqual(mutants.map((m) => m.id).sort());
     expect(groups).toContainEqual(['bodyA', 'otherA', 'bodyB']);
-    expect(groups).toContainEqual(['bodyA2']);
+    expect(groups).toContainEqual(['bodyA2', 'emptyA']);
     expect(groups).toContainEqual(['swap']);
     expect(groups).toContainEqual(['untyped']);
   });
@@ -75,7 +77,7 @@ describe('the checker checks body mutants of different files together', () => {
     }
     const alone: Record<string, string> = {};
     for (const m of mutants) alone[m.id] = (await checker.check([m]))[m.id]!.status;
-    expect(alone).toEqual({ bodyA: 'compileError', bodyB: 'passed', bodyA2: 'compileError', otherA: 'passed', swap: 'passed', untyped: 'compileError' });
+    expect(alone).toEqual({ bodyA: 'compileError', bodyB: 'passed', bodyA2: 'compileError', otherA: 'passed', emptyA: 'compileError', swap: 'passed', untyped: 'compileError' });
     expect(together).toEqual(alone);
   });
 });
