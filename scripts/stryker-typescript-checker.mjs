@@ -86,16 +86,20 @@ class EparaTypescriptChecker {
 
   /**
    * Which mutants are checked together, in one program (Stryker calls `check` once per group). A mutant inside the body
-   * of a function whose type the body cannot change (`mayChangeDeclarations`) changes no type another file sees, so
-   * its file's diagnostics are its own whatever other files hold: such mutants of different files share a program,
-   * and each is judged on its own file's diagnostics. A check's cost was mostly the new program's type checker working
-   * out again, for the one file, the types it reads from the rest of the program; a group pays that once for all its
-   * files. Every other mutant (one that may change its file's exported types, whose importers may then need checking)
-   * is a group of its own. MUTATION_CHECKER_GROUPS=0 checks every mutant alone, to compare.
+   * of a function whose type the body cannot change (`sealedBody`: a written return type, or a setter) changes no type
+   * outside that body: every error it causes lies in that function (its body, or its return type for a body that no
+   * longer returns). Such mutants share a program when their bodies do not overlap — of different files, and of one
+   * file in different functions — and each is judged on the diagnostics in its own function (an error in none of
+   * them: each of that file's mutants is checked alone again). A check's cost was mostly the new program's type checker working out again, for the file, the
+   * types it reads from the rest of the program; a group pays that once for all its mutants. A mutant in a
+   * constructor (whose assignments may type the class's properties) shares a program only with other files' mutants;
+   * every other mutant (one that may change its file's exported types, whose importers may then need checking) is a
+   * group of its own. MUTATION_CHECKER_GROUPS=0 checks every mutant alone, MUTATION_CHECKER_GROUPS=files shares a program
+   * only between files, to compare.
    */
   async group(mutants) {
     const alone = [];
-    /** Per file, its mutants that can share a program: the n-th group takes the n-th of every file. */
+    /** Per file, its groupable mutants by the body they lie in (a constructor's mutant: a body of its own). */
     const byFile = new Map();
     for (const mutant of mutants) {
       const at = this.#locate(mutant);
@@ -103,11 +107,24 @@ class EparaTypescriptChecker {
         alone.push([mutant.id]);
         continue;
       }
-      if (!byFile.has(at.fileName)) byFile.set(at.fileName, []);
-      byFile.get(at.fileName).push(mutant.id);
+      const body = SAME_FILE ? sealedBody(at.original, at.start, at.end) : undefined;
+      if (!byFile.has(at.fileName)) byFile.set(at.fileName, { bodies: new Map(), own: [] });
+      const file = byFile.get(at.fileName);
+      if (body === undefined) file.own.push(mutant.id);
+      else {
+        const key = `${body.start}:${body.end}`;
+        if (!file.bodies.has(key)) file.bodies.set(key, []);
+        file.bodies.get(key).push(mutant.id);
+      }
     }
     const groups = [];
-    for (const ids of byFile.values()) ids.forEach((id, n) => (groups[n] ??= []).push(id));
+    for (const { bodies, own } of byFile.values()) {
+      // The file's n-th slot: the n-th mutant of each of its bodies; then one slot for each mutant of its own.
+      const slots = [];
+      for (const ids of bodies.values()) ids.forEach((id, n) => (slots[n] ??= []).push(id));
+      for (const id of own) slots.push([id]);
+      slots.forEach((slot, n) => (groups[n] ??= []).push(...slot));
+    }
     return [...groups, ...alone];
   }
 
@@ -117,20 +134,63 @@ class EparaTypescriptChecker {
       result[mutants[0].id] = this.#checkOne(mutants[0]);
       return result;
     }
-    // A group from `group`: one mutant per file, each inside a body that leaves the file's exported types as they are.
-    const located = mutants.map((mutant) => ({ mutant, at: this.#locate(mutant) }));
-    for (const { at } of located) this.#mutated.set(at.fileName, `${at.original.text.slice(0, at.start)}${at.mutant.replacement}${at.original.text.slice(at.end)}`);
+    // A group from `group`: per file, mutants in bodies that do not overlap, each leaving the file's exported types as
+    // they are.
+    const byFile = new Map();
+    for (const mutant of mutants) {
+      const at = this.#locate(mutant);
+      if (!byFile.has(at.fileName)) byFile.set(at.fileName, []);
+      byFile.get(at.fileName).push(at);
+    }
+    /** Files whose errors could not all be told to one of its mutants: each of their mutants is checked alone after. */
+    const again = [];
+    for (const [fileName, list] of byFile) {
+      list.sort((a, b) => a.start - b.start);
+      const original = list[0].original.text;
+      let text = '';
+      let from = 0;
+      for (const at of list) {
+        text += original.slice(from, at.start) + at.mutant.replacement;
+        from = at.end;
+      }
+      this.#mutated.set(fileName, text + original.slice(from));
+    }
     try {
       const program = ts.createProgram({ rootNames: this.#rootNames, options: this.#options, host: this.#host, oldProgram: this.#program });
-      for (const { mutant, at } of located) {
-        const file = program.getSourceFile(at.fileName);
+      for (const [fileName, list] of byFile) {
+        const file = program.getSourceFile(fileName);
         const errors = [...program.getSyntacticDiagnostics(file), ...program.getSemanticDiagnostics(file)];
-        result[mutant.id] = errors.length === 0 ? { status: 'passed' } : { status: 'compileError', reason: ts.formatDiagnostics(errors, formatHost) };
+        if (list.length === 1) {
+          const [{ mutant }] = list;
+          result[mutant.id] = errors.length === 0 ? { status: 'passed' } : { status: 'compileError', reason: ts.formatDiagnostics(errors, formatHost) };
+          continue;
+        }
+        // Each mutant's function in the mutated text (its signature too: a body that no longer returns is an error at
+        // the return type), shifted by what the replacements before it (and inside it) changed. A function whose default
+        // parameter holds another's: the error goes to the innermost.
+        const shift = (pos, inclusive) => list.reduce((d, at) => d + ((inclusive ? at.start < pos : at.end <= pos) ? at.mutant.replacement.length - (at.end - at.start) : 0), 0);
+        const bodies = list.map((at) => {
+          const body = sealedBody(at.original, at.start, at.end);
+          return { at, start: body.functionStart + shift(body.functionStart, false), end: body.end + shift(body.end, true), errors: [] };
+        });
+        let untold = false;
+        for (const error of errors) {
+          const around = error.start === undefined ? [] : bodies.filter((b) => b.start <= error.start && error.start < b.end);
+          const body = around.sort((a, b) => a.end - a.start - (b.end - b.start))[0];
+          if (body === undefined) untold = true;
+          else body.errors.push(error);
+        }
+        if (untold) {
+          again.push(...list.map((at) => at.mutant));
+          continue;
+        }
+        for (const b of bodies) result[b.at.mutant.id] = b.errors.length === 0 ? { status: 'passed' } : { status: 'compileError', reason: ts.formatDiagnostics(b.errors, formatHost) };
       }
-      return result;
     } finally {
       this.#mutated.clear();
     }
+    for (const mutant of again) result[mutant.id] = this.#checkOne(mutant);
+    return result;
   }
 
   /** Where a mutant lies in the unmutated program, and whether it passes without one (undefined: not a project file). */
@@ -224,6 +284,27 @@ function mayChangeDeclarations(sourceFile, start, end) {
 const EMIT_ALWAYS = process.env.MUTATION_CHECKER_EMIT === 'always';
 
 /**
+ * The outermost body around the text from `start` to `end` that the text cannot change the type of anything outside:
+ * that of a function, method, getter or arrow with a written return type, or of a setter (not a constructor: in a
+ * class whose properties have no written type, its assignments type them). Every error a change inside causes lies
+ * inside it. Undefined when there is none. Two such bodies of one file are the same or do not overlap: a body inside
+ * another is not the outermost.
+ */
+function sealedBody(sourceFile, start, end) {
+  let node = sourceFile;
+  for (;;) {
+    if (ts.isFunctionLike(node) && node.body !== undefined && node.body.getStart(sourceFile) <= start && end <= node.body.end) {
+      if (ts.isSetAccessorDeclaration(node) || (node.type !== undefined && !ts.isConstructorDeclaration(node))) {
+        return { start: node.body.getStart(sourceFile), end: node.body.end, functionStart: node.getStart(sourceFile) };
+      }
+    }
+    const inner = ts.forEachChild(node, (child) => (child.pos <= start && end <= child.end ? child : undefined));
+    if (inner === undefined) return undefined;
+    node = inner;
+  }
+}
+
+/**
  * Operators TypeScript types alike: the same operand types are allowed and the result type is the same (or `any`,
  * assignable anywhere), and none of them narrows. Comparisons (`<`, `<=`, `>`, `>=`: `===` and `!==` narrow, so a swap
  * can make a later line fail); the arithmetic operators but `+` (`-`, `*`, `/`, `%` take number, bigint, enum or any
@@ -246,9 +327,11 @@ const MAY_BECOME = new Map([
  * Whether a mutant of `mutatorName` whose `replacement` differs from `original` (the mutated node's text) only in one operator token of the same
  * typing (SAME_TYPING): such a mutant compiles whenever the original does, so it is passed without a program. They are
  * about a sixth of the mutants checked (every relational-operator, `-`/`*`/`/` and update mutant), and none of the
- * 1,870 of them in the committed results was a compile error. `MUTATION_CHECKER_ALL=1` checks them too, to compare.
+ * 1,870 of them in the committed results was a compile error. `Math.min` made `Math.max` and back passes too
+ * (`minMaxSwap`). `MUTATION_CHECKER_ALL=1` checks them too, to compare.
  */
 export function sameTyping(mutatorName, original, replacement) {
+  if (mutatorName === 'MethodExpression') return minMaxSwap(original, replacement);
   if (!BINARY_OR_UPDATE.has(mutatorName)) return false;
   const a = tokens(original);
   const b = tokens(replacement);
@@ -262,8 +345,21 @@ export function sameTyping(mutatorName, original, replacement) {
   }
   return changed === 1;
 }
+/**
+ * `Math.min(…)` made `Math.max(…)` or back, the arguments unchanged: both are `(...values: number[]) => number`. None of
+ * the 131 in the committed results was a compile error.
+ */
+function minMaxSwap(original, replacement) {
+  const a = tokens(original);
+  const b = tokens(replacement);
+  if (a === undefined || b === undefined || a.length !== b.length || a.length < 5) return false;
+  const head = (t) => t[0].text === 'Math' && t[1].text === '.' && (t[2].text === 'min' || t[2].text === 'max') && t[3].text === '(';
+  if (!head(a) || !head(b) || a[2].text === b[2].text) return false;
+  return a.every((t, i) => i === 2 || t.text === b[i].text);
+}
 const CHECK_ALL = process.env.MUTATION_CHECKER_ALL === '1';
 const GROUPS = process.env.MUTATION_CHECKER_GROUPS !== '0';
+const SAME_FILE = GROUPS && process.env.MUTATION_CHECKER_GROUPS !== 'files';
 /** The mutators that change a binary, update or compound-assignment operator (a unary `-` made `+` fails on bigint). */
 const BINARY_OR_UPDATE = new Set(['EqualityOperator', 'ArithmeticOperator', 'UpdateOperator', 'AssignmentOperator']);
 

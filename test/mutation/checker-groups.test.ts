@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error -- a plain .mjs script of the repository, without types
 import { strykerPlugins } from '../../scripts/stryker-typescript-checker.mjs';
 
-// The checker checks mutants of different files in one program when each lies in a function body that cannot change
-// its file's exported types (scripts/stryker-typescript-checker.mjs, `group`): each mutant is then judged on its own
-// file's diagnostics. Here on a two-file program: the groups it forms, and that a group's verdicts are those of the
-// mutants checked alone.
+// The checker checks mutants in one program when each lies in a function body that cannot change any type outside it
+// (scripts/stryker-typescript-checker.mjs, `group`), of different files or of different functions of one file: each
+// mutant is then judged on the diagnostics inside its own body. Here on a two-file program: the groups it forms, and
+// that a group's verdicts are those of the mutants checked alone.
 
 interface Mutant {
   id: string;
@@ -23,7 +23,7 @@ interface Checker {
   check(mutants: Mutant[]): Promise<Record<string, { status: string }>>;
 }
 
-const A = ['export function twice(x: number): number {', '  const y: number = x * 2;', '  return y;', '}', 'export const untyped = (x: number) => x + 1;', ''].join('\n');
+const A = ['export function twice(x: number): number {', '  const y: number = x * 2;', '  return y;', '}', 'export const untyped = (x: number) => x + 1;', 'export function thrice(x: number): number {', '  return x * 3;', '}', ''].join('\n');
 const B = ["import { twice, untyped } from './a';", 'export function label(n: number): string {', '  const s: string = `n=${twice(n)}`;', '  return s;', '}', 'export const one: number = untyped(0);', ''].join('\n');
 
 let root = '';
@@ -45,7 +45,11 @@ beforeAll(async () => {
   mutants = [
     mutant('bodyA', 'a', 1, 'x * 2', "''"), // a string where a number is declared: a compile error
     mutant('bodyB', 'b', 2, '`n=${twice(n)}`', "''"), // still a string: compiles
-    mutant('bodyA2', 'a', 2, 'y', "'y'"), // the same file as bodyA: another group
+    mutant('bodyA2', 'a', 2, 'y', "'y'"), // the same body as bodyA: another group
+    // Another body of a.ts: with bodyA, its verdict from the errors inside its own body (none: it compiles).
+    mutant('otherA', 'a', 6, 'x * 3', '0', 'NumberLiteral'),
+    // thrice's body left without a return: an error at its return type, outside the body, still thrice's own.
+    mutant('emptyA', 'a', 6, 'return x * 3;', '', 'BlockStatement'),
     mutant('swap', 'a', 1, 'x * 2', 'x / 2', 'ArithmeticOperator'), // an operator typed alike: passed without a program
     // An arrow without a written type: its export's type changes, and b.ts, which imports it, no longer compiles.
     mutant('untyped', 'a', 4, 'x + 1', "''", 'ArithmeticOperator'),
@@ -56,11 +60,11 @@ beforeAll(async () => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('the checker checks body mutants of different files together', () => {
-  it('groups at most one mutant per file, and only mutants inside bodies with a written type', async () => {
+  it('groups at most one mutant per body, and only mutants inside bodies with a written type', async () => {
     const groups = await checker.group(mutants);
     expect(groups.flat().sort()).toEqual(mutants.map((m) => m.id).sort());
-    expect(groups).toContainEqual(['bodyA', 'bodyB']);
-    expect(groups).toContainEqual(['bodyA2']);
+    expect(groups).toContainEqual(['bodyA', 'otherA', 'bodyB']);
+    expect(groups).toContainEqual(['bodyA2', 'emptyA']);
     expect(groups).toContainEqual(['swap']);
     expect(groups).toContainEqual(['untyped']);
   });
@@ -73,7 +77,7 @@ describe('the checker checks body mutants of different files together', () => {
     }
     const alone: Record<string, string> = {};
     for (const m of mutants) alone[m.id] = (await checker.check([m]))[m.id]!.status;
-    expect(alone).toEqual({ bodyA: 'compileError', bodyB: 'passed', bodyA2: 'compileError', swap: 'passed', untyped: 'compileError' });
+    expect(alone).toEqual({ bodyA: 'compileError', bodyB: 'passed', bodyA2: 'compileError', otherA: 'passed', emptyA: 'compileError', swap: 'passed', untyped: 'compileError' });
     expect(together).toEqual(alone);
   });
 });

@@ -21,6 +21,15 @@ describe('the checker passes operator swaps TypeScript types alike', () => {
     expect(same('AssignmentOperator', 'items -= p.length', 'items += p.length')).toBe(true);
   });
 
+  it('Math.min made Math.max and back, the arguments unchanged', () => {
+    expect(same('MethodExpression', 'Math.min(a, b.c)', 'Math.max(a, b.c)')).toBe(true);
+    expect(same('MethodExpression', 'Math.max(...xs)', 'Math.min(...xs)')).toBe(true);
+    // Another method, another object, other arguments.
+    expect(same('MethodExpression', 'xs.min(a)', 'xs.max(a)')).toBe(false);
+    expect(same('MethodExpression', 'Math.min(a, b)', 'Math.max(a, c)')).toBe(false);
+    expect(same('MethodExpression', 'Math.floor(a)', 'Math.ceil(a)')).toBe(false);
+  });
+
   it('checks everything else with a program', () => {
     // `===` and `!==` narrow: a swap can make a later line fail.
     expect(same('EqualityOperator', 'x === undefined', 'x !== undefined')).toBe(false);
@@ -52,7 +61,8 @@ describe('the checker passes operator swaps TypeScript types alike', () => {
         }
       }
     }
-    // The rule reaches most of the operator mutants (about 1,870 of them): a rule that matched nothing would pass above.
-    expect(passed).toBeGreaterThan(1500);
+    // The rule reaches most of the operator mutants (about 1,870 of them) and the 131 Math.min/max swaps: a rule that
+    // matched nothing would pass above.
+    expect(passed).toBeGreaterThan(1600);
   });
 });
