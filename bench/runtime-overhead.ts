@@ -63,8 +63,12 @@ async function bareLayer(name: string, via: FloorVia, withModel: boolean, spinUs
   return { name, once: floor.once, close: floor.close, wakes: floor.hops };
 }
 
-async function deviceLayer(name: string, spinUs: number | undefined): Promise<Layer> {
-  const device: DeviceHandle = createDevice({ id: 'd', threads: 1, ...(spinUs === undefined ? {} : { doorbellSpinUs: spinUs }) });
+/** What a layer is built from: this build's `@epara/runtime`, or the one `OVERHEAD_BASE` names. */
+type Runtime = Pick<typeof import('@epara/runtime'), 'createDevice' | 'createExecutor'>;
+const THIS_BUILD: Runtime = { createDevice, createExecutor };
+
+async function deviceLayer(name: string, spinUs: number | undefined, rt: Runtime = THIS_BUILD): Promise<Layer> {
+  const device: DeviceHandle = rt.createDevice({ id: 'd', threads: 1, ...(spinUs === undefined ? {} : { doorbellSpinUs: spinUs }) });
   await device.loadModel('add', { bytes: addOneModel() });
   const known = [{ name: 'y', type: 'float32' as const, dims: [1, 4], axis: 0 }];
   const axes = { x: 0 };
@@ -74,13 +78,14 @@ async function deviceLayer(name: string, spinUs: number | undefined): Promise<La
   return { name, once, close: () => device.close(), bell: () => device.inputSlabs?.() as never };
 }
 
-async function executorLayer(name: string, spinUs: number | undefined): Promise<Layer> {
-  const ex: Executor = createExecutor({
+async function executorLayer(name: string, spinUs: number | undefined, rt: Runtime = THIS_BUILD): Promise<Layer> {
+  const ex: Executor = rt.createExecutor({
     devices: [{ id: 'cpu0', threads: 1, ...(spinUs === undefined ? {} : { doorbellSpinUs: spinUs }) }],
     services: [{ id: 'add', model: addOneModel(), sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, plan: { batchSize: 1 }, sampleInputs: { x: { type: 'float32', dims: [1, 4], data: new Float32Array(4) } }, maxBatch: 1, devices: ['cpu0'] }],
   });
   await ex.start();
-  if (marks === undefined) {
+  // Stages are marked by this build only (another build's marks live in its own module).
+  if (marks === undefined || rt !== THIS_BUILD) {
     const once = async (i: number): Promise<void> => {
       await ex.submit('add', { x: { type: 'float32', dims: [1, 4], data: new Float32Array([i, 1, 2, 3]) } });
     };
@@ -131,6 +136,20 @@ for (const s of spins) {
   layers.push(await executorLayer(`executor${tag}`, s));
 }
 
+/**
+ * OVERHEAD_BASE=path: the `dist/index.js` of another build of `@epara/runtime` (a copy of `packages/runtime` with
+ * its `package.json`, `dist` and `node_modules`, so that its devices find their own worker): its device and executor
+ * run as layers `deviceBase` and `executorBase` (the first poll length) in the same alternating rounds, an A/B of
+ * two builds on the same machine load; `baseRatio` is this build's p50 over the base's. Run it with
+ * `OVERHEAD_STAGES=0`: only this build's executor marks its stages, and the marks cost it time the base does not pay.
+ */
+const basePath = process.env['OVERHEAD_BASE'];
+if (basePath !== undefined) {
+  const base = (await import(basePath)) as Runtime;
+  layers.push(await deviceLayer('deviceBase', spins[0], base));
+  layers.push(await executorLayer('executorBase', spins[0], base));
+}
+
 /** OVERHEAD_ONLY=name,…: run only these layers (with a profiler, one layer's profile). */
 const only = process.env['OVERHEAD_ONLY']?.split(',');
 if (only !== undefined) layers.splice(0, layers.length, ...layers.filter((l) => only.includes(l.name)));
@@ -179,6 +198,8 @@ for (const l of layers) {
     cpuUsPerRequest: Math.round(cpu.get(l.name)! / 1000 / (ROUNDS * PER_ROUND)),
     ...perRequest(l.bell?.()),
     ...(/^(device|executor)/.test(l.name) && times.has(`hopRun${l.name.replace(/^(device|executor)/, '')}`) ? { overFloorUs: r1(p50 - median(times.get(`hopRun${l.name.replace(/^(device|executor)/, '')}`)!)) } : {}),
+    ...(/^(device|executor)Base$/.test(l.name) && times.has(l.name.replace('Base', '')) ? { baseRatio: Math.round((median(times.get(l.name.replace('Base', ''))!) / p50) * 1000) / 1000 } : {}),
+    ...(/^(device|executor)Base$/.test(l.name) && times.has('hopRun') ? { overFloorUs: r1(p50 - median(times.get('hopRun')!)) } : {}),
     ...(l.stages ? { stagesP50P90Us: Object.fromEntries([...l.stages].map(([k, xs]) => [k, [r1(median(xs)), r1(p90(xs))]])) } : {}),
     ...(l.wakes ? { wakeToWorkerP50Us: l.wakes.toWorker.length === 0 ? null : Math.round(median(l.wakes.toWorker) * 10) / 10, wakeToHostP50Us: Math.round(median(l.wakes.toHost) * 10) / 10, ...(l.wakes.run.length > 0 ? { workerRunP50Us: Math.round(median(l.wakes.run) * 10) / 10 } : {}) } : {}),
   };
@@ -191,3 +212,6 @@ function perRequest(b: ReturnType<NonNullable<Layer['bell']>>): Record<string, n
 }
 for (const l of layers) await l.close();
 console.log(JSON.stringify(out));
+// With OVERHEAD_BASE the process stayed alive after every layer closed (a handle of the second build's module, not
+// traced): exit once the figures are out.
+if (basePath !== undefined) process.exit(0);
