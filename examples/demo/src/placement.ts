@@ -84,7 +84,9 @@ export function planPlacement(
   const result = placeServices({ servers, services: specs, plans, demand, delaysMs: delays }, { locality: true });
   const added = coverEveryService(result.instances, specs, plans, ids);
   const moved = nearDemand([...result.instances, ...added], { specs, workload, ids, delaysMs, bytesPerMs });
-  const { keepLatencyDevices: keep, deviceTime, consolidate, ...policy } = replicas;
+  const { keepLatencyDevices: keep, deviceTime, consolidate, hostRules, ...policy } = replicas;
+  // As core places: its instances (and a service it left without one), whole servers permuted toward their demand.
+  if (hostRules === 'core') return { result, instances: moved, added, replicas: [], categories, servers };
   const base = { specs, workload, ids, delaysMs, bytesPerMs, itemBytes: ITEM_BYTES, deviceMemoryBytes: DEVICE_MEMORY_BYTES };
   const context = { ...base, ...policy };
   const local = localReplicas(moved, context);
@@ -100,6 +102,13 @@ export function planPlacement(
 
 /** What the replica rule plans with ({@link planPlacement}): its costs and cap, and the step that keeps the latency services' devices. */
 export type ReplicaPolicy = Pick<ReplicaContext, 'costRatio' | 'maxShare'> & {
+  /**
+   * `'core'`: what core's `placeServices` places (with {@link coverEveryService} and {@link nearDemand}, which move
+   * no instance off a device it shares), none of the demo's own host rules; the other fields are then ignored.
+   * `'replicas'`: the earlier versions' host rules after it ({@link localReplicas} and the steps below).
+   * @default 'replicas'
+   */
+  readonly hostRules?: 'core' | 'replicas';
   /** Move stream instances off the latency services' devices afterwards ({@link keepLatencyDevices}), priced as the replica rule. @default false */
   readonly keepLatencyDevices?: boolean;
   /**
