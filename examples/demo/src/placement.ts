@@ -31,12 +31,27 @@ export function demandOf(workload: Workload, specs: readonly ServiceSpec[], ids:
       // The forecast's frames/s per entry as whole streams at the service's rate (the run's own sessions come and
       // go, and placing from them would read the future).
       const rateHz = s.slo.kind === 'frequency' ? s.slo.rateHz : 1;
-      const streams = workload.demand[id].flatMap((r, i) => Array.from({ length: Math.round(r / rateHz) }, () => ({ accessServer: ids[i]!, rateHz })));
+      const streams = wholeStreams(workload.demand[id].map((r) => r / rateHz)).flatMap((n, i) => Array.from({ length: n }, () => ({ accessServer: ids[i]!, rateHz })));
       return { serviceId: s.id, ratePerServer: {}, streams };
     }
     const streams = workload.streams.filter((x) => x.serviceId === id).map((x) => ({ accessServer: ids[x.node]!, rateHz: x.rateHz }));
     return { serviceId: s.id, ratePerServer: {}, streams };
   });
+}
+
+/**
+ * Whole streams per entry for fractional ones (`perEntry[i]` streams enter at `i`): the total rounded — at least one
+ * stream when any is forecast —, each entry its whole part, the rest to the largest remainders. Rounded per entry,
+ * a forecast whose streams spread over the entries in parts below one half placed no demand at all (at a low load
+ * the loop's and VAD's, whose runs then opened a stream each).
+ */
+export function wholeStreams(perEntry: readonly number[]): number[] {
+  const sum = perEntry.reduce((a, x) => a + x, 0);
+  const total = Math.max(Math.round(sum), sum > 0 ? 1 : 0);
+  const out = perEntry.map((x) => Math.floor(x));
+  const order = perEntry.map((x, i) => ({ i, rest: x - Math.floor(x) })).sort((a, b) => b.rest - a.rest || a.i - b.i);
+  for (let k = 0, left = total - out.reduce((a, x) => a + x, 0); k < order.length && left > 0; k++, left--) out[order[k]!.i]!++;
+  return out;
 }
 
 /** The initial EPARA placement: core's `allocate` per service, then `placeServices` over the servers. */
