@@ -171,7 +171,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   // The baseline has just served the calibration runs; EPARA gets the same chance to learn its latencies. Planning
   // on measured costs, the warm-up is a trial long, and measures them (each instance's first batches left out).
   const warmup = await runSystem(trialCtx, { system: 'epara', label: 'EPARA warm-up', seed: o.seed + 999, load: calibration.load, durationMs: o.planCosts === 'measured' ? o.durationMs : warmupMs(o) });
-  // Not counted, but printed: a warm-up that loses most of its items says the nodes start cold (docs/demo.md §10).
+  // Not counted, but printed: a warm-up that loses most of its items says the nodes start cold (an earlier version's quiet runs).
   log('EPARA warm-up per service:');
   for (const line of serviceTable(warmup.report, services)) log(`  ${line}`);
   if (o.planCosts !== 'profile') {
