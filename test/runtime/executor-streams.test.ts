@@ -112,6 +112,34 @@ describe('executor: streams (fake backend)', () => {
     await s2.close();
   });
 
+  it('counts an admitted stream in the load once: its reserved rate, not its frames again', async () => {
+    // Stream admission (core's admitStream) reads spare = capacity − loadPerSec: a stream's frames counted beside
+    // its reservation halved the streams an instance admitted, each further one refused whole.
+    const clock = createManualClock(0);
+    const timers = createManualTimers();
+    ex = createExecutor({
+      backend: { kind: 'fake' },
+      clock,
+      timers,
+      adaptLatency: false,
+      devices: [{ id: 'd0' }],
+      services: [{ id: 'v', model: doubler(), ...frequency(10, 100), profile: flat(1), plan: { batchSize: 1, capacityPerSec: 100 }, devices: ['d0'] }],
+    });
+    await ex.start();
+    const stream = ex.openStream('v', { rateHz: 10 });
+    const results = collect(stream);
+    for (let t = 0; t <= 3000; t += 100) {
+      clock.set(t);
+      timers.fire(t);
+      stream.push(item(t));
+      await Promise.resolve();
+    }
+    const load = ex.instances().find((i) => i.serviceId === 'v')!.loadPerSec;
+    expect(load).toBeCloseTo(10, 6);
+    await stream.close();
+    await results;
+  });
+
   it('stripes frames over two replicas and re-orders the results (data parallelism)', async () => {
     ex = createExecutor({
       backend: { kind: 'fake' },

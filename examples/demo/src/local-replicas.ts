@@ -144,7 +144,7 @@ export function localReplicas(instances: readonly PlacedInstance[], c: ReplicaCo
  * busy, ties to the one nearest the host. It is exempt from the guard that keeps the busiest device from getting
  * busier: that guard protects what is already served, and a refused stream had nothing served. It runs after the
  * replicas where demand enters, so that the host's neighbours are known (the image replica beside video in run 5
- * below came from that step). Counted in the quiet runs of the edge world (docs/demo.md, section 10): EPARA's
+ * below came from that step). Counted in an earlier version's quiet runs of the edge world: EPARA's
  * one video instance, beside images, refused 38–78 % of the video frames of every trial at admission, while the
  * baseline, with video on every site, served 97.8–100 %.
  */
@@ -258,7 +258,7 @@ function servedPerSec(out: readonly PlacedInstance[], serviceId: string, node: n
  * the nearest host with spare rate (core's `admitStream`: lowest round trip first) — and by the profiles every
  * host has room, so the nearest takes them all. With an even share the policy predicted the streams entering
  * the image server split between its two neighbours; the mesh put all of them on the nearer one, whose device
- * became the busiest of the three (quiet run 3 of section 10: 9,584 frames and 585 images there against
+ * became the busiest of the three (an earlier quiet run: 9,584 frames and 585 images there against
  * 6,069 frames on the other).
  */
 export function servedFrom(s: ServiceSpec, node: number, hosts: readonly number[], c: Pick<ReplicaContext, 'delaysMs'>): [number, number][] {

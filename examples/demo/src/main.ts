@@ -18,6 +18,7 @@ import { cpuPerItemLine, trialRuns } from './cpu-accounting.js';
 import { costLines, costRatios, measuredCosts } from './item-costs.js';
 import { devicePricing, measureDeviceTime } from './device-time.js';
 import { demandOf, nodeIds, planPlacement, type ReplicaPolicy } from './placement.js';
+import { coverageLines, streamCoverage } from './stream-coverage.js';
 import { formatProfile, measureProfiles } from './profiles.js';
 import { reportMarkdown } from './report-markdown.js';
 import { chartSvg, writeReportFolder } from './report-folder.js';
@@ -151,10 +152,14 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   const forecast = buildWorkload({ durationMs: o.durationMs, load: calibration.load, nodes: o.nodes, seed: o.seed, world: o.world });
   log(`\nworld: ${o.world === 'edge' ? "the simulator's edge world scaled to a run (image bursts, moving hot spots, chat from the Azure LLM trace, streams that come and go); both systems place from the forecast below, another seed's run" : 'stationary (Poisson at fixed entry shares; both systems place from the exact mean)'}`);
   for (const line of forecastLines(forecast, ids)) log(`  ${line}`);
-  let placed = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o), { keepLatencyDevices: o.keepLatencyDevices });
+  let placed = planPlacement(services, forecast, o.nodes, cluster.measuredDelayMs, bytesPerMs(o), { hostRules: o.hostRules, keepLatencyDevices: o.keepLatencyDevices });
   const triton = tritonAt({ specs: services, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs, world: o.world }, calibration.load, calibration.maxQueueDelayMs);
-  log(`\nEPARA placement (allocate + placeServices with locality over the measured delays, instances moved to where their demand enters, replicas where demand enters without one${o.keepLatencyDevices ? ', streams moved off the latency services\' devices' : ''}):`);
+  const rules = o.hostRules === 'core' ? '' : `, replicas where demand enters without one${o.keepLatencyDevices ? ', streams moved off the latency services\' devices' : ''}`;
+  log(`\nEPARA placement (allocate + placeServices with locality over the measured delays, servers permuted toward their demand${rules}):`);
   for (const line of placementLines(placed.instances)) log(`  ${line}`);
+  // A stream is admitted or refused whole: its service's admissible rate must cover the forecast's streams.
+  log('EPARA stream capacity against the forecast (profiles; admission\'s view: the largest fresh pack, net of the device\'s other work):');
+  for (const line of coverageLines(streamCoverage(services, placed.instances, demandOf(forecast, services, ids)))) log(`  ${line}`);
   log('Triton-like configuration (the simulator\'s deployable Triton: static placement by forecast and memory, model-analyzer batch):');
   for (const line of tritonLines(triton, ids)) log(`  ${line}`);
   // Online, the mesh's coordinator places from the same forecast and then learns from the arrivals; the demo's own
@@ -166,7 +171,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   // The baseline has just served the calibration runs; EPARA gets the same chance to learn its latencies. Planning
   // on measured costs, the warm-up is a trial long, and measures them (each instance's first batches left out).
   const warmup = await runSystem(trialCtx, { system: 'epara', label: 'EPARA warm-up', seed: o.seed + 999, load: calibration.load, durationMs: o.planCosts === 'measured' ? o.durationMs : warmupMs(o) });
-  // Not counted, but printed: a warm-up that loses most of its items says the nodes start cold (docs/demo.md §10).
+  // Not counted, but printed: a warm-up that loses most of its items says the nodes start cold (an earlier version's quiet runs).
   log('EPARA warm-up per service:');
   for (const line of serviceTable(warmup.report, services)) log(`  ${line}`);
   if (o.planCosts !== 'profile') {
@@ -201,6 +206,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
  * time (hand-offs, run time ÷ profile) with `device-time`; the executor's estimates with `measured`.
  */
 function measuredPolicy(o: ResolvedDemoOptions, services: readonly DemoService[], runs: Parameters<typeof measuredCosts>[1], placed: readonly PlacedInstance[]): ReplicaPolicy {
+  if (o.hostRules === 'core') return { hostRules: 'core' };
   if (o.planCosts === 'profile') return { keepLatencyDevices: o.keepLatencyDevices };
   if (o.planCosts === 'device-time' || o.planCosts === 'consolidate') return deviceTimePolicy(o, services, runs, placed);
   return { ...estimatePolicy(o, services, runs), keepLatencyDevices: o.keepLatencyDevices };

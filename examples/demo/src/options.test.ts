@@ -3,11 +3,11 @@ import { isEparaError } from '@epara/core';
 import { parseDemoArgs, resolveDemoOptions } from './options.js';
 
 describe('the demo options behind the A/B policies', () => {
-  it('default to the measured device time, and read --plan-costs', () => {
+  it('default to the profiles, and read --plan-costs', () => {
     expect(resolveDemoOptions({})).toMatchObject({ planCosts: 'profile' });
     expect(resolveDemoOptions(parseDemoArgs(['--plan-costs', 'profile']).options)).toMatchObject({ planCosts: 'profile' });
-    expect(resolveDemoOptions(parseDemoArgs(['--plan-costs', 'consolidate']).options)).toMatchObject({ planCosts: 'consolidate' });
-    const { options } = parseDemoArgs(['--', '--plan-costs', 'measured', '--quick']);
+    expect(resolveDemoOptions(parseDemoArgs(['--host-rules', 'replicas', '--plan-costs', 'consolidate']).options)).toMatchObject({ planCosts: 'consolidate' });
+    const { options } = parseDemoArgs(['--', '--host-rules', 'replicas', '--plan-costs', 'measured', '--quick']);
     expect(resolveDemoOptions(options)).toMatchObject({ planCosts: 'measured', quick: true });
   });
 
@@ -19,6 +19,14 @@ describe('the demo options behind the A/B policies', () => {
     expect(() => resolveDemoOptions({ eparaPlacement: 'often' as 'online' })).toThrow(/eparaPlacement.*'static' or 'online'/);
   });
 
+  it('places as core places unless asked for the earlier host rules (--host-rules), which the replica inputs need', () => {
+    expect(resolveDemoOptions({})).toMatchObject({ hostRules: 'core', planCosts: 'profile' });
+    expect(resolveDemoOptions(parseDemoArgs(['--host-rules', 'replicas', '--plan-costs', 'device-time']).options)).toMatchObject({ hostRules: 'replicas', planCosts: 'device-time' });
+    expect(() => resolveDemoOptions({ hostRules: 'all' as never })).toThrow(/hostRules.*'core' or 'replicas'/);
+    expect(() => resolveDemoOptions({ planCosts: 'consolidate' })).toThrow(/planCosts.*unless hostRules is 'replicas'/);
+    expect(() => resolveDemoOptions({ keepLatencyDevices: true })).toThrow(/keepLatencyDevices.*unless hostRules is 'replicas'/);
+  });
+
   it('pins streams local-first unless asked for the least wait (--stream-admission)', () => {
     expect(resolveDemoOptions({})).toMatchObject({ streamAdmission: 'local-first' });
     expect(resolveDemoOptions(parseDemoArgs(['--stream-admission', 'least-wait']).options)).toMatchObject({ streamAdmission: 'least-wait' });
@@ -27,7 +35,7 @@ describe('the demo options behind the A/B policies', () => {
 
   it('keep the latency devices only when asked (--keep-latency-devices)', () => {
     expect(resolveDemoOptions({})).toMatchObject({ keepLatencyDevices: false });
-    expect(resolveDemoOptions(parseDemoArgs(['--quick', '--keep-latency-devices']).options)).toMatchObject({ keepLatencyDevices: true });
+    expect(resolveDemoOptions(parseDemoArgs(['--quick', '--host-rules', 'replicas', '--keep-latency-devices']).options)).toMatchObject({ keepLatencyDevices: true });
     expect(() => resolveDemoOptions({ keepLatencyDevices: 'yes' as unknown as boolean })).toThrow(/keepLatencyDevices.*a boolean/);
   });
 

@@ -47,6 +47,14 @@ export interface DemoOptions {
    */
   readonly planCosts?: 'device-time' | 'profile' | 'measured' | 'consolidate';
   /**
+   * Where EPARA's instances go. `'core'`: what core's `placeServices` places (with its locality objective over the
+   * measured delays), whole servers permuted toward their demand — no instance added or moved off a device it
+   * shares. `'replicas'`: then the earlier versions' host rules (replicas where demand enters, overflow hosts,
+   * relief of the busiest device; `placement.ts`), which {@link DemoOptions.planCosts} and
+   * {@link DemoOptions.keepLatencyDevices} act on. @default 'core'
+   */
+  readonly hostRules?: 'core' | 'replicas';
+  /**
    * Which world the workload comes from: `'edge'`, the simulator's edge world scaled to a run (image bursts, moving
    * hot spots, chat from the Azure LLM trace, streams that come and go, a forecast learned from another seed's early
    * window); `'stationary'`, the demo's world until this version (Poisson at fixed entry shares, the exact mean as
@@ -80,7 +88,7 @@ export interface DemoOptions {
 }
 
 /** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = { duration: 10, quickDuration: 3, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', world: 'edge', eparaPlacement: 'static', streamAdmission: 'local-first' } as const;
+export const DEMO_DEFAULTS = { duration: 10, quickDuration: 3, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', hostRules: 'core', world: 'edge', eparaPlacement: 'static', streamAdmission: 'local-first' } as const;
 
 /**
  * The replica rule's cap on a device's predicted share with `planCosts: 'measured'`. Its cap of 60% of profiled
@@ -101,6 +109,7 @@ export interface ResolvedDemoOptions {
   readonly quick: boolean;
   readonly capacity: boolean;
   readonly planCosts: 'device-time' | 'profile' | 'measured' | 'consolidate';
+  readonly hostRules: 'core' | 'replicas';
   readonly world: DemoWorld;
   readonly eparaPlacement: 'static' | 'online';
   readonly keepLatencyDevices: boolean;
@@ -137,6 +146,11 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
   if (o.log !== undefined && typeof o.log !== 'function') invalidOption('log', o.log, 'a function (line) => void');
   const planCosts = o.planCosts ?? DEMO_DEFAULTS.planCosts;
   if (planCosts !== 'device-time' && planCosts !== 'profile' && planCosts !== 'measured' && planCosts !== 'consolidate') invalidOption('planCosts', planCosts, "'device-time', 'profile', 'measured' or 'consolidate'");
+  const hostRules = o.hostRules ?? DEMO_DEFAULTS.hostRules;
+  if (hostRules !== 'core' && hostRules !== 'replicas') invalidOption('hostRules', hostRules, "'core' or 'replicas'");
+  // The replica rule's inputs mean nothing without it: refused rather than silently ignored.
+  if (hostRules === 'core' && planCosts !== 'profile') invalidOption('planCosts', planCosts, "'profile' unless hostRules is 'replicas'");
+  if (hostRules === 'core' && o.keepLatencyDevices === true) invalidOption('keepLatencyDevices', o.keepLatencyDevices, "false unless hostRules is 'replicas'");
   const world = o.world ?? DEMO_DEFAULTS.world;
   if (world !== 'edge' && world !== 'stationary') invalidOption('world', world, "'edge' or 'stationary'");
   const eparaPlacement = o.eparaPlacement ?? DEMO_DEFAULTS.eparaPlacement;
@@ -155,6 +169,7 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
     quick,
     capacity: o.capacity ?? true,
     planCosts,
+    hostRules,
     world,
     eparaPlacement,
     keepLatencyDevices: o.keepLatencyDevices ?? false,
@@ -188,6 +203,7 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
       quick: { type: 'boolean' },
       'no-capacity': { type: 'boolean' },
       'plan-costs': { type: 'string' },
+      'host-rules': { type: 'string' },
       world: { type: 'string' },
       'epara-placement': { type: 'string' },
       'keep-latency-devices': { type: 'boolean' },
@@ -214,6 +230,7 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
     ...(values.world !== undefined ? { world: values.world as DemoWorld } : {}),
     ...(values['epara-placement'] !== undefined ? { eparaPlacement: values['epara-placement'] as DemoOptions['eparaPlacement'] } : {}),
     ...(values['plan-costs'] !== undefined ? { planCosts: values['plan-costs'] as DemoOptions['planCosts'] } : {}),
+    ...(values['host-rules'] !== undefined ? { hostRules: values['host-rules'] as DemoOptions['hostRules'] } : {}),
     ...(values['stream-admission'] !== undefined ? { streamAdmission: values['stream-admission'] as DemoOptions['streamAdmission'] } : {}),
   };
   return { options, help: values.help === true };
@@ -236,8 +253,11 @@ export const USAGE = `pnpm demo [-- options]
   --epara-placement static|online
                static (default): EPARA places once from the forecast; online: that placement seeds the
                mesh's placement coordinator, which re-places every quarter trial from the arrivals
+  --host-rules core|replicas
+               core (default): EPARA's instances where core's placeServices puts them; replicas: then
+               the earlier versions' host rules (replicas where demand enters, overflow hosts)
   --keep-latency-devices
-               after the replica rule, move stream instances off the devices the latency services
+               with --host-rules replicas: after the replica rule, move stream instances off the devices the latency services
                (images, chat) use most, memory and the share cap allowing (off by default: an A/B input)
   --stream-admission local-first|least-wait
                where EPARA's nodes pin a stream: local-first (default), a local instance with room, else
@@ -247,7 +267,7 @@ export const USAGE = `pnpm demo [-- options]
   --quick      short run (under a minute on an idle machine): CI's check of the path, not a measurement
   --no-capacity skip the capacity search after the trials (capacityRatio: null)
   --plan-costs device-time|profile|measured|consolidate
-               what EPARA's placement plans with: profile (default): the profiles; device-time moves stream instances off the
+               with --host-rules replicas: what the replica rule plans with: profile (default): the profiles; device-time moves stream instances off the
                latency services' servers as far as the other devices have room at the device time
                measured in EPARA's warm-up (run time and a hand-off per batch, stream frames at the packs
                they run in); consolidate drops stream replicas while that device time falls (fewer, larger

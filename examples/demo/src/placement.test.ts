@@ -1,6 +1,6 @@
 import type { PlacedInstance, ServiceSpec } from '@epara/core';
 import { describe, expect, it } from 'vitest';
-import { nearDemand, planPlacement } from './placement.js';
+import { demandOf, nearDemand, nodeIds, planPlacement, wholeStreams } from './placement.js';
 import { QUIET_DELAYS_MS, QUIET_SPECS } from './quiet-run-fixture.js';
 import { buildWorkload, type Workload } from './workload.js';
 
@@ -52,7 +52,7 @@ describe('nearDemand (instances moved to where their demand enters)', () => {
   });
 });
 
-describe('planPlacement on a quiet run\'s profiles (docs/demo.md, section 10)', () => {
+describe('planPlacement on a quiet run\'s profiles (an earlier version\'s quiet run)', () => {
   const specs = QUIET_SPECS;
   const delays = QUIET_DELAYS_MS;
 
@@ -64,5 +64,29 @@ describe('planPlacement on a quiet run\'s profiles (docs/demo.md, section 10)', 
     expect(on('edge-2')).toEqual(['chat', 'image', 'loop', 'vad', 'video']);
     // The far server's image instance is the replica rule's: on the neighbour it would have made that device the busiest.
     expect(placed.replicas.filter((x) => x.serviceId === 'image').map((x) => x.instanceId)).toEqual(['image/edge-2/local']);
+  });
+});
+
+describe('whole streams of the forecast (demandOf)', () => {
+  it('rounds the total and gives the rest to the largest remainders, not each entry apart', () => {
+    expect(wholeStreams([0.33, 0.33, 0.34])).toEqual([0, 0, 1]);
+    expect(wholeStreams([1.4, 0.3, 0.3])).toEqual([2, 0, 0]);
+    expect(wholeStreams([2, 1, 0])).toEqual([2, 1, 0]);
+    expect(wholeStreams([0.2, 0.1, 0.1])).toEqual([1, 0, 0]);
+    expect(wholeStreams([0, 0, 0])).toEqual([0, 0, 0]);
+  });
+
+  it('at a low load places a stream of every stream service forecast: its total in whole streams, one at least', () => {
+    // ×0.35 the base mix (a calibration on a busy machine): the loop's forecast, 0.14 and 0.31 streams at two
+    // entries, rounded per entry placed no loop demand, and the run opened one loop stream.
+    const forecast = buildWorkload({ durationMs: 10_000, load: 0.35, nodes: 3, seed: 42, world: 'edge' });
+    const ids = nodeIds(3);
+    for (const d of demandOf(forecast, QUIET_SPECS, ids).filter((x) => x.streams !== undefined)) {
+      const spec = QUIET_SPECS.find((s) => s.id === d.serviceId)!;
+      const rate = spec.slo.kind === 'frequency' ? spec.slo.rateHz : 1;
+      const total = forecast.demand[d.serviceId as 'loop'].reduce((a, r) => a + r, 0) / rate;
+      expect(total).toBeGreaterThan(0);
+      expect(d.streams!.length).toBe(Math.max(1, Math.round(total)));
+    }
   });
 });

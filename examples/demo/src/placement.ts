@@ -31,12 +31,27 @@ export function demandOf(workload: Workload, specs: readonly ServiceSpec[], ids:
       // The forecast's frames/s per entry as whole streams at the service's rate (the run's own sessions come and
       // go, and placing from them would read the future).
       const rateHz = s.slo.kind === 'frequency' ? s.slo.rateHz : 1;
-      const streams = workload.demand[id].flatMap((r, i) => Array.from({ length: Math.round(r / rateHz) }, () => ({ accessServer: ids[i]!, rateHz })));
+      const streams = wholeStreams(workload.demand[id].map((r) => r / rateHz)).flatMap((n, i) => Array.from({ length: n }, () => ({ accessServer: ids[i]!, rateHz })));
       return { serviceId: s.id, ratePerServer: {}, streams };
     }
     const streams = workload.streams.filter((x) => x.serviceId === id).map((x) => ({ accessServer: ids[x.node]!, rateHz: x.rateHz }));
     return { serviceId: s.id, ratePerServer: {}, streams };
   });
+}
+
+/**
+ * Whole streams per entry for fractional ones (`perEntry[i]` streams enter at `i`): the total rounded — at least one
+ * stream when any is forecast —, each entry its whole part, the rest to the largest remainders. Rounded per entry,
+ * a forecast whose streams spread over the entries in parts below one half placed no demand at all (at a low load
+ * the loop's and VAD's, whose runs then opened a stream each).
+ */
+export function wholeStreams(perEntry: readonly number[]): number[] {
+  const sum = perEntry.reduce((a, x) => a + x, 0);
+  const total = Math.max(Math.round(sum), sum > 0 ? 1 : 0);
+  const out = perEntry.map((x) => Math.floor(x));
+  const order = perEntry.map((x, i) => ({ i, rest: x - Math.floor(x) })).sort((a, b) => b.rest - a.rest || a.i - b.i);
+  for (let k = 0, left = total - out.reduce((a, x) => a + x, 0); k < order.length && left > 0; k++, left--) out[order[k]!.i]!++;
+  return out;
 }
 
 /** The initial EPARA placement: core's `allocate` per service, then `placeServices` over the servers. */
@@ -84,7 +99,9 @@ export function planPlacement(
   const result = placeServices({ servers, services: specs, plans, demand, delaysMs: delays }, { locality: true });
   const added = coverEveryService(result.instances, specs, plans, ids);
   const moved = nearDemand([...result.instances, ...added], { specs, workload, ids, delaysMs, bytesPerMs });
-  const { keepLatencyDevices: keep, deviceTime, consolidate, ...policy } = replicas;
+  const { keepLatencyDevices: keep, deviceTime, consolidate, hostRules, ...policy } = replicas;
+  // As core places: its instances (and a service it left without one), whole servers permuted toward their demand.
+  if (hostRules === 'core') return { result, instances: moved, added, replicas: [], categories, servers };
   const base = { specs, workload, ids, delaysMs, bytesPerMs, itemBytes: ITEM_BYTES, deviceMemoryBytes: DEVICE_MEMORY_BYTES };
   const context = { ...base, ...policy };
   const local = localReplicas(moved, context);
@@ -100,6 +117,13 @@ export function planPlacement(
 
 /** What the replica rule plans with ({@link planPlacement}): its costs and cap, and the step that keeps the latency services' devices. */
 export type ReplicaPolicy = Pick<ReplicaContext, 'costRatio' | 'maxShare'> & {
+  /**
+   * `'core'`: what core's `placeServices` places (with {@link coverEveryService} and {@link nearDemand}, which move
+   * no instance off a device it shares), none of the demo's own host rules; the other fields are then ignored.
+   * `'replicas'`: the earlier versions' host rules after it ({@link localReplicas} and the steps below).
+   * @default 'replicas'
+   */
+  readonly hostRules?: 'core' | 'replicas';
   /** Move stream instances off the latency services' devices afterwards ({@link keepLatencyDevices}), priced as the replica rule. @default false */
   readonly keepLatencyDevices?: boolean;
   /**

@@ -240,7 +240,9 @@ export class ModelInstance implements Lane {
   /** Queues an item (arriving at `now`, clock ms) and wakes the devices. */
   enqueue(item: WorkItem, now = this.#c.clock.now()): void {
     this.counters.submitted++;
-    this.#arrivals.arrived(now);
+    // A stream's frames are in the load already, as the rate its stream reserved (`streamRateHz`): counted again
+    // here, an instance serving a stream at its rate reported twice that load, and admission refused streams whole.
+    if (!item.frame) this.#arrivals.arrived(now);
     this.#loaded?.batching.observe(item.inputs);
     this.queue.push(item);
     const schedulers = this.#c.schedulers;
