@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstDifference, randomModel, type FuzzModel } from '../fixtures/differential-models.js';
 import { reference, type Reference } from '../runtime-models/ground-truth.js';
 import { oipGrpcClient } from './oip-grpc-client.js';
-import { startServe } from './serve-process.js';
+import { clusterMemberConfig, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 import { inferOver, servedDifferences, type GrpcCall, type Served, type Transport } from './tensor-transports.js';
 
@@ -83,24 +83,6 @@ const apart = { apart: namedApart, minusone: minusOne, transposed: transposedApa
 const fuzz = Array.from({ length: COUNT }, (_, i) => randomModel(FIRST + i));
 const files: Record<string, Uint8Array> = { cumsum: cumsumBatch, reversed: reversedBatch, shared: sharedFixed, ...apart, ...Object.fromEntries(fuzz.map((m) => [`m${m.seed}`, m.bytes])) };
 
-function config(id: string, seeds: readonly string[], paths: Readonly<Record<string, string>>, devices: readonly string[]): string {
-  const services = Object.entries(paths)
-    .map(([service, file]) => `  - { id: ${service}, model: ${JSON.stringify(file)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 30000 }, devices: ${JSON.stringify(devices)} }`)
-    .join('\n');
-  // Port 0 everywhere (one picked free beforehand may be taken before the process binds it): the entry seeds the
-  // mesh address the worker says it listens on.
-  return `node: { id: ${id}, listen: { host: 127.0.0.1, port: 0 }, seeds: ${JSON.stringify(seeds)}, joinTimeoutMs: 60000, syncPeriodMs: 200 }
-security: { insecure: true }
-devices: [ { id: cpu0, threads: 1 } ]
-executor: { profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
-services:
-${services}
-gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: { host: 127.0.0.1, port: 0 } }
-metrics: { enabled: false }
-dashboard: { enabled: false }
-log: { level: error }
-`;
-}
 
 const processes: ServeProcess[] = [];
 let entry: Served & { client: Client };
@@ -114,9 +96,9 @@ beforeAll(async () => {
       return [id, join(dir, `${id}.onnx`)];
     }),
   );
-  const worker = await startServe(config('worker', [], paths, ['cpu0']), 120_000);
+  const worker = await startServe(clusterMemberConfig('worker', paths, [], ['cpu0']), 120_000);
   processes.push(worker);
-  const e = await startServe(config('entry', [worker.mesh], paths, []), 120_000);
+  const e = await startServe(clusterMemberConfig('entry', paths, [worker.mesh], []), 120_000);
   processes.push(e);
   entry = { http: e.http, client: oipGrpcClient<GrpcCall>(e.grpc) };
   refs.set('cumsum', await reference(cumsumBatch));

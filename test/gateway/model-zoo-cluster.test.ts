@@ -8,7 +8,7 @@ import type { Client, ServiceError } from '@grpc/grpc-js';
 import { createGraphBuilder, encodeModel } from '@epara/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oipGrpcClient } from './oip-grpc-client.js';
-import { startServe, type ServeProcess } from './serve-process.js';
+import { clusterMemberConfig, startServe, type ServeProcess } from './serve-process.js';
 
 /*
  * Signatures a user may bring that EPARA had not met, built in code and served by a cluster of three `epara serve`
@@ -293,23 +293,6 @@ function modelBytes(name: string, z: Zoo, build = z.build): Uint8Array {
 const bytes: Record<string, Uint8Array> = Object.fromEntries(Object.entries(ZOO).map(([id, z]) => [id, modelBytes(id, z)]));
 const referenceBytes: Record<string, Uint8Array> = Object.fromEntries(Object.entries(ZOO).map(([id, z]) => [id, z.reference ? modelBytes(id, z, z.reference.build) : bytes[id]!]));
 
-/** A member's config: every model on `devices` (none: all offloaded), every listener on port 0. */
-function config(id: string, paths: Readonly<Record<string, string>>, seeds: readonly string[], devices: readonly string[]): string {
-  const services = Object.entries(paths)
-    .map(([service, file]) => `  - { id: ${service}, model: ${JSON.stringify(file)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 30000 }, devices: ${JSON.stringify(devices)} }`)
-    .join('\n');
-  return `node: { id: ${id}, listen: { host: 127.0.0.1, port: 0 }, seeds: ${JSON.stringify(seeds)}, joinTimeoutMs: 60000, syncPeriodMs: 200 }
-security: { insecure: true }
-devices: [ { id: cpu0, threads: 1 } ]
-executor: { profiling: { warmup: 0, repetitions: 1 } }
-services:
-${services}
-gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: { host: 127.0.0.1, port: 0 } }
-metrics: { enabled: false }
-dashboard: { enabled: false }
-log: { level: error }
-`;
-}
 
 type Unary = (req: object, meta: Metadata, opts: object, cb: (err: ServiceError | null, res: Record<string, unknown>) => void) => void;
 interface Server {
@@ -323,11 +306,11 @@ const servers: Server[] = [];
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'epara-zoo-'));
   const paths = Object.fromEntries(Object.entries(bytes).map(([id, b]) => (writeFileSync(join(dir, `${id}.onnx`), b), [id, join(dir, `${id}.onnx`)])));
-  const a = await startServe(config('worker-a', paths, [], ['cpu0']), 120_000);
+  const a = await startServe(clusterMemberConfig('worker-a', paths, [], ['cpu0']), 120_000);
   processes.push(a);
-  const b = await startServe(config('worker-b', paths, [a.mesh], ['cpu0']), 120_000);
+  const b = await startServe(clusterMemberConfig('worker-b', paths, [a.mesh], ['cpu0']), 120_000);
   processes.push(b);
-  const entry = await startServe(config('entry', paths, [a.mesh, b.mesh], []), 120_000);
+  const entry = await startServe(clusterMemberConfig('entry', paths, [a.mesh, b.mesh], []), 120_000);
   processes.push(entry);
   servers.push({ name: 'worker', http: a.http, client: oipGrpcClient<Unary>(a.grpc) }, { name: 'entry', http: entry.http, client: oipGrpcClient<Unary>(entry.grpc) });
   // Every model served through the entry: its view holds a worker's instance of each.

@@ -64,6 +64,28 @@ dashboard: { enabled: false }
 ${extra}`;
 }
 
+/**
+ * A cluster member's config serving each model file of `paths` (by service id) on `devices` (none: every request
+ * offloaded), joining `seeds`; every port is picked by the OS (one picked free beforehand may be taken before the
+ * process binds it), so an entry seeds the mesh address a worker says it listens on.
+ */
+export function clusterMemberConfig(id: string, paths: Readonly<Record<string, string>>, seeds: readonly string[], devices: readonly string[]): string {
+  const services = Object.entries(paths)
+    .map(([service, file]) => `  - { id: ${service}, model: ${JSON.stringify(file)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 30000 }, devices: ${JSON.stringify(devices)} }`)
+    .join('\n');
+  return `node: { id: ${id}, listen: { host: 127.0.0.1, port: 0 }, seeds: ${JSON.stringify(seeds)}, joinTimeoutMs: 60000, syncPeriodMs: 200 }
+security: { insecure: true }
+devices: [ { id: cpu0, threads: 1 } ]
+executor: { profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
+services:
+${services}
+gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: { host: 127.0.0.1, port: 0 } }
+metrics: { enabled: false }
+dashboard: { enabled: false }
+log: { level: error }
+`;
+}
+
 /** A running `epara serve` child process. */
 export interface ServeProcess {
   readonly child: ChildProcess;
