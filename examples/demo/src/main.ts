@@ -174,6 +174,14 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   // Not counted, but printed: a warm-up that loses most of its items says the nodes start cold (an earlier version's quiet runs).
   log('EPARA warm-up per service:');
   for (const line of serviceTable(warmup.report, services)) log(`  ${line}`);
+  // The stream check again at the warm-up's measured speed (each service's backend run time ÷ its profile on EPARA's
+  // nodes): admission works at this host's speed, which the start-up profiles (a device alone) overstate.
+  const measuredSpeed = measureDeviceTime([warmup.usage ?? []], () => false).costRatio;
+  const streamRatios = services.filter((s) => s.slo.kind === 'frequency' && measuredSpeed[s.id] !== undefined).map((s) => `${s.id} ${measuredSpeed[s.id]!.toFixed(2)}×`);
+  if (streamRatios.length > 0) {
+    log(`EPARA stream capacity at the warm-up's measured speed (backend run ÷ profile: ${streamRatios.join(', ')}):`);
+    for (const line of coverageLines(streamCoverage(services, placed.instances, demandOf(forecast, services, ids), measuredSpeed))) log(`  ${line}`);
+  }
   if (o.planCosts !== 'profile') {
     const replanned = await replanOnMeasuredCosts(o, trialCtx, { services, forecast, cluster, load: calibration.load, runs: [warmup.usage ?? []], placed: placed.instances });
     placed = { ...replanned, categories: placed.categories };

@@ -34,4 +34,22 @@ describe('stream capacity of core\'s placement against the forecast (what admiss
     expect(beside.admissiblePerSec).toBeLessThan(alone.admissiblePerSec);
     expect(beside.covered).toBe(false);
   });
+  it('at a measured speed: a service r times slower admits 1/r of its rate, and busier neighbours leave it less', () => {
+    const forecast = buildWorkload({ durationMs: 10_000, load: 1.19, nodes: 3, seed: 42, world: 'edge' });
+    const placed = planPlacement(QUIET_SPECS, forecast, 3, QUIET_DELAYS_MS, 125_000, { hostRules: 'core' });
+    const demand = demandOf(forecast, QUIET_SPECS, ids);
+    const video = placed.instances.find((p) => p.serviceId === 'video')!;
+    const alone = (r: Record<string, number>) => streamCoverage(QUIET_SPECS, [video], demand, r).find((x) => x.serviceId === 'video')!;
+    const quiet = alone({});
+    const slow = alone({ video: 2.7 });
+    expect(slow.demandPerSec).toBe(quiet.demandPerSec);
+    expect(slow.admissiblePerSec).toBeCloseTo(quiet.admissiblePerSec / 2.7, 6);
+    expect(slow.planPerSec).toBeCloseTo(quiet.planPerSec / 2.7, 6);
+    // A neighbour on the same device measured slower takes more of it: video's admissible rate falls further.
+    const neighbour = placed.instances.find((p) => p.serviceId !== 'video' && p.plan.capacityPerSec > 0)!;
+    const pair = [video, { ...neighbour, serverId: video.serverId, deviceIds: video.deviceIds }];
+    const at = (r: Record<string, number>) => streamCoverage(QUIET_SPECS, pair, demand, r).find((x) => x.serviceId === 'video')!.admissiblePerSec;
+    expect(at({ [neighbour.serviceId]: 2 })).toBeLessThan(at({}));
+    expect(at({ video: 0, [neighbour.serviceId]: Number.NaN })).toBe(at({})); // no figure, or a nonsense one: the profile
+  });
 });

@@ -21,10 +21,15 @@ export interface StreamCoverage {
 /**
  * Checks each stream service of a placement against its forecast: a stream is admitted whole or refused whole
  * (`admitStream`: spare = capacity − load ≥ rate + margin × capacity), so a service whose admissible rate is short of
- * its demand refuses streams — every frame of each — however idle the other devices are. On the profiles: at a
- * host's slower speed every figure here scales down alike, the demand does not.
+ * its demand refuses streams — every frame of each — however idle the other devices are. On the profiles, or at
+ * `costRatio` (per service, measured run time ÷ profile, 1 where absent): a service `r` times slower serves `1 / r`
+ * of its rate and its planned demand takes `r` times its share of the device; the demand does not change.
  */
-export function streamCoverage(specs: readonly ServiceSpec[], instances: readonly PlacedInstance[], demand: readonly ServiceDemand[]): StreamCoverage[] {
+export function streamCoverage(specs: readonly ServiceSpec[], instances: readonly PlacedInstance[], demand: readonly ServiceDemand[], costRatio: Readonly<Record<string, number>> = {}): StreamCoverage[] {
+  const ratio = (id: string): number => {
+    const r = costRatio[id];
+    return r !== undefined && Number.isFinite(r) && r > 0 ? r : 1;
+  };
   const demandOf = (id: string): number => {
     const d = demand.find((x) => x.serviceId === id);
     if (d === undefined) return 0;
@@ -35,7 +40,7 @@ export function streamCoverage(specs: readonly ServiceSpec[], instances: readonl
   const shareOf = (p: PlacedInstance): number => {
     const all = instances.filter((q) => q.serviceId === p.serviceId);
     const cap = all.reduce((a, q) => a + q.plan.capacityPerSec, 0);
-    return cap > 0 ? Math.min(1, demandOf(p.serviceId) / cap) : 0;
+    return cap > 0 ? Math.min(1, (demandOf(p.serviceId) * ratio(p.serviceId)) / cap) : 0;
   };
   const margin = DEFAULT_ROUTE_OPTIONS.spareMarginFraction;
   return specs
@@ -45,7 +50,7 @@ export function streamCoverage(specs: readonly ServiceSpec[], instances: readonl
       const profile = s.profiles[mine[0]?.plan.deviceKind ?? ''] ?? Object.values(s.profiles)[0]!;
       const stalenessMs = (s.slo.kind === 'frequency' ? s.slo.stalenessMs : 0) - (s.networkBudgetMs ?? 0);
       const largest = profile.points[profile.points.length - 1]!.batch;
-      const solo = stalenessMs > 0 ? streamCapacity(profile, { stalenessMs, maxBatch: largest }).ratePerSec : 0;
+      const solo = stalenessMs > 0 ? streamCapacity(profile, { stalenessMs, maxBatch: largest }).ratePerSec / ratio(s.id) : 0;
       let admissible = 0;
       for (const p of mine) {
         const others = instances.filter((q) => q !== p && q.serverId === p.serverId && q.deviceIds.some((d) => p.deviceIds.includes(d)));
@@ -53,7 +58,7 @@ export function streamCoverage(specs: readonly ServiceSpec[], instances: readonl
         admissible += solo * free * (1 - margin) * p.deviceIds.length;
       }
       const demandPerSec = demandOf(s.id);
-      const planPerSec = mine.reduce((a, p) => a + p.plan.capacityPerSec, 0);
+      const planPerSec = mine.reduce((a, p) => a + p.plan.capacityPerSec, 0) / ratio(s.id);
       return { serviceId: s.id, demandPerSec, planPerSec, admissiblePerSec: admissible, covered: admissible >= demandPerSec };
     });
 }
