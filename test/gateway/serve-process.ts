@@ -49,9 +49,7 @@ ${o.extra ?? ''}`;
  * lines are appended.
  */
 export function modelFilesConfig(id: string, files: Readonly<Record<string, string>>, extra = ''): string {
-  const services = Object.entries(files)
-    .map(([service, file]) => `  - { id: ${service}, model: ${JSON.stringify(file)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 30000 }, devices: [cpu0] }`)
-    .join('\n');
+  const services = modelServices(files, ['cpu0']);
   return `node: { id: ${id}, listen: { host: 127.0.0.1, port: 0 } }
 security: { insecure: true }
 devices: [ { id: cpu0, threads: 1 } ]
@@ -70,9 +68,7 @@ ${extra}`;
  * process binds it), so an entry seeds the mesh address a worker says it listens on.
  */
 export function clusterMemberConfig(id: string, paths: Readonly<Record<string, string>>, seeds: readonly string[], devices: readonly string[]): string {
-  const services = Object.entries(paths)
-    .map(([service, file]) => `  - { id: ${service}, model: ${JSON.stringify(file)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 30000 }, devices: ${JSON.stringify(devices)} }`)
-    .join('\n');
+  const services = modelServices(paths, devices);
   return `node: { id: ${id}, listen: { host: 127.0.0.1, port: 0 }, seeds: ${JSON.stringify(seeds)}, joinTimeoutMs: 60000, syncPeriodMs: 200 }
 security: { insecure: true }
 devices: [ { id: cpu0, threads: 1 } ]
@@ -84,6 +80,13 @@ metrics: { enabled: false }
 dashboard: { enabled: false }
 log: { level: error }
 `;
+}
+
+/** The `services` lines of a config: each model file of `files` (by service id) a latency service with a 30 s SLO on `devices`. */
+function modelServices(files: Readonly<Record<string, string>>, devices: readonly string[]): string {
+  return Object.entries(files)
+    .map(([service, file]) => `  - { id: ${service}, model: ${JSON.stringify(file)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 30000 }, devices: ${JSON.stringify(devices)} }`)
+    .join('\n');
 }
 
 /** A running `epara serve` child process. */
