@@ -907,7 +907,7 @@ for (let r = 0; r < PEAK_ROUNDS; r++) {
   const { rate: exRate, heapBytesPerRequest, hostBusy } = lease;
   peakRatiosCopy.push(copy.rate / rawRate);
   allocsCopy.push(copy.heapBytesPerRequest);
-  rawMax = Math.max(rawMax, rawA.rate, rawB.rate);
+  rawMax = Math.max(rawMax, rawRate); // a round's two windows pooled: section 2 offers twice the best
   peakRatios.push(exRate / rawRate);
   allocs.push(heapBytesPerRequest);
   // Raw onnxruntime runs back to back: its time per run is its windows' time per batch.
