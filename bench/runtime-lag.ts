@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { fitProfile, type LatencyProfile, type ProfileSample, type TensorLike } from '@epara/core';
-import { createExecutor } from '@epara/runtime';
+import { createExecutor, type Executor } from '@epara/runtime';
 import { models, seededFloats } from '../test/fixtures/models.js';
 import { loadOrt } from './lib/runtime-deps.js';
 import { poissonLoad, replay } from './lib/runtime-load.js';
@@ -25,7 +25,7 @@ import { startAllocMeter } from './lib/alloc-meter.js';
 import { describeThreads, startThreadWatch } from './lib/thread-watch.js';
 import { inspectorSession } from './lib/inspector.js';
 
-const mode = process.argv[2] === 'shared' ? 'shared' : 'copy';
+const mode = process.argv[2] === 'shared' || process.argv[2] === 'lease' ? process.argv[2] : 'copy';
 const deviceCount = Number(process.argv[3] ?? 1);
 const threads = Number(process.argv[4] ?? 1);
 const rounds = Number(process.argv[5] ?? 2);
@@ -34,6 +34,12 @@ const ITEM = [1, 3, 48, 192] as const;
 const ITEM_LEN = 3 * 48 * 192;
 const POOL = Array.from({ length: 32 }, (_, i) => seededFloats(ITEM_LEN, i + 1));
 const input = (i: number): TensorLike => ({ type: 'float32', dims: [...ITEM], data: mode === 'copy' ? POOL[i % POOL.length]!.slice() : POOL[i % POOL.length]! });
+/** Section 2's client: each input written into a lease of the service (`lease` mode). */
+const leased = (ex: Executor, i: number): TensorLike => {
+  const lease = ex.allocateInput<Float32Array>('cls', 'x', ITEM);
+  lease.data.set(POOL[i % POOL.length]!);
+  return lease;
+};
 
 function hostSchedNs(): [number, number] {
   const [cpu, wait] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ');
@@ -130,7 +136,7 @@ for (let round = 0; round < rounds; round++) {
   const meter = startAllocMeter();
   const load0 = loadavg()[0]!;
   const stopProfile = await startProfile();
-  const result = await replay(arrivals, (a, deadline) => ex.submit('cls', { x: input(a.input) }, { deadline }));
+  const result = await replay(arrivals, (a, deadline) => ex.submit('cls', { x: mode === 'lease' ? leased(ex, a.input) : input(a.input) }, { deadline }));
   const heap = meter();
   await stopProfile(`${mode}-${deviceCount}x${threads}-r${round + 1}`);
   const stalls = stallWatch();

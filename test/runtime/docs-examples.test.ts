@@ -36,7 +36,7 @@ describe('docs/runtime.md examples', () => {
           id: 'cls',
           model: clsPath, // PP-OCR classifier: x f32[N,3,48,192] → softmax_0.tmp_0 f32[N,2]
           sensitivity: 'latency',
-          slo: { kind: 'latency', deadlineMs: 100 },
+          slo: { kind: 'latency', deadlineMs: 1000 },
           sampleInputs: image(0), // no profile given: measured at load with this item
           maxBatch: 2, // batches of at most 2 (the profile may allow fewer)
           devices: ['cpu0'],

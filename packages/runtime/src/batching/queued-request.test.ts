@@ -1,4 +1,5 @@
 import { getEventListeners } from 'node:events';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { EparaError, isEparaError, type AbortSignalLike, type NamedTensors, type TraceContext } from '@epara/core';
 import { Lease, LeaseSlab } from './input-lease.js';
@@ -156,5 +157,24 @@ describe('QueuedRequest', () => {
     const n = new QueuedRequest(init({ inputs: { x: kept.lease }, leased: false }), recorder().host);
     n.settle(undefined, outputs, done);
     expect(kept.lease.state).toBe('submitted');
+  });
+
+  it('rejected before its submit returned it (dropped by the pump its own arrival ran), rejects after that job, not born rejected', async () => {
+    // Node books a promise rejected with no handler yet (a WeakMap entry and a queue slot, undone when the handler
+    // arrives); a request the scheduler drops inside its own submit has no handler until submit returns.
+    const r = recorder();
+    const early = new QueuedRequest(init(), r.host);
+    early.settle(new EparaError('DEADLINE_EXCEEDED', 'dropped'));
+    expect(inspect(early.promise)).toContain('<pending>');
+    expect(r.completed.map((c) => c.outcome)).toEqual(['DEADLINE_EXCEEDED']);
+    expect(isEparaError(await rejection(early.promise))).toBe(true);
+
+    // Once handed over, a rejection is delivered at once.
+    const later = new QueuedRequest(init(), r.host);
+    later.handedOver();
+    const handled = rejection(later.promise);
+    later.settle(new EparaError('DEADLINE_EXCEEDED', 'dropped'));
+    expect(inspect(later.promise)).toContain('<rejected>');
+    expect(((await handled) as EparaError).code).toBe('DEADLINE_EXCEEDED');
   });
 });

@@ -2,6 +2,7 @@ import { EparaError, type AbortSignalLike, type EparaErrorCode, type NamedTensor
 import type { ItemDone, StreamSlot, WorkItem } from './work-item.js';
 import { settleLeases } from './input-lease.js';
 import { markStage, STAGE_SETTLED } from '../observability/stage-marks.js';
+import { rejectLater } from '../executor/reject-soon.js';
 
 /** Where a queued request reports to: its queue (to leave it on abort) and the executor (its completion). */
 export interface QueuedRequestHost {
@@ -55,6 +56,8 @@ class RequestExtras {
 const FRAME = 1;
 const LEASED = 2;
 const SETTLED = 4;
+/** Not yet returned by its submit: its caller has no handler on the promise yet (see {@link QueuedRequest.handedOver}). */
+const UNCLAIMED = 8;
 
 /**
  * The requests queued with one abort signal, behind one `'abort'` listener: a caller who cancels a group of
@@ -121,7 +124,7 @@ export class QueuedRequest implements WorkItem {
     this.priority = init.priority;
     this.enqueuedAt = init.enqueuedAt;
     this.#host = host;
-    this.#flags = (init.frame ? FRAME : 0) | (init.leased ? LEASED : 0);
+    this.#flags = (init.frame ? FRAME : 0) | (init.leased ? LEASED : 0) | UNCLAIMED;
     this.promise = new Promise<NamedTensors>(capture);
     this.#resolve = nextResolve!;
     this.#reject = nextReject!;
@@ -162,7 +165,15 @@ export class QueuedRequest implements WorkItem {
     this.#host.completed(this, error === undefined ? 'ok' : error.code, done, extras?.trace);
     markStage(STAGE_SETTLED);
     if (error === undefined) this.#resolve(outputs!);
+    // Dropped by the pump its own arrival ran, before submit returned the promise: rejected in a microtask, once
+    // the caller has its handler on it (a promise born rejected costs Node's unhandled-rejection bookkeeping).
+    else if ((flags & UNCLAIMED) !== 0) rejectLater(this.#reject, error);
     else this.#reject(error);
+  }
+
+  /** Its submit returns the promise to the caller now: a rejection from here on is delivered at once. */
+  handedOver(): void {
+    this.#flags &= ~UNCLAIMED;
   }
 
   #aborted(): void {

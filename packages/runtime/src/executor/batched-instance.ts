@@ -237,6 +237,7 @@ export class BatchedInstance implements ExecutorInstance, StreamTarget {
     init.inputs = EMPTY; // keep no caller's tensors alive through the scratch object
     init.signal = init.trace = init.slot = undefined;
     inst.enqueue(item, now);
+    item.handedOver();
     return item.promise;
   }
 

@@ -8,11 +8,16 @@
  */
 export function rejectSoon<T>(err: unknown): Promise<T> {
   const promise = new Promise<T>(capture);
-  if (pendingCount === 0) void RESOLVED.then(flush);
-  pending[pendingCount++] = captured;
-  pending[pendingCount++] = err;
+  rejectLater(captured!, err);
   captured = undefined;
   return promise;
+}
+
+/** Calls `reject(err)` in the same microtask as {@link rejectSoon}'s rejections: for a promise made elsewhere. */
+export function rejectLater(reject: (err: never) => void, err: unknown): void {
+  if (pendingCount === 0) void RESOLVED.then(flush);
+  pending[pendingCount++] = reject;
+  pending[pendingCount++] = err;
 }
 
 /**
