@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { clusterPerTest, expectSettledOnce, inferGrpc, inferHttp, InferStream, memberConfig, until } from './served-cluster.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ownClusterKey } from '../gateway/cluster-key.js';
+import type { ServeProcess } from '../gateway/serve-process.js';
+import { expectSettledOnce, inferGrpc, inferHttp, InferStream, memberConfig, References, ServedCluster, until } from './served-cluster.js';
 import type { Outcome } from './served-cluster.js';
 
 /*
@@ -7,18 +9,29 @@ import type { Outcome } from './served-cluster.js';
  * `unload_model` / `load_model` send it) on one worker of a served cluster at a time, while clients keep requests in
  * flight on the entry (HTTP, gRPC, a ModelStreamInfer stream) and on that worker itself; then a worker restarted
  * with a different model set (the model no longer on its devices). Another worker serves the model throughout, so
- * nothing may be lost: every request gets its own answer, equal to raw onnxruntime's, exactly once. The workers'
- * ids are this file's own: a cluster of another file running alongside (same key, workers named w1, w2) that
- * redials a port this cluster took would otherwise be taken for these servers' earlier runs.
+ * nothing may be lost: every request gets its own answer, equal to raw onnxruntime's, exactly once. The cluster has
+ * a key of its own (see ownClusterKey).
  */
 
-const { cluster, refs } = clusterPerTest();
+/** A served cluster whose every member holds this file's own key. */
+class KeyedCluster extends ServedCluster {
+  readonly #keyed = ownClusterKey();
+  override serve(config: string): Promise<ServeProcess> {
+    return super.serve(this.#keyed(config));
+  }
+}
+const cluster = new KeyedCluster();
+const refs = new References();
+afterEach(async () => {
+  await cluster.close();
+  await refs.release();
+});
 
 const post = async (url: string): Promise<number> => (await fetch(url, { method: 'POST' })).status;
 
 describe('a served cluster, the model unloaded and reloaded on one worker at a time under load', () => {
   it('answers every request once and right, at the entry and at the worker that unloads, and after a worker restarts without the model', async () => {
-    const { workers: [w1, w2], entry } = await cluster.start([{ id: 'unload-w1' }, { id: 'unload-w2' }]);
+    const { workers: [w1, w2], entry } = await cluster.start([{ id: 'w1' }, { id: 'w2' }]);
     const grpc = cluster.client(entry.grpc);
     // Both workers serve, and the entry reaches each.
     await until(async () => 'answer' in (await inferHttp(w1.serve.http, 0)) && 'answer' in (await inferHttp(w2.serve.http, 0)) && 'answer' in (await inferHttp(entry.http, 0)));

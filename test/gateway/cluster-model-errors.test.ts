@@ -8,6 +8,7 @@ import type { Client, ServiceError } from '@grpc/grpc-js';
 import { createGraphBuilder, encodeModel } from '@epara/runtime';
 import type { GraphBuilder, OnnxModel, OnnxType } from '@epara/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ownClusterKey } from './cluster-key.js';
 import { oipGrpcClient } from './oip-grpc-client.js';
 import { clusterMemberConfig, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
@@ -118,11 +119,12 @@ const servers: Server[] = [];
 const SERVED = ['lookup', 'external'];
 
 beforeAll(async () => {
-  const a = await startServe(clusterMemberConfig('worker-a', paths, [], ['cpu0']), 120_000);
+  const keyed = ownClusterKey();
+  const a = await startServe(keyed(clusterMemberConfig('worker-a', paths, [], ['cpu0'])), 120_000);
   processes.push(a);
-  const b = await startServe(clusterMemberConfig('worker-b', paths, [a.mesh], ['cpu0']), 120_000);
+  const b = await startServe(keyed(clusterMemberConfig('worker-b', paths, [a.mesh], ['cpu0'])), 120_000);
   processes.push(b);
-  const entry = await startServe(clusterMemberConfig('entry', paths, [a.mesh, b.mesh], []), 120_000);
+  const entry = await startServe(keyed(clusterMemberConfig('entry', paths, [a.mesh, b.mesh], [])), 120_000);
   processes.push(entry);
   servers.push({ name: 'worker', http: a.http, client: oipGrpcClient<Unary>(a.grpc) }, { name: 'entry', http: entry.http, client: oipGrpcClient<Unary>(entry.grpc) });
   for (const id of SERVED) while ((await fetch(`${entry.http}/v2/models/${id}/ready`)).status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
