@@ -1,7 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { ownClusterKey } from '../gateway/cluster-key.js';
-import type { ServeProcess } from '../gateway/serve-process.js';
-import { expectSettledOnce, inferGrpc, inferHttp, InferStream, memberConfig, References, ServedCluster, until } from './served-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { clusterPerTest, expectSettledOnce, inferGrpc, inferHttp, InferStream, memberConfig, until } from './served-cluster.js';
 import type { Outcome } from './served-cluster.js';
 
 /*
@@ -9,23 +7,10 @@ import type { Outcome } from './served-cluster.js';
  * `unload_model` / `load_model` send it) on one worker of a served cluster at a time, while clients keep requests in
  * flight on the entry (HTTP, gRPC, a ModelStreamInfer stream) and on that worker itself; then a worker restarted
  * with a different model set (the model no longer on its devices). Another worker serves the model throughout, so
- * nothing may be lost: every request gets its own answer, equal to raw onnxruntime's, exactly once. The cluster has
- * a key of its own (see ownClusterKey).
+ * nothing may be lost: every request gets its own answer, equal to raw onnxruntime's, exactly once.
  */
 
-/** A served cluster whose every member holds this file's own key. */
-class KeyedCluster extends ServedCluster {
-  readonly #keyed = ownClusterKey();
-  override serve(config: string): Promise<ServeProcess> {
-    return super.serve(this.#keyed(config));
-  }
-}
-const cluster = new KeyedCluster();
-const refs = new References();
-afterEach(async () => {
-  await cluster.close();
-  await refs.release();
-});
+const { cluster, refs } = clusterPerTest();
 
 const post = async (url: string): Promise<number> => (await fetch(url, { method: 'POST' })).status;
 
