@@ -3,8 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Metadata } from '@grpc/grpc-js';
-import type { Client, ServiceError } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, Metadata } from '@grpc/grpc-js';
+import type { Client, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { createGraphBuilder, encodeModel } from '@epara/runtime';
 import type { GraphBuilder, OnnxModel, OnnxType } from '@epara/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,10 +110,23 @@ for (const [id, m] of Object.entries(FILES)) writeFileSync((paths[id] = join(dir
 writeFileSync(join(dir, 'external.weights'), Buffer.from(new Float32Array([2, -3, 0.5, 7]).buffer));
 
 type Unary = (req: object, meta: Metadata, opts: object, cb: (err: ServiceError | null, res: Record<string, unknown>) => void) => void;
+interface StreamAnswer {
+  readonly error_message: string;
+  readonly infer_response: { readonly id: string; readonly outputs: { shape: (number | string)[] }[]; readonly raw_output_contents: Buffer[] };
+}
+type Streaming = Client & { ModelStreamInfer: (meta: Metadata) => ClientDuplexStream<object, StreamAnswer> };
 interface Server {
   readonly name: string;
   readonly http: string;
   readonly client: Client & Record<string, Unary>;
+  /** Triton's streaming RPC (its own .proto: the protocol's declares none). */
+  readonly streaming: Streaming;
+}
+/** A client of Triton's ModelStreamInfer at `address`. */
+function streamingClient(address: string): Streaming {
+  const def = loadSync(join(root, 'test', 'gateway', 'proto', 'triton_subset.proto'), { keepCase: true, longs: Number, enums: String, defaults: true });
+  const pkg = loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Streaming } };
+  return new pkg.inference.GRPCInferenceService(address, credentials.createInsecure());
 }
 const processes: ServeProcess[] = [];
 const servers: Server[] = [];
@@ -126,11 +140,14 @@ beforeAll(async () => {
   processes.push(b);
   const entry = await startServe(keyed(clusterMemberConfig('entry', paths, [a.mesh, b.mesh], [])), 120_000);
   processes.push(entry);
-  servers.push({ name: 'worker', http: a.http, client: oipGrpcClient<Unary>(a.grpc) }, { name: 'entry', http: entry.http, client: oipGrpcClient<Unary>(entry.grpc) });
+  servers.push(
+    { name: 'worker', http: a.http, client: oipGrpcClient<Unary>(a.grpc), streaming: streamingClient(a.grpc) },
+    { name: 'entry', http: entry.http, client: oipGrpcClient<Unary>(entry.grpc), streaming: streamingClient(entry.grpc) },
+  );
   for (const id of SERVED) while ((await fetch(`${entry.http}/v2/models/${id}/ready`)).status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
 }, 240_000);
 afterAll(async () => {
-  for (const s of servers) s.client.close();
+  for (const s of servers) (s.client.close(), s.streaming.close());
   for (const p of processes) p.child.kill('SIGTERM');
   expect(await Promise.all(processes.map((p) => p.exited))).toEqual(processes.map(() => 0));
 });
@@ -196,33 +213,57 @@ async function expected(model: string, inputs: readonly { name: string; type: st
 const REQUESTS = 24;
 
 describe('a request the model refuses, sent with good ones, at a worker and through an entry that offloads it', () => {
+  // Requests of 1-3 rows; every fourth has a row whose id is out of the table (10 past its end, or 11 before it).
+  const requests = Array.from({ length: REQUESTS }, (_, i) => {
+    const rows = 1 + (i % 3);
+    const ids = BigInt64Array.from({ length: rows }, (_, j) => BigInt((i * 7 + j * 3) % 10));
+    if (i % 4 === 1) ids[i % rows] = i % 8 === 1 ? BigInt(10 + i) : -11n;
+    return ids;
+  });
+  const wanted = (): Promise<(Answer | 'refused')[]> => expected('lookup', requests.map((ids) => ({ name: 'ids', type: 'int64', shape: [ids.length], values: ids })));
+
   it('only it gets MODEL_ERROR (500, gRPC INTERNAL); its batch-mates get onnxruntime\'s answers bit for bit', async () => {
-    // Requests of 1-3 rows; every fourth has a row whose id is out of the table (10 past its end, or 11 before it).
-    const requests = Array.from({ length: REQUESTS }, (_, i) => {
-      const rows = 1 + (i % 3);
-      const ids = BigInt64Array.from({ length: rows }, (_, j) => BigInt((i * 7 + j * 3) % 10));
-      if (i % 4 === 1) ids[i % rows] = i % 8 === 1 ? BigInt(10 + i) : -11n;
-      return ids;
-    });
-    const wanted = await expected('lookup', requests.map((ids) => ({ name: 'ids', type: 'int64', shape: [ids.length], values: ids })));
-    expect(wanted.filter((w) => w === 'refused').length).toBe(REQUESTS / 4);
+    const want = await wanted();
+    expect(want.filter((w) => w === 'refused').length).toBe(REQUESTS / 4);
     const found: string[] = [];
     for (const s of servers) {
       const answers = await Promise.all(requests.map((ids, i) => send(s, 'lookup', { name: 'ids', datatype: 'INT64', shape: [ids.length], values: ids }, HOWS[i % 3]!)));
       answers.forEach((a, i) => {
-        const want = wanted[i]!;
+        const w = want[i]!;
         const what = `${s.name}, request ${i} [${requests[i]!.join(',')}] over ${HOWS[i % 3]}`;
-        if (want === 'refused') {
+        if (w === 'refused') {
           const typed = 'status' in a && a.code === 'MODEL_ERROR' && a.status === (HOWS[i % 3] === 'grpc' ? 13 : 500);
           if (!typed) found.push(`${what}: ${JSON.stringify(a)}, expected MODEL_ERROR`);
         } else if ('status' in a) {
           found.push(`${what}: refused ${a.status} ${a.code} ${a.text}`);
-        } else if ('status' in want || a.shape.join() !== want.shape.join() || !a.bytes.equals(want.bytes)) {
-          found.push(`${what}: [${a.shape.join(',')}] ${a.bytes.toString('hex')}, expected ${JSON.stringify(want)}`);
+        } else if ('status' in w || a.shape.join() !== w.shape.join() || !a.bytes.equals(w.bytes)) {
+          found.push(`${what}: [${a.shape.join(',')}] ${a.bytes.toString('hex')}, expected ${JSON.stringify(w)}`);
         }
       });
     }
     expect(found).toEqual([]);
+  });
+
+  it('in one ModelStreamInfer stream: the refused requests\' error_message ends (MODEL_ERROR), the others are answered, and the stream goes on', async () => {
+    const want = await wanted();
+    for (const s of servers) {
+      const stream = s.streaming.ModelStreamInfer(new Metadata());
+      const answers = new Map<string, StreamAnswer>();
+      const ended = new Promise<void>((resolve, reject) => {
+        stream.on('data', (a: StreamAnswer) => answers.set(a.infer_response.id, a));
+        stream.on('error', reject);
+        stream.on('end', resolve);
+      });
+      requests.forEach((ids, i) => stream.write({ model_name: 'lookup', id: `r${i}`, inputs: [{ name: 'ids', datatype: 'INT64', shape: [ids.length] }], raw_input_contents: [Buffer.from(ids.buffer)] }));
+      stream.end();
+      await ended;
+      expect(answers.size, s.name).toBe(REQUESTS);
+      want.forEach((w, i) => {
+        const a = answers.get(`r${i}`)!;
+        if (w === 'refused') expect(a.error_message, `${s.name} r${i}`).toMatch(/\(MODEL_ERROR\)$/);
+        else expect({ error: a.error_message, shape: a.infer_response.outputs[0]!.shape.map(Number), hex: a.infer_response.raw_output_contents[0]!.toString('hex') }, `${s.name} r${i}`).toEqual({ error: '', shape: (w as { shape: number[] }).shape, hex: (w as { bytes: Buffer }).bytes.toString('hex') });
+      });
+    }
   });
 });
 
