@@ -157,8 +157,16 @@ const HOWS: readonly How[] = ['json', 'binary', 'grpc'];
 /** An answer: the output's shape and raw bytes, or the status and EPARA code of a refusal. */
 type Answer = { readonly shape: readonly number[]; readonly bytes: Buffer } | { readonly status: number | string; readonly code: string | undefined; readonly text: string };
 
+/** A request's one input. */
+interface Input {
+  readonly name: string;
+  readonly datatype: 'INT64' | 'FP32';
+  readonly shape: readonly number[];
+  readonly values: BigInt64Array | Float32Array;
+}
+
 /** One request of one float32 or int64 input, its one output asked for in binary over HTTP. */
-async function send(s: Server, model: string, input: { name: string; datatype: 'INT64' | 'FP32'; shape: number[]; values: BigInt64Array | Float32Array }, how: How): Promise<Answer> {
+async function send(s: Server, model: string, input: Input, how: How): Promise<Answer> {
   const bytes = Buffer.from(input.values.buffer, input.values.byteOffset, input.values.byteLength);
   const meta = { name: input.name, datatype: input.datatype, shape: input.shape };
   if (how === 'grpc') {
@@ -172,7 +180,7 @@ async function send(s: Server, model: string, input: { name: string; datatype: '
   let body: Buffer;
   const headers: Record<string, string> = {};
   if (how === 'json') {
-    body = Buffer.from(JSON.stringify({ inputs: [{ ...meta, data: Array.from(input.values, (v) => (typeof v === 'bigint' ? String(v) : v)) }], parameters: { binary_data_output: true } }));
+    body = Buffer.from(JSON.stringify({ inputs: [{ ...meta, data: input.values instanceof BigInt64Array ? Array.from(input.values, String) : Array.from(input.values) }], parameters: { binary_data_output: true } }));
     headers['content-type'] = 'application/json';
   } else {
     const head = Buffer.from(JSON.stringify({ inputs: [{ ...meta, parameters: { binary_data_size: bytes.length } }], parameters: { binary_data_output: true } }));
@@ -260,8 +268,8 @@ describe('a request the model refuses, sent with good ones, at a worker and thro
       expect(answers.size, s.name).toBe(REQUESTS);
       want.forEach((w, i) => {
         const a = answers.get(`r${i}`)!;
-        if (w === 'refused') expect(a.error_message, `${s.name} r${i}`).toMatch(/\(MODEL_ERROR\)$/);
-        else expect({ error: a.error_message, shape: a.infer_response.outputs[0]!.shape.map(Number), hex: a.infer_response.raw_output_contents[0]!.toString('hex') }, `${s.name} r${i}`).toEqual({ error: '', shape: (w as { shape: number[] }).shape, hex: (w as { bytes: Buffer }).bytes.toString('hex') });
+        if (w === 'refused' || 'status' in w) expect(a.error_message, `${s.name} r${i}`).toMatch(/\(MODEL_ERROR\)$/);
+        else expect({ error: a.error_message, shape: a.infer_response.outputs[0]!.shape.map(Number), hex: a.infer_response.raw_output_contents[0]!.toString('hex') }, `${s.name} r${i}`).toEqual({ error: '', shape: w.shape, hex: w.bytes.toString('hex') });
       });
     }
   });
@@ -274,13 +282,13 @@ describe('models onnxruntime-node cannot serve beside ones it can', () => {
     for (const s of servers) for (const how of HOWS) expect(await send(s, 'external', { name: 'x', datatype: 'FP32', shape: [2, 4], values: x }, how)).toEqual(want);
   });
 
-  const fp32 = (n: number): { name: string; datatype: 'FP32'; shape: number[]; values: Float32Array } => ({ name: 'x', datatype: 'FP32', shape: [1, n], values: Float32Array.from({ length: n }, (_, i) => i / 4) });
-  const REQUEST = { zipmap: fp32(2), seqout: fp32(3), opset99: { name: 'ids', datatype: 'INT64', shape: [2], values: BigInt64Array.from([1n, 2n]) }, unweighted: fp32(4) } as const;
-  it.each(Object.keys(REQUEST) as (keyof typeof REQUEST)[])('%s is never ready, and a request for it is refused typed at the worker and at the entry', async (model) => {
+  const fp32 = (n: number): Input => ({ name: 'x', datatype: 'FP32', shape: [1, n], values: Float32Array.from({ length: n }, (_, i) => i / 4) });
+  const REQUEST: Readonly<Record<string, Input>> = { zipmap: fp32(2), seqout: fp32(3), opset99: { name: 'ids', datatype: 'INT64', shape: [2], values: BigInt64Array.from([1n, 2n]) }, unweighted: fp32(4) };
+  it.each(Object.keys(REQUEST))('%s is never ready, and a request for it is refused typed at the worker and at the entry', async (model) => {
     for (const s of servers) {
       expect((await fetch(`${s.http}/v2/models/${model}/ready`)).status, s.name).toBe(503);
       for (const how of HOWS) {
-        const a = await send(s, model, REQUEST[model], how);
+        const a = await send(s, model, REQUEST[model]!, how);
         expect(a, `${s.name} over ${how}`).toMatchObject({ status: how === 'grpc' ? 14 : 503 });
         expect(['LOAD_FAILED', 'NO_INSTANCE'], `${s.name} over ${how}: ${JSON.stringify(a)}`).toContain((a as { code: string }).code);
       }
