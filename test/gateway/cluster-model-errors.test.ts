@@ -21,8 +21,8 @@ import type { ServeProcess } from './serve-process.js';
  * over HTTP JSON, HTTP binary and gRPC, at a worker and at the entry, so they share batches: each refused request
  * gets its own typed error (`MODEL_ERROR`, HTTP 500 / gRPC INTERNAL), and every other request gets raw
  * onnxruntime-node's answer to it alone, bit for bit. A model with a sequence or map output (sklearn's ZipMap), an
- * opset onnxruntime does not have, or weights in an external file that is missing is not served and never stops
- * the others; one whose external weights sit beside it is served as onnxruntime serves it.
+ * optional input or output, an opset onnxruntime does not have, or weights in an external file that is missing is
+ * not served and never stops the others; one whose external weights sit beside it is served as onnxruntime serves it.
  */
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -99,6 +99,28 @@ const FILES: Record<string, OnnxModel> = {
       g.output('s', 'float32', ['batch', 3]);
     },
     (m) => (m.graph!.output![0]!.type = { sequenceType: { elemType: tensorOf(1, ['batch', 3]) } }),
+  ),
+  // An optional output (ONNX's optional type), and an optional input beside a tensor one.
+  optout: build(
+    'optout',
+    (g) => {
+      g.input('x', 'float32', ['batch', 2]);
+      g.node('Optional', ['x'], ['o']);
+      g.output('o', 'float32', ['batch', 2]);
+    },
+    (m) => (m.graph!.output![0]!.type = { optionalType: { elemType: tensorOf(1, ['batch', 2]) } }),
+  ),
+  optin: build(
+    'optin',
+    (g) => {
+      g.input('x', 'float32', ['batch', 2]);
+      g.input('maybe', 'float32', ['batch', 2]);
+      g.node('OptionalHasElement', ['maybe'], ['has']);
+      g.node('Identity', ['x'], ['y']);
+      g.output('y', 'float32', ['batch', 2]);
+      g.output('has', 'bool', []);
+    },
+    (m) => (m.graph!.input!.find((v) => v.name === 'maybe')!.type = { optionalType: { elemType: tensorOf(1, ['batch', 2]) } }),
   ),
   // An opset from the future.
   opset99: build('opset99', lookup, (m) => (m.opsetImport = [{ domain: '', version: 99 }])),
@@ -283,7 +305,7 @@ describe('models onnxruntime-node cannot serve beside ones it can', () => {
   });
 
   const fp32 = (n: number): Input => ({ name: 'x', datatype: 'FP32', shape: [1, n], values: Float32Array.from({ length: n }, (_, i) => i / 4) });
-  const REQUEST: Readonly<Record<string, Input>> = { zipmap: fp32(2), seqout: fp32(3), opset99: { name: 'ids', datatype: 'INT64', shape: [2], values: BigInt64Array.from([1n, 2n]) }, unweighted: fp32(4) };
+  const REQUEST: Readonly<Record<string, Input>> = { zipmap: fp32(2), seqout: fp32(3), optout: fp32(2), optin: fp32(2), opset99: { name: 'ids', datatype: 'INT64', shape: [2], values: BigInt64Array.from([1n, 2n]) }, unweighted: fp32(4) };
   it.each(Object.keys(REQUEST))('%s is never ready, and a request for it is refused typed at the worker and at the entry', async (model) => {
     for (const s of servers) {
       expect((await fetch(`${s.http}/v2/models/${model}/ready`)).status, s.name).toBe(503);
