@@ -4,6 +4,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect } from 'vitest';
 import { models, seededFloats } from '../fixtures/models.js';
+import { ownClusterKey } from '../gateway/cluster-key.js';
 import { oipGrpcClient } from '../gateway/oip-grpc-client.js';
 import { freePort, startServe } from '../gateway/serve-process.js';
 import type { ServeProcess } from '../gateway/serve-process.js';
@@ -244,14 +245,19 @@ export function clusterPerTest(): { readonly cluster: ServedCluster; readonly re
   return { cluster, refs };
 }
 
-/** Starts and stops the processes and proxies of one test (call {@link close} after it). */
+/**
+ * Starts and stops the processes and proxies of one test (call {@link close} after it). Its members hold a mesh key
+ * of this cluster's own (see ownClusterKey): another file's cluster, same ids, that redials a port this one reused
+ * would otherwise join it and replace its servers.
+ */
 export class ServedCluster {
   readonly processes: ServeProcess[] = [];
   readonly proxies: TcpProxy[] = [];
   readonly clients: Client[] = [];
+  readonly #keyed = ownClusterKey();
 
   async serve(config: string): Promise<ServeProcess> {
-    const p = await startServe(config, 120_000);
+    const p = await startServe(this.#keyed(config), 120_000);
     this.processes.push(p);
     return p;
   }
