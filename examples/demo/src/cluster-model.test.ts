@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PlacedInstance } from '@epara/core';
-import { plansAtProfileSpeed, servicesAtMeasuredSpeed } from '@epara/core/internal';
+import { plansAtProfileSpeed, servicesAtMeasuredSpeed } from '@epara/core/scheduling';
 import { attainmentOf, runClusterModel } from './cluster-model.js';
 import { planPlacement, type ReplicaPolicy } from './placement.js';
 import { QUIET_DELAYS_MS, QUIET_SPECS } from './quiet-run-fixture.js';

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { EparaError, type PlacedInstance } from '@epara/core';
-import { plansAtProfileSpeed, servicesAtMeasuredSpeed } from '@epara/core/internal';
+import { plansAtProfileSpeed, servicesAtMeasuredSpeed } from '@epara/core/scheduling';
 import { NODE_DEFAULTS } from '@epara/mesh';
 import { SWEPT_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
 import { calibrate, tritonAt, type Calibration } from './calibrate.js';

@@ -17,8 +17,6 @@ export { stampOf, versionVector, viewDelta, applyDelta } from './view/view-delta
 export type { EntryStamp, VersionVector } from './view/view-delta.js';
 export { dutyCycleFits, cycleLimitMs, timeShare } from './placement/duty-cycle.js';
 export type { CycleItem } from './placement/duty-cycle.js';
-export { servicesAtMeasuredSpeed, plansAtProfileSpeed, plansAtMeasuredSpeed } from './allocation/measured-speed.js';
-export type { CostRatios } from './allocation/measured-speed.js';
 export { checkSignal, isAbortSignalLike, signalError } from './errors/check-signal.js';
 export { stacklessError } from './errors/stackless-error.js';
 export { throughputAt } from './profiles/latency-profile.js';

@@ -1,6 +1,6 @@
 import { invalidOption } from '@epara/core';
 import type { PlacementOptions, ServiceDemand, ServiceSpec } from '@epara/core';
-import type { CostRatios } from '@epara/core/internal';
+import type { CostRatios } from '@epara/core/scheduling';
 import { validateDemandForecast } from './demand-forecast.js';
 import type { DemandForecast } from './demand-forecast.js';
 

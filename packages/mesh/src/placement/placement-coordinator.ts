@@ -1,7 +1,8 @@
 import { placeServices, toEparaError } from '@epara/core';
-import { EPARA_PLACEMENT_OPTIONS, plansAtProfileSpeed } from '@epara/core/internal';
+import { EPARA_PLACEMENT_OPTIONS } from '@epara/core/internal';
+import { plansAtProfileSpeed } from '@epara/core/scheduling';
 import type { ClusterView, DeviceSpec, ServerId, ServiceDemand, ServiceSpec } from '@epara/core';
-import type { CostRatios } from '@epara/core/internal';
+import type { CostRatios } from '@epara/core/scheduling';
 import type { Logger } from '@epara/core';
 import type { Timers, TimerHandle } from '@epara/core';
 import { buildPlacementInput } from './placement-input.js';

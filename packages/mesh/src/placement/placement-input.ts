@@ -1,5 +1,5 @@
 import { allocate, DEFAULT_PLACEMENT_OPTIONS, deviceKindsOf } from '@epara/core';
-import { plansAtMeasuredSpeed, servicesAtMeasuredSpeed, type CostRatios } from '@epara/core/internal';
+import { plansAtMeasuredSpeed, servicesAtMeasuredSpeed, type CostRatios } from '@epara/core/scheduling';
 import type { ClusterView, DeviceSpec, InstanceInfo, ParallelPlan, PlacedInstance, PlacementInput, ServerId, ServerSpec, ServiceDemand, ServiceSpec } from '@epara/core';
 import { adoptInstance, claimDevices, createDeviceClaims } from './adopt-instances.js';
 import { forecastRates } from './demand-forecast.js';
