@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { PlacedInstance } from '@epara/core';
+import { plansAtProfileSpeed, servicesAtMeasuredSpeed } from '@epara/core/scheduling';
 import { attainmentOf, runClusterModel } from './cluster-model.js';
 import { planPlacement, type ReplicaPolicy } from './placement.js';
 import { QUIET_DELAYS_MS, QUIET_SPECS } from './quiet-run-fixture.js';
-import { buildWorkload } from './workload.js';
+import { buildWorkload, type Workload } from './workload.js';
 
 /*
  * The placements of the demo's edge world compared in virtual time (pure functions of the seeds): each planned from
@@ -104,5 +106,35 @@ describe('core\'s placement against the replica rule (virtual time)', () => {
     expect(slow.filter((c) => c.r['core']!.all > c.r['replicas']!.all).length).toBe(3);
     expect(mean('core', 'frequency', 9.9)).toBeGreaterThan(mean('replicas', 'frequency', 9.9));
     for (const { handoffMs, r } of cases) if (handoffMs === HANDOFF_MS) expect(r['core']!.frequency).toBeGreaterThanOrEqual(r['replicas']!.frequency);
+  });
+});
+
+describe('core\'s placement at the measured speed against the profiles\' (virtual time)', () => {
+  // The devices as run 37's warm-up measured them (backend ÷ profile: images 2.13, video 2.32, loop 1.39, VAD 1.73;
+  // chat taken at the images'), the placement made again on them (`--plan-speed measured`, plans loaded at profile
+  // speed) against core's placement on the start-up profiles. The model leaves out stream admission's refusals.
+  const costRatio = { image: 2.13, chat: 2.13, video: 2.32, loop: 1.39, vad: 1.73 };
+  const score = (placed: readonly PlacedInstance[], trials: readonly Workload[], handoffMs: number) => {
+    const runs = trials.map((w) => runClusterModel(specs, placed, w, ids, { costRatio, handoffMs, delaysMs }));
+    const mean = (f: (r: (typeof runs)[number]) => number): number => runs.reduce((a, r) => a + f(r), 0) / runs.length;
+    return { all: mean((r) => attainmentOf(r)), latency: mean((r) => attainmentOf(r, ['image', 'chat'])) };
+  };
+  const cases = [1.19, 2.38, 3.36].flatMap((load) =>
+    [42, 7].flatMap((seed) => {
+      const forecast = buildWorkload({ durationMs: 10_000, load, nodes: 3, seed, world: 'edge' });
+      const trials = [0, 1, 2].map((t) => buildWorkload({ durationMs: 10_000, load, nodes: 3, seed: seed + t, world: 'edge' }));
+      const profile = planPlacement(specs, forecast, 3, delaysMs, 125_000, { hostRules: 'core' }).instances;
+      const measured = plansAtProfileSpeed(planPlacement(servicesAtMeasuredSpeed(specs, costRatio), forecast, 3, delaysMs, 125_000, { hostRules: 'core' }).instances, costRatio);
+      return [HANDOFF_MS, 9.9].map((handoffMs) => ({ profile: score(profile, trials, handoffMs), measured: score(measured, trials, handoffMs) }));
+    }),
+  );
+  const mean = (k: 'profile' | 'measured', g: 'all' | 'latency'): number => cases.reduce((a, c) => a + c[k][g], 0) / cases.length;
+
+  it('serves as much on average, the latency group more, and within 1.5 points in every case', () => {
+    // Over the twelve cases 98.6 % against 98.5 %, images and chat 91.0 % against 89.9 %; ×3.36, seed 7, 9.9 ms:
+    // 95.7 % against 96.8 % (the streams 97.8 % against 99.1 %).
+    expect(mean('measured', 'all')).toBeGreaterThanOrEqual(mean('profile', 'all'));
+    expect(mean('measured', 'latency')).toBeGreaterThan(mean('profile', 'latency') + 0.005);
+    for (const c of cases) expect(c.measured.all).toBeGreaterThanOrEqual(c.profile.all - 0.015);
   });
 });

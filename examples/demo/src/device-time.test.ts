@@ -1,7 +1,7 @@
 import { createProfile } from '@epara/core';
 import { describe, expect, it } from 'vitest';
 import type { DeviceUsage, ServiceDeviceUsage } from './device-usage.js';
-import { MIN_MEASURED_BATCHES, devicePricing, deviceTime, measureDeviceTime } from './device-time.js';
+import { MIN_MEASURED_BATCHES, devicePricing, deviceTime, everyServiceRatio, measureDeviceTime } from './device-time.js';
 import { DEVICE_KIND, type DemoProfiles } from './profiles.js';
 import { demoServices } from './services.js';
 
@@ -62,5 +62,18 @@ describe('devicePricing (what the streams\' move is priced at)', () => {
     const p = devicePricing({ handoffMs: 4.5, costRatio: { image: 2.5, vad: 3.5, loop: 3 }, batches: 900 }, ['image', 'chat', 'vad', 'loop'], 0.85);
     expect(p).toEqual({ handoffMs: 4.5, costRatio: { image: 2.5, chat: 3, vad: 3.5, loop: 3 }, maxShare: 0.85 });
     expect(devicePricing({ handoffMs: 1, costRatio: {}, batches: 60 }, ['image'], 0.85).costRatio).toEqual({ image: 1 });
+  });
+});
+
+describe('everyServiceRatio (what the placement at measured speed scales each service by)', () => {
+  it('keeps each measured ratio and gives a service the warm-up did not measure the lower median of the others', () => {
+    expect(everyServiceRatio(['image', 'video', 'loop', 'vad'], { video: 2.3, loop: 1.4, vad: 1.7 })).toEqual({ image: 1.7, video: 2.3, loop: 1.4, vad: 1.7 });
+    expect(everyServiceRatio(['image', 'vad'], { vad: 4.1 })).toEqual({ image: 4.1, vad: 4.1 });
+  });
+
+  it('gives nothing when nothing was measured, and ignores figures that are not positive or of other services', () => {
+    expect(everyServiceRatio(['image'], {})).toEqual({});
+    expect(everyServiceRatio(['image', 'vad'], { vad: Number.NaN, chat: 3 })).toEqual({});
+    expect(everyServiceRatio(['image', 'vad'], { vad: 0, image: 2 })).toEqual({ image: 2, vad: 2 });
   });
 });

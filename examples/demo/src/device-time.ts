@@ -161,3 +161,16 @@ export function devicePricing(m: MeasuredDeviceTime & { readonly handoffMs: numb
   const typical = measured.length === 0 ? 1 : measured[Math.floor((measured.length - 1) / 2)]!;
   return { handoffMs: m.handoffMs, costRatio: Object.fromEntries(serviceIds.map((id) => [id, m.costRatio[id] ?? typical])), maxShare };
 }
+
+/**
+ * A ratio for every service: its own where the warm-up measured it (enough batches), the median of the measured
+ * ones where it did not (the lower median) — the host's slowdown is the machine's, and a service left at its profile beside others
+ * scaled 2-4× looks several times cheaper than it is (one run so placed every stream service on one server).
+ */
+export function everyServiceRatio(ids: readonly string[], measured: Readonly<Record<string, number>>): Record<string, number> {
+  const known = Object.entries(measured).filter(([id, r]) => ids.includes(id) && Number.isFinite(r) && r > 0);
+  if (known.length === 0) return {};
+  const sorted = known.map(([, r]) => r).sort((a, b) => a - b);
+  const fill = sorted[Math.floor((sorted.length - 1) / 2)]!; // the lower median, as devicePricing's
+  return Object.fromEntries(ids.map((id) => [id, measured[id] !== undefined && Number.isFinite(measured[id]) && measured[id]! > 0 ? measured[id]! : fill]));
+}

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { EparaError, type PlacedInstance } from '@epara/core';
+import { plansAtProfileSpeed, servicesAtMeasuredSpeed } from '@epara/core/scheduling';
 import { NODE_DEFAULTS } from '@epara/mesh';
 import { SWEPT_QUEUE_DELAYS_MS } from './baseline/triton-config.js';
 import { calibrate, tritonAt, type Calibration } from './calibrate.js';
@@ -16,7 +17,7 @@ import { buildLanguageModel } from './models.js';
 import { MEASURED_MAX_SHARE, USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptions, type DemoOptions, type ResolvedDemoOptions } from './options.js';
 import { cpuPerItemLine, trialRuns } from './cpu-accounting.js';
 import { costLines, costRatios, measuredCosts } from './item-costs.js';
-import { devicePricing, measureDeviceTime } from './device-time.js';
+import { devicePricing, everyServiceRatio, measureDeviceTime } from './device-time.js';
 import { demandOf, nodeIds, planPlacement, type ReplicaPolicy } from './placement.js';
 import { coverageLines, streamCoverage } from './stream-coverage.js';
 import { formatProfile, measureProfiles } from './profiles.js';
@@ -109,7 +110,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
 
   // The mesh's own ring period, as a deployment that does not tune it runs: ring sync is the one cost an EPARA node
   // pays per second whatever its load (about 5% of a node's event-loop CPU in a trial at 250 ms; docs/demo.md).
-  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: NODE_DEFAULTS.syncPeriodMs, streamAdmission: o.streamAdmission, ...(o.eparaPlacement === 'online' ? { onlinePlacementPeriodMs: o.durationMs / 4 } : {}) });
+  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: NODE_DEFAULTS.syncPeriodMs, streamAdmission: o.streamAdmission, streamCapacity: o.streamCapacity, ...(o.eparaPlacement === 'online' ? { onlinePlacementPeriodMs: o.durationMs / 4 } : {}) });
   log(`\nprocesses: ${group.pids.length} (${ids.length} EPARA nodes, ${ids.length} Triton-like sites, ${ids.length} clients, 1 network): ${group.named.map((c) => `${c.name}=${c.pid}`).join(' ')}`);
   log('live dashboards of the EPARA nodes (open while the demo runs):');
   for (const [i, url] of cluster.dashboardUrls.entries()) log(`  ${ids[i]}: ${url}`);
@@ -181,6 +182,10 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   if (streamRatios.length > 0) {
     log(`EPARA stream capacity at the warm-up's measured speed (backend run ÷ profile: ${streamRatios.join(', ')}):`);
     for (const line of coverageLines(streamCoverage(services, placed.instances, demandOf(forecast, services, ids), measuredSpeed))) log(`  ${line}`);
+  }
+  if (o.hostRules === 'core' && o.planSpeed === 'measured' && o.eparaPlacement === 'static') {
+    const replanned = await replanAtMeasuredSpeed(o, trialCtx, { services, forecast, cluster, load: calibration.load, costRatio: measuredSpeed, placed: placed.instances });
+    placed = { ...replanned, categories: placed.categories };
   }
   if (o.planCosts !== 'profile') {
     const replanned = await replanOnMeasuredCosts(o, trialCtx, { services, forecast, cluster, load: calibration.load, runs: [warmup.usage ?? []], placed: placed.instances });
@@ -271,6 +276,41 @@ async function replanOnMeasuredCosts(
     await runSystem(ctx, { system: 'epara', label: 'EPARA warm-up (new placement)', seed: o.seed + 999, load: c.load, durationMs: o.quick ? 1000 : 2000 });
   }
   return replanned;
+}
+
+/**
+ * `planSpeed: 'measured'`: core's placement made again with each service's profiles scaled by the warm-up's measured
+ * backend time ÷ profile (`servicesAtMeasuredSpeed`), its plans loaded at the profiles' speed (`plansAtProfileSpeed`:
+ * the runtime scales a plan by the speed it learns itself); a changed placement is loaded and warmed up (2 s).
+ */
+async function replanAtMeasuredSpeed(
+  o: ResolvedDemoOptions,
+  ctx: TrialContext,
+  c: { services: readonly DemoService[]; forecast: ReturnType<typeof buildWorkload>; cluster: Cluster; load: number; costRatio: Readonly<Record<string, number>>; placed: readonly PlacedInstance[] },
+): Promise<ReturnType<typeof planPlacement>> {
+  const costRatio = everyServiceRatio(c.services.map((s) => s.id), c.costRatio);
+  if (Object.keys(costRatio).length === 0) {
+    o.log('EPARA placement kept: the warm-up measured no service (too few batches)');
+    return { ...planPlacement(c.services, c.forecast, o.nodes, c.cluster.measuredDelayMs, bytesPerMs(o), { hostRules: 'core' }), instances: c.placed };
+  }
+  const atSpeed = planPlacement(servicesAtMeasuredSpeed(c.services, costRatio), c.forecast, o.nodes, c.cluster.measuredDelayMs, bytesPerMs(o), { hostRules: 'core' });
+  const replanned = { ...atSpeed, instances: plansAtProfileSpeed(atSpeed.instances, costRatio), added: plansAtProfileSpeed(atSpeed.added, costRatio) };
+  const same = sameInstances(replanned.instances, c.placed);
+  const ratios = Object.entries(costRatio).map(([id, r]) => `${id} ${r.toFixed(2)}×${c.costRatio[id] === undefined ? ' (median)' : ''}`).join(', ');
+  o.log(`EPARA placement made again at the warm-up's measured speed (core's placeServices on profiles × backend run ÷ profile: ${ratios})${same ? ': unchanged' : ':'}`);
+  if (same) return { ...replanned, instances: c.placed };
+  for (const line of placementLines(replanned.instances)) o.log(`  ${line}`);
+  o.log("EPARA stream capacity of that placement at the warm-up's measured speed:");
+  for (const line of coverageLines(streamCoverage(c.services, replanned.instances, demandOf(c.forecast, c.services, nodeIds(o.nodes)), costRatio))) o.log(`  ${line}`);
+  await c.cluster.place(replanned.instances);
+  await runSystem(ctx, { system: 'epara', label: 'EPARA warm-up (new placement)', seed: o.seed + 999, load: c.load, durationMs: o.quick ? 1000 : 2000 });
+  return replanned;
+}
+
+/** Whether two placements hold the same services on the same servers at the same batch sizes. */
+function sameInstances(a: readonly PlacedInstance[], b: readonly PlacedInstance[]): boolean {
+  const key = (x: readonly PlacedInstance[]): string => x.map((p) => `${p.serverId}/${p.serviceId}/${p.plan.batchSize}/${p.deviceIds.join(',')}`).sort().join(' ');
+  return key(a) === key(b);
 }
 
 async function runTrials(o: ResolvedDemoOptions, ctx: TrialContext, load: number, group: ChildGroup, cpu: CpuMeter): Promise<TrialPair[]> {

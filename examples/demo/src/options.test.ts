@@ -27,6 +27,13 @@ describe('the demo options behind the A/B policies', () => {
     expect(() => resolveDemoOptions({ keepLatencyDevices: true })).toThrow(/keepLatencyDevices.*unless hostRules is 'replicas'/);
   });
 
+  it('admits streams on the executor\'s capacity and re-places on the measured speed unless asked for the earlier rules (--stream-capacity, --plan-speed)', () => {
+    expect(resolveDemoOptions({})).toMatchObject({ streamCapacity: 'executor', planSpeed: 'measured' });
+    expect(resolveDemoOptions(parseDemoArgs(['--stream-capacity', 'host-ratio', '--plan-speed', 'profile']).options)).toMatchObject({ streamCapacity: 'host-ratio', planSpeed: 'profile' });
+    expect(() => resolveDemoOptions({ streamCapacity: 'profile' as never })).toThrow(/streamCapacity.*'executor' or 'host-ratio'/);
+    expect(() => resolveDemoOptions({ planSpeed: 'learned' as never })).toThrow(/planSpeed.*'measured' or 'profile'/);
+  });
+
   it('pins streams local-first unless asked for the least wait (--stream-admission)', () => {
     expect(resolveDemoOptions({})).toMatchObject({ streamAdmission: 'local-first' });
     expect(resolveDemoOptions(parseDemoArgs(['--stream-admission', 'least-wait']).options)).toMatchObject({ streamAdmission: 'least-wait' });

@@ -80,6 +80,18 @@ export interface DemoOptions {
    * trip counted. @default 'local-first'
    */
   readonly streamAdmission?: 'local-first' | 'least-wait';
+  /**
+   * The capacity EPARA's stream admission reads (the mesh's `streamCapacity`): `'executor'`, the runtime's as it
+   * announces it (its largest fresh pack at the hold time it learned); `'host-ratio'`, that divided again by the
+   * node's measured wait ratio (earlier versions; an A/B arm). @default 'executor'
+   */
+  readonly streamCapacity?: 'executor' | 'host-ratio';
+  /**
+   * With `hostRules: 'core'` and static placement, what core's placement plans with after the warm-up: `'measured'`,
+   * each service's backend time ÷ profile measured in the warm-up (core's `servicesAtMeasuredSpeed`; a changed
+   * placement is loaded and warmed up 2 s); `'profile'`, the start-up profiles only (earlier versions). @default 'measured'
+   */
+  readonly planSpeed?: 'measured' | 'profile';
   /** Where a report folder is written (a new sub-folder per run). @default `examples/demo/reports` */
   readonly reportDir?: string;
   /** Where lines go. @default console.log */
@@ -88,7 +100,7 @@ export interface DemoOptions {
 }
 
 /** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = { duration: 10, quickDuration: 3, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', hostRules: 'core', world: 'edge', eparaPlacement: 'static', streamAdmission: 'local-first' } as const;
+export const DEMO_DEFAULTS = { duration: 10, quickDuration: 3, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', hostRules: 'core', world: 'edge', eparaPlacement: 'static', streamAdmission: 'local-first', streamCapacity: 'executor', planSpeed: 'measured' } as const;
 
 /**
  * The replica rule's cap on a device's predicted share with `planCosts: 'measured'`. Its cap of 60% of profiled
@@ -114,6 +126,8 @@ export interface ResolvedDemoOptions {
   readonly eparaPlacement: 'static' | 'online';
   readonly keepLatencyDevices: boolean;
   readonly streamAdmission: 'local-first' | 'least-wait';
+  readonly streamCapacity: 'executor' | 'host-ratio';
+  readonly planSpeed: 'measured' | 'profile';
   readonly reportDir: string | undefined;
   readonly log: (line: string) => void;
   readonly signal: AbortSignal | undefined;
@@ -158,6 +172,10 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
   if (o.keepLatencyDevices !== undefined && typeof o.keepLatencyDevices !== 'boolean') invalidOption('keepLatencyDevices', o.keepLatencyDevices, 'a boolean');
   const streamAdmission = o.streamAdmission ?? DEMO_DEFAULTS.streamAdmission;
   if (streamAdmission !== 'local-first' && streamAdmission !== 'least-wait') invalidOption('streamAdmission', streamAdmission, "'local-first' or 'least-wait'");
+  const streamCapacity = o.streamCapacity ?? DEMO_DEFAULTS.streamCapacity;
+  if (streamCapacity !== 'executor' && streamCapacity !== 'host-ratio') invalidOption('streamCapacity', streamCapacity, "'executor' or 'host-ratio'");
+  const planSpeed = o.planSpeed ?? DEMO_DEFAULTS.planSpeed;
+  if (planSpeed !== 'measured' && planSpeed !== 'profile') invalidOption('planSpeed', planSpeed, "'measured' or 'profile'");
   return {
     durationMs: duration * 1000,
     trials,
@@ -174,6 +192,8 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
     eparaPlacement,
     keepLatencyDevices: o.keepLatencyDevices ?? false,
     streamAdmission,
+    streamCapacity,
+    planSpeed,
     reportDir: o.reportDir,
     log: o.log ?? ((line) => console.log(line)),
     signal: o.signal,
@@ -208,6 +228,8 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
       'epara-placement': { type: 'string' },
       'keep-latency-devices': { type: 'boolean' },
       'stream-admission': { type: 'string' },
+      'stream-capacity': { type: 'string' },
+      'plan-speed': { type: 'string' },
       'report-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -232,6 +254,8 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
     ...(values['plan-costs'] !== undefined ? { planCosts: values['plan-costs'] as DemoOptions['planCosts'] } : {}),
     ...(values['host-rules'] !== undefined ? { hostRules: values['host-rules'] as DemoOptions['hostRules'] } : {}),
     ...(values['stream-admission'] !== undefined ? { streamAdmission: values['stream-admission'] as DemoOptions['streamAdmission'] } : {}),
+    ...(values['stream-capacity'] !== undefined ? { streamCapacity: values['stream-capacity'] as DemoOptions['streamCapacity'] } : {}),
+    ...(values['plan-speed'] !== undefined ? { planSpeed: values['plan-speed'] as DemoOptions['planSpeed'] } : {}),
   };
   return { options, help: values.help === true };
 }
@@ -263,6 +287,12 @@ export const USAGE = `pnpm demo [-- options]
                where EPARA's nodes pin a stream: local-first (default), a local instance with room, else
                the nearest peer; least-wait, where its frames wait least behind the other services' work,
                a peer's round trip counted
+  --stream-capacity executor|host-ratio
+               the capacity stream admission reads: executor (default), the runtime's at the speed it
+               learned; host-ratio, that divided again by the node's measured wait ratio (earlier versions)
+  --plan-speed measured|profile
+               with --host-rules core: measured (default), core's placement made again after the warm-up
+               on each service's measured backend time ÷ profile; profile, the start-up profiles only
   --report-dir where the report folder goes (default examples/demo/reports)
   --quick      short run (under a minute on an idle machine): CI's check of the path, not a measurement
   --no-capacity skip the capacity search after the trials (capacityRatio: null)

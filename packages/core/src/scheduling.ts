@@ -2,7 +2,9 @@
  * `@epara/core/scheduling`: the request-level scheduler the runtime's executor and the simulator share — one EDF
  * queue per instance, the launch rule (run now, or wait while the batch still meets the head's deadline), batch
  * sizes for a deadline or a stream rate, a device timeline, the learned latency guard and the completion
- * estimate used for admission and routing. Pure, like the rest of core; for hosts building their own executor.
+ * estimate used for admission and routing, and the services and plans priced at the speed an executor measured
+ * (`servicesAtMeasuredSpeed`, `plansAtProfileSpeed`: placement on the devices as they run). Pure, like the rest of
+ * core; for hosts building their own executor or placing at measured speed.
  *
  * @example
  * ```ts
@@ -23,6 +25,8 @@ export { batchSizeForDeadline, packSizeForRate, chooseBatchSize } from './schedu
 export type { BatchSizeOptions, BatchChoice } from './scheduling/batch-size.js';
 export { streamCapacity } from './scheduling/stream-capacity.js';
 export type { StreamCapacity, StreamCapacityOptions } from './scheduling/stream-capacity.js';
+export { servicesAtMeasuredSpeed, plansAtProfileSpeed, plansAtMeasuredSpeed } from './allocation/measured-speed.js';
+export type { CostRatios } from './allocation/measured-speed.js';
 export { DeviceTimeline } from './scheduling/device-timeline.js';
 export { LatencyGuard, DEFAULT_LATENCY_GUARD_OPTIONS, resolveLatencyGuardOptions } from './scheduling/latency-guard.js';
 export type { LatencyGuardOptions } from './scheduling/latency-guard.js';

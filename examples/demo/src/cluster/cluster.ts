@@ -32,6 +32,8 @@ export interface ClusterOptions {
   readonly onlinePlacementPeriodMs?: number;
   /** Where EPARA's nodes pin a stream (the mesh's `streamAdmission`). @default the mesh's */
   readonly streamAdmission?: 'local-first' | 'least-wait';
+  /** The capacity EPARA's stream admission reads (the mesh's `streamCapacity`). @default the mesh's */
+  readonly streamCapacity?: 'executor' | 'host-ratio';
 }
 
 /** Both systems' node processes, the clients and the network, running. */
@@ -98,6 +100,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       syncPeriodMs: o.syncPeriodMs,
       onlinePlacementPeriodMs: o.onlinePlacementPeriodMs ?? null,
       ...(o.streamAdmission !== undefined ? { streamAdmission: o.streamAdmission } : {}),
+      ...(o.streamCapacity !== undefined ? { streamCapacity: o.streamCapacity } : {}),
       dashboardToken,
     });
   const first = await join(0);

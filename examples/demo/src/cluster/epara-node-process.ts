@@ -125,7 +125,7 @@ serveChild(
       return { meshAddress: address, entryAddress };
     },
     /** Starts the mesh node: peers are dialed through `routes` (real address → delaying link), joined by `seeds`. */
-    async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; onlinePlacementPeriodMs: number | null; dashboardToken: string; streamAdmission?: 'local-first' | 'least-wait' }): Promise<{ dashboardUrl: string }> {
+    async join(o: { routes: [string, string][]; seeds: string[]; network: NetworkModel; psk: Uint8Array; syncPeriodMs: number; onlinePlacementPeriodMs: number | null; dashboardToken: string; streamAdmission?: 'local-first' | 'least-wait'; streamCapacity?: 'executor' | 'host-ratio' }): Promise<{ dashboardUrl: string }> {
       if (!executor || !mesh) throw new EparaError('INTERNAL', 'listen first');
       network = o.network;
       online = o.onlinePlacementPeriodMs !== null;
@@ -143,6 +143,7 @@ serveChild(
         devices: [deviceOf()],
         syncPeriodMs: o.syncPeriodMs,
         ...(o.streamAdmission !== undefined ? { streamAdmission: o.streamAdmission } : {}),
+        ...(o.streamCapacity !== undefined ? { streamCapacity: o.streamCapacity } : {}),
         // By default the demo places once, from the forecast (placement.ts). Online: the mesh's coordinator re-places
         // every period from the larger of the arrivals each node reports and the host's forecast (docs/mesh.md).
         ...(o.onlinePlacementPeriodMs === null ? { placement: false as const } : { placement: { demand: () => forecast }, placementPeriodMs: o.onlinePlacementPeriodMs }),

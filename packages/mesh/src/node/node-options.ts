@@ -139,6 +139,15 @@ export interface NodeOptions {
    * a quieter neighbour instead of stacking one-frame packs between them. @default 'local-first'
    */
   readonly streamAdmission?: 'local-first' | 'least-wait';
+  /**
+   * The rate capacity stream admission reads for this server's instances. `'executor'`: as the executor announces
+   * it (the runtime's is its largest fresh pack at the hold time it learned on this host, net of the device's other
+   * work). `'host-ratio'`: divided by how much longer than estimated this server's requests waited (the
+   * {@link estimateCorrectionMs} observations) — for an executor that announces its profiles' capacity; over the
+   * runtime's, the slowdown counted twice and a wait behind a burst of requests read as lost capacity, refusing
+   * streams whole that the device had room for. @default 'executor'
+   */
+  readonly streamCapacity?: 'executor' | 'host-ratio';
   /** How long after its deadline a silent peer's request is given up, ms. @default 1000 */
   readonly responseGraceMs?: number;
   /** `close()` waits at most this for local work before rejecting it with `CLOSED`, ms. @default 5000 */
@@ -184,6 +193,7 @@ export const NODE_DEFAULTS = {
   responseGraceMs: 1000,
   estimateCorrectionMs: 2000,
   streamAdmission: 'local-first',
+  streamCapacity: 'executor',
   closeTimeoutMs: 5000,
   drainTimeoutMs: 10_000,
   defaultDeadlineMs: 1000,
@@ -246,6 +256,7 @@ export function resolveNodeOptions(o: NodeOptions): ResolvedNodeOptions {
     network: resolveNetwork(o.network),
     responseGraceMs: nonNegative('responseGraceMs', o.responseGraceMs ?? d.responseGraceMs),
     streamAdmission: oneOf('streamAdmission', o.streamAdmission ?? d.streamAdmission, ['local-first', 'least-wait'] as const),
+    streamCapacity: oneOf('streamCapacity', o.streamCapacity ?? d.streamCapacity, ['executor', 'host-ratio'] as const),
     estimateCorrectionMs: nonNegative('estimateCorrectionMs', o.estimateCorrectionMs ?? d.estimateCorrectionMs),
     closeTimeoutMs: nonNegative('closeTimeoutMs', o.closeTimeoutMs ?? d.closeTimeoutMs),
     drainTimeoutMs: nonNegative('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs),

@@ -95,7 +95,7 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
     },
   });
   const frameBounds = { graceMs: o.responseGraceMs, defaultStalenessMs: (serviceId: string) => defaultBudgetMs(o, serviceId), clock: o.monotonicClock };
-  const streams = new StreamOpener({ ...ports, openTimeoutMs: 5000, frameBounds, priceWaitBehind: o.streamAdmission === 'least-wait', ...(lateness ? { capacityScale: () => lateness.hostRatio(o.monotonicClock.now()) } : {}) });
+  const streams = new StreamOpener({ ...ports, openTimeoutMs: 5000, frameBounds, priceWaitBehind: o.streamAdmission === 'least-wait', ...withScale(streamCapacityScale(o, lateness)) });
   const reply = (linkId: string, m: Parameters<PeerLinks['reply']>[1]): void => links.reply(linkId, m);
   // A flood from a peer is sliced (its host's own work runs between the slices) and bounded per sender.
   const inbound = new InboundRequests({
@@ -113,6 +113,19 @@ export function buildNodeParts(o: ResolvedNodeOptions, ctx: NodeContext): NodePa
   coordinator = placement.coordinator;
   const { applier } = placement;
   return { links, sync, handler, inbound, streamHost, streams, coordinator, applier, offloadServing, count: ctx.count };
+}
+
+/**
+ * What stream admission divides the local instances' rate capacity by (the node's `streamCapacity` option): nothing
+ * with `'executor'`; with `'host-ratio'`, the host's measured wait ratio (`LocalLateness.hostRatio`).
+ */
+export function streamCapacityScale(o: Pick<ResolvedNodeOptions, 'streamCapacity' | 'monotonicClock'>, lateness: LocalLateness | undefined): (() => number) | undefined {
+  if (lateness === undefined || o.streamCapacity !== 'host-ratio') return undefined;
+  return () => lateness.hostRatio(o.monotonicClock.now());
+}
+
+function withScale(scale: (() => number) | undefined): { capacityScale?: () => number } {
+  return scale ? { capacityScale: scale } : {};
 }
 
 /**

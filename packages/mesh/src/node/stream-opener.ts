@@ -11,8 +11,9 @@ export interface StreamOpenerConfig extends OffloadPathPorts {
   /** How long a peer may take to accept a stream, ms. */
   readonly openTimeoutMs: number;
   /**
-   * What the local instances' rate capacity is divided by at admission (`LocalLateness.hostRatio`: how much
-   * longer than estimated this server's local work really takes). @default none (the profiles' capacity)
+   * What the local instances' rate capacity is divided by at admission (the node's `streamCapacity: 'host-ratio'`:
+   * `LocalLateness.hostRatio`, how much longer than estimated this server's requests waited). @default none (the
+   * capacity the executor announces)
    */
   readonly capacityScale?: () => number;
   /**
@@ -49,8 +50,8 @@ export function measuredCapacity(instances: readonly InstanceInfo[], scale: numb
 /**
  * Opens streams: admitted once with core's `admitStream` against spare rate, pinned to a local instance when
  * one has room, else to a peer's instance (frames then travel over the transport in order). A local instance's
- * spare rate is read from its capacity divided by the node's measured correction ({@link measuredCapacity}); a
- * peer that accepts a stream decides again on its own measured figure.
+ * spare rate is read from the capacity the executor announces (divided by {@link StreamOpenerConfig.capacityScale}
+ * when given: {@link measuredCapacity}); a peer that accepts a stream decides again on its own figure.
  */
 export class StreamOpener {
   readonly #c: StreamOpenerConfig;

@@ -1,5 +1,6 @@
 import { invalidOption } from '@epara/core';
 import type { PlacementOptions, ServiceDemand, ServiceSpec } from '@epara/core';
+import type { CostRatios } from '@epara/core/scheduling';
 import { validateDemandForecast } from './demand-forecast.js';
 import type { DemandForecast } from './demand-forecast.js';
 
@@ -25,6 +26,15 @@ export interface CoordinatorOptions extends PlacementOptions {
    * so `headroomValue` can value the margin apart from the forecast. @default 1 (the forecast alone, no margin)
    */
   readonly demandHeadroom?: number;
+  /**
+   * Per service, what its batches really cost on the cluster's devices over what its profiles say (2.3: they hold a
+   * device 2.3× their profile), as the host measures it — the runtime's backend or hold time over the profile; a
+   * record, or a function called at every run. The leader plans with each service's profiles scaled by it (core's
+   * `servicesAtMeasuredSpeed`), so a cluster whose devices run slower than profiled at start-up gets the instances
+   * its demand needs there, and sends the plans back at the profiles' speed (an executor scales a plan by the speed
+   * it learns itself). A service left out costs its profile. @default none (the profiles)
+   */
+  readonly costRatio?: CostRatios | (() => CostRatios);
 }
 
 /** {@link CoordinatorOptions} after defaults and validation. */
@@ -35,6 +45,8 @@ export interface ResolvedCoordinatorOptions {
   readonly demand: (() => readonly ServiceDemand[]) | undefined;
   /** Factor the demand is planned for (≥ 1); absent: 1. */
   readonly demandHeadroom?: number;
+  /** Reads the measured cost ratios (a function's result is validated at each call; it may throw). */
+  readonly costRatio?: () => CostRatios;
   /** What goes to core `placeServices`. */
   readonly core: PlacementOptions;
 }
@@ -49,7 +61,7 @@ export const COORDINATOR_DEFAULTS = { minDemandPerSec: 1, initialDelaySyncPeriod
  */
 export function resolveCoordinatorOptions(o: CoordinatorOptions, ctx: { services: readonly ServiceSpec[]; syncPeriodMs: number }): ResolvedCoordinatorOptions {
   if (typeof o !== 'object' || o === null) invalidOption('placement', o, 'false or an object of placement options');
-  const { minDemandPerSec = COORDINATOR_DEFAULTS.minDemandPerSec, initialDelayMs = COORDINATOR_DEFAULTS.initialDelaySyncPeriods * ctx.syncPeriodMs, demand, demandHeadroom, ...core } = o;
+  const { minDemandPerSec = COORDINATOR_DEFAULTS.minDemandPerSec, initialDelayMs = COORDINATOR_DEFAULTS.initialDelaySyncPeriods * ctx.syncPeriodMs, demand, demandHeadroom, costRatio, ...core } = o;
   if (!(typeof minDemandPerSec === 'number' && Number.isFinite(minDemandPerSec) && minDemandPerSec >= 0)) {
     invalidOption('placement.minDemandPerSec', minDemandPerSec, 'a finite number >= 0 (items/s)');
   }
@@ -59,7 +71,23 @@ export function resolveCoordinatorOptions(o: CoordinatorOptions, ctx: { services
   if (demandHeadroom !== undefined && !(typeof demandHeadroom === 'number' && Number.isFinite(demandHeadroom) && demandHeadroom >= 1)) {
     invalidOption('placement.demandHeadroom', demandHeadroom, 'a finite number >= 1 (the factor the demand is planned for)');
   }
-  return { minDemandPerSec, initialDelayMs, demand: resolveForecast(demand, new Set(ctx.services.map((s) => s.id))), ...(demandHeadroom === undefined ? {} : { demandHeadroom }), core };
+  const ratios = resolveCostRatio(costRatio);
+  return { minDemandPerSec, initialDelayMs, demand: resolveForecast(demand, new Set(ctx.services.map((s) => s.id))), ...(demandHeadroom === undefined ? {} : { demandHeadroom }), ...(ratios ? { costRatio: ratios } : {}), core };
+}
+
+function resolveCostRatio(costRatio: CoordinatorOptions['costRatio']): (() => CostRatios) | undefined {
+  if (costRatio === undefined) return undefined;
+  if (typeof costRatio === 'function') return () => validateCostRatio('placement.costRatio()', costRatio());
+  const fixed = validateCostRatio('placement.costRatio', costRatio);
+  return () => fixed;
+}
+
+function validateCostRatio(field: string, r: unknown): CostRatios {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) invalidOption(field, r, 'a record of service id to a positive number');
+  for (const [id, v] of Object.entries(r)) {
+    if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) invalidOption(`${field}.${id}`, v, 'a positive finite number (measured cost ÷ profile)');
+  }
+  return r as CostRatios;
 }
 
 function resolveForecast(demand: DemandForecast | undefined, services: ReadonlySet<string>): ResolvedCoordinatorOptions['demand'] {

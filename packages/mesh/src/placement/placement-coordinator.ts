@@ -1,6 +1,8 @@
 import { placeServices, toEparaError } from '@epara/core';
 import { EPARA_PLACEMENT_OPTIONS } from '@epara/core/internal';
+import { plansAtProfileSpeed } from '@epara/core/scheduling';
 import type { ClusterView, DeviceSpec, ServerId, ServiceDemand, ServiceSpec } from '@epara/core';
+import type { CostRatios } from '@epara/core/scheduling';
 import type { Logger } from '@epara/core';
 import type { Timers, TimerHandle } from '@epara/core';
 import { buildPlacementInput } from './placement-input.js';
@@ -347,6 +349,7 @@ export class PlacementCoordinator {
     }
     try {
       const forecast = this.#forecast();
+      const costRatio = this.#costRatio();
       const input = buildPlacementInput({
         view,
         services: this.#c.services,
@@ -358,6 +361,7 @@ export class PlacementCoordinator {
         hosted: new Map([...this.#hosted, [self, this.#c.hosted()]]),
         ...(this.#c.options.core.colocationSlowdown !== undefined ? { colocationSlowdown: this.#c.options.core.colocationSlowdown } : {}),
         ...(forecast ? { forecast } : {}),
+        ...(costRatio ? { costRatio } : {}),
       });
       if (input.servers.length === 0) return undefined;
       // Measured delays make placement locality-aware (instances go where demand enters); none yet: no locality.
@@ -369,7 +373,8 @@ export class PlacementCoordinator {
         leaderEpoch: this.#c.epoch(),
         seq: ++this.#seq,
         trigger,
-        instances: result.instances,
+        // Planned at the measured speed; sent at the profiles' (each executor scales a plan by what it learns).
+        instances: costRatio ? plansAtProfileSpeed(result.instances, costRatio) : result.instances,
         changes: result.changes,
         goodputPerSec: result.goodputPerSec,
         term: this.#leading,
@@ -456,6 +461,16 @@ export class PlacementCoordinator {
   /** Servers whose devices are known (this one included): for diagnostics and tests. */
   get knownServers(): number {
     return this.#devices.size;
+  }
+
+  /** The host's measured cost ratios; a function that throws or returns bad data is logged and skipped. */
+  #costRatio(): CostRatios | undefined {
+    try {
+      return this.#c.options.costRatio?.();
+    } catch (err) {
+      this.#c.logger.warn({ err: toEparaError(err) }, 'placement cost ratios ignored');
+      return undefined;
+    }
   }
 
   /** The host's forecast; a forecast function that throws or returns bad data is logged and skipped. */

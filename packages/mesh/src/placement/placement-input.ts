@@ -1,4 +1,5 @@
 import { allocate, DEFAULT_PLACEMENT_OPTIONS, deviceKindsOf } from '@epara/core';
+import { plansAtMeasuredSpeed, servicesAtMeasuredSpeed, type CostRatios } from '@epara/core/scheduling';
 import type { ClusterView, DeviceSpec, InstanceInfo, ParallelPlan, PlacedInstance, PlacementInput, ServerId, ServerSpec, ServiceDemand, ServiceSpec } from '@epara/core';
 import { adoptInstance, claimDevices, createDeviceClaims } from './adopt-instances.js';
 import { forecastRates } from './demand-forecast.js';
@@ -25,6 +26,11 @@ export interface PlacementKnowledge {
   readonly demandHeadroom?: number;
   /** Placement's shared-device slowdown (its `colocationSlowdown` option). @default core's default */
   readonly colocationSlowdown?: number;
+  /**
+   * Each service's measured cost ÷ profile: its profiles are scaled by it, and `previous` (plans at the profiles'
+   * speed, as distributed) is priced at it. @default none
+   */
+  readonly costRatio?: CostRatios;
 }
 
 /**
@@ -34,7 +40,9 @@ export interface PlacementKnowledge {
  * every instance a host loaded on its own (adopted on its real devices where its executor reports them, so
  * the leader neither double-places nor ignores it), each with its backlog.
  */
-export function buildPlacementInput(k: PlacementKnowledge): PlacementInput {
+export function buildPlacementInput(knowledge: PlacementKnowledge): PlacementInput {
+  const r = knowledge.costRatio;
+  const k = r === undefined ? knowledge : { ...knowledge, services: servicesAtMeasuredSpeed(knowledge.services, r), previous: plansAtMeasuredSpeed(knowledge.previous, r) };
   const alive = Object.values(k.view.entries).filter((e) => e.alive && k.devices.has(e.serverId));
   const servers: ServerSpec[] = alive.map((e) => ({ id: e.serverId, devices: k.devices.get(e.serverId)! }));
   const demand = k.services.map((s) => serviceDemand(s, k));
