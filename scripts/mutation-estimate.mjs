@@ -92,13 +92,13 @@ const COSTS = (group) => {
  * instrumenting, the sandbox, the checker's programs, vitest's start, and the merge of its groups' files before it and
  * the split after. Measured with `--dryRunOnly` (all of that but the mutants: the whole process tree's CPU less the dry
  * run's test process's), under load 10–25, so upper figures: core-support 18, core-allocation 19, core-routing 21,
- * core-scheduling-profiles 22, core-placement 34 (its four groups' 44 MB of results merged and split), mesh-sync 23,
- * mesh-offload 29, runtime 30; the runs of several groups core-allocation-support 22, core-scheduling-routing 24, edge 34
- * (each less than its groups' own starts: one Stryker, one vitest, the checker's programs sharing the files they read).
- * Each also gets END_S: the report written at the end, the summary, and a second test process started once the
- * checker is done (Stryker gives the checker's core to tests then): not measured apart, taken as 10 s.
+ * core-scheduling with core-profiles 22, core-placement 34 (its four groups' 44 MB of results merged and split), mesh-sync 23,
+ * mesh-offload 29, runtime 30; the runs of several groups core-allocation-support 22 (its groups apart: 37),
+ * core-scheduling-routing 29 (42), edge 55 (81): one Stryker, one vitest, the checker's programs sharing the files they
+ * read. Each run also gets END_S: the report written at the end, the summary, and a second test process started once
+ * the checker is done (Stryker gives the checker's core to tests then): not measured apart, taken as 10 s.
  */
-const START_S = { 'core-placement': 34, 'core-scheduling-routing': 24, 'core-allocation-support': 22, edge: 34 };
+const START_S = { 'core-placement': 34, 'core-scheduling-routing': 29, 'core-allocation-support': 22, edge: 55 };
 const END_S = 10;
 const startOf = (run) => (START_S[run] ?? (run.startsWith('core-') ? 20 : 30)) + END_S;
 /**
