@@ -41,29 +41,31 @@ export const GROUPS = {
 };
 
 /**
- * Groups that share one test set (TESTS below) and run as one Stryker run: one start (instrumenting, the checker's
- * first program, vitest's start) and one dry run where each group would pay its own, and each mutant runs the same
- * tests as in its group's own run. The results stay one file per group: scripts/mutation-shared.mjs merges the groups'
- * files into the run's incremental file before it and splits the run's results back into them (the checkpoint reporter
- * as it goes, scripts/run-mutation.mjs at the end). `MUTATION_GROUP=core-placement` runs the four placement groups so;
- * a group's own name still runs it alone. docs/testing.md, "What keeps a run cheap".
+ * The Stryker runs of `pnpm test:mutation`: each runs its groups in one start (instrumenting, the checker's programs,
+ * vitest's start) and one dry run, where each group would pay its own. Each mutant still runs only tests of its own
+ * group that reach it: the dry run drops, per test, the mutants of groups whose TESTS do not hold its file
+ * (test/setup/mutant-run-coverage.ts), and the checker checks each mutant in its group's program
+ * (scripts/stryker-typescript-checker.mjs), so a run's verdicts and per-mutant costs are its groups' own. Groups are
+ * put together where the tests of one load few or none of the other's modules: a module a run mutates is evaluated
+ * afresh for each mutant and runs instrumented, in every test of the run that loads it. core-scheduling, core-profiles
+ * and core-routing load none of each other's modules but the two first's; the runtime's tests load no mesh module and
+ * the mesh's no runtime one. The results stay one file per group: scripts/mutation-shared.mjs merges the groups' files
+ * into the run's incremental file before it and splits the run's results back into them (the checkpoint reporter as
+ * it goes, scripts/run-mutation.mjs at the end). `MUTATION_GROUP=<run>` runs one; a group's own name still runs it
+ * alone. docs/testing.md, "What keeps a run cheap".
  */
-export const SHARED = {
+export const RUNS = {
   'core-placement': ['core-placement-input', 'core-placement-flow', 'core-placement-search', 'core-placement-repair'],
-  'core-scheduling-profiles': ['core-scheduling', 'core-profiles'],
+  'core-scheduling-routing': ['core-scheduling', 'core-profiles', 'core-routing'],
+  'core-allocation-support': ['core-allocation', 'core-support'],
+  edge: ['runtime', 'mesh-offload', 'mesh-sync'],
 };
 
 /**
- * A from-scratch run split over CI jobs of two cores (`MUTATION_JOB=<1…4> pnpm test:mutation`), by shared run (SHARED)
- * and group: each job is estimated at 640–1,040 CPU seconds by `node scripts/mutation-estimate.mjs`, within a 20-minute
- * job's 2,400 (docs/testing.md, "What keeps a run cheap").
+ * A from-scratch run split over CI jobs of two cores (`MUTATION_JOB=<1…3> pnpm test:mutation`), by run (RUNS):
+ * `node scripts/mutation-estimate.mjs` gives each job's CPU seconds.
  */
-export const JOBS = [
-  ['core-placement'],
-  ['core-scheduling-profiles', 'mesh-sync'],
-  ['runtime', 'mesh-offload'],
-  ['core-routing', 'core-allocation', 'core-support'],
-];
+export const JOBS = [['core-placement', 'core-allocation-support'], ['core-scheduling-routing'], ['edge']];
 
 const tests = (pkg, dirs) => dirs.map((d) => `packages/${pkg}/src/${d}/**/*.test.ts`);
 /**
@@ -87,12 +89,8 @@ export const TESTS = {
   'mesh-sync': tests('mesh', ['sync', 'placement']),
   all: ['packages/*/src/**/*.test.ts'],
 };
-// A shared run's tests are its groups' (the same for each: that is what lets them share a run).
-for (const [name, groups] of Object.entries(SHARED)) {
-  const [first, ...rest] = groups.map((g) => JSON.stringify(TESTS[g]));
-  if (rest.some((t) => t !== first)) throw new Error(`SHARED ${name}: its groups' TESTS differ`);
-  TESTS[name] = TESTS[groups[0]];
-}
+// A run's tests are its groups' together (each mutant runs only its own group's: RUNS above).
+for (const [name, groups] of Object.entries(RUNS)) TESTS[name] = [...new Set(groups.flatMap((g) => TESTS[g]))];
 
 /**
  * Test files left out of mutation runs (vitest.mutation.config.ts excludes them; scripts/mutation-estimate.mjs leaves
@@ -128,20 +126,23 @@ export const LEFT_OUT_TESTS = process.env.MUTATION_ALL_TESTS === '1' ? [] : [
 ];
 
 const group = process.env.MUTATION_GROUP ?? 'all';
-const shared = SHARED[group];
+const run = RUNS[group];
 /**
  * The checker's program per group (tsconfig.mutation-<group>.json): the group's folders and what they import (the
- * four placement groups share one, the placement folder's).
+ * four placement groups share one, the placement folder's). A run of several groups checks each mutant in its group's
+ * program (scripts/stryker-typescript-checker.mjs); its own `tsconfigFile` is the whole scope's.
  */
-function tsconfigOf(name) {
-  if (name === 'all') return 'tsconfig.mutation.json';
+export function tsconfigOf(name) {
+  if (name === 'all' || name in RUNS) return 'tsconfig.mutation.json';
   if (name.startsWith('core-placement')) return 'tsconfig.mutation-core-placement.json';
   return `tsconfig.mutation-${name}.json`;
 }
-if (group !== 'all' && !(group in GROUPS) && shared === undefined) {
-  throw new Error(`MUTATION_GROUP=${group}: not one of ${[...Object.keys(GROUPS), ...Object.keys(SHARED)].join(', ')}`);
+if (group !== 'all' && !(group in GROUPS) && run === undefined) {
+  throw new Error(`MUTATION_GROUP=${group}: not one of ${[...Object.keys(GROUPS), ...Object.keys(RUNS)].join(', ')}`);
 }
-const mutate = group === 'all' ? Object.values(GROUPS).flat() : shared !== undefined ? shared.flatMap((g) => GROUPS[g]) : GROUPS[group];
+/** The groups a run of MUTATION_GROUP tests (a group's own name: itself). */
+export const GROUPS_OF_RUN = group === 'all' ? Object.keys(GROUPS) : run ?? [group];
+const mutate = GROUPS_OF_RUN.flatMap((g) => GROUPS[g]);
 
 export default {
   // Listed explicitly: pnpm's isolated node_modules hides them from Stryker's plugin discovery.
@@ -183,8 +184,8 @@ export default {
   // Committed (test/mutation/, outside the sandbox copy): the next run, here or on another machine, reuses every
   // result whose code and covering tests did not change, and scripts/mutation-summary.mjs reads the figures
   // from these files (each is a full mutation-testing report).
-  // A shared run's file is made from its groups' files and split back into them (SHARED above); not committed.
-  incrementalFile: shared !== undefined ? `reports/mutation/${group}.incremental.json` : `test/mutation/${group}.incremental.json`,
+  // A run's file is made from its groups' files and split back into them (RUNS above); not committed.
+  incrementalFile: run !== undefined ? `reports/mutation/${group}.incremental.json` : `test/mutation/${group}.incremental.json`,
   // `epara-checkpoint` writes the incremental file as the run goes, so a run stopped half-way keeps its results.
   // The HTML report (the whole report again, inlined in a page: the placement run's is some 40 MB) only when asked for
   // (MUTATION_HTML=1); scripts/mutation-summary.mjs reads the JSON.

@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
-import { LEFT_OUT, LEFT_OUT_TESTS, TESTS } from './stryker.config.mjs';
+import { GROUPS, GROUPS_OF_RUN, LEFT_OUT, LEFT_OUT_TESTS, TESTS } from './stryker.config.mjs';
 import { keepAlivePoolPlugin } from './scripts/mutation-pool.mjs';
 import { MutationRunLog } from './scripts/mutation-run-log.mjs';
 
@@ -17,6 +17,14 @@ const { default: base, MOCKING_FILES } = await import('./vitest.config.js');
 // The lists replace the base ones (mergeConfig would append to them and pull test/ back in).
 const group = process.env['MUTATION_GROUP'] ?? 'all';
 const include = TESTS[group as keyof typeof TESTS] ?? ['packages/*/src/**/*.test.ts'];
+/**
+ * A run of groups with different tests (RUNS in stryker.config.mjs): each group's modules and tests, for the dry run to
+ * drop what a group's mutants reached in other groups' tests (test/setup/mutant-run-coverage.ts).
+ */
+const runGroups = GROUPS_OF_RUN as (keyof typeof GROUPS)[];
+const testsOf = (g: keyof typeof GROUPS) => TESTS[g as keyof typeof TESTS];
+const mixedTests = group !== 'all' && runGroups.some((g) => JSON.stringify(testsOf(g)) !== JSON.stringify(testsOf(runGroups[0]!)));
+const runGroupsEnv = mixedTests ? { EPARA_MUTATION_RUN_GROUPS: JSON.stringify(Object.fromEntries(runGroups.map((g) => [g, { mutate: GROUPS[g], tests: testsOf(g) }]))) } : {};
 /**
  * What a test may wait while a mutant runs, beyond 1.5 × its file's slowest test in the dry run
  * (test/setup/mutant-test-timeout.ts): MUTATION_TEST_TIMEOUT_MS, by default half of Stryker's `timeoutMS`
@@ -83,7 +91,7 @@ export default defineConfig({
     // EPARA_MUTATION_LEFT_OUT_TESTS: the single tests test/setup/mutant-left-out.ts skips (LEFT_OUT_TESTS).
     // Read by the few statistical cases that simulate tens of thousands of arrivals (30 s and more each under
     // the instrumentation): they skip themselves in a mutation run (docs/testing.md, "What it scores").
-    env: { ...base.test?.env, EPARA_MUTATION_RUN: '1', EPARA_MUTANT_TEST_TIMEOUT_MS: String(mutantTestTimeoutMs), EPARA_MUTATION_LEFT_OUT_TESTS: JSON.stringify(LEFT_OUT_TESTS) },
+    env: { ...base.test?.env, EPARA_MUTATION_RUN: '1', EPARA_MUTANT_TEST_TIMEOUT_MS: String(mutantTestTimeoutMs), EPARA_MUTATION_LEFT_OUT_TESTS: JSON.stringify(LEFT_OUT_TESTS), ...runGroupsEnv },
     // While a mutant runs, a test that hangs (a promise the mutant left unsettled) fails at the bound above and kills
     // the mutant there, instead of holding the test process until Stryker's timeout restarts it (docs/testing.md,
     // "Hung tests"). The dry run keeps `testTimeout` below.
@@ -92,7 +100,9 @@ export default defineConfig({
     // A mutant that loops synchronously (no test timeout can interrupt it) is thrown out of once its test has run
     // 10 × the instrumented code it ran in the dry run (MUTATION_LOOP_FACTOR), and reported as a Timeout through Stryker's hit count
     // (test/setup/mutant-loop-bound.ts; MUTATION_LOOP_FACTOR=0 turns it off, to compare).
-    setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts', 'test/setup/mutant-fast-check.ts', 'test/setup/mutant-loop-bound.ts', 'test/setup/mutant-left-out.ts'],
+    // In a run of several groups, the dry run keeps of each test's coverage only its own groups' mutants
+    // (test/setup/mutant-run-coverage.ts).
+    setupFiles: [...(base.test?.setupFiles ?? []), 'test/setup/mutant-test-timeout.ts', 'test/setup/mutant-fast-check.ts', 'test/setup/mutant-loop-bound.ts', 'test/setup/mutant-left-out.ts', 'test/setup/mutant-run-coverage.ts'],
     // The MILP reference (ten exact HiGHS solves, 8.5 s) would run for every placement mutant the faster files
     // do not kill; MUTATION_MILP=1 puts it back (docs/testing.md, "What it scores").
     // A file that mocks a module (`vi.mock`) needs a module graph of its own (`pnpm test` runs it isolated); in the one

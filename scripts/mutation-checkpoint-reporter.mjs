@@ -7,11 +7,11 @@
 // Stryker's own write replaces the checkpoint with the full report.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
-import { GROUPS, SHARED } from '../stryker.config.mjs';
+import { GROUPS, RUNS } from '../stryker.config.mjs';
 import { splitReport } from './mutation-shared.mjs';
 
-// A run of groups sharing one test set (SHARED) writes its results into each group's committed file too.
-const shared = SHARED[process.env.MUTATION_GROUP ?? ''];
+// A run of several groups (RUNS) writes its results into each group's committed file too.
+const shared = RUNS[process.env.MUTATION_GROUP ?? ''];
 const groupsOfRun = shared === undefined ? undefined : Object.fromEntries(shared.map((g) => [g, GROUPS[g]]));
 
 /** A file's key in a report: its path from the project root, with forward slashes (as Stryker writes them). */

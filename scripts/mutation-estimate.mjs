@@ -15,7 +15,7 @@
 // The last line is one JSON object.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { GROUPS, LEFT_OUT, LEFT_OUT_TESTS, SHARED } from '../stryker.config.mjs';
+import { GROUPS, LEFT_OUT, LEFT_OUT_TESTS, RUNS } from '../stryker.config.mjs';
 import { sameTyping } from './stryker-typescript-checker.mjs';
 
 // MUTATION_RESULTS_DIR=<dir>: read the groups' results from there instead (to estimate from another set of results).
@@ -66,8 +66,7 @@ function filled(report, earlier) {
 
 /**
  * CPU seconds of what a test's recorded time does not cover, measured under load (docs/testing.md, "What a
- * from-scratch run costs, counted"): a group's start outside its dry run's tests (instrumenting the sandbox, the
- * checker's first program, vitest's start); the checker per mutant it checks; a mutant run's own cost beyond its
+ * from-scratch run costs"), besides a run's start (START_S below): the checker per mutant it checks; a mutant run's own cost beyond its
  * tests (the kept thread evaluating the sources and test files afresh, Stryker's messages: fitted with `--calibrate`
  * on the runtime group's run logs, 0.36 s in device-scheduler runs and 0.13 s in batching and streams ones; core's
  * from core-scheduling's measured runs; mesh's taken as the batching runs', not measured); and a timeout the loop
@@ -86,8 +85,22 @@ const COSTS = (group) => {
   // load): ×0.60 in runtime (estimate-completion.ts), ×0.65 in core (core-routing's entry-list.ts), ×0.87 in mesh
   // (mesh-sync's token-ops.ts).
   // checkS: a mutant checked alone; CHECK_GROUPED below scales it for the checker's groups.
-  return { startS: core ? 50 : 75, checkS: (core ? 0.05 : 0.09) * CHECK_GROUPED(group), runS: group === 'runtime' ? 0.18 : core ? 0.065 : 0.113, inThreadTimeoutS: group === 'runtime' ? 0.86 : core ? 1.1 : 0.79, waitedOutS: core ? 17 : 25 };
+  return { checkS: (core ? 0.05 : 0.09) * CHECK_GROUPED(group), runS: group === 'runtime' ? 0.18 : core ? 0.065 : 0.113, inThreadTimeoutS: group === 'runtime' ? 0.86 : core ? 1.1 : 0.79, waitedOutS: core ? 17 : 25 };
 };
+/**
+ * CPU seconds of a run's start outside its dry run's tests: Stryker's own start, reading the incremental file,
+ * instrumenting, the sandbox, the checker's programs, vitest's start, and the merge of its groups' files before it and
+ * the split after. Measured with `--dryRunOnly` (all of that but the mutants: the whole process tree's CPU less the dry
+ * run's test process's), under load 10–25, so upper figures: core-support 18, core-allocation 19, core-routing 21,
+ * core-scheduling with core-profiles 22, core-placement 34 (its four groups' 44 MB of results merged and split), mesh-sync 23,
+ * mesh-offload 29, runtime 30; the runs of several groups core-allocation-support 22 (its groups apart: 37),
+ * core-scheduling-routing 29 (42), edge 55 (81): one Stryker, one vitest, the checker's programs sharing the files they
+ * read. Each run also gets END_S: the report written at the end, the summary, and a second test process started once
+ * the checker is done (Stryker gives the checker's core to tests then): not measured apart, taken as 10 s.
+ */
+const START_S = { 'core-placement': 34, 'core-scheduling-routing': 29, 'core-allocation-support': 22, edge: 55 };
+const END_S = 10;
+const startOf = (run) => (START_S[run] ?? (run.startsWith('core-') ? 20 : 30)) + END_S;
 /**
  * The checker's CPU with its groups over checking each mutant alone, measured by checking the committed mutants both
  * ways (same verdicts, under load). Across files only: core-support 0.56, core-allocation 0.60, runtime 0.79 (the 615
@@ -155,11 +168,7 @@ function readGroup(group, missing = new Set()) {
     });
   }
   const fileMs = (file) => Object.values(times.files[file] ?? {}).reduce((s, ms) => s + ms, 0);
-  let dryMs = 0;
-  for (const [file, recorded] of Object.entries(times.files)) {
-    if (!report.testFiles?.[file] || leaveOut.has(file)) continue;
-    for (const [name, ms] of Object.entries(recorded)) if (!LEFT_OUT_TESTS.some((x) => x.file === file && name.includes(x.test))) dryMs += ms;
-  }
+  const dryFiles = new Set(Object.keys(report.testFiles ?? {}).filter((f) => !leaveOut.has(f)));
   const mutants = new Map();
   for (const { mutants: list, source } of Object.values(report.files)) {
     const lines = source.split('\n');
@@ -191,7 +200,7 @@ function readGroup(group, missing = new Set()) {
       mutants.set(String(m.id), { status: m.status, unchecked, reason: m.statusReason ?? '', killed: m.status === 'Killed' && killedBy.length > 0, beforeMs, killerMs, survivedMs, byFile });
     }
   }
-  return { dryMs, mutants };
+  return { dryFiles, mutants };
 }
 
 if (args[0] === '--calibrate') {
@@ -215,13 +224,24 @@ if (args[0] === '--calibrate') {
   process.exit(0);
 }
 
+/** The recorded CPU of a dry run of these test files (ms): every test of each, but those LEFT_OUT_TESTS names. */
+function dryMsOf(files) {
+  let ms = 0;
+  for (const file of files) {
+    for (const [name, t] of Object.entries(times.files[file] ?? {})) if (!LEFT_OUT_TESTS.some((x) => x.file === file && name.includes(x.test))) ms += t;
+  }
+  return ms;
+}
+
 const wanted = args;
 const out = {};
 const missing = new Set();
+const results = {};
 for (const group of Object.keys(GROUPS)) {
   if (wanted.length > 0 && !wanted.includes(group)) continue;
-  if (!existsSync(`${dir}${group}.incremental.json`)) continue;
-  const { dryMs, mutants } = readGroup(group, missing);
+  if (existsSync(`${dir}${group}.incremental.json`)) results[group] = readGroup(group, missing);
+}
+for (const [group, { mutants }] of Object.entries(results)) {
   const c = { checked: 0, runs: 0, killedMs: 0, survivedMs: 0, inThread: 0, waitedOut: 0, byFile: {} };
   for (const m of mutants.values()) {
     if (m.status === 'Pending' || m.status === 'Ignored' || m.status === 'NoCoverage') continue;
@@ -238,10 +258,12 @@ for (const group of Object.keys(GROUPS)) {
     for (const [file, ms] of Object.entries(m.byFile)) c.byFile[file] = (c.byFile[file] ?? 0) + ms;
   }
   const cpu = (ms) => (TEST_SHARE * ms) / 1000;
-  // Groups sharing a test set run as one (SHARED): one start and one dry run, counted with the first of them.
-  const sharedRun = Object.values(SHARED).find((gs) => gs.includes(group));
+  // The groups of a run (RUNS) share one start and one dry run (of all their test files), counted with the first.
+  const runName = Object.keys(RUNS).find((r) => RUNS[r].includes(group));
+  const runGroups = runName === undefined ? [group] : RUNS[runName];
+  const dryFiles = new Set(runGroups.flatMap((g) => [...(results[g]?.dryFiles ?? [])]));
   const row = {
-    startS: sharedRun !== undefined && sharedRun[0] !== group ? 0 : Math.round(COSTS(group).startS + dryMs / 1000),
+    startS: runGroups[0] !== group ? 0 : Math.round(startOf(runName ?? group) + dryMsOf(dryFiles) / 1000),
     checkerS: Math.round(c.checked * COSTS(group).checkS),
     runsS: Math.round(c.runs * COSTS(group).runS),
     killedTestsS: Math.round(cpu(c.killedMs)),
@@ -260,5 +282,11 @@ for (const group of Object.keys(GROUPS)) {
 }
 const total = Object.values(out).reduce((s, r) => s + r.totalS, 0);
 if (missing.size > 0) console.log(`no recorded times (counted as 0): ${[...missing].join(', ')}`);
+const runs = Object.fromEntries(
+  Object.entries(RUNS)
+    .map(([run, gs]) => [run, gs.reduce((sum, g) => sum + (out[g]?.totalS ?? 0), 0)])
+    .filter(([, cpuS]) => cpuS > 0),
+);
+for (const [run, cpuS] of Object.entries(runs)) console.log(`run ${run}: ${cpuS} CPU s`);
 console.log(`all: ${total} CPU s, ${Math.round(total / 120)} min on two cores`);
-console.log(JSON.stringify({ totalCpuS: total, minutesOnTwoCores: Math.round(total / 120), groups: Object.fromEntries(Object.entries(out).map(([g, r]) => [g, r.totalS])) }));
+console.log(JSON.stringify({ totalCpuS: total, minutesOnTwoCores: Math.round(total / 120), runs, groups: Object.fromEntries(Object.entries(out).map(([g, r]) => [g, r.totalS])) }));

@@ -1,9 +1,9 @@
-// Groups that share one test set run as one Stryker run (SHARED in stryker.config.mjs): one start and one dry run
-// instead of one per group, with the same tests per mutant (each group's tests are the same files). The committed
-// results stay one file per group (test/mutation/<group>.incremental.json): before such a run `mergeReports` makes the
-// run's incremental file from its groups' files, and `splitReports` writes the run's results back into them (the
-// checkpoint reporter as the run goes, scripts/run-mutation.mjs when it ends).
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// The groups of one Stryker run (RUNS in stryker.config.mjs): one start and one dry run instead of one per group, each
+// mutant running only tests of its own group (`dropOtherGroupsCoverage`, which test/setup/mutant-run-coverage.ts applies
+// to the dry run's coverage). The committed results stay one file per group (test/mutation/<group>.incremental.json):
+// before such a run `mergeReports` makes the run's incremental file from its groups' files, and `splitReports` writes
+// the run's results back into them (the checkpoint reporter as the run goes, scripts/run-mutation.mjs when it ends).
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** A `mutate` glob of stryker.config.mjs as a regular expression (the forms it uses: `**` and `*`). */
@@ -16,7 +16,7 @@ function globToRegExp(glob) {
 }
 
 /** Whether a report's file (its path from the project root) is one the group mutates. */
-function inGroup(globs, file) {
+export function inGroup(globs, file) {
   return globs.some((g) => globToRegExp(g).test(file));
 }
 
@@ -90,3 +90,50 @@ export function splitFile(path, groups, pathOf) {
 }
 
 export { writeWhole as writeReport };
+
+/**
+ * Per group of a run (`groups`: group → its `mutate` globs), the ids of the mutants Stryker placed in its files, read
+ * from the instrumented sources under `root` (the sandbox): each mutant's switch (`stryMutAct_9fa48("12")`) and
+ * coverage call (`stryCov_9fa48("12", "13")`) name it.
+ */
+export function mutantIdsByGroup(root, groups) {
+  const out = {};
+  for (const [group, globs] of Object.entries(groups)) {
+    const ids = new Set();
+    for (const glob of globs) {
+      const base = glob.includes('*') ? glob.slice(0, glob.indexOf('*')).replace(/\/[^/]*$/, '') : glob;
+      let files;
+      try {
+        files = glob.includes('*') ? readdirSync(join(root, base), { recursive: true }).map((f) => `${base}/${String(f).split('\\').join('/')}`) : [glob];
+      } catch {
+        continue;
+      }
+      for (const file of files) {
+        if (!inGroup([glob], file)) continue;
+        const text = readSource(root, file);
+        if (text === undefined || !text.includes('stryMutAct_9fa48')) continue;
+        for (const [, args] of text.matchAll(/stry(?:MutAct|Cov)_9fa48\(([^)]*)\)/g)) for (const [, id] of args.matchAll(/"([^"]+)"/g)) ids.add(id);
+      }
+    }
+    out[group] = ids;
+  }
+  return out;
+}
+
+/**
+ * Drops from a dry run's per-test coverage (`perTest`: test id → mutant id → hits) what the tests of `testFile` (its
+ * path from the project root; `idPrefix`, how Stryker's test ids of that file begin) reached of groups whose tests
+ * (`testsOf`: group → its TESTS globs) do not hold that file: a mutant of a run of several groups then runs only its
+ * own group's tests, as in the group's own run. Returns how many entries went.
+ */
+export function dropOtherGroupsCoverage(perTest, testFile, idPrefix, idsByGroup, testsOf) {
+  const foreign = new Set();
+  for (const [group, ids] of Object.entries(idsByGroup)) if (!inGroup(testsOf[group] ?? [], testFile)) for (const id of ids) foreign.add(id);
+  if (foreign.size === 0) return 0;
+  let dropped = 0;
+  for (const [testId, hits] of Object.entries(perTest)) {
+    if (!testId.startsWith(idPrefix)) continue;
+    for (const id of Object.keys(hits)) if (foreign.has(id)) (delete hits[id], dropped++);
+  }
+  return dropped;
+}

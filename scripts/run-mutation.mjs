@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `pnpm test:mutation`: runs Stryker once per group of stryker.config.mjs, the groups that share a test set as one run
-// (SHARED), or per group or shared run MUTATION_GROUP or MUTATION_JOB names; each incremental with its own report;
+// `pnpm test:mutation`: runs Stryker once per run of stryker.config.mjs (RUNS: several groups in one start), or per
+// group or run MUTATION_GROUP or MUTATION_JOB names; each incremental, its results split back into its groups' files;
 // prints each run's wall time, then the summary over every group's report (over the groups run, when MUTATION_GROUP or
 // MUTATION_JOB names some).
 import { spawn, spawnSync } from 'node:child_process';
@@ -10,15 +10,14 @@ import { spawn, spawnSync } from 'node:child_process';
 // is loaded here without it (each run below gets its own).
 const named = process.env.MUTATION_GROUP;
 delete process.env.MUTATION_GROUP;
-const { GROUPS, JOBS, SHARED } = await import('../stryker.config.mjs');
+const { GROUPS, JOBS, RUNS } = await import('../stryker.config.mjs');
 const { mergeReports, splitFile, writeReport } = await import('./mutation-shared.mjs');
 const job = process.env.MUTATION_JOB;
 if (job !== undefined && JOBS[Number(job) - 1] === undefined) throw new Error(`MUTATION_JOB=${job}: not one of 1…${JOBS.length}`);
 const only = job !== undefined ? JOBS[Number(job) - 1].join(',') : named;
-// Every group by default, the groups that share a test set as one run (SHARED); a name given may be a group or a
-// shared run's name.
-const inShared = new Set(Object.values(SHARED).flat());
-const groups = only ? only.split(',') : [...Object.keys(SHARED), ...Object.keys(GROUPS).filter((g) => !inShared.has(g))];
+// Every run by default (RUNS; a group in none runs alone); a name given may be a group or a run's name.
+const inRun = new Set(Object.values(RUNS).flat());
+const groups = only ? only.split(',') : [...Object.keys(RUNS), ...Object.keys(GROUPS).filter((g) => !inRun.has(g))];
 const committed = (g) => `test/mutation/${g}.incremental.json`;
 // MUTATION_PARALLEL=<n>: run n groups at a time (default 1). A group's start — instrumenting, the checker's first
 // program, the dry run — keeps one core busy for 40–90 s of CPU while the other waits; two groups at a time fill it
@@ -28,8 +27,8 @@ const began = Date.now();
 const runGroup = (group) =>
   new Promise((resolve) => {
     const started = Date.now();
-    // A shared run's incremental file is made from its groups' committed files, and split back when it ends.
-    const shared = SHARED[group];
+    // A run's incremental file is made from its groups' committed files, and split back when it ends.
+    const shared = RUNS[group];
     const runFile = `reports/mutation/${group}.incremental.json`;
     if (shared !== undefined) writeReport(runFile, mergeReports(shared.map(committed), process.cwd()));
     const split = () => shared !== undefined && splitFile(runFile, Object.fromEntries(shared.map((g) => [g, GROUPS[g]])), committed);
@@ -54,6 +53,6 @@ await Promise.all(
 );
 if (failed !== 0) process.exit(failed);
 if (groups.length > 1) console.log(`mutation, all groups: ${Math.round((Date.now() - began) / 1000)} s`);
-const groupsRun = only ? only.split(',').flatMap((g) => SHARED[g] ?? [g]).join(',') : undefined;
+const groupsRun = only ? only.split(',').flatMap((g) => RUNS[g] ?? [g]).join(',') : undefined;
 const summary = spawnSync('node', ['scripts/mutation-summary.mjs'], { stdio: 'inherit', env: { ...process.env, ...(groupsRun ? { MUTATION_GROUP: groupsRun } : {}) } });
 process.exit(summary.status ?? 1);

@@ -7,8 +7,10 @@
 // a check builds a new program that reuses every file but the mutated one, and type-checks that file. Like the
 // builder, it then checks the files that import it (transitively) only when the file's declaration output (its
 // exported types) changed; a mutant inside a function body leaves it unchanged.
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import ts from 'typescript';
+import { GROUPS as MUTATION_GROUPS, GROUPS_OF_RUN, tsconfigOf } from '../stryker.config.mjs';
+import { inGroup } from './mutation-shared.mjs';
 
 /** The options the mutated program is checked with: those of the config, less the code-quality ones (as Stryker's). */
 const OVERRIDES = {
@@ -31,17 +33,16 @@ class EparaTypescriptChecker {
   static inject = ['logger', 'options'];
   #log;
   #tsconfigFile;
-  #options;
-  #rootNames = [];
-  /** The unmutated program: every check's new program reuses its source files. */
-  #program;
+  /**
+   * The programs: one per group of the run that has a program of its own (tsconfig.mutation-<group>.json), each with
+   * the `mutate` globs of the groups it checks; one, the config's `tsconfigFile`, for a single group. A mutant is checked
+   * in its group's program, as in the group's own run, whatever else the run mutates.
+   */
+  #programs = [];
   #host;
   /** The files being checked, mutated (file → text: one mutant per file); every other file comes from the cache. */
   #mutated = new Map();
   #cache = new Map();
-  /** Project file (posix) → the project files that import it. */
-  #importers = new Map();
-  #declarations = new Map();
 
   constructor(log, options) {
     this.#log = log;
@@ -49,39 +50,65 @@ class EparaTypescriptChecker {
   }
 
   async init() {
-    const parsed = ts.getParsedCommandLineOfConfigFile(this.#tsconfigFile, OVERRIDES, {
+    const configs = new Map();
+    if (GROUPS_OF_RUN.length > 1 && process.env.MUTATION_GROUP !== undefined && process.env.MUTATION_GROUP !== 'all') {
+      for (const g of GROUPS_OF_RUN) {
+        const file = resolve(tsconfigOf(g));
+        configs.set(file, [...(configs.get(file) ?? []), ...MUTATION_GROUPS[g]]);
+      }
+    } else configs.set(this.#tsconfigFile, undefined);
+    for (const [file, globs] of configs) this.#programs.push({ globs, ...this.#build(file) });
+    this.#log.debug(`epara-typescript: ${this.#programs.map((p) => p.files).join(' + ')} project files`);
+  }
+
+  /** One tsconfig's program, its files' importers, and its cache of declaration outputs. */
+  #build(tsconfigFile) {
+    const parsed = ts.getParsedCommandLineOfConfigFile(tsconfigFile, OVERRIDES, {
       ...ts.sys,
       onUnRecoverableConfigFileDiagnostic: (d) => {
         throw new Error(ts.formatDiagnostics([d], formatHost));
       },
     });
     if (parsed.errors.length > 0) throw new Error(ts.formatDiagnostics(parsed.errors, formatHost));
-    this.#options = parsed.options;
-    this.#rootNames = parsed.fileNames;
-    const host = ts.createCompilerHost(this.#options, true);
-    const read = host.getSourceFile.bind(host);
-    host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
-      const key = posix(fileName);
-      const mutated = this.#mutated.get(key);
-      if (mutated !== undefined) return ts.createSourceFile(fileName, mutated, languageVersion, true);
-      if (!this.#cache.has(key)) this.#cache.set(key, read(fileName, languageVersion, onError, shouldCreate));
-      return this.#cache.get(key);
-    };
-    host.writeFile = () => {};
-    this.#host = host;
-    this.#program = ts.createProgram({ rootNames: this.#rootNames, options: this.#options, host });
-    const errors = [...this.#program.getSyntacticDiagnostics(), ...this.#program.getSemanticDiagnostics()];
+    const options = parsed.options;
+    const rootNames = parsed.fileNames;
+    // One host for every program (their options differ only in the files they include): a file read once serves all.
+    if (this.#host === undefined) {
+      const host = ts.createCompilerHost(options, true);
+      const read = host.getSourceFile.bind(host);
+      host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
+        const key = posix(fileName);
+        const mutated = this.#mutated.get(key);
+        if (mutated !== undefined) return ts.createSourceFile(fileName, mutated, languageVersion, true);
+        if (!this.#cache.has(key)) this.#cache.set(key, read(fileName, languageVersion, onError, shouldCreate));
+        return this.#cache.get(key);
+      };
+      host.writeFile = () => {};
+      this.#host = host;
+    }
+    const program = ts.createProgram({ rootNames, options, host: this.#host });
+    const errors = [...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics()];
     if (errors.length > 0) throw new Error(`TypeScript errors before any mutant: ${ts.formatDiagnostics(errors, formatHost)}`);
-    for (const file of this.#projectFiles(this.#program)) {
+    /** Project file (posix) → the project files that import it. */
+    const importers = new Map();
+    const files = this.#projectFiles(program);
+    for (const file of files) {
       for (const specifier of file.imports) {
-        const target = this.#program.getResolvedModuleFromModuleSpecifier(specifier, file)?.resolvedModule?.resolvedFileName;
+        const target = program.getResolvedModuleFromModuleSpecifier(specifier, file)?.resolvedModule?.resolvedFileName;
         if (target === undefined) continue;
         const key = posix(target);
-        if (!this.#importers.has(key)) this.#importers.set(key, new Set());
-        this.#importers.get(key).add(posix(file.fileName));
+        if (!importers.has(key)) importers.set(key, new Set());
+        importers.get(key).add(posix(file.fileName));
       }
     }
-    this.#log.debug(`epara-typescript: ${this.#projectFiles(this.#program).length} project files`);
+    return { program, rootNames, options, importers, declarations: new Map(), files: files.length };
+  }
+
+  /** The program a mutant's file is checked in: its group's. */
+  #programOf(fileName) {
+    if (this.#programs.length === 1) return this.#programs[0];
+    const file = relative(process.cwd(), fileName).split('\\').join('/');
+    return this.#programs.find((p) => inGroup(p.globs, file)) ?? this.#programs[0];
   }
 
   /**
@@ -98,6 +125,20 @@ class EparaTypescriptChecker {
    * only between files, to compare.
    */
   async group(mutants) {
+    if (this.#programs.length === 1) return this.#groupIn(mutants);
+    // Mutants of different programs never share one.
+    const byProgram = new Map();
+    for (const mutant of mutants) {
+      const p = this.#programOf(resolve(mutant.fileName));
+      if (!byProgram.has(p)) byProgram.set(p, []);
+      byProgram.get(p).push(mutant);
+    }
+    const out = [];
+    for (const list of byProgram.values()) out.push(...(await this.#groupIn(list)));
+    return out;
+  }
+
+  async #groupIn(mutants) {
     const alone = [];
     /** Per file, its groupable mutants by the body they lie in (a constructor's mutant: a body of its own). */
     const byFile = new Map();
@@ -130,10 +171,12 @@ class EparaTypescriptChecker {
 
   async check(mutants) {
     const result = {};
-    if (mutants.length === 1) {
-      result[mutants[0].id] = this.#checkOne(mutants[0]);
+    const programs = new Set(mutants.map((m) => this.#programOf(resolve(m.fileName))));
+    if (mutants.length === 1 || programs.size > 1) {
+      for (const mutant of mutants) result[mutant.id] = this.#checkOne(mutant);
       return result;
     }
+    const [p] = programs;
     // A group from `group`: per file, mutants in bodies that do not overlap, each leaving the file's exported types as
     // they are.
     const byFile = new Map();
@@ -156,7 +199,7 @@ class EparaTypescriptChecker {
       this.#mutated.set(fileName, text + original.slice(from));
     }
     try {
-      const program = ts.createProgram({ rootNames: this.#rootNames, options: this.#options, host: this.#host, oldProgram: this.#program });
+      const program = ts.createProgram({ rootNames: p.rootNames, options: p.options, host: this.#host, oldProgram: p.program });
       for (const [fileName, list] of byFile) {
         const file = program.getSourceFile(fileName);
         const errors = [...program.getSyntacticDiagnostics(file), ...program.getSemanticDiagnostics(file)];
@@ -196,7 +239,7 @@ class EparaTypescriptChecker {
   /** Where a mutant lies in the unmutated program, and whether it passes without one (undefined: not a project file). */
   #locate(mutant) {
     const fileName = posix(resolve(mutant.fileName));
-    const original = this.#program.getSourceFile(fileName);
+    const original = this.#programOf(fileName).program.getSourceFile(fileName);
     if (original === undefined || original.isDeclarationFile) return undefined;
     const start = original.getPositionOfLineAndCharacter(mutant.location.start.line, mutant.location.start.column);
     const end = original.getPositionOfLineAndCharacter(mutant.location.end.line, mutant.location.end.column);
@@ -206,18 +249,19 @@ class EparaTypescriptChecker {
 
   #checkOne(mutant) {
     const fileName = posix(resolve(mutant.fileName));
-    const original = this.#program.getSourceFile(fileName);
+    const p = this.#programOf(fileName);
+    const original = p.program.getSourceFile(fileName);
     if (original === undefined || original.isDeclarationFile) return { status: 'passed' };
     const start = original.getPositionOfLineAndCharacter(mutant.location.start.line, mutant.location.start.column);
     const end = original.getPositionOfLineAndCharacter(mutant.location.end.line, mutant.location.end.column);
     if (!CHECK_ALL && sameTyping(mutant.mutatorName, original.text.slice(start, end), mutant.replacement)) return { status: 'passed' };
     this.#mutated.set(fileName, `${original.text.slice(0, start)}${mutant.replacement}${original.text.slice(end)}`);
     try {
-      const program = ts.createProgram({ rootNames: this.#rootNames, options: this.#options, host: this.#host, oldProgram: this.#program });
+      const program = ts.createProgram({ rootNames: p.rootNames, options: p.options, host: this.#host, oldProgram: p.program });
       const file = program.getSourceFile(fileName);
       let errors = [...program.getSyntacticDiagnostics(file), ...program.getSemanticDiagnostics(file)];
-      if (errors.length === 0 && mayChangeDeclarations(original, start, end) && this.#declarationOf(program, file) !== this.#originalDeclaration(fileName)) {
-        for (const importer of this.#importersOf(fileName)) {
+      if (errors.length === 0 && mayChangeDeclarations(original, start, end) && this.#declarationOf(program, file) !== this.#originalDeclaration(p, fileName)) {
+        for (const importer of this.#importersOf(p, fileName)) {
           errors = [...program.getSemanticDiagnostics(program.getSourceFile(importer))];
           if (errors.length > 0) break;
         }
@@ -240,19 +284,17 @@ class EparaTypescriptChecker {
     return text;
   }
 
-  #originalDeclaration(fileName) {
-    if (!this.#declarations.has(fileName)) {
-      this.#declarations.set(fileName, this.#declarationOf(this.#program, this.#program.getSourceFile(fileName)));
-    }
-    return this.#declarations.get(fileName);
+  #originalDeclaration(p, fileName) {
+    if (!p.declarations.has(fileName)) p.declarations.set(fileName, this.#declarationOf(p.program, p.program.getSourceFile(fileName)));
+    return p.declarations.get(fileName);
   }
 
   /** Every project file that imports `fileName`, directly or through others. */
-  #importersOf(fileName) {
+  #importersOf(p, fileName) {
     const seen = new Set();
     const queue = [fileName];
     while (queue.length > 0) {
-      for (const importer of this.#importers.get(queue.pop()) ?? []) {
+      for (const importer of p.importers.get(queue.pop()) ?? []) {
         if (seen.has(importer)) continue;
         seen.add(importer);
         queue.push(importer);

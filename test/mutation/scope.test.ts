@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error -- a plain .mjs config of the repository, without types
-import { GROUPS } from '../../stryker.config.mjs';
+import { GROUPS, RUNS } from '../../stryker.config.mjs';
 
 // Mutation testing covers all of @epara/core (docs/testing.md): a new module must land in a group (stryker.config.mjs,
 // GROUPS), or no run mutates it and no figure says so. The placement groups name their files one by one.
@@ -20,5 +20,10 @@ describe('the mutation scope', () => {
       .filter((f) => f.slice('packages/core/src/'.length).includes('/'));
     expect(sources.length).toBeGreaterThan(80);
     expect(sources.filter((f) => !inScope(f))).toEqual([]);
+  });
+
+  it('runs every group in one run of `pnpm test:mutation` (RUNS)', () => {
+    const runs = Object.values(RUNS as Record<string, string[]>).flat();
+    expect([...runs].sort()).toEqual(Object.keys(GROUPS as Record<string, string[]>).sort());
   });
 });

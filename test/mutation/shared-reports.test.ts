@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // @ts-expect-error -- a plain .mjs script of the repository, without types
-import { mergeReports, splitReport } from '../../scripts/mutation-shared.mjs';
+import { dropOtherGroupsCoverage, mergeReports, mutantIdsByGroup, splitReport } from '../../scripts/mutation-shared.mjs';
 
-// Groups that share a test set run as one Stryker run (SHARED in stryker.config.mjs) while their results stay one file
-// per group: the run's incremental file is merged from the groups' files, and its results split back into them.
+// The groups of a run (RUNS in stryker.config.mjs) are one Stryker run while their results stay one file per group: the
+// run's incremental file is merged from the groups' files, and its results split back into them. Each mutant runs only
+// its own group's tests: the dry run's coverage loses what other groups' tests reached of it.
 
 interface Mutant {
   id: string;
@@ -82,5 +83,43 @@ describe('splitReport', () => {
     expect(Object.keys(read('xs').files)).toEqual(['src/x/a.ts', 'src/x/deep/b.ts']);
     expect(Object.keys(read('y').files)).toEqual(['src/y.ts']);
     expect(read('y').testFiles).toEqual(report.testFiles);
+  });
+});
+
+describe('a run of groups with different tests', () => {
+  it("reads each group's mutant ids from the instrumented sources of its files, not from other files", () => {
+    mkdirSync(join(root, 'src/x/deep'), { recursive: true });
+    writeFileSync(join(root, 'src/x/a.ts'), 'if (stryMutAct_9fa48("1") ? false : (stryCov_9fa48("1", "2"), a)) f(stryMutAct_9fa48("2") ? 0 : 1);');
+    writeFileSync(join(root, 'src/x/deep/b.ts'), 'stryCov_9fa48("3"); g(stryMutAct_9fa48("3") ? "" : "b");');
+    writeFileSync(join(root, 'src/x/plain.ts'), 'export const plain = 1;');
+    writeFileSync(join(root, 'src/y.ts'), 'stryCov_9fa48("14"); h(stryMutAct_9fa48("14") ? 1 : 2);');
+    const ids = mutantIdsByGroup(root, { xs: ['src/x/**/*.ts'], y: ['src/y.ts'], none: ['src/z/**/*.ts'] }) as Record<string, Set<string>>;
+    expect([...ids['xs']!].sort()).toEqual(['1', '2', '3']);
+    expect([...ids['y']!]).toEqual(['14']);
+    expect(ids['none']!.size).toBe(0);
+  });
+
+  it("keeps of each test's coverage only the mutants of groups whose tests hold its file, and no other file's tests", () => {
+    const perTest: Record<string, Record<string, number>> = {
+      '/sandbox/src/x/a.test.ts#first': { '1': 3, '14': 1 },
+      '/sandbox/src/x/a.test.ts#second': { '14': 2 },
+      '/sandbox/src/y.test.ts#third': { '1': 1, '14': 1 },
+    };
+    const ids = { xs: new Set(['1', '2']), y: new Set(['14']) };
+    const testsOf = { xs: ['src/x/**/*.test.ts'], y: ['src/y.test.ts', 'src/x/**/*.test.ts'] };
+    // Both groups hold src/x's tests: nothing goes.
+    expect(dropOtherGroupsCoverage(perTest, 'src/x/a.test.ts', '/sandbox/src/x/a.test.ts#', ids, testsOf)).toBe(0);
+    // y's test reached a mutant of xs, whose tests it is not one of.
+    expect(dropOtherGroupsCoverage(perTest, 'src/y.test.ts', '/sandbox/src/y.test.ts#', ids, testsOf)).toBe(1);
+    expect(perTest).toEqual({
+      '/sandbox/src/x/a.test.ts#first': { '1': 3, '14': 1 },
+      '/sandbox/src/x/a.test.ts#second': { '14': 2 },
+      '/sandbox/src/y.test.ts#third': { '14': 1 },
+    });
+    // With src/x's tests y's no longer, their coverage of y's mutant goes, and only theirs.
+    expect(dropOtherGroupsCoverage(perTest, 'src/x/a.test.ts', '/sandbox/src/x/a.test.ts#', ids, { ...testsOf, y: ['src/y.test.ts'] })).toBe(2);
+    expect(perTest['/sandbox/src/x/a.test.ts#first']).toEqual({ '1': 3 });
+    expect(perTest['/sandbox/src/x/a.test.ts#second']).toEqual({});
+    expect(perTest['/sandbox/src/y.test.ts#third']).toEqual({ '14': 1 });
   });
 });
