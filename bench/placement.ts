@@ -42,6 +42,10 @@ import {
 import { EPARA_PLACEMENT_OPTIONS } from '@epara/core/internal';
 import { bruteForceOptimum, midPlacementInstance, smallRandomInstance, solvePlacementMilp, tritonLikeGoodput, type HighsSolver } from '@epara/core/testing';
 
+// highs is CommonJS and its types declare `export default`: Node gives an ES module its module.exports (the loader
+// itself) as the namespace's `default`, which the types call the module (whose `default` is the loader).
+const loadHighs = highsModule.default as unknown as typeof highsModule.default.default;
+
 /** Offered load as a fraction of the cluster (in device-equivalents of each service's best plan). */
 const LOAD = 0.75;
 /** The simulator's planning margin (`demandHeadroom`): capacity planned for 1.25× the forecast. */
@@ -335,7 +339,7 @@ function swapRule(): SwapFigures {
 
 /** Mid-size instances against the exact MILP: ratio of placeServices' objective to the optimum (proven only). */
 async function midVsMilp(seeds: number, timeLimitSec: number, options: PlacementOptions, label: string, demandHeadroom?: number): Promise<{ mean: number; min: number; proven: number; tried: number }> {
-  const highs = (await highsModule.default()) as unknown as HighsSolver;
+  const highs = (await loadHighs()) as unknown as HighsSolver;
   const ratios: number[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
     const plain = midPlacementInstance(seed);

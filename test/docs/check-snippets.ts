@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import ts from 'typescript';
-import { autoImports, publicNames, workspaceEntryPoints } from './auto-imports.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { autoImports, publicNames } from './auto-imports.js';
 import { extractSnippets } from './extract-snippets.js';
 import type { Snippet } from './extract-snippets.js';
 
@@ -29,9 +29,9 @@ interface Unit {
 }
 
 /**
- * Typechecks every ```ts block of every `docs/*.md` guide in one compiler program against the workspace
- * sources (`@epara/*` → `packages/*\/src`). Each block (plus its `continued` blocks) becomes a module in
- * `.tmp/doc-snippets/`; errors are mapped back to the guide's file and line.
+ * Typechecks every ```ts block of every `docs/*.md` guide in one compiler program against the packages' built
+ * declarations (`@epara/*` → `packages/*\/dist`, see {@link compile}). Each block (plus its `continued` blocks)
+ * becomes a module in `.tmp/doc-snippets/`; errors are mapped back to the guide's file and line.
  */
 export function checkGuides(root: string): SnippetReport {
   const docs = join(root, 'docs');
@@ -66,14 +66,13 @@ export function checkGuides(root: string): SnippetReport {
     }
     flush();
   }
-  const program = ts.createProgram(units.map((u) => u.file), compilerOptions(root));
   const errors: SnippetError[] = [];
-  for (const unit of units) {
-    const source = program.getSourceFile(unit.file)!;
-    for (const d of [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]) {
-      const line = d.start === undefined ? 0 : source.getLineAndCharacterOfPosition(d.start).line;
-      errors.push({ where: unit.origin[line] ?? relative(root, unit.file), message: ts.flattenDiagnosticMessageText(d.messageText, '\n') });
-    }
+  const byFile = new Map(units.map((u) => [u.file, u]));
+  for (const d of compile(root, outDir, units.map((u) => u.file))) {
+    const unit = byFile.get(d.file);
+    // Any other error (the config, a declaration file) is no guide's: the check cannot be trusted, so it fails whole.
+    if (!unit) throw new Error(`docs check: the compiler failed outside the guides' blocks: ${d.file}(${d.line + 1}): ${d.message}`);
+    errors.push({ where: unit.origin[d.line] ?? relative(root, unit.file), message: d.message });
   }
   const runnable = units.filter((u) => u.run).map((u) => ({ where: u.origin.find((o) => /:\d+$/.test(o)) ?? u.file, file: u.file }));
   return { checked: units.length, skipped, errors, runnable };
@@ -90,16 +89,65 @@ function append(target: { lines: string[]; origin: string[] }, s: Snippet): void
   });
 }
 
-function compilerOptions(root: string): ts.CompilerOptions {
-  const base = ts.readConfigFile(join(root, 'tsconfig.base.json'), (p) => readFileSync(p, 'utf8'));
-  const { options } = ts.parseJsonConfigFileContent(base.config, ts.sys, root);
-  return {
-    ...options,
-    noEmit: true,
-    types: ['node'],
-    // A guide may name a value only to show it; unused names are not errors in prose.
-    noUnusedLocals: false,
-    noUnusedParameters: false,
-    paths: Object.fromEntries([...workspaceEntryPoints(root)].map(([specifier, file]) => [specifier, [file]])),
-  };
+/** A compiler error: the file (absolute), its 0-based line, the message (a chained message's lines joined). */
+interface Diagnostic {
+  readonly file: string;
+  readonly line: number;
+  readonly message: string;
+}
+
+/**
+ * Typechecks `files` in one program with TypeScript 7's compiler (the repository's typecheck compiler, `typescript7`),
+ * under the repository's base options, each `@epara/*` entry point mapped to its built declaration file (what a
+ * user compiles against: run `pnpm build` first). Returns every error it reports.
+ */
+function compile(root: string, outDir: string, files: readonly string[]): Diagnostic[] {
+  const config = join(outDir, 'tsconfig.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      extends: relative(outDir, join(root, 'tsconfig.base.json')),
+      compilerOptions: {
+        noEmit: true,
+        types: ['node'],
+        // A guide may name a value only to show it; unused names are not errors in prose.
+        noUnusedLocals: false,
+        noUnusedParameters: false,
+        paths: Object.fromEntries([...workspaceDeclarations(root)].map(([specifier, file]) => [specifier, [file]])),
+      },
+      files: files.map((f) => relative(outDir, f)),
+    }),
+  );
+  const tsc = join(root, 'node_modules', 'typescript7', 'bin', 'tsc');
+  const run = spawnSync(process.execPath, [tsc, '-p', config, '--pretty', 'false', '--singleThreaded'], { cwd: root, encoding: 'utf8' });
+  if (run.error) throw run.error;
+  const diagnostics: Diagnostic[] = [];
+  for (const line of run.stdout.split('\n')) {
+    const at = /^(.+)\((\d+),\d+\): error TS\d+: (.*)$/.exec(line);
+    if (at) diagnostics.push({ file: resolve(root, at[1]!), line: Number(at[2]) - 1, message: at[3]! });
+    else if (/^\s+\S/.test(line) && diagnostics.length > 0) {
+      const last = diagnostics.pop()!;
+      diagnostics.push({ ...last, message: `${last.message}\n${line.trim()}` });
+    } else if (line.trim() !== '') diagnostics.push({ file: config, line: 0, message: line });
+  }
+  // An exit code without an error line (a crash, an unreadable config) is a failure of the check itself.
+  if (run.status !== 0 && diagnostics.length === 0) throw new Error(`docs check: the compiler exited with ${String(run.status ?? run.signal)}: ${run.stderr}`);
+  return diagnostics;
+}
+
+/** Each published `@epara/*` entry point and its built declaration file (the `types` of its `exports` entry). */
+function workspaceDeclarations(root: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (const dir of readdirSync(join(root, 'packages'))) {
+    const manifestPath = join(root, 'packages', dir, 'package.json');
+    if (!existsSync(manifestPath)) continue;
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { name: string; exports?: Record<string, { types?: string }> };
+    for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
+      if (target.types === undefined) continue;
+      const file = join(root, 'packages', dir, target.types);
+      if (!existsSync(file)) throw new Error(`docs check: ${relative(root, file)} is missing: run pnpm build first`);
+      entries.set(subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}`, file);
+    }
+  }
+  return entries;
 }

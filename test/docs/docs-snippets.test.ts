@@ -29,7 +29,7 @@ describe('docs snippet extraction', () => {
   });
 });
 
-describe('docs: every TypeScript block of every guide compiles against the workspace sources', () => {
+describe('docs: every TypeScript block of every guide compiles against the packages\' built declarations', () => {
   let report: SnippetReport;
   beforeAll(() => {
     report = checkGuides(root); // one compiler program for every block of every guide

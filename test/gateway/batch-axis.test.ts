@@ -33,6 +33,7 @@ beforeAll(async () => {
     `node: { id: axis-1, listen: { host: 127.0.0.1, port: 0 } }
 security: { insecure: true }
 devices: [ { id: cpu0, threads: 1 } ]
+executor: { profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
 services:
 ${service('vad', models.sileroVad, ', inputs: { input: { dims: [1, 512] } }')}
 ${service('axis1', join(dir, 'axis1.onnx'), '')}

@@ -168,6 +168,7 @@ beforeAll(async () => {
   serve = await startServe(`node: { id: never-met, listen: { host: 127.0.0.1, port: 0 } }
 security: { insecure: true }
 devices: [ { id: cpu0, threads: 1 } ]
+executor: { profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
 services:
 ${[...files.keys()].map((id) => service(id)).join('\n')}
 gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: false }

@@ -24,6 +24,7 @@ beforeAll(async () => {
   serve = await startServe(`node: { id: nothing-served, listen: { host: 127.0.0.1, port: 0 } }
 security: { insecure: true }
 devices: [ { id: cpu0, threads: 1 } ]
+executor: { profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
 services:
   - { id: broken, model: ${JSON.stringify(brokenModel(dir))}, sensitivity: latency, slo: { kind: latency, deadlineMs: 1000 }, devices: [cpu0] }
 gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: { host: 127.0.0.1, port: 0 } }

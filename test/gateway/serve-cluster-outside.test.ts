@@ -24,6 +24,7 @@ security:
   psk: { env: EPARA_TEST_PSK }
 devices:
   - { id: cpu0, threads: 1 }
+executor: { profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
 services:
   - id: cls
     model: ${JSON.stringify(models.ocrCls)}

@@ -24,6 +24,7 @@ function config(o: { security: string; id?: string; seeds?: readonly string[]; d
   return `node: { id: ${o.id ?? 'sec-a'}, listen: { host: 127.0.0.1, port: 0 }, seeds: ${JSON.stringify(o.seeds ?? [])}, joinTimeoutMs: 60000, syncPeriodMs: 200 }
 security: ${o.security}
 devices: [ { id: cpu0, threads: 1 } ]
+executor: { profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
 services:
   - { id: cls, model: ${JSON.stringify(models.ocrCls)}, sensitivity: latency, slo: { kind: latency, deadlineMs: 1000 }, devices: ${JSON.stringify(o.devices ?? [])}, inputs: { x: { dims: [1, 3, 48, 192] } } }
 gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: false }

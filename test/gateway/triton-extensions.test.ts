@@ -56,6 +56,7 @@ beforeAll(async () => {
   serve = await startServe(`node: { id: triton-ext, listen: { host: 127.0.0.1, port: 0 } }
 security: { insecure: true }
 devices: [ { id: cpu0, threads: 1 } ]
+executor: { profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
 services:
 ${service('cls', models.ocrCls, ', inputs: { x: { dims: [1, 3, 48, 192] } }, maxBatch: 8')}
 ${service('scores', scores)}

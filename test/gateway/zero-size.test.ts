@@ -32,6 +32,7 @@ beforeAll(async () => {
   serve = await startServe(`node: { id: zero-1, listen: { host: 127.0.0.1, port: 0 } }
 security: { insecure: true }
 devices: [ { id: cpu0, threads: 1 } ]
+executor: { profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
 services:
   - { id: rows, model: ${JSON.stringify(join(dir, 'rows.onnx'))}, sensitivity: latency, slo: { kind: latency, deadlineMs: 5000 }, devices: [cpu0], inputs: { x: { sampleDims: [1, 4] } } }
 gateway: { http: { host: 127.0.0.1, port: 0 }, grpc: { host: 127.0.0.1, port: 0 } }

@@ -45,11 +45,12 @@ beforeAll(async () => {
   // Each package packed at once (each is its own process, mostly waiting on the file system).
   const packed = await Promise.all(packageDirs.map(async (dir) => (await runAsync('pnpm', ['pack', '--pack-destination', scratch], join(root, 'packages', dir))).trim().split('\n').pop()!));
   const tarballs = new Map(packed.map((out, i) => [names[i]!, `file:${out.startsWith('/') ? out : join(scratch, out)}`]));
-  const tools = ['typescript', '@types/node', 'esbuild'];
+  // The host's compiler is TypeScript 7 (the repository's typecheck compiler, `typescript7`), installed as `typescript`.
+  const tools = { typescript: 'typescript7', '@types/node': '@types/node', esbuild: 'esbuild' };
   writeFileSync(
     join(scratch, 'package.json'),
     // A bundling host installs onnxruntime-node itself: a native module stays outside any bundle.
-    JSON.stringify({ name: 'scratch-host', private: true, type: 'module', dependencies: { ...Object.fromEntries(tarballs), 'onnxruntime-node': runtimeManifest.dependencies['onnxruntime-node'] }, devDependencies: Object.fromEntries(tools.map((t) => [t, rootManifest.devDependencies[t]!])) }),
+    JSON.stringify({ name: 'scratch-host', private: true, type: 'module', dependencies: { ...Object.fromEntries(tarballs), 'onnxruntime-node': runtimeManifest.dependencies['onnxruntime-node'] }, devDependencies: Object.fromEntries(Object.entries(tools).map(([name, from]) => [name, rootManifest.devDependencies[from]!])) }),
   );
   // The packed packages name each other by version; point those names at the tarballs too.
   const overrides = [...tarballs].map(([name, spec]) => `  '${name}': '${spec}'`).join('\n');

@@ -6,6 +6,10 @@ import { placeServices } from './place-services.js';
 import { midPlacementInstance } from './testing/mid-instance.js';
 import { solvePlacementMilp, type HighsSolver } from './testing/milp-reference.js';
 
+// highs is CommonJS and its types declare `export default`: Node gives an ES module its module.exports (the loader
+// itself) as the namespace's `default`, which the types call the module (whose `default` is the loader).
+const loadHighs = highsModule.default as unknown as typeof highsModule.default.default;
+
 /**
  * Exact reference on mid-size instances (beyond brute force): a fixed seeded set that HiGHS solves to proven
  * optimality in a few seconds. The MILP is written from the documented rules, not from the production helpers.
@@ -14,7 +18,7 @@ const SEEDS = [2, 3, 5, 8, 15];
 
 let highs: HighsSolver;
 beforeAll(async () => {
-  highs = (await highsModule.default()) as unknown as HighsSolver;
+  highs = (await loadHighs()) as unknown as HighsSolver;
 });
 
 const value = (o: PlacementOptions) => ({ ...DEFAULT_PLACEMENT_OPTIONS, ...o });
