@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstDifference, randomModel, type FuzzModel } from '../fixtures/differential-models.js';
 import { reference, type Reference } from '../runtime-models/ground-truth.js';
 import { oipGrpcClient } from './oip-grpc-client.js';
+import { ownClusterKey } from './cluster-key.js';
 import { clusterMemberConfig, startServe } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 import { inferOver, servedDifferences, type GrpcCall, type Served, type Transport } from './tensor-transports.js';
@@ -96,9 +97,10 @@ beforeAll(async () => {
       return [id, join(dir, `${id}.onnx`)];
     }),
   );
-  const worker = await startServe(clusterMemberConfig('worker', paths, [], ['cpu0']), 120_000);
+  const keyed = ownClusterKey();
+  const worker = await startServe(keyed(clusterMemberConfig('worker', paths, [], ['cpu0'])), 120_000);
   processes.push(worker);
-  const e = await startServe(clusterMemberConfig('entry', paths, [worker.mesh], []), 120_000);
+  const e = await startServe(keyed(clusterMemberConfig('entry', paths, [worker.mesh], [])), 120_000);
   processes.push(e);
   entry = { http: e.http, client: oipGrpcClient<GrpcCall>(e.grpc) };
   refs.set('cumsum', await reference(cumsumBatch));

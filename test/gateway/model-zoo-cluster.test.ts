@@ -8,6 +8,7 @@ import type { Client, ServiceError } from '@grpc/grpc-js';
 import { createGraphBuilder, encodeModel } from '@epara/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oipGrpcClient } from './oip-grpc-client.js';
+import { ownClusterKey } from './cluster-key.js';
 import { clusterMemberConfig, startServe, type ServeProcess } from './serve-process.js';
 
 /*
@@ -306,11 +307,12 @@ const servers: Server[] = [];
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'epara-zoo-'));
   const paths = Object.fromEntries(Object.entries(bytes).map(([id, b]) => (writeFileSync(join(dir, `${id}.onnx`), b), [id, join(dir, `${id}.onnx`)])));
-  const a = await startServe(clusterMemberConfig('worker-a', paths, [], ['cpu0']), 120_000);
+  const keyed = ownClusterKey();
+  const a = await startServe(keyed(clusterMemberConfig('worker-a', paths, [], ['cpu0'])), 120_000);
   processes.push(a);
-  const b = await startServe(clusterMemberConfig('worker-b', paths, [a.mesh], ['cpu0']), 120_000);
+  const b = await startServe(keyed(clusterMemberConfig('worker-b', paths, [a.mesh], ['cpu0'])), 120_000);
   processes.push(b);
-  const entry = await startServe(clusterMemberConfig('entry', paths, [a.mesh, b.mesh], []), 120_000);
+  const entry = await startServe(keyed(clusterMemberConfig('entry', paths, [a.mesh, b.mesh], [])), 120_000);
   processes.push(entry);
   servers.push({ name: 'worker', http: a.http, client: oipGrpcClient<Unary>(a.grpc) }, { name: 'entry', http: entry.http, client: oipGrpcClient<Unary>(entry.grpc) });
   // Every model served through the entry: its view holds a worker's instance of each.
