@@ -12,12 +12,12 @@
 import './lib/no-source-maps.js';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { fitProfile, type LatencyProfile, type ProfileSample, type TensorLike } from '@epara/core';
+import type { LatencyProfile, TensorLike } from '@epara/core';
 import * as own from '@epara/runtime';
 import { models, seededFloats } from '../test/fixtures/models.js';
-import { loadOrt } from './lib/runtime-deps.js';
+import { classifierRawProfile } from './lib/runtime-deps.js';
 import { poissonLoad, replay } from './lib/runtime-load.js';
 import { startAllocMeter } from './lib/alloc-meter.js';
 
@@ -32,28 +32,6 @@ const POOL = Array.from({ length: 32 }, (_, i) => seededFloats(ITEM_LEN, i + 1))
 
 function hostCpuNs(): number {
   return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
-}
-
-async function rawProfile(): Promise<{ profile: LatencyProfile; best: number }> {
-  const ort = await loadOrt();
-  const session = await ort.InferenceSession.create(models.ocrCls, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
-  const samples: ProfileSample[] = [];
-  let best = 0;
-  for (const b of [1, 2, 4, 8, 16, 32]) {
-    const feeds = { x: new ort.Tensor('float32', new Float32Array(b * ITEM_LEN), [b, 3, 48, 192]) };
-    for (let i = 0; i < 2; i++) await session.run(feeds);
-    const t0 = performance.now();
-    let n = 0;
-    while (performance.now() - t0 < 300) {
-      const s = performance.now();
-      await session.run(feeds);
-      samples.push({ batch: b, ms: performance.now() - s });
-      n += b;
-    }
-    best = Math.max(best, (n * 1000) / (performance.now() - t0));
-  }
-  await session.release();
-  return { profile: fitProfile('cpu-1t', samples), best };
 }
 
 interface Arm {
@@ -105,7 +83,7 @@ async function arm(lib: typeof own, profile: LatencyProfile, ratePerSec: number,
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const { profile, best } = await rawProfile();
+const { profile, best } = await classifierRawProfile();
 console.log(`raw best ${best.toFixed(0)} items/s; load ${loadavg()[0]!.toFixed(1)}; this build against ${basePath}`);
 const ratios = { lag: [] as number[], cpu: [] as number[], heap: [] as number[], goodput: [] as number[] };
 const describe = (a: Arm): string =>

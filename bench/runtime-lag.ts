@@ -16,10 +16,10 @@ import './lib/no-source-maps.js';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
-import { fitProfile, type LatencyProfile, type ProfileSample, type TensorLike } from '@epara/core';
+import type { TensorLike } from '@epara/core';
 import { createExecutor, type Executor } from '@epara/runtime';
 import { models, seededFloats } from '../test/fixtures/models.js';
-import { loadOrt } from './lib/runtime-deps.js';
+import { classifierRawProfile } from './lib/runtime-deps.js';
 import { poissonLoad, replay } from './lib/runtime-load.js';
 import { startAllocMeter } from './lib/alloc-meter.js';
 import { describeThreads, startThreadWatch } from './lib/thread-watch.js';
@@ -44,29 +44,6 @@ const leased = (ex: Executor, i: number): TensorLike => {
 function hostSchedNs(): [number, number] {
   const [cpu, wait] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ');
   return [Number(cpu), Number(wait)];
-}
-
-async function rawProfile(): Promise<{ profile: LatencyProfile; best: number }> {
-  const ort = await loadOrt();
-  const session = await ort.InferenceSession.create(models.ocrCls, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
-  const samples: ProfileSample[] = [];
-  let best = 0;
-  for (const b of [1, 2, 4, 8, 16, 32]) {
-    const data = new Float32Array(b * ITEM_LEN);
-    const feeds = { x: new ort.Tensor('float32', data, [b, 3, 48, 192]) };
-    for (let i = 0; i < 2; i++) await session.run(feeds);
-    const t0 = performance.now();
-    let n = 0;
-    while (performance.now() - t0 < 300) {
-      const s = performance.now();
-      await session.run(feeds);
-      samples.push({ batch: b, ms: performance.now() - s });
-      n += b;
-    }
-    best = Math.max(best, (n * 1000) / (performance.now() - t0));
-  }
-  await session.release();
-  return { profile: fitProfile('cpu-1t', samples), best };
 }
 
 interface Stall {
@@ -112,7 +89,7 @@ async function startProfile(): Promise<(name: string) => Promise<void>> {
   };
 }
 
-const { profile, best } = await rawProfile();
+const { profile, best } = await classifierRawProfile();
 console.log(`raw best ${best.toFixed(0)} items/s; profile ${profile.points.map((p) => `${p.batch}: ${p.ms.toFixed(1)}`).join(', ')}; load ${loadavg()[0]!.toFixed(1)}`);
 const ids = Array.from({ length: deviceCount }, (_, i) => `cpu${i}`);
 for (let round = 0; round < rounds; round++) {
