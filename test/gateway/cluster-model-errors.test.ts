@@ -9,9 +9,8 @@ import { loadSync } from '@grpc/proto-loader';
 import { createGraphBuilder, encodeModel } from '@epara/runtime';
 import type { GraphBuilder, OnnxModel, OnnxType } from '@epara/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ownClusterKey } from './cluster-key.js';
 import { oipGrpcClient } from './oip-grpc-client.js';
-import { clusterMemberConfig, startServe } from './serve-process.js';
+import { startTwoWorkerCluster } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 
 /*
@@ -155,13 +154,7 @@ const servers: Server[] = [];
 const SERVED = ['lookup', 'external'];
 
 beforeAll(async () => {
-  const keyed = ownClusterKey();
-  const a = await startServe(keyed(clusterMemberConfig('worker-a', paths, [], ['cpu0'])), 120_000);
-  processes.push(a);
-  const b = await startServe(keyed(clusterMemberConfig('worker-b', paths, [a.mesh], ['cpu0'])), 120_000);
-  processes.push(b);
-  const entry = await startServe(keyed(clusterMemberConfig('entry', paths, [a.mesh, b.mesh], [])), 120_000);
-  processes.push(entry);
+  const { a, entry } = await startTwoWorkerCluster(paths, processes);
   servers.push(
     { name: 'worker', http: a.http, client: oipGrpcClient<Unary>(a.grpc), streaming: streamingClient(a.grpc) },
     { name: 'entry', http: entry.http, client: oipGrpcClient<Unary>(entry.grpc), streaming: streamingClient(entry.grpc) },

@@ -8,8 +8,7 @@ import type { Client, ServiceError } from '@grpc/grpc-js';
 import { createGraphBuilder, encodeModel } from '@epara/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oipGrpcClient } from './oip-grpc-client.js';
-import { ownClusterKey } from './cluster-key.js';
-import { clusterMemberConfig, startServe, type ServeProcess } from './serve-process.js';
+import { startTwoWorkerCluster, type ServeProcess } from './serve-process.js';
 
 /*
  * Signatures a user may bring that EPARA had not met, built in code and served by a cluster of three `epara serve`
@@ -307,13 +306,7 @@ const servers: Server[] = [];
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'epara-zoo-'));
   const paths = Object.fromEntries(Object.entries(bytes).map(([id, b]) => (writeFileSync(join(dir, `${id}.onnx`), b), [id, join(dir, `${id}.onnx`)])));
-  const keyed = ownClusterKey();
-  const a = await startServe(keyed(clusterMemberConfig('worker-a', paths, [], ['cpu0'])), 120_000);
-  processes.push(a);
-  const b = await startServe(keyed(clusterMemberConfig('worker-b', paths, [a.mesh], ['cpu0'])), 120_000);
-  processes.push(b);
-  const entry = await startServe(keyed(clusterMemberConfig('entry', paths, [a.mesh, b.mesh], [])), 120_000);
-  processes.push(entry);
+  const { a, entry } = await startTwoWorkerCluster(paths, processes);
   servers.push({ name: 'worker', http: a.http, client: oipGrpcClient<Unary>(a.grpc) }, { name: 'entry', http: entry.http, client: oipGrpcClient<Unary>(entry.grpc) });
   // Every model served through the entry: its view holds a worker's instance of each.
   for (const id of Object.keys(ZOO)) while ((await fetch(`${entry.http}/v2/models/${id}/ready`)).status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { models } from '../fixtures/models.js';
+import { ownClusterKey } from './cluster-key.js';
 
 /** The built `epara` command (tests need `pnpm build` first, like the runtime's worker). */
 export const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'gateway', 'dist', 'bin.js');
@@ -80,6 +81,22 @@ metrics: { enabled: false }
 dashboard: { enabled: false }
 log: { level: error }
 `;
+}
+
+/**
+ * Two workers (`worker-a`, `worker-b`) serving each model file of `paths` on one device each, and an entry with no
+ * device seeding both, under a mesh key of the cluster's own (`ownClusterKey`); each process is pushed onto `into`
+ * as it starts, so that one whose later peer fails to start is still stopped by the caller.
+ */
+export async function startTwoWorkerCluster(paths: Readonly<Record<string, string>>, into: ServeProcess[]): Promise<{ a: ServeProcess; b: ServeProcess; entry: ServeProcess }> {
+  const keyed = ownClusterKey();
+  const a = await startServe(keyed(clusterMemberConfig('worker-a', paths, [], ['cpu0'])), 120_000);
+  into.push(a);
+  const b = await startServe(keyed(clusterMemberConfig('worker-b', paths, [a.mesh], ['cpu0'])), 120_000);
+  into.push(b);
+  const entry = await startServe(keyed(clusterMemberConfig('entry', paths, [a.mesh, b.mesh], [])), 120_000);
+  into.push(entry);
+  return { a, b, entry };
 }
 
 /** The `services` lines of a config: each model file of `files` (by service id) a latency service with a 30 s SLO on `devices`. */
