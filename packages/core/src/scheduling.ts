@@ -25,7 +25,7 @@ export { batchSizeForDeadline, packSizeForRate, chooseBatchSize } from './schedu
 export type { BatchSizeOptions, BatchChoice } from './scheduling/batch-size.js';
 export { streamCapacity } from './scheduling/stream-capacity.js';
 export type { StreamCapacity, StreamCapacityOptions } from './scheduling/stream-capacity.js';
-export { servicesAtMeasuredSpeed, plansAtProfileSpeed, plansAtMeasuredSpeed } from './allocation/measured-speed.js';
+export { servicesAtMeasuredSpeed, plansAtProfileSpeed, plansAtMeasuredSpeed, validateCostRatios } from './allocation/measured-speed.js';
 export type { CostRatios } from './allocation/measured-speed.js';
 export { DeviceTimeline } from './scheduling/device-timeline.js';
 export { LatencyGuard, DEFAULT_LATENCY_GUARD_OPTIONS, resolveLatencyGuardOptions } from './scheduling/latency-guard.js';

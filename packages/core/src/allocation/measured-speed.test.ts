@@ -7,7 +7,7 @@ import { createProfile } from '../profiles/latency-profile.js';
 import { streamCapacity } from '../scheduling/stream-capacity.js';
 import { placementService } from '../testing/placement-fixture.js';
 import { placeServices } from '../placement/place-services.js';
-import { plansAtMeasuredSpeed, plansAtProfileSpeed, servicesAtMeasuredSpeed } from './measured-speed.js';
+import { plansAtMeasuredSpeed, plansAtProfileSpeed, servicesAtMeasuredSpeed, validateCostRatios } from './measured-speed.js';
 
 const GB = 1024 ** 3;
 /** A stream service: frames of 10 Hz streams fresh within 100 ms; a pack of 4 runs 32 ms on its profile. */
@@ -65,6 +65,9 @@ describe('placement at measured speed', () => {
     for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => servicesAtMeasuredSpeed([video], { video: bad })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
       expect(() => plansAtProfileSpeed([], { video: bad })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+      expect(() => validateCostRatios({ video: bad }, 'placement.costRatio')).toThrow(/placement\.costRatio\.video/);
     }
+    for (const bad of [null, 2, [2.3]]) expect(() => validateCostRatios(bad)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+    expect(validateCostRatios({ video: 2.3 })).toEqual({ video: 2.3 });
   });
 });

@@ -25,7 +25,7 @@ export type CostRatios = Readonly<Record<ServiceId, number>>;
  * ```
  */
 export function servicesAtMeasuredSpeed<S extends ServiceSpec>(services: readonly S[], costRatio: CostRatios): S[] {
-  assertRatios(costRatio);
+  validateCostRatios(costRatio);
   return services.map((s) => {
     const r = costRatio[s.id];
     if (r === undefined || r === 1) return s;
@@ -44,13 +44,13 @@ export function servicesAtMeasuredSpeed<S extends ServiceSpec>(services: readonl
  * @throws EparaError `INVALID_OPTIONS` for a ratio that is not a positive finite number.
  */
 export function plansAtProfileSpeed(instances: readonly PlacedInstance[], costRatio: CostRatios): PlacedInstance[] {
-  assertRatios(costRatio);
+  validateCostRatios(costRatio);
   return instances.map((i) => rescale(i, costRatio[i.serviceId] ?? 1));
 }
 
 /** The inverse of {@link plansAtProfileSpeed}: plans at the profiles' speed priced at the measured one. */
 export function plansAtMeasuredSpeed(instances: readonly PlacedInstance[], costRatio: CostRatios): PlacedInstance[] {
-  assertRatios(costRatio);
+  validateCostRatios(costRatio);
   return instances.map((i) => rescale(i, 1 / (costRatio[i.serviceId] ?? 1)));
 }
 
@@ -66,9 +66,16 @@ function rescale(i: PlacedInstance, r: number): PlacedInstance {
   };
 }
 
-function assertRatios(costRatio: CostRatios): void {
-  if (typeof costRatio !== 'object' || costRatio === null) invalidOption('costRatio', costRatio, 'a record of service id to a positive number');
-  for (const [id, r] of Object.entries(costRatio)) {
-    if (!(typeof r === 'number' && r > 0 && Number.isFinite(r))) invalidOption(`costRatio.${id}`, r, 'a positive finite number');
+/**
+ * `value` as {@link CostRatios}, checked: a record (not an array) of service id to a positive finite number (measured
+ * cost ÷ profile). For a host that takes ratios from its own configuration and wants them refused where they enter.
+ *
+ * @throws EparaError `INVALID_OPTIONS` naming `field`, or `field.<service id>` for a bad ratio.
+ */
+export function validateCostRatios(value: unknown, field = 'costRatio'): CostRatios {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) invalidOption(field, value, 'a record of service id to a positive number');
+  for (const [id, r] of Object.entries(value)) {
+    if (!(typeof r === 'number' && r > 0 && Number.isFinite(r))) invalidOption(`${field}.${id}`, r, 'a positive finite number (measured cost ÷ profile)');
   }
+  return value as CostRatios;
 }

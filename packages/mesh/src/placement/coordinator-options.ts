@@ -1,6 +1,6 @@
 import { invalidOption } from '@epara/core';
 import type { PlacementOptions, ServiceDemand, ServiceSpec } from '@epara/core';
-import type { CostRatios } from '@epara/core/scheduling';
+import { validateCostRatios, type CostRatios } from '@epara/core/scheduling';
 import { validateDemandForecast } from './demand-forecast.js';
 import type { DemandForecast } from './demand-forecast.js';
 
@@ -77,17 +77,9 @@ export function resolveCoordinatorOptions(o: CoordinatorOptions, ctx: { services
 
 function resolveCostRatio(costRatio: CoordinatorOptions['costRatio']): (() => CostRatios) | undefined {
   if (costRatio === undefined) return undefined;
-  if (typeof costRatio === 'function') return () => validateCostRatio('placement.costRatio()', costRatio());
-  const fixed = validateCostRatio('placement.costRatio', costRatio);
+  if (typeof costRatio === 'function') return () => validateCostRatios(costRatio(), 'placement.costRatio()');
+  const fixed = validateCostRatios(costRatio, 'placement.costRatio');
   return () => fixed;
-}
-
-function validateCostRatio(field: string, r: unknown): CostRatios {
-  if (typeof r !== 'object' || r === null || Array.isArray(r)) invalidOption(field, r, 'a record of service id to a positive number');
-  for (const [id, v] of Object.entries(r)) {
-    if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) invalidOption(`${field}.${id}`, v, 'a positive finite number (measured cost ÷ profile)');
-  }
-  return r as CostRatios;
 }
 
 function resolveForecast(demand: DemandForecast | undefined, services: ReadonlySet<string>): ResolvedCoordinatorOptions['demand'] {
