@@ -185,7 +185,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
   }
   if (o.hostRules === 'core' && o.planSpeed === 'measured' && o.eparaPlacement === 'static') {
     const replanned = await replanAtMeasuredSpeed(o, trialCtx, { services, forecast, cluster, load: calibration.load, costRatio: measuredSpeed, placed: placed.instances });
-    placed = { ...replanned, categories: placed.categories };
+    if (replanned) placed = { ...replanned, categories: placed.categories };
   }
   if (o.planCosts !== 'profile') {
     const replanned = await replanOnMeasuredCosts(o, trialCtx, { services, forecast, cluster, load: calibration.load, runs: [warmup.usage ?? []], placed: placed.instances });
@@ -282,23 +282,24 @@ async function replanOnMeasuredCosts(
  * `planSpeed: 'measured'`: core's placement made again with each service's profiles scaled by the warm-up's measured
  * backend time ÷ profile (`servicesAtMeasuredSpeed`), its plans loaded at the profiles' speed (`plansAtProfileSpeed`:
  * the runtime scales a plan by the speed it learns itself); a changed placement is loaded and warmed up (2 s).
+ * Undefined when the placement stays as it is (nothing measured, or the same instances).
  */
 async function replanAtMeasuredSpeed(
   o: ResolvedDemoOptions,
   ctx: TrialContext,
   c: { services: readonly DemoService[]; forecast: ReturnType<typeof buildWorkload>; cluster: Cluster; load: number; costRatio: Readonly<Record<string, number>>; placed: readonly PlacedInstance[] },
-): Promise<ReturnType<typeof planPlacement>> {
+): Promise<ReturnType<typeof planPlacement> | undefined> {
   const costRatio = everyServiceRatio(c.services.map((s) => s.id), c.costRatio);
   if (Object.keys(costRatio).length === 0) {
     o.log('EPARA placement kept: the warm-up measured no service (too few batches)');
-    return { ...planPlacement(c.services, c.forecast, o.nodes, c.cluster.measuredDelayMs, bytesPerMs(o), { hostRules: 'core' }), instances: c.placed };
+    return undefined;
   }
   const atSpeed = planPlacement(servicesAtMeasuredSpeed(c.services, costRatio), c.forecast, o.nodes, c.cluster.measuredDelayMs, bytesPerMs(o), { hostRules: 'core' });
   const replanned = { ...atSpeed, instances: plansAtProfileSpeed(atSpeed.instances, costRatio), added: plansAtProfileSpeed(atSpeed.added, costRatio) };
   const same = sameInstances(replanned.instances, c.placed);
   const ratios = Object.entries(costRatio).map(([id, r]) => `${id} ${r.toFixed(2)}×${c.costRatio[id] === undefined ? ' (median)' : ''}`).join(', ');
   o.log(`EPARA placement made again at the warm-up's measured speed (core's placeServices on profiles × backend run ÷ profile: ${ratios})${same ? ': unchanged' : ':'}`);
-  if (same) return { ...replanned, instances: c.placed };
+  if (same) return undefined;
   for (const line of placementLines(replanned.instances)) o.log(`  ${line}`);
   o.log("EPARA stream capacity of that placement at the warm-up's measured speed:");
   for (const line of coverageLines(streamCoverage(c.services, replanned.instances, demandOf(c.forecast, c.services, nodeIds(o.nodes)), costRatio))) o.log(`  ${line}`);
