@@ -1,4 +1,4 @@
-import { DEFAULT_ROUTE_OPTIONS, type PlacedInstance, type ServiceDemand, type ServiceSpec } from '@epara/core';
+import { DEFAULT_ROUTE_OPTIONS, totalDemandRate, type PlacedInstance, type ServiceDemand, type ServiceSpec } from '@epara/core';
 import { streamCapacity } from '@epara/core/scheduling';
 
 /** One stream service's demand against what its placed instances can admit. */
@@ -32,8 +32,7 @@ export function streamCoverage(specs: readonly ServiceSpec[], instances: readonl
   };
   const demandOf = (id: string): number => {
     const d = demand.find((x) => x.serviceId === id);
-    if (d === undefined) return 0;
-    return Object.values(d.ratePerServer).reduce((a, r) => a + r, 0) + (d.streams ?? []).reduce((a, s) => a + s.rateHz, 0);
+    return d === undefined ? 0 : totalDemandRate(d);
   };
   // The share of its device each instance's planned demand takes: the service's demand spread over its instances'
   // planned capacity, at its plan's batch.
