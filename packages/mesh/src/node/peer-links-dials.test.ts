@@ -55,7 +55,7 @@ describe('PeerLinks: a dial answered by another server than the one dialed', () 
 
 describe('PeerLinks: join tokens to a seed address', () => {
   it('go over the link already dialed there, not over a new link each time', async () => {
-    // A node alone in its view sends a join token to a seed every sync period, and every 32 periods to each seed no
+    // A node alone in its view sends a join token to a seed every sync period, and every few periods to each seed no
     // alive entry is at (a seed written `ws://edge-a:…` while edge-a advertises its IP is never "at" an entry).
     // Before, each dialed a new link to the seed and nothing closed the old ones: one more link per join, for as
     // long as the process ran.

@@ -289,8 +289,8 @@ export class PeerLinks extends EventEmitter<PeerLinksEvents> {
   /**
    * Dials an address (joining through a seed), queueing the frame until the link is up; returns the dial's id.
    * `reuse`: a link this node dialed at the address and still open takes the frame instead (its id is returned) —
-   * a join token to a seed goes out every sync period while the node is alone, and every 32 periods to each seed
-   * no alive entry is at, and a new link each time was never closed. Without it a new link is dialed (a check of
+   * a join token to a seed goes out every sync period while the node is alone, and to each seed no alive entry is
+   * at every few periods (at most 32 apart), and a new link each time was never closed. Without it a new link is dialed (a check of
    * which run of a peer listens there now needs one).
    * @throws EparaError `PEER_UNAVAILABLE` while the address is backed off after a failed authentication.
    */

@@ -4,14 +4,14 @@ import { createManualTimers } from '@epara/core/testing';
 import { RingSync } from './ring-sync.js';
 import { createFaultInjector } from './sync-faults.js';
 
-// Every 32 periods (the reseed period) a server sends a join token to each seed no alive entry of its view is at:
-// how two sides of a partition that outlasted the dead retention find each other again. Between reseeds it sends the
-// seed nothing.
+// A server sends a join token to each seed no alive entry of its view is at: a seed never yet at one (not up yet, or
+// an address nobody answers at) after 1, 2, 4… periods, then every 32 periods (the reseed period); a seed that was
+// (a partition that outlasted the dead retention) every 32 periods. Between them it sends the seed nothing.
 const PERIOD = 500;
 const RESEED_PERIODS = 32;
 
 describe('RingSync: reseeding', () => {
-  it('sends a join token to a seed no alive server is at once every 32 periods, and none to a seed that is alive', () => {
+  it('sends join tokens to a seed no alive server is at ever less often, down to once every 32 periods, and none to a seed that is alive', () => {
     const clock = createManualClock(1000);
     const timers = createManualTimers(clock);
     const nodes = new Map<string, RingSync>();
@@ -48,9 +48,13 @@ describe('RingSync: reseeding', () => {
     joins.a!.length = 0;
     timers.advance(2 * RESEED_PERIODS * PERIOD);
     const toX = joins.x!.filter((t) => t > from);
-    // Each reseed is one join token and its one retry after the ack timeout (attempts: 2), 32 periods apart.
-    const t0 = toX[0]!;
-    expect(toX).toEqual([t0, t0 + 50, t0 + RESEED_PERIODS * PERIOD, t0 + RESEED_PERIODS * PERIOD + 50]);
+    // Each is one join token and its one retry after the ack timeout (attempts: 2); the gaps double up to 32 periods.
+    const rounds = toX.filter((_, i) => i % 2 === 0);
+    expect(toX.filter((_, i) => i % 2 === 1)).toEqual(rounds.map((t) => t + 50));
+    const gaps = rounds.slice(1).map((t, i) => t - rounds[i]!);
+    expect(gaps.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBe(Math.min(RESEED_PERIODS * PERIOD, 2 * gaps[i - 1]!));
+    expect(gaps.at(-1)).toBe(RESEED_PERIODS * PERIOD);
     expect(joins.a!.filter((t) => t > from)).toEqual([]);
   });
 });

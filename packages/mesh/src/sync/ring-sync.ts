@@ -45,8 +45,13 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   #tickDueAt = 0;
   #running = false;
   #toldReplaced = false;
-  /** Periodic ticks, counting toward the next {@link RESEED_PERIODS}. */
+  /** Periodic ticks (the clock of the seeds' back-off). */
   #ticks = 0;
+  /** Per seed never yet at an alive entry: the tick of its next join token and the gap after it, in periods. */
+  readonly #seedWaits = new Map<string, { next: number; gap: number }>();
+  /** The seeds seen at an alive entry since this server started, and how many distinct seeds there are. */
+  readonly #seedsSeen = new Set<string>();
+  #seedCount: number | undefined;
   /** Whether the view holds an id (one closure for every round's prune). */
   readonly #held = (id: ServerId): boolean => this.store.get(id) !== undefined;
 
@@ -144,14 +149,36 @@ export class RingSync extends EventEmitter<RingSyncEvents> {
   }
 
   /**
-   * Every {@link RESEED_PERIODS} periods, a join token to each seed no alive entry of the view is at. Servers on
-   * the far side of a partition that outlasted the dead retention were forgotten, so no probe of the dead goes
-   * there any more; the seeds are how the two sides find each other again once the cut heals.
+   * Join tokens to the seeds no alive entry of the view is at. A seed never yet at one since this server started
+   * gets one the first period it is found missing, then after 1, 2, 4… periods, at most {@link RESEED_PERIODS}
+   * apart: a seed up after the others met through another seed (a cluster started at once, its first server
+   * loading its models last, with no seed of its own) is found within about as long again as it took to come up —
+   * before, only at the next reseed, 32 periods on, and that server was a cluster of its own meanwhile. A seed that
+   * was at an alive entry gets one every {@link RESEED_PERIODS} periods: servers on the far side of a partition
+   * that outlasted the dead retention were forgotten, so no probe of the dead goes there any more; the seeds are how
+   * the two sides find each other again once the cut heals.
    */
   #reseed(): void {
-    if (this.#c.seeds.length === 0 || ++this.#ticks % RESEED_PERIODS !== 0) return;
+    const seeds = this.#c.seeds;
+    if (seeds.length === 0) return;
+    const tick = ++this.#ticks;
+    const periodic = tick % RESEED_PERIODS === 0;
+    if (!periodic && this.#seedsSeen.size >= (this.#seedCount ??= new Set(seeds).size)) return;
     const at = new Set(this.store.aliveIds().map((id) => this.store.get(id)?.address));
-    for (const seed of this.#c.seeds) if (!at.has(seed)) this.#join(seed);
+    for (const seed of seeds) {
+      if (at.has(seed)) {
+        this.#seedsSeen.add(seed);
+        this.#seedWaits.delete(seed);
+      } else if (this.#seedsSeen.has(seed)) {
+        if (periodic) this.#join(seed);
+      } else {
+        const wait = this.#seedWaits.get(seed);
+        if (wait !== undefined && tick < wait.next) continue;
+        const gap = wait === undefined ? 1 : Math.min(RESEED_PERIODS, 2 * wait.gap);
+        this.#seedWaits.set(seed, { next: tick + gap, gap });
+        this.#join(seed);
+      }
+    }
   }
 
   #join(seed = this.#c.seeds[this.#round % this.#c.seeds.length]!): void {
