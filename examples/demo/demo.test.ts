@@ -1,14 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /*
- * The demo as a user runs it: `tsx src/main.ts --quick` in a process of its own (it starts its node, client
- * and network processes as children). Checks the shape and sanity of its last line, that every process it
- * started has ended, and that a crashed node or a Ctrl-C stops all of them. Never a timing threshold.
+ * The demo as a user runs it, `src/main.ts --quick` in a process of its own (it starts its node, client and
+ * network processes as children), on the packages' built dist as `pnpm demo` runs it. Checks the shape and
+ * sanity of its last line, that every process it started has ended, and that a crashed node or a Ctrl-C stops
+ * all of them. Never a timing threshold.
  * The three runs are independent processes (each its own children, process group and report sub-folder), so
  * they run at once: the two interrupted runs end in their first seconds, while the full run mostly waits on
  * its real-time trials and probes; in sequence they added their start-up to the file's time.
@@ -18,9 +21,43 @@ const MAIN = fileURLToPath(new URL('./src/main.ts', import.meta.url));
 const reports = mkdtempSync(join(tmpdir(), 'epara-demo-'));
 afterAll(() => rmSync(reports, { recursive: true, force: true }));
 
+// main.ts and the demo's modules it imports, bundled once for the three runs (as the demo bundles its children:
+// cluster/children.ts) and run with plain node: through tsx each run spent 2-3 s of CPU transforming the demo's
+// files and, through the root tsconfig's paths, the packages' sources. Every module but the entry keeps its own
+// source file's URL as `import.meta.url`: the children's bundler reads the `*-process.ts` files beside
+// cluster/children.ts, models.ts resolves the model packages from there, and a module's "run directly" check must
+// not match the bundle. The entry's is the bundle's own, so its check does and it runs as from the command line.
+const TMP = fileURLToPath(new URL('./.tmp/', import.meta.url));
+mkdirSync(TMP, { recursive: true });
+const bundleDir = mkdtempSync(join(TMP, 'main-'));
+afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
+const BUNDLE = join(bundleDir, 'main.mjs');
+const sourceUrls: Plugin = {
+  name: 'source-urls',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, async ({ path }) => {
+      const text = await readFile(path, 'utf8');
+      return { contents: path === MAIN ? text : text.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(path).href)), loader: 'ts' };
+    });
+  },
+};
+beforeAll(async () => {
+  await build({
+    entryPoints: [MAIN],
+    outfile: BUNDLE,
+    bundle: true,
+    packages: 'external', // @epara/* and the rest from node_modules: the packages' built dist
+    tsconfigRaw: { compilerOptions: { target: 'ES2022', verbatimModuleSyntax: true } },
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    plugins: [sourceUrls],
+    logLevel: 'silent',
+  });
+});
+
 // The children run from a bundle each run writes under .tmp/ and removes once its children ended (also after a
 // crash or Ctrl-C): none of the three runs may leave one behind.
-const TMP = fileURLToPath(new URL('./.tmp/', import.meta.url));
 const bundles = (): string[] => (existsSync(TMP) ? readdirSync(TMP).filter((f) => f.startsWith('children-')) : []);
 const bundlesBefore = new Set(bundles());
 afterAll(() => expect(bundles().filter((f) => !bundlesBefore.has(f))).toEqual([]));
@@ -34,7 +71,7 @@ interface Run {
 }
 
 function startDemo(args: string[]): Run {
-  const cp = spawn(process.execPath, ['--import', 'tsx', MAIN, '--report-dir', reports, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const cp = spawn(process.execPath, [BUNDLE, '--report-dir', reports, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const lines: string[] = [];
   let found: (m: Map<string, number>) => void;
   const children = new Promise<Map<string, number>>((resolve) => (found = resolve));

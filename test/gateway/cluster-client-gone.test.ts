@@ -77,5 +77,6 @@ describe('a served cluster whose clients go away mid-request', () => {
     const stopped = JSON.parse(entry.output().split('\n').find((l) => l.includes('"event":"stopped"'))!) as { inFlight: number; httpAccepted: number; httpAnswered: number };
     expect(stopped.inFlight).toBe(0);
     expect(stopped.httpAnswered).toBe(stopped.httpAccepted);
-  });
+    // A hang guard as for the cluster-fault tests: the two processes start within the test (30 s ran out at load 38).
+  }, 120_000);
 });

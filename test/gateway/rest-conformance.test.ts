@@ -13,7 +13,7 @@ const infer = (body: object, headers: Record<string, string> = {}): Promise<Resp
 const xJson = (n = 1, value = 0.5) => ({ name: 'x', datatype: 'FP32', shape: [n, 3, 48, 192], data: Array.from(clsInput(value, n)) });
 
 beforeAll(async () => {
-  serve = await startServe(classifierConfig({ maxBodyBytes: 1024 * 1024 }));
+  serve = await startServe(classifierConfig({ maxBodyBytes: 1024 * 1024, metrics: true }));
 }, 90_000);
 afterAll(async () => {
   serve?.child.kill('SIGTERM');

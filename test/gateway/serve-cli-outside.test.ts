@@ -116,7 +116,7 @@ describe('epara serve: surprising configs', { timeout: SEQUENCE_TIMEOUT_MS }, ()
     const r = run(['serve', '--check', configFile(same)]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/gateway\.grpc\.port: .*18000.*gateway\.http/);
-    const paths = run(['serve', '--check', configFile(classifierConfig({ extra: 'dashboard: { path: /metrics }' }).replace('metrics: { enabled: true }\n', ''))]);
+    const paths = run(['serve', '--check', configFile(classifierConfig({ metrics: true, extra: 'dashboard: { path: /metrics }' }).replace('metrics: { enabled: true }\n', ''))]);
     expect(paths.status).toBe(1);
     expect(paths.stderr).toMatch(/dashboard\.path: .*\/metrics/);
     expect(`${r.stderr}${paths.stderr}`).not.toMatch(STACK);

@@ -25,7 +25,7 @@ const problems = (text: string): ConfigProblem[] => {
 
 describe('epara serve config', { timeout: SEQUENCE_TIMEOUT_MS }, () => {
   it('accepts a full config and fills defaults', () => {
-    const c = parseServeConfig(classifierConfig());
+    const c = parseServeConfig(classifierConfig({ metrics: true }));
     expect(c.node.id).toBe('edge-1');
     expect(c.services[0]).toMatchObject({ id: 'cls', versions: ['1'], devices: ['cpu0'] });
     expect(c.executor.launchWhenIdle).toBe(true);

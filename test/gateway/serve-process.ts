@@ -14,9 +14,11 @@ export const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'pa
 
 /**
  * A config serving the PP-OCR classifier on loopback, every port picked by the OS, its profile one run per batch size
- * (no test here reads a measured cost; the default's four runs per size were a tenth of each start's CPU).
+ * (no test here reads a measured cost; the default's four runs per size were a tenth of each start's CPU). The
+ * Prometheus metrics only with `metrics: true`, for the tests that read them or their config: loading prom-client
+ * and registering the collectors was about a seventh of a server's start-up CPU.
  */
-export function classifierConfig(o: { id?: string; maxBodyBytes?: number; deadlineMs?: number; drainTimeoutMs?: number; extra?: string } = {}): string {
+export function classifierConfig(o: { id?: string; maxBodyBytes?: number; deadlineMs?: number; drainTimeoutMs?: number; metrics?: boolean; extra?: string } = {}): string {
   return `# written by test/gateway
 node:
   id: ${o.id ?? 'edge-1'}
@@ -39,7 +41,7 @@ gateway:
   grpc: { host: 127.0.0.1, port: 0 }
   maxBodyBytes: ${o.maxBodyBytes ?? 1048576}
 executor: { profiling: { warmup: 0, repetitions: 1, warmShapesMs: 0 } }
-metrics: { enabled: true }
+metrics: { enabled: ${o.metrics ?? false} }
 drainTimeoutMs: ${o.drainTimeoutMs ?? 5000}
 ${o.extra ?? ''}`;
 }
