@@ -158,7 +158,7 @@ async function startSampling(): Promise<(name: string) => Promise<void>> {
   const { writeFileSync } = await import('node:fs');
   const { session: s, post } = inspectorSession();
   await post('HeapProfiler.enable');
-  await post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  await post('HeapProfiler.startSampling', { samplingInterval: Number(process.env["HOSTPATH_SAMPLE_BYTES"] ?? 256), includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   return async (name) => {
     const { profile } = await post('HeapProfiler.stopSampling');
     writeFileSync(`${dir}/${name}.heapprofile`, JSON.stringify(profile));

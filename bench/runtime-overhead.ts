@@ -52,7 +52,7 @@ interface Layer {
   readonly close: () => Promise<void>;
   /** Per request, after a round: one-way wake-ups (µs) for the bare worker. */
   readonly wakes?: FloorLayer['hops'];
-  /** The device's doorbell counts so far (rung batches, worker parks, host notifies of a parked worker). */
+  /** The doorbell's counts so far (rung batches, worker parks, host notifies of a parked worker, worker notifies of a parked host); the bare worker's too. */
   readonly bell?: () => { rungRuns: number; workerParks: number; ringWakes: number; answerWakes: number } | undefined;
   /** Per request, the time from each stage to the next (µs), for the executor's layers when stages are recorded. */
   readonly stages?: Map<string, number[]>;
@@ -60,7 +60,9 @@ interface Layer {
 
 async function bareLayer(name: string, via: FloorVia, withModel: boolean, spinUs: number): Promise<Layer> {
   const floor = await floorLayer(via, { spinUs, withModel });
-  return { name, once: floor.once, close: floor.close, wakes: floor.hops };
+  // The bare worker's wake-ups, counted as the device's doorbell counts them (a request is a rung call).
+  const bell = via === 'atomics' ? () => ({ ...floor.wakeCounts(), rungRuns: floor.wakeCounts().requests }) : undefined;
+  return { name, once: floor.once, close: floor.close, wakes: floor.hops, ...(bell === undefined ? {} : { bell }) };
 }
 
 /** What a layer is built from: this build's `@epara/runtime`, or the one `OVERHEAD_BASE` names. */
@@ -152,7 +154,11 @@ if (basePath !== undefined) {
 
 /** OVERHEAD_ONLY=name,…: run only these layers (with a profiler, one layer's profile). */
 const only = process.env['OVERHEAD_ONLY']?.split(',');
-if (only !== undefined) layers.splice(0, layers.length, ...layers.filter((l) => only.includes(l.name)));
+if (only !== undefined) {
+  // The layers left out are closed at once (their workers would keep the process alive after the figures).
+  for (const l of layers.filter((l) => !only.includes(l.name))) await l.close();
+  layers.splice(0, layers.length, ...layers.filter((l) => only.includes(l.name)));
+}
 const times = new Map<string, number[]>(layers.map((l) => [l.name, []]));
 const cpu = new Map<string, number>(layers.map((l) => [l.name, 0]));
 const warm = Math.floor(PER_ROUND / 10);
