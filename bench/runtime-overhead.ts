@@ -19,7 +19,8 @@
  *
  * `OVERHEAD_SPIN_US=a,b` (default `0,200`) runs the hop, device and executor layers once per worker poll (µs the
  * worker polls its counter before it parks; 0 parks at once), each a layer of its own in the same alternating
- * rounds. Every layer also reports the CPU time of every thread of the process per request (Linux schedstat).
+ * rounds. Every layer also reports the CPU time of every thread of the process per request (Linux schedstat) and
+ * the V8 heap bytes the host thread allocated per request.
  */
 import './lib/no-source-maps.js';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { createDevice, createExecutor, recordStageMarks, REQUEST_STAGES, type De
 import { loadOrt } from './lib/runtime-deps.js';
 import { inspectorSession } from './lib/inspector.js';
 import { addOneModel } from './lib/add-one-model.js';
+import { startAllocMeter } from './lib/alloc-meter.js';
 import { floorLayer, type FloorLayer, type FloorVia } from './lib/runtime-floor.js';
 
 const ROUNDS = Number(process.argv[2] ?? 6);
@@ -161,6 +163,8 @@ if (only !== undefined) {
 }
 const times = new Map<string, number[]>(layers.map((l) => [l.name, []]));
 const cpu = new Map<string, number>(layers.map((l) => [l.name, 0]));
+/** V8 heap bytes the host thread allocated over each layer's blocks (the caller's own included). */
+const heap = new Map<string, number>(layers.map((l) => [l.name, 0]));
 const warm = Math.floor(PER_ROUND / 10);
 /** OVERHEAD_CPUPROF=dir: the host thread's CPU profile over the rounds (`host.cpuprofile`). */
 const profDir = process.env['OVERHEAD_CPUPROF'];
@@ -175,11 +179,13 @@ for (let r = 0; r < ROUNDS; r++) {
   for (const layer of order) {
     const t = times.get(layer.name)!;
     const c0 = threadsNs();
+    const meter = startAllocMeter();
     for (let i = 0; i < PER_ROUND; i++) {
       const t0 = performance.now();
       await layer.once(i);
       if (i >= warm) t.push((performance.now() - t0) * 1000);
     }
+    heap.set(layer.name, heap.get(layer.name)! + meter());
     cpu.set(layer.name, cpu.get(layer.name)! + (threadsNs() - c0));
   }
 }
@@ -202,6 +208,7 @@ for (const l of layers) {
     p50Us: Math.round(p50 * 10) / 10,
     overRawUs: Math.round((p50 - rawP50) * 10) / 10,
     cpuUsPerRequest: Math.round(cpu.get(l.name)! / 1000 / (ROUNDS * PER_ROUND)),
+    heapBytesPerRequest: Math.round(heap.get(l.name)! / (ROUNDS * PER_ROUND)),
     ...perRequest(l.bell?.()),
     ...(/^(device|executor)/.test(l.name) && times.has(`hopRun${l.name.replace(/^(device|executor)/, '')}`) ? { overFloorUs: r1(p50 - median(times.get(`hopRun${l.name.replace(/^(device|executor)/, '')}`)!)) } : {}),
     ...(/^(device|executor)Base$/.test(l.name) && times.has(l.name.replace('Base', '')) ? { baseRatio: Math.round((median(times.get(l.name.replace('Base', ''))!) / p50) * 1000) / 1000 } : {}),
