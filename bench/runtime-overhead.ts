@@ -19,7 +19,8 @@
  *
  * `OVERHEAD_SPIN_US=a,b` (default `0,200`) runs the hop, device and executor layers once per worker poll (µs the
  * worker polls its counter before it parks; 0 parks at once), each a layer of its own in the same alternating
- * rounds. Every layer also reports the CPU time of every thread of the process per request (Linux schedstat).
+ * rounds. Every layer also reports the CPU time of every thread of the process per request (Linux schedstat) and
+ * the V8 heap bytes the host thread allocated per request.
  */
 import './lib/no-source-maps.js';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { createDevice, createExecutor, recordStageMarks, REQUEST_STAGES, type De
 import { loadOrt } from './lib/runtime-deps.js';
 import { inspectorSession } from './lib/inspector.js';
 import { addOneModel } from './lib/add-one-model.js';
+import { startAllocMeter } from './lib/alloc-meter.js';
 import { floorLayer, type FloorLayer, type FloorVia } from './lib/runtime-floor.js';
 
 const ROUNDS = Number(process.argv[2] ?? 6);
@@ -52,7 +54,7 @@ interface Layer {
   readonly close: () => Promise<void>;
   /** Per request, after a round: one-way wake-ups (µs) for the bare worker. */
   readonly wakes?: FloorLayer['hops'];
-  /** The device's doorbell counts so far (rung batches, worker parks, host notifies of a parked worker). */
+  /** The doorbell's counts so far (rung batches, worker parks, host notifies of a parked worker, worker notifies of a parked host); the bare worker's too. */
   readonly bell?: () => { rungRuns: number; workerParks: number; ringWakes: number; answerWakes: number } | undefined;
   /** Per request, the time from each stage to the next (µs), for the executor's layers when stages are recorded. */
   readonly stages?: Map<string, number[]>;
@@ -60,7 +62,9 @@ interface Layer {
 
 async function bareLayer(name: string, via: FloorVia, withModel: boolean, spinUs: number): Promise<Layer> {
   const floor = await floorLayer(via, { spinUs, withModel });
-  return { name, once: floor.once, close: floor.close, wakes: floor.hops };
+  // The bare worker's wake-ups, counted as the device's doorbell counts them (a request is a rung call).
+  const bell = via === 'atomics' ? () => ({ ...floor.wakeCounts(), rungRuns: floor.wakeCounts().requests }) : undefined;
+  return { name, once: floor.once, close: floor.close, wakes: floor.hops, ...(bell === undefined ? {} : { bell }) };
 }
 
 /** What a layer is built from: this build's `@epara/runtime`, or the one `OVERHEAD_BASE` names. */
@@ -152,9 +156,15 @@ if (basePath !== undefined) {
 
 /** OVERHEAD_ONLY=name,…: run only these layers (with a profiler, one layer's profile). */
 const only = process.env['OVERHEAD_ONLY']?.split(',');
-if (only !== undefined) layers.splice(0, layers.length, ...layers.filter((l) => only.includes(l.name)));
+if (only !== undefined) {
+  // The layers left out are closed at once (their workers would keep the process alive after the figures).
+  for (const l of layers.filter((l) => !only.includes(l.name))) await l.close();
+  layers.splice(0, layers.length, ...layers.filter((l) => only.includes(l.name)));
+}
 const times = new Map<string, number[]>(layers.map((l) => [l.name, []]));
 const cpu = new Map<string, number>(layers.map((l) => [l.name, 0]));
+/** V8 heap bytes the host thread allocated over each layer's blocks (the caller's own included). */
+const heap = new Map<string, number>(layers.map((l) => [l.name, 0]));
 const warm = Math.floor(PER_ROUND / 10);
 /** OVERHEAD_CPUPROF=dir: the host thread's CPU profile over the rounds (`host.cpuprofile`). */
 const profDir = process.env['OVERHEAD_CPUPROF'];
@@ -169,11 +179,13 @@ for (let r = 0; r < ROUNDS; r++) {
   for (const layer of order) {
     const t = times.get(layer.name)!;
     const c0 = threadsNs();
+    const meter = startAllocMeter();
     for (let i = 0; i < PER_ROUND; i++) {
       const t0 = performance.now();
       await layer.once(i);
       if (i >= warm) t.push((performance.now() - t0) * 1000);
     }
+    heap.set(layer.name, heap.get(layer.name)! + meter());
     cpu.set(layer.name, cpu.get(layer.name)! + (threadsNs() - c0));
   }
 }
@@ -196,6 +208,7 @@ for (const l of layers) {
     p50Us: Math.round(p50 * 10) / 10,
     overRawUs: Math.round((p50 - rawP50) * 10) / 10,
     cpuUsPerRequest: Math.round(cpu.get(l.name)! / 1000 / (ROUNDS * PER_ROUND)),
+    heapBytesPerRequest: Math.round(heap.get(l.name)! / (ROUNDS * PER_ROUND)),
     ...perRequest(l.bell?.()),
     ...(/^(device|executor)/.test(l.name) && times.has(`hopRun${l.name.replace(/^(device|executor)/, '')}`) ? { overFloorUs: r1(p50 - median(times.get(`hopRun${l.name.replace(/^(device|executor)/, '')}`)!)) } : {}),
     ...(/^(device|executor)Base$/.test(l.name) && times.has(l.name.replace('Base', '')) ? { baseRatio: Math.round((median(times.get(l.name.replace('Base', ''))!) / p50) * 1000) / 1000 } : {}),

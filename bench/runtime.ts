@@ -66,7 +66,10 @@
  *    running the same session, woken through a shared counter as the doorbell is: bench/lib/runtime-floor.ts), in
  *    the same rounds; `overheadOwnUsP50`, the executor's p50 over that floor (`overheadUsP50` minus it): EPARA's
  *    own share, the part of `overheadUsP50` its code can cut. `overheadFloorMessageUsP50`: the floor by `postMessage`;
- *    `overheadOwnUsP50Poll`: the poll arm over a bare worker polling as long.
+ *    `overheadOwnUsP50Poll`: the poll arm over a bare worker polling as long. `overheadParksPerRequest` and
+ *    `overheadFloorParksPerRequest`: the executor's device worker's parks per request and the bare worker's (a
+ *    park is a wake-up paid; the two notify alike, and a worker parks when the host is slower to ring again).
+ *    `--overhead` runs this section alone.
  * 4. Host event-loop lag p99 while the executor serves the saturating load (perf_hooks monitorEventLoopDelay), with
  *    what explains it over the same windows: GC pauses (`gcCountPerKRequests`, `gcPauseMsMax`, `gcPauseMsTotal`),
  *    the host thread's own CPU per offered request (`hostCpuUsPerRequest`, from its schedstat: ns, not ticks) and
@@ -664,9 +667,14 @@ function guardFields(g: { saturating: AbResult; sleeping: AbResult; overload: Ab
 }
 
 // ---------------------------------------------------------------- 3. overhead on a trivial model
-/** Section 3: alternating executor and raw onnxruntime rounds, and requests per round (the first tenth of each is warm-up). */
-const OVERHEAD_ROUNDS = 6;
-const OVERHEAD_PER_ROUND = 1000;
+/**
+ * Section 3: rounds, and requests per arm per round (the first tenth of each block is warm-up). Every arm (the
+ * executor, raw onnxruntime, the poll arm, the floors) runs one block per round, in an order reversed every other
+ * round: short blocks keep the arms on the same machine load (an A/A of two executors of one build in the same
+ * rounds drifted 4–10 % apart with 6 blocks of 1 000, 2–7 % with 60 of 100, under load).
+ */
+const OVERHEAD_ROUNDS = 30;
+const OVERHEAD_PER_ROUND = 200;
 
 /**
  * Section 3's figures. `overheadUsP50` is what the executor adds over raw onnxruntime at the same batch (1): the
@@ -705,10 +713,14 @@ interface Overhead {
   readonly floorUs: number;
   readonly floorMessageUs: number;
   readonly ownUs: number;
+  /**
+   * Worker parks per request, the executor's device and the bare worker: both notify only a parked thread, so a
+   * park is a wake-up paid (the host's notify, the worker's wake through its event loop). A worker parks when the
+   * host takes longer to ring the next request than the worker to park: the host's own time buys wake-ups too.
+   */
+  readonly parksPerRequest: number;
+  readonly floorParksPerRequest: number;
 }
-
-/** Section 3's floors (bench/lib/runtime-floor.ts), run after the executor's rounds in alternating order. */
-const FLOORS = ['atomics', 'message', 'polling'] as const;
 
 /** Section 3's poll arm: how long its device's worker polls the doorbell before parking (`OVERHEAD_SPIN_US`), µs. */
 const OVERHEAD_SPIN_US = Number(process.env['OVERHEAD_SPIN_US'] ?? 200);
@@ -718,6 +730,14 @@ function overheadExecutor(model: Uint8Array, spinUs: number): Executor {
     devices: [{ id: 'cpu0', threads: 1, ...(spinUs > 0 ? { doorbellSpinUs: spinUs } : {}) }],
     services: [{ id: 'add', model, sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 1000 }, plan: { batchSize: 1 }, sampleInputs: { x: { type: 'float32', dims: [1, 4], data: new Float32Array(4) } }, maxBatch: 1, devices: ['cpu0'] }],
   });
+}
+
+/** One arm of section 3: a block of sequential requests per round, its end-to-end times (µs) past the warm-up. */
+interface Arm {
+  readonly once: (i: number) => Promise<void>;
+  readonly e2e: number[];
+  /** Called around each block (CPU and heap meters). */
+  readonly around?: { before(): void; after(): void };
 }
 
 async function overhead(ort: Ort): Promise<Overhead> {
@@ -731,73 +751,95 @@ async function overhead(ort: Ort): Promise<Overhead> {
     message: await floorLayer('message', { withModel: true }),
     polling: await floorLayer('atomics', { withModel: true, spinUs: OVERHEAD_SPIN_US }),
   };
-  const floorE2e = { atomics: [] as number[], message: [] as number[], polling: [] as number[] };
-  const pollE2e: number[] = [];
-  let pollCpu = 0;
   const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
   let runMs = 0;
   ex.on('batchCompleted', (e) => (runMs = e.runMs));
   const inRun: number[] = [];
-  const e2e: number[] = [];
-  const rawE2e: number[] = [];
-  const cpu = { ex: 0, host: 0, raw: 0, exN: 0, rawN: 0, known: true, heap: 0 };
+  const cpu = { ex: 0, host: 0, raw: 0, poll: 0, exN: 0, rawN: 0, known: true, heap: 0 };
   const warm = OVERHEAD_PER_ROUND / 10;
-  for (let r = 0; r < OVERHEAD_ROUNDS; r++) {
-    let before = threadCpuNs();
-    const meter = startAllocMeter();
-    for (let i = 0; i < OVERHEAD_PER_ROUND; i++) {
-      const t0 = performance.now();
-      await ex.submit('add', { x: { type: 'float32', dims: [1, 4], data: new Float32Array([i, 1, 2, 3]) } });
-      const ms = performance.now() - t0;
-      if (i < warm) continue;
-      e2e.push(ms * 1000);
-      inRun.push((ms - runMs) * 1000);
-    }
-    cpu.heap += meter();
-    let after = threadCpuNs();
-    if (before === undefined || after === undefined) cpu.known = false;
-    else {
-      cpu.ex += allThreadsNs(before, after);
-      cpu.host += (after.get(process.pid) ?? 0) - (before.get(process.pid) ?? 0);
-    }
+  const allThreads = (add: (ns: number, host: number) => void): Arm['around'] => {
+    let before: Map<number, number> | undefined;
+    return {
+      before: () => void (before = threadCpuNs()),
+      after: () => {
+        const after = threadCpuNs();
+        if (before === undefined || after === undefined) cpu.known = false;
+        else add(allThreadsNs(before, after), (after.get(process.pid) ?? 0) - (before.get(process.pid) ?? 0));
+      },
+    };
+  };
+  let meter: (() => number) | undefined;
+  const exCpu = allThreads((ns, host) => {
+    cpu.ex += ns;
+    cpu.host += host;
     cpu.exN += OVERHEAD_PER_ROUND;
-    before = threadCpuNs();
-    for (let i = 0; i < OVERHEAD_PER_ROUND; i++) {
-      const t0 = performance.now();
-      await session.run({ x: new ort.Tensor('float32', new Float32Array([i, 1, 2, 3]), [1, 4]) });
-      const ms = performance.now() - t0;
-      if (i >= warm) rawE2e.push(ms * 1000);
-    }
-    after = threadCpuNs();
-    if (before === undefined || after === undefined) cpu.known = false;
-    else cpu.raw += allThreadsNs(before, after);
-    cpu.rawN += OVERHEAD_PER_ROUND;
-    before = threadCpuNs();
-    for (let i = 0; i < OVERHEAD_PER_ROUND; i++) {
-      const t0 = performance.now();
-      await polling.submit('add', { x: { type: 'float32', dims: [1, 4], data: new Float32Array([i, 1, 2, 3]) } });
-      const ms = performance.now() - t0;
-      if (i >= warm) pollE2e.push(ms * 1000);
-    }
-    after = threadCpuNs();
-    if (before !== undefined && after !== undefined) pollCpu += allThreadsNs(before, after);
-    for (const k of r % 2 === 0 ? FLOORS : [...FLOORS].reverse()) {
+  })!;
+  const submitTo = (e: Executor) => async (i: number) => void (await e.submit('add', { x: { type: 'float32', dims: [1, 4], data: new Float32Array([i, 1, 2, 3]) } }));
+  const exOnce = submitTo(ex);
+  const arms: Record<string, Arm> = {
+    executor: {
+      once: async (i) => {
+        const t0 = performance.now();
+        await exOnce(i);
+        if (i >= warm) inRun.push((performance.now() - t0 - runMs) * 1000);
+      },
+      e2e: [],
+      around: {
+        before: () => {
+          exCpu.before();
+          meter = startAllocMeter();
+        },
+        after: () => {
+          cpu.heap += meter!();
+          exCpu.after();
+        },
+      },
+    },
+    raw: {
+      once: async (i) => void (await session.run({ x: new ort.Tensor('float32', new Float32Array([i, 1, 2, 3]), [1, 4]) })),
+      e2e: [],
+      around: allThreads((ns) => {
+        cpu.raw += ns;
+        cpu.rawN += OVERHEAD_PER_ROUND;
+      }),
+    },
+    polling: { once: submitTo(polling), e2e: [], around: allThreads((ns) => void (cpu.poll += ns)) },
+    floorAtomics: { once: floors.atomics.once, e2e: [] },
+    floorMessage: { once: floors.message.once, e2e: [] },
+    floorPolling: { once: floors.polling.once, e2e: [] },
+  };
+  const order = Object.values(arms);
+  const parks = (): { parks: number; runs: number } => {
+    const b = ex.stats().devices?.['cpu0']?.inputSlabs;
+    return { parks: b?.workerParks ?? 0, runs: b?.rungRuns ?? 0 };
+  };
+  const parks0 = parks();
+  const floorWakes0 = floors.atomics.wakeCounts();
+  for (let r = 0; r < OVERHEAD_ROUNDS; r++) {
+    for (const arm of r % 2 === 0 ? order : [...order].reverse()) {
+      arm.around?.before();
       for (let i = 0; i < OVERHEAD_PER_ROUND; i++) {
         const t0 = performance.now();
-        await floors[k].once(i);
+        await arm.once(i);
         const ms = performance.now() - t0;
-        if (i >= warm) floorE2e[k].push(ms * 1000);
+        if (i >= warm) arm.e2e.push(ms * 1000);
       }
+      arm.around?.after();
     }
   }
+  const parks1 = parks();
+  const floorWakes1 = floors.atomics.wakeCounts();
   for (const f of Object.values(floors)) await f.close();
   const bell = polling.stats().devices?.['cpu0']?.inputSlabs;
   await session.release();
   await ex.close();
   await polling.close();
+  const e2e = arms['executor']!.e2e;
+  const rawE2e = arms['raw']!.e2e;
+  const pollE2e = arms['polling']!.e2e;
   const rawP50Us = median(rawE2e);
   const e2eP50Us = median(e2e);
-  const floorP50Us = median(floorE2e.atomics);
+  const floorP50Us = median(arms['floorAtomics']!.e2e);
   const perRequest = (ns: number, n: number): number => ns / 1000 / Math.max(1, n);
   return {
     p50Us: e2eP50Us - rawP50Us,
@@ -812,13 +854,15 @@ async function overhead(ort: Ort): Promise<Overhead> {
     poll: {
       spinUs: OVERHEAD_SPIN_US,
       p50Us: median(pollE2e) - rawP50Us,
-      cpuUsPerRequest: cpu.known ? perRequest(pollCpu, cpu.exN) - perRequest(cpu.raw, cpu.rawN) : null,
+      cpuUsPerRequest: cpu.known ? perRequest(cpu.poll, cpu.exN) - perRequest(cpu.raw, cpu.rawN) : null,
       parksPerRequest: bell === undefined || bell.rungRuns === 0 ? NaN : bell.workerParks / bell.rungRuns,
-      ownUs: median(pollE2e) - median(floorE2e.polling),
+      ownUs: median(pollE2e) - median(arms['floorPolling']!.e2e),
     },
     floorUs: floorP50Us - rawP50Us,
-    floorMessageUs: median(floorE2e.message) - rawP50Us,
+    floorMessageUs: median(arms['floorMessage']!.e2e) - rawP50Us,
     ownUs: e2eP50Us - floorP50Us,
+    parksPerRequest: (parks1.parks - parks0.parks) / Math.max(1, parks1.runs - parks0.runs),
+    floorParksPerRequest: (floorWakes1.workerParks - floorWakes0.workerParks) / Math.max(1, floorWakes1.requests - floorWakes0.requests),
   };
 }
 
@@ -862,8 +906,33 @@ async function streamRate(devices: number, pack: number, profile: LatencyProfile
   return rate;
 }
 
+/** Section 3's fields of the JSON line. */
+function overheadFields(oh: Overhead): Record<string, number | null> {
+  return {
+    overheadUsP50: round(oh.p50Us, 0),
+    overheadUsP50InRun: round(oh.inRunP50Us, 0),
+    overheadFloorUsP50: round(oh.floorUs, 0),
+    overheadOwnUsP50: round(oh.ownUs, 0),
+    overheadFloorMessageUsP50: round(oh.floorMessageUs, 0),
+    overheadOwnUsP50Poll: round(oh.poll.ownUs, 0),
+    overheadCpuUsPerRequest: oh.cpuUsPerRequest === null ? null : round(oh.cpuUsPerRequest, 1),
+    overheadHostCpuUsPerRequest: oh.hostCpuUsPerRequest === null ? null : round(oh.hostCpuUsPerRequest, 1),
+    overheadHeapBytesPerRequest: round(oh.heapBytesPerRequest, 0),
+    overheadUsP50Poll: round(oh.poll.p50Us, 0),
+    overheadCpuUsPerRequestPoll: oh.poll.cpuUsPerRequest === null ? null : round(oh.poll.cpuUsPerRequest, 1),
+    overheadPollParksPerRequest: round(oh.poll.parksPerRequest, 2),
+    overheadParksPerRequest: round(oh.parksPerRequest, 2),
+    overheadFloorParksPerRequest: round(oh.floorParksPerRequest, 2),
+  };
+}
+
 // ---------------------------------------------------------------- main
 const ort = await loadOrt();
+// `--overhead`: section 3 alone.
+if (process.argv.includes('--overhead')) {
+  console.log(JSON.stringify(overheadFields(await overhead(ort))));
+  process.exit(0);
+}
 console.log('1. peak throughput, PP-OCR classifier, 1 thread (raw session in the main thread vs executor device worker)');
 const raw = await rawPeak(ort);
 // `--guard-ab`: the raw sweep (for the profile and the rate) and section 2d alone.
@@ -1097,6 +1166,7 @@ console.log(`  (end-to-end minus the worker's time inside its run, the figure re
 console.log(`  CPU per request, every thread: added ${cpuText(oh.cpuUsPerRequest)} over raw onnxruntime's ${cpuText(oh.rawCpuUsPerRequest)}; the host thread ${cpuText(oh.hostCpuUsPerRequest)}; ${oh.heapBytesPerRequest.toFixed(0)} heap bytes per request`);
 console.log(`  worker polling the doorbell ${oh.poll.spinUs} µs before it parks: added p50 ${oh.poll.p50Us.toFixed(0)} µs, CPU ${cpuText(oh.poll.cpuUsPerRequest)} over raw's, ${oh.poll.parksPerRequest.toFixed(2)} worker parks per request`);
 console.log(`  the floor (a bare worker running the same session, no EPARA code): ${oh.floorUs.toFixed(0)} µs over raw by a shared counter (the doorbell's way), ${oh.floorMessageUs.toFixed(0)} µs by postMessage; EPARA's own share ${oh.ownUs.toFixed(0)} µs (${oh.poll.ownUs.toFixed(0)} µs with the poll, over a bare worker polling as long)`);
+console.log(`  worker parks per request (each a wake-up paid): the executor's device ${oh.parksPerRequest.toFixed(2)}, the bare worker ${oh.floorParksPerRequest.toFixed(2)}`);
 
 console.log('\n5. data parallelism: stream frame rate on the classifier, 1-thread devices');
 const pack = Math.min(8, raw.bestBatch);
@@ -1122,18 +1192,7 @@ console.log(
     peakRatioToRawOrtQ3: round(peakRatioQ3),
     goodputVsNaive: round(goodputVsNaive),
     goodputVsFixedBatching: round(goodputVsTriton),
-    overheadUsP50: round(oh.p50Us, 0),
-    overheadUsP50InRun: round(oh.inRunP50Us, 0),
-    overheadFloorUsP50: round(oh.floorUs, 0),
-    overheadOwnUsP50: round(oh.ownUs, 0),
-    overheadFloorMessageUsP50: round(oh.floorMessageUs, 0),
-    overheadOwnUsP50Poll: round(oh.poll.ownUs, 0),
-    overheadCpuUsPerRequest: oh.cpuUsPerRequest === null ? null : round(oh.cpuUsPerRequest, 1),
-    overheadHostCpuUsPerRequest: oh.hostCpuUsPerRequest === null ? null : round(oh.hostCpuUsPerRequest, 1),
-    overheadHeapBytesPerRequest: round(oh.heapBytesPerRequest, 0),
-    overheadUsP50Poll: round(oh.poll.p50Us, 0),
-    overheadCpuUsPerRequestPoll: oh.poll.cpuUsPerRequest === null ? null : round(oh.poll.cpuUsPerRequest, 1),
-    overheadPollParksPerRequest: round(oh.poll.parksPerRequest, 2),
+    ...overheadFields(oh),
     eventLoopLagP99Ms: round(lagP99),
     dataParallelSpeedup2: round(two / one),
     pipelineSpeedup2,

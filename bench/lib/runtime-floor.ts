@@ -28,12 +28,19 @@ export interface FloorLayer {
   readonly close: () => Promise<void>;
   /** Per request so far, µs. */
   readonly hops: { readonly toWorker: number[]; readonly toHost: number[]; readonly run: number[] };
+  /**
+   * The wake-ups so far (`atomics` only), counted as a device's doorbell counts them: `requests`, the worker's
+   * `workerParks`, the host's notifies of a parked worker (`ringWakes`) and the worker's of a parked host
+   * (`answerWakes`).
+   */
+  readonly wakeCounts: () => { readonly requests: number; readonly workerParks: number; readonly ringWakes: number; readonly answerWakes: number };
 }
 
 /*
  * words[0] the host's count, words[1] the worker's, words[2] "worker parked", words[3] "host parked"; f64[4] the
  * worker's wake-up time (0: its poll caught the request), f64[5] the time it answered, f64[6] and f64[7] its run's
  * start and end (absolute ms, performance.timeOrigin + now()). The request's four floats at byte 64, y behind them.
+ * words[24] counts the worker's parks (waits that did not return at once), words[25] its notifies of a parked host.
  */
 const BARE_WORKER = `
 const { workerData, parentPort, receiveMessageOnPort } = require('node:worker_threads');
@@ -86,6 +93,7 @@ function park() {
   Atomics.store(w, 2, 1);
   const r = Atomics.waitAsync(w, 0, seen);
   if (!r.async) return void queueMicrotask(() => serve(false));
+  w[24]++;
   r.value.then(() => serve(false));
 }
 async function serve(spun) {
@@ -95,7 +103,10 @@ async function serve(spun) {
   io.set(await run(io.subarray(0, 4)), 4);
   f[5] = now();
   Atomics.store(w, 1, seen);
-  if (Atomics.compareExchange(w, 3, 1, 0) === 1) Atomics.notify(w, 1);
+  if (Atomics.compareExchange(w, 3, 1, 0) === 1) {
+    w[25]++;
+    Atomics.notify(w, 1);
+  }
   park();
 }
 void main();
@@ -126,6 +137,7 @@ export async function floorLayer(via: FloorVia, options: { readonly spinUs?: num
     if (f[7]! > 0) hops.run.push((f[7]! - f[6]!) * 1000);
   };
   let count = 0;
+  let ringWakes = 0;
   let once: (i: number) => Promise<void>;
   if (via === 'message') {
     let resolveNext: (() => void) | undefined;
@@ -149,7 +161,10 @@ export async function floorLayer(via: FloorVia, options: { readonly spinUs?: num
       io[3] = 3;
       sent = now();
       Atomics.store(w, 0, ++count);
-      if (Atomics.compareExchange(w, 2, 1, 0) === 1) Atomics.notify(w, 0);
+      if (Atomics.compareExchange(w, 2, 1, 0) === 1) {
+        ringWakes++;
+        Atomics.notify(w, 0);
+      }
       Atomics.store(w, 3, 1);
       const r = waitAsync(w, 1, count - 1);
       if (!r.async) {
@@ -163,5 +178,6 @@ export async function floorLayer(via: FloorVia, options: { readonly spinUs?: num
       });
     };
   }
-  return { once, close: async () => void (await worker.terminate()), hops };
+  const wakeCounts = (): ReturnType<FloorLayer['wakeCounts']> => ({ requests: count, workerParks: Atomics.load(w, 24), ringWakes, answerWakes: Atomics.load(w, 25) });
+  return { once, close: async () => void (await worker.terminate()), hops, wakeCounts };
 }

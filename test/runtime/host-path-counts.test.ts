@@ -81,6 +81,37 @@ describe('host path per request', () => {
     }
   });
 
+  it('queues no callback with queueMicrotask per request through the doorbell (each costs an AsyncResource and a bound function)', async () => {
+    const ex = createExecutor({
+      backend: { kind: 'fake' },
+      devices: [{ id: 'd0' }],
+      services: [{ id: 's', model: doubler(), sensitivity: 'latency', slo: { kind: 'latency', deadlineMs: 10_000 }, profile: flat(1), plan: { batchSize: 1 }, maxBatch: 1, devices: ['d0'] }],
+    });
+    await ex.start();
+    try {
+      for (let i = 0; i < 20; i++) await ex.submit('s', item(i));
+      // The worker answers the fake model at once: the host often finds the answer there when it comes to wait
+      // for it (a wake-up that took it off its core meanwhile), and reads it in a later microtask.
+      let queued = 0;
+      const hook = createHook({
+        init(_id, type) {
+          if (type === 'Microtask') queued++;
+        },
+      });
+      const n = 300;
+      hook.enable();
+      try {
+        for (let i = 0; i < n; i++) await ex.submit('s', item(i));
+      } finally {
+        hook.disable();
+      }
+      expect(ex.stats().devices['d0']!.inputSlabs!.rungRuns).toBeGreaterThanOrEqual(n);
+      expect(queued).toBe(0);
+    } finally {
+      await ex.close();
+    }
+  });
+
   it('allocates a bounded number of heap bytes per request at saturation, batches of 8', async () => {
     const ex = createExecutor({
       backend: { kind: 'fake' },

@@ -68,6 +68,12 @@ export function wake(words: Int32Array, parked: number, index: number, count: nu
 }
 
 /**
+ * What a bell rung meanwhile is read behind: a reaction to a resolved promise is a later job like Node's
+ * `queueMicrotask`, without its `AsyncResource` and bound callback per call.
+ */
+const RESOLVED = Promise.resolve();
+
+/**
  * A worker's side of the protocol: it is awake while it runs (wakers skip the notify) and parks when it has nothing
  * left, having read the counter last at `seen`; `onBell` runs in a later job once the counter moved past it. A wait
  * still outstanding from an earlier park (the thread was woken by something else meanwhile) is kept, not doubled:
@@ -122,17 +128,17 @@ export class Sleeper {
    */
   park(seen: number, poll = true): void {
     const w = this.#words;
-    if (poll && this.#pollMs > 0 && this.#polled(seen)) return queueMicrotask(this.#bell);
+    if (poll && this.#pollMs > 0 && this.#polled(seen)) return void RESOLVED.then(this.#bell);
     w[this.#parksAt]!++;
     this.#pause?.();
     if (this.#waiting) {
       Atomics.store(w, this.#mark, markFor(seen));
       this.#pause?.();
-      if (bumpsPast(seen, Atomics.load(w, this.#index)) !== 0) queueMicrotask(this.#bell);
+      if (bumpsPast(seen, Atomics.load(w, this.#index)) !== 0) void RESOLVED.then(this.#bell);
       return;
     }
     const r = park(w, this.#mark, this.#index, seen, this.#pause);
-    if (!r.async) return queueMicrotask(this.#bell); // bumped meanwhile: read in a later job
+    if (!r.async) return void RESOLVED.then(this.#bell); // bumped meanwhile: read in a later job
     this.#waiting = true;
     void r.value.then(this.#woken);
   }
