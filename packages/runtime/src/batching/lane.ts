@@ -63,8 +63,10 @@ export interface Lane {
    * How long a batch of `n` of this lane held `deviceId`, ms (scaled to profiled input size), ending at `now`:
    * from the later of its dispatch and the previous launch's outputs reaching the host, to its own outputs
    * reaching the host. Called by the device scheduler for every batch that ran; what `latencyMs` learns from.
+   * `runMs`: the time the backend ran the batch (scaled the same way), when the device reported it — the rest of
+   * the hold is the batch's hand-off, which a stream's capacity prices once per pack.
    */
-  observeHold?(deviceId: string, n: number, holdMs: number, now: number): void;
+  observeHold?(deviceId: string, n: number, holdMs: number, now: number, runMs?: number): void;
   /**
    * Called after a batch of this lane finished on some device: wake the lane's other devices. `planner` is the
    * device scheduler the batch ended on: it plans right after, so the lane need not wake it.
