@@ -776,7 +776,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     // counting from the dispatch alone would bill it the wait behind the batch ahead, which that one's hold has.
     const heldFrom = Math.max(l.at, this.#lastEndAt);
     const end = this.#settled();
-    if (runMs !== undefined) l.lane.observeHold?.(this.device.id, l.items.length, (end - heldFrom) / l.scale, end);
+    if (runMs !== undefined) l.lane.observeHold?.(this.device.id, l.items.length, (end - heldFrom) / l.scale, end, runMs / l.scale);
     // Until the host has the outputs: the worker's messaging and a late host thread count as lateness.
     const st = this.#lanesState.get(l.lane);
     if (st !== undefined) {

@@ -8,6 +8,7 @@ import type { DeviceWorkQueue } from './device-work.js';
 import type { PipelineEngineOptions } from '../parallel/model-parallel-options.js';
 import type { GenerationEngineOptions } from '../generation/generation-options.js';
 import type { GenerationServiceOptions } from '../generation/generation-service.js';
+import type { StreamPackPricing } from './stream-pack-pricing.js';
 
 /** A model run as ordered stages, one per device (model parallelism, pipelined). */
 export interface StagedModel {
@@ -211,6 +212,14 @@ export interface ExecutorOptions {
    * are planned for. Turn off with a manual clock. @default true
    */
   readonly adaptLatency?: boolean;
+  /**
+   * How a stream service's capacity (what stream admission reads) prices a pack of `n` frames at this host's
+   * speed: `'hand-off-once'` — one per-batch hand-off plus the pack's profile at the backend's speed, the two
+   * learned apart from the batches; `'worst-class'` — the largest learned hold ratio of the pack's size class and
+   * every smaller one (earlier versions: where packs of one ran, their hand-offs priced every pack). Read only with
+   * `adaptLatency`. @default 'hand-off-once'
+   */
+  readonly streamPackPricing?: StreamPackPricing;
   /** Queued items per instance beyond which submissions are refused with `OVERLOADED`. @default 10000 */
   readonly maxQueue?: number;
   /**
