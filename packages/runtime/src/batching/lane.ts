@@ -39,6 +39,12 @@ export interface Lane {
   /** Whether the lane lets the launch rule pass over a costly head under overload (below); undefined: no. */
   readonly skipShrinkingHead?: boolean;
   /**
+   * A stream lane whose packs form when the device frees: a batch smaller than {@link maxBatchSize} is not sent
+   * ahead to a busy device (it would run without the frames arriving before the device frees); the idle device's
+   * plan takes every frame waiting then. Undefined: no (a plan-sized batch is sent ahead).
+   */
+  readonly packsWhenFree?: boolean;
+  /**
    * The share of its devices' time the lane's recent arrivals need at its batch size on `deviceId` (arrivals/ms ×
    * that batch's run time / batch size / devices): at 0.9 or more the device scheduler judges the lane overloaded
    * and lets the launch rule pass over a head item that only a small batch could serve (`skipShrinkingHead`).
