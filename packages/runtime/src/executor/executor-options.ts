@@ -9,6 +9,7 @@ import type { PipelineEngineOptions } from '../parallel/model-parallel-options.j
 import type { GenerationEngineOptions } from '../generation/generation-options.js';
 import type { GenerationServiceOptions } from '../generation/generation-service.js';
 import type { StreamPackPricing } from './stream-pack-pricing.js';
+import type { StreamPackForming } from '../streams/stream-pack-forming.js';
 
 /** A model run as ordered stages, one per device (model parallelism, pipelined). */
 export interface StagedModel {
@@ -220,6 +221,13 @@ export interface ExecutorOptions {
    * `adaptLatency`. @default 'hand-off-once'
    */
   readonly streamPackPricing?: StreamPackPricing;
+  /**
+   * When a stream service's pack forms on a busy device: `'when-free'` — a pack short of the largest fresh one waits
+   * for the device to free and takes every frame waiting then (work conserving, as a dynamic batcher: fewer runs,
+   * each paying its hand-off once); `'send-ahead'` — a pack of the plan's size is sent ahead at once (earlier
+   * versions: behind a running pack, a multi-frame plan's pack of one went ahead alone). @default 'when-free'
+   */
+  readonly streamPackForming?: StreamPackForming;
   /** Queued items per instance beyond which submissions are refused with `OVERLOADED`. @default 10000 */
   readonly maxQueue?: number;
   /**

@@ -395,6 +395,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       skipShrinkingHead: this.#o.skipShrinkingHead,
       adaptLatency: this.#o.adaptLatency,
       streamPackPricing: this.#o.streamPackPricing,
+      streamPackForming: this.#o.streamPackForming,
       batchWait: this.#o.batchWait,
       profiling: this.#o.profiling,
       maxResponseBytes: this.#o.maxResponseBytes,

@@ -3,6 +3,7 @@ import type { DeviceScheduler } from './device-scheduler.js';
 import type { ExecutorEvents } from './executor-events.js';
 import type { ExecutorServiceOptions } from './executor-options.js';
 import type { StreamPackPricing } from './stream-pack-pricing.js';
+import type { StreamPackForming } from '../streams/stream-pack-forming.js';
 
 /** Emits one of the executor's typed events. */
 export type Emit = <K extends keyof ExecutorEvents>(event: K, ...args: ExecutorEvents[K]) => void;
@@ -35,6 +36,8 @@ export interface ModelInstanceContext {
   readonly adaptLatency: boolean;
   /** How a stream service's capacity prices a pack (the executor's `streamPackPricing`). */
   readonly streamPackPricing: StreamPackPricing;
+  /** When a stream service's pack forms on a busy device (the executor's `streamPackForming`). */
+  readonly streamPackForming: StreamPackForming;
   readonly profiling: { readonly warmup: number; readonly repetitions: number; readonly warmShapesMs: number };
   /** The executor's `maxResponseBytes`, for a service that sets none. @default no limit */
   readonly maxResponseBytes?: number;

@@ -83,6 +83,11 @@ export class ModelInstance implements Lane {
     return this.#c.batchWait === 'expected-fill' ? this.loadPerSec(now) / 1000 : undefined;
   }
 
+  /** A stream service's packs form when the device frees (the executor's `streamPackForming: 'when-free'`). */
+  get packsWhenFree(): boolean {
+    return this.#c.streamPackForming === 'when-free' && this.#c.service.slo.kind === 'frequency';
+  }
+
   get skipShrinkingHead(): boolean {
     return this.#c.skipShrinkingHead;
   }
