@@ -110,7 +110,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
 
   // The mesh's own ring period, as a deployment that does not tune it runs: ring sync is the one cost an EPARA node
   // pays per second whatever its load (about 5% of a node's event-loop CPU in a trial at 250 ms; docs/demo.md).
-  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: NODE_DEFAULTS.syncPeriodMs, streamAdmission: o.streamAdmission, streamCapacity: o.streamCapacity, streamPackPricing: o.streamPackPricing, ...(o.eparaPlacement === 'online' ? { onlinePlacementPeriodMs: o.durationMs / 4 } : {}) });
+  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: NODE_DEFAULTS.syncPeriodMs, streamAdmission: o.streamAdmission, streamCapacity: o.streamCapacity, streamPackPricing: o.streamPackPricing, streamPackForming: o.streamPackForming, ...(o.eparaPlacement === 'online' ? { onlinePlacementPeriodMs: o.durationMs / 4 } : {}) });
   log(`\nprocesses: ${group.pids.length} (${ids.length} EPARA nodes, ${ids.length} Triton-like sites, ${ids.length} clients, 1 network): ${group.named.map((c) => `${c.name}=${c.pid}`).join(' ')}`);
   log('live dashboards of the EPARA nodes (open while the demo runs):');
   for (const [i, url] of cluster.dashboardUrls.entries()) log(`  ${ids[i]}: ${url}`);
