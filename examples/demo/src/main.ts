@@ -18,7 +18,7 @@ import { MEASURED_MAX_SHARE, USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptio
 import { cpuPerItemLine, trialRuns } from './cpu-accounting.js';
 import { costLines, costRatios, measuredCosts } from './item-costs.js';
 import { devicePricing, everyServiceRatio, measureDeviceTime } from './device-time.js';
-import { demandOf, nodeIds, planPlacement, type ReplicaPolicy } from './placement.js';
+import { demandOf, nodeIds, planPlacement, uncoveredServices, type ReplicaPolicy } from './placement.js';
 import { coverageLines, streamCoverage } from './stream-coverage.js';
 import { formatProfile, measureProfiles } from './profiles.js';
 import { reportMarkdown } from './report-markdown.js';
@@ -298,6 +298,11 @@ async function replanAtMeasuredSpeed(
   const replanned = { ...atSpeed, instances: plansAtProfileSpeed(atSpeed.instances, costRatio), added: plansAtProfileSpeed(atSpeed.added, costRatio) };
   const same = sameInstances(replanned.instances, c.placed);
   const ratios = Object.entries(costRatio).map(([id, r]) => `${id} ${r.toFixed(2)}×${c.costRatio[id] === undefined ? ' (median)' : ''}`).join(', ');
+  const uncovered = uncoveredServices(replanned.instances, c.services);
+  if (uncovered.length > 0) {
+    o.log(`EPARA placement kept: made again at the warm-up's measured speed (${ratios}) it would leave ${uncovered.join(', ')} without an instance`);
+    return undefined;
+  }
   o.log(`EPARA placement made again at the warm-up's measured speed (core's placeServices on profiles × backend run ÷ profile: ${ratios})${same ? ': unchanged' : ':'}`);
   if (same) return undefined;
   for (const line of placementLines(replanned.instances)) o.log(`  ${line}`);
