@@ -18,7 +18,7 @@ import { MEASURED_MAX_SHARE, USAGE, linkDelayMs, parseDemoArgs, resolveDemoOptio
 import { cpuPerItemLine, trialRuns } from './cpu-accounting.js';
 import { costLines, costRatios, measuredCosts } from './item-costs.js';
 import { devicePricing, everyServiceRatio, measureDeviceTime } from './device-time.js';
-import { demandOf, nodeIds, planPlacement, type ReplicaPolicy } from './placement.js';
+import { demandOf, nodeIds, planPlacement, uncoveredServices, type ReplicaPolicy } from './placement.js';
 import { coverageLines, streamCoverage } from './stream-coverage.js';
 import { formatProfile, measureProfiles } from './profiles.js';
 import { reportMarkdown } from './report-markdown.js';
@@ -110,7 +110,7 @@ async function run(o: ResolvedDemoOptions, group: ChildGroup): Promise<DemoResul
 
   // The mesh's own ring period, as a deployment that does not tune it runs: ring sync is the one cost an EPARA node
   // pays per second whatever its load (about 5% of a node's event-loop CPU in a trial at 250 ms; docs/demo.md).
-  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: NODE_DEFAULTS.syncPeriodMs, streamAdmission: o.streamAdmission, streamCapacity: o.streamCapacity, ...(o.eparaPlacement === 'online' ? { onlinePlacementPeriodMs: o.durationMs / 4 } : {}) });
+  const cluster = await startCluster({ group, nodes: o.nodes, seed: o.seed, services: services.map(serviceInfo), profiles, networkBudgetMs, delayMs: delay, bytesPerMs: bytesPerMs(o), syncPeriodMs: NODE_DEFAULTS.syncPeriodMs, streamAdmission: o.streamAdmission, streamCapacity: o.streamCapacity, streamPackPricing: o.streamPackPricing, streamPackForming: o.streamPackForming, ...(o.eparaPlacement === 'online' ? { onlinePlacementPeriodMs: o.durationMs / 4 } : {}) });
   log(`\nprocesses: ${group.pids.length} (${ids.length} EPARA nodes, ${ids.length} Triton-like sites, ${ids.length} clients, 1 network): ${group.named.map((c) => `${c.name}=${c.pid}`).join(' ')}`);
   log('live dashboards of the EPARA nodes (open while the demo runs):');
   for (const [i, url] of cluster.dashboardUrls.entries()) log(`  ${ids[i]}: ${url}`);
@@ -298,6 +298,11 @@ async function replanAtMeasuredSpeed(
   const replanned = { ...atSpeed, instances: plansAtProfileSpeed(atSpeed.instances, costRatio), added: plansAtProfileSpeed(atSpeed.added, costRatio) };
   const same = sameInstances(replanned.instances, c.placed);
   const ratios = Object.entries(costRatio).map(([id, r]) => `${id} ${r.toFixed(2)}×${c.costRatio[id] === undefined ? ' (median)' : ''}`).join(', ');
+  const uncovered = uncoveredServices(replanned.instances, c.services);
+  if (uncovered.length > 0) {
+    o.log(`EPARA placement kept: made again at the warm-up's measured speed (${ratios}) it would leave ${uncovered.join(', ')} without an instance`);
+    return undefined;
+  }
   o.log(`EPARA placement made again at the warm-up's measured speed (core's placeServices on profiles × backend run ÷ profile: ${ratios})${same ? ': unchanged' : ':'}`);
   if (same) return undefined;
   for (const line of placementLines(replanned.instances)) o.log(`  ${line}`);

@@ -31,6 +31,12 @@ describe('the demo options behind the A/B policies', () => {
     expect(resolveDemoOptions({})).toMatchObject({ streamCapacity: 'executor', planSpeed: 'measured' });
     expect(resolveDemoOptions(parseDemoArgs(['--stream-capacity', 'host-ratio', '--plan-speed', 'profile']).options)).toMatchObject({ streamCapacity: 'host-ratio', planSpeed: 'profile' });
     expect(() => resolveDemoOptions({ streamCapacity: 'profile' as never })).toThrow(/streamCapacity.*'executor' or 'host-ratio'/);
+    expect(resolveDemoOptions({}).streamPackPricing).toBe('hand-off-once');
+    expect(resolveDemoOptions(parseDemoArgs(['--stream-pack-pricing', 'worst-class']).options).streamPackPricing).toBe('worst-class');
+    expect(() => resolveDemoOptions({ streamPackPricing: 'profile' as never })).toThrow(/streamPackPricing.*'hand-off-once' or 'worst-class'/);
+    expect(resolveDemoOptions({}).streamPackForming).toBe('when-free');
+    expect(resolveDemoOptions(parseDemoArgs(['--stream-pack-forming', 'send-ahead']).options).streamPackForming).toBe('send-ahead');
+    expect(() => resolveDemoOptions({ streamPackForming: 'plan' as never })).toThrow(/streamPackForming.*'when-free' or 'send-ahead'/);
     expect(() => resolveDemoOptions({ planSpeed: 'learned' as never })).toThrow(/planSpeed.*'measured' or 'profile'/);
   });
 

@@ -87,6 +87,19 @@ export interface DemoOptions {
    */
   readonly streamCapacity?: 'executor' | 'host-ratio';
   /**
+   * How EPARA's runtime prices a stream's pack at this host's speed (the executor's `streamPackPricing`):
+   * `'hand-off-once'`, one per-batch hand-off plus the pack at the backend's learned speed; `'worst-class'`, the
+   * largest learned hold ratio of the pack's size and every smaller one (earlier versions; an A/B arm).
+   * @default 'hand-off-once'
+   */
+  readonly streamPackPricing?: 'hand-off-once' | 'worst-class';
+  /**
+   * When EPARA's runtime forms a stream's pack on a busy device (the executor's `streamPackForming`): `'when-free'`,
+   * from every frame waiting when the device frees; `'send-ahead'`, a pack of the plan's size sent ahead at once
+   * (earlier versions; an A/B arm). @default 'when-free'
+   */
+  readonly streamPackForming?: 'when-free' | 'send-ahead';
+  /**
    * With `hostRules: 'core'` and static placement, what core's placement plans with after the warm-up: `'measured'`,
    * each service's backend time ÷ profile measured in the warm-up (core's `servicesAtMeasuredSpeed`; a changed
    * placement is loaded and warmed up 2 s); `'profile'`, the start-up profiles only (earlier versions). @default 'measured'
@@ -100,7 +113,7 @@ export interface DemoOptions {
 }
 
 /** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = { duration: 10, quickDuration: 3, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', hostRules: 'core', world: 'edge', eparaPlacement: 'static', streamAdmission: 'local-first', streamCapacity: 'executor', planSpeed: 'measured' } as const;
+export const DEMO_DEFAULTS = { duration: 10, quickDuration: 3, trials: 3, quickTrials: 2, nodes: 3, seed: 42, delayMs: [5, 20], bandwidthMbps: 1000, planCosts: 'profile', hostRules: 'core', world: 'edge', eparaPlacement: 'static', streamAdmission: 'local-first', streamCapacity: 'executor', streamPackPricing: 'hand-off-once', streamPackForming: 'when-free', planSpeed: 'measured' } as const;
 
 /**
  * The replica rule's cap on a device's predicted share with `planCosts: 'measured'`. Its cap of 60% of profiled
@@ -127,6 +140,8 @@ export interface ResolvedDemoOptions {
   readonly keepLatencyDevices: boolean;
   readonly streamAdmission: 'local-first' | 'least-wait';
   readonly streamCapacity: 'executor' | 'host-ratio';
+  readonly streamPackPricing: 'hand-off-once' | 'worst-class';
+  readonly streamPackForming: 'when-free' | 'send-ahead';
   readonly planSpeed: 'measured' | 'profile';
   readonly reportDir: string | undefined;
   readonly log: (line: string) => void;
@@ -174,6 +189,10 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
   if (streamAdmission !== 'local-first' && streamAdmission !== 'least-wait') invalidOption('streamAdmission', streamAdmission, "'local-first' or 'least-wait'");
   const streamCapacity = o.streamCapacity ?? DEMO_DEFAULTS.streamCapacity;
   if (streamCapacity !== 'executor' && streamCapacity !== 'host-ratio') invalidOption('streamCapacity', streamCapacity, "'executor' or 'host-ratio'");
+  const streamPackPricing = o.streamPackPricing ?? DEMO_DEFAULTS.streamPackPricing;
+  if (streamPackPricing !== 'hand-off-once' && streamPackPricing !== 'worst-class') invalidOption('streamPackPricing', streamPackPricing, "'hand-off-once' or 'worst-class'");
+  const streamPackForming = o.streamPackForming ?? DEMO_DEFAULTS.streamPackForming;
+  if (streamPackForming !== 'when-free' && streamPackForming !== 'send-ahead') invalidOption('streamPackForming', streamPackForming, "'when-free' or 'send-ahead'");
   const planSpeed = o.planSpeed ?? DEMO_DEFAULTS.planSpeed;
   if (planSpeed !== 'measured' && planSpeed !== 'profile') invalidOption('planSpeed', planSpeed, "'measured' or 'profile'");
   return {
@@ -193,6 +212,8 @@ export function resolveDemoOptions(o: DemoOptions = {}): ResolvedDemoOptions {
     keepLatencyDevices: o.keepLatencyDevices ?? false,
     streamAdmission,
     streamCapacity,
+    streamPackPricing,
+    streamPackForming,
     planSpeed,
     reportDir: o.reportDir,
     log: o.log ?? ((line) => console.log(line)),
@@ -229,6 +250,8 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
       'keep-latency-devices': { type: 'boolean' },
       'stream-admission': { type: 'string' },
       'stream-capacity': { type: 'string' },
+      'stream-pack-pricing': { type: 'string' },
+      'stream-pack-forming': { type: 'string' },
       'plan-speed': { type: 'string' },
       'report-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -255,6 +278,8 @@ export function parseDemoArgs(argv: readonly string[]): { options: DemoOptions; 
     ...(values['host-rules'] !== undefined ? { hostRules: values['host-rules'] as DemoOptions['hostRules'] } : {}),
     ...(values['stream-admission'] !== undefined ? { streamAdmission: values['stream-admission'] as DemoOptions['streamAdmission'] } : {}),
     ...(values['stream-capacity'] !== undefined ? { streamCapacity: values['stream-capacity'] as DemoOptions['streamCapacity'] } : {}),
+    ...(values['stream-pack-pricing'] !== undefined ? { streamPackPricing: values['stream-pack-pricing'] as DemoOptions['streamPackPricing'] } : {}),
+    ...(values['stream-pack-forming'] !== undefined ? { streamPackForming: values['stream-pack-forming'] as DemoOptions['streamPackForming'] } : {}),
     ...(values['plan-speed'] !== undefined ? { planSpeed: values['plan-speed'] as DemoOptions['planSpeed'] } : {}),
   };
   return { options, help: values.help === true };
@@ -290,6 +315,13 @@ export const USAGE = `pnpm demo [-- options]
   --stream-capacity executor|host-ratio
                the capacity stream admission reads: executor (default), the runtime's at the speed it
                learned; host-ratio, that divided again by the node's measured wait ratio (earlier versions)
+  --stream-pack-pricing hand-off-once|worst-class
+               how EPARA's runtime prices a stream's pack at this host's speed: hand-off-once (default),
+               one per-batch hand-off plus the pack at the backend's learned speed; worst-class, the
+               largest hold ratio of the pack's size and every smaller one (earlier versions)
+  --stream-pack-forming when-free|send-ahead
+               when EPARA's runtime forms a stream's pack on a busy device: when-free (default), from
+               every frame waiting when it frees; send-ahead, a plan-sized pack sent ahead at once (earlier)
   --plan-speed measured|profile
                with --host-rules core: measured (default), core's placement made again after the warm-up
                on each service's measured backend time ÷ profile; profile, the start-up profiles only

@@ -1,6 +1,7 @@
 import type { PlacedInstance, ServiceSpec } from '@epara/core';
 import { describe, expect, it } from 'vitest';
-import { demandOf, nearDemand, nodeIds, planPlacement, wholeStreams } from './placement.js';
+import { servicesAtMeasuredSpeed } from '@epara/core/scheduling';
+import { demandOf, nearDemand, nodeIds, planPlacement, uncoveredServices, wholeStreams } from './placement.js';
 import { QUIET_DELAYS_MS, QUIET_SPECS } from './quiet-run-fixture.js';
 import { buildWorkload, type Workload } from './workload.js';
 
@@ -88,5 +89,16 @@ describe('whole streams of the forecast (demandOf)', () => {
       expect(total).toBeGreaterThan(0);
       expect(d.streams!.length).toBe(Math.max(1, Math.round(total)));
     }
+  });
+});
+
+describe('uncoveredServices (a placement at a measured speed that leaves a service out)', () => {
+  it('names a service core finds no plan for at a loaded host\'s speed, which a re-plan must not take', () => {
+    const forecast = buildWorkload({ durationMs: 10_000, load: 1.19, nodes: 3, seed: 42, world: 'edge' });
+    const at = (r: number) => planPlacement(servicesAtMeasuredSpeed(QUIET_SPECS, Object.fromEntries(QUIET_SPECS.map((s) => [s.id, r]))), forecast, 3, QUIET_DELAYS_MS, 125_000, { hostRules: 'core' }).instances;
+    expect(uncoveredServices(at(1), QUIET_SPECS)).toEqual([]);
+    // Profiles measured on a busy machine and a warm-up's ratio on top (a run's profiles 10× the quiet ones, its
+    // warm-up 5.23×): images cannot meet their deadline even alone, core allocates them no plan, nothing covers them.
+    expect(uncoveredServices(at(30), QUIET_SPECS)).toEqual(['image']);
   });
 });

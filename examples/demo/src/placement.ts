@@ -156,6 +156,16 @@ function coverEveryService(placed: readonly PlacedInstance[], specs: readonly Se
   return added;
 }
 
+/**
+ * The services of `specs` that `instances` leave without an instance. Core's allocation finds no plan for a service
+ * whose profile, scaled by a loaded host's measured speed, cannot meet its SLO even alone, and
+ * {@link coverEveryService} has then no plan to cover it with: such a placement would refuse all its items
+ * `NO_INSTANCE` where a slow instance serves some.
+ */
+export function uncoveredServices(instances: readonly PlacedInstance[], specs: readonly ServiceSpec[]): string[] {
+  return specs.filter((s) => !instances.some((p) => p.serviceId === s.id)).map((s) => s.id);
+}
+
 /** Bytes of one item's input per service: what a request or frame served away from its entry sends over a link. */
 export const ITEM_BYTES: Readonly<Record<DemoServiceId, number>> = { image: 3 * 160 * 160 * 4, video: 3 * 96 * 96 * 4, chat: 100, loop: 16 * 16, vad: 512 * 4 + 2 * 128 * 4 };
 

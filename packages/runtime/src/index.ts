@@ -22,6 +22,8 @@
 export { createExecutor } from './executor/create-executor.js';
 export { Executor } from './executor/executor.js';
 export { DEFAULT_EXECUTOR_OPTIONS } from './executor/executor-options.js';
+export { DEFAULT_STREAM_PACK_PRICING, type StreamPackPricing } from './executor/stream-pack-pricing.js';
+export { DEFAULT_STREAM_PACK_FORMING, type StreamPackForming } from './streams/stream-pack-forming.js';
 export type {
   ExecutorOptions,
   ExecutorDeviceOptions,

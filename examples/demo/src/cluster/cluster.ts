@@ -34,6 +34,10 @@ export interface ClusterOptions {
   readonly streamAdmission?: 'local-first' | 'least-wait';
   /** The capacity EPARA's stream admission reads (the mesh's `streamCapacity`). @default the mesh's */
   readonly streamCapacity?: 'executor' | 'host-ratio';
+  /** How EPARA's runtime prices a stream's pack (the executor's `streamPackPricing`). @default the runtime's */
+  readonly streamPackPricing?: 'hand-off-once' | 'worst-class';
+  /** When EPARA's runtime forms a stream's pack (the executor's `streamPackForming`). @default the runtime's */
+  readonly streamPackForming?: 'when-free' | 'send-ahead';
 }
 
 /** Both systems' node processes, the clients and the network, running. */
@@ -72,7 +76,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const epara = ids.map((id) => g.start(id, './epara-node-process.ts'));
   const triton = ids.map((_, i) => g.start(`triton-${i}`, './triton-node-process.ts'));
   const clients = ids.map((_, i) => g.start(`client-${i}`, './client-process.ts'));
-  const ep = await Promise.all(epara.map((c) => c.call<{ meshAddress: string; entryAddress: string }>('listen', { seed: o.seed, profiles: o.profiles, networkBudgetMs: o.networkBudgetMs })));
+  const ep = await Promise.all(epara.map((c) => c.call<{ meshAddress: string; entryAddress: string }>('listen', { seed: o.seed, profiles: o.profiles, networkBudgetMs: o.networkBudgetMs, ...(o.streamPackPricing !== undefined ? { streamPackPricing: o.streamPackPricing } : {}), ...(o.streamPackForming !== undefined ? { streamPackForming: o.streamPackForming } : {}) })));
   const tr = await Promise.all(triton.map((c) => c.call<{ address: string }>('listen', { seed: o.seed, chatProfile: o.profiles.chat, services: o.services })));
   const specs = [];
   for (let i = 0; i < o.nodes; i++) {

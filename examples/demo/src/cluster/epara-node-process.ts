@@ -112,13 +112,13 @@ function refusalsOf(err: unknown): TracedRefusal[] {
 serveChild(
   {
     /** Creates the executor and both sockets; answers their addresses. */
-    async listen(o: { seed: number } & Omit<DemoRun, 'lm'>) {
+    async listen(o: { seed: number; streamPackPricing?: 'hand-off-once' | 'worst-class'; streamPackForming?: 'when-free' | 'send-ahead' } & Omit<DemoRun, 'lm'>) {
       services = demoServices({ profiles: o.profiles, networkBudgetMs: o.networkBudgetMs, lm: buildLanguageModel(o.seed) });
       // Every counter exists from the start: a run's counts are differences of two readings.
       for (const s of services) for (const kind of FORWARD_KINDS) forwardKinds[`forwards:${s.id}:${kind}`] ??= 0;
       // Work-conserving batching (a partial batch runs as soon as the device idles): on a 1-thread CPU device a
       // fuller batch gains little per item, and waiting for one costs deadline slack.
-      executor = createExecutor({ launchWhenIdle: true, devices: [{ id: 'cpu0', threads: 1, memoryBytes: deviceOf().memoryBytes }], services });
+      executor = createExecutor({ launchWhenIdle: true, ...(o.streamPackPricing !== undefined ? { streamPackPricing: o.streamPackPricing } : {}), ...(o.streamPackForming !== undefined ? { streamPackForming: o.streamPackForming } : {}), devices: [{ id: 'cpu0', threads: 1, memoryBytes: deviceOf().memoryBytes }], services });
       mesh = createWebSocketTransport({ host: '127.0.0.1', port: 0 });
       const { address } = await mesh.listen();
       const { address: entryAddress } = await entry.listen();

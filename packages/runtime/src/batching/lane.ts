@@ -39,6 +39,12 @@ export interface Lane {
   /** Whether the lane lets the launch rule pass over a costly head under overload (below); undefined: no. */
   readonly skipShrinkingHead?: boolean;
   /**
+   * A stream lane whose packs form when the device frees: a batch smaller than {@link maxBatchSize} is not sent
+   * ahead to a busy device (it would run without the frames arriving before the device frees); the idle device's
+   * plan takes every frame waiting then. Undefined: no (a plan-sized batch is sent ahead).
+   */
+  readonly packsWhenFree?: boolean;
+  /**
    * The share of its devices' time the lane's recent arrivals need at its batch size on `deviceId` (arrivals/ms ×
    * that batch's run time / batch size / devices): at 0.9 or more the device scheduler judges the lane overloaded
    * and lets the launch rule pass over a head item that only a small batch could serve (`skipShrinkingHead`).
@@ -63,8 +69,10 @@ export interface Lane {
    * How long a batch of `n` of this lane held `deviceId`, ms (scaled to profiled input size), ending at `now`:
    * from the later of its dispatch and the previous launch's outputs reaching the host, to its own outputs
    * reaching the host. Called by the device scheduler for every batch that ran; what `latencyMs` learns from.
+   * `runMs`: the time the backend ran the batch (scaled the same way), when the device reported it — the rest of
+   * the hold is the batch's hand-off, which a stream's capacity prices once per pack.
    */
-  observeHold?(deviceId: string, n: number, holdMs: number, now: number): void;
+  observeHold?(deviceId: string, n: number, holdMs: number, now: number, runMs?: number): void;
   /**
    * Called after a batch of this lane finished on some device: wake the lane's other devices. `planner` is the
    * device scheduler the batch ended on: it plans right after, so the lane need not wake it.

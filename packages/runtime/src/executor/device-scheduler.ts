@@ -527,7 +527,8 @@ export class DeviceScheduler implements DeviceWorkQueue {
     if (this.#followUps.size > 0) for (const [w, at] of this.#followUps) if (at < c.headDeadline && this.freeAt(now) + c.runMs + w.expectedMs > at) return false;
     // Behind engine work only (a short step), a lane that launches partial batches on an idle device sends one
     // now: the device is about to idle, and waiting would cost it a round trip to the host.
-    const full = c.decision!.group!.length >= c.lane!.batchSize || (c.lane!.launchWhenIdle && this.#running === this.#runningWork);
+    // A stream lane's pack short of its largest waits for the device to free, to take the frames arriving until then.
+    const full = c.decision!.group!.length >= (c.lane!.packsWhenFree === true ? c.lane!.maxBatchSize : c.lane!.batchSize) || (c.lane!.launchWhenIdle && this.#running === this.#runningWork);
     return full && c.lane!.earliestStart(now) >= this.freeAt(now);
   }
 
@@ -776,7 +777,7 @@ export class DeviceScheduler implements DeviceWorkQueue {
     // counting from the dispatch alone would bill it the wait behind the batch ahead, which that one's hold has.
     const heldFrom = Math.max(l.at, this.#lastEndAt);
     const end = this.#settled();
-    if (runMs !== undefined) l.lane.observeHold?.(this.device.id, l.items.length, (end - heldFrom) / l.scale, end);
+    if (runMs !== undefined) l.lane.observeHold?.(this.device.id, l.items.length, (end - heldFrom) / l.scale, end, runMs / l.scale);
     // Until the host has the outputs: the worker's messaging and a late host thread count as lateness.
     const st = this.#lanesState.get(l.lane);
     if (st !== undefined) {

@@ -8,6 +8,8 @@ import type { DeviceWorkQueue } from './device-work.js';
 import type { PipelineEngineOptions } from '../parallel/model-parallel-options.js';
 import type { GenerationEngineOptions } from '../generation/generation-options.js';
 import type { GenerationServiceOptions } from '../generation/generation-service.js';
+import type { StreamPackPricing } from './stream-pack-pricing.js';
+import type { StreamPackForming } from '../streams/stream-pack-forming.js';
 
 /** A model run as ordered stages, one per device (model parallelism, pipelined). */
 export interface StagedModel {
@@ -211,6 +213,21 @@ export interface ExecutorOptions {
    * are planned for. Turn off with a manual clock. @default true
    */
   readonly adaptLatency?: boolean;
+  /**
+   * How a stream service's capacity (what stream admission reads) prices a pack of `n` frames at this host's
+   * speed: `'hand-off-once'` — one per-batch hand-off plus the pack's profile at the backend's speed, the two
+   * learned apart from the batches; `'worst-class'` — the largest learned hold ratio of the pack's size class and
+   * every smaller one (earlier versions: where packs of one ran, their hand-offs priced every pack). Read only with
+   * `adaptLatency`. @default 'hand-off-once'
+   */
+  readonly streamPackPricing?: StreamPackPricing;
+  /**
+   * When a stream service's pack forms on a busy device: `'when-free'` — a pack short of the largest fresh one waits
+   * for the device to free and takes every frame waiting then (work conserving, as a dynamic batcher: fewer runs,
+   * each paying its hand-off once); `'send-ahead'` — a pack of the plan's size is sent ahead at once (earlier
+   * versions: behind a running pack, a multi-frame plan's pack of one went ahead alone). @default 'when-free'
+   */
+  readonly streamPackForming?: StreamPackForming;
   /** Queued items per instance beyond which submissions are refused with `OVERLOADED`. @default 10000 */
   readonly maxQueue?: number;
   /**

@@ -394,6 +394,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements LocalExecu
       launchWhenIdle: this.#o.launchWhenIdle,
       skipShrinkingHead: this.#o.skipShrinkingHead,
       adaptLatency: this.#o.adaptLatency,
+      streamPackPricing: this.#o.streamPackPricing,
+      streamPackForming: this.#o.streamPackForming,
       batchWait: this.#o.batchWait,
       profiling: this.#o.profiling,
       maxResponseBytes: this.#o.maxResponseBytes,

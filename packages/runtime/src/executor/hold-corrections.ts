@@ -1,4 +1,5 @@
 import { latencyAt, type LatencyProfile } from '@epara/core';
+import { DEFAULT_STREAM_PACK_PRICING, type StreamPackPricing } from './stream-pack-pricing.js';
 
 /**
  * Bounds of a correction. The upper one bounds what stream admission and routing read as an instance's capacity
@@ -32,10 +33,20 @@ interface Ratio {
   at: number;
 }
 
-/** What one device learned: per batch-size class (1, 2–3, 4–7, …), and over all sizes for a class not seen yet. */
+/**
+ * What one device learned: per batch-size class (1, 2–3, 4–7, …), and over all sizes for a class not seen yet; and,
+ * from the batches whose backend time is known, the backend's speed (its run time over the profile) and the hand-off
+ * (the hold outside the backend, ms) apart.
+ */
 interface DeviceRatios {
   readonly all: Ratio;
   readonly classes: (Ratio | undefined)[];
+  /** Whether a batch reported its backend time (the two figures below are learned only from those). */
+  timed: boolean;
+  /** Backend run time ÷ profile, over all sizes. */
+  readonly backend: Ratio;
+  /** The per-batch hand-off, ms (as a {@link Ratio} whose `value` is ms; it fades toward 0). */
+  readonly handOff: Ratio;
 }
 
 /**
@@ -52,7 +63,13 @@ interface DeviceRatios {
  */
 export class HoldCorrections {
   readonly #devices = new Map<string, DeviceRatios>();
+  readonly #pricing: StreamPackPricing;
   #version = 0;
+
+  /** `pricing`: how {@link packOf} prices a pack (see there). */
+  constructor(pricing: StreamPackPricing = DEFAULT_STREAM_PACK_PRICING) {
+    this.#pricing = pricing;
+  }
 
   /** Bumped whenever a correction changes. */
   get version(): number {
@@ -67,15 +84,22 @@ export class HoldCorrections {
   }
 
   /**
-   * The correction a stream's capacity prices a pack of `n` at: the largest of the device's figure over all sizes,
-   * its size class's and every smaller class's. The capacity weighs packs larger than the ones running now: such
-   * a class's figure may rest on a few lucky batches, and once a size stops running its figure fades toward the
-   * profile — read alone, either announces capacity the device does not have. The figure over all sizes is
-   * refreshed by every batch; the smaller classes' (hand-offs weigh most there) make it err on the safe side.
+   * The correction a stream's capacity prices a pack of `n` at (its hold time ÷ its profile). By default
+   * (`'hand-off-once'`) the pack pays one hand-off and its frames the backend's speed: `(h + r·L(n)) / L(n)`, with the
+   * hand-off `h` (ms) and the backend's ratio `r` learned apart from every batch whose backend time is known —
+   * figures every batch refreshes, so a pack size that has not run yet is priced at what the device's batches teach,
+   * and the hand-offs of packs of one do not multiply the compute of a pack of eight. Before any such batch (or with
+   * `'worst-class'`, the earlier rule) it is the largest of the device's figure over all sizes, its size class's and
+   * every smaller class's: on a contended device whose packs of one hold it several times their profile, that
+   * prices a pack of eight at the same multiple. Bounded to ½…4×, as every correction.
    */
-  packOf(deviceId: string, n: number, now: number): number {
+  packOf(profile: LatencyProfile, deviceId: string, n: number, now: number): number {
     const d = this.#devices.get(deviceId);
     if (d === undefined) return 1;
+    if (this.#pricing === 'hand-off-once' && d.timed) {
+      const profiled = latencyAt(profile, n);
+      return clamp((aged(d.backend, now) * profiled + fadeStale(d.handOff.value, 0, d.handOff.at, now)) / profiled);
+    }
     let c = aged(d.all, now);
     for (let k = sizeClass(n); k >= 0; k--) {
       const r = d.classes[k];
@@ -84,12 +108,17 @@ export class HoldCorrections {
     return c;
   }
 
-  /** Folds in a batch of `n` (at profiled input size) that held `deviceId` for `holdMs`, ending at `now`. */
-  observe(profile: LatencyProfile, deviceId: string, n: number, holdMs: number, now: number): void {
+  /**
+   * Folds in a batch of `n` (at profiled input size) that held `deviceId` for `holdMs`, ending at `now`; `runMs`, when
+   * known, is the time its backend ran (inside the device): the rest of the hold is the batch's hand-off.
+   */
+  observe(profile: LatencyProfile, deviceId: string, n: number, holdMs: number, now: number, runMs?: number): void {
     if (!(holdMs > 0) || !Number.isFinite(holdMs)) return;
-    const ratio = holdMs / latencyAt(profile, n);
+    const profiled = latencyAt(profile, n);
+    const ratio = holdMs / profiled;
     let d = this.#devices.get(deviceId);
-    if (d === undefined) this.#devices.set(deviceId, (d = { all: { value: 1, at: now }, classes: [] }));
+    if (d === undefined) this.#devices.set(deviceId, (d = { all: { value: 1, at: now }, classes: [], timed: false, backend: { value: 1, at: now }, handOff: { value: 0, at: now } }));
+    if (runMs !== undefined && runMs >= 0 && Number.isFinite(runMs)) learnSplit(d, profile, profiled, holdMs, runMs, now);
     const k = sizeClass(n);
     // A class seen for the first time starts from what all sizes taught, not from the profile.
     const own = (d.classes[k] ??= { value: aged(d.all, now), at: now });
@@ -108,6 +137,22 @@ export class HoldCorrections {
     for (let i = 0; i < deviceIds.length; i++) ms = Math.min(ms, profiled * this.of(deviceIds[i]!, n, now));
     return ms;
   }
+}
+
+/**
+ * Learns a batch's backend ratio (`runMs` over the profile) and its hand-off (`holdMs − runMs`, ms) apart, each an
+ * EWMA in which one batch counts at most {@link STEP}× the current figure — the hand-off's at least the profile's
+ * pack of one, so that it can grow from nothing — so one stalled batch moves either by at most 60 %. A batch sent
+ * ahead can report a run longer than its hold (its run began in the worker before the host counted it): no hand-off.
+ */
+function learnSplit(d: DeviceRatios, profile: LatencyProfile, profiled: number, holdMs: number, runMs: number, now: number): void {
+  d.timed = true;
+  d.backend.value = step(aged(d.backend, now), runMs / profiled);
+  d.backend.at = now;
+  const h = fadeStale(d.handOff.value, 0, d.handOff.at, now);
+  const seen = Math.max(0, holdMs - runMs);
+  d.handOff.value = (1 - WEIGHT) * h + WEIGHT * Math.min(seen, STEP * Math.max(h, latencyAt(profile, 1)));
+  d.handOff.at = now;
 }
 
 function aged(r: Ratio, now: number): number {

@@ -35,7 +35,7 @@ export class ModelInstance implements Lane {
   readonly #c: ModelInstanceContext;
   #streamRateHz = 0;
   readonly #sizing: InstanceSizing;
-  readonly #corrections = new HoldCorrections();
+  readonly #corrections: HoldCorrections;
   readonly #admission: InstanceAdmission;
   readonly #runner: BatchRunner;
   #loaded: LoadedInstance | undefined;
@@ -46,6 +46,7 @@ export class ModelInstance implements Lane {
 
   constructor(c: ModelInstanceContext) {
     this.#c = c;
+    this.#corrections = new HoldCorrections(c.streamPackPricing);
     this.id = c.instanceId;
     this.serviceId = c.service.id;
     const deviceIds = c.schedulers.map((sch) => sch.device.id);
@@ -80,6 +81,11 @@ export class ModelInstance implements Lane {
   /** Recent arrivals in items/ms when fill-aware waiting is on (the default). */
   arrivalsPerMs(now: number): number | undefined {
     return this.#c.batchWait === 'expected-fill' ? this.loadPerSec(now) / 1000 : undefined;
+  }
+
+  /** A stream service's packs form when the device frees (the executor's `streamPackForming: 'when-free'`). */
+  get packsWhenFree(): boolean {
+    return this.#c.streamPackForming === 'when-free' && this.#c.service.slo.kind === 'frequency';
   }
 
   get skipShrinkingHead(): boolean {
@@ -195,8 +201,8 @@ export class ModelInstance implements Lane {
     return latencyAt(this.profile, n) * this.#corrections.of(deviceId, n, now);
   }
 
-  observeHold(deviceId: string, n: number, holdMs: number, now: number): void {
-    if (this.#c.adaptLatency && this.#loaded) this.#corrections.observe(this.#loaded.profile, deviceId, n, holdMs, now);
+  observeHold(deviceId: string, n: number, holdMs: number, now: number, runMs?: number): void {
+    if (this.#c.adaptLatency && this.#loaded) this.#corrections.observe(this.#loaded.profile, deviceId, n, holdMs, now, runMs);
   }
 
   loadShare(deviceId: string, now: number): number {
@@ -227,11 +233,12 @@ export class ModelInstance implements Lane {
     const schedulers = this.#c.schedulers;
     // A stream service weighs packs larger than the ones running now (`InstanceSizing`): `packOf` guards them.
     const packs = this.#c.service.slo.kind === 'frequency';
+    const profile = this.profile;
     return this.#sizing.capacityPerSec((b) => {
       let speed = 0;
       for (let i = 0; i < schedulers.length; i++) {
         const id = schedulers[i]!.device.id;
-        speed += 1 / (packs ? this.#corrections.packOf(id, b, now) : this.#corrections.of(id, b, now));
+        speed += 1 / (packs ? this.#corrections.packOf(profile, id, b, now) : this.#corrections.of(id, b, now));
       }
       return speed / schedulers.length;
     });

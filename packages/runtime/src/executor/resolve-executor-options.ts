@@ -5,6 +5,8 @@ import { hrClock } from './hr-clock.js';
 import type { BackendSpec } from '../devices/backend.js';
 import { isStaged } from './builtin-engines.js';
 import { withRenamedDeviceFields } from '../devices/renamed-device-fields.js';
+import { resolveStreamPackPricing, type StreamPackPricing } from './stream-pack-pricing.js';
+import { resolveStreamPackForming, type StreamPackForming } from '../streams/stream-pack-forming.js';
 import {
   DEFAULT_EXECUTOR_OPTIONS,
   type ExecutorDeviceOptions,
@@ -25,6 +27,8 @@ export interface ResolvedExecutorOptions {
   readonly launchWhenIdle: boolean;
   readonly skipShrinkingHead: boolean;
   readonly adaptLatency: boolean;
+  readonly streamPackPricing: StreamPackPricing;
+  readonly streamPackForming: StreamPackForming;
   readonly batchWait: 'expected-fill' | 'until-deadline';
   readonly maxQueue: number;
   readonly profiling: { readonly warmup: number; readonly repetitions: number; readonly warmShapesMs: number };
@@ -90,6 +94,8 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
     launchWhenIdle: options.launchWhenIdle ?? DEFAULT_EXECUTOR_OPTIONS.launchWhenIdle,
     skipShrinkingHead: resolveSkipShrinkingHead(options.skipShrinkingHead),
     adaptLatency: options.adaptLatency ?? true,
+    streamPackPricing: resolveStreamPackPricing(options.streamPackPricing),
+    streamPackForming: resolveStreamPackForming(options.streamPackForming),
     batchWait: resolveBatchWait(options.batchWait),
     maxQueue,
     profiling: { warmup, repetitions, warmShapesMs },

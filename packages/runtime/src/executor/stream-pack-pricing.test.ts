@@ -50,21 +50,48 @@ describe("a stream service's capacity", () => {
 });
 
 describe('HoldCorrections.packOf', () => {
-  it("takes the largest of the device's figure and those of the pack's class and every smaller one", () => {
+  it('prices a pack at one hand-off and its frames at the backend speed, learned apart', () => {
     const c = new HoldCorrections();
-    expect(c.packOf('d0', 8, 0)).toBe(1);
+    expect(c.packOf(profile, 'd0', 8, 0)).toBe(1);
+    // Packs of 1 whose backend ran 2× the profile (4 ms) and held the device 12 ms: an 8 ms hand-off.
+    for (let i = 0; i < 60; i++) c.observe(profile, 'd0', 1, 12, i, 4);
+    expect(c.of('d0', 1, 60)).toBe(4); // held 6× the profile (bounded to 4)
+    // A pack of 8: 8 + 2 × 12 = 32 ms, 2.67× its profile — not the 4× of the packs of one.
+    expect(c.packOf(profile, 'd0', 8, 60)).toBeCloseTo(32 / 12, 2);
+    expect(c.packOf(profile, 'd0', 1, 60)).toBe(4);
+    // One stalled batch (a 500 ms hand-off) moves the hand-off by at most 60 %: the pack of 8 by less.
+    c.observe(profile, 'd0', 1, 504, 61, 4);
+    expect(c.packOf(profile, 'd0', 8, 61)).toBeLessThan((8 * 1.6 + 24) / 12 + 1e-9);
+    // A batch sent ahead may report a run longer than its hold: no hand-off, and the backend ratio is kept.
+    const ahead = new HoldCorrections();
+    ahead.observe(profile, 'd0', 8, 10, 0, 12);
+    expect(ahead.packOf(profile, 'd0', 8, 0)).toBeCloseTo(1, 9);
+  });
+
+  it('keeps the earlier rule as an option, and before any batch reported its backend time', () => {
+    const untimed = new HoldCorrections();
+    for (let i = 0; i < 40; i++) untimed.observe(profile, 'd0', 1, 8, i); // packs of 1 at 4×, no run time
+    expect(untimed.packOf(profile, 'd0', 8, 40)).toBeGreaterThan(3.9);
+    const worst = new HoldCorrections('worst-class');
+    for (let i = 0; i < 40; i++) worst.observe(profile, 'd0', 1, 8, i, 2);
+    expect(worst.packOf(profile, 'd0', 8, 40)).toBeGreaterThan(3.9);
+  });
+
+  it("with 'worst-class', takes the largest of the device's figure and those of the pack's class and every smaller one", () => {
+    const c = new HoldCorrections('worst-class');
+    expect(c.packOf(profile, 'd0', 8, 0)).toBe(1);
     for (let i = 0; i < 40; i++) c.observe(profile, 'd0', 1, 8, i); // packs of 1 at 4×
     c.observe(profile, 'd0', 8, 12, 40); // one pack of 8 at 1×
     expect(c.of('d0', 8, 40)).toBeLessThan(3.5);
-    expect(c.packOf('d0', 8, 40)).toBeCloseTo(Math.max(c.of('d0', 1, 40), c.of('d0', 8, 40)), 9);
-    expect(c.packOf('d0', 8, 40)).toBeGreaterThan(3.9);
+    expect(c.packOf(profile, 'd0', 8, 40)).toBeCloseTo(Math.max(c.of('d0', 1, 40), c.of('d0', 8, 40)), 9);
+    expect(c.packOf(profile, 'd0', 8, 40)).toBeGreaterThan(3.9);
   });
 
-  it("does not let a class that stopped running fade below what the device's batches teach", () => {
-    const c = new HoldCorrections();
+  it("with 'worst-class', does not let a class that stopped running fade below what the device's batches teach", () => {
+    const c = new HoldCorrections('worst-class');
     for (let i = 0; i < 40; i++) c.observe(profile, 'd0', 8, 36, i); // packs of 8 at 3×, until 39 ms
     for (let t = 40; t < 20_000; t += 10) c.observe(profile, 'd0', 4, 18, t); // then only packs of 4, at 3×
     expect(c.of('d0', 8, 20_000)).toBeLessThan(1.1); // the class of 8 faded toward the profile
-    expect(c.packOf('d0', 8, 20_000)).toBeCloseTo(3, 6);
+    expect(c.packOf(profile, 'd0', 8, 20_000)).toBeCloseTo(3, 6);
   });
 });

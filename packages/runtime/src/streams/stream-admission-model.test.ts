@@ -111,7 +111,7 @@ function run(o: ModelOptions): Outcome {
     } else {
       requested++;
       nextRequest = now + REQUEST_EVERY_MS;
-      const speed = (n: number): number => 1 / corrections.packOf('d0', n, now);
+      const speed = (n: number): number => 1 / corrections.packOf(VIDEO, 'd0', n, now);
       const info: InstanceInfo = {
         instanceId: 'video-0',
         serviceId: 'video',
