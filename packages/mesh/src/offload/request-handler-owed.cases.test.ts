@@ -7,16 +7,12 @@ import { MAX_OWED_CANCELS } from './request-handler.js';
 // once over a link still open, again whenever the peer is back, until each request's deadline; at most
 // MAX_OWED_CANCELS of them, the expired ones dropped first, then the oldest.
 
-/**
- * A handler on `a` forwarding to `b` (the only server of the service, or `elsewhere` with `c` serving it too at a
- * long wait: a request stays with a peer taken for dead over an open link while no other server can take it);
- * `linked` says whether b's link is open.
- */
-function setup(o: { linked: boolean; elsewhere?: boolean }) {
+/** A handler on `a` forwarding to `b` (the only server of the service); `linked` says whether b's link is open. */
+function setup(o: { linked: boolean }) {
   // No timer fires in these cases (each request settles before its response wait ends): thousands of them, kept
   // by a manual timer list, would cost more than the cases themselves.
   const timers: Timers = { setTimeout: () => ({ cancel: () => undefined }), at: () => ({ cancel: () => undefined }) };
-  const { clock, sent, handler } = handlerFixture({ entries: { b: peerEntry('b'), c: o.elsewhere === true ? peerEntry('c', { waitMs: 500 }) : peerEntry('c', { services: [] }) }, timers, config: { linked: () => o.linked } });
+  const { clock, sent, handler } = handlerFixture({ entries: { b: peerEntry('b'), c: peerEntry('c', { services: [] }) }, timers, config: { linked: () => o.linked } });
   const forward = (deadline: number): number => {
     const before = sent.length;
     void handler.handle({ serviceId: 's', inputs: x, deadline, hops: 0, visited: [] }).catch(() => undefined);
@@ -32,7 +28,7 @@ function setup(o: { linked: boolean; elsewhere?: boolean }) {
 
 describe('RequestHandler: cancels owed to a peer taken for dead', () => {
   it('cancels each of its requests at once over a link still open, and owes each a cancel for its return', () => {
-    const { handler, forward, cancels } = setup({ linked: true, elsewhere: true });
+    const { handler, forward, cancels } = setup({ linked: true });
     const r1 = forward(500);
     const r2 = forward(800);
     handler.onPeerDown('b');

@@ -203,9 +203,6 @@ export class RequestHandler {
     const linked = this.#c.linked?.(peer) === true;
     for (const [id, o] of [...this.#outstanding]) {
       if (o.peer !== peer) continue;
-      // Taken for dead over a link still open (it missed its sync acks: starved of CPU, paused) while no other
-      // server can take the request: it stays with the peer, whose answer, link close or deadline settles it.
-      if (linked && !this.#hostElsewhere(o.request, peer)) continue;
       this.#settle(id, o);
       this.#oweCancel(peer, id, o.request.deadline);
       if (linked) this.#trySend(peer, { type: 'cancel', requestId: id, reason: 'retried elsewhere: this server was taken for dead' });
@@ -323,11 +320,6 @@ export class RequestHandler {
     }
     const owner = c.offloader ? undefined : this.#askOwners(decision, estimate, input);
     if (owner) return this.#forward(request, owner.targets, owner.next, retry, unanswered);
-    const held = c.offloader ? [] : this.#heldDeadHosts(request, estimate, view);
-    if (held.length > 0) {
-      const visited = request.visited.includes(c.selfId) ? request.visited : [...request.visited, c.selfId];
-      return this.#forward(request, held, { hops: request.hops + 1, visited }, retry, unanswered);
-    }
     c.hooks.rejected({ serviceId: request.serviceId, code: decision.code, reason: decision.reason });
     // The estimate the refusal rests on, for the server that forwarded the request ({@link #noteRefusal}).
     const estimateMs = decision.code === 'OVERLOADED' && corrected?.ready === true && Number.isFinite(corrected.completionAt) ? Math.round(corrected.completionAt - now) : undefined;
@@ -436,43 +428,6 @@ export class RequestHandler {
       .filter((x) => x.estimateAt - x.inflatedWaitMs + (hosted ? drainedWaitMs(input, x.serverId, x.instanceId) : 0) <= latest)
       .map((x) => x.serverId);
     return targets.length === 0 ? undefined : { targets, next: ranked.next };
-  }
-
-  /**
-   * The peers to send a request routing refused for want of a host, as a last resort: those the view holds dead
-   * while this server's link to them is open, with a ready instance of the service in their last entry, not
-   * visited, within the hop limit — and only when this server runs no ready instance and no alive peer hosts one
-   * (the ring takes a peer for dead when it misses its sync acks for a moment: a process starved of CPU, or
-   * paused; refused, a request was lost while that peer still served the model, and its link carried it). A peer
-   * really gone closes its link (the request is retried or fails `PEER_UNAVAILABLE`) or stays silent until the
-   * deadline and the grace (`DEADLINE_EXCEEDED`, and its link is probed).
-   */
-  #heldDeadHosts(request: HandledRequest, raw: LocalEstimate | undefined, view: ClusterView): ServerId[] {
-    const c = this.#c;
-    if (c.linked === undefined || request.hops >= c.hopLimit || (raw !== undefined && raw.ready)) return [];
-    if (this.#hostElsewhere(request, undefined, view)) return [];
-    const held: ServerId[] = [];
-    for (const entry of Object.values(view.entries)) {
-      const peer = entry.serverId;
-      if (entry.alive || peer === c.selfId || request.visited.includes(peer) || !hostsReady(entry, request.serviceId)) continue;
-      if (c.linked(peer)) held.push(peer);
-    }
-    return held.sort();
-  }
-
-  /**
-   * Whether a server other than `except` could take the request: this one runs a ready instance, or an alive peer
-   * it has not visited hosts one by the view.
-   */
-  #hostElsewhere(request: HandledRequest, except: ServerId | undefined, view = this.#c.view()): boolean {
-    const c = this.#c;
-    if (c.executor.estimate(request.serviceId)?.ready === true) return true;
-    for (const entry of Object.values(view.entries)) {
-      const peer = entry.serverId;
-      if (!entry.alive || peer === c.selfId || peer === except || request.visited.includes(peer)) continue;
-      if (hostsReady(entry, request.serviceId)) return true;
-    }
-    return false;
   }
 
   /**
@@ -661,12 +616,6 @@ export class RequestHandler {
       // The peer is gone; nothing to cancel there.
     }
   }
-}
-
-/** Whether a view entry shows a ready instance of `serviceId`. */
-function hostsReady(entry: ServerEntry, serviceId: ServiceId): boolean {
-  for (const i of entry.instances) if (i.serviceId === serviceId && i.status === 'ready') return true;
-  return false;
 }
 
 /** Most refusals a peer's error may name that are taken from it (its details came over the wire). */
