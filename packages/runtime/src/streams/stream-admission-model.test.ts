@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { admitStream, createSeededRandom, createView, latencyAt, planMultiFrame, type InstanceInfo, type ParallelPlan, type ServiceSpec } from '@epara/core';
-import type { ExecutorServiceOptions } from '../executor/executor-options.js';
+import { createSeededRandom, latencyAt, planMultiFrame, type ParallelPlan, type ServiceSpec } from '@epara/core';
 import { HoldCorrections } from '../executor/hold-corrections.js';
-import { InstanceSizing } from '../executor/instance-sizing.js';
+import { runStreamDeviceModel, type StreamModelOutcome } from '../testing/stream-device-model.js';
 import { DEMO_VIDEO_PROFILE } from '../testing/demo-profiles.js';
 
 // Stream admission on one device in virtual time, deterministic (a pure function of the seed): streams of 10
@@ -21,14 +20,6 @@ const REQUEST_EVERY_MS = 250;
 const HOST_MEDIAN = 2.85;
 const HOST_SIGMA = 0.35;
 const HAND_OFF_MEAN_MS = 2;
-
-interface Outcome {
-  admitted: number;
-  refused: number;
-  frames: number;
-  fresh: number;
-  meanPack: number;
-}
 
 interface ModelOptions {
   readonly seed: number;
@@ -58,85 +49,31 @@ function planFor(stalenessMs: number): ParallelPlan {
   return outcome.plan;
 }
 
-function run(o: ModelOptions): Outcome {
-  const random = createSeededRandom(o.seed);
+function run(o: ModelOptions): StreamModelOutcome {
   const host = createSeededRandom(o.seed + 1000);
   const plan = planFor(o.stalenessMs);
-  // The old pricing is the declared path: the plan's figure at the plan's pack.
-  const sizingPlan: Partial<ParallelPlan> = o.pricing === 'pack' ? plan : { batchSize: plan.batchSize, capacityPerSec: plan.capacityPerSec };
-  const service: ExecutorServiceOptions = { id: 'video', model: 'video.onnx', sensitivity: 'frequency', slo: { kind: 'frequency', rateHz: RATE_HZ, stalenessMs: o.stalenessMs }, maxBatch: 8 };
-  const corrections = new HoldCorrections();
-  let admittedRate = 0;
-  const sizing = new InstanceSizing({ service, plan: sizingPlan, devices: 1, profile: () => VIDEO, batchable: () => true, streamRateHz: () => admittedRate });
-  const view = createView([]);
-  const streams: number[] = []; // next frame time of each admitted stream
-  const queue: number[] = []; // arrival times, oldest first
-  let busyUntil = Number.POSITIVE_INFINITY;
-  let running: number[] = [];
-  let runStart = 0;
-  let nextRequest = 0;
-  let requested = 0;
-  const out: Outcome = { admitted: 0, refused: 0, frames: 0, fresh: 0, meanPack: 0 };
-  let packs = 0;
-
-  const launch = (now: number): void => {
-    // Frames that cannot be fresh even in a pack of 1 at its learned time are dropped, as the executor does.
-    const oneMs = latencyAt(VIDEO, 1) * corrections.of('d0', 1, now);
-    while (queue.length > 0 && now + oneMs > queue[0]! + o.stalenessMs) queue.shift();
-    if (queue.length === 0) return;
-    running = queue.splice(0, sizing.sizes().maxBatchSize);
-    runStart = now;
-    const handOff = -Math.log(1 - host.next()) * HAND_OFF_MEAN_MS;
-    busyUntil = now + latencyAt(VIDEO, running.length) * lognormal(host.next(), host.next()) + handOff;
-    packs++;
-    out.meanPack += running.length;
-  };
-
-  for (;;) {
-    const nextFrame = streams.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...streams);
-    const now = Math.min(nextFrame, busyUntil, requested < o.requested ? nextRequest : Number.POSITIVE_INFINITY);
-    if (now >= o.durationMs) break;
-    if (now === busyUntil) {
-      for (const at of running) if (now - at <= o.stalenessMs) out.fresh++;
-      corrections.observe(VIDEO, 'd0', running.length, now - runStart, now);
-      running = [];
-      busyUntil = Number.POSITIVE_INFINITY;
-      launch(now);
-    } else if (now === nextFrame) {
-      const k = streams.indexOf(nextFrame);
-      streams[k] = nextFrame + 1000 / RATE_HZ;
-      queue.push(now);
-      out.frames++;
-      if (running.length === 0) launch(now);
-    } else {
-      requested++;
-      nextRequest = now + REQUEST_EVERY_MS;
-      const speed = (n: number): number => 1 / corrections.packOf(VIDEO, 'd0', n, now);
-      const info: InstanceInfo = {
-        instanceId: 'video-0',
-        serviceId: 'video',
-        status: 'ready',
-        requestStrategy: 'multi-frame',
-        serviceStrategy: 'single',
-        batchSize: plan.batchSize,
-        capacityPerSec: sizing.capacityPerSec(speed),
-        loadPerSec: admittedRate,
-        waitMs: 0,
-        runMs: plan.runMs,
-      };
-      const decision = admitStream({ stream: { serviceId: 'video', rateHz: RATE_HZ, stalenessMs: o.stalenessMs }, localInstances: [info], view, self: 'edge-0', now });
-      if (decision.action === 'local' || o.admitAll === true) {
-        out.admitted++;
-        admittedRate += RATE_HZ;
-        streams.push(now + random.next() * (1000 / RATE_HZ));
-      } else out.refused++;
-    }
-  }
-  out.meanPack = packs === 0 ? 0 : out.meanPack / packs;
-  return out;
+  return runStreamDeviceModel({
+    seed: o.seed,
+    profile: VIDEO,
+    rateHz: RATE_HZ,
+    stalenessMs: o.stalenessMs,
+    maxBatch: 8,
+    plan,
+    // The old pricing is the declared path: the plan's figure at the plan's pack.
+    sizingPlan: o.pricing === 'pack' ? plan : { batchSize: plan.batchSize, capacityPerSec: plan.capacityPerSec },
+    corrections: new HoldCorrections(),
+    pack: (n) => {
+      const handOff = -Math.log(1 - host.next()) * HAND_OFF_MEAN_MS;
+      return { holdMs: latencyAt(VIDEO, n) * lognormal(host.next(), host.next()) + handOff };
+    },
+    requested: o.requested,
+    requestEveryMs: REQUEST_EVERY_MS,
+    durationMs: o.durationMs,
+    ...(o.admitAll === undefined ? {} : { admitAll: o.admitAll }),
+  });
 }
 
-const share = (o: Outcome): number => o.fresh / o.frames;
+const share = (o: StreamModelOutcome): number => o.fresh / o.frames;
 
 // Seeds 1–3, 40 streams asked for over 10 s, 20 s in all. At 250 ms (the demo's video): priced at the plan's pack
 // 12/13/14 streams admitted (99.9/99.7/99.8 % of frames fresh), at the pack the device runs 18/17/17 (99.8/100.0/
