@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { invalidOption } from '@epara/core';
+import type { StreamPackForming, StreamPackPricing } from '@epara/runtime';
 import type { DemoWorld } from './workload.js';
 
 /** Options of the demo ({@link main}); every field has a default in {@link DEMO_DEFAULTS}. */
@@ -92,13 +93,13 @@ export interface DemoOptions {
    * largest learned hold ratio of the pack's size and every smaller one (earlier versions; an A/B arm).
    * @default 'hand-off-once'
    */
-  readonly streamPackPricing?: 'hand-off-once' | 'worst-class';
+  readonly streamPackPricing?: StreamPackPricing;
   /**
    * When EPARA's runtime forms a stream's pack on a busy device (the executor's `streamPackForming`): `'when-free'`,
    * from every frame waiting when the device frees; `'send-ahead'`, a pack of the plan's size sent ahead at once
    * (earlier versions; an A/B arm). @default 'when-free'
    */
-  readonly streamPackForming?: 'when-free' | 'send-ahead';
+  readonly streamPackForming?: StreamPackForming;
   /**
    * With `hostRules: 'core'` and static placement, what core's placement plans with after the warm-up: `'measured'`,
    * each service's backend time ÷ profile measured in the warm-up (core's `servicesAtMeasuredSpeed`; a changed
@@ -140,8 +141,8 @@ export interface ResolvedDemoOptions {
   readonly keepLatencyDevices: boolean;
   readonly streamAdmission: 'local-first' | 'least-wait';
   readonly streamCapacity: 'executor' | 'host-ratio';
-  readonly streamPackPricing: 'hand-off-once' | 'worst-class';
-  readonly streamPackForming: 'when-free' | 'send-ahead';
+  readonly streamPackPricing: StreamPackPricing;
+  readonly streamPackForming: StreamPackForming;
   readonly planSpeed: 'measured' | 'profile';
   readonly reportDir: string | undefined;
   readonly log: (line: string) => void;

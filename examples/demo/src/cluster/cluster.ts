@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PlacedInstance, ServiceDemand } from '@epara/core';
 import { createWebSocketTransport } from '@epara/mesh';
+import type { StreamPackForming, StreamPackPricing } from '@epara/runtime';
 import type { TritonConfig } from '../baseline/triton-config.js';
 import type { DemoServiceInfo } from '../catalog.js';
 import type { DemoProfiles } from '../profiles.js';
@@ -35,9 +36,9 @@ export interface ClusterOptions {
   /** The capacity EPARA's stream admission reads (the mesh's `streamCapacity`). @default the mesh's */
   readonly streamCapacity?: 'executor' | 'host-ratio';
   /** How EPARA's runtime prices a stream's pack (the executor's `streamPackPricing`). @default the runtime's */
-  readonly streamPackPricing?: 'hand-off-once' | 'worst-class';
+  readonly streamPackPricing?: StreamPackPricing;
   /** When EPARA's runtime forms a stream's pack (the executor's `streamPackForming`). @default the runtime's */
-  readonly streamPackForming?: 'when-free' | 'send-ahead';
+  readonly streamPackForming?: StreamPackForming;
 }
 
 /** Both systems' node processes, the clients and the network, running. */

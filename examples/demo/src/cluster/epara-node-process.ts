@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { mountDashboard, type Dashboard } from '@epara/dashboard';
 import { EparaError, latencyAt, toEparaError, type NamedTensors, type NetworkModel, type PlacedInstance, type ServiceDemand } from '@epara/core';
 import { createNode, createWebSocketTransport, type MeshNode, type Transport } from '@epara/mesh';
-import { createExecutor, type Executor } from '@epara/runtime';
+import { createExecutor, type Executor, type StreamPackForming, type StreamPackPricing } from '@epara/runtime';
 import { DecisionLog } from '../entry-decisions.js';
 import { DeviceUsageLog } from '../device-usage.js';
 import { FORWARD_KINDS } from '../group-verdict.js';
@@ -112,7 +112,7 @@ function refusalsOf(err: unknown): TracedRefusal[] {
 serveChild(
   {
     /** Creates the executor and both sockets; answers their addresses. */
-    async listen(o: { seed: number; streamPackPricing?: 'hand-off-once' | 'worst-class'; streamPackForming?: 'when-free' | 'send-ahead' } & Omit<DemoRun, 'lm'>) {
+    async listen(o: { seed: number; streamPackPricing?: StreamPackPricing; streamPackForming?: StreamPackForming } & Omit<DemoRun, 'lm'>) {
       services = demoServices({ profiles: o.profiles, networkBudgetMs: o.networkBudgetMs, lm: buildLanguageModel(o.seed) });
       // Every counter exists from the start: a run's counts are differences of two readings.
       for (const s of services) for (const kind of FORWARD_KINDS) forwardKinds[`forwards:${s.id}:${kind}`] ??= 0;
