@@ -383,19 +383,21 @@ let ringWaits = false;
 /**
  * Queues the calls rung in since the last look, in the order they were rung, up to the first one rung behind a
  * message that has not arrived yet: that one and those after it are taken once it has (the message's listener
- * looks again), so the host's order holds across both paths.
+ * looks again), so the host's order holds across both paths. Whether it queued any.
  */
-function takeRung(): void {
+function takeRung(): boolean {
   const rung = Atomics.load(bell!.words, BELL_IN);
+  const before = queue.length;
   ringWaits = false;
   for (let n = bumpsPast(rungIn, rung); n > 0; n--, rungIn++) {
     const slot = rungIn % DOORBELL_SLOTS;
     if (bumpsPast(messagesIn, bell!.afterMessages(slot)) > 0) {
       ringWaits = true;
-      return;
+      break;
     }
     queue.push({ op: 'rung', id: bell!.callId(slot), slot, plan: bell!.planId(slot) });
   }
+  return queue.length > before;
 }
 
 /**
@@ -536,7 +538,9 @@ async function serve(): Promise<void> {
   sleeper!.awake();
   let rung = false;
   for (;;) {
-    takeRung();
+    // A call rung in while this thread was still awake is heard here, with no wake-up (the host notifies only a
+    // parked worker): its `workerWoke` is when it was read.
+    if (takeRung()) markStage(STAGE_WORKER_WOKE);
     const req = queue.shift();
     if (req === undefined) break;
     rung = req.op === 'rung';
